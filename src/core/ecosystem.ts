@@ -1,0 +1,30 @@
+import type { AffectedVersions } from './advisory.js';
+import type { DependencyGraph } from './graph.js';
+import type { Ecosystem } from './package.js';
+
+/** A lockfile's text, with the manifest that sits beside it when there is one. */
+export interface LockfileInput {
+  path: string;
+  text: string;
+  /** Cargo.toml / package.json from the same directory, when present. */
+  manifest?: { path: string; text: string };
+}
+
+/** One lockfile format: the file names it is found under and its parser. */
+export interface LockfileFormat {
+  ecosystem: Ecosystem;
+  /** File names that identify the format, e.g. `Cargo.lock`. */
+  fileNames: readonly string[];
+  /** The manifest to read beside it, e.g. `Cargo.toml`. */
+  manifestName: string;
+  /** Throws InputError naming the file (and position when known) on anything malformed. */
+  parse(input: LockfileInput): DependencyGraph;
+}
+
+/**
+ * An ecosystem's version semantics. `isAffected` must be exact; it throws an Error whose
+ * message says what could not be evaluated rather than guessing.
+ */
+export interface VersionScheme {
+  isAffected(version: string, affected: AffectedVersions): boolean;
+}

@@ -1,0 +1,52 @@
+import type { Ecosystem, Package } from './package.js';
+
+/**
+ * normal: needed at run time; build: build scripts (Cargo build-dependencies);
+ * dev: tests and development only; optional: may be absent; peer: provided by the dependent.
+ */
+export type EdgeKind = 'normal' | 'build' | 'dev' | 'optional' | 'peer';
+
+export interface Edge {
+  from: string;
+  to: string;
+  kind: EdgeKind;
+}
+
+/**
+ * The locked dependency set of one lockfile: every consumer (audit, vendor, package, fleet)
+ * reads this one model. Produced by the ecosystem parsers in src/ecosystems/<name>/.
+ */
+export interface DependencyGraph {
+  ecosystem: Ecosystem;
+  /** The lockfile this graph was read from. */
+  path: string;
+  /** Human-readable format, e.g. `Cargo.lock v3`, `package-lock.json v2`, `pnpm-lock.yaml 9.0`. */
+  format: string;
+  /** Every package, in lockfile order; ids are unique. */
+  packages: Package[];
+  edges: Edge[];
+  /** Ids of the application's own packages (workspace members, importers). */
+  roots: string[];
+}
+
+/** Adjacency lookups over a graph, built once. */
+export class GraphIndex {
+  readonly byId: Map<string, Package>;
+  readonly outgoing: Map<string, Edge[]>;
+
+  constructor(readonly graph: DependencyGraph) {
+    this.byId = new Map(graph.packages.map((p) => [p.id, p]));
+    this.outgoing = new Map();
+    for (const edge of graph.edges) {
+      let list = this.outgoing.get(edge.from);
+      if (!list) this.outgoing.set(edge.from, (list = []));
+      list.push(edge);
+    }
+  }
+
+  package(id: string): Package {
+    const found = this.byId.get(id);
+    if (!found) throw new Error(`no package with id ${id} in ${this.graph.path}`);
+    return found;
+  }
+}

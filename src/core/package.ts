@@ -1,0 +1,67 @@
+/** The package ecosystems stowage understands. Ecosystem quirks live in src/ecosystems/<name>/. */
+export type Ecosystem = 'cargo' | 'npm';
+
+export const ECOSYSTEMS: readonly Ecosystem[] = ['cargo', 'npm'];
+
+/**
+ * Where a locked package comes from.
+ * - registry: a package registry; `url` is its index / base URL.
+ * - git: a git repository at a locked revision (`rev`).
+ * - path: a local directory (`url` is the path as written in the lockfile).
+ * - workspace: a member of the application itself (a root, or a workspace package).
+ * - other: anything else the lockfile can express (npm `file:` tarballs, `link:`, patches);
+ *   `url` holds the specifier verbatim.
+ */
+export type SourceKind = 'registry' | 'git' | 'path' | 'workspace' | 'other';
+
+export interface PackageSource {
+  kind: SourceKind;
+  /** Canonical location: registry URL, git URL (without the revision), path or specifier. */
+  url: string | null;
+  /** Git: the locked commit. */
+  rev?: string;
+  /**
+   * True for the ecosystem's public registry (crates.io, registry.npmjs.org). Only these
+   * packages are matched against advisories: a crate of the same name from elsewhere is
+   * another crate.
+   */
+  isDefaultRegistry: boolean;
+}
+
+/** How a package is reached in an npm tree; Cargo lockfiles do not record it. */
+export interface PackageFlags {
+  /** Reachable only through development dependencies. */
+  dev?: boolean;
+  /** Reachable only through optional dependencies. */
+  optional?: boolean;
+  /** Reachable only as a peer dependency. */
+  peer?: boolean;
+}
+
+export interface Package {
+  /** Unique within its graph; stable across runs (e.g. `serde@1.0.1` or a lockfile key). */
+  id: string;
+  ecosystem: Ecosystem;
+  name: string;
+  version: string;
+  source: PackageSource;
+  /**
+   * The lockfile's integrity value: Cargo's sha256 hex digest, npm's SRI string
+   * (`sha512-...`). Null when the lockfile records none (path, git, workspace).
+   */
+  checksum: string | null;
+  flags?: PackageFlags;
+  /** npm alias (`"foo": "npm:bar@1"`): the name the dependent uses. */
+  alias?: string;
+}
+
+export function sourceLabel(source: PackageSource): string {
+  switch (source.kind) {
+    case 'registry':
+      return source.url ?? 'registry';
+    case 'git':
+      return source.rev ? `${source.url ?? 'git'}#${source.rev}` : (source.url ?? 'git');
+    default:
+      return source.url ?? source.kind;
+  }
+}

@@ -1,0 +1,45 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The project root (dist/test/support -> root). */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** ../shared beside the project: real data, read in place, never copied into the repo. */
+export const SHARED = resolve(PROJECT_ROOT, '..', 'shared');
+export const CARGO_CORPUS = join(SHARED, 'corpus', 'cargo');
+export const NPM_CORPUS = join(SHARED, 'corpus', 'npm');
+export const GHSA_NPM = join(SHARED, 'advisories', 'ghsa-npm');
+export const ADVISORY_DB_BUNDLE = join(SHARED, 'advisory-db', 'rustsec-advisory-db.bundle');
+
+export function corpusFiles(dir: string, suffix: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(suffix))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/**
+ * A checkout of the shared RustSec bundle at `ref` (`origin/main`, `origin/osv` or a commit),
+ * made once per machine and bundle version and reused by every test file.
+ */
+export function advisoryDbCheckout(ref: 'origin/main' | 'origin/osv' | string = 'origin/main'): string {
+  const stamp = statSync(ADVISORY_DB_BUNDLE).mtimeMs.toFixed(0);
+  const safeRef = ref.replace(/[^A-Za-z0-9]/g, '_');
+  const dir = join(tmpdir(), `stowage-test-advisory-db-${stamp}-${safeRef}`);
+  if (existsSync(join(dir, '.stowage-ready'))) return dir;
+  const work = `${dir}.${process.pid}.tmp`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(dirname(work), { recursive: true });
+  execFileSync('git', ['clone', '--quiet', '--no-checkout', ADVISORY_DB_BUNDLE, work], { stdio: 'ignore' });
+  execFileSync('git', ['-C', work, 'checkout', '--quiet', '--detach', ref], { stdio: 'ignore' });
+  execFileSync('touch', [join(work, '.stowage-ready')]);
+  try {
+    renameSync(work, dir);
+  } catch {
+    // Another test process won the race; its checkout is as good as ours.
+    rmSync(work, { recursive: true, force: true });
+  }
+  return dir;
+}
