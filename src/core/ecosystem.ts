@@ -10,15 +10,18 @@ export interface LockfileInput {
   manifest?: { path: string; text: string };
 }
 
-/** One lockfile format: the file names it is found under and its parser. */
+/** Throws InputError naming the file (and position when known) on anything malformed. */
+export type LockfileParser = (input: LockfileInput) => DependencyGraph;
+
+/** One lockfile format: the file name it is found under and its parser. */
 export interface LockfileFormat {
   ecosystem: Ecosystem;
-  /** File names that identify the format, e.g. `Cargo.lock`. */
-  fileNames: readonly string[];
+  /** The file name that identifies the format, e.g. `Cargo.lock`. */
+  fileName: string;
   /** The manifest to read beside it, e.g. `Cargo.toml`. */
   manifestName: string;
-  /** Throws InputError naming the file (and position when known) on anything malformed. */
-  parse(input: LockfileInput): DependencyGraph;
+  /** Loaded on first use, so an audit pays only for the parsers it needs. */
+  loadParser(): Promise<LockfileParser>;
 }
 
 /**

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,4 +42,23 @@ export function advisoryDbCheckout(ref: 'origin/main' | 'origin/osv' | string = 
     rmSync(work, { recursive: true, force: true });
   }
   return dir;
+}
+
+/** Runs the built CLI as a user would, with its own cache directory. */
+export function runCli(
+  args: string[],
+  options: { cacheDir: string; cwd?: string; env?: NodeJS.ProcessEnv; input?: string } ,
+): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'stowage.js'), ...args], {
+    cwd: options.cwd ?? PROJECT_ROOT,
+    env: { ...process.env, NO_COLOR: '1', STOWAGE_CACHE_DIR: options.cacheDir, ...options.env },
+    encoding: 'utf8',
+    input: options.input ?? '',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `stowage-${prefix}-`));
 }

@@ -1,0 +1,122 @@
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Advisory } from '../core/advisory.js';
+import type { Ecosystem } from '../core/package.js';
+
+/**
+ * better-sqlite3 finds its addon through the `bindings` package, which probes a dozen paths
+ * on every start; naming the file it built saves that on the warm path.
+ */
+const NATIVE_BINDING = ((): string | undefined => {
+  try {
+    const candidate = join(dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+    return existsSync(candidate) ? candidate : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+function openSqlite(file: string, options: Database.Options): Database.Database {
+  return new Database(file, NATIVE_BINDING ? { ...options, nativeBinding: NATIVE_BINDING } : options);
+}
+
+/** Bumped whenever the stored Advisory shape or the schema changes: old indexes are rebuilt. */
+const INDEX_FORMAT = '1';
+
+export interface IndexStamp {
+  /** What the index was built from: git commit or `sha256:` content hash. */
+  revision: string;
+  /** When that revision was made (commit date, or the newest advisory date), RFC 3339 / ISO date. */
+  revisionDate: string | null;
+  /** Cheap identity of the source used to decide whether to rebuild (commit, or file stats). */
+  fingerprint: string;
+  advisories: number;
+  toolchainAdvisories: number;
+}
+
+/**
+ * The compiled form of one advisory database: an SQLite file keyed by (ecosystem, package),
+ * stamped with the source revision. Built once per revision; an audit reads only the rows of
+ * the package names it holds.
+ */
+export class AdvisoryIndex {
+  private readonly lookupStatement: Database.Statement<[string, string], { body: string }>;
+
+  private constructor(
+    private readonly db: Database.Database,
+    readonly stamp: IndexStamp,
+  ) {
+    this.lookupStatement = db.prepare(
+      'SELECT body FROM advisory WHERE ecosystem = ? AND package IN (SELECT value FROM json_each(?)) ORDER BY id',
+    );
+  }
+
+  /** Opens an existing index, or returns null when there is none or it is of another format. */
+  static open(file: string): AdvisoryIndex | null {
+    let db: Database.Database | undefined;
+    try {
+      db = openSqlite(file, { readonly: true, fileMustExist: true });
+      const rows = db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
+      const meta = new Map(rows.map((r) => [r.key, r.value]));
+      if (meta.get('format') !== INDEX_FORMAT) {
+        db.close();
+        return null;
+      }
+      const stamp = JSON.parse(meta.get('stamp') ?? 'null') as IndexStamp | null;
+      if (!stamp) {
+        db.close();
+        return null;
+      }
+      return new AdvisoryIndex(db, stamp);
+    } catch {
+      // Missing, damaged or foreign file: the caller rebuilds it.
+      db?.close();
+      return null;
+    }
+  }
+
+  /** Writes a new index beside `file` and moves it into place, so readers never see half of one. */
+  static build(file: string, stamp: IndexStamp, advisories: readonly Advisory[]): AdvisoryIndex {
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}`;
+    rmSync(tmp, { force: true });
+    const db = openSqlite(tmp, {});
+    try {
+      db.pragma('journal_mode = OFF');
+      db.pragma('synchronous = OFF');
+      db.exec(`
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE advisory (ecosystem TEXT NOT NULL, package TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL);
+      `);
+      const insert = db.prepare('INSERT INTO advisory (ecosystem, package, id, body) VALUES (?, ?, ?, ?)');
+      const insertMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      db.transaction(() => {
+        for (const a of advisories) insert.run(a.ecosystem, a.package, a.id, JSON.stringify(a));
+        insertMeta.run('format', INDEX_FORMAT);
+        insertMeta.run('stamp', JSON.stringify(stamp));
+      })();
+      db.exec('CREATE INDEX advisory_by_package ON advisory (ecosystem, package)');
+      db.close();
+      renameSync(tmp, file);
+    } catch (err) {
+      if (db.open) db.close();
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    const index = AdvisoryIndex.open(file);
+    if (!index) throw new Error(`the advisory index just written to ${file} cannot be read back`);
+    return index;
+  }
+
+  /** Every advisory about any of `names` in `ecosystem`, withdrawn ones included. */
+  lookup(ecosystem: Ecosystem, names: readonly string[]): Advisory[] {
+    if (names.length === 0) return [];
+    return this.lookupStatement.all(ecosystem, JSON.stringify(names)).map((row) => JSON.parse(row.body) as Advisory);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,135 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { StowageError } from '../core/errors.js';
+import { AdvisoryIndex, type IndexStamp } from './advisory-index.js';
+import { GitError, headCommit } from './git.js';
+import { directoryFingerprint, listDatabaseFiles } from './database-files.js';
+import type { LoadedAdvisories } from './records.js';
+
+// The readers (and their TOML, CVSS and zip libraries) load only when an index is (re)built.
+const readers = (): Promise<typeof import('./records.js')> => import('./records.js');
+import { sourceCacheKey, syncGitRemote, type DatabaseSpec, type FetchPolicy } from './source.js';
+
+export interface OpenDatabaseOptions {
+  cacheRoot: string;
+  fetch: FetchPolicy;
+  now?: Date;
+}
+
+/** An advisory database ready to query, with what a report must say about it. */
+export interface AdvisoryDatabase {
+  spec: DatabaseSpec;
+  /** As the user named it (URL or path). */
+  source: string;
+  revision: string;
+  revisionDate: string | null;
+  advisories: number;
+  toolchainAdvisories: number;
+  index: AdvisoryIndex;
+  /** True when this run (re)built the index. */
+  rebuilt: boolean;
+  warnings: string[];
+}
+
+interface Snapshot {
+  fingerprint: string;
+  /** Known without reading advisories (git commit), or null for content-hashed sources. */
+  revision: string | null;
+  revisionDate: string | null;
+  load: () => Promise<LoadedAdvisories>;
+  warnings: string[];
+}
+
+async function snapshot(spec: DatabaseSpec, options: OpenDatabaseOptions): Promise<Snapshot> {
+  switch (spec.kind) {
+    case 'git-remote': {
+      const synced = await syncGitRemote(spec, options.cacheRoot, options.fetch, options.now);
+      return {
+        fingerprint: synced.commit,
+        revision: synced.commit,
+        revisionDate: synced.date,
+        load: async () => (await readers()).loadDirectory(listDatabaseFiles(synced.dir)),
+        warnings: synced.fetchWarning ? [synced.fetchWarning] : [],
+      };
+    }
+    case 'git-checkout': {
+      let head;
+      try {
+        head = await headCommit(spec.dir);
+      } catch (err) {
+        throw new StowageError(`not a readable git checkout: ${(err as GitError).message}`, spec.dir);
+      }
+      return {
+        fingerprint: head.commit,
+        revision: head.commit,
+        revisionDate: head.date,
+        load: async () => (await readers()).loadDirectory(listDatabaseFiles(spec.dir)),
+        warnings: [],
+      };
+    }
+    case 'directory': {
+      const files = listDatabaseFiles(spec.dir);
+      return {
+        fingerprint: directoryFingerprint(files),
+        revision: null,
+        revisionDate: null,
+        load: async () => (await readers()).loadDirectory(files),
+        warnings: [],
+      };
+    }
+    case 'zip': {
+      let st;
+      try {
+        st = statSync(spec.file);
+      } catch (err) {
+        throw new StowageError(`cannot read: ${(err as Error).message}`, spec.file);
+      }
+      return {
+        fingerprint: `${st.size}:${st.mtimeMs}`,
+        revision: null,
+        revisionDate: null,
+        load: async () => (await readers()).loadZip(spec.file),
+        warnings: [],
+      };
+    }
+  }
+}
+
+export function indexPath(cacheRoot: string, spec: DatabaseSpec): string {
+  return join(cacheRoot, 'index', `${sourceCacheKey(spec)}.sqlite`);
+}
+
+/**
+ * Makes a database queryable: syncs it if it is a remote, then opens its index, rebuilding the
+ * index only when the source's revision (or, for plain files, their sizes and mtimes) changed.
+ */
+export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOptions): Promise<AdvisoryDatabase> {
+  const snap = await snapshot(spec, options);
+  const file = indexPath(options.cacheRoot, spec);
+  let index = AdvisoryIndex.open(file);
+  let rebuilt = false;
+  if (!index || index.stamp.fingerprint !== snap.fingerprint) {
+    index?.close();
+    const loaded = await snap.load();
+    const stamp: IndexStamp = {
+      revision: snap.revision ?? loaded.contentHash,
+      revisionDate: snap.revisionDate ?? loaded.newestDate,
+      fingerprint: snap.fingerprint,
+      advisories: loaded.advisories.length,
+      toolchainAdvisories: loaded.toolchainAdvisories,
+    };
+    index = AdvisoryIndex.build(file, stamp, loaded.advisories);
+    rebuilt = true;
+  }
+  return {
+    spec,
+    source: spec.name,
+    revision: index.stamp.revision,
+    revisionDate: index.stamp.revisionDate,
+    advisories: index.stamp.advisories,
+    toolchainAdvisories: index.stamp.toolchainAdvisories,
+    index,
+    rebuilt,
+    warnings: snap.warnings,
+  };
+}

@@ -1,0 +1,526 @@
+import semver, { type SemVer } from 'semver';
+import type {
+  Advisory,
+  AdvisoryKind,
+  AffectedVersions,
+  OsvEvent,
+  OsvRange,
+  Severity,
+} from '../core/advisory.js';
+import { InputError, errorMessage } from '../core/errors.js';
+import type { Ecosystem } from '../core/package.js';
+import { severityFromCvss, severityFromLabel } from '../core/severity.js';
+
+/**
+ * The OSV JSON reader (schema: ossf.github.io/osv-schema). It reads GHSA records and the
+ * RustSec advisory-db's OSV export; RustSec-specific data that the export keeps in
+ * `affected[].database_specific` (informational kind, categories, cvss) and
+ * `affected[].ecosystem_specific.affects` (functions, os, arch) is mapped so that an
+ * advisory read from the export reports like the one read from the native TOML.
+ */
+
+/** OSV ecosystem names of the ecosystems stowage knows. */
+const OSV_ECOSYSTEMS: Record<string, Ecosystem | undefined> = {
+  'crates.io': 'cargo',
+  npm: 'npm',
+};
+
+const EVENT_KEYS = ['introduced', 'fixed', 'last_affected', 'limit'] as const;
+const RANGE_TYPES = ['SEMVER', 'ECOSYSTEM', 'GIT'] as const;
+const INFORMATIONAL_KINDS: Record<string, AdvisoryKind | undefined> = {
+  unmaintained: 'unmaintained',
+  unsound: 'unsound',
+  notice: 'notice',
+};
+
+/** One OSV JSON record → one Advisory per affected package of an ecosystem stowage knows
+ * ('crates.io' → 'cargo', 'npm' → 'npm'); other ecosystems' entries are skipped. */
+export function parseOsvRecord(text: string, origin: string): Advisory[] {
+  const record = obj(parseJson(text, origin), 'the record', origin);
+  const id = record['id'];
+  if (typeof id !== 'string' || id.trim() === '') {
+    throw new InputError(origin, id === undefined ? 'missing "id"' : '"id" must be a non-empty string');
+  }
+  const fail = (message: string): never => {
+    throw new InputError(origin, `${id}: ${message}`);
+  };
+  const at = (path: string) => ({ origin, fail, path });
+
+  const aliases = stringList(record['aliases'], at('aliases')).filter((alias) => alias !== id);
+  const related = stringList(record['related'], at('related'));
+  const details = optionalString(record['details'], at('details')) ?? '';
+  const summary = optionalString(record['summary'], at('summary'))?.trim() ?? '';
+  const title = summary !== '' ? summary : firstLine(details) || id;
+  const published = optionalString(record['published'], at('published'));
+  const modified = optionalString(record['modified'], at('modified'));
+  const withdrawn = optionalString(record['withdrawn'], at('withdrawn'));
+  const references = readReferences(record['references'], at('references'));
+  const recordLabel = labelOf(record['database_specific'], at('database_specific'));
+  const recordSeverity = readSeverity(record['severity'], recordLabel, at('severity'));
+
+  const affectedValue = record['affected'] ?? [];
+  if (!Array.isArray(affectedValue)) fail('"affected" must be an array');
+  const groups = new Map<string, { ecosystem: Ecosystem; name: string; entries: AffectedEntry[] }>();
+  (affectedValue as unknown[]).forEach((value, index) => {
+    const entry = readAffected(value, at(`affected[${index}]`));
+    const ecosystem = OSV_ECOSYSTEMS[entry.ecosystem];
+    if (!ecosystem) return;
+    // Names are kept as given: npm names are case-sensitive (legacy packages had capitals).
+    const key = `${ecosystem}\u0000${entry.name}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { ecosystem, name: entry.name, entries: [] }));
+    group.entries.push(entry);
+  });
+
+  const url = mainUrl(id, references);
+  return [...groups.values()].map(({ ecosystem, name, entries }) => {
+    const informational = entries.map((e) => e.informational).find((value) => value !== null) ?? null;
+    const entrySeverity = entries.map((e) => e.severity ?? (e.cvss ? cvssSeverity(e.cvss, recordLabel, fail) : null));
+    return {
+      id,
+      aliases,
+      related,
+      kind: informational === null ? 'vulnerability' : (INFORMATIONAL_KINDS[informational] ?? 'notice'),
+      ecosystem,
+      package: name,
+      title,
+      description: details,
+      published,
+      modified,
+      withdrawn,
+      severity: recordSeverity ?? entrySeverity.find((s) => s !== null) ?? null,
+      url,
+      references: references.map((r) => r.url),
+      categories: unique(entries.flatMap((e) => e.categories)),
+      keywords: [],
+      affected: entries.map((e): AffectedVersions => ({ form: 'osv', ranges: e.ranges, versions: e.versions })),
+      patched: describePatched(entries),
+      unaffected: describeUnaffected(entries),
+      functions: Object.fromEntries(unique(entries.flatMap((e) => e.functions)).map((path) => [path, []])),
+      os: unique(entries.flatMap((e) => e.os)),
+      arch: unique(entries.flatMap((e) => e.arch)),
+      origin,
+    } satisfies Advisory;
+  });
+}
+
+interface Where {
+  origin: string;
+  fail: (message: string) => never;
+  path: string;
+}
+
+interface AffectedEntry {
+  ecosystem: string;
+  name: string;
+  ranges: OsvRange[];
+  versions: string[];
+  severity: Severity | null;
+  informational: string | null;
+  cvss: string | null;
+  categories: string[];
+  functions: string[];
+  os: string[];
+  arch: string[];
+}
+
+function readAffected(value: unknown, where: Where): AffectedEntry {
+  const entry = obj(value, where.path, where.origin, where.fail);
+  const pkg = obj(entry['package'], `${where.path}.package`, where.origin, where.fail);
+  const ecosystem = pkg['ecosystem'];
+  const name = pkg['name'];
+  if (typeof ecosystem !== 'string' || ecosystem === '') where.fail(`${where.path}.package.ecosystem must be a non-empty string`);
+  if (typeof name !== 'string' || name === '') where.fail(`${where.path}.package.name must be a non-empty string`);
+
+  const rangesValue = entry['ranges'] ?? [];
+  if (!Array.isArray(rangesValue)) where.fail(`${where.path}.ranges must be an array`);
+  const ranges = (rangesValue as unknown[]).map((r, i) => readRange(r, { ...where, path: `${where.path}.ranges[${i}]` }));
+  const versions = stringList(entry['versions'], { ...where, path: `${where.path}.versions` });
+
+  const dbSpecific = optionalObj(entry['database_specific'], `${where.path}.database_specific`, where);
+  const ecoSpecific = optionalObj(entry['ecosystem_specific'], `${where.path}.ecosystem_specific`, where);
+  const affects = optionalObj(ecoSpecific?.['affects'], `${where.path}.ecosystem_specific.affects`, where);
+  const informational = dbSpecific?.['informational'];
+  if (informational !== undefined && informational !== null && typeof informational !== 'string') {
+    where.fail(`${where.path}.database_specific.informational must be a string or null`);
+  }
+  const cvss = dbSpecific?.['cvss'];
+  if (cvss !== undefined && cvss !== null && typeof cvss !== 'string') {
+    where.fail(`${where.path}.database_specific.cvss must be a string or null`);
+  }
+  const label = labelOf(entry['database_specific'], { ...where, path: `${where.path}.database_specific` });
+  return {
+    ecosystem: ecosystem as string,
+    name: name as string,
+    ranges,
+    versions,
+    severity: readSeverity(entry['severity'], label, { ...where, path: `${where.path}.severity` }),
+    informational: typeof informational === 'string' && informational !== '' ? informational : null,
+    cvss: typeof cvss === 'string' && cvss !== '' ? cvss : null,
+    categories: stringList(dbSpecific?.['categories'], { ...where, path: `${where.path}.database_specific.categories` }),
+    // GHSA writes `affected_functions: [""]` for "unknown": empty paths say nothing.
+    functions: stringList(affects?.['functions'], { ...where, path: `${where.path}.ecosystem_specific.affects.functions` }).filter(
+      (f) => f !== '',
+    ),
+    os: stringList(affects?.['os'], { ...where, path: `${where.path}.ecosystem_specific.affects.os` }),
+    arch: stringList(affects?.['arch'], { ...where, path: `${where.path}.ecosystem_specific.affects.arch` }),
+  };
+}
+
+function readRange(value: unknown, where: Where): OsvRange {
+  const range = obj(value, where.path, where.origin, where.fail);
+  const type = range['type'];
+  if (typeof type !== 'string' || !(RANGE_TYPES as readonly string[]).includes(type)) {
+    where.fail(`${where.path}.type must be one of ${RANGE_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
+  }
+  const eventsValue = range['events'];
+  if (!Array.isArray(eventsValue)) where.fail(`${where.path}.events must be an array`);
+  const events = (eventsValue as unknown[]).map((e, i) => readEvent(e, { ...where, path: `${where.path}.events[${i}]` }));
+  // The schema requires one; without it the range could never match and would hide a finding.
+  if (!events.some((e) => e.introduced !== undefined)) where.fail(`${where.path} has no "introduced" event`);
+  return { type: type as OsvRange['type'], events };
+}
+
+function readEvent(value: unknown, where: Where): OsvEvent {
+  const event = obj(value, where.path, where.origin, where.fail);
+  const keys = Object.keys(event);
+  const key = keys[0];
+  if (keys.length !== 1 || key === undefined || !(EVENT_KEYS as readonly string[]).includes(key)) {
+    where.fail(
+      `${where.path} must have exactly one of ${EVENT_KEYS.join(', ')}, got ${keys.length === 0 ? 'none' : keys.map((k) => JSON.stringify(k)).join(', ')}`,
+    );
+  }
+  const version = event[key as string];
+  if (typeof version !== 'string' || version === '') where.fail(`${where.path}.${key} must be a non-empty string`);
+  return { [key as keyof OsvEvent]: version as string };
+}
+
+/**
+ * The record's severity: the newest CVSS version given (databases rate with it: GitHub's
+ * label follows the v4 vector when both are present), else the database's own label.
+ */
+function readSeverity(value: unknown, label: Severity | null, where: Where): Severity | null {
+  if (value === undefined || value === null) return label;
+  if (!Array.isArray(value)) where.fail(`${where.path} must be an array`);
+  const vectors = new Map<string, string>();
+  (value as unknown[]).forEach((item, i) => {
+    const entry = obj(item, `${where.path}[${i}]`, where.origin, where.fail);
+    const type = entry['type'];
+    const score = entry['score'];
+    if (typeof type !== 'string' || typeof score !== 'string') {
+      where.fail(`${where.path}[${i}] must have string "type" and "score"`);
+    }
+    if (!vectors.has(type as string)) vectors.set(type as string, score as string);
+  });
+  const vector = vectors.get('CVSS_V4') ?? vectors.get('CVSS_V3') ?? vectors.get('CVSS_V2');
+  return vector === undefined ? label : cvssSeverity(vector, label, where.fail);
+}
+
+function cvssSeverity(vector: string, label: Severity | null, fail: (message: string) => never): Severity {
+  let severity: Severity;
+  try {
+    severity = severityFromCvss(vector);
+  } catch (err) {
+    return fail(errorMessage(err));
+  }
+  if (severity.score === null && label) return { ...severity, level: label.level };
+  return severity;
+}
+
+function labelOf(value: unknown, where: Where): Severity | null {
+  const dbSpecific = optionalObj(value, where.path, where);
+  const label = dbSpecific?.['severity'];
+  if (label === undefined || label === null) return null;
+  if (typeof label !== 'string') return where.fail(`${where.path}.severity must be a string`);
+  const severity = severityFromLabel(label);
+  if (!severity) where.fail(`${where.path}.severity: unknown severity "${label}"`);
+  return severity;
+}
+
+interface Reference {
+  type: string;
+  url: string;
+}
+
+function readReferences(value: unknown, where: Where): Reference[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) where.fail(`${where.path} must be an array`);
+  const seen = new Set<string>();
+  const references: Reference[] = [];
+  (value as unknown[]).forEach((item, i) => {
+    const entry = obj(item, `${where.path}[${i}]`, where.origin, where.fail);
+    const type = entry['type'];
+    const url = entry['url'];
+    if (typeof type !== 'string' || typeof url !== 'string') where.fail(`${where.path}[${i}] must have string "type" and "url"`);
+    if (seen.has(url as string)) return;
+    seen.add(url as string);
+    references.push({ type: type as string, url: url as string });
+  });
+  return references;
+}
+
+/**
+ * The advisory's own page: the ADVISORY reference that names the record's id (RustSec's
+ * export: https://rustsec.org/advisories/ID.html; GHSA: https://github.com/advisories/ID),
+ * else any reference naming the id (a repository's security advisory for a GHSA), else the
+ * first ADVISORY, else the first WEB, else the record on osv.dev.
+ */
+function mainUrl(id: string, references: Reference[]): string {
+  const naming = references.filter((r) => r.url.includes(id));
+  return (
+    naming.find((r) => r.type === 'ADVISORY')?.url ??
+    naming[0]?.url ??
+    references.find((r) => r.type === 'ADVISORY')?.url ??
+    references.find((r) => r.type === 'WEB')?.url ??
+    `https://osv.dev/vulnerability/${id}`
+  );
+}
+
+/**
+ * Human-readable fixed versions: `>= FIXED`, bounded by the next `introduced` above it when
+ * there is one (`>= 1.2.3, < 1.3.0`), so a fix on an old branch is not read as fixing every
+ * later version. Entries of the same package are considered together: GHSA writes each
+ * branch as its own entry. Display only; matching uses the ranges.
+ */
+function describePatched(entries: AffectedEntry[]): string[] {
+  const ranges = entries.flatMap((e) => e.ranges).filter((r) => r.type !== 'GIT');
+  const introduced = ranges.flatMap((r) => r.events.map((e) => e.introduced)).filter((v): v is string => v !== undefined);
+  const patched: string[] = [];
+  for (const range of ranges) {
+    for (const event of range.events) {
+      if (event.fixed === undefined) continue;
+      const fixed = displayVersion(event.fixed);
+      let next: { text: string; at: SemVer } | null = null;
+      if (fixed) {
+        for (const text of introduced) {
+          const at = displayVersion(text);
+          if (at && semver.gt(at, fixed) && (!next || semver.lt(at, next.at))) next = { text, at };
+        }
+      }
+      const line = next ? `>= ${event.fixed}, < ${next.text}` : `>= ${event.fixed}`;
+      if (!patched.includes(line)) patched.push(line);
+    }
+  }
+  return patched;
+}
+
+/** `< FIRST-INTRODUCED` when no range starts at the beginning; display only, like `patched`. */
+function describeUnaffected(entries: AffectedEntry[]): string[] {
+  const ranges = entries.flatMap((e) => e.ranges).filter((r) => r.type !== 'GIT');
+  let lowest: { text: string; at: SemVer } | null = null;
+  for (const range of ranges) {
+    for (const event of range.events) {
+      if (event.introduced === undefined) continue;
+      const at = displayVersion(event.introduced);
+      if (event.introduced === '0' || !at || at.compare('0.0.0-0') === 0) return [];
+      if (!lowest || semver.lt(at, lowest.at)) lowest = { text: event.introduced, at };
+    }
+  }
+  return lowest && entries.every((e) => e.versions.length === 0) ? [`< ${lowest.text}`] : [];
+}
+
+/** SemVer for ordering display strings; partial versions are zero-padded. Null when not semver. */
+function displayVersion(text: string): SemVer | null {
+  const parts = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?(.*)$/.exec(text);
+  if (!parts) return null;
+  return semver.parse(`${parts[1]}.${parts[2] ?? '0'}.${parts[3] ?? '0'}${parts[4] ?? ''}`);
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.replace(/^#+\s*/, '').trim();
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+// --- shape checks ------------------------------------------------------------------------
+
+function obj(
+  value: unknown,
+  path: string,
+  origin: string,
+  fail: (message: string) => never = (message) => {
+    throw new InputError(origin, message);
+  },
+): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail(`${path} must be a JSON object, got ${jsonType(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function optionalObj(value: unknown, path: string, where: Where): Record<string, unknown> | null {
+  if (value === undefined || value === null) return null;
+  return obj(value, path, where.origin, where.fail);
+}
+
+function optionalString(value: unknown, where: Where): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') return where.fail(`"${where.path}" must be a string, got ${jsonType(value)}`);
+  return value;
+}
+
+function stringList(value: unknown, where: Where): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    return where.fail(`"${where.path}" must be an array of strings`);
+  }
+  return value as string[];
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+// --- JSON with positions -----------------------------------------------------------------
+
+function parseJson(text: string, origin: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    const { offset, reason } = locateJsonError(text);
+    throw new InputError(origin, `invalid JSON: ${reason}`, positionOf(text, offset));
+  }
+}
+
+function positionOf(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/**
+ * Finds where and why JSON.parse failed: V8's messages do not always carry a position
+ * (`Unexpected token '}', "..." is not valid JSON`) and echo the input. Called only on text
+ * JSON.parse rejected, so it only needs to find the first error, not build values.
+ */
+function locateJsonError(text: string): { offset: number; reason: string } {
+  let i = 0;
+  class Stop {
+    constructor(
+      readonly offset: number,
+      readonly reason: string,
+    ) {}
+  }
+  const stop = (reason: string, at = i): never => {
+    throw new Stop(at, reason);
+  };
+  const describe = (): string => (i >= text.length ? 'end of input' : `'${text[i]}'`);
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i++;
+  };
+  const expect = (ch: string, context: string): void => {
+    ws();
+    if (text[i] !== ch) stop(`expected '${ch}' ${context}, found ${describe()}`);
+    i++;
+  };
+  const string = (): void => {
+    i++; // opening quote
+    for (;;) {
+      if (i >= text.length) stop('unterminated string');
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return;
+      }
+      if (c < 32) stop('control character in string (newlines must be written \\n)');
+      if (c === 92) {
+        const esc = text[i + 1];
+        if (esc === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) stop('bad \\u escape in string');
+          i += 6;
+          continue;
+        }
+        if (esc === undefined || !'"\\/bfnrt'.includes(esc)) stop(`bad escape '\\${esc ?? ''}' in string`);
+        i += 2;
+        continue;
+      }
+      i++;
+    }
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') stop(`expected a property name in double quotes, found ${describe()}`);
+        string();
+        expect(':', 'after property name');
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return;
+        }
+        stop(`expected ',' or '}' after property value, found ${describe()}`);
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return;
+        }
+        stop(`expected ',' or ']' after array element, found ${describe()}`);
+      }
+    }
+    if (c === '"') return string();
+    const literal = /^(true|false|null)/.exec(text.slice(i, i + 5));
+    if (literal?.[1]) {
+      i += literal[1].length;
+      return;
+    }
+    const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (number && number[0] !== '' && number[0] !== '-') {
+      i += number[0].length;
+      if (/[0-9]/.test(text[i] ?? '')) stop('numbers cannot have leading zeros');
+      return;
+    }
+    stop(`unexpected ${describe()}`);
+  };
+  try {
+    ws();
+    if (i >= text.length) return { offset: 0, reason: 'the file is empty' };
+    value();
+    ws();
+    if (i < text.length) stop(`unexpected ${describe()} after the end of the JSON value`);
+  } catch (err) {
+    if (err instanceof Stop) return { offset: err.offset, reason: err.reason };
+    throw err;
+  }
+  // JSON.parse rejected what this scanner accepts (should not happen): no position then.
+  return { offset: 0, reason: 'not valid JSON' };
+}

@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Advisory } from '../core/advisory.js';
+import { InputError, StowageError } from '../core/errors.js';
+import { parseOsvRecord } from './osv.js';
+import { parseRustsecAdvisory } from './rustsec.js';
+import { readZipEntries } from './zip.js';
+import type { DatabaseFiles } from './database-files.js';
+
+/** Everything a database holds, read and validated. */
+export interface LoadedAdvisories {
+  advisories: Advisory[];
+  /** RustSec `rust/` advisories (toolchain: std, cargo, rustdoc): read, validated, not matched against crates. */
+  toolchainAdvisories: number;
+  /** sha256 over every advisory file's path and content: the revision of a non-git source. */
+  contentHash: string;
+  /** The newest date any advisory carries (modified, else published), or null. */
+  newestDate: string | null;
+}
+
+class AdvisoryCollector {
+  readonly advisories: Advisory[] = [];
+  toolchainAdvisories = 0;
+  newestDate: string | null = null;
+  private readonly hash = createHash('sha256');
+  private readonly seen = new Map<string, string>();
+
+  file(rel: string, text: string): void {
+    this.hash.update(`${rel}\0${text.length}\0`).update(text);
+  }
+
+  add(advisory: Advisory): void {
+    // One advisory per (id, ecosystem, package); a second file claiming the same is a broken database.
+    const key = `${advisory.id}\0${advisory.ecosystem}\0${advisory.package}`;
+    const previous = this.seen.get(key);
+    if (previous !== undefined) {
+      throw new StowageError(`advisory ${advisory.id} for ${advisory.package} is also defined in ${previous}`, advisory.origin);
+    }
+    this.seen.set(key, advisory.origin);
+    this.advisories.push(advisory);
+    const date = advisory.modified ?? advisory.published;
+    if (date && (this.newestDate === null || date > this.newestDate)) this.newestDate = date;
+  }
+
+  result(): LoadedAdvisories {
+    return {
+      advisories: this.advisories,
+      toolchainAdvisories: this.toolchainAdvisories,
+      contentHash: `sha256:${this.hash.digest('hex')}`,
+      newestDate: this.newestDate,
+    };
+  }
+}
+
+function readText(root: string, rel: string): string {
+  try {
+    return readFileSync(join(root, rel), 'utf8');
+  } catch (err) {
+    throw new StowageError(`cannot read advisory: ${(err as Error).message}`, join(root, rel));
+  }
+}
+
+/**
+ * Advisories name their origin relative to the database root (that is what a report shows);
+ * an error names the full path, so the user can open the file.
+ */
+function inDatabase<T>(root: string, rel: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof StowageError && err.file === rel) throw new InputError(join(root, rel), err.message, err.position);
+    throw err;
+  }
+}
+
+/** Reads and validates every advisory in a directory tree; any broken file fails the load. */
+export function loadDirectory(files: DatabaseFiles): LoadedAdvisories {
+  const collector = new AdvisoryCollector();
+  for (const rel of files.rustsec) {
+    const text = readText(files.root, rel);
+    collector.file(rel, text);
+    const record = inDatabase(files.root, rel, () => parseRustsecAdvisory(text, rel));
+    if (record.collection === 'rust') collector.toolchainAdvisories++;
+    else collector.add(record.advisory);
+  }
+  for (const rel of files.osv) {
+    const text = readText(files.root, rel);
+    collector.file(rel, text);
+    for (const advisory of inDatabase(files.root, rel, () => parseOsvRecord(text, rel))) collector.add(advisory);
+  }
+  return collector.result();
+}
+
+/** Reads every `.json` entry of an OSV zip; the archive is untrusted (see zip.ts). */
+export async function loadZip(file: string): Promise<LoadedAdvisories> {
+  const collector = new AdvisoryCollector();
+  const entries = await readZipEntries(file, (name) => name.endsWith('.json'));
+  if (entries.length === 0) throw new StowageError('not an advisory database: the zip holds no OSV .json files', file);
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    collector.file(entry.name, entry.text);
+    for (const advisory of parseOsvRecord(entry.text, `${file}:${entry.name}`)) collector.add(advisory);
+  }
+  return collector.result();
+}

@@ -1,0 +1,255 @@
+import type { Advisory, SeverityLevel } from '../core/advisory.js';
+import { SEVERITY_LEVELS } from '../core/advisory.js';
+import { StowageError, errorMessage } from '../core/errors.js';
+import type { AppliedIgnore, Finding } from '../core/finding.js';
+import { GraphIndex, type DependencyGraph, type EdgeKind } from '../core/graph.js';
+import type { Package } from '../core/package.js';
+import type { AdvisoryDatabase } from '../advisories/database.js';
+import { loadVersionScheme } from '../ecosystems/formats.js';
+import { dependencyPaths, incomingEdges, reachable } from './paths.js';
+import type { AuditPolicy, IgnoreRule } from './policy.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface DatabaseSummary {
+  source: string;
+  kind: AdvisoryDatabase['spec']['kind'];
+  revision: string;
+  revisionDate: string | null;
+  advisories: number;
+  toolchainAdvisories: number;
+  /** Whole days between the revision date and the audit; null when the date is unknown. */
+  ageDays: number | null;
+  stale: boolean;
+}
+
+export interface TargetSummary {
+  path: string;
+  ecosystem: DependencyGraph['ecosystem'];
+  format: string;
+  packages: number;
+  /** Packages from the public registry, the ones advisories are matched against (after --omit). */
+  audited: number;
+}
+
+export interface AuditResult {
+  databases: DatabaseSummary[];
+  targets: TargetSummary[];
+  findings: Finding[];
+  warnings: string[];
+}
+
+export interface AuditInput {
+  graphs: DependencyGraph[];
+  databases: AdvisoryDatabase[];
+  policy: AuditPolicy;
+  now: Date;
+}
+
+interface Match {
+  pkg: Package;
+  advisory: Advisory;
+  database: string;
+}
+
+function summarizeDatabase(db: AdvisoryDatabase, policy: AuditPolicy, now: Date): DatabaseSummary {
+  const date = db.revisionDate ? Date.parse(db.revisionDate) : NaN;
+  const ageDays = Number.isNaN(date) ? null : Math.max(0, Math.floor((now.getTime() - date) / DAY_MS));
+  return {
+    source: db.source,
+    kind: db.spec.kind,
+    revision: db.revision,
+    revisionDate: db.revisionDate,
+    advisories: db.advisories,
+    toolchainAdvisories: db.toolchainAdvisories,
+    ageDays,
+    stale: ageDays !== null && ageDays > policy.maxDatabaseAgeDays,
+  };
+}
+
+function omittedKinds(policy: AuditPolicy): Set<EdgeKind> {
+  return new Set(policy.omit);
+}
+
+function isOmitted(pkg: Package, policy: AuditPolicy): boolean {
+  return policy.omit.some((kind) => pkg.flags?.[kind] === true);
+}
+
+/** Every advisory that affects a package of the graph, per database, withdrawn ones excluded. */
+async function matchGraph(graph: DependencyGraph, databases: AdvisoryDatabase[], policy: AuditPolicy): Promise<{ matches: Match[]; audited: number }> {
+  const candidates = graph.packages.filter((p) => p.source.isDefaultRegistry && !isOmitted(p, policy));
+  if (candidates.length === 0) return { matches: [], audited: 0 };
+  const scheme = await loadVersionScheme(graph.ecosystem);
+  const names = [...new Set(candidates.map((p) => p.name))];
+  const matches: Match[] = [];
+  for (const db of databases) {
+    const byName = new Map<string, Advisory[]>();
+    for (const advisory of db.index.lookup(graph.ecosystem, names)) {
+      if (advisory.withdrawn) continue;
+      let list = byName.get(advisory.package);
+      if (!list) byName.set(advisory.package, (list = []));
+      list.push(advisory);
+    }
+    for (const pkg of candidates) {
+      for (const advisory of byName.get(pkg.name) ?? []) {
+        let affected: boolean;
+        try {
+          affected = advisory.affected.some((a) => scheme.isAffected(pkg.version, a));
+        } catch (err) {
+          throw new StowageError(
+            `advisory ${advisory.id} cannot be evaluated for ${pkg.name} ${pkg.version}: ${errorMessage(err)}`,
+            advisory.origin,
+          );
+        }
+        if (affected) matches.push({ pkg, advisory, database: db.source });
+      }
+    }
+  }
+  return { matches, audited: candidates.length };
+}
+
+/** Groups matches of one package whose ids overlap (an id or alias in common) into one vulnerability. */
+function mergeAliases(matches: Match[]): Match[][] {
+  const groups: { pkg: string; ids: Set<string>; matches: Match[] }[] = [];
+  for (const match of matches) {
+    const ids = [match.advisory.id, ...match.advisory.aliases];
+    const overlapping = groups.filter((g) => g.pkg === match.pkg.id && ids.some((id) => g.ids.has(id)));
+    // Earlier matches come first, so the first database's advisory stays the primary one.
+    const merged = { pkg: match.pkg.id, ids: new Set(ids), matches: [...overlapping.flatMap((g) => g.matches), match] };
+    for (const group of overlapping) {
+      for (const id of group.ids) merged.ids.add(id);
+      groups.splice(groups.indexOf(group), 1);
+    }
+    groups.push(merged);
+  }
+  return groups.map((g) => g.matches);
+}
+
+function combine(group: Match[]): { advisory: Advisory; databases: string[] } {
+  const primary = group[0] as Match;
+  const ids = new Set<string>();
+  const patched = new Set(primary.advisory.patched);
+  let severity = primary.advisory.severity;
+  for (const m of group) {
+    for (const id of [m.advisory.id, ...m.advisory.aliases]) ids.add(id);
+    for (const p of m.advisory.patched) patched.add(p);
+    severity ??= m.advisory.severity;
+  }
+  ids.delete(primary.advisory.id);
+  return {
+    advisory: { ...primary.advisory, aliases: [...ids].sort(), patched: [...patched], severity },
+    databases: [...new Set(group.map((m) => m.database))],
+  };
+}
+
+function rank(level: SeverityLevel): number {
+  return SEVERITY_LEVELS.indexOf(level);
+}
+
+/** Does this finding fail the audit under the policy? Ignored findings never do. */
+export function failsPolicy(advisory: Advisory, policy: AuditPolicy): boolean {
+  if (advisory.kind !== 'vulnerability') return policy.deny.includes(advisory.kind);
+  const level = advisory.severity?.level ?? policy.unscored;
+  return rank(level) >= rank(policy.severityThreshold);
+}
+
+class IgnoreBook {
+  private readonly used = new Set<IgnoreRule>();
+  private readonly expiredWarned = new Set<IgnoreRule>();
+  readonly warnings: string[] = [];
+
+  constructor(
+    private readonly rules: IgnoreRule[],
+    private readonly today: string,
+  ) {}
+
+  apply(advisory: Advisory): AppliedIgnore | null {
+    const ids = new Set([advisory.id, ...advisory.aliases]);
+    for (const rule of this.rules) {
+      if (!ids.has(rule.id)) continue;
+      if (rule.expires !== null && rule.expires < this.today) {
+        if (!this.expiredWarned.has(rule)) {
+          this.expiredWarned.add(rule);
+          this.warnings.push(`ignore of ${rule.id} (${rule.origin}) expired on ${rule.expires} and no longer applies`);
+        }
+        this.used.add(rule);
+        continue;
+      }
+      this.used.add(rule);
+      return { id: rule.id, reason: rule.reason, expires: rule.expires, origin: rule.origin };
+    }
+    return null;
+  }
+
+  unused(): string[] {
+    return this.rules
+      .filter((r) => !this.used.has(r))
+      .map((r) => `ignore of ${r.id} (${r.origin}) matches no finding: remove it once the fix has shipped`);
+  }
+}
+
+/** Code-point order: stable across locales, and without loading ICU's collator. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const KIND_ORDER = ['vulnerability', 'unsound', 'unmaintained', 'notice'];
+
+/**
+ * The audit's decisions as data: which packages of which lockfiles are affected by which
+ * advisories, through which paths, and whether each fails the policy. Rendering is elsewhere.
+ */
+export async function runAudit(input: AuditInput): Promise<AuditResult> {
+  const { policy, now } = input;
+  const warnings: string[] = [];
+  const databases = input.databases.map((db) => summarizeDatabase(db, policy, now));
+  for (const [i, db] of databases.entries()) {
+    warnings.push(...(input.databases[i]?.warnings ?? []));
+    if (!db.stale) continue;
+    const message = `advisory database ${db.source} is ${db.ageDays} days old (revision ${db.revision.slice(0, 12)} of ${db.revisionDate}), over the ${policy.maxDatabaseAgeDays}-day limit`;
+    if (policy.staleDatabase === 'fail') throw new StowageError(`${message}; refusing to audit (stale-db = "fail")`);
+    warnings.push(message);
+  }
+
+  const ignores = new IgnoreBook(policy.ignores, now.toISOString().slice(0, 10));
+  const skip = omittedKinds(policy);
+  const devAndSkip = new Set<EdgeKind>([...skip, 'dev']);
+  const targets: TargetSummary[] = [];
+  const findings: Finding[] = [];
+  for (const graph of input.graphs) {
+    const { matches, audited } = await matchGraph(graph, input.databases, policy);
+    targets.push({ path: graph.path, ecosystem: graph.ecosystem, format: graph.format, packages: graph.packages.length, audited });
+    if (matches.length === 0) continue;
+    const index = new GraphIndex(graph);
+    const incoming = incomingEdges(index);
+    const withoutDev = reachable(index, devAndSkip);
+    const hasDevEdges = graph.edges.some((e) => e.kind === 'dev');
+    for (const group of mergeAliases(matches)) {
+      const { advisory, databases: sources } = combine(group);
+      const pkg = (group[0] as Match).pkg;
+      const { paths, more } = dependencyPaths(index, incoming, pkg.id, skip);
+      const ignored = ignores.apply(advisory);
+      findings.push({
+        target: graph.path,
+        advisory,
+        databases: sources,
+        package: pkg,
+        paths,
+        morePaths: more,
+        devOnly: pkg.flags?.dev === true || (hasDevEdges && !withoutDev.has(pkg.id)),
+        ignored,
+        failsPolicy: ignored === null && failsPolicy(advisory, policy),
+      });
+    }
+  }
+  warnings.push(...ignores.warnings, ...ignores.unused());
+  findings.sort(
+    (a, b) =>
+      input.graphs.findIndex((g) => g.path === a.target) - input.graphs.findIndex((g) => g.path === b.target) ||
+      KIND_ORDER.indexOf(a.advisory.kind) - KIND_ORDER.indexOf(b.advisory.kind) ||
+      compareText(a.package.name, b.package.name) ||
+      compareText(a.package.version, b.package.version) ||
+      compareText(a.advisory.id, b.advisory.id),
+  );
+  return { databases, targets, findings, warnings };
+}

@@ -1,0 +1,106 @@
+import type { Finding } from '../../core/finding.js';
+import type { AuditResult } from '../audit.js';
+import { summaryCounts } from './json.js';
+
+export interface HumanStyle {
+  colour: boolean;
+  width: number;
+}
+
+/** Colour only on a terminal, never when NO_COLOR is set (https://no-color.org). */
+export function styleFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): HumanStyle {
+  const colour = stream.isTTY === true && !('NO_COLOR' in env && env.NO_COLOR !== '') && env.TERM !== 'dumb';
+  return { colour, width: Math.max(60, Math.min(stream.columns ?? 80, 120)) };
+}
+
+const SGR = { red: 31, yellow: 33, green: 32, dim: 2, bold: 1, cyan: 36 } as const;
+
+function paint(style: HumanStyle, code: keyof typeof SGR, text: string): string {
+  return style.colour ? `\u001b[${SGR[code]}m${text}\u001b[0m` : text;
+}
+
+/** Wraps `items` joined by `sep` into lines of at most `width`, continuation lines indented. */
+function wrapJoined(items: string[], sep: string, first: string, indent: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = first;
+  items.forEach((item, i) => {
+    const piece = i === 0 ? item : sep + item;
+    if (line.length + piece.length > width && line.trim().length > first.trim().length) {
+      lines.push(line.trimEnd());
+      line = indent + (i === 0 ? item : sep.trimStart() + item);
+    } else {
+      line += piece;
+    }
+  });
+  lines.push(line);
+  return lines;
+}
+
+function severityText(f: Finding): string {
+  const s = f.advisory.severity;
+  if (f.advisory.kind !== 'vulnerability') return f.advisory.kind;
+  if (!s) return 'vulnerability, severity unknown';
+  return `vulnerability, severity ${s.level}${s.score !== null ? ` (${s.score.toFixed(1)})` : ''}`;
+}
+
+function renderFinding(f: Finding, style: HumanStyle): string[] {
+  const a = f.advisory;
+  const tag = f.ignored
+    ? paint(style, 'dim', 'ignored')
+    : f.failsPolicy
+      ? paint(style, 'red', 'error')
+      : paint(style, 'yellow', 'warning');
+  const out = [`${tag}: ${paint(style, 'bold', a.id)} ${f.package.name} ${f.package.version}: ${severityText(f)}`];
+  const indent = '  ';
+  if (a.title) out.push(...wrapJoined(a.title.split(' '), ' ', indent, indent, style.width));
+  if (a.aliases.length > 0) out.push(...wrapJoined(a.aliases, ', ', `${indent}also: `, `${indent}      `, style.width));
+  const fixed = a.patched.length > 0 ? a.patched.join(', ') : 'no fixed release';
+  out.push(`${indent}fixed: ${fixed}`);
+  if (a.url) out.push(`${indent}more: ${a.url}`);
+  for (const [i, path] of f.paths.entries()) {
+    const head = i === 0 ? `${indent}path: ` : `${indent}      `;
+    out.push(...wrapJoined(path, ' → ', head, `${indent}        `, style.width));
+  }
+  if (f.morePaths > 0) out.push(`${indent}      … and ${f.morePaths} more through other direct dependencies`);
+  if (f.devOnly) out.push(`${indent}only through development dependencies`);
+  if (f.ignored) {
+    const until = f.ignored.expires ? ` until ${f.ignored.expires}` : '';
+    out.push(`${indent}accepted${until}: ${f.ignored.reason} (${f.ignored.origin})`);
+  }
+  return out;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export function renderHuman(result: AuditResult, style: HumanStyle): string {
+  const out: string[] = [];
+  for (const target of result.targets) {
+    const findings = result.findings.filter((f) => f.target === target.path);
+    out.push(paint(style, 'cyan', target.path));
+    out.push(`  ${target.format}, ${plural(target.packages, 'package')}, ${target.audited} from the public registry`);
+    if (findings.length === 0) out.push('  no advisories apply');
+    for (const f of findings) out.push('', ...renderFinding(f, style));
+    out.push('');
+  }
+  for (const db of result.databases) {
+    const date = db.revisionDate ? db.revisionDate.slice(0, 10) : 'date unknown';
+    const age = db.ageDays !== null ? `, ${plural(db.ageDays, 'day')} old` : '';
+    out.push(`database: ${db.source} @ ${db.revision.slice(0, 12)} (${date}${age}, ${plural(db.advisories, 'advisory', 'advisories')})`);
+  }
+  for (const w of result.warnings) out.push(paint(style, 'yellow', `warning: ${w}`));
+  const c = summaryCounts(result);
+  const packages = result.targets.reduce((n, t) => n + t.packages, 0);
+  const parts = [plural(c.vulnerabilities ?? 0, 'vulnerability', 'vulnerabilities')];
+  for (const kind of ['unsound', 'unmaintained', 'notice'] as const) if (c[kind]) parts.push(`${c[kind]} ${kind}`);
+  if (c.ignored) parts.push(`${c.ignored} ignored`);
+  out.push(`summary: ${plural(packages, 'package')}, ${parts.join(', ')}`);
+  const failing = c.failing ?? 0;
+  out.push(
+    failing > 0
+      ? paint(style, 'red', `result: FAIL, ${plural(failing, 'finding')} ${failing === 1 ? 'fails' : 'fail'} the policy`)
+      : paint(style, 'green', 'result: ok, nothing fails the policy'),
+  );
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,64 @@
+import type { Finding } from '../../core/finding.js';
+import { sourceLabel } from '../../core/package.js';
+import { TOOL_NAME, TOOL_VERSION } from '../../core/tool.js';
+import type { AuditResult } from '../audit.js';
+
+/** Bumped on any incompatible change to the JSON report; documented in the README. */
+export const REPORT_SCHEMA_VERSION = 1;
+
+export function findingJson(f: Finding): Record<string, unknown> {
+  const a = f.advisory;
+  return {
+    target: f.target,
+    advisory: {
+      id: a.id,
+      aliases: a.aliases,
+      kind: a.kind,
+      title: a.title,
+      severity: a.severity,
+      url: a.url,
+      patched: a.patched,
+      unaffected: a.unaffected,
+      published: a.published,
+      categories: a.categories,
+      description: a.description,
+    },
+    databases: f.databases,
+    package: {
+      ecosystem: f.package.ecosystem,
+      name: f.package.name,
+      version: f.package.version,
+      source: sourceLabel(f.package.source),
+    },
+    paths: f.paths,
+    morePaths: f.morePaths,
+    devOnly: f.devOnly,
+    ignored: f.ignored,
+    failsPolicy: f.failsPolicy,
+  };
+}
+
+export function summaryCounts(result: AuditResult): Record<string, number> {
+  const count = (pred: (f: Finding) => boolean): number => result.findings.filter(pred).length;
+  return {
+    vulnerabilities: count((f) => f.advisory.kind === 'vulnerability'),
+    unmaintained: count((f) => f.advisory.kind === 'unmaintained'),
+    unsound: count((f) => f.advisory.kind === 'unsound'),
+    notice: count((f) => f.advisory.kind === 'notice'),
+    ignored: count((f) => f.ignored !== null),
+    failing: count((f) => f.failsPolicy),
+  };
+}
+
+export function renderJson(result: AuditResult): string {
+  const report = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    databases: result.databases,
+    targets: result.targets,
+    findings: result.findings.map(findingJson),
+    warnings: result.warnings,
+    summary: summaryCounts(result),
+  };
+  return JSON.stringify(report, null, 2) + '\n';
+}

@@ -1,0 +1,58 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT_FAILURE, StowageError } from '../core/errors.js';
+import { TOOL_VERSION } from '../core/tool.js';
+import { registerAudit } from './audit.js';
+
+/** One line on stderr, exit 2: the contract for every error a user can cause. */
+export function reportError(err: unknown): number {
+  if (err instanceof StowageError) {
+    process.stderr.write(`stowage: ${err.line}\n`);
+  } else {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`stowage: internal error: ${message.split('\n')[0]}\n`);
+    if (process.env.STOWAGE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  }
+  return EXIT_FAILURE;
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('stowage')
+    .description(
+      'Secure applications as whole units: audit the locked dependency set against advisory\n' +
+        'databases (RustSec, OSV/GHSA), for Cargo and npm applications.',
+    )
+    .version(TOOL_VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`stowage: ${text.replace(/^error: /, '').trimEnd()}\n`) })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  stowage audit                          audit the lockfile(s) in the current directory
+  stowage audit path/to/app --format json
+  stowage audit Cargo.lock --db ./advisory-db --no-fetch
+
+Exit codes: 0 nothing fails the policy, 1 findings fail the policy, 2 the audit could not be done.
+Documentation: README.md (report schema, policy file stowage.toml, cache directory).`,
+    );
+  registerAudit(program, setExit);
+  return program;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors were already printed.
+      return err.exitCode === 0 ? 0 : EXIT_FAILURE;
+    }
+    return reportError(err);
+  }
+}

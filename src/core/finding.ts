@@ -1,0 +1,34 @@
+import type { Advisory } from './advisory.js';
+import type { Package } from './package.js';
+
+/** An accepted risk that applied to a finding. */
+export interface AppliedIgnore {
+  /** The id the rule named (the advisory's id or one of its aliases). */
+  id: string;
+  reason: string;
+  expires: string | null;
+  origin: string;
+}
+
+/**
+ * One vulnerable (or informational) package in one lockfile. A vulnerability known under
+ * several ids, in one database or several, is one finding listing every id.
+ */
+export interface Finding {
+  /** The lockfile path. */
+  target: string;
+  /** The advisory from the first database that reported it; `aliases` gathers every other id. */
+  advisory: Advisory;
+  /** Sources of the databases that reported it. */
+  databases: string[];
+  package: Package;
+  /** Dependency paths from a root to the package, as `name@version`, shortest first, one per direct dependency, bounded. */
+  paths: string[][];
+  /** How many more paths (through other direct dependencies) were not listed. */
+  morePaths: number;
+  /** Reachable only through development dependencies. */
+  devOnly: boolean;
+  ignored: AppliedIgnore | null;
+  /** Whether this finding makes the audit fail (exit code 1). */
+  failsPolicy: boolean;
+}

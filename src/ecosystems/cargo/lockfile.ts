@@ -1,0 +1,587 @@
+import { parse, TomlDate, TomlError } from 'smol-toml';
+import type { TomlTable, TomlValue } from 'smol-toml';
+import type { LockfileInput } from '../../core/ecosystem.js';
+import { InputError } from '../../core/errors.js';
+import type { DependencyGraph, Edge } from '../../core/graph.js';
+import type { Package, PackageSource } from '../../core/package.js';
+import { looseGitIdentity, parseCargoSource, sourceIdentity } from './source.js';
+
+/**
+ * Cargo.lock, every format Cargo has written:
+ * - v1: no `version` key; dependency strings always `name version (source)` (no source for
+ *   path packages); checksums in `[metadata]` as `"checksum NAME VERSION (SOURCE)" = sha256`;
+ *   the oldest files keep the root package in a `[root]` table instead of `[[package]]`.
+ * - v2: no `version` key; `checksum` inline; dependency strings shortened to `name` or
+ *   `name version` unless a source is needed to tell two packages apart.
+ * - v3 (`version = 3`): as v2; git `branch=master` is now written out.
+ * - v4 (`version = 4`): as v3; query parameters of source URLs are percent-encoded.
+ *
+ * Cargo.lock does not say why a package is depended on, so every edge is `normal`.
+ */
+export function parseCargoLock(input: LockfileInput): DependencyGraph {
+  const doc = parseToml(input.path, input.text);
+  const declaredVersion = readLockVersion(input, doc);
+  const entries = readEntries(input, doc);
+  const lookup = new PackageLookup(entries);
+  const ids = lookup.assignIds(input);
+
+  let shortened = false;
+  const edges: Edge[] = [];
+  const resolved = new Map<string, number>();
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as LockEntry;
+    for (const dep of entry.dependencies) {
+      // v2+ writes most dependencies as a bare, unique name: one Map lookup settles those.
+      let target = lookup.uniqueName(dep);
+      if (target !== undefined) shortened = true;
+      else target = resolved.get(dep);
+      if (target === undefined) {
+        const found = lookup.resolve(dep);
+        if (typeof found === 'string') {
+          throw new InputError(input.path, `${entry.label}: dependency "${dep}" ${found}`, entry.position(input.text, `"${dep}"`));
+        }
+        target = found.index;
+        shortened ||= found.shortened;
+        resolved.set(dep, target);
+      }
+      edges.push({ from: ids[i] as string, to: ids[target] as string, kind: 'normal' });
+    }
+  }
+
+  const metadata = doc.metadata;
+  if (metadata !== undefined) applyMetadataChecksums(input, metadata, entries, lookup);
+
+  const layout = input.manifest ? readWorkspaceLayout(input.manifest) : null;
+  const packages: Package[] = new Array<Package>(entries.length);
+  const roots: string[] = [];
+  // Nearly every package names the same source string: parse each distinct one once, and let
+  // the packages from one source share its (read-only) PackageSource.
+  const sources = new Map<string, PackageSource>();
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as LockEntry;
+    const id = ids[i] as string;
+    let source: PackageSource;
+    if (entry.source !== null) {
+      let parsed = sources.get(entry.source);
+      if (parsed === undefined) sources.set(entry.source, (parsed = parseCargoSource(entry.source)));
+      source = parsed;
+    } else {
+      source = layout ? layout.classify(entry.name) : workspaceSource();
+      if (source.kind === 'workspace') roots.push(id);
+    }
+    packages[i] = {
+      id,
+      ecosystem: 'cargo',
+      name: entry.name,
+      version: entry.version,
+      source,
+      checksum: entry.checksum,
+    };
+  }
+
+  return {
+    ecosystem: 'cargo',
+    path: input.path,
+    format: `Cargo.lock v${declaredVersion ?? inferUnversionedFormat(input.text, entries, shortened)}`,
+    packages,
+    edges,
+    roots,
+  };
+}
+
+function workspaceSource(): PackageSource {
+  return { kind: 'workspace', url: null, isDefaultRegistry: false };
+}
+
+/** One `[[package]]` (or the v1 `[root]`) entry, validated. */
+class LockEntry {
+  constructor(
+    readonly name: string,
+    readonly version: string,
+    readonly source: string | null,
+    public checksum: string | null,
+    /** v2+ writes checksums on the package; v1 only in [metadata]. */
+    readonly inlineChecksum: boolean,
+    readonly dependencies: string[],
+    /** The table's header, `[root]` or `[[package]]`, and which of those it is (0-based). */
+    readonly header: string,
+    readonly ordinal: number,
+  ) {}
+
+  get label(): string {
+    return this.source === null
+      ? `package ${this.name} ${this.version}`
+      : `package ${this.name} ${this.version} (${this.source})`;
+  }
+
+  /** Where the entry starts, or where `needle` first occurs after that start. */
+  position(text: string, needle?: string): { line: number } | undefined {
+    return headerPosition(text, this.header, this.ordinal, needle);
+  }
+}
+
+function parseToml(path: string, text: string): TomlTable {
+  try {
+    // Integers as BigInt so that `version = 3.0` (a float) is not mistaken for `version = 3`.
+    return parse(text, { integersAsBigInt: true });
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const reason = (err.message.split('\n', 1)[0] ?? '').replace(/^Invalid TOML document: /, '');
+      throw new InputError(path, `invalid TOML: ${reason}`, { line: err.line, column: err.column });
+    }
+    // smol-toml throws plain errors only on its own limits (nesting depth); still bad input.
+    throw new InputError(path, `invalid TOML: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The declared format version, or null when the file predates the `version` key (v1/v2). */
+function readLockVersion(input: LockfileInput, doc: TomlTable): 3 | 4 | null {
+  const version = doc.version;
+  if (version === undefined) return null;
+  if (typeof version !== 'bigint') {
+    throw new InputError(input.path, `\`version\` must be an integer, found ${describe(version)}`, keyPosition(input.text, 'version'));
+  }
+  if (version === 3n || version === 4n) return Number(version) as 3 | 4;
+  const why =
+    version > 4n
+      ? 'stowage reads versions 1 to 4; a newer Cargo wrote this file'
+      : 'no Cargo writes it (v1 and v2 files have no `version` key; v3 and v4 say 3 or 4)';
+  throw new InputError(input.path, `unsupported Cargo.lock version ${version}: ${why}`, keyPosition(input.text, 'version'));
+}
+
+function readEntries(input: LockfileInput, doc: TomlTable): LockEntry[] {
+  const entries: LockEntry[] = [];
+  const root = doc.root;
+  if (root !== undefined) {
+    if (!isTable(root)) {
+      throw new InputError(input.path, `\`root\` must be a table, found ${describe(root)}`, keyPosition(input.text, 'root'));
+    }
+    entries.push(readEntry(input, root, '[root]', 0));
+  }
+  const list = doc.package;
+  if (list !== undefined) {
+    if (!Array.isArray(list)) {
+      throw new InputError(
+        input.path,
+        `\`package\` must be an array of tables ([[package]]), found ${describe(list)}`,
+        keyPosition(input.text, 'package'),
+      );
+    }
+    for (let i = 0; i < list.length; i++) {
+      const table = list[i] as TomlValue;
+      if (!isTable(table)) {
+        throw new InputError(input.path, `\`package\` must be an array of tables ([[package]]); item ${i + 1} is ${describe(table)}`);
+      }
+      entries.push(readEntry(input, table, '[[package]]', i));
+    }
+  }
+  if (entries.length === 0) {
+    throw new InputError(input.path, 'no [[package]] entries: not a Cargo.lock, or an empty one');
+  }
+  return entries;
+}
+
+function readEntry(input: LockfileInput, table: TomlTable, header: string, ordinal: number): LockEntry {
+  // Hot path: one call per package. Messages are built only when something is wrong.
+  const name = table.name;
+  if (typeof name !== 'string' || name === '') {
+    entryError(input, header, ordinal, undefined, name === undefined ? 'missing `name`' : `\`name\` must be a non-empty string, found ${describe(name)}`);
+  }
+  const version = table.version;
+  if (typeof version !== 'string' || version === '') {
+    entryError(input, header, ordinal, name, version === undefined ? 'missing `version`' : `\`version\` must be a non-empty string, found ${describe(version)}`);
+  }
+  const source = table.source;
+  if (source !== undefined && (typeof source !== 'string' || source === '')) {
+    entryError(input, header, ordinal, name, `\`source\` must be a non-empty string, found ${describe(source)}`);
+  }
+  const checksum = table.checksum;
+  // Only the shape is checked here, to keep this loop cheap: whoever uses a checksum (the
+  // vendor step) compares it with the digest it computes, which catches any other damage.
+  if (checksum !== undefined && (typeof checksum !== 'string' || checksum.length !== 64)) {
+    entryError(input, header, ordinal, name, `\`checksum\` must be a sha256 hex digest, found ${describeValue(checksum)}`);
+  }
+  const deps = table.dependencies;
+  if (deps !== undefined) {
+    if (!Array.isArray(deps)) {
+      entryError(input, header, ordinal, name, `\`dependencies\` must be an array of strings, found ${describe(deps)}`);
+    }
+    for (let i = 0; i < deps.length; i++) {
+      if (typeof deps[i] !== 'string') {
+        entryError(input, header, ordinal, name, `\`dependencies\` must be an array of strings; found ${describe(deps[i])}`);
+      }
+    }
+  }
+  return new LockEntry(
+    name as string,
+    version as string,
+    (source as string | undefined) ?? null,
+    (checksum as string | undefined) ?? null,
+    checksum !== undefined,
+    (deps as string[] | undefined) ?? NO_DEPENDENCIES,
+    header,
+    ordinal,
+  );
+}
+
+function entryError(input: LockfileInput, header: string, ordinal: number, name: TomlValue | undefined, what: string): never {
+  let where = header === '[root]' ? '[root]' : `[[package]] entry ${ordinal + 1}`;
+  if (typeof name === 'string') where += ` (${name})`;
+  throw new InputError(input.path, `${where}: ${what}`, headerPosition(input.text, header, ordinal));
+}
+
+/** A sha256 digest in hex, either case (Cargo writes lower case); for the small v1 [metadata]. */
+function isSha256Hex(value: TomlValue): boolean {
+  if (typeof value !== 'string' || value.length !== 64) return false;
+  for (let i = 0; i < 64; i++) {
+    const c = value.charCodeAt(i);
+    // 0-9, A-F, a-f
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+const NO_DEPENDENCIES: string[] = [];
+
+/** A dependency string resolved, and whether it was in v2's shortened form. */
+interface Resolution {
+  index: number;
+  shortened: boolean;
+}
+
+/**
+ * Resolves dependency strings (`name`, `name version`, `name version (source)`) the way Cargo
+ * does: the name must be unique when no version is given, a version must be unique among
+ * that name's sources when no source is given — except that a package without a source (a
+ * path package, which Cargo never writes a source for) wins when it is the only one.
+ */
+class PackageLookup {
+  /** name -> indexes of the entries with that name, in lockfile order. */
+  private readonly byName = new Map<string, number[]>();
+
+  constructor(private readonly entries: LockEntry[]) {
+    for (let i = 0; i < entries.length; i++) {
+      const name = (entries[i] as LockEntry).name;
+      const list = this.byName.get(name);
+      if (list) list.push(i);
+      else this.byName.set(name, [i]);
+    }
+  }
+
+  /**
+   * Ids, by entry index; refuses a lockfile that lists one package (name, version, source)
+   * twice, as Cargo does.
+   *
+   * Ids are `name@version`. When the same name and version come from several sources (a crate
+   * patched from git next to its crates.io release, say), the crates.io one keeps the plain id
+   * and each other one gets its source appended as Cargo's dependency strings write it,
+   * `name@version (SOURCE)` (`(path)` for the one without a source): ids stay unique, do not
+   * depend on lockfile order, and the id that advisories match does not move when a patch is
+   * added. Not `+SOURCE`: `+` already starts semver build metadata (`wasi@0.11.0+wasi-...`).
+   */
+  assignIds(input: LockfileInput): string[] {
+    const ids = new Array<string>(this.entries.length);
+    for (const list of this.byName.values()) {
+      if (list.length === 1) {
+        const entry = this.entries[list[0] as number] as LockEntry;
+        ids[list[0] as number] = `${entry.name}@${entry.version}`;
+        continue;
+      }
+      const byVersion = new Map<string, number[]>();
+      for (const i of list) {
+        const version = (this.entries[i] as LockEntry).version;
+        const same = byVersion.get(version);
+        if (same) same.push(i);
+        else byVersion.set(version, [i]);
+      }
+      for (const same of byVersion.values()) {
+        const sources = new Set<string | null>();
+        for (const i of same) {
+          const entry = this.entries[i] as LockEntry;
+          if (sources.has(entry.source)) {
+            throw new InputError(input.path, `${entry.label} is listed twice`, entry.position(input.text));
+          }
+          sources.add(entry.source);
+          let id = `${entry.name}@${entry.version}`;
+          if (same.length > 1) {
+            if (entry.source === null) id += ' (path)';
+            else if (!parseCargoSource(entry.source).isDefaultRegistry) id += ` (${entry.source})`;
+          }
+          ids[i] = id;
+        }
+      }
+    }
+    return ids;
+  }
+
+  /** The entry index when `spec` is exactly the name of the only package so named. */
+  uniqueName(spec: string): number | undefined {
+    const list = this.byName.get(spec);
+    return list !== undefined && list.length === 1 ? list[0] : undefined;
+  }
+
+  /** The resolved entry, or why the string does not resolve (a phrase completing "dependency X ..."). */
+  resolve(spec: string): Resolution | string {
+    const firstSpace = spec.indexOf(' ');
+    const name = firstSpace === -1 ? spec : spec.slice(0, firstSpace);
+    let version: string | null = null;
+    let source: string | null = null;
+    if (firstSpace !== -1) {
+      const secondSpace = spec.indexOf(' ', firstSpace + 1);
+      version = secondSpace === -1 ? spec.slice(firstSpace + 1) : spec.slice(firstSpace + 1, secondSpace);
+      if (secondSpace !== -1) {
+        const rest = spec.slice(secondSpace + 1);
+        if (rest.length < 3 || !rest.startsWith('(') || !rest.endsWith(')')) {
+          return 'is malformed: expected `name`, `name version` or `name version (source)`';
+        }
+        source = rest.slice(1, -1);
+      }
+    }
+    if (name === '' || version === '') return 'is malformed: expected `name`, `name version` or `name version (source)`';
+
+    const candidates = this.byName.get(name);
+    if (!candidates) return 'names no package in the lockfile';
+
+    let sameVersion: number[];
+    if (version === null) {
+      const first = (this.entries[candidates[0] as number] as LockEntry).version;
+      for (const i of candidates) {
+        if ((this.entries[i] as LockEntry).version !== first) {
+          return `is ambiguous: the lockfile has ${name} at versions ${this.versionsOf(candidates)}`;
+        }
+      }
+      sameVersion = candidates;
+    } else {
+      sameVersion = candidates.filter((i) => (this.entries[i] as LockEntry).version === version);
+      if (sameVersion.length === 0) return `names no package in the lockfile (it has ${name} ${this.versionsOf(candidates)})`;
+    }
+
+    if (source !== null) {
+      const found = this.bySource(sameVersion, source);
+      return found === -1 ? `names no package in the lockfile (no ${name} ${version} from ${source})` : { index: found, shortened: false };
+    }
+    // No source: the unique source-less package if there is one, else the only package.
+    const pathPackages = sameVersion.filter((i) => (this.entries[i] as LockEntry).source === null);
+    if (pathPackages.length === 1) return { index: pathPackages[0] as number, shortened: version === null };
+    if (pathPackages.length === 0 && sameVersion.length === 1) return { index: sameVersion[0] as number, shortened: true };
+    return `is ambiguous: ${name} ${version ?? (this.entries[sameVersion[0] as number] as LockEntry).version} comes from several sources`;
+  }
+
+  private bySource(indexes: number[], source: string): number {
+    const wanted = sourceIdentity(source);
+    for (const i of indexes) {
+      const own = (this.entries[i] as LockEntry).source;
+      if (own !== null && sourceIdentity(own) === wanted) return i;
+    }
+    const loose = looseGitIdentity(wanted);
+    if (loose === null) return -1;
+    for (const i of indexes) {
+      const own = (this.entries[i] as LockEntry).source;
+      if (own !== null && looseGitIdentity(sourceIdentity(own)) === loose) return i;
+    }
+    return -1;
+  }
+
+  private versionsOf(indexes: number[]): string {
+    return [...new Set(indexes.map((i) => (this.entries[i] as LockEntry).version))].join(', ');
+  }
+}
+
+const CHECKSUM_KEY_PREFIX = 'checksum ';
+
+/**
+ * v1 kept checksums in `[metadata]`. A key naming a package that is not in the file is
+ * ignored, as Cargo does; `<none>` means the registry gave no checksum.
+ */
+function applyMetadataChecksums(input: LockfileInput, metadata: TomlValue, entries: LockEntry[], lookup: PackageLookup): void {
+  if (!isTable(metadata)) {
+    throw new InputError(input.path, `\`metadata\` must be a table, found ${describe(metadata)}`, keyPosition(input.text, 'metadata'));
+  }
+  for (const key of Object.keys(metadata)) {
+    if (!key.startsWith(CHECKSUM_KEY_PREFIX)) continue;
+    const value = metadata[key] as TomlValue;
+    if (typeof value !== 'string' || (value !== '<none>' && !isSha256Hex(value))) {
+      throw new InputError(input.path, `[metadata] "${key}" must be a sha256 hex digest or "<none>", found ${describeValue(value)}`);
+    }
+    const found = lookup.resolve(key.slice(CHECKSUM_KEY_PREFIX.length));
+    if (typeof found === 'string') continue;
+    const entry = entries[found.index] as LockEntry;
+    // An inline checksum (v2) wins over a stale [metadata] one left by a bad merge.
+    if (entry.checksum === null && value !== '<none>') entry.checksum = value;
+  }
+}
+
+/**
+ * A file without `version` is v2 when anything in it uses v2's encoding (an inline checksum,
+ * a shortened dependency string), and v1 otherwise — Cargo's own reading. Like Cargo, a
+ * single package with no trailing blank line is v2: the v1 writer always left one.
+ */
+function inferUnversionedFormat(text: string, entries: LockEntry[], shortened: boolean): 1 | 2 {
+  if (shortened || entries.some((entry) => entry.inlineChecksum)) return 2;
+  if (entries.length === 1 && text.endsWith('\n') && !text.endsWith('\n\n')) return 2;
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workspace layout from the manifest beside the lockfile.
+
+/**
+ * Which source-less packages are the application's own (workspace members: the roots) and
+ * which are path dependencies from outside it.
+ *
+ * The lockfile names packages, the manifest names member directories, and the two do not
+ * map onto each other (kanidm's `server/daemon` is the crate `daemon`, `tools/cli` is
+ * `kanidm_tools`). Cargo makes every path dependency inside the workspace directory a member
+ * automatically, and every source-less package in the corpus (kanidm, ripgrep 2017–2026) is a
+ * member. So a source-less package is a member — a root — unless the manifest itself declares
+ * its path (in `[dependencies]`-like tables, `[workspace.dependencies]` or `[patch]`) and that
+ * path leaves the workspace directory or lies under `workspace.exclude`, without matching a
+ * `workspace.members` glob: then it is a `path` package and not a root.
+ *
+ * Every member is a root, also one that another member depends on (kanidm_proto): Cargo
+ * builds, tests and ships each member, so each is a starting point of dependency paths.
+ * Without a manifest every source-less package is a root, as cargo-audit treats them.
+ */
+interface WorkspaceLayout {
+  classify(name: string): PackageSource;
+}
+
+const WINDOWS_DRIVE = /^[A-Za-z]:\//;
+
+const DEPENDENCY_TABLES = ['dependencies', 'dev-dependencies', 'build-dependencies', 'dev_dependencies', 'build_dependencies'];
+
+function readWorkspaceLayout(manifest: { path: string; text: string }): WorkspaceLayout {
+  const doc = parseToml(manifest.path, manifest.text);
+  const workspace = isTable(doc.workspace) ? doc.workspace : {};
+  const memberGlobs = stringList(workspace.members);
+  let members: RegExp[] | null = null; // compiled on first use: most packages never need it
+  const excluded = stringList(workspace.exclude).map(normalizePath);
+
+  /** crate name -> the path the root manifest gives it, as written. */
+  const declared = new Map<string, string>();
+  const collect = (table: TomlValue | undefined): void => {
+    if (!isTable(table)) return;
+    for (const key of Object.keys(table)) {
+      const spec = table[key];
+      if (!isTable(spec) || typeof spec.path !== 'string') continue;
+      declared.set(typeof spec.package === 'string' ? spec.package : key, spec.path);
+    }
+  };
+  for (const name of DEPENDENCY_TABLES) collect(doc[name]);
+  if (isTable(doc.target)) {
+    for (const platform of Object.values(doc.target)) {
+      if (isTable(platform)) for (const name of DEPENDENCY_TABLES) collect(platform[name]);
+    }
+  }
+  collect(workspace.dependencies);
+  if (isTable(doc.patch)) for (const registry of Object.values(doc.patch)) collect(registry);
+
+  const classify = (name: string): PackageSource => {
+    const written = declared.get(name);
+    if (written === undefined) return workspaceSource();
+    const path = normalizePath(written);
+    members ??= memberGlobs.map((glob) => globToRegExp(normalizePath(glob)));
+    if (members.some((glob) => glob.test(path))) return workspaceSource();
+    const outside = path === '..' || path.startsWith('../') || path.startsWith('/') || WINDOWS_DRIVE.test(path);
+    const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`));
+    return outside || isExcluded ? { kind: 'path', url: written, isDefaultRegistry: false } : workspaceSource();
+  };
+  return { classify };
+}
+
+function stringList(value: TomlValue | undefined): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** `./a/b/`, `a\b`, `a/./b` -> `a/b`; `a/../../c` -> `../c`. Relative to the workspace root. */
+function normalizePath(path: string): string {
+  const absolute = path.startsWith('/');
+  const out: string[] = [];
+  for (const segment of path.replace(/\\/g, '/').split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..' && out.length > 0 && out[out.length - 1] !== '..') out.pop();
+    else out.push(segment);
+  }
+  const joined = out.join('/');
+  return absolute ? `/${joined}` : joined;
+}
+
+const REGEXP_SPECIALS = /[\\^$.*?|+()[\]{}]/g;
+
+/** A `workspace.members` glob: `*` and `?` within one path segment, as Cargo's glob crate does. */
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(REGEXP_SPECIALS, '\\$&');
+  return new RegExp(`^${escaped.replace(/\\\*/g, '[^/]*').replace(/\\\?/g, '[^/]')}$`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers.
+
+function isTable(value: TomlValue | undefined): value is TomlTable {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof TomlDate);
+}
+
+function describe(value: TomlValue | undefined): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return 'a string';
+  if (typeof value === 'bigint') return 'an integer';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'a float' : `a float (${value})`;
+  if (typeof value === 'boolean') return 'a boolean';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof TomlDate) return 'a date';
+  return 'a table';
+}
+
+/** Like describe, but quotes short strings so the user sees the bad value. */
+function describeValue(value: TomlValue | undefined): string {
+  if (typeof value === 'string') return value.length <= 80 ? JSON.stringify(value) : 'a string';
+  return describe(value);
+}
+
+/**
+ * Line of the `ordinal`-th table header (`[[package]]`, `[root]`), or of `needle` after it;
+ * computed only for errors.
+ */
+function headerPosition(text: string, header: string, ordinal: number, needle?: string): { line: number } | undefined {
+  let seen = 0;
+  let line = 0;
+  let start = 0;
+  while (start <= text.length) {
+    line++;
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    if (text.slice(start, end).replace(/\s+/g, '') === header) {
+      if (seen === ordinal) {
+        const at = needle === undefined ? -1 : text.indexOf(needle, end);
+        return at === -1 ? { line } : { line: line + countNewlines(text, end, at) };
+      }
+      seen++;
+    }
+    start = end + 1;
+  }
+  return undefined;
+}
+
+function countNewlines(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) count++;
+  return count;
+}
+
+/** Line of a top-level `key = ...`, `[key]` or `[[key]]`; computed only for errors. */
+function keyPosition(text: string, key: string): { line: number } | undefined {
+  let line = 0;
+  let start = 0;
+  let topLevel = true;
+  while (start <= text.length) {
+    line++;
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const content = text.slice(start, end).trim();
+    if (content === `[${key}]` || content === `[[${key}]]`) return { line };
+    if (content.startsWith('[')) topLevel = false;
+    else if (topLevel && content.startsWith(key) && content.slice(key.length).trimStart().startsWith('=')) return { line };
+    start = end + 1;
+  }
+  return undefined;
+}

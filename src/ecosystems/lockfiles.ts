@@ -1,0 +1,109 @@
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
+import { InputError, StowageError } from '../core/errors.js';
+import type { DependencyGraph } from '../core/graph.js';
+import { LOCKFILE_FORMATS, SUPERSEDED } from './formats.js';
+
+/** No real lockfile comes near this; a file past it is refused rather than read into memory. */
+export const MAX_LOCKFILE_BYTES = 256 * 1024 * 1024;
+
+/** A lockfile found on disk, with the format that reads it and its manifest, if any. */
+export interface LockfileLocation {
+  path: string;
+  format: LockfileFormat;
+  manifestPath: string | null;
+}
+
+function formatForFile(file: string): { format: LockfileFormat; prefix: string } | null {
+  const name = basename(file);
+  for (const format of LOCKFILE_FORMATS) {
+    // `app-2024.Cargo.lock` is read as a Cargo.lock, with `app-2024.Cargo.toml` as its manifest.
+    if (name === format.fileName || name.endsWith(`.${format.fileName}`)) {
+      return { format, prefix: name.slice(0, name.length - format.fileName.length) };
+    }
+  }
+  return null;
+}
+
+const KNOWN_NAMES = LOCKFILE_FORMATS.map((f) => f.fileName).join(', ');
+
+/**
+ * The lockfiles PATH names: the file itself, or every lockfile in the directory (a directory
+ * with a Cargo.lock and a package-lock.json is one application with two lockfiles).
+ */
+export function findLockfiles(path: string): LockfileLocation[] {
+  const full = resolve(path);
+  let st;
+  try {
+    st = statSync(full);
+  } catch {
+    throw new StowageError('no such file or directory', path);
+  }
+  if (st.isFile()) {
+    const found = formatForFile(full);
+    if (!found) throw new InputError(path, `not a lockfile stowage reads (expected one of ${KNOWN_NAMES})`);
+    const manifest = join(dirname(full), found.prefix + found.format.manifestName);
+    return [{ path, format: found.format, manifestPath: existsSync(manifest) ? manifest : null }];
+  }
+  if (!st.isDirectory()) throw new InputError(path, 'not a file or directory');
+  const present = new Set(LOCKFILE_FORMATS.map((f) => f.fileName).filter((n) => existsSync(join(full, n))));
+  const locations: LockfileLocation[] = [];
+  for (const format of LOCKFILE_FORMATS) {
+    if (!present.has(format.fileName)) continue;
+    const superseder = SUPERSEDED[format.fileName];
+    if (superseder && present.has(superseder)) continue;
+    const manifest = join(full, format.manifestName);
+    locations.push({
+      path: join(path, format.fileName),
+      format,
+      manifestPath: existsSync(manifest) ? join(path, format.manifestName) : null,
+    });
+  }
+  if (locations.length === 0) throw new InputError(path, `no lockfile found (looked for ${KNOWN_NAMES})`);
+  return locations;
+}
+
+/**
+ * Reads a text input file defensively: refuses what is too large to be a real lockfile and
+ * anything binary, strips a UTF-8 byte-order mark.
+ */
+export function readTextInput(path: string, maxBytes = MAX_LOCKFILE_BYTES): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw new StowageError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) throw new InputError(path, `file is ${size} bytes, over the ${maxBytes}-byte limit for a lockfile`);
+    const buffer = Buffer.alloc(size);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, buffer, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    const bytes = buffer.subarray(0, read);
+    const nul = bytes.indexOf(0);
+    if (nul !== -1) throw new InputError(path, `binary data (NUL byte at offset ${nul}), not a text lockfile`);
+    const text = bytes.toString('utf8');
+    if (text.includes('\uFFFD') && !bytes.includes(Buffer.from('\uFFFD'))) {
+      throw new InputError(path, 'not valid UTF-8 text');
+    }
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads and parses one lockfile (with its manifest) into the shared dependency graph. */
+export async function readDependencyGraph(location: LockfileLocation): Promise<DependencyGraph> {
+  const input: LockfileInput = { path: location.path, text: readTextInput(location.path) };
+  if (location.manifestPath) {
+    input.manifest = { path: location.manifestPath, text: readTextInput(location.manifestPath) };
+  }
+  const parse = await location.format.loadParser();
+  return parse(input);
+}

@@ -1,0 +1,728 @@
+import { basename, dirname } from 'node:path';
+import type { LockfileInput } from '../../core/ecosystem.js';
+import { InputError } from '../../core/errors.js';
+import type { DependencyGraph, Edge, EdgeKind } from '../../core/graph.js';
+import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
+import { npmSourceFromResolved, parseNpmSpecifier, type NpmSpecifier } from './registry-source.js';
+
+/**
+ * package-lock.json / npm-shrinkwrap.json, lockfileVersion 1, 2 and 3.
+ *
+ * npm records one entry per installed location (`node_modules/a/node_modules/b`); the graph has
+ * one node per distinct package. Dependencies are resolved the way node resolves `require`:
+ * from the dependent's location up through each enclosing `node_modules`. v1's nested
+ * `dependencies` tree is turned into the same locations so both go through one resolver.
+ */
+export function parsePackageLock(input: LockfileInput): DependencyGraph {
+  const doc = parseJson(input.path, input.text);
+  if (!isRecord(doc)) throw new InputError(input.path, 'expected a JSON object at the top level', { line: 1, column: 1 });
+  const version = doc.lockfileVersion;
+  if (version === undefined) throw new InputError(input.path, 'missing "lockfileVersion": not an npm lockfile');
+  if (typeof version !== 'number') {
+    throw new InputError(input.path, `"lockfileVersion" must be a number, found ${describe(version)}`, positionOfKey(input.text, 'lockfileVersion'));
+  }
+  if (version !== 1 && version !== 2 && version !== 3) {
+    throw new InputError(
+      input.path,
+      `unsupported lockfileVersion ${version} (stowage reads versions 1, 2 and 3)`,
+      positionOfKey(input.text, 'lockfileVersion'),
+    );
+  }
+  const fileName = basename(input.path) === 'npm-shrinkwrap.json' ? 'npm-shrinkwrap.json' : 'package-lock.json';
+  const reader = new LockReader(input, doc, `${fileName} v${version}`);
+  // v2 carries both sections (the v1 tree is for npm 6); `packages` is the complete one. A v2
+  // file without `packages` still has the v1 tree, so it is read as one.
+  if (version === 1 || (version === 2 && doc.packages === undefined)) reader.readDependencyTree();
+  else reader.readPackages();
+  return reader.finish();
+}
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+/** One installed location (`node_modules/a/node_modules/b`, `packages/lib`, `""`). */
+interface Location {
+  path: string;
+  /**
+   * Where node's lookup starts for this location's dependencies: its own node_modules, or the
+   * nearest enclosing one. Known up front for v1's tree; found from the path for v2/v3.
+   */
+  start?: ModulesDir | null;
+  /** The directory whose node_modules holds this location (v2/v3 installed packages). */
+  container?: ModulesDir;
+  /** Index of the package this location holds. */
+  pkg: number;
+  /** The lockfile entry: its dependency maps are read when edges are resolved. */
+  entry: JsonObject;
+  /** Root or workspace: the only places npm installs devDependencies for. */
+  isProjectMember: boolean;
+}
+
+/** A `link: true` entry: the location it stands for is `target`. */
+interface Link {
+  target: string;
+}
+
+/**
+ * A directory that has a `node_modules` with something in it. `parent` is the nearest
+ * enclosing directory that has one too: node's lookup only ever stops at those.
+ */
+interface ModulesDir {
+  children: Map<string, Location | Link>;
+  parent: ModulesDir | null;
+}
+
+/** Per-location flags as bits; a package keeps a flag only if it holds at every location. */
+const DEV = 1;
+const OPTIONAL = 2;
+const PEER = 4;
+
+const EDGE_KINDS: readonly EdgeKind[] = ['normal', 'build', 'dev', 'optional', 'peer'];
+
+const DEP_FIELDS_BY_PRECEDENCE: ReadonlyArray<[field: string, kind: EdgeKind]> = [
+  // A name declared in several maps gets one edge; npm's own precedence: optionalDependencies
+  // are copied into dependencies (so optional wins), dependencies override a peer declaration,
+  // and a devDependency only counts when nothing else declares the name.
+  ['optionalDependencies', 'optional'],
+  ['dependencies', 'normal'],
+  ['peerDependencies', 'peer'],
+  ['devDependencies', 'dev'],
+];
+
+class LockReader {
+  private readonly packages: Package[] = [];
+  private readonly indexById = new Map<string, number>();
+  private readonly flags: number[] = [];
+  /** `name@version` → the package indexes holding it, one per distinct integrity. */
+  private readonly registryIds = new Map<string, number[]>();
+  /** Every location, in lockfile order. */
+  private readonly order: Location[] = [];
+  /** Locations outside node_modules (the root, workspaces, linked directories) by path: link targets. */
+  private readonly projectLocations = new Map<string, Location>();
+  private readonly modulesDirs = new Map<string, ModulesDir>();
+  private readonly roots: string[] = [];
+  private readonly edges: Edge[] = [];
+  private readonly edgeKeys = new Set<number>();
+
+  constructor(
+    private readonly input: LockfileInput,
+    private readonly doc: JsonObject,
+    private readonly format: string,
+  ) {}
+
+  // ---- v2 / v3: the flat `packages` map --------------------------------------------------
+
+  readPackages(): void {
+    const packages = this.doc.packages;
+    if (!isRecord(packages)) {
+      throw new InputError(this.input.path, `"packages" must be an object, found ${describe(packages)}`, positionOfKey(this.input.text, 'packages'));
+    }
+    const rootEntry = packages[''];
+    if (rootEntry !== undefined && !isRecord(rootEntry)) this.badEntry('', `must be an object, found ${describe(rootEntry)}`);
+    this.addRoot(rootEntry ?? this.manifestAsEntry() ?? {});
+
+    for (const location in packages) {
+      if (location === '') continue;
+      const entry = packages[location];
+      if (!isRecord(entry)) this.badEntry(location, `must be an object, found ${describe(entry)}`);
+      const resolved = this.stringField(entry, 'resolved', location);
+      if (entry.link === true) {
+        if (resolved === undefined) this.badEntry(location, 'a link needs "resolved", the path it points to');
+        this.placeInModulesDir(location, { target: normalizeRelative(resolved) });
+        continue;
+      }
+      const installed = isUnderNodeModules(location);
+      const keyName = installed ? nameFromLocation(location) : undefined;
+      const name = this.stringField(entry, 'name', location) ?? keyName ?? basename(location);
+      const rawVersion = this.stringField(entry, 'version', location);
+      const integrity = this.stringField(entry, 'integrity', location) ?? null;
+
+      if (!installed) {
+        // Outside node_modules: the project's own code (a workspace, or a `file:` directory it
+        // links to). Inside the project tree it is one of the application's roots; a directory
+        // beside the project (`../lib`) is a path dependency.
+        const inside = !location.startsWith('../') && !location.startsWith('/') && location !== '..';
+        const source: PackageSource = inside
+          ? { kind: 'workspace', url: location, isDefaultRegistry: false }
+          : { kind: 'path', url: location, isDefaultRegistry: false };
+        const pkg = this.addPackage(`${name}@${inside ? 'workspace:' : 'file:'}${location}`, name, rawVersion ?? '', source, null, undefined);
+        const id = (this.packages[pkg] as Package).id;
+        if (inside && !this.roots.includes(id)) this.roots.push(id);
+        this.addLocation({ path: location, pkg, entry, isProjectMember: inside });
+        continue;
+      }
+
+      const source = npmSourceFromResolved(resolved);
+      const flags = locationFlags(entry);
+      let pkg: number;
+      if (source.kind === 'registry') {
+        if (rawVersion === undefined) {
+          // npm omits the version of an optional or peer dependency it did not install.
+          if (flags & (OPTIONAL | PEER)) continue;
+          this.badEntry(location, 'missing "version" for a registry package');
+        }
+        const alias = keyName !== undefined && keyName !== name ? keyName : undefined;
+        pkg = this.addRegistryPackage(name, rawVersion, source, integrity, alias);
+      } else {
+        pkg = this.addPackage(nonRegistryId(name, resolved ?? ''), name, rawVersion ?? lockedReference(source), source, integrity, undefined);
+      }
+      this.mergeFlags(pkg, flags);
+      const loc: Location = { path: location, pkg, entry, isProjectMember: false };
+      this.order.push(loc);
+      loc.container = this.placeInModulesDir(location, loc);
+    }
+    this.resolveAllEdges();
+  }
+
+  // ---- v1: the nested `dependencies` tree --------------------------------------------------
+
+  readDependencyTree(): void {
+    const tree = this.doc.dependencies;
+    if (tree !== undefined && !isRecord(tree)) {
+      throw new InputError(this.input.path, `"dependencies" must be an object, found ${describe(tree)}`, positionOfKey(this.input.text, 'dependencies'));
+    }
+    // Without package.json a v1 lockfile does not say which entries are direct dependencies:
+    // every top-level entry is taken as one (hoisted transitive ones included), so that every
+    // package is reachable from the root and none that is direct is missed.
+    this.addRoot(this.manifestAsEntry() ?? synthesizeRootFromTopLevel(tree ?? {}));
+    const rootDir = this.rootModulesDir();
+    (this.order[0] as Location).start = rootDir;
+    if (tree !== undefined) this.addTree(tree, '', rootDir);
+    this.resolveAllEdges();
+  }
+
+  /** `tree` is the `dependencies` of the entry at `parent`; its packages sit in `dir`. */
+  private addTree(tree: JsonObject, parent: string, dir: ModulesDir): void {
+    for (const key in tree) {
+      const entry = tree[key];
+      const location = parent === '' ? `node_modules/${key}` : `${parent}/node_modules/${key}`;
+      if (!isRecord(entry)) this.badEntry(location, `must be an object, found ${describe(entry)}`);
+      const rawVersion = this.stringField(entry, 'version', location);
+      const resolved = this.stringField(entry, 'resolved', location);
+      const integrity = this.stringField(entry, 'integrity', location) ?? null;
+      if (rawVersion === undefined) this.badEntry(location, 'missing "version"');
+
+      // v1 puts the whole specifier in "version" for anything not from a registry.
+      const spec = parseNpmSpecifier(rawVersion);
+      let pkg: number;
+      if (spec.type === 'alias') {
+        pkg = this.addRegistryPackage(spec.name, spec.range, npmSourceFromResolved(resolved), integrity, key);
+      } else if (spec.type === 'range') {
+        pkg = this.addRegistryPackage(key, rawVersion, npmSourceFromResolved(resolved), integrity, undefined);
+      } else {
+        const source = v1NonRegistrySource(spec, rawVersion, resolved);
+        pkg = this.addPackage(nonRegistryId(key, rawVersion), key, lockedReference(source), source, integrity, undefined);
+      }
+      this.mergeFlags(pkg, locationFlags(entry));
+      // v1 `requires` does not say which map a dependency came from: every edge is normal.
+      const requires = entry.requires;
+      if (requires !== undefined && !isRecord(requires)) this.badEntry(location, `"requires" must be an object, found ${describe(requires)}`);
+      const loc: Location = { path: location, pkg, entry: requires === undefined ? {} : { dependencies: requires }, isProjectMember: false, start: dir };
+      this.order.push(loc);
+      dir.children.set(key, loc);
+
+      const nested = entry.dependencies;
+      if (nested !== undefined) {
+        if (!isRecord(nested)) this.badEntry(location, `"dependencies" must be an object, found ${describe(nested)}`);
+        loc.start = { children: new Map(), parent: dir };
+        this.addTree(nested, location, loc.start);
+      }
+    }
+  }
+
+  // ---- nodes -------------------------------------------------------------------------------
+
+  private addRoot(entry: JsonObject): void {
+    const name =
+      (typeof entry.name === 'string' && entry.name) ||
+      (typeof this.doc.name === 'string' && this.doc.name) ||
+      basename(dirname(this.input.path));
+    const version =
+      (typeof entry.version === 'string' && entry.version) || (typeof this.doc.version === 'string' && this.doc.version) || '';
+    const source: PackageSource = { kind: 'workspace', url: '.', isDefaultRegistry: false };
+    const pkg = this.addPackage(`${name}@workspace:.`, name, version, source, null, undefined);
+    this.roots.push((this.packages[pkg] as Package).id);
+    this.addLocation({ path: '', pkg, entry, isProjectMember: true });
+  }
+
+  private addRegistryPackage(name: string, version: string, source: PackageSource, integrity: string | null, alias: string | undefined): number {
+    // An alias gets its own node: the same bytes, but the dependent knows it by another name.
+    const base = alias === undefined ? `${name}@${version}` : `${alias}@npm:${name}@${version}`;
+    const known = this.registryIds.get(base);
+    if (known === undefined) {
+      // Registry ids never collide with the others (theirs carry `:` after the `@`), so they
+      // skip addPackage's lookup.
+      const pkg = this.pushPackage(base, name, version, source, integrity, alias);
+      this.registryIds.set(base, [pkg]);
+      return pkg;
+    }
+    for (const pkg of known) {
+      const existing = this.packages[pkg] as Package;
+      if (integrity === null || existing.checksum === integrity) return pkg;
+      if (existing.checksum === null) {
+        existing.checksum = integrity;
+        return pkg;
+      }
+      if (!integritiesDisagree(existing.checksum, integrity)) return pkg;
+    }
+    // The same name@version installed with different integrity at two locations: one of them
+    // is not the registry's tarball (tampered, or republished under the same version). Keep
+    // both, as `name@version`, `name@version#2`, … so the disagreement stays visible.
+    const pkg = this.pushPackage(`${base}#${known.length + 1}`, name, version, source, integrity, alias);
+    known.push(pkg);
+    return pkg;
+  }
+
+  private addPackage(
+    id: string,
+    name: string,
+    version: string,
+    source: PackageSource,
+    checksum: string | null,
+    alias: string | undefined,
+  ): number {
+    const existing = this.indexById.get(id);
+    if (existing !== undefined) return existing;
+    const index = this.pushPackage(id, name, version, source, checksum, alias);
+    this.indexById.set(id, index);
+    return index;
+  }
+
+  private pushPackage(
+    id: string,
+    name: string,
+    version: string,
+    source: PackageSource,
+    checksum: string | null,
+    alias: string | undefined,
+  ): number {
+    const pkg: Package = { id, ecosystem: 'npm', name, version, source, checksum };
+    if (alias !== undefined) pkg.alias = alias;
+    this.packages.push(pkg);
+    return this.packages.length - 1;
+  }
+
+  private mergeFlags(pkg: number, flags: number): void {
+    const known = this.flags[pkg];
+    this.flags[pkg] = known === undefined ? flags : known & flags;
+  }
+
+  // ---- edges -------------------------------------------------------------------------------
+
+  private addLocation(loc: Location): void {
+    this.order.push(loc);
+    this.projectLocations.set(loc.path, loc);
+  }
+
+  private modulesDir(path: string): ModulesDir {
+    let dir = this.modulesDirs.get(path);
+    if (dir === undefined) {
+      dir = { children: new Map(), parent: null };
+      this.modulesDirs.set(path, dir);
+    }
+    return dir;
+  }
+
+  /** Registers `…/node_modules/<name>` under the directory that holds that node_modules. */
+  private placeInModulesDir(location: string, slot: Location | Link): ModulesDir | undefined {
+    const at = location.lastIndexOf('node_modules/');
+    if (at !== 0 && location[at - 1] !== '/') return undefined;
+    const dir = at === 0 ? this.rootModulesDir() : this.modulesDir(location.slice(0, at - 1));
+    dir.children.set(location.slice(at + 'node_modules/'.length), slot);
+    return dir;
+  }
+
+  private rootDir: ModulesDir | undefined;
+
+  private rootModulesDir(): ModulesDir {
+    return (this.rootDir ??= this.modulesDir(''));
+  }
+
+  /** The nearest directory at or above `path` that has a node_modules. */
+  private nearestModulesDir(path: string): ModulesDir | null {
+    for (let dir = path; ; ) {
+      const found = this.modulesDirs.get(dir);
+      if (found !== undefined) return found;
+      if (dir === '') return null;
+      const slash = dir.lastIndexOf('/');
+      dir = slash < 0 ? '' : dir.slice(0, slash);
+    }
+  }
+
+  private resolveAllEdges(): void {
+    // v2/v3 directories were found from paths: link each to the next one up.
+    for (const [path, dir] of this.modulesDirs) {
+      if (path === '') continue;
+      const slash = path.lastIndexOf('/');
+      dir.parent = this.nearestModulesDir(slash < 0 ? '' : path.slice(0, slash));
+    }
+    for (const loc of this.order) this.resolveDeclaredEdges(loc);
+  }
+
+  private resolveDeclaredEdges(loc: Location): void {
+    let start = loc.start;
+    // The maps already read: a name they declare has its edge (see DEP_FIELDS_BY_PRECEDENCE).
+    const earlier: JsonObject[] = [];
+    for (const [field, kind] of DEP_FIELDS_BY_PRECEDENCE) {
+      if (kind === 'dev' && !loc.isProjectMember) continue;
+      const deps = loc.entry[field];
+      if (deps === undefined) continue;
+      if (!isRecord(deps)) this.badEntry(loc.path, `"${field}" must be an object, found ${describe(deps)}`);
+      if (start === undefined) {
+        // An installed package looks in its own node_modules, then in the one it sits in.
+        start = loc.container === undefined ? this.nearestModulesDir(loc.path) : (this.modulesDirs.get(loc.path) ?? loc.container);
+        loc.start = start;
+      }
+      for (const depName in deps) {
+        if (earlier.length > 0 && earlier.some((map) => Object.hasOwn(map, depName))) continue;
+        const target = this.resolve(start, depName);
+        // Not installed: normal for an optional or peer dependency (another platform, or a
+        // peer left to the dependent). For a normal one the lockfile is inconsistent — npm
+        // lockfiles in the wild have such holes — and the graph simply has no edge for it.
+        if (target === undefined) continue;
+        this.addEdge(loc.pkg, target.pkg, kind);
+      }
+      earlier.push(deps);
+    }
+  }
+
+  /** Node's lookup: `<dir>/node_modules/<name>` in the dependent's directory, then each ancestor. */
+  private resolve(start: ModulesDir | null, depName: string): Location | undefined {
+    for (let dir = start; dir !== null; dir = dir.parent) {
+      const slot = dir.children.get(depName);
+      if (slot === undefined) continue;
+      return 'target' in slot ? this.linkTarget(slot.target) : slot;
+    }
+    return undefined;
+  }
+
+  /** A link's target: a project directory, or (rarely) a package installed in node_modules. */
+  private linkTarget(target: string): Location | undefined {
+    const project = this.projectLocations.get(target);
+    if (project !== undefined) return project;
+    const at = target.lastIndexOf('node_modules/');
+    if (at !== 0 && target[at - 1] !== '/') return undefined;
+    const slot = this.modulesDirs.get(at === 0 ? '' : target.slice(0, at - 1))?.children.get(target.slice(at + 13));
+    return slot === undefined || 'target' in slot ? undefined : slot;
+  }
+
+  private addEdge(from: number, to: number, kind: EdgeKind): void {
+    const key = (from * this.packages.length + to) * EDGE_KINDS.length + EDGE_KINDS.indexOf(kind);
+    if (this.edgeKeys.has(key)) return;
+    this.edgeKeys.add(key);
+    this.edges.push({ from: (this.packages[from] as Package).id, to: (this.packages[to] as Package).id, kind });
+  }
+
+  // ---- result ------------------------------------------------------------------------------
+
+  finish(): DependencyGraph {
+    this.packages.forEach((pkg, index) => {
+      const flags = this.flags[index];
+      if (flags === undefined || flags === 0) return;
+      const out: PackageFlags = {};
+      if (flags & DEV) out.dev = true;
+      if (flags & OPTIONAL) out.optional = true;
+      if (flags & PEER) out.peer = true;
+      pkg.flags = out;
+    });
+    return { ecosystem: 'npm', path: this.input.path, format: this.format, packages: this.packages, edges: this.edges, roots: this.roots };
+  }
+
+  /** package.json beside the lockfile, as a root entry; undefined when there is none. */
+  private manifestAsEntry(): JsonObject | undefined {
+    const manifest = this.input.manifest;
+    if (manifest === undefined) return undefined;
+    const doc = parseJson(manifest.path, manifest.text);
+    if (!isRecord(doc)) throw new InputError(manifest.path, 'expected a JSON object at the top level', { line: 1, column: 1 });
+    return doc;
+  }
+
+  private stringField(entry: JsonObject, field: string, location: string): string | undefined {
+    const value = entry[field];
+    if (value === undefined || typeof value === 'string') return value;
+    return this.badEntry(location, `"${field}" must be a string, found ${describe(value)}`);
+  }
+
+  private badEntry(location: string, message: string): never {
+    const isFlat = isRecord(this.doc.packages);
+    let label = `"${location}"`;
+    if (location === '') label = 'the root entry ("")';
+    else if (!isFlat) label = `dependency "${location.slice('node_modules/'.length).split('/node_modules/').join(' > ')}"`;
+    // v2/v3 keys are unique in the file, so the key's position is the entry's; v1 keys are
+    // bare names that recur all over the tree, so a position there would mislead.
+    const position = isFlat ? positionOfKey(this.input.text, location) : undefined;
+    throw new InputError(this.input.path, `${label}: ${message}`, position);
+  }
+}
+
+/**
+ * The lockfile's dev / optional / devOptional / peer markers for one location.
+ * devOptional means "needed by a dev dependency and by an optional (non-dev) one": a
+ * production install still includes it as optional, so it is marked optional and not dev —
+ * marking it dev would let a production-only audit skip a package that is installed there.
+ */
+function locationFlags(entry: JsonObject): number {
+  let flags = 0;
+  if (entry.dev === true) flags |= DEV;
+  if (entry.optional === true || entry.devOptional === true) flags |= OPTIONAL;
+  if (entry.peer === true) flags |= PEER;
+  return flags;
+}
+
+/**
+ * Two SRI strings (`sha512-… sha1-…`) disagree when they share an algorithm and no digest of
+ * it; with no algorithm in common (npm wrote sha1 in old entries, sha512 in newer ones) there
+ * is nothing to compare, so they are taken as the same tarball.
+ */
+function integritiesDisagree(a: string, b: string): boolean {
+  const digests = new Map<string, Set<string>>();
+  for (const token of a.trim().split(/\s+/)) {
+    const dash = token.indexOf('-');
+    if (dash <= 0) continue;
+    const algo = token.slice(0, dash);
+    let set = digests.get(algo);
+    if (set === undefined) digests.set(algo, (set = new Set()));
+    set.add(token.slice(dash + 1).split('?')[0] ?? '');
+  }
+  const sharedAlgos = new Set<string>();
+  let sameDigest = false;
+  for (const token of b.trim().split(/\s+/)) {
+    const dash = token.indexOf('-');
+    if (dash <= 0) continue;
+    const set = digests.get(token.slice(0, dash));
+    if (set === undefined) continue;
+    sharedAlgos.add(token.slice(0, dash));
+    if (set.has(token.slice(dash + 1).split('?')[0] ?? '')) sameDigest = true;
+  }
+  return sharedAlgos.size > 0 && !sameDigest;
+}
+
+/** v1 without package.json: every top-level entry is a direct dependency, dev if marked so. */
+function synthesizeRootFromTopLevel(tree: JsonObject): JsonObject {
+  const dependencies: JsonObject = {};
+  const devDependencies: JsonObject = {};
+  const optionalDependencies: JsonObject = {};
+  for (const name in tree) {
+    const entry = tree[name];
+    if (!isRecord(entry)) continue;
+    const version = typeof entry.version === 'string' ? entry.version : '*';
+    if (entry.dev === true) devDependencies[name] = version;
+    else if (entry.optional === true) optionalDependencies[name] = version;
+    else dependencies[name] = version;
+  }
+  return { dependencies, devDependencies, optionalDependencies };
+}
+
+/** Where a v1 entry that is not from a registry comes from: its "version" holds the specifier. */
+function v1NonRegistrySource(spec: NpmSpecifier, rawVersion: string, resolved: string | undefined): PackageSource {
+  switch (spec.type) {
+    case 'git':
+      // `resolved` is the canonical git URL with the commit; older files only have "version".
+      if (resolved !== undefined) return npmSourceFromResolved(resolved);
+      return spec.committish === undefined
+        ? { kind: 'git', url: spec.url, isDefaultRegistry: false }
+        : { kind: 'git', url: spec.url, rev: spec.committish, isDefaultRegistry: false };
+    case 'file':
+      return npmSourceFromResolved(rawVersion);
+    default:
+      // A tarball by URL (even one on a registry host: it was asked for by URL, not by version).
+      return { kind: 'other', url: rawVersion, isDefaultRegistry: false };
+  }
+}
+
+/** The id of a git / tarball / file package: its name and exactly what was locked. */
+function nonRegistryId(name: string, locked: string): string {
+  return `${name}@${locked}`;
+}
+
+/** A version for a package whose lockfile entry records none: the commit, or the locator. */
+function lockedReference(source: PackageSource): string {
+  return source.rev ?? source.url ?? '';
+}
+
+function isUnderNodeModules(location: string): boolean {
+  return location.startsWith('node_modules/') || location.includes('/node_modules/');
+}
+
+/** `node_modules/a/node_modules/@s/b` → `@s/b`. */
+function nameFromLocation(location: string): string {
+  return location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length);
+}
+
+/** npm writes link targets relative to the project root (`packages/a`, `../lib`); drop `./`. */
+function normalizeRelative(path: string): string {
+  const stripped = path.startsWith('file:') ? path.slice(5) : path;
+  return stripped.replace(/^\.\/+/, '').replace(/\/+$/, '');
+}
+
+function isRecord(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+// ---- JSON with positions ---------------------------------------------------------------------
+
+/** JSON.parse, with syntax errors turned into an InputError at line:column. */
+function parseJson(path: string, text: string): Json {
+  // A leading BOM is common from Windows editors and not part of the JSON.
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  try {
+    return JSON.parse(body) as Json;
+  } catch (err) {
+    if (looksBinary(body)) throw new InputError(path, 'not a JSON text file (binary data)');
+    const message = err instanceof Error ? err.message : String(err);
+    const offset = syntaxErrorOffset(body, message);
+    const reason = describeSyntaxError(message, body, offset);
+    const shift = body === text ? 0 : 1;
+    throw new InputError(path, `invalid JSON: ${reason}`, offset === undefined ? undefined : lineAndColumn(text, offset + shift));
+  }
+}
+
+function looksBinary(text: string): boolean {
+  const head = text.slice(0, 4096);
+  return head.includes('\u0000') || head.includes('\uFFFD');
+}
+
+function syntaxErrorOffset(text: string, message: string): number | undefined {
+  const at = /at position (\d+)/.exec(message);
+  if (at) return Number(at[1]);
+  if (/Unexpected end of JSON input/.test(message)) return text.length;
+  // V8 reports some errors ("Unexpected token 'x', ...") without a position: find it ourselves.
+  return locateSyntaxError(text);
+}
+
+function describeSyntaxError(message: string, text: string, offset: number | undefined): string {
+  if (text.trim() === '') return 'the file is empty';
+  if (offset !== undefined && offset >= text.length) return 'unexpected end of input (truncated file?)';
+  const token = /^Unexpected token '(.*?)', /.exec(message);
+  if (token) return `unexpected ${JSON.stringify(token[1])}`;
+  const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/, '');
+  return reason.charAt(0).toLowerCase() + reason.slice(1);
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/** Where `"key":` first appears, for errors about a value JSON.parse accepted. */
+function positionOfKey(text: string, key: string): { line: number; column: number } | undefined {
+  const quoted = JSON.stringify(key);
+  const re = new RegExp(`${quoted.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\s*:`);
+  const m = re.exec(text);
+  return m ? lineAndColumn(text, m.index) : undefined;
+}
+
+/** Offset of the first syntax error in `text`, by a minimal JSON scanner (error path only). */
+function locateSyntaxError(text: string): number | undefined {
+  let i = 0;
+  const fail = (): never => {
+    throw new ScanStop(i);
+  };
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
+  };
+  const literal = (word: string) => {
+    for (const ch of word) {
+      if (text[i] !== ch) fail();
+      i++;
+    }
+  };
+  const string = () => {
+    i++;
+    for (;;) {
+      if (i >= text.length) fail();
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        i++;
+        return;
+      }
+      if (c < 0x20) fail();
+      if (c === 0x5c) {
+        i++;
+        const e = text.charAt(i);
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(e) || e === '') fail();
+      }
+      i++;
+    }
+  };
+  const value = (): void => {
+    ws();
+    const c = text.charAt(i);
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') {
+          i++;
+          return;
+        } else fail();
+      }
+    } else if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') {
+          i++;
+          return;
+        } else fail();
+      }
+    } else if (c === '"') string();
+    else if (c === 't') literal('true');
+    else if (c === 'f') literal('false');
+    else if (c === 'n') literal('null');
+    else {
+      const m = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+      m.lastIndex = i;
+      if (!m.test(text)) fail();
+      i = m.lastIndex;
+    }
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : undefined;
+  } catch (stop) {
+    // Nesting deeper than the stack allows: no position rather than a crash.
+    return stop instanceof ScanStop ? stop.offset : undefined;
+  }
+}
+
+class ScanStop {
+  constructor(readonly offset: number) {}
+}

@@ -1,0 +1,176 @@
+import type { PackageSource } from '../../core/package.js';
+
+/**
+ * Where npm-family packages come from, shared by the package-lock, yarn and pnpm parsers:
+ * a lockfile's `resolved` URL becomes a PackageSource, and a dependency specifier
+ * (`npm:`, `git+`, `github:`, `file:`, `link:`, `workspace:`, `patch:`) is told apart.
+ */
+
+export const DEFAULT_NPM_REGISTRY = 'https://registry.npmjs.org/';
+
+/**
+ * Hosts that serve the public npm registry. registry.yarnpkg.com is a mirror of it that yarn
+ * writes into lockfiles; `registry.invalid` is what the test corpus puts in place of the public
+ * host (the files are otherwise unchanged), so it is the same registry.
+ */
+const PUBLIC_REGISTRY_HOSTS = new Set([
+  'registry.npmjs.org',
+  'registry.npmjs.com',
+  'registry.yarnpkg.com',
+  'registry.invalid',
+]);
+
+export function isDefaultNpmRegistry(url: string): boolean {
+  const host = hostOf(url);
+  return host !== undefined && PUBLIC_REGISTRY_HOSTS.has(host);
+}
+
+/** The public registry, as npm records it when `resolved` is absent. */
+export function defaultNpmRegistrySource(): PackageSource {
+  return { kind: 'registry', url: DEFAULT_NPM_REGISTRY, isDefaultRegistry: true };
+}
+
+/**
+ * The source of a package from its `resolved` value. An absent `resolved` means the default
+ * registry: npm omits it on machines configured with `omit-lockfile-registry-resolved`, and
+ * older lockfiles omit it for bundled packages.
+ */
+export function npmSourceFromResolved(resolved: string | undefined): PackageSource {
+  if (resolved === undefined || resolved === '') return defaultNpmRegistrySource();
+  if (resolved.startsWith('https://') || resolved.startsWith('http://')) {
+    if (lastRegistry !== undefined && isTarballUnder(resolved, lastRegistry.url)) {
+      return { kind: 'registry', url: lastRegistry.url, isDefaultRegistry: lastRegistry.isDefault };
+    }
+    const base = registryBaseOfTarball(resolved);
+    if (base === undefined) {
+      // A tarball somewhere else (e.g. a GitHub archive): fetched by URL, not from a registry.
+      return { kind: 'other', url: resolved, isDefaultRegistry: false };
+    }
+    lastRegistry = { url: base, isDefault: isDefaultNpmRegistry(base) };
+    return { kind: 'registry', url: base, isDefaultRegistry: lastRegistry.isDefault };
+  }
+  if (isGitSpecifier(resolved)) return gitSource(resolved);
+  if (resolved.startsWith('file:')) {
+    const path = resolved.slice('file:'.length);
+    return isTarballPath(path)
+      ? { kind: 'other', url: resolved, isDefaultRegistry: false }
+      : { kind: 'path', url: path, isDefaultRegistry: false };
+  }
+  // npm writes a link's target as a bare relative path.
+  return { kind: 'path', url: resolved, isDefaultRegistry: false };
+}
+
+/**
+ * The registry of the previous tarball URL. Lockfiles list thousands of tarballs from one or
+ * two registries: checking the next URL against the last base skips the URL parsing.
+ */
+let lastRegistry: { url: string; isDefault: boolean } | undefined;
+
+/** `url` is `<base><name>/-/<file>.tgz` or `<base>@scope/<name>/-/<file>.tgz`. */
+function isTarballUnder(url: string, base: string): boolean {
+  if (!url.startsWith(base) || !url.endsWith('.tgz')) return false;
+  const dash = url.indexOf('/-/', base.length);
+  if (dash < 0) return false;
+  const slash = url.indexOf('/', base.length);
+  if (slash === dash) return true;
+  return url.charCodeAt(base.length) === 0x40 /* @ */ && url.indexOf('/', slash + 1) === dash;
+}
+
+/**
+ * A registry tarball URL is `<registry>/<name>/-/<file>.tgz` (scoped: `<registry>/@scope/name/-/...`,
+ * the slash sometimes escaped as %2f); the registry is everything before the name.
+ */
+function registryBaseOfTarball(url: string): string | undefined {
+  const dash = url.indexOf('/-/');
+  if (dash < 0 || !/\.tgz(?:[?#].*)?$/.test(url)) return undefined;
+  let cut = url.lastIndexOf('/', dash - 1);
+  if (cut < 0) return undefined;
+  const scope = url.lastIndexOf('/', cut - 1);
+  if (scope >= 0 && url[scope + 1] === '@' && !url.slice(scope + 1, cut).includes('%')) cut = scope;
+  const base = url.slice(0, cut + 1);
+  return /^https?:\/\/[^/]+\//.test(base) ? base : undefined;
+}
+
+function hostOf(url: string): string | undefined {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?([^/:?#]+)/i.exec(url);
+  return m?.[1]?.toLowerCase();
+}
+
+const GIT_PREFIXES = ['git+', 'git://', 'github:', 'gitlab:', 'bitbucket:', 'gist:'];
+
+function isGitSpecifier(spec: string): boolean {
+  return GIT_PREFIXES.some((p) => spec.startsWith(p));
+}
+
+/** `git+ssh://git@host/repo.git#commit` → url without the fragment, rev = the fragment. */
+function gitSource(spec: string): PackageSource {
+  const hash = spec.indexOf('#');
+  if (hash < 0) return { kind: 'git', url: spec, isDefaultRegistry: false };
+  return { kind: 'git', url: spec.slice(0, hash), rev: spec.slice(hash + 1), isDefaultRegistry: false };
+}
+
+function isTarballPath(path: string): boolean {
+  return /\.(?:tgz|tar\.gz|tar)$/i.test(path);
+}
+
+/** A dependency specifier as written in package.json or a lockfile, by form. */
+export type NpmSpecifier =
+  /** `npm:name@range`: an alias; the dependent calls it by another name. */
+  | { type: 'alias'; name: string; range: string }
+  /** `git+…`, `git://…`, `github:user/repo`, `user/repo`: `committish` is the part after `#`. */
+  | { type: 'git'; url: string; committish?: string }
+  /** `file:path`: a directory or a tarball on disk. */
+  | { type: 'file'; path: string }
+  /** `link:path` (yarn, pnpm): a symlink to a directory. */
+  | { type: 'link'; path: string }
+  /** `workspace:range` (yarn, pnpm): a member of the same workspace. */
+  | { type: 'workspace'; range: string }
+  /** `patch:name@range#patchfile` (yarn berry): `range` is URL-decoded. */
+  | { type: 'patch'; name: string; range: string; patch: string }
+  /** `http(s)://…`: a tarball by URL. */
+  | { type: 'tarball'; url: string }
+  /** Anything else: a semver range, exact version or dist-tag. */
+  | { type: 'range'; range: string };
+
+export function parseNpmSpecifier(spec: string): NpmSpecifier {
+  // Versions and ranges are by far the most common; they start with a digit or an operator.
+  if (/^[\d^~<>=*]/.test(spec)) return { type: 'range', range: spec };
+  if (spec.startsWith('npm:')) {
+    const { name, rest } = splitNameAtRange(spec.slice(4));
+    return { type: 'alias', name, range: rest };
+  }
+  if (isGitSpecifier(spec)) {
+    const hash = spec.indexOf('#');
+    return hash < 0 ? { type: 'git', url: spec } : { type: 'git', url: spec.slice(0, hash), committish: spec.slice(hash + 1) };
+  }
+  if (spec.startsWith('file:')) return { type: 'file', path: spec.slice(5) };
+  if (spec.startsWith('link:')) return { type: 'link', path: spec.slice(5) };
+  if (spec.startsWith('workspace:')) return { type: 'workspace', range: spec.slice(10) };
+  if (spec.startsWith('patch:')) {
+    const body = spec.slice(6);
+    const hash = body.indexOf('#');
+    const descriptor = hash < 0 ? body : body.slice(0, hash);
+    const { name, rest } = splitNameAtRange(descriptor);
+    let range = rest;
+    try {
+      range = decodeURIComponent(rest);
+    } catch {
+      // Not percent-encoded after all: keep it as written.
+    }
+    return { type: 'patch', name, range, patch: hash < 0 ? '' : body.slice(hash + 1) };
+  }
+  if (spec.startsWith('https://') || spec.startsWith('http://')) return { type: 'tarball', url: spec };
+  // GitHub shorthand `user/repo` or `user/repo#ref`: npm reads it as a git dependency.
+  if (/^[^@.\s/][^\s/]*\/[^\s/]+$/.test(spec.split('#')[0] ?? '') && !/^[<>=~^\d]/.test(spec)) {
+    const hash = spec.indexOf('#');
+    const url = `github:${hash < 0 ? spec : spec.slice(0, hash)}`;
+    return hash < 0 ? { type: 'git', url } : { type: 'git', url, committish: spec.slice(hash + 1) };
+  }
+  return { type: 'range', range: spec };
+}
+
+/** `@scope/name@range` or `name@range`: the `@` that separates them is not a leading one. */
+function splitNameAtRange(descriptor: string): { name: string; rest: string } {
+  const at = descriptor.indexOf('@', 1);
+  return at < 0 ? { name: descriptor, rest: '' } : { name: descriptor.slice(0, at), rest: descriptor.slice(at + 1) };
+}

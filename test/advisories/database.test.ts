@@ -1,0 +1,179 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openDatabase } from '../../src/advisories/database.js';
+import { parseDatabaseSpec } from '../../src/advisories/source.js';
+import { StowageError } from '../../src/core/errors.js';
+import { ADVISORY_DB_BUNDLE, GHSA_NPM, advisoryDbCheckout, tempDir } from '../support/shared.js';
+
+const HEAD_MAIN = 'bf5c0d245a92671908518d7e765914d437954ed6';
+/** main ten days earlier: fifteen crate advisories (h2's RUSTSEC-2026-0258 among them) did not exist yet. */
+const OLDER_MAIN = '82f97fca162606859665a37e7755516f0ffe1742';
+
+function git(args: string[], cwd?: string): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8' });
+}
+
+test('a git bundle is cloned into the cache, indexed once, and reused while its revision stands', async () => {
+  const cacheRoot = tempDir('db-cache');
+  const spec = parseDatabaseSpec(ADVISORY_DB_BUNDLE);
+  assert.equal(spec.kind, 'git-remote');
+  const cold = await openDatabase(spec, { cacheRoot, fetch: 'auto' });
+  assert.equal(cold.rebuilt, true);
+  assert.equal(cold.revision, HEAD_MAIN);
+  assert.match(cold.revisionDate ?? '', /^2026-08-21T/);
+  assert.equal(cold.advisories, 1205);
+  assert.ok(cold.toolchainAdvisories > 0, 'the rust/ collection is read');
+  const h2 = cold.index.lookup('cargo', ['h2']).map((a) => a.id);
+  assert.ok(h2.includes('RUSTSEC-2026-0258'));
+  cold.index.close();
+
+  const warm = await openDatabase(spec, { cacheRoot, fetch: 'auto' });
+  assert.equal(warm.rebuilt, false, 'a warm open does not re-read the advisory files');
+  assert.equal(warm.revision, HEAD_MAIN);
+  warm.index.close();
+});
+
+test('the OSV export branch of the same bundle holds the same crate advisories', async () => {
+  const cacheRoot = tempDir('db-osv');
+  const native = await openDatabase(parseDatabaseSpec(ADVISORY_DB_BUNDLE), { cacheRoot, fetch: 'auto' });
+  const osv = await openDatabase(parseDatabaseSpec(`${ADVISORY_DB_BUNDLE}#osv`), { cacheRoot, fetch: 'auto' });
+  // The export still carries RUSTSEC-2025-0000, a candidate id main renamed (commit 168390e0);
+  // it shares its CVE and GHSA aliases with the renamed advisory, so the audit merges the two.
+  assert.equal(osv.advisories, native.advisories + 1);
+  assert.deepEqual(
+    osv.index.lookup('cargo', ['matrix-sdk-base']).find((a) => a.id === 'RUSTSEC-2025-0000')?.aliases.sort(),
+    ['CVE-2025-59047', 'GHSA-qhj8-q5r6-8q6j'],
+  );
+  assert.notEqual(osv.revision, native.revision);
+  const ids = (db: typeof native): string[] => db.index.lookup('cargo', ['rsa', 'h2', 'openssl']).map((a) => a.id).sort();
+  assert.deepEqual(ids(osv), ids(native));
+  native.index.close();
+  osv.index.close();
+});
+
+test('syncing forward from an older commit brings the advisories published since', async () => {
+  const cacheRoot = tempDir('db-sync');
+  const remote = join(tempDir('db-remote'), 'advisory-db.git');
+  git(['clone', '--quiet', '--bare', ADVISORY_DB_BUNDLE, remote]);
+  git(['update-ref', 'refs/heads/main', OLDER_MAIN], remote);
+  const spec = parseDatabaseSpec(remote);
+  assert.equal(spec.kind, 'git-remote', 'a bare repository is cloned like a remote');
+
+  const before = await openDatabase(spec, { cacheRoot, fetch: 'auto' });
+  assert.equal(before.revision, OLDER_MAIN);
+  assert.deepEqual(before.index.lookup('cargo', ['h2']).filter((a) => a.id === 'RUSTSEC-2026-0258'), []);
+  const countBefore = before.advisories;
+  before.index.close();
+
+  git(['update-ref', 'refs/heads/main', HEAD_MAIN], remote);
+  const notYet = await openDatabase(spec, { cacheRoot, fetch: 'auto' });
+  assert.equal(notYet.revision, OLDER_MAIN, 'auto does not fetch again within the hour');
+  notYet.index.close();
+
+  const after = await openDatabase(spec, { cacheRoot, fetch: 'always' });
+  assert.equal(after.revision, HEAD_MAIN);
+  assert.equal(after.rebuilt, true);
+  assert.equal(after.advisories - countBefore, 15);
+  assert.ok(after.index.lookup('cargo', ['h2']).some((a) => a.id === 'RUSTSEC-2026-0258'));
+  after.index.close();
+});
+
+test('a failed fetch falls back to the cached revision with a warning; no cache and no fetch is an error', async () => {
+  const cacheRoot = tempDir('db-offline');
+  const remote = join(tempDir('db-gone'), 'advisory-db.git');
+  git(['clone', '--quiet', '--bare', ADVISORY_DB_BUNDLE, remote]);
+  const spec = parseDatabaseSpec(remote);
+  (await openDatabase(spec, { cacheRoot, fetch: 'auto' })).index.close();
+  execFileSync('rm', ['-rf', remote]);
+  const offline = await openDatabase(spec, { cacheRoot, fetch: 'always' });
+  assert.equal(offline.revision, HEAD_MAIN);
+  assert.match(offline.warnings.join('\n'), /could not fetch .*using the cached revision/);
+  offline.index.close();
+
+  await assert.rejects(
+    openDatabase(parseDatabaseSpec(ADVISORY_DB_BUNDLE), { cacheRoot: tempDir('db-empty'), fetch: 'never' }),
+    (err: unknown) => err instanceof StowageError && /not in the cache .*--no-fetch/.test(err.message),
+  );
+});
+
+test('a plain directory of RustSec advisories is content-hashed and re-indexed when a file changes', async () => {
+  const checkout = advisoryDbCheckout('origin/main');
+  const dir = join(tempDir('db-dir'), 'advisories');
+  cpSync(join(checkout, 'crates'), join(dir, 'crates'), { recursive: true });
+  const spec = parseDatabaseSpec(dir);
+  assert.equal(spec.kind, 'directory');
+  const cacheRoot = tempDir('db-dir-cache');
+  const first = await openDatabase(spec, { cacheRoot, fetch: 'auto' });
+  assert.equal(first.advisories, 1205);
+  assert.match(first.revision, /^sha256:[0-9a-f]{64}$/);
+  first.index.close();
+
+  const again = await openDatabase(spec, { cacheRoot, fetch: 'auto' });
+  assert.equal(again.rebuilt, false);
+  assert.equal(again.revision, first.revision);
+  again.index.close();
+
+  const file = join(dir, 'crates', 'h2', 'RUSTSEC-2026-0258.md');
+  writeFileSync(file, '');
+  utimesSync(file, new Date(), new Date(Date.now() + 5000));
+  await assert.rejects(openDatabase(spec, { cacheRoot, fetch: 'auto' }), (err: unknown) => {
+    assert.ok(err instanceof StowageError);
+    assert.equal(err.file, file, 'the broken advisory is named, never skipped');
+    return true;
+  });
+});
+
+test('a local git checkout is read in place at its HEAD', async () => {
+  const checkout = advisoryDbCheckout('origin/main');
+  const spec = parseDatabaseSpec(checkout);
+  assert.equal(spec.kind, 'git-checkout');
+  const db = await openDatabase(spec, { cacheRoot: tempDir('db-checkout'), fetch: 'never' });
+  assert.equal(db.revision, HEAD_MAIN);
+  assert.equal(db.advisories, 1205);
+  db.index.close();
+});
+
+test('OSV records from a directory and from a .zip give the same index', async () => {
+  const cacheRoot = tempDir('db-zip');
+  const dirDb = await openDatabase(parseDatabaseSpec(GHSA_NPM), { cacheRoot, fetch: 'never' });
+  const zip = join(tempDir('zip'), 'npm.zip');
+  execFileSync('python3', [
+    '-c',
+    'import sys, zipfile, pathlib\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  for p in sorted(pathlib.Path(sys.argv[2]).glob("*.json")): z.write(p, p.name)',
+    zip,
+    GHSA_NPM,
+  ]);
+  const zipDb = await openDatabase(parseDatabaseSpec(zip), { cacheRoot, fetch: 'never' });
+  assert.ok(dirDb.advisories >= 100, `${dirDb.advisories} npm advisories`);
+  assert.equal(zipDb.advisories, dirDb.advisories);
+  assert.equal(zipDb.revisionDate, dirDb.revisionDate);
+  dirDb.index.close();
+  zipDb.index.close();
+});
+
+test('what is not a database is refused with the path and the reason', async () => {
+  const cacheRoot = tempDir('db-bad');
+  assert.throws(() => parseDatabaseSpec('/nonexistent/advisory-db'), /no such file or directory, and not a git URL/);
+  const empty = tempDir('db-nothing');
+  mkdirSync(join(empty, 'docs'));
+  writeFileSync(join(empty, 'docs', 'README.md'), '# nothing here\n');
+  await assert.rejects(openDatabase(parseDatabaseSpec(empty), { cacheRoot, fetch: 'never' }), /not an advisory database/);
+  const notZip = join(tempDir('db-notzip'), 'db.zip');
+  writeFileSync(notZip, 'this is not a zip archive at all');
+  await assert.rejects(openDatabase(parseDatabaseSpec(notZip), { cacheRoot, fetch: 'never' }), (err: unknown) => {
+    assert.ok(err instanceof StowageError);
+    assert.equal(err.file, notZip);
+    assert.match(err.message, /zip/);
+    return true;
+  });
+  const plainFile = join(tempDir('db-file'), 'advisories.txt');
+  writeFileSync(plainFile, 'hello');
+  assert.throws(() => parseDatabaseSpec(plainFile), /not a database/);
+  await assert.rejects(
+    openDatabase(parseDatabaseSpec('https://127.0.0.1:9/no-such-db.git'), { cacheRoot, fetch: 'auto' }),
+    /cannot clone advisory database/,
+  );
+});

@@ -1,0 +1,227 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
+
+const KANIDM = join(CARGO_CORPUS, 'kanidm-2026-08-20.Cargo.lock');
+const RIPGREP_CLEAN = join(CARGO_CORPUS, 'ripgrep-2026-08-04.Cargo.lock');
+const cacheDir = tempDir('cli-cache');
+const DB = ['--db', ADVISORY_DB_BUNDLE];
+
+interface JsonReport {
+  schemaVersion: number;
+  tool: { name: string; version: string };
+  databases: { source: string; revision: string; revisionDate: string; advisories: number; stale: boolean }[];
+  targets: { path: string; ecosystem: string; format: string; packages: number }[];
+  findings: {
+    target: string;
+    advisory: { id: string; aliases: string[]; kind: string; title: string; severity: { level: string; score: number | null } | null; url: string; patched: string[] };
+    package: { ecosystem: string; name: string; version: string; source: string };
+    paths: string[][];
+    devOnly: boolean;
+    ignored: { reason: string } | null;
+    failsPolicy: boolean;
+  }[];
+  warnings: string[];
+  summary: Record<string, number>;
+}
+
+function audit(args: string[], cwd?: string): { status: number; stdout: string; stderr: string } {
+  return runCli(['audit', ...args], { cacheDir, ...(cwd ? { cwd } : {}) });
+}
+
+before(() => {
+  // Clone and index once; every test after this is a warm audit.
+  const warm = audit([RIPGREP_CLEAN, ...DB, '--format', 'json']);
+  assert.equal(warm.status, 0, warm.stderr);
+});
+
+test('JSON report: the schema the README documents, with exact findings for kanidm', () => {
+  const { status, stdout } = audit([KANIDM, ...DB, '--format', 'json']);
+  assert.equal(status, 1, 'vulnerabilities fail the audit');
+  const report = JSON.parse(stdout) as JsonReport;
+  assert.equal(report.schemaVersion, 1);
+  assert.equal(report.tool.name, 'stowage');
+  assert.deepEqual(
+    report.databases.map((d) => [d.source, d.revision, d.advisories]),
+    [[ADVISORY_DB_BUNDLE, 'bf5c0d245a92671908518d7e765914d437954ed6', 1205]],
+  );
+  assert.deepEqual(report.targets.map((t) => [t.path, t.ecosystem, t.format, t.packages]), [[KANIDM, 'cargo', 'Cargo.lock v4', 774]]);
+  const got = report.findings.map((f) => `${f.advisory.kind} ${f.advisory.id} ${f.package.name}@${f.package.version}`);
+  assert.deepEqual(got, [
+    'vulnerability RUSTSEC-2026-0258 h2@0.4.15',
+    'vulnerability RUSTSEC-2023-0071 rsa@0.9.10',
+    'unsound RUSTSEC-2026-0253 lru@0.16.4',
+    'unmaintained RUSTSEC-2024-0436 paste@1.0.15',
+    'unmaintained RUSTSEC-2021-0127 serde_cbor@0.11.2',
+    'unmaintained RUSTSEC-2026-0249 smartstring@1.0.1',
+  ]);
+  const rsa = report.findings.find((f) => f.advisory.id === 'RUSTSEC-2023-0071');
+  assert.ok(rsa);
+  assert.ok(rsa.advisory.aliases.includes('CVE-2023-49092'));
+  assert.deepEqual(rsa.advisory.severity?.level, 'medium');
+  assert.equal(rsa.advisory.severity?.score, 5.9);
+  assert.equal(rsa.advisory.url, 'https://rustsec.org/advisories/RUSTSEC-2023-0071.html');
+  assert.deepEqual(rsa.advisory.patched, []);
+  assert.equal(rsa.package.source, 'https://github.com/rust-lang/crates.io-index');
+  assert.equal(rsa.failsPolicy, true);
+  assert.ok(rsa.paths.length > 0);
+  for (const path of rsa.paths) {
+    assert.equal(path.at(-1), 'rsa@0.9.10');
+    assert.match(path[0] ?? '', /^kanidm/, 'paths start at a workspace member');
+  }
+  const h2 = report.findings.find((f) => f.package.name === 'h2');
+  assert.deepEqual(h2?.advisory.patched, ['>= 0.4.16']);
+  assert.equal(report.summary.failing, 2);
+});
+
+test('a clean lockfile exits 0; an informational kind fails only when denied', () => {
+  const clean = audit([RIPGREP_CLEAN, ...DB]);
+  assert.equal(clean.status, 0, clean.stderr);
+  assert.match(clean.stdout, /summary: \d+ packages, 0 vulnerabilities\nresult: ok, nothing fails the policy\n$/);
+  const unsound = join(CARGO_CORPUS, 'ripgrep-2023-09-01.Cargo.lock');
+  assert.equal(audit([unsound, ...DB]).status, 0);
+  assert.equal(audit([unsound, ...DB, '--deny', 'unsound']).status, 1);
+});
+
+test('human report: grouped, plain without a terminal, fits 80 columns, ends with a summary', () => {
+  const { status, stdout } = audit([KANIDM, ...DB]);
+  assert.equal(status, 1);
+  assert.ok(!stdout.includes('\u001b['), 'no colour codes when NO_COLOR is set and stdout is not a terminal');
+  for (const line of stdout.split('\n')) {
+    if (line.includes('://') || line.startsWith('database:') || line.startsWith('warning:')) continue;
+    assert.ok(line.length <= 80, `over 80 columns: ${line}`);
+  }
+  assert.match(stdout, /^error: RUSTSEC-2023-0071 rsa 0\.9\.10: vulnerability, severity medium \(5\.9\)$/m);
+  assert.match(stdout, /^warning: RUSTSEC-2024-0436 paste 1\.0\.15: unmaintained$/m);
+  assert.match(stdout, /\nsummary: 774 packages, 2 vulnerabilities, 1 unsound, 3 unmaintained\nresult: FAIL, 2 findings fail the policy\n$/);
+});
+
+test('SARIF 2.1.0 output validates against the OASIS schema', () => {
+  const { status, stdout } = audit([KANIDM, ...DB, '--format', 'sarif']);
+  assert.equal(status, 1);
+  const schema = JSON.parse(readFileSync(join(PROJECT_ROOT, 'test', 'fixtures', 'schemas', 'sarif-schema-2.1.0.json'), 'utf8')) as object;
+  const ajv = new Ajv.default({ strict: false, allErrors: true });
+  addFormats.default(ajv);
+  const validate = ajv.compile(schema);
+  const log = JSON.parse(stdout) as { runs: { results: { ruleId: string; level: string }[]; tool: { driver: { rules: { id: string }[] } } }[] };
+  assert.ok(validate(log), ajv.errorsText(validate.errors));
+  const run = log.runs[0];
+  assert.equal(run?.results.length, 6);
+  assert.deepEqual(
+    run?.results.filter((r) => r.level === 'error').map((r) => r.ruleId),
+    ['RUSTSEC-2026-0258', 'RUSTSEC-2023-0071'],
+  );
+  assert.equal(run?.tool.driver.rules.length, 6);
+});
+
+test('policy file: accepted risks with reasons, expiry, and --ignore; the report says why', () => {
+  const app = tempDir('cli-policy');
+  copyFileSync(KANIDM, join(app, 'Cargo.lock'));
+  writeFileSync(
+    join(app, 'stowage.toml'),
+    `[audit]
+max-db-age = 100000
+
+[[audit.ignore]]
+id = "CVE-2023-49092"
+reason = "RSA is only used to verify signatures"
+expires = 2099-12-31
+
+[[audit.ignore]]
+id = "RUSTSEC-2026-0258"
+reason = "HTTP/2 is disabled"
+expires = 2026-01-01
+`,
+  );
+  const expired = audit([app, ...DB, '--format', 'json']);
+  assert.equal(expired.status, 1, 'the expired ignore of the h2 advisory no longer applies');
+  const report = JSON.parse(expired.stdout) as JsonReport;
+  assert.deepEqual(report.findings.find((f) => f.package.name === 'rsa')?.ignored?.reason, 'RSA is only used to verify signatures');
+  assert.match(expired.stderr, /ignore of RUSTSEC-2026-0258 .* expired on 2026-01-01/);
+
+  const accepted = audit([app, ...DB, '--ignore', 'RUSTSEC-2026-0258=HTTP/2 server is not built']);
+  assert.equal(accepted.status, 0, accepted.stdout);
+  assert.match(accepted.stdout, /accepted until 2099-12-31: RSA is only used to verify signatures/);
+
+  const noReason = audit([app, ...DB, '--ignore', 'RUSTSEC-2026-0258']);
+  assert.equal(noReason.status, 2);
+  assert.match(noReason.stderr, /a reason is required/);
+});
+
+test('--output writes the report atomically; --help teaches with examples', () => {
+  const out = join(tempDir('cli-out'), 'report.json');
+  const { status, stdout } = audit([RIPGREP_CLEAN, ...DB, '--format', 'json', '--output', out]);
+  assert.equal(status, 0);
+  assert.equal(stdout, '');
+  assert.equal((JSON.parse(readFileSync(out, 'utf8')) as JsonReport).schemaVersion, 1);
+  const help = runCli(['audit', '--help'], { cacheDir });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /Examples:/);
+  assert.match(help.stdout, /--format <format>/);
+  assert.match(help.stdout, /Exit codes: 0 .* 1 .* 2/);
+  const top = runCli(['--help'], { cacheDir });
+  assert.equal(top.status, 0);
+  assert.match(top.stdout, /audit/);
+});
+
+test('bad input: one line naming the file and what is wrong, exit 2, no stack trace, nothing written', () => {
+  const dir = tempDir('cli-bad');
+  const truncated = join(dir, 'Cargo.lock');
+  writeFileSync(truncated, readFileSync(KANIDM, 'utf8').slice(0, 5000));
+  const binary = join(dir, 'bin', 'Cargo.lock');
+  const badToml = join(dir, 'cfg', 'stowage.toml');
+  for (const d of ['bin', 'cfg', 'empty']) mkdirSync(join(dir, d));
+  writeFileSync(binary, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3]));
+  copyFileSync(RIPGREP_CLEAN, join(dir, 'cfg', 'Cargo.lock'));
+  writeFileSync(badToml, '[audit]\nseverity_threshold = "high"\n');
+  const out = join(dir, 'report.json');
+  const cases: [string[], RegExp][] = [
+    [[join(dir, 'missing.lock')], /missing\.lock: no such file or directory/],
+    [[truncated], new RegExp(`${escape(truncated)}:\\d+:\\d+: `)],
+    [[binary], /bin\/Cargo\.lock: binary data/],
+    [[join(dir, 'empty')], /empty: no lockfile found/],
+    [[join(dir, 'cfg')], /stowage\.toml: unknown key audit\.severity_threshold/],
+    [[RIPGREP_CLEAN, '--db', join(dir, 'empty')], /not an advisory database/],
+    [[RIPGREP_CLEAN, '--db', '/nonexistent/db'], /--db \/nonexistent\/db: no such file or directory/],
+    [[RIPGREP_CLEAN, '--format', 'xml'], /argument 'xml' is invalid/],
+    [[RIPGREP_CLEAN, '--max-db-age', 'soon'], /--max-db-age soon: expected a whole number of days/],
+  ];
+  for (const [args, pattern] of cases) {
+    const { status, stdout, stderr } = audit([...args, ...(args.includes('--db') ? [] : DB), '--output', out]);
+    assert.equal(status, 2, `${args.join(' ')}: ${stderr}`);
+    assert.equal(stdout, '');
+    const lines = stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help'));
+    assert.equal(lines.length, 1, `one line for ${args.join(' ')}:\n${stderr}`);
+    assert.match(lines[0] ?? '', /^stowage: /);
+    assert.match(lines[0] ?? '', pattern);
+    assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(existsSync(out), false, 'no report written');
+  }
+});
+
+test('a stale database fails closed with --fail-stale', () => {
+  const { status, stderr } = audit([RIPGREP_CLEAN, ...DB, '--max-db-age', '1', '--fail-stale']);
+  assert.equal(status, 2);
+  assert.match(stderr, /days old .* over the 1-day limit; refusing to audit/);
+});
+
+test('a directory with several lockfiles is one application in one report', () => {
+  const app = tempDir('cli-multi');
+  copyFileSync(RIPGREP_CLEAN, join(app, 'Cargo.lock'));
+  copyFileSync(join(CARGO_CORPUS, 'ripgrep-2026-08-04.Cargo.toml'), join(app, 'Cargo.toml'));
+  const second = tempDir('cli-multi-2');
+  copyFileSync(join(CARGO_CORPUS, 'ripgrep-2024-09-01.Cargo.lock'), join(second, 'Cargo.lock'));
+  const { status, stdout } = audit([app, second, ...DB, '--format', 'json']);
+  assert.equal(status, 1);
+  const report = JSON.parse(stdout) as JsonReport;
+  assert.equal(report.targets.length, 2);
+  assert.ok(report.findings.every((f) => f.target === join(second, 'Cargo.lock')));
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

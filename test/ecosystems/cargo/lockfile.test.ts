@@ -1,0 +1,320 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { InputError } from '../../../src/core/errors.js';
+import type { LockfileInput } from '../../../src/core/ecosystem.js';
+import type { DependencyGraph } from '../../../src/core/graph.js';
+import type { Package } from '../../../src/core/package.js';
+import { parseCargoLock } from '../../../src/ecosystems/cargo/lockfile.js';
+import { CARGO_CORPUS, PROJECT_ROOT, corpusFiles } from '../../support/shared.js';
+
+const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'cargo');
+
+function corpusInput(name: string, withManifest = true): LockfileInput {
+  const path = join(CARGO_CORPUS, `${name}.Cargo.lock`);
+  const manifestPath = join(CARGO_CORPUS, `${name}.Cargo.toml`);
+  const input: LockfileInput = { path, text: readFileSync(path, 'utf8') };
+  if (withManifest) input.manifest = { path: manifestPath, text: readFileSync(manifestPath, 'utf8') };
+  return input;
+}
+
+function fixtureInput(name: string, manifest?: string): LockfileInput {
+  const path = join(FIXTURES, name);
+  const input: LockfileInput = { path, text: readFileSync(path, 'utf8') };
+  if (manifest) input.manifest = { path: join(FIXTURES, manifest), text: readFileSync(join(FIXTURES, manifest), 'utf8') };
+  return input;
+}
+
+function pkg(graph: DependencyGraph, id: string): Package {
+  const found = graph.packages.find((p) => p.id === id);
+  assert.ok(found, `${id} is in ${basename(graph.path)}`);
+  return found;
+}
+
+/** Ids of the packages `from` depends on whose name is `name`. */
+function depsNamed(graph: DependencyGraph, from: string, name: string): string[] {
+  return graph.edges.filter((e) => e.from === from && pkg(graph, e.to).name === name).map((e) => e.to);
+}
+
+/** The one package named `name` (asserting there is one). */
+function only(graph: DependencyGraph, name: string): string {
+  const found = graph.packages.filter((p) => p.name === name);
+  assert.equal(found.length, 1, `one ${name} in ${basename(graph.path)}`);
+  return (found[0] as Package).id;
+}
+
+function rootNames(graph: DependencyGraph): string[] {
+  return graph.roots.map((id) => pkg(graph, id).name).sort();
+}
+
+/** Counted from the text alone: table headers and dependency-string lines. */
+function countLines(text: string, predicate: (line: string) => boolean): number {
+  return text.split('\n').filter(predicate).length;
+}
+
+test('the corpus holds the 24 lockfiles this suite is about', () => {
+  assert.equal(corpusFiles(CARGO_CORPUS, '.Cargo.lock').length, 24);
+});
+
+for (const file of corpusFiles(CARGO_CORPUS, '.Cargo.lock')) {
+  const name = basename(file, '.Cargo.lock');
+  test(`corpus ${name}: every package, every edge, the right format`, () => {
+    const input = corpusInput(name);
+    const graph = parseCargoLock(input);
+    const text = input.text;
+
+    const headers = countLines(text, (l) => l === '[[package]]') + countLines(text, (l) => l === '[root]');
+    assert.equal(graph.packages.length, headers);
+    // Dependency strings are the only lines that start with a space and a quote.
+    assert.equal(graph.edges.length, countLines(text, (l) => l.startsWith(' "')));
+
+    const versionLine = text.split('\n').find((l) => l.startsWith('version = ') && !l.includes('"'));
+    const expected = versionLine
+      ? `Cargo.lock v${versionLine.slice('version = '.length)}`
+      : text.includes('\n[metadata]\n')
+        ? 'Cargo.lock v1'
+        : 'Cargo.lock v2';
+    assert.equal(graph.format, expected);
+    assert.equal(graph.ecosystem, 'cargo');
+    assert.equal(graph.path, input.path);
+
+    const ids = new Set(graph.packages.map((p) => p.id));
+    assert.equal(ids.size, graph.packages.length, 'ids are unique');
+    for (const edge of graph.edges) {
+      assert.ok(ids.has(edge.from) && ids.has(edge.to), `${edge.from} -> ${edge.to} joins known packages`);
+      assert.equal(edge.kind, 'normal');
+    }
+    for (const p of graph.packages) {
+      if (p.source.kind === 'registry') {
+        assert.equal(p.source.isDefaultRegistry, true, `${p.id} comes from crates.io`);
+        assert.match(p.checksum ?? '', /^[0-9a-f]{64}$/, `${p.id} has its sha256`);
+      } else if (p.source.kind === 'git') {
+        assert.match(p.source.rev ?? '', /^[0-9a-f]{40}$/, `${p.id} is locked to a commit`);
+        assert.ok(!p.source.url?.includes('#'), `${p.id}: the commit is not part of the url`);
+        assert.equal(p.checksum, null);
+      } else {
+        assert.equal(p.source.kind, 'workspace', `${p.id}: every source-less package in the corpus is a member`);
+      }
+    }
+    // Roots are exactly the source-less packages, all of them members.
+    const sourceless = countLines(text, (l) => l === '[[package]]' || l === '[root]') - countLines(text, (l) => l.startsWith('source = '));
+    assert.equal(graph.roots.length, sourceless);
+
+    // Without the manifest the same packages and roots come out.
+    const bare = parseCargoLock(corpusInput(name, false));
+    assert.deepEqual(bare.roots, graph.roots);
+    assert.equal(bare.edges.length, graph.edges.length);
+  });
+}
+
+test('ripgrep 2017: v1 with a [root] table and [metadata] checksums', () => {
+  const graph = parseCargoLock(corpusInput('ripgrep-2017-09-01'));
+  assert.equal(graph.format, 'Cargo.lock v1');
+  assert.equal(graph.packages.length, 43);
+  const root = graph.packages[0];
+  assert.equal(root?.id, 'ripgrep@0.6.0');
+  assert.equal(root?.source.kind, 'workspace');
+  assert.ok(graph.roots.includes('ripgrep@0.6.0'));
+  assert.deepEqual(rootNames(graph), ['globset', 'grep', 'ignore', 'ripgrep', 'termcolor', 'wincolor']);
+  assert.equal(pkg(graph, 'libc@0.2.29').checksum, '8a014d9226c2cc402676fbe9ea2e15dd5222cd1dd57f576b5b283178c944a264');
+  assert.equal(pkg(graph, 'aho-corasick@0.6.3').checksum, '500909c4f87a9e52355b26626d890833e9e1d53ac566db76c36faa984b889699');
+  // Two versions of simd: each dependent gets the one its string names.
+  assert.deepEqual(depsNamed(graph, 'regex@0.2.2', 'simd'), ['simd@0.1.1']);
+  assert.deepEqual(depsNamed(graph, 'bytecount@0.1.7', 'simd'), ['simd@0.2.0']);
+  // `grep 0.1.6` (no source) is the path package.
+  assert.deepEqual(depsNamed(graph, 'ripgrep@0.6.0', 'grep'), ['grep@0.1.6']);
+});
+
+test('ripgrep: the root is ripgrep, with its workspace crates, from 2017 to 2026', () => {
+  for (const file of corpusFiles(CARGO_CORPUS, '.Cargo.lock').filter((f) => basename(f).startsWith('ripgrep-'))) {
+    const graph = parseCargoLock(corpusInput(basename(file, '.Cargo.lock')));
+    assert.ok(rootNames(graph).includes('ripgrep'), `${basename(file)} has ripgrep as a root`);
+  }
+  const latest = parseCargoLock(corpusInput('ripgrep-2026-08-04'));
+  assert.equal(latest.format, 'Cargo.lock v4');
+  assert.deepEqual(rootNames(latest), [
+    'globset', 'grep', 'grep-cli', 'grep-index', 'grep-matcher', 'grep-pcre2', 'grep-printer', 'grep-regex',
+    'grep-searcher', 'ignore', 'ripgrep',
+  ]);
+  assert.equal(pkg(latest, 'ripgrep@15.2.0').source.kind, 'workspace');
+});
+
+test('kanidm 2026-08-20: v4, 774 packages, roots are the workspace members', () => {
+  const input = corpusInput('kanidm-2026-08-20');
+  const graph = parseCargoLock(input);
+  assert.equal(graph.format, 'Cargo.lock v4');
+  assert.equal(graph.packages.length, 774);
+  // The manifest lists 33 member directories; the lockfile names 33 source-less crates.
+  const manifest = input.manifest?.text ?? '';
+  const members = manifest.slice(manifest.indexOf('members = ['), manifest.indexOf(']', manifest.indexOf('members = [')));
+  assert.equal(countLines(members, (l) => l.trim().startsWith('"')), 33);
+  assert.equal(graph.roots.length, 33);
+  for (const member of ['kanidm_proto', 'daemon', 'kanidm_tools', 'orca', 'kanidmd_core', 'kanidmd_lib', 'pam_kanidm', 'nss_kanidm']) {
+    assert.ok(rootNames(graph).includes(member), `${member} is a root`);
+  }
+  // base64 at three versions; each dependent resolves to the version it names.
+  assert.deepEqual(depsNamed(graph, only(graph, 'compact_jwt'), 'base64'), ['base64@0.22.1']);
+  assert.deepEqual(depsNamed(graph, only(graph, 'kanidm_proto'), 'base64'), ['base64@0.23.1']);
+  assert.deepEqual(depsNamed(graph, only(graph, 'webauthn-rs-core'), 'base64'), ['base64@0.21.7']);
+  // Semver build metadata stays part of the version and the id.
+  assert.equal(pkg(graph, 'wasi@0.11.1+wasi-snapshot-preview1').version, '0.11.1+wasi-snapshot-preview1');
+});
+
+test('kanidm 2022-08-01: one crate version from crates.io and from git, told apart by source', () => {
+  const graph = parseCargoLock(corpusInput('kanidm-2022-08-01'));
+  const gitId =
+    'base64urlsafedata@0.1.1 (git+https://github.com/kanidm/webauthn-rs.git?rev=7a8e6c6b351ab7544f08cf8ba48424baacee1360#7a8e6c6b351ab7544f08cf8ba48424baacee1360)';
+  const fromGit = pkg(graph, gitId);
+  assert.deepEqual(fromGit.source, {
+    kind: 'git',
+    url: 'https://github.com/kanidm/webauthn-rs.git?rev=7a8e6c6b351ab7544f08cf8ba48424baacee1360',
+    rev: '7a8e6c6b351ab7544f08cf8ba48424baacee1360',
+    isDefaultRegistry: false,
+  });
+  const fromCratesIo = pkg(graph, 'base64urlsafedata@0.1.1');
+  assert.equal(fromCratesIo.source.isDefaultRegistry, true);
+  assert.equal(fromCratesIo.checksum?.length, 64);
+  assert.deepEqual(depsNamed(graph, only(graph, 'compact_jwt'), 'base64urlsafedata'), ['base64urlsafedata@0.1.1']);
+  assert.deepEqual(depsNamed(graph, only(graph, 'kanidm_proto'), 'base64urlsafedata'), ['base64urlsafedata@0.1.1']);
+  assert.deepEqual(depsNamed(graph, only(graph, 'webauthn-rs-core'), 'base64urlsafedata'), [gitId]);
+});
+
+test('kanidm 2020-08-01 is v2: no version key, inline checksums, shortened dependency strings', () => {
+  const graph = parseCargoLock(corpusInput('kanidm-2020-08-01'));
+  assert.equal(graph.format, 'Cargo.lock v2');
+  assert.deepEqual(rootNames(graph), ['kanidm', 'kanidm_client', 'kanidm_proto', 'kanidm_tools', 'kanidm_unix_int', 'nss_kanidm', 'pam_kanidm']);
+  const libnss = graph.packages.find((p) => p.name === 'libnss');
+  assert.equal(libnss?.source.kind, 'git');
+  assert.equal(libnss?.source.url, 'https://github.com/csnewman/libnss-rs.git?rev=eab2d93d2438652773699b0807d558ce75b1e748');
+});
+
+test('git, alternative registries, sparse crates.io and an out-of-tree path dependency', () => {
+  const graph = parseCargoLock(fixtureInput('sources.Cargo.lock', 'sources.Cargo.toml'));
+  assert.equal(graph.format, 'Cargo.lock v3');
+  assert.deepEqual(pkg(graph, 'corp-auth@2.3.0').source, {
+    kind: 'registry',
+    url: 'https://git.corp.example/crates-index.git',
+    isDefaultRegistry: false,
+  });
+  assert.deepEqual(pkg(graph, 'log@0.4.33').source, { kind: 'registry', url: 'sparse+https://index.crates.io/', isDefaultRegistry: true });
+  assert.deepEqual(pkg(graph, 'serde@1.0.210').source, {
+    kind: 'registry',
+    url: 'https://github.com/rust-lang/crates.io-index',
+    isDefaultRegistry: true,
+  });
+  const corpSerde = pkg(graph, 'serde@1.0.210 (sparse+https://cargo.corp.example/index/)');
+  assert.deepEqual(corpSerde.source, { kind: 'registry', url: 'sparse+https://cargo.corp.example/index/', isDefaultRegistry: false });
+  assert.equal(corpSerde.checksum, '2'.repeat(64));
+  assert.deepEqual(depsNamed(graph, 'app@0.1.0', 'serde'), ['serde@1.0.210']);
+  assert.deepEqual(depsNamed(graph, 'app-core@0.1.0', 'serde'), [corpSerde.id]);
+  assert.deepEqual(pkg(graph, 'tokio-util@0.7.12').source, {
+    kind: 'git',
+    url: 'https://github.com/tokio-rs/tokio.git?branch=tokio-util-0.7.x',
+    rev: '0123456789abcdef0123456789abcdef01234567',
+    isDefaultRegistry: false,
+  });
+  // The manifest puts zlib-shim outside the workspace: a path dependency, not a root.
+  assert.deepEqual(pkg(graph, 'zlib-shim@1.3.1').source, { kind: 'path', url: '../third_party/zlib', isDefaultRegistry: false });
+  assert.deepEqual(graph.roots, ['app@0.1.0', 'app-core@0.1.0']);
+  // Without the manifest every source-less package is a root.
+  const bare = parseCargoLock(fixtureInput('sources.Cargo.lock'));
+  assert.deepEqual(bare.roots, ['app@0.1.0', 'app-core@0.1.0', 'zlib-shim@1.3.1']);
+  assert.equal(pkg(bare, 'zlib-shim@1.3.1').source.kind, 'workspace');
+});
+
+test('v2 written by a newer Cargo: `branch=master` on the package, not in the dependency string', () => {
+  const graph = parseCargoLock(fixtureInput('git-master.v2.Cargo.lock'));
+  assert.equal(graph.format, 'Cargo.lock v2');
+  const gitRand = 'rand@0.8.5 (git+https://github.com/rust-random/rand?branch=master#937320cbfeebd4352a23086d9c6e68f067f74644)';
+  assert.deepEqual(
+    graph.edges.map((e) => e.to),
+    [gitRand, 'rand@0.8.5'],
+  );
+  assert.equal(pkg(graph, gitRand).source.rev, '937320cbfeebd4352a23086d9c6e68f067f74644');
+});
+
+test('v1 [metadata]: `<none>` is no checksum, a key for a missing package is ignored', () => {
+  const graph = parseCargoLock(fixtureInput('v1-metadata.Cargo.lock'));
+  assert.equal(graph.format, 'Cargo.lock v1');
+  assert.equal(pkg(graph, 'libc@0.2.29').checksum, '8a014d9226c2cc402676fbe9ea2e15dd5222cd1dd57f576b5b283178c944a264');
+  assert.equal(pkg(graph, 'openssl-sys@0.9.17').checksum, null);
+  assert.equal(graph.packages.length, 4);
+  assert.deepEqual(graph.roots, ['tool@0.2.0', 'helper@0.1.0']);
+});
+
+test('without a version key, the encoding of dependency strings tells v1 from v2', () => {
+  const v2 = '[[package]]\nname = "a"\nversion = "0.1.0"\ndependencies = [\n "b",\n]\n\n[[package]]\nname = "b"\nversion = "0.2.0"\n';
+  assert.equal(parseCargoLock({ path: 'Cargo.lock', text: v2 }).format, 'Cargo.lock v2');
+  const v1 = v2.replace(' "b",', ' "b 0.2.0",');
+  assert.equal(parseCargoLock({ path: 'Cargo.lock', text: v1 }).format, 'Cargo.lock v1');
+  // v1 files carry the full `name version (source)` even for a unique crate.
+  const v1Registry =
+    '[[package]]\nname = "a"\nversion = "0.1.0"\ndependencies = [\n "b 0.2.0 (registry+https://github.com/rust-lang/crates.io-index)",\n]\n\n' +
+    '[[package]]\nname = "b"\nversion = "0.2.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n\n';
+  assert.equal(parseCargoLock({ path: 'Cargo.lock', text: v1Registry }).format, 'Cargo.lock v1');
+  const v2Registry = v1Registry.replace('"b 0.2.0 (registry+https://github.com/rust-lang/crates.io-index)"', '"b 0.2.0"');
+  assert.equal(parseCargoLock({ path: 'Cargo.lock', text: v2Registry }).format, 'Cargo.lock v2');
+});
+
+/** Asserts an InputError naming `file` whose message matches `message` (and line when given). */
+function assertInputError(run: () => unknown, file: string, message: RegExp, line?: number): void {
+  assert.throws(run, (err: unknown) => {
+    assert.ok(err instanceof InputError, `an InputError, got ${String(err)}`);
+    assert.equal(err.file, file);
+    assert.match(err.message, message);
+    assert.ok(!err.message.includes('\n'), 'one line');
+    if (line !== undefined) assert.equal(err.position?.line, line);
+    assert.ok(err.line.startsWith(file), `"${err.line}" starts with the file name`);
+    return true;
+  });
+}
+
+const BROKEN: [file: string, message: RegExp, line: number | undefined][] = [
+  ['truncated.Cargo.lock', /invalid TOML: unfinished string/, 16],
+  ['float-version.Cargo.lock', /\[\[package\]\] entry 2 \(libc\): `version` must be a non-empty string, found a float/, 10],
+  ['numeric-name.Cargo.lock', /\[\[package\]\] entry 2: `name` must be a non-empty string, found an integer/, 7],
+  ['duplicate-key.Cargo.lock', /invalid TOML: .*redefine/, 13],
+  ['duplicate-package.Cargo.lock', /package cfg-if 1\.0\.0 \(registry\+https:\/\/github\.com\/rust-lang\/crates\.io-index\) is listed twice/, 16],
+  ['missing-dependency.Cargo.lock', /package app 0\.1\.0: dependency "serde 1\.0\.210" names no package in the lockfile \(it has serde 1\.0\.209\)/, 8],
+  ['missing-version.Cargo.lock', /\[\[package\]\] entry 2 \(itoa\): missing `version`/, 10],
+  ['future-version.Cargo.lock', /unsupported Cargo\.lock version 99: .*newer Cargo/, 1],
+  ['package-not-array.Cargo.lock', /`package` must be an array of tables/, 2],
+  ['garbage.Cargo.lock', /invalid TOML/, 1],
+];
+
+for (const [file, message, line] of BROKEN) {
+  test(`broken fixture ${file} is an InputError naming the file`, () => {
+    const path = join(FIXTURES, file);
+    assert.ok(existsSync(path));
+    assertInputError(() => parseCargoLock(fixtureInput(file)), path, message, line);
+  });
+}
+
+test('shape errors in small inline lockfiles', () => {
+  const cases: [text: string, message: RegExp][] = [
+    ['', /no \[\[package\]\] entries/],
+    ['version = "3"\n[[package]]\nname = "a"\nversion = "1.0.0"\n', /`version` must be an integer, found a string/],
+    ['version = 2\n[[package]]\nname = "a"\nversion = "1.0.0"\n', /unsupported Cargo\.lock version 2: no Cargo writes it/],
+    ['version = 3\n[[package]]\nname = "a"\nversion = "1.0.0"\ndependencies = "b"\n', /`dependencies` must be an array of strings, found a string/],
+    ['version = 3\n[[package]]\nname = "a"\nversion = "1.0.0"\ndependencies = [1]\n', /`dependencies` must be an array of strings; found an integer/],
+    ['version = 3\n[[package]]\nname = "a"\nversion = "1.0.0"\nsource = 7\n', /`source` must be a non-empty string, found an integer/],
+    ['version = 3\n[[package]]\nname = "a"\nversion = "1.0.0"\nchecksum = "abc"\n', /`checksum` must be a sha256 hex digest, found "abc"/],
+    ['version = 3\npackage = [1]\n', /item 1 is an integer/],
+    ['version = 3\n[[package]]\nname = "a"\nversion = "1.0.0"\ndependencies = ["b 1.0 registry"]\n[[package]]\nname = "b"\nversion = "1.0.0"\n', /dependency "b 1\.0 registry" is malformed/],
+    [
+      'version = 3\n[[package]]\nname = "a"\nversion = "1.0.0"\ndependencies = ["b"]\n[[package]]\nname = "b"\nversion = "1.0.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n[[package]]\nname = "b"\nversion = "2.0.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n',
+      /dependency "b" is ambiguous: the lockfile has b at versions 1\.0\.0, 2\.0\.0/,
+    ],
+    ['[[package]]\nname = "a"\nversion = "1.0.0"\n[metadata]\n"checksum a 1.0.0 (registry+x)" = 5\n', /\[metadata\] "checksum a 1\.0\.0 \(registry\+x\)" must be a sha256 hex digest or "<none>", found an integer/],
+  ];
+  for (const [text, message] of cases) {
+    assertInputError(() => parseCargoLock({ path: '/app/Cargo.lock', text }), '/app/Cargo.lock', message);
+  }
+});
+
+test('a manifest that is not TOML is an InputError naming the manifest', () => {
+  const input = fixtureInput('sources.Cargo.lock');
+  input.manifest = { path: '/app/Cargo.toml', text: '[workspace\nmembers = []\n' };
+  assertInputError(() => parseCargoLock(input), '/app/Cargo.toml', /invalid TOML/, 1);
+});

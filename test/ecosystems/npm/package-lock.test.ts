@@ -1,0 +1,453 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { LockfileInput } from '../../../src/core/ecosystem.js';
+import { InputError } from '../../../src/core/errors.js';
+import type { DependencyGraph, EdgeKind } from '../../../src/core/graph.js';
+import type { Package } from '../../../src/core/package.js';
+import { parsePackageLock } from '../../../src/ecosystems/npm/package-lock.js';
+import { isDefaultNpmRegistry, npmSourceFromResolved, parseNpmSpecifier } from '../../../src/ecosystems/npm/registry-source.js';
+import { NPM_CORPUS, PROJECT_ROOT, corpusFiles } from '../../support/shared.js';
+
+const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'npm', 'package-lock');
+
+function input(path: string, manifestPath?: string): LockfileInput {
+  const result: LockfileInput = { path, text: readFileSync(path, 'utf8') };
+  if (manifestPath) result.manifest = { path: manifestPath, text: readFileSync(manifestPath, 'utf8') };
+  return result;
+}
+
+function byId(graph: DependencyGraph, id: string): Package {
+  const pkg = graph.packages.find((p) => p.id === id);
+  assert.ok(pkg, `${id} is in ${graph.path}`);
+  return pkg;
+}
+
+/** `name (as the dependent calls it) → edge kind` for every edge out of `id`. */
+function dependenciesOf(graph: DependencyGraph, id: string): Map<string, EdgeKind> {
+  const packages = new Map(graph.packages.map((p) => [p.id, p]));
+  const out = new Map<string, EdgeKind>();
+  for (const edge of graph.edges) {
+    if (edge.from !== id) continue;
+    const to = packages.get(edge.to);
+    assert.ok(to, `edge target ${edge.to} is a package`);
+    out.set(to.alias ?? to.name, edge.kind);
+  }
+  return out;
+}
+
+function targetsOf(graph: DependencyGraph, id: string): string[] {
+  return graph.edges.filter((e) => e.from === id).map((e) => e.to).sort();
+}
+
+/**
+ * The registry packages of a corpus lockfile, counted without the parser: every registry
+ * tarball URL in the text names one package version (`<registry>/<name>/-/<file>-<version>.tgz`).
+ */
+function registryPairsFromText(text: string): Set<string> {
+  const pairs = new Set<string>();
+  const re = /"resolved": "https:\/\/registry\.invalid\/((?:@[^/"]+\/)?[^/"]+)\/-\/([^"]+)\.tgz"/g;
+  for (const m of text.matchAll(re)) {
+    const name = m[1] as string;
+    const file = m[2] as string;
+    const unscoped = name.slice(name.lastIndexOf('/') + 1);
+    assert.ok(file.startsWith(`${unscoped}-`), `tarball ${file} of ${name}`);
+    pairs.add(`${name}@${file.slice(unscoped.length + 1)}`);
+  }
+  return pairs;
+}
+
+interface Manifest {
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+/** The nested installs of a corpus lockfile, found by walking it without the parser. */
+interface NestedInstall {
+  parent: string;
+  parentVersion: string;
+  dep: string;
+  nestedVersion: string;
+  hoistedVersion: string;
+}
+
+function nestedInstalls(doc: Record<string, unknown>): NestedInstall[] {
+  const found: NestedInstall[] = [];
+  if (doc.lockfileVersion === 1) {
+    type V1 = { version: string; requires?: Record<string, string>; dependencies?: Record<string, V1> };
+    const top = doc.dependencies as Record<string, V1>;
+    for (const [parent, entry] of Object.entries(top)) {
+      for (const [dep, nested] of Object.entries(entry.dependencies ?? {})) {
+        const hoisted = top[dep];
+        if (!entry.requires?.[dep] || !hoisted || hoisted.version === nested.version) continue;
+        found.push({ parent, parentVersion: entry.version, dep, nestedVersion: nested.version, hoistedVersion: hoisted.version });
+      }
+    }
+  } else {
+    type V2 = { version?: string; name?: string; dependencies?: Record<string, string>; link?: boolean };
+    const packages = doc.packages as Record<string, V2>;
+    const installs = new Map<string, number>();
+    for (const key of Object.keys(packages)) {
+      const name = key.slice(key.lastIndexOf('node_modules/') + 13);
+      const version = packages[key]?.version;
+      installs.set(`${name}@${version}`, (installs.get(`${name}@${version}`) ?? 0) + 1);
+    }
+    for (const [key, entry] of Object.entries(packages)) {
+      const m = /^node_modules\/((?:@[^/]+\/)?[^/]+)\/node_modules\/((?:@[^/]+\/)?[^/]+)$/.exec(key);
+      if (!m) continue;
+      const [, parent, dep] = m as unknown as [string, string, string];
+      const parentEntry = packages[`node_modules/${parent}`];
+      const hoisted = packages[`node_modules/${dep}`];
+      if (!parentEntry?.version || parentEntry.name || !hoisted?.version || !entry.version) continue;
+      if (!parentEntry.dependencies?.[dep] || hoisted.version === entry.version) continue;
+      // Only a parent installed once: copies elsewhere may legitimately use the hoisted one.
+      if (installs.get(`${parent}@${parentEntry.version}`) !== 1) continue;
+      found.push({ parent, parentVersion: parentEntry.version, dep, nestedVersion: entry.version, hoistedVersion: hoisted.version });
+    }
+  }
+  return found;
+}
+
+describe('jellyfin-web corpus lockfiles', () => {
+  const lockfiles = corpusFiles(NPM_CORPUS, '.package-lock.json').filter((f) => basename(f).startsWith('jellyfin-web-'));
+
+  test('all nine are there', () => {
+    assert.equal(lockfiles.length, 9);
+  });
+
+  for (const lockPath of lockfiles) {
+    const manifestPath = lockPath.replace(/\.package-lock\.json$/, '.package.json');
+    const text = readFileSync(lockPath, 'utf8');
+    const doc = JSON.parse(text) as Record<string, unknown>;
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+
+    for (const withManifest of [true, false]) {
+      describe(`${basename(lockPath)} ${withManifest ? 'with' : 'without'} package.json`, () => {
+        const graph = parsePackageLock(input(lockPath, withManifest ? manifestPath : undefined));
+        const rootId = graph.roots[0] as string;
+
+        test('format, root and unique ids', () => {
+          assert.equal(graph.format, `package-lock.json v${doc.lockfileVersion as number}`);
+          assert.equal(graph.ecosystem, 'npm');
+          assert.deepEqual(graph.roots, [`jellyfin-web@workspace:.`]);
+          assert.equal(byId(graph, rootId).version, doc.version);
+          assert.equal(new Set(graph.packages.map((p) => p.id)).size, graph.packages.length);
+          const ids = new Set(graph.packages.map((p) => p.id));
+          for (const edge of graph.edges) assert.ok(ids.has(edge.from) && ids.has(edge.to), `${edge.from} -> ${edge.to}`);
+        });
+
+        test('registry name@version pairs equal the tarball URLs in the file', () => {
+          const expected = registryPairsFromText(text);
+          const registry = graph.packages.filter((p) => p.source.kind === 'registry');
+          const actual = new Set(registry.map((p) => `${p.name}@${p.version}`));
+          assert.equal(actual.size, expected.size);
+          assert.deepEqual([...actual].sort(), [...expected].sort());
+          assert.ok(registry.every((p) => p.source.isDefaultRegistry), 'registry.invalid is the public registry');
+        });
+
+        test('a sample of ten pairs taken from the file is in the graph with its integrity', () => {
+          const pairs = [...registryPairsFromText(text)].sort();
+          const step = Math.floor(pairs.length / 10);
+          for (let i = 0; i < 10; i++) {
+            const pair = pairs[i * step] as string;
+            const at = pair.lastIndexOf('@');
+            const name = pair.slice(0, at);
+            const version = pair.slice(at + 1);
+            const pkg = graph.packages.find((p) => p.name === name && p.version === version && p.source.kind === 'registry');
+            assert.ok(pkg, `${pair} in the graph`);
+            assert.match(pkg.checksum ?? '', /^sha(1|512)-[A-Za-z0-9+/]+=*$/);
+            const tarball = `https://registry.invalid/${name}/-/${name.slice(name.lastIndexOf('/') + 1)}-${version}.tgz`;
+            assert.ok(text.includes(`"integrity": "${pkg.checksum}"`) && text.includes(tarball), `${pair}'s integrity is the file's`);
+          }
+        });
+
+        test("the root's direct dependencies are package.json's", () => {
+          const expected = new Map<string, EdgeKind>();
+          for (const name of Object.keys(manifest.devDependencies ?? {})) expected.set(name, 'dev');
+          for (const name of Object.keys(manifest.dependencies ?? {})) expected.set(name, 'normal');
+          for (const name of Object.keys(manifest.optionalDependencies ?? {})) expected.set(name, 'optional');
+          const actual = dependenciesOf(graph, rootId);
+          if (doc.lockfileVersion === 1 && !withManifest) {
+            // Synthesized from the top-level entries: a superset (hoisted transitive ones too).
+            for (const [name, kind] of expected) assert.equal(actual.get(name), kind, name);
+            assert.ok(actual.size > expected.size);
+          } else {
+            assert.deepEqual(new Map([...actual].sort()), new Map([...expected].sort()));
+          }
+        });
+
+        test('eslint is dev-only, react is not', () => {
+          const eslint = graph.packages.filter((p) => p.name === 'eslint');
+          assert.ok(eslint.length > 0);
+          for (const p of eslint) assert.equal(p.flags?.dev, true, p.id);
+          const react = graph.packages.filter((p) => p.name === 'react');
+          assert.ok(react.length > 0);
+          for (const p of react) assert.notEqual(p.flags?.dev, true, p.id);
+        });
+
+        test('a dependency installed in a nested node_modules resolves to the nested version', () => {
+          const nested = nestedInstalls(doc);
+          assert.ok(nested.length > 0, 'the file has nested installs');
+          for (const n of nested.slice(0, 25)) {
+            const targets = targetsOf(graph, `${n.parent}@${n.parentVersion}`);
+            assert.ok(targets.includes(`${n.dep}@${n.nestedVersion}`), `${n.parent} -> ${n.dep}@${n.nestedVersion}`);
+            assert.ok(!targets.includes(`${n.dep}@${n.hoistedVersion}`), `${n.parent} -/-> ${n.dep}@${n.hoistedVersion}`);
+          }
+        });
+      });
+    }
+  }
+});
+
+describe('workspace fixture (v3): git, alias, file:, link, workspace', () => {
+  const path = join(FIXTURES, 'workspace-app', 'package-lock.json');
+  const graph = parsePackageLock(input(path));
+  const root = 'workspace-app@workspace:.';
+  const util = '@app/util@workspace:packages/util';
+
+  test('roots are the application and its workspace', () => {
+    assert.equal(graph.format, 'package-lock.json v3');
+    assert.deepEqual(graph.roots, [root, util]);
+    assert.deepEqual(byId(graph, util).source, { kind: 'workspace', url: 'packages/util', isDefaultRegistry: false });
+    assert.equal(byId(graph, util).version, '1.0.0');
+  });
+
+  test("the root's edges, through links to the workspace and the sibling directory", () => {
+    assert.deepEqual(
+      new Map([...dependenciesOf(graph, root)].sort()),
+      new Map<string, EdgeKind>([
+        ['@app/util', 'normal'],
+        ['gitdep', 'normal'],
+        ['left-pad', 'normal'],
+        ['local-tgz', 'normal'],
+        ['my-lodash', 'normal'],
+        ['sibling', 'normal'],
+        ['tap', 'dev'],
+        ['with-peer', 'normal'],
+      ]),
+    );
+    assert.ok(targetsOf(graph, root).includes(util));
+    assert.ok(!graph.edges.some((e) => e.to.startsWith('fsevents')), 'an uninstalled optional dependency has no edge');
+  });
+
+  test('git dependency: url and commit', () => {
+    const git = byId(graph, 'gitdep@git+ssh://git@github.com/example/gitdep.git#0123456789abcdef0123456789abcdef01234567');
+    assert.deepEqual(git.source, {
+      kind: 'git',
+      url: 'git+ssh://git@github.com/example/gitdep.git',
+      rev: '0123456789abcdef0123456789abcdef01234567',
+      isDefaultRegistry: false,
+    });
+    assert.equal(git.version, '1.0.0');
+    // `not-in-lockfile` is declared but not installed: no edge, no crash.
+    assert.deepEqual(targetsOf(graph, git.id), ['ms@2.1.3']);
+  });
+
+  test('alias: the real name, the alias the dependent uses', () => {
+    const lodash = byId(graph, 'my-lodash@npm:lodash@4.17.21');
+    assert.equal(lodash.name, 'lodash');
+    assert.equal(lodash.alias, 'my-lodash');
+    assert.equal(lodash.version, '4.17.21');
+    assert.deepEqual(lodash.source, { kind: 'registry', url: 'https://registry.npmjs.org/', isDefaultRegistry: true });
+  });
+
+  test('file: tarball and a linked directory beside the project', () => {
+    const tgz = byId(graph, 'local-tgz@file:vendor/local-tgz-1.0.0.tgz');
+    assert.deepEqual(tgz.source, { kind: 'other', url: 'file:vendor/local-tgz-1.0.0.tgz', isDefaultRegistry: false });
+    assert.match(tgz.checksum ?? '', /^sha512-/);
+    const sibling = byId(graph, 'sibling@file:../sibling');
+    assert.deepEqual(sibling.source, { kind: 'path', url: '../sibling', isDefaultRegistry: false });
+    assert.ok(!graph.roots.includes(sibling.id));
+    // Outside the project npm installs no devDependencies for it.
+    assert.deepEqual(dependenciesOf(graph, sibling.id), new Map([['ms', 'normal']]));
+  });
+
+  test('the workspace resolves its own nested copy, and gets dev edges', () => {
+    assert.deepEqual(
+      new Map([...dependenciesOf(graph, util)].sort()),
+      new Map<string, EdgeKind>([
+        ['left-pad', 'normal'],
+        ['ms', 'normal'],
+        ['tap', 'dev'],
+      ]),
+    );
+    assert.ok(targetsOf(graph, util).includes('left-pad@1.1.3'));
+    assert.ok(targetsOf(graph, root).includes('left-pad@1.3.0'));
+  });
+
+  test('same name@version with two integrities stays two packages', () => {
+    const ms = graph.packages.filter((p) => p.name === 'ms');
+    assert.deepEqual(ms.map((p) => p.id), ['ms@2.1.3', 'ms@2.1.3#2']);
+    assert.notEqual(ms[0]?.checksum, ms[1]?.checksum);
+    assert.deepEqual(targetsOf(graph, 'tap@16.3.0'), ['ms@2.1.3#2', 'tap-optional@1.0.0']);
+  });
+
+  test('peer edges and flags', () => {
+    assert.deepEqual(
+      dependenciesOf(graph, 'with-peer@2.0.0'),
+      new Map<string, EdgeKind>([
+        ['ms', 'normal'],
+        ['peer-host', 'peer'],
+      ]),
+    );
+    assert.deepEqual(byId(graph, 'peer-host@3.0.0').flags, { peer: true });
+    assert.deepEqual(byId(graph, 'tap@16.3.0').flags, { dev: true });
+    // devOptional: installed in production as an optional dependency, so not dev.
+    assert.deepEqual(byId(graph, 'tap-optional@1.0.0').flags, { optional: true });
+    assert.equal(byId(graph, 'left-pad@1.3.0').flags, undefined);
+  });
+});
+
+describe('v1 fixture: nested tree, alias, git, file:', () => {
+  const lockPath = join(FIXTURES, 'v1-app', 'package-lock.json');
+  const manifestPath = join(FIXTURES, 'v1-app', 'package.json');
+
+  test('with package.json: its dependencies are the root edges', () => {
+    const graph = parsePackageLock(input(lockPath, manifestPath));
+    assert.equal(graph.format, 'package-lock.json v1');
+    assert.deepEqual(graph.roots, ['legacy-app@workspace:.']);
+    assert.deepEqual(
+      new Map([...dependenciesOf(graph, 'legacy-app@workspace:.')].sort()),
+      new Map<string, EdgeKind>([
+        ['@types/node', 'dev'],
+        ['debug', 'normal'],
+        ['express-git', 'normal'],
+        ['local-lib', 'normal'],
+        ['mocha', 'dev'],
+        ['old-ms', 'normal'],
+      ]),
+    );
+  });
+
+  test('without package.json: every top-level entry, dev where flagged', () => {
+    const graph = parsePackageLock(input(lockPath));
+    const deps = dependenciesOf(graph, 'legacy-app@workspace:.');
+    assert.equal(deps.size, 7);
+    assert.equal(deps.get('mocha'), 'dev');
+    assert.equal(deps.get('@types/node'), 'dev');
+    assert.equal(deps.get('ms'), 'normal');
+  });
+
+  test('requires resolve through the nested dependencies, two levels deep', () => {
+    const graph = parsePackageLock(input(lockPath));
+    assert.deepEqual(targetsOf(graph, 'debug@2.6.9'), ['ms@2.0.0']);
+    assert.deepEqual(targetsOf(graph, 'mocha@9.2.2'), ['debug@4.3.3', 'ms@2.1.3']);
+    assert.deepEqual(targetsOf(graph, 'debug@4.3.3'), ['ms@2.1.2']);
+    assert.deepEqual(byId(graph, 'debug@4.3.3').flags, { dev: true });
+    assert.equal(byId(graph, 'debug@2.6.9').flags, undefined);
+  });
+
+  test('alias, git and file: entries', () => {
+    const graph = parsePackageLock(input(lockPath));
+    const alias = byId(graph, 'old-ms@npm:ms@2.0.0');
+    assert.equal(alias.name, 'ms');
+    assert.equal(alias.alias, 'old-ms');
+    assert.equal(alias.version, '2.0.0');
+    const sha = '89abcdef0123456789abcdef0123456789abcdef';
+    const git = byId(graph, `express-git@git+https://github.com/example/express-git.git#${sha}`);
+    assert.deepEqual(git.source, { kind: 'git', url: 'git+https://github.com/example/express-git.git', rev: sha, isDefaultRegistry: false });
+    assert.equal(git.version, sha);
+    assert.deepEqual(targetsOf(graph, git.id), ['debug@2.6.9', 'ms@2.1.3']);
+    const local = byId(graph, 'local-lib@file:../local-lib');
+    assert.deepEqual(local.source, { kind: 'path', url: '../local-lib', isDefaultRegistry: false });
+    assert.deepEqual(targetsOf(graph, local.id), ['ms@2.1.3']);
+  });
+});
+
+describe('npm-shrinkwrap.json', () => {
+  test('v2 without "resolved": the default registry', () => {
+    const graph = parsePackageLock(input(join(FIXTURES, 'shrinkwrap', 'npm-shrinkwrap.json')));
+    assert.equal(graph.format, 'npm-shrinkwrap.json v2');
+    assert.deepEqual(graph.packages.map((p) => p.id), ['cli-tool@workspace:.', 'chalk@4.1.2', 'has-flag@4.0.0', 'supports-color@7.2.0']);
+    for (const p of graph.packages.slice(1)) {
+      assert.deepEqual(p.source, { kind: 'registry', url: 'https://registry.npmjs.org/', isDefaultRegistry: true });
+    }
+    assert.deepEqual(targetsOf(graph, 'supports-color@7.2.0'), ['has-flag@4.0.0']);
+  });
+});
+
+describe('broken lockfiles give an InputError naming the file', () => {
+  const cases: Array<[file: string, message: RegExp, position?: { line: number; column?: number }]> = [
+    ['truncated.package-lock.json', /invalid JSON: unexpected end of input/, { line: 25, column: 15 }],
+    ['bare-word.package-lock.json', /invalid JSON: unexpected "u"/, { line: 4, column: 15 }],
+    ['binary.package-lock.json', /binary/],
+    ['lockfile-version-99.package-lock.json', /unsupported lockfileVersion 99/, { line: 4, column: 3 }],
+    ['lockfile-version-string.package-lock.json', /"lockfileVersion" must be a number, found string "2"/, { line: 4, column: 3 }],
+    ['no-lockfile-version.package-lock.json', /missing "lockfileVersion"/],
+    ['packages-array.package-lock.json', /"packages" must be an object, found an array/, { line: 5, column: 3 }],
+    ['top-level-array.package-lock.json', /expected a JSON object/, { line: 1, column: 1 }],
+    ['missing-version.package-lock.json', /"node_modules\/has-flag": missing "version" for a registry package/, { line: 24, column: 5 }],
+    ['version-number.package-lock.json', /"node_modules\/chalk": "version" must be a string, found number 4/, { line: 17, column: 5 }],
+  ];
+  for (const [file, message, position] of cases) {
+    test(file, () => {
+      const path = join(FIXTURES, 'broken', file);
+      assert.throws(
+        () => parsePackageLock(input(path)),
+        (err: unknown) => {
+          assert.ok(err instanceof InputError, `an InputError, not ${String(err)}`);
+          assert.equal(err.file, path);
+          assert.match(err.message, message);
+          assert.deepEqual(err.position, position);
+          assert.ok(!err.line.includes('\n'), 'one line');
+          return true;
+        },
+      );
+    });
+  }
+
+  test('a broken package.json beside a v1 lockfile names package.json', () => {
+    const lockPath = join(FIXTURES, 'v1-app', 'package-lock.json');
+    const bad: LockfileInput = { ...input(lockPath), manifest: { path: '/app/package.json', text: '{\n  "name": "x",\n}\n' } };
+    assert.throws(
+      () => parsePackageLock(bad),
+      (err: unknown) => err instanceof InputError && err.file === '/app/package.json' && err.position?.line === 3,
+    );
+  });
+});
+
+describe('registry-source', () => {
+  test('resolved URLs', () => {
+    assert.deepEqual(npmSourceFromResolved('https://registry.npmjs.org/@babel/core/-/core-7.24.0.tgz'), {
+      kind: 'registry',
+      url: 'https://registry.npmjs.org/',
+      isDefaultRegistry: true,
+    });
+    assert.deepEqual(npmSourceFromResolved('https://npm.example.com/api/npm/remote/lodash/-/lodash-4.17.21.tgz'), {
+      kind: 'registry',
+      url: 'https://npm.example.com/api/npm/remote/',
+      isDefaultRegistry: false,
+    });
+    assert.deepEqual(npmSourceFromResolved('https://registry.yarnpkg.com/ms/-/ms-2.1.3.tgz').isDefaultRegistry, true);
+    assert.deepEqual(npmSourceFromResolved('https://codeload.github.com/a/b/tar.gz/abc').kind, 'other');
+    assert.deepEqual(npmSourceFromResolved(undefined), { kind: 'registry', url: 'https://registry.npmjs.org/', isDefaultRegistry: true });
+    assert.deepEqual(npmSourceFromResolved('git+ssh://git@github.com/a/b.git#abc123'), {
+      kind: 'git',
+      url: 'git+ssh://git@github.com/a/b.git',
+      rev: 'abc123',
+      isDefaultRegistry: false,
+    });
+    assert.equal(isDefaultNpmRegistry('https://registry.invalid/'), true);
+    assert.equal(isDefaultNpmRegistry('https://registry.npmjs.org.evil.com/'), false);
+  });
+
+  test('specifiers', () => {
+    assert.deepEqual(parseNpmSpecifier('npm:@scope/pkg@^1.2.0'), { type: 'alias', name: '@scope/pkg', range: '^1.2.0' });
+    assert.deepEqual(parseNpmSpecifier('^1.2.0'), { type: 'range', range: '^1.2.0' });
+    assert.deepEqual(parseNpmSpecifier('latest'), { type: 'range', range: 'latest' });
+    assert.deepEqual(parseNpmSpecifier('github:user/repo#v1'), { type: 'git', url: 'github:user/repo', committish: 'v1' });
+    assert.deepEqual(parseNpmSpecifier('user/repo'), { type: 'git', url: 'github:user/repo' });
+    assert.deepEqual(parseNpmSpecifier('file:../lib'), { type: 'file', path: '../lib' });
+    assert.deepEqual(parseNpmSpecifier('link:../lib'), { type: 'link', path: '../lib' });
+    assert.deepEqual(parseNpmSpecifier('workspace:^'), { type: 'workspace', range: '^' });
+    assert.deepEqual(parseNpmSpecifier('patch:lodash@npm%3A4.17.21#~/.yarn/patches/lodash.patch::version=4.17.21'), {
+      type: 'patch',
+      name: 'lodash',
+      range: 'npm:4.17.21',
+      patch: '~/.yarn/patches/lodash.patch::version=4.17.21',
+    });
+    assert.deepEqual(parseNpmSpecifier('https://example.com/x.tgz'), { type: 'tarball', url: 'https://example.com/x.tgz' });
+  });
+});

@@ -1,0 +1,229 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parseYarnLock } from '../../../src/ecosystems/npm/yarn-lock.js';
+import { InputError } from '../../../src/core/errors.js';
+import type { DependencyGraph } from '../../../src/core/graph.js';
+import { NPM_CORPUS, PROJECT_ROOT, corpusFiles } from '../../support/shared.js';
+
+const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'npm', 'yarn');
+const lockfiles = corpusFiles(NPM_CORPUS, '.yarn.lock').filter((f) => basename(f).startsWith('prettier-'));
+
+function manifestOf(lockfile: string): { path: string; text: string } {
+  const path = lockfile.replace(/\.yarn\.lock$/, '.package.json');
+  return { path, text: readFileSync(path, 'utf8') };
+}
+
+/** Blocks of a v1 file, read with plain regexes (not the parser under test). */
+function v1Blocks(text: string): { name: string; version: string; resolved: string }[] {
+  return text
+    .split(/\n\n+/)
+    .filter((b) => /^\S.*:$/m.test(b) && !b.startsWith('#'))
+    .map((b) => {
+      const head = (b.split('\n')[0] ?? '').replace(/^"/, '');
+      const key = head.split(/"?, /)[0] ?? '';
+      const alias = /^(@?[^@]+)@npm:(@?[^@]+)@/.exec(key);
+      const name = alias ? (alias[2] as string) : (/^(@?[^@]+)@/.exec(key)?.[1] as string);
+      const version = /\n {2}version "([^"]+)"/.exec(b)?.[1] as string;
+      const resolved = (/\n {2}resolved "([^"#]+)/.exec(b)?.[1] ?? '').replace(/^https:\/\/[^/]+/, '');
+      return { name, version, resolved };
+    });
+}
+
+function has(graph: DependencyGraph, name: string, version: string): boolean {
+  return graph.packages.some((p) => p.name === name && p.version === version);
+}
+
+function sample<T>(items: T[], n: number): T[] {
+  const step = Math.max(1, Math.floor(items.length / n));
+  return items.filter((_, i) => i % step === 0).slice(0, n);
+}
+
+test('every prettier yarn.lock parses, v1 up to 2022 then berry', () => {
+  const formats = lockfiles.map((f) => parseYarnLock({ path: f, text: readFileSync(f, 'utf8') }).format);
+  assert.equal(lockfiles.length, 10);
+  assert.deepEqual(formats.slice(0, 5), Array(5).fill('yarn.lock v1'));
+  assert.deepEqual(formats.slice(5), [
+    'yarn.lock berry (metadata 6)',
+    'yarn.lock berry (metadata 8)',
+    'yarn.lock berry (metadata 8)',
+    'yarn.lock berry (metadata 8)',
+    'yarn.lock berry (metadata 10)',
+  ]);
+});
+
+for (const file of lockfiles) {
+  const text = readFileSync(file, 'utf8');
+  const isV1 = text.includes('# yarn lockfile v1');
+  const name = basename(file);
+
+  test(`${name}: package count, sampled packages, roots`, () => {
+    const bare = parseYarnLock({ path: file, text });
+    const withManifest = parseYarnLock({ path: file, text, manifest: manifestOf(file) });
+    const manifest = JSON.parse(manifestOf(file).text) as Record<string, Record<string, string> | undefined>;
+    const directNames = new Set([
+      ...Object.keys(manifest.dependencies ?? {}),
+      ...Object.keys(manifest.devDependencies ?? {}),
+      ...Object.keys(manifest.optionalDependencies ?? {}),
+    ]);
+
+    if (isV1) {
+      const blocks = v1Blocks(text);
+      const distinct = new Set(blocks.map((b) => `${b.name}@${b.version} ${b.resolved}`));
+      assert.equal(bare.packages.length, distinct.size);
+      // The manifest adds the application itself.
+      assert.equal(withManifest.packages.length, distinct.size + 1);
+      for (const b of sample(blocks, 10)) assert.ok(has(bare, b.name, b.version), `${b.name}@${b.version}`);
+
+      // Without a manifest, the roots are what nothing depends on; with one, the application.
+      assert.ok(bare.roots.length > 10);
+      assert.equal(withManifest.roots.length, 1);
+      const root = withManifest.roots[0] as string;
+      const direct = withManifest.edges.filter((e) => e.from === root);
+      const targetName = (id: string) => withManifest.packages.find((p) => p.id === id)?.alias ?? withManifest.packages.find((p) => p.id === id)?.name;
+      assert.deepEqual(new Set(direct.map((e) => targetName(e.to))), directNames);
+      for (const dev of Object.keys(manifest.devDependencies ?? {})) {
+        if (dev in (manifest.dependencies ?? {})) continue;
+        assert.ok(direct.some((e) => targetName(e.to) === dev && e.kind === 'dev'), `${dev} is a dev edge`);
+      }
+    } else {
+      const resolutions = new Set([...text.matchAll(/^ {2}resolution: "(.+)"$/gm)].map((m) => m[1]));
+      assert.equal(bare.packages.length, resolutions.size);
+      assert.equal(withManifest.packages.length, resolutions.size);
+      const pairs = [...text.matchAll(/^ {2}version: (\S+)\n {2}resolution: "(@?[^@]+)@npm:/gm)].map((m) => [m[2], m[1]] as const);
+      assert.ok(pairs.length > 500);
+      for (const [n, v] of sample(pairs, 10)) assert.ok(has(bare, n as string, v as string), `${n}@${v}`);
+
+      assert.deepEqual(withManifest.roots, ['prettier@workspace:.']);
+      const direct = withManifest.edges.filter((e) => e.from === 'prettier@workspace:.');
+      assert.deepEqual(new Set(direct.map((e) => withManifest.packages.find((p) => p.id === e.to)?.name)), directNames);
+      // berry writes no checksum as SRI: it is yarn's archive hash, kept with its cache key.
+      assert.ok(bare.packages.filter((p) => p.checksum).every((p) => /^\w+\/[0-9a-f]{128}$/.test(p.checksum as string)));
+    }
+
+    // Dev flags follow the manifest: a dev-only tool is dev, a runtime dependency is not.
+    const devOnly = withManifest.packages.find((p) => p.name === 'jest');
+    assert.equal(devOnly?.flags?.dev, true);
+    const runtime = Object.keys(manifest.dependencies ?? {}).find((d) => !d.startsWith('@types/'));
+    const runtimePkg = withManifest.packages.find((p) => p.name === runtime && p.source.kind !== 'workspace');
+    assert.ok(runtimePkg, `runtime dependency ${runtime}`);
+    assert.notEqual(runtimePkg.flags?.dev, true);
+    assert.ok(bare.packages.every((p) => p.flags?.dev !== true) || !isV1);
+  });
+}
+
+test('prettier 2022 v1: a GitHub dependency resolves to its locked commit', () => {
+  const file = join(NPM_CORPUS, 'prettier-2022-01-01.yarn.lock');
+  const graph = parseYarnLock({ path: file, text: readFileSync(file, 'utf8') });
+  const srcset = graph.packages.find((p) => p.name === 'parse-srcset');
+  assert.equal(srcset?.version, '1.0.2');
+  assert.equal(srcset?.source.isDefaultRegistry, false);
+  const babel = graph.packages.find((p) => p.name === '@babel/core');
+  assert.equal(babel?.source.isDefaultRegistry, true);
+  assert.match(babel?.checksum ?? '', /^sha512-/);
+});
+
+test('prettier 2023 berry: builtin compat patches stand between a dependent and the package', () => {
+  const file = join(NPM_CORPUS, 'prettier-2023-01-01.yarn.lock');
+  const graph = parseYarnLock({ path: file, text: readFileSync(file, 'utf8'), manifest: manifestOf(file) });
+  const patched = graph.packages.find((p) => p.name === 'typescript' && p.source.kind === 'other');
+  const base = graph.packages.find((p) => p.name === 'typescript' && p.source.kind === 'registry');
+  assert.equal(patched?.version, '4.9.4');
+  assert.equal(base?.id, 'typescript@4.9.4');
+  // typescript is in the manifest's dependencies (prettier builds with it).
+  assert.ok(graph.edges.some((e) => e.from === 'prettier@workspace:.' && e.to === patched?.id && e.kind === 'normal'));
+  assert.ok(graph.edges.some((e) => e.from === patched?.id && e.to === base?.id));
+  // `resolutions: {trim: 1.0.1}` replaced remark-parse's `trim@0.0.1`.
+  assert.ok(graph.edges.some((e) => e.from === 'remark-parse@8.0.3' && e.to === 'trim@1.0.1'));
+});
+
+function fixture(name: string): { path: string; text: string } {
+  const path = join(FIXTURES, name);
+  return { path, text: readFileSync(path, 'utf8') };
+}
+
+test('v1 fixture: alias, git dependency, optional and dev flags', () => {
+  const graph = parseYarnLock({ ...fixture('v1-small.yarn.lock'), manifest: fixture('v1-small.package.json') });
+  assert.deepEqual(graph.roots, ['small-app@2.0.0']);
+  // `pad-alias@npm:left-pad@^1.3.0` is left-pad 1.3.0, the same package as `left-pad@^1.3.0`.
+  assert.deepEqual(
+    graph.packages.map((p) => p.id),
+    ['small-app@2.0.0', '@scope/util@1.2.3', 'left-pad@1.3.0', 'srcset@1.0.2', 'fsevents@2.3.3', 'mocha@10.2.0'],
+  );
+  assert.ok(graph.edges.some((e) => e.from === 'small-app@2.0.0' && e.to === 'left-pad@1.3.0'));
+  const srcset = graph.packages.find((p) => p.name === 'srcset');
+  assert.deepEqual(srcset?.source, {
+    kind: 'git',
+    url: 'git+https://github.com/example/srcset.git',
+    rev: '54eb9c1cb21db5c62b4d0e275d7249516df6f0ee',
+    isDefaultRegistry: false,
+  });
+  const flags = Object.fromEntries(graph.packages.map((p) => [p.name, p.flags ?? {}]));
+  assert.deepEqual(flags['mocha'], { dev: true });
+  assert.deepEqual(flags['fsevents'], { optional: true });
+  // mocha depends on @scope/util, but the app does too at run time: not dev.
+  assert.deepEqual(flags['@scope/util'], {});
+});
+
+test('v1 fixture without a manifest: the roots are the entries nothing depends on', () => {
+  const graph = parseYarnLock(fixture('v1-small.yarn.lock'));
+  assert.deepEqual(graph.roots.sort(), ['mocha@10.2.0', 'srcset@1.0.2']);
+});
+
+test('berry fixture: workspaces, alias, patch: and git dependencies', () => {
+  const graph = parseYarnLock({ ...fixture('berry-small.yarn.lock'), manifest: fixture('berry-small.package.json') });
+  assert.equal(graph.format, 'yarn.lock berry (metadata 8)');
+  assert.deepEqual(graph.roots, ['app@workspace:.', 'lib@workspace:packages/lib']);
+  const byName = (n: string) => graph.packages.filter((p) => p.name === n);
+  const edgesFrom = (id: string) => graph.edges.filter((e) => e.from === id).map((e) => `${e.to} ${e.kind}`);
+  const [lodashBase, lodashPatched] = [byName('lodash').find((p) => p.source.kind === 'registry'), byName('lodash').find((p) => p.source.kind === 'other')];
+  assert.equal(lodashPatched?.version, '4.17.21');
+  assert.match(lodashPatched?.source.url ?? '', /^patch:lodash@npm%3A4\.17\.21#~\/\.yarn\/patches\//);
+  assert.equal(lodashPatched?.source.isDefaultRegistry, false);
+  assert.deepEqual(edgesFrom(lodashPatched?.id ?? ''), [`${lodashBase?.id} normal`]);
+  const srcset = byName('srcset')[0];
+  assert.equal(srcset?.source.kind, 'git');
+  assert.equal(srcset?.source.rev, '54eb9c1cb21db5c62b4d0e275d7249516df6f0ee');
+  assert.deepEqual(edgesFrom('app@workspace:.').sort(), [
+    'left-pad@1.3.0 normal',
+    'lib@workspace:packages/lib normal',
+    `${lodashPatched?.id} normal`,
+    `${srcset?.id} normal`,
+    `${byName('typescript').find((p) => p.source.kind === 'other')?.id} dev`,
+  ].sort());
+  assert.deepEqual(edgesFrom('lib@workspace:packages/lib'), ['left-pad@1.3.0 normal']);
+  assert.equal(byName('typescript').every((p) => p.flags?.dev === true), true);
+  assert.equal(byName('left-pad')[0]?.checksum?.startsWith('10c0/'), true);
+});
+
+const broken: [string, RegExp, number | null][] = [
+  ['broken-v1-truncated.yarn.lock', /unterminated string/, 22],
+  ['broken-v1-wrong-type.yarn.lock', /`version` must be a string/, 10],
+  ['broken-v1-missing-entry.yarn.lock', /left-pad@\^1\.3\.0 has no entry/, 7],
+  ['broken-berry-truncated.yarn.lock', /invalid YAML/, 45],
+  ['broken-berry-syntax.yarn.lock', /invalid YAML/, 6],
+  ['broken-berry-wrong-type.yarn.lock', /`dependencies` must be a mapping/, 8],
+  ['broken-berry-unknown-version.yarn.lock', /unsupported yarn lockfile metadata version "99"/, null],
+  ['broken-binary.yarn.lock', /binary/, null],
+];
+for (const [name, message, line] of broken) {
+  test(`${name} is an InputError naming the file`, () => {
+    const input = fixture(name);
+    assert.throws(
+      () => parseYarnLock(input),
+      (err: unknown) => {
+        assert.ok(err instanceof InputError);
+        assert.equal(err.file, input.path);
+        assert.match(err.message, message);
+        assert.equal(err.position?.line ?? null, line);
+        return true;
+      },
+    );
+  });
+}
+
+test('a manifest that is not JSON is an InputError naming the manifest', () => {
+  const manifest = { path: '/app/package.json', text: '{"name": ' };
+  assert.throws(() => parseYarnLock({ ...fixture('v1-small.yarn.lock'), manifest }), (err: unknown) => err instanceof InputError && err.file === manifest.path);
+});
