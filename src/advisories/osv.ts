@@ -8,6 +8,7 @@ import type {
   Severity,
 } from '../core/advisory.js';
 import { InputError, errorMessage } from '../core/errors.js';
+import { parseJsonText } from '../core/json-text.js';
 import type { Ecosystem } from '../core/package.js';
 import { severityFromCvss, severityFromLabel } from '../core/severity.js';
 
@@ -36,7 +37,7 @@ const INFORMATIONAL_KINDS: Record<string, AdvisoryKind | undefined> = {
 /** One OSV JSON record → one Advisory per affected package of an ecosystem stowage knows
  * ('crates.io' → 'cargo', 'npm' → 'npm'); other ecosystems' entries are skipped. */
 export function parseOsvRecord(text: string, origin: string): Advisory[] {
-  const record = obj(parseJson(text, origin), 'the record', origin);
+  const record = obj(parseJsonText(origin, text), 'the record', origin);
   const id = record['id'];
   if (typeof id !== 'string' || id.trim() === '') {
     throw new InputError(origin, id === undefined ? 'missing "id"' : '"id" must be a non-empty string');
@@ -374,153 +375,4 @@ function jsonType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
-}
-
-// --- JSON with positions -----------------------------------------------------------------
-
-function parseJson(text: string, origin: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    const { offset, reason } = locateJsonError(text);
-    throw new InputError(origin, `invalid JSON: ${reason}`, positionOf(text, offset));
-  }
-}
-
-function positionOf(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
-}
-
-/**
- * Finds where and why JSON.parse failed: V8's messages do not always carry a position
- * (`Unexpected token '}', "..." is not valid JSON`) and echo the input. Called only on text
- * JSON.parse rejected, so it only needs to find the first error, not build values.
- */
-function locateJsonError(text: string): { offset: number; reason: string } {
-  let i = 0;
-  class Stop {
-    constructor(
-      readonly offset: number,
-      readonly reason: string,
-    ) {}
-  }
-  const stop = (reason: string, at = i): never => {
-    throw new Stop(at, reason);
-  };
-  const describe = (): string => (i >= text.length ? 'end of input' : `'${text[i]}'`);
-  const ws = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i++;
-  };
-  const expect = (ch: string, context: string): void => {
-    ws();
-    if (text[i] !== ch) stop(`expected '${ch}' ${context}, found ${describe()}`);
-    i++;
-  };
-  const string = (): void => {
-    i++; // opening quote
-    for (;;) {
-      if (i >= text.length) stop('unterminated string');
-      const c = text.charCodeAt(i);
-      if (c === 34) {
-        i++;
-        return;
-      }
-      if (c < 32) stop('control character in string (newlines must be written \\n)');
-      if (c === 92) {
-        const esc = text[i + 1];
-        if (esc === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) stop('bad \\u escape in string');
-          i += 6;
-          continue;
-        }
-        if (esc === undefined || !'"\\/bfnrt'.includes(esc)) stop(`bad escape '\\${esc ?? ''}' in string`);
-        i += 2;
-        continue;
-      }
-      i++;
-    }
-  };
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') stop(`expected a property name in double quotes, found ${describe()}`);
-        string();
-        expect(':', 'after property name');
-        value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return;
-        }
-        stop(`expected ',' or '}' after property value, found ${describe()}`);
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return;
-        }
-        stop(`expected ',' or ']' after array element, found ${describe()}`);
-      }
-    }
-    if (c === '"') return string();
-    const literal = /^(true|false|null)/.exec(text.slice(i, i + 5));
-    if (literal?.[1]) {
-      i += literal[1].length;
-      return;
-    }
-    const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (number && number[0] !== '' && number[0] !== '-') {
-      i += number[0].length;
-      if (/[0-9]/.test(text[i] ?? '')) stop('numbers cannot have leading zeros');
-      return;
-    }
-    stop(`unexpected ${describe()}`);
-  };
-  try {
-    ws();
-    if (i >= text.length) return { offset: 0, reason: 'the file is empty' };
-    value();
-    ws();
-    if (i < text.length) stop(`unexpected ${describe()} after the end of the JSON value`);
-  } catch (err) {
-    if (err instanceof Stop) return { offset: err.offset, reason: err.reason };
-    throw err;
-  }
-  // JSON.parse rejected what this scanner accepts (should not happen): no position then.
-  return { offset: 0, reason: 'not valid JSON' };
 }

@@ -1,4 +1,4 @@
-import type { EdgeKind, GraphIndex } from '../core/graph.js';
+import { reachableFrom, type EdgeKind, type GraphIndex } from '../core/graph.js';
 
 export const MAX_PATHS = 5;
 
@@ -78,15 +78,5 @@ export function incomingEdges(index: GraphIndex): Map<string, { from: string; ki
 
 /** Ids reachable from the roots without crossing an edge of `skipKinds`. */
 export function reachable(index: GraphIndex, skipKinds: ReadonlySet<EdgeKind>): Set<string> {
-  const seen = new Set(index.graph.roots);
-  const stack = [...index.graph.roots];
-  while (stack.length > 0) {
-    const id = stack.pop() as string;
-    for (const edge of index.outgoing.get(id) ?? []) {
-      if (skipKinds.has(edge.kind) || seen.has(edge.to)) continue;
-      seen.add(edge.to);
-      stack.push(edge.to);
-    }
-  }
-  return seen;
+  return reachableFrom(index.outgoing, index.graph.roots, skipKinds);
 }

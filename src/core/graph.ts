@@ -36,12 +36,7 @@ export class GraphIndex {
 
   constructor(readonly graph: DependencyGraph) {
     this.byId = new Map(graph.packages.map((p) => [p.id, p]));
-    this.outgoing = new Map();
-    for (const edge of graph.edges) {
-      let list = this.outgoing.get(edge.from);
-      if (!list) this.outgoing.set(edge.from, (list = []));
-      list.push(edge);
-    }
+    this.outgoing = outgoingEdges(graph.edges);
   }
 
   package(id: string): Package {
@@ -49,4 +44,33 @@ export class GraphIndex {
     if (!found) throw new Error(`no package with id ${id} in ${this.graph.path}`);
     return found;
   }
+}
+
+/** Edges by source id, in edge order. */
+export function outgoingEdges(edges: readonly Edge[]): Map<string, Edge[]> {
+  const outgoing = new Map<string, Edge[]>();
+  for (const edge of edges) {
+    let list = outgoing.get(edge.from);
+    if (!list) outgoing.set(edge.from, (list = []));
+    list.push(edge);
+  }
+  return outgoing;
+}
+
+/** Ids reachable from `roots` (roots included) without crossing an edge whose kind is in `skipKinds`. */
+export function reachableFrom(
+  outgoing: ReadonlyMap<string, readonly Edge[]>,
+  roots: readonly string[],
+  skipKinds: ReadonlySet<EdgeKind>,
+): Set<string> {
+  const seen = new Set(roots);
+  const stack = [...roots];
+  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+    for (const edge of outgoing.get(id) ?? []) {
+      if (skipKinds.has(edge.kind) || seen.has(edge.to)) continue;
+      seen.add(edge.to);
+      stack.push(edge.to);
+    }
+  }
+  return seen;
 }

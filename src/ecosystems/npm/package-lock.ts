@@ -1,6 +1,7 @@
 import { basename, dirname } from 'node:path';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
+import { lineAndColumn, locateJsonError, positionOfKey } from '../../core/json-text.js';
 import type { DependencyGraph, Edge, EdgeKind } from '../../core/graph.js';
 import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
 import { npmSourceFromResolved, parseNpmSpecifier, type NpmSpecifier } from './registry-source.js';
@@ -595,7 +596,7 @@ function syntaxErrorOffset(text: string, message: string): number | undefined {
   if (at) return Number(at[1]);
   if (/Unexpected end of JSON input/.test(message)) return text.length;
   // V8 reports some errors ("Unexpected token 'x', ...") without a position: find it ourselves.
-  return locateSyntaxError(text);
+  return locateJsonError(text)?.offset;
 }
 
 function describeSyntaxError(message: string, text: string, offset: number | undefined): string {
@@ -605,124 +606,4 @@ function describeSyntaxError(message: string, text: string, offset: number | und
   if (token) return `unexpected ${JSON.stringify(token[1])}`;
   const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/, '');
   return reason.charAt(0).toLowerCase() + reason.slice(1);
-}
-
-function lineAndColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    lineStart = i + 1;
-  }
-  return { line, column: offset - lineStart + 1 };
-}
-
-/** Where `"key":` first appears, for errors about a value JSON.parse accepted. */
-function positionOfKey(text: string, key: string): { line: number; column: number } | undefined {
-  const quoted = JSON.stringify(key);
-  const re = new RegExp(`${quoted.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\s*:`);
-  const m = re.exec(text);
-  return m ? lineAndColumn(text, m.index) : undefined;
-}
-
-/** Offset of the first syntax error in `text`, by a minimal JSON scanner (error path only). */
-function locateSyntaxError(text: string): number | undefined {
-  let i = 0;
-  const fail = (): never => {
-    throw new ScanStop(i);
-  };
-  const ws = () => {
-    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
-  };
-  const literal = (word: string) => {
-    for (const ch of word) {
-      if (text[i] !== ch) fail();
-      i++;
-    }
-  };
-  const string = () => {
-    i++;
-    for (;;) {
-      if (i >= text.length) fail();
-      const c = text.charCodeAt(i);
-      if (c === 0x22) {
-        i++;
-        return;
-      }
-      if (c < 0x20) fail();
-      if (c === 0x5c) {
-        i++;
-        const e = text.charAt(i);
-        if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
-          i += 4;
-        } else if (!'"\\/bfnrt'.includes(e) || e === '') fail();
-      }
-      i++;
-    }
-  };
-  const value = (): void => {
-    ws();
-    const c = text.charAt(i);
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        string();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') {
-          i++;
-          return;
-        } else fail();
-      }
-    } else if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') {
-          i++;
-          return;
-        } else fail();
-      }
-    } else if (c === '"') string();
-    else if (c === 't') literal('true');
-    else if (c === 'f') literal('false');
-    else if (c === 'n') literal('null');
-    else {
-      const m = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-      m.lastIndex = i;
-      if (!m.test(text)) fail();
-      i = m.lastIndex;
-    }
-  };
-  try {
-    value();
-    ws();
-    return i < text.length ? i : undefined;
-  } catch (stop) {
-    // Nesting deeper than the stack allows: no position rather than a crash.
-    return stop instanceof ScanStop ? stop.offset : undefined;
-  }
-}
-
-class ScanStop {
-  constructor(readonly offset: number) {}
 }

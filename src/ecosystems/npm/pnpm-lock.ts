@@ -1,9 +1,9 @@
 import { posix } from 'node:path';
-import { parseSyml } from '@yarnpkg/parsers';
 import { InputError } from '../../core/errors.js';
 import type { LockfileInput } from '../../core/ecosystem.js';
-import type { DependencyGraph, Edge, EdgeKind } from '../../core/graph.js';
+import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
+import { isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { defaultNpmRegistrySource, isDefaultNpmRegistry } from './registry-source.js';
 
 /*
@@ -24,15 +24,13 @@ type Generation = 5 | 6 | 9;
 
 type Yaml = Record<string, unknown>;
 
+const NO_EDGES: ReadonlySet<EdgeKind> = new Set();
+const DEV_EDGES: ReadonlySet<EdgeKind> = new Set(['dev']);
+
 export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const { path, text } = input;
   if (text.includes('\0')) throw new InputError(path, 'not a pnpm-lock.yaml: the file is binary');
-  let doc: unknown;
-  try {
-    doc = parseSyml(text);
-  } catch (err) {
-    throw yamlError(path, err);
-  }
+  const doc = parseYamlText(path, text);
   if (!isRecord(doc)) throw new InputError(path, 'not a pnpm-lock.yaml: expected a mapping');
   const declared = doc.lockfileVersion;
   if (typeof declared !== 'string') throw new InputError(path, 'not a pnpm-lock.yaml: no `lockfileVersion`');
@@ -42,7 +40,7 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
 
   const rootName = input.manifest ? manifestName(input.manifest.path, input.manifest.text) : null;
   const at = (key: string): { line: number } | undefined => {
-    const line = lineOfKey(text, key);
+    const line = lineOfKey(text, key, '  ');
     return line ? { line } : undefined;
   };
   const mapping = (value: unknown, what: string): Yaml => {
@@ -195,7 +193,10 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
     // 9.x records no dev flag: a snapshot is dev when only the importers' devDependencies
     // reach it; a package when all its snapshots are (reachability over merged packages
     // would let a dev-only peer variant borrow the production variant's edges).
-    const devOnly = devOnlyNodes(snapshotEdges, roots);
+    const outgoing = outgoingEdges(snapshotEdges);
+    const nonDev = reachableFrom(outgoing, roots, DEV_EDGES);
+    const devOnly = reachableFrom(outgoing, roots, NO_EDGES);
+    for (const id of nonDev) devOnly.delete(id);
     for (const [snapshotKey, pkg] of bySnapshot) {
       const flags = snapshotFlags.get(pkg) as { dev: boolean; optional: boolean };
       flags.dev &&= devOnly.has(`snapshot:${snapshotKey}`);
@@ -217,18 +218,8 @@ function generationOf(declared: string): Generation | null {
   return null;
 }
 
-function isRecord(value: unknown): value is Yaml {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function manifestName(path: string, text: string): string | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(path, `not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (!isRecord(value)) throw new InputError(path, 'package.json must hold a JSON object');
+  const value = readManifestObject(path, text);
   return typeof value.name === 'string' ? value.name : null;
 }
 
@@ -326,56 +317,4 @@ function pnpmSource(resolution: Yaml, registryShaped: boolean, key: string): Pac
   }
   if (registryShaped) return defaultNpmRegistrySource();
   return { kind: 'other', url: key, isDefaultRegistry: false };
-}
-
-/** Nodes the roots reach, but only through a dev edge. */
-function devOnlyNodes(edges: Edge[], roots: string[]): Set<string> {
-  const outgoing = new Map<string, Edge[]>();
-  for (const edge of edges) {
-    let list = outgoing.get(edge.from);
-    if (!list) outgoing.set(edge.from, (list = []));
-    list.push(edge);
-  }
-  const reach = (follow: (kind: EdgeKind) => boolean): Set<string> => {
-    const reached = new Set(roots);
-    const queue = [...roots];
-    for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
-      for (const edge of outgoing.get(id) ?? []) {
-        if (follow(edge.kind) && !reached.has(edge.to)) {
-          reached.add(edge.to);
-          queue.push(edge.to);
-        }
-      }
-    }
-    return reached;
-  };
-  const nonDev = reach((kind) => kind !== 'dev');
-  return new Set([...reach(() => true)].filter((id) => !nonDev.has(id)));
-}
-
-function pushEdge(edges: Edge[], seen: Set<string>, from: string, to: string, kind: EdgeKind): void {
-  const key = `${from}\0${to}\0${kind}`;
-  if (seen.has(key) || from === to) return;
-  seen.add(key);
-  edges.push({ from, to, kind });
-}
-
-/** Line of a package or importer key, for messages (the YAML reader keeps no positions). */
-function lineOfKey(text: string, key: string): number | null {
-  for (const form of [`  ${key}:`, `  '${key}':`, `  "${key}":`]) {
-    const found = text.indexOf(`\n${form}`);
-    if (found >= 0) return text.slice(0, found).split('\n').length + 1;
-  }
-  return null;
-}
-
-function yamlError(path: string, err: unknown): InputError {
-  // js-yaml (under parseSyml) marks are 0-based.
-  const mark = isRecord(err) && isRecord(err.mark) ? err.mark : null;
-  const reason = isRecord(err) && typeof err.reason === 'string' ? err.reason : err instanceof Error ? err.message.split('\n')[0] : String(err);
-  if (mark && typeof mark.line === 'number') {
-    const column = typeof mark.column === 'number' ? mark.column + 1 : undefined;
-    return new InputError(path, `invalid YAML: ${reason}`, { line: mark.line + 1, column });
-  }
-  return new InputError(path, `invalid YAML: ${reason}`);
 }

@@ -1,8 +1,8 @@
-import { parseSyml } from '@yarnpkg/parsers';
 import { InputError } from '../../core/errors.js';
 import type { LockfileInput } from '../../core/ecosystem.js';
-import type { DependencyGraph, Edge, EdgeKind } from '../../core/graph.js';
+import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
+import { isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { defaultNpmRegistrySource, npmSourceFromResolved } from './registry-source.js';
 
 /*
@@ -20,6 +20,10 @@ import { defaultNpmRegistrySource, npmSourceFromResolved } from './registry-sour
  */
 
 const BERRY_METADATA_VERSIONS = { min: 4, max: 10 };
+
+const NO_EDGES: ReadonlySet<EdgeKind> = new Set();
+const DEV_EDGES: ReadonlySet<EdgeKind> = new Set(['dev']);
+const DEV_AND_OPTIONAL_EDGES: ReadonlySet<EdgeKind> = new Set(['dev', 'optional']);
 
 export function parseYarnLock(input: LockfileInput): DependencyGraph {
   const manifest = input.manifest ? readManifest(input.manifest.path, input.manifest.text) : null;
@@ -43,13 +47,7 @@ interface Manifest {
 }
 
 function readManifest(path: string, text: string): Manifest {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(path, `not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (!isRecord(value)) throw new InputError(path, 'package.json must hold a JSON object');
+  const value = readManifestObject(path, text);
   const deps = (field: string): Record<string, string> => {
     const section = value[field];
     if (section === undefined || section === null) return {};
@@ -67,10 +65,6 @@ function readManifest(path: string, text: string): Manifest {
     optionalDependencies: deps('optionalDependencies'),
     resolutions: deps('resolutions'),
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `@scope/name@range` / `name@range` → [name, range]; null when there is no `@` after the name. */
@@ -100,28 +94,10 @@ function gitSource(reference: string): PackageSource | null {
  * without dev edges, but only through an optional edge. Packages no root reaches get no flags.
  */
 function reachabilityFlags(packages: Package[], edges: Edge[], roots: string[]): void {
-  const outgoing = new Map<string, Edge[]>();
-  for (const edge of edges) {
-    let list = outgoing.get(edge.from);
-    if (!list) outgoing.set(edge.from, (list = []));
-    list.push(edge);
-  }
-  const reach = (follow: (kind: EdgeKind) => boolean): Set<string> => {
-    const seen = new Set(roots);
-    const queue = [...roots];
-    for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
-      for (const edge of outgoing.get(id) ?? []) {
-        if (follow(edge.kind) && !seen.has(edge.to)) {
-          seen.add(edge.to);
-          queue.push(edge.to);
-        }
-      }
-    }
-    return seen;
-  };
-  const all = reach(() => true);
-  const nonDev = reach((kind) => kind !== 'dev');
-  const required = reach((kind) => kind !== 'dev' && kind !== 'optional');
+  const outgoing = outgoingEdges(edges);
+  const all = reachableFrom(outgoing, roots, NO_EDGES);
+  const nonDev = reachableFrom(outgoing, roots, DEV_EDGES);
+  const required = reachableFrom(outgoing, roots, DEV_AND_OPTIONAL_EDGES);
   for (const pkg of packages) {
     if (!all.has(pkg.id) || roots.includes(pkg.id)) continue;
     const flags: PackageFlags = {};
@@ -135,13 +111,6 @@ function reachabilityFlags(packages: Package[], edges: Edge[], roots: string[]):
 function unreferenced(packages: Package[], edges: Edge[]): string[] {
   const targets = new Set(edges.map((e) => e.to));
   return packages.filter((p) => !targets.has(p.id)).map((p) => p.id);
-}
-
-function pushEdge(edges: Edge[], seen: Set<string>, from: string, to: string, kind: EdgeKind): void {
-  const key = `${from}\0${to}\0${kind}`;
-  if (seen.has(key) || from === to) return;
-  seen.add(key);
-  edges.push({ from, to, kind });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,12 +325,7 @@ interface BerryEntry {
 
 function parseBerry(input: LockfileInput, manifest: Manifest | null): DependencyGraph {
   const { path, text } = input;
-  let doc: unknown;
-  try {
-    doc = parseSyml(text);
-  } catch (err) {
-    throw yamlError(path, err);
-  }
+  const doc = parseYamlText(path, text);
   if (!isRecord(doc)) throw new InputError(path, 'not a yarn.lock: expected a mapping of entries');
   const metadata = doc.__metadata;
   if (!isRecord(metadata)) {
@@ -380,7 +344,7 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
   for (const [key, value] of Object.entries(doc)) {
     if (key === '__metadata') continue;
     const fail = (message: string): never => {
-      const at = lineOfKey(text, key);
+      const at = lineOfKey(text, key, '');
       throw new InputError(path, `entry "${key}": ${message}`, at ? { line: at } : undefined);
     };
     if (!isRecord(value)) fail('must be a mapping');
@@ -507,7 +471,7 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
     for (const [depName, range] of Object.entries(entry.dependencies)) {
       const target = resolve(pkg, depName, range);
       if (!target) {
-        const at = lineOfKey(text, entry.keys.join(', '));
+        const at = lineOfKey(text, entry.keys.join(', '), '');
         throw new InputError(path, `dependency ${depName}@${range} of ${pkg.id} has no entry in the lockfile`, at ? { line: at } : undefined);
       }
       const meta = entry.dependenciesMeta[depName];
@@ -593,24 +557,4 @@ function berrySource(reference: string): PackageSource {
 function withCacheKey(checksum: string, cacheKey: string | null): string {
   if (checksum.includes('/') || cacheKey === null) return checksum;
   return `${cacheKey}/${checksum}`;
-}
-
-/** Line of a top-level key, for messages about an entry (the YAML reader keeps no positions). */
-function lineOfKey(text: string, key: string): number | null {
-  for (const form of [`"${key}":`, `${key}:`]) {
-    const at = text.startsWith(form) ? 0 : text.indexOf(`\n${form}`);
-    if (at >= 0) return text.slice(0, at).split('\n').length + (at === 0 ? 0 : 1);
-  }
-  return null;
-}
-
-function yamlError(path: string, err: unknown): InputError {
-  // js-yaml (under parseSyml) marks are 0-based.
-  const mark = isRecord(err) && isRecord(err.mark) ? err.mark : null;
-  const reason = isRecord(err) && typeof err.reason === 'string' ? err.reason : err instanceof Error ? err.message.split('\n')[0] : String(err);
-  if (mark && typeof mark.line === 'number') {
-    const column = typeof mark.column === 'number' ? mark.column + 1 : undefined;
-    return new InputError(path, `invalid YAML: ${reason}`, { line: mark.line + 1, column });
-  }
-  return new InputError(path, `invalid YAML: ${reason}`);
 }

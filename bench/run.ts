@@ -1,0 +1,166 @@
+/**
+ * `npm run bench`: whole commands timed side by side, interleaved in one run, so a noisy
+ * machine slows both sides alike; the figures that matter are ratios. Results are written to
+ * bench/results/audit.json.
+ *
+ * Wall time: the median of N interleaved runs after warm-up. Peak memory: the maximum
+ * resident set size of one run, read by GNU time (`/usr/bin/time -f %M`) when installed.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+const SHARED = resolve(ROOT, '..', 'shared');
+const CARGO = join(SHARED, 'corpus', 'cargo');
+const NPM = join(SHARED, 'corpus', 'npm');
+const BUNDLE = join(SHARED, 'advisory-db', 'rustsec-advisory-db.bundle');
+const GHSA = join(SHARED, 'advisories', 'ghsa-npm');
+const STOWAGE = join(ROOT, 'bin', 'stowage.js');
+const BASELINES = join(ROOT, 'dist', 'bench', 'baselines');
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const WARMUP = 3;
+
+type Command = string[];
+
+interface Timing {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  runs: number;
+  peakRssMb: number | null;
+}
+
+function once(cmd: Command, env: NodeJS.ProcessEnv): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd[0] as string, cmd.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  // Exit 1 is an audit with findings: a valid run. Anything else is a broken benchmark.
+  if (r.status !== 0 && r.status !== 1) throw new Error(`${cmd.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
+  return ms;
+}
+
+function peakRss(cmd: Command, env: NodeJS.ProcessEnv): number | null {
+  if (!existsSync('/usr/bin/time')) return null;
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...cmd], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const kb = Number(r.stderr.toString().trim().split('\n').at(-1));
+  return Number.isFinite(kb) ? Math.round(kb / 102.4) / 10 : null;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function summarize(samples: number[], rss: number | null): Timing {
+  return {
+    medianMs: Math.round(median(samples) * 10) / 10,
+    minMs: Math.round(Math.min(...samples) * 10) / 10,
+    maxMs: Math.round(Math.max(...samples) * 10) / 10,
+    runs: samples.length,
+    peakRssMb: rss,
+  };
+}
+
+/** Runs the commands alternately, after warm-up, and returns a timing for each. */
+function sideBySide(commands: Command[], env: NodeJS.ProcessEnv, runs = RUNS): Timing[] {
+  for (let i = 0; i < WARMUP; i++) for (const cmd of commands) once(cmd, env);
+  const samples: number[][] = commands.map(() => []);
+  for (let i = 0; i < runs; i++) commands.forEach((cmd, j) => samples[j]?.push(once(cmd, env)));
+  return commands.map((cmd, j) => summarize(samples[j] ?? [], peakRss(cmd, env)));
+}
+
+function largest(dir: string, suffix: string, filter: (file: string) => boolean = () => true): string {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(suffix))
+    .map((f) => join(dir, f))
+    .filter(filter);
+  return files.sort((a, b) => statSync(b).size - statSync(a).size)[0] as string;
+}
+
+interface Comparison {
+  name: string;
+  target: string;
+  baseline: string;
+  stowage: Timing;
+  reference: Timing;
+  ratio: number;
+  limit: number;
+  withinLimit: boolean;
+}
+
+function compare(name: string, target: string, stowage: Command, baseline: Command, baselineName: string, env: NodeJS.ProcessEnv, limit: number): Comparison {
+  const [ours, theirs] = sideBySide([stowage, baseline], env) as [Timing, Timing];
+  const ratio = Math.round((ours.medianMs / theirs.medianMs) * 100) / 100;
+  const result = { name, target, baseline: baselineName, stowage: ours, reference: theirs, ratio, limit, withinLimit: ratio <= limit };
+  console.log(
+    `${name}: stowage ${ours.medianMs} ms vs ${baselineName} ${theirs.medianMs} ms = ${ratio}x (limit ${limit}x) ${result.withinLimit ? 'ok' : 'OVER'}; peak RSS ${ours.peakRssMb ?? '?'} MB`,
+  );
+  return result;
+}
+
+function main(): void {
+  const cache = mkdtempSync(join(tmpdir(), 'stowage-bench-'));
+  const env = { ...process.env, STOWAGE_CACHE_DIR: cache, NO_COLOR: '1' };
+  const node = process.execPath;
+  const audit = (...args: string[]): Command => [node, STOWAGE, 'audit', '--format', 'json', ...args];
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+    runs: RUNS,
+  };
+
+  // Cold: clone the bundle and build the index, a fresh cache each time.
+  const coldSamples: number[] = [];
+  const kanidm = join(CARGO, 'kanidm-2026-08-20.Cargo.lock');
+  for (let i = 0; i < 3; i++) {
+    const coldCache = mkdtempSync(join(tmpdir(), 'stowage-bench-cold-'));
+    const coldEnv = { ...env, STOWAGE_CACHE_DIR: coldCache };
+    coldSamples.push(once(audit(kanidm, '--db', BUNDLE), coldEnv));
+    rmSync(coldCache, { recursive: true, force: true });
+  }
+  const rssCache = mkdtempSync(join(tmpdir(), 'stowage-bench-cold-'));
+  const coldRss = peakRss(audit(kanidm, '--db', BUNDLE), { ...env, STOWAGE_CACHE_DIR: rssCache });
+  rmSync(rssCache, { recursive: true, force: true });
+  results.cold = { target: kanidm, database: BUNDLE, ...summarize(coldSamples, coldRss) };
+  console.log(`cold (clone + index ${BUNDLE}): ${(results.cold as Timing).medianMs} ms, peak RSS ${coldRss ?? '?'} MB`);
+
+  const comparisons: Comparison[] = [];
+  comparisons.push(
+    compare('warm Cargo audit (kanidm, 774 packages)', kanidm, audit(kanidm, '--db', BUNDLE), [node, join(BASELINES, 'parse-toml.js'), kanidm], 'node + smol-toml parse', env, 1.5),
+  );
+
+  const allCargo = readdirSync(CARGO).filter((f) => f.endsWith('.Cargo.lock')).map((f) => join(CARGO, f));
+  const [all] = sideBySide([audit(...allCargo, '--db', BUNDLE)], env, Math.min(RUNS, 5));
+  results.allCargoLockfiles = { lockfiles: allCargo.length, ...all };
+  console.log(`all ${allCargo.length} Cargo lockfiles in one audit: ${all?.medianMs} ms, peak RSS ${all?.peakRssMb ?? '?'} MB`);
+
+  const packageLock = join(NPM, 'jellyfin-web-2025-03-01.package-lock.json');
+  comparisons.push(
+    compare('warm npm audit (jellyfin-web 2025-03 package-lock)', packageLock, audit(packageLock, '--db', GHSA), [node, join(BASELINES, 'parse-json.js'), packageLock], 'node + JSON.parse', env, 1.5),
+  );
+  const pnpm = largest(NPM, '.pnpm-lock.yaml');
+  comparisons.push(
+    compare('warm npm audit (largest pnpm-lock.yaml)', pnpm, audit(pnpm, '--db', GHSA), [node, join(BASELINES, 'parse-syml.js'), pnpm], 'node + parseSyml', env, 1.5),
+  );
+  const berry = largest(NPM, '.yarn.lock', (f) => execFileSync('head', ['-c', '400', f]).toString().includes('__metadata'));
+  comparisons.push(
+    compare('warm npm audit (largest yarn berry lockfile)', berry, audit(berry, '--db', GHSA), [node, join(BASELINES, 'parse-syml.js'), berry], 'node + parseSyml', env, 1.5),
+  );
+  results.comparisons = comparisons;
+
+  const warmRss = comparisons[0]?.stowage.peakRssMb ?? null;
+  results.memory = { warmCargoAuditPeakRssMb: warmRss, limitMb: 150, withinLimit: warmRss === null ? null : warmRss < 150 };
+
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  const out = join(ROOT, 'bench', 'results', 'audit.json');
+  writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  rmSync(cache, { recursive: true, force: true });
+  console.log(`written: ${out}`);
+  if (comparisons.some((c) => !c.withinLimit)) process.exitCode = 1;
+}
+
+main();

@@ -1,0 +1,169 @@
+import { InputError } from './errors.js';
+
+/*
+ * JSON files read by hand-written readers (OSV records, package-lock.json): JSON.parse for the
+ * values, and on the error path only, line:column positions for messages.
+ */
+
+/** JSON.parse, with a syntax error turned into an InputError at its line:column. */
+export function parseJsonText(path: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    const found = locateJsonError(text);
+    if (found === undefined) throw new InputError(path, 'invalid JSON: nested too deeply to locate the error');
+    throw new InputError(path, `invalid JSON: ${found.reason}`, lineAndColumn(text, found.offset));
+  }
+}
+
+/** 1-based line and column of a UTF-16 offset in `text`. */
+export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/** Where `"key":` first appears, for errors about a value JSON.parse accepted. */
+export function positionOfKey(text: string, key: string): { line: number; column: number } | undefined {
+  const quoted = JSON.stringify(key);
+  const re = new RegExp(`${quoted.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\s*:`);
+  const m = re.exec(text);
+  return m ? lineAndColumn(text, m.index) : undefined;
+}
+
+/**
+ * Finds where and why JSON.parse failed: V8's messages do not always carry a position
+ * (`Unexpected token '}', "..." is not valid JSON`) and echo the input. Called only on text
+ * JSON.parse rejected, so it only needs to find the first error, not build values. Undefined
+ * when the text nests too deeply to scan.
+ */
+export function locateJsonError(text: string): { offset: number; reason: string } | undefined {
+  let i = 0;
+  class Stop {
+    constructor(
+      readonly offset: number,
+      readonly reason: string,
+    ) {}
+  }
+  const stop = (reason: string, at = i): never => {
+    throw new Stop(at, reason);
+  };
+  const describe = (): string => (i >= text.length ? 'end of input' : `'${text[i]}'`);
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i++;
+  };
+  const expect = (ch: string, context: string): void => {
+    ws();
+    if (text[i] !== ch) stop(`expected '${ch}' ${context}, found ${describe()}`);
+    i++;
+  };
+  const string = (): void => {
+    i++; // opening quote
+    for (;;) {
+      if (i >= text.length) stop('unterminated string');
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return;
+      }
+      if (c < 32) stop('control character in string (newlines must be written \\n)');
+      if (c === 92) {
+        const esc = text[i + 1];
+        if (esc === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) stop('bad \\u escape in string');
+          i += 6;
+          continue;
+        }
+        if (esc === undefined || !'"\\/bfnrt'.includes(esc)) stop(`bad escape '\\${esc ?? ''}' in string`);
+        i += 2;
+        continue;
+      }
+      i++;
+    }
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') stop(`expected a property name in double quotes, found ${describe()}`);
+        string();
+        expect(':', 'after property name');
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return;
+        }
+        stop(`expected ',' or '}' after property value, found ${describe()}`);
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return;
+        }
+        stop(`expected ',' or ']' after array element, found ${describe()}`);
+      }
+    }
+    if (c === '"') return string();
+    const word = c === 't' ? 'true' : c === 'f' ? 'false' : c === 'n' ? 'null' : null;
+    if (word !== null) {
+      // Like V8: the error is at the first character that departs from the word.
+      for (const ch of word) {
+        if (text[i] !== ch) stop(`unexpected ${describe()}`);
+        i++;
+      }
+      return;
+    }
+    const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (number && number[0] !== '' && number[0] !== '-') {
+      i += number[0].length;
+      if (/[0-9]/.test(text[i] ?? '')) stop('numbers cannot have leading zeros');
+      return;
+    }
+    stop(`unexpected ${describe()}`);
+  };
+  try {
+    ws();
+    if (i >= text.length) return { offset: 0, reason: 'the file is empty' };
+    value();
+    ws();
+    if (i < text.length) stop(`unexpected ${describe()} after the end of the JSON value`);
+  } catch (err) {
+    if (err instanceof Stop) return { offset: err.offset, reason: err.reason };
+    // Nesting deeper than the stack allows: no position rather than a crash.
+    if (err instanceof RangeError) return undefined;
+    throw err;
+  }
+  // JSON.parse rejected what this scanner accepts (should not happen): no position then.
+  return { offset: 0, reason: 'not valid JSON' };
+}
