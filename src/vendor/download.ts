@@ -1,0 +1,133 @@
+import { StowageError } from '../core/errors.js';
+import type { ContentCache } from './content-cache.js';
+import { firstMismatch, formatDigest, type Digest } from './digest.js';
+
+export interface DownloadRequest {
+  url: string;
+  /** What the bytes must hash to; at least one. Verified before anything is cached or used. */
+  expected: readonly Digest[];
+  /** Names the artifact in messages, e.g. `serde 1.0.210`. */
+  label: string;
+}
+
+export interface DownloadProgress {
+  /** Requests finished (from the cache or the network). */
+  done: number;
+  total: number;
+  /** Bytes received from the network so far. */
+  bytes: number;
+  fromCache: number;
+}
+
+export interface DownloaderOptions {
+  cache: ContentCache;
+  /** Downloads in flight at once. */
+  concurrency?: number;
+  /** Attempts per request on transient errors (network, 429, 5xx). */
+  attempts?: number;
+  /** Per-attempt timeout. */
+  timeoutMs?: number;
+  /** First backoff; doubles each retry. */
+  backoffMs?: number;
+  onProgress?: (progress: DownloadProgress) => void;
+  fetchImpl?: typeof fetch;
+}
+
+/** A failure that another attempt will not fix (404, 403, a checksum mismatch). */
+class PermanentError extends Error {}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Fetches artifacts with bounded parallelism, retries with backoff on transient failures, and
+ * verifies every byte against the lockfile's checksums. Verified bytes go to the content cache;
+ * a request whose digest is cached makes no network call at all.
+ */
+export class Downloader {
+  private readonly progress: DownloadProgress = { done: 0, total: 0, bytes: 0, fromCache: 0 };
+
+  constructor(private readonly options: DownloaderOptions) {}
+
+  get stats(): Readonly<DownloadProgress> {
+    return this.progress;
+  }
+
+  /** Downloads all, in parallel; results in request order. The first failure rejects. */
+  async fetchAll(requests: readonly DownloadRequest[]): Promise<Buffer[]> {
+    this.progress.total += requests.length;
+    const results: Buffer[] = new Array<Buffer>(requests.length);
+    let next = 0;
+    let failed: unknown = null;
+    const worker = async (): Promise<void> => {
+      while (failed === null && next < requests.length) {
+        const i = next++;
+        try {
+          results[i] = await this.fetchOne(requests[i] as DownloadRequest);
+        } catch (err) {
+          failed ??= err;
+        }
+      }
+    };
+    const workers = Array.from({ length: Math.max(1, Math.min(this.options.concurrency ?? 8, requests.length)) }, worker);
+    await Promise.all(workers);
+    if (failed !== null) throw failed;
+    return results;
+  }
+
+  async fetchOne(request: DownloadRequest): Promise<Buffer> {
+    if (request.expected.length === 0) throw new StowageError(`${request.label}: no checksum to verify the download against`);
+    const primary = request.expected[0] as Digest;
+    const cached = this.options.cache.get(primary);
+    if (cached && firstMismatch(cached, request.expected) === null) {
+      this.progress.fromCache++;
+      this.finished();
+      return cached;
+    }
+    const bytes = await this.download(request);
+    const mismatch = firstMismatch(bytes, request.expected);
+    if (mismatch) {
+      throw new StowageError(
+        `${request.label}: checksum mismatch for ${request.url}: expected ${formatDigest(mismatch.expected)}, got ${formatDigest(mismatch.actual)}`,
+      );
+    }
+    this.options.cache.put(bytes, request.expected);
+    this.finished();
+    return bytes;
+  }
+
+  private finished(): void {
+    this.progress.done++;
+    this.options.onProgress?.({ ...this.progress });
+  }
+
+  private async download(request: DownloadRequest): Promise<Buffer> {
+    const attempts = this.options.attempts ?? 4;
+    const doFetch = this.options.fetchImpl ?? fetch;
+    let lastError = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const response = await doFetch(request.url, {
+          signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
+          headers: { 'user-agent': 'stowage (+vendor)' },
+        });
+        if (response.status === 429 || response.status >= 500) {
+          lastError = `HTTP ${response.status}`;
+        } else if (!response.ok) {
+          throw new PermanentError(`HTTP ${response.status} ${response.statusText}`.trim());
+        } else {
+          const bytes = Buffer.from(await response.arrayBuffer());
+          this.progress.bytes += bytes.length;
+          return bytes;
+        }
+      } catch (err) {
+        if (err instanceof PermanentError) {
+          throw new StowageError(`${request.label}: cannot download ${request.url}: ${err.message}`);
+        }
+        const cause = (err as { cause?: { code?: string } }).cause?.code;
+        lastError = cause ?? (err as Error).message;
+      }
+      if (attempt < attempts) await sleep((this.options.backoffMs ?? 250) * 2 ** (attempt - 1));
+    }
+    throw new StowageError(`${request.label}: cannot download ${request.url} after ${attempts} attempts: ${lastError}`);
+  }
+}
