@@ -12,7 +12,7 @@ await build({
   platform: 'node',
   target: 'node20',
   // Native and CommonJS-only packages stay in node_modules.
-  external: ['better-sqlite3', 'ae-cvss-calculator'],
+  external: ['better-sqlite3', 'ae-cvss-calculator', 'zstd-napi'],
   // CommonJS dependencies (yauzl, @yarnpkg/parsers) call require(): give them one.
   banner: { js: "import { createRequire as __stowageRequire } from 'node:module'; const require = __stowageRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_FAILURE, StowageError } from '../core/errors.js';
 import { TOOL_VERSION } from '../core/tool.js';
 import { registerAudit } from './audit.js';
+import { registerVendor } from './vendor.js';
 
 /** One line on stderr, exit 2: the contract for every error a user can cause. */
 export function reportError(err: unknown): number {
@@ -18,7 +19,7 @@ export function reportError(err: unknown): number {
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('stowage')
     .description(
-      'Secure applications as whole units: audit the locked dependency set against advisory\n' +
+      'Secure applications as whole units: audit the locked dependency set against advisory ' +
         'databases (RustSec, OSV/GHSA), for Cargo and npm applications.',
     )
     .version(TOOL_VERSION, '-V, --version')
@@ -32,11 +33,14 @@ Examples:
   stowage audit                          audit the lockfile(s) in the current directory
   stowage audit path/to/app --format json
   stowage audit Cargo.lock --db ./advisory-db --no-fetch
+  stowage vendor                         vendor.tar.zst: every dependency, verified, offline-buildable
+  stowage vendor verify vendor.tar.zst   prove the archive matches the lockfile and reproduces
 
 Exit codes: 0 nothing fails the policy, 1 findings fail the policy, 2 the audit could not be done.
 Documentation: README.md (report schema, policy file stowage.toml, cache directory).`,
     );
   registerAudit(program, setExit);
+  registerVendor(program, setExit);
   return program;
 }
 

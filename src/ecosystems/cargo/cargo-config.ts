@@ -1,0 +1,187 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, TomlError } from 'smol-toml';
+import type { TomlTable, TomlValue } from 'smol-toml';
+import { InputError, StowageError } from '../../core/errors.js';
+import { readTextInput } from '../lockfiles.js';
+
+/** crates.io as Cargo.lock names it (git protocol), and its sparse index. */
+export const CRATES_IO_GIT_INDEX = 'https://github.com/rust-lang/crates.io-index';
+export const CRATES_IO_SPARSE_INDEX = 'https://index.crates.io/';
+
+/** A `[source.NAME]` table of `.cargo/config.toml`. */
+export interface CargoSourceConfig {
+  name: string;
+  replaceWith?: string;
+  registry?: string;
+  localRegistry?: string;
+  directory?: string;
+  git?: string;
+}
+
+/**
+ * The parts of a project's Cargo configuration that decide where crates are fetched from:
+ * source replacement (`[source.*]`) and alternative registries (`[registries.*]`).
+ */
+export interface CargoConfig {
+  /** The file read, or null when the project has none. */
+  path: string | null;
+  sources: Map<string, CargoSourceConfig>;
+  /** `[registries.NAME] index = URL`. */
+  registries: Map<string, string>;
+}
+
+/** Where the crates of one lockfile source are fetched from. */
+export interface RegistryLocation {
+  /** The sparse index base URL, ending in `/`, without `sparse+`. */
+  indexUrl: string;
+  /** How the user knows this source: `crates-io`, a `[source]` / `[registries]` name, or the URL. */
+  name: string;
+}
+
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+function isTable(value: TomlValue | undefined): value is TomlTable {
+  return value !== undefined && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date);
+}
+
+function optionalString(file: string, where: string, table: TomlTable, key: string): string | undefined {
+  const value = table[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InputError(file, `${where}.${key} must be a string`);
+  return value;
+}
+
+/**
+ * The project's `.cargo/config.toml`, or the legacy `.cargo/config` (which Cargo prefers when
+ * both exist). Configuration from parent directories and CARGO_HOME is not read: a vendored
+ * archive must not depend on the machine it was made on.
+ */
+export function readCargoConfig(projectDir: string): CargoConfig {
+  const legacy = join(projectDir, '.cargo', 'config');
+  const current = join(projectDir, '.cargo', 'config.toml');
+  const path = existsSync(legacy) ? legacy : existsSync(current) ? current : null;
+  if (path === null) return { path: null, sources: new Map(), registries: new Map() };
+  return parseCargoConfig(path, readTextInput(path, MAX_CONFIG_BYTES));
+}
+
+export function parseCargoConfig(path: string, text: string): CargoConfig {
+  let doc: TomlTable;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    if (err instanceof TomlError) throw new InputError(path, err.message.split('\n')[0] ?? 'invalid TOML', { line: err.line, column: err.column });
+    throw err;
+  }
+  const sources = new Map<string, CargoSourceConfig>();
+  const sourceTable = doc.source;
+  if (sourceTable !== undefined) {
+    if (!isTable(sourceTable)) throw new InputError(path, '[source] must be a table');
+    for (const [name, body] of Object.entries(sourceTable)) {
+      if (!isTable(body)) throw new InputError(path, `source.${name} must be a table`);
+      const where = `source.${name}`;
+      const source: CargoSourceConfig = { name };
+      const fields = {
+        replaceWith: optionalString(path, where, body, 'replace-with'),
+        registry: optionalString(path, where, body, 'registry'),
+        localRegistry: optionalString(path, where, body, 'local-registry'),
+        directory: optionalString(path, where, body, 'directory'),
+        git: optionalString(path, where, body, 'git'),
+      };
+      for (const [key, value] of Object.entries(fields)) if (value !== undefined) Object.assign(source, { [key]: value });
+      sources.set(name, source);
+    }
+  }
+  const registries = new Map<string, string>();
+  const registriesTable = doc.registries;
+  if (registriesTable !== undefined) {
+    if (!isTable(registriesTable)) throw new InputError(path, '[registries] must be a table');
+    for (const [name, body] of Object.entries(registriesTable)) {
+      if (!isTable(body)) throw new InputError(path, `registries.${name} must be a table`);
+      const index = optionalString(path, `registries.${name}`, body, 'index');
+      if (index !== undefined) registries.set(name, index);
+    }
+  }
+  return { path, sources, registries };
+}
+
+/** `registry+URL` / `sparse+URL` / a bare git index URL → the protocol and the URL Cargo compares. */
+function splitRegistryUrl(raw: string): { sparse: boolean; url: string } {
+  if (raw.startsWith('sparse+')) return { sparse: true, url: withSlash(raw.slice('sparse+'.length)) };
+  if (raw.startsWith('registry+')) return { sparse: false, url: raw.slice('registry+'.length) };
+  return { sparse: false, url: raw };
+}
+
+function withSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
+/** Cargo treats the index with and without `.git` or a trailing slash as the same git URL. */
+function sameGitUrl(a: string, b: string): boolean {
+  const canon = (u: string): string => u.replace(/\/+$/, '').replace(/\.git$/, '');
+  return canon(a) === canon(b);
+}
+
+function isCratesIo(location: { sparse: boolean; url: string }): boolean {
+  return location.sparse ? location.url === CRATES_IO_SPARSE_INDEX : sameGitUrl(location.url, CRATES_IO_GIT_INDEX);
+}
+
+function sameSource(a: { sparse: boolean; url: string }, b: { sparse: boolean; url: string }): boolean {
+  return a.sparse === b.sparse && (a.sparse ? a.url === b.url : sameGitUrl(a.url, b.url));
+}
+
+/**
+ * The sparse index to fetch the crates of a lockfile registry source from (`source` as
+ * Cargo.lock spells it: `registry+URL` or `sparse+URL`), after the project's source
+ * replacement. crates.io is read through its sparse index; any other git index must be
+ * replaced by a sparse mirror, and local-registry / directory replacements are refused.
+ */
+export function registryLocation(config: CargoConfig, source: string): RegistryLocation {
+  const original = splitRegistryUrl(source);
+  let name: string;
+  if (isCratesIo(original)) {
+    name = 'crates-io';
+  } else {
+    const named =
+      [...config.sources.values()].find((s) => s.registry !== undefined && sameSource(splitRegistryUrl(s.registry), original))?.name ??
+      [...config.registries.entries()].find(([, index]) => sameSource(splitRegistryUrl(index), original))?.[0];
+    name = named ?? source;
+  }
+  const where = config.path ?? '.cargo/config.toml';
+
+  // Follow `replace-with` to the source that is actually fetched from.
+  let current: { sparse: boolean; url: string } = original;
+  let currentName = name;
+  const seen = new Set<string>([name]);
+  for (let replacement = config.sources.get(name)?.replaceWith; replacement !== undefined; ) {
+    if (seen.has(replacement)) throw new StowageError(`source replacement of \`${name}\` loops through \`${replacement}\``, where);
+    seen.add(replacement);
+    const target = config.sources.get(replacement);
+    if (!target) throw new StowageError(`source \`${currentName}\` is replaced with \`${replacement}\`, which [source] does not define`, where);
+    if (target.localRegistry !== undefined || target.directory !== undefined) {
+      const kind = target.localRegistry !== undefined ? 'local-registry' : 'directory';
+      throw new StowageError(
+        `source \`${name}\` is replaced with the ${kind} source \`${replacement}\`: stowage vendors from registries, not from local copies`,
+        where,
+      );
+    }
+    if (target.git !== undefined) {
+      throw new StowageError(`source \`${name}\` is replaced with the git source \`${replacement}\`, which stowage does not support`, where);
+    }
+    if (target.registry === undefined) {
+      throw new StowageError(`source \`${replacement}\` (replacing \`${name}\`) names no registry, local-registry or directory`, where);
+    }
+    current = splitRegistryUrl(target.registry);
+    currentName = replacement;
+    replacement = target.replaceWith;
+  }
+
+  if (current.sparse) return { indexUrl: current.url, name: currentName };
+  if (isCratesIo(current)) return { indexUrl: CRATES_IO_SPARSE_INDEX, name: currentName };
+  const how = name === source ? `[source.NAME] registry = "${source}" and replace-with = "MIRROR"` : `[source.${name}] replace-with = "MIRROR"`;
+  throw new StowageError(
+    `registry \`${currentName}\` (${current.url}) is a git index: stowage reads sparse indexes only; ` +
+      `replace it with a sparse mirror in .cargo/config.toml (${how})`,
+    config.path ?? undefined,
+  );
+}

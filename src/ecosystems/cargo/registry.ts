@@ -1,0 +1,218 @@
+import { StowageError } from '../../core/errors.js';
+
+/**
+ * A client for Cargo's sparse registry protocol: `config.json` at the index root (where
+ * `.crate` files are downloaded from), and one index file per crate name listing every
+ * published version with its `cksum`. Index files carry no digest of their own, so they are
+ * fetched with plain retries; the `.crate` bytes go through the verifying Downloader.
+ */
+
+/** The index's `config.json`. */
+export interface RegistryConfigJson {
+  /** Download URL template (or prefix, when it has no markers). */
+  dl: string;
+  api: string | null;
+}
+
+/** One line of an index file: the fields vendoring needs. */
+export interface IndexEntry {
+  name: string;
+  vers: string;
+  /** sha256 of the `.crate`, lowercase hex. */
+  cksum: string;
+  yanked: boolean;
+}
+
+const DL_MARKERS = ['{crate}', '{version}', '{prefix}', '{lowerprefix}', '{sha256-checksum}'] as const;
+
+/**
+ * The directory a crate's index file lies in, as Cargo computes it (not lowercased here):
+ * `1`, `2`, `3/{first letter}`, or `{first two}/{next two}` letters.
+ */
+export function cratePrefix(name: string): string {
+  const chars = [...name];
+  switch (chars.length) {
+    case 1:
+      return '1';
+    case 2:
+      return '2';
+    case 3:
+      return `3/${chars[0]}`;
+    default:
+      return `${chars.slice(0, 2).join('')}/${chars.slice(2, 4).join('')}`;
+  }
+}
+
+/** The index file of a crate, relative to the index root: its lowercased name under its prefix. */
+export function indexFilePath(name: string): string {
+  const lower = name.toLowerCase();
+  return `${cratePrefix(lower)}/${lower}`;
+}
+
+/**
+ * Where a `.crate` is downloaded from: `dl` with its markers replaced, or, when `dl` has none
+ * of them, `dl` + `/{crate}/{version}/download` (crates.io's original form). As in Cargo, the
+ * suffix is appended verbatim, so a `dl` ending in `/` gives `//`.
+ */
+export function crateDownloadUrl(dl: string, name: string, version: string, cksum: string): string {
+  if (!DL_MARKERS.some((marker) => dl.includes(marker))) return `${dl}/${name}/${version}/download`;
+  const prefix = cratePrefix(name);
+  return dl
+    .replaceAll('{crate}', name)
+    .replaceAll('{version}', version)
+    .replaceAll('{prefix}', prefix)
+    .replaceAll('{lowerprefix}', prefix.toLowerCase())
+    .replaceAll('{sha256-checksum}', cksum);
+}
+
+export interface SparseIndexOptions {
+  fetchImpl?: typeof fetch;
+  /** Attempts per request on transient errors (network, 429, 5xx). */
+  attempts?: number;
+  /** First backoff; doubles each retry. */
+  backoffMs?: number;
+  timeoutMs?: number;
+}
+
+/** An index file can hold thousands of versions; nothing real comes near this. */
+const MAX_INDEX_FILE_BYTES = 64 * 1024 * 1024;
+const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Cargo reads these statuses as "no such crate". */
+const NOT_FOUND = new Set([404, 410, 451]);
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function readCapped(response: Response, url: string, maxBytes: number): Promise<Buffer> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) throw new StowageError(`${url}: response of ${declared} bytes is over the ${maxBytes}-byte limit`);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  if (response.body) {
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      total += chunk.length;
+      if (total > maxBytes) throw new StowageError(`${url}: response is over the ${maxBytes}-byte limit`);
+      chunks.push(Buffer.from(chunk));
+    }
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A sparse index at one base URL. Each file is fetched at most once per instance. */
+export class SparseIndex {
+  private configPromise: Promise<RegistryConfigJson> | null = null;
+  private readonly files = new Map<string, Promise<IndexEntry[] | null>>();
+
+  /**
+   * @param indexUrl the index root, ending in `/` (no `sparse+`)
+   * @param name how the user knows the registry, for messages (`crates-io`, a config name)
+   */
+  constructor(
+    readonly indexUrl: string,
+    readonly name: string,
+    private readonly options: SparseIndexOptions = {},
+  ) {}
+
+  /** `config.json`: `dl` (required) and `api`. */
+  config(): Promise<RegistryConfigJson> {
+    this.configPromise ??= this.loadConfig();
+    return this.configPromise;
+  }
+
+  /** Every version an index file lists for `name`, or null when the registry has no such crate. */
+  versions(name: string): Promise<IndexEntry[] | null> {
+    const path = indexFilePath(name);
+    let pending = this.files.get(path);
+    if (!pending) this.files.set(path, (pending = this.loadIndexFile(path)));
+    return pending;
+  }
+
+  /** The index entry of one version; a clear error when the crate or the version is not there. */
+  async entry(name: string, version: string): Promise<IndexEntry> {
+    const entries = await this.versions(name);
+    if (entries === null) throw new StowageError(`${name} ${version}: registry \`${this.name}\` (${this.indexUrl}) has no crate named ${name}`);
+    const found = entries.find((e) => e.vers === version && e.name.toLowerCase() === name.toLowerCase());
+    if (!found) {
+      throw new StowageError(`${name} ${version}: registry \`${this.name}\` (${this.indexUrl}) lists no version ${version} of ${name}`);
+    }
+    return found;
+  }
+
+  /** The `.crate` URL of a version, from `config.json`'s `dl`. */
+  async downloadUrl(name: string, version: string, cksum: string): Promise<string> {
+    return crateDownloadUrl((await this.config()).dl, name, version, cksum);
+  }
+
+  private async loadConfig(): Promise<RegistryConfigJson> {
+    const url = new URL('config.json', this.indexUrl).href;
+    const bytes = await this.fetch(url, MAX_CONFIG_BYTES);
+    if (bytes === null) throw new StowageError(`registry \`${this.name}\`: ${url} not found: ${this.indexUrl} is not a sparse index`);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new StowageError(`registry \`${this.name}\`: ${url} is not JSON`);
+    }
+    const record = doc !== null && typeof doc === 'object' ? (doc as Record<string, unknown>) : {};
+    if (typeof record.dl !== 'string' || record.dl === '') throw new StowageError(`registry \`${this.name}\`: ${url} has no "dl" download URL`);
+    return { dl: record.dl, api: typeof record.api === 'string' ? record.api : null };
+  }
+
+  private async loadIndexFile(path: string): Promise<IndexEntry[] | null> {
+    const url = new URL(path, this.indexUrl).href;
+    const bytes = await this.fetch(url, MAX_INDEX_FILE_BYTES);
+    if (bytes === null) return null;
+    const entries: IndexEntry[] = [];
+    const lines = bytes.toString('utf8').split('\n');
+    for (const [i, line] of lines.entries()) {
+      if (line.trim() === '') continue;
+      let record: Record<string, unknown>;
+      try {
+        const parsed: unknown = JSON.parse(line);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+        record = parsed as Record<string, unknown>;
+      } catch {
+        throw new StowageError(`registry \`${this.name}\`: ${url}:${i + 1}: not a JSON index entry`);
+      }
+      const { name, vers, cksum, yanked } = record;
+      if (typeof name !== 'string' || typeof vers !== 'string' || typeof cksum !== 'string' || !/^[0-9a-fA-F]{64}$/.test(cksum)) {
+        throw new StowageError(`registry \`${this.name}\`: ${url}:${i + 1}: index entry without name, vers or a sha256 cksum`);
+      }
+      entries.push({ name, vers, cksum: cksum.toLowerCase(), yanked: yanked === true });
+    }
+    return entries;
+  }
+
+  /** GET with retries on transient failures; null for "not found". */
+  private async fetch(url: string, maxBytes: number): Promise<Buffer | null> {
+    const attempts = this.options.attempts ?? 4;
+    const doFetch = this.options.fetchImpl ?? fetch;
+    let lastError = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const response = await doFetch(url, {
+          signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
+          headers: { 'user-agent': 'stowage (+vendor)' },
+        });
+        if (NOT_FOUND.has(response.status)) {
+          await response.body?.cancel();
+          return null;
+        }
+        if (response.status === 429 || response.status >= 500) {
+          await response.body?.cancel();
+          lastError = `HTTP ${response.status}`;
+        } else if (!response.ok) {
+          await response.body?.cancel();
+          throw new StowageError(`registry \`${this.name}\`: cannot fetch ${url}: HTTP ${response.status} ${response.statusText}`.trim());
+        } else {
+          return await readCapped(response, url, maxBytes);
+        }
+      } catch (err) {
+        if (err instanceof StowageError) throw err;
+        const cause = (err as { cause?: { code?: string } }).cause?.code;
+        lastError = cause ?? (err as Error).message;
+      }
+      if (attempt < attempts) await sleep((this.options.backoffMs ?? 250) * 2 ** (attempt - 1));
+    }
+    throw new StowageError(`registry \`${this.name}\`: cannot fetch ${url} after ${attempts} attempts: ${lastError}`);
+  }
+}

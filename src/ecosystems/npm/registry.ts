@@ -1,0 +1,256 @@
+import { StowageError, errorMessage } from '../../core/errors.js';
+import { DEFAULT_NPM_REGISTRY } from './registry-source.js';
+
+/**
+ * The npm registry as vendoring sees it: which registry serves a package (the project's
+ * `.npmrc`), where a locked tarball is downloaded from, and the registry's own record of a
+ * version (the packument) for lockfile entries that do not say where their tarball is.
+ */
+
+/** `registry=` and `@scope:registry=` from the project's `.npmrc`; the public registry otherwise. */
+export interface NpmRegistryConfig {
+  /** With a trailing slash. */
+  registry: string;
+  /** `@scope` → registry URL with a trailing slash. */
+  scopes: ReadonlyMap<string, string>;
+  /** True when the `.npmrc` sets `registry=` itself. */
+  registryIsSet: boolean;
+}
+
+export const PUBLIC_REGISTRY_CONFIG: NpmRegistryConfig = { registry: DEFAULT_NPM_REGISTRY, scopes: new Map(), registryIsSet: false };
+
+/**
+ * Reads the registry settings of an `.npmrc` (ini: `key = value`, `;`/`#` comments, `${VAR}`
+ * expanded from `env` as npm does). Other settings are not stowage's business here.
+ */
+export function readNpmrcRegistries(file: string, text: string, env: NodeJS.ProcessEnv): NpmRegistryConfig {
+  let registry = DEFAULT_NPM_REGISTRY;
+  let registryIsSet = false;
+  const scopes = new Map<string, string>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const setting = npmrcSetting(lines[i] as string);
+    if (setting === null) continue;
+    const { key, value } = setting;
+    const scope = /^(@[^:/\s]+):registry$/.exec(key);
+    if (key !== 'registry' && !scope) continue;
+    const expanded = expandEnv(value, env, file, i + 1);
+    let url: URL;
+    try {
+      url = new URL(expanded);
+    } catch {
+      throw new StowageError(`${key} is not a URL: ${JSON.stringify(expanded)}`, file, { line: i + 1 });
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new StowageError(`${key} must be an http(s) URL, found ${JSON.stringify(expanded)}`, file, { line: i + 1 });
+    }
+    const normalized = withTrailingSlash(url.href);
+    if (scope) scopes.set(scope[1] as string, normalized);
+    else {
+      registry = normalized;
+      registryIsSet = true;
+    }
+  }
+  return { registry, scopes, registryIsSet };
+}
+
+/** One `key=value` line of an `.npmrc`, or null for blanks, comments and section headers. */
+export function npmrcSetting(line: string): { key: string; value: string } | null {
+  const trimmed = line.trim();
+  if (trimmed === '' || trimmed.startsWith(';') || trimmed.startsWith('#') || trimmed.startsWith('[')) return null;
+  const eq = trimmed.indexOf('=');
+  const key = unquote((eq < 0 ? trimmed : trimmed.slice(0, eq)).trim());
+  const value = eq < 0 ? 'true' : unquote(trimmed.slice(eq + 1).trim());
+  return { key, value };
+}
+
+function unquote(text: string): string {
+  return text.length >= 2 && text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1) : text;
+}
+
+/** npm's `${VAR}` (an error when unset) and `${VAR?}` (empty when unset); `\${` is literal. */
+function expandEnv(value: string, env: NodeJS.ProcessEnv, file: string, line: number): string {
+  return value.replace(/(\\*)\$\{([^${}?]+)(\?)?\}/g, (whole, escapes: string, name: string, optional: string | undefined) => {
+    if (escapes.length % 2 === 1) return whole.slice(1);
+    const found = env[name];
+    if (found !== undefined) return escapes + found;
+    if (optional) return escapes;
+    throw new StowageError(`\${${name}} is not set in the environment`, file, { line });
+  });
+}
+
+function withTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
+/** The registry npm asks for `name` (a scope's own registry wins). */
+export function registryFor(config: NpmRegistryConfig, name: string): string {
+  if (name.startsWith('@')) {
+    const scoped = config.scopes.get(name.slice(0, name.indexOf('/')));
+    if (scoped !== undefined) return scoped;
+  }
+  return config.registry;
+}
+
+/** `<registry>/<name>`, a scoped name's slash escaped as npm sends it (`@scope%2fname`). */
+export function packumentUrl(registry: string, name: string): string {
+  return `${withTrailingSlash(registry)}${name.replace('/', '%2f')}`;
+}
+
+const PUBLIC_REGISTRY_HOST = new URL(DEFAULT_NPM_REGISTRY).hostname;
+
+/**
+ * Hosts that stand for the public registry when found in `resolved`. registry.yarnpkg.com and
+ * registry.npmjs.com serve the same tarballs (npm itself rewrites yarnpkg URLs); hosts under the
+ * reserved names of RFC 2606 (`.invalid`, `.example`, example.com/net/org) are placeholders
+ * that anonymised lockfiles (the test corpus uses `registry.invalid`) put in place of the public
+ * host: nothing can be downloaded from them, and the path after the host is the public one.
+ */
+function standsForPublicRegistry(host: string): boolean {
+  return (
+    host === 'registry.yarnpkg.com' ||
+    host === 'registry.npmjs.com' ||
+    host.endsWith('.invalid') ||
+    host === 'invalid' ||
+    host.endsWith('.example') ||
+    /(^|\.)example\.(com|net|org)$/.test(host)
+  );
+}
+
+/**
+ * Where to download a lockfile's `resolved` tarball from (placeholder hosts → the public
+ * registry). Credentials in the URL are dropped: they would end up in the archive's manifest.
+ */
+export function downloadUrlOfResolved(resolved: string): string {
+  const url = new URL(resolved);
+  url.username = '';
+  url.password = '';
+  url.hash = '';
+  if (!standsForPublicRegistry(url.hostname)) return url.href;
+  const publicUrl = new URL(DEFAULT_NPM_REGISTRY);
+  url.protocol = publicUrl.protocol;
+  url.host = publicUrl.host;
+  return url.href;
+}
+
+/**
+ * The URL npm requests at install time for a locked tarball, which is the key its cache is
+ * searched by. Two rewrites with npm's default `replace-registry-host=npmjs` apply to a
+ * registry.npmjs.org URL: arborist moves a lockfile's `resolved` onto the configured registry
+ * (keeping that registry's path), then pacote moves any URL still on registry.npmjs.org onto the
+ * package's registry (replacing the path). `fromLockfile` is false for a packument's
+ * `dist.tarball`, which only the second applies to.
+ */
+export function requestedTarballUrl(url: string, fromLockfile: boolean, config: NpmRegistryConfig, name: string): string {
+  let requested = new URL(url);
+  if (fromLockfile && requested.hostname === PUBLIC_REGISTRY_HOST) {
+    const target = new URL(config.registry);
+    requested.protocol = target.protocol;
+    requested.hostname = target.hostname;
+    requested.port = target.port;
+    const prefix = target.pathname.replace(/\/$/, '');
+    if (prefix !== '' && requested.pathname !== prefix && !requested.pathname.startsWith(`${prefix}/`)) {
+      requested.pathname = prefix + requested.pathname;
+    }
+  }
+  if (requested.host === PUBLIC_REGISTRY_HOST) requested = new URL(requested.pathname, registryFor(config, name));
+  requested.hash = '';
+  requested.username = '';
+  requested.password = '';
+  return requested.href;
+}
+
+/** What npm asks a registry for to install from a lockfile: the abbreviated ("corgi") packument. */
+export const CORGI_ACCEPT = 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*';
+
+/** One version as the registry's packument records it. */
+export interface RegistryVersion {
+  name: string;
+  version: string;
+  /** `dist.tarball`. */
+  tarball: string;
+  /** `dist.integrity`, or `dist.shasum` as a sha1 SRI; null when the registry gives neither. */
+  integrity: string | null;
+  /** The version document, as the registry sent it. */
+  manifest: Record<string, unknown>;
+}
+
+export interface PackumentClientOptions {
+  fetchImpl?: typeof fetch;
+  /** Attempts per packument on transient errors (network, 429, 5xx). */
+  attempts?: number;
+  timeoutMs?: number;
+  backoffMs?: number;
+}
+
+type JsonRecord = Record<string, unknown>;
+
+const isRecord = (value: unknown): value is JsonRecord => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Fetches packuments, each name once per client. */
+export class PackumentClient {
+  private readonly packuments = new Map<string, Promise<JsonRecord>>();
+
+  constructor(private readonly options: PackumentClientOptions = {}) {}
+
+  /** `name@version` from `registry`'s packument; a StowageError naming the package if it is not there. */
+  async version(registry: string, name: string, version: string): Promise<RegistryVersion> {
+    const url = packumentUrl(registry, name);
+    let pending = this.packuments.get(url);
+    if (pending === undefined) {
+      pending = this.fetchPackument(url, name);
+      this.packuments.set(url, pending);
+    }
+    const packument = await pending;
+    const versions = packument.versions;
+    const doc = isRecord(versions) ? versions[version] : undefined;
+    if (!isRecord(doc)) throw new StowageError(`${name}@${version}: ${url} does not list version ${version}`);
+    const dist = doc.dist;
+    if (!isRecord(dist) || typeof dist.tarball !== 'string') {
+      throw new StowageError(`${name}@${version}: ${url} gives no dist.tarball for version ${version}`);
+    }
+    let integrity: string | null = null;
+    if (typeof dist.integrity === 'string') integrity = dist.integrity;
+    else if (typeof dist.shasum === 'string' && /^[0-9a-f]{40}$/i.test(dist.shasum)) {
+      integrity = `sha1-${Buffer.from(dist.shasum, 'hex').toString('base64')}`;
+    }
+    return { name, version, tarball: dist.tarball, integrity, manifest: doc };
+  }
+
+  private async fetchPackument(url: string, name: string): Promise<JsonRecord> {
+    const attempts = this.options.attempts ?? 4;
+    const doFetch = this.options.fetchImpl ?? fetch;
+    let lastError = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const response = await doFetch(url, {
+          signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
+          headers: { accept: CORGI_ACCEPT, 'user-agent': 'stowage (+vendor)' },
+        });
+        if (response.status === 429 || response.status >= 500) {
+          lastError = `HTTP ${response.status}`;
+        } else if (!response.ok) {
+          throw new StowageError(`${name}: cannot read the registry's record ${url}: HTTP ${response.status} ${response.statusText}`.trim());
+        } else {
+          const text = await response.text();
+          let doc: unknown;
+          try {
+            doc = JSON.parse(text);
+          } catch (err) {
+            throw new StowageError(`${name}: the registry's record ${url} is not JSON: ${errorMessage(err)}`);
+          }
+          if (!isRecord(doc)) throw new StowageError(`${name}: the registry's record ${url} is not a JSON object`);
+          return doc;
+        }
+      } catch (err) {
+        if (err instanceof StowageError) throw err;
+        const cause = (err as { cause?: { code?: string } }).cause?.code;
+        lastError = cause ?? errorMessage(err);
+      }
+      if (attempt < attempts) await sleep((this.options.backoffMs ?? 250) * 2 ** (attempt - 1));
+    }
+    throw new StowageError(`${name}: cannot read the registry's record ${url} after ${attempts} attempts: ${lastError}`);
+  }
+}

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { StowageError } from '../core/errors.js';
+import type { DependencyGraph } from '../core/graph.js';
+import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
+import type { AuditResult } from '../audit/audit.js';
+import { auditApplication, type AuditSettings } from '../audit/run.js';
+import { loadEcosystemVendor } from '../ecosystems/formats.js';
+import type { LockfileLocation } from '../ecosystems/lockfiles.js';
+import { compressionForPath, writeArchive } from './archive.js';
+import { ContentCache } from './content-cache.js';
+import { Downloader, type DownloadProgress } from './download.js';
+import { MANIFEST_PATH, MANIFEST_SCHEMA_VERSION, manifestFindings, renderManifest, type VendorManifest } from './manifest.js';
+import type { VendorFile, VendoredPackage } from './vendor-tree.js';
+
+/** The vendoring gate said no: findings fail the policy. Exit code 1, like a failing audit. */
+export class VendorRefused extends StowageError {
+  constructor(readonly audit: AuditResult) {
+    const failing = audit.findings.filter((f) => f.failsPolicy);
+    super(
+      `refusing to vendor: ${failing.length} ${failing.length === 1 ? 'finding fails' : 'findings fail'} the audit policy ` +
+        `(${failing.map((f) => `${f.advisory.id} ${f.package.name} ${f.package.version}`).join(', ')}); ` +
+        'accept each with --ignore ID=REASON or in stowage.toml, or update the lockfile',
+    );
+  }
+}
+
+export interface VendorRequest {
+  /** The application directory, or its lockfile. */
+  path: string;
+  audit: AuditSettings;
+  /** `SOURCE_DATE_EPOCH`: the mtime of every entry. */
+  sourceDateEpoch: number;
+  env: NodeJS.ProcessEnv;
+  concurrency?: number;
+  onProgress?: (progress: DownloadProgress) => void;
+  warn: (message: string) => void;
+}
+
+export interface VendorBuild {
+  projectDir: string;
+  files: VendorFile[];
+  manifest: VendorManifest;
+  audit: AuditResult;
+  downloads: DownloadProgress;
+}
+
+export function projectDirOf(path: string): string {
+  const full = resolve(path);
+  return statSync(full, { throwIfNoEntry: false })?.isDirectory() ? full : dirname(full);
+}
+
+function archivePath(projectDir: string, file: string): string {
+  return relative(projectDir, resolve(file)).split(sep).join('/');
+}
+
+/**
+ * Everything an archive holds for these lockfiles: each ecosystem's vendored files, in one
+ * list. Downloads go through the content cache, so a second run fetches nothing.
+ */
+export async function vendorGraphs(
+  projectDir: string,
+  located: { locations: LockfileLocation[]; graphs: DependencyGraph[] },
+  request: Pick<VendorRequest, 'env' | 'concurrency' | 'onProgress' | 'warn'> & { cacheRoot: string },
+): Promise<{ files: VendorFile[]; packages: VendoredPackage[]; lockfiles: VendorManifest['lockfiles']; downloads: DownloadProgress }> {
+  const downloader = new Downloader({
+    cache: new ContentCache(join(request.cacheRoot, 'content')),
+    concurrency: request.concurrency ?? 8,
+    ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+  });
+  const files: VendorFile[] = [];
+  const packages: VendoredPackage[] = [];
+  const lockfiles: VendorManifest['lockfiles'] = [];
+  for (const [i, graph] of located.graphs.entries()) {
+    const location = located.locations[i] as LockfileLocation;
+    lockfiles.push({
+      path: archivePath(projectDir, location.path),
+      ecosystem: graph.ecosystem,
+      format: graph.format,
+      sha256: createHash('sha256').update(readFileSync(location.path)).digest('hex'),
+    });
+    const vendor = await loadEcosystemVendor(graph.ecosystem);
+    const result = await vendor(graph, { projectDir, downloader, warn: request.warn, env: request.env });
+    files.push(...result.files);
+    packages.push(...result.packages);
+  }
+  return { files, packages, lockfiles, downloads: downloader.stats };
+}
+
+/** Audits (the gate), then vendors. Throws VendorRefused while findings fail the policy. */
+export async function buildVendorTree(request: VendorRequest): Promise<VendorBuild> {
+  const projectDir = projectDirOf(request.path);
+  const audited = await auditApplication({ paths: [request.path], ...request.audit });
+  if (audited.result.findings.some((f) => f.failsPolicy)) throw new VendorRefused(audited.result);
+  const vendored = await vendorGraphs(projectDir, audited, { ...request, cacheRoot: request.audit.cacheRoot });
+  const manifest: VendorManifest = {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    sourceDateEpoch: request.sourceDateEpoch,
+    lockfiles: vendored.lockfiles,
+    packages: vendored.packages,
+    audit: {
+      databases: audited.result.databases.map((d) => ({ source: d.source, revision: d.revision, revisionDate: d.revisionDate, advisories: d.advisories })),
+      findings: manifestFindings(audited.result),
+      warnings: audited.result.warnings,
+    },
+  };
+  return { projectDir, files: vendored.files, manifest, audit: audited.result, downloads: vendored.downloads };
+}
+
+/** The archive's bytes: the vendored files plus the manifest, written reproducibly. */
+export async function archiveBytes(files: readonly VendorFile[], manifest: VendorManifest, output: string): Promise<Buffer> {
+  const all: VendorFile[] = [...files, { path: MANIFEST_PATH, mode: 0o644, data: renderManifest(manifest) }];
+  return writeArchive(all, { compression: compressionForPath(output), mtime: manifest.sourceDateEpoch });
+}
+
+export function defaultArchivePath(projectDir: string): string {
+  return join(projectDir, 'vendor.tar.zst');
+}
