@@ -3,6 +3,8 @@ import { EXIT_FAILURE, StowageError } from '../core/errors.js';
 import { TOOL_VERSION } from '../core/tool.js';
 import { registerAudit } from './audit.js';
 import { registerVendor } from './vendor.js';
+import { registerPackage } from './package.js';
+import { registerSbom } from './sbom.js';
 
 /** One line on stderr, exit 2: the contract for every error a user can cause. */
 export function reportError(err: unknown): number {
@@ -41,6 +43,8 @@ Documentation: README.md (report schema, policy file stowage.toml, cache directo
     );
   registerAudit(program, setExit);
   registerVendor(program, setExit);
+  registerPackage(program, setExit);
+  registerSbom(program, setExit);
   return program;
 }
 

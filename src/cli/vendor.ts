@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT_FINDINGS, EXIT_OK } from '../core/errors.js';
 import { renderHuman } from '../audit/report/human.js';
-import { sourceDateEpoch, writeFileAtomically } from '../vendor/archive.js';
+import { compressionForPath, sourceDateEpoch, writeFileAtomically } from '../vendor/archive.js';
 import { VendorRefused, archiveBytes, buildVendorTree, defaultArchivePath, projectDirOf } from '../vendor/vendor-app.js';
 import { verifyArchive } from '../vendor/verify.js';
 import { addAuditOptions, auditSettings, type AuditFlags } from './audit-options.js';
@@ -31,6 +31,7 @@ const warn = (message: string): void => {
 export async function vendorCommand(path: string | undefined, opts: VendorOptions): Promise<number> {
   const target = path ?? '.';
   const output = resolve(opts.output ?? defaultArchivePath(projectDirOf(target)));
+  compressionForPath(output); // a bad name is reported before any work
   const epoch = sourceDateEpoch(process.env);
   const progress = progressReporter('vendor', process.stderr);
   let build;

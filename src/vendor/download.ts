@@ -3,7 +3,11 @@ import type { ContentCache } from './content-cache.js';
 import { firstMismatch, formatDigest, type Digest } from './digest.js';
 
 export interface DownloadRequest {
-  url: string;
+  /**
+   * Where to fetch from; a function is called only on a cache miss, so whatever it costs
+   * (a registry index lookup) is skipped when the content is already cached.
+   */
+  url: string | (() => Promise<string>);
   /** What the bytes must hash to; at least one. Verified before anything is cached or used. */
   expected: readonly Digest[];
   /** Names the artifact in messages, e.g. `serde 1.0.210`. */
@@ -83,11 +87,12 @@ export class Downloader {
       this.finished();
       return cached;
     }
-    const bytes = await this.download(request);
+    const url = typeof request.url === 'string' ? request.url : await request.url();
+    const bytes = await this.download(url, request.label);
     const mismatch = firstMismatch(bytes, request.expected);
     if (mismatch) {
       throw new StowageError(
-        `${request.label}: checksum mismatch for ${request.url}: expected ${formatDigest(mismatch.expected)}, got ${formatDigest(mismatch.actual)}`,
+        `${request.label}: checksum mismatch for ${url}: expected ${formatDigest(mismatch.expected)}, got ${formatDigest(mismatch.actual)}`,
       );
     }
     this.options.cache.put(bytes, request.expected);
@@ -100,13 +105,13 @@ export class Downloader {
     this.options.onProgress?.({ ...this.progress });
   }
 
-  private async download(request: DownloadRequest): Promise<Buffer> {
+  private async download(url: string, label: string): Promise<Buffer> {
     const attempts = this.options.attempts ?? 4;
     const doFetch = this.options.fetchImpl ?? fetch;
     let lastError = '';
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const response = await doFetch(request.url, {
+        const response = await doFetch(url, {
           signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
           headers: { 'user-agent': 'stowage (+vendor)' },
         });
@@ -121,13 +126,13 @@ export class Downloader {
         }
       } catch (err) {
         if (err instanceof PermanentError) {
-          throw new StowageError(`${request.label}: cannot download ${request.url}: ${err.message}`);
+          throw new StowageError(`${label}: cannot download ${url}: ${err.message}`);
         }
         const cause = (err as { cause?: { code?: string } }).cause?.code;
         lastError = cause ?? (err as Error).message;
       }
       if (attempt < attempts) await sleep((this.options.backoffMs ?? 250) * 2 ** (attempt - 1));
     }
-    throw new StowageError(`${request.label}: cannot download ${request.url} after ${attempts} attempts: ${lastError}`);
+    throw new StowageError(`${label}: cannot download ${url} after ${attempts} attempts: ${lastError}`);
   }
 }

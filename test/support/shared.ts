@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -61,4 +61,29 @@ export function runCli(
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `stowage-${prefix}-`));
+}
+
+/**
+ * runCli, without blocking this process: needed when the test itself serves what the CLI
+ * fetches (a local registry on 127.0.0.1 answering from this same event loop).
+ */
+export function runCliAsync(
+  args: string[],
+  options: { cacheDir: string; cwd?: string; env?: NodeJS.ProcessEnv },
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'stowage.js'), ...args], {
+      cwd: options.cwd ?? PROJECT_ROOT,
+      env: { ...process.env, NO_COLOR: '1', STOWAGE_CACHE_DIR: options.cacheDir, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      resolvePromise({ status: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+    );
+  });
 }

@@ -38,8 +38,6 @@ const VENDORED_SOURCES = 'vendored-sources';
 /** Cargo's own unpack limit for one crate; past it a `.crate` is a decompression bomb. */
 const MAX_CRATE_UNPACKED_BYTES = 512 * 1024 * 1024;
 const MAX_CRATE_ENTRIES = 200_000;
-/** Index files fetched at once. */
-const INDEX_CONCURRENCY = 16;
 
 /** One crate on its way into `vendor/`. */
 interface VendorUnit {
@@ -74,19 +72,6 @@ function lockfileSource(pkg: Package): string {
   return url.startsWith('sparse+') ? url : `registry+${url}`;
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Registry crates
 
@@ -101,21 +86,27 @@ async function vendorRegistryCrates(packages: readonly Package[], context: Vendo
     return { pkg, index };
   });
 
-  const requests = await mapLimit(located, INDEX_CONCURRENCY, async ({ pkg, index }): Promise<DownloadRequest> => {
+  // The index is consulted only for what must be downloaded: a crate already in the content
+  // cache matched the lockfile checksum (and the index cksum) when it was first fetched, so a
+  // second run, or a verify on a machine with the cache, needs no network at all.
+  const requests = located.map(({ pkg, index }): DownloadRequest => {
     const label = pkgLabel(pkg);
     if (pkg.checksum === null) {
       throw new StowageError(`${label}: Cargo.lock records no checksum for this registry crate; run \`cargo generate-lockfile\` or \`cargo update -p ${pkg.name}\``);
     }
     const lockChecksum = pkg.checksum.toLowerCase();
-    const entry = await index.entry(pkg.name, pkg.version);
-    if (entry.cksum !== lockChecksum) {
-      throw new StowageError(
-        `${label}: the Cargo.lock checksum ${lockChecksum} does not match the checksum ${entry.cksum} ` +
-          `that registry \`${index.name}\` (${index.indexUrl}) publishes; refusing to vendor it`,
-      );
-    }
-    if (entry.yanked) context.warn(`${label} is yanked in registry \`${index.name}\`; vendoring the locked version anyway`);
-    return { url: await index.downloadUrl(pkg.name, pkg.version, entry.cksum), expected: [{ algorithm: 'sha256', hex: lockChecksum }], label };
+    const url = async (): Promise<string> => {
+      const entry = await index.entry(pkg.name, pkg.version);
+      if (entry.cksum !== lockChecksum) {
+        throw new StowageError(
+          `${label}: the Cargo.lock checksum ${lockChecksum} does not match the checksum ${entry.cksum} ` +
+            `that registry \`${index.name}\` (${index.indexUrl}) publishes; refusing to vendor it`,
+        );
+      }
+      if (entry.yanked) context.warn(`${label} is yanked in registry \`${index.name}\`; vendoring the locked version anyway`);
+      return index.downloadUrl(pkg.name, pkg.version, entry.cksum);
+    };
+    return { url, expected: [{ algorithm: 'sha256', hex: lockChecksum }], label };
   });
 
   const tarballs = await context.downloader.fetchAll(requests);

@@ -1,0 +1,193 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, type TomlTable, type TomlValue } from 'smol-toml';
+import { InputError, StowageError, errorMessage } from '../core/errors.js';
+import type { Ecosystem } from '../core/package.js';
+
+/**
+ * What a package needs to know about the application itself, from its own manifest: name,
+ * version, licence, description, home page, and what it installs (Cargo binaries, npm `bin`).
+ */
+export interface ApplicationManifest {
+  ecosystem: Ecosystem;
+  /** The manifest it was read from. */
+  path: string;
+  name: string;
+  version: string;
+  /** The `license` field as written; null when there is none. */
+  license: string | null;
+  /** Set when the manifest names a licence file instead of an SPDX expression. */
+  licenseFile: string | null;
+  description: string | null;
+  homepage: string | null;
+  /** Cargo: binary target names. npm: `bin` name -> script path (relative to the package). */
+  binaries: { name: string; path: string }[];
+  /** npm: `scripts.test` is defined (and is not npm's placeholder). */
+  hasTests: boolean;
+}
+
+function isTable(value: TomlValue | undefined): value is TomlTable {
+  return value !== undefined && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date);
+}
+
+const str = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
+
+/** Reads the application's manifest: Cargo.toml (preferred when both exist) or package.json. */
+export function readApplicationManifest(projectDir: string): ApplicationManifest {
+  const cargo = join(projectDir, 'Cargo.toml');
+  if (existsSync(cargo)) return readCargoApplication(projectDir, cargo);
+  const npm = join(projectDir, 'package.json');
+  if (existsSync(npm)) return readNpmApplication(npm);
+  throw new StowageError('no Cargo.toml or package.json: cannot tell the application name and version', projectDir);
+}
+
+function readToml(path: string): TomlTable {
+  try {
+    return parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new InputError(path, `invalid TOML: ${errorMessage(err).split('\n')[0]}`);
+  }
+}
+
+function readCargoApplication(projectDir: string, path: string): ApplicationManifest {
+  const doc = readToml(path);
+  if (isTable(doc.package)) return cargoPackage(projectDir, path, doc);
+  // A virtual workspace: the application is the one member with a binary.
+  const workspace = isTable(doc.workspace) ? doc.workspace : null;
+  const members = Array.isArray(workspace?.members) ? workspace.members.filter((m): m is string => typeof m === 'string') : [];
+  const candidates: ApplicationManifest[] = [];
+  for (const member of members) {
+    if (/[*?[]/.test(member)) throw new InputError(path, `workspace member pattern "${member}" is not supported; name the application's directory as PATH`);
+    const memberManifest = join(projectDir, member, 'Cargo.toml');
+    if (!existsSync(memberManifest)) continue;
+    const app = cargoPackage(join(projectDir, member), memberManifest, readToml(memberManifest), workspace);
+    if (app.binaries.length > 0) candidates.push(app);
+  }
+  if (candidates.length !== 1) {
+    throw new InputError(
+      path,
+      candidates.length === 0
+        ? 'neither [package] nor a workspace member with a binary target: nothing to package'
+        : `several workspace members have binaries (${candidates.map((c) => c.name).join(', ')}); stowage packages one`,
+    );
+  }
+  return candidates[0] as ApplicationManifest;
+}
+
+/** A `key.workspace = true` field resolved from `[workspace.package]`. */
+function inherited(pkg: TomlTable, key: string, workspace: TomlTable | null): TomlValue | undefined {
+  const value = pkg[key];
+  if (isTable(value) && value.workspace === true) {
+    const shared = isTable(workspace?.package) ? workspace.package : null;
+    return shared?.[key];
+  }
+  return value;
+}
+
+function cargoPackage(dir: string, path: string, doc: TomlTable, workspace: TomlTable | null = isTable(doc.workspace) ? doc.workspace : null): ApplicationManifest {
+  const pkg = doc.package as TomlTable;
+  const name = str(pkg.name);
+  const version = str(inherited(pkg, 'version', workspace)) ?? '0.0.0';
+  if (name === null) throw new InputError(path, '[package] has no name');
+  return {
+    ecosystem: 'cargo',
+    path,
+    name,
+    version,
+    license: str(inherited(pkg, 'license', workspace)),
+    licenseFile: str(inherited(pkg, 'license-file', workspace)),
+    description: str(inherited(pkg, 'description', workspace)),
+    homepage: str(inherited(pkg, 'homepage', workspace)) ?? str(inherited(pkg, 'repository', workspace)),
+    binaries: cargoBinaries(dir, path, name, doc),
+    hasTests: true,
+  };
+}
+
+/** Cargo's binary targets: `[[bin]]`, plus the auto-discovered src/main.rs and src/bin/*. */
+function cargoBinaries(dir: string, path: string, packageName: string, doc: TomlTable): { name: string; path: string }[] {
+  const pkg = doc.package as TomlTable;
+  const found = new Map<string, string>();
+  const declared = Array.isArray(doc.bin) ? doc.bin : [];
+  for (const [i, bin] of declared.entries()) {
+    if (!isTable(bin) || str(bin.name) === null) throw new InputError(path, `[[bin]] #${i + 1} has no name`);
+    found.set(bin.name as string, str(bin.path) ?? `src/bin/${bin.name as string}.rs`);
+  }
+  if (pkg.autobins !== false) {
+    if (existsSync(join(dir, 'src', 'main.rs')) && !found.has(packageName)) found.set(packageName, 'src/main.rs');
+    const binDir = join(dir, 'src', 'bin');
+    if (existsSync(binDir)) {
+      for (const entry of readdirSync(binDir, { withFileTypes: true })) {
+        if (entry.isFile() && entry.name.endsWith('.rs')) {
+          const bin = entry.name.slice(0, -3);
+          if (!found.has(bin)) found.set(bin, `src/bin/${entry.name}`);
+        } else if (entry.isDirectory() && existsSync(join(binDir, entry.name, 'main.rs')) && !found.has(entry.name)) {
+          found.set(entry.name, `src/bin/${entry.name}/main.rs`);
+        }
+      }
+    }
+  }
+  for (const name of found.keys()) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(name)) throw new InputError(path, `binary name "${name}" cannot be installed safely`);
+  }
+  return [...found].map(([name, p]) => ({ name, path: p })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function readNpmApplication(path: string): ApplicationManifest {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new InputError(path, `invalid JSON: ${errorMessage(err)}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InputError(path, 'expected a JSON object');
+  const pkg = doc as Record<string, unknown>;
+  const name = str(pkg.name);
+  const version = str(pkg.version);
+  if (name === null || version === null) throw new InputError(path, 'package.json needs a name and a version to be packaged');
+  const unscoped = name.slice(name.indexOf('/') + 1);
+  const binaries: { name: string; path: string }[] = [];
+  if (typeof pkg.bin === 'string') binaries.push({ name: unscoped, path: pkg.bin });
+  else if (typeof pkg.bin === 'object' && pkg.bin !== null) {
+    for (const [bin, target] of Object.entries(pkg.bin as Record<string, unknown>)) {
+      if (typeof target === 'string') binaries.push({ name: bin, path: target });
+    }
+  }
+  for (const bin of binaries) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(bin.name)) throw new InputError(path, `bin name "${bin.name}" cannot be installed safely`);
+    if (bin.path.startsWith('/') || bin.path.split('/').includes('..')) throw new InputError(path, `bin "${bin.name}": ${bin.path} lies outside the package`);
+  }
+  binaries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const scripts = typeof pkg.scripts === 'object' && pkg.scripts !== null ? (pkg.scripts as Record<string, unknown>) : {};
+  const test = str(scripts.test);
+  const repository = typeof pkg.repository === 'object' && pkg.repository !== null ? str((pkg.repository as Record<string, unknown>).url) : str(pkg.repository);
+  return {
+    ecosystem: 'npm',
+    path,
+    name,
+    version,
+    license: npmLicenseText(pkg),
+    licenseFile: null,
+    description: str(pkg.description),
+    homepage: str(pkg.homepage) ?? (repository && /^https?:\/\//.test(repository) ? repository : null),
+    binaries,
+    // npm init's placeholder fails on purpose; it is no test suite.
+    hasTests: test !== null && !test.includes('Error: no test specified'),
+  };
+}
+
+/**
+ * npm's `license` as one string: the SPDX string form, the legacy `{type}` object, or the
+ * legacy `licenses: [{type}]` array (alternatives, so joined with OR).
+ */
+export function npmLicenseText(pkg: Record<string, unknown>): string | null {
+  const typeOf = (v: unknown): string | null =>
+    typeof v === 'string' ? str(v) : typeof v === 'object' && v !== null ? str((v as Record<string, unknown>).type) : null;
+  const single = typeOf(pkg.license);
+  if (single !== null) return single;
+  if (Array.isArray(pkg.licenses)) {
+    const all = pkg.licenses.map(typeOf).filter((v): v is string => v !== null);
+    if (all.length === 1) return all[0] as string;
+    if (all.length > 1) return all.map((l) => `(${l})`).join(' OR ');
+  }
+  return null;
+}

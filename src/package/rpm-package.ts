@@ -1,0 +1,300 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, relative, resolve, sep } from 'node:path';
+import { StowageError } from '../core/errors.js';
+import type { DependencyGraph } from '../core/graph.js';
+import type { Package } from '../core/package.js';
+import type { AuditResult } from '../audit/audit.js';
+import { readApplication, type AuditSettings } from '../audit/run.js';
+import { readArchive } from '../vendor/archive.js';
+import type { DownloadProgress } from '../vendor/download.js';
+import { MANIFEST_PATH, type VendorManifest } from '../vendor/manifest.js';
+import { archiveBytes, buildVendorTree, projectDirOf } from '../vendor/vendor-app.js';
+import type { VendorFile } from '../vendor/vendor-tree.js';
+import { verifyArchive } from '../vendor/verify.js';
+import { readApplicationManifest, type ApplicationManifest } from './application.js';
+import { cycloneDx } from './cyclonedx.js';
+import { combineLicenses, normalizeLicense, parseLicenseExpression, renderLicenseExpression } from './licenses.js';
+import { renderBundledLicenses, renderRpmSpec, rpmName, rpmVersion, type BundledLibrary, type RpmFlavor } from './rpm-spec.js';
+import { sbomJson } from './sbom.js';
+import { applicationSourceFiles, buildSourceRpm, sourceArchiveBytes } from './srpm.js';
+import { licenseKey, licenseRefFor, vendoredLicenses, type VendoredLicense } from './vendored-licenses.js';
+
+/**
+ * `stowage package rpm`: parse (the application's manifest and lockfiles, the vendored
+ * sources), decide (what is bundled, under which licences), then render (spec, archives,
+ * SBOM, licence list, SRPM), all in memory: the caller writes the outputs only once every one
+ * of them exists.
+ *
+ * What counts as bundled: every package the vendor archive brings that the application does
+ * not own (registry and git crates; npm registry and URL tarballs), except npm packages the
+ * lockfile marks dev-only: `npm ci` installs them to build and test, and %install prunes them
+ * (`npm prune --omit=dev`), so they are not in the binary package. Cargo.lock does not record
+ * dependency kinds, so a crate used only by tests is listed too (over-stating, never under).
+ */
+
+/** A library (or the application) without a usable licence: packaging stops. */
+export class MissingLicenses extends StowageError {
+  constructor(readonly missing: string[]) {
+    super(
+      `no SPDX licence for ${missing.length} ${missing.length === 1 ? 'package' : 'packages'}: ${missing.join('; ')}; ` +
+        'state each with --license NAME=EXPR (or NAME@VERSION=EXPR)',
+    );
+  }
+}
+
+export interface RpmPackageRequest {
+  path: string;
+  /** The output directory; files inside it are never taken into the source archive. */
+  outDir: string;
+  flavor: RpmFlavor;
+  release: string;
+  /** `--license NAME=EXPR` / `NAME@VERSION=EXPR`, as given. */
+  licenses: string[];
+  /** An existing vendor archive, verified before use; otherwise vendoring (and its audit gate) runs. */
+  vendorArchive?: string;
+  audit: AuditSettings;
+  sourceDateEpoch: number;
+  srpm: boolean;
+  env: NodeJS.ProcessEnv;
+  concurrency?: number;
+  onProgress?: (progress: DownloadProgress) => void;
+  warn: (message: string) => void;
+}
+
+export interface RpmOutput {
+  /** File name inside the output directory. */
+  name: string;
+  data: Buffer;
+}
+
+export interface RpmPackageResult {
+  application: ApplicationManifest;
+  rpmName: string;
+  rpmVersion: string;
+  license: string;
+  bundled: BundledLibrary[];
+  /** Spec, Source0..3 and, with srpm, the .src.rpm: in writing order. */
+  outputs: RpmOutput[];
+  specName: string;
+  srpmName: string | null;
+  /** The vendoring gate's audit; null when a given archive was verified instead. */
+  audit: AuditResult | null;
+  fromGit: boolean;
+}
+
+/** Parses `--license` values: NAME=EXPR or NAME@VERSION=EXPR, the expression valid SPDX. */
+export function parseLicenseOverrides(values: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const key = eq > 0 ? value.slice(0, eq).trim() : '';
+    const expr = eq > 0 ? value.slice(eq + 1).trim() : '';
+    if (key === '' || expr === '') throw new StowageError(`--license ${value}: expected NAME=EXPR, e.g. --license ring=ISC AND MIT AND OpenSSL`);
+    const parsed = parseLicenseExpression(expr);
+    if (parsed === null) throw new StowageError(`--license ${value}: "${expr}" is not a valid SPDX licence expression`);
+    out.set(key, renderLicenseExpression(parsed));
+  }
+  return out;
+}
+
+function override(overrides: ReadonlyMap<string, string>, name: string, version: string): string | undefined {
+  return overrides.get(`${name}@${version}`) ?? overrides.get(name);
+}
+
+/** The application's own licence: --license, else its manifest's `license`, else its `license-file`. */
+export function applicationLicense(app: ApplicationManifest, overrides: ReadonlyMap<string, string>): { license: string | null; problem: string | null } {
+  const given = override(overrides, app.name, app.version);
+  if (given !== undefined) return { license: given, problem: null };
+  if (app.license !== null) {
+    const normal = normalizeLicense(app.license, app.ecosystem);
+    return normal === null ? { license: null, problem: `${app.name} ${app.version} (the application: "${app.license}" is not SPDX)` } : { license: normal, problem: null };
+  }
+  if (app.licenseFile !== null) return { license: licenseRefFor(app.name), problem: null };
+  return { license: null, problem: `${app.name} ${app.version} (the application: no license in ${basename(app.path)})` };
+}
+
+/** The packages of the graphs that are bundled into the built application. */
+export function bundledPackages(graphs: readonly DependencyGraph[]): Package[] {
+  const out = new Map<string, Package>();
+  for (const graph of graphs) {
+    const roots = new Set(graph.roots);
+    for (const pkg of graph.packages) {
+      if (roots.has(pkg.id) || pkg.flags?.dev === true) continue;
+      if (pkg.source.kind !== 'registry' && pkg.source.kind !== 'git' && pkg.source.kind !== 'other') continue;
+      const key = licenseKey(pkg.ecosystem, pkg.name, pkg.version);
+      if (!out.has(key)) out.set(key, pkg);
+    }
+  }
+  return [...out.values()];
+}
+
+/** Every bundled library with its licence, or the list of those without one. */
+export function decideLicenses(
+  packages: readonly Package[],
+  vendored: ReadonlyMap<string, VendoredLicense>,
+  overrides: ReadonlyMap<string, string>,
+): { bundled: BundledLibrary[]; missing: string[] } {
+  const bundled: BundledLibrary[] = [];
+  const missing: string[] = [];
+  for (const pkg of packages) {
+    const found = vendored.get(licenseKey(pkg.ecosystem, pkg.name, pkg.version));
+    // A package the lockfile names but the archive does not carry (an npm `file:` tarball) is
+    // the application's own source.
+    if (!found && pkg.source.kind === 'other') continue;
+    const license = override(overrides, pkg.name, pkg.version) ?? found?.license ?? null;
+    if (license === null) {
+      const declared = found?.declared;
+      missing.push(`${pkg.name} ${pkg.version} (${declared ? `"${declared}" is not SPDX` : 'declares no licence'})`);
+    } else {
+      bundled.push({ ecosystem: pkg.ecosystem, name: pkg.name, version: pkg.version, license });
+    }
+  }
+  return { bundled, missing };
+}
+
+function topLevelLicenseFiles(files: readonly VendorFile[]): string[] {
+  return files
+    .map((f) => f.path)
+    .filter((p) => !p.includes('/') && /^(LICEN[CS]E|COPYING|NOTICE|UNLICENSE)([-._].*)?$/i.test(p))
+    .sort();
+}
+
+/** The vendor archive's files and manifest: verified when given, built (after the audit gate) otherwise. */
+async function vendorStep(request: RpmPackageRequest, projectDir: string): Promise<{ files: VendorFile[]; manifest: VendorManifest; bytes: Buffer; compression: 'zst' | 'gz'; audit: AuditResult | null }> {
+  if (request.vendorArchive !== undefined) {
+    const outcome = await verifyArchive({
+      archive: request.vendorArchive,
+      path: projectDir,
+      cacheRoot: request.audit.cacheRoot,
+      env: request.env,
+      ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+      ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+      warn: request.warn,
+    });
+    if (outcome.problems.length > 0) {
+      throw new StowageError(`does not match the application's lockfile (${outcome.problems.join('; ')}); run \`stowage vendor\` again`, request.vendorArchive);
+    }
+    const bytes = readFileSync(request.vendorArchive);
+    const files = (await readArchive(bytes, request.vendorArchive)).filter((f) => f.path !== MANIFEST_PATH);
+    return { files, manifest: outcome.manifest, bytes, compression: bytes.readUInt32LE(0) === 0xfd2fb528 ? 'zst' : 'gz', audit: null };
+  }
+  const build = await buildVendorTree({
+    path: request.path,
+    audit: request.audit,
+    sourceDateEpoch: request.sourceDateEpoch,
+    env: request.env,
+    ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+    ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+    warn: request.warn,
+  });
+  const bytes = await archiveBytes(build.files, build.manifest, 'vendor.tar.zst');
+  return { files: build.files, manifest: build.manifest, bytes, compression: 'zst', audit: build.audit };
+}
+
+export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackageResult> {
+  const projectDir = projectDirOf(request.path);
+  const app = readApplicationManifest(projectDir);
+  const overrides = parseLicenseOverrides(request.licenses);
+  if (!/^[A-Za-z0-9._+~]+$/.test(request.release)) throw new StowageError(`--release ${request.release}: letters, digits, . _ + ~ only`);
+
+  const vendor = await vendorStep(request, projectDir);
+  const { graphs } = await readApplication([request.path]);
+  const vendored = await vendoredLicenses(vendor.files, vendor.manifest.packages);
+  const appLicense = applicationLicense(app, overrides);
+  const decided = decideLicenses(bundledPackages(graphs), vendored, overrides);
+  const missing = [...(appLicense.problem ? [appLicense.problem] : []), ...decided.missing];
+  if (missing.length > 0) throw new MissingLicenses(missing);
+  const license = combineLicenses([appLicense.license as string, ...decided.bundled.map((b) => b.license)]);
+
+  const name = rpmName(app.name);
+  const version = rpmVersion(app.version);
+  const topDir = `${name}-${version}`;
+  const names = {
+    spec: `${name}.spec`,
+    app: `${topDir}.tar.gz`,
+    vendor: `${topDir}-vendor.tar.${vendor.compression}`,
+    sbom: `${topDir}.cdx.json`,
+    licenses: `${topDir}-bundled-licenses.txt`,
+  };
+
+  // The SBOM describes every locked package, each with the licence its vendored sources state.
+  const sbomLicenses = new Map<string, string | null>();
+  for (const graph of graphs) {
+    for (const pkg of graph.packages) {
+      sbomLicenses.set(pkg.id, override(overrides, pkg.name, pkg.version) ?? vendored.get(licenseKey(pkg.ecosystem, pkg.name, pkg.version))?.license ?? null);
+    }
+  }
+  const sbom = Buffer.from(
+    sbomJson(
+      cycloneDx({
+        application: { name: app.name, version: app.version, license: appLicense.license, ecosystem: app.ecosystem },
+        graphs,
+        licenses: sbomLicenses,
+        sourceDateEpoch: request.sourceDateEpoch,
+      }),
+    ),
+  );
+  const licensesText = Buffer.from(renderBundledLicenses({ name: app.name, version: app.version, license: appLicense.license }, decided.bundled));
+
+  // Outputs written into the application directory must not end up in its own source archive.
+  const outRel = relative(projectDir, resolve(request.outDir));
+  const inside = outRel !== '' && !outRel.startsWith('..') && !outRel.startsWith(sep);
+  const sources = await applicationSourceFiles(projectDir, new Set(Object.values(names).map((n) => (outRel === '' ? n : `${outRel.split(sep).join('/')}/${n}`))));
+  const appFiles = inside ? sources.files.filter((f) => !f.path.startsWith(`${outRel.split(sep).join('/')}/`)) : sources.files;
+  const appArchive = await sourceArchiveBytes(appFiles, topDir, request.sourceDateEpoch);
+
+  const spec = renderRpmSpec({
+    flavor: request.flavor,
+    ecosystem: app.ecosystem,
+    name,
+    version: app.version,
+    release: request.release,
+    summary: app.description ?? `${app.name}, built with its vendored dependencies`,
+    description: app.description ?? `${app.name} ${app.version}, built offline with its locked dependencies vendored.`,
+    license,
+    url: app.homepage,
+    binaries: app.binaries,
+    hasTests: app.hasTests,
+    licenseFiles: topLevelLicenseFiles(appFiles),
+    bundled: decided.bundled,
+    sources: { app: names.app, vendor: names.vendor, sbom: names.sbom, licenses: names.licenses },
+    sourceDateEpoch: request.sourceDateEpoch,
+  });
+  const outputs: RpmOutput[] = [
+    { name: names.spec, data: Buffer.from(spec) },
+    { name: names.app, data: appArchive },
+    { name: names.vendor, data: vendor.bytes },
+    { name: names.sbom, data: sbom },
+    { name: names.licenses, data: licensesText },
+  ];
+
+  let srpmName: string | null = null;
+  if (request.srpm) {
+    const work = mkdtempSync(resolve(tmpdir(), 'stowage-rpmbuild-'));
+    try {
+      const built = await buildSourceRpm({ name: names.spec, text: spec }, outputs.slice(1), work);
+      srpmName = built.fileName;
+      outputs.push({ name: built.fileName, data: built.data });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  return {
+    application: app,
+    rpmName: name,
+    rpmVersion: version,
+    license,
+    bundled: decided.bundled,
+    outputs,
+    specName: names.spec,
+    srpmName,
+    audit: vendor.audit,
+    fromGit: sources.fromGit,
+  };
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}

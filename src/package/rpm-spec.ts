@@ -1,0 +1,203 @@
+import type { Ecosystem } from '../core/package.js';
+import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
+
+/**
+ * The RPM spec of an application built offline from its vendored dependencies. Pure: the
+ * same input gives the same text, byte for byte (no clock, no host, no environment).
+ *
+ * Flavours differ where the distributions do:
+ * - bundled libraries: `bundled(crate(NAME)) = VERSION` for crates in both (the Fedora Rust
+ *   guidelines' form, which openSUSE's bundled-software policy also shows, e.g. fd.spec);
+ *   npm packages are `bundled(nodejs-NAME)` on Fedora (the Node.js guidelines' form) and
+ *   `bundled(npm(NAME))` on openSUSE (its nodejs packaging names packages `npm(NAME)`);
+ * - build requirements: Fedora's `cargo`/`rust`, `nodejs`/`npm`; openSUSE's `cargo`/`rust`,
+ *   `nodejs-default`/`npm-default`; both need `tar` with zstd support for the vendor archive.
+ * Versions become RPM versions as rust2rpm makes them: a semver pre-release's `-` is `~`, so
+ * `1.0.0-rc.1` sorts before `1.0.0`.
+ */
+
+export type RpmFlavor = 'fedora' | 'opensuse';
+export const RPM_FLAVORS: readonly RpmFlavor[] = ['fedora', 'opensuse'];
+
+export interface BundledLibrary {
+  ecosystem: Ecosystem;
+  name: string;
+  version: string;
+  /** SPDX expression. */
+  license: string;
+}
+
+export interface RpmSpecInput {
+  flavor: RpmFlavor;
+  ecosystem: Ecosystem;
+  /** RPM package name (rpmName of the application's name). */
+  name: string;
+  /** The application's version as its manifest states it. */
+  version: string;
+  release: string;
+  summary: string;
+  description: string;
+  /** The combined SPDX expression. */
+  license: string;
+  url: string | null;
+  /** What the application installs: Cargo binary targets, npm `bin` (name -> script). */
+  binaries: { name: string; path: string }[];
+  /** npm: whether `npm test` is defined. Cargo always has `cargo test`. */
+  hasTests: boolean;
+  /** Licence files at the top of the application's source (`%license`). */
+  licenseFiles: string[];
+  bundled: BundledLibrary[];
+  /** File names of Source0..Source3. */
+  sources: { app: string; vendor: string; sbom: string; licenses: string };
+  /** The changelog entry's date; rpmbuild takes SOURCE_DATE_EPOCH from it. */
+  sourceDateEpoch: number;
+}
+
+/** An RPM Name from a package name: npm scopes (`@scope/name`) become `scope-name`. */
+export function rpmName(name: string): string {
+  return name.replace(/^@/, '').replace(/\//g, '-').replace(/[^A-Za-z0-9._+-]/g, '_');
+}
+
+/** An RPM Version from a semver version: no `-` allowed, pre-releases sort first with `~`. */
+export function rpmVersion(version: string): string {
+  return version.replace(/-/g, '~').replace(/[^A-Za-z0-9._+~^]/g, '_');
+}
+
+/** The `Provides:` capability that names one bundled library, in the flavour's convention. */
+export function bundledProvide(flavor: RpmFlavor, library: Pick<BundledLibrary, 'ecosystem' | 'name' | 'version'>): string {
+  const version = rpmVersion(library.version);
+  if (library.ecosystem === 'cargo') return `bundled(crate(${library.name})) = ${version}`;
+  return flavor === 'fedora' ? `bundled(nodejs-${library.name}) = ${version}` : `bundled(npm(${library.name})) = ${version}`;
+}
+
+const BUILD_REQUIRES: Record<RpmFlavor, Record<Ecosystem, string[]>> = {
+  fedora: { cargo: ['cargo', 'rust', 'tar', 'zstd'], npm: ['nodejs', 'npm', 'tar', 'zstd'] },
+  opensuse: { cargo: ['cargo', 'rust', 'tar', 'zstd'], npm: ['nodejs-default', 'npm-default', 'tar', 'zstd'] },
+};
+
+/** Text for a spec field: `%` starts a macro, so it is doubled; one line. */
+function field(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().replace(/%/g, '%%');
+}
+
+/** A path inside `%files`/shell lines: only plain names reach here, quoted for the shell. */
+function shellQuote(text: string): string {
+  return /^[A-Za-z0-9_./@+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `%changelog`'s date form, `Thu Jan 01 1970`, in UTC. */
+export function changelogDate(epoch: number): string {
+  const d = new Date(epoch * 1000);
+  return `${WEEKDAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, '0')} ${d.getUTCFullYear()}`;
+}
+
+function compareLibraries(a: BundledLibrary, b: BundledLibrary): number {
+  const ka = `${a.ecosystem}\0${a.name}\0${a.version}`;
+  const kb = `${b.ecosystem}\0${b.name}\0${b.version}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** The bundled-licences file shipped as `%license`: one line per library. */
+export function renderBundledLicenses(app: { name: string; version: string; license: string | null }, bundled: readonly BundledLibrary[]): string {
+  const lines = [
+    `Libraries bundled in ${app.name} ${app.version}, with the licence each declares (SPDX).`,
+    `${app.name} itself: ${app.license ?? 'not stated'}`,
+    '',
+  ];
+  const kind: Record<Ecosystem, string> = { cargo: 'crate', npm: 'npm' };
+  for (const lib of [...bundled].sort(compareLibraries)) lines.push(`${kind[lib.ecosystem]} ${lib.name} ${lib.version}: ${lib.license}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderRpmSpec(input: RpmSpecInput): string {
+  const name = input.name;
+  const out: string[] = [];
+  const tag = (key: string, value: string): void => {
+    out.push(`${`${key}:`.padEnd(16)}${value}`);
+  };
+  out.push(`# Written by ${TOOL_NAME} ${TOOL_VERSION} (flavour: ${input.flavor}). The application builds offline:`);
+  out.push('# Source1 holds every locked dependency, verified against the lockfile and audited.');
+  out.push('# Regenerate it with `stowage package rpm` rather than editing it.');
+  out.push('');
+  tag('Name', name);
+  tag('Version', rpmVersion(input.version));
+  tag('Release', `${field(input.release)}%{?dist}`);
+  tag('Summary', field(input.summary));
+  tag('License', input.license);
+  if (input.url !== null) tag('URL', field(input.url));
+  tag('Source0', input.sources.app);
+  tag('Source1', input.sources.vendor);
+  tag('Source2', input.sources.sbom);
+  tag('Source3', input.sources.licenses);
+  out.push('');
+  for (const req of BUILD_REQUIRES[input.flavor][input.ecosystem]) tag('BuildRequires', req);
+  out.push('');
+  if (input.bundled.length > 0) {
+    out.push('# Every library compiled into the application, for security trackers (see Source3 for licences).');
+    const provides = [...new Set([...input.bundled].sort(compareLibraries).map((lib) => bundledProvide(input.flavor, lib)))];
+    for (const p of provides) tag('Provides', p);
+    out.push('');
+  }
+  out.push('%description');
+  out.push(input.description.replace(/%/g, '%%').trim() || field(input.summary));
+  out.push('');
+  out.push('%prep');
+  out.push(`%autosetup -n ${name}-%{version}`);
+  out.push('# The vendored dependencies, laid out at the application root as stowage vendor writes them.');
+  out.push(`tar ${input.sources.vendor.endsWith('.tar.zst') ? '--zstd ' : ''}-xf %{SOURCE1}`);
+  out.push('cp -p %{SOURCE3} bundled-licenses.txt');
+  out.push('');
+  if (input.ecosystem === 'cargo') renderCargoSections(out, input);
+  else renderNpmSections(out, input);
+  out.push('%changelog');
+  out.push(`* ${changelogDate(input.sourceDateEpoch)} ${TOOL_NAME} <${TOOL_NAME}@localhost> - ${rpmVersion(input.version)}-${field(input.release)}`);
+  out.push(`- Packaged by ${TOOL_NAME} from the application's lockfile, dependencies vendored`);
+  return `${out.join('\n')}\n`;
+}
+
+/** Cargo reads no user configuration and writes no user cache: a CARGO_HOME of the build's own. */
+const CARGO_ENV = ['export CARGO_HOME="$PWD/.cargo-home"', 'export CARGO_TARGET_DIR="$PWD/target"'];
+
+function renderCargoSections(out: string[], input: RpmSpecInput): void {
+  const sbomDir = `%{_datadir}/${input.name}`;
+  out.push('%build', ...CARGO_ENV, 'cargo build --release --offline --frozen', '');
+  out.push('%install');
+  for (const bin of input.binaries) out.push(`install -Dpm 0755 target/release/${shellQuote(bin.name)} %{buildroot}%{_bindir}/${shellQuote(bin.name)}`);
+  out.push(`install -Dpm 0644 %{SOURCE2} %{buildroot}${sbomDir}/${input.sources.sbom}`, '');
+  out.push('%check', ...CARGO_ENV, 'cargo test --release --offline --frozen', '');
+  out.push('%files');
+  for (const file of input.licenseFiles) out.push(`%license ${shellQuote(file)}`);
+  out.push('%license bundled-licenses.txt');
+  for (const bin of input.binaries) out.push(`%{_bindir}/${shellQuote(bin.name)}`);
+  out.push(`%dir ${sbomDir}`, `${sbomDir}/${input.sources.sbom}`, '');
+}
+
+function renderNpmSections(out: string[], input: RpmSpecInput): void {
+  const appDir = `%{_prefix}/lib/node_modules/${input.name}`;
+  const sbomDir = `%{_datadir}/${input.name}`;
+  // npm resolves the .npmrc's relative cache from the directory it runs in: the application root.
+  const npmEnv = ['unset npm_config_cache', 'export npm_config_update_notifier=false', 'export HOME="$PWD/.npm-home"'];
+  out.push('%build', ...npmEnv);
+  // Development dependencies are installed for the build and the tests; %install prunes them.
+  out.push('npm ci --offline --no-audit --no-fund', 'npm run build --if-present --offline', '');
+  out.push('%install', ...npmEnv);
+  out.push(`mkdir -p %{buildroot}${appDir}`);
+  out.push(`tar --exclude=./vendor --exclude=./.npmrc --exclude=./.npm-home --exclude=./bundled-licenses.txt -cf - . | tar -xf - -C %{buildroot}${appDir}`);
+  out.push(`(cd %{buildroot}${appDir} && npm prune --omit=dev --offline --no-audit --no-fund --cache="$OLDPWD/vendor/npm-cache")`);
+  if (input.binaries.length > 0) out.push('mkdir -p %{buildroot}%{_bindir}');
+  for (const bin of input.binaries) {
+    const script = bin.path.replace(/^\.\//, '');
+    out.push(`chmod 0755 %{buildroot}${appDir}/${shellQuote(script)}`);
+    out.push(`ln -s ../lib/node_modules/${input.name}/${shellQuote(script)} %{buildroot}%{_bindir}/${shellQuote(bin.name)}`);
+  }
+  out.push(`install -Dpm 0644 %{SOURCE2} %{buildroot}${sbomDir}/${input.sources.sbom}`, '');
+  if (input.hasTests) out.push('%check', ...npmEnv, 'npm test', '');
+  out.push('%files');
+  for (const file of input.licenseFiles) out.push(`%license ${shellQuote(file)}`);
+  out.push('%license bundled-licenses.txt', appDir);
+  for (const bin of input.binaries) out.push(`%{_bindir}/${shellQuote(bin.name)}`);
+  out.push(`%dir ${sbomDir}`, `${sbomDir}/${input.sources.sbom}`, '');
+}

@@ -1,0 +1,202 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cargoBinary, createRustApp, rustAppCrates, type RustApp } from '../support/rust-app.js';
+import { SparseRegistry } from '../support/sparse-registry.js';
+import { runCliAsync, tempDir } from '../support/shared.js';
+
+/**
+ * The proof of `stowage package rpm`: the Rust application of the vendoring tests, locked
+ * against a registry on 127.0.0.1 and a local git repository, packaged as a source RPM; the
+ * registry is then stopped and `rpmbuild --rebuild` builds and tests the application from the
+ * SRPM alone. Needs the Debian packages `rpm` (rpmbuild, rpm2archive) and `zstd`, and cargo.
+ */
+
+let registry: SparseRegistry | null;
+let app: RustApp;
+const cacheDir = tempDir('package-cli-cache');
+const epoch = '1700000000';
+
+/** A RustSec database whose one advisory is about a crate the application does not use. */
+function advisoryDb(): string {
+  const root = tempDir('package-db');
+  mkdirSync(join(root, 'crates', 'unused-crate'), { recursive: true });
+  writeFileSync(
+    join(root, 'crates', 'unused-crate', 'RUSTSEC-2099-0002.md'),
+    '```toml\n[advisory]\nid = "RUSTSEC-2099-0002"\npackage = "unused-crate"\ndate = "2099-01-01"\nurl = "https://example.invalid/x"\n\n[versions]\npatched = [">= 9.0.0"]\n```\n\n# Not about this app\n\nMade up.\n',
+  );
+  return root;
+}
+
+let db: string;
+
+/** Asynchronous: the registry answers from this same process. */
+function packageRpm(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return runCliAsync(['package', 'rpm', app.dir, '--db', db, '--no-fetch', ...args], { cacheDir, env: { SOURCE_DATE_EPOCH: epoch } });
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+before(async () => {
+  registry = await SparseRegistry.start(rustAppCrates());
+  app = await createRustApp(registry.indexUrl);
+  db = advisoryDb();
+});
+
+after(async () => {
+  await registry?.close();
+  rmSync(dirname(app.dir), { recursive: true, force: true });
+  rmSync(app.cargoHome, { recursive: true, force: true });
+});
+
+const CRATES = ['cfg-if 1.0.0', 'either 1.6.1', 'fnv 1.0.7', 'greeting 0.3.0', 'hex 0.4.3', 'itertools 0.10.3', 'itoa 0.4.8', 'itoa 1.0.1', 'shouty 0.2.1'];
+
+test('an application without a licence stops packaging, naming it, and writes nothing', async () => {
+  const out = join(tempDir('package-missing'), 'out');
+  const result = await packageRpm(['-o', out]);
+  assert.equal(result.status, 2, result.stderr);
+  assert.match(result.stderr, /^stowage: no SPDX licence for 1 package: stowage-demo 0\.1\.0 \(the application: no license in Cargo\.toml\); state each with --license/m);
+  const errors = result.stderr.split('\n').filter((l) => l.startsWith('stowage: ') && !l.startsWith('stowage: warning: '));
+  assert.equal(errors.length, 1, `one error line:\n${result.stderr}`);
+  assert.equal(existsSync(out), false);
+
+  const bad = await packageRpm(['-o', out, '--license', 'stowage-demo=MIT ANDD GPL']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--license stowage-demo=MIT ANDD GPL: "MIT ANDD GPL" is not a valid SPDX licence expression/);
+});
+
+let srpm: string;
+
+test('package rpm --srpm writes the spec, its sources and a source RPM, byte-identical on a second run', async () => {
+  const first = join(tempDir('package-a'), 'out');
+  const second = join(tempDir('package-b'), 'out');
+  const a = await packageRpm(['-o', first, '--srpm', '--license', 'stowage-demo=MIT']);
+  assert.equal(a.status, 0, a.stderr);
+  const b = await packageRpm(['-o', second, '--srpm', '--license', 'stowage-demo=MIT']);
+  assert.equal(b.status, 0, b.stderr);
+
+  const files = readdirSync(first).sort();
+  assert.deepEqual(files, [
+    'stowage-demo-0.1.0-1.src.rpm',
+    'stowage-demo-0.1.0-bundled-licenses.txt',
+    'stowage-demo-0.1.0-vendor.tar.zst',
+    'stowage-demo-0.1.0.cdx.json',
+    'stowage-demo-0.1.0.tar.gz',
+    'stowage-demo.spec',
+  ]);
+  for (const f of files) assert.equal(sha256(join(first, f)), sha256(join(second, f)), `${f} reproduces`);
+  srpm = join(first, 'stowage-demo-0.1.0-1.src.rpm');
+
+  const spec = readFileSync(join(first, 'stowage-demo.spec'), 'utf8');
+  assert.match(spec, /^Source0: +stowage-demo-0\.1\.0\.tar\.gz$/m);
+  assert.match(spec, /^Source1: +stowage-demo-0\.1\.0-vendor\.tar\.zst$/m);
+  assert.match(spec, /^cargo build --release --offline --frozen$/m);
+  assert.match(spec, /^install -Dpm 0755 target\/release\/stowage-demo %\{buildroot\}%\{_bindir\}\/stowage-demo$/m);
+  assert.doesNotMatch(spec, /\/root|\.cargo\/bin|127\.0\.0\.1/, 'no host paths or registry URLs');
+
+  // The source archive: the application's files under NAME-VERSION/, no build outputs.
+  const listing = execFileSync('tar', ['-tzvf', join(first, 'stowage-demo-0.1.0.tar.gz')], { encoding: 'utf8' }).trim().split('\n');
+  const names = listing.map((l) => l.split(/\s+/).pop());
+  assert.deepEqual(names, [
+    'stowage-demo-0.1.0/',
+    'stowage-demo-0.1.0/.cargo/',
+    'stowage-demo-0.1.0/.cargo/config.toml',
+    'stowage-demo-0.1.0/Cargo.lock',
+    'stowage-demo-0.1.0/Cargo.toml',
+    'stowage-demo-0.1.0/src/',
+    'stowage-demo-0.1.0/src/main.rs',
+  ]);
+  for (const line of listing) assert.match(line, / 0\/0 .* 2023-11-14 22:13 /, `owner 0, mtime SOURCE_DATE_EPOCH: ${line}`);
+
+  const licences = readFileSync(join(first, 'stowage-demo-0.1.0-bundled-licenses.txt'), 'utf8');
+  assert.match(licences, /^crate fnv 1\.0\.7: Apache-2\.0 OR MIT$/m);
+  assert.match(licences, /^crate greeting 0\.3\.0: MIT$/m);
+  assert.match(a.stdout, /License: /);
+});
+
+test('--vendor uses a verified archive, and refuses one that does not match the lockfile', async () => {
+  const out = join(tempDir('package-vendor'), 'out');
+  // The archive written by the reproducible run above is the one vendoring would make.
+  const archive = join(dirname(srpm), 'stowage-demo-0.1.0-vendor.tar.zst');
+  const ok = await packageRpm(['-o', out, '--vendor', archive, '--license', 'stowage-demo=MIT']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(sha256(join(out, 'stowage-demo.spec')), sha256(join(dirname(srpm), 'stowage-demo.spec')));
+
+  const bogus = join(tempDir('package-bogus'), 'bogus.tar.zst');
+  writeFileSync(bogus, Buffer.from('not an archive'));
+  const out2 = join(tempDir('package-vendor2'), 'out');
+  const refused = await packageRpm(['-o', out2, '--vendor', bogus, '--license', 'stowage-demo=MIT']);
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /bogus\.tar\.zst: not a vendor archive/);
+  assert.equal(existsSync(out2), false);
+});
+
+test('rpmbuild --rebuild builds and tests it with the registry stopped; the RPM declares every bundled crate and the combined licence', async () => {
+  await registry?.close();
+  registry = null;
+  const top = tempDir('rpmbuild');
+  const cargoDir = dirname(cargoBinary());
+  const env = {
+    ...process.env,
+    PATH: `${cargoDir}${delimiter}${process.env.PATH ?? ''}`,
+    // Nothing may be fetched: any proxy points nowhere.
+    http_proxy: 'http://127.0.0.1:9',
+    https_proxy: 'http://127.0.0.1:9',
+    CARGO_NET_OFFLINE: 'true',
+  };
+  const build = spawnSync('rpmbuild', ['--rebuild', '--nodeps', '--define', `_topdir ${top}`, '--define', 'debug_package %{nil}', srpm], {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.equal(build.status, 0, `${build.stdout}\n${build.stderr}`);
+  const output = `${build.stdout}\n${build.stderr}`;
+  assert.match(output, /Executing\(%check\)/);
+  assert.match(output, /test tests::summary_counts_sorts_and_greets \.\.\. ok/);
+
+  const rpmDir = join(top, 'RPMS');
+  const arch = readdirSync(rpmDir)[0] as string;
+  const rpmFile = join(rpmDir, arch, readdirSync(join(rpmDir, arch)).find((f) => f.startsWith('stowage-demo-0.1.0-1')) as string);
+
+  const provides = execFileSync('rpm', ['-qp', '--provides', rpmFile], { encoding: 'utf8' }).trim().split('\n');
+  const bundled = provides.filter((p) => p.startsWith('bundled(')).sort();
+  assert.deepEqual(
+    bundled,
+    CRATES.map((c) => {
+      const [name, version] = c.split(' ');
+      return `bundled(crate(${name})) = ${version}`;
+    }).sort(),
+  );
+
+  const license = execFileSync('rpm', ['-qp', '--qf', '%{LICENSE}', rpmFile], { encoding: 'utf8' });
+  assert.equal(license, 'MIT AND (Apache-2.0 OR MIT)');
+
+  const files = execFileSync('rpm', ['-qpl', rpmFile], { encoding: 'utf8' }).trim().split('\n');
+  assert.ok(files.includes('/usr/bin/stowage-demo'), files.join('\n'));
+  assert.ok(files.includes('/usr/share/stowage-demo/stowage-demo-0.1.0.cdx.json'));
+  assert.ok(files.some((f) => f.endsWith('/bundled-licenses.txt')));
+
+  // The packaged binary runs and says what the application says.
+  const root = tempDir('rpm-extract');
+  execFileSync('sh', ['-c', 'rpm2archive - < "$1" | tar -xzf -', 'sh', rpmFile], { cwd: root });
+  const run = execFileSync(join(root, 'usr', 'bin', 'stowage-demo'), { encoding: 'utf8' });
+  assert.match(run, /HELLO, STOWAGE! .*the=2\/2/);
+  const sbom = JSON.parse(readFileSync(join(root, 'usr', 'share', 'stowage-demo', 'stowage-demo-0.1.0.cdx.json'), 'utf8')) as {
+    metadata: { component: { name: string; licenses: { expression: string }[] } };
+    components: { name: string; version: string; licenses?: { expression: string }[] }[];
+  };
+  assert.equal(sbom.metadata.component.name, 'stowage-demo');
+  assert.deepEqual(sbom.metadata.component.licenses, [{ expression: 'MIT' }]);
+  assert.deepEqual(
+    sbom.components.find((c) => c.name === 'hex')?.licenses,
+    // As hex 0.4.3's Cargo.toml states it.
+    [{ expression: 'MIT OR Apache-2.0' }],
+  );
+  rmSync(top, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true });
+});

@@ -1,0 +1,102 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import { createRustApp, rustAppCrates, type RustApp } from '../support/rust-app.js';
+import { SparseRegistry } from '../support/sparse-registry.js';
+import { PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
+
+/** `stowage sbom` on the Rust application of the vendoring tests, validated against the official schemas. */
+
+let registry: SparseRegistry;
+let app: RustApp;
+const cacheDir = tempDir('sbom-cli-cache');
+
+/** Asynchronous: the registry answers from this process. */
+function sbom(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return runCliAsync(['sbom', app.dir, ...args], { cacheDir, env: { SOURCE_DATE_EPOCH: '1700000000' } });
+}
+
+const CDX_SCHEMAS = join(dirname(createRequire(import.meta.url).resolve('@cyclonedx/cyclonedx-library/package.json')), 'res', 'schema');
+const readSchema = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+
+function validator(schema: Record<string, unknown>, extra: Record<string, Record<string, unknown>> = {}): (doc: unknown) => void {
+  const ajv = new Ajv.default({ strict: false, allErrors: true, schemas: extra });
+  addFormats.default(ajv);
+  ajv.addFormat('iri-reference', (value: string) => URL.canParse(value));
+  ajv.addFormat('idn-email', true);
+  const validate = ajv.compile(schema);
+  return (doc) => assert.ok(validate(doc), ajv.errorsText(validate.errors, { separator: '\n' }));
+}
+
+before(async () => {
+  registry = await SparseRegistry.start(rustAppCrates());
+  app = await createRustApp(registry.indexUrl);
+});
+
+after(async () => {
+  await registry.close();
+});
+
+interface Bom {
+  metadata: { component: { name: string; version: string } };
+  components: { name: string; version: string; purl?: string; licenses?: { expression: string }[] }[];
+  vulnerabilities?: { id: string; analysis?: { state: string; detail?: string } }[];
+}
+
+test('CycloneDX 1.6: every locked crate with its licence from its own Cargo.toml, schema-valid, reproducible', async () => {
+  const validate = validator(readSchema(join(CDX_SCHEMAS, 'bom-1.6.SNAPSHOT.schema.json')), {
+    'http://cyclonedx.org/schema/spdx.SNAPSHOT.schema.json': readSchema(join(CDX_SCHEMAS, 'spdx.SNAPSHOT.schema.json')),
+    'http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json': readSchema(join(CDX_SCHEMAS, 'jsf-0.82.SNAPSHOT.schema.json')),
+  });
+  const out = join(tempDir('sbom-out'), 'app.cdx.json');
+  const first = await sbom(['--format', 'cyclonedx', '-o', out, '--license', 'stowage-demo=MIT']);
+  assert.equal(first.status, 0, first.stderr);
+  const text = readFileSync(out, 'utf8');
+  const bom = JSON.parse(text) as Bom;
+  validate(bom);
+  assert.equal(bom.metadata.component.name, 'stowage-demo');
+  const itoa = bom.components.filter((c) => c.name === 'itoa').map((c) => c.version).sort();
+  assert.deepEqual(itoa, ['0.4.8', '1.0.1']);
+  assert.deepEqual(bom.components.find((c) => c.name === 'fnv')?.licenses, [{ expression: 'Apache-2.0 OR MIT' }]);
+  assert.deepEqual(bom.components.find((c) => c.name === 'greeting')?.licenses, [{ expression: 'MIT' }]);
+
+  const again = await sbom(['--format', 'cyclonedx', '--license', 'stowage-demo=MIT']);
+  assert.equal(again.stdout, text, 'same inputs, same document (downloads from the cache)');
+
+  const bare = await sbom(['--no-licenses']);
+  assert.equal(bare.status, 0, bare.stderr);
+  assert.equal((JSON.parse(bare.stdout) as Bom).components.find((c) => c.name === 'fnv')?.licenses, undefined);
+});
+
+test('SPDX 2.3: schema-valid, licences declared', async () => {
+  const validate = validator(readSchema(join(PROJECT_ROOT, 'test', 'fixtures', 'schemas', 'spdx-schema-2.3.json')));
+  const result = await sbom(['--format', 'spdx']);
+  assert.equal(result.status, 0, result.stderr);
+  const doc = JSON.parse(result.stdout) as { packages: { name: string; licenseDeclared?: string }[] };
+  validate(doc);
+  assert.equal(doc.packages.find((p) => p.name === 'hex')?.licenseDeclared, 'MIT OR Apache-2.0');
+});
+
+test('--vex states the findings with the reason each was accepted; --vex with SPDX is refused', async () => {
+  const db = tempDir('sbom-db');
+  mkdirSync(join(db, 'crates', 'itoa'), { recursive: true });
+  writeFileSync(
+    join(db, 'crates', 'itoa', 'RUSTSEC-2099-0001.md'),
+    '```toml\n[advisory]\nid = "RUSTSEC-2099-0001"\npackage = "itoa"\ndate = "2099-01-01"\nurl = "https://example.invalid/itoa"\n\n[versions]\npatched = [">= 99.0.0"]\n```\n\n# itoa writes out of bounds\n\nMade up.\n',
+  );
+  const result = await sbom(['--vex', '--db', db, '--no-fetch', '--no-licenses', '--ignore', 'RUSTSEC-2099-0001=only trusted integers']);
+  assert.equal(result.status, 0, result.stderr);
+  const bom = JSON.parse(result.stdout) as Bom;
+  const vulns = bom.vulnerabilities ?? [];
+  assert.ok(vulns.length >= 1);
+  assert.ok(vulns.every((v) => v.id === 'RUSTSEC-2099-0001'));
+  assert.ok(vulns.some((v) => v.analysis?.detail?.includes('only trusted integers')), JSON.stringify(vulns));
+
+  const refused = await sbom(['--vex', '--format', 'spdx', '--db', db, '--no-fetch']);
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /^stowage: --vex needs --format cyclonedx/);
+});

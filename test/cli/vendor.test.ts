@@ -1,0 +1,178 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyAppSources, createRustApp, runCargo, rustAppCrates, type RustApp } from '../support/rust-app.js';
+import { SparseRegistry } from '../support/sparse-registry.js';
+import { runCliAsync, tempDir } from '../support/shared.js';
+
+/**
+ * `stowage vendor` as a packager runs it: the audit gate, the archive, offline builds from the
+ * archive alone, reproducibility, verification, and failures that leave nothing behind.
+ */
+
+let registry: SparseRegistry;
+let app: RustApp;
+const cacheDir = tempDir('vendor-cli-cache');
+
+/** A RustSec database with one advisory against a crate the app locks (itoa). */
+function advisoryDb(): string {
+  const root = tempDir('vendor-db');
+  mkdirSync(join(root, 'crates', 'itoa'), { recursive: true });
+  writeFileSync(
+    join(root, 'crates', 'itoa', 'RUSTSEC-2099-0001.md'),
+    `\`\`\`toml
+[advisory]
+id = "RUSTSEC-2099-0001"
+package = "itoa"
+date = "2099-01-01"
+url = "https://example.invalid/itoa"
+categories = ["memory-corruption"]
+
+[versions]
+patched = [">= 99.0.0"]
+\`\`\`
+
+# itoa writes out of bounds
+
+A made-up advisory, so the vendoring gate has something to refuse.
+`,
+  );
+  return root;
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+function vendor(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  return runCliAsync(['vendor', ...args], { cacheDir, env });
+}
+
+const verify = (args: string[]): Promise<{ status: number; stdout: string; stderr: string }> =>
+  runCliAsync(['vendor', 'verify', ...args], { cacheDir });
+
+before(async () => {
+  registry = await SparseRegistry.start(rustAppCrates());
+  app = await createRustApp(registry.indexUrl);
+});
+
+after(async () => {
+  await registry?.close();
+});
+
+test('the audit gate refuses while a vulnerability is unaccepted, and records the accepted risk', async () => {
+  const db = advisoryDb();
+  const refused = await vendor([app.dir, '--db', db]);
+  assert.equal(refused.status, 1, refused.stderr);
+  assert.match(refused.stderr, /refusing to vendor: 2 findings fail the audit policy \(RUSTSEC-2099-0001 itoa 0\.4\.8, RUSTSEC-2099-0001 itoa 1\.0\.1\)/);
+  assert.equal(existsSync(join(app.dir, 'vendor.tar.zst')), false, 'no archive while refused');
+
+  const accepted = await vendor([app.dir, '--db', db, '--ignore', 'RUSTSEC-2099-0001=only formats trusted integers']);
+  assert.equal(accepted.status, 0, accepted.stderr);
+  assert.match(accepted.stdout, /vendor\.tar\.zst: \d+ packages, \d+ files/);
+  assert.match(accepted.stdout, /2 accepted \(reasons in stowage-manifest\.json\)/);
+  const listing = execFileSync('tar', ['--zstd', '-xOf', join(app.dir, 'vendor.tar.zst'), 'stowage-manifest.json'], { encoding: 'utf8' });
+  const manifest = JSON.parse(listing) as {
+    lockfiles: { path: string; sha256: string }[];
+    packages: { name: string; version: string; checksum: string | null }[];
+    audit: { databases: { source: string; revision: string }[]; findings: { id: string; accepted: { reason: string } | null }[] };
+  };
+  assert.deepEqual(manifest.lockfiles.map((l) => [l.path, l.sha256]), [['Cargo.lock', sha256(app.lockfile)]]);
+  assert.deepEqual(manifest.audit.findings.map((f) => [f.id, f.accepted?.reason]), [
+    ['RUSTSEC-2099-0001', 'only formats trusted integers'],
+    ['RUSTSEC-2099-0001', 'only formats trusted integers'],
+  ]);
+  assert.match(manifest.audit.databases[0]?.revision ?? '', /^sha256:/);
+  const crates = rustAppCrates().map((c) => `${c.name}@${c.version}`).sort();
+  const vendored = manifest.packages.filter((p) => p.checksum !== null).map((p) => `${p.name}@${p.version}`).sort();
+  assert.deepEqual(vendored, crates.filter((c) => vendored.includes(c)));
+  assert.ok(vendored.length >= 4, `${vendored.length} registry crates vendored`);
+  rmSync(join(app.dir, 'vendor.tar.zst'));
+});
+
+test('the archive alone builds and tests the application offline, and reproduces byte for byte', async () => {
+  const db = tempDir('vendor-clean-db');
+  mkdirSync(join(db, 'crates'));
+  writeFileSync(join(db, 'crates', 'README.md'), 'no advisories\n');
+  mkdirSync(join(db, 'crates', 'unrelated'));
+  writeFileSync(
+    join(db, 'crates', 'unrelated', 'RUSTSEC-2099-0002.md'),
+    '```toml\n[advisory]\nid = "RUSTSEC-2099-0002"\npackage = "unrelated"\ndate = "2099-01-01"\n[versions]\npatched = [">= 1.0.0"]\n```\n\n# unrelated\n',
+  );
+  const out = join(tempDir('vendor-out'), 'deps.tar.zst');
+  const first = await vendor([app.dir, '--db', db, '-o', out]);
+  assert.equal(first.status, 0, first.stderr);
+  const firstSha = sha256(out);
+  const downloadsBefore = registry.crateDownloads.length;
+
+  const again = join(tempDir('vendor-out2'), 'deps.tar.zst');
+  const second = await vendor([app.dir, '--db', db, '-o', again]);
+  assert.equal(second.status, 0, second.stderr);
+  assert.equal(sha256(again), firstSha, 'same inputs, same bytes');
+  assert.equal(registry.crateDownloads.length, downloadsBefore, 'the second run downloads nothing');
+  assert.match(second.stdout, /downloaded 0 \(0\.0 KiB\), \d+ from the cache/);
+
+  const epoch = join(tempDir('vendor-out3'), 'deps.tar.zst');
+  assert.equal((await vendor([app.dir, '--db', db, '-o', epoch], { SOURCE_DATE_EPOCH: '1700000000' })).status, 0);
+  assert.notEqual(sha256(epoch), firstSha, 'SOURCE_DATE_EPOCH is the archive mtime');
+  assert.match(execFileSync('tar', ['--zstd', '-tvf', epoch], { encoding: 'utf8' }).split('\n')[0] ?? '', /0\/0 .* 2023-11-1[45] /);
+
+  const gz = join(tempDir('vendor-gz'), 'deps.tar.gz');
+  assert.equal((await vendor([app.dir, '--db', db, '-o', gz])).status, 0);
+  execFileSync('gzip', ['-t', gz]);
+
+  // A fresh checkout: sources and lockfile only, then the archive extracted at its root.
+  const fresh = copyAppSources(app.git);
+  copyFileSync(app.lockfile, join(fresh, 'Cargo.lock'));
+  execFileSync('tar', ['--zstd', '-xf', out, '-C', fresh]);
+  assert.ok(existsSync(join(fresh, '.cargo', 'config.toml')));
+  assert.ok(readdirSync(join(fresh, 'vendor')).length >= 4);
+  await registry.close();
+  const cargoHome = tempDir('vendor-cargo-home');
+  await runCargo(['build', '--offline', '--frozen'], { cwd: fresh, cargoHome });
+  const tested = await runCargo(['test', '--offline', '--frozen'], { cwd: fresh, cargoHome });
+  assert.match(tested.stdout + tested.stderr, /test result: ok\. [1-9]\d* passed/);
+
+  // verify: reproduces from the content cache (registry is down), then catches tampering.
+  const verified = await verify([out, app.dir]);
+  assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+  assert.match(verified.stdout, /verified: \d+ packages, \d+ files; every checksum holds and a rebuild reproduces the archive byte for byte/);
+
+  const tamperDir = tempDir('vendor-tamper');
+  execFileSync('tar', ['--zstd', '-xf', out, '-C', tamperDir]);
+  const victim = readdirSync(join(tamperDir, 'vendor')).sort()[0] as string;
+  writeFileSync(join(tamperDir, 'vendor', victim, 'Cargo.toml'), '# tampered\n', { flag: 'a' });
+  const tampered = join(tempDir('vendor-tampered'), 'deps.tar.zst');
+  execFileSync('tar', ['--zstd', '--sort=name', '-cf', tampered, '-C', tamperDir, '.']);
+  const caught = await verify([tampered, app.dir]);
+  assert.equal(caught.status, 1, caught.stdout + caught.stderr);
+  assert.match(caught.stdout, new RegExp(`vendor/${victim}/Cargo\\.toml: content differs from a rebuild from the lockfile`));
+
+  const changedApp = tempDir('vendor-changed');
+  copyFileSync(app.lockfile, join(changedApp, 'Cargo.lock'));
+  writeFileSync(join(changedApp, 'Cargo.lock'), '\n', { flag: 'a' });
+  const stale = await verify([out, changedApp]);
+  assert.equal(stale.status, 1);
+  assert.match(stale.stdout, /Cargo\.lock: changed since the archive was made/);
+});
+
+test('a failed vendoring leaves no archive, and bad arguments are one line with exit 2', async () => {
+  const broken = tempDir('vendor-broken');
+  writeFileSync(join(broken, 'Cargo.lock'), 'version = 4\n[[package]]\nname = "x"\n');
+  const out = join(broken, 'vendor.tar.zst');
+  const bad = await vendor([broken, '--db', tempDir('vendor-nodb'), '-o', out]);
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  assert.equal(existsSync(out), false);
+  const wrongExt = await vendor([app.dir, '-o', join(broken, 'deps.zip')]);
+  assert.equal(wrongExt.status, 2);
+  assert.match(wrongExt.stderr, /deps\.zip/);
+  const notArchive = join(broken, 'junk.tar.zst');
+  writeFileSync(notArchive, 'not an archive');
+  const junk = await verify([notArchive, app.dir]);
+  assert.equal(junk.status, 2);
+  assert.match(junk.stderr, /junk\.tar\.zst/);
+});
