@@ -13,6 +13,7 @@ import { ContentCache } from './content-cache.js';
 import { Downloader, type DownloadProgress } from './download.js';
 import { MANIFEST_PATH, MANIFEST_SCHEMA_VERSION, manifestFindings, renderManifest, type VendorManifest } from './manifest.js';
 import type { VendorFile, VendoredPackage } from './vendor-tree.js';
+import { vendorSbom } from './vendor-sbom.js';
 
 /** The vendoring gate said no: findings fail the policy. Exit code 1, like a failing audit. */
 export class VendorRefused extends StowageError {
@@ -106,7 +107,8 @@ export async function buildVendorTree(request: VendorRequest): Promise<VendorBui
       warnings: audited.result.warnings,
     },
   };
-  return { projectDir, files: vendored.files, manifest, audit: audited.result, downloads: vendored.downloads };
+  const sbom = await vendorSbom(projectDir, audited.graphs, vendored.files, vendored.packages, request.sourceDateEpoch, request.warn);
+  return { projectDir, files: [...vendored.files, sbom], manifest, audit: audited.result, downloads: vendored.downloads };
 }
 
 /** The archive's bytes: the vendored files plus the manifest, written reproducibly. */

@@ -8,6 +8,7 @@ import type { DownloadProgress } from './download.js';
 import { MANIFEST_PATH, parseManifest, type VendorManifest } from './manifest.js';
 import { archiveBytes, projectDirOf, vendorGraphs } from './vendor-app.js';
 import type { VendorFile } from './vendor-tree.js';
+import { vendorSbom } from './vendor-sbom.js';
 
 export interface VerifyRequest {
   archive: string;
@@ -74,12 +75,14 @@ export async function verifyArchive(request: VerifyRequest): Promise<VerifyOutco
 
   const located = await readApplication(manifest.lockfiles.map((l) => join(projectDir, l.path)));
   const vendored = await vendorGraphs(projectDir, located, { ...request, cacheRoot: request.cacheRoot });
+  const sbom = await vendorSbom(projectDir, located.graphs, vendored.files, vendored.packages, manifest.sourceDateEpoch, request.warn);
+  const rebuiltFiles = [...vendored.files, sbom];
   if (JSON.stringify(vendored.packages) !== JSON.stringify(manifest.packages)) {
     problems.push(`${MANIFEST_PATH}: its package list differs from the lockfile's`);
   }
   const archivedFiles = files.filter((f) => f.path !== MANIFEST_PATH);
-  problems.push(...differences(archivedFiles, vendored.files));
-  const rebuilt = await archiveBytes(vendored.files, manifest, request.archive);
+  problems.push(...differences(archivedFiles, rebuiltFiles));
+  const rebuilt = await archiveBytes(rebuiltFiles, manifest, request.archive);
   if (problems.length === 0 && !rebuilt.equals(bytes)) {
     problems.push('the files match, but the archive bytes do not reproduce (entry order, metadata or compression differ)');
   }

@@ -90,6 +90,16 @@ test('the audit gate refuses while a vulnerability is unaccepted, and records th
   const vendored = manifest.packages.filter((p) => p.checksum !== null).map((p) => `${p.name}@${p.version}`).sort();
   assert.deepEqual(vendored, crates.filter((c) => vendored.includes(c)));
   assert.ok(vendored.length >= 4, `${vendored.length} registry crates vendored`);
+  const sbom = JSON.parse(execFileSync('tar', ['--zstd', '-xOf', join(app.dir, 'vendor.tar.zst'), 'stowage-sbom.cdx.json'], { encoding: 'utf8' })) as {
+    bomFormat: string;
+    specVersion: string;
+    components: { name: string; version: string; purl: string; licenses?: unknown[] }[];
+  };
+  assert.equal(sbom.bomFormat, 'CycloneDX');
+  assert.equal(sbom.specVersion, '1.6');
+  const itoa = sbom.components.find((c) => c.name === 'itoa' && c.version === '1.0.1');
+  assert.equal(itoa?.purl, 'pkg:cargo/itoa@1.0.1');
+  assert.ok(itoa?.licenses && itoa.licenses.length > 0, 'licences read from the vendored Cargo.toml');
   rmSync(join(app.dir, 'vendor.tar.zst'));
 });
 
