@@ -1,46 +1,6 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
-import { EXIT_FINDINGS, EXIT_OK, StowageError } from '../core/errors.js';
-import { renderHuman, styleFor } from '../audit/report/human.js';
-import { renderJson } from '../audit/report/json.js';
-import { renderSarif } from '../audit/report/sarif.js';
-import { auditApplication } from '../audit/run.js';
-import { addAuditOptions, auditSettings, type AuditFlags } from './audit-options.js';
-
-export interface AuditOptions extends AuditFlags {
-  format: 'human' | 'json' | 'sarif';
-  output?: string;
-}
-
-/** Writes next to the target and renames, so a reader never sees half a report. */
-export function writeTextAtomically(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new StowageError(`cannot write: ${(err as Error).message}`, file);
-  }
-}
-
-export async function auditCommand(paths: string[], opts: AuditOptions): Promise<number> {
-  const targets = paths.length > 0 ? paths : ['.'];
-  const settings = auditSettings(targets[0] as string, opts);
-  const { result } = await auditApplication({ paths: targets, ...settings });
-  const text =
-    opts.format === 'json'
-      ? renderJson(result)
-      : opts.format === 'sarif'
-        ? renderSarif(result)
-        : renderHuman(result, opts.output ? { colour: false, width: 80 } : styleFor(process.stdout));
-  if (opts.output) writeTextAtomically(opts.output, text);
-  else process.stdout.write(text);
-  if (opts.format !== 'human' || opts.output) {
-    for (const w of result.warnings) process.stderr.write(`stowage: warning: ${w}\n`);
-  }
-  return result.findings.some((f) => f.failsPolicy) ? EXIT_FINDINGS : EXIT_OK;
-}
+import { Option, type Command } from 'commander';
+import { addAuditOptions } from './audit-options.js';
+import type { AuditOptions } from './audit-command.js';
 
 export function registerAudit(program: Command, setExit: (code: number) => void): void {
   const command = program.command('audit');
@@ -80,7 +40,7 @@ Policy (stowage.toml beside the lockfile, or --config):
 Exit codes: 0 nothing fails the policy, 1 findings fail the policy, 2 the audit could not be done.`,
     )
     .action(async (paths: string[], opts: AuditOptions) => {
-      setExit(await auditCommand(paths, opts));
+      setExit(await (await import('./audit-command.js')).auditCommand(paths, opts));
     });
   addAuditOptions(command, { omit: true });
 }

@@ -1,93 +1,7 @@
-import { mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../core/errors.js';
-import { renderHuman } from '../audit/report/human.js';
-import { sourceDateEpoch, writeFileAtomically } from '../vendor/archive.js';
-import { VendorRefused, projectDirOf } from '../vendor/vendor-app.js';
-import { packageRpm, sha256, type RpmOutput } from '../package/rpm-package.js';
-import { RPM_FLAVORS, type RpmFlavor } from '../package/rpm-spec.js';
-import { addAuditOptions, auditSettings, collect, type AuditFlags } from './audit-options.js';
-import { progressReporter } from './progress.js';
-
-interface PackageRpmOptions extends AuditFlags {
-  output?: string;
-  srpm?: boolean;
-  flavor: RpmFlavor;
-  vendor?: string;
-  license?: string[];
-  release: string;
-  jobs?: string;
-}
-
-const warn = (message: string): void => {
-  process.stderr.write(`stowage: warning: ${message}\n`);
-};
-
-/** All or nothing: a failed write removes what this run already wrote. */
-function writeOutputs(dir: string, outputs: readonly RpmOutput[]): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw new StowageError(`cannot create the output directory: ${errorMessage(err)}`, dir);
-  }
-  const written: string[] = [];
-  try {
-    for (const output of outputs) {
-      const path = join(dir, output.name);
-      writeFileAtomically(path, output.data);
-      written.push(path);
-    }
-  } catch (err) {
-    for (const path of written) rmSync(path, { force: true });
-    throw err;
-  }
-}
-
-export async function packageRpmCommand(path: string | undefined, opts: PackageRpmOptions): Promise<number> {
-  const target = path ?? '.';
-  const outDir = resolve(opts.output ?? join(projectDirOf(target), 'rpm'));
-  const jobs = opts.jobs === undefined ? 8 : Number(opts.jobs);
-  const progress = progressReporter('package', process.stderr);
-  let result;
-  try {
-    result = await packageRpm({
-      path: target,
-      outDir,
-      flavor: opts.flavor,
-      release: opts.release,
-      licenses: opts.license ?? [],
-      ...(opts.vendor !== undefined ? { vendorArchive: opts.vendor } : {}),
-      audit: auditSettings(target, opts),
-      sourceDateEpoch: sourceDateEpoch(process.env),
-      srpm: opts.srpm === true,
-      env: process.env,
-      concurrency: Number.isInteger(jobs) && jobs >= 1 && jobs <= 64 ? jobs : 8,
-      onProgress: progress.update,
-      warn,
-    });
-  } catch (err) {
-    if (err instanceof VendorRefused) {
-      progress.stop();
-      process.stderr.write(renderHuman(err.audit, { colour: false, width: 80 }));
-      process.stderr.write(`stowage: ${err.message}\n`);
-      return EXIT_FINDINGS;
-    }
-    throw err;
-  } finally {
-    progress.stop();
-  }
-  for (const w of result.audit?.warnings ?? []) warn(w);
-  writeOutputs(outDir, result.outputs);
-  const lines = [
-    `${join(outDir, result.specName)}: ${result.rpmName} ${result.rpmVersion}-${opts.release}, ${result.bundled.length} bundled libraries`,
-    `  License: ${result.license}`,
-    `  source: ${result.fromGit ? 'git-tracked files' : 'the directory (no git checkout)'}`,
-  ];
-  for (const output of result.outputs.slice(1)) lines.push(`  ${output.name}  sha256 ${sha256(output.data)}`);
-  process.stdout.write(`${lines.join('\n')}\n`);
-  return EXIT_OK;
-}
+import { RPM_FLAVORS } from '../package/rpm-spec.js';
+import { addAuditOptions, collect } from './audit-options.js';
+import type { PackageRpmOptions } from './package-command.js';
 
 export function registerPackage(program: Command, setExit: (code: number) => void): void {
   const pkg = program
@@ -136,7 +50,7 @@ Exit codes: 0 written, 1 refused by the audit policy, 2 packaging could not be d
 nothing is left half-written in DIR.`,
     )
     .action(async (path: string | undefined, opts: PackageRpmOptions) => {
-      setExit(await packageRpmCommand(path, opts));
+      setExit(await (await import('./package-command.js')).packageRpmCommand(path, opts));
     });
   addAuditOptions(rpm, { omit: false });
 }

@@ -1,101 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { EXIT_OK, StowageError } from '../core/errors.js';
-import type { Finding } from '../core/finding.js';
-import type { DependencyGraph } from '../core/graph.js';
-import { auditApplication, readApplication } from '../audit/run.js';
-import { readArchive, sourceDateEpoch, writeFileAtomically } from '../vendor/archive.js';
-import { MANIFEST_PATH, parseManifest } from '../vendor/manifest.js';
-import { projectDirOf, vendorGraphs } from '../vendor/vendor-app.js';
-import type { VendorFile, VendoredPackage } from '../vendor/vendor-tree.js';
-import { readApplicationManifest } from '../package/application.js';
-import { cycloneDx } from '../package/cyclonedx.js';
-import { applicationLicense, parseLicenseOverrides } from '../package/rpm-package.js';
-import { sbomJson, type SbomInput } from '../package/sbom.js';
-import { spdx } from '../package/spdx.js';
-import { licenseKey, vendoredLicenses } from '../package/vendored-licenses.js';
-import { addAuditOptions, auditSettings, collect, type AuditFlags } from './audit-options.js';
-import { progressReporter } from './progress.js';
-
-interface SbomOptions extends AuditFlags {
-  format: 'cyclonedx' | 'spdx';
-  output?: string;
-  vex?: boolean;
-  vendor?: string;
-  licenses: boolean;
-  license?: string[];
-}
-
-const warn = (message: string): void => {
-  process.stderr.write(`stowage: warning: ${message}\n`);
-};
-
-/** Where the packages' licences are read from: a vendor archive, or a vendoring run (cached downloads). */
-async function vendoredSources(
-  projectDir: string,
-  located: Awaited<ReturnType<typeof readApplication>>,
-  opts: SbomOptions,
-  cacheRoot: string,
-): Promise<{ files: VendorFile[]; packages: VendoredPackage[] }> {
-  if (opts.vendor !== undefined) {
-    const files = await readArchive(readFileSync(opts.vendor), opts.vendor).catch((err: unknown) => {
-      if (err instanceof Error && 'code' in err && err.code === 'ENOENT') throw new StowageError('no such file', opts.vendor);
-      throw err;
-    });
-    const manifestFile = files.find((f) => f.path === MANIFEST_PATH);
-    if (!manifestFile) throw new StowageError(`no ${MANIFEST_PATH}: not a stowage vendor archive`, opts.vendor);
-    return { files, packages: parseManifest(manifestFile.data, opts.vendor).packages };
-  }
-  const progress = progressReporter('sbom', process.stderr);
-  try {
-    return await vendorGraphs(projectDir, located, { env: process.env, onProgress: progress.update, warn, cacheRoot });
-  } finally {
-    progress.stop();
-  }
-}
-
-export async function sbomCommand(path: string | undefined, opts: SbomOptions): Promise<number> {
-  const target = path ?? '.';
-  if (opts.vex && opts.format !== 'cyclonedx') throw new StowageError('--vex needs --format cyclonedx: VEX statements are CycloneDX vulnerabilities');
-  const projectDir = projectDirOf(target);
-  const app = readApplicationManifest(projectDir);
-  const overrides = parseLicenseOverrides(opts.license ?? []);
-  const settings = auditSettings(target, opts);
-
-  let located: Awaited<ReturnType<typeof readApplication>>;
-  let findings: Finding[] | undefined;
-  if (opts.vex) {
-    const audited = await auditApplication({ paths: [target], ...settings });
-    located = { locations: audited.locations, graphs: audited.graphs };
-    findings = audited.result.findings;
-    for (const w of audited.result.warnings) warn(w);
-  } else {
-    located = await readApplication([target]);
-  }
-  const graphs: DependencyGraph[] = located.graphs;
-
-  const licenses = new Map<string, string | null>();
-  const vendored = opts.licenses || opts.vendor !== undefined ? await vendoredSources(projectDir, located, opts, settings.cacheRoot) : null;
-  const known = vendored ? await vendoredLicenses(vendored.files, vendored.packages) : new Map();
-  for (const graph of graphs) {
-    for (const pkg of graph.packages) {
-      const given = overrides.get(`${pkg.name}@${pkg.version}`) ?? overrides.get(pkg.name);
-      licenses.set(pkg.id, given ?? known.get(licenseKey(pkg.ecosystem, pkg.name, pkg.version))?.license ?? null);
-    }
-  }
-  const input: SbomInput = {
-    application: { name: app.name, version: app.version, license: applicationLicense(app, overrides).license, ecosystem: app.ecosystem },
-    graphs,
-    licenses,
-    sourceDateEpoch: sourceDateEpoch(process.env),
-    ...(findings ? { vulnerabilities: findings } : {}),
-  };
-  const text = sbomJson(opts.format === 'cyclonedx' ? cycloneDx(input) : spdx(input));
-  if (opts.output === undefined || opts.output === '-') process.stdout.write(text);
-  else writeFileAtomically(resolve(opts.output), Buffer.from(text));
-  return EXIT_OK;
-}
+import { addAuditOptions, collect } from './audit-options.js';
+import type { SbomOptions } from './sbom-command.js';
 
 export function registerSbom(program: Command, setExit: (code: number) => void): void {
   const sbom = program
@@ -131,7 +36,7 @@ Examples:
 Exit codes: 0 written, 2 it could not be made (bad input, unreadable database, download failure).`,
     )
     .action(async (path: string | undefined, opts: SbomOptions) => {
-      setExit(await sbomCommand(path, opts));
+      setExit(await (await import('./sbom-command.js')).sbomCommand(path, opts));
     });
   addAuditOptions(sbom, { omit: false });
 }

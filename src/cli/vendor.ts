@@ -1,97 +1,6 @@
-import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { EXIT_FINDINGS, EXIT_OK } from '../core/errors.js';
-import { renderHuman } from '../audit/report/human.js';
-import { compressionForPath, sourceDateEpoch, writeFileAtomically } from '../vendor/archive.js';
-import { VendorRefused, archiveBytes, buildVendorTree, defaultArchivePath, projectDirOf } from '../vendor/vendor-app.js';
-import { verifyArchive } from '../vendor/verify.js';
-import { addAuditOptions, auditSettings, type AuditFlags } from './audit-options.js';
-import { cacheDir } from '../core/cache-dir.js';
-import { progressReporter } from './progress.js';
-
-interface VendorOptions extends AuditFlags {
-  output?: string;
-  jobs?: string;
-}
-
-function jobs(value: string | undefined): number {
-  const n = value === undefined ? 8 : Number(value);
-  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : 8;
-}
-
-function formatBytes(n: number): string {
-  return n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-const warn = (message: string): void => {
-  process.stderr.write(`stowage: warning: ${message}\n`);
-};
-
-export async function vendorCommand(path: string | undefined, opts: VendorOptions): Promise<number> {
-  const target = path ?? '.';
-  const output = resolve(opts.output ?? defaultArchivePath(projectDirOf(target)));
-  compressionForPath(output); // a bad name is reported before any work
-  const epoch = sourceDateEpoch(process.env);
-  const progress = progressReporter('vendor', process.stderr);
-  let build;
-  try {
-    build = await buildVendorTree({
-      path: target,
-      audit: auditSettings(target, opts),
-      sourceDateEpoch: epoch,
-      env: process.env,
-      concurrency: jobs(opts.jobs),
-      onProgress: progress.update,
-      warn,
-    });
-  } catch (err) {
-    progress.stop();
-    if (err instanceof VendorRefused) {
-      process.stderr.write(renderHuman(err.audit, { colour: false, width: 80 }));
-      process.stderr.write(`stowage: ${err.message}\n`);
-      return EXIT_FINDINGS;
-    }
-    throw err;
-  }
-  progress.stop();
-  for (const w of build.audit.warnings) warn(w);
-  const bytes = await archiveBytes(build.files, build.manifest, output);
-  writeFileAtomically(output, bytes);
-  const accepted = build.manifest.audit.findings.filter((f) => f.accepted).length;
-  process.stdout.write(
-    `${output}: ${build.manifest.packages.length} packages, ${build.files.length} files, ${formatBytes(bytes.length)}\n` +
-      `  sha256 ${createHash('sha256').update(bytes).digest('hex')}\n` +
-      `  downloaded ${build.downloads.done - build.downloads.fromCache} (${formatBytes(build.downloads.bytes)}), ${build.downloads.fromCache} from the cache\n` +
-      `  audit: ${build.manifest.audit.findings.length} findings, none failing the policy` +
-      (accepted > 0 ? `, ${accepted} accepted (reasons in stowage-manifest.json)` : '') +
-      '\n',
-  );
-  return EXIT_OK;
-}
-
-export async function verifyCommand(archive: string, path: string | undefined, opts: { cacheDir?: string; jobs?: string }): Promise<number> {
-  const progress = progressReporter('verify', process.stderr);
-  const outcome = await verifyArchive({
-    archive,
-    path: path ?? projectDirOf(archive),
-    cacheRoot: opts.cacheDir ?? cacheDir(),
-    env: process.env,
-    concurrency: jobs(opts.jobs),
-    onProgress: progress.update,
-    warn,
-  }).finally(() => progress.stop());
-  if (outcome.problems.length > 0) {
-    process.stdout.write(`${archive}: does NOT match the lockfile\n`);
-    for (const p of outcome.problems) process.stdout.write(`  ${p}\n`);
-    return EXIT_FINDINGS;
-  }
-  process.stdout.write(
-    `${archive}: verified: ${outcome.manifest.packages.length} packages, ${outcome.files} files; ` +
-      `every checksum holds and a rebuild reproduces the archive byte for byte\n  sha256 ${outcome.sha256}\n`,
-  );
-  return EXIT_OK;
-}
+import { addAuditOptions } from './audit-options.js';
+import type { VendorOptions } from './vendor-command.js';
 
 export function registerVendor(program: Command, setExit: (code: number) => void): void {
   const vendor = program
@@ -121,7 +30,7 @@ Exit codes: 0 archive written (or verified), 1 refused by the audit policy (or v
 found differences), 2 vendoring could not be done (bad input, download or checksum failure).`,
     )
     .action(async (path: string | undefined, opts: VendorOptions) => {
-      setExit(await vendorCommand(path, opts));
+      setExit(await (await import('./vendor-command.js')).vendorCommand(path, opts));
     });
   addAuditOptions(vendor, { omit: false });
 
@@ -135,6 +44,6 @@ found differences), 2 vendoring could not be done (bad input, download or checks
     .option('-j, --jobs <n>', 'parallel downloads (default 8)')
     .option('--cache-dir <dir>', 'download cache (default: as for vendor)')
     .action(async (archive: string, path: string | undefined, opts: { cacheDir?: string; jobs?: string }) => {
-      setExit(await verifyCommand(archive, path, opts));
+      setExit(await (await import('./vendor-command.js')).verifyCommand(archive, path, opts));
     });
 }

@@ -1,0 +1,42 @@
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { EXIT_FINDINGS, EXIT_OK, StowageError } from '../core/errors.js';
+import { renderHuman, styleFor } from '../audit/report/human.js';
+import { renderJson } from '../audit/report/json.js';
+import { renderSarif } from '../audit/report/sarif.js';
+import { auditApplication } from '../audit/run.js';
+import { auditSettings, type AuditFlags } from './audit-options.js';
+
+export interface AuditOptions extends AuditFlags {
+  format: 'human' | 'json' | 'sarif';
+  output?: string;
+}
+
+/** Writes next to the target and renames, so a reader never sees half a report. */
+export function writeTextAtomically(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new StowageError(`cannot write: ${(err as Error).message}`, file);
+  }
+}
+
+export async function auditCommand(paths: string[], opts: AuditOptions): Promise<number> {
+  const targets = paths.length > 0 ? paths : ['.'];
+  const settings = auditSettings(targets[0] as string, opts);
+  const { result } = await auditApplication({ paths: targets, ...settings });
+  const text =
+    opts.format === 'json'
+      ? renderJson(result)
+      : opts.format === 'sarif'
+        ? renderSarif(result)
+        : renderHuman(result, opts.output ? { colour: false, width: 80 } : styleFor(process.stdout));
+  if (opts.output) writeTextAtomically(opts.output, text);
+  else process.stdout.write(text);
+  if (opts.format !== 'human' || opts.output) {
+    for (const w of result.warnings) process.stderr.write(`stowage: warning: ${w}\n`);
+  }
+  return result.findings.some((f) => f.failsPolicy) ? EXIT_FINDINGS : EXIT_OK;
+}
