@@ -48,7 +48,22 @@ Documentation: README.md (report schema, policy file stowage.toml, cache directo
   return program;
 }
 
+/**
+ * Ctrl-C and SIGTERM end the run between two steps, never inside one: every file stowage
+ * writes is written to a temporary name and renamed synchronously, so with a handler in place
+ * an interrupted run leaves no half-written archive, report or cache entry.
+ */
+function exitOnSignals(): void {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`stowage: interrupted (${signal}); nothing half-written was left\n`);
+      process.exit(code);
+    });
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
+  exitOnSignals();
   let exitCode = 0;
   const program = buildProgram((code) => {
     exitCode = code;
