@@ -16,4 +16,6 @@ await build({
   // CommonJS dependencies (yauzl, @yarnpkg/parsers) call require(): give them one.
   banner: { js: "import { createRequire as __stowageRequire } from 'node:module'; const require = __stowageRequire(import.meta.url);" },
   logLevel: 'warning',
+  minifyWhitespace: true,
+  minifySyntax: true,
 });
