@@ -1,5 +1,7 @@
 import type { Ecosystem } from '../core/package.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
+import { MANIFEST_PATH } from '../vendor/manifest.js';
+import { SBOM_PATH } from '../vendor/vendor-sbom.js';
 
 /**
  * The RPM spec of an application built offline from its vendored dependencies. Pure: the
@@ -12,6 +14,8 @@ import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
  *   `bundled(npm(NAME))` on openSUSE (its nodejs packaging names packages `npm(NAME)`);
  * - build requirements: Fedora's `cargo`/`rust`, `nodejs`/`npm`; openSUSE's `cargo`/`rust`,
  *   `nodejs-default`/`npm-default`; both need `tar` with zstd support for the vendor archive.
+ *   An npm application runs on the system's node: `Requires: nodejs`, a capability both
+ *   distributions' node packages provide (openSUSE's nodejs-common requires it by that name).
  * Versions become RPM versions as rust2rpm makes them: a semver pre-release's `-` is `~`, so
  * `1.0.0-rc.1` sorts before `1.0.0`.
  */
@@ -75,6 +79,18 @@ const BUILD_REQUIRES: Record<RpmFlavor, Record<Ecosystem, string[]>> = {
   opensuse: { cargo: ['cargo', 'rust', 'tar', 'zstd'], npm: ['nodejs-default', 'npm-default', 'tar', 'zstd'] },
 };
 
+/** What the built package needs at run time, beyond what rpm finds itself (shared libraries). */
+const REQUIRES: Record<Ecosystem, string[]> = { cargo: [], npm: ['nodejs'] };
+
+/**
+ * Spec-wide settings. No debuginfo subpackage: npm packages are JavaScript, and cargo's release
+ * profile carries no debug information, so Fedora's debuginfo step (on for every arch-specific
+ * package) would find no debug sources and fail the build with an empty debugsourcefiles.list.
+ * A packager who wants one removes the line and enables debug info in the release profile.
+ */
+const NO_DEBUGINFO = '%global debug_package %{nil}';
+const GLOBALS: Record<Ecosystem, string[]> = { cargo: [NO_DEBUGINFO], npm: [NO_DEBUGINFO] };
+
 /** Text for a spec field: `%` starts a macro, so it is doubled; one line. */
 function field(text: string): string {
   return text.replace(/\s+/g, ' ').trim().replace(/%/g, '%%');
@@ -122,6 +138,7 @@ export function renderRpmSpec(input: RpmSpecInput): string {
   out.push('# Source1 holds every locked dependency, verified against the lockfile and audited.');
   out.push('# Regenerate it with `stowage package rpm` rather than editing it.');
   out.push('');
+  if (GLOBALS[input.ecosystem].length > 0) out.push(...GLOBALS[input.ecosystem], '');
   tag('Name', name);
   tag('Version', rpmVersion(input.version));
   tag('Release', `${field(input.release)}%{?dist}`);
@@ -134,6 +151,7 @@ export function renderRpmSpec(input: RpmSpecInput): string {
   tag('Source3', input.sources.licenses);
   out.push('');
   for (const req of BUILD_REQUIRES[input.flavor][input.ecosystem]) tag('BuildRequires', req);
+  for (const req of REQUIRES[input.ecosystem]) tag('Requires', req);
   out.push('');
   if (input.bundled.length > 0) {
     out.push('# Every library compiled into the application, for security trackers (see Source3 for licences).');
@@ -185,7 +203,11 @@ function renderNpmSections(out: string[], input: RpmSpecInput): void {
   out.push('npm ci --offline --no-audit --no-fund', 'npm run build --if-present --offline', '');
   out.push('%install', ...npmEnv);
   out.push(`mkdir -p %{buildroot}${appDir}`);
-  out.push(`tar --exclude=./vendor --exclude=./.npmrc --exclude=./.npm-home --exclude=./bundled-licenses.txt -cf - . | tar -xf - -C %{buildroot}${appDir}`);
+  // Everything the build made, except what only the build needs: the vendored cache and its
+  // .npmrc, npm's HOME, and the vendor archive's own manifest (which names the build host's
+  // paths) and SBOM (installed once, below).
+  const buildOnly = ['vendor', '.npmrc', '.npm-home', 'bundled-licenses.txt', MANIFEST_PATH, SBOM_PATH];
+  out.push(`tar ${buildOnly.map((p) => `--exclude=./${p}`).join(' ')} -cf - . | tar -xf - -C %{buildroot}${appDir}`);
   out.push(`(cd %{buildroot}${appDir} && npm prune --omit=dev --offline --no-audit --no-fund --cache="$OLDPWD/vendor/npm-cache")`);
   if (input.binaries.length > 0) out.push('mkdir -p %{buildroot}%{_bindir}');
   for (const bin of input.binaries) {

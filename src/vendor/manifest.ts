@@ -40,7 +40,6 @@ export interface VendorManifest {
     databases: { source: string; revision: string; revisionDate: string | null; advisories: number }[];
     /** Every finding at vendoring time; none of them fails the policy, or there would be no archive. */
     findings: ManifestFinding[];
-    warnings: string[];
   };
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
@@ -45,6 +45,14 @@ export interface VendorBuild {
   manifest: VendorManifest;
   audit: AuditResult;
   downloads: DownloadProgress;
+}
+
+/** A URL stays as it is; a local path becomes its last component (and `#branch`). */
+function portableDatabaseName(source: string): string {
+  if (/^(?:[a-z][a-z0-9+.-]*:\/\/|[\w.-]+@[\w.-]+:)/i.test(source)) return source;
+  const hash = source.lastIndexOf('#');
+  const path = hash > 0 ? source.slice(0, hash) : source;
+  return basename(path.replace(/[\\/]+$/, '')) + (hash > 0 ? source.slice(hash) : '');
 }
 
 export function projectDirOf(path: string): string {
@@ -102,9 +110,15 @@ export async function buildVendorTree(request: VendorRequest): Promise<VendorBui
     lockfiles: vendored.lockfiles,
     packages: vendored.packages,
     audit: {
-      databases: audited.result.databases.map((d) => ({ source: d.source, revision: d.revision, revisionDate: d.revisionDate, advisories: d.advisories })),
+      // Only what the inputs determine: no ages or warnings (they change with the clock), and a
+      // local database by its name, not the build machine's path; its revision identifies it.
+      databases: audited.result.databases.map((d) => ({
+        source: portableDatabaseName(d.source),
+        revision: d.revision,
+        revisionDate: d.revisionDate,
+        advisories: d.advisories,
+      })),
       findings: manifestFindings(audited.result),
-      warnings: audited.result.warnings,
     },
   };
   const sbom = await vendorSbom(projectDir, audited.graphs, vendored.files, vendored.packages, request.sourceDateEpoch, request.warn);

@@ -149,7 +149,7 @@ test('rpmbuild --rebuild builds and tests it with the registry stopped; the RPM 
     https_proxy: 'http://127.0.0.1:9',
     CARGO_NET_OFFLINE: 'true',
   };
-  const build = spawnSync('rpmbuild', ['--rebuild', '--nodeps', '--define', `_topdir ${top}`, '--define', 'debug_package %{nil}', srpm], {
+  const build = spawnSync('rpmbuild', ['--rebuild', '--nodeps', '--define', `_topdir ${top}`, srpm], {
     env,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,

@@ -1,0 +1,235 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
+
+/**
+ * The proof of `stowage package rpm` for an npm application: the npm fixture, locked now by
+ * the real npm against the real registry (with one development-only dependency added), is
+ * packaged as a source RPM; `rpmbuild --rebuild` then builds, tests and installs it with every
+ * request sent to a dead proxy and an empty HOME, from the SRPM alone. Needs the Debian
+ * packages `rpm` (rpmbuild, rpm2archive), `zstd`, and node with npm.
+ */
+
+const APP = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-app');
+const NAME = 'stowage-npm-app';
+const EXPECTED_OUTPUT = 'ms=172800000 semver=true is-number=true chalk=plain debug=true';
+/** Installed for the build and `npm test` only: it must be neither in the RPM nor declared bundled. */
+const DEV_ONLY = 'kleur';
+/** Nothing listens on the discard port: a request there fails at once. */
+const DEAD = 'http://127.0.0.1:9/';
+const epoch = '1700000000';
+
+/** The environment without npm's own settings (`npm test` exports its config as npm_config_*) and proxies. */
+function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^npm_/i.test(key) || /^(https?|all|no)_proxy$/i.test(key)) continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** Why these tests cannot run here, or null when they can. */
+async function whyNot(): Promise<string | null> {
+  if (spawnSync('rpmbuild', ['--version']).status !== 0) return 'rpmbuild is not installed (Debian package rpm): npm RPM packaging skipped';
+  if (spawnSync('npm', ['--version']).status !== 0) return 'npm is not installed: npm RPM packaging skipped';
+  try {
+    const response = await fetch('https://registry.npmjs.org/ms', { method: 'HEAD', signal: AbortSignal.timeout(15_000) });
+    return response.ok ? null : `the npm registry answered HTTP ${response.status}: npm RPM packaging skipped`;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    return `the npm registry is unreachable (${cause}): npm RPM packaging skipped`;
+  }
+}
+
+/** An OSV database whose one advisory is about an npm package the application does not use. */
+function advisoryDb(root: string): string {
+  mkdirSync(root, { recursive: true });
+  writeFileSync(
+    join(root, 'GHSA-0000-0000-0001.json'),
+    JSON.stringify({
+      schema_version: '1.3.0',
+      id: 'GHSA-0000-0000-0001',
+      // Dated ahead, as in the Cargo proof: never stale, so no warning that changes daily.
+      modified: '2099-01-01T00:00:00Z',
+      published: '2099-01-01T00:00:00Z',
+      summary: 'Not about this application',
+      details: 'Made up.',
+      affected: [{ package: { ecosystem: 'npm', name: 'unused-package' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0.0' }] }] }],
+    }),
+  );
+  return root;
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+interface LockEntry {
+  version?: string;
+  dev?: boolean;
+  link?: boolean;
+}
+
+const skip = await whyNot();
+const scratch = tempDir('package-npm');
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('stowage package rpm for an npm application', { skip: skip ?? false }, () => {
+  let appDir: string;
+  let db: string;
+  let lock: { packages: Record<string, LockEntry> };
+  let srpm: string;
+
+  before(() => {
+    appDir = join(scratch, 'app');
+    cpSync(APP, appDir, { recursive: true });
+    // A development-only dependency, which the tests use: installed to build and test, never shipped.
+    const manifestPath = join(appDir, 'package.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+    manifest.devDependencies = { [DEV_ONLY]: '^4.1.5' };
+    manifest.scripts = { test: `node -e "require('${DEV_ONLY}')" && node test.mjs` };
+    writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    const env = cleanEnv({ HOME: join(scratch, 'lock-home'), npm_config_cache: join(scratch, 'lock-cache'), npm_config_update_notifier: 'false' });
+    const made = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: appDir, env, encoding: 'utf8', timeout: 300_000 });
+    assert.equal(made.status, 0, `npm install --package-lock-only failed:\n${made.stdout}${made.stderr}`);
+    lock = JSON.parse(readFileSync(join(appDir, 'package-lock.json'), 'utf8')) as typeof lock;
+    db = advisoryDb(join(scratch, 'db'));
+  });
+
+  function packageRpm(out: string, cache: string): Promise<{ status: number; stdout: string; stderr: string }> {
+    return runCliAsync(['package', 'rpm', appDir, '--db', db, '--no-fetch', '--srpm', '-o', out], {
+      cacheDir: cache,
+      env: cleanEnv({ SOURCE_DATE_EPOCH: epoch }),
+    });
+  }
+
+  test('package rpm --srpm writes the spec, its sources and a source RPM, byte-identical on a second run', async () => {
+    const first = join(scratch, 'out-a');
+    const second = join(scratch, 'out-b');
+    // Separate download caches: the second run fetches every tarball again.
+    const a = await packageRpm(first, join(scratch, 'cache-a'));
+    assert.equal(a.status, 0, a.stderr);
+    const b = await packageRpm(second, join(scratch, 'cache-b'));
+    assert.equal(b.status, 0, b.stderr);
+    assert.doesNotMatch(a.stderr, /warning/, a.stderr);
+
+    const files = readdirSync(first).sort();
+    assert.deepEqual(files, [
+      `${NAME}-1.0.0-1.src.rpm`,
+      `${NAME}-1.0.0-bundled-licenses.txt`,
+      `${NAME}-1.0.0-vendor.tar.zst`,
+      `${NAME}-1.0.0.cdx.json`,
+      `${NAME}-1.0.0.tar.gz`,
+      `${NAME}.spec`,
+    ]);
+    for (const f of files) assert.equal(sha256(join(first, f)), sha256(join(second, f)), `${f} reproduces`);
+    srpm = join(first, `${NAME}-1.0.0-1.src.rpm`);
+
+    const spec = readFileSync(join(first, `${NAME}.spec`), 'utf8');
+    assert.match(spec, /^BuildRequires: +nodejs$/m);
+    assert.match(spec, /^Requires: +nodejs$/m);
+    // Fedora's debuginfo step would fail on a package with nothing compiled.
+    assert.match(spec, /^%global debug_package %\{nil\}$/m);
+    assert.match(spec, /^npm ci --offline/m);
+    assert.match(spec, /^npm test$/m);
+    assert.doesNotMatch(spec, new RegExp(`bundled\\(nodejs-${DEV_ONLY}\\)`));
+    assert.doesNotMatch(spec, /\/tmp\/|registry\.npmjs\.org/, 'no host paths or registry URLs');
+
+    const listing = execFileSync('tar', ['-tzf', join(first, `${NAME}-1.0.0.tar.gz`)], { encoding: 'utf8' }).trim().split('\n');
+    assert.deepEqual(listing, [
+      `${NAME}-1.0.0/`,
+      `${NAME}-1.0.0/bin/`,
+      `${NAME}-1.0.0/bin/stowage-npm-app.mjs`,
+      `${NAME}-1.0.0/index.mjs`,
+      `${NAME}-1.0.0/package-lock.json`,
+      `${NAME}-1.0.0/package.json`,
+      `${NAME}-1.0.0/test.mjs`,
+    ]);
+    const licences = readFileSync(join(first, `${NAME}-1.0.0-bundled-licenses.txt`), 'utf8');
+    assert.match(licences, /^npm semver 7\.\S+: ISC$/m);
+    assert.match(licences, /^npm ms 2\.\S+: MIT$/m);
+    assert.doesNotMatch(licences, new RegExp(`^npm ${DEV_ONLY} `, 'm'));
+  });
+
+  test('rpmbuild --rebuild builds, tests and installs it offline; the RPM declares the runtime packages and the combined licence', () => {
+    assert.ok(srpm, 'the source RPM of the previous test');
+    const top = join(scratch, 'rpmbuild');
+    const home = join(scratch, 'rpmbuild-home');
+    mkdirSync(home);
+    const env = cleanEnv({
+      HOME: home,
+      // Nothing may be fetched: every request goes to a dead proxy, the registry too.
+      npm_config_proxy: DEAD,
+      npm_config_https_proxy: DEAD,
+      npm_config_registry: DEAD,
+      http_proxy: DEAD,
+      https_proxy: DEAD,
+      HTTP_PROXY: DEAD,
+      HTTPS_PROXY: DEAD,
+      SOURCE_DATE_EPOCH: epoch,
+    });
+    const started = Date.now();
+    // No `debug_package %{nil}` here: the spec says it.
+    const build = spawnSync('rpmbuild', ['--rebuild', '--nodeps', '--define', `_topdir ${top}`, srpm], {
+      env,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 600_000,
+    });
+    const output = `${build.stdout}\n${build.stderr}`;
+    assert.equal(build.status, 0, output);
+    assert.match(output, /Executing\(%check\)/);
+    assert.match(output, /npm-app test: ok/);
+    assert.doesNotMatch(output, /ECONNREFUSED|ENOTCACHED|npm warn/i, 'npm fetched nothing and warned of nothing');
+    assert.ok(!existsSync(join(home, '.npm', '_cacache')), 'the user cache was not used');
+    console.log(`rpmbuild --rebuild: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const rpmDir = join(top, 'RPMS');
+    const arch = readdirSync(rpmDir)[0] as string;
+    const rpmFile = join(rpmDir, arch, readdirSync(join(rpmDir, arch)).find((f) => f.startsWith(`${NAME}-1.0.0-1`)) as string);
+
+    // Every runtime package of the lockfile, and no development-only one.
+    const runtime = Object.entries(lock.packages)
+      .filter(([location, entry]) => location !== '' && entry.dev !== true && entry.link !== true)
+      .map(([location, entry]) => `bundled(nodejs-${location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length)}) = ${entry.version ?? ''}`);
+    const provides = execFileSync('rpm', ['-qp', '--provides', rpmFile], { encoding: 'utf8' }).trim().split('\n');
+    const bundled = provides.filter((p) => p.startsWith('bundled(')).sort();
+    assert.deepEqual(bundled, [...new Set(runtime)].sort());
+    for (const name of ['chalk', 'debug', 'is-number', 'ms', 'semver', 'ansi-styles', 'supports-color']) {
+      assert.ok(bundled.some((p) => p.startsWith(`bundled(nodejs-${name}) = `)), `${name} is declared`);
+    }
+    assert.ok(lock.packages[`node_modules/${DEV_ONLY}`]?.dev, `${DEV_ONLY} is dev-only in the lockfile`);
+    assert.ok(!bundled.some((p) => p.startsWith(`bundled(nodejs-${DEV_ONLY})`)), `${DEV_ONLY} is not declared`);
+
+    const requires = execFileSync('rpm', ['-qp', '--requires', rpmFile], { encoding: 'utf8' }).trim().split('\n');
+    assert.ok(requires.includes('nodejs'), `the system node is required:\n${requires.join('\n')}`);
+
+    const license = execFileSync('rpm', ['-qp', '--qf', '%{LICENSE}', rpmFile], { encoding: 'utf8' });
+    assert.equal(license, 'Apache-2.0 AND ISC AND MIT');
+
+    const appDirInRpm = `/usr/lib/node_modules/${NAME}`;
+    const files = execFileSync('rpm', ['-qpl', rpmFile], { encoding: 'utf8' }).trim().split('\n');
+    assert.ok(files.includes(`/usr/bin/${NAME}`), files.join('\n'));
+    assert.ok(files.includes(`${appDirInRpm}/node_modules/chalk/package.json`), 'runtime packages are installed');
+    assert.ok(!files.some((f) => f.startsWith(`${appDirInRpm}/node_modules/${DEV_ONLY}`)), `${DEV_ONLY} was pruned`);
+    for (const buildOnly of ['vendor/', '.npmrc', '.npm-home', 'stowage-manifest.json', 'stowage-sbom.cdx.json']) {
+      assert.ok(!files.some((f) => f.startsWith(`${appDirInRpm}/${buildOnly}`)), `${buildOnly} is not installed`);
+    }
+    assert.ok(files.includes(`${appDirInRpm}/bin/stowage-npm-app.mjs`) && files.includes(`${appDirInRpm}/index.mjs`));
+    assert.ok(files.includes(`/usr/share/${NAME}/${NAME}-1.0.0.cdx.json`));
+    assert.ok(files.some((f) => f.endsWith('/bundled-licenses.txt')));
+
+    // The installed command runs with the system node, as a user would run it.
+    const root = join(scratch, 'extract');
+    mkdirSync(root);
+    execFileSync('sh', ['-c', 'rpm2archive - < "$1" | tar -xzf -', 'sh', rpmFile], { cwd: root });
+    const run = spawnSync(join(root, 'usr', 'bin', NAME), { encoding: 'utf8', env: cleanEnv({ HOME: home }) });
+    assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
+    assert.equal(run.stdout.trim(), EXPECTED_OUTPUT);
+  });
+});
