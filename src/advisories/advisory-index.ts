@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Advisory } from '../core/advisory.js';
 import type { Ecosystem } from '../core/package.js';
+import { TOOL_VERSION } from '../core/tool.js';
 
 /**
  * better-sqlite3 finds its addon through the `bindings` package, which probes a dozen paths
@@ -22,8 +23,11 @@ function openSqlite(file: string, options: Database.Options): Database.Database 
   return new Database(file, NATIVE_BINDING ? { ...options, nativeBinding: NATIVE_BINDING } : options);
 }
 
-/** Bumped whenever the stored Advisory shape or the schema changes: old indexes are rebuilt. */
-const INDEX_FORMAT = '1';
+/**
+ * Bumped whenever the stored Advisory shape or the schema changes; with the tool's version, so
+ * a stowage upgrade (whose readers may have been fixed) rebuilds every index once.
+ */
+const INDEX_FORMAT = `2/${TOOL_VERSION}`;
 
 export interface IndexStamp {
   /** What the index was built from: git commit or `sha256:` content hash. */
@@ -34,6 +38,8 @@ export interface IndexStamp {
   fingerprint: string;
   advisories: number;
   toolchainAdvisories: number;
+  /** Advisories per ecosystem: an audit refuses to call a graph clean that no database covers. */
+  ecosystems: Partial<Record<Ecosystem, number>>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Advisory } from '../core/advisory.js';
 import { StowageError } from '../core/errors.js';
 import { AdvisoryIndex, type IndexStamp } from './advisory-index.js';
 import { GitError, headCommit } from './git.js';
@@ -25,6 +26,7 @@ export interface AdvisoryDatabase {
   revisionDate: string | null;
   advisories: number;
   toolchainAdvisories: number;
+  ecosystems: IndexStamp['ecosystems'];
   index: AdvisoryIndex;
   /** True when this run (re)built the index. */
   rebuilt: boolean;
@@ -95,6 +97,12 @@ async function snapshot(spec: DatabaseSpec, options: OpenDatabaseOptions): Promi
   }
 }
 
+function countByEcosystem(advisories: readonly Advisory[]): IndexStamp['ecosystems'] {
+  const counts: IndexStamp['ecosystems'] = {};
+  for (const a of advisories) counts[a.ecosystem] = (counts[a.ecosystem] ?? 0) + 1;
+  return counts;
+}
+
 export function indexPath(cacheRoot: string, spec: DatabaseSpec): string {
   return join(cacheRoot, 'index', `${sourceCacheKey(spec)}.sqlite`);
 }
@@ -117,6 +125,7 @@ export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOpti
       fingerprint: snap.fingerprint,
       advisories: loaded.advisories.length,
       toolchainAdvisories: loaded.toolchainAdvisories,
+      ecosystems: countByEcosystem(loaded.advisories),
     };
     index = AdvisoryIndex.build(file, stamp, loaded.advisories);
     rebuilt = true;
@@ -128,6 +137,7 @@ export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOpti
     revisionDate: index.stamp.revisionDate,
     advisories: index.stamp.advisories,
     toolchainAdvisories: index.stamp.toolchainAdvisories,
+    ecosystems: index.stamp.ecosystems,
     index,
     rebuilt,
     warnings: snap.warnings,

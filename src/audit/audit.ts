@@ -5,7 +5,7 @@ import type { AppliedIgnore, Finding } from '../core/finding.js';
 import { GraphIndex, type DependencyGraph, type EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
-import { loadVersionScheme } from '../ecosystems/formats.js';
+import { ADVISORY_SOURCES_HINT, isAuditable, loadVersionScheme } from '../ecosystems/formats.js';
 import { dependencyPaths, incomingEdges, reachable } from './paths.js';
 import type { AuditPolicy, IgnoreRule } from './policy.js';
 
@@ -18,6 +18,8 @@ export interface DatabaseSummary {
   revisionDate: string | null;
   advisories: number;
   toolchainAdvisories: number;
+  /** Advisories per ecosystem (`cargo`, `npm`). */
+  ecosystems: AdvisoryDatabase['ecosystems'];
   /** Whole days between the revision date and the audit; null when the date is unknown. */
   ageDays: number | null;
   stale: boolean;
@@ -28,7 +30,7 @@ export interface TargetSummary {
   ecosystem: DependencyGraph['ecosystem'];
   format: string;
   packages: number;
-  /** Packages from the public registry, the ones advisories are matched against (after --omit). */
+  /** Packages advisories are matched against (crates.io crates, npm registry packages; after --omit). */
   audited: number;
 }
 
@@ -62,6 +64,7 @@ function summarizeDatabase(db: AdvisoryDatabase, policy: AuditPolicy, now: Date)
     revisionDate: db.revisionDate,
     advisories: db.advisories,
     toolchainAdvisories: db.toolchainAdvisories,
+    ecosystems: db.ecosystems,
     ageDays,
     stale: ageDays !== null && ageDays > policy.maxDatabaseAgeDays,
   };
@@ -77,8 +80,16 @@ function isOmitted(pkg: Package, policy: AuditPolicy): boolean {
 
 /** Every advisory that affects a package of the graph, per database, withdrawn ones excluded. */
 async function matchGraph(graph: DependencyGraph, databases: AdvisoryDatabase[], policy: AuditPolicy): Promise<{ matches: Match[]; audited: number }> {
-  const candidates = graph.packages.filter((p) => p.source.isDefaultRegistry && !isOmitted(p, policy));
+  const candidates = graph.packages.filter((p) => isAuditable(p) && !isOmitted(p, policy));
   if (candidates.length === 0) return { matches: [], audited: 0 };
+  // Fail closed: no database knows this ecosystem, so "no findings" would mean nothing.
+  if (!databases.some((db) => (db.ecosystems[graph.ecosystem] ?? 0) > 0)) {
+    throw new StowageError(
+      `no advisory database given has ${graph.ecosystem} advisories, so ${candidates.length} packages cannot be audited; ` +
+        `add one with --db (${ADVISORY_SOURCES_HINT[graph.ecosystem]})`,
+      graph.path,
+    );
+  }
   const scheme = await loadVersionScheme(graph.ecosystem);
   const names = [...new Set(candidates.map((p) => p.name))];
   const matches: Match[] = [];
@@ -125,19 +136,29 @@ function mergeAliases(matches: Match[]): Match[][] {
   return groups.map((g) => g.matches);
 }
 
+/**
+ * One finding from several records of the same vulnerability. The first database names it; the
+ * verdict is the strictest any record gives, so the order of `--db` never lets a finding pass:
+ * a vulnerability if any record says so, and the highest severity any record rates.
+ */
 function combine(group: Match[]): { advisory: Advisory; databases: string[] } {
   const primary = group[0] as Match;
   const ids = new Set<string>();
   const patched = new Set(primary.advisory.patched);
   let severity = primary.advisory.severity;
+  let kind = primary.advisory.kind;
   for (const m of group) {
     for (const id of [m.advisory.id, ...m.advisory.aliases]) ids.add(id);
     for (const p of m.advisory.patched) patched.add(p);
-    severity ??= m.advisory.severity;
+    if (m.advisory.kind === 'vulnerability') kind = 'vulnerability';
+    const other = m.advisory.severity;
+    if (other && (!severity || rank(other.level) > rank(severity.level) || (rank(other.level) === rank(severity.level) && severity.score === null))) {
+      severity = other;
+    }
   }
   ids.delete(primary.advisory.id);
   return {
-    advisory: { ...primary.advisory, aliases: [...ids].sort(), patched: [...patched], severity },
+    advisory: { ...primary.advisory, kind, aliases: [...ids].sort(), patched: [...patched], severity },
     databases: [...new Set(group.map((m) => m.database))],
   };
 }

@@ -10,8 +10,9 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
       'Check every locked package of an application against advisory databases.\n\n' +
         'PATH is a lockfile (Cargo.lock, package-lock.json, npm-shrinkwrap.json, yarn.lock, ' +
         'pnpm-lock.yaml) or a directory holding one or several: they are audited together, ' +
-        'as one application, in one report. Only packages from the public registry (crates.io, ' +
-        'registry.npmjs.org) are matched; git, path and other-registry packages are listed, not matched.',
+        'as one application, in one report. Crates from crates.io and npm packages from a registry (the public one or a mirror) ' +
+        'are matched; git, path and other-registry crates are listed, not matched. A lockfile whose ecosystem no database covers ' +
+        'fails the audit (exit 2) rather than passing unchecked.',
     )
     .argument('[path...]', 'lockfiles or directories to audit (default: the current directory)')
     .addOption(new Option('-f, --format <format>', 'report format').choices(['human', 'json', 'sarif']).default('human'))

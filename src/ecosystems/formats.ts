@@ -1,5 +1,5 @@
 import type { LockfileFormat, VersionScheme } from '../core/ecosystem.js';
-import type { Ecosystem } from '../core/package.js';
+import type { Ecosystem, Package } from '../core/package.js';
 import type { EcosystemVendor } from '../vendor/vendor-tree.js';
 
 /**
@@ -59,3 +59,24 @@ export async function loadEcosystemVendor(ecosystem: Ecosystem): Promise<Ecosyst
       return (await import('./npm/vendor.js')).vendorNpm;
   }
 }
+
+/**
+ * Whether advisories apply to a package. Cargo: only crates.io's crates (another registry's
+ * crate of the same name is another crate). npm: any registry package, since mirrors and
+ * proxies (Artifactory, Verdaccio, a corporate host) serve the public registry's packages under
+ * the same names; auditing a private package that shares a public name errs on the safe side.
+ */
+export function isAuditable(pkg: Package): boolean {
+  switch (pkg.ecosystem) {
+    case 'cargo':
+      return pkg.source.isDefaultRegistry;
+    case 'npm':
+      return pkg.source.kind === 'registry';
+  }
+}
+
+/** Where to find a database for an ecosystem, for the error that says none was given. */
+export const ADVISORY_SOURCES_HINT: Readonly<Record<Ecosystem, string>> = {
+  cargo: 'the RustSec advisory-db, its git URL or a checkout',
+  npm: "a directory or .zip of OSV records for npm, such as osv.dev's npm export of GitHub advisories",
+};

@@ -100,7 +100,7 @@ function database(name: string, advisories: Advisory[]): AdvisoryDatabase {
   const file = join(tempDir('audit-index'), 'index.sqlite');
   const index = AdvisoryIndex.build(
     file,
-    { revision: `rev-${name}`, revisionDate: '2026-08-25T00:00:00Z', fingerprint: 'x', advisories: advisories.length, toolchainAdvisories: 0 },
+    { revision: `rev-${name}`, revisionDate: '2026-08-25T00:00:00Z', fingerprint: 'x', advisories: advisories.length, toolchainAdvisories: 0, ecosystems: { cargo: advisories.length } },
     advisories,
   );
   return {
@@ -110,6 +110,7 @@ function database(name: string, advisories: Advisory[]): AdvisoryDatabase {
     revisionDate: index.stamp.revisionDate,
     advisories: advisories.length,
     toolchainAdvisories: 0,
+    ecosystems: index.stamp.ecosystems,
     index,
     rebuilt: true,
     warnings: [],
@@ -230,4 +231,24 @@ test('an advisory whose range cannot be evaluated fails the audit loudly', async
     runAudit({ graphs: [graph()], databases: [database('db', [broken])], policy: policy(), now: NOW }),
     /RUSTSEC-2026-0100 cannot be evaluated for h2 0.4.1/,
   );
+});
+
+test('merged records take the strictest verdict, whatever the order of the databases', async () => {
+  const lowGhsa = advisory('GHSA-aaaa-bbbb-cccc', 'h2', ['>= 0.4.2'], { aliases: ['CVE-2026-1111'], severity: sev('low', 2.0) });
+  const noticeFirst = advisory('GHSA-dddd-eeee-ffff', 'h2', ['>= 0.4.2'], { aliases: ['CVE-2026-1111'], kind: 'unsound' });
+  for (const first of [lowGhsa, noticeFirst]) {
+    const result = await runAudit({
+      graphs: [graph()],
+      databases: [database('osv', [first]), database('rustsec', ADVISORIES)],
+      policy: policy({ severityThreshold: 'high' }),
+      now: NOW,
+    });
+    const h2 = result.findings.filter((f) => f.package.name === 'h2');
+    assert.equal(h2.length, 1, 'one vulnerability, one finding');
+    const merged = h2.find((f) => f.advisory.aliases.includes('RUSTSEC-2026-0001'));
+    assert.equal(merged?.advisory.id, first.id, 'the first database names the finding');
+    assert.equal(merged?.advisory.kind, 'vulnerability');
+    assert.deepEqual(merged?.advisory.severity, sev('high', 7.5));
+    assert.equal(merged?.failsPolicy, true);
+  }
 });

@@ -96,3 +96,17 @@ test('npm bad input: one line naming the file, exit 2', () => {
     assert.match(lines[0] ?? '', pattern);
   }
 });
+
+test('npm packages from a registry mirror are audited; a database without npm advisories fails closed', () => {
+  const app = tempDir('cli-mirror');
+  const lock = readFileSync(JELLYFIN, 'utf8').replaceAll('https://registry.invalid/', 'https://npm.corp.example/api/npm/npm-remote/');
+  writeFileSync(join(app, 'package-lock.json'), lock);
+  const mirrored = audit([app, '--db', GHSA_NPM]);
+  assert.equal(mirrored.status, 1);
+  assert.equal(mirrored.report?.findings.length, 10, 'the same ten findings as from the public registry');
+
+  const rustOnly = audit([app, '--db', ADVISORY_DB_BUNDLE]);
+  assert.equal(rustOnly.status, 2);
+  assert.equal(rustOnly.stdout, '');
+  assert.match(rustOnly.stderr, /package-lock\.json: no advisory database given has npm advisories, so \d+ packages cannot be audited; add one with --db/);
+});
