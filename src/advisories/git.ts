@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { isolatedGitEnvironment } from '../core/git-environment.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -11,7 +12,7 @@ export async function git(args: string[], cwd?: string): Promise<string> {
     const { stdout } = await execFileAsync('git', args, {
       cwd,
       maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' },
+      env: isolatedGitEnvironment(process.env),
     });
     return stdout;
   } catch (err) {

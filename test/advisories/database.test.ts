@@ -177,3 +177,28 @@ test('what is not a database is refused with the path and the reason', async () 
     /cannot clone advisory database/,
   );
 });
+
+test("GIT_DIR from the user's shell or a git hook never redirects stowage's git commands", async () => {
+  const victim = tempDir('db-victim');
+  git(['init', '--quiet', victim]);
+  git(['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', 'commit', '--quiet', '--allow-empty', '-m', 'local work'], victim);
+  git(['remote', 'add', 'origin', ADVISORY_DB_BUNDLE], victim);
+  const before = git(['rev-parse', 'HEAD'], victim).trim();
+  const cacheRoot = tempDir('db-gitdir');
+  const spec = parseDatabaseSpec(ADVISORY_DB_BUNDLE);
+  (await openDatabase(spec, { cacheRoot, fetch: 'auto' })).index.close();
+  const saved = process.env.GIT_DIR;
+  process.env.GIT_DIR = join(victim, '.git');
+  try {
+    const db = await openDatabase(spec, { cacheRoot, fetch: 'always' });
+    assert.equal(db.revision, HEAD_MAIN);
+    db.index.close();
+    const checkout = await openDatabase(parseDatabaseSpec(advisoryDbCheckout('origin/main')), { cacheRoot, fetch: 'never' });
+    assert.equal(checkout.revision, HEAD_MAIN, "the checkout's own HEAD, not the victim's");
+    checkout.index.close();
+  } finally {
+    if (saved === undefined) delete process.env.GIT_DIR;
+    else process.env.GIT_DIR = saved;
+  }
+  assert.equal(git(['rev-parse', 'HEAD'], victim).trim(), before, "the user's repository is untouched");
+});

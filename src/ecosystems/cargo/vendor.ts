@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { isolatedGitEnvironment } from '../../core/git-environment.js';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -157,13 +158,8 @@ interface GitTreeEntry {
 }
 
 function gitEnv(context: VendorContext): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    ...context.env,
-    GIT_TERMINAL_PROMPT: '0',
-    // Only the transports Cargo itself fetches with: never `ext::` and friends from a lockfile.
-    GIT_ALLOW_PROTOCOL: 'file:git:http:https:ssh',
-  };
+  // Only the transports Cargo itself fetches with: never `ext::` and friends from a lockfile.
+  return isolatedGitEnvironment({ ...process.env, ...context.env }, { GIT_ALLOW_PROTOCOL: 'file:git:http:https:ssh' });
 }
 
 function runGit(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; input?: string }): Promise<Buffer> {

@@ -460,18 +460,31 @@ function indexTime(env: NodeJS.ProcessEnv): number {
 
 // ---- .npmrc ----------------------------------------------------------------------------------
 
+/** npm's credential settings, bare or scoped to a registry (`//host/:_authToken`). */
+const CREDENTIAL_KEYS = ['_auth', '_authtoken', '_password', 'username', 'password', 'email', 'certfile', 'keyfile', 'cert', 'key', 'always-auth'];
+
+function isCredential(key: string): boolean {
+  const bare = key.startsWith('//') ? key.slice(key.lastIndexOf(':') + 1) : key;
+  return key.startsWith('//') || CREDENTIAL_KEYS.includes(bare.toLowerCase());
+}
+
 /**
  * The application's `.npmrc` with the layout's settings appended. Its own lines are kept, except
  * those setting what the layout decides, which are commented out (and reported): left in, a
  * `prefer-online` or another `cache` would send npm past the vendored cache.
  */
-function npmrcWithLayout(path: string, existing: string | null, pinRegistry: string | null, warn: (message: string) => void): string {
+export function npmrcWithLayout(path: string, existing: string | null, pinRegistry: string | null, warn: (message: string) => void): string {
   const out: string[] = [];
   if (existing !== null) {
     const overridden: string[] = [];
+    const removed: string[] = [];
     for (const line of existing.replace(/\r?\n$/, '').split(/\r?\n/)) {
       const setting = npmrcSetting(line);
-      if (setting !== null && OWNED_SETTINGS.includes(setting.key.toLowerCase())) {
+      if (setting !== null && isCredential(setting.key)) {
+        // The archive is shipped (an SRPM's Source1): a token in it would be published.
+        removed.push(setting.key);
+        out.push(`; stowage: credential removed (${setting.key})`);
+      } else if (setting !== null && OWNED_SETTINGS.includes(setting.key.toLowerCase())) {
         overridden.push(setting.key);
         out.push(`; stowage: replaced below: ${line}`);
       } else {
@@ -480,6 +493,9 @@ function npmrcWithLayout(path: string, existing: string | null, pinRegistry: str
     }
     if (overridden.length > 0) {
       warn(`${path}: ${overridden.join(', ')} replaced by the vendored layout's settings in the archive's .npmrc`);
+    }
+    if (removed.length > 0) {
+      warn(`${path}: credentials (${removed.join(', ')}) left out of the archive's .npmrc; an offline install needs none`);
     }
     out.push('');
   }
