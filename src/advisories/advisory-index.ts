@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import type { Advisory } from '../core/advisory.js';
 import type { Ecosystem } from '../core/package.js';
 import { TOOL_VERSION } from '../core/tool.js';
+import { StowageError } from '../core/errors.js';
 
 /**
  * better-sqlite3 finds its addon through the `bindings` package, which probes a dozen paths
@@ -119,7 +120,11 @@ export class AdvisoryIndex {
   /** Every advisory about any of `names` in `ecosystem`, withdrawn ones included. */
   lookup(ecosystem: Ecosystem, names: readonly string[]): Advisory[] {
     if (names.length === 0) return [];
-    return this.lookupStatement.all(ecosystem, JSON.stringify(names)).map((row) => JSON.parse(row.body) as Advisory);
+    try {
+      return this.lookupStatement.all(ecosystem, JSON.stringify(names)).map((row) => JSON.parse(row.body) as Advisory);
+    } catch (err) {
+      throw new StowageError(`the advisory index is damaged (${(err as Error).message}); delete it and run again to rebuild it`, this.db.name);
+    }
   }
 
   close(): void {

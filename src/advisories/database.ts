@@ -61,11 +61,14 @@ async function snapshot(spec: DatabaseSpec, options: OpenDatabaseOptions): Promi
       } catch (err) {
         throw new StowageError(`not a readable git checkout: ${(err as GitError).message}`, spec.dir);
       }
+      // The files are read from the work tree, which may differ from HEAD (an advisory being
+      // written, a file deleted): their sizes and mtimes are part of the fingerprint.
+      const files = listDatabaseFiles(spec.dir);
       return {
-        fingerprint: head.commit,
+        fingerprint: `${head.commit}:${directoryFingerprint(files)}`,
         revision: head.commit,
         revisionDate: head.date,
-        load: async () => (await readers()).loadDirectory(listDatabaseFiles(spec.dir)),
+        load: async () => (await readers()).loadDirectory(files),
         warnings: [],
       };
     }
@@ -87,7 +90,8 @@ async function snapshot(spec: DatabaseSpec, options: OpenDatabaseOptions): Promi
         throw new StowageError(`cannot read: ${(err as Error).message}`, spec.file);
       }
       return {
-        fingerprint: `${st.size}:${st.mtimeMs}`,
+        // ctime and inode change when the file is replaced, even by `cp -p` or `curl -R`.
+        fingerprint: `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`,
         revision: null,
         revisionDate: null,
         load: async () => (await readers()).loadZip(spec.file),

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { TomlDate, TomlError, parse } from 'smol-toml';
 import { ADVISORY_KINDS, SEVERITY_LEVELS, type AdvisoryKind, type SeverityLevel } from '../core/advisory.js';
 import { InputError, StowageError } from '../core/errors.js';
@@ -142,7 +142,10 @@ export function loadPolicyFile(file: string): AuditPolicy {
         policy.omit = stringList(file, 'audit.omit', value).map((k) => oneOf(file, 'audit.omit', k, OMITTABLE));
         break;
       case 'db':
-        policy.databases = stringList(file, 'audit.db', value);
+        // A path is relative to the policy file, wherever stowage runs from; a URL stays as it is.
+        policy.databases = stringList(file, 'audit.db', value).map((db) =>
+          /^(?:[a-z][a-z0-9+.-]*:\/\/|[\w.-]+@[\w.-]+:)/i.test(db) || isAbsolute(db) ? db : resolve(dirname(file), db),
+        );
         break;
       default:
         fail(

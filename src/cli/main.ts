@@ -6,10 +6,17 @@ import { registerVendor } from './vendor.js';
 import { registerPackage } from './package.js';
 import { registerSbom } from './sbom.js';
 
+function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
+
 /** One line on stderr, exit 2: the contract for every error a user can cause. */
 export function reportError(err: unknown): number {
   if (err instanceof StowageError) {
     process.stderr.write(`stowage: ${err.line}\n`);
+  } else if (isSystemError(err)) {
+    // EACCES on the cache directory, ENOSPC, EROFS...: the message names the path and the call.
+    process.stderr.write(`stowage: ${err.message}\n`);
   } else {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`stowage: internal error: ${message.split('\n')[0]}\n`);

@@ -69,6 +69,10 @@ export function findLockfiles(path: string): LockfileLocation[] {
  * anything binary, strips a UTF-8 byte-order mark.
  */
 export function readTextInput(path: string, maxBytes = MAX_LOCKFILE_BYTES): string {
+  // A FIFO would block the open forever, a directory fails obscurely: only regular files.
+  const kind = statSync(path, { throwIfNoEntry: false });
+  if (kind === undefined) throw new StowageError('no such file', path);
+  if (!kind.isFile()) throw new InputError(path, kind.isDirectory() ? 'a directory, not a file' : 'not a regular file');
   let fd: number;
   try {
     fd = openSync(path, 'r');

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StowageError } from '../core/errors.js';
 import { writeArchive } from '../vendor/archive.js';
@@ -109,16 +109,22 @@ export const REPRODUCIBLE_MACROS: readonly [string, string][] = [
  */
 export async function buildSourceRpm(spec: { name: string; text: string }, sources: { name: string; data: Buffer }[], topDir: string): Promise<{ fileName: string; data: Buffer }> {
   for (const sub of ['SOURCES', 'SPECS', 'SRPMS', 'BUILD', 'RPMS']) mkdirSync(join(topDir, sub), { recursive: true });
-  for (const source of sources) writeFileSync(join(topDir, 'SOURCES', source.name), source.data);
+  // Explicit modes: the SRPM payload records them, and the user's umask must not change the bytes.
+  for (const source of sources) {
+    writeFileSync(join(topDir, 'SOURCES', source.name), source.data);
+    chmodSync(join(topDir, 'SOURCES', source.name), 0o644);
+  }
   const specPath = join(topDir, 'SPECS', spec.name);
   writeFileSync(specPath, spec.text);
+  chmodSync(specPath, 0o644);
   // A relative top directory (rpmbuild runs inside it): the SRPM header keeps the %prep script
   // with its paths expanded, so an absolute temporary path would differ from run to run.
   const args = ['-bs', '--nodeps', '--define', '_topdir .'];
   for (const [macro, value] of REPRODUCIBLE_MACROS) args.push('--define', `${macro} ${value}`);
   args.push(join('SPECS', spec.name));
   // SOURCE_DATE_EPOCH comes from the changelog: one from the environment must not override it.
-  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
+  // HOME is the private top directory, so no ~/.rpmmacros (a %packager, a %dist) reaches the header.
+  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C', HOME: topDir };
   delete env.SOURCE_DATE_EPOCH;
   const result = await runTool('rpmbuild', args, { cwd: topDir, env });
   if (result.status !== 0) {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -126,14 +126,24 @@ test('a plain directory of RustSec advisories is content-hashed and re-indexed w
   });
 });
 
-test('a local git checkout is read in place at its HEAD', async () => {
-  const checkout = advisoryDbCheckout('origin/main');
+test('a local git checkout is read in place at its HEAD, and re-indexed when its work tree changes', async () => {
+  const checkout = join(tempDir('db-checkout-copy'), 'advisory-db');
+  git(['clone', '--quiet', ADVISORY_DB_BUNDLE, checkout]);
   const spec = parseDatabaseSpec(checkout);
   assert.equal(spec.kind, 'git-checkout');
-  const db = await openDatabase(spec, { cacheRoot: tempDir('db-checkout'), fetch: 'never' });
+  const cacheRoot = tempDir('db-checkout');
+  const db = await openDatabase(spec, { cacheRoot, fetch: 'never' });
   assert.equal(db.revision, HEAD_MAIN);
   assert.equal(db.advisories, 1205);
   db.index.close();
+  // An advisory written but not committed yet is read: the index follows the files.
+  const draft = join(checkout, 'crates', 'h2', 'RUSTSEC-2099-0001.md');
+  writeFileSync(draft, readFileSync(join(checkout, 'crates', 'h2', 'RUSTSEC-2026-0258.md'), 'utf8').replace('RUSTSEC-2026-0258', 'RUSTSEC-2099-0001'));
+  const again = await openDatabase(spec, { cacheRoot, fetch: 'never' });
+  assert.equal(again.rebuilt, true);
+  assert.equal(again.advisories, 1206);
+  assert.ok(again.index.lookup('cargo', ['h2']).some((a) => a.id === 'RUSTSEC-2099-0001'));
+  again.index.close();
 });
 
 test('OSV records from a directory and from a .zip give the same index', async () => {

@@ -77,7 +77,9 @@ test('package rpm --srpm writes the spec, its sources and a source RPM, byte-ide
   const second = join(tempDir('package-b'), 'out');
   const a = await packageRpm(['-o', first, '--srpm', '--license', 'stowage-demo=MIT']);
   assert.equal(a.status, 0, a.stderr);
-  const b = await packageRpm(['-o', second, '--srpm', '--license', 'stowage-demo=MIT']);
+  // Another user's umask must not change the bytes (the SRPM payload records file modes).
+  const umask = process.umask(0o077);
+  const b = await packageRpm(['-o', second, '--srpm', '--license', 'stowage-demo=MIT']).finally(() => process.umask(umask));
   assert.equal(b.status, 0, b.stderr);
 
   const files = readdirSync(first).sort();

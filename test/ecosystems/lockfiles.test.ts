@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -47,6 +48,12 @@ test('inputs that are not lockfiles: clear, one-line errors naming the file', ()
   const latin1 = join(dir, 'latin1.lock');
   writeFileSync(latin1, Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x20, 0xe9, 0x0a]));
   assert.throws(() => readTextInput(latin1), /not valid UTF-8 text/);
+  const fifo = join(dir, 'fifo', 'Cargo.lock');
+  mkdirSync(join(dir, 'fifo'));
+  execFileSync('mkfifo', [fifo]);
+  assert.throws(() => readTextInput(fifo), /not a regular file/, 'a FIFO is refused, not opened (which would block forever)');
+  mkdirSync(join(dir, 'dir', 'Cargo.lock'), { recursive: true });
+  assert.throws(() => readTextInput(join(dir, 'dir', 'Cargo.lock')), /a directory, not a file/);
   const bom = join(dir, 'bom.lock');
   writeFileSync(bom, '\uFEFFversion = 3\n');
   assert.equal(readTextInput(bom), 'version = 3\n');

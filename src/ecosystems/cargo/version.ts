@@ -455,10 +455,20 @@ function eventPoint(event: OsvEvent): EventPoint {
   if (kind === 'introduced' && text === '0') return { kind, version: 'min' };
   if (kind === 'limit' && text.includes('*')) return { kind, version: 'max' };
   try {
-    return { kind, version: parseCargoVersion(text) };
+    return { kind, version: parseCargoVersion(padPartialVersion(text)) };
   } catch (err) {
     throw new Error(`OSV ${kind} event: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * OSV records written by hand carry partial versions (`"fixed": "1.6"`); as for npm, missing
+ * numeric parts are zero and nothing else is guessed (`1.6` is 1.6.0, `2-rc.1` is 2.0.0-rc.1).
+ */
+function padPartialVersion(text: string): string {
+  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:[-+].*)?)$/.exec(text);
+  if (!m || m[3] !== undefined) return text;
+  return `${m[1]}.${m[2] ?? '0'}.0${m[4] ?? ''}`;
 }
 
 function comparePoint(v: CargoVersion, point: CargoVersion | 'min' | 'max'): number {
@@ -501,7 +511,7 @@ export function isAffectedByOsv(version: string, ranges: readonly OsvRange[], ve
   for (const listed of versions) {
     let parsed: CargoVersion;
     try {
-      parsed = parseCargoVersion(listed);
+      parsed = parseCargoVersion(padPartialVersion(listed));
     } catch (err) {
       throw new Error(`OSV versions list: ${(err as Error).message}`, { cause: err });
     }

@@ -208,7 +208,9 @@ test('OSV ranges follow the schema algorithm with SemVer order', () => {
   assert.equal(isAffectedByOsv('1.0.0', [git], []), false);
   assert.equal(isAffectedByOsv('1.0.0', [git], ['1.0.0']), true, 'the explicit versions list');
   assert.equal(isAffectedByOsv('1.0.0+b', [], ['1.0.0']), true);
-  assert.throws(() => isAffectedByOsv('1.0.0', [semver({ introduced: '0' }, { fixed: '1.0' })], []), /fixed event.*invalid version "1\.0"/);
+  // A partial event version is padded (as for npm): `1.0` is 1.0.0. A lockfile's version is never partial.
+  assert.equal(isAffectedByOsv('1.0.0', [semver({ introduced: '0' }, { fixed: '1.0' })], []), false);
+  assert.throws(() => isAffectedByOsv('1.0.0', [semver({ introduced: '0' }, { fixed: '1.x' })], []), /fixed event.*invalid version "1\.x"/);
   assert.throws(() => isAffectedByOsv('1.0.0', [], ['latest']), /versions list.*invalid version "latest"/);
   assert.throws(() => isAffectedByOsv('1.0', fixed, []), /invalid version "1\.0"/);
   assert.throws(() => isAffectedByOsv('1.0.0', [semver({ introduced: '0', fixed: '1.0.0' })], []), /exactly one/);
@@ -297,4 +299,13 @@ test('native [versions] and RustSec’s own OSV export agree for every crate adv
   assert.ok(probes > 60000, `${probes} probes`);
   // The one export left over: RUSTSEC-2025-0000, a candidate id renamed on main (commit 168390e0) and never removed from osv.
   assert.deepEqual([...osvIds], ['RUSTSEC-2025-0000']);
+});
+
+test('OSV events with partial versions mean the missing parts are zero', () => {
+  const ranges = [{ type: 'SEMVER' as const, events: [{ introduced: '1' }, { fixed: '1.6' }] }];
+  const affected = { form: 'osv' as const, ranges, versions: [] };
+  assert.equal(cargoVersionScheme.isAffected('1.5.9', affected), true);
+  assert.equal(cargoVersionScheme.isAffected('1.6.0', affected), false);
+  assert.equal(cargoVersionScheme.isAffected('0.9.0', affected), false);
+  assert.equal(cargoVersionScheme.isAffected('1.6.0-rc.1', affected), true, 'a prerelease of the fix is below it');
 });
