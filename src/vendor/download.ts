@@ -1,6 +1,7 @@
 import { StowageError } from '../core/errors.js';
 import type { ContentCache } from './content-cache.js';
 import { firstMismatch, formatDigest, type Digest } from './digest.js';
+import { httpGet, type HttpOptions } from './http.js';
 
 export interface DownloadRequest {
   /**
@@ -23,24 +24,12 @@ export interface DownloadProgress {
   fromCache: number;
 }
 
-export interface DownloaderOptions {
+export interface DownloaderOptions extends HttpOptions {
   cache: ContentCache;
   /** Downloads in flight at once. */
   concurrency?: number;
-  /** Attempts per request on transient errors (network, 429, 5xx). */
-  attempts?: number;
-  /** Per-attempt timeout. */
-  timeoutMs?: number;
-  /** First backoff; doubles each retry. */
-  backoffMs?: number;
   onProgress?: (progress: DownloadProgress) => void;
-  fetchImpl?: typeof fetch;
 }
-
-/** A failure that another attempt will not fix (404, 403, a checksum mismatch). */
-class PermanentError extends Error {}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Fetches artifacts with bounded parallelism, retries with backoff on transient failures, and
@@ -106,33 +95,9 @@ export class Downloader {
   }
 
   private async download(url: string, label: string): Promise<Buffer> {
-    const attempts = this.options.attempts ?? 4;
-    const doFetch = this.options.fetchImpl ?? fetch;
-    let lastError = '';
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      try {
-        const response = await doFetch(url, {
-          signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
-          headers: { 'user-agent': 'stowage (+vendor)' },
-        });
-        if (response.status === 429 || response.status >= 500) {
-          lastError = `HTTP ${response.status}`;
-        } else if (!response.ok) {
-          throw new PermanentError(`HTTP ${response.status} ${response.statusText}`.trim());
-        } else {
-          const bytes = Buffer.from(await response.arrayBuffer());
-          this.progress.bytes += bytes.length;
-          return bytes;
-        }
-      } catch (err) {
-        if (err instanceof PermanentError) {
-          throw new StowageError(`${label}: cannot download ${url}: ${err.message}`);
-        }
-        const cause = (err as { cause?: { code?: string } }).cause?.code;
-        lastError = cause ?? (err as Error).message;
-      }
-      if (attempt < attempts) await sleep((this.options.backoffMs ?? 250) * 2 ** (attempt - 1));
-    }
-    throw new StowageError(`${label}: cannot download ${url} after ${attempts} attempts: ${lastError}`);
+    const bytes = (await httpGet(url, { failure: (reason) => `${label}: cannot download ${url}${reason}` }, this.options)) as Buffer;
+    this.progress.bytes += bytes.length;
+    return bytes;
   }
+
 }

@@ -1,4 +1,5 @@
 import { StowageError } from '../../core/errors.js';
+import { httpGet, type HttpOptions } from '../../vendor/http.js';
 
 /**
  * A client for Cargo's sparse registry protocol: `config.json` at the index root (where
@@ -65,14 +66,7 @@ export function crateDownloadUrl(dl: string, name: string, version: string, cksu
     .replaceAll('{sha256-checksum}', cksum);
 }
 
-export interface SparseIndexOptions {
-  fetchImpl?: typeof fetch;
-  /** Attempts per request on transient errors (network, 429, 5xx). */
-  attempts?: number;
-  /** First backoff; doubles each retry. */
-  backoffMs?: number;
-  timeoutMs?: number;
-}
+export type SparseIndexOptions = HttpOptions;
 
 /** An index file can hold thousands of versions; nothing real comes near this. */
 const MAX_INDEX_FILE_BYTES = 64 * 1024 * 1024;
@@ -80,22 +74,7 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
 /** Cargo reads these statuses as "no such crate". */
 const NOT_FOUND = new Set([404, 410, 451]);
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function readCapped(response: Response, url: string, maxBytes: number): Promise<Buffer> {
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > maxBytes) throw new StowageError(`${url}: response of ${declared} bytes is over the ${maxBytes}-byte limit`);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  if (response.body) {
-    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-      total += chunk.length;
-      if (total > maxBytes) throw new StowageError(`${url}: response is over the ${maxBytes}-byte limit`);
-      chunks.push(Buffer.from(chunk));
-    }
-  }
-  return Buffer.concat(chunks);
-}
 
 /** A sparse index at one base URL. Each file is fetched at most once per instance. */
 export class SparseIndex {
@@ -183,36 +162,8 @@ export class SparseIndex {
   }
 
   /** GET with retries on transient failures; null for "not found". */
-  private async fetch(url: string, maxBytes: number): Promise<Buffer | null> {
-    const attempts = this.options.attempts ?? 4;
-    const doFetch = this.options.fetchImpl ?? fetch;
-    let lastError = '';
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      try {
-        const response = await doFetch(url, {
-          signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
-          headers: { 'user-agent': 'stowage (+vendor)' },
-        });
-        if (NOT_FOUND.has(response.status)) {
-          await response.body?.cancel();
-          return null;
-        }
-        if (response.status === 429 || response.status >= 500) {
-          await response.body?.cancel();
-          lastError = `HTTP ${response.status}`;
-        } else if (!response.ok) {
-          await response.body?.cancel();
-          throw new StowageError(`registry \`${this.name}\`: cannot fetch ${url}: HTTP ${response.status} ${response.statusText}`.trim());
-        } else {
-          return await readCapped(response, url, maxBytes);
-        }
-      } catch (err) {
-        if (err instanceof StowageError) throw err;
-        const cause = (err as { cause?: { code?: string } }).cause?.code;
-        lastError = cause ?? (err as Error).message;
-      }
-      if (attempt < attempts) await sleep((this.options.backoffMs ?? 250) * 2 ** (attempt - 1));
-    }
-    throw new StowageError(`registry \`${this.name}\`: cannot fetch ${url} after ${attempts} attempts: ${lastError}`);
+  private fetch(url: string, maxBytes: number): Promise<Buffer | null> {
+    return httpGet(url, { notFound: NOT_FOUND, maxBytes, failure: (reason) => `registry \`${this.name}\`: cannot fetch ${url}${reason}` }, this.options);
   }
+
 }

@@ -1,5 +1,6 @@
 import { StowageError, errorMessage } from '../../core/errors.js';
 import { DEFAULT_NPM_REGISTRY } from './registry-source.js';
+import { httpGet, type HttpOptions } from '../../vendor/http.js';
 
 /**
  * The npm registry as vendoring sees it: which registry serves a package (the project's
@@ -175,19 +176,12 @@ export interface RegistryVersion {
   manifest: Record<string, unknown>;
 }
 
-export interface PackumentClientOptions {
-  fetchImpl?: typeof fetch;
-  /** Attempts per packument on transient errors (network, 429, 5xx). */
-  attempts?: number;
-  timeoutMs?: number;
-  backoffMs?: number;
-}
+export type PackumentClientOptions = HttpOptions;
 
 type JsonRecord = Record<string, unknown>;
 
 const isRecord = (value: unknown): value is JsonRecord => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Fetches packuments, each name once per client. */
 export class PackumentClient {
@@ -220,37 +214,16 @@ export class PackumentClient {
   }
 
   private async fetchPackument(url: string, name: string): Promise<JsonRecord> {
-    const attempts = this.options.attempts ?? 4;
-    const doFetch = this.options.fetchImpl ?? fetch;
-    let lastError = '';
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      try {
-        const response = await doFetch(url, {
-          signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
-          headers: { accept: CORGI_ACCEPT, 'user-agent': 'stowage (+vendor)' },
-        });
-        if (response.status === 429 || response.status >= 500) {
-          lastError = `HTTP ${response.status}`;
-        } else if (!response.ok) {
-          throw new StowageError(`${name}: cannot read the registry's record ${url}: HTTP ${response.status} ${response.statusText}`.trim());
-        } else {
-          const text = await response.text();
-          let doc: unknown;
-          try {
-            doc = JSON.parse(text);
-          } catch (err) {
-            throw new StowageError(`${name}: the registry's record ${url} is not JSON: ${errorMessage(err)}`);
-          }
-          if (!isRecord(doc)) throw new StowageError(`${name}: the registry's record ${url} is not a JSON object`);
-          return doc;
-        }
-      } catch (err) {
-        if (err instanceof StowageError) throw err;
-        const cause = (err as { cause?: { code?: string } }).cause?.code;
-        lastError = cause ?? errorMessage(err);
-      }
-      if (attempt < attempts) await sleep((this.options.backoffMs ?? 250) * 2 ** (attempt - 1));
+    const failure = (reason: string): string => `${name}: cannot read the registry's record ${url}${reason}`;
+    const bytes = (await httpGet(url, { accept: CORGI_ACCEPT, failure }, this.options)) as Buffer;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(bytes.toString('utf8'));
+    } catch (err) {
+      throw new StowageError(`${name}: the registry's record ${url} is not JSON: ${errorMessage(err)}`);
     }
-    throw new StowageError(`${name}: cannot read the registry's record ${url} after ${attempts} attempts: ${lastError}`);
+    if (!isRecord(doc)) throw new StowageError(`${name}: the registry's record ${url} is not a JSON object`);
+    return doc;
   }
+
 }
