@@ -1,3 +1,4 @@
+import { isAbsolute, relative, sep } from 'node:path';
 import type { Finding } from '../core/finding.js';
 import { InputError } from '../core/errors.js';
 import type { AuditResult } from '../audit/audit.js';
@@ -43,7 +44,12 @@ export interface VendorManifest {
   };
 }
 
-export function manifestFindings(result: AuditResult): ManifestFinding[] {
+/**
+ * `projectDir` makes a policy file's path relative (`stowage.toml`), so the manifest does not
+ * depend on where the application was checked out.
+ */
+export function manifestFindings(result: AuditResult, projectDir: string): ManifestFinding[] {
+  const origin = (o: string): string => (isAbsolute(o) ? relative(projectDir, o).split(sep).join('/') : o);
   return result.findings.map((f) => ({
     id: f.advisory.id,
     aliases: f.advisory.aliases,
@@ -51,7 +57,7 @@ export function manifestFindings(result: AuditResult): ManifestFinding[] {
     package: f.package.name,
     version: f.package.version,
     severity: f.advisory.severity?.level ?? null,
-    accepted: f.ignored ? { reason: f.ignored.reason, expires: f.ignored.expires, origin: f.ignored.origin } : null,
+    accepted: f.ignored ? { reason: f.ignored.reason, expires: f.ignored.expires, origin: origin(f.ignored.origin) } : null,
   }));
 }
 

@@ -118,7 +118,7 @@ export async function buildVendorTree(request: VendorRequest): Promise<VendorBui
         revisionDate: d.revisionDate,
         advisories: d.advisories,
       })),
-      findings: manifestFindings(audited.result),
+      findings: manifestFindings(audited.result, projectDir),
     },
   };
   const sbom = await vendorSbom(projectDir, audited.graphs, vendored.files, vendored.packages, request.sourceDateEpoch, request.warn);
