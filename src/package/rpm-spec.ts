@@ -1,7 +1,6 @@
 import type { Ecosystem } from '../core/package.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
-import { MANIFEST_PATH } from '../vendor/manifest.js';
-import { SBOM_PATH } from '../vendor/vendor-sbom.js';
+import { MANIFEST_PATH, SBOM_PATH } from '../vendor/manifest.js';
 
 /**
  * The RPM spec of an application built offline from its vendored dependencies. Pure: the

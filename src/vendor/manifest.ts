@@ -6,6 +6,8 @@ import type { VendoredPackage } from './vendor-tree.js';
 
 /** The manifest's path inside every vendor archive. */
 export const MANIFEST_PATH = 'stowage-manifest.json';
+/** The CycloneDX SBOM every vendor archive carries, beside its manifest. */
+export const SBOM_PATH = 'stowage-sbom.cdx.json';
 export const MANIFEST_SCHEMA_VERSION = 1;
 
 export interface ManifestLockfile {

@@ -5,10 +5,9 @@ import { cycloneDx } from '../package/cyclonedx.js';
 import { normalizeLicense } from '../package/licenses.js';
 import { sbomJson, type SbomInput } from '../package/sbom.js';
 import { licenseKey, vendoredLicenses } from '../package/vendored-licenses.js';
+import { SBOM_PATH } from './manifest.js';
 import type { VendorFile, VendoredPackage } from './vendor-tree.js';
 
-/** The CycloneDX SBOM every vendor archive carries, beside its manifest. */
-export const SBOM_PATH = 'stowage-sbom.cdx.json';
 
 function applicationOf(projectDir: string, graphs: readonly DependencyGraph[], warn: (m: string) => void): SbomInput['application'] {
   try {
