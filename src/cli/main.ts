@@ -28,8 +28,9 @@ export function reportError(err: unknown): number {
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('stowage')
     .description(
-      'Secure applications as whole units: audit the locked dependency set against advisory ' +
-        'databases (RustSec, OSV/GHSA), for Cargo and npm applications.',
+      'Secure applications as whole units, Cargo and npm: audit the locked dependency set against ' +
+        'advisory databases (RustSec, OSV/GHSA), vendor it into a reproducible archive that builds ' +
+        'offline, and package it as a source RPM with an SBOM.',
     )
     .version(TOOL_VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
@@ -44,9 +45,12 @@ Examples:
   stowage audit Cargo.lock --db ./advisory-db --no-fetch
   stowage vendor                         vendor.tar.zst: every dependency, verified, offline-buildable
   stowage vendor verify vendor.tar.zst   prove the archive matches the lockfile and reproduces
+  stowage package rpm --srpm             spec + sources + .src.rpm declaring every bundled library
+  stowage sbom --format spdx -o app.spdx.json
 
-Exit codes: 0 nothing fails the policy, 1 findings fail the policy, 2 the audit could not be done.
-Documentation: README.md (report schema, policy file stowage.toml, cache directory).`,
+Exit codes: 0 done (nothing fails the policy), 1 findings fail the policy (vendoring and
+packaging refuse), 2 the work could not be done (bad input, unreadable database, download).
+Documentation: README.md (report schema, policy file stowage.toml, archive format, cache).`,
     );
   registerAudit(program, setExit);
   registerVendor(program, setExit);
@@ -69,8 +73,19 @@ function exitOnSignals(): void {
   }
 }
 
+/** `stowage ... | head`: a reader that stops early is not an error. */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   exitOnSignals();
+  quietOnClosedPipe();
   let exitCode = 0;
   const program = buildProgram((code) => {
     exitCode = code;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -166,6 +167,11 @@ test('--output writes the report atomically; --help teaches with examples', () =
   const top = runCli(['--help'], { cacheDir });
   assert.equal(top.status, 0);
   assert.match(top.stdout, /audit/);
+  // A reader that stops early (`| head`) is not an error: no EPIPE trace, exit 0.
+  const piped = spawnSync('bash', ['-c', `set -o pipefail; node ${JSON.stringify(join(PROJECT_ROOT, 'bin', 'stowage.js'))} audit --help | head -1`], { encoding: 'utf8' });
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.equal(piped.stderr, '');
+  assert.equal(runCli([], { cacheDir }).status, 2, 'no command: usage, exit 2');
 });
 
 test('bad input: one line naming the file and what is wrong, exit 2, no stack trace, nothing written', () => {
