@@ -1,7 +1,14 @@
+import { readFileSync, statSync } from 'node:fs';
+import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
+import { isCycloneDxText, readCycloneDx } from '../package/cyclonedx-reader.js';
+import { SBOM_PATH } from '../vendor/manifest.js';
+import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
 import { DEFAULT_DATABASE, parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
-import { findLockfiles, readDependencyGraph, type LockfileLocation } from '../ecosystems/lockfiles.js';
+import { findLockfiles, readDependencyGraph, readTextInput, type LockfileLocation } from '../ecosystems/lockfiles.js';
+
+const LOCKFILE_NAMES = LOCKFILE_FORMATS.map((f) => f.fileName);
 import { runAudit, type AuditResult } from './audit.js';
 import type { AuditPolicy } from './policy.js';
 
@@ -26,12 +33,43 @@ export interface ApplicationAudit {
   result: AuditResult;
 }
 
-/** Lockfiles first (a typo in a path is reported before any database work), then the databases. */
+const ARCHIVE = /\.(tar\.zst|tar\.gz|tgz)$/;
+
+/**
+ * What an audit reads besides lockfiles: a CycloneDX JSON SBOM, or a stowage vendor archive
+ * (its stowage-sbom.cdx.json), so a shipped artifact can be audited again without its source.
+ * Null when PATH is neither (a lockfile or a directory).
+ */
+async function readShippedArtifact(path: string): Promise<DependencyGraph[] | null> {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st?.isFile()) return null;
+  if (ARCHIVE.test(path)) {
+    const { readArchive } = await import('../vendor/archive.js');
+    const files = await readArchive(readFileSync(path), path);
+    const sbom = files.find((f) => f.path === SBOM_PATH);
+    if (!sbom) throw new InputError(path, `no ${SBOM_PATH}: not a stowage vendor archive, nothing to audit`);
+    return readCycloneDx(`${path}:${SBOM_PATH}`, sbom.data.toString('utf8'));
+  }
+  if (!path.endsWith('.json') || LOCKFILE_NAMES.some((n) => path.endsWith(n))) return null;
+  const text = readTextInput(path);
+  return isCycloneDxText(text) ? readCycloneDx(path, text) : null;
+}
+
+/**
+ * Lockfiles (each with its location, in order), then the graphs of any SBOM or archive given.
+ * Read before any database work, so a typo in a path is reported first.
+ */
 export async function readApplication(paths: string[]): Promise<{ locations: LockfileLocation[]; graphs: DependencyGraph[] }> {
-  const locations = paths.flatMap((p) => findLockfiles(p));
+  const locations: LockfileLocation[] = [];
+  const shipped: DependencyGraph[] = [];
+  for (const path of paths) {
+    const fromArtifact = await readShippedArtifact(path);
+    if (fromArtifact) shipped.push(...fromArtifact);
+    else locations.push(...findLockfiles(path));
+  }
   const graphs: DependencyGraph[] = [];
   for (const location of locations) graphs.push(await readDependencyGraph(location));
-  return { locations, graphs };
+  return { locations, graphs: [...graphs, ...shipped] };
 }
 
 /**

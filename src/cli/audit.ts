@@ -10,11 +10,12 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
       'Check every locked package of an application against advisory databases.\n\n' +
         'PATH is a lockfile (Cargo.lock, package-lock.json, npm-shrinkwrap.json, yarn.lock, ' +
         'pnpm-lock.yaml) or a directory holding one or several: they are audited together, ' +
-        'as one application, in one report. Crates from crates.io and npm packages from a registry (the public one or a mirror) ' +
+        'as one application, in one report. It may also be a CycloneDX JSON SBOM or a stowage vendor archive, ' +
+        'to audit what shipped again without its source. Crates from crates.io and npm packages from a registry (the public one or a mirror) ' +
         'are matched; git, path and other-registry crates are listed, not matched. A lockfile whose ecosystem no database covers ' +
         'fails the audit (exit 2) rather than passing unchecked.',
     )
-    .argument('[path...]', 'lockfiles or directories to audit (default: the current directory)')
+    .argument('[path...]', 'lockfiles, directories, SBOMs or vendor archives to audit (default: the current directory)')
     .addOption(new Option('-f, --format <format>', 'report format').choices(['human', 'json', 'sarif']).default('human'))
     .option('-o, --output <file>', 'write the report to FILE instead of standard output')
     .addHelpText(
@@ -27,6 +28,7 @@ Examples:
   stowage audit --db ./advisory-db --no-fetch    offline, from a local RustSec checkout
   stowage audit --db osv-npm.zip --omit dev      an npm app against an OSV export, runtime deps only
   stowage audit --ignore RUSTSEC-2023-0071="no RSA decryption in this app"
+  stowage audit vendor.tar.zst                   what shipped, again, from its SBOM
 
 Policy (stowage.toml beside the lockfile, or --config):
   [audit]

@@ -101,6 +101,9 @@ export async function vendorGraphs(
 export async function buildVendorTree(request: VendorRequest): Promise<VendorBuild> {
   const projectDir = projectDirOf(request.path);
   const audited = await auditApplication({ paths: [request.path], ...request.audit });
+  if (audited.graphs.length !== audited.locations.length) {
+    throw new StowageError('vendoring reads lockfiles; an SBOM or a vendor archive describes packages it cannot fetch by checksum', request.path);
+  }
   if (audited.result.findings.some((f) => f.failsPolicy)) throw new VendorRefused(audited.result);
   const vendored = await vendorGraphs(projectDir, audited, { ...request, cacheRoot: request.audit.cacheRoot });
   const manifest: VendorManifest = {

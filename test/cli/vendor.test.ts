@@ -100,6 +100,12 @@ test('the audit gate refuses while a vulnerability is unaccepted, and records th
   const itoa = sbom.components.find((c) => c.name === 'itoa' && c.version === '1.0.1');
   assert.equal(itoa?.purl, 'pkg:cargo/itoa@1.0.1');
   assert.ok(itoa?.licenses && itoa.licenses.length > 0, 'licences read from the vendored Cargo.toml');
+  // What shipped is audited again from the archive alone (its SBOM): the accepted finding is back.
+  const again = await runCliAsync(['audit', join(app.dir, 'vendor.tar.zst'), '--db', db, '--format', 'json'], { cacheDir });
+  assert.equal(again.status, 1, again.stderr);
+  const reaudit = JSON.parse(again.stdout) as { targets: { format: string }[]; findings: { advisory: { id: string }; package: { version: string } }[] };
+  assert.equal(reaudit.targets[0]?.format, 'CycloneDX 1.6 SBOM');
+  assert.deepEqual(reaudit.findings.map((f) => `${f.advisory.id} ${f.package.version}`).sort(), ['RUSTSEC-2099-0001 0.4.8', 'RUSTSEC-2099-0001 1.0.1']);
   rmSync(join(app.dir, 'vendor.tar.zst'));
 });
 
