@@ -71,7 +71,8 @@ export class Downloader {
     if (request.expected.length === 0) throw new StowageError(`${request.label}: no checksum to verify the download against`);
     const primary = request.expected[0] as Digest;
     const cached = this.options.cache.get(primary);
-    if (cached && firstMismatch(cached, request.expected) === null) {
+    // The cache re-hashed the primary digest already; only the others remain to check.
+    if (cached && firstMismatch(cached, request.expected.slice(1)) === null) {
       this.progress.fromCache++;
       this.finished();
       return cached;
