@@ -1,5 +1,5 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { EXIT_FINDINGS, EXIT_OK, StowageError } from '../core/errors.js';
+import { writeFileAtomically } from '../core/atomic-write.js';
+import { EXIT_FINDINGS, EXIT_OK } from '../core/errors.js';
 import { renderHuman, styleFor } from '../audit/report/human.js';
 import { renderJson } from '../audit/report/json.js';
 import { renderSarif } from '../audit/report/sarif.js';
@@ -11,17 +11,6 @@ export interface AuditOptions extends AuditFlags {
   output?: string;
 }
 
-/** Writes next to the target and renames, so a reader never sees half a report. */
-export function writeTextAtomically(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new StowageError(`cannot write: ${(err as Error).message}`, file);
-  }
-}
 
 export async function auditCommand(paths: string[], opts: AuditOptions): Promise<number> {
   const targets = paths.length > 0 ? paths : ['.'];
@@ -33,7 +22,7 @@ export async function auditCommand(paths: string[], opts: AuditOptions): Promise
       : opts.format === 'sarif'
         ? renderSarif(result)
         : renderHuman(result, opts.output ? { colour: false, width: 80 } : styleFor(process.stdout));
-  if (opts.output) writeTextAtomically(opts.output, text);
+  if (opts.output) writeFileAtomically(opts.output, Buffer.from(text, 'utf8'));
   else process.stdout.write(text);
   if (opts.format !== 'human' || opts.output) {
     for (const w of result.warnings) process.stderr.write(`stowage: warning: ${w}\n`);
