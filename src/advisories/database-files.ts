@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { StowageError } from '../core/errors.js';
 
 /** The advisory files found in a database tree, before any is read. */
@@ -9,6 +8,8 @@ export interface DatabaseFiles {
   /** Paths relative to root, sorted, `/`-separated. */
   rustsec: string[];
   osv: string[];
+  /** The directories walked, relative to root (`` is the root): their times change when entries come and go. */
+  directories: string[];
 }
 
 const RUSTSEC_FILE = /^(crates|rust)\/[^/]+\/[^/]+\.md$/;
@@ -17,7 +18,10 @@ const RUSTSEC_FILE = /^(crates|rust)\/[^/]+\/[^/]+\.md$/;
 export function listDatabaseFiles(root: string): DatabaseFiles {
   const rustsec: string[] = [];
   const osv: string[] = [];
-  const walk = (dir: string): void => {
+  const directories: string[] = [];
+  const walk = (rel: string): void => {
+    directories.push(rel);
+    const dir = rel === '' ? root : join(root, rel);
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true });
@@ -26,17 +30,16 @@ export function listDatabaseFiles(root: string): DatabaseFiles {
     }
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
-      const full = join(dir, entry.name);
+      const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
       if (entry.isDirectory()) {
-        walk(full);
+        walk(path);
       } else if (entry.isFile()) {
-        const rel = relative(root, full).split(sep).join('/');
-        if (entry.name.endsWith('.json')) osv.push(rel);
-        else if (RUSTSEC_FILE.test(rel)) rustsec.push(rel);
+        if (entry.name.endsWith('.json')) osv.push(path);
+        else if (RUSTSEC_FILE.test(path)) rustsec.push(path);
       }
     }
   };
-  walk(root);
+  walk('');
   rustsec.sort();
   osv.sort();
   if (rustsec.length === 0 && osv.length === 0) {
@@ -45,18 +48,27 @@ export function listDatabaseFiles(root: string): DatabaseFiles {
       root,
     );
   }
-  return { root, rustsec, osv };
+  return { root, rustsec, osv, directories };
 }
 
 /**
- * A cheap identity of a directory's contents (paths, sizes, mtimes) that tells when the
- * index must be rebuilt without reading any advisory.
+ * A cheap identity of a directory's contents that tells when the index must be rebuilt
+ * without reading any advisory: how many files and directories, their total size, and the
+ * newest status-change time (ctime) among them. Any write, create, delete, rename or
+ * replacement changes a ctime to "now", newer than all before, even a `cp -p` or `touch -d`
+ * that sets an old mtime; ctime itself cannot be set back.
  */
 export function directoryFingerprint(files: DatabaseFiles): string {
-  const hash = createHash('sha256');
-  for (const rel of [...files.rustsec, ...files.osv]) {
-    const st = statSync(join(files.root, rel));
-    hash.update(`${rel}\0${st.size}\0${st.mtimeMs}\n`);
+  let count = 0;
+  let bytes = 0;
+  let newest = 0;
+  for (const list of [files.directories, files.rustsec, files.osv]) {
+    for (const rel of list) {
+      const st = statSync(rel === '' ? files.root : join(files.root, rel));
+      count++;
+      if (st.isFile()) bytes += st.size;
+      newest = Math.max(newest, st.ctimeMs, st.mtimeMs);
+    }
   }
-  return hash.digest('hex');
+  return `${count}:${bytes}:${newest}`;
 }
