@@ -1,15 +1,28 @@
-import { execFile } from 'node:child_process';
+import type { ExecFileOptions } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { isolatedGitEnvironment } from '../core/git-environment.js';
 
-const execFileAsync = promisify(execFile);
+/**
+ * node:child_process, loaded on the first git call: a warm audit often runs no git at all,
+ * and loading the module (with net, dgram and streams) is a visible part of its start-up.
+ */
+type ExecFileText = (file: string, args: string[], options: ExecFileOptions) => Promise<{ stdout: string }>;
+let execFileText: ExecFileText | undefined;
+
+function execFileLazily(file: string, args: string[], options: ExecFileOptions): Promise<{ stdout: string }> {
+  // require, not import(): the bundle runs as a CommonJS script (src/cli/launcher.ts).
+  const childProcess = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  execFileText ??= promisify(childProcess.execFile) as ExecFileText;
+  return execFileText(file, args, options);
+}
 
 export class GitError extends Error {}
 
 /** Runs the system `git`; stderr's last line is the error message. No prompts, ever. */
 export async function git(args: string[], cwd?: string): Promise<string> {
   try {
-    const { stdout } = await execFileAsync('git', args, {
+    const { stdout } = await execFileLazily('git', args, {
       cwd,
       maxBuffer: 64 * 1024 * 1024,
       env: isolatedGitEnvironment(process.env),

@@ -1,4 +1,5 @@
-import semver, { type SemVer } from 'semver';
+import * as semver from '../core/semver.js';
+import type { SemVer } from '../core/semver.js';
 import type {
   Advisory,
   AdvisoryKind,

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { cacheKey } from '../core/cache-key.js';
 import { StowageError, errorMessage } from '../core/errors.js';
 import { GitError, git, headCommit } from './git.js';
 
@@ -100,7 +100,7 @@ export interface SyncedCheckout {
 export function sourceCacheKey(spec: DatabaseSpec): string {
   const id =
     spec.kind === 'git-remote' ? `git:${spec.url}#${spec.ref ?? ''}` : `${spec.kind}:${spec.kind === 'zip' ? spec.file : spec.dir}`;
-  return createHash('sha256').update(id).digest('hex').slice(0, 20);
+  return cacheKey(id);
 }
 
 function slug(spec: DatabaseSpec): string {

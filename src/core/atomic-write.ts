@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { StowageError, errorMessage } from './errors.js';
@@ -9,7 +8,9 @@ import { StowageError, errorMessage } from './errors.js';
  * anything fails.
  */
 export function writeFileAtomically(path: string, data: Buffer): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  // Unique enough with the pid, and opened exclusively ('wx'): a clash fails, never clobbers.
+  // (Not node:crypto: loading it costs more start-up time than this whole write.)
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   let fd: number | null = null;
   try {
     fd = openSync(tmp, 'wx', 0o644);
