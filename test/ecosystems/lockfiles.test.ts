@@ -44,7 +44,7 @@ test('inputs that are not lockfiles: clear, one-line errors naming the file', ()
   assert.throws(() => readTextInput(big, 1024), /bytes, over the 1024-byte limit for a lockfile/);
   const binary = join(dir, 'bin.lock');
   writeFileSync(binary, Buffer.from('version = 3\n\0\0\0'));
-  assert.throws(() => readTextInput(binary), /binary data \(NUL byte at offset 12\)/);
+  assert.throws(() => readTextInput(binary), /binary data \(NUL byte at character 12\)/);
   const latin1 = join(dir, 'latin1.lock');
   writeFileSync(latin1, Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x20, 0xe9, 0x0a]));
   assert.throws(() => readTextInput(latin1), /not valid UTF-8 text/);

@@ -363,8 +363,10 @@ class LockReader {
   private resolveDeclaredEdges(loc: Location): void {
     let start = loc.start;
     // The maps already read: a name they declare has its edge (see DEP_FIELDS_BY_PRECEDENCE).
-    const earlier: JsonObject[] = [];
-    for (const [field, kind] of DEP_FIELDS_BY_PRECEDENCE) {
+    // Plain indexed loops: this runs once per location, before the JIT has warmed up.
+    let earlier: JsonObject[] | undefined;
+    for (let f = 0; f < DEP_FIELDS_BY_PRECEDENCE.length; f++) {
+      const [field, kind] = DEP_FIELDS_BY_PRECEDENCE[f] as [string, EdgeKind];
       if (kind === 'dev' && !loc.isProjectMember) continue;
       const deps = loc.entry[field];
       if (deps === undefined) continue;
@@ -374,16 +376,17 @@ class LockReader {
         start = loc.container === undefined ? this.nearestModulesDir(loc.path) : (this.modulesDirs.get(loc.path) ?? loc.container);
         loc.start = start;
       }
+      const kindIndex = EDGE_KINDS.indexOf(kind);
       for (const depName in deps) {
-        if (earlier.length > 0 && earlier.some((map) => Object.hasOwn(map, depName))) continue;
+        if (earlier !== undefined && declaredIn(earlier, depName)) continue;
         const target = this.resolve(start, depName);
         // Not installed: normal for an optional or peer dependency (another platform, or a
         // peer left to the dependent). For a normal one the lockfile is inconsistent — npm
         // lockfiles in the wild have such holes — and the graph simply has no edge for it.
         if (target === undefined) continue;
-        this.addEdge(loc.pkg, target.pkg, kind);
+        this.addEdge(loc.pkg, target.pkg, kindIndex);
       }
-      earlier.push(deps);
+      (earlier ??= []).push(deps);
     }
   }
 
@@ -407,11 +410,11 @@ class LockReader {
     return slot === undefined || 'target' in slot ? undefined : slot;
   }
 
-  private addEdge(from: number, to: number, kind: EdgeKind): void {
-    const key = (from * this.packages.length + to) * EDGE_KINDS.length + EDGE_KINDS.indexOf(kind);
+  private addEdge(from: number, to: number, kindIndex: number): void {
+    const key = (from * this.packages.length + to) * EDGE_KINDS.length + kindIndex;
     if (this.edgeKeys.has(key)) return;
     this.edgeKeys.add(key);
-    this.edges.push({ from: (this.packages[from] as Package).id, to: (this.packages[to] as Package).id, kind });
+    this.edges.push({ from: (this.packages[from] as Package).id, to: (this.packages[to] as Package).id, kind: EDGE_KINDS[kindIndex] as EdgeKind });
   }
 
   // ---- result ------------------------------------------------------------------------------
@@ -454,6 +457,11 @@ class LockReader {
     const position = isFlat ? positionOfKey(this.input.text, location) : undefined;
     throw new InputError(this.input.path, `${label}: ${message}`, position);
   }
+}
+
+function declaredIn(maps: JsonObject[], name: string): boolean {
+  for (let i = 0; i < maps.length; i++) if (Object.hasOwn(maps[i] as JsonObject, name)) return true;
+  return false;
 }
 
 /**
