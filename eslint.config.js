@@ -13,4 +13,10 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // The two hand-written CommonJS files: the command's entry point and a bundling shim.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -1,4 +1,8 @@
 #!/usr/bin/env node
-import { run } from '../dist/bundle/main.js';
+'use strict';
+const { join } = require('node:path');
+const { launch } = require('../dist/bundle/launcher.cjs');
 
-process.exitCode = await run(process.argv.slice(2));
+launch(join(__dirname, '..', 'dist', 'bundle', 'stowage.cjs'), process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,21 +1,51 @@
-// Bundles the CLI (tsc's output in dist/src) into dist/bundle: one file to load instead of a
-// few dozen modules, which is most of a warm audit's start-up on node 20 (no compile cache).
+// Bundles the CLI (tsc's output in dist/src) into dist/bundle:
+// - stowage.cjs: the whole CLI as one CommonJS file. One file to read and compile instead of a
+//   few dozen modules, which is most of a warm audit's start-up on node 20; commands and
+//   lockfile parsers are still initialized only when used (esbuild's lazy module wrappers).
+// - launcher.cjs: what bin/stowage.cjs runs; it loads stowage.cjs through V8's code cache
+//   (src/cli/launcher.ts).
 // Tests import dist/src directly; the `stowage` command runs the bundle.
 import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-await build({
-  entryPoints: ['dist/src/cli/main.js'],
-  outdir: 'dist/bundle',
+/** commander's eager `require('node:child_process')` becomes a lazy one (scripts/shims). */
+const lazyChildProcessForCommander = {
+  name: 'lazy-child-process-for-commander',
+  setup(b) {
+    const shim = fileURLToPath(new URL('./shims/lazy-child-process.cjs', import.meta.url));
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: shim } : undefined,
+    );
+  },
+};
+
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // Native and CommonJS-only packages stay in node_modules.
-  external: ['better-sqlite3', 'ae-cvss-calculator', 'zstd-napi'],
-  // CommonJS dependencies (yauzl, @yarnpkg/parsers) call require(): give them one.
-  banner: { js: "import { createRequire as __stowageRequire } from 'node:module'; const require = __stowageRequire(import.meta.url);" },
+  // The sources are ES modules: `import.meta.url` becomes the bundle file's own URL.
+  define: { 'import.meta.url': '__stowageModuleUrl' },
+  banner: { js: "const __stowageModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
   minifyWhitespace: true,
   minifySyntax: true,
+};
+
+await build({
+  ...common,
+  entryPoints: ['dist/src/cli/main.js'],
+  outfile: 'dist/bundle/stowage.cjs',
+  // zstd-napi loads its addon relative to its own files; ae-cvss-calculator is large and only
+  // needed for CVSS v4 vectors. better-sqlite3's JavaScript is bundled (its addon is loaded by
+  // path, see src/advisories/advisory-index.ts).
+  external: ['ae-cvss-calculator', 'zstd-napi'],
+  plugins: [lazyChildProcessForCommander],
 });
+await build({ ...common, entryPoints: ['dist/src/cli/launcher.js'], outfile: 'dist/bundle/launcher.cjs' });
+
+// The launcher runs the bundle as a vm.Script, which has no loader for import(): every module
+// must be reached by require. Fail the build rather than a user's run.
+const dynamicImport = /\bimport\(\s*["'`]/.exec(readFileSync('dist/bundle/stowage.cjs', 'utf8'));
+if (dynamicImport) throw new Error(`dist/bundle/stowage.cjs keeps a dynamic import (${dynamicImport[0]}...): use require for it`);

@@ -8,8 +8,9 @@ import { TOOL_VERSION } from '../core/tool.js';
 import { StowageError } from '../core/errors.js';
 
 /**
- * better-sqlite3 finds its addon through the `bindings` package, which probes a dozen paths
- * on every start; naming the file it built saves that on the warm path.
+ * better-sqlite3's addon, named by its path: the package would find it through `bindings`,
+ * which probes a dozen paths on every start and, with better-sqlite3's JavaScript bundled into
+ * stowage's own file, would probe the wrong directory.
  */
 const NATIVE_BINDING = ((): string | undefined => {
   try {
@@ -21,7 +22,10 @@ const NATIVE_BINDING = ((): string | undefined => {
 })();
 
 function openSqlite(file: string, options: Database.Options): Database.Database {
-  return new Database(file, NATIVE_BINDING ? { ...options, nativeBinding: NATIVE_BINDING } : options);
+  if (NATIVE_BINDING === undefined) {
+    throw new StowageError("better-sqlite3's native addon (build/Release/better_sqlite3.node) is not installed; reinstall stowage's dependencies (npm ci)");
+  }
+  return new Database(file, { ...options, nativeBinding: NATIVE_BINDING });
 }
 
 /**

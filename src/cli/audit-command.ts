@@ -5,6 +5,7 @@ import { renderJson } from '../audit/report/json.js';
 import { renderSarif } from '../audit/report/sarif.js';
 import { auditApplication } from '../audit/run.js';
 import { auditSettings, type AuditFlags } from './audit-options.js';
+import { writeStdout, writeStderr, stdoutStream } from './output.js';
 
 export interface AuditOptions extends AuditFlags {
   format: 'human' | 'json' | 'sarif';
@@ -21,11 +22,11 @@ export async function auditCommand(paths: string[], opts: AuditOptions): Promise
       ? renderJson(result)
       : opts.format === 'sarif'
         ? renderSarif(result)
-        : renderHuman(result, opts.output ? { colour: false, width: 80 } : styleFor(process.stdout));
+        : renderHuman(result, opts.output ? { colour: false, width: 80 } : styleFor(stdoutStream()));
   if (opts.output) writeFileAtomically(opts.output, Buffer.from(text, 'utf8'));
-  else process.stdout.write(text);
+  else writeStdout(text);
   if (opts.format !== 'human' || opts.output) {
-    for (const w of result.warnings) process.stderr.write(`stowage: warning: ${w}\n`);
+    for (const w of result.warnings) writeStderr(`stowage: warning: ${w}\n`);
   }
   return result.findings.some((f) => f.failsPolicy) ? EXIT_FINDINGS : EXIT_OK;
 }

@@ -5,6 +5,7 @@ import { registerAudit } from './audit.js';
 import { registerVendor } from './vendor.js';
 import { registerPackage } from './package.js';
 import { registerSbom } from './sbom.js';
+import { writeStderr, writeStdout } from './output.js';
 
 function isSystemError(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
@@ -13,14 +14,14 @@ function isSystemError(err: unknown): err is NodeJS.ErrnoException {
 /** One line on stderr, exit 2: the contract for every error a user can cause. */
 export function reportError(err: unknown): number {
   if (err instanceof StowageError) {
-    process.stderr.write(`stowage: ${err.line}\n`);
+    writeStderr(`stowage: ${err.line}\n`);
   } else if (isSystemError(err)) {
     // EACCES on the cache directory, ENOSPC, EROFS...: the message names the path and the call.
-    process.stderr.write(`stowage: ${err.message}\n`);
+    writeStderr(`stowage: ${err.message}\n`);
   } else {
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`stowage: internal error: ${message.split('\n')[0]}\n`);
-    if (process.env.STOWAGE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    writeStderr(`stowage: internal error: ${message.split('\n')[0]}\n`);
+    if (process.env.STOWAGE_DEBUG && err instanceof Error) writeStderr(`${err.stack}\n`);
   }
   return EXIT_FAILURE;
 }
@@ -35,7 +36,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .version(TOOL_VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`stowage: ${text.replace(/^error: /, '').trimEnd()}\n`) })
+    .configureOutput({
+      writeOut: writeStdout,
+      writeErr: writeStderr,
+      outputError: (text, write) => write(`stowage: ${text.replace(/^error: /, '').trimEnd()}\n`),
+    })
     .addHelpText(
       'after',
       `
@@ -67,25 +72,14 @@ Documentation: README.md (report schema, policy file stowage.toml, archive forma
 function exitOnSignals(): void {
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(signal, () => {
-      process.stderr.write(`stowage: interrupted (${signal}); nothing half-written was left\n`);
+      writeStderr(`stowage: interrupted (${signal}); nothing half-written was left\n`);
       process.exit(code);
-    });
-  }
-}
-
-/** `stowage ... | head`: a reader that stops early is not an error. */
-function quietOnClosedPipe(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw err;
     });
   }
 }
 
 export async function run(argv: string[]): Promise<number> {
   exitOnSignals();
-  quietOnClosedPipe();
   let exitCode = 0;
   const program = buildProgram((code) => {
     exitCode = code;

@@ -8,6 +8,7 @@ import { packageRpm, sha256, type RpmOutput } from '../package/rpm-package.js';
 import type { RpmFlavor } from '../package/rpm-spec.js';
 import { auditSettings, type AuditFlags } from './audit-options.js';
 import { progressReporter } from './progress.js';
+import { writeStdout, writeStderr, stderrStream } from './output.js';
 
 export interface PackageRpmOptions extends AuditFlags {
   output?: string;
@@ -20,7 +21,7 @@ export interface PackageRpmOptions extends AuditFlags {
 }
 
 const warn = (message: string): void => {
-  process.stderr.write(`stowage: warning: ${message}\n`);
+  writeStderr(`stowage: warning: ${message}\n`);
 };
 
 /** All or nothing: a failed write removes what this run already wrote. */
@@ -47,7 +48,7 @@ export async function packageRpmCommand(path: string | undefined, opts: PackageR
   const target = path ?? '.';
   const outDir = resolve(opts.output ?? join(projectDirOf(target), 'rpm'));
   const jobs = opts.jobs === undefined ? 8 : Number(opts.jobs);
-  const progress = progressReporter('package', process.stderr);
+  const progress = progressReporter('package', stderrStream());
   let result;
   try {
     result = await packageRpm({
@@ -68,8 +69,8 @@ export async function packageRpmCommand(path: string | undefined, opts: PackageR
   } catch (err) {
     if (err instanceof VendorRefused) {
       progress.stop();
-      process.stderr.write(renderHuman(err.audit, { colour: false, width: 80 }));
-      process.stderr.write(`stowage: ${err.message}\n`);
+      writeStderr(renderHuman(err.audit, { colour: false, width: 80 }));
+      writeStderr(`stowage: ${err.message}\n`);
       return EXIT_FINDINGS;
     }
     throw err;
@@ -84,6 +85,6 @@ export async function packageRpmCommand(path: string | undefined, opts: PackageR
     `  source: ${result.fromGit ? 'git-tracked files' : 'the directory (no git checkout)'}`,
   ];
   for (const output of result.outputs.slice(1)) lines.push(`  ${output.name}  sha256 ${sha256(output.data)}`);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  writeStdout(`${lines.join('\n')}\n`);
   return EXIT_OK;
 }

@@ -16,6 +16,7 @@ import { spdx } from '../package/spdx.js';
 import { licenseKey, vendoredLicenses } from '../package/vendored-licenses.js';
 import { auditSettings, type AuditFlags } from './audit-options.js';
 import { progressReporter } from './progress.js';
+import { writeStdout, writeStderr, stderrStream } from './output.js';
 
 export interface SbomOptions extends AuditFlags {
   format: 'cyclonedx' | 'spdx';
@@ -27,7 +28,7 @@ export interface SbomOptions extends AuditFlags {
 }
 
 const warn = (message: string): void => {
-  process.stderr.write(`stowage: warning: ${message}\n`);
+  writeStderr(`stowage: warning: ${message}\n`);
 };
 
 /** Where the packages' licences are read from: a vendor archive, or a vendoring run (cached downloads). */
@@ -46,7 +47,7 @@ async function vendoredSources(
     if (!manifestFile) throw new StowageError(`no ${MANIFEST_PATH}: not a stowage vendor archive`, opts.vendor);
     return { files, packages: parseManifest(manifestFile.data, opts.vendor).packages };
   }
-  const progress = progressReporter('sbom', process.stderr);
+  const progress = progressReporter('sbom', stderrStream());
   try {
     return await vendorGraphs(projectDir, located, { env: process.env, onProgress: progress.update, warn, cacheRoot });
   } finally {
@@ -91,7 +92,7 @@ export async function sbomCommand(path: string | undefined, opts: SbomOptions): 
     ...(findings ? { vulnerabilities: findings } : {}),
   };
   const text = sbomJson(opts.format === 'cyclonedx' ? cycloneDx(input) : spdx(input));
-  if (opts.output === undefined || opts.output === '-') process.stdout.write(text);
+  if (opts.output === undefined || opts.output === '-') writeStdout(text);
   else writeFileAtomically(resolve(opts.output), Buffer.from(text));
   return EXIT_OK;
 }

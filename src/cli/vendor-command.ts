@@ -8,6 +8,7 @@ import { verifyArchive } from '../vendor/verify.js';
 import { auditSettings, type AuditFlags } from './audit-options.js';
 import { cacheDir } from '../core/cache-dir.js';
 import { progressReporter } from './progress.js';
+import { writeStdout, writeStderr, stderrStream } from './output.js';
 
 export interface VendorOptions extends AuditFlags {
   output?: string;
@@ -24,7 +25,7 @@ function formatBytes(n: number): string {
 }
 
 const warn = (message: string): void => {
-  process.stderr.write(`stowage: warning: ${message}\n`);
+  writeStderr(`stowage: warning: ${message}\n`);
 };
 
 export async function vendorCommand(path: string | undefined, opts: VendorOptions): Promise<number> {
@@ -32,7 +33,7 @@ export async function vendorCommand(path: string | undefined, opts: VendorOption
   const output = resolve(opts.output ?? defaultArchivePath(projectDirOf(target)));
   compressionForPath(output); // a bad name is reported before any work
   const epoch = sourceDateEpoch(process.env);
-  const progress = progressReporter('vendor', process.stderr);
+  const progress = progressReporter('vendor', stderrStream());
   let build;
   try {
     build = await buildVendorTree({
@@ -47,8 +48,8 @@ export async function vendorCommand(path: string | undefined, opts: VendorOption
   } catch (err) {
     progress.stop();
     if (err instanceof VendorRefused) {
-      process.stderr.write(renderHuman(err.audit, { colour: false, width: 80 }));
-      process.stderr.write(`stowage: ${err.message}\n`);
+      writeStderr(renderHuman(err.audit, { colour: false, width: 80 }));
+      writeStderr(`stowage: ${err.message}\n`);
       return EXIT_FINDINGS;
     }
     throw err;
@@ -58,7 +59,7 @@ export async function vendorCommand(path: string | undefined, opts: VendorOption
   const bytes = await archiveBytes(build.files, build.manifest, output);
   writeFileAtomically(output, bytes);
   const accepted = build.manifest.audit.findings.filter((f) => f.accepted).length;
-  process.stdout.write(
+  writeStdout(
     `${output}: ${build.manifest.packages.length} packages, ${build.files.length} files, ${formatBytes(bytes.length)}\n` +
       `  sha256 ${createHash('sha256').update(bytes).digest('hex')}\n` +
       `  downloaded ${build.downloads.done - build.downloads.fromCache} (${formatBytes(build.downloads.bytes)}), ${build.downloads.fromCache} from the cache\n` +
@@ -70,7 +71,7 @@ export async function vendorCommand(path: string | undefined, opts: VendorOption
 }
 
 export async function verifyCommand(archive: string, path: string | undefined, opts: { cacheDir?: string; jobs?: string }): Promise<number> {
-  const progress = progressReporter('verify', process.stderr);
+  const progress = progressReporter('verify', stderrStream());
   const outcome = await verifyArchive({
     archive,
     path: path ?? projectDirOf(archive),
@@ -81,11 +82,11 @@ export async function verifyCommand(archive: string, path: string | undefined, o
     warn,
   }).finally(() => progress.stop());
   if (outcome.problems.length > 0) {
-    process.stdout.write(`${archive}: does NOT match the lockfile\n`);
-    for (const p of outcome.problems) process.stdout.write(`  ${p}\n`);
+    writeStdout(`${archive}: does NOT match the lockfile\n`);
+    for (const p of outcome.problems) writeStdout(`  ${p}\n`);
     return EXIT_FINDINGS;
   }
-  process.stdout.write(
+  writeStdout(
     `${archive}: verified: ${outcome.manifest.packages.length} packages, ${outcome.files} files; ` +
       `every checksum holds and a rebuild reproduces the archive byte for byte\n  sha256 ${outcome.sha256}\n`,
   );

@@ -168,7 +168,7 @@ test('--output writes the report atomically; --help teaches with examples', () =
   assert.equal(top.status, 0);
   assert.match(top.stdout, /audit/);
   // A reader that stops early (`| head`) is not an error: no EPIPE trace, exit 0.
-  const piped = spawnSync('bash', ['-c', `set -o pipefail; node ${JSON.stringify(join(PROJECT_ROOT, 'bin', 'stowage.js'))} audit --help | head -1`], { encoding: 'utf8' });
+  const piped = spawnSync('bash', ['-c', `set -o pipefail; node ${JSON.stringify(join(PROJECT_ROOT, 'bin', 'stowage.cjs'))} audit --help | head -1`], { encoding: 'utf8' });
   assert.equal(piped.status, 0, piped.stderr);
   assert.equal(piped.stderr, '');
   assert.equal(runCli([], { cacheDir }).status, 2, 'no command: usage, exit 2');

@@ -49,7 +49,7 @@ export function runCli(
   args: string[],
   options: { cacheDir: string; cwd?: string; env?: NodeJS.ProcessEnv; input?: string } ,
 ): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'stowage.js'), ...args], {
+  const result = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'stowage.cjs'), ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
     env: { ...process.env, NO_COLOR: '1', STOWAGE_CACHE_DIR: options.cacheDir, ...options.env },
     encoding: 'utf8',
@@ -72,7 +72,7 @@ export function runCliAsync(
   options: { cacheDir: string; cwd?: string; env?: NodeJS.ProcessEnv },
 ): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'stowage.js'), ...args], {
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'stowage.cjs'), ...args], {
       cwd: options.cwd ?? PROJECT_ROOT,
       env: { ...process.env, NO_COLOR: '1', STOWAGE_CACHE_DIR: options.cacheDir, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,85 @@
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
+import { writeFileAtomically } from '../core/atomic-write.js';
+import { cacheDir } from '../core/cache-dir.js';
+
+/**
+ * How the `stowage` command starts: it loads the bundled CLI (one CommonJS file) through V8's
+ * code cache, kept in stowage's cache directory. Compiling the bundle is a fixed cost of every
+ * run, as large as parsing a big lockfile; node 22 caches compiled code itself
+ * (module.enableCompileCache), node 20 does not, so this does what v8-compile-cache does for
+ * one file. Nothing here can fail a run: a cache that is missing, unreadable, rejected by V8
+ * (another node version, another bundle) or unwritable only means compiling as usual.
+ */
+
+/** What the bundle exports: src/cli/main.ts. */
+interface BundledCli {
+  run(argv: string[]): Promise<number>;
+}
+
+/** The CommonJS wrapper node puts around a module, so the bundle sees require, module, __filename. */
+const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
+const WRAPPER_TAIL = '\n});';
+
+export const CODE_CACHE_DIR = 'code-cache';
+
+export async function launch(bundle: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const source = readFileSync(bundle, 'utf8');
+  const cacheFile = codeCacheFile(env, bundle, cacheDirArgument(argv));
+  const cachedData = readOptional(cacheFile);
+  const script = new Script(WRAPPER_HEAD + source + WRAPPER_TAIL, { filename: bundle, cachedData });
+  const module = { exports: {} as BundledCli };
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+  wrapper(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  const code = await module.exports.run(argv);
+  // After the run, the cache also holds the functions this command compiled lazily.
+  if (cachedData === undefined || script.cachedDataRejected === true) store(cacheFile, () => script.createCachedData());
+  return code;
+}
+
+/**
+ * One file per bundle and node build. V8 checks its own version and flags but, of the source,
+ * only the length; the file's identity (size, mtime, inode: any reinstall or rebuild changes
+ * it) names the cache, so a cache never runs code of another bundle. Hashing the source would
+ * cost more than the cache saves (node:crypto alone takes milliseconds to load).
+ */
+export function codeCacheFile(env: NodeJS.ProcessEnv, bundle: string, cacheDirOption?: string): string {
+  const st = statSync(bundle);
+  const key = `stowage-${st.size}-${st.mtimeMs}-${st.ino}-node${process.versions.v8}-${process.arch}`;
+  return join(cacheDirOption ?? cacheDir(env), CODE_CACHE_DIR, `${key.replace(/[^A-Za-z0-9.-]/g, '_')}.v8`);
+}
+
+/** The commands' `--cache-dir DIR` / `--cache-dir=DIR`, looked for before the CLI is loaded. */
+export function cacheDirArgument(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') return undefined;
+    if (arg === '--cache-dir') return argv[i + 1];
+    if (arg.startsWith('--cache-dir=')) return arg.slice('--cache-dir='.length);
+  }
+  return undefined;
+}
+
+function readOptional(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the cache and removes those of earlier bundles; every failure is ignored. */
+function store(file: string, data: () => Buffer): void {
+  try {
+    const dir = dirname(file);
+    mkdirSync(dir, { recursive: true });
+    writeFileAtomically(file, data());
+    for (const name of readdirSync(dir)) {
+      if (name.endsWith('.v8') && join(dir, name) !== file) rmSync(join(dir, name), { force: true });
+    }
+  } catch {
+    // A read-only or full cache directory: the next run compiles again.
+  }
+}

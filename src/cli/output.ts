@@ -1,0 +1,71 @@
+import { writeSync } from 'node:fs';
+
+/**
+ * Everything stowage prints goes through here. Text is written straight to file descriptors 1
+ * and 2: creating process.stdout / process.stderr loads node's stream, net and tty modules, a
+ * visible part of a short run's time, and a report written to a file or pipe needs none of it.
+ * Where a stream is needed (a progress bar, a terminal's width and colours) the accessors below
+ * create it, with the same handling of a closed pipe.
+ *
+ * `stowage ... | head`: a reader that stops early is not an error. What it no longer reads is
+ * dropped, and the run goes on to its own exit code: a policy failure still exits 1, so a
+ * pipeline with `set -o pipefail` cannot turn a failing audit into a pass.
+ */
+
+const EAGAIN_WAIT = new Int32Array(new SharedArrayBuffer(4));
+
+/** Descriptors whose reader has gone. */
+const closed = new Set<number>();
+
+function writeAll(fd: number, text: string): void {
+  if (closed.has(fd)) return;
+  const bytes = Buffer.from(text, 'utf8');
+  for (let at = 0; at < bytes.length; ) {
+    try {
+      at += writeSync(fd, bytes, at, bytes.length - at);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') {
+        closed.add(fd);
+        return;
+      }
+      // A non-blocking descriptor inherited from the parent (a full pipe): wait, then retry.
+      if (code === 'EAGAIN') Atomics.wait(EAGAIN_WAIT, 0, 0, 5);
+      else throw err;
+    }
+  }
+}
+
+export function writeStdout(text: string): void {
+  writeAll(1, text);
+}
+
+export function writeStderr(text: string): void {
+  writeAll(2, text);
+}
+
+let guarded = false;
+
+function guardStreams(): void {
+  if (guarded) return;
+  guarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      // The stream's own writes (a progress bar) are dropped like ours.
+      if (err.code === 'EPIPE') closed.add(stream === process.stdout ? 1 : 2);
+      else throw err;
+    });
+  }
+}
+
+/** process.stdout, for what needs a stream (is it a terminal? how wide?). */
+export function stdoutStream(): NodeJS.WriteStream {
+  guardStreams();
+  return process.stdout;
+}
+
+/** process.stderr, for progress bars. */
+export function stderrStream(): NodeJS.WriteStream {
+  guardStreams();
+  return process.stderr;
+}

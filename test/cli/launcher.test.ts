@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CODE_CACHE_DIR, cacheDirArgument, codeCacheFile } from '../../src/cli/launcher.js';
+import { GHSA_NPM, NPM_CORPUS, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
+
+const LOCKFILE = join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package-lock.json');
+const BUNDLE = join(PROJECT_ROOT, 'dist', 'bundle', 'stowage.cjs');
+
+function cacheFiles(cacheDir: string): string[] {
+  try {
+    return readdirSync(join(cacheDir, CODE_CACHE_DIR)).filter((f) => f.endsWith('.v8'));
+  } catch {
+    return [];
+  }
+}
+
+test('the first run leaves a code cache; later runs use it and print the same report', () => {
+  const cacheDir = tempDir('launcher');
+  const args = ['audit', '--format', 'json', LOCKFILE, '--db', GHSA_NPM];
+  const first = runCli(args, { cacheDir });
+  assert.equal(first.status, 1, first.stderr);
+  const files = cacheFiles(cacheDir);
+  assert.equal(files.length, 1, 'one cache file for the bundle');
+  const cache = join(cacheDir, CODE_CACHE_DIR, files[0] as string);
+  const written = statSync(cache).mtimeMs;
+
+  const second = runCli(args, { cacheDir });
+  assert.equal(second.status, 1, second.stderr);
+  assert.equal(second.stdout, first.stdout);
+  assert.equal(statSync(cache).mtimeMs, written, 'an accepted cache is not rewritten');
+});
+
+test('a damaged code cache is ignored and replaced, never trusted', () => {
+  const cacheDir = tempDir('launcher-bad');
+  const args = ['audit', '--format', 'json', LOCKFILE, '--db', GHSA_NPM];
+  const clean = runCli(args, { cacheDir });
+  const cache = join(cacheDir, CODE_CACHE_DIR, cacheFiles(cacheDir)[0] as string);
+  const good = readFileSync(cache);
+  const garbage = Buffer.alloc(good.length, 0x5a);
+  writeFileSync(cache, garbage);
+  const run = runCli(args, { cacheDir });
+  assert.equal(run.status, clean.status, run.stderr);
+  assert.equal(run.stdout, clean.stdout);
+  assert.notDeepEqual(readFileSync(cache), garbage, 'the rejected cache was rewritten');
+});
+
+test('a cache directory stowage cannot write to does not fail a command', () => {
+  // --version needs no database: only the code cache would be written, and it cannot be.
+  const cacheDir = join(tempDir('launcher-ro'), 'not-a-directory');
+  writeFileSync(cacheDir, 'a file where the cache directory should be');
+  const run = runCli(['--version'], { cacheDir });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^\d+\.\d+\.\d+/);
+  assert.equal(run.stderr, '');
+});
+
+test('the cache is named by the bundle file: another file of the same size gets another cache', () => {
+  const dir = tempDir('launcher-key');
+  const a = join(dir, 'a.cjs');
+  const b = join(dir, 'b.cjs');
+  writeFileSync(a, 'module.exports = 1;');
+  writeFileSync(b, 'module.exports = 2;');
+  const env = { STOWAGE_CACHE_DIR: join(dir, 'cache') };
+  assert.notEqual(codeCacheFile(env, a), codeCacheFile(env, b));
+  assert.equal(codeCacheFile(env, a), codeCacheFile(env, a));
+  const copy = join(dir, 'copy.cjs');
+  copyFileSync(BUNDLE, copy);
+  assert.notEqual(codeCacheFile(env, copy), codeCacheFile(env, BUNDLE));
+  assert.ok(codeCacheFile(env, a).startsWith(join(dir, 'cache', CODE_CACHE_DIR)));
+});
+
+test('a report piped into a reader that has gone ends quietly with the audit exit code', () => {
+  const cacheDir = tempDir('launcher-pipe');
+  const cli = join(PROJECT_ROOT, 'bin', 'stowage.cjs');
+  // `true` exits without reading: by the time the report is written, the pipe is closed (EPIPE).
+  const piped = spawnSync(
+    'bash',
+    ['-c', `set -o pipefail; node ${JSON.stringify(cli)} audit --format json ${JSON.stringify(LOCKFILE)} --db ${JSON.stringify(GHSA_NPM)} | true`],
+    { encoding: 'utf8', env: { ...process.env, STOWAGE_CACHE_DIR: cacheDir } },
+  );
+  // Exit 1: the jellyfin lockfile has findings; nothing about the closed pipe on stderr.
+  assert.equal(piped.status, 1, piped.stderr);
+  assert.doesNotMatch(piped.stderr, /EPIPE|Error:|\n\s+at /);
+});
+
+test('--cache-dir moves the code cache with everything else', () => {
+  assert.equal(cacheDirArgument(['audit', '--cache-dir', '/c', 'x']), '/c');
+  assert.equal(cacheDirArgument(['audit', '--cache-dir=/d']), '/d');
+  assert.equal(cacheDirArgument(['audit', '--', '--cache-dir', '/c']), undefined);
+  assert.equal(cacheDirArgument(['audit']), undefined);
+  const dir = tempDir('launcher-option');
+  const run = runCli(['audit', '--help', '--cache-dir', dir], { cacheDir: join(dir, 'unused') });
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(cacheFiles(dir).length, 1);
+  assert.equal(cacheFiles(join(dir, 'unused')).length, 0);
+});
