@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import { writeFileAtomically } from '../core/atomic-write.js';
 import { cacheDir } from '../core/cache-dir.js';
+import { EXIT_FAILURE } from '../core/errors.js';
 
 /**
  * How the `stowage` command starts: it loads the bundled CLI (one CommonJS file) through V8's
@@ -34,9 +35,18 @@ export async function launch(bundle: string, argv: string[], env: NodeJS.Process
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   wrapper(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
   const code = await module.exports.run(argv);
-  // After the run, the cache also holds the functions this command compiled lazily.
-  if (cachedData === undefined || script.cachedDataRejected === true) store(cacheFile, () => script.createCachedData());
+  // Written after the run, the cache also holds the functions the command compiled lazily;
+  // an accepted cache is never rewritten (that costs milliseconds), so it is made only by a
+  // run that did a command's work, not by --help, --version or a usage error.
+  const needed = cachedData === undefined || script.cachedDataRejected === true;
+  if (needed && code !== EXIT_FAILURE && !asksForHelpOrVersion(argv)) store(cacheFile, () => script.createCachedData());
   return code;
+}
+
+function asksForHelpOrVersion(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  const options = end === -1 ? argv : argv.slice(0, end);
+  return options.length === 0 || options.some((a) => a === '--help' || a === '-h' || a === '--version' || a === '-V' || a === 'help');
 }
 
 /**

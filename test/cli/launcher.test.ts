@@ -47,14 +47,24 @@ test('a damaged code cache is ignored and replaced, never trusted', () => {
   assert.notDeepEqual(readFileSync(cache), garbage, 'the rejected cache was rewritten');
 });
 
-test('a cache directory stowage cannot write to does not fail a command', () => {
-  // --version needs no database: only the code cache would be written, and it cannot be.
-  const cacheDir = join(tempDir('launcher-ro'), 'not-a-directory');
-  writeFileSync(cacheDir, 'a file where the cache directory should be');
-  const run = runCli(['--version'], { cacheDir });
-  assert.equal(run.status, 0, run.stderr);
-  assert.match(run.stdout, /^\d+\.\d+\.\d+/);
-  assert.equal(run.stderr, '');
+test('a code cache stowage cannot write does not fail a command', () => {
+  const cacheDir = tempDir('launcher-ro');
+  // A file where the code-cache directory should be: the cache cannot be written.
+  writeFileSync(join(cacheDir, CODE_CACHE_DIR), 'not a directory');
+  const run = runCli(['audit', '--format', 'json', LOCKFILE, '--db', GHSA_NPM], { cacheDir });
+  assert.equal(run.status, 1, run.stderr);
+  assert.equal((JSON.parse(run.stdout) as { schemaVersion: number }).schemaVersion, 1);
+  assert.doesNotMatch(run.stderr, /code-cache|Error:/);
+});
+
+test('--help, --version and failed runs leave no code cache: the first real command makes it', () => {
+  const cacheDir = tempDir('launcher-help');
+  assert.equal(runCli(['--version'], { cacheDir }).status, 0);
+  assert.equal(runCli(['audit', '--help'], { cacheDir }).status, 0);
+  assert.equal(runCli(['audit', '--no-such-flag'], { cacheDir }).status, 2);
+  assert.deepEqual(cacheFiles(cacheDir), []);
+  assert.equal(runCli(['audit', LOCKFILE, '--db', GHSA_NPM], { cacheDir }).status, 1);
+  assert.equal(cacheFiles(cacheDir).length, 1);
 });
 
 test('the cache is named by the bundle file: another file of the same size gets another cache', () => {
@@ -92,8 +102,8 @@ test('--cache-dir moves the code cache with everything else', () => {
   assert.equal(cacheDirArgument(['audit', '--', '--cache-dir', '/c']), undefined);
   assert.equal(cacheDirArgument(['audit']), undefined);
   const dir = tempDir('launcher-option');
-  const run = runCli(['audit', '--help', '--cache-dir', dir], { cacheDir: join(dir, 'unused') });
-  assert.equal(run.status, 0, run.stderr);
+  const run = runCli(['audit', LOCKFILE, '--db', GHSA_NPM, '--cache-dir', dir], { cacheDir: join(dir, 'unused') });
+  assert.equal(run.status, 1, run.stderr);
   assert.equal(cacheFiles(dir).length, 1);
   assert.equal(cacheFiles(join(dir, 'unused')).length, 0);
 });
