@@ -47,6 +47,9 @@ export interface IndexStamp {
   ecosystems: Partial<Record<Ecosystem, number>>;
 }
 
+/** An index that opened but fails when read: a cache to rebuild, not an input error. */
+export class IndexDamaged extends StowageError {}
+
 /**
  * The compiled form of one advisory database: an SQLite file keyed by (ecosystem, package),
  * stamped with the source revision. Built once per revision; an audit reads only the rows of
@@ -127,7 +130,7 @@ export class AdvisoryIndex {
     try {
       return this.lookupStatement.all(ecosystem, JSON.stringify(names)).map((row) => JSON.parse(row.body) as Advisory);
     } catch (err) {
-      throw new StowageError(`the advisory index is damaged (${(err as Error).message}); delete it and run again to rebuild it`, this.db.name);
+      throw new IndexDamaged(`the advisory index is damaged (${(err as Error).message})`, this.db.name);
     }
   }
 

@@ -1,8 +1,9 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Advisory } from '../core/advisory.js';
+import type { Ecosystem } from '../core/package.js';
 import { StowageError } from '../core/errors.js';
-import { AdvisoryIndex, type IndexStamp } from './advisory-index.js';
+import { AdvisoryIndex, IndexDamaged, type IndexStamp } from './advisory-index.js';
 import { GitError, headCommit } from './git.js';
 import { directoryFingerprint, listDatabaseFiles } from './database-files.js';
 import type { LoadedAdvisories } from './records.js';
@@ -31,6 +32,44 @@ export interface AdvisoryDatabase {
   /** True when this run (re)built the index. */
   rebuilt: boolean;
   warnings: string[];
+  /**
+   * Every advisory about any of `names`, withdrawn ones included. An index found damaged
+   * while reading it is rebuilt from the source once (with a warning), then read again.
+   */
+  lookup(ecosystem: Ecosystem, names: readonly string[]): Promise<Advisory[]>;
+}
+
+/** The database over an open index; `rebuild` makes a fresh index from the source. */
+export function databaseOverIndex(
+  spec: DatabaseSpec,
+  index: AdvisoryIndex,
+  state: { rebuilt: boolean; warnings: string[]; rebuild?: () => Promise<AdvisoryIndex> },
+): AdvisoryDatabase {
+  const db: AdvisoryDatabase = {
+    spec,
+    source: spec.name,
+    revision: index.stamp.revision,
+    revisionDate: index.stamp.revisionDate,
+    advisories: index.stamp.advisories,
+    toolchainAdvisories: index.stamp.toolchainAdvisories,
+    ecosystems: index.stamp.ecosystems,
+    index,
+    rebuilt: state.rebuilt,
+    warnings: state.warnings,
+    lookup: async (ecosystem, names) => {
+      try {
+        return db.index.lookup(ecosystem, names);
+      } catch (err) {
+        if (!(err instanceof IndexDamaged) || db.rebuilt || state.rebuild === undefined) throw err;
+        db.index.close();
+        db.index = await state.rebuild();
+        db.rebuilt = true;
+        db.warnings.push(`${err.line}: rebuilt it from ${spec.name}`);
+        return db.index.lookup(ecosystem, names);
+      }
+    },
+  };
+  return db;
 }
 
 interface Snapshot {
@@ -118,10 +157,7 @@ export function indexPath(cacheRoot: string, spec: DatabaseSpec): string {
 export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOptions): Promise<AdvisoryDatabase> {
   const snap = await snapshot(spec, options);
   const file = indexPath(options.cacheRoot, spec);
-  let index = AdvisoryIndex.open(file);
-  let rebuilt = false;
-  if (!index || index.stamp.fingerprint !== snap.fingerprint) {
-    index?.close();
+  const build = async (): Promise<AdvisoryIndex> => {
     const loaded = await snap.load();
     const stamp: IndexStamp = {
       revision: snap.revision ?? loaded.contentHash,
@@ -131,19 +167,14 @@ export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOpti
       toolchainAdvisories: loaded.toolchainAdvisories,
       ecosystems: countByEcosystem(loaded.advisories),
     };
-    index = AdvisoryIndex.build(file, stamp, loaded.advisories);
+    return AdvisoryIndex.build(file, stamp, loaded.advisories);
+  };
+  let index = AdvisoryIndex.open(file);
+  let rebuilt = false;
+  if (!index || index.stamp.fingerprint !== snap.fingerprint) {
+    index?.close();
+    index = await build();
     rebuilt = true;
   }
-  return {
-    spec,
-    source: spec.name,
-    revision: index.stamp.revision,
-    revisionDate: index.stamp.revisionDate,
-    advisories: index.stamp.advisories,
-    toolchainAdvisories: index.stamp.toolchainAdvisories,
-    ecosystems: index.stamp.ecosystems,
-    index,
-    rebuilt,
-    warnings: snap.warnings,
-  };
+  return databaseOverIndex(spec, index, { rebuilt, warnings: snap.warnings, rebuild: build });
 }

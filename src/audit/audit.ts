@@ -95,7 +95,7 @@ async function matchGraph(graph: DependencyGraph, databases: AdvisoryDatabase[],
   const matches: Match[] = [];
   for (const db of databases) {
     const byName = new Map<string, Advisory[]>();
-    for (const advisory of db.index.lookup(graph.ecosystem, names)) {
+    for (const advisory of await db.lookup(graph.ecosystem, names)) {
       if (advisory.withdrawn) continue;
       let list = byName.get(advisory.package);
       if (!list) byName.set(advisory.package, (list = []));
@@ -224,8 +224,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
   const { policy, now } = input;
   const warnings: string[] = [];
   const databases = input.databases.map((db) => summarizeDatabase(db, policy, now));
-  for (const [i, db] of databases.entries()) {
-    warnings.push(...(input.databases[i]?.warnings ?? []));
+  for (const db of databases) {
     if (!db.stale) continue;
     const message = `advisory database ${db.source} is ${db.ageDays} days old (revision ${db.revision.slice(0, 12)} of ${db.revisionDate}), over the ${policy.maxDatabaseAgeDays}-day limit`;
     if (policy.staleDatabase === 'fail') throw new StowageError(`${message}; refusing to audit (stale-db = "fail")`);
@@ -263,6 +262,8 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
       });
     }
   }
+  // After matching: a database may have had to rebuild its index, and says so.
+  for (const db of input.databases) warnings.push(...db.warnings);
   warnings.push(...ignores.warnings, ...ignores.unused());
   findings.sort(
     (a, b) =>

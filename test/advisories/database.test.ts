@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openDatabase } from '../../src/advisories/database.js';
+import { indexPath, openDatabase } from '../../src/advisories/database.js';
 import { parseDatabaseSpec } from '../../src/advisories/source.js';
 import { StowageError } from '../../src/core/errors.js';
 import { ADVISORY_DB_BUNDLE, GHSA_NPM, advisoryDbCheckout, tempDir } from '../support/shared.js';
@@ -211,4 +211,33 @@ test("GIT_DIR from the user's shell or a git hook never redirects stowage's git 
     else process.env.GIT_DIR = saved;
   }
   assert.equal(git(['rev-parse', 'HEAD'], victim).trim(), before, "the user's repository is untouched");
+});
+
+test('an index found damaged while reading is rebuilt from the source once, with a warning', async () => {
+  const cacheRoot = tempDir('db-damaged');
+  const spec = parseDatabaseSpec(GHSA_NPM);
+  const first = await openDatabase(spec, { cacheRoot, fetch: 'never' });
+  const expected = (await first.lookup('npm', ['lodash', 'minimist', 'ws'])).map((a) => a.id);
+  assert.ok(expected.length > 0);
+  first.index.close();
+
+  // Keep the header, schema and meta pages; overwrite the rows and the package index.
+  const file = indexPath(cacheRoot, spec);
+  const bytes = readFileSync(file);
+  bytes.fill(0xff, 3 * 4096);
+  writeFileSync(file, bytes);
+
+  const damaged = await openDatabase(spec, { cacheRoot, fetch: 'never' });
+  assert.equal(damaged.rebuilt, false, 'the damage is not visible when opening');
+  assert.deepEqual((await damaged.lookup('npm', ['lodash', 'minimist', 'ws'])).map((a) => a.id), expected);
+  assert.equal(damaged.rebuilt, true);
+  assert.equal(damaged.warnings.length, 1);
+  assert.match(damaged.warnings[0] ?? '', /advisory index is damaged \(.*\): rebuilt it from .*ghsa-npm/);
+  damaged.index.close();
+
+  const after = await openDatabase(spec, { cacheRoot, fetch: 'never' });
+  assert.equal(after.rebuilt, false);
+  assert.deepEqual((await after.lookup('npm', ['lodash', 'minimist', 'ws'])).map((a) => a.id), expected);
+  assert.deepEqual(after.warnings, []);
+  after.index.close();
 });

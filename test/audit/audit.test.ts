@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AdvisoryIndex } from '../../src/advisories/advisory-index.js';
-import type { AdvisoryDatabase } from '../../src/advisories/database.js';
+import { databaseOverIndex, type AdvisoryDatabase } from '../../src/advisories/database.js';
 import { runAudit } from '../../src/audit/audit.js';
 import { DEFAULT_POLICY, type AuditPolicy } from '../../src/audit/policy.js';
 import type { Advisory, AdvisoryKind, Severity } from '../../src/core/advisory.js';
@@ -103,18 +103,7 @@ function database(name: string, advisories: Advisory[]): AdvisoryDatabase {
     { revision: `rev-${name}`, revisionDate: '2026-08-25T00:00:00Z', fingerprint: 'x', advisories: advisories.length, toolchainAdvisories: 0, ecosystems: { cargo: advisories.length } },
     advisories,
   );
-  return {
-    spec: { kind: 'directory', dir: name, name },
-    source: name,
-    revision: index.stamp.revision,
-    revisionDate: index.stamp.revisionDate,
-    advisories: advisories.length,
-    toolchainAdvisories: 0,
-    ecosystems: index.stamp.ecosystems,
-    index,
-    rebuilt: true,
-    warnings: [],
-  };
+  return databaseOverIndex({ kind: 'directory', dir: name, name }, index, { rebuilt: true, warnings: [] });
 }
 
 const informational = (id: string, pkg: string, kind: AdvisoryKind): Advisory => advisory(id, pkg, [], { kind });
