@@ -199,8 +199,12 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const overrides = parseLicenseOverrides(request.licenses);
   if (!/^[A-Za-z0-9._+~]+$/.test(request.release)) throw new StowageError(`--release ${request.release}: letters, digits, . _ + ~ only`);
 
-  const vendor = await vendorStep(request, projectDir);
   const { graphs } = await readApplication([request.path]);
+  const yarn = graphs.find((g) => g.format.startsWith('yarn.lock'));
+  if (yarn !== undefined) {
+    throw new StowageError('packaging a yarn application is not supported yet (the spec installs with npm); `stowage vendor` vendors yarn v1 lockfiles', yarn.path);
+  }
+  const vendor = await vendorStep(request, projectDir);
   const vendored = await vendoredLicenses(vendor.files, vendor.manifest.packages);
   const appLicense = applicationLicense(app, overrides);
   const decided = decideLicenses(bundledPackages(graphs), vendored, overrides);

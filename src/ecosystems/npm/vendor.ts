@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { InputError, StowageError, errorMessage } from '../../core/errors.js';
 import type { DependencyGraph } from '../../core/graph.js';
 import { digestsFromSri, sriFromDigest, type Digest } from '../../vendor/digest.js';
 import type { DownloadRequest } from '../../vendor/download.js';
-import type { EcosystemVendor, VendorContext, VendorFile, VendoredPackage } from '../../vendor/vendor-tree.js';
+import type { EcosystemVendor, VendorContext, VendoredPackage } from '../../vendor/vendor-tree.js';
 import { readTextInput } from '../lockfiles.js';
+import { FileSet, checkedUrl, compare, readConfigFile, requireInsideProject } from './vendor-support.js';
+import { vendorYarnClassic } from './vendor-yarn.js';
 import { npmSourceFromResolved, parseNpmSpecifier } from './registry-source.js';
 import {
   CORGI_ACCEPT,
@@ -58,8 +60,6 @@ import {
 export const NPM_CACHE_DIR = 'vendor/npm-cache';
 const CACACHE_DIR = `${NPM_CACHE_DIR}/_cacache`;
 
-const MAX_NPMRC_BYTES = 1024 * 1024;
-
 /** Settings the written `.npmrc` decides; the application's own lines for them are commented out. */
 const OWNED_SETTINGS = ['cache', 'offline', 'prefer-online', 'prefer-offline', 'audit', 'update-notifier'];
 
@@ -91,10 +91,11 @@ interface PlannedTarball {
 }
 
 export const vendorNpm: EcosystemVendor = async (graph, context) => {
-  const lockfileName = graph.format.split(' ')[0] ?? graph.format;
-  if (lockfileName !== 'package-lock.json' && lockfileName !== 'npm-shrinkwrap.json') {
+  if (graph.format === 'yarn.lock v1') return vendorYarnClassic(graph, context);
+  const lockfileName = graph.format.split(' (')[0] ?? graph.format;
+  if (!graph.format.startsWith('package-lock.json') && !graph.format.startsWith('npm-shrinkwrap.json')) {
     throw new StowageError(
-      `vendoring ${lockfileName} is not supported yet: stowage vendors npm's package-lock.json and npm-shrinkwrap.json`,
+      `vendoring ${lockfileName} is not supported yet: stowage vendors npm's package-lock.json and npm-shrinkwrap.json, and yarn v1's yarn.lock`,
       graph.path,
     );
   }
@@ -102,7 +103,7 @@ export const vendorNpm: EcosystemVendor = async (graph, context) => {
   if (tarballs.length === 0) return { files: [], packages: [] };
 
   const npmrcPath = join(context.projectDir, '.npmrc');
-  const npmrcText = existsSync(npmrcPath) ? readNpmrc(npmrcPath) : null;
+  const npmrcText = existsSync(npmrcPath) ? readConfigFile(npmrcPath) : null;
   const env = { ...process.env, ...context.env };
   const config = npmrcText === null ? PUBLIC_REGISTRY_CONFIG : readNpmrcRegistries(npmrcPath, npmrcText, env);
 
@@ -190,14 +191,11 @@ function readLockedTarballs(graph: DependencyGraph, projectDir: string): { lockf
 class TarballReader {
   readonly tarballs: LockedTarball[] = [];
   private readonly seen = new Set<string>();
-  private readonly lockfileDir: string;
 
   constructor(
     private readonly path: string,
     private readonly projectDir: string,
-  ) {
-    this.lockfileDir = dirname(path);
-  }
+  ) {}
 
   /** v2/v3 `packages`: one entry per installed location. */
   readPackages(packages: JsonRecord): void {
@@ -281,13 +279,8 @@ class TarballReader {
     throw new StowageError(`${name} (${location}): git dependencies cannot be vendored for npm yet (${url})`, this.path);
   }
 
-  /** A local package must lie inside the application, or the archive cannot install it. */
   private requireInsideProject(location: string, path: string): void {
-    const full = resolve(this.lockfileDir, path);
-    const rel = relative(resolve(this.projectDir), full);
-    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-      throw new StowageError(`${location}: the local package ${path} lies outside the application, so the archive cannot hold it`, this.path);
-    }
+    requireInsideProject(this.path, this.projectDir, location, path);
   }
 }
 
@@ -342,16 +335,6 @@ async function planTarball(
 function registryBase(resolved: string): string {
   const source = npmSourceFromResolved(downloadUrlOfResolved(resolved));
   return source.url ?? resolved;
-}
-
-function checkedUrl(url: string, label: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol === 'https:' || parsed.protocol === 'http:') return parsed.href;
-  } catch {
-    // reported below
-  }
-  throw new StowageError(`${label}: ${JSON.stringify(url)} is not an http(s) URL`);
 }
 
 // ---- packuments ----------------------------------------------------------------------------
@@ -512,34 +495,8 @@ export function npmrcWithLayout(path: string, existing: string | null, pinRegist
   return `${out.join('\n')}\n`;
 }
 
-function readNpmrc(path: string): string {
-  const size = statSync(path).size;
-  if (size > MAX_NPMRC_BYTES) throw new InputError(path, `file is ${size} bytes, over the ${MAX_NPMRC_BYTES}-byte limit for an .npmrc`);
-  const bytes = readFileSync(path);
-  if (bytes.includes(0)) throw new InputError(path, 'binary data, not an .npmrc');
-  return bytes.toString('utf8').replace(/^\uFEFF/, '');
-}
 
 // ---- helpers ---------------------------------------------------------------------------------
-
-/** Files by path; a path added twice must have the same bytes. */
-class FileSet {
-  private readonly files = new Map<string, Buffer>();
-
-  add(path: string, data: Buffer): void {
-    const known = this.files.get(path);
-    if (known !== undefined && !known.equals(data)) throw new StowageError(`${path}: two different contents for one vendored file`);
-    this.files.set(path, data);
-  }
-
-  sorted(): VendorFile[] {
-    return [...this.files.keys()].sort(compare).map((path) => ({ path, mode: 0o644, data: this.files.get(path) as Buffer }));
-  }
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

@@ -203,6 +203,38 @@ function jsonString(quoted: string, onError: () => never): string {
   }
 }
 
+/** One v1 entry as yarn fetches it: what the vendoring of a yarn.lock needs. */
+export interface YarnV1Resolution {
+  /** The entry's descriptors (`name@range`), as written. */
+  keys: string[];
+  line: number;
+  /** The package's name (an alias's target) and version. */
+  name: string;
+  version: string;
+  resolved: string | null;
+  integrity: string | null;
+}
+
+/** Every entry of a yarn v1 lockfile with where yarn fetches it from. */
+export function readYarnV1Resolutions(path: string, text: string): YarnV1Resolution[] {
+  return readV1(path, text).map((block) => {
+    if (typeof block.value === 'string') throw new InputError(path, `expected a package entry, found \`${block.keys[0]} ${block.value}\``, { line: block.line });
+    const fields = block.value;
+    const str = (name: string): string | null => {
+      const f = fields.find((x) => x.keys[0] === name);
+      if (f === undefined) return null;
+      if (typeof f.value !== 'string') throw new InputError(path, `\`${name}\` must be a string`, { line: f.line });
+      return f.value;
+    };
+    const first = splitDescriptor(block.keys[0] ?? '');
+    if (!first) throw new InputError(path, `\`${block.keys[0]}\` is not a name@range descriptor`, { line: block.line });
+    const aliased = first[1].startsWith('npm:') ? splitDescriptor(first[1].slice(4)) : null;
+    const version = str('version');
+    if (version === null) throw new InputError(path, `entry ${block.keys.join(', ')} has no version`, { line: block.line });
+    return { keys: block.keys, line: block.line, name: aliased ? aliased[0] : first[0], version, resolved: str('resolved'), integrity: str('integrity') };
+  });
+}
+
 function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGraph {
   const { path } = input;
   const blocks = readV1(path, input.text);

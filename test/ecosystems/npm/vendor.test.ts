@@ -4,11 +4,10 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../../src/core/errors.js';
 import type { DependencyGraph } from '../../../src/core/graph.js';
-import { findLockfiles, readDependencyGraph } from '../../../src/ecosystems/lockfiles.js';
 import {
   PUBLIC_REGISTRY_CONFIG,
   downloadUrlOfResolved,
@@ -21,38 +20,15 @@ import { NPM_CACHE_DIR, vendorNpm } from '../../../src/ecosystems/npm/vendor.js'
 import { ContentCache } from '../../../src/vendor/content-cache.js';
 import { Downloader } from '../../../src/vendor/download.js';
 import type { VendorResult } from '../../../src/vendor/vendor-tree.js';
-import { PROJECT_ROOT, tempDir } from '../../support/shared.js';
+import { DEAD, NPM_APP, NPM_APP_OUTPUT, cleanEnv, vendorDir, whyNoRegistry, writeFiles } from '../../support/npm-vendor.js';
+import { tempDir } from '../../support/shared.js';
 
-const APP = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-app');
-const EXPECTED_OUTPUT = 'ms=172800000 semver=true is-number=true chalk=plain debug=true';
-/** Nothing listens on the discard port: a request there fails at once. */
-const DEAD = 'http://127.0.0.1:9/';
-
-/** The environment without npm's own settings (`npm test` exports its config as npm_config_*) and proxies. */
-function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^npm_/i.test(key) || /^(https?|all|no)_proxy$/i.test(key)) continue;
-    env[key] = value;
-  }
-  return { ...env, ...extra };
-}
+const APP = NPM_APP;
+const EXPECTED_OUTPUT = NPM_APP_OUTPUT;
 
 function npm(args: string[], cwd: string, env: NodeJS.ProcessEnv): { status: number; output: string } {
   const result = spawnSync('npm', args, { cwd, env, encoding: 'utf8', timeout: 300_000 });
   return { status: result.status ?? -1, output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error?.message ?? ''}` };
-}
-
-/** Why the end-to-end tests cannot run here, or null when they can. */
-async function whyNoRegistry(): Promise<string | null> {
-  if (spawnSync('npm', ['--version'], { encoding: 'utf8' }).status !== 0) return 'npm is not installed';
-  try {
-    const response = await fetch('https://registry.npmjs.org/ms', { method: 'HEAD', signal: AbortSignal.timeout(15_000) });
-    return response.ok ? null : `the npm registry answered HTTP ${response.status}`;
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    return `the npm registry is unreachable (${cause})`;
-  }
 }
 
 /** A copy of the application's source with this lockfile (and .npmrc), as an archive user has it. */
@@ -62,24 +38,6 @@ function appWith(parent: string, name: string, lockfile: string, npmrc?: string)
   writeFileSync(join(dir, 'package-lock.json'), lockfile);
   if (npmrc !== undefined) writeFileSync(join(dir, '.npmrc'), npmrc);
   return dir;
-}
-
-async function vendorDir(dir: string, cacheDir: string): Promise<{ result: VendorResult; warnings: string[] }> {
-  const [location] = findLockfiles(dir);
-  assert.ok(location);
-  const graph = await readDependencyGraph(location);
-  const warnings: string[] = [];
-  const downloader = new Downloader({ cache: new ContentCache(cacheDir), attempts: 2, backoffMs: 50 });
-  const result = await vendorNpm(graph, { projectDir: dir, downloader, warn: (m) => warnings.push(m), env: {} });
-  return { result, warnings };
-}
-
-function writeFiles(dir: string, result: VendorResult): void {
-  for (const file of result.files) {
-    const target = join(dir, file.path);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, file.data, { mode: file.mode });
-  }
 }
 
 const OLD_LOCKFILE_BANNER = new Set([
@@ -238,15 +196,16 @@ async function vendorLockfile(lockfile: object, npmrc?: string): Promise<{ resul
 }
 
 describe('npm vendoring refuses what it cannot vendor', () => {
-  test('yarn and pnpm lockfiles are refused with a clear message', async () => {
+  test('yarn berry and pnpm lockfiles are refused with a clear message', async () => {
     const downloader = new Downloader({ cache: new ContentCache(join(scratch, 'unused')) });
     for (const [file, format] of [
-      ['/app/yarn.lock', 'yarn.lock v1'],
+      ['/app/yarn.lock', 'yarn.lock berry (metadata 8)'],
       ['/app/pnpm-lock.yaml', 'pnpm-lock.yaml 9.0'],
     ] as const) {
       await assert.rejects(
         vendorNpm(graphOf(file, format), { projectDir: '/app', downloader, warn: () => {}, env: {} }),
-        (err: unknown) => err instanceof StowageError && err.line.startsWith(`${file}: vendoring ${file.slice(5)} is not supported yet`),
+        (err: unknown) =>
+          err instanceof StowageError && err.line.startsWith(`${file}: vendoring ${format.split(' (')[0]} is not supported yet`) && err.line.includes("yarn v1's yarn.lock"),
       );
     }
   });

@@ -1,0 +1,156 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { StowageError } from '../../core/errors.js';
+import type { DependencyGraph } from '../../core/graph.js';
+import { digestsFromSri, sriFromDigest, type Digest } from '../../vendor/digest.js';
+import type { DownloadRequest } from '../../vendor/download.js';
+import type { VendorContext, VendorResult, VendoredPackage } from '../../vendor/vendor-tree.js';
+import { readTextInput } from '../lockfiles.js';
+import { downloadUrlOfResolved } from './registry.js';
+import { npmSourceFromResolved } from './registry-source.js';
+import { FileSet, checkedUrl, compare, readConfigFile, requireInsideProject } from './vendor-support.js';
+import { readYarnV1Resolutions, type YarnV1Resolution } from './yarn-lock.js';
+
+/*
+ * yarn v1 (classic): an offline mirror, yarn's own documented way to install without the
+ * network. The tarballs lie in `vendor/yarn-offline-mirror/` under the names yarn gives them, and
+ * the application's `.yarnrc` points `yarn-offline-mirror` there (yarn resolves it against the
+ * .yarnrc's directory). `yarn install --offline --frozen-lockfile` then reads every tarball from
+ * the mirror and checks it against the lockfile's integrity itself; the lockfile is not changed.
+ */
+
+export const YARN_MIRROR_DIR = 'vendor/yarn-offline-mirror';
+
+/** Settings the written `.yarnrc` decides; the application's own lines for them are commented out. */
+const OWNED_SETTINGS = ['yarn-offline-mirror', 'yarn-offline-mirror-pruning', '--install.offline', '--install.frozen-lockfile'];
+
+/** One tarball to put in the mirror. */
+interface MirroredTarball {
+  entry: YarnV1Resolution;
+  label: string;
+  url: string;
+  digests: Digest[];
+  fileName: string;
+}
+
+export async function vendorYarnClassic(graph: DependencyGraph, context: VendorContext): Promise<VendorResult> {
+  const entries = readYarnV1Resolutions(graph.path, readTextInput(graph.path));
+  const tarballs: MirroredTarball[] = [];
+  for (const entry of entries) {
+    const tarball = mirroredTarball(graph.path, context.projectDir, entry);
+    if (tarball !== null) tarballs.push(tarball);
+  }
+
+  // yarn finds a tarball by its file name alone: two different ones under one name cannot both
+  // be in the mirror.
+  const byFileName = new Map<string, MirroredTarball>();
+  for (const t of tarballs) {
+    const known = byFileName.get(t.fileName);
+    if (known !== undefined && sriOf(known) !== sriOf(t)) {
+      throw new StowageError(
+        `${known.label} and ${t.label} would share the offline mirror name ${t.fileName} (${known.url}, ${t.url}); yarn's mirror cannot hold both`,
+        graph.path,
+      );
+    }
+    byFileName.set(t.fileName, t);
+  }
+  const unique = [...byFileName.values()];
+  const requests: DownloadRequest[] = unique.map((t) => ({ url: t.url, expected: t.digests, label: t.label }));
+  const bodies = await context.downloader.fetchAll(requests);
+
+  const files = new FileSet();
+  const packages: VendoredPackage[] = [];
+  unique.forEach((t, i) => {
+    const path = `${YARN_MIRROR_DIR}/${t.fileName}`;
+    files.add(path, bodies[i] as Buffer);
+    packages.push({ ecosystem: graph.ecosystem, name: t.entry.name, version: t.entry.version, source: t.url, checksum: sriOf(t), path });
+  });
+  const yarnrcPath = join(context.projectDir, '.yarnrc');
+  const existing = existsSync(yarnrcPath) ? readConfigFile(yarnrcPath) : null;
+  files.add('.yarnrc', Buffer.from(yarnrcWithMirror(yarnrcPath, existing, context.warn)));
+  packages.sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version) || compare(a.checksum ?? '', b.checksum ?? ''));
+  return { files: files.sorted(), packages };
+}
+
+/** What yarn fetches for an entry; null for the application's own files (`file:`, `link:`). */
+function mirroredTarball(lockfile: string, projectDir: string, entry: YarnV1Resolution): MirroredTarball | null {
+  const label = `${entry.name}@${entry.version}`;
+  const where = `${label} (yarn.lock line ${entry.line})`;
+  const ranges = entry.keys.map((k) => k.slice(k.indexOf('@', 1) + 1));
+  const local = ranges.find((r) => r.startsWith('file:') || r.startsWith('link:'));
+  const resolved = entry.resolved;
+  if (resolved === null || resolved.startsWith('file:')) {
+    if (local === undefined && resolved === null) throw new StowageError(`${where}: no "resolved" URL to fetch it from`, lockfile);
+    const path = (resolved ?? (local as string)).replace(/^(file|link):/, '');
+    // A local tarball is part of the application's source; yarn reads it from there.
+    requireInsideProject(lockfile, projectDir, label, path);
+    return null;
+  }
+  const hash = resolved.indexOf('#');
+  const withoutFragment = hash === -1 ? resolved : resolved.slice(0, hash);
+  const fragment = hash === -1 ? '' : resolved.slice(hash + 1);
+  if (npmSourceFromResolved(resolved).kind === 'git' || !/^https?:\/\//.test(resolved)) {
+    throw new StowageError(`${where}: git dependencies cannot be vendored for yarn yet (${resolved})`, lockfile);
+  }
+  const url = downloadUrlOfResolved(checkedUrl(withoutFragment, label));
+  let digests: Digest[];
+  if (entry.integrity !== null) {
+    digests = digestsFromSri(entry.integrity);
+    if (digests.length === 0) throw new StowageError(`${where}: integrity ${JSON.stringify(entry.integrity)} has no sha512, sha256 or sha1 digest`, lockfile);
+  } else if (/^[0-9a-f]{40}$/i.test(fragment)) {
+    // Lockfiles before yarn 1.10 record only the sha1 in the URL's fragment.
+    digests = [{ algorithm: 'sha1', hex: fragment.toLowerCase() }];
+  } else {
+    throw new StowageError(`${where}: the lockfile records no integrity or sha1 for ${resolved}, so its bytes cannot be verified`, lockfile);
+  }
+  return { entry, label, url, digests, fileName: mirrorFileName(withoutFragment) };
+}
+
+function sriOf(t: MirroredTarball): string {
+  return t.digests.map(sriFromDigest).join(' ');
+}
+
+/**
+ * The name yarn gives a tarball in its offline mirror (TarballFetcher.getTarballMirrorPath in
+ * yarn 1.22): `<name>-<version>.tgz` from a registry URL, `@scope-<name>-<version>.tgz` for a
+ * scoped package, otherwise the URL's last path segment.
+ */
+export function mirrorFileName(url: string): string {
+  const pathname = new URL(url).pathname;
+  const m = /\/(?:(@[^/]+)(?:\/|%2f))?[^/]+\/(?:-|_attachments)\/(?:@[^/]+\/)?([^/]+)$/.exec(pathname);
+  const name = m ? (m[1] ? `${m[1]}-${m[2]}` : (m[2] as string)) : (pathname.split('/').pop() ?? '');
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\\')) {
+    throw new StowageError(`${url}: no file name for yarn's offline mirror`);
+  }
+  return name;
+}
+
+/**
+ * The application's `.yarnrc` with the mirror settings appended; its own lines for what the
+ * layout decides are commented out (and reported), everything else is kept.
+ */
+export function yarnrcWithMirror(path: string, existing: string | null, warn: (message: string) => void): string {
+  const out: string[] = [];
+  if (existing !== null) {
+    const overridden: string[] = [];
+    for (const line of existing.replace(/\r?\n$/, '').split(/\r?\n/)) {
+      const key = /^\s*("?)([^\s"]+)\1/.exec(line)?.[2];
+      if (key !== undefined && !line.trim().startsWith('#') && OWNED_SETTINGS.includes(key)) {
+        overridden.push(key);
+        out.push(`# stowage: replaced below: ${line}`);
+      } else {
+        out.push(line);
+      }
+    }
+    if (overridden.length > 0) warn(`${path}: ${overridden.join(', ')} replaced by the vendored layout's settings in the archive's .yarnrc`);
+    out.push('');
+  }
+  out.push(
+    '# stowage: install from the vendored offline mirror, without the network.',
+    `yarn-offline-mirror "./${YARN_MIRROR_DIR}"`,
+    'yarn-offline-mirror-pruning false',
+    '--install.offline true',
+    '--install.frozen-lockfile true',
+  );
+  return `${out.join('\n')}\n`;
+}
