@@ -4,7 +4,7 @@ import { InputError } from '../../core/errors.js';
 import { lineAndColumn, locateJsonError, positionOfKey } from '../../core/json-text.js';
 import type { DependencyGraph, Edge, EdgeKind } from '../../core/graph.js';
 import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
-import { npmSourceFromResolved, parseNpmSpecifier, type NpmSpecifier } from './registry-source.js';
+import { npmSourceFromResolved, parseNpmSpecifier, registryTarballVersion, type NpmSpecifier } from './registry-source.js';
 
 /**
  * package-lock.json / npm-shrinkwrap.json, lockfileVersion 1, 2 and 3.
@@ -18,7 +18,15 @@ export function parsePackageLock(input: LockfileInput): DependencyGraph {
   const doc = parseJson(input.path, input.text);
   if (!isRecord(doc)) throw new InputError(input.path, 'expected a JSON object at the top level', { line: 1, column: 1 });
   const version = doc.lockfileVersion;
-  if (version === undefined) throw new InputError(input.path, 'missing "lockfileVersion": not an npm lockfile');
+  const fileName = basename(input.path) === 'npm-shrinkwrap.json' ? 'npm-shrinkwrap.json' : 'package-lock.json';
+  if (version === undefined) {
+    // npm 4 and older wrote shrinkwraps without a lockfileVersion, in v1's nested form (without
+    // integrity); npm still installs from them.
+    if (!isRecord(doc.dependencies)) throw new InputError(input.path, 'no "lockfileVersion" and no "dependencies": not an npm lockfile');
+    const reader = new LockReader(input, doc, `${fileName} (npm 4 or older, no lockfileVersion)`);
+    reader.readDependencyTree();
+    return reader.finish();
+  }
   if (typeof version !== 'number') {
     throw new InputError(input.path, `"lockfileVersion" must be a number, found ${describe(version)}`, positionOfKey(input.text, 'lockfileVersion'));
   }
@@ -29,7 +37,6 @@ export function parsePackageLock(input: LockfileInput): DependencyGraph {
       positionOfKey(input.text, 'lockfileVersion'),
     );
   }
-  const fileName = basename(input.path) === 'npm-shrinkwrap.json' ? 'npm-shrinkwrap.json' : 'package-lock.json';
   const reader = new LockReader(input, doc, `${fileName} v${version}`);
   // v2 carries both sections (the v1 tree is for npm 6); `packages` is the complete one. A v2
   // file without `packages` still has the v1 tree, so it is read as one.
@@ -210,6 +217,10 @@ class LockReader {
         pkg = this.addRegistryPackage(spec.name, spec.range, npmSourceFromResolved(resolved), integrity, key);
       } else if (spec.type === 'range') {
         pkg = this.addRegistryPackage(key, rawVersion, npmSourceFromResolved(resolved), integrity, undefined);
+      } else if (spec.type === 'tarball' && registryTarballVersion(key, rawVersion) !== null) {
+        // npm 5.0 wrote the registry tarball's URL as the version: it is the registry package.
+        const version = registryTarballVersion(key, rawVersion) as string;
+        pkg = this.addRegistryPackage(key, version, npmSourceFromResolved(resolved ?? rawVersion), integrity, undefined);
       } else {
         const source = v1NonRegistrySource(spec, rawVersion, resolved);
         pkg = this.addPackage(nonRegistryId(key, rawVersion), key, lockedReference(source), source, integrity, undefined);

@@ -91,6 +91,19 @@ function registryBaseOfTarball(url: string): string | undefined {
   return /^https?:\/\/[^/]+\//.test(base) ? base : undefined;
 }
 
+/**
+ * The version of `name` a registry tarball URL holds (`…/name/-/name-1.2.3.tgz`), or null when
+ * the URL is not one. Early npm 5 lockfiles wrote such URLs as the "version" of some entries.
+ */
+export function registryTarballVersion(name: string, url: string): string | null {
+  if (npmSourceFromResolved(url).kind !== 'registry') return null;
+  const file = url.replace(/[?#].*$/, '').split('/').pop() ?? '';
+  const base = name.slice(name.lastIndexOf('/') + 1);
+  if (!file.startsWith(`${base}-`) || !file.endsWith('.tgz')) return null;
+  const version = file.slice(base.length + 1, -'.tgz'.length);
+  return /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/.test(version) ? version : null;
+}
+
 function hostOf(url: string): string | undefined {
   const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?([^/:?#]+)/i.exec(url);
   return m?.[1]?.toLowerCase();

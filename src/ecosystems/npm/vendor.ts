@@ -9,7 +9,7 @@ import type { EcosystemVendor, VendorContext, VendoredPackage } from '../../vend
 import { readTextInput } from '../lockfiles.js';
 import { FileSet, checkedUrl, compare, readConfigFile, requireInsideProject } from './vendor-support.js';
 import { vendorYarnClassic } from './vendor-yarn.js';
-import { npmSourceFromResolved, parseNpmSpecifier } from './registry-source.js';
+import { npmSourceFromResolved, parseNpmSpecifier, registryTarballVersion } from './registry-source.js';
 import {
   CORGI_ACCEPT,
   PUBLIC_REGISTRY_CONFIG,
@@ -239,7 +239,8 @@ class TarballReader {
           this.add({ location, name: spec.name, version: spec.range, resolved, integrity, fromRegistry: true });
           break;
         case 'tarball':
-          this.addResolved(location, key, '', resolved ?? spec.url, integrity);
+          // npm 5.0 wrote a registry tarball's URL as the version: it is that version.
+          this.addResolved(location, key, registryTarballVersion(key, spec.url) ?? '', resolved ?? spec.url, integrity);
           break;
         case 'git':
           this.refuseGit(location, key, resolved ?? raw);

@@ -29,6 +29,8 @@ export function parseYarnLock(input: LockfileInput): DependencyGraph {
   const manifest = input.manifest ? readManifest(input.manifest.path, input.manifest.text) : null;
   if (input.text.includes('\0')) throw new InputError(input.path, 'not a yarn.lock: the file is binary');
   if (/^(#.*\r?\n)*#\s*yarn lockfile v1\s*\r?\n/.test(input.text)) return parseV1(input, manifest);
+  // Nothing but comments: a project without dependencies (yarn 1 installs from it).
+  if (input.text.split('\n').every((line) => line.trim() === '' || line.trimStart().startsWith('#'))) return parseV1(input, manifest);
   return parseBerry(input, manifest);
 }
 
@@ -72,6 +74,16 @@ function splitDescriptor(descriptor: string): [string, string] | null {
   const at = descriptor.indexOf('@', 1);
   if (at <= 0) return null;
   return [descriptor.slice(0, at), descriptor.slice(at + 1)];
+}
+
+/**
+ * A v1 entry key: `name@range`, or, in lockfiles of yarn before 1.0, a bare `name` (a range
+ * yarn recorded as written nowhere else; yarn 1 still reads such files).
+ */
+function splitV1Key(key: string): [string, string] | null {
+  const parts = splitDescriptor(key);
+  if (parts !== null) return parts;
+  return /^(@[^/@\s]+\/)?[^/@\s]+$/.test(key) ? [key, ''] : null;
 }
 
 /** A v1 entry's source: its `resolved` URL, or for `file:`/`link:` keys without one the path. */
@@ -226,7 +238,7 @@ export function readYarnV1Resolutions(path: string, text: string): YarnV1Resolut
       if (typeof f.value !== 'string') throw new InputError(path, `\`${name}\` must be a string`, { line: f.line });
       return f.value;
     };
-    const first = splitDescriptor(block.keys[0] ?? '');
+    const first = splitV1Key(block.keys[0] ?? '');
     if (!first) throw new InputError(path, `\`${block.keys[0]}\` is not a name@range descriptor`, { line: block.line });
     const aliased = first[1].startsWith('npm:') ? splitDescriptor(first[1].slice(4)) : null;
     const version = str('version');
@@ -257,7 +269,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       if (typeof f.value !== 'string') throw new InputError(path, `\`${name}\` must be a string`, { line: f.line });
       return f.value;
     };
-    const first = splitDescriptor(block.keys[0] ?? '');
+    const first = splitV1Key(block.keys[0] ?? '');
     if (!first) return fail(`\`${block.keys[0]}\` is not a name@range descriptor`);
     const [keyName, range] = first;
     // `alias@npm:real@range`: the package is `real`, its dependents call it `alias`.
@@ -282,7 +294,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       pkg.checksum = integrity;
     }
     for (const key of block.keys) {
-      const parts = splitDescriptor(key);
+      const parts = splitV1Key(key);
       if (!parts || parts[0] !== keyName) fail(`key \`${key}\` names another package than \`${keyName}\``);
       idByDescriptor.set(key, pkg.id);
     }
@@ -301,7 +313,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       const range = typeof dep.value === 'string' ? dep.value : null;
       if (range === null) throw new InputError(path, `dependency \`${dep.keys[0]}\` must have a range`, { line: dep.line });
       const descriptor = `${dep.keys[0]}@${range}`;
-      const to = idByDescriptor.get(descriptor);
+      const to = idByDescriptor.get(descriptor) ?? idByDescriptor.get(dep.keys[0] ?? '');
       if (!to) throw new InputError(path, `dependency ${descriptor} has no entry in the lockfile`, { line: dep.line });
       pushEdge(edges, seen, from, to, kind);
     }
@@ -328,7 +340,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       for (const [depName, range] of Object.entries(deps)) {
         // A dependency listed in both sections is installed as the stronger one.
         if (kind !== 'normal' && depName in manifest.dependencies) continue;
-        const to = idByDescriptor.get(`${depName}@${range}`);
+        const to = idByDescriptor.get(`${depName}@${range}`) ?? idByDescriptor.get(depName);
         // Older yarn 1 releases keep `link:` dependencies out of the lockfile.
         if (!to && range.startsWith('link:')) continue;
         if (!to) throw new InputError(manifest.path, `${depName}@${range} has no entry in ${path}: the lockfile is out of date`);

@@ -368,6 +368,38 @@ describe('npm-shrinkwrap.json', () => {
   });
 });
 
+describe('lockfiles of early npm releases', () => {
+  test('npm 5.0 wrote registry tarball URLs as versions: they are registry packages at that version', () => {
+    const dir = join(FIXTURES, 'npm5-url-versions');
+    const graph = parsePackageLock(input(join(dir, 'package-lock.json'), join(dir, 'package.json')));
+    assert.equal(graph.format, 'package-lock.json v1');
+    const handlebars = byId(graph, 'handlebars@4.0.10');
+    assert.equal(handlebars.source.kind, 'registry');
+    assert.equal(handlebars.source.isDefaultRegistry, true);
+    assert.deepEqual(handlebars.flags, { dev: true });
+    assert.equal(byId(graph, '@types/node@8.0.53').source.kind, 'registry');
+    assert.equal(byId(graph, 'async@1.5.2').checksum, 'sha1-7GphrlZIDAw8skHJVhjiCJL5Zyo=');
+    assert.deepEqual(targetsOf(graph, 'handlebars@4.0.10').sort(), ['async@1.5.2', 'minimist@0.0.10']);
+    // A tarball URL that is not a registry's stays what it is: fetched by URL, not matched by name.
+    const leftPad = graph.packages.find((p) => p.name === 'left-pad');
+    assert.equal(leftPad?.source.kind, 'other');
+  });
+
+  test('npm 4 shrinkwraps have no lockfileVersion: read in the v1 form', () => {
+    const dir = join(FIXTURES, 'npm4-shrinkwrap');
+    const graph = parsePackageLock(input(join(dir, 'npm-shrinkwrap.json'), join(dir, 'package.json')));
+    assert.equal(graph.format, 'npm-shrinkwrap.json (npm 4 or older, no lockfileVersion)');
+    assert.deepEqual(
+      graph.packages.map((p) => p.id).sort(),
+      ['@pnpm/logger@1.0.0', 'minimist@0.0.8', 'minimist@1.2.0', 'mkdirp@0.5.1', 'old-cli@workspace:.'],
+    );
+    assert.ok(graph.packages.filter((p) => p.source.kind === 'registry').every((p) => p.source.isDefaultRegistry));
+    // npm 4 recorded no `requires`: only the root's edges (from package.json) are known.
+    assert.deepEqual(targetsOf(graph, 'mkdirp@0.5.1'), []);
+    assert.deepEqual(targetsOf(graph, 'old-cli@workspace:.').sort(), ['@pnpm/logger@1.0.0', 'minimist@1.2.0', 'mkdirp@0.5.1']);
+  });
+});
+
 describe('broken lockfiles give an InputError naming the file', () => {
   const cases: Array<[file: string, message: RegExp, position?: { line: number; column?: number }]> = [
     ['truncated.package-lock.json', /invalid JSON: unexpected end of input/, { line: 25, column: 15 }],
@@ -375,7 +407,7 @@ describe('broken lockfiles give an InputError naming the file', () => {
     ['binary.package-lock.json', /binary/],
     ['lockfile-version-99.package-lock.json', /unsupported lockfileVersion 99/, { line: 4, column: 3 }],
     ['lockfile-version-string.package-lock.json', /"lockfileVersion" must be a number, found string "2"/, { line: 4, column: 3 }],
-    ['no-lockfile-version.package-lock.json', /missing "lockfileVersion"/],
+    ['no-lockfile-version.package-lock.json', /no "lockfileVersion" and no "dependencies": not an npm lockfile/],
     ['packages-array.package-lock.json', /"packages" must be an object, found an array/, { line: 5, column: 3 }],
     ['top-level-array.package-lock.json', /expected a JSON object/, { line: 1, column: 1 }],
     ['missing-version.package-lock.json', /"node_modules\/has-flag": missing "version" for a registry package/, { line: 24, column: 5 }],
