@@ -262,6 +262,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
       });
     }
   }
+  for (const graph of input.graphs) warnings.push(...(graph.warnings ?? []));
   // After matching: a database may have had to rebuild its index, and says so.
   for (const db of input.databases) warnings.push(...db.warnings);
   warnings.push(...ignores.warnings, ...ignores.unused());

@@ -27,6 +27,8 @@ export interface DependencyGraph {
   edges: Edge[];
   /** Ids of the application's own packages (workspace members, importers). */
   roots: string[];
+  /** What the reader found wrong but could work around (a lockfile older than its manifest). */
+  warnings?: string[];
 }
 
 /** Adjacency lookups over a graph, built once. */

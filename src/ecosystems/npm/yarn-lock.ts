@@ -320,6 +320,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
   }
 
   let roots: string[];
+  const warnings: string[] = [];
   if (manifest) {
     const root: Package = {
       id: `${manifest.name ?? '.'}@${manifest.version ?? '0.0.0'}`,
@@ -336,6 +337,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       [manifest.optionalDependencies, 'optional'],
       [manifest.devDependencies, 'dev'],
     ] as const;
+    const unlocked: string[] = [];
     for (const [deps, kind] of sections) {
       for (const [depName, range] of Object.entries(deps)) {
         // A dependency listed in both sections is installed as the stronger one.
@@ -343,16 +345,22 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
         const to = idByDescriptor.get(`${depName}@${range}`) ?? idByDescriptor.get(depName);
         // Older yarn 1 releases keep `link:` dependencies out of the lockfile.
         if (!to && range.startsWith('link:')) continue;
-        if (!to) throw new InputError(manifest.path, `${depName}@${range} has no entry in ${path}: the lockfile is out of date`);
-        pushEdge(edges, seen, root.id, to, kind);
+        if (!to) unlocked.push(`${depName}@${range}`);
+        else pushEdge(edges, seen, root.id, to, kind);
       }
+    }
+    if (unlocked.length > 0) {
+      // package.json was changed after the lockfile was written: what is locked is still what
+      // a frozen install would refuse and a plain one would change, so it is audited as is.
+      const listed = unlocked.length > 3 ? `${unlocked.slice(0, 3).join(', ')} and ${unlocked.length - 3} more` : unlocked.join(', ');
+      warnings.push(`${manifest.path}: ${listed} not in ${path}: the lockfile is older than package.json; the audit covers what it locks`);
     }
     roots = [root.id];
     reachabilityFlags(packages, edges, roots);
   } else {
     roots = unreferenced(packages, edges);
   }
-  return { ecosystem: 'npm', path, format: 'yarn.lock v1', packages, edges, roots };
+  return { ecosystem: 'npm', path, format: 'yarn.lock v1', packages, edges, roots, ...(warnings.length > 0 ? { warnings } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------

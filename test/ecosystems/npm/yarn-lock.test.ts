@@ -259,3 +259,20 @@ test('a yarn.lock of nothing but comments is an empty v1 lockfile', () => {
   assert.equal(graph.format, 'yarn.lock v1');
   assert.deepEqual(graph.packages.map((p) => p.id), ['app@1.0.0']);
 });
+
+test('a package.json newer than its yarn.lock: audited as locked, with a warning naming what is not locked', () => {
+  const text = [
+    '# yarn lockfile v1',
+    '',
+    'log4js@^2.3.9:',
+    '  version "2.11.0"',
+    '  resolved "https://registry.yarnpkg.com/log4js/-/log4js-2.11.0.tgz#bf3902eff65c6923d9ce9cfbd2db54160e34005a"',
+    '',
+  ].join('\n');
+  const manifest = { path: '/app/package.json', text: '{"name":"app","version":"1.0.0","dependencies":{"log4js":"^2.5.3","ms":"^2.1.3"}}' };
+  const graph = parseYarnLock({ path: '/app/yarn.lock', text, manifest });
+  assert.deepEqual(graph.packages.map((p) => p.id), ['app@1.0.0', 'log4js@2.11.0']);
+  assert.deepEqual(graph.warnings, [
+    '/app/package.json: log4js@^2.5.3, ms@^2.1.3 not in /app/yarn.lock: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+});
