@@ -8,6 +8,8 @@ export interface LockfileInput {
   text: string;
   /** Cargo.toml / package.json from the same directory, when present. */
   manifest?: { path: string; text: string };
+  /** Cargo: the manifests of the workspace members the root manifest lists, found on disk. */
+  members?: { path: string; text: string }[];
 }
 
 /** Throws InputError naming the file (and position when known) on anything malformed. */

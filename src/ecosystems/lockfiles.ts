@@ -101,6 +101,10 @@ export async function readDependencyGraph(location: LockfileLocation): Promise<D
   const input: LockfileInput = { path: location.path, text: readTextInput(location.path) };
   if (location.manifestPath) {
     input.manifest = { path: location.manifestPath, text: readTextInput(location.manifestPath) };
+    if (location.format.ecosystem === 'cargo') {
+      const { memberManifestPaths } = await import('./cargo/workspace-members.js');
+      input.members = memberManifestPaths(input.manifest.path, input.manifest.text).map((path) => ({ path, text: readTextInput(path) }));
+    }
   }
   const parse = await location.format.loadParser();
   return parse(input);

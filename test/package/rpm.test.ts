@@ -9,7 +9,8 @@ import { readApplicationManifest } from '../../src/package/application.js';
 import { bundledPackages, decideLicenses, MissingLicenses, parseLicenseOverrides } from '../../src/package/rpm-package.js';
 import { bundledProvide, changelogDate, renderRpmSpec, rpmName, rpmVersion, type RpmSpecInput } from '../../src/package/rpm-spec.js';
 import { licenseKey, vendoredLicenses } from '../../src/package/vendored-licenses.js';
-import { tempDir } from '../support/shared.js';
+import { findLockfiles, readDependencyGraph } from '../../src/ecosystems/lockfiles.js';
+import { PROJECT_ROOT, tempDir } from '../support/shared.js';
 
 const cargoInput: RpmSpecInput = {
   flavor: 'fedora',
@@ -127,6 +128,13 @@ test('bundled packages: not the application itself, not path dependencies, not n
   ];
   const bundled = bundledPackages([{ ecosystem: 'npm', path: 'package-lock.json', format: 'package-lock.json v3', packages, edges: [], roots: [''] }]);
   assert.deepEqual(bundled.map((p) => p.name), ['ms']);
+});
+
+test('bundled crates: what only dev-dependencies bring in is built for %check, not bundled', async () => {
+  const [location] = findLockfiles(join(PROJECT_ROOT, 'test', 'fixtures', 'cargo', 'dev-kinds'));
+  assert.ok(location);
+  const bundled = bundledPackages([await readDependencyGraph(location)]);
+  assert.deepEqual(bundled.map((p) => p.name).sort(), ['cfg-if', 'fnv', 'itoa']);
 });
 
 test('the application manifest: Cargo [[bin]] and auto-discovered binaries, npm bin and test script', () => {

@@ -2,7 +2,7 @@ import { parse, TomlDate, TomlError } from 'smol-toml';
 import type { TomlTable, TomlValue } from 'smol-toml';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
-import type { DependencyGraph, Edge } from '../../core/graph.js';
+import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
 import { looseGitIdentity, parseCargoSource, sourceIdentity } from './source.js';
 
@@ -16,7 +16,10 @@ import { looseGitIdentity, parseCargoSource, sourceIdentity } from './source.js'
  * - v3 (`version = 3`): as v2; git `branch=master` is now written out.
  * - v4 (`version = 4`): as v3; query parameters of source URLs are percent-encoded.
  *
- * Cargo.lock does not say why a package is depended on, so every edge is `normal`.
+ * Cargo.lock does not say why a package is depended on. With the root manifest (and the
+ * members' manifests found beside it) a workspace member's edges get the kind its manifest
+ * declares: `dev` for a crate it names only in `[dev-dependencies]`, `build` only in
+ * `[build-dependencies]`; every other edge is `normal`.
  */
 export function parseCargoLock(input: LockfileInput): DependencyGraph {
   const doc = parseToml(input.path, input.text);
@@ -24,6 +27,8 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   const entries = readEntries(input, doc);
   const lookup = new PackageLookup(entries);
   const ids = lookup.assignIds(input);
+  const manifest = input.manifest ? parseToml(input.manifest.path, input.manifest.text) : null;
+  const kinds = manifest ? memberDependencyKinds(manifest, input.members ?? []) : null;
 
   let shortened = false;
   const edges: Edge[] = [];
@@ -44,14 +49,16 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
         shortened ||= found.shortened;
         resolved.set(dep, target);
       }
-      edges.push({ from: ids[i] as string, to: ids[target] as string, kind: 'normal' });
+      // A workspace member's edge has the kind its manifest declares; all others are normal.
+      const kind = kinds !== null && entry.source === null ? (kinds.get(entry.name)?.get((entries[target] as LockEntry).name) ?? 'normal') : 'normal';
+      edges.push({ from: ids[i] as string, to: ids[target] as string, kind });
     }
   }
 
   const metadata = doc.metadata;
   if (metadata !== undefined) applyMetadataChecksums(input, metadata, entries, lookup);
 
-  const layout = input.manifest ? readWorkspaceLayout(input.manifest) : null;
+  const layout = manifest ? readWorkspaceLayout(manifest) : null;
   const packages: Package[] = new Array<Package>(entries.length);
   const roots: string[] = [];
   // Nearly every package names the same source string: parse each distinct one once, and let
@@ -79,6 +86,8 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
     };
   }
 
+  // Crates only dev-dependencies bring in are marked dev (`--omit dev`, RPM bundling).
+  if (kinds !== null) flagsFromReachability(packages, edges, roots);
   return {
     ecosystem: 'cargo',
     path: input.path,
@@ -450,8 +459,7 @@ const WINDOWS_DRIVE = /^[A-Za-z]:\//;
 
 const DEPENDENCY_TABLES = ['dependencies', 'dev-dependencies', 'build-dependencies', 'dev_dependencies', 'build_dependencies'];
 
-function readWorkspaceLayout(manifest: { path: string; text: string }): WorkspaceLayout {
-  const doc = parseToml(manifest.path, manifest.text);
+function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
   const workspace = isTable(doc.workspace) ? doc.workspace : {};
   const memberGlobs = stringList(workspace.members);
   let members: RegExp[] | null = null; // compiled on first use: most packages never need it
@@ -487,6 +495,57 @@ function readWorkspaceLayout(manifest: { path: string; text: string }): Workspac
     return outside || isExcluded ? { kind: 'path', url: written, isDefaultRegistry: false } : workspaceSource();
   };
   return { classify };
+}
+
+/** Strongest first: a crate declared under several kinds gets the strongest. */
+const KIND_STRENGTH: Record<'normal' | 'build' | 'dev', number> = { normal: 3, build: 2, dev: 1 };
+
+const TABLE_KINDS: ReadonlyArray<[table: string, kind: 'normal' | 'build' | 'dev']> = [
+  ['dependencies', 'normal'],
+  ['build-dependencies', 'build'],
+  ['build_dependencies', 'build'],
+  ['dev-dependencies', 'dev'],
+  ['dev_dependencies', 'dev'],
+];
+
+/**
+ * member crate name -> (dependency crate name -> the kind it declares), from the root manifest
+ * (when it is a package) and the members' manifests. Renames (`package = "..."`) and
+ * `workspace = true` entries resolve to the crate's real name, as Cargo.lock names it.
+ */
+function memberDependencyKinds(root: TomlTable, members: readonly { path: string; text: string }[]): Map<string, Map<string, EdgeKind>> {
+  const workspace = isTable(root.workspace) ? root.workspace : {};
+  const inherited = isTable(workspace.dependencies) ? workspace.dependencies : {};
+  const out = new Map<string, Map<string, EdgeKind>>();
+  const add = (doc: TomlTable): void => {
+    const pkg = doc.package;
+    if (!isTable(pkg) || typeof pkg.name !== 'string') return;
+    const kinds = new Map<string, 'normal' | 'build' | 'dev'>();
+    const collect = (table: TomlValue | undefined, kind: 'normal' | 'build' | 'dev'): void => {
+      if (!isTable(table)) return;
+      for (const key of Object.keys(table)) {
+        const spec = table[key];
+        let name = key;
+        if (isTable(spec) && typeof spec.package === 'string') name = spec.package;
+        else if (isTable(spec) && spec.workspace === true) {
+          const base = inherited[key];
+          if (isTable(base) && typeof base.package === 'string') name = base.package;
+        }
+        const known = kinds.get(name);
+        if (known === undefined || KIND_STRENGTH[kind] > KIND_STRENGTH[known]) kinds.set(name, kind);
+      }
+    };
+    for (const [table, kind] of TABLE_KINDS) collect(doc[table], kind);
+    if (isTable(doc.target)) {
+      for (const platform of Object.values(doc.target)) {
+        if (isTable(platform)) for (const [table, kind] of TABLE_KINDS) collect(platform[table], kind);
+      }
+    }
+    out.set(pkg.name, kinds);
+  };
+  add(root);
+  for (const member of members) add(parseToml(member.path, member.text));
+  return out;
 }
 
 function stringList(value: TomlValue | undefined): string[] {

@@ -1,7 +1,7 @@
 import { InputError } from '../../core/errors.js';
 import type { LockfileInput } from '../../core/ecosystem.js';
-import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
-import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
+import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
+import type { Package, PackageSource } from '../../core/package.js';
 import { isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { defaultNpmRegistrySource, npmSourceFromResolved } from './registry-source.js';
 
@@ -21,9 +21,6 @@ import { defaultNpmRegistrySource, npmSourceFromResolved } from './registry-sour
 
 const BERRY_METADATA_VERSIONS = { min: 4, max: 10 };
 
-const NO_EDGES: ReadonlySet<EdgeKind> = new Set();
-const DEV_EDGES: ReadonlySet<EdgeKind> = new Set(['dev']);
-const DEV_AND_OPTIONAL_EDGES: ReadonlySet<EdgeKind> = new Set(['dev', 'optional']);
 
 export function parseYarnLock(input: LockfileInput): DependencyGraph {
   const manifest = input.manifest ? readManifest(input.manifest.path, input.manifest.text) : null;
@@ -99,24 +96,6 @@ function gitSource(reference: string): PackageSource | null {
   const m = /^(git\+[^#]+|git:\/\/[^#]+|[^#]+\.git)#(?:.*?commit=)?([0-9a-f]{7,40})\b/.exec(reference);
   if (!m || m[1] === undefined || m[2] === undefined) return null;
   return { kind: 'git', url: m[1].replace(/^git\+/, ''), rev: m[2], isDefaultRegistry: false };
-}
-
-/**
- * flags.dev: reachable from the roots, but only through a dev edge; flags.optional: reachable
- * without dev edges, but only through an optional edge. Packages no root reaches get no flags.
- */
-function reachabilityFlags(packages: Package[], edges: Edge[], roots: string[]): void {
-  const outgoing = outgoingEdges(edges);
-  const all = reachableFrom(outgoing, roots, NO_EDGES);
-  const nonDev = reachableFrom(outgoing, roots, DEV_EDGES);
-  const required = reachableFrom(outgoing, roots, DEV_AND_OPTIONAL_EDGES);
-  for (const pkg of packages) {
-    if (!all.has(pkg.id) || roots.includes(pkg.id)) continue;
-    const flags: PackageFlags = {};
-    if (!nonDev.has(pkg.id)) flags.dev = true;
-    else if (!required.has(pkg.id)) flags.optional = true;
-    if (flags.dev || flags.optional) pkg.flags = flags;
-  }
 }
 
 /** Without a manifest the roots are the packages nothing depends on. */
@@ -356,7 +335,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       warnings.push(`${manifest.path}: ${listed} not in ${path}: the lockfile is older than package.json; the audit covers what it locks`);
     }
     roots = [root.id];
-    reachabilityFlags(packages, edges, roots);
+    flagsFromReachability(packages, edges, roots);
   } else {
     roots = unreferenced(packages, edges);
   }
@@ -543,7 +522,7 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
   }
 
   const finalRoots = roots.length > 0 ? roots : unreferenced(packages, edges);
-  reachabilityFlags(packages, edges, finalRoots);
+  flagsFromReachability(packages, edges, finalRoots);
   return {
     ecosystem: 'npm',
     path,

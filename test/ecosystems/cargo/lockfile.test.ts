@@ -1,13 +1,15 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InputError } from '../../../src/core/errors.js';
 import type { LockfileInput } from '../../../src/core/ecosystem.js';
 import type { DependencyGraph } from '../../../src/core/graph.js';
 import type { Package } from '../../../src/core/package.js';
 import { parseCargoLock } from '../../../src/ecosystems/cargo/lockfile.js';
-import { CARGO_CORPUS, PROJECT_ROOT, corpusFiles } from '../../support/shared.js';
+import { memberManifestPaths } from '../../../src/ecosystems/cargo/workspace-members.js';
+import { findLockfiles, readDependencyGraph } from '../../../src/ecosystems/lockfiles.js';
+import { CARGO_CORPUS, PROJECT_ROOT, corpusFiles, tempDir } from '../../support/shared.js';
 
 const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'cargo');
 
@@ -83,7 +85,11 @@ for (const file of corpusFiles(CARGO_CORPUS, '.Cargo.lock')) {
     assert.equal(ids.size, graph.packages.length, 'ids are unique');
     for (const edge of graph.edges) {
       assert.ok(ids.has(edge.from) && ids.has(edge.to), `${edge.from} -> ${edge.to} joins known packages`);
-      assert.equal(edge.kind, 'normal');
+      // Only a member's own edges get a kind, from its manifest (here the root's Cargo.toml).
+      if (edge.kind !== 'normal') {
+        assert.ok(edge.kind === 'dev' || edge.kind === 'build', edge.kind);
+        assert.equal(pkg(graph, edge.from).source.kind, 'workspace', `${edge.from} -> ${edge.to} is ${edge.kind}`);
+      }
     }
     for (const p of graph.packages) {
       if (p.source.kind === 'registry') {
@@ -317,4 +323,66 @@ test('a manifest that is not TOML is an InputError naming the manifest', () => {
   const input = fixtureInput('sources.Cargo.lock');
   input.manifest = { path: '/app/Cargo.toml', text: '[workspace\nmembers = []\n' };
   assertInputError(() => parseCargoLock(input), '/app/Cargo.toml', /invalid TOML/, 1);
+});
+
+describe('dependency kinds from the workspace manifests', () => {
+  const DEV_KINDS = join(FIXTURES, 'dev-kinds');
+
+  async function graphOf(dir: string): Promise<DependencyGraph> {
+    const [location] = findLockfiles(dir);
+    assert.ok(location);
+    return readDependencyGraph(location);
+  }
+
+  const kindOf = (graph: DependencyGraph, from: string, to: string): string | undefined =>
+    graph.edges.find((e) => e.from === from && e.to === to)?.kind;
+
+  test("a member's dev- and build-dependencies become dev and build edges; what only they bring in is dev", async () => {
+    const graph = await graphOf(DEV_KINDS);
+    assert.equal(kindOf(graph, 'app@0.1.0', 'fnv@1.0.7'), 'normal');
+    assert.equal(kindOf(graph, 'app@0.1.0', 'itoa@1.0.1'), 'normal', 'a target-specific dependency is a normal one');
+    assert.equal(kindOf(graph, 'app@0.1.0', 'cfg-if@1.0.0'), 'build');
+    assert.equal(kindOf(graph, 'app@0.1.0', 'itertools@0.10.5'), 'dev');
+    assert.equal(kindOf(graph, 'app@0.1.0', 'hex@0.4.3'), 'dev', 'workspace = true with a renamed workspace dependency');
+    assert.equal(kindOf(graph, 'app@0.1.0', 'testutil@0.1.0'), 'dev');
+    assert.equal(kindOf(graph, 'itertools@0.10.5', 'either@1.6.1'), 'normal', "a dependency's own edges stay normal");
+    const dev = graph.packages.filter((p) => p.flags?.dev).map((p) => p.id).sort();
+    assert.deepEqual(dev, ['either@1.6.1', 'hex@0.4.3', 'itertools@0.10.5']);
+    // testutil is a workspace member (a root), so its normal dependency fnv is not dev either way.
+    assert.deepEqual(graph.roots.sort(), ['app@0.1.0', 'testutil@0.1.0']);
+  });
+
+  test('without the members on disk nothing is guessed: every edge stays normal', async () => {
+    const dir = tempDir('cargo-no-members');
+    copyFileSync(join(DEV_KINDS, 'Cargo.lock'), join(dir, 'Cargo.lock'));
+    copyFileSync(join(DEV_KINDS, 'Cargo.toml'), join(dir, 'Cargo.toml'));
+    const graph = await graphOf(dir);
+    assert.ok(graph.edges.every((e) => e.kind === 'normal'));
+    assert.ok(graph.packages.every((p) => p.flags === undefined));
+  });
+
+  test("ripgrep: the root's dev-dependencies are dev edges, yet no crate is dev (members use them normally)", async () => {
+    const graph = await graphOf(join(CARGO_CORPUS, 'ripgrep-2026-08-04.Cargo.lock'));
+    const root = graph.packages.find((p) => p.name === 'ripgrep');
+    assert.ok(root);
+    const devTargets = graph.edges.filter((e) => e.from === root.id && e.kind === 'dev').map((e) => e.to.split('@')[0]).sort();
+    assert.deepEqual(devTargets, ['serde', 'serde_derive', 'walkdir']);
+    assert.deepEqual(graph.packages.filter((p) => p.flags?.dev), []);
+  });
+
+  test('member globs: `*`, `**`, literal paths and exclude, as Cargo reads them', () => {
+    const dir = tempDir('cargo-members');
+    const manifest = (path: string): void => {
+      mkdirSync(join(dir, path), { recursive: true });
+      writeFileSync(join(dir, path, 'Cargo.toml'), `[package]\nname = "${path.replace(/\W/g, '-')}"\nversion = "0.1.0"\n`);
+    };
+    for (const p of ['crates/a', 'crates/b', 'tools/deep/x', 'tools/y', 'skip/me', 'target/debug']) manifest(p);
+    mkdirSync(join(dir, 'crates', 'not-a-crate'));
+    const root = join(dir, 'Cargo.toml');
+    const text = '[workspace]\nmembers = ["crates/*", "tools/**", "skip/me", "missing/*"]\nexclude = ["skip/me"]\n';
+    writeFileSync(root, text);
+    const found = memberManifestPaths(root, text).map((p) => p.slice(dir.length + 1));
+    assert.deepEqual(found, ['crates/a/Cargo.toml', 'crates/b/Cargo.toml', 'tools/deep/x/Cargo.toml', 'tools/y/Cargo.toml']);
+    assert.deepEqual(memberManifestPaths(root, 'not toml ['), []);
+  });
 });

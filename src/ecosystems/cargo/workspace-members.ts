@@ -1,0 +1,99 @@
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parse, type TomlTable, type TomlValue } from 'smol-toml';
+
+/**
+ * The Cargo.toml of each workspace member the root manifest lists (`[workspace] members`,
+ * globs included, minus `exclude`), found on disk beside the lockfile. Cargo.lock does not
+ * say which dependencies are dev-dependencies; the members' manifests do.
+ *
+ * Members that exist nowhere (a lockfile audited without its source tree) are simply not
+ * found. A root manifest that is not TOML yields nothing here: the lockfile parser reports it.
+ */
+
+/** Beyond this many member manifests the rest are not read (a hostile or runaway glob). */
+const MAX_MEMBERS = 2000;
+
+export function memberManifestPaths(rootManifest: string, text: string): string[] {
+  let doc: TomlTable;
+  try {
+    doc = parse(text);
+  } catch {
+    return [];
+  }
+  const workspace = doc.workspace;
+  if (!isTable(workspace)) return [];
+  const root = dirname(rootManifest);
+  const excluded = new Set(strings(workspace.exclude).map((p) => join(root, p)));
+  const found = new Set<string>();
+  for (const pattern of strings(workspace.members)) {
+    for (const dir of expand(root, pattern.replace(/\\/g, '/').split('/').filter((s) => s !== '' && s !== '.'))) {
+      if (found.size >= MAX_MEMBERS) break;
+      if (dir === root || excluded.has(dir)) continue;
+      const manifest = join(dir, 'Cargo.toml');
+      if (isFile(manifest)) found.add(manifest);
+    }
+  }
+  return [...found].sort();
+}
+
+/** The directories a member glob names: `*`, `?` and `[...]` within a segment, `**` across them. */
+function expand(base: string, segments: string[]): string[] {
+  if (segments.length === 0) return [base];
+  const [head, ...rest] = segments as [string, ...string[]];
+  if (head === '**') {
+    // Zero directories, or one more and `**` again.
+    const out = expand(base, rest);
+    for (const dir of subdirectories(base)) out.push(...expand(dir, segments));
+    return out;
+  }
+  if (!/[*?[]/.test(head)) return expand(join(base, head), rest);
+  const matcher = segmentRegExp(head);
+  return subdirectories(base)
+    .filter((dir) => matcher.test(dir.slice(base.length + 1)))
+    .flatMap((dir) => expand(dir, rest));
+}
+
+function subdirectories(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'target' && e.name !== 'node_modules')
+      .map((e) => join(dir, e.name));
+  } catch {
+    return [];
+  }
+}
+
+function segmentRegExp(glob: string): RegExp {
+  let out = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (c === '*') out += '[^/]*';
+    else if (c === '?') out += '[^/]';
+    else if (c === '[') {
+      const close = glob.indexOf(']', i + 1);
+      if (close === -1) out += '\\[';
+      else {
+        out += `[${glob.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        i = close;
+      }
+    } else out += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`);
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function strings(value: TomlValue | undefined): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function isTable(value: TomlValue | undefined): value is TomlTable {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
