@@ -28,7 +28,8 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   const lookup = new PackageLookup(entries);
   const ids = lookup.assignIds(input);
   const manifest = input.manifest ? parseToml(input.manifest.path, input.manifest.text) : null;
-  const kinds = manifest ? memberDependencyKinds(manifest, input.members ?? []) : null;
+  const warnings: string[] = [];
+  const kinds = manifest ? memberDependencyKinds(manifest, input.members ?? [], warnings) : null;
 
   let shortened = false;
   const edges: Edge[] = [];
@@ -95,6 +96,7 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
     packages,
     edges,
     roots,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }
 
@@ -513,7 +515,11 @@ const TABLE_KINDS: ReadonlyArray<[table: string, kind: 'normal' | 'build' | 'dev
  * (when it is a package) and the members' manifests. Renames (`package = "..."`) and
  * `workspace = true` entries resolve to the crate's real name, as Cargo.lock names it.
  */
-function memberDependencyKinds(root: TomlTable, members: readonly { path: string; text: string }[]): Map<string, Map<string, EdgeKind>> {
+function memberDependencyKinds(
+  root: TomlTable,
+  members: readonly { path: string; text: string }[],
+  warnings: string[],
+): Map<string, Map<string, EdgeKind>> {
   const workspace = isTable(root.workspace) ? root.workspace : {};
   const inherited = isTable(workspace.dependencies) ? workspace.dependencies : {};
   const out = new Map<string, Map<string, EdgeKind>>();
@@ -544,7 +550,19 @@ function memberDependencyKinds(root: TomlTable, members: readonly { path: string
     out.set(pkg.name, kinds);
   };
   add(root);
-  for (const member of members) add(parseToml(member.path, member.text));
+  for (const member of members) {
+    // A member's manifest only refines edge kinds: one stowage cannot read leaves that
+    // member's edges normal (the safe side) and is named in a warning, not a failed audit.
+    let doc: TomlTable;
+    try {
+      doc = parseToml(member.path, member.text);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      warnings.push(`${err.line}; its dependencies are taken as normal ones`);
+      continue;
+    }
+    add(doc);
+  }
   return out;
 }
 

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InputError } from '../../../src/core/errors.js';
 import type { LockfileInput } from '../../../src/core/ecosystem.js';
@@ -359,6 +359,16 @@ describe('dependency kinds from the workspace manifests', () => {
     const graph = await graphOf(dir);
     assert.ok(graph.edges.every((e) => e.kind === 'normal'));
     assert.ok(graph.packages.every((p) => p.flags === undefined));
+  });
+
+  test("a member manifest stowage cannot read leaves that member's edges normal, with a warning", async () => {
+    const dir = tempDir('cargo-bad-member');
+    cpSync(DEV_KINDS, dir, { recursive: true });
+    writeFileSync(join(dir, 'crates', 'app', 'Cargo.toml'), '[package]\nname = "app"\nversion = {{version}}\n');
+    const graph = await graphOf(dir);
+    assert.ok(graph.edges.every((e) => e.kind === 'normal'));
+    assert.equal(graph.warnings?.length, 1);
+    assert.match(graph.warnings?.[0] ?? '', /crates\/app\/Cargo\.toml:3:\d+: invalid TOML: .*; its dependencies are taken as normal ones$/);
   });
 
   test("ripgrep: the root's dev-dependencies are dev edges, yet no crate is dev (members use them normally)", async () => {
