@@ -5,6 +5,7 @@ import { InputError } from '../../core/errors.js';
 import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
 import { looseGitIdentity, parseCargoSource, sourceIdentity } from './source.js';
+import { matchesMemberGlob } from './workspace-members.js';
 
 /**
  * Cargo.lock, every format Cargo has written:
@@ -464,7 +465,6 @@ const DEPENDENCY_TABLES = ['dependencies', 'dev-dependencies', 'build-dependenci
 function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
   const workspace = isTable(doc.workspace) ? doc.workspace : {};
   const memberGlobs = stringList(workspace.members);
-  let members: RegExp[] | null = null; // compiled on first use: most packages never need it
   const excluded = stringList(workspace.exclude).map(normalizePath);
 
   /** crate name -> the path the root manifest gives it, as written. */
@@ -490,8 +490,7 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
     const written = declared.get(name);
     if (written === undefined) return workspaceSource();
     const path = normalizePath(written);
-    members ??= memberGlobs.map((glob) => globToRegExp(normalizePath(glob)));
-    if (members.some((glob) => glob.test(path))) return workspaceSource();
+    if (memberGlobs.some((glob) => matchesMemberGlob(normalizePath(glob), path))) return workspaceSource();
     const outside = path === '..' || path.startsWith('../') || path.startsWith('/') || WINDOWS_DRIVE.test(path);
     const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`));
     return outside || isExcluded ? { kind: 'path', url: written, isDefaultRegistry: false } : workspaceSource();
@@ -583,13 +582,6 @@ function normalizePath(path: string): string {
   return absolute ? `/${joined}` : joined;
 }
 
-const REGEXP_SPECIALS = /[\\^$.*?|+()[\]{}]/g;
-
-/** A `workspace.members` glob: `*` and `?` within one path segment, as Cargo's glob crate does. */
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(REGEXP_SPECIALS, '\\$&');
-  return new RegExp(`^${escaped.replace(/\\\*/g, '[^/]*').replace(/\\\?/g, '[^/]')}$`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.

@@ -64,6 +64,22 @@ function subdirectories(dir: string): string[] {
   }
 }
 
+/**
+ * Whether a workspace-relative path (`crates/a`) is named by a member glob, read as Cargo
+ * reads one: `*`, `?` and `[...]` within a segment, `**` across any number of segments.
+ */
+export function matchesMemberGlob(glob: string, path: string): boolean {
+  const pattern = glob.split('/').filter((s) => s !== '' && s !== '.');
+  const parts = path.split('/').filter((s) => s !== '' && s !== '.');
+  const match = (i: number, j: number): boolean => {
+    if (i === pattern.length) return j === parts.length;
+    const head = pattern[i] as string;
+    if (head === '**') return match(i + 1, j) || (j < parts.length && match(i, j + 1));
+    return j < parts.length && segmentRegExp(head).test(parts[j] as string) && match(i + 1, j + 1);
+  };
+  return match(0, 0);
+}
+
 function segmentRegExp(glob: string): RegExp {
   let out = '';
   for (let i = 0; i < glob.length; i++) {

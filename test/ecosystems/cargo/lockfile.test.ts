@@ -7,7 +7,7 @@ import type { LockfileInput } from '../../../src/core/ecosystem.js';
 import type { DependencyGraph } from '../../../src/core/graph.js';
 import type { Package } from '../../../src/core/package.js';
 import { parseCargoLock } from '../../../src/ecosystems/cargo/lockfile.js';
-import { memberManifestPaths } from '../../../src/ecosystems/cargo/workspace-members.js';
+import { matchesMemberGlob, memberManifestPaths } from '../../../src/ecosystems/cargo/workspace-members.js';
 import { findLockfiles, readDependencyGraph } from '../../../src/ecosystems/lockfiles.js';
 import { CARGO_CORPUS, PROJECT_ROOT, corpusFiles, tempDir } from '../../support/shared.js';
 
@@ -394,5 +394,17 @@ describe('dependency kinds from the workspace manifests', () => {
     const found = memberManifestPaths(root, text).map((p) => p.slice(dir.length + 1));
     assert.deepEqual(found, ['crates/a/Cargo.toml', 'crates/b/Cargo.toml', 'tools/deep/x/Cargo.toml', 'tools/y/Cargo.toml']);
     assert.deepEqual(memberManifestPaths(root, 'not toml ['), []);
+  });
+
+  test('a path is a member when a glob names it: the same reading for expanding and for matching', () => {
+    assert.ok(matchesMemberGlob('crates/*', 'crates/a'));
+    assert.ok(!matchesMemberGlob('crates/*', 'crates/a/b'));
+    assert.ok(matchesMemberGlob('tools/**', 'tools'));
+    assert.ok(matchesMemberGlob('tools/**', 'tools/deep/x'));
+    assert.ok(matchesMemberGlob('**/x', 'tools/deep/x'));
+    assert.ok(matchesMemberGlob('lib-[ab]?', 'lib-a1'));
+    assert.ok(!matchesMemberGlob('lib-[ab]?', 'lib-c1'));
+    assert.ok(matchesMemberGlob('./server/core/', 'server/core'));
+    assert.ok(!matchesMemberGlob('server', 'server/core'));
   });
 });
