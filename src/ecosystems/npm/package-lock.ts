@@ -363,12 +363,13 @@ class LockReader {
 
   private resolveAllEdges(): void {
     // v2/v3 directories were found from paths: link each to the next one up.
-    for (const [path, dir] of this.modulesDirs) {
-      if (path === '') continue;
+    // (forEach and an index, not for-of: no iterator objects in code that runs once, cold.)
+    this.modulesDirs.forEach((dir, path) => {
+      if (path === '') return;
       const slash = path.lastIndexOf('/');
       dir.parent = this.nearestModulesDir(slash < 0 ? '' : path.slice(0, slash));
-    }
-    for (const loc of this.order) this.resolveDeclaredEdges(loc);
+    });
+    for (let i = 0; i < this.order.length; i++) this.resolveDeclaredEdges(this.order[i] as Location);
   }
 
   private resolveDeclaredEdges(loc: Location): void {
@@ -377,7 +378,9 @@ class LockReader {
     // Plain indexed loops: this runs once per location, before the JIT has warmed up.
     let earlier: JsonObject[] | undefined;
     for (let f = 0; f < DEP_FIELDS_BY_PRECEDENCE.length; f++) {
-      const [field, kind] = DEP_FIELDS_BY_PRECEDENCE[f] as [string, EdgeKind];
+      const pair = DEP_FIELDS_BY_PRECEDENCE[f] as [string, EdgeKind];
+      const field = pair[0];
+      const kind = pair[1];
       if (kind === 'dev' && !loc.isProjectMember) continue;
       const deps = loc.entry[field];
       if (deps === undefined) continue;
