@@ -80,15 +80,20 @@ function readOptional(file: string): Buffer | undefined {
   }
 }
 
-/** Writes the cache and removes those of earlier bundles; every failure is ignored. */
+/** Caches kept per cache directory: a few, so that two builds or node versions in turn do not evict each other. */
+const KEPT_CACHES = 3;
+
+/** Writes the cache and removes all but the newest few; every failure is ignored. */
 function store(file: string, data: () => Buffer): void {
   try {
     const dir = dirname(file);
     mkdirSync(dir, { recursive: true });
     writeFileAtomically(file, data());
-    for (const name of readdirSync(dir)) {
-      if (name.endsWith('.v8') && join(dir, name) !== file) rmSync(join(dir, name), { force: true });
-    }
+    const others = readdirSync(dir)
+      .filter((name) => name.endsWith('.v8') && join(dir, name) !== file)
+      .map((name) => ({ path: join(dir, name), mtime: statSync(join(dir, name)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const old of others.slice(KEPT_CACHES - 1)) rmSync(old.path, { force: true });
   } catch {
     // A read-only or full cache directory: the next run compiles again.
   }

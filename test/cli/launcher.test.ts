@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CODE_CACHE_DIR, cacheDirArgument, codeCacheFile } from '../../src/cli/launcher.js';
@@ -31,6 +31,22 @@ test('the first run leaves a code cache; later runs use it and print the same re
   assert.equal(second.status, 1, second.stderr);
   assert.equal(second.stdout, first.stdout);
   assert.equal(statSync(cache).mtimeMs, written, 'an accepted cache is not rewritten');
+});
+
+test('a few caches are kept (two builds in turn do not evict each other), older ones are removed', () => {
+  const cacheDir = tempDir('launcher-keep');
+  const dir = join(cacheDir, CODE_CACHE_DIR);
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < 5; i++) {
+    const old = join(dir, `stowage-old-${i}.v8`);
+    writeFileSync(old, 'an earlier build');
+    utimesSync(old, 1_000_000 + i, 1_000_000 + i);
+  }
+  assert.equal(runCli(['audit', LOCKFILE, '--db', GHSA_NPM], { cacheDir }).status, 1);
+  const left = cacheFiles(cacheDir).sort();
+  assert.equal(left.length, 3);
+  // The two newest earlier ones stay beside the new one.
+  assert.deepEqual(left.filter((f) => f.startsWith('stowage-old-')), ['stowage-old-3.v8', 'stowage-old-4.v8']);
 });
 
 test('a damaged code cache is ignored and replaced, never trusted', () => {
