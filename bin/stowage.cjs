@@ -1,8 +1,19 @@
 #!/usr/bin/env node
 'use strict';
 const { join } = require('node:path');
-const { launch } = require('../dist/bundle/launcher.cjs');
 
-launch(join(__dirname, '..', 'dist', 'bundle', 'stowage.cjs'), process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+// A broken installation (a missing or unloadable bundle) is an error like any other: one line,
+// exit 2, never a stack trace and never exit 1 (which means "findings fail the policy").
+function failed(err) {
+  process.stderr.write(`stowage: cannot start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+  process.exitCode = 2;
+}
+
+try {
+  const { launch } = require('../dist/bundle/launcher.cjs');
+  launch(join(__dirname, '..', 'dist', 'bundle', 'stowage.cjs'), process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  }, failed);
+} catch (err) {
+  failed(err);
+}

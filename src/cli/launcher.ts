@@ -28,8 +28,15 @@ export const CODE_CACHE_DIR = 'code-cache';
 
 export async function launch(bundle: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const source = readFileSync(bundle, 'utf8');
-  const cacheFile = codeCacheFile(env, bundle, cacheDirArgument(argv));
-  const cachedData = readOptional(cacheFile);
+  // Without a usable cache location (no HOME, no passwd entry) stowage runs without a cache;
+  // the command itself reports any problem with the cache directory it needs.
+  let cacheFile: string | null;
+  try {
+    cacheFile = codeCacheFile(env, bundle, cacheDirArgument(argv));
+  } catch {
+    cacheFile = null;
+  }
+  const cachedData = cacheFile === null ? undefined : readOptional(cacheFile);
   const script = new Script(WRAPPER_HEAD + source + WRAPPER_TAIL, { filename: bundle, cachedData });
   const module = { exports: {} as BundledCli };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
@@ -39,7 +46,7 @@ export async function launch(bundle: string, argv: string[], env: NodeJS.Process
   // an accepted cache is never rewritten (that costs milliseconds), so it is made only by a
   // run that did a command's work, not by --help, --version or a usage error.
   const needed = cachedData === undefined || script.cachedDataRejected === true;
-  if (needed && code !== EXIT_FAILURE && !asksForHelpOrVersion(argv)) store(cacheFile, () => script.createCachedData());
+  if (cacheFile !== null && needed && code !== EXIT_FAILURE && !asksForHelpOrVersion(argv)) store(cacheFile, () => script.createCachedData());
   return code;
 }
 
@@ -51,13 +58,14 @@ function asksForHelpOrVersion(argv: readonly string[]): boolean {
 
 /**
  * One file per bundle and node build. V8 checks its own version and flags but, of the source,
- * only the length; the file's identity (size, mtime, inode: any reinstall or rebuild changes
- * it) names the cache, so a cache never runs code of another bundle. Hashing the source would
- * cost more than the cache saves (node:crypto alone takes milliseconds to load).
+ * only the length; the file's identity names the cache, so a cache never runs code of another
+ * bundle: device, inode, size, mtime and ctime. Installers may set mtimes back and file systems
+ * reuse inodes, but ctime is set by the kernel on every write and cannot be set back. Hashing
+ * the source would cost more than the cache saves (node:crypto alone takes milliseconds to load).
  */
 export function codeCacheFile(env: NodeJS.ProcessEnv, bundle: string, cacheDirOption?: string): string {
   const st = statSync(bundle);
-  const key = `stowage-${st.size}-${st.mtimeMs}-${st.ino}-node${process.versions.v8}-${process.arch}`;
+  const key = `stowage-${st.dev}-${st.ino}-${st.size}-${st.mtimeMs}-${st.ctimeMs}-node${process.versions.v8}-${process.arch}`;
   return join(cacheDirOption ?? cacheDir(env), CODE_CACHE_DIR, `${key.replace(/[^A-Za-z0-9.-]/g, '_')}.v8`);
 }
 

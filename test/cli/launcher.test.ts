@@ -96,6 +96,37 @@ test('the cache is named by the bundle file: another file of the same size gets 
   copyFileSync(BUNDLE, copy);
   assert.notEqual(codeCacheFile(env, copy), codeCacheFile(env, BUNDLE));
   assert.ok(codeCacheFile(env, a).startsWith(join(dir, 'cache', CODE_CACHE_DIR)));
+  // Rewritten in place with the same length, its mtime set back: still another cache (ctime).
+  const before = codeCacheFile(env, a);
+  const { mtime } = statSync(a);
+  writeFileSync(a, 'module.exports = 3;');
+  utimesSync(a, mtime, mtime);
+  assert.notEqual(codeCacheFile(env, a), before);
+});
+
+test('no usable home directory: stowage runs without a code cache', { skip: process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0 ? false : 'needs root and setpriv' }, () => {
+  // A uid without a passwd entry and no HOME: os.homedir() fails, as in many containers.
+  const cli = join(PROJECT_ROOT, 'bin', 'stowage.cjs');
+  const run = spawnSync('setpriv', ['--reuid', '54321', '--regid', '54321', '--clear-groups', process.execPath, cli, '--version'], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^\d+\.\d+\.\d+/);
+  assert.equal(run.stderr, '');
+});
+
+test('a broken installation is one line and exit 2, not a stack trace', () => {
+  const dir = tempDir('launcher-broken');
+  mkdirSync(join(dir, 'bin'));
+  mkdirSync(join(dir, 'dist', 'bundle'), { recursive: true });
+  copyFileSync(join(PROJECT_ROOT, 'bin', 'stowage.cjs'), join(dir, 'bin', 'stowage.cjs'));
+  copyFileSync(join(PROJECT_ROOT, 'dist', 'bundle', 'launcher.cjs'), join(dir, 'dist', 'bundle', 'launcher.cjs'));
+  // No dist/bundle/stowage.cjs.
+  const run = spawnSync(process.execPath, [join(dir, 'bin', 'stowage.cjs'), '--version'], { encoding: 'utf8', env: { ...process.env, STOWAGE_CACHE_DIR: join(dir, 'cache') } });
+  assert.equal(run.status, 2);
+  assert.match(run.stderr, /^stowage: cannot start: .*stowage\.cjs/);
+  assert.equal(run.stderr.trim().split('\n').length, 1);
 });
 
 test('a report piped into a reader that has gone ends quietly with the audit exit code', () => {

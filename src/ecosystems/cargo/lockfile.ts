@@ -522,9 +522,18 @@ function memberDependencyKinds(
   const workspace = isTable(root.workspace) ? root.workspace : {};
   const inherited = isTable(workspace.dependencies) ? workspace.dependencies : {};
   const out = new Map<string, Map<string, EdgeKind>>();
-  const add = (doc: TomlTable): void => {
+  /** Crate names two manifests claim: neither is trusted, their edges stay normal. */
+  const ambiguous = new Set<string>();
+  const add = (doc: TomlTable, path: string): void => {
     const pkg = doc.package;
     if (!isTable(pkg) || typeof pkg.name !== 'string') return;
+    if (ambiguous.has(pkg.name)) return;
+    if (out.has(pkg.name)) {
+      out.delete(pkg.name);
+      ambiguous.add(pkg.name);
+      warnings.push(`${path}: a second manifest for package ${pkg.name}; the dependencies of ${pkg.name} are taken as normal ones`);
+      return;
+    }
     const kinds = new Map<string, 'normal' | 'build' | 'dev'>();
     const collect = (table: TomlValue | undefined, kind: 'normal' | 'build' | 'dev'): void => {
       if (!isTable(table)) return;
@@ -548,7 +557,7 @@ function memberDependencyKinds(
     }
     out.set(pkg.name, kinds);
   };
-  add(root);
+  add(root, 'Cargo.toml');
   for (const member of members) {
     // A member's manifest only refines edge kinds: one stowage cannot read leaves that
     // member's edges normal (the safe side) and is named in a warning, not a failed audit.
@@ -560,7 +569,7 @@ function memberDependencyKinds(
       warnings.push(`${err.line}; its dependencies are taken as normal ones`);
       continue;
     }
-    add(doc);
+    add(doc, member.path);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse, type TomlTable, type TomlValue } from 'smol-toml';
 
 /**
@@ -23,13 +23,15 @@ export function memberManifestPaths(rootManifest: string, text: string): string[
   }
   const workspace = doc.workspace;
   if (!isTable(workspace)) return [];
-  const root = dirname(rootManifest);
-  const excluded = new Set(strings(workspace.exclude).map((p) => join(root, p)));
+  const root = resolve(dirname(rootManifest));
+  // As Cargo: an excluded path excludes everything under it (trailing slashes do not matter).
+  const excluded = strings(workspace.exclude).map((p) => resolve(root, p));
+  const isExcluded = (dir: string): boolean => excluded.some((ex) => dir === ex || dir.startsWith(`${ex}/`));
   const found = new Set<string>();
   for (const pattern of strings(workspace.members)) {
     for (const dir of expand(root, pattern.replace(/\\/g, '/').split('/').filter((s) => s !== '' && s !== '.'))) {
       if (found.size >= MAX_MEMBERS) break;
-      if (dir === root || excluded.has(dir)) continue;
+      if (dir === root || isExcluded(dir)) continue;
       const manifest = join(dir, 'Cargo.toml');
       if (isFile(manifest)) found.add(manifest);
     }

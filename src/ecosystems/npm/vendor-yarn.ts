@@ -46,13 +46,21 @@ export async function vendorYarnClassic(graph: DependencyGraph, context: VendorC
   const byFileName = new Map<string, MirroredTarball>();
   for (const t of tarballs) {
     const known = byFileName.get(t.fileName);
-    if (known !== undefined && sriOf(known) !== sriOf(t)) {
+    if (known === undefined) {
+      byFileName.set(t.fileName, t);
+      continue;
+    }
+    // Entries written by different yarn releases may record one tarball with different
+    // digests (sha512 integrity, or only the sha1 in the URL): the same file when the URL is
+    // the same or a digest agrees, unless a digest of a common algorithm disagrees.
+    const agreement = compareDigests(known.digests, t.digests);
+    if (agreement === 'conflict' || (agreement === 'unknown' && known.url !== t.url)) {
       throw new StowageError(
         `${known.label} and ${t.label} would share the offline mirror name ${t.fileName} (${known.url}, ${t.url}); yarn's mirror cannot hold both`,
         graph.path,
       );
     }
-    byFileName.set(t.fileName, t);
+    for (const d of t.digests) if (!known.digests.some((k) => k.algorithm === d.algorithm)) known.digests.push(d);
   }
   const unique = [...byFileName.values()];
   const requests: DownloadRequest[] = unique.map((t) => ({ url: t.url, expected: t.digests, label: t.label }));
@@ -104,6 +112,19 @@ function mirroredTarball(lockfile: string, projectDir: string, entry: YarnV1Reso
     throw new StowageError(`${where}: the lockfile records no integrity or sha1 for ${resolved}, so its bytes cannot be verified`, lockfile);
   }
   return { entry, label, url, digests, fileName: mirrorFileName(withoutFragment) };
+}
+
+/** Whether two digest lists claim the same bytes: a common algorithm decides; none, unknown. */
+function compareDigests(a: readonly Digest[], b: readonly Digest[]): 'same' | 'conflict' | 'unknown' {
+  let same = false;
+  for (const x of a) {
+    for (const y of b) {
+      if (x.algorithm !== y.algorithm) continue;
+      if (x.hex !== y.hex) return 'conflict';
+      same = true;
+    }
+  }
+  return same ? 'same' : 'unknown';
 }
 
 function sriOf(t: MirroredTarball): string {

@@ -371,6 +371,26 @@ describe('dependency kinds from the workspace manifests', () => {
     assert.match(graph.warnings?.[0] ?? '', /crates\/app\/Cargo\.toml:3:\d+: invalid TOML: .*; its dependencies are taken as normal ones$/);
   });
 
+  test('an excluded directory is not a member, and two manifests of one name are trusted for nothing', async () => {
+    const dir = tempDir('cargo-excluded');
+    cpSync(DEV_KINDS, dir, { recursive: true });
+    // An old copy of the app under an excluded directory (trailing slash and all), which
+    // declares its normal dependencies as dev ones: it must not decide anything.
+    writeFileSync(join(dir, 'Cargo.toml'), readFileSync(join(DEV_KINDS, 'Cargo.toml'), 'utf8').replace('members = ["crates/*"]', 'members = ["crates/*"]\nexclude = ["crates/old-app/"]'));
+    mkdirSync(join(dir, 'crates', 'old-app'));
+    writeFileSync(join(dir, 'crates', 'old-app', 'Cargo.toml'), '[package]\nname = "app"\nversion = "0.0.1"\n\n[dev-dependencies]\nitoa = "1"\nfnv = "1"\n');
+    const excluded = await graphOf(dir);
+    assert.deepEqual(excluded.packages.filter((p) => p.flags?.dev).map((p) => p.id).sort(), ['either@1.6.1', 'hex@0.4.3', 'itertools@0.10.5']);
+    assert.equal(excluded.warnings, undefined);
+
+    // Not excluded: two manifests name `app`; neither decides, every edge of app stays normal.
+    writeFileSync(join(dir, 'Cargo.toml'), readFileSync(join(DEV_KINDS, 'Cargo.toml'), 'utf8'));
+    const twice = await graphOf(dir);
+    assert.ok(twice.edges.every((e) => e.kind === 'normal'));
+    assert.deepEqual(twice.packages.filter((p) => p.flags?.dev), []);
+    assert.match(twice.warnings?.[0] ?? '', /a second manifest for package app; the dependencies of app are taken as normal ones/);
+  });
+
   test("ripgrep: the root's dev-dependencies are dev edges, yet no crate is dev (members use them normally)", async () => {
     const graph = await graphOf(join(CARGO_CORPUS, 'ripgrep-2026-08-04.Cargo.lock'));
     const root = graph.packages.find((p) => p.name === 'ripgrep');

@@ -5,6 +5,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../../src/core/errors.js';
+import { ContentCache } from '../../../src/vendor/content-cache.js';
 import { YARN_MIRROR_DIR, mirrorFileName, yarnrcWithMirror } from '../../../src/ecosystems/npm/vendor-yarn.js';
 import type { VendorResult } from '../../../src/vendor/vendor-tree.js';
 import { DEAD, NPM_APP, NPM_APP_OUTPUT, cleanEnv, vendorDir, whyNoRegistry, writeFiles } from '../../support/npm-vendor.js';
@@ -92,6 +93,32 @@ describe('yarn v1 lockfiles stowage cannot vendor are refused, naming the entry'
       });
     });
   }
+});
+
+test('one tarball recorded with a sha512 integrity in one entry and only its sha1 in another is mirrored once', async () => {
+  const dir = join(scratch, 'same-tarball-two-digests');
+  mkdirSync(dir, { recursive: true });
+  const bytes = Buffer.from('a tarball stowage does not unpack');
+  const sha512 = createHash('sha512').update(bytes).digest('base64');
+  const sha1 = createHash('sha1').update(bytes).digest('hex');
+  const url = 'https://registry.yarnpkg.com/foo/-/foo-1.0.0.tgz';
+  writeFileSync(join(dir, 'package.json'), '{"name":"app","version":"1.0.0"}\n');
+  writeFileSync(
+    join(dir, 'yarn.lock'),
+    '# yarn lockfile v1\n\n' +
+      `foo@^1.0.0:\n  version "1.0.0"\n  resolved "${url}#${sha1}"\n  integrity sha512-${sha512}\n\n` +
+      `"bar@npm:foo@1.0.0":\n  version "1.0.0"\n  resolved "${url}#${sha1}"\n`,
+  );
+  // The bytes are already in the content cache: nothing is downloaded.
+  const cacheDir = join(dir, 'cache');
+  new ContentCache(cacheDir).put(bytes, [
+    { algorithm: 'sha512', hex: Buffer.from(sha512, 'base64').toString('hex') },
+    { algorithm: 'sha1', hex: sha1 },
+  ]);
+  const { result } = await vendorDir(dir, cacheDir);
+  const mirrored = result.files.filter((f) => f.path.startsWith(`${YARN_MIRROR_DIR}/`));
+  assert.deepEqual(mirrored.map((f) => f.path), [`${YARN_MIRROR_DIR}/foo-1.0.0.tgz`]);
+  assert.deepEqual(mirrored[0]?.data, bytes);
 });
 
 const noRegistry = await whyNoRegistry();
