@@ -97,7 +97,10 @@ function registryBaseOfTarball(url: string): string | undefined {
  */
 export function registryTarballVersion(name: string, url: string): string | null {
   if (npmSourceFromResolved(url).kind !== 'registry') return null;
-  const file = url.replace(/[?#].*$/, '').split('/').pop() ?? '';
+  const bare = url.replace(/[?#].*$/, '');
+  // The package's own path on the registry: `/<name>/-/` (a scope's slash possibly as %2f).
+  if (!bare.replace(/%2f/gi, '/').includes(`/${name}/-/`)) return null;
+  const file = bare.split('/').pop() ?? '';
   const base = name.slice(name.lastIndexOf('/') + 1);
   if (!file.startsWith(`${base}-`) || !file.endsWith('.tgz')) return null;
   const version = file.slice(base.length + 1, -'.tgz'.length);

@@ -7,7 +7,7 @@ import { InputError } from '../../../src/core/errors.js';
 import type { DependencyGraph, EdgeKind } from '../../../src/core/graph.js';
 import type { Package } from '../../../src/core/package.js';
 import { parsePackageLock } from '../../../src/ecosystems/npm/package-lock.js';
-import { isDefaultNpmRegistry, npmSourceFromResolved, parseNpmSpecifier } from '../../../src/ecosystems/npm/registry-source.js';
+import { isDefaultNpmRegistry, npmSourceFromResolved, parseNpmSpecifier, registryTarballVersion } from '../../../src/ecosystems/npm/registry-source.js';
 import { NPM_CORPUS, PROJECT_ROOT, corpusFiles } from '../../support/shared.js';
 
 const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'npm', 'package-lock');
@@ -383,6 +383,15 @@ describe('lockfiles of early npm releases', () => {
     // A tarball URL that is not a registry's stays what it is: fetched by URL, not matched by name.
     const leftPad = graph.packages.find((p) => p.name === 'left-pad');
     assert.equal(leftPad?.source.kind, 'other');
+  });
+
+  test("a tarball URL is read as a version only for the package's own path on the registry", () => {
+    assert.equal(registryTarballVersion('handlebars', 'https://registry.npmjs.org/handlebars/-/handlebars-4.0.10.tgz'), '4.0.10');
+    assert.equal(registryTarballVersion('@types/node', 'https://registry.npmjs.org/@types/node/-/node-8.0.53.tgz'), '8.0.53');
+    assert.equal(registryTarballVersion('@types/node', 'https://registry.npmjs.org/@types%2fnode/-/node-8.0.53.tgz'), '8.0.53');
+    assert.equal(registryTarballVersion('foo', 'https://registry.npmjs.org/other/-/foo-1.0.0.tgz'), null);
+    assert.equal(registryTarballVersion('foo', 'https://files.example.org/foo-1.0.0.tgz'), null);
+    assert.equal(registryTarballVersion('foo', 'https://registry.npmjs.org/foo/-/foo-latest.tgz'), null);
   });
 
   test('npm 4 shrinkwraps have no lockfileVersion: read in the v1 form', () => {
