@@ -29,6 +29,11 @@ export interface DependencyGraph {
   roots: string[];
   /** What the reader found wrong but could work around (a lockfile older than its manifest). */
   warnings?: string[];
+  /**
+   * Set when the manifest asks for dependencies the lockfile does not lock (it names them): an
+   * install that keeps the lockfile as it is fails, so it is audited as locked but not vendored.
+   */
+  stale?: string;
 }
 
 /** Adjacency lookups over a graph, built once. */

@@ -83,6 +83,9 @@ export async function vendorGraphs(
   const lockfiles: VendorManifest['lockfiles'] = [];
   for (const [i, graph] of located.graphs.entries()) {
     const location = located.locations[i] as LockfileLocation;
+    if (graph.stale !== undefined) {
+      throw new StowageError(`the lockfile is older than its manifest (${graph.stale}): update it before vendoring; an install from it as it is fails`, graph.path);
+    }
     lockfiles.push({
       path: archivePath(projectDir, location.path),
       ecosystem: graph.ecosystem,

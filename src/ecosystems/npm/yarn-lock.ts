@@ -300,6 +300,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
 
   let roots: string[];
   const warnings: string[] = [];
+  let stale: string | undefined;
   if (manifest) {
     const root: Package = {
       id: `${manifest.name ?? '.'}@${manifest.version ?? '0.0.0'}`,
@@ -333,13 +334,23 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       // a frozen install would refuse and a plain one would change, so it is audited as is.
       const listed = unlocked.length > 3 ? `${unlocked.slice(0, 3).join(', ')} and ${unlocked.length - 3} more` : unlocked.join(', ');
       warnings.push(`${manifest.path}: ${listed} not in ${path}: the lockfile is older than package.json; the audit covers what it locks`);
+      stale = `${listed} from package.json not locked`;
     }
     roots = [root.id];
     flagsFromReachability(packages, edges, roots);
   } else {
     roots = unreferenced(packages, edges);
   }
-  return { ecosystem: 'npm', path, format: 'yarn.lock v1', packages, edges, roots, ...(warnings.length > 0 ? { warnings } : {}) };
+  return {
+    ecosystem: 'npm',
+    path,
+    format: 'yarn.lock v1',
+    packages,
+    edges,
+    roots,
+    ...(warnings.length > 0 ? { warnings } : {}),
+    ...(stale !== undefined ? { stale } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../../src/core/errors.js';
 import { ContentCache } from '../../../src/vendor/content-cache.js';
+import { vendorGraphs } from '../../../src/vendor/vendor-app.js';
+import { findLockfiles, readDependencyGraph } from '../../../src/ecosystems/lockfiles.js';
 import { YARN_MIRROR_DIR, mirrorFileName, yarnrcWithMirror } from '../../../src/ecosystems/npm/vendor-yarn.js';
 import type { VendorResult } from '../../../src/vendor/vendor-tree.js';
 import { DEAD, NPM_APP, NPM_APP_OUTPUT, cleanEnv, vendorDir, whyNoRegistry, writeFiles } from '../../support/npm-vendor.js';
@@ -93,6 +95,27 @@ describe('yarn v1 lockfiles stowage cannot vendor are refused, naming the entry'
       });
     });
   }
+});
+
+test('a yarn.lock older than its package.json is not vendored: an install from it would fail', async () => {
+  const dir = join(scratch, 'stale-lockfile');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), '{"name":"app","version":"1.0.0","dependencies":{"foo":"^1.0.0","left-pad":"^1.3.0"}}\n');
+  writeFileSync(
+    join(dir, 'yarn.lock'),
+    '# yarn lockfile v1\n\nfoo@^1.0.0:\n  version "1.0.0"\n  resolved "https://registry.yarnpkg.com/foo/-/foo-1.0.0.tgz#0123456789abcdef0123456789abcdef01234567"\n',
+  );
+  const locations = findLockfiles(dir);
+  const graphs = await Promise.all(locations.map((l) => readDependencyGraph(l)));
+  await assert.rejects(vendorGraphs(dir, { locations, graphs }, { cacheRoot: join(dir, 'cache'), warn: () => {}, env: {} }), (err: unknown) => {
+    assert.ok(err instanceof StowageError);
+    assert.equal(
+      err.line,
+      `${join(dir, 'yarn.lock')}: the lockfile is older than its manifest (left-pad@^1.3.0 from package.json not locked): update it before vendoring; an install from it as it is fails`,
+    );
+    return true;
+  });
+  assert.ok(!existsSync(join(dir, 'cache', 'content')), 'nothing was downloaded');
 });
 
 test('one tarball recorded with a sha512 integrity in one entry and only its sha1 in another is mirrored once', async () => {

@@ -275,4 +275,6 @@ test('a package.json newer than its yarn.lock: audited as locked, with a warning
   assert.deepEqual(graph.warnings, [
     '/app/package.json: log4js@^2.5.3, ms@^2.1.3 not in /app/yarn.lock: the lockfile is older than package.json; the audit covers what it locks',
   ]);
+  // Audited as locked, but an install that keeps this lockfile fails: vendoring refuses it.
+  assert.equal(graph.stale, 'log4js@^2.5.3, ms@^2.1.3 from package.json not locked');
 });
