@@ -11,7 +11,8 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DEFAULT_SOURCE_DATE_EPOCH, ZSTD_LEVEL, ZSTD_WINDOW_LOG, writeArchive, writeFileAtomically } from '../src/vendor/archive.js';
+import { writeFileAtomically } from '../src/core/atomic-write.js';
+import { DEFAULT_SOURCE_DATE_EPOCH, ZSTD_LEVEL, ZSTD_WINDOW_LOG, writeArchive } from '../src/vendor/archive.js';
 import type { VendorFile } from '../src/vendor/vendor-tree.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');

@@ -23,11 +23,11 @@ export interface AdvisoryDatabase {
   spec: DatabaseSpec;
   /** As the user named it (URL or path). */
   source: string;
-  revision: string;
-  revisionDate: string | null;
-  advisories: number;
-  toolchainAdvisories: number;
-  ecosystems: IndexStamp['ecosystems'];
+  readonly revision: string;
+  readonly revisionDate: string | null;
+  readonly advisories: number;
+  readonly toolchainAdvisories: number;
+  readonly ecosystems: IndexStamp['ecosystems'];
   index: AdvisoryIndex;
   /** True when this run (re)built the index. */
   rebuilt: boolean;
@@ -45,14 +45,25 @@ export function databaseOverIndex(
   index: AdvisoryIndex,
   state: { rebuilt: boolean; warnings: string[]; rebuild?: () => Promise<AdvisoryIndex> },
 ): AdvisoryDatabase {
+  // What the index's stamp says is read from it, so a rebuilt index is described as it is.
   const db: AdvisoryDatabase = {
     spec,
     source: spec.name,
-    revision: index.stamp.revision,
-    revisionDate: index.stamp.revisionDate,
-    advisories: index.stamp.advisories,
-    toolchainAdvisories: index.stamp.toolchainAdvisories,
-    ecosystems: index.stamp.ecosystems,
+    get revision() {
+      return db.index.stamp.revision;
+    },
+    get revisionDate() {
+      return db.index.stamp.revisionDate;
+    },
+    get advisories() {
+      return db.index.stamp.advisories;
+    },
+    get toolchainAdvisories() {
+      return db.index.stamp.toolchainAdvisories;
+    },
+    get ecosystems() {
+      return db.index.stamp.ecosystems;
+    },
     index,
     rebuilt: state.rebuilt,
     warnings: state.warnings,

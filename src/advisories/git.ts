@@ -12,8 +12,7 @@ let execFileText: ExecFileText | undefined;
 
 function execFileLazily(file: string, args: string[], options: ExecFileOptions): Promise<{ stdout: string }> {
   // require, not import(): the bundle runs as a CommonJS script (src/cli/launcher.ts).
-  const childProcess = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
-  execFileText ??= promisify(childProcess.execFile) as ExecFileText;
+  execFileText ??= promisify((createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process')).execFile) as ExecFileText;
   return execFileText(file, args, options);
 }
 

@@ -3,6 +3,7 @@ import type { Advisory, AdvisoryKind, Severity } from '../core/advisory.js';
 import { InputError } from '../core/errors.js';
 import { severityFromCvss } from '../core/severity.js';
 import { checkRustsecVersions, parseCargoRequirement } from '../ecosystems/cargo/version.js';
+import { isTomlTable } from '../core/toml-values.js';
 
 /**
  * RustSec's native advisory format (rustsec/advisory-db): a markdown file that opens with a
@@ -47,10 +48,6 @@ function lineAt(text: string, offset: number): number {
   let line = 1;
   for (let i = 0; i < offset; i++) if (text.charCodeAt(i) === 10) line++;
   return line;
-}
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
 
 /**
@@ -219,7 +216,7 @@ class FrontMatter {
       if (required) this.fail(`missing [${key}] table in the front matter`);
       return null;
     }
-    if (!isTable(value)) this.fail(`[${key}] must be a table`, `${name}`);
+    if (!isTomlTable(value)) this.fail(`[${key}] must be a table`, `${name}`);
     return value;
   }
 

@@ -21,7 +21,8 @@ export type DatabaseSpec =
   | { kind: 'directory'; dir: string; name: string }
   | { kind: 'zip'; file: string; name: string };
 
-const URL_LIKE = /^(?:[a-z][a-z0-9+.-]*:\/\/|[\w.-]+@[\w.-]+:)/i;
+/** A URL (`scheme://…`) or scp-like git address (`user@host:path`), as opposed to a path. */
+export const URL_LIKE = /^(?:[a-z][a-z0-9+.-]*:\/\/|[\w.-]+@[\w.-]+:)/i;
 
 /** Decides what kind of database a `--db` argument names. Touches the file system only. */
 export function parseDatabaseSpec(arg: string, cwd = process.cwd()): DatabaseSpec {

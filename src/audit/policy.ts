@@ -4,6 +4,7 @@ import { TomlDate, TomlError, parse } from 'smol-toml';
 import { ADVISORY_KINDS, SEVERITY_LEVELS, type AdvisoryKind, type SeverityLevel } from '../core/advisory.js';
 import { InputError, StowageError } from '../core/errors.js';
 import { readTextInput } from '../ecosystems/lockfiles.js';
+import { URL_LIKE } from '../advisories/source.js';
 
 export const CONFIG_FILE_NAME = 'stowage.toml';
 
@@ -144,7 +145,7 @@ export function loadPolicyFile(file: string): AuditPolicy {
       case 'db':
         // A path is relative to the policy file, wherever stowage runs from; a URL stays as it is.
         policy.databases = stringList(file, 'audit.db', value).map((db) =>
-          /^(?:[a-z][a-z0-9+.-]*:\/\/|[\w.-]+@[\w.-]+:)/i.test(db) || isAbsolute(db) ? db : resolve(dirname(file), db),
+          URL_LIKE.test(db) || isAbsolute(db) ? db : resolve(dirname(file), db),
         );
         break;
       default:

@@ -44,6 +44,11 @@ export function writeStderr(text: string): void {
   writeAll(2, text);
 }
 
+/** A warning on stderr, the one form every command uses. */
+export function warn(message: string): void {
+  writeStderr(`stowage: warning: ${message}\n`);
+}
+
 let guarded = false;
 
 function guardStreams(): void {

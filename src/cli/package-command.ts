@@ -2,13 +2,14 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../core/errors.js';
 import { renderHuman } from '../audit/report/human.js';
-import { sourceDateEpoch, writeFileAtomically } from '../vendor/archive.js';
+import { writeFileAtomically } from '../core/atomic-write.js';
+import { sourceDateEpoch } from '../vendor/archive.js';
 import { VendorRefused, projectDirOf } from '../vendor/vendor-app.js';
 import { packageRpm, sha256, type RpmOutput } from '../package/rpm-package.js';
 import type { RpmFlavor } from '../package/rpm-spec.js';
 import { auditSettings, type AuditFlags } from './audit-options.js';
 import { progressReporter } from './progress.js';
-import { writeStdout, writeStderr, stderrStream } from './output.js';
+import { stderrStream, warn, writeStderr, writeStdout } from './output.js';
 
 export interface PackageRpmOptions extends AuditFlags {
   output?: string;
@@ -19,10 +20,6 @@ export interface PackageRpmOptions extends AuditFlags {
   release: string;
   jobs?: string;
 }
-
-const warn = (message: string): void => {
-  writeStderr(`stowage: warning: ${message}\n`);
-};
 
 /** All or nothing: a failed write removes what this run already wrote. */
 function writeOutputs(dir: string, outputs: readonly RpmOutput[]): void {

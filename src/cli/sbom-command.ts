@@ -4,7 +4,8 @@ import { EXIT_OK, StowageError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { auditApplication, readApplication } from '../audit/run.js';
-import { readArchive, sourceDateEpoch, writeFileAtomically } from '../vendor/archive.js';
+import { writeFileAtomically } from '../core/atomic-write.js';
+import { readArchive, sourceDateEpoch } from '../vendor/archive.js';
 import { MANIFEST_PATH, parseManifest } from '../vendor/manifest.js';
 import { projectDirOf, vendorGraphs } from '../vendor/vendor-app.js';
 import type { VendorFile, VendoredPackage } from '../vendor/vendor-tree.js';
@@ -16,7 +17,7 @@ import { spdx } from '../package/spdx.js';
 import { licenseKey, vendoredLicenses } from '../package/vendored-licenses.js';
 import { auditSettings, type AuditFlags } from './audit-options.js';
 import { progressReporter } from './progress.js';
-import { writeStdout, writeStderr, stderrStream } from './output.js';
+import { stderrStream, warn, writeStdout } from './output.js';
 
 export interface SbomOptions extends AuditFlags {
   format: 'cyclonedx' | 'spdx';
@@ -27,10 +28,6 @@ export interface SbomOptions extends AuditFlags {
   license?: string[];
 }
 
-const warn = (message: string): void => {
-  writeStderr(`stowage: warning: ${message}\n`);
-};
-
 /** Where the packages' licences are read from: a vendor archive, or a vendoring run (cached downloads). */
 async function vendoredSources(
   projectDir: string,
@@ -39,10 +36,7 @@ async function vendoredSources(
   cacheRoot: string,
 ): Promise<{ files: VendorFile[]; packages: VendoredPackage[] }> {
   if (opts.vendor !== undefined) {
-    const files = await readArchive(readFileSync(opts.vendor), opts.vendor).catch((err: unknown) => {
-      if (err instanceof Error && 'code' in err && err.code === 'ENOENT') throw new StowageError('no such file', opts.vendor);
-      throw err;
-    });
+    const files = await readArchive(readFileSync(opts.vendor), opts.vendor);
     const manifestFile = files.find((f) => f.path === MANIFEST_PATH);
     if (!manifestFile) throw new StowageError(`no ${MANIFEST_PATH}: not a stowage vendor archive`, opts.vendor);
     return { files, packages: parseManifest(manifestFile.data, opts.vendor).packages };

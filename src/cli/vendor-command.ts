@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { EXIT_FINDINGS, EXIT_OK } from '../core/errors.js';
 import { renderHuman } from '../audit/report/human.js';
-import { compressionForPath, sourceDateEpoch, writeFileAtomically } from '../vendor/archive.js';
+import { writeFileAtomically } from '../core/atomic-write.js';
+import { compressionForPath, sourceDateEpoch } from '../vendor/archive.js';
 import { VendorRefused, archiveBytes, buildVendorTree, defaultArchivePath, projectDirOf } from '../vendor/vendor-app.js';
 import { verifyArchive } from '../vendor/verify.js';
 import { auditSettings, type AuditFlags } from './audit-options.js';
 import { cacheDir } from '../core/cache-dir.js';
 import { progressReporter } from './progress.js';
-import { writeStdout, writeStderr, stderrStream } from './output.js';
+import { stderrStream, warn, writeStderr, writeStdout } from './output.js';
 
 export interface VendorOptions extends AuditFlags {
   output?: string;
@@ -23,10 +24,6 @@ function jobs(value: string | undefined): number {
 function formatBytes(n: number): string {
   return n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
-
-const warn = (message: string): void => {
-  writeStderr(`stowage: warning: ${message}\n`);
-};
 
 export async function vendorCommand(path: string | undefined, opts: VendorOptions): Promise<number> {
   const target = path ?? '.';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse, type TomlTable, type TomlValue } from 'smol-toml';
 import { InputError, StowageError, errorMessage } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
+import { isTomlTable } from '../core/toml-values.js';
 
 /**
  * What a package needs to know about the application itself, from its own manifest: name,
@@ -26,10 +27,6 @@ export interface ApplicationManifest {
   hasTests: boolean;
 }
 
-function isTable(value: TomlValue | undefined): value is TomlTable {
-  return value !== undefined && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date);
-}
-
 const str = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
 
 /** Reads the application's manifest: Cargo.toml (preferred when both exist) or package.json. */
@@ -51,9 +48,9 @@ function readToml(path: string): TomlTable {
 
 function readCargoApplication(projectDir: string, path: string): ApplicationManifest {
   const doc = readToml(path);
-  if (isTable(doc.package)) return cargoPackage(projectDir, path, doc);
+  if (isTomlTable(doc.package)) return cargoPackage(projectDir, path, doc);
   // A virtual workspace: the application is the one member with a binary.
-  const workspace = isTable(doc.workspace) ? doc.workspace : null;
+  const workspace = isTomlTable(doc.workspace) ? doc.workspace : null;
   const members = Array.isArray(workspace?.members) ? workspace.members.filter((m): m is string => typeof m === 'string') : [];
   const candidates: ApplicationManifest[] = [];
   for (const member of members) {
@@ -77,14 +74,14 @@ function readCargoApplication(projectDir: string, path: string): ApplicationMani
 /** A `key.workspace = true` field resolved from `[workspace.package]`. */
 function inherited(pkg: TomlTable, key: string, workspace: TomlTable | null): TomlValue | undefined {
   const value = pkg[key];
-  if (isTable(value) && value.workspace === true) {
-    const shared = isTable(workspace?.package) ? workspace.package : null;
+  if (isTomlTable(value) && value.workspace === true) {
+    const shared = isTomlTable(workspace?.package) ? workspace.package : null;
     return shared?.[key];
   }
   return value;
 }
 
-function cargoPackage(dir: string, path: string, doc: TomlTable, workspace: TomlTable | null = isTable(doc.workspace) ? doc.workspace : null): ApplicationManifest {
+function cargoPackage(dir: string, path: string, doc: TomlTable, workspace: TomlTable | null = isTomlTable(doc.workspace) ? doc.workspace : null): ApplicationManifest {
   const pkg = doc.package as TomlTable;
   const name = str(pkg.name);
   const version = str(inherited(pkg, 'version', workspace)) ?? '0.0.0';
@@ -109,7 +106,7 @@ function cargoBinaries(dir: string, path: string, packageName: string, doc: Toml
   const found = new Map<string, string>();
   const declared = Array.isArray(doc.bin) ? doc.bin : [];
   for (const [i, bin] of declared.entries()) {
-    if (!isTable(bin) || str(bin.name) === null) throw new InputError(path, `[[bin]] #${i + 1} has no name`);
+    if (!isTomlTable(bin) || str(bin.name) === null) throw new InputError(path, `[[bin]] #${i + 1} has no name`);
     found.set(bin.name as string, str(bin.path) ?? `src/bin/${bin.name as string}.rs`);
   }
   if (pkg.autobins !== false) {

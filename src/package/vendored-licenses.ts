@@ -1,10 +1,11 @@
-import { parse, type TomlTable, type TomlValue } from 'smol-toml';
+import { parse, type TomlTable } from 'smol-toml';
 import { StowageError, errorMessage } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
 import { readUntrustedTar } from '../vendor/untrusted-tar.js';
 import type { VendorFile, VendoredPackage } from '../vendor/vendor-tree.js';
 import { npmLicenseText } from './application.js';
 import { normalizeLicense } from './licenses.js';
+import { isTomlTable } from '../core/toml-values.js';
 
 /**
  * The licence each vendored package declares, read from the vendored files themselves (what
@@ -30,10 +31,6 @@ export function licenseKey(ecosystem: Ecosystem, name: string, version: string):
 
 const MAX_NPM_TARBALL_BYTES = 512 * 1024 * 1024;
 const MAX_NPM_TARBALL_ENTRIES = 200_000;
-
-function isTable(value: TomlValue | undefined): value is TomlTable {
-  return value !== undefined && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date);
-}
 
 /** `LicenseRef-` ids allow letters, digits, `.` and `-` only. */
 export function licenseRefFor(name: string): string {
@@ -63,7 +60,7 @@ function cargoDeclared(pkg: VendoredPackage, byPath: Map<string, VendorFile>): {
   } catch (err) {
     throw new StowageError(`${pkg.name} ${pkg.version}: ${pkg.path}/Cargo.toml is not valid TOML: ${errorMessage(err).split('\n')[0]}`);
   }
-  const p = isTable(doc.package) ? doc.package : {};
+  const p = isTomlTable(doc.package) ? doc.package : {};
   return {
     expression: typeof p.license === 'string' ? p.license : null,
     file: typeof p['license-file'] === 'string' ? p['license-file'] : null,

@@ -109,7 +109,6 @@ function sniffCompression(bytes: Buffer): ArchiveCompression | null {
   return null;
 }
 
-export { writeFileAtomically } from '../core/atomic-write.js';
 
 interface TarEntry {
   path: string;

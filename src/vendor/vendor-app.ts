@@ -81,6 +81,11 @@ export async function vendorGraphs(
   const files: VendorFile[] = [];
   const packages: VendoredPackage[] = [];
   const lockfiles: VendorManifest['lockfiles'] = [];
+  // Every caller (vendor, verify, sbom, package) passes what readApplication read: graphs from
+  // an SBOM or an archive have no lockfile to fetch by.
+  if (located.graphs.length !== located.locations.length) {
+    throw new StowageError('vendoring reads lockfiles; an SBOM or a vendor archive describes packages it cannot fetch by checksum', projectDir);
+  }
   for (const [i, graph] of located.graphs.entries()) {
     const location = located.locations[i] as LockfileLocation;
     if (graph.stale !== undefined) {
@@ -104,9 +109,6 @@ export async function vendorGraphs(
 export async function buildVendorTree(request: VendorRequest): Promise<VendorBuild> {
   const projectDir = projectDirOf(request.path);
   const audited = await auditApplication({ paths: [request.path], ...request.audit });
-  if (audited.graphs.length !== audited.locations.length) {
-    throw new StowageError('vendoring reads lockfiles; an SBOM or a vendor archive describes packages it cannot fetch by checksum', request.path);
-  }
   if (audited.result.findings.some((f) => f.failsPolicy)) throw new VendorRefused(audited.result);
   const vendored = await vendorGraphs(projectDir, audited, { ...request, cacheRoot: request.audit.cacheRoot });
   const manifest: VendorManifest = {

@@ -10,9 +10,9 @@ import {
   readArchive,
   sourceDateEpoch,
   writeArchive,
-  writeFileAtomically,
   type ArchiveCompression,
 } from '../../src/vendor/archive.js';
+import { writeFileAtomically } from '../../src/core/atomic-write.js';
 import type { VendorFile } from '../../src/vendor/vendor-tree.js';
 import { tempDir } from '../support/shared.js';
 

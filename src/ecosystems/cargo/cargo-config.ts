@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
-import type { TomlTable, TomlValue } from 'smol-toml';
+import type { TomlTable } from 'smol-toml';
 import { InputError, StowageError } from '../../core/errors.js';
 import { readTextInput } from '../lockfiles.js';
+import { isTomlTable } from '../../core/toml-values.js';
 
 /** crates.io as Cargo.lock names it (git protocol), and its sparse index. */
 export const CRATES_IO_GIT_INDEX = 'https://github.com/rust-lang/crates.io-index';
@@ -41,10 +42,6 @@ export interface RegistryLocation {
 
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
-function isTable(value: TomlValue | undefined): value is TomlTable {
-  return value !== undefined && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date);
-}
-
 function optionalString(file: string, where: string, table: TomlTable, key: string): string | undefined {
   const value = table[key];
   if (value === undefined) return undefined;
@@ -76,9 +73,9 @@ export function parseCargoConfig(path: string, text: string): CargoConfig {
   const sources = new Map<string, CargoSourceConfig>();
   const sourceTable = doc.source;
   if (sourceTable !== undefined) {
-    if (!isTable(sourceTable)) throw new InputError(path, '[source] must be a table');
+    if (!isTomlTable(sourceTable)) throw new InputError(path, '[source] must be a table');
     for (const [name, body] of Object.entries(sourceTable)) {
-      if (!isTable(body)) throw new InputError(path, `source.${name} must be a table`);
+      if (!isTomlTable(body)) throw new InputError(path, `source.${name} must be a table`);
       const where = `source.${name}`;
       const source: CargoSourceConfig = { name };
       const fields = {
@@ -95,9 +92,9 @@ export function parseCargoConfig(path: string, text: string): CargoConfig {
   const registries = new Map<string, string>();
   const registriesTable = doc.registries;
   if (registriesTable !== undefined) {
-    if (!isTable(registriesTable)) throw new InputError(path, '[registries] must be a table');
+    if (!isTomlTable(registriesTable)) throw new InputError(path, '[registries] must be a table');
     for (const [name, body] of Object.entries(registriesTable)) {
-      if (!isTable(body)) throw new InputError(path, `registries.${name} must be a table`);
+      if (!isTomlTable(body)) throw new InputError(path, `registries.${name} must be a table`);
       const index = optionalString(path, `registries.${name}`, body, 'index');
       if (index !== undefined) registries.set(name, index);
     }

@@ -5,7 +5,8 @@ import { InputError } from '../../core/errors.js';
 import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
 import { looseGitIdentity, parseCargoSource, sourceIdentity } from './source.js';
-import { matchesMemberGlob } from './workspace-members.js';
+import { memberGlobMatcher } from './workspace-members.js';
+import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
 
 /**
  * Cargo.lock, every format Cargo has written:
@@ -165,7 +166,7 @@ function readEntries(input: LockfileInput, doc: TomlTable): LockEntry[] {
   const entries: LockEntry[] = [];
   const root = doc.root;
   if (root !== undefined) {
-    if (!isTable(root)) {
+    if (!isTomlTable(root)) {
       throw new InputError(input.path, `\`root\` must be a table, found ${describe(root)}`, keyPosition(input.text, 'root'));
     }
     entries.push(readEntry(input, root, '[root]', 0));
@@ -181,7 +182,7 @@ function readEntries(input: LockfileInput, doc: TomlTable): LockEntry[] {
     }
     for (let i = 0; i < list.length; i++) {
       const table = list[i] as TomlValue;
-      if (!isTable(table)) {
+      if (!isTomlTable(table)) {
         throw new InputError(input.path, `\`package\` must be an array of tables ([[package]]); item ${i + 1} is ${describe(table)}`);
       }
       entries.push(readEntry(input, table, '[[package]]', i));
@@ -406,7 +407,7 @@ const CHECKSUM_KEY_PREFIX = 'checksum ';
  * ignored, as Cargo does; `<none>` means the registry gave no checksum.
  */
 function applyMetadataChecksums(input: LockfileInput, metadata: TomlValue, entries: LockEntry[], lookup: PackageLookup): void {
-  if (!isTable(metadata)) {
+  if (!isTomlTable(metadata)) {
     throw new InputError(input.path, `\`metadata\` must be a table, found ${describe(metadata)}`, keyPosition(input.text, 'metadata'));
   }
   for (const key of Object.keys(metadata)) {
@@ -460,44 +461,6 @@ interface WorkspaceLayout {
 
 const WINDOWS_DRIVE = /^[A-Za-z]:\//;
 
-const DEPENDENCY_TABLES = ['dependencies', 'dev-dependencies', 'build-dependencies', 'dev_dependencies', 'build_dependencies'];
-
-function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
-  const workspace = isTable(doc.workspace) ? doc.workspace : {};
-  const memberGlobs = stringList(workspace.members);
-  const excluded = stringList(workspace.exclude).map(normalizePath);
-
-  /** crate name -> the path the root manifest gives it, as written. */
-  const declared = new Map<string, string>();
-  const collect = (table: TomlValue | undefined): void => {
-    if (!isTable(table)) return;
-    for (const key of Object.keys(table)) {
-      const spec = table[key];
-      if (!isTable(spec) || typeof spec.path !== 'string') continue;
-      declared.set(typeof spec.package === 'string' ? spec.package : key, spec.path);
-    }
-  };
-  for (const name of DEPENDENCY_TABLES) collect(doc[name]);
-  if (isTable(doc.target)) {
-    for (const platform of Object.values(doc.target)) {
-      if (isTable(platform)) for (const name of DEPENDENCY_TABLES) collect(platform[name]);
-    }
-  }
-  collect(workspace.dependencies);
-  if (isTable(doc.patch)) for (const registry of Object.values(doc.patch)) collect(registry);
-
-  const classify = (name: string): PackageSource => {
-    const written = declared.get(name);
-    if (written === undefined) return workspaceSource();
-    const path = normalizePath(written);
-    if (memberGlobs.some((glob) => matchesMemberGlob(normalizePath(glob), path))) return workspaceSource();
-    const outside = path === '..' || path.startsWith('../') || path.startsWith('/') || WINDOWS_DRIVE.test(path);
-    const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`));
-    return outside || isExcluded ? { kind: 'path', url: written, isDefaultRegistry: false } : workspaceSource();
-  };
-  return { classify };
-}
-
 /** Strongest first: a crate declared under several kinds gets the strongest. */
 const KIND_STRENGTH: Record<'normal' | 'build' | 'dev', number> = { normal: 3, build: 2, dev: 1 };
 
@@ -509,6 +472,46 @@ const TABLE_KINDS: ReadonlyArray<[table: string, kind: 'normal' | 'build' | 'dev
   ['dev_dependencies', 'dev'],
 ];
 
+const DEPENDENCY_TABLES = TABLE_KINDS.map(([table]) => table);
+
+function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
+  const workspace = isTomlTable(doc.workspace) ? doc.workspace : {};
+  const memberGlobs = tomlStrings(workspace.members);
+  let members: ((path: string) => boolean)[] | null = null; // compiled on first use: most packages never need it
+  const excluded = tomlStrings(workspace.exclude).map(normalizePath);
+
+  /** crate name -> the path the root manifest gives it, as written. */
+  const declared = new Map<string, string>();
+  const collect = (table: TomlValue | undefined): void => {
+    if (!isTomlTable(table)) return;
+    for (const key of Object.keys(table)) {
+      const spec = table[key];
+      if (!isTomlTable(spec) || typeof spec.path !== 'string') continue;
+      declared.set(typeof spec.package === 'string' ? spec.package : key, spec.path);
+    }
+  };
+  for (const name of DEPENDENCY_TABLES) collect(doc[name]);
+  if (isTomlTable(doc.target)) {
+    for (const platform of Object.values(doc.target)) {
+      if (isTomlTable(platform)) for (const name of DEPENDENCY_TABLES) collect(platform[name]);
+    }
+  }
+  collect(workspace.dependencies);
+  if (isTomlTable(doc.patch)) for (const registry of Object.values(doc.patch)) collect(registry);
+
+  const classify = (name: string): PackageSource => {
+    const written = declared.get(name);
+    if (written === undefined) return workspaceSource();
+    const path = normalizePath(written);
+    members ??= memberGlobs.map((glob) => memberGlobMatcher(normalizePath(glob)));
+    if (members.some((matches) => matches(path))) return workspaceSource();
+    const outside = path === '..' || path.startsWith('../') || path.startsWith('/') || WINDOWS_DRIVE.test(path);
+    const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`));
+    return outside || isExcluded ? { kind: 'path', url: written, isDefaultRegistry: false } : workspaceSource();
+  };
+  return { classify };
+}
+
 /**
  * member crate name -> (dependency crate name -> the kind it declares), from the root manifest
  * (when it is a package) and the members' manifests. Renames (`package = "..."`) and
@@ -519,14 +522,14 @@ function memberDependencyKinds(
   members: readonly { path: string; text: string }[],
   warnings: string[],
 ): Map<string, Map<string, EdgeKind>> {
-  const workspace = isTable(root.workspace) ? root.workspace : {};
-  const inherited = isTable(workspace.dependencies) ? workspace.dependencies : {};
+  const workspace = isTomlTable(root.workspace) ? root.workspace : {};
+  const inherited = isTomlTable(workspace.dependencies) ? workspace.dependencies : {};
   const out = new Map<string, Map<string, EdgeKind>>();
   /** Crate names two manifests claim: neither is trusted, their edges stay normal. */
   const ambiguous = new Set<string>();
   const add = (doc: TomlTable, path: string): void => {
     const pkg = doc.package;
-    if (!isTable(pkg) || typeof pkg.name !== 'string') return;
+    if (!isTomlTable(pkg) || typeof pkg.name !== 'string') return;
     if (ambiguous.has(pkg.name)) return;
     if (out.has(pkg.name)) {
       out.delete(pkg.name);
@@ -536,23 +539,23 @@ function memberDependencyKinds(
     }
     const kinds = new Map<string, 'normal' | 'build' | 'dev'>();
     const collect = (table: TomlValue | undefined, kind: 'normal' | 'build' | 'dev'): void => {
-      if (!isTable(table)) return;
+      if (!isTomlTable(table)) return;
       for (const key of Object.keys(table)) {
         const spec = table[key];
         let name = key;
-        if (isTable(spec) && typeof spec.package === 'string') name = spec.package;
-        else if (isTable(spec) && spec.workspace === true) {
+        if (isTomlTable(spec) && typeof spec.package === 'string') name = spec.package;
+        else if (isTomlTable(spec) && spec.workspace === true) {
           const base = inherited[key];
-          if (isTable(base) && typeof base.package === 'string') name = base.package;
+          if (isTomlTable(base) && typeof base.package === 'string') name = base.package;
         }
         const known = kinds.get(name);
         if (known === undefined || KIND_STRENGTH[kind] > KIND_STRENGTH[known]) kinds.set(name, kind);
       }
     };
     for (const [table, kind] of TABLE_KINDS) collect(doc[table], kind);
-    if (isTable(doc.target)) {
+    if (isTomlTable(doc.target)) {
       for (const platform of Object.values(doc.target)) {
-        if (isTable(platform)) for (const [table, kind] of TABLE_KINDS) collect(platform[table], kind);
+        if (isTomlTable(platform)) for (const [table, kind] of TABLE_KINDS) collect(platform[table], kind);
       }
     }
     out.set(pkg.name, kinds);
@@ -574,10 +577,6 @@ function memberDependencyKinds(
   return out;
 }
 
-function stringList(value: TomlValue | undefined): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-}
-
 /** `./a/b/`, `a\b`, `a/./b` -> `a/b`; `a/../../c` -> `../c`. Relative to the workspace root. */
 function normalizePath(path: string): string {
   const absolute = path.startsWith('/');
@@ -591,13 +590,8 @@ function normalizePath(path: string): string {
   return absolute ? `/${joined}` : joined;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
-
-function isTable(value: TomlValue | undefined): value is TomlTable {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof TomlDate);
-}
 
 function describe(value: TomlValue | undefined): string {
   if (value === undefined) return 'nothing';

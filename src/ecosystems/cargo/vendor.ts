@@ -15,6 +15,7 @@ import type { EcosystemVendor, VendorContext, VendorFile, VendoredPackage } from
 import { readCargoConfig, registryLocation } from './cargo-config.js';
 import { SparseIndex } from './registry.js';
 import { compareCargoVersions, parseCargoVersion } from './version.js';
+import { isTomlTable } from '../../core/toml-values.js';
 
 /**
  * Cargo's vendor layout, as `cargo vendor` writes it:
@@ -250,30 +251,26 @@ class GitCheckout {
   }
 }
 
-function isTable(value: TomlValue | undefined): value is TomlTable {
-  return value !== undefined && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date);
-}
-
 /** The first `key.workspace = true` of a manifest, which only a workspace root can resolve. */
 function inheritedKey(manifest: TomlTable): string | null {
   const pkg = manifest.package;
-  if (isTable(pkg)) {
-    for (const [key, value] of Object.entries(pkg)) if (isTable(value) && value.workspace === true) return `package.${key}`;
+  if (isTomlTable(pkg)) {
+    for (const [key, value] of Object.entries(pkg)) if (isTomlTable(value) && value.workspace === true) return `package.${key}`;
   }
-  if (isTable(manifest.lints) && manifest.lints.workspace === true) return 'lints';
+  if (isTomlTable(manifest.lints) && manifest.lints.workspace === true) return 'lints';
   const depTables = (where: string, table: TomlTable): string | null => {
     for (const section of ['dependencies', 'dev-dependencies', 'dev_dependencies', 'build-dependencies', 'build_dependencies']) {
       const deps = table[section];
-      if (!isTable(deps)) continue;
-      for (const [name, spec] of Object.entries(deps)) if (isTable(spec) && spec.workspace === true) return `${where}${section}.${name}`;
+      if (!isTomlTable(deps)) continue;
+      for (const [name, spec] of Object.entries(deps)) if (isTomlTable(spec) && spec.workspace === true) return `${where}${section}.${name}`;
     }
     return null;
   };
   const top = depTables('', manifest);
   if (top) return top;
-  if (isTable(manifest.target)) {
+  if (isTomlTable(manifest.target)) {
     for (const [target, body] of Object.entries(manifest.target)) {
-      if (!isTable(body)) continue;
+      if (!isTomlTable(body)) continue;
       const found = depTables(`target.${target}.`, body);
       if (found) return found;
     }
@@ -382,12 +379,12 @@ async function gitUnit(checkout: GitCheckout, pkg: Package, url: string): Promis
     } catch {
       continue; // Cargo skips manifests it cannot read when it searches a repository.
     }
-    if (isTable(doc.package) && doc.package.name === pkg.name) {
+    if (isTomlTable(doc.package) && doc.package.name === pkg.name) {
       candidates.push({ dir: entry.path === 'Cargo.toml' ? '' : entry.path.slice(0, -'/Cargo.toml'.length), manifest: doc, path: entry.path });
     }
   }
   const matching = candidates.filter((c) => {
-    const version = isTable(c.manifest.package) ? c.manifest.package.version : undefined;
+    const version = isTomlTable(c.manifest.package) ? c.manifest.package.version : undefined;
     return version === undefined || typeof version !== 'string' || version === pkg.version;
   });
   if (matching.length === 0) {

@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parse, type TomlTable, type TomlValue } from 'smol-toml';
+import { parse, type TomlTable } from 'smol-toml';
+import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
 
 /**
  * The Cargo.toml of each workspace member the root manifest lists (`[workspace] members`,
@@ -22,13 +23,13 @@ export function memberManifestPaths(rootManifest: string, text: string): string[
     return [];
   }
   const workspace = doc.workspace;
-  if (!isTable(workspace)) return [];
+  if (!isTomlTable(workspace)) return [];
   const root = resolve(dirname(rootManifest));
   // As Cargo: an excluded path excludes everything under it (trailing slashes do not matter).
-  const excluded = strings(workspace.exclude).map((p) => resolve(root, p));
+  const excluded = tomlStrings(workspace.exclude).map((p) => resolve(root, p));
   const isExcluded = (dir: string): boolean => excluded.some((ex) => dir === ex || dir.startsWith(`${ex}/`));
   const found = new Set<string>();
-  for (const pattern of strings(workspace.members)) {
+  for (const pattern of tomlStrings(workspace.members)) {
     for (const dir of expand(root, pattern.replace(/\\/g, '/').split('/').filter((s) => s !== '' && s !== '.'))) {
       if (found.size >= MAX_MEMBERS) break;
       if (dir === root || isExcluded(dir)) continue;
@@ -67,19 +68,29 @@ function subdirectories(dir: string): string[] {
 }
 
 /**
- * Whether a workspace-relative path (`crates/a`) is named by a member glob, read as Cargo
- * reads one: `*`, `?` and `[...]` within a segment, `**` across any number of segments.
+ * A test of whether a workspace-relative path (`crates/a`) is named by a member glob, read as
+ * Cargo reads one: `*`, `?` and `[...]` within a segment, `**` across any number of segments.
  */
-export function matchesMemberGlob(glob: string, path: string): boolean {
-  const pattern = glob.split('/').filter((s) => s !== '' && s !== '.');
-  const parts = path.split('/').filter((s) => s !== '' && s !== '.');
-  const match = (i: number, j: number): boolean => {
-    if (i === pattern.length) return j === parts.length;
-    const head = pattern[i] as string;
-    if (head === '**') return match(i + 1, j) || (j < parts.length && match(i, j + 1));
-    return j < parts.length && segmentRegExp(head).test(parts[j] as string) && match(i + 1, j + 1);
+export function memberGlobMatcher(glob: string): (path: string) => boolean {
+  const pattern = glob
+    .split('/')
+    .filter((s) => s !== '' && s !== '.')
+    .map((segment) => (segment === '**' ? null : segmentRegExp(segment)));
+  return (path) => {
+    const parts = path.split('/').filter((s) => s !== '' && s !== '.');
+    const match = (i: number, j: number): boolean => {
+      if (i === pattern.length) return j === parts.length;
+      const head = pattern[i];
+      if (head === null) return match(i + 1, j) || (j < parts.length && match(i, j + 1));
+      return j < parts.length && (head as RegExp).test(parts[j] as string) && match(i + 1, j + 1);
+    };
+    return match(0, 0);
   };
-  return match(0, 0);
+}
+
+/** memberGlobMatcher, for one test. */
+export function matchesMemberGlob(glob: string, path: string): boolean {
+  return memberGlobMatcher(glob)(path);
 }
 
 function segmentRegExp(glob: string): RegExp {
@@ -108,10 +119,3 @@ function isFile(path: string): boolean {
   }
 }
 
-function strings(value: TomlValue | undefined): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-}
-
-function isTable(value: TomlValue | undefined): value is TomlTable {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
-}

@@ -212,15 +212,15 @@ class LockReader {
 
       // v1 puts the whole specifier in "version" for anything not from a registry.
       const spec = parseNpmSpecifier(rawVersion);
+      // npm 5.0 wrote a registry tarball's URL as the version: it is that registry package.
+      const urlVersion = spec.type === 'tarball' ? registryTarballVersion(key, rawVersion) : null;
       let pkg: number;
       if (spec.type === 'alias') {
         pkg = this.addRegistryPackage(spec.name, spec.range, npmSourceFromResolved(resolved), integrity, key);
       } else if (spec.type === 'range') {
         pkg = this.addRegistryPackage(key, rawVersion, npmSourceFromResolved(resolved), integrity, undefined);
-      } else if (spec.type === 'tarball' && registryTarballVersion(key, rawVersion) !== null) {
-        // npm 5.0 wrote the registry tarball's URL as the version: it is the registry package.
-        const version = registryTarballVersion(key, rawVersion) as string;
-        pkg = this.addRegistryPackage(key, version, npmSourceFromResolved(resolved ?? rawVersion), integrity, undefined);
+      } else if (urlVersion !== null) {
+        pkg = this.addRegistryPackage(key, urlVersion, npmSourceFromResolved(resolved ?? rawVersion), integrity, undefined);
       } else {
         const source = v1NonRegistrySource(spec, rawVersion, resolved);
         pkg = this.addPackage(nonRegistryId(key, rawVersion), key, lockedReference(source), source, integrity, undefined);

@@ -448,8 +448,8 @@ function indexTime(env: NodeJS.ProcessEnv): number {
 const CREDENTIAL_KEYS = ['_auth', '_authtoken', '_password', 'username', 'password', 'email', 'certfile', 'keyfile', 'cert', 'key', 'always-auth'];
 
 function isCredential(key: string): boolean {
-  const bare = key.startsWith('//') ? key.slice(key.lastIndexOf(':') + 1) : key;
-  return key.startsWith('//') || CREDENTIAL_KEYS.includes(bare.toLowerCase());
+  // Every registry-scoped setting (`//host/:_authToken`, `//host/:username`) is a credential.
+  return key.startsWith('//') || CREDENTIAL_KEYS.includes(key.toLowerCase());
 }
 
 /**

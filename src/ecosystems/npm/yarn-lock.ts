@@ -27,7 +27,7 @@ export function parseYarnLock(input: LockfileInput): DependencyGraph {
   if (input.text.includes('\0')) throw new InputError(input.path, 'not a yarn.lock: the file is binary');
   if (/^(#.*\r?\n)*#\s*yarn lockfile v1\s*\r?\n/.test(input.text)) return parseV1(input, manifest);
   // Nothing but comments: a project without dependencies (yarn 1 installs from it).
-  if (input.text.split('\n').every((line) => line.trim() === '' || line.trimStart().startsWith('#'))) return parseV1(input, manifest);
+  if (!/^\s*[^\s#]/m.test(input.text)) return parseV1(input, manifest);
   return parseBerry(input, manifest);
 }
 
@@ -206,24 +206,52 @@ export interface YarnV1Resolution {
   integrity: string | null;
 }
 
+/** A v1 entry read and checked: the resolution, the name its key gives, and its fields. */
+interface V1Entry extends YarnV1Resolution {
+  /** The name in the first key (an alias's own name) and that key's range. */
+  keyName: string;
+  range: string;
+  /** Whether the key is `alias@npm:real@range`. */
+  aliased: boolean;
+  fields: V1Node[];
+}
+
+function readV1Entry(path: string, block: V1Node): V1Entry {
+  const fail = (message: string, line = block.line): never => {
+    throw new InputError(path, message, { line });
+  };
+  if (typeof block.value === 'string') return fail(`expected a package entry, found \`${block.keys[0]} ${block.value}\``);
+  const fields = block.value;
+  const str = (name: string): string | null => {
+    const f = fields.find((x) => x.keys[0] === name);
+    if (f === undefined) return null;
+    if (typeof f.value !== 'string') return fail(`\`${name}\` must be a string`, f.line);
+    return f.value;
+  };
+  const first = splitV1Key(block.keys[0] ?? '');
+  if (!first) return fail(`\`${block.keys[0]}\` is not a name@range descriptor`);
+  const [keyName, range] = first;
+  // `alias@npm:real@range`: the package is `real`, its dependents call it `alias`.
+  const aliased = range.startsWith('npm:') ? splitDescriptor(range.slice(4)) : null;
+  const version = str('version');
+  if (version === null) return fail(`entry ${block.keys.join(', ')} has no version`);
+  return {
+    keys: block.keys,
+    line: block.line,
+    name: aliased ? aliased[0] : keyName,
+    version,
+    resolved: str('resolved'),
+    integrity: str('integrity'),
+    keyName,
+    range,
+    aliased: aliased !== null,
+    fields,
+  };
+}
+
 /** Every entry of a yarn v1 lockfile with where yarn fetches it from. */
 export function readYarnV1Resolutions(path: string, text: string): YarnV1Resolution[] {
-  return readV1(path, text).map((block) => {
-    if (typeof block.value === 'string') throw new InputError(path, `expected a package entry, found \`${block.keys[0]} ${block.value}\``, { line: block.line });
-    const fields = block.value;
-    const str = (name: string): string | null => {
-      const f = fields.find((x) => x.keys[0] === name);
-      if (f === undefined) return null;
-      if (typeof f.value !== 'string') throw new InputError(path, `\`${name}\` must be a string`, { line: f.line });
-      return f.value;
-    };
-    const first = splitV1Key(block.keys[0] ?? '');
-    if (!first) throw new InputError(path, `\`${block.keys[0]}\` is not a name@range descriptor`, { line: block.line });
-    const aliased = first[1].startsWith('npm:') ? splitDescriptor(first[1].slice(4)) : null;
-    const version = str('version');
-    if (version === null) throw new InputError(path, `entry ${block.keys.join(', ')} has no version`, { line: block.line });
-    return { keys: block.keys, line: block.line, name: aliased ? aliased[0] : first[0], version, resolved: str('resolved'), integrity: str('integrity') };
-  });
+  return readV1(path, text).map((block) => readV1Entry(path, block));
 }
 
 function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGraph {
@@ -239,25 +267,8 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
     const fail = (message: string): never => {
       throw new InputError(path, message, { line: block.line });
     };
-    if (typeof block.value === 'string') fail(`expected a package entry, found \`${block.keys[0]} ${block.value}\``);
-    const fields = block.value as V1Node[];
-    const field = (name: string): V1Node | undefined => fields.find((f) => f.keys[0] === name);
-    const str = (name: string): string | null => {
-      const f = field(name);
-      if (!f) return null;
-      if (typeof f.value !== 'string') throw new InputError(path, `\`${name}\` must be a string`, { line: f.line });
-      return f.value;
-    };
-    const first = splitV1Key(block.keys[0] ?? '');
-    if (!first) return fail(`\`${block.keys[0]}\` is not a name@range descriptor`);
-    const [keyName, range] = first;
-    // `alias@npm:real@range`: the package is `real`, its dependents call it `alias`.
-    const aliased = range.startsWith('npm:') ? splitDescriptor(range.slice(4)) : null;
-    const name = aliased ? aliased[0] : keyName;
-    const version = str('version');
-    if (version === null) return fail(`entry ${block.keys.join(', ')} has no version`);
-    const resolved = str('resolved');
-    const integrity = str('integrity');
+    const { keyName, range, aliased, name, version, resolved, integrity, fields } = readV1Entry(path, block);
+    const field = (fieldName: string): V1Node | undefined => fields.find((f) => f.keys[0] === fieldName);
     const source = v1Source(range, resolved);
     const identity = `${name}@${version}\0${source.kind}\0${source.url ?? ''}\0${source.rev ?? ''}`;
     let pkg = byIdentity.get(identity);

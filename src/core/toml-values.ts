@@ -1,0 +1,13 @@
+import type { TomlTable, TomlValue } from 'smol-toml';
+
+/* Shape checks on parsed TOML (smol-toml), shared by every reader of Cargo and RustSec files. */
+
+/** A table: an object that is neither an array nor a date (smol-toml's TomlDate is a Date). */
+export function isTomlTable(value: unknown): value is TomlTable {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+/** The strings of an array value (others dropped); an empty list when it is not an array. */
+export function tomlStrings(value: TomlValue | undefined): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
