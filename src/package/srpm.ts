@@ -5,6 +5,7 @@ import { StowageError } from '../core/errors.js';
 import { writeArchive } from '../vendor/archive.js';
 import { vendorPathProblem } from '../vendor/untrusted-tar.js';
 import type { VendorFile } from '../vendor/vendor-tree.js';
+import { isolatedGitEnvironment } from '../core/git-environment.js';
 
 /**
  * The application's source archive (Source0) and the source RPM.
@@ -31,13 +32,18 @@ function runTool(command: string, args: string[], options: { cwd: string; env?: 
   });
 }
 
-/** The tracked files when `dir` is (inside) a git work tree, relative to `dir`; null otherwise. */
+/**
+ * The tracked files when `dir` is (inside) a git work tree, relative to `dir`; null otherwise.
+ * git runs without the caller's repository overrides (GIT_DIR from a hook would otherwise
+ * list another repository's files).
+ */
 async function gitTrackedFiles(dir: string): Promise<string[] | null> {
-  const probe = await runTool('git', ['rev-parse', '--is-inside-work-tree'], { cwd: dir }).catch(() => null);
+  const git = (args: string[]): ReturnType<typeof runTool> => runTool('git', args, { cwd: dir, env: isolatedGitEnvironment(process.env) });
+  const probe = await git(['rev-parse', '--is-inside-work-tree']).catch(() => null);
   if (probe === null || probe.status !== 0 || probe.stdout.toString('utf8').trim() !== 'true') return null;
-  const listed = await runTool('git', ['ls-files', '-z', '--cached', '--full-name', '--', '.'], { cwd: dir });
+  const listed = await git(['ls-files', '-z', '--cached', '--full-name', '--', '.']);
   if (listed.status !== 0) throw new StowageError(`git ls-files failed: ${listed.stderr.trim().split('\n').pop() ?? ''}`, dir);
-  const prefix = (await runTool('git', ['rev-parse', '--show-prefix'], { cwd: dir })).stdout.toString('utf8').trim();
+  const prefix = (await git(['rev-parse', '--show-prefix'])).stdout.toString('utf8').trim();
   return listed.stdout
     .toString('utf8')
     .split('\0')

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,6 +10,7 @@ import { readApplicationManifest } from '../../src/package/application.js';
 import { bundledPackages, decideLicenses, MissingLicenses, parseLicenseOverrides } from '../../src/package/rpm-package.js';
 import { bundledProvide, changelogDate, renderRpmSpec, rpmName, rpmVersion, type RpmSpecInput } from '../../src/package/rpm-spec.js';
 import { licenseKey, vendoredLicenses } from '../../src/package/vendored-licenses.js';
+import { applicationSourceFiles } from '../../src/package/srpm.js';
 import { findLockfiles, readDependencyGraph } from '../../src/ecosystems/lockfiles.js';
 import { PROJECT_ROOT, tempDir } from '../support/shared.js';
 
@@ -153,4 +155,28 @@ test('the application manifest: Cargo [[bin]] and auto-discovered binaries, npm 
   assert.deepEqual(npm.binaries, [{ name: 'cli', path: 'cli.js' }]);
   assert.equal(npm.hasTests, false, "npm init's placeholder is no test suite");
   assert.throws(() => readApplicationManifest(tempDir('app-manifest-none')), /no Cargo\.toml or package\.json/);
+});
+
+test("the packaged sources are the application's tracked files, even with GIT_DIR set by a hook", async () => {
+  const git = (cwd: string, ...args: string[]): void => {
+    execFileSync('git', args, { cwd, stdio: 'ignore', env: { ...process.env, GIT_DIR: undefined } as NodeJS.ProcessEnv });
+  };
+  const app = tempDir('srpm-app');
+  const other = tempDir('srpm-other');
+  for (const [dir, file] of [[app, 'main.rs'], [other, 'unrelated.txt']] as const) {
+    writeFileSync(join(dir, file), 'x\n');
+    git(dir, 'init', '--quiet');
+    git(dir, 'add', file);
+    git(dir, '-c', 'user.name=t', '-c', 'user.email=t@example.org', 'commit', '--quiet', '--no-gpg-sign', '-m', 'one');
+  }
+  const saved = process.env.GIT_DIR;
+  process.env.GIT_DIR = join(other, '.git');
+  try {
+    const { files, fromGit } = await applicationSourceFiles(app);
+    assert.equal(fromGit, true);
+    assert.deepEqual(files.map((f) => f.path), ['main.rs']);
+  } finally {
+    if (saved === undefined) delete process.env.GIT_DIR;
+    else process.env.GIT_DIR = saved;
+  }
 });
