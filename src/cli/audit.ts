@@ -45,5 +45,5 @@ Exit codes: 0 nothing fails the policy, 1 findings fail the policy, 2 the audit 
     .action(async (paths: string[], opts: AuditOptions) => {
       setExit(await (await import('./audit-command.js')).auditCommand(paths, opts));
     });
-  addAuditOptions(command, { omit: true });
+  addAuditOptions(command, { omit: true, sbomInput: true });
 }
