@@ -13,11 +13,10 @@ import { localComponentOf } from './sbom.js';
  * a package stowage audits when its purl is `pkg:cargo/…` or `pkg:npm/…` and agrees with the
  * component's name, group and version; edges come from `dependencies`.
  *
- * Fail closed: a component that looks like a package (type library, framework or application)
- * but that stowage cannot identify, and an edge naming a bom-ref no component has, refuse the
- * whole file unless the user allows them; then they are reported, never silently dropped.
- * Components of other types (file, operating-system, container, device, data, ...) without a
- * Cargo or npm purl are not packages and are passed over.
+ * Fail closed: a component that may be a package (see NOT_PACKAGE_TYPES) but that stowage
+ * cannot identify, and an edge naming a bom-ref no component has, refuse the whole file unless
+ * the user allows them; then they are reported, never silently dropped. stowage's own SBOMs
+ * name the application's path and workspace packages without a purl, by a ref that says so.
  */
 
 export interface CycloneDxReadOptions {
