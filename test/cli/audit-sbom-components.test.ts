@@ -201,6 +201,10 @@ test('unparsable purls and a component type stowage does not know are not identi
   refused(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/rust/smallvec@1.6.0' }]), /"smallvec": purl not understood \(pkg:cargo has no namespace\)/);
   refused(sbom([{ ...SMALLVEC, purl: 7 }]), /"smallvec": purl is not a string/);
   refused(sbom([{ type: 'module', 'bom-ref': 'm', name: 'm', version: '1' }]), /"m": no purl/);
+  refused(sbom([{ type: 'library', 'bom-ref': 'nv', name: 'smallvec', purl: 'pkg:cargo/smallvec' }]), /"nv" \("smallvec"\): no version/);
+  refused(sbom([{ ...SMALLVEC, version: 160 }]), /"smallvec": version is not a non-empty string/);
+  refused(sbom([{ ...SAFE_CRATE, components: { nested: SMALLVEC } }]), /: components\[0\]\.components must be an array$/);
+  refused(sbom([{ ...SAFE_CRATE, components: [[SMALLVEC]] }]), /: components\[0\]\.components\[0\] is not an object$/);
 });
 
 test('a duplicate bom-ref, at any depth or shared with the application, refuses the SBOM even with --allow-unidentified', () => {
@@ -217,6 +221,8 @@ test('an edge to a bom-ref no component has refuses the SBOM; --allow-unidentifi
   assert.equal(status, 1);
   assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
   assert.ok(r.warnings.includes('2 dependencies name bom-refs no component has, not read: "ghost", "phantom"'), r.warnings.join('\n'));
+  refused(sbom([SMALLVEC], { dependencies: [{ dependsOn: ['smallvec'] }] }), /: dependencies\[0\] is not an object with a "ref"$/);
+  refused(sbom([SMALLVEC], { dependencies: [{ ref: 'app', dependsOn: 'smallvec' }] }), /: dependencies\[0\]\.dependsOn must be an array of bom-refs$/);
 });
 
 test('a refusal lists five components and counts the rest; control characters in names are escaped', () => {
