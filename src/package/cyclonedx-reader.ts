@@ -197,7 +197,9 @@ function listed(items: string[]): string {
   return items.length > LISTED ? `${shown} and ${items.length - LISTED} more` : shown;
 }
 
-const describe = (u: UnidentifiedComponent): string => `${quoted(u.ref)}${u.name && u.name !== u.ref ? ` (${quoted(u.name)})` : ''}: ${u.reason}`;
+/** A reason quotes data (a decoded purl version, the component's name): its control characters are escaped too. */
+const describe = (u: UnidentifiedComponent): string =>
+  `${quoted(u.ref)}${u.name && u.name !== u.ref ? ` (${quoted(u.name)})` : ''}: ${quoted(u.reason).slice(1, -1)}`;
 
 /** True when the text looks like a CycloneDX JSON document (decides how an audited file is read). */
 export function isCycloneDxText(text: string): boolean {

@@ -229,6 +229,8 @@ test('a refusal lists five components and counts the rest; control characters in
   const many = Array.from({ length: 8 }, (_, i) => ({ type: 'library', 'bom-ref': `u${i}`, name: `u${i}\u001b[2K`, version: '1' }));
   const line = refused(sbom([SMALLVEC, ...many]), /8 components name packages .*"u4" \("u4\\u001b\[2K"\): no purl and 3 more; pass --allow-unidentified/);
   assert.ok(!line.includes('\u001b'));
+  const hostileVersion = refused(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.0%1B%5B2K%0Aresult:%20ok' }]), /purl version 1\.6\.0\\u001b\[2K\\nresult: ok contradicts version 1\.6\.0/);
+  assert.ok(!hostileVersion.includes('\u001b'));
 });
 
 test('crates.io spelled as the purl type default or as Cargo index URLs is crates.io; another registry is another crate', () => {
