@@ -2,7 +2,7 @@ import type { Advisory, SeverityLevel } from '../core/advisory.js';
 import { SEVERITY_LEVELS } from '../core/advisory.js';
 import { StowageError, errorMessage } from '../core/errors.js';
 import type { AppliedIgnore, Finding } from '../core/finding.js';
-import { GraphIndex, type DependencyGraph, type EdgeKind } from '../core/graph.js';
+import { GraphIndex, type DependencyGraph, type EdgeKind, type UnidentifiedComponent } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { ADVISORY_SOURCES_HINT, isAuditable, loadVersionScheme } from '../ecosystems/formats.js';
@@ -32,6 +32,8 @@ export interface TargetSummary {
   packages: number;
   /** Packages advisories are matched against (crates.io crates, npm registry packages; after --omit). */
   audited: number;
+  /** SBOM components that name packages stowage could not identify: not audited (--allow-unidentified). */
+  unidentified: UnidentifiedComponent[];
 }
 
 export interface AuditResult {
@@ -238,7 +240,14 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
   const findings: Finding[] = [];
   for (const graph of input.graphs) {
     const { matches, audited } = await matchGraph(graph, input.databases, policy);
-    targets.push({ path: graph.path, ecosystem: graph.ecosystem, format: graph.format, packages: graph.packages.length, audited });
+    targets.push({
+      path: graph.path,
+      ecosystem: graph.ecosystem,
+      format: graph.format,
+      packages: graph.packages.length,
+      audited,
+      unidentified: graph.unidentified ?? [],
+    });
     if (matches.length === 0) continue;
     const index = new GraphIndex(graph);
     const incoming = incomingEdges(index);

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
-import { isCycloneDxText, readCycloneDx } from '../package/cyclonedx-reader.js';
+import { isCycloneDxText, readCycloneDx, type CycloneDxReadOptions } from '../package/cyclonedx-reader.js';
 import { SBOM_PATH } from '../vendor/manifest.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
@@ -21,6 +21,8 @@ export interface AuditRequest {
   fetch: FetchPolicy;
   cacheRoot: string;
   now?: Date;
+  /** SBOM components stowage cannot identify are reported as not audited instead of refusing the SBOM. */
+  allowUnidentified?: boolean;
 }
 
 /** How to audit, independent of what: policy, databases, fetching, cache. */
@@ -40,7 +42,7 @@ const ARCHIVE = /\.(tar\.zst|tar\.gz|tgz)$/;
  * (its stowage-sbom.cdx.json), so a shipped artifact can be audited again without its source.
  * Null when PATH is neither (a lockfile or a directory).
  */
-async function readShippedArtifact(path: string): Promise<DependencyGraph[] | null> {
+async function readShippedArtifact(path: string, options: CycloneDxReadOptions): Promise<DependencyGraph[] | null> {
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st?.isFile()) return null;
   if (ARCHIVE.test(path)) {
@@ -48,22 +50,25 @@ async function readShippedArtifact(path: string): Promise<DependencyGraph[] | nu
     const files = await readArchive(readFileSync(path), path);
     const sbom = files.find((f) => f.path === SBOM_PATH);
     if (!sbom) throw new InputError(path, `no ${SBOM_PATH}: not a stowage vendor archive, nothing to audit`);
-    return readCycloneDx(`${path}:${SBOM_PATH}`, sbom.data.toString('utf8'));
+    return readCycloneDx(`${path}:${SBOM_PATH}`, sbom.data.toString('utf8'), options);
   }
   if (!path.endsWith('.json') || LOCKFILE_NAMES.some((n) => path.endsWith(n))) return null;
   const text = readTextInput(path);
-  return isCycloneDxText(text) ? readCycloneDx(path, text) : null;
+  return isCycloneDxText(text) ? readCycloneDx(path, text, options) : null;
 }
 
 /**
  * Lockfiles (each with its location, in order), then the graphs of any SBOM or archive given.
  * Read before any database work, so a typo in a path is reported first.
  */
-export async function readApplication(paths: string[]): Promise<{ locations: LockfileLocation[]; graphs: DependencyGraph[] }> {
+export async function readApplication(
+  paths: string[],
+  options: CycloneDxReadOptions = { allowUnidentified: false },
+): Promise<{ locations: LockfileLocation[]; graphs: DependencyGraph[] }> {
   const locations: LockfileLocation[] = [];
   const shipped: DependencyGraph[] = [];
   for (const path of paths) {
-    const fromArtifact = await readShippedArtifact(path);
+    const fromArtifact = await readShippedArtifact(path, options);
     if (fromArtifact) shipped.push(...fromArtifact);
     else locations.push(...findLockfiles(path));
   }
@@ -77,7 +82,7 @@ export async function readApplication(paths: string[]): Promise<{ locations: Loc
  * databases' indexes are closed before returning; the result is plain data.
  */
 export async function auditApplication(request: AuditRequest): Promise<ApplicationAudit> {
-  const { locations, graphs } = await readApplication(request.paths);
+  const { locations, graphs } = await readApplication(request.paths, { allowUnidentified: request.allowUnidentified === true });
   const sources = request.databases ?? (request.policy.databases.length > 0 ? request.policy.databases : [DEFAULT_DATABASE]);
   const specs = sources.map((s) => parseDatabaseSpec(s));
   const databases: AdvisoryDatabase[] = [];

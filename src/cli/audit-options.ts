@@ -25,13 +25,18 @@ export interface AuditFlags {
   failStale?: boolean;
   fetch?: boolean;
   cacheDir?: string;
+  allowUnidentified?: boolean;
 }
 
 export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 const INFORMATIONAL = ADVISORY_KINDS.filter((k) => k !== 'vulnerability');
 
-export function addAuditOptions(command: Command, { omit }: { omit: boolean }): Command {
+/**
+ * `omit`: --omit (npm dependency kinds). `sbomInput`: --allow-unidentified, only where an SBOM
+ * is audited and nothing is built from it: vendor, sbom and package must not drop a package.
+ */
+export function addAuditOptions(command: Command, { omit, sbomInput = false }: { omit: boolean; sbomInput?: boolean }): Command {
   command
     .option(
       '--db <source>',
@@ -47,6 +52,13 @@ export function addAuditOptions(command: Command, { omit }: { omit: boolean }): 
       new Option('--omit <kind>', 'leave out packages only reachable as dev, optional or peer dependencies (npm); repeatable')
         .choices(OMITTABLE)
         .argParser(collect as (v: string, p: unknown) => string[]),
+    );
+  }
+  if (sbomInput) {
+    command.option(
+      '--allow-unidentified',
+      'audit an SBOM even when some components name packages stowage cannot identify (no purl, a purl of another ecosystem, ' +
+        'or one that contradicts the component) or dependencies name missing bom-refs: these are reported as not audited (default: refuse, exit 2)',
     );
   }
   return command
@@ -88,5 +100,6 @@ export function auditSettings(firstPath: string, opts: AuditFlags): AuditSetting
     ...(opts.db ? { databases: opts.db } : {}),
     fetch: opts.fetch === undefined ? 'auto' : opts.fetch ? 'always' : 'never',
     cacheRoot: opts.cacheDir ?? cacheDir(),
+    ...(opts.allowUnidentified ? { allowUnidentified: true } : {}),
   };
 }

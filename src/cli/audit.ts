@@ -11,7 +11,8 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
         'PATH is a lockfile (Cargo.lock, package-lock.json, npm-shrinkwrap.json, yarn.lock, ' +
         'pnpm-lock.yaml) or a directory holding one or several: they are audited together, ' +
         'as one application, in one report. It may also be a CycloneDX JSON SBOM or a stowage vendor archive, ' +
-        'to audit what shipped again without its source. Crates from crates.io and npm packages from a registry (the public one or a mirror) ' +
+        'to audit what shipped again without its source: each of its components, nested ones included, must name a package stowage ' +
+        'identifies by its purl, or the SBOM is refused (see --allow-unidentified). Crates from crates.io and npm packages from a registry (the public one or a mirror) ' +
         'are matched; git, path and other-registry crates are listed, not matched. A lockfile whose ecosystem no database covers ' +
         'fails the audit (exit 2) rather than passing unchecked.',
     )
@@ -45,5 +46,5 @@ Exit codes: 0 nothing fails the policy, 1 findings fail the policy, 2 the audit 
     .action(async (paths: string[], opts: AuditOptions) => {
       setExit(await (await import('./audit-command.js')).auditCommand(paths, opts));
     });
-  addAuditOptions(command, { omit: true });
+  addAuditOptions(command, { omit: true, sbomInput: true });
 }

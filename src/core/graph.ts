@@ -34,6 +34,20 @@ export interface DependencyGraph {
    * install that keeps the lockfile as it is fails, so it is audited as locked but not vendored.
    */
   stale?: string;
+  /**
+   * What an SBOM lists as a package but does not identify (no purl, or a purl that contradicts
+   * the component), read only when the user allowed it: reported as not audited.
+   */
+  unidentified?: UnidentifiedComponent[];
+}
+
+/** A component of an SBOM that names a package stowage cannot identify, so cannot audit. */
+export interface UnidentifiedComponent {
+  /** The bom-ref, or where the component is in the document when it has none. */
+  ref: string;
+  name: string;
+  version: string;
+  reason: string;
 }
 
 /** Adjacency lookups over a graph, built once. */

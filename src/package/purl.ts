@@ -113,3 +113,77 @@ function encodePurlComponent(text: string): string {
 function encodeQualifierValue(text: string): string {
   return encodePurlComponent(text).replace(/%2F/g, '/');
 }
+
+/** A package URL split into its parts, percent-decoded (the subpath, a path inside the package, is dropped). */
+export interface ParsedPurl {
+  /** Lower-cased, as the specification normalises it. */
+  type: string;
+  namespace: string[];
+  name: string;
+  version: string | null;
+  /** Keys lower-cased; pairs with an empty value are dropped, as the specification says. */
+  qualifiers: Map<string, string>;
+}
+
+/**
+ * A purl read by the specification's parsing steps: `#subpath` and `?qualifiers` split off
+ * from the right, the `pkg:` scheme (any number of `/` after it), the type, `@version` split
+ * from the right, the name, then the namespace segments. The reason when it is not a purl.
+ */
+export function parsePurl(text: string): { purl: ParsedPurl } | { error: string } {
+  let rest = text;
+  const hash = rest.lastIndexOf('#');
+  if (hash >= 0) rest = rest.slice(0, hash);
+  const qualifiers = new Map<string, string>();
+  const question = rest.lastIndexOf('?');
+  if (question >= 0) {
+    for (const pair of rest.slice(question + 1).split('&')) {
+      if (pair === '') continue;
+      const eq = pair.indexOf('=');
+      if (eq <= 0) return { error: `qualifier ${pair} has no key=value` };
+      const key = pair.slice(0, eq).toLowerCase();
+      if (!/^[a-z.\-_][a-z0-9.\-_]*$/.test(key)) return { error: `qualifier key ${key} is not valid` };
+      if (qualifiers.has(key)) return { error: `qualifier ${key} appears twice` };
+      const value = percentDecode(pair.slice(eq + 1));
+      if (value === null) return { error: `qualifier ${key} has bad percent-encoding` };
+      if (value !== '') qualifiers.set(key, value);
+    }
+    rest = rest.slice(0, question);
+  }
+  const scheme = /^pkg:\/*/i.exec(rest);
+  if (!scheme) return { error: 'does not start with pkg:' };
+  rest = rest.slice(scheme[0].length).replace(/\/+$/, '');
+  const slash = rest.indexOf('/');
+  if (slash <= 0) return { error: 'no type/name' };
+  const type = rest.slice(0, slash).toLowerCase();
+  if (!/^[a-z.+-][a-z0-9.+-]*$/.test(type)) return { error: `type ${type} is not valid` };
+  rest = rest.slice(slash + 1);
+  let version: string | null = null;
+  const at = rest.lastIndexOf('@');
+  // An `@` at the start of a segment is an unencoded npm scope, not a version separator.
+  if (at >= 0 && at > rest.lastIndexOf('/') && at > 0) {
+    version = percentDecode(rest.slice(at + 1));
+    if (version === null) return { error: 'the version has bad percent-encoding' };
+    if (version === '') return { error: 'empty version after @' };
+    rest = rest.slice(0, at);
+  }
+  const segments: string[] = [];
+  for (const raw of rest.split('/')) {
+    if (raw === '') continue;
+    const segment = percentDecode(raw);
+    if (segment === null) return { error: 'bad percent-encoding' };
+    if (segment.includes('/')) return { error: `segment ${segment} holds an encoded /` };
+    segments.push(segment);
+  }
+  const name = segments.pop();
+  if (name === undefined || name === '') return { error: 'no name' };
+  return { purl: { type, namespace: segments, name, version, qualifiers } };
+}
+
+function percentDecode(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}

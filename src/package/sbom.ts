@@ -151,6 +151,15 @@ function componentRef(pkg: Package): string {
   return purlOf(pkg) ?? `${pkg.ecosystem}:${pkg.source.kind}:${pkg.id}`;
 }
 
+/**
+ * What the ref of a component without a purl says (`cargo:path:…`, `npm:workspace:…`): a
+ * package that nothing outside the application identifies. Null for any other ref.
+ */
+export function localComponentOf(ref: string): { ecosystem: Ecosystem; kind: 'path' | 'workspace' | 'other' } | null {
+  const m = /^(cargo|npm):(path|workspace|other):./s.exec(ref);
+  return m ? { ecosystem: m[1] as Ecosystem, kind: m[2] as 'path' | 'workspace' | 'other' } : null;
+}
+
 function component(ref: string, packages: Package[], licenses: Map<string, string | null>): SbomComponent {
   // Sorted by id so that which package's data wins does not depend on lockfile order.
   const sorted = [...packages].sort((a, b) => compare(a.id, b.id));

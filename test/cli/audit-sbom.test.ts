@@ -40,7 +40,7 @@ test('a file that is neither a lockfile nor an SBOM, and an SBOM without package
   assert.equal(r1.status, 2);
   assert.match(r1.stderr, /data\.json: not a lockfile stowage reads/);
   const empty = join(dir, 'empty.cdx.json');
-  writeFileSync(empty, '{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "library", "name": "x", "purl": "pkg:pypi/x@1.0"}]}');
+  writeFileSync(empty, '{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "operating-system", "name": "debian", "purl": "pkg:generic/debian@12"}]}');
   const r2 = runCli(['audit', empty, '--db', ADVISORY_DB_BUNDLE], { cacheDir });
   assert.equal(r2.status, 2);
   assert.match(r2.stderr, /empty\.cdx\.json: the SBOM names no Cargo or npm package/);

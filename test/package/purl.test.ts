@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Package, PackageSource } from '../../src/core/package.js';
-import { gitLocation, purlOf } from '../../src/package/purl.js';
+import { gitLocation, parsePurl, purlOf } from '../../src/package/purl.js';
 
 const CRATES_IO: PackageSource = { kind: 'registry', url: 'https://github.com/rust-lang/crates.io-index', isDefaultRegistry: true };
 const NPMJS: PackageSource = { kind: 'registry', url: 'https://registry.npmjs.org/', isDefaultRegistry: true };
@@ -71,5 +71,43 @@ test('every purl decodes back to the package it names', () => {
     const at = body.lastIndexOf('@');
     assert.equal(decodeURIComponent(body.slice(0, at)), p.name.toLowerCase());
     assert.equal(decodeURIComponent(body.slice(at + 1)), p.version);
+  }
+});
+
+test('parsePurl reads back what purlOf writes: scope, encoded +, qualifiers with / and @', () => {
+  const cases: [Package, { type: string; namespace: string[]; name: string; version: string; qualifiers: [string, string][] }][] = [
+    [pkg('npm', '@babel/core', '7.0.0', NPMJS), { type: 'npm', namespace: ['@babel'], name: 'core', version: '7.0.0', qualifiers: [] }],
+    [pkg('cargo', 'wasi', '0.11.0+wasi-snapshot-preview1', CRATES_IO), { type: 'cargo', namespace: [], name: 'wasi', version: '0.11.0+wasi-snapshot-preview1', qualifiers: [] }],
+    [
+      pkg('cargo', 'serde', '1.0.1', { kind: 'git', url: 'ssh://git@github.com/serde-rs/serde', rev: 'abc123', isDefaultRegistry: false }),
+      { type: 'cargo', namespace: [], name: 'serde', version: '1.0.1', qualifiers: [['vcs_url', 'git+ssh://git@github.com/serde-rs/serde@abc123']] },
+    ],
+  ];
+  for (const [input, expected] of cases) {
+    const written = purlOf(input) as string;
+    const read = parsePurl(written);
+    assert.ok('purl' in read, written);
+    assert.deepEqual({ ...read.purl, qualifiers: [...read.purl.qualifiers] }, expected, written);
+  }
+});
+
+test('parsePurl follows the specification: scheme slashes, type case, subpath, empty qualifiers; refuses what is not a purl', () => {
+  const read = parsePurl('pkg://NPM/%40Scope/Name@1.0.0?repository_url=&checksum=sha1:ab#dist/x.js');
+  assert.ok('purl' in read);
+  assert.deepEqual({ ...read.purl, qualifiers: [...read.purl.qualifiers] }, { type: 'npm', namespace: ['@Scope'], name: 'Name', version: '1.0.0', qualifiers: [['checksum', 'sha1:ab']] });
+  const noVersion = parsePurl('pkg:npm/@scope/name');
+  assert.ok('purl' in noVersion);
+  assert.equal(noVersion.purl.version, null);
+  assert.deepEqual(noVersion.purl.namespace, ['@scope']);
+  for (const [bad, reason] of [
+    ['npm/x@1', 'does not start with pkg:'],
+    ['pkg:x', 'no type/name'],
+    ['pkg:1npm/x@1', 'type 1npm is not valid'],
+    ['pkg:cargo/x@', 'empty version after @'],
+    ['pkg:cargo/x@1%', 'the version has bad percent-encoding'],
+    ['pkg:cargo/a%2Fb@1', 'segment a/b holds an encoded /'],
+    ['pkg:cargo/x@1?a=1&a=2', 'qualifier a appears twice'],
+  ]) {
+    assert.deepEqual(parsePurl(bad as string), { error: reason }, bad);
   }
 });

@@ -79,7 +79,8 @@ export function renderHuman(result: AuditResult, style: HumanStyle): string {
   for (const target of result.targets) {
     const findings = result.findings.filter((f) => f.target === target.path);
     out.push(paint(style, 'cyan', target.path));
-    out.push(`  ${target.format}, ${plural(target.packages, 'package')}, ${target.audited} matched against advisories`);
+    const unidentified = target.unidentified.length > 0 ? `, ${plural(target.unidentified.length, 'component')} not identified, not audited` : '';
+    out.push(`  ${target.format}, ${plural(target.packages, 'package')}, ${target.audited} matched against advisories${unidentified}`);
     if (findings.length === 0) out.push('  no advisories apply');
     for (const f of findings) out.push('', ...renderFinding(f, style));
     out.push('');

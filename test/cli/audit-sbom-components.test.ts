@@ -1,0 +1,276 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADVISORY_DB_BUNDLE, GHSA_NPM, runCli, tempDir } from '../support/shared.js';
+
+/*
+ * Every component of a CycloneDX SBOM is audited or accounted for: nested components are read
+ * at any depth, and a component that names a package stowage cannot identify refuses the SBOM
+ * (exit 2, one line naming the file and the components) unless --allow-unidentified, which
+ * reports it as not audited. Vulnerable packages: smallvec 1.6.0 (RUSTSEC-2021-0003, real
+ * RustSec bundle), lodash 4.17.20 (GHSA-35jh-r3h4-6jhm) and @babel/traverse 7.23.0
+ * (GHSA-67hx-6x53-jw92), from the real GHSA records.
+ */
+
+const cacheDir = tempDir('audit-sbom-components-cache');
+const work = tempDir('audit-sbom-components');
+const DBS = ['--db', ADVISORY_DB_BUNDLE, '--db', GHSA_NPM];
+
+type Component = Record<string, unknown>;
+
+interface Report {
+  targets: { path: string; ecosystem: string; packages: number; audited: number; unidentified: { ref: string; name: string; version: string; reason: string }[] }[];
+  findings: { advisory: { id: string }; package: { name: string; version: string; source: string }; paths: string[][] }[];
+  warnings: string[];
+}
+
+const SMALLVEC = { type: 'library', 'bom-ref': 'smallvec', name: 'smallvec', version: '1.6.0', purl: 'pkg:cargo/smallvec@1.6.0' };
+const LODASH = { type: 'library', 'bom-ref': 'lodash', name: 'lodash', version: '4.17.20', purl: 'pkg:npm/lodash@4.17.20' };
+const SAFE_CRATE = { type: 'library', 'bom-ref': 'itoa', name: 'itoa', version: '1.0.11', purl: 'pkg:cargo/itoa@1.0.11' };
+
+let count = 0;
+function sbom(components: Component[], options: { dependencies?: unknown[]; app?: Component } = {}): string {
+  const app = options.app ?? { type: 'application', 'bom-ref': 'app', name: 'app', version: '1.0.0' };
+  const refs = components.map((c) => c['bom-ref']).filter((r): r is string => typeof r === 'string');
+  const doc = {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.6',
+    version: 1,
+    metadata: { component: app },
+    components,
+    dependencies: options.dependencies ?? [{ ref: 'app', dependsOn: refs }],
+  };
+  const path = join(work, `case-${++count}.cdx.json`);
+  writeFileSync(path, JSON.stringify(doc, null, 2));
+  return path;
+}
+
+const audit = (path: string, ...args: string[]): { status: number; stdout: string; stderr: string } =>
+  runCli(['audit', path, ...DBS, ...args], { cacheDir });
+
+function report(path: string, ...args: string[]): { status: number; report: Report; stderr: string } {
+  const r = audit(path, '--format', 'json', ...args);
+  assert.ok(r.status === 0 || r.status === 1, r.stderr);
+  return { status: r.status, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+}
+
+const found = (r: Report): string[] => r.findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version}`).sort();
+
+/** The exact one-line refusal: exit 2, one line on stderr, naming the file. */
+function refused(path: string, pattern: RegExp, ...args: string[]): string {
+  const r = audit(path, ...args);
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  const line = lines[0] as string;
+  assert.ok(line.startsWith(`stowage: ${path}: `), line);
+  assert.match(line, pattern);
+  return line;
+}
+
+test('warm the database cache (RustSec bundle clone, GHSA index)', () => {
+  const r = audit(sbom([SAFE_CRATE]));
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test('components nested three levels deep are audited, under components[] and under metadata.component', () => {
+  const nested = sbom(
+    [
+      { ...SAFE_CRATE, components: [{ type: 'library', 'bom-ref': 'mid', name: 'mid', version: '1.0.0', purl: 'pkg:npm/mid@1.0.0', components: [{ ...LODASH }] }] },
+    ],
+    {
+      app: {
+        type: 'application',
+        'bom-ref': 'app',
+        name: 'app',
+        version: '1.0.0',
+        components: [{ type: 'framework', 'bom-ref': 'lvl1', name: 'lvl1', version: '1', purl: 'pkg:cargo/lvl1@1', components: [{ type: 'library', 'bom-ref': 'lvl2', name: 'lvl2', version: '1', purl: 'pkg:cargo/lvl2@1', components: [SMALLVEC] }] }],
+      },
+      dependencies: [
+        { ref: 'app', dependsOn: ['itoa', 'lvl1', 'mid'] },
+        { ref: 'lvl1', dependsOn: ['lvl2'] },
+        { ref: 'lvl2', dependsOn: ['smallvec'] },
+        { ref: 'mid', dependsOn: ['lodash'] },
+      ],
+    },
+  );
+  const { status, report: r } = report(nested);
+  assert.equal(status, 1);
+  assert.ok(found(r).includes('RUSTSEC-2021-0003 smallvec@1.6.0'), found(r).join(', '));
+  assert.ok(found(r).includes('GHSA-35jh-r3h4-6jhm lodash@4.17.20'), found(r).join(', '));
+  const smallvec = r.findings.find((f) => f.package.name === 'smallvec');
+  assert.deepEqual(smallvec?.paths[0], ['app@1.0.0', 'lvl1@1', 'lvl2@1', 'smallvec@1.6.0']);
+  assert.deepEqual(r.targets.map((t) => [t.ecosystem, t.packages]), [['cargo', 5], ['npm', 3]]);
+});
+
+test('a vulnerable crate 3,000 components deep is found (no recursion limit)', () => {
+  // Written as text: JSON.stringify itself recurses.
+  const depth = 3000;
+  let text = '{"bomFormat": "CycloneDX", "specVersion": "1.6", "dependencies": [], "components": [';
+  for (let i = 0; i < depth; i++) text += `{"type": "library", "bom-ref": "wrap${i}", "name": "wrap${i}", "version": "1.0.0", "purl": "pkg:cargo/wrap${i}@1.0.0", "components": [`;
+  text += JSON.stringify(SMALLVEC) + ']}'.repeat(depth) + ']}';
+  const path = join(work, 'deep.cdx.json');
+  writeFileSync(path, text);
+  const { status, report: r } = report(path);
+  assert.equal(status, 1);
+  assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+  assert.equal(r.targets[0]?.packages, depth + 1);
+});
+
+test('a library without a purl refuses the SBOM, naming it; --allow-unidentified reports it as not audited', () => {
+  const path = sbom([SMALLVEC, { type: 'library', 'bom-ref': 'mystery', name: 'mystery', version: '2.0.0' }, { type: 'library', name: 'anonymous', version: '0.1.0' }]);
+  refused(path, /: 2 components name packages stowage cannot identify, so cannot audit: "mystery": no purl, "components\[2\]" \("anonymous"\): no purl; pass --allow-unidentified/);
+  const { status, report: r } = report(path, '--allow-unidentified');
+  assert.equal(status, 1, 'the identified vulnerable crate still fails');
+  assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+  assert.deepEqual(r.targets[0]?.unidentified, [
+    { ref: 'mystery', name: 'mystery', version: '2.0.0', reason: 'no purl' },
+    { ref: 'components[2]', name: 'anonymous', version: '0.1.0', reason: 'no purl' },
+  ]);
+  assert.ok(r.warnings.some((w) => w.startsWith('2 components not audited, not identified as packages: "mystery": no purl')), r.warnings.join('\n'));
+  const human = audit(path, '--allow-unidentified');
+  assert.equal(human.status, 1);
+  assert.match(human.stdout, /2 packages, 1 matched against advisories, 2 components not identified, not audited/);
+  assert.match(human.stdout, /^warning: 2 components not audited, not identified as packages: "mystery": no purl, "components\[2\]" \("anonymous"\): no purl$/m);
+  const sarif = audit(path, '--allow-unidentified', '--format', 'sarif');
+  assert.equal(sarif.status, 1);
+  assert.match(sarif.stdout, /"text": "2 components not audited, not identified as packages/);
+});
+
+test('a purl whose version contradicts the component version is not identified (either could be what shipped)', () => {
+  const cargo = sbom([{ ...SMALLVEC, version: '1.6.1' }]);
+  refused(cargo, /1 component names a package stowage cannot identify, so cannot audit: "smallvec": purl version 1\.6\.0 contradicts version 1\.6\.1; pass --allow-unidentified/);
+  const npm = sbom([SAFE_CRATE, { ...LODASH, purl: 'pkg:npm/lodash@4.17.21' }]);
+  refused(npm, /"lodash": purl version 4\.17\.21 contradicts version 4\.17\.20/);
+  const { status, report: r } = report(npm, '--allow-unidentified');
+  assert.equal(status, 0);
+  assert.deepEqual(r.targets.map((t) => t.unidentified.map((u) => u.reason)), [['purl version 4.17.21 contradicts version 4.17.20']]);
+  // The percent-encoded `+` of build metadata is the same version.
+  const encoded = sbom([{ ...SAFE_CRATE, version: '1.0.11+build.5', purl: 'pkg:cargo/itoa@1.0.11%2Bbuild.5' }]);
+  assert.equal(audit(encoded).status, 0);
+});
+
+test('a purl whose name contradicts the component name or group is not identified', () => {
+  refused(sbom([{ ...SMALLVEC, name: 'serde' }]), /"smallvec" \("serde"\): purl names smallvec, the component serde/);
+  refused(
+    sbom([{ type: 'library', 'bom-ref': 'b', group: '@babel', name: 'core', version: '7.23.0', purl: 'pkg:npm/%40babel/traverse@7.23.0' }]),
+    /"b" \("@babel\/core"\): purl names @babel\/traverse, the component @babel\/core/,
+  );
+  refused(sbom([{ ...SMALLVEC, group: 'rust' }]), /"smallvec" \("rust\/smallvec"\): purl names smallvec, the component rust\/smallvec/);
+});
+
+test('scoped npm packages: %40 and unencoded scopes, group and name, type case, all match the advisory', () => {
+  const variants: Component[] = [
+    { type: 'library', 'bom-ref': 'a', group: '@babel', name: 'traverse', version: '7.23.0', purl: 'pkg:npm/%40babel/traverse@7.23.0' },
+    { type: 'library', 'bom-ref': 'a', name: '@babel/traverse', version: '7.23.0', purl: 'pkg:npm/%40babel/traverse@7.23.0' },
+    { type: 'library', 'bom-ref': 'a', name: '@babel/traverse', version: '7.23.0', purl: 'pkg:npm/@babel/traverse@7.23.0' },
+    { type: 'library', 'bom-ref': 'a', group: 'babel', name: 'traverse', version: '7.23.0', purl: 'pkg:NPM/%40Babel/Traverse@7.23.0?repository_url=https://registry.npmjs.org' },
+    { type: 'library', 'bom-ref': 'a', name: '@babel/traverse', purl: 'pkg://npm/%40babel/traverse@7.23.0#lib/index.js' },
+  ];
+  for (const variant of variants) {
+    const { status, report: r } = report(sbom([variant]));
+    assert.equal(status, 1, JSON.stringify(variant));
+    assert.deepEqual(found(r), ['GHSA-67hx-6x53-jw92 @babel/traverse@7.23.0'], JSON.stringify(variant));
+  }
+  refused(sbom([{ type: 'library', 'bom-ref': 'a', name: 'traverse', version: '7.23.0', purl: 'pkg:npm/%40babel/x/traverse@7.23.0' }]), /"a" \("traverse"\): purl not understood \(pkg:npm has at most one namespace, the scope\)/);
+});
+
+test('pkg:generic and other ecosystems: a library is refused, a file or an operating system is no package', () => {
+  const generic = sbom([SMALLVEC, { type: 'library', 'bom-ref': 'zlib', name: 'zlib', version: '1.3', purl: 'pkg:generic/zlib@1.3' }, { type: 'library', 'bom-ref': 'py', name: 'requests', version: '2.0', purl: 'pkg:pypi/requests@2.0' }]);
+  refused(generic, /2 components name packages stowage cannot identify, so cannot audit: "zlib": pkg:generic is not an ecosystem stowage audits, "py" \("requests"\): pkg:pypi is not an ecosystem stowage audits/);
+  const { report: r } = report(generic, '--allow-unidentified');
+  assert.deepEqual(r.targets[0]?.unidentified.map((u) => u.ref), ['zlib', 'py']);
+  assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+
+  const notPackages = sbom([
+    SMALLVEC,
+    { type: 'file', 'bom-ref': 'f', name: 'README.md', hashes: [{ alg: 'SHA-256', content: '00' }] },
+    { type: 'operating-system', 'bom-ref': 'os', name: 'debian', version: '12', purl: 'pkg:generic/debian@12' },
+    { type: 'container', 'bom-ref': 'img', name: 'app', purl: 'pkg:oci/app@sha256%3Aabc', components: [{ ...LODASH }] },
+  ]);
+  const passed = report(notPackages);
+  assert.equal(passed.status, 1);
+  assert.deepEqual(found(passed.report), ['GHSA-29mw-wpgm-hmr9 lodash@4.17.20', 'GHSA-35jh-r3h4-6jhm lodash@4.17.20', 'RUSTSEC-2021-0003 smallvec@1.6.0']);
+  assert.deepEqual(passed.report.targets.map((t) => t.unidentified), [[], []]);
+});
+
+test('unparsable purls and a component type stowage does not know are not identified', () => {
+  refused(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.%zz' }]), /"smallvec": purl not understood \(the version has bad percent-encoding\)/);
+  refused(sbom([{ ...SMALLVEC, purl: 'cargo/smallvec@1.6.0' }]), /"smallvec": purl not understood \(does not start with pkg:\)/);
+  refused(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/rust/smallvec@1.6.0' }]), /"smallvec": purl not understood \(pkg:cargo has no namespace\)/);
+  refused(sbom([{ ...SMALLVEC, purl: 7 }]), /"smallvec": purl is not a string/);
+  refused(sbom([{ type: 'module', 'bom-ref': 'm', name: 'm', version: '1' }]), /"m": no purl/);
+  refused(sbom([{ type: 'library', 'bom-ref': 'nv', name: 'smallvec', purl: 'pkg:cargo/smallvec' }]), /"nv" \("smallvec"\): no version/);
+  refused(sbom([{ ...SMALLVEC, version: 160 }]), /"smallvec": version is not a non-empty string/);
+  refused(sbom([{ ...SAFE_CRATE, components: { nested: SMALLVEC } }]), /: components\[0\]\.components must be an array$/);
+  refused(sbom([{ ...SAFE_CRATE, components: [[SMALLVEC]] }]), /: components\[0\]\.components\[0\] is not an object$/);
+});
+
+test('a duplicate bom-ref, at any depth or shared with the application, refuses the SBOM even with --allow-unidentified', () => {
+  const nestedDuplicate = sbom([{ ...SAFE_CRATE, components: [{ type: 'library', 'bom-ref': 'x', name: 'x', version: '1', purl: 'pkg:cargo/x@1', components: [{ ...SMALLVEC, 'bom-ref': 'itoa' }] }] }]);
+  refused(nestedDuplicate, /bom-ref "itoa" appears twice \(components\[0\] and components\[0\]\.components\[0\]\.components\[0\]\)/);
+  refused(nestedDuplicate, /appears twice/, '--allow-unidentified');
+  refused(sbom([{ ...SMALLVEC, 'bom-ref': 'app' }]), /bom-ref "app" appears twice \(metadata\.component and components\[0\]\)/);
+});
+
+test('an edge to a bom-ref no component has refuses the SBOM; --allow-unidentified lists it', () => {
+  const path = sbom([SAFE_CRATE, SMALLVEC], { dependencies: [{ ref: 'app', dependsOn: ['itoa', 'ghost'] }, { ref: 'phantom', dependsOn: ['smallvec'] }] });
+  refused(path, /dependencies name 2 bom-refs no component has, so the graph is incomplete: "ghost", "phantom"; pass --allow-unidentified/);
+  const { status, report: r } = report(path, '--allow-unidentified');
+  assert.equal(status, 1);
+  assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+  assert.ok(r.warnings.includes('2 dependencies name bom-refs no component has, not read: "ghost", "phantom"'), r.warnings.join('\n'));
+  refused(sbom([SMALLVEC], { dependencies: [{ dependsOn: ['smallvec'] }] }), /: dependencies\[0\] is not an object with a "ref"$/);
+  refused(sbom([SMALLVEC], { dependencies: [{ ref: 'app', dependsOn: 'smallvec' }] }), /: dependencies\[0\]\.dependsOn must be an array of bom-refs$/);
+});
+
+test('a refusal lists five components and counts the rest; control characters in names are escaped', () => {
+  const many = Array.from({ length: 8 }, (_, i) => ({ type: 'library', 'bom-ref': `u${i}`, name: `u${i}\u001b[2K`, version: '1' }));
+  const line = refused(sbom([SMALLVEC, ...many]), /8 components name packages .*"u4" \("u4\\u001b\[2K"\): no purl and 3 more; pass --allow-unidentified/);
+  assert.ok(!line.includes('\u001b'));
+  const hostileVersion = refused(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.0%1B%5B2K%0Aresult:%20ok' }]), /purl version 1\.6\.0\\u001b\[2K\\nresult: ok contradicts version 1\.6\.0/);
+  assert.ok(!hostileVersion.includes('\u001b'));
+});
+
+test('crates.io spelled as the purl type default or as Cargo index URLs is crates.io; another registry is another crate', () => {
+  for (const repo of ['https://crates.io', 'https://github.com/rust-lang/crates.io-index', 'https://index.crates.io/']) {
+    const { status, report: r } = report(sbom([{ ...SMALLVEC, purl: `pkg:cargo/smallvec@1.6.0?repository_url=${repo}` }]));
+    assert.equal(status, 1, repo);
+    assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0'], repo);
+  }
+  const other = report(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.0?repository_url=https://my-registry.example/index' }]));
+  assert.equal(other.status, 0);
+  assert.equal(other.report.targets[0]?.audited, 0);
+  const git = report(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.0?vcs_url=git%2Bssh://git@github.com/servo/rust-smallvec.git' }]));
+  assert.equal(git.status, 0);
+  assert.equal(git.report.targets[0]?.audited, 0);
+});
+
+test('an npm name published with capitals keeps them (purls lower-case npm names), so its advisory matches', () => {
+  const db = join(work, 'osv-caps');
+  mkdirSync(db, { recursive: true });
+  writeFileSync(
+    join(db, 'GHSA-test-caps-0001.json'),
+    JSON.stringify({
+      id: 'GHSA-test-caps-0001',
+      modified: '2024-01-01T00:00:00Z',
+      summary: 'fixture',
+      affected: [{ package: { ecosystem: 'npm', name: 'JSONStream' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.3.6' }] }] }],
+    }),
+  );
+  const path = sbom([{ type: 'library', 'bom-ref': 'js', name: 'JSONStream', version: '1.3.5', purl: 'pkg:npm/jsonstream@1.3.5' }]);
+  const r = runCli(['audit', path, '--db', db, '--format', 'json'], { cacheDir });
+  assert.equal(r.status, 1, r.stderr);
+  assert.deepEqual(found(JSON.parse(r.stdout) as Report), ['GHSA-test-caps-0001 JSONStream@1.3.5']);
+});
+
+test('--allow-unidentified is an audit option only: vendor, sbom and package rpm do not accept it', () => {
+  for (const command of [['vendor'], ['sbom'], ['package', 'rpm']]) {
+    const r = runCli([...command, work, '--allow-unidentified'], { cacheDir });
+    assert.notEqual(r.status, 0, command.join(' '));
+    assert.match(r.stderr, /unknown option '--allow-unidentified'/, command.join(' '));
+  }
+  const help = runCli(['audit', '--help'], { cacheDir });
+  assert.match(help.stdout, /--allow-unidentified/);
+});
