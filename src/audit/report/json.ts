@@ -1,6 +1,7 @@
 import type { Finding } from '../../core/finding.js';
 import { sourceLabel } from '../../core/package.js';
 import { TOOL_NAME, TOOL_VERSION } from '../../core/tool.js';
+import { jsonForTerminal } from '../../core/terminal-text.js';
 import type { AuditResult } from '../audit.js';
 
 /** Bumped on any incompatible change to the JSON report; documented in the README. */
@@ -60,5 +61,5 @@ export function renderJson(result: AuditResult): string {
     warnings: result.warnings,
     summary: summaryCounts(result),
   };
-  return JSON.stringify(report, null, 2) + '\n';
+  return jsonForTerminal(JSON.stringify(report, null, 2) + '\n');
 }
