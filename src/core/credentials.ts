@@ -23,3 +23,13 @@ export function redactCredentials(text: string): string {
     )
     .replace(SECRET_PARAMETER, (_whole, name: string) => `${name}***`);
 }
+
+/**
+ * `url` without its user-info, for a URL that is still used but must not carry credentials
+ * (git's form, and npm's: its cache keys leave user-info out).
+ */
+export function withoutUserInfo(url: string): string {
+  return url.replace(USER_INFO, (whole, scheme: string, userInfo: string) =>
+    /ssh/i.test(scheme) && !userInfo.includes(':') ? whole : scheme,
+  );
+}

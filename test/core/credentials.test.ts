@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { redactCredentials } from '../../src/core/credentials.js';
+import { redactCredentials, withoutUserInfo } from '../../src/core/credentials.js';
 
 test('user-info in any scheme becomes ***, a token given as the user name too', () => {
   const cases: [string, string][] = [
@@ -37,4 +37,11 @@ test('what carries no credentials is unchanged, and redaction is idempotent', ()
   const once = redactCredentials("unable to access 'https://u:p@h/x?token=t': and https://v@h2/");
   assert.equal(once, "unable to access 'https://***@h/x?token=***': and https://***@h2/");
   assert.equal(redactCredentials(once), once);
+});
+
+test('withoutUserInfo: the URL still usable, its user-info gone (git and npm cache keys do the same)', () => {
+  assert.equal(withoutUserInfo('https://ci:s3cret@npm.corp.example/'), 'https://npm.corp.example/');
+  assert.equal(withoutUserInfo('https://${NPM_USER}:${NPM_PASS}@npm.corp.example/x'), 'https://npm.corp.example/x');
+  assert.equal(withoutUserInfo('ssh://git@github.com/o/r.git'), 'ssh://git@github.com/o/r.git');
+  assert.equal(withoutUserInfo('https://registry.npmjs.org/@scope/x/-/x-1.0.0.tgz'), 'https://registry.npmjs.org/@scope/x/-/x-1.0.0.tgz');
 });
