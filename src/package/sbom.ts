@@ -6,6 +6,7 @@ import type { Ecosystem, Package } from '../core/package.js';
 import { digestFromCargoChecksum, digestsFromSri, type Digest } from '../vendor/digest.js';
 import { gitLocation, purlOf } from './purl.js';
 import { jsonForTerminal } from '../core/terminal-text.js';
+import { withoutUserInfo } from '../core/credentials.js';
 
 /**
  * What an SBOM says, decided once for both formats (CycloneDX, SPDX): which components there
@@ -192,7 +193,7 @@ function downloadUrlOf(pkg: Package): string | null {
     case 'git':
       return gitLocation(pkg.source);
     case 'other':
-      return pkg.source.url && /^https?:\/\//i.test(pkg.source.url) ? pkg.source.url : null;
+      return pkg.source.url && /^https?:\/\//i.test(pkg.source.url) ? withoutUserInfo(pkg.source.url) : null;
     default:
       return null;
   }

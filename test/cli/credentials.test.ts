@@ -162,3 +162,24 @@ test('the vendor archive manifest (shipped in the SRPM) names the database redac
   assert.ok(manifest.includes(`"source": "file://***@${repo}#main"`), manifest);
   assertCacheClean(cacheDir);
 });
+
+test("a lockfile's source URL with credentials: the JSON report shows it redacted", () => {
+  const app = npmApp(true);
+  const lockfile = join(app, 'package-lock.json');
+  writeFileSync(lockfile, readFileSync(lockfile, 'utf8').replace('https://registry.npmjs.org/', `https://ci:${SECRET}@npm.corp.example/`));
+  const db = tempDir('cred-osv');
+  writeFileSync(
+    join(db, 'GHSA-cred-cred-cred.json'),
+    JSON.stringify({
+      schema_version: '1.6.0',
+      id: 'GHSA-cred-cred-cred',
+      modified: '2026-11-01T00:00:00Z',
+      affected: [{ package: { ecosystem: 'npm', name: 'left-pad' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.3.0' }] }] }],
+    }),
+  );
+  const r = runCli(['audit', app, '--db', db, '--format', 'json'], { cacheDir: tempDir('cred-cache') });
+  assert.equal(r.status, 1, r.stderr);
+  assertNoSecret(r.stdout + r.stderr, 'the JSON report');
+  const report = JSON.parse(r.stdout) as { findings: { package: { source: string } }[] };
+  assert.deepEqual(report.findings.map((f) => f.package.source), ['https://***@npm.corp.example/']);
+});
