@@ -1,6 +1,7 @@
 import type { ExecFileOptions } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
+import { redactCredentials } from '../core/credentials.js';
 import { isolatedGitEnvironment } from '../core/git-environment.js';
 
 /**
@@ -31,7 +32,8 @@ export async function git(args: string[], cwd?: string): Promise<string> {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') throw new GitError('the `git` command is not installed');
     const lines = (e.stderr ?? '').trim().split('\n').filter(Boolean);
-    throw new GitError(lines.at(-1) ?? e.message);
+    // git hides a URL's password but not a token in its query; node's message quotes the command line.
+    throw new GitError(redactCredentials(lines.at(-1) ?? e.message));
   }
 }
 

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { cacheKey } from '../core/cache-key.js';
+import { redactCredentials } from '../core/credentials.js';
 import { StowageError, errorMessage } from '../core/errors.js';
 import { GitError, git, headCommit } from './git.js';
 
@@ -31,7 +32,8 @@ export function parseDatabaseSpec(arg: string, cwd = process.cwd()): DatabaseSpe
   const withoutRef = hash > 0 ? arg.slice(0, hash) : arg;
   const ref = hash > 0 ? arg.slice(hash + 1) : null;
   if (URL_LIKE.test(arg)) {
-    return { kind: 'git-remote', url: withoutRef, ref: ref || null, name: arg };
+    // Only git sees `url`; the name is what reports, errors, the cache and manifests show.
+    return { kind: 'git-remote', url: withoutRef, ref: ref || null, name: redactCredentials(arg) };
   }
   const path = resolve(cwd, withoutRef);
   let stat;
@@ -99,13 +101,15 @@ export interface SyncedCheckout {
 }
 
 export function sourceCacheKey(spec: DatabaseSpec): string {
+  // Credentials do not change what a URL serves, and a fast hash of one would let anyone who
+  // lists the cache (a CI cache is uploaded) try passwords against it: the key leaves them out.
   const id =
-    spec.kind === 'git-remote' ? `git:${spec.url}#${spec.ref ?? ''}` : `${spec.kind}:${spec.kind === 'zip' ? spec.file : spec.dir}`;
+    spec.kind === 'git-remote' ? `git:${redactCredentials(spec.url)}#${spec.ref ?? ''}` : `${spec.kind}:${spec.kind === 'zip' ? spec.file : spec.dir}`;
   return cacheKey(id);
 }
 
 function slug(spec: DatabaseSpec): string {
-  const base = spec.kind === 'git-remote' ? basename(spec.url).replace(/\.(git|bundle)$/, '') : 'db';
+  const base = spec.kind === 'git-remote' ? basename(redactCredentials(spec.url)).replace(/\.(git|bundle)$/, '') : 'db';
   return base.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40) || 'db';
 }
 
@@ -133,10 +137,12 @@ export async function syncGitRemote(
     if (!due) return { dir, commit: state.commit, date: state.date };
     try {
       const branch = spec.ref ? `refs/heads/${spec.ref}` : 'HEAD';
-      await git(['fetch', '--quiet', '--force', '--no-tags', 'origin', `${branch}`], dir);
+      // From the URL itself, not `origin`: the clone's config holds only the redacted URL.
+      await git(['fetch', '--quiet', '--force', '--no-tags', '--', spec.url, `${branch}`], dir);
       await git(['reset', '--quiet', '--hard', 'FETCH_HEAD'], dir);
+      await forgetCredentials(dir, spec);
       const head = await headCommit(dir);
-      writeSyncState(stateFile, { url: spec.url, ref: spec.ref, ...head, fetchedAt: now.toISOString() });
+      writeSyncState(stateFile, { url: redactCredentials(spec.url), ref: spec.ref, ...head, fetchedAt: now.toISOString() });
       return { dir, ...head };
     } catch (err) {
       return {
@@ -158,16 +164,26 @@ export async function syncGitRemote(
     const args = ['clone', '--quiet', '--single-branch'];
     if (spec.ref) args.push('--branch', spec.ref);
     await git([...args, '--', spec.url, tmp]);
+    await forgetCredentials(tmp, spec);
     const head = await headCommit(tmp);
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
-    writeSyncState(stateFile, { url: spec.url, ref: spec.ref, ...head, fetchedAt: now.toISOString() });
+    writeSyncState(stateFile, { url: redactCredentials(spec.url), ref: spec.ref, ...head, fetchedAt: now.toISOString() });
     return { dir, ...head };
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     const reason = err instanceof GitError ? err.message : errorMessage(err);
     throw new StowageError(`cannot clone advisory database ${spec.name}: ${reason}`);
   }
+}
+
+/**
+ * `git clone` writes the URL it was given, password included, to the clone's config; the cache
+ * keeps the redacted one (fetches name the real URL on the command line).
+ */
+async function forgetCredentials(dir: string, spec: Extract<DatabaseSpec, { kind: 'git-remote' }>): Promise<void> {
+  const shown = redactCredentials(spec.url);
+  if (shown !== spec.url) await git(['config', 'remote.origin.url', shown], dir);
 }
 
 function readSyncState(file: string): SyncState | null {

@@ -5,7 +5,7 @@ import { renderJson } from '../audit/report/json.js';
 import { renderSarif } from '../audit/report/sarif.js';
 import { auditApplication } from '../audit/run.js';
 import { auditSettings, type AuditFlags } from './audit-options.js';
-import { writeStdout, writeStderr, stdoutStream } from './output.js';
+import { stdoutStream, warn, writeStdout } from './output.js';
 
 export interface AuditOptions extends AuditFlags {
   format: 'human' | 'json' | 'sarif';
@@ -26,7 +26,7 @@ export async function auditCommand(paths: string[], opts: AuditOptions): Promise
   if (opts.output) writeFileAtomically(opts.output, Buffer.from(text, 'utf8'));
   else writeStdout(text);
   if (opts.format !== 'human' || opts.output) {
-    for (const w of result.warnings) writeStderr(`stowage: warning: ${w}\n`);
+    for (const w of result.warnings) warn(w);
   }
   return result.findings.some((f) => f.failsPolicy) ? EXIT_FINDINGS : EXIT_OK;
 }

@@ -5,6 +5,7 @@ import { registerAudit } from './audit.js';
 import { registerVendor } from './vendor.js';
 import { registerPackage } from './package.js';
 import { registerSbom } from './sbom.js';
+import { terminalText } from '../core/terminal-text.js';
 import { writeStderr, writeStdout } from './output.js';
 
 function isSystemError(err: unknown): err is NodeJS.ErrnoException {
@@ -14,13 +15,13 @@ function isSystemError(err: unknown): err is NodeJS.ErrnoException {
 /** One line on stderr, exit 2: the contract for every error a user can cause. */
 export function reportError(err: unknown): number {
   if (err instanceof StowageError) {
-    writeStderr(`stowage: ${err.line}\n`);
+    writeStderr(`stowage: ${terminalText(err.line)}\n`);
   } else if (isSystemError(err)) {
     // EACCES on the cache directory, ENOSPC, EROFS...: the message names the path and the call.
-    writeStderr(`stowage: ${err.message}\n`);
+    writeStderr(`stowage: ${terminalText(err.message)}\n`);
   } else {
     const message = err instanceof Error ? err.message : String(err);
-    writeStderr(`stowage: internal error: ${message.split('\n')[0]}\n`);
+    writeStderr(`stowage: internal error: ${terminalText(message.split('\n')[0] ?? '')}\n`);
     if (process.env.STOWAGE_DEBUG && err instanceof Error) writeStderr(`${err.stack}\n`);
   }
   return EXIT_FAILURE;
@@ -39,7 +40,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .configureOutput({
       writeOut: writeStdout,
       writeErr: writeStderr,
-      outputError: (text, write) => write(`stowage: ${text.replace(/^error: /, '').trimEnd()}\n`),
+      // Commander's messages quote the arguments as given; only its own suggestion keeps a line of its own.
+      outputError: (text, write) => {
+        const [message = '', suggestion] = text.replace(/^error: /, '').trimEnd().split(/\n(?=\(Did you mean [^\n]*\?\)$)/);
+        write(`stowage: ${terminalText(message)}\n${suggestion !== undefined ? `${terminalText(suggestion)}\n` : ''}`);
+      },
     })
     .addHelpText(
       'after',

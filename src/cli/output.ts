@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { terminalText } from '../core/terminal-text.js';
 
 /**
  * Everything stowage prints goes through here. Text is written straight to file descriptors 1
@@ -44,9 +45,9 @@ export function writeStderr(text: string): void {
   writeAll(2, text);
 }
 
-/** A warning on stderr, the one form every command uses. */
+/** A warning on stderr, the one form every command uses: one line, whatever its data holds. */
 export function warn(message: string): void {
-  writeStderr(`stowage: warning: ${message}\n`);
+  writeStderr(`stowage: warning: ${terminalText(message)}\n`);
 }
 
 let guarded = false;

@@ -9,6 +9,7 @@ import { packageRpm, sha256, type RpmOutput } from '../package/rpm-package.js';
 import type { RpmFlavor } from '../package/rpm-spec.js';
 import { auditSettings, type AuditFlags } from './audit-options.js';
 import { progressReporter } from './progress.js';
+import { terminalText } from '../core/terminal-text.js';
 import { stderrStream, warn, writeStderr, writeStdout } from './output.js';
 
 export interface PackageRpmOptions extends AuditFlags {
@@ -67,7 +68,7 @@ export async function packageRpmCommand(path: string | undefined, opts: PackageR
     if (err instanceof VendorRefused) {
       progress.stop();
       writeStderr(renderHuman(err.audit, { colour: false, width: 80 }));
-      writeStderr(`stowage: ${err.message}\n`);
+      writeStderr(`stowage: ${terminalText(err.message)}\n`);
       return EXIT_FINDINGS;
     }
     throw err;
@@ -82,6 +83,7 @@ export async function packageRpmCommand(path: string | undefined, opts: PackageR
     `  source: ${result.fromGit ? 'git-tracked files' : 'the directory (no git checkout)'}`,
   ];
   for (const output of result.outputs.slice(1)) lines.push(`  ${output.name}  sha256 ${sha256(output.data)}`);
-  writeStdout(`${lines.join('\n')}\n`);
+  // Names and paths come from the application's manifest: each line shown as one line.
+  writeStdout(`${lines.map(terminalText).join('\n')}\n`);
   return EXIT_OK;
 }

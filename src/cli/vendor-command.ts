@@ -9,6 +9,7 @@ import { verifyArchive } from '../vendor/verify.js';
 import { auditSettings, type AuditFlags } from './audit-options.js';
 import { cacheDir } from '../core/cache-dir.js';
 import { progressReporter } from './progress.js';
+import { terminalText } from '../core/terminal-text.js';
 import { stderrStream, warn, writeStderr, writeStdout } from './output.js';
 
 export interface VendorOptions extends AuditFlags {
@@ -46,7 +47,7 @@ export async function vendorCommand(path: string | undefined, opts: VendorOption
     progress.stop();
     if (err instanceof VendorRefused) {
       writeStderr(renderHuman(err.audit, { colour: false, width: 80 }));
-      writeStderr(`stowage: ${err.message}\n`);
+      writeStderr(`stowage: ${terminalText(err.message)}\n`);
       return EXIT_FINDINGS;
     }
     throw err;
@@ -57,7 +58,7 @@ export async function vendorCommand(path: string | undefined, opts: VendorOption
   writeFileAtomically(output, bytes);
   const accepted = build.manifest.audit.findings.filter((f) => f.accepted).length;
   writeStdout(
-    `${output}: ${build.manifest.packages.length} packages, ${build.files.length} files, ${formatBytes(bytes.length)}\n` +
+    `${terminalText(output)}: ${build.manifest.packages.length} packages, ${build.files.length} files, ${formatBytes(bytes.length)}\n` +
       `  sha256 ${createHash('sha256').update(bytes).digest('hex')}\n` +
       `  downloaded ${build.downloads.done - build.downloads.fromCache} (${formatBytes(build.downloads.bytes)}), ${build.downloads.fromCache} from the cache\n` +
       `  audit: ${build.manifest.audit.findings.length} findings, none failing the policy` +
@@ -79,12 +80,12 @@ export async function verifyCommand(archive: string, path: string | undefined, o
     warn,
   }).finally(() => progress.stop());
   if (outcome.problems.length > 0) {
-    writeStdout(`${archive}: does NOT match the lockfile\n`);
-    for (const p of outcome.problems) writeStdout(`  ${p}\n`);
+    writeStdout(`${terminalText(archive)}: does NOT match the lockfile\n`);
+    for (const p of outcome.problems) writeStdout(`  ${terminalText(p)}\n`);
     return EXIT_FINDINGS;
   }
   writeStdout(
-    `${archive}: verified: ${outcome.manifest.packages.length} packages, ${outcome.files} files; ` +
+    `${terminalText(archive)}: verified: ${outcome.manifest.packages.length} packages, ${outcome.files} files; ` +
       `every checksum holds and a rebuild reproduces the archive byte for byte\n  sha256 ${outcome.sha256}\n`,
   );
   return EXIT_OK;

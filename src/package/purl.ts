@@ -1,4 +1,5 @@
 import type { Ecosystem, Package, PackageSource } from '../core/package.js';
+import { withoutUserInfo } from '../core/credentials.js';
 
 /**
  * Package URLs (purl, ECMA-427) for locked packages, as SBOMs and vulnerability databases
@@ -48,7 +49,7 @@ export function purlOf(pkg: Package): string | null {
   switch (source.kind) {
     case 'registry':
       // The purl type's default repository is the public registry (crates.io, registry.npmjs.org).
-      if (!source.isDefaultRegistry && source.url) qualifiers.set('repository_url', registryUrl(source.url));
+      if (!source.isDefaultRegistry && source.url) qualifiers.set('repository_url', registryUrl(withoutUserInfo(source.url)));
       break;
     case 'git': {
       const vcs = gitLocation(source);
@@ -57,7 +58,7 @@ export function purlOf(pkg: Package): string | null {
     }
     case 'other':
       if (!source.url || !/^https?:\/\//i.test(source.url)) return null;
-      qualifiers.set('download_url', source.url);
+      qualifiers.set('download_url', withoutUserInfo(source.url));
       break;
     default:
       return null;
@@ -86,7 +87,8 @@ export function purlOf(pkg: Package): string | null {
  */
 export function gitLocation(source: PackageSource): string | null {
   if (source.kind !== 'git' || !source.url) return null;
-  let url = source.url;
+  // An SBOM is published: a lockfile's `https://user:token@host/` names the place, not the login.
+  let url = withoutUserInfo(source.url);
   const shorthand = /^([a-z]+):([^/].*)$/.exec(url);
   const host = shorthand?.[1] === undefined ? undefined : GIT_SHORTHAND_HOSTS[shorthand[1]];
   if (host !== undefined && shorthand?.[2] !== undefined) url = `https://${host}/${shorthand[2].replace(/\.git$/, '')}.git`;

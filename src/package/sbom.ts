@@ -5,6 +5,8 @@ import type { DependencyGraph, EdgeKind } from '../core/graph.js';
 import type { Ecosystem, Package } from '../core/package.js';
 import { digestFromCargoChecksum, digestsFromSri, type Digest } from '../vendor/digest.js';
 import { gitLocation, purlOf } from './purl.js';
+import { jsonForTerminal } from '../core/terminal-text.js';
+import { withoutUserInfo } from '../core/credentials.js';
 
 /**
  * What an SBOM says, decided once for both formats (CycloneDX, SPDX): which components there
@@ -200,7 +202,7 @@ function downloadUrlOf(pkg: Package): string | null {
     case 'git':
       return gitLocation(pkg.source);
     case 'other':
-      return pkg.source.url && /^https?:\/\//i.test(pkg.source.url) ? pkg.source.url : null;
+      return pkg.source.url && /^https?:\/\//i.test(pkg.source.url) ? withoutUserInfo(pkg.source.url) : null;
     default:
       return null;
   }
@@ -230,7 +232,7 @@ export function contentUuid(content: string): string {
 
 /** The JSON text of an SBOM as stowage writes it: two-space indentation and a final newline. */
 export function sbomJson(document: object): string {
-  return `${JSON.stringify(document, null, 2)}\n`;
+  return jsonForTerminal(`${JSON.stringify(document, null, 2)}\n`);
 }
 
 /** Code-unit order: the same on every machine and locale. */

@@ -111,3 +111,13 @@ test('parsePurl follows the specification: scheme slashes, type case, subpath, e
     assert.deepEqual(parsePurl(bad as string), { error: reason }, bad);
   }
 });
+
+test('an SBOM is published: user-info in a lockfile source URL is left out of every purl and VCS location', () => {
+  const git: PackageSource = { kind: 'git', url: 'git+https://ci:s3cret@git.corp.example/tools/dep.git?branch=main', rev: '0123abcd', isDefaultRegistry: false };
+  assert.equal(gitLocation(git), 'git+https://git.corp.example/tools/dep.git@0123abcd');
+  assert.equal(purlOf(pkg('cargo', 'dep', '0.1.0', git)), 'pkg:cargo/dep@0.1.0?vcs_url=git%2Bhttps://git.corp.example/tools/dep.git%400123abcd');
+  const registry: PackageSource = { kind: 'registry', url: 'sparse+https://t0ken@crates.corp.example/index/', isDefaultRegistry: false };
+  assert.equal(purlOf(pkg('cargo', 'serde', '1.0.1', registry)), 'pkg:cargo/serde@1.0.1?repository_url=https://crates.corp.example/index/');
+  const tarball: PackageSource = { kind: 'other', url: 'https://u:s3cret@files.corp.example/x-1.0.0.tgz', isDefaultRegistry: false };
+  assert.equal(purlOf(pkg('npm', 'x', '1.0.0', tarball)), 'pkg:npm/x@1.0.0?download_url=https://files.corp.example/x-1.0.0.tgz');
+});

@@ -1,5 +1,6 @@
 import type { Finding } from '../../core/finding.js';
 import type { AuditResult } from '../audit.js';
+import { terminalText as t } from '../../core/terminal-text.js';
 import { summaryCounts } from './json.js';
 
 export interface HumanStyle {
@@ -43,6 +44,10 @@ function severityText(f: Finding): string {
   return `vulnerability, severity ${s.level}${s.score !== null ? ` (${s.score.toFixed(1)})` : ''}`;
 }
 
+/**
+ * Every value below comes from data (advisory records, lockfiles, the policy file) and goes
+ * through `t` (terminalText): escaped, it cannot erase a line or draw a `result: ok` of its own.
+ */
 function renderFinding(f: Finding, style: HumanStyle): string[] {
   const a = f.advisory;
   const tag = f.ignored
@@ -50,22 +55,22 @@ function renderFinding(f: Finding, style: HumanStyle): string[] {
     : f.failsPolicy
       ? paint(style, 'red', 'error')
       : paint(style, 'yellow', 'warning');
-  const out = [`${tag}: ${paint(style, 'bold', a.id)} ${f.package.name} ${f.package.version}: ${severityText(f)}`];
+  const out = [`${tag}: ${paint(style, 'bold', t(a.id))} ${t(f.package.name)} ${t(f.package.version)}: ${severityText(f)}`];
   const indent = '  ';
-  if (a.title) out.push(...wrapJoined(a.title.split(' '), ' ', indent, indent, style.width));
-  if (a.aliases.length > 0) out.push(...wrapJoined(a.aliases, ', ', `${indent}also: `, `${indent}      `, style.width));
-  const fixed = a.patched.length > 0 ? a.patched.join(', ') : 'no fixed release';
+  if (a.title) out.push(...wrapJoined(t(a.title).split(' '), ' ', indent, indent, style.width));
+  if (a.aliases.length > 0) out.push(...wrapJoined(a.aliases.map(t), ', ', `${indent}also: `, `${indent}      `, style.width));
+  const fixed = a.patched.length > 0 ? t(a.patched.join(', ')) : 'no fixed release';
   out.push(`${indent}fixed: ${fixed}`);
-  if (a.url) out.push(`${indent}more: ${a.url}`);
+  if (a.url) out.push(`${indent}more: ${t(a.url)}`);
   for (const [i, path] of f.paths.entries()) {
     const head = i === 0 ? `${indent}path: ` : `${indent}      `;
-    out.push(...wrapJoined(path, ' → ', head, `${indent}        `, style.width));
+    out.push(...wrapJoined(path.map(t), ' → ', head, `${indent}        `, style.width));
   }
   if (f.morePaths > 0) out.push(`${indent}      … and ${f.morePaths} more through other direct dependencies`);
   if (f.devOnly) out.push(`${indent}only through development dependencies`);
   if (f.ignored) {
     const until = f.ignored.expires ? ` until ${f.ignored.expires}` : '';
-    out.push(`${indent}accepted${until}: ${f.ignored.reason} (${f.ignored.origin})`);
+    out.push(`${indent}accepted${t(until)}: ${t(f.ignored.reason)} (${t(f.ignored.origin)})`);
   }
   return out;
 }
@@ -78,9 +83,9 @@ export function renderHuman(result: AuditResult, style: HumanStyle): string {
   const out: string[] = [];
   for (const target of result.targets) {
     const findings = result.findings.filter((f) => f.target === target.path);
-    out.push(paint(style, 'cyan', target.path));
+    out.push(paint(style, 'cyan', t(target.path)));
     const unidentified = target.unidentified.length > 0 ? `, ${plural(target.unidentified.length, 'component')} not identified, not audited` : '';
-    out.push(`  ${target.format}, ${plural(target.packages, 'package')}, ${target.audited} matched against advisories${unidentified}`);
+    out.push(`  ${t(target.format)}, ${plural(target.packages, 'package')}, ${target.audited} matched against advisories${unidentified}`);
     if (findings.length === 0) out.push('  no advisories apply');
     for (const f of findings) out.push('', ...renderFinding(f, style));
     out.push('');
@@ -88,9 +93,9 @@ export function renderHuman(result: AuditResult, style: HumanStyle): string {
   for (const db of result.databases) {
     const date = db.revisionDate ? db.revisionDate.slice(0, 10) : 'date unknown';
     const age = db.ageDays !== null ? `, ${plural(db.ageDays, 'day')} old` : '';
-    out.push(`database: ${db.source} @ ${db.revision.slice(0, 12)} (${date}${age}, ${plural(db.advisories, 'advisory', 'advisories')})`);
+    out.push(`database: ${t(db.source)} @ ${t(db.revision.slice(0, 12))} (${t(date)}${age}, ${plural(db.advisories, 'advisory', 'advisories')})`);
   }
-  for (const w of result.warnings) out.push(paint(style, 'yellow', `warning: ${w}`));
+  for (const w of result.warnings) out.push(paint(style, 'yellow', `warning: ${t(w)}`));
   const c = summaryCounts(result);
   const packages = result.targets.reduce((n, t) => n + t.packages, 0);
   const parts = [plural(c.vulnerabilities ?? 0, 'vulnerability', 'vulnerabilities')];

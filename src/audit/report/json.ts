@@ -1,7 +1,9 @@
 import type { Finding } from '../../core/finding.js';
 import { sourceLabel } from '../../core/package.js';
 import { TOOL_NAME, TOOL_VERSION } from '../../core/tool.js';
+import { jsonForTerminal } from '../../core/terminal-text.js';
 import type { AuditResult } from '../audit.js';
+import { redactCredentials } from '../../core/credentials.js';
 
 /** Bumped on any incompatible change to the JSON report; documented in the README. */
 export const REPORT_SCHEMA_VERSION = 1;
@@ -28,7 +30,7 @@ export function findingJson(f: Finding): Record<string, unknown> {
       ecosystem: f.package.ecosystem,
       name: f.package.name,
       version: f.package.version,
-      source: sourceLabel(f.package.source),
+      source: redactCredentials(sourceLabel(f.package.source)),
     },
     paths: f.paths,
     morePaths: f.morePaths,
@@ -60,5 +62,5 @@ export function renderJson(result: AuditResult): string {
     warnings: result.warnings,
     summary: summaryCounts(result),
   };
-  return JSON.stringify(report, null, 2) + '\n';
+  return jsonForTerminal(JSON.stringify(report, null, 2) + '\n');
 }

@@ -1,6 +1,7 @@
 import { relative, sep } from 'node:path';
 import type { Finding } from '../../core/finding.js';
 import { TOOL_NAME, TOOL_VERSION } from '../../core/tool.js';
+import { jsonForTerminal } from '../../core/terminal-text.js';
 import type { AuditResult } from '../audit.js';
 
 /** SARIF 2.1.0 (https://docs.oasis-open.org/sarif/sarif/v2.1.0/), as code-scanning tools read it. */
@@ -91,5 +92,5 @@ export function renderSarif(result: AuditResult, cwd = process.cwd()): string {
       },
     ],
   };
-  return JSON.stringify(log, null, 2) + '\n';
+  return jsonForTerminal(JSON.stringify(log, null, 2) + '\n');
 }

@@ -16,6 +16,7 @@ import { readCargoConfig, registryLocation } from './cargo-config.js';
 import { SparseIndex } from './registry.js';
 import { compareCargoVersions, parseCargoVersion } from './version.js';
 import { isTomlTable } from '../../core/toml-values.js';
+import { redactCredentials } from '../../core/credentials.js';
 
 /**
  * Cargo's vendor layout, as `cargo vendor` writes it:
@@ -548,9 +549,10 @@ export function vendorConfigToml(sourceIds: Iterable<string>, isDefaultRegistry:
     .join('\n');
 }
 
+/** As the manifest (shipped in the SRPM) records it: credentials in the URL redacted. */
 function sourceDescription(pkg: Package): string {
-  if (pkg.source.kind === 'git') return `${pkg.source.url ?? ''}#${pkg.source.rev ?? ''}`;
-  return pkg.source.url ?? '';
+  if (pkg.source.kind === 'git') return redactCredentials(`${pkg.source.url ?? ''}#${pkg.source.rev ?? ''}`);
+  return redactCredentials(pkg.source.url ?? '');
 }
 
 export const vendorCargo: EcosystemVendor = async (graph: DependencyGraph, context: VendorContext) => {

@@ -36,15 +36,20 @@ export function readNpmrcRegistries(file: string, text: string, env: NodeJS.Proc
     const scope = /^(@[^:/\s]+):registry$/.exec(key);
     if (key !== 'registry' && !scope) continue;
     const expanded = expandEnv(value, env, file, i + 1);
+    // Errors quote the value as written: expanded, it may hold a token from the environment.
     let url: URL;
     try {
       url = new URL(expanded);
     } catch {
-      throw new StowageError(`${key} is not a URL: ${JSON.stringify(expanded)}`, file, { line: i + 1 });
+      throw new StowageError(`${key} is not a URL: ${JSON.stringify(value)}`, file, { line: i + 1 });
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new StowageError(`${key} must be an http(s) URL, found ${JSON.stringify(expanded)}`, file, { line: i + 1 });
+      throw new StowageError(`${key} must be an http(s) URL, found ${JSON.stringify(value)}`, file, { line: i + 1 });
     }
+    // User-info is a credential: stowage sends none (the registry is read anonymously), and
+    // npm's cache keys, which the archive's index reproduces, leave it out.
+    url.username = '';
+    url.password = '';
     const normalized = withTrailingSlash(url.href);
     if (scope) scopes.set(scope[1] as string, normalized);
     else {
@@ -63,6 +68,14 @@ export function npmrcSetting(line: string): { key: string; value: string } | nul
   const key = unquote((eq < 0 ? trimmed : trimmed.slice(0, eq)).trim());
   const value = eq < 0 ? 'true' : unquote(trimmed.slice(eq + 1).trim());
   return { key, value };
+}
+
+/** npm's credential settings, bare or scoped to a registry (`//host/:_authToken`); yarn 1 reads the same. */
+const CREDENTIAL_KEYS = ['_auth', '_authtoken', '_password', 'username', 'password', 'email', 'certfile', 'keyfile', 'cert', 'key', 'always-auth'];
+
+export function isCredentialSetting(key: string): boolean {
+  // Every registry-scoped setting (`//host/:_authToken`, `//host/:username`) is a credential.
+  return key.startsWith('//') || CREDENTIAL_KEYS.includes(key.toLowerCase());
 }
 
 function unquote(text: string): string {

@@ -6,7 +6,8 @@ import { digestsFromSri, sriFromDigest, type Digest } from '../../vendor/digest.
 import type { DownloadRequest } from '../../vendor/download.js';
 import type { VendorContext, VendorResult, VendoredPackage } from '../../vendor/vendor-tree.js';
 import { readTextInput } from '../lockfiles.js';
-import { downloadUrlOfResolved } from './registry.js';
+import { downloadUrlOfResolved, isCredentialSetting } from './registry.js';
+import { withoutUserInfo } from '../../core/credentials.js';
 import { npmSourceFromResolved } from './registry-source.js';
 import { FileSet, checkedUrl, compare, readConfigFile, requireInsideProject } from './vendor-support.js';
 import { readYarnV1Resolutions, type YarnV1Resolution } from './yarn-lock.js';
@@ -154,9 +155,15 @@ export function yarnrcWithMirror(path: string, existing: string | null, warn: (m
   const out: string[] = [];
   if (existing !== null) {
     const overridden: string[] = [];
+    const removed: string[] = [];
     for (const line of existing.replace(/\r?\n$/, '').split(/\r?\n/)) {
       const key = /^\s*("?)([^\s"]+)\1/.exec(line)?.[2];
-      if (key !== undefined && !line.trim().startsWith('#') && OWNED_SETTINGS.includes(key)) {
+      const setting = key !== undefined && !line.trim().startsWith('#');
+      if (setting && (isCredentialSetting(key) || withoutUserInfo(line) !== line)) {
+        // The archive is shipped (an SRPM's Source1): a token in it would be published.
+        removed.push(key);
+        out.push(`# stowage: credential removed (${key})`);
+      } else if (setting && OWNED_SETTINGS.includes(key)) {
         overridden.push(key);
         out.push(`# stowage: replaced below: ${line}`);
       } else {
@@ -164,6 +171,7 @@ export function yarnrcWithMirror(path: string, existing: string | null, warn: (m
       }
     }
     if (overridden.length > 0) warn(`${path}: ${overridden.join(', ')} replaced by the vendored layout's settings in the archive's .yarnrc`);
+    if (removed.length > 0) warn(`${path}: credentials (${removed.join(', ')}) left out of the archive's .yarnrc; an offline install needs none`);
     out.push('');
   }
   out.push(

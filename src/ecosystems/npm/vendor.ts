@@ -15,6 +15,7 @@ import {
   PUBLIC_REGISTRY_CONFIG,
   PackumentClient,
   downloadUrlOfResolved,
+  isCredentialSetting,
   npmrcSetting,
   packumentUrl,
   readNpmrcRegistries,
@@ -23,6 +24,7 @@ import {
   type NpmRegistryConfig,
   type RegistryVersion,
 } from './registry.js';
+import { withoutUserInfo } from '../../core/credentials.js';
 
 /*
  * The offline layout: an npm cache directory (cacache) inside the application, and an `.npmrc`
@@ -444,14 +446,6 @@ function indexTime(env: NodeJS.ProcessEnv): number {
 
 // ---- .npmrc ----------------------------------------------------------------------------------
 
-/** npm's credential settings, bare or scoped to a registry (`//host/:_authToken`). */
-const CREDENTIAL_KEYS = ['_auth', '_authtoken', '_password', 'username', 'password', 'email', 'certfile', 'keyfile', 'cert', 'key', 'always-auth'];
-
-function isCredential(key: string): boolean {
-  // Every registry-scoped setting (`//host/:_authToken`, `//host/:username`) is a credential.
-  return key.startsWith('//') || CREDENTIAL_KEYS.includes(key.toLowerCase());
-}
-
 /**
  * The application's `.npmrc` with the layout's settings appended. Its own lines are kept, except
  * those setting what the layout decides, which are commented out (and reported): left in, a
@@ -464,10 +458,14 @@ export function npmrcWithLayout(path: string, existing: string | null, pinRegist
     const removed: string[] = [];
     for (const line of existing.replace(/\r?\n$/, '').split(/\r?\n/)) {
       const setting = npmrcSetting(line);
-      if (setting !== null && isCredential(setting.key)) {
+      if (setting !== null && isCredentialSetting(setting.key)) {
         // The archive is shipped (an SRPM's Source1): a token in it would be published.
         removed.push(setting.key);
         out.push(`; stowage: credential removed (${setting.key})`);
+      } else if (setting !== null && withoutUserInfo(setting.value) !== setting.value) {
+        // `registry=https://user:token@host/`: the same setting, without the credentials.
+        removed.push(setting.key);
+        out.push(`; stowage: credential removed (${setting.key})`, `${setting.key}=${withoutUserInfo(setting.value)}`);
       } else if (setting !== null && OWNED_SETTINGS.includes(setting.key.toLowerCase())) {
         overridden.push(setting.key);
         out.push(`; stowage: replaced below: ${line}`);

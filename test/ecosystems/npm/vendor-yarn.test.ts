@@ -54,6 +54,22 @@ describe('the written .yarnrc', () => {
     assert.match(text, /^# a comment$/m);
     assert.deepEqual(warnings, ['/app/.yarnrc: yarn-offline-mirror replaced by the vendored layout\'s settings in the archive\'s .yarnrc']);
   });
+
+  test("credentials are left out of the archive's .yarnrc (it ships in the SRPM)", () => {
+    const warnings: string[] = [];
+    const yarnrc = [
+      'registry "https://ci:s3cret@npm.corp.example/"',
+      '"//npm.corp.example/:_authToken" "t0ken"',
+      '_auth dG9rZW4=',
+      'email dev@example.com',
+      'network-timeout 600000',
+    ].join('\n');
+    const text = yarnrcWithMirror('/app/.yarnrc', yarnrc, (m) => warnings.push(m));
+    assert.ok(!text.includes('s3cret') && !text.includes('t0ken') && !text.includes('dG9rZW4=') && !text.includes('dev@example.com'), text);
+    assert.match(text, /^# stowage: credential removed \(\/\/npm\.corp\.example\/:_authToken\)$/m);
+    assert.match(text, /^network-timeout 600000$/m);
+    assert.deepEqual(warnings, ["/app/.yarnrc: credentials (registry, //npm.corp.example/:_authToken, _auth, email) left out of the archive's .yarnrc; an offline install needs none"]);
+  });
 });
 
 describe('yarn v1 lockfiles stowage cannot vendor are refused, naming the entry', () => {

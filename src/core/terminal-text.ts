@@ -1,0 +1,55 @@
+import { redactCredentials } from './credentials.js';
+
+/**
+ * Text from data (advisory records, lockfiles, paths, registries, git's stderr) shown to a
+ * person. Printed raw, an OSV title holding `ESC[2K` or a CSI (U+009B) erases lines and draws
+ * a fake `result: ok`, a newline in a path splits an error line in two, and a bidi override or
+ * a zero-width character makes a name read as another. Every such character is therefore shown
+ * as a visible escape (`\x1b`, `\n`, `\u202e`), never sent to the terminal.
+ *
+ * Escaped: Unicode controls (C0, DEL, C1: \p{Cc}), format characters (bidi embeddings,
+ * overrides and isolates, zero-width spaces and joiners, the BOM, tags: \p{Cf}), the line and
+ * paragraph separators (\p{Zl}, \p{Zp}) and lone surrogates (\p{Cs}). Everything else,
+ * backslashes included, is shown as it is: the aim is a faithful single line, not a reversible
+ * encoding.
+ */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+
+const SHORT: Readonly<Record<string, string>> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+function visibleEscape(ch: string): string {
+  const short = SHORT[ch];
+  if (short !== undefined) return short;
+  const code = ch.codePointAt(0) as number;
+  if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+  if (code <= 0xffff) return `\\u${code.toString(16).padStart(4, '0')}`;
+  return `\\u{${code.toString(16)}}`;
+}
+
+/**
+ * `text` as a person is shown it: every control, format and separator character as a visible
+ * escape, and the credentials of any URL it quotes redacted (git's and registries' messages
+ * quote URLs).
+ */
+export function terminalText(text: string): string {
+  return redactCredentials(text).replace(UNSAFE, visibleEscape);
+}
+
+/**
+ * JSON text (a report, a SARIF log) with the characters JSON.stringify leaves raw but a
+ * terminal acts on (C1 controls, bidi and zero-width characters, U+2028/U+2029) written as
+ * `\uXXXX` escapes. The value is unchanged: outside strings JSON allows only ASCII whitespace,
+ * so every such character is inside a string, where the escape means the same character.
+ */
+export function jsonForTerminal(json: string): string {
+  return json.replace(UNSAFE, (ch) => {
+    // Raw tabs and newlines are the layout's: JSON.stringify escapes those inside strings.
+    if (ch === '\n' || ch === '\r' || ch === '\t') return ch;
+    const code = ch.codePointAt(0) as number;
+    if (code <= 0xffff) return `\\u${code.toString(16).padStart(4, '0')}`;
+    // Astral format characters (tags): as a surrogate pair, the only JSON spelling.
+    const high = 0xd800 + ((code - 0x10000) >> 10);
+    const low = 0xdc00 + ((code - 0x10000) & 0x3ff);
+    return `\\u${high.toString(16)}\\u${low.toString(16)}`;
+  });
+}

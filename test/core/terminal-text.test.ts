@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jsonForTerminal, terminalText } from '../../src/core/terminal-text.js';
+
+test('controls, format characters and separators are shown as visible escapes', () => {
+  const cases: [string, string][] = [
+    ['plain text, ünïcödé, 日本語, emoji 🦀', 'plain text, ünïcödé, 日本語, emoji 🦀'],
+    ['a\u001b[2K\rb', 'a\\x1b[2K\\rb'],
+    ['line\nnext\ttab', 'line\\nnext\\ttab'],
+    ['nul\u0000 bel\u0007 del\u007f', 'nul\\x00 bel\\x07 del\\x7f'],
+    // C1: CSI, NEL, OSC, ST.
+    ['\u009b2K \u0085 \u009d0;title\u009c', '\\x9b2K \\x85 \\x9d0;title\\x9c'],
+    // Bidi embeddings, overrides, isolates and marks.
+    ['\u202a\u202b\u202c\u202d\u202e \u2066\u2067\u2068\u2069 \u200e\u200f\u061c', '\\u202a\\u202b\\u202c\\u202d\\u202e \\u2066\\u2067\\u2068\\u2069 \\u200e\\u200f\\u061c'],
+    // Zero-width characters, the BOM, line and paragraph separators, soft hyphen.
+    ['lo\u200bdash\u200c\u200d\u2060\ufeff \u2028\u2029 \u00ad', 'lo\\u200bdash\\u200c\\u200d\\u2060\\ufeff \\u2028\\u2029 \\xad'],
+    // Tag characters (invisible text) and a lone surrogate.
+    ['x\u{e0041}\u{e007f}y \ud800', 'x\\u{e0041}\\u{e007f}y \\ud800'],
+    // Backslashes are shown as they are.
+    ['C:\\path \\x1b', 'C:\\path \\x1b'],
+  ];
+  for (const [input, shown] of cases) assert.equal(terminalText(input), shown, JSON.stringify(input));
+});
+
+test('terminalText also redacts URL credentials it quotes', () => {
+  assert.equal(
+    terminalText("fatal: unable to access 'https://user:s3cret@host/x.git?private_token=abc\n'"),
+    "fatal: unable to access 'https://***@host/x.git?private_token=***\\n'",
+  );
+});
+
+test('JSON text: C1, bidi and separators become \\u escapes; the value is unchanged and stays valid', () => {
+  const value = { title: 'a\u009b2K\u202e\u2028\u{e0041}\u007f', 'k\u200b': ['\u001b[1A\n'] };
+  const json = JSON.stringify(value, null, 2);
+  const shown = jsonForTerminal(json);
+  assert.doesNotMatch(shown, /[\u007f-\u009f\u200b\u202e\u2028\u{e0041}]/u);
+  assert.ok(shown.includes('"a\\u009b2K\\u202e\\u2028\\udb40\\udc41\\u007f"'), shown);
+  assert.deepEqual(JSON.parse(shown), value);
+  // Layout newlines stay.
+  assert.equal(shown.split('\n').length, json.split('\n').length);
+});
