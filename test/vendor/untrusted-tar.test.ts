@@ -163,14 +163,18 @@ test('an archive stowage wrote holds no path twice: a repeated one is refused, n
 
 test('a crate-shaped archive stays in its top directory as cargo reads the path', async () => {
   const crate = { label: 'dup 1.0.0', compression: 'gz', ...LIMITS, topDirectory: 'dup-1.0.0', stripComponents: 1, duplicates: 'as-extracted' } as const;
-  // Checked against cargo 1.95 (`cargo fetch` from a local registry): it unpacks these, the last `src/lib.rs` winning.
+  // Checked against cargo 1.95 (`cargo fetch` from a local registry): it unpacks these, the last entry for a path winning.
   const ok = await packTar([
     { header: { name: 'dup-1.0.0/', type: 'directory' } },
     { header: { name: 'dup-1.0.0/Cargo.toml' }, data: '[package]' },
     { header: { name: 'dup-1.0.0/src/lib.rs' }, data: '// A' },
     { header: { name: 'dup-1.0.0/./src//lib.rs' }, data: '// B' },
+    { header: { name: 'dup-1.0.0/run.sh', mode: 0o644 }, data: 'A' },
+    { header: { name: 'dup-1.0.0/./run.sh', mode: 0o755 }, data: 'B' },
   ]);
-  assert.deepEqual(contents(await readUntrustedTar(gzipSync(ok), crate)), ['Cargo.toml: [package]', 'src/lib.rs: // B']);
+  const read = await readUntrustedTar(gzipSync(ok), crate);
+  assert.deepEqual(contents(read), ['Cargo.toml: [package]', 'src/lib.rs: // B', 'run.sh: B']);
+  assert.equal(read.find((f) => f.path === 'run.sh')?.mode, 0o755, "the last entry's mode, as cargo leaves it");
   // ...and refuses these: "invalid tarball downloaded, contains a file at "./dup-1.0.0/Cargo.toml" which isn't under "dup-1.0.0"".
   const outside: Array<[string, RegExp]> = [
     ['./dup-1.0.0/Cargo.toml', /entry "\.\/dup-1\.0\.0\/Cargo\.toml": not under "dup-1\.0\.0\/", the archive's own directory \(a leading "\.\/" is outside it, as cargo reads the path\)/],
