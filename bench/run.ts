@@ -5,6 +5,7 @@
  *
  * Wall time: the median of N interleaved runs after warm-up. Peak memory: the maximum
  * resident set size of one run, read by GNU time (`/usr/bin/time -f %M`) when installed.
+ * Vendoring three real npm applications needs the public npm registry (skipped without it).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRustApp, rustAppCrates } from '../test/support/rust-app.js';
 import { SparseRegistry } from '../test/support/sparse-registry.js';
+import { whyNoRegistry } from '../test/support/npm-vendor.js';
 import { benchArchive } from './archive.js';
+import { benchNpmVendor } from './vendor-npm.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const SHARED = resolve(ROOT, '..', 'shared');
@@ -180,6 +183,14 @@ async function main(): Promise<void> {
   console.log(`vendor (Rust fixture): cold ${Math.round(cold)} ms, warm ${warmVendor?.medianMs} ms (registry down), peak RSS ${warmVendor?.peakRssMb ?? '?'} MB`);
 
   results.archive = await benchArchive();
+
+  // Three real npm applications vendored from the public registry (bench/vendor-npm.ts).
+  const noRegistry = await whyNoRegistry();
+  if (noRegistry === null) results.npmVendor = await benchNpmVendor();
+  else {
+    results.npmVendor = { skipped: noRegistry };
+    console.log(`npm vendor: skipped, ${noRegistry}`);
+  }
 
   const warmRss = comparisons[0]?.stowage.peakRssMb ?? null;
   results.memory = { warmCargoAuditPeakRssMb: warmRss, limitMb: 150, withinLimit: warmRss === null ? null : warmRss < 150 };

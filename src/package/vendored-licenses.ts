@@ -70,13 +70,15 @@ function cargoDeclared(pkg: VendoredPackage, byPath: Map<string, VendorFile>): {
 async function npmDeclared(pkg: VendoredPackage, byPath: Map<string, VendorFile>): Promise<{ expression: string | null; file: null }> {
   const tarball = byPath.get(pkg.path);
   if (!tarball) throw new StowageError(`${pkg.name}@${pkg.version}: the vendor tree has no ${pkg.path}`);
-  // npm tarballs hold one top directory (usually `package/`), whatever it is named.
+  // npm tarballs hold one top directory (usually `package/`), whatever it is named. Read as
+  // npm extracts it, so the package.json read is the one npm installs (the last, if repeated).
   const entries = await readUntrustedTar(tarball.data, {
     label: `${pkg.name}@${pkg.version} (npm tarball)`,
     compression: 'gz',
     maxBytes: MAX_NPM_TARBALL_BYTES,
     maxEntries: MAX_NPM_TARBALL_ENTRIES,
     stripComponents: 1,
+    duplicates: 'as-extracted',
   });
   const manifest = entries.find((e) => e.path === 'package.json');
   if (!manifest) return { expression: null, file: null };

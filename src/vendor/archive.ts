@@ -100,7 +100,7 @@ const READ_MAX_ENTRIES = 1_000_000;
 export async function readArchive(bytes: Buffer, label: string): Promise<VendorFile[]> {
   const compression = sniffCompression(bytes);
   if (compression === null) throw new StowageError('not a vendor archive: neither zstd nor gzip data', label);
-  return readUntrustedTar(bytes, { label, compression, maxBytes: READ_MAX_BYTES, maxEntries: READ_MAX_ENTRIES });
+  return readUntrustedTar(bytes, { label, compression, maxBytes: READ_MAX_BYTES, maxEntries: READ_MAX_ENTRIES, duplicates: 'refuse' });
 }
 
 function sniffCompression(bytes: Buffer): ArchiveCompression | null {

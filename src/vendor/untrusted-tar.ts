@@ -12,8 +12,27 @@ export interface UntrustedTarOptions {
   maxBytes: number;
   /** Cap on the entries (files and directories). */
   maxEntries: number;
-  /** Leading path segments to drop, as `tar --strip-components` (npm's `package/`: 1). */
+  /**
+   * Leading path segments to drop, counted as npm's tar reader (node-tar's `strip`) counts
+   * them: on the name as written, split on `/`, empty and `.` segments included, so
+   * `./package/x` stripped of 1 is `package/x` (npm installs it there), not `x`.
+   */
   stripComponents?: number;
+  /**
+   * The one directory every entry must be in, named by the entry's first segment as written
+   * (cargo's check that a `.crate` stays in its `name-version/`: a leading `./` or `/` is not in it).
+   */
+  topDirectory?: string;
+  /**
+   * What a second entry for a path already read means.
+   * - `as-extracted`: a package's archive, read as its package manager extracts it. The last
+   *   entry wins, as npm (node-tar) and cargo (tar-rs) write the file again; real npm tarballs
+   *   hold `package/./x` beside `package/x`. Paths that only differ in letter case (or Unicode
+   *   normalisation) must hold the same bytes: a case-insensitive filesystem (macOS, Windows)
+   *   merges them, and which one it keeps depends on the order of extraction.
+   * - `refuse`: an archive stowage wrote, which never holds a path twice.
+   */
+  duplicates: 'as-extracted' | 'refuse';
 }
 
 /**
@@ -54,16 +73,19 @@ type ParsedHeader = Omit<tarStream.Header, 'type'> & { type: tarStream.Header['t
  * - symbolic and hard links: a vendored tree needs none, and resolving one safely means
  *   reasoning about the tree it would land in; refusing is simpler and cannot be wrong;
  * - devices, FIFOs and entry types we do not know;
- * - duplicate paths, and a path that is both a file and a directory;
+ * - a path that is both a file and a directory (npm keeps whichever comes first with a warning,
+ *   cargo fails), duplicates unless `as-extracted`, and case-only variants with other bytes;
  * - more than `maxEntries` entries, or more than `maxBytes` of file data: counted on the
  *   inflated bytes, never on header claims, and the archive is inflated as it is parsed, so a
  *   compression bomb stops at the cap without being buffered;
  * - a truncated or corrupt archive, including one cut exactly at an entry boundary (the
  *   end-of-archive zero block must be there).
  *
- * Pax headers and GNU long names are applied (tar-stream). Directory entries are dropped
- * (directories are implied by files); entries left with no path after stripping are dropped,
- * as tar and npm do. Modes are normalised: 0755 if any execute bit is set, else 0644.
+ * Pax headers and GNU long names are applied (tar-stream). Empty and `.` segments are dropped
+ * (`package//x` and `package/./x` are `package/x`, to node-tar and tar-rs alike). Directory
+ * entries are dropped (directories are implied by files); entries left with no path after
+ * stripping are dropped, as tar and npm do. Modes are normalised: 0755 if any execute bit is
+ * set, else 0644. Files come in the order of their first entry.
  */
 export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptions): Promise<VendorFile[]> {
   const { label, maxBytes, maxEntries } = options;
@@ -73,8 +95,10 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
   return new Promise<VendorFile[]>((resolve, reject) => {
     const extract = tarStream.extract();
     const files: VendorFile[] = [];
-    const seen = new Set<string>();
-    const directories = new Set<string>();
+    // Where each file is in `files`.
+    const fileAt = new Map<string, number>();
+    // Every path so far: a file, or a directory (explicit or implied by a path under it).
+    const paths: PathKinds = new Map();
     let entries = 0;
     let fileBytes = 0;
     let inflated = 0;
@@ -95,7 +119,7 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
       if (reason === 'Unexpected end of data') return reject(new StowageError(`truncated archive ${where()}`, label));
       reject(new StowageError(`damaged archive ${where()}: ${reason}`, label));
     };
-    const refuse = (name: string, why: string): StowageError => new StowageError(`entry ${quote(name)}: ${why}`, label);
+    const refuse: Refuse = (name, why) => new StowageError(`entry ${quote(name)}: ${why}`, label);
 
     extract.on('entry', (parsed, stream, next) => {
       const header = parsed as ParsedHeader;
@@ -104,7 +128,8 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
       try {
         entries++;
         if (entries > maxEntries) throw refuse(name, `more than ${maxEntries} entries`);
-        entry = admitEntry(header, strip, refuse);
+        entry = admitEntry(header, { strip, topDirectory: options.topDirectory }, refuse);
+        if (entry.path !== null) placeEntry(paths, name, entry.path, entry.kind, options.duplicates, refuse);
       } catch (err) {
         return fail(err);
       }
@@ -116,14 +141,11 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
       if (entry.kind === 'directory' || entry.path === null) {
         // Dropped (a directory is kept only for the file/directory conflict check). Its data,
         // if any, is drained: it still counts towards the inflated-stream cap.
-        if (entry.kind === 'directory' && entry.path !== null) directories.add(entry.path);
         stream.on('end', () => next());
         stream.resume();
         return;
       }
       const { path, mode } = entry;
-      if (seen.has(path)) return fail(refuse(name, `duplicate path ${quote(path)}`));
-      seen.add(path);
       const chunks: Buffer[] = [];
       stream.on('data', (data: unknown) => {
         const chunk = data as Buffer;
@@ -134,7 +156,11 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
       });
       stream.on('end', () => {
         if (settled) return;
-        files.push({ path, mode, data: Buffer.concat(chunks) });
+        const file: VendorFile = { path, mode, data: Buffer.concat(chunks) };
+        // A later entry for the same path replaces the file, as extracting it would.
+        const at = fileAt.get(path);
+        if (at === undefined) fileAt.set(path, files.push(file) - 1);
+        else files[at] = file;
         next();
       });
     });
@@ -144,8 +170,10 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
       if (inflated - lastEntryEnd < 512 || tail.some((b) => b !== 0)) {
         return fail(new StowageError(`truncated archive: no end-of-archive block ${where()}`, label));
       }
-      const conflict = fileDirectoryConflict(files, directories);
-      if (conflict) return fail(refuse(conflict, 'is both a file and a directory'));
+      if (options.duplicates === 'as-extracted') {
+        const clash = caseOnlyClash(files, paths, refuse);
+        if (clash) return fail(clash);
+      }
       settled = true;
       resolve(files);
     });
@@ -180,8 +208,10 @@ type AdmittedEntry =
   | { kind: 'file'; path: string | null; mode: 0o644 | 0o755 }
   | { kind: 'directory'; path: string | null };
 
+type Refuse = (name: string, why: string) => StowageError;
+
 /** Checks one header; a null path means stripping removed the whole path. */
-function admitEntry(header: ParsedHeader, strip: number, refuse: (name: string, why: string) => StowageError): AdmittedEntry {
+function admitEntry(header: ParsedHeader, layout: { strip: number; topDirectory: string | undefined }, refuse: Refuse): AdmittedEntry {
   const name = header.name;
   switch (header.type) {
     case 'file':
@@ -202,35 +232,84 @@ function admitEntry(header: ParsedHeader, strip: number, refuse: (name: string, 
   }
   const directory = header.type === 'directory';
   if (directory && (header.size ?? 0) !== 0) throw refuse(name, 'directory entry with data');
+  if (!directory && name.endsWith('/')) throw refuse(name, 'a file entry whose name ends in "/"');
   const raw = directory ? name.replace(/\/+$/, '') : name;
-  // Empty and `.` segments (`./package/x`, `a//b`) are harmless and dropped; everything
-  // vendorPathProblem refuses besides them is refused here too, before stripping.
-  const normalised = raw.split('/').filter((s) => s !== '' && s !== '.').join('/');
   if (raw.startsWith('/')) throw refuse(name, 'absolute path');
-  if (normalised === '' && directory) return { kind: 'directory', path: null };
-  const rawProblem = vendorPathProblem(normalised);
+  const written = raw.split('/');
+  // Empty and `.` segments (`package/./x`, `package//x`) name the same file without them;
+  // everything else vendorPathProblem refuses is refused here, before stripping too.
+  const meaningful = written.filter(isMeaningfulSegment);
+  if (meaningful.length === 0 && directory) return { kind: 'directory', path: null };
+  const rawProblem = vendorPathProblem(meaningful.join('/'));
   if (rawProblem) throw refuse(name, rawProblem);
-  const kept = normalised.split('/').slice(strip);
-  const path = kept.length === 0 ? null : kept.join('/');
-  if (path !== null) {
-    const problem = vendorPathProblem(path);
-    if (problem) throw refuse(name, `${problem} after stripping ${strip} components`);
+  const top = layout.topDirectory;
+  if (top !== undefined && written[0] !== top) {
+    const how = written[0] === '.' ? ' (a leading "./" is outside it, as cargo reads the path)' : '';
+    throw refuse(name, `not under ${quote(`${top}/`)}, the archive's own directory${how}; refusing to unpack it`);
   }
+  const kept = written.slice(layout.strip).filter(isMeaningfulSegment);
+  if (kept.length === 0) {
+    // npm drops a file the strip leaves no name; cargo cannot write a file where its directory is.
+    if (!directory && top !== undefined) throw refuse(name, `a file where the directory ${quote(`${top}/`)} must be`);
+    return directory ? { kind: 'directory', path: null } : { kind: 'file', path: null, mode: 0o644 };
+  }
+  const path = kept.join('/');
+  const problem = vendorPathProblem(path);
+  if (problem) throw refuse(name, `${problem} after stripping ${layout.strip} components`);
   if (directory) return { kind: 'directory', path };
   return { kind: 'file', path, mode: ((header.mode ?? 0) & 0o111) !== 0 ? 0o755 : 0o644 };
 }
 
-/** The first file path that is also a directory (an explicit entry, or another file's parent). */
-function fileDirectoryConflict(files: readonly VendorFile[], directories: ReadonlySet<string>): string | null {
-  const filePaths = new Set(files.map((f) => f.path));
-  for (const dir of directories) if (filePaths.has(dir)) return dir;
+function isMeaningfulSegment(segment: string): boolean {
+  return segment !== '' && segment !== '.';
+}
+
+/** Each path read so far: what it is, and the entry that made it so. */
+type PathKinds = Map<string, { kind: 'file' | 'directory'; entry: string }>;
+
+/**
+ * Records an entry's path and its parents, refusing a path that is both a file and a
+ * directory (npm keeps whichever came first, with a warning; cargo fails) and, unless
+ * `as-extracted`, a file that is there twice.
+ */
+function placeEntry(paths: PathKinds, name: string, path: string, kind: 'file' | 'directory', duplicates: UntrustedTarOptions['duplicates'], refuse: Refuse): void {
+  for (let slash = path.indexOf('/'); slash >= 0; slash = path.indexOf('/', slash + 1)) {
+    const parent = path.slice(0, slash);
+    const known = paths.get(parent);
+    if (known?.kind === 'file') throw refuse(name, `${quote(parent)} is a file (entry ${quote(known.entry)}) and a directory`);
+    if (!known) paths.set(parent, { kind: 'directory', entry: name });
+  }
+  const known = paths.get(path);
+  if (known && known.kind !== kind) {
+    throw refuse(name, `${quote(path)} is a ${known.kind} (entry ${quote(known.entry)}) and a ${kind}`);
+  }
+  if (known?.kind === 'file' && duplicates === 'refuse') {
+    throw refuse(name, `the archive holds ${quote(path)} twice (also as entry ${quote(known.entry)})`);
+  }
+  paths.set(path, { kind, entry: known?.kind === 'directory' ? known.entry : name });
+}
+
+/**
+ * Two files whose paths a case-insensitive filesystem takes for one (letter case, Unicode
+ * normalisation) and whose bytes differ: there, the one installed depends on the order of
+ * extraction, so nothing read here can stand for it. Same bytes are harmless either way.
+ */
+function caseOnlyClash(files: readonly VendorFile[], paths: PathKinds, refuse: Refuse): StowageError | null {
+  const byFolded = new Map<string, VendorFile>();
   for (const file of files) {
-    let slash = file.path.indexOf('/');
-    while (slash >= 0) {
-      const parent = file.path.slice(0, slash);
-      if (filePaths.has(parent)) return parent;
-      slash = file.path.indexOf('/', slash + 1);
+    const folded = file.path.normalize('NFC').toLowerCase();
+    const other = byFolded.get(folded);
+    if (!other) {
+      byFolded.set(folded, file);
+      continue;
     }
+    if (other.data.equals(file.data)) continue;
+    const entry = paths.get(file.path)?.entry ?? file.path;
+    return refuse(
+      entry,
+      `${quote(other.path)} and ${quote(file.path)} differ only in letter case or Unicode normalisation and hold different bytes: ` +
+        'a case-insensitive filesystem (macOS, Windows) would install one over the other',
+    );
   }
   return null;
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { StowageError } from '../../src/core/errors.js';
 import {
   DEFAULT_SOURCE_DATE_EPOCH,
@@ -14,6 +15,7 @@ import {
 } from '../../src/vendor/archive.js';
 import { writeFileAtomically } from '../../src/core/atomic-write.js';
 import type { VendorFile } from '../../src/vendor/vendor-tree.js';
+import { packTar } from '../support/hostile-tar.js';
 import { tempDir } from '../support/shared.js';
 
 const file = (path: string, data: string | Buffer, mode: 0o644 | 0o755 = 0o644): VendorFile => ({
@@ -184,6 +186,13 @@ test('readArchive refuses what is not a vendor archive, and a hostile one', asyn
   await assert.rejects(readArchive(Buffer.from('PK\x03\x04 a zip'), 'v.tar.zst'), (err: unknown) => err instanceof StowageError && /^v\.tar\.zst: not a vendor archive/.test(err.line));
   const good = await writeArchive([file('a/b', 'x')], { compression: 'zst', mtime: 0 });
   await assert.rejects(readArchive(good.subarray(0, good.length - 8), 'cut.tar.zst'), (err: unknown) => err instanceof StowageError && /^cut\.tar\.zst: truncated or corrupt zstd data/.test(err.line));
+  // stowage never writes a path twice: an archive that holds one was made by something else.
+  // (A package's own tarball, read as its package manager extracts it, may: the last one wins.)
+  const twice = gzipSync(await packTar([{ header: { name: 'vendor/a/b' }, data: 'x' }, { header: { name: 'vendor/a/./b' }, data: 'y' }]));
+  await assert.rejects(
+    readArchive(twice, 'twice.tar.gz'),
+    (err: unknown) => err instanceof StowageError && err.line === 'twice.tar.gz: entry "vendor/a/./b": the archive holds "vendor/a/b" twice (also as entry "vendor/a/b")',
+  );
 });
 
 test('writeFileAtomically replaces the file whole, and leaves nothing behind when it cannot', () => {

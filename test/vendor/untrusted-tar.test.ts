@@ -5,34 +5,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
-import tarStream, { type Header } from 'tar-stream';
 import zstd from 'zstd-napi/binding.js';
 import { StowageError } from '../../src/core/errors.js';
 import { readUntrustedTar, type UntrustedTarOptions } from '../../src/vendor/untrusted-tar.js';
+import { packTar, type TarEntry } from '../support/hostile-tar.js';
 import { PROJECT_ROOT, tempDir } from '../support/shared.js';
 
 const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'tar');
 const LIMITS = { maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 };
+/** How npm reads a package's tarball (pacote: node-tar with `strip: 1`). */
+const NPM = { compression: 'gz', ...LIMITS, stripComponents: 1, duplicates: 'as-extracted' } as const;
 
-type Entry = { header: Partial<Header> & { name: string }; data?: string | Buffer };
-
-/** A tar written by tar-stream, which writes whatever it is told: the hostile archives' maker. */
-async function packTar(entries: readonly Entry[]): Promise<Buffer> {
-  const pack = tarStream.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
-  const ended = new Promise<void>((resolve) => pack.on('end', () => resolve()));
-  for (const { header, data } of entries) {
-    await new Promise<void>((resolve, reject) => {
-      const done = (err?: Error | null): void => (err ? reject(err) : resolve());
-      if (data === undefined) pack.entry(header, done);
-      else pack.entry(header, data, done);
-    });
-  }
-  pack.finalize();
-  await ended;
-  return Buffer.concat(chunks);
-}
+type Entry = TarEntry;
 
 /** A ustar header block written by hand, for what tar-stream will not write. */
 function ustarHeader(name: string, size: number, typeflag: string): Buffer {
@@ -54,7 +38,7 @@ function ustarHeader(name: string, size: number, typeflag: string): Buffer {
 
 async function refusal(bytes: Buffer, options: Partial<UntrustedTarOptions> & { label: string }): Promise<StowageError> {
   try {
-    await readUntrustedTar(bytes, { compression: 'gz', ...LIMITS, ...options });
+    await readUntrustedTar(bytes, { compression: 'gz', ...LIMITS, duplicates: 'as-extracted', ...options });
   } catch (err) {
     assert.ok(err instanceof StowageError, `expected a StowageError, got ${String(err)}`);
     assert.ok(err.line.startsWith(`${options.label}: `), `the message names the archive: ${err.line}`);
@@ -71,11 +55,136 @@ test('a real npm tarball (is-number 7.0.0 as the registry serves it) reads with 
     createHash('sha512').update(bytes).digest('base64'),
     '41Cifkg6e8TylSpdtTpeLVMqvSBEVzTttHvERD741+pnZ8ANv0004MRL43QKPDlK9cGvNp6NZWZUBlbGXYxxng==',
   );
-  const files = await readUntrustedTar(bytes, { label: 'is-number 7.0.0', compression: 'gz', ...LIMITS, stripComponents: 1 });
+  const files = await readUntrustedTar(bytes, { label: 'is-number 7.0.0', ...NPM });
   assert.deepEqual(files.map((f) => f.path).sort(), ['LICENSE', 'README.md', 'index.js', 'package.json']);
   const manifest = JSON.parse(files.find((f) => f.path === 'package.json')!.data.toString('utf8')) as { name: string; version: string };
   assert.deepEqual([manifest.name, manifest.version], ['is-number', '7.0.0']);
   assert.ok(files.every((f) => f.mode === 0o644));
+});
+
+test('a real npm tarball holding one file twice (agent-base 7.1.4: package/./dist/index.js beside package/dist/index.js) reads as npm installs it', async () => {
+  const bytes = readFileSync(join(FIXTURES, 'agent-base-7.1.4.tgz'));
+  assert.equal(
+    createHash('sha512').update(bytes).digest('base64'),
+    'MnA+YT8fwfJPgBx3m60MNqakm30XOkyIoH1y6huTQvC0PwZG7ki8NacLBcrPbNoo8vEZy7Jpuk7+jMO+CUovTQ==',
+  );
+  const files = await readUntrustedTar(bytes, { label: 'agent-base 7.1.4', ...NPM });
+  // What `npm install agent-base@7.1.4` puts in node_modules/agent-base: 11 files, each once.
+  assert.deepEqual(files.map((f) => f.path).sort(), [
+    'LICENSE',
+    'README.md',
+    'dist/helpers.d.ts',
+    'dist/helpers.d.ts.map',
+    'dist/helpers.js',
+    'dist/helpers.js.map',
+    'dist/index.d.ts',
+    'dist/index.d.ts.map',
+    'dist/index.js',
+    'dist/index.js.map',
+    'package.json',
+  ]);
+  assert.equal(files.find((f) => f.path === 'dist/index.js')?.data.length, 7324);
+});
+
+/** The files read, as `path: contents`, in the order given. */
+function contents(files: readonly { path: string; data: Buffer }[]): string[] {
+  return files.map((f) => `${f.path}: ${f.data.toString()}`);
+}
+
+// Each case checked against npm 11.19 (`npm install ./case.tgz`, node-tar 7.5): what lands in
+// node_modules/<name>/ is what must be read.
+const AS_NPM_INSTALLS: Array<{ what: string; entries: Entry[]; files: string[] }> = [
+  {
+    what: 'package/./x then package/x: the last entry wins',
+    entries: [{ header: { name: 'package/./x' }, data: 'A' }, { header: { name: 'package/x' }, data: 'B' }],
+    files: ['x: B'],
+  },
+  {
+    what: 'package/x then package/./x: the last entry wins',
+    entries: [{ header: { name: 'package/x' }, data: 'A' }, { header: { name: 'package/./x' }, data: 'B' }, { header: { name: 'package/y' }, data: 'Y' }],
+    files: ['x: B', 'y: Y'],
+  },
+  {
+    what: 'package.json twice: the licence npm installs is the last one',
+    entries: [
+      { header: { name: 'package/package.json' }, data: '{"license":"MIT"}' },
+      { header: { name: 'package/index.js' }, data: '' },
+      { header: { name: 'package/./package.json' }, data: '{"license":"GPL-3.0-only"}' },
+    ],
+    files: ['package.json: {"license":"GPL-3.0-only"}', 'index.js: '],
+  },
+  {
+    what: 'empty segments: package//x and package/y//z',
+    entries: [{ header: { name: 'package//x' }, data: 'X' }, { header: { name: 'package/y//z' }, data: 'Z' }],
+    files: ['x: X', 'y/z: Z'],
+  },
+  {
+    what: './package/x: stripped as written, so it lands in package/',
+    entries: [
+      { header: { name: 'package/package.json' }, data: '{"license":"MIT"}' },
+      { header: { name: './package/package.json' }, data: '{"license":"ISC"}' },
+    ],
+    files: ['package.json: {"license":"MIT"}', 'package/package.json: {"license":"ISC"}'],
+  },
+  {
+    what: './package.json with no top directory: stripping leaves package.json',
+    entries: [{ header: { name: './package.json' }, data: '{}' }, { header: { name: 'package' }, data: 'dropped: nothing is left of its path' }],
+    files: ['package.json: {}'],
+  },
+  {
+    what: 'top directories of any name (a GitHub archive), each stripped',
+    entries: [{ header: { name: 'foo/package.json' }, data: '{}' }, { header: { name: 'bar/x' }, data: 'X' }],
+    files: ['package.json: {}', 'x: X'],
+  },
+  {
+    what: 'case-only variants with the same bytes: both kept, as on Linux',
+    entries: [{ header: { name: 'package/LICENSE' }, data: 'MIT' }, { header: { name: 'package/license' }, data: 'MIT' }],
+    files: ['LICENSE: MIT', 'license: MIT'],
+  },
+  {
+    what: 'directory entries spelled with . and //',
+    entries: [{ header: { name: 'package/.', type: 'directory' } }, { header: { name: 'package/./a//', type: 'directory' } }, { header: { name: 'package/a/x' }, data: 'X' }],
+    files: ['a/x: X'],
+  },
+];
+
+for (const { what, entries, files } of AS_NPM_INSTALLS) {
+  test(`an npm tarball with ${what}`, async () => {
+    const read = await readUntrustedTar(gzipSync(await packTar(entries)), { label: 'dup 1.0.0', ...NPM });
+    assert.deepEqual(contents(read), files);
+  });
+}
+
+test('an archive stowage wrote holds no path twice: a repeated one is refused, naming both entries', async () => {
+  const tar = await packTar([{ header: { name: 'vendor/a' }, data: '1' }, { header: { name: 'vendor/./a' }, data: '2' }]);
+  const err = await refusal(gzipSync(tar), { label: 'vendor.tar.gz', duplicates: 'refuse' });
+  assert.equal(err.line, 'vendor.tar.gz: entry "vendor/./a": the archive holds "vendor/a" twice (also as entry "vendor/a")');
+});
+
+test('a crate-shaped archive stays in its top directory as cargo reads the path', async () => {
+  const crate = { label: 'dup 1.0.0', compression: 'gz', ...LIMITS, topDirectory: 'dup-1.0.0', stripComponents: 1, duplicates: 'as-extracted' } as const;
+  // Checked against cargo 1.95 (`cargo fetch` from a local registry): it unpacks these, the last entry for a path winning.
+  const ok = await packTar([
+    { header: { name: 'dup-1.0.0/', type: 'directory' } },
+    { header: { name: 'dup-1.0.0/Cargo.toml' }, data: '[package]' },
+    { header: { name: 'dup-1.0.0/src/lib.rs' }, data: '// A' },
+    { header: { name: 'dup-1.0.0/./src//lib.rs' }, data: '// B' },
+    { header: { name: 'dup-1.0.0/run.sh', mode: 0o644 }, data: 'A' },
+    { header: { name: 'dup-1.0.0/./run.sh', mode: 0o755 }, data: 'B' },
+  ]);
+  const read = await readUntrustedTar(gzipSync(ok), crate);
+  assert.deepEqual(contents(read), ['Cargo.toml: [package]', 'src/lib.rs: // B', 'run.sh: B']);
+  assert.equal(read.find((f) => f.path === 'run.sh')?.mode, 0o755, "the last entry's mode, as cargo leaves it");
+  // ...and refuses these: "invalid tarball downloaded, contains a file at "./dup-1.0.0/Cargo.toml" which isn't under "dup-1.0.0"".
+  const outside: Array<[string, RegExp]> = [
+    ['./dup-1.0.0/Cargo.toml', /entry "\.\/dup-1\.0\.0\/Cargo\.toml": not under "dup-1\.0\.0\/", the archive's own directory \(a leading "\.\/" is outside it, as cargo reads the path\)/],
+    ['itoa-1.0.1/src/lib.rs', /entry "itoa-1\.0\.1\/src\/lib\.rs": not under "dup-1\.0\.0\/", the archive's own directory; refusing to unpack it$/],
+    ['dup-1.0.0', /entry "dup-1\.0\.0": a file where the directory "dup-1\.0\.0\/" must be/],
+  ];
+  for (const [name, reason] of outside) {
+    const tar = await packTar([{ header: { name: 'dup-1.0.0/Cargo.toml' }, data: '[package]' }, { header: { name }, data: 'x' }]);
+    assert.match((await refusal(gzipSync(tar), crate)).line, reason);
+  }
 });
 
 for (const format of ['gnu', 'pax'] as const) {
@@ -95,7 +204,7 @@ for (const format of ['gnu', 'pax'] as const) {
       chmodSync(join(dir, 'tree', path), mode);
     }
     execFileSync('tar', [`--format=${format}`, '-czf', join(dir, 'demo.crate'), '-C', join(dir, 'tree'), 'demo-1.0.0']);
-    const files = await readUntrustedTar(readFileSync(join(dir, 'demo.crate')), { label: 'demo 1.0.0', compression: 'gz', ...LIMITS, stripComponents: 1 });
+    const files = await readUntrustedTar(readFileSync(join(dir, 'demo.crate')), { label: 'demo 1.0.0', ...NPM });
     const got = Object.fromEntries(files.map((f) => [f.path, { data: f.data.toString(), mode: f.mode }]));
     assert.deepEqual(got, {
       'Cargo.toml': { data: '[package]\nname = "demo"\n', mode: 0o644 },
@@ -110,13 +219,13 @@ test('the same archive reads alike uncompressed, gzip and zstd', async () => {
   const tar = await packTar([
     { header: { name: 'package/', type: 'directory' } },
     { header: { name: 'package/a.js' }, data: 'a' },
-    { header: { name: './package/b/c.js', mode: 0o755 }, data: 'c' },
+    { header: { name: 'package//b/./c.js', mode: 0o755 }, data: 'c' },
   ]);
   const expected = [
     { path: 'a.js', mode: 0o644, data: Buffer.from('a') },
     { path: 'b/c.js', mode: 0o755, data: Buffer.from('c') },
   ];
-  const options = { label: 'p', ...LIMITS, stripComponents: 1 };
+  const options = { label: 'p', ...LIMITS, stripComponents: 1, duplicates: 'refuse' } as const;
   assert.deepEqual(await readUntrustedTar(tar, { ...options, compression: 'none' }), expected);
   assert.deepEqual(await readUntrustedTar(gzipSync(tar), { ...options, compression: 'gz' }), expected);
   assert.deepEqual(await readUntrustedTar(zstdOf(tar), { ...options, compression: 'zst' }), expected);
@@ -141,18 +250,60 @@ const HOSTILE: Array<{ what: string; entries: Entry[]; strip?: number; entry: st
   { what: 'a Windows drive after stripping', entries: [{ header: { name: 'package/C:/evil' }, data: 'x' }], strip: 1, entry: 'package/C:/evil', reason: /Windows drive\) after stripping 1/ },
   { what: 'a backslash escape', entries: [{ header: { name: 'package\\..\\..\\evil' }, data: 'x' }], entry: 'package\\..\\..\\evil', reason: /backslash/ },
   {
-    what: 'a duplicate path',
-    entries: [{ header: { name: 'package/a' }, data: '1' }, { header: { name: 'package/./a' }, data: '2' }],
-    strip: 1,
-    entry: 'package/./a',
-    reason: /duplicate path "a"/,
-  },
-  {
-    what: 'a path that is both a file and a directory',
+    what: 'a file, then a file under it',
     entries: [{ header: { name: 'package/a' }, data: '1' }, { header: { name: 'package/a/b' }, data: '2' }],
     strip: 1,
-    entry: 'a',
-    reason: /both a file and a directory/,
+    entry: 'package/a/b',
+    reason: /"a" is a file \(entry "package\/a"\) and a directory/,
+  },
+  {
+    what: 'a file under a path, then a file at it',
+    entries: [{ header: { name: 'package/a/b' }, data: '2' }, { header: { name: 'package/./a' }, data: '1' }],
+    strip: 1,
+    entry: 'package/./a',
+    reason: /"a" is a directory \(entry "package\/a\/b"\) and a file/,
+  },
+  {
+    what: 'a directory entry, then a file of the same name',
+    entries: [{ header: { name: 'package/lib/', type: 'directory' } }, { header: { name: 'package//lib' }, data: '1' }],
+    strip: 1,
+    entry: 'package//lib',
+    reason: /"lib" is a directory \(entry "package\/lib\/"\) and a file/,
+  },
+  {
+    what: 'a file, then a directory entry of the same name',
+    entries: [{ header: { name: 'package/lib' }, data: '1' }, { header: { name: 'package/lib/', type: 'directory' } }],
+    strip: 1,
+    entry: 'package/lib/',
+    reason: /"lib" is a file \(entry "package\/lib"\) and a directory/,
+  },
+  {
+    what: 'case-only variants with different bytes',
+    entries: [{ header: { name: 'package/package.json' }, data: '{"license":"MIT"}' }, { header: { name: 'package/PACKAGE.json' }, data: '{"license":"GPL-3.0"}' }],
+    strip: 1,
+    entry: 'package/PACKAGE.json',
+    reason: /"package\.json" and "PACKAGE\.json" differ only in letter case .* a case-insensitive filesystem \(macOS, Windows\) would install one over the other/,
+  },
+  {
+    what: 'Unicode-normalisation variants with different bytes',
+    entries: [{ header: { name: 'package/caf\u00e9.js' }, data: '1' }, { header: { name: 'package/cafe\u0301.js' }, data: '2' }],
+    strip: 1,
+    entry: 'package/cafe\u0301.js',
+    reason: /Unicode normalisation and hold different bytes/,
+  },
+  {
+    what: 'a `..` in the segment that stripping removes',
+    entries: [{ header: { name: '../package.json' }, data: '{}' }],
+    strip: 1,
+    entry: '../package.json',
+    reason: /`\.\.`/,
+  },
+  {
+    what: 'a file entry named like a directory',
+    entries: [{ header: { name: 'package/x/' }, data: '1' }],
+    strip: 1,
+    entry: 'package/x/',
+    reason: /a file entry whose name ends in "\/"/,
   },
   {
     what: 'a pax path that escapes',
@@ -274,5 +425,5 @@ test('a truncated or corrupt archive is refused, never read as a shorter one', a
 });
 
 test('an empty archive reads as no files', async () => {
-  assert.deepEqual(await readUntrustedTar(Buffer.alloc(1024), { label: 'e', compression: 'none', ...LIMITS }), []);
+  assert.deepEqual(await readUntrustedTar(Buffer.alloc(1024), { label: 'e', compression: 'none', ...LIMITS, duplicates: 'refuse' }), []);
 });

@@ -124,28 +124,27 @@ async function vendorRegistryCrates(packages: readonly Package[], context: Vendo
 
 /** The files of a `.crate`, relative to its `name-version/` directory, as cargo vendor keeps them. */
 async function unpackCrate(bytes: Buffer, pkg: Package, label: string): Promise<VendorFile[]> {
+  const top = `${pkg.name}-${pkg.version}`;
+  // As cargo unpacks it: every entry in `name-version/` (so it cannot overwrite another
+  // crate), the last entry for a path winning, as tar-rs writes the file again.
   const entries = await readUntrustedTar(bytes, {
     label: `${label} (.crate)`,
     compression: 'gz',
     maxBytes: MAX_CRATE_UNPACKED_BYTES,
     maxEntries: MAX_CRATE_ENTRIES,
-    stripComponents: 0,
+    topDirectory: top,
+    stripComponents: 1,
+    duplicates: 'as-extracted',
   });
-  const prefix = `${pkg.name}-${pkg.version}/`;
   const files: VendorFile[] = [];
   for (const entry of entries) {
-    // Cargo refuses a tarball that writes outside its own directory (it could overwrite another crate).
-    if (!entry.path.startsWith(prefix)) {
-      throw new StowageError(`${label}: the .crate holds ${entry.path}, which is not under ${prefix}; refusing to unpack it`);
-    }
-    const path = entry.path.slice(prefix.length);
-    if (path === '') continue;
+    const path = entry.path;
     const base = path.slice(path.lastIndexOf('/') + 1);
     if (base === '.cargo-ok') continue;
     if (!isVendoredFile(path)) continue;
     files.push({ path, mode: entry.mode, data: entry.data });
   }
-  if (!files.some((f) => f.path === 'Cargo.toml')) throw new StowageError(`${label}: the .crate has no ${prefix}Cargo.toml`);
+  if (!files.some((f) => f.path === 'Cargo.toml')) throw new StowageError(`${label}: the .crate has no ${top}/Cargo.toml`);
   return files;
 }
 

@@ -269,28 +269,59 @@ test('a git crate that inherits from its workspace is refused with the key it in
   );
 });
 
-test('a .crate with a file outside its name-version/ directory is refused, though its checksum matches', async () => {
-  const bytes = tarGz([
-    { path: 'sneaky-1.0.0/Cargo.toml', data: Buffer.from('[package]\nname = "sneaky"\nversion = "1.0.0"\n'), mode: 0o644 },
-    { path: 'itoa-1.0.1/src/lib.rs', data: Buffer.from('// would overwrite another crate\n'), mode: 0o644 },
-  ]);
+/** Vendors one crate, `sneaky 1.0.0`, published by a local registry with these entries. */
+async function vendorSneaky(entries: readonly { path: string; data: string }[]): Promise<VendorResult> {
+  const bytes = tarGz(entries.map((e) => ({ path: e.path, data: Buffer.from(e.data), mode: 0o644 })));
+  const cksum = createHash('sha256').update(bytes).digest('hex');
   const sneaky: PublishedCrate = {
     name: 'sneaky',
     version: '1.0.0',
     bytes,
-    cksum: createHash('sha256').update(bytes).digest('hex'),
-    entry: { name: 'sneaky', vers: '1.0.0', deps: [], cksum: createHash('sha256').update(bytes).digest('hex'), features: {}, yanked: false, links: null, v: 1 },
+    cksum,
+    entry: { name: 'sneaky', vers: '1.0.0', deps: [], cksum, features: {}, yanked: false, links: null, v: 1 },
   };
   const reg = await SparseRegistry.start([sneaky]);
   try {
     const template = graph.packages.find((p) => p.name === 'itoa');
     assert.ok(template);
-    const only: DependencyGraph = { ...graph, packages: [{ ...template, id: 'sneaky', name: 'sneaky', version: '1.0.0', checksum: sneaky.cksum }], edges: [] };
-    await assert.rejects(
-      vendorCargo(only, { projectDir: projectFor(reg), downloader: downloader(tempDir('cache-sneaky')), warn: () => undefined, env: {} }),
-      (err: unknown) => err instanceof StowageError && /^sneaky 1\.0\.0: the \.crate holds itoa-1\.0\.1\/src\/lib\.rs, which is not under sneaky-1\.0\.0\//.test(err.message),
-    );
+    const only: DependencyGraph = { ...graph, packages: [{ ...template, id: 'sneaky', name: 'sneaky', version: '1.0.0', checksum: cksum }], edges: [] };
+    return await vendorCargo(only, { projectDir: projectFor(reg), downloader: downloader(tempDir('cache-sneaky')), warn: () => undefined, env: {} });
   } finally {
     await reg.close();
   }
+}
+
+const SNEAKY_TOML = '[package]\nname = "sneaky"\nversion = "1.0.0"\n';
+
+test('a .crate with a file outside its name-version/ directory is refused, though its checksum matches', async () => {
+  // cargo 1.95 refuses each: "invalid tarball downloaded, contains a file at ... which isn't under "sneaky-1.0.0"".
+  const outside: Array<[string, RegExp]> = [
+    ['itoa-1.0.1/src/lib.rs', /^sneaky 1\.0\.0 \(\.crate\): entry "itoa-1\.0\.1\/src\/lib\.rs": not under "sneaky-1\.0\.0\/", the archive's own directory; refusing to unpack it$/],
+    ['./sneaky-1.0.0/src/lib.rs', /^sneaky 1\.0\.0 \(\.crate\): entry "\.\/sneaky-1\.0\.0\/src\/lib\.rs": not under "sneaky-1\.0\.0\/".*a leading "\.\/" is outside it/],
+    ['sneaky-1.0.0.orig/src/lib.rs', /entry "sneaky-1\.0\.0\.orig\/src\/lib\.rs": not under "sneaky-1\.0\.0\/"/],
+  ];
+  for (const [path, reason] of outside) {
+    await assert.rejects(
+      vendorSneaky([{ path: 'sneaky-1.0.0/Cargo.toml', data: SNEAKY_TOML }, { path, data: '// would land outside the crate\n' }]),
+      (err: unknown) => err instanceof StowageError && reason.test(err.line),
+      path,
+    );
+  }
+});
+
+test('a .crate holding a file twice is vendored as cargo unpacks it: the last entry wins, in the files and their checksums', async () => {
+  // cargo 1.95 unpacks `sneaky-1.0.0/./src/lib.rs` over `sneaky-1.0.0/src/lib.rs`, and the
+  // second Cargo.toml over the first.
+  const result = await vendorSneaky([
+    { path: 'sneaky-1.0.0/Cargo.toml', data: `${SNEAKY_TOML}license = "MIT"\n` },
+    { path: 'sneaky-1.0.0/src/lib.rs', data: '// first\n' },
+    { path: 'sneaky-1.0.0/./src/lib.rs', data: '// last\n' },
+    { path: 'sneaky-1.0.0//Cargo.toml', data: `${SNEAKY_TOML}license = "GPL-3.0-only"\n` },
+  ]);
+  const files = new Map(result.files.map((f) => [f.path, f.data.toString()]));
+  assert.equal(files.get('vendor/sneaky/src/lib.rs'), '// last\n');
+  assert.match(files.get('vendor/sneaky/Cargo.toml') ?? '', /GPL-3\.0-only/);
+  const checksums = JSON.parse(files.get('vendor/sneaky/.cargo-checksum.json') ?? '{}') as { files: Record<string, string> };
+  assert.deepEqual(Object.keys(checksums.files).sort(), ['Cargo.toml', 'src/lib.rs']);
+  assert.equal(checksums.files['src/lib.rs'], createHash('sha256').update('// last\n').digest('hex'));
 });
