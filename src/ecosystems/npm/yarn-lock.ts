@@ -25,6 +25,11 @@ const BERRY_METADATA_VERSIONS = { min: 4, max: 10 };
 export function parseYarnLock(input: LockfileInput): DependencyGraph {
   const manifest = input.manifest ? readManifest(input.manifest.path, input.manifest.text) : null;
   if (input.text.includes('\0')) throw new InputError(input.path, 'not a yarn.lock: the file is binary');
+  // yarn writes its header even for a project without dependencies; an empty file locks
+  // nothing, and yarn (without --frozen-lockfile) installs whatever the registry has today.
+  if (input.text.trim() === '') {
+    throw new InputError(input.path, 'the file is empty (yarn writes at least its "# yarn lockfile v1" header, even for a project without dependencies)');
+  }
   if (/^(#.*\r?\n)*#\s*yarn lockfile v1\s*\r?\n/.test(input.text)) return parseV1(input, manifest);
   // Nothing but comments: a project without dependencies (yarn 1 installs from it).
   if (!/^\s*[^\s#]/m.test(input.text)) return parseV1(input, manifest);

@@ -260,6 +260,19 @@ test('a yarn.lock of nothing but comments is an empty v1 lockfile', () => {
   assert.deepEqual(graph.packages.map((p) => p.id), ['app@1.0.0']);
 });
 
+test('an empty yarn.lock (no bytes, or only whitespace) is refused like every other empty lockfile', () => {
+  // yarn 1 reads one as locking nothing: `yarn install` then installs whatever the registry has.
+  for (const text of ['', '\n', '  \n\t\r\n', '\uFEFF']) {
+    assert.throws(
+      () => parseYarnLock({ path: '/app/yarn.lock', text }),
+      (err: unknown) =>
+        err instanceof InputError &&
+        err.line === '/app/yarn.lock: the file is empty (yarn writes at least its "# yarn lockfile v1" header, even for a project without dependencies)',
+      JSON.stringify(text),
+    );
+  }
+});
+
 test('a package.json newer than its yarn.lock: audited as locked, with a warning naming what is not locked', () => {
   const text = [
     '# yarn lockfile v1',
