@@ -110,3 +110,92 @@ test('npm packages from a registry mirror are audited; a database without npm ad
   assert.equal(rustOnly.stdout, '');
   assert.match(rustOnly.stderr, /package-lock\.json: no advisory database given has npm advisories, so \d+ packages cannot be audited; add one with --db/);
 });
+
+/** lodash 4.17.4, which the GHSA records affect; 4.17.21 is past all of them. */
+const LODASH_4 = { version: '4.17.4', resolved: 'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz', integrity: 'sha512-6X37Sq9KCpLSXEh8uM12AKYlviHPNNk4RxiGBn4cmKGJinbXBneWIV7iE/nXkM928O7ytHcHb6+X6Svl0f4hXg==' };
+
+/** An application directory holding a package-lock.json with `lock` (merged over a v3 root). */
+function lockApp(name: string, lock: Record<string, unknown>): string {
+  const dir = tempDir(`cli-npm-${name}`);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { lodash: '^4.17.0' } }));
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, ...lock }, null, 2));
+  return dir;
+}
+
+function v3Lodash(entryKey: string, entry: Record<string, unknown>): Record<string, unknown> {
+  return { packages: { '': { name: 'app', version: '1.0.0', dependencies: { lodash: '^4.17.0' } }, [entryKey]: entry } };
+}
+
+test('npm entries that disagree with themselves are refused: exit 2, one line naming the lockfile and the entry', () => {
+  // Each of these, run with `npm ci`, installs lodash 4.17.4 (checked with npm 11).
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['version', v3Lodash('node_modules/lodash', { ...LODASH_4, version: '4.17.21' }), /"node_modules\/lodash": "version" is 4\.17\.21 but "resolved" is the tarball of lodash@4\.17\.4/],
+    ['name', v3Lodash('node_modules/lodash', { ...LODASH_4, name: 'lodash-es' }), /"node_modules\/lodash": "resolved" is a tarball of lodash, not of lodash-es/],
+    ['key-case', v3Lodash('node_modules/Lodash', LODASH_4), /"node_modules\/Lodash": "resolved" is a tarball of lodash, not of Lodash/],
+    ['key-slash', v3Lodash('node_modules/lodash/', LODASH_4), /"node_modules\/lodash\/": not a location in normal form: npm installs it at "node_modules\/lodash"/],
+    ['resolved-space', v3Lodash('node_modules/lodash', { ...LODASH_4, resolved: ` ${LODASH_4.resolved} ` }), /"node_modules\/lodash": "resolved" " https:.*" has whitespace around it/],
+    ['v1-version', { lockfileVersion: 1, dependencies: { lodash: { ...LODASH_4, version: '4.17.21' } } }, /dependency "lodash": "version" is 4\.17\.21 but/],
+  ];
+  for (const [name, lock, message] of cases) {
+    const dir = lockApp(name, lock);
+    const r = audit([dir, '--db', GHSA_NPM]);
+    assert.equal(r.status, 2, `${name}: ${r.stderr}`);
+    assert.equal(r.stdout, '', name);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('days old'));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0]?.startsWith(`stowage: ${join(dir, 'package-lock.json')}:`), lines[0]);
+    assert.match(lines[0] ?? '', message);
+  }
+});
+
+test('npm entries read as npm reads them: an upper-case scheme, a v1 file with "packages", a v3 file with only the v1 tree', () => {
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['scheme', v3Lodash('node_modules/lodash', { ...LODASH_4, resolved: LODASH_4.resolved.replace('https:', 'HTTPS:') })],
+    // npm installs from `packages` when the file has one: lodash 4.17.4, not the tree's 4.17.21.
+    ['v1-packages', { ...v3Lodash('node_modules/lodash', LODASH_4), lockfileVersion: 1, dependencies: { lodash: { version: '4.17.21' } } }],
+    ['v1-packages-only', { ...v3Lodash('node_modules/lodash', LODASH_4), lockfileVersion: 1 }],
+    ['v3-tree', { dependencies: { lodash: LODASH_4 } }],
+  ];
+  for (const [name, lock] of cases) {
+    const r = audit([lockApp(name, lock), '--db', GHSA_NPM]);
+    assert.equal(r.status, 1, `${name}: ${r.stderr}`);
+    assert.deepEqual(r.report?.targets.map((t) => [t.packages, t.audited]), [[2, 1]], name);
+    const ids = r.report?.findings.map((f) => `${f.package.name}@${f.package.version} ${f.advisory.id}`) ?? [];
+    assert.ok(ids.includes('lodash@4.17.4 GHSA-jf85-cpcp-j695'), `${name}: ${ids.join(', ')}`);
+  }
+});
+
+test('a v1 tree 5,000 and 20,000 levels deep is audited to its bottom, without a stack overflow', () => {
+  for (const depth of [5_000, 20_000]) {
+    let text = JSON.stringify({ lodash: LODASH_4 });
+    for (let i = depth - 1; i >= 1; i--) {
+      const next = i === depth - 1 ? 'lodash' : `p${i + 1}`;
+      text = `{"p${i}":{"version":"1.0.0","resolved":"https://registry.npmjs.org/p${i}/-/p${i}-1.0.0.tgz","requires":{"${next}":"*"},"dependencies":${text}}}`;
+    }
+    const dir = tempDir('cli-npm-deep');
+    writeFileSync(join(dir, 'package-lock.json'), `{"name":"deep","version":"1.0.0","lockfileVersion":1,"requires":true,"dependencies":${text}}`);
+    const r = audit([dir, '--db', GHSA_NPM]);
+    assert.equal(r.status, 1, `${depth}: ${r.stderr}`);
+    assert.deepEqual(r.report?.targets.map((t) => t.packages), [depth + 1]);
+    const finding = r.report?.findings.find((f) => f.advisory.id === 'GHSA-jf85-cpcp-j695');
+    assert.equal(finding?.paths[0]?.length, depth + 1, 'the path runs from the root through every level');
+    // The same without the vulnerable package at the bottom: exit 0.
+    writeFileSync(join(dir, 'package-lock.json'), `{"name":"deep","version":"1.0.0","lockfileVersion":1,"requires":true,"dependencies":${text.replace(/4\.17\.4/g, '4.17.21').replace(/"integrity":"[^"]*"/, '"integrity":"sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+LFTGHVxVjcXPs17LhbZVGedAJv8XZ1tvj5FvSg=="')}}`);
+    const clean = audit([dir, '--db', GHSA_NPM]);
+    assert.equal(clean.status, 0, `${depth}: ${clean.stderr}`);
+    assert.deepEqual(clean.report?.findings, []);
+  }
+});
+
+test('an empty yarn.lock is refused like the other empty lockfiles: exit 2, one line', () => {
+  for (const [name, text] of [['yarn.lock', ''], ['yarn.lock', ' \n\n'], ['package-lock.json', ''], ['pnpm-lock.yaml', '']]) {
+    const dir = tempDir('cli-npm-empty');
+    writeFileSync(join(dir, 'package.json'), '{"name":"app","version":"1.0.0","dependencies":{"lodash":"^4.17.0"}}');
+    writeFileSync(join(dir, name as string), text as string);
+    const r = audit([dir, '--db', GHSA_NPM]);
+    assert.equal(r.status, 2, `${name} ${JSON.stringify(text)}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0]?.startsWith(`stowage: ${join(dir, name as string)}`), lines[0]);
+  }
+});

@@ -1,10 +1,18 @@
-import { basename, dirname } from 'node:path';
+import { basename, dirname, posix } from 'node:path';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { lineAndColumn, locateJsonError, positionOfKey } from '../../core/json-text.js';
 import type { DependencyGraph, Edge, EdgeKind } from '../../core/graph.js';
 import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
-import { npmSourceFromResolved, parseNpmSpecifier, registryTarballVersion, type NpmSpecifier } from './registry-source.js';
+import {
+  lowerCaseScheme,
+  npmSourceFromResolved,
+  parseNpmSpecifier,
+  readResolved,
+  registryTarballIdentity,
+  registryTarballVersion,
+  type NpmSpecifier,
+} from './registry-source.js';
 
 /**
  * package-lock.json / npm-shrinkwrap.json, lockfileVersion 1, 2 and 3.
@@ -19,12 +27,17 @@ export function parsePackageLock(input: LockfileInput): DependencyGraph {
   if (!isRecord(doc)) throw new InputError(input.path, 'expected a JSON object at the top level', { line: 1, column: 1 });
   const version = doc.lockfileVersion;
   const fileName = basename(input.path) === 'npm-shrinkwrap.json' ? 'npm-shrinkwrap.json' : 'package-lock.json';
+  // npm installs from `packages` whenever the file has one, whatever lockfileVersion says
+  // (arborist converts the nested v1 tree only when there is no `packages`): a v1 file that
+  // also carries `packages` is installed from `packages`, and so is it read here.
+  const hasPackages = doc.packages !== undefined;
   if (version === undefined) {
     // npm 4 and older wrote shrinkwraps without a lockfileVersion, in v1's nested form (without
     // integrity); npm still installs from them.
-    if (!isRecord(doc.dependencies)) throw new InputError(input.path, 'no "lockfileVersion" and no "dependencies": not an npm lockfile');
+    if (!isRecord(doc.dependencies) && !hasPackages) throw new InputError(input.path, 'no "lockfileVersion" and no "dependencies": not an npm lockfile');
     const reader = new LockReader(input, doc, `${fileName} (npm 4 or older, no lockfileVersion)`);
-    reader.readDependencyTree();
+    if (hasPackages) reader.readPackages();
+    else reader.readDependencyTree();
     return reader.finish();
   }
   if (typeof version !== 'number') {
@@ -38,10 +51,10 @@ export function parsePackageLock(input: LockfileInput): DependencyGraph {
     );
   }
   const reader = new LockReader(input, doc, `${fileName} v${version}`);
-  // v2 carries both sections (the v1 tree is for npm 6); `packages` is the complete one. A v2
-  // file without `packages` still has the v1 tree, so it is read as one.
-  if (version === 1 || (version === 2 && doc.packages === undefined)) reader.readDependencyTree();
-  else reader.readPackages();
+  // v2 carries both sections (the v1 tree is for npm 6); `packages` is the complete one. A file
+  // without `packages` has only the v1 tree, and npm installs from that.
+  if (hasPackages) reader.readPackages();
+  else reader.readDependencyTree();
   return reader.finish();
 }
 
@@ -64,6 +77,17 @@ interface Location {
   entry: JsonObject;
   /** Root or workspace: the only places npm installs devDependencies for. */
   isProjectMember: boolean;
+}
+
+/** One `dependencies` map of the v1 tree being walked, and how far the walk has got in it. */
+interface TreeLevel {
+  tree: JsonObject;
+  keys: string[];
+  next: number;
+  /** The location of the entry that holds `tree` (`""` for the top level). */
+  parent: string;
+  /** The node_modules its packages sit in. */
+  dir: ModulesDir;
 }
 
 /** A `link: true` entry: the location it stands for is `target`. */
@@ -133,6 +157,8 @@ class LockReader {
       if (location === '') continue;
       const entry = packages[location];
       if (!isRecord(entry)) this.badEntry(location, `must be an object, found ${describe(entry)}`);
+      const keyProblem = locationKeyProblem(location);
+      if (keyProblem !== null) this.badEntry(location, keyProblem);
       const resolved = this.stringField(entry, 'resolved', location);
       if (entry.link === true) {
         if (resolved === undefined) this.badEntry(location, 'a link needs "resolved", the path it points to');
@@ -160,7 +186,8 @@ class LockReader {
         continue;
       }
 
-      const source = npmSourceFromResolved(resolved);
+      const fetched = this.installedResolved(location, resolved);
+      const source = npmSourceFromResolved(fetched);
       const flags = locationFlags(entry);
       let pkg: number;
       if (source.kind === 'registry') {
@@ -169,10 +196,11 @@ class LockReader {
           if (flags & (OPTIONAL | PEER)) continue;
           this.badEntry(location, 'missing "version" for a registry package');
         }
+        if (fetched !== undefined) this.requireTarballOf(location, fetched, name, rawVersion);
         const alias = keyName !== undefined && keyName !== name ? keyName : undefined;
         pkg = this.addRegistryPackage(name, rawVersion, source, integrity, alias);
       } else {
-        pkg = this.addPackage(nonRegistryId(name, resolved ?? ''), name, rawVersion ?? lockedReference(source), source, integrity, undefined);
+        pkg = this.addPackage(nonRegistryId(name, fetched ?? ''), name, rawVersion ?? lockedReference(source), source, integrity, undefined);
       }
       this.mergeFlags(pkg, flags);
       const loc: Location = { path: location, pkg, entry, isProjectMember: false };
@@ -195,50 +223,109 @@ class LockReader {
     this.addRoot(this.manifestAsEntry() ?? synthesizeRootFromTopLevel(tree ?? {}));
     const rootDir = this.rootModulesDir();
     (this.order[0] as Location).start = rootDir;
-    if (tree !== undefined) this.addTree(tree, '', rootDir);
+    if (tree !== undefined) this.addTree(tree, rootDir);
     this.resolveAllEdges();
   }
 
-  /** `tree` is the `dependencies` of the entry at `parent`; its packages sit in `dir`. */
-  private addTree(tree: JsonObject, parent: string, dir: ModulesDir): void {
-    for (const key in tree) {
-      const entry = tree[key];
-      const location = parent === '' ? `node_modules/${key}` : `${parent}/node_modules/${key}`;
-      if (!isRecord(entry)) this.badEntry(location, `must be an object, found ${describe(entry)}`);
-      const rawVersion = this.stringField(entry, 'version', location);
-      const resolved = this.stringField(entry, 'resolved', location);
-      const integrity = this.stringField(entry, 'integrity', location) ?? null;
-      if (rawVersion === undefined) this.badEntry(location, 'missing "version"');
-
-      // v1 puts the whole specifier in "version" for anything not from a registry.
-      const spec = parseNpmSpecifier(rawVersion);
-      // npm 5.0 wrote a registry tarball's URL as the version: it is that registry package.
-      const urlVersion = spec.type === 'tarball' ? registryTarballVersion(key, rawVersion) : null;
-      let pkg: number;
-      if (spec.type === 'alias') {
-        pkg = this.addRegistryPackage(spec.name, spec.range, npmSourceFromResolved(resolved), integrity, key);
-      } else if (spec.type === 'range') {
-        pkg = this.addRegistryPackage(key, rawVersion, npmSourceFromResolved(resolved), integrity, undefined);
-      } else if (urlVersion !== null) {
-        pkg = this.addRegistryPackage(key, urlVersion, npmSourceFromResolved(resolved ?? rawVersion), integrity, undefined);
-      } else {
-        const source = v1NonRegistrySource(spec, rawVersion, resolved);
-        pkg = this.addPackage(nonRegistryId(key, rawVersion), key, lockedReference(source), source, integrity, undefined);
+  /**
+   * Every entry of the nested tree, in the order a recursive walk takes (an entry, what it
+   * nests, then its next sibling), walked with an explicit stack: a tree thousands of levels
+   * deep is still a lockfile to read, not a stack to overflow.
+   */
+  private addTree(top: JsonObject, rootDir: ModulesDir): void {
+    const stack: TreeLevel[] = [{ tree: top, keys: Object.keys(top), next: 0, parent: '', dir: rootDir }];
+    while (stack.length > 0) {
+      const level = stack[stack.length - 1] as TreeLevel;
+      if (level.next === level.keys.length) {
+        stack.pop();
+        continue;
       }
-      this.mergeFlags(pkg, locationFlags(entry));
-      // v1 `requires` does not say which map a dependency came from: every edge is normal.
-      const requires = entry.requires;
-      if (requires !== undefined && !isRecord(requires)) this.badEntry(location, `"requires" must be an object, found ${describe(requires)}`);
-      const loc: Location = { path: location, pkg, entry: requires === undefined ? {} : { dependencies: requires }, isProjectMember: false, start: dir };
-      this.order.push(loc);
-      dir.children.set(key, loc);
+      const nested = this.addTreeEntry(level, level.keys[level.next++] as string);
+      if (nested !== undefined) stack.push(nested);
+    }
+  }
 
-      const nested = entry.dependencies;
-      if (nested !== undefined) {
-        if (!isRecord(nested)) this.badEntry(location, `"dependencies" must be an object, found ${describe(nested)}`);
-        loc.start = { children: new Map(), parent: dir };
-        this.addTree(nested, location, loc.start);
-      }
+  /** One entry of `level.tree`; the level of what it nests, if anything. */
+  private addTreeEntry(level: TreeLevel, key: string): TreeLevel | undefined {
+    const { tree, parent, dir } = level;
+    const entry = tree[key];
+    const location = parent === '' ? `node_modules/${key}` : `${parent}/node_modules/${key}`;
+    if (!isRecord(entry)) this.badEntry(location, `must be an object, found ${describe(entry)}`);
+    if (!isPackageDirName(key)) this.badEntry(location, `${JSON.stringify(key)} is not a package name (\`name\` or \`@scope/name\`)`);
+    // npm reads a specifier's scheme in any letter case (`HTTPS://…`, `NPM:…`).
+    const rawVersion = lowerCaseScheme(this.stringField(entry, 'version', location));
+    const resolved = this.installedResolved(location, this.stringField(entry, 'resolved', location));
+    const integrity = this.stringField(entry, 'integrity', location) ?? null;
+    if (rawVersion === undefined) this.badEntry(location, 'missing "version"');
+
+    // v1 puts the whole specifier in "version" for anything not from a registry.
+    const spec = parseNpmSpecifier(rawVersion);
+    // npm 5.0 wrote a registry tarball's URL as the version: it is that registry package.
+    const urlVersion = spec.type === 'tarball' ? registryTarballVersion(key, rawVersion) : null;
+    let pkg: number;
+    if (spec.type === 'alias') {
+      pkg = this.addRegistryPackage(spec.name, spec.range, this.registrySource(location, resolved, spec.name, spec.range), integrity, key);
+    } else if (spec.type === 'range') {
+      pkg = this.addRegistryPackage(key, rawVersion, this.registrySource(location, resolved, key, rawVersion), integrity, undefined);
+    } else if (urlVersion !== null) {
+      pkg = this.addRegistryPackage(key, urlVersion, this.registrySource(location, resolved ?? rawVersion, key, urlVersion), integrity, undefined);
+    } else {
+      const source = v1NonRegistrySource(spec, rawVersion, resolved);
+      pkg = this.addPackage(nonRegistryId(key, rawVersion), key, lockedReference(source), source, integrity, undefined);
+    }
+    this.mergeFlags(pkg, locationFlags(entry));
+    // v1 `requires` does not say which map a dependency came from: every edge is normal.
+    const requires = entry.requires;
+    if (requires !== undefined && !isRecord(requires)) this.badEntry(location, `"requires" must be an object, found ${describe(requires)}`);
+    const loc: Location = { path: location, pkg, entry: requires === undefined ? {} : { dependencies: requires }, isProjectMember: false, start: dir };
+    this.order.push(loc);
+    dir.children.set(key, loc);
+
+    const nested = entry.dependencies;
+    if (nested === undefined) return undefined;
+    if (!isRecord(nested)) this.badEntry(location, `"dependencies" must be an object, found ${describe(nested)}`);
+    loc.start = { children: new Map(), parent: dir };
+    return { tree: nested, keys: Object.keys(nested), next: 0, parent: location, dir: loc.start };
+  }
+
+  // ---- what an installed entry is fetched from ---------------------------------------------
+
+  /**
+   * `resolved` of an installed entry as npm reads it. Refused when npm would read it as
+   * something other than what it spells, and when it is a bare path: npm writes one only for
+   * a link, and would read it as a directory or a registry name, depending on its shape.
+   */
+  private installedResolved(location: string, resolved: string | undefined): string | undefined {
+    if (resolved === undefined || resolved === '') return undefined;
+    const read = readResolved(resolved);
+    if ('problem' in read) this.badEntry(location, `"resolved" ${JSON.stringify(resolved)} ${read.problem}`);
+    if (npmSourceFromResolved(read.value).kind === 'path') {
+      this.badEntry(location, `"resolved" ${JSON.stringify(resolved)} is neither a URL nor a git or file: specifier`);
+    }
+    return read.value;
+  }
+
+  /** The source of a registry package, once its tarball URL is known to hold `name@version`. */
+  private registrySource(location: string, resolved: string | undefined, name: string, version: string): PackageSource {
+    const source = npmSourceFromResolved(resolved);
+    if (source.kind === 'registry' && resolved !== undefined) this.requireTarballOf(location, resolved, name, version);
+    return source;
+  }
+
+  /**
+   * npm installs what `resolved` fetches, whatever the entry's name and version say (it never
+   * compares them with the tarball). A registry tarball URL names its package and version: they
+   * must be the entry's, or the audit would check one package while npm installs another.
+   */
+  private requireTarballOf(location: string, url: string, name: string, version: string): void {
+    const tarball = registryTarballIdentity(url);
+    if (tarball === null) return;
+    if (tarball.name !== name) {
+      this.badEntry(location, `"resolved" is a tarball of ${tarball.name}, not of ${name} (${url}); npm installs the tarball`);
+    }
+    if (tarball.version === null) this.badEntry(location, `"resolved" is not a tarball of ${name}@${version} (${url})`);
+    if (tarball.version !== version) {
+      this.badEntry(location, `"version" is ${version} but "resolved" is the tarball of ${name}@${tarball.version}; npm installs the tarball`);
     }
   }
 
@@ -465,7 +552,7 @@ class LockReader {
     const isFlat = isRecord(this.doc.packages);
     let label = `"${location}"`;
     if (location === '') label = 'the root entry ("")';
-    else if (!isFlat) label = `dependency "${location.slice('node_modules/'.length).split('/node_modules/').join(' > ')}"`;
+    else if (!isFlat) label = `dependency "${treePathLabel(location)}"`;
     // v2/v3 keys are unique in the file, so the key's position is the entry's; v1 keys are
     // bare names that recur all over the tree, so a position there would mislead.
     const position = isFlat ? positionOfKey(this.input.text, location) : undefined;
@@ -562,6 +649,48 @@ function nonRegistryId(name: string, locked: string): string {
 function lockedReference(source: PackageSource): string {
   return source.rev ?? source.url ?? '';
 }
+
+/** `node_modules/a/node_modules/b` → `a > b`; the middle of a very deep path left out. */
+function treePathLabel(location: string): string {
+  const names = location.slice('node_modules/'.length).split('/node_modules/');
+  if (names.length <= 8) return names.join(' > ');
+  return [...names.slice(0, 3), `… ${names.length - 6} more …`, ...names.slice(-3)].join(' > ');
+}
+
+/**
+ * Why npm would not install a `packages` key where it spells, or null. npm takes keys as paths
+ * and resolves them (`node_modules/foo/`, `node_modules//foo` and `node_modules/./foo` are all
+ * `node_modules/foo` to it); it writes every key in normal form itself, so a key in any other
+ * is refused rather than guessed at, as is one whose last part is not a package's directory.
+ */
+function locationKeyProblem(location: string): string | null {
+  if (location.includes('\\')) return 'a location with "\\" (npm writes "/" on every platform)';
+  if (location.startsWith('/')) return 'an absolute location (npm writes them relative to the project)';
+  if (!isNormalLocation(location)) {
+    return `not a location in normal form: npm installs it at "${posix.normalize(location).replace(/\/+$/, '')}"`;
+  }
+  if (isUnderNodeModules(location) && !isPackageDirName(nameFromLocation(location))) {
+    return 'not a package directory: a location ends in node_modules/<name> or node_modules/@scope/<name>';
+  }
+  return null;
+}
+
+/**
+ * No empty, `.` or `..` segment, except leading `..` (a directory beside the project, `../lib`):
+ * what path.normalize leaves as it is, without a trailing `/`.
+ */
+function isNormalLocation(location: string): boolean {
+  if (/^(?:\.\.\/)*\.\.$/.test(location)) return true;
+  const rest = location.replace(/^(?:\.\.\/)+/, '');
+  return rest !== '' && !/(?:^|\/)\.{0,2}(?:\/|$)/.test(rest);
+}
+
+/** `name` or `@scope/name`: the one or two directories a package takes in node_modules. */
+function isPackageDirName(name: string): boolean {
+  return PACKAGE_DIR_NAME.test(name);
+}
+
+const PACKAGE_DIR_NAME = /^(?:@[^/\\]+\/(?!\.\.?$)[^/\\]+|(?!\.\.?$)[^@/\\][^/\\]*)$/;
 
 function isUnderNodeModules(location: string): boolean {
   return location.startsWith('node_modules/') || location.includes('/node_modules/');

@@ -4,7 +4,7 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
 import { isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
-import { defaultNpmRegistrySource, isDefaultNpmRegistry } from './registry-source.js';
+import { defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryTarballIdentity } from './registry-source.js';
 
 /*
  * pnpm-lock.yaml 5.x, 6.x and 9.x.
@@ -293,8 +293,25 @@ function describe(
   const integrity = typeof resolution.integrity === 'string' ? resolution.integrity : null;
   const source = pnpmSource(resolution, registryShaped, key);
   const resolvedVersion = version ?? '0.0.0';
+  if (typeof resolution.tarball === 'string') checkTarball(resolution.tarball, source, name, resolvedVersion, (m) => new InputError(path, `package ${key}: ${m}`, at(key)));
   const id = registryShaped ? `${name}@${resolvedVersion}` : bare.startsWith(`${name}@`) ? bare : `${name}@${bare}`;
   return { id, ecosystem: 'npm', name, version: resolvedVersion, source, checksum: integrity };
+}
+
+/**
+ * A `resolution.tarball` is what pnpm fetches, whatever the key says: one whose URL the fetch
+ * would read otherwise (whitespace, control characters), or a registry tarball of another
+ * package or version than the entry's, is refused.
+ */
+function checkTarball(tarball: string, source: PackageSource, name: string, version: string, error: (message: string) => InputError): void {
+  const read = readResolved(tarball);
+  if ('problem' in read) throw error(`\`resolution.tarball\` ${JSON.stringify(tarball)} ${read.problem}`);
+  const found = source.kind === 'registry' ? registryTarballIdentity(read.value) : null;
+  if (found === null) return;
+  if (found.name !== name) throw error(`\`resolution.tarball\` is a tarball of ${found.name}, not of ${name}`);
+  if (found.version !== version) {
+    throw error(found.version === null ? `\`resolution.tarball\` is not a tarball of ${name}@${version}` : `the version is ${version} but \`resolution.tarball\` is the tarball of ${name}@${found.version}`);
+  }
 }
 
 function pnpmSource(resolution: Yaml, registryShaped: boolean, key: string): PackageSource {

@@ -92,6 +92,69 @@ function registryBaseOfTarball(url: string): string | undefined {
 }
 
 /**
+ * A lockfile's `resolved` as npm reads it (npm-package-arg, then the WHATWG URL parser that
+ * fetches it), or the reason stowage cannot take it as written:
+ * - a URL scheme is matched in any letter case (`HTTPS://` is fetched as `https://`), and an
+ *   http(s) URL is the one npm requests: host lower-cased, `.`/`..` segments and `\` resolved;
+ * - whitespace around the value makes npm take it for a directory in the project, not a URL
+ *   (what it installs then depends on the machine's cache): refused, like control characters,
+ *   which the URL parser would silently drop.
+ */
+export function readResolved(resolved: string): { value: string } | { problem: string } {
+  if (resolved !== resolved.trim()) {
+    return { problem: 'has whitespace around it, so npm reads it as a directory in the project, not as what it names' };
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(resolved)) return { problem: 'holds control characters' };
+  const value = lowerCaseScheme(resolved);
+  if (!value.startsWith('https://') && !value.startsWith('http://')) return { value };
+  if (/\s/.test(value)) return { problem: 'is not a URL: it holds whitespace' };
+  // Lockfiles hold thousands of URLs already in the parser's form: skip parsing those.
+  if (PLAIN_HTTP_URL.test(value) && !/\/\.|%2e/i.test(value)) return { value };
+  try {
+    return { value: new URL(value).href };
+  } catch {
+    return { problem: 'is not a valid URL' };
+  }
+}
+
+/**
+ * An http(s) URL the WHATWG parser leaves as it is: a lower-case host name (not an address, no
+ * port or credentials) and a path of characters it does not encode. Dot segments (`/.`, `%2e`)
+ * are tested apart.
+ */
+const PLAIN_HTTP_URL = /^https?:\/\/(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*\/[\w.~@%+=&?#/-]*$/;
+
+/** `HTTPS://…` → `https://…`, `NPM:…` → `npm:…`: npm-package-arg matches schemes in any letter case. */
+export function lowerCaseScheme<T extends string | undefined>(spec: T): T {
+  const scheme = spec === undefined ? undefined : /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(spec)?.[1];
+  if (spec === undefined || scheme === undefined || scheme === scheme.toLowerCase()) return spec;
+  return (scheme.toLowerCase() + spec.slice(scheme.length)) as T;
+}
+
+/**
+ * The package a registry tarball URL holds, by the registry's layout
+ * (`<registry>/<name>/-/<unscoped name>-<version>.tgz`, a scope's slash possibly as %2f):
+ * `version` is null when the file is not named for the package. Null for any other URL.
+ */
+export function registryTarballIdentity(url: string): { name: string; version: string | null } | null {
+  const bare = url.replace(/[?#].*$/, '');
+  const dash = bare.indexOf('/-/');
+  if (dash < 0 || !bare.endsWith('.tgz') || registryBaseOfTarball(url) === undefined) return null;
+  const head = bare.slice(0, dash);
+  const cut = head.lastIndexOf('/');
+  let name = head.slice(cut + 1);
+  if (/^@[^%]+%2f/i.test(name)) name = name.replace(/%2f/i, '/');
+  else {
+    const scope = head.lastIndexOf('/', cut - 1);
+    if (scope >= 0 && head[scope + 1] === '@') name = head.slice(scope + 1);
+  }
+  const file = bare.slice(bare.lastIndexOf('/') + 1, -'.tgz'.length);
+  const unscoped = name.slice(name.lastIndexOf('/') + 1);
+  return { name, version: file.startsWith(`${unscoped}-`) ? file.slice(unscoped.length + 1) : null };
+}
+
+/**
  * The version of `name` a registry tarball URL holds (`…/name/-/name-1.2.3.tgz`), or null when
  * the URL is not one. Early npm 5 lockfiles wrote such URLs as the "version" of some entries.
  */

@@ -9,7 +9,7 @@ import type { EcosystemVendor, VendorContext, VendoredPackage } from '../../vend
 import { readTextInput } from '../lockfiles.js';
 import { FileSet, checkedUrl, compare, readConfigFile, requireInsideProject } from './vendor-support.js';
 import { vendorYarnClassic } from './vendor-yarn.js';
-import { npmSourceFromResolved, parseNpmSpecifier, registryTarballVersion } from './registry-source.js';
+import { lowerCaseScheme, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballVersion } from './registry-source.js';
 import {
   CORGI_ACCEPT,
   PUBLIC_REGISTRY_CONFIG,
@@ -185,8 +185,9 @@ function readLockedTarballs(graph: DependencyGraph, projectDir: string): { lockf
   if (!isRecord(doc)) throw new InputError(path, 'expected a JSON object at the top level');
   const lockfileVersion = typeof doc.lockfileVersion === 'number' ? doc.lockfileVersion : 1;
   const reader = new TarballReader(path, projectDir);
-  if (lockfileVersion >= 2 && isRecord(doc.packages)) reader.readPackages(doc.packages);
-  else if (isRecord(doc.dependencies)) reader.readTree(doc.dependencies, '');
+  // As npm (and the lockfile reader): `packages` when the file has one, whatever its version.
+  if (isRecord(doc.packages)) reader.readPackages(doc.packages);
+  else if (isRecord(doc.dependencies)) reader.readTree(doc.dependencies);
   return { lockfileVersion, tarballs: reader.tarballs };
 }
 
@@ -211,7 +212,7 @@ class TarballReader {
       if (entry.inBundle === true) continue;
       const name = stringField(entry, 'name') ?? location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length);
       const version = stringField(entry, 'version');
-      const resolved = stringField(entry, 'resolved');
+      const resolved = this.resolvedAsRead(location, stringField(entry, 'resolved'));
       const integrity = stringField(entry, 'integrity');
       if (resolved === null) {
         // npm leaves an optional or peer dependency it did not install without a version.
@@ -223,14 +224,28 @@ class TarballReader {
     }
   }
 
-  /** v1 `dependencies`: nested; "version" holds the specifier of anything not from a registry. */
-  readTree(tree: JsonRecord, parent: string): void {
+  /**
+   * v1 `dependencies`: nested; "version" holds the specifier of anything not from a registry.
+   * Walked with a stack of the levels still to read, not by recursion: any depth is a lockfile.
+   */
+  readTree(top: JsonRecord): void {
+    const levels: Array<{ tree: JsonRecord; parent: string }> = [{ tree: top, parent: '' }];
+    for (let level = levels.pop(); level !== undefined; level = levels.pop()) {
+      // Children are read after their level, in reverse so that the first is read first.
+      const nested = this.readTreeLevel(level.tree, level.parent);
+      for (let i = nested.length - 1; i >= 0; i--) levels.push(nested[i] as { tree: JsonRecord; parent: string });
+    }
+  }
+
+  /** The entries of one `dependencies` map; the maps they nest, to be read next. */
+  private readTreeLevel(tree: JsonRecord, parent: string): Array<{ tree: JsonRecord; parent: string }> {
+    const nested: Array<{ tree: JsonRecord; parent: string }> = [];
     for (const key in tree) {
       const entry = tree[key];
       if (!isRecord(entry) || entry.bundled === true) continue;
       const location = parent === '' ? `node_modules/${key}` : `${parent}/node_modules/${key}`;
-      const raw = stringField(entry, 'version') ?? '';
-      const resolved = stringField(entry, 'resolved');
+      const raw = lowerCaseScheme(stringField(entry, 'version') ?? '');
+      const resolved = this.resolvedAsRead(location, stringField(entry, 'resolved'));
       const integrity = stringField(entry, 'integrity');
       const spec = parseNpmSpecifier(raw);
       switch (spec.type) {
@@ -254,8 +269,17 @@ class TarballReader {
         default:
           throw new InputError(this.path, `${location}: "${raw}" is not something npm installs from a package-lock`);
       }
-      if (isRecord(entry.dependencies)) this.readTree(entry.dependencies, location);
+      if (isRecord(entry.dependencies)) nested.push({ tree: entry.dependencies, parent: location });
     }
+    return nested;
+  }
+
+  /** `resolved` as npm reads it (the lockfile reader has refused what npm would misread). */
+  private resolvedAsRead(location: string, resolved: string | null): string | null {
+    if (resolved === null || resolved === '') return null;
+    const read = readResolved(resolved);
+    if ('problem' in read) throw new InputError(this.path, `${location}: "resolved" ${JSON.stringify(resolved)} ${read.problem}`);
+    return read.value;
   }
 
   private addResolved(location: string, name: string, version: string, resolved: string, integrity: string | null): void {

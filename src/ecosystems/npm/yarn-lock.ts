@@ -3,7 +3,7 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
 import { isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
-import { defaultNpmRegistrySource, npmSourceFromResolved } from './registry-source.js';
+import { defaultNpmRegistrySource, npmSourceFromResolved, readResolved, registryTarballIdentity } from './registry-source.js';
 
 /*
  * yarn.lock, both generations:
@@ -25,6 +25,11 @@ const BERRY_METADATA_VERSIONS = { min: 4, max: 10 };
 export function parseYarnLock(input: LockfileInput): DependencyGraph {
   const manifest = input.manifest ? readManifest(input.manifest.path, input.manifest.text) : null;
   if (input.text.includes('\0')) throw new InputError(input.path, 'not a yarn.lock: the file is binary');
+  // yarn writes its header even for a project without dependencies; an empty file locks
+  // nothing, and yarn (without --frozen-lockfile) installs whatever the registry has today.
+  if (input.text.trim() === '') {
+    throw new InputError(input.path, 'the file is empty (yarn writes at least its "# yarn lockfile v1" header, even for a project without dependencies)');
+  }
   if (/^(#.*\r?\n)*#\s*yarn lockfile v1\s*\r?\n/.test(input.text)) return parseV1(input, manifest);
   // Nothing but comments: a project without dependencies (yarn 1 installs from it).
   if (!/^\s*[^\s#]/m.test(input.text)) return parseV1(input, manifest);
@@ -235,18 +240,41 @@ function readV1Entry(path: string, block: V1Node): V1Entry {
   const aliased = range.startsWith('npm:') ? splitDescriptor(range.slice(4)) : null;
   const version = str('version');
   if (version === null) return fail(`entry ${block.keys.join(', ')} has no version`);
+  const name = aliased ? aliased[0] : keyName;
   return {
     keys: block.keys,
     line: block.line,
-    name: aliased ? aliased[0] : keyName,
+    name,
     version,
-    resolved: str('resolved'),
+    resolved: v1Resolved(str('resolved'), name, version, (message) => fail(`entry ${block.keys.join(', ')}: ${message}`, block.line)),
     integrity: str('integrity'),
     keyName,
     range,
     aliased: aliased !== null,
     fields,
   };
+}
+
+/**
+ * `resolved` as yarn fetches it (a URL's scheme in any letter case, as the URL parser reads
+ * it). yarn installs the tarball it names without comparing it with the entry: a registry
+ * tarball of another package or version than the entry's is refused, or the audit would check
+ * one package while yarn installs another.
+ */
+function v1Resolved(resolved: string | null, name: string, version: string, fail: (message: string) => never): string | null {
+  if (resolved === null) return null;
+  const read = readResolved(resolved);
+  if ('problem' in read) return fail(`\`resolved\` ${JSON.stringify(resolved)} ${read.problem}`);
+  const tarball = npmSourceFromResolved(read.value).kind === 'registry' ? registryTarballIdentity(read.value) : null;
+  if (tarball !== null && tarball.name !== name) return fail(`\`resolved\` is a tarball of ${tarball.name}, not of ${name}; yarn installs the tarball`);
+  if (tarball !== null && tarball.version !== version) {
+    return fail(
+      tarball.version === null
+        ? `\`resolved\` is not a tarball of ${name}@${version}`
+        : `\`version\` is ${version} but \`resolved\` is the tarball of ${name}@${tarball.version}; yarn installs the tarball`,
+    );
+  }
+  return read.value;
 }
 
 /** Every entry of a yarn v1 lockfile with where yarn fetches it from. */

@@ -7,7 +7,7 @@ import { InputError } from '../../../src/core/errors.js';
 import type { DependencyGraph, EdgeKind } from '../../../src/core/graph.js';
 import type { Package } from '../../../src/core/package.js';
 import { parsePackageLock } from '../../../src/ecosystems/npm/package-lock.js';
-import { isDefaultNpmRegistry, npmSourceFromResolved, parseNpmSpecifier, registryTarballVersion } from '../../../src/ecosystems/npm/registry-source.js';
+import { isDefaultNpmRegistry, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballVersion } from '../../../src/ecosystems/npm/registry-source.js';
 import { NPM_CORPUS, PROJECT_ROOT, corpusFiles } from '../../support/shared.js';
 
 const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'npm', 'package-lock');
@@ -490,5 +490,192 @@ describe('registry-source', () => {
       patch: '~/.yarn/patches/lodash.patch::version=4.17.21',
     });
     assert.deepEqual(parseNpmSpecifier('https://example.com/x.tgz'), { type: 'tarball', url: 'https://example.com/x.tgz' });
+  });
+});
+
+describe('entries whose key, name, resolved and version disagree: read as npm installs them, or refused', () => {
+  const LODASH_4 = 'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz';
+  const PATH = '/app/package-lock.json';
+
+  /** A v3 lockfile with these installed entries beside the root. */
+  function v3(packages: Record<string, unknown>, lockfileVersion: number | null = 3, extra: Record<string, unknown> = {}): LockfileInput {
+    const doc: Record<string, unknown> = { name: 'app', version: '1.0.0', ...extra, packages: { '': { name: 'app', version: '1.0.0' }, ...packages } };
+    if (lockfileVersion !== null) doc.lockfileVersion = lockfileVersion;
+    return { path: PATH, text: JSON.stringify(doc, null, 2) };
+  }
+
+  /** A v1 lockfile with this nested tree. */
+  function v1(dependencies: Record<string, unknown>): LockfileInput {
+    return { path: PATH, text: JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 1, requires: true, dependencies }, null, 2) };
+  }
+
+  function refused(lock: LockfileInput, message: RegExp): void {
+    assert.throws(
+      () => parsePackageLock(lock),
+      (err: unknown) => {
+        assert.ok(err instanceof InputError, `an InputError, not ${String(err)}`);
+        assert.equal(err.file, PATH);
+        assert.match(err.message, message);
+        assert.ok(!err.line.includes('\n'), 'one line');
+        return true;
+      },
+    );
+  }
+
+  function registryIds(lock: LockfileInput): string[] {
+    return parsePackageLock(lock)
+      .packages.filter((p) => p.source.kind === 'registry')
+      .map((p) => `${p.id} ${p.source.isDefaultRegistry ? 'public' : 'other'}`);
+  }
+
+  test('a version the resolved tarball contradicts: npm installs the tarball, so it is refused', () => {
+    refused(
+      v3({ 'node_modules/lodash': { version: '4.17.21', resolved: LODASH_4 } }),
+      /"node_modules\/lodash": "version" is 4\.17\.21 but "resolved" is the tarball of lodash@4\.17\.4; npm installs the tarball/,
+    );
+    refused(
+      v3({ 'node_modules/@types/node': { version: '20.0.0', resolved: 'https://registry.npmjs.org/@types/node/-/node-8.0.53.tgz' } }),
+      /"version" is 20\.0\.0 but "resolved" is the tarball of @types\/node@8\.0\.53/,
+    );
+    refused(
+      v3({ 'node_modules/lodash': { version: '4.17.4', resolved: 'https://registry.npmjs.org/lodash/-/underscore-1.8.3.tgz' } }),
+      /"resolved" is not a tarball of lodash@4\.17\.4/,
+    );
+    refused(v1({ lodash: { version: '4.17.21', resolved: LODASH_4 } }), /dependency "lodash": "version" is 4\.17\.21 but "resolved" is the tarball of lodash@4\.17\.4/);
+    refused(v1({ lodash: { version: ' 4.17.4', resolved: LODASH_4 } }), /dependency "lodash": "version" is {2}4\.17\.4 but/);
+  });
+
+  test('a name the resolved tarball contradicts (name field, key, its letter case): refused', () => {
+    refused(
+      v3({ 'node_modules/lodash': { name: 'lodash-es', version: '4.17.4', resolved: LODASH_4 } }),
+      /"node_modules\/lodash": "resolved" is a tarball of lodash, not of lodash-es \(https:\/\/registry\.npmjs\.org\/lodash\/-\/lodash-4\.17\.4\.tgz\); npm installs the tarball/,
+    );
+    refused(v3({ 'node_modules/Lodash': { version: '4.17.4', resolved: LODASH_4 } }), /"node_modules\/Lodash": "resolved" is a tarball of lodash, not of Lodash/);
+    refused(v3({ 'node_modules/is-number': { version: '4.17.4', resolved: LODASH_4 } }), /a tarball of lodash, not of is-number/);
+    refused(v1({ 'lodash-es': { version: 'npm:lodash-es@4.17.4', resolved: LODASH_4 } }), /dependency "lodash-es": "resolved" is a tarball of lodash, not of lodash-es/);
+    refused(v1({ Lodash: { version: '4.17.4', resolved: LODASH_4 } }), /dependency "Lodash": "resolved" is a tarball of lodash, not of Lodash/);
+  });
+
+  test('a URL npm resolves to another package before fetching it is read as it resolves', () => {
+    // The URL parser npm fetches with resolves `..` and reads `\` as `/`: this is is-number's tarball.
+    refused(
+      v3({ 'node_modules/lodash': { version: '4.17.4', resolved: 'https://registry.npmjs.org/lodash/-/../../is-number/-/is-number-7.0.0.tgz' } }),
+      /"resolved" is a tarball of is-number, not of lodash/,
+    );
+    refused(
+      v3({ 'node_modules/lodash': { version: '4.17.4', resolved: 'https://registry.npmjs.org/lodash/-/..\\..\\is-number/-/is-number-7.0.0.tgz' } }),
+      /"resolved" is a tarball of is-number, not of lodash/,
+    );
+    refused(v3({ 'node_modules/lodash': { version: '4.17.4', resolved: 'https://registry.npmjs.org/%6codash/-/lodash-4.17.4.tgz' } }), /a tarball of %6codash, not of lodash/);
+  });
+
+  test("an alias (key and name differ, the tarball is the name's) is the package it names", () => {
+    assert.deepEqual(registryIds(v3({ 'node_modules/underscore': { name: 'lodash', version: '4.17.4', resolved: LODASH_4 } })), ['underscore@npm:lodash@4.17.4 public']);
+    assert.deepEqual(registryIds(v1({ underscore: { version: 'npm:lodash@4.17.4', resolved: LODASH_4 } })), ['underscore@npm:lodash@4.17.4 public']);
+    // A scope's slash written %2f, as old lockfiles do.
+    assert.deepEqual(
+      registryIds(v3({ 'node_modules/@types/node': { version: '8.0.53', resolved: 'https://registry.npmjs.org/@types%2fnode/-/node-8.0.53.tgz' } })),
+      ['@types/node@8.0.53 public'],
+    );
+  });
+
+  test('keys npm would install elsewhere than they spell are refused', () => {
+    const entry = { version: '4.17.4', resolved: LODASH_4 };
+    const cases: Array<[string, RegExp]> = [
+      ['node_modules/lodash/', /"node_modules\/lodash\/": not a location in normal form: npm installs it at "node_modules\/lodash"/],
+      ['node_modules//lodash', /npm installs it at "node_modules\/lodash"/],
+      ['node_modules/./lodash', /npm installs it at "node_modules\/lodash"/],
+      ['node_modules/is-number/../lodash', /npm installs it at "node_modules\/lodash"/],
+      ['node_modules\\lodash', /a location with "\\"/],
+      ['/srv/app/node_modules/lodash', /an absolute location/],
+      ['node_modules/a/lodash', /not a package directory/],
+      ['node_modules/@scope', /not a package directory/],
+    ];
+    for (const [key, message] of cases) refused(v3({ [key]: entry }), message);
+    refused(v1({ 'lodash/': entry }), /dependency "lodash\/": "lodash\/" is not a package name/);
+    refused(v1({ '..': entry }), /dependency "\.\.": "\.\." is not a package name/);
+    refused(v1({ a: { version: '1.0.0', dependencies: { 'x/../lodash': entry } } }), /dependency "a > x\/\.\.\/lodash": .* is not a package name/);
+  });
+
+  test('whitespace or control characters in resolved, or a bare path, are refused', () => {
+    const at = (resolved: string): LockfileInput => v3({ 'node_modules/lodash': { version: '4.17.4', resolved } });
+    refused(at(` ${LODASH_4}`), /"node_modules\/lodash": "resolved" " https:.*" has whitespace around it, so npm reads it as a directory in the project/);
+    refused(at(`${LODASH_4} `), /has whitespace around it/);
+    refused(at(`${LODASH_4}\n`), /has whitespace around it/);
+    refused(at('https://registry.npmjs.org/lo\tdash/-/lodash-4.17.4.tgz'), /holds control characters/);
+    refused(at('https://registry.npmjs.org/lo dash/-/lodash-4.17.4.tgz'), /is not a URL: it holds whitespace/);
+    refused(at('lodash-4.17.4.tgz'), /"resolved" "lodash-4\.17\.4\.tgz" is neither a URL nor a git or file: specifier/);
+    refused(at('registry.npmjs.org/lodash/-/lodash-4.17.4.tgz'), /is neither a URL nor a git or file: specifier/);
+    refused(v1({ lodash: { version: '4.17.4', resolved: `\t${LODASH_4}` } }), /dependency "lodash": "resolved" .* has whitespace around it/);
+  });
+
+  test('a scheme or host in upper case is the URL npm fetches', () => {
+    for (const resolved of ['HTTPS://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz', 'Https://REGISTRY.npmjs.org/lodash/-/lodash-4.17.4.tgz']) {
+      assert.deepEqual(registryIds(v3({ 'node_modules/lodash': { version: '4.17.4', resolved } })), ['lodash@4.17.4 public'], resolved);
+      assert.deepEqual(registryIds(v1({ lodash: { version: '4.17.4', resolved } })), ['lodash@4.17.4 public'], resolved);
+    }
+    // npm 5 wrote the tarball URL as the version; its scheme too is read in any case.
+    assert.deepEqual(registryIds(v1({ lodash: { version: 'HTTPS://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz' } })), ['lodash@4.17.4 public']);
+    const git = parsePackageLock(v3({ 'node_modules/dep': { version: '1.0.0', resolved: 'GIT+SSH://git@github.com/a/dep.git#abc123' } }));
+    assert.deepEqual(git.packages[1]?.source, { kind: 'git', url: 'git+ssh://git@github.com/a/dep.git', rev: 'abc123', isDefaultRegistry: false });
+  });
+
+  test('"packages" is what npm installs from whenever the file has it, whatever lockfileVersion says', () => {
+    const tree = { lodash: { version: '4.17.21', resolved: 'https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz' } };
+    const packages = { 'node_modules/lodash': { version: '4.17.4', resolved: LODASH_4 } };
+    const v1WithPackages = parsePackageLock(v3(packages, 1, { dependencies: tree }));
+    assert.equal(v1WithPackages.format, 'package-lock.json v1');
+    assert.deepEqual(v1WithPackages.packages.map((p) => p.id), ['app@workspace:.', 'lodash@4.17.4']);
+    assert.deepEqual(registryIds(v3(packages, 1)), ['lodash@4.17.4 public']);
+    assert.deepEqual(registryIds(v3(packages, null, { dependencies: tree })), ['lodash@4.17.4 public']);
+    // And a v3 file with the v1 tree only is installed from the tree.
+    const treeOnly: LockfileInput = { path: PATH, text: JSON.stringify({ name: 'app', lockfileVersion: 3, dependencies: { lodash: { version: '4.17.4', resolved: LODASH_4 } } }) };
+    assert.deepEqual(registryIds(treeOnly), ['lodash@4.17.4 public']);
+  });
+
+  test('every resolved URL of the corpus reads as the URL parser has it (the fast path agrees)', () => {
+    let count = 0;
+    for (const path of corpusFiles(NPM_CORPUS, '.package-lock.json')) {
+      for (const m of readFileSync(path, 'utf8').matchAll(/"resolved": "(https?:[^"]*)"/g)) {
+        const url = m[1] as string;
+        assert.deepEqual(readResolved(url), { value: new URL(url).href }, url);
+        count++;
+      }
+    }
+    assert.ok(count > 10_000, `${count} URLs`);
+    assert.deepEqual(readResolved('https://registry.npmjs.org:443/lodash/-/lodash-4.17.4.tgz'), { value: LODASH_4 });
+    assert.deepEqual(readResolved('https://registry.npmjs.org/lodash/-/./lodash-4.17.4.tgz'), { value: LODASH_4 });
+    assert.deepEqual(readResolved('https://registry.npmjs.org/%2E%2E/lodash/-/lodash-4.17.4.tgz'), { value: LODASH_4 });
+  });
+});
+
+describe('a v1 tree thousands of levels deep', () => {
+  /** `p1` holds `p2` … holds `p<depth-1>`, which holds lodash; each requires the next. */
+  function deepTree(depth: number): LockfileInput {
+    let text = JSON.stringify({ lodash: { version: '4.17.4', resolved: 'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz' } });
+    for (let i = depth - 1; i >= 1; i--) {
+      const next = i === depth - 1 ? 'lodash' : `p${i + 1}`;
+      text = `{"p${i}":{"version":"1.0.0","resolved":"https://registry.npmjs.org/p${i}/-/p${i}-1.0.0.tgz","requires":{"${next}":"*"},"dependencies":${text}}}`;
+    }
+    return { path: '/deep/package-lock.json', text: `{"name":"deep","version":"1.0.0","lockfileVersion":1,"requires":true,"dependencies":${text}}` };
+  }
+
+  for (const depth of [5_000, 20_000]) {
+    test(`${depth} levels: every package and edge, no stack overflow`, () => {
+      const graph = parsePackageLock(deepTree(depth));
+      assert.equal(graph.packages.length, depth + 1);
+      assert.equal(graph.edges.length, depth);
+      assert.deepEqual(targetsOf(graph, `p${depth - 1}@1.0.0`), ['lodash@4.17.4']);
+    });
+  }
+
+  test('an error deep inside names the entry by a shortened path', () => {
+    const text = deepTree(5_000).text.replace('"version":"4.17.4"', '"version":4');
+    assert.throws(
+      () => parsePackageLock({ path: '/deep/package-lock.json', text }),
+      (err: unknown) =>
+        err instanceof InputError &&
+        err.message === 'dependency "p1 > p2 > p3 > … 4994 more … > p4998 > p4999 > lodash": "version" must be a string, found number 4',
+    );
   });
 });

@@ -191,3 +191,34 @@ for (const [name, message, line] of broken) {
     );
   });
 }
+
+test('a resolution.tarball that is another package or version than its entry is refused', () => {
+  const lock = (key: string, tarball: string): string =>
+    [
+      "lockfileVersion: '9.0'",
+      'importers:',
+      '  .:',
+      '    dependencies:',
+      `      ${key.slice(0, key.lastIndexOf('@'))}:`,
+      "        specifier: ^4.17.0",
+      `        version: ${key.slice(key.lastIndexOf('@') + 1)}`,
+      'packages:',
+      `  ${key}:`,
+      `    resolution: {integrity: sha512-x, tarball: '${tarball}'}`,
+      'snapshots:',
+      `  ${key}: {}`,
+      '',
+    ].join('\n');
+  const refused = (text: string, message: RegExp): void =>
+    assert.throws(
+      () => parsePnpmLock({ path: '/app/pnpm-lock.yaml', text }),
+      (err: unknown) => err instanceof InputError && err.file === '/app/pnpm-lock.yaml' && message.test(err.message) && !err.line.includes('\n'),
+    );
+  const mirror = 'https://npm.example.org/lodash/-/lodash-4.17.4.tgz';
+  refused(lock('lodash@4.17.21', mirror), /package lodash@4\.17\.21: the version is 4\.17\.21 but `resolution\.tarball` is the tarball of lodash@4\.17\.4/);
+  refused(lock('lodash-es@4.17.4', mirror), /`resolution\.tarball` is a tarball of lodash, not of lodash-es/);
+  refused(lock('lodash@4.17.4', ` ${mirror}`), /`resolution\.tarball` " https:.*" has whitespace around it/);
+  // In agreement, and with the scheme in capitals: the mirror's lodash 4.17.4.
+  const graph = parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: lock('lodash@4.17.4', mirror.replace('https', 'HTTPS')) });
+  assert.ok(graph.packages.some((p) => p.id === 'lodash@4.17.4' && p.source.kind === 'registry'));
+});

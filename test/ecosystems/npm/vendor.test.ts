@@ -187,10 +187,10 @@ function graphOf(path: string, format: string): DependencyGraph {
   return { ecosystem: 'npm', path, format, packages: [], edges: [], roots: [] };
 }
 
-async function vendorLockfile(lockfile: object, npmrc?: string): Promise<{ result: VendorResult; warnings: string[] }> {
+async function vendorLockfile(lockfile: object | string, npmrc?: string): Promise<{ result: VendorResult; warnings: string[] }> {
   const dir = mkdtempSync(join(scratch, 'local-'));
   writeFileSync(join(dir, 'package.json'), '{"name":"app","version":"1.0.0"}\n');
-  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(lockfile));
+  writeFileSync(join(dir, 'package-lock.json'), typeof lockfile === 'string' ? lockfile : JSON.stringify(lockfile));
   if (npmrc !== undefined) writeFileSync(join(dir, '.npmrc'), npmrc);
   return vendorDir(dir, join(dir, 'downloads'));
 }
@@ -292,6 +292,27 @@ describe('npm vendoring from a registry on 127.0.0.1', () => {
     // npm fetches it by URL at install time: the cache has an entry under that URL.
     const entry = result.files.find((f) => f.path.includes('/index-v5/') && f.data.toString().includes(`request-cache:${registry}left-pad/-/left-pad-1.3.0.tgz`));
     assert.ok(entry, 'an index entry for the tarball URL');
+  });
+
+  test('a v1 tree 5,000 levels deep is vendored: one tarball, its packument, no stack overflow', async () => {
+    // Written as text: JSON.stringify itself recurses, and would overflow first.
+    const fields = `"version":"1.3.0","resolved":"${registry}left-pad/-/left-pad-1.3.0.tgz","integrity":"${sri}"`;
+    let tree = `{"left-pad":{${fields}}}`;
+    for (let i = 1; i < 5_000; i++) tree = `{"left-pad":{${fields},"dependencies":${tree}}}`;
+    const { result } = await vendorLockfile(`{"name":"app","lockfileVersion":1,"requires":true,"dependencies":${tree}}`, `registry=${registry}\n`);
+    assert.deepEqual(result.packages.map((p) => `${p.name}@${p.version}`), ['left-pad@1.3.0']);
+    assert.ok(result.files.some((f) => f.data.toString().includes('"name":"left-pad"')), 'the packument npm reads for a v1 lockfile');
+  });
+
+  test('entries whose resolved tarball contradicts their version or name are refused before anything is fetched', async () => {
+    // Read from `packages` although lockfileVersion is 1: npm installs from them.
+    for (const [entry, message] of [
+      [{ version: '1.4.0', resolved: `${registry}left-pad/-/left-pad-1.3.0.tgz`, integrity: sri }, /"version" is 1\.4\.0 but "resolved" is the tarball of left-pad@1\.3\.0/],
+      [{ name: 'right-pad', version: '1.3.0', resolved: `${registry}left-pad/-/left-pad-1.3.0.tgz`, integrity: sri }, /"resolved" is a tarball of left-pad, not of right-pad/],
+    ] as const) {
+      const lockfile = { name: 'app', lockfileVersion: 1, packages: { '': { name: 'app' }, 'node_modules/left-pad': entry } };
+      await assert.rejects(vendorLockfile(lockfile, `registry=${DEAD}\n`), message);
+    }
   });
 
   test('a package the registry does not have is reported by name', async () => {

@@ -260,6 +260,19 @@ test('a yarn.lock of nothing but comments is an empty v1 lockfile', () => {
   assert.deepEqual(graph.packages.map((p) => p.id), ['app@1.0.0']);
 });
 
+test('an empty yarn.lock (no bytes, or only whitespace) is refused like every other empty lockfile', () => {
+  // yarn 1 reads one as locking nothing: `yarn install` then installs whatever the registry has.
+  for (const text of ['', '\n', '  \n\t\r\n', '\uFEFF']) {
+    assert.throws(
+      () => parseYarnLock({ path: '/app/yarn.lock', text }),
+      (err: unknown) =>
+        err instanceof InputError &&
+        err.line === '/app/yarn.lock: the file is empty (yarn writes at least its "# yarn lockfile v1" header, even for a project without dependencies)',
+      JSON.stringify(text),
+    );
+  }
+});
+
 test('a package.json newer than its yarn.lock: audited as locked, with a warning naming what is not locked', () => {
   const text = [
     '# yarn lockfile v1',
@@ -277,4 +290,22 @@ test('a package.json newer than its yarn.lock: audited as locked, with a warning
   ]);
   // Audited as locked, but an install that keeps this lockfile fails: vendoring refuses it.
   assert.equal(graph.stale, 'log4js@^2.5.3, ms@^2.1.3 from package.json not locked');
+});
+
+test('a v1 entry whose resolved tarball is another version or package is refused (yarn 1 installs the tarball)', () => {
+  const entry = (key: string, version: string, resolved: string): string =>
+    ['# yarn lockfile v1', '', '', `"${key}":`, `  version "${version}"`, `  resolved "${resolved}"`, ''].join('\n');
+  const refused = (text: string, message: RegExp): void =>
+    assert.throws(
+      () => parseYarnLock({ path: '/app/yarn.lock', text }),
+      (err: unknown) => err instanceof InputError && err.position?.line === 4 && message.test(err.message) && !err.line.includes('\n'),
+    );
+  const lodash4 = 'https://registry.yarnpkg.com/lodash/-/lodash-4.17.4.tgz#c8e3ba7fac13c0b2dfc7b33f4de14f8b4e7d7ba9';
+  refused(entry('lodash@^4.17.0', '4.17.21', lodash4), /entry lodash@\^4\.17\.0: `version` is 4\.17\.21 but `resolved` is the tarball of lodash@4\.17\.4; yarn installs the tarball/);
+  refused(entry('lodash-es@^4.17.0', '4.17.4', lodash4), /`resolved` is a tarball of lodash, not of lodash-es/);
+  refused(entry('underscore@npm:lodash-es@^4.17.0', '4.17.4', lodash4), /`resolved` is a tarball of lodash, not of lodash-es/);
+  refused(entry('lodash@^4.17.0', '4.17.4', `${lodash4} `), /has whitespace around it/);
+  // An alias whose tarball is its target's, and a scheme in capitals: what yarn installs.
+  const alias = parseYarnLock({ path: '/app/yarn.lock', text: entry('underscore@npm:lodash@^4.17.0', '4.17.4', lodash4.replace('https', 'HTTPS')) });
+  assert.deepEqual(alias.packages.map((p) => [p.id, p.alias, p.source.kind, p.source.isDefaultRegistry]), [['lodash@4.17.4', 'underscore', 'registry', true]]);
 });
