@@ -4,7 +4,9 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
-import { looseGitIdentity, parseCargoSource, sourceIdentity } from './source.js';
+import { CargoSourceError, looseGitIdentity, parseCargoSource, parseCargoSourceId, sourceIdentity } from './source.js';
+import { crateNameProblem } from './crate-name.js';
+import { parseCargoVersion } from './version.js';
 import { memberGlobMatcher } from './workspace-members.js';
 import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
 
@@ -112,6 +114,8 @@ class LockEntry {
     readonly name: string,
     readonly version: string,
     readonly source: string | null,
+    /** The source as Cargo compares it (two spellings of one source have one key); null without a source. */
+    readonly sourceKey: string | null,
     public checksum: string | null,
     /** v2+ writes checksums on the package; v1 only in [metadata]. */
     readonly inlineChecksum: boolean,
@@ -164,12 +168,13 @@ function readLockVersion(input: LockfileInput, doc: TomlTable): 3 | 4 | null {
 
 function readEntries(input: LockfileInput, doc: TomlTable): LockEntry[] {
   const entries: LockEntry[] = [];
+  const sourceKeys: SourceKeys = new Map();
   const root = doc.root;
   if (root !== undefined) {
     if (!isTomlTable(root)) {
       throw new InputError(input.path, `\`root\` must be a table, found ${describe(root)}`, keyPosition(input.text, 'root'));
     }
-    entries.push(readEntry(input, root, '[root]', 0));
+    entries.push(readEntry(input, root, '[root]', 0, sourceKeys));
   }
   const list = doc.package;
   if (list !== undefined) {
@@ -185,7 +190,7 @@ function readEntries(input: LockfileInput, doc: TomlTable): LockEntry[] {
       if (!isTomlTable(table)) {
         throw new InputError(input.path, `\`package\` must be an array of tables ([[package]]); item ${i + 1} is ${describe(table)}`);
       }
-      entries.push(readEntry(input, table, '[[package]]', i));
+      entries.push(readEntry(input, table, '[[package]]', i, sourceKeys));
     }
   }
   if (entries.length === 0) {
@@ -194,19 +199,51 @@ function readEntries(input: LockfileInput, doc: TomlTable): LockEntry[] {
   return entries;
 }
 
-function readEntry(input: LockfileInput, table: TomlTable, header: string, ordinal: number): LockEntry {
+/** Source string -> its key, or why Cargo refuses it: most entries share a handful of sources. */
+type SourceKeys = Map<string, { key: string } | { problem: string }>;
+
+function readEntry(input: LockfileInput, table: TomlTable, header: string, ordinal: number, sourceKeys: SourceKeys): LockEntry {
   // Hot path: one call per package. Messages are built only when something is wrong.
   const name = table.name;
   if (typeof name !== 'string' || name === '') {
     entryError(input, header, ordinal, undefined, name === undefined ? 'missing `name`' : `\`name\` must be a non-empty string, found ${describe(name)}`);
   }
+  // Cargo reads any name here, but no manifest can depend on one it refuses, so it never builds
+  // such an entry (`--locked` fails); stowage would audit a package that is not what is built.
+  const nameProblem = crateNameProblem(name);
+  if (nameProblem !== null) {
+    entryError(input, header, ordinal, undefined, `\`name\` ${JSON.stringify(name)} is not a package name Cargo accepts: ${nameProblem}`);
+  }
   const version = table.version;
   if (typeof version !== 'string' || version === '') {
     entryError(input, header, ordinal, name, version === undefined ? 'missing `version`' : `\`version\` must be a non-empty string, found ${describe(version)}`);
   }
+  try {
+    parseCargoVersion(version);
+  } catch (err) {
+    // Cargo refuses the whole lockfile ("failed to parse lock file") on a version that is not SemVer.
+    const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    entryError(input, header, ordinal, name, `\`version\` ${JSON.stringify(version)} is not a SemVer version, as Cargo requires: ${reason}`);
+  }
   const source = table.source;
-  if (source !== undefined && (typeof source !== 'string' || source === '')) {
-    entryError(input, header, ordinal, name, `\`source\` must be a non-empty string, found ${describe(source)}`);
+  let sourceKey: string | null = null;
+  if (source !== undefined) {
+    if (typeof source !== 'string' || source === '') {
+      entryError(input, header, ordinal, name, `\`source\` must be a non-empty string, found ${describe(source)}`);
+    }
+    let known = sourceKeys.get(source);
+    if (known === undefined) {
+      try {
+        known = { key: parseCargoSourceId(source).key };
+      } catch (err) {
+        if (!(err instanceof CargoSourceError)) throw err;
+        known = { problem: err.message };
+      }
+      sourceKeys.set(source, known);
+    }
+    // Cargo refuses the whole lockfile on a source it cannot parse.
+    if ('problem' in known) entryError(input, header, ordinal, name, `\`source\` ${JSON.stringify(source)} ${known.problem}`);
+    sourceKey = known.key;
   }
   const checksum = table.checksum;
   // Only the shape is checked here, to keep this loop cheap: whoever uses a checksum (the
@@ -229,6 +266,7 @@ function readEntry(input: LockfileInput, table: TomlTable, header: string, ordin
     name as string,
     version as string,
     (source as string | undefined) ?? null,
+    sourceKey,
     (checksum as string | undefined) ?? null,
     checksum !== undefined,
     (deps as string[] | undefined) ?? NO_DEPENDENCIES,
@@ -308,13 +346,15 @@ class PackageLookup {
         else byVersion.set(version, [i]);
       }
       for (const same of byVersion.values()) {
+        // By Cargo's comparison: two spellings of one source are one package to Cargo, which
+        // merges them and keeps one of their checksums; stowage refuses rather than guess.
         const sources = new Set<string | null>();
         for (const i of same) {
           const entry = this.entries[i] as LockEntry;
-          if (sources.has(entry.source)) {
+          if (sources.has(entry.sourceKey)) {
             throw new InputError(input.path, `${entry.label} is listed twice`, entry.position(input.text));
           }
-          sources.add(entry.source);
+          sources.add(entry.sourceKey);
           let id = `${entry.name}@${entry.version}`;
           if (same.length > 1) {
             if (entry.source === null) id += ' (path)';
@@ -383,14 +423,13 @@ class PackageLookup {
   private bySource(indexes: number[], source: string): number {
     const wanted = sourceIdentity(source);
     for (const i of indexes) {
-      const own = (this.entries[i] as LockEntry).source;
-      if (own !== null && sourceIdentity(own) === wanted) return i;
+      if ((this.entries[i] as LockEntry).sourceKey === wanted) return i;
     }
     const loose = looseGitIdentity(wanted);
     if (loose === null) return -1;
     for (const i of indexes) {
-      const own = (this.entries[i] as LockEntry).source;
-      if (own !== null && looseGitIdentity(sourceIdentity(own)) === loose) return i;
+      const own = (this.entries[i] as LockEntry).sourceKey;
+      if (own !== null && looseGitIdentity(own) === loose) return i;
     }
     return -1;
   }
