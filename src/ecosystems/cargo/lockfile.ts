@@ -4,7 +4,7 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
-import { CargoSourceError, looseGitIdentity, parseCargoSource, parseCargoSourceId, sourceIdentity } from './source.js';
+import { CargoSourceError, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
 import { crateNameProblem } from './crate-name.js';
 import { parseCargoVersion } from './version.js';
 import { memberGlobMatcher } from './workspace-members.js';
@@ -391,6 +391,16 @@ class PackageLookup {
       }
     }
     if (name === '' || version === '') return 'is malformed: expected `name`, `name version` or `name version (source)`';
+    // Compared as Cargo compares sources; one Cargo cannot read fails the lockfile, as in Cargo.
+    let sourceKey: string | null = null;
+    if (source !== null) {
+      try {
+        sourceKey = parseCargoSourceId(source).key;
+      } catch (err) {
+        if (!(err instanceof CargoSourceError)) throw err;
+        return `is malformed: its source ${JSON.stringify(source)} ${err.message}`;
+      }
+    }
 
     const candidates = this.byName.get(name);
     if (!candidates) return 'names no package in the lockfile';
@@ -409,8 +419,8 @@ class PackageLookup {
       if (sameVersion.length === 0) return `names no package in the lockfile (it has ${name} ${this.versionsOf(candidates)})`;
     }
 
-    if (source !== null) {
-      const found = this.bySource(sameVersion, source);
+    if (source !== null && sourceKey !== null) {
+      const found = this.bySource(sameVersion, sourceKey);
       return found === -1 ? `names no package in the lockfile (no ${name} ${version} from ${source})` : { index: found, shortened: false };
     }
     // No source: the unique source-less package if there is one, else the only package.
@@ -420,8 +430,7 @@ class PackageLookup {
     return `is ambiguous: ${name} ${version ?? (this.entries[sameVersion[0] as number] as LockEntry).version} comes from several sources`;
   }
 
-  private bySource(indexes: number[], source: string): number {
-    const wanted = sourceIdentity(source);
+  private bySource(indexes: number[], wanted: string): number {
     for (const i of indexes) {
       if ((this.entries[i] as LockEntry).sourceKey === wanted) return i;
     }
@@ -443,7 +452,7 @@ const CHECKSUM_KEY_PREFIX = 'checksum ';
 
 /**
  * v1 kept checksums in `[metadata]`. A key naming a package that is not in the file is
- * ignored, as Cargo does; `<none>` means the registry gave no checksum.
+ * ignored, as Cargo does, and one Cargo cannot parse is refused, as Cargo does; `<none>` means the registry gave no checksum.
  */
 function applyMetadataChecksums(input: LockfileInput, metadata: TomlValue, entries: LockEntry[], lookup: PackageLookup): void {
   if (!isTomlTable(metadata)) {
@@ -456,7 +465,11 @@ function applyMetadataChecksums(input: LockfileInput, metadata: TomlValue, entri
       throw new InputError(input.path, `[metadata] "${key}" must be a sha256 hex digest or "<none>", found ${describeValue(value)}`);
     }
     const found = lookup.resolve(key.slice(CHECKSUM_KEY_PREFIX.length));
-    if (typeof found === 'string') continue;
+    if (typeof found === 'string') {
+      // Cargo refuses a key it cannot parse ("invalid encoding of checksum in lockfile").
+      if (found.startsWith('is malformed')) throw new InputError(input.path, `[metadata] ${JSON.stringify(key)} ${found}`, keyPosition(input.text, 'metadata'));
+      continue;
+    }
     const entry = entries[found.index] as LockEntry;
     // An inline checksum (v2) wins over a stale [metadata] one left by a bad merge.
     if (entry.checksum === null && value !== '<none>') entry.checksum = value;

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { PackageSource } from '../../core/package.js';
 
 /*
@@ -28,8 +29,8 @@ export type CargoSourceKind = 'registry' | 'sparse' | 'git' | 'path';
 export interface CargoSourceId {
   kind: CargoSourceKind;
   /**
-   * The URL as written after the kind (for sparse, with its `sparse+`, as Cargo keeps it); for
-   * git, with its query (the reference) and without the `#commit`.
+   * The URL as written after the kind: for sparse, with its `sparse+`, as Cargo keeps it; for
+   * git, with its query (the reference) and without the `#commit`; for path, the directory.
    */
   url: string;
   /** Git: the locked commit (the `#fragment` as written; the vendor step checks it is a commit id). */
@@ -89,8 +90,17 @@ export function parseCargoSourceId(raw: string): CargoSourceId {
       if (hash !== -1) id.rev = rest.slice(hash + 1);
       return id;
     }
-    default:
-      return { kind: 'path', url: rest, key: `path ${canonicalUrl(url)}`, isCratesIo: false, servesCratesIo: false };
+    default: {
+      // Cargo reads `path+file:///dir` (it never writes it) as the path package at dir, and
+      // panics on any other URL.
+      let dir: string;
+      try {
+        dir = fileURLToPath(url);
+      } catch {
+        throw new CargoSourceError('is a path source whose URL is not a local `file:` URL');
+      }
+      return { kind: 'path', url: dir, key: `path ${canonicalUrl(url)}`, isCratesIo: false, servesCratesIo: false };
+    }
   }
 }
 
@@ -175,7 +185,7 @@ function gitReference(url: URL): string {
  *   sparse index, so a consumer can tell the protocols apart.
  * - git+URL?query#commit: `url` is URL with its query (branch / tag / rev, which a vendored
  *   build needs to name the same reference) but without the `#commit`, which is `rev`.
- * - path+URL (Cargo never writes it; it reads it): kind `other`, `url` verbatim.
+ * - path+file:///DIR (Cargo never writes it; it reads it): kind `path`, `url` the directory.
  *
  * `isDefaultRegistry` is `servesCratesIo`: crates.io's crates are matched against advisories
  * however the lockfile spells crates.io.
@@ -192,7 +202,7 @@ export function parseCargoSource(raw: string): PackageSource {
     case 'git':
       return id.rev ? { kind: 'git', url: id.url, rev: id.rev, isDefaultRegistry: false } : { kind: 'git', url: id.url, isDefaultRegistry: false };
     default:
-      return { kind: 'other', url: raw, isDefaultRegistry: false };
+      return { kind: 'path', url: id.url, isDefaultRegistry: false };
   }
 }
 

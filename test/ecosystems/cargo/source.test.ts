@@ -208,3 +208,24 @@ test('.cargo/config.toml registries match the lockfile\'s source the way Cargo c
     name: 'registry+ssh://git@github.com/rust-lang/crates.io-index',
   });
 });
+
+test('dependency strings and v1 checksum keys with a source Cargo cannot read are refused', () => {
+  const dep = `version = 3\n[[package]]\nname = "a"\nversion = "1.0.0"\ndependencies = ["b 1.0.0 (Registry+https://x/)"]\n[[package]]\nname = "b"\nversion = "1.0.0"\nsource = "registry+https://x/"\n`;
+  assert.throws(() => lock(dep), /package a 1\.0\.0: dependency "b 1\.0\.0 \(Registry\+https:\/\/x\/\)" is malformed: its source "Registry\+https:\/\/x\/" has the source protocol `Registry`/);
+  const metadata = `[[package]]\nname = "a"\nversion = "1.0.0"\n\n[metadata]\n"checksum zz 1.0.0 (registry+not a url)" = "<none>"\n`;
+  assert.throws(
+    () => lock(metadata),
+    (err: unknown) =>
+      err instanceof InputError &&
+      err.line === '/app/Cargo.lock:5: [metadata] "checksum zz 1.0.0 (registry+not a url)" is malformed: its source "registry+not a url" has an invalid URL `not a url`',
+  );
+  // A well-formed key naming no package is ignored, as Cargo ignores it.
+  assert.equal(lock(metadata.replace('registry+not a url', CRATES_IO)).packages.length, 1);
+});
+
+test('path+file:// sources, which Cargo reads though it never writes them, are path packages', () => {
+  const text = `version = 4\n[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = ["bar"]\n[[package]]\nname = "bar"\nversion = "0.1.0"\nsource = "path+file:///work/bar"\n`;
+  const bar = lock(text).packages.find((p) => p.name === 'bar');
+  assert.deepEqual(bar?.source, { kind: 'path', url: '/work/bar', isDefaultRegistry: false });
+  assert.throws(() => lock(text.replace('path+file:///work/bar', 'path+https://example.com/bar')), /`source` "path\+https:\/\/example\.com\/bar" is a path source whose URL is not a local `file:` URL/);
+});
