@@ -2,6 +2,7 @@ import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge } from '../core/graph.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { Ecosystem, Package, PackageSource } from '../core/package.js';
+import { isCratesIoRegistryUrl } from '../ecosystems/cargo/source.js';
 
 /**
  * A CycloneDX JSON SBOM read back into dependency graphs, one per ecosystem it names, so what
@@ -47,7 +48,8 @@ function sourceOf(purl: Purl): PackageSource {
     return { kind: 'git', url: (at > 0 ? vcs.slice(0, at) : vcs).replace(/^git\+/, ''), ...(at > 0 ? { rev: vcs.slice(at + 1) } : {}), isDefaultRegistry: false };
   }
   const repository = purl.qualifiers.get('repository_url');
-  if (repository !== undefined) return { kind: 'registry', url: repository, isDefaultRegistry: false };
+  // crates.io named explicitly, in any spelling Cargo reads as crates.io, is still crates.io.
+  if (repository !== undefined) return { kind: 'registry', url: repository, isDefaultRegistry: purl.ecosystem === 'cargo' && isCratesIoRegistryUrl(repository) };
   const download = purl.qualifiers.get('download_url');
   if (download !== undefined) return { kind: 'other', url: download, isDefaultRegistry: false };
   return { kind: 'registry', url: DEFAULT_REGISTRY[purl.ecosystem], isDefaultRegistry: true };

@@ -230,6 +230,28 @@ export function isCratesIoSource(raw: string): boolean {
 }
 
 /**
+ * Whether a registry URL written without Cargo's kind prefix (a purl's `repository_url`, which
+ * stowage writes as the index URL without `sparse+`) is crates.io: its git index or its sparse
+ * index in any spelling that reaches crates.io's index host, or crates.io itself (the purl
+ * type's default repository).
+ */
+export function isCratesIoRegistryUrl(url: string): boolean {
+  for (const candidate of [`registry+${url}`, `sparse+${url}`]) {
+    try {
+      if (parseCargoSourceId(candidate).servesCratesIo) return true;
+    } catch {
+      // Not a URL Cargo reads: not crates.io.
+    }
+  }
+  try {
+    const parsed = new URL(url);
+    return ['http:', 'https:'].includes(parsed.protocol) && parsed.hostname.replace(/\.$/, '') === 'crates.io' && /^\/*$/.test(parsed.pathname) && parsed.search === '' && parsed.hash === '';
+  } catch {
+    return false;
+  }
+}
+
+/**
  * A looser identity for git sources: Cargo ≤ v2 lockfiles wrote the `master` branch as no
  * reference at all in dependency strings while newer Cargo writes `?branch=master` on the
  * package itself. Used only after an exact lookup failed.

@@ -7,6 +7,7 @@ import { parseCargoConfig, registryLocation } from '../../../src/ecosystems/carg
 import { parseCargoLock } from '../../../src/ecosystems/cargo/lockfile.js';
 import { CargoSourceError, parseCargoSourceId } from '../../../src/ecosystems/cargo/source.js';
 import { vendorConfigToml } from '../../../src/ecosystems/cargo/vendor.js';
+import { readCycloneDx } from '../../../src/package/cyclonedx-reader.js';
 import { purlOf } from '../../../src/package/purl.js';
 
 const CRATES_IO = 'registry+https://github.com/rust-lang/crates.io-index';
@@ -228,4 +229,19 @@ test('path+file:// sources, which Cargo reads though it never writes them, are p
   const bar = lock(text).packages.find((p) => p.name === 'bar');
   assert.deepEqual(bar?.source, { kind: 'path', url: '/work/bar', isDefaultRegistry: false });
   assert.throws(() => lock(text.replace('path+file:///work/bar', 'path+https://example.com/bar')), /`source` "path\+https:\/\/example\.com\/bar" is a path source whose URL is not a local `file:` URL/);
+});
+
+test('SBOM input: a cargo purl whose repository_url is crates.io in any spelling is crates.io\'s crate', () => {
+  const sbom = (repository: string): boolean => {
+    const purl = `pkg:cargo/rsa@0.9.10?repository_url=${encodeURIComponent(repository)}`;
+    const text = JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.5', components: [{ type: 'library', name: 'rsa', version: '0.9.10', purl }] });
+    const [graph] = readCycloneDx('/app/sbom.json', text);
+    return graph?.packages[0]?.source.isDefaultRegistry ?? false;
+  };
+  for (const url of ['https://github.com/rust-lang/crates.io-index', 'https://github.com/rust-lang/crates.io-index.git', 'HTTPS://GitHub.com/Rust-Lang/crates.io-index/', 'https://index.crates.io/', 'https://INDEX.crates.io', 'https://crates.io', 'https://crates.io/']) {
+    assert.equal(sbom(url), true, url);
+  }
+  for (const url of ['https://crates.example.com/index/', 'https://index.crates.io/sub/', 'https://github.com/rust-lang/crates.io-index2', 'https://crates.io/x']) {
+    assert.equal(sbom(url), false, url);
+  }
 });
