@@ -42,6 +42,11 @@ function audit(path: string): { status: number; stdout: string; stderr: string }
   return runCli(['audit', path, ...DB, '--format', 'json'], { cacheDir });
 }
 
+/** The report's warnings about the lockfile (not the database's age). */
+function warnings(stdout: string): string[] {
+  return (JSON.parse(stdout) as { warnings: string[] }).warnings.filter((w) => w.startsWith(work));
+}
+
 function findingIds(stdout: string): string[] {
   const report = JSON.parse(stdout) as { findings: { advisory: { id: string }; package: { name: string } }[] };
   return report.findings.map((f) => `${f.advisory.id} ${f.package.name}`);
@@ -81,6 +86,7 @@ for (const source of CRATES_IO_TO_CARGO) {
     const { status, stdout, stderr } = audit(lockfile('spelled', source));
     assert.equal(status, 1, stderr);
     assert.deepEqual(findingIds(stdout), ['RUSTSEC-2023-0071 rsa']);
+    assert.deepEqual(warnings(stdout), []);
   });
 }
 
@@ -102,6 +108,9 @@ for (const source of CRATES_IO_HOST) {
     const { status, stdout, stderr } = audit(lockfile('host', source));
     assert.equal(status, 1, stderr);
     assert.deepEqual(findingIds(stdout), ['RUSTSEC-2023-0071 rsa']);
+    assert.deepEqual(warnings(stdout), [
+      `${join(work, 'host.Cargo.lock')}: source ${JSON.stringify(source)} is another registry to Cargo, but it fetches from crates.io's index: its crates are audited as crates.io's`,
+    ]);
   });
 }
 

@@ -75,7 +75,14 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
     let source: PackageSource;
     if (entry.source !== null) {
       let parsed = sources.get(entry.source);
-      if (parsed === undefined) sources.set(entry.source, (parsed = parseCargoSource(entry.source)));
+      if (parsed === undefined) {
+        sources.set(entry.source, (parsed = parseCargoSource(entry.source)));
+        if (parsed.isDefaultRegistry && !parseCargoSourceId(entry.source).isCratesIo) {
+          warnings.push(
+            `${input.path}: source ${JSON.stringify(entry.source)} is another registry to Cargo, but it fetches from crates.io's index: its crates are audited as crates.io's`,
+          );
+        }
+      }
       source = parsed;
     } else {
       source = layout ? layout.classify(entry.name) : workspaceSource();
