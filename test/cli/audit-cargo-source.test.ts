@@ -185,3 +185,15 @@ test('two spellings of one source for one package are one package to Cargo: refu
   assert.equal(status, 2);
   assert.equal(stderr, `stowage: ${path}:6: package rsa 0.9.10 (registry+https://github.com/rust-lang/crates.io-index.git) is listed twice\n`);
 });
+
+test('a crate name Cargo never accepts is refused with exit 2 and one line, the name escaped', () => {
+  for (const name of ['rs a', '1rsa', 'rsa.x', 'rsa\n%post', 'rsa\u001b[2K']) {
+    const path = join(work, 'name.Cargo.lock');
+    writeFileSync(path, `version = 4\n\n[[package]]\nname = ${JSON.stringify(name)}\nversion = "0.9.10"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n`);
+    const { status, stdout, stderr } = audit(path);
+    assert.equal(status, 2, `${JSON.stringify(name)}: ${stdout}`);
+    assert.ok(stderr.startsWith(`stowage: ${path}:3: [[package]] entry 1: \`name\` ${JSON.stringify(name)} is not a package name Cargo accepts: `), stderr);
+    assert.equal(stderr.split('\n').length, 2, 'one line');
+    assert.ok(!stderr.includes('\u001b'), 'no escape sequence reaches the terminal');
+  }
+});
