@@ -2,7 +2,7 @@ import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { Ecosystem, Package, PackageSource } from '../core/package.js';
-import { parseCargoSource } from '../ecosystems/cargo/source.js';
+import { isCratesIoRegistryUrl } from '../ecosystems/cargo/source.js';
 import { parsePurl, type ParsedPurl } from './purl.js';
 import { localComponentOf } from './sbom.js';
 
@@ -98,10 +98,7 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
     },
     // The purl type's default repository is https://crates.io; Cargo's own index URLs (git or
     // sparse, however Cargo spells them) are crates.io as well.
-    isDefaultRegistry: (url) =>
-      /^https:\/\/crates\.io\/?$/i.test(url) ||
-      parseCargoSource(`registry+${url}`).isDefaultRegistry ||
-      parseCargoSource(`sparse+${url}`).isDefaultRegistry,
+    isDefaultRegistry: (url) => isCratesIoRegistryUrl(url),
   },
   npm: {
     ecosystem: 'npm',

@@ -5,10 +5,8 @@ import type { TomlTable } from 'smol-toml';
 import { InputError, StowageError } from '../../core/errors.js';
 import { readTextInput } from '../lockfiles.js';
 import { isTomlTable } from '../../core/toml-values.js';
+import { CargoSourceError, CRATES_IO_SPARSE_INDEX, parseCargoSourceId, type CargoSourceId } from './source.js';
 
-/** crates.io as Cargo.lock names it (git protocol), and its sparse index. */
-export const CRATES_IO_GIT_INDEX = 'https://github.com/rust-lang/crates.io-index';
-export const CRATES_IO_SPARSE_INDEX = 'https://index.crates.io/';
 
 /** A `[source.NAME]` table of `.cargo/config.toml`. */
 export interface CargoSourceConfig {
@@ -102,29 +100,22 @@ export function parseCargoConfig(path: string, text: string): CargoConfig {
   return { path, sources, registries };
 }
 
-/** `registry+URL` / `sparse+URL` / a bare git index URL → the protocol and the URL Cargo compares. */
-function splitRegistryUrl(raw: string): { sparse: boolean; url: string } {
-  if (raw.startsWith('sparse+')) return { sparse: true, url: withSlash(raw.slice('sparse+'.length)) };
-  if (raw.startsWith('registry+')) return { sparse: false, url: raw.slice('registry+'.length) };
-  return { sparse: false, url: raw };
+/**
+ * A registry URL as `.cargo/config.toml` spells it (`[source.*] registry`, `[registries.*] index`:
+ * a bare git index URL, or `sparse+URL`) as the source id Cargo makes of it
+ * (`SourceId::for_source_replacement_registry`), so that it is compared the way Cargo compares.
+ */
+function configRegistry(where: string, raw: string): CargoSourceId {
+  try {
+    return parseCargoSourceId(raw.startsWith('sparse+') ? raw : `registry+${raw}`);
+  } catch (err) {
+    if (err instanceof CargoSourceError) throw new StowageError(`registry URL ${JSON.stringify(raw)} ${err.message}`, where);
+    throw err;
+  }
 }
 
 function withSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
-}
-
-/** Cargo treats the index with and without `.git` or a trailing slash as the same git URL. */
-function sameGitUrl(a: string, b: string): boolean {
-  const canon = (u: string): string => u.replace(/\/+$/, '').replace(/\.git$/, '');
-  return canon(a) === canon(b);
-}
-
-function isCratesIo(location: { sparse: boolean; url: string }): boolean {
-  return location.sparse ? location.url === CRATES_IO_SPARSE_INDEX : sameGitUrl(location.url, CRATES_IO_GIT_INDEX);
-}
-
-function sameSource(a: { sparse: boolean; url: string }, b: { sparse: boolean; url: string }): boolean {
-  return a.sparse === b.sparse && (a.sparse ? a.url === b.url : sameGitUrl(a.url, b.url));
 }
 
 /**
@@ -134,20 +125,26 @@ function sameSource(a: { sparse: boolean; url: string }, b: { sparse: boolean; u
  * replaced by a sparse mirror, and local-registry / directory replacements are refused.
  */
 export function registryLocation(config: CargoConfig, source: string): RegistryLocation {
-  const original = splitRegistryUrl(source);
+  const where = config.path ?? '.cargo/config.toml';
+  let original: CargoSourceId;
+  try {
+    original = parseCargoSourceId(source);
+  } catch (err) {
+    if (err instanceof CargoSourceError) throw new StowageError(`source ${JSON.stringify(source)} ${err.message}`);
+    throw err;
+  }
   let name: string;
-  if (isCratesIo(original)) {
+  if (original.isCratesIo) {
     name = 'crates-io';
   } else {
     const named =
-      [...config.sources.values()].find((s) => s.registry !== undefined && sameSource(splitRegistryUrl(s.registry), original))?.name ??
-      [...config.registries.entries()].find(([, index]) => sameSource(splitRegistryUrl(index), original))?.[0];
+      [...config.sources.values()].find((s) => s.registry !== undefined && configRegistry(where, s.registry).key === original.key)?.name ??
+      [...config.registries.entries()].find(([, index]) => configRegistry(where, index).key === original.key)?.[0];
     name = named ?? source;
   }
-  const where = config.path ?? '.cargo/config.toml';
 
   // Follow `replace-with` to the source that is actually fetched from.
-  let current: { sparse: boolean; url: string } = original;
+  let current: CargoSourceId = original;
   let currentName = name;
   const seen = new Set<string>([name]);
   for (let replacement = config.sources.get(name)?.replaceWith; replacement !== undefined; ) {
@@ -168,14 +165,15 @@ export function registryLocation(config: CargoConfig, source: string): RegistryL
     if (target.registry === undefined) {
       throw new StowageError(`source \`${replacement}\` (replacing \`${name}\`) names no registry, local-registry or directory`, where);
     }
-    current = splitRegistryUrl(target.registry);
+    current = configRegistry(where, target.registry);
     currentName = replacement;
     replacement = target.replaceWith;
   }
 
-  if (current.sparse) return { indexUrl: current.url, name: currentName };
-  if (isCratesIo(current)) return { indexUrl: CRATES_IO_SPARSE_INDEX, name: currentName };
-  const how = name === source ? `[source.NAME] registry = "${source}" and replace-with = "MIRROR"` : `[source.${name}] replace-with = "MIRROR"`;
+  if (current.kind === 'sparse') return { indexUrl: withSlash(current.url.slice('sparse+'.length)), name: currentName };
+  // crates.io's git index, however spelled, is read through crates.io's sparse index: the same crates.
+  if (current.servesCratesIo) return { indexUrl: CRATES_IO_SPARSE_INDEX, name: currentName };
+  const how = name === source ? `[source.NAME] registry = "${current.url}" and replace-with = "MIRROR"` : `[source.${name}] replace-with = "MIRROR"`;
   throw new StowageError(
     `registry \`${currentName}\` (${current.url}) is a git index: stowage reads sparse indexes only; ` +
       `replace it with a sparse mirror in .cargo/config.toml (${how})`,

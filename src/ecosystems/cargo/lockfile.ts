@@ -4,7 +4,9 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
-import { looseGitIdentity, parseCargoSource, sourceIdentity } from './source.js';
+import { CargoSourceError, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
+import { crateNameProblem } from './crate-name.js';
+import { parseCargoVersion } from './version.js';
 import { memberGlobMatcher } from './workspace-members.js';
 import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
 
@@ -73,7 +75,14 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
     let source: PackageSource;
     if (entry.source !== null) {
       let parsed = sources.get(entry.source);
-      if (parsed === undefined) sources.set(entry.source, (parsed = parseCargoSource(entry.source)));
+      if (parsed === undefined) {
+        sources.set(entry.source, (parsed = parseCargoSource(entry.source)));
+        if (parsed.isDefaultRegistry && !parseCargoSourceId(entry.source).isCratesIo) {
+          warnings.push(
+            `${input.path}: source ${JSON.stringify(entry.source)} is another registry to Cargo, but it fetches from crates.io's index: its crates are audited as crates.io's`,
+          );
+        }
+      }
       source = parsed;
     } else {
       source = layout ? layout.classify(entry.name) : workspaceSource();
@@ -112,6 +121,8 @@ class LockEntry {
     readonly name: string,
     readonly version: string,
     readonly source: string | null,
+    /** The source as Cargo compares it (two spellings of one source have one key); null without a source. */
+    readonly sourceKey: string | null,
     public checksum: string | null,
     /** v2+ writes checksums on the package; v1 only in [metadata]. */
     readonly inlineChecksum: boolean,
@@ -164,12 +175,13 @@ function readLockVersion(input: LockfileInput, doc: TomlTable): 3 | 4 | null {
 
 function readEntries(input: LockfileInput, doc: TomlTable): LockEntry[] {
   const entries: LockEntry[] = [];
+  const sourceKeys: SourceKeys = new Map();
   const root = doc.root;
   if (root !== undefined) {
     if (!isTomlTable(root)) {
       throw new InputError(input.path, `\`root\` must be a table, found ${describe(root)}`, keyPosition(input.text, 'root'));
     }
-    entries.push(readEntry(input, root, '[root]', 0));
+    entries.push(readEntry(input, root, '[root]', 0, sourceKeys));
   }
   const list = doc.package;
   if (list !== undefined) {
@@ -185,7 +197,7 @@ function readEntries(input: LockfileInput, doc: TomlTable): LockEntry[] {
       if (!isTomlTable(table)) {
         throw new InputError(input.path, `\`package\` must be an array of tables ([[package]]); item ${i + 1} is ${describe(table)}`);
       }
-      entries.push(readEntry(input, table, '[[package]]', i));
+      entries.push(readEntry(input, table, '[[package]]', i, sourceKeys));
     }
   }
   if (entries.length === 0) {
@@ -194,19 +206,51 @@ function readEntries(input: LockfileInput, doc: TomlTable): LockEntry[] {
   return entries;
 }
 
-function readEntry(input: LockfileInput, table: TomlTable, header: string, ordinal: number): LockEntry {
+/** Source string -> its key, or why Cargo refuses it: most entries share a handful of sources. */
+type SourceKeys = Map<string, { key: string } | { problem: string }>;
+
+function readEntry(input: LockfileInput, table: TomlTable, header: string, ordinal: number, sourceKeys: SourceKeys): LockEntry {
   // Hot path: one call per package. Messages are built only when something is wrong.
   const name = table.name;
   if (typeof name !== 'string' || name === '') {
     entryError(input, header, ordinal, undefined, name === undefined ? 'missing `name`' : `\`name\` must be a non-empty string, found ${describe(name)}`);
   }
+  // Cargo reads any name here, but no manifest can depend on one it refuses, so it never builds
+  // such an entry (`--locked` fails); stowage would audit a package that is not what is built.
+  const nameProblem = crateNameProblem(name);
+  if (nameProblem !== null) {
+    entryError(input, header, ordinal, undefined, `\`name\` ${JSON.stringify(name)} is not a package name Cargo accepts: ${nameProblem}`);
+  }
   const version = table.version;
   if (typeof version !== 'string' || version === '') {
     entryError(input, header, ordinal, name, version === undefined ? 'missing `version`' : `\`version\` must be a non-empty string, found ${describe(version)}`);
   }
+  try {
+    parseCargoVersion(version);
+  } catch (err) {
+    // Cargo refuses the whole lockfile ("failed to parse lock file") on a version that is not SemVer.
+    const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    entryError(input, header, ordinal, name, `\`version\` ${JSON.stringify(version)} is not a SemVer version, as Cargo requires: ${reason}`);
+  }
   const source = table.source;
-  if (source !== undefined && (typeof source !== 'string' || source === '')) {
-    entryError(input, header, ordinal, name, `\`source\` must be a non-empty string, found ${describe(source)}`);
+  let sourceKey: string | null = null;
+  if (source !== undefined) {
+    if (typeof source !== 'string' || source === '') {
+      entryError(input, header, ordinal, name, `\`source\` must be a non-empty string, found ${describe(source)}`);
+    }
+    let known = sourceKeys.get(source);
+    if (known === undefined) {
+      try {
+        known = { key: parseCargoSourceId(source).key };
+      } catch (err) {
+        if (!(err instanceof CargoSourceError)) throw err;
+        known = { problem: err.message };
+      }
+      sourceKeys.set(source, known);
+    }
+    // Cargo refuses the whole lockfile on a source it cannot parse.
+    if ('problem' in known) entryError(input, header, ordinal, name, `\`source\` ${JSON.stringify(source)} ${known.problem}`);
+    sourceKey = known.key;
   }
   const checksum = table.checksum;
   // Only the shape is checked here, to keep this loop cheap: whoever uses a checksum (the
@@ -229,6 +273,7 @@ function readEntry(input: LockfileInput, table: TomlTable, header: string, ordin
     name as string,
     version as string,
     (source as string | undefined) ?? null,
+    sourceKey,
     (checksum as string | undefined) ?? null,
     checksum !== undefined,
     (deps as string[] | undefined) ?? NO_DEPENDENCIES,
@@ -308,13 +353,15 @@ class PackageLookup {
         else byVersion.set(version, [i]);
       }
       for (const same of byVersion.values()) {
+        // By Cargo's comparison: two spellings of one source are one package to Cargo, which
+        // merges them and keeps one of their checksums; stowage refuses rather than guess.
         const sources = new Set<string | null>();
         for (const i of same) {
           const entry = this.entries[i] as LockEntry;
-          if (sources.has(entry.source)) {
+          if (sources.has(entry.sourceKey)) {
             throw new InputError(input.path, `${entry.label} is listed twice`, entry.position(input.text));
           }
-          sources.add(entry.source);
+          sources.add(entry.sourceKey);
           let id = `${entry.name}@${entry.version}`;
           if (same.length > 1) {
             if (entry.source === null) id += ' (path)';
@@ -351,6 +398,16 @@ class PackageLookup {
       }
     }
     if (name === '' || version === '') return 'is malformed: expected `name`, `name version` or `name version (source)`';
+    // Compared as Cargo compares sources; one Cargo cannot read fails the lockfile, as in Cargo.
+    let sourceKey: string | null = null;
+    if (source !== null) {
+      try {
+        sourceKey = parseCargoSourceId(source).key;
+      } catch (err) {
+        if (!(err instanceof CargoSourceError)) throw err;
+        return `is malformed: its source ${JSON.stringify(source)} ${err.message}`;
+      }
+    }
 
     const candidates = this.byName.get(name);
     if (!candidates) return 'names no package in the lockfile';
@@ -369,8 +426,8 @@ class PackageLookup {
       if (sameVersion.length === 0) return `names no package in the lockfile (it has ${name} ${this.versionsOf(candidates)})`;
     }
 
-    if (source !== null) {
-      const found = this.bySource(sameVersion, source);
+    if (source !== null && sourceKey !== null) {
+      const found = this.bySource(sameVersion, sourceKey);
       return found === -1 ? `names no package in the lockfile (no ${name} ${version} from ${source})` : { index: found, shortened: false };
     }
     // No source: the unique source-less package if there is one, else the only package.
@@ -380,17 +437,15 @@ class PackageLookup {
     return `is ambiguous: ${name} ${version ?? (this.entries[sameVersion[0] as number] as LockEntry).version} comes from several sources`;
   }
 
-  private bySource(indexes: number[], source: string): number {
-    const wanted = sourceIdentity(source);
+  private bySource(indexes: number[], wanted: string): number {
     for (const i of indexes) {
-      const own = (this.entries[i] as LockEntry).source;
-      if (own !== null && sourceIdentity(own) === wanted) return i;
+      if ((this.entries[i] as LockEntry).sourceKey === wanted) return i;
     }
     const loose = looseGitIdentity(wanted);
     if (loose === null) return -1;
     for (const i of indexes) {
-      const own = (this.entries[i] as LockEntry).source;
-      if (own !== null && looseGitIdentity(sourceIdentity(own)) === loose) return i;
+      const own = (this.entries[i] as LockEntry).sourceKey;
+      if (own !== null && looseGitIdentity(own) === loose) return i;
     }
     return -1;
   }
@@ -404,7 +459,7 @@ const CHECKSUM_KEY_PREFIX = 'checksum ';
 
 /**
  * v1 kept checksums in `[metadata]`. A key naming a package that is not in the file is
- * ignored, as Cargo does; `<none>` means the registry gave no checksum.
+ * ignored, as Cargo does, and one Cargo cannot parse is refused, as Cargo does; `<none>` means the registry gave no checksum.
  */
 function applyMetadataChecksums(input: LockfileInput, metadata: TomlValue, entries: LockEntry[], lookup: PackageLookup): void {
   if (!isTomlTable(metadata)) {
@@ -417,7 +472,11 @@ function applyMetadataChecksums(input: LockfileInput, metadata: TomlValue, entri
       throw new InputError(input.path, `[metadata] "${key}" must be a sha256 hex digest or "<none>", found ${describeValue(value)}`);
     }
     const found = lookup.resolve(key.slice(CHECKSUM_KEY_PREFIX.length));
-    if (typeof found === 'string') continue;
+    if (typeof found === 'string') {
+      // Cargo refuses a key it cannot parse ("invalid encoding of checksum in lockfile").
+      if (found.startsWith('is malformed')) throw new InputError(input.path, `[metadata] ${JSON.stringify(key)} ${found}`, keyPosition(input.text, 'metadata'));
+      continue;
+    }
     const entry = entries[found.index] as LockEntry;
     // An inline checksum (v2) wins over a stale [metadata] one left by a bad merge.
     if (entry.checksum === null && value !== '<none>') entry.checksum = value;

@@ -17,6 +17,7 @@ import { SparseIndex } from './registry.js';
 import { compareCargoVersions, parseCargoVersion } from './version.js';
 import { isTomlTable } from '../../core/toml-values.js';
 import { redactCredentials } from '../../core/credentials.js';
+import { isCratesIoSource, sourceIdentity } from './source.js';
 
 /**
  * Cargo's vendor layout, as `cargo vendor` writes it:
@@ -522,11 +523,19 @@ function gitReference(sourceId: string): { git: string; kind?: 'branch' | 'tag' 
   return { git };
 }
 
-/** The `.cargo/config.toml` `cargo vendor` prints: each vendored source replaced by the directory. */
-export function vendorConfigToml(sourceIds: Iterable<string>, isDefaultRegistry: (sourceId: string) => boolean): string {
+/**
+ * The `.cargo/config.toml` `cargo vendor` prints: each vendored source replaced by the directory.
+ * crates.io, however the lockfile spells it, is `[source.crates-io]`; any other source gets one
+ * table, keyed by its first spelling: Cargo refuses two tables that define the same source.
+ */
+export function vendorConfigToml(sourceIds: Iterable<string>): string {
   const tables = new Map<string, [string, string][]>();
+  const defined = new Set<string>();
   for (const id of sourceIds) {
-    if (isDefaultRegistry(id)) {
+    const identity = sourceIdentity(id);
+    if (defined.has(identity)) continue;
+    defined.add(identity);
+    if (isCratesIoSource(id)) {
       tables.set('crates-io', [['replace-with', VENDORED_SOURCES]]);
     } else if (id.startsWith('git+')) {
       const ref = gitReference(id);
@@ -604,7 +613,6 @@ export const vendorCargo: EcosystemVendor = async (graph: DependencyGraph, conte
   const files: VendorFile[] = [];
   const packages: VendoredPackage[] = [];
   const sourceIds = new Set<string>();
-  const defaults = new Set<string>();
   for (const [name, list] of byName) {
     list.sort((a, b) => compareVersions(a.pkg.version, b.pkg.version));
     const highest = (list[list.length - 1] as VendorUnit).pkg.version;
@@ -621,10 +629,9 @@ export const vendorCargo: EcosystemVendor = async (graph: DependencyGraph, conte
         path: dir,
       });
       sourceIds.add(unit.sourceId);
-      if (unit.pkg.source.isDefaultRegistry) defaults.add(unit.sourceId);
     }
   }
-  files.push({ path: '.cargo/config.toml', mode: 0o644, data: Buffer.from(vendorConfigToml(sourceIds, (id) => defaults.has(id)), 'utf8') });
+  files.push({ path: '.cargo/config.toml', mode: 0o644, data: Buffer.from(vendorConfigToml([...sourceIds].sort(compareBytes)), 'utf8') });
   files.sort((a, b) => compareBytes(a.path, b.path));
   packages.sort((a, b) => compareBytes(a.name, b.name) || compareVersions(a.version, b.version) || compareBytes(a.source, b.source));
   return { files, packages };

@@ -86,7 +86,10 @@ function fail(message: string): never {
 
 function describeChar(text: string): string {
   const ch = text[0];
-  return ch === undefined ? 'end of input' : `character '${ch}'`;
+  if (ch === undefined) return 'end of input';
+  // Escaped as semver's own message does (`'\n'`): the text may come from an untrusted lockfile.
+  const code = ch.charCodeAt(0);
+  return `character '${code < 0x20 || code === 0x7f ? JSON.stringify(ch).slice(1, -1) : ch}'`;
 }
 
 /** semver's numeric_identifier: digits, no leading zero, within u64. */

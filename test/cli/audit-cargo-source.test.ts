@@ -1,0 +1,199 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADVISORY_DB_BUNDLE, runCli, tempDir } from '../support/shared.js';
+
+/*
+ * Cargo.lock inputs that Cargo reads one way and an auditor could read another: crates.io
+ * spelled differently, sources, names and versions Cargo refuses. Every spelling below was run
+ * through cargo 1.95 (`cargo metadata --offline --locked` on a project whose crates-io is
+ * replaced by a local directory): "crates.io" spellings build from crates.io, `--locked`.
+ */
+
+const cacheDir = tempDir('cli-cargo-source-cache');
+const DB = ['--db', ADVISORY_DB_BUNDLE];
+const work = tempDir('cli-cargo-source');
+
+/** rsa 0.9.10 has RUSTSEC-2023-0071 and no patched version. */
+function lockfile(name: string, source: string, version = '0.9.10'): string {
+  const path = join(work, `${name}.Cargo.lock`);
+  const text = [
+    'version = 4',
+    '',
+    '[[package]]',
+    'name = "app"',
+    'version = "0.1.0"',
+    'dependencies = [',
+    ' "rsa",',
+    ']',
+    '',
+    '[[package]]',
+    'name = "rsa"',
+    `version = ${JSON.stringify(version)}`,
+    `source = ${JSON.stringify(source)}`,
+    '',
+  ].join('\n');
+  writeFileSync(path, text);
+  return path;
+}
+
+function audit(path: string): { status: number; stdout: string; stderr: string } {
+  return runCli(['audit', path, ...DB, '--format', 'json'], { cacheDir });
+}
+
+/** The report's warnings about the lockfile (not the database's age). */
+function warnings(stdout: string): string[] {
+  return (JSON.parse(stdout) as { warnings: string[] }).warnings.filter((w) => w.startsWith(work));
+}
+
+function findingIds(stdout: string): string[] {
+  const report = JSON.parse(stdout) as { findings: { advisory: { id: string }; package: { name: string } }[] };
+  return report.findings.map((f) => `${f.advisory.id} ${f.package.name}`);
+}
+
+before(() => {
+  // One clone of the database for the whole file.
+  const warm = audit(lockfile('warm', 'registry+https://github.com/rust-lang/crates.io-index'));
+  assert.equal(warm.status, 1, warm.stderr);
+});
+
+/** Cargo identifies each of these with crates.io (`CanonicalUrl`): it builds them from crates.io. */
+const CRATES_IO_TO_CARGO = [
+  'registry+https://github.com/rust-lang/crates.io-index',
+  'registry+https://github.com/rust-lang/crates.io-index/',
+  'registry+https://github.com/rust-lang/crates.io-index.git',
+  'registry+https://github.com/rust-lang/crates.io-index.git/',
+  'registry+https://github.com/rust-lang/crates.io-index.GIT',
+  'registry+https://github.com/Rust-Lang/Crates.io-Index',
+  'registry+HTTPS://GITHUB.COM/rust-lang/crates.io-index',
+  'registry+http://github.com/rust-lang/crates.io-index',
+  'registry+git://github.com/rust-lang/crates.io-index',
+  'registry+https://github.com:443/rust-lang/crates.io-index',
+  'registry+https://github.com/rust-lang/x/../crates.io-index',
+  'registry+https://%67ithub.com/rust-lang/crates.io-index',
+  'registry+https:github.com/rust-lang/crates.io-index',
+  'registry+ https://github.com/rust-lang/crates.io-index',
+  'registry+https://git\thub.com/rust-lang/crates.io-index',
+  'sparse+https://index.crates.io/',
+  'sparse+HTTPS://index.crates.io/',
+  'sparse+https://index.crates.io//',
+  'sparse+https://index.crates.io/x/..',
+];
+
+for (const source of CRATES_IO_TO_CARGO) {
+  test(`crates.io spelled ${JSON.stringify(source)} is audited as crates.io`, () => {
+    const { status, stdout, stderr } = audit(lockfile('spelled', source));
+    assert.equal(status, 1, stderr);
+    assert.deepEqual(findingIds(stdout), ['RUSTSEC-2023-0071 rsa']);
+    assert.deepEqual(warnings(stdout), []);
+  });
+}
+
+/**
+ * Cargo calls these another registry (it needs a `[registries]` entry spelled the same way), but
+ * they fetch from crates.io's own index host: crates.io's crates, so matched as crates.io.
+ */
+const CRATES_IO_HOST = [
+  'sparse+https://INDEX.crates.io/',
+  'sparse+http://index.crates.io/',
+  'sparse+https://index.crates.io:443/',
+  'registry+ssh://git@github.com/rust-lang/crates.io-index',
+  'registry+git://GitHub.com/rust-lang/crates.io-index',
+  'registry+https://github.com./rust-lang/crates.io-index',
+];
+
+for (const source of CRATES_IO_HOST) {
+  test(`crates.io's index host spelled ${JSON.stringify(source)} is audited as crates.io`, () => {
+    const { status, stdout, stderr } = audit(lockfile('host', source));
+    assert.equal(status, 1, stderr);
+    assert.deepEqual(findingIds(stdout), ['RUSTSEC-2023-0071 rsa']);
+    assert.deepEqual(warnings(stdout), [
+      `${join(work, 'host.Cargo.lock')}: source ${JSON.stringify(source)} is another registry to Cargo, but it fetches from crates.io's index: its crates are audited as crates.io's`,
+    ]);
+  });
+}
+
+test('another registry stays another registry: its rsa is not crates.io\'s rsa', () => {
+  for (const source of [
+    'registry+https://github.com/rust-lang/crates.io-index2',
+    'registry+https://github.com/rust-lang/crates.io-index?x=1',
+    'registry+https://gitlab.com/rust-lang/crates.io-index',
+    'sparse+https://index.crates.io.example/',
+    'sparse+https://index.crates.io/sub/',
+  ]) {
+    const { status, stdout, stderr } = audit(lockfile('other', source));
+    assert.equal(status, 0, `${source}: ${stderr}`);
+    assert.deepEqual(findingIds(stdout), [], source);
+  }
+});
+
+test('a source Cargo cannot read is refused with exit 2, naming the file, the entry and the line', () => {
+  const cases: [source: string, reason: RegExp][] = [
+    ['Registry+https://github.com/rust-lang/crates.io-index', /has the source protocol `Registry`, which Cargo does not support/],
+    ['SPARSE+https://index.crates.io/', /has the source protocol `SPARSE`, which Cargo does not support/],
+    ['crates-io+https://index.crates.io/', /has the source protocol `crates-io`/],
+    ['registry', /is not a source id/],
+    ['https://github.com/rust-lang/crates.io-index', /has the source protocol `https:\/\/github\.com\/rust-lang\/crates\.io-index`|is not a source id/],
+    ['registry+not a url', /has an invalid URL `not a url`/],
+    ['registry+https://[::1/index', /has an invalid URL/],
+    ['sparse+https:index.crates.io/', /cannot-be-a-base/],
+  ];
+  for (const [source, reason] of cases) {
+    const path = lockfile('refused', source);
+    const { status, stdout, stderr } = audit(path);
+    assert.equal(status, 2, `${source}: ${stdout}`);
+    const lines = stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, stderr);
+    assert.ok(lines[0]?.startsWith(`stowage: ${path}:10: [[package]] entry 2 (rsa): \`source\` ${JSON.stringify(source)} `), stderr);
+    assert.match(lines[0] ?? '', reason);
+  }
+});
+
+test('a version that is not SemVer is refused with exit 2, as Cargo refuses the lockfile', () => {
+  for (const version of ['0.9', 'v0.9.10', '0.09.10', '0.9.10-', '0.9.10 ', '0.9.10\n', '0.9.10.1', '*']) {
+    const path = lockfile('version', 'registry+https://github.com/rust-lang/crates.io-index', version);
+    const { status, stderr } = audit(path);
+    assert.equal(status, 2, JSON.stringify(version));
+    const lines = stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, stderr);
+    assert.ok(
+      lines[0]?.startsWith(`stowage: ${path}:10: [[package]] entry 2 (rsa): \`version\` ${JSON.stringify(version)} is not a SemVer version, as Cargo requires: `),
+      stderr,
+    );
+  }
+});
+
+test('two spellings of one source for one package are one package to Cargo: refused as listed twice', () => {
+  const path = join(work, 'twice.Cargo.lock');
+  writeFileSync(
+    path,
+    [
+      'version = 4',
+      '[[package]]',
+      'name = "rsa"',
+      'version = "0.9.10"',
+      'source = "registry+https://github.com/rust-lang/crates.io-index"',
+      '[[package]]',
+      'name = "rsa"',
+      'version = "0.9.10"',
+      'source = "registry+https://github.com/rust-lang/crates.io-index.git"',
+      '',
+    ].join('\n'),
+  );
+  const { status, stderr } = audit(path);
+  assert.equal(status, 2);
+  assert.equal(stderr, `stowage: ${path}:6: package rsa 0.9.10 (registry+https://github.com/rust-lang/crates.io-index.git) is listed twice\n`);
+});
+
+test('a crate name Cargo never accepts is refused with exit 2 and one line, the name escaped', () => {
+  for (const name of ['rs a', '1rsa', 'rsa.x', 'rsa\n%post', 'rsa\u001b[2K']) {
+    const path = join(work, 'name.Cargo.lock');
+    writeFileSync(path, `version = 4\n\n[[package]]\nname = ${JSON.stringify(name)}\nversion = "0.9.10"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n`);
+    const { status, stdout, stderr } = audit(path);
+    assert.equal(status, 2, `${JSON.stringify(name)}: ${stdout}`);
+    assert.ok(stderr.startsWith(`stowage: ${path}:3: [[package]] entry 1: \`name\` ${JSON.stringify(name)} is not a package name Cargo accepts: `), stderr);
+    assert.equal(stderr.split('\n').length, 2, 'one line');
+    assert.ok(!stderr.includes('\u001b'), 'no escape sequence reaches the terminal');
+  }
+});
