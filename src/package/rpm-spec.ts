@@ -124,7 +124,7 @@ export class UnsafeSpecValues extends StowageError {
 }
 
 /** Who a bundled library is, for messages: its name and version quoted. */
-export function libraryLabel(lib: Pick<BundledLibrary, 'ecosystem' | 'name' | 'version'>): string {
+function libraryLabel(lib: Pick<BundledLibrary, 'ecosystem' | 'name' | 'version'>): string {
   return `${ECOSYSTEM_WORD[lib.ecosystem]} ${quoted(lib.name)} ${quoted(lib.version)}`;
 }
 
