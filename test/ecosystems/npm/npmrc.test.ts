@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StowageError } from '../../../src/core/errors.js';
+import { readNpmrcRegistries } from '../../../src/ecosystems/npm/registry.js';
 import { npmrcValue, npmrcWithLayout } from '../../../src/ecosystems/npm/vendor.js';
 import { tempDir } from '../../support/shared.js';
 
@@ -91,4 +92,10 @@ describe('the .npmrc is read as npm reads it, so nothing hides from the rewrite'
     assert.equal(npmrcValue('https://registry.npmjs.org/'), 'https://registry.npmjs.org/');
     assert.throws(() => npmrcValue('https://x/\n_authToken=1'), /control character/);
   });
+});
+
+test("the registry settings are read as npm reads them: an inline comment is no part of the URL, a lone CR ends a line", () => {
+  const config = readNpmrcRegistries('/app/.npmrc', "registry=https://a.example/npm/ ; the mirror\r'@s:registry' = \"https://b.example/\"\n", {});
+  assert.equal(config.registry, 'https://a.example/npm/');
+  assert.equal(config.scopes.get('@s'), 'https://b.example/');
 });
