@@ -16,7 +16,19 @@ import { verifyArchive } from '../vendor/verify.js';
 import { readApplicationManifest, type ApplicationManifest } from './application.js';
 import { cycloneDx } from './cyclonedx.js';
 import { combineLicenses, normalizeLicense, parseLicenseExpression, renderLicenseExpression } from './licenses.js';
-import { renderBundledLicenses, renderRpmSpec, rpmName, rpmVersion, type BundledLibrary, type RpmFlavor } from './rpm-spec.js';
+import { packageNameProblem, quoted, RPM_RELEASE } from './rpm-values.js';
+import {
+  applicationSpecProblems,
+  bundledProblems,
+  renderBundledLicenses,
+  renderRpmSpec,
+  rpmName,
+  rpmVersion,
+  UnsafeSpecValues,
+  type BundledLibrary,
+  type RpmFlavor,
+  type SpecApplication,
+} from './rpm-spec.js';
 import { sbomJson } from './sbom.js';
 import { applicationSourceFiles, buildSourceRpm, sourceArchiveBytes } from './srpm.js';
 import { licenseKey, licenseRefFor, vendoredLicenses, type VendoredLicense } from './vendored-licenses.js';
@@ -193,16 +205,38 @@ async function vendorStep(request: RpmPackageRequest, projectDir: string): Promi
   return { files: build.files, manifest: build.manifest, bytes, compression: 'zst', audit: build.audit };
 }
 
+/** The application's values as the spec states them. */
+function specApplication(app: ApplicationManifest): SpecApplication {
+  return {
+    ecosystem: app.ecosystem,
+    version: app.version,
+    summary: app.description ?? `${app.name}, built with its vendored dependencies`,
+    description: app.description ?? `${app.name} ${app.version}, built offline with its locked dependencies vendored.`,
+    url: app.homepage,
+    binaries: app.binaries,
+  };
+}
+
 export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackageResult> {
   const projectDir = projectDirOf(request.path);
   const app = readApplicationManifest(projectDir);
   const overrides = parseLicenseOverrides(request.licenses);
-  if (!/^[A-Za-z0-9._+~]+$/.test(request.release)) throw new StowageError(`--release ${request.release}: letters, digits, . _ + ~ only`);
+  if (!RPM_RELEASE.test(request.release)) throw new StowageError(`--release ${quoted(request.release)}: letters, digits, . _ + ~ only`);
 
   const { graphs } = await readApplication([request.path]);
   const yarn = graphs.find((g) => g.format.startsWith('yarn.lock'));
   if (yarn !== undefined) {
     throw new StowageError('packaging a yarn application is not supported yet (the spec installs with npm); `stowage vendor` vendors yarn v1 lockfiles', yarn.path);
+  }
+  // Every value that will reach the spec is checked before anything is downloaded.
+  const specApp = specApplication(app);
+  const appName = packageNameProblem(app.ecosystem, app.name);
+  const appProblems = [...(appName === null ? [] : [`Name: ${appName}`]), ...applicationSpecProblems(specApp)];
+  if (appProblems.length > 0) throw new UnsafeSpecValues(appProblems, app.path);
+  for (const graph of graphs) {
+    // An npm `file:` package the archive does not carry is the application's own: checked at rendering, if bundled.
+    const problems = bundledProblems(bundledPackages([graph]).filter((pkg) => pkg.source.kind !== 'other'));
+    if (problems.length > 0) throw new UnsafeSpecValues(problems, graph.path);
   }
   const vendor = await vendorStep(request, projectDir);
   const vendored = await vendoredLicenses(vendor.files, vendor.manifest.packages);
@@ -251,15 +285,10 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
 
   const spec = renderRpmSpec({
     flavor: request.flavor,
-    ecosystem: app.ecosystem,
     name,
-    version: app.version,
+    ...specApp,
     release: request.release,
-    summary: app.description ?? `${app.name}, built with its vendored dependencies`,
-    description: app.description ?? `${app.name} ${app.version}, built offline with its locked dependencies vendored.`,
     license,
-    url: app.homepage,
-    binaries: app.binaries,
     hasTests: app.hasTests,
     licenseFiles: topLevelLicenseFiles(appFiles),
     bundled: decided.bundled,

@@ -1,6 +1,20 @@
+import { StowageError } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
 import { MANIFEST_PATH, SBOM_PATH } from '../vendor/manifest.js';
+import {
+  descriptionProblem,
+  fileNameProblem,
+  licenseProblem,
+  packageNameProblem,
+  quoted,
+  relativePathProblem,
+  RPM_NAME,
+  RPM_RELEASE,
+  summaryProblem,
+  urlProblem,
+  versionProblem,
+} from './rpm-values.js';
 
 /**
  * The RPM spec of an application built offline from its vendored dependencies. Pure: the
@@ -90,14 +104,75 @@ const REQUIRES: Record<Ecosystem, string[]> = { cargo: [], npm: ['nodejs'] };
 const NO_DEBUGINFO = '%global debug_package %{nil}';
 const GLOBALS: Record<Ecosystem, string[]> = { cargo: [NO_DEBUGINFO], npm: [NO_DEBUGINFO] };
 
-/** Text for a spec field: `%` starts a macro, so it is doubled; one line. */
+/** Text for a spec tag: one line, `%` doubled so that no macro expands. */
 function field(text: string): string {
   return text.replace(/\s+/g, ' ').trim().replace(/%/g, '%%');
 }
 
-/** A path inside `%files`/shell lines: only plain names reach here, quoted for the shell. */
-function shellQuote(text: string): string {
-  return /^[A-Za-z0-9_./@+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+/** The `%description` text: the description, else the summary, before `%` is doubled. */
+function descriptionText(input: Pick<RpmSpecInput, 'summary' | 'description'>): string {
+  return input.description.replace(/\r\n/g, '\n').trim() || input.summary.replace(/\s+/g, ' ').trim();
+}
+
+const ECOSYSTEM_WORD: Record<Ecosystem, string> = { cargo: 'crate', npm: 'npm package' };
+
+/** A value that cannot be written into a spec: packaging stops (exit 2) with every such value named. */
+export class UnsafeSpecValues extends StowageError {
+  constructor(readonly problems: string[], file?: string) {
+    super(`cannot be written into an RPM spec: ${problems.join('; ')}`, file);
+  }
+}
+
+/** Who a bundled library is, for messages: its name and version quoted. */
+function libraryLabel(lib: Pick<BundledLibrary, 'ecosystem' | 'name' | 'version'>): string {
+  return `${ECOSYSTEM_WORD[lib.ecosystem]} ${quoted(lib.name)} ${quoted(lib.version)}`;
+}
+
+/** Every bundled library's name, version and (when known) licence, checked for the spec. */
+export function bundledProblems(bundled: readonly (Pick<BundledLibrary, 'ecosystem' | 'name' | 'version'> & { license?: string })[]): string[] {
+  const problems: string[] = [];
+  for (const lib of bundled) {
+    const found = [packageNameProblem(lib.ecosystem, lib.name), versionProblem(lib.version)];
+    if (lib.license !== undefined) found.push(licenseProblem(lib.license));
+    for (const problem of found) if (problem !== null) problems.push(`${libraryLabel(lib)}: ${problem}`);
+  }
+  return problems;
+}
+
+/** The application's own values that reach the spec, known before anything is vendored. */
+export type SpecApplication = Pick<RpmSpecInput, 'ecosystem' | 'version' | 'summary' | 'description' | 'url' | 'binaries'>;
+
+export function applicationSpecProblems(app: SpecApplication): string[] {
+  const problems: string[] = [];
+  const check = (what: string, problem: string | null): void => {
+    if (problem !== null) problems.push(`${what}: ${problem}`);
+  };
+  check('Version', versionProblem(app.version));
+  check('Summary', summaryProblem(app.summary));
+  check('%description', descriptionProblem(descriptionText(app)));
+  if (app.url !== null) check('URL', urlProblem(app.url));
+  for (const bin of app.binaries) {
+    check(`binary ${quoted(bin.name)}`, fileNameProblem(bin.name));
+    // Only npm scripts are named in the spec's shell lines; Cargo installs from target/release.
+    if (app.ecosystem === 'npm') check(`binary ${quoted(bin.name)} script`, relativePathProblem(bin.path));
+  }
+  return problems;
+}
+
+/** Every value of `input` that the spec could not hold as plain data (see rpm-values.ts). */
+export function specInputProblems(input: RpmSpecInput): string[] {
+  const problems: string[] = [];
+  const check = (what: string, problem: string | null): void => {
+    if (problem !== null) problems.push(`${what}: ${problem}`);
+  };
+  check('Name', RPM_NAME.test(input.name) ? null : `${quoted(input.name)} is not an RPM name`);
+  check('Release', RPM_RELEASE.test(input.release) ? null : `${quoted(input.release)}: letters, digits, . _ + ~ only`);
+  check('License', licenseProblem(input.license));
+  problems.push(...applicationSpecProblems(input));
+  for (const file of input.licenseFiles) check('%license file', fileNameProblem(file));
+  for (const source of Object.values(input.sources)) check('Source', fileNameProblem(source));
+  problems.push(...bundledProblems(input.bundled));
+  return problems;
 }
 
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -128,6 +203,9 @@ export function renderBundledLicenses(app: { name: string; version: string; lice
 }
 
 export function renderRpmSpec(input: RpmSpecInput): string {
+  // Checked here too, so that no caller can render a value unchecked.
+  const problems = specInputProblems(input);
+  if (problems.length > 0) throw new UnsafeSpecValues(problems);
   const name = input.name;
   const out: string[] = [];
   const tag = (key: string, value: string): void => {
@@ -159,7 +237,7 @@ export function renderRpmSpec(input: RpmSpecInput): string {
     out.push('');
   }
   out.push('%description');
-  out.push(input.description.replace(/%/g, '%%').trim() || field(input.summary));
+  out.push(descriptionText(input).replace(/%/g, '%%'));
   out.push('');
   out.push('%prep');
   out.push(`%autosetup -n ${name}-%{version}`);
@@ -182,13 +260,13 @@ function renderCargoSections(out: string[], input: RpmSpecInput): void {
   const sbomDir = `%{_datadir}/${input.name}`;
   out.push('%build', ...CARGO_ENV, 'cargo build --release --offline --frozen', '');
   out.push('%install');
-  for (const bin of input.binaries) out.push(`install -Dpm 0755 target/release/${shellQuote(bin.name)} %{buildroot}%{_bindir}/${shellQuote(bin.name)}`);
+  for (const bin of input.binaries) out.push(`install -Dpm 0755 target/release/${bin.name} %{buildroot}%{_bindir}/${bin.name}`);
   out.push(`install -Dpm 0644 %{SOURCE2} %{buildroot}${sbomDir}/${input.sources.sbom}`, '');
   out.push('%check', ...CARGO_ENV, 'cargo test --release --offline --frozen', '');
   out.push('%files');
-  for (const file of input.licenseFiles) out.push(`%license ${shellQuote(file)}`);
+  for (const file of input.licenseFiles) out.push(`%license ${file}`);
   out.push('%license bundled-licenses.txt');
-  for (const bin of input.binaries) out.push(`%{_bindir}/${shellQuote(bin.name)}`);
+  for (const bin of input.binaries) out.push(`%{_bindir}/${bin.name}`);
   out.push(`%dir ${sbomDir}`, `${sbomDir}/${input.sources.sbom}`, '');
 }
 
@@ -211,14 +289,14 @@ function renderNpmSections(out: string[], input: RpmSpecInput): void {
   if (input.binaries.length > 0) out.push('mkdir -p %{buildroot}%{_bindir}');
   for (const bin of input.binaries) {
     const script = bin.path.replace(/^\.\//, '');
-    out.push(`chmod 0755 %{buildroot}${appDir}/${shellQuote(script)}`);
-    out.push(`ln -s ../lib/node_modules/${input.name}/${shellQuote(script)} %{buildroot}%{_bindir}/${shellQuote(bin.name)}`);
+    out.push(`chmod 0755 %{buildroot}${appDir}/${script}`);
+    out.push(`ln -s ../lib/node_modules/${input.name}/${script} %{buildroot}%{_bindir}/${bin.name}`);
   }
   out.push(`install -Dpm 0644 %{SOURCE2} %{buildroot}${sbomDir}/${input.sources.sbom}`, '');
   if (input.hasTests) out.push('%check', ...npmEnv, 'npm test', '');
   out.push('%files');
-  for (const file of input.licenseFiles) out.push(`%license ${shellQuote(file)}`);
+  for (const file of input.licenseFiles) out.push(`%license ${file}`);
   out.push('%license bundled-licenses.txt', appDir);
-  for (const bin of input.binaries) out.push(`%{_bindir}/${shellQuote(bin.name)}`);
+  for (const bin of input.binaries) out.push(`%{_bindir}/${bin.name}`);
   out.push(`%dir ${sbomDir}`, `${sbomDir}/${input.sources.sbom}`, '');
 }

@@ -515,10 +515,10 @@ function gitReference(sourceId: string): { git: string; kind?: 'branch' | 'tag' 
   const q = withoutScheme.indexOf('?');
   if (q === -1) return { git: withoutScheme };
   const git = withoutScheme.slice(0, q);
-  for (const param of withoutScheme.slice(q + 1).split('&')) {
-    const eq = param.indexOf('=');
-    const key = param.slice(0, eq);
-    if (key === 'branch' || key === 'tag' || key === 'rev') return { git, kind: key, value: decodeURIComponent(param.slice(eq + 1)) };
+  // Decoded as Cargo's url crate decodes a query (form-urlencoded: `+` is a space, a stray `%`
+  // stays), which is what URLSearchParams does; decodeURIComponent threw on a stray `%`.
+  for (const [key, value] of new URLSearchParams(withoutScheme.slice(q + 1))) {
+    if (key === 'branch' || key === 'tag' || key === 'rev') return { git, kind: key, value };
   }
   return { git };
 }

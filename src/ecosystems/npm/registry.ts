@@ -28,7 +28,7 @@ export function readNpmrcRegistries(file: string, text: string, env: NodeJS.Proc
   let registry = DEFAULT_NPM_REGISTRY;
   let registryIsSet = false;
   const scopes = new Map<string, string>();
-  const lines = text.split(/\r?\n/);
+  const lines = npmrcLines(text);
   for (let i = 0; i < lines.length; i++) {
     const setting = npmrcSetting(lines[i] as string);
     if (setting === null) continue;
@@ -60,14 +60,13 @@ export function readNpmrcRegistries(file: string, text: string, env: NodeJS.Proc
   return { registry, scopes, registryIsSet };
 }
 
-/** One `key=value` line of an `.npmrc`, or null for blanks, comments and section headers. */
-export function npmrcSetting(line: string): { key: string; value: string } | null {
-  const trimmed = line.trim();
-  if (trimmed === '' || trimmed.startsWith(';') || trimmed.startsWith('#') || trimmed.startsWith('[')) return null;
-  const eq = trimmed.indexOf('=');
-  const key = unquote((eq < 0 ? trimmed : trimmed.slice(0, eq)).trim());
-  const value = eq < 0 ? 'true' : unquote(trimmed.slice(eq + 1).trim());
-  return { key, value };
+/**
+ * An `.npmrc`'s lines as npm's ini parser splits them (at every run of `\r` and `\n`): a lone
+ * `\r` ends a line too, so a setting after one is a setting, whatever an editor shows. Blank
+ * lines, which ini drops, are kept, so that line numbers count as editors do.
+ */
+export function npmrcLines(text: string): string[] {
+  return text.split(/\r\n|[\r\n]/);
 }
 
 /** npm's credential settings, bare or scoped to a registry (`//host/:_authToken`); yarn 1 reads the same. */
@@ -78,8 +77,53 @@ export function isCredentialSetting(key: string): boolean {
   return key.startsWith('//') || CREDENTIAL_KEYS.includes(key.toLowerCase());
 }
 
-function unquote(text: string): string {
-  return text.length >= 2 && text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1) : text;
+/** An ini section header (`[name]`): npm reads every setting after one as that section's, not as a setting. */
+export function isNpmrcSection(line: string): boolean {
+  return /^\[[^\]]*\]\s*$/.test(line);
+}
+
+/**
+ * One `key=value` line of an `.npmrc` as npm's ini parser reads it, or null for blanks, comments
+ * and section headers: the key is everything before the first `=`, both sides trimmed and
+ * unquoted (`"…"` as JSON, `'…'` bare) or cut at an unescaped `;` / `#`; `key[]` is the array
+ * form of `key`; a bare key is `true`.
+ */
+export function npmrcSetting(line: string): { key: string; value: string } | null {
+  if (/^\s*([;#]|$)/.test(line) || isNpmrcSection(line)) return null;
+  const match = /^([^=]+)(=(.*))?$/.exec(line);
+  if (!match) return null;
+  const rawKey = iniValue(match[1] as string);
+  const key = rawKey.length > 2 && rawKey.endsWith('[]') ? rawKey.slice(0, -2) : rawKey;
+  return { key, value: match[2] === undefined ? 'true' : iniValue(match[3] as string) };
+}
+
+/** ini's `unsafe`: a quoted value unquoted, else cut at the first unescaped `;` or `#`. */
+function iniValue(raw: string): string {
+  const text = raw.trim();
+  if ((text.startsWith('"') && text.endsWith('"')) || (text.startsWith("'") && text.endsWith("'"))) {
+    const inner = text.startsWith("'") ? text.slice(1, -1) : text;
+    try {
+      const parsed: unknown = JSON.parse(inner);
+      return typeof parsed === 'string' ? parsed : String(parsed);
+    } catch {
+      return inner;
+    }
+  }
+  let out = '';
+  let escaped = false;
+  for (const ch of text) {
+    if (escaped) {
+      out += '\\;#'.includes(ch) ? ch : `\\${ch}`;
+      escaped = false;
+    } else if (ch === ';' || ch === '#') {
+      break;
+    } else if (ch === '\\') {
+      escaped = true;
+    } else {
+      out += ch;
+    }
+  }
+  return (escaped ? `${out}\\` : out).trim();
 }
 
 /** npm's `${VAR}` (an error when unset) and `${VAR?}` (empty when unset); `\${` is literal. */

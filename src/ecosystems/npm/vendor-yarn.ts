@@ -148,6 +148,33 @@ export function mirrorFileName(url: string): string {
 }
 
 /**
+ * Whether a `.yarnrc` line ends inside a `"…"` string, token by token as yarn's tokenizer reads
+ * it: a string runs to its closing quote across line ends; `#` at the start of a token is a
+ * comment to the end of the line; a word (from a letter, `/`, `.` or `-` to a space, `:` or `,`) may hold either.
+ */
+function opensString(line: string): boolean {
+  let i = 0;
+  while (i < line.length) {
+    const ch = line[i] as string;
+    if (ch === '#') return false;
+    if (ch === '"') {
+      for (i++; i < line.length && line[i] !== '"'; i++) if (line[i] === '\\') i++;
+      if (i >= line.length) return true;
+      i++;
+    } else if (line.startsWith('true', i) || line.startsWith('false', i)) {
+      i += line.startsWith('true', i) ? 4 : 5;
+    } else if (/[A-Za-z/.-]/.test(ch)) {
+      while (i < line.length && !' :,'.includes(line[i] as string)) i++;
+    } else if (/[0-9]/.test(ch)) {
+      while (i < line.length && /[0-9]/.test(line[i] as string)) i++;
+    } else {
+      i++;
+    }
+  }
+  return false;
+}
+
+/**
  * The application's `.yarnrc` with the mirror settings appended; its own lines for what the
  * layout decides are commented out (and reported), everything else is kept.
  */
@@ -156,7 +183,12 @@ export function yarnrcWithMirror(path: string, existing: string | null, warn: (m
   if (existing !== null) {
     const overridden: string[] = [];
     const removed: string[] = [];
-    for (const line of existing.replace(/\r?\n$/, '').split(/\r?\n/)) {
+    // yarn's tokenizer ends a line at a lone `\r` too.
+    const lines = existing.replace(/(\r\n|[\r\n])$/, '').split(/\r\n|[\r\n]/);
+    for (const [i, line] of lines.entries()) {
+      if (opensString(line)) {
+        throw new StowageError(`line ${i + 1} leaves a string open; yarn would read the vendored layout's settings after it as part of the string`, path);
+      }
       const key = /^\s*("?)([^\s"]+)\1/.exec(line)?.[2];
       const setting = key !== undefined && !line.trim().startsWith('#');
       if (setting && (isCredentialSetting(key) || withoutUserInfo(line) !== line)) {

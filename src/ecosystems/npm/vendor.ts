@@ -16,6 +16,8 @@ import {
   PackumentClient,
   downloadUrlOfResolved,
   isCredentialSetting,
+  isNpmrcSection,
+  npmrcLines,
   npmrcSetting,
   packumentUrl,
   readNpmrcRegistries,
@@ -471,6 +473,16 @@ function indexTime(env: NodeJS.ProcessEnv): number {
 // ---- .npmrc ----------------------------------------------------------------------------------
 
 /**
+ * A value as ini writes one safely: bare when ini reads it back unchanged, else JSON-quoted
+ * (a `;` or `#` would start a comment, quotes would be taken off). Control characters have no
+ * place in a setting: refused.
+ */
+export function npmrcValue(value: string): string {
+  if ([...value].some((ch) => ch.charCodeAt(0) < 0x20 || ch === '\u007f')) throw new StowageError(`${JSON.stringify(value)} cannot be written into an .npmrc: it holds a control character`);
+  return /^[^\s;#"'\\][^;#"\\]*$/.test(value) && !/\s$/.test(value) ? value : JSON.stringify(value);
+}
+
+/**
  * The application's `.npmrc` with the layout's settings appended. Its own lines are kept, except
  * those setting what the layout decides, which are commented out (and reported): left in, a
  * `prefer-online` or another `cache` would send npm past the vendored cache.
@@ -480,7 +492,12 @@ export function npmrcWithLayout(path: string, existing: string | null, pinRegist
   if (existing !== null) {
     const overridden: string[] = [];
     const removed: string[] = [];
-    for (const line of existing.replace(/\r?\n$/, '').split(/\r?\n/)) {
+    const lines = npmrcLines(existing.replace(/(\r\n|[\r\n])$/, ''));
+    for (const [i, line] of lines.entries()) {
+      // Settings after a section header are that section's: npm would not read the layout's.
+      if (isNpmrcSection(line)) {
+        throw new StowageError(`${JSON.stringify(line)} starts an ini section; npm reads no setting after it, so the vendored layout's settings would be ignored`, path, { line: i + 1 });
+      }
       const setting = npmrcSetting(line);
       if (setting !== null && isCredentialSetting(setting.key)) {
         // The archive is shipped (an SRPM's Source1): a token in it would be published.
@@ -514,7 +531,7 @@ export function npmrcWithLayout(path: string, existing: string | null, pinRegist
     'audit=false',
     'update-notifier=false',
   );
-  if (pinRegistry !== null) out.push(`registry=${pinRegistry}`);
+  if (pinRegistry !== null) out.push(`registry=${npmrcValue(pinRegistry)}`);
   return `${out.join('\n')}\n`;
 }
 

@@ -44,6 +44,30 @@ describe("yarn's offline mirror file names", () => {
 });
 
 describe('the written .yarnrc', () => {
+  test('a lone CR ends a line for yarn: a setting after one is seen and replaced', () => {
+    const text = yarnrcWithMirror('/app/.yarnrc', 'network-timeout 600000\r--install.offline false\r\nyarn-offline-mirror-pruning true\n', () => {});
+    assert.doesNotMatch(text, /\r/);
+    assert.match(text, /^# stowage: replaced below: --install\.offline false$/m);
+    assert.match(text, /^# stowage: replaced below: yarn-offline-mirror-pruning true$/m);
+  });
+
+  test('a string left open would swallow the settings appended after it: refused, naming the line', () => {
+    for (const [rc, line] of [
+      ['registry "https://r.example/\n', 1],
+      ['a b\n"c\\" d\n', 2],
+      ['cafile true"x\n', 1],
+    ] as const) {
+      assert.throws(
+        () => yarnrcWithMirror('/app/.yarnrc', rc, () => {}),
+        (err: unknown) => err instanceof StowageError && err.line === `/app/.yarnrc: line ${line} leaves a string open; yarn would read the vendored layout's settings after it as part of the string`,
+        JSON.stringify(rc),
+      );
+    }
+    // Quotes inside comments and words, and escaped quotes in strings, open nothing.
+    const fine = yarnrcWithMirror('/app/.yarnrc', 'a "x\\"y" # "z\nb c"d\n# "e\ncafile "/etc/ssl/a#b.pem"\n', () => {});
+    assert.match(fine, /^cafile "\/etc\/ssl\/a#b\.pem"$/m);
+  });
+
   test("keeps the application's settings, replaces the ones the layout decides, and says so", () => {
     const warnings: string[] = [];
     const text = yarnrcWithMirror('/app/.yarnrc', 'network-timeout 600000\nyarn-offline-mirror "/elsewhere"\n# a comment\n', (m) => warnings.push(m));
