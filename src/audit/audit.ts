@@ -119,21 +119,45 @@ async function matchGraph(graph: DependencyGraph, databases: AdvisoryDatabase[],
   return { matches, audited: candidates.length };
 }
 
-/** Groups matches of one package whose ids overlap (an id or alias in common) into one vulnerability. */
+/**
+ * Groups matches of one package that are the same vulnerability: records of different databases
+ * whose ids overlap (an id or alias in common). Two records of one database with different ids
+ * are two advisories, whatever aliases they share (RustSec's RUSTSEC-2019-0036, unsound, and
+ * RUSTSEC-2020-0036, unmaintained, both list failure's CVEs), so they never share a group; a
+ * record of another database that overlaps both joins the first.
+ */
 function mergeAliases(matches: Match[]): Match[][] {
-  const groups: { pkg: string; ids: Set<string>; matches: Match[] }[] = [];
+  interface Group {
+    pkg: string;
+    ids: Set<string>;
+    matches: Match[];
+  }
+  const groups: Group[] = [];
+  // Would `group` then hold two different advisories of one database?
+  const conflicts = (group: Group, others: readonly Match[]): boolean =>
+    others.some((m) => group.matches.some((g) => g.database === m.database && g.advisory.id !== m.advisory.id));
   for (const match of matches) {
     const ids = [match.advisory.id, ...match.advisory.aliases];
-    const overlapping = groups.filter((g) => g.pkg === match.pkg.id && ids.some((id) => g.ids.has(id)));
     // Earlier matches come first, so the first database's advisory stays the primary one.
-    const merged = { pkg: match.pkg.id, ids: new Set(ids), matches: [...overlapping.flatMap((g) => g.matches), match] };
+    const merged: Group = { pkg: match.pkg.id, ids: new Set(ids), matches: [match] };
+    const overlapping = groups.filter((g) => g.pkg === match.pkg.id && ids.some((id) => g.ids.has(id)));
+    const into = overlapping.find((g) => !conflicts(g, merged.matches));
+    if (into === undefined) {
+      groups.push(merged);
+      continue;
+    }
+    into.matches.push(match);
+    for (const id of ids) into.ids.add(id);
+    // The new record may bridge groups that were apart (two databases' records of one vulnerability).
     for (const group of overlapping) {
-      for (const id of group.ids) merged.ids.add(id);
+      if (group === into || conflicts(into, group.matches)) continue;
+      into.matches.push(...group.matches);
+      for (const id of group.ids) into.ids.add(id);
       groups.splice(groups.indexOf(group), 1);
     }
-    groups.push(merged);
   }
-  return groups.map((g) => g.matches);
+  // The primary record is the earliest match of the group (first database, then id order).
+  return groups.map((g) => [...g.matches].sort((a, b) => matches.indexOf(a) - matches.indexOf(b)));
 }
 
 /**
