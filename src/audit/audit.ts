@@ -6,6 +6,7 @@ import { GraphIndex, type DependencyGraph, type EdgeKind } from '../core/graph.j
 import type { Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { ADVISORY_SOURCES_HINT, isAuditable, loadVersionScheme } from '../ecosystems/formats.js';
+import { advisoryNameKeys, lockfileNameKey, spellingNote } from '../ecosystems/package-names.js';
 import { dependencyPaths, incomingEdges, reachable } from './paths.js';
 import type { AuditPolicy, IgnoreRule } from './policy.js';
 
@@ -78,10 +79,18 @@ function isOmitted(pkg: Package, policy: AuditPolicy): boolean {
   return policy.omit.some((kind) => pkg.flags?.[kind] === true);
 }
 
-/** Every advisory that affects a package of the graph, per database, withdrawn ones excluded. */
-async function matchGraph(graph: DependencyGraph, databases: AdvisoryDatabase[], policy: AuditPolicy): Promise<{ matches: Match[]; audited: number }> {
+/**
+ * Every advisory that affects a package of the graph, per database, withdrawn ones excluded;
+ * with a warning for each assumption a match rests on (a name spelt otherwise, a caveat the
+ * reader recorded).
+ */
+async function matchGraph(
+  graph: DependencyGraph,
+  databases: AdvisoryDatabase[],
+  policy: AuditPolicy,
+): Promise<{ matches: Match[]; audited: number; warnings: string[] }> {
   const candidates = graph.packages.filter((p) => isAuditable(p) && !isOmitted(p, policy));
-  if (candidates.length === 0) return { matches: [], audited: 0 };
+  if (candidates.length === 0) return { matches: [], audited: 0, warnings: [] };
   // Fail closed: no database knows this ecosystem, so "no findings" would mean nothing.
   if (!databases.some((db) => (db.ecosystems[graph.ecosystem] ?? 0) > 0)) {
     throw new StowageError(
@@ -93,16 +102,20 @@ async function matchGraph(graph: DependencyGraph, databases: AdvisoryDatabase[],
   const scheme = await loadVersionScheme(graph.ecosystem);
   const names = [...new Set(candidates.map((p) => p.name))];
   const matches: Match[] = [];
+  const warnings = new Set<string>();
   for (const db of databases) {
-    const byName = new Map<string, Advisory[]>();
+    // Keyed as package-names.ts compares names, the one rule the index was built with.
+    const byKey = new Map<string, Advisory[]>();
     for (const advisory of await db.lookup(graph.ecosystem, names)) {
       if (advisory.withdrawn) continue;
-      let list = byName.get(advisory.package);
-      if (!list) byName.set(advisory.package, (list = []));
-      list.push(advisory);
+      for (const key of advisoryNameKeys(graph.ecosystem, advisory.package)) {
+        let list = byKey.get(key);
+        if (!list) byKey.set(key, (list = []));
+        list.push(advisory);
+      }
     }
     for (const pkg of candidates) {
-      for (const advisory of byName.get(pkg.name) ?? []) {
+      for (const advisory of byKey.get(lockfileNameKey(graph.ecosystem, pkg.name)) ?? []) {
         let affected: boolean;
         try {
           affected = advisory.affected.some((a) => scheme.isAffected(pkg.version, a));
@@ -112,11 +125,15 @@ async function matchGraph(graph: DependencyGraph, databases: AdvisoryDatabase[],
             advisory.origin,
           );
         }
-        if (affected) matches.push({ pkg, advisory, database: db.source });
+        if (!affected) continue;
+        matches.push({ pkg, advisory, database: db.source });
+        const where = `advisory ${advisory.id} (${advisory.origin} in ${db.source})`;
+        if (advisory.package !== pkg.name) warnings.add(`${where} ${spellingNote(graph.ecosystem, advisory.package, pkg.name)}`);
+        for (const caveat of advisory.caveats ?? []) warnings.add(`${where}: ${caveat}`);
       }
     }
   }
-  return { matches, audited: candidates.length };
+  return { matches, audited: candidates.length, warnings: [...warnings] };
 }
 
 /**
@@ -261,7 +278,8 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
   const targets: TargetSummary[] = [];
   const findings: Finding[] = [];
   for (const graph of input.graphs) {
-    const { matches, audited } = await matchGraph(graph, input.databases, policy);
+    const { matches, audited, warnings: matchWarnings } = await matchGraph(graph, input.databases, policy);
+    warnings.push(...matchWarnings);
     targets.push({ path: graph.path, ecosystem: graph.ecosystem, format: graph.format, packages: graph.packages.length, audited });
     if (matches.length === 0) continue;
     const index = new GraphIndex(graph);
