@@ -77,6 +77,11 @@ export function parseOsvRecord(text: string, origin: string): Advisory[] {
   };
   const at = (path: string) => ({ origin, fail, path });
 
+  // Absent means 1.0.0; a later major version may change what fields mean.
+  const schemaVersion = optionalString(record['schema_version'], at('schema_version'));
+  if (schemaVersion !== null && !/^1\.\d+\.\d+$/.test(schemaVersion)) {
+    fail(`"schema_version" is ${JSON.stringify(schemaVersion)}: this reader knows OSV schema 1.x`);
+  }
   const aliases = stringList(record['aliases'], at('aliases')).filter((alias) => alias !== id);
   const related = stringList(record['related'], at('related'));
   const details = optionalString(record['details'], at('details')) ?? '';

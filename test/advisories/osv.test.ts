@@ -297,6 +297,12 @@ test('timestamps that are not RFC 3339 fail the load, naming the field: a junk "
   }
 });
 
+test('a record of another major schema version fails the load', () => {
+  assert.equal(variantError({ schema_version: '2.0.0' }), 'variant.json: GHSA-vvvv-vvvv-vvvv: "schema_version" is "2.0.0": this reader knows OSV schema 1.x');
+  assert.equal(variantError({ schema_version: 'latest' }), 'variant.json: GHSA-vvvv-vvvv-vvvv: "schema_version" is "latest": this reader knows OSV schema 1.x');
+  assert.equal(variantError({ schema_version: '1.6.6' }), null);
+});
+
 test('our ecosystems spelt otherwise fail the load; other ecosystems are skipped', () => {
   for (const ecosystem of ['NPM', 'Npm', ' npm', 'npm:registry', 'Crates.io', 'crates.io ', 'CRATES.IO']) {
     const expected = ecosystem.trim().toLowerCase().startsWith('npm') ? 'npm' : 'crates.io';
