@@ -88,6 +88,7 @@ async function matchGraph(
   graph: DependencyGraph,
   databases: AdvisoryDatabase[],
   policy: AuditPolicy,
+  now: Date,
 ): Promise<{ matches: Match[]; audited: number; warnings: string[] }> {
   const candidates = graph.packages.filter((p) => isAuditable(p) && !isOmitted(p, policy));
   if (candidates.length === 0) return { matches: [], audited: 0, warnings: [] };
@@ -107,7 +108,7 @@ async function matchGraph(
     // Keyed as package-names.ts compares names, the one rule the index was built with.
     const byKey = new Map<string, Advisory[]>();
     for (const advisory of await db.lookup(graph.ecosystem, names)) {
-      if (advisory.withdrawn) continue;
+      if (isWithdrawn(advisory, now)) continue;
       for (const key of advisoryNameKeys(graph.ecosystem, advisory.package)) {
         let list = byKey.get(key);
         if (!list) byKey.set(key, (list = []));
@@ -130,10 +131,19 @@ async function matchGraph(
         const where = `advisory ${advisory.id} (${advisory.origin} in ${db.source})`;
         if (advisory.package !== pkg.name) warnings.add(`${where} ${spellingNote(graph.ecosystem, advisory.package, pkg.name)}`);
         for (const caveat of advisory.caveats ?? []) warnings.add(`${where}: ${caveat}`);
+        if (advisory.withdrawn !== null) warnings.add(`${where}: withdrawn only from ${advisory.withdrawn}, a date still to come: it still applies`);
       }
     }
   }
   return { matches, audited: candidates.length, warnings: [...warnings] };
+}
+
+/**
+ * A withdrawal dated in the future has not happened yet: the advisory still applies (the
+ * readers have checked the date's form, so it parses).
+ */
+function isWithdrawn(advisory: Advisory, now: Date): boolean {
+  return advisory.withdrawn !== null && Date.parse(advisory.withdrawn) <= now.getTime();
 }
 
 /**
@@ -278,7 +288,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
   const targets: TargetSummary[] = [];
   const findings: Finding[] = [];
   for (const graph of input.graphs) {
-    const { matches, audited, warnings: matchWarnings } = await matchGraph(graph, input.databases, policy);
+    const { matches, audited, warnings: matchWarnings } = await matchGraph(graph, input.databases, policy, now);
     warnings.push(...matchWarnings);
     targets.push({ path: graph.path, ecosystem: graph.ecosystem, format: graph.format, packages: graph.packages.length, audited });
     if (matches.length === 0) continue;

@@ -274,3 +274,16 @@ test('two advisories of one database stay two findings, even when they share eve
     'RUSTSEC-2026-0011 unmaintained rustsec',
   ]);
 });
+
+test('an advisory withdrawn from a date still to come still applies, with a warning', async () => {
+  const later = advisory('RUSTSEC-2026-0020', 'hyper', ['>= 1.3.0'], { withdrawn: '2099-01-01' });
+  const past = advisory('RUSTSEC-2026-0021', 'hyper', ['>= 1.3.0'], { withdrawn: '2026-08-31T23:59:59Z' });
+  const result = await runAudit({ graphs: [graph()], databases: [database('db', [later, past])], policy: policy(), now: NOW });
+  assert.deepEqual(
+    result.findings.map((f) => f.advisory.id),
+    ['RUSTSEC-2026-0020'],
+  );
+  assert.deepEqual(result.warnings, [
+    'advisory RUSTSEC-2026-0020 (crates/hyper/RUSTSEC-2026-0020.md in db): withdrawn only from 2099-01-01, a date still to come: it still applies',
+  ]);
+});
