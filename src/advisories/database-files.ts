@@ -13,6 +13,7 @@ export interface DatabaseFiles {
 }
 
 const RUSTSEC_FILE = /^(crates|rust)\/[^/]+\/[^/]+\.md$/;
+const RUSTSEC_TREE = /^(crates|rust)\//;
 /** RustSec's database holds about 3,000 entries, GHSA's whole export under 300,000. */
 const MAX_WALKED_ENTRIES = 2_000_000;
 
@@ -77,6 +78,10 @@ export function listDatabaseFiles(root: string): DatabaseFiles {
       } else if (st.isFile()) {
         if (entry.name.endsWith('.json')) osv.push(path);
         else if (RUSTSEC_FILE.test(path)) rustsec.push(path);
+        else if (RUSTSEC_TREE.test(path)) {
+          // rustsec reads crates/NAME/*.md only: anything else there is an advisory misplaced, not one to skip.
+          throw new StowageError('not where a RustSec advisory can be (crates/NAME/ID.md or rust/NAME/ID.md): refusing the database', full);
+        }
       } else {
         throw new StowageError('neither a file, a directory nor a symbolic link: refusing the database', full);
       }
