@@ -13,7 +13,8 @@ export interface DatabaseFiles {
 }
 
 const RUSTSEC_FILE = /^(crates|rust)\/[^/]+\/[^/]+\.md$/;
-const RUSTSEC_TREE = /^(crates|rust)\//;
+/** Inside a crate's directory of a RustSec tree (files directly in crates/, a README, are not rustsec's). */
+const RUSTSEC_TREE = /^(crates|rust)\/[^/]+\//;
 /** RustSec's database holds about 3,000 entries, GHSA's whole export under 300,000. */
 const MAX_WALKED_ENTRIES = 2_000_000;
 
@@ -79,7 +80,7 @@ export function listDatabaseFiles(root: string): DatabaseFiles {
         if (entry.name.endsWith('.json')) osv.push(path);
         else if (RUSTSEC_FILE.test(path)) rustsec.push(path);
         else if (RUSTSEC_TREE.test(path)) {
-          // rustsec reads crates/NAME/*.md only: anything else there is an advisory misplaced, not one to skip.
+          // rustsec reads crates/NAME/*.md: anything else inside a crate's directory is an advisory misplaced, not one to skip.
           throw new StowageError('not where a RustSec advisory can be (crates/NAME/ID.md or rust/NAME/ID.md): refusing the database', full);
         }
       } else {

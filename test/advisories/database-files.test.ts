@@ -172,8 +172,8 @@ test('the audit of a database with a link out of it exits 2 with one line naming
   assert.equal(lines[0], `stowage: ${join(dir, 'crates', 'h2')}: symbolic link leads outside the database (to ${outside}): refusing the database`);
 });
 
-test('a file under crates/ or rust/ that is not where rustsec reads advisories refuses the database, not skipped', async () => {
-  for (const misplaced of ['crates/RUSTSEC-2026-0258.md', 'crates/h2/2026/RUSTSEC-2026-0258.md', 'crates/h2/RUSTSEC-2026-0258.MD', 'rust/h2.toml']) {
+test('a file in a crate directory of crates/ or rust/ that rustsec would not read refuses the database, not skipped', async () => {
+  for (const misplaced of ['crates/h2/2026/RUSTSEC-2026-0258.md', 'crates/h2/RUSTSEC-2026-0258.md.orig', 'crates/h2/RUSTSEC-2026-0258.MD', 'rust/std/notes.toml']) {
     const dir = smallDatabase();
     const file = join(dir, ...misplaced.split('/'));
     mkdirSync(join(file, '..'), { recursive: true });
