@@ -6,6 +6,7 @@ import type { Advisory } from '../core/advisory.js';
 import type { Ecosystem } from '../core/package.js';
 import { TOOL_VERSION } from '../core/tool.js';
 import { StowageError } from '../core/errors.js';
+import { advisoryNameKeys, lockfileNameKey } from '../ecosystems/package-names.js';
 
 /**
  * better-sqlite3's addon, named by its path: the package would find it through `bindings`,
@@ -32,7 +33,7 @@ function openSqlite(file: string, options: Database.Options): Database.Database 
  * Bumped whenever the stored Advisory shape or the schema changes; with the tool's version, so
  * a stowage upgrade (whose readers may have been fixed) rebuilds every index once.
  */
-const INDEX_FORMAT = `2/${TOOL_VERSION}`;
+const INDEX_FORMAT = `3/${TOOL_VERSION}`;
 
 export interface IndexStamp {
   /** What the index was built from: git commit or `sha256:` content hash. */
@@ -63,7 +64,7 @@ export class AdvisoryIndex {
     readonly stamp: IndexStamp,
   ) {
     this.lookupStatement = db.prepare(
-      'SELECT body FROM advisory WHERE ecosystem = ? AND package IN (SELECT value FROM json_each(?)) ORDER BY id',
+      'SELECT body FROM advisory WHERE ecosystem = ? AND package IN (SELECT value FROM json_each(?)) ORDER BY id, rowid',
     );
   }
 
@@ -103,11 +104,15 @@ export class AdvisoryIndex {
       db.exec(`
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE advisory (ecosystem TEXT NOT NULL, package TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL);
+        -- package: the name's match key (package-names.ts); an advisory has a row per key.
       `);
       const insert = db.prepare('INSERT INTO advisory (ecosystem, package, id, body) VALUES (?, ?, ?, ?)');
       const insertMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
       db.transaction(() => {
-        for (const a of advisories) insert.run(a.ecosystem, a.package, a.id, JSON.stringify(a));
+        for (const a of advisories) {
+          const body = JSON.stringify(a);
+          for (const key of advisoryNameKeys(a.ecosystem, a.package)) insert.run(a.ecosystem, key, a.id, body);
+        }
         insertMeta.run('format', INDEX_FORMAT);
         insertMeta.run('stamp', JSON.stringify(stamp));
       })();
@@ -124,14 +129,32 @@ export class AdvisoryIndex {
     return index;
   }
 
-  /** Every advisory about any of `names` in `ecosystem`, withdrawn ones included. */
+  /**
+   * Every advisory about any of the lockfile package `names` in `ecosystem` (compared as
+   * package-names.ts says), withdrawn ones included.
+   */
   lookup(ecosystem: Ecosystem, names: readonly string[]): Advisory[] {
     if (names.length === 0) return [];
+    const keys = [...new Set(names.map((name) => lockfileNameKey(ecosystem, name)))];
+    let rows: { body: string }[];
     try {
-      return this.lookupStatement.all(ecosystem, JSON.stringify(names)).map((row) => JSON.parse(row.body) as Advisory);
+      rows = this.lookupStatement.all(ecosystem, JSON.stringify(keys));
     } catch (err) {
       throw new IndexDamaged(`the advisory index is damaged (${(err as Error).message})`, this.db.name);
     }
+    // An advisory stored under two keys that both were asked for comes back once.
+    const seen = new Set<string>();
+    const advisories: Advisory[] = [];
+    for (const row of rows) {
+      if (seen.has(row.body)) continue;
+      seen.add(row.body);
+      try {
+        advisories.push(JSON.parse(row.body) as Advisory);
+      } catch (err) {
+        throw new IndexDamaged(`the advisory index is damaged (${(err as Error).message})`, this.db.name);
+      }
+    }
+    return advisories;
   }
 
   close(): void {

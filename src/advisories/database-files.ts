@@ -1,5 +1,5 @@
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { StowageError } from '../core/errors.js';
 
 /** The advisory files found in a database tree, before any is read. */
@@ -13,33 +13,83 @@ export interface DatabaseFiles {
 }
 
 const RUSTSEC_FILE = /^(crates|rust)\/[^/]+\/[^/]+\.md$/;
+/** Inside a crate's directory of a RustSec tree (files directly in crates/, a README, are not rustsec's). */
+const RUSTSEC_TREE = /^(crates|rust)\/[^/]+\//;
+/** RustSec's database holds about 3,000 entries, GHSA's whole export under 300,000. */
+const MAX_WALKED_ENTRIES = 2_000_000;
 
-/** Lists a directory's advisory files. Dot-directories (.git) are not entered. */
+/**
+ * Lists a directory's advisory files. Dot-directories (.git) are not entered. A symbolic link
+ * is followed when it resolves inside the database (a checkout may link one advisory or
+ * directory to another); one that leads out of it, dangles or loops, and any entry that is
+ * neither file, directory nor link (a FIFO would block the read), refuses the database: a file
+ * skipped is an advisory not checked.
+ */
 export function listDatabaseFiles(root: string): DatabaseFiles {
   const rustsec: string[] = [];
   const osv: string[] = [];
   const directories: string[] = [];
-  const walk = (rel: string): void => {
-    directories.push(rel);
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+  } catch (err) {
+    throw new StowageError(`cannot read database directory: ${(err as Error).message}`, root);
+  }
+  // The real directories on the way down, to tell a loop; and a bound on the whole walk, as
+  // links between directories could multiply it without end.
+  const chain = new Map<string, string>();
+  let visited = 0;
+  const walk = (rel: string, real: string): void => {
     const dir = rel === '' ? root : join(root, rel);
-    let entries;
+    const ancestor = chain.get(real);
+    if (ancestor !== undefined) {
+      throw new StowageError(
+        `symbolic link loops back to ${ancestor === '' ? 'the database root' : ancestor}: refusing the database`,
+        dir,
+      );
+    }
+    directories.push(rel);
+    chain.set(real, rel);
+    let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
       throw new StowageError(`cannot read database directory: ${(err as Error).message}`, dir);
     }
+    visited += entries.length;
+    if (visited > MAX_WALKED_ENTRIES) {
+      throw new StowageError(`more than ${MAX_WALKED_ENTRIES} entries reached (through symbolic links?): refusing the database`, root);
+    }
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
       const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      if (entry.isDirectory()) {
-        walk(path);
-      } else if (entry.isFile()) {
+      const full = join(root, path);
+      let target = join(real, entry.name);
+      let st: Dirent | Stats = entry;
+      if (entry.isSymbolicLink()) {
+        target = insideTarget(realRoot, full);
+        try {
+          st = statSync(target);
+        } catch (err) {
+          throw new StowageError(`cannot read: ${(err as Error).message}`, full);
+        }
+      }
+      if (st.isDirectory()) {
+        walk(path, target);
+      } else if (st.isFile()) {
         if (entry.name.endsWith('.json')) osv.push(path);
         else if (RUSTSEC_FILE.test(path)) rustsec.push(path);
+        else if (RUSTSEC_TREE.test(path)) {
+          // rustsec reads crates/NAME/*.md: anything else inside a crate's directory is an advisory misplaced, not one to skip.
+          throw new StowageError('not where a RustSec advisory can be (crates/NAME/ID.md or rust/NAME/ID.md): refusing the database', full);
+        }
+      } else {
+        throw new StowageError('neither a file, a directory nor a symbolic link: refusing the database', full);
       }
     }
+    chain.delete(real);
   };
-  walk('');
+  walk('', realRoot);
   rustsec.sort();
   osv.sort();
   if (rustsec.length === 0 && osv.length === 0) {
@@ -49,6 +99,23 @@ export function listDatabaseFiles(root: string): DatabaseFiles {
     );
   }
   return { root, rustsec, osv, directories };
+}
+
+/** Where the link at `link` leads, when that is inside `realRoot`; anything else refuses the database. */
+function insideTarget(realRoot: string, link: string): string {
+  let target: string;
+  try {
+    target = realpathSync(link);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ELOOP' ? 'loops' : code === 'ENOENT' ? 'dangles (its target does not exist)' : `cannot be followed (${(err as Error).message})`;
+    throw new StowageError(`symbolic link ${why}: refusing the database`, link);
+  }
+  const within = relative(realRoot, target);
+  if (within === '..' || within.startsWith(`..${sep}`) || isAbsolute(within)) {
+    throw new StowageError(`symbolic link leads outside the database (to ${target}): refusing the database`, link);
+  }
+  return target;
 }
 
 /**

@@ -12,6 +12,7 @@ import { InputError, errorMessage } from '../core/errors.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { Ecosystem } from '../core/package.js';
 import { severityFromCvss, severityFromLabel } from '../core/severity.js';
+import { crateNameProblem, npmNameProblem } from '../ecosystems/package-names.js';
 
 /**
  * The OSV JSON reader (schema: ossf.github.io/osv-schema). It reads GHSA records and the
@@ -21,11 +22,39 @@ import { severityFromCvss, severityFromLabel } from '../core/severity.js';
  * advisory read from the export reports like the one read from the native TOML.
  */
 
-/** OSV ecosystem names of the ecosystems stowage knows. */
+/** OSV ecosystem names of the ecosystems stowage knows, spelt as the schema defines them. */
 const OSV_ECOSYSTEMS: Record<string, Ecosystem | undefined> = {
   'crates.io': 'cargo',
   npm: 'npm',
 };
+
+/**
+ * The ecosystem an OSV `ecosystem` value names. Values are case-sensitive and neither
+ * `crates.io` nor `npm` takes a `:suffix`, so `NPM`, `Crates.io`, ` npm` or `npm:x` are
+ * nobody's ecosystem to a strict reader, yet plainly meant as ours: refused rather than
+ * skipped as "another ecosystem", which would hide the advisory.
+ */
+function ecosystemOf(value: string, path: string, fail: (message: string) => never): Ecosystem | null {
+  const known = OSV_ECOSYSTEMS[value];
+  if (known) return known;
+  const loose = value.trim().toLowerCase().split(':')[0] ?? '';
+  for (const name of Object.keys(OSV_ECOSYSTEMS)) {
+    if (loose === name) fail(`${path}.package.ecosystem is "${value}": the OSV name of this ecosystem is "${name}"`);
+  }
+  return null;
+}
+
+/** RFC 3339 date-time, as the schema gives every timestamp (`2024-08-12T15:30:49Z`). */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/;
+
+function isRfc3339(text: string): boolean {
+  const m = RFC3339.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const offsetOk = m[9] === undefined || (Number(m[9]) < 24 && Number(m[10]) < 60);
+  return month >= 1 && month <= 12 && day >= 1 && day <= days && hour < 24 && minute < 60 && second <= 60 && offsetOk;
+}
 
 const EVENT_KEYS = ['introduced', 'fixed', 'last_affected', 'limit'] as const;
 const RANGE_TYPES = ['SEMVER', 'ECOSYSTEM', 'GIT'] as const;
@@ -48,14 +77,26 @@ export function parseOsvRecord(text: string, origin: string): Advisory[] {
   };
   const at = (path: string) => ({ origin, fail, path });
 
+  // Absent means 1.0.0; a later major version may change what fields mean.
+  const schemaVersion = optionalString(record['schema_version'], at('schema_version'));
+  if (schemaVersion !== null && !/^1\.\d+\.\d+$/.test(schemaVersion)) {
+    fail(`"schema_version" is ${JSON.stringify(schemaVersion)}: this reader knows OSV schema 1.x`);
+  }
   const aliases = stringList(record['aliases'], at('aliases')).filter((alias) => alias !== id);
   const related = stringList(record['related'], at('related'));
   const details = optionalString(record['details'], at('details')) ?? '';
   const summary = optionalString(record['summary'], at('summary'))?.trim() ?? '';
   const title = summary !== '' ? summary : firstLine(details) || id;
-  const published = optionalString(record['published'], at('published'));
-  const modified = optionalString(record['modified'], at('modified'));
-  const withdrawn = optionalString(record['withdrawn'], at('withdrawn'));
+  // `withdrawn` decides whether the advisory matches at all, and `modified`/`published` date a
+  // database read from plain files: a value that is not a timestamp is not guessed at.
+  const timestamp = (field: string): string | null => {
+    const value = optionalString(record[field], at(field));
+    if (value !== null && !isRfc3339(value)) fail(`"${field}" is not an RFC 3339 timestamp: ${JSON.stringify(value)}`);
+    return value;
+  };
+  const published = timestamp('published');
+  const modified = timestamp('modified');
+  const withdrawn = timestamp('withdrawn');
   const references = readReferences(record['references'], at('references'));
   const recordLabel = labelOf(record['database_specific'], at('database_specific'));
   const recordSeverity = readSeverity(record['severity'], recordLabel, at('severity'));
@@ -64,9 +105,20 @@ export function parseOsvRecord(text: string, origin: string): Advisory[] {
   if (!Array.isArray(affectedValue)) fail('"affected" must be an array');
   const groups = new Map<string, { ecosystem: Ecosystem; name: string; entries: AffectedEntry[] }>();
   (affectedValue as unknown[]).forEach((value, index) => {
-    const entry = readAffected(value, at(`affected[${index}]`));
-    const ecosystem = OSV_ECOSYSTEMS[entry.ecosystem];
+    const path = `affected[${index}]`;
+    const entry = readAffected(value, at(path));
+    const ecosystem = ecosystemOf(entry.ecosystem, path, fail);
     if (!ecosystem) return;
+    const problem = ecosystem === 'npm' ? npmNameProblem(entry.name) : crateNameProblem(entry.name);
+    if (problem !== null) fail(`${path}.package.name ${JSON.stringify(entry.name)} ${problem}: no ${ecosystem === 'npm' ? 'npm package' : 'crate'} can have it`);
+    if (entry.versions.length === 0 && !entry.ranges.some((r) => r.type !== 'GIT')) {
+      // The schema's evaluation would match nothing; osv-scanner skips such an entry as "probably
+      // a mistake". An entry naming a package with no version bound is read as every version.
+      entry.ranges = [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }];
+      entry.caveats.push(
+        `${path} (${entry.name}) gives no versions and no SEMVER or ECOSYSTEM range, so every version is taken as affected`,
+      );
+    }
     // Names are kept as given: npm names are case-sensitive (legacy packages had capitals).
     const key = `${ecosystem}\u0000${entry.name}`;
     let group = groups.get(key);
@@ -77,6 +129,10 @@ export function parseOsvRecord(text: string, origin: string): Advisory[] {
   const url = mainUrl(id, references);
   return [...groups.values()].map(({ ecosystem, name, entries }) => {
     const informational = entries.map((e) => e.informational).find((value) => value !== null) ?? null;
+    const caveats = entries.flatMap((e) => e.caveats);
+    if (informational !== null && INFORMATIONAL_KINDS[informational] === undefined) {
+      caveats.push(`unknown informational kind "${informational}", reported as a notice`);
+    }
     const entrySeverity = entries.map((e) => e.severity ?? (e.cvss ? cvssSeverity(e.cvss, recordLabel, fail) : null));
     return {
       id,
@@ -102,6 +158,7 @@ export function parseOsvRecord(text: string, origin: string): Advisory[] {
       os: unique(entries.flatMap((e) => e.os)),
       arch: unique(entries.flatMap((e) => e.arch)),
       origin,
+      ...(caveats.length > 0 ? { caveats } : {}),
     } satisfies Advisory;
   });
 }
@@ -124,6 +181,8 @@ interface AffectedEntry {
   functions: string[];
   os: string[];
   arch: string[];
+  /** See Advisory.caveats. */
+  caveats: string[];
 }
 
 function readAffected(value: unknown, where: Where): AffectedEntry {
@@ -166,6 +225,7 @@ function readAffected(value: unknown, where: Where): AffectedEntry {
     ),
     os: stringList(affects?.['os'], { ...where, path: `${where.path}.ecosystem_specific.affects.os` }),
     arch: stringList(affects?.['arch'], { ...where, path: `${where.path}.ecosystem_specific.affects.arch` }),
+    caveats: [],
   };
 }
 
@@ -180,6 +240,10 @@ function readRange(value: unknown, where: Where): OsvRange {
   const events = (eventsValue as unknown[]).map((e, i) => readEvent(e, { ...where, path: `${where.path}.events[${i}]` }));
   // The schema requires one; without it the range could never match and would hide a finding.
   if (!events.some((e) => e.introduced !== undefined)) where.fail(`${where.path} has no "introduced" event`);
+  // The schema forbids both in one range: which one closes it would be a guess.
+  if (events.some((e) => e.fixed !== undefined) && events.some((e) => e.last_affected !== undefined)) {
+    where.fail(`${where.path} has both "fixed" and "last_affected" events`);
+  }
   return { type: type as OsvRange['type'], events };
 }
 

@@ -53,11 +53,20 @@ class AdvisoryCollector {
   }
 }
 
+// Strict: a replacement character in a package name would match nothing, silently.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function readText(root: string, rel: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(join(root, rel), 'utf8');
+    bytes = readFileSync(join(root, rel));
   } catch (err) {
     throw new StowageError(`cannot read advisory: ${(err as Error).message}`, join(root, rel));
+  }
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new StowageError('advisory is not UTF-8 text', join(root, rel));
   }
 }
 

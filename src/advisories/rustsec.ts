@@ -124,7 +124,9 @@ export function parseRustsecAdvisory(raw: string, origin: string): RustsecRecord
   const url = fields.optionalString(advisoryTable, 'advisory.url');
   if (url !== null) fields.url(url);
   fields.optionalString(advisoryTable, 'advisory.license');
-  const kind = advisoryKind(fields.optionalString(advisoryTable, 'advisory.informational'));
+  const informational = fields.optionalString(advisoryTable, 'advisory.informational');
+  const kind = advisoryKind(informational);
+  const caveats = kind === 'notice' && informational !== 'notice' ? [`unknown informational kind "${informational}", reported as a notice`] : [];
   const severity = cvssSeverity(fields, fields.optionalString(advisoryTable, 'advisory.cvss'));
 
   const patched = fields.stringArray(versionsTable, 'versions.patched', true).map((s) => s.trim());
@@ -181,6 +183,7 @@ export function parseRustsecAdvisory(raw: string, origin: string): RustsecRecord
     os,
     arch,
     origin,
+    ...(caveats.length > 0 ? { caveats } : {}),
   };
   return { collection, advisory };
 }

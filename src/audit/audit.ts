@@ -6,6 +6,7 @@ import { GraphIndex, type DependencyGraph, type EdgeKind, type UnidentifiedCompo
 import type { Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { ADVISORY_SOURCES_HINT, isAuditable, loadVersionScheme } from '../ecosystems/formats.js';
+import { advisoryNameKeys, lockfileNameKey, spellingNote } from '../ecosystems/package-names.js';
 import { dependencyPaths, incomingEdges, reachable } from './paths.js';
 import type { AuditPolicy, IgnoreRule } from './policy.js';
 
@@ -80,10 +81,19 @@ function isOmitted(pkg: Package, policy: AuditPolicy): boolean {
   return policy.omit.some((kind) => pkg.flags?.[kind] === true);
 }
 
-/** Every advisory that affects a package of the graph, per database, withdrawn ones excluded. */
-async function matchGraph(graph: DependencyGraph, databases: AdvisoryDatabase[], policy: AuditPolicy): Promise<{ matches: Match[]; audited: number }> {
+/**
+ * Every advisory that affects a package of the graph, per database, withdrawn ones excluded;
+ * with a warning for each assumption a match rests on (a name spelt otherwise, a caveat the
+ * reader recorded).
+ */
+async function matchGraph(
+  graph: DependencyGraph,
+  databases: AdvisoryDatabase[],
+  policy: AuditPolicy,
+  now: Date,
+): Promise<{ matches: Match[]; audited: number; warnings: string[] }> {
   const candidates = graph.packages.filter((p) => isAuditable(p) && !isOmitted(p, policy));
-  if (candidates.length === 0) return { matches: [], audited: 0 };
+  if (candidates.length === 0) return { matches: [], audited: 0, warnings: [] };
   // Fail closed: no database knows this ecosystem, so "no findings" would mean nothing.
   if (!databases.some((db) => (db.ecosystems[graph.ecosystem] ?? 0) > 0)) {
     throw new StowageError(
@@ -95,16 +105,20 @@ async function matchGraph(graph: DependencyGraph, databases: AdvisoryDatabase[],
   const scheme = await loadVersionScheme(graph.ecosystem);
   const names = [...new Set(candidates.map((p) => p.name))];
   const matches: Match[] = [];
+  const warnings = new Set<string>();
   for (const db of databases) {
-    const byName = new Map<string, Advisory[]>();
+    // Keyed as package-names.ts compares names, the one rule the index was built with.
+    const byKey = new Map<string, Advisory[]>();
     for (const advisory of await db.lookup(graph.ecosystem, names)) {
-      if (advisory.withdrawn) continue;
-      let list = byName.get(advisory.package);
-      if (!list) byName.set(advisory.package, (list = []));
-      list.push(advisory);
+      if (isWithdrawn(advisory, now)) continue;
+      for (const key of advisoryNameKeys(graph.ecosystem, advisory.package)) {
+        let list = byKey.get(key);
+        if (!list) byKey.set(key, (list = []));
+        list.push(advisory);
+      }
     }
     for (const pkg of candidates) {
-      for (const advisory of byName.get(pkg.name) ?? []) {
+      for (const advisory of byKey.get(lockfileNameKey(graph.ecosystem, pkg.name)) ?? []) {
         let affected: boolean;
         try {
           affected = advisory.affected.some((a) => scheme.isAffected(pkg.version, a));
@@ -114,28 +128,65 @@ async function matchGraph(graph: DependencyGraph, databases: AdvisoryDatabase[],
             advisory.origin,
           );
         }
-        if (affected) matches.push({ pkg, advisory, database: db.source });
+        if (!affected) continue;
+        matches.push({ pkg, advisory, database: db.source });
+        const where = `advisory ${advisory.id} (${advisory.origin} in ${db.source})`;
+        if (advisory.package !== pkg.name) warnings.add(`${where} ${spellingNote(graph.ecosystem, advisory.package, pkg.name)}`);
+        for (const caveat of advisory.caveats ?? []) warnings.add(`${where}: ${caveat}`);
+        if (advisory.withdrawn !== null) warnings.add(`${where}: withdrawn only from ${advisory.withdrawn}, a date still to come: it still applies`);
       }
     }
   }
-  return { matches, audited: candidates.length };
+  return { matches, audited: candidates.length, warnings: [...warnings] };
 }
 
-/** Groups matches of one package whose ids overlap (an id or alias in common) into one vulnerability. */
+/**
+ * A withdrawal dated in the future has not happened yet: the advisory still applies (the
+ * readers have checked the date's form, so it parses).
+ */
+function isWithdrawn(advisory: Advisory, now: Date): boolean {
+  return advisory.withdrawn !== null && Date.parse(advisory.withdrawn) <= now.getTime();
+}
+
+/**
+ * Groups matches of one package that are the same vulnerability: records of different databases
+ * whose ids overlap (an id or alias in common). Two records of one database with different ids
+ * are two advisories, whatever aliases they share (RustSec's RUSTSEC-2019-0036, unsound, and
+ * RUSTSEC-2020-0036, unmaintained, both list failure's CVEs), so they never share a group; a
+ * record of another database that overlaps both joins the first.
+ */
 function mergeAliases(matches: Match[]): Match[][] {
-  const groups: { pkg: string; ids: Set<string>; matches: Match[] }[] = [];
+  interface Group {
+    pkg: string;
+    ids: Set<string>;
+    matches: Match[];
+  }
+  const groups: Group[] = [];
+  // Would `group` then hold two different advisories of one database?
+  const conflicts = (group: Group, others: readonly Match[]): boolean =>
+    others.some((m) => group.matches.some((g) => g.database === m.database && g.advisory.id !== m.advisory.id));
   for (const match of matches) {
     const ids = [match.advisory.id, ...match.advisory.aliases];
-    const overlapping = groups.filter((g) => g.pkg === match.pkg.id && ids.some((id) => g.ids.has(id)));
     // Earlier matches come first, so the first database's advisory stays the primary one.
-    const merged = { pkg: match.pkg.id, ids: new Set(ids), matches: [...overlapping.flatMap((g) => g.matches), match] };
+    const merged: Group = { pkg: match.pkg.id, ids: new Set(ids), matches: [match] };
+    const overlapping = groups.filter((g) => g.pkg === match.pkg.id && ids.some((id) => g.ids.has(id)));
+    const into = overlapping.find((g) => !conflicts(g, merged.matches));
+    if (into === undefined) {
+      groups.push(merged);
+      continue;
+    }
+    into.matches.push(match);
+    for (const id of ids) into.ids.add(id);
+    // The new record may bridge groups that were apart (two databases' records of one vulnerability).
     for (const group of overlapping) {
-      for (const id of group.ids) merged.ids.add(id);
+      if (group === into || conflicts(into, group.matches)) continue;
+      into.matches.push(...group.matches);
+      for (const id of group.ids) into.ids.add(id);
       groups.splice(groups.indexOf(group), 1);
     }
-    groups.push(merged);
   }
-  return groups.map((g) => g.matches);
+  // The primary record is the earliest match of the group (first database, then id order).
+  return groups.map((g) => [...g.matches].sort((a, b) => matches.indexOf(a) - matches.indexOf(b)));
 }
 
 /**
@@ -239,7 +290,8 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
   const targets: TargetSummary[] = [];
   const findings: Finding[] = [];
   for (const graph of input.graphs) {
-    const { matches, audited } = await matchGraph(graph, input.databases, policy);
+    const { matches, audited, warnings: matchWarnings } = await matchGraph(graph, input.databases, policy, now);
+    warnings.push(...matchWarnings);
     targets.push({
       path: graph.path,
       ecosystem: graph.ecosystem,

@@ -80,4 +80,10 @@ export interface Advisory {
   arch: string[];
   /** Where the advisory was read from, relative to its database root. */
   origin: string;
+  /**
+   * What the reader had to assume to match this advisory (an affected entry without versions
+   * read as every version, an unknown informational kind read as a notice): each becomes a
+   * warning when the advisory matches a package.
+   */
+  caveats?: string[];
 }

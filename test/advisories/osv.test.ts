@@ -269,3 +269,100 @@ test('the OSV reader and the native RustSec reader agree on every field a report
   // (`^0.9.5`, `> 0.7.19`, `>=0.4.20` are written by hand in the TOML).
   assert.ok(samePatchedText > 1000, `${samePatchedText} of ${compared} patched lists word for word`);
 });
+
+/** The error line for a record with `fields` on top of a minimal valid one, or null when it parses. */
+function variantError(fields: Record<string, unknown>, affected: unknown = { package: { ecosystem: 'npm', name: 'left-pad' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }] }] }): string | null {
+  try {
+    parseOsvRecord(JSON.stringify({ id: 'GHSA-vvvv-vvvv-vvvv', modified: '2026-01-01T00:00:00Z', affected: [affected], ...fields }), 'variant.json');
+  } catch (err) {
+    assert.ok(err instanceof InputError, String(err));
+    return err.line;
+  }
+  return null;
+}
+
+test('timestamps that are not RFC 3339 fail the load, naming the field: a junk "withdrawn" would hide the advisory', () => {
+  for (const field of ['withdrawn', 'published', 'modified']) {
+    for (const value of ['yesterday', '2024-13-01T00:00:00Z', '2024-02-30T00:00:00Z', '2024-01-01', '2024-01-01T25:00:00Z', '2024-01-01T00:00:00']) {
+      assert.equal(
+        variantError({ [field]: value }),
+        `variant.json: GHSA-vvvv-vvvv-vvvv: "${field}" is not an RFC 3339 timestamp: ${JSON.stringify(value)}`,
+        `${field} ${value}`,
+      );
+    }
+    assert.equal(variantError({ [field]: 20240101 }), `variant.json: GHSA-vvvv-vvvv-vvvv: "${field}" must be a string, got number 20240101`);
+  }
+  for (const value of ['2024-02-29T00:00:00Z', '2024-08-12T15:30:49.123Z', '2024-08-12T15:30:49+02:00', '2016-12-31T23:59:60Z']) {
+    assert.equal(variantError({ withdrawn: value }), null, value);
+  }
+});
+
+test('a record of another major schema version fails the load', () => {
+  assert.equal(variantError({ schema_version: '2.0.0' }), 'variant.json: GHSA-vvvv-vvvv-vvvv: "schema_version" is "2.0.0": this reader knows OSV schema 1.x');
+  assert.equal(variantError({ schema_version: 'latest' }), 'variant.json: GHSA-vvvv-vvvv-vvvv: "schema_version" is "latest": this reader knows OSV schema 1.x');
+  assert.equal(variantError({ schema_version: '1.6.6' }), null);
+});
+
+test('our ecosystems spelt otherwise fail the load; other ecosystems are skipped', () => {
+  for (const ecosystem of ['NPM', 'Npm', ' npm', 'npm:registry', 'Crates.io', 'crates.io ', 'CRATES.IO']) {
+    const expected = ecosystem.trim().toLowerCase().startsWith('npm') ? 'npm' : 'crates.io';
+    assert.equal(
+      variantError({}, { package: { ecosystem, name: 'left-pad' }, versions: ['1.0.0'] }),
+      `variant.json: GHSA-vvvv-vvvv-vvvv: affected[0].package.ecosystem is "${ecosystem}": the OSV name of this ecosystem is "${expected}"`,
+    );
+  }
+  for (const ecosystem of ['Maven', 'PyPI', 'Root:npm', 'NuGet']) {
+    assert.deepEqual(
+      parseOsvRecord(JSON.stringify({ id: 'X-1', affected: [{ package: { ecosystem, name: 'left-pad' }, versions: ['1.0.0'] }] }), 'x.json'),
+      [],
+      ecosystem,
+    );
+  }
+});
+
+test('a package name no npm package or crate can have fails the load', () => {
+  const npm = (name: string): string | null => variantError({}, { package: { ecosystem: 'npm', name }, versions: ['1.0.0'] });
+  for (const name of [' left-pad', '.bin', '_private', 'left pad', 'node_modules', '@scope/.x', 'a/b/c']) {
+    const line = npm(name) ?? '';
+    assert.ok(line.startsWith(`variant.json: GHSA-vvvv-vvvv-vvvv: affected[0].package.name ${JSON.stringify(name)} `), line);
+    assert.ok(line.endsWith(': no npm package can have it'), line);
+  }
+  // Names old packages may have: capitals, special characters, scopes.
+  for (const name of ['JSONStream', 'Base64', "don't-do-it", '@types/node', '@Scope/Pkg']) assert.equal(npm(name), null, name);
+  const crate = (name: string): string | null => variantError({}, { package: { ecosystem: 'crates.io', name }, versions: ['1.0.0'] });
+  for (const name of ['serde json', 'serde.json', 'séance']) assert.match(crate(name) ?? '', /: no crate can have it$/, name);
+  assert.equal(crate('Serde_JSON-2'), null);
+});
+
+test('an affected entry with neither versions nor a version range affects every version, with a caveat', () => {
+  for (const affected of [
+    { package: { ecosystem: 'npm', name: 'left-pad' } },
+    { package: { ecosystem: 'npm', name: 'left-pad' }, ranges: [], versions: [] },
+    { package: { ecosystem: 'npm', name: 'left-pad' }, ranges: [{ type: 'GIT', repo: 'https://example.org/x', events: [{ introduced: 'abc' }] }] },
+  ]) {
+    const [advisory] = parseOsvRecord(JSON.stringify({ id: 'X-1', affected: [affected] }), 'x.json');
+    assert.deepEqual(advisory?.affected, [{ form: 'osv', ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }], versions: [] }]);
+    assert.deepEqual(advisory?.caveats, [
+      'affected[0] (left-pad) gives no versions and no SEMVER or ECOSYSTEM range, so every version is taken as affected',
+    ]);
+  }
+  // A versions list alone, or a version range, is no caveat.
+  const [listed] = parseOsvRecord(JSON.stringify({ id: 'X-1', affected: [{ package: { ecosystem: 'npm', name: 'a' }, versions: ['1.0.0'] }] }), 'x.json');
+  assert.equal(listed?.caveats, undefined);
+});
+
+test('a range with both "fixed" and "last_affected" fails the load; an unknown informational kind is a notice with a caveat', () => {
+  assert.equal(
+    variantError({}, { package: { ecosystem: 'npm', name: 'a' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '2.0.0' }, { last_affected: '1.0.0' }] }] }),
+    'variant.json: GHSA-vvvv-vvvv-vvvv: affected[0].ranges[0] has both "fixed" and "last_affected" events',
+  );
+  const [odd] = parseOsvRecord(
+    JSON.stringify({
+      id: 'RUSTSEC-2099-0001',
+      affected: [{ package: { ecosystem: 'crates.io', name: 'a' }, versions: ['1.0.0'], database_specific: { informational: 'deprecated' } }],
+    }),
+    'x.json',
+  );
+  assert.equal(odd?.kind, 'notice');
+  assert.deepEqual(odd?.caveats, ['unknown informational kind "deprecated", reported as a notice']);
+});

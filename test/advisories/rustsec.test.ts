@@ -215,8 +215,10 @@ test('a valid advisory in the older form without [advisory], with an unknown inf
   assert.equal(collection, 'crates');
   assert.equal(a.id, 'RUSTSEC-2099-0010');
   assert.equal(a.published, '2024-02-29');
-  // rustsec reads an unknown value as Informational::Other: informational, never a vulnerability.
+  // rustsec reads an unknown value as Informational::Other: informational, never a vulnerability;
+  // a notice here, and the report says why.
   assert.equal(a.kind, 'notice');
+  assert.match(a.caveats?.[0] ?? '', /^unknown informational kind ".*", reported as a notice$/);
   assert.deepEqual(a.aliases, ['CVE-2099-12345']);
   assert.deepEqual(a.references, ['https://example.org/one']);
   assert.deepEqual(a.os, ['windows']);

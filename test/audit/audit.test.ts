@@ -241,3 +241,49 @@ test('merged records take the strictest verdict, whatever the order of the datab
     assert.equal(merged?.failsPolicy, true);
   }
 });
+
+test('two advisories of one database stay two findings, even when they share every alias', async () => {
+  const aliases = ['CVE-2026-2222', 'GHSA-2222-3333-4444'];
+  const unsound = advisory('RUSTSEC-2026-0010', 'cli-kit', [], { kind: 'unsound', aliases, severity: sev('critical', 9.8) });
+  const unmaintained = advisory('RUSTSEC-2026-0011', 'cli-kit', [], { kind: 'unmaintained', aliases });
+  const ghsa = advisory('GHSA-2222-3333-4444', 'cli-kit', [], { aliases: ['CVE-2026-2222'], severity: sev('high', 7.5) });
+  const describe = (findings: { advisory: Advisory; databases: string[] }[]): string[] =>
+    findings.map((f) => `${f.advisory.id} ${f.advisory.kind} ${f.databases.join('+')}`).sort();
+  const alone = await runAudit({ graphs: [graph()], databases: [database('rustsec', [unsound, unmaintained])], policy: policy(), now: NOW });
+  assert.deepEqual(describe(alone.findings), ['RUSTSEC-2026-0010 unsound rustsec', 'RUSTSEC-2026-0011 unmaintained rustsec']);
+  // A record of another database that names the same ids folds into one of them, not both into one.
+  for (const order of [
+    [database('rustsec', [unsound, unmaintained]), database('ghsa', [ghsa])],
+    [database('ghsa', [ghsa]), database('rustsec', [unsound, unmaintained])],
+  ]) {
+    const result = await runAudit({ graphs: [graph()], databases: order, policy: policy(), now: NOW });
+    const kit = result.findings.filter((f) => f.package.name === 'cli-kit');
+    assert.equal(kit.length, 2, describe(kit).join('; '));
+    assert.ok(kit.some((f) => f.advisory.kind === 'unmaintained' && f.databases.join() === 'rustsec'), describe(kit).join('; '));
+    assert.ok(kit.some((f) => f.databases.length === 2 && f.advisory.kind === 'vulnerability'), describe(kit).join('; '));
+  }
+  // The same database given twice is the same advisories: still two findings, not four.
+  const twice = await runAudit({
+    graphs: [graph()],
+    databases: [database('rustsec', [unsound, unmaintained]), database('rustsec', [unsound, unmaintained])],
+    policy: policy(),
+    now: NOW,
+  });
+  assert.deepEqual(describe(twice.findings.filter((f) => f.package.name === 'cli-kit')), [
+    'RUSTSEC-2026-0010 unsound rustsec',
+    'RUSTSEC-2026-0011 unmaintained rustsec',
+  ]);
+});
+
+test('an advisory withdrawn from a date still to come still applies, with a warning', async () => {
+  const later = advisory('RUSTSEC-2026-0020', 'hyper', ['>= 1.3.0'], { withdrawn: '2099-01-01' });
+  const past = advisory('RUSTSEC-2026-0021', 'hyper', ['>= 1.3.0'], { withdrawn: '2026-08-31T23:59:59Z' });
+  const result = await runAudit({ graphs: [graph()], databases: [database('db', [later, past])], policy: policy(), now: NOW });
+  assert.deepEqual(
+    result.findings.map((f) => f.advisory.id),
+    ['RUSTSEC-2026-0020'],
+  );
+  assert.deepEqual(result.warnings, [
+    'advisory RUSTSEC-2026-0020 (crates/hyper/RUSTSEC-2026-0020.md in db): withdrawn only from 2099-01-01, a date still to come: it still applies',
+  ]);
+});

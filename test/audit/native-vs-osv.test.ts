@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDatabase } from '../../src/advisories/database.js';
@@ -51,4 +53,56 @@ test('native RustSec and its OSV export give identical findings on every shared 
   assert.ok(findings > 500, `${findings} findings`);
   native.index.close();
   osv.index.close();
+});
+
+/**
+ * RustSec gives some pairs of its own advisories the same aliases: failure's RUSTSEC-2019-0036
+ * (unsound) and RUSTSEC-2020-0036 (unmaintained), tor-circmgr's 2024-0339 and 2024-0340,
+ * wasmtime's 2022-0016/0099, 0075/0098, 0076/0102 and 0096/0101. Each is its own advisory
+ * and its own finding, read natively or from the OSV export.
+ */
+test('advisories of one database that share aliases stay distinct findings, native and OSV', async () => {
+  const cacheRoot = tempDir('same-db-aliases');
+  const dir = tempDir('same-db-aliases-app');
+  const crate = (name: string, version: string): string =>
+    `[[package]]\nname = "${name}"\nversion = "${version}"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n`;
+  writeFileSync(
+    join(dir, 'Cargo.lock'),
+    [
+      'version = 3\n',
+      '[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = [\n "failure",\n "tor-circmgr",\n "wasmtime",\n]\n',
+      crate('failure', '0.1.8'),
+      crate('tor-circmgr', '0.18.0'),
+      crate('wasmtime', '0.34.0'),
+    ].join('\n'),
+  );
+  const [location] = findLockfiles(join(dir, 'Cargo.lock'));
+  assert.ok(location);
+  const graph = await readDependencyGraph(location);
+  const policy = { ...DEFAULT_POLICY, ignores: [], maxDatabaseAgeDays: 100_000 };
+  const now = new Date('2026-08-22T00:00:00Z');
+  for (const source of [ADVISORY_DB_BUNDLE, `${ADVISORY_DB_BUNDLE}#osv`]) {
+    const db = await openDatabase(parseDatabaseSpec(source), { cacheRoot, fetch: 'auto' });
+    const ids = (await runAudit({ graphs: [graph], databases: [db], policy, now })).findings.map(
+      (f) => `${f.package.name} ${f.advisory.id} ${f.advisory.kind}`,
+    );
+    db.index.close();
+    for (const expected of [
+      'failure RUSTSEC-2019-0036 unsound',
+      'failure RUSTSEC-2020-0036 unmaintained',
+      'tor-circmgr RUSTSEC-2024-0339 vulnerability',
+      'tor-circmgr RUSTSEC-2024-0340 vulnerability',
+      'wasmtime RUSTSEC-2022-0016 vulnerability',
+      'wasmtime RUSTSEC-2022-0099 vulnerability',
+      'wasmtime RUSTSEC-2022-0075 vulnerability',
+      'wasmtime RUSTSEC-2022-0098 vulnerability',
+      'wasmtime RUSTSEC-2022-0076 vulnerability',
+      'wasmtime RUSTSEC-2022-0102 vulnerability',
+      'wasmtime RUSTSEC-2022-0096 vulnerability',
+      'wasmtime RUSTSEC-2022-0101 vulnerability',
+    ]) {
+      assert.ok(ids.includes(expected), `${source}: ${expected} missing from ${ids.join(', ')}`);
+    }
+    assert.equal(new Set(ids).size, ids.length, `${source}: a finding is listed twice`);
+  }
 });

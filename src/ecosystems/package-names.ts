@@ -1,0 +1,64 @@
+import type { Ecosystem } from '../core/package.js';
+
+/**
+ * How a package name in an advisory is compared with a package name in a lockfile: the one
+ * rule both sides use (the advisory index stores advisories under `advisoryNameKeys`, an
+ * audit looks lockfile packages up under `lockfileNameKey`).
+ *
+ * - cargo: crates.io refuses a crate whose name differs from an existing one only in case or
+ *   in `-` against `_` (its canonical crate name), so an advisory spelling `Serde-JSON` can
+ *   only mean `serde_json`: names compare in that canonical form.
+ * - npm: names are case-sensitive on the registry, and legacy packages with capitals exist
+ *   beside lowercase ones (`JSONStream` and `jsonstream` are two packages), so names compare
+ *   exactly. But no package created since 2017 may hold a capital letter, so an advisory
+ *   naming `Axios` most likely means `axios` (GHSA-8hc4-vh64-cxmj does): a name with
+ *   capitals is matched both as written and in lowercase. The audit warns whenever the
+ *   lockfile's spelling is not the advisory's.
+ */
+export function advisoryNameKeys(ecosystem: Ecosystem, name: string): string[] {
+  if (ecosystem === 'cargo') return [canonicalCrateName(name)];
+  const lower = name.toLowerCase();
+  return lower === name ? [name] : [name, lower];
+}
+
+/** The key a lockfile package is looked up under; see advisoryNameKeys. */
+export function lockfileNameKey(ecosystem: Ecosystem, name: string): string {
+  return ecosystem === 'cargo' ? canonicalCrateName(name) : name;
+}
+
+/** crates.io's uniqueness rule: case-insensitive, `-` and `_` equivalent. */
+function canonicalCrateName(name: string): string {
+  return name.toLowerCase().replace(/-/g, '_');
+}
+
+/** Why an advisory's spelling of a package differs from the lockfile's, for the audit's warning. */
+export function spellingNote(ecosystem: Ecosystem, advisoryName: string, lockfileName: string): string {
+  return ecosystem === 'cargo'
+    ? `names the crate "${advisoryName}": crates.io names are unique regardless of case and of "-" against "_", so it was matched to ${lockfileName}`
+    : `names the npm package "${advisoryName}", a spelling no new npm package may have (capital letters): it was matched to ${lockfileName} as well`;
+}
+
+/** Why no crate can have this name (RustSec's rule: ASCII letters, digits, `-` and `_`); null when some crate can. */
+export function crateNameProblem(name: string): string | null {
+  if (name === '') return 'is empty';
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) return 'holds a character other than ASCII letters, digits, "-" and "_"';
+  return null;
+}
+
+/**
+ * Why no npm package can have this name (validate-npm-package-name's errors, which bind old
+ * packages too); null when some package can. Capitals, over-long names and `~'!()*` are only
+ * refused for new packages, so they pass.
+ */
+export function npmNameProblem(name: string): string | null {
+  if (name === '') return 'is empty';
+  if (name.trim() !== name) return 'has leading or trailing spaces';
+  if (name.startsWith('.') || name.startsWith('_') || name.startsWith('-')) return `starts with "${name[0]}"`;
+  if (['node_modules', 'favicon.ico'].includes(name.toLowerCase())) return 'is a reserved name';
+  if (encodeURIComponent(name) === name) return null;
+  const scoped = /^@([^/]+)\/([^/]+)$/.exec(name);
+  if (scoped && encodeURIComponent(scoped[1] as string) === scoped[1] && encodeURIComponent(scoped[2] as string) === scoped[2]) {
+    return scoped[2]?.startsWith('.') ? 'has a package part that starts with "."' : null;
+  }
+  return 'holds characters that are not URL-safe';
+}
