@@ -14,6 +14,17 @@ export interface DatabaseFiles {
 
 const RUSTSEC_FILE = /^(crates|rust)\/[^/]+\/[^/]+\.md$/;
 
+/**
+ * What a file at `rel` (relative to the database root, `/`-separated) is to the readers:
+ * any `.json` is an OSV record, `crates|rust/NAME/*.md` a RustSec advisory; nothing under a
+ * dot-directory (.git, .github) and no dot-file is read.
+ */
+export function databaseFileKind(rel: string): 'rustsec' | 'osv' | null {
+  if (rel.split('/').some((part) => part.startsWith('.'))) return null;
+  if (rel.endsWith('.json')) return 'osv';
+  return RUSTSEC_FILE.test(rel) ? 'rustsec' : null;
+}
+
 /** Lists a directory's advisory files. Dot-directories (.git) are not entered. */
 export function listDatabaseFiles(root: string): DatabaseFiles {
   const rustsec: string[] = [];
@@ -34,8 +45,9 @@ export function listDatabaseFiles(root: string): DatabaseFiles {
       if (entry.isDirectory()) {
         walk(path);
       } else if (entry.isFile()) {
-        if (entry.name.endsWith('.json')) osv.push(path);
-        else if (RUSTSEC_FILE.test(path)) rustsec.push(path);
+        const kind = databaseFileKind(path);
+        if (kind === 'osv') osv.push(path);
+        else if (kind === 'rustsec') rustsec.push(path);
       }
     }
   };
