@@ -1,12 +1,12 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Advisory } from '../core/advisory.js';
 import type { Ecosystem } from '../core/package.js';
 import { TOOL_VERSION } from '../core/tool.js';
 import { StowageError } from '../core/errors.js';
-import { cacheWriteError } from '../core/cache-dir.js';
+import { cacheWriteError, makeCacheDirectory } from '../core/cache-dir.js';
 
 /**
  * better-sqlite3's addon, named by its path: the package would find it through `bindings`,
@@ -96,8 +96,8 @@ export class AdvisoryIndex {
   static build(file: string, stamp: IndexStamp, advisories: readonly Advisory[]): AdvisoryIndex {
     const tmp = `${file}.tmp-${process.pid}`;
     let db: Database.Database;
+    makeCacheDirectory(dirname(file));
     try {
-      mkdirSync(dirname(file), { recursive: true });
       rmSync(tmp, { force: true });
       db = openSqlite(tmp, {});
     } catch (err) {

@@ -1,7 +1,7 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
-import { cacheWriteError } from '../core/cache-dir.js';
+import { cacheWriteError, makeCacheDirectory } from '../core/cache-dir.js';
 import { StowageError } from '../core/errors.js';
 import { openSqlite } from './advisory-index.js';
 
@@ -18,8 +18,8 @@ const DEFAULT_TIMEOUT_MS = 20 * 60 * 1000;
  */
 export async function withCacheLock<T>(file: string, work: () => Promise<T>, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
   let db: Database.Database;
+  makeCacheDirectory(dirname(file));
   try {
-    mkdirSync(dirname(file), { recursive: true });
     // Created by the file system first, so a read-only or full cache is named with its errno.
     closeSync(openSync(file, 'a', 0o644));
     db = openSqlite(file, { timeout: 0 });

@@ -230,7 +230,7 @@ async function cloneFresh(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>, l
     head = await headCommit(tmp);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    if (err instanceof GitError) throw new StowageError(`cannot clone advisory database ${spec.name} into ${layout.dbRoot}: git: ${err.message}`);
+    if (err instanceof GitError) throw new StowageError(`cannot clone advisory database ${spec.name} into ${layout.dbRoot}: git: ${err.message} (check the --db source: URL or path, #branch, network)`);
     throw cacheWriteError(err, tmp, `clone advisory database ${spec.name}`);
   }
   try {

@@ -1,5 +1,6 @@
+import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { StowageError, systemErrorReason } from './errors.js';
 
 /**
@@ -23,4 +24,25 @@ export function cacheWriteError(err: unknown, file: string, action: string): Sto
       '(or choose another with --cache-dir or STOWAGE_CACHE_DIR)',
     file,
   );
+}
+
+/**
+ * Makes `dir` (and its parents) for the cache. A recursive mkdir reports a read-only file
+ * system as ENOENT; on failure the first missing directory is made alone, so the error names
+ * it with the real reason (EROFS, EACCES, ENOSPC).
+ */
+export function makeCacheDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return;
+  } catch (err) {
+    let missing = dir;
+    while (dirname(missing) !== missing && !existsSync(dirname(missing))) missing = dirname(missing);
+    try {
+      mkdirSync(missing);
+    } catch (precise) {
+      throw cacheWriteError(precise, missing, 'make a cache directory');
+    }
+    throw cacheWriteError(err, dir, 'make a cache directory');
+  }
 }
