@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Advisory } from '../core/advisory.js';
@@ -7,6 +7,7 @@ import type { Ecosystem } from '../core/package.js';
 import { TOOL_VERSION } from '../core/tool.js';
 import { StowageError } from '../core/errors.js';
 import { advisoryNameKeys, lockfileNameKey } from '../ecosystems/package-names.js';
+import { cacheWriteError, makeCacheDirectory } from '../core/cache-dir.js';
 
 /**
  * better-sqlite3's addon, named by its path: the package would find it through `bindings`,
@@ -22,7 +23,7 @@ const NATIVE_BINDING = ((): string | undefined => {
   }
 })();
 
-function openSqlite(file: string, options: Database.Options): Database.Database {
+export function openSqlite(file: string, options: Database.Options): Database.Database {
   if (NATIVE_BINDING === undefined) {
     throw new StowageError("better-sqlite3's native addon (build/Release/better_sqlite3.node) is not installed; reinstall stowage's dependencies (npm ci)");
   }
@@ -94,10 +95,15 @@ export class AdvisoryIndex {
 
   /** Writes a new index beside `file` and moves it into place, so readers never see half of one. */
   static build(file: string, stamp: IndexStamp, advisories: readonly Advisory[]): AdvisoryIndex {
-    mkdirSync(dirname(file), { recursive: true });
     const tmp = `${file}.tmp-${process.pid}`;
-    rmSync(tmp, { force: true });
-    const db = openSqlite(tmp, {});
+    let db: Database.Database;
+    makeCacheDirectory(dirname(file));
+    try {
+      rmSync(tmp, { force: true });
+      db = openSqlite(tmp, {});
+    } catch (err) {
+      throw cacheWriteError(err, tmp, 'write the advisory index');
+    }
     try {
       db.pragma('journal_mode = OFF');
       db.pragma('synchronous = OFF');
@@ -122,10 +128,11 @@ export class AdvisoryIndex {
     } catch (err) {
       if (db.open) db.close();
       rmSync(tmp, { force: true });
-      throw err;
+      // SQLITE_FULL (a full disk), SQLITE_IOERR, EACCES on the rename: the cache's fault, named.
+      throw cacheWriteError(err, file, 'write the advisory index');
     }
     const index = AdvisoryIndex.open(file);
-    if (!index) throw new Error(`the advisory index just written to ${file} cannot be read back`);
+    if (!index) throw new StowageError('the advisory index just written cannot be read back; delete it and run again', file);
     return index;
   }
 

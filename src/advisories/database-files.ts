@@ -19,6 +19,22 @@ const RUSTSEC_TREE = /^(crates|rust)\/[^/]+\//;
 const MAX_WALKED_ENTRIES = 2_000_000;
 
 /**
+ * What a file at `rel` (relative to the database root, `/`-separated) is to the readers:
+ * any `.json` is an OSV record, `crates|rust/NAME/*.md` a RustSec advisory, and anything else
+ * inside a crate's directory an advisory misplaced (rustsec would not read it: refuse, never
+ * skip); nothing under a dot-directory (.git, .github) and no dot-file is read.
+ */
+export function databaseFileKind(rel: string): 'rustsec' | 'osv' | 'misplaced' | null {
+  if (rel.split('/').some((part) => part.startsWith('.'))) return null;
+  if (rel.endsWith('.json')) return 'osv';
+  if (RUSTSEC_FILE.test(rel)) return 'rustsec';
+  return RUSTSEC_TREE.test(rel) ? 'misplaced' : null;
+}
+
+/** The refusal of a file `databaseFileKind` calls misplaced. */
+export const MISPLACED_ADVISORY = 'not where a RustSec advisory can be (crates/NAME/ID.md or rust/NAME/ID.md): refusing the database';
+
+/**
  * Lists a directory's advisory files. Dot-directories (.git) are not entered. A symbolic link
  * is followed when it resolves inside the database (a checkout may link one advisory or
  * directory to another); one that leads out of it, dangles or loops, and any entry that is
@@ -77,12 +93,10 @@ export function listDatabaseFiles(root: string): DatabaseFiles {
       if (st.isDirectory()) {
         walk(path, target);
       } else if (st.isFile()) {
-        if (entry.name.endsWith('.json')) osv.push(path);
-        else if (RUSTSEC_FILE.test(path)) rustsec.push(path);
-        else if (RUSTSEC_TREE.test(path)) {
-          // rustsec reads crates/NAME/*.md: anything else inside a crate's directory is an advisory misplaced, not one to skip.
-          throw new StowageError('not where a RustSec advisory can be (crates/NAME/ID.md or rust/NAME/ID.md): refusing the database', full);
-        }
+        const kind = databaseFileKind(path);
+        if (kind === 'osv') osv.push(path);
+        else if (kind === 'rustsec') rustsec.push(path);
+        else if (kind === 'misplaced') throw new StowageError(MISPLACED_ADVISORY, full);
       } else {
         throw new StowageError('neither a file, a directory nor a symbolic link: refusing the database', full);
       }

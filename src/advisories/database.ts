@@ -2,15 +2,17 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Advisory } from '../core/advisory.js';
 import type { Ecosystem } from '../core/package.js';
-import { StowageError } from '../core/errors.js';
+import { StowageError, errorMessage } from '../core/errors.js';
 import { AdvisoryIndex, IndexDamaged, type IndexStamp } from './advisory-index.js';
-import { GitError, headCommit } from './git.js';
-import { directoryFingerprint, listDatabaseFiles } from './database-files.js';
+import { withCacheLock } from './cache-lock.js';
+import { GitError, changedFromHead, headCommit } from './git.js';
+import { readDatabaseAtCommit } from './git-tree.js';
+import { databaseFileKind, directoryFingerprint, listDatabaseFiles } from './database-files.js';
 import type { LoadedAdvisories } from './records.js';
 
 // The readers (and their TOML, CVSS and zip libraries) load only when an index is (re)built.
 const readers = (): Promise<typeof import('./records.js')> => import('./records.js');
-import { sourceCacheKey, syncGitRemote, type DatabaseSpec, type FetchPolicy } from './source.js';
+import { dropCachedClone, sourceCacheKey, syncGitRemote, type DatabaseSpec, type FetchPolicy } from './source.js';
 
 export interface OpenDatabaseOptions {
   cacheRoot: string;
@@ -85,24 +87,57 @@ export function databaseOverIndex(
 
 interface Snapshot {
   fingerprint: string;
-  /** Known without reading advisories (git commit), or null for content-hashed sources. */
+  /**
+   * Known without reading advisories (git commit), or null for content-hashed sources. `load`
+   * may restate it: a git checkout whose work tree differs from HEAD is `COMMIT-dirty`.
+   */
   revision: string | null;
   revisionDate: string | null;
   load: () => Promise<LoadedAdvisories>;
   warnings: string[];
 }
 
+/** How a git checkout read in place is named when its advisory files differ from HEAD. */
+const DIRTY = '-dirty';
+
 async function snapshot(spec: DatabaseSpec, options: OpenDatabaseOptions): Promise<Snapshot> {
   switch (spec.kind) {
     case 'git-remote': {
       const synced = await syncGitRemote(spec, options.cacheRoot, options.fetch, options.now);
-      return {
+      const snap: Snapshot = {
         fingerprint: synced.commit,
         revision: synced.commit,
         revisionDate: synced.date,
-        load: async () => (await readers()).loadDirectory(listDatabaseFiles(synced.dir)),
+        load: async () => {
+          const { loadFiles } = await readers();
+          const where = (rel: string): string => `${spec.name}@${snap.revision?.slice(0, 12) ?? ''}:${rel}`;
+          let tree;
+          try {
+            tree = await readDatabaseAtCommit(synced.gitDir, synced.commit, spec.name);
+          } catch (err) {
+            if (!(err instanceof GitError)) throw err;
+            // The clone's objects are damaged (a cache cleaner, a full disk while fetching):
+            // clone again once, and describe the index by what was cloned.
+            if (options.fetch === 'never') {
+              throw new StowageError(
+                `the cached clone of ${spec.name} is damaged (git: ${err.message}); run without --no-fetch to clone it again`,
+                synced.gitDir,
+              );
+            }
+            await dropCachedClone(spec, options.cacheRoot);
+            const again = await syncGitRemote(spec, options.cacheRoot, 'always', options.now);
+            snap.warnings.push(`the cached clone of ${spec.name} was damaged (git: ${err.message}); cloned it again`);
+            Object.assign(snap, { fingerprint: again.commit, revision: again.commit, revisionDate: again.date });
+            tree = await readDatabaseAtCommit(again.gitDir, again.commit, spec.name).catch((e: unknown) => {
+              throw e instanceof GitError ? new StowageError(`cannot read the advisory database just cloned: git: ${e.message}`, again.gitDir) : e;
+            });
+          }
+          const texts = tree.texts;
+          return loadFiles(tree, (rel) => texts.get(rel) as string, where);
+        },
         warnings: synced.fetchWarning ? [synced.fetchWarning] : [],
       };
+      return snap;
     }
     case 'git-checkout': {
       let head;
@@ -112,15 +147,25 @@ async function snapshot(spec: DatabaseSpec, options: OpenDatabaseOptions): Promi
         throw new StowageError(`not a readable git checkout: ${(err as GitError).message}`, spec.dir);
       }
       // The files are read from the work tree, which may differ from HEAD (an advisory being
-      // written, a file deleted): their sizes and mtimes are part of the fingerprint.
+      // written, a file deleted): their sizes and mtimes are part of the fingerprint, and an
+      // index read from a work tree that differs from HEAD does not claim HEAD's commit.
       const files = listDatabaseFiles(spec.dir);
-      return {
+      const snap: Snapshot = {
         fingerprint: `${head.commit}:${directoryFingerprint(files)}`,
         revision: head.commit,
         revisionDate: head.date,
-        load: async () => (await readers()).loadDirectory(files),
+        load: async () => {
+          const changed = (
+            await changedFromHead(spec.dir).catch((err: unknown) => {
+              throw new StowageError(`cannot compare the work tree with its HEAD commit: git: ${errorMessage(err)}`, spec.dir);
+            })
+          ).filter((rel) => databaseFileKind(rel) !== null);
+          if (changed.length > 0) snap.revision = `${head.commit}${DIRTY}`;
+          return (await readers()).loadDirectory(files);
+        },
         warnings: [],
       };
+      return snap;
     }
     case 'directory': {
       const files = listDatabaseFiles(spec.dir);
@@ -180,12 +225,27 @@ export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOpti
     };
     return AdvisoryIndex.build(file, stamp, loaded.advisories);
   };
+  // Processes sharing the cache build an index one at a time; those that waited open it.
+  const buildLocked = (force: boolean): Promise<AdvisoryIndex> =>
+    withCacheLock(`${file}.lock`, async () => {
+      const meanwhile = force ? null : AdvisoryIndex.open(file);
+      if (meanwhile && meanwhile.stamp.fingerprint === snap.fingerprint) return meanwhile;
+      meanwhile?.close();
+      return build();
+    });
   let index = AdvisoryIndex.open(file);
   let rebuilt = false;
   if (!index || index.stamp.fingerprint !== snap.fingerprint) {
     index?.close();
-    index = await build();
+    index = await buildLocked(false);
     rebuilt = true;
   }
-  return databaseOverIndex(spec, index, { rebuilt, warnings: snap.warnings, rebuild: build });
+  const warnings = snap.warnings;
+  if (spec.kind === 'git-checkout' && index.stamp.revision.endsWith(DIRTY)) {
+    warnings.push(
+      `${spec.name}: advisory files in the work tree differ from its HEAD commit; they were read as they are, ` +
+        `and the revision is reported as ${index.stamp.revision}`,
+    );
+  }
+  return databaseOverIndex(spec, index, { rebuilt, warnings, rebuild: () => buildLocked(true) });
 }

@@ -8,18 +8,46 @@ import { isolatedGitEnvironment } from '../core/git-environment.js';
  * node:child_process, loaded on the first git call: a warm audit often runs no git at all,
  * and loading the module (with net, dgram and streams) is a visible part of its start-up.
  */
+type ChildProcessModule = typeof import('node:child_process');
 type ExecFileText = (file: string, args: string[], options: ExecFileOptions) => Promise<{ stdout: string }>;
+let childProcess: ChildProcessModule | undefined;
 let execFileText: ExecFileText | undefined;
 
-function execFileLazily(file: string, args: string[], options: ExecFileOptions): Promise<{ stdout: string }> {
+function childProcessModule(): ChildProcessModule {
   // require, not import(): the bundle runs as a CommonJS script (src/cli/launcher.ts).
-  execFileText ??= promisify((createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process')).execFile) as ExecFileText;
+  childProcess ??= createRequire(import.meta.url)('node:child_process') as ChildProcessModule;
+  return childProcess;
+}
+
+function execFileLazily(file: string, args: string[], options: ExecFileOptions): Promise<{ stdout: string }> {
+  execFileText ??= promisify(childProcessModule().execFile) as ExecFileText;
   return execFileText(file, args, options);
 }
 
+/** A git command that failed; the message is git's own reason (see gitFailureReason). */
 export class GitError extends Error {}
 
-/** Runs the system `git`; stderr's last line is the error message. No prompts, ever. */
+/**
+ * What went wrong, from git's stderr: its `fatal:`/`error:` lines and those of the programs it
+ * ran (`ssh: Could not resolve hostname ...`), without hints and boilerplate. The last line
+ * alone is often advice ("and the repository exists.") rather than the reason.
+ */
+export function gitFailureReason(stderr: string, fallback: string): string {
+  const boilerplate = /^(Please make sure you have the correct access rights|and the repository exists\.)$/;
+  const lines = stderr
+    .split(/\r?\n|\r/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^(hint|warning):/i.test(l) && !boilerplate.test(l))
+    .map((l) => l.replace(/^(fatal|error): /, ''));
+  const unique = [...new Set(lines)];
+  const reason = unique.join('; ');
+  if (reason === '') return fallback;
+  return reason.length > 400 ? `${reason.slice(0, 400)}...` : reason;
+}
+
+const NOT_INSTALLED = 'the `git` command is not installed (or not on PATH)';
+
+/** Runs the system `git`; a failure carries git's reason. No prompts, ever. */
 export async function git(args: string[], cwd?: string): Promise<string> {
   try {
     const { stdout } = await execFileLazily('git', args, {
@@ -30,11 +58,33 @@ export async function git(args: string[], cwd?: string): Promise<string> {
     return stdout;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new GitError('the `git` command is not installed');
-    const lines = (e.stderr ?? '').trim().split('\n').filter(Boolean);
+    if (e.code === 'ENOENT' && e.syscall?.startsWith('spawn')) throw new GitError(NOT_INSTALLED);
     // git hides a URL's password but not a token in its query; node's message quotes the command line.
-    throw new GitError(redactCredentials(lines.at(-1) ?? e.message));
+    throw new GitError(redactCredentials(gitFailureReason(e.stderr ?? '', e.message.split('\n')[0] ?? 'git failed')));
   }
+}
+
+/** Runs git with `input` on its standard input and returns its output as bytes (`cat-file --batch`). */
+export function gitBytes(args: string[], cwd: string, input = ''): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = childProcessModule().spawn('git', args, {
+      cwd,
+      env: isolatedGitEnvironment(process.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (e: NodeJS.ErrnoException) => reject(new GitError(e.code === 'ENOENT' ? NOT_INSTALLED : e.message)));
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve(Buffer.concat(out));
+      else reject(new GitError(gitFailureReason(Buffer.concat(err).toString('utf8'), `git ${args[0] ?? ''} ended with ${signal ?? `exit ${code}`}`)));
+    });
+    // git exits early on a bad object; what it did not read is not an error of ours.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
 }
 
 export interface GitCommit {
@@ -48,4 +98,14 @@ export async function headCommit(dir: string, rev = 'HEAD'): Promise<GitCommit> 
   const [commit, date] = out.split('\t');
   if (!commit || !date) throw new GitError(`cannot read commit ${rev} in ${dir}`);
   return { commit, date };
+}
+
+/**
+ * Paths of the work tree at `dir` that differ from its HEAD commit: modified, deleted, and
+ * files git does not track (ignored ones included: a reader of the directory reads them too).
+ */
+export async function changedFromHead(dir: string): Promise<string[]> {
+  const tracked = await git(['diff', '--name-only', '--no-renames', '-z', 'HEAD', '--'], dir);
+  const untracked = await git(['ls-files', '-z', '--others'], dir);
+  return `${tracked}${untracked}`.split('\0').filter(Boolean);
 }

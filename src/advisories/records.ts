@@ -72,33 +72,47 @@ function readText(root: string, rel: string): string {
 
 /**
  * Advisories name their origin relative to the database root (that is what a report shows);
- * an error names the full path, so the user can open the file.
+ * an error names where the file really is (`where`), so the user can open it.
  */
-function inDatabase<T>(root: string, rel: string, read: () => T): T {
+function inDatabase<T>(where: (rel: string) => string, rel: string, read: () => T): T {
   try {
     return read();
   } catch (err) {
-    if (err instanceof StowageError && err.file === rel) throw new InputError(join(root, rel), err.message, err.position);
+    if (err instanceof StowageError && err.file === rel) throw new InputError(where(rel), err.message, err.position);
     throw err;
   }
 }
 
-/** Reads and validates every advisory in a directory tree; any broken file fails the load. */
-export function loadDirectory(files: DatabaseFiles): LoadedAdvisories {
+/** Advisory files listed by kind, paths relative to the database root (a directory or a git tree). */
+export interface AdvisoryFileList {
+  rustsec: readonly string[];
+  osv: readonly string[];
+}
+
+/**
+ * Reads and validates every listed advisory; any broken file fails the load. `read` gives a
+ * file's text, `where` the name an error shows for it.
+ */
+export function loadFiles(files: AdvisoryFileList, read: (rel: string) => string, where: (rel: string) => string): LoadedAdvisories {
   const collector = new AdvisoryCollector();
   for (const rel of files.rustsec) {
-    const text = readText(files.root, rel);
+    const text = read(rel);
     collector.file(rel, text);
-    const record = inDatabase(files.root, rel, () => parseRustsecAdvisory(text, rel));
+    const record = inDatabase(where, rel, () => parseRustsecAdvisory(text, rel));
     if (record.collection === 'rust') collector.toolchainAdvisories++;
     else collector.add(record.advisory);
   }
   for (const rel of files.osv) {
-    const text = readText(files.root, rel);
+    const text = read(rel);
     collector.file(rel, text);
-    for (const advisory of inDatabase(files.root, rel, () => parseOsvRecord(text, rel))) collector.add(advisory);
+    for (const advisory of inDatabase(where, rel, () => parseOsvRecord(text, rel))) collector.add(advisory);
   }
   return collector.result();
+}
+
+/** Reads and validates every advisory in a directory tree; any broken file fails the load. */
+export function loadDirectory(files: DatabaseFiles): LoadedAdvisories {
+  return loadFiles(files, (rel) => readText(files.root, rel), (rel) => join(files.root, rel));
 }
 
 /** Reads every `.json` entry of an OSV zip; the archive is untrusted (see zip.ts). */

@@ -1,9 +1,12 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { writeFileAtomically } from '../core/atomic-write.js';
+import { cacheWriteError } from '../core/cache-dir.js';
 import { cacheKey } from '../core/cache-key.js';
 import { redactCredentials } from '../core/credentials.js';
 import { StowageError, errorMessage } from '../core/errors.js';
-import { GitError, git, headCommit } from './git.js';
+import { withCacheLock } from './cache-lock.js';
+import { GitError, git, headCommit, type GitCommit } from './git.js';
 
 /** The public RustSec database: the default when no `--db` is given. */
 export const DEFAULT_DATABASE = 'https://github.com/rustsec/advisory-db.git';
@@ -92,8 +95,9 @@ interface SyncState {
   fetchedAt: string;
 }
 
-export interface SyncedCheckout {
-  dir: string;
+/** A git-remote database in the cache: a bare clone, read at `commit` from its object store. */
+export interface SyncedClone {
+  gitDir: string;
   commit: string;
   date: string;
   /** Set when fetching failed and the cached revision was used instead. */
@@ -114,67 +118,152 @@ function slug(spec: DatabaseSpec): string {
 }
 
 /**
+ * Where a git-remote database lives in the cache. The clone is bare: there is no work tree
+ * whose files could be deleted or edited behind the revision the report names.
+ */
+function cacheLayout(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>, cacheRoot: string) {
+  const dbRoot = join(cacheRoot, 'db');
+  const name = `${slug(spec)}-${sourceCacheKey(spec)}`;
+  return {
+    dbRoot,
+    gitDir: join(dbRoot, `${name}.git`),
+    stateFile: join(dbRoot, `${name}.git.json`),
+    lockFile: join(dbRoot, `${name}.lock`),
+    /** Before the clone was bare: a work tree and its state file, removed when found. */
+    legacy: [join(dbRoot, name), join(dbRoot, `${name}.json`)],
+  };
+}
+
+type CacheLayout = ReturnType<typeof cacheLayout>;
+
+/** The cached revision, when it exists and the policy does not ask for a fetch (now). */
+function usableState(layout: CacheLayout, policy: FetchPolicy, now: Date, fetchedSince?: number): SyncState | null {
+  const state = readSyncState(layout.stateFile);
+  if (state === null || !existsSync(join(layout.gitDir, 'objects'))) return null;
+  const fetchedAt = Date.parse(state.fetchedAt);
+  // Another process fetched while this one waited for the lock: its fetch is this one's.
+  if (fetchedSince !== undefined && fetchedAt >= fetchedSince) return state;
+  if (policy === 'never') return state;
+  if (policy === 'always') return null;
+  const age = now.getTime() - fetchedAt;
+  return age >= 0 && age < AUTO_FETCH_INTERVAL_MS ? state : null;
+}
+
+/**
  * Clones a git-remote database into the cache, or fetches it forward per `policy`. A fetch
  * that fails while a cached clone exists is a warning, not an error: the revision's age is
- * reported and the staleness policy decides.
+ * reported and the staleness policy decides. Any number of processes may share the cache:
+ * a warm run only reads; cloning and fetching happen under the database's lock, and whoever
+ * waited for it uses what the holder fetched.
  */
 export async function syncGitRemote(
   spec: Extract<DatabaseSpec, { kind: 'git-remote' }>,
   cacheRoot: string,
   policy: FetchPolicy,
   now: Date = new Date(),
-): Promise<SyncedCheckout> {
-  const dbRoot = join(cacheRoot, 'db');
-  const name = `${slug(spec)}-${sourceCacheKey(spec)}`;
-  const dir = join(dbRoot, name);
-  const stateFile = join(dbRoot, `${name}.json`);
-  const state = readSyncState(stateFile);
-  const cloned = state !== null && existsSync(join(dir, '.git'));
-
-  if (cloned && state) {
-    const age = now.getTime() - Date.parse(state.fetchedAt);
-    const due = policy === 'always' || (policy === 'auto' && !(age >= 0 && age < AUTO_FETCH_INTERVAL_MS));
-    if (!due) return { dir, commit: state.commit, date: state.date };
-    try {
-      const branch = spec.ref ? `refs/heads/${spec.ref}` : 'HEAD';
-      // From the URL itself, not `origin`: the clone's config holds only the redacted URL.
-      await git(['fetch', '--quiet', '--force', '--no-tags', '--', spec.url, `${branch}`], dir);
-      await git(['reset', '--quiet', '--hard', 'FETCH_HEAD'], dir);
-      await forgetCredentials(dir, spec);
-      const head = await headCommit(dir);
-      writeSyncState(stateFile, { url: redactCredentials(spec.url), ref: spec.ref, ...head, fetchedAt: now.toISOString() });
-      return { dir, ...head };
-    } catch (err) {
-      return {
-        dir,
-        commit: state.commit,
-        date: state.date,
-        fetchWarning: `could not fetch ${spec.name} (${errorMessage(err)}); using the cached revision`,
-      };
-    }
-  }
-
+): Promise<SyncedClone> {
+  const layout = cacheLayout(spec, cacheRoot);
+  const ready = usableState(layout, policy, now);
+  if (ready) return { gitDir: layout.gitDir, commit: ready.commit, date: ready.date };
   if (policy === 'never') {
-    throw new StowageError(`database ${spec.name} is not in the cache (${dbRoot}) and fetching is disabled (--no-fetch)`);
+    throw new StowageError(`database ${spec.name} is not in the cache (${layout.dbRoot}) and fetching is disabled (--no-fetch)`);
   }
-  mkdirSync(dbRoot, { recursive: true });
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
+  const waitedFrom = Date.now();
+  let locked = false;
   try {
-    const args = ['clone', '--quiet', '--single-branch'];
+    return await withCacheLock(layout.lockFile, async () => {
+      locked = true;
+      const meanwhile = usableState(layout, policy, now, waitedFrom);
+      if (meanwhile) return { gitDir: layout.gitDir, commit: meanwhile.commit, date: meanwhile.date };
+      const state = readSyncState(layout.stateFile);
+      if (state !== null && existsSync(join(layout.gitDir, 'objects'))) return fetchForward(spec, layout, state, now);
+      return cloneFresh(spec, layout, now);
+    });
+  } catch (err) {
+    // A read-only cache (shared, prepared by another job) cannot be fetched into: as with a
+    // failed fetch, its revision is used, and its age is reported.
+    const cached = locked ? null : usableState(layout, 'never', now);
+    if (cached === null || !(err instanceof StowageError)) throw err;
+    return {
+      gitDir: layout.gitDir,
+      commit: cached.commit,
+      date: cached.date,
+      fetchWarning: `could not fetch ${spec.name} (${err.line}); using the cached revision`,
+    };
+  }
+}
+
+/** Fetches the cached clone forward; on failure, the cached revision with a warning. Holds the lock. */
+async function fetchForward(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>, layout: CacheLayout, state: SyncState, now: Date): Promise<SyncedClone> {
+  try {
+    const branch = spec.ref ? `refs/heads/${spec.ref}` : 'HEAD';
+    // From the URL itself, not `origin`: the clone's config holds only the redacted URL.
+    await git(['fetch', '--quiet', '--force', '--no-tags', '--', spec.url, branch], layout.gitDir);
+    // HEAD of a bare clone is its branch: moving it keeps the fetched commit reachable.
+    await git(['update-ref', 'HEAD', 'FETCH_HEAD'], layout.gitDir);
+    await forgetCredentials(layout.gitDir, spec);
+    const head = await headCommit(layout.gitDir);
+    writeSyncState(layout.stateFile, { url: redactCredentials(spec.url), ref: spec.ref, ...head, fetchedAt: now.toISOString() });
+    return { gitDir: layout.gitDir, ...head };
+  } catch (err) {
+    if (err instanceof StowageError) throw err;
+    return {
+      gitDir: layout.gitDir,
+      commit: state.commit,
+      date: state.date,
+      fetchWarning: `could not fetch ${spec.name} (${errorMessage(err)}); using the cached revision`,
+    };
+  }
+}
+
+/** Clones into a temporary directory and renames it into place: never half a clone. Holds the lock. */
+async function cloneFresh(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>, layout: CacheLayout, now: Date): Promise<SyncedClone> {
+  const tmp = `${layout.gitDir}.tmp-${process.pid}`;
+  try {
+    // What a run that died while holding the lock left behind, and the layout of older stowage.
+    for (const name of readdirSync(layout.dbRoot)) {
+      if (name.startsWith(`${basename(layout.gitDir)}.tmp-`)) rmSync(join(layout.dbRoot, name), { recursive: true, force: true });
+    }
+    for (const old of [...layout.legacy, layout.gitDir, layout.stateFile]) rmSync(old, { recursive: true, force: true });
+  } catch (err) {
+    throw cacheWriteError(err, layout.dbRoot, 'clear the database cache');
+  }
+  let head: GitCommit;
+  try {
+    const args = ['clone', '--quiet', '--bare', '--single-branch'];
     if (spec.ref) args.push('--branch', spec.ref);
     await git([...args, '--', spec.url, tmp]);
     await forgetCredentials(tmp, spec);
-    const head = await headCommit(tmp);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
-    writeSyncState(stateFile, { url: redactCredentials(spec.url), ref: spec.ref, ...head, fetchedAt: now.toISOString() });
-    return { dir, ...head };
+    head = await headCommit(tmp);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    const reason = err instanceof GitError ? err.message : errorMessage(err);
-    throw new StowageError(`cannot clone advisory database ${spec.name}: ${reason}`);
+    if (err instanceof GitError) throw new StowageError(`cannot clone advisory database ${spec.name} into ${layout.dbRoot}: git: ${err.message} (check the --db source: URL or path, #branch, network)`);
+    throw cacheWriteError(err, tmp, `clone advisory database ${spec.name}`);
   }
+  try {
+    renameSync(tmp, layout.gitDir);
+    writeSyncState(layout.stateFile, { url: redactCredentials(spec.url), ref: spec.ref, ...head, fetchedAt: now.toISOString() });
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw cacheWriteError(err, layout.gitDir, `store the clone of ${spec.name}`);
+  }
+  return { gitDir: layout.gitDir, ...head };
+}
+
+/**
+ * Forgets the cached clone (its objects are damaged), so the next sync clones again.
+ * Under the database's lock, so no other run is cloning or fetching into it meanwhile.
+ */
+export async function dropCachedClone(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>, cacheRoot: string): Promise<void> {
+  const layout = cacheLayout(spec, cacheRoot);
+  await withCacheLock(layout.lockFile, async () => {
+    try {
+      rmSync(layout.stateFile, { force: true });
+      rmSync(layout.gitDir, { recursive: true, force: true });
+    } catch (err) {
+      throw cacheWriteError(err, layout.gitDir, 'remove the damaged clone');
+    }
+  });
 }
 
 /**
@@ -199,7 +288,5 @@ function readSyncState(file: string): SyncState | null {
 }
 
 function writeSyncState(file: string, state: SyncState): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
-  renameSync(tmp, file);
+  writeFileAtomically(file, Buffer.from(JSON.stringify(state, null, 2) + '\n'));
 }

@@ -1,11 +1,12 @@
-import { writeFileAtomically } from '../core/atomic-write.js';
+import { resolve } from 'node:path';
+import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../core/errors.js';
 import { renderHuman, styleFor } from '../audit/report/human.js';
 import { renderJson } from '../audit/report/json.js';
 import { renderSarif } from '../audit/report/sarif.js';
 import { auditApplication } from '../audit/run.js';
-import { auditSettings, type AuditFlags } from './audit-options.js';
-import { stdoutStream, warn, writeStdout } from './output.js';
+import { auditSettings, noteGivenInputs, type AuditFlags } from './audit-options.js';
+import { outputFile, stdoutStream, warn, writeStdout } from './output.js';
 
 export interface AuditOptions extends AuditFlags {
   format: 'human' | 'json' | 'sarif';
@@ -15,6 +16,9 @@ export interface AuditOptions extends AuditFlags {
 
 export async function auditCommand(paths: string[], opts: AuditOptions): Promise<number> {
   const targets = paths.length > 0 ? paths : ['.'];
+  const output = outputFile(opts.output);
+  noteGivenInputs(targets, opts);
+  if (output !== undefined) checkOutputPath(resolve(output));
   const settings = auditSettings(targets[0] as string, opts);
   const { result } = await auditApplication({ paths: targets, ...settings });
   const text =
@@ -22,10 +26,10 @@ export async function auditCommand(paths: string[], opts: AuditOptions): Promise
       ? renderJson(result)
       : opts.format === 'sarif'
         ? renderSarif(result)
-        : renderHuman(result, opts.output ? { colour: false, width: 80 } : styleFor(stdoutStream()));
-  if (opts.output) writeFileAtomically(opts.output, Buffer.from(text, 'utf8'));
+        : renderHuman(result, output !== undefined ? { colour: false, width: 80 } : styleFor(stdoutStream()));
+  if (output !== undefined) writeFileAtomically(resolve(output), Buffer.from(text, 'utf8'));
   else writeStdout(text);
-  if (opts.format !== 'human' || opts.output) {
+  if (opts.format !== 'human' || output !== undefined) {
     for (const w of result.warnings) warn(w);
   }
   return result.findings.some((f) => f.failsPolicy) ? EXIT_FINDINGS : EXIT_OK;

@@ -1,7 +1,9 @@
+import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ADVISORY_KINDS, SEVERITY_LEVELS, type AdvisoryKind, type SeverityLevel } from '../core/advisory.js';
 import { cacheDir } from '../core/cache-dir.js';
 import { StowageError } from '../core/errors.js';
+import { noteInputFile } from '../core/input-files.js';
 import type { AuditSettings } from '../audit/run.js';
 import {
   DEFAULT_POLICY,
@@ -102,4 +104,15 @@ export function auditSettings(firstPath: string, opts: AuditFlags): AuditSetting
     cacheRoot: opts.cacheDir ?? cacheDir(),
     ...(opts.allowUnidentified ? { allowUnidentified: true } : {}),
   };
+}
+
+/**
+ * Records the files a command was given to read (paths, --config, --db files, --vendor) as
+ * inputs before any work, so that no `-o` can name one of them; lockfiles and manifests found
+ * in a directory are recorded as they are read.
+ */
+export function noteGivenInputs(paths: readonly string[], opts: AuditFlags & { vendor?: string }): void {
+  for (const path of [...paths, ...(opts.db ?? []).flatMap((db) => [db, db.replace(/#[^/]*$/, '')]), opts.config, opts.vendor]) {
+    if (path !== undefined && path !== '') noteInputFile(resolve(path));
+  }
 }

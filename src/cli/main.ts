@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT_FAILURE, StowageError } from '../core/errors.js';
+import { EXIT_FAILURE, StowageError, systemErrorReason } from '../core/errors.js';
 import { TOOL_VERSION } from '../core/tool.js';
 import { registerAudit } from './audit.js';
 import { registerVendor } from './vendor.js';
@@ -17,11 +17,13 @@ export function reportError(err: unknown): number {
   if (err instanceof StowageError) {
     writeStderr(`stowage: ${terminalText(err.line)}\n`);
   } else if (isSystemError(err)) {
-    // EACCES on the cache directory, ENOSPC, EROFS...: the message names the path and the call.
-    writeStderr(`stowage: ${terminalText(err.message)}\n`);
+    // A file operation no caller phrased (EACCES, ENOSPC, EROFS...): the file, the call, the reason.
+    const where = typeof err.path === 'string' ? `${err.path}: ` : '';
+    writeStderr(`stowage: ${terminalText(`${where}cannot ${err.syscall ?? 'access'}: ${systemErrorReason(err)}`)}\n`);
   } else {
-    const message = err instanceof Error ? err.message : String(err);
-    writeStderr(`stowage: internal error: ${terminalText(message.split('\n')[0] ?? '')}\n`);
+    // Anything else is stowage's own fault, and says so: the user can only report it.
+    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+    writeStderr(`stowage: internal error (a bug in stowage; please report it, with the output of STOWAGE_DEBUG=1): ${terminalText(message)}\n`);
     if (process.env.STOWAGE_DEBUG && err instanceof Error) writeStderr(`${err.stack}\n`);
   }
   return EXIT_FAILURE;

@@ -75,3 +75,14 @@ export function stderrStream(): NodeJS.WriteStream {
   guardStreams();
   return process.stderr;
 }
+
+/** Names of standard output as a file: written to descriptor 1, never replaced by a file. */
+const STANDARD_OUTPUT = new Set(['-', '/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']);
+
+/**
+ * The file an `-o/--output` option names, or undefined for standard output (`-`,
+ * `/dev/stdout`: replacing the device with a file, as a rename would, is never meant).
+ */
+export function outputFile(option: string | undefined): string | undefined {
+  return option === undefined || STANDARD_OUTPUT.has(option) ? undefined : option;
+}

@@ -1,13 +1,13 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../core/errors.js';
 import { renderHuman } from '../audit/report/human.js';
-import { writeFileAtomically } from '../core/atomic-write.js';
+import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
 import { sourceDateEpoch } from '../vendor/archive.js';
 import { VendorRefused, projectDirOf } from '../vendor/vendor-app.js';
 import { packageRpm, sha256, type RpmOutput } from '../package/rpm-package.js';
 import type { RpmFlavor } from '../package/rpm-spec.js';
-import { auditSettings, type AuditFlags } from './audit-options.js';
+import { auditSettings, noteGivenInputs, type AuditFlags } from './audit-options.js';
 import { progressReporter } from './progress.js';
 import { terminalText } from '../core/terminal-text.js';
 import { stderrStream, warn, writeStderr, writeStdout } from './output.js';
@@ -22,6 +22,15 @@ export interface PackageRpmOptions extends AuditFlags {
   jobs?: string;
 }
 
+/**
+ * The output directory is made if missing; what exists must be a directory (a link to one is
+ * followed: the files are made inside it, the link itself is not replaced).
+ */
+function checkOutputDirectory(dir: string): void {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st !== undefined && !st.isDirectory()) throw new StowageError('refusing to write: not a directory (-o names the output directory)', dir);
+}
+
 /** All or nothing: a failed write removes what this run already wrote. */
 function writeOutputs(dir: string, outputs: readonly RpmOutput[]): void {
   try {
@@ -29,6 +38,8 @@ function writeOutputs(dir: string, outputs: readonly RpmOutput[]): void {
   } catch (err) {
     throw new StowageError(`cannot create the output directory: ${errorMessage(err)}`, dir);
   }
+  // Every path is checked before the first is written: all or nothing.
+  for (const output of outputs) checkOutputPath(join(dir, output.name));
   const written: string[] = [];
   try {
     for (const output of outputs) {
@@ -45,6 +56,8 @@ function writeOutputs(dir: string, outputs: readonly RpmOutput[]): void {
 export async function packageRpmCommand(path: string | undefined, opts: PackageRpmOptions): Promise<number> {
   const target = path ?? '.';
   const outDir = resolve(opts.output ?? join(projectDirOf(target), 'rpm'));
+  noteGivenInputs([target], opts);
+  checkOutputDirectory(outDir);
   const jobs = opts.jobs === undefined ? 8 : Number(opts.jobs);
   const progress = progressReporter('package', stderrStream());
   let result;

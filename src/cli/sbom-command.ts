@@ -4,7 +4,7 @@ import { EXIT_OK, StowageError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { auditApplication, readApplication } from '../audit/run.js';
-import { writeFileAtomically } from '../core/atomic-write.js';
+import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
 import { readArchive, sourceDateEpoch } from '../vendor/archive.js';
 import { MANIFEST_PATH, parseManifest } from '../vendor/manifest.js';
 import { projectDirOf, vendorGraphs } from '../vendor/vendor-app.js';
@@ -15,9 +15,9 @@ import { applicationLicense, parseLicenseOverrides } from '../package/rpm-packag
 import { sbomJson, type SbomInput } from '../package/sbom.js';
 import { spdx } from '../package/spdx.js';
 import { licenseKey, vendoredLicenses } from '../package/vendored-licenses.js';
-import { auditSettings, type AuditFlags } from './audit-options.js';
+import { auditSettings, noteGivenInputs, type AuditFlags } from './audit-options.js';
 import { progressReporter } from './progress.js';
-import { stderrStream, warn, writeStdout } from './output.js';
+import { outputFile, stderrStream, warn, writeStdout } from './output.js';
 
 export interface SbomOptions extends AuditFlags {
   format: 'cyclonedx' | 'spdx';
@@ -51,6 +51,9 @@ async function vendoredSources(
 
 export async function sbomCommand(path: string | undefined, opts: SbomOptions): Promise<number> {
   const target = path ?? '.';
+  const output = outputFile(opts.output);
+  noteGivenInputs([target], opts);
+  if (output !== undefined) checkOutputPath(resolve(output));
   if (opts.vex && opts.format !== 'cyclonedx') throw new StowageError('--vex needs --format cyclonedx: VEX statements are CycloneDX vulnerabilities');
   const projectDir = projectDirOf(target);
   const app = readApplicationManifest(projectDir);
@@ -86,7 +89,7 @@ export async function sbomCommand(path: string | undefined, opts: SbomOptions): 
     ...(findings ? { vulnerabilities: findings } : {}),
   };
   const text = sbomJson(opts.format === 'cyclonedx' ? cycloneDx(input) : spdx(input));
-  if (opts.output === undefined || opts.output === '-') writeStdout(text);
-  else writeFileAtomically(resolve(opts.output), Buffer.from(text));
+  if (output === undefined) writeStdout(text);
+  else writeFileAtomically(resolve(output), Buffer.from(text));
   return EXIT_OK;
 }

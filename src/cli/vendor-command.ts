@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { EXIT_FINDINGS, EXIT_OK } from '../core/errors.js';
 import { renderHuman } from '../audit/report/human.js';
-import { writeFileAtomically } from '../core/atomic-write.js';
+import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
 import { compressionForPath, sourceDateEpoch } from '../vendor/archive.js';
 import { VendorRefused, archiveBytes, buildVendorTree, defaultArchivePath, projectDirOf } from '../vendor/vendor-app.js';
 import { verifyArchive } from '../vendor/verify.js';
-import { auditSettings, type AuditFlags } from './audit-options.js';
+import { auditSettings, noteGivenInputs, type AuditFlags } from './audit-options.js';
 import { cacheDir } from '../core/cache-dir.js';
 import { progressReporter } from './progress.js';
 import { terminalText } from '../core/terminal-text.js';
@@ -30,6 +30,8 @@ export async function vendorCommand(path: string | undefined, opts: VendorOption
   const target = path ?? '.';
   const output = resolve(opts.output ?? defaultArchivePath(projectDirOf(target)));
   compressionForPath(output); // a bad name is reported before any work
+  noteGivenInputs([target], opts);
+  checkOutputPath(output);
   const epoch = sourceDateEpoch(process.env);
   const progress = progressReporter('vendor', stderrStream());
   let build;

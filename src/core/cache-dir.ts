@@ -1,5 +1,7 @@
+import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { StowageError, systemErrorReason } from './errors.js';
 
 /**
  * Where stowage keeps synced advisory databases and their indexes:
@@ -9,4 +11,38 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.STOWAGE_CACHE_DIR) return env.STOWAGE_CACHE_DIR;
   if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'stowage');
   return join(homedir(), '.cache', 'stowage');
+}
+
+/**
+ * A failure to write the cache, as the one line the user sees: the file, what stowage was
+ * doing, the system's reason and what to do about it. Errors already phrased pass through.
+ */
+export function cacheWriteError(err: unknown, file: string, action: string): StowageError {
+  if (err instanceof StowageError) return err;
+  return new StowageError(
+    `cannot ${action}: ${systemErrorReason(err)}; the cache directory must be writable and have free space ` +
+      '(or choose another with --cache-dir or STOWAGE_CACHE_DIR)',
+    file,
+  );
+}
+
+/**
+ * Makes `dir` (and its parents) for the cache. A recursive mkdir reports a read-only file
+ * system as ENOENT; on failure the first missing directory is made alone, so the error names
+ * it with the real reason (EROFS, EACCES, ENOSPC).
+ */
+export function makeCacheDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return;
+  } catch (err) {
+    let missing = dir;
+    while (dirname(missing) !== missing && !existsSync(dirname(missing))) missing = dirname(missing);
+    try {
+      mkdirSync(missing);
+    } catch (precise) {
+      throw cacheWriteError(precise, missing, 'make a cache directory');
+    }
+    throw cacheWriteError(err, dir, 'make a cache directory');
+  }
 }

@@ -43,3 +43,14 @@ export class InputError extends StowageError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * A system error's reason without the path node puts in its message (the caller names the file):
+ * `EACCES: permission denied, open '/x'` -> `permission denied (EACCES)`.
+ */
+export function systemErrorReason(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (!(err instanceof Error) || typeof code !== 'string') return errorMessage(err).split('\n')[0] ?? '';
+  const described = /^[A-Z][A-Z0-9_]*: ([^,]+)/.exec(err.message)?.[1];
+  return `${described ?? err.message.split('\n')[0]} (${code})`;
+}

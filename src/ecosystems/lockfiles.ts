@@ -4,6 +4,7 @@ import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
 import { InputError, StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { LOCKFILE_FORMATS, SUPERSEDED } from './formats.js';
+import { noteInputFile } from '../core/input-files.js';
 
 /** No real lockfile comes near this; a file past it is refused rather than read into memory. */
 export const MAX_LOCKFILE_BYTES = 256 * 1024 * 1024;
@@ -80,7 +81,9 @@ export function readTextInput(path: string, maxBytes = MAX_LOCKFILE_BYTES): stri
     throw new StowageError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path);
   }
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    noteInputFile(path, st);
+    const size = st.size;
     if (size > maxBytes) throw new InputError(path, `file is ${size} bytes, over the ${maxBytes}-byte limit for a lockfile`);
     // Decoded natively while reading, as fast as reading the bytes.
     const text = readFileSync(fd, 'utf8');

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { indexPath, openDatabase } from '../../src/advisories/database.js';
@@ -241,4 +241,135 @@ test('an index found damaged while reading is rebuilt from the source once, with
   assert.deepEqual((await after.lookup('npm', ['lodash', 'minimist', 'ws'])).map((a) => a.id), expected);
   assert.deepEqual(after.warnings, []);
   after.index.close();
+});
+
+/** Every file and directory under `dir` named `name`, at any depth. */
+function findNamed(dir: string, name: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.name === name) found.push(path);
+    else if (entry.isDirectory()) found.push(...findNamed(path, name));
+  }
+  return found;
+}
+
+test('files deleted from the cache never shrink the index: the database is read at its commit from git objects', async () => {
+  const cacheRoot = tempDir('db-tampered');
+  const spec = parseDatabaseSpec(ADVISORY_DB_BUNDLE);
+  (await openDatabase(spec, { cacheRoot, fetch: 'auto' })).index.close();
+  // What a cache cleaner or a stray `rm` does: every advisory file on disk in the cache goes,
+  // and so does the index, so the next run rebuilds it from what the cache holds.
+  for (const dir of [...findNamed(join(cacheRoot, 'db'), 'crates'), ...findNamed(join(cacheRoot, 'db'), 'rust')]) rmSync(dir, { recursive: true });
+  rmSync(indexPath(cacheRoot, spec));
+  const again = await openDatabase(spec, { cacheRoot, fetch: 'never' });
+  assert.equal(again.rebuilt, true);
+  assert.equal(again.revision, HEAD_MAIN);
+  assert.equal(again.advisories, 1205, 'every advisory of the commit the report names');
+  assert.deepEqual(again.warnings, []);
+  again.index.close();
+});
+
+test('a cached clone whose objects are damaged is cloned again (or, offline, refused naming it), never read short', async () => {
+  const cacheRoot = tempDir('db-objects');
+  const spec = parseDatabaseSpec(ADVISORY_DB_BUNDLE);
+  (await openDatabase(spec, { cacheRoot, fetch: 'auto' })).index.close();
+  const [clone] = readdirSync(join(cacheRoot, 'db')).filter((n) => n.endsWith('.git'));
+  assert.ok(clone, 'a bare clone in the cache');
+  const packs = join(cacheRoot, 'db', clone, 'objects', 'pack');
+  for (const pack of readdirSync(packs)) rmSync(join(packs, pack));
+  rmSync(indexPath(cacheRoot, spec));
+
+  await assert.rejects(openDatabase(spec, { cacheRoot, fetch: 'never' }), (err: unknown) => {
+    assert.ok(err instanceof StowageError);
+    assert.equal(err.file, join(cacheRoot, 'db', clone));
+    assert.match(err.message, /^the cached clone of .* is damaged \(git: .+\); run without --no-fetch to clone it again$/);
+    return true;
+  });
+  const healed = await openDatabase(spec, { cacheRoot, fetch: 'auto' });
+  assert.equal(healed.advisories, 1205);
+  assert.equal(healed.revision, HEAD_MAIN);
+  assert.match(healed.warnings.join('\n'), /the cached clone of .* was damaged \(git: .+\); cloned it again/);
+  healed.index.close();
+});
+
+test('a git checkout whose advisory files differ from HEAD is reported as COMMIT-dirty, never as HEAD', async () => {
+  const checkout = join(tempDir('db-dirty'), 'advisory-db');
+  git(['clone', '--quiet', ADVISORY_DB_BUNDLE, checkout]);
+  const spec = parseDatabaseSpec(checkout);
+  const cacheRoot = tempDir('db-dirty-cache');
+  const open = async (): Promise<{ revision: string; advisories: number; warnings: string[] }> => {
+    const db = await openDatabase(spec, { cacheRoot, fetch: 'never' });
+    db.index.close();
+    return { revision: db.revision, advisories: db.advisories, warnings: db.warnings };
+  };
+  // Files that are not advisories do not make it dirty.
+  writeFileSync(join(checkout, 'notes.txt'), 'mine\n');
+  writeFileSync(join(checkout, 'crates', 'README.txt'), 'mine\n');
+  assert.deepEqual(await open(), { revision: HEAD_MAIN, advisories: 1205, warnings: [] });
+
+  const h2 = join(checkout, 'crates', 'h2', 'RUSTSEC-2026-0258.md');
+  rmSync(h2);
+  const deleted = await open();
+  assert.equal(deleted.revision, `${HEAD_MAIN}-dirty`);
+  assert.equal(deleted.advisories, 1204);
+  assert.match(deleted.warnings.join('\n'), /advisory files in the work tree differ from its HEAD commit; .* reported as [0-9a-f]{40}-dirty/);
+  const warm = await open();
+  assert.equal(warm.revision, `${HEAD_MAIN}-dirty`, 'a warm run says it too');
+  assert.equal(warm.warnings.length, 1);
+
+  git(['checkout', '--quiet', '--', 'crates/h2/RUSTSEC-2026-0258.md'], checkout);
+  assert.deepEqual(await open(), { revision: HEAD_MAIN, advisories: 1205, warnings: [] });
+
+  // Edited in place, and a new advisory nobody committed (an ignored one is read too).
+  const text = readFileSync(h2, 'utf8');
+  writeFileSync(h2, `${text}\nA note not committed yet.\n`);
+  assert.equal((await open()).revision, `${HEAD_MAIN}-dirty`);
+  git(['checkout', '--quiet', '--', 'crates/h2/RUSTSEC-2026-0258.md'], checkout);
+  writeFileSync(join(checkout, '.gitignore'), 'RUSTSEC-2099-*\n');
+  writeFileSync(join(checkout, 'crates', 'h2', 'RUSTSEC-2099-0001.md'), text.replace(/RUSTSEC-2026-0258/g, 'RUSTSEC-2099-0001'));
+  const added = await open();
+  assert.equal(added.revision, `${HEAD_MAIN}-dirty`);
+  assert.equal(added.advisories, 1206);
+});
+
+test('symbolic links in a git database are followed within its tree; leaving it, dangling or looping refuses it', async () => {
+  const checkout = advisoryDbCheckout('origin/main');
+  const make = (links: Record<string, string>): string => {
+    const work = join(tempDir('db-links'), 'work');
+    mkdirSync(join(work, 'crates', 'h2'), { recursive: true });
+    mkdirSync(join(work, 'crates', 'rsa'), { recursive: true });
+    cpSync(join(checkout, 'crates', 'h2', 'RUSTSEC-2026-0258.md'), join(work, 'store', 'h2.md'));
+    cpSync(join(checkout, 'crates', 'rsa'), join(work, 'store', 'rsa'), { recursive: true });
+    for (const [path, target] of Object.entries(links)) {
+      mkdirSync(dirname(join(work, path)), { recursive: true });
+      symlinkSync(target, join(work, path));
+    }
+    git(['init', '--quiet'], work);
+    git(['add', '-A'], work);
+    git(['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', 'commit', '--quiet', '-m', 'db'], work);
+    const bare = `${work}.git`;
+    git(['clone', '--quiet', '--bare', work, bare]);
+    return bare;
+  };
+  const inside = make({ 'crates/h2/RUSTSEC-2026-0258.md': '../../store/h2.md', 'crates/rsa/x': '../../store/rsa', 'crates/rsa2': '../store/rsa' });
+  const db = await openDatabase(parseDatabaseSpec(inside), { cacheRoot: tempDir('db-links-cache'), fetch: 'auto' });
+  assert.deepEqual(db.index.lookup('cargo', ['h2']).map((a) => a.id), ['RUSTSEC-2026-0258']);
+  assert.deepEqual(db.index.lookup('cargo', ['rsa']).map((a) => a.id), ['RUSTSEC-2023-0071'], 'crates/rsa2 -> store/rsa; crates/rsa/x is not a crate directory');
+  db.index.close();
+
+  for (const [links, why] of [
+    [{ 'crates/h2/RUSTSEC-2026-0258.md': '../../../outside.md' }, /symbolic link crates\/h2\/RUSTSEC-2026-0258\.md leaves the database/],
+    [{ 'crates/h2/RUSTSEC-2026-0258.md': '/etc/passwd' }, /leaves the database \(-> \/etc\/passwd\)/],
+    [{ 'crates/h2/RUSTSEC-2026-0258.md': 'missing.md' }, /points to nothing in the tree/],
+    [{ 'crates/h2/a.md': 'b.md', 'crates/h2/b.md': 'a.md' }, /crates\/h2\/a\.md is part of a loop/],
+    [{ 'crates/up': '..' }, /crates\/up is part of a loop/],
+  ] as const) {
+    await assert.rejects(openDatabase(parseDatabaseSpec(make(links)), { cacheRoot: tempDir('db-links-bad'), fetch: 'auto' }), (err: unknown) => {
+      assert.ok(err instanceof StowageError, String(err));
+      assert.match(err.message, why);
+      assert.match(err.message, /the database is refused$/);
+      return true;
+    });
+  }
 });

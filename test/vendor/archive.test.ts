@@ -205,7 +205,7 @@ test('writeFileAtomically replaces the file whole, and leaves nothing behind whe
 
   const occupied = join(dir, 'occupied');
   mkdirSync(join(occupied, 'inside'), { recursive: true });
-  assert.throws(() => writeFileAtomically(occupied, Buffer.from('x')), (err: unknown) => err instanceof StowageError && err.line.startsWith(`${occupied}: cannot write`));
+  assert.throws(() => writeFileAtomically(occupied, Buffer.from('x')), (err: unknown) => err instanceof StowageError && err.line.startsWith(`${occupied}: refusing to write: a directory`));
   assert.deepEqual(readdirSync(dir).sort(), ['occupied', 'vendor.tar.zst'], 'no temporary file left');
   assert.ok(existsSync(join(occupied, 'inside')));
 
