@@ -352,11 +352,18 @@ test('symbolic links in a git database are followed within its tree; leaving it,
     git(['clone', '--quiet', '--bare', work, bare]);
     return bare;
   };
-  const inside = make({ 'crates/h2/RUSTSEC-2026-0258.md': '../../store/h2.md', 'crates/rsa/x': '../../store/rsa', 'crates/rsa2': '../store/rsa' });
+  const inside = make({ 'crates/h2/RUSTSEC-2026-0258.md': '../../store/h2.md', 'crates/rsa2': '../store/rsa' });
   const db = await openDatabase(parseDatabaseSpec(inside), { cacheRoot: tempDir('db-links-cache'), fetch: 'auto' });
   assert.deepEqual(db.index.lookup('cargo', ['h2']).map((a) => a.id), ['RUSTSEC-2026-0258']);
-  assert.deepEqual(db.index.lookup('cargo', ['rsa']).map((a) => a.id), ['RUSTSEC-2023-0071'], 'crates/rsa2 -> store/rsa; crates/rsa/x is not a crate directory');
+  assert.deepEqual(db.index.lookup('cargo', ['rsa']).map((a) => a.id), ['RUSTSEC-2023-0071'], 'crates/rsa2 -> store/rsa');
   db.index.close();
+
+  // A link that puts advisories one level too deep (crates/rsa/x/ID.md) is an advisory rustsec
+  // would not read: refused, as the directory reader refuses it, never skipped.
+  await assert.rejects(
+    openDatabase(parseDatabaseSpec(make({ 'crates/rsa/x': '../../store/rsa' })), { cacheRoot: tempDir('db-links-deep'), fetch: 'auto' }),
+    (err: unknown) => err instanceof StowageError && /crates\/rsa\/x\/RUSTSEC-2023-0071\.md: not where a RustSec advisory can be/.test(err.line),
+  );
 
   for (const [links, why] of [
     [{ 'crates/h2/RUSTSEC-2026-0258.md': '../../../outside.md' }, /symbolic link crates\/h2\/RUSTSEC-2026-0258\.md leaves the database/],
