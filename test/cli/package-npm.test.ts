@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
+import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
 
 /**
  * The proof of `stowage package rpm` for an npm application: the npm fixture, locked now by
@@ -46,25 +47,6 @@ async function whyNot(): Promise<string | null> {
   }
 }
 
-/** An OSV database whose one advisory is about an npm package the application does not use. */
-function advisoryDb(root: string): string {
-  mkdirSync(root, { recursive: true });
-  writeFileSync(
-    join(root, 'GHSA-0000-0000-0001.json'),
-    JSON.stringify({
-      schema_version: '1.3.0',
-      id: 'GHSA-0000-0000-0001',
-      // Dated ahead, as in the Cargo proof: never stale, so no warning that changes daily.
-      modified: '2099-01-01T00:00:00Z',
-      published: '2099-01-01T00:00:00Z',
-      summary: 'Not about this application',
-      details: 'Made up.',
-      affected: [{ package: { ecosystem: 'npm', name: 'unused-package' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0.0' }] }] }],
-    }),
-  );
-  return root;
-}
-
 function sha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
@@ -98,7 +80,7 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
     const made = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: appDir, env, encoding: 'utf8', timeout: 300_000 });
     assert.equal(made.status, 0, `npm install --package-lock-only failed:\n${made.stdout}${made.stderr}`);
     lock = JSON.parse(readFileSync(join(appDir, 'package-lock.json'), 'utf8')) as typeof lock;
-    db = advisoryDb(join(scratch, 'db'));
+    db = unrelatedNpmAdvisoryDb(join(scratch, 'db'));
   });
 
   function packageRpm(out: string, cache: string): Promise<{ status: number; stdout: string; stderr: string }> {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCliAsync, tempDir } from '../support/shared.js';
+import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
 
 /**
  * `stowage package rpm` with hostile values in the application's manifest and lockfile: each
@@ -15,22 +16,6 @@ import { runCliAsync, tempDir } from '../support/shared.js';
 
 const epoch = '1700000000';
 const HAS_RPMBUILD = spawnSync('rpmbuild', ['--version']).status === 0;
-
-function osvDb(): string {
-  const root = tempDir('package-values-db');
-  writeFileSync(
-    join(root, 'GHSA-0000-0000-0001.json'),
-    JSON.stringify({
-      schema_version: '1.3.0',
-      id: 'GHSA-0000-0000-0001',
-      modified: '2099-01-01T00:00:00Z',
-      published: '2099-01-01T00:00:00Z',
-      summary: 'Not about this application',
-      affected: [{ package: { ecosystem: 'npm', name: 'unused-package' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0.0' }] }] }],
-    }),
-  );
-  return root;
-}
 
 function rustsecDb(): string {
   const root = tempDir('package-values-rustsec');
@@ -77,7 +62,7 @@ function assertRefused(result: Awaited<ReturnType<typeof packageRpm>>, file: str
 }
 
 describe('package rpm refuses values that would become spec syntax', () => {
-  const db = osvDb();
+  const db = unrelatedNpmAdvisoryDb(tempDir('package-values-db'));
 
   test('a description that injects a %post scriptlet (it was built, and ran as root on install)', async () => {
     const dir = npmApp({ description: 'A tool.\n%post\necho pwned > /tmp/pwned' });
@@ -156,7 +141,7 @@ describe('a real-world application still packages', { skip: HAS_RPMBUILD ? false
       homepage: 'https://example.invalid/tool?q=a%20b',
       bin: { tool: './bin/tool.js' },
     });
-    const result = await packageRpm(dir, osvDb(), ['--srpm']);
+    const result = await packageRpm(dir, unrelatedNpmAdvisoryDb(tempDir('package-values-db')), ['--srpm']);
     assert.equal(result.status, 0, result.stderr);
     const srpm = join(result.out, 'acme-tool-1.0.0~rc.1+build.5-1.src.rpm');
     const query = spawnSync('rpm', ['-qp', '--qf', '%{NAME}|%{VERSION}|%{URL}|%{SUMMARY}|%{DESCRIPTION}', srpm], { encoding: 'utf8' });

@@ -16,6 +16,7 @@ import { after, describe, test } from 'node:test';
 import { readArchive } from '../../src/vendor/archive.js';
 import { DEAD, cleanEnv, whyNoRegistry } from '../support/npm-vendor.js';
 import { PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
+import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
 
 const APP = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-real-app');
 /** Distinct name@version pairs in the fixture's lockfile (430 entries; some repeat). */
@@ -26,24 +27,6 @@ const noRegistry = await whyNoRegistry();
 const mustRun = process.env.CI === 'true';
 const scratch = tempDir('real-npm-app');
 after(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** An OSV database whose one advisory is about a package the application does not use. */
-function unrelatedAdvisoryDb(root: string): string {
-  mkdirSync(root, { recursive: true });
-  writeFileSync(
-    join(root, 'GHSA-0000-0000-0001.json'),
-    JSON.stringify({
-      schema_version: '1.3.0',
-      id: 'GHSA-0000-0000-0001',
-      modified: '2099-01-01T00:00:00Z',
-      published: '2099-01-01T00:00:00Z',
-      summary: 'Not about this application',
-      details: 'Made up.',
-      affected: [{ package: { ecosystem: 'npm', name: 'unused-package' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0.0' }] }] }],
-    }),
-  );
-  return root;
-}
 
 interface SbomComponent {
   name: string;
@@ -57,7 +40,7 @@ describe('vendoring a real npm application from the public registry (network)', 
     const src = join(scratch, 'src');
     cpSync(APP, src, { recursive: true });
     const archive = join(scratch, 'vendor.tar.zst');
-    const vendor = await runCliAsync(['vendor', src, '--db', unrelatedAdvisoryDb(join(scratch, 'db')), '-o', archive], {
+    const vendor = await runCliAsync(['vendor', src, '--db', unrelatedNpmAdvisoryDb(join(scratch, 'db')), '-o', archive], {
       cacheDir: join(scratch, 'cache'),
       env: cleanEnv({ NO_COLOR: '1' }),
     });

@@ -1,0 +1,24 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * An OSV database (a directory) whose one advisory is about an npm package no test application
+ * uses: audits against it find nothing, so vendoring and packaging proceed. Dated ahead, so it
+ * is never stale and no warning changes from day to day.
+ */
+export function unrelatedNpmAdvisoryDb(root: string): string {
+  mkdirSync(root, { recursive: true });
+  writeFileSync(
+    join(root, 'GHSA-0000-0000-0001.json'),
+    JSON.stringify({
+      schema_version: '1.3.0',
+      id: 'GHSA-0000-0000-0001',
+      modified: '2099-01-01T00:00:00Z',
+      published: '2099-01-01T00:00:00Z',
+      summary: 'Not about this application',
+      details: 'Made up.',
+      affected: [{ package: { ecosystem: 'npm', name: 'unused-package' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0.0' }] }] }],
+    }),
+  );
+  return root;
+}
