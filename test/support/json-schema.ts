@@ -54,3 +54,12 @@ export function schemaValidator(schema: JsonSchema, options: ValidatorOptions = 
     assert.ok(valid, errors);
   };
 }
+
+/** Checks a schema against the draft 2020-12 meta-schema and compiles it in strict mode. */
+export function assertDraft2020Schema(schema: JsonSchema): void {
+  assert.equal(schema['$schema'], 'https://json-schema.org/draft/2020-12/schema');
+  const ajv = ajvFor({ draft2020: true });
+  assert.equal(ajv.validateSchema(schema), true, ajv.errorsText(ajv.errors));
+  // Strict mode refuses unknown keywords and types left implicit, so a typo cannot silently check nothing.
+  ajv.compile(schema);
+}
