@@ -10,6 +10,7 @@ import { DEFAULT_POLICY } from '../../src/audit/policy.js';
 import type { Advisory } from '../../src/core/advisory.js';
 import type { DependencyGraph } from '../../src/core/graph.js';
 import type { Ecosystem, Package } from '../../src/core/package.js';
+import { auditReport } from '../support/audit-report.js';
 import { GHSA_NPM, runCli, tempDir } from '../support/shared.js';
 
 const NOW = new Date('2026-09-01T00:00:00Z');
@@ -142,7 +143,7 @@ test('the real GHSA-8hc4-vh64-cxmj ("Axios") fails the audit of a lockfile holdi
     cacheDir: tempDir('names-axios-cache'),
   });
   assert.equal(result.status, 1, result.stderr);
-  const report = JSON.parse(result.stdout) as { findings: { advisory: { id: string }; package: { name: string } }[]; warnings: string[] };
+  const report = auditReport(result.stdout);
   assert.deepEqual(
     report.findings.map((f) => `${f.advisory.id} ${f.package.name}`),
     ['GHSA-8hc4-vh64-cxmj axios'],

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { auditReport } from '../support/audit-report.js';
 import { ADVISORY_DB_BUNDLE, runCli, tempDir } from '../support/shared.js';
 
 /*
@@ -44,11 +45,11 @@ function audit(path: string): { status: number; stdout: string; stderr: string }
 
 /** The report's warnings about the lockfile (not the database's age). */
 function warnings(stdout: string): string[] {
-  return (JSON.parse(stdout) as { warnings: string[] }).warnings.filter((w) => w.startsWith(work));
+  return auditReport(stdout).warnings.filter((w) => w.startsWith(work));
 }
 
 function findingIds(stdout: string): string[] {
-  const report = JSON.parse(stdout) as { findings: { advisory: { id: string }; package: { name: string } }[] };
+  const report = auditReport(stdout);
   return report.findings.map((f) => `${f.advisory.id} ${f.package.name}`);
 }
 

@@ -2,19 +2,15 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { auditReport, type AuditReport } from '../support/audit-report.js';
 import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, GHSA_NPM, NPM_CORPUS, runCli, tempDir } from '../support/shared.js';
 
 const cacheDir = tempDir('cli-npm-cache');
 const JELLYFIN = join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package-lock.json');
 
-interface Report {
-  targets: { path: string; ecosystem: string; format: string; packages: number; audited: number }[];
-  findings: { target: string; advisory: { id: string; aliases: string[] }; package: { ecosystem: string; name: string; version: string }; paths: string[][]; devOnly: boolean }[];
-}
-
-function audit(args: string[]): { status: number; report: Report | null; stderr: string; stdout: string } {
+function audit(args: string[]): { status: number; report: AuditReport | null; stderr: string; stdout: string } {
   const r = runCli(['audit', '--format', 'json', ...args], { cacheDir });
-  return { status: r.status, report: r.stdout ? (JSON.parse(r.stdout) as Report) : null, stderr: r.stderr, stdout: r.stdout };
+  return { status: r.status, report: r.stdout ? auditReport(r.stdout) : null, stderr: r.stderr, stdout: r.stdout };
 }
 
 test('npm: a package-lock against GitHub advisories, dev-only findings marked, --omit dev leaves runtime ones', () => {

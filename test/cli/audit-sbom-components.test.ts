@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { auditReport, type AuditReport } from '../support/audit-report.js';
 import { ADVISORY_DB_BUNDLE, GHSA_NPM, runCli, tempDir } from '../support/shared.js';
 
 /*
@@ -19,11 +20,7 @@ const DBS = ['--db', ADVISORY_DB_BUNDLE, '--db', GHSA_NPM];
 
 type Component = Record<string, unknown>;
 
-interface Report {
-  targets: { path: string; ecosystem: string; packages: number; audited: number; unidentified: { ref: string; name: string; version: string; reason: string }[] }[];
-  findings: { advisory: { id: string }; package: { name: string; version: string; source: string }; paths: string[][] }[];
-  warnings: string[];
-}
+type Report = AuditReport;
 
 const SMALLVEC = { type: 'library', 'bom-ref': 'smallvec', name: 'smallvec', version: '1.6.0', purl: 'pkg:cargo/smallvec@1.6.0' };
 const LODASH = { type: 'library', 'bom-ref': 'lodash', name: 'lodash', version: '4.17.20', purl: 'pkg:npm/lodash@4.17.20' };
@@ -52,7 +49,7 @@ const audit = (path: string, ...args: string[]): { status: number; stdout: strin
 function report(path: string, ...args: string[]): { status: number; report: Report; stderr: string } {
   const r = audit(path, '--format', 'json', ...args);
   assert.ok(r.status === 0 || r.status === 1, r.stderr);
-  return { status: r.status, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+  return { status: r.status, report: auditReport(r.stdout), stderr: r.stderr };
 }
 
 const found = (r: Report): string[] => r.findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version}`).sort();
@@ -262,7 +259,7 @@ test('an npm name published with capitals keeps them (purls lower-case npm names
   const path = sbom([{ type: 'library', 'bom-ref': 'js', name: 'JSONStream', version: '1.3.5', purl: 'pkg:npm/jsonstream@1.3.5' }]);
   const r = runCli(['audit', path, '--db', db, '--format', 'json'], { cacheDir });
   assert.equal(r.status, 1, r.stderr);
-  assert.deepEqual(found(JSON.parse(r.stdout) as Report), ['GHSA-test-caps-0001 JSONStream@1.3.5']);
+  assert.deepEqual(found(auditReport(r.stdout)), ['GHSA-test-caps-0001 JSONStream@1.3.5']);
 });
 
 test('--allow-unidentified is an audit option only: vendor, sbom and package rpm do not accept it', () => {

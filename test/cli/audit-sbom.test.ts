@@ -2,16 +2,12 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { auditReport, type AuditReport } from '../support/audit-report.js';
 import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, runCli, tempDir } from '../support/shared.js';
 
 const cacheDir = tempDir('audit-sbom-cache');
 
-interface Report {
-  targets: { path: string; ecosystem: string; format: string; packages: number }[];
-  findings: { advisory: { id: string }; package: { name: string; version: string }; paths: string[][] }[];
-}
-
-const summary = (r: Report): string[] => r.findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version}`).sort();
+const summary = (r: AuditReport): string[] => r.findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version}`).sort();
 
 test('an SBOM is audited again without the source: the same findings as the lockfile it was made from', () => {
   const app = tempDir('audit-sbom-app');
@@ -24,8 +20,8 @@ test('an SBOM is audited again without the source: the same findings as the lock
   const fromLock = runCli(['audit', app, '--db', ADVISORY_DB_BUNDLE, '--format', 'json'], { cacheDir });
   const fromSbom = runCli(['audit', bom, '--db', ADVISORY_DB_BUNDLE, '--format', 'json'], { cacheDir });
   assert.equal(fromSbom.status, fromLock.status, fromSbom.stderr);
-  const lockReport = JSON.parse(fromLock.stdout) as Report;
-  const sbomReport = JSON.parse(fromSbom.stdout) as Report;
+  const lockReport = auditReport(fromLock.stdout);
+  const sbomReport = auditReport(fromSbom.stdout);
   assert.ok(lockReport.findings.length > 0, 'ripgrep 2024-09 has findings to compare');
   assert.deepEqual(summary(sbomReport), summary(lockReport));
   assert.deepEqual(sbomReport.targets.map((t) => [t.ecosystem, t.format]), [['cargo', 'CycloneDX 1.6 SBOM']]);

@@ -3,32 +3,14 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
+import { auditReport } from '../support/audit-report.js';
+import { readJsonSchema, schemaValidator } from '../support/json-schema.js';
 import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
 
 const KANIDM = join(CARGO_CORPUS, 'kanidm-2026-08-20.Cargo.lock');
 const RIPGREP_CLEAN = join(CARGO_CORPUS, 'ripgrep-2026-08-04.Cargo.lock');
 const cacheDir = tempDir('cli-cache');
 const DB = ['--db', ADVISORY_DB_BUNDLE];
-
-interface JsonReport {
-  schemaVersion: number;
-  tool: { name: string; version: string };
-  databases: { source: string; revision: string; revisionDate: string; advisories: number; stale: boolean }[];
-  targets: { path: string; ecosystem: string; format: string; packages: number }[];
-  findings: {
-    target: string;
-    advisory: { id: string; aliases: string[]; kind: string; title: string; severity: { level: string; score: number | null } | null; url: string; patched: string[] };
-    package: { ecosystem: string; name: string; version: string; source: string };
-    paths: string[][];
-    devOnly: boolean;
-    ignored: { reason: string } | null;
-    failsPolicy: boolean;
-  }[];
-  warnings: string[];
-  summary: Record<string, number>;
-}
 
 function audit(args: string[], cwd?: string): { status: number; stdout: string; stderr: string } {
   return runCli(['audit', ...args], { cacheDir, ...(cwd ? { cwd } : {}) });
@@ -43,7 +25,7 @@ before(() => {
 test('JSON report: the schema the README documents, with exact findings for kanidm', () => {
   const { status, stdout } = audit([KANIDM, ...DB, '--format', 'json']);
   assert.equal(status, 1, 'vulnerabilities fail the audit');
-  const report = JSON.parse(stdout) as JsonReport;
+  const report = auditReport(stdout);
   assert.equal(report.schemaVersion, 1);
   assert.equal(report.tool.name, 'stowage');
   assert.deepEqual(
@@ -104,12 +86,9 @@ test('human report: grouped, plain without a terminal, fits 80 columns, ends wit
 test('SARIF 2.1.0 output validates against the OASIS schema', () => {
   const { status, stdout } = audit([KANIDM, ...DB, '--format', 'sarif']);
   assert.equal(status, 1);
-  const schema = JSON.parse(readFileSync(join(PROJECT_ROOT, 'test', 'fixtures', 'schemas', 'sarif-schema-2.1.0.json'), 'utf8')) as object;
-  const ajv = new Ajv.default({ strict: false, allErrors: true });
-  addFormats.default(ajv);
-  const validate = ajv.compile(schema);
+  const validate = schemaValidator(readJsonSchema(join(PROJECT_ROOT, 'test', 'fixtures', 'schemas', 'sarif-schema-2.1.0.json')));
   const log = JSON.parse(stdout) as { runs: { results: { ruleId: string; level: string }[]; tool: { driver: { rules: { id: string }[] } } }[] };
-  assert.ok(validate(log), ajv.errorsText(validate.errors));
+  validate(log);
   const run = log.runs[0];
   assert.equal(run?.results.length, 6);
   assert.deepEqual(
@@ -140,7 +119,7 @@ expires = 2026-01-01
   );
   const expired = audit([app, ...DB, '--format', 'json']);
   assert.equal(expired.status, 1, 'the expired ignore of the h2 advisory no longer applies');
-  const report = JSON.parse(expired.stdout) as JsonReport;
+  const report = auditReport(expired.stdout);
   assert.deepEqual(report.findings.find((f) => f.package.name === 'rsa')?.ignored?.reason, 'RSA is only used to verify signatures');
   assert.match(expired.stderr, /ignore of RUSTSEC-2026-0258 .* expired on 2026-01-01/);
 
@@ -158,7 +137,7 @@ test('--output writes the report atomically; --help teaches with examples', () =
   const { status, stdout } = audit([RIPGREP_CLEAN, ...DB, '--format', 'json', '--output', out]);
   assert.equal(status, 0);
   assert.equal(stdout, '');
-  assert.equal((JSON.parse(readFileSync(out, 'utf8')) as JsonReport).schemaVersion, 1);
+  assert.equal(auditReport(readFileSync(out, 'utf8')).schemaVersion, 1);
   const help = runCli(['audit', '--help'], { cacheDir });
   assert.equal(help.status, 0);
   assert.match(help.stdout, /Examples:/);
@@ -223,7 +202,7 @@ test('a directory with several lockfiles is one application in one report', () =
   copyFileSync(join(CARGO_CORPUS, 'ripgrep-2024-09-01.Cargo.lock'), join(second, 'Cargo.lock'));
   const { status, stdout } = audit([app, second, ...DB, '--format', 'json']);
   assert.equal(status, 1);
-  const report = JSON.parse(stdout) as JsonReport;
+  const report = auditReport(stdout);
   assert.equal(report.targets.length, 2);
   assert.ok(report.findings.every((f) => f.target === join(second, 'Cargo.lock')));
 });

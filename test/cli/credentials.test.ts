@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { auditReport } from '../support/audit-report.js';
 import { runCli, tempDir } from '../support/shared.js';
 
 /*
@@ -114,7 +115,7 @@ test('a database cloned through a URL with credentials: reports, cache, state fi
   const json = runCli(['audit', app, '--db', url, '--format', 'json'], { cacheDir });
   assert.equal(json.status, 1, json.stderr);
   assertNoSecret(json.stdout + json.stderr, 'the JSON report');
-  const report = JSON.parse(json.stdout) as { databases: { source: string }[]; findings: { advisory: { id: string }; databases: string[] }[] };
+  const report = auditReport(json.stdout);
   assert.deepEqual(report.databases.map((d) => d.source), [shown]);
   assert.deepEqual(report.findings.map((f) => [f.advisory.id, f.databases]), [['GHSA-cred-cred-cred', [shown]]]);
 
@@ -137,7 +138,7 @@ test('a database cloned through a URL with credentials: reports, cache, state fi
   const fetched = runCli(['audit', app, '--db', url, '--fetch', '--format', 'json'], { cacheDir });
   assert.equal(fetched.status, 1, fetched.stderr);
   const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
-  assert.equal((JSON.parse(fetched.stdout) as { databases: { revision: string }[] }).databases[0]?.revision, head);
+  assert.equal(auditReport(fetched.stdout).databases[0]?.revision, head);
   assertCacheClean(cacheDir);
 
   // The source gone: the fetch warning names the database redacted.
@@ -180,6 +181,6 @@ test("a lockfile's source URL with credentials: the JSON report shows it redacte
   const r = runCli(['audit', app, '--db', db, '--format', 'json'], { cacheDir: tempDir('cred-cache') });
   assert.equal(r.status, 1, r.stderr);
   assertNoSecret(r.stdout + r.stderr, 'the JSON report');
-  const report = JSON.parse(r.stdout) as { findings: { package: { source: string } }[] };
+  const report = auditReport(r.stdout);
   assert.deepEqual(report.findings.map((f) => f.package.source), ['https://***@npm.corp.example/']);
 });

@@ -4,6 +4,7 @@ import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSyn
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CODE_CACHE_DIR, cacheDirArgument, codeCacheFile } from '../../src/cli/launcher.js';
+import { auditReport } from '../support/audit-report.js';
 import { GHSA_NPM, NPM_CORPUS, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
 
 const LOCKFILE = join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package-lock.json');
@@ -69,7 +70,7 @@ test('a code cache stowage cannot write does not fail a command', () => {
   writeFileSync(join(cacheDir, CODE_CACHE_DIR), 'not a directory');
   const run = runCli(['audit', '--format', 'json', LOCKFILE, '--db', GHSA_NPM], { cacheDir });
   assert.equal(run.status, 1, run.stderr);
-  assert.equal((JSON.parse(run.stdout) as { schemaVersion: number }).schemaVersion, 1);
+  assert.equal(auditReport(run.stdout).schemaVersion, 1);
   assert.doesNotMatch(run.stderr, /code-cache|Error:/);
 });
 

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { auditReport } from '../support/audit-report.js';
 import { CARGO_CORPUS, advisoryDbCheckout, runCli, tempDir } from '../support/shared.js';
 
 /* `-o` writes only to a regular file or a new path; everything else is refused, unchanged. */
@@ -99,12 +100,12 @@ test('-o /dev/stdout and -o - write to standard output; a regular file or a new 
   for (const stdout of ['/dev/stdout', '-']) {
     const run = stowage(['audit', '.', '--db', db, '--format', 'json', '-o', stdout]);
     assert.equal(run.status, 0, run.stderr);
-    assert.equal((JSON.parse(run.stdout) as { schemaVersion: number }).schemaVersion, 1);
+    assert.equal(auditReport(run.stdout).schemaVersion, 1);
   }
   assert.ok(statSync('/dev/null').isCharacterDevice());
   writeFileSync(join(app, 'report.json'), 'old\n');
   assert.equal(stowage(['audit', '.', '--db', db, '--format', 'json', '-o', 'report.json']).status, 0);
-  assert.equal((JSON.parse(readFileSync(join(app, 'report.json'), 'utf8')) as { schemaVersion: number }).schemaVersion, 1);
+  assert.equal(auditReport(readFileSync(join(app, 'report.json'), 'utf8')).schemaVersion, 1);
   assert.equal(stowage(['audit', '.', '--db', db, '-o', join('out', 'new.txt')]).status, 2, 'a missing directory is not made');
 });
 

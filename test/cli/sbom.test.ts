@@ -3,11 +3,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
 import { createRustApp, rustAppCrates, type RustApp } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
 import { PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
+import { readJsonSchema, schemaValidator, type JsonSchema } from '../support/json-schema.js';
 
 /** `stowage sbom` on the Rust application of the vendoring tests, validated against the official schemas. */
 
@@ -21,16 +20,8 @@ function sbom(args: string[]): Promise<{ status: number; stdout: string; stderr:
 }
 
 const CDX_SCHEMAS = join(dirname(createRequire(import.meta.url).resolve('@cyclonedx/cyclonedx-library/package.json')), 'res', 'schema');
-const readSchema = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-
-function validator(schema: Record<string, unknown>, extra: Record<string, Record<string, unknown>> = {}): (doc: unknown) => void {
-  const ajv = new Ajv.default({ strict: false, allErrors: true, schemas: extra });
-  addFormats.default(ajv);
-  ajv.addFormat('iri-reference', (value: string) => URL.canParse(value));
-  ajv.addFormat('idn-email', true);
-  const validate = ajv.compile(schema);
-  return (doc) => assert.ok(validate(doc), ajv.errorsText(validate.errors, { separator: '\n' }));
-}
+const readSchema = readJsonSchema;
+const validator = (schema: JsonSchema, references: Record<string, JsonSchema> = {}): ((doc: unknown) => void) => schemaValidator(schema, { references });
 
 before(async () => {
   registry = await SparseRegistry.start(rustAppCrates());

@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { auditReport, type AuditReport } from '../support/audit-report.js';
 import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
 
 /* Stowage processes sharing one cache (CI jobs on one runner, parallel builds) all succeed with one answer. */
@@ -20,9 +21,9 @@ interface Outcome {
 async function auditsAtOnce(cacheDir: string, extra: string[] = [], db = ADVISORY_DB_BUNDLE, count = RUNS): Promise<Outcome[]> {
   const runs = Array.from({ length: count }, () => runCliAsync(['audit', KANIDM, '--db', db, '--format', 'json', ...extra], { cacheDir }));
   return (await Promise.all(runs)).map((run) => {
-    let report: { findings: { advisory: { id: string }; package: { name: string; version: string } }[]; databases: { revision: string }[] };
+    let report: AuditReport;
     try {
-      report = JSON.parse(run.stdout) as typeof report;
+      report = auditReport(run.stdout);
     } catch {
       assert.fail(`no JSON report (exit ${run.status}): ${run.stderr}`);
     }

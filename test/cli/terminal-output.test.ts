@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_POLICY } from '../../src/audit/policy.js';
 import { renderHuman } from '../../src/audit/report/human.js';
 import { auditApplication } from '../../src/audit/run.js';
+import { auditReport } from '../support/audit-report.js';
 import { runCli, tempDir } from '../support/shared.js';
 
 /*
@@ -109,9 +110,7 @@ test('the same record in JSON and SARIF: valid, the same strings, and no raw C1,
     const text = JSON.stringify(JSON.parse(r.stdout));
     assert.ok(text.includes(JSON.stringify(`CVE-2026-0002${BIDI}`)), `${format} keeps the alias as the record wrote it`);
   }
-  const json = JSON.parse(runCli(['audit', lockfile, '--db', db, '--format', 'json'], { cacheDir }).stdout) as {
-    findings: { advisory: { title: string; aliases: string[] } }[];
-  };
+  const json = auditReport(runCli(['audit', lockfile, '--db', db, '--format', 'json'], { cacheDir }).stdout);
   assert.equal(json.findings[0]?.advisory.title, `Prototype pollution${ERASE_LINE}${CURSOR_UP}${ERASE_LINE}${FAKE_RESULT}${C1_CSI}`);
 });
 

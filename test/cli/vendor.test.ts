@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyAppSources, createRustApp, runCargo, rustAppCrates, type RustApp } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
+import { auditReport } from '../support/audit-report.js';
 import { runCliAsync, tempDir } from '../support/shared.js';
 
 /**
@@ -103,7 +104,7 @@ test('the audit gate refuses while a vulnerability is unaccepted, and records th
   // What shipped is audited again from the archive alone (its SBOM): the accepted finding is back.
   const again = await runCliAsync(['audit', join(app.dir, 'vendor.tar.zst'), '--db', db, '--format', 'json'], { cacheDir });
   assert.equal(again.status, 1, again.stderr);
-  const reaudit = JSON.parse(again.stdout) as { targets: { format: string }[]; findings: { advisory: { id: string }; package: { version: string } }[] };
+  const reaudit = auditReport(again.stdout);
   assert.equal(reaudit.targets[0]?.format, 'CycloneDX 1.6 SBOM');
   assert.deepEqual(reaudit.findings.map((f) => `${f.advisory.id} ${f.package.version}`).sort(), ['RUSTSEC-2099-0001 0.4.8', 'RUSTSEC-2099-0001 1.0.1']);
   rmSync(join(app.dir, 'vendor.tar.zst'));

@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
 import { openDatabase } from '../../src/advisories/database.js';
 import { parseDatabaseSpec } from '../../src/advisories/source.js';
 import { runAudit } from '../../src/audit/audit.js';
@@ -19,27 +16,19 @@ import { purlOf } from '../../src/package/purl.js';
 import { sbomJson, type SbomInput } from '../../src/package/sbom.js';
 import { spdx, type SpdxDocument } from '../../src/package/spdx.js';
 import { CARGO_CORPUS, GHSA_NPM, NPM_CORPUS, PROJECT_ROOT, corpusFiles, tempDir } from '../support/shared.js';
+import { readJsonSchema, schemaValidator, type JsonSchema } from '../support/json-schema.js';
 
 // ---------------------------------------------------------------------------------------
 // The official schemas: CycloneDX 1.6 as @cyclonedx/cyclonedx-library ships it, SPDX 2.3 from
 // spdx/spdx-spec (test/fixtures/schemas/README.md says where it comes from). Both draft-07.
 
 const CDX_SCHEMAS = join(dirname(createRequire(import.meta.url).resolve('@cyclonedx/cyclonedx-library/package.json')), 'res', 'schema');
-const readSchema = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+const readSchema = readJsonSchema;
 
-function makeValidator(schema: Record<string, unknown>, extra: Record<string, Record<string, unknown>> = {}) {
-  const ajv = new Ajv.default({ strict: false, allErrors: true, schemas: extra });
-  addFormats.default(ajv);
-  // ajv-formats has no IRI formats; every URL stowage writes is absolute, so the WHATWG URL
-  // parser is a strict enough check (it rejects spaces, bad schemes, broken authorities).
-  ajv.addFormat('iri-reference', (value: string) => URL.canParse(value));
-  ajv.addFormat('idn-email', true);
-  const validate = ajv.compile(schema);
-  return (document: unknown): void => {
-    // Validate the JSON text as written, not the in-memory object.
-    const parsed: unknown = JSON.parse(sbomJson(document as object));
-    assert.ok(validate(parsed), ajv.errorsText(validate.errors, { separator: '\n' }));
-  };
+function makeValidator(schema: JsonSchema, references: Record<string, JsonSchema> = {}) {
+  const validate = schemaValidator(schema, { references });
+  // Validate the JSON text as written, not the in-memory object.
+  return (document: unknown): void => validate(JSON.parse(sbomJson(document as object)));
 }
 
 const validateCycloneDx = makeValidator(readSchema(join(CDX_SCHEMAS, 'bom-1.6.SNAPSHOT.schema.json')), {

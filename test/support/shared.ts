@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { auditReport, jsonReportOf } from './audit-report.js';
 
 /** The project root (dist/test/support -> root). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -56,7 +57,19 @@ export function runCli(
     input: options.input ?? '',
     maxBuffer: 256 * 1024 * 1024,
   });
-  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  return checkedRun(args, options.cwd, { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr });
+}
+
+/**
+ * Every JSON audit report a test makes is checked against the published schema, whatever the
+ * test itself asserts: a report (exit 0 or 1) that does not match it fails the test.
+ */
+function checkedRun<R extends { status: number; stdout: string }>(args: string[], cwd: string | undefined, run: R): R {
+  if (run.status === 0 || run.status === 1) {
+    const report = jsonReportOf(args, cwd ?? PROJECT_ROOT, run.stdout);
+    if (report !== null) auditReport(report);
+  }
+  return run;
 }
 
 export function tempDir(prefix: string): string {
@@ -82,8 +95,14 @@ export function runCliAsync(
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.on('error', reject);
-    child.on('close', (code) =>
-      resolvePromise({ status: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
+    child.on('close', (code) => {
+      try {
+        resolvePromise(
+          checkedRun(args, options.cwd, { status: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+        );
+      } catch (invalid) {
+        reject(invalid as Error);
+      }
+    });
   });
 }

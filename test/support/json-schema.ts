@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import Ajv, { type Options } from 'ajv';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+
+/** The one Ajv set-up of the suite: official schemas (CycloneDX, SPDX, SARIF) and stowage's own. */
+
+export type JsonSchema = Record<string, unknown>;
+
+export function readJsonSchema(path: string): JsonSchema {
+  return JSON.parse(readFileSync(path, 'utf8')) as JsonSchema;
+}
+
+export interface ValidatorOptions {
+  /** Schemas the main one refers to, by `$id`. */
+  references?: Record<string, JsonSchema>;
+  /**
+   * Draft 2020-12 in strict mode, for stowage's own schemas: a misspelt keyword is an error,
+   * not a silently absent check. The official schemas are draft-07 and use keywords strict
+   * mode rejects, so they are read leniently.
+   */
+  draft2020?: boolean;
+}
+
+function ajvFor(options: ValidatorOptions) {
+  const settings: Options = { allErrors: true, schemas: options.references ?? {} };
+  const ajv = options.draft2020 ? new Ajv2020.default({ ...settings, strict: true }) : new Ajv.default({ ...settings, strict: false });
+  addFormats.default(ajv);
+  // ajv-formats has no IRI formats; every URL stowage writes is absolute, so the WHATWG URL
+  // parser is a strict enough check (it rejects spaces, bad schemes, broken authorities).
+  ajv.addFormat('iri-reference', (value: string) => URL.canParse(value));
+  ajv.addFormat('idn-email', true);
+  return ajv;
+}
+
+/** Whether a document is valid, and if not, every reason, one a line. */
+export type SchemaCheck = (document: unknown) => { valid: boolean; errors: string };
+
+export function schemaCheck(schema: JsonSchema, options: ValidatorOptions = {}): SchemaCheck {
+  const ajv = ajvFor(options);
+  const validate = ajv.compile(schema);
+  return (document) => {
+    const valid = validate(document);
+    return { valid, errors: valid ? '' : ajv.errorsText(validate.errors, { separator: '\n' }) };
+  };
+}
+
+/** An assertion that a document is valid against the schema, naming every violation. */
+export function schemaValidator(schema: JsonSchema, options: ValidatorOptions = {}): (document: unknown) => void {
+  const check = schemaCheck(schema, options);
+  return (document) => {
+    const { valid, errors } = check(document);
+    assert.ok(valid, errors);
+  };
+}
+
+/** Checks a schema against the draft 2020-12 meta-schema and compiles it in strict mode. */
+export function assertDraft2020Schema(schema: JsonSchema): void {
+  assert.equal(schema['$schema'], 'https://json-schema.org/draft/2020-12/schema');
+  const ajv = ajvFor({ draft2020: true });
+  assert.equal(ajv.validateSchema(schema), true, ajv.errorsText(ajv.errors));
+  // Strict mode refuses unknown keywords and types left implicit, so a typo cannot silently check nothing.
+  ajv.compile(schema);
+}
