@@ -105,10 +105,27 @@ export async function readDependencyGraph(location: LockfileLocation): Promise<D
   if (location.manifestPath) {
     input.manifest = { path: location.manifestPath, text: readTextInput(location.manifestPath) };
     if (location.format.ecosystem === 'cargo') {
+      refuseMemberLockfile(location.path, input.manifest, await import('./cargo/workspace-root.js'));
       const { memberManifestPaths } = await import('./cargo/workspace-members.js');
       input.members = memberManifestPaths(input.manifest.path, input.manifest.text).map((path) => ({ path, text: readTextInput(path) }));
     }
   }
   const parse = await location.format.loadParser();
   return parse(input);
+}
+
+/**
+ * Cargo builds a workspace member with its workspace root's Cargo.lock and never reads one
+ * beside the member: auditing that one would check what is not built. Refused, naming the
+ * lockfile Cargo does read. (`NAME.Cargo.lock` is stowage's own naming, never Cargo's: not asked.)
+ */
+function refuseMemberLockfile(path: string, manifest: { path: string; text: string }, roots: typeof import('./cargo/workspace-root.js')): void {
+  if (!roots.isCargoLockName(path)) return;
+  const foreign = roots.foreignWorkspaceRoot(manifest.path, manifest.text);
+  if (foreign === null) return;
+  const rootDir = dirname(foreign.root);
+  throw new InputError(
+    path,
+    `Cargo does not read this lockfile: ${foreign.manifest} is in the workspace of ${foreign.root}, and Cargo builds it with ${join(rootDir, 'Cargo.lock')}; audit ${rootDir}`,
+  );
 }

@@ -29,9 +29,9 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   const doc = parseToml(input.path, input.text);
   const declaredVersion = readLockVersion(input, doc);
   const entries = readEntries(input, doc);
-  const lookup = new PackageLookup(entries);
-  const ids = lookup.assignIds(input);
   const manifest = input.manifest ? parseToml(input.manifest.path, input.manifest.text) : null;
+  const lookup = new PackageLookup(entries, manifest ? localPackageNames(manifest, input.members ?? []) : new Set());
+  const ids = lookup.assignIds(input);
   const warnings: string[] = [];
   const kinds = manifest ? memberDependencyKinds(manifest, input.members ?? [], warnings) : null;
 
@@ -317,7 +317,11 @@ class PackageLookup {
   /** name -> indexes of the entries with that name, in lockfile order. */
   private readonly byName = new Map<string, number[]>();
 
-  constructor(private readonly entries: LockEntry[]) {
+  constructor(
+    private readonly entries: LockEntry[],
+    /** Names the manifests give path packages (members, path dependencies): see `resolve`. */
+    private readonly localNames: ReadonlySet<string>,
+  ) {
     for (let i = 0; i < entries.length; i++) {
       const name = (entries[i] as LockEntry).name;
       const list = this.byName.get(name);
@@ -432,7 +436,17 @@ class PackageLookup {
     }
     // No source: the unique source-less package if there is one, else the only package.
     const pathPackages = sameVersion.filter((i) => (this.entries[i] as LockEntry).source === null);
-    if (pathPackages.length === 1) return { index: pathPackages[0] as number, shortened: version === null };
+    if (pathPackages.length === 1) {
+      const path = this.entries[pathPackages[0] as number] as LockEntry;
+      // Cargo keeps a source-less entry only when the workspace has a path package of that
+      // name, and drops it otherwise: then the string names the entry with a source. Beside
+      // one, taking the source-less entry on trust would move this edge off a crates.io crate.
+      if (sameVersion.length > 1 && !this.localNames.has(name)) {
+        const other = sameVersion.map((i) => (this.entries[i] as LockEntry).source).filter((s) => s !== null);
+        return `is ambiguous: ${name} ${path.version} is listed without a source and from ${other.join(', ')}; Cargo takes the one without a source only when the workspace has a path package ${name}, and nothing here says it has`;
+      }
+      return { index: pathPackages[0] as number, shortened: version === null };
+    }
     if (pathPackages.length === 0 && sameVersion.length === 1) return { index: sameVersion[0] as number, shortened: true };
     return `is ambiguous: ${name} ${version ?? (this.entries[sameVersion[0] as number] as LockEntry).version} comes from several sources`;
   }
@@ -569,6 +583,42 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
     return outside || isExcluded ? { kind: 'path', url: written, isDefaultRegistry: false } : workspaceSource();
   };
   return { classify };
+}
+
+/**
+ * The names of the path packages the manifests know: the root's and each member's own package,
+ * and every dependency (any table, `[workspace.dependencies]`, `[patch.*]`) given a `path`.
+ * Cargo keeps a source-less lockfile entry only for such a package. A member manifest stowage
+ * cannot read adds nothing (its warning comes from the edge kinds).
+ */
+function localPackageNames(root: TomlTable, members: readonly { path: string; text: string }[]): Set<string> {
+  const names = new Set<string>();
+  const collect = (table: TomlValue | undefined): void => {
+    if (!isTomlTable(table)) return;
+    for (const [key, spec] of Object.entries(table)) {
+      if (isTomlTable(spec) && typeof spec.path === 'string') names.add(typeof spec.package === 'string' ? spec.package : key);
+    }
+  };
+  const add = (doc: TomlTable): void => {
+    if (isTomlTable(doc.package) && typeof doc.package.name === 'string') names.add(doc.package.name);
+    for (const table of DEPENDENCY_TABLES) collect(doc[table]);
+    if (isTomlTable(doc.target)) {
+      for (const platform of Object.values(doc.target)) {
+        if (isTomlTable(platform)) for (const table of DEPENDENCY_TABLES) collect(platform[table]);
+      }
+    }
+    if (isTomlTable(doc.workspace)) collect(doc.workspace.dependencies);
+    if (isTomlTable(doc.patch)) for (const registry of Object.values(doc.patch)) collect(registry);
+  };
+  add(root);
+  for (const member of members) {
+    try {
+      add(parse(member.text));
+    } catch {
+      // Left out: see above.
+    }
+  }
+  return names;
 }
 
 /**

@@ -1,0 +1,129 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADVISORY_DB_BUNDLE, runCli, tempDir } from '../support/shared.js';
+
+/*
+ * A Cargo.lock entry without a `source` is a path package to Cargo only when the workspace has
+ * a path package of that name (a member, or a path dependency); otherwise Cargo drops the entry
+ * (`into_resolve`: "path dependency now missing"). A dependency string `rsa 0.9.10` then means
+ * the crates.io rsa 0.9.10 beside it. Checked with cargo 1.95: with the lockfile below,
+ * `cargo build --offline --locked` compiles crates.io's rsa 0.9.10 as a normal dependency of
+ * app and leaves the lockfile unchanged, while the source-less "rsa" took its edge in
+ * stowage's reading, so crates.io's rsa looked reachable only through the dev-dependency w and
+ * `--omit dev` passed it.
+ */
+
+const cacheDir = tempDir('cli-cargo-shadow-cache');
+const DB = ['--db', ADVISORY_DB_BUNDLE];
+const CRATES_IO = 'registry+https://github.com/rust-lang/crates.io-index';
+
+const APP_MANIFEST = '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nrsa = "0.9"\n\n[dev-dependencies]\nw = "1"\n';
+
+function entry(name: string, version: string, source: string | null, deps: string[] = []): string {
+  const lines = ['[[package]]', `name = "${name}"`, `version = "${version}"`];
+  if (source !== null) lines.push(`source = "${source}"`, `checksum = "${'ab'.repeat(32)}"`);
+  if (deps.length > 0) lines.push('dependencies = [', ...deps.map((d) => ` "${d}",`), ']');
+  return `${lines.join('\n')}\n`;
+}
+
+/** app -> "rsa 0.9.10" (normal), app -> w (dev), w -> crates.io rsa; plus a source-less rsa 0.9.10. */
+function shadowLock(appDep = 'rsa 0.9.10', shadowSource: string | null = null): string {
+  return [
+    'version = 4\n',
+    entry('app', '0.1.0', null, [appDep, 'w']),
+    entry('rsa', '0.9.10', shadowSource),
+    entry('rsa', '0.9.10', CRATES_IO),
+    entry('w', '1.0.0', CRATES_IO, [`rsa 0.9.10 (${CRATES_IO})`]),
+  ].join('\n');
+}
+
+function project(prefix: string, files: Record<string, string>): string {
+  const root = tempDir(prefix);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+function audit(path: string, ...extra: string[]): { status: number; stdout: string; stderr: string } {
+  return runCli(['audit', path, ...DB, '--format', 'json', ...extra], { cacheDir });
+}
+
+function errorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => line !== '' && !line.includes('days old'));
+}
+
+before(() => {
+  const warm = audit(project('warm', { 'Cargo.lock': shadowLock(`rsa 0.9.10 (${CRATES_IO})`) }));
+  assert.equal(warm.status, 1, warm.stderr);
+});
+
+const EXPECTED_REFUSAL = (path: string): string =>
+  `stowage: ${path}:7: package app 0.1.0: dependency "rsa 0.9.10" is ambiguous: rsa 0.9.10 is listed without a source and from ${CRATES_IO}; Cargo takes the one without a source only when the workspace has a path package rsa, and nothing here says it has`;
+
+test('a source-less entry shadowing crates.io rsa, with a manifest that has no path package rsa: refused, not read as the path one', () => {
+  const root = project('shadow', { 'Cargo.toml': APP_MANIFEST, 'Cargo.lock': shadowLock() });
+  for (const extra of [[], ['--omit', 'dev']]) {
+    const result = audit(root, ...extra);
+    assert.equal(result.status, 2, result.stdout);
+    assert.deepEqual(errorLines(result.stderr), [EXPECTED_REFUSAL(join(root, 'Cargo.lock'))]);
+  }
+});
+
+test('the same without any manifest: refused', () => {
+  const root = project('shadow-bare', { 'Cargo.lock': shadowLock() });
+  const result = audit(join(root, 'Cargo.lock'), '--omit', 'dev');
+  assert.equal(result.status, 2, result.stdout);
+  assert.deepEqual(errorLines(result.stderr), [EXPECTED_REFUSAL(join(root, 'Cargo.lock'))]);
+});
+
+test('the bare name "rsa" is ambiguous anyway (two entries): refused as before', () => {
+  const root = project('shadow-name', { 'Cargo.toml': APP_MANIFEST, 'Cargo.lock': shadowLock('rsa') });
+  const result = audit(root, '--omit', 'dev');
+  assert.equal(result.status, 2, result.stdout);
+});
+
+const LOCAL_RSA: { what: string; files: Record<string, string> }[] = [
+  {
+    what: 'a path dependency of the root manifest',
+    files: { 'Cargo.toml': APP_MANIFEST.replace('rsa = "0.9"', 'rsa = { path = "../rsa" }') },
+  },
+  {
+    what: 'a path dependency under [patch.crates-io]',
+    files: { 'Cargo.toml': `${APP_MANIFEST}\n[patch.crates-io]\nrsa = { path = "vendor/rsa" }\n` },
+  },
+  {
+    what: 'a workspace member (found by the members glob)',
+    files: {
+      'Cargo.toml': `${APP_MANIFEST}\n[workspace]\nmembers = ["crates/*"]\n`,
+      'crates/rsa/Cargo.toml': '[package]\nname = "rsa"\nversion = "0.9.10"\n',
+    },
+  },
+  {
+    what: "a path dependency of a member's manifest, renamed",
+    files: {
+      'Cargo.toml': `${APP_MANIFEST}\n[workspace]\nmembers = ["crates/*"]\n`,
+      'crates/m/Cargo.toml': '[package]\nname = "m"\nversion = "0.1.0"\n\n[dependencies]\nmy-rsa = { package = "rsa", path = "../../rsa" }\n',
+    },
+  },
+];
+
+for (const { what, files } of LOCAL_RSA) {
+  test(`a source-less rsa that the workspace has as a path package (${what}) takes the bare "rsa 0.9.10", as in Cargo`, () => {
+    const root = project('shadow-local', { ...files, 'Cargo.lock': shadowLock() });
+    const result = audit(root);
+    // crates.io's rsa is still audited (w depends on it): found, exit 1.
+    assert.equal(result.status, 1, result.stderr);
+    const report = JSON.parse(result.stdout) as { findings: { advisory: { id: string }; paths: string[][] }[] };
+    assert.deepEqual(report.findings.map((f) => f.advisory.id), ['RUSTSEC-2023-0071']);
+  });
+}
+
+test('an explicit crates.io source in the dependency string is never ambiguous', () => {
+  const root = project('shadow-explicit', { 'Cargo.toml': APP_MANIFEST, 'Cargo.lock': shadowLock(`rsa 0.9.10 (${CRATES_IO})`) });
+  const result = audit(root, '--omit', 'dev');
+  assert.equal(result.status, 1, result.stderr);
+});
