@@ -78,7 +78,8 @@ function omittedKinds(policy: AuditPolicy): Set<EdgeKind> {
 }
 
 function isOmitted(pkg: Package, policy: AuditPolicy): boolean {
-  return policy.omit.some((kind) => pkg.flags?.[kind] === true);
+  if (policy.omit.some((kind) => pkg.flags?.[kind] === true)) return true;
+  return pkg.flags?.devOptional === true && policy.omit.includes('dev') && policy.omit.includes('optional');
 }
 
 /**

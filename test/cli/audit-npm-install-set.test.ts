@@ -1,0 +1,115 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GHSA_NPM, runCli, tempDir } from '../support/shared.js';
+
+/*
+ * What npm installs, not what the lockfile's markers claim: npm ci recomputes the dev /
+ * optional / peer flags from the dependency graph (checked with npm 11: a runtime dependency
+ * marked "dev": true is installed by `npm ci --omit=dev`), so a marker must never take a
+ * package out of the audit.
+ */
+
+const cacheDir = tempDir('cli-npm-install-set-cache');
+const LODASH = {
+  version: '4.17.4',
+  resolved: 'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz',
+  integrity: 'sha512-6X37Sq9KCpLSXEh8uM12AKYlviHPNNk4RxiGBn4cmKGJinbXBneWIV7iE/nXkM928O7ytHcHb6+X6Svl0f4hXg==',
+};
+const A = { version: '1.0.0', resolved: 'https://registry.npmjs.org/a/-/a-1.0.0.tgz', integrity: 'sha512-AAAA' };
+
+interface Report {
+  targets: { audited: number }[];
+  findings: { package: { name: string; version: string } }[];
+}
+
+function auditLock(lock: unknown, args: string[], manifest?: unknown): { status: number; names: string[]; audited: number; stderr: string } {
+  const dir = tempDir('cli-npm-install-set');
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(lock, null, 2));
+  if (manifest !== undefined) writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+  const r = runCli(['audit', '--format', 'json', join(dir, 'package-lock.json'), '--db', GHSA_NPM, ...args], { cacheDir });
+  const report = r.stdout ? (JSON.parse(r.stdout) as Report) : null;
+  return {
+    status: r.status,
+    names: [...new Set(report?.findings.map((f) => `${f.package.name}@${f.package.version}`))],
+    audited: report?.targets[0]?.audited ?? -1,
+    stderr: r.stderr,
+  };
+}
+
+function v3(root: Record<string, unknown>, entries: Record<string, unknown>): unknown {
+  return { name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'app', version: '1.0.0', ...root }, ...entries } };
+}
+
+test('a runtime dependency the lockfile marks dev, optional, peer or devOptional is still audited under --omit', () => {
+  const cases: [string, unknown, string[]][] = [
+    ['direct, marked dev', v3({ dependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, dev: true } }), ['dev']],
+    ['direct, marked optional', v3({ dependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, optional: true } }), ['optional']],
+    ['direct, marked peer', v3({ dependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, peer: true } }), ['peer']],
+    [
+      'direct, marked dev and optional, all omitted',
+      v3({ dependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, dev: true, optional: true, devOptional: true, peer: true } }),
+      ['dev', 'optional', 'peer'],
+    ],
+    [
+      'transitive through a runtime dependency, marked dev',
+      v3({ dependencies: { a: '1.0.0' } }, { 'node_modules/a': { ...A, dependencies: { lodash: '^4' } }, 'node_modules/lodash': { ...LODASH, dev: true } }),
+      ['dev'],
+    ],
+    [
+      'nested under a runtime dependency, marked dev',
+      v3({ dependencies: { a: '1.0.0' } }, { 'node_modules/a': { ...A, dependencies: { lodash: '^4' } }, 'node_modules/a/node_modules/lodash': { ...LODASH, dev: true } }),
+      ['dev'],
+    ],
+    [
+      // A dev dependency of the root that a runtime dependency needs as optional: npm marks it
+      // devOptional and installs it unless both dev and optional dependencies are omitted.
+      'devOptional under --omit optional alone',
+      v3(
+        { dependencies: { a: '1.0.0' }, devDependencies: { lodash: '4.17.4' } },
+        { 'node_modules/a': { ...A, optionalDependencies: { lodash: '^4' } }, 'node_modules/lodash': { ...LODASH, devOptional: true } },
+      ),
+      ['optional'],
+    ],
+    [
+      'devOptional under --omit dev alone',
+      v3(
+        { dependencies: { a: '1.0.0' }, devDependencies: { lodash: '4.17.4' } },
+        { 'node_modules/a': { ...A, optionalDependencies: { lodash: '^4' } }, 'node_modules/lodash': { ...LODASH, devOptional: true } },
+      ),
+      ['dev'],
+    ],
+  ];
+  for (const [label, lock, omit] of cases) {
+    const r = auditLock(lock, omit.flatMap((kind) => ['--omit', kind]));
+    assert.equal(r.status, 1, `${label}: ${r.stderr}`);
+    assert.deepEqual(r.names, ['lodash@4.17.4'], label);
+  }
+});
+
+test('a v1 lockfile: a top-level entry marked dev that package.json needs at runtime is audited under --omit dev', () => {
+  const lock = { name: 'app', version: '1.0.0', lockfileVersion: 1, requires: true, dependencies: { lodash: { ...LODASH, dev: true } } };
+  const r = auditLock(lock, ['--omit', 'dev'], { name: 'app', version: '1.0.0', dependencies: { lodash: '4.17.4' } });
+  assert.equal(r.status, 1, r.stderr);
+  assert.deepEqual(r.names, ['lodash@4.17.4']);
+});
+
+test('what npm does leave out stays out: a dev-only or optional-only package under --omit, devOptional when both are omitted', () => {
+  const devOnly = v3({ devDependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, dev: true } });
+  assert.equal(auditLock(devOnly, []).status, 1);
+  const omitted = auditLock(devOnly, ['--omit', 'dev']);
+  assert.equal(omitted.status, 0, omitted.stderr);
+  assert.equal(omitted.audited, 0);
+
+  const optionalOnly = v3({ optionalDependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, optional: true } });
+  assert.equal(auditLock(optionalOnly, ['--omit', 'optional']).status, 0);
+
+  const devOptional = v3(
+    { dependencies: { a: '1.0.0' }, devDependencies: { lodash: '4.17.4' } },
+    { 'node_modules/a': { ...A, optionalDependencies: { lodash: '^4' } }, 'node_modules/lodash': { ...LODASH, devOptional: true } },
+  );
+  const both = auditLock(devOptional, ['--omit', 'dev', '--omit', 'optional']);
+  assert.equal(both.status, 0, both.stderr);
+  assert.deepEqual(both.names, []);
+});
