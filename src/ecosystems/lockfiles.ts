@@ -110,5 +110,7 @@ export async function readDependencyGraph(location: LockfileLocation): Promise<D
     }
   }
   const parse = await location.format.loadParser();
-  return parse(input);
+  const graph = parse(input);
+  if (location.format.ecosystem === 'npm') await (await import('./npm/local-tarball.js')).readLocalTarballs(graph);
+  return graph;
 }

@@ -1,7 +1,9 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { packTar } from '../support/hostile-tar.js';
 import { GHSA_NPM, runCli, tempDir } from '../support/shared.js';
 
 /*
@@ -179,4 +181,75 @@ test('yarn.lock: a registry package from a file: tarball is matched by its recor
   assert.equal(r.status, 1, r.stderr);
   assert.deepEqual(r.names, ['lodash@4.17.4']);
   assert.ok(r.warnings.some((w) => w.includes('not from a registry')), r.warnings.join('\n'));
+});
+
+/** A package tarball as npm packs one: `package/package.json`, gzipped. */
+async function packageTarball(name: string, version: string, top = 'package'): Promise<Buffer> {
+  const tar = await packTar([{ header: { name: `${top}/package.json` }, data: JSON.stringify({ name, version }) }, { header: { name: `${top}/index.js` }, data: '' }]);
+  return gzipSync(tar);
+}
+
+function auditWithTarball(lock: unknown, tarballs: Record<string, Buffer>, file = 'package-lock.json'): ReturnType<typeof auditWarnings> & { dir: string } {
+  const dir = tempDir('cli-npm-local-tarball');
+  for (const [path, bytes] of Object.entries(tarballs)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), bytes);
+  }
+  writeFileSync(join(dir, file), typeof lock === 'string' ? lock : JSON.stringify(lock, null, 2));
+  const r = runCli(['audit', '--format', 'json', join(dir, file), '--db', GHSA_NPM], { cacheDir });
+  const report = r.stdout ? (JSON.parse(r.stdout) as Report & { warnings: string[] }) : null;
+  return {
+    dir,
+    status: r.status,
+    names: [...new Set(report?.findings.map((f) => `${f.package.name}@${f.package.version}`))],
+    warnings: report?.warnings ?? [],
+    stderr: r.stderr,
+  };
+}
+
+test('a file: tarball in the project is read: the package it holds is the one audited, a lockfile that says otherwise is refused', async () => {
+  const lodash = await packageTarball('lodash', '4.17.4');
+  const entry = (key: string, fields: Record<string, unknown>): unknown =>
+    v3({ dependencies: { [key]: `file:${String(fields.resolved).slice(5)}` } }, { [`node_modules/${key}`]: { integrity: LODASH.integrity, ...fields } });
+
+  const refused: [string, unknown, Record<string, Buffer>, RegExp][] = [
+    [
+      'a later version than the tarball holds',
+      entry('lodash', { version: '4.17.21', resolved: 'file:lodash-4.17.4.tgz' }),
+      { 'lodash-4.17.4.tgz': lodash },
+      /: entry lodash \(file:lodash-4\.17\.4\.tgz\): the lockfile says version 4\.17\.21 but the tarball holds lodash@4\.17\.4; npm installs what the tarball holds$/,
+    ],
+    [
+      'another package than the tarball holds',
+      entry('safe', { name: 'safe', version: '1.0.0', resolved: 'file:vendor/safe-1.0.0.tgz' }),
+      { 'vendor/safe-1.0.0.tgz': lodash },
+      /: entry safe \(file:vendor\/safe-1\.0\.0\.tgz\): the tarball holds lodash, not safe; npm installs what the tarball holds$/,
+    ],
+    [
+      'a tarball whose top directory is not package/',
+      entry('lodash', { version: '4.17.21', resolved: 'file:lodash.tgz' }),
+      { 'lodash.tgz': await packageTarball('lodash', '4.17.4', 'lodash') },
+      /the lockfile says version 4\.17\.21 but the tarball holds lodash@4\.17\.4/,
+    ],
+  ];
+  for (const [label, lock, files, message] of refused) {
+    const r = auditWithTarball(lock, files);
+    assert.equal(r.status, 2, `${label}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('days old'));
+    assert.equal(lines.length, 1, `${label}: ${r.stderr}`);
+    assert.match(lines[0] ?? '', message, label);
+    assert.ok((lines[0] ?? '').includes(join(r.dir, 'package-lock.json')), label);
+  }
+
+  // v1 records the specifier, not a version: the tarball says which lodash it is.
+  const v1 = { name: 'app', lockfileVersion: 1, requires: true, dependencies: { lodash: { version: 'file:lodash-4.17.4.tgz', integrity: LODASH.integrity } } };
+  const read = auditWithTarball(v1, { 'lodash-4.17.4.tgz': lodash });
+  assert.equal(read.status, 1, read.stderr);
+  assert.deepEqual(read.names, ['lodash@4.17.4']);
+
+  // The same in a yarn.lock.
+  const yarn = ['# yarn lockfile v1', '', '', '"lodash@file:./lodash-4.17.4.tgz":', '  version "4.17.21"', '  resolved "file:./lodash-4.17.4.tgz#' + 'a'.repeat(40) + '"', ''].join('\n');
+  const fromYarn = auditWithTarball(yarn, { 'lodash-4.17.4.tgz': lodash }, 'yarn.lock');
+  assert.equal(fromYarn.status, 2, fromYarn.stderr);
+  assert.match(fromYarn.stderr, /yarn\.lock: entry lodash \(file:\.\/lodash-4\.17\.4\.tgz\): the lockfile says version 4\.17\.21 but the tarball holds lodash@4\.17\.4/);
 });
