@@ -253,3 +253,31 @@ test('a file: tarball in the project is read: the package it holds is the one au
   assert.equal(fromYarn.status, 2, fromYarn.stderr);
   assert.match(fromYarn.stderr, /yarn\.lock: entry lodash \(file:\.\/lodash-4\.17\.4\.tgz\): the lockfile says version 4\.17\.21 but the tarball holds lodash@4\.17\.4/);
 });
+
+test('yarn.lock: a dev dependency a runtime one needs as optional is audited under --omit optional (and under --omit dev)', () => {
+  const yarn = [
+    '# yarn lockfile v1',
+    '',
+    '',
+    'a@1.0.0:',
+    '  version "1.0.0"',
+    '  resolved "https://registry.yarnpkg.com/a/-/a-1.0.0.tgz#' + 'b'.repeat(40) + '"',
+    '  optionalDependencies:',
+    '    lodash "^4"',
+    '',
+    'lodash@4.17.4, lodash@^4:',
+    '  version "4.17.4"',
+    '  resolved "https://registry.yarnpkg.com/lodash/-/lodash-4.17.4.tgz#' + 'a'.repeat(40) + '"',
+    '',
+  ].join('\n');
+  const manifest = { name: 'app', version: '1.0.0', dependencies: { a: '1.0.0' }, devDependencies: { lodash: '4.17.4' } };
+  for (const omit of [['optional'], ['dev']]) {
+    const dir = tempDir('cli-yarn-dev-optional');
+    writeFileSync(join(dir, 'yarn.lock'), yarn);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+    const r = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, ...omit.flatMap((k) => ['--omit', k])], { cacheDir });
+    assert.equal(r.status, 1, `--omit ${omit.join(',')}: ${r.stderr}`);
+    const both = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, '--omit', 'dev', '--omit', 'optional'], { cacheDir });
+    assert.equal(both.status, 0, both.stderr);
+  }
+});
