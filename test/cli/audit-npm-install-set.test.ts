@@ -281,3 +281,19 @@ test('yarn.lock: a dev dependency a runtime one needs as optional is audited und
     assert.equal(both.status, 0, both.stderr);
   }
 });
+
+test('package-lock.json named beside an npm-shrinkwrap.json is refused: npm installs from the shrinkwrap', () => {
+  const dir = tempDir('cli-npm-shrinkwrap-beside');
+  const vulnerable = v3({ dependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': LODASH });
+  writeFileSync(join(dir, 'npm-shrinkwrap.json'), JSON.stringify(vulnerable));
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(v3({}, {})));
+  const named = runCli(['audit', join(dir, 'package-lock.json'), '--db', GHSA_NPM], { cacheDir });
+  assert.equal(named.status, 2, named.stderr);
+  assert.deepEqual(named.stderr.trim().split('\n').filter((l) => !l.includes('days old')), [
+    `stowage: ${join(dir, 'package-lock.json')}: npm installs from the npm-shrinkwrap.json beside it and ignores this file: audit ${join(dir, 'npm-shrinkwrap.json')} or the directory`,
+  ]);
+  for (const target of [dir, join(dir, 'npm-shrinkwrap.json')]) {
+    const r = runCli(['audit', target, '--db', GHSA_NPM], { cacheDir });
+    assert.equal(r.status, 1, `${target}: ${r.stderr}`);
+  }
+});
