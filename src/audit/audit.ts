@@ -5,7 +5,9 @@ import type { AppliedIgnore, Finding } from '../core/finding.js';
 import { GraphIndex, type DependencyGraph, type EdgeKind, type UnidentifiedComponent } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
-import { ADVISORY_SOURCES_HINT, isAuditable, loadVersionScheme } from '../ecosystems/formats.js';
+import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, loadVersionScheme } from '../ecosystems/formats.js';
+import { redactCredentials } from '../core/credentials.js';
+import { sourceLabel } from '../core/package.js';
 import { advisoryNameKeys, lockfileNameKey, spellingNote } from '../ecosystems/package-names.js';
 import { dependencyPaths, incomingEdges, reachable } from './paths.js';
 import type { AuditPolicy, IgnoreRule } from './policy.js';
@@ -78,7 +80,8 @@ function omittedKinds(policy: AuditPolicy): Set<EdgeKind> {
 }
 
 function isOmitted(pkg: Package, policy: AuditPolicy): boolean {
-  return policy.omit.some((kind) => pkg.flags?.[kind] === true);
+  if (policy.omit.some((kind) => pkg.flags?.[kind] === true)) return true;
+  return pkg.flags?.devOptional === true && policy.omit.includes('dev') && policy.omit.includes('optional');
 }
 
 /**
@@ -106,6 +109,8 @@ async function matchGraph(
   const names = [...new Set(candidates.map((p) => p.name))];
   const matches: Match[] = [];
   const warnings = new Set<string>();
+  const fetchedElsewhere = candidates.filter(isFetchedOutsideRegistry);
+  const unversioned = new Set<Package>();
   for (const db of databases) {
     // Keyed as package-names.ts compares names, the one rule the index was built with.
     const byKey = new Map<string, Advisory[]>();
@@ -123,6 +128,11 @@ async function matchGraph(
         try {
           affected = advisory.affected.some((a) => scheme.isAffected(pkg.version, a));
         } catch (err) {
+          // A git or tarball package may record no version, or a commit: said, not fatal.
+          if (fetchedElsewhere.includes(pkg)) {
+            unversioned.add(pkg);
+            continue;
+          }
           throw new StowageError(
             `advisory ${advisory.id} cannot be evaluated for ${pkg.name} ${pkg.version}: ${errorMessage(err)}`,
             advisory.origin,
@@ -137,7 +147,33 @@ async function matchGraph(
       }
     }
   }
-  return { matches, audited: candidates.length, warnings: [...warnings] };
+  const versioned = fetchedElsewhere.filter((p) => !unversioned.has(p));
+  if (versioned.length > 0) {
+    warnings.add(
+      `${plural(versioned.length, 'package')} not from a registry (git, tarball), matched against advisories by the name and version ` +
+        `${graph.path} records for them, which npm does not check against what it fetches: ${listedPackages(versioned)}`,
+    );
+  }
+  if (unversioned.size > 0) {
+    warnings.add(
+      `${plural(unversioned.size, 'package')} not from a registry (git, tarball) NOT audited: advisories exist for their names, but ` +
+        `${graph.path} records no version they can be compared with: ${listedPackages([...unversioned])}`,
+    );
+  }
+  return { matches, audited: candidates.length - unversioned.size, warnings: [...warnings] };
+}
+
+const LISTED_PACKAGES = 10;
+
+/** `lodash 4.17.4 (file:lodash-4.17.4.tgz), …`: at most ten, then how many more. */
+function listedPackages(packages: readonly Package[]): string {
+  const shown = packages.slice(0, LISTED_PACKAGES).map((p) => `${p.name} ${p.version || '(no version)'} (${redactCredentials(sourceLabel(p.source))})`);
+  const more = packages.length - LISTED_PACKAGES;
+  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 /**

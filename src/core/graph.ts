@@ -98,25 +98,29 @@ export function reachableFrom(
 
 const NO_EDGES: ReadonlySet<EdgeKind> = new Set();
 const DEV_EDGES: ReadonlySet<EdgeKind> = new Set(['dev']);
+const OPTIONAL_EDGES: ReadonlySet<EdgeKind> = new Set(['optional']);
 const DEV_AND_OPTIONAL_EDGES: ReadonlySet<EdgeKind> = new Set(['dev', 'optional']);
 
 /**
  * Sets flags from the edge kinds, for lockfiles that do not record them per package:
- * flags.dev when a package is reachable from the roots only through a dev edge,
- * flags.optional when reachable without dev edges but only through an optional edge.
+ * flags.dev when a package is reachable from the roots only through a dev edge, flags.optional
+ * when only through an optional edge, flags.devOptional when only through one or the other
+ * (a dev dependency that a runtime one needs as optional: installed unless both are omitted).
  * Roots and packages no root reaches get no flags.
  */
 export function flagsFromReachability(packages: Package[], edges: readonly Edge[], roots: readonly string[]): void {
   const outgoing = outgoingEdges(edges);
   const all = reachableFrom(outgoing, roots, NO_EDGES);
   const nonDev = reachableFrom(outgoing, roots, DEV_EDGES);
+  const nonOptional = reachableFrom(outgoing, roots, OPTIONAL_EDGES);
   const required = reachableFrom(outgoing, roots, DEV_AND_OPTIONAL_EDGES);
   const rootSet = new Set(roots);
   for (const pkg of packages) {
-    if (!all.has(pkg.id) || rootSet.has(pkg.id)) continue;
+    if (!all.has(pkg.id) || rootSet.has(pkg.id) || required.has(pkg.id)) continue;
     const flags: PackageFlags = {};
     if (!nonDev.has(pkg.id)) flags.dev = true;
-    else if (!required.has(pkg.id)) flags.optional = true;
-    if (flags.dev || flags.optional) pkg.flags = flags;
+    if (!nonOptional.has(pkg.id)) flags.optional = true;
+    if (!flags.dev && !flags.optional) flags.devOptional = true;
+    pkg.flags = flags;
   }
 }

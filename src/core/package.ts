@@ -36,6 +36,11 @@ export interface PackageFlags {
   optional?: boolean;
   /** Reachable only as a peer dependency. */
   peer?: boolean;
+  /**
+   * Reachable only through development or optional dependencies, neither alone (npm's
+   * devOptional): left out only when both are.
+   */
+  devOptional?: boolean;
 }
 
 export interface Package {

@@ -65,14 +65,23 @@ export async function loadEcosystemVendor(ecosystem: Ecosystem): Promise<Ecosyst
  * crate of the same name is another crate). npm: any registry package, since mirrors and
  * proxies (Artifactory, Verdaccio, a corporate host) serve the public registry's packages under
  * the same names; auditing a private package that shares a public name errs on the safe side.
+ * For the same reason, an npm package fetched from git or as a tarball (`file:x.tgz`, a URL, a
+ * patched one) is matched by the name and version the lockfile records: npm installs lodash
+ * 4.17.4 from `file:lodash-4.17.4.tgz` as readily as from the registry. Only the project's own
+ * directories (workspaces, `file:` and `link:` directories) are not third-party code.
  */
 export function isAuditable(pkg: Package): boolean {
   switch (pkg.ecosystem) {
     case 'cargo':
       return pkg.source.isDefaultRegistry;
     case 'npm':
-      return pkg.source.kind === 'registry';
+      return pkg.source.kind === 'registry' || isFetchedOutsideRegistry(pkg);
   }
+}
+
+/** An npm package installed from git or a tarball: its lockfile version is not the registry's word. */
+export function isFetchedOutsideRegistry(pkg: Package): boolean {
+  return pkg.ecosystem === 'npm' && (pkg.source.kind === 'git' || pkg.source.kind === 'other');
 }
 
 /** Where to find a database for an ecosystem, for the error that says none was given. */

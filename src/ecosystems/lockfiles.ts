@@ -44,6 +44,12 @@ export function findLockfiles(path: string): LockfileLocation[] {
   if (st.isFile()) {
     const found = formatForFile(full);
     if (!found) throw new InputError(path, `not a lockfile stowage reads (expected one of ${KNOWN_NAMES})`);
+    // npm installs from npm-shrinkwrap.json whenever there is one, and never reads
+    // package-lock.json beside it: auditing the latter would check what is not installed.
+    const superseder = SUPERSEDED[basename(full)];
+    if (superseder !== undefined && existsSync(join(dirname(full), superseder))) {
+      throw new InputError(path, `npm installs from the ${superseder} beside it and ignores this file: audit ${join(dirname(path), superseder)} or the directory`);
+    }
     const manifest = join(dirname(full), found.prefix + found.format.manifestName);
     return [{ path, format: found.format, manifestPath: existsSync(manifest) ? manifest : null }];
   }
@@ -111,7 +117,9 @@ export async function readDependencyGraph(location: LockfileLocation): Promise<D
     }
   }
   const parse = await location.format.loadParser();
-  return parse(input);
+  const graph = parse(input);
+  if (location.format.ecosystem === 'npm') await (await import('./npm/local-tarball.js')).readLocalTarballs(graph);
+  return graph;
 }
 
 /**

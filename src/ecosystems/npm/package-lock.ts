@@ -2,7 +2,7 @@ import { basename, dirname, posix } from 'node:path';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { lineAndColumn, locateJsonError, positionOfKey } from '../../core/json-text.js';
-import type { DependencyGraph, Edge, EdgeKind } from '../../core/graph.js';
+import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
 import {
   lowerCaseScheme,
@@ -108,6 +108,7 @@ interface ModulesDir {
 const DEV = 1;
 const OPTIONAL = 2;
 const PEER = 4;
+const DEV_OPTIONAL = 8;
 
 const EDGE_KINDS: readonly EdgeKind[] = ['normal', 'build', 'dev', 'optional', 'peer'];
 
@@ -521,16 +522,48 @@ class LockReader {
   // ---- result ------------------------------------------------------------------------------
 
   finish(): DependencyGraph {
+    const fromGraph = this.flagsFromGraph();
     this.packages.forEach((pkg, index) => {
-      const flags = this.flags[index];
-      if (flags === undefined || flags === 0) return;
+      // npm ci recomputes these flags from the dependency graph and ignores the lockfile's
+      // markers (npm 11 installs a runtime dependency marked "dev": true under --omit=dev).
+      // A package is left out only when both say so: a marker alone never hides a package.
+      const flags = (this.flags[index] ?? 0) & (fromGraph.get(pkg.id) ?? 0);
+      if (flags === 0) return;
       const out: PackageFlags = {};
       if (flags & DEV) out.dev = true;
       if (flags & OPTIONAL) out.optional = true;
       if (flags & PEER) out.peer = true;
+      if ((flags & DEV_OPTIONAL) !== 0 && (flags & (DEV | OPTIONAL)) === 0) out.devOptional = true;
       pkg.flags = out;
     });
     return { ecosystem: 'npm', path: this.input.path, format: this.format, packages: this.packages, edges: this.edges, roots: this.roots };
+  }
+
+  /**
+   * npm's dependency flags (arborist's calcDepFlags), by package id: dev when no path from a
+   * root avoids a dev edge, optional and peer likewise, devOptional when none avoids both dev
+   * and optional edges. Roots, and packages no root reaches, get none.
+   */
+  private flagsFromGraph(): Map<string, number> {
+    const outgoing = outgoingEdges(this.edges);
+    const all = reachableFrom(outgoing, this.roots, new Set());
+    const avoiding = (kinds: EdgeKind[]): Set<string> => reachableFrom(outgoing, this.roots, new Set(kinds));
+    const noDev = avoiding(['dev']);
+    const noOptional = avoiding(['optional']);
+    const noPeer = avoiding(['peer']);
+    const noDevOrOptional = avoiding(['dev', 'optional']);
+    const roots = new Set(this.roots);
+    const flags = new Map<string, number>();
+    for (const id of all) {
+      if (roots.has(id)) continue;
+      let bits = 0;
+      if (!noDev.has(id)) bits |= DEV;
+      if (!noOptional.has(id)) bits |= OPTIONAL;
+      if (!noPeer.has(id)) bits |= PEER;
+      if (!noDevOrOptional.has(id)) bits |= DEV_OPTIONAL;
+      flags.set(id, bits);
+    }
+    return flags;
   }
 
   /** package.json beside the lockfile, as a root entry; undefined when there is none. */
@@ -566,15 +599,17 @@ function declaredIn(maps: JsonObject[], name: string): boolean {
 }
 
 /**
- * The lockfile's dev / optional / devOptional / peer markers for one location.
- * devOptional means "needed by a dev dependency and by an optional (non-dev) one": a
- * production install still includes it as optional, so it is marked optional and not dev —
- * marking it dev would let a production-only audit skip a package that is installed there.
+ * The lockfile's dev / optional / devOptional / peer markers for one location. devOptional
+ * means "needed by a dev dependency and by an optional (non-dev) one": npm leaves it out only
+ * when both dev and optional dependencies are omitted. npm writes "dev" and "optional" both
+ * for an optional dependency of a dev one, and only "dev" or "optional" when one is enough, so
+ * either also stands for devOptional.
  */
 function locationFlags(entry: JsonObject): number {
   let flags = 0;
-  if (entry.dev === true) flags |= DEV;
-  if (entry.optional === true || entry.devOptional === true) flags |= OPTIONAL;
+  if (entry.dev === true) flags |= DEV | DEV_OPTIONAL;
+  if (entry.optional === true) flags |= OPTIONAL | DEV_OPTIONAL;
+  if (entry.devOptional === true) flags |= DEV_OPTIONAL;
   if (entry.peer === true) flags |= PEER;
   return flags;
 }

@@ -188,8 +188,9 @@ function gitSource(spec: string): PackageSource {
   return { kind: 'git', url: spec.slice(0, hash), rev: spec.slice(hash + 1), isDefaultRegistry: false };
 }
 
+/** yarn v1 writes a local tarball's `resolved` with its hash after `#` (`file:./x.tgz#<sha1>`). */
 function isTarballPath(path: string): boolean {
-  return /\.(?:tgz|tar\.gz|tar)$/i.test(path);
+  return /\.(?:tgz|tar\.gz|tar)(?:#[^/]*)?$/i.test(path);
 }
 
 /** A dependency specifier as written in package.json or a lockfile, by form. */

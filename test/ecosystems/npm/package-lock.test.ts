@@ -294,8 +294,8 @@ describe('workspace fixture (v3): git, alias, file:, link, workspace', () => {
     );
     assert.deepEqual(byId(graph, 'peer-host@3.0.0').flags, { peer: true });
     assert.deepEqual(byId(graph, 'tap@16.3.0').flags, { dev: true });
-    // devOptional: installed in production as an optional dependency, so not dev.
-    assert.deepEqual(byId(graph, 'tap-optional@1.0.0').flags, { optional: true });
+    // devOptional: npm installs it unless both dev and optional dependencies are omitted.
+    assert.deepEqual(byId(graph, 'tap-optional@1.0.0').flags, { devOptional: true });
     assert.equal(byId(graph, 'left-pad@1.3.0').flags, undefined);
   });
 });

@@ -1,0 +1,78 @@
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import * as semver from '../../core/semver.js';
+import { InputError, errorMessage } from '../../core/errors.js';
+import type { DependencyGraph } from '../../core/graph.js';
+import type { Package } from '../../core/package.js';
+import { readUntrustedTar } from '../../vendor/untrusted-tar.js';
+
+/** Real package tarballs are far smaller; one past this is not read, and stays unverified. */
+const MAX_TARBALL_BYTES = 512 * 1024 * 1024;
+
+/**
+ * npm (and yarn) install a `file:` tarball's contents whatever the lockfile entry says of it:
+ * npm 11 installs lodash 4.17.4 from `file:lodash-4.17.4.tgz` under an entry that says
+ * 4.17.21. A tarball present in the project is read, and its package.json is the package: the
+ * name must be the entry's, and so must the version when the entry records one (v1 records the
+ * specifier instead: the tarball's version is taken). A tarball that is absent is left to the
+ * audit's warning about packages not from a registry.
+ */
+export async function readLocalTarballs(graph: DependencyGraph): Promise<void> {
+  const base = dirname(resolve(graph.path));
+  for (const pkg of graph.packages) {
+    const path = localTarballPath(pkg);
+    if (path === null) continue;
+    const full = resolve(base, path);
+    const st = statSync(full, { throwIfNoEntry: false });
+    if (st === undefined || !st.isFile() || st.size > MAX_TARBALL_BYTES) continue;
+    const label = `file:${path}`;
+    const manifest = await tarballManifest(graph.path, full, label);
+    const problem = (what: string): never => {
+      throw new InputError(graph.path, `entry ${pkg.alias ?? pkg.name} (${label}): ${what}; npm installs what the tarball holds`);
+    };
+    if (manifest.name !== pkg.name) problem(`the tarball holds ${manifest.name}, not ${pkg.name}`);
+    if (semver.parse(pkg.version) === null) pkg.version = manifest.version;
+    else if (pkg.version !== manifest.version) problem(`the lockfile says version ${pkg.version} but the tarball holds ${manifest.name}@${manifest.version}`);
+  }
+}
+
+/** The project-relative path of a `file:` tarball package, without yarn's `#<hash>`; else null. */
+function localTarballPath(pkg: Package): string | null {
+  const url = pkg.source.url;
+  if (pkg.ecosystem !== 'npm' || pkg.source.kind !== 'other' || url === null || !url.startsWith('file:')) return null;
+  const path = url.slice('file:'.length).replace(/#[^/]*$/, '');
+  return /\.(?:tgz|tar\.gz|tar)$/i.test(path) ? path : null;
+}
+
+async function tarballManifest(lockfile: string, full: string, label: string): Promise<{ name: string; version: string }> {
+  const bytes = readFileSync(full);
+  const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+  let files;
+  try {
+    files = await readUntrustedTar(bytes, {
+      label,
+      compression: gzipped ? 'gz' : 'none',
+      maxBytes: 4 * MAX_TARBALL_BYTES,
+      maxEntries: 1_000_000,
+      // npm extracts a package's tarball one directory down, whatever that directory is called.
+      stripComponents: 1,
+      duplicates: 'as-extracted',
+    });
+  } catch (err) {
+    throw new InputError(lockfile, `${label}: cannot read the tarball: ${errorMessage(err)}`);
+  }
+  const file = files.find((f) => f.path === 'package.json');
+  if (file === undefined) throw new InputError(lockfile, `${label}: the tarball holds no package.json, so npm cannot install it`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(file.data.toString('utf8').replace(/^\uFEFF/, ''));
+  } catch (err) {
+    throw new InputError(lockfile, `${label}: the tarball's package.json is not valid JSON: ${errorMessage(err)}`);
+  }
+  const record = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+  const { name, version } = record;
+  if (typeof name !== 'string' || typeof version !== 'string' || semver.parse(version) === null) {
+    throw new InputError(lockfile, `${label}: the tarball's package.json has no name and semantic version`);
+  }
+  return { name, version };
+}

@@ -1,0 +1,299 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { packTar } from '../support/hostile-tar.js';
+import { GHSA_NPM, runCli, tempDir } from '../support/shared.js';
+
+/*
+ * What npm installs, not what the lockfile's markers claim: npm ci recomputes the dev /
+ * optional / peer flags from the dependency graph (checked with npm 11: a runtime dependency
+ * marked "dev": true is installed by `npm ci --omit=dev`), so a marker must never take a
+ * package out of the audit.
+ */
+
+const cacheDir = tempDir('cli-npm-install-set-cache');
+const LODASH = {
+  version: '4.17.4',
+  resolved: 'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz',
+  integrity: 'sha512-6X37Sq9KCpLSXEh8uM12AKYlviHPNNk4RxiGBn4cmKGJinbXBneWIV7iE/nXkM928O7ytHcHb6+X6Svl0f4hXg==',
+};
+const A = { version: '1.0.0', resolved: 'https://registry.npmjs.org/a/-/a-1.0.0.tgz', integrity: 'sha512-AAAA' };
+
+interface Report {
+  targets: { audited: number }[];
+  findings: { package: { name: string; version: string } }[];
+}
+
+function auditLock(lock: unknown, args: string[], manifest?: unknown): { status: number; names: string[]; audited: number; stderr: string } {
+  const dir = tempDir('cli-npm-install-set');
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(lock, null, 2));
+  if (manifest !== undefined) writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+  const r = runCli(['audit', '--format', 'json', join(dir, 'package-lock.json'), '--db', GHSA_NPM, ...args], { cacheDir });
+  const report = r.stdout ? (JSON.parse(r.stdout) as Report) : null;
+  return {
+    status: r.status,
+    names: [...new Set(report?.findings.map((f) => `${f.package.name}@${f.package.version}`))],
+    audited: report?.targets[0]?.audited ?? -1,
+    stderr: r.stderr,
+  };
+}
+
+function v3(root: Record<string, unknown>, entries: Record<string, unknown>): unknown {
+  return { name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'app', version: '1.0.0', ...root }, ...entries } };
+}
+
+test('a runtime dependency the lockfile marks dev, optional, peer or devOptional is still audited under --omit', () => {
+  const cases: [string, unknown, string[]][] = [
+    ['direct, marked dev', v3({ dependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, dev: true } }), ['dev']],
+    ['direct, marked optional', v3({ dependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, optional: true } }), ['optional']],
+    ['direct, marked peer', v3({ dependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, peer: true } }), ['peer']],
+    [
+      'direct, marked dev and optional, all omitted',
+      v3({ dependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, dev: true, optional: true, devOptional: true, peer: true } }),
+      ['dev', 'optional', 'peer'],
+    ],
+    [
+      'transitive through a runtime dependency, marked dev',
+      v3({ dependencies: { a: '1.0.0' } }, { 'node_modules/a': { ...A, dependencies: { lodash: '^4' } }, 'node_modules/lodash': { ...LODASH, dev: true } }),
+      ['dev'],
+    ],
+    [
+      'nested under a runtime dependency, marked dev',
+      v3({ dependencies: { a: '1.0.0' } }, { 'node_modules/a': { ...A, dependencies: { lodash: '^4' } }, 'node_modules/a/node_modules/lodash': { ...LODASH, dev: true } }),
+      ['dev'],
+    ],
+    [
+      // A dev dependency of the root that a runtime dependency needs as optional: npm marks it
+      // devOptional and installs it unless both dev and optional dependencies are omitted.
+      'devOptional under --omit optional alone',
+      v3(
+        { dependencies: { a: '1.0.0' }, devDependencies: { lodash: '4.17.4' } },
+        { 'node_modules/a': { ...A, optionalDependencies: { lodash: '^4' } }, 'node_modules/lodash': { ...LODASH, devOptional: true } },
+      ),
+      ['optional'],
+    ],
+    [
+      'devOptional under --omit dev alone',
+      v3(
+        { dependencies: { a: '1.0.0' }, devDependencies: { lodash: '4.17.4' } },
+        { 'node_modules/a': { ...A, optionalDependencies: { lodash: '^4' } }, 'node_modules/lodash': { ...LODASH, devOptional: true } },
+      ),
+      ['dev'],
+    ],
+  ];
+  for (const [label, lock, omit] of cases) {
+    const r = auditLock(lock, omit.flatMap((kind) => ['--omit', kind]));
+    assert.equal(r.status, 1, `${label}: ${r.stderr}`);
+    assert.deepEqual(r.names, ['lodash@4.17.4'], label);
+  }
+});
+
+test('a v1 lockfile: a top-level entry marked dev that package.json needs at runtime is audited under --omit dev', () => {
+  const lock = { name: 'app', version: '1.0.0', lockfileVersion: 1, requires: true, dependencies: { lodash: { ...LODASH, dev: true } } };
+  const r = auditLock(lock, ['--omit', 'dev'], { name: 'app', version: '1.0.0', dependencies: { lodash: '4.17.4' } });
+  assert.equal(r.status, 1, r.stderr);
+  assert.deepEqual(r.names, ['lodash@4.17.4']);
+});
+
+test('what npm does leave out stays out: a dev-only or optional-only package under --omit, devOptional when both are omitted', () => {
+  const devOnly = v3({ devDependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, dev: true } });
+  assert.equal(auditLock(devOnly, []).status, 1);
+  const omitted = auditLock(devOnly, ['--omit', 'dev']);
+  assert.equal(omitted.status, 0, omitted.stderr);
+  assert.equal(omitted.audited, 0);
+
+  const optionalOnly = v3({ optionalDependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, optional: true } });
+  assert.equal(auditLock(optionalOnly, ['--omit', 'optional']).status, 0);
+
+  const devOptional = v3(
+    { dependencies: { a: '1.0.0' }, devDependencies: { lodash: '4.17.4' } },
+    { 'node_modules/a': { ...A, optionalDependencies: { lodash: '^4' } }, 'node_modules/lodash': { ...LODASH, devOptional: true } },
+  );
+  const both = auditLock(devOptional, ['--omit', 'dev', '--omit', 'optional']);
+  assert.equal(both.status, 0, both.stderr);
+  assert.deepEqual(both.names, []);
+});
+
+/*
+ * A registry package reached through git or a tarball: npm installs lodash 4.17.4 from
+ * `file:lodash-4.17.4.tgz` or a git commit as readily as from the registry, so it is matched by
+ * the name and version the lockfile records, with a warning that npm does not check these.
+ */
+function auditWarnings(lock: unknown, file = 'package-lock.json'): { status: number; names: string[]; warnings: string[]; stderr: string } {
+  const dir = tempDir('cli-npm-fetched');
+  writeFileSync(join(dir, file), typeof lock === 'string' ? lock : JSON.stringify(lock, null, 2));
+  const r = runCli(['audit', '--format', 'json', join(dir, file), '--db', GHSA_NPM], { cacheDir });
+  const report = r.stdout ? (JSON.parse(r.stdout) as Report & { warnings: string[] }) : null;
+  return {
+    status: r.status,
+    names: [...new Set(report?.findings.map((f) => `${f.package.name}@${f.package.version}`))],
+    warnings: report?.warnings ?? [],
+    stderr: r.stderr,
+  };
+}
+
+test('an npm package from a file: tarball, a tarball URL or git is matched by its recorded name and version, with a warning', () => {
+  const lodashFrom = (resolved: string, key = 'lodash', extra: Record<string, unknown> = {}): unknown =>
+    v3({ dependencies: { [key]: resolved } }, { [`node_modules/${key}`]: { version: '4.17.4', resolved, integrity: LODASH.integrity, ...extra } });
+  const cases: [string, unknown, string][] = [
+    ['file: tarball in the project', lodashFrom('file:lodash-4.17.4.tgz'), 'file:lodash-4.17.4.tgz'],
+    ['file: tarball in a sub-directory', lodashFrom('file:vendor/lodash-4.17.4.tgz'), 'file:vendor/lodash-4.17.4.tgz'],
+    ['tarball URL off the registry', lodashFrom('https://example.com/dl/lodash-4.17.4.tgz'), 'https://example.com/dl/lodash-4.17.4.tgz'],
+    ['git commit', lodashFrom('git+ssh://git@github.com/lodash/lodash.git#2da024c3b4f9947a48517639de7560457cd4ec6c'), 'git+ssh://git@github.com/lodash/lodash.git#2da024c3b4f9947a48517639de7560457cd4ec6c'],
+    ['file: tarball under another key', lodashFrom('file:util.tgz', 'util', { name: 'lodash' }), 'file:util.tgz'],
+    [
+      'v1 tree, version holding the file: specifier',
+      { name: 'app', lockfileVersion: 1, requires: true, dependencies: { lodash: { version: 'file:lodash-4.17.4.tgz', integrity: LODASH.integrity } } },
+      'file:lodash-4.17.4.tgz',
+    ],
+  ];
+  for (const [label, lock, source] of cases) {
+    const r = auditWarnings(lock);
+    // The v1 form records no version but the specifier: it cannot be compared, and says so.
+    if (label.startsWith('v1')) {
+      assert.equal(r.status, 0, `${label}: ${r.stderr}`);
+      assert.ok(r.warnings.some((w) => w.includes('NOT audited') && w.includes(source)), `${label}: ${r.warnings.join('\n')}`);
+      continue;
+    }
+    assert.equal(r.status, 1, `${label}: ${r.stderr}`);
+    assert.deepEqual(r.names, ['lodash@4.17.4'], label);
+    assert.ok(
+      r.warnings.some((w) => w.startsWith('1 package not from a registry (git, tarball), matched') && w.includes(`lodash 4.17.4 (${source})`)),
+      `${label}: ${r.warnings.join('\n')}`,
+    );
+  }
+});
+
+test('yarn.lock: a registry package from a file: tarball is matched by its recorded version', () => {
+  const yarn = [
+    '# THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.',
+    '# yarn lockfile v1',
+    '',
+    '',
+    '"lodash@file:./lodash-4.17.4.tgz":',
+    '  version "4.17.4"',
+    '  resolved "file:./lodash-4.17.4.tgz#' + 'a'.repeat(40) + '"',
+    '',
+  ].join('\n');
+  const r = auditWarnings(yarn, 'yarn.lock');
+  assert.equal(r.status, 1, r.stderr);
+  assert.deepEqual(r.names, ['lodash@4.17.4']);
+  assert.ok(r.warnings.some((w) => w.includes('not from a registry')), r.warnings.join('\n'));
+});
+
+/** A package tarball as npm packs one: `package/package.json`, gzipped. */
+async function packageTarball(name: string, version: string, top = 'package'): Promise<Buffer> {
+  const tar = await packTar([{ header: { name: `${top}/package.json` }, data: JSON.stringify({ name, version }) }, { header: { name: `${top}/index.js` }, data: '' }]);
+  return gzipSync(tar);
+}
+
+function auditWithTarball(lock: unknown, tarballs: Record<string, Buffer>, file = 'package-lock.json'): ReturnType<typeof auditWarnings> & { dir: string } {
+  const dir = tempDir('cli-npm-local-tarball');
+  for (const [path, bytes] of Object.entries(tarballs)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), bytes);
+  }
+  writeFileSync(join(dir, file), typeof lock === 'string' ? lock : JSON.stringify(lock, null, 2));
+  const r = runCli(['audit', '--format', 'json', join(dir, file), '--db', GHSA_NPM], { cacheDir });
+  const report = r.stdout ? (JSON.parse(r.stdout) as Report & { warnings: string[] }) : null;
+  return {
+    dir,
+    status: r.status,
+    names: [...new Set(report?.findings.map((f) => `${f.package.name}@${f.package.version}`))],
+    warnings: report?.warnings ?? [],
+    stderr: r.stderr,
+  };
+}
+
+test('a file: tarball in the project is read: the package it holds is the one audited, a lockfile that says otherwise is refused', async () => {
+  const lodash = await packageTarball('lodash', '4.17.4');
+  const entry = (key: string, fields: Record<string, unknown>): unknown =>
+    v3({ dependencies: { [key]: `file:${String(fields.resolved).slice(5)}` } }, { [`node_modules/${key}`]: { integrity: LODASH.integrity, ...fields } });
+
+  const refused: [string, unknown, Record<string, Buffer>, RegExp][] = [
+    [
+      'a later version than the tarball holds',
+      entry('lodash', { version: '4.17.21', resolved: 'file:lodash-4.17.4.tgz' }),
+      { 'lodash-4.17.4.tgz': lodash },
+      /: entry lodash \(file:lodash-4\.17\.4\.tgz\): the lockfile says version 4\.17\.21 but the tarball holds lodash@4\.17\.4; npm installs what the tarball holds$/,
+    ],
+    [
+      'another package than the tarball holds',
+      entry('safe', { name: 'safe', version: '1.0.0', resolved: 'file:vendor/safe-1.0.0.tgz' }),
+      { 'vendor/safe-1.0.0.tgz': lodash },
+      /: entry safe \(file:vendor\/safe-1\.0\.0\.tgz\): the tarball holds lodash, not safe; npm installs what the tarball holds$/,
+    ],
+    [
+      'a tarball whose top directory is not package/',
+      entry('lodash', { version: '4.17.21', resolved: 'file:lodash.tgz' }),
+      { 'lodash.tgz': await packageTarball('lodash', '4.17.4', 'lodash') },
+      /the lockfile says version 4\.17\.21 but the tarball holds lodash@4\.17\.4/,
+    ],
+  ];
+  for (const [label, lock, files, message] of refused) {
+    const r = auditWithTarball(lock, files);
+    assert.equal(r.status, 2, `${label}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('days old'));
+    assert.equal(lines.length, 1, `${label}: ${r.stderr}`);
+    assert.match(lines[0] ?? '', message, label);
+    assert.ok((lines[0] ?? '').includes(join(r.dir, 'package-lock.json')), label);
+  }
+
+  // v1 records the specifier, not a version: the tarball says which lodash it is.
+  const v1 = { name: 'app', lockfileVersion: 1, requires: true, dependencies: { lodash: { version: 'file:lodash-4.17.4.tgz', integrity: LODASH.integrity } } };
+  const read = auditWithTarball(v1, { 'lodash-4.17.4.tgz': lodash });
+  assert.equal(read.status, 1, read.stderr);
+  assert.deepEqual(read.names, ['lodash@4.17.4']);
+
+  // The same in a yarn.lock.
+  const yarn = ['# yarn lockfile v1', '', '', '"lodash@file:./lodash-4.17.4.tgz":', '  version "4.17.21"', '  resolved "file:./lodash-4.17.4.tgz#' + 'a'.repeat(40) + '"', ''].join('\n');
+  const fromYarn = auditWithTarball(yarn, { 'lodash-4.17.4.tgz': lodash }, 'yarn.lock');
+  assert.equal(fromYarn.status, 2, fromYarn.stderr);
+  assert.match(fromYarn.stderr, /yarn\.lock: entry lodash \(file:\.\/lodash-4\.17\.4\.tgz\): the lockfile says version 4\.17\.21 but the tarball holds lodash@4\.17\.4/);
+});
+
+test('yarn.lock: a dev dependency a runtime one needs as optional is audited under --omit optional (and under --omit dev)', () => {
+  const yarn = [
+    '# yarn lockfile v1',
+    '',
+    '',
+    'a@1.0.0:',
+    '  version "1.0.0"',
+    '  resolved "https://registry.yarnpkg.com/a/-/a-1.0.0.tgz#' + 'b'.repeat(40) + '"',
+    '  optionalDependencies:',
+    '    lodash "^4"',
+    '',
+    'lodash@4.17.4, lodash@^4:',
+    '  version "4.17.4"',
+    '  resolved "https://registry.yarnpkg.com/lodash/-/lodash-4.17.4.tgz#' + 'a'.repeat(40) + '"',
+    '',
+  ].join('\n');
+  const manifest = { name: 'app', version: '1.0.0', dependencies: { a: '1.0.0' }, devDependencies: { lodash: '4.17.4' } };
+  for (const omit of [['optional'], ['dev']]) {
+    const dir = tempDir('cli-yarn-dev-optional');
+    writeFileSync(join(dir, 'yarn.lock'), yarn);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+    const r = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, ...omit.flatMap((k) => ['--omit', k])], { cacheDir });
+    assert.equal(r.status, 1, `--omit ${omit.join(',')}: ${r.stderr}`);
+    const both = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, '--omit', 'dev', '--omit', 'optional'], { cacheDir });
+    assert.equal(both.status, 0, both.stderr);
+  }
+});
+
+test('package-lock.json named beside an npm-shrinkwrap.json is refused: npm installs from the shrinkwrap', () => {
+  const dir = tempDir('cli-npm-shrinkwrap-beside');
+  const vulnerable = v3({ dependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': LODASH });
+  writeFileSync(join(dir, 'npm-shrinkwrap.json'), JSON.stringify(vulnerable));
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(v3({}, {})));
+  const named = runCli(['audit', join(dir, 'package-lock.json'), '--db', GHSA_NPM], { cacheDir });
+  assert.equal(named.status, 2, named.stderr);
+  assert.deepEqual(named.stderr.trim().split('\n').filter((l) => !l.includes('days old')), [
+    `stowage: ${join(dir, 'package-lock.json')}: npm installs from the npm-shrinkwrap.json beside it and ignores this file: audit ${join(dir, 'npm-shrinkwrap.json')} or the directory`,
+  ]);
+  for (const target of [dir, join(dir, 'npm-shrinkwrap.json')]) {
+    const r = runCli(['audit', target, '--db', GHSA_NPM], { cacheDir });
+    assert.equal(r.status, 1, `${target}: ${r.stderr}`);
+  }
+});
