@@ -111,9 +111,11 @@ export async function readDependencyGraph(location: LockfileLocation): Promise<D
   if (location.manifestPath) {
     input.manifest = { path: location.manifestPath, text: readTextInput(location.manifestPath) };
     if (location.format.ecosystem === 'cargo') {
-      refuseMemberLockfile(location.path, input.manifest, await import('./cargo/workspace-root.js'));
-      const { memberManifestPaths } = await import('./cargo/workspace-members.js');
-      input.members = memberManifestPaths(input.manifest.path, input.manifest.text).map((path) => ({ path, text: readTextInput(path) }));
+      // Parsed once here for both the workspace-root search and the member expansion.
+      const { memberManifestPathsOf, parseManifestQuietly } = await import('./cargo/workspace-members.js');
+      const doc = parseManifestQuietly(input.manifest.text);
+      refuseMemberLockfile(location.path, input.manifest.path, doc, await import('./cargo/workspace-root.js'));
+      input.members = memberManifestPathsOf(input.manifest.path, doc).map((path) => ({ path, text: readTextInput(path) }));
     }
   }
   const parse = await location.format.loadParser();
@@ -127,9 +129,14 @@ export async function readDependencyGraph(location: LockfileLocation): Promise<D
  * beside the member: auditing that one would check what is not built. Refused, naming the
  * lockfile Cargo does read. (`NAME.Cargo.lock` is stowage's own naming, never Cargo's: not asked.)
  */
-function refuseMemberLockfile(path: string, manifest: { path: string; text: string }, roots: typeof import('./cargo/workspace-root.js')): void {
+function refuseMemberLockfile(
+  path: string,
+  manifestPath: string,
+  manifest: import('smol-toml').TomlTable | null,
+  roots: typeof import('./cargo/workspace-root.js'),
+): void {
   if (!roots.isCargoLockName(path)) return;
-  const foreign = roots.foreignWorkspaceRoot(manifest.path, manifest.text);
+  const foreign = roots.foreignWorkspaceRoot(manifestPath, manifest);
   if (foreign === null) return;
   const rootDir = dirname(foreign.root);
   throw new InputError(

@@ -3,6 +3,7 @@ import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph
 import { parseJsonText } from '../core/json-text.js';
 import type { Ecosystem, Package, PackageSource } from '../core/package.js';
 import { isCratesIoRegistryUrl } from '../ecosystems/cargo/source.js';
+import { crateNameProblem } from '../ecosystems/package-names.js';
 import { parsePurl, type ParsedPurl } from './purl.js';
 import { localComponentOf } from './sbom.js';
 
@@ -88,7 +89,7 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
     ecosystem: 'cargo',
     name: (purl) => {
       if (purl.namespace.length > 0) return { error: 'pkg:cargo has no namespace' };
-      if (!/^[A-Za-z0-9_-]+$/.test(purl.name)) return { error: 'not a crate name' };
+      if (crateNameProblem(purl.name) !== null) return { error: 'not a crate name' };
       return { name: purl.name };
     },
     agree: (purlName, component) => {

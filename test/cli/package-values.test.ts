@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCliAsync, tempDir } from '../support/shared.js';
-import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
+import { unrelatedNpmAdvisoryDb, unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 
 /**
  * `stowage package rpm` with hostile values in the application's manifest and lockfile: each
@@ -17,15 +17,7 @@ import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
 const epoch = '1700000000';
 const HAS_RPMBUILD = spawnSync('rpmbuild', ['--version']).status === 0;
 
-function rustsecDb(): string {
-  const root = tempDir('package-values-rustsec');
-  mkdirSync(join(root, 'crates', 'unused-crate'), { recursive: true });
-  writeFileSync(
-    join(root, 'crates', 'unused-crate', 'RUSTSEC-2099-0002.md'),
-    '```toml\n[advisory]\nid = "RUSTSEC-2099-0002"\npackage = "unused-crate"\ndate = "2099-01-01"\nurl = "https://example.invalid/x"\n\n[versions]\npatched = [">= 9.0.0"]\n```\n\n# Not about this app\n\nMade up.\n',
-  );
-  return root;
-}
+const rustsecDb = (): string => unrelatedRustsecAdvisoryDb(tempDir('package-values-rustsec'));
 
 /** An npm application with no registry dependencies; `lockPackages` adds lockfile entries. */
 function npmApp(manifest: Record<string, unknown>, lockPackages: Record<string, unknown> = {}): string {

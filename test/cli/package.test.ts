@@ -1,12 +1,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cargoBinary, createRustApp, rustAppCrates, type RustApp } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
 import { runCliAsync, tempDir } from '../support/shared.js';
+import { unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 
 /**
  * The proof of `stowage package rpm`: the Rust application of the vendoring tests, locked
@@ -20,16 +21,7 @@ let app: RustApp;
 const cacheDir = tempDir('package-cli-cache');
 const epoch = '1700000000';
 
-/** A RustSec database whose one advisory is about a crate the application does not use. */
-function advisoryDb(): string {
-  const root = tempDir('package-db');
-  mkdirSync(join(root, 'crates', 'unused-crate'), { recursive: true });
-  writeFileSync(
-    join(root, 'crates', 'unused-crate', 'RUSTSEC-2099-0002.md'),
-    '```toml\n[advisory]\nid = "RUSTSEC-2099-0002"\npackage = "unused-crate"\ndate = "2099-01-01"\nurl = "https://example.invalid/x"\n\n[versions]\npatched = [">= 9.0.0"]\n```\n\n# Not about this app\n\nMade up.\n',
-  );
-  return root;
-}
+const advisoryDb = (): string => unrelatedRustsecAdvisoryDb(tempDir('package-db'));
 
 let db: string;
 

@@ -22,3 +22,13 @@ export function unrelatedNpmAdvisoryDb(root: string): string {
   );
   return root;
 }
+
+/** A RustSec database (a directory) whose one advisory is about a crate no test application uses; as above. */
+export function unrelatedRustsecAdvisoryDb(root: string): string {
+  mkdirSync(join(root, 'crates', 'unused-crate'), { recursive: true });
+  writeFileSync(
+    join(root, 'crates', 'unused-crate', 'RUSTSEC-2099-0002.md'),
+    '```toml\n[advisory]\nid = "RUSTSEC-2099-0002"\npackage = "unused-crate"\ndate = "2099-01-01"\nurl = "https://example.invalid/x"\n\n[versions]\npatched = [">= 9.0.0"]\n```\n\n# Not about this app\n\nMade up.\n',
+  );
+  return root;
+}

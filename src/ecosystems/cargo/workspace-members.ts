@@ -16,12 +16,21 @@ import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
 const MAX_MEMBERS = 2000;
 
 export function memberManifestPaths(rootManifest: string, text: string): string[] {
-  let doc: TomlTable;
+  return memberManifestPathsOf(rootManifest, parseManifestQuietly(text));
+}
+
+/** The root manifest as TOML, or null when it is not (the lockfile parser reports that). */
+export function parseManifestQuietly(text: string): TomlTable | null {
   try {
-    doc = parse(text);
+    return parse(text);
   } catch {
-    return [];
+    return null;
   }
+}
+
+/** memberManifestPaths for a root manifest already parsed (null: not TOML, nothing found). */
+export function memberManifestPathsOf(rootManifest: string, doc: TomlTable | null): string[] {
+  if (doc === null) return [];
   const workspace = doc.workspace;
   if (!isTomlTable(workspace)) return [];
   const root = resolve(dirname(rootManifest));

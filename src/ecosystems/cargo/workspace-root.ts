@@ -33,16 +33,11 @@ export interface ForeignWorkspace {
 /**
  * The workspace root whose lockfile Cargo uses for the package at `manifestPath`, when that is
  * not the package itself; null when Cargo reads the Cargo.lock beside it. A manifest that is
- * not TOML is left to the lockfile parser, which reports it; one above it fails here, as it
+ * not TOML (`own` null) is left to the lockfile parser, which reports it; one above it fails here, as it
  * fails Cargo.
  */
-export function foreignWorkspaceRoot(manifestPath: string, manifestText: string): ForeignWorkspace | null {
-  let own: TomlTable;
-  try {
-    own = parse(manifestText);
-  } catch {
-    return null;
-  }
+export function foreignWorkspaceRoot(manifestPath: string, own: TomlTable | null): ForeignWorkspace | null {
+  if (own === null) return null;
   const dir = realpathSync(dirname(manifestPath));
   const manifest = join(dir, 'Cargo.toml');
   const declared = workspaceRoot(own, dir, manifest);
