@@ -17,6 +17,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, wri
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { unrelatedNpmAdvisoryDb } from '../test/support/advisory-fixtures.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const NPM_CORPUS = resolve(ROOT, '..', 'shared', 'corpus', 'npm');
@@ -64,24 +65,6 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** An OSV database whose one advisory is about a package none of the applications use. */
-function unrelatedAdvisoryDb(root: string): string {
-  mkdirSync(root, { recursive: true });
-  writeFileSync(
-    join(root, 'GHSA-0000-0000-0001.json'),
-    JSON.stringify({
-      schema_version: '1.3.0',
-      id: 'GHSA-0000-0000-0001',
-      modified: '2099-01-01T00:00:00Z',
-      published: '2099-01-01T00:00:00Z',
-      summary: 'Not about these applications',
-      details: 'Made up.',
-      affected: [{ package: { ecosystem: 'npm', name: 'unused-package' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0.0' }] }] }],
-    }),
-  );
-  return root;
-}
-
 function vendorOnce(dir: string, db: string, archive: string, cache: string): Run {
   const cmd = [process.execPath, STOWAGE, 'vendor', dir, '--db', db, '-o', archive];
   const timed = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-f', 'peak-rss-kb %M', ...cmd] : cmd;
@@ -99,7 +82,7 @@ export async function benchNpmVendor(): Promise<NpmVendorBench[]> {
   const work = mkdtempSync(join(tmpdir(), 'stowage-bench-npm-vendor-'));
   const out: NpmVendorBench[] = [];
   try {
-    const db = unrelatedAdvisoryDb(join(work, 'db'));
+    const db = unrelatedNpmAdvisoryDb(join(work, 'db'));
     for (const [i, app] of APPLICATIONS.entries()) {
       const dir = join(work, `app-${i}`);
       mkdirSync(dir);

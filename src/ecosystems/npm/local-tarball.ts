@@ -4,7 +4,6 @@ import * as semver from '../../core/semver.js';
 import { InputError, errorMessage } from '../../core/errors.js';
 import type { DependencyGraph } from '../../core/graph.js';
 import type { Package } from '../../core/package.js';
-import { readUntrustedTar } from '../../vendor/untrusted-tar.js';
 
 /** Real package tarballs are far smaller; one past this is not read, and stays unverified. */
 const MAX_TARBALL_BYTES = 512 * 1024 * 1024;
@@ -47,6 +46,9 @@ function localTarballPath(pkg: Package): string | null {
 async function tarballManifest(lockfile: string, full: string, label: string): Promise<{ name: string; version: string }> {
   const bytes = readFileSync(full);
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+  // Loaded only when a file: tarball is present: the tar reader pulls in tar-stream and the
+  // native zstd binding, which a warm audit of an ordinary lockfile must not pay for.
+  const { readUntrustedTar } = await import('../../vendor/untrusted-tar.js');
   let files;
   try {
     files = await readUntrustedTar(bytes, {
