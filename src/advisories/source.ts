@@ -197,11 +197,11 @@ export async function syncGitRemote(
 async function fetchForward(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>, layout: CacheLayout, state: SyncState, now: Date): Promise<SyncedClone> {
   try {
     const branch = spec.ref ? `refs/heads/${spec.ref}` : 'HEAD';
-    // From the URL itself, not `origin`: the clone's config holds only the redacted URL.
+    // From the URL itself, not `origin`: the clone's config holds only the redacted URL, and a
+    // fetch by URL writes nothing there, so there are no credentials to forget afterwards.
     await git(['fetch', '--quiet', '--force', '--no-tags', '--', spec.url, branch], layout.gitDir);
     // HEAD of a bare clone is its branch: moving it keeps the fetched commit reachable.
     await git(['update-ref', 'HEAD', 'FETCH_HEAD'], layout.gitDir);
-    await forgetCredentials(layout.gitDir, spec);
     const head = await headCommit(layout.gitDir);
     writeSyncState(layout.stateFile, { url: redactCredentials(spec.url), ref: spec.ref, ...head, fetchedAt: now.toISOString() });
     return { gitDir: layout.gitDir, ...head };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { outputFile } from '../../src/cli/output.js';
 import { readJsonSchema, schemaCheck } from './json-schema.js';
 
 /**
@@ -127,6 +128,6 @@ export function jsonReportOf(args: readonly string[], cwd: string, stdout: strin
     else output = value;
   }
   if (format !== 'json') return null;
-  if (output === undefined || ['-', '/dev/stdout', '/dev/fd/1', '/proc/self/fd/1'].includes(output)) return stdout;
-  return readFileSync(resolve(cwd, output), 'utf8');
+  const file = outputFile(output);
+  return file === undefined ? stdout : readFileSync(resolve(cwd, file), 'utf8');
 }
