@@ -51,7 +51,7 @@ export function addAuditOptions(command: Command, { omit, sbomInput = false }: {
     .addOption(new Option('--severity-threshold <level>', 'vulnerabilities below LEVEL are reported but do not fail').choices(SEVERITY_LEVELS));
   if (omit) {
     command.addOption(
-      new Option('--omit <kind>', 'leave out packages only reachable as dev, optional or peer dependencies (npm); repeatable')
+      new Option('--omit <kind>', 'leave out packages only reachable as dev, optional or peer dependencies, as the dependency graph (not the lockfile\'s markers) says; dev for Cargo too; repeatable')
         .choices(OMITTABLE)
         .argParser(collect as (v: string, p: unknown) => string[]),
     );

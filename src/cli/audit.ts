@@ -13,12 +13,13 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
         'as one application, in one report. It may also be a CycloneDX JSON SBOM or a stowage vendor archive, ' +
         'to audit what shipped again without its source: each of its components, nested ones included, must name a package stowage ' +
         'identifies by its purl, or the SBOM is refused (see --allow-unidentified). Crates from crates.io and npm packages from a registry (the public one or a mirror) ' +
-        'are matched; git, path and other-registry crates are listed, not matched. A lockfile whose ecosystem no database covers ' +
+        'are matched; npm packages from git or a tarball are matched by the version the lockfile records, with a warning; ' +
+        'git, path and other-registry crates are listed, not matched. A lockfile whose ecosystem no database covers ' +
         'fails the audit (exit 2) rather than passing unchecked.',
     )
     .argument('[path...]', 'lockfiles, directories, SBOMs or vendor archives to audit (default: the current directory)')
     .addOption(new Option('-f, --format <format>', 'report format').choices(['human', 'json', 'sarif']).default('human'))
-    .option('-o, --output <file>', 'write the report to FILE instead of standard output')
+    .option('-o, --output <file>', 'write the report to FILE (a regular file or a new path; - for standard output) instead of standard output')
     .addHelpText(
       'after',
       `

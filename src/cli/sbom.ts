@@ -18,7 +18,7 @@ export function registerSbom(program: Command, setExit: (code: number) => void):
     )
     .argument('[path]', 'the application directory or its lockfile (default: the current directory)')
     .addOption(new Option('--format <format>', 'output format').choices(['cyclonedx', 'spdx']).default('cyclonedx'))
-    .option('-o, --output <file>', 'write to FILE instead of standard output')
+    .option('-o, --output <file>', 'write to FILE (a regular file or a new path; - for standard output) instead of standard output')
     .option('--vex', "add the audit's findings as CycloneDX vulnerabilities (each accepted one with its reason); uses the audit options")
     .option('--vendor <archive>', 'read licences from this vendor archive (offline)')
     .option('--no-licenses', 'do not fetch packages for their licences (licences become NOASSERTION)')
