@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeFileAtomically } from '../src/core/atomic-write.js';
-import { DEFAULT_SOURCE_DATE_EPOCH, ZSTD_LEVEL, ZSTD_WINDOW_LOG, writeArchive } from '../src/vendor/archive.js';
-import type { VendorFile } from '../src/vendor/vendor-tree.js';
+import { DEFAULT_SOURCE_DATE_EPOCH, ZSTD_LEVEL, ZSTD_WINDOW_LOG, writeArchive } from '../src/core/archive.js';
+import type { ArchiveFile } from '../src/core/untrusted-tar.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const SOURCES = [join(ROOT, 'node_modules'), '/usr/lib/node_modules', '/usr/share/cargo/registry'];
@@ -76,7 +76,7 @@ function buildTree(tree: string): { files: number; bytes: number; copies: number
 
 async function stowageOnce(tree: string, out: string): Promise<number> {
   const start = process.hrtime.bigint();
-  const files: VendorFile[] = [];
+  const files: ArchiveFile[] = [];
   for (const path of walk(tree)) {
     files.push({ path: relative(tree, path), mode: statSync(path).mode & 0o111 ? 0o755 : 0o644, data: readFileSync(path) });
   }

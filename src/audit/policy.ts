@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { TomlDate, TomlError, parse } from 'smol-toml';
 import { ADVISORY_KINDS, SEVERITY_LEVELS, type AdvisoryKind, type SeverityLevel } from '../core/advisory.js';
 import { InputError, StowageError } from '../core/errors.js';
-import { readTextInput } from '../ecosystems/lockfiles.js';
+import { readTextInput } from '../core/input-files.js';
 import { URL_LIKE } from '../advisories/source.js';
 
 export const CONFIG_FILE_NAME = 'stowage.toml';

@@ -1,14 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
-import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
-import { isCycloneDxText, readCycloneDx, type CycloneDxReadOptions } from '../package/cyclonedx-reader.js';
-import { SBOM_PATH } from '../vendor/manifest.js';
-import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
 import { DEFAULT_DATABASE, parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
-import { findLockfiles, readDependencyGraph, readTextInput, type LockfileLocation } from '../ecosystems/lockfiles.js';
-
-const LOCKFILE_NAMES = LOCKFILE_FORMATS.map((f) => f.fileName);
+import type { LockfileLocation } from '../inputs/lockfiles.js';
+import { readApplication } from '../inputs/application.js';
 import { runAudit, type AuditResult } from './audit.js';
 import type { AuditPolicy } from './policy.js';
 
@@ -33,48 +27,6 @@ export interface ApplicationAudit {
   graphs: DependencyGraph[];
   databases: AdvisoryDatabase[];
   result: AuditResult;
-}
-
-const ARCHIVE = /\.(tar\.zst|tar\.gz|tgz)$/;
-
-/**
- * What an audit reads besides lockfiles: a CycloneDX JSON SBOM, or a stowage vendor archive
- * (its stowage-sbom.cdx.json), so a shipped artifact can be audited again without its source.
- * Null when PATH is neither (a lockfile or a directory).
- */
-async function readShippedArtifact(path: string, options: CycloneDxReadOptions): Promise<DependencyGraph[] | null> {
-  const st = statSync(path, { throwIfNoEntry: false });
-  if (!st?.isFile()) return null;
-  if (ARCHIVE.test(path)) {
-    const { readArchive } = await import('../vendor/archive.js');
-    const files = await readArchive(readFileSync(path), path);
-    const sbom = files.find((f) => f.path === SBOM_PATH);
-    if (!sbom) throw new InputError(path, `no ${SBOM_PATH}: not a stowage vendor archive, nothing to audit`);
-    return readCycloneDx(`${path}:${SBOM_PATH}`, sbom.data.toString('utf8'), options);
-  }
-  if (!path.endsWith('.json') || LOCKFILE_NAMES.some((n) => path.endsWith(n))) return null;
-  const text = readTextInput(path);
-  return isCycloneDxText(text) ? readCycloneDx(path, text, options) : null;
-}
-
-/**
- * Lockfiles (each with its location, in order), then the graphs of any SBOM or archive given.
- * Read before any database work, so a typo in a path is reported first.
- */
-export async function readApplication(
-  paths: string[],
-  options: CycloneDxReadOptions = { allowUnidentified: false },
-): Promise<{ locations: LockfileLocation[]; graphs: DependencyGraph[] }> {
-  const locations: LockfileLocation[] = [];
-  const shipped: DependencyGraph[] = [];
-  for (const path of paths) {
-    const fromArtifact = await readShippedArtifact(path, options);
-    if (fromArtifact) shipped.push(...fromArtifact);
-    else locations.push(...findLockfiles(path));
-  }
-  const graphs: DependencyGraph[] = [];
-  for (const location of locations) graphs.push(await readDependencyGraph(location));
-  return { locations, graphs: [...graphs, ...shipped] };
 }
 
 /**

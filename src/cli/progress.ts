@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { DownloadProgress } from '../vendor/download.js';
+import type { DownloadProgress } from '../vendoring/download.js';
 
 export interface ProgressReporter {
   update: (progress: DownloadProgress) => void;

@@ -3,18 +3,21 @@ import { resolve } from 'node:path';
 import { EXIT_OK, StowageError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import type { DependencyGraph } from '../core/graph.js';
-import { auditApplication, readApplication } from '../audit/run.js';
+import { auditApplication } from '../audit/run.js';
+import { readApplication } from '../inputs/application.js';
 import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
-import { readArchive, sourceDateEpoch } from '../vendor/archive.js';
-import { MANIFEST_PATH, parseManifest } from '../vendor/manifest.js';
-import { projectDirOf, vendorGraphs } from '../vendor/vendor-app.js';
-import type { VendorFile, VendoredPackage } from '../vendor/vendor-tree.js';
-import { readApplicationManifest } from '../package/application.js';
-import { cycloneDx } from '../package/cyclonedx.js';
+import { readArchive, sourceDateEpoch } from '../core/archive.js';
+import { parseManifest } from '../vendoring/manifest.js';
+import { MANIFEST_PATH } from '../core/archive.js';
+import { projectDirOf, vendorGraphs } from '../vendoring/vendor-app.js';
+import type { VendoredPackage } from '../vendoring/vendor-tree.js';
+import type { ArchiveFile } from '../core/untrusted-tar.js';
+import { readApplicationManifest } from '../inputs/application-manifest.js';
+import { cycloneDx } from '../sbom/cyclonedx.js';
 import { applicationLicense, parseLicenseOverrides } from '../package/rpm-package.js';
-import { sbomJson, type SbomInput } from '../package/sbom.js';
-import { spdx } from '../package/spdx.js';
-import { licenseKey, vendoredLicenses } from '../package/vendored-licenses.js';
+import { sbomJson, type SbomInput } from '../sbom/sbom.js';
+import { spdx } from '../sbom/spdx.js';
+import { licenseKey, vendoredLicenses } from '../vendoring/vendored-licenses.js';
 import { auditSettings, noteGivenInputs, type AuditFlags } from './audit-options.js';
 import { progressReporter } from './progress.js';
 import { outputFile, stderrStream, warn, writeStdout } from './output.js';
@@ -34,7 +37,7 @@ async function vendoredSources(
   located: Awaited<ReturnType<typeof readApplication>>,
   opts: SbomOptions,
   cacheRoot: string,
-): Promise<{ files: VendorFile[]; packages: VendoredPackage[] }> {
+): Promise<{ files: ArchiveFile[]; packages: VendoredPackage[] }> {
   if (opts.vendor !== undefined) {
     const files = await readArchive(readFileSync(opts.vendor), opts.vendor);
     const manifestFile = files.find((f) => f.path === MANIFEST_PATH);

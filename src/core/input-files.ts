@@ -1,4 +1,5 @@
-import { statSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { InputError, StowageError } from './errors.js';
 
 /**
  * The files this run has read as its input (lockfiles, manifests, the policy file, an SBOM or
@@ -20,4 +21,41 @@ export function noteInputFile(path: string, st?: Stats): void {
 /** The input path that `st` is, as it was named when read, or undefined. */
 export function inputFileAt(st: Stats): string | undefined {
   return inputs.get(identity(st));
+}
+
+/** No real lockfile comes near this; a file past it is refused rather than read into memory. */
+export const MAX_LOCKFILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Reads a text input file defensively: refuses what is too large to be a real lockfile and
+ * anything binary, strips a UTF-8 byte-order mark.
+ */
+export function readTextInput(path: string, maxBytes = MAX_LOCKFILE_BYTES): string {
+  // A FIFO would block the open forever, a directory fails obscurely: only regular files.
+  const kind = statSync(path, { throwIfNoEntry: false });
+  if (kind === undefined) throw new StowageError('no such file', path);
+  if (!kind.isFile()) throw new InputError(path, kind.isDirectory() ? 'a directory, not a file' : 'not a regular file');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw new StowageError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path);
+  }
+  try {
+    const st = fstatSync(fd);
+    noteInputFile(path, st);
+    const size = st.size;
+    if (size > maxBytes) throw new InputError(path, `file is ${size} bytes, over the ${maxBytes}-byte limit for a lockfile`);
+    // Decoded natively while reading, as fast as reading the bytes.
+    const text = readFileSync(fd, 'utf8');
+    const nul = text.indexOf('\0');
+    if (nul !== -1) throw new InputError(path, `binary data (NUL byte at character ${nul}), not a text lockfile`);
+    // Malformed UTF-8 decodes to U+FFFD; a U+FFFD the file really holds is valid.
+    if (text.includes('\uFFFD') && !readFileSync(path).includes(Buffer.from('\uFFFD'))) {
+      throw new InputError(path, 'not valid UTF-8 text');
+    }
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  } finally {
+    closeSync(fd);
+  }
 }

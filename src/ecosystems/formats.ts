@@ -1,6 +1,5 @@
 import type { LockfileFormat, VersionScheme } from '../core/ecosystem.js';
 import type { Ecosystem, Package } from '../core/package.js';
-import type { EcosystemVendor } from '../vendor/vendor-tree.js';
 
 /**
  * Every lockfile stowage reads, in the order they are tried for a directory. npm reads
@@ -48,15 +47,6 @@ export async function loadVersionScheme(ecosystem: Ecosystem): Promise<VersionSc
       return (await import('./cargo/version.js')).cargoVersionScheme;
     case 'npm':
       return (await import('./npm/version.js')).npmVersionScheme;
-  }
-}
-
-export async function loadEcosystemVendor(ecosystem: Ecosystem): Promise<EcosystemVendor> {
-  switch (ecosystem) {
-    case 'cargo':
-      return (await import('./cargo/vendor.js')).vendorCargo;
-    case 'npm':
-      return (await import('./npm/vendor.js')).vendorNpm;
   }
 }
 

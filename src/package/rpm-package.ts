@@ -6,16 +6,18 @@ import { StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import type { AuditResult } from '../audit/audit.js';
-import { readApplication, type AuditSettings } from '../audit/run.js';
-import { readArchive } from '../vendor/archive.js';
-import type { DownloadProgress } from '../vendor/download.js';
-import { MANIFEST_PATH, type VendorManifest } from '../vendor/manifest.js';
-import { archiveBytes, buildVendorTree, projectDirOf } from '../vendor/vendor-app.js';
-import type { VendorFile } from '../vendor/vendor-tree.js';
-import { verifyArchive } from '../vendor/verify.js';
-import { readApplicationManifest, type ApplicationManifest } from './application.js';
-import { cycloneDx } from './cyclonedx.js';
-import { combineLicenses, normalizeLicense, parseLicenseExpression, renderLicenseExpression } from './licenses.js';
+import { type AuditSettings } from '../audit/run.js';
+import { readApplication } from '../inputs/application.js';
+import { readArchive } from '../core/archive.js';
+import type { DownloadProgress } from '../vendoring/download.js';
+import { type VendorManifest } from '../vendoring/manifest.js';
+import { MANIFEST_PATH } from '../core/archive.js';
+import { archiveBytes, buildVendorTree, projectDirOf } from '../vendoring/vendor-app.js';
+import type { ArchiveFile } from '../core/untrusted-tar.js';
+import { verifyArchive } from '../vendoring/verify.js';
+import { readApplicationManifest, type ApplicationManifest } from '../inputs/application-manifest.js';
+import { cycloneDx } from '../sbom/cyclonedx.js';
+import { combineLicenses, normalizeLicense, parseLicenseExpression, renderLicenseExpression } from '../sbom/licenses.js';
 import { packageNameProblem, quoted, RPM_RELEASE } from './rpm-values.js';
 import {
   applicationSpecProblems,
@@ -29,9 +31,9 @@ import {
   type RpmFlavor,
   type SpecApplication,
 } from './rpm-spec.js';
-import { sbomJson } from './sbom.js';
+import { sbomJson } from '../sbom/sbom.js';
 import { applicationSourceFiles, buildSourceRpm, sourceArchiveBytes } from './srpm.js';
-import { licenseKey, licenseRefFor, vendoredLicenses, type VendoredLicense } from './vendored-licenses.js';
+import { licenseKey, licenseRefFor, vendoredLicenses, type VendoredLicense } from '../vendoring/vendored-licenses.js';
 
 /**
  * `stowage package rpm`: parse (the application's manifest and lockfiles, the vendored
@@ -166,7 +168,7 @@ export function decideLicenses(
   return { bundled, missing };
 }
 
-function topLevelLicenseFiles(files: readonly VendorFile[]): string[] {
+function topLevelLicenseFiles(files: readonly ArchiveFile[]): string[] {
   return files
     .map((f) => f.path)
     .filter((p) => !p.includes('/') && /^(LICEN[CS]E|COPYING|NOTICE|UNLICENSE)([-._].*)?$/i.test(p))
@@ -174,7 +176,7 @@ function topLevelLicenseFiles(files: readonly VendorFile[]): string[] {
 }
 
 /** The vendor archive's files and manifest: verified when given, built (after the audit gate) otherwise. */
-async function vendorStep(request: RpmPackageRequest, projectDir: string): Promise<{ files: VendorFile[]; manifest: VendorManifest; bytes: Buffer; compression: 'zst' | 'gz'; audit: AuditResult | null }> {
+async function vendorStep(request: RpmPackageRequest, projectDir: string): Promise<{ files: ArchiveFile[]; manifest: VendorManifest; bytes: Buffer; compression: 'zst' | 'gz'; audit: AuditResult | null }> {
   if (request.vendorArchive !== undefined) {
     const outcome = await verifyArchive({
       archive: request.vendorArchive,

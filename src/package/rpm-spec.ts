@@ -1,7 +1,7 @@
 import { StowageError } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
-import { MANIFEST_PATH, SBOM_PATH } from '../vendor/manifest.js';
+import { MANIFEST_PATH, SBOM_PATH } from '../core/archive.js';
 import {
   descriptionProblem,
   fileNameProblem,

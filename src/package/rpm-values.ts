@@ -1,5 +1,5 @@
 import type { Ecosystem } from '../core/package.js';
-import { parseLicenseExpression, renderLicenseExpression } from './licenses.js';
+import { parseLicenseExpression, renderLicenseExpression } from '../sbom/licenses.js';
 
 /**
  * What may reach an RPM spec, field by field. A spec is parsed line by line and every line is

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StowageError } from '../core/errors.js';
-import { writeArchive } from '../vendor/archive.js';
-import { vendorPathProblem } from '../vendor/untrusted-tar.js';
-import type { VendorFile } from '../vendor/vendor-tree.js';
+import { writeArchive } from '../core/archive.js';
+import { vendorPathProblem } from '../core/untrusted-tar.js';
+import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { isolatedGitEnvironment } from '../core/git-environment.js';
 
 /**
@@ -68,7 +68,7 @@ function walk(dir: string, prefix: string, out: string[]): void {
  * The application's files, relative to `dir`, with `exclude` (the outputs being written)
  * left out. Each file's mode is normalised to 0644 or 0755 as in the vendor archive.
  */
-export async function applicationSourceFiles(dir: string, exclude: ReadonlySet<string> = new Set()): Promise<{ files: VendorFile[]; fromGit: boolean }> {
+export async function applicationSourceFiles(dir: string, exclude: ReadonlySet<string> = new Set()): Promise<{ files: ArchiveFile[]; fromGit: boolean }> {
   const tracked = await gitTrackedFiles(dir);
   let paths: string[];
   if (tracked !== null) paths = tracked;
@@ -76,7 +76,7 @@ export async function applicationSourceFiles(dir: string, exclude: ReadonlySet<s
     paths = [];
     walk(dir, '', paths);
   }
-  const files: VendorFile[] = [];
+  const files: ArchiveFile[] = [];
   for (const path of paths.sort()) {
     if (exclude.has(path)) continue;
     const problem = vendorPathProblem(path);
@@ -93,7 +93,7 @@ export async function applicationSourceFiles(dir: string, exclude: ReadonlySet<s
 }
 
 /** Source0: the files under `NAME-VERSION/`, gzip, every mtime the epoch, owner 0. */
-export function sourceArchiveBytes(files: readonly VendorFile[], topDir: string, epoch: number): Promise<Buffer> {
+export function sourceArchiveBytes(files: readonly ArchiveFile[], topDir: string, epoch: number): Promise<Buffer> {
   return writeArchive(
     files.map((f) => ({ ...f, path: `${topDir}/${f.path}` })),
     { compression: 'gz', mtime: epoch },

@@ -6,7 +6,7 @@ import { openDatabase } from '../../src/advisories/database.js';
 import { parseDatabaseSpec } from '../../src/advisories/source.js';
 import { runAudit } from '../../src/audit/audit.js';
 import { DEFAULT_POLICY } from '../../src/audit/policy.js';
-import { findLockfiles, readDependencyGraph } from '../../src/ecosystems/lockfiles.js';
+import { findLockfiles, readDependencyGraph } from '../../src/inputs/lockfiles.js';
 import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, corpusFiles, tempDir } from '../support/shared.js';
 
 /**

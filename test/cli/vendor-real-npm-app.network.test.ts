@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { readArchive } from '../../src/vendor/archive.js';
+import { readArchive } from '../../src/core/archive.js';
 import { DEAD, cleanEnv, whyNoRegistry } from '../support/npm-vendor.js';
 import { PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
 import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';

@@ -5,13 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StowageError } from '../../src/core/errors.js';
 import type { Package } from '../../src/core/package.js';
-import { writeArchive } from '../../src/vendor/archive.js';
-import { readApplicationManifest } from '../../src/package/application.js';
+import { writeArchive } from '../../src/core/archive.js';
+import { readApplicationManifest } from '../../src/inputs/application-manifest.js';
 import { bundledPackages, decideLicenses, MissingLicenses, parseLicenseOverrides } from '../../src/package/rpm-package.js';
 import { bundledProvide, changelogDate, renderRpmSpec, rpmName, rpmVersion, type RpmSpecInput } from '../../src/package/rpm-spec.js';
-import { licenseKey, vendoredLicenses } from '../../src/package/vendored-licenses.js';
+import { licenseKey, vendoredLicenses } from '../../src/vendoring/vendored-licenses.js';
 import { applicationSourceFiles } from '../../src/package/srpm.js';
-import { findLockfiles, readDependencyGraph } from '../../src/ecosystems/lockfiles.js';
+import { findLockfiles, readDependencyGraph } from '../../src/inputs/lockfiles.js';
 import { PROJECT_ROOT, tempDir } from '../support/shared.js';
 
 const cargoInput: RpmSpecInput = {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { findLockfiles, readDependencyGraph } from '../../src/ecosystems/lockfiles.js';
-import { vendorNpm } from '../../src/ecosystems/npm/vendor.js';
-import { ContentCache } from '../../src/vendor/content-cache.js';
-import { Downloader } from '../../src/vendor/download.js';
-import type { VendorResult } from '../../src/vendor/vendor-tree.js';
+import { findLockfiles, readDependencyGraph } from '../../src/inputs/lockfiles.js';
+import { vendorNpm } from '../../src/vendoring/npm.js';
+import { ContentCache } from '../../src/vendoring/content-cache.js';
+import { Downloader } from '../../src/vendoring/download.js';
+import type { VendorResult } from '../../src/vendoring/vendor-tree.js';
 import { PROJECT_ROOT } from './shared.js';
 
 /* What the npm-family vendoring tests share: the fixture app, the environment, the registry check. */

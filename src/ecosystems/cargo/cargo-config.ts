@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import type { TomlTable } from 'smol-toml';
 import { InputError, StowageError } from '../../core/errors.js';
-import { readTextInput } from '../lockfiles.js';
+import { readTextInput } from '../../core/input-files.js';
 import { isTomlTable } from '../../core/toml-values.js';
 import { CargoSourceError, CRATES_IO_SPARSE_INDEX, parseCargoSourceId, type CargoSourceId } from './source.js';
 

@@ -1,5 +1,5 @@
 import { StowageError } from '../../core/errors.js';
-import { httpGet, type HttpOptions } from '../../vendor/http.js';
+import { httpGet, type HttpOptions } from '../../core/http.js';
 
 /**
  * A client for Cargo's sparse registry protocol: `config.json` at the index root (where

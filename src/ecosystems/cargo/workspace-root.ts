@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse, TomlError, type TomlTable } from 'smol-toml';
 import { InputError } from '../../core/errors.js';
 import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
-import { readTextInput } from '../lockfiles.js';
+import { readTextInput } from '../../core/input-files.js';
 
 /*
  * Which Cargo.lock Cargo reads for a package: its workspace root's, never one beside a member.

@@ -48,7 +48,7 @@ async function tarballManifest(lockfile: string, full: string, label: string): P
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   // Loaded only when a file: tarball is present: the tar reader pulls in tar-stream and the
   // native zstd binding, which a warm audit of an ordinary lockfile must not pay for.
-  const { readUntrustedTar } = await import('../../vendor/untrusted-tar.js');
+  const { readUntrustedTar } = await import('../../core/untrusted-tar.js');
   let files;
   try {
     files = await readUntrustedTar(bytes, {

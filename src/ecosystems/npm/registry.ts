@@ -1,6 +1,6 @@
 import { StowageError, errorMessage } from '../../core/errors.js';
 import { DEFAULT_NPM_REGISTRY } from './registry-source.js';
-import { httpGet, type HttpOptions } from '../../vendor/http.js';
+import { httpGet, type HttpOptions } from '../../core/http.js';
 
 /**
  * The npm registry as vendoring sees it: which registry serves a package (the project's

@@ -8,7 +8,7 @@ import type { DependencyGraph } from '../../../src/core/graph.js';
 import type { Package } from '../../../src/core/package.js';
 import { parseCargoLock } from '../../../src/ecosystems/cargo/lockfile.js';
 import { matchesMemberGlob, memberManifestPaths } from '../../../src/ecosystems/cargo/workspace-members.js';
-import { findLockfiles, readDependencyGraph } from '../../../src/ecosystems/lockfiles.js';
+import { findLockfiles, readDependencyGraph } from '../../../src/inputs/lockfiles.js';
 import { CARGO_CORPUS, PROJECT_ROOT, corpusFiles, tempDir } from '../../support/shared.js';
 
 const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'cargo');

@@ -6,9 +6,9 @@ import { crateNameProblem } from '../../../src/ecosystems/cargo/crate-name.js';
 import { parseCargoConfig, registryLocation } from '../../../src/ecosystems/cargo/cargo-config.js';
 import { parseCargoLock } from '../../../src/ecosystems/cargo/lockfile.js';
 import { CargoSourceError, parseCargoSourceId } from '../../../src/ecosystems/cargo/source.js';
-import { vendorConfigToml } from '../../../src/ecosystems/cargo/vendor.js';
-import { readCycloneDx } from '../../../src/package/cyclonedx-reader.js';
-import { purlOf } from '../../../src/package/purl.js';
+import { vendorConfigToml } from '../../../src/vendoring/cargo.js';
+import { readCycloneDx } from '../../../src/inputs/cyclonedx-reader.js';
+import { purlOf } from '../../../src/core/purl.js';
 
 const CRATES_IO = 'registry+https://github.com/rust-lang/crates.io-index';
 

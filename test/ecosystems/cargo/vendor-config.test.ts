@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'smol-toml';
-import { vendorConfigToml } from '../../../src/ecosystems/cargo/vendor.js';
+import { vendorConfigToml } from '../../../src/vendoring/cargo.js';
 
 /**
  * The archive's `.cargo/config.toml` holds source ids from Cargo.lock: whatever bytes they hold

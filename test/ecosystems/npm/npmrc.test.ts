@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StowageError } from '../../../src/core/errors.js';
 import { packumentUrl, readNpmrcRegistries } from '../../../src/ecosystems/npm/registry.js';
-import { npmrcValue, npmrcWithLayout } from '../../../src/ecosystems/npm/vendor.js';
+import { npmrcValue, npmrcWithLayout } from '../../../src/vendoring/npm.js';
 import { tempDir } from '../../support/shared.js';
 
 test("the archive's .npmrc keeps the app's settings, replaces the layout's, and drops every credential", () => {

@@ -1,0 +1,74 @@
+import { StowageError, errorMessage } from './errors.js';
+
+/** How hard to try: every registry client (crate index, npm packuments, downloads) shares these. */
+export interface HttpOptions {
+  /** Attempts per request on transient errors (network, 429, 5xx). */
+  attempts?: number;
+  /** Per-attempt timeout. */
+  timeoutMs?: number;
+  /** First backoff; doubles each retry. */
+  backoffMs?: number;
+  fetchImpl?: typeof fetch;
+}
+
+export interface HttpRequest {
+  accept?: string;
+  /** Statuses that mean "not there" (returned as null) rather than an error. */
+  notFound?: ReadonlySet<number>;
+  /** A response larger than this is refused (a registry is not trusted to bound its answers). */
+  maxBytes?: number;
+  /** Words the failure for the user; `reason` starts with its own separator (`: HTTP 403`, ` after 4 attempts: ECONNRESET`). */
+  failure: (reason: string) => string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function readCapped(response: Response, url: string, maxBytes: number): Promise<Buffer> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) throw new StowageError(`${url}: response of ${declared} bytes is over the ${maxBytes}-byte limit`);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  if (response.body) {
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      total += chunk.length;
+      if (total > maxBytes) throw new StowageError(`${url}: response is over the ${maxBytes}-byte limit`);
+      chunks.push(Buffer.from(chunk));
+    }
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * GET with retries and exponential backoff on transient failures (network errors, 429, 5xx); a
+ * permanent HTTP error, or the last failed attempt, is one StowageError worded by the caller.
+ */
+export async function httpGet(url: string, request: HttpRequest, options: HttpOptions = {}): Promise<Buffer | null> {
+  const attempts = options.attempts ?? 4;
+  const doFetch = options.fetchImpl ?? fetch;
+  const headers: Record<string, string> = { 'user-agent': 'stowage' };
+  if (request.accept) headers.accept = request.accept;
+  let lastError = '';
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      const response = await doFetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 60_000), headers });
+      if (request.notFound?.has(response.status)) {
+        await response.body?.cancel();
+        return null;
+      }
+      if (response.status === 429 || response.status >= 500) {
+        await response.body?.cancel();
+        lastError = `HTTP ${response.status}`;
+      } else if (!response.ok) {
+        await response.body?.cancel();
+        throw new StowageError(request.failure(`: HTTP ${response.status} ${response.statusText}`.trimEnd()));
+      } else {
+        return await readCapped(response, url, request.maxBytes ?? Number.MAX_SAFE_INTEGER);
+      }
+    } catch (err) {
+      if (err instanceof StowageError) throw err;
+      lastError = (err as { cause?: { code?: string } }).cause?.code ?? errorMessage(err);
+    }
+    if (attempt < attempts) await sleep((options.backoffMs ?? 250) * 2 ** (attempt - 1));
+  }
+  throw new StowageError(request.failure(` after ${attempts} attempts: ${lastError}`));
+}

@@ -1,0 +1,373 @@
+import { createGunzip } from 'node:zlib';
+import tarStream from 'tar-stream';
+import zstd from 'zstd-napi/binding.js';
+import { StowageError, errorMessage } from './errors.js';
+
+/**
+ * One regular file of an archive stowage writes or reads (a vendor archive, a source tarball). Paths are relative to the application's root,
+ * `/`-separated, never absolute, never with `..`; modes are normalised to 0644 or 0755.
+ * Directories are implied by the files.
+ */
+export interface ArchiveFile {
+  path: string;
+  mode: 0o644 | 0o755;
+  data: Buffer;
+}
+
+export interface UntrustedTarOptions {
+  /** Names the archive in every message, e.g. `serde 1.0.210 (.crate)`. */
+  label: string;
+  compression: 'gz' | 'zst' | 'none';
+  /** Cap on the file bytes the archive expands to, counted as they are inflated. */
+  maxBytes: number;
+  /** Cap on the entries (files and directories). */
+  maxEntries: number;
+  /**
+   * Leading path segments to drop, counted as npm's tar reader (node-tar's `strip`) counts
+   * them: on the name as written, split on `/`, empty and `.` segments included, so
+   * `./package/x` stripped of 1 is `package/x` (npm installs it there), not `x`.
+   */
+  stripComponents?: number;
+  /**
+   * The one directory every entry must be in, named by the entry's first segment as written
+   * (cargo's check that a `.crate` stays in its `name-version/`: a leading `./` or `/` is not in it).
+   */
+  topDirectory?: string;
+  /**
+   * What a second entry for a path already read means.
+   * - `as-extracted`: a package's archive, read as its package manager extracts it. The last
+   *   entry wins, as npm (node-tar) and cargo (tar-rs) write the file again; real npm tarballs
+   *   hold `package/./x` beside `package/x`. Paths that only differ in letter case (or Unicode
+   *   normalisation) must hold the same bytes: a case-insensitive filesystem (macOS, Windows)
+   *   merges them, and which one it keeps depends on the order of extraction.
+   * - `refuse`: an archive stowage wrote, which never holds a path twice.
+   */
+  duplicates: 'as-extracted' | 'refuse';
+}
+
+/**
+ * Why `path` cannot name a file in a vendor tree, or null when it can: relative, `/`-separated,
+ * no empty, `.` or `..` segment, no backslash (a separator on Windows), no drive (`C:`), no NUL.
+ */
+export function vendorPathProblem(path: string): string | null {
+  if (path === '') return 'empty path';
+  if (path.includes('\0')) return 'NUL in path';
+  if (path.includes('\\')) return 'backslash in path (a separator on Windows)';
+  if (path.startsWith('/')) return 'absolute path';
+  const segments = path.split('/');
+  if (/^[A-Za-z]:/.test(segments[0] ?? '')) return 'absolute path (Windows drive)';
+  if (segments.includes('..')) return '`..` in path';
+  if (segments.some((s) => s === '' || s === '.')) return 'empty or `.` segment in path';
+  return null;
+}
+
+/** Headers, padding and pax records per entry that may pass through besides file data. */
+const METADATA_ALLOWANCE_PER_ENTRY = 3 * 1024;
+const METADATA_ALLOWANCE = 1024 * 1024;
+const ZSTD_OUT_CHUNK = 128 * 1024;
+const RAW_CHUNK = 64 * 1024;
+
+/**
+ * tar-stream also sets the offset of an entry's data in the tar stream, and a type of null
+ * for typeflags it does not know; its types omit both.
+ */
+type ParsedHeader = Omit<tarStream.Header, 'type'> & { type: tarStream.Header['type'] | null; byteOffset?: number };
+
+/**
+ * Reads the regular files of an untrusted tar archive (a `.crate`, an npm tarball, a vendor
+ * archive handed to `vendor verify`) into memory. Nothing touches the disk, and everything
+ * that could matter on extraction is refused rather than repaired, with a StowageError naming
+ * the archive and the entry:
+ *
+ * - paths with `..`, absolute or Windows drive paths, backslashes: before and after stripping;
+ * - symbolic and hard links: a vendored tree needs none, and resolving one safely means
+ *   reasoning about the tree it would land in; refusing is simpler and cannot be wrong;
+ * - devices, FIFOs and entry types we do not know;
+ * - a path that is both a file and a directory (npm keeps whichever comes first with a warning,
+ *   cargo fails), duplicates unless `as-extracted`, and case-only variants with other bytes;
+ * - more than `maxEntries` entries, or more than `maxBytes` of file data: counted on the
+ *   inflated bytes, never on header claims, and the archive is inflated as it is parsed, so a
+ *   compression bomb stops at the cap without being buffered;
+ * - a truncated or corrupt archive, including one cut exactly at an entry boundary (the
+ *   end-of-archive zero block must be there).
+ *
+ * Pax headers and GNU long names are applied (tar-stream). Empty and `.` segments are dropped
+ * (`package//x` and `package/./x` are `package/x`, to node-tar and tar-rs alike). Directory
+ * entries are dropped (directories are implied by files); entries left with no path after
+ * stripping are dropped, as tar and npm do. Modes are normalised: 0755 if any execute bit is
+ * set, else 0644. Files come in the order of their first entry.
+ */
+export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptions): Promise<ArchiveFile[]> {
+  const { label, maxBytes, maxEntries } = options;
+  const strip = options.stripComponents ?? 0;
+  const streamCap = maxBytes + maxEntries * METADATA_ALLOWANCE_PER_ENTRY + METADATA_ALLOWANCE;
+
+  return new Promise<ArchiveFile[]>((resolve, reject) => {
+    const extract = tarStream.extract();
+    const files: ArchiveFile[] = [];
+    // Where each file is in `files`.
+    const fileAt = new Map<string, number>();
+    // Every path so far: a file, or a directory (explicit or implied by a path under it).
+    const paths: PathKinds = new Map();
+    let entries = 0;
+    let fileBytes = 0;
+    let inflated = 0;
+    let lastEntryEnd = 0;
+    let lastEntry: string | null = null;
+    // The last 512 inflated bytes: an intact archive ends in at least one zero block.
+    let tail: Buffer = Buffer.alloc(0);
+    let settled = false;
+
+    const where = (): string => (lastEntry === null ? 'before the first entry' : `after entry ${quote(lastEntry)}`);
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      extract.destroy();
+      if (err instanceof StowageError) return reject(err);
+      const reason = errorMessage(err);
+      // tar-stream's words for an archive that stops inside an entry.
+      if (reason === 'Unexpected end of data') return reject(new StowageError(`truncated archive ${where()}`, label));
+      reject(new StowageError(`damaged archive ${where()}: ${reason}`, label));
+    };
+    const refuse: Refuse = (name, why) => new StowageError(`entry ${quote(name)}: ${why}`, label);
+
+    extract.on('entry', (parsed, stream, next) => {
+      const header = parsed as ParsedHeader;
+      const name = header.name;
+      let entry: AdmittedEntry;
+      try {
+        entries++;
+        if (entries > maxEntries) throw refuse(name, `more than ${maxEntries} entries`);
+        entry = admitEntry(header, { strip, topDirectory: options.topDirectory }, refuse);
+        if (entry.path !== null) placeEntry(paths, name, entry.path, entry.kind, options.duplicates, refuse);
+      } catch (err) {
+        return fail(err);
+      }
+      lastEntry = name;
+      // The extract's own 'error' handler reports a failure; the entry's copy of it is noise.
+      stream.on('error', () => undefined);
+      const size = header.size ?? 0;
+      lastEntryEnd = (header.byteOffset ?? 0) + size + ((512 - (size % 512)) % 512);
+      if (entry.kind === 'directory' || entry.path === null) {
+        // Dropped (a directory is kept only for the file/directory conflict check). Its data,
+        // if any, is drained: it still counts towards the inflated-stream cap.
+        stream.on('end', () => next());
+        stream.resume();
+        return;
+      }
+      const { path, mode } = entry;
+      const chunks: Buffer[] = [];
+      stream.on('data', (data: unknown) => {
+        const chunk = data as Buffer;
+        if (settled) return;
+        fileBytes += chunk.length;
+        if (fileBytes > maxBytes) return fail(refuse(name, `the archive expands past ${maxBytes} bytes`));
+        chunks.push(chunk);
+      });
+      stream.on('end', () => {
+        if (settled) return;
+        const file: ArchiveFile = { path, mode, data: Buffer.concat(chunks) };
+        // A later entry for the same path replaces the file, as extracting it would.
+        const at = fileAt.get(path);
+        if (at === undefined) fileAt.set(path, files.push(file) - 1);
+        else files[at] = file;
+        next();
+      });
+    });
+    extract.on('error', (err: unknown) => fail(err));
+    extract.on('finish', () => {
+      if (settled) return;
+      if (inflated - lastEntryEnd < 512 || tail.some((b) => b !== 0)) {
+        return fail(new StowageError(`truncated archive: no end-of-archive block ${where()}`, label));
+      }
+      if (options.duplicates === 'as-extracted') {
+        const clash = caseOnlyClash(files, paths, refuse);
+        if (clash) return fail(clash);
+      }
+      settled = true;
+      resolve(files);
+    });
+
+    const pump = async (): Promise<void> => {
+      for await (const chunk of inflate(bytes, options.compression)) {
+        if (settled) return;
+        inflated += chunk.length;
+        if (inflated > streamCap) {
+          throw new StowageError(`the archive expands past ${streamCap} bytes of tar data ${where()}`, label);
+        }
+        tail = chunk.length >= 512 ? chunk.subarray(-512) : Buffer.concat([tail, chunk]).subarray(-512);
+        if (!extract.write(chunk)) {
+          await new Promise<void>((go) => {
+            const done = (): void => {
+              extract.off('drain', done);
+              extract.off('close', done);
+              go();
+            };
+            extract.on('drain', done);
+            extract.on('close', done);
+          });
+        }
+      }
+      if (!settled) extract.end(null);
+    };
+    pump().catch((err: unknown) => fail(err instanceof StowageError ? err : new StowageError(`truncated or corrupt ${compressionName(options.compression)} data ${where()}: ${errorMessage(err)}`, label)));
+  });
+}
+
+type AdmittedEntry =
+  | { kind: 'file'; path: string | null; mode: 0o644 | 0o755 }
+  | { kind: 'directory'; path: string | null };
+
+type Refuse = (name: string, why: string) => StowageError;
+
+/** Checks one header; a null path means stripping removed the whole path. */
+function admitEntry(header: ParsedHeader, layout: { strip: number; topDirectory: string | undefined }, refuse: Refuse): AdmittedEntry {
+  const name = header.name;
+  switch (header.type) {
+    case 'file':
+    case 'contiguous-file':
+    case 'directory':
+      break;
+    case 'symlink':
+      throw refuse(name, `symbolic link to ${quote(header.linkname ?? '')}: a vendored tree needs no links, and they are refused rather than resolved`);
+    case 'link':
+      throw refuse(name, `hard link to ${quote(header.linkname ?? '')}: a vendored tree needs no links, and they are refused rather than resolved`);
+    case 'character-device':
+    case 'block-device':
+      throw refuse(name, `${header.type === 'character-device' ? 'character' : 'block'} device: not a regular file`);
+    case 'fifo':
+      throw refuse(name, 'FIFO: not a regular file');
+    default:
+      throw refuse(name, 'unsupported entry type');
+  }
+  const directory = header.type === 'directory';
+  if (directory && (header.size ?? 0) !== 0) throw refuse(name, 'directory entry with data');
+  if (!directory && name.endsWith('/')) throw refuse(name, 'a file entry whose name ends in "/"');
+  const raw = directory ? name.replace(/\/+$/, '') : name;
+  if (raw.startsWith('/')) throw refuse(name, 'absolute path');
+  const written = raw.split('/');
+  // Empty and `.` segments (`package/./x`, `package//x`) name the same file without them;
+  // everything else vendorPathProblem refuses is refused here, before stripping too.
+  const meaningful = written.filter(isMeaningfulSegment);
+  if (meaningful.length === 0 && directory) return { kind: 'directory', path: null };
+  const rawProblem = vendorPathProblem(meaningful.join('/'));
+  if (rawProblem) throw refuse(name, rawProblem);
+  const top = layout.topDirectory;
+  if (top !== undefined && written[0] !== top) {
+    const how = written[0] === '.' ? ' (a leading "./" is outside it, as cargo reads the path)' : '';
+    throw refuse(name, `not under ${quote(`${top}/`)}, the archive's own directory${how}; refusing to unpack it`);
+  }
+  const kept = written.slice(layout.strip).filter(isMeaningfulSegment);
+  if (kept.length === 0) {
+    // npm drops a file the strip leaves no name; cargo cannot write a file where its directory is.
+    if (!directory && top !== undefined) throw refuse(name, `a file where the directory ${quote(`${top}/`)} must be`);
+    return directory ? { kind: 'directory', path: null } : { kind: 'file', path: null, mode: 0o644 };
+  }
+  const path = kept.join('/');
+  const problem = vendorPathProblem(path);
+  if (problem) throw refuse(name, `${problem} after stripping ${layout.strip} components`);
+  if (directory) return { kind: 'directory', path };
+  return { kind: 'file', path, mode: ((header.mode ?? 0) & 0o111) !== 0 ? 0o755 : 0o644 };
+}
+
+function isMeaningfulSegment(segment: string): boolean {
+  return segment !== '' && segment !== '.';
+}
+
+/** Each path read so far: what it is, and the entry that made it so. */
+type PathKinds = Map<string, { kind: 'file' | 'directory'; entry: string }>;
+
+/**
+ * Records an entry's path and its parents, refusing a path that is both a file and a
+ * directory (npm keeps whichever came first, with a warning; cargo fails) and, unless
+ * `as-extracted`, a file that is there twice.
+ */
+function placeEntry(paths: PathKinds, name: string, path: string, kind: 'file' | 'directory', duplicates: UntrustedTarOptions['duplicates'], refuse: Refuse): void {
+  for (let slash = path.indexOf('/'); slash >= 0; slash = path.indexOf('/', slash + 1)) {
+    const parent = path.slice(0, slash);
+    const known = paths.get(parent);
+    if (known?.kind === 'file') throw refuse(name, `${quote(parent)} is a file (entry ${quote(known.entry)}) and a directory`);
+    if (!known) paths.set(parent, { kind: 'directory', entry: name });
+  }
+  const known = paths.get(path);
+  if (known && known.kind !== kind) {
+    throw refuse(name, `${quote(path)} is a ${known.kind} (entry ${quote(known.entry)}) and a ${kind}`);
+  }
+  if (known?.kind === 'file' && duplicates === 'refuse') {
+    throw refuse(name, `the archive holds ${quote(path)} twice (also as entry ${quote(known.entry)})`);
+  }
+  paths.set(path, { kind, entry: known?.kind === 'directory' ? known.entry : name });
+}
+
+/**
+ * Two files whose paths a case-insensitive filesystem takes for one (letter case, Unicode
+ * normalisation) and whose bytes differ: there, the one installed depends on the order of
+ * extraction, so nothing read here can stand for it. Same bytes are harmless either way.
+ */
+function caseOnlyClash(files: readonly ArchiveFile[], paths: PathKinds, refuse: Refuse): StowageError | null {
+  const byFolded = new Map<string, ArchiveFile>();
+  for (const file of files) {
+    const folded = file.path.normalize('NFC').toLowerCase();
+    const other = byFolded.get(folded);
+    if (!other) {
+      byFolded.set(folded, file);
+      continue;
+    }
+    if (other.data.equals(file.data)) continue;
+    const entry = paths.get(file.path)?.entry ?? file.path;
+    return refuse(
+      entry,
+      `${quote(other.path)} and ${quote(file.path)} differ only in letter case or Unicode normalisation and hold different bytes: ` +
+        'a case-insensitive filesystem (macOS, Windows) would install one over the other',
+    );
+  }
+  return null;
+}
+
+/** The archive's tar bytes, inflated chunk by chunk as the parser asks for them. */
+async function* inflate(bytes: Buffer, compression: UntrustedTarOptions['compression']): AsyncGenerator<Buffer> {
+  if (compression === 'none') {
+    for (let at = 0; at < bytes.length; at += RAW_CHUNK) yield bytes.subarray(at, at + RAW_CHUNK);
+    return;
+  }
+  if (compression === 'gz') {
+    // zlib stops inflating while its readable side is full (checked: a 1 GiB bomb read
+    // 80 KiB in holds 3 MB), so the parser's pace bounds memory.
+    const gunzip = createGunzip();
+    gunzip.end(bytes);
+    for await (const chunk of gunzip) yield chunk as Buffer;
+    return;
+  }
+  yield* inflateZstd(bytes);
+}
+
+/**
+ * zstd-napi's DecompressStream inflates a whole input chunk at once, and its one-shot
+ * decompress trusts the frame's claimed size; the bare ZSTD_decompressStream loop below
+ * produces one bounded chunk per step instead. The window stays capped at zstd's default
+ * limit (2^27 bytes), so a frame cannot ask for more memory than that.
+ */
+function* inflateZstd(bytes: Buffer): Generator<Buffer> {
+  if (bytes.length === 0) throw new Error('empty input');
+  const dctx = new zstd.DCtx();
+  let input: Buffer = bytes;
+  for (;;) {
+    const out = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
+    const [remaining, produced, consumed] = dctx.decompressStream(out, input);
+    input = input.subarray(consumed);
+    if (produced > 0) yield out.subarray(0, produced);
+    if (input.length === 0 && produced < out.length) {
+      if (remaining !== 0) throw new Error('unexpected end of data: the last frame is incomplete');
+      return;
+    }
+    if (produced === 0 && consumed === 0) throw new Error('the decoder makes no progress');
+  }
+}
+
+function compressionName(compression: UntrustedTarOptions['compression']): string {
+  return compression === 'gz' ? 'gzip' : compression === 'zst' ? 'zstd' : 'tar';
+}
+
+function quote(s: string): string {
+  return JSON.stringify(s);
+}

@@ -1,0 +1,357 @@
+import { InputError } from '../core/errors.js';
+import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph.js';
+import { parseJsonText } from '../core/json-text.js';
+import type { Ecosystem, Package, PackageSource } from '../core/package.js';
+import { isCratesIoRegistryUrl } from '../ecosystems/cargo/source.js';
+import { crateNameProblem } from '../ecosystems/package-names.js';
+import { parsePurl, type ParsedPurl } from '../core/purl.js';
+import { localComponentOf } from '../core/purl.js';
+
+/**
+ * A CycloneDX JSON SBOM read back into dependency graphs, one per ecosystem it names, so what
+ * shipped can be audited again without its source. Every component is read, at any depth of
+ * `components[].components[]` and under `metadata.component` (the application). A component is
+ * a package stowage audits when its purl is `pkg:cargo/…` or `pkg:npm/…` and agrees with the
+ * component's name, group and version; edges come from `dependencies`.
+ *
+ * Fail closed: a component that may be a package (see NOT_PACKAGE_TYPES) but that stowage
+ * cannot identify, and an edge naming a bom-ref no component has, refuse the whole file unless
+ * the user allows them; then they are reported, never silently dropped. stowage's own SBOMs
+ * name the application's path and workspace packages without a purl, by a ref that says so.
+ */
+
+export interface CycloneDxReadOptions {
+  /** Read what can be identified, and list the rest as not audited, instead of refusing. */
+  allowUnidentified: boolean;
+}
+
+export const ALLOW_UNIDENTIFIED_FLAG = '--allow-unidentified';
+
+const DEFAULT_REGISTRY: Readonly<Record<Ecosystem, string>> = {
+  cargo: 'https://github.com/rust-lang/crates.io-index',
+  npm: 'https://registry.npmjs.org/',
+};
+
+/**
+ * CycloneDX component types that are not software packages: passed over unless their purl names
+ * a Cargo or npm package. Every other type (library, framework, application, or none, or one
+ * this list does not know) is taken as a package, which must then be identified.
+ */
+const NOT_PACKAGE_TYPES = new Set([
+  'file',
+  'operating-system',
+  'container',
+  'platform',
+  'device',
+  'device-driver',
+  'firmware',
+  'machine-learning-model',
+  'data',
+  'cryptographic-asset',
+]);
+
+/** How many unidentified components or dangling refs a refusal names before it counts the rest. */
+const LISTED = 5;
+
+type Json = Record<string, unknown>;
+const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Where a component sits in the document, kept as parent links: rendered only for messages. */
+interface Location {
+  parent: Location | null;
+  key: string;
+}
+
+function locationText(at: Location): string {
+  const keys: string[] = [];
+  for (let l: Location | null = at; l; l = l.parent) keys.push(l.key);
+  return keys.reverse().join('.');
+}
+
+type Identity =
+  | { kind: 'package'; ecosystem: Ecosystem; name: string; version: string; source: PackageSource }
+  | { kind: 'unidentified'; reason: string }
+  | { kind: 'not-a-package' };
+
+interface PurlEcosystem {
+  ecosystem: Ecosystem;
+  /** The package name the purl names, or why it names none. */
+  name(purl: ParsedPurl): { name: string } | { error: string };
+  /** The component's own name (with its group) agrees with the purl's: the name to audit, or null. */
+  agree(purlName: string, component: Json): string | null;
+  isDefaultRegistry(url: string): boolean;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
+const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
+  cargo: {
+    ecosystem: 'cargo',
+    name: (purl) => {
+      if (purl.namespace.length > 0) return { error: 'pkg:cargo has no namespace' };
+      if (crateNameProblem(purl.name) !== null) return { error: 'not a crate name' };
+      return { name: purl.name };
+    },
+    agree: (purlName, component) => {
+      if (str(component.group) !== null) return null;
+      const name = str(component.name);
+      return name === null || name === purlName ? purlName : null;
+    },
+    // The purl type's default repository is https://crates.io; Cargo's own index URLs (git or
+    // sparse, however Cargo spells them) are crates.io as well.
+    isDefaultRegistry: (url) => isCratesIoRegistryUrl(url),
+  },
+  npm: {
+    ecosystem: 'npm',
+    name: (purl) => {
+      if (purl.namespace.length > 1) return { error: 'pkg:npm has at most one namespace, the scope' };
+      const scope = purl.namespace[0];
+      if (/[\s/\p{Cc}]/u.test(purl.name) || (scope !== undefined && /[\s@/\p{Cc}]/u.test(scope.replace(/^@/, '')))) {
+        return { error: 'not an npm package name' };
+      }
+      return { name: scope === undefined ? purl.name : `@${scope.replace(/^@/, '')}/${purl.name}` };
+    },
+    // The purl lower-cases npm names; packages published before npm forbade capitals keep
+    // theirs, and the registry and advisories spell them so: the component's case is kept.
+    agree: (purlName, component) => {
+      const group = str(component.group);
+      const name = str(component.name);
+      if (name === null) return group === null ? purlName : null;
+      const full = group === null ? name : `@${group.replace(/^@/, '')}/${name}`;
+      return full.toLowerCase() === purlName.toLowerCase() ? full : null;
+    },
+    isDefaultRegistry: (url) => /^https?:\/\/registry\.npmjs\.org\/?$/i.test(url),
+  },
+};
+
+/** The qualifiers as a source: `vcs_url` (git), `repository_url` (a registry), `download_url`, else the public registry. */
+function sourceOf(qualifiers: Map<string, string>, reader: PurlEcosystem): PackageSource {
+  const vcs = qualifiers.get('vcs_url');
+  if (vcs !== undefined) {
+    const url = vcs.replace(/^git\+/, '');
+    // `git+URL@REVISION`: the revision follows an `@` after the path, not the user's `git@`.
+    const at = url.lastIndexOf('@');
+    return at > url.lastIndexOf('/') ? { kind: 'git', url: url.slice(0, at), rev: url.slice(at + 1), isDefaultRegistry: false } : { kind: 'git', url, isDefaultRegistry: false };
+  }
+  const repository = qualifiers.get('repository_url');
+  if (repository !== undefined) {
+    return reader.isDefaultRegistry(repository)
+      ? { kind: 'registry', url: DEFAULT_REGISTRY[reader.ecosystem], isDefaultRegistry: true }
+      : { kind: 'registry', url: repository, isDefaultRegistry: false };
+  }
+  const download = qualifiers.get('download_url');
+  if (download !== undefined) return { kind: 'other', url: download, isDefaultRegistry: false };
+  return { kind: 'registry', url: DEFAULT_REGISTRY[reader.ecosystem], isDefaultRegistry: true };
+}
+
+/** What a component is: a package (with its identity), one that cannot be identified, or no package at all. */
+function identify(component: Json, ref: string | null): Identity {
+  const looksLikePackage = !(typeof component.type === 'string' && NOT_PACKAGE_TYPES.has(component.type));
+  const version = component.version === undefined ? null : str(component.version);
+  if (component.version !== undefined && version === null) return { kind: 'unidentified', reason: 'version is not a non-empty string' };
+
+  if (component.purl === undefined) {
+    // stowage's own SBOMs name the application's path and workspace packages by such a ref.
+    const local = ref === null ? null : localComponentOf(ref);
+    const name = str(component.name);
+    if (local && name !== null && version !== null) return { kind: 'package', ecosystem: local.ecosystem, name, version, source: { kind: local.kind, url: null, isDefaultRegistry: false } };
+    return looksLikePackage ? { kind: 'unidentified', reason: 'no purl' } : { kind: 'not-a-package' };
+  }
+  if (typeof component.purl !== 'string') return { kind: 'unidentified', reason: 'purl is not a string' };
+  const parsed = parsePurl(component.purl);
+  if ('error' in parsed) return looksLikePackage ? { kind: 'unidentified', reason: `purl not understood (${parsed.error})` } : { kind: 'not-a-package' };
+  const purl = parsed.purl;
+  const reader = PURL_ECOSYSTEMS[purl.type];
+  if (!reader) return looksLikePackage ? { kind: 'unidentified', reason: `pkg:${purl.type} is not an ecosystem stowage audits` } : { kind: 'not-a-package' };
+
+  const named = reader.name(purl);
+  if ('error' in named) return { kind: 'unidentified', reason: `purl not understood (${named.error})` };
+  const name = reader.agree(named.name, component);
+  if (name === null) return { kind: 'unidentified', reason: `purl names ${named.name}, the component ${[str(component.group), str(component.name)].filter((x) => x !== null).join('/')}` };
+  if (purl.version !== null && version !== null && purl.version !== version) {
+    return { kind: 'unidentified', reason: `purl version ${purl.version} contradicts version ${version}` };
+  }
+  const locked = purl.version ?? version;
+  if (locked === null) return { kind: 'unidentified', reason: 'no version' };
+  return { kind: 'package', ecosystem: reader.ecosystem, name, version: locked, source: sourceOf(purl.qualifiers, reader) };
+}
+
+function checksumOf(component: Json, ecosystem: Ecosystem): string | null {
+  const hashes = Array.isArray(component.hashes) ? component.hashes.filter(isRecord) : [];
+  const find = (alg: string): string | undefined => {
+    const h = hashes.find((x) => x.alg === alg && typeof x.content === 'string');
+    return h?.content as string | undefined;
+  };
+  if (ecosystem === 'cargo') return find('SHA-256') ?? null;
+  const sri = (alg: string, hex: string | undefined): string | null => (hex ? `${alg}-${Buffer.from(hex, 'hex').toString('base64')}` : null);
+  return sri('sha512', find('SHA-512')) ?? sri('sha1', find('SHA-1'));
+}
+
+/** Data in a one-line message: quoted, with control characters escaped. */
+const quoted = (text: string): string => JSON.stringify(text);
+
+function listed(items: string[]): string {
+  const shown = items.slice(0, LISTED).join(', ');
+  return items.length > LISTED ? `${shown} and ${items.length - LISTED} more` : shown;
+}
+
+/** A reason quotes data (a decoded purl version, the component's name): its control characters are escaped too. */
+const describe = (u: UnidentifiedComponent): string =>
+  `${quoted(u.ref)}${u.name && u.name !== u.ref ? ` (${quoted(u.name)})` : ''}: ${quoted(u.reason).slice(1, -1)}`;
+
+/** True when the text looks like a CycloneDX JSON document (decides how an audited file is read). */
+export function isCycloneDxText(text: string): boolean {
+  return /^\s*\{[\s\S]{0,400}"bomFormat"\s*:\s*"CycloneDX"/.test(text);
+}
+
+/** Every component of the document, depth first in document order, the application first; no recursion, so no depth limit. */
+function* walkComponents(path: string, doc: Json): Generator<{ component: Json; at: Location; isApplication: boolean }> {
+  const stack: { node: unknown; at: Location; isApplication: boolean }[] = [];
+  const pushAll = (list: unknown, at: Location): void => {
+    if (list === undefined) return;
+    if (!Array.isArray(list)) throw new InputError(path, `${locationText(at)} must be an array`);
+    for (let i = list.length - 1; i >= 0; i--) stack.push({ node: list[i], at: { parent: at.parent, key: `${at.key}[${i}]` }, isApplication: false });
+  };
+  pushAll(doc.components, { parent: null, key: 'components' });
+  const metadata = doc.metadata;
+  if (metadata !== undefined && !isRecord(metadata)) throw new InputError(path, '"metadata" must be an object');
+  if (metadata?.component !== undefined) stack.push({ node: metadata.component, at: { parent: null, key: 'metadata.component' }, isApplication: true });
+  for (let entry = stack.pop(); entry; entry = stack.pop()) {
+    if (!isRecord(entry.node)) throw new InputError(path, `${locationText(entry.at)} is not an object`);
+    yield { component: entry.node, at: entry.at, isApplication: entry.isApplication };
+    pushAll(entry.node.components, { parent: entry.at, key: 'components' });
+  }
+}
+
+export function readCycloneDx(path: string, text: string, options: CycloneDxReadOptions = { allowUnidentified: false }): DependencyGraph[] {
+  const doc = parseJsonText(path, text);
+  if (!isRecord(doc) || doc.bomFormat !== 'CycloneDX') throw new InputError(path, 'not a CycloneDX JSON document (no "bomFormat": "CycloneDX")');
+  const format = `CycloneDX ${typeof doc.specVersion === 'string' ? doc.specVersion : '?'} SBOM`;
+
+  let app: Json | null = null;
+  let appRef: string | null = null;
+  /** Every bom-ref of the document (packages or not): edges may name any of them. */
+  const refs = new Map<string, Location>();
+  const byRef = new Map<string, Package>();
+  const packages: Package[] = [];
+  const unidentified: UnidentifiedComponent[] = [];
+
+  for (const { component, at, isApplication } of walkComponents(path, doc)) {
+    const bomRef = component['bom-ref'];
+    if (bomRef !== undefined && typeof bomRef !== 'string') throw new InputError(path, `${locationText(at)}: bom-ref is not a string`);
+    if (bomRef !== undefined) {
+      const first = refs.get(bomRef);
+      if (first) throw new InputError(path, `bom-ref ${quoted(bomRef)} appears twice (${locationText(first)} and ${locationText(at)}): edges to it would be ambiguous`);
+      refs.set(bomRef, at);
+    }
+    if (isApplication) {
+      app = component;
+      appRef = bomRef ?? null;
+      continue;
+    }
+    const identity = identify(component, bomRef ?? null);
+    if (identity.kind === 'not-a-package') continue;
+    if (identity.kind === 'unidentified') {
+      unidentified.push({
+        ref: bomRef ?? locationText(at),
+        name: [str(component.group), str(component.name)].filter((x) => x !== null).join('/'),
+        version: str(component.version) ?? '',
+        reason: identity.reason,
+      });
+      continue;
+    }
+    const id = bomRef ?? (component.purl as string | undefined) ?? locationText(at);
+    if (bomRef === undefined) {
+      // Edges cannot name it; its purl stands for it, once.
+      if (byRef.has(id) || refs.has(id)) throw new InputError(path, `${locationText(at)}: purl ${quoted(id)} is listed twice without a bom-ref`);
+    }
+    const pkg: Package = { id, ecosystem: identity.ecosystem, name: identity.name, version: identity.version, source: identity.source, checksum: checksumOf(component, identity.ecosystem) };
+    if (component.scope === 'excluded') pkg.flags = { dev: true };
+    byRef.set(id, pkg);
+    packages.push(pkg);
+  }
+
+  if (unidentified.length > 0 && !options.allowUnidentified) {
+    throw new InputError(
+      path,
+      `${unidentified.length} ${unidentified.length === 1 ? 'component names a package' : 'components name packages'} stowage cannot identify, so cannot audit: ` +
+        `${listed(unidentified.map(describe))}; pass ${ALLOW_UNIDENTIFIED_FLAG} to audit the rest and report these as not audited`,
+    );
+  }
+
+  const { edges, dangling } = readEdges(path, doc, refs, byRef, appRef, options);
+  const ecosystems = [...new Set(packages.map((p) => p.ecosystem))];
+  if (ecosystems.length === 0) {
+    const why = unidentified.length > 0 ? `; not audited: ${listed(unidentified.map(describe))}` : '';
+    throw new InputError(path, `the SBOM names no Cargo or npm package (no pkg:cargo or pkg:npm purl)${why}`);
+  }
+  return ecosystems.map((ecosystem, i): DependencyGraph => {
+    const graph: DependencyGraph = { ecosystem, path, format, packages: [], edges: [], roots: [] };
+    if (app && appRef !== null) {
+      graph.packages.push({
+        id: appRef,
+        ecosystem,
+        name: str(app.name) ?? 'application',
+        version: str(app.version) ?? '',
+        source: { kind: 'workspace', url: null, isDefaultRegistry: false },
+        checksum: null,
+      });
+      graph.roots.push(appRef);
+    }
+    graph.packages.push(...packages.filter((p) => p.ecosystem === ecosystem));
+    graph.edges.push(...edges.filter((e) => byRef.get(e.to)?.ecosystem === ecosystem));
+    // Listed once per file, with its first graph: they belong to no ecosystem stowage knows.
+    if (i === 0 && options.allowUnidentified) {
+      graph.unidentified = unidentified;
+      if (unidentified.length > 0) graph.warnings = [`${unidentified.length} ${unidentified.length === 1 ? 'component' : 'components'} not audited, not identified as packages: ${listed(unidentified.map(describe))}`];
+    }
+    if (i === 0 && dangling.length > 0) {
+      (graph.warnings ??= []).push(`${dangling.length} dependencies name bom-refs no component has, not read: ${listed(dangling)}`);
+    }
+    return graph;
+  });
+}
+
+/**
+ * `dependencies[]` as edges between packages of one ecosystem, or from the application. An edge
+ * that names a bom-ref no component has means the document is incomplete: refused, unless
+ * unidentified input is allowed (then it is listed). Edges to or from components that are not
+ * packages, or not identified, are not package edges.
+ */
+function readEdges(
+  path: string,
+  doc: Json,
+  refs: ReadonlyMap<string, Location>,
+  byRef: ReadonlyMap<string, Package>,
+  appRef: string | null,
+  options: CycloneDxReadOptions,
+): { edges: Edge[]; dangling: string[] } {
+  if (doc.dependencies !== undefined && !Array.isArray(doc.dependencies)) throw new InputError(path, '"dependencies" must be an array');
+  const edges: Edge[] = [];
+  const dangling = new Set<string>();
+  for (const [i, dep] of ((doc.dependencies as unknown[] | undefined) ?? []).entries()) {
+    if (!isRecord(dep) || typeof dep.ref !== 'string') throw new InputError(path, `dependencies[${i}] is not an object with a "ref"`);
+    if (dep.dependsOn !== undefined && !(Array.isArray(dep.dependsOn) && dep.dependsOn.every((t) => typeof t === 'string'))) {
+      throw new InputError(path, `dependencies[${i}].dependsOn must be an array of bom-refs`);
+    }
+    if (!refs.has(dep.ref)) dangling.add(quoted(dep.ref));
+    const from = byRef.get(dep.ref);
+    for (const target of (dep.dependsOn as string[] | undefined) ?? []) {
+      if (!refs.has(target)) {
+        dangling.add(quoted(target));
+        continue;
+      }
+      const to = byRef.get(target);
+      if (!to || !(dep.ref === appRef || from?.ecosystem === to.ecosystem)) continue;
+      edges.push({ from: dep.ref, to: to.id, kind: to.flags?.dev ? 'dev' : 'normal' });
+    }
+  }
+  if (dangling.size > 0 && !options.allowUnidentified) {
+    throw new InputError(
+      path,
+      `dependencies name ${dangling.size} bom-${dangling.size === 1 ? 'ref' : 'refs'} no component has, so the graph is incomplete: ${listed([...dangling])}; ` +
+        `pass ${ALLOW_UNIDENTIFIED_FLAG} to audit the components it lists`,
+    );
+  }
+  return { edges, dangling: [...dangling] };
+}

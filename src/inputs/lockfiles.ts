@@ -1,0 +1,109 @@
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
+import { InputError, StowageError } from '../core/errors.js';
+import type { DependencyGraph } from '../core/graph.js';
+import { LOCKFILE_FORMATS, SUPERSEDED } from '../ecosystems/formats.js';
+import { readTextInput } from '../core/input-files.js';
+
+/** A lockfile found on disk, with the format that reads it and its manifest, if any. */
+export interface LockfileLocation {
+  path: string;
+  format: LockfileFormat;
+  manifestPath: string | null;
+}
+
+function formatForFile(file: string): { format: LockfileFormat; prefix: string } | null {
+  const name = basename(file);
+  for (const format of LOCKFILE_FORMATS) {
+    // `app-2024.Cargo.lock` is read as a Cargo.lock, with `app-2024.Cargo.toml` as its manifest.
+    if (name === format.fileName || name.endsWith(`.${format.fileName}`)) {
+      return { format, prefix: name.slice(0, name.length - format.fileName.length) };
+    }
+  }
+  return null;
+}
+
+const KNOWN_NAMES = LOCKFILE_FORMATS.map((f) => f.fileName).join(', ');
+
+/**
+ * The lockfiles PATH names: the file itself, or every lockfile in the directory (a directory
+ * with a Cargo.lock and a package-lock.json is one application with two lockfiles).
+ */
+export function findLockfiles(path: string): LockfileLocation[] {
+  const full = resolve(path);
+  let st;
+  try {
+    st = statSync(full);
+  } catch {
+    throw new StowageError('no such file or directory', path);
+  }
+  if (st.isFile()) {
+    const found = formatForFile(full);
+    if (!found) throw new InputError(path, `not a lockfile stowage reads (expected one of ${KNOWN_NAMES})`);
+    // npm installs from npm-shrinkwrap.json whenever there is one, and never reads
+    // package-lock.json beside it: auditing the latter would check what is not installed.
+    const superseder = SUPERSEDED[basename(full)];
+    if (superseder !== undefined && existsSync(join(dirname(full), superseder))) {
+      throw new InputError(path, `npm installs from the ${superseder} beside it and ignores this file: audit ${join(dirname(path), superseder)} or the directory`);
+    }
+    const manifest = join(dirname(full), found.prefix + found.format.manifestName);
+    return [{ path, format: found.format, manifestPath: existsSync(manifest) ? manifest : null }];
+  }
+  if (!st.isDirectory()) throw new InputError(path, 'not a file or directory');
+  const present = new Set(LOCKFILE_FORMATS.map((f) => f.fileName).filter((n) => existsSync(join(full, n))));
+  const locations: LockfileLocation[] = [];
+  for (const format of LOCKFILE_FORMATS) {
+    if (!present.has(format.fileName)) continue;
+    const superseder = SUPERSEDED[format.fileName];
+    if (superseder && present.has(superseder)) continue;
+    const manifest = join(full, format.manifestName);
+    locations.push({
+      path: join(path, format.fileName),
+      format,
+      manifestPath: existsSync(manifest) ? join(path, format.manifestName) : null,
+    });
+  }
+  if (locations.length === 0) throw new InputError(path, `no lockfile found (looked for ${KNOWN_NAMES})`);
+  return locations;
+}
+
+/** Reads and parses one lockfile (with its manifest) into the shared dependency graph. */
+export async function readDependencyGraph(location: LockfileLocation): Promise<DependencyGraph> {
+  const input: LockfileInput = { path: location.path, text: readTextInput(location.path) };
+  if (location.manifestPath) {
+    input.manifest = { path: location.manifestPath, text: readTextInput(location.manifestPath) };
+    if (location.format.ecosystem === 'cargo') {
+      // Parsed once here for both the workspace-root search and the member expansion.
+      const { memberManifestPathsOf, parseManifestQuietly } = await import('../ecosystems/cargo/workspace-members.js');
+      const doc = parseManifestQuietly(input.manifest.text);
+      refuseMemberLockfile(location.path, input.manifest.path, doc, await import('../ecosystems/cargo/workspace-root.js'));
+      input.members = memberManifestPathsOf(input.manifest.path, doc).map((path) => ({ path, text: readTextInput(path) }));
+    }
+  }
+  const parse = await location.format.loadParser();
+  const graph = parse(input);
+  if (location.format.ecosystem === 'npm') await (await import('../ecosystems/npm/local-tarball.js')).readLocalTarballs(graph);
+  return graph;
+}
+
+/**
+ * Cargo builds a workspace member with its workspace root's Cargo.lock and never reads one
+ * beside the member: auditing that one would check what is not built. Refused, naming the
+ * lockfile Cargo does read. (`NAME.Cargo.lock` is stowage's own naming, never Cargo's: not asked.)
+ */
+function refuseMemberLockfile(
+  path: string,
+  manifestPath: string,
+  manifest: import('smol-toml').TomlTable | null,
+  roots: typeof import('../ecosystems/cargo/workspace-root.js'),
+): void {
+  if (!roots.isCargoLockName(path)) return;
+  const foreign = roots.foreignWorkspaceRoot(manifestPath, manifest);
+  if (foreign === null) return;
+  const rootDir = dirname(foreign.root);
+  throw new InputError(
+    path,
+    `Cargo does not read this lockfile: ${foreign.manifest} is in the workspace of ${foreign.root}, and Cargo builds it with ${join(rootDir, 'Cargo.lock')}; audit ${rootDir}`,
+  );
+}

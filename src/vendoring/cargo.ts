@@ -1,0 +1,639 @@
+import { spawn } from 'node:child_process';
+import { isolatedGitEnvironment } from '../core/git-environment.js';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'smol-toml';
+import type { TomlTable, TomlValue } from 'smol-toml';
+import { StowageError } from '../core/errors.js';
+import type { DependencyGraph } from '../core/graph.js';
+import type { Package } from '../core/package.js';
+import type { DownloadRequest } from './download.js';
+import { readUntrustedTar } from '../core/untrusted-tar.js';
+import type { EcosystemVendor, VendorContext, VendoredPackage } from './vendor-tree.js';
+import type { ArchiveFile } from '../core/untrusted-tar.js';
+import { readCargoConfig, registryLocation } from '../ecosystems/cargo/cargo-config.js';
+import { SparseIndex } from '../ecosystems/cargo/registry.js';
+import { compareCargoVersions, parseCargoVersion } from '../ecosystems/cargo/version.js';
+import { isTomlTable } from '../core/toml-values.js';
+import { redactCredentials } from '../core/credentials.js';
+import { isCratesIoSource, sourceIdentity } from '../ecosystems/cargo/source.js';
+
+/**
+ * Cargo's vendor layout, as `cargo vendor` writes it:
+ *
+ *   vendor/<name>/                 the highest version of each crate
+ *   vendor/<name>-<version>/       every other version
+ *   vendor/<dir>/.cargo-checksum.json   {"files":{path:sha256},"package":<.crate sha256 | null>}
+ *   .cargo/config.toml             crates-io (and each git source) replaced by `vendor`
+ *
+ * Registry crates are the `.crate` contents exactly (cargo ≥ 1.89 extracts them directly),
+ * verified twice before use: the lockfile checksum must equal the index `cksum`, and the
+ * downloaded bytes must hash to it. Git crates are read from the locked commit, found by
+ * name in the repository (which may be a workspace), and keep the repository's Cargo.toml:
+ * cargo ≥ 1.8x writes a normalized one instead (as `cargo package` does), so a manifest that
+ * inherits from its workspace is refused rather than vendored broken. Path and workspace
+ * packages are the application's own and are not vendored.
+ */
+
+export const VENDOR_DIR = 'vendor';
+const VENDORED_SOURCES = 'vendored-sources';
+
+/** Cargo's own unpack limit for one crate; past it a `.crate` is a decompression bomb. */
+const MAX_CRATE_UNPACKED_BYTES = 512 * 1024 * 1024;
+const MAX_CRATE_ENTRIES = 200_000;
+
+/** One crate on its way into `vendor/`. */
+interface VendorUnit {
+  pkg: Package;
+  /** The source as Cargo.lock spells it, without a git `#commit`: the config.toml key. */
+  sourceId: string;
+  /** The crate's files, relative to its directory. */
+  files: ArchiveFile[];
+  /** `package` of `.cargo-checksum.json`. */
+  checksum: string | null;
+}
+
+/**
+ * Which files of a crate `cargo vendor` leaves out: git's own files anywhere, which would
+ * otherwise change how the vendored tree behaves when committed. (`.cargo-ok` is Cargo's
+ * unpack marker; it is dropped while unpacking.)
+ */
+export function isVendoredFile(relativePath: string): boolean {
+  const parts = relativePath.split('/');
+  const base = parts[parts.length - 1];
+  if (base === '.gitignore' || base === '.gitattributes' || base === '.git') return false;
+  return !parts.slice(0, -1).includes('.git');
+}
+
+function pkgLabel(pkg: Package): string {
+  return `${pkg.name} ${pkg.version}`;
+}
+
+function lockfileSource(pkg: Package): string {
+  const url = pkg.source.url ?? '';
+  if (pkg.source.kind === 'git') return `git+${url}`;
+  return url.startsWith('sparse+') ? url : `registry+${url}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registry crates
+
+async function vendorRegistryCrates(packages: readonly Package[], context: VendorContext): Promise<VendorUnit[]> {
+  if (packages.length === 0) return [];
+  const config = readCargoConfig(context.projectDir);
+  const indexes = new Map<string, SparseIndex>();
+  const located = packages.map((pkg) => {
+    const location = registryLocation(config, lockfileSource(pkg));
+    let index = indexes.get(location.indexUrl);
+    if (!index) indexes.set(location.indexUrl, (index = new SparseIndex(location.indexUrl, location.name)));
+    return { pkg, index };
+  });
+
+  // The index is consulted only for what must be downloaded: a crate already in the content
+  // cache matched the lockfile checksum (and the index cksum) when it was first fetched, so a
+  // second run, or a verify on a machine with the cache, needs no network at all.
+  const requests = located.map(({ pkg, index }): DownloadRequest => {
+    const label = pkgLabel(pkg);
+    if (pkg.checksum === null) {
+      throw new StowageError(`${label}: Cargo.lock records no checksum for this registry crate; run \`cargo generate-lockfile\` or \`cargo update -p ${pkg.name}\``);
+    }
+    const lockChecksum = pkg.checksum.toLowerCase();
+    const url = async (): Promise<string> => {
+      const entry = await index.entry(pkg.name, pkg.version);
+      if (entry.cksum !== lockChecksum) {
+        throw new StowageError(
+          `${label}: the Cargo.lock checksum ${lockChecksum} does not match the checksum ${entry.cksum} ` +
+            `that registry \`${index.name}\` (${index.indexUrl}) publishes; refusing to vendor it`,
+        );
+      }
+      if (entry.yanked) context.warn(`${label} is yanked in registry \`${index.name}\`; vendoring the locked version anyway`);
+      return index.downloadUrl(pkg.name, pkg.version, entry.cksum);
+    };
+    return { url, expected: [{ algorithm: 'sha256', hex: lockChecksum }], label };
+  });
+
+  const tarballs = await context.downloader.fetchAll(requests);
+  const units: VendorUnit[] = [];
+  for (const [i, { pkg }] of located.entries()) {
+    const label = pkgLabel(pkg);
+    const files = await unpackCrate(tarballs[i] as Buffer, pkg, label);
+    units.push({ pkg, sourceId: lockfileSource(pkg), files, checksum: (pkg.checksum as string).toLowerCase() });
+  }
+  return units;
+}
+
+/** The files of a `.crate`, relative to its `name-version/` directory, as cargo vendor keeps them. */
+async function unpackCrate(bytes: Buffer, pkg: Package, label: string): Promise<ArchiveFile[]> {
+  const top = `${pkg.name}-${pkg.version}`;
+  // As cargo unpacks it: every entry in `name-version/` (so it cannot overwrite another
+  // crate), the last entry for a path winning, as tar-rs writes the file again.
+  const entries = await readUntrustedTar(bytes, {
+    label: `${label} (.crate)`,
+    compression: 'gz',
+    maxBytes: MAX_CRATE_UNPACKED_BYTES,
+    maxEntries: MAX_CRATE_ENTRIES,
+    topDirectory: top,
+    stripComponents: 1,
+    duplicates: 'as-extracted',
+  });
+  const files: ArchiveFile[] = [];
+  for (const entry of entries) {
+    const path = entry.path;
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    if (base === '.cargo-ok') continue;
+    if (!isVendoredFile(path)) continue;
+    files.push({ path, mode: entry.mode, data: entry.data });
+  }
+  if (!files.some((f) => f.path === 'Cargo.toml')) throw new StowageError(`${label}: the .crate has no ${top}/Cargo.toml`);
+  return files;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Git crates
+
+interface GitTreeEntry {
+  mode: string;
+  type: string;
+  object: string;
+  path: string;
+}
+
+function gitEnv(context: VendorContext): NodeJS.ProcessEnv {
+  // Only the transports Cargo itself fetches with: never `ext::` and friends from a lockfile.
+  return isolatedGitEnvironment({ ...process.env, ...context.env }, { GIT_ALLOW_PROTOCOL: 'file:git:http:https:ssh' });
+}
+
+function runGit(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; input?: string }): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: options.cwd, env: options.env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (e) => reject(new StowageError(`cannot run git: ${e.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) resolve(Buffer.concat(out));
+      else {
+        const message = Buffer.concat(err).toString('utf8').trim().split('\n').filter(Boolean).pop() ?? `exit ${code}`;
+        reject(new GitFailed(message));
+      }
+    });
+    if (child.stdin) {
+      // git may exit before reading all of stdin; its exit status tells what happened.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
+  });
+}
+
+class GitFailed extends Error {}
+
+/** A repository fetched at one commit: its tree, and blob contents on demand. */
+class GitCheckout {
+  private constructor(
+    private readonly dir: string,
+    private readonly env: NodeJS.ProcessEnv,
+    readonly rev: string,
+    readonly tree: Map<string, GitTreeEntry>,
+  ) {}
+
+  static async fetch(url: string, rev: string, label: string, context: VendorContext, workDir: string): Promise<GitCheckout> {
+    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(rev)) throw new StowageError(`${label}: the locked git revision "${rev}" is not a full commit id`);
+    const env = gitEnv(context);
+    const dir = await mkdtemp(join(workDir, 'git-'));
+    await runGit(['init', '--quiet', '--bare', dir], { cwd: workDir, env });
+    try {
+      // Most servers (and every local repository) hand out a commit by id: one shallow fetch.
+      await runGit(['fetch', '--quiet', '--depth=1', '--no-tags', '--', url, rev], { cwd: dir, env });
+    } catch {
+      try {
+        await runGit(['fetch', '--quiet', '--', url, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], { cwd: dir, env });
+      } catch (err) {
+        throw new StowageError(`${label}: cannot fetch ${url}: ${(err as Error).message}`);
+      }
+    }
+    try {
+      await runGit(['cat-file', '-e', `${rev}^{commit}`], { cwd: dir, env });
+    } catch {
+      throw new StowageError(`${label}: ${url} has no commit ${rev} (the revision Cargo.lock locks)`);
+    }
+    const listing = await runGit(['ls-tree', '-r', '-z', '--full-tree', rev], { cwd: dir, env });
+    const tree = new Map<string, GitTreeEntry>();
+    for (const record of listing.toString('utf8').split('\0')) {
+      if (!record) continue;
+      const tab = record.indexOf('\t');
+      const [mode = '', type = '', object = ''] = record.slice(0, tab).split(' ');
+      const path = record.slice(tab + 1);
+      tree.set(path, { mode, type, object, path });
+    }
+    return new GitCheckout(dir, env, rev, tree);
+  }
+
+  /** Blob contents by object id, read in one `git cat-file --batch`. */
+  async blobs(objects: readonly string[]): Promise<Map<string, Buffer>> {
+    const unique = [...new Set(objects)];
+    const out = await runGit(['cat-file', '--batch'], { cwd: this.dir, env: this.env, input: unique.map((o) => `${o}\n`).join('') });
+    const blobs = new Map<string, Buffer>();
+    let offset = 0;
+    for (const object of unique) {
+      const eol = out.indexOf(0x0a, offset);
+      const header = out.subarray(offset, eol).toString('utf8').split(' ');
+      if (header[1] !== 'blob') throw new StowageError(`git object ${object} is not a blob`);
+      const size = Number(header[2]);
+      blobs.set(object, out.subarray(eol + 1, eol + 1 + size));
+      offset = eol + 1 + size + 1;
+    }
+    return blobs;
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The first `key.workspace = true` of a manifest, which only a workspace root can resolve. */
+function inheritedKey(manifest: TomlTable): string | null {
+  const pkg = manifest.package;
+  if (isTomlTable(pkg)) {
+    for (const [key, value] of Object.entries(pkg)) if (isTomlTable(value) && value.workspace === true) return `package.${key}`;
+  }
+  if (isTomlTable(manifest.lints) && manifest.lints.workspace === true) return 'lints';
+  const depTables = (where: string, table: TomlTable): string | null => {
+    for (const section of ['dependencies', 'dev-dependencies', 'dev_dependencies', 'build-dependencies', 'build_dependencies']) {
+      const deps = table[section];
+      if (!isTomlTable(deps)) continue;
+      for (const [name, spec] of Object.entries(deps)) if (isTomlTable(spec) && spec.workspace === true) return `${where}${section}.${name}`;
+    }
+    return null;
+  };
+  const top = depTables('', manifest);
+  if (top) return top;
+  if (isTomlTable(manifest.target)) {
+    for (const [target, body] of Object.entries(manifest.target)) {
+      if (!isTomlTable(body)) continue;
+      const found = depTables(`target.${target}.`, body);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+/** A gitignore-style pattern of `package.include` / `package.exclude`, as a path test. */
+function globMatcher(pattern: string): (path: string, isDir: boolean) => boolean {
+  let p = pattern;
+  const dirOnly = p.endsWith('/');
+  if (dirOnly) p = p.slice(0, -1);
+  const anchored = p.startsWith('/') || p.slice(0, -1).includes('/');
+  if (p.startsWith('/')) p = p.slice(1);
+  let re = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i] as string;
+    if (c === '*' && p[i + 1] === '*') {
+      if (p[i + 2] === '/') {
+        re += '(?:.*/)?';
+        i += 2;
+      } else {
+        re += '.*';
+        i += 1;
+      }
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const close = p.indexOf(']', i + 1);
+      if (close === -1) re += '\\[';
+      else {
+        re += `[${p.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        i = close;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  const regex = new RegExp(anchored ? `^${re}$` : `^(?:.*/)?${re}$`);
+  return (path, isDir) => (!dirOnly || isDir) && regex.test(path);
+}
+
+/** Cargo's include/exclude: a file is matched when it or any directory above it matches. */
+function patternSet(patterns: readonly string[]): (path: string) => boolean {
+  const rules = patterns.map((raw) => {
+    const negated = raw.startsWith('!');
+    return { negated, match: globMatcher(negated ? raw.slice(1) : raw) };
+  });
+  return (path) => {
+    const parts = path.split('/');
+    let matched = false;
+    for (let depth = 1; depth <= parts.length; depth++) {
+      const prefix = parts.slice(0, depth).join('/');
+      const isDir = depth < parts.length;
+      for (const rule of rules) if (rule.match(prefix, isDir)) matched = !rule.negated;
+    }
+    return matched;
+  };
+}
+
+function stringList(value: TomlValue | undefined): string[] | null {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : null;
+}
+
+async function vendorGitCrates(packages: readonly Package[], context: VendorContext): Promise<VendorUnit[]> {
+  if (packages.length === 0) return [];
+  const bySource = new Map<string, Package[]>();
+  for (const pkg of packages) {
+    const key = `${pkg.source.url ?? ''}#${pkg.source.rev ?? ''}`;
+    let list = bySource.get(key);
+    if (!list) bySource.set(key, (list = []));
+    list.push(pkg);
+  }
+  const workDir = await mkdtemp(join(tmpdir(), 'stowage-git-'));
+  const units: VendorUnit[] = [];
+  try {
+    for (const group of bySource.values()) {
+      const first = group[0] as Package;
+      const withQuery = first.source.url ?? '';
+      const query = withQuery.indexOf('?');
+      const url = query === -1 ? withQuery : withQuery.slice(0, query);
+      const rev = first.source.rev ?? '';
+      const checkout = await GitCheckout.fetch(url, rev, `${pkgLabel(first)} (git ${url})`, context, workDir);
+      try {
+        for (const pkg of group) units.push(await gitUnit(checkout, pkg, url));
+      } finally {
+        await checkout.remove();
+      }
+    }
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+  return units;
+}
+
+/** One crate of a git checkout: found by its Cargo.toml name (the repository may be a workspace). */
+async function gitUnit(checkout: GitCheckout, pkg: Package, url: string): Promise<VendorUnit> {
+  const label = `${pkgLabel(pkg)} (git ${url}#${checkout.rev.slice(0, 8)})`;
+  const manifestEntries = [...checkout.tree.values()].filter(
+    (e) => e.type === 'blob' && (e.path === 'Cargo.toml' || e.path.endsWith('/Cargo.toml')) && !e.path.split('/').includes('target'),
+  );
+  const manifests = await checkout.blobs(manifestEntries.map((e) => e.object));
+  const candidates: { dir: string; manifest: TomlTable; path: string }[] = [];
+  for (const entry of manifestEntries) {
+    let doc: TomlTable;
+    try {
+      doc = parse((manifests.get(entry.object) as Buffer).toString('utf8'));
+    } catch {
+      continue; // Cargo skips manifests it cannot read when it searches a repository.
+    }
+    if (isTomlTable(doc.package) && doc.package.name === pkg.name) {
+      candidates.push({ dir: entry.path === 'Cargo.toml' ? '' : entry.path.slice(0, -'/Cargo.toml'.length), manifest: doc, path: entry.path });
+    }
+  }
+  const matching = candidates.filter((c) => {
+    const version = isTomlTable(c.manifest.package) ? c.manifest.package.version : undefined;
+    return version === undefined || typeof version !== 'string' || version === pkg.version;
+  });
+  if (matching.length === 0) {
+    throw new StowageError(`${label}: no Cargo.toml in the repository declares package ${pkg.name} version ${pkg.version}`);
+  }
+  if (matching.length > 1) {
+    throw new StowageError(`${label}: several manifests declare package ${pkg.name}: ${matching.map((c) => c.path).join(', ')}`);
+  }
+  const found = matching[0] as (typeof matching)[number];
+  const inherited = inheritedKey(found.manifest);
+  if (inherited) {
+    throw new StowageError(
+      `${label}: ${found.path} inherits \`${inherited}\` from its workspace, which a vendored copy cannot resolve; stowage does not rewrite such manifests yet`,
+    );
+  }
+
+  const root = found.dir === '' ? '' : `${found.dir}/`;
+  const inPackage = [...checkout.tree.values()].filter((e) => e.path.startsWith(root)).map((e) => ({ ...e, rel: e.path.slice(root.length) }));
+  // Directories holding a Cargo.toml of their own are other packages: not part of this one.
+  const nested = inPackage
+    .filter((e) => e.rel !== 'Cargo.toml' && e.rel.endsWith('/Cargo.toml'))
+    .map((e) => e.rel.slice(0, -'Cargo.toml'.length));
+  const pkgTable = found.manifest.package as TomlTable;
+  const include = stringList(pkgTable.include);
+  const exclude = stringList(pkgTable.exclude);
+  const included = include ? patternSet(include) : null;
+  const excluded = exclude ? patternSet(exclude) : null;
+
+  const chosen: { rel: string; entry: GitTreeEntry }[] = [];
+  for (const e of inPackage) {
+    if (nested.some((dir) => e.rel.startsWith(dir))) continue;
+    if (!isVendoredFile(e.rel)) continue;
+    if (e.rel !== 'Cargo.toml') {
+      if (included && !included(e.rel)) continue;
+      if (!included && excluded?.(e.rel)) continue;
+    }
+    if (e.type === 'commit') throw new StowageError(`${label}: ${e.path} is a git submodule, which stowage does not vendor`);
+    let target: GitTreeEntry = e;
+    if (e.mode === '120000') target = await resolveSymlink(checkout, e, label);
+    chosen.push({ rel: e.rel, entry: target });
+  }
+  const blobs = await checkout.blobs(chosen.map((c) => c.entry.object));
+  const files: ArchiveFile[] = chosen.map(({ rel, entry }) => ({
+    path: rel,
+    mode: entry.mode === '100755' ? 0o755 : 0o644,
+    data: Buffer.from(blobs.get(entry.object) as Buffer),
+  }));
+  return { pkg, sourceId: lockfileSource(pkg), files, checksum: null };
+}
+
+/** Cargo copies what a symlink points at; only targets inside the repository are followed. */
+async function resolveSymlink(checkout: GitCheckout, link: GitTreeEntry, label: string): Promise<GitTreeEntry> {
+  let current = link;
+  for (let hops = 0; hops < 16 && current.mode === '120000'; hops++) {
+    const target = (await checkout.blobs([current.object])).get(current.object)?.toString('utf8') ?? '';
+    const parts = current.path.split('/').slice(0, -1);
+    for (const part of target.split('/')) {
+      if (part === '..') {
+        if (parts.pop() === undefined) throw new StowageError(`${label}: symlink ${link.path} points outside the repository`);
+      } else if (part !== '.' && part !== '') parts.push(part);
+    }
+    if (target.startsWith('/')) throw new StowageError(`${label}: symlink ${link.path} points outside the repository`);
+    const next = checkout.tree.get(parts.join('/'));
+    if (!next || next.type !== 'blob') throw new StowageError(`${label}: symlink ${link.path} does not point at a file in the repository`);
+    current = next;
+  }
+  if (current.mode === '120000') throw new StowageError(`${label}: symlink ${link.path} loops`);
+  return current;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout
+
+function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+function compareVersions(a: string, b: string): number {
+  let parsedA;
+  let parsedB;
+  try {
+    parsedA = parseCargoVersion(a);
+    parsedB = parseCargoVersion(b);
+  } catch {
+    return compareBytes(a, b);
+  }
+  // Cargo's semver orders build metadata last (rustsec's order ignores it).
+  return compareCargoVersions(parsedA, parsedB) || compareBytes(parsedA.build, parsedB.build);
+}
+
+/** `.cargo-checksum.json` as serde_json writes it: compact, keys in byte order. */
+export function cargoChecksumJson(files: readonly ArchiveFile[], packageChecksum: string | null): Buffer {
+  const sorted = [...files].sort((a, b) => compareBytes(a.path, b.path));
+  const map: Record<string, string> = {};
+  for (const f of sorted) map[f.path] = digestHex(f.data);
+  return Buffer.from(JSON.stringify({ files: map, package: packageChecksum }), 'utf8');
+}
+
+function digestHex(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+const BARE_KEY = /^[A-Za-z0-9_-]+$/;
+
+function tomlString(value: string): string {
+  let out = '"';
+  for (const ch of value) {
+    const code = ch.codePointAt(0) as number;
+    if (ch === '"') out += '\\"';
+    else if (ch === '\\') out += '\\\\';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\r') out += '\\r';
+    else if (code < 0x20 || code === 0x7f) out += `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`;
+    else out += ch;
+  }
+  return `${out}"`;
+}
+
+function tomlKey(key: string): string {
+  return BARE_KEY.test(key) ? key : tomlString(key);
+}
+
+/** The git reference a source id names in its query (`?branch=`, `?tag=`, `?rev=`). */
+function gitReference(sourceId: string): { git: string; kind?: 'branch' | 'tag' | 'rev'; value?: string } {
+  const withoutScheme = sourceId.slice('git+'.length);
+  const q = withoutScheme.indexOf('?');
+  if (q === -1) return { git: withoutScheme };
+  const git = withoutScheme.slice(0, q);
+  // Decoded as Cargo's url crate decodes a query (form-urlencoded: `+` is a space, a stray `%`
+  // stays), which is what URLSearchParams does; decodeURIComponent threw on a stray `%`.
+  for (const [key, value] of new URLSearchParams(withoutScheme.slice(q + 1))) {
+    if (key === 'branch' || key === 'tag' || key === 'rev') return { git, kind: key, value };
+  }
+  return { git };
+}
+
+/**
+ * The `.cargo/config.toml` `cargo vendor` prints: each vendored source replaced by the directory.
+ * crates.io, however the lockfile spells it, is `[source.crates-io]`; any other source gets one
+ * table, keyed by its first spelling: Cargo refuses two tables that define the same source.
+ */
+export function vendorConfigToml(sourceIds: Iterable<string>): string {
+  const tables = new Map<string, [string, string][]>();
+  const defined = new Set<string>();
+  for (const id of sourceIds) {
+    const identity = sourceIdentity(id);
+    if (defined.has(identity)) continue;
+    defined.add(identity);
+    if (isCratesIoSource(id)) {
+      tables.set('crates-io', [['replace-with', VENDORED_SOURCES]]);
+    } else if (id.startsWith('git+')) {
+      const ref = gitReference(id);
+      const rows: [string, string][] = [['git', ref.git]];
+      if (ref.kind && ref.value !== undefined) rows.push([ref.kind, ref.value]);
+      rows.push(['replace-with', VENDORED_SOURCES]);
+      tables.set(id, rows);
+    } else {
+      tables.set(id, [
+        ['registry', id.startsWith('registry+') ? id.slice('registry+'.length) : id],
+        ['replace-with', VENDORED_SOURCES],
+      ]);
+    }
+  }
+  tables.set(VENDORED_SOURCES, [['directory', VENDOR_DIR]]);
+  const names = [...tables.keys()].sort(compareBytes);
+  return names
+    .map((name) => [`[source.${tomlKey(name)}]`, ...(tables.get(name) ?? []).map(([k, v]) => `${tomlKey(k)} = ${tomlString(v)}`)].join('\n') + '\n')
+    .join('\n');
+}
+
+/** As the manifest (shipped in the SRPM) records it: credentials in the URL redacted. */
+function sourceDescription(pkg: Package): string {
+  if (pkg.source.kind === 'git') return redactCredentials(`${pkg.source.url ?? ''}#${pkg.source.rev ?? ''}`);
+  return redactCredentials(pkg.source.url ?? '');
+}
+
+export const vendorCargo: EcosystemVendor = async (graph: DependencyGraph, context: VendorContext) => {
+  const registry: Package[] = [];
+  const git: Package[] = [];
+  const seen = new Set<string>();
+  for (const pkg of graph.packages) {
+    const key = `${pkg.name}\0${pkg.version}\0${lockfileSource(pkg)}\0${pkg.source.rev ?? ''}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    switch (pkg.source.kind) {
+      case 'registry':
+        registry.push(pkg);
+        break;
+      case 'git':
+        git.push(pkg);
+        break;
+      case 'path': {
+        // The application's own sources travel with it; a path out of its directory does not.
+        const where = pkg.source.url ?? '';
+        if (where === '..' || where.startsWith('../') || where.startsWith('/')) {
+          context.warn(`${pkgLabel(pkg)}: path dependency ${where} lies outside the application directory and is not vendored`);
+        }
+        break;
+      }
+      case 'workspace':
+        break;
+      default:
+        throw new StowageError(`${pkgLabel(pkg)}: source ${pkg.source.url ?? pkg.source.kind} is not a registry, git or path source`, graph.path);
+    }
+  }
+
+  const units = [...(await vendorRegistryCrates(registry, context)), ...(await vendorGitCrates(git, context))];
+
+  // cargo vendor: the highest version of a name gets the bare directory, the others a suffix.
+  const byName = new Map<string, VendorUnit[]>();
+  for (const unit of units) {
+    let list = byName.get(unit.pkg.name);
+    if (!list) byName.set(unit.pkg.name, (list = []));
+    const twin = list.find((u) => u.pkg.version === unit.pkg.version);
+    if (twin) {
+      throw new StowageError(
+        `found duplicate version of package \`${unit.pkg.name} v${unit.pkg.version}\` vendored from two sources: ${twin.sourceId} and ${unit.sourceId}`,
+        graph.path,
+      );
+    }
+    list.push(unit);
+  }
+
+  const files: ArchiveFile[] = [];
+  const packages: VendoredPackage[] = [];
+  const sourceIds = new Set<string>();
+  for (const [name, list] of byName) {
+    list.sort((a, b) => compareVersions(a.pkg.version, b.pkg.version));
+    const highest = (list[list.length - 1] as VendorUnit).pkg.version;
+    for (const unit of list) {
+      const dir = `${VENDOR_DIR}/${unit.pkg.version === highest ? name : `${name}-${unit.pkg.version}`}`;
+      for (const f of unit.files) files.push({ path: `${dir}/${f.path}`, mode: f.mode, data: f.data });
+      files.push({ path: `${dir}/.cargo-checksum.json`, mode: 0o644, data: cargoChecksumJson(unit.files, unit.checksum) });
+      packages.push({
+        ecosystem: 'cargo',
+        name,
+        version: unit.pkg.version,
+        source: sourceDescription(unit.pkg),
+        checksum: unit.checksum,
+        path: dir,
+      });
+      sourceIds.add(unit.sourceId);
+    }
+  }
+  files.push({ path: '.cargo/config.toml', mode: 0o644, data: Buffer.from(vendorConfigToml([...sourceIds].sort(compareBytes)), 'utf8') });
+  files.sort((a, b) => compareBytes(a.path, b.path));
+  packages.sort((a, b) => compareBytes(a.name, b.name) || compareVersions(a.version, b.version) || compareBytes(a.source, b.source));
+  return { files, packages };
+};

@@ -1,0 +1,35 @@
+import type { DependencyGraph } from '../core/graph.js';
+import type { Downloader } from './download.js';
+import type { ArchiveFile } from '../core/untrusted-tar.js';
+
+/** A vendored package, as the archive's manifest lists it. */
+export interface VendoredPackage {
+  ecosystem: DependencyGraph['ecosystem'];
+  name: string;
+  version: string;
+  /** Where it came from: registry URL, git URL#rev, path. */
+  source: string;
+  /** The lockfile's checksum (Cargo sha256 hex, npm SRI), or null (git, path). */
+  checksum: string | null;
+  /** Where it lies in the archive. */
+  path: string;
+}
+
+/** What an ecosystem's vendoring step adds to the archive. */
+export interface VendorResult {
+  files: ArchiveFile[];
+  packages: VendoredPackage[];
+}
+
+export interface VendorContext {
+  /** The application's directory (where the lockfile is). */
+  projectDir: string;
+  downloader: Downloader;
+  /** Non-fatal notes for the user (e.g. a package skipped because it is the application's own). */
+  warn: (message: string) => void;
+  /** Extra environment (tests point registries at 127.0.0.1). */
+  env: NodeJS.ProcessEnv;
+}
+
+/** Each ecosystem turns its graph into archive files: src/ecosystems/<name>/vendor.ts. */
+export type EcosystemVendor = (graph: DependencyGraph, context: VendorContext) => Promise<VendorResult>;

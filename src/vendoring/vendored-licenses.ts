@@ -1,0 +1,94 @@
+import { parse, type TomlTable } from 'smol-toml';
+import { StowageError, errorMessage } from '../core/errors.js';
+import type { Ecosystem } from '../core/package.js';
+import { readUntrustedTar } from '../core/untrusted-tar.js';
+import type { VendoredPackage } from './vendor-tree.js';
+import type { ArchiveFile } from '../core/untrusted-tar.js';
+import { npmLicenseText } from '../inputs/application-manifest.js';
+import { normalizeLicense } from '../sbom/licenses.js';
+import { isTomlTable } from '../core/toml-values.js';
+
+/**
+ * The licence each vendored package declares, read from the vendored files themselves (what
+ * ships is what is described):
+ * - Cargo: `package.license` of vendor/<dir>/Cargo.toml (`/` read as OR); a crate that names
+ *   only a `license-file` gets `LicenseRef-<crate>`, its text being in that file;
+ * - npm: `license` (or the legacy `licenses`) of the tarball's package.json.
+ */
+export interface VendoredLicense {
+  ecosystem: Ecosystem;
+  name: string;
+  version: string;
+  /** Canonical SPDX expression, or null when the package states none that is valid SPDX. */
+  license: string | null;
+  /** What the package wrote, for the message when it is not SPDX. */
+  declared: string | null;
+}
+
+/** Key of a package in the licence map: the same name and version are the same licence. */
+export function licenseKey(ecosystem: Ecosystem, name: string, version: string): string {
+  return `${ecosystem}:${name}@${version}`;
+}
+
+const MAX_NPM_TARBALL_BYTES = 512 * 1024 * 1024;
+const MAX_NPM_TARBALL_ENTRIES = 200_000;
+
+/** `LicenseRef-` ids allow letters, digits, `.` and `-` only. */
+export function licenseRefFor(name: string): string {
+  return `LicenseRef-${name.replace(/[^A-Za-z0-9.-]/g, '-')}`;
+}
+
+export async function vendoredLicenses(files: readonly ArchiveFile[], packages: readonly VendoredPackage[]): Promise<Map<string, VendoredLicense>> {
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const out = new Map<string, VendoredLicense>();
+  for (const pkg of packages) {
+    const key = licenseKey(pkg.ecosystem, pkg.name, pkg.version);
+    if (out.has(key)) continue;
+    const declared = pkg.ecosystem === 'cargo' ? cargoDeclared(pkg, byPath) : await npmDeclared(pkg, byPath);
+    const license =
+      declared.expression !== null ? normalizeLicense(declared.expression, pkg.ecosystem) : declared.file !== null ? licenseRefFor(pkg.name) : null;
+    out.set(key, { ecosystem: pkg.ecosystem, name: pkg.name, version: pkg.version, license, declared: declared.expression });
+  }
+  return out;
+}
+
+function cargoDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile>): { expression: string | null; file: string | null } {
+  const manifest = byPath.get(`${pkg.path}/Cargo.toml`);
+  if (!manifest) throw new StowageError(`${pkg.name} ${pkg.version}: the vendor tree has no ${pkg.path}/Cargo.toml`);
+  let doc: TomlTable;
+  try {
+    doc = parse(manifest.data.toString('utf8'));
+  } catch (err) {
+    throw new StowageError(`${pkg.name} ${pkg.version}: ${pkg.path}/Cargo.toml is not valid TOML: ${errorMessage(err).split('\n')[0]}`);
+  }
+  const p = isTomlTable(doc.package) ? doc.package : {};
+  return {
+    expression: typeof p.license === 'string' ? p.license : null,
+    file: typeof p['license-file'] === 'string' ? p['license-file'] : null,
+  };
+}
+
+async function npmDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile>): Promise<{ expression: string | null; file: null }> {
+  const tarball = byPath.get(pkg.path);
+  if (!tarball) throw new StowageError(`${pkg.name}@${pkg.version}: the vendor tree has no ${pkg.path}`);
+  // npm tarballs hold one top directory (usually `package/`), whatever it is named. Read as
+  // npm extracts it, so the package.json read is the one npm installs (the last, if repeated).
+  const entries = await readUntrustedTar(tarball.data, {
+    label: `${pkg.name}@${pkg.version} (npm tarball)`,
+    compression: 'gz',
+    maxBytes: MAX_NPM_TARBALL_BYTES,
+    maxEntries: MAX_NPM_TARBALL_ENTRIES,
+    stripComponents: 1,
+    duplicates: 'as-extracted',
+  });
+  const manifest = entries.find((e) => e.path === 'package.json');
+  if (!manifest) return { expression: null, file: null };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(manifest.data.toString('utf8'));
+  } catch (err) {
+    throw new StowageError(`${pkg.name}@${pkg.version}: package.json is not valid JSON: ${errorMessage(err)}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { expression: null, file: null };
+  return { expression: npmLicenseText(doc as Record<string, unknown>), file: null };
+}
