@@ -17,16 +17,32 @@ export interface AuditRequest {
   now?: Date;
   /** SBOM components stowage cannot identify are reported as not audited instead of refusing the SBOM. */
   allowUnidentified?: boolean;
+  /** Plan a fix for each finding from its registry (`fix` on each finding of a lockfile). */
+  fixAdvice?: boolean;
 }
 
 /** How to audit, independent of what: policy, databases, fetching, cache. */
-export type AuditSettings = Omit<AuditRequest, 'paths' | 'now'>;
+export type AuditSettings = Omit<AuditRequest, 'paths' | 'now' | 'fixAdvice'>;
 
 export interface ApplicationAudit {
   locations: LockfileLocation[];
   graphs: DependencyGraph[];
   databases: AdvisoryDatabase[];
   result: AuditResult;
+}
+
+/** Each finding of a lockfile gets the fix planner's advice (SBOMs and archives have no lockfile to change). */
+async function adviseFixes(lockfileGraphs: readonly DependencyGraph[], result: AuditResult): Promise<void> {
+  // Loaded only when advice is asked for: a plain audit never loads the planner or a registry client.
+  const { planFor, planGraphFixes } = await import('../fixes/plan.js');
+  const findings = result.findings.filter((f) => f.ignored === null);
+  for (const graph of lockfileGraphs) {
+    const plans = await planGraphFixes(graph, findings, { allowOverrides: false });
+    for (const finding of findings) {
+      const plan = planFor(plans, finding);
+      if (plan) finding.fix = plan;
+    }
+  }
 }
 
 /**
@@ -41,6 +57,7 @@ export async function auditApplication(request: AuditRequest): Promise<Applicati
   try {
     for (const spec of specs) databases.push(await openDatabase(spec, { cacheRoot: request.cacheRoot, fetch: request.fetch }));
     const result = await runAudit({ graphs, databases, policy: request.policy, now: request.now ?? new Date() });
+    if (request.fixAdvice) await adviseFixes(graphs.slice(0, locations.length), result);
     return { locations, graphs, databases, result };
   } finally {
     for (const db of databases) db.index.close();

@@ -10,6 +10,8 @@ export interface Edge {
   from: string;
   to: string;
   kind: EdgeKind;
+  /** The version requirement the dependent states, when the lockfile records it (npm). */
+  requirement?: string;
 }
 
 /**

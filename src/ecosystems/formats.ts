@@ -1,4 +1,5 @@
-import type { LockfileFormat, VersionScheme } from '../core/ecosystem.js';
+import type { FixEcosystem, LockfileFormat, VersionScheme } from '../core/ecosystem.js';
+import type { HttpOptions } from '../core/http.js';
 import type { Ecosystem, Package } from '../core/package.js';
 
 /**
@@ -47,6 +48,16 @@ export async function loadVersionScheme(ecosystem: Ecosystem): Promise<VersionSc
       return (await import('./cargo/version.js')).cargoVersionScheme;
     case 'npm':
       return (await import('./npm/version.js')).npmVersionScheme;
+  }
+}
+
+/** The fix planner's view of an ecosystem for one project directory; loaded only by what plans fixes. */
+export async function loadFixEcosystem(ecosystem: Ecosystem, projectDir: string, http: HttpOptions = {}): Promise<FixEcosystem> {
+  switch (ecosystem) {
+    case 'cargo':
+      return new (await import('./cargo/fix-ecosystem.js')).CargoFixEcosystem(projectDir, http);
+    case 'npm':
+      return new (await import('./npm/fix-ecosystem.js')).NpmFixEcosystem(projectDir, http);
   }
 }
 

@@ -486,7 +486,8 @@ class LockReader {
         // peer left to the dependent). For a normal one the lockfile is inconsistent — npm
         // lockfiles in the wild have such holes — and the graph simply has no edge for it.
         if (target === undefined) continue;
-        this.addEdge(loc.pkg, target.pkg, kindIndex);
+        const requirement = deps[depName];
+        this.addEdge(loc.pkg, target.pkg, kindIndex, typeof requirement === 'string' ? requirement : undefined);
       }
       (earlier ??= []).push(deps);
     }
@@ -512,11 +513,13 @@ class LockReader {
     return slot === undefined || 'target' in slot ? undefined : slot;
   }
 
-  private addEdge(from: number, to: number, kindIndex: number): void {
+  private addEdge(from: number, to: number, kindIndex: number, requirement: string | undefined): void {
     const key = (from * this.packages.length + to) * EDGE_KINDS.length + kindIndex;
     if (this.edgeKeys.has(key)) return;
     this.edgeKeys.add(key);
-    this.edges.push({ from: (this.packages[from] as Package).id, to: (this.packages[to] as Package).id, kind: EDGE_KINDS[kindIndex] as EdgeKind });
+    const edge: Edge = { from: (this.packages[from] as Package).id, to: (this.packages[to] as Package).id, kind: EDGE_KINDS[kindIndex] as EdgeKind };
+    if (requirement !== undefined) edge.requirement = requirement;
+    this.edges.push(edge);
   }
 
   // ---- result ------------------------------------------------------------------------------
