@@ -1,5 +1,5 @@
 import type { AffectedVersions } from './advisory.js';
-import type { DependencyGraph, Edge } from './graph.js';
+import type { DependencyGraph } from './graph.js';
 import type { Ecosystem, Package } from './package.js';
 
 /** A lockfile's text, with the manifest that sits beside it when there is one. */
@@ -52,16 +52,16 @@ export interface LockfileChange {
 /**
  * The ecosystem's side of fixing: its registry's versions and dependency requirements, its
  * version rules, and how its package manager changes a lockfile. Implemented per ecosystem in
- * src/ecosystems/<name>/fix-ecosystem.ts, for one project directory.
+ * src/ecosystems/<name>/fix-ecosystem.ts, for one lockfile and its project directory.
  */
 export interface FixEcosystem {
   /** Every version the registry the package comes from publishes, or null when it has no such package. */
   published(pkg: Package): Promise<PublishedVersion[] | null>;
   /**
-   * The requirement `edge.from`, as locked, places on `edge.to`: from the registry's record of
-   * that version, the lockfile, or the project's own manifest. Null when none is recorded.
+   * The requirement `dependent`, as locked, places on `dependency`: from the registry's record
+   * of that version, the lockfile, or the project's own manifest. Null when none is recorded.
    */
-  lockedRequirement(dependent: Package, dependency: Package, edge: Edge): Promise<string | null>;
+  lockedRequirement(dependent: Package, dependency: Package): Promise<string | null>;
   /** The requirement a published version of `dependent` places on the package named `name`; null when it does not depend on it. */
   publishedRequirement(dependent: Package, version: string, name: string): Promise<string | null>;
   /** Where a root's requirements are written (`Cargo.toml`, `package.json`), for advice. */

@@ -10,8 +10,6 @@ export interface Edge {
   from: string;
   to: string;
   kind: EdgeKind;
-  /** The version requirement the dependent states, when the lockfile records it (npm). */
-  requirement?: string;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { FixEcosystem, LockfileFormat, VersionScheme } from '../core/ecosystem.js';
+import { dirname } from 'node:path';
 import type { HttpOptions } from '../core/http.js';
 import type { Ecosystem, Package } from '../core/package.js';
 
@@ -51,13 +52,13 @@ export async function loadVersionScheme(ecosystem: Ecosystem): Promise<VersionSc
   }
 }
 
-/** The fix planner's view of an ecosystem for one project directory; loaded only by what plans fixes. */
-export async function loadFixEcosystem(ecosystem: Ecosystem, projectDir: string, http: HttpOptions = {}): Promise<FixEcosystem> {
+/** The fix planner's view of an ecosystem for one lockfile and its project; loaded only by what plans fixes. */
+export async function loadFixEcosystem(ecosystem: Ecosystem, lockfile: string, http: HttpOptions = {}): Promise<FixEcosystem> {
   switch (ecosystem) {
     case 'cargo':
-      return new (await import('./cargo/fix-ecosystem.js')).CargoFixEcosystem(projectDir, http);
+      return new (await import('./cargo/fix-ecosystem.js')).CargoFixEcosystem(dirname(lockfile), http);
     case 'npm':
-      return new (await import('./npm/fix-ecosystem.js')).NpmFixEcosystem(projectDir, http);
+      return new (await import('./npm/fix-ecosystem.js')).NpmFixEcosystem(lockfile, http);
   }
 }
 

@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomically } from '../core/atomic-write.js';
 import type { LockfileChange } from '../core/ecosystem.js';
 import type { FixPlan } from '../core/fix.js';
@@ -46,7 +46,7 @@ export async function applyFixPlans(
   const changes: LockfileChange[] = plans.flatMap((p) => (p.change ? [{ pkg: p.package, to: p.change.to, direct: p.change.direct }] : []));
   if (changes.length === 0) return { lockfile: graph.path, diff: '' };
   const kept = new Map(options.files.filter((f) => existsSync(f)).map((f) => [f, readFileSync(f)]));
-  const eco = await loadFixEcosystem(graph.ecosystem, dirname(graph.path), options.http);
+  const eco = await loadFixEcosystem(graph.ecosystem, graph.path, options.http);
   try {
     await eco.apply(changes, { allowOverrides: options.allowOverrides });
   } catch (err) {

@@ -1,9 +1,8 @@
-import { dirname } from 'node:path';
 import type { Advisory } from '../core/advisory.js';
 import type { FixEcosystem, VersionScheme } from '../core/ecosystem.js';
 import type { BlockingRequirement, FixChange, FixPlan } from '../core/fix.js';
 import type { Finding } from '../core/finding.js';
-import type { DependencyGraph, Edge } from '../core/graph.js';
+import type { DependencyGraph } from '../core/graph.js';
 import type { HttpOptions } from '../core/http.js';
 import type { Package } from '../core/package.js';
 import { loadFixEcosystem, loadVersionScheme } from '../ecosystems/formats.js';
@@ -39,13 +38,13 @@ class GraphPlanner {
   }
 
   /** Each dependent of a package, with the requirement it states on it (null: not recorded, not checked). */
-  private async dependents(pkg: Package): Promise<{ edge: Edge; dependent: Package; requirement: string | null }[]> {
+  private async dependents(pkg: Package): Promise<{ dependent: Package; requirement: string | null }[]> {
     const found = [];
     for (const edge of this.graph.edges) {
       if (edge.to !== pkg.id) continue;
       const dependent = this.byId.get(edge.from);
       if (dependent === undefined || dependent.id === pkg.id) continue;
-      found.push({ edge, dependent, requirement: await this.eco.lockedRequirement(dependent, pkg, edge) });
+      found.push({ dependent, requirement: await this.eco.lockedRequirement(dependent, pkg) });
     }
     return found;
   }
@@ -157,17 +156,17 @@ class GraphPlanner {
 
 /**
  * Plans for the findings of one lockfile: one plan per vulnerable package, clearing every
- * advisory that affects it. `projectDir` holds the registry settings (`.cargo/config.toml`,
- * `.npmrc`) and manifests.
+ * advisory that affects it. The lockfile's directory holds the registry settings
+ * (`.cargo/config.toml`, `.npmrc`) and manifests.
  */
 export async function planGraphFixes(
   graph: DependencyGraph,
   findings: readonly Finding[],
-  options: FixPlanOptions & { http?: HttpOptions; projectDir?: string },
+  options: FixPlanOptions & { http?: HttpOptions },
 ): Promise<FixPlan[]> {
   const own = findings.filter((f) => f.target === graph.path);
   if (own.length === 0) return [];
-  const eco = await loadFixEcosystem(graph.ecosystem, options.projectDir ?? dirname(graph.path), options.http);
+  const eco = await loadFixEcosystem(graph.ecosystem, graph.path, options.http);
   const planner = new GraphPlanner(graph, eco, await loadVersionScheme(graph.ecosystem), options);
   const byPackage = new Map<string, { pkg: Package; advisories: Advisory[] }>();
   for (const f of own) {

@@ -3,7 +3,6 @@ import { join, relative } from 'node:path';
 import type { TomlTable } from 'smol-toml';
 import type { FixEcosystem, LockfileChange, PublishedVersion } from '../../core/ecosystem.js';
 import { StowageError } from '../../core/errors.js';
-import type { Edge } from '../../core/graph.js';
 import type { HttpOptions } from '../../core/http.js';
 import { readTextInput } from '../../core/input-files.js';
 import type { Package } from '../../core/package.js';
@@ -114,7 +113,7 @@ export class CargoFixEcosystem implements FixEcosystem {
     return entry.deps.filter((d) => d.kind !== 'dev' && crateKey(d.crate) === crateKey(name)).map((d) => d.req);
   }
 
-  async lockedRequirement(dependent: Package, dependency: Package, _edge: Edge): Promise<string | null> {
+  async lockedRequirement(dependent: Package, dependency: Package): Promise<string | null> {
     let requirements: string[];
     if (dependent.source.kind === 'registry') {
       const entry = (await this.entries(dependent))?.find((e) => e.vers === dependent.version);

@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { FixEcosystem, LockfileChange, PublishedVersion } from '../../core/ecosystem.js';
 import { StowageError } from '../../core/errors.js';
-import type { Edge } from '../../core/graph.js';
 import type { HttpOptions } from '../../core/http.js';
 import { readTextInput } from '../../core/input-files.js';
 import type { Package } from '../../core/package.js';
@@ -13,9 +12,24 @@ import { PackumentClient, PUBLIC_REGISTRY_CONFIG, readNpmrcRegistries, registryF
 
 /**
  * npm's side of the fix planner. package-lock v2/v3 records every package's dependency ranges
- * (the graph's edges carry them); versions, deprecations and the ranges of other versions come
- * from the packuments of the registry the project's `.npmrc` names.
+ * in its `packages` entries, read here when a plan needs them (the lockfile parser, on every
+ * audit's path, does not keep them); versions, deprecations and the ranges of other versions
+ * come from the packuments of the registry the project's `.npmrc` names.
  */
+
+type Entries = Record<string, Record<string, unknown>>;
+
+/** The fields a `packages` entry declares dependencies in, as npm ranks them. */
+const RANGE_FIELDS = ['optionalDependencies', 'dependencies', 'peerDependencies', 'devDependencies'];
+
+function declaredRange(entry: Record<string, unknown> | undefined, name: string): string | null {
+  for (const field of RANGE_FIELDS) {
+    const deps = entry?.[field];
+    const range = deps !== null && typeof deps === 'object' ? (deps as Record<string, unknown>)[name] : undefined;
+    if (typeof range === 'string') return rangeOf(range);
+  }
+  return null;
+}
 
 /** `npm:real@range` (an alias) → `range`; anything else as written. */
 function rangeOf(requirement: string): string {
@@ -28,12 +42,16 @@ const NPM_FLAGS = ['--package-lock-only', '--ignore-scripts', '--no-audit', '--n
 export class NpmFixEcosystem implements FixEcosystem {
   private readonly config: NpmRegistryConfig;
   private readonly client: PackumentClient;
+  private readonly projectDir: string;
+  private entries: Entries | undefined;
 
   constructor(
-    private readonly projectDir: string,
+    private readonly lockfile: string,
     http: HttpOptions = {},
     env: NodeJS.ProcessEnv = process.env,
   ) {
+    const projectDir = dirname(lockfile);
+    this.projectDir = projectDir;
     const npmrc = join(projectDir, '.npmrc');
     this.config = existsSync(npmrc) ? readNpmrcRegistries(npmrc, readTextInput(npmrc), env) : PUBLIC_REGISTRY_CONFIG;
     this.client = new PackumentClient(http);
@@ -51,18 +69,34 @@ export class NpmFixEcosystem implements FixEcosystem {
     }));
   }
 
-  lockedRequirement(_dependent: Package, _dependency: Package, edge: Edge): Promise<string | null> {
-    return Promise.resolve(edge.requirement === undefined ? null : rangeOf(edge.requirement));
+  /** package-lock v2/v3 `packages` (empty for other lockfiles: their ranges are not checked). */
+  private lockEntries(): Entries {
+    if (this.entries === undefined) {
+      const name = basename(this.lockfile);
+      const doc: unknown = name.endsWith('package-lock.json') || name.endsWith('npm-shrinkwrap.json') ? JSON.parse(readTextInput(this.lockfile)) : {};
+      const packages = doc !== null && typeof doc === 'object' ? (doc as Record<string, unknown>).packages : undefined;
+      this.entries = packages !== null && typeof packages === 'object' ? (packages as Entries) : {};
+    }
+    return this.entries;
+  }
+
+  /** The dependent's entry: a project directory by its location, an installed package by name and version (every copy declares the same). */
+  private entryOf(pkg: Package): Record<string, unknown> | undefined {
+    const entries = this.lockEntries();
+    if (pkg.source.kind === 'workspace' || pkg.source.kind === 'path') return entries[pkg.source.url === '.' ? '' : (pkg.source.url ?? '')];
+    for (const [key, entry] of Object.entries(entries)) {
+      const installedAs = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      if (entry.version === pkg.version && (entry.name ?? installedAs) === pkg.name) return entry;
+    }
+    return undefined;
+  }
+
+  lockedRequirement(dependent: Package, dependency: Package): Promise<string | null> {
+    return Promise.resolve(declaredRange(this.entryOf(dependent), dependency.alias ?? dependency.name));
   }
 
   async publishedRequirement(dependent: Package, version: string, name: string): Promise<string | null> {
-    const doc = (await this.documents(dependent.name)).get(version);
-    for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies']) {
-      const deps = doc?.[field];
-      const range = deps !== null && typeof deps === 'object' ? (deps as Record<string, unknown>)[name] : undefined;
-      if (typeof range === 'string') return rangeOf(range);
-    }
-    return null;
+    return declaredRange((await this.documents(dependent.name)).get(version), name);
   }
 
   manifestOf(root: Package): string {

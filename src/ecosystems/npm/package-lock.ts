@@ -486,8 +486,7 @@ class LockReader {
         // peer left to the dependent). For a normal one the lockfile is inconsistent — npm
         // lockfiles in the wild have such holes — and the graph simply has no edge for it.
         if (target === undefined) continue;
-        const requirement = deps[depName];
-        this.addEdge(loc.pkg, target.pkg, kindIndex, typeof requirement === 'string' ? requirement : undefined);
+        this.addEdge(loc.pkg, target.pkg, kindIndex);
       }
       (earlier ??= []).push(deps);
     }
@@ -513,13 +512,11 @@ class LockReader {
     return slot === undefined || 'target' in slot ? undefined : slot;
   }
 
-  private addEdge(from: number, to: number, kindIndex: number, requirement: string | undefined): void {
+  private addEdge(from: number, to: number, kindIndex: number): void {
     const key = (from * this.packages.length + to) * EDGE_KINDS.length + kindIndex;
     if (this.edgeKeys.has(key)) return;
     this.edgeKeys.add(key);
-    const edge: Edge = { from: (this.packages[from] as Package).id, to: (this.packages[to] as Package).id, kind: EDGE_KINDS[kindIndex] as EdgeKind };
-    if (requirement !== undefined) edge.requirement = requirement;
-    this.edges.push(edge);
+    this.edges.push({ from: (this.packages[from] as Package).id, to: (this.packages[to] as Package).id, kind: EDGE_KINDS[kindIndex] as EdgeKind });
   }
 
   // ---- result ------------------------------------------------------------------------------
