@@ -1,3 +1,4 @@
+import { StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
 import { DEFAULT_DATABASE, parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
@@ -31,13 +32,24 @@ export interface ApplicationAudit {
   result: AuditResult;
 }
 
-/** Each finding of a lockfile gets the fix planner's advice (SBOMs and archives have no lockfile to change). */
+/**
+ * Each finding of a lockfile gets the fix planner's advice (SBOMs and archives have no lockfile
+ * to change). Advice is an addition to the audit, never its verdict: a registry that cannot be
+ * read costs the advice, with a warning, not the audit.
+ */
 async function adviseFixes(lockfileGraphs: readonly DependencyGraph[], result: AuditResult): Promise<void> {
   // Loaded only when advice is asked for: a plain audit never loads the planner or a registry client.
   const { planFor, planGraphFixes } = await import('../fixes/plan.js');
   const findings = result.findings.filter((f) => f.ignored === null);
   for (const graph of lockfileGraphs) {
-    const plans = await planGraphFixes(graph, findings, { allowOverrides: false });
+    let plans;
+    try {
+      plans = await planGraphFixes(graph, findings, { allowOverrides: false });
+    } catch (err) {
+      if (!(err instanceof StowageError)) throw err;
+      result.warnings.push(`${graph.path}: no fix advice: ${err.line}`);
+      continue;
+    }
     for (const finding of findings) {
       const plan = planFor(plans, finding);
       if (plan) finding.fix = plan;

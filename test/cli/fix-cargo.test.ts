@@ -7,7 +7,7 @@
  * requirement admits no fixed version.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readJsonSchema, schemaValidator } from '../support/json-schema.js';
@@ -157,6 +157,19 @@ describe('stowage fix on Rust applications (local sparse registry)', () => {
     assert.match(human.stdout, /^ {7}cargo update -p vulnlib@1\.0\.0 --precise 1\.0\.3$/m);
     const plain = await cli(['audit', app, '--format', 'json']);
     assert.equal(JSON.parse(plain.stdout).findings.some((f: Record<string, unknown>) => 'fix' in f), false, 'no advice unless asked for');
+  });
+
+  test('audit --fix-advice with its registry out of reach: the audit as usual, a warning instead of the advice', async () => {
+    const offline = join(scratch, 'offline');
+    cpSync(app, offline, { recursive: true });
+    // Nothing listens on the discard port.
+    writeFileSync(join(offline, '.cargo', 'config.toml'), registryConfigToml('http://127.0.0.1:9/index/'));
+    const run = await cli(['audit', offline, '--fix-advice', '--format', 'json']);
+    assert.equal(run.status, 1, run.stderr);
+    const report = auditReport(run.stdout);
+    assert.equal(report.findings.length, 2);
+    assert.equal(report.findings.some((f) => 'fix' in f), false);
+    assert.match(report.warnings.join('\n'), /Cargo\.lock: no fix advice: registry `local-sparse`: cannot fetch http:\/\/127\.0\.0\.1:9\/index\//);
   });
 
   test('names the dependent that blocks a fix, and what would unblock it, up to the manifest', async () => {
