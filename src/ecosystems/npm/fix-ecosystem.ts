@@ -129,6 +129,10 @@ export class NpmFixEcosystem implements FixEcosystem {
   }
 
   async apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean }): Promise<void> {
+    // npm would write a package-lock.json beside a yarn or pnpm lockfile and leave that one as it was.
+    if (!/(^|\.)(package-lock|npm-shrinkwrap)\.json$/.test(basename(this.lockfile))) {
+      throw new StowageError('--apply changes package-lock.json and npm-shrinkwrap.json only: this lockfile is planned, not applied', this.lockfile);
+    }
     const overridden = options.allowOverrides ? changes.filter((c) => !c.direct) : [];
     if (overridden.length > 0) this.addOverrides(overridden);
     const commands = new Map(changes.map((c) => [this.command(c, options).join('\0'), this.command(c, options)]));
