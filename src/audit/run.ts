@@ -1,3 +1,4 @@
+import { StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
 import { DEFAULT_DATABASE, parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
@@ -17,16 +18,43 @@ export interface AuditRequest {
   now?: Date;
   /** SBOM components stowage cannot identify are reported as not audited instead of refusing the SBOM. */
   allowUnidentified?: boolean;
+  /** Plan a fix for each finding from its registry (`fix` on each finding of a lockfile). */
+  fixAdvice?: boolean;
 }
 
 /** How to audit, independent of what: policy, databases, fetching, cache. */
-export type AuditSettings = Omit<AuditRequest, 'paths' | 'now'>;
+export type AuditSettings = Omit<AuditRequest, 'paths' | 'now' | 'fixAdvice'>;
 
 export interface ApplicationAudit {
   locations: LockfileLocation[];
   graphs: DependencyGraph[];
   databases: AdvisoryDatabase[];
   result: AuditResult;
+}
+
+/**
+ * Each finding of a lockfile gets the fix planner's advice (SBOMs and archives have no lockfile
+ * to change). Advice is an addition to the audit, never its verdict: a registry that cannot be
+ * read costs the advice, with a warning, not the audit.
+ */
+async function adviseFixes(lockfileGraphs: readonly DependencyGraph[], result: AuditResult): Promise<void> {
+  // Loaded only when advice is asked for: a plain audit never loads the planner or a registry client.
+  const { planFor, planGraphFixes } = await import('../fixes/plan.js');
+  const findings = result.findings.filter((f) => f.ignored === null);
+  for (const graph of lockfileGraphs) {
+    let plans;
+    try {
+      plans = await planGraphFixes(graph, findings, { allowOverrides: false });
+    } catch (err) {
+      if (!(err instanceof StowageError)) throw err;
+      result.warnings.push(`${graph.path}: no fix advice: ${err.line}`);
+      continue;
+    }
+    for (const finding of findings) {
+      const plan = planFor(plans, finding);
+      if (plan) finding.fix = plan;
+    }
+  }
 }
 
 /**
@@ -41,6 +69,7 @@ export async function auditApplication(request: AuditRequest): Promise<Applicati
   try {
     for (const spec of specs) databases.push(await openDatabase(spec, { cacheRoot: request.cacheRoot, fetch: request.fetch }));
     const result = await runAudit({ graphs, databases, policy: request.policy, now: request.now ?? new Date() });
+    if (request.fixAdvice) await adviseFixes(graphs.slice(0, locations.length), result);
     return { locations, graphs, databases, result };
   } finally {
     for (const db of databases) db.index.close();

@@ -11,6 +11,7 @@ import { outputFile, stdoutStream, warn, writeStdout } from './output.js';
 export interface AuditOptions extends AuditFlags {
   format: 'human' | 'json' | 'sarif';
   output?: string;
+  fixAdvice?: boolean;
 }
 
 
@@ -20,7 +21,7 @@ export async function auditCommand(paths: string[], opts: AuditOptions): Promise
   noteGivenInputs(targets, opts);
   if (output !== undefined) checkOutputPath(resolve(output));
   const settings = auditSettings(targets[0] as string, opts);
-  const { result } = await auditApplication({ paths: targets, ...settings });
+  const { result } = await auditApplication({ paths: targets, ...settings, fixAdvice: opts.fixAdvice === true });
   const text =
     opts.format === 'json'
       ? renderJson(result)

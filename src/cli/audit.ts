@@ -19,6 +19,11 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
     )
     .argument('[path...]', 'lockfiles, directories, SBOMs or vendor archives to audit (default: the current directory)')
     .addOption(new Option('-f, --format <format>', 'report format').choices(['human', 'json', 'sarif']).default('human'))
+    .option(
+      '--fix-advice',
+      "plan each finding's fix (the smallest lockfile change, as `stowage fix` plans it) from the registry the application uses: " +
+        'reads the network, so off by default',
+    )
     .option('-o, --output <file>', 'write the report to FILE (a regular file or a new path; - for standard output) instead of standard output')
     .addHelpText(
       'after',
@@ -31,6 +36,7 @@ Examples:
   stowage audit --db osv-npm.zip --omit dev      an npm app against an OSV export, runtime deps only
   stowage audit --ignore RUSTSEC-2023-0071="no RSA decryption in this app"
   stowage audit vendor.tar.zst                   what shipped, again, from its SBOM
+  stowage audit --fix-advice                     each finding with the smallest lockfile change that fixes it
 
 Policy (stowage.toml beside the lockfile, or --config):
   [audit]

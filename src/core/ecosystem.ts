@@ -1,6 +1,6 @@
 import type { AffectedVersions } from './advisory.js';
 import type { DependencyGraph } from './graph.js';
-import type { Ecosystem } from './package.js';
+import type { Ecosystem, Package } from './package.js';
 
 /** A lockfile's text, with the manifest that sits beside it when there is one. */
 export interface LockfileInput {
@@ -32,4 +32,47 @@ export interface LockfileFormat {
  */
 export interface VersionScheme {
   isAffected(version: string, affected: AffectedVersions): boolean;
+}
+
+/** One published version of a package, as the fix planner weighs it. */
+export interface PublishedVersion {
+  version: string;
+  /** Why it must never be chosen (yanked; deprecated), or null. */
+  withdrawn: string | null;
+}
+
+/** A lockfile change the package manager is asked to make: one package moved to one version. */
+export interface LockfileChange {
+  pkg: Package;
+  to: string;
+  /** A root (the application itself) depends on it directly. */
+  direct: boolean;
+}
+
+/**
+ * The ecosystem's side of fixing: its registry's versions and dependency requirements, its
+ * version rules, and how its package manager changes a lockfile. Implemented per ecosystem in
+ * src/ecosystems/<name>/fix-ecosystem.ts, for one lockfile and its project directory.
+ */
+export interface FixEcosystem {
+  /** Every version the registry the package comes from publishes, or null when it has no such package. */
+  published(pkg: Package): Promise<PublishedVersion[] | null>;
+  /**
+   * The requirement `dependent`, as locked, places on `dependency`: from the registry's record
+   * of that version, the lockfile, or the project's own manifest. Null when none is recorded.
+   */
+  lockedRequirement(dependent: Package, dependency: Package): Promise<string | null>;
+  /** The requirement a published version of `dependent` places on the package named `name`; null when it does not depend on it. */
+  publishedRequirement(dependent: Package, version: string, name: string): Promise<string | null>;
+  /** Where a root's requirements are written (`Cargo.toml`, `package.json`), for advice. */
+  manifestOf(root: Package): string;
+  compare(a: string, b: string): number;
+  /** Whether the package manager accepts `version` for `requirement`; true for a requirement it cannot judge (git, aliases). */
+  satisfies(version: string, requirement: string): boolean;
+  /** In the same semver-compatible line as the locked version. */
+  compatible(locked: string, candidate: string): boolean;
+  /** The command that makes the change, as the user would type it. */
+  command(change: LockfileChange, options: { allowOverrides: boolean }): string[];
+  /** Makes the changes with the package manager, in the project directory; throws StowageError with its reason. */
+  apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean }): Promise<void>;
 }

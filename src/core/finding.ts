@@ -1,4 +1,5 @@
 import type { Advisory } from './advisory.js';
+import type { FixPlan } from './fix.js';
 import type { Package } from './package.js';
 
 /** An accepted risk that applied to a finding. */
@@ -31,4 +32,6 @@ export interface Finding {
   ignored: AppliedIgnore | null;
   /** Whether this finding makes the audit fail (exit code 1). */
   failsPolicy: boolean;
+  /** The fix planner's advice, when it was asked for (`audit --fix-advice`). */
+  fix?: FixPlan;
 }

@@ -1,4 +1,6 @@
-import type { LockfileFormat, VersionScheme } from '../core/ecosystem.js';
+import type { FixEcosystem, LockfileFormat, VersionScheme } from '../core/ecosystem.js';
+import { dirname } from 'node:path';
+import type { HttpOptions } from '../core/http.js';
 import type { Ecosystem, Package } from '../core/package.js';
 
 /**
@@ -47,6 +49,16 @@ export async function loadVersionScheme(ecosystem: Ecosystem): Promise<VersionSc
       return (await import('./cargo/version.js')).cargoVersionScheme;
     case 'npm':
       return (await import('./npm/version.js')).npmVersionScheme;
+  }
+}
+
+/** The fix planner's view of an ecosystem for one lockfile and its project; loaded only by what plans fixes. */
+export async function loadFixEcosystem(ecosystem: Ecosystem, lockfile: string, http: HttpOptions = {}): Promise<FixEcosystem> {
+  switch (ecosystem) {
+    case 'cargo':
+      return new (await import('./cargo/fix-ecosystem.js')).CargoFixEcosystem(dirname(lockfile), http);
+    case 'npm':
+      return new (await import('./npm/fix-ecosystem.js')).NpmFixEcosystem(lockfile, http);
   }
 }
 

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StowageError } from '../core/errors.js';
+import { runTool } from '../core/run-tool.js';
 import { writeArchive } from '../core/archive.js';
 import { vendorPathProblem } from '../core/untrusted-tar.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
@@ -19,18 +19,6 @@ import { isolatedGitEnvironment } from '../core/git-environment.js';
 
 const EXCLUDED_DIRS = new Set(['target', 'node_modules', '.git', 'vendor', '.cargo-home', '.npm-home']);
 const EXCLUDED_FILE = /\.(tar\.(gz|zst|xz|bz2)|tgz|rpm|crate)$/;
-
-function runTool(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ status: number; stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on('data', (c: Buffer) => out.push(c));
-    child.stderr?.on('data', (c: Buffer) => err.push(c));
-    child.on('error', (e) => reject(new StowageError(`cannot run ${command}: ${e.message}`)));
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }));
-  });
-}
 
 /**
  * The tracked files when `dir` is (inside) a git work tree, relative to `dir`; null otherwise.

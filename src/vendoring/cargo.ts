@@ -13,8 +13,8 @@ import type { DownloadRequest } from './download.js';
 import { readUntrustedTar } from '../core/untrusted-tar.js';
 import type { EcosystemVendor, VendorContext, VendoredPackage } from './vendor-tree.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { readCargoConfig, registryLocation } from '../ecosystems/cargo/cargo-config.js';
-import { SparseIndex } from '../ecosystems/cargo/registry.js';
+import { readCargoConfig } from '../ecosystems/cargo/cargo-config.js';
+import { lockfileSource, ProjectRegistries } from '../ecosystems/cargo/registry.js';
 import { compareCargoVersions, parseCargoVersion } from '../ecosystems/cargo/version.js';
 import { isTomlTable } from '../core/toml-values.js';
 import { redactCredentials } from '../core/credentials.js';
@@ -71,25 +71,13 @@ function pkgLabel(pkg: Package): string {
   return `${pkg.name} ${pkg.version}`;
 }
 
-function lockfileSource(pkg: Package): string {
-  const url = pkg.source.url ?? '';
-  if (pkg.source.kind === 'git') return `git+${url}`;
-  return url.startsWith('sparse+') ? url : `registry+${url}`;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Registry crates
 
 async function vendorRegistryCrates(packages: readonly Package[], context: VendorContext): Promise<VendorUnit[]> {
   if (packages.length === 0) return [];
-  const config = readCargoConfig(context.projectDir);
-  const indexes = new Map<string, SparseIndex>();
-  const located = packages.map((pkg) => {
-    const location = registryLocation(config, lockfileSource(pkg));
-    let index = indexes.get(location.indexUrl);
-    if (!index) indexes.set(location.indexUrl, (index = new SparseIndex(location.indexUrl, location.name)));
-    return { pkg, index };
-  });
+  const registries = new ProjectRegistries(readCargoConfig(context.projectDir));
+  const located = packages.map((pkg) => ({ pkg, index: registries.indexOf(pkg) }));
 
   // The index is consulted only for what must be downloaded: a crate already in the content
   // cache matched the lockfile checksum (and the index cksum) when it was first fetched, so a

@@ -2,6 +2,7 @@ import type { Finding } from '../../core/finding.js';
 import type { AuditResult } from '../audit.js';
 import { terminalText as t } from '../../core/terminal-text.js';
 import { summaryCounts } from './json.js';
+import { fixAdviceLines } from '../../fixes/report.js';
 
 export interface HumanStyle {
   colour: boolean;
@@ -61,6 +62,7 @@ function renderFinding(f: Finding, style: HumanStyle): string[] {
   if (a.aliases.length > 0) out.push(...wrapJoined(a.aliases.map(t), ', ', `${indent}also: `, `${indent}      `, style.width));
   const fixed = a.patched.length > 0 ? t(a.patched.join(', ')) : 'no fixed release';
   out.push(`${indent}fixed: ${fixed}`);
+  if (f.fix) out.push(...fixAdviceLines(f.fix).map((l) => indent + l));
   if (a.url) out.push(`${indent}more: ${t(a.url)}`);
   for (const [i, path] of f.paths.entries()) {
     const head = i === 0 ? `${indent}path: ` : `${indent}      `;

@@ -4,13 +4,14 @@ import { TOOL_NAME, TOOL_VERSION } from '../../core/tool.js';
 import { jsonForTerminal } from '../../core/terminal-text.js';
 import type { AuditResult } from '../audit.js';
 import { redactCredentials } from '../../core/credentials.js';
+import { fixAdviceJson } from '../../fixes/report.js';
 
 /** Bumped on any incompatible change to the JSON report; documented in the README. */
 export const REPORT_SCHEMA_VERSION = 1;
 
 export function findingJson(f: Finding): Record<string, unknown> {
   const a = f.advisory;
-  return {
+  const json: Record<string, unknown> = {
     target: f.target,
     advisory: {
       id: a.id,
@@ -38,6 +39,8 @@ export function findingJson(f: Finding): Record<string, unknown> {
     ignored: f.ignored,
     failsPolicy: f.failsPolicy,
   };
+  if (f.fix) json.fix = fixAdviceJson(f.fix);
+  return json;
 }
 
 export function summaryCounts(result: AuditResult): Record<string, number> {

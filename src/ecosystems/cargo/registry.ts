@@ -1,5 +1,7 @@
 import { StowageError } from '../../core/errors.js';
 import { httpGet, type HttpOptions } from '../../core/http.js';
+import type { Package } from '../../core/package.js';
+import { registryLocation, type CargoConfig } from './cargo-config.js';
 
 /**
  * A client for Cargo's sparse registry protocol: `config.json` at the index root (where
@@ -15,13 +17,22 @@ export interface RegistryConfigJson {
   api: string | null;
 }
 
-/** One line of an index file: the fields vendoring needs. */
+/** One dependency of an index entry: the crate it names (after a rename) and the requirement. */
+export interface IndexDependency {
+  /** The dependency's crate name (`package` when the manifest renames it, else `name`). */
+  crate: string;
+  req: string;
+  kind: 'normal' | 'dev' | 'build';
+}
+
+/** One line of an index file: the fields vendoring and the fix planner need. */
 export interface IndexEntry {
   name: string;
   vers: string;
   /** sha256 of the `.crate`, lowercase hex. */
   cksum: string;
   yanked: boolean;
+  deps: IndexDependency[];
 }
 
 const DL_MARKERS = ['{crate}', '{version}', '{prefix}', '{lowerprefix}', '{sha256-checksum}'] as const;
@@ -75,6 +86,21 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
 const NOT_FOUND = new Set([404, 410, 451]);
 
 
+
+/** An index entry's `deps` (absent: none), or null when it is malformed. */
+function indexDependencies(value: unknown): IndexDependency[] | null {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) return null;
+  const deps: IndexDependency[] = [];
+  for (const dep of value as unknown[]) {
+    if (dep === null || typeof dep !== 'object') return null;
+    const { name, req, kind, package: renamed } = dep as Record<string, unknown>;
+    if (typeof name !== 'string' || typeof req !== 'string') return null;
+    const crate = typeof renamed === 'string' ? renamed : name;
+    deps.push({ crate, req, kind: kind === 'dev' || kind === 'build' ? kind : 'normal' });
+  }
+  return deps;
+}
 
 /** A sparse index at one base URL. Each file is fetched at most once per instance. */
 export class SparseIndex {
@@ -156,7 +182,9 @@ export class SparseIndex {
       if (typeof name !== 'string' || typeof vers !== 'string' || typeof cksum !== 'string' || !/^[0-9a-fA-F]{64}$/.test(cksum)) {
         throw new StowageError(`registry \`${this.name}\`: ${url}:${i + 1}: index entry without name, vers or a sha256 cksum`);
       }
-      entries.push({ name, vers, cksum: cksum.toLowerCase(), yanked: yanked === true });
+      const deps = indexDependencies(record.deps);
+      if (deps === null) throw new StowageError(`registry \`${this.name}\`: ${url}:${i + 1}: "deps" is not a list of dependencies with a name and a req`);
+      entries.push({ name, vers, cksum: cksum.toLowerCase(), yanked: yanked === true, deps });
     }
     return entries;
   }
@@ -166,4 +194,31 @@ export class SparseIndex {
     return httpGet(url, { notFound: NOT_FOUND, maxBytes, failure: (reason) => `registry \`${this.name}\`: cannot fetch ${url}${reason}` }, this.options);
   }
 
+}
+
+/** The source id Cargo.lock wrote for a package (`registry+URL`, `sparse+URL`, `git+URL`). */
+export function lockfileSource(pkg: Package): string {
+  const url = pkg.source.url ?? '';
+  if (pkg.source.kind === 'git') return `git+${url}`;
+  return url.startsWith('sparse+') ? url : `registry+${url}`;
+}
+
+/**
+ * The sparse index each registry crate of a project is read from, after the project's source
+ * replacement (`.cargo/config.toml`); one client per index, so each file is fetched once.
+ */
+export class ProjectRegistries {
+  private readonly indexes = new Map<string, SparseIndex>();
+
+  constructor(
+    private readonly config: CargoConfig,
+    private readonly options: SparseIndexOptions = {},
+  ) {}
+
+  indexOf(pkg: Package): SparseIndex {
+    const location = registryLocation(this.config, lockfileSource(pkg));
+    let index = this.indexes.get(location.indexUrl);
+    if (!index) this.indexes.set(location.indexUrl, (index = new SparseIndex(location.indexUrl, location.name, this.options)));
+    return index;
+  }
 }

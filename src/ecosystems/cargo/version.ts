@@ -536,3 +536,102 @@ export const cargoVersionScheme: VersionScheme = {
     return isAffectedByOsv(version, affected.ranges, affected.versions);
   },
 };
+
+/*
+ * Cargo's own matching of a dependency requirement, as the resolver applies it
+ * (semver 1.0 `VersionReq::matches`, src/eval.rs): unlike the advisory intervals above, a
+ * prerelease matches only a requirement that names a prerelease of the same major.minor.patch.
+ * The fix planner asks it whether a dependent's requirement accepts a candidate version.
+ */
+
+function comparePre(a: readonly string[], b: readonly string[]): number {
+  return compareCargoVersions(version(0n, 0n, 0n, a), version(0n, 0n, 0n, b));
+}
+
+function matchesExact(c: CargoComparator, v: CargoVersion): boolean {
+  if (v.major !== c.major) return false;
+  if (c.minor !== null && v.minor !== c.minor) return false;
+  if (c.patch !== null && v.patch !== c.patch) return false;
+  return comparePre(v.pre, c.pre) === 0;
+}
+
+/** semver's matches_greater (`sign` 1) and matches_less (`sign` -1). */
+function matchesBeyond(c: CargoComparator, v: CargoVersion, sign: 1 | -1): boolean {
+  const beyond = (a: bigint, b: bigint): boolean => (sign === 1 ? a > b : a < b);
+  if (v.major !== c.major) return beyond(v.major, c.major);
+  if (c.minor === null) return false;
+  if (v.minor !== c.minor) return beyond(v.minor, c.minor);
+  if (c.patch === null) return false;
+  if (v.patch !== c.patch) return beyond(v.patch, c.patch);
+  return comparePre(v.pre, c.pre) * sign > 0;
+}
+
+function matchesTilde(c: CargoComparator, v: CargoVersion): boolean {
+  if (v.major !== c.major) return false;
+  if (c.minor !== null && v.minor !== c.minor) return false;
+  if (c.patch !== null && v.patch !== c.patch) return v.patch > c.patch;
+  return comparePre(v.pre, c.pre) >= 0;
+}
+
+function matchesCaret(c: CargoComparator, v: CargoVersion): boolean {
+  if (v.major !== c.major) return false;
+  if (c.minor === null) return true;
+  if (c.patch === null) return c.major > 0n ? v.minor >= c.minor : v.minor === c.minor;
+  if (c.major > 0n) {
+    if (v.minor !== c.minor) return v.minor > c.minor;
+    if (v.patch !== c.patch) return v.patch > c.patch;
+  } else if (c.minor > 0n) {
+    if (v.minor !== c.minor) return false;
+    if (v.patch !== c.patch) return v.patch > c.patch;
+  } else if (v.minor !== c.minor || v.patch !== c.patch) {
+    return false;
+  }
+  return comparePre(v.pre, c.pre) >= 0;
+}
+
+function comparatorMatches(c: CargoComparator, v: CargoVersion): boolean {
+  switch (c.op) {
+    case '=':
+    case '*':
+      return matchesExact(c, v);
+    case '>':
+      return matchesBeyond(c, v, 1);
+    case '>=':
+      return matchesExact(c, v) || matchesBeyond(c, v, 1);
+    case '<':
+      return matchesBeyond(c, v, -1);
+    case '<=':
+      return matchesExact(c, v) || matchesBeyond(c, v, -1);
+    case '~':
+      return matchesTilde(c, v);
+    case '^':
+      return matchesCaret(c, v);
+  }
+}
+
+/** Whether Cargo's resolver accepts `candidate` for a dependency declared with `requirement`. */
+export function cargoRequirementMatches(requirement: string, candidate: string): boolean {
+  const req = parseCargoRequirement(requirement);
+  const v = parseCargoVersion(candidate);
+  if (!req.comparators.every((c) => comparatorMatches(c, v))) return false;
+  if (v.pre.length === 0) return true;
+  return req.comparators.some((c) => c.major === v.major && c.minor === v.minor && c.patch === v.patch && c.pre.length > 0);
+}
+
+/**
+ * Cargo's semver compatibility (what `cargo update` stays within): the same leftmost non-zero
+ * component, so 1.5.4 → 1.9.0 and 0.4.8 → 0.4.9 are compatible, 0.4.8 → 0.5.0 is not.
+ */
+export function cargoCompatible(locked: string, candidate: string): boolean {
+  const a = parseCargoVersion(locked);
+  const b = parseCargoVersion(candidate);
+  if (a.major !== b.major) return false;
+  if (a.major > 0n) return true;
+  if (a.minor !== b.minor) return false;
+  return a.minor > 0n || a.patch === b.patch;
+}
+
+/** Orders two version strings by SemVer precedence. */
+export function compareCargoVersionText(a: string, b: string): number {
+  return compareCargoVersions(parseCargoVersion(a), parseCargoVersion(b));
+}

@@ -246,15 +246,25 @@ export class PackumentClient {
 
   constructor(private readonly options: PackumentClientOptions = {}) {}
 
-  /** `name@version` from `registry`'s packument; a StowageError naming the package if it is not there. */
-  async version(registry: string, name: string, version: string): Promise<RegistryVersion> {
-    const url = packumentUrl(registry, name);
+  private packument(url: string, name: string): Promise<JsonRecord> {
     let pending = this.packuments.get(url);
     if (pending === undefined) {
       pending = this.fetchPackument(url, name);
       this.packuments.set(url, pending);
     }
-    const packument = await pending;
+    return pending;
+  }
+
+  /** Every version document `registry`'s packument lists for `name`, by version. */
+  async versions(registry: string, name: string): Promise<ReadonlyMap<string, JsonRecord>> {
+    const versions = (await this.packument(packumentUrl(registry, name), name)).versions;
+    return new Map(isRecord(versions) ? Object.entries(versions).filter((e): e is [string, JsonRecord] => isRecord(e[1])) : []);
+  }
+
+  /** `name@version` from `registry`'s packument; a StowageError naming the package if it is not there. */
+  async version(registry: string, name: string, version: string): Promise<RegistryVersion> {
+    const url = packumentUrl(registry, name);
+    const packument = await this.packument(url, name);
     const versions = packument.versions;
     const doc = isRecord(versions) ? versions[version] : undefined;
     if (!isRecord(doc)) throw new StowageError(`${name}@${version}: ${url} does not list version ${version}`);

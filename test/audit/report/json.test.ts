@@ -238,12 +238,14 @@ test('the schema has every field the README documents, and no other', () => {
   const jsonc = /```jsonc\n([\s\S]*?)\n```/.exec(section)?.[1] ?? '';
   const example: unknown = JSON.parse(jsonc.replace(/[ \t]+\/\/.*$/gm, ''));
   const documented = exampleFields(example, '', new Set());
-  // Two objects are shown empty, their fields named in the comment beside them.
+  // Three objects are shown empty, their fields named in the comment beside them.
   const ignoreFields = /"ignored": null,\s*\/\/ or \{ ([^}]*) \}/.exec(jsonc)?.[1];
   const unidentifiedFields = /"unidentified": \[\][^[]*\[\{ ([^}]*) \}\]/.exec(jsonc)?.[1];
-  assert.ok(ignoreFields && unidentifiedFields, 'the README names the fields of `ignored` and `unidentified`');
+  const blockerFields = /"blockedBy": \[\][^[]*\[\{ ([^}]*) \}\]/.exec(jsonc)?.[1];
+  assert.ok(ignoreFields && unidentifiedFields && blockerFields, 'the README names the fields of `ignored`, `unidentified` and `fix.blockedBy`');
   for (const f of ignoreFields.split(', ')) documented.add(`findings[].ignored.${f}`);
   for (const f of unidentifiedFields.split(', ')) documented.add(`targets[].unidentified[].${f.replaceAll('"', '')}`);
+  for (const f of blockerFields.split(', ')) documented.add(`findings[].fix.blockedBy[].${f}`);
   // Advisory counts are per ecosystem: the example shows one, the schema lists each.
   for (const e of ECOSYSTEMS) documented.add(`databases[].ecosystems.${e}`);
 

@@ -1,0 +1,58 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { writeFileAtomically } from '../core/atomic-write.js';
+import type { LockfileChange } from '../core/ecosystem.js';
+import type { FixPlan } from '../core/fix.js';
+import type { DependencyGraph } from '../core/graph.js';
+import type { HttpOptions } from '../core/http.js';
+import { runTool } from '../core/run-tool.js';
+import { loadFixEcosystem } from '../ecosystems/formats.js';
+
+/**
+ * Makes the planned changes with the package manager itself, then says what changed in the
+ * lockfile. The files the package manager may rewrite are kept aside first: a failed change
+ * puts them back, so a lockfile is never left half-updated.
+ */
+
+export interface LockfileDiff {
+  lockfile: string;
+  /** A unified diff of the lockfile, as `diff -u` writes it; empty when nothing changed. */
+  diff: string;
+}
+
+async function unifiedDiff(path: string, before: Buffer): Promise<string> {
+  const work = mkdtempSync(join(tmpdir(), 'stowage-fix-'));
+  try {
+    const old = join(work, 'before');
+    writeFileSync(old, before);
+    const name = basename(path);
+    const run = await runTool('diff', ['-u', '--label', `a/${name}`, '--label', `b/${name}`, old, path], { cwd: work });
+    return run.stdout.toString('utf8');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Applies the changes of `plans` to the lockfile of `graph`; `files` are what the package
+ * manager may rewrite (the lockfile, its manifest). Returns the lockfile's diff.
+ */
+export async function applyFixPlans(
+  graph: DependencyGraph,
+  plans: readonly FixPlan[],
+  options: { allowOverrides: boolean; files: readonly string[]; http?: HttpOptions },
+): Promise<LockfileDiff> {
+  const changes: LockfileChange[] = plans.flatMap((p) => (p.change ? [{ pkg: p.package, to: p.change.to, direct: p.change.direct }] : []));
+  if (changes.length === 0) return { lockfile: graph.path, diff: '' };
+  const kept = new Map(options.files.filter((f) => existsSync(f)).map((f) => [f, readFileSync(f)]));
+  const eco = await loadFixEcosystem(graph.ecosystem, graph.path, options.http);
+  try {
+    await eco.apply(changes, { allowOverrides: options.allowOverrides });
+  } catch (err) {
+    for (const [file, bytes] of kept) writeFileAtomically(file, bytes);
+    throw err;
+  }
+  const before = kept.get(graph.path);
+  return { lockfile: graph.path, diff: before === undefined ? '' : await unifiedDiff(graph.path, before) };
+}
