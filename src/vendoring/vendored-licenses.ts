@@ -7,6 +7,7 @@ import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { npmLicenseText } from '../inputs/application-manifest.js';
 import { normalizeLicense } from '../sbom/licenses.js';
 import { isTomlTable } from '../core/toml-values.js';
+import { PNPM_INDEX_SUFFIX, pnpmStoredManifest } from './npm-pnpm.js';
 
 /**
  * The licence each vendored package declares, read from the vendored files themselves (what
@@ -69,6 +70,11 @@ function cargoDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile>): 
 }
 
 async function npmDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile>): Promise<{ expression: string | null; file: null }> {
+  if (pkg.path.endsWith(PNPM_INDEX_SUFFIX)) {
+    const stored = pnpmStoredManifest(pkg.path, byPath);
+    if (stored === null) throw new StowageError(`${pkg.name}@${pkg.version}: the vendored pnpm store has no ${pkg.path} with a package.json`);
+    return npmManifestLicense(pkg, stored);
+  }
   const tarball = byPath.get(pkg.path);
   if (!tarball) throw new StowageError(`${pkg.name}@${pkg.version}: the vendor tree has no ${pkg.path}`);
   // npm tarballs hold one top directory (usually `package/`), whatever it is named. Read as
@@ -83,9 +89,13 @@ async function npmDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile
   });
   const manifest = entries.find((e) => e.path === 'package.json');
   if (!manifest) return { expression: null, file: null };
+  return npmManifestLicense(pkg, manifest.data);
+}
+
+function npmManifestLicense(pkg: VendoredPackage, manifest: Buffer): { expression: string | null; file: null } {
   let doc: unknown;
   try {
-    doc = JSON.parse(manifest.data.toString('utf8'));
+    doc = JSON.parse(manifest.toString('utf8'));
   } catch (err) {
     throw new StowageError(`${pkg.name}@${pkg.version}: package.json is not valid JSON: ${errorMessage(err)}`);
   }
