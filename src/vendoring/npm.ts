@@ -9,6 +9,7 @@ import type { EcosystemVendor, VendorContext, VendoredPackage } from './vendor-t
 import { readTextInput } from '../core/input-files.js';
 import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, requireInsideProject } from './npm-support.js';
 import { vendorPnpm } from './npm-pnpm.js';
+import { vendorYarnBerry } from './npm-yarn-berry.js';
 import { vendorYarnClassic } from './npm-yarn.js';
 import { lowerCaseScheme, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballVersion } from '../ecosystems/npm/registry-source.js';
 import {
@@ -93,10 +94,11 @@ interface PlannedTarball {
 export const vendorNpm: EcosystemVendor = async (graph, context) => {
   if (graph.format === 'yarn.lock v1') return vendorYarnClassic(graph, context);
   if (graph.format.startsWith('pnpm-lock.yaml')) return vendorPnpm(graph, context);
+  if (graph.format.startsWith('yarn.lock berry')) return vendorYarnBerry(graph, context);
   const lockfileName = graph.format.split(' (')[0] ?? graph.format;
   if (!graph.format.startsWith('package-lock.json') && !graph.format.startsWith('npm-shrinkwrap.json')) {
     throw new StowageError(
-      `vendoring ${lockfileName} is not supported yet: stowage vendors npm's package-lock.json and npm-shrinkwrap.json, and yarn v1's yarn.lock`,
+      `vendoring ${lockfileName} is not supported yet: stowage vendors npm's package-lock.json and npm-shrinkwrap.json, yarn's yarn.lock (v1 and berry) and pnpm's pnpm-lock.yaml`,
       graph.path,
     );
   }

@@ -7,6 +7,7 @@ import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { npmLicenseText } from '../inputs/application-manifest.js';
 import { normalizeLicense } from '../sbom/licenses.js';
 import { isTomlTable } from '../core/toml-values.js';
+import { readZipEntries } from '../advisories/zip.js';
 import { PNPM_INDEX_SUFFIX, pnpmStoredManifest } from './npm-pnpm.js';
 
 /**
@@ -74,6 +75,14 @@ async function npmDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile
     const stored = pnpmStoredManifest(pkg.path, byPath);
     if (stored === null) throw new StowageError(`${pkg.name}@${pkg.version}: the vendored pnpm store has no ${pkg.path} with a package.json`);
     return npmManifestLicense(pkg, stored);
+  }
+  if (pkg.path.endsWith('.zip')) {
+    // yarn berry's cache zip: the package lies under node_modules/<name>/.
+    const zip = byPath.get(pkg.path);
+    if (!zip) throw new StowageError(`${pkg.name}@${pkg.version}: the vendor tree has no ${pkg.path}`);
+    const manifestPath = `node_modules/${pkg.name}/package.json`;
+    const [manifest] = await readZipEntries(pkg.path, (name) => name === manifestPath, zip.data);
+    return manifest === undefined ? { expression: null, file: null } : npmManifestLicense(pkg, Buffer.from(manifest.text, 'utf8'));
   }
   const tarball = byPath.get(pkg.path);
   if (!tarball) throw new StowageError(`${pkg.name}@${pkg.version}: the vendor tree has no ${pkg.path}`);

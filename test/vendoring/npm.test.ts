@@ -204,7 +204,7 @@ describe('npm vendoring refuses what it cannot vendor', () => {
       await assert.rejects(
         vendorNpm(graphOf(file, format), { projectDir: '/app', downloader, warn: () => {}, env: {} }),
         (err: unknown) =>
-          err instanceof StowageError && err.line.startsWith(`${file}: vendoring ${format.split(' (')[0]} is not supported yet`) && err.line.includes("yarn v1's yarn.lock"),
+          err instanceof StowageError && err.line.startsWith(`${file}: vendoring ${format.split(' (')[0]} is not supported yet`) && err.line.includes("yarn's yarn.lock (v1 and berry)"),
       );
     }
   });
