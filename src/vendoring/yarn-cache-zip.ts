@@ -92,7 +92,8 @@ function writeStoredZip(entries: readonly ZipEntry[]): Buffer {
   let offset = 0;
   for (const entry of entries) {
     const name = Buffer.from(entry.name, 'utf8');
-    const flags = /^[\x00-\x7f]*$/.test(entry.name) ? 0 : UTF8_NAME;
+    // ASCII exactly when every character is one byte.
+    const flags = name.length === entry.name.length ? 0 : UTF8_NAME;
     const needed = entry.directory ? 20 : 10;
     const crc = entry.data.length === 0 ? 0 : crc32(entry.data);
     const local = Buffer.alloc(30);
