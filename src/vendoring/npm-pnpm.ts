@@ -5,11 +5,11 @@ import { StowageError, errorMessage } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import { digestsFromSri, sriFromDigest, type Digest } from '../core/digest.js';
-import { readUntrustedTar, type ArchiveFile } from '../core/untrusted-tar.js';
+import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { DEFAULT_NPM_REGISTRY } from '../ecosystems/npm/registry-source.js';
 import { downloadUrlOfResolved, registryTarballUrl } from '../ecosystems/npm/registry.js';
 import type { VendorContext, VendorResult, VendoredPackage } from './vendor-tree.js';
-import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, requireInsideProject } from './npm-support.js';
+import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, readNpmTarball, requireInsideProject } from './npm-support.js';
 import { sourceDateEpoch } from '../core/archive.js';
 
 /*
@@ -40,9 +40,6 @@ export const PNPM_INDEX_SUFFIX = '-index.json';
 /** Settings the written `.npmrc` decides; the application's own lines for them are commented out. */
 const OWNED_SETTINGS = ['store-dir', 'offline', 'prefer-offline', 'verify-store-integrity'];
 
-const MAX_TARBALL_BYTES = 512 * 1024 * 1024;
-const MAX_TARBALL_ENTRIES = 200_000;
-
 /** One tarball the lockfile installs from a registry or a URL. */
 interface StoredTarball {
   pkg: Package;
@@ -63,14 +60,7 @@ export async function vendorPnpm(graph: DependencyGraph, context: VendorContext)
   const files = new FileSet();
   const packages: VendoredPackage[] = [];
   for (const [i, t] of tarballs.entries()) {
-    const unpacked = await readUntrustedTar(bodies[i] as Buffer, {
-      label: `${t.label} (npm tarball)`,
-      compression: 'gz',
-      maxBytes: MAX_TARBALL_BYTES,
-      maxEntries: MAX_TARBALL_ENTRIES,
-      stripComponents: 1,
-      duplicates: 'as-extracted',
-    });
+    const unpacked = await readNpmTarball(bodies[i] as Buffer, t.label);
     const index: Record<string, { checkedAt: number; integrity: string; mode: number; size: number }> = {};
     for (const file of unpacked) {
       const hex = createHash('sha512').update(file.data).digest('hex');

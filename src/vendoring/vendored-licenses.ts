@@ -1,7 +1,7 @@
 import { parse, type TomlTable } from 'smol-toml';
 import { StowageError, errorMessage } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
-import { readUntrustedTar } from '../core/untrusted-tar.js';
+import { readNpmTarball } from './npm-support.js';
 import type { VendoredPackage } from './vendor-tree.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { npmLicenseText } from '../inputs/application-manifest.js';
@@ -31,9 +31,6 @@ export interface VendoredLicense {
 export function licenseKey(ecosystem: Ecosystem, name: string, version: string): string {
   return `${ecosystem}:${name}@${version}`;
 }
-
-const MAX_NPM_TARBALL_BYTES = 512 * 1024 * 1024;
-const MAX_NPM_TARBALL_ENTRIES = 200_000;
 
 /** `LicenseRef-` ids allow letters, digits, `.` and `-` only. */
 export function licenseRefFor(name: string): string {
@@ -88,14 +85,7 @@ async function npmDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile
   if (!tarball) throw new StowageError(`${pkg.name}@${pkg.version}: the vendor tree has no ${pkg.path}`);
   // npm tarballs hold one top directory (usually `package/`), whatever it is named. Read as
   // npm extracts it, so the package.json read is the one npm installs (the last, if repeated).
-  const entries = await readUntrustedTar(tarball.data, {
-    label: `${pkg.name}@${pkg.version} (npm tarball)`,
-    compression: 'gz',
-    maxBytes: MAX_NPM_TARBALL_BYTES,
-    maxEntries: MAX_NPM_TARBALL_ENTRIES,
-    stripComponents: 1,
-    duplicates: 'as-extracted',
-  });
+  const entries = await readNpmTarball(tarball.data, `${pkg.name}@${pkg.version}`);
   const manifest = entries.find((e) => e.path === 'package.json');
   if (!manifest) return { expression: null, file: null };
   return npmManifestLicense(pkg, manifest.data);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { readUntrustedTar } from '../core/untrusted-tar.js';
+import { readNpmTarball } from './npm-support.js';
 import { valid } from '../core/semver.js';
 
 /*
@@ -34,9 +34,6 @@ const S_IFREG = 0o100000;
 /** General purpose flag bit 11: the name is UTF-8 (libzip sets it for names that are not ASCII). */
 const UTF8_NAME = 1 << 11;
 
-const MAX_TARBALL_BYTES = 512 * 1024 * 1024;
-const MAX_TARBALL_ENTRIES = 200_000;
-
 interface ZipEntry {
   name: string;
   directory: boolean;
@@ -48,15 +45,7 @@ interface ZipEntry {
 export async function yarnCacheZip(tarball: Buffer, name: string, label: string): Promise<Buffer> {
   const prefix = `node_modules/${name}`;
   const order: Array<{ kind: 'file' | 'directory'; path: string }> = [];
-  const files = await readUntrustedTar(tarball, {
-    label: `${label} (npm tarball)`,
-    compression: 'gz',
-    maxBytes: MAX_TARBALL_BYTES,
-    maxEntries: MAX_TARBALL_ENTRIES,
-    stripComponents: 1,
-    duplicates: 'as-extracted',
-    onEntry: (entry) => order.push(entry),
-  });
+  const files = await readNpmTarball(tarball, label, (entry) => order.push(entry));
   const content = new Map(files.map((f) => [f.path, f]));
 
   const entries: ZipEntry[] = [];

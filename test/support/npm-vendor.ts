@@ -87,3 +87,13 @@ export function offline(argv: readonly string[]): { argv: string[]; env: NodeJS.
   const dead = { HTTP_PROXY: DEAD, HTTPS_PROXY: DEAD, http_proxy: DEAD, https_proxy: DEAD, npm_config_proxy: DEAD, npm_config_https_proxy: DEAD };
   return { argv: [...argv], env: dead, how: 'a dead proxy (unshare is not allowed here)' };
 }
+
+/** Installs `spec` (a package manager the tests run) from the npm registry under `prefix`. */
+export function installFromRegistry(prefix: string, spec: string, home: string): void {
+  const installed = spawnSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--ignore-scripts', spec], {
+    encoding: 'utf8',
+    env: cleanEnv({ HOME: home }),
+    timeout: 300_000,
+  });
+  assert.equal(installed.status, 0, `${installed.stdout}${installed.stderr}`);
+}
