@@ -37,10 +37,11 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * unknown compression, a symbolic link, not UTF-8) or that appears twice (which copy a tool
  * takes differs) fails the whole read: an entry skipped is an advisory not checked.
  */
-export function readZipEntries(file: string, want: (name: string) => boolean): Promise<ZipTextEntry[]> {
+export function readZipEntries(file: string, want: (name: string) => boolean, bytes?: Buffer): Promise<ZipTextEntry[]> {
   return new Promise((resolve, reject) => {
     const fail = (message: string): void => reject(new StowageError(message, file));
-    yauzl.open(file, { lazyEntries: true, autoClose: true, strictFileNames: false, validateEntrySizes: true }, (err, zip) => {
+    const options = { lazyEntries: true, autoClose: true, strictFileNames: false, validateEntrySizes: true };
+    const opened = (err: Error | null, zip: yauzl.ZipFile | undefined): void => {
       if (err || !zip) return fail(`not a readable zip archive: ${err?.message ?? 'unknown error'}`);
       const entries: ZipTextEntry[] = [];
       const names = new Set<string>();
@@ -99,6 +100,9 @@ export function readZipEntries(file: string, want: (name: string) => boolean): P
         });
       });
       zip.readEntry();
-    });
+    };
+    // `bytes`: a zip already in memory (a vendored yarn cache entry), `file` then names it.
+    if (bytes === undefined) yauzl.open(file, options, opened);
+    else yauzl.fromBuffer(bytes, options, opened);
   });
 }

@@ -17,7 +17,9 @@ export function registerPackage(program: Command, setExit: (code: number) => voi
         'archives); NAME-VERSION-vendor.tar.zst (every locked dependency, from `stowage vendor`, whose ' +
         'audit gate applies); NAME-VERSION.cdx.json (CycloneDX SBOM, installed under /usr/share/NAME); ' +
         'NAME-VERSION-bundled-licenses.txt (each bundled library and its licence, installed as %license). ' +
-        'The spec builds and tests offline (cargo build/test --offline --frozen; npm ci --offline, npm test), ' +
+        'The spec builds and tests offline with the lockfile\'s own tool (cargo build/test --offline --frozen; ' +
+        'npm ci --offline, npm test; yarn install, yarn test; pnpm install --offline, pnpm test; ' +
+        'yarn and pnpm are required as /usr/bin/yarn and /usr/bin/pnpm), ' +
         'declares one Provides: bundled(...) = VERSION per bundled library and a License: combining every ' +
         'licence. A library without an SPDX licence stops packaging (exit 2) unless given with --license. ' +
         'Outputs are byte-identical for the same inputs and SOURCE_DATE_EPOCH.',

@@ -9,7 +9,10 @@ export function registerVendor(program: Command, setExit: (code: number) => void
     .description(
       'Download every locked registry package, verify it against the lockfile checksum, and write ' +
         'one archive that, extracted at the application root, lets it build with no network: ' +
-        'cargo build --offline --frozen, npm ci --offline. The audit runs first and vendoring is ' +
+        'cargo build --offline --frozen; npm ci --offline (package-lock.json); yarn install (yarn v1: ' +
+        'an offline mirror and .yarnrc); yarn install --immutable (yarn berry: yarn\'s own zips in ' +
+        '.yarn/cache and .yarnrc.yml); pnpm install --offline --frozen-lockfile (pnpm-lock.yaml: ' +
+        'a pnpm store in vendor/pnpm-store and .npmrc). The audit runs first and vendoring is ' +
         'refused (exit 1) while findings fail the policy. The archive is byte-identical for the ' +
         'same inputs (SOURCE_DATE_EPOCH sets every mtime) and carries stowage-manifest.json.',
     )

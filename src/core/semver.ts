@@ -4,6 +4,7 @@
  * a warm audit's start-up; the bundle then holds only these.
  */
 export { default as parse } from 'semver/functions/parse.js';
+export { default as valid } from 'semver/functions/valid.js';
 export { default as eq } from 'semver/functions/eq.js';
 export { default as lt } from 'semver/functions/lt.js';
 export { default as gt } from 'semver/functions/gt.js';

@@ -43,6 +43,11 @@ export interface UntrustedTarOptions {
    * - `refuse`: an archive stowage wrote, which never holds a path twice.
    */
   duplicates: 'as-extracted' | 'refuse';
+  /**
+   * Called for every file and directory entry kept (stripped path), in archive order, a
+   * repeated path again: a layout that follows the archive's order (yarn's zips) replays it.
+   */
+  onEntry?: (entry: { kind: 'file' | 'directory'; path: string }) => void;
 }
 
 /**
@@ -139,7 +144,10 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
         entries++;
         if (entries > maxEntries) throw refuse(name, `more than ${maxEntries} entries`);
         entry = admitEntry(header, { strip, topDirectory: options.topDirectory }, refuse);
-        if (entry.path !== null) placeEntry(paths, name, entry.path, entry.kind, options.duplicates, refuse);
+        if (entry.path !== null) {
+          placeEntry(paths, name, entry.path, entry.kind, options.duplicates, refuse);
+          options.onEntry?.({ kind: entry.kind, path: entry.path });
+        }
       } catch (err) {
         return fail(err);
       }

@@ -28,6 +28,7 @@ import {
   rpmVersion,
   UnsafeSpecValues,
   type BundledLibrary,
+  type NpmPackageManager,
   type RpmFlavor,
   type SpecApplication,
 } from './rpm-spec.js';
@@ -207,6 +208,29 @@ async function vendorStep(request: RpmPackageRequest, projectDir: string): Promi
   return { files: build.files, manifest: build.manifest, bytes, compression: 'zst', audit: build.audit };
 }
 
+/**
+ * The package manager an npm-world application builds with: its lockfile's. Two lockfiles of
+ * different package managers in one application leave no single way to build it.
+ */
+function npmPackageManager(graphs: readonly DependencyGraph[]): NpmPackageManager | null {
+  const found = new Map<NpmPackageManager, string>();
+  for (const graph of graphs) {
+    if (graph.ecosystem !== 'npm') continue;
+    const manager: NpmPackageManager = graph.format.startsWith('pnpm-lock.yaml')
+      ? 'pnpm'
+      : graph.format === 'yarn.lock v1'
+        ? 'yarn-classic'
+        : graph.format.startsWith('yarn.lock')
+          ? 'yarn-berry'
+          : 'npm';
+    found.set(manager, graph.path);
+  }
+  if (found.size > 1) {
+    throw new StowageError(`lockfiles of several package managers (${[...found.values()].join(', ')}): the RPM builds with one; remove the others`);
+  }
+  return [...found.keys()][0] ?? null;
+}
+
 /** The application's values as the spec states them. */
 function specApplication(app: ApplicationManifest): SpecApplication {
   return {
@@ -226,10 +250,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   if (!RPM_RELEASE.test(request.release)) throw new StowageError(`--release ${quoted(request.release)}: letters, digits, . _ + ~ only`);
 
   const { graphs } = await readApplication([request.path]);
-  const yarn = graphs.find((g) => g.format.startsWith('yarn.lock'));
-  if (yarn !== undefined) {
-    throw new StowageError('packaging a yarn application is not supported yet (the spec installs with npm); `stowage vendor` vendors yarn v1 lockfiles', yarn.path);
-  }
+  const packageManager = npmPackageManager(graphs);
   // Every value that will reach the spec is checked before anything is downloaded.
   const specApp = specApplication(app);
   const appName = packageNameProblem(app.ecosystem, app.name);
@@ -292,6 +313,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
     release: request.release,
     license,
     hasTests: app.hasTests,
+    ...(packageManager !== null ? { packageManager } : {}),
     licenseFiles: topLevelLicenseFiles(appFiles),
     bundled: decided.bundled,
     sources: { app: names.app, vendor: names.vendor, sbom: names.sbom, licenses: names.licenses },

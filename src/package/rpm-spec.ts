@@ -34,6 +34,9 @@ import {
  */
 
 export type RpmFlavor = 'fedora' | 'opensuse';
+
+/** Which package manager an npm-world application is locked (so built) with. */
+export type NpmPackageManager = 'npm' | 'yarn-classic' | 'yarn-berry' | 'pnpm';
 export const RPM_FLAVORS: readonly RpmFlavor[] = ['fedora', 'opensuse'];
 
 export interface BundledLibrary {
@@ -61,6 +64,8 @@ export interface RpmSpecInput {
   binaries: { name: string; path: string }[];
   /** npm: whether `npm test` is defined. Cargo always has `cargo test`. */
   hasTests: boolean;
+  /** npm ecosystem: the package manager of its lockfile, which the spec builds with (default npm). */
+  packageManager?: NpmPackageManager;
   /** Licence files at the top of the application's source (`%license`). */
   licenseFiles: string[];
   bundled: BundledLibrary[];
@@ -227,7 +232,8 @@ export function renderRpmSpec(input: RpmSpecInput): string {
   tag('Source2', input.sources.sbom);
   tag('Source3', input.sources.licenses);
   out.push('');
-  for (const req of BUILD_REQUIRES[input.flavor][input.ecosystem]) tag('BuildRequires', req);
+  const buildRequires = input.ecosystem === 'npm' ? npmBuildRequires(input.flavor, input.packageManager ?? 'npm') : BUILD_REQUIRES[input.flavor].cargo;
+  for (const req of buildRequires) tag('BuildRequires', req);
   for (const req of REQUIRES[input.ecosystem]) tag('Requires', req);
   out.push('');
   if (input.bundled.length > 0) {
@@ -270,22 +276,96 @@ function renderCargoSections(out: string[], input: RpmSpecInput): void {
   out.push(`%dir ${sbomDir}`, `${sbomDir}/${input.sources.sbom}`, '');
 }
 
+/**
+ * How each package manager builds, installs and tests offline from the vendored layout, run at
+ * the application's root (relative settings in .npmrc/.yarnrc/.yarnrc.yml are read from there):
+ * - `env`: a HOME of the build's own, so no user configuration or cache is read or written;
+ * - `install`: dependencies for the build and the tests (development ones included);
+ * - `build`: the application's `build` script, when it has one;
+ * - `production`: run in the copy under %{buildroot}, with `$OLDPWD` the build directory:
+ *   development dependencies removed, offline, from the same vendored files;
+ * - `buildOnly`: what the build directory holds that the installed application does not.
+ * The package manager is required as a command (`/usr/bin/yarn`, `/usr/bin/pnpm`): distributions
+ * package them under different names, or not at all (pnpm).
+ */
+interface PackageManagerSteps {
+  buildRequires: string[];
+  env: string[];
+  install: string[];
+  build: string;
+  production: string[];
+  test: string;
+  buildOnly: string[];
+}
+
+/** A script that runs `command` only when package.json defines a `build` script (yarn has no --if-present). */
+const IF_BUILD_SCRIPT = `if node -e 'process.exit(require("./package.json").scripts?.build ? 0 : 1)'; then`;
+
+const PACKAGE_MANAGERS: Record<NpmPackageManager, PackageManagerSteps> = {
+  npm: {
+    buildRequires: [],
+    // npm resolves the .npmrc's relative cache from the directory it runs in: the application root.
+    env: ['unset npm_config_cache', 'export npm_config_update_notifier=false', 'export HOME="$PWD/.npm-home"'],
+    install: ['npm ci --offline --no-audit --no-fund'],
+    build: 'npm run build --if-present --offline',
+    production: ['npm prune --omit=dev --offline --no-audit --no-fund --cache="$OLDPWD/vendor/npm-cache"'],
+    test: 'npm test',
+    buildOnly: ['vendor', '.npmrc', '.npm-home'],
+  },
+  'yarn-classic': {
+    buildRequires: ['/usr/bin/yarn'],
+    env: ['export HOME="$PWD/.yarn-home"', 'export YARN_CACHE_FOLDER="$PWD/.yarn-home/cache"'],
+    // The archive's .yarnrc sets the offline mirror, --offline and --frozen-lockfile.
+    install: ['yarn install --non-interactive'],
+    build: `${IF_BUILD_SCRIPT} yarn run build; fi`,
+    // The .yarnrc names its mirror relative to itself: the build directory's.
+    production: ['yarn install --production --non-interactive --use-yarnrc "$OLDPWD/.yarnrc"'],
+    test: 'yarn test',
+    buildOnly: ['vendor', '.yarnrc', '.yarn-home'],
+  },
+  'yarn-berry': {
+    buildRequires: ['/usr/bin/yarn'],
+    // node_modules whatever the project's linker: the installed application runs on plain node.
+    env: ['export HOME="$PWD/.yarn-home"', 'export YARN_NODE_LINKER=node-modules', 'export YARN_ENABLE_TELEMETRY=0'],
+    // The archive's .yarnrc.yml keeps the cache in .yarn/cache and the network off.
+    install: ['yarn install --immutable'],
+    build: `${IF_BUILD_SCRIPT} yarn run build; fi`,
+    production: ['YARN_CACHE_FOLDER="$OLDPWD/.yarn/cache" yarn workspaces focus --all --production', 'rm -f .yarn/install-state.gz', '{ rmdir .yarn 2>/dev/null || true; }'],
+    test: 'yarn run test',
+    buildOnly: ['.yarn/cache', '.yarn-home'],
+  },
+  pnpm: {
+    buildRequires: ['/usr/bin/pnpm'],
+    env: ['export HOME="$PWD/.pnpm-home"', 'export npm_config_update_notifier=false'],
+    // The archive's .npmrc names the vendored store and turns the network off.
+    install: ['pnpm install --offline --frozen-lockfile'],
+    build: 'pnpm run --if-present build',
+    production: ['pnpm install --offline --frozen-lockfile --prod --store-dir="$OLDPWD/vendor/pnpm-store"'],
+    test: 'pnpm test',
+    buildOnly: ['vendor', '.npmrc', '.pnpm-home'],
+  },
+};
+
+/** The BuildRequires of an npm-world application: node and npm, and its own package manager. */
+export function npmBuildRequires(flavor: RpmFlavor, packageManager: NpmPackageManager): string[] {
+  return [...BUILD_REQUIRES[flavor].npm, ...PACKAGE_MANAGERS[packageManager].buildRequires];
+}
+
 function renderNpmSections(out: string[], input: RpmSpecInput): void {
+  const steps = PACKAGE_MANAGERS[input.packageManager ?? 'npm'];
   const appDir = `%{_prefix}/lib/node_modules/${input.name}`;
   const sbomDir = `%{_datadir}/${input.name}`;
-  // npm resolves the .npmrc's relative cache from the directory it runs in: the application root.
-  const npmEnv = ['unset npm_config_cache', 'export npm_config_update_notifier=false', 'export HOME="$PWD/.npm-home"'];
-  out.push('%build', ...npmEnv);
-  // Development dependencies are installed for the build and the tests; %install prunes them.
-  out.push('npm ci --offline --no-audit --no-fund', 'npm run build --if-present --offline', '');
-  out.push('%install', ...npmEnv);
+  out.push('%build', ...steps.env);
+  // Development dependencies are installed for the build and the tests; %install removes them.
+  out.push(...steps.install, steps.build, '');
+  out.push('%install', ...steps.env);
   out.push(`mkdir -p %{buildroot}${appDir}`);
-  // Everything the build made, except what only the build needs: the vendored cache and its
-  // .npmrc, npm's HOME, and the vendor archive's own manifest (which names the build host's
-  // paths) and SBOM (installed once, below).
-  const buildOnly = ['vendor', '.npmrc', '.npm-home', 'bundled-licenses.txt', MANIFEST_PATH, SBOM_PATH];
+  // Everything the build made, except what only the build needs: the vendored files and their
+  // settings, the package manager's HOME, and the vendor archive's own manifest (which names the
+  // build host's paths) and SBOM (installed once, below).
+  const buildOnly = [...steps.buildOnly, 'bundled-licenses.txt', MANIFEST_PATH, SBOM_PATH];
   out.push(`tar ${buildOnly.map((p) => `--exclude=./${p}`).join(' ')} -cf - . | tar -xf - -C %{buildroot}${appDir}`);
-  out.push(`(cd %{buildroot}${appDir} && npm prune --omit=dev --offline --no-audit --no-fund --cache="$OLDPWD/vendor/npm-cache")`);
+  out.push(`(cd %{buildroot}${appDir} && ${steps.production.join(' && ')})`);
   if (input.binaries.length > 0) out.push('mkdir -p %{buildroot}%{_bindir}');
   for (const bin of input.binaries) {
     const script = bin.path.replace(/^\.\//, '');
@@ -293,7 +373,7 @@ function renderNpmSections(out: string[], input: RpmSpecInput): void {
     out.push(`ln -s ../lib/node_modules/${input.name}/${script} %{buildroot}%{_bindir}/${bin.name}`);
   }
   out.push(`install -Dpm 0644 %{SOURCE2} %{buildroot}${sbomDir}/${input.sources.sbom}`, '');
-  if (input.hasTests) out.push('%check', ...npmEnv, 'npm test', '');
+  if (input.hasTests) out.push('%check', ...steps.env, steps.test, '');
   out.push('%files');
   for (const file of input.licenseFiles) out.push(`%license ${file}`);
   out.push('%license bundled-licenses.txt', appDir);

@@ -13,6 +13,12 @@ export interface DownloadRequest {
   expected: readonly Digest[];
   /** Names the artifact in messages, e.g. `serde 1.0.210`. */
   label: string;
+  /**
+   * Makes the artifact from what the URL serves (yarn berry's cache zip from an npm tarball,
+   * since its lockfile records only the zip's checksum): `expected` is then the made artifact's,
+   * and that is what is verified and cached.
+   */
+  convert?: (downloaded: Buffer) => Promise<Buffer>;
 }
 
 export interface DownloadProgress {
@@ -78,12 +84,12 @@ export class Downloader {
       return cached;
     }
     const url = typeof request.url === 'string' ? request.url : await request.url();
-    const bytes = await this.download(url, request.label);
+    const downloaded = await this.download(url, request.label);
+    const bytes = request.convert === undefined ? downloaded : await request.convert(downloaded);
     const mismatch = firstMismatch(bytes, request.expected);
     if (mismatch) {
-      throw new StowageError(
-        `${request.label}: checksum mismatch for ${url}: expected ${formatDigest(mismatch.expected)}, got ${formatDigest(mismatch.actual)}`,
-      );
+      const what = request.convert === undefined ? `for ${url}` : `of what stowage made from ${url}`;
+      throw new StowageError(`${request.label}: checksum mismatch ${what}: expected ${formatDigest(mismatch.expected)}, got ${formatDigest(mismatch.actual)}`);
     }
     this.options.cache.put(bytes, request.expected);
     this.finished();

@@ -1,22 +1,24 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { InputError, StowageError } from '../core/errors.js';
-import type { ArchiveFile } from '../core/untrusted-tar.js';
+import { readUntrustedTar, type ArchiveFile, type UntrustedTarOptions } from '../core/untrusted-tar.js';
+import { withoutUserInfo } from '../core/credentials.js';
+import { isCredentialSetting, isNpmrcSection, npmrcLines, npmrcSetting } from '../ecosystems/npm/registry.js';
 
 /* What the npm-family vendor layouts (npm's cache, yarn's offline mirror) share. */
 
 /** Files by path; a path added twice must have the same bytes. */
 export class FileSet {
-  private readonly files = new Map<string, Buffer>();
+  private readonly files = new Map<string, ArchiveFile>();
 
-  add(path: string, data: Buffer): void {
+  add(path: string, data: Buffer, mode: ArchiveFile['mode'] = 0o644): void {
     const known = this.files.get(path);
-    if (known !== undefined && !known.equals(data)) throw new StowageError(`${path}: two different contents for one vendored file`);
-    this.files.set(path, data);
+    if (known !== undefined && (!known.data.equals(data) || known.mode !== mode)) throw new StowageError(`${path}: two different contents for one vendored file`);
+    this.files.set(path, { path, mode, data });
   }
 
   sorted(): ArchiveFile[] {
-    return [...this.files.keys()].sort(compare).map((path) => ({ path, mode: 0o644, data: this.files.get(path) as Buffer }));
+    return [...this.files.keys()].sort(compare).map((path) => this.files.get(path) as ArchiveFile);
   }
 }
 
@@ -58,4 +60,64 @@ export function readConfigFile(path: string): string {
   const bytes = readFileSync(path);
   if (bytes.includes(0)) throw new InputError(path, `binary data, not a ${name}`);
   return bytes.toString('utf8').replace(/^\uFEFF/, '');
+}
+
+/**
+ * The application's `.npmrc` (npm's and pnpm's settings file) with a vendored layout's settings
+ * appended. Its own lines are kept, except those setting what the layout decides (`owned`),
+ * which are commented out (and reported): left in, a `prefer-online` or another `cache` would
+ * send the package manager past the vendored files. Credentials are left out: the archive is
+ * shipped (an SRPM's Source1), and a token in it would be published.
+ */
+export function npmrcWithSettings(path: string, existing: string | null, owned: readonly string[], settings: readonly string[], warn: (message: string) => void): string {
+  const out: string[] = [];
+  if (existing !== null) {
+    const overridden: string[] = [];
+    const removed: string[] = [];
+    const lines = npmrcLines(existing.replace(/(\r\n|[\r\n])$/, ''));
+    for (const [i, line] of lines.entries()) {
+      // Settings after a section header are that section's: npm would not read the layout's.
+      if (isNpmrcSection(line)) {
+        throw new StowageError(`${JSON.stringify(line)} starts an ini section; npm reads no setting after it, so the vendored layout's settings would be ignored`, path, { line: i + 1 });
+      }
+      const setting = npmrcSetting(line);
+      if (setting !== null && isCredentialSetting(setting.key)) {
+        removed.push(setting.key);
+        out.push(`; stowage: credential removed (${setting.key})`);
+      } else if (setting !== null && withoutUserInfo(setting.value) !== setting.value) {
+        // `registry=https://user:token@host/`: the same setting, without the credentials.
+        removed.push(setting.key);
+        out.push(`; stowage: credential removed (${setting.key})`, `${setting.key}=${withoutUserInfo(setting.value)}`);
+      } else if (setting !== null && owned.includes(setting.key.toLowerCase())) {
+        overridden.push(setting.key);
+        out.push(`; stowage: replaced below: ${line}`);
+      } else {
+        out.push(line);
+      }
+    }
+    if (overridden.length > 0) warn(`${path}: ${overridden.join(', ')} replaced by the vendored layout's settings in the archive's .npmrc`);
+    if (removed.length > 0) warn(`${path}: credentials (${removed.join(', ')}) left out of the archive's .npmrc; an offline install needs none`);
+    out.push('');
+  }
+  out.push(...settings);
+  return `${out.join('\n')}\n`;
+}
+
+const MAX_NPM_TARBALL_BYTES = 512 * 1024 * 1024;
+const MAX_NPM_TARBALL_ENTRIES = 200_000;
+
+/**
+ * The files of an npm tarball, read as npm extracts it: its one top directory (usually
+ * `package/`, whatever it is named) stripped, a repeated path's last entry kept.
+ */
+export function readNpmTarball(bytes: Buffer, label: string, onEntry?: UntrustedTarOptions['onEntry']): Promise<ArchiveFile[]> {
+  return readUntrustedTar(bytes, {
+    label: `${label} (npm tarball)`,
+    compression: 'gz',
+    maxBytes: MAX_NPM_TARBALL_BYTES,
+    maxEntries: MAX_NPM_TARBALL_ENTRIES,
+    stripComponents: 1,
+    duplicates: 'as-extracted',
+    ...(onEntry !== undefined ? { onEntry } : {}),
+  });
 }

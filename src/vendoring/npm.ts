@@ -7,7 +7,9 @@ import { digestsFromSri, sriFromDigest, type Digest } from '../core/digest.js';
 import type { DownloadRequest } from './download.js';
 import type { EcosystemVendor, VendorContext, VendoredPackage } from './vendor-tree.js';
 import { readTextInput } from '../core/input-files.js';
-import { FileSet, checkedUrl, compare, readConfigFile, requireInsideProject } from './npm-support.js';
+import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, requireInsideProject } from './npm-support.js';
+import { vendorPnpm } from './npm-pnpm.js';
+import { vendorYarnBerry } from './npm-yarn-berry.js';
 import { vendorYarnClassic } from './npm-yarn.js';
 import { lowerCaseScheme, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballVersion } from '../ecosystems/npm/registry-source.js';
 import {
@@ -15,10 +17,6 @@ import {
   PUBLIC_REGISTRY_CONFIG,
   PackumentClient,
   downloadUrlOfResolved,
-  isCredentialSetting,
-  isNpmrcSection,
-  npmrcLines,
-  npmrcSetting,
   packumentUrl,
   readNpmrcRegistries,
   registryFor,
@@ -26,7 +24,6 @@ import {
   type NpmRegistryConfig,
   type RegistryVersion,
 } from '../ecosystems/npm/registry.js';
-import { withoutUserInfo } from '../core/credentials.js';
 
 /*
  * The offline layout: an npm cache directory (cacache) inside the application, and an `.npmrc`
@@ -96,10 +93,12 @@ interface PlannedTarball {
 
 export const vendorNpm: EcosystemVendor = async (graph, context) => {
   if (graph.format === 'yarn.lock v1') return vendorYarnClassic(graph, context);
+  if (graph.format.startsWith('pnpm-lock.yaml')) return vendorPnpm(graph, context);
+  if (graph.format.startsWith('yarn.lock berry')) return vendorYarnBerry(graph, context);
   const lockfileName = graph.format.split(' (')[0] ?? graph.format;
   if (!graph.format.startsWith('package-lock.json') && !graph.format.startsWith('npm-shrinkwrap.json')) {
     throw new StowageError(
-      `vendoring ${lockfileName} is not supported yet: stowage vendors npm's package-lock.json and npm-shrinkwrap.json, and yarn v1's yarn.lock`,
+      `vendoring ${lockfileName} is not supported yet: stowage vendors npm's package-lock.json and npm-shrinkwrap.json, yarn's yarn.lock (v1 and berry) and pnpm's pnpm-lock.yaml`,
       graph.path,
     );
   }
@@ -483,46 +482,11 @@ export function npmrcValue(value: string): string {
 }
 
 /**
- * The application's `.npmrc` with the layout's settings appended. Its own lines are kept, except
- * those setting what the layout decides, which are commented out (and reported): left in, a
- * `prefer-online` or another `cache` would send npm past the vendored cache.
+ * The application's `.npmrc` with npm's cache layout appended (see npmrcWithSettings); the
+ * registry is pinned when the cache's index keys name it.
  */
 export function npmrcWithLayout(path: string, existing: string | null, pinRegistry: string | null, warn: (message: string) => void): string {
-  const out: string[] = [];
-  if (existing !== null) {
-    const overridden: string[] = [];
-    const removed: string[] = [];
-    const lines = npmrcLines(existing.replace(/(\r\n|[\r\n])$/, ''));
-    for (const [i, line] of lines.entries()) {
-      // Settings after a section header are that section's: npm would not read the layout's.
-      if (isNpmrcSection(line)) {
-        throw new StowageError(`${JSON.stringify(line)} starts an ini section; npm reads no setting after it, so the vendored layout's settings would be ignored`, path, { line: i + 1 });
-      }
-      const setting = npmrcSetting(line);
-      if (setting !== null && isCredentialSetting(setting.key)) {
-        // The archive is shipped (an SRPM's Source1): a token in it would be published.
-        removed.push(setting.key);
-        out.push(`; stowage: credential removed (${setting.key})`);
-      } else if (setting !== null && withoutUserInfo(setting.value) !== setting.value) {
-        // `registry=https://user:token@host/`: the same setting, without the credentials.
-        removed.push(setting.key);
-        out.push(`; stowage: credential removed (${setting.key})`, `${setting.key}=${withoutUserInfo(setting.value)}`);
-      } else if (setting !== null && OWNED_SETTINGS.includes(setting.key.toLowerCase())) {
-        overridden.push(setting.key);
-        out.push(`; stowage: replaced below: ${line}`);
-      } else {
-        out.push(line);
-      }
-    }
-    if (overridden.length > 0) {
-      warn(`${path}: ${overridden.join(', ')} replaced by the vendored layout's settings in the archive's .npmrc`);
-    }
-    if (removed.length > 0) {
-      warn(`${path}: credentials (${removed.join(', ')}) left out of the archive's .npmrc; an offline install needs none`);
-    }
-    out.push('');
-  }
-  out.push(
+  const settings = [
     '; stowage: install from the vendored npm cache, without the network.',
     `; npm reads a relative cache path from the directory it runs in: run npm here.`,
     `cache=${NPM_CACHE_DIR}`,
@@ -530,11 +494,10 @@ export function npmrcWithLayout(path: string, existing: string | null, pinRegist
     '; an offline audit cannot reach the advisory service yet prints "found 0 vulnerabilities".',
     'audit=false',
     'update-notifier=false',
-  );
-  if (pinRegistry !== null) out.push(`registry=${npmrcValue(pinRegistry)}`);
-  return `${out.join('\n')}\n`;
+  ];
+  if (pinRegistry !== null) settings.push(`registry=${npmrcValue(pinRegistry)}`);
+  return npmrcWithSettings(path, existing, OWNED_SETTINGS, settings, warn);
 }
-
 
 // ---- helpers ---------------------------------------------------------------------------------
 

@@ -1,12 +1,14 @@
 import { parse, type TomlTable } from 'smol-toml';
 import { StowageError, errorMessage } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
-import { readUntrustedTar } from '../core/untrusted-tar.js';
+import { readNpmTarball } from './npm-support.js';
 import type { VendoredPackage } from './vendor-tree.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { npmLicenseText } from '../inputs/application-manifest.js';
 import { normalizeLicense } from '../sbom/licenses.js';
 import { isTomlTable } from '../core/toml-values.js';
+import { readZipEntries } from '../advisories/zip.js';
+import { PNPM_INDEX_SUFFIX, pnpmStoredManifest } from './npm-pnpm.js';
 
 /**
  * The licence each vendored package declares, read from the vendored files themselves (what
@@ -29,9 +31,6 @@ export interface VendoredLicense {
 export function licenseKey(ecosystem: Ecosystem, name: string, version: string): string {
   return `${ecosystem}:${name}@${version}`;
 }
-
-const MAX_NPM_TARBALL_BYTES = 512 * 1024 * 1024;
-const MAX_NPM_TARBALL_ENTRIES = 200_000;
 
 /** `LicenseRef-` ids allow letters, digits, `.` and `-` only. */
 export function licenseRefFor(name: string): string {
@@ -69,23 +68,33 @@ function cargoDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile>): 
 }
 
 async function npmDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile>): Promise<{ expression: string | null; file: null }> {
+  if (pkg.path.endsWith(PNPM_INDEX_SUFFIX)) {
+    const stored = pnpmStoredManifest(pkg.path, byPath);
+    if (stored === null) throw new StowageError(`${pkg.name}@${pkg.version}: the vendored pnpm store has no ${pkg.path} with a package.json`);
+    return npmManifestLicense(pkg, stored);
+  }
+  if (pkg.path.endsWith('.zip')) {
+    // yarn berry's cache zip: the package lies under node_modules/<name>/.
+    const zip = byPath.get(pkg.path);
+    if (!zip) throw new StowageError(`${pkg.name}@${pkg.version}: the vendor tree has no ${pkg.path}`);
+    const manifestPath = `node_modules/${pkg.name}/package.json`;
+    const [manifest] = await readZipEntries(pkg.path, (name) => name === manifestPath, zip.data);
+    return manifest === undefined ? { expression: null, file: null } : npmManifestLicense(pkg, Buffer.from(manifest.text, 'utf8'));
+  }
   const tarball = byPath.get(pkg.path);
   if (!tarball) throw new StowageError(`${pkg.name}@${pkg.version}: the vendor tree has no ${pkg.path}`);
   // npm tarballs hold one top directory (usually `package/`), whatever it is named. Read as
   // npm extracts it, so the package.json read is the one npm installs (the last, if repeated).
-  const entries = await readUntrustedTar(tarball.data, {
-    label: `${pkg.name}@${pkg.version} (npm tarball)`,
-    compression: 'gz',
-    maxBytes: MAX_NPM_TARBALL_BYTES,
-    maxEntries: MAX_NPM_TARBALL_ENTRIES,
-    stripComponents: 1,
-    duplicates: 'as-extracted',
-  });
+  const entries = await readNpmTarball(tarball.data, `${pkg.name}@${pkg.version}`);
   const manifest = entries.find((e) => e.path === 'package.json');
   if (!manifest) return { expression: null, file: null };
+  return npmManifestLicense(pkg, manifest.data);
+}
+
+function npmManifestLicense(pkg: VendoredPackage, manifest: Buffer): { expression: string | null; file: null } {
   let doc: unknown;
   try {
-    doc = JSON.parse(manifest.data.toString('utf8'));
+    doc = JSON.parse(manifest.toString('utf8'));
   } catch (err) {
     throw new StowageError(`${pkg.name}@${pkg.version}: package.json is not valid JSON: ${errorMessage(err)}`);
   }

@@ -58,3 +58,42 @@ export function writeFiles(dir: string, result: VendorResult): void {
     writeFileSync(target, file.data, { mode: file.mode });
   }
 }
+
+/**
+ * Where the end-to-end tests find pnpm 9 and yarn 4: a directory `npm install --prefix DIR
+ * pnpm@9 @yarnpkg/cli-dist@4` was run in (.ci/run does it), named by this variable.
+ */
+export const PACKAGE_MANAGERS_ENV = 'STOWAGE_TEST_PACKAGE_MANAGERS';
+
+/** The command of `tool` (its bin under the directory above), or why it cannot be run. */
+export function packageManager(tool: 'pnpm' | 'yarn'): { path: string } | { missing: string } {
+  const dir = process.env[PACKAGE_MANAGERS_ENV];
+  if (dir === undefined || dir === '') return { missing: `${PACKAGE_MANAGERS_ENV} is not set` };
+  const path = join(dir, 'node_modules', '.bin', tool);
+  const version = spawnSync(path, ['--version'], { encoding: 'utf8', env: cleanEnv({}) });
+  return version.status === 0 ? { path } : { missing: `${path} does not run (${version.error?.message ?? version.stderr.trim()})` };
+}
+
+/**
+ * How to run a command with the network cut: in a new network namespace (`unshare -n`, as root,
+ * or `unshare -rn` in a user namespace), where nothing but a loopback that is down exists; where
+ * neither is allowed, with every proxy variable pointing at a dead port instead (weaker: a tool
+ * that ignores proxies could still connect), said in `how`.
+ */
+export function offline(argv: readonly string[]): { argv: string[]; env: NodeJS.ProcessEnv; how: string } {
+  for (const flags of ['-n', '-rn']) {
+    if (spawnSync('unshare', [flags, 'true']).status === 0) return { argv: ['unshare', flags, ...argv], env: {}, how: `unshare ${flags}` };
+  }
+  const dead = { HTTP_PROXY: DEAD, HTTPS_PROXY: DEAD, http_proxy: DEAD, https_proxy: DEAD, npm_config_proxy: DEAD, npm_config_https_proxy: DEAD };
+  return { argv: [...argv], env: dead, how: 'a dead proxy (unshare is not allowed here)' };
+}
+
+/** Installs `spec` (a package manager the tests run) from the npm registry under `prefix`. */
+export function installFromRegistry(prefix: string, spec: string, home: string): void {
+  const installed = spawnSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--ignore-scripts', spec], {
+    encoding: 'utf8',
+    env: cleanEnv({ HOME: home }),
+    timeout: 300_000,
+  });
+  assert.equal(installed.status, 0, `${installed.stdout}${installed.stderr}`);
+}

@@ -10,7 +10,7 @@ import { vendorGraphs } from '../../src/vendoring/vendor-app.js';
 import { findLockfiles, readDependencyGraph } from '../../src/inputs/lockfiles.js';
 import { YARN_MIRROR_DIR, mirrorFileName, yarnrcWithMirror } from '../../src/vendoring/npm-yarn.js';
 import type { VendorResult } from '../../src/vendoring/vendor-tree.js';
-import { DEAD, NPM_APP, NPM_APP_OUTPUT, cleanEnv, vendorDir, whyNoRegistry, writeFiles } from '../support/npm-vendor.js';
+import { DEAD, NPM_APP, NPM_APP_OUTPUT, cleanEnv, installFromRegistry, vendorDir, whyNoRegistry, writeFiles } from '../support/npm-vendor.js';
 import { tempDir } from '../support/shared.js';
 
 const APP = NPM_APP;
@@ -201,12 +201,7 @@ describe('yarn v1 vendoring against the real registry', { skip: noRegistry === n
     mkdirSync(work, { recursive: true });
     // yarn classic itself, from the npm registry, and a lockfile made by it.
     const tools = join(work, 'tools');
-    const installed = spawnSync('npm', ['install', '--prefix', tools, '--no-audit', '--no-fund', '--ignore-scripts', `yarn@${YARN_VERSION}`], {
-      encoding: 'utf8',
-      env: cleanEnv({ HOME: join(work, 'npm-home') }),
-      timeout: 300_000,
-    });
-    assert.equal(installed.status, 0, `${installed.stdout}${installed.stderr}`);
+    installFromRegistry(tools, `yarn@${YARN_VERSION}`, join(work, 'npm-home'));
     yarn = join(tools, 'node_modules', 'yarn', 'bin', 'yarn.js');
     const gen = join(work, 'gen');
     cpSync(APP, gen, { recursive: true });

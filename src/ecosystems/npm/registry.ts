@@ -155,6 +155,11 @@ export function packumentUrl(registry: string, name: string): string {
   return `${withTrailingSlash(registry)}${name.replace('/', '%2f')}`;
 }
 
+/** A registry's tarball of `name@version`, as npm publishes it: `<registry>/<name>/-/<unscoped name>-<version>.tgz`. */
+export function registryTarballUrl(registry: string, name: string, version: string): string {
+  return `${withTrailingSlash(registry)}${name}/-/${name.slice(name.lastIndexOf('/') + 1)}-${version}.tgz`;
+}
+
 const PUBLIC_REGISTRY_HOST = new URL(DEFAULT_NPM_REGISTRY).hostname;
 
 /**

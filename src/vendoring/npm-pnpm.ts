@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { StowageError, errorMessage } from '../core/errors.js';
+import type { DependencyGraph } from '../core/graph.js';
+import type { Package } from '../core/package.js';
+import { digestsFromSri, sriFromDigest, type Digest } from '../core/digest.js';
+import type { ArchiveFile } from '../core/untrusted-tar.js';
+import { DEFAULT_NPM_REGISTRY } from '../ecosystems/npm/registry-source.js';
+import { downloadUrlOfResolved, registryTarballUrl } from '../ecosystems/npm/registry.js';
+import type { VendorContext, VendorResult, VendoredPackage } from './vendor-tree.js';
+import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, readNpmTarball, requireInsideProject } from './npm-support.js';
+import { sourceDateEpoch } from '../core/archive.js';
+
+/*
+ * pnpm (lockfile 5.x, 6.0, 9.0): pnpm's own content-addressable store, store format v3 (pnpm 8
+ * and 9), inside the application, and an `.npmrc` naming it (`store-dir`, `offline`).
+ * `pnpm install --offline --frozen-lockfile` then finds every package by its lockfile integrity
+ * and links it from the store; the lockfile is not changed. pnpm has no offline mirror of
+ * tarballs: its store holds the unpacked files, so that is what the archive holds (as pnpm 9
+ * writes them, read from its @pnpm/store.cafs):
+ *
+ * - every file of every package at `v3/files/<hex[0:2]>/<hex[2:]>` by the sha512 of its bytes,
+ *   `-exec` appended when any execute bit is set;
+ * - per package, `v3/files/<hex[0:2]>/<hex[2:]>-index.json` named by the hex of the tarball's
+ *   integrity (what the lockfile records), listing each file's path, integrity, mode and size.
+ *   `checkedAt` is the archive's epoch in milliseconds: a file whose mtime is later (extracted
+ *   by a tar that does not keep times) is hashed again by pnpm before use, never trusted blindly.
+ *
+ * The tarballs are read by stowage's own reader (a hostile one is refused as for npm), with the
+ * top directory stripped as pnpm strips it.
+ */
+
+/** Where pnpm's store lies in the archive, relative to the application's root. */
+export const PNPM_STORE_DIR = 'vendor/pnpm-store';
+const FILES_DIR = `${PNPM_STORE_DIR}/v3/files`;
+/** How a package's index file in the store is named: by its tarball's digest, then this. */
+export const PNPM_INDEX_SUFFIX = '-index.json';
+
+/** Settings the written `.npmrc` decides; the application's own lines for them are commented out. */
+const OWNED_SETTINGS = ['store-dir', 'offline', 'prefer-offline', 'verify-store-integrity'];
+
+/** One tarball the lockfile installs from a registry or a URL. */
+interface StoredTarball {
+  pkg: Package;
+  label: string;
+  url: string;
+  digests: Digest[];
+}
+
+export async function vendorPnpm(graph: DependencyGraph, context: VendorContext): Promise<VendorResult> {
+  const tarballs: StoredTarball[] = [];
+  for (const pkg of graph.packages) {
+    const tarball = storedTarball(graph.path, context.projectDir, pkg);
+    if (tarball !== null) tarballs.push(tarball);
+  }
+  const bodies = await context.downloader.fetchAll(tarballs.map((t) => ({ url: t.url, expected: t.digests, label: t.label })));
+  const epochMs = sourceDateEpoch({ ...process.env, ...context.env }) * 1000;
+
+  const files = new FileSet();
+  const packages: VendoredPackage[] = [];
+  for (const [i, t] of tarballs.entries()) {
+    const unpacked = await readNpmTarball(bodies[i] as Buffer, t.label);
+    const index: Record<string, { checkedAt: number; integrity: string; mode: number; size: number }> = {};
+    for (const file of unpacked) {
+      const hex = createHash('sha512').update(file.data).digest('hex');
+      files.add(contentPath(hex, file.mode), file.data, file.mode);
+      index[file.path] = { checkedAt: epochMs, integrity: sriFromDigest({ algorithm: 'sha512', hex }), mode: file.mode, size: file.data.length };
+    }
+    const indexPath = contentPath((t.digests[0] as Digest).hex, 'index');
+    const record = { name: t.pkg.name, version: t.pkg.version, requiresBuild: requiresBuild(unpacked, t.label), files: index };
+    files.add(indexPath, Buffer.from(JSON.stringify(record)));
+    packages.push({ ecosystem: graph.ecosystem, name: t.pkg.name, version: t.pkg.version, source: t.url, checksum: t.digests.map(sriFromDigest).join(' '), path: indexPath });
+  }
+  if (tarballs.length > 0) {
+    const npmrcPath = join(context.projectDir, '.npmrc');
+    const existing = existsSync(npmrcPath) ? readConfigFile(npmrcPath) : null;
+    const settings = [
+      '; stowage: install from the vendored pnpm store, without the network.',
+      `store-dir=${PNPM_STORE_DIR}`,
+      'offline=true',
+      'verify-store-integrity=true',
+    ];
+    files.add('.npmrc', Buffer.from(npmrcWithSettings(npmrcPath, existing, OWNED_SETTINGS, settings, context.warn)));
+  }
+  packages.sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version));
+  return { files: files.sorted(), packages };
+}
+
+/** What pnpm fetches for a package; null for the application's own (importers, links, directories). */
+function storedTarball(lockfile: string, projectDir: string, pkg: Package): StoredTarball | null {
+  const label = `${pkg.name}@${pkg.version}`;
+  const { source } = pkg;
+  switch (source.kind) {
+    case 'workspace':
+      return null;
+    case 'path':
+      requireInsideProject(lockfile, projectDir, label, source.url ?? '.');
+      return null;
+    case 'git':
+      throw new StowageError(`${label}: git dependencies cannot be vendored for pnpm yet (${source.url ?? 'git'}#${source.rev ?? ''})`, lockfile);
+    case 'registry':
+    case 'other':
+      break;
+  }
+  const spec = source.url ?? '';
+  if (source.kind === 'other' && spec.startsWith('file:')) {
+    // A local tarball is part of the application's source; pnpm reads it from there.
+    requireInsideProject(lockfile, projectDir, label, spec.slice('file:'.length));
+    return null;
+  }
+  if (pkg.checksum === null) throw new StowageError(`${label}: the lockfile records no integrity, so its bytes cannot be verified`, lockfile);
+  const digests = digestsFromSri(pkg.checksum);
+  if (digests.length === 0) throw new StowageError(`${label}: integrity ${JSON.stringify(pkg.checksum)} has no sha512, sha256 or sha1 digest`, lockfile);
+  const url =
+    source.kind === 'registry'
+      ? registryTarballUrl(source.isDefaultRegistry ? DEFAULT_NPM_REGISTRY : (source.url ?? DEFAULT_NPM_REGISTRY), pkg.name, pkg.version)
+      : downloadUrlOfResolved(checkedUrl(spec, label));
+  return { pkg, label, url, digests };
+}
+
+/** pnpm's file name in its store: by the hex digest, `-exec` for executables, `-index.json` for a package's index. */
+function contentPath(hex: string, kind: ArchiveFile['mode'] | 'index'): string {
+  const base = `${FILES_DIR}/${hex.slice(0, 2)}/${hex.slice(2)}`;
+  return kind === 'index' ? `${base}${PNPM_INDEX_SUFFIX}` : kind === 0o755 ? `${base}-exec` : base;
+}
+
+/** As pnpm's pkgRequiresBuild: an install script, a `binding.gyp` or `.hooks/` make it build. */
+function requiresBuild(files: readonly ArchiveFile[], label: string): boolean {
+  if (files.some((f) => f.path === 'binding.gyp' || f.path.startsWith('.hooks/'))) return true;
+  const manifest = files.find((f) => f.path === 'package.json');
+  if (manifest === undefined) return false;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(manifest.data.toString('utf8'));
+  } catch (err) {
+    throw new StowageError(`${label}: package.json is not valid JSON: ${errorMessage(err)}`);
+  }
+  const scripts = typeof doc === 'object' && doc !== null ? (doc as { scripts?: unknown }).scripts : undefined;
+  if (typeof scripts !== 'object' || scripts === null) return false;
+  const s = scripts as Record<string, unknown>;
+  return Boolean(s.preinstall) || Boolean(s.install) || Boolean(s.postinstall);
+}
+
+/** A package's package.json in a vendored pnpm store, found through its index (for licences). */
+export function pnpmStoredManifest(indexPath: string, byPath: ReadonlyMap<string, ArchiveFile>): Buffer | null {
+  const index = byPath.get(indexPath);
+  if (index === undefined || !indexPath.startsWith(`${FILES_DIR}/`)) return null;
+  const record = JSON.parse(index.data.toString('utf8')) as { files?: Record<string, { integrity?: string; mode?: number }> };
+  const entry = record.files?.['package.json'];
+  const digest = entry?.integrity === undefined ? undefined : digestsFromSri(entry.integrity)[0];
+  if (digest === undefined) return null;
+  return byPath.get(contentPath(digest.hex, entry?.mode === 0o755 ? 0o755 : 0o644))?.data ?? null;
+}

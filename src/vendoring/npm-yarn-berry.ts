@@ -1,0 +1,174 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseSyml, stringifySyml } from '@yarnpkg/parsers';
+import { InputError, StowageError } from '../core/errors.js';
+import type { DependencyGraph } from '../core/graph.js';
+import { readTextInput } from '../core/input-files.js';
+import { DEFAULT_NPM_REGISTRY } from '../ecosystems/npm/registry-source.js';
+import { downloadUrlOfResolved, isCredentialSetting, registryTarballUrl } from '../ecosystems/npm/registry.js';
+import { isRecord, parseYamlText } from '../ecosystems/npm/lockfile-reading.js';
+import { withoutUserInfo } from '../core/credentials.js';
+import type { DownloadRequest } from './download.js';
+import type { VendorContext, VendorResult, VendoredPackage } from './vendor-tree.js';
+import { FileSet, checkedUrl, compare, readConfigFile, requireInsideProject } from './npm-support.js';
+import { yarnCacheFileName, yarnCacheZip } from './yarn-cache-zip.js';
+
+/*
+ * yarn berry (yarn.lock with `__metadata`): yarn's own cache, in the project (`.yarn/cache`,
+ * as a "zero-install" project commits it), and a `.yarnrc.yml` that keeps the cache there and
+ * turns the network off. A plain `yarn install --immutable` then takes every package from the
+ * cache, checks each zip against the lockfile's checksum itself, and changes nothing.
+ *
+ * berry's lockfile records no tarball digest: its `checksum` is the sha512 of the zip yarn makes
+ * from the tarball. So stowage makes that zip (yarn-cache-zip.ts) from the registry tarball and
+ * checks it against the lockfile before anything is kept: the download is verified, and the zip
+ * is the one yarn would accept. Only the zips of yarn 4's default `compressionLevel: 0` (cache
+ * keys ending in `c0`) are reproducible this way; deflated ones (yarn 2 and 3, `mixed`) depend on
+ * libzip's deflate and are refused.
+ */
+
+export const YARN_CACHE_DIR = '.yarn/cache';
+
+/** Settings the written `.yarnrc.yml` decides; the application's own values for them are replaced. */
+const OWNED_SETTINGS: Readonly<Record<string, string | boolean>> = {
+  cacheFolder: `./${YARN_CACHE_DIR}`,
+  enableGlobalCache: false,
+  // With the mirror on, yarn names a project cache's zips by their checksum (what is written),
+  // whatever yarn's own cache key; it copies to the mirror only what it had to fetch: nothing.
+  enableMirror: true,
+  enableNetwork: false,
+  enableTelemetry: false,
+};
+
+/** One zip to make for the cache. */
+interface CachedZip {
+  name: string;
+  version: string;
+  label: string;
+  url: string;
+  checksum: string;
+  hex: string;
+  fileName: string;
+}
+
+export async function vendorYarnBerry(graph: DependencyGraph, context: VendorContext): Promise<VendorResult> {
+  const zips = readCachedZips(graph.path, context.projectDir);
+  const requests: DownloadRequest[] = zips.map((z) => ({
+    url: z.url,
+    expected: [{ algorithm: 'sha512', hex: z.hex }],
+    label: z.label,
+    convert: (tarball) => yarnCacheZip(tarball, z.name, z.label),
+  }));
+  const bodies = await context.downloader.fetchAll(requests);
+
+  const files = new FileSet();
+  const packages: VendoredPackage[] = [];
+  zips.forEach((z, i) => {
+    const path = `${YARN_CACHE_DIR}/${z.fileName}`;
+    files.add(path, bodies[i] as Buffer);
+    packages.push({ ecosystem: graph.ecosystem, name: z.name, version: z.version, source: z.url, checksum: z.checksum, path });
+  });
+  const yarnrcPath = join(context.projectDir, '.yarnrc.yml');
+  const existing = existsSync(yarnrcPath) ? readConfigFile(yarnrcPath) : null;
+  files.add('.yarnrc.yml', Buffer.from(yarnrcYmlWithCache(yarnrcPath, existing, context.warn)));
+  packages.sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version));
+  return { files: files.sorted(), packages };
+}
+
+/** Every zip the lockfile's packages need; the application's own (workspaces, links, files) need none. */
+function readCachedZips(path: string, projectDir: string): CachedZip[] {
+  const doc = parseYamlText(path, readTextInput(path));
+  if (!isRecord(doc)) throw new InputError(path, 'not a yarn.lock: expected a mapping of entries');
+  const zips: CachedZip[] = [];
+  for (const [key, value] of Object.entries(doc)) {
+    if (key === '__metadata' || !isRecord(value)) continue;
+    const resolution = typeof value.resolution === 'string' ? value.resolution : '';
+    const at = resolution.indexOf('@', 1);
+    const name = resolution.slice(0, at);
+    const reference = resolution.slice(at + 1);
+    const version = typeof value.version === 'string' ? value.version : '';
+    const label = `${name}@${version}`;
+    const where = `${resolution} (entry "${key}")`;
+    const protocol = /^([a-z][a-z0-9+.-]*):/i.exec(reference)?.[1] ?? '';
+    let url: string;
+    switch (protocol) {
+      case 'workspace':
+        continue;
+      case 'link':
+      case 'portal':
+      case 'file':
+        // The application's own files: yarn reads (and zips) them from the source tree.
+        requireInsideProject(path, projectDir, label, decodeURIComponent(reference.slice(protocol.length + 1).split(/#|::/)[0] ?? '.'));
+        continue;
+      case 'npm':
+        url = registryTarballUrl(DEFAULT_NPM_REGISTRY, name, reference.slice('npm:'.length));
+        break;
+      case 'http':
+      case 'https':
+        url = downloadUrlOfResolved(checkedUrl(reference.split('#')[0] ?? reference, label));
+        break;
+      case 'patch':
+        throw new StowageError(`${where}: patched packages cannot be vendored for yarn berry yet (yarn builds them from its own patch files)`, path);
+      default:
+        throw new StowageError(`${where}: ${protocol === '' ? 'this' : `the ${protocol}:`} reference cannot be vendored for yarn berry yet (git dependencies, exec:)`, path);
+    }
+    const checksum = typeof value.checksum === 'string' ? value.checksum : null;
+    const parsed = checksum === null ? null : /^(\d+c0)\/([0-9a-f]{128})$/.exec(checksum);
+    if (checksum === null) throw new StowageError(`${where}: the lockfile records no checksum, so its bytes cannot be verified`, path);
+    if (parsed === null) {
+      throw new StowageError(
+        `${where}: checksum ${JSON.stringify(checksum.slice(0, 20))}… is not a yarn 4 zip checksum of compressionLevel 0 (cache key "<n>c0/"): deflated zips cannot be reproduced; lock again with yarn 4's default compressionLevel`,
+        path,
+      );
+    }
+    const hex = parsed[2] as string;
+    zips.push({ name, version, label, url, checksum, hex, fileName: yarnCacheFileName(name, reference, hex) });
+  }
+  return zips;
+}
+
+/**
+ * The application's `.yarnrc.yml` with the cache settings in place of its own (each one it had
+ * is reported), and without credentials (the archive is shipped). Comments are not kept when a
+ * setting or credential had to be replaced: the file is read and written as YAML.
+ */
+export function yarnrcYmlWithCache(path: string, existing: string | null, warn: (message: string) => void): string {
+  let settings: Record<string, unknown> = {};
+  if (existing !== null) {
+    let parsed: unknown;
+    try {
+      parsed = parseSyml(existing);
+    } catch (err) {
+      throw new InputError(path, `not valid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`);
+    }
+    if (parsed !== null && parsed !== undefined && !isRecord(parsed)) throw new InputError(path, 'expected a mapping of settings');
+    settings = (parsed ?? {}) as Record<string, unknown>;
+  }
+  const removed: string[] = [];
+  const withoutCredentials = (value: unknown, where: string): unknown => {
+    if (typeof value === 'string') {
+      if (withoutUserInfo(value) === value) return value;
+      removed.push(where);
+      return withoutUserInfo(value);
+    }
+    if (!isRecord(value)) return value;
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      const at = where === '' ? key : `${where}.${key}`;
+      if (/^npmAuth(Token|Ident)$/.test(key) || isCredentialSetting(key)) removed.push(at);
+      else out[key] = withoutCredentials(inner, at);
+    }
+    return out;
+  };
+  const kept = withoutCredentials(settings, '') as Record<string, unknown>;
+  const overridden = Object.keys(OWNED_SETTINGS).filter((key) => key in kept && String(kept[key]) !== String(OWNED_SETTINGS[key]));
+  if (overridden.length > 0) warn(`${path}: ${overridden.join(', ')} replaced by the vendored layout's settings in the archive's .yarnrc.yml`);
+  if (removed.length > 0) warn(`${path}: credentials (${removed.join(', ')}) left out of the archive's .yarnrc.yml; an offline install needs none`);
+  const header = '# stowage: install from the vendored yarn cache (.yarn/cache), without the network.\n';
+  if (existing !== null && overridden.length === 0 && removed.length === 0) {
+    // Nothing to take out: the application's file as it is (comments kept), the settings after it.
+    const missing = Object.fromEntries(Object.entries(OWNED_SETTINGS).filter(([key]) => !(key in kept)));
+    return `${existing.replace(/\s*$/, '\n')}\n${header}${stringifySyml(missing)}`;
+  }
+  return `${header}${stringifySyml({ ...kept, ...OWNED_SETTINGS })}`;
+}
