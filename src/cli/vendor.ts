@@ -24,6 +24,9 @@ Examples:
   stowage vendor app/ -o app-vendor.tar.gz        gzip instead of zstd
   SOURCE_DATE_EPOCH=1700000000 stowage vendor     fix the archive's timestamps
   stowage vendor --ignore RUSTSEC-2023-0071="no RSA decryption here"
+  stowage vendor --omit dev                       the gate judges what ships: findings only dev
+                                                  dependencies bring in do not refuse it (the
+                                                  archive still holds them, for the build)
   stowage vendor verify vendor.tar.zst            check it against the lockfile and reproduce it
 
 Exit codes: 0 archive written (or verified), 1 refused by the audit policy (or verification
@@ -32,7 +35,7 @@ found differences), 2 vendoring could not be done (bad input, download or checks
     .action(async (path: string | undefined, opts: VendorOptions) => {
       setExit(await (await import('./vendor-command.js')).vendorCommand(path, opts));
     });
-  addAuditOptions(vendor, { omit: false });
+  addAuditOptions(vendor, { omit: true });
 
   vendor
     .command('verify')

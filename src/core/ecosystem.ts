@@ -32,4 +32,16 @@ export interface LockfileFormat {
  */
 export interface VersionScheme {
   isAffected(version: string, affected: AffectedVersions): boolean;
+  /**
+   * The first version of each fixed range (`>= 1.2.3` and OSV `fixed: 1.2.3` give `1.2.3`), as
+   * written, for advice; unsorted, possibly repeated. Throws like `isAffected`.
+   */
+  fixedVersions(affected: AffectedVersions): string[];
+  /** Precedence order of two versions (negative, zero, positive). */
+  compare(a: string, b: string): number;
+  /**
+   * The release line a version belongs to, within which updates are compatible (`^`): `4.x`,
+   * `0.9.x`, `0.0.3`.
+   */
+  releaseLine(version: string): string;
 }

@@ -2,6 +2,7 @@ import type { Finding } from '../../core/finding.js';
 import type { AuditResult } from '../audit.js';
 import { terminalText as t } from '../../core/terminal-text.js';
 import { summaryCounts } from './json.js';
+import { advisoryLinks, affectedFunctions, fixedText, moveText } from './advice.js';
 
 export interface HumanStyle {
   colour: boolean;
@@ -59,9 +60,13 @@ function renderFinding(f: Finding, style: HumanStyle): string[] {
   const indent = '  ';
   if (a.title) out.push(...wrapJoined(t(a.title).split(' '), ' ', indent, indent, style.width));
   if (a.aliases.length > 0) out.push(...wrapJoined(a.aliases.map(t), ', ', `${indent}also: `, `${indent}      `, style.width));
-  const fixed = a.patched.length > 0 ? t(a.patched.join(', ')) : 'no fixed release';
-  out.push(`${indent}fixed: ${fixed}`);
-  if (a.url) out.push(`${indent}more: ${t(a.url)}`);
+  out.push(...wrapJoined(t(fixedText(f)).split(' '), ' ', `${indent}fixed: `, `${indent}       `, style.width));
+  const move = moveText(f);
+  if (move !== null) out.push(...wrapJoined(t(move).split(' '), ' ', `${indent}update: `, `${indent}        `, style.width));
+  const functions = affectedFunctions(f).map((fn) => (fn.versions.length > 0 ? `${fn.path} (${fn.versions.join(', ')})` : fn.path));
+  if (functions.length > 0) out.push(...wrapJoined(functions.map(t), ', ', `${indent}functions: `, `${indent}           `, style.width));
+  const links = advisoryLinks(f);
+  if (links.length > 0) out.push(...wrapJoined(links.map(t), ' ', `${indent}more: `, `${indent}      `, style.width));
   for (const [i, path] of f.paths.entries()) {
     const head = i === 0 ? `${indent}path: ` : `${indent}      `;
     out.push(...wrapJoined(path.map(t), ' → ', head, `${indent}        `, style.width));

@@ -4,6 +4,8 @@ import { TOOL_NAME, TOOL_VERSION } from '../../core/tool.js';
 import { jsonForTerminal } from '../../core/terminal-text.js';
 import type { AuditResult } from '../audit.js';
 import { redactCredentials } from '../../core/credentials.js';
+import { advisoryPages } from '../../advisories/advisory-pages.js';
+import { affectedFunctions } from './advice.js';
 
 /** Bumped on any incompatible change to the JSON report; documented in the README. */
 export const REPORT_SCHEMA_VERSION = 1;
@@ -24,6 +26,8 @@ export function findingJson(f: Finding): Record<string, unknown> {
       published: a.published,
       categories: a.categories,
       description: a.description,
+      pages: advisoryPages([a.id, ...a.aliases]),
+      functions: affectedFunctions(f),
     },
     databases: f.databases,
     package: {
@@ -34,6 +38,8 @@ export function findingJson(f: Finding): Record<string, unknown> {
     },
     paths: f.paths,
     morePaths: f.morePaths,
+    directDependencies: f.directDependencies,
+    fix: f.fix,
     devOnly: f.devOnly,
     ignored: f.ignored,
     failsPolicy: f.failsPolicy,

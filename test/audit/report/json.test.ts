@@ -66,8 +66,11 @@ function finding(a: Advisory, extra: Partial<Finding> = {}): Finding {
     },
     paths: [['app@1.0.0', 'h2@0.4.15']],
     morePaths: 0,
+    directDependencies: ['h2@0.4.15'],
+    fix: { line: '0.4.x', inLine: ['0.4.16'], otherLines: [] },
     devOnly: false,
     ignored: null,
+    policyLevel: a.kind === 'vulnerability' ? (a.severity?.level ?? 'critical') : null,
     failsPolicy: true,
     ...extra,
   };
