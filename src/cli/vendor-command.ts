@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { EXIT_FINDINGS, EXIT_OK } from '../core/errors.js';
 import { renderHuman } from '../audit/report/human.js';
 import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
-import { compressionForPath, sourceDateEpoch } from '../core/archive.js';
+import { compressionForPath } from '../core/archive.js';
+import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
 import { VendorRefused, archiveBytes, buildVendorTree, defaultArchivePath, projectDirOf } from '../vendoring/vendor-app.js';
 import { verifyArchive } from '../vendoring/verify.js';
 import { auditSettings, noteGivenInputs, type AuditFlags } from './audit-options.js';
@@ -32,7 +33,7 @@ export async function vendorCommand(path: string | undefined, opts: VendorOption
   compressionForPath(output); // a bad name is reported before any work
   noteGivenInputs([target], opts);
   checkOutputPath(output);
-  const epoch = sourceDateEpoch(process.env);
+  const epoch = applicationSourceDateEpoch(projectDirOf(target), process.env);
   const progress = progressReporter('vendor', stderrStream());
   const audit = auditSettings(target, opts);
   let build;

@@ -11,7 +11,7 @@ export function registerVendor(program: Command, setExit: (code: number) => void
         'one archive that, extracted at the application root, lets it build with no network: ' +
         'cargo build --offline --frozen, npm ci --offline. The audit runs first and vendoring is ' +
         'refused (exit 1) while findings fail the policy. The archive is byte-identical for the ' +
-        'same inputs (SOURCE_DATE_EPOCH sets every mtime) and carries stowage-manifest.json.',
+        "same inputs (every mtime is SOURCE_DATE_EPOCH, else the application's last git commit time, else 1980-01-01) and carries stowage-manifest.json.",
     )
     .argument('[path]', 'the application directory or its lockfile (default: the current directory)')
     .option('-o, --output <archive>', 'where to write the archive: .tar.zst (default PATH/vendor.tar.zst) or .tar.gz')
@@ -22,7 +22,7 @@ export function registerVendor(program: Command, setExit: (code: number) => void
 Examples:
   stowage vendor                                  vendor.tar.zst for the app in this directory
   stowage vendor app/ -o app-vendor.tar.gz        gzip instead of zstd
-  SOURCE_DATE_EPOCH=1700000000 stowage vendor     fix the archive's timestamps
+  SOURCE_DATE_EPOCH=1700000000 stowage vendor     set the archive's timestamps yourself
   stowage vendor --ignore RUSTSEC-2023-0071="no RSA decryption here"
   stowage vendor --omit dev                       the gate judges what ships: findings only dev
                                                   dependencies bring in do not refuse it (the

@@ -75,7 +75,8 @@ export function renderSarif(result: AuditResult, cwd = process.cwd()): string {
         {
           physicalLocation: {
             artifactLocation: { uri: artifactUri(f.target, cwd) },
-            region: { startLine: 1 },
+            // The package's entry in the lockfile; line 1 when the reader could not place it.
+            region: f.package.location ? { startLine: f.package.location.line, startColumn: f.package.location.column } : { startLine: 1 },
           },
           logicalLocations: [{ name: `${f.package.name}@${f.package.version}`, kind: 'package' }],
         },

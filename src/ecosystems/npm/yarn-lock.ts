@@ -2,7 +2,7 @@ import { InputError } from '../../core/errors.js';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
-import { isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
+import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { defaultNpmRegistrySource, npmSourceFromResolved, readResolved, registryTarballIdentity } from './registry-source.js';
 
 /*
@@ -304,7 +304,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       let id = `${name}@${version}`;
       if (takenIds.has(id)) id = `${id} (${source.kind}:${source.rev ?? source.url ?? ''})`;
       takenIds.add(id);
-      pkg = { id, ecosystem: 'npm', name, version, source, checksum: integrity };
+      pkg = { id, ecosystem: 'npm', name, version, source, checksum: integrity, location: { line: block.line, column: 1 } };
       if (aliased) pkg.alias = keyName;
       byIdentity.set(identity, pkg);
       packages.push(pkg);
@@ -458,6 +458,8 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
 
   // One package per resolution locator.
   const packages: Package[] = [];
+  // Where each entry starts: its key line, as berry writes it (`"a@npm:^1, a@npm:^1.2":`).
+  const entryLines = blockKeyLines(text, '');
   const byResolution = new Map<string, Package>();
   const entryOf = new Map<Package, BerryEntry>();
   const byDescriptor = new Map<string, Package>();
@@ -482,6 +484,8 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
         source: berrySource(reference),
         checksum: entry.checksum === null ? null : withCacheKey(entry.checksum, cacheKey),
       };
+      const line = entryLines.get(entry.keys.join(', '));
+      if (line !== undefined) pkg.location = { line, column: 1 };
       byResolution.set(entry.resolution, pkg);
       entryOf.set(pkg, entry);
       packages.push(pkg);
