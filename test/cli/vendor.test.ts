@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { copyAppSources, createRustApp, runCargo, rustAppCrates, type RustApp } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
 import { auditReport } from '../support/audit-report.js';
-import { runCliAsync, tempDir } from '../support/shared.js';
+import { GHSA_NPM, NPM_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
 
 /**
  * `stowage vendor` as a packager runs it: the audit gate, the archive, offline builds from the
@@ -222,6 +222,21 @@ test('with no variable set the archive is dated by the last commit (else 1980), 
   const given = join(tempDir('vendor-git3'), 'deps.tar.zst');
   assert.equal((await vendor([checkout, '--db', db, '-o', given], { SOURCE_DATE_EPOCH: '1700000000' })).status, 0);
   assert.match(firstMtime(given), /^2023-11-14 22:13$/);
+});
+
+test('vendor --omit dev: the gate judges what ships, so development-only findings do not refuse it', async () => {
+  // jellyfin-web 2025-03-01 against GitHub's advisories: ten findings, one of them (node-fetch,
+  // through jsdom → canvas) at run time; the gate refuses before anything is downloaded.
+  const dir = tempDir('vendor-omit');
+  copyFileSync(join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package-lock.json'), join(dir, 'package-lock.json'));
+  copyFileSync(join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package.json'), join(dir, 'package.json'));
+  const all = await vendor([dir, '--db', GHSA_NPM]);
+  assert.equal(all.status, 1, all.stderr);
+  assert.match(all.stderr, /refusing to vendor: 10 findings fail the audit policy/);
+  const shipped = await vendor([dir, '--db', GHSA_NPM, '--omit', 'dev']);
+  assert.equal(shipped.status, 1, shipped.stderr);
+  assert.match(shipped.stderr, /refusing to vendor: 1 finding fails the audit policy \(GHSA-r683-j2x4-v87g node-fetch 2\.6\.9\)/);
+  assert.equal(existsSync(join(dir, 'vendor.tar.zst')), false);
 });
 
 test('a failed vendoring leaves no archive, and bad arguments are one line with exit 2', async () => {
