@@ -8,7 +8,7 @@ export interface LockfileInput {
   text: string;
   /** Cargo.toml / package.json from the same directory, when present. */
   manifest?: { path: string; text: string };
-  /** Cargo: the manifests of the workspace members the root manifest lists, found on disk. */
+  /** The manifests of the workspace members the root manifest lists, found on disk (Cargo, yarn v1). */
   members?: { path: string; text: string }[];
 }
 
