@@ -19,6 +19,11 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
     )
     .argument('[path...]', 'lockfiles, directories, SBOMs or vendor archives to audit (default: the current directory)')
     .addOption(new Option('-f, --format <format>', 'report format').choices(['human', 'json', 'sarif']).default('human'))
+    .addOption(
+      new Option('--color <when>', 'colour the human report: auto (on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), always or never')
+        .choices(['auto', 'always', 'never'])
+        .default('auto'),
+    )
     .option('-o, --output <file>', 'write the report to FILE (a regular file or a new path; - for standard output) instead of standard output')
     .addHelpText(
       'after',

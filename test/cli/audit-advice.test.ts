@@ -131,3 +131,14 @@ test('--omit takes only dev, optional and peer: another word is one line naming 
     assert.equal(r.stderr, 'stowage: --omit banana: expected dev, optional, peer\n', command);
   }
 });
+
+test('colour: FORCE_COLOR forces it without a terminal, --color always|never decides over both variables', () => {
+  const coloured = (args: string[], env: NodeJS.ProcessEnv): boolean => runCli(['audit', JELLYFIN, '--db', GHSA_NPM, ...args], { cacheDir, env }).stdout.includes('\u001b[31merror\u001b[0m');
+  assert.equal(coloured([], {}), false, 'not a terminal, NO_COLOR set');
+  assert.equal(coloured([], { NO_COLOR: '', FORCE_COLOR: '1' }), true);
+  assert.equal(coloured([], { NO_COLOR: '', FORCE_COLOR: '0' }), false);
+  assert.equal(coloured(['--color', 'always'], {}), true);
+  assert.equal(coloured(['--color', 'never'], { FORCE_COLOR: '1' }), false);
+  const bad = runCli(['audit', JELLYFIN, '--db', GHSA_NPM, '--color', 'sometimes'], { cacheDir });
+  assert.equal(bad.status, 2);
+});

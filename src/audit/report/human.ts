@@ -9,9 +9,19 @@ export interface HumanStyle {
   width: number;
 }
 
-/** Colour only on a terminal, never when NO_COLOR is set (https://no-color.org). */
-export function styleFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): HumanStyle {
-  const colour = stream.isTTY === true && !('NO_COLOR' in env && env.NO_COLOR !== '') && env.TERM !== 'dumb';
+export type ColourChoice = 'auto' | 'always' | 'never';
+
+/**
+ * `--color always|never` decides; else FORCE_COLOR (any value but `0` or `false` forces it,
+ * those turn it off, as node and chalk read it); else colour only on a terminal that is not
+ * `dumb`, and never when NO_COLOR is set (https://no-color.org).
+ */
+export function styleFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env, choice: ColourChoice = 'auto'): HumanStyle {
+  const force = env.FORCE_COLOR;
+  let colour: boolean;
+  if (choice !== 'auto') colour = choice === 'always';
+  else if (force !== undefined) colour = force !== '0' && force !== 'false';
+  else colour = stream.isTTY === true && !('NO_COLOR' in env && env.NO_COLOR !== '') && env.TERM !== 'dumb';
   return { colour, width: Math.max(60, Math.min(stream.columns ?? 80, 120)) };
 }
 

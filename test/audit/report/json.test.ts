@@ -244,9 +244,11 @@ test('the schema has every field the README documents, and no other', () => {
   // Two objects are shown empty, their fields named in the comment beside them.
   const ignoreFields = /"ignored": null,\s*\/\/ or \{ ([^}]*) \}/.exec(jsonc)?.[1];
   const unidentifiedFields = /"unidentified": \[\][^[]*\[\{ ([^}]*) \}\]/.exec(jsonc)?.[1];
-  assert.ok(ignoreFields && unidentifiedFields, 'the README names the fields of `ignored` and `unidentified`');
+  const functionFields = /"functions": \[\][^[]*\[\{ ([^}]*) \}\]/.exec(jsonc)?.[1];
+  assert.ok(ignoreFields && unidentifiedFields && functionFields, 'the README names the fields of `ignored`, `unidentified` and `functions`');
   for (const f of ignoreFields.split(', ')) documented.add(`findings[].ignored.${f}`);
   for (const f of unidentifiedFields.split(', ')) documented.add(`targets[].unidentified[].${f.replaceAll('"', '')}`);
+  for (const f of functionFields.split(', ')) documented.add(`findings[].advisory.functions[].${f.replaceAll('"', '')}`);
   // Advisory counts are per ecosystem: the example shows one, the schema lists each.
   for (const e of ECOSYSTEMS) documented.add(`databases[].ecosystems.${e}`);
 
