@@ -1,7 +1,8 @@
 import type { Advisory, SeverityLevel } from '../core/advisory.js';
 import { SEVERITY_LEVELS } from '../core/advisory.js';
 import { StowageError, errorMessage } from '../core/errors.js';
-import type { AppliedIgnore, Finding } from '../core/finding.js';
+import type { AppliedIgnore, Finding, FixedVersions } from '../core/finding.js';
+import type { VersionScheme } from '../core/ecosystem.js';
 import { GraphIndex, type DependencyGraph, type EdgeKind, type UnidentifiedComponent } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
@@ -252,15 +253,42 @@ function combine(group: Match[]): { advisory: Advisory; databases: string[] } {
   };
 }
 
+/**
+ * The releases that fix the installed version, from every record of the finding: those of its
+ * own release line first (a compatible update), then the others, each lowest first. Null when
+ * a version cannot be ordered (a git package may record a commit): the requirements are shown.
+ */
+function fixedVersions(version: string, group: readonly Match[], scheme: VersionScheme): FixedVersions | null {
+  try {
+    const line = scheme.releaseLine(version);
+    const fixed = [...new Set(group.flatMap((m) => m.advisory.affected.flatMap((a) => scheme.fixedVersions(a))))].sort((a, b) => scheme.compare(a, b));
+    const inLine = fixed.filter((v) => scheme.releaseLine(v) === line);
+    return { line, inLine, otherLines: fixed.filter((v) => !inLine.includes(v)) };
+  } catch {
+    return null;
+  }
+}
+
+/** The second step of each path (the package itself when a root depends on it directly). */
+function directDependencies(paths: readonly string[][]): string[] {
+  return [...new Set(paths.flatMap((p) => (p.length >= 2 ? [p[1] as string] : [])))];
+}
+
 function rank(level: SeverityLevel): number {
   return SEVERITY_LEVELS.indexOf(level);
 }
 
 /** Does this finding fail the audit under the policy? Ignored findings never do. */
 export function failsPolicy(advisory: Advisory, policy: AuditPolicy): boolean {
-  if (advisory.kind !== 'vulnerability') return policy.deny.includes(advisory.kind);
-  const level = advisory.severity?.level ?? policy.unscored;
+  const level = policyLevel(advisory, policy);
+  if (level === null) return policy.deny.includes(advisory.kind);
   return rank(level) >= rank(policy.severityThreshold);
+}
+
+/** A vulnerability's level as the policy sees it: unknown counts as `unscored` (critical by default). */
+function policyLevel(advisory: Advisory, policy: AuditPolicy): SeverityLevel | null {
+  if (advisory.kind !== 'vulnerability') return null;
+  return advisory.severity?.level ?? policy.unscored;
 }
 
 class IgnoreBook {
@@ -341,6 +369,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
     const incoming = incomingEdges(index);
     const withoutDev = reachable(index, devAndSkip);
     const hasDevEdges = graph.edges.some((e) => e.kind === 'dev');
+    const scheme = await loadVersionScheme(graph.ecosystem);
     for (const group of mergeAliases(matches)) {
       const { advisory, databases: sources } = combine(group);
       const pkg = (group[0] as Match).pkg;
@@ -353,8 +382,11 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
         package: pkg,
         paths,
         morePaths: more,
+        directDependencies: directDependencies(paths),
+        fixedVersions: fixedVersions(pkg.version, group, scheme),
         devOnly: pkg.flags?.dev === true || (hasDevEdges && !withoutDev.has(pkg.id)),
         ignored,
+        policyLevel: policyLevel(advisory, policy),
         failsPolicy: ignored === null && failsPolicy(advisory, policy),
       });
     }

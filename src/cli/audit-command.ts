@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../core/errors.js';
-import { renderHuman, styleFor } from '../audit/report/human.js';
+import { renderHuman, styleFor, type ColourChoice } from '../audit/report/human.js';
 import { renderJson } from '../audit/report/json.js';
 import { renderSarif } from '../audit/report/sarif.js';
 import { auditApplication } from '../audit/run.js';
@@ -12,8 +12,8 @@ export interface AuditOptions extends AuditFlags {
   format: 'human' | 'json' | 'sarif';
   output?: string;
   fixAdvice?: boolean;
+  color: ColourChoice;
 }
-
 
 export async function auditCommand(paths: string[], opts: AuditOptions): Promise<number> {
   const targets = paths.length > 0 ? paths : ['.'];
@@ -27,7 +27,7 @@ export async function auditCommand(paths: string[], opts: AuditOptions): Promise
       ? renderJson(result)
       : opts.format === 'sarif'
         ? renderSarif(result)
-        : renderHuman(result, output !== undefined ? { colour: false, width: 80 } : styleFor(stdoutStream()));
+        : renderHuman(result, output !== undefined ? { colour: opts.color === 'always', width: 80 } : styleFor(stdoutStream(), process.env, opts.color));
   if (output !== undefined) writeFileAtomically(resolve(output), Buffer.from(text, 'utf8'));
   else writeStdout(text);
   if (opts.format !== 'human' || output !== undefined) {

@@ -32,6 +32,16 @@ export interface AuditFlags {
 
 export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
+/**
+ * commander's `choices` is replaced by any `argParser`, so a repeatable choice is checked
+ * here: `--omit banana` must not leave everything in while the user believes it left some out.
+ */
+function collectOmitted(value: string, previous: DependencyKindFilter[] | undefined): DependencyKindFilter[] {
+  const kind = OMITTABLE.find((k) => k === value);
+  if (kind === undefined) throw new StowageError(`--omit ${value}: expected ${OMITTABLE.join(', ')}`);
+  return [...(previous ?? []), kind];
+}
+
 const INFORMATIONAL = ADVISORY_KINDS.filter((k) => k !== 'vulnerability');
 
 /**
@@ -53,7 +63,7 @@ export function addAuditOptions(command: Command, { omit, sbomInput = false }: {
     command.addOption(
       new Option('--omit <kind>', 'leave out packages only reachable as dev, optional or peer dependencies, as the dependency graph (not the lockfile\'s markers) says; dev for Cargo too; repeatable')
         .choices(OMITTABLE)
-        .argParser(collect as (v: string, p: unknown) => string[]),
+        .argParser(collectOmitted),
     );
   }
   if (sbomInput) {

@@ -24,6 +24,11 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
       "plan each finding's fix (the smallest lockfile change, as `stowage fix` plans it) from the registry the application uses: " +
         'reads the network, so off by default',
     )
+    .addOption(
+      new Option('--color <when>', 'colour the human report: auto (on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), always or never')
+        .choices(['auto', 'always', 'never'])
+        .default('auto'),
+    )
     .option('-o, --output <file>', 'write the report to FILE (a regular file or a new path; - for standard output) instead of standard output')
     .addHelpText(
       'after',

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../core/errors.js';
 import { renderHuman } from '../audit/report/human.js';
 import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
-import { sourceDateEpoch } from '../core/archive.js';
+import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
 import { VendorRefused, projectDirOf } from '../vendoring/vendor-app.js';
 import { packageRpm, sha256, type RpmOutput } from '../package/rpm-package.js';
 import type { RpmFlavor } from '../package/rpm-spec.js';
@@ -70,7 +70,7 @@ export async function packageRpmCommand(path: string | undefined, opts: PackageR
       licenses: opts.license ?? [],
       ...(opts.vendor !== undefined ? { vendorArchive: opts.vendor } : {}),
       audit: auditSettings(target, opts),
-      sourceDateEpoch: sourceDateEpoch(process.env),
+      sourceDateEpoch: applicationSourceDateEpoch(projectDirOf(target), process.env),
       srpm: opts.srpm === true,
       env: process.env,
       concurrency: Number.isInteger(jobs) && jobs >= 1 && jobs <= 64 ? jobs : 8,

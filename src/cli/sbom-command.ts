@@ -6,7 +6,8 @@ import type { DependencyGraph } from '../core/graph.js';
 import { auditApplication } from '../audit/run.js';
 import { readApplication } from '../inputs/application.js';
 import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
-import { readArchive, sourceDateEpoch } from '../core/archive.js';
+import { readArchive } from '../core/archive.js';
+import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
 import { parseManifest } from '../vendoring/manifest.js';
 import { MANIFEST_PATH } from '../core/archive.js';
 import { projectDirOf, vendorGraphs } from '../vendoring/vendor-app.js';
@@ -88,7 +89,7 @@ export async function sbomCommand(path: string | undefined, opts: SbomOptions): 
     application: { name: app.name, version: app.version, license: applicationLicense(app, overrides).license, ecosystem: app.ecosystem },
     graphs,
     licenses,
-    sourceDateEpoch: sourceDateEpoch(process.env),
+    sourceDateEpoch: applicationSourceDateEpoch(projectDir, process.env),
     ...(findings ? { vulnerabilities: findings } : {}),
   };
   const text = sbomJson(opts.format === 'cyclonedx' ? cycloneDx(input) : spdx(input));

@@ -14,7 +14,7 @@ export function registerSbom(program: Command, setExit: (code: number) => void):
         'the download cache, verified against the lockfile (a second run downloads nothing). With ' +
         '--vendor ARCHIVE they are read from that archive instead, offline; with --no-licenses ' +
         'nothing is downloaded and licences are NOASSERTION. Timestamps come from SOURCE_DATE_EPOCH, ' +
-        'so the same inputs give the same document.',
+        "else the application's last git commit time, else 1980-01-01, so the same inputs give the same document.",
     )
     .argument('[path]', 'the application directory or its lockfile (default: the current directory)')
     .addOption(new Option('--format <format>', 'output format').choices(['cyclonedx', 'spdx']).default('cyclonedx'))

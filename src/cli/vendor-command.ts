@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { EXIT_FINDINGS, EXIT_OK } from '../core/errors.js';
 import { renderHuman } from '../audit/report/human.js';
 import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
-import { compressionForPath, sourceDateEpoch } from '../core/archive.js';
+import { compressionForPath } from '../core/archive.js';
+import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
 import { VendorRefused, archiveBytes, buildVendorTree, defaultArchivePath, projectDirOf } from '../vendoring/vendor-app.js';
 import { verifyArchive } from '../vendoring/verify.js';
 import { auditSettings, noteGivenInputs, type AuditFlags } from './audit-options.js';
@@ -32,13 +33,14 @@ export async function vendorCommand(path: string | undefined, opts: VendorOption
   compressionForPath(output); // a bad name is reported before any work
   noteGivenInputs([target], opts);
   checkOutputPath(output);
-  const epoch = sourceDateEpoch(process.env);
+  const epoch = applicationSourceDateEpoch(projectDirOf(target), process.env);
   const progress = progressReporter('vendor', stderrStream());
+  const audit = auditSettings(target, opts);
   let build;
   try {
     build = await buildVendorTree({
       path: target,
-      audit: auditSettings(target, opts),
+      audit,
       sourceDateEpoch: epoch,
       env: process.env,
       concurrency: jobs(opts.jobs),
@@ -56,16 +58,20 @@ export async function vendorCommand(path: string | undefined, opts: VendorOption
   }
   progress.stop();
   for (const w of build.audit.warnings) warn(w);
-  const bytes = await archiveBytes(build.files, build.manifest, output);
+  const { bytes, entries } = await archiveBytes(build.files, build.manifest, output);
   writeFileAtomically(output, bytes);
   const accepted = build.manifest.audit.findings.filter((f) => f.accepted).length;
+  const omitted = audit.policy.omit;
   writeStdout(
-    `${terminalText(output)}: ${build.manifest.packages.length} packages, ${build.files.length} files, ${formatBytes(bytes.length)}\n` +
+    `${terminalText(output)}: ${build.manifest.packages.length} packages, ${entries} files, ${formatBytes(bytes.length)}\n` +
       `  sha256 ${createHash('sha256').update(bytes).digest('hex')}\n` +
       `  downloaded ${build.downloads.done - build.downloads.fromCache} (${formatBytes(build.downloads.bytes)}), ${build.downloads.fromCache} from the cache\n` +
       `  audit: ${build.manifest.audit.findings.length} findings, none failing the policy` +
       (accepted > 0 ? `, ${accepted} accepted (reasons in stowage-manifest.json)` : '') +
-      '\n',
+      '\n' +
+      (omitted.length > 0
+        ? `  audit: judged what ships (--omit ${omitted.join(', ')}): packages only ${omitted.join(' or ')} dependencies bring in were not audited; the archive still holds them for the build\n`
+        : ''),
   );
   return EXIT_OK;
 }

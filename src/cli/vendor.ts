@@ -14,7 +14,7 @@ export function registerVendor(program: Command, setExit: (code: number) => void
         '.yarn/cache and .yarnrc.yml); pnpm install --offline --frozen-lockfile (pnpm-lock.yaml: ' +
         'a pnpm store in vendor/pnpm-store and .npmrc). The audit runs first and vendoring is ' +
         'refused (exit 1) while findings fail the policy. The archive is byte-identical for the ' +
-        'same inputs (SOURCE_DATE_EPOCH sets every mtime) and carries stowage-manifest.json.',
+        "same inputs (every mtime is SOURCE_DATE_EPOCH, else the application's last git commit time, else 1980-01-01) and carries stowage-manifest.json.",
     )
     .argument('[path]', 'the application directory or its lockfile (default: the current directory)')
     .option('-o, --output <archive>', 'where to write the archive: .tar.zst (default PATH/vendor.tar.zst) or .tar.gz')
@@ -25,8 +25,11 @@ export function registerVendor(program: Command, setExit: (code: number) => void
 Examples:
   stowage vendor                                  vendor.tar.zst for the app in this directory
   stowage vendor app/ -o app-vendor.tar.gz        gzip instead of zstd
-  SOURCE_DATE_EPOCH=1700000000 stowage vendor     fix the archive's timestamps
+  SOURCE_DATE_EPOCH=1700000000 stowage vendor     set the archive's timestamps yourself
   stowage vendor --ignore RUSTSEC-2023-0071="no RSA decryption here"
+  stowage vendor --omit dev                       the gate judges what ships: findings only dev
+                                                  dependencies bring in do not refuse it (the
+                                                  archive still holds them, for the build)
   stowage vendor verify vendor.tar.zst            check it against the lockfile and reproduce it
 
 Exit codes: 0 archive written (or verified), 1 refused by the audit policy (or verification
@@ -35,7 +38,7 @@ found differences), 2 vendoring could not be done (bad input, download or checks
     .action(async (path: string | undefined, opts: VendorOptions) => {
       setExit(await (await import('./vendor-command.js')).vendorCommand(path, opts));
     });
-  addAuditOptions(vendor, { omit: false });
+  addAuditOptions(vendor, { omit: true });
 
   vendor
     .command('verify')

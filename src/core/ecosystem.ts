@@ -8,7 +8,7 @@ export interface LockfileInput {
   text: string;
   /** Cargo.toml / package.json from the same directory, when present. */
   manifest?: { path: string; text: string };
-  /** Cargo: the manifests of the workspace members the root manifest lists, found on disk. */
+  /** The manifests of the workspace members the root manifest lists, found on disk (Cargo, yarn v1). */
   members?: { path: string; text: string }[];
 }
 
@@ -32,6 +32,18 @@ export interface LockfileFormat {
  */
 export interface VersionScheme {
   isAffected(version: string, affected: AffectedVersions): boolean;
+  /**
+   * The first version of each fixed range (`>= 1.2.3` and OSV `fixed: 1.2.3` give `1.2.3`), as
+   * written, for advice; unsorted, possibly repeated. Throws like `isAffected`.
+   */
+  fixedVersions(affected: AffectedVersions): string[];
+  /** Precedence order of two versions (negative, zero, positive). */
+  compare(a: string, b: string): number;
+  /**
+   * The release line a version belongs to, within which updates are compatible (`^`): `4.x`,
+   * `0.9.x`, `0.0.3`.
+   */
+  releaseLine(version: string): string;
 }
 
 /** One published version of a package, as the fix planner weighs it. */

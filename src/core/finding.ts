@@ -1,4 +1,4 @@
-import type { Advisory } from './advisory.js';
+import type { Advisory, SeverityLevel } from './advisory.js';
 import type { FixPlan } from './fix.js';
 import type { Package } from './package.js';
 
@@ -9,6 +9,16 @@ export interface AppliedIgnore {
   reason: string;
   expires: string | null;
   origin: string;
+}
+
+/** Which releases fix a finding, for advice a user can act on. */
+export interface FixedVersions {
+  /** The installed version's release line (`10.x`, `0.9.x`): updates within it are compatible. */
+  line: string;
+  /** Fixed versions in that line, lowest first. */
+  inLine: string[];
+  /** Fixed versions in other lines, lowest first. */
+  otherLines: string[];
 }
 
 /**
@@ -27,9 +37,21 @@ export interface Finding {
   paths: string[][];
   /** How many more paths (through other direct dependencies) were not listed. */
   morePaths: number;
+  /**
+   * The direct dependencies (`name@version`) of the listed paths: what a user moves. The
+   * package itself when a root depends on it directly.
+   */
+  directDependencies: string[];
+  /** The fixed releases, the installed line's first; null when the versions cannot be ordered (a git package's version). */
+  fixedVersions: FixedVersions | null;
   /** Reachable only through development dependencies. */
   devOnly: boolean;
   ignored: AppliedIgnore | null;
+  /**
+   * The level the policy judged a vulnerability at: its own, or the policy's `unscored` level
+   * when it has none. Null for the informational kinds.
+   */
+  policyLevel: SeverityLevel | null;
   /** Whether this finding makes the audit fail (exit code 1). */
   failsPolicy: boolean;
   /** The fix planner's advice, when it was asked for (`audit --fix-advice`). */

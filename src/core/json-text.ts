@@ -27,6 +27,29 @@ export function lineAndColumn(text: string, offset: number): { line: number; col
   return { line, column: offset - lineStart + 1 };
 }
 
+/**
+ * Where each key whose value is an object first starts a line (`  "node_modules/a": {`), as a
+ * pretty-printed lockfile writes its entries: for reports that point at an entry. A key
+ * written otherwise is simply not found (locations are optional).
+ */
+export function objectKeyLocations(text: string): Map<string, { line: number; column: number }> {
+  const found = new Map<string, { line: number; column: number }>();
+  let line = 1;
+  let counted = 0;
+  for (const m of text.matchAll(/^([ \t]*)("(?:[^"\\\n]|\\.)*")[ \t]*:[ \t]*\{/gm)) {
+    for (let i = text.indexOf('\n', counted); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) line++;
+    counted = m.index;
+    let key: unknown;
+    try {
+      key = JSON.parse(m[2] as string);
+    } catch {
+      continue;
+    }
+    if (typeof key === 'string' && !found.has(key)) found.set(key, { line, column: (m[1] as string).length + 1 });
+  }
+  return found;
+}
+
 /** Where `"key":` first appears, for errors about a value JSON.parse accepted. */
 export function positionOfKey(text: string, key: string): { line: number; column: number } | undefined {
   const quoted = JSON.stringify(key);

@@ -58,6 +58,14 @@ export interface Package {
   flags?: PackageFlags;
   /** npm alias (`"foo": "npm:bar@1"`): the name the dependent uses. */
   alias?: string;
+  /** Where the package's entry starts in its lockfile, for reports that point at it (SARIF). */
+  location?: SourceLocation;
+}
+
+/** A position in a text file, 1-based, as editors and SARIF count them. */
+export interface SourceLocation {
+  line: number;
+  column: number;
 }
 
 export function sourceLabel(source: PackageSource): string {

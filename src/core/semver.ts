@@ -12,4 +12,5 @@ export { default as gte } from 'semver/functions/gte.js';
 export { default as compare } from 'semver/functions/compare.js';
 export { default as satisfies } from 'semver/functions/satisfies.js';
 export { default as validRange } from 'semver/ranges/valid.js';
+export { default as minVersion } from 'semver/ranges/min-version.js';
 export type { SemVer } from 'semver';

@@ -79,6 +79,10 @@ export async function readDependencyGraph(location: LockfileLocation): Promise<D
       const doc = parseManifestQuietly(input.manifest.text);
       refuseMemberLockfile(location.path, input.manifest.path, doc, await import('../ecosystems/cargo/workspace-root.js'));
       input.members = memberManifestPathsOf(input.manifest.path, doc).map((path) => ({ path, text: readTextInput(path) }));
+    } else if (location.format.fileName === 'yarn.lock') {
+      // yarn v1 locks what workspace members depend on, not the members: their manifests say.
+      const { npmWorkspaceManifestPaths } = await import('../ecosystems/npm/workspace-members.js');
+      input.members = npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text).map((path) => ({ path, text: readTextInput(path) }));
     }
   }
   const parse = await location.format.loadParser();

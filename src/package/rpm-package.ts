@@ -204,7 +204,7 @@ async function vendorStep(request: RpmPackageRequest, projectDir: string): Promi
     ...(request.onProgress ? { onProgress: request.onProgress } : {}),
     warn: request.warn,
   });
-  const bytes = await archiveBytes(build.files, build.manifest, 'vendor.tar.zst');
+  const { bytes } = await archiveBytes(build.files, build.manifest, 'vendor.tar.zst');
   return { files: build.files, manifest: build.manifest, bytes, compression: 'zst', audit: build.audit };
 }
 

@@ -19,6 +19,8 @@ import { isolatedGitEnvironment } from '../core/git-environment.js';
 
 const EXCLUDED_DIRS = new Set(['target', 'node_modules', '.git', 'vendor', '.cargo-home', '.npm-home']);
 const EXCLUDED_FILE = /\.(tar\.(gz|zst|xz|bz2)|tgz|rpm|crate)$/;
+/** A vendor archive (Source1 brings it), left out even when committed: Source0 must not hold it twice. */
+const VENDOR_ARCHIVE = /(?:^|[/-])vendor\.(?:tar\.(?:zst|gz)|tgz)$/;
 
 /**
  * The tracked files when `dir` is (inside) a git work tree, relative to `dir`; null otherwise.
@@ -66,7 +68,7 @@ export async function applicationSourceFiles(dir: string, exclude: ReadonlySet<s
   }
   const files: ArchiveFile[] = [];
   for (const path of paths.sort()) {
-    if (exclude.has(path)) continue;
+    if (exclude.has(path) || VENDOR_ARCHIVE.test(path)) continue;
     const problem = vendorPathProblem(path);
     if (problem) throw new StowageError(`cannot package ${JSON.stringify(path)}: ${problem}`, dir);
     const full = join(dir, path);

@@ -145,10 +145,13 @@ export async function buildVendorTree(request: VendorRequest): Promise<VendorBui
   return { projectDir, files: [...vendored.files, sbom], manifest, audit: audited.result, downloads: vendored.downloads };
 }
 
-/** The archive's bytes: the vendored files plus the manifest, written reproducibly. */
-export async function archiveBytes(files: readonly ArchiveFile[], manifest: VendorManifest, output: string): Promise<Buffer> {
+/**
+ * The archive's bytes: the vendored files plus the manifest, written reproducibly; `entries`
+ * counts the files as `vendor verify` and the archive do (the manifest included).
+ */
+export async function archiveBytes(files: readonly ArchiveFile[], manifest: VendorManifest, output: string): Promise<{ bytes: Buffer; entries: number }> {
   const all: ArchiveFile[] = [...files, { path: MANIFEST_PATH, mode: 0o644, data: renderManifest(manifest) }];
-  return writeArchive(all, { compression: compressionForPath(output), mtime: manifest.sourceDateEpoch });
+  return { bytes: await writeArchive(all, { compression: compressionForPath(output), mtime: manifest.sourceDateEpoch }), entries: all.length };
 }
 
 export function defaultArchivePath(projectDir: string): string {

@@ -83,7 +83,7 @@ export async function verifyArchive(request: VerifyRequest): Promise<VerifyOutco
   }
   const archivedFiles = files.filter((f) => f.path !== MANIFEST_PATH);
   problems.push(...differences(archivedFiles, rebuiltFiles));
-  const rebuilt = await archiveBytes(rebuiltFiles, manifest, request.archive);
+  const { bytes: rebuilt } = await archiveBytes(rebuiltFiles, manifest, request.archive);
   if (problems.length === 0 && !rebuilt.equals(bytes)) {
     problems.push('the files match, but the archive bytes do not reproduce (entry order, metadata or compression differ)');
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport, type AuditReport } from '../support/audit-report.js';
-import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, GHSA_NPM, NPM_CORPUS, runCli, tempDir } from '../support/shared.js';
+import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, GHSA_NPM, NPM_CORPUS, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
 
 const cacheDir = tempDir('cli-npm-cache');
 const JELLYFIN = join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package-lock.json');
@@ -194,5 +194,19 @@ test('an empty yarn.lock is refused like the other empty lockfiles: exit 2, one 
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
     assert.ok(lines[0]?.startsWith(`stowage: ${join(dir, name as string)}`), lines[0]);
+  }
+});
+
+test('yarn v1 workspaces: what a member needs at run time is not dev-only, and has its path from the member', () => {
+  // packages/lib needs node-fetch at run time; the root only develops with trim; packages/ignored
+  // is excluded by `!packages/ignored` (its dependency is locked nowhere, and not asked for).
+  const dir = join(PROJECT_ROOT, 'test', 'fixtures', 'npm', 'yarn', 'workspace-v1');
+  for (const omit of [[], ['--omit', 'dev']]) {
+    const r = audit([dir, '--db', GHSA_NPM, ...omit]);
+    assert.equal(r.status, 1, r.stderr);
+    const found = r.report?.findings.map((f) => [f.advisory.id, f.package.name, f.devOnly, f.paths]);
+    const runtime = ['GHSA-r683-j2x4-v87g', 'node-fetch', false, [['@workspace-app/lib@2.0.0', 'node-fetch@2.6.1']]];
+    assert.deepEqual(found, omit.length > 0 ? [runtime] : [runtime, ['GHSA-w5p7-h5w8-2hfq', 'trim', true, [['workspace-app@1.0.0', 'trim@0.0.1']]]]);
+    assert.ok(!r.report?.warnings.some((w) => w.includes('older than package.json')), 'a member named by another is linked, not missing from the lockfile');
   }
 });

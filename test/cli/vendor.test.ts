@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { copyAppSources, createRustApp, runCargo, rustAppCrates, type RustApp } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
 import { auditReport } from '../support/audit-report.js';
-import { runCliAsync, tempDir } from '../support/shared.js';
+import { GHSA_NPM, NPM_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
 
 /**
  * `stowage vendor` as a packager runs it: the audit gate, the archive, offline builds from the
@@ -174,6 +174,69 @@ test('the archive alone builds and tests the application offline, and reproduces
   const stale = await verify([out, changedApp]);
   assert.equal(stale.status, 1);
   assert.match(stale.stdout, /Cargo\.lock: changed since the archive was made/);
+});
+
+/** Regular files in an archive, as tar lists them. */
+function archivedFiles(archive: string): number {
+  return execFileSync('tar', ['--zstd', '-tvf', archive], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('-')).length;
+}
+
+/** The mtime tar shows for the archive's first entry, `YYYY-MM-DD HH:MM`, in UTC. */
+function firstMtime(archive: string): string {
+  const line = execFileSync('tar', ['--zstd', '-tvf', archive], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } }).split('\n')[0] ?? '';
+  return /\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.exec(line)?.[0] ?? line;
+}
+
+test('with no variable set the archive is dated by the last commit (else 1980), the same bytes at any time; vendor, verify and tar count the same files', async () => {
+  const db = tempDir('vendor-epoch-db');
+  mkdirSync(join(db, 'crates', 'unrelated'), { recursive: true });
+  writeFileSync(
+    join(db, 'crates', 'unrelated', 'RUSTSEC-2099-0002.md'),
+    '```toml\n[advisory]\nid = "RUSTSEC-2099-0002"\npackage = "unrelated"\ndate = "2099-01-01"\n[versions]\npatched = [">= 1.0.0"]\n```\n\n# unrelated\n',
+  );
+  const plain = join(tempDir('vendor-plain'), 'deps.tar.zst');
+  const made = await vendor([app.dir, '--db', db, '-o', plain], { SOURCE_DATE_EPOCH: '' });
+  assert.equal(made.status, 0, made.stderr);
+  assert.equal(firstMtime(plain), '1980-01-01 00:00', 'not a checkout: the fixed epoch');
+  const files = archivedFiles(plain);
+  assert.match(made.stdout, new RegExp(`: \\d+ packages, ${files} files, `));
+  const verified = await verify([plain, app.dir]);
+  assert.match(verified.stdout, new RegExp(`verified: \\d+ packages, ${files} files;`));
+
+  // The same application as a git checkout, committed at a known time.
+  const checkout = tempDir('vendor-checkout');
+  execFileSync('cp', ['-a', `${app.dir}/.`, checkout]);
+  const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t', GIT_COMMITTER_DATE: '2021-03-04T05:06:07Z', GIT_AUTHOR_DATE: '2021-03-04T05:06:07Z' };
+  execFileSync('git', ['init', '--quiet', '.'], { cwd: checkout, env: gitEnv });
+  execFileSync('git', ['add', '--all'], { cwd: checkout, env: gitEnv });
+  execFileSync('git', ['commit', '--quiet', '--no-gpg-sign', '-m', 'app'], { cwd: checkout, env: gitEnv });
+  const first = join(tempDir('vendor-git1'), 'deps.tar.zst');
+  assert.equal((await vendor([checkout, '--db', db, '-o', first], { SOURCE_DATE_EPOCH: '' })).status, 0);
+  assert.equal(firstMtime(first), '2021-03-04 05:06');
+  // Later, on another run: the clock has moved, the bytes have not.
+  await new Promise((r) => setTimeout(r, 1100));
+  const second = join(tempDir('vendor-git2'), 'deps.tar.zst');
+  assert.equal((await vendor([checkout, '--db', db, '-o', second], { SOURCE_DATE_EPOCH: '' })).status, 0);
+  assert.equal(sha256(second), sha256(first));
+  // SOURCE_DATE_EPOCH still wins over the commit.
+  const given = join(tempDir('vendor-git3'), 'deps.tar.zst');
+  assert.equal((await vendor([checkout, '--db', db, '-o', given], { SOURCE_DATE_EPOCH: '1700000000' })).status, 0);
+  assert.match(firstMtime(given), /^2023-11-14 22:13$/);
+});
+
+test('vendor --omit dev: the gate judges what ships, so development-only findings do not refuse it', async () => {
+  // jellyfin-web 2025-03-01 against GitHub's advisories: ten findings, one of them (node-fetch,
+  // through jsdom → canvas) at run time; the gate refuses before anything is downloaded.
+  const dir = tempDir('vendor-omit');
+  copyFileSync(join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package-lock.json'), join(dir, 'package-lock.json'));
+  copyFileSync(join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package.json'), join(dir, 'package.json'));
+  const all = await vendor([dir, '--db', GHSA_NPM]);
+  assert.equal(all.status, 1, all.stderr);
+  assert.match(all.stderr, /refusing to vendor: 10 findings fail the audit policy/);
+  const shipped = await vendor([dir, '--db', GHSA_NPM, '--omit', 'dev']);
+  assert.equal(shipped.status, 1, shipped.stderr);
+  assert.match(shipped.stderr, /refusing to vendor: 1 finding fails the audit policy \(GHSA-r683-j2x4-v87g node-fetch 2\.6\.9\)/);
+  assert.equal(existsSync(join(dir, 'vendor.tar.zst')), false);
 });
 
 test('a failed vendoring leaves no archive, and bad arguments are one line with exit 2', async () => {

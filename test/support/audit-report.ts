@@ -52,11 +52,15 @@ export interface ReportFinding {
     published: string | null;
     categories: string[];
     description: string;
+    pages?: string[];
+    functions?: { path: string; versions: string[] }[];
   };
   databases: string[];
   package: { ecosystem: 'cargo' | 'npm'; name: string; version: string; source: string };
   paths: string[][];
   morePaths: number;
+  directDependencies?: string[];
+  fixedVersions?: { line: string; inLine: string[]; otherLines: string[] } | null;
   devOnly: boolean;
   ignored: { id: string; reason: string; expires: string | null; origin: string } | null;
   failsPolicy: boolean;

@@ -52,7 +52,7 @@ export function runCli(
 ): { status: number; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'stowage.cjs'), ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
-    env: { ...process.env, NO_COLOR: '1', STOWAGE_CACHE_DIR: options.cacheDir, ...options.env },
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, STOWAGE_CACHE_DIR: options.cacheDir, ...options.env },
     encoding: 'utf8',
     input: options.input ?? '',
     maxBuffer: 256 * 1024 * 1024,
@@ -87,7 +87,7 @@ export function runCliAsync(
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'stowage.cjs'), ...args], {
       cwd: options.cwd ?? PROJECT_ROOT,
-      env: { ...process.env, NO_COLOR: '1', STOWAGE_CACHE_DIR: options.cacheDir, ...options.env },
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, STOWAGE_CACHE_DIR: options.cacheDir, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

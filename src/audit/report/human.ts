@@ -3,15 +3,26 @@ import type { AuditResult } from '../audit.js';
 import { terminalText as t } from '../../core/terminal-text.js';
 import { summaryCounts } from './json.js';
 import { fixAdviceLines } from '../../fixes/report.js';
+import { advisoryLinks, affectedFunctions, fixedText, moveText } from './advice.js';
 
 export interface HumanStyle {
   colour: boolean;
   width: number;
 }
 
-/** Colour only on a terminal, never when NO_COLOR is set (https://no-color.org). */
-export function styleFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): HumanStyle {
-  const colour = stream.isTTY === true && !('NO_COLOR' in env && env.NO_COLOR !== '') && env.TERM !== 'dumb';
+export type ColourChoice = 'auto' | 'always' | 'never';
+
+/**
+ * `--color always|never` decides; else FORCE_COLOR (any value but `0` or `false` forces it,
+ * those turn it off, as node and chalk read it); else colour only on a terminal that is not
+ * `dumb`, and never when NO_COLOR is set (https://no-color.org).
+ */
+export function styleFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env, choice: ColourChoice = 'auto'): HumanStyle {
+  const force = env.FORCE_COLOR;
+  let colour: boolean;
+  if (choice !== 'auto') colour = choice === 'always';
+  else if (force !== undefined) colour = force !== '0' && force !== 'false';
+  else colour = stream.isTTY === true && !('NO_COLOR' in env && env.NO_COLOR !== '') && env.TERM !== 'dumb';
   return { colour, width: Math.max(60, Math.min(stream.columns ?? 80, 120)) };
 }
 
@@ -60,10 +71,14 @@ function renderFinding(f: Finding, style: HumanStyle): string[] {
   const indent = '  ';
   if (a.title) out.push(...wrapJoined(t(a.title).split(' '), ' ', indent, indent, style.width));
   if (a.aliases.length > 0) out.push(...wrapJoined(a.aliases.map(t), ', ', `${indent}also: `, `${indent}      `, style.width));
-  const fixed = a.patched.length > 0 ? t(a.patched.join(', ')) : 'no fixed release';
-  out.push(`${indent}fixed: ${fixed}`);
+  out.push(...wrapJoined(t(fixedText(f)).split(' '), ' ', `${indent}fixed: `, `${indent}       `, style.width));
   if (f.fix) out.push(...fixAdviceLines(f.fix).map((l) => indent + l));
-  if (a.url) out.push(`${indent}more: ${t(a.url)}`);
+  const move = moveText(f);
+  if (move !== null) out.push(...wrapJoined(t(move).split(' '), ' ', `${indent}update: `, `${indent}        `, style.width));
+  const functions = affectedFunctions(f).map((fn) => (fn.versions.length > 0 ? `${fn.path} (${fn.versions.join(', ')})` : fn.path));
+  if (functions.length > 0) out.push(...wrapJoined(functions.map(t), ', ', `${indent}functions: `, `${indent}           `, style.width));
+  const links = advisoryLinks(f);
+  if (links.length > 0) out.push(...wrapJoined(links.map(t), ' ', `${indent}more: `, `${indent}      `, style.width));
   for (const [i, path] of f.paths.entries()) {
     const head = i === 0 ? `${indent}path: ` : `${indent}      `;
     out.push(...wrapJoined(path.map(t), ' → ', head, `${indent}        `, style.width));

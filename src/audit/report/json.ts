@@ -5,6 +5,8 @@ import { jsonForTerminal } from '../../core/terminal-text.js';
 import type { AuditResult } from '../audit.js';
 import { redactCredentials } from '../../core/credentials.js';
 import { fixAdviceJson } from '../../fixes/report.js';
+import { advisoryPages } from '../../advisories/advisory-pages.js';
+import { affectedFunctions } from './advice.js';
 
 /** Bumped on any incompatible change to the JSON report; documented in the README. */
 export const REPORT_SCHEMA_VERSION = 1;
@@ -25,6 +27,8 @@ export function findingJson(f: Finding): Record<string, unknown> {
       published: a.published,
       categories: a.categories,
       description: a.description,
+      pages: advisoryPages([a.id, ...a.aliases]),
+      functions: affectedFunctions(f),
     },
     databases: f.databases,
     package: {
@@ -35,6 +39,8 @@ export function findingJson(f: Finding): Record<string, unknown> {
     },
     paths: f.paths,
     morePaths: f.morePaths,
+    directDependencies: f.directDependencies,
+    fixedVersions: f.fixedVersions,
     devOnly: f.devOnly,
     ignored: f.ignored,
     failsPolicy: f.failsPolicy,

@@ -3,6 +3,7 @@ import type { Finding } from '../../core/finding.js';
 import { TOOL_NAME, TOOL_VERSION } from '../../core/tool.js';
 import { jsonForTerminal } from '../../core/terminal-text.js';
 import type { AuditResult } from '../audit.js';
+import { fixedText, moveText } from './advice.js';
 
 /** SARIF 2.1.0 (https://docs.oasis-open.org/sarif/sarif/v2.1.0/), as code-scanning tools read it. */
 const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -14,13 +15,17 @@ function level(f: Finding): SarifLevel {
   return f.advisory.kind === 'vulnerability' ? 'warning' : 'note';
 }
 
-/** GitHub's `security-severity`: a CVSS-like number; unscored vulnerabilities count as high. */
+/**
+ * GitHub's `security-severity`: the CVSS score, else a score inside the level's CVSS band for
+ * the level the policy judged it at, so an unscored vulnerability the policy calls critical is
+ * critical on the dashboard too.
+ */
 function securitySeverity(f: Finding): string | undefined {
-  if (f.advisory.kind !== 'vulnerability') return undefined;
-  const s = f.advisory.severity;
-  if (s?.score != null) return s.score.toFixed(1);
+  if (f.policyLevel === null) return undefined;
+  const score = f.advisory.severity?.score;
+  if (score != null) return score.toFixed(1);
   const byLevel = { none: '0.0', low: '3.0', medium: '5.0', high: '7.5', critical: '9.5' } as const;
-  return byLevel[s?.level ?? 'high'];
+  return byLevel[f.policyLevel];
 }
 
 function artifactUri(path: string, base: string): string {
@@ -57,7 +62,8 @@ export function renderSarif(result: AuditResult, cwd = process.cwd()): string {
     const text =
       `${f.package.name} ${f.package.version} is affected by ${a.id}` +
       (a.title ? `: ${a.title}` : '') +
-      `. Fixed: ${a.patched.join(', ') || 'no fixed release'}.` +
+      `. Fixed: ${fixedText(f)}.` +
+      (moveText(f) !== null ? ` Update: ${moveText(f)}.` : '') +
       (path ? ` Path: ${path}.` : '');
     return {
       ruleId: a.id,
@@ -69,7 +75,8 @@ export function renderSarif(result: AuditResult, cwd = process.cwd()): string {
         {
           physicalLocation: {
             artifactLocation: { uri: artifactUri(f.target, cwd) },
-            region: { startLine: 1 },
+            // The package's entry in the lockfile; line 1 when the reader could not place it.
+            region: f.package.location ? { startLine: f.package.location.line, startColumn: f.package.location.column } : { startLine: 1 },
           },
           logicalLocations: [{ name: `${f.package.name}@${f.package.version}`, kind: 'package' }],
         },

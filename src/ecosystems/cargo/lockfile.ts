@@ -3,7 +3,7 @@ import type { TomlTable, TomlValue } from 'smol-toml';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
-import type { Package, PackageSource } from '../../core/package.js';
+import type { Package, PackageSource, SourceLocation } from '../../core/package.js';
 import { CargoSourceError, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
 import { crateNameProblem } from './crate-name.js';
 import { parseCargoVersion } from './version.js';
@@ -64,6 +64,7 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   if (metadata !== undefined) applyMetadataChecksums(input, metadata, entries, lookup);
 
   const layout = manifest ? readWorkspaceLayout(manifest) : null;
+  const headers = { '[[package]]': tableHeaderLocations(input.text, /^[ \t]*\[\[[ \t]*package[ \t]*\]\]/gm), '[root]': tableHeaderLocations(input.text, /^[ \t]*\[[ \t]*root[ \t]*\]/gm) };
   const packages: Package[] = new Array<Package>(entries.length);
   const roots: string[] = [];
   // Nearly every package names the same source string: parse each distinct one once, and let
@@ -96,6 +97,8 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
       source,
       checksum: entry.checksum,
     };
+    const location = (headers[entry.header as keyof typeof headers] ?? [])[entry.ordinal];
+    if (location !== undefined) (packages[i] as Package).location = location;
   }
 
   // Crates only dev-dependencies bring in are marked dev (`--omit dev`, RPM bundling).
@@ -741,6 +744,23 @@ function headerPosition(text: string, header: string, ordinal: number, needle?: 
     start = end + 1;
   }
   return undefined;
+}
+
+/**
+ * Where each table header the pattern finds starts, in file order: the n-th `[[package]]`
+ * header is the n-th entry smol-toml returns.
+ */
+function tableHeaderLocations(text: string, header: RegExp): SourceLocation[] {
+  const found: SourceLocation[] = [];
+  let line = 1;
+  let counted = 0;
+  for (const match of text.matchAll(header)) {
+    line += countNewlines(text, counted, match.index);
+    counted = match.index;
+    const indent = /^[ \t]*/.exec(match[0])?.[0].length ?? 0;
+    found.push({ line, column: indent + 1 });
+  }
+  return found;
 }
 
 function countNewlines(text: string, from: number, to: number): number {

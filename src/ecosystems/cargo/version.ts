@@ -535,6 +535,27 @@ export const cargoVersionScheme: VersionScheme = {
     if (affected.form === 'requirements') return isAffectedByRequirements(version, affected.patched, affected.unaffected);
     return isAffectedByOsv(version, affected.ranges, affected.versions);
   },
+  fixedVersions(affected: AffectedVersions): string[] {
+    if (affected.form === 'requirements') {
+      // A patched interval's inclusive start is its first fixed release; `> 1.2.3` names none.
+      return affected.patched.flatMap((text) => {
+        const start = intervalOf(text).start;
+        return start.kind === 'inclusive' ? [formatCargoVersion(start.version)] : [];
+      });
+    }
+    return affected.ranges
+      .filter((range) => range.type !== 'GIT')
+      .flatMap((range) => range.events.flatMap((e) => (e.fixed === undefined ? [] : [formatCargoVersion(parseCargoVersion(padPartialVersion(e.fixed)))])));
+  },
+  compare(a: string, b: string): number {
+    return compareCargoVersions(parseCargoVersion(padPartialVersion(a)), parseCargoVersion(padPartialVersion(b)));
+  },
+  releaseLine(version: string): string {
+    const v = parseCargoVersion(padPartialVersion(version));
+    // Cargo's compatibility rule (the caret): the first non-zero component is the line.
+    if (v.major > 0n) return `${v.major}.x`;
+    return v.minor > 0n ? `0.${v.minor}.x` : `0.0.${v.patch}`;
+  },
 };
 
 /*

@@ -1,4 +1,5 @@
-import { readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { expandDirectoryGlob, segmentRegExp } from '../../core/directory-glob.js';
 import { dirname, join, resolve } from 'node:path';
 import { parse, type TomlTable } from 'smol-toml';
 import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
@@ -39,7 +40,7 @@ export function memberManifestPathsOf(rootManifest: string, doc: TomlTable | nul
   const isExcluded = (dir: string): boolean => excluded.some((ex) => dir === ex || dir.startsWith(`${ex}/`));
   const found = new Set<string>();
   for (const pattern of tomlStrings(workspace.members)) {
-    for (const dir of expand(root, pattern.replace(/\\/g, '/').split('/').filter((s) => s !== '' && s !== '.'))) {
+    for (const dir of expandDirectoryGlob(root, pattern)) {
       if (found.size >= MAX_MEMBERS) break;
       if (dir === root || isExcluded(dir)) continue;
       const manifest = join(dir, 'Cargo.toml');
@@ -47,33 +48,6 @@ export function memberManifestPathsOf(rootManifest: string, doc: TomlTable | nul
     }
   }
   return [...found].sort();
-}
-
-/** The directories a member glob names: `*`, `?` and `[...]` within a segment, `**` across them. */
-function expand(base: string, segments: string[]): string[] {
-  if (segments.length === 0) return [base];
-  const [head, ...rest] = segments as [string, ...string[]];
-  if (head === '**') {
-    // Zero directories, or one more and `**` again.
-    const out = expand(base, rest);
-    for (const dir of subdirectories(base)) out.push(...expand(dir, segments));
-    return out;
-  }
-  if (!/[*?[]/.test(head)) return expand(join(base, head), rest);
-  const matcher = segmentRegExp(head);
-  return subdirectories(base)
-    .filter((dir) => matcher.test(dir.slice(base.length + 1)))
-    .flatMap((dir) => expand(dir, rest));
-}
-
-function subdirectories(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'target' && e.name !== 'node_modules')
-      .map((e) => join(dir, e.name));
-  } catch {
-    return [];
-  }
 }
 
 /**
@@ -100,24 +74,6 @@ export function memberGlobMatcher(glob: string): (path: string) => boolean {
 /** memberGlobMatcher, for one test. */
 export function matchesMemberGlob(glob: string, path: string): boolean {
   return memberGlobMatcher(glob)(path);
-}
-
-function segmentRegExp(glob: string): RegExp {
-  let out = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
-    else if (c === '[') {
-      const close = glob.indexOf(']', i + 1);
-      if (close === -1) out += '\\[';
-      else {
-        out += `[${glob.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
-        i = close;
-      }
-    } else out += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${out}$`);
 }
 
 function isFile(path: string): boolean {

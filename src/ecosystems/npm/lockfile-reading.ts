@@ -45,6 +45,38 @@ export function lineOfKey(text: string, key: string, indent: string): number | n
   return null;
 }
 
+/**
+ * The line of each key of a block mapping written at `indent` (`""` top level; `"  "` under
+ * `section:`), as yarn berry and pnpm write their entries: for reports that point at an
+ * entry. Quoted keys are unquoted (YAML's `''` and JSON-style `\"` escapes); a key spelt
+ * otherwise is not found (locations are optional).
+ */
+export function blockKeyLines(text: string, indent: string, section?: string): Map<string, number> {
+  const found = new Map<string, number>();
+  const lines = text.split('\n');
+  let inside = section === undefined;
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (section !== undefined && line !== '' && !line.startsWith(' ') && !line.startsWith('#')) {
+      inside = line === `${section}:`;
+      continue;
+    }
+    if (!inside || !line.startsWith(indent) || line.length <= indent.length || /[\s#]/.test(line[indent.length] as string) || !line.endsWith(':')) continue;
+    const written = line.slice(indent.length, -1);
+    let key = written;
+    if (written.startsWith("'") && written.endsWith("'")) key = written.slice(1, -1).replace(/''/g, "'");
+    else if (written.startsWith('"') && written.endsWith('"')) {
+      try {
+        key = JSON.parse(written) as string;
+      } catch {
+        continue;
+      }
+    }
+    if (!found.has(key)) found.set(key, i + 1);
+  }
+  return found;
+}
+
 /** parseSyml (js-yaml 4, failsafe schema), with a syntax error as an InputError at its line:column. */
 export function parseYamlText(path: string, text: string): unknown {
   try {

@@ -1,7 +1,7 @@
 import { basename, dirname, posix } from 'node:path';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
-import { lineAndColumn, locateJsonError, positionOfKey } from '../../core/json-text.js';
+import { lineAndColumn, locateJsonError, objectKeyLocations, positionOfKey } from '../../core/json-text.js';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
 import {
@@ -209,6 +209,17 @@ class LockReader {
       loc.container = this.placeInModulesDir(location, loc);
     }
     this.resolveAllEdges();
+    this.locateEntries();
+  }
+
+  /** Each package's first `packages` entry, where a report points (v1's nested tree: none). */
+  private locateEntries(): void {
+    const keys = objectKeyLocations(this.input.text);
+    for (const loc of this.order) {
+      const pkg = this.packages[loc.pkg] as Package;
+      const at = keys.get(loc.path);
+      if (pkg.location === undefined && at !== undefined && loc.path !== '') pkg.location = at;
+    }
   }
 
   // ---- v1: the nested `dependencies` tree --------------------------------------------------

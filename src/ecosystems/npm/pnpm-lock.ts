@@ -1,9 +1,9 @@
-import { posix } from 'node:path';
+import { basename, dirname, posix, resolve as resolvePath } from 'node:path';
 import { InputError } from '../../core/errors.js';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
-import { isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
+import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryTarballIdentity } from './registry-source.js';
 
 /*
@@ -38,7 +38,7 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   if (!generation) throw new InputError(path, `unsupported pnpm lockfileVersion ${declared} (supported: 5.x, 6.x, 9.x)`);
   const format = `pnpm-lock.yaml ${declared}`;
 
-  const rootName = input.manifest ? manifestName(input.manifest.path, input.manifest.text) : null;
+  const rootManifest = input.manifest ? manifestIdentity(input.manifest.path, input.manifest.text) : null;
   const at = (key: string): { line: number } | undefined => {
     const line = lineOfKey(text, key, '  ');
     return line ? { line } : undefined;
@@ -65,6 +65,8 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const snapshots = generation === 9 ? mapping(doc.snapshots, '`snapshots`') : metadata;
 
   const packages: Package[] = [];
+  // Where each `packages` entry starts, two spaces in, as pnpm writes it.
+  const entryLines = blockKeyLines(text, '  ', 'packages');
   const bySnapshot = new Map<string, Package>();
   const byKey = new Map<string, Package>();
   // 5.x/6.x: a package is dev (optional) when every snapshot of it says so.
@@ -79,6 +81,8 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
       throw new InputError(path, `snapshot ${snapshotKey} has no entry ${key} in \`packages\``, at(snapshotKey));
     }
     pkg = describe(path, key, meta, generation, at);
+    const line = entryLines.get(generation === 9 ? key : snapshotKey);
+    if (line !== undefined) pkg.location = { line, column: 3 };
     byKey.set(key, pkg);
     packages.push(pkg);
     return pkg;
@@ -118,8 +122,9 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
     rootPackages.push({
       id,
       ecosystem: 'npm',
-      name: importerNames.get(dir) ?? (dir === '.' ? (rootName ?? '.') : dir),
-      version: '0.0.0',
+      // The root is the application: its manifest's name and version, else its directory's name.
+      name: importerNames.get(dir) ?? (dir === '.' ? (rootManifest?.name ?? basename(dirname(resolvePath(path)))) : dir),
+      version: (dir === '.' ? rootManifest?.version : undefined) ?? '0.0.0',
       source: { kind: 'workspace', url: dir, isDefaultRegistry: false },
       checksum: null,
     });
@@ -218,9 +223,12 @@ function generationOf(declared: string): Generation | null {
   return null;
 }
 
-function manifestName(path: string, text: string): string | null {
+function manifestIdentity(path: string, text: string): { name?: string; version?: string } {
   const value = readManifestObject(path, text);
-  return typeof value.name === 'string' ? value.name : null;
+  return {
+    ...(typeof value.name === 'string' && value.name !== '' ? { name: value.name } : {}),
+    ...(typeof value.version === 'string' && value.version !== '' ? { version: value.version } : {}),
+  };
 }
 
 /** 5.x writes `name: version`; 6.0 and 9.0 write `name: {specifier, version}`. */

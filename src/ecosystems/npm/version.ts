@@ -34,6 +34,26 @@ export const npmVersionScheme: VersionScheme = {
     if (affected.versions.some((listed) => semver.eq(v, parseAdvisoryVersion(listed)))) return true;
     return affected.ranges.some((range) => rangeIncludes(v, range));
   },
+  fixedVersions(affected: AffectedVersions): string[] {
+    if (affected.form === 'requirements') {
+      return affected.patched.flatMap((range) => {
+        const least = semver.minVersion(range);
+        return least === null ? [] : [least.version];
+      });
+    }
+    return affected.ranges
+      .filter((range) => range.type !== 'GIT')
+      .flatMap((range) => range.events.flatMap((e) => (e.fixed === undefined ? [] : [parseAdvisoryVersion(e.fixed).version])));
+  },
+  compare(a: string, b: string): number {
+    return semver.compare(parseAdvisoryVersion(a), parseAdvisoryVersion(b));
+  },
+  releaseLine(version: string): string {
+    const v = parseAdvisoryVersion(version);
+    // npm's caret: the first non-zero component is the compatible line.
+    if (v.major > 0) return `${v.major}.x`;
+    return v.minor > 0 ? `0.${v.minor}.x` : `0.0.${v.patch}`;
+  },
 };
 
 /** A version from a lockfile: it must be full semver; a lockfile never holds a partial one. */

@@ -1,8 +1,9 @@
+import { dirname, relative, sep } from 'node:path';
 import { InputError } from '../../core/errors.js';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
-import { isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
+import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { defaultNpmRegistrySource, npmSourceFromResolved, readResolved, registryTarballIdentity } from './registry-source.js';
 
 /*
@@ -304,7 +305,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       let id = `${name}@${version}`;
       if (takenIds.has(id)) id = `${id} (${source.kind}:${source.rev ?? source.url ?? ''})`;
       takenIds.add(id);
-      pkg = { id, ecosystem: 'npm', name, version, source, checksum: integrity };
+      pkg = { id, ecosystem: 'npm', name, version, source, checksum: integrity, location: { line: block.line, column: 1 } };
       if (aliased) pkg.alias = keyName;
       byIdentity.set(identity, pkg);
       packages.push(pkg);
@@ -341,31 +342,47 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
   const warnings: string[] = [];
   let stale: string | undefined;
   if (manifest) {
-    const root: Package = {
-      id: `${manifest.name ?? '.'}@${manifest.version ?? '0.0.0'}`,
-      ecosystem: 'npm',
-      name: manifest.name ?? '.',
-      version: manifest.version ?? '0.0.0',
-      source: { kind: 'workspace', url: '.', isDefaultRegistry: false },
-      checksum: null,
-    };
-    if (takenIds.has(root.id)) root.id = `${root.id} (workspace)`;
-    packages.unshift(root);
-    const sections = [
-      [manifest.dependencies, 'normal'],
-      [manifest.optionalDependencies, 'optional'],
-      [manifest.devDependencies, 'dev'],
-    ] as const;
+    // The root and each workspace member are roots; a member is found by its name, as yarn
+    // links it, since the lockfile does not hold it.
+    const projects = [manifest, ...(input.members ?? []).map((m) => readManifest(m.path, m.text))];
+    const projectIds = new Map<string, string>();
+    const rootDir = dirname(manifest.path);
+    roots = [];
+    for (const [i, project] of projects.entries()) {
+      const dir = i === 0 ? '.' : relative(rootDir, dirname(project.path)).split(sep).join('/');
+      const name = project.name ?? (i === 0 ? '.' : dir);
+      const pkg: Package = {
+        id: `${name}@${project.version ?? '0.0.0'}`,
+        ecosystem: 'npm',
+        name,
+        version: project.version ?? '0.0.0',
+        source: { kind: 'workspace', url: dir, isDefaultRegistry: false },
+        checksum: null,
+      };
+      if (takenIds.has(pkg.id)) pkg.id = `${pkg.id} (workspace${i === 0 ? '' : ` ${dir}`})`;
+      takenIds.add(pkg.id);
+      packages.splice(i, 0, pkg);
+      roots.push(pkg.id);
+      if (project.name !== null) projectIds.set(project.name, pkg.id);
+    }
     const unlocked: string[] = [];
-    for (const [deps, kind] of sections) {
-      for (const [depName, range] of Object.entries(deps)) {
-        // A dependency listed in both sections is installed as the stronger one.
-        if (kind !== 'normal' && depName in manifest.dependencies) continue;
-        const to = idByDescriptor.get(`${depName}@${range}`) ?? idByDescriptor.get(depName);
-        // Older yarn 1 releases keep `link:` dependencies out of the lockfile.
-        if (!to && range.startsWith('link:')) continue;
-        if (!to) unlocked.push(`${depName}@${range}`);
-        else pushEdge(edges, seen, root.id, to, kind);
+    for (const [i, project] of projects.entries()) {
+      const from = roots[i] as string;
+      const sections = [
+        [project.dependencies, 'normal'],
+        [project.optionalDependencies, 'optional'],
+        [project.devDependencies, 'dev'],
+      ] as const;
+      for (const [deps, kind] of sections) {
+        for (const [depName, range] of Object.entries(deps)) {
+          // A dependency listed in both sections is installed as the stronger one.
+          if (kind !== 'normal' && depName in project.dependencies) continue;
+          const to = idByDescriptor.get(`${depName}@${range}`) ?? idByDescriptor.get(depName) ?? projectIds.get(depName);
+          // Older yarn 1 releases keep `link:` dependencies out of the lockfile.
+          if (!to && range.startsWith('link:')) continue;
+          if (!to) unlocked.push(`${depName}@${range}`);
+          else pushEdge(edges, seen, from, to, kind);
+        }
       }
     }
     if (unlocked.length > 0) {
@@ -375,7 +392,6 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       warnings.push(`${manifest.path}: ${listed} not in ${path}: the lockfile is older than package.json; the audit covers what it locks`);
       stale = `${listed} from package.json not locked`;
     }
-    roots = [root.id];
     flagsFromReachability(packages, edges, roots);
   } else {
     roots = unreferenced(packages, edges);
@@ -458,6 +474,8 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
 
   // One package per resolution locator.
   const packages: Package[] = [];
+  // Where each entry starts: its key line, as berry writes it (`"a@npm:^1, a@npm:^1.2":`).
+  const entryLines = blockKeyLines(text, '');
   const byResolution = new Map<string, Package>();
   const entryOf = new Map<Package, BerryEntry>();
   const byDescriptor = new Map<string, Package>();
@@ -482,6 +500,8 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
         source: berrySource(reference),
         checksum: entry.checksum === null ? null : withCacheKey(entry.checksum, cacheKey),
       };
+      const line = entryLines.get(entry.keys.join(', '));
+      if (line !== undefined) pkg.location = { line, column: 1 };
       byResolution.set(entry.resolution, pkg);
       entryOf.set(pkg, entry);
       packages.push(pkg);

@@ -66,8 +66,11 @@ function finding(a: Advisory, extra: Partial<Finding> = {}): Finding {
     },
     paths: [['app@1.0.0', 'h2@0.4.15']],
     morePaths: 0,
+    directDependencies: ['h2@0.4.15'],
+    fixedVersions: { line: '0.4.x', inLine: ['0.4.16'], otherLines: [] },
     devOnly: false,
     ignored: null,
+    policyLevel: a.kind === 'vulnerability' ? (a.severity?.level ?? 'critical') : null,
     failsPolicy: true,
     ...extra,
   };
@@ -242,10 +245,12 @@ test('the schema has every field the README documents, and no other', () => {
   const ignoreFields = /"ignored": null,\s*\/\/ or \{ ([^}]*) \}/.exec(jsonc)?.[1];
   const unidentifiedFields = /"unidentified": \[\][^[]*\[\{ ([^}]*) \}\]/.exec(jsonc)?.[1];
   const blockerFields = /"blockedBy": \[\][^[]*\[\{ ([^}]*) \}\]/.exec(jsonc)?.[1];
-  assert.ok(ignoreFields && unidentifiedFields && blockerFields, 'the README names the fields of `ignored`, `unidentified` and `fix.blockedBy`');
+  const functionFields = /"functions": \[\][^[]*\[\{ ([^}]*) \}\]/.exec(jsonc)?.[1];
+  assert.ok(ignoreFields && unidentifiedFields && blockerFields && functionFields, 'the README names the fields of `ignored`, `unidentified`, `fix.blockedBy` and `functions`');
   for (const f of ignoreFields.split(', ')) documented.add(`findings[].ignored.${f}`);
   for (const f of unidentifiedFields.split(', ')) documented.add(`targets[].unidentified[].${f.replaceAll('"', '')}`);
   for (const f of blockerFields.split(', ')) documented.add(`findings[].fix.blockedBy[].${f}`);
+  for (const f of functionFields.split(', ')) documented.add(`findings[].advisory.functions[].${f.replaceAll('"', '')}`);
   // Advisory counts are per ecosystem: the example shows one, the schema lists each.
   for (const e of ECOSYSTEMS) documented.add(`databases[].ecosystems.${e}`);
 

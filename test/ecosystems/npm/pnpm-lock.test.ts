@@ -159,7 +159,8 @@ test('5.4 fixture: single project, alias, link outside the workspace, github dep
   assert.equal(graph.format, 'pnpm-lock.yaml 5.4');
   assert.deepEqual(graph.roots, ['workspace:.']);
   assert.deepEqual(graph.packages.map((p) => `${p.name}@${p.version} ${p.source.kind}`), [
-    '.@0.0.0 workspace',
+    // No package.json beside it: the root importer is named after its directory (test/fixtures/npm/pnpm).
+    'pnpm@0.0.0 workspace',
     'left-pad@1.3.0 registry',
     'react-dom@18.2.0 registry',
     'react@18.2.0 registry',

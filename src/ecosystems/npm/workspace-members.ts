@@ -1,0 +1,54 @@
+import { statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { expandDirectoryGlob } from '../../core/directory-glob.js';
+
+/**
+ * The package.json of each workspace member a root package.json lists, as yarn v1 and npm find
+ * them: `workspaces` is a list of globs, or `{ packages: [...] }` (yarn's form, with
+ * `nohoist`); a glob starting with `!` excludes what it names. A yarn v1 lockfile does not
+ * record the members, only what they depend on: without their manifests, what only a member
+ * needs at run time would look dev-only or unreachable.
+ *
+ * Members that exist nowhere (a lockfile audited without its source tree) are not found. A
+ * root manifest that is not JSON yields nothing here: the lockfile parser reports it.
+ */
+
+/** Beyond this many member manifests the rest are not read (a hostile or runaway glob). */
+const MAX_MEMBERS = 2000;
+
+export function npmWorkspaceManifestPaths(rootManifest: string, text: string): string[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const patterns = workspaceGlobs(doc);
+  if (patterns.length === 0) return [];
+  const root = resolve(dirname(rootManifest));
+  const excluded = new Set(patterns.filter((p) => p.startsWith('!')).flatMap((p) => expandDirectoryGlob(root, p.slice(1))));
+  const found = new Set<string>();
+  for (const pattern of patterns.filter((p) => !p.startsWith('!'))) {
+    for (const dir of expandDirectoryGlob(root, pattern)) {
+      if (found.size >= MAX_MEMBERS) break;
+      const manifest = join(dir, 'package.json');
+      if (dir !== root && !excluded.has(dir) && isFile(manifest)) found.add(manifest);
+    }
+  }
+  return [...found].sort();
+}
+
+function workspaceGlobs(doc: unknown): string[] {
+  if (typeof doc !== 'object' || doc === null) return [];
+  const workspaces = (doc as { workspaces?: unknown }).workspaces;
+  const list = Array.isArray(workspaces) ? workspaces : (workspaces as { packages?: unknown } | undefined)?.packages;
+  return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p !== '') : [];
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
