@@ -34,9 +34,11 @@ export function openSqlite(file: string, options: Database.Options): Database.Da
  * Bumped whenever the stored Advisory shape or the schema changes; with the tool's version, so
  * a stowage upgrade (whose readers may have been fixed) rebuilds every index once.
  */
-const INDEX_FORMAT = `3/${TOOL_VERSION}`;
+const INDEX_FORMAT = `4/${TOOL_VERSION}`;
 
 export interface IndexStamp {
+  /** The source the index was built from (source.ts sourceIdentity): `stowage db` lists it. */
+  source: string;
   /** What the index was built from: git commit or `sha256:` content hash. */
   revision: string;
   /** When that revision was made (commit date, or the newest advisory date), RFC 3339 / ISO date. */
@@ -162,6 +164,14 @@ export class AdvisoryIndex {
       }
     }
     return advisories;
+  }
+
+  /** Advisory entries (one per affected package) by kind: vulnerability, unmaintained, ...; for `stowage db`. */
+  countByKind(): Record<string, number> {
+    const rows = this.db
+      .prepare("SELECT json_extract(body, '$.kind') AS kind, COUNT(DISTINCT body) AS n FROM advisory GROUP BY 1")
+      .all() as { kind: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
   }
 
   close(): void {

@@ -12,7 +12,7 @@ import type { LoadedAdvisories } from './records.js';
 
 // The readers (and their TOML, CVSS and zip libraries) load only when an index is (re)built.
 const readers = (): Promise<typeof import('./records.js')> => import('./records.js');
-import { dropCachedClone, sourceCacheKey, syncGitRemote, type DatabaseSpec, type FetchPolicy } from './source.js';
+import { dropCachedClone, sourceCacheKey, sourceIdentity, syncGitRemote, type DatabaseSpec, type FetchPolicy } from './source.js';
 
 export interface OpenDatabaseOptions {
   cacheRoot: string;
@@ -177,6 +177,18 @@ async function snapshot(spec: DatabaseSpec, options: OpenDatabaseOptions): Promi
         warnings: [],
       };
     }
+    case 'zip-download': {
+      const { syncZipDownload } = await import('./zip-download.js');
+      const downloaded = await syncZipDownload(spec, options.cacheRoot, options.fetch, options.now);
+      return {
+        // The bytes' own hash, taken when they were downloaded: a new copy is a new index.
+        fingerprint: `sha256:${downloaded.state.sha256}`,
+        revision: null,
+        revisionDate: null,
+        load: async () => (await readers()).loadZip(downloaded.file, spec.name),
+        warnings: downloaded.fetchWarning ? [downloaded.fetchWarning] : [],
+      };
+    }
     case 'zip': {
       let st;
       try {
@@ -216,6 +228,7 @@ export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOpti
   const build = async (): Promise<AdvisoryIndex> => {
     const loaded = await snap.load();
     const stamp: IndexStamp = {
+      source: sourceIdentity(spec),
       revision: snap.revision ?? loaded.contentHash,
       revisionDate: snap.revisionDate ?? loaded.newestDate,
       fingerprint: snap.fingerprint,

@@ -5,11 +5,19 @@ import { cacheWriteError } from '../core/cache-dir.js';
 import { cacheKey } from '../core/cache-key.js';
 import { redactCredentials } from '../core/credentials.js';
 import { StowageError, errorMessage } from '../core/errors.js';
+import type { Ecosystem } from '../core/package.js';
 import { withCacheLock } from './cache-lock.js';
 import { GitError, git, headCommit, type GitCommit } from './git.js';
 
-/** The public RustSec database: the default when no `--db` is given. */
-export const DEFAULT_DATABASE = 'https://github.com/rustsec/advisory-db.git';
+/**
+ * The databases an audit reads when no `--db` (or policy `db`) is given: one per ecosystem its
+ * lockfiles hold. RustSec's own repository for crates; for npm, the OSV project's export of
+ * every npm advisory (GitHub's reviewed advisories among them), one zip over HTTPS.
+ */
+export const DEFAULT_DATABASES: Readonly<Record<Ecosystem, string>> = {
+  cargo: 'https://github.com/rustsec/advisory-db.git',
+  npm: 'https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip',
+};
 
 /**
  * Where advisories come from, as the user named it with `--db`.
@@ -18,12 +26,14 @@ export const DEFAULT_DATABASE = 'https://github.com/rustsec/advisory-db.git';
  * - git-checkout: a local git work tree, read as it is checked out; revision = HEAD.
  * - directory: a plain directory of RustSec advisories or OSV JSON files.
  * - zip: a `.zip` of OSV JSON files (the form osv.dev publishes per ecosystem).
+ * - zip-download: such a `.zip` at an https URL, downloaded into the cache and revalidated.
  */
 export type DatabaseSpec =
   | { kind: 'git-remote'; url: string; ref: string | null; name: string }
   | { kind: 'git-checkout'; dir: string; name: string }
   | { kind: 'directory'; dir: string; name: string }
-  | { kind: 'zip'; file: string; name: string };
+  | { kind: 'zip'; file: string; name: string }
+  | { kind: 'zip-download'; url: string; name: string };
 
 /** A URL (`scheme://…`) or scp-like git address (`user@host:path`), as opposed to a path. */
 export const URL_LIKE = /^(?:[a-z][a-z0-9+.-]*:\/\/|[\w.-]+@[\w.-]+:)/i;
@@ -34,6 +44,11 @@ export function parseDatabaseSpec(arg: string, cwd = process.cwd()): DatabaseSpe
   const hash = arg.lastIndexOf('#');
   const withoutRef = hash > 0 ? arg.slice(0, hash) : arg;
   const ref = hash > 0 ? arg.slice(hash + 1) : null;
+  const download = zipDownloadUrl(arg);
+  if (download !== null) {
+    if (ref !== null) throw new StowageError(`--db ${redactCredentials(arg)}: a .zip database has no branches`);
+    return { kind: 'zip-download', url: arg, name: redactCredentials(arg) };
+  }
   if (URL_LIKE.test(arg)) {
     // Only git sees `url`; the name is what reports, errors, the cache and manifests show.
     return { kind: 'git-remote', url: withoutRef, ref: ref || null, name: redactCredentials(arg) };
@@ -58,6 +73,33 @@ export function parseDatabaseSpec(arg: string, cwd = process.cwd()): DatabaseSpe
   if (ref || isBareRepository(path)) return { kind: 'git-remote', url: path, ref: ref || null, name: arg };
   if (existsSync(join(path, '.git'))) return { kind: 'git-checkout', dir: path, name: arg };
   return { kind: 'directory', dir: path, name: arg };
+}
+
+/** Hosts a plain-http download may use: this machine only (a test's server), never the network. */
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * The URL when `arg` names a `.zip` over http(s) (its path ends in `.zip`): a download, not a
+ * git repository. Plain http is refused beyond loopback: anyone on the way could change the
+ * advisories, and an audit that reads them cannot tell.
+ */
+function zipDownloadUrl(arg: string): URL | null {
+  if (!/^https?:\/\//i.test(arg)) return null;
+  let url: URL;
+  try {
+    url = new URL(arg.replace(/#.*$/, ''));
+  } catch {
+    return null;
+  }
+  if (!url.pathname.toLowerCase().endsWith('.zip')) return null;
+  const shown = redactCredentials(arg);
+  if (url.username !== '' || url.password !== '') {
+    throw new StowageError(`--db ${shown}: user and password in a download URL are not supported (a token in the query is)`);
+  }
+  if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
+    throw new StowageError(`--db ${shown}: plain http is accepted only from this machine (127.0.0.1, ::1, localhost); use https`);
+  }
+  return url;
 }
 
 /** A bare repository has no work tree to read: it is cloned like a remote. */
@@ -86,6 +128,14 @@ export type FetchPolicy = 'auto' | 'always' | 'never';
 
 const AUTO_FETCH_INTERVAL_MS = 60 * 60 * 1000;
 
+/** Whether a source last fetched at `fetchedAt` must be asked again under `policy`. */
+export function fetchIsDue(fetchedAt: string, policy: FetchPolicy, now: Date): boolean {
+  if (policy === 'never') return false;
+  if (policy === 'always') return true;
+  const age = now.getTime() - Date.parse(fetchedAt);
+  return !(age >= 0 && age < AUTO_FETCH_INTERVAL_MS);
+}
+
 /** What `sync` left in the cache for a git-remote database. */
 interface SyncState {
   url: string;
@@ -107,13 +157,33 @@ export interface SyncedClone {
 export function sourceCacheKey(spec: DatabaseSpec): string {
   // Credentials do not change what a URL serves, and a fast hash of one would let anyone who
   // lists the cache (a CI cache is uploaded) try passwords against it: the key leaves them out.
-  const id =
-    spec.kind === 'git-remote' ? `git:${redactCredentials(spec.url)}#${spec.ref ?? ''}` : `${spec.kind}:${spec.kind === 'zip' ? spec.file : spec.dir}`;
-  return cacheKey(id);
+  return cacheKey(sourceIdentity(spec));
 }
 
-function slug(spec: DatabaseSpec): string {
-  const base = spec.kind === 'git-remote' ? basename(redactCredentials(spec.url)).replace(/\.(git|bundle)$/, '') : 'db';
+/**
+ * What a database is, whatever spelling named it: the redacted URL (and branch) of a remote, the
+ * absolute path of a local one. It keys the cache, and `stowage db` names sources by it.
+ */
+export function sourceIdentity(spec: DatabaseSpec): string {
+  switch (spec.kind) {
+    case 'git-remote':
+      return `git:${redactCredentials(spec.url)}#${spec.ref ?? ''}`;
+    case 'zip-download':
+      return `zip-download:${redactCredentials(spec.url)}`;
+    case 'zip':
+      return `zip:${spec.file}`;
+    default:
+      return `${spec.kind}:${spec.dir}`;
+  }
+}
+
+export function slug(spec: DatabaseSpec): string {
+  const base =
+    spec.kind === 'git-remote'
+      ? basename(redactCredentials(spec.url)).replace(/\.(git|bundle)$/, '')
+      : spec.kind === 'zip-download'
+        ? new URL(spec.url).pathname.split('/').slice(-2).join('-').replace(/\.zip$/i, '')
+        : 'db';
   return base.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40) || 'db';
 }
 
@@ -121,7 +191,7 @@ function slug(spec: DatabaseSpec): string {
  * Where a git-remote database lives in the cache. The clone is bare: there is no work tree
  * whose files could be deleted or edited behind the revision the report names.
  */
-function cacheLayout(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>, cacheRoot: string) {
+export function cacheLayout(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>, cacheRoot: string) {
   const dbRoot = join(cacheRoot, 'db');
   const name = `${slug(spec)}-${sourceCacheKey(spec)}`;
   return {
@@ -143,10 +213,7 @@ function usableState(layout: CacheLayout, policy: FetchPolicy, now: Date, fetche
   const fetchedAt = Date.parse(state.fetchedAt);
   // Another process fetched while this one waited for the lock: its fetch is this one's.
   if (fetchedSince !== undefined && fetchedAt >= fetchedSince) return state;
-  if (policy === 'never') return state;
-  if (policy === 'always') return null;
-  const age = now.getTime() - fetchedAt;
-  return age >= 0 && age < AUTO_FETCH_INTERVAL_MS ? state : null;
+  return fetchIsDue(state.fetchedAt, policy, now) ? null : state;
 }
 
 /**
@@ -275,7 +342,7 @@ async function forgetCredentials(dir: string, spec: Extract<DatabaseSpec, { kind
   if (shown !== spec.url) await git(['config', 'remote.origin.url', shown], dir);
 }
 
-function readSyncState(file: string): SyncState | null {
+export function readSyncState(file: string): SyncState | null {
   try {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<SyncState>;
     if (typeof parsed.commit === 'string' && typeof parsed.date === 'string' && typeof parsed.fetchedAt === 'string') {

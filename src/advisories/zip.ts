@@ -37,9 +37,9 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * unknown compression, a symbolic link, not UTF-8) or that appears twice (which copy a tool
  * takes differs) fails the whole read: an entry skipped is an advisory not checked.
  */
-export function readZipEntries(file: string, want: (name: string) => boolean): Promise<ZipTextEntry[]> {
+export function readZipEntries(file: string, want: (name: string) => boolean, label = file): Promise<ZipTextEntry[]> {
   return new Promise((resolve, reject) => {
-    const fail = (message: string): void => reject(new StowageError(message, file));
+    const fail = (message: string): void => reject(new StowageError(message, label));
     yauzl.open(file, { lazyEntries: true, autoClose: true, strictFileNames: false, validateEntrySizes: true }, (err, zip) => {
       if (err || !zip) return fail(`not a readable zip archive: ${err?.message ?? 'unknown error'}`);
       const entries: ZipTextEntry[] = [];

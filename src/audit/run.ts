@@ -1,6 +1,6 @@
 import type { DependencyGraph } from '../core/graph.js';
 import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
-import { DEFAULT_DATABASE, parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
+import { DEFAULT_DATABASES, parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
 import type { LockfileLocation } from '../inputs/lockfiles.js';
 import { readApplication } from '../inputs/application.js';
 import { runAudit, type AuditResult } from './audit.js';
@@ -10,7 +10,7 @@ export interface AuditRequest {
   /** Lockfiles or directories; together they are one application. */
   paths: string[];
   policy: AuditPolicy;
-  /** `--db` sources; when absent, the policy's, else the default database. */
+  /** `--db` sources; when absent, the policy's, else the default of each ecosystem audited. */
   databases?: string[];
   fetch: FetchPolicy;
   cacheRoot: string;
@@ -29,13 +29,19 @@ export interface ApplicationAudit {
   result: AuditResult;
 }
 
+/** The default database of each ecosystem the graphs hold, in the order they come (RustSec alone for none). */
+export function defaultDatabases(graphs: readonly DependencyGraph[]): string[] {
+  const ecosystems = new Set(graphs.map((g) => g.ecosystem));
+  return ecosystems.size === 0 ? [DEFAULT_DATABASES.cargo] : [...ecosystems].map((e) => DEFAULT_DATABASES[e]);
+}
+
 /**
  * The whole audit of one application, as `stowage audit` and the vendoring gate run it. The
  * databases' indexes are closed before returning; the result is plain data.
  */
 export async function auditApplication(request: AuditRequest): Promise<ApplicationAudit> {
   const { locations, graphs } = await readApplication(request.paths, { allowUnidentified: request.allowUnidentified === true });
-  const sources = request.databases ?? (request.policy.databases.length > 0 ? request.policy.databases : [DEFAULT_DATABASE]);
+  const sources = request.databases ?? (request.policy.databases.length > 0 ? request.policy.databases : defaultDatabases(graphs));
   const specs = sources.map((s) => parseDatabaseSpec(s));
   const databases: AdvisoryDatabase[] = [];
   try {

@@ -7,6 +7,7 @@ import { indexPath, openDatabase } from '../../src/advisories/database.js';
 import { parseDatabaseSpec } from '../../src/advisories/source.js';
 import { StowageError } from '../../src/core/errors.js';
 import { ADVISORY_DB_BUNDLE, GHSA_NPM, advisoryDbCheckout, tempDir } from '../support/shared.js';
+import { osvZipOf } from '../support/advisory-fixtures.js';
 
 const HEAD_MAIN = 'bf5c0d245a92671908518d7e765914d437954ed6';
 /** main ten days earlier: fifteen crate advisories (h2's RUSTSEC-2026-0258 among them) did not exist yet. */
@@ -150,13 +151,7 @@ test('a local git checkout is read in place at its HEAD, and re-indexed when its
 test('OSV records from a directory and from a .zip give the same index', async () => {
   const cacheRoot = tempDir('db-zip');
   const dirDb = await openDatabase(parseDatabaseSpec(GHSA_NPM), { cacheRoot, fetch: 'never' });
-  const zip = join(tempDir('zip'), 'npm.zip');
-  execFileSync('python3', [
-    '-c',
-    'import sys, zipfile, pathlib\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  for p in sorted(pathlib.Path(sys.argv[2]).glob("*.json")): z.write(p, p.name)',
-    zip,
-    GHSA_NPM,
-  ]);
+  const zip = osvZipOf(GHSA_NPM, join(tempDir('zip'), 'npm.zip'));
   const zipDb = await openDatabase(parseDatabaseSpec(zip), { cacheRoot, fetch: 'never' });
   assert.ok(dirDb.advisories >= 100, `${dirDb.advisories} npm advisories`);
   assert.equal(zipDb.advisories, dirDb.advisories);
