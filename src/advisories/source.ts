@@ -206,16 +206,6 @@ export function cacheLayout(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>,
 
 type CacheLayout = ReturnType<typeof cacheLayout>;
 
-/** The cached revision, when it exists and the policy does not ask for a fetch (now). */
-function usableState(layout: CacheLayout, policy: FetchPolicy, now: Date, fetchedSince?: number): SyncState | null {
-  const state = readSyncState(layout.stateFile);
-  if (state === null || !existsSync(join(layout.gitDir, 'objects'))) return null;
-  const fetchedAt = Date.parse(state.fetchedAt);
-  // Another process fetched while this one waited for the lock: its fetch is this one's.
-  if (fetchedSince !== undefined && fetchedAt >= fetchedSince) return state;
-  return fetchIsDue(state.fetchedAt, policy, now) ? null : state;
-}
-
 /**
  * Clones a git-remote database into the cache, or fetches it forward per `policy`. A fetch
  * that fails while a cached clone exists is a warning, not an error: the revision's age is
@@ -230,33 +220,67 @@ export async function syncGitRemote(
   now: Date = new Date(),
 ): Promise<SyncedClone> {
   const layout = cacheLayout(spec, cacheRoot);
-  const ready = usableState(layout, policy, now);
-  if (ready) return { gitDir: layout.gitDir, commit: ready.commit, date: ready.date };
-  if (policy === 'never') {
-    throw new StowageError(`database ${spec.name} is not in the cache (${layout.dbRoot}) and fetching is disabled (--no-fetch)`);
+  return refreshRemote<SyncState, SyncedClone>({
+    name: spec.name,
+    dbRoot: layout.dbRoot,
+    lockFile: layout.lockFile,
+    policy,
+    now,
+    held: () => (existsSync(join(layout.gitDir, 'objects')) ? readSyncState(layout.stateFile) : null),
+    use: (state, fetchWarning) => ({
+      gitDir: layout.gitDir,
+      commit: state.commit,
+      date: state.date,
+      ...(fetchWarning ? { fetchWarning: `${fetchWarning}; using the cached revision` } : {}),
+    }),
+    refresh: (state) => (state !== null ? fetchForward(spec, layout, state, now) : cloneFresh(spec, layout, now)),
+  });
+}
+
+/** How a remote database is kept in the cache; `S` is what its state file records. */
+export interface RemoteRefresh<S extends { fetchedAt: string }, R> {
+  name: string;
+  dbRoot: string;
+  lockFile: string;
+  policy: FetchPolicy;
+  now: Date;
+  /** The cached copy's state, or null when there is none. */
+  held: () => S | null;
+  /** The result for a cached copy; `fetchWarning` says why it was not refreshed. */
+  use: (state: S, fetchWarning?: string) => R;
+  /** Fetches (or first downloads) the source; called holding the lock. */
+  refresh: (held: S | null) => Promise<R>;
+}
+
+/**
+ * The rules every remote database follows (a git clone, a downloaded zip): the cached copy is
+ * used while the policy does not ask for a fetch; `--no-fetch` without one is an error; the
+ * fetch happens under the database's lock, and whoever waited for it uses what the holder
+ * fetched; a cache that cannot be locked (read-only, shared) falls back to its copy with a
+ * warning, and the staleness policy decides.
+ */
+export async function refreshRemote<S extends { fetchedAt: string }, R>(how: RemoteRefresh<S, R>): Promise<R> {
+  const ready = how.held();
+  if (ready !== null && !fetchIsDue(ready.fetchedAt, how.policy, how.now)) return how.use(ready);
+  if (how.policy === 'never') {
+    throw new StowageError(`database ${how.name} is not in the cache (${how.dbRoot}) and fetching is disabled (--no-fetch)`);
   }
   const waitedFrom = Date.now();
   let locked = false;
   try {
-    return await withCacheLock(layout.lockFile, async () => {
+    return await withCacheLock(how.lockFile, async () => {
       locked = true;
-      const meanwhile = usableState(layout, policy, now, waitedFrom);
-      if (meanwhile) return { gitDir: layout.gitDir, commit: meanwhile.commit, date: meanwhile.date };
-      const state = readSyncState(layout.stateFile);
-      if (state !== null && existsSync(join(layout.gitDir, 'objects'))) return fetchForward(spec, layout, state, now);
-      return cloneFresh(spec, layout, now);
+      const meanwhile = how.held();
+      // Another process fetched while this one waited for the lock: its fetch is this one's.
+      if (meanwhile !== null && (Date.parse(meanwhile.fetchedAt) >= waitedFrom || !fetchIsDue(meanwhile.fetchedAt, how.policy, how.now))) {
+        return how.use(meanwhile);
+      }
+      return how.refresh(meanwhile);
     });
   } catch (err) {
-    // A read-only cache (shared, prepared by another job) cannot be fetched into: as with a
-    // failed fetch, its revision is used, and its age is reported.
-    const cached = locked ? null : usableState(layout, 'never', now);
+    const cached = locked ? null : how.held();
     if (cached === null || !(err instanceof StowageError)) throw err;
-    return {
-      gitDir: layout.gitDir,
-      commit: cached.commit,
-      date: cached.date,
-      fetchWarning: `could not fetch ${spec.name} (${err.line}); using the cached revision`,
-    };
+    return how.use(cached, `could not fetch ${how.name} (${err.line})`);
   }
 }
 

@@ -6,8 +6,7 @@ import { cacheWriteError } from '../core/cache-dir.js';
 import { redactCredentials } from '../core/credentials.js';
 import { StowageError } from '../core/errors.js';
 import { httpGetRevalidated, type HttpOptions } from '../core/http.js';
-import { withCacheLock } from './cache-lock.js';
-import { fetchIsDue, slug, sourceCacheKey, type DatabaseSpec, type FetchPolicy } from './source.js';
+import { refreshRemote, slug, sourceCacheKey, type DatabaseSpec, type FetchPolicy } from './source.js';
 
 type ZipDownloadSpec = Extract<DatabaseSpec, { kind: 'zip-download' }>;
 
@@ -65,32 +64,29 @@ function cachedCopy(layout: Layout): DownloadState | null {
  */
 export async function syncZipDownload(spec: ZipDownloadSpec, cacheRoot: string, policy: FetchPolicy, now: Date = new Date(), http: HttpOptions = {}): Promise<DownloadedZip> {
   const layout = downloadLayout(spec, cacheRoot);
-  const ready = cachedCopy(layout);
-  if (ready !== null && !fetchIsDue(ready.fetchedAt, policy, now)) return { file: layout.file, state: ready };
-  if (policy === 'never') {
-    throw new StowageError(`database ${spec.name} is not in the cache (${layout.dbRoot}) and fetching is disabled (--no-fetch)`);
-  }
-  const waitedFrom = Date.now();
-  let locked = false;
-  try {
-    return await withCacheLock(layout.lockFile, async () => {
-      locked = true;
-      const held = cachedCopy(layout);
-      // Another process checked while this one waited for the lock: its answer is this one's.
-      if (held !== null && Date.parse(held.fetchedAt) >= waitedFrom) return { file: layout.file, state: held };
+  const use = (state: DownloadState, fetchWarning?: string): DownloadedZip => ({
+    file: layout.file,
+    state,
+    ...(fetchWarning ? { fetchWarning: `${fetchWarning}; using the cached copy of ${state.fetchedAt}` } : {}),
+  });
+  return refreshRemote<DownloadState, DownloadedZip>({
+    name: spec.name,
+    dbRoot: layout.dbRoot,
+    lockFile: layout.lockFile,
+    policy,
+    now,
+    held: () => cachedCopy(layout),
+    use,
+    refresh: async (held) => {
       try {
         return await download(spec, layout, held, now, http);
       } catch (err) {
+        // A server that cannot be reached while a copy is cached: the copy, with a warning.
         if (held === null || !(err instanceof StowageError) || err instanceof CacheNotWritten) throw err;
-        return { file: layout.file, state: held, fetchWarning: `could not fetch ${spec.name} (${err.line}); using the cached copy of ${held.fetchedAt}` };
+        return use(held, `could not fetch ${spec.name} (${err.line})`);
       }
-    });
-  } catch (err) {
-    // A read-only cache cannot even be locked: its copy is used, and its age reported.
-    const held = locked ? null : cachedCopy(layout);
-    if (held === null || !(err instanceof StowageError)) throw err;
-    return { file: layout.file, state: held, fetchWarning: `could not fetch ${spec.name} (${err.line}); using the cached copy of ${held.fetchedAt}` };
-  }
+    },
+  });
 }
 
 /** The download reached the server but the cache refused it: an error, not "server down". */
