@@ -139,6 +139,15 @@ async function main(): Promise<void> {
     compare('warm Cargo audit (kanidm, 774 packages)', kanidm, audit(kanidm, '--db', BUNDLE), [node, join(BASELINES, 'parse-toml.js'), kanidm], 'node + smol-toml parse', env, 1.5),
   );
 
+  // The same audit with --db a local git checkout of RustSec, read in place: its HEAD and its
+  // files are checked on every run (a changed checkout is re-indexed).
+  const checkout = mkdtempSync(join(tmpdir(), 'stowage-bench-checkout-'));
+  execFileSync('git', ['clone', '--quiet', BUNDLE, checkout]);
+  comparisons.push(
+    compare('warm Cargo audit, --db a local RustSec checkout (kanidm)', kanidm, audit(kanidm, '--db', checkout), [node, join(BASELINES, 'parse-toml.js'), kanidm], 'node + smol-toml parse', env, 1.5),
+  );
+  rmSync(checkout, { recursive: true, force: true });
+
   const allCargo = readdirSync(CARGO).filter((f) => f.endsWith('.Cargo.lock')).map((f) => join(CARGO, f));
   const [all] = sideBySide([audit(...allCargo, '--db', BUNDLE)], env, Math.min(RUNS, 5));
   results.allCargoLockfiles = { lockfiles: allCargo.length, ...all };

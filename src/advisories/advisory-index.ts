@@ -34,9 +34,11 @@ export function openSqlite(file: string, options: Database.Options): Database.Da
  * Bumped whenever the stored Advisory shape or the schema changes; with the tool's version, so
  * a stowage upgrade (whose readers may have been fixed) rebuilds every index once.
  */
-const INDEX_FORMAT = `3/${TOOL_VERSION}`;
+const INDEX_FORMAT = `4/${TOOL_VERSION}`;
 
 export interface IndexStamp {
+  /** The source the index was built from (source.ts sourceIdentity): `stowage db` lists it. */
+  source: string;
   /** What the index was built from: git commit or `sha256:` content hash. */
   revision: string;
   /** When that revision was made (commit date, or the newest advisory date), RFC 3339 / ISO date. */
@@ -47,6 +49,16 @@ export interface IndexStamp {
   toolchainAdvisories: number;
   /** Advisories per ecosystem: an audit refuses to call a graph clean that no database covers. */
   ecosystems: Partial<Record<Ecosystem, number>>;
+}
+
+/**
+ * The advisory files and directories of a database read from disk, as listed when its index was
+ * built (paths relative to its root): a warm run re-stats them instead of walking the tree again.
+ */
+export interface StoredListing {
+  rustsec: string[];
+  osv: string[];
+  directories: string[];
 }
 
 /** An index that opened but fails when read: a cache to rebuild, not an input error. */
@@ -63,6 +75,7 @@ export class AdvisoryIndex {
   private constructor(
     private readonly db: Database.Database,
     readonly stamp: IndexStamp,
+    private readonly listingText: string | undefined,
   ) {
     this.lookupStatement = db.prepare(
       'SELECT body FROM advisory WHERE ecosystem = ? AND package IN (SELECT value FROM json_each(?)) ORDER BY id, rowid',
@@ -85,7 +98,7 @@ export class AdvisoryIndex {
         db.close();
         return null;
       }
-      return new AdvisoryIndex(db, stamp);
+      return new AdvisoryIndex(db, stamp, meta.get('listing'));
     } catch {
       // Missing, damaged or foreign file: the caller rebuilds it.
       db?.close();
@@ -94,7 +107,7 @@ export class AdvisoryIndex {
   }
 
   /** Writes a new index beside `file` and moves it into place, so readers never see half of one. */
-  static build(file: string, stamp: IndexStamp, advisories: readonly Advisory[]): AdvisoryIndex {
+  static build(file: string, stamp: IndexStamp, advisories: readonly Advisory[], listing?: StoredListing): AdvisoryIndex {
     const tmp = `${file}.tmp-${process.pid}`;
     let db: Database.Database;
     makeCacheDirectory(dirname(file));
@@ -121,6 +134,7 @@ export class AdvisoryIndex {
         }
         insertMeta.run('format', INDEX_FORMAT);
         insertMeta.run('stamp', JSON.stringify(stamp));
+        if (listing !== undefined) insertMeta.run('listing', JSON.stringify(listing));
       })();
       db.exec('CREATE INDEX advisory_by_package ON advisory (ecosystem, package)');
       db.close();
@@ -162,6 +176,24 @@ export class AdvisoryIndex {
       }
     }
     return advisories;
+  }
+
+  /** The files of the directory the index was built from (see StoredListing), when it was one. */
+  listing(): StoredListing | null {
+    if (this.listingText === undefined) return null;
+    try {
+      return JSON.parse(this.listingText) as StoredListing;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Advisory entries (one per affected package) by kind: vulnerability, unmaintained, ...; for `stowage db`. */
+  countByKind(): Record<string, number> {
+    const rows = this.db
+      .prepare("SELECT json_extract(body, '$.kind') AS kind, COUNT(DISTINCT body) AS n FROM advisory GROUP BY 1")
+      .all() as { kind: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
   }
 
   close(): void {

@@ -5,14 +5,14 @@ import type { Ecosystem } from '../core/package.js';
 import { StowageError, errorMessage } from '../core/errors.js';
 import { AdvisoryIndex, IndexDamaged, type IndexStamp } from './advisory-index.js';
 import { withCacheLock } from './cache-lock.js';
-import { GitError, changedFromHead, headCommit } from './git.js';
+import { GitError, changedFromHead, headCommit, headCommitFromFiles, type GitCommit } from './git.js';
 import { readDatabaseAtCommit } from './git-tree.js';
-import { databaseFileKind, directoryFingerprint, listDatabaseFiles } from './database-files.js';
+import { databaseFileKind, directoryFingerprint, listDatabaseFiles, type DatabaseFiles } from './database-files.js';
 import type { LoadedAdvisories } from './records.js';
 
 // The readers (and their TOML, CVSS and zip libraries) load only when an index is (re)built.
 const readers = (): Promise<typeof import('./records.js')> => import('./records.js');
-import { dropCachedClone, sourceCacheKey, syncGitRemote, type DatabaseSpec, type FetchPolicy } from './source.js';
+import { dropCachedClone, sourceCacheKey, sourceIdentity, syncGitRemote, type DatabaseSpec, type FetchPolicy } from './source.js';
 
 export interface OpenDatabaseOptions {
   cacheRoot: string;
@@ -95,12 +95,38 @@ interface Snapshot {
   revisionDate: string | null;
   load: () => Promise<LoadedAdvisories>;
   warnings: string[];
+  /** The files of a database read from disk, stored with its index (see currentFiles). */
+  listing?: DatabaseFiles;
 }
 
 /** How a git checkout read in place is named when its advisory files differ from HEAD. */
 const DIRTY = '-dirty';
 
-async function snapshot(spec: DatabaseSpec, options: OpenDatabaseOptions): Promise<Snapshot> {
+/**
+ * A directory's advisory files and their fingerprint. When the index holds the listing it was
+ * built from and that listing's fingerprint is unchanged, the tree is not walked again: a file
+ * added, deleted or renamed changes its directory's ctime, an edit (even of the same size, even
+ * with its mtime set back) the file's own, so an unchanged fingerprint over the old listing
+ * means an unchanged tree. Anything else (a file gone, a time moved) walks the tree afresh.
+ */
+function currentFiles(dir: string, previous: AdvisoryIndex | null, fingerprintOf: (tree: string) => string): { files: DatabaseFiles; fingerprint: string } {
+  const listing = previous?.listing();
+  if (previous && listing) {
+    const files: DatabaseFiles = { root: dir, ...listing };
+    let fingerprint: string | null = null;
+    try {
+      fingerprint = fingerprintOf(directoryFingerprint(files));
+    } catch {
+      // A listed file or directory is gone: walk.
+    }
+    if (fingerprint === previous.stamp.fingerprint) return { files, fingerprint };
+  }
+  const files = listDatabaseFiles(dir);
+  return { files, fingerprint: fingerprintOf(directoryFingerprint(files)) };
+}
+
+/** `previous`: the index as it stands, whose stored listing may spare a directory walk. */
+async function snapshot(spec: DatabaseSpec, options: OpenDatabaseOptions, previous: AdvisoryIndex | null): Promise<Snapshot> {
   switch (spec.kind) {
     case 'git-remote': {
       const synced = await syncGitRemote(spec, options.cacheRoot, options.fetch, options.now);
@@ -140,27 +166,33 @@ async function snapshot(spec: DatabaseSpec, options: OpenDatabaseOptions): Promi
       return snap;
     }
     case 'git-checkout': {
-      let head;
-      try {
-        head = await headCommit(spec.dir);
-      } catch (err) {
-        throw new StowageError(`not a readable git checkout: ${(err as GitError).message}`, spec.dir);
-      }
+      const headOf = async (): Promise<GitCommit> => {
+        try {
+          return await headCommit(spec.dir);
+        } catch (err) {
+          throw new StowageError(`not a readable git checkout: ${(err as GitError).message}`, spec.dir);
+        }
+      };
+      // HEAD read from .git's files when git's layout allows: a warm run starts no git.
+      const commit = headCommitFromFiles(spec.dir) ?? (await headOf()).commit;
       // The files are read from the work tree, which may differ from HEAD (an advisory being
-      // written, a file deleted): their sizes and mtimes are part of the fingerprint, and an
+      // written, a file deleted): their sizes and ctimes are part of the fingerprint, and an
       // index read from a work tree that differs from HEAD does not claim HEAD's commit.
-      const files = listDatabaseFiles(spec.dir);
+      const { files, fingerprint } = currentFiles(spec.dir, previous, (tree) => `${commit}:${tree}`);
       const snap: Snapshot = {
-        fingerprint: `${head.commit}:${directoryFingerprint(files)}`,
-        revision: head.commit,
-        revisionDate: head.date,
+        fingerprint,
+        revision: commit,
+        revisionDate: null,
+        listing: files,
         load: async () => {
+          const head = await headOf();
+          snap.revisionDate = head.date;
           const changed = (
             await changedFromHead(spec.dir).catch((err: unknown) => {
               throw new StowageError(`cannot compare the work tree with its HEAD commit: git: ${errorMessage(err)}`, spec.dir);
             })
           ).filter((rel) => databaseFileKind(rel) !== null);
-          if (changed.length > 0) snap.revision = `${head.commit}${DIRTY}`;
+          snap.revision = changed.length > 0 ? `${head.commit}${DIRTY}` : head.commit;
           return (await readers()).loadDirectory(files);
         },
         warnings: [],
@@ -168,13 +200,26 @@ async function snapshot(spec: DatabaseSpec, options: OpenDatabaseOptions): Promi
       return snap;
     }
     case 'directory': {
-      const files = listDatabaseFiles(spec.dir);
+      const { files, fingerprint } = currentFiles(spec.dir, previous, (tree) => tree);
       return {
-        fingerprint: directoryFingerprint(files),
+        fingerprint,
         revision: null,
         revisionDate: null,
+        listing: files,
         load: async () => (await readers()).loadDirectory(files),
         warnings: [],
+      };
+    }
+    case 'zip-download': {
+      const { syncZipDownload } = await import('./zip-download.js');
+      const downloaded = await syncZipDownload(spec, options.cacheRoot, options.fetch, options.now);
+      return {
+        // The bytes' own hash, taken when they were downloaded: a new copy is a new index.
+        fingerprint: `sha256:${downloaded.state.sha256}`,
+        revision: null,
+        revisionDate: null,
+        load: async () => (await readers()).loadZip(downloaded.file, spec.name),
+        warnings: downloaded.fetchWarning ? [downloaded.fetchWarning] : [],
       };
     }
     case 'zip': {
@@ -211,11 +256,19 @@ export function indexPath(cacheRoot: string, spec: DatabaseSpec): string {
  * index only when the source's revision (or, for plain files, their sizes and mtimes) changed.
  */
 export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOptions): Promise<AdvisoryDatabase> {
-  const snap = await snapshot(spec, options);
   const file = indexPath(options.cacheRoot, spec);
+  let index = AdvisoryIndex.open(file);
+  let snap: Snapshot;
+  try {
+    snap = await snapshot(spec, options, index);
+  } catch (err) {
+    index?.close();
+    throw err;
+  }
   const build = async (): Promise<AdvisoryIndex> => {
     const loaded = await snap.load();
     const stamp: IndexStamp = {
+      source: sourceIdentity(spec),
       revision: snap.revision ?? loaded.contentHash,
       revisionDate: snap.revisionDate ?? loaded.newestDate,
       fingerprint: snap.fingerprint,
@@ -223,7 +276,8 @@ export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOpti
       toolchainAdvisories: loaded.toolchainAdvisories,
       ecosystems: countByEcosystem(loaded.advisories),
     };
-    return AdvisoryIndex.build(file, stamp, loaded.advisories);
+    const listing = snap.listing && { rustsec: snap.listing.rustsec, osv: snap.listing.osv, directories: snap.listing.directories };
+    return AdvisoryIndex.build(file, stamp, loaded.advisories, listing);
   };
   // Processes sharing the cache build an index one at a time; those that waited open it.
   const buildLocked = (force: boolean): Promise<AdvisoryIndex> =>
@@ -233,7 +287,6 @@ export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOpti
       meanwhile?.close();
       return build();
     });
-  let index = AdvisoryIndex.open(file);
   let rebuilt = false;
   if (!index || index.stamp.fingerprint !== snap.fingerprint) {
     index?.close();

@@ -1,5 +1,7 @@
 import type { ExecFileOptions } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { redactCredentials } from '../core/credentials.js';
 import { isolatedGitEnvironment } from '../core/git-environment.js';
@@ -108,4 +110,45 @@ export async function changedFromHead(dir: string): Promise<string[]> {
   const tracked = await git(['diff', '--name-only', '--no-renames', '-z', 'HEAD', '--'], dir);
   const untracked = await git(['ls-files', '-z', '--others'], dir);
   return `${tracked}${untracked}`.split('\0').filter(Boolean);
+}
+
+const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+const BRANCH_REF = /^refs\/(?!.*\.\.)[A-Za-z0-9._/-]+$/;
+
+/**
+ * The HEAD commit of the work tree at `dir`, read from `.git` itself (HEAD, a loose ref or
+ * packed-refs) as git resolves it: a warm audit of a checkout need not start git to know it.
+ * Null for anything else (a `.git` file of a linked work tree, a reftable, a ref git would
+ * resolve otherwise): the caller asks git.
+ */
+export function headCommitFromFiles(dir: string): string | null {
+  try {
+    const gitDir = join(dir, '.git');
+    if (!statSync(gitDir).isDirectory()) return null;
+    const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+    if (OBJECT_ID.test(head)) return head;
+    const ref = /^ref: (\S+)$/.exec(head)?.[1];
+    if (ref === undefined || !BRANCH_REF.test(ref)) return null;
+    const loose = readFileSync(join(gitDir, ref), { encoding: 'utf8', flag: 'r' }).trim();
+    return OBJECT_ID.test(loose) ? loose : null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return null;
+    return packedRef(dir);
+  }
+}
+
+/** A branch found only in packed-refs (after `git gc` or a fresh clone). */
+function packedRef(dir: string): string | null {
+  try {
+    const gitDir = join(dir, '.git');
+    const ref = /^ref: (\S+)$/.exec(readFileSync(join(gitDir, 'HEAD'), 'utf8').trim())?.[1];
+    if (ref === undefined) return null;
+    for (const line of readFileSync(join(gitDir, 'packed-refs'), 'utf8').split('\n')) {
+      const [oid, name] = line.trim().split(' ');
+      if (name === ref && oid !== undefined && OBJECT_ID.test(oid)) return oid;
+    }
+  } catch {
+    // No packed-refs either: git will say what HEAD is.
+  }
+  return null;
 }

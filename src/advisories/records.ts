@@ -116,14 +116,15 @@ export function loadDirectory(files: DatabaseFiles): LoadedAdvisories {
 }
 
 /** Reads every `.json` entry of an OSV zip; the archive is untrusted (see zip.ts). */
-export async function loadZip(file: string): Promise<LoadedAdvisories> {
+/** `label` names the zip in advisories' origins and errors (a download: its URL, not the cache file). */
+export async function loadZip(file: string, label = file): Promise<LoadedAdvisories> {
   const collector = new AdvisoryCollector();
-  const entries = await readZipEntries(file, (name) => name.endsWith('.json'));
-  if (entries.length === 0) throw new StowageError('not an advisory database: the zip holds no OSV .json files', file);
+  const entries = await readZipEntries(file, (name) => name.endsWith('.json'), { label });
+  if (entries.length === 0) throw new StowageError('not an advisory database: the zip holds no OSV .json files', label);
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     collector.file(entry.name, entry.text);
-    for (const advisory of parseOsvRecord(entry.text, `${file}:${entry.name}`)) collector.add(advisory);
+    for (const advisory of parseOsvRecord(entry.text, `${label}:${entry.name}`)) collector.add(advisory);
   }
   return collector.result();
 }

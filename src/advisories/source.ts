@@ -5,11 +5,19 @@ import { cacheWriteError } from '../core/cache-dir.js';
 import { cacheKey } from '../core/cache-key.js';
 import { redactCredentials } from '../core/credentials.js';
 import { StowageError, errorMessage } from '../core/errors.js';
+import type { Ecosystem } from '../core/package.js';
 import { withCacheLock } from './cache-lock.js';
 import { GitError, git, headCommit, type GitCommit } from './git.js';
 
-/** The public RustSec database: the default when no `--db` is given. */
-export const DEFAULT_DATABASE = 'https://github.com/rustsec/advisory-db.git';
+/**
+ * The databases an audit reads when no `--db` (or policy `db`) is given: one per ecosystem its
+ * lockfiles hold. RustSec's own repository for crates; for npm, the OSV project's export of
+ * every npm advisory (GitHub's reviewed advisories among them), one zip over HTTPS.
+ */
+export const DEFAULT_DATABASES: Readonly<Record<Ecosystem, string>> = {
+  cargo: 'https://github.com/rustsec/advisory-db.git',
+  npm: 'https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip',
+};
 
 /**
  * Where advisories come from, as the user named it with `--db`.
@@ -18,12 +26,14 @@ export const DEFAULT_DATABASE = 'https://github.com/rustsec/advisory-db.git';
  * - git-checkout: a local git work tree, read as it is checked out; revision = HEAD.
  * - directory: a plain directory of RustSec advisories or OSV JSON files.
  * - zip: a `.zip` of OSV JSON files (the form osv.dev publishes per ecosystem).
+ * - zip-download: such a `.zip` at an https URL, downloaded into the cache and revalidated.
  */
 export type DatabaseSpec =
   | { kind: 'git-remote'; url: string; ref: string | null; name: string }
   | { kind: 'git-checkout'; dir: string; name: string }
   | { kind: 'directory'; dir: string; name: string }
-  | { kind: 'zip'; file: string; name: string };
+  | { kind: 'zip'; file: string; name: string }
+  | { kind: 'zip-download'; url: string; name: string };
 
 /** A URL (`scheme://…`) or scp-like git address (`user@host:path`), as opposed to a path. */
 export const URL_LIKE = /^(?:[a-z][a-z0-9+.-]*:\/\/|[\w.-]+@[\w.-]+:)/i;
@@ -34,6 +44,11 @@ export function parseDatabaseSpec(arg: string, cwd = process.cwd()): DatabaseSpe
   const hash = arg.lastIndexOf('#');
   const withoutRef = hash > 0 ? arg.slice(0, hash) : arg;
   const ref = hash > 0 ? arg.slice(hash + 1) : null;
+  const download = zipDownloadUrl(arg);
+  if (download !== null) {
+    if (ref !== null) throw new StowageError(`--db ${redactCredentials(arg)}: a .zip database has no branches`);
+    return { kind: 'zip-download', url: arg, name: redactCredentials(arg) };
+  }
   if (URL_LIKE.test(arg)) {
     // Only git sees `url`; the name is what reports, errors, the cache and manifests show.
     return { kind: 'git-remote', url: withoutRef, ref: ref || null, name: redactCredentials(arg) };
@@ -58,6 +73,33 @@ export function parseDatabaseSpec(arg: string, cwd = process.cwd()): DatabaseSpe
   if (ref || isBareRepository(path)) return { kind: 'git-remote', url: path, ref: ref || null, name: arg };
   if (existsSync(join(path, '.git'))) return { kind: 'git-checkout', dir: path, name: arg };
   return { kind: 'directory', dir: path, name: arg };
+}
+
+/** Hosts a plain-http download may use: this machine only (a test's server), never the network. */
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * The URL when `arg` names a `.zip` over http(s) (its path ends in `.zip`): a download, not a
+ * git repository. Plain http is refused beyond loopback: anyone on the way could change the
+ * advisories, and an audit that reads them cannot tell.
+ */
+function zipDownloadUrl(arg: string): URL | null {
+  if (!/^https?:\/\//i.test(arg)) return null;
+  let url: URL;
+  try {
+    url = new URL(arg.replace(/#.*$/, ''));
+  } catch {
+    return null;
+  }
+  if (!url.pathname.toLowerCase().endsWith('.zip')) return null;
+  const shown = redactCredentials(arg);
+  if (url.username !== '' || url.password !== '') {
+    throw new StowageError(`--db ${shown}: user and password in a download URL are not supported (a token in the query is)`);
+  }
+  if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
+    throw new StowageError(`--db ${shown}: plain http is accepted only from this machine (127.0.0.1, ::1, localhost); use https`);
+  }
+  return url;
 }
 
 /** A bare repository has no work tree to read: it is cloned like a remote. */
@@ -86,6 +128,14 @@ export type FetchPolicy = 'auto' | 'always' | 'never';
 
 const AUTO_FETCH_INTERVAL_MS = 60 * 60 * 1000;
 
+/** Whether a source last fetched at `fetchedAt` must be asked again under `policy`. */
+export function fetchIsDue(fetchedAt: string, policy: FetchPolicy, now: Date): boolean {
+  if (policy === 'never') return false;
+  if (policy === 'always') return true;
+  const age = now.getTime() - Date.parse(fetchedAt);
+  return !(age >= 0 && age < AUTO_FETCH_INTERVAL_MS);
+}
+
 /** What `sync` left in the cache for a git-remote database. */
 interface SyncState {
   url: string;
@@ -107,13 +157,33 @@ export interface SyncedClone {
 export function sourceCacheKey(spec: DatabaseSpec): string {
   // Credentials do not change what a URL serves, and a fast hash of one would let anyone who
   // lists the cache (a CI cache is uploaded) try passwords against it: the key leaves them out.
-  const id =
-    spec.kind === 'git-remote' ? `git:${redactCredentials(spec.url)}#${spec.ref ?? ''}` : `${spec.kind}:${spec.kind === 'zip' ? spec.file : spec.dir}`;
-  return cacheKey(id);
+  return cacheKey(sourceIdentity(spec));
 }
 
-function slug(spec: DatabaseSpec): string {
-  const base = spec.kind === 'git-remote' ? basename(redactCredentials(spec.url)).replace(/\.(git|bundle)$/, '') : 'db';
+/**
+ * What a database is, whatever spelling named it: the redacted URL (and branch) of a remote, the
+ * absolute path of a local one. It keys the cache, and `stowage db` names sources by it.
+ */
+export function sourceIdentity(spec: DatabaseSpec): string {
+  switch (spec.kind) {
+    case 'git-remote':
+      return `git:${redactCredentials(spec.url)}#${spec.ref ?? ''}`;
+    case 'zip-download':
+      return `zip-download:${redactCredentials(spec.url)}`;
+    case 'zip':
+      return `zip:${spec.file}`;
+    default:
+      return `${spec.kind}:${spec.dir}`;
+  }
+}
+
+export function slug(spec: DatabaseSpec): string {
+  const base =
+    spec.kind === 'git-remote'
+      ? basename(redactCredentials(spec.url)).replace(/\.(git|bundle)$/, '')
+      : spec.kind === 'zip-download'
+        ? new URL(spec.url).pathname.split('/').slice(-2).join('-').replace(/\.zip$/i, '')
+        : 'db';
   return base.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40) || 'db';
 }
 
@@ -121,7 +191,7 @@ function slug(spec: DatabaseSpec): string {
  * Where a git-remote database lives in the cache. The clone is bare: there is no work tree
  * whose files could be deleted or edited behind the revision the report names.
  */
-function cacheLayout(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>, cacheRoot: string) {
+export function cacheLayout(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>, cacheRoot: string) {
   const dbRoot = join(cacheRoot, 'db');
   const name = `${slug(spec)}-${sourceCacheKey(spec)}`;
   return {
@@ -135,19 +205,6 @@ function cacheLayout(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>, cacheR
 }
 
 type CacheLayout = ReturnType<typeof cacheLayout>;
-
-/** The cached revision, when it exists and the policy does not ask for a fetch (now). */
-function usableState(layout: CacheLayout, policy: FetchPolicy, now: Date, fetchedSince?: number): SyncState | null {
-  const state = readSyncState(layout.stateFile);
-  if (state === null || !existsSync(join(layout.gitDir, 'objects'))) return null;
-  const fetchedAt = Date.parse(state.fetchedAt);
-  // Another process fetched while this one waited for the lock: its fetch is this one's.
-  if (fetchedSince !== undefined && fetchedAt >= fetchedSince) return state;
-  if (policy === 'never') return state;
-  if (policy === 'always') return null;
-  const age = now.getTime() - fetchedAt;
-  return age >= 0 && age < AUTO_FETCH_INTERVAL_MS ? state : null;
-}
 
 /**
  * Clones a git-remote database into the cache, or fetches it forward per `policy`. A fetch
@@ -163,33 +220,67 @@ export async function syncGitRemote(
   now: Date = new Date(),
 ): Promise<SyncedClone> {
   const layout = cacheLayout(spec, cacheRoot);
-  const ready = usableState(layout, policy, now);
-  if (ready) return { gitDir: layout.gitDir, commit: ready.commit, date: ready.date };
-  if (policy === 'never') {
-    throw new StowageError(`database ${spec.name} is not in the cache (${layout.dbRoot}) and fetching is disabled (--no-fetch)`);
+  return refreshRemote<SyncState, SyncedClone>({
+    name: spec.name,
+    dbRoot: layout.dbRoot,
+    lockFile: layout.lockFile,
+    policy,
+    now,
+    held: () => (existsSync(join(layout.gitDir, 'objects')) ? readSyncState(layout.stateFile) : null),
+    use: (state, fetchWarning) => ({
+      gitDir: layout.gitDir,
+      commit: state.commit,
+      date: state.date,
+      ...(fetchWarning ? { fetchWarning: `${fetchWarning}; using the cached revision` } : {}),
+    }),
+    refresh: (state) => (state !== null ? fetchForward(spec, layout, state, now) : cloneFresh(spec, layout, now)),
+  });
+}
+
+/** How a remote database is kept in the cache; `S` is what its state file records. */
+export interface RemoteRefresh<S extends { fetchedAt: string }, R> {
+  name: string;
+  dbRoot: string;
+  lockFile: string;
+  policy: FetchPolicy;
+  now: Date;
+  /** The cached copy's state, or null when there is none. */
+  held: () => S | null;
+  /** The result for a cached copy; `fetchWarning` says why it was not refreshed. */
+  use: (state: S, fetchWarning?: string) => R;
+  /** Fetches (or first downloads) the source; called holding the lock. */
+  refresh: (held: S | null) => Promise<R>;
+}
+
+/**
+ * The rules every remote database follows (a git clone, a downloaded zip): the cached copy is
+ * used while the policy does not ask for a fetch; `--no-fetch` without one is an error; the
+ * fetch happens under the database's lock, and whoever waited for it uses what the holder
+ * fetched; a cache that cannot be locked (read-only, shared) falls back to its copy with a
+ * warning, and the staleness policy decides.
+ */
+export async function refreshRemote<S extends { fetchedAt: string }, R>(how: RemoteRefresh<S, R>): Promise<R> {
+  const ready = how.held();
+  if (ready !== null && !fetchIsDue(ready.fetchedAt, how.policy, how.now)) return how.use(ready);
+  if (how.policy === 'never') {
+    throw new StowageError(`database ${how.name} is not in the cache (${how.dbRoot}) and fetching is disabled (--no-fetch)`);
   }
   const waitedFrom = Date.now();
   let locked = false;
   try {
-    return await withCacheLock(layout.lockFile, async () => {
+    return await withCacheLock(how.lockFile, async () => {
       locked = true;
-      const meanwhile = usableState(layout, policy, now, waitedFrom);
-      if (meanwhile) return { gitDir: layout.gitDir, commit: meanwhile.commit, date: meanwhile.date };
-      const state = readSyncState(layout.stateFile);
-      if (state !== null && existsSync(join(layout.gitDir, 'objects'))) return fetchForward(spec, layout, state, now);
-      return cloneFresh(spec, layout, now);
+      const meanwhile = how.held();
+      // Another process fetched while this one waited for the lock: its fetch is this one's.
+      if (meanwhile !== null && (Date.parse(meanwhile.fetchedAt) >= waitedFrom || !fetchIsDue(meanwhile.fetchedAt, how.policy, how.now))) {
+        return how.use(meanwhile);
+      }
+      return how.refresh(meanwhile);
     });
   } catch (err) {
-    // A read-only cache (shared, prepared by another job) cannot be fetched into: as with a
-    // failed fetch, its revision is used, and its age is reported.
-    const cached = locked ? null : usableState(layout, 'never', now);
+    const cached = locked ? null : how.held();
     if (cached === null || !(err instanceof StowageError)) throw err;
-    return {
-      gitDir: layout.gitDir,
-      commit: cached.commit,
-      date: cached.date,
-      fetchWarning: `could not fetch ${spec.name} (${err.line}); using the cached revision`,
-    };
+    return how.use(cached, `could not fetch ${how.name} (${err.line})`);
   }
 }
 
@@ -275,7 +366,7 @@ async function forgetCredentials(dir: string, spec: Extract<DatabaseSpec, { kind
   if (shown !== spec.url) await git(['config', 'remote.origin.url', shown], dir);
 }
 
-function readSyncState(file: string): SyncState | null {
+export function readSyncState(file: string): SyncState | null {
   try {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<SyncState>;
     if (typeof parsed.commit === 'string' && typeof parsed.date === 'string' && typeof parsed.fetchedAt === 'string') {

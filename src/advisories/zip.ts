@@ -37,9 +37,16 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * unknown compression, a symbolic link, not UTF-8) or that appears twice (which copy a tool
  * takes differs) fails the whole read: an entry skipped is an advisory not checked.
  */
-export function readZipEntries(file: string, want: (name: string) => boolean, bytes?: Buffer): Promise<ZipTextEntry[]> {
+/** Where the zip's bytes are: in memory (a vendored yarn cache entry), and the name errors give it. */
+export interface ZipSource {
+  bytes?: Buffer;
+  /** Defaults to `file`; a download names its URL, not its cache file. */
+  label?: string;
+}
+
+export function readZipEntries(file: string, want: (name: string) => boolean, source: ZipSource = {}): Promise<ZipTextEntry[]> {
   return new Promise((resolve, reject) => {
-    const fail = (message: string): void => reject(new StowageError(message, file));
+    const fail = (message: string): void => reject(new StowageError(message, source.label ?? file));
     const options = { lazyEntries: true, autoClose: true, strictFileNames: false, validateEntrySizes: true };
     const opened = (err: Error | null, zip: yauzl.ZipFile | undefined): void => {
       if (err || !zip) return fail(`not a readable zip archive: ${err?.message ?? 'unknown error'}`);
@@ -101,8 +108,7 @@ export function readZipEntries(file: string, want: (name: string) => boolean, by
       });
       zip.readEntry();
     };
-    // `bytes`: a zip already in memory (a vendored yarn cache entry), `file` then names it.
-    if (bytes === undefined) yauzl.open(file, options, opened);
-    else yauzl.fromBuffer(bytes, options, opened);
+    if (source.bytes === undefined) yauzl.open(file, options, opened);
+    else yauzl.fromBuffer(source.bytes, options, opened);
   });
 }

@@ -6,14 +6,13 @@ import type { VersionScheme } from '../core/ecosystem.js';
 import { GraphIndex, type DependencyGraph, type EdgeKind, type UnidentifiedComponent } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
+import { databaseAgeDays } from '../advisories/database-age.js';
 import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, loadVersionScheme } from '../ecosystems/formats.js';
 import { redactCredentials } from '../core/credentials.js';
 import { sourceLabel } from '../core/package.js';
 import { advisoryNameKeys, lockfileNameKey, spellingNote } from '../ecosystems/package-names.js';
 import { dependencyPaths, incomingEdges, reachable } from './paths.js';
 import type { AuditPolicy, IgnoreRule } from './policy.js';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface DatabaseSummary {
   source: string;
@@ -61,8 +60,7 @@ interface Match {
 }
 
 function summarizeDatabase(db: AdvisoryDatabase, policy: AuditPolicy, now: Date): DatabaseSummary {
-  const date = db.revisionDate ? Date.parse(db.revisionDate) : NaN;
-  const ageDays = Number.isNaN(date) ? null : Math.max(0, Math.floor((now.getTime() - date) / DAY_MS));
+  const ageDays = databaseAgeDays(db.revisionDate, now);
   return {
     source: db.source,
     kind: db.spec.kind,

@@ -1,7 +1,7 @@
 import { StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
-import { DEFAULT_DATABASE, parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
+import { DEFAULT_DATABASES, parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
 import type { LockfileLocation } from '../inputs/lockfiles.js';
 import { readApplication } from '../inputs/application.js';
 import { runAudit, type AuditResult } from './audit.js';
@@ -11,7 +11,7 @@ export interface AuditRequest {
   /** Lockfiles or directories; together they are one application. */
   paths: string[];
   policy: AuditPolicy;
-  /** `--db` sources; when absent, the policy's, else the default database. */
+  /** `--db` sources; when absent, the policy's, else the default of each ecosystem audited. */
   databases?: string[];
   fetch: FetchPolicy;
   cacheRoot: string;
@@ -30,6 +30,12 @@ export interface ApplicationAudit {
   graphs: DependencyGraph[];
   databases: AdvisoryDatabase[];
   result: AuditResult;
+}
+
+/** The default database of each ecosystem the graphs hold, in the order they come (RustSec alone for none). */
+export function defaultDatabases(graphs: readonly DependencyGraph[]): string[] {
+  const ecosystems = new Set(graphs.map((g) => g.ecosystem));
+  return ecosystems.size === 0 ? [DEFAULT_DATABASES.cargo] : [...ecosystems].map((e) => DEFAULT_DATABASES[e]);
 }
 
 /**
@@ -63,7 +69,7 @@ async function adviseFixes(lockfileGraphs: readonly DependencyGraph[], result: A
  */
 export async function auditApplication(request: AuditRequest): Promise<ApplicationAudit> {
   const { locations, graphs } = await readApplication(request.paths, { allowUnidentified: request.allowUnidentified === true });
-  const sources = request.databases ?? (request.policy.databases.length > 0 ? request.policy.databases : [DEFAULT_DATABASE]);
+  const sources = request.databases ?? (request.policy.databases.length > 0 ? request.policy.databases : defaultDatabases(graphs));
   const specs = sources.map((s) => parseDatabaseSpec(s));
   const databases: AdvisoryDatabase[] = [];
   try {

@@ -52,7 +52,9 @@ export function addAuditOptions(command: Command, { omit, sbomInput = false }: {
   command
     .option(
       '--db <source>',
-      'advisory database: git URL or bundle (URL#branch to pick one), local git checkout, directory of RustSec or OSV files, or .zip of OSV files; repeatable (default: the RustSec advisory-db)',
+      'advisory database: git URL or bundle (URL#branch to pick one), local git checkout, directory of RustSec or OSV files, ' +
+        '.zip of OSV files, or an https URL of one (downloaded, cached and revalidated); repeatable, replaces the defaults ' +
+        "(default: each audited ecosystem's own: RustSec's git repository for Cargo, osv.dev's npm export for npm; see `stowage db`)",
       collect,
     )
     .option('--config <file>', 'policy file (default: stowage.toml beside the first PATH)')
@@ -76,8 +78,8 @@ export function addAuditOptions(command: Command, { omit, sbomInput = false }: {
   return command
     .option('--max-db-age <days>', `warn when the database revision is older than DAYS (default: ${DEFAULT_POLICY.maxDatabaseAgeDays})`)
     .option('--fail-stale', 'refuse (exit 2) with a database older than --max-db-age')
-    .option('--fetch', 'fetch git databases now (default: when the last fetch is over an hour old)')
-    .option('--no-fetch', 'never fetch: use the cached database, fail if there is none (offline use)')
+    .option('--fetch', 'fetch git and downloaded databases now (default: when the last fetch is over an hour old)')
+    .option('--no-fetch', 'never fetch: use the cached databases, fail if one is not cached (offline use)')
     .option('--cache-dir <dir>', 'where databases, indexes and downloads are kept (default: $STOWAGE_CACHE_DIR, $XDG_CACHE_HOME/stowage or ~/.cache/stowage)');
 }
 

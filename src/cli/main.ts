@@ -6,6 +6,7 @@ import { registerVendor } from './vendor.js';
 import { registerPackage } from './package.js';
 import { registerSbom } from './sbom.js';
 import { registerFix } from './fix.js';
+import { registerDb } from './db/db.js';
 import { terminalText } from '../core/terminal-text.js';
 import { writeStderr, writeStdout } from './output.js';
 
@@ -61,6 +62,7 @@ Examples:
   stowage package rpm --srpm             spec + sources + .src.rpm declaring every bundled library
   stowage sbom --format spdx -o app.spdx.json
   stowage fix --apply                    the smallest lockfile change that removes each vulnerable version
+  stowage db list                        the cached advisory databases; \`stowage db sync\` refreshes them
 
 Exit codes: 0 done (nothing fails the policy), 1 findings fail the policy (vendoring and
 packaging refuse), 2 the work could not be done (bad input, unreadable database, download).
@@ -71,6 +73,7 @@ Documentation: README.md (report schema, policy file stowage.toml, archive forma
   registerPackage(program, setExit);
   registerSbom(program, setExit);
   registerFix(program, setExit);
+  registerDb(program, setExit);
   return program;
 }
 

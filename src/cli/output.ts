@@ -86,3 +86,8 @@ const STANDARD_OUTPUT = new Set(['-', '/dev/stdout', '/dev/fd/1', '/proc/self/fd
 export function outputFile(option: string | undefined): string | undefined {
   return option === undefined || STANDARD_OUTPUT.has(option) ? undefined : option;
 }
+
+/** A size as people read it: KiB under a mebibyte, MiB above. */
+export function formatBytes(n: number): string {
+  return n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

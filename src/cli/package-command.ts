@@ -6,7 +6,7 @@ import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
 import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
 import { VendorRefused, projectDirOf } from '../vendoring/vendor-app.js';
 import { packageRpm, sha256, type RpmOutput } from '../package/rpm-package.js';
-import type { RpmFlavor } from '../package/rpm-spec.js';
+import type { RpmFlavor } from '../package/rpm-flavor.js';
 import { auditSettings, noteGivenInputs, type AuditFlags } from './audit-options.js';
 import { progressReporter } from './progress.js';
 import { terminalText } from '../core/terminal-text.js';

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { RPM_FLAVORS } from '../package/rpm-spec.js';
+import { RPM_FLAVORS } from '../package/rpm-flavor.js';
 import { addAuditOptions, collect } from './audit-options.js';
 import type { PackageRpmOptions } from './package-command.js';
 

@@ -11,7 +11,7 @@ import { auditSettings, noteGivenInputs, type AuditFlags } from './audit-options
 import { cacheDir } from '../core/cache-dir.js';
 import { progressReporter } from './progress.js';
 import { terminalText } from '../core/terminal-text.js';
-import { stderrStream, warn, writeStderr, writeStdout } from './output.js';
+import { formatBytes, stderrStream, warn, writeStderr, writeStdout } from './output.js';
 
 export interface VendorOptions extends AuditFlags {
   output?: string;
@@ -21,10 +21,6 @@ export interface VendorOptions extends AuditFlags {
 function jobs(value: string | undefined): number {
   const n = value === undefined ? 8 : Number(value);
   return Number.isInteger(n) && n >= 1 && n <= 64 ? n : 8;
-}
-
-function formatBytes(n: number): string {
-  return n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 export async function vendorCommand(path: string | undefined, opts: VendorOptions): Promise<number> {

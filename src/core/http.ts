@@ -43,9 +43,42 @@ async function readCapped(response: Response, url: string, maxBytes: number): Pr
  * permanent HTTP error, or the last failed attempt, is one StowageError worded by the caller.
  */
 export async function httpGet(url: string, request: HttpRequest, options: HttpOptions = {}): Promise<Buffer | null> {
+  const answer = await getWithRetries(url, request, {}, options);
+  if (answer.status === 'ok') return answer.body;
+  if (answer.status === 'not-found') return null;
+  throw new StowageError(request.failure(': HTTP 304 Not Modified to an unconditional request'));
+}
+
+/** Validators of a copy already held: the server answers 304 when it still serves the same. */
+export interface CachedCopy {
+  etag: string | null;
+  lastModified: string | null;
+}
+
+export type RevalidatedAnswer =
+  | { status: 'not-modified' }
+  | { status: 'ok'; body: Buffer; etag: string | null; lastModified: string | null };
+
+/**
+ * A conditional GET (If-None-Match / If-Modified-Since from `cached`), with httpGet's retries:
+ * 'not-modified' when the server still serves the copy held, else the new body and its validators.
+ */
+export async function httpGetRevalidated(url: string, cached: CachedCopy | null, request: HttpRequest, options: HttpOptions = {}): Promise<RevalidatedAnswer> {
+  const headers: Record<string, string> = {};
+  if (cached?.etag) headers['if-none-match'] = cached.etag;
+  if (cached?.lastModified) headers['if-modified-since'] = cached.lastModified;
+  const answer = await getWithRetries(url, request, headers, options);
+  if (answer.status === 'ok') return answer;
+  if (answer.status === 'not-modified' && cached !== null) return answer;
+  throw new StowageError(request.failure(answer.status === 'not-found' ? ': not found' : ': HTTP 304 Not Modified to an unconditional request'));
+}
+
+type Answer = RevalidatedAnswer | { status: 'not-found' };
+
+async function getWithRetries(url: string, request: HttpRequest, extraHeaders: Record<string, string>, options: HttpOptions): Promise<Answer> {
   const attempts = options.attempts ?? 4;
   const doFetch = options.fetchImpl ?? fetch;
-  const headers: Record<string, string> = { 'user-agent': 'stowage' };
+  const headers: Record<string, string> = { 'user-agent': 'stowage', ...extraHeaders };
   if (request.accept) headers.accept = request.accept;
   let lastError = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -53,7 +86,11 @@ export async function httpGet(url: string, request: HttpRequest, options: HttpOp
       const response = await doFetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 60_000), headers });
       if (request.notFound?.has(response.status)) {
         await response.body?.cancel();
-        return null;
+        return { status: 'not-found' };
+      }
+      if (response.status === 304) {
+        await response.body?.cancel();
+        return { status: 'not-modified' };
       }
       if (response.status === 429 || response.status >= 500) {
         await response.body?.cancel();
@@ -62,7 +99,8 @@ export async function httpGet(url: string, request: HttpRequest, options: HttpOp
         await response.body?.cancel();
         throw new StowageError(request.failure(`: HTTP ${response.status} ${response.statusText}`.trimEnd()));
       } else {
-        return await readCapped(response, url, request.maxBytes ?? Number.MAX_SAFE_INTEGER);
+        const body = await readCapped(response, url, request.maxBytes ?? Number.MAX_SAFE_INTEGER);
+        return { status: 'ok', body, etag: response.headers.get('etag'), lastModified: response.headers.get('last-modified') };
       }
     } catch (err) {
       if (err instanceof StowageError) throw err;

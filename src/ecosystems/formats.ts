@@ -89,5 +89,5 @@ export function isFetchedOutsideRegistry(pkg: Package): boolean {
 /** Where to find a database for an ecosystem, for the error that says none was given. */
 export const ADVISORY_SOURCES_HINT: Readonly<Record<Ecosystem, string>> = {
   cargo: 'the RustSec advisory-db, its git URL or a checkout',
-  npm: "a directory or .zip of OSV records for npm, such as osv.dev's npm export of GitHub advisories",
+  npm: "a directory or .zip of OSV records for npm, such as osv.dev's npm export, https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip",
 };

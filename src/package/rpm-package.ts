@@ -1,3 +1,4 @@
+import type { RpmFlavor } from './rpm-flavor.js';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,6 @@ import {
   UnsafeSpecValues,
   type BundledLibrary,
   type NpmPackageManager,
-  type RpmFlavor,
   type SpecApplication,
 } from './rpm-spec.js';
 import { sbomJson } from '../sbom/sbom.js';

@@ -1,6 +1,7 @@
 import { StowageError } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
+import type { RpmFlavor } from './rpm-flavor.js';
 import { MANIFEST_PATH, SBOM_PATH } from '../core/archive.js';
 import {
   descriptionProblem,
@@ -33,11 +34,8 @@ import {
  * `1.0.0-rc.1` sorts before `1.0.0`.
  */
 
-export type RpmFlavor = 'fedora' | 'opensuse';
-
 /** Which package manager an npm-world application is locked (so built) with. */
 export type NpmPackageManager = 'npm' | 'yarn-classic' | 'yarn-berry' | 'pnpm';
-export const RPM_FLAVORS: readonly RpmFlavor[] = ['fedora', 'opensuse'];
 
 export interface BundledLibrary {
   ecosystem: Ecosystem;

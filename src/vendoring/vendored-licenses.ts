@@ -78,7 +78,7 @@ async function npmDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile
     const zip = byPath.get(pkg.path);
     if (!zip) throw new StowageError(`${pkg.name}@${pkg.version}: the vendor tree has no ${pkg.path}`);
     const manifestPath = `node_modules/${pkg.name}/package.json`;
-    const [manifest] = await readZipEntries(pkg.path, (name) => name === manifestPath, zip.data);
+    const [manifest] = await readZipEntries(pkg.path, (name) => name === manifestPath, { bytes: zip.data });
     return manifest === undefined ? { expression: null, file: null } : npmManifestLicense(pkg, Buffer.from(manifest.text, 'utf8'));
   }
   const tarball = byPath.get(pkg.path);

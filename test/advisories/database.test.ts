@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,6 +7,7 @@ import { indexPath, openDatabase } from '../../src/advisories/database.js';
 import { parseDatabaseSpec } from '../../src/advisories/source.js';
 import { StowageError } from '../../src/core/errors.js';
 import { ADVISORY_DB_BUNDLE, GHSA_NPM, advisoryDbCheckout, tempDir } from '../support/shared.js';
+import { osvZipOf } from '../support/advisory-fixtures.js';
 
 const HEAD_MAIN = 'bf5c0d245a92671908518d7e765914d437954ed6';
 /** main ten days earlier: fifteen crate advisories (h2's RUSTSEC-2026-0258 among them) did not exist yet. */
@@ -150,13 +151,7 @@ test('a local git checkout is read in place at its HEAD, and re-indexed when its
 test('OSV records from a directory and from a .zip give the same index', async () => {
   const cacheRoot = tempDir('db-zip');
   const dirDb = await openDatabase(parseDatabaseSpec(GHSA_NPM), { cacheRoot, fetch: 'never' });
-  const zip = join(tempDir('zip'), 'npm.zip');
-  execFileSync('python3', [
-    '-c',
-    'import sys, zipfile, pathlib\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  for p in sorted(pathlib.Path(sys.argv[2]).glob("*.json")): z.write(p, p.name)',
-    zip,
-    GHSA_NPM,
-  ]);
+  const zip = osvZipOf(GHSA_NPM, join(tempDir('zip'), 'npm.zip'));
   const zipDb = await openDatabase(parseDatabaseSpec(zip), { cacheRoot, fetch: 'never' });
   assert.ok(dirDb.advisories >= 100, `${dirDb.advisories} npm advisories`);
   assert.equal(zipDb.advisories, dirDb.advisories);
@@ -291,6 +286,52 @@ test('a cached clone whose objects are damaged is cloned again (or, offline, ref
   assert.equal(healed.revision, HEAD_MAIN);
   assert.match(healed.warnings.join('\n'), /the cached clone of .* was damaged \(git: .+\); cloned it again/);
   healed.index.close();
+});
+
+test('a warm checkout or directory still notices a same-size edit with its mtime set back, a rename and a deletion', async () => {
+  const checkout = join(tempDir('db-warm-changes'), 'advisory-db');
+  git(['clone', '--quiet', ADVISORY_DB_BUNDLE, checkout]);
+  const plain = join(tempDir('db-warm-dir'), 'advisories');
+  cpSync(join(checkout, 'crates'), join(plain, 'crates'), { recursive: true });
+  for (const root of [checkout, plain]) {
+    const spec = parseDatabaseSpec(root);
+    const cacheRoot = tempDir('db-warm-cache');
+    const open = async (): Promise<{ rebuilt: boolean; advisories: number; h2: string[] }> => {
+      const db = await openDatabase(spec, { cacheRoot, fetch: 'never' });
+      const h2 = db.index.lookup('cargo', ['h2']).map((a) => `${a.id} ${a.title}`);
+      db.index.close();
+      return { rebuilt: db.rebuilt, advisories: db.advisories, h2 };
+    };
+    const cold = await open();
+    assert.equal(cold.rebuilt, true);
+    assert.ok(cold.h2.includes('RUSTSEC-2026-0258 h2 unbounded empty DATA frames'), cold.h2.join('\n'));
+    assert.equal((await open()).rebuilt, false, `${spec.kind}: warm`);
+
+    // The same number of bytes, and the old mtime put back: only the ctime tells.
+    const h2 = join(root, 'crates', 'h2', 'RUSTSEC-2026-0258.md');
+    const before = statSync(h2);
+    const text = readFileSync(h2, 'utf8');
+    writeFileSync(h2, text.replace('# h2 unbounded empty DATA frames', '# h2 UNBOUNDED empty DATA frames'));
+    utimesSync(h2, before.atime, before.mtime);
+    assert.equal(statSync(h2).size, before.size);
+    const edited = await open();
+    assert.equal(edited.rebuilt, true, `${spec.kind}: a same-size edit is seen`);
+    assert.ok(edited.h2.includes('RUSTSEC-2026-0258 h2 UNBOUNDED empty DATA frames'), edited.h2.join('\n'));
+    assert.equal((await open()).rebuilt, false);
+
+    // Renamed into another crate's directory: the advisory moves with it (and names its own package).
+    renameSync(h2, join(root, 'crates', 'hyper', 'RUSTSEC-2026-0258.md'));
+    const renamed = await open();
+    assert.equal(renamed.rebuilt, true, `${spec.kind}: a rename is seen`);
+    assert.equal(renamed.advisories, 1205);
+    assert.equal((await open()).rebuilt, false);
+
+    rmSync(join(root, 'crates', 'hyper', 'RUSTSEC-2026-0258.md'));
+    const deleted = await open();
+    assert.equal(deleted.rebuilt, true, `${spec.kind}: a deletion is seen`);
+    assert.equal(deleted.advisories, 1204);
+    assert.ok(!deleted.h2.some((line) => line.startsWith('RUSTSEC-2026-0258 ')), deleted.h2.join('\n'));
+  }
 });
 
 test('a git checkout whose advisory files differ from HEAD is reported as COMMIT-dirty, never as HEAD', async () => {

@@ -36,7 +36,7 @@ function database(advisories: Advisory[]): AdvisoryDatabase {
   for (const a of advisories) ecosystems[a.ecosystem] = (ecosystems[a.ecosystem] ?? 0) + 1;
   const index = AdvisoryIndex.build(
     file,
-    { revision: 'rev', revisionDate: '2026-08-25T00:00:00Z', fingerprint: 'x', advisories: advisories.length, toolchainAdvisories: 0, ecosystems },
+    { source: 'directory:db', revision: 'rev', revisionDate: '2026-08-25T00:00:00Z', fingerprint: 'x', advisories: advisories.length, toolchainAdvisories: 0, ecosystems },
     advisories,
   );
   return databaseOverIndex({ kind: 'directory', dir: 'db', name: 'db' }, index, { rebuilt: true, warnings: [] });

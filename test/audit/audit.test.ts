@@ -100,7 +100,7 @@ function database(name: string, advisories: Advisory[]): AdvisoryDatabase {
   const file = join(tempDir('audit-index'), 'index.sqlite');
   const index = AdvisoryIndex.build(
     file,
-    { revision: `rev-${name}`, revisionDate: '2026-08-25T00:00:00Z', fingerprint: 'x', advisories: advisories.length, toolchainAdvisories: 0, ecosystems: { cargo: advisories.length } },
+    { source: `directory:${name}`, revision: `rev-${name}`, revisionDate: '2026-08-25T00:00:00Z', fingerprint: 'x', advisories: advisories.length, toolchainAdvisories: 0, ecosystems: { cargo: advisories.length } },
     advisories,
   );
   return databaseOverIndex({ kind: 'directory', dir: name, name }, index, { rebuilt: true, warnings: [] });

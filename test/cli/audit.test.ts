@@ -194,6 +194,15 @@ test('a stale database fails closed with --fail-stale', () => {
   assert.match(stderr, /days old .* over the 1-day limit; refusing to audit/);
 });
 
+test("a stale database's age is said once in the human report: in its warning, with the limit", () => {
+  const { status, stdout } = runCli(['audit', RIPGREP_CLEAN, ...DB, '--max-db-age', '1'], { cacheDir });
+  assert.equal(status, 0);
+  const said = stdout.split('\n').filter((line) => /\d+ days? old/.test(line));
+  assert.equal(said.length, 1, stdout);
+  assert.match(said[0] ?? '', /^warning: advisory database .* is \d+ days old \(revision [0-9a-f]{12} of .*\), over the 1-day limit$/);
+  assert.match(stdout, /^database: .* @ [0-9a-f]{12} \(2026-08-2\d, 1205 advisories\)$/m);
+});
+
 test('a directory with several lockfiles is one application in one report', () => {
   const app = tempDir('cli-multi');
   copyFileSync(RIPGREP_CLEAN, join(app, 'Cargo.lock'));

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -31,4 +32,20 @@ export function unrelatedRustsecAdvisoryDb(root: string): string {
     '```toml\n[advisory]\nid = "RUSTSEC-2099-0002"\npackage = "unused-crate"\ndate = "2099-01-01"\nurl = "https://example.invalid/x"\n\n[versions]\npatched = [">= 9.0.0"]\n```\n\n# Not about this app\n\nMade up.\n',
   );
   return root;
+}
+
+/**
+ * A `.zip` of the OSV records (`*.json`) of `dir`, flat, as osv.dev publishes its per-ecosystem
+ * exports; written by Python's zipfile, not by stowage. `leaveOut` names records to omit.
+ */
+export function osvZipOf(dir: string, file: string, leaveOut: readonly string[] = []): string {
+  execFileSync('python3', [
+    '-c',
+    'import sys, zipfile, pathlib\nskip = set(sys.argv[3:])\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n' +
+      '  for p in sorted(pathlib.Path(sys.argv[2]).glob("*.json")):\n    if p.name not in skip: z.write(p, p.name)',
+    file,
+    dir,
+    ...leaveOut,
+  ]);
+  return file;
 }

@@ -19,7 +19,7 @@ export type Level = 'none' | 'low' | 'medium' | 'high' | 'critical';
 
 export interface ReportDatabase {
   source: string;
-  kind: 'git-remote' | 'git-checkout' | 'directory' | 'zip';
+  kind: 'git-remote' | 'git-checkout' | 'directory' | 'zip' | 'zip-download';
   revision: string;
   revisionDate: string | null;
   advisories: number;

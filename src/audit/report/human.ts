@@ -109,7 +109,8 @@ export function renderHuman(result: AuditResult, style: HumanStyle): string {
   }
   for (const db of result.databases) {
     const date = db.revisionDate ? db.revisionDate.slice(0, 10) : 'date unknown';
-    const age = db.ageDays !== null ? `, ${plural(db.ageDays, 'day')} old` : '';
+    // A stale database's age is in its warning below, with the limit: said once.
+    const age = db.ageDays !== null && !db.stale ? `, ${plural(db.ageDays, 'day')} old` : '';
     out.push(`database: ${t(db.source)} @ ${t(db.revision.endsWith('-dirty') ? `${db.revision.slice(0, 12)}-dirty` : db.revision.slice(0, 12))} (${t(date)}${age}, ${plural(db.advisories, 'advisory', 'advisories')})`);
   }
   for (const w of result.warnings) out.push(paint(style, 'yellow', `warning: ${t(w)}`));
