@@ -8,7 +8,8 @@ import { findLockfiles, readDependencyGraph, type LockfileLocation } from './loc
 
 /**
  * Everything stowage reads an application from, in one place: lockfiles (a file or a
- * directory of them), a CycloneDX SBOM, a stowage vendor archive. Each becomes the shared
+ * directory of them), a CycloneDX SBOM, a stowage vendor archive, and what shipped (a `.deb`,
+ * an RPM, an image archive, an installed tree: shipped.ts). Each becomes the shared
  * dependency model (DependencyGraph) that audit, sbom, vendoring and the fleet work on.
  */
 
@@ -48,7 +49,8 @@ export async function readApplication(
   const locations: LockfileLocation[] = [];
   const shipped: DependencyGraph[] = [];
   for (const path of paths) {
-    const fromArtifact = await readShippedArtifact(path, options);
+    // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.
+    const fromArtifact = (await readShippedArtifact(path, options)) ?? (await (await import('./shipped.js')).readShippedPackage(path, options));
     if (fromArtifact) shipped.push(...fromArtifact);
     else locations.push(...findLockfiles(path));
   }

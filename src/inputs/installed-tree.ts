@@ -1,0 +1,2 @@
+import type { DependencyGraph } from '../core/graph.js';
+export async function readInstalledTree(_path: string): Promise<DependencyGraph[]> { return []; }
