@@ -17,6 +17,8 @@ export interface AuditRequest {
   now?: Date;
   /** SBOM components stowage cannot identify are reported as not audited instead of refusing the SBOM. */
   allowUnidentified?: boolean;
+  /** A partial inventory (a binary without `.dep-v0`) is audited and reported as partial instead of refused. */
+  allowPartial?: boolean;
 }
 
 /** How to audit, independent of what: policy, databases, fetching, cache. */
@@ -34,7 +36,10 @@ export interface ApplicationAudit {
  * databases' indexes are closed before returning; the result is plain data.
  */
 export async function auditApplication(request: AuditRequest): Promise<ApplicationAudit> {
-  const { locations, graphs } = await readApplication(request.paths, { allowUnidentified: request.allowUnidentified === true });
+  const { locations, graphs } = await readApplication(request.paths, {
+    allowUnidentified: request.allowUnidentified === true,
+    allowPartial: request.allowPartial === true,
+  });
   const sources = request.databases ?? (request.policy.databases.length > 0 ? request.policy.databases : [DEFAULT_DATABASE]);
   const specs = sources.map((s) => parseDatabaseSpec(s));
   const databases: AdvisoryDatabase[] = [];

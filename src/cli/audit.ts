@@ -12,12 +12,16 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
         'pnpm-lock.yaml) or a directory holding one or several: they are audited together, ' +
         'as one application, in one report. It may also be a CycloneDX JSON SBOM or a stowage vendor archive, ' +
         'to audit what shipped again without its source: each of its components, nested ones included, must name a package stowage ' +
-        'identifies by its purl, or the SBOM is refused (see --allow-unidentified). Crates from crates.io and npm packages from a registry (the public one or a mirror) ' +
+        'identifies by its purl, or the SBOM is refused (see --allow-unidentified). ' +
+        'It may be a Rust executable (ELF, PE, Mach-O): the crates, sources and dependency edges of its cargo-auditable ' +
+        '.dep-v0 section (inventory dep-v0); without one, the crates its embedded source paths name (…/registry/src/INDEX/NAME-VERSION/, ' +
+        "Debian's /usr/share/cargo/registry/NAME-VERSION/), a partial inventory that is refused unless --allow-partial, and then " +
+        'reported as PARTIAL in every format. Each target of the report names its inventory source. Crates from crates.io and npm packages from a registry (the public one or a mirror) ' +
         'are matched; npm packages from git or a tarball are matched by the version the lockfile records, with a warning; ' +
         'git, path and other-registry crates are listed, not matched. A lockfile whose ecosystem no database covers ' +
         'fails the audit (exit 2) rather than passing unchecked.',
     )
-    .argument('[path...]', 'lockfiles, directories, SBOMs or vendor archives to audit (default: the current directory)')
+    .argument('[path...]', 'lockfiles, directories, SBOMs, vendor archives or Rust binaries to audit (default: the current directory)')
     .addOption(new Option('-f, --format <format>', 'report format').choices(['human', 'json', 'sarif']).default('human'))
     .option('-o, --output <file>', 'write the report to FILE (a regular file or a new path; - for standard output) instead of standard output')
     .addHelpText(
@@ -31,6 +35,8 @@ Examples:
   stowage audit --db osv-npm.zip --omit dev      an npm app against an OSV export, runtime deps only
   stowage audit --ignore RUSTSEC-2023-0071="no RSA decryption in this app"
   stowage audit vendor.tar.zst                   what shipped, again, from its SBOM
+  stowage audit /usr/bin/rg                      a Rust binary built with cargo-auditable (.dep-v0)
+  stowage audit --allow-partial ./server         a binary without .dep-v0: its embedded paths, PARTIAL
 
 Policy (stowage.toml beside the lockfile, or --config):
   [audit]
@@ -47,5 +53,5 @@ Exit codes: 0 nothing fails the policy, 1 findings fail the policy, 2 the audit 
     .action(async (paths: string[], opts: AuditOptions) => {
       setExit(await (await import('./audit-command.js')).auditCommand(paths, opts));
     });
-  addAuditOptions(command, { omit: true, sbomInput: true });
+  addAuditOptions(command, { omit: true, sbomInput: true, shippedInput: true });
 }

@@ -36,7 +36,7 @@ export function inventoryDisagreements(record: DependencyGraph, binary: Dependen
   for (const [key, { name, versions }] of built) {
     const other = recorded.get(key);
     if (!other) {
-      if (!isPartial(binary)) missing.push(`${name} ${[...versions].join(', ')}`);
+      if (binary.partial !== true) missing.push(`${name} ${[...versions].join(', ')}`);
       continue;
     }
     const same = [...versions].every((v) => other.versions.has(v));
@@ -61,9 +61,4 @@ export function respellFrom(graphs: readonly DependencyGraph[], name: string): s
     if (found) return found.name;
   }
   return name;
-}
-
-// The binary reader's contract marks inventories read from embedded paths as partial.
-function isPartial(graph: DependencyGraph): boolean {
-  return (graph as { partial?: boolean }).partial === true;
 }

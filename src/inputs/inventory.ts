@@ -1,4 +1,4 @@
-import type { DependencyGraph } from '../core/graph.js';
+import type { DependencyGraph, InventorySource } from '../core/graph.js';
 import type { Ecosystem, PackageSource } from '../core/package.js';
 
 /** The public registry of each ecosystem, as stowage records it in a package's source. */
@@ -27,6 +27,7 @@ export function inventoryGraph(options: {
   ecosystem: Ecosystem;
   path: string;
   format: string;
+  inventory: InventorySource;
   application: InventoryEntry;
   packages: readonly InventoryEntry[];
   warnings?: string[];
@@ -40,6 +41,7 @@ export function inventoryGraph(options: {
     packages: [{ id: rootId, ecosystem, name: application.name, version: application.version, source: { kind: 'workspace', url: null, isDefaultRegistry: false }, checksum: null }],
     edges: [],
     roots: [rootId],
+    inventory: options.inventory,
   };
   const seen = new Set<string>();
   for (const entry of options.packages) {

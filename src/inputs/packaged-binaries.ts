@@ -1,5 +1,6 @@
 import type { DependencyGraph } from '../core/graph.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
+import { readRustBinary } from './binary/rust-binary.js';
 
 /**
  * The Rust binaries among the files of a package or an image, each read as an application of
@@ -14,18 +15,17 @@ export function isElf(data: Buffer): boolean {
   return data.length >= ELF_MAGIC.length && data.subarray(0, ELF_MAGIC.length).equals(ELF_MAGIC);
 }
 
-/** One graph per Rust binary among `files` (other files, and ELF files not built by Rust, give none). */
-export async function rustBinaryGraphs(files: readonly ArchiveFile[], artifact: string): Promise<DependencyGraph[]> {
+/**
+ * One graph per Rust binary among `files`, named `ARTIFACT:PATH`. Other files give none, and
+ * so does an ELF file whose embedded paths name no crate: a C library or program, or nothing
+ * Rust left a trace of (a `.dep-v0` section is read whatever else the binary holds).
+ */
+export function rustBinaryGraphs(files: readonly ArchiveFile[], artifact: string): DependencyGraph[] {
   const graphs: DependencyGraph[] = [];
   for (const file of files) {
     if (!isElf(file.data)) continue;
     const graph = readRustBinary(file.data, `${artifact}:${file.path}`);
-    if (graph) graphs.push(graph);
+    if (graph && (graph.inventory !== 'embedded paths' || graph.packages.length > 0)) graphs.push(graph);
   }
   return graphs;
-}
-
-// Until the binary reader lands (src/inputs/binary/), no binary is read.
-function readRustBinary(_bytes: Buffer, _label: string): DependencyGraph | null {
-  return null;
 }

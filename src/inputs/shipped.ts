@@ -4,7 +4,7 @@ import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { noteInputFile } from '../core/input-files.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
-import type { CycloneDxReadOptions } from './cyclonedx-reader.js';
+import { ALLOW_PARTIAL_FLAG, type ApplicationReadOptions } from './application.js';
 
 /**
  * What shipped, read without its source: a Debian package, an RPM (binary or source), an OCI
@@ -12,7 +12,21 @@ import type { CycloneDxReadOptions } from './cyclonedx-reader.js';
  * file system, an installed node_modules). Each is told by its content, not its name, and
  * each reader is loaded only when its format is met.
  */
-export async function readShippedPackage(path: string, options: CycloneDxReadOptions): Promise<DependencyGraph[] | null> {
+export async function readShippedPackage(path: string, options: ApplicationReadOptions): Promise<DependencyGraph[] | null> {
+  const graphs = await readShipped(path, options);
+  const partial = graphs?.filter((g) => g.partial === true) ?? [];
+  if (partial.length > 0 && !options.allowPartial) {
+    const named = partial.slice(0, 5).map((g) => g.path).join(', ');
+    throw new InputError(
+      path,
+      `${partial.length} Rust ${partial.length === 1 ? 'binary has' : 'binaries have'} no .dep-v0 section, only embedded source paths: a partial inventory (${named}${partial.length > 5 ? ', …' : ''}); ` +
+        `refused (pass ${ALLOW_PARTIAL_FLAG} to audit ${partial.length === 1 ? 'it' : 'them'}, reported as partial)`,
+    );
+  }
+  return graphs;
+}
+
+async function readShipped(path: string, options: ApplicationReadOptions): Promise<DependencyGraph[] | null> {
   const st = statSync(path, { throwIfNoEntry: false });
   if (st?.isDirectory()) {
     if (LOCKFILE_FORMATS.some((f) => existsSync(join(path, f.fileName)))) return null;

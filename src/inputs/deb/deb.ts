@@ -21,7 +21,7 @@ export async function readDeb(path: string, bytes: Buffer): Promise<DependencyGr
   const version = deb.control.get('version');
   if (name === undefined || version === undefined) throw new InputError(`${path}:control`, 'no Package or Version field');
 
-  const read: string[] = [];
+  const read: (typeof CRATE_FIELDS)[number][] = [];
   const crates: DebianCrate[] = [];
   const others: string[] = [];
   for (const field of CRATE_FIELDS) {
@@ -32,7 +32,7 @@ export async function readDeb(path: string, bytes: Buffer): Promise<DependencyGr
     crates.push(...found.crates);
     others.push(...found.others);
   }
-  const binaries = await rustBinaryGraphs(deb.files, path);
+  const binaries = rustBinaryGraphs(deb.files, path);
   if (read.length === 0 && binaries.length === 0) {
     throw new InputError(path, `nothing to audit: no ${CRATE_FIELDS.join(' or ')} field and no Rust binary in ${name} ${version}`);
   }
@@ -42,7 +42,9 @@ export async function readDeb(path: string, bytes: Buffer): Promise<DependencyGr
     const fields = inventoryGraph({
       ecosystem: 'cargo',
       path,
-      format: read.join(' + '),
+      format: `Debian package ${read.join(' + ')}`,
+      // Both fields, when both are there, record the same build: named by the older one.
+      inventory: read[0] === 'X-Cargo-Built-Using' ? 'X-Cargo-Built-Using' : 'Static-Built-Using',
       application: { name, version },
       // debcargo lower-cases names and writes `_` as `-`: the binaries' own spelling, when they name the crate.
       packages: crates.map((c) => ({ name: respellFrom(binaries, c.name), version: c.version })),
