@@ -5,6 +5,7 @@ import { readTextInput } from '../core/input-files.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { isCycloneDxText, readCycloneDx, type CycloneDxReadOptions } from './cyclonedx-reader.js';
 import { findLockfiles, readDependencyGraph, type LockfileLocation } from './lockfiles.js';
+import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
 import { readRustBinary } from './binary/rust-binary.js';
 
@@ -49,14 +50,7 @@ function fileHead(path: string, length: number): Uint8Array {
 async function readShippedArtifact(path: string, options: ApplicationReadOptions): Promise<DependencyGraph[] | null> {
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st?.isFile()) return null;
-  if (ARCHIVE.test(path)) {
-    // Loaded only for an archive: zstd's addon is no part of a lockfile audit's start-up.
-    const { readArchive, SBOM_PATH } = await import('../core/archive.js');
-    const files = await readArchive(readFileSync(path), path);
-    const sbom = files.find((f) => f.path === SBOM_PATH);
-    if (!sbom) throw new InputError(path, `no ${SBOM_PATH}: not a stowage vendor archive, nothing to audit`);
-    return readCycloneDx(`${path}:${SBOM_PATH}`, sbom.data.toString('utf8'), options).map((g) => ({ ...g, inventory: 'vendor archive' }));
-  }
+  if (ARCHIVE.test(path)) return readVendorArchive(readFileSync(path), path, options);
   if (LOCKFILE_NAMES.some((n) => path.endsWith(n))) return null;
   if (path.endsWith('.json')) {
     const text = readTextInput(path);
