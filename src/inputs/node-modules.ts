@@ -1,7 +1,6 @@
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
-import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { publicRegistrySource } from './inventory.js';
 
 /**

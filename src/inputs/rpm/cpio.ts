@@ -36,7 +36,11 @@ export async function readCpio(
     const rawName = await input.take(nameSize);
     await input.skip(pad4(110 + nameSize));
     const name = rawName.toString('utf8', 0, nameSize - 1);
-    if (name === 'TRAILER!!!') return files;
+    if (name === 'TRAILER!!!') {
+      // The rest (padding) is inflated too: a damaged or truncated compressed stream fails here.
+      await input.drain();
+      return files;
+    }
     if (input.offset + size > options.maxBytes) throw new InputError(label, `the payload expands past ${options.maxBytes} bytes`);
     const data = await input.take(size);
     await input.skip(pad4(size));
@@ -77,6 +81,10 @@ class ChunkReader {
     this.available = rest.length;
     this.offset += n;
     return out;
+  }
+
+  async drain(): Promise<void> {
+    for (let next = await this.source.next(); !next.done; next = await this.source.next());
   }
 
   async skip(n: number): Promise<void> {
