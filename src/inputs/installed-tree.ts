@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
+import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { nodeModulesGraphs } from './node-modules.js';
 import { isElf, rustBinaryGraphs } from './packaged-binaries.js';
 
@@ -16,12 +17,10 @@ export function isTreeInventoryFile(path: string, data: Buffer): boolean {
   return path === 'package.json' || path.endsWith('/package.json') || isElf(data);
 }
 
-/** The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH`. */
+/** The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH`; none when it holds none. */
 export function treeApplications(files: readonly ArchiveFile[], artifact: string): DependencyGraph[] {
   const packageJsons = new Map(files.filter((f) => f.path === 'package.json' || f.path.endsWith('/package.json')).map((f) => [f.path, f.data]));
-  const graphs = [...rustBinaryGraphs(files, artifact), ...nodeModulesGraphs(packageJsons, artifact)];
-  if (graphs.length === 0) throw new InputError(artifact, 'nothing to audit: no lockfile, no Rust binary and no node_modules');
-  return graphs;
+  return [...rustBinaryGraphs(files, artifact), ...nodeModulesGraphs(packageJsons, artifact)];
 }
 
 const MAX_FILES = 5_000_000;
@@ -55,7 +54,11 @@ export function readInstalledTree(dir: string): DependencyGraph[] {
     }
   };
   walk('');
-  return treeApplications(files, dir);
+  const graphs = treeApplications(files, dir);
+  if (graphs.length === 0) {
+    throw new InputError(dir, `no lockfile found (looked for ${LOCKFILE_FORMATS.map((f) => f.fileName).join(', ')}), and no Rust binary or node_modules installed in it`);
+  }
+  return graphs;
 }
 
 function readHead(path: string, into: Buffer): number {

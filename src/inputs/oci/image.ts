@@ -34,6 +34,7 @@ export async function readImageArchive(path: string, bytes: Buffer): Promise<Dep
     const files = await applyLayers(label, image.layers.map((layer) => ({ name: layer, data: blobAt(path, archive, blobs, layer) })));
     graphs.push(...treeApplications(files, label));
   }
+  if (graphs.length === 0) throw new InputError(path, 'nothing to audit: no Rust binary and no node_modules in the image');
   return graphs;
 }
 
