@@ -37,10 +37,10 @@ await build({
   ...common,
   entryPoints: ['dist/src/cli/main.js'],
   outfile: 'dist/bundle/stowage.cjs',
-  // zstd-napi loads its addon relative to its own files; ae-cvss-calculator is large and only
+  // zstd-napi and lzma-native load their addons relative to their own files; ae-cvss-calculator is large and only
   // needed for CVSS v4 vectors. better-sqlite3's JavaScript is bundled (its addon is loaded by
   // path, see src/advisories/advisory-index.ts).
-  external: ['ae-cvss-calculator', 'zstd-napi'],
+  external: ['ae-cvss-calculator', 'lzma-native', 'zstd-napi'],
   plugins: [lazyChildProcessForCommander],
 });
 await build({ ...common, entryPoints: ['dist/src/cli/launcher.js'], outfile: 'dist/bundle/launcher.cjs' });

@@ -3,7 +3,7 @@ import { SEVERITY_LEVELS } from '../core/advisory.js';
 import { StowageError, errorMessage } from '../core/errors.js';
 import type { AppliedIgnore, Finding, FixedVersions } from '../core/finding.js';
 import type { VersionScheme } from '../core/ecosystem.js';
-import { GraphIndex, type DependencyGraph, type EdgeKind, type UnidentifiedComponent } from '../core/graph.js';
+import { GraphIndex, type DependencyGraph, type EdgeKind, type InventorySource, type UnidentifiedComponent } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { databaseAgeDays } from '../advisories/database-age.js';
@@ -37,6 +37,10 @@ export interface TargetSummary {
   audited: number;
   /** SBOM components that name packages stowage could not identify: not audited (--allow-unidentified). */
   unidentified: UnidentifiedComponent[];
+  /** Where the packages were learnt from (a lockfile, an SBOM, a binary's `.dep-v0`…). */
+  inventory: InventorySource;
+  /** The inventory is known to be incomplete (--allow-partial): what is absent was not audited. */
+  partial: boolean;
 }
 
 export interface AuditResult {
@@ -51,6 +55,11 @@ export interface AuditInput {
   databases: AdvisoryDatabase[];
   policy: AuditPolicy;
   now: Date;
+}
+
+/** Said in every report format (human, JSON, SARIF carry the warnings), never only in one. */
+export function partialInventoryWarning(graph: DependencyGraph): string {
+  return `${graph.path}: PARTIAL inventory (${graph.inventory ?? 'lockfile'}): only the packages it reveals were audited, others may be present`;
 }
 
 interface Match {
@@ -361,7 +370,10 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
       packages: graph.packages.length,
       audited,
       unidentified: graph.unidentified ?? [],
+      inventory: graph.inventory ?? 'lockfile',
+      partial: graph.partial === true,
     });
+    if (graph.partial === true) warnings.push(partialInventoryWarning(graph));
     if (matches.length === 0) continue;
     const index = new GraphIndex(graph);
     const incoming = incomingEdges(index);

@@ -20,6 +20,8 @@ export interface AuditRequest {
   allowUnidentified?: boolean;
   /** Plan a fix for each finding from its registry (`fix` on each finding of a lockfile). */
   fixAdvice?: boolean;
+  /** A partial inventory (a binary without `.dep-v0`) is audited and reported as partial instead of refused. */
+  allowPartial?: boolean;
 }
 
 /** How to audit, independent of what: policy, databases, fetching, cache. */
@@ -68,7 +70,10 @@ async function adviseFixes(lockfileGraphs: readonly DependencyGraph[], result: A
  * databases' indexes are closed before returning; the result is plain data.
  */
 export async function auditApplication(request: AuditRequest): Promise<ApplicationAudit> {
-  const { locations, graphs } = await readApplication(request.paths, { allowUnidentified: request.allowUnidentified === true });
+  const { locations, graphs } = await readApplication(request.paths, {
+    allowUnidentified: request.allowUnidentified === true,
+    allowPartial: request.allowPartial === true,
+  });
   const sources = request.databases ?? (request.policy.databases.length > 0 ? request.policy.databases : defaultDatabases(graphs));
   const specs = sources.map((s) => parseDatabaseSpec(s));
   const databases: AdvisoryDatabase[] = [];

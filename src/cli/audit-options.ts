@@ -28,6 +28,7 @@ export interface AuditFlags {
   fetch?: boolean;
   cacheDir?: string;
   allowUnidentified?: boolean;
+  allowPartial?: boolean;
 }
 
 export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -47,8 +48,12 @@ const INFORMATIONAL = ADVISORY_KINDS.filter((k) => k !== 'vulnerability');
 /**
  * `omit`: --omit (npm dependency kinds). `sbomInput`: --allow-unidentified, only where an SBOM
  * is audited and nothing is built from it: vendor, sbom and package must not drop a package.
+ * `shippedInput`: --allow-partial, where a binary may be read (audit, sbom).
  */
-export function addAuditOptions(command: Command, { omit, sbomInput = false }: { omit: boolean; sbomInput?: boolean }): Command {
+export function addAuditOptions(
+  command: Command,
+  { omit, sbomInput = false, shippedInput = false }: { omit: boolean; sbomInput?: boolean; shippedInput?: boolean },
+): Command {
   command
     .option(
       '--db <source>',
@@ -73,6 +78,13 @@ export function addAuditOptions(command: Command, { omit, sbomInput = false }: {
       '--allow-unidentified',
       'audit an SBOM even when some components name packages stowage cannot identify (no purl, a purl of another ecosystem, ' +
         'or one that contradicts the component) or dependencies name missing bom-refs: these are reported as not audited (default: refuse, exit 2)',
+    );
+  }
+  if (shippedInput) {
+    command.option(
+      '--allow-partial',
+      'audit a Rust binary without a cargo-auditable .dep-v0 section from the crates its embedded source paths name: ' +
+        'a partial inventory, said in every report (default: refuse, exit 2)',
     );
   }
   return command
@@ -115,6 +127,7 @@ export function auditSettings(firstPath: string, opts: AuditFlags): AuditSetting
     fetch: opts.fetch === undefined ? 'auto' : opts.fetch ? 'always' : 'never',
     cacheRoot: opts.cacheDir ?? cacheDir(),
     ...(opts.allowUnidentified ? { allowUnidentified: true } : {}),
+    ...(opts.allowPartial ? { allowPartial: true } : {}),
   };
 }
 

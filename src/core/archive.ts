@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { Compressor } from 'zstd-napi';
+import { compressionOf } from './decompress.js';
 import { StowageError } from './errors.js';
 import { readUntrustedTar, vendorPathProblem } from './untrusted-tar.js';
 import type { ArchiveFile } from './untrusted-tar.js';
@@ -103,15 +104,9 @@ const READ_MAX_ENTRIES = 1_000_000;
  * by the magic bytes, not the name.
  */
 export async function readArchive(bytes: Buffer, label: string): Promise<ArchiveFile[]> {
-  const compression = sniffCompression(bytes);
-  if (compression === null) throw new StowageError('not a vendor archive: neither zstd nor gzip data', label);
+  const compression = compressionOf(bytes);
+  if (compression !== 'zst' && compression !== 'gz') throw new StowageError('not a vendor archive: neither zstd nor gzip data', label);
   return readUntrustedTar(bytes, { label, compression, maxBytes: READ_MAX_BYTES, maxEntries: READ_MAX_ENTRIES, duplicates: 'refuse' });
-}
-
-function sniffCompression(bytes: Buffer): ArchiveCompression | null {
-  if (bytes.length >= 4 && bytes.readUInt32LE(0) === 0xfd2fb528) return 'zst';
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return 'gz';
-  return null;
 }
 
 

@@ -6,6 +6,24 @@ import type { Ecosystem, Package, PackageFlags } from './package.js';
  */
 export type EdgeKind = 'normal' | 'build' | 'dev' | 'optional' | 'peer';
 
+/**
+ * Where a graph's packages were learnt from, named in every report: a lockfile says what was
+ * meant to be built; the others say what shipped (an SBOM, a vendor archive, a binary's
+ * cargo-auditable `.dep-v0` section or its embedded source paths, a Debian package's
+ * `X-Cargo-Built-Using`/`Static-Built-Using` fields, an RPM's `bundled(...)` provides, installed
+ * `package.json` files).
+ */
+export type InventorySource =
+  | 'lockfile'
+  | 'sbom'
+  | 'vendor archive'
+  | 'dep-v0'
+  | 'embedded paths'
+  | 'X-Cargo-Built-Using'
+  | 'Static-Built-Using'
+  | 'bundled provides'
+  | 'package.json';
+
 export interface Edge {
   from: string;
   to: string;
@@ -27,6 +45,13 @@ export interface DependencyGraph {
   edges: Edge[];
   /** Ids of the application's own packages (workspace members, importers). */
   roots: string[];
+  /** Where the packages were learnt from; absent means a lockfile. */
+  inventory?: InventorySource;
+  /**
+   * The inventory is known to be incomplete (crates recovered from a binary's embedded source
+   * paths): refused unless the user allows it, and then every report says so.
+   */
+  partial?: boolean;
   /** What the reader found wrong but could work around (a lockfile older than its manifest). */
   warnings?: string[];
   /**

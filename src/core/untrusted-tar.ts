@@ -1,6 +1,5 @@
-import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
-import zstd from 'zstd-napi/binding.js';
+import { compressionName, inflate, type Compression } from './decompress.js';
 import { StowageError, errorMessage } from './errors.js';
 
 /**
@@ -17,7 +16,7 @@ export interface ArchiveFile {
 export interface UntrustedTarOptions {
   /** Names the archive in every message, e.g. `serde 1.0.210 (.crate)`. */
   label: string;
-  compression: 'gz' | 'zst' | 'none';
+  compression: Compression;
   /** Cap on the file bytes the archive expands to, counted as they are inflated. */
   maxBytes: number;
   /** Cap on the entries (files and directories). */
@@ -41,13 +40,36 @@ export interface UntrustedTarOptions {
    *   normalisation) must hold the same bytes: a case-insensitive filesystem (macOS, Windows)
    *   merges them, and which one it keeps depends on the order of extraction.
    * - `refuse`: an archive stowage wrote, which never holds a path twice.
+   * - `replace`: a file system image (a `.deb`'s data, an image layer): the last entry wins,
+   *   and letter case is not folded, as on the Linux file systems it is unpacked onto.
    */
-  duplicates: 'as-extracted' | 'refuse';
+  duplicates: 'as-extracted' | 'refuse' | 'replace';
   /**
    * Called for every file and directory entry kept (stripped path), in archive order, a
    * repeated path again: a layout that follows the archive's order (yarn's zips) replays it.
    */
   onEntry?: (entry: { kind: 'file' | 'directory'; path: string }) => void;
+}
+
+/** How readUntrustedTree reads links and chooses what to keep. */
+export interface UntrustedTreeOptions extends UntrustedTarOptions {
+  /**
+   * Whether a file's bytes are kept (true) or only counted (false): an image holds far more
+   * than a reader wants in memory. A hard link follows the decision made for its target.
+   */
+  keep: (path: string, data: Buffer) => boolean;
+}
+
+/** A symbolic link of a file system image: recorded, never followed. */
+export interface TreeLink {
+  path: string;
+  target: string;
+}
+
+/** What a file system image holds: its kept files, and its symbolic links. */
+export interface UntrustedTree {
+  files: ArchiveFile[];
+  symlinks: TreeLink[];
 }
 
 /**
@@ -69,8 +91,6 @@ export function vendorPathProblem(path: string): string | null {
 /** Headers, padding and pax records per entry that may pass through besides file data. */
 const METADATA_ALLOWANCE_PER_ENTRY = 3 * 1024;
 const METADATA_ALLOWANCE = 1024 * 1024;
-const ZSTD_OUT_CHUNK = 128 * 1024;
-const RAW_CHUNK = 64 * 1024;
 
 /**
  * tar-stream also sets the offset of an entry's data in the tar stream, and a type of null
@@ -103,13 +123,32 @@ type ParsedHeader = Omit<tarStream.Header, 'type'> & { type: tarStream.Header['t
  * set, else 0644. Files come in the order of their first entry.
  */
 export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptions): Promise<ArchiveFile[]> {
+  return (await readTar(bytes, options, null)).files;
+}
+
+/**
+ * Reads a file system image (a `.deb`'s data.tar, an image layer, an image archive) as
+ * readUntrustedTar does, with its links: a symbolic link is recorded and never followed, and
+ * refused when its target leaves the tree (a relative target climbing above the root; an
+ * absolute one names a path inside the image); a hard link must name a file read before it
+ * in the same archive, whose bytes it shares. Files `keep` declines are counted, not kept.
+ */
+export async function readUntrustedTree(bytes: Buffer, options: UntrustedTreeOptions): Promise<UntrustedTree> {
+  return readTar(bytes, options, options.keep);
+}
+
+async function readTar(bytes: Buffer, options: UntrustedTarOptions, keep: UntrustedTreeOptions['keep'] | null): Promise<UntrustedTree> {
   const { label, maxBytes, maxEntries } = options;
   const strip = options.stripComponents ?? 0;
   const streamCap = maxBytes + maxEntries * METADATA_ALLOWANCE_PER_ENTRY + METADATA_ALLOWANCE;
 
-  return new Promise<ArchiveFile[]>((resolve, reject) => {
+  return new Promise<UntrustedTree>((resolve, reject) => {
     const extract = tarStream.extract();
     const files: ArchiveFile[] = [];
+    // By path: a later entry at the same path replaces a link, as extracting it would.
+    const symlinks = new Map<string, string>();
+    // Every regular file read, kept or not: what a hard link may name.
+    const regular = new Set<string>();
     // Where each file is in `files`.
     const fileAt = new Map<string, number>();
     // Every path so far: a file, or a directory (explicit or implied by a path under it).
@@ -123,6 +162,14 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
     let tail: Buffer = Buffer.alloc(0);
     let settled = false;
 
+    // A later entry that is not a kept file drops the earlier file at its path.
+    const removeFile = (path: string): void => {
+      symlinks.delete(path);
+      const at = fileAt.get(path);
+      if (at === undefined) return;
+      fileAt.delete(path);
+      files[at] = { ...(files[at] as ArchiveFile), path: '' };
+    };
     const where = (): string => (lastEntry === null ? 'before the first entry' : `after entry ${quote(lastEntry)}`);
     const fail = (err: unknown): void => {
       if (settled) return;
@@ -143,10 +190,14 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
       try {
         entries++;
         if (entries > maxEntries) throw refuse(name, `more than ${maxEntries} entries`);
-        entry = admitEntry(header, { strip, topDirectory: options.topDirectory }, refuse);
+        entry = admitEntry(header, { strip, topDirectory: options.topDirectory, links: keep !== null }, refuse);
         if (entry.path !== null) {
-          placeEntry(paths, name, entry.path, entry.kind, options.duplicates, refuse);
-          options.onEntry?.({ kind: entry.kind, path: entry.path });
+          const kind = entry.kind === 'directory' ? 'directory' : 'file';
+          placeEntry(paths, name, entry.path, kind, options.duplicates, refuse);
+          if (entry.kind === 'file' || entry.kind === 'directory') options.onEntry?.({ kind: entry.kind, path: entry.path });
+        }
+        if (entry.kind === 'hardlink' && !regular.has(entry.target)) {
+          throw refuse(name, `hard link to ${quote(entry.target)}, which is no file read before it in the archive`);
         }
       } catch (err) {
         return fail(err);
@@ -156,7 +207,22 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
       stream.on('error', () => undefined);
       const size = header.size ?? 0;
       lastEntryEnd = (header.byteOffset ?? 0) + size + ((512 - (size % 512)) % 512);
-      if (entry.kind === 'directory' || entry.path === null) {
+      if (entry.kind === 'symlink' || entry.kind === 'hardlink') {
+        const { path, target } = entry;
+        if (entry.kind === 'symlink') {
+          removeFile(path);
+          symlinks.set(path, target);
+        } else {
+          const at = fileAt.get(target);
+          removeFile(path);
+          if (at !== undefined) fileAt.set(path, files.push({ ...(files[at] as ArchiveFile), path }) - 1);
+          regular.add(path);
+        }
+        stream.on('end', () => next());
+        stream.resume();
+        return;
+      }
+      if (entry.kind !== 'file' || entry.path === null) {
         // Dropped (a directory is kept only for the file/directory conflict check). Its data,
         // if any, is drained: it still counts towards the inflated-stream cap.
         stream.on('end', () => next());
@@ -175,7 +241,13 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
       stream.on('end', () => {
         if (settled) return;
         const file: ArchiveFile = { path, mode, data: Buffer.concat(chunks) };
+        regular.add(path);
+        if (keep !== null && !keep(path, file.data)) {
+          removeFile(path);
+          return next();
+        }
         // A later entry for the same path replaces the file, as extracting it would.
+        symlinks.delete(path);
         const at = fileAt.get(path);
         if (at === undefined) fileAt.set(path, files.push(file) - 1);
         else files[at] = file;
@@ -193,7 +265,7 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
         if (clash) return fail(clash);
       }
       settled = true;
-      resolve(files);
+      resolve({ files: files.filter((f) => f.path !== ''), symlinks: [...symlinks].map(([path, target]) => ({ path, target })) });
     });
 
     const pump = async (): Promise<void> => {
@@ -224,12 +296,13 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
 
 type AdmittedEntry =
   | { kind: 'file'; path: string | null; mode: 0o644 | 0o755 }
-  | { kind: 'directory'; path: string | null };
+  | { kind: 'directory'; path: string | null }
+  | { kind: 'symlink' | 'hardlink'; path: string; target: string };
 
 type Refuse = (name: string, why: string) => StowageError;
 
 /** Checks one header; a null path means stripping removed the whole path. */
-function admitEntry(header: ParsedHeader, layout: { strip: number; topDirectory: string | undefined }, refuse: Refuse): AdmittedEntry {
+function admitEntry(header: ParsedHeader, layout: { strip: number; topDirectory: string | undefined; links: boolean }, refuse: Refuse): AdmittedEntry {
   const name = header.name;
   switch (header.type) {
     case 'file':
@@ -237,9 +310,12 @@ function admitEntry(header: ParsedHeader, layout: { strip: number; topDirectory:
     case 'directory':
       break;
     case 'symlink':
-      throw refuse(name, `symbolic link to ${quote(header.linkname ?? '')}: a vendored tree needs no links, and they are refused rather than resolved`);
     case 'link':
-      throw refuse(name, `hard link to ${quote(header.linkname ?? '')}: a vendored tree needs no links, and they are refused rather than resolved`);
+      if (layout.links) return admitLink(header, layout, refuse);
+      if (header.type === 'link') {
+        throw refuse(name, `hard link to ${quote(header.linkname ?? '')}: a vendored tree needs no links, and they are refused rather than resolved`);
+      }
+      throw refuse(name, `symbolic link to ${quote(header.linkname ?? '')}: a vendored tree needs no links, and they are refused rather than resolved`);
     case 'character-device':
     case 'block-device':
       throw refuse(name, `${header.type === 'character-device' ? 'character' : 'block'} device: not a regular file`);
@@ -276,6 +352,33 @@ function admitEntry(header: ParsedHeader, layout: { strip: number; topDirectory:
   if (problem) throw refuse(name, `${problem} after stripping ${layout.strip} components`);
   if (directory) return { kind: 'directory', path };
   return { kind: 'file', path, mode: ((header.mode ?? 0) & 0o111) !== 0 ? 0o755 : 0o644 };
+}
+
+/**
+ * A link of a file system image. Its own path is checked as a file's; a hard link's target is
+ * a path in the archive, checked the same way; a symbolic link's target is resolved from the
+ * link's directory (or the root, when absolute) and must not climb above the root.
+ */
+function admitLink(header: ParsedHeader, layout: { strip: number; topDirectory: string | undefined }, refuse: Refuse): AdmittedEntry {
+  const name = header.name;
+  const linkname = header.linkname ?? '';
+  const self = admitEntry({ ...header, type: 'file', size: 0 }, { ...layout, links: false }, refuse);
+  if (self.path === null) throw refuse(name, 'a link with no name');
+  if (header.type === 'link') {
+    const target = admitEntry({ ...header, name: linkname.replace(/^\/+/, ''), type: 'file', size: 0 }, { ...layout, links: false }, (_n, why) =>
+      refuse(name, `hard link to ${quote(linkname)}: ${why}`),
+    );
+    if (target.path === null) throw refuse(name, `hard link to ${quote(linkname)}: no file`);
+    return { kind: 'hardlink', path: self.path, target: target.path };
+  }
+  if (linkname === '' || linkname.includes('\0')) throw refuse(name, `symbolic link to ${quote(linkname)}: not a path`);
+  const resolved = linkname.startsWith('/') ? [] : self.path.split('/').slice(0, -1);
+  for (const segment of linkname.split('/')) {
+    if (!isMeaningfulSegment(segment)) continue;
+    if (segment !== '..') resolved.push(segment);
+    else if (resolved.pop() === undefined) throw refuse(name, `symbolic link to ${quote(linkname)}: leads out of the tree`);
+  }
+  return { kind: 'symlink', path: self.path, target: linkname };
 }
 
 function isMeaningfulSegment(segment: string): boolean {
@@ -330,50 +433,6 @@ function caseOnlyClash(files: readonly ArchiveFile[], paths: PathKinds, refuse: 
     );
   }
   return null;
-}
-
-/** The archive's tar bytes, inflated chunk by chunk as the parser asks for them. */
-async function* inflate(bytes: Buffer, compression: UntrustedTarOptions['compression']): AsyncGenerator<Buffer> {
-  if (compression === 'none') {
-    for (let at = 0; at < bytes.length; at += RAW_CHUNK) yield bytes.subarray(at, at + RAW_CHUNK);
-    return;
-  }
-  if (compression === 'gz') {
-    // zlib stops inflating while its readable side is full (checked: a 1 GiB bomb read
-    // 80 KiB in holds 3 MB), so the parser's pace bounds memory.
-    const gunzip = createGunzip();
-    gunzip.end(bytes);
-    for await (const chunk of gunzip) yield chunk as Buffer;
-    return;
-  }
-  yield* inflateZstd(bytes);
-}
-
-/**
- * zstd-napi's DecompressStream inflates a whole input chunk at once, and its one-shot
- * decompress trusts the frame's claimed size; the bare ZSTD_decompressStream loop below
- * produces one bounded chunk per step instead. The window stays capped at zstd's default
- * limit (2^27 bytes), so a frame cannot ask for more memory than that.
- */
-function* inflateZstd(bytes: Buffer): Generator<Buffer> {
-  if (bytes.length === 0) throw new Error('empty input');
-  const dctx = new zstd.DCtx();
-  let input: Buffer = bytes;
-  for (;;) {
-    const out = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
-    const [remaining, produced, consumed] = dctx.decompressStream(out, input);
-    input = input.subarray(consumed);
-    if (produced > 0) yield out.subarray(0, produced);
-    if (input.length === 0 && produced < out.length) {
-      if (remaining !== 0) throw new Error('unexpected end of data: the last frame is incomplete');
-      return;
-    }
-    if (produced === 0 && consumed === 0) throw new Error('the decoder makes no progress');
-  }
-}
-
-function compressionName(compression: UntrustedTarOptions['compression']): string {
-  return compression === 'gz' ? 'gzip' : compression === 'zst' ? 'zstd' : 'tar';
 }
 
 function quote(s: string): string {

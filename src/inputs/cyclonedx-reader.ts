@@ -6,6 +6,7 @@ import { isCratesIoRegistryUrl } from '../ecosystems/cargo/source.js';
 import { crateNameProblem } from '../ecosystems/package-names.js';
 import { parsePurl, type ParsedPurl } from '../core/purl.js';
 import { localComponentOf } from '../core/purl.js';
+import { PUBLIC_REGISTRY } from './inventory.js';
 
 /**
  * A CycloneDX JSON SBOM read back into dependency graphs, one per ecosystem it names, so what
@@ -26,11 +27,6 @@ export interface CycloneDxReadOptions {
 }
 
 export const ALLOW_UNIDENTIFIED_FLAG = '--allow-unidentified';
-
-const DEFAULT_REGISTRY: Readonly<Record<Ecosystem, string>> = {
-  cargo: 'https://github.com/rust-lang/crates.io-index',
-  npm: 'https://registry.npmjs.org/',
-};
 
 /**
  * CycloneDX component types that are not software packages: passed over unless their purl names
@@ -136,12 +132,12 @@ function sourceOf(qualifiers: Map<string, string>, reader: PurlEcosystem): Packa
   const repository = qualifiers.get('repository_url');
   if (repository !== undefined) {
     return reader.isDefaultRegistry(repository)
-      ? { kind: 'registry', url: DEFAULT_REGISTRY[reader.ecosystem], isDefaultRegistry: true }
+      ? { kind: 'registry', url: PUBLIC_REGISTRY[reader.ecosystem], isDefaultRegistry: true }
       : { kind: 'registry', url: repository, isDefaultRegistry: false };
   }
   const download = qualifiers.get('download_url');
   if (download !== undefined) return { kind: 'other', url: download, isDefaultRegistry: false };
-  return { kind: 'registry', url: DEFAULT_REGISTRY[reader.ecosystem], isDefaultRegistry: true };
+  return { kind: 'registry', url: PUBLIC_REGISTRY[reader.ecosystem], isDefaultRegistry: true };
 }
 
 /** What a component is: a package (with its identity), one that cannot be identified, or no package at all. */

@@ -132,7 +132,7 @@ test('findings: exact matches only, withdrawn and non-registry packages never ma
     'RUSTSEC-2026-0005 cli-kit unmaintained false',
   ]);
   assert.deepEqual(result.targets, [
-    { path: 'app/Cargo.lock', ecosystem: 'cargo', format: 'Cargo.lock v4', packages: 9, audited: 6, unidentified: [] },
+    { path: 'app/Cargo.lock', ecosystem: 'cargo', format: 'Cargo.lock v4', packages: 9, audited: 6, unidentified: [], inventory: 'lockfile', partial: false },
   ]);
   assert.deepEqual(result.warnings, []);
 });

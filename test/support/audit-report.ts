@@ -36,6 +36,17 @@ export interface ReportTarget {
   packages: number;
   audited: number;
   unidentified: { ref: string; name: string; version: string; reason: string }[];
+  inventory:
+    | 'lockfile'
+    | 'sbom'
+    | 'vendor archive'
+    | 'dep-v0'
+    | 'embedded paths'
+    | 'X-Cargo-Built-Using'
+    | 'Static-Built-Using'
+    | 'bundled provides'
+    | 'package.json';
+  partial: boolean;
 }
 
 export interface ReportFinding {

@@ -20,7 +20,7 @@ import type { PackageSource } from '../../core/package.js';
  */
 
 /** crates.io's index as Cargo names it: the git index (what Cargo.lock says) and the sparse one. */
-const CRATES_IO_GIT_INDEX = 'https://github.com/rust-lang/crates.io-index';
+export const CRATES_IO_GIT_INDEX = 'https://github.com/rust-lang/crates.io-index';
 export const CRATES_IO_SPARSE_INDEX = 'https://index.crates.io/';
 
 export type CargoSourceKind = 'registry' | 'sparse' | 'git' | 'path';

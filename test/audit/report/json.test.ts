@@ -85,8 +85,8 @@ const RESULT: AuditResult = {
     { source: '/srv/npm.zip', kind: 'zip', revision: CONTENT, revisionDate: null, advisories: 0, toolchainAdvisories: 0, ecosystems: {}, ageDays: null, stale: false },
   ],
   targets: [
-    { path: 'app/Cargo.lock', ecosystem: 'cargo', format: 'Cargo.lock v4', packages: 9, audited: 6, unidentified: [] },
-    { path: 'app/bom.json', ecosystem: 'npm', format: 'CycloneDX 1.6', packages: 2, audited: 1, unidentified: [{ ref: 'components[1]', name: 'blob', version: '1', reason: 'no purl' }] },
+    { path: 'app/Cargo.lock', ecosystem: 'cargo', format: 'Cargo.lock v4', packages: 9, audited: 6, unidentified: [], inventory: 'lockfile', partial: false },
+    { path: 'app/bom.json', ecosystem: 'npm', format: 'CycloneDX 1.6', packages: 2, audited: 1, unidentified: [{ ref: 'components[1]', name: 'blob', version: '1', reason: 'no purl' }], inventory: 'sbom', partial: false },
   ],
   findings: [
     finding(advisory('RUSTSEC-2026-0258', { aliases: ['CVE-2026-1', 'GHSA-aaaa-bbbb-cccc'], severity: { level: 'high', score: 7.5, vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H' }, url: 'https://rustsec.org/advisories/RUSTSEC-2026-0258.html' }), {

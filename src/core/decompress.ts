@@ -1,0 +1,90 @@
+import { createGunzip } from 'node:zlib';
+import zstd from 'zstd-napi/binding.js';
+
+/**
+ * The compressions of the archives stowage reads: its own vendor archives (zstd, gzip), npm
+ * tarballs and `.crate` files (gzip), and what ships (a `.deb`'s members, an RPM's payload, an
+ * image's layers: xz, zstd, gzip). Inflated chunk by chunk, so a reader that counts what it
+ * receives stops a compression bomb at its cap without buffering it.
+ */
+export type Compression = 'gz' | 'zst' | 'xz' | 'none';
+
+const ZSTD_OUT_CHUNK = 128 * 1024;
+const RAW_CHUNK = 64 * 1024;
+
+/** The compression the magic bytes announce; null when they are none of these. */
+export function compressionOf(bytes: Buffer): Exclude<Compression, 'none'> | null {
+  if (bytes.length >= 4 && bytes.readUInt32LE(0) === 0xfd2fb528) return 'zst';
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return 'gz';
+  if (bytes.length >= 6 && bytes.subarray(0, 6).equals(XZ_MAGIC)) return 'xz';
+  return null;
+}
+
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
+export function compressionName(compression: Compression): string {
+  return { gz: 'gzip', zst: 'zstd', xz: 'xz', none: 'tar' }[compression];
+}
+
+/** The inflated bytes, chunk by chunk, as the consumer asks for them. */
+export async function* inflate(bytes: Buffer, compression: Compression): AsyncGenerator<Buffer> {
+  switch (compression) {
+    case 'none':
+      for (let at = 0; at < bytes.length; at += RAW_CHUNK) yield bytes.subarray(at, at + RAW_CHUNK);
+      return;
+    case 'gz': {
+      // zlib stops inflating while its readable side is full (checked: a 1 GiB bomb read
+      // 80 KiB in holds 3 MB), so the consumer's pace bounds memory.
+      const gunzip = createGunzip();
+      gunzip.end(bytes);
+      for await (const chunk of gunzip) yield chunk as Buffer;
+      return;
+    }
+    case 'zst':
+      yield* inflateZstd(bytes);
+      return;
+    case 'xz':
+      // Loaded only for xz data (see xz.ts).
+      yield* (await import('./xz.js')).inflateXz(bytes);
+      return;
+  }
+}
+
+/**
+ * All of the inflated bytes, refused past `maxBytes` (counted as they are inflated). For
+ * small members (a `.deb`'s control.tar, an RPM's payload headers); archives are read through
+ * inflate() by their parser instead.
+ */
+export async function inflateAll(bytes: Buffer, compression: Compression, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of inflate(bytes, compression)) {
+    total += chunk.length;
+    if (total > maxBytes) throw new Error(`expands past ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * zstd-napi's DecompressStream inflates a whole input chunk at once, and its one-shot
+ * decompress trusts the frame's claimed size; the bare ZSTD_decompressStream loop below
+ * produces one bounded chunk per step instead. The window stays capped at zstd's default
+ * limit (2^27 bytes), so a frame cannot ask for more memory than that.
+ */
+function* inflateZstd(bytes: Buffer): Generator<Buffer> {
+  if (bytes.length === 0) throw new Error('empty input');
+  const dctx = new zstd.DCtx();
+  let input: Buffer = bytes;
+  for (;;) {
+    const out = Buffer.allocUnsafe(ZSTD_OUT_CHUNK);
+    const [remaining, produced, consumed] = dctx.decompressStream(out, input);
+    input = input.subarray(consumed);
+    if (produced > 0) yield out.subarray(0, produced);
+    if (input.length === 0 && produced < out.length) {
+      if (remaining !== 0) throw new Error('unexpected end of data: the last frame is incomplete');
+      return;
+    }
+    if (produced === 0 && consumed === 0) throw new Error('the decoder makes no progress');
+  }
+}

@@ -1,0 +1,66 @@
+import type { Package } from '../../core/package.js';
+import { CRATES_IO_GIT_INDEX } from '../../ecosystems/cargo/source.js';
+import { parseCargoVersion } from '../../ecosystems/cargo/version.js';
+
+/**
+ * Crates named by the source paths a Rust binary embeds (panic locations, debug info): Cargo
+ * unpacks each crate into `…/registry/src/<index>/NAME-VERSION/` and Debian installs them in
+ * `/usr/share/cargo/registry/NAME-VERSION/`. What a binary's strings reveal is all that is
+ * known: a crate whose code never panics and carries no debug info leaves no path, so this
+ * inventory is partial.
+ */
+
+/** Cargo's unpack directory (either separator: Windows builds embed `\`). */
+const CARGO_REGISTRY_PATH = /registry[/\\]src[/\\]([A-Za-z0-9._-]{1,128})[/\\]([A-Za-z0-9_-]{1,64}-\d{1,9}\.\d{1,9}\.\d{1,9}[0-9A-Za-z.+-]{0,128})[/\\]/g;
+const DEBIAN_REGISTRY_PATH = /\/usr\/share\/cargo\/registry\/([A-Za-z0-9_-]{1,64}-\d{1,9}\.\d{1,9}\.\d{1,9}[0-9A-Za-z.+-]{0,128})\//g;
+
+/** Cargo names crates.io's unpack directory after the index host and a hash of its URL. */
+const CRATES_IO_INDEX_DIR = /^(?:index\.crates\.io|github\.com)-[0-9a-f]{16}$/;
+
+/**
+ * `NAME-VERSION` split where the version starts: crate names hold no `.`, so the version is
+ * the first `-MAJOR.MINOR.PATCH…` that parses as a whole semver version; a name may hold `-`
+ * and digits (`tree-sitter-2`), a version pre-release and build parts (`1.0.0-rc.1+x`).
+ */
+export function splitNameVersion(dir: string): { name: string; version: string } | null {
+  for (let dash = dir.indexOf('-'); dash > 0; dash = dir.indexOf('-', dash + 1)) {
+    const name = dir.slice(0, dash);
+    const version = dir.slice(dash + 1);
+    if (!/^\d+\.\d+\.\d+/.test(version) || !/^[A-Za-z0-9_-]+$/.test(name)) continue;
+    try {
+      parseCargoVersion(version);
+      return { name, version };
+    } catch {
+      continue;
+    }
+  }
+  return null;
+}
+
+/** The crates the binary's embedded paths name, each once, sorted by name then version. */
+export function cratesFromEmbeddedPaths(bytes: Uint8Array): Package[] {
+  // latin1 maps each byte to one character, so offsets and non-UTF-8 bytes cannot confuse the scan.
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const found = new Map<string, Package>();
+  const add = (dir: string, indexDir: string | null): void => {
+    const split = splitNameVersion(dir);
+    if (!split) return;
+    const cratesIo = indexDir === null || CRATES_IO_INDEX_DIR.test(indexDir);
+    const id = cratesIo ? `${split.name}@${split.version}` : `${split.name}@${split.version} (${indexDir})`;
+    if (found.has(id)) return;
+    found.set(id, {
+      id,
+      ecosystem: 'cargo',
+      name: split.name,
+      version: split.version,
+      // Debian's registry holds crates.io's crates, repackaged.
+      source: cratesIo
+        ? { kind: 'registry', url: CRATES_IO_GIT_INDEX, isDefaultRegistry: true }
+        : { kind: 'registry', url: indexDir, isDefaultRegistry: false },
+      checksum: null,
+    });
+  };
+  for (const m of text.matchAll(CARGO_REGISTRY_PATH)) add(m[2] as string, m[1] as string);
+  for (const m of text.matchAll(DEBIAN_REGISTRY_PATH)) add(m[1] as string, null);
+  return [...found.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+}

@@ -1,0 +1,77 @@
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../core/errors.js';
+import type { DependencyGraph } from '../core/graph.js';
+import type { ArchiveFile } from '../core/untrusted-tar.js';
+import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
+import { nodeModulesGraphs } from './node-modules.js';
+import { isElf, rustBinaryGraphs } from './packaged-binaries.js';
+
+/**
+ * An installed tree (a root file system, an installed node_modules, an image's layers applied)
+ * as applications: every Rust binary, and every outermost node_modules, one application each.
+ */
+
+/** What a tree reader keeps of a file: an ELF file (a possible Rust binary) or a package.json. */
+export function isTreeInventoryFile(path: string, data: Buffer): boolean {
+  return path === 'package.json' || path.endsWith('/package.json') || isElf(data);
+}
+
+/** The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH`; none when it holds none. */
+export function treeApplications(files: readonly ArchiveFile[], artifact: string): DependencyGraph[] {
+  const packageJsons = new Map(files.filter((f) => f.path === 'package.json' || f.path.endsWith('/package.json')).map((f) => [f.path, f.data]));
+  return [...rustBinaryGraphs(files, artifact), ...nodeModulesGraphs(packageJsons, artifact)];
+}
+
+const MAX_FILES = 5_000_000;
+
+/**
+ * A directory without lockfiles, walked without following symbolic links (a link is never a
+ * way out of the tree, nor a second copy of what the tree holds). Only regular files are
+ * read: the first bytes of each, and the whole of an ELF file or a package.json.
+ */
+export function readInstalledTree(dir: string): DependencyGraph[] {
+  const files: ArchiveFile[] = [];
+  const head = Buffer.alloc(4);
+  let seen = 0;
+  const walk = (relative: string): void => {
+    const full = relative === '' ? dir : join(dir, relative);
+    let names: string[];
+    try {
+      names = readdirSync(full).sort();
+    } catch (err) {
+      throw new InputError(full, `cannot read the directory: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    for (const name of names) {
+      const path = relative === '' ? name : `${relative}/${name}`;
+      const st = lstatSync(join(dir, path));
+      if (++seen > MAX_FILES) throw new InputError(dir, `more than ${MAX_FILES} files: not read`);
+      if (st.isDirectory()) walk(path);
+      if (!st.isFile()) continue;
+      const isManifest = name === 'package.json';
+      if (!isManifest && (st.size < 4 || readHead(join(dir, path), head) < 4 || !isElf(head))) continue;
+      files.push({ path, mode: (st.mode & 0o111) !== 0 ? 0o755 : 0o644, data: readFileSync(join(dir, path)) });
+    }
+  };
+  walk('');
+  const graphs = treeApplications(files, dir);
+  if (graphs.length === 0) {
+    throw new InputError(dir, `no lockfile found (looked for ${LOCKFILE_FORMATS.map((f) => f.fileName).join(', ')}), and no Rust binary or node_modules installed in it`);
+  }
+  return graphs;
+}
+
+function readHead(path: string, into: Buffer): number {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    // An unreadable file might be a binary: the audit would not be complete without it.
+    throw new InputError(path, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    return readSync(fd, into, 0, into.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,64 @@
+import type { DependencyGraph } from '../core/graph.js';
+import { lockfileNameKey } from '../ecosystems/package-names.js';
+
+/**
+ * Two inventories of one artifact (a package's own record of what it bundles, and what a
+ * binary in it says it was built from) are both reported; these say where they differ.
+ */
+
+/** Versions by the name key packages are matched under, the artifact's root left out. */
+function versionsByName(graph: DependencyGraph): Map<string, { name: string; versions: Set<string> }> {
+  const roots = new Set(graph.roots);
+  const byName = new Map<string, { name: string; versions: Set<string> }>();
+  for (const pkg of graph.packages) {
+    if (roots.has(pkg.id) || pkg.source.kind === 'workspace') continue;
+    const key = lockfileNameKey(pkg.ecosystem, pkg.name);
+    let entry = byName.get(key);
+    if (!entry) byName.set(key, (entry = { name: pkg.name, versions: new Set() }));
+    entry.versions.add(pkg.version);
+  }
+  return byName;
+}
+
+const LISTED = 10;
+
+/**
+ * One warning when `record` and `binary` name the same package at other versions, and one
+ * when a complete binary inventory holds packages the record does not name (a partial one,
+ * read from embedded paths, misses crates by nature: only what it holds is compared).
+ */
+export function inventoryDisagreements(record: DependencyGraph, binary: DependencyGraph): string[] {
+  if (record.ecosystem !== binary.ecosystem) return [];
+  const recorded = versionsByName(record);
+  const built = versionsByName(binary);
+  const versionDiffs: string[] = [];
+  const missing: string[] = [];
+  for (const [key, { name, versions }] of built) {
+    const other = recorded.get(key);
+    if (!other) {
+      if (binary.partial !== true) missing.push(`${name} ${[...versions].join(', ')}`);
+      continue;
+    }
+    const same = [...versions].every((v) => other.versions.has(v));
+    if (!same) versionDiffs.push(`${name} ${[...other.versions].join(', ')} against ${[...versions].join(', ')}`);
+  }
+  const between = `${record.path} (${record.format}) and ${binary.path} (${binary.format})`;
+  const warnings: string[] = [];
+  if (versionDiffs.length > 0) warnings.push(`${between} disagree on ${versionDiffs.length} ${versionDiffs.length === 1 ? 'version' : 'versions'}: ${listed(versionDiffs)}`);
+  if (missing.length > 0) warnings.push(`${binary.path} was built from ${missing.length} ${missing.length === 1 ? 'package' : 'packages'} that ${record.format} does not name: ${listed(missing)}`);
+  return warnings;
+}
+
+function listed(items: readonly string[]): string {
+  return items.length <= LISTED ? items.join('; ') : `${items.slice(0, LISTED).join('; ')}; and ${items.length - LISTED} more`;
+}
+
+/** `name` as the first of `graphs` that holds the same package spells it (else as given). */
+export function respellFrom(graphs: readonly DependencyGraph[], name: string): string {
+  for (const graph of graphs) {
+    const key = lockfileNameKey(graph.ecosystem, name);
+    const found = graph.packages.find((p) => lockfileNameKey(p.ecosystem, p.name) === key);
+    if (found) return found.name;
+  }
+  return name;
+}

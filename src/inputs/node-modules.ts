@@ -1,0 +1,127 @@
+import { InputError } from '../core/errors.js';
+import type { DependencyGraph, Edge, EdgeKind } from '../core/graph.js';
+import type { Package } from '../core/package.js';
+import { publicRegistrySource } from './inventory.js';
+
+/**
+ * Installed npm packages as applications, without a lockfile: each outermost `node_modules`
+ * directory of a tree is one application, and every package installed in it is a
+ * `node_modules/NAME/package.json` or `node_modules/@SCOPE/NAME/package.json`, nested
+ * `node_modules` included, at any depth. Other package.json files (a package's own
+ * `lib/package.json`, a test fixture) are not installed packages and are not read.
+ *
+ * Edges follow node's module resolution: a package's dependency is the nearest
+ * `node_modules/NAME` from its own directory up to the root. The application (the root's own
+ * package.json, when the tree has it) depends on every top-level package: what is installed is
+ * what is audited, whether or not a manifest still asks for it.
+ */
+export function nodeModulesGraphs(packageJsons: ReadonlyMap<string, Buffer>, artifact: string): DependencyGraph[] {
+  const byRoot = new Map<string, string[]>();
+  for (const path of packageJsons.keys()) {
+    const location = installedLocation(path);
+    if (location === null) continue;
+    let list = byRoot.get(location.root);
+    if (!list) byRoot.set(location.root, (list = []));
+    list.push(location.dir);
+  }
+  const graphs: DependencyGraph[] = [];
+  for (const [root, dirs] of [...byRoot].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    graphs.push(rootGraph(root, dirs.sort(), packageJsons, artifact));
+  }
+  return graphs;
+}
+
+/** `ROOT/node_modules/(@S/)N(/node_modules/(@S/)N)*\/package.json` -> its root and package directory. */
+function installedLocation(path: string): { root: string; dir: string } | null {
+  const segments = path.split('/');
+  if (segments.pop() !== 'package.json') return null;
+  const first = segments.indexOf('node_modules');
+  if (first < 0) return null;
+  let i = first;
+  while (i < segments.length) {
+    if (segments[i] !== 'node_modules') return null;
+    const name = segments[i + 1];
+    if (name === undefined || name.startsWith('.')) return null;
+    i += name.startsWith('@') ? 3 : 2;
+    if (i > segments.length) return null;
+  }
+  return { root: segments.slice(0, first).join('/'), dir: segments.join('/') };
+}
+
+interface Manifest {
+  name: string;
+  version: string;
+  dependencies: Map<string, EdgeKind>;
+}
+
+function readManifest(data: Buffer, label: string): Manifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(data.toString('utf8'));
+  } catch (err) {
+    throw new InputError(label, `not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError(label, 'not a JSON object');
+  const doc = json as Record<string, unknown>;
+  const dependencies = new Map<string, EdgeKind>();
+  // Later kinds win for a name listed twice, as npm reads optional over regular dependencies.
+  for (const [field, kind] of [['peerDependencies', 'peer'], ['dependencies', 'normal'], ['optionalDependencies', 'optional']] as const) {
+    const value = doc[field];
+    if (typeof value !== 'object' || value === null) continue;
+    for (const name of Object.keys(value)) dependencies.set(name, kind);
+  }
+  return { name: typeof doc.name === 'string' ? doc.name : '', version: typeof doc.version === 'string' ? doc.version : '', dependencies };
+}
+
+function rootGraph(root: string, dirs: readonly string[], packageJsons: ReadonlyMap<string, Buffer>, artifact: string): DependencyGraph {
+  const where = root === '' ? 'node_modules' : `${root}/node_modules`;
+  const path = `${artifact}:${where}`;
+  const packages: Package[] = [];
+  const edges: Edge[] = [];
+  const manifests = new Map<string, Manifest>();
+  for (const dir of dirs) {
+    const label = `${artifact}:${dir}/package.json`;
+    const manifest = readManifest(packageJsons.get(`${dir}/package.json`) as Buffer, label);
+    if (manifest.name === '' || manifest.version === '') throw new InputError(label, 'an installed package without a name or version');
+    manifests.set(dir, manifest);
+    const folder = `/${dir}`.slice(`/${dir}`.lastIndexOf('/node_modules/') + '/node_modules/'.length);
+    const pkg: Package = { id: dir, ecosystem: 'npm', name: manifest.name, version: manifest.version, source: publicRegistrySource('npm'), checksum: null };
+    // Installed under another name than its own: an npm alias (`"x": "npm:y@1"`).
+    if (folder !== manifest.name) pkg.alias = folder;
+    packages.push(pkg);
+  }
+  const appManifestData = packageJsons.get(root === '' ? 'package.json' : `${root}/package.json`);
+  const app = appManifestData ? readManifest(appManifestData, `${artifact}:${root === '' ? '' : `${root}/`}package.json`) : null;
+  const rootId = `${root === '' ? '.' : root} (installed)`;
+  packages.unshift({
+    id: rootId,
+    ecosystem: 'npm',
+    name: app?.name || (root.split('/').pop() ?? '') || 'root',
+    version: app?.version ?? '',
+    source: { kind: 'workspace', url: null, isDefaultRegistry: false },
+    checksum: null,
+  });
+  const topLevel = dirs.filter((d) => !d.slice(where.length + 1).includes('/node_modules/'));
+  for (const dir of topLevel) edges.push({ from: rootId, to: dir, kind: 'normal' });
+  const installed = new Set(dirs);
+  for (const [dir, manifest] of manifests) {
+    for (const [name, kind] of manifest.dependencies) {
+      const target = resolveFrom(dir, name, root, installed);
+      if (target !== null) edges.push({ from: dir, to: target, kind });
+    }
+  }
+  return { ecosystem: 'npm', path, format: 'installed node_modules', packages, edges, roots: [rootId], inventory: 'package.json' };
+}
+
+/** Node's lookup: `DIR/node_modules/NAME`, then each enclosing package's, up to the root's. */
+function resolveFrom(dir: string, name: string, root: string, installed: ReadonlySet<string>): string | null {
+  let base = dir;
+  for (;;) {
+    const candidate = base === '' ? `node_modules/${name}` : `${base}/node_modules/${name}`;
+    if (installed.has(candidate)) return candidate;
+    if (base === root) return null;
+    const cut = `/${base}`.lastIndexOf('/node_modules/');
+    if (cut < 0) return null;
+    base = cut === 0 ? '' : base.slice(0, cut - 1);
+  }
+}

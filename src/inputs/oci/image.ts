@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { compressionOf } from '../../core/decompress.js';
+import { InputError } from '../../core/errors.js';
+import type { DependencyGraph } from '../../core/graph.js';
+import { readUntrustedTree, type ArchiveFile, type UntrustedTree } from '../../core/untrusted-tar.js';
+import { isTreeInventoryFile, treeApplications } from '../installed-tree.js';
+
+/**
+ * An image archive, as `docker save` writes it (`manifest.json`: per image its `Layers`, paths
+ * in the archive) or as an OCI image layout in a tar (`oci-layout`, `index.json` -> manifests
+ * -> `layers[].digest`, blobs under `blobs/ALG/HEX`, each checked against its digest). Each
+ * image's layers are applied in order in memory, whiteouts honoured (`.wh.NAME` deletes NAME
+ * from the layers below, `.wh..wh..opq` empties its directory of them), and the result read as
+ * an installed tree: one application per Rust binary and per node_modules. Nothing is written
+ * to disk. Every tar (the archive, each layer) is read by untrusted-tar.ts: traversal and
+ * absolute paths, symbolic links out of the tree, hard links to what the archive does not
+ * hold, and layers that expand past the caps are refused.
+ */
+
+const ARCHIVE_MAX_BYTES = 32 * 1024 * 1024 * 1024;
+const LAYER_MAX_BYTES = 16 * 1024 * 1024 * 1024;
+const MAX_ENTRIES = 2_000_000;
+const WHITEOUT = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+
+export async function readImageArchive(path: string, bytes: Buffer): Promise<DependencyGraph[]> {
+  const archive = await readUntrustedTree(bytes, { label: path, compression: 'none', maxBytes: ARCHIVE_MAX_BYTES, maxEntries: MAX_ENTRIES, duplicates: 'refuse', keep: () => true });
+  const blobs = new Map(archive.files.map((f) => [f.path, f.data]));
+  const images = imagesOf(path, archive, blobs);
+  const graphs: DependencyGraph[] = [];
+  for (const image of images) {
+    const label = images.length === 1 ? path : `${path}#${image.name}`;
+    const files = await applyLayers(label, image.layers.map((layer) => ({ name: layer, data: blobAt(path, archive, blobs, layer) })));
+    graphs.push(...treeApplications(files, label));
+  }
+  if (graphs.length === 0) throw new InputError(path, 'nothing to audit: no Rust binary and no node_modules in the image');
+  return graphs;
+}
+
+interface ImageLayers {
+  name: string;
+  /** Paths in the archive, lowest layer first. */
+  layers: string[];
+}
+
+function imagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<string, Buffer>): ImageLayers[] {
+  const docker = blobs.get('manifest.json');
+  if (docker) {
+    const manifest = parseJson(path, 'manifest.json', docker);
+    if (!Array.isArray(manifest) || manifest.length === 0) throw new InputError(`${path}:manifest.json`, 'not a list of images');
+    return manifest.map((entry: unknown, i) => {
+      const record = entry as { Layers?: unknown; RepoTags?: unknown };
+      if (!Array.isArray(record.Layers) || !record.Layers.every((l) => typeof l === 'string')) throw new InputError(`${path}:manifest.json`, `image ${i}: "Layers" is not a list of paths`);
+      const tags = Array.isArray(record.RepoTags) ? record.RepoTags.filter((t): t is string => typeof t === 'string') : [];
+      return { name: tags[0] ?? `image ${i}`, layers: record.Layers as string[] };
+    });
+  }
+  const index = blobs.get('index.json');
+  if (!index || !blobs.has('oci-layout')) throw new InputError(path, 'a tar, but not an image archive: no manifest.json (docker save) and no oci-layout with index.json');
+  const images: ImageLayers[] = [];
+  const visit = (descriptor: unknown, where: string, depth: number): void => {
+    if (depth > 4) throw new InputError(`${path}:${where}`, 'image indexes nested too deep');
+    const d = descriptor as { mediaType?: unknown; digest?: unknown; annotations?: Record<string, unknown> };
+    if (typeof d.digest !== 'string') throw new InputError(`${path}:${where}`, 'a descriptor without a digest');
+    const blobPath = digestPath(path, where, d.digest);
+    const doc = parseJson(path, blobPath, blobAt(path, archive, blobs, blobPath)) as { manifests?: unknown; layers?: unknown };
+    if (Array.isArray(doc.manifests)) {
+      doc.manifests.forEach((m, i) => visit(m, `${blobPath} manifests[${i}]`, depth + 1));
+      return;
+    }
+    if (!Array.isArray(doc.layers)) throw new InputError(`${path}:${blobPath}`, 'neither an image index nor an image manifest (no "layers")');
+    const name = typeof d.annotations?.['org.opencontainers.image.ref.name'] === 'string' ? (d.annotations['org.opencontainers.image.ref.name'] as string) : d.digest;
+    images.push({
+      name,
+      layers: doc.layers.map((layer, i) => {
+        const digest = (layer as { digest?: unknown }).digest;
+        if (typeof digest !== 'string') throw new InputError(`${path}:${blobPath}`, `layers[${i}] has no digest`);
+        return digestPath(path, blobPath, digest);
+      }),
+    });
+  };
+  const top = parseJson(path, 'index.json', index) as { manifests?: unknown };
+  if (!Array.isArray(top.manifests)) throw new InputError(`${path}:index.json`, 'no "manifests" list');
+  top.manifests.forEach((m, i) => visit(m, `index.json manifests[${i}]`, 0));
+  return images;
+}
+
+/** `sha256:HEX` -> `blobs/sha256/HEX`, refusing anything that is not a digest (no path can hide in one). */
+function digestPath(path: string, where: string, digest: string): string {
+  const match = /^(sha256|sha512):([0-9a-f]{64}|[0-9a-f]{128})$/.exec(digest);
+  if (!match) throw new InputError(`${path}:${where}`, `${JSON.stringify(digest)} is not a sha256 or sha512 digest`);
+  return `blobs/${match[1]}/${match[2]}`;
+}
+
+/** A blob by its path in the archive, a symbolic link inside the archive followed once (docker save links shared layers); a digest path is checked against its bytes. */
+function blobAt(path: string, archive: UntrustedTree, blobs: ReadonlyMap<string, Buffer>, name: string): Buffer {
+  let data = blobs.get(name);
+  if (data === undefined) {
+    const link = archive.symlinks.find((l) => l.path === name);
+    if (link) data = blobs.get(posix.normalize(link.target.startsWith('/') ? link.target.slice(1) : posix.join(posix.dirname(name), link.target)));
+  }
+  if (data === undefined) throw new InputError(path, `${JSON.stringify(name)} is named by the image but not in the archive`);
+  const digest = /^blobs\/(sha256|sha512)\/([0-9a-f]+)$/.exec(name);
+  if (digest && createHash(digest[1] as string).update(data).digest('hex') !== digest[2]) {
+    throw new InputError(path, `${name}: its bytes do not match its digest`);
+  }
+  return data;
+}
+
+function parseJson(path: string, name: string, data: Buffer): unknown {
+  try {
+    return JSON.parse(data.toString('utf8'));
+  } catch (err) {
+    throw new InputError(`${path}:${name}`, `not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The layers applied in order: the files the tree keeps, as the image's root file system holds them. */
+async function applyLayers(label: string, layers: readonly { name: string; data: Buffer }[]): Promise<ArchiveFile[]> {
+  const tree = new Map<string, ArchiveFile>();
+  const removeUnder = (dir: string, includeSelf: boolean): void => {
+    for (const key of [...tree.keys()]) if ((includeSelf && key === dir) || key.startsWith(`${dir}/`) || dir === '') tree.delete(key);
+  };
+  for (const layer of layers) {
+    const compression = compressionOf(layer.data) ?? 'none';
+    if (compression === 'xz') throw new InputError(`${label}:${layer.name}`, 'an xz-compressed layer: image layers are tar, gzip or zstd');
+    const read = await readUntrustedTree(layer.data, {
+      label: `${label}:${layer.name}`,
+      compression,
+      maxBytes: LAYER_MAX_BYTES,
+      maxEntries: MAX_ENTRIES,
+      duplicates: 'replace',
+      keep: (path, data) => posix.basename(path).startsWith(WHITEOUT) || isTreeInventoryFile(path, data),
+    });
+    // Whiteouts first: they hide what the layers below hold, never what this layer adds.
+    for (const file of read.files) {
+      const base = posix.basename(file.path);
+      const dir = posix.dirname(file.path) === '.' ? '' : posix.dirname(file.path);
+      if (base === OPAQUE) removeUnder(dir, false);
+      else if (base.startsWith(WHITEOUT)) removeUnder(dir === '' ? base.slice(WHITEOUT.length) : `${dir}/${base.slice(WHITEOUT.length)}`, true);
+    }
+    for (const link of read.symlinks) removeUnder(link.path, true);
+    for (const file of read.files) {
+      if (posix.basename(file.path).startsWith(WHITEOUT)) continue;
+      removeUnder(file.path, false);
+      tree.set(file.path, file);
+    }
+  }
+  return [...tree.values()];
+}

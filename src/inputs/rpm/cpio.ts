@@ -1,0 +1,93 @@
+import { InputError } from '../../core/errors.js';
+import { vendorPathProblem, type ArchiveFile } from '../../core/untrusted-tar.js';
+
+/**
+ * The regular files of an RPM payload: a cpio archive in the "new ASCII" format (`070701`,
+ * what rpm writes; the `07070X` form rpm uses for files past 4 GiB is refused), read as it is
+ * inflated. Each header is 110 bytes of which 13 fields are 8 hex digits (ino, mode, uid,
+ * gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor, rdevminor, namesize, check),
+ * then the name (NUL-terminated) padded to 4 bytes, then the data padded to 4; the archive ends
+ * with `TRAILER!!!`. Names are rpm's `./usr/bin/x`; one with `..`, or absolute, is refused.
+ * Symbolic links, directories and devices are passed over: nothing is extracted, nothing
+ * followed. Only the files `keep` wants stay in memory. Written by hand: the npm cpio readers
+ * are unmaintained and none caps what it reads.
+ */
+export async function readCpio(
+  chunks: AsyncIterable<Buffer>,
+  options: { label: string; maxBytes: number; maxEntries: number; keep: (path: string, data: Buffer) => boolean },
+): Promise<ArchiveFile[]> {
+  const { label } = options;
+  const input = new ChunkReader(chunks[Symbol.asyncIterator](), label);
+  const files: ArchiveFile[] = [];
+  for (let entries = 0; ; entries++) {
+    if (entries > options.maxEntries) throw new InputError(label, `the payload holds more than ${options.maxEntries} entries`);
+    const header = (await input.take(110)).toString('latin1');
+    const magic = header.slice(0, 6);
+    if (magic !== '070701') throw new InputError(label, `damaged payload: cpio header magic ${JSON.stringify(magic)} (expected 070701) at byte ${input.offset - 110}`);
+    const field = (i: number): number => {
+      const hex = header.slice(6 + i * 8, 14 + i * 8);
+      if (!/^[0-9A-Fa-f]{8}$/.test(hex)) throw new InputError(label, `damaged payload: cpio header field ${JSON.stringify(hex)} at byte ${input.offset - 110}`);
+      return parseInt(hex, 16);
+    };
+    const mode = field(1);
+    const size = field(6);
+    const nameSize = field(11);
+    if (nameSize === 0 || nameSize > 4096) throw new InputError(label, `damaged payload: a cpio name of ${nameSize} bytes`);
+    const rawName = await input.take(nameSize);
+    await input.skip(pad4(110 + nameSize));
+    const name = rawName.toString('utf8', 0, nameSize - 1);
+    if (name === 'TRAILER!!!') {
+      // The rest (padding) is inflated too: a damaged or truncated compressed stream fails here.
+      await input.drain();
+      return files;
+    }
+    if (input.offset + size > options.maxBytes) throw new InputError(label, `the payload expands past ${options.maxBytes} bytes`);
+    const data = await input.take(size);
+    await input.skip(pad4(size));
+    if ((mode & 0o170000) !== 0o100000) continue;
+    const path = name.replace(/^\.?\/+/, '');
+    const problem = vendorPathProblem(path);
+    if (problem) throw new InputError(label, `payload entry ${JSON.stringify(name)}: ${problem}`);
+    if (options.keep(path, data)) files.push({ path, mode: (mode & 0o111) !== 0 ? 0o755 : 0o644, data });
+  }
+}
+
+function pad4(n: number): number {
+  return (4 - (n % 4)) % 4;
+}
+
+/** Exact reads over a stream of chunks, failing on a stream that ends early. */
+class ChunkReader {
+  private buffered: Buffer[] = [];
+  private available = 0;
+  offset = 0;
+
+  constructor(
+    private readonly source: AsyncIterator<Buffer>,
+    private readonly label: string,
+  ) {}
+
+  async take(n: number): Promise<Buffer> {
+    while (this.available < n) {
+      const next = await this.source.next();
+      if (next.done) throw new InputError(this.label, `truncated payload: the cpio archive ends at byte ${this.offset + this.available}, inside an entry`);
+      this.buffered.push(next.value);
+      this.available += next.value.length;
+    }
+    const all = this.buffered.length === 1 ? (this.buffered[0] as Buffer) : Buffer.concat(this.buffered);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.buffered = rest.length > 0 ? [rest] : [];
+    this.available = rest.length;
+    this.offset += n;
+    return out;
+  }
+
+  async drain(): Promise<void> {
+    for (let next = await this.source.next(); !next.done; next = await this.source.next());
+  }
+
+  async skip(n: number): Promise<void> {
+    if (n > 0) await this.take(n);
+  }
+}

@@ -1,0 +1,72 @@
+import type { Compression } from '../../core/decompress.js';
+import { inflate } from '../../core/decompress.js';
+import { InputError } from '../../core/errors.js';
+import type { DependencyGraph } from '../../core/graph.js';
+import type { CycloneDxReadOptions } from '../cyclonedx-reader.js';
+import { inventoryDisagreements, respellFrom } from '../inventory-comparison.js';
+import { inventoryGraph } from '../inventory.js';
+import { isElf, rustBinaryGraphs } from '../packaged-binaries.js';
+import { readVendorArchive } from '../vendor-archive.js';
+import { bundledProvides } from './bundled-provides.js';
+import { readCpio } from './cpio.js';
+import { readRpmFile } from './rpm-file.js';
+
+/** rpm's payload compressors (PAYLOADCOMPRESSOR) that stowage inflates. */
+const PAYLOAD_COMPRESSION: Readonly<Record<string, Compression>> = { gzip: 'gz', xz: 'xz', zstd: 'zst', identity: 'none' };
+
+const PAYLOAD_MAX_BYTES = 16 * 1024 * 1024 * 1024;
+const PAYLOAD_MAX_ENTRIES = 2_000_000;
+
+/** What `stowage package rpm` names its vendor archive in a source RPM (Source1). */
+const VENDOR_ARCHIVE = /-vendor\.tar\.(zst|gz)$/;
+
+/**
+ * An RPM as applications to audit. A binary RPM: the packages its `bundled(...)` provides
+ * name (one graph per ecosystem, 'bundled provides'), and each Rust binary in its payload, as
+ * read from the binary itself, side by side. A source RPM made by `stowage package rpm`: the
+ * SBOM of the vendor archive it carries, which lists every locked package.
+ */
+export async function readRpm(path: string, bytes: Buffer, options: CycloneDxReadOptions): Promise<DependencyGraph[]> {
+  const rpm = readRpmFile(bytes, path);
+  const nevr = `${rpm.name} ${rpm.version}-${rpm.release}`;
+  if (rpm.payloadFormat !== 'cpio') throw new InputError(path, `payload format ${JSON.stringify(rpm.payloadFormat)} is not cpio`);
+  const compression = PAYLOAD_COMPRESSION[rpm.payloadCompressor];
+  if (compression === undefined) throw new InputError(path, `payload compressor ${JSON.stringify(rpm.payloadCompressor)} is not one stowage reads (gzip, xz, zstd)`);
+  const label = `${path}: payload`;
+  const keep = rpm.kind === 'source' ? (file: string): boolean => VENDOR_ARCHIVE.test(file) : (_file: string, data: Buffer): boolean => isElf(data);
+  let files;
+  try {
+    files = await readCpio(inflate(rpm.payload, compression), { label, maxBytes: PAYLOAD_MAX_BYTES, maxEntries: PAYLOAD_MAX_ENTRIES, keep });
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(label, `truncated or corrupt ${rpm.payloadCompressor} data: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  if (rpm.kind === 'source') {
+    const archive = files[0];
+    if (!archive) throw new InputError(path, `a source RPM (${nevr}) without a stowage vendor archive (NAME-VERSION-vendor.tar.zst): nothing to audit`);
+    return readVendorArchive(archive.data, `${path}:${archive.path}`, options);
+  }
+
+  const binaries = rustBinaryGraphs(files, path);
+  const provides = bundledProvides(rpm.provides);
+  const graphs: DependencyGraph[] = [];
+  for (const [ecosystem, packages] of provides.packages) {
+    const graph = inventoryGraph({
+      ecosystem,
+      path,
+      format: 'RPM bundled provides',
+      inventory: 'bundled provides',
+      application: { name: rpm.name, version: `${rpm.version}-${rpm.release}` },
+      packages: packages.map((p) => ({ name: respellFrom(binaries, p.name), version: p.version })),
+      warnings: provides.unversioned.length > 0 ? [`${path}: bundled provides without a version, not audited: ${provides.unversioned.join(', ')}`] : [],
+    });
+    for (const binary of binaries) (graph.warnings ??= []).push(...inventoryDisagreements(graph, binary));
+    if (graph.warnings?.length === 0) delete graph.warnings;
+    graphs.push(graph);
+  }
+  if (graphs.length === 0 && binaries.length === 0) {
+    throw new InputError(path, `nothing to audit: ${nevr} has no bundled(crate(...)), bundled(npm(...)) or bundled(nodejs-...) provide and no Rust binary`);
+  }
+  return [...graphs, ...binaries];
+}

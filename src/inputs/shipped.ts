@@ -1,0 +1,70 @@
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../core/errors.js';
+import type { DependencyGraph } from '../core/graph.js';
+import { noteInputFile } from '../core/input-files.js';
+import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
+import { ALLOW_PARTIAL_FLAG, type ApplicationReadOptions } from './application.js';
+
+/**
+ * What shipped, read without its source: a Debian package, an RPM (binary or source), an OCI
+ * or `docker save` image archive, or an installed tree (a directory without lockfiles: a root
+ * file system, an installed node_modules). Each is told by its content, not its name, and
+ * each reader is loaded only when its format is met.
+ */
+export async function readShippedPackage(path: string, options: ApplicationReadOptions): Promise<DependencyGraph[] | null> {
+  const graphs = await readShipped(path, options);
+  const partial = graphs?.filter((g) => g.partial === true) ?? [];
+  if (partial.length > 0 && !options.allowPartial) {
+    const named = partial.slice(0, 5).map((g) => g.path).join(', ');
+    throw new InputError(
+      path,
+      `${partial.length} Rust ${partial.length === 1 ? 'binary has' : 'binaries have'} no .dep-v0 section, only embedded source paths: a partial inventory (${named}${partial.length > 5 ? ', …' : ''}); ` +
+        `refused (pass ${ALLOW_PARTIAL_FLAG} to audit ${partial.length === 1 ? 'it' : 'them'}, reported as partial)`,
+    );
+  }
+  return graphs;
+}
+
+async function readShipped(path: string, options: ApplicationReadOptions): Promise<DependencyGraph[] | null> {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st?.isDirectory()) {
+    if (LOCKFILE_FORMATS.some((f) => existsSync(join(path, f.fileName)))) return null;
+    return (await import('./installed-tree.js')).readInstalledTree(path);
+  }
+  if (!st?.isFile()) return null;
+  const kind = shippedKind(readHead(path));
+  if (kind === null) return null;
+  noteInputFile(path, st);
+  const bytes = readFileSync(path);
+  switch (kind) {
+    case 'deb':
+      return (await import('./deb/deb.js')).readDeb(path, bytes);
+    case 'rpm':
+      return (await import('./rpm/rpm.js')).readRpm(path, bytes, options);
+    case 'image':
+      return (await import('./oci/image.js')).readImageArchive(path, bytes);
+  }
+}
+
+const HEAD_BYTES = 512;
+
+function readHead(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(HEAD_BYTES);
+    return head.subarray(0, readSync(fd, head, 0, HEAD_BYTES, 0));
+  } catch (err) {
+    throw new InputError(path, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** deb(5)'s ar magic and first member; RPM's lead magic; a tar's ustar magic (an image archive). */
+function shippedKind(head: Buffer): 'deb' | 'rpm' | 'image' | null {
+  if (head.subarray(0, 8).toString('latin1') === '!<arch>\n') return 'deb';
+  if (head.length >= 4 && head.readUInt32BE(0) === 0xedabeedb) return 'rpm';
+  if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return 'image';
+  return null;
+}

@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { auditReport, type AuditReport } from '../support/audit-report.js';
+import { packTar, type TarEntry } from '../support/hostile-tar.js';
+import { ADVISORY_DB_BUNDLE, GHSA_NPM, runCli, tempDir } from '../support/shared.js';
+import { realRustBinary } from '../support/shipped-artifacts.js';
+
+/**
+ * `stowage audit` on what is installed, without lockfiles: an image archive (docker save and
+ * OCI layout, assembled here from layers holding a real Rust binary and a real node_modules
+ * layout) and a directory. Each Rust binary and each node_modules root is one application.
+ */
+
+const cacheDir = tempDir('audit-images-cache');
+
+function audit(path: string, ...extra: string[]): { status: number; stdout: string; stderr: string } {
+  return runCli(['audit', path, '--db', ADVISORY_DB_BUNDLE, '--db', GHSA_NPM, '--format', 'json', '--allow-partial', ...extra], { cacheDir });
+}
+
+function oneLine(stderr: string): string {
+  const errors = stderr.split('\n').filter((l) => l.startsWith('stowage: ') && !l.startsWith('stowage: warning: '));
+  assert.equal(errors.length, 1, stderr);
+  return errors[0] as string;
+}
+
+const json = (value: unknown): string => JSON.stringify(value);
+const file = (name: string, data: string | Buffer, mode = 0o644): TarEntry => ({ header: { name, mode, type: 'file' }, data });
+
+/** Layer 1: a binary, and an old package layer 2 deletes; layer 2: the node_modules tree. */
+async function layers(): Promise<Buffer[]> {
+  const one = await packTar([
+    { header: { name: 'usr/bin/', type: 'directory', mode: 0o755 } },
+    file('usr/bin/tool', readFileSync(realRustBinary()), 0o755),
+    { header: { name: 'usr/bin/tool-link', type: 'symlink', linkname: 'tool' } },
+    file('app/node_modules/old/package.json', json({ name: 'old', version: '1.0.0' })),
+    file('opt/gone/node_modules/lodash/package.json', json({ name: 'lodash', version: '4.17.20' })),
+  ]);
+  const two = await packTar([
+    file('app/package.json', json({ name: 'app', version: '1.0.0', dependencies: { '@scope/x': '2', 'left-pad': '1' } })),
+    file('app/node_modules/.wh.old', ''),
+    file('opt/.wh..wh..opq', ''),
+    file('app/node_modules/left-pad/package.json', json({ name: 'left-pad', version: '1.1.0' })),
+    file('app/node_modules/left-pad/lib/package.json', json({ type: 'module' })),
+    file('app/node_modules/@scope/x/package.json', json({ name: '@scope/x', version: '2.0.0', dependencies: { minimist: '0.0.8' } })),
+    file('app/node_modules/@scope/x/node_modules/minimist/package.json', json({ name: 'minimist', version: '0.0.8' })),
+  ]);
+  return [one, two];
+}
+
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+function checkImageReport(report: AuditReport, archive: string): void {
+  assert.deepEqual(
+    report.targets.map((t) => [t.path, t.ecosystem, t.inventory, t.packages]),
+    [
+      [`${archive}:usr/bin/tool`, 'cargo', 'embedded paths', report.targets[0]?.packages],
+      // The application, left-pad, @scope/x and minimist: `old` is whited out, /opt emptied.
+      [`${archive}:app/node_modules`, 'npm', 'package.json', 4],
+    ],
+  );
+  // minimist 0.0.8: prototype pollution, GHSA-vh95-rmgr-6w4m (< 0.2.1) and GHSA-xvch-5gv4-984h (< 0.2.4).
+  const npm = report.findings.filter((f) => f.package.ecosystem === 'npm');
+  assert.deepEqual(npm.map((f) => f.advisory.id).sort(), ['GHSA-vh95-rmgr-6w4m', 'GHSA-xvch-5gv4-984h']);
+  for (const f of npm) assert.deepEqual(f.paths, [['app@1.0.0', '@scope/x@2.0.0', 'minimist@0.0.8']]);
+}
+
+test('a docker save archive: layers applied in order, whiteouts honoured, each binary and node_modules an application', async () => {
+  const [one, two] = await layers();
+  const archive = join(tempDir('audit-images-docker'), 'image.tar');
+  writeFileSync(
+    archive,
+    await packTar([
+      file('manifest.json', json([{ Config: 'config.json', RepoTags: ['demo:1'], Layers: ['aaa/layer.tar', 'bbb/layer.tar'] }])),
+      file('config.json', '{}'),
+      file('aaa/layer.tar', one as Buffer),
+      file('bbb/layer.tar', two as Buffer),
+    ]),
+  );
+  const run = audit(archive);
+  assert.equal(run.status, 1, run.stderr);
+  checkImageReport(auditReport(run.stdout), archive);
+});
+
+test('an OCI image layout archive: index, manifest, blobs by digest (gzip layers)', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const [one, two] = (await layers()).map((l) => gzipSync(l));
+  const config = Buffer.from('{}');
+  const manifest = Buffer.from(json({ schemaVersion: 2, config: { digest: `sha256:${sha256(config)}` }, layers: [one, two].map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256(l as Buffer)}` })) }));
+  const archive = join(tempDir('audit-images-oci'), 'image.tar');
+  const blob = (data: Buffer): TarEntry => file(`blobs/sha256/${sha256(data)}`, data);
+  writeFileSync(
+    archive,
+    await packTar([
+      file('oci-layout', json({ imageLayoutVersion: '1.0.0' })),
+      file('index.json', json({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha256(manifest)}` }] })),
+      blob(manifest),
+      blob(config),
+      blob(one as Buffer),
+      blob(two as Buffer),
+    ]),
+  );
+  const run = audit(archive);
+  assert.equal(run.status, 1, run.stderr);
+  checkImageReport(auditReport(run.stdout), archive);
+});
+
+test('hostile image archives are refused in one line, exit 2, and nothing is written', async () => {
+  const dir = tempDir('audit-images-hostile');
+  const canary = join(dir, 'escaped');
+  const cases: [string, TarEntry[], RegExp][] = [
+    ['traversal', [file('../escaped', 'x')], /layer\.tar: entry "\.\.\/escaped": `\.\.` in path/],
+    ['absolute', [file(`${canary}`, 'x')], /layer\.tar: entry ".*escaped": absolute path/],
+    ['symlink', [{ header: { name: 'usr/lib/evil', type: 'symlink', linkname: '../../../../escaped' } }], /entry "usr\/lib\/evil": symbolic link to "\.\.\/\.\.\/\.\.\/\.\.\/escaped": leads out of the tree/],
+    ['hardlink', [{ header: { name: 'usr/bin/evil', type: 'link', linkname: 'etc/shadow' } }], /entry "usr\/bin\/evil": hard link to "etc\/shadow", which is no file read before it in the archive/],
+  ];
+  for (const [name, entries, expected] of cases) {
+    const archive = join(dir, `${name}.tar`);
+    writeFileSync(archive, await packTar([file('manifest.json', json([{ Layers: ['layer.tar'] }])), file('layer.tar', await packTar(entries))]));
+    const run = audit(archive);
+    assert.equal(run.status, 2, `${name}: ${run.stderr}`);
+    assert.match(oneLine(run.stderr), expected);
+    assert.equal(run.stdout, '');
+  }
+  const missing = join(dir, 'missing.tar');
+  writeFileSync(missing, await packTar([file('manifest.json', json([{ Layers: ['nowhere.tar'] }]))]));
+  assert.match(oneLine(audit(missing).stderr), /missing\.tar: "nowhere\.tar" is named by the image but not in the archive/);
+  const forged = join(dir, 'forged.tar');
+  const wrong = 'a'.repeat(64);
+  writeFileSync(forged, await packTar([file('oci-layout', '{}'), file('index.json', json({ manifests: [{ digest: `sha256:${wrong}` }] })), file(`blobs/sha256/${wrong}`, '{}')]));
+  assert.match(oneLine(audit(forged).stderr), /forged\.tar: blobs\/sha256\/a{64}: its bytes do not match its digest/);
+  assert.equal(existsSync(canary), false);
+});
+
+test('an installed tree: a directory without lockfiles, symbolic links never followed', () => {
+  const root = tempDir('audit-images-tree');
+  mkdirSync(join(root, 'usr', 'bin'), { recursive: true });
+  writeFileSync(join(root, 'usr', 'bin', 'tool'), readFileSync(realRustBinary()), { mode: 0o755 });
+  for (const [path, manifest] of [
+    ['srv/web/node_modules/minimist', { name: 'minimist', version: '0.0.8' }],
+    ['srv/web/node_modules/@types/node', { name: '@types/node', version: '20.0.0' }],
+    ['srv/web/node_modules/minimist/node_modules/left-pad', { name: 'left-pad', version: '1.1.0' }],
+  ] as const) {
+    mkdirSync(join(root, path), { recursive: true });
+    writeFileSync(join(root, path, 'package.json'), json(manifest));
+  }
+  // A link out of the tree, to a directory full of binaries: never followed.
+  symlinkSync('/usr/bin', join(root, 'outside'));
+  const run = audit(root);
+  assert.equal(run.status, 1, run.stderr);
+  const report = auditReport(run.stdout);
+  assert.deepEqual(
+    report.targets.map((t) => [t.path, t.inventory, t.ecosystem]),
+    [
+      [`${root}:usr/bin/tool`, 'embedded paths', 'cargo'],
+      [`${root}:srv/web/node_modules`, 'package.json', 'npm'],
+    ],
+  );
+  assert.equal(report.targets[1]?.packages, 4, 'the root and three installed packages');
+  const minimist = report.findings.filter((f) => f.package.name === 'minimist');
+  // No package.json at the root: the application is named by its directory, with no version.
+  assert.deepEqual(minimist.map((f) => f.paths), [[['web@', 'minimist@0.0.8']], [['web@', 'minimist@0.0.8']]]);
+});
