@@ -5,14 +5,15 @@ import { parseCargoVersion } from '../../ecosystems/cargo/version.js';
 /**
  * Crates named by the source paths a Rust binary embeds (panic locations, debug info): Cargo
  * unpacks each crate into `…/registry/src/<index>/NAME-VERSION/` and Debian installs them in
- * `/usr/share/cargo/registry/NAME-VERSION/`. What a binary's strings reveal is all that is
+ * `/usr/share/cargo/registry/NAME-VERSION/`; the standard library's own crates.io dependencies
+ * (gimli, hashbrown…, compiled into every binary) are built from `/rust/deps/NAME-VERSION/`. What a binary's strings reveal is all that is
  * known: a crate whose code never panics and carries no debug info leaves no path, so this
  * inventory is partial.
  */
 
 /** Cargo's unpack directory (either separator: Windows builds embed `\`). */
 const CARGO_REGISTRY_PATH = /registry[/\\]src[/\\]([A-Za-z0-9._-]{1,128})[/\\]([A-Za-z0-9_-]{1,64}-\d{1,9}\.\d{1,9}\.\d{1,9}[0-9A-Za-z.+-]{0,128})[/\\]/g;
-const DEBIAN_REGISTRY_PATH = /\/usr\/share\/cargo\/registry\/([A-Za-z0-9_-]{1,64}-\d{1,9}\.\d{1,9}\.\d{1,9}[0-9A-Za-z.+-]{0,128})\//g;
+const CRATES_IO_PATH = /\/(?:usr\/share\/cargo\/registry|rust\/deps)\/([A-Za-z0-9_-]{1,64}-\d{1,9}\.\d{1,9}\.\d{1,9}[0-9A-Za-z.+-]{0,128})\//g;
 
 /** Cargo names crates.io's unpack directory after the index host and a hash of its URL. */
 const CRATES_IO_INDEX_DIR = /^(?:index\.crates\.io|github\.com)-[0-9a-f]{16}$/;
@@ -53,7 +54,7 @@ export function cratesFromEmbeddedPaths(bytes: Uint8Array): Package[] {
       ecosystem: 'cargo',
       name: split.name,
       version: split.version,
-      // Debian's registry holds crates.io's crates, repackaged.
+      // Debian's registry holds crates.io's crates, repackaged; so does the standard library's.
       source: cratesIo
         ? { kind: 'registry', url: CRATES_IO_GIT_INDEX, isDefaultRegistry: true }
         : { kind: 'registry', url: indexDir, isDefaultRegistry: false },
@@ -61,6 +62,6 @@ export function cratesFromEmbeddedPaths(bytes: Uint8Array): Package[] {
     });
   };
   for (const m of text.matchAll(CARGO_REGISTRY_PATH)) add(m[2] as string, m[1] as string);
-  for (const m of text.matchAll(DEBIAN_REGISTRY_PATH)) add(m[1] as string, null);
+  for (const m of text.matchAll(CRATES_IO_PATH)) add(m[1] as string, null);
   return [...found.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
 }

@@ -268,6 +268,7 @@ test('no .dep-v0: crates from embedded registry paths, partial; names with "-", 
     '/usr/share/cargo/registry/aho-corasick-1.1.3/src/ahocorasick.rs',
     '/build/registry/src/my-mirror.example-0123456789abcdef/inhouse-2.0.0/src/lib.rs',
     '/usr/share/cargo/registry/no-version/src/lib.rs',
+    '/rust/deps/hashbrown-0.16.1/src/raw/mod.rs',
   ];
   const image = Buffer.concat([elf(true, true, Buffer.alloc(0)), ...strings.map((s) => Buffer.from(`${s}\0`, 'latin1'))]);
   // An ELF whose .dep-v0 section is empty counts as having none.
@@ -281,6 +282,7 @@ test('no .dep-v0: crates from embedded registry paths, partial; names with "-", 
     [
       'aho-corasick 1.1.3 crates.io',
       'beta-thing 1.0.0-beta.2+build.7 crates.io',
+      'hashbrown 0.16.1 crates.io',
       'inhouse 2.0.0 my-mirror.example-0123456789abcdef',
       'regex-syntax 0.8.5 crates.io',
       'tree-sitter-2 0.1.0 crates.io',
