@@ -88,7 +88,7 @@ test('a binary with a .dep-v0 section: its crates, sources and edges audited, th
   );
   const human = audit([auditable]);
   assert.equal(human.status, 1);
-  assert.match(human.stdout, /^  ELF 64-bit LSB, cargo-auditable format 0 \(inventory: dep-v0\), 10 packages, 7 matched against advisories$/m);
+  assert.match(human.stdout, /^ {2}ELF 64-bit LSB, cargo-auditable format 0 \(inventory: dep-v0\), 10 packages, 7 matched against advisories$/m);
   assert.doesNotMatch(human.stdout, /PARTIAL/);
 });
 
@@ -118,7 +118,7 @@ test('a binary without .dep-v0: refused as partial, then with --allow-partial it
 
   const human = audit([plain, '--allow-partial']);
   assert.equal(human.status, 0);
-  assert.match(human.stdout, /^  PARTIAL inventory: only the packages it reveals were audited, others may be present$/m);
+  assert.match(human.stdout, /^ {2}PARTIAL inventory: only the packages it reveals were audited, others may be present$/m);
   assert.match(human.stdout, /\(inventory: embedded paths\)/);
   const sarif = audit([plain, '--allow-partial', '--format', 'sarif']);
   assert.equal(sarif.status, 0);
