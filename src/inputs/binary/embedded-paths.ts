@@ -38,18 +38,27 @@ export function splitNameVersion(dir: string): { name: string; version: string }
   return null;
 }
 
+/** Bytes every path above holds; only the bytes around them are decoded and matched. */
+const ANCHORS = [Buffer.from('registry', 'latin1'), Buffer.from('/rust/deps/', 'latin1')];
+/** The longest match extends this far from its anchor (the limits in the patterns above). */
+const WINDOW_BEFORE = 32;
+const WINDOW_AFTER = 400;
+
 /** The crates the binary's embedded paths name, each once, sorted by name then version. */
 export function cratesFromEmbeddedPaths(bytes: Uint8Array): Package[] {
-  // latin1 maps each byte to one character, so offsets and non-UTF-8 bytes cannot confuse the scan.
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const found = new Map<string, Package>();
+  const seen = new Set<string>();
   const add = (dir: string, indexDir: string | null): void => {
+    // A crate's directory recurs once per source file that left a path: split it once.
+    const key = `${indexDir ?? ''}/${dir}`;
+    if (seen.has(key)) return;
+    seen.add(key);
     const split = splitNameVersion(dir);
     if (!split) return;
     const cratesIo = indexDir === null || CRATES_IO_INDEX_DIR.test(indexDir);
     const id = cratesIo ? `${split.name}@${split.version}` : `${split.name}@${split.version} (${indexDir})`;
-    if (found.has(id)) return;
-    found.set(id, {
+    if (!found.has(id)) found.set(id, {
       id,
       ecosystem: 'cargo',
       name: split.name,
@@ -61,7 +70,14 @@ export function cratesFromEmbeddedPaths(bytes: Uint8Array): Package[] {
       checksum: null,
     });
   };
-  for (const m of text.matchAll(CARGO_REGISTRY_PATH)) add(m[2] as string, m[1] as string);
-  for (const m of text.matchAll(CRATES_IO_PATH)) add(m[1] as string, null);
+  // Buffer.indexOf finds the anchors at memory speed; decoding and matching the whole file
+  // (latin1: one character per byte) would cost more than reading it.
+  for (const anchor of ANCHORS) {
+    for (let at = buffer.indexOf(anchor); at >= 0; at = buffer.indexOf(anchor, at + anchor.length)) {
+      const text = buffer.toString('latin1', Math.max(0, at - WINDOW_BEFORE), Math.min(buffer.length, at + WINDOW_AFTER));
+      for (const m of text.matchAll(CARGO_REGISTRY_PATH)) add(m[2] as string, m[1] as string);
+      for (const m of text.matchAll(CRATES_IO_PATH)) add(m[1] as string, null);
+    }
+  }
   return [...found.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
 }
