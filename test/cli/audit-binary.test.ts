@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport } from '../support/audit-report.js';
 import { addDepV0Section } from '../support/dep-v0-reader.js';
+import { cycloneDx16Validator } from '../support/json-schema.js';
 import { createRustApp, runCargo, rustAppCrates, type RustApp } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
 import { runCli, tempDir } from '../support/shared.js';
@@ -96,7 +97,7 @@ test('a binary without .dep-v0: refused as partial, then with --allow-partial it
   const refused = audit([plain]);
   assert.equal(refused.status, 2);
   assert.equal(refused.stdout, '');
-  assert.match(refused.stderr, /^stowage: .*stowage-demo: no \.dep-v0 section \(not built with cargo-auditable\): its embedded source paths name \d+ crates, a partial inventory; refused \(pass --allow-partial to audit it, reported as partial\)\n$/);
+  assert.match(refused.stderr, /^stowage: .*stowage-demo: no \.dep-v0 section \(not built with cargo-auditable\): its embedded source paths name \d+ crates, a partial inventory; refused \(stowage audit --allow-partial audits it, reported as partial\)\n$/);
 
   // What the binary's strings name, found with grep: Cargo's unpack directories and the standard library's.
   const dirs = execFileSync('grep', ['-aoE', '(registry/src/[^/]+|/rust/deps)/[A-Za-z0-9_.+-]+-[0-9]+\\.[0-9]+\\.[0-9]+[A-Za-z0-9_.+-]*/', plain], { encoding: 'utf8' });
@@ -124,6 +125,24 @@ test('a binary without .dep-v0: refused as partial, then with --allow-partial it
   assert.equal(sarif.status, 0);
   const notes = (JSON.parse(sarif.stdout) as { runs: { invocations: { toolExecutionNotifications: { message: { text: string } }[] }[] }[] }).runs[0]?.invocations[0]?.toolExecutionNotifications ?? [];
   assert.ok(notes.some((n) => n.message.text.includes('PARTIAL inventory')));
+});
+
+test('stowage sbom BINARY: the application and crates of its .dep-v0 section; a partial inventory makes no SBOM', () => {
+  const made = runCli(['sbom', auditable, '--no-licenses'], { cacheDir });
+  assert.equal(made.status, 0, made.stderr);
+  const bom = JSON.parse(made.stdout) as { metadata: { component: { name: string; version: string } }; components: { purl?: string }[] };
+  cycloneDx16Validator()(bom);
+  assert.deepEqual([bom.metadata.component.name, bom.metadata.component.version], ['stowage-demo', '0.1.0']);
+  assert.deepEqual(
+    bom.components.map((c) => c.purl).sort(),
+    ['cfg-if@1.0.0', 'either@1.6.1', 'fnv@1.0.7', 'greeting@0.3.0', 'hex@0.4.3', 'itertools@0.10.3', 'itoa@0.4.8', 'itoa@1.0.1', 'shouty@0.2.1'].map((c) => `pkg:cargo/${c}`),
+  );
+  const licences = runCli(['sbom', auditable], { cacheDir });
+  assert.equal(licences.status, 2);
+  assert.match(licences.stderr, /the licences of a binary's crates are not fetched .*: pass --no-licenses/);
+  const partial = runCli(['sbom', plain, '--no-licenses'], { cacheDir });
+  assert.equal(partial.status, 2);
+  assert.match(partial.stderr, /a partial inventory; refused/);
 });
 
 test('broken binaries: truncated ELF, a section that does not inflate, a zlib bomb; one line, exit 2', () => {
