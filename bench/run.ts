@@ -16,6 +16,7 @@ import { createRustApp, rustAppCrates } from '../test/support/rust-app.js';
 import { SparseRegistry } from '../test/support/sparse-registry.js';
 import { whyNoRegistry } from '../test/support/npm-vendor.js';
 import { benchArchive } from './archive.js';
+import { benchBinary } from './binary.js';
 import { benchNpmVendor } from './vendor-npm.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -192,6 +193,7 @@ async function main(): Promise<void> {
   console.log(`vendor (Rust fixture): cold ${Math.round(cold)} ms, warm ${warmVendor?.medianMs} ms (registry down), peak RSS ${warmVendor?.peakRssMb ?? '?'} MB`);
 
   results.archive = await benchArchive();
+  results.binary = benchBinary();
 
   // Three real npm applications vendored from the public registry (bench/vendor-npm.ts).
   const noRegistry = await whyNoRegistry();

@@ -16,7 +16,9 @@ export function registerPackage(program: Command, setExit: (code: number) => voi
         'its git-tracked files, or the directory without target/, node_modules/, vendor/ and earlier ' +
         'archives); NAME-VERSION-vendor.tar.zst (every locked dependency, from `stowage vendor`, whose ' +
         'audit gate applies); NAME-VERSION.cdx.json (CycloneDX SBOM, installed under /usr/share/NAME); ' +
-        'NAME-VERSION-bundled-licenses.txt (each bundled library and its licence, installed as %license). ' +
+        'NAME-VERSION-bundled-licenses.txt (each bundled library and its licence, installed as %license); ' +
+        "Cargo: NAME-VERSION.dep-v0 (the crates the binaries are built from, dev-only ones left out, in cargo-auditable's format), " +
+        'added to each installed binary with objcopy (BuildRequires: binutils) so cargo-audit, Trivy, syft and `stowage audit` can audit it. ' +
         'The spec builds and tests offline with the lockfile\'s own tool (cargo build/test --offline --frozen; ' +
         'npm ci --offline, npm test; yarn install, yarn test; pnpm install --offline, pnpm test; ' +
         'yarn and pnpm are required as /usr/bin/yarn and /usr/bin/pnpm), ' +

@@ -13,7 +13,8 @@ import { MANIFEST_PATH } from '../core/archive.js';
 import { projectDirOf, vendorGraphs } from '../vendoring/vendor-app.js';
 import type { VendoredPackage } from '../vendoring/vendor-tree.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { readApplicationManifest } from '../inputs/application-manifest.js';
+import { hasApplicationManifest, readApplicationManifest } from '../inputs/application-manifest.js';
+import { binaryApplication } from '../inputs/binary/rust-binary.js';
 import { cycloneDx } from '../sbom/cyclonedx.js';
 import { applicationLicense, parseLicenseOverrides } from '../package/rpm-package.js';
 import { sbomJson, type SbomInput } from '../sbom/sbom.js';
@@ -60,7 +61,8 @@ export async function sbomCommand(path: string | undefined, opts: SbomOptions): 
   if (output !== undefined) checkOutputPath(resolve(output));
   if (opts.vex && opts.format !== 'cyclonedx') throw new StowageError('--vex needs --format cyclonedx: VEX statements are CycloneDX vulnerabilities');
   const projectDir = projectDirOf(target);
-  const app = readApplicationManifest(projectDir);
+  // A binary (or another shipped artifact) has no manifest beside it: then it names the application itself.
+  const manifest = hasApplicationManifest(projectDir) ? readApplicationManifest(projectDir) : null;
   const overrides = parseLicenseOverrides(opts.license ?? []);
   const settings = auditSettings(target, opts);
 
@@ -75,6 +77,11 @@ export async function sbomCommand(path: string | undefined, opts: SbomOptions): 
     located = await readApplication([target]);
   }
   const graphs: DependencyGraph[] = located.graphs;
+  const fromBinary = manifest === null && graphs.length === 1 ? binaryApplication(graphs[0] as DependencyGraph) : null;
+  const app = manifest ?? fromBinary ?? readApplicationManifest(projectDir);
+  if (fromBinary && opts.licenses && opts.vendor === undefined) {
+    throw new StowageError("the licences of a binary's crates are not fetched (no lockfile checksums to verify them against): pass --no-licenses, or --vendor with the application's vendor archive", target);
+  }
 
   const licenses = new Map<string, string | null>();
   const vendored = opts.licenses || opts.vendor !== undefined ? await vendoredSources(projectDir, located, opts, settings.cacheRoot) : null;

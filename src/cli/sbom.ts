@@ -14,9 +14,12 @@ export function registerSbom(program: Command, setExit: (code: number) => void):
         'the download cache, verified against the lockfile (a second run downloads nothing). With ' +
         '--vendor ARCHIVE they are read from that archive instead, offline; with --no-licenses ' +
         'nothing is downloaded and licences are NOASSERTION. Timestamps come from SOURCE_DATE_EPOCH, ' +
-        "else the application's last git commit time, else 1980-01-01, so the same inputs give the same document.",
+        "else the application's last git commit time, else 1980-01-01, so the same inputs give the same document. " +
+        'PATH may also be a Rust binary with a cargo-auditable .dep-v0 section: ' +
+        'the application is its root crate, and its crates have no checksums to verify downloads against, so it needs --no-licenses ' +
+        '(or --vendor); a binary without the section (a partial inventory) makes no SBOM.',
     )
-    .argument('[path]', 'the application directory or its lockfile (default: the current directory)')
+    .argument('[path]', 'the application directory, its lockfile, or a Rust binary with a .dep-v0 section (default: the current directory)')
     .addOption(new Option('--format <format>', 'output format').choices(['cyclonedx', 'spdx']).default('cyclonedx'))
     .option('-o, --output <file>', 'write to FILE (a regular file or a new path; - for standard output) instead of standard output')
     .option('--vex', "add the audit's findings as CycloneDX vulnerabilities (each accepted one with its reason); uses the audit options")
@@ -32,6 +35,7 @@ Examples:
   stowage sbom --vex --db ./advisory-db --no-fetch      with the audit's findings as VEX
   stowage sbom --vendor vendor.tar.zst                  licences from a vendor archive, offline
   stowage sbom --no-licenses                            no downloads at all
+  stowage sbom /usr/bin/app --no-licenses               a binary built with cargo-auditable
 
 Exit codes: 0 written, 2 it could not be made (bad input, unreadable database, download failure).`,
     )

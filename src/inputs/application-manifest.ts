@@ -29,6 +29,11 @@ export interface ApplicationManifest {
 
 const str = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
 
+/** Whether the directory holds a manifest readApplicationManifest reads. */
+export function hasApplicationManifest(projectDir: string): boolean {
+  return existsSync(join(projectDir, 'Cargo.toml')) || existsSync(join(projectDir, 'package.json'));
+}
+
 /** Reads the application's manifest: Cargo.toml (preferred when both exist) or package.json. */
 export function readApplicationManifest(projectDir: string): ApplicationManifest {
   const cargo = join(projectDir, 'Cargo.toml');

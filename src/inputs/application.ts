@@ -64,7 +64,7 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
     throw new InputError(
       path,
       `no .dep-v0 section (not built with cargo-auditable): its embedded source paths name ${graph.packages.length} crate${graph.packages.length === 1 ? '' : 's'}, ` +
-        `a partial inventory; refused (pass ${ALLOW_PARTIAL_FLAG} to audit it, reported as partial)`,
+        `a partial inventory; refused (stowage audit ${ALLOW_PARTIAL_FLAG} audits it, reported as partial)`,
     );
   }
   return [graph];

@@ -9,6 +9,7 @@ import type { Package } from '../core/package.js';
 import type { AuditResult } from '../audit/audit.js';
 import { type AuditSettings } from '../audit/run.js';
 import { readApplication } from '../inputs/application.js';
+import { depV0Packages, encodeDepV0 } from '../inputs/binary/dep-v0.js';
 import { readArchive } from '../core/archive.js';
 import type { DownloadProgress } from '../vendoring/download.js';
 import { type VendorManifest } from '../vendoring/manifest.js';
@@ -278,7 +279,11 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
     vendor: `${topDir}-vendor.tar.${vendor.compression}`,
     sbom: `${topDir}.cdx.json`,
     licenses: `${topDir}-bundled-licenses.txt`,
+    depV0: `${topDir}.dep-v0`,
   };
+  // What each installed binary was built from, in cargo-auditable's format (see the spec's %install).
+  const cargoGraph = app.ecosystem === 'cargo' ? graphs.find((g) => g.ecosystem === 'cargo') : undefined;
+  const depV0 = cargoGraph ? encodeDepV0(depV0Packages(cargoGraph)) : null;
 
   // The SBOM describes every locked package, each with the licence its vendored sources state.
   const sbomLicenses = new Map<string, string | null>();
@@ -316,7 +321,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
     ...(packageManager !== null ? { packageManager } : {}),
     licenseFiles: topLevelLicenseFiles(appFiles),
     bundled: decided.bundled,
-    sources: { app: names.app, vendor: names.vendor, sbom: names.sbom, licenses: names.licenses },
+    sources: { app: names.app, vendor: names.vendor, sbom: names.sbom, licenses: names.licenses, ...(depV0 ? { depV0: names.depV0 } : {}) },
     sourceDateEpoch: request.sourceDateEpoch,
   });
   const outputs: RpmOutput[] = [
@@ -325,6 +330,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
     { name: names.vendor, data: vendor.bytes },
     { name: names.sbom, data: sbom },
     { name: names.licenses, data: licensesText },
+    ...(depV0 ? [{ name: names.depV0, data: depV0 }] : []),
   ];
 
   let srpmName: string | null = null;

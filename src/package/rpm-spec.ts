@@ -67,8 +67,11 @@ export interface RpmSpecInput {
   /** Licence files at the top of the application's source (`%license`). */
   licenseFiles: string[];
   bundled: BundledLibrary[];
-  /** File names of Source0..Source3. */
-  sources: { app: string; vendor: string; sbom: string; licenses: string };
+  /**
+   * File names of Source0..Source3, and for Cargo Source4: the cargo-auditable `.dep-v0`
+   * section stowage wrote for the application's binaries.
+   */
+  sources: { app: string; vendor: string; sbom: string; licenses: string; depV0?: string };
   /** The changelog entry's date; rpmbuild takes SOURCE_DATE_EPOCH from it. */
   sourceDateEpoch: number;
 }
@@ -91,8 +94,9 @@ export function bundledProvide(flavor: RpmFlavor, library: Pick<BundledLibrary, 
 }
 
 const BUILD_REQUIRES: Record<RpmFlavor, Record<Ecosystem, string[]>> = {
-  fedora: { cargo: ['cargo', 'rust', 'tar', 'zstd'], npm: ['nodejs', 'npm', 'tar', 'zstd'] },
-  opensuse: { cargo: ['cargo', 'rust', 'tar', 'zstd'], npm: ['nodejs-default', 'npm-default', 'tar', 'zstd'] },
+  // binutils: objcopy embeds the .dep-v0 section in each installed binary.
+  fedora: { cargo: ['binutils', 'cargo', 'rust', 'tar', 'zstd'], npm: ['nodejs', 'npm', 'tar', 'zstd'] },
+  opensuse: { cargo: ['binutils', 'cargo', 'rust', 'tar', 'zstd'], npm: ['nodejs-default', 'npm-default', 'tar', 'zstd'] },
 };
 
 /** What the built package needs at run time, beyond what rpm finds itself (shared libraries). */
@@ -173,7 +177,7 @@ export function specInputProblems(input: RpmSpecInput): string[] {
   check('License', licenseProblem(input.license));
   problems.push(...applicationSpecProblems(input));
   for (const file of input.licenseFiles) check('%license file', fileNameProblem(file));
-  for (const source of Object.values(input.sources)) check('Source', fileNameProblem(source));
+  for (const source of Object.values(input.sources)) if (source !== undefined) check('Source', fileNameProblem(source));
   problems.push(...bundledProblems(input.bundled));
   return problems;
 }
@@ -229,6 +233,7 @@ export function renderRpmSpec(input: RpmSpecInput): string {
   tag('Source1', input.sources.vendor);
   tag('Source2', input.sources.sbom);
   tag('Source3', input.sources.licenses);
+  if (input.sources.depV0 !== undefined) tag('Source4', input.sources.depV0);
   out.push('');
   const buildRequires = input.ecosystem === 'npm' ? npmBuildRequires(input.flavor, input.packageManager ?? 'npm') : BUILD_REQUIRES[input.flavor].cargo;
   for (const req of buildRequires) tag('BuildRequires', req);
@@ -265,6 +270,11 @@ function renderCargoSections(out: string[], input: RpmSpecInput): void {
   out.push('%build', ...CARGO_ENV, 'cargo build --release --offline --frozen', '');
   out.push('%install');
   for (const bin of input.binaries) out.push(`install -Dpm 0755 target/release/${bin.name} %{buildroot}%{_bindir}/${bin.name}`);
+  // cargo-auditable's format (Source4, written by stowage from the lockfile), so that
+  // cargo-audit, Trivy, syft, osv-scanner and stowage can audit the installed binaries.
+  if (input.sources.depV0 !== undefined) {
+    for (const bin of input.binaries) out.push(`objcopy --add-section .dep-v0=%{SOURCE4} %{buildroot}%{_bindir}/${bin.name}`);
+  }
   out.push(`install -Dpm 0644 %{SOURCE2} %{buildroot}${sbomDir}/${input.sources.sbom}`, '');
   out.push('%check', ...CARGO_ENV, 'cargo test --release --offline --frozen', '');
   out.push('%files');

@@ -6,7 +6,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cargoBinary, createRustApp, rustAppCrates, type RustApp } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
-import { runCliAsync, tempDir } from '../support/shared.js';
+import { runCli, runCliAsync, tempDir } from '../support/shared.js';
+import { auditReport } from '../support/audit-report.js';
+import { dumpDepV0 } from '../support/dep-v0-reader.js';
 import { unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 
 /**
@@ -80,6 +82,7 @@ test('package rpm --srpm writes the spec, its sources and a source RPM, byte-ide
     'stowage-demo-0.1.0-bundled-licenses.txt',
     'stowage-demo-0.1.0-vendor.tar.zst',
     'stowage-demo-0.1.0.cdx.json',
+    'stowage-demo-0.1.0.dep-v0',
     'stowage-demo-0.1.0.tar.gz',
     'stowage-demo.spec',
   ]);
@@ -91,6 +94,8 @@ test('package rpm --srpm writes the spec, its sources and a source RPM, byte-ide
   assert.match(spec, /^Source1: +stowage-demo-0\.1\.0-vendor\.tar\.zst$/m);
   assert.match(spec, /^cargo build --release --offline --frozen$/m);
   assert.match(spec, /^install -Dpm 0755 target\/release\/stowage-demo %\{buildroot\}%\{_bindir\}\/stowage-demo$/m);
+  assert.match(spec, /^Source4: +stowage-demo-0\.1\.0\.dep-v0$/m);
+  assert.match(spec, /^objcopy --add-section \.dep-v0=%\{SOURCE4\} %\{buildroot\}%\{_bindir\}\/stowage-demo$/m);
   assert.doesNotMatch(spec, /\/root|\.cargo\/bin|127\.0\.0\.1/, 'no host paths or registry URLs');
 
   // The source archive: the application's files under NAME-VERSION/, no build outputs.
@@ -185,6 +190,26 @@ test('rpmbuild --rebuild builds and tests it with the registry stopped; the RPM 
     components: { name: string; version: string; licenses?: { expression: string }[] }[];
   };
   assert.equal(sbom.metadata.component.name, 'stowage-demo');
+
+  // The installed binary carries a .dep-v0 section in cargo-auditable's format: read by an
+  // independent reader (objcopy + Python's zlib and json), then audited by stowage.
+  const installed = join(root, 'usr', 'bin', 'stowage-demo');
+  const dep = dumpDepV0(installed);
+  assert.ok(dep, 'the installed binary has a .dep-v0 section');
+  const listed = dep.packages.map((p) => `${p.name} ${p.version} ${p.source}${p.root === true ? ' root' : ''}${p.kind === 'build' ? ' build' : ''}`);
+  const gitCrates = new Set(['greeting', 'shouty']);
+  assert.deepEqual(
+    listed,
+    [...CRATES.map((c) => `${c} ${gitCrates.has(c.split(' ')[0] as string) ? 'git' : 'crates.io'}`), 'stowage-demo 0.1.0 local root'].sort(),
+  );
+  const index = (name: string, version: string): number => dep.packages.findIndex((p) => p.name === name && p.version === version);
+  const rootDeps = (dep.packages[index('stowage-demo', '0.1.0')]?.dependencies ?? []).map((i) => `${dep.packages[i]?.name} ${dep.packages[i]?.version}`);
+  // As the fixture's Cargo.toml lists them (itoa_old is itoa 0.4).
+  assert.deepEqual(rootDeps.sort(), ['cfg-if 1.0.0', 'fnv 1.0.7', 'greeting 0.3.0', 'hex 0.4.3', 'itertools 0.10.3', 'itoa 0.4.8', 'itoa 1.0.1']);
+  const audit = runCli(['audit', installed, '--db', db, '--no-fetch', '--format', 'json'], { cacheDir });
+  assert.equal(audit.status, 0, audit.stderr);
+  const report = auditReport(audit.stdout);
+  assert.deepEqual(report.targets.map((t) => [t.inventory, t.partial, t.packages]), [['dep-v0', false, CRATES.length + 1]]);
   assert.deepEqual(sbom.metadata.component.licenses, [{ expression: 'MIT' }]);
   assert.deepEqual(
     sbom.components.find((c) => c.name === 'hex')?.licenses,

@@ -34,7 +34,7 @@ const cargoInput: RpmSpecInput = {
     { ecosystem: 'cargo', name: 'itoa', version: '1.0.1', license: 'Apache-2.0 OR MIT' },
     { ecosystem: 'cargo', name: 'cfg-if', version: '1.0.0', license: 'Apache-2.0 OR MIT' },
   ],
-  sources: { app: 'demo-1.2.0~rc.1.tar.gz', vendor: 'demo-1.2.0~rc.1-vendor.tar.zst', sbom: 'demo-1.2.0~rc.1.cdx.json', licenses: 'l.txt' },
+  sources: { app: 'demo-1.2.0~rc.1.tar.gz', vendor: 'demo-1.2.0~rc.1-vendor.tar.zst', sbom: 'demo-1.2.0~rc.1.cdx.json', licenses: 'l.txt', depV0: 'demo-1.2.0~rc.1.dep-v0' },
   sourceDateEpoch: 1700000000,
 };
 
@@ -50,6 +50,9 @@ test('the Cargo spec: sources, offline build and tests, binaries, bundled crates
   assert.match(spec, /^%build\n(export .*\n)+cargo build --release --offline --frozen$/m);
   assert.match(spec, /^%check\n(export .*\n)+cargo test --release --offline --frozen$/m);
   assert.match(spec, /^install -Dpm 0755 target\/release\/demo-tool %\{buildroot\}%\{_bindir\}\/demo-tool$/m);
+  assert.match(spec, /^Source4: +demo-1\.2\.0~rc\.1\.dep-v0$/m);
+  assert.match(spec, /^BuildRequires: +binutils$/m);
+  assert.match(spec, /^objcopy --add-section \.dep-v0=%\{SOURCE4\} %\{buildroot\}%\{_bindir\}\/demo\nobjcopy --add-section \.dep-v0=%\{SOURCE4\} %\{buildroot\}%\{_bindir\}\/demo-tool$/m);
   assert.match(spec, /^%files\n%license LICENSE\n%license bundled-licenses\.txt\n%\{_bindir\}\/demo\n%\{_bindir\}\/demo-tool\n/m);
   assert.match(spec, /^%changelog\n\* Tue Nov 14 2023 stowage <stowage@localhost> - 1\.2\.0~rc\.1-3$/m);
 });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import Ajv, { type Options } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -62,4 +64,15 @@ export function assertDraft2020Schema(schema: JsonSchema): void {
   assert.equal(ajv.validateSchema(schema), true, ajv.errorsText(ajv.errors));
   // Strict mode refuses unknown keywords and types left implicit, so a typo cannot silently check nothing.
   ajv.compile(schema);
+}
+
+/** A validator for CycloneDX 1.6 documents, from the schemas @cyclonedx/cyclonedx-library ships. */
+export function cycloneDx16Validator(): (doc: unknown) => void {
+  const dir = join(dirname(createRequire(import.meta.url).resolve('@cyclonedx/cyclonedx-library/package.json')), 'res', 'schema');
+  return schemaValidator(readJsonSchema(join(dir, 'bom-1.6.SNAPSHOT.schema.json')), {
+    references: {
+      'http://cyclonedx.org/schema/spdx.SNAPSHOT.schema.json': readJsonSchema(join(dir, 'spdx.SNAPSHOT.schema.json')),
+      'http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json': readJsonSchema(join(dir, 'jsf-0.82.SNAPSHOT.schema.json')),
+    },
+  });
 }

@@ -102,8 +102,10 @@ export function renderHuman(result: AuditResult, style: HumanStyle): string {
     const findings = result.findings.filter((f) => f.target === target.path);
     out.push(paint(style, 'cyan', t(target.path)));
     const unidentified = target.unidentified.length > 0 ? `, ${plural(target.unidentified.length, 'component')} not identified, not audited` : '';
-    out.push(`  ${t(target.format)} (inventory: ${target.inventory}), ${plural(target.packages, 'package')}, ${target.audited} matched against advisories${unidentified}`);
-    if (target.partial) out.push(paint(style, 'red', '  PARTIAL inventory: only the packages it reveals were audited, others may be present'));
+    out.push(`  ${t(target.format)}, ${plural(target.packages, 'package')}, ${target.audited} matched against advisories${unidentified}`);
+    // A lockfile's format names it already; every other source is said on a line of its own.
+    if (target.inventory !== 'lockfile') out.push(`  inventory: ${target.inventory}`);
+    if (target.partial) out.push(paint(style, 'red', '  PARTIAL inventory: packages it does not reveal were not audited'));
     if (findings.length === 0) out.push('  no advisories apply');
     for (const f of findings) out.push('', ...renderFinding(f, style));
     out.push('');

@@ -1,6 +1,6 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import { InputError, errorMessage } from '../../core/errors.js';
-import type { DependencyGraph, Edge } from '../../core/graph.js';
+import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
 import { CRATES_IO_GIT_INDEX } from '../../ecosystems/cargo/source.js';
 import { parseCargoVersion } from '../../ecosystems/cargo/version.js';
@@ -169,4 +169,46 @@ export function encodeDepV0(packages: readonly DepV0Package[]): Buffer {
     })),
   };
   return deflateSync(Buffer.from(JSON.stringify(json), 'utf8'), { level: 9 });
+}
+
+const DEV: ReadonlySet<EdgeKind> = new Set(['dev']);
+const DEV_AND_BUILD: ReadonlySet<EdgeKind> = new Set(['dev', 'build']);
+
+function depV0Source(source: PackageSource): string {
+  switch (source.kind) {
+    case 'registry':
+      return source.isDefaultRegistry ? 'crates.io' : 'registry';
+    case 'git':
+      return 'git';
+    case 'path':
+    case 'workspace':
+      return 'local';
+    default:
+      return source.url ?? 'other';
+  }
+}
+
+/**
+ * What a binary of this Cargo graph was built from, as cargo-auditable records it: the roots
+ * (marked root) and every crate they reach except through dev-dependencies; a crate reached
+ * only through build-dependencies is kind build. Sorted by name then version, as
+ * cargo-auditable sorts them, so the same graph gives the same bytes.
+ */
+export function depV0Packages(graph: DependencyGraph): DepV0Package[] {
+  const outgoing = outgoingEdges(graph.edges);
+  const built = reachableFrom(outgoing, graph.roots, DEV);
+  const runtime = reachableFrom(outgoing, graph.roots, DEV_AND_BUILD);
+  const roots = new Set(graph.roots);
+  const kept = graph.packages
+    .filter((p) => built.has(p.id))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : a.id < b.id ? -1 : 1));
+  const index = new Map(kept.map((p, i) => [p.id, i]));
+  return kept.map((p) => ({
+    name: p.name,
+    version: p.version,
+    source: depV0Source(p.source),
+    kind: runtime.has(p.id) ? 'runtime' : 'build',
+    dependencies: [...new Set((outgoing.get(p.id) ?? []).filter((e) => e.kind !== 'dev').map((e) => index.get(e.to)).filter((i): i is number => i !== undefined))],
+    root: roots.has(p.id),
+  }));
 }

@@ -1,4 +1,5 @@
 import type { DependencyGraph } from '../../core/graph.js';
+import type { ApplicationManifest } from '../application-manifest.js';
 import { DEP_V0_SECTION, readDepV0 } from './dep-v0.js';
 import { cratesFromEmbeddedPaths } from './embedded-paths.js';
 import { readObjectFile, type ObjectSection } from './object-file.js';
@@ -32,4 +33,27 @@ export function readRustBinary(bytes: Uint8Array, label: string): DependencyGrap
 function isDepV0Section(section: ObjectSection): boolean {
   const name = section.name.includes(',') ? section.name.slice(section.name.indexOf(',') + 1) : section.name;
   return name === DEP_V0_SECTION || name === '__dep_v0';
+}
+
+/**
+ * The application a binary's `.dep-v0` graph describes: its one root crate, for what needs the
+ * application's name and version (an SBOM) when there is no manifest beside the binary. Null
+ * for any other graph: embedded paths name no root.
+ */
+export function binaryApplication(graph: DependencyGraph): ApplicationManifest | null {
+  if (graph.inventory !== 'dep-v0' || graph.roots.length !== 1) return null;
+  const root = graph.packages.find((p) => p.id === graph.roots[0]);
+  if (!root) return null;
+  return {
+    ecosystem: 'cargo',
+    path: graph.path,
+    name: root.name,
+    version: root.version,
+    license: null,
+    licenseFile: null,
+    description: null,
+    homepage: null,
+    binaries: [],
+    hasTests: false,
+  };
 }

@@ -1,0 +1,292 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deflateSync } from 'node:zlib';
+import { readObjectFile } from '../../../src/inputs/binary/object-file.js';
+import { readRustBinary } from '../../../src/inputs/binary/rust-binary.js';
+import { MAX_DEP_V0_JSON_BYTES } from '../../../src/inputs/binary/dep-v0.js';
+
+/**
+ * Minimal executables built here byte by byte from the formats' specifications (the ELF gABI,
+ * Microsoft's PE/COFF specification, Apple's mach-o/loader.h and fat.h), each holding a
+ * `.dep-v0` section, and broken ones: what a reader must read, and what it must refuse with
+ * one line naming the file.
+ */
+
+const SECTION_JSON = JSON.stringify({
+  packages: [
+    { name: 'demo', version: '0.1.0', source: 'local', dependencies: [1, 2], root: true },
+    { name: 'smallvec', version: '1.6.0', source: 'crates.io' },
+    { name: 'cc', version: '1.0.83', source: 'crates.io', kind: 'build' },
+  ],
+});
+const SECTION = deflateSync(SECTION_JSON);
+
+/** Writes fields into a buffer in one byte order. */
+class Writer {
+  readonly buf: Buffer;
+  constructor(size: number, private readonly le: boolean) {
+    this.buf = Buffer.alloc(size);
+  }
+  u16(at: number, v: number): void {
+    if (this.le) this.buf.writeUInt16LE(v, at);
+    else this.buf.writeUInt16BE(v, at);
+  }
+  u32(at: number, v: number): void {
+    if (this.le) this.buf.writeUInt32LE(v, at);
+    else this.buf.writeUInt32BE(v, at);
+  }
+  u64(at: number, v: number): void {
+    if (this.le) this.buf.writeBigUInt64LE(BigInt(v), at);
+    else this.buf.writeBigUInt64BE(BigInt(v), at);
+  }
+  bytes(at: number, data: Uint8Array | string): void {
+    (typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.from(data)).copy(this.buf, at);
+  }
+}
+
+/** ELF: header, the section data, the name table, then three section headers (null, names, .dep-v0). */
+function elf(is64: boolean, le: boolean, data: Uint8Array = SECTION): Buffer {
+  const ehsize = is64 ? 64 : 52;
+  const shentsize = is64 ? 64 : 40;
+  const names = '\0.shstrtab\0.dep-v0\0';
+  const dataAt = ehsize;
+  const namesAt = dataAt + data.length;
+  const shoff = namesAt + names.length;
+  const w = new Writer(shoff + 3 * shentsize, le);
+  w.bytes(0, '\x7fELF');
+  w.buf[4] = is64 ? 2 : 1;
+  w.buf[5] = le ? 1 : 2;
+  w.buf[6] = 1;
+  w.u16(16, 2); // ET_EXEC
+  if (is64) {
+    w.u64(0x28, shoff);
+    w.u16(0x3a, shentsize);
+    w.u16(0x3c, 3);
+    w.u16(0x3e, 1);
+  } else {
+    w.u32(0x20, shoff);
+    w.u16(0x2e, shentsize);
+    w.u16(0x30, 3);
+    w.u16(0x32, 1);
+  }
+  w.bytes(dataAt, data);
+  w.bytes(namesAt, names);
+  const header = (i: number, name: number, type: number, offset: number, size: number): void => {
+    const at = shoff + i * shentsize;
+    w.u32(at, name);
+    w.u32(at + 4, type);
+    if (is64) {
+      w.u64(at + 0x18, offset);
+      w.u64(at + 0x20, size);
+    } else {
+      w.u32(at + 0x10, offset);
+      w.u32(at + 0x14, size);
+    }
+  };
+  header(1, 1, 3, namesAt, names.length); // SHT_STRTAB
+  header(2, names.indexOf('.dep-v0'), 1, dataAt, data.length); // SHT_PROGBITS
+  return w.buf;
+}
+
+/** PE32+: DOS header pointing at the PE signature, COFF header, optional header magic, two sections. */
+function pe(): Buffer {
+  const peAt = 0x40;
+  const optionalSize = 240;
+  const table = peAt + 4 + 20 + optionalSize;
+  const dataAt = 0x200;
+  const raw = Math.ceil(SECTION.length / 0x200) * 0x200; // padded to the file alignment
+  const w = new Writer(dataAt + 0x200 + raw, true);
+  w.bytes(0, 'MZ');
+  w.u32(0x3c, peAt);
+  w.bytes(peAt, 'PE\0\0');
+  w.u16(peAt + 4, 0x8664);
+  w.u16(peAt + 6, 2);
+  w.u16(peAt + 20, optionalSize);
+  w.u16(peAt + 24, 0x20b);
+  const section = (i: number, name: string, virtualSize: number, rawSize: number, rawAt: number): void => {
+    const at = table + i * 40;
+    w.bytes(at, name);
+    w.u32(at + 8, virtualSize);
+    w.u32(at + 16, rawSize);
+    w.u32(at + 20, rawAt);
+  };
+  section(0, '.text', 16, 0x200, dataAt);
+  section(1, '.dep-v0', SECTION.length, raw, dataAt + 0x200);
+  w.bytes(dataAt + 0x200, SECTION);
+  return w.buf;
+}
+
+/** Mach-O: header, one LC_SEGMENT(_64) `__DATA` with one section `__dep_v0`, then the data. */
+function macho(is64: boolean, le: boolean): Buffer {
+  const headerSize = is64 ? 32 : 28;
+  const segSize = is64 ? 72 : 56;
+  const sectSize = is64 ? 80 : 68;
+  const cmdsize = segSize + sectSize;
+  const dataAt = headerSize + cmdsize;
+  const w = new Writer(dataAt + SECTION.length, le);
+  w.u32(0, is64 ? 0xfeedfacf : 0xfeedface);
+  w.u32(12, 2); // MH_EXECUTE
+  w.u32(16, 1);
+  w.u32(20, cmdsize);
+  const seg = headerSize;
+  w.u32(seg, is64 ? 0x19 : 0x1);
+  w.u32(seg + 4, cmdsize);
+  w.bytes(seg + 8, '__DATA');
+  w.u32(seg + (is64 ? 64 : 48), 1);
+  const sect = seg + segSize;
+  w.bytes(sect, '__dep_v0');
+  w.bytes(sect + 16, '__DATA');
+  if (is64) {
+    w.u64(sect + 40, SECTION.length);
+    w.u32(sect + 48, dataAt);
+  } else {
+    w.u32(sect + 36, SECTION.length);
+    w.u32(sect + 40, dataAt);
+  }
+  w.bytes(dataAt, SECTION);
+  return w.buf;
+}
+
+/** A universal binary holding two slices (fat_arch entries are big-endian). */
+function fat(slices: Buffer[]): Buffer {
+  const align = 0x1000;
+  let at = align;
+  const offsets = slices.map((s) => {
+    const o = at;
+    at += Math.ceil(s.length / align) * align;
+    return o;
+  });
+  const w = new Writer(at, false);
+  w.u32(0, 0xcafebabe);
+  w.u32(4, slices.length);
+  slices.forEach((s, i) => {
+    w.u32(8 + i * 20 + 8, offsets[i] as number);
+    w.u32(8 + i * 20 + 12, s.length);
+    w.u32(8 + i * 20 + 16, 12);
+    w.bytes(offsets[i] as number, s);
+  });
+  return w.buf;
+}
+
+/** What every reader must find in SECTION, whatever the container. */
+function assertSectionGraph(bytes: Uint8Array, format: RegExp): void {
+  const graph = readRustBinary(bytes, 'app.bin');
+  assert.ok(graph, 'read as an executable');
+  assert.match(graph.format, format);
+  assert.equal(graph.inventory, 'dep-v0');
+  assert.equal(graph.partial, undefined);
+  assert.deepEqual(graph.roots, ['demo@0.1.0']);
+  assert.deepEqual(
+    graph.packages.map((p) => `${p.name} ${p.version} ${p.source.kind} ${p.source.isDefaultRegistry}`),
+    ['demo 0.1.0 workspace false', 'smallvec 1.6.0 registry true', 'cc 1.0.83 registry true'],
+  );
+  assert.deepEqual(graph.edges, [
+    { from: 'demo@0.1.0', to: 'smallvec@1.6.0', kind: 'normal' },
+    { from: 'demo@0.1.0', to: 'cc@1.0.83', kind: 'build' },
+  ]);
+}
+
+test('ELF: 32- and 64-bit, little- and big-endian, the .dep-v0 section read', () => {
+  assertSectionGraph(elf(true, true), /^ELF 64-bit LSB, cargo-auditable format 0$/);
+  assertSectionGraph(elf(true, false), /^ELF 64-bit MSB/);
+  assertSectionGraph(elf(false, true), /^ELF 32-bit LSB/);
+  assertSectionGraph(elf(false, false), /^ELF 32-bit MSB/);
+});
+
+test('PE32+: the .dep-v0 section read up to its VirtualSize, not its padded raw size', () => {
+  assertSectionGraph(pe(), /^PE32\+, cargo-auditable/);
+});
+
+test('Mach-O: 32/64-bit, either byte order, and a universal binary; __DATA,__dep_v0 read', () => {
+  assertSectionGraph(macho(true, true), /^Mach-O 64-bit LSB/);
+  assertSectionGraph(macho(false, false), /^Mach-O 32-bit MSB/);
+  assertSectionGraph(fat([macho(true, true), macho(false, true)]), /^Mach-O universal \(2 slices\)/);
+  assert.deepEqual(readObjectFile(macho(true, true), 'm')?.sections.map((s) => s.name), ['__DATA,__dep_v0']);
+});
+
+test('not an executable: null, so the file is read as something else', () => {
+  assert.equal(readRustBinary(Buffer.from('[[package]]\nname = "x"\n'), 'Cargo.lock'), null);
+  assert.equal(readRustBinary(Buffer.from([0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 52]), 'Main.class'), null, 'a Java class file shares the universal magic');
+  assert.equal(readRustBinary(Buffer.alloc(0), 'empty'), null);
+});
+
+test('truncated or lying headers: one line naming the file, never a read past the end', () => {
+  const good = elf(true, true);
+  const cases: [string, Buffer, RegExp][] = [
+    ['ELF cut in its header', good.subarray(0, 40), /^app\.bin: not a readable ELF file: e_shoff at offset 40 is beyond the end of the file \(40 bytes\): truncated or corrupt$/],
+    ['ELF cut before its section headers', good.subarray(0, good.length - 10), /^app\.bin: not a readable ELF file: section header table at offset \d+ is beyond the end of the file/],
+    ['section beyond the file', (() => {
+      const b = Buffer.from(good);
+      b.writeBigUInt64LE(10n ** 9n, Number(b.readBigUInt64LE(0x28)) + 2 * 64 + 0x18); // section 2's sh_offset
+      return b;
+    })(), /^app\.bin: not a readable ELF file: section \.dep-v0 at offset 1000000000 is beyond the end of the file/],
+    ['64-bit offset past 2^53', (() => { const b = Buffer.from(good); b.writeBigUInt64LE(2n ** 63n, 0x28); return b; })(), /^app\.bin: not a readable ELF file: e_shoff is 9223372036854775808: corrupt$/],
+    ['unknown ELF class', (() => { const b = Buffer.from(good); b[4] = 9; return b; })(), /^app\.bin: not a readable ELF file: unknown ELF class 9$/],
+    ['PE section table cut', pe().subarray(0, 0x40 + 4 + 20 + 240 + 50), /^app\.bin: not a readable PE file: section table at offset \d+ is beyond the end of the file/],
+    ['Mach-O load commands cut', macho(true, true).subarray(0, 60), /^app\.bin: not a readable Mach-O file: load commands at offset 32 is beyond the end of the file/],
+    ['universal slice beyond the file', fat([macho(true, true)]).subarray(0, 0x1000 + 8), /^app\.bin: not a readable Mach-O universal file: architecture 0 at offset 4096 is beyond the end of the file/],
+  ];
+  for (const [what, bytes, message] of cases) {
+    assert.throws(() => readRustBinary(bytes, 'app.bin'), (err: Error & { line?: string }) => {
+      assert.match(err.line ?? '', message, what);
+      assert.equal((err.line ?? '').includes('\n'), false, `${what}: one line`);
+      return true;
+    });
+  }
+});
+
+test('a section that does not inflate, inflates too far (a zlib bomb), or is not the expected JSON: one line each', () => {
+  const bomb = deflateSync(Buffer.alloc(MAX_DEP_V0_JSON_BYTES + 1, 0x20), { level: 9 });
+  assert.ok(bomb.length < 64 * 1024, 'the bomb is small in the file');
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['not zlib', Buffer.from('plain text, not compressed'), /^app\.bin: \.dep-v0 section does not inflate as zlib data: /],
+    ['a bomb', bomb, /^app\.bin: \.dep-v0 section inflates past 8388608 bytes: refused/],
+    ['not JSON', deflateSync('{"packages": ['), /^app\.bin: \.dep-v0 section is not cargo-auditable's JSON: /],
+    ['not UTF-8', deflateSync(Buffer.from([0x7b, 0xff, 0x7d])), /^app\.bin: \.dep-v0 section is not cargo-auditable's JSON: not UTF-8$/],
+    ['no packages', deflateSync('{"crates": []}'), /no "packages" array$/],
+    ['a dependency index out of range', deflateSync('{"packages":[{"name":"a","version":"1.0.0","source":"crates.io","dependencies":[1]}]}'), /packages\[0\]\.dependencies names 1, not the index of a package$/],
+    ['a version that is not semver', deflateSync('{"packages":[{"name":"a","version":"1.0","source":"crates.io"}]}'), /packages\[0\]\.version "1\.0": /],
+    ['a name no crate can have', deflateSync('{"packages":[{"name":"a b","version":"1.0.0","source":"crates.io"}]}'), /packages\[0\]\.name "a b" holds a character/],
+    ['an unknown kind', deflateSync('{"packages":[{"name":"a","version":"1.0.0","source":"crates.io","kind":"dev"}]}'), /packages\[0\]\.kind is neither "build" nor "runtime"$/],
+  ];
+  for (const [what, section, message] of cases) {
+    assert.throws(() => readRustBinary(elf(true, true, section), 'app.bin'), (err: Error & { line?: string }) => {
+      assert.match(err.line ?? '', message, what);
+      assert.equal((err.line ?? '').includes('\n'), false, `${what}: one line`);
+      return true;
+    });
+  }
+});
+
+test('no .dep-v0: crates from embedded registry paths, partial; names with "-", pre-release and build versions', () => {
+  const strings = [
+    '/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/tree-sitter-2-0.1.0/src/lib.rs',
+    '/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/regex-syntax-0.8.5/src/ast/parse.rs',
+    '/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/regex-syntax-0.8.5/src/hir/mod.rs',
+    'C:\\Users\\u\\.cargo\\registry\\src\\index.crates.io-1949cf8c6b5b557f\\windows-sys-0.52.0\\src\\lib.rs',
+    '/cargo/registry/src/github.com-1ecc6299db9ec823/beta-thing-1.0.0-beta.2+build.7/src/lib.rs',
+    '/usr/share/cargo/registry/aho-corasick-1.1.3/src/ahocorasick.rs',
+    '/build/registry/src/my-mirror.example-0123456789abcdef/inhouse-2.0.0/src/lib.rs',
+    '/usr/share/cargo/registry/no-version/src/lib.rs',
+    '/rust/deps/hashbrown-0.16.1/src/raw/mod.rs',
+  ];
+  const image = Buffer.concat([elf(true, true, Buffer.alloc(0)), ...strings.map((s) => Buffer.from(`${s}\0`, 'latin1'))]);
+  // An ELF whose .dep-v0 section is empty counts as having none.
+  const graph = readRustBinary(image, 'app.bin');
+  assert.ok(graph);
+  assert.equal(graph.inventory, 'embedded paths');
+  assert.equal(graph.partial, true);
+  assert.deepEqual(graph.roots, []);
+  assert.deepEqual(
+    graph.packages.map((p) => `${p.name} ${p.version} ${p.source.isDefaultRegistry ? 'crates.io' : (p.source.url ?? '')}`),
+    [
+      'aho-corasick 1.1.3 crates.io',
+      'beta-thing 1.0.0-beta.2+build.7 crates.io',
+      'hashbrown 0.16.1 crates.io',
+      'inhouse 2.0.0 my-mirror.example-0123456789abcdef',
+      'regex-syntax 0.8.5 crates.io',
+      'tree-sitter-2 0.1.0 crates.io',
+      'windows-sys 0.52.0 crates.io',
+    ],
+  );
+});
