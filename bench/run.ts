@@ -17,6 +17,7 @@ import { SparseRegistry } from '../test/support/sparse-registry.js';
 import { whyNoRegistry } from '../test/support/npm-vendor.js';
 import { benchArchive } from './archive.js';
 import { benchBinary } from './binary.js';
+import { benchFleet } from './fleet.js';
 import { benchNpmVendor } from './vendor-npm.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -194,6 +195,11 @@ async function main(): Promise<void> {
 
   results.archive = await benchArchive();
   results.binary = benchBinary();
+
+  // The fleet's figures are their own file (bench/results/fleet.json), as fleet-eval's sync adds to them.
+  const fleet = { date: results.date, machine: results.machine, ...(await benchFleet()) };
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', 'fleet.json'), JSON.stringify(fleet, null, 2) + '\n');
 
   // Three real npm applications vendored from the public registry (bench/vendor-npm.ts).
   const noRegistry = await whyNoRegistry();

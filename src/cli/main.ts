@@ -7,6 +7,7 @@ import { registerPackage } from './package.js';
 import { registerSbom } from './sbom.js';
 import { registerFix } from './fix.js';
 import { registerDb } from './db/db.js';
+import { registerFleet } from './fleet/index.js';
 import { terminalText } from '../core/terminal-text.js';
 import { writeStderr, writeStdout } from './output.js';
 
@@ -63,6 +64,7 @@ Examples:
   stowage sbom --format spdx -o app.spdx.json
   stowage fix --apply                    the smallest lockfile change that removes each vulnerable version
   stowage db list                        the cached advisory databases; \`stowage db sync\` refreshes them
+  stowage fleet add apps/*/              track applications; fleet status, sync, affected...
 
 Exit codes: 0 done (nothing fails the policy), 1 findings fail the policy (vendoring and
 packaging refuse), 2 the work could not be done (bad input, unreadable database, download).
@@ -74,6 +76,7 @@ Documentation: README.md (report schema, policy file stowage.toml, archive forma
   registerSbom(program, setExit);
   registerFix(program, setExit);
   registerDb(program, setExit);
+  registerFleet(program, setExit);
   return program;
 }
 

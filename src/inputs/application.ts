@@ -4,7 +4,7 @@ import type { DependencyGraph } from '../core/graph.js';
 import { readTextInput } from '../core/input-files.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { isCycloneDxText, readCycloneDx, type CycloneDxReadOptions } from './cyclonedx-reader.js';
-import { findLockfiles, readDependencyGraph, type LockfileLocation } from './lockfiles.js';
+import { findLockfiles, readDependencyGraph, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
 import { readRustBinary } from './binary/rust-binary.js';
@@ -20,6 +20,8 @@ import { readRustBinary } from './binary/rust-binary.js';
 export interface ApplicationReadOptions extends CycloneDxReadOptions {
   /** Accept an inventory known to be incomplete (a binary's embedded paths); it is reported as partial. */
   allowPartial: boolean;
+  /** Told every file read, with its content (the fleet keeps them as a revision's documents). */
+  record?: DocumentRecorder;
 }
 
 export const ALLOW_PARTIAL_FLAG = '--allow-partial';
@@ -50,15 +52,22 @@ function fileHead(path: string, length: number): Uint8Array {
 async function readShippedArtifact(path: string, options: ApplicationReadOptions): Promise<DependencyGraph[] | null> {
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st?.isFile()) return null;
-  if (ARCHIVE.test(path)) return readVendorArchive(readFileSync(path), path, options);
+  if (ARCHIVE.test(path)) {
+    const bytes = readFileSync(path);
+    options.record?.(path, bytes);
+    return readVendorArchive(bytes, path, options);
+  }
   if (LOCKFILE_NAMES.some((n) => path.endsWith(n))) return null;
   if (path.endsWith('.json')) {
     const text = readTextInput(path);
-    return isCycloneDxText(text) ? readCycloneDx(path, text, options).map((g) => ({ ...g, inventory: 'sbom' })) : null;
+    if (!isCycloneDxText(text)) return null;
+    options.record?.(path, text);
+    return readCycloneDx(path, text, options).map((g) => ({ ...g, inventory: 'sbom' }));
   }
   // Sniffed by magic number, so only an executable is read whole, and only once.
   if (!looksLikeObjectFile(fileHead(path, 8))) return null;
-  const graph = readRustBinary(readFileSync(path), path);
+  const bytes = readFileSync(path);
+  const graph = readRustBinary(bytes, path);
   if (!graph) return null;
   if (graph.partial && !options.allowPartial) {
     throw new InputError(
@@ -67,6 +76,7 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
         `a partial inventory; refused (stowage audit ${ALLOW_PARTIAL_FLAG} audits it, reported as partial)`,
     );
   }
+  options.record?.(path, bytes);
   return [graph];
 }
 
@@ -82,11 +92,16 @@ export async function readApplication(
   const shipped: DependencyGraph[] = [];
   for (const path of paths) {
     // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.
-    const fromArtifact = (await readShippedArtifact(path, options)) ?? (await (await import('./shipped.js')).readShippedPackage(path, options));
+    let fromArtifact = await readShippedArtifact(path, options);
+    if (fromArtifact === null) {
+      fromArtifact = await (await import('./shipped.js')).readShippedPackage(path, options);
+      // A package or image file is its own document; an installed tree has none to keep.
+      if (fromArtifact !== null && statSync(path).isFile()) options.record?.(path, readFileSync(path));
+    }
     if (fromArtifact) shipped.push(...fromArtifact);
     else locations.push(...findLockfiles(path));
   }
   const graphs: DependencyGraph[] = [];
-  for (const location of locations) graphs.push(await readDependencyGraph(location));
+  for (const location of locations) graphs.push(await readDependencyGraph(location, options.record));
   return { locations, graphs: [...graphs, ...shipped] };
 }

@@ -1,0 +1,16 @@
+import { currentRevision, requireApp, resolveRevision } from '../../fleet/lookup.js';
+import type { FleetFormatOptions } from './index.js';
+import { reportApps } from './status.js';
+import { withFleetStore } from './with-store.js';
+
+export interface FleetShowOptions extends FleetFormatOptions {
+  revision?: string;
+}
+
+export async function fleetShow(name: string, opts: FleetShowOptions): Promise<number> {
+  return withFleetStore(opts, async (store) => {
+    const app = await requireApp(store, name);
+    const revision = opts.revision !== undefined ? await resolveRevision(store, app, opts.revision) : await currentRevision(store, app);
+    return reportApps([{ name: app.name, revision, findings: await store.findings(revision.id) }], opts, true);
+  });
+}
