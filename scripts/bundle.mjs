@@ -39,8 +39,9 @@ await build({
   outfile: 'dist/bundle/stowage.cjs',
   // zstd-napi loads its addon relative to its own files; ae-cvss-calculator is large and only
   // needed for CVSS v4 vectors. better-sqlite3's JavaScript is bundled (its addon is loaded by
-  // path, see src/advisories/advisory-index.ts).
-  external: ['ae-cvss-calculator', 'zstd-napi'],
+  // path, see src/advisories/advisory-index.ts). pg is bundled (loaded only for a postgres://
+  // fleet store); its optional native binding, pg-native, is not installed.
+  external: ['ae-cvss-calculator', 'zstd-napi', 'pg-native'],
   plugins: [lazyChildProcessForCommander],
 });
 await build({ ...common, entryPoints: ['dist/src/cli/launcher.js'], outfile: 'dist/bundle/launcher.cjs' });

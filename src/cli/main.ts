@@ -5,6 +5,7 @@ import { registerAudit } from './audit.js';
 import { registerVendor } from './vendor.js';
 import { registerPackage } from './package.js';
 import { registerSbom } from './sbom.js';
+import { registerFleet } from './fleet/index.js';
 import { terminalText } from '../core/terminal-text.js';
 import { writeStderr, writeStdout } from './output.js';
 
@@ -59,6 +60,7 @@ Examples:
   stowage vendor verify vendor.tar.zst   prove the archive matches the lockfile and reproduces
   stowage package rpm --srpm             spec + sources + .src.rpm declaring every bundled library
   stowage sbom --format spdx -o app.spdx.json
+  stowage fleet add apps/*/              track applications; fleet status, sync, affected...
 
 Exit codes: 0 done (nothing fails the policy), 1 findings fail the policy (vendoring and
 packaging refuse), 2 the work could not be done (bad input, unreadable database, download).
@@ -68,6 +70,7 @@ Documentation: README.md (report schema, policy file stowage.toml, archive forma
   registerVendor(program, setExit);
   registerPackage(program, setExit);
   registerSbom(program, setExit);
+  registerFleet(program, setExit);
   return program;
 }
 

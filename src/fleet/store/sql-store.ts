@@ -1,0 +1,399 @@
+import type { Finding } from '../../core/finding.js';
+import type { Ecosystem } from '../../core/package.js';
+import type { SqlDriver, SqlExecutor, SqlValue } from './sql.js';
+import {
+  aliasGroupKey,
+  type AdvisoryStateEntry,
+  type AppRecord,
+  type AppSourceKind,
+  type DatabaseState,
+  type FleetSettings,
+  type FleetStore,
+  type HistoryAction,
+  type HistoryEntry,
+  type NewRevision,
+  type PackageKey,
+  type RevisionRecord,
+  type SnapshotRecord,
+} from './store.js';
+
+/** Test hook: pause inside every transaction before it commits, so a test can kill the process there. */
+const PAUSE_ENV = 'STOWAGE_TEST_PAUSE_BEFORE_COMMIT';
+
+interface RevisionRow {
+  id: number;
+  app_id: number;
+  digest: string;
+  seq: number;
+  created_at: string;
+  origin: RevisionRecord['origin'];
+  documents: string;
+  evaluated_against: string;
+}
+
+interface AppRow {
+  id: number;
+  name: string;
+  current_revision: number | null;
+  source_kind: AppSourceKind;
+  created_at: string;
+}
+
+const REVISION_COLUMNS = 'id, app_id, digest, seq, created_at, origin, documents, evaluated_against';
+
+function revisionOf(row: RevisionRow): RevisionRecord {
+  return {
+    id: Number(row.id),
+    appId: Number(row.app_id),
+    digest: row.digest,
+    seq: Number(row.seq),
+    createdAt: row.created_at,
+    origin: row.origin,
+    documents: JSON.parse(row.documents) as RevisionRecord['documents'],
+    evaluatedAgainst: JSON.parse(row.evaluated_against) as Record<string, string>,
+  };
+}
+
+function appOf(row: AppRow): AppRecord {
+  return {
+    id: Number(row.id),
+    name: row.name,
+    currentRevision: row.current_revision === null ? null : Number(row.current_revision),
+    sourceKind: row.source_kind,
+    createdAt: row.created_at,
+  };
+}
+
+/** Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
+const ROWS_PER_INSERT = 500;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+const placeholders = (rows: number, columns: number): string =>
+  Array.from({ length: rows }, () => `(${Array.from({ length: columns }, () => '?').join(', ')})`).join(', ');
+
+/** FleetStore over an SqlDriver: the only place the fleet's SQL lives, the same text for both dialects. */
+export class SqlFleetStore implements FleetStore {
+  private constructor(
+    private readonly sql: SqlExecutor,
+    private readonly driver: SqlDriver | null,
+    readonly location: string,
+  ) {}
+
+  static over(driver: SqlDriver, location: string): SqlFleetStore {
+    return new SqlFleetStore(driver, driver, location);
+  }
+
+  async close(): Promise<void> {
+    await this.driver?.close();
+  }
+
+  transaction<T>(work: (tx: FleetStore) => Promise<T>): Promise<T> {
+    if (this.driver === null) return work(this);
+    return this.driver.transaction(async (tx) => {
+      const result = await work(new SqlFleetStore(tx, null, this.location));
+      if (process.env[PAUSE_ENV] === '1') {
+        process.stderr.write('stowage: paused before commit (test hook)\n');
+        await new Promise(() => setInterval(() => undefined, 1000));
+      }
+      return result;
+    });
+  }
+
+  async settings(): Promise<FleetSettings | null> {
+    const rows = await this.sql.query<{ value: string }>(`SELECT value FROM fleet_meta WHERE key = 'settings'`);
+    return rows[0] ? (JSON.parse(rows[0].value) as FleetSettings) : null;
+  }
+
+  async putSettings(settings: FleetSettings, at: string): Promise<void> {
+    await this.putMeta('settings', JSON.stringify(settings));
+    const created = await this.sql.query(`SELECT 1 FROM fleet_meta WHERE key = 'created_at'`);
+    if (created.length === 0) await this.putMeta('created_at', at);
+  }
+
+  private async putMeta(key: string, value: string): Promise<void> {
+    await this.sql.run(`INSERT INTO fleet_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [key, value]);
+  }
+
+  async databases(): Promise<DatabaseState[]> {
+    const rows = await this.sql.query<{ source: string; position: number; kind: string; revision: string | null; revision_date: string | null; evaluated_at: string | null }>(
+      `SELECT source, position, kind, revision, revision_date, evaluated_at FROM databases ORDER BY position`,
+    );
+    return rows.map((r) => ({ source: r.source, position: Number(r.position), kind: r.kind, revision: r.revision, revisionDate: r.revision_date, evaluatedAt: r.evaluated_at }));
+  }
+
+  async putDatabases(states: DatabaseState[]): Promise<void> {
+    const keep = states.map((s) => s.source);
+    for (const old of await this.databases()) {
+      if (!keep.includes(old.source)) {
+        await this.sql.run(`DELETE FROM databases WHERE source = ?`, [old.source]);
+        await this.sql.run(`DELETE FROM advisory_state WHERE source = ?`, [old.source]);
+      }
+    }
+    for (const s of states) {
+      await this.sql.run(
+        `INSERT INTO databases (source, position, kind, revision, revision_date, evaluated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (source) DO UPDATE SET position = excluded.position, kind = excluded.kind, revision = excluded.revision,
+           revision_date = excluded.revision_date, evaluated_at = excluded.evaluated_at`,
+        [s.source, s.position, s.kind, s.revision, s.revisionDate, s.evaluatedAt],
+      );
+    }
+  }
+
+  async advisoryState(source: string): Promise<AdvisoryStateEntry[]> {
+    const rows = await this.sql.query<{ advisory_id: string; digest: string; names: string }>(
+      `SELECT advisory_id, digest, names FROM advisory_state WHERE source = ? ORDER BY advisory_id`,
+      [source],
+    );
+    return rows.map((r) => ({ advisoryId: r.advisory_id, digest: r.digest, names: JSON.parse(r.names) as [Ecosystem, string][] }));
+  }
+
+  async updateAdvisoryState(source: string, entries: AdvisoryStateEntry[], removed: string[]): Promise<void> {
+    for (const id of removed) await this.sql.run(`DELETE FROM advisory_state WHERE source = ? AND advisory_id = ?`, [source, id]);
+    for (const batch of chunks(entries, ROWS_PER_INSERT)) {
+      await this.sql.run(
+        `INSERT INTO advisory_state (source, advisory_id, digest, names) VALUES ${placeholders(batch.length, 4)}
+         ON CONFLICT (source, advisory_id) DO UPDATE SET digest = excluded.digest, names = excluded.names`,
+        batch.flatMap((e) => [source, e.advisoryId, e.digest, JSON.stringify(e.names)]),
+      );
+    }
+  }
+
+  async putDocuments(documents: { digest: string; size: number; content: Buffer }[]): Promise<void> {
+    for (const d of documents) {
+      await this.sql.run(`INSERT INTO documents (digest, size, content) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING`, [d.digest, d.size, d.content]);
+    }
+  }
+
+  async document(digest: string): Promise<Buffer | null> {
+    const rows = await this.sql.query<{ content: Buffer }>(`SELECT content FROM documents WHERE digest = ?`, [digest]);
+    return rows[0]?.content ?? null;
+  }
+
+  async app(name: string): Promise<AppRecord | null> {
+    const rows = await this.sql.query<AppRow>(`SELECT id, name, current_revision, source_kind, created_at FROM apps WHERE name = ?`, [name]);
+    return rows[0] ? appOf(rows[0]) : null;
+  }
+
+  async appById(id: number): Promise<AppRecord | null> {
+    const rows = await this.sql.query<AppRow>(`SELECT id, name, current_revision, source_kind, created_at FROM apps WHERE id = ?`, [id]);
+    return rows[0] ? appOf(rows[0]) : null;
+  }
+
+  async apps(): Promise<AppRecord[]> {
+    const rows = await this.sql.query<AppRow>(`SELECT id, name, current_revision, source_kind, created_at FROM apps ORDER BY name`);
+    return rows.map(appOf);
+  }
+
+  async createApp(name: string, sourceKind: AppSourceKind, at: string): Promise<AppRecord> {
+    const rows = await this.sql.query<AppRow>(
+      `INSERT INTO apps (name, current_revision, source_kind, created_at) VALUES (?, NULL, ?, ?) RETURNING id, name, current_revision, source_kind, created_at`,
+      [name, sourceKind, at],
+    );
+    return appOf(rows[0] as AppRow);
+  }
+
+  async setCurrentRevision(appId: number, revisionId: number): Promise<void> {
+    await this.sql.run(`UPDATE apps SET current_revision = ? WHERE id = ?`, [revisionId, appId]);
+  }
+
+  async revisionByDigest(appId: number, digest: string): Promise<RevisionRecord | null> {
+    const rows = await this.sql.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM revisions WHERE app_id = ? AND digest = ?`, [appId, digest]);
+    return rows[0] ? revisionOf(rows[0]) : null;
+  }
+
+  async revisionsByPrefix(appId: number, hexPrefix: string): Promise<RevisionRecord[]> {
+    // A range on the digest instead of LIKE: the prefix is user input, and `_`/`%` must stay literal.
+    const low = `sha256:${hexPrefix}`;
+    const high = `sha256:${hexPrefix}\u{10FFFF}`;
+    const rows = await this.sql.query<RevisionRow>(
+      `SELECT ${REVISION_COLUMNS} FROM revisions WHERE app_id = ? AND digest >= ? AND digest < ? ORDER BY seq`,
+      [appId, low, high],
+    );
+    return rows.map(revisionOf);
+  }
+
+  async revision(id: number): Promise<RevisionRecord | null> {
+    const rows = await this.sql.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM revisions WHERE id = ?`, [id]);
+    return rows[0] ? revisionOf(rows[0]) : null;
+  }
+
+  async revisions(appId: number): Promise<RevisionRecord[]> {
+    const rows = await this.sql.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM revisions WHERE app_id = ? ORDER BY seq`, [appId]);
+    return rows.map(revisionOf);
+  }
+
+  async revisionGraph(id: number): Promise<Buffer> {
+    const rows = await this.sql.query<{ graph: Buffer }>(`SELECT graph FROM revisions WHERE id = ?`, [id]);
+    const graph = rows[0]?.graph;
+    if (graph === undefined) throw new Error(`no revision ${id} in the fleet store`);
+    return graph;
+  }
+
+  async addRevision(r: NewRevision): Promise<RevisionRecord> {
+    const seqRows = await this.sql.query<{ next: number }>(`SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM revisions WHERE app_id = ?`, [r.appId]);
+    const seq = Number(seqRows[0]?.next ?? 1);
+    const rows = await this.sql.query<RevisionRow>(
+      `INSERT INTO revisions (app_id, digest, seq, created_at, origin, documents, graph, evaluated_against)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${REVISION_COLUMNS}`,
+      [r.appId, r.digest, seq, r.at, r.origin, JSON.stringify(r.documents), r.graph, JSON.stringify(r.evaluatedAgainst)],
+    );
+    return revisionOf(rows[0] as RevisionRow);
+  }
+
+  async setEvaluatedAgainst(revisionId: number, against: Record<string, string>): Promise<void> {
+    await this.sql.run(`UPDATE revisions SET evaluated_against = ? WHERE id = ?`, [JSON.stringify(against), revisionId]);
+  }
+
+  /** Ids of the packages, inserting those not yet known. */
+  private async packageIds(packages: readonly PackageKey[]): Promise<Map<string, number>> {
+    const ids = new Map<string, number>();
+    const unique = new Map(packages.map((p) => [packageKeyText(p), p]));
+    for (const batch of chunks([...unique.values()], ROWS_PER_INSERT)) {
+      const values = batch.flatMap((p) => [p.ecosystem, p.name, p.version]);
+      await this.sql.run(`INSERT INTO packages (ecosystem, name, version) VALUES ${placeholders(batch.length, 3)} ON CONFLICT DO NOTHING`, values);
+      const rows = await this.sql.query<{ id: number; ecosystem: Ecosystem; name: string; version: string }>(
+        `SELECT id, ecosystem, name, version FROM packages WHERE (ecosystem, name, version) IN (VALUES ${placeholders(batch.length, 3)})`,
+        values,
+      );
+      for (const row of rows) ids.set(packageKeyText(row), Number(row.id));
+    }
+    return ids;
+  }
+
+  async indexPackages(revisionId: number, packages: PackageKey[]): Promise<void> {
+    const ids = [...new Set((await this.packageIds(packages)).values())];
+    for (const batch of chunks(ids, ROWS_PER_INSERT)) {
+      await this.sql.run(
+        `INSERT INTO revision_packages (revision_id, package_id) VALUES ${placeholders(batch.length, 2)} ON CONFLICT DO NOTHING`,
+        batch.flatMap((id) => [revisionId, id]),
+      );
+    }
+  }
+
+  async revisionPackages(revisionId: number): Promise<PackageKey[]> {
+    return this.sql.query<PackageKey>(
+      `SELECT p.ecosystem, p.name, p.version FROM revision_packages rp JOIN packages p ON p.id = rp.package_id
+       WHERE rp.revision_id = ? ORDER BY p.ecosystem, p.name, p.version`,
+      [revisionId],
+    );
+  }
+
+  async currentRevisionsLocking(names: { ecosystem: Ecosystem; name: string }[]): Promise<number[]> {
+    const found = new Set<number>();
+    for (const batch of chunks(names, ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<{ id: number }>(
+        `SELECT DISTINCT a.current_revision AS id FROM packages p
+         JOIN revision_packages rp ON rp.package_id = p.id
+         JOIN apps a ON a.current_revision = rp.revision_id
+         WHERE (p.ecosystem, p.name) IN (VALUES ${placeholders(batch.length, 2)})`,
+        batch.flatMap((n) => [n.ecosystem, n.name]),
+      );
+      for (const row of rows) found.add(Number(row.id));
+    }
+    return [...found].sort((a, b) => a - b);
+  }
+
+  async replaceFindings(revisionId: number, findings: Finding[], onlyNames?: { ecosystem: Ecosystem; name: string }[]): Promise<void> {
+    if (onlyNames === undefined) {
+      await this.sql.run(`DELETE FROM findings WHERE revision_id = ?`, [revisionId]);
+    } else {
+      for (const batch of chunks(onlyNames, ROWS_PER_INSERT)) {
+        await this.sql.run(
+          `DELETE FROM findings WHERE revision_id = ? AND package_id IN
+             (SELECT id FROM packages WHERE (ecosystem, name) IN (VALUES ${placeholders(batch.length, 2)}))`,
+          [revisionId, ...batch.flatMap((n) => [n.ecosystem, n.name])],
+        );
+      }
+    }
+    if (findings.length === 0) return;
+    const ids = await this.packageIds(findings.map((f) => f.package));
+    for (const batch of chunks(findings, ROWS_PER_INSERT)) {
+      const values: SqlValue[] = [];
+      for (const f of batch) {
+        values.push(
+          revisionId,
+          f.target,
+          ids.get(packageKeyText(f.package)) as number,
+          aliasGroupKey([f.advisory.id, ...f.advisory.aliases]),
+          f.advisory.id,
+          JSON.stringify(f),
+        );
+      }
+      await this.sql.run(`INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding) VALUES ${placeholders(batch.length, 6)}`, values);
+    }
+  }
+
+  async findings(revisionId: number): Promise<Finding[]> {
+    const rows = await this.sql.query<{ finding: string }>(`SELECT finding FROM findings WHERE revision_id = ?`, [revisionId]);
+    return rows.map((r) => JSON.parse(r.finding) as Finding);
+  }
+
+  async appendHistory(e: { appId: number; at: string; action: HistoryAction; revisionId: number; previousRevisionId: number | null; by: string }): Promise<void> {
+    await this.sql.run(`INSERT INTO history (app_id, at, action, revision_id, previous_revision_id, by) VALUES (?, ?, ?, ?, ?, ?)`, [
+      e.appId,
+      e.at,
+      e.action,
+      e.revisionId,
+      e.previousRevisionId,
+      e.by,
+    ]);
+  }
+
+  async history(appId: number): Promise<HistoryEntry[]> {
+    const rows = await this.sql.query<{ at: string; action: HistoryAction; revision_id: number; previous_revision_id: number | null; by: string }>(
+      `SELECT at, action, revision_id, previous_revision_id, by FROM history WHERE app_id = ? ORDER BY id`,
+      [appId],
+    );
+    const byId = new Map((await this.revisions(appId)).map((r) => [r.id, r]));
+    return rows.map((r) => ({
+      at: r.at,
+      action: r.action,
+      revision: byId.get(Number(r.revision_id)) as RevisionRecord,
+      previousRevision: r.previous_revision_id === null ? null : (byId.get(Number(r.previous_revision_id)) ?? null),
+      by: r.by,
+    }));
+  }
+
+  async createSnapshot(name: string, at: string, databases: DatabaseState[]): Promise<SnapshotRecord> {
+    const rows = await this.sql.query<{ id: number }>(`INSERT INTO snapshots (name, created_at, databases) VALUES (?, ?, ?) RETURNING id`, [
+      name,
+      at,
+      JSON.stringify(databases),
+    ]);
+    const id = Number(rows[0]?.id);
+    await this.sql.run(
+      `INSERT INTO snapshot_apps (snapshot_id, app_id, revision_id) SELECT ?, id, current_revision FROM apps WHERE current_revision IS NOT NULL`,
+      [id],
+    );
+    return (await this.snapshot(name)) as SnapshotRecord;
+  }
+
+  async snapshot(name: string): Promise<SnapshotRecord | null> {
+    const rows = await this.sql.query<{ id: number; name: string; created_at: string; databases: string }>(
+      `SELECT id, name, created_at, databases FROM snapshots WHERE name = ?`,
+      [name],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const apps = await this.sql.query<{ app_id: number; name: string; revision_id: number }>(
+      `SELECT s.app_id, a.name, s.revision_id FROM snapshot_apps s JOIN apps a ON a.id = s.app_id WHERE s.snapshot_id = ? ORDER BY a.name`,
+      [row.id],
+    );
+    return {
+      id: Number(row.id),
+      name: row.name,
+      createdAt: row.created_at,
+      databases: JSON.parse(row.databases) as DatabaseState[],
+      apps: apps.map((a) => ({ appId: Number(a.app_id), appName: a.name, revisionId: Number(a.revision_id) })),
+    };
+  }
+}
+
+function packageKeyText(p: { ecosystem: string; name: string; version: string }): string {
+  return `${p.ecosystem}\0${p.name}\0${p.version}`;
+}

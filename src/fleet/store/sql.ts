@@ -1,0 +1,53 @@
+/**
+ * The one seam between the fleet and its two stores: SQL text with `?` placeholders and bound
+ * parameters only (untrusted names and versions never become SQL), run by a driver for a
+ * dialect. The PostgreSQL driver numbers the placeholders ($1, $2, ...).
+ */
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** What a bound parameter may be: BLOB/BYTEA as a Buffer, identities and sizes as numbers. */
+export type SqlValue = string | number | Buffer | null;
+
+export type SqlRow = Record<string, unknown>;
+
+/** Runs statements, in or outside a transaction. */
+export interface SqlExecutor {
+  readonly dialect: Dialect;
+  /** Rows of a SELECT (or of an INSERT ... RETURNING). */
+  query<R extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<R[]>;
+  /** A statement without rows; how many rows it changed. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+}
+
+export interface SqlDriver extends SqlExecutor {
+  /**
+   * `work` in one transaction, committed when it resolves, rolled back when it throws. Writers
+   * are serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: SERIALIZABLE, retried on a
+   * serialisation failure), so `work` must do nothing but store work: it may run again.
+   */
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * `?` -> `$1`, `$2`... outside quoted text. Written by hand: the statements are stowage's own
+ * (no user text is ever spliced in), so quotes are the only context to respect.
+ */
+export function numberedPlaceholders(sql: string): string {
+  let n = 0;
+  let out = '';
+  let quote: string | null = null;
+  for (const ch of sql) {
+    if (quote !== null) {
+      if (ch === quote) quote = null;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+    } else if (ch === '?') {
+      out += `$${++n}`;
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}

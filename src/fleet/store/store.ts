@@ -1,0 +1,171 @@
+import type { SeverityLevel } from '../../core/advisory.js';
+import type { Finding } from '../../core/finding.js';
+import type { Ecosystem } from '../../core/package.js';
+
+/**
+ * The fleet's store, the one interface everything above src/fleet/store/ uses: typed, async,
+ * the same on SQLite and PostgreSQL. Writes happen inside `transaction`: every command's
+ * changes are one transaction, so a killed command leaves the store as it was.
+ */
+
+/** `fleet init`'s settings, kept as JSON in fleet_meta. */
+export interface FleetSettings {
+  /** `--db` sources, in order (as `stowage audit --db` takes them). */
+  databases: string[];
+  webhook: { url: string; secretFile: string | null } | null;
+  /** Vulnerabilities below this level are reported but do not fail; null: the audit's default. */
+  failOn: SeverityLevel | null;
+}
+
+/** One of the fleet's advisory databases and the revision the stored findings were computed with. */
+export interface DatabaseState {
+  source: string;
+  position: number;
+  kind: string;
+  revision: string | null;
+  revisionDate: string | null;
+  evaluatedAt: string | null;
+}
+
+/** An advisory as of the last evaluation (sync diffs the database against these). */
+export interface AdvisoryStateEntry {
+  advisoryId: string;
+  /** Digest of the advisory's normalised record. */
+  digest: string;
+  names: [Ecosystem, string][];
+}
+
+/** A document of a revision: its name as stored (`Cargo.lock`, `crates/x/Cargo.toml`, `app.cdx.json`). */
+export interface RevisionDocument {
+  name: string;
+  /** `sha256:` + hex of the bytes. */
+  digest: string;
+  size: number;
+}
+
+export type AppSourceKind = 'directory' | 'lockfile' | 'sbom' | 'archive';
+
+export interface AppRecord {
+  id: number;
+  name: string;
+  currentRevision: number | null;
+  sourceKind: AppSourceKind;
+  createdAt: string;
+}
+
+export type RevisionOrigin = 'add' | 'push' | 'candidate';
+
+export interface RevisionRecord {
+  id: number;
+  appId: number;
+  /** `sha256:` + 64 hex: the digest of the revision's documents (src/fleet/revision.ts). */
+  digest: string;
+  /** 1, 2, ... per application, in the order revisions were recorded. */
+  seq: number;
+  createdAt: string;
+  origin: RevisionOrigin;
+  documents: RevisionDocument[];
+  /** Database source -> revision the stored findings were computed with. */
+  evaluatedAgainst: Record<string, string>;
+}
+
+export interface NewRevision {
+  appId: number;
+  digest: string;
+  origin: RevisionOrigin;
+  documents: RevisionDocument[];
+  /** The compressed compact graph (src/fleet/revision.ts encodes and decodes it). */
+  graph: Buffer;
+  evaluatedAgainst: Record<string, string>;
+  at: string;
+}
+
+export interface PackageKey {
+  ecosystem: Ecosystem;
+  name: string;
+  version: string;
+}
+
+export type HistoryAction = 'added' | 'promoted' | 'rolled-back';
+
+export interface HistoryEntry {
+  at: string;
+  action: HistoryAction;
+  revision: RevisionRecord;
+  previousRevision: RevisionRecord | null;
+  by: string;
+}
+
+export interface SnapshotRecord {
+  id: number;
+  name: string;
+  createdAt: string;
+  databases: DatabaseState[];
+  /** App name -> revision id, as recorded. */
+  apps: { appId: number; appName: string; revisionId: number }[];
+}
+
+export interface FleetStore {
+  /** The store as users name it (a path, or the URL without its password), for messages. */
+  readonly location: string;
+  close(): Promise<void>;
+  /** `work` in one transaction, given the store bound to it; may run again on PostgreSQL (see SqlDriver). */
+  transaction<T>(work: (tx: FleetStore) => Promise<T>): Promise<T>;
+
+  settings(): Promise<FleetSettings | null>;
+  putSettings(settings: FleetSettings, at: string): Promise<void>;
+
+  databases(): Promise<DatabaseState[]>;
+  /** Replaces the list of databases (fleet init); states of sources still listed are kept. */
+  putDatabases(states: DatabaseState[]): Promise<void>;
+
+  advisoryState(source: string): Promise<AdvisoryStateEntry[]>;
+  /** Upserts `entries` and deletes `removed` ids of one database's advisory state. */
+  updateAdvisoryState(source: string, entries: AdvisoryStateEntry[], removed: string[]): Promise<void>;
+
+  /** Stores compressed documents, once per digest. */
+  putDocuments(documents: { digest: string; size: number; content: Buffer }[]): Promise<void>;
+  /** The compressed content of a document, or null. */
+  document(digest: string): Promise<Buffer | null>;
+
+  app(name: string): Promise<AppRecord | null>;
+  appById(id: number): Promise<AppRecord | null>;
+  apps(): Promise<AppRecord[]>;
+  createApp(name: string, sourceKind: AppSourceKind, at: string): Promise<AppRecord>;
+  setCurrentRevision(appId: number, revisionId: number): Promise<void>;
+
+  /** The revision of this application with this digest, if recorded. */
+  revisionByDigest(appId: number, digest: string): Promise<RevisionRecord | null>;
+  /** Revisions of an application whose digest's hex starts with `hexPrefix`. */
+  revisionsByPrefix(appId: number, hexPrefix: string): Promise<RevisionRecord[]>;
+  revision(id: number): Promise<RevisionRecord | null>;
+  revisions(appId: number): Promise<RevisionRecord[]>;
+  /** The compressed graph of a revision. */
+  revisionGraph(id: number): Promise<Buffer>;
+  addRevision(revision: NewRevision): Promise<RevisionRecord>;
+  setEvaluatedAgainst(revisionId: number, against: Record<string, string>): Promise<void>;
+
+  /** Indexes the packages a revision locks: (ecosystem, name) -> revisions, for sync and affected. */
+  indexPackages(revisionId: number, packages: PackageKey[]): Promise<void>;
+  revisionPackages(revisionId: number): Promise<PackageKey[]>;
+  /** Ids of current revisions that lock a package of one of these names. */
+  currentRevisionsLocking(names: { ecosystem: Ecosystem; name: string }[]): Promise<number[]>;
+
+  /**
+   * Replaces a revision's findings: all of them, or (`onlyNames`) those about packages of these
+   * names, so an evaluation restricted to them replaces exactly what it recomputed.
+   */
+  replaceFindings(revisionId: number, findings: Finding[], onlyNames?: { ecosystem: Ecosystem; name: string }[]): Promise<void>;
+  findings(revisionId: number): Promise<Finding[]>;
+
+  appendHistory(entry: { appId: number; at: string; action: HistoryAction; revisionId: number; previousRevisionId: number | null; by: string }): Promise<void>;
+  history(appId: number): Promise<HistoryEntry[]>;
+
+  createSnapshot(name: string, at: string, databases: DatabaseState[]): Promise<SnapshotRecord>;
+  snapshot(name: string): Promise<SnapshotRecord | null>;
+}
+
+/** The key findings are grouped on: the alias group (every id of the advisory), sorted. */
+export function aliasGroupKey(ids: readonly string[]): string {
+  return [...new Set(ids)].sort().join(' ');
+}
