@@ -12,10 +12,12 @@ import {
   type HistoryAction,
   type HistoryEntry,
   type NewRevision,
+  type OutboxDelivery,
   type PackageKey,
   type RevisionRecord,
   type SnapshotRecord,
 } from './store.js';
+import type { StoredTriageDecision, TriageDecision } from '../triage.js';
 
 /** Test hook: pause inside every transaction before it commits, so a test can kill the process there. */
 const PAUSE_ENV = 'STOWAGE_TEST_PAUSE_BEFORE_COMMIT';
@@ -391,6 +393,163 @@ export class SqlFleetStore implements FleetStore {
       databases: JSON.parse(row.databases) as DatabaseState[],
       apps: apps.map((a) => ({ appId: Number(a.app_id), appName: a.name, revisionId: Number(a.revision_id) })),
     };
+  }
+
+  // Queries, triage and events (fleet-eval).
+
+  async currentFindingsWithId(id: string): Promise<{ app: string; appId: number; revisionId: number; finding: Finding }[]> {
+    // group_key holds every id, space-separated: a whole-word LIKE, its wildcards escaped; ids compare
+    // regardless of case on both stores (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
+    const pattern = `% ${id.replace(/[\\%_]/g, (c) => `\\${c}`)} %`;
+    const rows = await this.sql.query<{ app_id: number; name: string; revision_id: number; finding: string }>(
+      `SELECT a.id AS app_id, a.name, f.revision_id, f.finding FROM findings f JOIN apps a ON a.current_revision = f.revision_id
+       WHERE UPPER(f.advisory_id) = UPPER(?) OR UPPER(' ' || f.group_key || ' ') LIKE UPPER(?) ESCAPE '\\' ORDER BY a.name, f.target`,
+      [id, pattern],
+    );
+    return rows.map((r) => ({ app: r.name, appId: Number(r.app_id), revisionId: Number(r.revision_id), finding: JSON.parse(r.finding) as Finding }));
+  }
+
+  async currentRevisionsWithPackage(name: string): Promise<{ app: string; appId: number; revisionId: number; package: PackageKey }[]> {
+    // crates.io's rule (package-names.ts): regardless of case and of '-' against '_'.
+    const crateKey = name.toLowerCase().replace(/-/g, '_');
+    const rows = await this.sql.query<{ app_id: number; app: string; revision_id: number; ecosystem: Ecosystem; name: string; version: string }>(
+      `SELECT a.id AS app_id, a.name AS app, rp.revision_id, p.ecosystem, p.name, p.version FROM packages p
+       JOIN revision_packages rp ON rp.package_id = p.id
+       JOIN apps a ON a.current_revision = rp.revision_id
+       WHERE (p.ecosystem = 'npm' AND p.name = ?) OR (p.ecosystem = 'cargo' AND replace(lower(p.name), '-', '_') = ?)
+       ORDER BY a.name, p.ecosystem, p.name, p.version`,
+      [name, crateKey],
+    );
+    return rows.map((r) => ({
+      app: r.app,
+      appId: Number(r.app_id),
+      revisionId: Number(r.revision_id),
+      package: { ecosystem: r.ecosystem, name: r.name, version: r.version },
+    }));
+  }
+
+  async addTriage(d: TriageDecision): Promise<StoredTriageDecision> {
+    const rows = await this.sql.query<{ id: number }>(
+      `INSERT INTO triage (app_id, alias_key, package_name, package_range, state, justification, reason, expires, by, at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [d.appId, d.aliasKey, d.packageName, d.packageRange, d.state, d.justification, d.reason, d.expires, d.by, d.at],
+    );
+    const id = Number(rows[0]?.id);
+    // NULLs compared through COALESCE: `IS` is SQLite's spelling, `IS NOT DISTINCT FROM` PostgreSQL's.
+    await this.sql.run(
+      `UPDATE triage SET superseded_by = ? WHERE superseded_by IS NULL AND id <> ? AND COALESCE(app_id, -1) = ? AND alias_key = ?
+         AND COALESCE(package_name, '') = ? AND COALESCE(package_range, '') = ?`,
+      [id, id, d.appId ?? -1, d.aliasKey, d.packageName ?? '', d.packageRange ?? ''],
+    );
+    return { ...d, id };
+  }
+
+  async triageDecisions(): Promise<StoredTriageDecision[]> {
+    const rows = await this.sql.query<{
+      id: number;
+      app_id: number | null;
+      alias_key: string;
+      package_name: string | null;
+      package_range: string | null;
+      state: StoredTriageDecision['state'];
+      justification: StoredTriageDecision['justification'];
+      reason: string;
+      expires: string | null;
+      by: string;
+      at: string;
+    }>(
+      `SELECT id, app_id, alias_key, package_name, package_range, state, justification, reason, expires, by, at FROM triage
+       WHERE superseded_by IS NULL ORDER BY id`,
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      appId: r.app_id === null ? null : Number(r.app_id),
+      aliasKey: r.alias_key,
+      packageName: r.package_name,
+      packageRange: r.package_range,
+      state: r.state,
+      justification: r.justification,
+      reason: r.reason,
+      expires: r.expires,
+      by: r.by,
+      at: r.at,
+    }));
+  }
+
+  async addEvent(event: { type: string; body: string; at: string }, targets: string[]): Promise<number> {
+    const rows = await this.sql.query<{ id: number }>(`INSERT INTO events (at, type, body) VALUES (?, ?, ?) RETURNING id`, [event.at, event.type, event.body]);
+    const id = Number(rows[0]?.id);
+    for (const target of targets) {
+      await this.sql.run(`INSERT INTO outbox (event_id, target, attempts, next_attempt_at) VALUES (?, ?, 0, ?)`, [id, target, event.at]);
+    }
+    return id;
+  }
+
+  async dueDeliveries(now: string, limit: number): Promise<OutboxDelivery[]> {
+    const rows = await this.sql.query<{ event_id: number; target: string; type: string; body: string; attempts: number; next_attempt_at: string }>(
+      `SELECT o.event_id, o.target, e.type, e.body, o.attempts, o.next_attempt_at FROM outbox o JOIN events e ON e.id = o.event_id
+       WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ? ORDER BY o.event_id, o.target LIMIT ?`,
+      [now, limit],
+    );
+    return rows.map((r) => ({
+      eventId: Number(r.event_id),
+      target: r.target,
+      type: r.type,
+      body: r.body,
+      attempts: Number(r.attempts),
+      nextAttemptAt: r.next_attempt_at,
+    }));
+  }
+
+  async claimDelivery(d: OutboxDelivery, leaseUntil: string): Promise<boolean> {
+    const changed = await this.sql.run(
+      `UPDATE outbox SET next_attempt_at = ? WHERE event_id = ? AND target = ? AND delivered_at IS NULL AND next_attempt_at = ?`,
+      [leaseUntil, d.eventId, d.target, d.nextAttemptAt],
+    );
+    return changed === 1;
+  }
+
+  async deliveryDone(d: OutboxDelivery, at: string): Promise<void> {
+    await this.sql.run(`UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE event_id = ? AND target = ?`, [
+      at,
+      d.eventId,
+      d.target,
+    ]);
+  }
+
+  async deliveryFailed(d: OutboxDelivery, nextAttemptAt: string, error: string): Promise<void> {
+    await this.sql.run(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE event_id = ? AND target = ?`, [
+      nextAttemptAt,
+      error,
+      d.eventId,
+      d.target,
+    ]);
+  }
+
+  async deliveries(): Promise<(OutboxDelivery & { deliveredAt: string | null; lastError: string | null })[]> {
+    const rows = await this.sql.query<{
+      event_id: number;
+      target: string;
+      type: string;
+      body: string;
+      attempts: number;
+      next_attempt_at: string;
+      delivered_at: string | null;
+      last_error: string | null;
+    }>(
+      `SELECT o.event_id, o.target, e.type, e.body, o.attempts, o.next_attempt_at, o.delivered_at, o.last_error FROM outbox o
+       JOIN events e ON e.id = o.event_id ORDER BY o.event_id, o.target`,
+    );
+    return rows.map((r) => ({
+      eventId: Number(r.event_id),
+      target: r.target,
+      type: r.type,
+      body: r.body,
+      attempts: Number(r.attempts),
+      nextAttemptAt: r.next_attempt_at,
+      deliveredAt: r.delivered_at,
+      lastError: r.last_error,
+    }));
   }
 }
 
