@@ -2,6 +2,9 @@ import { StowageError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import type { VersionScheme } from '../core/ecosystem.js';
 import { lockfileNameKey } from '../ecosystems/package-names.js';
+import { findingJson } from '../audit/report/json.js';
+import { recordEvent } from './events.js';
+import { aliasGroupKey, type FleetStore } from './store/store.js';
 
 /**
  * Triage decisions, as CycloneDX's vulnerability analysis states them (1.5 and later): what a
@@ -175,5 +178,158 @@ export function triageJson(applied: AppliedDecision | null): TriageJson | null {
     at: d.at,
     scope: d.appId === null ? 'fleet' : 'application',
     active: applied.active,
+  };
+}
+
+/** A decision shown beside the finding it governs (fleet JSON: `apps[].triage`). */
+export interface TriageNote extends TriageJson {
+  target: string;
+  advisory: string;
+  package: { ecosystem: string; name: string; version: string };
+}
+
+/** Where a settled decision shows in the finding itself: as an accepted risk, like a policy ignore. */
+export const TRIAGE_ORIGIN = 'fleet triage';
+
+/**
+ * Applies the fleet's decisions to each application's findings: a finding under an active
+ * settled decision (not_affected, false_positive, resolved…) is `ignored` (origin "fleet
+ * triage") and stops failing, exactly as an ignore in the policy does; every decision found,
+ * settled or not, active or expired, is listed beside the findings.
+ */
+export async function applyTriage(
+  store: { triageDecisions(): Promise<StoredTriageDecision[]> },
+  apps: readonly { appId: number; findings: readonly Finding[] }[],
+  now: Date,
+  schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
+): Promise<{ findings: Finding[]; triage: TriageNote[] }[]> {
+  const decisions = await store.triageDecisions();
+  const today = now.toISOString().slice(0, 10);
+  const out: { findings: Finding[]; triage: TriageNote[] }[] = [];
+  for (const app of apps) {
+    const findings: Finding[] = [];
+    const triage: TriageNote[] = [];
+    for (const finding of app.findings) {
+      const applied = decisions.length === 0 ? null : governingDecision(decisions, app.appId, finding, await schemeOf(finding.package.ecosystem), today);
+      const note = triageJson(applied);
+      if (applied === null || note === null) {
+        findings.push(finding);
+        continue;
+      }
+      triage.push({
+        target: finding.target,
+        advisory: finding.advisory.id,
+        package: { ecosystem: finding.package.ecosystem, name: finding.package.name, version: finding.package.version },
+        ...note,
+      });
+      const settles = applied.active && SETTLED.has(applied.decision.state) && finding.ignored === null;
+      findings.push(
+        settles
+          ? {
+              ...finding,
+              ignored: { id: finding.advisory.id, reason: `${applied.decision.state}: ${applied.decision.reason}`, expires: applied.decision.expires, origin: TRIAGE_ORIGIN },
+              failsPolicy: false,
+            }
+          : finding,
+      );
+    }
+    out.push({ findings, triage });
+  }
+  return out;
+}
+
+export interface TriageRequest {
+  /** null: the whole fleet (--all). */
+  app: string | null;
+  id: string;
+  state: string | undefined;
+  reason: string | undefined;
+  justification: string | undefined;
+  expires: string | undefined;
+  package: string | undefined;
+  by: string;
+  now: Date;
+}
+
+export interface TriageOutcome {
+  decision: StoredTriageDecision;
+  /** The applications whose current findings the decision governs, with them (decision applied). */
+  apps: { name: string; revision: string; seq: number; findings: Finding[]; triage: TriageNote[] }[];
+}
+
+/**
+ * Records one decision (append-only; an earlier one with the same scope, alias group and
+ * package is superseded), and, when it governs current findings, the `triage` event, in one
+ * transaction. The advisory must be known to the fleet (a finding, or a database's advisory
+ * as of the last sync): a typo must not be stored as a decision about nothing.
+ */
+export async function recordDecision(
+  store: FleetStore,
+  request: TriageRequest,
+  schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
+): Promise<TriageOutcome> {
+  const checked = checkDecision({ ...request, by: request.by });
+  const selector = request.package === undefined ? null : parsePackageSelector(request.package);
+  const at = request.now.toISOString();
+  return store.transaction(async (tx) => {
+    const settings = await tx.settings();
+    const app = request.app === null ? null : await tx.app(request.app);
+    if (request.app !== null && app === null) throw new StowageError(`no application named ${JSON.stringify(request.app)} in the fleet (see stowage fleet status)`);
+    const rows = await tx.currentFindingsWithId(request.id);
+    if (rows.length === 0 && !(await tx.knowsAdvisory(request.id))) {
+      throw new StowageError(`no advisory ${JSON.stringify(request.id)} in the fleet's databases (as of the last sync) or findings`);
+    }
+    // The alias group as the fleet knows it: every id of the findings that carry this one.
+    const ids = new Set([request.id]);
+    for (const row of rows) for (const id of [row.finding.advisory.id, ...row.finding.advisory.aliases]) ids.add(id);
+    const first = rows[0]?.finding;
+    if (selector?.range != null && first !== undefined) checkRange(selector.range, await schemeOf(first.package.ecosystem), first.package.version);
+    const decision = await tx.addTriage({
+      appId: app?.id ?? null,
+      aliasKey: aliasGroupKey([...ids]),
+      packageName: selector?.name ?? null,
+      packageRange: selector?.range ?? null,
+      state: checked.state,
+      justification: checked.justification,
+      reason: checked.reason,
+      expires: checked.expires,
+      by: checked.by,
+      at,
+    });
+    const governed = rows.filter((r) => app === null || r.appId === app.id);
+    const byApp = new Map<number, { name: string; revision: string; seq: number; appId: number; findings: Finding[] }>();
+    for (const r of governed) {
+      let entry = byApp.get(r.appId);
+      if (!entry) byApp.set(r.appId, (entry = { name: r.app, revision: r.revision, seq: r.seq, appId: r.appId, findings: [] }));
+      entry.findings.push(r.finding);
+    }
+    const entries = [...byApp.values()];
+    const applied = await applyTriage(tx, entries, request.now, schemeOf);
+    const apps = entries
+      .map((e, i) => ({ name: e.name, revision: e.revision, seq: e.seq, findings: applied[i]?.findings ?? [], triage: (applied[i]?.triage ?? []).filter((n) => n.at === at) }))
+      .filter((a) => a.triage.length > 0);
+    const outcome: TriageOutcome = { decision, apps };
+    if (apps.length > 0) await recordEvent(tx, settings, 'triage', triageEventBody(outcome), at);
+    return outcome;
+  });
+}
+
+export function triageEventBody(outcome: TriageOutcome): Record<string, unknown> {
+  const d = outcome.decision;
+  return {
+    schemaVersion: 1,
+    decision: {
+      scope: d.appId === null ? 'fleet' : 'application',
+      aliases: d.aliasKey.split(' '),
+      package: d.packageName,
+      range: d.packageRange,
+      state: d.state,
+      justification: d.justification,
+      reason: d.reason,
+      expires: d.expires,
+      by: d.by,
+      at: d.at,
+    },
+    apps: outcome.apps.map((a) => ({ name: a.name, revision: a.revision, seq: a.seq, findings: a.findings.map(findingJson), triage: a.triage })),
   };
 }

@@ -12,6 +12,8 @@ import {
   type HistoryAction,
   type HistoryEntry,
   type NewRevision,
+  type CurrentFinding,
+  type CurrentRevisionRef,
   type OutboxDelivery,
   type PackageKey,
   type RevisionRecord,
@@ -397,35 +399,129 @@ export class SqlFleetStore implements FleetStore {
 
   // Queries, triage and events (fleet-eval).
 
-  async currentFindingsWithId(id: string): Promise<{ app: string; appId: number; revisionId: number; finding: Finding }[]> {
+  async currentFindingsWithId(id: string): Promise<CurrentFinding[]> {
     // group_key holds every id, space-separated: a whole-word LIKE, its wildcards escaped; ids compare
     // regardless of case on both stores (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
     const pattern = `% ${id.replace(/[\\%_]/g, (c) => `\\${c}`)} %`;
-    const rows = await this.sql.query<{ app_id: number; name: string; revision_id: number; finding: string }>(
-      `SELECT a.id AS app_id, a.name, f.revision_id, f.finding FROM findings f JOIN apps a ON a.current_revision = f.revision_id
-       WHERE UPPER(f.advisory_id) = UPPER(?) OR UPPER(' ' || f.group_key || ' ') LIKE UPPER(?) ESCAPE '\\' ORDER BY a.name, f.target`,
-      [id, pattern],
-    );
-    return rows.map((r) => ({ app: r.name, appId: Number(r.app_id), revisionId: Number(r.revision_id), finding: JSON.parse(r.finding) as Finding }));
+    return this.currentFindingsWhere(`UPPER(f.advisory_id) = UPPER(?) OR UPPER(' ' || f.group_key || ' ') LIKE UPPER(?) ESCAPE '\\'`, [id, pattern]);
   }
 
-  async currentRevisionsWithPackage(name: string): Promise<{ app: string; appId: number; revisionId: number; package: PackageKey }[]> {
-    // crates.io's rule (package-names.ts): regardless of case and of '-' against '_'.
-    const crateKey = name.toLowerCase().replace(/-/g, '_');
-    const rows = await this.sql.query<{ app_id: number; app: string; revision_id: number; ecosystem: Ecosystem; name: string; version: string }>(
-      `SELECT a.id AS app_id, a.name AS app, rp.revision_id, p.ecosystem, p.name, p.version FROM packages p
+  async knowsAdvisory(id: string): Promise<boolean> {
+    return (await this.sql.query(`SELECT 1 FROM advisory_state WHERE UPPER(advisory_id) = UPPER(?) LIMIT 1`, [id])).length > 0;
+  }
+
+  async currentFindingsOnPackage(name: string): Promise<CurrentFinding[]> {
+    return this.currentFindingsWhere(`f.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED})`, [name, crateKey(name)]);
+  }
+
+  /** Findings of current revisions, in application-name order, that satisfy `where` (over f). */
+  private async currentFindingsWhere(where: string, params: SqlValue[]): Promise<CurrentFinding[]> {
+    const rows = await this.sql.query<{ app_id: number; name: string; revision_id: number; digest: string; seq: number; finding: string }>(
+      `SELECT a.id AS app_id, a.name, f.revision_id, r.digest, r.seq, f.finding FROM findings f
+       JOIN apps a ON a.current_revision = f.revision_id JOIN revisions r ON r.id = f.revision_id
+       WHERE ${where}`,
+      params,
+    );
+    return rows
+      .map((r) => ({
+        app: r.name,
+        appId: Number(r.app_id),
+        revisionId: Number(r.revision_id),
+        revision: r.digest,
+        seq: Number(r.seq),
+        finding: JSON.parse(r.finding) as Finding,
+      }))
+      .sort((a, b) => codePointOrder(a.app, b.app));
+  }
+
+  async currentRevisionsWithPackage(name: string): Promise<(CurrentRevisionRef & { package: PackageKey })[]> {
+    const rows = await this.sql.query<{ app_id: number; app: string; revision_id: number; digest: string; seq: number; ecosystem: Ecosystem; name: string; version: string }>(
+      `SELECT a.id AS app_id, a.name AS app, rp.revision_id, r.digest, r.seq, p.ecosystem, p.name, p.version FROM packages p
        JOIN revision_packages rp ON rp.package_id = p.id
        JOIN apps a ON a.current_revision = rp.revision_id
-       WHERE (p.ecosystem = 'npm' AND p.name = ?) OR (p.ecosystem = 'cargo' AND replace(lower(p.name), '-', '_') = ?)
-       ORDER BY a.name, p.ecosystem, p.name, p.version`,
-      [name, crateKey],
+       JOIN revisions r ON r.id = rp.revision_id
+       WHERE ${PACKAGE_NAMED}`,
+      [name, crateKey(name)],
     );
-    return rows.map((r) => ({
-      app: r.app,
-      appId: Number(r.app_id),
-      revisionId: Number(r.revision_id),
-      package: { ecosystem: r.ecosystem, name: r.name, version: r.version },
-    }));
+    return rows
+      .map((r) => ({
+        app: r.app,
+        appId: Number(r.app_id),
+        revisionId: Number(r.revision_id),
+        revision: r.digest,
+        seq: Number(r.seq),
+        package: { ecosystem: r.ecosystem, name: r.name, version: r.version },
+      }))
+      .sort((a, b) => codePointOrder(a.app, b.app) || codePointOrder(a.package.version, b.package.version));
+  }
+
+  async packageNames(): Promise<{ ecosystem: Ecosystem; name: string }[]> {
+    return this.sql.query<{ ecosystem: Ecosystem; name: string }>(`SELECT DISTINCT ecosystem, name FROM packages ORDER BY ecosystem, name`);
+  }
+
+  async packagesNamed(names: { ecosystem: Ecosystem; name: string }[]): Promise<PackageKey[]> {
+    const found: PackageKey[] = [];
+    for (const batch of chunks(names, ROWS_PER_INSERT)) {
+      found.push(
+        ...(await this.sql.query<PackageKey>(
+          `SELECT ecosystem, name, version FROM packages WHERE (ecosystem, name) IN (VALUES ${placeholders(batch.length, 2)})`,
+          batch.flatMap((n) => [n.ecosystem, n.name]),
+        )),
+      );
+    }
+    return found;
+  }
+
+  async currentRevisionsLockingVersions(packages: PackageKey[]): Promise<number[]> {
+    const found = new Set<number>();
+    for (const batch of chunks(packages, ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<{ id: number }>(
+        `SELECT DISTINCT a.current_revision AS id FROM packages p
+         JOIN revision_packages rp ON rp.package_id = p.id
+         JOIN apps a ON a.current_revision = rp.revision_id
+         WHERE (p.ecosystem, p.name, p.version) IN (VALUES ${placeholders(batch.length, 3)})`,
+        batch.flatMap((p) => [p.ecosystem, p.name, p.version]),
+      );
+      for (const row of rows) found.add(Number(row.id));
+    }
+    return [...found].sort((a, b) => a - b);
+  }
+
+  async currentRevisionsWithFindingsOn(names: { ecosystem: Ecosystem; name: string }[]): Promise<number[]> {
+    const found = new Set<number>();
+    for (const batch of chunks(names, ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<{ id: number }>(
+        `SELECT DISTINCT f.revision_id AS id FROM findings f
+         JOIN apps a ON a.current_revision = f.revision_id
+         WHERE f.package_id IN (SELECT id FROM packages WHERE (ecosystem, name) IN (VALUES ${placeholders(batch.length, 2)}))`,
+        batch.flatMap((n) => [n.ecosystem, n.name]),
+      );
+      for (const row of rows) found.add(Number(row.id));
+    }
+    return [...found].sort((a, b) => a - b);
+  }
+
+  async currentRevisionsEvaluatedOtherwise(states: Record<string, string>[]): Promise<number[]> {
+    // evaluated_against is written by JSON.stringify of maps built in the fleet's database order.
+    const texts = states.map((s) => JSON.stringify(s));
+    const rows = await this.sql.query<{ id: number }>(
+      `SELECT r.id FROM apps a JOIN revisions r ON r.id = a.current_revision
+       WHERE r.evaluated_against NOT IN (${texts.map(() => '?').join(', ')}) ORDER BY r.id`,
+      texts,
+    );
+    return rows.map((r) => Number(r.id));
+  }
+
+  async advanceEvaluatedAgainst(from: Record<string, string>, to: Record<string, string>): Promise<void> {
+    await this.sql.run(`UPDATE revisions SET evaluated_against = ? WHERE evaluated_against = ? AND id IN (SELECT current_revision FROM apps)`, [
+      JSON.stringify(to),
+      JSON.stringify(from),
+    ]);
+  }
+
+  async currentFailingFindings(): Promise<CurrentFinding[]> {
+    // A stored finding is JSON.stringify of the audit's Finding, whose last field is failsPolicy.
+    return this.currentFindingsWhere(`f.finding LIKE '%"failsPolicy":true}'`, []);
   }
 
   async addTriage(d: TriageDecision): Promise<StoredTriageDecision> {
@@ -551,6 +647,19 @@ export class SqlFleetStore implements FleetStore {
       lastError: r.last_error,
     }));
   }
+}
+
+/**
+ * A package named NAME (first parameter) or, for crates, whose crates.io key is the second
+ * parameter: crates compare regardless of case and of '-' against '_' (package-names.ts).
+ */
+const PACKAGE_NAMED = `((p.ecosystem = 'npm' AND p.name = ?) OR (p.ecosystem = 'cargo' AND replace(lower(p.name), '-', '_') = ?))`;
+
+const crateKey = (name: string): string => name.toLowerCase().replace(/-/g, '_');
+
+/** Code-point order: the same on both stores (PostgreSQL would sort by its collation). */
+function codePointOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function packageKeyText(p: { ecosystem: string; name: string; version: string }): string {

@@ -167,10 +167,29 @@ export interface FleetStore {
 
   // Queries, triage and events (fleet-eval).
 
-  /** Findings of current revisions whose advisory has `id` as its id or one of its aliases. */
-  currentFindingsWithId(id: string): Promise<{ app: string; appId: number; revisionId: number; finding: Finding }[]>;
-  /** Current revisions locking a package of this name (crates: compared as crates.io does), with the versions. */
-  currentRevisionsWithPackage(name: string): Promise<{ app: string; appId: number; revisionId: number; package: PackageKey }[]>;
+  /** Findings of current revisions whose advisory has `id` as its id or one of its aliases, by application name. */
+  currentFindingsWithId(id: string): Promise<CurrentFinding[]>;
+  /** Current revisions locking a package of this name (crates: compared as crates.io does), with the versions, by application name. */
+  currentRevisionsWithPackage(name: string): Promise<(CurrentRevisionRef & { package: PackageKey })[]>;
+  /** Whether a database's advisory state (as of the last sync) holds this advisory id (any letter case). */
+  knowsAdvisory(id: string): Promise<boolean>;
+  /** Findings of current revisions about a package of this name (compared as above). */
+  currentFindingsOnPackage(name: string): Promise<CurrentFinding[]>;
+
+  /** Every (ecosystem, name) any revision locks. */
+  packageNames(): Promise<{ ecosystem: Ecosystem; name: string }[]>;
+  /** Every version of these packages any revision locks. */
+  packagesNamed(names: { ecosystem: Ecosystem; name: string }[]): Promise<PackageKey[]>;
+  /** Ids of current revisions that lock one of these exact packages (name and version). */
+  currentRevisionsLockingVersions(packages: PackageKey[]): Promise<number[]>;
+  /** Ids of current revisions with a stored finding about a package of one of these names. */
+  currentRevisionsWithFindingsOn(names: { ecosystem: Ecosystem; name: string }[]): Promise<number[]>;
+  /** Ids of current revisions whose findings were computed with none of these database states. */
+  currentRevisionsEvaluatedOtherwise(states: Record<string, string>[]): Promise<number[]>;
+  /** Current revisions evaluated with `from` are now known to hold for `to` (sync found nothing for them to change). */
+  advanceEvaluatedAgainst(from: Record<string, string>, to: Record<string, string>): Promise<void>;
+  /** Findings of current revisions that fail their policy (before triage). */
+  currentFailingFindings(): Promise<CurrentFinding[]>;
 
   /** Appends a decision; earlier ones with the same scope, alias group and package are marked superseded. */
   addTriage(decision: TriageDecision): Promise<StoredTriageDecision>;
@@ -190,6 +209,20 @@ export interface FleetStore {
   deliveryFailed(d: OutboxDelivery, nextAttemptAt: string, error: string): Promise<void>;
   /** Every delivery of every event, for `fleet` diagnostics and tests. */
   deliveries(): Promise<(OutboxDelivery & { deliveredAt: string | null; lastError: string | null })[]>;
+}
+
+/** An application's current revision, as queries across the fleet return it. */
+export interface CurrentRevisionRef {
+  app: string;
+  appId: number;
+  revisionId: number;
+  /** `sha256:` + hex. */
+  revision: string;
+  seq: number;
+}
+
+export interface CurrentFinding extends CurrentRevisionRef {
+  finding: Finding;
 }
 
 /** One event to post to one target. */
