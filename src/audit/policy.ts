@@ -97,7 +97,16 @@ function parseIgnore(file: string, index: number, value: unknown): IgnoreRule {
 
 /** Reads `stowage.toml`; unknown keys are errors, since a mistyped policy would silently not apply. */
 export function loadPolicyFile(file: string): AuditPolicy {
-  const text = readTextInput(file, 4 * 1024 * 1024);
+  return parsePolicy(file, readPolicyText(file));
+}
+
+/** The policy file's text, refused past 4 MiB (no policy comes near). */
+export function readPolicyText(file: string): string {
+  return readTextInput(file, 4 * 1024 * 1024);
+}
+
+/** A policy from its text (read by readPolicyText, or kept by the fleet with a revision); `file` names it in errors. */
+export function parsePolicy(file: string, text: string): AuditPolicy {
   let doc: Record<string, unknown>;
   try {
     doc = parse(text) as Record<string, unknown>;

@@ -4,7 +4,7 @@ import type { DependencyGraph } from '../core/graph.js';
 import { readTextInput } from '../core/input-files.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { isCycloneDxText, readCycloneDx, type CycloneDxReadOptions } from './cyclonedx-reader.js';
-import { findLockfiles, readDependencyGraph, type LockfileLocation } from './lockfiles.js';
+import { findLockfiles, readDependencyGraph, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 
 /**
  * Everything stowage reads an application from, in one place: lockfiles (a file or a
@@ -21,20 +21,29 @@ const ARCHIVE = /\.(tar\.zst|tar\.gz|tgz)$/;
  * (its stowage-sbom.cdx.json), so a shipped artifact can be audited again without its source.
  * Null when PATH is neither (a lockfile or a directory).
  */
-async function readShippedArtifact(path: string, options: CycloneDxReadOptions): Promise<DependencyGraph[] | null> {
+async function readShippedArtifact(path: string, options: ReadApplicationOptions): Promise<DependencyGraph[] | null> {
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st?.isFile()) return null;
   if (ARCHIVE.test(path)) {
     // Loaded only for an archive: zstd's addon is no part of a lockfile audit's start-up.
     const { readArchive, SBOM_PATH } = await import('../core/archive.js');
-    const files = await readArchive(readFileSync(path), path);
+    const bytes = readFileSync(path);
+    options.record?.(path, bytes);
+    const files = await readArchive(bytes, path);
     const sbom = files.find((f) => f.path === SBOM_PATH);
     if (!sbom) throw new InputError(path, `no ${SBOM_PATH}: not a stowage vendor archive, nothing to audit`);
     return readCycloneDx(`${path}:${SBOM_PATH}`, sbom.data.toString('utf8'), options);
   }
   if (!path.endsWith('.json') || LOCKFILE_NAMES.some((n) => path.endsWith(n))) return null;
   const text = readTextInput(path);
-  return isCycloneDxText(text) ? readCycloneDx(path, text, options) : null;
+  if (!isCycloneDxText(text)) return null;
+  options.record?.(path, text);
+  return readCycloneDx(path, text, options);
+}
+
+export interface ReadApplicationOptions extends CycloneDxReadOptions {
+  /** Told every file read, with its content (the fleet keeps them as a revision's documents). */
+  record?: DocumentRecorder;
 }
 
 /**
@@ -43,7 +52,7 @@ async function readShippedArtifact(path: string, options: CycloneDxReadOptions):
  */
 export async function readApplication(
   paths: string[],
-  options: CycloneDxReadOptions = { allowUnidentified: false },
+  options: ReadApplicationOptions = { allowUnidentified: false },
 ): Promise<{ locations: LockfileLocation[]; graphs: DependencyGraph[] }> {
   const locations: LockfileLocation[] = [];
   const shipped: DependencyGraph[] = [];
@@ -53,6 +62,6 @@ export async function readApplication(
     else locations.push(...findLockfiles(path));
   }
   const graphs: DependencyGraph[] = [];
-  for (const location of locations) graphs.push(await readDependencyGraph(location));
+  for (const location of locations) graphs.push(await readDependencyGraph(location, options.record));
   return { locations, graphs: [...graphs, ...shipped] };
 }

@@ -68,17 +68,30 @@ export function findLockfiles(path: string): LockfileLocation[] {
   return locations;
 }
 
+/**
+ * Told each file an application is read from, with its content as read: the fleet keeps
+ * exactly these documents with a revision, without reading a file twice.
+ */
+export type DocumentRecorder = (path: string, content: string | Buffer) => void;
+
+/** readTextInput, telling `record` what was read. */
+export function readRecordedText(path: string, record: DocumentRecorder | undefined): string {
+  const text = readTextInput(path);
+  record?.(path, text);
+  return text;
+}
+
 /** Reads and parses one lockfile (with its manifest) into the shared dependency graph. */
-export async function readDependencyGraph(location: LockfileLocation): Promise<DependencyGraph> {
-  const input: LockfileInput = { path: location.path, text: readTextInput(location.path) };
+export async function readDependencyGraph(location: LockfileLocation, record?: DocumentRecorder): Promise<DependencyGraph> {
+  const input: LockfileInput = { path: location.path, text: readRecordedText(location.path, record) };
   if (location.manifestPath) {
-    input.manifest = { path: location.manifestPath, text: readTextInput(location.manifestPath) };
+    input.manifest = { path: location.manifestPath, text: readRecordedText(location.manifestPath, record) };
     if (location.format.ecosystem === 'cargo') {
       // Parsed once here for both the workspace-root search and the member expansion.
       const { memberManifestPathsOf, parseManifestQuietly } = await import('../ecosystems/cargo/workspace-members.js');
       const doc = parseManifestQuietly(input.manifest.text);
       refuseMemberLockfile(location.path, input.manifest.path, doc, await import('../ecosystems/cargo/workspace-root.js'));
-      input.members = memberManifestPathsOf(input.manifest.path, doc).map((path) => ({ path, text: readTextInput(path) }));
+      input.members = memberManifestPathsOf(input.manifest.path, doc).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
   const parse = await location.format.loadParser();

@@ -56,6 +56,14 @@ export async function skipUnless(kind: StoreKind): Promise<string | false> {
   return why;
 }
 
+/**
+ * skipUnless for every kind, asked before any test is registered: node:test starts a test as
+ * soon as it is declared, and a test that blocks (spawnSync) would starve the connection check.
+ */
+export async function storeSkips(): Promise<Record<StoreKind, string | false>> {
+  return { sqlite: await skipUnless('sqlite'), postgres: await skipUnless('postgres') };
+}
+
 function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { auditReport, jsonReportOf } from './audit-report.js';
+import { checkFleetOutput } from './fleet-report.js';
 
 /** The project root (dist/test/support -> root). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -61,13 +62,14 @@ export function runCli(
 }
 
 /**
- * Every JSON audit report a test makes is checked against the published schema, whatever the
- * test itself asserts: a report (exit 0 or 1) that does not match it fails the test.
+ * Every JSON audit report and fleet output a test makes is checked against the published schema,
+ * whatever the test itself asserts: a report (exit 0 or 1) that does not match it fails the test.
  */
 function checkedRun<R extends { status: number; stdout: string }>(args: string[], cwd: string | undefined, run: R): R {
   if (run.status === 0 || run.status === 1) {
     const report = jsonReportOf(args, cwd ?? PROJECT_ROOT, run.stdout);
     if (report !== null) auditReport(report);
+    checkFleetOutput(args, run.stdout);
   }
   return run;
 }

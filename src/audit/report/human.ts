@@ -16,7 +16,7 @@ export function styleFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = pr
 
 const SGR = { red: 31, yellow: 33, green: 32, dim: 2, bold: 1, cyan: 36 } as const;
 
-function paint(style: HumanStyle, code: keyof typeof SGR, text: string): string {
+export function paint(style: HumanStyle, code: keyof typeof SGR, text: string): string {
   return style.colour ? `\u001b[${SGR[code]}m${text}\u001b[0m` : text;
 }
 
@@ -48,7 +48,7 @@ function severityText(f: Finding): string {
  * Every value below comes from data (advisory records, lockfiles, the policy file) and goes
  * through `t` (terminalText): escaped, it cannot erase a line or draw a `result: ok` of its own.
  */
-function renderFinding(f: Finding, style: HumanStyle): string[] {
+export function renderFinding(f: Finding, style: HumanStyle): string[] {
   const a = f.advisory;
   const tag = f.ignored
     ? paint(style, 'dim', 'ignored')
@@ -75,7 +75,7 @@ function renderFinding(f: Finding, style: HumanStyle): string[] {
   return out;
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
+export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 

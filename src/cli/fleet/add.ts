@@ -1,6 +1,67 @@
-import { StowageError } from '../../core/errors.js';
+import { readFileSync } from 'node:fs';
+import { cacheDir } from '../../core/cache-dir.js';
+import { EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK, StowageError, systemErrorReason } from '../../core/errors.js';
+import { terminalText as t } from '../../core/terminal-text.js';
+import { styleFor } from '../../audit/report/human.js';
+import { addApplications, appInputs, currentUser, type AddOutcome } from '../../fleet/add.js';
+import { closeDatabases, openFleetDatabases } from '../../fleet/evaluate.js';
+import { requireSettings } from '../../fleet/lookup.js';
+import { addJson, renderAdd } from '../../fleet/report.js';
+import { stdoutStream, warn, writeStderr, writeStdout } from '../output.js';
 import type { FleetDatabaseOptions, FleetFormatOptions } from './index.js';
+import { withFleetStore } from './with-store.js';
 
-export function fleetAdd(_paths: string[], _opts: FleetDatabaseOptions & FleetFormatOptions): Promise<number> {
-  return Promise.reject(new StowageError('stowage fleet add is not built yet'));
+export interface FleetAddOptions extends FleetDatabaseOptions, FleetFormatOptions {
+  name?: string;
+  fromFile?: string;
+}
+
+/** One path a line; blank lines and `#` comments skipped; `-` is standard input. */
+function readPathList(list: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(list === '-' ? 0 : list, 'utf8');
+  } catch (err) {
+    throw new StowageError(`cannot read the list of paths: ${systemErrorReason(err)}`, list);
+  }
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+const LISTED_FAILURES = 20;
+
+/** Warnings every evaluated application got (a stale database) once; the others naming their application. */
+function warnApplications(evaluated: readonly AddOutcome[]): void {
+  const common = evaluated.length > 1 ? new Set(evaluated[0]?.warnings.filter((w) => evaluated.every((o) => o.warnings.includes(w)))) : new Set<string>();
+  for (const w of common) warn(w);
+  for (const o of evaluated) for (const w of o.warnings) if (!common.has(w)) warn(evaluated.length > 1 ? `${o.name}: ${w}` : w);
+}
+
+export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<number> {
+  const all = [...paths, ...(opts.fromFile !== undefined ? readPathList(opts.fromFile) : [])];
+  if (all.length === 0) throw new StowageError('nothing to add: give PATH... or --from-file LIST');
+  const inputs = appInputs(all, opts.name);
+  return withFleetStore(opts, async (store) => {
+    const settings = await requireSettings(store);
+    const databases = await openFleetDatabases(settings, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: opts.fetch === undefined ? 'auto' : opts.fetch ? 'always' : 'never' });
+    let result;
+    try {
+      result = await addApplications(store, inputs, { settings, databases, now: new Date(), by: currentUser() });
+    } finally {
+      closeDatabases(databases);
+    }
+    const { outcomes, failures } = result;
+    writeStdout(opts.format === 'json' ? addJson(outcomes, failures) : renderAdd(outcomes, failures, styleFor(stdoutStream())));
+    warnApplications(outcomes.filter((o) => o.change !== 'unchanged'));
+    for (const f of failures) writeStderr(`stowage: ${t(f.message)}\n`);
+    if (failures.length > 0) {
+      const names = failures.slice(0, LISTED_FAILURES).map((f) => f.name);
+      const more = failures.length > LISTED_FAILURES ? ` and ${failures.length - LISTED_FAILURES} more` : '';
+      writeStderr(`stowage: ${failures.length} of ${inputs.length} applications not added: ${t(names.join(', '))}${more}\n`);
+      return EXIT_FAILURE;
+    }
+    return outcomes.some((o) => o.findings.some((f) => f.failsPolicy)) ? EXIT_FINDINGS : EXIT_OK;
+  });
 }

@@ -1,6 +1,16 @@
-import { StowageError } from '../../core/errors.js';
+import { currentRevision, requireApp, resolveRevision } from '../../fleet/lookup.js';
 import type { FleetFormatOptions } from './index.js';
+import { reportApps } from './status.js';
+import { withFleetStore } from './with-store.js';
 
-export function fleetShow(_app: string, _opts: FleetFormatOptions): Promise<number> {
-  return Promise.reject(new StowageError('stowage fleet show is not built yet'));
+export interface FleetShowOptions extends FleetFormatOptions {
+  revision?: string;
+}
+
+export async function fleetShow(name: string, opts: FleetShowOptions): Promise<number> {
+  return withFleetStore(opts, async (store) => {
+    const app = await requireApp(store, name);
+    const revision = opts.revision !== undefined ? await resolveRevision(store, app, opts.revision) : await currentRevision(store, app);
+    return reportApps([{ name: app.name, revision, findings: await store.findings(revision.id) }], opts, true);
+  });
 }

@@ -1,0 +1,226 @@
+import { userInfo } from 'node:os';
+import { basename, dirname, relative, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import type { AdvisoryDatabase } from '../advisories/database.js';
+import { findPolicyFile, readPolicyText } from '../audit/policy.js';
+import { StowageError, systemErrorReason } from '../core/errors.js';
+import type { Finding } from '../core/finding.js';
+import type { DependencyGraph } from '../core/graph.js';
+import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
+import { readApplication } from '../inputs/application.js';
+import { databaseRevisions, evaluateGraphs, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
+import { encodeGraphs, revisionDigest, storedDocuments, type DocumentContent } from './revision.js';
+import type { AppSourceKind, FleetSettings, FleetStore, RevisionRecord } from './store/store.js';
+
+/**
+ * `fleet add`: each PATH one application, read by the same code as `stowage audit`, kept as a
+ * content-addressed revision with its documents, evaluated at once with the fleet's databases.
+ */
+
+/** One application to add: where to read it, and its name. */
+export interface AppInput {
+  path: string;
+  name: string;
+}
+
+const MAX_NAME_LENGTH = 200;
+
+/** Printable, no `/`, at most 200 characters: a name that is safe in a URL path and a terminal. */
+export function appNameProblem(name: string): string | null {
+  if (name === '') return 'an application name cannot be empty';
+  if ([...name].length > MAX_NAME_LENGTH) return `an application name has at most ${MAX_NAME_LENGTH} characters`;
+  if (name.includes('/')) return 'an application name cannot hold "/"';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name)) return 'an application name must be printable (no control characters)';
+  if (name.trim() !== name) return 'an application name cannot start or end with white space';
+  return null;
+}
+
+/** Suffixes whose stem names the application: `web.package-lock.json` is application `web`. */
+const NAMED_SUFFIXES = [...LOCKFILE_FORMATS.map((f) => `.${f.fileName}`), '.cdx.json', '.tar.zst', '.tar.gz', '.tgz', '.json'];
+
+/** The application PATH names: a directory's base name, a file's NAME, a bare lockfile's directory. */
+export function appNameFor(path: string): string {
+  const full = resolve(path);
+  const st = statSync(full, { throwIfNoEntry: false });
+  if (st?.isDirectory()) return basename(full);
+  const file = basename(full);
+  for (const suffix of NAMED_SUFFIXES) {
+    if (file.endsWith(suffix) && file.length > suffix.length) return file.slice(0, -suffix.length);
+  }
+  // `Cargo.lock`, `package-lock.json`: the application is the directory holding it.
+  return st?.isFile() ? basename(dirname(full)) : file;
+}
+
+/** PATHs with their names; `--name` only for one PATH. */
+export function appInputs(paths: readonly string[], name: string | undefined): AppInput[] {
+  if (name !== undefined) {
+    if (paths.length !== 1) throw new StowageError(`--name names one application, but ${paths.length} paths were given`);
+    const problem = appNameProblem(name);
+    if (problem !== null) throw new StowageError(`--name ${JSON.stringify(name)}: ${problem}`);
+    return [{ path: paths[0] as string, name }];
+  }
+  return paths.map((path) => ({ path, name: appNameFor(path) }));
+}
+
+/** An application as read: its documents, graphs and policy. */
+interface ReadApp {
+  sourceKind: AppSourceKind;
+  documents: DocumentContent[];
+  graphs: DependencyGraph[];
+  policyText: string | null;
+  policyOrigin: string;
+}
+
+function sourceKindOf(path: string, isDirectory: boolean): AppSourceKind {
+  if (isDirectory) return 'directory';
+  if (/\.(tar\.zst|tar\.gz|tgz)$/.test(path)) return 'archive';
+  if (LOCKFILE_FORMATS.some((f) => basename(path) === f.fileName || basename(path).endsWith(`.${f.fileName}`))) return 'lockfile';
+  return 'sbom';
+}
+
+async function readApp(input: AppInput): Promise<ReadApp> {
+  const full = resolve(input.path);
+  const isDirectory = statSync(full, { throwIfNoEntry: false })?.isDirectory() === true;
+  const base = isDirectory ? full : dirname(full);
+  const documents: DocumentContent[] = [];
+  const record = (path: string, content: string | Buffer): void => {
+    documents.push({ name: relative(base, resolve(path)), bytes: typeof content === 'string' ? Buffer.from(content, 'utf8') : content });
+  };
+  const { graphs } = await readApplication([input.path], { allowUnidentified: false, record });
+  const policyFile = findPolicyFile(undefined, input.path);
+  const policyText = policyFile === null ? null : readPolicyText(policyFile);
+  if (policyText !== null) documents.push({ name: POLICY_DOCUMENT, bytes: Buffer.from(policyText, 'utf8') });
+  return { sourceKind: sourceKindOf(full, isDirectory), documents, graphs, policyText, policyOrigin: policyFile ?? POLICY_DOCUMENT };
+}
+
+export type AddChange = 'added' | 'changed' | 'unchanged';
+
+export interface AddOutcome {
+  name: string;
+  path: string;
+  change: AddChange;
+  revision: RevisionRecord;
+  findings: Finding[];
+  warnings: string[];
+}
+
+/** An application that could not be added: the one line `stowage audit` would print for it. */
+export interface AddFailure {
+  name: string;
+  path: string;
+  message: string;
+}
+
+export interface AddContext {
+  settings: FleetSettings;
+  databases: AdvisoryDatabase[];
+  now: Date;
+  by: string;
+}
+
+/** Errors that belong to one application (bad input), not to the command. */
+function applicationError(err: unknown): string | null {
+  if (err instanceof StowageError) return err.line;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (err instanceof Error && typeof code === 'string') {
+    const path = (err as NodeJS.ErrnoException).path;
+    return `${typeof path === 'string' ? `${path}: ` : ''}cannot read: ${systemErrorReason(err)}`;
+  }
+  return null;
+}
+
+export function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+/**
+ * Adds every application in one transaction (a killed command leaves the store as it was).
+ * One that cannot be read or evaluated is a failure of its own; the others are added.
+ */
+export async function addApplications(
+  store: FleetStore,
+  inputs: readonly AppInput[],
+  context: AddContext,
+): Promise<{ outcomes: AddOutcome[]; failures: AddFailure[] }> {
+  const at = context.now.toISOString();
+  const against = databaseRevisions(context.databases);
+  return store.transaction(async (tx) => {
+    // Reset on each attempt: PostgreSQL may run this body again after a serialisation failure.
+    const outcomes: AddOutcome[] = [];
+    const failures: AddFailure[] = [];
+    const seen = new Map<string, string>();
+    for (const input of inputs) {
+      const earlier = seen.get(input.name);
+      if (earlier !== undefined) {
+        failures.push({ name: input.name, path: input.path, message: `${input.path}: application ${input.name} is also given as ${earlier}` });
+        continue;
+      }
+      seen.set(input.name, input.path);
+      const problem = appNameProblem(input.name);
+      if (problem !== null) {
+        failures.push({ name: input.name, path: input.path, message: `${input.path}: ${problem}; name it with --name` });
+        continue;
+      }
+      let read: ReadApp;
+      let digest: string;
+      try {
+        read = await readApp(input);
+        digest = revisionDigest(read.documents);
+      } catch (err) {
+        const message = applicationError(err);
+        if (message === null) throw err;
+        failures.push({ name: input.name, path: input.path, message });
+        continue;
+      }
+      const app = (await tx.app(input.name)) ?? null;
+      const current = app?.currentRevision != null ? await tx.revision(app.currentRevision) : null;
+      if (app !== null && current !== null && current.digest === digest) {
+        outcomes.push({ name: input.name, path: input.path, change: 'unchanged', revision: current, findings: await tx.findings(current.id), warnings: [] });
+        continue;
+      }
+      let findings: Finding[];
+      let warnings: string[];
+      try {
+        const policy = revisionPolicy(context.settings, read.policyText, read.policyOrigin);
+        ({ findings, warnings } = await evaluateGraphs(read.graphs, context.databases, policy, context.now));
+      } catch (err) {
+        const message = applicationError(err);
+        if (message === null) throw err;
+        failures.push({ name: input.name, path: input.path, message });
+        continue;
+      }
+      const appRecord = app ?? (await tx.createApp(input.name, read.sourceKind, at));
+      const { listed, contents } = storedDocuments(read.documents);
+      await tx.putDocuments(contents);
+      // Content seen before (an earlier revision): it becomes current again, recorded once.
+      let revision = await tx.revisionByDigest(appRecord.id, digest);
+      if (revision === null) {
+        revision = await tx.addRevision({
+          appId: appRecord.id,
+          digest,
+          origin: 'add',
+          documents: listed,
+          graph: encodeGraphs(read.graphs),
+          evaluatedAgainst: against,
+          at,
+        });
+        await tx.indexPackages(
+          revision.id,
+          read.graphs.flatMap((g) => g.packages.map((p) => ({ ecosystem: p.ecosystem, name: p.name, version: p.version }))),
+        );
+      } else {
+        await tx.setEvaluatedAgainst(revision.id, against);
+      }
+      await tx.replaceFindings(revision.id, findings);
+      await tx.setCurrentRevision(appRecord.id, revision.id);
+      await tx.appendHistory({ appId: appRecord.id, at, action: 'added', revisionId: revision.id, previousRevisionId: current?.id ?? null, by: context.by });
+      outcomes.push({ name: input.name, path: input.path, change: app === null ? 'added' : 'changed', revision, findings, warnings });
+    }
+    return { outcomes, failures };
+  });
+}

@@ -1,0 +1,50 @@
+import type { DependencyGraph } from '../core/graph.js';
+import { DEFAULT_POLICY, parsePolicy, type AuditPolicy } from '../audit/policy.js';
+import { runAudit, type AuditResult } from '../audit/audit.js';
+import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
+import { parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
+import { StowageError } from '../core/errors.js';
+import type { FleetSettings } from './store/store.js';
+
+/**
+ * A revision evaluated with the fleet's databases: `runAudit`, the code `stowage audit` runs,
+ * so an application's fleet findings are exactly its audit's with the same databases.
+ */
+
+/** The name a revision keeps its application's policy file under. */
+export const POLICY_DOCUMENT = 'stowage.toml';
+
+/**
+ * The policy an application is evaluated with: its own stowage.toml (kept with the revision;
+ * `origin` names it in errors), else the audit's default with the fleet's --fail-on.
+ */
+export function revisionPolicy(settings: FleetSettings, policyText: string | null, origin: string): AuditPolicy {
+  if (policyText !== null) return parsePolicy(origin, policyText);
+  return { ...DEFAULT_POLICY, ignores: [], ...(settings.failOn !== null ? { severityThreshold: settings.failOn } : {}) };
+}
+
+/** The fleet's databases, opened once for a whole command; close them with closeDatabases. */
+export async function openFleetDatabases(settings: FleetSettings, options: { cacheRoot: string; fetch: FetchPolicy }): Promise<AdvisoryDatabase[]> {
+  if (settings.databases.length === 0) throw new StowageError('the fleet has no advisory database: add one with stowage fleet init --db SOURCE');
+  const databases: AdvisoryDatabase[] = [];
+  try {
+    for (const source of settings.databases) databases.push(await openDatabase(parseDatabaseSpec(source), options));
+  } catch (err) {
+    closeDatabases(databases);
+    throw err;
+  }
+  return databases;
+}
+
+export function closeDatabases(databases: readonly AdvisoryDatabase[]): void {
+  for (const db of databases) db.index.close();
+}
+
+/** Source -> revision: what a revision's findings were computed with. */
+export function databaseRevisions(databases: readonly AdvisoryDatabase[]): Record<string, string> {
+  return Object.fromEntries(databases.map((db) => [db.source, db.revision]));
+}
+
+export function evaluateGraphs(graphs: DependencyGraph[], databases: AdvisoryDatabase[], policy: AuditPolicy, now: Date): Promise<AuditResult> {
+  return runAudit({ graphs, databases, policy, now });
+}

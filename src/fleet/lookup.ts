@@ -1,0 +1,41 @@
+import { StowageError } from '../core/errors.js';
+import { terminalText } from '../core/terminal-text.js';
+import { revisionHexPrefix } from './revision.js';
+import type { AppRecord, FleetSettings, FleetStore, RevisionRecord, SnapshotRecord } from './store/store.js';
+
+/** What users name on the command line, found in the store, or one line and exit 2. */
+
+export async function requireSettings(store: FleetStore): Promise<FleetSettings> {
+  const settings = await store.settings();
+  if (settings === null) throw new StowageError('no fleet here yet: create it with stowage fleet init --db SOURCE', store.location);
+  return settings;
+}
+
+export async function requireApp(store: FleetStore, name: string): Promise<AppRecord> {
+  const app = await store.app(name);
+  if (app === null) throw new StowageError(`no application named ${JSON.stringify(name)} in the fleet (see stowage fleet status)`);
+  return app;
+}
+
+export async function currentRevision(store: FleetStore, app: AppRecord): Promise<RevisionRecord> {
+  const revision = app.currentRevision === null ? null : await store.revision(app.currentRevision);
+  if (revision === null) throw new StowageError(`application ${JSON.stringify(app.name)} has no revision`);
+  return revision;
+}
+
+/** A revision of APP named `sha256:HEX` or by at least 12 hex digits; ambiguous or unknown: exit 2. */
+export async function resolveRevision(store: FleetStore, app: AppRecord, given: string): Promise<RevisionRecord> {
+  const prefix = revisionHexPrefix(given);
+  const found = await store.revisionsByPrefix(app.id, prefix);
+  if (found.length === 0) throw new StowageError(`application ${JSON.stringify(app.name)} has no revision ${terminalText(given)} (see stowage fleet history ${app.name})`);
+  if (found.length > 1) {
+    throw new StowageError(`revision ${terminalText(given)} of ${JSON.stringify(app.name)} is ambiguous: ${found.map((r) => r.digest.slice(0, 7 + 16)).join(', ')}; give more digits`);
+  }
+  return found[0] as RevisionRecord;
+}
+
+export async function requireSnapshot(store: FleetStore, name: string): Promise<SnapshotRecord> {
+  const snapshot = await store.snapshot(name);
+  if (snapshot === null) throw new StowageError(`no snapshot named ${JSON.stringify(name)} in the fleet`);
+  return snapshot;
+}

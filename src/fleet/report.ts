@@ -1,0 +1,173 @@
+import type { Finding } from '../core/finding.js';
+import { jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
+import { findingJson } from '../audit/report/json.js';
+import { paint, plural, renderFinding, type HumanStyle } from '../audit/report/human.js';
+import type { AddFailure, AddOutcome } from './add.js';
+import type { AppDiff } from './diff.js';
+import type { DatabaseState, HistoryEntry, RevisionRecord, SnapshotRecord } from './store/store.js';
+
+/**
+ * The fleet's outputs: JSON (schemaVersion 1, schema/fleet-*.v1.json) and human text, rendered
+ * from data the commands computed. Findings are the audit report's finding shape.
+ */
+
+export const FLEET_SCHEMA_VERSION = 1;
+
+/** An application with its revision and findings: one entry of status, show and affected. */
+export interface AppFindings {
+  name: string;
+  revision: RevisionRecord;
+  findings: Finding[];
+}
+
+const json = (value: unknown): string => jsonForTerminal(JSON.stringify(value, null, 2) + '\n');
+
+const revisionJson = (r: RevisionRecord): Record<string, unknown> => ({
+  id: r.digest,
+  seq: r.seq,
+  createdAt: r.createdAt,
+  origin: r.origin,
+  documents: r.documents,
+  evaluatedAgainst: r.evaluatedAgainst,
+});
+
+const code = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Findings in the audit's order (it sorts them), then by target for applications of several lockfiles. */
+function sortedFindings(findings: readonly Finding[]): Finding[] {
+  const kinds = ['vulnerability', 'unsound', 'unmaintained', 'notice'];
+  return [...findings].sort(
+    (a, b) =>
+      code(a.target, b.target) ||
+      kinds.indexOf(a.advisory.kind) - kinds.indexOf(b.advisory.kind) ||
+      code(a.package.name, b.package.name) ||
+      code(a.package.version, b.package.version) ||
+      code(a.advisory.id, b.advisory.id),
+  );
+}
+
+export function appsJson(apps: readonly AppFindings[]): string {
+  return json({
+    schemaVersion: FLEET_SCHEMA_VERSION,
+    apps: apps.map((a) => ({ name: a.name, revision: a.revision.digest, seq: a.revision.seq, findings: sortedFindings(a.findings).map(findingJson) })),
+  });
+}
+
+/** `name  sha256:0123456789ab (revision 3)  2 findings, 1 failing`, then each finding. */
+export function renderApps(apps: readonly AppFindings[], style: HumanStyle, { details }: { details: boolean }): string {
+  const out: string[] = [];
+  let failing = 0;
+  for (const a of apps) {
+    const fails = a.findings.filter((f) => f.failsPolicy).length;
+    failing += fails;
+    const state = a.findings.length === 0 ? paint(style, 'green', 'no advisories apply') : `${plural(a.findings.length, 'finding')}${fails > 0 ? paint(style, 'red', `, ${fails} failing`) : ''}`;
+    out.push(`${paint(style, 'cyan', t(a.name))}  ${a.revision.digest.slice(0, 19)} (revision ${a.revision.seq})  ${state}`);
+    for (const f of sortedFindings(a.findings)) {
+      if (details) out.push('', ...renderFinding(f, style).map((l) => `  ${l}`));
+      else out.push(`  ${f.failsPolicy ? paint(style, 'red', 'error') : f.ignored ? paint(style, 'dim', 'ignored') : paint(style, 'yellow', 'warning')}: ${t(f.advisory.id)} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind})`);
+    }
+    if (details) out.push('');
+  }
+  if (apps.length === 0) out.push('no applications in the fleet yet (stowage fleet add PATH)');
+  out.push(
+    failing > 0
+      ? paint(style, 'red', `result: FAIL, ${plural(failing, 'finding')} ${failing === 1 ? 'fails' : 'fail'} the policy`)
+      : paint(style, 'green', `result: ok, ${plural(apps.length, 'application')}, nothing fails the policy`),
+  );
+  return out.join('\n') + '\n';
+}
+
+export function addJson(outcomes: readonly AddOutcome[], failures: readonly AddFailure[]): string {
+  return json({
+    schemaVersion: FLEET_SCHEMA_VERSION,
+    apps: outcomes.map((o) => ({ name: o.name, path: o.path, change: o.change, revision: o.revision.digest, seq: o.revision.seq, findings: sortedFindings(o.findings).map(findingJson) })),
+    failed: failures.map((f) => ({ name: f.name, path: f.path, error: f.message })),
+  });
+}
+
+export function renderAdd(outcomes: readonly AddOutcome[], failures: readonly AddFailure[], style: HumanStyle): string {
+  const out: string[] = [];
+  for (const o of outcomes) {
+    const fails = o.findings.filter((f) => f.failsPolicy).length;
+    const findings = o.change === 'unchanged' ? '' : `, ${plural(o.findings.length, 'finding')}${fails > 0 ? paint(style, 'red', `, ${fails} failing`) : ''}`;
+    out.push(`${o.change}: ${t(o.name)} ${o.revision.digest.slice(0, 19)} (revision ${o.revision.seq})${findings}`);
+  }
+  const counts = (['added', 'changed', 'unchanged'] as const).map((c) => `${outcomes.filter((o) => o.change === c).length} ${c}`);
+  out.push(`summary: ${counts.join(', ')}${failures.length > 0 ? paint(style, 'red', `, ${failures.length} not added`) : ''}`);
+  return out.join('\n') + '\n';
+}
+
+export function historyJson(app: string, entries: readonly HistoryEntry[]): string {
+  return json({
+    schemaVersion: FLEET_SCHEMA_VERSION,
+    app,
+    history: entries.map((e) => ({
+      at: e.at,
+      action: e.action,
+      revision: revisionJson(e.revision),
+      previousRevision: e.previousRevision?.digest ?? null,
+      by: e.by,
+    })),
+  });
+}
+
+export function renderHistory(app: string, entries: readonly HistoryEntry[], style: HumanStyle): string {
+  const out = [paint(style, 'cyan', t(app))];
+  for (const e of entries) {
+    const docs = e.revision.documents.map((d) => t(d.name)).join(', ');
+    out.push(`  ${t(e.at)}  ${e.action}  ${e.revision.digest.slice(0, 19)} (revision ${e.revision.seq}) by ${t(e.by)}: ${docs}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+const databaseJson = (d: DatabaseState): Record<string, unknown> => ({ source: d.source, kind: d.kind, revision: d.revision, revisionDate: d.revisionDate });
+
+export function snapshotJson(snapshot: SnapshotRecord, revisions: ReadonlyMap<number, RevisionRecord>): string {
+  return json({
+    schemaVersion: FLEET_SCHEMA_VERSION,
+    snapshot: {
+      name: snapshot.name,
+      createdAt: snapshot.createdAt,
+      databases: snapshot.databases.map(databaseJson),
+      apps: snapshot.apps.map((a) => ({ name: a.appName, revision: revisions.get(a.revisionId)?.digest ?? null })),
+    },
+  });
+}
+
+export function renderSnapshot(snapshot: SnapshotRecord, revisions: ReadonlyMap<number, RevisionRecord>, style: HumanStyle): string {
+  const out = [`snapshot ${paint(style, 'bold', t(snapshot.name))} recorded at ${t(snapshot.createdAt)}: ${plural(snapshot.apps.length, 'application')}`];
+  for (const a of snapshot.apps) out.push(`  ${t(a.appName)}  ${revisions.get(a.revisionId)?.digest.slice(0, 19) ?? '?'}`);
+  for (const d of snapshot.databases) out.push(`  database: ${t(d.source)} @ ${d.revision === null ? 'not evaluated yet' : t(d.revision.slice(0, 12))}`);
+  return out.join('\n') + '\n';
+}
+
+export function diffJson(from: string, to: string, diffs: readonly AppDiff[]): string {
+  return json({
+    schemaVersion: FLEET_SCHEMA_VERSION,
+    from,
+    to,
+    apps: diffs.map((d) => ({
+      name: d.name,
+      from: d.from?.digest ?? null,
+      to: d.to?.digest ?? null,
+      packages: d.packages,
+      findings: { new: sortedFindings(d.findings.new).map(findingJson), resolved: sortedFindings(d.findings.resolved).map(findingJson) },
+    })),
+  });
+}
+
+export function renderDiff(from: string, to: string, diffs: readonly AppDiff[], style: HumanStyle): string {
+  const out = [`diff ${t(from)} → ${t(to)}`];
+  for (const d of diffs) {
+    out.push(`${paint(style, 'cyan', t(d.name))}  ${d.from?.digest.slice(0, 19) ?? '(absent)'} → ${d.to?.digest.slice(0, 19) ?? '(absent)'}`);
+    for (const p of d.packages.added) out.push(`  + ${t(p.name)} ${t(p.version)}`);
+    for (const p of d.packages.removed) out.push(`  - ${t(p.name)} ${t(p.version)}`);
+    for (const c of d.packages.changed) out.push(`  ~ ${t(c.name)} ${t(c.from.join(', ') || '(none)')} → ${t(c.to.join(', ') || '(none)')}`);
+    for (const f of sortedFindings(d.findings.new)) out.push(`  ${paint(style, 'red', 'new')}: ${t(f.advisory.id)} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind})`);
+    for (const f of sortedFindings(d.findings.resolved)) out.push(`  ${paint(style, 'green', 'resolved')}: ${t(f.advisory.id)} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind})`);
+    const counts = `${d.packages.added.length} added, ${d.packages.removed.length} removed, ${d.packages.changed.length} changed; findings: ${d.findings.new.length} new, ${d.findings.resolved.length} resolved`;
+    out.push(`  packages: ${counts}`);
+  }
+  if (diffs.length === 0) out.push('no differences');
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AUDIT_REPORT_SCHEMA, type ReportFinding } from './audit-report.js';
+import { readJsonSchema, schemaCheck, type SchemaCheck } from './json-schema.js';
+
+/**
+ * The fleet's JSON outputs as schema/fleet-*.v1.json describe them. runCli checks every
+ * `stowage fleet ... --format json` a test runs against the schema of its subcommand.
+ */
+
+// Not PROJECT_ROOT from shared.js: shared.js imports this module.
+const SCHEMAS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'), 'schema');
+
+/** Subcommand -> the schema of its JSON output. */
+const SCHEMA_OF: Record<string, string> = {
+  status: 'fleet-apps',
+  show: 'fleet-apps',
+  affected: 'fleet-apps',
+  add: 'fleet-add',
+  history: 'fleet-history',
+  snapshot: 'fleet-snapshot',
+  diff: 'fleet-diff',
+};
+
+export const fleetSchemaPath = (name: string): string => join(SCHEMAS, `${name}.v1.json`);
+
+const compiled = new Map<string, SchemaCheck>();
+
+export function checkFleetJson(schema: string, document: unknown): { valid: boolean; errors: string } {
+  let check = compiled.get(schema);
+  if (!check) {
+    const audit = readJsonSchema(AUDIT_REPORT_SCHEMA);
+    check = schemaCheck(readJsonSchema(fleetSchemaPath(schema)), { draft2020: true, references: { [audit['$id'] as string]: audit } });
+    compiled.set(schema, check);
+  }
+  return check(document);
+}
+
+/** When `args` ran a fleet subcommand with --format json (exit 0 or 1): its output, checked against its schema. */
+export function checkFleetOutput(args: readonly string[], stdout: string): void {
+  if (args[0] !== 'fleet') return;
+  const sub = args[1] ?? '';
+  const schema = SCHEMA_OF[sub];
+  const json = args.some((a, i) => a === '--format=json' || a === '-fjson' || ((a === '--format' || a === '-f') && args[i + 1] === 'json'));
+  if (schema === undefined || !json) return;
+  const { valid, errors } = checkFleetJson(schema, JSON.parse(stdout));
+  assert.ok(valid, `stowage fleet ${sub} --format json does not match ${fleetSchemaPath(schema)}:\n${errors}`);
+}
+
+export interface FleetApps {
+  schemaVersion: 1;
+  apps: { name: string; revision: string; seq: number; findings: ReportFinding[] }[];
+}
