@@ -34,6 +34,12 @@ export function parseAffectedQuery(query: string): AffectedQuery {
   return { kind: 'package', name, version };
 }
 
+const text = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The audit's order within one advisory: lockfile, package name, version, id. */
+const findingOrder = (a: Finding, b: Finding): number =>
+  text(a.target, b.target) || text(a.package.name, b.package.name) || text(a.package.version, b.package.version) || text(a.advisory.id, b.advisory.id);
+
 function group(rows: readonly CurrentFinding[]): Map<number, AffectedApp> {
   const apps = new Map<number, AffectedApp>();
   for (const row of rows) {
@@ -41,6 +47,7 @@ function group(rows: readonly CurrentFinding[]): Map<number, AffectedApp> {
     if (!app) apps.set(row.appId, (app = { name: row.app, revision: row.revision, seq: row.seq, appId: row.appId, packages: [], findings: [] }));
     app.findings.push(row.finding);
   }
+  for (const app of apps.values()) app.findings.sort(findingOrder);
   return apps;
 }
 
@@ -68,5 +75,5 @@ export async function affectedApps(store: FleetStore, query: AffectedQuery): Pro
     if (!app) apps.set(r.appId, (app = { name: r.app, revision: r.revision, seq: r.seq, appId: r.appId, packages: [], findings: [] }));
     app.packages.push(r.package);
   }
-  return [...apps.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...apps.values()].sort((a, b) => text(a.name, b.name));
 }

@@ -55,8 +55,8 @@ for (const kind of STORE_KINDS) {
       assert.equal(fleet('sync').status, 1);
       const audits = new Map(APPS.map((name) => [name, audit(name)]));
 
-      // The advisory: rsa's Marvin attack, under its RustSec id and under its CVE.
-      const id = 'RUSTSEC-2023-0071';
+      // The advisory: idna's Punycode label confusion, under its RustSec id and under its CVE.
+      const id = 'RUSTSEC-2024-0421';
       const expectedApps = APPS.filter((name) => audits.get(name)?.some((f) => f.advisory.id === id)).sort();
       assert.ok(expectedApps.length >= 2, `${expectedApps.join(', ')}: several applications to find`);
       const cve = (audits.get(expectedApps[0] as string) ?? []).find((f) => f.advisory.id === id)?.advisory.aliases.find((a) => a.startsWith('CVE-')) as string;
@@ -70,14 +70,14 @@ for (const kind of STORE_KINDS) {
         }
       }
 
-      // The package: every application locking rsa, at the versions its lockfile holds.
-      const lockers = APPS.filter((name) => lockedVersions(name, 'rsa').length > 0).sort();
-      const byName = JSON.parse(fleet('affected', 'rsa', '--format', 'json').stdout) as AffectedJson;
+      // The package: every application locking idna, at the versions its lockfile holds.
+      const lockers = APPS.filter((name) => lockedVersions(name, 'idna').length > 0).sort();
+      const byName = JSON.parse(fleet('affected', 'idna', '--format', 'json').stdout) as AffectedJson;
       assert.deepEqual(byName.apps.map((a) => a.name), lockers);
-      for (const app of byName.apps) assert.deepEqual(app.packages.map((p) => p.version), lockedVersions(app.name, 'rsa'), app.name);
-      const version = lockedVersions(lockers[0] as string, 'rsa')[0] as string;
-      const byVersion = JSON.parse(fleet('affected', `rsa@${version}`, '--format', 'json').stdout) as AffectedJson;
-      assert.deepEqual(byVersion.apps.map((a) => a.name), lockers.filter((name) => lockedVersions(name, 'rsa').includes(version)));
+      for (const app of byName.apps) assert.deepEqual(app.packages.map((p) => p.version), lockedVersions(app.name, 'idna'), app.name);
+      const version = lockedVersions(lockers[0] as string, 'idna')[0] as string;
+      const byVersion = JSON.parse(fleet('affected', `idna@${version}`, '--format', 'json').stdout) as AffectedJson;
+      assert.deepEqual(byVersion.apps.map((a) => a.name), lockers.filter((name) => lockedVersions(name, 'idna').includes(version)));
 
       // An id no database or finding knows: one line, exit 2.
       const unknown = fleet('affected', 'RUSTSEC-1999-9999');
@@ -87,25 +87,26 @@ for (const kind of STORE_KINDS) {
 
       // Triage: a justification is required for not_affected; nothing is stored without it.
       const [first, second] = expectedApps as [string, string];
-      const refused = fleet('triage', first, id, '--state', 'not_affected', '--reason', 'no RSA decryption');
+      const refused = fleet('triage', first, id, '--state', 'not_affected', '--reason', 'no IDN handling');
       assert.equal(refused.status, 2);
       assert.match(refused.stderr, /needs --justification/);
       // Decided under the CVE, it governs the RustSec finding of that application only.
-      const decided = fleet('triage', first, cve, '--state', 'not_affected', '--justification', 'code_not_reachable', '--reason', 'no RSA decryption', '--by', 'alice');
+      const decided = fleet('triage', first, cve, '--state', 'not_affected', '--justification', 'code_not_reachable', '--reason', 'no IDN handling', '--by', 'alice');
       assert.equal(decided.status, 0, decided.stderr);
       const shown = JSON.parse(fleet('show', first, '--format', 'json').stdout) as FleetApps & { apps: { triage: { state: string; by: string }[] }[] };
       const finding = shown.apps[0]?.findings.find((f) => f.advisory.id === id);
       assert.equal(finding?.failsPolicy, false);
-      assert.deepEqual(finding?.ignored, { id, reason: 'not_affected: no RSA decryption', expires: null, origin: 'fleet triage' });
+      assert.deepEqual(finding?.ignored, { id, reason: 'not_affected: no IDN handling', expires: null, origin: 'fleet triage' });
       assert.deepEqual(shown.apps[0]?.triage.map((t) => [t.state, t.by]), [['not_affected', 'alice']]);
       const other = JSON.parse(fleet('show', second, '--format', 'json').stdout) as FleetApps;
       assert.equal(other.apps[0]?.findings.find((f) => f.advisory.id === id)?.ignored, null);
       // For the whole fleet, in triage: shown on every application, still failing.
       assert.equal(fleet('triage', '--all', id, '--state', 'in_triage', '--reason', 'looking', '--by', 'bob').status, 0);
       const after = JSON.parse(fleet('affected', id, '--format', 'json').stdout) as AffectedJson;
+      // One decision shown per finding it governs; the application's own wins over the fleet's.
       assert.deepEqual(
-        after.apps.map((a) => [a.name, a.triage.map((t) => `${t.state} ${t.scope}`)]),
-        expectedApps.map((name) => [name, [name === first ? 'not_affected application' : 'in_triage fleet']]),
+        after.apps.map((a) => [a.name, [...new Set(a.triage.map((t) => `${t.state} ${t.scope}`))], a.triage.length === a.findings.length]),
+        expectedApps.map((name) => [name, [name === first ? 'not_affected application' : 'in_triage fleet'], true]),
       );
       assert.equal(fleet('triage', 'no-such-app', id, '--state', 'in_triage', '--reason', 'x').status, 2);
       assert.equal(fleet('triage', first, 'RUSTSEC-1999-9999', '--state', 'in_triage', '--reason', 'x').status, 2);
