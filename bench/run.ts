@@ -16,6 +16,7 @@ import { createRustApp, rustAppCrates } from '../test/support/rust-app.js';
 import { SparseRegistry } from '../test/support/sparse-registry.js';
 import { whyNoRegistry } from '../test/support/npm-vendor.js';
 import { benchArchive } from './archive.js';
+import { benchFleet } from './fleet.js';
 import { benchNpmVendor } from './vendor-npm.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -183,6 +184,11 @@ async function main(): Promise<void> {
   console.log(`vendor (Rust fixture): cold ${Math.round(cold)} ms, warm ${warmVendor?.medianMs} ms (registry down), peak RSS ${warmVendor?.peakRssMb ?? '?'} MB`);
 
   results.archive = await benchArchive();
+
+  // The fleet's figures are their own file (bench/results/fleet.json), as fleet-eval's sync adds to them.
+  const fleet = { date: results.date, machine: results.machine, ...(await benchFleet()) };
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', 'fleet.json'), JSON.stringify(fleet, null, 2) + '\n');
 
   // Three real npm applications vendored from the public registry (bench/vendor-npm.ts).
   const noRegistry = await whyNoRegistry();

@@ -46,8 +46,8 @@ export function revisionDigest(documents: readonly DocumentContent[]): string {
   return REVISION_PREFIX + hash.digest('hex');
 }
 
-/** zstd level 3: several hundred MB/s, a lockfile to about a tenth. */
-const ZSTD_LEVEL = 3;
+/** zstd level 1: the fastest of its levels (a bulk add compresses every lockfile), a lockfile still to about a tenth. */
+const ZSTD_LEVEL = 1;
 
 export function compressBytes(bytes: Uint8Array): Buffer {
   return compress(bytes, { compressionLevel: ZSTD_LEVEL });

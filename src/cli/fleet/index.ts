@@ -128,8 +128,9 @@ Examples:
   stowage fleet add build/app.cdx.json --name app what shipped, from its SBOM
   find /srv/apps -name Cargo.lock -printf '%h\\n' | stowage fleet add --from-file -
 
-Exit codes: 0 added (or unchanged), nothing fails its policy; 1 an added revision has a finding that fails its policy;
-2 an application could not be read (the others were added) or the work could not be done.`,
+Exit codes: 0 added (or unchanged) and nothing fails its policy; 1 an application given has a
+finding that fails its policy; 2 an application could not be read (the others were added, and
+each is named on standard error) or the work could not be done (nothing was changed).`,
           )
           .action(lazy(async () => (await import('./add.js')).fleetAdd)),
       ),

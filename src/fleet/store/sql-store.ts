@@ -77,11 +77,27 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-const placeholders = (rows: number, columns: number): string =>
-  Array.from({ length: rows }, () => `(${Array.from({ length: columns }, () => '?').join(', ')})`).join(', ');
+const placeholderText = new Map<string, string>();
+
+/** `(?, ?), (?, ?)...` for a multi-row statement, made once per shape. */
+function placeholders(rows: number, columns: number): string {
+  const key = `${rows}x${columns}`;
+  let text = placeholderText.get(key);
+  if (text === undefined) {
+    text = Array.from({ length: rows }, () => `(${Array.from({ length: columns }, () => '?').join(', ')})`).join(', ');
+    placeholderText.set(key, text);
+  }
+  return text;
+}
 
 /** FleetStore over an SqlDriver: the only place the fleet's SQL lives, the same text for both dialects. */
 export class SqlFleetStore implements FleetStore {
+  /**
+   * Package ids this transaction has seen: a bulk add meets the same packages in most
+   * applications. Per transaction, so ids of a rolled-back attempt are never reused.
+   */
+  private readonly knownPackages = new Map<string, number>();
+
   private constructor(
     private readonly sql: SqlExecutor,
     private readonly driver: SqlDriver | null,
@@ -256,7 +272,13 @@ export class SqlFleetStore implements FleetStore {
   /** Ids of the packages, inserting those not yet known. */
   private async packageIds(packages: readonly PackageKey[]): Promise<Map<string, number>> {
     const ids = new Map<string, number>();
-    const unique = new Map(packages.map((p) => [packageKeyText(p), p]));
+    const unique = new Map<string, PackageKey>();
+    for (const p of packages) {
+      const key = packageKeyText(p);
+      const known = this.knownPackages.get(key);
+      if (known !== undefined) ids.set(key, known);
+      else unique.set(key, p);
+    }
     for (const batch of chunks([...unique.values()], ROWS_PER_INSERT)) {
       const values = batch.flatMap((p) => [p.ecosystem, p.name, p.version]);
       await this.sql.run(`INSERT INTO packages (ecosystem, name, version) VALUES ${placeholders(batch.length, 3)} ON CONFLICT DO NOTHING`, values);
@@ -264,7 +286,10 @@ export class SqlFleetStore implements FleetStore {
         `SELECT id, ecosystem, name, version FROM packages WHERE (ecosystem, name, version) IN (VALUES ${placeholders(batch.length, 3)})`,
         values,
       );
-      for (const row of rows) ids.set(packageKeyText(row), Number(row.id));
+      for (const row of rows) {
+        ids.set(packageKeyText(row), Number(row.id));
+        if (this.driver === null) this.knownPackages.set(packageKeyText(row), Number(row.id));
+      }
     }
     return ids;
   }

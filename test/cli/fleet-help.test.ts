@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runCli, tempDir } from '../support/shared.js';
+
+const cacheDir = tempDir('fleet-help');
+const SUBCOMMANDS = ['init', 'add', 'status', 'show', 'history', 'snapshot', 'diff', 'sync', 'affected', 'triage', 'export'];
+
+test('stowage fleet --help lists every subcommand, with examples and exit codes', () => {
+  const r = runCli(['fleet', '--help'], { cacheDir });
+  assert.equal(r.status, 0);
+  for (const sub of SUBCOMMANDS) assert.match(r.stdout, new RegExp(`^  ${sub} `, 'm'), sub);
+  assert.match(r.stdout, /Examples:\n {2}stowage fleet init --db/);
+  assert.match(r.stdout, /Exit codes: 0 done, 1 a finding fails/);
+});
+
+test('each fleet subcommand --help teaches: every option described, examples, exit codes', () => {
+  for (const sub of SUBCOMMANDS) {
+    const r = runCli(['fleet', sub, '--help'], { cacheDir });
+    assert.equal(r.status, 0, sub);
+    assert.match(r.stdout, /\n {2}--store <store> +the fleet store/, `${sub}: --store`);
+    assert.match(r.stdout, new RegExp(`Examples:\\n {2}stowage fleet ${sub}`), `${sub}: examples`);
+    assert.match(r.stdout, /Exit codes: 0 /, `${sub}: exit codes`);
+  }
+});

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import pg from 'pg';
+import Database from 'better-sqlite3';
+import { openFleetStore } from '../../src/fleet/store/open-store.js';
+import { numberedPlaceholders } from '../../src/fleet/store/sql.js';
+import { resolveRevision } from '../../src/fleet/lookup.js';
+import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
+import type { FleetApps } from '../support/fleet-report.js';
+import { advisoryDbCheckout, CARGO_CORPUS, PROJECT_ROOT, runCli, runCliAsync, tempDir } from '../support/shared.js';
+
+const cacheDir = tempDir('fleet-store-cache');
+const RUSTSEC = advisoryDbCheckout();
+const ripgrep = (year: number): string => join(CARGO_CORPUS, `ripgrep-${year}-09-01.Cargo.lock`);
+const skips = await storeSkips();
+
+function fleetCli(store: TestStore) {
+  return (...args: string[]) => runCli(['fleet', ...args, '--store', store.store], { cacheDir });
+}
+
+/** Runs SQL on the store directly, as an older or newer stowage (or a damaged file) would have left it. */
+async function rawSql(store: TestStore, sql: string): Promise<void> {
+  if (store.kind === 'sqlite') {
+    const db = new Database(store.store);
+    db.exec(sql);
+    db.close();
+    return;
+  }
+  const client = new pg.Client({ connectionString: store.store });
+  await client.connect();
+  await client.query(sql);
+  await client.end();
+}
+
+test('placeholders are numbered for PostgreSQL outside quoted text', () => {
+  assert.equal(numberedPlaceholders(`SELECT '?' AS q, "a?" FROM t WHERE a = ? AND b IN (?, ?)`), `SELECT '?' AS q, "a?" FROM t WHERE a = $1 AND b IN ($2, $3)`);
+});
+
+for (const kind of STORE_KINDS) {
+  const skip = skips[kind];
+
+  test(`a store whose schema is newer than this stowage is refused, unchanged (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = fleetCli(store);
+      assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
+      await rawSql(store, `UPDATE fleet_meta SET value = '2' WHERE key = 'schema_version'`);
+      const status = fleet('status');
+      assert.equal(status.status, 2);
+      assert.match(status.stderr, /^stowage: .*: the fleet store has schema version 2, newer than this stowage knows \(1\): upgrade stowage; nothing was changed\n$/);
+      const add = fleet('add', ripgrep(2019));
+      assert.equal(add.status, 2);
+      await rawSql(store, `UPDATE fleet_meta SET value = '1' WHERE key = 'schema_version'`);
+      assert.deepEqual((JSON.parse(fleet('status', '--format', 'json').stdout) as FleetApps).apps, [], 'the refused add wrote nothing');
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  test(`an abbreviated revision that names two revisions is ambiguous (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    const fleet = await openFleetStore(store.store);
+    try {
+      const app = await fleet.transaction(async (tx) => {
+        const created = await tx.createApp('twins', 'lockfile', '2026-01-01T00:00:00.000Z');
+        for (const last of ['1', '2']) {
+          await tx.addRevision({ appId: created.id, digest: `sha256:${'ab'.repeat(31)}a${last}`, origin: 'add', documents: [], graph: Buffer.alloc(0), evaluatedAgainst: {}, at: '2026-01-01T00:00:00.000Z' });
+        }
+        return created;
+      });
+      await assert.rejects(resolveRevision(fleet, app, 'ab'.repeat(6)), /revision abababababab of "twins" is ambiguous/);
+      assert.equal((await resolveRevision(fleet, app, `${'ab'.repeat(31)}a2`)).seq, 2);
+      assert.equal((await resolveRevision(fleet, app, `sha256:${'AB'.repeat(31)}A1`)).seq, 1);
+      // `_` and `%` are no wildcards: a prefix is compared as text.
+      await assert.rejects(resolveRevision(fleet, app, 'ab_bababababa'), /expected sha256:HEX/);
+    } finally {
+      await fleet.close();
+      await store.dispose();
+    }
+  });
+
+  test(`a fleet add killed inside its transaction leaves the store as it was (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    const dir = tempDir('fleet-killed');
+    try {
+      const fleet = fleetCli(store);
+      assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
+      const app = join(dir, 'rg.Cargo.lock');
+      copyFileSync(ripgrep(2019), app);
+      assert.ok([0, 1].includes(fleet('add', app).status));
+      const before = fleet('status', '--format', 'json').stdout;
+      const historyBefore = fleet('history', 'rg', '--format', 'json').stdout;
+
+      copyFileSync(ripgrep(2023), app);
+      const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'stowage.cjs'), 'fleet', 'add', app, ripgrep(2024), '--store', store.store], {
+        env: { ...process.env, STOWAGE_CACHE_DIR: cacheDir, STOWAGE_TEST_PAUSE_BEFORE_COMMIT: '1' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      await new Promise<void>((resolve, reject) => {
+        let err = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          err += chunk.toString();
+          if (err.includes('paused before commit')) resolve();
+        });
+        child.on('exit', (code) => reject(new Error(`fleet add ended (${code}) before pausing: ${err}`)));
+      });
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+
+      assert.equal(fleet('status', '--format', 'json').stdout, before, 'status as before the killed add');
+      assert.equal(fleet('history', 'rg', '--format', 'json').stdout, historyBefore, 'history as before');
+      // The store is not left locked or damaged: the same add now lands.
+      const again = fleet('add', app, ripgrep(2024), '--format', 'json');
+      assert.ok([0, 1].includes(again.status), again.stderr);
+      assert.deepEqual((JSON.parse(again.stdout) as { apps: { change: string }[] }).apps.map((a) => a.change), ['changed', 'added']);
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  test(`two fleet add at once both land: nothing lost, nothing duplicated (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    const dir = tempDir('fleet-concurrent');
+    try {
+      const fleet = fleetCli(store);
+      assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
+      const place = (name: string, year: number): string => {
+        const path = join(dir, `${name}.Cargo.lock`);
+        copyFileSync(ripgrep(year), path);
+        return path;
+      };
+      const shared = place('shared', 2021);
+      const first = [place('a1', 2017), place('a2', 2018), place('a3', 2019), shared];
+      const second = [place('b1', 2020), place('b2', 2022), place('b3', 2023), shared];
+      const runs = await Promise.all(
+        [first, second].map((paths) => runCliAsync(['fleet', 'add', ...paths, '--store', store.store, '--format', 'json'], { cacheDir })),
+      );
+      for (const r of runs) assert.ok([0, 1].includes(r.status), r.stderr);
+      const changes = runs.flatMap((r) => (JSON.parse(r.stdout) as { apps: { name: string; change: string }[] }).apps.filter((a) => a.name === 'shared').map((a) => a.change));
+      assert.deepEqual(changes.sort(), ['added', 'unchanged'], 'one process added "shared", the other found it unchanged');
+      const status = JSON.parse(fleet('status', '--format', 'json').stdout) as FleetApps;
+      assert.deepEqual(status.apps.map((a) => [a.name, a.seq]), [['a1', 1], ['a2', 1], ['a3', 1], ['b1', 1], ['b2', 1], ['b3', 1], ['shared', 1]]);
+      const history = JSON.parse(fleet('history', 'shared', '--format', 'json').stdout) as { history: unknown[] };
+      assert.equal(history.history.length, 1);
+    } finally {
+      await store.dispose();
+    }
+  });
+}
