@@ -17,6 +17,7 @@ import { SparseRegistry } from '../test/support/sparse-registry.js';
 import { whyNoRegistry } from '../test/support/npm-vendor.js';
 import { benchArchive } from './archive.js';
 import { benchFleet } from './fleet.js';
+import { benchFleetSync } from './fleet-sync.js';
 import { benchNpmVendor } from './vendor-npm.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -186,7 +187,7 @@ async function main(): Promise<void> {
   results.archive = await benchArchive();
 
   // The fleet's figures are their own file (bench/results/fleet.json), as fleet-eval's sync adds to them.
-  const fleet = { date: results.date, machine: results.machine, ...(await benchFleet()) };
+  const fleet = { date: results.date, machine: results.machine, ...(await benchFleet()), sync: await benchFleetSync() };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'fleet.json'), JSON.stringify(fleet, null, 2) + '\n');
 

@@ -149,18 +149,16 @@ export function governingDecision(
 
 /** Does a finding still fail its policy once this decision is applied? Like an ignore for settled states. */
 export function failsWithDecision(finding: Finding, applied: AppliedDecision | null): boolean {
-  if (applied === null || !applied.active) return finding.failsPolicy;
-  return finding.failsPolicy && !SETTLED.has(applied.decision.state);
+  return finding.failsPolicy && !settles(applied);
 }
 
-/** The triage field fleet JSON adds to each finding: the decision, or null. */
-export interface TriageJson {
-  state: AnalysisState;
-  justification: Justification | null;
-  reason: string;
-  expires: string | null;
-  by: string;
-  at: string;
+/** An active decision in a settled state: the finding is not a risk here. */
+function settles(applied: AppliedDecision | null): boolean {
+  return applied !== null && applied.active && SETTLED.has(applied.decision.state);
+}
+
+/** A decision as fleet JSON shows it (schema/fleet-apps.v1.json `triageNote`). */
+export interface TriageJson extends Pick<TriageDecision, 'state' | 'justification' | 'reason' | 'expires' | 'by' | 'at'> {
   scope: 'application' | 'fleet';
   /** False once the decision's expiry has passed: the finding is open again. */
   active: boolean;
@@ -222,9 +220,8 @@ export async function applyTriage(
         package: { ecosystem: finding.package.ecosystem, name: finding.package.name, version: finding.package.version },
         ...note,
       });
-      const settles = applied.active && SETTLED.has(applied.decision.state) && finding.ignored === null;
       findings.push(
-        settles
+        settles(applied) && finding.ignored === null
           ? {
               ...finding,
               ignored: { id: finding.advisory.id, reason: `${applied.decision.state}: ${applied.decision.reason}`, expires: applied.decision.expires, origin: TRIAGE_ORIGIN },

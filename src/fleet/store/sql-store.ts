@@ -607,19 +607,12 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async dueDeliveries(now: string, limit: number): Promise<OutboxDelivery[]> {
-    const rows = await this.sql.query<{ event_id: number; target: string; type: string; body: string; attempts: number; next_attempt_at: string }>(
-      `SELECT o.event_id, o.target, e.type, e.body, o.attempts, o.next_attempt_at FROM outbox o JOIN events e ON e.id = o.event_id
+    const rows = await this.sql.query<DeliveryRow>(
+      `SELECT ${DELIVERY_COLUMNS} FROM outbox o JOIN events e ON e.id = o.event_id
        WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ? ORDER BY o.event_id, o.target LIMIT ?`,
       [now, limit],
     );
-    return rows.map((r) => ({
-      eventId: Number(r.event_id),
-      target: r.target,
-      type: r.type,
-      body: r.body,
-      attempts: Number(r.attempts),
-      nextAttemptAt: r.next_attempt_at,
-    }));
+    return rows.map(deliveryOf);
   }
 
   async claimDelivery(d: OutboxDelivery, leaseUntil: string): Promise<boolean> {
@@ -648,30 +641,27 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async deliveries(): Promise<(OutboxDelivery & { deliveredAt: string | null; lastError: string | null })[]> {
-    const rows = await this.sql.query<{
-      event_id: number;
-      target: string;
-      type: string;
-      body: string;
-      attempts: number;
-      next_attempt_at: string;
-      delivered_at: string | null;
-      last_error: string | null;
-    }>(
-      `SELECT o.event_id, o.target, e.type, e.body, o.attempts, o.next_attempt_at, o.delivered_at, o.last_error FROM outbox o
-       JOIN events e ON e.id = o.event_id ORDER BY o.event_id, o.target`,
+    const rows = await this.sql.query<DeliveryRow & { delivered_at: string | null; last_error: string | null }>(
+      `SELECT ${DELIVERY_COLUMNS}, o.delivered_at, o.last_error FROM outbox o JOIN events e ON e.id = o.event_id ORDER BY o.event_id, o.target`,
     );
-    return rows.map((r) => ({
-      eventId: Number(r.event_id),
-      target: r.target,
-      type: r.type,
-      body: r.body,
-      attempts: Number(r.attempts),
-      nextAttemptAt: r.next_attempt_at,
-      deliveredAt: r.delivered_at,
-      lastError: r.last_error,
-    }));
+    return rows.map((r) => ({ ...deliveryOf(r), deliveredAt: r.delivered_at, lastError: r.last_error }));
   }
+
+}
+
+interface DeliveryRow {
+  event_id: number;
+  target: string;
+  type: string;
+  body: string;
+  attempts: number;
+  next_attempt_at: string;
+}
+
+const DELIVERY_COLUMNS = 'o.event_id, o.target, e.type, e.body, o.attempts, o.next_attempt_at';
+
+function deliveryOf(r: DeliveryRow): OutboxDelivery {
+  return { eventId: Number(r.event_id), target: r.target, type: r.type, body: r.body, attempts: Number(r.attempts), nextAttemptAt: r.next_attempt_at };
 }
 
 /**
