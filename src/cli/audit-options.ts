@@ -5,6 +5,7 @@ import { cacheDir } from '../core/cache-dir.js';
 import { StowageError } from '../core/errors.js';
 import { noteInputFile } from '../core/input-files.js';
 import type { AuditSettings } from '../audit/run.js';
+import type { FetchPolicy } from '../advisories/source.js';
 import {
   DEFAULT_POLICY,
   OMITTABLE,
@@ -93,6 +94,11 @@ function applyFlags(policy: AuditPolicy, opts: AuditFlags): AuditPolicy {
   return result;
 }
 
+/** --fetch (always), --no-fetch (never), neither (auto: when the last fetch is over an hour old). */
+export function fetchPolicyOf(fetch: boolean | undefined): FetchPolicy {
+  return fetch === undefined ? 'auto' : fetch ? 'always' : 'never';
+}
+
 /** The policy file (if any) with the command-line flags applied on top. */
 export function auditSettings(firstPath: string, opts: AuditFlags): AuditSettings {
   const policyFile = findPolicyFile(opts.config, firstPath);
@@ -100,7 +106,7 @@ export function auditSettings(firstPath: string, opts: AuditFlags): AuditSetting
   return {
     policy,
     ...(opts.db ? { databases: opts.db } : {}),
-    fetch: opts.fetch === undefined ? 'auto' : opts.fetch ? 'always' : 'never',
+    fetch: fetchPolicyOf(opts.fetch),
     cacheRoot: opts.cacheDir ?? cacheDir(),
     ...(opts.allowUnidentified ? { allowUnidentified: true } : {}),
   };

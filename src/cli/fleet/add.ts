@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { cacheDir } from '../../core/cache-dir.js';
+import { fetchPolicyOf } from '../audit-options.js';
 import { EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK, StowageError, systemErrorReason } from '../../core/errors.js';
 import { terminalText as t } from '../../core/terminal-text.js';
 import { styleFor } from '../../audit/report/human.js';
@@ -45,7 +46,7 @@ export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<
   const inputs = appInputs(all, opts.name);
   return withFleetStore(opts, async (store) => {
     const settings = await requireSettings(store);
-    const databases = await openFleetDatabases(settings, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: opts.fetch === undefined ? 'auto' : opts.fetch ? 'always' : 'never' });
+    const databases = await openFleetDatabases(settings, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) });
     let result;
     try {
       result = await addApplications(store, inputs, { settings, databases, now: new Date(), by: currentUser() });

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { URL_LIKE } from '../../advisories/source.js';
 import type { SeverityLevel } from '../../core/advisory.js';
 import { cacheDir } from '../../core/cache-dir.js';
+import { fetchPolicyOf } from '../audit-options.js';
 import { StowageError } from '../../core/errors.js';
 import { closeDatabases, openFleetDatabases } from '../../fleet/evaluate.js';
 import type { DatabaseState, FleetSettings } from '../../fleet/store/store.js';
@@ -67,7 +68,7 @@ export async function fleetInit(opts: FleetInitOptions): Promise<number> {
     const old = await store.settings();
     const settings = requestedSettings(old, opts);
     // Every database is opened (fetched if need be) before anything is written: one that cannot be read changes nothing.
-    const databases = await openFleetDatabases(settings, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: opts.fetch === undefined ? 'auto' : opts.fetch ? 'always' : 'never' });
+    const databases = await openFleetDatabases(settings, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) });
     const sources = databases.map((db) => db.source);
     closeDatabases(databases);
     settings.databases = settings.databases.map((s, i) => sources[i] ?? s);
