@@ -5,6 +5,7 @@ import { currentUser } from '../../fleet/add.js';
 import { syncFleet } from '../../fleet/sync.js';
 import { renderSync, syncJson } from '../../fleet/sync-report.js';
 import { deliverDueEvents } from '../../fleet/webhooks.js';
+import { fetchPolicyOf } from '../audit-options.js';
 import { stdoutStream, warn, writeStdout } from '../output.js';
 import type { FleetDatabaseOptions, FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
@@ -13,7 +14,7 @@ export async function fleetSync(opts: FleetDatabaseOptions & FleetFormatOptions)
   return withFleetStore(opts, async (store) => {
     const outcome = await syncFleet(store, {
       cacheRoot: opts.cacheDir ?? cacheDir(),
-      fetch: opts.fetch === undefined ? 'auto' : opts.fetch ? 'always' : 'never',
+      fetch: fetchPolicyOf(opts.fetch),
       now: new Date(),
       by: currentUser(),
     });
