@@ -45,7 +45,8 @@ function timed(cmd: string[], env: NodeJS.ProcessEnv): Run {
   return { ms, peakRssMb: Number.isFinite(kb) ? Math.round(kb / 102.4) / 10 : null, status };
 }
 
-async function postgresStore(): Promise<{ url: string; drop: () => Promise<void> } | null> {
+/** A fresh PostgreSQL database for one bench (also fleet-sync.ts), or null when none is reachable. */
+export async function postgresStore(): Promise<{ url: string; drop: () => Promise<void> } | null> {
   const admin = new pg.Client({ connectionString: POSTGRES, connectionTimeoutMillis: 3000 });
   try {
     await admin.connect();

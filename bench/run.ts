@@ -18,6 +18,7 @@ import { whyNoRegistry } from '../test/support/npm-vendor.js';
 import { benchArchive } from './archive.js';
 import { benchBinary } from './binary.js';
 import { benchFleet } from './fleet.js';
+import { benchFleetSync } from './fleet-sync.js';
 import { benchNpmVendor } from './vendor-npm.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -197,7 +198,7 @@ async function main(): Promise<void> {
   results.binary = benchBinary();
 
   // The fleet's figures are their own file (bench/results/fleet.json), as fleet-eval's sync adds to them.
-  const fleet = { date: results.date, machine: results.machine, ...(await benchFleet()) };
+  const fleet = { date: results.date, machine: results.machine, ...(await benchFleet()), sync: await benchFleetSync() };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'fleet.json'), JSON.stringify(fleet, null, 2) + '\n');
 

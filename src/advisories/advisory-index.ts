@@ -196,6 +196,21 @@ export class AdvisoryIndex {
     return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
   }
 
+  /**
+   * Every advisory the index holds, withdrawn ones included: what the fleet compares with the
+   * advisories it last evaluated against, to learn what a database move changed.
+   */
+  everyAdvisory(): Advisory[] {
+    let rows: { body: string }[];
+    try {
+      // One row per name key (an npm name with capitals has two): the same body, read once.
+      rows = this.db.prepare('SELECT DISTINCT body FROM advisory ORDER BY id').all() as { body: string }[];
+      return rows.map((row) => JSON.parse(row.body) as Advisory);
+    } catch (err) {
+      throw new IndexDamaged(`the advisory index is damaged (${(err as Error).message})`, this.db.name);
+    }
+  }
+
   close(): void {
     this.db.close();
   }

@@ -4,7 +4,7 @@ import { StowageError, errorMessage } from '../core/errors.js';
 import type { AppliedIgnore, Finding, FixedVersions } from '../core/finding.js';
 import type { VersionScheme } from '../core/ecosystem.js';
 import { GraphIndex, type DependencyGraph, type EdgeKind, type InventorySource, type UnidentifiedComponent } from '../core/graph.js';
-import type { Package } from '../core/package.js';
+import type { Ecosystem, Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { databaseAgeDays } from '../advisories/database-age.js';
 import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, loadVersionScheme } from '../ecosystems/formats.js';
@@ -55,6 +55,15 @@ export interface AuditInput {
   databases: AdvisoryDatabase[];
   policy: AuditPolicy;
   now: Date;
+  /**
+   * Match only the packages these names designate (advisory package names, per ecosystem,
+   * compared as package-names.ts says; an ecosystem left out matches nothing), while paths are
+   * still computed on the whole graph. Findings partition by package, so the findings for names
+   * N are exactly the full audit's findings whose package N names: the fleet re-evaluates only
+   * the names an advisory change touched. Warnings about unused ignores are left out, since
+   * most packages were not looked at.
+   */
+  onlyNames?: Partial<Record<Ecosystem, ReadonlySet<string>>>;
 }
 
 /** Said in every report format (human, JSON, SARIF carry the warnings), never only in one. */
@@ -102,8 +111,12 @@ async function matchGraph(
   databases: AdvisoryDatabase[],
   policy: AuditPolicy,
   now: Date,
+  onlyNames: AuditInput['onlyNames'],
 ): Promise<{ matches: Match[]; audited: number; warnings: string[] }> {
-  const candidates = graph.packages.filter((p) => isAuditable(p) && !isOmitted(p, policy));
+  const onlyKeys = onlyNames === undefined ? null : nameKeys(graph.ecosystem, onlyNames[graph.ecosystem]);
+  const candidates = graph.packages.filter(
+    (p) => isAuditable(p) && !isOmitted(p, policy) && (onlyKeys === null || onlyKeys.has(lockfileNameKey(graph.ecosystem, p.name))),
+  );
   if (candidates.length === 0) return { matches: [], audited: 0, warnings: [] };
   // Fail closed: no database knows this ecosystem, so "no findings" would mean nothing.
   if (!databases.some((db) => (db.ecosystems[graph.ecosystem] ?? 0) > 0)) {
@@ -169,6 +182,13 @@ async function matchGraph(
     );
   }
   return { matches, audited: candidates.length - unversioned.size, warnings: [...warnings] };
+}
+
+/** The lockfile name keys that advisory package `names` match. */
+function nameKeys(ecosystem: Ecosystem, names: ReadonlySet<string> | undefined): Set<string> {
+  const keys = new Set<string>();
+  for (const name of names ?? []) for (const key of advisoryNameKeys(ecosystem, name)) keys.add(key);
+  return keys;
 }
 
 const LISTED_PACKAGES = 10;
@@ -361,7 +381,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
   const targets: TargetSummary[] = [];
   const findings: Finding[] = [];
   for (const graph of input.graphs) {
-    const { matches, audited, warnings: matchWarnings } = await matchGraph(graph, input.databases, policy, now);
+    const { matches, audited, warnings: matchWarnings } = await matchGraph(graph, input.databases, policy, now, input.onlyNames);
     warnings.push(...matchWarnings);
     targets.push({
       path: graph.path,
@@ -404,7 +424,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
   for (const graph of input.graphs) warnings.push(...(graph.warnings ?? []));
   // After matching: a database may have had to rebuild its index, and says so.
   for (const db of input.databases) warnings.push(...db.warnings);
-  warnings.push(...ignores.warnings, ...ignores.unused());
+  warnings.push(...ignores.warnings, ...(input.onlyNames === undefined ? ignores.unused() : []));
   findings.sort(
     (a, b) =>
       input.graphs.findIndex((g) => g.path === a.target) - input.graphs.findIndex((g) => g.path === b.target) ||

@@ -4,6 +4,7 @@ import { findingJson } from '../audit/report/json.js';
 import { paint, plural, renderFinding, type HumanStyle } from '../audit/report/human.js';
 import type { AddFailure, AddOutcome } from './add.js';
 import type { AppDiff } from './diff.js';
+import type { TriageNote } from './triage.js';
 import type { DatabaseState, HistoryEntry, RevisionRecord, SnapshotRecord } from './store/store.js';
 
 /**
@@ -18,6 +19,8 @@ export interface AppFindings {
   name: string;
   revision: RevisionRecord;
   findings: Finding[];
+  /** The triage decisions governing the findings (fleet-eval's triage.ts), when applied. */
+  triage?: TriageNote[];
 }
 
 const json = (value: unknown): string => jsonForTerminal(JSON.stringify(value, null, 2) + '\n');
@@ -49,7 +52,13 @@ function sortedFindings(findings: readonly Finding[]): Finding[] {
 export function appsJson(apps: readonly AppFindings[]): string {
   return json({
     schemaVersion: FLEET_SCHEMA_VERSION,
-    apps: apps.map((a) => ({ name: a.name, revision: a.revision.digest, seq: a.revision.seq, findings: sortedFindings(a.findings).map(findingJson) })),
+    apps: apps.map((a) => ({
+      name: a.name,
+      revision: a.revision.digest,
+      seq: a.revision.seq,
+      findings: sortedFindings(a.findings).map(findingJson),
+      ...(a.triage !== undefined ? { triage: a.triage } : {}),
+    })),
   });
 }
 

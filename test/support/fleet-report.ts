@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AUDIT_REPORT_SCHEMA, type ReportFinding } from './audit-report.js';
-import { readJsonSchema, schemaCheck, type SchemaCheck } from './json-schema.js';
+import { readJsonSchema, schemaCheck, type JsonSchema, type SchemaCheck } from './json-schema.js';
 
 /**
  * The fleet's JSON outputs as schema/fleet-*.v1.json describe them. runCli checks every
@@ -16,7 +16,8 @@ const SCHEMAS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'
 const SCHEMA_OF: Record<string, string> = {
   status: 'fleet-apps',
   show: 'fleet-apps',
-  affected: 'fleet-apps',
+  affected: 'fleet-affected',
+  sync: 'fleet-sync',
   add: 'fleet-add',
   history: 'fleet-history',
   snapshot: 'fleet-snapshot',
@@ -31,7 +32,13 @@ export function checkFleetJson(schema: string, document: unknown): { valid: bool
   let check = compiled.get(schema);
   if (!check) {
     const audit = readJsonSchema(AUDIT_REPORT_SCHEMA);
-    check = schemaCheck(readJsonSchema(fleetSchemaPath(schema)), { draft2020: true, references: { [audit['$id'] as string]: audit } });
+    const references: Record<string, JsonSchema> = { [audit['$id'] as string]: audit };
+    // fleet-apps holds the triage decision's definition that fleet-affected refers to.
+    if (schema !== 'fleet-apps') {
+      const apps = readJsonSchema(fleetSchemaPath('fleet-apps'));
+      references[apps['$id'] as string] = apps;
+    }
+    check = schemaCheck(readJsonSchema(fleetSchemaPath(schema)), { draft2020: true, references });
     compiled.set(schema, check);
   }
   return check(document);

@@ -1,7 +1,21 @@
-import { StowageError } from '../../core/errors.js';
+import { EXIT_OK } from '../../core/errors.js';
+import { styleFor } from '../../audit/report/human.js';
+import { affectedApps, parseAffectedQuery } from '../../fleet/affected.js';
+import { affectedJson, renderAffected } from '../../fleet/affected-report.js';
+import { requireSettings } from '../../fleet/lookup.js';
+import { applyTriage } from '../../fleet/triage.js';
+import { loadVersionScheme } from '../../ecosystems/formats.js';
+import { stdoutStream, writeStdout } from '../output.js';
 import type { FleetFormatOptions } from './index.js';
+import { withFleetStore } from './with-store.js';
 
-// fleet-eval's subcommand (issue 9, second half): declared in ./index.ts, built on its branch.
-export function fleetAffected(_query: string, _opts: FleetFormatOptions): Promise<number> {
-  return Promise.reject(new StowageError('stowage fleet affected is not built yet'));
+export async function fleetAffected(query: string, opts: FleetFormatOptions): Promise<number> {
+  const parsed = parseAffectedQuery(query);
+  return withFleetStore(opts, async (store) => {
+    await requireSettings(store);
+    const apps = await affectedApps(store, parsed);
+    const triaged = await applyTriage(store, apps, new Date(), loadVersionScheme);
+    writeStdout(opts.format === 'json' ? affectedJson(parsed, apps, triaged) : renderAffected(parsed, apps, triaged, styleFor(stdoutStream())));
+    return EXIT_OK;
+  });
 }

@@ -11,6 +11,6 @@ export async function fleetShow(name: string, opts: FleetShowOptions): Promise<n
   return withFleetStore(opts, async (store) => {
     const app = await requireApp(store, name);
     const revision = opts.revision !== undefined ? await resolveRevision(store, app, opts.revision) : await currentRevision(store, app);
-    return reportApps([{ name: app.name, revision, findings: await store.findings(revision.id) }], opts, true);
+    return reportApps(store, [{ name: app.name, revision, findings: await store.findings(revision.id) }], opts, true);
   });
 }

@@ -1,14 +1,21 @@
 import { EXIT_FINDINGS, EXIT_OK } from '../../core/errors.js';
 import { styleFor } from '../../audit/report/human.js';
+import { loadVersionScheme } from '../../ecosystems/formats.js';
 import { requireSettings } from '../../fleet/lookup.js';
+import { applyTriage } from '../../fleet/triage.js';
 import { appsJson, renderApps, type AppFindings } from '../../fleet/report.js';
 import type { FleetStore } from '../../fleet/store/store.js';
 import { stdoutStream, writeStdout } from '../output.js';
 import type { FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
 
-/** Writes the applications with their findings; exit 1 when a finding fails its policy. */
-export function reportApps(apps: AppFindings[], opts: FleetFormatOptions, details: boolean): number {
+/**
+ * Writes the applications with their findings, the fleet's triage decisions applied (a settled
+ * one ignores its finding, as a policy ignore does); exit 1 when a finding still fails its policy.
+ */
+export async function reportApps(store: FleetStore, found: AppFindings[], opts: FleetFormatOptions, details: boolean): Promise<number> {
+  const triaged = await applyTriage(store, found.map((a) => ({ appId: a.revision.appId, findings: a.findings })), new Date(), loadVersionScheme);
+  const apps = found.map((a, i) => ({ ...a, findings: triaged[i]?.findings ?? a.findings, triage: triaged[i]?.triage ?? [] }));
   writeStdout(opts.format === 'json' ? appsJson(apps) : renderApps(apps, styleFor(stdoutStream()), { details }));
   return apps.some((a) => a.findings.some((f) => f.failsPolicy)) ? EXIT_FINDINGS : EXIT_OK;
 }
@@ -28,6 +35,6 @@ async function currentFindings(store: FleetStore): Promise<AppFindings[]> {
 export async function fleetStatus(opts: FleetFormatOptions): Promise<number> {
   return withFleetStore(opts, async (store) => {
     await requireSettings(store);
-    return reportApps(await currentFindings(store), opts, false);
+    return reportApps(store, await currentFindings(store), opts, false);
   });
 }

@@ -1,7 +1,26 @@
-import { StowageError } from '../../core/errors.js';
+import { cacheDir } from '../../core/cache-dir.js';
+import { EXIT_FINDINGS, EXIT_OK } from '../../core/errors.js';
+import { styleFor } from '../../audit/report/human.js';
+import { currentUser } from '../../fleet/add.js';
+import { syncFleet } from '../../fleet/sync.js';
+import { renderSync, syncJson } from '../../fleet/sync-report.js';
+import { deliverDueEvents } from '../../fleet/webhooks.js';
+import { fetchPolicyOf } from '../audit-options.js';
+import { stdoutStream, warn, writeStdout } from '../output.js';
 import type { FleetDatabaseOptions, FleetFormatOptions } from './index.js';
+import { withFleetStore } from './with-store.js';
 
-// fleet-eval's subcommand (issue 9, second half): declared in ./index.ts, built on its branch.
-export function fleetSync(_opts: FleetDatabaseOptions & FleetFormatOptions): Promise<number> {
-  return Promise.reject(new StowageError('stowage fleet sync is not built yet'));
+export async function fleetSync(opts: FleetDatabaseOptions & FleetFormatOptions): Promise<number> {
+  return withFleetStore(opts, async (store) => {
+    const outcome = await syncFleet(store, {
+      cacheRoot: opts.cacheDir ?? cacheDir(),
+      fetch: fetchPolicyOf(opts.fetch),
+      now: new Date(),
+      by: currentUser(),
+    });
+    writeStdout(opts.format === 'json' ? syncJson(outcome) : renderSync(outcome, styleFor(stdoutStream())));
+    // After the commit: a webhook that is down only delays its events (the outbox keeps them).
+    for (const failure of (await deliverDueEvents(store)).failures) warn(failure);
+    return outcome.failing > 0 ? EXIT_FINDINGS : EXIT_OK;
+  });
 }

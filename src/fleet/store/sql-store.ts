@@ -12,10 +12,14 @@ import {
   type HistoryAction,
   type HistoryEntry,
   type NewRevision,
+  type CurrentFinding,
+  type CurrentRevisionRef,
+  type OutboxDelivery,
   type PackageKey,
   type RevisionRecord,
   type SnapshotRecord,
 } from './store.js';
+import type { StoredTriageDecision, TriageDecision } from '../triage.js';
 
 /** Test hook: pause inside every transaction before it commits, so a test can kill the process there. */
 const PAUSE_ENV = 'STOWAGE_TEST_PAUSE_BEFORE_COMMIT';
@@ -417,6 +421,260 @@ export class SqlFleetStore implements FleetStore {
       apps: apps.map((a) => ({ appId: Number(a.app_id), appName: a.name, revisionId: Number(a.revision_id) })),
     };
   }
+
+  // Queries, triage and events (fleet-eval).
+
+  async currentFindingsWithId(id: string): Promise<CurrentFinding[]> {
+    // group_key holds every id, space-separated: a whole-word LIKE, its wildcards escaped; ids compare
+    // regardless of case on both stores (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
+    const pattern = `% ${id.replace(/[\\%_]/g, (c) => `\\${c}`)} %`;
+    return this.currentFindingsWhere(`UPPER(f.advisory_id) = UPPER(?) OR UPPER(' ' || f.group_key || ' ') LIKE UPPER(?) ESCAPE '\\'`, [id, pattern]);
+  }
+
+  async knowsAdvisory(id: string): Promise<boolean> {
+    return (await this.sql.query(`SELECT 1 FROM advisory_state WHERE UPPER(advisory_id) = UPPER(?) LIMIT 1`, [id])).length > 0;
+  }
+
+  async currentFindingsOnPackage(name: string): Promise<CurrentFinding[]> {
+    return this.currentFindingsWhere(`f.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED})`, [name, crateKey(name)]);
+  }
+
+  /** Findings of current revisions, in application-name order, that satisfy `where` (over f). */
+  private async currentFindingsWhere(where: string, params: SqlValue[]): Promise<CurrentFinding[]> {
+    const rows = await this.sql.query<{ app_id: number; name: string; revision_id: number; digest: string; seq: number; finding: string }>(
+      `SELECT a.id AS app_id, a.name, f.revision_id, r.digest, r.seq, f.finding FROM findings f
+       JOIN apps a ON a.current_revision = f.revision_id JOIN revisions r ON r.id = f.revision_id
+       WHERE ${where}`,
+      params,
+    );
+    return rows
+      .map((r) => ({
+        app: r.name,
+        appId: Number(r.app_id),
+        revisionId: Number(r.revision_id),
+        revision: r.digest,
+        seq: Number(r.seq),
+        finding: JSON.parse(r.finding) as Finding,
+      }))
+      .sort((a, b) => codePointOrder(a.app, b.app));
+  }
+
+  async currentRevisionsWithPackage(name: string): Promise<(CurrentRevisionRef & { package: PackageKey })[]> {
+    const rows = await this.sql.query<{ app_id: number; app: string; revision_id: number; digest: string; seq: number; ecosystem: Ecosystem; name: string; version: string }>(
+      `SELECT a.id AS app_id, a.name AS app, rp.revision_id, r.digest, r.seq, p.ecosystem, p.name, p.version FROM packages p
+       JOIN revision_packages rp ON rp.package_id = p.id
+       JOIN apps a ON a.current_revision = rp.revision_id
+       JOIN revisions r ON r.id = rp.revision_id
+       WHERE ${PACKAGE_NAMED}`,
+      [name, crateKey(name)],
+    );
+    return rows
+      .map((r) => ({
+        app: r.app,
+        appId: Number(r.app_id),
+        revisionId: Number(r.revision_id),
+        revision: r.digest,
+        seq: Number(r.seq),
+        package: { ecosystem: r.ecosystem, name: r.name, version: r.version },
+      }))
+      .sort((a, b) => codePointOrder(a.app, b.app) || codePointOrder(a.package.version, b.package.version));
+  }
+
+  async packageNames(): Promise<{ ecosystem: Ecosystem; name: string }[]> {
+    return this.sql.query<{ ecosystem: Ecosystem; name: string }>(`SELECT DISTINCT ecosystem, name FROM packages ORDER BY ecosystem, name`);
+  }
+
+  async packagesNamed(names: { ecosystem: Ecosystem; name: string }[]): Promise<PackageKey[]> {
+    const found: PackageKey[] = [];
+    for (const batch of chunks(names, ROWS_PER_INSERT)) {
+      found.push(
+        ...(await this.sql.query<PackageKey>(
+          `SELECT ecosystem, name, version FROM packages WHERE (ecosystem, name) IN (VALUES ${placeholders(batch.length, 2)})`,
+          batch.flatMap((n) => [n.ecosystem, n.name]),
+        )),
+      );
+    }
+    return found;
+  }
+
+  async currentRevisionsLockingVersions(packages: PackageKey[]): Promise<number[]> {
+    const found = new Set<number>();
+    for (const batch of chunks(packages, ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<{ id: number }>(
+        `SELECT DISTINCT a.current_revision AS id FROM packages p
+         JOIN revision_packages rp ON rp.package_id = p.id
+         JOIN apps a ON a.current_revision = rp.revision_id
+         WHERE (p.ecosystem, p.name, p.version) IN (VALUES ${placeholders(batch.length, 3)})`,
+        batch.flatMap((p) => [p.ecosystem, p.name, p.version]),
+      );
+      for (const row of rows) found.add(Number(row.id));
+    }
+    return [...found].sort((a, b) => a - b);
+  }
+
+  async currentRevisionsWithFindingsOn(names: { ecosystem: Ecosystem; name: string }[]): Promise<number[]> {
+    const found = new Set<number>();
+    for (const batch of chunks(names, ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<{ id: number }>(
+        `SELECT DISTINCT f.revision_id AS id FROM findings f
+         JOIN apps a ON a.current_revision = f.revision_id
+         WHERE f.package_id IN (SELECT id FROM packages WHERE (ecosystem, name) IN (VALUES ${placeholders(batch.length, 2)}))`,
+        batch.flatMap((n) => [n.ecosystem, n.name]),
+      );
+      for (const row of rows) found.add(Number(row.id));
+    }
+    return [...found].sort((a, b) => a - b);
+  }
+
+  async currentRevisionsEvaluatedOtherwise(states: Record<string, string>[]): Promise<number[]> {
+    // evaluated_against is written by JSON.stringify of maps built in the fleet's database order.
+    const texts = states.map((s) => JSON.stringify(s));
+    const rows = await this.sql.query<{ id: number }>(
+      `SELECT r.id FROM apps a JOIN revisions r ON r.id = a.current_revision
+       WHERE r.evaluated_against NOT IN (${texts.map(() => '?').join(', ')}) ORDER BY r.id`,
+      texts,
+    );
+    return rows.map((r) => Number(r.id));
+  }
+
+  async advanceEvaluatedAgainst(from: Record<string, string>, to: Record<string, string>): Promise<void> {
+    await this.sql.run(`UPDATE revisions SET evaluated_against = ? WHERE evaluated_against = ? AND id IN (SELECT current_revision FROM apps)`, [
+      JSON.stringify(to),
+      JSON.stringify(from),
+    ]);
+  }
+
+  async currentFailingFindings(): Promise<CurrentFinding[]> {
+    // A stored finding is JSON.stringify of the audit's Finding, whose last field is failsPolicy.
+    return this.currentFindingsWhere(`f.finding LIKE '%"failsPolicy":true}'`, []);
+  }
+
+  async addTriage(d: TriageDecision): Promise<StoredTriageDecision> {
+    const rows = await this.sql.query<{ id: number }>(
+      `INSERT INTO triage (app_id, alias_key, package_name, package_range, state, justification, reason, expires, by, at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [d.appId, d.aliasKey, d.packageName, d.packageRange, d.state, d.justification, d.reason, d.expires, d.by, d.at],
+    );
+    const id = Number(rows[0]?.id);
+    // NULLs compared through COALESCE: `IS` is SQLite's spelling, `IS NOT DISTINCT FROM` PostgreSQL's.
+    await this.sql.run(
+      `UPDATE triage SET superseded_by = ? WHERE superseded_by IS NULL AND id <> ? AND COALESCE(app_id, -1) = ? AND alias_key = ?
+         AND COALESCE(package_name, '') = ? AND COALESCE(package_range, '') = ?`,
+      [id, id, d.appId ?? -1, d.aliasKey, d.packageName ?? '', d.packageRange ?? ''],
+    );
+    return { ...d, id };
+  }
+
+  async triageDecisions(): Promise<StoredTriageDecision[]> {
+    const rows = await this.sql.query<{
+      id: number;
+      app_id: number | null;
+      alias_key: string;
+      package_name: string | null;
+      package_range: string | null;
+      state: StoredTriageDecision['state'];
+      justification: StoredTriageDecision['justification'];
+      reason: string;
+      expires: string | null;
+      by: string;
+      at: string;
+    }>(
+      `SELECT id, app_id, alias_key, package_name, package_range, state, justification, reason, expires, by, at FROM triage
+       WHERE superseded_by IS NULL ORDER BY id`,
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      appId: r.app_id === null ? null : Number(r.app_id),
+      aliasKey: r.alias_key,
+      packageName: r.package_name,
+      packageRange: r.package_range,
+      state: r.state,
+      justification: r.justification,
+      reason: r.reason,
+      expires: r.expires,
+      by: r.by,
+      at: r.at,
+    }));
+  }
+
+  async addEvent(event: { type: string; body: string; at: string }, targets: string[]): Promise<number> {
+    const rows = await this.sql.query<{ id: number }>(`INSERT INTO events (at, type, body) VALUES (?, ?, ?) RETURNING id`, [event.at, event.type, event.body]);
+    const id = Number(rows[0]?.id);
+    for (const target of targets) {
+      await this.sql.run(`INSERT INTO outbox (event_id, target, attempts, next_attempt_at) VALUES (?, ?, 0, ?)`, [id, target, event.at]);
+    }
+    return id;
+  }
+
+  async dueDeliveries(now: string, limit: number): Promise<OutboxDelivery[]> {
+    const rows = await this.sql.query<DeliveryRow>(
+      `SELECT ${DELIVERY_COLUMNS} FROM outbox o JOIN events e ON e.id = o.event_id
+       WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ? ORDER BY o.event_id, o.target LIMIT ?`,
+      [now, limit],
+    );
+    return rows.map(deliveryOf);
+  }
+
+  async claimDelivery(d: OutboxDelivery, leaseUntil: string): Promise<boolean> {
+    const changed = await this.sql.run(
+      `UPDATE outbox SET next_attempt_at = ? WHERE event_id = ? AND target = ? AND delivered_at IS NULL AND next_attempt_at = ?`,
+      [leaseUntil, d.eventId, d.target, d.nextAttemptAt],
+    );
+    return changed === 1;
+  }
+
+  async deliveryDone(d: OutboxDelivery, at: string): Promise<void> {
+    await this.sql.run(`UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE event_id = ? AND target = ?`, [
+      at,
+      d.eventId,
+      d.target,
+    ]);
+  }
+
+  async deliveryFailed(d: OutboxDelivery, nextAttemptAt: string, error: string): Promise<void> {
+    await this.sql.run(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE event_id = ? AND target = ?`, [
+      nextAttemptAt,
+      error,
+      d.eventId,
+      d.target,
+    ]);
+  }
+
+  async deliveries(): Promise<(OutboxDelivery & { deliveredAt: string | null; lastError: string | null })[]> {
+    const rows = await this.sql.query<DeliveryRow & { delivered_at: string | null; last_error: string | null }>(
+      `SELECT ${DELIVERY_COLUMNS}, o.delivered_at, o.last_error FROM outbox o JOIN events e ON e.id = o.event_id ORDER BY o.event_id, o.target`,
+    );
+    return rows.map((r) => ({ ...deliveryOf(r), deliveredAt: r.delivered_at, lastError: r.last_error }));
+  }
+
+}
+
+interface DeliveryRow {
+  event_id: number;
+  target: string;
+  type: string;
+  body: string;
+  attempts: number;
+  next_attempt_at: string;
+}
+
+const DELIVERY_COLUMNS = 'o.event_id, o.target, e.type, e.body, o.attempts, o.next_attempt_at';
+
+function deliveryOf(r: DeliveryRow): OutboxDelivery {
+  return { eventId: Number(r.event_id), target: r.target, type: r.type, body: r.body, attempts: Number(r.attempts), nextAttemptAt: r.next_attempt_at };
+}
+
+/**
+ * A package named NAME (first parameter) or, for crates, whose crates.io key is the second
+ * parameter: crates compare regardless of case and of '-' against '_' (package-names.ts).
+ */
+const PACKAGE_NAMED = `((p.ecosystem = 'npm' AND p.name = ?) OR (p.ecosystem = 'cargo' AND replace(lower(p.name), '-', '_') = ?))`;
+
+const crateKey = (name: string): string => name.toLowerCase().replace(/-/g, '_');
+
+/** Code-point order: the same on both stores (PostgreSQL would sort by its collation). */
+function codePointOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function packageKeyText(p: { ecosystem: string; name: string; version: string }): string {

@@ -1,6 +1,7 @@
 import type { SeverityLevel } from '../../core/advisory.js';
 import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
+import type { StoredTriageDecision, TriageDecision } from '../triage.js';
 
 /**
  * The fleet's store, the one interface everything above src/fleet/store/ uses: typed, async,
@@ -163,6 +164,76 @@ export interface FleetStore {
 
   createSnapshot(name: string, at: string, databases: DatabaseState[]): Promise<SnapshotRecord>;
   snapshot(name: string): Promise<SnapshotRecord | null>;
+
+  // Queries, triage and events (fleet-eval).
+
+  /** Findings of current revisions whose advisory has `id` as its id or one of its aliases, by application name. */
+  currentFindingsWithId(id: string): Promise<CurrentFinding[]>;
+  /** Current revisions locking a package of this name (crates: compared as crates.io does), with the versions, by application name. */
+  currentRevisionsWithPackage(name: string): Promise<(CurrentRevisionRef & { package: PackageKey })[]>;
+  /** Whether a database's advisory state (as of the last sync) holds this advisory id (any letter case). */
+  knowsAdvisory(id: string): Promise<boolean>;
+  /** Findings of current revisions about a package of this name (compared as above). */
+  currentFindingsOnPackage(name: string): Promise<CurrentFinding[]>;
+
+  /** Every (ecosystem, name) any revision locks. */
+  packageNames(): Promise<{ ecosystem: Ecosystem; name: string }[]>;
+  /** Every version of these packages any revision locks. */
+  packagesNamed(names: { ecosystem: Ecosystem; name: string }[]): Promise<PackageKey[]>;
+  /** Ids of current revisions that lock one of these exact packages (name and version). */
+  currentRevisionsLockingVersions(packages: PackageKey[]): Promise<number[]>;
+  /** Ids of current revisions with a stored finding about a package of one of these names. */
+  currentRevisionsWithFindingsOn(names: { ecosystem: Ecosystem; name: string }[]): Promise<number[]>;
+  /** Ids of current revisions whose findings were computed with none of these database states. */
+  currentRevisionsEvaluatedOtherwise(states: Record<string, string>[]): Promise<number[]>;
+  /** Current revisions evaluated with `from` are now known to hold for `to` (sync found nothing for them to change). */
+  advanceEvaluatedAgainst(from: Record<string, string>, to: Record<string, string>): Promise<void>;
+  /** Findings of current revisions that fail their policy (before triage). */
+  currentFailingFindings(): Promise<CurrentFinding[]>;
+
+  /** Appends a decision; earlier ones with the same scope, alias group and package are marked superseded. */
+  addTriage(decision: TriageDecision): Promise<StoredTriageDecision>;
+  /** The decisions in force (not superseded), expired ones included, oldest first. */
+  triageDecisions(): Promise<StoredTriageDecision[]>;
+
+  /** Records an event and queues it for each delivery target (webhook URL). */
+  addEvent(event: { type: string; body: string; at: string }, targets: string[]): Promise<number>;
+  /** Undelivered events whose next attempt is due at `now`, oldest first. */
+  dueDeliveries(now: string, limit: number): Promise<OutboxDelivery[]>;
+  /**
+   * Takes a due delivery for this process until `leaseUntil` (its next attempt time is moved
+   * there), so two processes never post the same event at once; false when another took it.
+   */
+  claimDelivery(d: OutboxDelivery, leaseUntil: string): Promise<boolean>;
+  deliveryDone(d: OutboxDelivery, at: string): Promise<void>;
+  deliveryFailed(d: OutboxDelivery, nextAttemptAt: string, error: string): Promise<void>;
+  /** Every delivery of every event, for `fleet` diagnostics and tests. */
+  deliveries(): Promise<(OutboxDelivery & { deliveredAt: string | null; lastError: string | null })[]>;
+}
+
+/** An application's current revision, as queries across the fleet return it. */
+export interface CurrentRevisionRef {
+  app: string;
+  appId: number;
+  revisionId: number;
+  /** `sha256:` + hex. */
+  revision: string;
+  seq: number;
+}
+
+export interface CurrentFinding extends CurrentRevisionRef {
+  finding: Finding;
+}
+
+/** One event to post to one target. */
+export interface OutboxDelivery {
+  eventId: number;
+  target: string;
+  type: string;
+  body: string;
+  /** Attempts made so far. */
+  attempts: number;
+  nextAttemptAt: string;
 }
 
 /** The key findings are grouped on: the alias group (every id of the advisory), sorted. */

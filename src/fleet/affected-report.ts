@@ -1,0 +1,48 @@
+import { jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
+import { findingJson } from '../audit/report/json.js';
+import { paint, plural, type HumanStyle } from '../audit/report/human.js';
+import type { AffectedApp, AffectedQuery } from './affected.js';
+import type { Finding } from '../core/finding.js';
+import type { TriageNote } from './triage.js';
+
+/** `fleet affected`'s output: JSON (schema/fleet-affected.v1.json) and text. */
+
+export type TriagedApp = { findings: Finding[]; triage: TriageNote[] };
+
+export function affectedJson(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[]): string {
+  const body = {
+    schemaVersion: 1,
+    query: query.kind === 'advisory' ? { advisory: query.id } : { package: query.name, version: query.version },
+    apps: apps.map((a, i) => ({
+      name: a.name,
+      revision: a.revision,
+      seq: a.seq,
+      packages: a.packages,
+      findings: (triaged[i]?.findings ?? a.findings).map(findingJson),
+      triage: triaged[i]?.triage ?? [],
+    })),
+  };
+  return jsonForTerminal(JSON.stringify(body, null, 2) + '\n');
+}
+
+export function renderAffected(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[], style: HumanStyle): string {
+  const out: string[] = [];
+  apps.forEach((a, i) => {
+    const findings = triaged[i]?.findings ?? a.findings;
+    const versions = a.packages.map((p) => `${t(p.name)} ${t(p.version)}`).join(', ');
+    out.push(`${paint(style, 'cyan', t(a.name))}  ${a.revision.slice(0, 19)} (revision ${a.seq})${versions ? `  ${versions}` : ''}`);
+    for (const f of findings) {
+      const label = f.failsPolicy ? paint(style, 'red', 'error') : f.ignored ? paint(style, 'dim', 'ignored') : paint(style, 'yellow', 'warning');
+      out.push(`  ${label}: ${t(f.advisory.id)} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind})${f.ignored ? ` ${t(f.ignored.reason)}` : ''}`);
+      for (const path of f.paths) out.push(`    ${path.map(t).join(' > ')}`);
+      if (f.morePaths > 0) out.push(`    and ${plural(f.morePaths, 'more path')}`);
+    }
+  });
+  const what = query.kind === 'advisory' ? t(query.id) : `${t(query.name)}${query.version ? `@${t(query.version)}` : ''}`;
+  out.push(
+    apps.length === 0
+      ? paint(style, 'green', `no application of the fleet is affected by ${what}`)
+      : `${plural(apps.length, 'application')} ${query.kind === 'advisory' ? 'affected by' : 'embed'} ${what}`,
+  );
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,79 @@
+import { StowageError } from '../core/errors.js';
+import type { Finding } from '../core/finding.js';
+import type { CurrentFinding, FleetStore, PackageKey } from './store/store.js';
+
+/**
+ * `fleet affected`: the security team's "are we affected?" (an advisory id or any alias) and
+ * the packager's "who embeds this library?" (NAME[@VERSION]), answered from the store's indexes
+ * (findings by alias group, packages by name) without loading any revision's graph.
+ */
+
+export interface AffectedApp {
+  name: string;
+  /** `sha256:` + hex of the current revision. */
+  revision: string;
+  seq: number;
+  appId: number;
+  /** The versions of the asked-for package it locks (a NAME query; empty for an id). */
+  packages: PackageKey[];
+  findings: Finding[];
+}
+
+export type AffectedQuery = { kind: 'advisory'; id: string } | { kind: 'package'; name: string; version: string | null };
+
+/** Advisory ids as databases spell them: RUSTSEC-2024-0421, CVE-2024-12224, GHSA-xxxx-xxxx-xxxx, OSV's PREFIX-... */
+const ADVISORY_ID = /^(RUSTSEC-\d{4}-\d{4}|CVE-\d{4}-\d{4,}|GHSA(-[0-9a-z]{4}){3}|[A-Z][A-Z0-9]*-\d{4}-[0-9A-Za-z.-]+)$/i;
+
+/** An advisory id (any database's spelling), else NAME or NAME@VERSION (`@scope/name@1.2.3` too). */
+export function parseAffectedQuery(query: string): AffectedQuery {
+  if (ADVISORY_ID.test(query)) return { kind: 'advisory', id: query };
+  const at = query.indexOf('@', 1);
+  const name = at < 0 ? query : query.slice(0, at);
+  const version = at < 0 ? null : query.slice(at + 1);
+  if (name === '' || version === '') throw new StowageError(`${JSON.stringify(query)}: expected an advisory id, NAME or NAME@VERSION`);
+  return { kind: 'package', name, version };
+}
+
+const text = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The audit's order within one advisory: lockfile, package name, version, id. */
+const findingOrder = (a: Finding, b: Finding): number =>
+  text(a.target, b.target) || text(a.package.name, b.package.name) || text(a.package.version, b.package.version) || text(a.advisory.id, b.advisory.id);
+
+function group(rows: readonly CurrentFinding[]): Map<number, AffectedApp> {
+  const apps = new Map<number, AffectedApp>();
+  for (const row of rows) {
+    let app = apps.get(row.appId);
+    if (!app) apps.set(row.appId, (app = { name: row.app, revision: row.revision, seq: row.seq, appId: row.appId, packages: [], findings: [] }));
+    app.findings.push(row.finding);
+  }
+  for (const app of apps.values()) app.findings.sort(findingOrder);
+  return apps;
+}
+
+/**
+ * The applications the query concerns, in name order. An advisory id no finding and no
+ * database of the fleet knows is refused (exit 2): a typo must not read as "not affected".
+ */
+export async function affectedApps(store: FleetStore, query: AffectedQuery): Promise<AffectedApp[]> {
+  if (query.kind === 'advisory') {
+    const rows = await store.currentFindingsWithId(query.id);
+    if (rows.length === 0 && !(await store.knowsAdvisory(query.id))) {
+      throw new StowageError(`no advisory ${JSON.stringify(query.id)} in the fleet's databases (as of the last sync) or findings`);
+    }
+    return [...group(rows).values()];
+  }
+  const locked = (await store.currentRevisionsWithPackage(query.name)).filter((r) => query.version === null || r.package.version === query.version);
+  const wanted = new Set(locked.map((r) => `${r.appId}\0${r.package.ecosystem}\0${r.package.name}\0${r.package.version}`));
+  const apps = group(
+    (await store.currentFindingsOnPackage(query.name)).filter((r) =>
+      wanted.has(`${r.appId}\0${r.finding.package.ecosystem}\0${r.finding.package.name}\0${r.finding.package.version}`),
+    ),
+  );
+  for (const r of locked) {
+    let app = apps.get(r.appId);
+    if (!app) apps.set(r.appId, (app = { name: r.app, revision: r.revision, seq: r.seq, appId: r.appId, packages: [], findings: [] }));
+    app.packages.push(r.package);
+  }
+  return [...apps.values()].sort((a, b) => text(a.name, b.name));
+}

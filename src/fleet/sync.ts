@@ -1,0 +1,287 @@
+import type { Advisory } from '../core/advisory.js';
+import type { Finding } from '../core/finding.js';
+import type { Ecosystem } from '../core/package.js';
+import { runAudit } from '../audit/audit.js';
+import type { AdvisoryDatabase } from '../advisories/database.js';
+import type { FetchPolicy } from '../advisories/source.js';
+import { loadVersionScheme } from '../ecosystems/formats.js';
+import { advisoryNameKeys, lockfileNameKey } from '../ecosystems/package-names.js';
+import { currentAdvisories, diffAdvisories, namesTouched, type AdvisoryChange } from './advisory-changes.js';
+import { closeDatabases, databaseRevisions, openFleetDatabases, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
+import { recordEvent } from './events.js';
+import { requireSettings } from './lookup.js';
+import { decodeGraphs, decompressBytes } from './revision.js';
+import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord } from './store/store.js';
+import { syncJsonBody } from './sync-report.js';
+import { failsWithDecision, governingDecision } from './triage.js';
+
+/**
+ * `fleet sync`: bring the fleet's findings to the databases as they now are, re-matching only
+ * what the advisories that moved can change (fleet-design.md "Sync"):
+ * 1. every database is opened (fetched) first; one that cannot be read changes nothing;
+ * 2. its advisories are diffed against the state the fleet last evaluated with;
+ * 3. the package names those advisories named, before and after, are the names whose findings
+ *    may change;
+ * 4. the current revisions that lock a version a new or changed advisory now affects, or that
+ *    hold a finding about one of those names, are re-matched, restricted to those names
+ *    (runAudit's onlyNames: exactly what a full audit finds for them);
+ * 5. a revision evaluated with some other database state (no state known yet, or an `add` that
+ *    ran against another revision) is evaluated in full;
+ * 6. findings, advisory state, database revisions and the event are written in one transaction.
+ */
+
+export type FindingChangeKind = 'new' | 'resolved' | 'reopened';
+
+export interface FindingChange {
+  app: string;
+  change: FindingChangeKind;
+  finding: Finding;
+}
+
+export interface DatabaseMove {
+  source: string;
+  previousRevision: string | null;
+  revision: string;
+}
+
+export interface SyncOutcome {
+  databases: DatabaseMove[];
+  advisories: AdvisoryChange[];
+  changes: FindingChange[];
+  /** Revisions re-matched on the touched names only. */
+  reevaluated: number;
+  /** Revisions evaluated in full (no earlier state known for them). */
+  fullyEvaluated: number;
+  /** Findings of current revisions that fail their policy once triage is applied. */
+  failing: number;
+}
+
+export interface SyncOptions {
+  cacheRoot: string;
+  fetch: FetchPolicy;
+  now: Date;
+  by: string;
+}
+
+type Names = Partial<Record<Ecosystem, Set<string>>>;
+
+function keysOf(names: Names): Map<Ecosystem, Set<string>> {
+  const keys = new Map<Ecosystem, Set<string>>();
+  for (const [ecosystem, set] of Object.entries(names) as [Ecosystem, Set<string>][]) {
+    const k = new Set<string>();
+    for (const name of set) for (const key of advisoryNameKeys(ecosystem, name)) k.add(key);
+    keys.set(ecosystem, k);
+  }
+  return keys;
+}
+
+const touches = (keys: Map<Ecosystem, Set<string>>, ecosystem: Ecosystem, name: string): boolean =>
+  keys.get(ecosystem)?.has(lockfileNameKey(ecosystem, name)) === true;
+
+/** A finding's identity across evaluations: the lockfile, the package, the advisory. */
+const findingKey = (f: Finding): string => `${f.target}\0${f.package.ecosystem}\0${f.package.name}\0${f.package.version}\0${f.advisory.id}`;
+
+function isWithdrawnAt(advisory: Advisory, now: Date): boolean {
+  return advisory.withdrawn !== null && Date.parse(advisory.withdrawn) <= now.getTime();
+}
+
+/**
+ * The locked versions a new or changed advisory affects now, each evaluated once for the
+ * whole fleet. A version the scheme cannot evaluate is kept: the re-match decides (and fails
+ * as the audit would).
+ */
+async function versionsAffectedNow(packages: readonly PackageKey[], records: readonly Advisory[], now: Date): Promise<PackageKey[]> {
+  const byKey = new Map<string, Advisory[]>();
+  for (const a of records) {
+    if (isWithdrawnAt(a, now)) continue;
+    for (const key of advisoryNameKeys(a.ecosystem, a.package)) {
+      const k = `${a.ecosystem}\0${key}`;
+      const list = byKey.get(k);
+      if (list) list.push(a);
+      else byKey.set(k, [a]);
+    }
+  }
+  const affected: PackageKey[] = [];
+  for (const p of packages) {
+    const advisories = byKey.get(`${p.ecosystem}\0${lockfileNameKey(p.ecosystem, p.name)}`);
+    if (!advisories) continue;
+    const scheme = await loadVersionScheme(p.ecosystem);
+    const hit = advisories.some((a) => {
+      try {
+        return a.affected.some((range) => scheme.isAffected(p.version, range));
+      } catch {
+        return true;
+      }
+    });
+    if (hit) affected.push(p);
+  }
+  return affected;
+}
+
+async function revisionPolicyText(store: FleetStore, revision: RevisionRecord): Promise<string | null> {
+  const doc = revision.documents.find((d) => d.name === POLICY_DOCUMENT);
+  if (!doc) return null;
+  const stored = await store.document(doc.digest);
+  return stored === null ? null : decompressBytes(stored).toString('utf8');
+}
+
+const sameState = (a: Record<string, string>, b: Record<string, string>): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/** Re-evaluates one revision (restricted to `names`, or in full) and returns what changed. */
+async function reevaluate(
+  tx: FleetStore,
+  settings: FleetSettings,
+  databases: AdvisoryDatabase[],
+  revision: RevisionRecord,
+  restriction: { names: Names; keys: Map<Ecosystem, Set<string>>; lockNames: { ecosystem: Ecosystem; name: string }[] } | null,
+  now: Date,
+): Promise<{ added: Finding[]; removed: Finding[] }> {
+  const graphs = decodeGraphs(await tx.revisionGraph(revision.id));
+  const policy = revisionPolicy(settings, await revisionPolicyText(tx, revision), `${POLICY_DOCUMENT} of revision ${revision.digest}`);
+  const result = await runAudit({ graphs, databases, policy, now, ...(restriction ? { onlyNames: restriction.names } : {}) });
+  const before = (await tx.findings(revision.id)).filter((f) => restriction === null || touches(restriction.keys, f.package.ecosystem, f.package.name));
+  const beforeKeys = new Set(before.map(findingKey));
+  const afterKeys = new Set(result.findings.map(findingKey));
+  await tx.replaceFindings(revision.id, result.findings, restriction?.lockNames);
+  return {
+    added: result.findings.filter((f) => !beforeKeys.has(findingKey(f))),
+    removed: before.filter((f) => !afterKeys.has(findingKey(f))),
+  };
+}
+
+/** Findings whose triage decision expired since the last sync: open again, reported once. */
+async function reopenedFindings(tx: FleetStore, since: string | null, now: Date): Promise<FindingChange[]> {
+  const today = now.toISOString().slice(0, 10);
+  const sinceDay = since?.slice(0, 10) ?? '0000-00-00';
+  const decisions = await tx.triageDecisions();
+  const lapsed = decisions.filter((d) => d.expires !== null && d.expires < today && d.expires >= sinceDay);
+  const changes: FindingChange[] = [];
+  const seen = new Set<string>();
+  for (const decision of lapsed) {
+    for (const id of decision.aliasKey.split(' ')) {
+      for (const row of await tx.currentFindingsWithId(id)) {
+        const key = `${row.appId}\0${findingKey(row.finding)}`;
+        if (seen.has(key)) continue;
+        const scheme = await loadVersionScheme(row.finding.package.ecosystem);
+        const applied = governingDecision(decisions, row.appId, row.finding, scheme, today);
+        if (applied?.decision.id !== decision.id || applied.active) continue;
+        seen.add(key);
+        changes.push({ app: row.app, change: 'reopened', finding: row.finding });
+      }
+    }
+  }
+  return changes;
+}
+
+async function failingAfterTriage(tx: FleetStore, now: Date): Promise<number> {
+  const today = now.toISOString().slice(0, 10);
+  const decisions = await tx.triageDecisions();
+  let failing = 0;
+  for (const row of await tx.currentFailingFindings()) {
+    const scheme = await loadVersionScheme(row.finding.package.ecosystem);
+    if (failsWithDecision(row.finding, governingDecision(decisions, row.appId, row.finding, scheme, today))) failing++;
+  }
+  return failing;
+}
+
+export async function syncFleet(store: FleetStore, options: SyncOptions): Promise<SyncOutcome> {
+  const settings = await requireSettings(store);
+  // Every database first: one that cannot be read fails the sync before anything is written.
+  const databases = await openFleetDatabases(settings, { cacheRoot: options.cacheRoot, fetch: options.fetch });
+  try {
+    const records = new Map(databases.map((db) => [db.source, db.index.everyAdvisory()]));
+    const current = new Map(databases.map((db) => [db.source, currentAdvisories(records.get(db.source) ?? [])]));
+    const nowAgainst = databaseRevisions(databases);
+    const at = options.now.toISOString();
+    return await store.transaction(async (tx) => {
+      const states = new Map((await tx.databases()).map((s) => [s.source, s]));
+      const known = databases.every((db) => (states.get(db.source)?.revision ?? null) !== null);
+      const previousAgainst = known ? Object.fromEntries(databases.map((db) => [db.source, states.get(db.source)?.revision as string])) : null;
+      const advisoryChanges: AdvisoryChange[] = [];
+      const changedRecords: Advisory[] = [];
+      for (const db of databases) {
+        if (!known) continue;
+        const previous = new Map((await tx.advisoryState(db.source)).map((e) => [e.advisoryId, { digest: e.digest, names: e.names }]));
+        const changes = diffAdvisories(previous, current.get(db.source) ?? new Map());
+        advisoryChanges.push(...changes);
+        const ids = new Set(changes.filter((c) => c.change !== 'removed').map((c) => c.id));
+        changedRecords.push(...(records.get(db.source) ?? []).filter((a) => ids.has(a.id)));
+      }
+
+      // Which revisions to look at again.
+      const full = new Set(await tx.currentRevisionsEvaluatedOtherwise(previousAgainst ? [previousAgainst, nowAgainst] : [nowAgainst]));
+      const names = namesTouched(advisoryChanges);
+      const keys = keysOf(names);
+      const lockNames = (await tx.packageNames()).filter((n) => touches(keys, n.ecosystem, n.name));
+      const incremental = new Set<number>();
+      if (lockNames.length > 0) {
+        const affected = await versionsAffectedNow(await tx.packagesNamed(lockNames), changedRecords, options.now);
+        for (const id of await tx.currentRevisionsLockingVersions(affected)) incremental.add(id);
+        for (const id of await tx.currentRevisionsWithFindingsOn(lockNames)) incremental.add(id);
+      }
+
+      const changes: FindingChange[] = [];
+      let reevaluated = 0;
+      for (const id of [...new Set([...full, ...incremental])].sort((a, b) => a - b)) {
+        const revision = (await tx.revision(id)) as RevisionRecord;
+        const isFull = full.has(id);
+        // Already evaluated with these very databases (an add after the databases moved).
+        if (!isFull && sameState(revision.evaluatedAgainst, nowAgainst)) continue;
+        const app = await tx.appById(revision.appId);
+        const { added, removed } = await reevaluate(tx, settings, databases, revision, isFull ? null : { names, keys, lockNames }, options.now);
+        for (const finding of added) changes.push({ app: app?.name ?? '', change: 'new', finding });
+        for (const finding of removed) changes.push({ app: app?.name ?? '', change: 'resolved', finding });
+        await tx.setEvaluatedAgainst(id, nowAgainst);
+        if (!isFull) reevaluated++;
+      }
+      if (previousAgainst) await tx.advanceEvaluatedAgainst(previousAgainst, nowAgainst);
+
+      const lastSync = [...states.values()].map((s) => s.evaluatedAt).filter((t): t is string => t !== null).sort()[0] ?? null;
+      changes.push(...(await reopenedFindings(tx, lastSync, options.now)));
+      changes.sort((a, b) => compare(a.app, b.app) || compare(a.change, b.change) || compare(findingKey(a.finding), findingKey(b.finding)));
+
+      // The new state: advisories, database revisions.
+      for (const db of databases) {
+        const now = current.get(db.source) ?? new Map();
+        if (known) {
+          const mine = advisoryChanges.filter((c) => now.has(c.id) || c.change === 'removed');
+          const touched = mine.filter((c) => c.change !== 'removed').map((c) => ({ advisoryId: c.id, ...stateOf(now.get(c.id)) }));
+          await tx.updateAdvisoryState(db.source, touched, mine.filter((c) => c.change === 'removed').map((c) => c.id));
+        } else {
+          const previousIds = (await tx.advisoryState(db.source)).map((e) => e.advisoryId).filter((id) => !now.has(id));
+          await tx.updateAdvisoryState(db.source, [...now].map(([advisoryId, s]) => ({ advisoryId, ...stateOf(s) })), previousIds);
+        }
+      }
+      const moves: DatabaseMove[] = databases.map((db) => ({ source: db.source, previousRevision: states.get(db.source)?.revision ?? null, revision: db.revision }));
+      await tx.putDatabases(databases.map((db, position): DatabaseState => ({
+        source: db.source,
+        position,
+        kind: db.spec.kind,
+        revision: db.revision,
+        revisionDate: db.revisionDate,
+        evaluatedAt: at,
+      })));
+      const fullyEvaluated = [...full].length;
+      const outcome: SyncOutcome = {
+        databases: moves,
+        advisories: advisoryChanges,
+        changes,
+        reevaluated,
+        fullyEvaluated,
+        failing: await failingAfterTriage(tx, options.now),
+      };
+      if (changes.length > 0) await recordEvent(tx, settings, 'sync', syncJsonBody(outcome), at);
+      return outcome;
+    });
+  } finally {
+    closeDatabases(databases);
+  }
+}
+
+function stateOf(s: { digest: string; names: [Ecosystem, string][] } | undefined): { digest: string; names: [Ecosystem, string][] } {
+  return { digest: s?.digest ?? '', names: s?.names ?? [] };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

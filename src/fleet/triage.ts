@@ -1,0 +1,332 @@
+import { StowageError } from '../core/errors.js';
+import type { Finding } from '../core/finding.js';
+import type { VersionScheme } from '../core/ecosystem.js';
+import { lockfileNameKey } from '../ecosystems/package-names.js';
+import { findingJson } from '../audit/report/json.js';
+import { recordEvent } from './events.js';
+import { aliasGroupKey, type FleetStore } from './store/store.js';
+
+/**
+ * Triage decisions, as CycloneDX's vulnerability analysis states them (1.5 and later): what a
+ * person decided about an advisory for one application or the whole fleet. A decision is keyed
+ * on the advisory's alias group and the package, never on a revision, so it follows the
+ * application across rebuilds and holds for every id of the advisory.
+ */
+
+export const ANALYSIS_STATES = ['resolved', 'resolved_with_pedigree', 'exploitable', 'in_triage', 'false_positive', 'not_affected'] as const;
+export type AnalysisState = (typeof ANALYSIS_STATES)[number];
+
+/** CycloneDX 1.5 `analysis.justification`. */
+export const JUSTIFICATIONS = [
+  'code_not_present',
+  'code_not_reachable',
+  'requires_configuration',
+  'requires_dependency',
+  'requires_environment',
+  'protected_by_compiler',
+  'protected_at_runtime',
+  'protected_at_perimeter',
+  'protected_by_mitigating_control',
+] as const;
+export type Justification = (typeof JUSTIFICATIONS)[number];
+
+/** States that say "this finding is not a risk here": they stop it failing, as an ignore does. */
+const SETTLED: ReadonlySet<AnalysisState> = new Set(['resolved', 'resolved_with_pedigree', 'false_positive', 'not_affected']);
+
+/** States that claim the advisory does not apply, which CycloneDX wants justified. */
+const NEEDS_JUSTIFICATION: ReadonlySet<AnalysisState> = new Set(['not_affected', 'false_positive']);
+
+export interface TriageDecision {
+  /** null: the whole fleet. */
+  appId: number | null;
+  /** Every id of the advisory as the decision was taken (aliasGroupKey: sorted, space-separated). */
+  aliasKey: string;
+  /** Only this package (and, with packageRange, these versions, in the ecosystem's requirement syntax). */
+  packageName: string | null;
+  packageRange: string | null;
+  state: AnalysisState;
+  justification: Justification | null;
+  reason: string;
+  /** Last day (YYYY-MM-DD, inclusive) the decision holds; null for no end. */
+  expires: string | null;
+  by: string;
+  /** ISO-8601 UTC. */
+  at: string;
+}
+
+/** A decision as stored: append-only, a later one for the same key supersedes it. */
+export interface StoredTriageDecision extends TriageDecision {
+  id: number;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** `NAME`, `NAME@RANGE`, `@scope/name@RANGE`: the `@` that separates is never the first character. */
+export function parsePackageSelector(text: string): { name: string; range: string | null } {
+  const at = text.indexOf('@', 1);
+  const name = at < 0 ? text : text.slice(0, at);
+  const range = at < 0 ? null : text.slice(at + 1).trim();
+  if (name === '' || range === '') throw new StowageError(`--package ${JSON.stringify(text)}: expected NAME or NAME@RANGE`);
+  return { name, range };
+}
+
+/** Checks what a user asked for, before anything is stored: one line naming the option at fault. */
+export function checkDecision(input: {
+  state: string | undefined;
+  reason: string | undefined;
+  justification: string | undefined;
+  expires: string | undefined;
+  by: string | undefined;
+}): { state: AnalysisState; reason: string; justification: Justification | null; expires: string | null; by: string } {
+  const state = input.state as AnalysisState | undefined;
+  if (state === undefined || !ANALYSIS_STATES.includes(state)) {
+    throw new StowageError(`--state is required: one of ${ANALYSIS_STATES.join(', ')}`);
+  }
+  const reason = input.reason?.trim() ?? '';
+  if (reason === '') throw new StowageError('--reason is required: say why, for whoever reads the decision later');
+  const justification = (input.justification ?? null) as Justification | null;
+  if (justification !== null && !JUSTIFICATIONS.includes(justification)) {
+    throw new StowageError(`--justification ${JSON.stringify(justification)} is not one of ${JUSTIFICATIONS.join(', ')}`);
+  }
+  if (justification === null && NEEDS_JUSTIFICATION.has(state)) {
+    throw new StowageError(`--state ${state} needs --justification (one of ${JUSTIFICATIONS.join(', ')})`);
+  }
+  const expires = input.expires ?? null;
+  if (expires !== null && (!DATE.test(expires) || Number.isNaN(Date.parse(`${expires}T00:00:00Z`)))) {
+    throw new StowageError(`--expires ${JSON.stringify(expires)} is not a date (YYYY-MM-DD)`);
+  }
+  const by = input.by?.trim() ?? '';
+  if (by === '') throw new StowageError('--by is empty: name who decided');
+  return { state, reason, justification, expires, by };
+}
+
+/** Whether a stored decision is about this finding: an id in common, and the package (and version) it names. */
+export function decisionCovers(decision: TriageDecision, finding: Finding, scheme: VersionScheme): boolean {
+  const ids = new Set(decision.aliasKey.split(' '));
+  if (![finding.advisory.id, ...finding.advisory.aliases].some((id) => ids.has(id))) return false;
+  if (decision.packageName === null) return true;
+  const ecosystem = finding.package.ecosystem;
+  if (lockfileNameKey(ecosystem, decision.packageName) !== lockfileNameKey(ecosystem, finding.package.name)) return false;
+  if (decision.packageRange === null) return true;
+  // A version inside the range is one the requirement "patches": the scheme's own syntax and order.
+  return !scheme.isAffected(finding.package.version, { form: 'requirements', patched: [decision.packageRange], unaffected: [] });
+}
+
+/** Whether a range can be read by the ecosystem's requirement syntax; the error names it when not. */
+export function checkRange(range: string, scheme: VersionScheme, version: string): void {
+  try {
+    scheme.isAffected(version, { form: 'requirements', patched: [range], unaffected: [] });
+  } catch (err) {
+    throw new StowageError(`--package range ${JSON.stringify(range)} cannot be read: ${(err as Error).message}`);
+  }
+}
+
+export interface AppliedDecision {
+  decision: StoredTriageDecision;
+  /** False once the expiry date has passed: the finding is open again. */
+  active: boolean;
+}
+
+/**
+ * The decision that governs a finding of application `appId`: the newest one that covers it,
+ * an application's own before the fleet's. An expired one is returned inactive, so reports can
+ * say the finding reopened.
+ */
+export function governingDecision(
+  decisions: readonly StoredTriageDecision[],
+  appId: number,
+  finding: Finding,
+  scheme: VersionScheme,
+  today: string,
+): AppliedDecision | null {
+  const covering = decisions.filter((d) => (d.appId === null || d.appId === appId) && decisionCovers(d, finding, scheme));
+  const newest = (scope: (d: StoredTriageDecision) => boolean): StoredTriageDecision | undefined =>
+    covering.filter(scope).sort((a, b) => b.id - a.id)[0];
+  const decision = newest((d) => d.appId === appId) ?? newest((d) => d.appId === null);
+  if (decision === undefined) return null;
+  return { decision, active: decision.expires === null || decision.expires >= today };
+}
+
+/** Does a finding still fail its policy once this decision is applied? Like an ignore for settled states. */
+export function failsWithDecision(finding: Finding, applied: AppliedDecision | null): boolean {
+  return finding.failsPolicy && !settles(applied);
+}
+
+/** An active decision in a settled state: the finding is not a risk here. */
+function settles(applied: AppliedDecision | null): boolean {
+  return applied !== null && applied.active && SETTLED.has(applied.decision.state);
+}
+
+/** A decision as fleet JSON shows it (schema/fleet-apps.v1.json `triageNote`). */
+export interface TriageJson extends Pick<TriageDecision, 'state' | 'justification' | 'reason' | 'expires' | 'by' | 'at'> {
+  scope: 'application' | 'fleet';
+  /** False once the decision's expiry has passed: the finding is open again. */
+  active: boolean;
+}
+
+export function triageJson(applied: AppliedDecision | null): TriageJson | null {
+  if (applied === null) return null;
+  const d = applied.decision;
+  return {
+    state: d.state,
+    justification: d.justification,
+    reason: d.reason,
+    expires: d.expires,
+    by: d.by,
+    at: d.at,
+    scope: d.appId === null ? 'fleet' : 'application',
+    active: applied.active,
+  };
+}
+
+/** A decision shown beside the finding it governs (fleet JSON: `apps[].triage`). */
+export interface TriageNote extends TriageJson {
+  target: string;
+  advisory: string;
+  package: { ecosystem: string; name: string; version: string };
+}
+
+/** Where a settled decision shows in the finding itself: as an accepted risk, like a policy ignore. */
+export const TRIAGE_ORIGIN = 'fleet triage';
+
+/**
+ * Applies the fleet's decisions to each application's findings: a finding under an active
+ * settled decision (not_affected, false_positive, resolved…) is `ignored` (origin "fleet
+ * triage") and stops failing, exactly as an ignore in the policy does; every decision found,
+ * settled or not, active or expired, is listed beside the findings.
+ */
+export async function applyTriage(
+  store: { triageDecisions(): Promise<StoredTriageDecision[]> },
+  apps: readonly { appId: number; findings: readonly Finding[] }[],
+  now: Date,
+  schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
+): Promise<{ findings: Finding[]; triage: TriageNote[] }[]> {
+  const decisions = await store.triageDecisions();
+  const today = now.toISOString().slice(0, 10);
+  const out: { findings: Finding[]; triage: TriageNote[] }[] = [];
+  for (const app of apps) {
+    const findings: Finding[] = [];
+    const triage: TriageNote[] = [];
+    for (const finding of app.findings) {
+      const applied = decisions.length === 0 ? null : governingDecision(decisions, app.appId, finding, await schemeOf(finding.package.ecosystem), today);
+      const note = triageJson(applied);
+      if (applied === null || note === null) {
+        findings.push(finding);
+        continue;
+      }
+      triage.push({
+        target: finding.target,
+        advisory: finding.advisory.id,
+        package: { ecosystem: finding.package.ecosystem, name: finding.package.name, version: finding.package.version },
+        ...note,
+      });
+      findings.push(
+        settles(applied) && finding.ignored === null
+          ? {
+              ...finding,
+              ignored: { id: finding.advisory.id, reason: `${applied.decision.state}: ${applied.decision.reason}`, expires: applied.decision.expires, origin: TRIAGE_ORIGIN },
+              failsPolicy: false,
+            }
+          : finding,
+      );
+    }
+    out.push({ findings, triage });
+  }
+  return out;
+}
+
+export interface TriageRequest {
+  /** null: the whole fleet (--all). */
+  app: string | null;
+  id: string;
+  state: string | undefined;
+  reason: string | undefined;
+  justification: string | undefined;
+  expires: string | undefined;
+  package: string | undefined;
+  by: string;
+  now: Date;
+}
+
+export interface TriageOutcome {
+  decision: StoredTriageDecision;
+  /** The applications whose current findings the decision governs, with them (decision applied). */
+  apps: { name: string; revision: string; seq: number; findings: Finding[]; triage: TriageNote[] }[];
+}
+
+/**
+ * Records one decision (append-only; an earlier one with the same scope, alias group and
+ * package is superseded), and, when it governs current findings, the `triage` event, in one
+ * transaction. The advisory must be known to the fleet (a finding, or a database's advisory
+ * as of the last sync): a typo must not be stored as a decision about nothing.
+ */
+export async function recordDecision(
+  store: FleetStore,
+  request: TriageRequest,
+  schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
+): Promise<TriageOutcome> {
+  const checked = checkDecision({ ...request, by: request.by });
+  const selector = request.package === undefined ? null : parsePackageSelector(request.package);
+  const at = request.now.toISOString();
+  return store.transaction(async (tx) => {
+    const settings = await tx.settings();
+    const app = request.app === null ? null : await tx.app(request.app);
+    if (request.app !== null && app === null) throw new StowageError(`no application named ${JSON.stringify(request.app)} in the fleet (see stowage fleet status)`);
+    const rows = await tx.currentFindingsWithId(request.id);
+    if (rows.length === 0 && !(await tx.knowsAdvisory(request.id))) {
+      throw new StowageError(`no advisory ${JSON.stringify(request.id)} in the fleet's databases (as of the last sync) or findings`);
+    }
+    // The alias group as the fleet knows it: every id of the findings that carry this one.
+    const ids = new Set([request.id]);
+    for (const row of rows) for (const id of [row.finding.advisory.id, ...row.finding.advisory.aliases]) ids.add(id);
+    const first = rows[0]?.finding;
+    if (selector?.range != null && first !== undefined) checkRange(selector.range, await schemeOf(first.package.ecosystem), first.package.version);
+    const decision = await tx.addTriage({
+      appId: app?.id ?? null,
+      aliasKey: aliasGroupKey([...ids]),
+      packageName: selector?.name ?? null,
+      packageRange: selector?.range ?? null,
+      state: checked.state,
+      justification: checked.justification,
+      reason: checked.reason,
+      expires: checked.expires,
+      by: checked.by,
+      at,
+    });
+    const governed = rows.filter((r) => app === null || r.appId === app.id);
+    const byApp = new Map<number, { name: string; revision: string; seq: number; appId: number; findings: Finding[] }>();
+    for (const r of governed) {
+      let entry = byApp.get(r.appId);
+      if (!entry) byApp.set(r.appId, (entry = { name: r.app, revision: r.revision, seq: r.seq, appId: r.appId, findings: [] }));
+      entry.findings.push(r.finding);
+    }
+    const entries = [...byApp.values()];
+    const applied = await applyTriage(tx, entries, request.now, schemeOf);
+    const apps = entries
+      .map((e, i) => ({ name: e.name, revision: e.revision, seq: e.seq, findings: applied[i]?.findings ?? [], triage: (applied[i]?.triage ?? []).filter((n) => n.at === at) }))
+      .filter((a) => a.triage.length > 0);
+    const outcome: TriageOutcome = { decision, apps };
+    if (apps.length > 0) await recordEvent(tx, settings, 'triage', triageEventBody(outcome), at);
+    return outcome;
+  });
+}
+
+export function triageEventBody(outcome: TriageOutcome): Record<string, unknown> {
+  const d = outcome.decision;
+  return {
+    schemaVersion: 1,
+    decision: {
+      scope: d.appId === null ? 'fleet' : 'application',
+      aliases: d.aliasKey.split(' '),
+      package: d.packageName,
+      range: d.packageRange,
+      state: d.state,
+      justification: d.justification,
+      reason: d.reason,
+      expires: d.expires,
+      by: d.by,
+      at: d.at,
+    },
+    apps: outcome.apps.map((a) => ({ name: a.name, revision: a.revision, seq: a.seq, findings: a.findings.map(findingJson), triage: a.triage })),
+  };
+}

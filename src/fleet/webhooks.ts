@@ -1,0 +1,106 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { errorMessage } from '../core/errors.js';
+import type { FleetSettings, FleetStore, OutboxDelivery } from './store/store.js';
+
+/**
+ * Posting the outbox's events to the fleet's webhook. Each event is one POST of its JSON body,
+ * signed in `X-Stowage-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>` (as
+ * GitHub signs its webhooks, so receivers already know how to check it), with
+ * `X-Stowage-Event` (sync | add | triage) and `X-Stowage-Delivery` (the event's id, the same on
+ * every retry, so a receiver can drop a repeat). A failed post (refused, timed out, not 2xx) is
+ * retried with exponential backoff by a later run; a delivered one is marked and never posted
+ * again.
+ */
+
+export const SIGNATURE_HEADER = 'X-Stowage-Signature';
+export const EVENT_HEADER = 'X-Stowage-Event';
+export const DELIVERY_HEADER = 'X-Stowage-Delivery';
+
+/** `sha256=` and the hex HMAC-SHA256 of the body's bytes. */
+export function webhookSignature(secret: Buffer, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+}
+
+const FIRST_RETRY_MS = 30_000;
+const LONGEST_WAIT_MS = 6 * 60 * 60 * 1000;
+
+/** 30 s after the first failure, doubling, at most six hours apart. */
+export function retryDelayMs(failedAttempts: number): number {
+  return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, failedAttempts - 1), LONGEST_WAIT_MS);
+}
+
+export interface DeliveryOptions {
+  /** The clock: tests move it past a backoff. */
+  now?: () => Date;
+  /** Per-post timeout. */
+  timeoutMs?: number;
+  /** At most this many posts per run, so a command never hangs on a backlog. */
+  limit?: number;
+  fetchImpl?: typeof fetch;
+}
+
+export interface DeliveryReport {
+  delivered: number;
+  /** One line per failed post: the target, the event, why; the event stays queued. */
+  failures: string[];
+}
+
+function readSecret(settings: FleetSettings | null): Buffer | null {
+  const file = settings?.webhook?.secretFile;
+  return file ? readFileSync(file) : null;
+}
+
+/**
+ * Posts every due event, oldest first. Each one is claimed (its next attempt moved past the
+ * post's timeout) before it is posted, so two runs at once never post the same event; the
+ * outcome is recorded after. A secret file that cannot be read fails the posts (nothing is
+ * sent unsigned when a secret is configured).
+ */
+export async function deliverDueEvents(store: FleetStore, options: DeliveryOptions = {}): Promise<DeliveryReport> {
+  const now = options.now ?? ((): Date => new Date());
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const post = options.fetchImpl ?? fetch;
+  const report: DeliveryReport = { delivered: 0, failures: [] };
+  const settings = await store.settings();
+  const due = await store.dueDeliveries(now().toISOString(), options.limit ?? 100);
+  for (const delivery of due) {
+    const lease = new Date(now().getTime() + 2 * timeoutMs).toISOString();
+    if (!(await store.claimDelivery(delivery, lease))) continue;
+    const failure = await attempt(delivery, settings, post, timeoutMs);
+    if (failure === null) {
+      await store.deliveryDone(delivery, now().toISOString());
+      report.delivered++;
+    } else {
+      const next = new Date(now().getTime() + retryDelayMs(delivery.attempts + 1)).toISOString();
+      await store.deliveryFailed(delivery, next, failure);
+      report.failures.push(`webhook ${delivery.target}: event ${delivery.eventId} (${delivery.type}) not delivered: ${failure}; retried from ${next}`);
+    }
+  }
+  return report;
+}
+
+/** null when the target took the event (2xx), else why not. */
+async function attempt(delivery: OutboxDelivery, settings: FleetSettings | null, post: typeof fetch, timeoutMs: number): Promise<string | null> {
+  let secret: Buffer | null;
+  try {
+    secret = readSecret(settings);
+  } catch (err) {
+    return `cannot read the webhook secret file: ${errorMessage(err)}`;
+  }
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'stowage-fleet',
+    [EVENT_HEADER]: delivery.type,
+    [DELIVERY_HEADER]: String(delivery.eventId),
+  };
+  if (secret !== null) headers[SIGNATURE_HEADER] = webhookSignature(secret, delivery.body);
+  try {
+    const response = await post(delivery.target, { method: 'POST', headers, body: delivery.body, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    await response.body?.cancel();
+    return response.ok ? null : `HTTP ${response.status}`;
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    return errorMessage(cause ?? err);
+  }
+}
