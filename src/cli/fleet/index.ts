@@ -249,15 +249,4 @@ Exit codes: 0 done, 2 unknown application, revision or snapshot, or an ambiguous
       )
       .action(lazy(async () => (await import('./triage.js')).fleetTriage)),
   );
-
-  withStore(
-    fleet
-      .command('export')
-      .summary('the VEX, CycloneDX or SPDX document of an application\'s current revision')
-      .argument('<app>', 'the application\'s name')
-      .addOption(new Option('-f, --format <format>', 'what to write').choices(['vex', 'cyclonedx', 'spdx']).default('vex'))
-      .option('-o, --output <file>', 'write to FILE instead of standard output')
-      .addHelpText('after', `\nExamples:\n  stowage fleet export web --format vex -o web.vex.json\n\nExit codes: 0 written, 2 unknown application or the work could not be done.`)
-      .action(lazy(async () => (await import('./export.js')).fleetExport)),
-  );
 }
