@@ -2,11 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyAppSources, createRustApp, runCargo, rustAppCrates, type RustApp } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
 import { auditReport } from '../support/audit-report.js';
+import { unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { runCliAsync, tempDir } from '../support/shared.js';
 
 /**
@@ -87,10 +89,14 @@ test('the audit gate refuses while a vulnerability is unaccepted, and records th
     ['RUSTSEC-2099-0001', 'only formats trusted integers'],
   ]);
   assert.match(manifest.audit.databases[0]?.revision ?? '', /^sha256:/);
-  const crates = rustAppCrates().map((c) => `${c.name}@${c.version}`).sort();
+  // Expected: every registry package of the lockfile, read with a TOML library, not stowage's reader.
+  const locked = (parseToml(readFileSync(app.lockfile, 'utf8')).package as { name: string; version: string; source?: string }[])
+    .filter((p) => /^(registry|sparse)\+/.test(p.source ?? ''))
+    .map((p) => `${p.name}@${p.version}`)
+    .sort();
+  assert.deepEqual(locked, ['cfg-if@1.0.0', 'either@1.6.1', 'fnv@1.0.7', 'hex@0.4.3', 'itertools@0.10.3', 'itoa@0.4.8', 'itoa@1.0.1']);
   const vendored = manifest.packages.filter((p) => p.checksum !== null).map((p) => `${p.name}@${p.version}`).sort();
-  assert.deepEqual(vendored, crates.filter((c) => vendored.includes(c)));
-  assert.ok(vendored.length >= 4, `${vendored.length} registry crates vendored`);
+  assert.deepEqual(vendored, locked);
   const sbom = JSON.parse(execFileSync('tar', ['--zstd', '-xOf', join(app.dir, 'vendor.tar.zst'), 'stowage-sbom.cdx.json'], { encoding: 'utf8' })) as {
     bomFormat: string;
     specVersion: string;
@@ -111,14 +117,7 @@ test('the audit gate refuses while a vulnerability is unaccepted, and records th
 });
 
 test('the archive alone builds and tests the application offline, and reproduces byte for byte', async () => {
-  const db = tempDir('vendor-clean-db');
-  mkdirSync(join(db, 'crates'));
-  writeFileSync(join(db, 'crates', 'README.md'), 'no advisories\n');
-  mkdirSync(join(db, 'crates', 'unrelated'));
-  writeFileSync(
-    join(db, 'crates', 'unrelated', 'RUSTSEC-2099-0002.md'),
-    '```toml\n[advisory]\nid = "RUSTSEC-2099-0002"\npackage = "unrelated"\ndate = "2099-01-01"\n[versions]\npatched = [">= 1.0.0"]\n```\n\n# unrelated\n',
-  );
+  const db = unrelatedRustsecAdvisoryDb(tempDir('vendor-clean-db'));
   const out = join(tempDir('vendor-out'), 'deps.tar.zst');
   const first = await vendor([app.dir, '--db', db, '-o', out]);
   assert.equal(first.status, 0, first.stderr);
@@ -166,7 +165,9 @@ test('the archive alone builds and tests the application offline, and reproduces
   execFileSync('tar', ['--zstd', '--sort=name', '-cf', tampered, '-C', tamperDir, '.']);
   const caught = await verify([tampered, app.dir]);
   assert.equal(caught.status, 1, caught.stdout + caught.stderr);
-  assert.match(caught.stdout, new RegExp(`vendor/${victim}/Cargo\\.toml: content differs from a rebuild from the lockfile`));
+  // Exactly the one file changed is reported: a verify that flagged every file would fail here.
+  const differing = caught.stdout.split('\n').filter((l) => /content differs/.test(l));
+  assert.deepEqual(differing.map((l) => l.trim()), [`vendor/${victim}/Cargo.toml: content differs from a rebuild from the lockfile`]);
 
   const changedApp = tempDir('vendor-changed');
   copyFileSync(app.lockfile, join(changedApp, 'Cargo.lock'));
@@ -192,4 +193,27 @@ test('a failed vendoring leaves no archive, and bad arguments are one line with 
   const junk = await verify([notArchive, app.dir]);
   assert.equal(junk.status, 2);
   assert.match(junk.stderr, /junk\.tar\.zst/);
+});
+
+test('a vendoring that fails after downloads began leaves no archive and no temporary file', async () => {
+  // A registry of its own, serving a tampered itoa 1.0.1: the other crates download first.
+  const reg = await SparseRegistry.start(rustAppCrates());
+  try {
+    const failing = await createRustApp(reg.indexUrl);
+    reg.tamper('itoa', '1.0.1', Buffer.from('not the crate the index describes'));
+    const outDir = tempDir('vendor-fail-out');
+    const result = await runCliAsync(['vendor', failing.dir, '--db', unrelatedRustsecAdvisoryDb(tempDir('vendor-fail-db')), '-o', join(outDir, 'deps.tar.zst')], {
+      cacheDir: tempDir('vendor-fail-cache'),
+    });
+    assert.equal(result.status, 2, result.stdout + result.stderr);
+    // Progress lines come first; the error is one line.
+    const lines = result.stderr.trim().split('\n').filter((l) => !l.startsWith('vendor: '));
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0] ?? '', /itoa.*1\.0\.1/);
+    assert.match(lines[0] ?? '', /^stowage: itoa 1\.0\.1: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/.*itoa\/1\.0\.1/);
+    assert.ok(reg.crateDownloads.length >= 2, `${reg.crateDownloads.length} downloads: the failure came after work began`);
+    assert.deepEqual(readdirSync(outDir), [], 'nothing written where the archive would go, not even a temporary file');
+  } finally {
+    await reg.close();
+  }
 });
