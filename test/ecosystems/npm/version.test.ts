@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import semver from 'semver';
 import type { Advisory, AffectedVersions } from '../../../src/core/advisory.js';
 import { parseOsvRecord } from '../../../src/advisories/osv.js';
 import { npmVersionScheme } from '../../../src/ecosystems/npm/version.js';
@@ -22,17 +23,62 @@ function verdicts(advisory: Advisory, versions: string[]): Record<string, boolea
   return Object.fromEntries(versions.map((v) => [v, affects(advisory, v)]));
 }
 
-test('every npm entry of every GHSA record evaluates without error', () => {
-  let entries = 0;
+/** An OSV `affected` entry as the record holds it, read without stowage's parser. */
+interface RawAffected {
+  package: { ecosystem: string; name: string };
+  ranges?: { type: string; events: Record<string, string>[] }[];
+  versions?: string[];
+}
+
+/**
+ * The OSV specification's evaluation, written from the spec's pseudocode with the semver
+ * library's ordering (npm's): events sorted by version, `introduced` opens, `fixed` closes at
+ * the version, `last_affected` closes after it; or the version is listed in `versions`.
+ */
+function osvSpecVerdict(entries: readonly RawAffected[], version: string): boolean {
+  return entries.some((entry) => {
+    if (entry.versions?.includes(version)) return true;
+    return (entry.ranges ?? []).some((range) => {
+      const events = range.events.map((e) => {
+        const [kind, at] = Object.entries(e)[0] as [string, string];
+        // GHSA writes a few bounds short (`1.0`): GitHub's own reading pads them to `1.0.0`.
+        const padded = /^\d+(\.\d+)?$/.test(at) ? `${at}.0.0`.split('.').slice(0, 3).join('.') : at;
+        return { kind, at: at === '0' ? '0.0.0-0' : padded };
+      });
+      events.sort((a, b) => semver.compare(a.at, b.at));
+      let affected = false;
+      for (const e of events) {
+        if (e.kind === 'introduced' && semver.gte(version, e.at)) affected = true;
+        else if (e.kind === 'fixed' && semver.gte(version, e.at)) affected = false;
+        else if (e.kind === 'last_affected' && semver.gt(version, e.at)) affected = false;
+      }
+      return affected;
+    });
+  });
+}
+
+test('every npm entry of every GHSA record: the verdict at and around each bound equals the OSV specification\'s', () => {
+  let checked = 0;
   for (const file of corpusFiles(GHSA_NPM, '.json')) {
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as { affected: RawAffected[] };
     for (const advisory of parseOsvRecord(readFileSync(file, 'utf8'), file)) {
-      for (const entry of advisory.affected) {
-        for (const version of ['0.0.1', '1.0.0', '4.17.20', '9.9.9-rc.1']) npmVersionScheme.isAffected(version, entry);
-        entries++;
+      const entries = raw.affected.filter((a) => a.package.ecosystem === 'npm' && a.package.name === advisory.package);
+      assert.ok(entries.length > 0, `${file}: ${advisory.package}`);
+      // Every bound, one patch above it, a pre-release of it, and versions far below and above.
+      const bounds = entries.flatMap((e) => [...(e.versions ?? []), ...(e.ranges ?? []).flatMap((r) => r.events.map((ev) => Object.values(ev)[0] as string))]);
+      const versions = new Set(['0.0.1', '1.0.0', '99.0.0']);
+      for (const b of bounds.map((b) => (/^\d+(\.\d+)?$/.test(b) ? `${b}.0.0`.split('.').slice(0, 3).join('.') : b)).filter((b) => semver.valid(b))) {
+        versions.add(b);
+        versions.add(semver.inc(b, 'patch') as string);
+        versions.add(`${semver.major(b)}.${semver.minor(b)}.${semver.patch(b)}-rc.1`);
+      }
+      for (const v of versions) {
+        assert.equal(affects(advisory, v), osvSpecVerdict(entries, v), `${advisory.id} ${advisory.package} ${v}`);
+        checked++;
       }
     }
   }
-  assert.equal(entries, 203);
+  assert.ok(checked > 1000, `${checked} verdicts compared`);
 });
 
 test('introduced/fixed: color-string fixed in 1.5.5 (GHSA-257v-vj4p-3w2h)', () => {
