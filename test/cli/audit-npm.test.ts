@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport, type AuditReport } from '../support/audit-report.js';
 import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, GHSA_NPM, NPM_CORPUS, runCli, tempDir } from '../support/shared.js';
+import { ghsaFindings } from '../support/second-reading.js';
 
 const cacheDir = tempDir('cli-npm-cache');
 const JELLYFIN = join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package-lock.json');
@@ -18,6 +19,10 @@ test('npm: a package-lock against GitHub advisories, dev-only findings marked, -
   assert.equal(all.status, 1);
   assert.deepEqual(all.report?.targets.map((t) => [t.ecosystem, t.format, t.packages]), [['npm', 'package-lock.json v2', 1688]]);
   const found = all.report?.findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version} ${f.devOnly ? 'dev' : 'runtime'}`);
+  // Derived independently: each GHSA record's ranges (the OSV specification's algorithm) against
+  // the lockfile's packages and its own dev flags, read a second way (test/support/second-reading.ts).
+  const expected = ghsaFindings(GHSA_NPM, JELLYFIN).map((f) => `${f.id} ${f.name}@${f.version} ${f.dev ? 'dev' : 'runtime'}`);
+  assert.deepEqual([...(found ?? [])].sort(), expected.sort());
   assert.deepEqual(found, [
     'GHSA-grv7-fg5c-xmjg braces@2.3.2 dev',
     'GHSA-ww39-953v-wcq6 glob-parent@3.1.0 dev',

@@ -5,7 +5,8 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport } from '../support/audit-report.js';
 import { readJsonSchema, schemaValidator } from '../support/json-schema.js';
-import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
+import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, PROJECT_ROOT, advisoryDbCheckout, runCli, tempDir } from '../support/shared.js';
+import { findingLines, rustsecFindings } from '../support/second-reading.js';
 
 const KANIDM = join(CARGO_CORPUS, 'kanidm-2026-08-20.Cargo.lock');
 const RIPGREP_CLEAN = join(CARGO_CORPUS, 'ripgrep-2026-08-04.Cargo.lock');
@@ -34,6 +35,11 @@ test('JSON report: the schema the README documents, with exact findings for kani
   );
   assert.deepEqual(report.targets.map((t) => [t.path, t.ecosystem, t.format, t.packages]), [[KANIDM, 'cargo', 'Cargo.lock v4', 774]]);
   const got = report.findings.map((f) => `${f.advisory.kind} ${f.advisory.id} ${f.package.name}@${f.package.version}`);
+  // Derived independently: the advisory files' own ranges against the lockfile, read a second
+  // way (test/support/second-reading.ts), at the revision the report names.
+  const checkout = advisoryDbCheckout(report.databases[0]?.revision as string);
+  assert.deepEqual([...got].sort(), findingLines(rustsecFindings(checkout, KANIDM)));
+  // Ordered vulnerabilities first (most severe first), then the informational kinds.
   assert.deepEqual(got, [
     'vulnerability RUSTSEC-2026-0258 h2@0.4.15',
     'vulnerability RUSTSEC-2023-0071 rsa@0.9.10',

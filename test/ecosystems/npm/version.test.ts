@@ -7,6 +7,7 @@ import type { Advisory, AffectedVersions } from '../../../src/core/advisory.js';
 import { parseOsvRecord } from '../../../src/advisories/osv.js';
 import { npmVersionScheme } from '../../../src/ecosystems/npm/version.js';
 import { GHSA_NPM, PROJECT_ROOT, corpusFiles } from '../../support/shared.js';
+import { osvBounds, osvSpecVerdict, type OsvAffected } from '../../support/second-reading.js';
 
 function ghsa(id: string, pkg: string): Advisory {
   const found = parseOsvRecord(readFileSync(join(GHSA_NPM, `${id}.json`), 'utf8'), `${id}.json`).find((a) => a.package === pkg);
@@ -23,51 +24,16 @@ function verdicts(advisory: Advisory, versions: string[]): Record<string, boolea
   return Object.fromEntries(versions.map((v) => [v, affects(advisory, v)]));
 }
 
-/** An OSV `affected` entry as the record holds it, read without stowage's parser. */
-interface RawAffected {
-  package: { ecosystem: string; name: string };
-  ranges?: { type: string; events: Record<string, string>[] }[];
-  versions?: string[];
-}
-
-/**
- * The OSV specification's evaluation, written from the spec's pseudocode with the semver
- * library's ordering (npm's): events sorted by version, `introduced` opens, `fixed` closes at
- * the version, `last_affected` closes after it; or the version is listed in `versions`.
- */
-function osvSpecVerdict(entries: readonly RawAffected[], version: string): boolean {
-  return entries.some((entry) => {
-    if (entry.versions?.includes(version)) return true;
-    return (entry.ranges ?? []).some((range) => {
-      const events = range.events.map((e) => {
-        const [kind, at] = Object.entries(e)[0] as [string, string];
-        // GHSA writes a few bounds short (`1.0`): GitHub's own reading pads them to `1.0.0`.
-        const padded = /^\d+(\.\d+)?$/.test(at) ? `${at}.0.0`.split('.').slice(0, 3).join('.') : at;
-        return { kind, at: at === '0' ? '0.0.0-0' : padded };
-      });
-      events.sort((a, b) => semver.compare(a.at, b.at));
-      let affected = false;
-      for (const e of events) {
-        if (e.kind === 'introduced' && semver.gte(version, e.at)) affected = true;
-        else if (e.kind === 'fixed' && semver.gte(version, e.at)) affected = false;
-        else if (e.kind === 'last_affected' && semver.gt(version, e.at)) affected = false;
-      }
-      return affected;
-    });
-  });
-}
-
 test('every npm entry of every GHSA record: the verdict at and around each bound equals the OSV specification\'s', () => {
   let checked = 0;
   for (const file of corpusFiles(GHSA_NPM, '.json')) {
-    const raw = JSON.parse(readFileSync(file, 'utf8')) as { affected: RawAffected[] };
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as { affected: OsvAffected[] };
     for (const advisory of parseOsvRecord(readFileSync(file, 'utf8'), file)) {
       const entries = raw.affected.filter((a) => a.package.ecosystem === 'npm' && a.package.name === advisory.package);
       assert.ok(entries.length > 0, `${file}: ${advisory.package}`);
       // Every bound, one patch above it, a pre-release of it, and versions far below and above.
-      const bounds = entries.flatMap((e) => [...(e.versions ?? []), ...(e.ranges ?? []).flatMap((r) => r.events.map((ev) => Object.values(ev)[0] as string))]);
       const versions = new Set(['0.0.1', '1.0.0', '99.0.0']);
-      for (const b of bounds.map((b) => (/^\d+(\.\d+)?$/.test(b) ? `${b}.0.0`.split('.').slice(0, 3).join('.') : b)).filter((b) => semver.valid(b))) {
+      for (const b of osvBounds(entries)) {
         versions.add(b);
         versions.add(semver.inc(b, 'patch') as string);
         versions.add(`${semver.major(b)}.${semver.minor(b)}.${semver.patch(b)}-rc.1`);
