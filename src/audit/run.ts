@@ -1,3 +1,4 @@
+import { evaluationTime } from '../core/clock.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
 import { DEFAULT_DATABASE, parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
@@ -34,13 +35,15 @@ export interface ApplicationAudit {
  * databases' indexes are closed before returning; the result is plain data.
  */
 export async function auditApplication(request: AuditRequest): Promise<ApplicationAudit> {
+  // Read first, so a malformed STOWAGE_NOW is reported before any database work.
+  const now = request.now ?? evaluationTime();
   const { locations, graphs } = await readApplication(request.paths, { allowUnidentified: request.allowUnidentified === true });
   const sources = request.databases ?? (request.policy.databases.length > 0 ? request.policy.databases : [DEFAULT_DATABASE]);
   const specs = sources.map((s) => parseDatabaseSpec(s));
   const databases: AdvisoryDatabase[] = [];
   try {
     for (const spec of specs) databases.push(await openDatabase(spec, { cacheRoot: request.cacheRoot, fetch: request.fetch }));
-    const result = await runAudit({ graphs, databases, policy: request.policy, now: request.now ?? new Date() });
+    const result = await runAudit({ graphs, databases, policy: request.policy, now });
     return { locations, graphs, databases, result };
   } finally {
     for (const db of databases) db.index.close();
