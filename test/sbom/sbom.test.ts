@@ -20,6 +20,7 @@ import { sbomJson, type SbomInput } from '../../src/sbom/sbom.js';
 import { spdx, type SpdxDocument } from '../../src/sbom/spdx.js';
 import { CARGO_CORPUS, GHSA_NPM, NPM_CORPUS, PROJECT_ROOT, corpusFiles, tempDir } from '../support/shared.js';
 import { readJsonSchema, schemaValidator, type JsonSchema } from '../support/json-schema.js';
+import { packageLockTree } from '../support/second-reading.js';
 
 // ---------------------------------------------------------------------------------------
 // The official schemas: CycloneDX 1.6 as @cyclonedx/cyclonedx-library ships it, SPDX 2.3 from
@@ -133,40 +134,20 @@ function cargoLockEdges(path: string): Set<string> {
   return edges;
 }
 
-/**
- * The edges of a package-lock v3 read independently of stowage: each entry's dependencies found
- * as Node finds them (its own node_modules, then each ancestor's), purls by the purl-spec npm
- * rule (scope as %40), a package fetched from outside the registry named by its download URL.
- */
+/** The edges of a package-lock v2/v3, read a second way (test/support/second-reading.ts), as purls. */
 function packageLockEdges(path: string): Set<string> {
-  const lock = JSON.parse(readFileSync(path, 'utf8')) as { packages: Record<string, { name?: string; version?: string; resolved?: string; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string>; devDependencies?: Record<string, string> }> };
-  const entries = lock.packages;
+  const lock = packageLockTree(path);
   const refOf = (key: string): string => {
     if (key === '') return 'APP';
-    const e = entries[key] ?? {};
-    const name = e.name ?? key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    const e = lock.entries[key] ?? {};
+    const name = lock.nameOf(key);
     const purlName = name.startsWith('@') ? `%40${name.slice(1)}` : name;
     // A registry tarball is `<registry>/<name>/-/<base>-<version>.tgz`, whatever the host (the corpus names registry.invalid).
     const outside = e.resolved !== undefined && !e.resolved.includes(`/${name}/-/`);
     return `pkg:npm/${purlName}@${e.version}${outside ? `?download_url=${e.resolved}` : ''}`;
   };
-  const resolve = (from: string, dep: string): string | undefined => {
-    for (let dir = from; ; ) {
-      const key = `${dir === '' ? '' : `${dir}/`}node_modules/${dep}`;
-      if (key in entries) return key;
-      if (dir === '') return undefined;
-      const up = dir.lastIndexOf('/node_modules/');
-      dir = up === -1 ? '' : dir.slice(0, up);
-    }
-  };
   const edges = new Set<string>();
-  for (const [key, e] of Object.entries(entries)) {
-    const deps = { ...e.peerDependencies, ...e.optionalDependencies, ...e.dependencies, ...(key === '' ? e.devDependencies : {}) };
-    for (const dep of Object.keys(deps)) {
-      const to = resolve(key, dep);
-      if (to !== undefined && refOf(key) !== refOf(to)) edges.add(`${refOf(key)} -> ${refOf(to)}`);
-    }
-  }
+  for (const [from, to] of lock.edges) if (refOf(from) !== refOf(to)) edges.add(`${refOf(from)} -> ${refOf(to)}`);
   return edges;
 }
 

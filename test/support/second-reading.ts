@@ -135,3 +135,44 @@ export function ghsaFindings(advisoryDir: string, packageLock: string): (SecondR
   }
   return [...findings.values()];
 }
+
+export interface PackageLockEntry {
+  name?: string;
+  version?: string;
+  resolved?: string;
+  link?: boolean;
+  dev?: boolean;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+/**
+ * A package-lock v2/v3's `packages` and its edges, each dependency found as Node finds it (the
+ * entry's own node_modules, then each ancestor's); the root's devDependencies count, nobody
+ * else's (npm installs only the root's). A dependency found nowhere (a missing optional peer) is
+ * no edge.
+ */
+export function packageLockTree(path: string): { entries: Record<string, PackageLockEntry>; edges: [string, string][]; nameOf(key: string): string } {
+  const entries = (JSON.parse(readFileSync(path, 'utf8')) as { packages: Record<string, PackageLockEntry> }).packages;
+  const resolve = (from: string, dep: string): string | undefined => {
+    for (let dir = from; ; ) {
+      const key = `${dir === '' ? '' : `${dir}/`}node_modules/${dep}`;
+      if (key in entries) return key;
+      if (dir === '') return undefined;
+      const up = dir.lastIndexOf('/node_modules/');
+      dir = up === -1 ? '' : dir.slice(0, up);
+    }
+  };
+  const edges: [string, string][] = [];
+  for (const [key, e] of Object.entries(entries)) {
+    const deps = { ...e.peerDependencies, ...e.optionalDependencies, ...e.dependencies, ...(key === '' ? e.devDependencies : {}) };
+    for (const dep of Object.keys(deps)) {
+      const to = resolve(key, dep);
+      if (to !== undefined) edges.push([key, to]);
+    }
+  }
+  const nameOf = (key: string): string => entries[key]?.name ?? key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+  return { entries, edges, nameOf };
+}
