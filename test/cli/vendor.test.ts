@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { copyAppSources, createRustApp, runCargo, rustAppCrates, type RustApp } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
 import { auditReport } from '../support/audit-report.js';
-import { unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
+import { rustsecAdvisoryDb, unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { runCliAsync, tempDir } from '../support/shared.js';
 
 /**
@@ -22,28 +22,7 @@ const cacheDir = tempDir('vendor-cli-cache');
 
 /** A RustSec database with one advisory against a crate the app locks (itoa). */
 function advisoryDb(): string {
-  const root = tempDir('vendor-db');
-  mkdirSync(join(root, 'crates', 'itoa'), { recursive: true });
-  writeFileSync(
-    join(root, 'crates', 'itoa', 'RUSTSEC-2099-0001.md'),
-    `\`\`\`toml
-[advisory]
-id = "RUSTSEC-2099-0001"
-package = "itoa"
-date = "2099-01-01"
-url = "https://example.invalid/itoa"
-categories = ["memory-corruption"]
-
-[versions]
-patched = [">= 99.0.0"]
-\`\`\`
-
-# itoa writes out of bounds
-
-A made-up advisory, so the vendoring gate has something to refuse.
-`,
-  );
-  return root;
+  return rustsecAdvisoryDb(tempDir('vendor-db'), [{ id: 'RUSTSEC-2099-0001', package: 'itoa', title: 'itoa writes out of bounds' }]);
 }
 
 function sha256(file: string): string {
