@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { after, before, test } from 'node:test';
@@ -93,6 +93,39 @@ test('the audit gate refuses while a vulnerability is unaccepted, and records th
   assert.equal(reaudit.targets[0]?.format, 'CycloneDX 1.6 SBOM');
   assert.deepEqual(reaudit.findings.map((f) => `${f.advisory.id} ${f.package.version}`).sort(), ['RUSTSEC-2099-0001 0.4.8', 'RUSTSEC-2099-0001 1.0.1']);
   rmSync(join(app.dir, 'vendor.tar.zst'));
+});
+
+test('the archive does not depend on the build machine: another directory, cache, database path and day give the same bytes', async () => {
+  const ignore = ['--ignore', 'RUSTSEC-2099-0001=only formats trusted integers'];
+  const build = async (label: string, now: string): Promise<string> => {
+    // The application and its database copied under other paths, with a cache of its own.
+    const where = tempDir(`vendor-machine-${label}`);
+    const dir = join(where, 'checkout');
+    cpSync(app.dir, dir, { recursive: true });
+    const db = rustsecAdvisoryDb(join(where, 'advisory-db'), [{ id: 'RUSTSEC-2099-0001', package: 'itoa', title: 'itoa writes out of bounds' }]);
+    const out = join(where, 'deps.tar.zst');
+    const r = await runCliAsync(['vendor', dir, '--db', db, ...ignore, '-o', out], { cacheDir: tempDir(`vendor-machine-cache-${label}`), cwd: where, env: { STOWAGE_NOW: now } });
+    assert.equal(r.status, 0, r.stderr);
+    return out;
+  };
+  const first = await build('a', '2099-01-02');
+  const second = await build('b', '2099-06-30');
+  assert.equal(sha256(second), sha256(first));
+  const manifest = execFileSync('tar', ['--zstd', '-xOf', first, 'stowage-manifest.json'], { encoding: 'utf8' });
+  assert.doesNotMatch(manifest, /vendor-machine/, 'no path of the build machine (the git URL the lockfile records is an input)');
+  assert.match(manifest, /"source": "advisory-db"/, 'a local database by its directory name');
+});
+
+test('vendoring with a database that cannot be read stops before anything is written: exit 2', async () => {
+  const where = tempDir('vendor-bad-db');
+  const out = join(where, 'deps.tar.zst');
+  const notADatabase = join(where, 'empty');
+  mkdirSync(notADatabase);
+  const r = await vendor([app.dir, '--db', notADatabase, '-o', out]);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /empty/);
+  assert.deepEqual(readdirSync(where), ['empty']);
 });
 
 test('the archive alone builds and tests the application offline, and reproduces byte for byte', async () => {
