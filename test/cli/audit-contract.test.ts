@@ -1,10 +1,12 @@
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import cvss from 'ae-cvss-calculator';
+import { parse as parseToml } from 'smol-toml';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport } from '../support/audit-report.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
-import { PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
+import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, PROJECT_ROOT, advisoryDbCheckout, runCli, tempDir } from '../support/shared.js';
 
 /**
  * Promises of `stowage audit` that a user relies on and reads in the README, each shown at the
@@ -13,6 +15,7 @@ import { PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
  */
 
 const CARGO_FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'cargo');
+const KANIDM = join(CARGO_CORPUS, 'kanidm-2026-08-20.Cargo.lock');
 const cacheDir = tempDir('audit-contract-cache');
 
 function audit(args: string[]): { status: number; stdout: string; stderr: string } {
@@ -84,3 +87,50 @@ test('an advisory whose range cannot be evaluated stops the audit: exit 2, one l
   assert.match(lines[0] ?? '', /fnv/);
   assert.match(lines[0] ?? '', /1\.x/);
 });
+
+test('SARIF: security-severity is the CVSS base score of the advisory vector; an ignored finding is an accepted suppression', () => {
+  const r = runCli(
+    ['audit', KANIDM, '--db', ADVISORY_DB_BUNDLE, '--format', 'sarif', '--ignore', 'CVE-2023-49092=RSA only verifies signatures'],
+    { cacheDir, env: { STOWAGE_NOW: '2026-09-01' } },
+  );
+  assert.equal(r.status, 1, r.stderr);
+  const run = (JSON.parse(r.stdout) as SarifLog).runs[0];
+  assert.ok(run);
+  // The scores, computed from each advisory file's own `cvss` vector by a CVSS library.
+  const checkout = advisoryDbCheckout('origin/main');
+  let scored = 0;
+  for (const rule of run.tool.driver.rules) {
+    const file = advisoryFileOf(checkout, rule.id);
+    const front = /^```toml\n([\s\S]*?)\n```/m.exec(readFileSync(file, 'utf8'))?.[1] ?? '';
+    const vector = (parseToml(front).advisory as { cvss?: string }).cvss;
+    if (vector === undefined) {
+      // Unscored: code scanning must rank it as the policy does (unscored = critical by default),
+      // in GitHub's bands (critical >= 9.0, high >= 7.0, medium >= 4.0, low > 0).
+      const severity = rule.properties['security-severity'];
+      if (severity !== undefined) assert.ok(Number(severity) >= 9.0, `${rule.id} (${file}) has no vector and is critical under the policy, not ${severity}`);
+      continue;
+    }
+    assert.equal(Number(rule.properties['security-severity']), cvss.fromVector(vector)?.calculateScores().base, rule.id);
+    scored++;
+  }
+  assert.equal(scored, 1, 'RUSTSEC-2023-0071 (rsa) has a CVSS 3.1 vector');
+  const rsa = run.results.filter((x) => x.ruleId === 'RUSTSEC-2023-0071');
+  assert.deepEqual(rsa.map((x) => x.suppressions), [[{ kind: 'external', status: 'accepted', justification: 'RSA only verifies signatures' }]]);
+  assert.ok(run.results.filter((x) => x.ruleId !== 'RUSTSEC-2023-0071').every((x) => x.suppressions === undefined), 'only the ignored finding is suppressed');
+});
+
+interface SarifLog {
+  runs: {
+    tool: { driver: { rules: { id: string; properties: { 'security-severity'?: string } }[] } };
+    results: { ruleId: string; suppressions?: unknown }[];
+  }[];
+}
+
+/** Where the advisory with this id lives in a RustSec checkout. */
+function advisoryFileOf(checkout: string, id: string): string {
+  for (const dir of readdirSync(join(checkout, 'crates'))) {
+    const file = join(checkout, 'crates', dir, `${id}.md`);
+    if (existsSync(file)) return file;
+  }
+  throw new Error(`${id} is not in ${checkout}`);
+}
