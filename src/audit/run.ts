@@ -1,4 +1,5 @@
 import { StowageError } from '../core/errors.js';
+import { evaluationTime } from '../core/clock.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
 import { DEFAULT_DATABASES, parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
@@ -70,6 +71,8 @@ async function adviseFixes(lockfileGraphs: readonly DependencyGraph[], result: A
  * databases' indexes are closed before returning; the result is plain data.
  */
 export async function auditApplication(request: AuditRequest): Promise<ApplicationAudit> {
+  // Read first, so a malformed STOWAGE_NOW is reported before any database work.
+  const now = request.now ?? evaluationTime();
   const { locations, graphs } = await readApplication(request.paths, {
     allowUnidentified: request.allowUnidentified === true,
     allowPartial: request.allowPartial === true,
@@ -79,7 +82,7 @@ export async function auditApplication(request: AuditRequest): Promise<Applicati
   const databases: AdvisoryDatabase[] = [];
   try {
     for (const spec of specs) databases.push(await openDatabase(spec, { cacheRoot: request.cacheRoot, fetch: request.fetch }));
-    const result = await runAudit({ graphs, databases, policy: request.policy, now: request.now ?? new Date() });
+    const result = await runAudit({ graphs, databases, policy: request.policy, now });
     if (request.fixAdvice) await adviseFixes(graphs.slice(0, locations.length), result);
     return { locations, graphs, databases, result };
   } finally {

@@ -37,7 +37,7 @@ export async function launch(bundle: string, argv: string[], env: NodeJS.Process
     cacheFile = null;
   }
   const cachedData = cacheFile === null ? undefined : readOptional(cacheFile);
-  const script = new Script(WRAPPER_HEAD + source + WRAPPER_TAIL, { filename: bundle, cachedData });
+  const script = bundleScript(bundle, source, cachedData);
   const module = { exports: {} as BundledCli };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   wrapper(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
@@ -48,6 +48,11 @@ export async function launch(bundle: string, argv: string[], env: NodeJS.Process
   const needed = cachedData === undefined || script.cachedDataRejected === true;
   if (cacheFile !== null && needed && code !== EXIT_FAILURE && !asksForHelpOrVersion(argv)) store(cacheFile, () => script.createCachedData());
   return code;
+}
+
+/** The bundle as V8 compiles it, wrapped as node wraps a CommonJS module, from `cachedData` when given. */
+export function bundleScript(bundle: string, source: string, cachedData: Buffer | undefined): Script {
+  return new Script(WRAPPER_HEAD + source + WRAPPER_TAIL, { filename: bundle, cachedData });
 }
 
 function asksForHelpOrVersion(argv: readonly string[]): boolean {

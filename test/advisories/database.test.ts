@@ -160,6 +160,48 @@ test('OSV records from a directory and from a .zip give the same index', async (
   zipDb.index.close();
 });
 
+test("a .zip database's revision follows its content: an edit of one record that keeps its size is a new revision", async () => {
+  const cacheRoot = tempDir('db-zip-revision');
+  const work = tempDir('db-zip-revision-src');
+  cpSync(GHSA_NPM, work, { recursive: true });
+  const zip = join(tempDir('db-zip-revision-out'), 'npm.zip');
+  const pack = (): void => {
+    execFileSync('python3', [
+      '-c',
+      'import sys, zipfile, pathlib\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  for p in sorted(pathlib.Path(sys.argv[2]).glob("*.json")): z.write(p, p.name)',
+      zip,
+      work,
+    ]);
+  };
+  const open = async (): Promise<{ revision: string; rebuilt: boolean; summary: string | undefined }> => {
+    const db = await openDatabase(parseDatabaseSpec(zip), { cacheRoot, fetch: 'never' });
+    const summary = db.index.lookup('npm', ['color-string']).find((a) => a.id === 'GHSA-257v-vj4p-3w2h')?.title;
+    db.index.close();
+    return { revision: db.revision, rebuilt: db.rebuilt, summary };
+  };
+  pack();
+  const first = await open();
+  assert.match(first.revision, /^sha256:[0-9a-f]{64}$/);
+  assert.equal((await open()).rebuilt, false, 'the same zip is not indexed again');
+
+  // One letter of one record's summary changed: the record keeps its size.
+  const record = join(work, 'GHSA-257v-vj4p-3w2h.json');
+  const text = readFileSync(record, 'utf8');
+  const original = JSON.parse(text) as { summary: string };
+  const edited = original.summary.replace(/[a-z]/, (c) => (c === 'x' ? 'y' : 'x'));
+  assert.equal(edited.length, original.summary.length);
+  writeFileSync(record, text.replace(JSON.stringify(original.summary), JSON.stringify(edited)));
+  pack();
+  const changed = await open();
+  assert.notEqual(changed.revision, first.revision);
+  assert.equal(changed.rebuilt, true);
+  assert.equal(changed.summary, edited);
+
+  writeFileSync(record, text);
+  pack();
+  assert.equal((await open()).revision, first.revision, 'the same content is the same revision again');
+});
+
 test('what is not a database is refused with the path and the reason', async () => {
   const cacheRoot = tempDir('db-bad');
   assert.throws(() => parseDatabaseSpec('/nonexistent/advisory-db'), /no such file or directory, and not a git URL/);

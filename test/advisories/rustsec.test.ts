@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
 import { parseRustsecAdvisory, type RustsecRecord } from '../../src/advisories/rustsec.js';
 import { InputError } from '../../src/core/errors.js';
 import { cargoVersionScheme } from '../../src/ecosystems/cargo/version.js';
@@ -60,7 +61,12 @@ test('every advisory of the main branch parses, with the real counts', () => {
     assert.equal(a.origin, rel);
     assert.ok(a.title.length > 0, `${rel}: title`);
     assert.ok(!a.aliases.includes(a.id), `${rel}: aliases never include the id`);
-    assert.deepEqual(a.affected, [{ form: 'requirements', patched: a.patched, unaffected: a.unaffected }]);
+    // The ranges, against the file's own [versions] table read with a TOML library.
+    const front = /^```toml\n([\s\S]*?)\n```/m.exec(readFileSync(join(main, rel), 'utf8'))?.[1] ?? '';
+    const versions = (parseToml(front).versions ?? {}) as { patched?: string[]; unaffected?: string[] };
+    // The semver crate reads a requirement with spaces around it (RUSTSEC-2026-0075 writes `>= 0.0.7 `).
+    const trimmed = (list: string[] | undefined): string[] => (list ?? []).map((r) => r.trim());
+    assert.deepEqual(a.affected, [{ form: 'requirements', patched: trimmed(versions.patched), unaffected: trimmed(versions.unaffected) }], rel);
   }
 });
 

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport, type AuditReport } from '../support/audit-report.js';
 import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, GHSA_NPM, NPM_CORPUS, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
+import { ghsaFindings, packageLockTree } from '../support/second-reading.js';
 
 const cacheDir = tempDir('cli-npm-cache');
 const JELLYFIN = join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package-lock.json');
@@ -18,6 +19,10 @@ test('npm: a package-lock against GitHub advisories, dev-only findings marked, -
   assert.equal(all.status, 1);
   assert.deepEqual(all.report?.targets.map((t) => [t.ecosystem, t.format, t.packages]), [['npm', 'package-lock.json v2', 1688]]);
   const found = all.report?.findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version} ${f.devOnly ? 'dev' : 'runtime'}`);
+  // Derived independently: each GHSA record's ranges (the OSV specification's algorithm) against
+  // the lockfile's packages and its own dev flags, read a second way (test/support/second-reading.ts).
+  const expected = ghsaFindings(GHSA_NPM, JELLYFIN).map((f) => `${f.id} ${f.name}@${f.version} ${f.dev ? 'dev' : 'runtime'}`);
+  assert.deepEqual([...(found ?? [])].sort(), expected.sort());
   assert.deepEqual(found, [
     'GHSA-grv7-fg5c-xmjg braces@2.3.2 dev',
     'GHSA-ww39-953v-wcq6 glob-parent@3.1.0 dev',
@@ -209,4 +214,37 @@ test('yarn v1 workspaces: what a member needs at run time is not dev-only, and h
     assert.deepEqual(found, omit.length > 0 ? [runtime] : [runtime, ['GHSA-w5p7-h5w8-2hfq', 'trim', true, [['workspace-app@1.0.0', 'trim@0.0.1']]]]);
     assert.ok(!r.report?.warnings.some((w) => w.includes('older than package.json')), 'a member named by another is linked, not missing from the lockfile');
   }
+});
+
+test('paths: the shortest path through each direct dependency, at most five listed, the others counted', () => {
+  const lockfile = join(NPM_CORPUS, 'jellyfin-web-2023-03-01.package-lock.json');
+  const r = audit([lockfile, '--db', GHSA_NPM]);
+  assert.equal(r.status, 1, r.stderr);
+  // The expectation, from the lockfile read a second way: the distance from each direct
+  // dependency of the root to the vulnerable package, by breadth-first search.
+  const tree = packageLockTree(lockfile);
+  const next = new Map<string, string[]>();
+  for (const [from, to] of tree.edges) next.set(from, [...(next.get(from) ?? []), to]);
+  const distance = (from: string, targets: ReadonlySet<string>): number | null => {
+    const seen = new Set([from]);
+    for (let frontier = [from], d = 0; frontier.length > 0; d++) {
+      if (frontier.some((k) => targets.has(k))) return d;
+      frontier = frontier.flatMap((k) => next.get(k) ?? []).filter((k) => !seen.has(k) && seen.add(k));
+    }
+    return null;
+  };
+  const directs = [...new Set(next.get('') ?? [])];
+  let withMore = 0;
+  for (const f of r.report?.findings ?? []) {
+    const targets = new Set(Object.keys(tree.entries).filter((k) => k !== '' && tree.nameOf(k) === f.package.name && tree.entries[k]?.version === f.package.version));
+    const lengths = directs.map((d) => distance(d, targets)).filter((d): d is number => d !== null).map((d) => d + 2).sort((a, b) => a - b);
+    const label = `${f.advisory.id} ${f.package.name}@${f.package.version}`;
+    assert.equal(f.paths.length, Math.min(5, lengths.length), label);
+    assert.equal(f.morePaths, lengths.length - f.paths.length, label);
+    assert.deepEqual(f.paths.map((p) => p.length), lengths.slice(0, 5), `${label}: the shortest ones, shortest first`);
+    assert.equal(new Set(f.paths.map((p) => p[1])).size, f.paths.length, `${label}: one per direct dependency`);
+    for (const p of f.paths) assert.equal(p.at(-1), `${f.package.name}@${f.package.version}`);
+    if (f.morePaths > 0) withMore++;
+  }
+  assert.ok(withMore >= 5, `${withMore} findings reached through more than five direct dependencies`);
 });

@@ -5,7 +5,8 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport } from '../support/audit-report.js';
 import { readJsonSchema, schemaValidator } from '../support/json-schema.js';
-import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
+import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, PROJECT_ROOT, advisoryDbCheckout, runCli, tempDir } from '../support/shared.js';
+import { findingLines, rustsecFindings } from '../support/second-reading.js';
 
 const KANIDM = join(CARGO_CORPUS, 'kanidm-2026-08-20.Cargo.lock');
 const RIPGREP_CLEAN = join(CARGO_CORPUS, 'ripgrep-2026-08-04.Cargo.lock');
@@ -34,6 +35,11 @@ test('JSON report: the schema the README documents, with exact findings for kani
   );
   assert.deepEqual(report.targets.map((t) => [t.path, t.ecosystem, t.format, t.packages]), [[KANIDM, 'cargo', 'Cargo.lock v4', 774]]);
   const got = report.findings.map((f) => `${f.advisory.kind} ${f.advisory.id} ${f.package.name}@${f.package.version}`);
+  // Derived independently: the advisory files' own ranges against the lockfile, read a second
+  // way (test/support/second-reading.ts), at the revision the report names.
+  const checkout = advisoryDbCheckout(report.databases[0]?.revision as string);
+  assert.deepEqual([...got].sort(), findingLines(rustsecFindings(checkout, KANIDM)));
+  // Ordered vulnerabilities first (most severe first), then the informational kinds.
   assert.deepEqual(got, [
     'vulnerability RUSTSEC-2026-0258 h2@0.4.15',
     'vulnerability RUSTSEC-2023-0071 rsa@0.9.10',
@@ -103,10 +109,7 @@ test('policy file: accepted risks with reasons, expiry, and --ignore; the report
   copyFileSync(KANIDM, join(app, 'Cargo.lock'));
   writeFileSync(
     join(app, 'stowage.toml'),
-    `[audit]
-max-db-age = 100000
-
-[[audit.ignore]]
+    `[[audit.ignore]]
 id = "CVE-2023-49092"
 reason = "RSA is only used to verify signatures"
 expires = 2099-12-31
@@ -114,16 +117,29 @@ expires = 2099-12-31
 [[audit.ignore]]
 id = "RUSTSEC-2026-0258"
 reason = "HTTP/2 is disabled"
-expires = 2026-01-01
+expires = 2026-09-15
 `,
   );
-  const expired = audit([app, ...DB, '--format', 'json']);
-  assert.equal(expired.status, 1, 'the expired ignore of the h2 advisory no longer applies');
+  // The audit is evaluated as of STOWAGE_NOW, not the day the test runs: an ignore holds through
+  // its expiry day and stops the day after.
+  const asOf = (day: string) => runCli(['audit', app, ...DB, '--format', 'json'], { cacheDir, env: { STOWAGE_NOW: day } });
+  for (const day of ['2026-09-14', '2026-09-15']) {
+    const held = asOf(day);
+    assert.equal(held.status, 0, `${day}: ${held.stderr}`);
+    assert.equal(auditReport(held.stdout).findings.find((f) => f.package.name === 'h2')?.ignored?.expires, '2026-09-15', day);
+  }
+  const expired = asOf('2026-09-16');
+  assert.equal(expired.status, 1, 'the day after its expiry, the ignore of the h2 advisory no longer applies');
   const report = auditReport(expired.stdout);
   assert.deepEqual(report.findings.find((f) => f.package.name === 'rsa')?.ignored?.reason, 'RSA is only used to verify signatures');
-  assert.match(expired.stderr, /ignore of RUSTSEC-2026-0258 .* expired on 2026-01-01/);
+  assert.equal(report.findings.find((f) => f.package.name === 'h2')?.ignored, null);
+  assert.match(expired.stderr, /ignore of RUSTSEC-2026-0258 .* expired on 2026-09-15/);
 
-  const accepted = audit([app, ...DB, '--ignore', 'RUSTSEC-2026-0258=HTTP/2 server is not built']);
+  const badClock = runCli(['audit', app, ...DB], { cacheDir, env: { STOWAGE_NOW: 'yesterday' } });
+  assert.equal(badClock.status, 2);
+  assert.equal(badClock.stderr, 'stowage: STOWAGE_NOW must be a date (2026-12-31) or a UTC time (2026-12-31T12:00:00Z), found "yesterday"\n');
+
+  const accepted = runCli(['audit', app, ...DB, '--ignore', 'RUSTSEC-2026-0258=HTTP/2 server is not built'], { cacheDir, env: { STOWAGE_NOW: '2026-09-01' } });
   assert.equal(accepted.status, 0, accepted.stdout);
   assert.match(accepted.stdout, /accepted until 2099-12-31: RSA is only used to verify signatures/);
 
@@ -188,10 +204,15 @@ test('bad input: one line naming the file and what is wrong, exit 2, no stack tr
   }
 });
 
-test('a stale database fails closed with --fail-stale', () => {
-  const { status, stderr } = audit([RIPGREP_CLEAN, ...DB, '--max-db-age', '1', '--fail-stale']);
-  assert.equal(status, 2);
-  assert.match(stderr, /days old .* over the 1-day limit; refusing to audit/);
+test('a stale database fails closed with --fail-stale, counted in whole days from its revision date', () => {
+  // The bundle's head commit is dated 2026-08-21T08:28:40+02:00 (06:28:40 UTC).
+  const asOf = (now: string) => runCli(['audit', RIPGREP_CLEAN, ...DB, '--max-db-age', '1', '--fail-stale', '--format', 'json'], { cacheDir, env: { STOWAGE_NOW: now } });
+  const dayAfter = asOf('2026-08-22T06:28:40Z');
+  assert.equal(dayAfter.status, 0, dayAfter.stderr);
+  assert.deepEqual(auditReport(dayAfter.stdout).databases.map((d) => [d.ageDays, d.stale]), [[1, false]]);
+  const twoDays = asOf('2026-08-23T06:28:40Z');
+  assert.equal(twoDays.status, 2);
+  assert.match(twoDays.stderr, /is 2 days old .* over the 1-day limit; refusing to audit/);
 });
 
 test("a stale database's age is said once in the human report: in its warning, with the limit", () => {

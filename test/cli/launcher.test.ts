@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CODE_CACHE_DIR, cacheDirArgument, codeCacheFile } from '../../src/cli/launcher.js';
+import { CODE_CACHE_DIR, bundleScript, cacheDirArgument, codeCacheFile } from '../../src/cli/launcher.js';
 import { auditReport } from '../support/audit-report.js';
 import { GHSA_NPM, NPM_CORPUS, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
 
@@ -27,10 +27,16 @@ test('the first run leaves a code cache; later runs use it and print the same re
   assert.equal(files.length, 1, 'one cache file for the bundle');
   const cache = join(cacheDir, CODE_CACHE_DIR, files[0] as string);
   const written = statSync(cache).mtimeMs;
+  // What was written is a code cache V8 accepts for this very bundle, and rejects for another source.
+  const source = readFileSync(BUNDLE, 'utf8');
+  assert.equal(bundleScript(BUNDLE, source, readFileSync(cache)).cachedDataRejected, false);
+  assert.equal(bundleScript(BUNDLE, `${source}\n;0`, readFileSync(cache)).cachedDataRejected, true);
 
   const second = runCli(args, { cacheDir });
   assert.equal(second.status, 1, second.stderr);
   assert.equal(second.stdout, first.stdout);
+  // Read and accepted: a launcher that did not pass it to V8, or whose V8 rejected it, rewrites it
+  // (the damaged-cache test below shows a rejected one is replaced).
   assert.equal(statSync(cache).mtimeMs, written, 'an accepted cache is not rewritten');
 });
 

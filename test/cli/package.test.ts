@@ -36,10 +36,17 @@ function sha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
+/** The SRPM and its sources, made once in before(): the tests that read them pass run alone. */
+let built: { dir: string; srpm: string; stdout: string };
+
 before(async () => {
   registry = await SparseRegistry.start(rustAppCrates());
   app = await createRustApp(registry.indexUrl);
   db = advisoryDb();
+  const dir = join(tempDir('package-a'), 'out');
+  const made = await packageRpm(['-o', dir, '--srpm', '--license', 'stowage-demo=MIT']);
+  assert.equal(made.status, 0, made.stderr);
+  built = { dir, srpm: join(dir, 'stowage-demo-0.1.0-1.src.rpm'), stdout: made.stdout };
 });
 
 after(async () => {
@@ -64,13 +71,9 @@ test('an application without a licence stops packaging, naming it, and writes no
   assert.match(bad.stderr, /--license stowage-demo=MIT ANDD GPL: "MIT ANDD GPL" is not a valid SPDX licence expression/);
 });
 
-let srpm: string;
-
 test('package rpm --srpm writes the spec, its sources and a source RPM, byte-identical on a second run', async () => {
-  const first = join(tempDir('package-a'), 'out');
+  const first = built.dir;
   const second = join(tempDir('package-b'), 'out');
-  const a = await packageRpm(['-o', first, '--srpm', '--license', 'stowage-demo=MIT']);
-  assert.equal(a.status, 0, a.stderr);
   // Another user's umask must not change the bytes (the SRPM payload records file modes).
   const umask = process.umask(0o077);
   const b = await packageRpm(['-o', second, '--srpm', '--license', 'stowage-demo=MIT']).finally(() => process.umask(umask));
@@ -87,7 +90,6 @@ test('package rpm --srpm writes the spec, its sources and a source RPM, byte-ide
     'stowage-demo.spec',
   ]);
   for (const f of files) assert.equal(sha256(join(first, f)), sha256(join(second, f)), `${f} reproduces`);
-  srpm = join(first, 'stowage-demo-0.1.0-1.src.rpm');
 
   const spec = readFileSync(join(first, 'stowage-demo.spec'), 'utf8');
   assert.match(spec, /^Source0: +stowage-demo-0\.1\.0\.tar\.gz$/m);
@@ -115,16 +117,16 @@ test('package rpm --srpm writes the spec, its sources and a source RPM, byte-ide
   const licences = readFileSync(join(first, 'stowage-demo-0.1.0-bundled-licenses.txt'), 'utf8');
   assert.match(licences, /^crate fnv 1\.0\.7: Apache-2\.0 OR MIT$/m);
   assert.match(licences, /^crate greeting 0\.3\.0: MIT$/m);
-  assert.match(a.stdout, /License: /);
+  assert.match(built.stdout, /License: /);
 });
 
 test('--vendor uses a verified archive, and refuses one that does not match the lockfile', async () => {
   const out = join(tempDir('package-vendor'), 'out');
-  // The archive written by the reproducible run above is the one vendoring would make.
-  const archive = join(dirname(srpm), 'stowage-demo-0.1.0-vendor.tar.zst');
+  // The archive of the SRPM made in before() is the one vendoring would make.
+  const archive = join(built.dir, 'stowage-demo-0.1.0-vendor.tar.zst');
   const ok = await packageRpm(['-o', out, '--vendor', archive, '--license', 'stowage-demo=MIT']);
   assert.equal(ok.status, 0, ok.stderr);
-  assert.equal(sha256(join(out, 'stowage-demo.spec')), sha256(join(dirname(srpm), 'stowage-demo.spec')));
+  assert.equal(sha256(join(out, 'stowage-demo.spec')), sha256(join(built.dir, 'stowage-demo.spec')));
 
   const bogus = join(tempDir('package-bogus'), 'bogus.tar.zst');
   writeFileSync(bogus, Buffer.from('not an archive'));
@@ -148,7 +150,7 @@ test('rpmbuild --rebuild builds and tests it with the registry stopped; the RPM 
     https_proxy: 'http://127.0.0.1:9',
     CARGO_NET_OFFLINE: 'true',
   };
-  const build = spawnSync('rpmbuild', ['--rebuild', '--nodeps', '--define', `_topdir ${top}`, srpm], {
+  const build = spawnSync('rpmbuild', ['--rebuild', '--nodeps', '--define', `_topdir ${top}`, built.srpm], {
     env,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,

@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyAppSources, createRustApp, runCargo, rustAppCrates, type RustApp } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
 import { auditReport } from '../support/audit-report.js';
+import { rustsecAdvisoryDb, unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { GHSA_NPM, NPM_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
 
 /**
@@ -20,28 +22,7 @@ const cacheDir = tempDir('vendor-cli-cache');
 
 /** A RustSec database with one advisory against a crate the app locks (itoa). */
 function advisoryDb(): string {
-  const root = tempDir('vendor-db');
-  mkdirSync(join(root, 'crates', 'itoa'), { recursive: true });
-  writeFileSync(
-    join(root, 'crates', 'itoa', 'RUSTSEC-2099-0001.md'),
-    `\`\`\`toml
-[advisory]
-id = "RUSTSEC-2099-0001"
-package = "itoa"
-date = "2099-01-01"
-url = "https://example.invalid/itoa"
-categories = ["memory-corruption"]
-
-[versions]
-patched = [">= 99.0.0"]
-\`\`\`
-
-# itoa writes out of bounds
-
-A made-up advisory, so the vendoring gate has something to refuse.
-`,
-  );
-  return root;
+  return rustsecAdvisoryDb(tempDir('vendor-db'), [{ id: 'RUSTSEC-2099-0001', package: 'itoa', title: 'itoa writes out of bounds' }]);
 }
 
 function sha256(file: string): string {
@@ -87,10 +68,14 @@ test('the audit gate refuses while a vulnerability is unaccepted, and records th
     ['RUSTSEC-2099-0001', 'only formats trusted integers'],
   ]);
   assert.match(manifest.audit.databases[0]?.revision ?? '', /^sha256:/);
-  const crates = rustAppCrates().map((c) => `${c.name}@${c.version}`).sort();
+  // Expected: every registry package of the lockfile, read with a TOML library, not stowage's reader.
+  const locked = (parseToml(readFileSync(app.lockfile, 'utf8')).package as { name: string; version: string; source?: string }[])
+    .filter((p) => /^(registry|sparse)\+/.test(p.source ?? ''))
+    .map((p) => `${p.name}@${p.version}`)
+    .sort();
+  assert.deepEqual(locked, ['cfg-if@1.0.0', 'either@1.6.1', 'fnv@1.0.7', 'hex@0.4.3', 'itertools@0.10.3', 'itoa@0.4.8', 'itoa@1.0.1']);
   const vendored = manifest.packages.filter((p) => p.checksum !== null).map((p) => `${p.name}@${p.version}`).sort();
-  assert.deepEqual(vendored, crates.filter((c) => vendored.includes(c)));
-  assert.ok(vendored.length >= 4, `${vendored.length} registry crates vendored`);
+  assert.deepEqual(vendored, locked);
   const sbom = JSON.parse(execFileSync('tar', ['--zstd', '-xOf', join(app.dir, 'vendor.tar.zst'), 'stowage-sbom.cdx.json'], { encoding: 'utf8' })) as {
     bomFormat: string;
     specVersion: string;
@@ -110,15 +95,41 @@ test('the audit gate refuses while a vulnerability is unaccepted, and records th
   rmSync(join(app.dir, 'vendor.tar.zst'));
 });
 
+test('the archive does not depend on the build machine: another directory, cache, database path and day give the same bytes', async () => {
+  const ignore = ['--ignore', 'RUSTSEC-2099-0001=only formats trusted integers'];
+  const build = async (label: string, now: string): Promise<string> => {
+    // The application and its database copied under other paths, with a cache of its own.
+    const where = tempDir(`vendor-machine-${label}`);
+    const dir = join(where, 'checkout');
+    cpSync(app.dir, dir, { recursive: true });
+    const db = rustsecAdvisoryDb(join(where, 'advisory-db'), [{ id: 'RUSTSEC-2099-0001', package: 'itoa', title: 'itoa writes out of bounds' }]);
+    const out = join(where, 'deps.tar.zst');
+    const r = await runCliAsync(['vendor', dir, '--db', db, ...ignore, '-o', out], { cacheDir: tempDir(`vendor-machine-cache-${label}`), cwd: where, env: { STOWAGE_NOW: now } });
+    assert.equal(r.status, 0, r.stderr);
+    return out;
+  };
+  const first = await build('a', '2099-01-02');
+  const second = await build('b', '2099-06-30');
+  assert.equal(sha256(second), sha256(first));
+  const manifest = execFileSync('tar', ['--zstd', '-xOf', first, 'stowage-manifest.json'], { encoding: 'utf8' });
+  assert.doesNotMatch(manifest, /vendor-machine/, 'no path of the build machine (the git URL the lockfile records is an input)');
+  assert.match(manifest, /"source": "advisory-db"/, 'a local database by its directory name');
+});
+
+test('vendoring with a database that cannot be read stops before anything is written: exit 2', async () => {
+  const where = tempDir('vendor-bad-db');
+  const out = join(where, 'deps.tar.zst');
+  const notADatabase = join(where, 'empty');
+  mkdirSync(notADatabase);
+  const r = await vendor([app.dir, '--db', notADatabase, '-o', out]);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /empty/);
+  assert.deepEqual(readdirSync(where), ['empty']);
+});
+
 test('the archive alone builds and tests the application offline, and reproduces byte for byte', async () => {
-  const db = tempDir('vendor-clean-db');
-  mkdirSync(join(db, 'crates'));
-  writeFileSync(join(db, 'crates', 'README.md'), 'no advisories\n');
-  mkdirSync(join(db, 'crates', 'unrelated'));
-  writeFileSync(
-    join(db, 'crates', 'unrelated', 'RUSTSEC-2099-0002.md'),
-    '```toml\n[advisory]\nid = "RUSTSEC-2099-0002"\npackage = "unrelated"\ndate = "2099-01-01"\n[versions]\npatched = [">= 1.0.0"]\n```\n\n# unrelated\n',
-  );
+  const db = unrelatedRustsecAdvisoryDb(tempDir('vendor-clean-db'));
   const out = join(tempDir('vendor-out'), 'deps.tar.zst');
   const first = await vendor([app.dir, '--db', db, '-o', out]);
   assert.equal(first.status, 0, first.stderr);
@@ -166,7 +177,9 @@ test('the archive alone builds and tests the application offline, and reproduces
   execFileSync('tar', ['--zstd', '--sort=name', '-cf', tampered, '-C', tamperDir, '.']);
   const caught = await verify([tampered, app.dir]);
   assert.equal(caught.status, 1, caught.stdout + caught.stderr);
-  assert.match(caught.stdout, new RegExp(`vendor/${victim}/Cargo\\.toml: content differs from a rebuild from the lockfile`));
+  // Exactly the one file changed is reported: a verify that flagged every file would fail here.
+  const differing = caught.stdout.split('\n').filter((l) => /content differs/.test(l));
+  assert.deepEqual(differing.map((l) => l.trim()), [`vendor/${victim}/Cargo.toml: content differs from a rebuild from the lockfile`]);
 
   const changedApp = tempDir('vendor-changed');
   copyFileSync(app.lockfile, join(changedApp, 'Cargo.lock'));
@@ -255,4 +268,27 @@ test('a failed vendoring leaves no archive, and bad arguments are one line with 
   const junk = await verify([notArchive, app.dir]);
   assert.equal(junk.status, 2);
   assert.match(junk.stderr, /junk\.tar\.zst/);
+});
+
+test('a vendoring that fails after downloads began leaves no archive and no temporary file', async () => {
+  // A registry of its own, serving a tampered itoa 1.0.1: the other crates download first.
+  const reg = await SparseRegistry.start(rustAppCrates());
+  try {
+    const failing = await createRustApp(reg.indexUrl);
+    reg.tamper('itoa', '1.0.1', Buffer.from('not the crate the index describes'));
+    const outDir = tempDir('vendor-fail-out');
+    const result = await runCliAsync(['vendor', failing.dir, '--db', unrelatedRustsecAdvisoryDb(tempDir('vendor-fail-db')), '-o', join(outDir, 'deps.tar.zst')], {
+      cacheDir: tempDir('vendor-fail-cache'),
+    });
+    assert.equal(result.status, 2, result.stdout + result.stderr);
+    // Progress lines come first; the error is one line.
+    const lines = result.stderr.trim().split('\n').filter((l) => !l.startsWith('vendor: '));
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0] ?? '', /itoa.*1\.0\.1/);
+    assert.match(lines[0] ?? '', /^stowage: itoa 1\.0\.1: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/.*itoa\/1\.0\.1/);
+    assert.ok(reg.crateDownloads.length >= 2, `${reg.crateDownloads.length} downloads: the failure came after work began`);
+    assert.deepEqual(readdirSync(outDir), [], 'nothing written where the archive would go, not even a temporary file');
+  } finally {
+    await reg.close();
+  }
 });

@@ -363,16 +363,13 @@ function zstdBomb(): Buffer {
 }
 
 for (const [compression, make] of [['gz', gzipBomb], ['zst', zstdBomb]] as const) {
-  test(`a ${compression} bomb (1 GiB of zeros) stops at the cap, fast and without buffering it`, async () => {
+  test(`a ${compression} bomb (1 GiB of zeros) stops at the cap without buffering it`, async () => {
     const bomb = await make();
     assert.ok(bomb.length < 8 * 1024 * 1024, `the bomb is small: ${bomb.length}`);
     const before = process.memoryUsage().rss;
-    const start = Date.now();
     const err = await refusal(bomb, { label: 'bomb 1.0.0', compression, maxBytes: 16 * 1024 * 1024, stripComponents: 1 });
-    const ms = Date.now() - start;
     const grewMb = (process.memoryUsage().rss - before) / 1e6;
     assert.match(err.line, /entry "package\/zeros": the archive expands past 16777216 bytes/);
-    assert.ok(ms < 3000, `stopped in ${ms} ms`);
     assert.ok(grewMb < 200, `memory grew by ${grewMb.toFixed(0)} MB, far below the 1 GiB the entry claims`);
   });
 }
@@ -386,10 +383,11 @@ test('a flood of zero blocks with no entry in it stops at the cap on the inflate
   for (let i = 0; i < 256; i++) if (!gz.write(zeros)) await new Promise((resolve) => gz.once('drain', resolve));
   gz.end();
   await ended;
-  const start = Date.now();
   const err = await refusal(Buffer.concat(out), { label: 'zeros', maxBytes: 1 << 20, maxEntries: 100 });
+  // Stopped at the 1 MiB cap of the 256 MiB stream: the reason counts the bytes it read.
   assert.match(err.line, /^zeros: the archive expands past \d+ bytes of tar data before the first entry/);
-  assert.ok(Date.now() - start < 1000);
+  const counted = Number(/past (\d+) bytes/.exec(err.line)?.[1]);
+  assert.ok(counted < 4 * (1 << 20), `stopped after ${counted} bytes, near the cap, far from the stream's 256 MiB`);
 });
 
 test('100k tiny entries stop at the entry cap', async () => {
@@ -397,10 +395,9 @@ test('100k tiny entries stop at the entry cap', async () => {
   for (let i = 0; i < 100_000; i++) headers.push(ustarHeader(`package/f${i}`, 0, '0'));
   headers.push(Buffer.alloc(1024));
   const bytes = gzipSync(Buffer.concat(headers), { level: 1 });
-  const start = Date.now();
   const err = await refusal(bytes, { label: 'many 1.0.0', maxEntries: 10_000, stripComponents: 1 });
+  // Stopped at the entry after the cap, not after reading all 100,000.
   assert.match(err.line, /entry "package\/f10000": more than 10000 entries/);
-  assert.ok(Date.now() - start < 3000);
 });
 
 test('a truncated or corrupt archive is refused, never read as a shorter one', async () => {

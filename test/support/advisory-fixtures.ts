@@ -49,3 +49,33 @@ export function osvZipOf(dir: string, file: string, leaveOut: readonly string[] 
   ]);
   return file;
 }
+
+/** One made-up RustSec advisory, as its file says it. */
+export interface MadeUpAdvisory {
+  id: string;
+  package: string;
+  /** Requirements of the fixed versions; default `>= 99.0.0` (every real version affected). */
+  patched?: string[];
+  informational?: 'unmaintained' | 'unsound' | 'notice';
+  title?: string;
+}
+
+/** A RustSec database (a directory) holding the advisories given, dated ahead so never stale. */
+export function rustsecAdvisoryDb(root: string, advisories: readonly MadeUpAdvisory[]): string {
+  for (const a of advisories) {
+    mkdirSync(join(root, 'crates', a.package), { recursive: true });
+    const toml = [
+      '[advisory]',
+      `id = ${JSON.stringify(a.id)}`,
+      `package = ${JSON.stringify(a.package)}`,
+      'date = "2099-01-01"',
+      `url = "https://example.invalid/${a.id}"`,
+      ...(a.informational ? [`informational = ${JSON.stringify(a.informational)}`] : ['categories = ["memory-corruption"]']),
+      '',
+      '[versions]',
+      `patched = ${JSON.stringify(a.patched ?? ['>= 99.0.0'])}`,
+    ].join('\n');
+    writeFileSync(join(root, 'crates', a.package, `${a.id}.md`), `\`\`\`toml\n${toml}\n\`\`\`\n\n# ${a.title ?? `${a.package} is made up to be vulnerable`}\n\nA made-up advisory for the tests.\n`);
+  }
+  return root;
+}
