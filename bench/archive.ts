@@ -9,13 +9,13 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { writeFileAtomically } from '../src/core/atomic-write.js';
 import { DEFAULT_SOURCE_DATE_EPOCH, ZSTD_LEVEL, ZSTD_WINDOW_LOG, writeArchive } from '../src/core/archive.js';
 import type { ArchiveFile } from '../src/core/untrusted-tar.js';
+import { ROOT } from './results-file.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const SOURCES = [join(ROOT, 'node_modules'), '/usr/lib/node_modules', '/usr/share/cargo/registry'];
 const TEXT = /\.(js|mjs|cjs|ts|mts|cts|json|md|markdown|txt|c|h|cc|cpp|hpp|rs|toml|yml|yaml|gyp|gypi|py|sh|html|css)$/i;
 const TARGET_BYTES = Number(process.env.BENCH_ARCHIVE_MB ?? 64) * 1024 * 1024;

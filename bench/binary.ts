@@ -10,14 +10,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { encodeDepV0 } from '../src/inputs/binary/dep-v0.js';
 import { readRustBinary } from '../src/inputs/binary/rust-binary.js';
 import { unrelatedRustsecAdvisoryDb } from '../test/support/advisory-fixtures.js';
 import { cargoBinary } from '../test/support/rust-app.js';
+import { ROOT, writeResults } from './results-file.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const STOWAGE = join(ROOT, 'bin', 'stowage.cjs');
 const RUNS = Number(process.env.BENCH_BINARY_RUNS ?? 9);
 const WARMUP = 2;
@@ -124,6 +124,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     binary: benchBinary(),
   };
   const file = join(ROOT, 'bench', 'results', 'binary.json');
-  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  writeResults(file, results);
   console.log(`written: ${relative(ROOT, file)}`);
 }

@@ -11,9 +11,8 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from './results-file.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const CARGO = resolve(ROOT, '..', 'shared', 'corpus', 'cargo');
 const NPM = resolve(ROOT, '..', 'shared', 'corpus', 'npm');
 

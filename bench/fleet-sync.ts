@@ -10,16 +10,15 @@
  * Run alone with `node dist/bench/fleet-sync.js`, or from bench/run.ts.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { generateFleet } from './fleet-generator.js';
 import { postgresStore } from './fleet.js';
+import { ROOT, SHARED, writeResults } from './results-file.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const STOWAGE = join(ROOT, 'bin', 'stowage.cjs');
-const SHARED = resolve(ROOT, '..', 'shared');
 const BUNDLE = join(SHARED, 'advisory-db', 'rustsec-advisory-db.bundle');
 const GHSA = join(SHARED, 'advisories', 'ghsa-npm');
 const APPS = Number(process.env.BENCH_FLEET_APPS ?? 10_000);
@@ -126,6 +125,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const machine = { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
   const sync = { date: new Date().toISOString(), machine, ...(await benchFleetSync()) };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(file, JSON.stringify({ ...previous, sync }, null, 2) + '\n');
+  writeResults(file, { ...previous, sync });
   if (!sync.withinLimit) process.exitCode = 1;
 }

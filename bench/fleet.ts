@@ -8,17 +8,16 @@
  * Run alone with `node dist/bench/fleet.js`, or from bench/run.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { generateFleet } from './fleet-generator.js';
+import { ROOT, SHARED, writeResults } from './results-file.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const STOWAGE = join(ROOT, 'bin', 'stowage.cjs');
 const BASELINE = join(ROOT, 'dist', 'bench', 'baselines', 'parse-fleet.js');
-const SHARED = resolve(ROOT, '..', 'shared');
 const BUNDLE = join(SHARED, 'advisory-db', 'rustsec-advisory-db.bundle');
 const GHSA = join(SHARED, 'advisories', 'ghsa-npm');
 const APPS = Number(process.env.BENCH_FLEET_APPS ?? 10_000);
@@ -122,6 +121,6 @@ export async function benchFleet(): Promise<{ withinLimit: boolean } & Record<st
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const results = { date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version }, ...(await benchFleet()) };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench', 'results', 'fleet.json'), JSON.stringify(results, null, 2) + '\n');
+  writeResults(join(ROOT, 'bench', 'results', 'fleet.json'), results);
   if (!results.withinLimit) process.exitCode = 1;
 }

@@ -10,8 +10,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createRustApp, rustAppCrates } from '../test/support/rust-app.js';
 import { SparseRegistry } from '../test/support/sparse-registry.js';
 import { whyNoRegistry } from '../test/support/npm-vendor.js';
@@ -20,9 +19,8 @@ import { benchBinary } from './binary.js';
 import { benchFleet } from './fleet.js';
 import { benchFleetSync } from './fleet-sync.js';
 import { benchNpmVendor } from './vendor-npm.js';
+import { ROOT, SHARED, writeResults } from './results-file.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-const SHARED = resolve(ROOT, '..', 'shared');
 const CARGO = join(SHARED, 'corpus', 'cargo');
 const NPM = join(SHARED, 'corpus', 'npm');
 const BUNDLE = join(SHARED, 'advisory-db', 'rustsec-advisory-db.bundle');
@@ -200,7 +198,7 @@ async function main(): Promise<void> {
   // The fleet's figures are their own file (bench/results/fleet.json), as fleet-eval's sync adds to them.
   const fleet = { date: results.date, machine: results.machine, ...(await benchFleet()), sync: await benchFleetSync() };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench', 'results', 'fleet.json'), JSON.stringify(fleet, null, 2) + '\n');
+  writeResults(join(ROOT, 'bench', 'results', 'fleet.json'), fleet);
 
   // Three real npm applications vendored from the public registry (bench/vendor-npm.ts).
   const noRegistry = await whyNoRegistry();
@@ -215,7 +213,7 @@ async function main(): Promise<void> {
 
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   const out = join(ROOT, 'bench', 'results', 'audit.json');
-  writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  writeResults(out, results);
   rmSync(cache, { recursive: true, force: true });
   console.log(`written: ${out}`);
   const archiveRatio = (results.archive as { ratio?: number }).ratio;

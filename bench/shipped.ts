@@ -5,12 +5,11 @@
  * paths relative to the repository.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { basename, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join, relative } from 'node:path';
+import { ROOT, writeResults } from './results-file.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const BUNDLE = join(ROOT, '..', 'shared', 'advisory-db', 'rustsec-advisory-db.bundle');
 const STOWAGE = join(ROOT, 'bin', 'stowage.cjs');
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -54,7 +53,7 @@ function main(): void {
   mkdirSync(out, { recursive: true });
   const file = join(out, 'shipped.json');
   const machine = { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, database: relative(ROOT, BUNDLE), debs: results }, null, 2)}\n`);
+  writeResults(file, { date: new Date().toISOString(), machine, database: BUNDLE, debs: results });
   console.log(`written to ${relative(ROOT, file)}`);
 }
 

@@ -13,13 +13,13 @@
  * or from bench/run.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { unrelatedNpmAdvisoryDb } from '../test/support/advisory-fixtures.js';
+import { ROOT, writeResults } from './results-file.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const NPM_CORPUS = resolve(ROOT, '..', 'shared', 'corpus', 'npm');
 const STOWAGE = join(ROOT, 'bin', 'stowage.cjs');
 const RUNS = Number(process.env.BENCH_VENDOR_RUNS ?? 3);
@@ -120,6 +120,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     applications: await benchNpmVendor(),
   };
   const file = join(ROOT, 'bench', 'results', 'vendor-npm.json');
-  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  writeResults(file, results);
   console.log(`written: ${file}`);
 }
