@@ -212,6 +212,16 @@ test('rpmbuild --rebuild builds and tests it with the registry stopped; the RPM 
   assert.equal(audit.status, 0, audit.stderr);
   const report = auditReport(audit.stdout);
   assert.deepEqual(report.targets.map((t) => [t.inventory, t.partial, t.packages]), [['dep-v0', false, CRATES.length + 1]]);
+  // The binary RPM itself, as a security team audits what a distribution ships: its bundled
+  // provides and its installed binary's .dep-v0, side by side, both complete.
+  const rpmAudit = runCli(['audit', rpmFile, '--db', db, '--no-fetch', '--format', 'json'], { cacheDir });
+  assert.equal(rpmAudit.status, 0, rpmAudit.stderr);
+  const rpmReport = auditReport(rpmAudit.stdout);
+  assert.deepEqual(
+    rpmReport.targets.map((t) => [t.inventory, t.partial, t.packages]).sort(),
+    // Each with the application as its root: the RPM's own name, the binary's root crate.
+    [['bundled provides', false, CRATES.length + 1], ['dep-v0', false, CRATES.length + 1]],
+  );
   assert.deepEqual(sbom.metadata.component.licenses, [{ expression: 'MIT' }]);
   assert.deepEqual(
     sbom.components.find((c) => c.name === 'hex')?.licenses,
