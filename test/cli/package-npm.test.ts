@@ -66,8 +66,9 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
   let db: string;
   let lock: { packages: Record<string, LockEntry> };
   let srpm: string;
+  let built: { dir: string; stderr: string };
 
-  before(() => {
+  before(async () => {
     appDir = join(scratch, 'app');
     cpSync(APP, appDir, { recursive: true });
     // A development-only dependency, which the tests use: installed to build and test, never shipped.
@@ -81,6 +82,11 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
     assert.equal(made.status, 0, `npm install --package-lock-only failed:\n${made.stdout}${made.stderr}`);
     lock = JSON.parse(readFileSync(join(appDir, 'package-lock.json'), 'utf8')) as typeof lock;
     db = unrelatedNpmAdvisoryDb(join(scratch, 'db'));
+    // The SRPM both tests read, made here: each test passes run alone.
+    const made1 = await packageRpm(join(scratch, 'out-a'), join(scratch, 'cache-a'));
+    assert.equal(made1.status, 0, made1.stderr);
+    built = { dir: join(scratch, 'out-a'), stderr: made1.stderr };
+    srpm = join(built.dir, `${NAME}-1.0.0-1.src.rpm`);
   });
 
   function packageRpm(out: string, cache: string): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -91,14 +97,12 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
   }
 
   test('package rpm --srpm writes the spec, its sources and a source RPM, byte-identical on a second run', async () => {
-    const first = join(scratch, 'out-a');
+    const first = built.dir;
     const second = join(scratch, 'out-b');
     // Separate download caches: the second run fetches every tarball again.
-    const a = await packageRpm(first, join(scratch, 'cache-a'));
-    assert.equal(a.status, 0, a.stderr);
     const b = await packageRpm(second, join(scratch, 'cache-b'));
     assert.equal(b.status, 0, b.stderr);
-    assert.doesNotMatch(a.stderr, /warning/, a.stderr);
+    assert.doesNotMatch(built.stderr, /warning/, built.stderr);
 
     const files = readdirSync(first).sort();
     assert.deepEqual(files, [
@@ -110,7 +114,6 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
       `${NAME}.spec`,
     ]);
     for (const f of files) assert.equal(sha256(join(first, f)), sha256(join(second, f)), `${f} reproduces`);
-    srpm = join(first, `${NAME}-1.0.0-1.src.rpm`);
 
     const spec = readFileSync(join(first, `${NAME}.spec`), 'utf8');
     assert.match(spec, /^BuildRequires: +nodejs$/m);
@@ -139,7 +142,6 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
   });
 
   test('rpmbuild --rebuild builds, tests and installs it offline; the RPM declares the runtime packages and the combined licence', () => {
-    assert.ok(srpm, 'the source RPM of the previous test');
     const top = join(scratch, 'rpmbuild');
     const home = join(scratch, 'rpmbuild-home');
     mkdirSync(home);
