@@ -15,6 +15,7 @@ import { writeFileAtomically } from '../src/core/atomic-write.js';
 import { DEFAULT_SOURCE_DATE_EPOCH, ZSTD_LEVEL, ZSTD_WINDOW_LOG, writeArchive } from '../src/core/archive.js';
 import type { ArchiveFile } from '../src/core/untrusted-tar.js';
 import { ROOT } from './results-file.js';
+import { summarize } from './timing.js';
 
 const SOURCES = [join(ROOT, 'node_modules'), '/usr/lib/node_modules', '/usr/share/cargo/registry'];
 const TEXT = /\.(js|mjs|cjs|ts|mts|cts|json|md|markdown|txt|c|h|cc|cpp|hpp|rs|toml|yml|yaml|gyp|gypi|py|sh|html|css)$/i;
@@ -22,24 +23,6 @@ const TARGET_BYTES = Number(process.env.BENCH_ARCHIVE_MB ?? 64) * 1024 * 1024;
 const RUNS = Number(process.env.BENCH_ARCHIVE_RUNS ?? 7);
 const WARMUP = 1;
 const LIMIT = 1.5;
-
-interface Timing {
-  medianMs: number;
-  minMs: number;
-  maxMs: number;
-  runs: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-function summarize(samples: readonly number[]): Timing {
-  const round = (ms: number): number => Math.round(ms * 10) / 10;
-  return { medianMs: round(median(samples)), minMs: round(Math.min(...samples)), maxMs: round(Math.max(...samples)), runs: samples.length };
-}
 
 function* walk(dir: string): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {

@@ -17,25 +17,11 @@ import { readRustBinary } from '../src/inputs/binary/rust-binary.js';
 import { unrelatedRustsecAdvisoryDb } from '../test/support/advisory-fixtures.js';
 import { cargoBinary } from '../test/support/rust-app.js';
 import { ROOT, writeResults } from './results-file.js';
+import { summarize, type Timing } from './timing.js';
 
 const STOWAGE = join(ROOT, 'bin', 'stowage.cjs');
 const RUNS = Number(process.env.BENCH_BINARY_RUNS ?? 9);
 const WARMUP = 2;
-
-interface Timing {
-  medianMs: number;
-  minMs: number;
-  maxMs: number;
-  runs: number;
-}
-
-function summarize(samples: readonly number[]): Timing {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-  const round = (ms: number): number => Math.round(ms * 10) / 10;
-  return { medianMs: round(median), minMs: round(sorted[0] as number), maxMs: round(sorted.at(-1) as number), runs: samples.length };
-}
 
 /** Each function timed alternately with the others, after warm-up. */
 function interleaved(fns: (() => void)[]): Timing[] {

@@ -20,6 +20,7 @@ import { benchFleet } from './fleet.js';
 import { benchFleetSync } from './fleet-sync.js';
 import { benchNpmVendor } from './vendor-npm.js';
 import { ROOT, SHARED, writeResults } from './results-file.js';
+import { summarize, type Timing as RunTiming } from './timing.js';
 
 const CARGO = join(SHARED, 'corpus', 'cargo');
 const NPM = join(SHARED, 'corpus', 'npm');
@@ -32,11 +33,7 @@ const WARMUP = 3;
 
 type Command = string[];
 
-interface Timing {
-  medianMs: number;
-  minMs: number;
-  maxMs: number;
-  runs: number;
+interface Timing extends RunTiming {
   peakRssMb: number | null;
 }
 
@@ -56,20 +53,8 @@ function peakRss(cmd: Command, env: NodeJS.ProcessEnv): number | null {
   return Number.isFinite(kb) ? Math.round(kb / 102.4) / 10 : null;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-function summarize(samples: number[], rss: number | null): Timing {
-  return {
-    medianMs: Math.round(median(samples) * 10) / 10,
-    minMs: Math.round(Math.min(...samples) * 10) / 10,
-    maxMs: Math.round(Math.max(...samples) * 10) / 10,
-    runs: samples.length,
-    peakRssMb: rss,
-  };
+function summarizeRuns(samples: number[], rss: number | null): Timing {
+  return { ...summarize(samples), peakRssMb: rss };
 }
 
 /** Runs the commands alternately, after warm-up, and returns a timing for each. */
@@ -77,7 +62,7 @@ function sideBySide(commands: Command[], env: NodeJS.ProcessEnv, runs = RUNS): T
   for (let i = 0; i < WARMUP; i++) for (const cmd of commands) once(cmd, env);
   const samples: number[][] = commands.map(() => []);
   for (let i = 0; i < runs; i++) commands.forEach((cmd, j) => samples[j]?.push(once(cmd, env)));
-  return commands.map((cmd, j) => summarize(samples[j] ?? [], peakRss(cmd, env)));
+  return commands.map((cmd, j) => summarizeRuns(samples[j] ?? [], peakRss(cmd, env)));
 }
 
 function largest(dir: string, suffix: string, filter: (file: string) => boolean = () => true): string {
@@ -132,7 +117,7 @@ async function main(): Promise<void> {
   const rssCache = mkdtempSync(join(tmpdir(), 'stowage-bench-cold-'));
   const coldRss = peakRss(audit(kanidm, '--db', BUNDLE), { ...env, STOWAGE_CACHE_DIR: rssCache });
   rmSync(rssCache, { recursive: true, force: true });
-  results.cold = { target: kanidm, database: BUNDLE, ...summarize(coldSamples, coldRss) };
+  results.cold = { target: kanidm, database: BUNDLE, ...summarizeRuns(coldSamples, coldRss) };
   console.log(`cold (clone + index ${BUNDLE}): ${(results.cold as Timing).medianMs} ms, peak RSS ${coldRss ?? '?'} MB`);
 
   const comparisons: Comparison[] = [];

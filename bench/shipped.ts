@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { ROOT, writeResults } from './results-file.js';
+import { median, roundMs } from './timing.js';
 
 const BUNDLE = join(ROOT, '..', 'shared', 'advisory-db', 'rustsec-advisory-db.bundle');
 const STOWAGE = join(ROOT, 'bin', 'stowage.cjs');
@@ -21,11 +22,7 @@ function once(cmd: string[], env: NodeJS.ProcessEnv): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return Math.round((sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2) * 10) / 10;
-}
+const roundedMedian = (values: number[]): number => roundMs(median(values));
 
 function main(): void {
   const dir = process.env.STOWAGE_TEST_DEBS;
@@ -44,7 +41,7 @@ function main(): void {
       samples[0].push(once(audit, env));
       samples[1].push(once(read, env));
     }
-    const [auditMs, readMs] = samples.map(median) as [number, number];
+    const [auditMs, readMs] = samples.map(roundedMedian) as [number, number];
     const entry = { deb: basename(deb), bytes: statSync(deb).size, auditMs, readOnceMs: readMs, ratio: Math.round((auditMs / readMs) * 100) / 100, runs: RUNS };
     console.log(`${entry.deb} (${(entry.bytes / 1e6).toFixed(1)} MB): audit ${auditMs} ms vs reading it once ${readMs} ms = ${entry.ratio}x`);
     results.push(entry);

@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { unrelatedNpmAdvisoryDb } from '../test/support/advisory-fixtures.js';
 import { ROOT, writeResults } from './results-file.js';
+import { median } from './timing.js';
 
 const NPM_CORPUS = resolve(ROOT, '..', 'shared', 'corpus', 'npm');
 const STOWAGE = join(ROOT, 'bin', 'stowage.cjs');
@@ -58,12 +59,6 @@ export interface NpmVendorBench {
 }
 
 const round = (n: number): number => Math.round(n * 10) / 10;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 function vendorOnce(dir: string, db: string, archive: string, cache: string): Run {
   const cmd = [process.execPath, STOWAGE, 'vendor', dir, '--db', db, '-o', archive];
