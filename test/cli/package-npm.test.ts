@@ -1,10 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
+import { PROJECT_ROOT, runCliAsync, tempDir, sha256OfFile } from '../support/shared.js';
 import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
 
 /**
@@ -45,10 +44,6 @@ async function whyNot(): Promise<string | null> {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     return `the npm registry is unreachable (${cause}): npm RPM packaging skipped`;
   }
-}
-
-function sha256(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 interface LockEntry {
@@ -113,7 +108,7 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
       `${NAME}-1.0.0.tar.gz`,
       `${NAME}.spec`,
     ]);
-    for (const f of files) assert.equal(sha256(join(first, f)), sha256(join(second, f)), `${f} reproduces`);
+    for (const f of files) assert.equal(sha256OfFile(join(first, f)), sha256OfFile(join(second, f)), `${f} reproduces`);
 
     const spec = readFileSync(join(first, `${NAME}.spec`), 'utf8');
     assert.match(spec, /^BuildRequires: +nodejs$/m);

@@ -1,12 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cargoBinary, createRustApp, rustAppCrates, type RustApp } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
-import { runCli, runCliAsync, tempDir } from '../support/shared.js';
+import { runCli, runCliAsync, tempDir, sha256OfFile } from '../support/shared.js';
 import { auditReport } from '../support/audit-report.js';
 import { dumpDepV0 } from '../support/dep-v0-reader.js';
 import { unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
@@ -30,10 +29,6 @@ let db: string;
 /** Asynchronous: the registry answers from this same process. */
 function packageRpm(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   return runCliAsync(['package', 'rpm', app.dir, '--db', db, '--no-fetch', ...args], { cacheDir, env: { SOURCE_DATE_EPOCH: epoch } });
-}
-
-function sha256(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 /** The SRPM and its sources, made once in before(): the tests that read them pass run alone. */
@@ -89,7 +84,7 @@ test('package rpm --srpm writes the spec, its sources and a source RPM, byte-ide
     'stowage-demo-0.1.0.tar.gz',
     'stowage-demo.spec',
   ]);
-  for (const f of files) assert.equal(sha256(join(first, f)), sha256(join(second, f)), `${f} reproduces`);
+  for (const f of files) assert.equal(sha256OfFile(join(first, f)), sha256OfFile(join(second, f)), `${f} reproduces`);
 
   const spec = readFileSync(join(first, 'stowage-demo.spec'), 'utf8');
   assert.match(spec, /^Source0: +stowage-demo-0\.1\.0\.tar\.gz$/m);
@@ -126,7 +121,7 @@ test('--vendor uses a verified archive, and refuses one that does not match the 
   const archive = join(built.dir, 'stowage-demo-0.1.0-vendor.tar.zst');
   const ok = await packageRpm(['-o', out, '--vendor', archive, '--license', 'stowage-demo=MIT']);
   assert.equal(ok.status, 0, ok.stderr);
-  assert.equal(sha256(join(out, 'stowage-demo.spec')), sha256(join(built.dir, 'stowage-demo.spec')));
+  assert.equal(sha256OfFile(join(out, 'stowage-demo.spec')), sha256OfFile(join(built.dir, 'stowage-demo.spec')));
 
   const bogus = join(tempDir('package-bogus'), 'bogus.tar.zst');
   writeFileSync(bogus, Buffer.from('not an archive'));

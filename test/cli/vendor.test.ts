@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
@@ -9,7 +8,7 @@ import { copyAppSources, createRustApp, runCargo, rustAppCrates, type RustApp } 
 import { SparseRegistry } from '../support/sparse-registry.js';
 import { auditReport } from '../support/audit-report.js';
 import { rustsecAdvisoryDb, unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
-import { GHSA_NPM, NPM_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
+import { GHSA_NPM, NPM_CORPUS, runCliAsync, tempDir, sha256OfFile } from '../support/shared.js';
 
 /**
  * `stowage vendor` as a packager runs it: the audit gate, the archive, offline builds from the
@@ -23,10 +22,6 @@ const cacheDir = tempDir('vendor-cli-cache');
 /** A RustSec database with one advisory against a crate the app locks (itoa). */
 function advisoryDb(): string {
   return rustsecAdvisoryDb(tempDir('vendor-db'), [{ id: 'RUSTSEC-2099-0001', package: 'itoa', title: 'itoa writes out of bounds' }]);
-}
-
-function sha256(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 function vendor(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -62,7 +57,7 @@ test('the audit gate refuses while a vulnerability is unaccepted, and records th
     packages: { name: string; version: string; checksum: string | null }[];
     audit: { databases: { source: string; revision: string }[]; findings: { id: string; accepted: { reason: string } | null }[] };
   };
-  assert.deepEqual(manifest.lockfiles.map((l) => [l.path, l.sha256]), [['Cargo.lock', sha256(app.lockfile)]]);
+  assert.deepEqual(manifest.lockfiles.map((l) => [l.path, l.sha256]), [['Cargo.lock', sha256OfFile(app.lockfile)]]);
   assert.deepEqual(manifest.audit.findings.map((f) => [f.id, f.accepted?.reason]), [
     ['RUSTSEC-2099-0001', 'only formats trusted integers'],
     ['RUSTSEC-2099-0001', 'only formats trusted integers'],
@@ -110,7 +105,7 @@ test('the archive does not depend on the build machine: another directory, cache
   };
   const first = await build('a', '2099-01-02');
   const second = await build('b', '2099-06-30');
-  assert.equal(sha256(second), sha256(first));
+  assert.equal(sha256OfFile(second), sha256OfFile(first));
   const manifest = execFileSync('tar', ['--zstd', '-xOf', first, 'stowage-manifest.json'], { encoding: 'utf8' });
   assert.doesNotMatch(manifest, /vendor-machine/, 'no path of the build machine (the git URL the lockfile records is an input)');
   assert.match(manifest, /"source": "advisory-db"/, 'a local database by its directory name');
@@ -133,19 +128,19 @@ test('the archive alone builds and tests the application offline, and reproduces
   const out = join(tempDir('vendor-out'), 'deps.tar.zst');
   const first = await vendor([app.dir, '--db', db, '-o', out]);
   assert.equal(first.status, 0, first.stderr);
-  const firstSha = sha256(out);
+  const firstSha = sha256OfFile(out);
   const downloadsBefore = registry.crateDownloads.length;
 
   const again = join(tempDir('vendor-out2'), 'deps.tar.zst');
   const second = await vendor([app.dir, '--db', db, '-o', again]);
   assert.equal(second.status, 0, second.stderr);
-  assert.equal(sha256(again), firstSha, 'same inputs, same bytes');
+  assert.equal(sha256OfFile(again), firstSha, 'same inputs, same bytes');
   assert.equal(registry.crateDownloads.length, downloadsBefore, 'the second run downloads nothing');
   assert.match(second.stdout, /downloaded 0 \(0\.0 KiB\), \d+ from the cache/);
 
   const epoch = join(tempDir('vendor-out3'), 'deps.tar.zst');
   assert.equal((await vendor([app.dir, '--db', db, '-o', epoch], { SOURCE_DATE_EPOCH: '1700000000' })).status, 0);
-  assert.notEqual(sha256(epoch), firstSha, 'SOURCE_DATE_EPOCH is the archive mtime');
+  assert.notEqual(sha256OfFile(epoch), firstSha, 'SOURCE_DATE_EPOCH is the archive mtime');
   assert.match(execFileSync('tar', ['--zstd', '-tvf', epoch], { encoding: 'utf8' }).split('\n')[0] ?? '', /0\/0 .* 2023-11-1[45] /);
 
   const gz = join(tempDir('vendor-gz'), 'deps.tar.gz');
@@ -230,7 +225,7 @@ test('with no variable set the archive is dated by the last commit (else 1980), 
   await new Promise((r) => setTimeout(r, 1100));
   const second = join(tempDir('vendor-git2'), 'deps.tar.zst');
   assert.equal((await vendor([checkout, '--db', db, '-o', second], { SOURCE_DATE_EPOCH: '' })).status, 0);
-  assert.equal(sha256(second), sha256(first));
+  assert.equal(sha256OfFile(second), sha256OfFile(first));
   // SOURCE_DATE_EPOCH still wins over the commit.
   const given = join(tempDir('vendor-git3'), 'deps.tar.zst');
   assert.equal((await vendor([checkout, '--db', db, '-o', given], { SOURCE_DATE_EPOCH: '1700000000' })).status, 0);
