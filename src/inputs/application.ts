@@ -1,4 +1,5 @@
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { readTextInput } from '../core/input-files.js';
@@ -57,7 +58,6 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
     options.record?.(path, bytes);
     return readVendorArchive(bytes, path, options);
   }
-  if (LOCKFILE_NAMES.some((n) => path.endsWith(n))) return null;
   if (path.endsWith('.json')) {
     const text = readTextInput(path);
     if (!isCycloneDxText(text)) return null;
@@ -80,6 +80,13 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   return [graph];
 }
 
+/** A lockfile by its name, or a directory holding one: read as lockfiles, nothing else tried. */
+function isLockfileInput(path: string): boolean {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st?.isDirectory()) return LOCKFILE_NAMES.some((name) => existsSync(join(path, name)));
+  return st?.isFile() === true && LOCKFILE_NAMES.some((name) => path.endsWith(name));
+}
+
 /**
  * Lockfiles (each with its location, in order), then the graphs of any SBOM or archive given.
  * Read before any database work, so a typo in a path is reported first.
@@ -91,13 +98,12 @@ export async function readApplication(
   const locations: LockfileLocation[] = [];
   const shipped: DependencyGraph[] = [];
   for (const path of paths) {
-    // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.
-    let fromArtifact = await readShippedArtifact(path, options);
-    if (fromArtifact === null) {
-      fromArtifact = await (await import('./shipped.js')).readShippedPackage(path, options);
-      // A package or image file is its own document; an installed tree has none to keep.
-      if (fromArtifact !== null && statSync(path).isFile()) options.record?.(path, readFileSync(path));
+    if (isLockfileInput(path)) {
+      locations.push(...findLockfiles(path));
+      continue;
     }
+    // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.
+    const fromArtifact = (await readShippedArtifact(path, options)) ?? (await (await import('./shipped.js')).readShippedPackage(path, options));
     if (fromArtifact) shipped.push(...fromArtifact);
     else locations.push(...findLockfiles(path));
   }

@@ -1,9 +1,7 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { noteInputFile } from '../core/input-files.js';
-import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { ALLOW_PARTIAL_FLAG, type ApplicationReadOptions } from './application.js';
 
 /**
@@ -28,15 +26,15 @@ export async function readShippedPackage(path: string, options: ApplicationReadO
 
 async function readShipped(path: string, options: ApplicationReadOptions): Promise<DependencyGraph[] | null> {
   const st = statSync(path, { throwIfNoEntry: false });
-  if (st?.isDirectory()) {
-    if (LOCKFILE_FORMATS.some((f) => existsSync(join(path, f.fileName)))) return null;
-    return (await import('./installed-tree.js')).readInstalledTree(path);
-  }
+  // A directory holding a lockfile never gets here (readApplication reads it as lockfiles).
+  if (st?.isDirectory()) return (await import('./installed-tree.js')).readInstalledTree(path);
   if (!st?.isFile()) return null;
   const kind = shippedKind(readHead(path));
   if (kind === null) return null;
   noteInputFile(path, st);
   const bytes = readFileSync(path);
+  // A package or image file is its own document (the fleet keeps it); an installed tree has none.
+  options.record?.(path, bytes);
   switch (kind) {
     case 'deb':
       return (await import('./deb/deb.js')).readDeb(path, bytes);
