@@ -129,7 +129,7 @@ export type FetchPolicy = 'auto' | 'always' | 'never';
 const AUTO_FETCH_INTERVAL_MS = 60 * 60 * 1000;
 
 /** Whether a source last fetched at `fetchedAt` must be asked again under `policy`. */
-export function fetchIsDue(fetchedAt: string, policy: FetchPolicy, now: Date): boolean {
+function fetchIsDue(fetchedAt: string, policy: FetchPolicy, now: Date): boolean {
   if (policy === 'never') return false;
   if (policy === 'always') return true;
   const age = now.getTime() - Date.parse(fetchedAt);

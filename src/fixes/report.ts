@@ -7,7 +7,7 @@ import { terminalText as t } from '../core/terminal-text.js';
 /** How fix plans read, in the fix command's reports and in the audit report's findings. */
 
 /** An argv as a user would type it: plain words bare, anything else single-quoted. */
-export function commandText(argv: readonly string[]): string {
+function commandText(argv: readonly string[]): string {
   return argv.map((a) => (/^[A-Za-z0-9@%_+=:,./^~-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ');
 }
 
@@ -57,7 +57,7 @@ export interface FixReport {
 }
 
 /** Bumped on any incompatible change to the JSON fix report (schema/fix-report.v1.json). */
-export const FIX_REPORT_SCHEMA_VERSION = 1;
+const FIX_REPORT_SCHEMA_VERSION = 1;
 
 export function renderFixJson(report: FixReport): string {
   const doc = {

@@ -167,7 +167,7 @@ export function applicationSpecProblems(app: SpecApplication): string[] {
 }
 
 /** Every value of `input` that the spec could not hold as plain data (see rpm-values.ts). */
-export function specInputProblems(input: RpmSpecInput): string[] {
+function specInputProblems(input: RpmSpecInput): string[] {
   const problems: string[] = [];
   const check = (what: string, problem: string | null): void => {
     if (problem !== null) problems.push(`${what}: ${problem}`);
@@ -355,7 +355,7 @@ const PACKAGE_MANAGERS: Record<NpmPackageManager, PackageManagerSteps> = {
 };
 
 /** The BuildRequires of an npm-world application: node and npm, and its own package manager. */
-export function npmBuildRequires(flavor: RpmFlavor, packageManager: NpmPackageManager): string[] {
+function npmBuildRequires(flavor: RpmFlavor, packageManager: NpmPackageManager): string[] {
   return [...BUILD_REQUIRES[flavor].npm, ...PACKAGE_MANAGERS[packageManager].buildRequires];
 }
 

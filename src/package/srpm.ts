@@ -91,7 +91,7 @@ export function sourceArchiveBytes(files: readonly ArchiveFile[], topDir: string
 }
 
 /** The macros that make rpmbuild's output depend on its inputs only. */
-export const REPRODUCIBLE_MACROS: readonly [string, string][] = [
+const REPRODUCIBLE_MACROS: readonly [string, string][] = [
   ['source_date_epoch_from_changelog', '1'],
   ['use_source_date_epoch_as_buildtime', '1'],
   ['clamp_mtime_to_source_date_epoch', '1'],

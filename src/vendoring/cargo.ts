@@ -37,7 +37,7 @@ import { isCratesIoSource, sourceIdentity } from '../ecosystems/cargo/source.js'
  * packages are the application's own and are not vendored.
  */
 
-export const VENDOR_DIR = 'vendor';
+const VENDOR_DIR = 'vendor';
 const VENDORED_SOURCES = 'vendored-sources';
 
 /** Cargo's own unpack limit for one crate; past it a `.crate` is a decompression bomb. */
@@ -60,7 +60,7 @@ interface VendorUnit {
  * otherwise change how the vendored tree behaves when committed. (`.cargo-ok` is Cargo's
  * unpack marker; it is dropped while unpacking.)
  */
-export function isVendoredFile(relativePath: string): boolean {
+function isVendoredFile(relativePath: string): boolean {
   const parts = relativePath.split('/');
   const base = parts[parts.length - 1];
   if (base === '.gitignore' || base === '.gitattributes' || base === '.git') return false;
@@ -466,7 +466,7 @@ function compareVersions(a: string, b: string): number {
 }
 
 /** `.cargo-checksum.json` as serde_json writes it: compact, keys in byte order. */
-export function cargoChecksumJson(files: readonly ArchiveFile[], packageChecksum: string | null): Buffer {
+function cargoChecksumJson(files: readonly ArchiveFile[], packageChecksum: string | null): Buffer {
   const sorted = [...files].sort((a, b) => compareBytes(a.path, b.path));
   const map: Record<string, string> = {};
   for (const f of sorted) map[f.path] = digestHex(f.data);

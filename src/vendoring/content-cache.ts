@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeFileAtomically } from '../core/atomic-write.js';
 import { digestOf, type Digest } from '../core/digest.js';
 
 /**
@@ -27,14 +28,12 @@ export class ContentCache {
   }
 
   /** Stores bytes under every digest given (the caller has verified them). Atomic per file. */
-  put(bytes: Uint8Array, digests: readonly Digest[]): void {
+  put(bytes: Buffer, digests: readonly Digest[]): void {
     for (const digest of digests) {
       const file = this.path(digest);
       if (existsSync(file)) continue;
       mkdirSync(dirname(file), { recursive: true });
-      const tmp = `${file}.tmp-${process.pid}`;
-      writeFileSync(tmp, bytes);
-      renameSync(tmp, file);
+      writeFileAtomically(file, bytes);
     }
   }
 }

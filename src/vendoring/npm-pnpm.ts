@@ -32,7 +32,7 @@ import { sourceDateEpoch } from '../core/archive.js';
  */
 
 /** Where pnpm's store lies in the archive, relative to the application's root. */
-export const PNPM_STORE_DIR = 'vendor/pnpm-store';
+const PNPM_STORE_DIR = 'vendor/pnpm-store';
 const FILES_DIR = `${PNPM_STORE_DIR}/v3/files`;
 /** How a package's index file in the store is named: by its tarball's digest, then this. */
 export const PNPM_INDEX_SUFFIX = '-index.json';

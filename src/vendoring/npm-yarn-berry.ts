@@ -27,7 +27,7 @@ import { yarnCacheFileName, yarnCacheZip } from './yarn-cache-zip.js';
  * libzip's deflate and are refused.
  */
 
-export const YARN_CACHE_DIR = '.yarn/cache';
+const YARN_CACHE_DIR = '.yarn/cache';
 
 /** Settings the written `.yarnrc.yml` decides; the application's own values for them are replaced. */
 const OWNED_SETTINGS: Readonly<Record<string, string | boolean>> = {

@@ -4,7 +4,7 @@ import { TOOL_NAME, TOOL_VERSION } from '../../core/tool.js';
 import { formatBytes } from '../output.js';
 
 /** Bumped on an incompatible change to `stowage db … --format json` (schema/db-report.v1.json). */
-export const DB_REPORT_SCHEMA_VERSION = 1;
+const DB_REPORT_SCHEMA_VERSION = 1;
 
 export function renderDbJson(databases: readonly CachedDatabase[]): string {
   const report = { schemaVersion: DB_REPORT_SCHEMA_VERSION, tool: { name: TOOL_NAME, version: TOOL_VERSION }, databases };
