@@ -93,11 +93,7 @@ export async function readApplication(
   for (const path of paths) {
     // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.
     let fromArtifact = await readShippedArtifact(path, options);
-    if (fromArtifact === null) {
-      fromArtifact = await (await import('./shipped.js')).readShippedPackage(path, options);
-      // A package or image file is its own document; an installed tree has none to keep.
-      if (fromArtifact !== null && statSync(path).isFile()) options.record?.(path, readFileSync(path));
-    }
+    fromArtifact ??= await (await import('./shipped.js')).readShippedPackage(path, options);
     if (fromArtifact) shipped.push(...fromArtifact);
     else locations.push(...findLockfiles(path));
   }
