@@ -51,22 +51,6 @@ export async function* inflate(bytes: Buffer, compression: Compression): AsyncGe
 }
 
 /**
- * All of the inflated bytes, refused past `maxBytes` (counted as they are inflated). For
- * small members (a `.deb`'s control.tar, an RPM's payload headers); archives are read through
- * inflate() by their parser instead.
- */
-export async function inflateAll(bytes: Buffer, compression: Compression, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of inflate(bytes, compression)) {
-    total += chunk.length;
-    if (total > maxBytes) throw new Error(`expands past ${maxBytes} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
-/**
  * zstd-napi's DecompressStream inflates a whole input chunk at once, and its one-shot
  * decompress trusts the frame's claimed size; the bare ZSTD_decompressStream loop below
  * produces one bounded chunk per step instead. The window stays capped at zstd's default

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /*
@@ -7,6 +7,39 @@ import { join } from 'node:path';
  * by hand because each package manager walks the tree without following hidden directories,
  * `node_modules` or `target`, which a general glob library does not know to skip.
  */
+
+/** Beyond this many member manifests the rest are not read (a hostile or runaway glob). */
+const MAX_MEMBERS = 2000;
+
+/**
+ * The `manifestName` file of each member directory the `patterns` name under `root`, sorted:
+ * the root itself and directories `isExcluded` says to skip are left out.
+ */
+export function memberManifests(
+  root: string,
+  patterns: readonly string[],
+  manifestName: string,
+  isExcluded: (dir: string) => boolean,
+): string[] {
+  const found = new Set<string>();
+  for (const pattern of patterns) {
+    for (const dir of expandDirectoryGlob(root, pattern)) {
+      if (found.size >= MAX_MEMBERS) break;
+      if (dir === root || isExcluded(dir)) continue;
+      const manifest = join(dir, manifestName);
+      if (isFile(manifest)) found.add(manifest);
+    }
+  }
+  return [...found].sort();
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
 
 /** The directories under `base` that `pattern` names (`/` or `\` separated). */
 export function expandDirectoryGlob(base: string, pattern: string): string[] {

@@ -75,7 +75,7 @@ export function findLockfiles(path: string): LockfileLocation[] {
 export type DocumentRecorder = (path: string, content: string | Buffer) => void;
 
 /** readTextInput, telling `record` what was read. */
-export function readRecordedText(path: string, record: DocumentRecorder | undefined): string {
+function readRecordedText(path: string, record: DocumentRecorder | undefined): string {
   const text = readTextInput(path);
   record?.(path, text);
   return text;

@@ -11,7 +11,8 @@ import { ALLOW_PARTIAL_FLAG, type ApplicationReadOptions } from './application.j
  * each reader is loaded only when its format is met.
  */
 export async function readShippedPackage(path: string, options: ApplicationReadOptions): Promise<DependencyGraph[] | null> {
-  const graphs = await readShipped(path, options);
+  const read = await readShipped(path, options);
+  const graphs = read?.graphs ?? null;
   const partial = graphs?.filter((g) => g.partial === true) ?? [];
   if (partial.length > 0 && !options.allowPartial) {
     const named = partial.slice(0, 5).map((g) => g.path).join(', ');
@@ -21,27 +22,27 @@ export async function readShippedPackage(path: string, options: ApplicationReadO
         `refused (pass ${ALLOW_PARTIAL_FLAG} to audit ${partial.length === 1 ? 'it' : 'them'}, reported as partial)`,
     );
   }
+  // A package or image file is its own document (kept as read, not read again); an installed tree has none.
+  if (read?.document) options.record?.(path, read.document);
   return graphs;
 }
 
-async function readShipped(path: string, options: ApplicationReadOptions): Promise<DependencyGraph[] | null> {
+async function readShipped(path: string, options: ApplicationReadOptions): Promise<{ graphs: DependencyGraph[]; document?: Buffer } | null> {
   const st = statSync(path, { throwIfNoEntry: false });
   // A directory holding a lockfile never gets here (readApplication reads it as lockfiles).
-  if (st?.isDirectory()) return (await import('./installed-tree.js')).readInstalledTree(path);
+  if (st?.isDirectory()) return { graphs: await (await import('./installed-tree.js')).readInstalledTree(path) };
   if (!st?.isFile()) return null;
   const kind = shippedKind(readHead(path));
   if (kind === null) return null;
   noteInputFile(path, st);
   const bytes = readFileSync(path);
-  // A package or image file is its own document (the fleet keeps it); an installed tree has none.
-  options.record?.(path, bytes);
   switch (kind) {
     case 'deb':
-      return (await import('./deb/deb.js')).readDeb(path, bytes);
+      return { graphs: await (await import('./deb/deb.js')).readDeb(path, bytes), document: bytes };
     case 'rpm':
-      return (await import('./rpm/rpm.js')).readRpm(path, bytes, options);
+      return { graphs: await (await import('./rpm/rpm.js')).readRpm(path, bytes, options), document: bytes };
     case 'image':
-      return (await import('./oci/image.js')).readImageArchive(path, bytes);
+      return { graphs: await (await import('./oci/image.js')).readImageArchive(path, bytes), document: bytes };
   }
 }
 

@@ -1,7 +1,6 @@
-import { statSync } from 'node:fs';
-import { expandDirectoryGlob, segmentRegExp } from '../../core/directory-glob.js';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parse, type TomlTable } from 'smol-toml';
+import { memberManifests, segmentRegExp } from '../../core/directory-glob.js';
 import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
 
 /**
@@ -12,9 +11,6 @@ import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
  * Members that exist nowhere (a lockfile audited without its source tree) are simply not
  * found. A root manifest that is not TOML yields nothing here: the lockfile parser reports it.
  */
-
-/** Beyond this many member manifests the rest are not read (a hostile or runaway glob). */
-const MAX_MEMBERS = 2000;
 
 export function memberManifestPaths(rootManifest: string, text: string): string[] {
   return memberManifestPathsOf(rootManifest, parseManifestQuietly(text));
@@ -38,16 +34,7 @@ export function memberManifestPathsOf(rootManifest: string, doc: TomlTable | nul
   // As Cargo: an excluded path excludes everything under it (trailing slashes do not matter).
   const excluded = tomlStrings(workspace.exclude).map((p) => resolve(root, p));
   const isExcluded = (dir: string): boolean => excluded.some((ex) => dir === ex || dir.startsWith(`${ex}/`));
-  const found = new Set<string>();
-  for (const pattern of tomlStrings(workspace.members)) {
-    for (const dir of expandDirectoryGlob(root, pattern)) {
-      if (found.size >= MAX_MEMBERS) break;
-      if (dir === root || isExcluded(dir)) continue;
-      const manifest = join(dir, 'Cargo.toml');
-      if (isFile(manifest)) found.add(manifest);
-    }
-  }
-  return [...found].sort();
+  return memberManifests(root, tomlStrings(workspace.members), 'Cargo.toml', isExcluded);
 }
 
 /**
@@ -74,13 +61,5 @@ export function memberGlobMatcher(glob: string): (path: string) => boolean {
 /** memberGlobMatcher, for one test. */
 export function matchesMemberGlob(glob: string, path: string): boolean {
   return memberGlobMatcher(glob)(path);
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 

@@ -1,6 +1,5 @@
-import { statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { expandDirectoryGlob } from '../../core/directory-glob.js';
+import { dirname, resolve } from 'node:path';
+import { expandDirectoryGlob, memberManifests } from '../../core/directory-glob.js';
 
 /**
  * The package.json of each workspace member a root package.json lists, as yarn v1 and npm find
@@ -13,9 +12,6 @@ import { expandDirectoryGlob } from '../../core/directory-glob.js';
  * root manifest that is not JSON yields nothing here: the lockfile parser reports it.
  */
 
-/** Beyond this many member manifests the rest are not read (a hostile or runaway glob). */
-const MAX_MEMBERS = 2000;
-
 export function npmWorkspaceManifestPaths(rootManifest: string, text: string): string[] {
   let doc: unknown;
   try {
@@ -27,15 +23,8 @@ export function npmWorkspaceManifestPaths(rootManifest: string, text: string): s
   if (patterns.length === 0) return [];
   const root = resolve(dirname(rootManifest));
   const excluded = new Set(patterns.filter((p) => p.startsWith('!')).flatMap((p) => expandDirectoryGlob(root, p.slice(1))));
-  const found = new Set<string>();
-  for (const pattern of patterns.filter((p) => !p.startsWith('!'))) {
-    for (const dir of expandDirectoryGlob(root, pattern)) {
-      if (found.size >= MAX_MEMBERS) break;
-      const manifest = join(dir, 'package.json');
-      if (dir !== root && !excluded.has(dir) && isFile(manifest)) found.add(manifest);
-    }
-  }
-  return [...found].sort();
+  const included = patterns.filter((p) => !p.startsWith('!'));
+  return memberManifests(root, included, 'package.json', (dir) => excluded.has(dir));
 }
 
 function workspaceGlobs(doc: unknown): string[] {
@@ -43,12 +32,4 @@ function workspaceGlobs(doc: unknown): string[] {
   const workspaces = (doc as { workspaces?: unknown }).workspaces;
   const list = Array.isArray(workspaces) ? workspaces : (workspaces as { packages?: unknown } | undefined)?.packages;
   return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p !== '') : [];
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }

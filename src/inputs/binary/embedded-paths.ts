@@ -23,7 +23,7 @@ const CRATES_IO_INDEX_DIR = /^(?:index\.crates\.io|github\.com)-[0-9a-f]{16}$/;
  * the first `-MAJOR.MINOR.PATCH…` that parses as a whole semver version; a name may hold `-`
  * and digits (`tree-sitter-2`), a version pre-release and build parts (`1.0.0-rc.1+x`).
  */
-export function splitNameVersion(dir: string): { name: string; version: string } | null {
+function splitNameVersion(dir: string): { name: string; version: string } | null {
   for (let dash = dir.indexOf('-'); dash > 0; dash = dir.indexOf('-', dash + 1)) {
     const name = dir.slice(0, dash);
     const version = dir.slice(dash + 1);

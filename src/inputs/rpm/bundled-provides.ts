@@ -43,7 +43,7 @@ export function bundledProvides(provides: readonly { name: string; version: stri
 }
 
 /** `E:V-R` -> V, `~` -> `-`: the upstream version a bundled provide records. */
-export function packageVersion(evr: string): string {
+function packageVersion(evr: string): string {
   const withoutEpoch = evr.replace(/^\d+:/, '');
   const dash = withoutEpoch.indexOf('-');
   const version = dash < 0 ? withoutEpoch : withoutEpoch.slice(0, dash);
