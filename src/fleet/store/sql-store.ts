@@ -313,16 +313,21 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async currentRevisionsLocking(names: { ecosystem: Ecosystem; name: string }[]): Promise<number[]> {
-    const found = new Set<number>();
-    for (const batch of chunks(names, ROWS_PER_INSERT)) {
-      const rows = await this.sql.query<{ id: number }>(
-        `SELECT DISTINCT a.current_revision AS id FROM packages p
+    return this.currentRevisionsMatching(
+      names,
+      (batch) => `SELECT DISTINCT a.current_revision AS id FROM packages p
          JOIN revision_packages rp ON rp.package_id = p.id
          JOIN apps a ON a.current_revision = rp.revision_id
          WHERE (p.ecosystem, p.name) IN (VALUES ${placeholders(batch.length, 2)})`,
-        batch.flatMap((n) => [n.ecosystem, n.name]),
-      );
-      for (const row of rows) found.add(Number(row.id));
+      (n) => [n.ecosystem, n.name],
+    );
+  }
+
+  /** Ids, ascending and distinct, of current revisions that `query` (one batch of `keys`, bound by `bind`) selects. */
+  private async currentRevisionsMatching<K>(keys: K[], query: (batch: K[]) => string, bind: (key: K) => SqlValue[]): Promise<number[]> {
+    const found = new Set<number>();
+    for (const batch of chunks(keys, ROWS_PER_INSERT)) {
+      for (const row of await this.sql.query<{ id: number }>(query(batch), batch.flatMap(bind))) found.add(Number(row.id));
     }
     return [...found].sort((a, b) => a - b);
   }
@@ -498,32 +503,24 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async currentRevisionsLockingVersions(packages: PackageKey[]): Promise<number[]> {
-    const found = new Set<number>();
-    for (const batch of chunks(packages, ROWS_PER_INSERT)) {
-      const rows = await this.sql.query<{ id: number }>(
-        `SELECT DISTINCT a.current_revision AS id FROM packages p
+    return this.currentRevisionsMatching(
+      packages,
+      (batch) => `SELECT DISTINCT a.current_revision AS id FROM packages p
          JOIN revision_packages rp ON rp.package_id = p.id
          JOIN apps a ON a.current_revision = rp.revision_id
          WHERE (p.ecosystem, p.name, p.version) IN (VALUES ${placeholders(batch.length, 3)})`,
-        batch.flatMap((p) => [p.ecosystem, p.name, p.version]),
-      );
-      for (const row of rows) found.add(Number(row.id));
-    }
-    return [...found].sort((a, b) => a - b);
+      (p) => [p.ecosystem, p.name, p.version],
+    );
   }
 
   async currentRevisionsWithFindingsOn(names: { ecosystem: Ecosystem; name: string }[]): Promise<number[]> {
-    const found = new Set<number>();
-    for (const batch of chunks(names, ROWS_PER_INSERT)) {
-      const rows = await this.sql.query<{ id: number }>(
-        `SELECT DISTINCT f.revision_id AS id FROM findings f
+    return this.currentRevisionsMatching(
+      names,
+      (batch) => `SELECT DISTINCT f.revision_id AS id FROM findings f
          JOIN apps a ON a.current_revision = f.revision_id
          WHERE f.package_id IN (SELECT id FROM packages WHERE (ecosystem, name) IN (VALUES ${placeholders(batch.length, 2)}))`,
-        batch.flatMap((n) => [n.ecosystem, n.name]),
-      );
-      for (const row of rows) found.add(Number(row.id));
-    }
-    return [...found].sort((a, b) => a - b);
+      (n) => [n.ecosystem, n.name],
+    );
   }
 
   async currentRevisionsEvaluatedOtherwise(states: Record<string, string>[]): Promise<number[]> {
@@ -545,8 +542,8 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async currentFailingFindings(): Promise<CurrentFinding[]> {
-    // A stored finding is JSON.stringify of the audit's Finding, whose last field is failsPolicy.
-    return this.currentFindingsWhere(`f.finding LIKE '%"failsPolicy":true}'`, []);
+    // Decided on the parsed finding, not by matching its stored text (which depends on field order).
+    return (await this.currentFindingsWhere('1 = 1', [])).filter((f) => f.finding.failsPolicy);
   }
 
   async addTriage(d: TriageDecision): Promise<StoredTriageDecision> {
