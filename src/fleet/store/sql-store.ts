@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import type { SqlDriver, SqlExecutor, SqlValue } from './sql.js';
@@ -524,21 +525,22 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async currentRevisionsEvaluatedOtherwise(states: Record<string, string>[]): Promise<number[]> {
-    // evaluated_against is written by JSON.stringify of maps built in the fleet's database order.
-    const texts = states.map((s) => JSON.stringify(s));
-    const rows = await this.sql.query<{ id: number }>(
-      `SELECT r.id FROM apps a JOIN revisions r ON r.id = a.current_revision
-       WHERE r.evaluated_against NOT IN (${texts.map(() => '?').join(', ')}) ORDER BY r.id`,
-      texts,
-    );
-    return rows.map((r) => Number(r.id));
+    return (await this.currentEvaluatedAgainst()).filter((r) => !states.some((s) => isDeepStrictEqual(r.against, s))).map((r) => r.id);
   }
 
   async advanceEvaluatedAgainst(from: Record<string, string>, to: Record<string, string>): Promise<void> {
-    await this.sql.run(`UPDATE revisions SET evaluated_against = ? WHERE evaluated_against = ? AND id IN (SELECT current_revision FROM apps)`, [
-      JSON.stringify(to),
-      JSON.stringify(from),
-    ]);
+    const ids = (await this.currentEvaluatedAgainst()).filter((r) => isDeepStrictEqual(r.against, from)).map((r) => r.id);
+    for (const batch of chunks(ids, ROWS_PER_INSERT)) {
+      await this.sql.run(`UPDATE revisions SET evaluated_against = ? WHERE id IN (${batch.map(() => '?').join(', ')})`, [JSON.stringify(to), ...batch]);
+    }
+  }
+
+  /** Each current revision's evaluated_against, parsed: compared as maps, so the order it was written in does not matter. */
+  private async currentEvaluatedAgainst(): Promise<{ id: number; against: Record<string, string> }[]> {
+    const rows = await this.sql.query<{ id: number; evaluated_against: string }>(
+      `SELECT r.id, r.evaluated_against FROM apps a JOIN revisions r ON r.id = a.current_revision ORDER BY r.id`,
+    );
+    return rows.map((r) => ({ id: Number(r.id), against: JSON.parse(r.evaluated_against) as Record<string, string> }));
   }
 
   async currentFailingFindings(): Promise<CurrentFinding[]> {
