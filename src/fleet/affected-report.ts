@@ -4,6 +4,7 @@ import { paint, plural, type HumanStyle } from '../audit/report/human.js';
 import type { AffectedApp, AffectedQuery } from './affected.js';
 import type { Finding } from '../core/finding.js';
 import type { TriageNote } from './triage.js';
+import { findingLabel } from './report.js';
 
 /** `fleet affected`'s output: JSON (schema/fleet-affected.v1.json) and text. */
 
@@ -32,7 +33,7 @@ export function renderAffected(query: AffectedQuery, apps: readonly AffectedApp[
     const versions = a.packages.map((p) => `${t(p.name)} ${t(p.version)}`).join(', ');
     out.push(`${paint(style, 'cyan', t(a.name))}  ${a.revision.slice(0, 19)} (revision ${a.seq})${versions ? `  ${versions}` : ''}`);
     for (const f of findings) {
-      const label = f.failsPolicy ? paint(style, 'red', 'error') : f.ignored ? paint(style, 'dim', 'ignored') : paint(style, 'yellow', 'warning');
+      const label = findingLabel(f, style);
       out.push(`  ${label}: ${t(f.advisory.id)} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind})${f.ignored ? ` ${t(f.ignored.reason)}` : ''}`);
       for (const path of f.paths) out.push(`    ${path.map(t).join(' > ')}`);
       if (f.morePaths > 0) out.push(`    and ${plural(f.morePaths, 'more path')}`);

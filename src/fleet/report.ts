@@ -7,6 +7,11 @@ import type { AppDiff } from './diff.js';
 import type { TriageNote } from './triage.js';
 import type { DatabaseState, HistoryEntry, RevisionRecord, SnapshotRecord } from './store/store.js';
 
+/** A finding's one-word state in fleet listings: error (fails the policy), ignored, or warning. */
+export function findingLabel(f: Finding, style: HumanStyle): string {
+  return f.failsPolicy ? paint(style, 'red', 'error') : f.ignored ? paint(style, 'dim', 'ignored') : paint(style, 'yellow', 'warning');
+}
+
 /**
  * The fleet's outputs: JSON (schemaVersion 1, schema/fleet-*.v1.json) and human text, rendered
  * from data the commands computed. Findings are the audit report's finding shape.
@@ -73,7 +78,7 @@ export function renderApps(apps: readonly AppFindings[], style: HumanStyle, { de
     out.push(`${paint(style, 'cyan', t(a.name))}  ${a.revision.digest.slice(0, 19)} (revision ${a.revision.seq})  ${state}`);
     for (const f of sortedFindings(a.findings)) {
       if (details) out.push('', ...renderFinding(f, style).map((l) => `  ${l}`));
-      else out.push(`  ${f.failsPolicy ? paint(style, 'red', 'error') : f.ignored ? paint(style, 'dim', 'ignored') : paint(style, 'yellow', 'warning')}: ${t(f.advisory.id)} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind})`);
+      else out.push(`  ${findingLabel(f, style)}: ${t(f.advisory.id)} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind})`);
     }
     if (details) out.push('');
   }

@@ -164,19 +164,19 @@ export interface TriageJson extends Pick<TriageDecision, 'state' | 'justificatio
   active: boolean;
 }
 
+/** The fields of a decision that fleet JSON and event bodies both show, in the order they show them. */
+function decisionFields(d: TriageDecision): Pick<TriageDecision, 'state' | 'justification' | 'reason' | 'expires' | 'by' | 'at'> {
+  return { state: d.state, justification: d.justification, reason: d.reason, expires: d.expires, by: d.by, at: d.at };
+}
+
+function triageScope(d: TriageDecision): TriageJson['scope'] {
+  return d.appId === null ? 'fleet' : 'application';
+}
+
 export function triageJson(applied: AppliedDecision | null): TriageJson | null {
   if (applied === null) return null;
   const d = applied.decision;
-  return {
-    state: d.state,
-    justification: d.justification,
-    reason: d.reason,
-    expires: d.expires,
-    by: d.by,
-    at: d.at,
-    scope: d.appId === null ? 'fleet' : 'application',
-    active: applied.active,
-  };
+  return { ...decisionFields(d), scope: triageScope(d), active: applied.active };
 }
 
 /** A decision shown beside the finding it governs (fleet JSON: `apps[].triage`). */
@@ -315,18 +315,7 @@ export function triageEventBody(outcome: TriageOutcome): Record<string, unknown>
   const d = outcome.decision;
   return {
     schemaVersion: 1,
-    decision: {
-      scope: d.appId === null ? 'fleet' : 'application',
-      aliases: d.aliasKey.split(' '),
-      package: d.packageName,
-      range: d.packageRange,
-      state: d.state,
-      justification: d.justification,
-      reason: d.reason,
-      expires: d.expires,
-      by: d.by,
-      at: d.at,
-    },
+    decision: { scope: triageScope(d), aliases: d.aliasKey.split(' '), package: d.packageName, range: d.packageRange, ...decisionFields(d) },
     apps: outcome.apps.map((a) => ({ name: a.name, revision: a.revision, seq: a.seq, findings: a.findings.map(findingJson), triage: a.triage })),
   };
 }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import type { SqlDriver, SqlExecutor, SqlValue } from './sql.js';
@@ -313,16 +314,21 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async currentRevisionsLocking(names: { ecosystem: Ecosystem; name: string }[]): Promise<number[]> {
-    const found = new Set<number>();
-    for (const batch of chunks(names, ROWS_PER_INSERT)) {
-      const rows = await this.sql.query<{ id: number }>(
-        `SELECT DISTINCT a.current_revision AS id FROM packages p
+    return this.currentRevisionsMatching(
+      names,
+      (batch) => `SELECT DISTINCT a.current_revision AS id FROM packages p
          JOIN revision_packages rp ON rp.package_id = p.id
          JOIN apps a ON a.current_revision = rp.revision_id
          WHERE (p.ecosystem, p.name) IN (VALUES ${placeholders(batch.length, 2)})`,
-        batch.flatMap((n) => [n.ecosystem, n.name]),
-      );
-      for (const row of rows) found.add(Number(row.id));
+      (n) => [n.ecosystem, n.name],
+    );
+  }
+
+  /** Ids, ascending and distinct, of current revisions that `query` (one batch of `keys`, bound by `bind`) selects. */
+  private async currentRevisionsMatching<K>(keys: K[], query: (batch: K[]) => string, bind: (key: K) => SqlValue[]): Promise<number[]> {
+    const found = new Set<number>();
+    for (const batch of chunks(keys, ROWS_PER_INSERT)) {
+      for (const row of await this.sql.query<{ id: number }>(query(batch), batch.flatMap(bind))) found.add(Number(row.id));
     }
     return [...found].sort((a, b) => a - b);
   }
@@ -498,55 +504,48 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async currentRevisionsLockingVersions(packages: PackageKey[]): Promise<number[]> {
-    const found = new Set<number>();
-    for (const batch of chunks(packages, ROWS_PER_INSERT)) {
-      const rows = await this.sql.query<{ id: number }>(
-        `SELECT DISTINCT a.current_revision AS id FROM packages p
+    return this.currentRevisionsMatching(
+      packages,
+      (batch) => `SELECT DISTINCT a.current_revision AS id FROM packages p
          JOIN revision_packages rp ON rp.package_id = p.id
          JOIN apps a ON a.current_revision = rp.revision_id
          WHERE (p.ecosystem, p.name, p.version) IN (VALUES ${placeholders(batch.length, 3)})`,
-        batch.flatMap((p) => [p.ecosystem, p.name, p.version]),
-      );
-      for (const row of rows) found.add(Number(row.id));
-    }
-    return [...found].sort((a, b) => a - b);
+      (p) => [p.ecosystem, p.name, p.version],
+    );
   }
 
   async currentRevisionsWithFindingsOn(names: { ecosystem: Ecosystem; name: string }[]): Promise<number[]> {
-    const found = new Set<number>();
-    for (const batch of chunks(names, ROWS_PER_INSERT)) {
-      const rows = await this.sql.query<{ id: number }>(
-        `SELECT DISTINCT f.revision_id AS id FROM findings f
+    return this.currentRevisionsMatching(
+      names,
+      (batch) => `SELECT DISTINCT f.revision_id AS id FROM findings f
          JOIN apps a ON a.current_revision = f.revision_id
          WHERE f.package_id IN (SELECT id FROM packages WHERE (ecosystem, name) IN (VALUES ${placeholders(batch.length, 2)}))`,
-        batch.flatMap((n) => [n.ecosystem, n.name]),
-      );
-      for (const row of rows) found.add(Number(row.id));
-    }
-    return [...found].sort((a, b) => a - b);
+      (n) => [n.ecosystem, n.name],
+    );
   }
 
   async currentRevisionsEvaluatedOtherwise(states: Record<string, string>[]): Promise<number[]> {
-    // evaluated_against is written by JSON.stringify of maps built in the fleet's database order.
-    const texts = states.map((s) => JSON.stringify(s));
-    const rows = await this.sql.query<{ id: number }>(
-      `SELECT r.id FROM apps a JOIN revisions r ON r.id = a.current_revision
-       WHERE r.evaluated_against NOT IN (${texts.map(() => '?').join(', ')}) ORDER BY r.id`,
-      texts,
-    );
-    return rows.map((r) => Number(r.id));
+    return (await this.currentEvaluatedAgainst()).filter((r) => !states.some((s) => isDeepStrictEqual(r.against, s))).map((r) => r.id);
   }
 
   async advanceEvaluatedAgainst(from: Record<string, string>, to: Record<string, string>): Promise<void> {
-    await this.sql.run(`UPDATE revisions SET evaluated_against = ? WHERE evaluated_against = ? AND id IN (SELECT current_revision FROM apps)`, [
-      JSON.stringify(to),
-      JSON.stringify(from),
-    ]);
+    const ids = (await this.currentEvaluatedAgainst()).filter((r) => isDeepStrictEqual(r.against, from)).map((r) => r.id);
+    for (const batch of chunks(ids, ROWS_PER_INSERT)) {
+      await this.sql.run(`UPDATE revisions SET evaluated_against = ? WHERE id IN (${batch.map(() => '?').join(', ')})`, [JSON.stringify(to), ...batch]);
+    }
+  }
+
+  /** Each current revision's evaluated_against, parsed: compared as maps, so the order it was written in does not matter. */
+  private async currentEvaluatedAgainst(): Promise<{ id: number; against: Record<string, string> }[]> {
+    const rows = await this.sql.query<{ id: number; evaluated_against: string }>(
+      `SELECT r.id, r.evaluated_against FROM apps a JOIN revisions r ON r.id = a.current_revision ORDER BY r.id`,
+    );
+    return rows.map((r) => ({ id: Number(r.id), against: JSON.parse(r.evaluated_against) as Record<string, string> }));
   }
 
   async currentFailingFindings(): Promise<CurrentFinding[]> {
-    // A stored finding is JSON.stringify of the audit's Finding, whose last field is failsPolicy.
-    return this.currentFindingsWhere(`f.finding LIKE '%"failsPolicy":true}'`, []);
+    // Decided on the parsed finding, not by matching its stored text (which depends on field order).
+    return (await this.currentFindingsWhere('1 = 1', [])).filter((f) => f.finding.failsPolicy);
   }
 
   async addTriage(d: TriageDecision): Promise<StoredTriageDecision> {
