@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from '../support/shared.js';
  * directories below it, never from one above: the arrows run one way, so each layer can be read,
  * tested and reused without the ones that build on it. Type-only imports count too.
  */
-const LAYERS = ['core', 'ecosystems', 'advisories', 'inputs', 'fixes', 'audit', 'sbom', 'vendoring', 'package', 'fleet', 'cli'];
+const LAYERS = ['core', 'ecosystems', 'advisories', 'inputs', 'fixes', 'audit', 'sbom', 'vendoring', 'package', 'fleet', 'campaign', 'server', 'cli'];
 
 const SRC = join(PROJECT_ROOT, 'src');
 
