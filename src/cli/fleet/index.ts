@@ -233,6 +233,32 @@ Exit codes: 0 done, 2 unknown application, revision or snapshot, or an ambiguous
 
   withStore(
     fleet
+      .command('export')
+      .summary('an application\'s SBOM (CycloneDX, SPDX) or its CycloneDX VEX with the triage decisions applied')
+      .description(
+        'Write the SBOM of an application\'s current revision (or --revision), from the dependency graph the fleet keeps for it: ' +
+          'cyclonedx (CycloneDX 1.6), spdx (SPDX 2.3), or vex: the CycloneDX SBOM with the revision\'s vulnerabilities, each analysed as ' +
+          'the triage decision in force says (state, justification, the reason, who decided and when), in_triage when none is. ' +
+          'Licences are not known to the fleet and are left out (NOASSERTION).',
+      )
+      .argument('<app>', 'the application\'s name')
+      .addOption(new Option('-f, --format <format>', 'the document to write').choices(['vex', 'cyclonedx', 'spdx']).makeOptionMandatory())
+      .option('--revision <rev>', 'a past revision instead of the current one (sha256:HEX, or at least 12 hex digits of it)')
+      .option('-o, --output <file>', 'write to FILE (replaced atomically: it holds the old or the whole new document) instead of standard output')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  stowage fleet export ripgrep --format vex --output ripgrep.vex.cdx.json
+  stowage fleet export web --format spdx --revision 3f2a9c1b7d4e > web.spdx.json
+
+Exit codes: 0 written, 2 unknown application or revision, or the file cannot be written (nothing was written).`,
+      )
+      .action(lazy(async () => (await import('./export.js')).fleetExport)),
+  );
+
+  withStore(
+    fleet
       .command('triage')
       .summary('record a decision about an advisory for an application or the whole fleet')
       .argument('<args...>', 'APP ID, or with --all: ID')
