@@ -4,10 +4,12 @@ import { statSync } from 'node:fs';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { findPolicyFile, readPolicyText } from '../audit/policy.js';
 import { StowageError, systemErrorReason } from '../core/errors.js';
-import type { Finding } from '../core/finding.js';
+import { findingKey, type Finding } from '../core/finding.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readApplication } from '../inputs/application.js';
+import { recordEvent } from './events.js';
+import { addJsonBody } from './report.js';
 import { databaseRevisions, evaluateGraphs, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
 import { encodeGraphs, revisionDigest, storedDocuments, type DocumentContent } from './revision.js';
 import type { AppSourceKind, FleetSettings, FleetStore, RevisionRecord } from './store/store.js';
@@ -138,6 +140,12 @@ export function currentUser(): string {
   }
 }
 
+/** Whether two sets of findings are the same (lockfile, package, advisory, failing or not), whatever their order. */
+function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
+  const keys = (fs: readonly Finding[]): string => fs.map((f) => `${findingKey(f)}\0${f.failsPolicy}`).sort().join('\n');
+  return keys(a) === keys(b);
+}
+
 /**
  * Adds every application in one transaction (a killed command leaves the store as it was).
  * One that cannot be read or evaluated is a failure of its own; the others are added.
@@ -154,6 +162,7 @@ export async function addApplications(
     const outcomes: AddOutcome[] = [];
     const failures: AddFailure[] = [];
     const seen = new Map<string, string>();
+    let findingsChanged = false;
     for (const input of inputs) {
       const earlier = seen.get(input.name);
       if (earlier !== undefined) {
@@ -220,7 +229,10 @@ export async function addApplications(
       await tx.setCurrentRevision(appRecord.id, revision.id);
       await tx.appendHistory({ appId: appRecord.id, at, action: 'added', revisionId: revision.id, previousRevisionId: current?.id ?? null, by: context.by });
       outcomes.push({ name: input.name, path: input.path, change: app === null ? 'added' : 'changed', revision, findings, warnings });
+      if (!sameFindings(current === null ? [] : await tx.findings(current.id), findings)) findingsChanged = true;
     }
+    // One event for the command, with its JSON, when an application's findings are not what they were.
+    if (findingsChanged) await recordEvent(tx, context.settings, 'add', addJsonBody(outcomes, failures), at);
     return { outcomes, failures };
   });
 }
