@@ -12,7 +12,8 @@ import { recordEvent } from './events.js';
 import { addJsonBody } from './report.js';
 import { databaseRevisions, evaluateGraphs, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
 import { encodeGraphs, revisionDigest, storedDocuments, type DocumentContent } from './revision.js';
-import type { AppSourceKind, FleetSettings, FleetStore, RevisionRecord } from './store/store.js';
+import { currentAdvisories } from './advisory-changes.js';
+import type { AppSourceKind, DatabaseState, FleetSettings, FleetStore, RevisionRecord } from './store/store.js';
 
 /**
  * `fleet add`: each PATH one application, read by the same code as `stowage audit`, kept as a
@@ -140,6 +141,30 @@ export function currentUser(): string {
   }
 }
 
+/**
+ * The databases' advisories as this add evaluated against them, recorded for each database no
+ * sync has recorded a state for yet: the first sync then diffs against this state and
+ * re-matches only what moved since, instead of evaluating every application again. The
+ * evaluation time is left unset: it is the last sync's, and triage expiries are reported from it.
+ */
+async function recordFirstDatabaseStates(tx: FleetStore, databases: readonly AdvisoryDatabase[]): Promise<void> {
+  const states = new Map((await tx.databases()).map((s) => [s.source, s]));
+  const unknown = databases.filter((db) => (states.get(db.source)?.revision ?? null) === null);
+  if (unknown.length === 0) return;
+  for (const db of unknown) {
+    const current = currentAdvisories(db.index.everyAdvisory());
+    const gone = (await tx.advisoryState(db.source)).map((e) => e.advisoryId).filter((id) => !current.has(id));
+    await tx.updateAdvisoryState(db.source, [...current].map(([advisoryId, a]) => ({ advisoryId, digest: a.digest, names: a.names })), gone);
+  }
+  await tx.putDatabases(
+    databases.map((db, position): DatabaseState => {
+      const known = states.get(db.source);
+      if (known !== undefined && known.revision !== null) return known;
+      return { source: db.source, position: known?.position ?? position, kind: db.spec.kind, revision: db.revision, revisionDate: db.revisionDate, evaluatedAt: null };
+    }),
+  );
+}
+
 /** Whether two sets of findings are the same (lockfile, package, advisory, failing or not), whatever their order. */
 function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
   const keys = (fs: readonly Finding[]): string => fs.map((f) => `${findingKey(f)}\0${f.failsPolicy}`).sort().join('\n');
@@ -231,6 +256,7 @@ export async function addApplications(
       outcomes.push({ name: input.name, path: input.path, change: app === null ? 'added' : 'changed', revision, findings, warnings });
       if (!sameFindings(current === null ? [] : await tx.findings(current.id), findings)) findingsChanged = true;
     }
+    await recordFirstDatabaseStates(tx, context.databases);
     // One event for the command, with its JSON, when an application's findings are not what they were.
     if (findingsChanged) await recordEvent(tx, context.settings, 'add', addJsonBody(outcomes, failures), at);
     return { outcomes, failures };
