@@ -135,7 +135,8 @@ export function renderHistory(app: string, entries: readonly HistoryEntry[], sty
   const out = [paint(style, 'cyan', t(app))];
   for (const e of entries) {
     const docs = e.revision.documents.map((d) => t(d.name)).join(', ');
-    out.push(`  ${t(e.at)}  ${e.action}  ${e.revision.digest.slice(0, 19)} (revision ${e.revision.seq}) by ${t(e.by)}: ${docs}`);
+    const from = e.previousRevision === null ? '' : `, was revision ${e.previousRevision.seq}`;
+    out.push(`  ${t(e.at)}  ${e.action}  ${e.revision.digest.slice(0, 19)} (revision ${e.revision.seq}, ${e.revision.origin}${from}) by ${t(e.by)}: ${docs}`);
   }
   return out.join('\n') + '\n';
 }
