@@ -57,3 +57,8 @@ export interface Finding {
   /** The fix planner's advice, when it was asked for (`audit --fix-advice`). */
   fix?: FixPlan;
 }
+
+/** A finding's identity across evaluations of one application: the lockfile, the package, the advisory. */
+export function findingKey(f: Finding): string {
+  return `${f.target}\0${f.package.ecosystem}\0${f.package.name}\0${f.package.version}\0${f.advisory.id}`;
+}

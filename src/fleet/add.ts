@@ -4,13 +4,16 @@ import { statSync } from 'node:fs';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { findPolicyFile, readPolicyText } from '../audit/policy.js';
 import { StowageError, systemErrorReason } from '../core/errors.js';
-import type { Finding } from '../core/finding.js';
+import { findingKey, type Finding } from '../core/finding.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readApplication } from '../inputs/application.js';
+import { recordEvent } from './events.js';
+import { addJsonBody } from './report.js';
 import { databaseRevisions, evaluateGraphs, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
 import { encodeGraphs, revisionDigest, storedDocuments, type DocumentContent } from './revision.js';
-import type { AppSourceKind, FleetSettings, FleetStore, RevisionRecord } from './store/store.js';
+import { currentAdvisories } from './advisory-changes.js';
+import type { AppSourceKind, DatabaseState, FleetSettings, FleetStore, RevisionRecord } from './store/store.js';
 
 /**
  * `fleet add`: each PATH one application, read by the same code as `stowage audit`, kept as a
@@ -139,6 +142,36 @@ export function currentUser(): string {
 }
 
 /**
+ * The databases' advisories as this add evaluated against them, recorded for each database no
+ * sync has recorded a state for yet: the first sync then diffs against this state and
+ * re-matches only what moved since, instead of evaluating every application again. The
+ * evaluation time is left unset: it is the last sync's, and triage expiries are reported from it.
+ */
+async function recordFirstDatabaseStates(tx: FleetStore, databases: readonly AdvisoryDatabase[]): Promise<void> {
+  const states = new Map((await tx.databases()).map((s) => [s.source, s]));
+  const unknown = databases.filter((db) => (states.get(db.source)?.revision ?? null) === null);
+  if (unknown.length === 0) return;
+  for (const db of unknown) {
+    const current = currentAdvisories(db.index.everyAdvisory());
+    const gone = (await tx.advisoryState(db.source)).map((e) => e.advisoryId).filter((id) => !current.has(id));
+    await tx.updateAdvisoryState(db.source, [...current].map(([advisoryId, a]) => ({ advisoryId, digest: a.digest, names: a.names })), gone);
+  }
+  await tx.putDatabases(
+    databases.map((db, position): DatabaseState => {
+      const known = states.get(db.source);
+      if (known !== undefined && known.revision !== null) return known;
+      return { source: db.source, position: known?.position ?? position, kind: db.spec.kind, revision: db.revision, revisionDate: db.revisionDate, evaluatedAt: null };
+    }),
+  );
+}
+
+/** Whether two sets of findings are the same (lockfile, package, advisory, failing or not), whatever their order. */
+function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
+  const keys = (fs: readonly Finding[]): string => fs.map((f) => `${findingKey(f)}\0${f.failsPolicy}`).sort().join('\n');
+  return keys(a) === keys(b);
+}
+
+/**
  * Adds every application in one transaction (a killed command leaves the store as it was).
  * One that cannot be read or evaluated is a failure of its own; the others are added.
  */
@@ -154,6 +187,7 @@ export async function addApplications(
     const outcomes: AddOutcome[] = [];
     const failures: AddFailure[] = [];
     const seen = new Map<string, string>();
+    let findingsChanged = false;
     for (const input of inputs) {
       const earlier = seen.get(input.name);
       if (earlier !== undefined) {
@@ -220,7 +254,11 @@ export async function addApplications(
       await tx.setCurrentRevision(appRecord.id, revision.id);
       await tx.appendHistory({ appId: appRecord.id, at, action: 'added', revisionId: revision.id, previousRevisionId: current?.id ?? null, by: context.by });
       outcomes.push({ name: input.name, path: input.path, change: app === null ? 'added' : 'changed', revision, findings, warnings });
+      if (!sameFindings(current === null ? [] : await tx.findings(current.id), findings)) findingsChanged = true;
     }
+    await recordFirstDatabaseStates(tx, context.databases);
+    // One event for the command, with its JSON, when an application's findings are not what they were.
+    if (findingsChanged) await recordEvent(tx, context.settings, 'add', addJsonBody(outcomes, failures), at);
     return { outcomes, failures };
   });
 }

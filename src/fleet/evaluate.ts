@@ -4,7 +4,8 @@ import { runAudit, type AuditResult } from '../audit/audit.js';
 import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
 import { parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
 import { StowageError } from '../core/errors.js';
-import type { FleetSettings } from './store/store.js';
+import { decompressBytes } from './revision.js';
+import type { FleetSettings, FleetStore, RevisionRecord } from './store/store.js';
 
 /**
  * A revision evaluated with the fleet's databases: `runAudit`, the code `stowage audit` runs,
@@ -47,4 +48,12 @@ export function databaseRevisions(databases: readonly AdvisoryDatabase[]): Recor
 
 export function evaluateGraphs(graphs: DependencyGraph[], databases: AdvisoryDatabase[], policy: AuditPolicy, now: Date): Promise<AuditResult> {
   return runAudit({ graphs, databases, policy, now });
+}
+
+/** The policy file a revision was added with, as kept in its documents; null when it had none. */
+export async function storedPolicyText(store: FleetStore, revision: RevisionRecord): Promise<string | null> {
+  const doc = revision.documents.find((d) => d.name === POLICY_DOCUMENT);
+  if (!doc) return null;
+  const stored = await store.document(doc.digest);
+  return stored === null ? null : decompressBytes(stored).toString('utf8');
 }

@@ -4,6 +4,7 @@ import { findingJson } from '../audit/report/json.js';
 import { paint, plural, renderFinding, type HumanStyle } from '../audit/report/human.js';
 import type { AddFailure, AddOutcome } from './add.js';
 import type { AppDiff } from './diff.js';
+import type { CurrentChange } from './promote.js';
 import type { TriageNote } from './triage.js';
 import type { DatabaseState, HistoryEntry, RevisionRecord, SnapshotRecord } from './store/store.js';
 
@@ -92,11 +93,16 @@ export function renderApps(apps: readonly AppFindings[], style: HumanStyle, { de
 }
 
 export function addJson(outcomes: readonly AddOutcome[], failures: readonly AddFailure[]): string {
-  return json({
+  return json(addJsonBody(outcomes, failures));
+}
+
+/** `fleet add --format json` (schema/fleet-add.v1.json), also the `add` event's body. */
+export function addJsonBody(outcomes: readonly AddOutcome[], failures: readonly AddFailure[]): Record<string, unknown> {
+  return {
     schemaVersion: FLEET_SCHEMA_VERSION,
     apps: outcomes.map((o) => ({ name: o.name, path: o.path, change: o.change, revision: o.revision.digest, seq: o.revision.seq, findings: sortedFindings(o.findings).map(findingJson) })),
     failed: failures.map((f) => ({ name: f.name, path: f.path, error: f.message })),
-  });
+  };
 }
 
 export function renderAdd(outcomes: readonly AddOutcome[], failures: readonly AddFailure[], style: HumanStyle): string {
@@ -129,7 +135,8 @@ export function renderHistory(app: string, entries: readonly HistoryEntry[], sty
   const out = [paint(style, 'cyan', t(app))];
   for (const e of entries) {
     const docs = e.revision.documents.map((d) => t(d.name)).join(', ');
-    out.push(`  ${t(e.at)}  ${e.action}  ${e.revision.digest.slice(0, 19)} (revision ${e.revision.seq}) by ${t(e.by)}: ${docs}`);
+    const from = e.previousRevision === null ? '' : `, was revision ${e.previousRevision.seq}`;
+    out.push(`  ${t(e.at)}  ${e.action}  ${e.revision.digest.slice(0, 19)} (revision ${e.revision.seq}, ${e.revision.origin}${from}) by ${t(e.by)}: ${docs}`);
   }
   return out.join('\n') + '\n';
 }
@@ -184,4 +191,36 @@ export function renderDiff(from: string, to: string, diffs: readonly AppDiff[], 
   }
   if (diffs.length === 0) out.push('no differences');
   return out.join('\n') + '\n';
+}
+
+/** `fleet promote|rollback --format json` (schema/fleet-promote.v1.json), also the event's body. */
+export function currentChangeJsonBody(change: CurrentChange): Record<string, unknown> {
+  return {
+    schemaVersion: FLEET_SCHEMA_VERSION,
+    app: change.app,
+    action: change.action,
+    changed: change.changed,
+    revision: change.revision.digest,
+    seq: change.revision.seq,
+    origin: change.revision.origin,
+    previousRevision: change.previous.digest,
+    previousSeq: change.previous.seq,
+    reevaluated: change.reevaluated,
+    findings: sortedFindings(change.findings).map(findingJson),
+    triage: change.triage,
+  };
+}
+
+export function currentChangeJson(change: CurrentChange): string {
+  return json(currentChangeJsonBody(change));
+}
+
+/** `promoted: web sha256:… (revision 3, candidate), was revision 2`, then the findings as status lists them. */
+export function renderCurrentChange(change: CurrentChange, style: HumanStyle): string {
+  const r = change.revision;
+  const what = `${t(change.app)} ${r.digest.slice(0, 19)} (revision ${r.seq}, ${r.origin})`;
+  const head = change.changed
+    ? `${change.action}: ${what}, was revision ${change.previous.seq}${change.reevaluated ? '; evaluated again with the databases as they are now' : ''}`
+    : `unchanged: ${what} is already current; nothing recorded`;
+  return `${head}\n${renderApps([{ name: change.app, revision: r, findings: change.findings }], style, { details: false })}`;
 }

@@ -1,5 +1,5 @@
 import type { Advisory } from '../core/advisory.js';
-import type { Finding } from '../core/finding.js';
+import { findingKey, type Finding } from '../core/finding.js';
 import type { Ecosystem } from '../core/package.js';
 import { runAudit } from '../audit/audit.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
@@ -7,10 +7,10 @@ import type { FetchPolicy } from '../advisories/source.js';
 import { loadVersionScheme } from '../ecosystems/formats.js';
 import { advisoryNameKeys, lockfileNameKey } from '../ecosystems/package-names.js';
 import { currentAdvisories, diffAdvisories, namesTouched, type AdvisoryChange } from './advisory-changes.js';
-import { closeDatabases, databaseRevisions, openFleetDatabases, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
+import { closeDatabases, databaseRevisions, openFleetDatabases, POLICY_DOCUMENT, revisionPolicy, storedPolicyText } from './evaluate.js';
 import { recordEvent } from './events.js';
 import { requireSettings } from './lookup.js';
-import { decodeGraphs, decompressBytes } from './revision.js';
+import { decodeGraphs } from './revision.js';
 import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord } from './store/store.js';
 import { syncJsonBody } from './sync-report.js';
 import { failsWithDecision, governingDecision } from './triage.js';
@@ -78,8 +78,6 @@ function keysOf(names: Names): Map<Ecosystem, Set<string>> {
 const touches = (keys: Map<Ecosystem, Set<string>>, ecosystem: Ecosystem, name: string): boolean =>
   keys.get(ecosystem)?.has(lockfileNameKey(ecosystem, name)) === true;
 
-/** A finding's identity across evaluations: the lockfile, the package, the advisory. */
-const findingKey = (f: Finding): string => `${f.target}\0${f.package.ecosystem}\0${f.package.name}\0${f.package.version}\0${f.advisory.id}`;
 
 function isWithdrawnAt(advisory: Advisory, now: Date): boolean {
   return advisory.withdrawn !== null && Date.parse(advisory.withdrawn) <= now.getTime();
@@ -118,13 +116,6 @@ async function versionsAffectedNow(packages: readonly PackageKey[], records: rea
   return affected;
 }
 
-async function revisionPolicyText(store: FleetStore, revision: RevisionRecord): Promise<string | null> {
-  const doc = revision.documents.find((d) => d.name === POLICY_DOCUMENT);
-  if (!doc) return null;
-  const stored = await store.document(doc.digest);
-  return stored === null ? null : decompressBytes(stored).toString('utf8');
-}
-
 const sameState = (a: Record<string, string>, b: Record<string, string>): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** Re-evaluates one revision (restricted to `names`, or in full) and returns what changed. */
@@ -137,7 +128,7 @@ async function reevaluate(
   now: Date,
 ): Promise<{ added: Finding[]; removed: Finding[] }> {
   const graphs = decodeGraphs(await tx.revisionGraph(revision.id));
-  const policy = revisionPolicy(settings, await revisionPolicyText(tx, revision), `${POLICY_DOCUMENT} of revision ${revision.digest}`);
+  const policy = revisionPolicy(settings, await storedPolicyText(tx, revision), `${POLICY_DOCUMENT} of revision ${revision.digest}`);
   const result = await runAudit({ graphs, databases, policy, now, ...(restriction ? { onlyNames: restriction.names } : {}) });
   const before = (await tx.findings(revision.id)).filter((f) => restriction === null || touches(restriction.keys, f.package.ecosystem, f.package.name));
   const beforeKeys = new Set(before.map(findingKey));

@@ -3,6 +3,7 @@ import type { Finding } from '../core/finding.js';
 import type { VersionScheme } from '../core/ecosystem.js';
 import { lockfileNameKey } from '../ecosystems/package-names.js';
 import { findingJson } from '../audit/report/json.js';
+import { ANALYSIS_STATES, JUSTIFICATIONS, type AnalysisState, type Justification, type VexAnalysis } from '../sbom/cyclonedx-vex.js';
 import { recordEvent } from './events.js';
 import { aliasGroupKey, type FleetStore } from './store/store.js';
 
@@ -12,23 +13,6 @@ import { aliasGroupKey, type FleetStore } from './store/store.js';
  * on the advisory's alias group and the package, never on a revision, so it follows the
  * application across rebuilds and holds for every id of the advisory.
  */
-
-export const ANALYSIS_STATES = ['resolved', 'resolved_with_pedigree', 'exploitable', 'in_triage', 'false_positive', 'not_affected'] as const;
-export type AnalysisState = (typeof ANALYSIS_STATES)[number];
-
-/** CycloneDX 1.5 `analysis.justification`. */
-export const JUSTIFICATIONS = [
-  'code_not_present',
-  'code_not_reachable',
-  'requires_configuration',
-  'requires_dependency',
-  'requires_environment',
-  'protected_by_compiler',
-  'protected_at_runtime',
-  'protected_at_perimeter',
-  'protected_by_mitigating_control',
-] as const;
-export type Justification = (typeof JUSTIFICATIONS)[number];
 
 /** States that say "this finding is not a risk here": they stop it failing, as an ignore does. */
 const SETTLED: ReadonlySet<AnalysisState> = new Set(['resolved', 'resolved_with_pedigree', 'false_positive', 'not_affected']);
@@ -171,6 +155,24 @@ function decisionFields(d: TriageDecision): Pick<TriageDecision, 'state' | 'just
 
 function triageScope(d: TriageDecision): TriageJson['scope'] {
   return d.appId === null ? 'fleet' : 'application';
+}
+
+/**
+ * A decision as a CycloneDX VEX analysis: its state and justification, the reason as the
+ * detail with who decided, when, for what scope and until when (CycloneDX has no field for
+ * the author of an analysis), and its date as first issued and last updated.
+ */
+export function vexAnalysis(d: TriageDecision): VexAnalysis {
+  const at = d.at.replace(/\.\d{3}Z$/, 'Z');
+  const terms = [`decided by ${d.by} on ${at}`, d.appId === null ? 'for the whole fleet' : 'for this application'];
+  if (d.expires !== null) terms.push(`until ${d.expires}`);
+  return {
+    state: d.state,
+    ...(d.justification !== null ? { justification: d.justification } : {}),
+    detail: `${d.reason} (${terms.join(', ')})`,
+    firstIssued: at,
+    lastUpdated: at,
+  };
 }
 
 export function triageJson(applied: AppliedDecision | null): TriageJson | null {

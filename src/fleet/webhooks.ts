@@ -7,7 +7,7 @@ import type { FleetSettings, FleetStore, OutboxDelivery } from './store/store.js
  * Posting the outbox's events to the fleet's webhook. Each event is one POST of its JSON body,
  * signed in `X-Stowage-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>` (as
  * GitHub signs its webhooks, so receivers already know how to check it), with
- * `X-Stowage-Event` (sync | add | triage) and `X-Stowage-Delivery` (the event's id, the same on
+ * `X-Stowage-Event` (sync | add | triage | promote | rollback) and `X-Stowage-Delivery` (the event's id, the same on
  * every retry, so a receiver can drop a repeat). A failed post (refused, timed out, not 2xx) is
  * retried with exponential backoff by a later run; a delivered one is marked and never posted
  * again.

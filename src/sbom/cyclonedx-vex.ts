@@ -18,6 +18,37 @@ import { compare } from './sbom.js';
  * left out.
  */
 
+/** CycloneDX 1.5+ `analysis.state`. */
+export const ANALYSIS_STATES = ['resolved', 'resolved_with_pedigree', 'exploitable', 'in_triage', 'false_positive', 'not_affected'] as const;
+export type AnalysisState = (typeof ANALYSIS_STATES)[number];
+
+/** CycloneDX 1.5+ `analysis.justification`. */
+export const JUSTIFICATIONS = [
+  'code_not_present',
+  'code_not_reachable',
+  'requires_configuration',
+  'requires_dependency',
+  'requires_environment',
+  'protected_by_compiler',
+  'protected_at_runtime',
+  'protected_at_perimeter',
+  'protected_by_mitigating_control',
+] as const;
+export type Justification = (typeof JUSTIFICATIONS)[number];
+
+/**
+ * A vulnerability's `analysis`: what stowage derives from a finding (above), or what a person
+ * stated about it (a fleet triage decision, given in SbomInput.analyses).
+ */
+export interface VexAnalysis {
+  state: AnalysisState;
+  justification?: Justification;
+  response?: ['will_not_fix'];
+  detail?: string;
+  firstIssued?: string;
+  lastUpdated?: string;
+}
+
 type CycloneDxSeverity = 'critical' | 'high' | 'medium' | 'low' | 'none';
 type ScoreMethod = 'CVSSv2' | 'CVSSv3' | 'CVSSv31' | 'CVSSv4';
 
@@ -38,13 +69,18 @@ export interface CycloneDxVulnerability {
   advisories?: { url: string }[];
   published?: string;
   updated?: string;
-  analysis: { state: 'exploitable' | 'in_triage'; response?: ['will_not_fix']; detail?: string };
+  analysis: VexAnalysis;
   affects: { ref: string; versions: [{ version: string; status: 'affected' }] }[];
 }
 
-type Analysis = CycloneDxVulnerability['analysis'];
+type Analysis = VexAnalysis;
 
-export function cycloneDxVulnerabilities(findings: readonly Finding[], refs: ReadonlyMap<Finding, string>): CycloneDxVulnerability[] {
+/** `stated`: analyses a person stated, which replace the derived one for their findings. */
+export function cycloneDxVulnerabilities(
+  findings: readonly Finding[],
+  refs: ReadonlyMap<Finding, string>,
+  stated: ReadonlyMap<Finding, VexAnalysis> = new Map(),
+): CycloneDxVulnerability[] {
   // One entry per advisory and analysis: the same vulnerability in several lockfiles or
   // versions is one entry affecting several components.
   const groups = new Map<string, { advisory: Advisory; analysis: Analysis; affects: Map<string, string> }>();
@@ -52,7 +88,7 @@ export function cycloneDxVulnerabilities(findings: readonly Finding[], refs: Rea
     if (finding.advisory.kind !== 'vulnerability') continue;
     const ref = refs.get(finding);
     if (ref === undefined) continue;
-    const analysis = analysisOf(finding);
+    const analysis = stated.get(finding) ?? analysisOf(finding);
     const key = JSON.stringify([finding.advisory.id, analysis]);
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { advisory: finding.advisory, analysis, affects: new Map() }));

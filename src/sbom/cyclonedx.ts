@@ -68,7 +68,7 @@ export function cycloneDx(input: SbomInput): CycloneDxBom {
     // a missing entry as "unknown", an empty one as "none".
     dependencies: [...dependsOn].map(([ref, refs]) => ({ ref, dependsOn: refs })),
   };
-  if (input.vulnerabilities !== undefined) body.vulnerabilities = cycloneDxVulnerabilities(input.vulnerabilities, model.findingRefs);
+  if (input.vulnerabilities !== undefined) body.vulnerabilities = cycloneDxVulnerabilities(input.vulnerabilities, model.findingRefs, input.analyses);
   // The serial number identifies this content: hashed without itself, then put second, where
   // CycloneDX documents usually carry it.
   const serialNumber = `urn:uuid:${contentUuid(JSON.stringify(body))}`;

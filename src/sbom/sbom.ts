@@ -7,6 +7,7 @@ import { digestFromCargoChecksum, digestsFromSri, type Digest } from '../core/di
 import { gitLocation, purlOf } from '../core/purl.js';
 import { jsonForTerminal } from '../core/terminal-text.js';
 import { withoutUserInfo } from '../core/credentials.js';
+import type { VexAnalysis } from './cyclonedx-vex.js';
 
 /**
  * What an SBOM says, decided once for both formats (CycloneDX, SPDX): which components there
@@ -34,6 +35,8 @@ export interface SbomInput {
   sourceDateEpoch: number;
   /** Findings to state in a CycloneDX VEX (`vulnerabilities[]`). */
   vulnerabilities?: Finding[];
+  /** Analyses stated for some of those findings (fleet triage), in place of the derived ones. */
+  analyses?: ReadonlyMap<Finding, VexAnalysis>;
 }
 
 /** One package of the SBOM: every locked package with the same identity (purl) is one component. */

@@ -120,33 +120,41 @@ for (const kind of STORE_KINDS) {
   });
 }
 
-test('an expired decision reopens its finding, and the next sync reports it once', async () => {
-  const store = await freshStore('sqlite');
-  try {
-    const fleet = fleetCli(store);
-    assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
-    assert.equal(fleet('add', lockfile('kanidm-2023-08-01')).status, 1);
-    const opened = await openFleetStore(store.store);
+for (const kind of STORE_KINDS) {
+  test(`an expired decision reopens its finding (it fails again), and the next sync reports it once (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
     try {
-      const options = (day: string) => ({ cacheRoot: cacheDir, fetch: 'never' as const, now: new Date(`${day}T12:00:00Z`), by: 'test' });
-      await syncFleet(opened, options('2026-12-01'));
-      const decided = await recordDecision(
-        opened,
-        { app: 'kanidm-2023-08-01', id: 'RUSTSEC-2024-0421', state: 'resolved', reason: 'patched downstream', justification: undefined, expires: '2026-12-10', package: undefined, by: 'alice', now: new Date('2026-12-01T12:00:00Z') },
-        loadVersionScheme,
-      );
-      const governed = decided.apps[0]?.findings.filter((f) => f.advisory.id === 'RUSTSEC-2024-0421') ?? [];
-      assert.ok(governed.length > 0 && governed.every((f) => !f.failsPolicy && f.ignored?.origin === 'fleet triage'));
-      const reopened = async (day: string): Promise<string[]> =>
-        (await syncFleet(opened, options(day))).changes.filter((c) => c.change === 'reopened').map((c) => `${c.app} ${c.finding.advisory.id} ${c.finding.package.version}`);
-      assert.deepEqual(await reopened('2026-12-05'), [], 'still in force');
-      const expected = governed.map((f) => `kanidm-2023-08-01 RUSTSEC-2024-0421 ${f.package.version}`).sort();
-      assert.deepEqual((await reopened('2026-12-11')).sort(), expected, 'expired since the last sync');
-      assert.deepEqual(await reopened('2026-12-12'), [], 'reported once');
+      const fleet = fleetCli(store);
+      assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
+      assert.equal(fleet('add', lockfile('kanidm-2023-08-01')).status, 1);
+      const opened = await openFleetStore(store.store);
+      try {
+        const options = (day: string) => ({ cacheRoot: cacheDir, fetch: 'never' as const, now: new Date(`${day}T12:00:00Z`), by: 'test' });
+        const before = await syncFleet(opened, options('2026-12-01'));
+        const decided = await recordDecision(
+          opened,
+          { app: 'kanidm-2023-08-01', id: 'RUSTSEC-2024-0421', state: 'resolved', reason: 'patched downstream', justification: undefined, expires: '2026-12-10', package: undefined, by: 'alice', now: new Date('2026-12-01T12:00:00Z') },
+          loadVersionScheme,
+        );
+        const governed = decided.apps[0]?.findings.filter((f) => f.advisory.id === 'RUSTSEC-2024-0421') ?? [];
+        assert.ok(governed.length > 0 && governed.every((f) => !f.failsPolicy && f.ignored?.origin === 'fleet triage'));
+        const sync = async (day: string): Promise<{ reopened: string[]; failing: number }> => {
+          const outcome = await syncFleet(opened, options(day));
+          return { reopened: outcome.changes.filter((c) => c.change === 'reopened').map((c) => `${c.app} ${c.finding.advisory.id} ${c.finding.package.version}`).sort(), failing: outcome.failing };
+        };
+        const held = await sync('2026-12-10');
+        assert.deepEqual(held.reopened, [], 'still in force on its last day');
+        assert.equal(held.failing, before.failing - governed.length, 'settled: those findings do not fail');
+        const expected = governed.map((f) => `kanidm-2023-08-01 RUSTSEC-2024-0421 ${f.package.version}`).sort();
+        const lapsed = await sync('2026-12-11');
+        assert.deepEqual(lapsed.reopened, expected, 'expired since the last sync');
+        assert.equal(lapsed.failing, before.failing, 'open again: they fail as before the decision');
+        assert.deepEqual((await sync('2026-12-12')).reopened, [], 'reported once');
+      } finally {
+        await opened.close();
+      }
     } finally {
-      await opened.close();
+      await store.dispose();
     }
-  } finally {
-    await store.dispose();
-  }
-});
+  });
+}

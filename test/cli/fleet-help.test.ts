@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { runCli, tempDir } from '../support/shared.js';
 
 const cacheDir = tempDir('fleet-help');
-const SUBCOMMANDS = ['init', 'add', 'status', 'show', 'history', 'snapshot', 'diff', 'sync', 'affected', 'triage'];
+const SUBCOMMANDS = ['init', 'add', 'status', 'show', 'history', 'snapshot', 'diff', 'sync', 'affected', 'triage', 'export', 'promote', 'rollback'];
 
 test('stowage fleet --help lists every subcommand, with examples and exit codes', () => {
   const r = runCli(['fleet', '--help'], { cacheDir });

@@ -75,12 +75,13 @@ for (const kind of STORE_KINDS) {
       assert.equal(fleet('init', '--db', db).status, 0);
       const add = fleet('add', ...APPS.map(lockfile));
       assert.equal(add.status, 1, add.stderr);
-      // The first sync knows no earlier state: everything was evaluated with this revision, nothing changes.
+      // The first sync starts from the state the add evaluated against: nothing moved, nothing changes.
       const first = fleet('sync', '--format', 'json');
       assert.equal(first.status, 1, first.stderr);
       const firstJson = JSON.parse(first.stdout) as SyncJson;
       assert.deepEqual(firstJson.changes, []);
-      assert.deepEqual(firstJson.databases, [{ source: db, previousRevision: null, revision: RUSTSEC_2024_12_28 }]);
+      assert.deepEqual(firstJson.databases, [{ source: db, previousRevision: RUSTSEC_2024_12_28, revision: RUSTSEC_2024_12_28 }]);
+      assert.equal(firstJson.summary.fullyEvaluated + firstJson.summary.reevaluated, 0);
 
       checkout('origin/main');
       const head = execFileSync('git', ['-C', db, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
@@ -125,6 +126,41 @@ for (const kind of STORE_KINDS) {
       const idle = JSON.parse(fleet('sync', '--format', 'json').stdout) as SyncJson;
       assert.deepEqual(idle.changes, []);
       assert.equal(idle.summary.reevaluated + idle.summary.fullyEvaluated, 0);
+    } finally {
+      await store.dispose();
+    }
+  });
+}
+
+for (const kind of STORE_KINDS) {
+  test(`the first sync after fleet add is incremental: it diffs from the database state the add evaluated against (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = fleetCli(store);
+      checkout(RUSTSEC_2024_12_28);
+      assert.equal(fleet('init', '--db', db).status, 0);
+      assert.equal(fleet('add', ...APPS.map(lockfile)).status, 1);
+      checkout('origin/main');
+      const sync = fleet('sync', '--format', 'json');
+      assert.equal(sync.status, 1, sync.stderr);
+      const synced = JSON.parse(sync.stdout) as SyncJson;
+      assert.equal(synced.databases[0]?.previousRevision, RUSTSEC_2024_12_28);
+      // Re-matched on the names the moved advisories touch, none evaluated in full.
+      assert.equal(synced.summary.fullyEvaluated, 0);
+      assert.ok(synced.summary.reevaluated > 0 && synced.summary.reevaluated <= APPS.length, String(synced.summary.reevaluated));
+      const expected = { new: [] as string[], resolved: [] as string[] };
+      for (const name of APPS) {
+        const before = new Set((reference.old.get(name) ?? []).map((f) => key(name, f)));
+        const after = new Set((reference.head.get(name) ?? []).map((f) => key(name, f)));
+        expected.new.push(...[...after].filter((k) => !before.has(k)));
+        expected.resolved.push(...[...before].filter((k) => !after.has(k)));
+      }
+      const reported = (change: string): string[] => synced.changes.filter((c) => c.change === change).map((c) => key(c.app, c)).sort();
+      assert.deepEqual(reported('new'), expected.new.sort());
+      assert.deepEqual(reported('resolved'), expected.resolved.sort());
+      for (const name of APPS) {
+        assert.deepEqual((JSON.parse(fleet('show', name, '--format', 'json').stdout) as FleetApps).apps[0]?.findings, reference.head.get(name), name);
+      }
     } finally {
       await store.dispose();
     }

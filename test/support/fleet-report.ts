@@ -22,6 +22,8 @@ const SCHEMA_OF: Record<string, string> = {
   history: 'fleet-history',
   snapshot: 'fleet-snapshot',
   diff: 'fleet-diff',
+  promote: 'fleet-promote',
+  rollback: 'fleet-promote',
 };
 
 export const fleetSchemaPath = (name: string): string => join(SCHEMAS, `${name}.v1.json`);

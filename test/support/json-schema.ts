@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Ajv, { type Options } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import type { SpdxDocument } from '../../src/sbom/spdx.js';
 
 /** The one Ajv set-up of the suite: official schemas (CycloneDX, SPDX, SARIF) and stowage's own. */
 
@@ -75,4 +77,28 @@ export function cycloneDx16Validator(): (doc: unknown) => void {
       'http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json': readJsonSchema(join(dir, 'jsf-0.82.SNAPSHOT.schema.json')),
     },
   });
+}
+
+/** The SPDX 2.3 JSON schema (test/fixtures/schemas/README.md says where it comes from), draft-07. */
+const SPDX_23_SCHEMA = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'schemas', 'spdx-schema-2.3.json');
+
+/** A validator for SPDX 2.3 documents: the schema, plus the rules of the specification it does not encode. */
+export function spdx23Validator(): (doc: SpdxDocument) => void {
+  const validateSchema = schemaValidator(readJsonSchema(SPDX_23_SCHEMA));
+  return (doc) => {
+    validateSchema(doc);
+    const ids = new Set<string>();
+    for (const p of doc.packages) {
+      assert.match(p.SPDXID, /^SPDXRef-[A-Za-z0-9.-]+$/, 'SPDX 2.3 section 7.2: SPDXRef- then letters, digits, . and -');
+      assert.ok(!ids.has(p.SPDXID), `SPDXID ${p.SPDXID} is unique`);
+      ids.add(p.SPDXID);
+      for (const c of p.checksums ?? []) assert.match(c.checksumValue, /^[0-9a-f]+$/, 'lower-case hex checksums');
+    }
+    for (const r of doc.relationships) {
+      assert.ok(r.spdxElementId === 'SPDXRef-DOCUMENT' || ids.has(r.spdxElementId), `${r.spdxElementId} is defined`);
+      assert.ok(ids.has(r.relatedSpdxElement), `${r.relatedSpdxElement} is defined`);
+    }
+    assert.match(doc.creationInfo.created, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'SPDX 2.3 section 6.9: YYYY-MM-DDThh:mm:ssZ');
+    assert.ok(URL.canParse(doc.documentNamespace) && !doc.documentNamespace.includes('#'), 'SPDX 2.3 section 6.5: an absolute URI without #');
+  };
 }

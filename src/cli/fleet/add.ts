@@ -8,6 +8,7 @@ import { addApplications, appInputs, currentUser, type AddOutcome } from '../../
 import { closeDatabases, openFleetDatabases } from '../../fleet/evaluate.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import { addJson, renderAdd } from '../../fleet/report.js';
+import { deliverDueEvents } from '../../fleet/webhooks.js';
 import { stdoutStream, warn, writeStderr, writeStdout } from '../output.js';
 import type { FleetDatabaseOptions, FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
@@ -56,6 +57,8 @@ export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<
     const { outcomes, failures } = result;
     writeStdout(opts.format === 'json' ? addJson(outcomes, failures) : renderAdd(outcomes, failures, styleFor(stdoutStream())));
     warnApplications(outcomes.filter((o) => o.change !== 'unchanged'));
+    // After the commit: a webhook that is down only delays the event (the outbox keeps it).
+    for (const failure of (await deliverDueEvents(store)).failures) warn(failure);
     for (const f of failures) writeStderr(`stowage: ${t(f.message)}\n`);
     if (failures.length > 0) {
       const names = failures.slice(0, LISTED_FAILURES).map((f) => f.name);

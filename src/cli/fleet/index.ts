@@ -65,6 +65,10 @@ Examples:
   stowage fleet diff --snapshots release-2026-11 release-2026-12
   stowage fleet sync                              re-evaluate what the databases' new advisories touch
   stowage fleet affected RUSTSEC-2024-0421
+  stowage fleet triage web CVE-2024-12224 --state not_affected --justification code_not_reachable --reason "no IDN input"
+  stowage fleet export web --format vex --output web.vex.cdx.json
+  stowage fleet promote web 3f2a9c1b7d4e          make a campaign's candidate current
+  stowage fleet rollback web
   STOWAGE_FLEET_STORE=postgres://fleet@db/fleet stowage fleet status
 
 ${EXIT_CODES}`,
@@ -229,6 +233,87 @@ Exit codes: 0 done, 2 unknown application, revision or snapshot, or an ambiguous
         .addHelpText('after', `\nExamples:\n  stowage fleet affected CVE-2024-12224\n  stowage fleet affected openssl@0.10.55\n\nExit codes: 0 done, 2 unknown advisory id or unreadable store.`)
         .action(lazy(async () => (await import('./affected.js')).fleetAffected)),
     ),
+  );
+
+  withFormat(
+    withFetch(
+      withStore(
+        fleet
+          .command('promote')
+          .summary('make a recorded revision (a campaign\'s candidate, an earlier one) the application\'s current revision')
+          .description(
+            'Make REVISION the current revision of APP: status, show, affected, sync and export follow it from now on. A campaign\'s ' +
+              'candidate revision is not current until promoted. Recorded in the history (action "promoted"), and posted as a "promote" event. ' +
+              'A revision last evaluated with other database revisions is evaluated again first. Promoting the current revision records nothing.',
+          )
+          .argument('<app>', 'the application\'s name')
+          .argument('<revision>', 'the revision: sha256:HEX, or at least 12 hex digits of it (see stowage fleet history APP)')
+          .option('--by <who>', 'who promoted it (default: the user name)')
+          .addHelpText(
+            'after',
+            `
+Examples:
+  stowage fleet promote web 3f2a9c1b7d4e          (stowage fleet history web lists the revisions and their origin)
+  stowage fleet promote web sha256:3f2a9c1b7d4e --format json --by alice
+
+${EXIT_CODES} An unknown application or revision: exit 2.`,
+          )
+          .action(lazy(async () => (await import('./promote.js')).fleetPromote)),
+      ),
+    ),
+  );
+
+  withFormat(
+    withFetch(
+      withStore(
+        fleet
+          .command('rollback')
+          .summary('return an application to the revision that was current before the last change')
+          .description(
+            'Make current again the revision APP had before its current one became current (by an add, a promotion or a rollback): ' +
+              'two rollbacks in a row come back where they started. Recorded in the history (action "rolled-back"), and posted as a ' +
+              '"rollback" event. An application whose current revision is the first it had has nothing to roll back to (exit 2).',
+          )
+          .argument('<app>', 'the application\'s name')
+          .option('--by <who>', 'who rolled it back (default: the user name)')
+          .addHelpText(
+            'after',
+            `
+Examples:
+  stowage fleet rollback web
+  stowage fleet rollback web --format json --no-fetch
+
+${EXIT_CODES} An unknown application, or nothing to roll back to: exit 2.`,
+          )
+          .action(lazy(async () => (await import('./promote.js')).fleetRollback)),
+      ),
+    ),
+  );
+
+  withStore(
+    fleet
+      .command('export')
+      .summary('an application\'s SBOM (CycloneDX, SPDX) or its CycloneDX VEX with the triage decisions applied')
+      .description(
+        'Write the SBOM of an application\'s current revision (or --revision), from the dependency graph the fleet keeps for it: ' +
+          'cyclonedx (CycloneDX 1.6), spdx (SPDX 2.3), or vex: the CycloneDX SBOM with the revision\'s vulnerabilities, each analysed as ' +
+          'the triage decision in force says (state, justification, the reason, who decided and when), in_triage when none is. ' +
+          'Licences are not known to the fleet and are left out (NOASSERTION).',
+      )
+      .argument('<app>', 'the application\'s name')
+      .addOption(new Option('-f, --format <format>', 'the document to write').choices(['vex', 'cyclonedx', 'spdx']).makeOptionMandatory())
+      .option('--revision <rev>', 'a past revision instead of the current one (sha256:HEX, or at least 12 hex digits of it)')
+      .option('-o, --output <file>', 'write to FILE (replaced atomically: it holds the old or the whole new document) instead of standard output')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  stowage fleet export ripgrep --format vex --output ripgrep.vex.cdx.json
+  stowage fleet export web --format spdx --revision 3f2a9c1b7d4e > web.spdx.json
+
+Exit codes: 0 written, 2 unknown application or revision, or the file cannot be written (nothing was written).`,
+      )
+      .action(lazy(async () => (await import('./export.js')).fleetExport)),
   );
 
   withStore(
