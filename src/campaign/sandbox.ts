@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { StowageError } from '../core/errors.js';
+import { commandText } from '../fixes/report.js';
 import type { StepLog } from './step-log.js';
 
 /**
@@ -92,7 +93,7 @@ function bwrapArgv(command: SandboxedCommand): string[] {
 /** Runs one command in the sandbox, its output (stdout and stderr interleaved) into the log. */
 export function runSandboxed(sandbox: Sandbox, command: SandboxedCommand): Promise<SandboxedRun> {
   const [program, ...args] = sandbox.kind === 'bwrap' ? (bwrapArgv(command) as [string, ...string[]]) : command.argv;
-  command.log.line(`$ ${command.argv.join(' ')}`);
+  command.log.line(`$ ${commandText(command.argv)}`);
   return new Promise((resolve, reject) => {
     // Its own process group, so the time limit kills everything it started.
     const child = spawn(program, args, { cwd: command.dir, env: command.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
