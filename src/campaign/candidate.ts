@@ -160,6 +160,8 @@ interface Progress {
   /** Other advisories the application has (not this candidate's concern): accepted when vendoring. */
   otherAdvisories: string[];
   artifacts: Omit<CandidateArtifacts, 'log'>;
+  /** Set when the plan found no change to make: the run is over, and a run started again says so at once. */
+  review: { reason: string; blockedBy: BlockingRequirement[] } | null;
 }
 
 /** A step ends the run without a failure: needs-review. */
@@ -203,7 +205,7 @@ class CandidateRun {
     this.log = new StepLog(join(this.layout.artifacts, 'candidate.log'), input.logCap);
     this.progress = existsSync(this.layout.progress)
       ? (JSON.parse(readFileSync(this.layout.progress, 'utf8')) as Progress)
-      : { steps: [], fix: [], otherAdvisories: [], artifacts: { lockfile: null, patch: null, vendor: null, srpm: null, sbom: null } };
+      : { steps: [], fix: [], otherAdvisories: [], artifacts: { lockfile: null, patch: null, vendor: null, srpm: null, sbom: null }, review: null };
   }
 
   private save(): void {
@@ -232,6 +234,7 @@ class CandidateRun {
       return this.outcome('failed', { reason: errorMessage(err), failedStep: 'build' });
     }
     this.log.line(this.sandbox.note);
+    if (this.progress.review !== null) return this.outcome('needs-review', this.progress.review);
     const bodies: Record<CandidateStepName, () => Promise<void>> = {
       plan: () => this.plan(),
       apply: () => this.apply(),
@@ -258,6 +261,7 @@ class CandidateRun {
         if (err instanceof NeedsReview) {
           // Not a failure of the step: it found that no change can be made.
           record.state = 'done';
+          this.progress.review = { reason: err.reason, blockedBy: err.blockedBy };
           this.log.line(`needs review: ${err.reason}`);
           for (const b of err.blockedBy) this.log.line(`  ${blockerText(b, b === err.blockedBy[0])}`);
           ending = this.outcome('needs-review', { reason: err.reason, blockedBy: err.blockedBy });

@@ -133,7 +133,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     blocked = await application(join(scratch, 'blocked'), registry.indexUrl, cargoHome, { deps: { glob: '0.4' }, main: 'fn main() {}\n' });
 
     // Something listens on loopback: outside the sandbox the build script's connection succeeds.
-    listener = createServer((socket) => socket.end());
+    listener = createServer((socket) => socket.on('error', () => undefined).end());
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
     const { port } = listener.address() as AddressInfo;
     networked = await application(join(scratch, 'networked'), registry.indexUrl, cargoHome, {
@@ -239,6 +239,15 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     const log = readFileSync(outcome.artifacts.log, 'utf8');
     assert.match(log, /glob 0\.4\.8 requires rx \^1\.5, the first fixed version is 2\.0\.0; glob 0\.5\.0 accepts it/);
     assert.match(log, /blocked \(Cargo\.toml\) requires glob 0\.4, the first that would do is 0\.5\.0: change the requirement there/);
+
+    // Started again, it says the same at once and does nothing more.
+    const started: CandidateStepName[] = [];
+    const again = await buildCandidate(
+      { workDir, advisory: { id: 'RUSTSEC-2099-0011', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true },
+      { stepStarted: (step) => void started.push(step) },
+    );
+    assert.deepEqual(started, []);
+    assert.deepEqual([again.state, again.reason, again.blockedBy], [outcome.state, outcome.reason, outcome.blockedBy]);
   });
 
   test('a build script that connects to the network fails in the sandbox; the failure is the build step, in the log', async () => {
