@@ -8,13 +8,12 @@
  * Skipped when the registry is unreachable, except with CI=true, where that is a failure.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { DEFAULT_POLICY } from '../../src/audit/policy.js';
 import { buildCandidate, candidateLayout } from '../../src/campaign/candidate.js';
-import { cleanEnv, whyNoRegistry } from '../support/npm-vendor.js';
+import { cleanEnv, lockNpmApplication, whyNoRegistry } from '../support/npm-vendor.js';
 import { GHSA_NPM, tempDir } from '../support/shared.js';
 
 const noRegistry = await whyNoRegistry();
@@ -28,24 +27,9 @@ describe('buildCandidate on an npm application (public registry)', { skip: noReg
   before(() => {
     if (noRegistry !== null) assert.fail(`${noRegistry}, and CI=true: this network test must run`);
     mkdirSync(app, { recursive: true });
-    const manifest = {
-      name: 'campaign-npm-app',
-      version: '1.0.0',
-      license: 'MIT',
-      description: 'Parses its arguments',
-      dependencies: { minimist: '1.2.5' },
-      scripts: { test: 'node test.js' },
-    };
-    writeFileSync(join(app, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
     writeFileSync(join(app, 'test.js'), "const v = require('minimist/package.json').version;\nconsole.log(`minimist ${v}`);\nprocess.exit(v === '1.2.6' ? 0 : 1);\n");
-    const npm = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: app, env, encoding: 'utf8' });
-    assert.equal(npm.status, 0, npm.stderr);
-    // Locked at 1.2.5, as a project that asked for ^1.2.5 before 1.2.6 came out would be.
-    manifest.dependencies.minimist = '^1.2.5';
-    writeFileSync(join(app, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-    const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dependencies?: Record<string, string> }> };
-    (lock.packages[''] as { dependencies: Record<string, string> }).dependencies.minimist = '^1.2.5';
-    writeFileSync(join(app, 'package-lock.json'), JSON.stringify(lock, null, 2) + '\n');
+    const manifest = { name: 'campaign-npm-app', version: '1.0.0', license: 'MIT', description: 'Parses its arguments', dependencies: { minimist: '1.2.5' }, scripts: { test: 'node test.js' } };
+    lockNpmApplication(app, manifest, { minimist: '^1.2.5' }, env);
   });
 
   test('the candidate moves minimist to 1.2.6, installs it offline and passes its own test in the sandbox', { timeout: 600_000 }, async () => {

@@ -17,7 +17,7 @@ import { DEFAULT_POLICY } from '../../src/audit/policy.js';
 import type { AuditSettings } from '../../src/audit/run.js';
 import { buildCandidate, candidateLayout, CANDIDATE_STEPS, type CandidateStep, type CandidateStepName } from '../../src/campaign/candidate.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
-import { cargoBinary, registryConfigToml, runCargo } from '../support/rust-app.js';
+import { cargoBinary, lockedVersions, registryConfigToml, runCargo } from '../support/rust-app.js';
 import { tempDir } from '../support/shared.js';
 import { publishCrate, SparseRegistry, type PublishedCrate } from '../support/sparse-registry.js';
 
@@ -71,14 +71,6 @@ async function application(dir: string, indexUrl: string, cargoHome: string, spe
   writeFileSync(join(dir, '.cargo', 'config.toml'), registryConfigToml(indexUrl));
   await runCargo(['generate-lockfile'], { cwd: dir, cargoHome });
   return dir;
-}
-
-function lockedVersions(lockfile: string, name: string): string[] {
-  const text = readFileSync(lockfile, 'utf8');
-  return [...text.matchAll(/\[\[package\]\]\nname = "([^"]+)"\nversion = "([^"]+)"/g)]
-    .filter((m) => m[1] === name)
-    .map((m) => m[2] as string)
-    .sort();
 }
 
 /** A work directory holding a copy of the application in source/, as a campaign's job makes it. */
