@@ -75,6 +75,9 @@ describe('the campaign sandbox', () => {
     const read = await sh(bwrap, `cat '${secret}'`);
     assert.notEqual(read.status, 0);
     assert.doesNotMatch(read.log, /not for the build/);
+    // Of /etc only what builds read: the linker's alternatives, not the password hashes.
+    const etc = await sh(bwrap, 'test -e /etc/alternatives/cc && ! test -e /etc/shadow && ! test -e /etc/machine-id');
+    assert.equal(etc.status, 0, etc.log);
     const home = await sh(bwrap, `ls -A '${process.env.HOME ?? '/root'}'`);
     assert.notEqual(home.status, 0, `the home directory is visible:\n${home.log}`);
 
