@@ -13,7 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { readJsonSchema, schemaValidator } from '../support/json-schema.js';
 import { AUDIT_REPORT_SCHEMA, auditReport } from '../support/audit-report.js';
 import { PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
-import { lockedVersions, registryConfigToml, runCargo } from '../support/rust-app.js';
+import { lockedVersions } from '../support/campaign-apps.js';
+import { registryConfigToml, runCargo } from '../support/rust-app.js';
 import { publishCrate, SparseRegistry, type PublishedCrate } from '../support/sparse-registry.js';
 
 const FIX_REPORT_SCHEMA = join(PROJECT_ROOT, 'schema', 'fix-report.v1.json');

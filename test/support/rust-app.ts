@@ -159,12 +159,3 @@ export async function createRustApp(indexUrl: string, git: GitRepo = createGitRe
   const lockfile = join(dir, 'Cargo.lock');
   return { dir, cargoHome, git, lockfile };
 }
-
-/** The versions of `name` a Cargo.lock locks (one per `[[package]]`), sorted. */
-export function lockedVersions(lockfile: string, name: string): string[] {
-  const text = readFileSync(lockfile, 'utf8');
-  return [...text.matchAll(/\[\[package\]\]\nname = "([^"]+)"\nversion = "([^"]+)"/g)]
-    .filter((m) => m[1] === name)
-    .map((m) => m[2] as string)
-    .sort();
-}
