@@ -80,7 +80,15 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     networked = await application(join(scratch, 'networked'), registry.indexUrl, cargoHome, {
       deps: { vulnlib: '1' },
       main: 'fn main() { println!("{}", vulnlib::version()); }\n',
-      buildScript: `fn main() {\n    std::net::TcpStream::connect("127.0.0.1:${port}").expect("build script reaches the network");\n}\n`,
+      // It also writes outside its directory: beside the application's source, and in the test's own.
+      buildScript: [
+        'fn main() {',
+        `    let _ = std::fs::write(${JSON.stringify(join(scratch, 'escaped.txt'))}, "written by a build script");`,
+        '    let _ = std::fs::write("../source/escaped.txt", "written by a build script");',
+        `    std::net::TcpStream::connect("127.0.0.1:${port}").expect("build script reaches the network");`,
+        '}',
+        '',
+      ].join('\n'),
     });
     await runCargo(['update', '-p', 'vulnlib', '--precise', '1.0.0'], { cwd: networked, cargoHome });
   });
@@ -191,17 +199,21 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     assert.deepEqual([again.state, again.reason, again.blockedBy], [outcome.state, outcome.reason, outcome.blockedBy]);
   });
 
-  test('a build script that connects to the network fails in the sandbox; the failure is the build step, in the log', async () => {
+  test('a build script that connects to the network fails in the sandbox, and wrote nothing outside the build directory', async () => {
     const workDir = workDirFor(networked);
+    const escaped = [join(scratch, 'escaped.txt'), join(candidateLayout(workDir).source, 'escaped.txt')];
     const outcome = await buildCandidate({ workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true });
     assert.equal(outcome.state, 'failed');
     assert.equal(outcome.failedStep, 'build');
     assert.match(outcome.reason ?? '', /cargo build --release --offline --frozen failed/);
     assert.match(readFileSync(outcome.artifacts.log, 'utf8'), /build script reaches the network/);
     assert.equal(outcome.artifacts.srpm, null);
-    // Unisolated, the same build script connects and the candidate is made: the sandbox made the difference.
-    const unisolated = await buildCandidate({ workDir: workDirFor(networked), advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'none', publish: true });
+    assert.deepEqual(escaped.filter((f) => existsSync(f)), []);
+    // Unisolated, the same build script connects, writes both files, and the candidate is made: the sandbox made the difference.
+    const plainWorkDir = workDirFor(networked);
+    const unisolated = await buildCandidate({ workDir: plainWorkDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'none', publish: true });
     assert.equal(unisolated.state, 'candidate', unisolated.reason ?? '');
+    assert.deepEqual([join(scratch, 'escaped.txt'), join(candidateLayout(plainWorkDir).source, 'escaped.txt')].filter((f) => existsSync(f)).length, 2);
     assert.match(readFileSync(unisolated.artifacts.log, 'utf8'), /^sandbox: none \(--sandbox none\)/m);
   });
 
