@@ -209,6 +209,30 @@ export interface FleetStore {
   deliveryFailed(d: OutboxDelivery, nextAttemptAt: string, error: string): Promise<void>;
   /** Every delivery of every event, for `fleet` diagnostics and tests. */
   deliveries(): Promise<(OutboxDelivery & { deliveredAt: string | null; lastError: string | null })[]>;
+
+  // Sync over thousands of revisions: a few statements per batch, not several per revision (fleet-speed).
+
+  /** These revisions, each with its application's name and its compressed graph, in id order. */
+  revisionsToEvaluate(ids: readonly number[]): Promise<RevisionToEvaluate[]>;
+  /** The stored findings of these revisions, each with its stored JSON text (revisions without findings are absent). */
+  storedFindingsOf(ids: readonly number[]): Promise<Map<number, StoredFinding[]>>;
+  /** Per revision, deletes the stored findings `remove` (as storedFindingsOf gave them) and inserts `add`. */
+  rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFinding[]; add: readonly Finding[] }[]): Promise<void>;
+  setEvaluatedAgainstOf(revisionIds: readonly number[], against: Record<string, string>): Promise<void>;
+  /** How many findings of current revisions fail their policy (before triage). */
+  currentFailingCount(): Promise<number>;
+}
+
+export interface RevisionToEvaluate {
+  revision: RevisionRecord;
+  app: string;
+  graph: Buffer;
+}
+
+export interface StoredFinding {
+  finding: Finding;
+  /** The JSON text as stored: an evaluation giving the same text has nothing to write. */
+  text: string;
 }
 
 /** An application's current revision, as queries across the fleet return it. */
