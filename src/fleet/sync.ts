@@ -25,8 +25,9 @@ import { failsWithDecision, governingDecision } from './triage.js';
  * 3. the package names those advisories named, before and after, are the names whose findings
  *    may change;
  * 4. the current revisions that lock a version a new or changed advisory now affects, or that
- *    hold a finding about one of those names, are re-matched, restricted to those names
- *    (runAudit's onlyNames: exactly what a full audit finds for them);
+ *    hold a finding whose alias group has an advisory that changed, was withdrawn or removed,
+ *    are re-matched, restricted to those names (runAudit's onlyNames: exactly what a full
+ *    audit finds for them); the others cannot change;
  * 5. a revision evaluated with some other database state (no state known yet, or an `add` that
  *    ran against another revision) is evaluated in full;
  * 6. findings, advisory state, database revisions and the event are written in one transaction.
@@ -134,7 +135,7 @@ interface Restriction {
 interface Reevaluation {
   added: Finding[];
   removed: Finding[];
-  rewrite: { revisionId: number; remove: StoredFinding[]; add: Finding[] };
+  rewrite: { revisionId: number; remove: StoredFinding[]; add: StoredFinding[] };
 }
 
 /** The policies of the revisions, read once per policy document (most revisions have none). */
@@ -180,15 +181,15 @@ async function reevaluate(
   const beforeKeys = new Set(before.map((s) => findingKey(s.finding)));
   const afterKeys = new Set(result.findings.map(findingKey));
   const beforeTexts = new Set(before.map((s) => s.text));
-  const afterTexts = new Map(result.findings.map((f) => [f, JSON.stringify(f)]));
-  const unchanged = new Set([...afterTexts.values()].filter((text) => beforeTexts.has(text)));
+  const after: StoredFinding[] = result.findings.map((finding) => ({ finding, text: JSON.stringify(finding) }));
+  const unchanged = new Set(after.filter((a) => beforeTexts.has(a.text)).map((a) => a.text));
   return {
     added: result.findings.filter((f) => !beforeKeys.has(findingKey(f))),
     removed: before.filter((s) => !afterKeys.has(findingKey(s.finding))).map((s) => s.finding),
     rewrite: {
       revisionId: target.revision.id,
       remove: before.filter((s) => !unchanged.has(s.text)),
-      add: result.findings.filter((f) => !unchanged.has(afterTexts.get(f) as string)),
+      add: after.filter((a) => !unchanged.has(a.text)),
     },
   };
 }
@@ -271,7 +272,9 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
       if (lockNames.length > 0) {
         const affected = await versionsAffectedNow(await tx.packagesNamed(lockNames), changedRecords, options.now);
         for (const id of await tx.currentRevisionsLockingVersions(affected)) incremental.add(id);
-        for (const id of await tx.currentRevisionsWithFindingsOn(lockNames)) incremental.add(id);
+        // A finding can only change or go if an advisory of its alias group did (an added one only adds).
+        const moved = advisoryChanges.filter((c) => c.change !== 'added').map((c) => c.id);
+        for (const id of await tx.currentRevisionsWithFindingsOf(moved)) incremental.add(id);
       }
 
       const changes: FindingChange[] = [];

@@ -348,16 +348,16 @@ export class SqlFleetStore implements FleetStore {
   }
 
   /** Multi-row inserts of findings, any number of revisions at once, with their alias groups' ids. */
-  private async insertFindings(rows: readonly { revisionId: number; finding: Finding }[]): Promise<void> {
+  private async insertFindings(rows: readonly { revisionId: number; finding: Finding; text?: string }[]): Promise<void> {
     if (rows.length === 0) return;
     const ids = await this.packageIds(rows.map((r) => r.finding.package));
     const groups = new Set<string>();
     for (const batch of chunks(rows, ROWS_PER_INSERT)) {
       const values: SqlValue[] = [];
-      for (const { revisionId, finding: f } of batch) {
+      for (const { revisionId, finding: f, text } of batch) {
         const group = aliasGroupKey([f.advisory.id, ...f.advisory.aliases]);
         groups.add(group);
-        values.push(revisionId, f.target, ids.get(packageKeyText(f.package)) as number, group, f.advisory.id, JSON.stringify(f), f.failsPolicy ? 1 : 0);
+        values.push(revisionId, f.target, ids.get(packageKeyText(f.package)) as number, group, f.advisory.id, text ?? JSON.stringify(f), f.failsPolicy ? 1 : 0);
       }
       await this.sql.run(
         `INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding, fails_policy) VALUES ${placeholders(batch.length, 7)}`,
@@ -522,13 +522,13 @@ export class SqlFleetStore implements FleetStore {
     );
   }
 
-  async currentRevisionsWithFindingsOn(names: { ecosystem: Ecosystem; name: string }[]): Promise<number[]> {
+  async currentRevisionsWithFindingsOf(advisoryIds: readonly string[]): Promise<number[]> {
     return this.currentRevisionsMatching(
-      names,
+      [...advisoryIds],
       (batch) => `SELECT DISTINCT f.revision_id AS id FROM findings f
          JOIN apps a ON a.current_revision = f.revision_id
-         WHERE f.package_id IN (SELECT id FROM packages WHERE (ecosystem, name) IN (VALUES ${placeholders(batch.length, 2)}))`,
-      (n) => [n.ecosystem, n.name],
+         WHERE f.group_key IN (SELECT group_key FROM finding_aliases WHERE alias IN (${batch.map(() => '?').join(', ')}))`,
+      (id) => [id],
     );
   }
 
@@ -682,7 +682,7 @@ export class SqlFleetStore implements FleetStore {
     return found;
   }
 
-  async rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFinding[]; add: readonly Finding[] }[]): Promise<void> {
+  async rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFinding[]; add: readonly StoredFinding[] }[]): Promise<void> {
     const removed = changes.flatMap((c) => c.remove.map((r) => ({ revisionId: c.revisionId, finding: r.finding })));
     const ids = await this.packageIds(removed.map((r) => r.finding.package));
     // The findings table's key: revision, lockfile, package, alias group (ids typed: PostgreSQL reads VALUES' parameters as text).
@@ -698,7 +698,7 @@ export class SqlFleetStore implements FleetStore {
         ]),
       );
     }
-    await this.insertFindings(changes.flatMap((c) => c.add.map((finding) => ({ revisionId: c.revisionId, finding }))));
+    await this.insertFindings(changes.flatMap((c) => c.add.map(({ finding, text }) => ({ revisionId: c.revisionId, finding, text }))));
   }
 
   async currentFailingCount(): Promise<number> {
