@@ -97,6 +97,8 @@ const MIGRATIONS: Migration[] = [
       // Whether the finding fails its policy (before triage); filled from the stored finding's own field.
       `ALTER TABLE findings ADD COLUMN fails_policy INTEGER NOT NULL DEFAULT 0`,
       `CREATE INDEX findings_group ON findings (group_key)`,
+      // Every query across the fleet joins findings and packages to the applications' current revisions.
+      `CREATE INDEX apps_current ON apps (current_revision)`,
       // Each id of each alias group findings were stored under, compared regardless of case.
       `CREATE TABLE finding_aliases (alias TEXT NOT NULL, group_key TEXT NOT NULL, PRIMARY KEY (alias, group_key))`,
       `CREATE INDEX finding_aliases_upper ON finding_aliases (UPPER(alias))`,

@@ -441,8 +441,15 @@ export class SqlFleetStore implements FleetStore {
 
   async currentFindingsWithId(id: string): Promise<CurrentFinding[]> {
     // group_key holds every id (the advisory's own too); finding_aliases has a row per id, compared
-    // regardless of case through its index on UPPER(alias).
-    return this.currentFindingsWhere(`f.group_key IN (SELECT group_key FROM finding_aliases WHERE UPPER(alias) = UPPER(?))`, [id]);
+    // regardless of case through its index on UPPER(alias). From the alias groups to their findings
+    // (CROSS JOIN: SQLite keeps this order rather than scanning every current finding).
+    return this.currentFindingRows(
+      `SELECT a.id AS app_id, a.name, f.revision_id, r.digest, r.seq, f.finding
+       FROM (SELECT DISTINCT group_key FROM finding_aliases WHERE UPPER(alias) = UPPER(?)) g
+       CROSS JOIN findings f CROSS JOIN apps a CROSS JOIN revisions r
+       WHERE f.group_key = g.group_key AND a.current_revision = f.revision_id AND r.id = f.revision_id`,
+      [id],
+    );
   }
 
   async knowsAdvisory(id: string): Promise<boolean> {
@@ -455,12 +462,17 @@ export class SqlFleetStore implements FleetStore {
 
   /** Findings of current revisions, in application-name order, that satisfy `where` (over f). */
   private async currentFindingsWhere(where: string, params: SqlValue[]): Promise<CurrentFinding[]> {
-    const rows = await this.sql.query<{ app_id: number; name: string; revision_id: number; digest: string; seq: number; finding: string }>(
+    return this.currentFindingRows(
       `SELECT a.id AS app_id, a.name, f.revision_id, r.digest, r.seq, f.finding FROM findings f
        JOIN apps a ON a.current_revision = f.revision_id JOIN revisions r ON r.id = f.revision_id
        WHERE ${where}`,
       params,
     );
+  }
+
+  /** The rows of a query selecting app_id, name, revision_id, digest, seq and finding, in application-name order. */
+  private async currentFindingRows(sql: string, params: SqlValue[]): Promise<CurrentFinding[]> {
+    const rows = await this.sql.query<{ app_id: number; name: string; revision_id: number; digest: string; seq: number; finding: string }>(sql, params);
     return rows
       .map((r) => ({
         app: r.name,
