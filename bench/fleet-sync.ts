@@ -11,7 +11,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateFleet } from './fleet-generator.js';
@@ -32,20 +32,24 @@ const AFFECTED_ID = 'CVE-2024-12224';
 
 interface Run {
   ms: number;
+  /** User + system CPU time, from GNU time. */
+  cpuMs: number | null;
   peakRssMb: number | null;
   stdout: string;
 }
 
 function timed(cmd: string[], env: NodeJS.ProcessEnv): Run {
   const time = existsSync('/usr/bin/time');
-  const argv = time ? ['/usr/bin/time', '-f', '%M', ...cmd] : cmd;
+  const argv = time ? ['/usr/bin/time', '-f', '%M %U %S', ...cmd] : cmd;
   const start = process.hrtime.bigint();
   const r = spawnSync(argv[0] as string, argv.slice(1), { env, encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 });
   const ms = Math.round(Number(process.hrtime.bigint() - start) / 1e6);
   // Exit 1: findings fail a policy, a valid run. Anything else is a broken benchmark.
   if (r.status !== 0 && r.status !== 1) throw new Error(`${cmd.join(' ')} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  const kb = time ? Number(r.stderr.trim().split('\n').at(-1)) : NaN;
-  return { ms, peakRssMb: Number.isFinite(kb) ? Math.round(kb / 102.4) / 10 : null, stdout: r.stdout };
+  // GNU time's last line: peak RSS (KB), user and system CPU seconds (the CPU time says what a loaded machine's wall time hides).
+  const [kb, user, system] = time ? (r.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number) : [];
+  const cpuMs = user !== undefined && system !== undefined && Number.isFinite(user + system) ? Math.round((user + system) * 1000) : null;
+  return { ms, cpuMs, peakRssMb: kb !== undefined && Number.isFinite(kb) ? Math.round(kb / 102.4) / 10 : null, stdout: r.stdout };
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
@@ -78,10 +82,11 @@ export async function benchFleetSync(): Promise<{ withinLimit: boolean } & Recor
       const affectedApps = (JSON.parse(affected[0]?.stdout ?? '{}') as { apps?: unknown[] }).apps?.length ?? 0;
       return {
         addMs: add.ms,
+        addCpuMs: add.cpuMs,
         firstSyncMs: first.ms,
         newIndexMs: indexMs,
-        sync: { ms: sync.ms, peakRssMb: sync.peakRssMb, summary: body.summary },
-        affected: { id: AFFECTED_ID, medianMs: median(affected.map((r) => r.ms)), runs: affected.map((r) => r.ms), applications: affectedApps },
+        sync: { ms: sync.ms, cpuMs: sync.cpuMs, peakRssMb: sync.peakRssMb, summary: body.summary },
+        affected: { id: AFFECTED_ID, medianMs: median(affected.map((r) => r.ms)), runs: affected.map((r) => r.ms), cpuMs: affected.map((r) => r.cpuMs), applications: affectedApps },
         withinLimit:
           sync.ms <= SYNC_LIMIT_MS && (sync.peakRssMb ?? 0) < SYNC_RSS_LIMIT_MB && median(affected.map((r) => r.ms)) < AFFECTED_LIMIT_MS,
       };
@@ -122,7 +127,7 @@ export async function benchFleetSync(): Promise<{ withinLimit: boolean } & Recor
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const file = join(ROOT, 'bench', 'results', 'fleet.json');
   const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-  const machine = { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const machine = { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage: loadavg() };
   const sync = { date: new Date().toISOString(), machine, ...(await benchFleetSync()) };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeResults(file, { ...previous, sync });

@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
@@ -26,6 +26,8 @@ const LIMIT = 2;
 
 interface Run {
   ms: number;
+  /** User + system CPU time, from GNU time. */
+  cpuMs: number | null;
   peakRssMb: number | null;
   status: number;
 }
@@ -33,15 +35,17 @@ interface Run {
 /** One timed run; peak RSS from GNU time when installed. */
 function timed(cmd: string[], env: NodeJS.ProcessEnv): Run {
   const time = existsSync('/usr/bin/time');
-  const argv = time ? ['/usr/bin/time', '-f', '%M', ...cmd] : cmd;
+  const argv = time ? ['/usr/bin/time', '-f', '%M %U %S', ...cmd] : cmd;
   const start = process.hrtime.bigint();
   const r = spawnSync(argv[0] as string, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1024 * 1024 * 1024 });
   const ms = Math.round(Number(process.hrtime.bigint() - start) / 1e6);
   const status = r.status ?? -1;
   // Exit 1: findings fail a policy, a valid run. Anything else is a broken benchmark.
   if (status !== 0 && status !== 1) throw new Error(`${cmd.join(' ')} exited ${status}: ${r.stderr.toString().slice(-2000)}`);
-  const kb = time ? Number(r.stderr.toString().trim().split('\n').at(-1)) : NaN;
-  return { ms, peakRssMb: Number.isFinite(kb) ? Math.round(kb / 102.4) / 10 : null, status };
+  // GNU time's last line: peak RSS (KB), user and system CPU seconds (the CPU time says what a loaded machine's wall time hides).
+  const [kb, user, system] = time ? (r.stderr.toString().trim().split('\n').at(-1) ?? '').split(' ').map(Number) : [];
+  const cpuMs = user !== undefined && system !== undefined && Number.isFinite(user + system) ? Math.round((user + system) * 1000) : null;
+  return { ms, cpuMs, peakRssMb: kb !== undefined && Number.isFinite(kb) ? Math.round(kb / 102.4) / 10 : null, status };
 }
 
 /** A fresh PostgreSQL database for one bench (also fleet-sync.ts), or null when none is reachable. */
@@ -119,7 +123,7 @@ export async function benchFleet(): Promise<{ withinLimit: boolean } & Record<st
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const results = { date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version }, ...(await benchFleet()) };
+  const results = { date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage: loadavg() }, ...(await benchFleet()) };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeResults(join(ROOT, 'bench', 'results', 'fleet.json'), results);
   if (!results.withinLimit) process.exitCode = 1;

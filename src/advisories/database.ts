@@ -302,3 +302,25 @@ export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOpti
   }
   return databaseOverIndex(spec, index, { rebuilt, warnings, rebuild: () => buildLocked(true) });
 }
+
+/**
+ * The same database, with each lookup remembered for as long as the returned object is used:
+ * a fleet evaluating thousands of revisions asks for the same names (an application's
+ * revisions, applications made from one code base) again and again. Keyed on the exact set of
+ * names asked for, so every answer is the very list (and order) the index gives.
+ */
+export function withRememberedLookups(db: AdvisoryDatabase): AdvisoryDatabase {
+  const answers = new Map<string, Promise<Advisory[]>>();
+  const remembering = Object.create(db) as AdvisoryDatabase;
+  remembering.lookup = (ecosystem, names) => {
+    const key = `${ecosystem}\0${[...new Set(names)].sort().join('\0')}`;
+    let answer = answers.get(key);
+    if (answer === undefined) {
+      answer = db.lookup(ecosystem, names);
+      answers.set(key, answer);
+      answer.catch(() => answers.delete(key));
+    }
+    return answer;
+  };
+  return remembering;
+}

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { statSync } from 'node:fs';
-import type { AdvisoryDatabase } from '../advisories/database.js';
+import { withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
 import { findPolicyFile, readPolicyText } from '../audit/policy.js';
 import { StowageError, systemErrorReason } from '../core/errors.js';
 import { findingKey, type Finding } from '../core/finding.js';
@@ -182,6 +182,8 @@ export async function addApplications(
 ): Promise<{ outcomes: AddOutcome[]; failures: AddFailure[] }> {
   const at = context.now.toISOString();
   const against = databaseRevisions(context.databases);
+  // Applications of one code base ask for the same names: each set is read from the index once.
+  const databases = context.databases.map(withRememberedLookups);
   return store.transaction(async (tx) => {
     // Reset on each attempt: PostgreSQL may run this body again after a serialisation failure.
     const outcomes: AddOutcome[] = [];
@@ -221,7 +223,7 @@ export async function addApplications(
       let warnings: string[];
       try {
         const policy = revisionPolicy(context.settings, read.policyText, read.policyOrigin);
-        ({ findings, warnings } = await evaluateGraphs(read.graphs, context.databases, policy, context.now));
+        ({ findings, warnings } = await evaluateGraphs(read.graphs, databases, policy, context.now));
       } catch (err) {
         const message = applicationError(err);
         if (message === null) throw err;

@@ -1,17 +1,19 @@
 import type { Advisory } from '../core/advisory.js';
+import { chunks } from '../core/chunks.js';
 import { findingKey, type Finding } from '../core/finding.js';
 import type { Ecosystem } from '../core/package.js';
 import { runAudit } from '../audit/audit.js';
-import type { AdvisoryDatabase } from '../advisories/database.js';
+import { withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
+import type { AuditPolicy } from '../audit/policy.js';
 import type { FetchPolicy } from '../advisories/source.js';
 import { loadVersionScheme } from '../ecosystems/formats.js';
 import { advisoryNameKeys, lockfileNameKey } from '../ecosystems/package-names.js';
 import { currentAdvisories, diffAdvisories, namesTouched, type AdvisoryChange } from './advisory-changes.js';
-import { closeDatabases, databaseRevisions, openFleetDatabases, POLICY_DOCUMENT, revisionPolicy, storedPolicyText } from './evaluate.js';
+import { closeDatabases, databaseRevisions, openFleetDatabases, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
 import { recordEvent } from './events.js';
 import { requireSettings } from './lookup.js';
-import { decodeGraphs } from './revision.js';
-import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord } from './store/store.js';
+import { decodeGraphs, decompressBytes } from './revision.js';
+import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFinding } from './store/store.js';
 import { syncJsonBody } from './sync-report.js';
 import { failsWithDecision, governingDecision } from './triage.js';
 
@@ -23,8 +25,9 @@ import { failsWithDecision, governingDecision } from './triage.js';
  * 3. the package names those advisories named, before and after, are the names whose findings
  *    may change;
  * 4. the current revisions that lock a version a new or changed advisory now affects, or that
- *    hold a finding about one of those names, are re-matched, restricted to those names
- *    (runAudit's onlyNames: exactly what a full audit finds for them);
+ *    hold a finding whose alias group has an advisory that changed, was withdrawn or removed,
+ *    are re-matched, restricted to those names (runAudit's onlyNames: exactly what a full
+ *    audit finds for them); the others cannot change;
  * 5. a revision evaluated with some other database state (no state known yet, or an `add` that
  *    ran against another revision) is evaluated in full;
  * 6. findings, advisory state, database revisions and the event are written in one transaction.
@@ -118,25 +121,74 @@ async function versionsAffectedNow(packages: readonly PackageKey[], records: rea
 
 const sameState = (a: Record<string, string>, b: Record<string, string>): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-/** Re-evaluates one revision (restricted to `names`, or in full) and returns what changed. */
+/** Revisions re-evaluated per round of statements: their graphs and findings are in memory together. */
+const REVISIONS_PER_BATCH = 250;
+
+interface Restriction {
+  names: Names;
+  keys: Map<Ecosystem, Set<string>>;
+}
+
+/** What one revision's re-evaluation changed, and what the store must rewrite for it. */
+interface Reevaluation {
+  added: Finding[];
+  removed: Finding[];
+  rewrite: { revisionId: number; remove: StoredFinding[]; add: StoredFinding[] };
+}
+
+/** The policies of the revisions, read once per policy document (most revisions have none). */
+class RevisionPolicies {
+  private readonly texts = new Map<string, Promise<string | null>>();
+
+  constructor(
+    private readonly store: FleetStore,
+    private readonly settings: FleetSettings,
+  ) {}
+
+  async of(revision: RevisionRecord): Promise<AuditPolicy> {
+    const doc = revision.documents.find((d) => d.name === POLICY_DOCUMENT);
+    let text: string | null = null;
+    if (doc) {
+      let pending = this.texts.get(doc.digest);
+      if (pending === undefined) {
+        pending = this.store.document(doc.digest).then((stored) => (stored === null ? null : decompressBytes(stored).toString('utf8')));
+        this.texts.set(doc.digest, pending);
+      }
+      text = await pending;
+    }
+    return revisionPolicy(this.settings, text, `${POLICY_DOCUMENT} of revision ${revision.digest}`);
+  }
+}
+
+/**
+ * Re-evaluates one revision (restricted to the touched names, or in full) with the same code
+ * as `stowage audit`, against the findings it has stored: what is new, what is resolved, and
+ * the rows to rewrite (only those whose stored text differs).
+ */
 async function reevaluate(
-  tx: FleetStore,
-  settings: FleetSettings,
+  target: RevisionToEvaluate,
+  stored: readonly StoredFinding[],
+  policy: AuditPolicy,
   databases: AdvisoryDatabase[],
-  revision: RevisionRecord,
-  restriction: { names: Names; keys: Map<Ecosystem, Set<string>>; lockNames: { ecosystem: Ecosystem; name: string }[] } | null,
+  restriction: Restriction | null,
   now: Date,
-): Promise<{ added: Finding[]; removed: Finding[] }> {
-  const graphs = decodeGraphs(await tx.revisionGraph(revision.id));
-  const policy = revisionPolicy(settings, await storedPolicyText(tx, revision), `${POLICY_DOCUMENT} of revision ${revision.digest}`);
+): Promise<Reevaluation> {
+  const graphs = decodeGraphs(target.graph);
   const result = await runAudit({ graphs, databases, policy, now, ...(restriction ? { onlyNames: restriction.names } : {}) });
-  const before = (await tx.findings(revision.id)).filter((f) => restriction === null || touches(restriction.keys, f.package.ecosystem, f.package.name));
-  const beforeKeys = new Set(before.map(findingKey));
+  const before = stored.filter((s) => restriction === null || touches(restriction.keys, s.finding.package.ecosystem, s.finding.package.name));
+  const beforeKeys = new Set(before.map((s) => findingKey(s.finding)));
   const afterKeys = new Set(result.findings.map(findingKey));
-  await tx.replaceFindings(revision.id, result.findings, restriction?.lockNames);
+  const beforeTexts = new Set(before.map((s) => s.text));
+  const after: StoredFinding[] = result.findings.map((finding) => ({ finding, text: JSON.stringify(finding) }));
+  const unchanged = new Set(after.filter((a) => beforeTexts.has(a.text)).map((a) => a.text));
   return {
     added: result.findings.filter((f) => !beforeKeys.has(findingKey(f))),
-    removed: before.filter((f) => !afterKeys.has(findingKey(f))),
+    removed: before.filter((s) => !afterKeys.has(findingKey(s.finding))).map((s) => s.finding),
+    rewrite: {
+      revisionId: target.revision.id,
+      remove: before.filter((s) => !unchanged.has(s.text)),
+      add: after.filter((a) => !unchanged.has(a.text)),
+    },
   };
 }
 
@@ -164,13 +216,23 @@ async function reopenedFindings(tx: FleetStore, since: string | null, now: Date)
   return changes;
 }
 
+/**
+ * Findings of current revisions that fail their policy once triage is applied: counted by the
+ * store, less those a decision settles (only findings sharing an id with a decision can be).
+ */
 async function failingAfterTriage(tx: FleetStore, now: Date): Promise<number> {
   const today = now.toISOString().slice(0, 10);
   const decisions = await tx.triageDecisions();
-  let failing = 0;
-  for (const row of await tx.currentFailingFindings()) {
-    const scheme = await loadVersionScheme(row.finding.package.ecosystem);
-    if (failsWithDecision(row.finding, governingDecision(decisions, row.appId, row.finding, scheme, today))) failing++;
+  let failing = await tx.currentFailingCount();
+  const seen = new Set<string>();
+  for (const id of new Set(decisions.flatMap((d) => d.aliasKey.split(' ')))) {
+    for (const row of await tx.currentFindingsWithId(id)) {
+      const key = `${row.revisionId}\0${findingKey(row.finding)}`;
+      if (!row.finding.failsPolicy || seen.has(key)) continue;
+      seen.add(key);
+      const scheme = await loadVersionScheme(row.finding.package.ecosystem);
+      if (!failsWithDecision(row.finding, governingDecision(decisions, row.appId, row.finding, scheme, today))) failing--;
+    }
   }
   return failing;
 }
@@ -208,22 +270,34 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
       if (lockNames.length > 0) {
         const affected = await versionsAffectedNow(await tx.packagesNamed(lockNames), changedRecords, options.now);
         for (const id of await tx.currentRevisionsLockingVersions(affected)) incremental.add(id);
-        for (const id of await tx.currentRevisionsWithFindingsOn(lockNames)) incremental.add(id);
+        // A finding can only change or go if an advisory of its alias group did (an added one only adds).
+        const moved = advisoryChanges.filter((c) => c.change !== 'added').map((c) => c.id);
+        for (const id of await tx.currentRevisionsWithFindingsOf(moved)) incremental.add(id);
       }
 
       const changes: FindingChange[] = [];
       let reevaluated = 0;
-      for (const id of [...new Set([...full, ...incremental])].sort((a, b) => a - b)) {
-        const revision = (await tx.revision(id)) as RevisionRecord;
-        const isFull = full.has(id);
-        // Already evaluated with these very databases (an add after the databases moved).
-        if (!isFull && sameState(revision.evaluatedAgainst, nowAgainst)) continue;
-        const app = await tx.appById(revision.appId);
-        const { added, removed } = await reevaluate(tx, settings, databases, revision, isFull ? null : { names, keys, lockNames }, options.now);
-        for (const finding of added) changes.push({ app: app?.name ?? '', change: 'new', finding });
-        for (const finding of removed) changes.push({ app: app?.name ?? '', change: 'resolved', finding });
-        await tx.setEvaluatedAgainst(id, nowAgainst);
-        if (!isFull) reevaluated++;
+      const policies = new RevisionPolicies(tx, settings);
+      // Each name's advisories are read from the index once for the whole fleet.
+      const remembering = databases.map(withRememberedLookups);
+      for (const ids of chunks([...new Set([...full, ...incremental])].sort((a, b) => a - b), REVISIONS_PER_BATCH)) {
+        const targets = (await tx.revisionsToEvaluate(ids)).filter(
+          // Already evaluated with these very databases (an add after the databases moved).
+          (t) => full.has(t.revision.id) || !sameState(t.revision.evaluatedAgainst, nowAgainst),
+        );
+        const stored = await tx.storedFindingsOf(targets.map((t) => t.revision.id));
+        const rewrites: Reevaluation['rewrite'][] = [];
+        for (const target of targets) {
+          const isFull = full.has(target.revision.id);
+          const policy = await policies.of(target.revision);
+          const r = await reevaluate(target, stored.get(target.revision.id) ?? [], policy, remembering, isFull ? null : { names, keys }, options.now);
+          for (const finding of r.added) changes.push({ app: target.app, change: 'new', finding });
+          for (const finding of r.removed) changes.push({ app: target.app, change: 'resolved', finding });
+          rewrites.push(r.rewrite);
+          if (!isFull) reevaluated++;
+        }
+        await tx.rewriteFindings(rewrites);
+        await tx.setEvaluatedAgainstOf(targets.map((t) => t.revision.id), nowAgainst);
       }
       if (previousAgainst) await tx.advanceEvaluatedAgainst(previousAgainst, nowAgainst);
 

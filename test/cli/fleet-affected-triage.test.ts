@@ -112,6 +112,13 @@ for (const kind of STORE_KINDS) {
         after.apps.map((a) => [a.name, [...new Set(a.triage.map((t) => `${t.state} ${t.scope}`))], a.triage.length === a.findings.length]),
         expectedApps.map((name) => [name, [name === first ? 'not_affected application' : 'in_triage fleet'], true]),
       );
+      // sync counts the findings that fail once triage is applied: those status shows failing.
+      const shownFailing = (JSON.parse(fleet('status', '--format', 'json').stdout) as FleetApps).apps.flatMap((a) => a.findings).filter((f) => f.failsPolicy);
+      const auditFailing = APPS.flatMap((name) => audits.get(name) ?? []).filter((f) => f.failsPolicy);
+      assert.ok(shownFailing.length > 0 && shownFailing.length < auditFailing.length, `${shownFailing.length} of ${auditFailing.length}: the decision settles one`);
+      const synced = fleet('sync', '--format', 'json');
+      assert.ok(synced.status === 1, synced.stderr);
+      assert.equal((JSON.parse(synced.stdout) as { summary: { failing: number } }).summary.failing, shownFailing.length);
       assert.equal(fleet('triage', 'no-such-app', id, '--state', 'in_triage', '--reason', 'x').status, 2);
       assert.equal(fleet('triage', first, 'RUSTSEC-1999-9999', '--state', 'in_triage', '--reason', 'x').status, 2);
     } finally {

@@ -11,6 +11,32 @@ interface Migration {
   version: number;
   /** DDL, in the dialect-neutral spelling below (ID, BLOB). */
   statements: string[];
+  /** Fills what the statements added from the rows already there, in the same transaction. */
+  backfill?: (tx: SqlExecutor) => Promise<void>;
+}
+
+/**
+ * The findings stored before version 2: fails_policy from each finding's own field (read as
+ * data), and every id of each alias group into finding_aliases.
+ */
+async function backfillFindings(tx: SqlExecutor): Promise<void> {
+  const findings = await tx.query<{ revision_id: number; target: string; package_id: number; group_key: string; finding: string }>(
+    `SELECT revision_id, target, package_id, group_key, finding FROM findings`,
+  );
+  for (const f of findings) {
+    if ((JSON.parse(f.finding) as { failsPolicy?: unknown }).failsPolicy !== true) continue;
+    await tx.run(`UPDATE findings SET fails_policy = 1 WHERE revision_id = ? AND target = ? AND package_id = ? AND group_key = ?`, [
+      f.revision_id,
+      f.target,
+      f.package_id,
+      f.group_key,
+    ]);
+  }
+  for (const key of new Set(findings.map((f) => f.group_key))) {
+    for (const alias of key.split(' ')) {
+      await tx.run(`INSERT INTO finding_aliases (alias, group_key) VALUES (?, ?) ON CONFLICT DO NOTHING`, [alias, key]);
+    }
+  }
 }
 
 /** Types that differ between SQLite and PostgreSQL; everything else is spelt the same. */
@@ -64,6 +90,21 @@ const MIGRATIONS: Migration[] = [
          next_attempt_at TEXT NOT NULL, delivered_at TEXT, last_error TEXT, PRIMARY KEY (event_id, target))`,
     ],
   },
+  {
+    // The fleet's speed (issue 9): `affected ID` and sync's failing count without reading every finding.
+    version: 2,
+    statements: [
+      // Whether the finding fails its policy (before triage); filled from the stored finding's own field.
+      `ALTER TABLE findings ADD COLUMN fails_policy INTEGER NOT NULL DEFAULT 0`,
+      `CREATE INDEX findings_group ON findings (group_key)`,
+      // Every query across the fleet joins findings and packages to the applications' current revisions.
+      `CREATE INDEX apps_current ON apps (current_revision)`,
+      // Each id of each alias group findings were stored under, compared regardless of case.
+      `CREATE TABLE finding_aliases (alias TEXT NOT NULL, group_key TEXT NOT NULL, PRIMARY KEY (alias, group_key))`,
+      `CREATE INDEX finding_aliases_upper ON finding_aliases (UPPER(alias))`,
+    ],
+    backfill: backfillFindings,
+  },
 ];
 
 /** The schema version this code writes and reads. */
@@ -109,6 +150,7 @@ export async function migrate(driver: SqlDriver, location: string): Promise<void
       refuseNewer(now, location);
       if (now >= migration.version) return;
       for (const statement of migration.statements) await tx.run(inDialect(statement, tx.dialect));
+      await migration.backfill?.(tx);
       await tx.run(`INSERT INTO fleet_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [
         String(migration.version),
       ]);

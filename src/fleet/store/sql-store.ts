@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { chunks } from '../../core/chunks.js';
 import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import type { SqlDriver, SqlExecutor, SqlValue } from './sql.js';
@@ -19,6 +20,8 @@ import {
   type PackageKey,
   type RevisionRecord,
   type SnapshotRecord,
+  type RevisionToEvaluate,
+  type StoredFinding,
 } from './store.js';
 import type { StoredTriageDecision, TriageDecision } from '../triage.js';
 
@@ -72,12 +75,6 @@ function appOf(row: AppRow): AppRecord {
 /** Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
 const ROWS_PER_INSERT = 500;
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 const placeholderText = new Map<string, string>();
 
 /** `(?, ?), (?, ?)...` for a multi-row statement, made once per shape. */
@@ -98,6 +95,8 @@ export class SqlFleetStore implements FleetStore {
    * applications. Per transaction, so ids of a rolled-back attempt are never reused.
    */
   private readonly knownPackages = new Map<string, number>();
+  /** Alias groups whose ids this transaction has written to finding_aliases. */
+  private readonly knownGroups = new Set<string>();
 
   private constructor(
     private readonly sql: SqlExecutor,
@@ -345,22 +344,32 @@ export class SqlFleetStore implements FleetStore {
         );
       }
     }
-    if (findings.length === 0) return;
-    const ids = await this.packageIds(findings.map((f) => f.package));
-    for (const batch of chunks(findings, ROWS_PER_INSERT)) {
+    await this.insertFindings(findings.map((finding) => ({ revisionId, finding })));
+  }
+
+  /** Multi-row inserts of findings, any number of revisions at once, with their alias groups' ids. */
+  private async insertFindings(rows: readonly { revisionId: number; finding: Finding; text?: string }[]): Promise<void> {
+    if (rows.length === 0) return;
+    const ids = await this.packageIds(rows.map((r) => r.finding.package));
+    const groups = new Set<string>();
+    for (const batch of chunks(rows, ROWS_PER_INSERT)) {
       const values: SqlValue[] = [];
-      for (const f of batch) {
-        values.push(
-          revisionId,
-          f.target,
-          ids.get(packageKeyText(f.package)) as number,
-          aliasGroupKey([f.advisory.id, ...f.advisory.aliases]),
-          f.advisory.id,
-          JSON.stringify(f),
-        );
+      for (const { revisionId, finding: f, text } of batch) {
+        const group = aliasGroupKey([f.advisory.id, ...f.advisory.aliases]);
+        groups.add(group);
+        values.push(revisionId, f.target, ids.get(packageKeyText(f.package)) as number, group, f.advisory.id, text ?? JSON.stringify(f), f.failsPolicy ? 1 : 0);
       }
-      await this.sql.run(`INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding) VALUES ${placeholders(batch.length, 6)}`, values);
+      await this.sql.run(
+        `INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding, fails_policy) VALUES ${placeholders(batch.length, 7)}`,
+        values,
+      );
     }
+    const aliases = [...groups].filter((g) => !this.knownGroups.has(g)).flatMap((group) => group.split(' ').map((alias) => [alias, group]));
+    for (const batch of chunks(aliases, ROWS_PER_INSERT)) {
+      await this.sql.run(`INSERT INTO finding_aliases (alias, group_key) VALUES ${placeholders(batch.length, 2)} ON CONFLICT DO NOTHING`, batch.flat());
+    }
+    // Per transaction, as knownPackages: a rolled-back attempt's rows are gone.
+    if (this.driver === null) for (const g of groups) this.knownGroups.add(g);
   }
 
   async findings(revisionId: number): Promise<Finding[]> {
@@ -431,10 +440,16 @@ export class SqlFleetStore implements FleetStore {
   // Queries, triage and events (fleet-eval).
 
   async currentFindingsWithId(id: string): Promise<CurrentFinding[]> {
-    // group_key holds every id, space-separated: a whole-word LIKE, its wildcards escaped; ids compare
-    // regardless of case on both stores (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
-    const pattern = `% ${id.replace(/[\\%_]/g, (c) => `\\${c}`)} %`;
-    return this.currentFindingsWhere(`UPPER(f.advisory_id) = UPPER(?) OR UPPER(' ' || f.group_key || ' ') LIKE UPPER(?) ESCAPE '\\'`, [id, pattern]);
+    // group_key holds every id (the advisory's own too); finding_aliases has a row per id, compared
+    // regardless of case through its index on UPPER(alias). From the alias groups to their findings
+    // (CROSS JOIN: SQLite keeps this order rather than scanning every current finding).
+    return this.currentFindingRows(
+      `SELECT a.id AS app_id, a.name, f.revision_id, r.digest, r.seq, f.finding
+       FROM (SELECT DISTINCT group_key FROM finding_aliases WHERE UPPER(alias) = UPPER(?)) g
+       CROSS JOIN findings f CROSS JOIN apps a CROSS JOIN revisions r
+       WHERE f.group_key = g.group_key AND a.current_revision = f.revision_id AND r.id = f.revision_id`,
+      [id],
+    );
   }
 
   async knowsAdvisory(id: string): Promise<boolean> {
@@ -447,12 +462,17 @@ export class SqlFleetStore implements FleetStore {
 
   /** Findings of current revisions, in application-name order, that satisfy `where` (over f). */
   private async currentFindingsWhere(where: string, params: SqlValue[]): Promise<CurrentFinding[]> {
-    const rows = await this.sql.query<{ app_id: number; name: string; revision_id: number; digest: string; seq: number; finding: string }>(
+    return this.currentFindingRows(
       `SELECT a.id AS app_id, a.name, f.revision_id, r.digest, r.seq, f.finding FROM findings f
        JOIN apps a ON a.current_revision = f.revision_id JOIN revisions r ON r.id = f.revision_id
        WHERE ${where}`,
       params,
     );
+  }
+
+  /** The rows of a query selecting app_id, name, revision_id, digest, seq and finding, in application-name order. */
+  private async currentFindingRows(sql: string, params: SqlValue[]): Promise<CurrentFinding[]> {
+    const rows = await this.sql.query<{ app_id: number; name: string; revision_id: number; digest: string; seq: number; finding: string }>(sql, params);
     return rows
       .map((r) => ({
         app: r.name,
@@ -514,13 +534,13 @@ export class SqlFleetStore implements FleetStore {
     );
   }
 
-  async currentRevisionsWithFindingsOn(names: { ecosystem: Ecosystem; name: string }[]): Promise<number[]> {
+  async currentRevisionsWithFindingsOf(advisoryIds: readonly string[]): Promise<number[]> {
     return this.currentRevisionsMatching(
-      names,
+      [...advisoryIds],
       (batch) => `SELECT DISTINCT f.revision_id AS id FROM findings f
          JOIN apps a ON a.current_revision = f.revision_id
-         WHERE f.package_id IN (SELECT id FROM packages WHERE (ecosystem, name) IN (VALUES ${placeholders(batch.length, 2)}))`,
-      (n) => [n.ecosystem, n.name],
+         WHERE f.group_key IN (SELECT group_key FROM finding_aliases WHERE alias IN (${batch.map(() => '?').join(', ')}))`,
+      (id) => [id],
     );
   }
 
@@ -529,10 +549,7 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async advanceEvaluatedAgainst(from: Record<string, string>, to: Record<string, string>): Promise<void> {
-    const ids = (await this.currentEvaluatedAgainst()).filter((r) => isDeepStrictEqual(r.against, from)).map((r) => r.id);
-    for (const batch of chunks(ids, ROWS_PER_INSERT)) {
-      await this.sql.run(`UPDATE revisions SET evaluated_against = ? WHERE id IN (${batch.map(() => '?').join(', ')})`, [JSON.stringify(to), ...batch]);
-    }
+    await this.setEvaluatedAgainstOf((await this.currentEvaluatedAgainst()).filter((r) => isDeepStrictEqual(r.against, from)).map((r) => r.id), to);
   }
 
   /** Each current revision's evaluated_against, parsed: compared as maps, so the order it was written in does not matter. */
@@ -544,8 +561,7 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async currentFailingFindings(): Promise<CurrentFinding[]> {
-    // Decided on the parsed finding, not by matching its stored text (which depends on field order).
-    return (await this.currentFindingsWhere('1 = 1', [])).filter((f) => f.finding.failsPolicy);
+    return this.currentFindingsWhere('f.fails_policy = 1', []);
   }
 
   async addTriage(d: TriageDecision): Promise<StoredTriageDecision> {
@@ -646,6 +662,69 @@ export class SqlFleetStore implements FleetStore {
     return rows.map((r) => ({ ...deliveryOf(r), deliveredAt: r.delivered_at, lastError: r.last_error }));
   }
 
+  // Sync over thousands of revisions (fleet-speed).
+
+  async revisionsToEvaluate(ids: readonly number[]): Promise<RevisionToEvaluate[]> {
+    const found: RevisionToEvaluate[] = [];
+    for (const batch of chunks(ids, ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<RevisionRow & { app: string; graph: Buffer }>(
+        `SELECT ${REVISION_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, a.name AS app, r.graph FROM revisions r JOIN apps a ON a.id = r.app_id
+         WHERE r.id IN (${batch.map(() => '?').join(', ')})`,
+        batch,
+      );
+      for (const row of rows) found.push({ revision: revisionOf(row), app: row.app, graph: row.graph });
+    }
+    return found.sort((a, b) => a.revision.id - b.revision.id);
+  }
+
+  async storedFindingsOf(ids: readonly number[]): Promise<Map<number, StoredFinding[]>> {
+    const found = new Map<number, StoredFinding[]>();
+    for (const batch of chunks(ids, ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<{ revision_id: number; finding: string }>(
+        `SELECT revision_id, finding FROM findings WHERE revision_id IN (${batch.map(() => '?').join(', ')})`,
+        batch,
+      );
+      for (const row of rows) {
+        const id = Number(row.revision_id);
+        let list = found.get(id);
+        if (!list) found.set(id, (list = []));
+        list.push({ finding: JSON.parse(row.finding) as Finding, text: row.finding });
+      }
+    }
+    return found;
+  }
+
+  async rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFinding[]; add: readonly StoredFinding[] }[]): Promise<void> {
+    const removed = changes.flatMap((c) => c.remove.map((r) => ({ revisionId: c.revisionId, finding: r.finding })));
+    const ids = await this.packageIds(removed.map((r) => r.finding.package));
+    // The findings table's key: revision, lockfile, package, alias group (ids typed: PostgreSQL reads VALUES' parameters as text).
+    const row = '(CAST(? AS BIGINT), ?, CAST(? AS BIGINT), ?)';
+    for (const batch of chunks(removed, ROWS_PER_INSERT)) {
+      await this.sql.run(
+        `DELETE FROM findings WHERE (revision_id, target, package_id, group_key) IN (VALUES ${batch.map(() => row).join(', ')})`,
+        batch.flatMap(({ revisionId, finding: f }) => [
+          revisionId,
+          f.target,
+          ids.get(packageKeyText(f.package)) as number,
+          aliasGroupKey([f.advisory.id, ...f.advisory.aliases]),
+        ]),
+      );
+    }
+    await this.insertFindings(changes.flatMap((c) => c.add.map(({ finding, text }) => ({ revisionId: c.revisionId, finding, text }))));
+  }
+
+  async currentFailingCount(): Promise<number> {
+    const rows = await this.sql.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM findings f JOIN apps a ON a.current_revision = f.revision_id WHERE f.fails_policy = 1`,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async setEvaluatedAgainstOf(revisionIds: readonly number[], against: Record<string, string>): Promise<void> {
+    for (const batch of chunks(revisionIds, ROWS_PER_INSERT)) {
+      await this.sql.run(`UPDATE revisions SET evaluated_against = ? WHERE id IN (${batch.map(() => '?').join(', ')})`, [JSON.stringify(against), ...batch]);
+    }
+  }
 }
 
 interface DeliveryRow {

@@ -182,8 +182,8 @@ export interface FleetStore {
   packagesNamed(names: { ecosystem: Ecosystem; name: string }[]): Promise<PackageKey[]>;
   /** Ids of current revisions that lock one of these exact packages (name and version). */
   currentRevisionsLockingVersions(packages: PackageKey[]): Promise<number[]>;
-  /** Ids of current revisions with a stored finding about a package of one of these names. */
-  currentRevisionsWithFindingsOn(names: { ecosystem: Ecosystem; name: string }[]): Promise<number[]>;
+  /** Ids of current revisions with a stored finding whose alias group holds one of these advisory ids (as spelt). */
+  currentRevisionsWithFindingsOf(advisoryIds: readonly string[]): Promise<number[]>;
   /** Ids of current revisions whose findings were computed with none of these database states. */
   currentRevisionsEvaluatedOtherwise(states: Record<string, string>[]): Promise<number[]>;
   /** Current revisions evaluated with `from` are now known to hold for `to` (sync found nothing for them to change). */
@@ -209,6 +209,30 @@ export interface FleetStore {
   deliveryFailed(d: OutboxDelivery, nextAttemptAt: string, error: string): Promise<void>;
   /** Every delivery of every event, for `fleet` diagnostics and tests. */
   deliveries(): Promise<(OutboxDelivery & { deliveredAt: string | null; lastError: string | null })[]>;
+
+  // Sync over thousands of revisions: a few statements per batch, not several per revision (fleet-speed).
+
+  /** These revisions, each with its application's name and its compressed graph, in id order. */
+  revisionsToEvaluate(ids: readonly number[]): Promise<RevisionToEvaluate[]>;
+  /** The stored findings of these revisions, each with its stored JSON text (revisions without findings are absent). */
+  storedFindingsOf(ids: readonly number[]): Promise<Map<number, StoredFinding[]>>;
+  /** Per revision, deletes the stored findings `remove` (as storedFindingsOf gave them) and inserts `add` (`text`: JSON.stringify of the finding). */
+  rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFinding[]; add: readonly StoredFinding[] }[]): Promise<void>;
+  setEvaluatedAgainstOf(revisionIds: readonly number[], against: Record<string, string>): Promise<void>;
+  /** How many findings of current revisions fail their policy (before triage). */
+  currentFailingCount(): Promise<number>;
+}
+
+export interface RevisionToEvaluate {
+  revision: RevisionRecord;
+  app: string;
+  graph: Buffer;
+}
+
+export interface StoredFinding {
+  finding: Finding;
+  /** The JSON text as stored: an evaluation giving the same text has nothing to write. */
+  text: string;
 }
 
 /** An application's current revision, as queries across the fleet return it. */
