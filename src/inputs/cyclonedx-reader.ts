@@ -18,8 +18,29 @@ import { PUBLIC_REGISTRY } from './inventory.js';
  * Fail closed: a component that may be a package (see NOT_PACKAGE_TYPES) but that stowage
  * cannot identify, and an edge naming a bom-ref no component has, refuse the whole file unless
  * the user allows them; then they are reported, never silently dropped. stowage's own SBOMs
- * name the application's path and workspace packages without a purl, by a ref that says so.
+ * name the application's path and workspace packages without a purl, by a ref that says so,
+ * and the applications inside a shipped artifact (a package's binaries) by a `stowage:path`
+ * property: those are read as roots of their own. A composition whose aggregate is
+ * `incomplete` makes the graphs partial (refused unless partial inventories are allowed).
  */
+
+/** The property stowage writes on each application inside a shipped artifact (sbom/cyclonedx.ts). */
+const PART_PROPERTY = 'stowage:path';
+
+/** An application inside what the SBOM describes, as stowage writes one: no purl, a `stowage:path` property. */
+function isShippedPart(component: Json): boolean {
+  return (
+    component.type === 'application' &&
+    component.purl === undefined &&
+    Array.isArray(component.properties) &&
+    component.properties.some((p) => isRecord(p) && p.name === PART_PROPERTY)
+  );
+}
+
+/** Whether a composition says some inventory of the document is incomplete. */
+function isIncomplete(doc: Json): boolean {
+  return Array.isArray(doc.compositions) && doc.compositions.some((c) => isRecord(c) && typeof c.aggregate === 'string' && c.aggregate.startsWith('incomplete'));
+}
 
 export interface CycloneDxReadOptions {
   /** Read what can be identified, and list the rest as not audited, instead of refusing. */
@@ -231,6 +252,8 @@ export function readCycloneDx(path: string, text: string, options: CycloneDxRead
   const byRef = new Map<string, Package>();
   const packages: Package[] = [];
   const unidentified: UnidentifiedComponent[] = [];
+  /** Applications inside a shipped artifact, by bom-ref. */
+  const parts = new Map<string, { name: string; version: string }>();
 
   for (const { component, at, isApplication } of walkComponents(path, doc)) {
     const bomRef = component['bom-ref'];
@@ -243,6 +266,10 @@ export function readCycloneDx(path: string, text: string, options: CycloneDxRead
     if (isApplication) {
       app = component;
       appRef = bomRef ?? null;
+      continue;
+    }
+    if (bomRef !== undefined && isShippedPart(component)) {
+      parts.set(bomRef, { name: str(component.name) ?? bomRef, version: str(component.version) ?? '' });
       continue;
     }
     const identity = identify(component, bomRef ?? null);
@@ -275,7 +302,8 @@ export function readCycloneDx(path: string, text: string, options: CycloneDxRead
     );
   }
 
-  const { edges, dangling } = readEdges(path, doc, refs, byRef, appRef, options);
+  const { edges, dangling } = readEdges(path, doc, refs, byRef, new Set([...(appRef === null ? [] : [appRef]), ...parts.keys()]), options);
+  const partial = isIncomplete(doc);
   const ecosystems = [...new Set(packages.map((p) => p.ecosystem))];
   if (ecosystems.length === 0) {
     const why = unidentified.length > 0 ? `; not audited: ${listed(unidentified.map(describe))}` : '';
@@ -296,6 +324,13 @@ export function readCycloneDx(path: string, text: string, options: CycloneDxRead
     }
     graph.packages.push(...packages.filter((p) => p.ecosystem === ecosystem));
     graph.edges.push(...edges.filter((e) => byRef.get(e.to)?.ecosystem === ecosystem));
+    // Each application inside the artifact that holds packages of this ecosystem: a root of its own.
+    for (const [ref, part] of parts) {
+      if (!graph.edges.some((e) => e.from === ref)) continue;
+      graph.packages.push({ id: ref, ecosystem, name: part.name, version: part.version, source: { kind: 'workspace', url: null, isDefaultRegistry: false }, checksum: null });
+      graph.roots.push(ref);
+    }
+    if (partial) graph.partial = true;
     // Listed once per file, with its first graph: they belong to no ecosystem stowage knows.
     if (i === 0 && options.allowUnidentified) {
       graph.unidentified = unidentified;
@@ -309,7 +344,7 @@ export function readCycloneDx(path: string, text: string, options: CycloneDxRead
 }
 
 /**
- * `dependencies[]` as edges between packages of one ecosystem, or from the application. An edge
+ * `dependencies[]` as edges between packages of one ecosystem, or from an application. An edge
  * that names a bom-ref no component has means the document is incomplete: refused, unless
  * unidentified input is allowed (then it is listed). Edges to or from components that are not
  * packages, or not identified, are not package edges.
@@ -319,7 +354,7 @@ function readEdges(
   doc: Json,
   refs: ReadonlyMap<string, Location>,
   byRef: ReadonlyMap<string, Package>,
-  appRef: string | null,
+  applications: ReadonlySet<string>,
   options: CycloneDxReadOptions,
 ): { edges: Edge[]; dangling: string[] } {
   if (doc.dependencies !== undefined && !Array.isArray(doc.dependencies)) throw new InputError(path, '"dependencies" must be an array');
@@ -338,7 +373,7 @@ function readEdges(
         continue;
       }
       const to = byRef.get(target);
-      if (!to || !(dep.ref === appRef || from?.ecosystem === to.ecosystem)) continue;
+      if (!to || !(applications.has(dep.ref) || from?.ecosystem === to.ecosystem)) continue;
       edges.push({ from: dep.ref, to: to.id, kind: to.flags?.dev ? 'dev' : 'normal' });
     }
   }

@@ -5,6 +5,7 @@ import { InputError } from '../../core/errors.js';
 import type { DependencyGraph } from '../../core/graph.js';
 import { readUntrustedTree, type ArchiveFile, type UntrustedTree } from '../../core/untrusted-tar.js';
 import { isTreeInventoryFile, treeApplications } from '../installed-tree.js';
+import { namedByFile, type ShippedRead } from '../shipped-artifact.js';
 
 /**
  * An image archive, as `docker save` writes it (`manifest.json`: per image its `Layers`, paths
@@ -24,7 +25,7 @@ const MAX_ENTRIES = 2_000_000;
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 
-export async function readImageArchive(path: string, bytes: Buffer): Promise<DependencyGraph[]> {
+export async function readImageArchive(path: string, bytes: Buffer): Promise<ShippedRead> {
   const archive = await readUntrustedTree(bytes, { label: path, compression: 'none', maxBytes: ARCHIVE_MAX_BYTES, maxEntries: MAX_ENTRIES, duplicates: 'refuse', keep: () => true });
   const blobs = new Map(archive.files.map((f) => [f.path, f.data]));
   const images = imagesOf(path, archive, blobs);
@@ -35,11 +36,21 @@ export async function readImageArchive(path: string, bytes: Buffer): Promise<Dep
     graphs.push(...treeApplications(files, label));
   }
   if (graphs.length === 0) throw new InputError(path, 'nothing to audit: no Rust binary and no node_modules in the image');
-  return graphs;
+  return { artifact: imageArtifact(path, images), graphs };
+}
+
+/** One image by its tag (`NAME:TAG`) as the artifact's name and version; several, or none tagged, by the archive's file name. */
+function imageArtifact(path: string, images: readonly ImageLayers[]): ShippedRead['artifact'] {
+  const tag = images.length === 1 ? images[0]?.tag : undefined;
+  const colon = tag === undefined ? -1 : tag.lastIndexOf(':');
+  if (tag === undefined || colon <= tag.lastIndexOf('/')) return namedByFile(path, 'image');
+  return { path, kind: 'image', name: tag.slice(0, colon), version: tag.slice(colon + 1) };
 }
 
 interface ImageLayers {
   name: string;
+  /** `docker save`'s first RepoTags entry, or the OCI ref name annotation. */
+  tag?: string;
   /** Paths in the archive, lowest layer first. */
   layers: string[];
 }
@@ -53,7 +64,7 @@ function imagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<strin
       const record = entry as { Layers?: unknown; RepoTags?: unknown };
       if (!Array.isArray(record.Layers) || !record.Layers.every((l) => typeof l === 'string')) throw new InputError(`${path}:manifest.json`, `image ${i}: "Layers" is not a list of paths`);
       const tags = Array.isArray(record.RepoTags) ? record.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-      return { name: tags[0] ?? `image ${i}`, layers: record.Layers as string[] };
+      return { name: tags[0] ?? `image ${i}`, ...(tags[0] !== undefined ? { tag: tags[0] } : {}), layers: record.Layers as string[] };
     });
   }
   const index = blobs.get('index.json');
@@ -70,9 +81,10 @@ function imagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<strin
       return;
     }
     if (!Array.isArray(doc.layers)) throw new InputError(`${path}:${blobPath}`, 'neither an image index nor an image manifest (no "layers")');
-    const name = typeof d.annotations?.['org.opencontainers.image.ref.name'] === 'string' ? (d.annotations['org.opencontainers.image.ref.name'] as string) : d.digest;
+    const refName = d.annotations?.['org.opencontainers.image.ref.name'];
     images.push({
-      name,
+      name: typeof refName === 'string' ? refName : d.digest,
+      ...(typeof refName === 'string' ? { tag: refName } : {}),
       layers: doc.layers.map((layer, i) => {
         const digest = (layer as { digest?: unknown }).digest;
         if (typeof digest !== 'string') throw new InputError(`${path}:${blobPath}`, `layers[${i}] has no digest`);
