@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import Ajv, { type Options } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { PROJECT_ROOT } from './shared.js';
 
 /** The one Ajv set-up of the suite: official schemas (CycloneDX, SPDX, SARIF) and stowage's own. */
 
@@ -75,4 +76,38 @@ export function cycloneDx16Validator(): (doc: unknown) => void {
       'http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json': readJsonSchema(join(dir, 'jsf-0.82.SNAPSHOT.schema.json')),
     },
   });
+}
+
+/** The subset of an SPDX 2.3 JSON document the specification's own rules below look at. */
+interface SpdxShape {
+  packages: { SPDXID: string; checksums?: { checksumValue: string }[] }[];
+  relationships: { spdxElementId: string; relatedSpdxElement: string }[];
+  creationInfo: { created: string };
+  documentNamespace: string;
+}
+
+/**
+ * A validator for SPDX 2.3 documents: the JSON schema from spdx/spdx-spec
+ * (test/fixtures/schemas/README.md says where it comes from), plus the rules of the
+ * specification its JSON schema does not encode.
+ */
+export function spdx23Validator(): (doc: unknown) => void {
+  const validateSchema = schemaValidator(readJsonSchema(join(PROJECT_ROOT, 'test', 'fixtures', 'schemas', 'spdx-schema-2.3.json')));
+  return (document) => {
+    validateSchema(document);
+    const doc = document as SpdxShape;
+    const ids = new Set<string>();
+    for (const p of doc.packages) {
+      assert.match(p.SPDXID, /^SPDXRef-[A-Za-z0-9.-]+$/, 'SPDX 2.3 section 7.2: SPDXRef- then letters, digits, . and -');
+      assert.ok(!ids.has(p.SPDXID), `SPDXID ${p.SPDXID} is unique`);
+      ids.add(p.SPDXID);
+      for (const c of p.checksums ?? []) assert.match(c.checksumValue, /^[0-9a-f]+$/, 'lower-case hex checksums');
+    }
+    for (const r of doc.relationships) {
+      assert.ok(r.spdxElementId === 'SPDXRef-DOCUMENT' || ids.has(r.spdxElementId), `${r.spdxElementId} is defined`);
+      assert.ok(ids.has(r.relatedSpdxElement), `${r.relatedSpdxElement} is defined`);
+    }
+    assert.match(doc.creationInfo.created, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'SPDX 2.3 section 6.9: YYYY-MM-DDThh:mm:ssZ');
+    assert.ok(URL.canParse(doc.documentNamespace) && !doc.documentNamespace.includes('#'), 'SPDX 2.3 section 6.5: an absolute URI without #');
+  };
 }
