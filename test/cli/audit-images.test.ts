@@ -1,11 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport, type AuditReport } from '../support/audit-report.js';
-import { packTar, type TarEntry } from '../support/hostile-tar.js';
-import { ADVISORY_DB_BUNDLE, GHSA_NPM, runCli, tempDir } from '../support/shared.js';
+import { gzipBombTar, packTar, type TarEntry } from '../support/hostile-tar.js';
+import { ADVISORY_DB_BUNDLE, GHSA_NPM, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
 import { dockerSaveArchive, installedLayers, realRustBinary, tarFile } from '../support/shipped-artifacts.js';
 
 /**
@@ -131,4 +132,29 @@ test('an installed tree: a directory without lockfiles, symbolic links never fol
   const minimist = report.findings.filter((f) => f.package.name === 'minimist');
   // No package.json at the root: the application is named by its directory, with no version.
   assert.deepEqual(minimist.map((f) => f.paths), [[['web@', 'minimist@0.0.8']], [['web@', 'minimist@0.0.8']]]);
+});
+
+/** GNU time, which reports a command's peak resident memory; .ci/run installs it (Debian package `time`). */
+const GNU_TIME = '/usr/bin/time';
+function whyNoGnuTime(): string | false {
+  if (existsSync(GNU_TIME)) return false;
+  if (process.env.CI === 'true') throw new Error(`${GNU_TIME} is missing: .ci/run installs the Debian package "time"`);
+  return `${GNU_TIME} not installed (Debian package "time")`;
+}
+
+test('a layer bomb: a 1 GiB file of zeros in a 1 MB layer is counted as it is inflated, never held in memory', { skip: whyNoGnuTime() }, async () => {
+  const GiB = 1024 * 1024 * 1024;
+  const layer = await gzipBombTar([file('usr/bin/tool', readFileSync(realRustBinary()), 0o755)], { name: 'var/lib/zeros.img', size: GiB });
+  const archive = await dockerSaveArchive([layer], 'bomb:1');
+  assert.ok(readFileSync(archive).length < 32 * 1024 * 1024, 'the archive is small');
+  const run = spawnSync(GNU_TIME, ['-f', 'peak-rss-kib=%M', process.execPath, join(PROJECT_ROOT, 'bin', 'stowage.cjs'), 'audit', archive, '--db', ADVISORY_DB_BUNDLE, '--format', 'json', '--allow-partial'], {
+    env: { ...process.env, NO_COLOR: '1', STOWAGE_CACHE_DIR: cacheDir },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.ok(run.status === 0 || run.status === 1, run.stderr);
+  assert.deepEqual(auditReport(run.stdout).targets.map((t) => t.path), [`${archive}:usr/bin/tool`]);
+  const peak = Number(/peak-rss-kib=(\d+)/.exec(run.stderr)?.[1]);
+  // Holding the file would take a gibibyte (twice that while it was joined); reading the real binary and the index takes a fraction.
+  assert.ok(peak > 0 && peak * 1024 < GiB / 2, `peak resident memory ${peak} KiB`);
 });

@@ -11,12 +11,11 @@ import { bundledProvides } from './bundled-provides.js';
 import { readCpio } from './cpio.js';
 import { readRpmFile } from './rpm-file.js';
 import type { ShippedRead } from '../shipped-artifact.js';
+import { SHIPPED_LIMITS } from '../shipped-limits.js';
 
 /** rpm's payload compressors (PAYLOADCOMPRESSOR) that stowage inflates. */
 const PAYLOAD_COMPRESSION: Readonly<Record<string, Compression>> = { gzip: 'gz', xz: 'xz', zstd: 'zst', identity: 'none' };
 
-const PAYLOAD_MAX_BYTES = 16 * 1024 * 1024 * 1024;
-const PAYLOAD_MAX_ENTRIES = 2_000_000;
 
 /** What `stowage package rpm` names its vendor archive in a source RPM (Source1). */
 const VENDOR_ARCHIVE = /-vendor\.tar\.(zst|gz)$/;
@@ -34,10 +33,10 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   const compression = PAYLOAD_COMPRESSION[rpm.payloadCompressor];
   if (compression === undefined) throw new InputError(path, `payload compressor ${JSON.stringify(rpm.payloadCompressor)} is not one stowage reads (gzip, xz, zstd)`);
   const label = `${path}: payload`;
-  const keep = rpm.kind === 'source' ? (file: string): boolean => VENDOR_ARCHIVE.test(file) : (_file: string, data: Buffer): boolean => isElf(data);
+  const keep = rpm.kind === 'source' ? (file: string): boolean => VENDOR_ARCHIVE.test(file) : (_file: string, head: Buffer): boolean => isElf(head);
   let files;
   try {
-    files = await readCpio(inflate(rpm.payload, compression), { label, maxBytes: PAYLOAD_MAX_BYTES, maxEntries: PAYLOAD_MAX_ENTRIES, keep });
+    files = await readCpio(inflate(rpm.payload, compression), { label, ...SHIPPED_LIMITS, keep });
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(label, `truncated or corrupt ${rpm.payloadCompressor} data: ${err instanceof Error ? err.message : String(err)}`);
