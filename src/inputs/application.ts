@@ -5,6 +5,7 @@ import type { DependencyGraph } from '../core/graph.js';
 import { readTextInput } from '../core/input-files.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { isCycloneDxText, readCycloneDx, type CycloneDxReadOptions } from './cyclonedx-reader.js';
+import { isSpdxText, readSpdx } from './spdx-reader.js';
 import { findLockfiles, readDependencyGraph, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
@@ -46,7 +47,7 @@ function fileHead(path: string, length: number): Uint8Array {
 }
 
 /**
- * What an audit reads besides lockfiles: a CycloneDX JSON SBOM, a stowage vendor archive
+ * What an audit reads besides lockfiles: a CycloneDX or SPDX JSON SBOM, a stowage vendor archive
  * (its stowage-sbom.cdx.json), or a Rust executable (ELF, PE, Mach-O), so a shipped artifact
  * can be audited again without its source. Null when PATH is none of them (a lockfile or a
  * directory).
@@ -61,10 +62,12 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   }
   if (path.endsWith('.json')) {
     const text = readTextInput(path);
-    if (!isCycloneDxText(text)) return null;
-    const graphs = readCycloneDx(path, text, options);
+    const spdx = !isCycloneDxText(text) && isSpdxText(text);
+    if (!spdx && !isCycloneDxText(text)) return null;
+    const graphs = spdx ? readSpdx(path, text, options) : readCycloneDx(path, text, options);
     if (graphs.some((g) => g.partial === true) && !options.allowPartial) {
-      throw new InputError(path, `the SBOM says its inventory is incomplete (a composition with aggregate "incomplete"): a partial inventory; refused (pass ${ALLOW_PARTIAL_FLAG} to audit it, reported as partial)`);
+      const how = spdx ? 'an annotation' : 'a composition with aggregate "incomplete"';
+      throw new InputError(path, `the SBOM says its inventory is incomplete (${how}): a partial inventory; refused (pass ${ALLOW_PARTIAL_FLAG} to audit it, reported as partial)`);
     }
     options.record?.(path, text);
     return graphs.map((g) => ({ ...g, inventory: 'sbom' }));

@@ -122,7 +122,7 @@ test("Debian's own Rust application packages: the package and its binaries, X-Ca
   }
 });
 
-test("the SBOM of a .deb audited again: a partial one refused, then the same findings as the package's own audit", { skip: whyNoTestDebs() }, () => {
+test("the SBOM (CycloneDX, SPDX) of a .deb audited again: a partial one refused, then the same findings as the package's own audit", { skip: whyNoTestDebs() }, () => {
   const deb = (testDebs() ?? [])[0] as string;
   const out = `${tempDir('sbom-shipped-again')}/package.cdx.json`;
   const made = sbom(deb, '--allow-partial', '-o', out);
@@ -138,6 +138,14 @@ test("the SBOM of a .deb audited again: a partial one refused, then the same fin
   assert.ok(findings(direct.stdout).length > 0, 'Debian built these with atty 0.2.14');
   assert.deepEqual(findings(again.stdout), findings(direct.stdout));
   assert.deepEqual(auditReport(again.stdout).targets.map((t) => t.partial), [true]);
+
+  // The same from SPDX: partial said by the annotation, read back as partial.
+  const spdxOut = `${tempDir('sbom-shipped-again')}/package.spdx.json`;
+  assert.equal(sbom(deb, '--allow-partial', '--format', 'spdx', '-o', spdxOut).status, 0);
+  assert.match(oneLine(audit(spdxOut).stderr), /package\.spdx\.json: the SBOM says its inventory is incomplete \(an annotation\)/);
+  const fromSpdx = audit(spdxOut, '--allow-partial');
+  assert.equal(fromSpdx.status, direct.status, fromSpdx.stderr);
+  assert.deepEqual(findings(fromSpdx.stdout), findings(direct.stdout));
 });
 
 test('a binary RPM: the package is the application, its bundled provides and its binary each named; SPDX too', () => {
