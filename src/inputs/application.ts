@@ -9,7 +9,7 @@ import { isSpdxText, readSpdx } from './spdx-reader.js';
 import { findLockfiles, readDependencyGraph, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
-import { binaryApplication, readRustBinary } from './binary/rust-binary.js';
+import { binaryRoot, readRustBinary } from './binary/rust-binary.js';
 import { namedByFile, type ShippedArtifact, type ShippedRead } from './shipped-artifact.js';
 
 /**
@@ -85,7 +85,7 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
     );
   }
   options.record?.(path, bytes);
-  const root = binaryApplication(graph);
+  const root = binaryRoot(graph);
   return { artifact: root ? { path, kind: 'binary', name: root.name, version: root.version } : namedByFile(path, 'binary'), graphs: [graph] };
 }
 
