@@ -115,7 +115,8 @@ export class AdvisoryIndex {
       rmSync(tmp, { force: true });
       db = openSqlite(tmp, {});
     } catch (err) {
-      throw cacheWriteError(err, tmp, 'write the advisory index');
+      // Named by the index it would become: the temporary name means nothing to the user.
+      throw cacheWriteError(err, file, 'write the advisory index');
     }
     try {
       db.pragma('journal_mode = OFF');

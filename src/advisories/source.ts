@@ -329,7 +329,8 @@ async function cloneFresh(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>, l
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     if (err instanceof GitError) throw new StowageError(`cannot clone advisory database ${spec.name} into ${layout.dbRoot}: git: ${err.message} (check the --db source: URL or path, #branch, network)`);
-    throw cacheWriteError(err, tmp, `clone advisory database ${spec.name}`);
+    // Named by the clone it would become: the temporary name means nothing to the user.
+    throw cacheWriteError(err, layout.gitDir, `clone advisory database ${spec.name}`);
   }
   try {
     renameSync(tmp, layout.gitDir);

@@ -5,6 +5,7 @@ import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
 import { DEFAULT_DATABASES, parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
 import type { LockfileLocation } from '../inputs/lockfiles.js';
 import { readApplication } from '../inputs/application.js';
+import type { ShippedArtifact } from '../inputs/shipped-artifact.js';
 import { runAudit, type AuditResult } from './audit.js';
 import type { AuditPolicy } from './policy.js';
 
@@ -31,6 +32,7 @@ export type AuditSettings = Omit<AuditRequest, 'paths' | 'now' | 'fixAdvice'>;
 export interface ApplicationAudit {
   locations: LockfileLocation[];
   graphs: DependencyGraph[];
+  artifacts: ShippedArtifact[];
   databases: AdvisoryDatabase[];
   result: AuditResult;
 }
@@ -73,7 +75,7 @@ async function adviseFixes(lockfileGraphs: readonly DependencyGraph[], result: A
 export async function auditApplication(request: AuditRequest): Promise<ApplicationAudit> {
   // Read first, so a malformed STOWAGE_NOW is reported before any database work.
   const now = request.now ?? evaluationTime();
-  const { locations, graphs } = await readApplication(request.paths, {
+  const { locations, graphs, artifacts } = await readApplication(request.paths, {
     allowUnidentified: request.allowUnidentified === true,
     allowPartial: request.allowPartial === true,
   });
@@ -84,7 +86,7 @@ export async function auditApplication(request: AuditRequest): Promise<Applicati
     for (const spec of specs) databases.push(await openDatabase(spec, { cacheRoot: request.cacheRoot, fetch: request.fetch }));
     const result = await runAudit({ graphs, databases, policy: request.policy, now });
     if (request.fixAdvice) await adviseFixes(graphs.slice(0, locations.length), result);
-    return { locations, graphs, databases, result };
+    return { locations, graphs, artifacts, databases, result };
   } finally {
     for (const db of databases) db.index.close();
   }

@@ -4,7 +4,8 @@ import { EXIT_OK, StowageError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { auditApplication } from '../audit/run.js';
-import { readApplication } from '../inputs/application.js';
+import { readApplication, type ApplicationRead } from '../inputs/application.js';
+import type { ShippedArtifact, ShippedKind } from '../inputs/shipped-artifact.js';
 import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
 import { readArchive } from '../core/archive.js';
 import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
@@ -13,8 +14,7 @@ import { MANIFEST_PATH } from '../core/archive.js';
 import { projectDirOf, vendorGraphs } from '../vendoring/vendor-app.js';
 import type { VendoredPackage } from '../vendoring/vendor-tree.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { hasApplicationManifest, readApplicationManifest } from '../inputs/application-manifest.js';
-import { binaryApplication } from '../inputs/binary/rust-binary.js';
+import { hasApplicationManifest, readApplicationManifest, type ApplicationManifest } from '../inputs/application-manifest.js';
 import { cycloneDx } from '../sbom/cyclonedx.js';
 import { applicationLicense, parseLicenseOverrides } from '../package/rpm-package.js';
 import { sbomJson, type SbomInput } from '../sbom/sbom.js';
@@ -31,6 +31,31 @@ export interface SbomOptions extends AuditFlags {
   vendor?: string;
   licenses: boolean;
   license?: string[];
+}
+
+const ARTICLE: Readonly<Record<ShippedKind, string>> = {
+  'Debian package': 'a Debian package',
+  RPM: 'an RPM',
+  'source RPM': 'a source RPM',
+  image: 'an image',
+  'installed tree': 'an installed tree',
+  binary: 'a binary',
+};
+
+/** What shipped as the application an SBOM describes: its own name and version, no licence known but the one given. */
+function shippedManifest(artifact: ShippedArtifact, graphs: readonly DependencyGraph[]): ApplicationManifest {
+  return {
+    ecosystem: graphs[0]?.ecosystem ?? 'cargo',
+    path: artifact.path,
+    name: artifact.name,
+    version: artifact.version ?? '',
+    license: null,
+    licenseFile: null,
+    description: null,
+    homepage: null,
+    binaries: [],
+    hasTests: false,
+  };
 }
 
 /** Where the packages' licences are read from: a vendor archive, or a vendoring run (cached downloads). */
@@ -66,21 +91,25 @@ export async function sbomCommand(path: string | undefined, opts: SbomOptions): 
   const overrides = parseLicenseOverrides(opts.license ?? []);
   const settings = auditSettings(target, opts);
 
-  let located: Awaited<ReturnType<typeof readApplication>>;
+  let located: ApplicationRead;
   let findings: Finding[] | undefined;
   if (opts.vex) {
     const audited = await auditApplication({ paths: [target], ...settings });
-    located = { locations: audited.locations, graphs: audited.graphs };
+    located = { locations: audited.locations, graphs: audited.graphs, artifacts: audited.artifacts };
     findings = audited.result.findings;
     for (const w of audited.result.warnings) warn(w);
   } else {
-    located = await readApplication([target]);
+    located = await readApplication([target], { allowUnidentified: false, allowPartial: opts.allowPartial === true });
   }
   const graphs: DependencyGraph[] = located.graphs;
-  const fromBinary = manifest === null && graphs.length === 1 ? binaryApplication(graphs[0] as DependencyGraph) : null;
-  const app = manifest ?? fromBinary ?? readApplicationManifest(projectDir);
-  if (fromBinary && opts.licenses && opts.vendor === undefined) {
-    throw new StowageError("the licences of a binary's crates are not fetched (no lockfile checksums to verify them against): pass --no-licenses, or --vendor with the application's vendor archive", target);
+  // What shipped names itself (a package, an image, a tree); a binary, only when no manifest is beside it.
+  const artifact = located.artifacts.find((a) => a.kind !== 'binary' || manifest === null);
+  const app = artifact ? shippedManifest(artifact, graphs) : (manifest ?? readApplicationManifest(projectDir));
+  if (artifact && opts.licenses && opts.vendor === undefined) {
+    throw new StowageError(
+      `the licences of the crates and packages of ${ARTICLE[artifact.kind]} are not fetched (no lockfile checksums to verify them against): pass --no-licenses, or --vendor with the application's vendor archive`,
+      target,
+    );
   }
 
   const licenses = new Map<string, string | null>();
@@ -93,11 +122,18 @@ export async function sbomCommand(path: string | undefined, opts: SbomOptions): 
     }
   }
   const input: SbomInput = {
-    application: { name: app.name, version: app.version, license: applicationLicense(app, overrides).license, ecosystem: app.ecosystem },
+    application: {
+      name: app.name,
+      version: artifact && app.version === '' ? null : app.version,
+      license: applicationLicense(app, overrides).license,
+      ecosystem: app.ecosystem,
+      ...(artifact ? { shipped: artifact.kind } : {}),
+    },
     graphs,
     licenses,
     sourceDateEpoch: applicationSourceDateEpoch(projectDir, process.env),
     ...(findings ? { vulnerabilities: findings } : {}),
+    ...(artifact ? { artifactPath: artifact.path } : {}),
   };
   const text = sbomJson(opts.format === 'cyclonedx' ? cycloneDx(input) : spdx(input));
   if (output === undefined) writeStdout(text);

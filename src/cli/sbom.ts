@@ -15,11 +15,16 @@ export function registerSbom(program: Command, setExit: (code: number) => void):
         '--vendor ARCHIVE they are read from that archive instead, offline; with --no-licenses ' +
         'nothing is downloaded and licences are NOASSERTION. Timestamps come from SOURCE_DATE_EPOCH, ' +
         "else the application's last git commit time, else 1980-01-01, so the same inputs give the same document. " +
-        'PATH may also be a Rust binary with a cargo-auditable .dep-v0 section: ' +
-        'the application is its root crate, and its crates have no checksums to verify downloads against, so it needs --no-licenses ' +
-        '(or --vendor); a binary without the section (a partial inventory) makes no SBOM.',
+        'PATH may also be what shipped, read as `stowage audit` reads it: a Rust binary (its cargo-auditable .dep-v0 section, ' +
+        'the application being its root crate), a .deb, a binary or stowage source RPM, an OCI or docker save image archive, or an ' +
+        'installed tree (a directory without lockfiles). The package or image is then the application, and each Rust binary and ' +
+        'node_modules root inside it an application component of its own; every package says where it was learnt from ' +
+        '(property stowage:inventory in CycloneDX, sourceInfo in SPDX). Their packages have no checksums to verify downloads ' +
+        'against, so they need --no-licenses (or --vendor). A binary without .dep-v0 is read from its embedded source paths only ' +
+        'with --allow-partial, and the SBOM then says the inventory is partial (a CycloneDX composition with aggregate ' +
+        '"incomplete"; an SPDX annotation and document comment).',
     )
-    .argument('[path]', 'the application directory, its lockfile, or a Rust binary with a .dep-v0 section (default: the current directory)')
+    .argument('[path]', 'the application directory, its lockfile, or what shipped: a Rust binary, .deb, RPM, image archive or installed tree (default: the current directory)')
     .addOption(new Option('--format <format>', 'output format').choices(['cyclonedx', 'spdx']).default('cyclonedx'))
     .option('-o, --output <file>', 'write to FILE (a regular file or a new path; - for standard output) instead of standard output')
     .option('--vex', "add the audit's findings as CycloneDX vulnerabilities (each accepted one with its reason); uses the audit options")
@@ -36,11 +41,14 @@ Examples:
   stowage sbom --vendor vendor.tar.zst                  licences from a vendor archive, offline
   stowage sbom --no-licenses                            no downloads at all
   stowage sbom /usr/bin/app --no-licenses               a binary built with cargo-auditable
+  stowage sbom ripgrep_13.0.0-4_amd64.deb --no-licenses --allow-partial
+                                                        a Debian package: X-Cargo-Built-Using and its binaries
+  stowage sbom image.tar --no-licenses --format spdx     an image archive (docker save or OCI layout)
 
 Exit codes: 0 written, 2 it could not be made (bad input, unreadable database, download failure).`,
     )
     .action(async (path: string | undefined, opts: SbomOptions) => {
       setExit(await (await import('./sbom-command.js')).sbomCommand(path, opts));
     });
-  addAuditOptions(sbom, { omit: false });
+  addAuditOptions(sbom, { omit: false, shippedInput: true });
 }

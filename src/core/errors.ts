@@ -51,6 +51,9 @@ export function errorMessage(err: unknown): string {
 export function systemErrorReason(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   if (!(err instanceof Error) || typeof code !== 'string') return errorMessage(err).split('\n')[0] ?? '';
+  // Node's own SystemErrors (ERR_FS_EISDIR...) put the path in their message; their `info` holds the reason alone.
+  const info = (err as { info?: { code?: unknown; message?: unknown } }).info;
+  if (typeof info?.message === 'string' && typeof info.code === 'string') return `${info.message} (${info.code})`;
   const described = /^[A-Z][A-Z0-9_]*: ([^,]+)/.exec(err.message)?.[1];
   return `${described ?? err.message.split('\n')[0]} (${code})`;
 }

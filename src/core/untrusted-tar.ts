@@ -55,10 +55,18 @@ export interface UntrustedTarOptions {
 export interface UntrustedTreeOptions extends UntrustedTarOptions {
   /**
    * Whether a file's bytes are kept (true) or only counted (false): an image holds far more
-   * than a reader wants in memory. A hard link follows the decision made for its target.
+   * than a reader wants in memory. Decided on the file's path and first bytes (`head`: up to
+   * KEEP_HEAD_BYTES, all of a smaller file), before the rest is inflated, so a file that is
+   * not kept is never held in memory, however far it expands. A hard link follows the
+   * decision made for its target.
    */
-  keep: (path: string, data: Buffer) => boolean;
+  keep: (path: string, head: Buffer) => boolean;
+  /** Cap on the size of one kept file: past it the archive is refused (a kept file is held whole). */
+  maxKeptFileBytes: number;
 }
+
+/** How many of a file's first bytes `keep` is shown: enough for any magic number. */
+export const KEEP_HEAD_BYTES = 4096;
 
 /** A symbolic link of a file system image: recorded, never followed. */
 export interface TreeLink {
@@ -134,10 +142,10 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
  * in the same archive, whose bytes it shares. Files `keep` declines are counted, not kept.
  */
 export async function readUntrustedTree(bytes: Buffer, options: UntrustedTreeOptions): Promise<UntrustedTree> {
-  return readTar(bytes, options, options.keep);
+  return readTar(bytes, options, options.keep, options.maxKeptFileBytes);
 }
 
-async function readTar(bytes: Buffer, options: UntrustedTarOptions, keep: UntrustedTreeOptions['keep'] | null): Promise<UntrustedTree> {
+async function readTar(bytes: Buffer, options: UntrustedTarOptions, keep: UntrustedTreeOptions['keep'] | null, maxKeptFileBytes = Infinity): Promise<UntrustedTree> {
   const { label, maxBytes, maxEntries } = options;
   const strip = options.stripComponents ?? 0;
   const streamCap = maxBytes + maxEntries * METADATA_ALLOWANCE_PER_ENTRY + METADATA_ALLOWANCE;
@@ -231,21 +239,33 @@ async function readTar(bytes: Buffer, options: UntrustedTarOptions, keep: Untrus
       }
       const { path, mode } = entry;
       const chunks: Buffer[] = [];
+      let held = 0;
+      // Without `keep` every file is kept; with it, undecided (null) until its head is read.
+      let kept: boolean | null = keep === null ? true : null;
+      const decide = (): boolean => (kept ??= (keep as UntrustedTreeOptions['keep'])(path, Buffer.concat(chunks)));
       stream.on('data', (data: unknown) => {
         const chunk = data as Buffer;
         if (settled) return;
         fileBytes += chunk.length;
         if (fileBytes > maxBytes) return fail(refuse(name, `the archive expands past ${maxBytes} bytes`));
+        if (kept === false) return;
         chunks.push(chunk);
+        held += chunk.length;
+        if (kept === null && held >= KEEP_HEAD_BYTES && !decide()) {
+          chunks.length = 0;
+          held = 0;
+          return;
+        }
+        if (held > maxKeptFileBytes) fail(refuse(name, `a file read whole (a binary, a manifest) larger than ${maxKeptFileBytes} bytes`));
       });
       stream.on('end', () => {
         if (settled) return;
-        const file: ArchiveFile = { path, mode, data: Buffer.concat(chunks) };
         regular.add(path);
-        if (keep !== null && !keep(path, file.data)) {
+        if (!decide()) {
           removeFile(path);
           return next();
         }
+        const file: ArchiveFile = { path, mode, data: Buffer.concat(chunks) };
         // A later entry for the same path replaces the file, as extracting it would.
         symlinks.delete(path);
         const at = fileAt.get(path);

@@ -5,10 +5,12 @@ import type { DependencyGraph } from '../core/graph.js';
 import { readTextInput } from '../core/input-files.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { isCycloneDxText, readCycloneDx, type CycloneDxReadOptions } from './cyclonedx-reader.js';
+import { isSpdxText, readSpdx } from './spdx-reader.js';
 import { findLockfiles, readDependencyGraph, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
-import { readRustBinary } from './binary/rust-binary.js';
+import { binaryRoot, readRustBinary } from './binary/rust-binary.js';
+import { namedByFile, type ShippedArtifact, type ShippedRead } from './shipped-artifact.js';
 
 /**
  * Everything stowage reads an application from, in one place: lockfiles (a file or a
@@ -45,12 +47,12 @@ function fileHead(path: string, length: number): Uint8Array {
 }
 
 /**
- * What an audit reads besides lockfiles: a CycloneDX JSON SBOM, a stowage vendor archive
+ * What an audit reads besides lockfiles: a CycloneDX or SPDX JSON SBOM, a stowage vendor archive
  * (its stowage-sbom.cdx.json), or a Rust executable (ELF, PE, Mach-O), so a shipped artifact
  * can be audited again without its source. Null when PATH is none of them (a lockfile or a
  * directory).
  */
-async function readShippedArtifact(path: string, options: ApplicationReadOptions): Promise<DependencyGraph[] | null> {
+async function readShippedArtifact(path: string, options: ApplicationReadOptions): Promise<DependencyGraph[] | ShippedRead | null> {
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st?.isFile()) return null;
   if (ARCHIVE.test(path)) {
@@ -60,9 +62,15 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   }
   if (path.endsWith('.json')) {
     const text = readTextInput(path);
-    if (!isCycloneDxText(text)) return null;
+    const spdx = !isCycloneDxText(text) && isSpdxText(text);
+    if (!spdx && !isCycloneDxText(text)) return null;
+    const graphs = spdx ? readSpdx(path, text, options) : readCycloneDx(path, text, options);
+    if (graphs.some((g) => g.partial === true) && !options.allowPartial) {
+      const how = spdx ? 'an annotation' : 'a composition with aggregate "incomplete"';
+      throw new InputError(path, `the SBOM says its inventory is incomplete (${how}): a partial inventory; refused (pass ${ALLOW_PARTIAL_FLAG} to audit it, reported as partial)`);
+    }
     options.record?.(path, text);
-    return readCycloneDx(path, text, options).map((g) => ({ ...g, inventory: 'sbom' }));
+    return graphs.map((g) => ({ ...g, inventory: 'sbom' }));
   }
   // Sniffed by magic number, so only an executable is read whole, and only once.
   if (!looksLikeObjectFile(fileHead(path, 8))) return null;
@@ -77,7 +85,8 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
     );
   }
   options.record?.(path, bytes);
-  return [graph];
+  const root = binaryRoot(graph);
+  return { artifact: root ? { path, kind: 'binary', name: root.name, version: root.version } : namedByFile(path, 'binary'), graphs: [graph] };
 }
 
 /** A lockfile by its name, or a directory holding one: read as lockfiles, nothing else tried. */
@@ -87,6 +96,13 @@ function isLockfileInput(path: string): boolean {
   return st?.isFile() === true && LOCKFILE_NAMES.some((name) => path.endsWith(name));
 }
 
+export interface ApplicationRead {
+  locations: LockfileLocation[];
+  graphs: DependencyGraph[];
+  /** Each shipped artifact given (a package, an image, a tree, a binary), whose applications are among the graphs. */
+  artifacts: ShippedArtifact[];
+}
+
 /**
  * Lockfiles (each with its location, in order), then the graphs of any SBOM or archive given.
  * Read before any database work, so a typo in a path is reported first.
@@ -94,9 +110,10 @@ function isLockfileInput(path: string): boolean {
 export async function readApplication(
   paths: string[],
   options: ApplicationReadOptions = STRICT,
-): Promise<{ locations: LockfileLocation[]; graphs: DependencyGraph[] }> {
+): Promise<ApplicationRead> {
   const locations: LockfileLocation[] = [];
   const shipped: DependencyGraph[] = [];
+  const artifacts: ShippedArtifact[] = [];
   for (const path of paths) {
     if (isLockfileInput(path)) {
       locations.push(...findLockfiles(path));
@@ -104,10 +121,14 @@ export async function readApplication(
     }
     // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.
     const fromArtifact = (await readShippedArtifact(path, options)) ?? (await (await import('./shipped.js')).readShippedPackage(path, options));
-    if (fromArtifact) shipped.push(...fromArtifact);
-    else locations.push(...findLockfiles(path));
+    if (fromArtifact === null) locations.push(...findLockfiles(path));
+    else if (Array.isArray(fromArtifact)) shipped.push(...fromArtifact);
+    else {
+      shipped.push(...fromArtifact.graphs);
+      artifacts.push(fromArtifact.artifact);
+    }
   }
   const graphs: DependencyGraph[] = [];
   for (const location of locations) graphs.push(await readDependencyGraph(location, options.record));
-  return { locations, graphs: [...graphs, ...shipped] };
+  return { locations, graphs: [...graphs, ...shipped], artifacts };
 }

@@ -7,6 +7,9 @@ import { crateNameProblem } from '../ecosystems/package-names.js';
 import { parsePurl, type ParsedPurl } from '../core/purl.js';
 import { localComponentOf } from '../core/purl.js';
 import { PUBLIC_REGISTRY } from './inventory.js';
+import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs } from './sbom-graphs.js';
+
+export { ALLOW_UNIDENTIFIED_FLAG };
 
 /**
  * A CycloneDX JSON SBOM read back into dependency graphs, one per ecosystem it names, so what
@@ -18,15 +21,35 @@ import { PUBLIC_REGISTRY } from './inventory.js';
  * Fail closed: a component that may be a package (see NOT_PACKAGE_TYPES) but that stowage
  * cannot identify, and an edge naming a bom-ref no component has, refuse the whole file unless
  * the user allows them; then they are reported, never silently dropped. stowage's own SBOMs
- * name the application's path and workspace packages without a purl, by a ref that says so.
+ * name the application's path and workspace packages without a purl, by a ref that says so,
+ * and the applications inside a shipped artifact (a package's binaries) by a `stowage:path`
+ * property: those are read as roots of their own. A composition whose aggregate is
+ * `incomplete` makes the graphs partial (refused unless partial inventories are allowed).
  */
+
+/** The property stowage writes on each application inside a shipped artifact (sbom/cyclonedx.ts). */
+const PART_PROPERTY = 'stowage:path';
+
+/** An application inside what the SBOM describes, as stowage writes one: no purl, a `stowage:path` property. */
+function isShippedPart(component: Json): boolean {
+  return (
+    component.type === 'application' &&
+    component.purl === undefined &&
+    Array.isArray(component.properties) &&
+    component.properties.some((p) => isRecord(p) && p.name === PART_PROPERTY)
+  );
+}
+
+/** Whether a composition says some inventory of the document is incomplete. */
+function isIncomplete(doc: Json): boolean {
+  return Array.isArray(doc.compositions) && doc.compositions.some((c) => isRecord(c) && typeof c.aggregate === 'string' && c.aggregate.startsWith('incomplete'));
+}
 
 export interface CycloneDxReadOptions {
   /** Read what can be identified, and list the rest as not audited, instead of refusing. */
   allowUnidentified: boolean;
 }
 
-export const ALLOW_UNIDENTIFIED_FLAG = '--allow-unidentified';
 
 /**
  * CycloneDX component types that are not software packages: passed over unless their purl names
@@ -46,11 +69,9 @@ const NOT_PACKAGE_TYPES = new Set([
   'cryptographic-asset',
 ]);
 
-/** How many unidentified components or dangling refs a refusal names before it counts the rest. */
-const LISTED = 5;
 
-type Json = Record<string, unknown>;
-const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export type Json = Record<string, unknown>;
+export const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Where a component sits in the document, kept as parent links: rendered only for messages. */
 interface Location {
@@ -64,7 +85,7 @@ function locationText(at: Location): string {
   return keys.reverse().join('.');
 }
 
-type Identity =
+export type Identity =
   | { kind: 'package'; ecosystem: Ecosystem; name: string; version: string; source: PackageSource }
   | { kind: 'unidentified'; reason: string }
   | { kind: 'not-a-package' };
@@ -78,7 +99,7 @@ interface PurlEcosystem {
   isDefaultRegistry(url: string): boolean;
 }
 
-const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+export const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
 const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
   cargo: {
@@ -141,7 +162,7 @@ function sourceOf(qualifiers: Map<string, string>, reader: PurlEcosystem): Packa
 }
 
 /** What a component is: a package (with its identity), one that cannot be identified, or no package at all. */
-function identify(component: Json, ref: string | null): Identity {
+export function identify(component: Json, ref: string | null): Identity {
   const looksLikePackage = !(typeof component.type === 'string' && NOT_PACKAGE_TYPES.has(component.type));
   const version = component.version === undefined ? null : str(component.version);
   if (component.version !== undefined && version === null) return { kind: 'unidentified', reason: 'version is not a non-empty string' };
@@ -172,7 +193,7 @@ function identify(component: Json, ref: string | null): Identity {
   return { kind: 'package', ecosystem: reader.ecosystem, name, version: locked, source: sourceOf(purl.qualifiers, reader) };
 }
 
-function checksumOf(component: Json, ecosystem: Ecosystem): string | null {
+export function checksumOf(component: Json, ecosystem: Ecosystem): string | null {
   const hashes = Array.isArray(component.hashes) ? component.hashes.filter(isRecord) : [];
   const find = (alg: string): string | undefined => {
     const h = hashes.find((x) => x.alg === alg && typeof x.content === 'string');
@@ -183,17 +204,6 @@ function checksumOf(component: Json, ecosystem: Ecosystem): string | null {
   return sri('sha512', find('SHA-512')) ?? sri('sha1', find('SHA-1'));
 }
 
-/** Data in a one-line message: quoted, with control characters escaped. */
-const quoted = (text: string): string => JSON.stringify(text);
-
-function listed(items: string[]): string {
-  const shown = items.slice(0, LISTED).join(', ');
-  return items.length > LISTED ? `${shown} and ${items.length - LISTED} more` : shown;
-}
-
-/** A reason quotes data (a decoded purl version, the component's name): its control characters are escaped too. */
-const describe = (u: UnidentifiedComponent): string =>
-  `${quoted(u.ref)}${u.name && u.name !== u.ref ? ` (${quoted(u.name)})` : ''}: ${quoted(u.reason).slice(1, -1)}`;
 
 /** True when the text looks like a CycloneDX JSON document (decides how an audited file is read). */
 export function isCycloneDxText(text: string): boolean {
@@ -231,6 +241,8 @@ export function readCycloneDx(path: string, text: string, options: CycloneDxRead
   const byRef = new Map<string, Package>();
   const packages: Package[] = [];
   const unidentified: UnidentifiedComponent[] = [];
+  /** Applications inside a shipped artifact, by bom-ref. */
+  const parts = new Map<string, { name: string; version: string }>();
 
   for (const { component, at, isApplication } of walkComponents(path, doc)) {
     const bomRef = component['bom-ref'];
@@ -243,6 +255,10 @@ export function readCycloneDx(path: string, text: string, options: CycloneDxRead
     if (isApplication) {
       app = component;
       appRef = bomRef ?? null;
+      continue;
+    }
+    if (bomRef !== undefined && isShippedPart(component)) {
+      parts.set(bomRef, { name: str(component.name) ?? bomRef, version: str(component.version) ?? '' });
       continue;
     }
     const identity = identify(component, bomRef ?? null);
@@ -267,49 +283,15 @@ export function readCycloneDx(path: string, text: string, options: CycloneDxRead
     packages.push(pkg);
   }
 
-  if (unidentified.length > 0 && !options.allowUnidentified) {
-    throw new InputError(
-      path,
-      `${unidentified.length} ${unidentified.length === 1 ? 'component names a package' : 'components name packages'} stowage cannot identify, so cannot audit: ` +
-        `${listed(unidentified.map(describe))}; pass ${ALLOW_UNIDENTIFIED_FLAG} to audit the rest and report these as not audited`,
-    );
-  }
+  refuseUnidentified(path, unidentified, options.allowUnidentified);
 
-  const { edges, dangling } = readEdges(path, doc, refs, byRef, appRef, options);
-  const ecosystems = [...new Set(packages.map((p) => p.ecosystem))];
-  if (ecosystems.length === 0) {
-    const why = unidentified.length > 0 ? `; not audited: ${listed(unidentified.map(describe))}` : '';
-    throw new InputError(path, `the SBOM names no Cargo or npm package (no pkg:cargo or pkg:npm purl)${why}`);
-  }
-  return ecosystems.map((ecosystem, i): DependencyGraph => {
-    const graph: DependencyGraph = { ecosystem, path, format, packages: [], edges: [], roots: [] };
-    if (app && appRef !== null) {
-      graph.packages.push({
-        id: appRef,
-        ecosystem,
-        name: str(app.name) ?? 'application',
-        version: str(app.version) ?? '',
-        source: { kind: 'workspace', url: null, isDefaultRegistry: false },
-        checksum: null,
-      });
-      graph.roots.push(appRef);
-    }
-    graph.packages.push(...packages.filter((p) => p.ecosystem === ecosystem));
-    graph.edges.push(...edges.filter((e) => byRef.get(e.to)?.ecosystem === ecosystem));
-    // Listed once per file, with its first graph: they belong to no ecosystem stowage knows.
-    if (i === 0 && options.allowUnidentified) {
-      graph.unidentified = unidentified;
-      if (unidentified.length > 0) graph.warnings = [`${unidentified.length} ${unidentified.length === 1 ? 'component' : 'components'} not audited, not identified as packages: ${listed(unidentified.map(describe))}`];
-    }
-    if (i === 0 && dangling.length > 0) {
-      (graph.warnings ??= []).push(`${dangling.length} dependencies name bom-refs no component has, not read: ${listed(dangling)}`);
-    }
-    return graph;
-  });
+  const { edges, dangling } = readEdges(path, doc, refs, byRef, new Set([...(appRef === null ? [] : [appRef]), ...parts.keys()]), options);
+  const application = app && appRef !== null ? { id: appRef, name: str(app.name) ?? 'application', version: str(app.version) ?? '' } : null;
+  return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling, idWord: 'bom-refs', partial: isIncomplete(doc) }, options);
 }
 
 /**
- * `dependencies[]` as edges between packages of one ecosystem, or from the application. An edge
+ * `dependencies[]` as edges between packages of one ecosystem, or from an application. An edge
  * that names a bom-ref no component has means the document is incomplete: refused, unless
  * unidentified input is allowed (then it is listed). Edges to or from components that are not
  * packages, or not identified, are not package edges.
@@ -319,7 +301,7 @@ function readEdges(
   doc: Json,
   refs: ReadonlyMap<string, Location>,
   byRef: ReadonlyMap<string, Package>,
-  appRef: string | null,
+  applications: ReadonlySet<string>,
   options: CycloneDxReadOptions,
 ): { edges: Edge[]; dangling: string[] } {
   if (doc.dependencies !== undefined && !Array.isArray(doc.dependencies)) throw new InputError(path, '"dependencies" must be an array');
@@ -338,7 +320,7 @@ function readEdges(
         continue;
       }
       const to = byRef.get(target);
-      if (!to || !(dep.ref === appRef || from?.ecosystem === to.ecosystem)) continue;
+      if (!to || !(applications.has(dep.ref) || from?.ecosystem === to.ecosystem)) continue;
       edges.push({ from: dep.ref, to: to.id, kind: to.flags?.dev ? 'dev' : 'normal' });
     }
   }

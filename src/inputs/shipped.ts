@@ -1,8 +1,8 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
-import type { DependencyGraph } from '../core/graph.js';
 import { noteInputFile } from '../core/input-files.js';
 import { ALLOW_PARTIAL_FLAG, type ApplicationReadOptions } from './application.js';
+import { namedByFile, type ShippedRead } from './shipped-artifact.js';
 
 /**
  * What shipped, read without its source: a Debian package, an RPM (binary or source), an OCI
@@ -10,10 +10,10 @@ import { ALLOW_PARTIAL_FLAG, type ApplicationReadOptions } from './application.j
  * file system, an installed node_modules). Each is told by its content, not its name, and
  * each reader is loaded only when its format is met.
  */
-export async function readShippedPackage(path: string, options: ApplicationReadOptions): Promise<DependencyGraph[] | null> {
+export async function readShippedPackage(path: string, options: ApplicationReadOptions): Promise<ShippedRead | null> {
   const read = await readShipped(path, options);
-  const graphs = read?.graphs ?? null;
-  const partial = graphs?.filter((g) => g.partial === true) ?? [];
+  if (read === null) return null;
+  const partial = read.graphs.filter((g) => g.partial === true);
   if (partial.length > 0 && !options.allowPartial) {
     const named = partial.slice(0, 5).map((g) => g.path).join(', ');
     throw new InputError(
@@ -23,14 +23,14 @@ export async function readShippedPackage(path: string, options: ApplicationReadO
     );
   }
   // A package or image file is its own document (kept as read, not read again); an installed tree has none.
-  if (read?.document) options.record?.(path, read.document);
-  return graphs;
+  if (read.document) options.record?.(path, read.document);
+  return { artifact: read.artifact, graphs: read.graphs };
 }
 
-async function readShipped(path: string, options: ApplicationReadOptions): Promise<{ graphs: DependencyGraph[]; document?: Buffer } | null> {
+async function readShipped(path: string, options: ApplicationReadOptions): Promise<(ShippedRead & { document?: Buffer }) | null> {
   const st = statSync(path, { throwIfNoEntry: false });
   // A directory holding a lockfile never gets here (readApplication reads it as lockfiles).
-  if (st?.isDirectory()) return { graphs: await (await import('./installed-tree.js')).readInstalledTree(path) };
+  if (st?.isDirectory()) return { artifact: namedByFile(path, 'installed tree'), graphs: await (await import('./installed-tree.js')).readInstalledTree(path) };
   if (!st?.isFile()) return null;
   const kind = shippedKind(readHead(path));
   if (kind === null) return null;
@@ -38,11 +38,11 @@ async function readShipped(path: string, options: ApplicationReadOptions): Promi
   const bytes = readFileSync(path);
   switch (kind) {
     case 'deb':
-      return { graphs: await (await import('./deb/deb.js')).readDeb(path, bytes), document: bytes };
+      return { ...(await (await import('./deb/deb.js')).readDeb(path, bytes)), document: bytes };
     case 'rpm':
-      return { graphs: await (await import('./rpm/rpm.js')).readRpm(path, bytes, options), document: bytes };
+      return { ...(await (await import('./rpm/rpm.js')).readRpm(path, bytes, options)), document: bytes };
     case 'image':
-      return { graphs: await (await import('./oci/image.js')).readImageArchive(path, bytes), document: bytes };
+      return { ...(await (await import('./oci/image.js')).readImageArchive(path, bytes)), document: bytes };
   }
 }
 

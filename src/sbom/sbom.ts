@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { StowageError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
-import type { DependencyGraph, EdgeKind } from '../core/graph.js';
+import type { DependencyGraph, EdgeKind, InventorySource } from '../core/graph.js';
 import type { Ecosystem, Package } from '../core/package.js';
 import { digestFromCargoChecksum, digestsFromSri, type Digest } from '../core/digest.js';
 import { gitLocation, purlOf } from '../core/purl.js';
 import { jsonForTerminal } from '../core/terminal-text.js';
 import { withoutUserInfo } from '../core/credentials.js';
 import type { VexAnalysis } from './cyclonedx-vex.js';
+import type { ShippedKind } from '../inputs/shipped-artifact.js';
 
 /**
  * What an SBOM says, decided once for both formats (CycloneDX, SPDX): which components there
@@ -17,10 +18,26 @@ import type { VexAnalysis } from './cyclonedx-vex.js';
 
 export interface SbomApplication {
   name: string;
-  version: string;
+  /** Null when what is described does not say (an installed tree, a binary without `.dep-v0`). */
+  version: string | null;
   /** The application's own SPDX licence expression; null when unknown. */
   license: string | null;
   ecosystem: Ecosystem;
+  /** What shipped, when the SBOM describes a package, an image, a tree or a binary rather than a source tree. */
+  shipped?: ShippedKind;
+}
+
+/**
+ * An application inside a shipped artifact (a binary of a package, a node_modules root of an
+ * image): a component of its own, holding the packages of its graph.
+ */
+export interface SbomPart {
+  ref: string;
+  name: string;
+  version: string | null;
+  /** Where it is inside the artifact (`usr/bin/rg`). */
+  path: string;
+  inventory: InventorySource;
 }
 
 export interface SbomInput {
@@ -37,6 +54,12 @@ export interface SbomInput {
   vulnerabilities?: Finding[];
   /** Analyses stated for some of those findings (fleet triage), in place of the derived ones. */
   analyses?: ReadonlyMap<Finding, VexAnalysis>;
+  /**
+   * The path of the shipped artifact the graphs were read from: a graph named by it is the
+   * artifact's own record (a `.deb`'s X-Cargo-Built-Using, an RPM's provides, a lone binary),
+   * whose root is the application; every other graph (`PATH:INNER`) is a part of it.
+   */
+  artifactPath?: string;
 }
 
 /** One package of the SBOM: every locked package with the same identity (purl) is one component. */
@@ -59,6 +82,8 @@ export interface SbomComponent {
   /** Reached only through development / optional dependencies, by every package it stands for. */
   devOnly: boolean;
   optionalOnly: boolean;
+  /** What named it, when not a lockfile (a binary's `.dep-v0`, a package's X-Cargo-Built-Using...): sorted. */
+  inventories: InventorySource[];
 }
 
 export interface SbomEdge {
@@ -69,7 +94,15 @@ export interface SbomEdge {
 }
 
 export interface SbomModel {
-  application: SbomApplication & { ref: string };
+  /** `inventories`: where the packages the application holds directly were learnt from, when not a lockfile. */
+  application: SbomApplication & { ref: string; inventories: InventorySource[] };
+  /** The applications inside a shipped artifact, sorted by ref. */
+  parts: SbomPart[];
+  /**
+   * Refs (the application, parts) whose dependencies are known to be incomplete: a partial
+   * inventory (a binary read from its embedded source paths) and what holds it. Sorted.
+   */
+  incomplete: string[];
   /** Sorted by ref. */
   components: SbomComponent[];
   /** Sorted by from, then to; no self edges. Edges out of any graph root start at the application. */
@@ -88,31 +121,77 @@ const PUBLIC_DOWNLOAD_URL: Record<Ecosystem, (name: string, version: string) => 
 
 /** The application's ref; no package ref can take this form (purls start with `pkg:`). */
 function applicationRef(app: SbomApplication): string {
-  return `application:${app.name}@${app.version}`;
+  return app.version === null ? `application:${app.name}` : `application:${app.name}@${app.version}`;
+}
+
+/**
+ * A graph inside a shipped artifact as a part: named by its one root (a binary's root crate,
+ * an installed node_modules' own package.json), else by the file it was read from.
+ */
+function partOf(graph: DependencyGraph, artifactPath: string): SbomPart {
+  const inner = graph.path.startsWith(artifactPath) ? graph.path.slice(artifactPath.length).replace(/^:/, '') : graph.path;
+  const root = graph.roots.length === 1 ? graph.packages.find((p) => p.id === graph.roots[0]) : undefined;
+  return {
+    // Named by the path inside the artifact, not where the artifact lies: the same artifact gives the same document.
+    ref: `application:${inner}`,
+    name: root?.name || inner.slice(inner.lastIndexOf('/') + 1) || inner,
+    version: root?.version || null,
+    path: inner,
+    inventory: graph.inventory ?? 'lockfile',
+  };
 }
 
 export function sbomModel(input: SbomInput): SbomModel {
   const timestamp = timestampOf(input.sourceDateEpoch);
-  const app = { ...input.application, ref: applicationRef(input.application) };
-  const byRef = new Map<string, { packages: Package[] }>();
+  const app = { ...input.application, ref: applicationRef(input.application), inventories: [] as InventorySource[] };
+  const byRef = new Map<string, { packages: Package[]; inventories: Set<InventorySource> }>();
   const edgeKinds = new Map<string, Map<string, Set<EdgeKind>>>();
   /** Per graph (ids are unique only within one), package id -> ref. */
   const refsByGraph = new Map<string, Map<string, string>>();
+  const parts = new Map<string, SbomPart>();
+  const incomplete = new Set<string>();
+  const appInventories = new Set<InventorySource>();
+  const addEdge = (from: string, to: string, kind: EdgeKind): void => {
+    if (from === to) return;
+    let targets = edgeKinds.get(from);
+    if (!targets) edgeKinds.set(from, (targets = new Map()));
+    let kinds = targets.get(to);
+    if (!kinds) targets.set(to, (kinds = new Set()));
+    kinds.add(kind);
+  };
 
   for (const graph of input.graphs) {
+    const isPart = input.artifactPath !== undefined && graph.path !== input.artifactPath;
+    let owner = app.ref;
+    if (isPart) {
+      const part = partOf(graph, input.artifactPath as string);
+      if (parts.has(part.ref)) throw new StowageError(`two applications inside the artifact are both named ${part.path}`, graph.path);
+      parts.set(part.ref, part);
+      owner = part.ref;
+      addEdge(app.ref, owner, 'normal');
+    } else if (graph.inventory !== undefined) {
+      appInventories.add(graph.inventory);
+    }
+    if (graph.partial === true) {
+      incomplete.add(owner);
+      incomplete.add(app.ref);
+    }
     const roots = new Set(graph.roots);
     const refs = new Map<string, string>();
     refsByGraph.set(graph.path, refs);
     for (const pkg of graph.packages) {
       if (roots.has(pkg.id)) {
-        refs.set(pkg.id, app.ref);
+        refs.set(pkg.id, owner);
         continue;
       }
       const ref = componentRef(pkg);
       refs.set(pkg.id, ref);
       let entry = byRef.get(ref);
-      if (!entry) byRef.set(ref, (entry = { packages: [] }));
+      if (!entry) byRef.set(ref, (entry = { packages: [], inventories: new Set() }));
       entry.packages.push(pkg);
+      if (graph.inventory !== undefined) entry.inventories.add(graph.inventory);
+      // No root (a binary's embedded paths): what it names is all the owner is known to hold, edges unknown.
+      if (roots.size === 0) addEdge(owner, ref, 'normal');
     }
     for (const edge of graph.edges) {
       const from = refs.get(edge.from);
@@ -120,16 +199,14 @@ export function sbomModel(input: SbomInput): SbomModel {
       if (from === undefined || to === undefined) {
         throw new StowageError(`dependency ${edge.from} -> ${edge.to} names a package that is not in the lockfile`, graph.path);
       }
-      if (from === to) continue;
-      let targets = edgeKinds.get(from);
-      if (!targets) edgeKinds.set(from, (targets = new Map()));
-      let kinds = targets.get(to);
-      if (!kinds) targets.set(to, (kinds = new Set()));
-      kinds.add(edge.kind);
+      addEdge(from, to, edge.kind);
     }
   }
+  app.inventories = [...appInventories].sort(compare);
 
-  const components = [...byRef].sort(([a], [b]) => compare(a, b)).map(([ref, { packages }]) => component(ref, packages, input.licenses));
+  const components = [...byRef]
+    .sort(([a], [b]) => compare(a, b))
+    .map(([ref, { packages, inventories }]) => component(ref, packages, input.licenses, [...inventories].sort(compare)));
   const edges: SbomEdge[] = [];
   for (const from of [...edgeKinds.keys()].sort(compare)) {
     const targets = edgeKinds.get(from) ?? new Map<string, Set<EdgeKind>>();
@@ -149,14 +226,22 @@ export function sbomModel(input: SbomInput): SbomModel {
     }
     findingRefs.set(finding, ref);
   }
-  return { application: app, components, edges, timestamp, findingRefs };
+  return {
+    application: app,
+    parts: [...parts.values()].sort((a, b) => compare(a.ref, b.ref)),
+    incomplete: [...incomplete].sort(compare),
+    components,
+    edges,
+    timestamp,
+    findingRefs,
+  };
 }
 
 function componentRef(pkg: Package): string {
   return purlOf(pkg) ?? `${pkg.ecosystem}:${pkg.source.kind}:${pkg.id}`;
 }
 
-function component(ref: string, packages: Package[], licenses: Map<string, string | null>): SbomComponent {
+function component(ref: string, packages: Package[], licenses: Map<string, string | null>, inventories: InventorySource[]): SbomComponent {
   // Sorted by id so that which package's data wins does not depend on lockfile order.
   const sorted = [...packages].sort((a, b) => compare(a.id, b.id));
   const first = sorted[0] as Package;
@@ -175,6 +260,7 @@ function component(ref: string, packages: Package[], licenses: Map<string, strin
     vcsUrl: gitLocation(first.source),
     devOnly: sorted.every((p) => p.flags?.dev === true),
     optionalOnly: sorted.every((p) => p.flags?.optional === true),
+    inventories,
   };
 }
 

@@ -2,12 +2,15 @@ import { createHash } from 'node:crypto';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
 import type { Digest } from '../core/digest.js';
 import { licenseIdsOf } from './licenses.js';
-import { compare, contentUuid, sbomModel, type SbomComponent, type SbomInput } from './sbom.js';
+import type { InventorySource } from '../core/graph.js';
+import { compare, contentUuid, sbomModel, type SbomComponent, type SbomInput, type SbomModel } from './sbom.js';
 
 /**
  * The SBOM as an SPDX 2.3 JSON document (https://spdx.github.io/spdx-spec/v2.3/): the
  * application as the package the document DESCRIBES, a package per locked package, and a
- * DEPENDS_ON relationship per dependency edge.
+ * DEPENDS_ON relationship per dependency edge. What shipped (a package, an image) is the package
+ * described, CONTAINS each application inside it; where a package was learnt from is its
+ * `sourceInfo`, and a partial inventory an annotation on what holds it and the document's comment.
  *
  * Licences: `licenseDeclared` is what the package's manifest states; `licenseConcluded` is
  * NOASSERTION, because stowage reads manifests and does not analyse the files (SPDX 2.3
@@ -15,10 +18,17 @@ import { compare, contentUuid, sbomModel, type SbomComponent, type SbomInput } f
  * and one that was not concluded to be NOASSERTION).
  */
 
+export interface SpdxAnnotation {
+  annotationDate: string;
+  annotationType: 'OTHER';
+  annotator: string;
+  comment: string;
+}
+
 export interface SpdxPackage {
   name: string;
   SPDXID: string;
-  versionInfo: string;
+  versionInfo?: string;
   downloadLocation: string;
   filesAnalyzed: false;
   checksums?: { algorithm: 'SHA1' | 'SHA256' | 'SHA512'; checksumValue: string }[];
@@ -26,12 +36,15 @@ export interface SpdxPackage {
   licenseDeclared: string;
   copyrightText: 'NOASSERTION';
   externalRefs?: { referenceCategory: 'PACKAGE-MANAGER'; referenceType: 'purl'; referenceLocator: string }[];
-  primaryPackagePurpose: 'APPLICATION' | 'LIBRARY';
+  primaryPackagePurpose: 'APPLICATION' | 'LIBRARY' | 'CONTAINER';
+  /** Where the package was learnt from, when not a lockfile: `inventory: dep-v0, X-Cargo-Built-Using`. */
+  sourceInfo?: string;
+  annotations?: SpdxAnnotation[];
 }
 
 export interface SpdxRelationship {
   spdxElementId: string;
-  relationshipType: 'DESCRIBES' | 'DEPENDS_ON';
+  relationshipType: 'DESCRIBES' | 'DEPENDS_ON' | 'CONTAINS';
   relatedSpdxElement: string;
   comment?: string;
 }
@@ -43,6 +56,8 @@ export interface SpdxDocument {
   name: string;
   documentNamespace: string;
   creationInfo: { created: string; creators: string[] };
+  /** Set when an inventory is partial: what a reader must know before trusting the list. */
+  comment?: string;
   packages: SpdxPackage[];
   relationships: SpdxRelationship[];
   hasExtractedLicensingInfos?: { licenseId: string; extractedText: string }[];
@@ -54,44 +69,43 @@ export function spdx(input: SbomInput): SpdxDocument {
   const model = sbomModel(input);
   const app = model.application;
   const ids = spdxIds(model.components.map((c) => ({ ref: c.ref, label: `${c.ecosystem}-${c.name}-${c.version}` })));
-  const appId = `SPDXRef-Application-${idString(`${app.name}-${app.version}`)}`;
+  const fullName = app.version === null ? app.name : `${app.name}-${app.version}`;
+  const appId = `SPDXRef-Application-${idString(fullName)}`;
   ids.set(app.ref, appId);
+  for (const part of model.parts) ids.set(part.ref, `SPDXRef-Part-${idString(part.path)}`);
+  const annotate = partialAnnotation(model);
 
   const appPackage: SpdxPackage = {
-    name: app.name,
-    SPDXID: appId,
-    versionInfo: app.version,
-    downloadLocation: 'NOASSERTION',
-    filesAnalyzed: false,
-    licenseConcluded: 'NOASSERTION',
+    ...applicationPackage(app.name, appId, app.version, app.inventories, annotate(app.ref)),
     licenseDeclared: app.license ?? 'NOASSERTION',
-    copyrightText: 'NOASSERTION',
-    primaryPackagePurpose: 'APPLICATION',
+    primaryPackagePurpose: app.shipped === 'image' ? 'CONTAINER' : 'APPLICATION',
   };
-  const packages = model.components
-    .map((c) => libraryPackage(c, ids.get(c.ref) as string))
-    .sort((a, b) => compare(a.SPDXID, b.SPDXID));
+  const parts = model.parts.map((part) => applicationPackage(part.name, ids.get(part.ref) as string, part.version, [part.inventory], annotate(part.ref)));
+  const packages = [...parts, ...model.components.map((c) => libraryPackage(c, ids.get(c.ref) as string))].sort((a, b) => compare(a.SPDXID, b.SPDXID));
+  const partRefs = new Set(model.parts.map((p) => p.ref));
 
   const dependsOn: SpdxRelationship[] = model.edges.map((edge) => {
     const relationship: SpdxRelationship = {
       spdxElementId: ids.get(edge.from) as string,
-      relationshipType: 'DEPENDS_ON',
+      // What shipped holds its applications; they depend on their packages.
+      relationshipType: edge.from === app.ref && partRefs.has(edge.to) ? 'CONTAINS' : 'DEPENDS_ON',
       relatedSpdxElement: ids.get(edge.to) as string,
     };
     // SPDX's DEV_DEPENDENCY_OF and the like point the other way; the kind is kept as a comment
     // so that every edge is one DEPENDS_ON.
-    if (!edge.kinds.includes('normal')) relationship.comment = `${edge.kinds.join(', ')} dependency`;
+    if (!edge.kinds.includes('normal') && relationship.relationshipType === 'DEPENDS_ON') relationship.comment = `${edge.kinds.join(', ')} dependency`;
     return relationship;
   });
   dependsOn.sort((a, b) => compare(a.spdxElementId, b.spdxElementId) || compare(a.relatedSpdxElement, b.relatedSpdxElement));
 
-  const name = `${app.name}-${app.version}`;
+  const name = fullName;
   const body: Omit<SpdxDocument, 'documentNamespace'> = {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
     SPDXID: 'SPDXRef-DOCUMENT',
     name,
     creationInfo: { created: model.timestamp, creators: [`Tool: ${TOOL_NAME}-${TOOL_VERSION}`] },
+    ...(model.incomplete.length > 0 ? { comment: `${PARTIAL} Incomplete: ${model.incomplete.map((ref) => ids.get(ref)).join(', ')}.` } : {}),
     packages: [appPackage, ...packages],
     relationships: [{ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: appId }, ...dependsOn],
   };
@@ -108,6 +122,37 @@ export function spdx(input: SbomInput): SpdxDocument {
   const documentNamespace = `https://spdx.org/spdxdocs/${idString(name)}-${contentUuid(JSON.stringify(body))}`;
   const { spdxVersion, dataLicense, SPDXID, name: _name, creationInfo, ...rest } = body;
   return { spdxVersion, dataLicense, SPDXID, name, documentNamespace, creationInfo, ...rest };
+}
+
+const PARTIAL =
+  'PARTIAL INVENTORY: some packages were read from the embedded source paths of Rust binaries without a cargo-auditable .dep-v0 section; ' +
+  'the crates such a binary was built from may be more than it names, and its dependency edges are unknown.';
+
+/** The annotation a package whose dependencies are known to be incomplete carries, by ref; none for the others. */
+function partialAnnotation(model: SbomModel): (ref: string) => SpdxAnnotation[] {
+  const incomplete = new Set(model.incomplete);
+  return (ref) => (incomplete.has(ref) ? [{ annotationDate: model.timestamp, annotationType: 'OTHER', annotator: `Tool: ${TOOL_NAME}-${TOOL_VERSION}`, comment: PARTIAL }] : []);
+}
+
+function inventoryInfo(inventories: readonly InventorySource[]): { sourceInfo?: string } {
+  return inventories.length === 0 ? {} : { sourceInfo: `inventory: ${inventories.join(', ')}` };
+}
+
+/** The application, or an application inside what shipped. */
+function applicationPackage(name: string, id: string, version: string | null, inventories: readonly InventorySource[], annotations: SpdxAnnotation[]): SpdxPackage {
+  return {
+    name,
+    SPDXID: id,
+    ...(version === null ? {} : { versionInfo: version }),
+    downloadLocation: 'NOASSERTION',
+    filesAnalyzed: false,
+    licenseConcluded: 'NOASSERTION',
+    licenseDeclared: 'NOASSERTION',
+    copyrightText: 'NOASSERTION',
+    primaryPackagePurpose: 'APPLICATION',
+    ...inventoryInfo(inventories),
+    ...(annotations.length > 0 ? { annotations } : {}),
+  };
 }
 
 function libraryPackage(c: SbomComponent, id: string): SpdxPackage {
@@ -134,6 +179,7 @@ function libraryPackage(c: SbomComponent, id: string): SpdxPackage {
     copyrightText,
     ...(externalRefs ? { externalRefs } : {}),
     primaryPackagePurpose,
+    ...inventoryInfo(c.inventories),
   };
 }
 

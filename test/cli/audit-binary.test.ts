@@ -139,7 +139,7 @@ test('stowage sbom BINARY: the application and crates of its .dep-v0 section; a 
   );
   const licences = runCli(['sbom', auditable], { cacheDir });
   assert.equal(licences.status, 2);
-  assert.match(licences.stderr, /the licences of a binary's crates are not fetched .*: pass --no-licenses/);
+  assert.match(licences.stderr, /the licences of the crates and packages of a binary are not fetched .*: pass --no-licenses/);
   const partial = runCli(['sbom', plain, '--no-licenses'], { cacheDir });
   assert.equal(partial.status, 2);
   assert.match(partial.stderr, /a partial inventory; refused/);

@@ -1,12 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport, type AuditReport } from '../support/audit-report.js';
-import { packTar, type TarEntry } from '../support/hostile-tar.js';
-import { ADVISORY_DB_BUNDLE, GHSA_NPM, runCli, tempDir } from '../support/shared.js';
-import { realRustBinary } from '../support/shipped-artifacts.js';
+import { gzipBombTar, packTar, type TarEntry } from '../support/hostile-tar.js';
+import { ADVISORY_DB_BUNDLE, GHSA_NPM, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
+import { dockerSaveArchive, installedLayers, realRustBinary, tarFile } from '../support/shipped-artifacts.js';
 
 /**
  * `stowage audit` on what is installed, without lockfiles: an image archive (docker save and
@@ -27,28 +28,7 @@ function oneLine(stderr: string): string {
 }
 
 const json = (value: unknown): string => JSON.stringify(value);
-const file = (name: string, data: string | Buffer, mode = 0o644): TarEntry => ({ header: { name, mode, type: 'file' }, data });
-
-/** Layer 1: a binary, and an old package layer 2 deletes; layer 2: the node_modules tree. */
-async function layers(): Promise<Buffer[]> {
-  const one = await packTar([
-    { header: { name: 'usr/bin/', type: 'directory', mode: 0o755 } },
-    file('usr/bin/tool', readFileSync(realRustBinary()), 0o755),
-    { header: { name: 'usr/bin/tool-link', type: 'symlink', linkname: 'tool' } },
-    file('app/node_modules/old/package.json', json({ name: 'old', version: '1.0.0' })),
-    file('opt/gone/node_modules/lodash/package.json', json({ name: 'lodash', version: '4.17.20' })),
-  ]);
-  const two = await packTar([
-    file('app/package.json', json({ name: 'app', version: '1.0.0', dependencies: { '@scope/x': '2', 'left-pad': '1' } })),
-    file('app/node_modules/.wh.old', ''),
-    file('opt/.wh..wh..opq', ''),
-    file('app/node_modules/left-pad/package.json', json({ name: 'left-pad', version: '1.1.0' })),
-    file('app/node_modules/left-pad/lib/package.json', json({ type: 'module' })),
-    file('app/node_modules/@scope/x/package.json', json({ name: '@scope/x', version: '2.0.0', dependencies: { minimist: '0.0.8' } })),
-    file('app/node_modules/@scope/x/node_modules/minimist/package.json', json({ name: 'minimist', version: '0.0.8' })),
-  ]);
-  return [one, two];
-}
+const file = tarFile;
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -68,17 +48,7 @@ function checkImageReport(report: AuditReport, archive: string): void {
 }
 
 test('a docker save archive: layers applied in order, whiteouts honoured, each binary and node_modules an application', async () => {
-  const [one, two] = await layers();
-  const archive = join(tempDir('audit-images-docker'), 'image.tar');
-  writeFileSync(
-    archive,
-    await packTar([
-      file('manifest.json', json([{ Config: 'config.json', RepoTags: ['demo:1'], Layers: ['aaa/layer.tar', 'bbb/layer.tar'] }])),
-      file('config.json', '{}'),
-      file('aaa/layer.tar', one as Buffer),
-      file('bbb/layer.tar', two as Buffer),
-    ]),
-  );
+  const archive = await dockerSaveArchive(await installedLayers(), 'demo:1');
   const run = audit(archive);
   assert.equal(run.status, 1, run.stderr);
   checkImageReport(auditReport(run.stdout), archive);
@@ -86,7 +56,7 @@ test('a docker save archive: layers applied in order, whiteouts honoured, each b
 
 test('an OCI image layout archive: index, manifest, blobs by digest (gzip layers)', async () => {
   const { gzipSync } = await import('node:zlib');
-  const [one, two] = (await layers()).map((l) => gzipSync(l));
+  const [one, two] = (await installedLayers()).map((l) => gzipSync(l));
   const config = Buffer.from('{}');
   const manifest = Buffer.from(json({ schemaVersion: 2, config: { digest: `sha256:${sha256(config)}` }, layers: [one, two].map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256(l as Buffer)}` })) }));
   const archive = join(tempDir('audit-images-oci'), 'image.tar');
@@ -162,4 +132,29 @@ test('an installed tree: a directory without lockfiles, symbolic links never fol
   const minimist = report.findings.filter((f) => f.package.name === 'minimist');
   // No package.json at the root: the application is named by its directory, with no version.
   assert.deepEqual(minimist.map((f) => f.paths), [[['web@', 'minimist@0.0.8']], [['web@', 'minimist@0.0.8']]]);
+});
+
+/** GNU time, which reports a command's peak resident memory; .ci/run installs it (Debian package `time`). */
+const GNU_TIME = '/usr/bin/time';
+function whyNoGnuTime(): string | false {
+  if (existsSync(GNU_TIME)) return false;
+  if (process.env.CI === 'true') throw new Error(`${GNU_TIME} is missing: .ci/run installs the Debian package "time"`);
+  return `${GNU_TIME} not installed (Debian package "time")`;
+}
+
+test('a layer bomb: a 1 GiB file of zeros in a 1 MB layer is counted as it is inflated, never held in memory', { skip: whyNoGnuTime() }, async () => {
+  const GiB = 1024 * 1024 * 1024;
+  const layer = await gzipBombTar([file('usr/bin/tool', readFileSync(realRustBinary()), 0o755)], { name: 'var/lib/zeros.img', size: GiB });
+  const archive = await dockerSaveArchive([layer], 'bomb:1');
+  assert.ok(readFileSync(archive).length < 32 * 1024 * 1024, 'the archive is small');
+  const run = spawnSync(GNU_TIME, ['-f', 'peak-rss-kib=%M', process.execPath, join(PROJECT_ROOT, 'bin', 'stowage.cjs'), 'audit', archive, '--db', ADVISORY_DB_BUNDLE, '--format', 'json', '--allow-partial'], {
+    env: { ...process.env, NO_COLOR: '1', STOWAGE_CACHE_DIR: cacheDir },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.ok(run.status === 0 || run.status === 1, run.stderr);
+  assert.deepEqual(auditReport(run.stdout).targets.map((t) => t.path), [`${archive}:usr/bin/tool`]);
+  const peak = Number(/peak-rss-kib=(\d+)/.exec(run.stderr)?.[1]);
+  // Holding the file would take a gibibyte (twice that while it was joined); reading the real binary and the index takes a fraction.
+  assert.ok(peak > 0 && peak * 1024 < GiB / 2, `peak resident memory ${peak} KiB`);
 });

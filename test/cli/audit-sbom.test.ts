@@ -3,29 +3,72 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport, type AuditReport } from '../support/audit-report.js';
-import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, runCli, tempDir } from '../support/shared.js';
+import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, GHSA_NPM, runCli, tempDir } from '../support/shared.js';
 
 const cacheDir = tempDir('audit-sbom-cache');
 
 const summary = (r: AuditReport): string[] => r.findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version}`).sort();
 
-test('an SBOM is audited again without the source: the same findings as the lockfile it was made from', () => {
+test('an SBOM (CycloneDX or SPDX) is audited again without the source: the same findings as the lockfile it was made from', () => {
   const app = tempDir('audit-sbom-app');
   copyFileSync(join(CARGO_CORPUS, 'ripgrep-2024-09-01.Cargo.lock'), join(app, 'Cargo.lock'));
   copyFileSync(join(CARGO_CORPUS, 'ripgrep-2024-09-01.Cargo.toml'), join(app, 'Cargo.toml'));
-  const bom = join(tempDir('audit-sbom-out'), 'ripgrep.cdx.json');
-  const made = runCli(['sbom', app, '--no-licenses', '-o', bom], { cacheDir });
-  assert.equal(made.status, 0, made.stderr);
-
   const fromLock = runCli(['audit', app, '--db', ADVISORY_DB_BUNDLE, '--format', 'json'], { cacheDir });
-  const fromSbom = runCli(['audit', bom, '--db', ADVISORY_DB_BUNDLE, '--format', 'json'], { cacheDir });
-  assert.equal(fromSbom.status, fromLock.status, fromSbom.stderr);
   const lockReport = auditReport(fromLock.stdout);
-  const sbomReport = auditReport(fromSbom.stdout);
   assert.ok(lockReport.findings.length > 0, 'ripgrep 2024-09 has findings to compare');
-  assert.deepEqual(summary(sbomReport), summary(lockReport));
-  assert.deepEqual(sbomReport.targets.map((t) => [t.ecosystem, t.format]), [['cargo', 'CycloneDX 1.6 SBOM']]);
-  for (const f of sbomReport.findings) assert.equal(f.paths[0]?.[0], 'ripgrep@14.1.0', 'paths start at the application');
+  const withPaths = (r: AuditReport): string[] => r.findings.map((f) => `${f.advisory.id} ${JSON.stringify(f.paths)}`).sort();
+  const paths: string[][] = [];
+  for (const [format, name] of [['cyclonedx', 'CycloneDX 1.6 SBOM'], ['spdx', 'SPDX-2.3 SBOM']] as const) {
+    const bom = join(tempDir('audit-sbom-out'), `ripgrep.${format}.json`);
+    const made = runCli(['sbom', app, '--no-licenses', '--format', format, '-o', bom], { cacheDir });
+    assert.equal(made.status, 0, made.stderr);
+    const fromSbom = runCli(['audit', bom, '--db', ADVISORY_DB_BUNDLE, '--format', 'json'], { cacheDir });
+    assert.equal(fromSbom.status, fromLock.status, fromSbom.stderr);
+    const sbomReport = auditReport(fromSbom.stdout);
+    assert.deepEqual(summary(sbomReport), summary(lockReport), format);
+    assert.deepEqual(sbomReport.targets.map((t) => [t.ecosystem, t.format]), [['cargo', name]]);
+    // The workspace members are the application in an SBOM: every path starts there.
+    for (const f of sbomReport.findings) assert.equal(f.paths[0]?.[0], 'ripgrep@14.1.0', 'paths start at the application');
+    paths.push(withPaths(sbomReport));
+  }
+  assert.deepEqual(paths[1], paths[0], 'SPDX relationships give the paths CycloneDX dependencies give');
+});
+
+test("an SPDX document from another tool: documentDescribes, inverse DEPENDENCY_OF edges, purls as external references; a package without one refused", () => {
+  const dir = tempDir('audit-spdx-other');
+  const pkg = (id: string, name: string, version: string, purl?: string): object => ({
+    SPDXID: id,
+    name,
+    versionInfo: version,
+    downloadLocation: 'NOASSERTION',
+    ...(purl ? { externalRefs: [{ referenceCategory: 'PACKAGE_MANAGER', referenceType: 'purl', referenceLocator: purl }] } : {}),
+  });
+  const doc = (extra: object[]): string =>
+    JSON.stringify({
+      spdxVersion: 'SPDX-2.2',
+      SPDXID: 'SPDXRef-DOCUMENT',
+      name: 'web',
+      documentDescribes: ['SPDXRef-web'],
+      packages: [pkg('SPDXRef-web', 'web', '2.0.0'), pkg('SPDXRef-x', 'x', '1.0.0', 'pkg:npm/x@1.0.0'), pkg('SPDXRef-minimist', 'minimist', '0.0.8', 'pkg:npm/minimist@0.0.8'), ...extra],
+      relationships: [
+        { spdxElementId: 'SPDXRef-x', relationshipType: 'DEPENDENCY_OF', relatedSpdxElement: 'SPDXRef-web' },
+        { spdxElementId: 'SPDXRef-minimist', relationshipType: 'DEPENDENCY_OF', relatedSpdxElement: 'SPDXRef-x' },
+      ],
+    });
+  const good = join(dir, 'web.spdx.json');
+  writeFileSync(good, doc([]));
+  const run = runCli(['audit', good, '--db', GHSA_NPM, '--format', 'json'], { cacheDir });
+  assert.equal(run.status, 1, run.stderr);
+  const report = auditReport(run.stdout);
+  // minimist 0.0.8: GHSA-vh95-rmgr-6w4m (< 0.2.1) and GHSA-xvch-5gv4-984h (< 0.2.4), through x.
+  assert.deepEqual(summary(report), ['GHSA-vh95-rmgr-6w4m minimist@0.0.8', 'GHSA-xvch-5gv4-984h minimist@0.0.8']);
+  for (const f of report.findings) assert.deepEqual(f.paths, [['web@2.0.0', 'x@1.0.0', 'minimist@0.0.8']]);
+
+  const unknown = join(dir, 'unknown.spdx.json');
+  writeFileSync(unknown, doc([pkg('SPDXRef-mystery', 'mystery', '1.0')]));
+  const refused = runCli(['audit', unknown, '--db', GHSA_NPM], { cacheDir });
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /^stowage: .*unknown\.spdx\.json: 1 component names a package stowage cannot identify, so cannot audit: "SPDXRef-mystery" \("mystery"\): no purl; pass --allow-unidentified/m);
 });
 
 test('a file that is neither a lockfile nor an SBOM, and an SBOM without packages, are refused clearly', () => {

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { packTar, type TarEntry } from './hostile-tar.js';
 import { cargoBinary } from './rust-app.js';
 import { tempDir } from './shared.js';
 
@@ -77,4 +78,49 @@ export function buildRpm(options: { provides: string[]; binary: string | null; p
   execFileSync('rpmbuild', ['-bb', '--nodeps', '--define', `_topdir ${top}`, '--define', `_binary_payload ${io}`, join(top, 'demo.spec')], { stdio: 'ignore' });
   const arch = readdirSync(join(top, 'RPMS'))[0] as string;
   return join(top, 'RPMS', arch, readdirSync(join(top, 'RPMS', arch))[0] as string);
+}
+
+const json = (value: unknown): string => JSON.stringify(value);
+
+/** A regular file entry of a tar made by packTar. */
+export const tarFile = (name: string, data: string | Buffer, mode = 0o644): TarEntry => ({ header: { name, mode, type: 'file' }, data });
+
+/**
+ * Two image layers. Layer 1: the real Rust binary (`usr/bin/tool`, and a link to it), and
+ * packages layer 2 deletes; layer 2: an installed node_modules tree (`app/`: left-pad and
+ * @scope/x, which needs minimist 0.0.8), a whiteout of `old`, and an opaque `opt/`.
+ */
+export async function installedLayers(): Promise<Buffer[]> {
+  const one = await packTar([
+    { header: { name: 'usr/bin/', type: 'directory', mode: 0o755 } },
+    tarFile('usr/bin/tool', readFileSync(realRustBinary()), 0o755),
+    { header: { name: 'usr/bin/tool-link', type: 'symlink', linkname: 'tool' } },
+    tarFile('app/node_modules/old/package.json', json({ name: 'old', version: '1.0.0' })),
+    tarFile('opt/gone/node_modules/lodash/package.json', json({ name: 'lodash', version: '4.17.20' })),
+  ]);
+  const two = await packTar([
+    tarFile('app/package.json', json({ name: 'app', version: '1.0.0', dependencies: { '@scope/x': '2', 'left-pad': '1' } })),
+    tarFile('app/node_modules/.wh.old', ''),
+    tarFile('opt/.wh..wh..opq', ''),
+    tarFile('app/node_modules/left-pad/package.json', json({ name: 'left-pad', version: '1.1.0' })),
+    tarFile('app/node_modules/left-pad/lib/package.json', json({ type: 'module' })),
+    tarFile('app/node_modules/@scope/x/package.json', json({ name: '@scope/x', version: '2.0.0', dependencies: { minimist: '0.0.8' } })),
+    tarFile('app/node_modules/@scope/x/node_modules/minimist/package.json', json({ name: 'minimist', version: '0.0.8' })),
+  ]);
+  return [one, two];
+}
+
+/** A `docker save` archive of one image with these layers (lowest first), tagged `tag`. */
+export async function dockerSaveArchive(layers: readonly Buffer[], tag: string): Promise<string> {
+  const names = layers.map((_, i) => `${String(i).padStart(3, '0')}/layer.tar`);
+  const archive = join(tempDir('docker-save'), 'image.tar');
+  writeFileSync(
+    archive,
+    await packTar([
+      tarFile('manifest.json', json([{ Config: 'config.json', RepoTags: [tag], Layers: names }])),
+      tarFile('config.json', '{}'),
+      ...layers.map((layer, i) => tarFile(names[i] as string, layer)),
+    ]),
+  );
+  return archive;
 }

@@ -1,5 +1,4 @@
 import type { DependencyGraph } from '../../core/graph.js';
-import type { ApplicationManifest } from '../application-manifest.js';
 import { DEP_V0_SECTION, readDepV0 } from './dep-v0.js';
 import { cratesFromEmbeddedPaths } from './embedded-paths.js';
 import { readObjectFile, type ObjectSection } from './object-file.js';
@@ -36,24 +35,11 @@ function isDepV0Section(section: ObjectSection): boolean {
 }
 
 /**
- * The application a binary's `.dep-v0` graph describes: its one root crate, for what needs the
- * application's name and version (an SBOM) when there is no manifest beside the binary. Null
- * for any other graph: embedded paths name no root.
+ * The application a binary's `.dep-v0` graph describes: its one root crate, which names the
+ * binary as shipped (an SBOM's application). Null for any other graph: embedded paths name no root.
  */
-export function binaryApplication(graph: DependencyGraph): ApplicationManifest | null {
+export function binaryRoot(graph: DependencyGraph): { name: string; version: string } | null {
   if (graph.inventory !== 'dep-v0' || graph.roots.length !== 1) return null;
   const root = graph.packages.find((p) => p.id === graph.roots[0]);
-  if (!root) return null;
-  return {
-    ecosystem: 'cargo',
-    path: graph.path,
-    name: root.name,
-    version: root.version,
-    license: null,
-    licenseFile: null,
-    description: null,
-    homepage: null,
-    binaries: [],
-    hasTests: false,
-  };
+  return root ? { name: root.name, version: root.version } : null;
 }

@@ -3,6 +3,7 @@ import { InputError } from '../../core/errors.js';
 import { readUntrustedTar, readUntrustedTree, type ArchiveFile } from '../../core/untrusted-tar.js';
 import { readAr, type ArMember } from './ar.js';
 import { parseControl } from './control.js';
+import { SHIPPED_LIMITS } from '../shipped-limits.js';
 
 /** A binary Debian package as stowage reads it: its control fields, and the files it keeps from its data. */
 export interface DebPackage {
@@ -17,9 +18,6 @@ const MEMBER_COMPRESSION: Readonly<Record<string, Compression>> = { '': 'none', 
 
 /** A control.tar holds a few small files; far past any real one. */
 const CONTROL_MAX_BYTES = 64 * 1024 * 1024;
-/** The installed files of one package: past the largest packages Debian ships. */
-const DATA_MAX_BYTES = 16 * 1024 * 1024 * 1024;
-const DATA_MAX_ENTRIES = 2_000_000;
 
 /**
  * Reads a `.deb` (deb(5)) in memory, as dpkg-deb does: the `ar` members `debian-binary` (format
@@ -28,7 +26,7 @@ const DATA_MAX_ENTRIES = 2_000_000;
  * unpacked to disk; the data tar is read as an untrusted file system image (untrusted-tar.ts)
  * and only the files `keep` wants stay in memory.
  */
-export async function readDebPackage(bytes: Buffer, label: string, keep: (path: string, data: Buffer) => boolean): Promise<DebPackage> {
+export async function readDebPackage(bytes: Buffer, label: string, keep: (path: string, head: Buffer) => boolean): Promise<DebPackage> {
   const members = readAr(bytes, label).filter((m) => !m.name.startsWith('_'));
   const [version, control, data] = members;
   if (version?.name !== 'debian-binary') throw new InputError(label, 'not a Debian package: the first ar member is not "debian-binary"');
@@ -51,8 +49,7 @@ export async function readDebPackage(bytes: Buffer, label: string, keep: (path: 
   const tree = await readUntrustedTree(dataTar.bytes, {
     label: `${label}:${dataTar.name}`,
     compression: dataTar.compression,
-    maxBytes: DATA_MAX_BYTES,
-    maxEntries: DATA_MAX_ENTRIES,
+    ...SHIPPED_LIMITS,
     duplicates: 'replace',
     keep,
   });

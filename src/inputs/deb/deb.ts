@@ -6,6 +6,7 @@ import { parseRelations } from './control.js';
 import { readDebPackage } from './deb-package.js';
 import { cratesOfRelations, type DebianCrate } from './rust-packages.js';
 import { inventoryDisagreements, respellFrom } from '../inventory-comparison.js';
+import type { ShippedRead } from '../shipped-artifact.js';
 
 /** The fields in which Debian records the crates statically linked into a package's binaries. */
 const CRATE_FIELDS = ['X-Cargo-Built-Using', 'Static-Built-Using'] as const;
@@ -15,7 +16,7 @@ const CRATE_FIELDS = ['X-Cargo-Built-Using', 'Static-Built-Using'] as const;
  * built in (one graph, named by the fields read), and each Rust binary it installs, as read
  * from the binary itself. Where they disagree, the report shows both and a warning says how.
  */
-export async function readDeb(path: string, bytes: Buffer): Promise<DependencyGraph[]> {
+export async function readDeb(path: string, bytes: Buffer): Promise<ShippedRead> {
   const deb = await readDebPackage(bytes, path, (_file, data) => isElf(data));
   const name = deb.control.get('package');
   const version = deb.control.get('version');
@@ -54,5 +55,5 @@ export async function readDeb(path: string, bytes: Buffer): Promise<DependencyGr
     if (fields.warnings?.length === 0) delete fields.warnings;
     graphs.push(fields);
   }
-  return [...graphs, ...binaries];
+  return { artifact: { path, kind: 'Debian package', name, version }, graphs: [...graphs, ...binaries] };
 }

@@ -5,6 +5,8 @@ import { InputError } from '../../core/errors.js';
 import type { DependencyGraph } from '../../core/graph.js';
 import { readUntrustedTree, type ArchiveFile, type UntrustedTree } from '../../core/untrusted-tar.js';
 import { isTreeInventoryFile, treeApplications } from '../installed-tree.js';
+import { namedByFile, type ShippedRead } from '../shipped-artifact.js';
+import { SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
 
 /**
  * An image archive, as `docker save` writes it (`manifest.json`: per image its `Layers`, paths
@@ -15,31 +17,49 @@ import { isTreeInventoryFile, treeApplications } from '../installed-tree.js';
  * an installed tree: one application per Rust binary and per node_modules. Nothing is written
  * to disk. Every tar (the archive, each layer) is read by untrusted-tar.ts: traversal and
  * absolute paths, symbolic links out of the tree, hard links to what the archive does not
- * hold, and layers that expand past the caps are refused.
+ * hold, and layers that expand past the caps (shipped-limits.ts) are refused; only binaries and
+ * package.json files are held in memory, the rest counted as it is inflated.
  */
 
+/** The archive itself is read whole (it is in memory already): its layers, manifests and blobs. */
 const ARCHIVE_MAX_BYTES = 32 * 1024 * 1024 * 1024;
-const LAYER_MAX_BYTES = 16 * 1024 * 1024 * 1024;
-const MAX_ENTRIES = 2_000_000;
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 
-export async function readImageArchive(path: string, bytes: Buffer): Promise<DependencyGraph[]> {
-  const archive = await readUntrustedTree(bytes, { label: path, compression: 'none', maxBytes: ARCHIVE_MAX_BYTES, maxEntries: MAX_ENTRIES, duplicates: 'refuse', keep: () => true });
+export async function readImageArchive(path: string, bytes: Buffer, limits: ShippedLimits = SHIPPED_LIMITS): Promise<ShippedRead> {
+  const archive = await readUntrustedTree(bytes, {
+    label: path,
+    compression: 'none',
+    maxBytes: ARCHIVE_MAX_BYTES,
+    maxEntries: limits.maxEntries,
+    maxKeptFileBytes: ARCHIVE_MAX_BYTES,
+    duplicates: 'refuse',
+    keep: () => true,
+  });
   const blobs = new Map(archive.files.map((f) => [f.path, f.data]));
   const images = imagesOf(path, archive, blobs);
   const graphs: DependencyGraph[] = [];
   for (const image of images) {
     const label = images.length === 1 ? path : `${path}#${image.name}`;
-    const files = await applyLayers(label, image.layers.map((layer) => ({ name: layer, data: blobAt(path, archive, blobs, layer) })));
+    const files = await applyLayers(label, image.layers.map((layer) => ({ name: layer, data: blobAt(path, archive, blobs, layer) })), limits);
     graphs.push(...treeApplications(files, label));
   }
   if (graphs.length === 0) throw new InputError(path, 'nothing to audit: no Rust binary and no node_modules in the image');
-  return graphs;
+  return { artifact: imageArtifact(path, images), graphs };
+}
+
+/** One image by its tag (`NAME:TAG`) as the artifact's name and version; several, or none tagged, by the archive's file name. */
+function imageArtifact(path: string, images: readonly ImageLayers[]): ShippedRead['artifact'] {
+  const tag = images.length === 1 ? images[0]?.tag : undefined;
+  const colon = tag === undefined ? -1 : tag.lastIndexOf(':');
+  if (tag === undefined || colon <= tag.lastIndexOf('/')) return namedByFile(path, 'image');
+  return { path, kind: 'image', name: tag.slice(0, colon), version: tag.slice(colon + 1) };
 }
 
 interface ImageLayers {
   name: string;
+  /** `docker save`'s first RepoTags entry, or the OCI ref name annotation. */
+  tag?: string;
   /** Paths in the archive, lowest layer first. */
   layers: string[];
 }
@@ -53,7 +73,7 @@ function imagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<strin
       const record = entry as { Layers?: unknown; RepoTags?: unknown };
       if (!Array.isArray(record.Layers) || !record.Layers.every((l) => typeof l === 'string')) throw new InputError(`${path}:manifest.json`, `image ${i}: "Layers" is not a list of paths`);
       const tags = Array.isArray(record.RepoTags) ? record.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-      return { name: tags[0] ?? `image ${i}`, layers: record.Layers as string[] };
+      return { name: tags[0] ?? `image ${i}`, ...(tags[0] !== undefined ? { tag: tags[0] } : {}), layers: record.Layers as string[] };
     });
   }
   const index = blobs.get('index.json');
@@ -70,9 +90,10 @@ function imagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<strin
       return;
     }
     if (!Array.isArray(doc.layers)) throw new InputError(`${path}:${blobPath}`, 'neither an image index nor an image manifest (no "layers")');
-    const name = typeof d.annotations?.['org.opencontainers.image.ref.name'] === 'string' ? (d.annotations['org.opencontainers.image.ref.name'] as string) : d.digest;
+    const refName = d.annotations?.['org.opencontainers.image.ref.name'];
     images.push({
-      name,
+      name: typeof refName === 'string' ? refName : d.digest,
+      ...(typeof refName === 'string' ? { tag: refName } : {}),
       layers: doc.layers.map((layer, i) => {
         const digest = (layer as { digest?: unknown }).digest;
         if (typeof digest !== 'string') throw new InputError(`${path}:${blobPath}`, `layers[${i}] has no digest`);
@@ -117,7 +138,7 @@ function parseJson(path: string, name: string, data: Buffer): unknown {
 }
 
 /** The layers applied in order: the files the tree keeps, as the image's root file system holds them. */
-async function applyLayers(label: string, layers: readonly { name: string; data: Buffer }[]): Promise<ArchiveFile[]> {
+async function applyLayers(label: string, layers: readonly { name: string; data: Buffer }[], limits: ShippedLimits): Promise<ArchiveFile[]> {
   const tree = new Map<string, ArchiveFile>();
   const removeUnder = (dir: string, includeSelf: boolean): void => {
     for (const key of [...tree.keys()]) if ((includeSelf && key === dir) || key.startsWith(`${dir}/`) || dir === '') tree.delete(key);
@@ -128,10 +149,9 @@ async function applyLayers(label: string, layers: readonly { name: string; data:
     const read = await readUntrustedTree(layer.data, {
       label: `${label}:${layer.name}`,
       compression,
-      maxBytes: LAYER_MAX_BYTES,
-      maxEntries: MAX_ENTRIES,
+      ...limits,
       duplicates: 'replace',
-      keep: (path, data) => posix.basename(path).startsWith(WHITEOUT) || isTreeInventoryFile(path, data),
+      keep: (path, head) => posix.basename(path).startsWith(WHITEOUT) || isTreeInventoryFile(path, head),
     });
     // Whiteouts first: they hide what the layers below hold, never what this layer adds.
     for (const file of read.files) {

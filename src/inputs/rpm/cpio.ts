@@ -1,5 +1,6 @@
 import { InputError } from '../../core/errors.js';
-import { vendorPathProblem, type ArchiveFile } from '../../core/untrusted-tar.js';
+import { KEEP_HEAD_BYTES, vendorPathProblem, type ArchiveFile } from '../../core/untrusted-tar.js';
+import type { ShippedLimits } from '../shipped-limits.js';
 
 /**
  * The regular files of an RPM payload: a cpio archive in the "new ASCII" format (`070701`,
@@ -14,7 +15,7 @@ import { vendorPathProblem, type ArchiveFile } from '../../core/untrusted-tar.js
  */
 export async function readCpio(
   chunks: AsyncIterable<Buffer>,
-  options: { label: string; maxBytes: number; maxEntries: number; keep: (path: string, data: Buffer) => boolean },
+  options: ShippedLimits & { label: string; keep: (path: string, head: Buffer) => boolean },
 ): Promise<ArchiveFile[]> {
   const { label } = options;
   const input = new ChunkReader(chunks[Symbol.asyncIterator](), label);
@@ -42,13 +43,23 @@ export async function readCpio(
       return files;
     }
     if (input.offset + size > options.maxBytes) throw new InputError(label, `the payload expands past ${options.maxBytes} bytes`);
-    const data = await input.take(size);
-    await input.skip(pad4(size));
-    if ((mode & 0o170000) !== 0o100000) continue;
+    if ((mode & 0o170000) !== 0o100000) {
+      await input.skip(size + pad4(size));
+      continue;
+    }
     const path = name.replace(/^\.?\/+/, '');
     const problem = vendorPathProblem(path);
     if (problem) throw new InputError(label, `payload entry ${JSON.stringify(name)}: ${problem}`);
-    if (options.keep(path, data)) files.push({ path, mode: (mode & 0o111) !== 0 ? 0o755 : 0o644, data });
+    // Decided on the head, so a file that is not kept is skipped as it is inflated, never held.
+    const head = await input.take(Math.min(size, KEEP_HEAD_BYTES));
+    if (!options.keep(path, head)) {
+      await input.skip(size - head.length + pad4(size));
+      continue;
+    }
+    if (size > options.maxKeptFileBytes) throw new InputError(label, `payload entry ${JSON.stringify(name)}: a file read whole (a binary) larger than ${options.maxKeptFileBytes} bytes`);
+    const data = size === head.length ? head : Buffer.concat([head, await input.take(size - head.length)]);
+    await input.skip(pad4(size));
+    files.push({ path, mode: (mode & 0o111) !== 0 ? 0o755 : 0o644, data });
   }
 }
 
@@ -87,7 +98,23 @@ class ChunkReader {
     for (let next = await this.source.next(); !next.done; next = await this.source.next());
   }
 
+  /** Passes over `n` bytes chunk by chunk, holding none of them. */
   async skip(n: number): Promise<void> {
-    if (n > 0) await this.take(n);
+    let left = n;
+    while (left > 0) {
+      if (this.available === 0) {
+        const next = await this.source.next();
+        if (next.done) throw new InputError(this.label, `truncated payload: the cpio archive ends at byte ${this.offset}, inside an entry`);
+        this.buffered = [next.value];
+        this.available = next.value.length;
+      }
+      const first = this.buffered[0] as Buffer;
+      const step = Math.min(left, first.length);
+      if (step === first.length) this.buffered.shift();
+      else this.buffered[0] = first.subarray(step);
+      this.available -= step;
+      this.offset += step;
+      left -= step;
+    }
   }
 }

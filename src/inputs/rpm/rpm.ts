@@ -10,12 +10,12 @@ import { readVendorArchive } from '../vendor-archive.js';
 import { bundledProvides } from './bundled-provides.js';
 import { readCpio } from './cpio.js';
 import { readRpmFile } from './rpm-file.js';
+import type { ShippedRead } from '../shipped-artifact.js';
+import { SHIPPED_LIMITS } from '../shipped-limits.js';
 
 /** rpm's payload compressors (PAYLOADCOMPRESSOR) that stowage inflates. */
 const PAYLOAD_COMPRESSION: Readonly<Record<string, Compression>> = { gzip: 'gz', xz: 'xz', zstd: 'zst', identity: 'none' };
 
-const PAYLOAD_MAX_BYTES = 16 * 1024 * 1024 * 1024;
-const PAYLOAD_MAX_ENTRIES = 2_000_000;
 
 /** What `stowage package rpm` names its vendor archive in a source RPM (Source1). */
 const VENDOR_ARCHIVE = /-vendor\.tar\.(zst|gz)$/;
@@ -26,17 +26,17 @@ const VENDOR_ARCHIVE = /-vendor\.tar\.(zst|gz)$/;
  * read from the binary itself, side by side. A source RPM made by `stowage package rpm`: the
  * SBOM of the vendor archive it carries, which lists every locked package.
  */
-export async function readRpm(path: string, bytes: Buffer, options: CycloneDxReadOptions): Promise<DependencyGraph[]> {
+export async function readRpm(path: string, bytes: Buffer, options: CycloneDxReadOptions): Promise<ShippedRead> {
   const rpm = readRpmFile(bytes, path);
   const nevr = `${rpm.name} ${rpm.version}-${rpm.release}`;
   if (rpm.payloadFormat !== 'cpio') throw new InputError(path, `payload format ${JSON.stringify(rpm.payloadFormat)} is not cpio`);
   const compression = PAYLOAD_COMPRESSION[rpm.payloadCompressor];
   if (compression === undefined) throw new InputError(path, `payload compressor ${JSON.stringify(rpm.payloadCompressor)} is not one stowage reads (gzip, xz, zstd)`);
   const label = `${path}: payload`;
-  const keep = rpm.kind === 'source' ? (file: string): boolean => VENDOR_ARCHIVE.test(file) : (_file: string, data: Buffer): boolean => isElf(data);
+  const keep = rpm.kind === 'source' ? (file: string): boolean => VENDOR_ARCHIVE.test(file) : (_file: string, head: Buffer): boolean => isElf(head);
   let files;
   try {
-    files = await readCpio(inflate(rpm.payload, compression), { label, maxBytes: PAYLOAD_MAX_BYTES, maxEntries: PAYLOAD_MAX_ENTRIES, keep });
+    files = await readCpio(inflate(rpm.payload, compression), { label, ...SHIPPED_LIMITS, keep });
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(label, `truncated or corrupt ${rpm.payloadCompressor} data: ${err instanceof Error ? err.message : String(err)}`);
@@ -45,7 +45,7 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   if (rpm.kind === 'source') {
     const archive = files[0];
     if (!archive) throw new InputError(path, `a source RPM (${nevr}) without a stowage vendor archive (NAME-VERSION-vendor.tar.zst): nothing to audit`);
-    return readVendorArchive(archive.data, `${path}:${archive.path}`, options);
+    return { artifact: { path, kind: 'source RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: await readVendorArchive(archive.data, `${path}:${archive.path}`, options) };
   }
 
   const binaries = rustBinaryGraphs(files, path);
@@ -68,5 +68,5 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   if (graphs.length === 0 && binaries.length === 0) {
     throw new InputError(path, `nothing to audit: ${nevr} has no bundled(crate(...)), bundled(npm(...)) or bundled(nodejs-...) provide and no Rust binary`);
   }
-  return [...graphs, ...binaries];
+  return { artifact: { path, kind: 'RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: [...graphs, ...binaries] };
 }

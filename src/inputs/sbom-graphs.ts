@@ -1,0 +1,92 @@
+import { InputError } from '../core/errors.js';
+import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph.js';
+import type { Package } from '../core/package.js';
+
+/**
+ * What an SBOM reader (CycloneDX, SPDX) found, turned into dependency graphs the same way for
+ * both: one graph per ecosystem, the application and each application inside a shipped
+ * artifact as roots, what could not be identified listed (or refused), a partial inventory
+ * marked.
+ */
+
+export interface SbomContents {
+  /** The application the document describes, by its element id. */
+  application: { id: string; name: string; version: string } | null;
+  /** Applications inside a shipped artifact (a package's binaries), by element id. */
+  parts: ReadonlyMap<string, { name: string; version: string }>;
+  packages: Package[];
+  edges: Edge[];
+  unidentified: UnidentifiedComponent[];
+  /** Element ids that edges name and no element has (quoted), read only when allowed. */
+  dangling: string[];
+  /** What the format calls an element's id, for messages: `bom-refs`, `SPDX ids`. */
+  idWord: string;
+  /** The document says its inventory is incomplete. */
+  partial: boolean;
+}
+
+/** How many unidentified components or dangling refs a message names before it counts the rest. */
+const LISTED = 5;
+
+/** Data in a one-line message: quoted, with control characters escaped. */
+export const quoted = (text: string): string => JSON.stringify(text);
+
+export function listed(items: string[]): string {
+  const shown = items.slice(0, LISTED).join(', ');
+  return items.length > LISTED ? `${shown} and ${items.length - LISTED} more` : shown;
+}
+
+/** A reason quotes data (a decoded purl version, the component's name): its control characters are escaped too. */
+export const describeUnidentified = (u: UnidentifiedComponent): string =>
+  `${quoted(u.ref)}${u.name && u.name !== u.ref ? ` (${quoted(u.name)})` : ''}: ${quoted(u.reason).slice(1, -1)}`;
+
+export const ALLOW_UNIDENTIFIED_FLAG = '--allow-unidentified';
+
+/** Fail closed on what cannot be identified, unless the user allowed it. */
+export function refuseUnidentified(path: string, unidentified: UnidentifiedComponent[], allowUnidentified: boolean): void {
+  if (unidentified.length === 0 || allowUnidentified) return;
+  throw new InputError(
+    path,
+    `${unidentified.length} ${unidentified.length === 1 ? 'component names a package' : 'components name packages'} stowage cannot identify, so cannot audit: ` +
+      `${listed(unidentified.map(describeUnidentified))}; pass ${ALLOW_UNIDENTIFIED_FLAG} to audit the rest and report these as not audited`,
+  );
+}
+
+const WORKSPACE = { kind: 'workspace', url: null, isDefaultRegistry: false } as const;
+
+export function sbomGraphs(path: string, format: string, found: SbomContents, options: { allowUnidentified: boolean }): DependencyGraph[] {
+  const { application, parts, packages, edges, unidentified, dangling, partial } = found;
+  const byId = new Map(packages.map((p) => [p.id, p]));
+  const ecosystems = [...new Set(packages.map((p) => p.ecosystem))];
+  if (ecosystems.length === 0) {
+    const why = unidentified.length > 0 ? `; not audited: ${listed(unidentified.map(describeUnidentified))}` : '';
+    throw new InputError(path, `the SBOM names no Cargo or npm package (no pkg:cargo or pkg:npm purl)${why}`);
+  }
+  return ecosystems.map((ecosystem, i): DependencyGraph => {
+    const graph: DependencyGraph = { ecosystem, path, format, packages: [], edges: [], roots: [] };
+    if (application) {
+      graph.packages.push({ id: application.id, ecosystem, name: application.name, version: application.version, source: WORKSPACE, checksum: null });
+      graph.roots.push(application.id);
+    }
+    graph.packages.push(...packages.filter((p) => p.ecosystem === ecosystem));
+    graph.edges.push(...edges.filter((e) => byId.get(e.to)?.ecosystem === ecosystem));
+    // Each application inside the artifact that holds packages of this ecosystem: a root of its own.
+    for (const [id, part] of parts) {
+      if (!graph.edges.some((e) => e.from === id)) continue;
+      graph.packages.push({ id, ecosystem, name: part.name, version: part.version, source: WORKSPACE, checksum: null });
+      graph.roots.push(id);
+    }
+    if (partial) graph.partial = true;
+    // Listed once per file, with its first graph: they belong to no ecosystem stowage knows.
+    if (i === 0 && options.allowUnidentified) {
+      graph.unidentified = unidentified;
+      if (unidentified.length > 0) {
+        graph.warnings = [`${unidentified.length} ${unidentified.length === 1 ? 'component' : 'components'} not audited, not identified as packages: ${listed(unidentified.map(describeUnidentified))}`];
+      }
+    }
+    if (i === 0 && dangling.length > 0) {
+      (graph.warnings ??= []).push(`${dangling.length} dependencies name ${found.idWord} no component has, not read: ${listed(dangling)}`);
+    }
+    return graph;
+  });
+}

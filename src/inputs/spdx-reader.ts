@@ -1,0 +1,127 @@
+import { InputError } from '../core/errors.js';
+import type { DependencyGraph, Edge, EdgeKind, UnidentifiedComponent } from '../core/graph.js';
+import { parseJsonText } from '../core/json-text.js';
+import type { Package } from '../core/package.js';
+import { checksumOf as componentChecksum, identify, isRecord, str, type CycloneDxReadOptions, type Json } from './cyclonedx-reader.js';
+import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs } from './sbom-graphs.js';
+
+/**
+ * An SPDX 2.x JSON document read back into dependency graphs, as a CycloneDX one is
+ * (cyclonedx-reader.ts decides what a purl identifies, sbom-graphs.ts builds the graphs). A
+ * package is audited when its `purl` external reference names a Cargo or npm package that
+ * agrees with the package's name and `versionInfo`. The packages the document DESCRIBES are the
+ * application; an APPLICATION package without a purl that one of them CONTAINS (stowage writes
+ * a shipped artifact's binaries so) is an application of its own. Edges: DEPENDS_ON, and the
+ * inverse DEPENDENCY_OF / DEV_DEPENDENCY_OF / OPTIONAL_DEPENDENCY_OF / BUILD_DEPENDENCY_OF.
+ * SPDX has no field saying an inventory is incomplete: stowage's own annotation saying so
+ * (spdx.ts) makes the graphs partial.
+ */
+
+/** Inverse relationships: `A X_OF B` means B depends on A, with this kind. */
+const DEPENDENCY_OF: Readonly<Record<string, EdgeKind>> = {
+  DEPENDENCY_OF: 'normal',
+  RUNTIME_DEPENDENCY_OF: 'normal',
+  DEV_DEPENDENCY_OF: 'dev',
+  TEST_DEPENDENCY_OF: 'dev',
+  OPTIONAL_DEPENDENCY_OF: 'optional',
+  BUILD_DEPENDENCY_OF: 'build',
+};
+
+/** Package purposes that are no software package (read only when their purl names one). */
+const NOT_PACKAGE_PURPOSES = new Set(['CONTAINER', 'OPERATING_SYSTEM', 'FILE', 'DEVICE', 'FIRMWARE', 'ARCHIVE', 'INSTALL', 'SOURCE', 'OTHER']);
+
+/** What stowage's SPDX writer (sbom/spdx.ts) starts a partial inventory's annotation with. */
+const PARTIAL_MARK = 'PARTIAL INVENTORY';
+
+/** True when the text looks like an SPDX 2 JSON document (decides how an audited file is read). */
+export function isSpdxText(text: string): boolean {
+  return /^\s*\{[\s\S]{0,400}"spdxVersion"\s*:\s*"SPDX-2\.\d+"/.test(text);
+}
+
+function purlOf(pkg: Json): string | undefined {
+  const refs = Array.isArray(pkg.externalRefs) ? pkg.externalRefs.filter(isRecord) : [];
+  const purl = refs.find((r) => r.referenceType === 'purl' && typeof r.referenceLocator === 'string');
+  return purl?.referenceLocator as string | undefined;
+}
+
+function isPartial(doc: Json, packages: readonly Json[]): boolean {
+  const marked = (annotations: unknown): boolean => Array.isArray(annotations) && annotations.some((a) => isRecord(a) && typeof a.comment === 'string' && a.comment.startsWith(PARTIAL_MARK));
+  return marked(doc.annotations) || packages.some((p) => marked(p.annotations));
+}
+
+export function readSpdx(path: string, text: string, options: CycloneDxReadOptions = { allowUnidentified: false }): DependencyGraph[] {
+  const doc = parseJsonText(path, text);
+  if (!isRecord(doc) || typeof doc.spdxVersion !== 'string') throw new InputError(path, 'not an SPDX JSON document (no "spdxVersion")');
+  const format = `${doc.spdxVersion} SBOM`;
+  if (!Array.isArray(doc.packages)) throw new InputError(path, '"packages" must be an array');
+  if (doc.relationships !== undefined && !Array.isArray(doc.relationships)) throw new InputError(path, '"relationships" must be an array');
+  const elements = new Map<string, Json>();
+  for (const [i, pkg] of (doc.packages as unknown[]).entries()) {
+    if (!isRecord(pkg) || typeof pkg.SPDXID !== 'string') throw new InputError(path, `packages[${i}] is not an object with an "SPDXID"`);
+    if (elements.has(pkg.SPDXID)) throw new InputError(path, `SPDXID ${quoted(pkg.SPDXID)} appears twice: relationships to it would be ambiguous`);
+    elements.set(pkg.SPDXID, pkg);
+  }
+  const relationships = ((doc.relationships as unknown[] | undefined) ?? []).map((r, i) => {
+    if (!isRecord(r) || typeof r.spdxElementId !== 'string' || typeof r.relatedSpdxElement !== 'string' || typeof r.relationshipType !== 'string') {
+      throw new InputError(path, `relationships[${i}] is not an object with spdxElementId, relationshipType and relatedSpdxElement`);
+    }
+    return { from: r.spdxElementId, type: r.relationshipType, to: r.relatedSpdxElement };
+  });
+
+  const described = new Set([
+    ...relationships.filter((r) => r.type === 'DESCRIBES' && r.from === 'SPDXRef-DOCUMENT').map((r) => r.to),
+    ...(Array.isArray(doc.documentDescribes) ? doc.documentDescribes.filter((d): d is string => typeof d === 'string') : []),
+  ]);
+  const contained = new Set(relationships.filter((r) => r.type === 'CONTAINS' && described.has(r.from)).map((r) => r.to));
+  const appId = described.size === 1 ? ([...described][0] as string) : null;
+  const app = appId === null ? undefined : elements.get(appId);
+
+  const packages: Package[] = [];
+  const byId = new Map<string, Package>();
+  const parts = new Map<string, { name: string; version: string }>();
+  const unidentified: UnidentifiedComponent[] = [];
+  for (const [id, pkg] of elements) {
+    if (id === appId) continue;
+    const purl = purlOf(pkg);
+    if (purl === undefined && contained.has(id) && pkg.primaryPackagePurpose === 'APPLICATION') {
+      parts.set(id, { name: str(pkg.name) ?? id, version: str(pkg.versionInfo) ?? '' });
+      continue;
+    }
+    const purpose = typeof pkg.primaryPackagePurpose === 'string' && NOT_PACKAGE_PURPOSES.has(pkg.primaryPackagePurpose) ? 'file' : 'library';
+    const identity = identify({ type: purpose, name: pkg.name, ...(pkg.versionInfo !== undefined ? { version: pkg.versionInfo } : {}), ...(purl !== undefined ? { purl } : {}) }, null);
+    if (identity.kind === 'not-a-package') continue;
+    if (identity.kind === 'unidentified') {
+      unidentified.push({ ref: id, name: str(pkg.name) ?? '', version: str(pkg.versionInfo) ?? '', reason: identity.reason });
+      continue;
+    }
+    const entry: Package = { id, ecosystem: identity.ecosystem, name: identity.name, version: identity.version, source: identity.source, checksum: checksumOf(pkg, identity.ecosystem) };
+    byId.set(id, entry);
+    packages.push(entry);
+  }
+  refuseUnidentified(path, unidentified, options.allowUnidentified);
+
+  const applications = new Set([...(appId === null ? [] : [appId]), ...parts.keys()]);
+  const edges: Edge[] = [];
+  const dangling = new Set<string>();
+  for (const r of relationships) {
+    const inverse = DEPENDENCY_OF[r.type];
+    if (r.type !== 'DEPENDS_ON' && inverse === undefined) continue;
+    const [from, to] = inverse === undefined ? [r.from, r.to] : [r.to, r.from];
+    for (const id of [from, to]) if (!elements.has(id)) dangling.add(quoted(id));
+    const target = byId.get(to);
+    if (!target || !(applications.has(from) || byId.get(from)?.ecosystem === target.ecosystem)) continue;
+    edges.push({ from, to, kind: inverse ?? 'normal' });
+  }
+  if (dangling.size > 0 && !options.allowUnidentified) {
+    throw new InputError(path, `relationships name ${dangling.size} SPDX ${dangling.size === 1 ? 'id' : 'ids'} no package has, so the graph is incomplete: ${listed([...dangling])}; pass ${ALLOW_UNIDENTIFIED_FLAG} to audit the packages it lists`);
+  }
+  const application = app && appId !== null ? { id: appId, name: str(app.name) ?? 'application', version: str(app.versionInfo) ?? '' } : null;
+  return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling: [...dangling], idWord: 'SPDX ids', partial: isPartial(doc, [...elements.values()]) }, options);
+}
+
+/** SPDX checksums read as CycloneDX hashes are (`SHA256` is CycloneDX's `SHA-256`). */
+function checksumOf(pkg: Json, ecosystem: Package['ecosystem']): string | null {
+  const checksums = Array.isArray(pkg.checksums) ? pkg.checksums.filter(isRecord) : [];
+  const hashes = checksums.map((c) => ({ alg: typeof c.algorithm === 'string' ? c.algorithm.replace(/^SHA(\d)/, 'SHA-$1') : null, content: c.checksumValue }));
+  return componentChecksum({ hashes }, ecosystem);
+}
