@@ -39,14 +39,14 @@ export async function whyNoRegistry(): Promise<string | null> {
   }
 }
 
-/** Vendors the application in `dir` (its lockfile found as `stowage vendor` finds it). */
-export async function vendorDir(dir: string, cacheDir: string): Promise<{ result: VendorResult; warnings: string[] }> {
+/** Vendors the application in `dir` (its lockfile found as `stowage vendor` finds it); `env` adds to the environment. */
+export async function vendorDir(dir: string, cacheDir: string, env: NodeJS.ProcessEnv = {}): Promise<{ result: VendorResult; warnings: string[] }> {
   const [location] = findLockfiles(dir);
   assert.ok(location);
   const graph = await readDependencyGraph(location);
   const warnings: string[] = [];
   const downloader = new Downloader({ cache: new ContentCache(cacheDir), attempts: 2, backoffMs: 50 });
-  const result = await vendorNpm(graph, { projectDir: dir, downloader, warn: (m) => warnings.push(m), env: {} });
+  const result = await vendorNpm(graph, { projectDir: dir, downloader, warn: (m) => warnings.push(m), env });
   return { result, warnings };
 }
 

@@ -209,17 +209,17 @@ describe('npm vendoring refuses what it cannot vendor', () => {
     }
   });
 
-  test('a git dependency is refused, naming the package', async () => {
+  test('a git dependency npm would clone at install time is refused before anything is fetched, naming the package', async () => {
     const lockfile = {
       name: 'app',
       lockfileVersion: 3,
       requires: true,
       packages: {
-        '': { name: 'app', dependencies: { left: 'github:someone/left' } },
-        'node_modules/left': { version: '1.0.0', resolved: 'git+ssh://git@github.com/someone/left.git#0123456789abcdef0123456789abcdef01234567' },
+        '': { name: 'app', dependencies: { left: 'git+ssh://git@git.example.org/left.git' } },
+        'node_modules/left': { version: '1.0.0', resolved: 'git+ssh://git@git.example.org/left.git#0123456789abcdef0123456789abcdef01234567' },
       },
     };
-    await assert.rejects(vendorLockfile(lockfile), /left \(node_modules\/left\): git dependencies cannot be vendored for npm yet/);
+    await assert.rejects(vendorLockfile(lockfile), /left \(node_modules\/left\): npm clones git\+ssh:\/\/git@git\.example\.org\/left\.git with git at install time/);
   });
 
   test('a local package outside the application is refused', async () => {
