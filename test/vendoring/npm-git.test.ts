@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../src/core/errors.js';
 import { NPM_CACHE_DIR } from '../../src/vendoring/npm.js';
 import { commitFiles, git, gitUrlRewrites, initRepository } from '../support/git-repository.js';
-import { DEAD, cleanEnv, offline, vendorDir, writeFiles } from '../support/npm-vendor.js';
+import { DEAD, npmCiOffline, vendorDir, writeFiles } from '../support/npm-vendor.js';
 import { tempDir } from '../support/shared.js';
 
 /*
@@ -108,14 +108,8 @@ describe('npm git dependencies on a git host', () => {
     // A fresh copy of the application, the vendored files, an empty HOME, no network.
     const dir = appWith(join(scratch, 'install'), [dep]);
     writeFiles(dir, result);
-    const home = join(scratch, 'install-home');
-    mkdirSync(home);
-    const cut = offline(['npm', 'ci']);
-    const env = cleanEnv({ HOME: home, npm_config_registry: DEAD, HTTP_PROXY: DEAD, HTTPS_PROXY: DEAD, ...cut.env });
-    const install = spawnSync(cut.argv[0] as string, cut.argv.slice(1), { cwd: dir, env, encoding: 'utf8', timeout: 300_000 });
-    assert.equal(install.status, 0, `npm ci (${cut.how}) failed:\n${install.stdout}${install.stderr}`);
-    assert.doesNotMatch(`${install.stdout}${install.stderr}`, /npm warn/i);
-    assert.ok(!existsSync(join(home, '.npm', '_cacache')), 'the user cache was not used');
+    const output = npmCiOffline(dir, join(scratch, 'install-home'), { npm_config_registry: DEAD });
+    assert.doesNotMatch(output, /npm warn/i);
     assert.equal(JSON.parse(readFileSync(join(dir, 'node_modules', 'left', 'package.json'), 'utf8')).version, '1.2.3');
     assert.ok(!existsSync(join(dir, 'node_modules', 'left', 'notes')));
     const run = spawnSync(process.execPath, ['index.js'], { cwd: dir, encoding: 'utf8' });
