@@ -16,12 +16,17 @@ import { PROJECT_ROOT } from './shared.js';
  * The tarballs are packed as `npm pack` does (every path under `package/`, sorted, npm's fixed
  * mtime, 0644 files and 0755 bins, gzip): the same bytes every run, so lockfiles made against
  * this registry and committed (test/fixtures/npm-local-app/) keep their integrity. A change in
- * node's zlib output would change them: LOCAL_APP_LOCKFILES' integrity check says so first.
+ * node's zlib output would change them: npm.test.ts's integrity check says so first. They were
+ * made with `npm install --package-lock-only --ignore-scripts` (and `--lockfile-version 1`), HOME
+ * and cache empty, `npm_config_registry` this registry's URL, its origin then written as
+ * RECORDED_ORIGIN.
  */
 
 export const REGISTRY_FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-registry');
 /** The application whose dependencies the local registry serves, with lockfiles npm made against it. */
 export const LOCAL_APP = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-local-app');
+/** The same application locked by npm with `--lockfile-version 1` (beside it: not part of its source). */
+export const LOCAL_APP_V1_LOCKFILE = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-local-app.package-lock.v1.json');
 /** What the local application prints when every dependency is installed. */
 export const LOCAL_APP_OUTPUT = 'ms=172800000 semver=true color=plain:v1 debug=true';
 /**

@@ -21,7 +21,7 @@ import { ContentCache } from '../../src/vendoring/content-cache.js';
 import { Downloader } from '../../src/vendoring/download.js';
 import type { VendorResult } from '../../src/vendoring/vendor-tree.js';
 import { DEAD, cleanEnv, npmCiOffline, vendorDir, writeFiles } from '../support/npm-vendor.js';
-import { LOCAL_APP, LOCAL_APP_OUTPUT, startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
+import { LOCAL_APP, LOCAL_APP_OUTPUT, LOCAL_APP_V1_LOCKFILE, startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
 import { tempDir } from '../support/shared.js';
 
 const APP = LOCAL_APP;
@@ -97,7 +97,7 @@ describe('npm vendoring from a real npm registry on 127.0.0.1, lockfiles committ
     downloads = join(work, 'downloads');
     // Made once by npm against this registry (test/support/npm-registry.ts says how), committed.
     lockV3 = registry.lockfileFor(readFileSync(join(APP, 'package-lock.json'), 'utf8'));
-    lockV1 = registry.lockfileFor(readFileSync(join(APP, 'package-lock.v1.json'), 'utf8'));
+    lockV1 = registry.lockfileFor(readFileSync(LOCAL_APP_V1_LOCKFILE, 'utf8'));
     npmrc = `registry=${registry.url}\n`;
   });
 
@@ -119,7 +119,7 @@ describe('npm vendoring from a real npm registry on 127.0.0.1, lockfiles committ
     const { result, warnings } = await vendorDir(appWith(work, 'v3-src', lockV3, withSettings), downloads);
     assert.deepEqual(
       result.packages.map((p) => `${p.name}@${p.version}`),
-      ['@fixture/color@1.0.0', 'fixture-debug@4.3.4', 'fixture-ms@1.0.0', 'fixture-ms@2.1.3', 'fixture-semver@7.5.4'],
+      ['@fixture/color@1.0.0', 'fixture-debug@4.3.4', 'fixture-devtool@1.0.0', 'fixture-ms@1.0.0', 'fixture-ms@2.1.3', 'fixture-semver@7.5.4'],
     );
     assert.deepEqual(result.packages.map((p) => `${p.name}@${p.version}`), [...new Set(lockedPackages(lockV3).map((p) => p.replace(/^.*node_modules\//, '')))].sort());
     assert.ok(result.packages.every((p) => p.checksum?.startsWith('sha512-') && p.path.startsWith(`${NPM_CACHE_DIR}/`)));
