@@ -26,14 +26,14 @@ export function initRepository(dir: string): string {
   return dir;
 }
 
-/** Writes `files` (path → text) into the repository and commits everything; the commit id. */
-export function commitFiles(dir: string, files: Readonly<Record<string, string>>, message = 'test commit'): string {
+/** Writes `files` (path → text) into the repository and commits everything (`extra`: e.g. another date); the commit id. */
+export function commitFiles(dir: string, files: Readonly<Record<string, string>>, message = 'test commit', extra: NodeJS.ProcessEnv = {}): string {
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text);
   }
-  git(['add', '--all'], dir);
-  git(['commit', '--quiet', '--no-gpg-sign', '--allow-empty', '-m', message], dir);
+  git(['add', '--all'], dir, extra);
+  git(['commit', '--quiet', '--no-gpg-sign', '--allow-empty', '-m', message], dir, extra);
   return git(['rev-parse', 'HEAD'], dir);
 }
 
