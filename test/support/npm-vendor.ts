@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { findLockfiles, readDependencyGraph } from '../../src/inputs/lockfiles.js';
 import { vendorNpm } from '../../src/vendoring/npm.js';
 import { ContentCache } from '../../src/vendoring/content-cache.js';
@@ -48,15 +48,6 @@ export async function vendorDir(dir: string, cacheDir: string, env: NodeJS.Proce
   const downloader = new Downloader({ cache: new ContentCache(cacheDir), attempts: 2, backoffMs: 50 });
   const result = await vendorNpm(graph, { projectDir: dir, downloader, warn: (m) => warnings.push(m), env });
   return { result, warnings };
-}
-
-/** The vendored files, written under `dir` as extracting the archive would. */
-export function writeFiles(dir: string, result: VendorResult): void {
-  for (const file of result.files) {
-    const target = join(dir, file.path);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, file.data, { mode: file.mode });
-  }
 }
 
 /**

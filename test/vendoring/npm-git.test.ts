@@ -8,8 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../src/core/errors.js';
 import { NPM_CACHE_DIR } from '../../src/vendoring/npm.js';
 import { commitFiles, git, gitUrlRewrites, initRepository } from '../support/git-repository.js';
-import { DEAD, npmCiOffline, vendorDir, writeFiles } from '../support/npm-vendor.js';
-import { tempDir } from '../support/shared.js';
+import { DEAD, npmCiOffline, vendorDir } from '../support/npm-vendor.js';
+import { tempDir, writeFiles } from '../support/shared.js';
 
 /*
  * npm git dependencies on a git host, without the host: the repositories live in a local
@@ -107,7 +107,7 @@ describe('npm git dependencies on a git host', () => {
 
     // A fresh copy of the application, the vendored files, an empty HOME, no network.
     const dir = appWith(join(scratch, 'install'), [dep]);
-    writeFiles(dir, result);
+    writeFiles(dir, result.files);
     const output = npmCiOffline(dir, join(scratch, 'install-home'), { npm_config_registry: DEAD });
     assert.doesNotMatch(output, /npm warn/i);
     assert.equal(JSON.parse(readFileSync(join(dir, 'node_modules', 'left', 'package.json'), 'utf8')).version, '1.2.3');

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { YARN_MIRROR_DIR } from '../../src/vendoring/npm-yarn.js';
 import type { VendorResult } from '../../src/vendoring/vendor-tree.js';
-import { DEAD, NPM_APP, NPM_APP_OUTPUT, cleanEnv, installFromRegistry, vendorDir, whyNoRegistry, writeFiles } from '../support/npm-vendor.js';
-import { tempDir } from '../support/shared.js';
+import { DEAD, NPM_APP, NPM_APP_OUTPUT, cleanEnv, installFromRegistry, vendorDir, whyNoRegistry } from '../support/npm-vendor.js';
+import { tempDir, writeFiles } from '../support/shared.js';
 
 /*
  * yarn classic's offline mirror, proven with yarn itself: yarn 1 is installed from the public
@@ -66,7 +66,7 @@ describe('yarn v1 vendoring against the real registry (network)', { skip: noRegi
    */
   function installOfflineAndRun(name: string, lock: string, result: VendorResult, yarnrc?: string): string {
     const dir = appWith(work, name, lock, yarnrc);
-    writeFiles(dir, result);
+    writeFiles(dir, result.files);
     const cache = join(work, `${name}-cache`);
     const env = cleanEnv({ HOME: join(work, `${name}-home`), YARN_CACHE_FOLDER: cache, HTTP_PROXY: DEAD, HTTPS_PROXY: DEAD, http_proxy: DEAD, https_proxy: DEAD });
     const install = runYarn(['install', '--non-interactive', '--no-progress'], dir, env);

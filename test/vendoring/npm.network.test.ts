@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { DEAD, NPM_APP, NPM_APP_OUTPUT, cleanEnv, npmCiOffline, vendorDir, whyNoRegistry, writeFiles } from '../support/npm-vendor.js';
-import { tempDir } from '../support/shared.js';
+import { DEAD, NPM_APP, NPM_APP_OUTPUT, cleanEnv, npmCiOffline, vendorDir, whyNoRegistry } from '../support/npm-vendor.js';
+import { tempDir, writeFiles } from '../support/shared.js';
 
 /*
  * What only the public registry can show: a `resolved` on a placeholder host (what some tools
@@ -35,7 +35,7 @@ describe('npm vendoring and the public registry (network)', { skip: noRegistry !
 
     const dir = join(scratch, 'install');
     cpSync(src, dir, { recursive: true });
-    writeFiles(dir, result);
+    writeFiles(dir, result.files);
     npmCiOffline(dir, join(scratch, 'install-home'), { npm_config_registry: DEAD });
     const run = spawnSync(process.execPath, ['index.mjs'], { cwd: dir, encoding: 'utf8' });
     assert.equal(run.stdout.trim(), NPM_APP_OUTPUT, run.stderr);

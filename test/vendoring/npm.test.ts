@@ -20,9 +20,9 @@ import { NPM_CACHE_DIR, vendorNpm } from '../../src/vendoring/npm.js';
 import { ContentCache } from '../../src/vendoring/content-cache.js';
 import { Downloader } from '../../src/vendoring/download.js';
 import type { VendorResult } from '../../src/vendoring/vendor-tree.js';
-import { DEAD, cleanEnv, npmCiOffline, vendorDir, writeFiles } from '../support/npm-vendor.js';
+import { DEAD, cleanEnv, npmCiOffline, vendorDir } from '../support/npm-vendor.js';
 import { LOCAL_APP, LOCAL_APP_OUTPUT, LOCAL_APP_V1_LOCKFILE, startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
-import { tempDir } from '../support/shared.js';
+import { tempDir, writeFiles } from '../support/shared.js';
 
 const APP = LOCAL_APP;
 const EXPECTED_OUTPUT = LOCAL_APP_OUTPUT;
@@ -50,7 +50,7 @@ const OLD_LOCKFILE_BANNER = new Set([
  */
 function installOfflineAndRun(parent: string, name: string, lockfile: string, result: VendorResult, env: NodeJS.ProcessEnv, npmrc?: string): string {
   const dir = appWith(parent, name, lockfile, npmrc);
-  writeFiles(dir, result);
+  writeFiles(dir, result.files);
   const output = npmCiOffline(dir, join(parent, `${name}-home`), env);
   // npm announces the one-time upgrade of a v1 lockfile; any other warning (such as "Could not
   // fetch metadata", which loses bin links) is a failure of the layout.
