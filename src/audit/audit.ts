@@ -48,6 +48,12 @@ export interface AuditResult {
   targets: TargetSummary[];
   findings: Finding[];
   warnings: string[];
+  /**
+   * Packages that advisories name but that could not be compared with them (a git or tarball
+   * package whose lockfile records no version), one sentence per lockfile, also in `warnings`.
+   * The command line fails closed on them unless told the inventory may be partial.
+   */
+  notAudited: string[];
 }
 
 export interface AuditInput {
@@ -112,12 +118,12 @@ async function matchGraph(
   policy: AuditPolicy,
   now: Date,
   onlyNames: AuditInput['onlyNames'],
-): Promise<{ matches: Match[]; audited: number; warnings: string[] }> {
+): Promise<{ matches: Match[]; audited: number; warnings: string[]; notAudited: string | null }> {
   const onlyKeys = onlyNames === undefined ? null : nameKeys(graph.ecosystem, onlyNames[graph.ecosystem]);
   const candidates = graph.packages.filter(
     (p) => isAuditable(p) && !isOmitted(p, policy) && (onlyKeys === null || onlyKeys.has(lockfileNameKey(graph.ecosystem, p.name))),
   );
-  if (candidates.length === 0) return { matches: [], audited: 0, warnings: [] };
+  if (candidates.length === 0) return { matches: [], audited: 0, warnings: [], notAudited: null };
   // Fail closed: no database knows this ecosystem, so "no findings" would mean nothing.
   if (!databases.some((db) => (db.ecosystems[graph.ecosystem] ?? 0) > 0)) {
     throw new StowageError(
@@ -175,13 +181,13 @@ async function matchGraph(
         `${graph.path} records for them, which npm does not check against what it fetches: ${listedPackages(versioned)}`,
     );
   }
-  if (unversioned.size > 0) {
-    warnings.add(
-      `${plural(unversioned.size, 'package')} not from a registry (git, tarball) NOT audited: advisories exist for their names, but ` +
-        `${graph.path} records no version they can be compared with: ${listedPackages([...unversioned])}`,
-    );
-  }
-  return { matches, audited: candidates.length - unversioned.size, warnings: [...warnings] };
+  const notAudited =
+    unversioned.size === 0
+      ? null
+      : `${plural(unversioned.size, 'package')} not from a registry (git, tarball) NOT audited: advisories exist for their names, but ` +
+        `${graph.path} records no version they can be compared with: ${listedPackages([...unversioned])}`;
+  if (notAudited !== null) warnings.add(notAudited);
+  return { matches, audited: candidates.length - unversioned.size, warnings: [...warnings], notAudited };
 }
 
 /** The lockfile name keys that advisory package `names` match. */
@@ -380,9 +386,12 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
   const devAndSkip = new Set<EdgeKind>([...skip, 'dev']);
   const targets: TargetSummary[] = [];
   const findings: Finding[] = [];
+  const notAudited: string[] = [];
   for (const graph of input.graphs) {
-    const { matches, audited, warnings: matchWarnings } = await matchGraph(graph, input.databases, policy, now, input.onlyNames);
-    warnings.push(...matchWarnings);
+    const matched = await matchGraph(graph, input.databases, policy, now, input.onlyNames);
+    const { matches, audited } = matched;
+    warnings.push(...matched.warnings);
+    if (matched.notAudited !== null) notAudited.push(matched.notAudited);
     targets.push({
       path: graph.path,
       ecosystem: graph.ecosystem,
@@ -433,5 +442,5 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
       compareText(a.package.version, b.package.version) ||
       compareText(a.advisory.id, b.advisory.id),
   );
-  return { databases, targets, findings, warnings };
+  return { databases, targets, findings, warnings, notAudited };
 }

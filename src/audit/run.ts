@@ -85,6 +85,11 @@ export async function auditApplication(request: AuditRequest): Promise<Applicati
   try {
     for (const spec of specs) databases.push(await openDatabase(spec, { cacheRoot: request.cacheRoot, fetch: request.fetch }));
     const result = await runAudit({ graphs, databases, policy: request.policy, now });
+    // Fail closed: "no findings" would be said of packages that were never compared.
+    const [notAudited] = result.notAudited;
+    if (notAudited !== undefined && request.allowPartial !== true) {
+      throw new StowageError(`${notAudited}; record their versions (a lockfile v2 or v3 does), or \`stowage audit --allow-partial\` reports them as not audited`);
+    }
     if (request.fixAdvice) await adviseFixes(graphs.slice(0, locations.length), result);
     return { locations, graphs, artifacts, databases, result };
   } finally {

@@ -84,7 +84,8 @@ export function addAuditOptions(
   if (shippedInput) {
     command.option(
       '--allow-partial',
-      'audit a Rust binary without a cargo-auditable .dep-v0 section from the crates its embedded source paths name: ' +
+      'audit a Rust binary without a cargo-auditable .dep-v0 section from the crates its embedded source paths name, ' +
+        'or a lockfile whose git or tarball packages named by advisories record no version: ' +
         'a partial inventory, said in every report (default: refuse, exit 2)',
     );
   }

@@ -98,6 +98,15 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.members = npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
+  if (location.format.fileName === 'pnpm-lock.yaml') {
+    // pnpm's importers are the projects pnpm-workspace.yaml lists: their manifests name them.
+    const workspaceFile = join(dirname(location.path), 'pnpm-workspace.yaml');
+    if (existsSync(workspaceFile)) {
+      const { pnpmWorkspaceManifestPaths } = await import('../ecosystems/npm/workspace-members.js');
+      const workspaceText = readRecordedText(workspaceFile, record);
+      input.members = pnpmWorkspaceManifestPaths(workspaceFile, workspaceText).map((path) => ({ path, text: readRecordedText(path, record) }));
+    }
+  }
   const parse = await location.format.loadParser();
   const graph = parse(input);
   if (location.format.ecosystem === 'npm') await (await import('../ecosystems/npm/local-tarball.js')).readLocalTarballs(graph);

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { isolatedGitEnvironment } from '../core/git-environment.js';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +10,7 @@ import type { Package } from '../core/package.js';
 import type { DownloadRequest } from './download.js';
 import { readUntrustedTar } from '../core/untrusted-tar.js';
 import type { EcosystemVendor, VendorContext, VendoredPackage } from './vendor-tree.js';
+import { GitCheckout, type GitTreeEntry } from './git-checkout.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { readCargoConfig } from '../ecosystems/cargo/cargo-config.js';
 import { lockfileSource, ProjectRegistries } from '../ecosystems/cargo/registry.js';
@@ -141,106 +140,6 @@ async function unpackCrate(bytes: Buffer, pkg: Package, label: string): Promise<
 // ---------------------------------------------------------------------------------------------
 // Git crates
 
-interface GitTreeEntry {
-  mode: string;
-  type: string;
-  object: string;
-  path: string;
-}
-
-function gitEnv(context: VendorContext): NodeJS.ProcessEnv {
-  // Only the transports Cargo itself fetches with: never `ext::` and friends from a lockfile.
-  return isolatedGitEnvironment({ ...process.env, ...context.env }, { GIT_ALLOW_PROTOCOL: 'file:git:http:https:ssh' });
-}
-
-function runGit(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; input?: string }): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: options.cwd, env: options.env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (e) => reject(new StowageError(`cannot run git: ${e.message}`)));
-    child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(out));
-      else {
-        const message = Buffer.concat(err).toString('utf8').trim().split('\n').filter(Boolean).pop() ?? `exit ${code}`;
-        reject(new GitFailed(message));
-      }
-    });
-    if (child.stdin) {
-      // git may exit before reading all of stdin; its exit status tells what happened.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(options.input);
-    }
-  });
-}
-
-class GitFailed extends Error {}
-
-/** A repository fetched at one commit: its tree, and blob contents on demand. */
-class GitCheckout {
-  private constructor(
-    private readonly dir: string,
-    private readonly env: NodeJS.ProcessEnv,
-    readonly rev: string,
-    readonly tree: Map<string, GitTreeEntry>,
-  ) {}
-
-  static async fetch(url: string, rev: string, label: string, context: VendorContext, workDir: string): Promise<GitCheckout> {
-    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(rev)) throw new StowageError(`${label}: the locked git revision "${rev}" is not a full commit id`);
-    const env = gitEnv(context);
-    const dir = await mkdtemp(join(workDir, 'git-'));
-    await runGit(['init', '--quiet', '--bare', dir], { cwd: workDir, env });
-    try {
-      // Most servers (and every local repository) hand out a commit by id: one shallow fetch.
-      await runGit(['fetch', '--quiet', '--depth=1', '--no-tags', '--', url, rev], { cwd: dir, env });
-    } catch {
-      try {
-        await runGit(['fetch', '--quiet', '--', url, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], { cwd: dir, env });
-      } catch (err) {
-        throw new StowageError(`${label}: cannot fetch ${url}: ${(err as Error).message}`);
-      }
-    }
-    try {
-      await runGit(['cat-file', '-e', `${rev}^{commit}`], { cwd: dir, env });
-    } catch {
-      throw new StowageError(`${label}: ${url} has no commit ${rev} (the revision Cargo.lock locks)`);
-    }
-    const listing = await runGit(['ls-tree', '-r', '-z', '--full-tree', rev], { cwd: dir, env });
-    const tree = new Map<string, GitTreeEntry>();
-    for (const record of listing.toString('utf8').split('\0')) {
-      if (!record) continue;
-      const tab = record.indexOf('\t');
-      const [mode = '', type = '', object = ''] = record.slice(0, tab).split(' ');
-      const path = record.slice(tab + 1);
-      tree.set(path, { mode, type, object, path });
-    }
-    return new GitCheckout(dir, env, rev, tree);
-  }
-
-  /** Blob contents by object id, read in one `git cat-file --batch`. */
-  async blobs(objects: readonly string[]): Promise<Map<string, Buffer>> {
-    const unique = [...new Set(objects)];
-    const out = await runGit(['cat-file', '--batch'], { cwd: this.dir, env: this.env, input: unique.map((o) => `${o}\n`).join('') });
-    const blobs = new Map<string, Buffer>();
-    let offset = 0;
-    for (const object of unique) {
-      const eol = out.indexOf(0x0a, offset);
-      const header = out.subarray(offset, eol).toString('utf8').split(' ');
-      if (header[1] !== 'blob') throw new StowageError(`git object ${object} is not a blob`);
-      const size = Number(header[2]);
-      blobs.set(object, out.subarray(eol + 1, eol + 1 + size));
-      offset = eol + 1 + size + 1;
-    }
-    return blobs;
-  }
-
-  async remove(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
-  }
-}
-
 /** The first `key.workspace = true` of a manifest, which only a workspace root can resolve. */
 function inheritedKey(manifest: TomlTable): string | null {
   const pkg = manifest.package;
@@ -341,7 +240,7 @@ async function vendorGitCrates(packages: readonly Package[], context: VendorCont
       const query = withQuery.indexOf('?');
       const url = query === -1 ? withQuery : withQuery.slice(0, query);
       const rev = first.source.rev ?? '';
-      const checkout = await GitCheckout.fetch(url, rev, `${pkgLabel(first)} (git ${url})`, context, workDir);
+      const checkout = await GitCheckout.fetch(url, rev, `${pkgLabel(first)} (git ${url})`, 'Cargo.lock', context, workDir);
       try {
         for (const pkg of group) units.push(await gitUnit(checkout, pkg, url));
       } finally {

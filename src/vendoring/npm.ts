@@ -11,6 +11,7 @@ import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, requir
 import { vendorPnpm } from './npm-pnpm.js';
 import { vendorYarnBerry } from './npm-yarn-berry.js';
 import { vendorYarnClassic } from './npm-yarn.js';
+import { packGitPackages, type LockedGitPackage } from './npm-git.js';
 import { lowerCaseScheme, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballVersion } from '../ecosystems/npm/registry-source.js';
 import {
   CORGI_ACCEPT,
@@ -102,8 +103,8 @@ export const vendorNpm: EcosystemVendor = async (graph, context) => {
       graph.path,
     );
   }
-  const { lockfileVersion, tarballs } = readLockedTarballs(graph, context.projectDir);
-  if (tarballs.length === 0) return { files: [], packages: [] };
+  const { lockfileVersion, tarballs, gits } = readLockedTarballs(graph, context.projectDir);
+  if (tarballs.length === 0 && gits.length === 0) return { files: [], packages: [] };
 
   const npmrcPath = join(context.projectDir, '.npmrc');
   const npmrcText = existsSync(npmrcPath) ? readConfigFile(npmrcPath) : null;
@@ -112,6 +113,7 @@ export const vendorNpm: EcosystemVendor = async (graph, context) => {
 
   const client = new PackumentClient();
   const planned = await mapLimit(tarballs, 8, (locked) => planTarball(locked, lockfileVersion, config, client, context));
+  const packedGits = await packGitPackages(graph.path, gits, context);
 
   // One download per distinct tarball, however many locations install it.
   const requests = new Map<string, DownloadRequest>();
@@ -145,6 +147,16 @@ export const vendorNpm: EcosystemVendor = async (graph, context) => {
       });
     }
   }
+  for (const git of packedGits) {
+    const digest: Digest = { algorithm: 'sha512', hex: createHash('sha512').update(git.tarball).digest('hex') };
+    const sri = sriFromDigest(digest);
+    files.add(contentPath(digest), git.tarball);
+    files.add(...indexEntry(git.requestUrl, sri, git.tarball.length, time, {}, 'application/x-gzip'));
+    const id = `${git.locked.name}@${git.source}`;
+    if (!packages.has(id)) {
+      packages.set(id, { ecosystem: graph.ecosystem, name: git.locked.name, version: git.locked.version, source: git.source, checksum: sri, path: contentPath(digest) });
+    }
+  }
   for (const [name, packument] of [...packuments].sort(([a], [b]) => compare(a, b))) {
     const versions = Object.fromEntries([...packument.versions].sort(([a], [b]) => compare(a, b)));
     const body = Buffer.from(JSON.stringify({ name, 'dist-tags': {}, versions }));
@@ -174,7 +186,7 @@ const stringField = (entry: JsonRecord, key: string): string | null => (typeof e
  * decide what npm fetches, so the entries are read again here. Bundled packages come inside
  * their parent's tarball; links, workspaces and `file:` packages are the application's source.
  */
-function readLockedTarballs(graph: DependencyGraph, projectDir: string): { lockfileVersion: number; tarballs: LockedTarball[] } {
+function readLockedTarballs(graph: DependencyGraph, projectDir: string): { lockfileVersion: number; tarballs: LockedTarball[]; gits: LockedGitPackage[] } {
   const path = graph.path;
   let doc: unknown;
   try {
@@ -189,11 +201,12 @@ function readLockedTarballs(graph: DependencyGraph, projectDir: string): { lockf
   // As npm (and the lockfile reader): `packages` when the file has one, whatever its version.
   if (isRecord(doc.packages)) reader.readPackages(doc.packages);
   else if (isRecord(doc.dependencies)) reader.readTree(doc.dependencies);
-  return { lockfileVersion, tarballs: reader.tarballs };
+  return { lockfileVersion, tarballs: reader.tarballs, gits: reader.gits };
 }
 
 class TarballReader {
   readonly tarballs: LockedTarball[] = [];
+  readonly gits: LockedGitPackage[] = [];
   private readonly seen = new Set<string>();
 
   constructor(
@@ -261,7 +274,8 @@ class TarballReader {
           this.addResolved(location, key, registryTarballVersion(key, spec.url) ?? '', resolved ?? spec.url, integrity);
           break;
         case 'git':
-          this.refuseGit(location, key, resolved ?? raw);
+          // v1 writes the specifier as the version: the package's own version is not recorded.
+          this.addGit({ location, name: key, version: '', resolved: resolved ?? raw });
           break;
         case 'file':
         case 'link':
@@ -290,7 +304,10 @@ class TarballReader {
       return;
     }
     const source = npmSourceFromResolved(resolved);
-    if (source.kind === 'git') this.refuseGit(location, name, resolved);
+    if (source.kind === 'git') {
+      this.addGit({ location, name, version, resolved });
+      return;
+    }
     // `file:` tarballs and directories, and link targets: files of the application.
     this.requireInsideProject(location, resolved.startsWith('file:') ? resolved.slice(5) : resolved);
   }
@@ -303,8 +320,11 @@ class TarballReader {
     this.tarballs.push(tarball);
   }
 
-  private refuseGit(location: string, name: string, url: string): never {
-    throw new StowageError(`${name} (${location}): git dependencies cannot be vendored for npm yet (${url})`, this.path);
+  private addGit(git: LockedGitPackage): void {
+    const key = ['git', git.name, git.version, git.resolved].join('\n');
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.gits.push(git);
   }
 
   private requireInsideProject(location: string, path: string): void {

@@ -216,6 +216,22 @@ test('yarn v1 workspaces: what a member needs at run time is not dev-only, and h
   }
 });
 
+test('npm and pnpm workspaces (lockfiles by npm 11 and pnpm 9): what a member needs at run time is not dev-only, and has its path from the member', () => {
+  // The yarn v1 fixture's shape, locked by each package manager: packages/lib needs node-fetch
+  // 2.6.1 at run time, app needs packages/lib, the root only develops with trim, and
+  // packages/ignored is excluded (`!packages/ignored`), its dependency locked nowhere.
+  for (const manager of ['package-lock', 'pnpm']) {
+    const dir = join(PROJECT_ROOT, 'test', 'fixtures', 'npm', manager, 'workspace-members');
+    for (const omit of [[], ['--omit', 'dev']]) {
+      const r = audit([dir, '--db', GHSA_NPM, ...omit]);
+      assert.equal(r.status, 1, `${manager}: ${r.stderr}`);
+      const found = r.report?.findings.map((f) => [f.advisory.id, f.package.name, f.devOnly, f.paths]);
+      const runtime = ['GHSA-r683-j2x4-v87g', 'node-fetch', false, [['@workspace-app/lib@2.0.0', 'node-fetch@2.6.1']]];
+      assert.deepEqual(found, omit.length > 0 ? [runtime] : [runtime, ['GHSA-w5p7-h5w8-2hfq', 'trim', true, [['workspace-app@1.0.0', 'trim@0.0.1']]]], `${manager} ${omit.join(' ')}`);
+    }
+  }
+});
+
 test('paths: the shortest path through each direct dependency, at most five listed, the others counted', () => {
   const lockfile = join(NPM_CORPUS, 'jellyfin-web-2023-03-01.package-lock.json');
   const r = audit([lockfile, '--db', GHSA_NPM]);

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -6,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport } from '../support/audit-report.js';
 import { runCli, tempDir } from '../support/shared.js';
+import { git } from '../support/git-repository.js';
 
 /*
  * A `--db` URL may carry credentials (`https://user:token@host/db.git`, `?private_token=`):
@@ -15,9 +15,6 @@ import { runCli, tempDir } from '../support/shared.js';
 const SECRET = 's3cret';
 const TOKEN = 't0ken';
 
-function git(args: string[], cwd: string): void {
-  execFileSync('git', args, { cwd, stdio: 'ignore', env: { ...process.env, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@example.com', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@example.com' } });
-}
 
 /** A git repository holding one OSV advisory for left-pad < 1.3.0. */
 function osvRepository(): string {
@@ -137,7 +134,7 @@ test('a database cloned through a URL with credentials: reports, cache, state fi
   git(['commit', '--quiet', '--allow-empty', '-m', 'another revision'], repo);
   const fetched = runCli(['audit', app, '--db', url, '--fetch', '--format', 'json'], { cacheDir });
   assert.equal(fetched.status, 1, fetched.stderr);
-  const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+  const head = git(['rev-parse', 'HEAD'], repo);
   assert.equal(auditReport(fetched.stdout).databases[0]?.revision, head);
   assertCacheClean(cacheDir);
 

@@ -3,47 +3,32 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PROJECT_ROOT, runCliAsync, tempDir, sha256OfFile } from '../support/shared.js';
+import { runCliAsync, tempDir, sha256OfFile } from '../support/shared.js';
 import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
+import { DEAD, cleanEnv } from '../support/npm-vendor.js';
+import { LOCAL_APP, LOCAL_APP_OUTPUT, startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
 
 /**
- * The proof of `stowage package rpm` for an npm application: the npm fixture, locked now by
- * the real npm against the real registry (with one development-only dependency added), is
- * packaged as a source RPM; `rpmbuild --rebuild` then builds, tests and installs it with every
- * request sent to a dead proxy and an empty HOME, from the SRPM alone. Needs the Debian
- * packages `rpm` (rpmbuild, rpm2archive), `zstd`, and node with npm.
+ * The proof of `stowage package rpm` for an npm application: the local-registry fixture (its
+ * lockfile committed, made by npm against the registry test/support/npm-registry.ts serves on
+ * 127.0.0.1, with one development-only dependency) is packaged as a source RPM; `rpmbuild
+ * --rebuild` then builds, tests and installs it with every request sent to a dead proxy and an
+ * empty HOME, from the SRPM alone. Needs the Debian packages `rpm` (rpmbuild, rpm2archive),
+ * `zstd`, and node with npm.
  */
 
-const APP = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-app');
-const NAME = 'stowage-npm-app';
-const EXPECTED_OUTPUT = 'ms=172800000 semver=true is-number=true chalk=plain debug=true';
+const APP = LOCAL_APP;
+const NAME = 'stowage-npm-local-app';
+const EXPECTED_OUTPUT = LOCAL_APP_OUTPUT;
 /** Installed for the build and `npm test` only: it must be neither in the RPM nor declared bundled. */
-const DEV_ONLY = 'kleur';
-/** Nothing listens on the discard port: a request there fails at once. */
-const DEAD = 'http://127.0.0.1:9/';
+const DEV_ONLY = 'fixture-devtool';
 const epoch = '1700000000';
 
-/** The environment without npm's own settings (`npm test` exports its config as npm_config_*) and proxies. */
-function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^npm_/i.test(key) || /^(https?|all|no)_proxy$/i.test(key)) continue;
-    env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
 /** Why these tests cannot run here, or null when they can. */
-async function whyNot(): Promise<string | null> {
+function whyNot(): string | null {
   if (spawnSync('rpmbuild', ['--version']).status !== 0) return 'rpmbuild is not installed (Debian package rpm): npm RPM packaging skipped';
   if (spawnSync('npm', ['--version']).status !== 0) return 'npm is not installed: npm RPM packaging skipped';
-  try {
-    const response = await fetch('https://registry.npmjs.org/ms', { method: 'HEAD', signal: AbortSignal.timeout(15_000) });
-    return response.ok ? null : `the npm registry answered HTTP ${response.status}: npm RPM packaging skipped`;
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    return `the npm registry is unreachable (${cause}): npm RPM packaging skipped`;
-  }
+  return null;
 }
 
 interface LockEntry {
@@ -52,7 +37,7 @@ interface LockEntry {
   link?: boolean;
 }
 
-const skip = await whyNot();
+const skip = whyNot();
 const scratch = tempDir('package-npm');
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -63,19 +48,15 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
   let srpm: string;
   let built: { dir: string; stderr: string };
 
+  let registry: LocalRegistry;
+
   before(async () => {
+    registry = await startLocalRegistry();
     appDir = join(scratch, 'app');
     cpSync(APP, appDir, { recursive: true });
-    // A development-only dependency, which the tests use: installed to build and test, never shipped.
-    const manifestPath = join(appDir, 'package.json');
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
-    manifest.devDependencies = { [DEV_ONLY]: '^4.1.5' };
-    manifest.scripts = { test: `node -e "require('${DEV_ONLY}')" && node test.mjs` };
-    writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-    const env = cleanEnv({ HOME: join(scratch, 'lock-home'), npm_config_cache: join(scratch, 'lock-cache'), npm_config_update_notifier: 'false' });
-    const made = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: appDir, env, encoding: 'utf8', timeout: 300_000 });
-    assert.equal(made.status, 0, `npm install --package-lock-only failed:\n${made.stdout}${made.stderr}`);
-    lock = JSON.parse(readFileSync(join(appDir, 'package-lock.json'), 'utf8')) as typeof lock;
+    const lockText = registry.lockfileFor(readFileSync(join(APP, 'package-lock.json'), 'utf8'));
+    writeFileSync(join(appDir, 'package-lock.json'), lockText);
+    lock = JSON.parse(lockText) as typeof lock;
     db = unrelatedNpmAdvisoryDb(join(scratch, 'db'));
     // The SRPM both tests read, made here: each test passes run alone.
     const made1 = await packageRpm(join(scratch, 'out-a'), join(scratch, 'cache-a'));
@@ -83,6 +64,8 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
     built = { dir: join(scratch, 'out-a'), stderr: made1.stderr };
     srpm = join(built.dir, `${NAME}-1.0.0-1.src.rpm`);
   });
+
+  after(() => registry.close());
 
   function packageRpm(out: string, cache: string): Promise<{ status: number; stdout: string; stderr: string }> {
     return runCliAsync(['package', 'rpm', appDir, '--db', db, '--no-fetch', '--srpm', '-o', out], {
@@ -118,21 +101,21 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
     assert.match(spec, /^npm ci --offline/m);
     assert.match(spec, /^npm test$/m);
     assert.doesNotMatch(spec, new RegExp(`bundled\\(nodejs-${DEV_ONLY}\\)`));
-    assert.doesNotMatch(spec, /\/tmp\/|registry\.npmjs\.org/, 'no host paths or registry URLs');
+    assert.doesNotMatch(spec, /\/tmp\/|registry\.npmjs\.org|127\.0\.0\.1/, 'no host paths or registry URLs');
 
     const listing = execFileSync('tar', ['-tzf', join(first, `${NAME}-1.0.0.tar.gz`)], { encoding: 'utf8' }).trim().split('\n');
     assert.deepEqual(listing, [
       `${NAME}-1.0.0/`,
       `${NAME}-1.0.0/bin/`,
-      `${NAME}-1.0.0/bin/stowage-npm-app.mjs`,
+      `${NAME}-1.0.0/bin/stowage-npm-local-app.mjs`,
       `${NAME}-1.0.0/index.mjs`,
       `${NAME}-1.0.0/package-lock.json`,
       `${NAME}-1.0.0/package.json`,
       `${NAME}-1.0.0/test.mjs`,
     ]);
     const licences = readFileSync(join(first, `${NAME}-1.0.0-bundled-licenses.txt`), 'utf8');
-    assert.match(licences, /^npm semver 7\.\S+: ISC$/m);
-    assert.match(licences, /^npm ms 2\.\S+: MIT$/m);
+    assert.match(licences, /^npm fixture-semver 7\.5\.4: ISC$/m);
+    assert.match(licences, /^npm fixture-ms 2\.1\.3: MIT$/m);
     assert.doesNotMatch(licences, new RegExp(`^npm ${DEV_ONLY} `, 'm'));
   });
 
@@ -163,7 +146,7 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
     const output = `${build.stdout}\n${build.stderr}`;
     assert.equal(build.status, 0, output);
     assert.match(output, /Executing\(%check\)/);
-    assert.match(output, /npm-app test: ok/);
+    assert.match(output, /npm-local-app test: ok/);
     assert.doesNotMatch(output, /ECONNREFUSED|ENOTCACHED|npm warn/i, 'npm fetched nothing and warned of nothing');
     assert.ok(!existsSync(join(home, '.npm', '_cacache')), 'the user cache was not used');
     console.log(`rpmbuild --rebuild: ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -179,7 +162,7 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
     const provides = execFileSync('rpm', ['-qp', '--provides', rpmFile], { encoding: 'utf8' }).trim().split('\n');
     const bundled = provides.filter((p) => p.startsWith('bundled(')).sort();
     assert.deepEqual(bundled, [...new Set(runtime)].sort());
-    for (const name of ['chalk', 'debug', 'is-number', 'ms', 'semver', 'ansi-styles', 'supports-color']) {
+    for (const name of ['@fixture/color', 'fixture-debug', 'fixture-ms', 'fixture-semver']) {
       assert.ok(bundled.some((p) => p.startsWith(`bundled(nodejs-${name}) = `)), `${name} is declared`);
     }
     assert.ok(lock.packages[`node_modules/${DEV_ONLY}`]?.dev, `${DEV_ONLY} is dev-only in the lockfile`);
@@ -194,12 +177,12 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
     const appDirInRpm = `/usr/lib/node_modules/${NAME}`;
     const files = execFileSync('rpm', ['-qpl', rpmFile], { encoding: 'utf8' }).trim().split('\n');
     assert.ok(files.includes(`/usr/bin/${NAME}`), files.join('\n'));
-    assert.ok(files.includes(`${appDirInRpm}/node_modules/chalk/package.json`), 'runtime packages are installed');
+    assert.ok(files.includes(`${appDirInRpm}/node_modules/@fixture/color/package.json`), 'runtime packages are installed');
     assert.ok(!files.some((f) => f.startsWith(`${appDirInRpm}/node_modules/${DEV_ONLY}`)), `${DEV_ONLY} was pruned`);
     for (const buildOnly of ['vendor/', '.npmrc', '.npm-home', 'stowage-manifest.json', 'stowage-sbom.cdx.json']) {
       assert.ok(!files.some((f) => f.startsWith(`${appDirInRpm}/${buildOnly}`)), `${buildOnly} is not installed`);
     }
-    assert.ok(files.includes(`${appDirInRpm}/bin/stowage-npm-app.mjs`) && files.includes(`${appDirInRpm}/index.mjs`));
+    assert.ok(files.includes(`${appDirInRpm}/bin/stowage-npm-local-app.mjs`) && files.includes(`${appDirInRpm}/index.mjs`));
     assert.ok(files.includes(`/usr/share/${NAME}/${NAME}-1.0.0.cdx.json`));
     assert.ok(files.some((f) => f.endsWith('/bundled-licenses.txt')));
 

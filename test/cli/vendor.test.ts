@@ -9,6 +9,7 @@ import { SparseRegistry } from '../support/sparse-registry.js';
 import { auditReport } from '../support/audit-report.js';
 import { rustsecAdvisoryDb, unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { GHSA_NPM, NPM_CORPUS, runCliAsync, tempDir, sha256OfFile } from '../support/shared.js';
+import { commitFiles, initRepository } from '../support/git-repository.js';
 
 /**
  * `stowage vendor` as a packager runs it: the audit gate, the archive, offline builds from the
@@ -214,10 +215,8 @@ test('with no variable set the archive is dated by the last commit (else 1980), 
   // The same application as a git checkout, committed at a known time.
   const checkout = tempDir('vendor-checkout');
   execFileSync('cp', ['-a', `${app.dir}/.`, checkout]);
-  const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t', GIT_COMMITTER_DATE: '2021-03-04T05:06:07Z', GIT_AUTHOR_DATE: '2021-03-04T05:06:07Z' };
-  execFileSync('git', ['init', '--quiet', '.'], { cwd: checkout, env: gitEnv });
-  execFileSync('git', ['add', '--all'], { cwd: checkout, env: gitEnv });
-  execFileSync('git', ['commit', '--quiet', '--no-gpg-sign', '-m', 'app'], { cwd: checkout, env: gitEnv });
+  initRepository(checkout);
+  commitFiles(checkout, {}, 'app', { GIT_COMMITTER_DATE: '2021-03-04T05:06:07Z', GIT_AUTHOR_DATE: '2021-03-04T05:06:07Z' });
   const first = join(tempDir('vendor-git1'), 'deps.tar.zst');
   assert.equal((await vendor([checkout, '--db', db, '-o', first], { SOURCE_DATE_EPOCH: '' })).status, 0);
   assert.equal(firstMtime(first), '2021-03-04 05:06');

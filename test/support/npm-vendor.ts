@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { findLockfiles, readDependencyGraph } from '../../src/inputs/lockfiles.js';
 import { vendorNpm } from '../../src/vendoring/npm.js';
 import { ContentCache } from '../../src/vendoring/content-cache.js';
@@ -56,24 +56,15 @@ export function lockNpmApplication(dir: string, manifest: { dependencies: Record
   writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(lock, null, 2) + '\n');
 }
 
-/** Vendors the application in `dir` (its lockfile found as `stowage vendor` finds it). */
-export async function vendorDir(dir: string, cacheDir: string): Promise<{ result: VendorResult; warnings: string[] }> {
+/** Vendors the application in `dir` (its lockfile found as `stowage vendor` finds it); `env` adds to the environment. */
+export async function vendorDir(dir: string, cacheDir: string, env: NodeJS.ProcessEnv = {}): Promise<{ result: VendorResult; warnings: string[] }> {
   const [location] = findLockfiles(dir);
   assert.ok(location);
   const graph = await readDependencyGraph(location);
   const warnings: string[] = [];
   const downloader = new Downloader({ cache: new ContentCache(cacheDir), attempts: 2, backoffMs: 50 });
-  const result = await vendorNpm(graph, { projectDir: dir, downloader, warn: (m) => warnings.push(m), env: {} });
+  const result = await vendorNpm(graph, { projectDir: dir, downloader, warn: (m) => warnings.push(m), env });
   return { result, warnings };
-}
-
-/** The vendored files, written under `dir` as extracting the archive would. */
-export function writeFiles(dir: string, result: VendorResult): void {
-  for (const file of result.files) {
-    const target = join(dir, file.path);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, file.data, { mode: file.mode });
-  }
 }
 
 /**
@@ -103,6 +94,22 @@ export function offline(argv: readonly string[]): { argv: string[]; env: NodeJS.
   }
   const dead = { HTTP_PROXY: DEAD, HTTPS_PROXY: DEAD, http_proxy: DEAD, https_proxy: DEAD, npm_config_proxy: DEAD, npm_config_https_proxy: DEAD };
   return { argv: [...argv], env: dead, how: 'a dead proxy (unshare is not allowed here)' };
+}
+
+/**
+ * `npm ci --offline` in `dir` with `home` as HOME (so an empty ~/.npm), every proxy dead and the
+ * network cut (see `offline`); fails the test unless npm succeeds and left the user cache
+ * alone. npm's output.
+ */
+export function npmCiOffline(dir: string, home: string, env: NodeJS.ProcessEnv): string {
+  mkdirSync(home, { recursive: true });
+  const cut = offline(['npm', 'ci', '--offline']);
+  const installEnv = cleanEnv({ HOME: home, npm_config_proxy: DEAD, npm_config_https_proxy: DEAD, HTTP_PROXY: DEAD, HTTPS_PROXY: DEAD, ...cut.env, ...env });
+  const install = spawnSync(cut.argv[0] as string, cut.argv.slice(1), { cwd: dir, env: installEnv, encoding: 'utf8', timeout: 300_000 });
+  const output = `${install.stdout ?? ''}${install.stderr ?? ''}${install.error?.message ?? ''}`;
+  assert.equal(install.status, 0, `npm ci --offline (${cut.how}) failed:\n${output}`);
+  assert.ok(!existsSync(join(home, '.npm', '_cacache')), 'the user cache was not used');
+  return output;
 }
 
 /** Installs `spec` (a package manager the tests run) from the npm registry under `prefix`. */

@@ -1,8 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { commitFiles, initRepository } from './git-repository.js';
 import { PROJECT_ROOT, tempDir } from './shared.js';
 import { debianCrate, type PublishedCrate } from './sparse-registry.js';
 
@@ -103,27 +104,12 @@ export interface GitRepo {
   rev: string;
 }
 
-const GIT_ENV = {
-  GIT_AUTHOR_NAME: 'stowage test',
-  GIT_AUTHOR_EMAIL: 'test@stowage.invalid',
-  GIT_COMMITTER_NAME: 'stowage test',
-  GIT_COMMITTER_EMAIL: 'test@stowage.invalid',
-  GIT_AUTHOR_DATE: '2024-01-01T00:00:00Z',
-  GIT_COMMITTER_DATE: '2024-01-01T00:00:00Z',
-};
-
-function git(args: string[], cwd: string): string {
-  return execFileSync('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }).trim();
-}
-
 /** A git repository (branch `main`, one commit) holding the fixture's `git-repo` workspace. */
 export function createGitRepo(): GitRepo {
   const dir = join(tempDir('git-dep'), 'repo');
   cpSync(join(RUST_APP_FIXTURE, 'git-repo'), dir, { recursive: true });
-  git(['init', '--quiet', '--initial-branch=main', '.'], dir);
-  git(['add', '--all'], dir);
-  git(['commit', '--quiet', '--no-gpg-sign', '-m', 'greeting workspace'], dir);
-  return { dir, url: pathToFileURL(dir).href, rev: git(['rev-parse', 'HEAD'], dir) };
+  initRepository(dir);
+  return { dir, url: pathToFileURL(dir).href, rev: commitFiles(dir, {}, 'greeting workspace') };
 }
 
 /** `.cargo/config.toml` that points crates-io at the sparse index `indexUrl`. */

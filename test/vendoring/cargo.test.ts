@@ -14,7 +14,7 @@ import { Downloader } from '../../src/vendoring/download.js';
 import type { VendorResult } from '../../src/vendoring/vendor-tree.js';
 import type { ArchiveFile } from '../../src/core/untrusted-tar.js';
 import { copyAppSources, createRustApp, registryConfigToml, runCargo, rustAppCrates, type RustApp } from '../support/rust-app.js';
-import { tempDir } from '../support/shared.js';
+import { tempDir, writeFiles } from '../support/shared.js';
 import { type PublishedCrate, SparseRegistry, tarGz } from '../support/sparse-registry.js';
 
 /*
@@ -58,13 +58,6 @@ function readTree(dir: string, prefix = ''): Map<string, { data: Buffer; executa
     else out.set(rel, { data: readFileSync(join(dir, rel)), executable: (st.mode & 0o100) !== 0 });
   }
   return out;
-}
-
-function writeFiles(root: string, files: readonly ArchiveFile[]): void {
-  for (const f of files) {
-    mkdirSync(dirname(join(root, f.path)), { recursive: true });
-    writeFileSync(join(root, f.path), f.data, { mode: f.mode });
-  }
 }
 
 before(async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -20,16 +20,12 @@ import { NPM_CACHE_DIR, vendorNpm } from '../../src/vendoring/npm.js';
 import { ContentCache } from '../../src/vendoring/content-cache.js';
 import { Downloader } from '../../src/vendoring/download.js';
 import type { VendorResult } from '../../src/vendoring/vendor-tree.js';
-import { DEAD, NPM_APP, NPM_APP_OUTPUT, cleanEnv, vendorDir, whyNoRegistry, writeFiles } from '../support/npm-vendor.js';
-import { tempDir } from '../support/shared.js';
+import { DEAD, cleanEnv, npmCiOffline, vendorDir } from '../support/npm-vendor.js';
+import { LOCAL_APP, LOCAL_APP_OUTPUT, LOCAL_APP_V1_LOCKFILE, startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
+import { tempDir, writeFiles } from '../support/shared.js';
 
-const APP = NPM_APP;
-const EXPECTED_OUTPUT = NPM_APP_OUTPUT;
-
-function npm(args: string[], cwd: string, env: NodeJS.ProcessEnv): { status: number; output: string } {
-  const result = spawnSync('npm', args, { cwd, env, encoding: 'utf8', timeout: 300_000 });
-  return { status: result.status ?? -1, output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error?.message ?? ''}` };
-}
+const APP = LOCAL_APP;
+const EXPECTED_OUTPUT = LOCAL_APP_OUTPUT;
 
 /** A copy of the application's source with this lockfile (and .npmrc), as an archive user has it. */
 function appWith(parent: string, name: string, lockfile: string, npmrc?: string): string {
@@ -49,32 +45,20 @@ const OLD_LOCKFILE_BANNER = new Set([
 
 /**
  * Installs a fresh copy of the application (source + lockfile + vendored files only) with
- * `npm ci --offline`, a new HOME (so an empty ~/.npm) and every request sent to a dead proxy,
- * then runs it. Returns the application's output.
+ * `npm ci --offline`, a new HOME (so an empty ~/.npm) and the network cut (the local registry
+ * with it), then runs it. Returns the application's output.
  */
 function installOfflineAndRun(parent: string, name: string, lockfile: string, result: VendorResult, env: NodeJS.ProcessEnv, npmrc?: string): string {
   const dir = appWith(parent, name, lockfile, npmrc);
-  writeFiles(dir, result);
-  const home = join(parent, `${name}-home`);
-  mkdirSync(home);
-  const installEnv = cleanEnv({
-    HOME: home,
-    npm_config_proxy: DEAD,
-    npm_config_https_proxy: DEAD,
-    HTTP_PROXY: DEAD,
-    HTTPS_PROXY: DEAD,
-    ...env,
-  });
-  const install = npm(['ci', '--offline'], dir, installEnv);
-  assert.equal(install.status, 0, `npm ci --offline failed:\n${install.output}`);
+  writeFiles(dir, result.files);
+  const output = npmCiOffline(dir, join(parent, `${name}-home`), env);
   // npm announces the one-time upgrade of a v1 lockfile; any other warning (such as "Could not
   // fetch metadata", which loses bin links) is a failure of the layout.
-  const warnings = install.output.split('\n').filter((l) => /^npm warn/i.test(l) && !OLD_LOCKFILE_BANNER.has(l.replace(/^npm warn old lockfile ?/, '')));
-  assert.deepEqual(warnings, [], install.output);
-  assert.doesNotMatch(install.output, /Could not fetch metadata/);
-  assert.ok(existsSync(join(dir, 'node_modules', '.bin', 'semver')), 'bin links are made (semver has one)');
-  assert.ok(!existsSync(join(home, '.npm', '_cacache')), 'the user cache was not used');
-  const run = spawnSync(process.execPath, ['index.mjs'], { cwd: dir, encoding: 'utf8', env: installEnv });
+  const warnings = output.split('\n').filter((l) => /^npm warn/i.test(l) && !OLD_LOCKFILE_BANNER.has(l.replace(/^npm warn old lockfile ?/, '')));
+  assert.deepEqual(warnings, [], output);
+  assert.doesNotMatch(output, /Could not fetch metadata/);
+  assert.ok(existsSync(join(dir, 'node_modules', '.bin', 'fixture-semver')), 'bin links are made (fixture-semver has one)');
+  const run = spawnSync(process.execPath, ['index.mjs'], { cwd: dir, encoding: 'utf8', env: cleanEnv({}) });
   assert.equal(run.status, 0, run.stderr);
   return run.stdout.trim();
 }
@@ -85,40 +69,59 @@ function lockfileWithout(lockfile: string, field: 'resolved'): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
-const noRegistry = await whyNoRegistry();
+/** Every installed package of a v3 lockfile, read from its `packages` map: `name@version`, sorted. */
+function lockedPackages(lockfile: string): string[] {
+  const doc = JSON.parse(lockfile) as { packages: Record<string, { version?: string }> };
+  return Object.entries(doc.packages)
+    .filter(([location]) => location !== '')
+    .map(([location, entry]) => `${location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length)}@${entry.version ?? ''}`)
+    .sort();
+}
 
 /** Everything this file writes, removed at the end. */
 const scratch = tempDir('npm-vendor');
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-describe('npm vendoring against the real registry', { skip: noRegistry === null ? false : `${noRegistry}: end-to-end npm vendoring skipped` }, () => {
+describe('npm vendoring from a real npm registry on 127.0.0.1, lockfiles committed', () => {
+  let registry: LocalRegistry;
   let work: string;
   let lockV3: string;
   let lockV1: string;
   let downloads: string;
+  /** The application's own .npmrc: the local registry, as a project using a mirror has it. */
+  let npmrc: string;
 
-  before(() => {
+  before(async () => {
+    registry = await startLocalRegistry();
     work = join(scratch, 'registry');
     downloads = join(work, 'downloads');
-    // The lockfiles are made now, by the real npm against the real registry.
-    const generate = (name: string, extraArgs: string[]): string => {
-      const dir = join(work, name);
-      cpSync(APP, dir, { recursive: true });
-      const env = cleanEnv({ HOME: join(work, `${name}-home`), npm_config_cache: join(work, `${name}-cache`), npm_config_update_notifier: 'false' });
-      const made = npm(['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', ...extraArgs], dir, env);
-      assert.equal(made.status, 0, `npm install --package-lock-only failed:\n${made.output}`);
-      return readFileSync(join(dir, 'package-lock.json'), 'utf8');
-    };
-    lockV3 = generate('gen-v3', []);
-    lockV1 = generate('gen-v1', ['--lockfile-version', '1']);
+    // Made once by npm against this registry (test/support/npm-registry.ts says how), committed.
+    lockV3 = registry.lockfileFor(readFileSync(join(APP, 'package-lock.json'), 'utf8'));
+    lockV1 = registry.lockfileFor(readFileSync(LOCAL_APP_V1_LOCKFILE, 'utf8'));
+    npmrc = `registry=${registry.url}\n`;
+  });
+
+  after(() => registry.close());
+
+  test('the committed lockfiles lock exactly the tarballs the fixture packages pack to', () => {
+    const packed = new Map(registry.packages.map((p) => [`${p.name}@${p.version}`, p.integrity]));
+    const v3 = JSON.parse(lockV3) as { packages: Record<string, { version?: string; integrity?: string }> };
+    for (const [location, entry] of Object.entries(v3.packages)) {
+      if (location === '') continue;
+      const name = location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      assert.equal(entry.integrity, packed.get(`${name}@${entry.version}`), `${location}: a changed fixture or zlib: run npm install --package-lock-only against the local registry again`);
+    }
   });
 
   test('a package-lock v3 app installs with npm ci --offline from the vendored files alone', async () => {
     // The app's own .npmrc: its settings survive, except the one that would bypass the cache.
-    const npmrc = 'fund=false\nprefer-online=true\n';
-    const { result, warnings } = await vendorDir(appWith(work, 'v3-src', lockV3, npmrc), downloads);
-    const names = result.packages.map((p) => p.name);
-    for (const name of ['ms', 'debug', 'chalk', 'semver', 'is-number', 'ansi-styles', 'supports-color']) assert.ok(names.includes(name), name);
+    const withSettings = `fund=false\nprefer-online=true\n${npmrc}`;
+    const { result, warnings } = await vendorDir(appWith(work, 'v3-src', lockV3, withSettings), downloads);
+    assert.deepEqual(
+      result.packages.map((p) => `${p.name}@${p.version}`),
+      ['@fixture/color@1.0.0', 'fixture-debug@4.3.4', 'fixture-devtool@1.0.0', 'fixture-ms@1.0.0', 'fixture-ms@2.1.3', 'fixture-semver@7.5.4'],
+    );
+    assert.deepEqual(result.packages.map((p) => `${p.name}@${p.version}`), [...new Set(lockedPackages(lockV3).map((p) => p.replace(/^.*node_modules\//, '')))].sort());
     assert.ok(result.packages.every((p) => p.checksum?.startsWith('sha512-') && p.path.startsWith(`${NPM_CACHE_DIR}/`)));
     assert.ok(warnings.some((w) => w.includes('prefer-online')), warnings.join('\n'));
     const written = result.files.find((f) => f.path === '.npmrc')?.data.toString();
@@ -126,30 +129,21 @@ describe('npm vendoring against the real registry', { skip: noRegistry === null 
     assert.doesNotMatch(written ?? '', /^prefer-online/m);
 
     // The registry itself is made unreachable too.
-    const output = installOfflineAndRun(work, 'v3-install', lockV3, result, { npm_config_registry: DEAD }, npmrc);
+    const output = installOfflineAndRun(work, 'v3-install', lockV3, result, { npm_config_registry: DEAD }, withSettings);
     assert.equal(output, EXPECTED_OUTPUT);
   });
 
   test('a lockfile without resolved fields installs offline (npm looks packages up by name)', async () => {
     const lockfile = lockfileWithout(lockV3, 'resolved');
-    const { result, warnings } = await vendorDir(appWith(work, 'bare-src', lockfile), downloads);
+    const { result, warnings } = await vendorDir(appWith(work, 'bare-src', lockfile, npmrc), downloads);
     assert.deepEqual(warnings, []);
-    // npm asks the configured registry by name here, so the registry stays as pinned and the
-    // dead proxy stands in for the missing network.
-    assert.equal(installOfflineAndRun(work, 'bare-install', lockfile, result, {}), EXPECTED_OUTPUT);
+    // npm asks the configured registry by name here: the packuments are filed under its URL.
+    assert.equal(installOfflineAndRun(work, 'bare-install', lockfile, result, {}, npmrc), EXPECTED_OUTPUT);
   });
 
   test('a v1 lockfile installs offline, bin links included', async () => {
-    const { result } = await vendorDir(appWith(work, 'v1-src', lockV1), downloads);
-    assert.equal(installOfflineAndRun(work, 'v1-install', lockV1, result, {}), EXPECTED_OUTPUT);
-  });
-
-  test('a resolved on a placeholder host is downloaded from the public registry', async () => {
-    const lockfile = lockV3.replaceAll('https://registry.npmjs.org/', 'https://registry.invalid/');
-    assert.notEqual(lockfile, lockV3);
-    const { result } = await vendorDir(appWith(work, 'invalid-src', lockfile), join(work, 'downloads-invalid'));
-    assert.ok(result.packages.every((p) => p.source.startsWith('https://registry.npmjs.org/')));
-    assert.equal(installOfflineAndRun(work, 'invalid-install', lockfile, result, { npm_config_registry: DEAD }), EXPECTED_OUTPUT);
+    const { result } = await vendorDir(appWith(work, 'v1-src', lockV1, npmrc), downloads);
+    assert.equal(installOfflineAndRun(work, 'v1-install', lockV1, result, {}, npmrc), EXPECTED_OUTPUT);
   });
 
   test('the vendored files are byte-identical across runs', async () => {
@@ -159,8 +153,8 @@ describe('npm vendoring against the real registry', { skip: noRegistry === null 
       ['v1', lockV1],
     ] as const) {
       // Separate content caches: the second run downloads everything again.
-      const first = await vendorDir(appWith(work, `same-a-${label}`, lockfile), join(work, `same-a-${label}-cache`));
-      const second = await vendorDir(appWith(work, `same-b-${label}`, lockfile), join(work, `same-b-${label}-cache`));
+      const first = await vendorDir(appWith(work, `same-a-${label}`, lockfile, npmrc), join(work, `same-a-${label}-cache`));
+      const second = await vendorDir(appWith(work, `same-b-${label}`, lockfile, npmrc), join(work, `same-b-${label}-cache`));
       const digest = (r: VendorResult): string[] => r.files.map((f) => `${f.path} ${f.mode} ${createHash('sha256').update(f.data).digest('hex')}`);
       assert.deepEqual(digest(second.result), digest(first.result), label);
       assert.deepEqual(second.result.packages, first.result.packages, label);
@@ -169,13 +163,13 @@ describe('npm vendoring against the real registry', { skip: noRegistry === null 
 
   test('a lockfile whose integrity was altered is refused by the downloader', async () => {
     const doc = JSON.parse(lockV3) as { packages: Record<string, { version?: string; integrity?: string }> };
-    const ms = doc.packages['node_modules/ms'];
+    const ms = doc.packages['node_modules/fixture-ms'];
     assert.ok(ms?.integrity);
-    ms.integrity = `sha512-${createHash('sha512').update('not the ms tarball').digest('base64')}`;
-    const dir = appWith(work, 'altered', `${JSON.stringify(doc, null, 2)}\n`);
+    ms.integrity = `sha512-${createHash('sha512').update('not the fixture-ms tarball').digest('base64')}`;
+    const dir = appWith(work, 'altered', `${JSON.stringify(doc, null, 2)}\n`, npmrc);
     await assert.rejects(vendorDir(dir, downloads), (err: unknown) => {
       assert.ok(err instanceof StowageError);
-      assert.match(err.message, new RegExp(`^ms@${ms.version?.replaceAll('.', '\\.')}: checksum mismatch for https://registry\\.npmjs\\.org/ms/-/ms-`));
+      assert.match(err.message, new RegExp(`^fixture-ms@2\\.1\\.3: checksum mismatch for ${registry.url.replaceAll('.', '\\.')}fixture-ms/-/fixture-ms-2\\.1\\.3\\.tgz`));
       return true;
     });
   });
@@ -209,17 +203,17 @@ describe('npm vendoring refuses what it cannot vendor', () => {
     }
   });
 
-  test('a git dependency is refused, naming the package', async () => {
+  test('a git dependency npm would clone at install time is refused before anything is fetched, naming the package', async () => {
     const lockfile = {
       name: 'app',
       lockfileVersion: 3,
       requires: true,
       packages: {
-        '': { name: 'app', dependencies: { left: 'github:someone/left' } },
-        'node_modules/left': { version: '1.0.0', resolved: 'git+ssh://git@github.com/someone/left.git#0123456789abcdef0123456789abcdef01234567' },
+        '': { name: 'app', dependencies: { left: 'git+ssh://git@git.example.org/left.git' } },
+        'node_modules/left': { version: '1.0.0', resolved: 'git+ssh://git@git.example.org/left.git#0123456789abcdef0123456789abcdef01234567' },
       },
     };
-    await assert.rejects(vendorLockfile(lockfile), /left \(node_modules\/left\): git dependencies cannot be vendored for npm yet/);
+    await assert.rejects(vendorLockfile(lockfile), /left \(node_modules\/left\): npm clones git\+ssh:\/\/git@git\.example\.org\/left\.git with git at install time/);
   });
 
   test('a local package outside the application is refused', async () => {

@@ -1,4 +1,4 @@
-import { basename, dirname, posix, resolve as resolvePath } from 'node:path';
+import { basename, dirname, posix, relative as relativePath, resolve as resolvePath } from 'node:path';
 import { InputError } from '../../core/errors.js';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
@@ -39,6 +39,11 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const format = `pnpm-lock.yaml ${declared}`;
 
   const rootManifest = input.manifest ? manifestIdentity(input.manifest.path, input.manifest.text) : null;
+  // Workspace projects' own manifests (pnpm-workspace.yaml's members), by importer directory.
+  const lockDir = dirname(resolvePath(path));
+  const memberManifests = new Map(
+    (input.members ?? []).map((m) => [posix.normalize(relativePath(lockDir, dirname(resolvePath(m.path))).split('\\').join('/')), manifestIdentity(m.path, m.text)]),
+  );
   const at = (key: string): { line: number } | undefined => {
     const line = lineOfKey(text, key, '  ');
     return line ? { line } : undefined;
@@ -123,8 +128,8 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
       id,
       ecosystem: 'npm',
       // The root is the application: its manifest's name and version, else its directory's name.
-      name: importerNames.get(dir) ?? (dir === '.' ? (rootManifest?.name ?? basename(dirname(resolvePath(path)))) : dir),
-      version: (dir === '.' ? rootManifest?.version : undefined) ?? '0.0.0',
+      name: memberManifests.get(dir)?.name ?? importerNames.get(dir) ?? (dir === '.' ? (rootManifest?.name ?? basename(lockDir)) : dir),
+      version: (dir === '.' ? rootManifest?.version : memberManifests.get(dir)?.version) ?? '0.0.0',
       source: { kind: 'workspace', url: dir, isDefaultRegistry: false },
       checksum: null,
     });

@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { expandDirectoryGlob, memberManifests } from '../../core/directory-glob.js';
+import { isRecord, parseYamlText } from './lockfile-reading.js';
 
 /**
  * The package.json of each workspace member a root package.json lists, as yarn v1 and npm find
@@ -19,9 +20,23 @@ export function npmWorkspaceManifestPaths(rootManifest: string, text: string): s
   } catch {
     return [];
   }
-  const patterns = workspaceGlobs(doc);
+  return membersOf(dirname(rootManifest), workspaceGlobs(doc));
+}
+
+/**
+ * The package.json of each member pnpm-workspace.yaml lists (`packages:` globs, `!` excluding),
+ * as pnpm finds its workspace projects; the lockfile's importers are these directories.
+ */
+export function pnpmWorkspaceManifestPaths(workspaceFile: string, text: string): string[] {
+  const doc = parseYamlText(workspaceFile, text);
+  const list = isRecord(doc) ? doc.packages : undefined;
+  const patterns = Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p !== '') : [];
+  return membersOf(dirname(workspaceFile), patterns);
+}
+
+function membersOf(rootDir: string, patterns: readonly string[]): string[] {
   if (patterns.length === 0) return [];
-  const root = resolve(dirname(rootManifest));
+  const root = resolve(rootDir);
   const excluded = new Set(patterns.filter((p) => p.startsWith('!')).flatMap((p) => expandDirectoryGlob(root, p.slice(1))));
   const included = patterns.filter((p) => !p.startsWith('!'));
   return memberManifests(root, included, 'package.json', (dir) => excluded.has(dir));

@@ -103,6 +103,7 @@ const RESULT: AuditResult = {
     finding(advisory('RUSTSEC-2026-0004', { kind: 'notice' }), { failsPolicy: false, paths: [] }),
   ],
   warnings: ['advisory database /srv/advisory-db is 400 days old'],
+  notAudited: [],
 };
 
 const rendered = (): AuditReport => auditReport(renderJson(RESULT));
