@@ -18,7 +18,7 @@ import { verifyToken, type TokenIdentity } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import { pageJson, pageRequest } from './pagination.js';
 import { afterChange, syncNow } from './sync-now.js';
-import { SBOM_DOCUMENT, uploadMessage, writeUpload, type UploadedDocument } from './upload.js';
+import { ENTRY_FIELD, SBOM_DOCUMENT, uploadMessage, writeUpload, type UploadedDocument } from './upload.js';
 
 /**
  * /api/v1: the command line's `--format json` answers over HTTP, built by the same functions
@@ -91,8 +91,8 @@ async function triaged(store: FleetStore, found: AppFindings[], now: Date): Prom
 
 const ECOSYSTEMS: readonly Ecosystem[] = ['cargo', 'npm'];
 
-/** The documents of an upload: multipart file parts, or a CycloneDX SBOM as the body. */
-async function uploadedDocuments(c: Context<ServerEnv>): Promise<UploadedDocument[]> {
+/** The documents of an upload (multipart file parts, or a CycloneDX SBOM as the body), and what to read among them. */
+async function uploadedDocuments(c: Context<ServerEnv>): Promise<{ documents: UploadedDocument[]; entry: string | null }> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (type === 'multipart/form-data') {
     let form: FormData;
@@ -102,14 +102,19 @@ async function uploadedDocuments(c: Context<ServerEnv>): Promise<UploadedDocumen
       throw new StowageError('the multipart body cannot be read');
     }
     const documents: UploadedDocument[] = [];
+    let entry: string | null = null;
     for (const [field, value] of form.entries()) {
-      if (typeof value === 'string') throw new StowageError(`form field ${JSON.stringify(field)} is not a file: send each document as a file part`);
+      if (typeof value === 'string') {
+        if (field !== ENTRY_FIELD || entry !== null) throw new StowageError(`form field ${JSON.stringify(field)} is not a file: send each document as a file part`);
+        entry = value;
+        continue;
+      }
       documents.push({ name: value.name, bytes: new Uint8Array(await value.arrayBuffer()) });
     }
-    return documents;
+    return { documents, entry };
   }
   if (type === 'application/json' || type === 'application/vnd.cyclonedx+json') {
-    return [{ name: SBOM_DOCUMENT, bytes: new Uint8Array(await c.req.arrayBuffer()) }];
+    return { documents: [{ name: SBOM_DOCUMENT, bytes: new Uint8Array(await c.req.arrayBuffer()) }], entry: null };
   }
   throw new StowageError('send lockfiles and manifests as multipart/form-data, or a CycloneDX SBOM as application/json');
 }
@@ -206,7 +211,8 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     const name = c.req.param('name');
     const problem = appNameProblem(name);
     if (problem !== null) throw new StowageError(`application ${JSON.stringify(name)}: ${problem}`);
-    const upload = writeUpload(await uploadedDocuments(c));
+    const { documents, entry } = await uploadedDocuments(c);
+    const upload = writeUpload(documents, entry);
     try {
       const now = deps.now();
       const result = await deps.databases.use((databases, settings) =>

@@ -63,14 +63,24 @@ export const CONTENT_SECURITY_POLICY = {
 
 /** The one shape of every error answer: `{ "error": "the one line the command line would print" }`. */
 export function errorResponse(c: Context, status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500 | 503, message: string, headers?: Record<string, string>): Response {
-  return c.json({ error: message }, status, headers);
+  // Refused before its body was read (no token, over the limit): the connection is not reused,
+  // so the unread rest of the body is never taken for the next request.
+  const unread = status !== 400 && status !== 404 && (c.req.header('content-length') ?? '0') !== '0';
+  const chunked = c.req.header('transfer-encoding') !== undefined;
+  return c.json({ error: message }, status, unread || chunked ? { ...headers, connection: 'close' } : headers);
 }
 
-/** CSRF protection for requests a browser may send on its own (cookies); a Bearer token is never sent by a browser unasked. */
-const csrfUnlessBearer = (): MiddlewareHandler => {
+/**
+ * CSRF protection for what a browser may send on its own, with its cookies: the pages (the
+ * dashboard signs in with a cookie). The API takes no cookie, only a Bearer token, which a
+ * browser never sends unasked: a cross-site post to it has no credentials and is refused 401.
+ */
+const csrfOutsideApi = (): MiddlewareHandler => {
   const check = csrf();
-  return async (c, next) => (c.req.header('authorization') === undefined ? check(c, next) : next());
+  return async (c, next) => (c.req.path.startsWith(`${API_PREFIX}/`) ? next() : check(c, next));
 };
+
+export const API_PREFIX = '/api/v1';
 
 export function createServerApp(deps: ServerDeps): Hono<ServerEnv> {
   const app = new Hono<ServerEnv>();
@@ -89,7 +99,7 @@ export function createServerApp(deps: ServerDeps): Hono<ServerEnv> {
     // An answer about the fleet is as fresh as the store: never served from a cache.
     if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
   });
-  app.use('*', csrfUnlessBearer());
+  app.use('*', csrfOutsideApi());
   app.onError((err, c) => {
     if (err instanceof HTTPException) {
       return err.status === 403 ? errorResponse(c, 403, 'cross-site request refused') : errorResponse(c, err.status === 413 ? 413 : 400, err.message || 'bad request');
@@ -99,7 +109,7 @@ export function createServerApp(deps: ServerDeps): Hono<ServerEnv> {
     process.stderr.write(`stowage: fleet server: ${c.req.method} ${c.req.path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return errorResponse(c, 500, 'internal error (the server logged it)');
   });
-  app.route('/api/v1', apiRoutes(deps));
+  app.route(API_PREFIX, apiRoutes(deps));
   app.notFound((c) => errorResponse(c, 404, `no such address: ${c.req.path}`));
   return app;
 }

@@ -7,8 +7,8 @@ import { StowageError, systemErrorReason } from '../core/errors.js';
  * An upload to POST /api/v1/apps/{name}/revisions, written to a fresh temporary directory so
  * `fleet add`'s own reader reads it exactly as it reads an application on disk:
  * - multipart/form-data: every file part is one document, named by its filename, which may hold
- *   a relative path (`crates/core/Cargo.toml`); the lockfiles and manifests of a directory
- *   (read as a directory), or one SBOM or vendor archive (read as that file);
+ *   a relative path (`crates/core/Cargo.toml`): the lockfiles and manifests of a directory, or
+ *   one lockfile, SBOM or vendor archive; the text field `stowage-entry` may say which to read;
  * - application/json or application/vnd.cyclonedx+json: a CycloneDX SBOM.
  * Names are checked before anything is written: no absolute path, no `..`, nothing a file
  * system would read otherwise.
@@ -29,8 +29,8 @@ export interface UploadedDocument {
 }
 
 const MAX_DOCUMENTS = 1000;
-/** Single files read as the file itself, not as a directory holding it (fleet add's suffixes). */
-const FILE_APPLICATION = /(\.cdx\.json|\.json|\.tar\.zst|\.tar\.gz|\.tgz)$/;
+/** The multipart field (text) naming what to read: see writeUpload. */
+export const ENTRY_FIELD = 'stowage-entry';
 /** The name a CycloneDX SBOM sent as the request body is stored under. */
 export const SBOM_DOCUMENT = 'bom.cdx.json';
 
@@ -44,7 +44,12 @@ export function documentNameProblem(name: string): string | null {
   return null;
 }
 
-export function writeUpload(documents: readonly UploadedDocument[]): UploadedApp {
+/**
+ * Writes the documents; `entry` is what `fleet add` reads among them: `.` (the directory), or the
+ * name of one document (a `NAME.Cargo.lock`, an SBOM, an archive). By default the one document
+ * when there is one at the top, else the directory.
+ */
+export function writeUpload(documents: readonly UploadedDocument[], entry: string | null = null): UploadedApp {
   if (documents.length === 0) throw new StowageError('the upload holds no document: send lockfiles and manifests (multipart/form-data) or a CycloneDX SBOM (application/json)');
   if (documents.length > MAX_DOCUMENTS) throw new StowageError(`the upload holds ${documents.length} documents, more than ${MAX_DOCUMENTS}`);
   const seen = new Set<string>();
@@ -54,6 +59,7 @@ export function writeUpload(documents: readonly UploadedDocument[]): UploadedApp
     if (seen.has(d.name)) throw new StowageError(`document ${JSON.stringify(d.name)} is uploaded twice`);
     seen.add(d.name);
   }
+  if (entry !== null && entry !== '.' && !seen.has(entry)) throw new StowageError(`${ENTRY_FIELD} ${JSON.stringify(entry)} is not "." or the name of an uploaded document`);
   const dir = mkdtempSync(join(tmpdir(), 'stowage-upload-'));
   const dispose = (): void => rmSync(dir, { recursive: true, force: true });
   try {
@@ -67,7 +73,8 @@ export function writeUpload(documents: readonly UploadedDocument[]): UploadedApp
     throw new StowageError(`cannot write the uploaded documents (a name is both a file and a directory?): ${systemErrorReason(err)}`);
   }
   const only = documents.length === 1 ? (documents[0] as UploadedDocument) : null;
-  const path = only !== null && !only.name.includes('/') && FILE_APPLICATION.test(only.name) ? join(dir, only.name) : dir;
+  const file = entry ?? (only !== null && !only.name.includes('/') ? only.name : '.');
+  const path = file === '.' ? dir : join(dir, file);
   return { dir, path, dispose };
 }
 

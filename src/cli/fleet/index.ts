@@ -260,6 +260,33 @@ Exit codes: 0 stopped by SIGINT/SIGTERM, 2 the server could not start (no fleet,
     ),
   );
 
+  withFormat(
+    fleet
+      .command('push')
+      .summary('upload an application to a fleet server and gate on its findings (a CI step)')
+      .description(
+        'Upload PATH to the fleet server as a new revision of its application: a directory (its lockfiles and manifests, read as ' +
+          '`stowage audit` reads a directory), a lockfile, a CycloneDX SBOM or a vendor archive; print the findings the server ' +
+          'evaluated (with the fleet\'s triage decisions applied) and exit as `stowage audit` does.',
+      )
+      .argument('<path>', 'the application')
+      .requiredOption('--server <url>', 'the fleet server (http://HOST:PORT/)')
+      .option('--token-file <file>', `a file holding the token on its first line (default: $STOWAGE_TOKEN)`)
+      .option('--name <name>', 'the application\'s name (default: the directory\'s or the file\'s NAME)')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  stowage fleet push --server https://fleet.example/ --token-file ci.token .
+  STOWAGE_TOKEN=stw_... stowage fleet push --server http://127.0.0.1:8080/ --name web dist/web.cdx.json
+  stowage fleet push --server http://127.0.0.1:8080/ --format json build/app.tar.zst
+
+Exit codes: 0 recorded and nothing fails the policy, 1 a finding fails the policy, 2 the push could
+not be done (unreadable input, no token, the server refused it or cannot be reached).`,
+      )
+      .action(lazy(async () => (await import('./push.js')).fleetPush)),
+  );
+
   const token = fleet
     .command('token')
     .summary('the fleet server\'s API tokens: create, revoke, list')
