@@ -18,6 +18,7 @@ import { benchArchive } from './archive.js';
 import { benchBinary } from './binary.js';
 import { benchFleet } from './fleet.js';
 import { benchFleetSync } from './fleet-sync.js';
+import { benchServer } from './server.js';
 import { benchNpmVendor } from './vendor-npm.js';
 import { ROOT, SHARED, writeResults } from './results-file.js';
 import { summarize, type Timing as RunTiming } from './timing.js';
@@ -184,6 +185,9 @@ async function main(): Promise<void> {
   const fleet = { date: results.date, machine: results.machine, ...(await benchFleet()), sync: await benchFleetSync() };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeResults(join(ROOT, 'bench', 'results', 'fleet.json'), fleet);
+
+  // The fleet server under load (bench/server.ts): its own file too.
+  writeResults(join(ROOT, 'bench', 'results', 'server.json'), await benchServer());
 
   // Three real npm applications vendored from the public registry (bench/vendor-npm.ts).
   const noRegistry = await whyNoRegistry();

@@ -6,7 +6,7 @@ import type { ReportFinding } from '../support/audit-report.js';
 import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
 import type { FleetApps } from '../support/fleet-report.js';
 import { api, startServer, type TestServer } from '../support/fleet-server.js';
-import { advisoryDbCheckout, CARGO_CORPUS, runCli, tempDir } from '../support/shared.js';
+import { advisoryDbCheckout, CARGO_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
 
 /**
  * The fleet server's API over real HTTP on both stores: every answer is the command line's
@@ -60,8 +60,9 @@ interface TriageAnswer {
 
 const skips = await storeSkips();
 
+/** The command line, without blocking this process: the server under test answers from this same event loop. */
 function fleetCli(store: TestStore) {
-  return (...args: string[]) => runCli(['fleet', ...args, '--store', store.store], { cacheDir });
+  return (...args: string[]) => runCliAsync(['fleet', ...args, '--store', store.store], { cacheDir });
 }
 
 const json = <T>(text: string): T => JSON.parse(text) as T;
@@ -74,9 +75,9 @@ async function withFleet(kind: (typeof STORE_KINDS)[number], work: (fleet: Retur
   const store = await freshStore(kind);
   try {
     const fleet = fleetCli(store);
-    assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
-    assert.equal(fleet('add', ...APPS.map((a) => join(appsDir, `${a}.Cargo.lock`))).status, 1);
-    assert.equal(fleet('sync').status, 1);
+    assert.equal((await fleet('init', '--db', RUSTSEC)).status, 0);
+    assert.equal((await fleet('add', ...APPS.map((a) => join(appsDir, `${a}.Cargo.lock`)))).status, 1);
+    assert.equal((await fleet('sync')).status, 1);
     await work(fleet, store);
   } finally {
     await store.dispose();
@@ -86,12 +87,12 @@ async function withFleet(kind: (typeof STORE_KINDS)[number], work: (fleet: Retur
 for (const kind of STORE_KINDS) {
   test(`every endpoint answers what the command line prints, paged in the store (${kind})`, { skip: skips[kind] }, async () => {
     await withFleet(kind, async (fleet, store) => {
-      const status = json<FleetApps>(fleet('status', '--format', 'json').stdout);
-      const show = json<FleetApps>(fleet('show', 'kanidm-2023-08-01', '--format', 'json').stdout);
-      const history = json<History>(fleet('history', 'kanidm-2023-08-01', '--format', 'json').stdout);
-      const affected = json<AffectedList>(fleet('affected', 'RUSTSEC-2024-0421', '--format', 'json').stdout);
-      const byPackage = json<AffectedList>(fleet('affected', 'idna', '--format', 'json').stdout);
-      const unknown = fleet('affected', 'RUSTSEC-2099-0001');
+      const status = json<FleetApps>((await fleet('status', '--format', 'json')).stdout);
+      const show = json<FleetApps>((await fleet('show', 'kanidm-2023-08-01', '--format', 'json')).stdout);
+      const history = json<History>((await fleet('history', 'kanidm-2023-08-01', '--format', 'json')).stdout);
+      const affected = json<AffectedList>((await fleet('affected', 'RUSTSEC-2024-0421', '--format', 'json')).stdout);
+      const byPackage = json<AffectedList>((await fleet('affected', 'idna', '--format', 'json')).stdout);
+      const unknown = await fleet('affected', 'RUSTSEC-2099-0001');
       const server: TestServer = await startServer(store.store, cacheDir);
       try {
         const token = await server.token('ci');
@@ -126,14 +127,14 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(withoutPage(got.body), history);
         const missing = await api(server, 'GET', '/apps/nope', { token });
         assert.equal(missing.status, 404);
-        assert.equal(`stowage: ${missing.body.error}\n`, fleet('show', 'nope').stderr);
+        assert.equal(`stowage: ${missing.body.error}\n`, (await fleet('show', 'nope')).stderr);
 
         // "Are we affected?", under the advisory's id and its CVE; who embeds idna.
         const byId = await api<AffectedList>(server, 'GET', '/advisories/RUSTSEC-2024-0421/affected', { token });
         assert.deepEqual(withoutPage(byId.body), affected);
         assert.ok(byId.body.apps.length >= 1);
         const cve = byId.body.apps[0]?.findings[0]?.advisory.aliases.find((a) => a.startsWith('CVE-')) as string;
-        assert.deepEqual((await api<AffectedList>(server, 'GET', `/advisories/${cve}/affected`, { token })).body.apps, json<AffectedList>(fleet('affected', cve, '--format', 'json').stdout).apps);
+        assert.deepEqual((await api<AffectedList>(server, 'GET', `/advisories/${cve}/affected`, { token })).body.apps, json<AffectedList>((await fleet('affected', cve, '--format', 'json')).stdout).apps);
         const paged = await api<AffectedList>(server, 'GET', '/advisories/RUSTSEC-2024-0421/affected?limit=1', { token });
         assert.deepEqual(paged.body.apps, affected.apps.slice(0, 1));
         assert.equal(paged.body.page.total, affected.apps.length);
@@ -148,7 +149,7 @@ for (const kind of STORE_KINDS) {
 
         // A push: the same findings as `stowage audit` of that lockfile, recorded by the token's name.
         const ci = checkout('kanidm-2024-08-01');
-        const audit = runCli(['audit', 'Cargo.lock', '--db', RUSTSEC, '--format', 'json'], { cacheDir, cwd: ci });
+        const audit = await runCliAsync(['audit', 'Cargo.lock', '--db', RUSTSEC, '--format', 'json'], { cacheDir, cwd: ci });
         assert.equal(audit.status, 1, audit.stderr);
         const pushed = await api<Pushed>(server, 'POST', '/apps/kanidm-2023-08-01/revisions', { token, body: lockfileForm('kanidm-2024-08-01') });
         assert.equal(pushed.status, 201);
@@ -162,15 +163,15 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(after.history.map((h) => [h.by, h.revision.origin]), [[history.history[0]?.by, 'add'], ['ci', 'push']]);
         const [from, to] = after.history.map((h) => h.revision.id) as [string, string];
         const diff = await api(server, 'GET', `/apps/kanidm-2023-08-01/diff?from=${from}&to=${to.slice(7, 19)}`, { token });
-        assert.deepEqual(diff.body, json(fleet('diff', 'kanidm-2023-08-01', from, to, '--format', 'json').stdout));
+        assert.deepEqual(diff.body, json((await fleet('diff', 'kanidm-2023-08-01', from, to, '--format', 'json')).stdout));
         assert.equal((await api(server, 'GET', '/apps/kanidm-2023-08-01/diff', { token })).status, 400);
 
         // A CycloneDX SBOM as the body.
         const rg = checkout('ripgrep-2024-09-01');
-        const sbom = runCli(['sbom', 'Cargo.lock', '--no-licenses'], { cacheDir, cwd: rg });
+        const sbom = await runCliAsync(['sbom', 'Cargo.lock', '--no-licenses'], { cacheDir, cwd: rg });
         assert.equal(sbom.status, 0, sbom.stderr);
         writeFileSync(join(rg, 'app.cdx.json'), sbom.stdout);
-        const sbomAudit = runCli(['audit', 'app.cdx.json', '--db', RUSTSEC, '--format', 'json'], { cacheDir, cwd: rg });
+        const sbomAudit = await runCliAsync(['audit', 'app.cdx.json', '--db', RUSTSEC, '--format', 'json'], { cacheDir, cwd: rg });
         assert.ok(sbomAudit.status === 0 || sbomAudit.status === 1, sbomAudit.stderr);
         const fromSbom = await api<Pushed>(server, 'POST', '/apps/from-sbom/revisions', { token, body: sbom.stdout, headers: { 'content-type': 'application/vnd.cyclonedx+json' } });
         assert.equal(fromSbom.status, 201, JSON.stringify(fromSbom.body));
@@ -192,7 +193,7 @@ for (const kind of STORE_KINDS) {
         const settled = triaged.apps[0]?.findings.filter((f) => f.advisory.id === 'RUSTSEC-2024-0421') ?? [];
         assert.ok(settled.length > 0 && settled.every((f) => f.ignored?.origin === 'fleet triage' && !f.failsPolicy));
         assert.ok(triaged.apps[0]?.triage.some((n) => n.by === 'ci' && n.state === 'not_affected'));
-        assert.deepEqual(triaged, json(fleet('show', 'kanidm-2022-08-01', '--format', 'json').stdout), 'the command line sees the decision');
+        assert.deepEqual(triaged, json((await fleet('show', 'kanidm-2022-08-01', '--format', 'json')).stdout), 'the command line sees the decision');
         const fleetWide = await api<TriageAnswer>(server, 'POST', '/triage', {
           token,
           headers: { 'content-type': 'application/json' },
@@ -202,7 +203,7 @@ for (const kind of STORE_KINDS) {
         assert.equal(fleetWide.body.decision.scope, 'fleet');
         const noReason = await api(server, 'POST', '/apps/kanidm-2022-08-01/triage', { token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: cve, state: 'in_triage' }) });
         assert.equal(noReason.status, 400);
-        assert.equal(`stowage: ${noReason.body.error}\n`, fleet('triage', 'kanidm-2022-08-01', cve, '--state', 'in_triage').stderr);
+        assert.equal(`stowage: ${noReason.body.error}\n`, (await fleet('triage', 'kanidm-2022-08-01', cve, '--state', 'in_triage')).stderr);
         const openapi = await api<{ openapi: string }>(server, 'GET', '/openapi.json');
         assert.equal(openapi.body.openapi, '3.1.0');
       } finally {
@@ -213,8 +214,8 @@ for (const kind of STORE_KINDS) {
 
   test(`writes need a read-write token; refused requests change nothing (${kind})`, { skip: skips[kind] }, async () => {
     await withFleet(kind, async (fleet, store) => {
-      const before = fleet('status', '--format', 'json').stdout;
-      const historyBefore = fleet('history', 'ripgrep-2023-09-01', '--format', 'json').stdout;
+      const before = (await fleet('status', '--format', 'json')).stdout;
+      const historyBefore = (await fleet('history', 'ripgrep-2023-09-01', '--format', 'json')).stdout;
       const server = await startServer(store.store, cacheDir, { limits: { uploadBytes: 16 * 1024 } });
       try {
         const writer = await server.token('ci');
@@ -265,7 +266,7 @@ for (const kind of STORE_KINDS) {
         form.append('document', new Blob([readFileSync(join(bad, 'Cargo.lock'))]), 'Cargo.lock');
         const malformed = await api(server, 'POST', '/apps/broken/revisions', { token: writer, body: form });
         assert.equal(malformed.status, 400);
-        const audited = runCli(['audit', 'Cargo.lock', '--db', RUSTSEC], { cacheDir, cwd: bad });
+        const audited = await runCliAsync(['audit', 'Cargo.lock', '--db', RUSTSEC], { cacheDir, cwd: bad });
         assert.equal(audited.status, 2);
         assert.equal(`stowage: ${malformed.body.error}`, audited.stderr.split('\n')[0]);
         for (const name of ['../escape.lock', '/etc/Cargo.lock', 'a/../../b']) {
@@ -294,8 +295,8 @@ for (const kind of STORE_KINDS) {
         });
         assert.equal(page.status, 403);
 
-        assert.equal(fleet('status', '--format', 'json').stdout, before, 'nothing changed');
-        assert.equal(fleet('history', 'ripgrep-2023-09-01', '--format', 'json').stdout, historyBefore);
+        assert.equal((await fleet('status', '--format', 'json')).stdout, before, 'nothing changed');
+        assert.equal((await fleet('history', 'ripgrep-2023-09-01', '--format', 'json')).stdout, historyBefore);
         assert.deepEqual(await server.store.triageDecisions(), []);
       } finally {
         await server.close();
@@ -390,14 +391,13 @@ test('a push from the command line records the revision fleet add would, and exi
   const server0: { close: () => Promise<void> } = { close: async () => undefined };
   try {
     const fleet = fleetCli(store);
-    assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
+    assert.equal((await fleet('init', '--db', RUSTSEC)).status, 0);
     const server = await startServer(store.store, cacheDir);
     server0.close = server.close;
     const tokenFile = join(tempDir('server-api-token'), 'ci.token');
     writeFileSync(tokenFile, `${await server.token('ci')}\n`);
     const readOnlyFile = join(tempDir('server-api-token'), 'ro.token');
     writeFileSync(readOnlyFile, `${await server.token('viewer', true)}\n`);
-    const { runCliAsync } = await import('../support/shared.js');
     const push = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliAsync(['fleet', 'push', '--server', server.url, ...args], { cacheDir, env });
 
     const failingApp = join(tempDir('server-api-push'), 'kanidm');
@@ -415,7 +415,7 @@ test('a push from the command line records the revision fleet add would, and exi
     // The same documents as `fleet add` reads: adding the directory changes nothing.
     server0.close = async () => undefined;
     await server.close();
-    const added = fleet('add', failingApp);
+    const added = await fleet('add', failingApp);
     assert.match(added.stdout, /^unchanged: kanidm /m, added.stdout);
     const server2 = await startServer(store.store, cacheDir);
     server0.close = server2.close;
