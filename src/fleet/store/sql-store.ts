@@ -470,13 +470,18 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async currentRevisionsWithPackage(name: string): Promise<(CurrentRevisionRef & { package: PackageKey })[]> {
+    return this.packageUse(PACKAGE_NAMED, [name, crateKey(name)]);
+  }
+
+  /** Current revisions locking a package (p) that satisfies `where`, with the versions, by application name. */
+  private async packageUse(where: string, params: SqlValue[]): Promise<(CurrentRevisionRef & { package: PackageKey })[]> {
     const rows = await this.sql.query<{ app_id: number; app: string; revision_id: number; digest: string; seq: number; ecosystem: Ecosystem; name: string; version: string }>(
       `SELECT a.id AS app_id, a.name AS app, rp.revision_id, r.digest, r.seq, p.ecosystem, p.name, p.version FROM packages p
        JOIN revision_packages rp ON rp.package_id = p.id
        JOIN apps a ON a.current_revision = rp.revision_id
        JOIN revisions r ON r.id = rp.revision_id
-       WHERE ${PACKAGE_NAMED}`,
-      [name, crateKey(name)],
+       WHERE ${where}`,
+      params,
     );
     return rows
       .map((r) => ({
@@ -765,21 +770,7 @@ export class SqlFleetStore implements FleetStore {
     if (ids.length === 0) return { total, items: [], findings: [] };
     const appIds = ids.map((r) => Number(r.id));
     const inApps = `a.id IN (${appIds.map(() => '?').join(', ')})`;
-    const rows = await this.sql.query<{ app_id: number; app: string; revision_id: number; digest: string; seq: number; ecosystem: Ecosystem; name: string; version: string }>(
-      `SELECT a.id AS app_id, a.name AS app, rp.revision_id, r.digest, r.seq, p.ecosystem, p.name, p.version ${from.replace('WHERE', 'JOIN revisions r ON r.id = rp.revision_id WHERE')}
-       AND ${inApps}`,
-      [...params, ...appIds],
-    );
-    const items = rows
-      .map((r) => ({
-        app: r.app,
-        appId: Number(r.app_id),
-        revisionId: Number(r.revision_id),
-        revision: r.digest,
-        seq: Number(r.seq),
-        package: { ecosystem: r.ecosystem, name: r.name, version: r.version },
-      }))
-      .sort((a, b) => codePointOrder(a.app, b.app) || codePointOrder(a.package.version, b.package.version));
+    const items = await this.packageUse(`${PACKAGE_NAMED}${versionWhere} AND ${inApps}`, [...params, ...appIds]);
     const findings = await this.currentFindingsWhere(
       `f.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED}${versionWhere}) AND ${inApps}`,
       [...params, ...appIds],
