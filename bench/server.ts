@@ -50,8 +50,8 @@ async function load(url: string, path: string, token: string): Promise<Load> {
   const times: number[] = [];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
-      // A slow answer is measured, not dropped: the timeout is the whole bound.
-      { url: `${url}${path}`, connections: CONNECTIONS, amount: REQUESTS, duration: SECONDS, timeout: SECONDS, headers: { authorization: `Bearer ${token}` } },
+      // Bounded both ways (maxOverallRequests, not amount, which would override the duration); a slow answer is measured, not dropped.
+      { url: `${url}${path}`, connections: CONNECTIONS, maxOverallRequests: REQUESTS, duration: SECONDS, timeout: SECONDS, headers: { authorization: `Bearer ${token}` } },
       (err, done) => (err ? reject(err) : resolve(done)),
     );
     instance.on('response', (_client, _status, _bytes, responseTime) => times.push(responseTime));
