@@ -23,7 +23,7 @@ const STOWAGE = join(ROOT, 'bin', 'stowage.cjs');
 const BUNDLE = join(SHARED, 'advisory-db', 'rustsec-advisory-db.bundle');
 const GHSA = join(SHARED, 'advisories', 'ghsa-npm');
 const APPS = Number(process.env.BENCH_SERVER_APPS ?? 10_000);
-const CONNECTIONS = 50;
+const CONNECTIONS = Number(process.env.BENCH_SERVER_CONNECTIONS ?? 50);
 /** Each endpoint: at most this many requests, and at most this many seconds. */
 const REQUESTS = Number(process.env.BENCH_SERVER_REQUESTS ?? 2000);
 const SECONDS = 30;
