@@ -19,6 +19,7 @@ import { benchBinary } from './binary.js';
 import { writeCampaignResults } from './campaign.js';
 import { benchFleet } from './fleet.js';
 import { benchFleetSync } from './fleet-sync.js';
+import { benchServer } from './server.js';
 import { benchNpmVendor } from './vendor-npm.js';
 import { ROOT, SHARED, writeResults } from './results-file.js';
 import { summarize, type Timing as RunTiming } from './timing.js';
@@ -190,6 +191,9 @@ async function main(): Promise<void> {
   const campaign = (await writeCampaignResults()).timeToSafety as { stowageShare: number; withinLimit: boolean };
   console.log(`time to safety (Rust fixture): stowage's own share ${Math.round(campaign.stowageShare * 100)}% on top of cargo alone`);
   if (!campaign.withinLimit) process.exitCode = 1;
+
+  // The fleet server under load (bench/server.ts): its own file too.
+  writeResults(join(ROOT, 'bench', 'results', 'server.json'), await benchServer());
 
   // Three real npm applications vendored from the public registry (bench/vendor-npm.ts).
   const noRegistry = await whyNoRegistry();

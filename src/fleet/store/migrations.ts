@@ -105,6 +105,16 @@ const MIGRATIONS: Migration[] = [
     ],
     backfill: backfillFindings,
   },
+  {
+    version: 3,
+    statements: [
+      // The fleet server's API tokens (src/server/auth.ts): only a SHA-256 of each token is kept.
+      // A revoked token stays listed (revoked_at), and its name may be given to a new one.
+      `CREATE TABLE api_tokens (id ID_PK, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, read_only INTEGER NOT NULL,
+         created_at TEXT NOT NULL, revoked_at TEXT)`,
+      `CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL`,
+    ],
+  },
 ];
 
 /** The schema version this code writes and reads. */

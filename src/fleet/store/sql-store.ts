@@ -2,7 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { chunks } from '../../core/chunks.js';
 import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
-import type { SqlDriver, SqlExecutor, SqlValue } from './sql.js';
+import { SEVERITY_LEVELS } from '../../core/advisory.js';
+import type { Dialect, SqlDriver, SqlExecutor, SqlValue } from './sql.js';
 import {
   aliasGroupKey,
   type AdvisoryStateEntry,
@@ -20,6 +21,11 @@ import {
   type PackageKey,
   type RevisionRecord,
   type SnapshotRecord,
+  type AppsFilter,
+  type FleetEventRecord,
+  type Page,
+  type PageRequest,
+  type TokenRecord,
   type RevisionToEvaluate,
   type StoredFinding,
 } from './store.js';
@@ -486,13 +492,18 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async currentRevisionsWithPackage(name: string): Promise<(CurrentRevisionRef & { package: PackageKey })[]> {
+    return this.packageUse(PACKAGE_NAMED, [name, crateKey(name)]);
+  }
+
+  /** Current revisions locking a package (p) that satisfies `where`, with the versions, by application name. */
+  private async packageUse(where: string, params: SqlValue[]): Promise<(CurrentRevisionRef & { package: PackageKey })[]> {
     const rows = await this.sql.query<{ app_id: number; app: string; revision_id: number; digest: string; seq: number; ecosystem: Ecosystem; name: string; version: string }>(
       `SELECT a.id AS app_id, a.name AS app, rp.revision_id, r.digest, r.seq, p.ecosystem, p.name, p.version FROM packages p
        JOIN revision_packages rp ON rp.package_id = p.id
        JOIN apps a ON a.current_revision = rp.revision_id
        JOIN revisions r ON r.id = rp.revision_id
-       WHERE ${PACKAGE_NAMED}`,
-      [name, crateKey(name)],
+       WHERE ${where}`,
+      params,
     );
     return rows
       .map((r) => ({
@@ -725,6 +736,207 @@ export class SqlFleetStore implements FleetStore {
       await this.sql.run(`UPDATE revisions SET evaluated_against = ? WHERE id IN (${batch.map(() => '?').join(', ')})`, [JSON.stringify(against), ...batch]);
     }
   }
+
+  // The fleet server (server-api).
+
+  async addToken(t: { name: string; hash: string; readOnly: boolean; at: string }): Promise<TokenRecord | null> {
+    const live = await this.sql.query(`SELECT 1 FROM api_tokens WHERE name = ? AND revoked_at IS NULL`, [t.name]);
+    if (live.length > 0) return null;
+    const rows = await this.sql.query<TokenRow>(
+      `INSERT INTO api_tokens (name, hash, read_only, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL) RETURNING ${TOKEN_COLUMNS}`,
+      [t.name, t.hash, t.readOnly ? 1 : 0, t.at],
+    );
+    return tokenOf(rows[0] as TokenRow);
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | null> {
+    const rows = await this.sql.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE hash = ? AND revoked_at IS NULL`, [hash]);
+    return rows[0] ? tokenOf(rows[0]) : null;
+  }
+
+  async revokeToken(name: string, at: string): Promise<boolean> {
+    return (await this.sql.run(`UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL`, [at, name])) > 0;
+  }
+
+  async tokens(): Promise<TokenRecord[]> {
+    return (await this.sql.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens ORDER BY id`)).map(tokenOf);
+  }
+
+  async appsPage(filter: AppsFilter, page: PageRequest): Promise<Page<{ app: AppRecord; revision: RevisionRecord }>> {
+    const where = ['a.current_revision IS NOT NULL'];
+    const params: SqlValue[] = [];
+    if (filter.search !== undefined && filter.search !== '') {
+      where.push(`UPPER(a.name) LIKE UPPER(?) ESCAPE '\\'`);
+      params.push(`%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
+    const conditions: string[] = [];
+    const findingParams: SqlValue[] = [];
+    if (filter.state === 'failing') conditions.push(`${findingField(this.sql.dialect, 'failsPolicy')} = 'true'`);
+    if (filter.state === 'ignored') conditions.push(`${findingField(this.sql.dialect, 'ignored')} = 'object'`);
+    if (filter.state === 'warning') {
+      conditions.push(`${findingField(this.sql.dialect, 'failsPolicy')} = 'false' AND ${findingField(this.sql.dialect, 'ignored')} = 'null'`);
+    }
+    if (filter.severity !== undefined) {
+      const levels = SEVERITY_LEVELS.slice(SEVERITY_LEVELS.indexOf(filter.severity));
+      conditions.push(`${findingField(this.sql.dialect, 'severity')} IN (${levels.map(() => '?').join(', ')})`);
+      findingParams.push(...levels);
+    }
+    if (conditions.length > 0) {
+      where.push(`EXISTS (SELECT 1 FROM findings f WHERE f.revision_id = a.current_revision AND ${conditions.join(' AND ')})`);
+      params.push(...findingParams);
+    }
+    const whereText = where.join(' AND ');
+    const total = await this.count(`SELECT COUNT(*) AS n FROM apps a WHERE ${whereText}`, params);
+    const rows = await this.sql.query<AppRow & { [K in keyof RevisionRow as `r_${K}`]: RevisionRow[K] }>(
+      `SELECT a.id, a.name, a.current_revision, a.source_kind, a.created_at, ${REVISION_COLUMNS.split(', ').map((c) => `r.${c} AS r_${c}`).join(', ')}
+       FROM apps a JOIN revisions r ON r.id = a.current_revision WHERE ${whereText}
+       ORDER BY a.name${byteOrder(this.sql.dialect)} LIMIT ? OFFSET ?`,
+      [...params, page.limit, page.offset],
+    );
+    return {
+      total,
+      items: rows.map((row) => ({
+        app: appOf(row),
+        revision: revisionOf({
+          id: row.r_id,
+          app_id: row.r_app_id,
+          digest: row.r_digest,
+          seq: row.r_seq,
+          created_at: row.r_created_at,
+          origin: row.r_origin,
+          documents: row.r_documents,
+          evaluated_against: row.r_evaluated_against,
+        }),
+      })),
+    };
+  }
+
+  async findingsOfRevisions(revisionIds: readonly number[]): Promise<Map<number, Finding[]>> {
+    const out = new Map<number, Finding[]>(revisionIds.map((id) => [id, []]));
+    for (const batch of chunks([...new Set(revisionIds)], ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<{ revision_id: number; finding: string }>(
+        `SELECT revision_id, finding FROM findings WHERE revision_id IN (${batch.map(() => '?').join(', ')})`,
+        batch,
+      );
+      for (const row of rows) out.get(Number(row.revision_id))?.push(JSON.parse(row.finding) as Finding);
+    }
+    return out;
+  }
+
+  async currentFindingsWithIdPage(id: string, page: PageRequest): Promise<Page<CurrentFinding>> {
+    const { where, params } = findingWithId(id);
+    const from = `FROM findings f JOIN apps a ON a.current_revision = f.revision_id WHERE ${where}`;
+    const total = await this.count(`SELECT COUNT(DISTINCT a.id) AS n ${from}`, params);
+    const ids = await this.sql.query<{ id: number }>(
+      `SELECT a.id, a.name ${from} GROUP BY a.id, a.name ORDER BY a.name${byteOrder(this.sql.dialect)} LIMIT ? OFFSET ?`,
+      [...params, page.limit, page.offset],
+    );
+    if (ids.length === 0) return { total, items: [] };
+    const appIds = ids.map((r) => Number(r.id));
+    return { total, items: await this.currentFindingsWhere(`(${where}) AND a.id IN (${appIds.map(() => '?').join(', ')})`, [...params, ...appIds]) };
+  }
+
+  async packageUsePage(
+    { ecosystem, name, version }: { ecosystem: Ecosystem | null; name: string; version: string | null },
+    page: PageRequest,
+  ): Promise<Page<CurrentRevisionRef & { package: PackageKey }> & { findings: CurrentFinding[] }> {
+    const versionWhere = `${ecosystem === null ? '' : ' AND p.ecosystem = ?'}${version === null ? '' : ' AND p.version = ?'}`;
+    const params: SqlValue[] = [name, crateKey(name), ...(ecosystem === null ? [] : [ecosystem]), ...(version === null ? [] : [version])];
+    const from = `FROM packages p JOIN revision_packages rp ON rp.package_id = p.id JOIN apps a ON a.current_revision = rp.revision_id
+       WHERE ${PACKAGE_NAMED}${versionWhere}`;
+    const total = await this.count(`SELECT COUNT(DISTINCT a.id) AS n ${from}`, params);
+    const ids = await this.sql.query<{ id: number }>(
+      `SELECT a.id, a.name ${from} GROUP BY a.id, a.name ORDER BY a.name${byteOrder(this.sql.dialect)} LIMIT ? OFFSET ?`,
+      [...params, page.limit, page.offset],
+    );
+    if (ids.length === 0) return { total, items: [], findings: [] };
+    const appIds = ids.map((r) => Number(r.id));
+    const inApps = `a.id IN (${appIds.map(() => '?').join(', ')})`;
+    const items = await this.packageUse(`${PACKAGE_NAMED}${versionWhere} AND ${inApps}`, [...params, ...appIds]);
+    const findings = await this.currentFindingsWhere(
+      `f.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED}${versionWhere}) AND ${inApps}`,
+      [...params, ...appIds],
+    );
+    return { total, items, findings };
+  }
+
+  async historyPage(appId: number, page: PageRequest): Promise<Page<HistoryEntry>> {
+    const total = await this.count(`SELECT COUNT(*) AS n FROM history WHERE app_id = ?`, [appId]);
+    const rows = await this.sql.query<{ at: string; action: HistoryAction; revision_id: number; previous_revision_id: number | null; by: string }>(
+      `SELECT at, action, revision_id, previous_revision_id, by FROM history WHERE app_id = ? ORDER BY id LIMIT ? OFFSET ?`,
+      [appId, page.limit, page.offset],
+    );
+    const wanted = [...new Set(rows.flatMap((r) => [Number(r.revision_id), ...(r.previous_revision_id === null ? [] : [Number(r.previous_revision_id)])]))];
+    const byId = new Map<number, RevisionRecord>();
+    for (const batch of chunks(wanted, ROWS_PER_INSERT)) {
+      const found = await this.sql.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM revisions WHERE id IN (${batch.map(() => '?').join(', ')})`, batch);
+      for (const r of found) byId.set(Number(r.id), revisionOf(r));
+    }
+    return {
+      total,
+      items: rows.map((r) => ({
+        at: r.at,
+        action: r.action,
+        revision: byId.get(Number(r.revision_id)) as RevisionRecord,
+        previousRevision: r.previous_revision_id === null ? null : (byId.get(Number(r.previous_revision_id)) ?? null),
+        by: r.by,
+      })),
+    };
+  }
+
+  async eventsAfter(afterId: number, limit: number): Promise<FleetEventRecord[]> {
+    const rows = await this.sql.query<{ id: number; type: string; body: string; at: string }>(`SELECT id, type, body, at FROM events WHERE id > ? ORDER BY id LIMIT ?`, [afterId, limit]);
+    return rows.map((r) => ({ id: Number(r.id), type: r.type, body: r.body, at: r.at }));
+  }
+
+  async lastEventId(): Promise<number> {
+    return this.count(`SELECT COALESCE(MAX(id), 0) AS n FROM events`, []);
+  }
+
+  private async count(sql: string, params: readonly SqlValue[]): Promise<number> {
+    return Number((await this.sql.query<{ n: number | string }>(sql, params))[0]?.n ?? 0);
+  }
+}
+
+interface TokenRow {
+  id: number;
+  name: string;
+  hash: string;
+  read_only: number;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+const TOKEN_COLUMNS = 'id, name, hash, read_only, created_at, revoked_at';
+
+function tokenOf(r: TokenRow): TokenRecord {
+  return { id: Number(r.id), name: r.name, hash: r.hash, readOnly: Number(r.read_only) === 1, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
+
+/** ORDER BY in code-point order: SQLite's BINARY already is; PostgreSQL's default collation is not. */
+const byteOrder = (dialect: Dialect): string => (dialect === 'postgres' ? ' COLLATE "C"' : '');
+
+/**
+ * A field of a stored finding (JSON text in findings.finding, aliased f), read in the database so
+ * a list is filtered before it is paged. The two dialects spell JSON access differently; both
+ * give the same text: failsPolicy 'true'|'false', ignored 'null'|'object', severity its level.
+ */
+function findingField(dialect: Dialect, field: 'failsPolicy' | 'ignored' | 'severity'): string {
+  if (dialect === 'sqlite') {
+    if (field === 'failsPolicy') return `json_type(f.finding, '$.failsPolicy')`;
+    if (field === 'ignored') return `json_type(f.finding, '$.ignored')`;
+    return `json_extract(f.finding, '$.advisory.severity.level')`;
+  }
+  if (field === 'failsPolicy') return `(f.finding::jsonb ->> 'failsPolicy')`;
+  if (field === 'ignored') return `jsonb_typeof(f.finding::jsonb -> 'ignored')`;
+  return `(f.finding::jsonb #>> '{advisory,severity,level}')`;
+}
+
+/** Findings (f) about an advisory with `id` as its id or one of its aliases: see currentFindingsWithId. */
+function findingWithId(id: string): { where: string; params: SqlValue[] } {
+  // finding_aliases has a row per id of each alias group findings were stored under (the
+  // advisory's own id too), compared regardless of case through its index on UPPER(alias).
+  return { where: `f.group_key IN (SELECT group_key FROM finding_aliases WHERE UPPER(alias) = UPPER(?))`, params: [id] };
 }
 
 interface DeliveryRow {

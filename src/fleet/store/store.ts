@@ -221,6 +221,37 @@ export interface FleetStore {
   setEvaluatedAgainstOf(revisionIds: readonly number[], against: Record<string, string>): Promise<void>;
   /** How many findings of current revisions fail their policy (before triage). */
   currentFailingCount(): Promise<number>;
+
+  // The fleet server (server-api): API tokens, lists a page at a time, the event feed.
+
+  /** Stores a token's hash; null when a live (unrevoked) token already has this name. */
+  addToken(token: { name: string; hash: string; readOnly: boolean; at: string }): Promise<TokenRecord | null>;
+  /** The live token with this hash, or null (unknown or revoked). */
+  tokenByHash(hash: string): Promise<TokenRecord | null>;
+  /** Revokes the live token of this name; false when there is none. */
+  revokeToken(name: string, at: string): Promise<boolean>;
+  /** Every token, revoked ones included, oldest first. */
+  tokens(): Promise<TokenRecord[]>;
+  /** A page of the applications that have a current revision, in code-point order of name, filtered in the database. */
+  appsPage(filter: AppsFilter, page: PageRequest): Promise<Page<{ app: AppRecord; revision: RevisionRecord }>>;
+  /** The findings of each of these revisions (one query). */
+  findingsOfRevisions(revisionIds: readonly number[]): Promise<Map<number, Finding[]>>;
+  /** currentFindingsWithId, a page of applications at a time (total: how many applications in all). */
+  currentFindingsWithIdPage(id: string, page: PageRequest): Promise<Page<CurrentFinding>>;
+  /**
+   * currentRevisionsWithPackage (in `ecosystem` and at `version` only when given) and currentFindingsOnPackage, a page
+   * of applications at a time (total: how many applications in all).
+   */
+  packageUsePage(
+    query: { ecosystem: Ecosystem | null; name: string; version: string | null },
+    page: PageRequest,
+  ): Promise<Page<CurrentRevisionRef & { package: PackageKey }> & { findings: CurrentFinding[] }>;
+  /** An application's history, oldest first, a page at a time. */
+  historyPage(appId: number, page: PageRequest): Promise<Page<HistoryEntry>>;
+  /** Recorded events with an id above `afterId`, oldest first, at most `limit`. */
+  eventsAfter(afterId: number, limit: number): Promise<FleetEventRecord[]>;
+  /** The newest event's id (0 when none). */
+  lastEventId(): Promise<number>;
 }
 
 export interface RevisionToEvaluate {
@@ -233,6 +264,48 @@ export interface StoredFinding {
   finding: Finding;
   /** The JSON text as stored: an evaluation giving the same text has nothing to write. */
   text: string;
+}
+
+/** An API token as stored: its SHA-256, never the token. */
+export interface TokenRecord {
+  id: number;
+  name: string;
+  /** `sha256:` + hex of the token. */
+  hash: string;
+  readOnly: boolean;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** A finding's state as evaluated (the policy's ignores; triage decisions are applied later). */
+export type FindingStateFilter = 'failing' | 'warning' | 'ignored';
+
+/** Which applications a list holds: those with a current finding matching every field given. */
+export interface AppsFilter {
+  state?: FindingStateFilter;
+  /** At least this severity. */
+  severity?: SeverityLevel;
+  /** Applications whose name contains this text (any letter case). */
+  search?: string;
+}
+
+export interface PageRequest {
+  limit: number;
+  offset: number;
+}
+
+/** One page of a list, and how many items the whole list has. */
+export interface Page<T> {
+  total: number;
+  items: T[];
+}
+
+export interface FleetEventRecord {
+  id: number;
+  type: string;
+  /** The event's JSON body, as webhooks get it. */
+  body: string;
+  at: string;
 }
 
 /** An application's current revision, as queries across the fleet return it. */

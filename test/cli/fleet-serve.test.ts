@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freshStore, storeSkips } from '../support/fleet-stores.js';
+import { advisoryDbCheckout, PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
+
+/**
+ * `stowage fleet serve` and `fleet token` as a user runs them: the server prints where it
+ * listens, a token file seeds the first token only once, and SIGTERM stops it cleanly (exit 0).
+ */
+
+const cacheDir = tempDir('fleet-serve-cache');
+const RUSTSEC = advisoryDbCheckout();
+const skips = await storeSkips();
+
+interface Running {
+  url: string;
+  stdout: () => string;
+  stop(): Promise<number | null>;
+}
+
+async function serve(args: string[]): Promise<Running> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'stowage.cjs'), 'fleet', 'serve', '--listen', '127.0.0.1:0', ...args], {
+    env: { ...process.env, NO_COLOR: '1', STOWAGE_CACHE_DIR: cacheDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const m = /^stowage fleet server on (http:\/\/127\.0\.0\.1:\d+)\/ /m.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+    void exited.then((code) => reject(new Error(`fleet serve exited ${code}: ${out}${err}`)));
+  });
+  return {
+    url,
+    stdout: () => out,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+const get = (url: string, token?: string): Promise<number> =>
+  fetch(`${url}/api/v1/apps`, { headers: token ? { authorization: `Bearer ${token}` } : {} }).then(async (r) => (await r.arrayBuffer(), r.status));
+
+test('fleet serve: prints its address, seeds the token file once, stops cleanly; fleet token create/list/revoke', { skip: skips.sqlite }, async () => {
+  const store = await freshStore('sqlite');
+  try {
+    const fleet = (...args: string[]) => runCliAsync(['fleet', ...args, '--store', store.store], { cacheDir });
+    assert.equal((await fleet('init', '--db', RUSTSEC)).status, 0);
+    const seed = `stw_${randomBytes(32).toString('base64url')}`;
+    const tokenFile = join(tempDir('fleet-serve-token'), 'seed.token');
+    writeFileSync(tokenFile, `${seed}\n`);
+
+    const first = await serve(['--store', store.store, '--token-file', tokenFile]);
+    assert.match(first.stdout(), /stored the token of .*seed\.token as "token-file"/);
+    assert.equal(await get(first.url, seed), 200);
+    assert.equal(await get(first.url), 401);
+    assert.equal(await first.stop(), 0, 'SIGTERM: a clean stop');
+    assert.match(first.stdout(), /stopping: finishing the requests under way/);
+
+    // Revoked, it does not come back with a restart on the same file.
+    assert.equal((await fleet('token', 'revoke', 'token-file')).status, 0);
+    const created = await fleet('token', 'create', 'ci');
+    assert.equal(created.status, 0);
+    assert.match(created.stdout, /^stw_[A-Za-z0-9_-]{43}\n$/, 'the token alone on standard output');
+    const again = await serve(['--store', store.store, '--token-file', tokenFile]);
+    assert.doesNotMatch(again.stdout(), /stored the token/);
+    assert.equal(await get(again.url, seed), 401);
+    assert.equal(await get(again.url, created.stdout.trim()), 200);
+    assert.equal(await again.stop(), 0);
+
+    const list = JSON.parse((await fleet('token', 'list', '--format', 'json')).stdout) as { tokens: { name: string; readOnly: boolean; revokedAt: string | null }[] };
+    assert.deepEqual(
+      list.tokens.map((k) => [k.name, k.readOnly, k.revokedAt !== null]),
+      [
+        ['token-file', false, true],
+        ['ci', false, false],
+      ],
+    );
+    assert.doesNotMatch(JSON.stringify(list), new RegExp(created.stdout.trim()), 'a token is never shown again');
+    const taken = await fleet('token', 'create', 'ci');
+    assert.equal(taken.status, 2);
+    assert.match(taken.stderr, /^stowage: a token named "ci" exists already/);
+    assert.equal((await fleet('token', 'create', 'bad name')).status, 2);
+    for (const bad of [['--listen', 'example.com:80'], ['--listen', '127.0.0.1:99999'], ['--sync-every', '5x']]) {
+      const r = await fleet('serve', ...bad);
+      assert.equal(r.status, 2, bad.join(' '));
+      assert.equal(r.stderr.split('\n').length, 2, `one line: ${r.stderr}`);
+    }
+  } finally {
+    await store.dispose();
+  }
+});
