@@ -9,8 +9,8 @@ import type { Dialect, SqlDriver, SqlExecutor } from './sql.js';
 
 interface Migration {
   version: number;
-  /** DDL, in the dialect-neutral spelling below (ID, BLOB). */
-  statements: string[];
+  /** DDL, in the dialect-neutral spelling below (ID, BLOB); a statement the dialects spell differently comes as a pair. */
+  statements: (string | Record<Dialect, string>)[];
 }
 
 /** Types that differ between SQLite and PostgreSQL; everything else is spelt the same. */
@@ -64,6 +64,19 @@ const MIGRATIONS: Migration[] = [
          next_attempt_at TEXT NOT NULL, delivered_at TEXT, last_error TEXT, PRIMARY KEY (event_id, target))`,
     ],
   },
+  {
+    version: 2,
+    statements: [
+      // Each finding's level (the policy's level of a vulnerability, `informational` for the other
+      // kinds) as a column: the dashboard counts and sorts the fleet by it in the database.
+      `ALTER TABLE findings ADD COLUMN level TEXT NOT NULL DEFAULT 'informational'`,
+      {
+        sqlite: `UPDATE findings SET level = COALESCE(json_extract(finding, '$.policyLevel'), 'informational')`,
+        postgres: `UPDATE findings SET level = COALESCE((finding::jsonb)->>'policyLevel', 'informational')`,
+      },
+      `CREATE INDEX findings_revision_level ON findings (revision_id, level)`,
+    ],
+  },
 ];
 
 /** The schema version this code writes and reads. */
@@ -108,7 +121,7 @@ export async function migrate(driver: SqlDriver, location: string): Promise<void
       const now = await storedVersion(tx);
       refuseNewer(now, location);
       if (now >= migration.version) return;
-      for (const statement of migration.statements) await tx.run(inDialect(statement, tx.dialect));
+      for (const statement of migration.statements) await tx.run(inDialect(typeof statement === 'string' ? statement : statement[tx.dialect], tx.dialect));
       await tx.run(`INSERT INTO fleet_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [
         String(migration.version),
       ]);

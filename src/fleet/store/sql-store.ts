@@ -8,8 +8,14 @@ import {
   type AppRecord,
   type AppSourceKind,
   type DatabaseState,
+  type FleetPageQuery,
+  type FleetPageRow,
   type FleetSettings,
   type FleetStore,
+  type LevelCounts,
+  type TimelineEntry,
+  FINDING_LEVELS,
+  findingLevel,
   type HistoryAction,
   type HistoryEntry,
   type NewRevision,
@@ -357,9 +363,10 @@ export class SqlFleetStore implements FleetStore {
           aliasGroupKey([f.advisory.id, ...f.advisory.aliases]),
           f.advisory.id,
           JSON.stringify(f),
+          findingLevel(f),
         );
       }
-      await this.sql.run(`INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding) VALUES ${placeholders(batch.length, 6)}`, values);
+      await this.sql.run(`INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding, level) VALUES ${placeholders(batch.length, 7)}`, values);
     }
   }
 
@@ -646,7 +653,103 @@ export class SqlFleetStore implements FleetStore {
     return rows.map((r) => ({ ...deliveryOf(r), deliveredAt: r.delivered_at, lastError: r.last_error }));
   }
 
+  // Pages of the fleet (the dashboard).
+
+  async fleetPage(q: FleetPageQuery): Promise<{ total: number; rows: FleetPageRow[] }> {
+    const where: string[] = ['a.current_revision IS NOT NULL'];
+    const params: SqlValue[] = [];
+    if (q.search !== null) {
+      // LIKE wildcards in the search stay literal; ids and app names compare regardless of case.
+      const escaped = q.search.replace(/[\\%_]/g, (c) => `\\${c}`);
+      where.push(`(UPPER(a.name) LIKE UPPER(?) ESCAPE '\\'
+        OR EXISTS (SELECT 1 FROM revision_packages rp JOIN packages p ON p.id = rp.package_id WHERE rp.revision_id = a.current_revision AND ${PACKAGE_NAMED})
+        OR EXISTS (SELECT 1 FROM findings f WHERE f.revision_id = a.current_revision
+          AND (UPPER(f.advisory_id) = UPPER(?) OR UPPER(' ' || f.group_key || ' ') LIKE UPPER(?) ESCAPE '\\')))`);
+      params.push(`%${escaped}%`, q.search, crateKey(q.search), q.search, `% ${escaped} %`);
+    }
+    if (q.level !== null) {
+      where.push(`EXISTS (SELECT 1 FROM findings f WHERE f.revision_id = a.current_revision AND f.level = ?)`);
+      params.push(q.level);
+    }
+    const filter = where.join(' AND ');
+    const totalRows = await this.sql.query<{ n: number }>(`SELECT COUNT(*) AS n FROM apps a WHERE ${filter}`, params);
+    const name = this.sql.dialect === 'postgres' ? 'a.name COLLATE "C"' : 'a.name';
+    const dir = q.descending ? 'DESC' : 'ASC';
+    const counted = FINDING_LEVELS.map((l) => `COALESCE(c.${levelColumn(l)}, 0)`);
+    const order =
+      q.sort === 'name'
+        ? `${name} ${dir}`
+        : q.sort === 'revised'
+          ? `r.created_at ${q.descending ? 'ASC' : 'DESC'}, ${name}`
+          : `${counted.map((c) => `${c} ${q.descending ? 'ASC' : 'DESC'}`).join(', ')}, ${name}`;
+    // Counting every current revision's findings is needed only to sort by them.
+    const sums = FINDING_LEVELS.map((l) => `SUM(CASE WHEN level = '${l}' THEN 1 ELSE 0 END) AS ${levelColumn(l)}`).join(', ');
+    const counts = `SELECT revision_id, ${sums} FROM findings WHERE revision_id IN (SELECT current_revision FROM apps) GROUP BY revision_id`;
+    const rows = await this.sql.query<{ app_id: number; name: string; revision_id: number; digest: string; seq: number; created_at: string }>(
+      `SELECT a.id AS app_id, a.name, a.current_revision AS revision_id, r.digest, r.seq, r.created_at FROM apps a
+       JOIN revisions r ON r.id = a.current_revision
+       ${q.sort === 'findings' ? `LEFT JOIN (${counts}) c ON c.revision_id = a.current_revision` : ''}
+       WHERE ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`,
+      [...params, q.limit, q.offset],
+    );
+    const byRevision = new Map<number, LevelCounts>(rows.map((r) => [Number(r.revision_id), emptyLevelCounts()]));
+    if (rows.length > 0) {
+      const found = await this.sql.query<{ revision_id: number; level: string; n: number }>(
+        `SELECT revision_id, level, COUNT(*) AS n FROM findings WHERE revision_id IN (${rows.map(() => '?').join(', ')}) GROUP BY revision_id, level`,
+        rows.map((r) => r.revision_id),
+      );
+      for (const f of found) {
+        const c = byRevision.get(Number(f.revision_id));
+        if (c !== undefined && f.level in c) c[f.level as keyof LevelCounts] = Number(f.n);
+      }
+    }
+    const page = rows.map((r) => ({
+      app: r.name,
+      appId: Number(r.app_id),
+      revisionId: Number(r.revision_id),
+      revision: r.digest,
+      seq: Number(r.seq),
+      revisedAt: r.created_at,
+      counts: byRevision.get(Number(r.revision_id)) ?? emptyLevelCounts(),
+    }));
+    return { total: Number(totalRows[0]?.n ?? 0), rows: page };
+  }
+
+  async findingsOfRevisions(revisionIds: number[]): Promise<Map<number, Finding[]>> {
+    const out = new Map<number, Finding[]>(revisionIds.map((id) => [id, []]));
+    for (const batch of chunks([...new Set(revisionIds)], ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<{ revision_id: number; finding: string }>(
+        `SELECT revision_id, finding FROM findings WHERE revision_id IN (${batch.map(() => '?').join(', ')})`,
+        batch,
+      );
+      for (const r of rows) out.get(Number(r.revision_id))?.push(JSON.parse(r.finding) as Finding);
+    }
+    return out;
+  }
+
+  async currentLevelCounts(): Promise<LevelCounts> {
+    const rows = await this.sql.query<{ level: string; n: number }>(
+      `SELECT f.level, COUNT(*) AS n FROM findings f JOIN apps a ON a.current_revision = f.revision_id GROUP BY f.level`,
+    );
+    const counts = emptyLevelCounts();
+    for (const r of rows) if (r.level in counts) counts[r.level as keyof LevelCounts] = Number(r.n);
+    return counts;
+  }
+
+  async findingsTimeline(appId: number | null): Promise<TimelineEntry[]> {
+    const rows = await this.sql.query<{ app_id: number; at: string; revision_id: number; n: number }>(
+      `SELECT h.app_id, h.at, h.revision_id, (SELECT COUNT(*) FROM findings f WHERE f.revision_id = h.revision_id) AS n
+       FROM history h ${appId === null ? '' : 'WHERE h.app_id = ?'} ORDER BY h.id`,
+      appId === null ? [] : [appId],
+    );
+    return rows.map((r) => ({ appId: Number(r.app_id), at: r.at, revisionId: Number(r.revision_id), findings: Number(r.n) }));
+  }
 }
+
+const emptyLevelCounts = (): LevelCounts => Object.fromEntries(FINDING_LEVELS.map((l) => [l, 0])) as LevelCounts;
+
+/** The column alias of a level's count (`informational` and the severities are plain words). */
+const levelColumn = (level: string): string => `n_${level}`;
 
 interface DeliveryRow {
   event_id: number;

@@ -209,6 +209,55 @@ export interface FleetStore {
   deliveryFailed(d: OutboxDelivery, nextAttemptAt: string, error: string): Promise<void>;
   /** Every delivery of every event, for `fleet` diagnostics and tests. */
   deliveries(): Promise<(OutboxDelivery & { deliveredAt: string | null; lastError: string | null })[]>;
+
+  // Pages of the fleet (the dashboard): paginated and counted in the database, never loaded whole.
+
+  /** One page of current applications with their stored findings counted by level, and how many match in all. */
+  fleetPage(query: FleetPageQuery): Promise<{ total: number; rows: FleetPageRow[] }>;
+  /** The stored findings of these revisions, by revision id. */
+  findingsOfRevisions(revisionIds: number[]): Promise<Map<number, Finding[]>>;
+  /** Stored findings of every current revision, counted by level. */
+  currentLevelCounts(): Promise<LevelCounts>;
+  /** Each history entry (of one application, or all) with how many findings its revision holds, oldest first. */
+  findingsTimeline(appId: number | null): Promise<TimelineEntry[]>;
+}
+
+/** A finding's level: the policy's level of a vulnerability; the informational kinds have none. */
+export type FindingLevel = SeverityLevel | 'informational';
+export const FINDING_LEVELS: readonly FindingLevel[] = ['critical', 'high', 'medium', 'low', 'none', 'informational'];
+
+export function findingLevel(f: Finding): FindingLevel {
+  return f.policyLevel ?? 'informational';
+}
+
+export type LevelCounts = Record<FindingLevel, number>;
+
+export const FLEET_PAGE_SORTS = ['name', 'findings', 'revised'] as const;
+export type FleetPageSort = (typeof FLEET_PAGE_SORTS)[number];
+
+export interface FleetPageQuery {
+  /** An application name (any part, any case), a package name it locks, or an advisory id (any alias) it has a finding for. */
+  search: string | null;
+  /** Only applications with a current finding at this level. */
+  level: FindingLevel | null;
+  /** name (code-point order), findings (most severe first), revised (newest revision first); `descending` reverses. */
+  sort: FleetPageSort;
+  descending: boolean;
+  offset: number;
+  limit: number;
+}
+
+export interface FleetPageRow extends CurrentRevisionRef {
+  revisedAt: string;
+  /** The current revision's stored findings by level (before triage). */
+  counts: LevelCounts;
+}
+
+export interface TimelineEntry {
+  appId: number;
+  at: string;
+  revisionId: number;
+  findings: number;
 }
 
 /** An application's current revision, as queries across the fleet return it. */
