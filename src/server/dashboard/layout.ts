@@ -30,7 +30,7 @@ export function page(title: string, viewer: Viewer | null, main: HtmlValue): Saf
       : viewer.name === null
         ? html`<a href="/sign-in">Sign in</a>`
         : html`<span class="who">${viewer.name}${viewer.canWrite ? '' : ' (read-only)'}</span><form method="post" action="/sign-out" class="inline">${csrfField(viewer)}<button type="submit">Sign out</button></form>`;
-  return html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title} · stowage fleet</title><link rel="stylesheet" href="${STYLESHEET_PATH}"></head><body><header><a class="home" href="/">stowage fleet</a><form method="get" action="/" class="search" role="search"><label for="q" class="visually-hidden">Search applications, packages, advisory ids</label><input id="q" name="q" type="search" placeholder="application, package or advisory id"><button type="submit">Search</button></form><nav>${account}</nav></header><main>${main}</main></body></html>`;
+  return html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title} · stowage fleet</title><link rel="stylesheet" href="${STYLESHEET_PATH}"><link rel="icon" href="data:,"></head><body><header><a class="home" href="/">stowage fleet</a><form method="get" action="/" class="search" role="search"><label for="q" class="visually-hidden">Search applications, packages, advisory ids</label><input id="q" name="q" type="search" placeholder="application, package or advisory id"><button type="submit">Search</button></form><nav>${account}</nav></header><main>${main}</main></body></html>`;
 }
 
 /** A short form of a revision digest, as the command line prints it. */
