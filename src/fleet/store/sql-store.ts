@@ -739,7 +739,7 @@ export class SqlFleetStore implements FleetStore {
   async findingsTimeline(appId: number | null): Promise<TimelineEntry[]> {
     const rows = await this.sql.query<{ app_id: number; at: string; revision_id: number; n: number }>(
       `SELECT h.app_id, h.at, h.revision_id, (SELECT COUNT(*) FROM findings f WHERE f.revision_id = h.revision_id) AS n
-       FROM history h ${appId === null ? '' : 'WHERE h.app_id = ?'} ORDER BY h.id`,
+       FROM history h ${appId === null ? '' : 'WHERE h.app_id = ?'} ORDER BY h.at, h.id`,
       appId === null ? [] : [appId],
     );
     return rows.map((r) => ({ appId: Number(r.app_id), at: r.at, revisionId: Number(r.revision_id), findings: Number(r.n) }));

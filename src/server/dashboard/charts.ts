@@ -1,3 +1,4 @@
+import { plural } from '../../audit/report/human.js';
 import { html, type SafeHtml } from './html.js';
 
 /**
@@ -119,7 +120,7 @@ export function windowChart(title: string, windows: readonly Window[], now: stri
     return html`<text class="axis" x="${labelWidth - 8}" y="${y + 13}" text-anchor="end">${label}</text><rect class="${w.to === null ? 'open' : 'closed'}" x="${from.toFixed(1)}" y="${y + 3}" width="${Math.max(2, to - from).toFixed(1)}" height="${rowHeight - 6}"/>`;
   });
   const open = windows.filter((w) => w.to === null).length;
-  const description = `${windows.length} findings over the application's history, ${open} still open: ${windows
+  const description = `${plural(windows.length, 'finding')} in the application's history, ${open} still open: ${windows
     .map((w) => `${w.label} from ${day(w.from)} ${w.to === null ? 'until now' : `to ${day(w.to)}`}`)
     .join('; ')}.`;
   const axis = html`<text class="axis" x="${labelWidth}" y="${height - 8}">${day(new Date(start).toISOString())}</text><text class="axis" x="${W - 12}" y="${height - 8}" text-anchor="end">${day(now)}</text>`;

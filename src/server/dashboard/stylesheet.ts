@@ -39,8 +39,8 @@ button { cursor: pointer; border: 1px solid #9aa5b4; background: #fff; border-ra
 .notice { padding: .5rem .8rem; background: #e8f4ea; border: 1px solid #9fcca7; } .notice.error { background: #fbeaea; border-color: #e0a3a3; }
 .hint { color: var(--muted); } .crumbs { margin: 0; color: var(--muted); } .summary { color: var(--muted); }
 .pager { display: flex; gap: 1rem; align-items: center; }
-.charts { display: flex; flex-wrap: wrap; gap: 1rem; } figure { margin: 0; background: #fff; border: 1px solid var(--line); padding: .6rem; }
-figure.wide { flex-basis: 100%; } figcaption { color: var(--muted); font-size: .85rem; max-width: 640px; }
+.charts { display: flex; flex-wrap: wrap; gap: 1rem; } figure { margin: 0; background: #fff; border: 1px solid var(--line); padding: .6rem; flex: 1 1 420px; max-width: 660px; }
+figure.wide { flex-basis: 100%; max-width: none; } figcaption { color: var(--muted); font-size: .85rem; max-width: 640px; }
 svg.chart { max-width: 100%; height: auto; display: block; }
 svg .grid { stroke: #e3e7ec; } svg .axis { fill: var(--muted); font-size: 11px; } svg .value { fill: var(--fg); font-size: 12px; }
 svg .area { fill: rgba(208, 70, 31, .25); stroke: var(--high); stroke-width: 1.5; }
