@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import type { SqlDriver, SqlExecutor, SqlValue } from './sql.js';
+import { RECOUNT_REVISION } from './migrations.js';
 import {
   aliasGroupKey,
   type AdvisoryStateEntry,
@@ -269,7 +270,9 @@ export class SqlFleetStore implements FleetStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${REVISION_COLUMNS}`,
       [r.appId, r.digest, seq, r.at, r.origin, JSON.stringify(r.documents), r.graph, JSON.stringify(r.evaluatedAgainst)],
     );
-    return revisionOf(rows[0] as RevisionRow);
+    const revision = revisionOf(rows[0] as RevisionRow);
+    await this.recount(revision.id);
+    return revision;
   }
 
   async setEvaluatedAgainst(revisionId: number, against: Record<string, string>): Promise<void> {
@@ -351,6 +354,11 @@ export class SqlFleetStore implements FleetStore {
         );
       }
     }
+    await this.insertFindings(revisionId, findings);
+    await this.recount(revisionId);
+  }
+
+  private async insertFindings(revisionId: number, findings: Finding[]): Promise<void> {
     if (findings.length === 0) return;
     const ids = await this.packageIds(findings.map((f) => f.package));
     for (const batch of chunks(findings, ROWS_PER_INSERT)) {
@@ -364,10 +372,20 @@ export class SqlFleetStore implements FleetStore {
           f.advisory.id,
           JSON.stringify(f),
           findingLevel(f),
+          f.ignored === null ? 1 : 0,
+          f.failsPolicy ? 1 : 0,
         );
       }
-      await this.sql.run(`INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding, level) VALUES ${placeholders(batch.length, 7)}`, values);
+      await this.sql.run(
+        `INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding, level, open, fails) VALUES ${placeholders(batch.length, 9)}`,
+        values,
+      );
     }
+  }
+
+  /** Recounts a revision's open findings by level and its failing ones from its findings. */
+  private async recount(revisionId: number): Promise<void> {
+    await this.sql.run(RECOUNT_REVISION, [revisionId, revisionId]);
   }
 
   async findings(revisionId: number): Promise<Finding[]> {
@@ -656,53 +674,40 @@ export class SqlFleetStore implements FleetStore {
   // Pages of the fleet (the dashboard).
 
   async fleetPage(q: FleetPageQuery): Promise<{ total: number; rows: FleetPageRow[] }> {
+    // Every condition is an uncorrelated subquery, run once (not once per application).
     const where: string[] = ['a.current_revision IS NOT NULL'];
     const params: SqlValue[] = [];
     if (q.search !== null) {
       // LIKE wildcards in the search stay literal; ids and app names compare regardless of case.
+      // An advisory id is looked for among findings (a scan of their alias groups), anything else among package names.
       const escaped = q.search.replace(/[\\%_]/g, (c) => `\\${c}`);
-      where.push(`(UPPER(a.name) LIKE UPPER(?) ESCAPE '\\'
-        OR EXISTS (SELECT 1 FROM revision_packages rp JOIN packages p ON p.id = rp.package_id WHERE rp.revision_id = a.current_revision AND ${PACKAGE_NAMED})
-        OR EXISTS (SELECT 1 FROM findings f WHERE f.revision_id = a.current_revision
-          AND (UPPER(f.advisory_id) = UPPER(?) OR UPPER(' ' || f.group_key || ' ') LIKE UPPER(?) ESCAPE '\\')))`);
-      params.push(`%${escaped}%`, q.search, crateKey(q.search), q.search, `% ${escaped} %`);
+      const other = q.searchIsAdvisoryId
+        ? `a.current_revision IN (SELECT f.revision_id FROM findings f WHERE UPPER(f.advisory_id) = UPPER(?) OR UPPER(' ' || f.group_key || ' ') LIKE UPPER(?) ESCAPE '\\')`
+        : `a.current_revision IN (SELECT rp.revision_id FROM revision_packages rp WHERE rp.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED}))`;
+      where.push(`(UPPER(a.name) LIKE UPPER(?) ESCAPE '\\' OR ${other})`);
+      params.push(`%${escaped}%`, ...(q.searchIsAdvisoryId ? [q.search, `% ${escaped} %`] : [q.search, crateKey(q.search)]));
     }
     if (q.level !== null) {
-      where.push(`EXISTS (SELECT 1 FROM findings f WHERE f.revision_id = a.current_revision AND f.level = ?)`);
+      where.push(`a.current_revision IN (SELECT f.revision_id FROM findings f WHERE f.level = ? AND f.open = 1)`);
       params.push(q.level);
     }
     const filter = where.join(' AND ');
     const totalRows = await this.sql.query<{ n: number }>(`SELECT COUNT(*) AS n FROM apps a WHERE ${filter}`, params);
     const name = this.sql.dialect === 'postgres' ? 'a.name COLLATE "C"' : 'a.name';
-    const dir = q.descending ? 'DESC' : 'ASC';
-    const counted = FINDING_LEVELS.map((l) => `COALESCE(c.${levelColumn(l)}, 0)`);
+    const most = q.descending ? 'ASC' : 'DESC';
     const order =
       q.sort === 'name'
-        ? `${name} ${dir}`
+        ? `${name} ${q.descending ? 'DESC' : 'ASC'}`
         : q.sort === 'revised'
-          ? `r.created_at ${q.descending ? 'ASC' : 'DESC'}, ${name}`
-          : `${counted.map((c) => `${c} ${q.descending ? 'ASC' : 'DESC'}`).join(', ')}, ${name}`;
-    // Counting every current revision's findings is needed only to sort by them.
-    const sums = FINDING_LEVELS.map((l) => `SUM(CASE WHEN level = '${l}' THEN 1 ELSE 0 END) AS ${levelColumn(l)}`).join(', ');
-    const counts = `SELECT revision_id, ${sums} FROM findings WHERE revision_id IN (SELECT current_revision FROM apps) GROUP BY revision_id`;
-    const rows = await this.sql.query<{ app_id: number; name: string; revision_id: number; digest: string; seq: number; created_at: string }>(
-      `SELECT a.id AS app_id, a.name, a.current_revision AS revision_id, r.digest, r.seq, r.created_at FROM apps a
-       JOIN revisions r ON r.id = a.current_revision
-       ${q.sort === 'findings' ? `LEFT JOIN (${counts}) c ON c.revision_id = a.current_revision` : ''}
+          ? `r.created_at ${most}, ${name}`
+          : `${FINDING_LEVELS.map((l) => `c.open_${l} ${most}`).join(', ')}, ${name}`;
+    const rows = await this.sql.query<Record<string, unknown> & { app_id: number; name: string; revision_id: number; digest: string; seq: number; created_at: string; failing: number }>(
+      `SELECT a.id AS app_id, a.name, a.current_revision AS revision_id, r.digest, r.seq, r.created_at, c.failing,
+         ${FINDING_LEVELS.map((l) => `c.open_${l}`).join(', ')}
+       FROM apps a JOIN revisions r ON r.id = a.current_revision JOIN revision_counts c ON c.revision_id = a.current_revision
        WHERE ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`,
       [...params, q.limit, q.offset],
     );
-    const byRevision = new Map<number, LevelCounts>(rows.map((r) => [Number(r.revision_id), emptyLevelCounts()]));
-    if (rows.length > 0) {
-      const found = await this.sql.query<{ revision_id: number; level: string; n: number }>(
-        `SELECT revision_id, level, COUNT(*) AS n FROM findings WHERE revision_id IN (${rows.map(() => '?').join(', ')}) GROUP BY revision_id, level`,
-        rows.map((r) => r.revision_id),
-      );
-      for (const f of found) {
-        const c = byRevision.get(Number(f.revision_id));
-        if (c !== undefined && f.level in c) c[f.level as keyof LevelCounts] = Number(f.n);
-      }
-    }
     const page = rows.map((r) => ({
       app: r.name,
       appId: Number(r.app_id),
@@ -710,9 +715,25 @@ export class SqlFleetStore implements FleetStore {
       revision: r.digest,
       seq: Number(r.seq),
       revisedAt: r.created_at,
-      counts: byRevision.get(Number(r.revision_id)) ?? emptyLevelCounts(),
+      open: Object.fromEntries(FINDING_LEVELS.map((l) => [l, Number(r[`open_${l}`] ?? 0)])) as LevelCounts,
+      failing: Number(r.failing),
     }));
     return { total: Number(totalRows[0]?.n ?? 0), rows: page };
+  }
+
+  async findingsWithIds(revisionIds: number[], advisoryIds: string[]): Promise<Map<number, Finding[]>> {
+    const out = new Map<number, Finding[]>(revisionIds.map((id) => [id, []]));
+    if (revisionIds.length === 0 || advisoryIds.length === 0) return out;
+    for (const revisions of chunks([...new Set(revisionIds)], ROWS_PER_INSERT)) {
+      for (const ids of chunks([...new Set(advisoryIds)], ROWS_PER_INSERT)) {
+        const rows = await this.sql.query<{ revision_id: number; finding: string }>(
+          `SELECT revision_id, finding FROM findings WHERE revision_id IN (${revisions.map(() => '?').join(', ')}) AND advisory_id IN (${ids.map(() => '?').join(', ')})`,
+          [...revisions, ...ids],
+        );
+        for (const r of rows) out.get(Number(r.revision_id))?.push(JSON.parse(r.finding) as Finding);
+      }
+    }
+    return out;
   }
 
   async findingsOfRevisions(revisionIds: number[]): Promise<Map<number, Finding[]>> {
@@ -728,28 +749,21 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async currentLevelCounts(): Promise<LevelCounts> {
-    const rows = await this.sql.query<{ level: string; n: number }>(
-      `SELECT f.level, COUNT(*) AS n FROM findings f JOIN apps a ON a.current_revision = f.revision_id GROUP BY f.level`,
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `SELECT ${FINDING_LEVELS.map((l) => `SUM(c.open_${l}) AS open_${l}`).join(', ')} FROM apps a JOIN revision_counts c ON c.revision_id = a.current_revision`,
     );
-    const counts = emptyLevelCounts();
-    for (const r of rows) if (r.level in counts) counts[r.level as keyof LevelCounts] = Number(r.n);
-    return counts;
+    return Object.fromEntries(FINDING_LEVELS.map((l) => [l, Number(rows[0]?.[`open_${l}`] ?? 0)])) as LevelCounts;
   }
 
   async findingsTimeline(appId: number | null): Promise<TimelineEntry[]> {
     const rows = await this.sql.query<{ app_id: number; at: string; revision_id: number; n: number }>(
-      `SELECT h.app_id, h.at, h.revision_id, (SELECT COUNT(*) FROM findings f WHERE f.revision_id = h.revision_id) AS n
-       FROM history h ${appId === null ? '' : 'WHERE h.app_id = ?'} ORDER BY h.at, h.id`,
+      `SELECT h.app_id, h.at, h.revision_id, ${FINDING_LEVELS.map((l) => `c.open_${l}`).join(' + ')} AS n
+       FROM history h JOIN revision_counts c ON c.revision_id = h.revision_id ${appId === null ? '' : 'WHERE h.app_id = ?'} ORDER BY h.at, h.id`,
       appId === null ? [] : [appId],
     );
     return rows.map((r) => ({ appId: Number(r.app_id), at: r.at, revisionId: Number(r.revision_id), findings: Number(r.n) }));
   }
 }
-
-const emptyLevelCounts = (): LevelCounts => Object.fromEntries(FINDING_LEVELS.map((l) => [l, 0])) as LevelCounts;
-
-/** The column alias of a level's count (`informational` and the severities are plain words). */
-const levelColumn = (level: string): string => `n_${level}`;
 
 interface DeliveryRow {
   event_id: number;

@@ -212,13 +212,15 @@ export interface FleetStore {
 
   // Pages of the fleet (the dashboard): paginated and counted in the database, never loaded whole.
 
-  /** One page of current applications with their stored findings counted by level, and how many match in all. */
+  /** One page of current applications with their open findings counted by level (before triage), and how many match in all. */
   fleetPage(query: FleetPageQuery): Promise<{ total: number; rows: FleetPageRow[] }>;
   /** The stored findings of these revisions, by revision id. */
   findingsOfRevisions(revisionIds: number[]): Promise<Map<number, Finding[]>>;
-  /** Stored findings of every current revision, counted by level. */
+  /** The stored findings of these revisions whose advisory id is one of these, by revision id. */
+  findingsWithIds(revisionIds: number[], advisoryIds: string[]): Promise<Map<number, Finding[]>>;
+  /** Open findings (not ignored by policy; before triage) of every current revision, counted by level. */
   currentLevelCounts(): Promise<LevelCounts>;
-  /** Each history entry (of one application, or all) with how many findings its revision holds, oldest first. */
+  /** Each history entry (of one application, or all) with how many open findings its revision holds (before triage), oldest first. */
   findingsTimeline(appId: number | null): Promise<TimelineEntry[]>;
 }
 
@@ -236,9 +238,10 @@ export const FLEET_PAGE_SORTS = ['name', 'findings', 'revised'] as const;
 export type FleetPageSort = (typeof FLEET_PAGE_SORTS)[number];
 
 export interface FleetPageQuery {
-  /** An application name (any part, any case), a package name it locks, or an advisory id (any alias) it has a finding for. */
+  /** An application name (any part, any case), and a package name it locks or (searchIsAdvisoryId) an advisory id (any alias) it has a finding for. */
   search: string | null;
-  /** Only applications with a current finding at this level. */
+  searchIsAdvisoryId: boolean;
+  /** Only applications with an open current finding at this level (before triage). */
   level: FindingLevel | null;
   /** name (code-point order), findings (most severe first), revised (newest revision first); `descending` reverses. */
   sort: FleetPageSort;
@@ -249,8 +252,10 @@ export interface FleetPageQuery {
 
 export interface FleetPageRow extends CurrentRevisionRef {
   revisedAt: string;
-  /** The current revision's stored findings by level (before triage). */
-  counts: LevelCounts;
+  /** The current revision's open findings (not ignored by its policy) by level, before triage. */
+  open: LevelCounts;
+  /** Its findings that fail the policy, before triage. */
+  failing: number;
 }
 
 export interface TimelineEntry {

@@ -2,6 +2,7 @@ import { parseAffectedQuery } from '../../fleet/affected.js';
 import {
   FINDING_LEVELS,
   FLEET_PAGE_SORTS,
+  findingLevel,
   type DatabaseState,
   type FindingLevel,
   type FleetPageQuery,
@@ -10,7 +11,7 @@ import {
   type LevelCounts,
 } from '../../fleet/store/store.js';
 import { barChart, stepChart, type TimePoint } from './charts.js';
-import { LEVEL_LABELS, openCounts, triaged } from './findings-view.js';
+import { LEVEL_LABELS, triaged } from './findings-view.js';
 import { html, type SafeHtml } from './html.js';
 import { advisoryPath, appPath, packagePath, page, shortDigest, type Viewer } from './layout.js';
 import { BadRequest } from './request-errors.js';
@@ -69,7 +70,7 @@ export interface FleetPageData {
   total: number;
   rows: FleetRow[];
   databases: DatabaseState[];
-  /** The fleet's findings by level (before triage); null on filtered pages. */
+  /** The fleet's open findings by level (before triage); null on filtered pages. */
   levels: LevelCounts | null;
   /** The fleet's findings over time; null on filtered pages. */
   overTime: TimePoint[] | null;
@@ -77,17 +78,27 @@ export interface FleetPageData {
 }
 
 export async function fleetPageData(store: FleetStore, view: FleetView, now: Date): Promise<FleetPageData> {
-  const query: FleetPageQuery = { search: view.search, level: view.level, sort: view.sort, descending: view.descending, offset: (view.page - 1) * view.perPage, limit: view.perPage };
+  const query: FleetPageQuery = { search: view.search, searchIsAdvisoryId: view.search !== null && isAdvisoryId(view.search), level: view.level, sort: view.sort, descending: view.descending, offset: (view.page - 1) * view.perPage, limit: view.perPage };
   const { total, rows } = await store.fleetPage(query);
-  const findings = await store.findingsOfRevisions(rows.map((r) => r.revisionId));
-  const applied = await triaged(store, rows.map((r) => ({ appId: r.appId, findings: findings.get(r.revisionId) ?? [] })), now);
+  // The store counts findings before triage; only findings some decision names can change, so only those are read.
+  const ids = [...new Set((await store.triageDecisions()).flatMap((d) => d.aliasKey.split(' ')))];
+  const governed = await store.findingsWithIds(rows.map((r) => r.revisionId), ids);
+  const before = rows.map((r) => ({ appId: r.appId, findings: governed.get(r.revisionId) ?? [] }));
+  const after = ids.length === 0 ? before : await triaged(store, before, now);
   const whole = view.search === null && view.level === null && view.page === 1;
   return {
     view,
     total,
     rows: rows.map((r, i) => {
-      const f = applied[i]?.findings ?? [];
-      return { name: r.app, revision: r.revision, seq: r.seq, revisedAt: r.revisedAt, open: openCounts(f), failing: f.filter((x) => x.failsPolicy).length };
+      const open = { ...r.open };
+      let failing = r.failing;
+      (before[i]?.findings ?? []).forEach((f, j) => {
+        const t = after[i]?.findings[j];
+        if (t === undefined) return;
+        if (f.ignored === null && t.ignored !== null) open[findingLevel(f)] -= 1;
+        if (f.failsPolicy && !t.failsPolicy) failing -= 1;
+      });
+      return { name: r.app, revision: r.revision, seq: r.seq, revisedAt: r.revisedAt, open, failing };
     }),
     databases: await store.databases(),
     levels: whole ? await store.currentLevelCounts() : null,
@@ -118,14 +129,16 @@ function sortHeader(view: FleetView, sort: FleetPageSort, label: string): SafeHt
   return html`<a href="${href}" ${active ? html`aria-sort="${view.descending ? 'descending' : 'ascending'}"` : ''}>${label}${active ? (view.descending ? ' ▴' : ' ▾') : ''}</a>`;
 }
 
-function searchHints(search: string): SafeHtml {
-  let advisory: boolean;
+function isAdvisoryId(search: string): boolean {
   try {
-    advisory = parseAffectedQuery(search).kind === 'advisory';
+    return parseAffectedQuery(search).kind === 'advisory';
   } catch {
-    advisory = false;
+    return false;
   }
-  if (advisory) return html`<p class="hint">Advisory <a href="${advisoryPath(search)}">${search}</a>: its text and every affected application.</p>`;
+}
+
+function searchHints(search: string): SafeHtml {
+  if (isAdvisoryId(search)) return html`<p class="hint">Advisory <a href="${advisoryPath(search)}">${search}</a>: its text and every affected application.</p>`;
   return html`<p class="hint">Package ${search}: <a href="${packagePath('cargo', search)}">as a crate</a> · <a href="${packagePath('npm', search)}">as an npm package</a>.</p>`;
 }
 
@@ -159,9 +172,9 @@ export function renderFleetPage(data: FleetPageData, viewer: Viewer): SafeHtml {
   const pictures =
     data.levels !== null && data.overTime !== null
       ? html`<section class="pictures"><h2>At a glance</h2><div class="charts"><figure>${stepChart('Findings in the fleet over time', data.overTime, data.now)}<figcaption>Findings held by the applications' current revisions over time (each revision counted from when it was recorded).</figcaption></figure><figure>${barChart(
-          'Current findings by severity',
+          'Open findings by severity',
           FINDING_LEVELS.map((l) => ({ label: LEVEL_LABELS[l], value: (data.levels as LevelCounts)[l], className: `level-${l}` })),
-        )}<figcaption>Current findings of the whole fleet by severity, before triage.</figcaption></figure></div></section>`
+        )}<figcaption>Open findings of the whole fleet by severity (not ignored by policy), before triage.</figcaption></figure></div></section>`
       : '';
   return page('Fleet', viewer, html`<h1>Fleet</h1>${pictures}${databasesPanel(data.databases)}${filters}${view.search !== null ? searchHints(view.search) : ''}${table}${pager}`);
 }
