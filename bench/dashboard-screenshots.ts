@@ -23,6 +23,7 @@ import { closeDatabases, openFleetDatabases } from '../src/fleet/evaluate.js';
 import { requireSettings } from '../src/fleet/lookup.js';
 import { openFleetStore } from '../src/fleet/store/open-store.js';
 import { recordDecision } from '../src/fleet/triage.js';
+import { createToken } from '../src/server/auth.js';
 import { dashboardRoutes } from '../src/server/dashboard/routes.js';
 import { generateFleet } from './fleet-generator.js';
 import { ROOT, SHARED } from './results-file.js';
@@ -102,7 +103,8 @@ async function main(): Promise<void> {
     }
     const advisory = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] as string;
 
-    const routes = dashboardRoutes({ store: opened, publicRead: false, verifyToken: (t) => Promise.resolve(t === 'screenshot' ? { name: 'security-team', readOnly: false } : null) });
+    const { token } = await createToken(opened, 'security-team', false, new Date());
+    const routes = dashboardRoutes({ store: opened, publicRead: false, now: () => new Date() });
     const server = await new Promise<{ url: string; close: () => void }>((resolve) => {
       const s = serve({ fetch: routes.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => resolve({ url: `http://127.0.0.1:${info.port}`, close: () => s.close() }));
     });
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
     try {
       const page = await context.newPage();
       await page.goto(`${server.url}/sign-in`);
-      await page.getByLabel('Token').fill('screenshot');
+      await page.getByLabel('Token').fill(token);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.waitForURL(`${server.url}/`);
       const shots: [string, string][] = [

@@ -10,7 +10,7 @@ import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readApplication } from '../inputs/application.js';
 import { databaseRevisions, evaluateGraphs, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
 import { encodeGraphs, revisionDigest, storedDocuments, type DocumentContent } from './revision.js';
-import type { AppSourceKind, FleetSettings, FleetStore, RevisionRecord } from './store/store.js';
+import type { AppSourceKind, FleetSettings, FleetStore, RevisionOrigin, RevisionRecord } from './store/store.js';
 
 /**
  * `fleet add`: each PATH one application, read by the same code as `stowage audit`, kept as a
@@ -79,7 +79,7 @@ function sourceKindOf(path: string, isDirectory: boolean): AppSourceKind {
   return 'sbom';
 }
 
-async function readApp(input: AppInput): Promise<ReadApp> {
+async function readApp(input: AppInput, relativePaths: boolean): Promise<ReadApp> {
   const full = resolve(input.path);
   const isDirectory = statSync(full, { throwIfNoEntry: false })?.isDirectory() === true;
   const base = isDirectory ? full : dirname(full);
@@ -87,7 +87,8 @@ async function readApp(input: AppInput): Promise<ReadApp> {
   const record = (path: string, content: string | Buffer): void => {
     documents.push({ name: relative(base, resolve(path)), bytes: typeof content === 'string' ? Buffer.from(content, 'utf8') : content });
   };
-  const { graphs } = await readApplication([input.path], { allowUnidentified: false, allowPartial: false, record });
+  const read = await readApplication([input.path], { allowUnidentified: false, allowPartial: false, record });
+  const graphs = relativePaths ? read.graphs.map((g) => ({ ...g, path: relative(base, resolve(g.path)) })) : read.graphs;
   const policyFile = findPolicyFile(undefined, input.path);
   const policyText = policyFile === null ? null : readPolicyText(policyFile);
   if (policyText !== null) documents.push({ name: POLICY_DOCUMENT, bytes: Buffer.from(policyText, 'utf8') });
@@ -117,6 +118,10 @@ export interface AddContext {
   databases: AdvisoryDatabase[];
   now: Date;
   by: string;
+  /** How new revisions came (default `add`; the server's uploads are `push`). */
+  origin?: RevisionOrigin;
+  /** Findings name their lockfile relative to the application (an upload: where its temporary copy was means nothing). */
+  relativePaths?: boolean;
 }
 
 /** Errors that belong to one application (bad input), not to the command. */
@@ -169,7 +174,7 @@ export async function addApplications(
       let read: ReadApp;
       let digest: string;
       try {
-        read = await readApp(input);
+        read = await readApp(input, context.relativePaths === true);
         digest = revisionDigest(read.documents);
       } catch (err) {
         const message = applicationError(err);
@@ -203,7 +208,7 @@ export async function addApplications(
         revision = await tx.addRevision({
           appId: appRecord.id,
           digest,
-          origin: 'add',
+          origin: context.origin ?? 'add',
           documents: listed,
           graph: encodeGraphs(read.graphs),
           evaluatedAgainst: against,

@@ -10,8 +10,9 @@ import { findingLabel } from './report.js';
 
 export type TriagedApp = { findings: Finding[]; triage: TriageNote[] };
 
-export function affectedJson(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[]): string {
-  const body = {
+/** `fleet affected --format json` as a value (the server answers with it). */
+export function affectedBody(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[]): Record<string, unknown> {
+  return {
     schemaVersion: 1,
     query: query.kind === 'advisory' ? { advisory: query.id } : { package: query.name, version: query.version },
     apps: apps.map((a, i) => ({
@@ -23,7 +24,10 @@ export function affectedJson(query: AffectedQuery, apps: readonly AffectedApp[],
       triage: triaged[i]?.triage ?? [],
     })),
   };
-  return jsonForTerminal(JSON.stringify(body, null, 2) + '\n');
+}
+
+export function affectedJson(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[]): string {
+  return jsonForTerminal(JSON.stringify(affectedBody(query, apps, triaged), null, 2) + '\n');
 }
 
 export function renderAffected(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[], style: HumanStyle): string {

@@ -1,6 +1,8 @@
 import { StowageError } from '../core/errors.js';
+import { NotInFleetError } from './lookup.js';
 import type { Finding } from '../core/finding.js';
-import type { CurrentFinding, FleetStore, PackageKey } from './store/store.js';
+import type { Ecosystem } from '../core/package.js';
+import type { CurrentFinding, CurrentRevisionRef, FleetStore, Page, PageRequest, PackageKey } from './store/store.js';
 
 /**
  * `fleet affected`: the security team's "are we affected?" (an advisory id or any alias) and
@@ -51,24 +53,17 @@ function group(rows: readonly CurrentFinding[]): Map<number, AffectedApp> {
   return apps;
 }
 
-/**
- * The applications the query concerns, in name order. An advisory id no finding and no
- * database of the fleet knows is refused (exit 2): a typo must not read as "not affected".
- */
-export async function affectedApps(store: FleetStore, query: AffectedQuery): Promise<AffectedApp[]> {
-  if (query.kind === 'advisory') {
-    const rows = await store.currentFindingsWithId(query.id);
-    if (rows.length === 0 && !(await store.knowsAdvisory(query.id))) {
-      throw new StowageError(`no advisory ${JSON.stringify(query.id)} in the fleet's databases (as of the last sync) or findings`);
-    }
-    return [...group(rows).values()];
+async function refuseUnknownAdvisory(store: FleetStore, id: string): Promise<void> {
+  if (!(await store.knowsAdvisory(id))) {
+    throw new NotInFleetError(`no advisory ${JSON.stringify(id)} in the fleet's databases (as of the last sync) or findings`);
   }
-  const locked = (await store.currentRevisionsWithPackage(query.name)).filter((r) => query.version === null || r.package.version === query.version);
+}
+
+/** The findings and package versions of a NAME query, grouped by application, in name order. */
+function packageApps(locked: readonly (CurrentRevisionRef & { package: PackageKey })[], findings: readonly CurrentFinding[]): AffectedApp[] {
   const wanted = new Set(locked.map((r) => `${r.appId}\0${r.package.ecosystem}\0${r.package.name}\0${r.package.version}`));
   const apps = group(
-    (await store.currentFindingsOnPackage(query.name)).filter((r) =>
-      wanted.has(`${r.appId}\0${r.finding.package.ecosystem}\0${r.finding.package.name}\0${r.finding.package.version}`),
-    ),
+    findings.filter((r) => wanted.has(`${r.appId}\0${r.finding.package.ecosystem}\0${r.finding.package.name}\0${r.finding.package.version}`)),
   );
   for (const r of locked) {
     let app = apps.get(r.appId);
@@ -76,4 +71,29 @@ export async function affectedApps(store: FleetStore, query: AffectedQuery): Pro
     app.packages.push(r.package);
   }
   return [...apps.values()].sort((a, b) => text(a.name, b.name));
+}
+
+/**
+ * The applications the query concerns, in name order. An advisory id no finding and no
+ * database of the fleet knows is refused (exit 2): a typo must not read as "not affected".
+ */
+export async function affectedApps(store: FleetStore, query: AffectedQuery): Promise<AffectedApp[]> {
+  if (query.kind === 'advisory') {
+    const rows = await store.currentFindingsWithId(query.id);
+    if (rows.length === 0) await refuseUnknownAdvisory(store, query.id);
+    return [...group(rows).values()];
+  }
+  const locked = (await store.currentRevisionsWithPackage(query.name)).filter((r) => query.version === null || r.package.version === query.version);
+  return packageApps(locked, await store.currentFindingsOnPackage(query.name));
+}
+
+/** affectedApps, one page of applications at a time, paged in the store (the server's lists). */
+export async function affectedAppsPage(store: FleetStore, query: AffectedQuery, page: PageRequest, ecosystem: Ecosystem | null = null): Promise<Page<AffectedApp>> {
+  if (query.kind === 'advisory') {
+    const rows = await store.currentFindingsWithIdPage(query.id, page);
+    if (rows.total === 0) await refuseUnknownAdvisory(store, query.id);
+    return { total: rows.total, items: [...group(rows.items).values()] };
+  }
+  const use = await store.packageUsePage({ ecosystem, name: query.name, version: query.version }, page);
+  return { total: use.total, items: packageApps(use.items, use.findings) };
 }

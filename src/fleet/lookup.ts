@@ -5,6 +5,9 @@ import type { AppRecord, FleetSettings, FleetStore, RevisionRecord, SnapshotReco
 
 /** What users name on the command line, found in the store, or one line and exit 2. */
 
+/** Something named that the fleet does not hold (the server answers 404 for it). */
+export class NotInFleetError extends StowageError {}
+
 export async function requireSettings(store: FleetStore): Promise<FleetSettings> {
   const settings = await store.settings();
   if (settings === null) throw new StowageError('no fleet here yet: create it with stowage fleet init --db SOURCE', store.location);
@@ -13,7 +16,7 @@ export async function requireSettings(store: FleetStore): Promise<FleetSettings>
 
 export async function requireApp(store: FleetStore, name: string): Promise<AppRecord> {
   const app = await store.app(name);
-  if (app === null) throw new StowageError(`no application named ${JSON.stringify(name)} in the fleet (see stowage fleet status)`);
+  if (app === null) throw new NotInFleetError(`no application named ${JSON.stringify(name)} in the fleet (see stowage fleet status)`);
   return app;
 }
 
@@ -27,7 +30,7 @@ export async function currentRevision(store: FleetStore, app: AppRecord): Promis
 export async function resolveRevision(store: FleetStore, app: AppRecord, given: string): Promise<RevisionRecord> {
   const prefix = revisionHexPrefix(given);
   const found = await store.revisionsByPrefix(app.id, prefix);
-  if (found.length === 0) throw new StowageError(`application ${JSON.stringify(app.name)} has no revision ${terminalText(given)} (see stowage fleet history ${app.name})`);
+  if (found.length === 0) throw new NotInFleetError(`application ${JSON.stringify(app.name)} has no revision ${terminalText(given)} (see stowage fleet history ${app.name})`);
   if (found.length > 1) {
     throw new StowageError(`revision ${terminalText(given)} of ${JSON.stringify(app.name)} is ambiguous: ${found.map((r) => r.digest.slice(0, 7 + 16)).join(', ')}; give more digits`);
   }
@@ -36,6 +39,6 @@ export async function resolveRevision(store: FleetStore, app: AppRecord, given: 
 
 export async function requireSnapshot(store: FleetStore, name: string): Promise<SnapshotRecord> {
   const snapshot = await store.snapshot(name);
-  if (snapshot === null) throw new StowageError(`no snapshot named ${JSON.stringify(name)} in the fleet`);
+  if (snapshot === null) throw new NotInFleetError(`no snapshot named ${JSON.stringify(name)} in the fleet`);
   return snapshot;
 }

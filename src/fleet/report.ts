@@ -54,8 +54,9 @@ function sortedFindings(findings: readonly Finding[]): Finding[] {
   );
 }
 
-export function appsJson(apps: readonly AppFindings[]): string {
-  return json({
+/** `fleet status`/`show --format json` as a value (the server answers with it). */
+export function appsBody(apps: readonly AppFindings[]): { schemaVersion: number; apps: Record<string, unknown>[] } {
+  return {
     schemaVersion: FLEET_SCHEMA_VERSION,
     apps: apps.map((a) => ({
       name: a.name,
@@ -64,7 +65,11 @@ export function appsJson(apps: readonly AppFindings[]): string {
       findings: sortedFindings(a.findings).map(findingJson),
       ...(a.triage !== undefined ? { triage: a.triage } : {}),
     })),
-  });
+  };
+}
+
+export function appsJson(apps: readonly AppFindings[]): string {
+  return json(appsBody(apps));
 }
 
 /** `name  sha256:0123456789ab (revision 3)  2 findings, 1 failing`, then each finding. */
@@ -91,12 +96,17 @@ export function renderApps(apps: readonly AppFindings[], style: HumanStyle, { de
   return out.join('\n') + '\n';
 }
 
-export function addJson(outcomes: readonly AddOutcome[], failures: readonly AddFailure[]): string {
-  return json({
+/** `fleet add --format json` as a value. */
+export function addBody(outcomes: readonly AddOutcome[], failures: readonly AddFailure[]): Record<string, unknown> {
+  return {
     schemaVersion: FLEET_SCHEMA_VERSION,
     apps: outcomes.map((o) => ({ name: o.name, path: o.path, change: o.change, revision: o.revision.digest, seq: o.revision.seq, findings: sortedFindings(o.findings).map(findingJson) })),
     failed: failures.map((f) => ({ name: f.name, path: f.path, error: f.message })),
-  });
+  };
+}
+
+export function addJson(outcomes: readonly AddOutcome[], failures: readonly AddFailure[]): string {
+  return json(addBody(outcomes, failures));
 }
 
 export function renderAdd(outcomes: readonly AddOutcome[], failures: readonly AddFailure[], style: HumanStyle): string {
@@ -111,8 +121,9 @@ export function renderAdd(outcomes: readonly AddOutcome[], failures: readonly Ad
   return out.join('\n') + '\n';
 }
 
-export function historyJson(app: string, entries: readonly HistoryEntry[]): string {
-  return json({
+/** `fleet history --format json` as a value. */
+export function historyBody(app: string, entries: readonly HistoryEntry[]): { schemaVersion: number; app: string; history: Record<string, unknown>[] } {
+  return {
     schemaVersion: FLEET_SCHEMA_VERSION,
     app,
     history: entries.map((e) => ({
@@ -122,7 +133,11 @@ export function historyJson(app: string, entries: readonly HistoryEntry[]): stri
       previousRevision: e.previousRevision?.digest ?? null,
       by: e.by,
     })),
-  });
+  };
+}
+
+export function historyJson(app: string, entries: readonly HistoryEntry[]): string {
+  return json(historyBody(app, entries));
 }
 
 export function renderHistory(app: string, entries: readonly HistoryEntry[], style: HumanStyle): string {
@@ -155,8 +170,9 @@ export function renderSnapshot(snapshot: SnapshotRecord, revisions: ReadonlyMap<
   return out.join('\n') + '\n';
 }
 
-export function diffJson(from: string, to: string, diffs: readonly AppDiff[]): string {
-  return json({
+/** `fleet diff --format json` as a value. */
+export function diffBody(from: string, to: string, diffs: readonly AppDiff[]): Record<string, unknown> {
+  return {
     schemaVersion: FLEET_SCHEMA_VERSION,
     from,
     to,
@@ -167,7 +183,11 @@ export function diffJson(from: string, to: string, diffs: readonly AppDiff[]): s
       packages: d.packages,
       findings: { new: sortedFindings(d.findings.new).map(findingJson), resolved: sortedFindings(d.findings.resolved).map(findingJson) },
     })),
-  });
+  };
+}
+
+export function diffJson(from: string, to: string, diffs: readonly AppDiff[]): string {
+  return json(diffBody(from, to, diffs));
 }
 
 export function renderDiff(from: string, to: string, diffs: readonly AppDiff[], style: HumanStyle): string {

@@ -4,6 +4,7 @@ import type { VersionScheme } from '../core/ecosystem.js';
 import { lockfileNameKey } from '../ecosystems/package-names.js';
 import { findingJson } from '../audit/report/json.js';
 import { recordEvent } from './events.js';
+import { NotInFleetError } from './lookup.js';
 import { aliasGroupKey, type FleetStore } from './store/store.js';
 
 /**
@@ -271,10 +272,10 @@ export async function recordDecision(
   return store.transaction(async (tx) => {
     const settings = await tx.settings();
     const app = request.app === null ? null : await tx.app(request.app);
-    if (request.app !== null && app === null) throw new StowageError(`no application named ${JSON.stringify(request.app)} in the fleet (see stowage fleet status)`);
+    if (request.app !== null && app === null) throw new NotInFleetError(`no application named ${JSON.stringify(request.app)} in the fleet (see stowage fleet status)`);
     const rows = await tx.currentFindingsWithId(request.id);
     if (rows.length === 0 && !(await tx.knowsAdvisory(request.id))) {
-      throw new StowageError(`no advisory ${JSON.stringify(request.id)} in the fleet's databases (as of the last sync) or findings`);
+      throw new NotInFleetError(`no advisory ${JSON.stringify(request.id)} in the fleet's databases (as of the last sync) or findings`);
     }
     // The alias group as the fleet knows it: every id of the findings that carry this one.
     const ids = new Set([request.id]);

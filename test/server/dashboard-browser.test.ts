@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import { HOSTILE_ADVISORY, makeDashboardFleet } from '../support/dashboard-fleet.js';
-import { startDashboard } from '../support/dashboard-server.js';
+import { startServer } from '../support/fleet-server.js';
 import { freshStore, type TestStore } from '../support/fleet-stores.js';
 import { tempDir } from '../support/shared.js';
 
@@ -36,9 +35,10 @@ function skipWithoutChromium(): string | false {
 test('sign in, see the fleet, triage a finding in an application, see the advisory\'s affected applications (Chromium)', { skip: skipWithoutChromium() }, async () => {
   const made: TestStore = await freshStore('sqlite');
   const profile = tempDir('dashboard-chromium');
-  makeDashboardFleet(made.store);
-  const store = await openFleetStore(made.store);
-  const server = await startDashboard(store, { 'tok-alice': { name: 'alice', readOnly: false } });
+  const { cacheDir } = makeDashboardFleet(made.store);
+  const server = await startServer(made.store, cacheDir);
+  const { store } = server;
+  const token = await server.token('alice');
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   try {
     const page = await context.newPage();
@@ -50,7 +50,7 @@ test('sign in, see the fleet, triage a finding in an application, see the adviso
 
     await page.goto(`${server.url}/`);
     assert.match(new URL(page.url()).pathname, /^\/sign-in$/);
-    await page.getByLabel('Token').fill('tok-alice');
+    await page.getByLabel('Token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${server.url}/`);
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Fleet');
@@ -83,7 +83,6 @@ test('sign in, see the fleet, triage a finding in an application, see the adviso
   } finally {
     await context.close();
     await server.close();
-    await store.close();
     await made.dispose();
     rmSync(profile, { recursive: true, force: true });
   }

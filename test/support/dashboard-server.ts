@@ -1,24 +1,4 @@
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
-import type { FleetStore } from '../../src/fleet/store/store.js';
-import { dashboardRoutes, type TokenIdentity } from '../../src/server/dashboard/routes.js';
-
-/** The dashboard on a free loopback port over a store, with these tokens. */
-export async function startDashboard(
-  store: FleetStore,
-  tokens: Record<string, TokenIdentity>,
-  options: { publicRead?: boolean } = {},
-): Promise<{ url: string; close(): Promise<void> }> {
-  const app = dashboardRoutes({ store, publicRead: options.publicRead ?? false, verifyToken: (t) => Promise.resolve(tokens[t] ?? null) });
-  return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => {
-      resolve({
-        url: `http://127.0.0.1:${info.port}`,
-        close: () => new Promise<void>((done) => server.close(() => done())),
-      });
-    });
-  });
-}
+/** What the dashboard's tests use to talk to the server (test/support/fleet-server.ts starts it). */
 
 /** A small cookie-keeping client, as a browser would send requests (no redirects followed: the test looks at them). */
 export class Browser {

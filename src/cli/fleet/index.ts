@@ -231,6 +231,94 @@ Exit codes: 0 done, 2 unknown application, revision or snapshot, or an ambiguous
     ),
   );
 
+  withFetch(
+    withStore(
+      fleet
+        .command('serve')
+        .summary('serve the fleet over HTTP: the JSON API (and the dashboard) on the same store')
+        .description(
+          'Serve the fleet\'s JSON API under /api/v1 (the same answers as --format json, lists paged; OpenAPI at /api/v1/openapi.json) ' +
+            'over the store the command line uses. Every write needs `Authorization: Bearer TOKEN` (stowage fleet token create); reads ' +
+            'too, unless --public-read. Binds 127.0.0.1 unless told otherwise; stops cleanly on SIGINT or SIGTERM.',
+        )
+        .option('--listen <address>', 'HOST:PORT to listen on ([::1]:8080 for IPv6; port 0 picks a free one)', '127.0.0.1:8080')
+        .option('--token-file <file>', 'on a first start (no token stored yet), store the token in FILE (its first line), read-write, as "token-file"')
+        .option('--public-read', 'reads need no token (writes still do)')
+        .option('--sync-every <duration>', 'run fleet sync on a schedule inside the server: 90s, 15m, 2h, 1d')
+        .addHelpText(
+          'after',
+          `
+Examples:
+  stowage fleet token create ci > ci.token        a read-write token, printed once
+  stowage fleet serve --sync-every 15m            http://127.0.0.1:8080/
+  stowage fleet serve --listen 0.0.0.0:8080 --public-read --store postgres://fleet@db/fleet
+  curl -H "Authorization: Bearer $(cat ci.token)" http://127.0.0.1:8080/api/v1/apps?limit=100
+
+Exit codes: 0 stopped by SIGINT/SIGTERM, 2 the server could not start (no fleet, address in use, bad option).`,
+        )
+        .action(lazy(async () => (await import('./serve.js')).fleetServe)),
+    ),
+  );
+
+  withFormat(
+    fleet
+      .command('push')
+      .summary('upload an application to a fleet server and gate on its findings (a CI step)')
+      .description(
+        'Upload PATH to the fleet server as a new revision of its application: a directory (its lockfiles and manifests, read as ' +
+          '`stowage audit` reads a directory), a lockfile, a CycloneDX SBOM or a vendor archive; print the findings the server ' +
+          'evaluated (with the fleet\'s triage decisions applied) and exit as `stowage audit` does.',
+      )
+      .argument('<path>', 'the application')
+      .requiredOption('--server <url>', 'the fleet server (http://HOST:PORT/)')
+      .option('--token-file <file>', `a file holding the token on its first line (default: $STOWAGE_TOKEN)`)
+      .option('--name <name>', 'the application\'s name (default: the directory\'s or the file\'s NAME)')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  stowage fleet push --server https://fleet.example/ --token-file ci.token .
+  STOWAGE_TOKEN=stw_... stowage fleet push --server http://127.0.0.1:8080/ --name web dist/web.cdx.json
+  stowage fleet push --server http://127.0.0.1:8080/ --format json build/app.tar.zst
+
+Exit codes: 0 recorded and nothing fails the policy, 1 a finding fails the policy, 2 the push could
+not be done (unreadable input, no token, the server refused it or cannot be reached).`,
+      )
+      .action(lazy(async () => (await import('./push.js')).fleetPush)),
+  );
+
+  const token = fleet
+    .command('token')
+    .summary('the fleet server\'s API tokens: create, revoke, list')
+    .description('API tokens for `stowage fleet serve`. Only a SHA-256 of each token is stored; a token is printed once, when it is created.')
+    .addHelpText('after', `\nExamples:\n  stowage fleet token create ci > ci.token\n  stowage fleet token create dashboard-viewer --read-only\n  stowage fleet token list\n  stowage fleet token revoke ci`);
+  withStore(
+    token
+      .command('create')
+      .summary('create a token and print it (once)')
+      .argument('<name>', 'the token\'s name, recorded with every change it makes (letters, digits, ".", "_", "-", "@")')
+      .option('--read-only', 'the token can read but not change the fleet')
+      .addHelpText('after', `\nExamples:\n  stowage fleet token create ci > ci.token\n  stowage fleet token create grafana --read-only\n\nExit codes: 0 created, 2 bad name or a live token has it.`)
+      .action(lazy(async () => (await import('./token.js')).fleetTokenCreate)),
+  );
+  withStore(
+    token
+      .command('revoke')
+      .summary('revoke a token: requests with it are refused from now on')
+      .argument('<name>', 'the token\'s name')
+      .addHelpText('after', `\nExamples:\n  stowage fleet token revoke ci\n\nExit codes: 0 revoked, 2 no live token of that name.`)
+      .action(lazy(async () => (await import('./token.js')).fleetTokenRevoke)),
+  );
+  withFormat(
+    withStore(
+      token
+        .command('list')
+        .summary('every token: name, read-only or not, when created and revoked')
+        .addHelpText('after', `\nExamples:\n  stowage fleet token list --format json\n\nExit codes: 0 done, 2 unreadable store.`)
+        .action(lazy(async () => (await import('./token.js')).fleetTokenList)),
+    ),
+  );
+
   withStore(
     fleet
       .command('triage')

@@ -81,18 +81,31 @@ const MIGRATIONS: Migration[] = [
   {
     version: 2,
     statements: [
-      // Each finding's level (the policy's level of a vulnerability, `informational` for the other
-      // kinds), whether it is open (not ignored by the policy) and fails: the dashboard filters by them.
+      // The fleet server's API tokens (src/server/auth.ts): only a SHA-256 of each token is kept.
+      // A revoked token stays listed (revoked_at), and its name may be given to a new one.
+      `CREATE TABLE api_tokens (id ID_PK, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, read_only INTEGER NOT NULL,
+         created_at TEXT NOT NULL, revoked_at TEXT)`,
+      `CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL`,
+    ],
+  },
+  {
+    version: 3,
+    statements: [
+      // Each finding's level (its advisory's severity, `unscored` without one, `informational` for the
+      // other kinds: findingLevel), whether it is open (not ignored by the policy) and whether it fails:
+      // the fleet's lists filter and count by them without reading the finding's JSON.
       `ALTER TABLE findings ADD COLUMN level TEXT NOT NULL DEFAULT 'informational'`,
       `ALTER TABLE findings ADD COLUMN open INTEGER NOT NULL DEFAULT 1`,
       `ALTER TABLE findings ADD COLUMN fails INTEGER NOT NULL DEFAULT 0`,
       {
-        sqlite: `UPDATE findings SET level = COALESCE(json_extract(finding, '$.policyLevel'), 'informational'),
-          open = CASE WHEN json_extract(finding, '$.ignored') IS NULL THEN 1 ELSE 0 END,
-          fails = CASE WHEN json_extract(finding, '$.failsPolicy') THEN 1 ELSE 0 END`,
-        postgres: `UPDATE findings SET level = COALESCE((finding::jsonb)->>'policyLevel', 'informational'),
-          open = CASE WHEN jsonb_typeof((finding::jsonb)->'ignored') IS DISTINCT FROM 'object' THEN 1 ELSE 0 END,
-          fails = CASE WHEN ((finding::jsonb)->>'failsPolicy')::boolean THEN 1 ELSE 0 END`,
+        sqlite: `UPDATE findings SET level = CASE WHEN json_extract(finding, '$.advisory.kind') <> 'vulnerability' THEN 'informational'
+            ELSE COALESCE(json_extract(finding, '$.advisory.severity.level'), 'unscored') END,
+          open = CASE WHEN json_type(finding, '$.ignored') = 'null' THEN 1 ELSE 0 END,
+          fails = CASE WHEN json_type(finding, '$.failsPolicy') = 'true' THEN 1 ELSE 0 END`,
+        postgres: `UPDATE findings SET level = CASE WHEN finding::jsonb #>> '{advisory,kind}' <> 'vulnerability' THEN 'informational'
+            ELSE COALESCE(finding::jsonb #>> '{advisory,severity,level}', 'unscored') END,
+          open = CASE WHEN jsonb_typeof(finding::jsonb -> 'ignored') = 'null' THEN 1 ELSE 0 END,
+          fails = CASE WHEN (finding::jsonb ->> 'failsPolicy') = 'true' THEN 1 ELSE 0 END`,
       },
       `CREATE INDEX findings_level ON findings (level, revision_id)`,
       // Each revision's open findings by level and failing ones, kept with its findings (replaceFindings):

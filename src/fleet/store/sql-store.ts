@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
-import type { SqlDriver, SqlExecutor, SqlValue } from './sql.js';
+import { SEVERITY_LEVELS } from '../../core/advisory.js';
+import type { Dialect, SqlDriver, SqlExecutor, SqlValue } from './sql.js';
 import { RECOUNT_REVISION } from './migrations.js';
 import {
   aliasGroupKey,
@@ -26,6 +27,11 @@ import {
   type PackageKey,
   type RevisionRecord,
   type SnapshotRecord,
+  type AppsFilter,
+  type FleetEventRecord,
+  type Page,
+  type PageRequest,
+  type TokenRecord,
 } from './store.js';
 import type { StoredTriageDecision, TriageDecision } from '../triage.js';
 
@@ -456,10 +462,8 @@ export class SqlFleetStore implements FleetStore {
   // Queries, triage and events (fleet-eval).
 
   async currentFindingsWithId(id: string): Promise<CurrentFinding[]> {
-    // group_key holds every id, space-separated: a whole-word LIKE, its wildcards escaped; ids compare
-    // regardless of case on both stores (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
-    const pattern = `% ${id.replace(/[\\%_]/g, (c) => `\\${c}`)} %`;
-    return this.currentFindingsWhere(`UPPER(f.advisory_id) = UPPER(?) OR UPPER(' ' || f.group_key || ' ') LIKE UPPER(?) ESCAPE '\\'`, [id, pattern]);
+    const { where, params } = findingWithId(id);
+    return this.currentFindingsWhere(where, params);
   }
 
   async knowsAdvisory(id: string): Promise<boolean> {
@@ -681,11 +685,12 @@ export class SqlFleetStore implements FleetStore {
       // LIKE wildcards in the search stay literal; ids and app names compare regardless of case.
       // An advisory id is looked for among findings (a scan of their alias groups), anything else among package names.
       const escaped = q.search.replace(/[\\%_]/g, (c) => `\\${c}`);
+      const withId = findingWithId(q.search);
       const other = q.searchIsAdvisoryId
-        ? `a.current_revision IN (SELECT f.revision_id FROM findings f WHERE UPPER(f.advisory_id) = UPPER(?) OR UPPER(' ' || f.group_key || ' ') LIKE UPPER(?) ESCAPE '\\')`
+        ? `a.current_revision IN (SELECT f.revision_id FROM findings f WHERE ${withId.where})`
         : `a.current_revision IN (SELECT rp.revision_id FROM revision_packages rp WHERE rp.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED}))`;
       where.push(`(UPPER(a.name) LIKE UPPER(?) ESCAPE '\\' OR ${other})`);
-      params.push(`%${escaped}%`, ...(q.searchIsAdvisoryId ? [q.search, `% ${escaped} %`] : [q.search, crateKey(q.search)]));
+      params.push(`%${escaped}%`, ...(q.searchIsAdvisoryId ? withId.params : [q.search, crateKey(q.search)]));
     }
     if (q.level !== null) {
       where.push(`a.current_revision IN (SELECT f.revision_id FROM findings f WHERE f.level = ? AND f.open = 1)`);
@@ -693,7 +698,7 @@ export class SqlFleetStore implements FleetStore {
     }
     const filter = where.join(' AND ');
     const totalRows = await this.sql.query<{ n: number }>(`SELECT COUNT(*) AS n FROM apps a WHERE ${filter}`, params);
-    const name = this.sql.dialect === 'postgres' ? 'a.name COLLATE "C"' : 'a.name';
+    const name = `a.name${byteOrder(this.sql.dialect)}`;
     const most = q.descending ? 'ASC' : 'DESC';
     const order =
       q.sort === 'name'
@@ -736,14 +741,87 @@ export class SqlFleetStore implements FleetStore {
     return out;
   }
 
-  async findingsOfRevisions(revisionIds: number[]): Promise<Map<number, Finding[]>> {
+  // The fleet server (server-api).
+
+  async addToken(t: { name: string; hash: string; readOnly: boolean; at: string }): Promise<TokenRecord | null> {
+    const live = await this.sql.query(`SELECT 1 FROM api_tokens WHERE name = ? AND revoked_at IS NULL`, [t.name]);
+    if (live.length > 0) return null;
+    const rows = await this.sql.query<TokenRow>(
+      `INSERT INTO api_tokens (name, hash, read_only, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL) RETURNING ${TOKEN_COLUMNS}`,
+      [t.name, t.hash, t.readOnly ? 1 : 0, t.at],
+    );
+    return tokenOf(rows[0] as TokenRow);
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | null> {
+    const rows = await this.sql.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE hash = ? AND revoked_at IS NULL`, [hash]);
+    return rows[0] ? tokenOf(rows[0]) : null;
+  }
+
+  async revokeToken(name: string, at: string): Promise<boolean> {
+    return (await this.sql.run(`UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL`, [at, name])) > 0;
+  }
+
+  async tokens(): Promise<TokenRecord[]> {
+    return (await this.sql.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens ORDER BY id`)).map(tokenOf);
+  }
+
+  async appsPage(filter: AppsFilter, page: PageRequest): Promise<Page<{ app: AppRecord; revision: RevisionRecord }>> {
+    const where = ['a.current_revision IS NOT NULL'];
+    const params: SqlValue[] = [];
+    if (filter.search !== undefined && filter.search !== '') {
+      where.push(`UPPER(a.name) LIKE UPPER(?) ESCAPE '\\'`);
+      params.push(`%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
+    // The findings' level, open and fails columns (migration 3), not their JSON: one pass over the findings, not one per application.
+    const conditions: string[] = [];
+    const findingParams: SqlValue[] = [];
+    if (filter.state === 'failing') conditions.push('f.fails = 1');
+    if (filter.state === 'ignored') conditions.push('f.open = 0');
+    if (filter.state === 'warning') conditions.push('f.fails = 0 AND f.open = 1');
+    if (filter.severity !== undefined) {
+      const levels = SEVERITY_LEVELS.slice(SEVERITY_LEVELS.indexOf(filter.severity));
+      conditions.push(`f.level IN (${levels.map(() => '?').join(', ')})`);
+      findingParams.push(...levels);
+    }
+    if (conditions.length > 0) {
+      where.push(`a.current_revision IN (SELECT f.revision_id FROM findings f WHERE ${conditions.join(' AND ')})`);
+      params.push(...findingParams);
+    }
+    const whereText = where.join(' AND ');
+    const total = await this.count(`SELECT COUNT(*) AS n FROM apps a WHERE ${whereText}`, params);
+    const rows = await this.sql.query<AppRow & { [K in keyof RevisionRow as `r_${K}`]: RevisionRow[K] }>(
+      `SELECT a.id, a.name, a.current_revision, a.source_kind, a.created_at, ${REVISION_COLUMNS.split(', ').map((c) => `r.${c} AS r_${c}`).join(', ')}
+       FROM apps a JOIN revisions r ON r.id = a.current_revision WHERE ${whereText}
+       ORDER BY a.name${byteOrder(this.sql.dialect)} LIMIT ? OFFSET ?`,
+      [...params, page.limit, page.offset],
+    );
+    return {
+      total,
+      items: rows.map((row) => ({
+        app: appOf(row),
+        revision: revisionOf({
+          id: row.r_id,
+          app_id: row.r_app_id,
+          digest: row.r_digest,
+          seq: row.r_seq,
+          created_at: row.r_created_at,
+          origin: row.r_origin,
+          documents: row.r_documents,
+          evaluated_against: row.r_evaluated_against,
+        }),
+      })),
+    };
+  }
+
+  async findingsOfRevisions(revisionIds: readonly number[]): Promise<Map<number, Finding[]>> {
     const out = new Map<number, Finding[]>(revisionIds.map((id) => [id, []]));
     for (const batch of chunks([...new Set(revisionIds)], ROWS_PER_INSERT)) {
       const rows = await this.sql.query<{ revision_id: number; finding: string }>(
         `SELECT revision_id, finding FROM findings WHERE revision_id IN (${batch.map(() => '?').join(', ')})`,
         batch,
       );
-      for (const r of rows) out.get(Number(r.revision_id))?.push(JSON.parse(r.finding) as Finding);
+      for (const row of rows) out.get(Number(row.revision_id))?.push(JSON.parse(row.finding) as Finding);
     }
     return out;
   }
@@ -763,6 +841,120 @@ export class SqlFleetStore implements FleetStore {
     );
     return rows.map((r) => ({ appId: Number(r.app_id), at: r.at, revisionId: Number(r.revision_id), findings: Number(r.n) }));
   }
+
+  async currentFindingsWithIdPage(id: string, page: PageRequest): Promise<Page<CurrentFinding>> {
+    const { where, params } = findingWithId(id);
+    const from = `FROM findings f JOIN apps a ON a.current_revision = f.revision_id WHERE ${where}`;
+    const total = await this.count(`SELECT COUNT(DISTINCT a.id) AS n ${from}`, params);
+    const ids = await this.sql.query<{ id: number }>(
+      `SELECT a.id, a.name ${from} GROUP BY a.id, a.name ORDER BY a.name${byteOrder(this.sql.dialect)} LIMIT ? OFFSET ?`,
+      [...params, page.limit, page.offset],
+    );
+    if (ids.length === 0) return { total, items: [] };
+    const appIds = ids.map((r) => Number(r.id));
+    return { total, items: await this.currentFindingsWhere(`(${where}) AND a.id IN (${appIds.map(() => '?').join(', ')})`, [...params, ...appIds]) };
+  }
+
+  async packageUsePage(
+    { ecosystem, name, version }: { ecosystem: Ecosystem | null; name: string; version: string | null },
+    page: PageRequest,
+  ): Promise<Page<CurrentRevisionRef & { package: PackageKey }> & { findings: CurrentFinding[] }> {
+    const versionWhere = `${ecosystem === null ? '' : ' AND p.ecosystem = ?'}${version === null ? '' : ' AND p.version = ?'}`;
+    const params: SqlValue[] = [name, crateKey(name), ...(ecosystem === null ? [] : [ecosystem]), ...(version === null ? [] : [version])];
+    const from = `FROM packages p JOIN revision_packages rp ON rp.package_id = p.id JOIN apps a ON a.current_revision = rp.revision_id
+       WHERE ${PACKAGE_NAMED}${versionWhere}`;
+    const total = await this.count(`SELECT COUNT(DISTINCT a.id) AS n ${from}`, params);
+    const ids = await this.sql.query<{ id: number }>(
+      `SELECT a.id, a.name ${from} GROUP BY a.id, a.name ORDER BY a.name${byteOrder(this.sql.dialect)} LIMIT ? OFFSET ?`,
+      [...params, page.limit, page.offset],
+    );
+    if (ids.length === 0) return { total, items: [], findings: [] };
+    const appIds = ids.map((r) => Number(r.id));
+    const inApps = `a.id IN (${appIds.map(() => '?').join(', ')})`;
+    const rows = await this.sql.query<{ app_id: number; app: string; revision_id: number; digest: string; seq: number; ecosystem: Ecosystem; name: string; version: string }>(
+      `SELECT a.id AS app_id, a.name AS app, rp.revision_id, r.digest, r.seq, p.ecosystem, p.name, p.version ${from.replace('WHERE', 'JOIN revisions r ON r.id = rp.revision_id WHERE')}
+       AND ${inApps}`,
+      [...params, ...appIds],
+    );
+    const items = rows
+      .map((r) => ({
+        app: r.app,
+        appId: Number(r.app_id),
+        revisionId: Number(r.revision_id),
+        revision: r.digest,
+        seq: Number(r.seq),
+        package: { ecosystem: r.ecosystem, name: r.name, version: r.version },
+      }))
+      .sort((a, b) => codePointOrder(a.app, b.app) || codePointOrder(a.package.version, b.package.version));
+    const findings = await this.currentFindingsWhere(
+      `f.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED}${versionWhere}) AND ${inApps}`,
+      [...params, ...appIds],
+    );
+    return { total, items, findings };
+  }
+
+  async historyPage(appId: number, page: PageRequest): Promise<Page<HistoryEntry>> {
+    const total = await this.count(`SELECT COUNT(*) AS n FROM history WHERE app_id = ?`, [appId]);
+    const rows = await this.sql.query<{ at: string; action: HistoryAction; revision_id: number; previous_revision_id: number | null; by: string }>(
+      `SELECT at, action, revision_id, previous_revision_id, by FROM history WHERE app_id = ? ORDER BY id LIMIT ? OFFSET ?`,
+      [appId, page.limit, page.offset],
+    );
+    const wanted = [...new Set(rows.flatMap((r) => [Number(r.revision_id), ...(r.previous_revision_id === null ? [] : [Number(r.previous_revision_id)])]))];
+    const byId = new Map<number, RevisionRecord>();
+    for (const batch of chunks(wanted, ROWS_PER_INSERT)) {
+      const found = await this.sql.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM revisions WHERE id IN (${batch.map(() => '?').join(', ')})`, batch);
+      for (const r of found) byId.set(Number(r.id), revisionOf(r));
+    }
+    return {
+      total,
+      items: rows.map((r) => ({
+        at: r.at,
+        action: r.action,
+        revision: byId.get(Number(r.revision_id)) as RevisionRecord,
+        previousRevision: r.previous_revision_id === null ? null : (byId.get(Number(r.previous_revision_id)) ?? null),
+        by: r.by,
+      })),
+    };
+  }
+
+  async eventsAfter(afterId: number, limit: number): Promise<FleetEventRecord[]> {
+    const rows = await this.sql.query<{ id: number; type: string; body: string; at: string }>(`SELECT id, type, body, at FROM events WHERE id > ? ORDER BY id LIMIT ?`, [afterId, limit]);
+    return rows.map((r) => ({ id: Number(r.id), type: r.type, body: r.body, at: r.at }));
+  }
+
+  async lastEventId(): Promise<number> {
+    return this.count(`SELECT COALESCE(MAX(id), 0) AS n FROM events`, []);
+  }
+
+  private async count(sql: string, params: readonly SqlValue[]): Promise<number> {
+    return Number((await this.sql.query<{ n: number | string }>(sql, params))[0]?.n ?? 0);
+  }
+}
+
+interface TokenRow {
+  id: number;
+  name: string;
+  hash: string;
+  read_only: number;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+const TOKEN_COLUMNS = 'id, name, hash, read_only, created_at, revoked_at';
+
+function tokenOf(r: TokenRow): TokenRecord {
+  return { id: Number(r.id), name: r.name, hash: r.hash, readOnly: Number(r.read_only) === 1, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
+
+/** ORDER BY in code-point order: SQLite's BINARY already is; PostgreSQL's default collation is not. */
+const byteOrder = (dialect: Dialect): string => (dialect === 'postgres' ? ' COLLATE "C"' : '');
+
+/** Findings (f) about an advisory with `id` as its id or one of its aliases: see currentFindingsWithId. */
+function findingWithId(id: string): { where: string; params: SqlValue[] } {
+  // group_key holds every id, space-separated: a whole-word LIKE, its wildcards escaped; ids compare
+  // regardless of case on both stores (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
+  const pattern = `% ${id.replace(/[\\%_]/g, (c) => `\\${c}`)} %`;
+  return { where: `UPPER(f.advisory_id) = UPPER(?) OR UPPER(' ' || f.group_key || ' ') LIKE UPPER(?) ESCAPE '\\'`, params: [id, pattern] };
 }
 
 interface DeliveryRow {

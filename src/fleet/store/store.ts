@@ -210,12 +210,41 @@ export interface FleetStore {
   /** Every delivery of every event, for `fleet` diagnostics and tests. */
   deliveries(): Promise<(OutboxDelivery & { deliveredAt: string | null; lastError: string | null })[]>;
 
+  // The fleet server (server-api): API tokens, lists a page at a time, the event feed.
+
+  /** Stores a token's hash; null when a live (unrevoked) token already has this name. */
+  addToken(token: { name: string; hash: string; readOnly: boolean; at: string }): Promise<TokenRecord | null>;
+  /** The live token with this hash, or null (unknown or revoked). */
+  tokenByHash(hash: string): Promise<TokenRecord | null>;
+  /** Revokes the live token of this name; false when there is none. */
+  revokeToken(name: string, at: string): Promise<boolean>;
+  /** Every token, revoked ones included, oldest first. */
+  tokens(): Promise<TokenRecord[]>;
+  /** A page of the applications that have a current revision, in code-point order of name, filtered in the database. */
+  appsPage(filter: AppsFilter, page: PageRequest): Promise<Page<{ app: AppRecord; revision: RevisionRecord }>>;
+  /** The findings of each of these revisions (one query). */
+  findingsOfRevisions(revisionIds: readonly number[]): Promise<Map<number, Finding[]>>;
+  /** currentFindingsWithId, a page of applications at a time (total: how many applications in all). */
+  currentFindingsWithIdPage(id: string, page: PageRequest): Promise<Page<CurrentFinding>>;
+  /**
+   * currentRevisionsWithPackage (in `ecosystem` and at `version` only when given) and currentFindingsOnPackage, a page
+   * of applications at a time (total: how many applications in all).
+   */
+  packageUsePage(
+    query: { ecosystem: Ecosystem | null; name: string; version: string | null },
+    page: PageRequest,
+  ): Promise<Page<CurrentRevisionRef & { package: PackageKey }> & { findings: CurrentFinding[] }>;
+  /** An application's history, oldest first, a page at a time. */
+  historyPage(appId: number, page: PageRequest): Promise<Page<HistoryEntry>>;
+  /** Recorded events with an id above `afterId`, oldest first, at most `limit`. */
+  eventsAfter(afterId: number, limit: number): Promise<FleetEventRecord[]>;
+  /** The newest event's id (0 when none). */
+  lastEventId(): Promise<number>;
+
   // Pages of the fleet (the dashboard): paginated and counted in the database, never loaded whole.
 
   /** One page of current applications with their open findings counted by level (before triage), and how many match in all. */
   fleetPage(query: FleetPageQuery): Promise<{ total: number; rows: FleetPageRow[] }>;
-  /** The stored findings of these revisions, by revision id. */
-  findingsOfRevisions(revisionIds: number[]): Promise<Map<number, Finding[]>>;
   /** The stored findings of these revisions whose advisory id is one of these, by revision id. */
   findingsWithIds(revisionIds: number[], advisoryIds: string[]): Promise<Map<number, Finding[]>>;
   /** Open findings (not ignored by policy; before triage) of every current revision, counted by level. */
@@ -224,12 +253,56 @@ export interface FleetStore {
   findingsTimeline(appId: number | null): Promise<TimelineEntry[]>;
 }
 
-/** A finding's level: the policy's level of a vulnerability; the informational kinds have none. */
-export type FindingLevel = SeverityLevel | 'informational';
-export const FINDING_LEVELS: readonly FindingLevel[] = ['critical', 'high', 'medium', 'low', 'none', 'informational'];
+
+/** An API token as stored: its SHA-256, never the token. */
+export interface TokenRecord {
+  id: number;
+  name: string;
+  /** `sha256:` + hex of the token. */
+  hash: string;
+  readOnly: boolean;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** A finding's state as evaluated (the policy's ignores; triage decisions are applied later). */
+export type FindingStateFilter = 'failing' | 'warning' | 'ignored';
+
+/** Which applications a list holds: those with a current finding matching every field given. */
+export interface AppsFilter {
+  state?: FindingStateFilter;
+  /** At least this severity. */
+  severity?: SeverityLevel;
+  /** Applications whose name contains this text (any letter case). */
+  search?: string;
+}
+
+export interface PageRequest {
+  limit: number;
+  offset: number;
+}
+
+/** One page of a list, and how many items the whole list has. */
+export interface Page<T> {
+  total: number;
+  items: T[];
+}
+
+export interface FleetEventRecord {
+  id: number;
+  type: string;
+  /** The event's JSON body, as webhooks get it. */
+  body: string;
+  at: string;
+}
+
+
+/** A finding's level: its advisory's severity (`unscored` without one); the informational kinds are `informational`. */
+export type FindingLevel = SeverityLevel | 'unscored' | 'informational';
+export const FINDING_LEVELS: readonly FindingLevel[] = ['critical', 'high', 'medium', 'low', 'none', 'unscored', 'informational'];
 
 export function findingLevel(f: Finding): FindingLevel {
-  return f.policyLevel ?? 'informational';
+  return f.advisory.kind !== 'vulnerability' ? 'informational' : (f.advisory.severity?.level ?? 'unscored');
 }
 
 export type LevelCounts = Record<FindingLevel, number>;

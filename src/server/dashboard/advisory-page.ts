@@ -1,6 +1,7 @@
 import type { Advisory } from '../../core/advisory.js';
+import { StowageError } from '../../core/errors.js';
 import type { Ecosystem } from '../../core/package.js';
-import { affectedApps, type AffectedApp } from '../../fleet/affected.js';
+import { affectedAppsPage, type AffectedApp } from '../../fleet/affected.js';
 import type { FleetStore } from '../../fleet/store/store.js';
 import type { TriageNote } from '../../fleet/triage.js';
 import { findingState, fixText, levelBadge, noteFor, packageLink, triaged } from './findings-view.js';
@@ -21,10 +22,13 @@ export interface AffectedPageData {
   apps: (AffectedApp & { triage: TriageNote[] })[];
 }
 
-async function pageOf(store: FleetStore, all: AffectedApp[], pageNumber: number, now: Date): Promise<AffectedPageData> {
-  const slice = all.slice((pageNumber - 1) * AFFECTED_PAGE_SIZE, pageNumber * AFFECTED_PAGE_SIZE);
-  const applied = await triaged(store, slice, now);
-  return { total: all.length, page: pageNumber, apps: slice.map((a, i) => ({ ...a, findings: applied[i]?.findings ?? a.findings, triage: applied[i]?.triage ?? [] })) };
+/** One page of affected applications, paged in the store, with the fleet's triage applied to their findings. */
+async function pageOf(store: FleetStore, query: Parameters<typeof affectedAppsPage>[1], ecosystem: Ecosystem | null, pageNumber: number, now: Date): Promise<AffectedPageData> {
+  const { total, items } = await affectedAppsPage(store, query, { limit: AFFECTED_PAGE_SIZE, offset: (pageNumber - 1) * AFFECTED_PAGE_SIZE }, ecosystem).catch((e: Error) => {
+    throw e instanceof StowageError ? new BadRequest(e.message, 404) : e;
+  });
+  const applied = await triaged(store, items, now);
+  return { total, page: pageNumber, apps: items.map((a, i) => ({ ...a, findings: applied[i]?.findings ?? a.findings, triage: applied[i]?.triage ?? [] })) };
 }
 
 export interface AdvisoryPageData extends AffectedPageData {
@@ -34,28 +38,19 @@ export interface AdvisoryPageData extends AffectedPageData {
 }
 
 export async function advisoryPageData(store: FleetStore, id: string, pageNumber: number, now: Date): Promise<AdvisoryPageData> {
-  const all = await affectedApps(store, { kind: 'advisory', id }).catch((e: Error) => {
-    throw new BadRequest(e.message, 404);
-  });
-  const advisory = all[0]?.findings[0]?.advisory ?? null;
-  return { id, advisory, ...(await pageOf(store, all, pageNumber, now)) };
+  const data = await pageOf(store, { kind: 'advisory', id }, null, pageNumber, now);
+  return { id, advisory: data.apps[0]?.findings[0]?.advisory ?? null, ...data };
 }
 
 export interface PackagePageData extends AffectedPageData {
   ecosystem: Ecosystem;
   name: string;
-  /** Version -> how many applications lock it (on this page's query, all pages). */
-  versions: [string, number][];
 }
 
 export async function packagePageData(store: FleetStore, ecosystem: Ecosystem, name: string, pageNumber: number, now: Date): Promise<PackagePageData> {
-  const all = (await affectedApps(store, { kind: 'package', name, version: null }))
-    .map((a) => ({ ...a, packages: a.packages.filter((p) => p.ecosystem === ecosystem), findings: a.findings.filter((f) => f.package.ecosystem === ecosystem) }))
-    .filter((a) => a.packages.length > 0);
-  if (all.length === 0) throw new BadRequest(`no application of the fleet locks the ${ecosystem} package ${JSON.stringify(name)}`, 404);
-  const versions = new Map<string, number>();
-  for (const a of all) for (const v of new Set(a.packages.map((p) => p.version))) versions.set(v, (versions.get(v) ?? 0) + 1);
-  return { ecosystem, name: all[0]?.packages[0]?.name ?? name, versions: [...versions].sort((a, b) => b[1] - a[1]), ...(await pageOf(store, all, pageNumber, now)) };
+  const data = await pageOf(store, { kind: 'package', name, version: null }, ecosystem, pageNumber, now);
+  if (data.total === 0) throw new BadRequest(`no application of the fleet locks the ${ecosystem} package ${JSON.stringify(name)}`, 404);
+  return { ecosystem, name: data.apps[0]?.packages[0]?.name ?? name, ...data };
 }
 
 /** Only web addresses become links; anything else in an advisory stays text. */
@@ -92,13 +87,10 @@ export function renderAdvisoryPage(data: AdvisoryPageData, viewer: Viewer): Safe
 }
 
 export function renderPackagePage(data: PackagePageData, viewer: Viewer): SafeHtml {
-  const versions = html`<table class="versions"><caption>Versions locked</caption><thead><tr><th scope="col">Version</th><th scope="col" class="num">Applications</th></tr></thead><tbody>${data.versions.map(
-    ([v, n]) => html`<tr><td>${v}</td><td class="num">${n}</td></tr>`,
-  )}</tbody></table>`;
   const base = `/packages/${encodeURIComponent(data.ecosystem)}/${encodeURIComponent(data.name)}`;
   return page(
     `${data.name} (${data.ecosystem})`,
     viewer,
-    html`<p class="crumbs"><a href="/">Fleet</a> ›</p><h1>${data.name} <small>${data.ecosystem}</small></h1>${versions}<h2>Applications locking it: ${data.total}</h2>${affectedTable(data, true)}${pager(base, data)}`,
+    html`<p class="crumbs"><a href="/">Fleet</a> ›</p><h1>${data.name} <small>${data.ecosystem}</small></h1><h2>Applications locking it: ${data.total}</h2>${affectedTable(data, true)}${pager(base, data)}`,
   );
 }

@@ -30,6 +30,7 @@ export const LEVEL_LABELS: Record<keyof LevelCounts, string> = {
   medium: 'Medium',
   low: 'Low',
   none: 'None',
+  unscored: 'Unscored',
   informational: 'Informational',
 };
 

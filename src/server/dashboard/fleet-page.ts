@@ -121,7 +121,7 @@ export function fleetHref(view: FleetView, change: Partial<FleetView>): string {
   return text === '' ? '/' : `/?${text}`;
 }
 
-const SHOWN_LEVELS: FindingLevel[] = ['critical', 'high', 'medium', 'low', 'informational'];
+const SHOWN_LEVELS: FindingLevel[] = ['critical', 'high', 'medium', 'low', 'unscored', 'informational'];
 
 function sortHeader(view: FleetView, sort: FleetPageSort, label: string): SafeHtml {
   const active = view.sort === sort;

@@ -1,12 +1,12 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { csrf } from 'hono/csrf';
 import { StowageError } from '../../core/errors.js';
 import { ECOSYSTEMS, type Ecosystem } from '../../core/package.js';
 import { loadVersionScheme } from '../../ecosystems/formats.js';
 import type { FleetStore } from '../../fleet/store/store.js';
 import { recordDecision } from '../../fleet/triage.js';
+import { verifyToken } from '../auth.js';
 import { advisoryPageData, packagePageData, renderAdvisoryPage, renderPackagePage } from './advisory-page.js';
 import { appPageData, renderAppPage } from './app-page.js';
 import { fleetPageData, parseFleetView, renderFleetPage } from './fleet-page.js';
@@ -20,27 +20,18 @@ import { STYLESHEET } from './stylesheet.js';
 /**
  * The dashboard's routes: server-rendered pages over the fleet's store, at addresses a person
  * can paste (`/`, `/apps/{name}`, `/advisories/{id}`, `/packages/{ecosystem}/{name}`), sign in
- * and out, and the triage form. No script anywhere: the Content-Security-Policy allows none.
+ * and out, and the triage form. Mounted by the server app (src/server/app.ts), which gives every
+ * response its Content-Security-Policy (no inline script or style: the pages have neither) and
+ * refuses cross-site form posts (Origin / Sec-Fetch-Site); each form also carries its session's
+ * own anti-forgery token, checked here.
  */
-
-/** Who a token is, as the server's token check answers. */
-export interface TokenIdentity {
-  name: string;
-  readOnly: boolean;
-}
 
 export interface DashboardOptions {
   store: FleetStore;
-  /** The server's token check (hashed tokens in the store); null for an unknown or revoked token. */
-  verifyToken(token: string): Promise<TokenIdentity | null>;
   /** Pages readable without signing in (`fleet serve --public-read`); changes still need a session. */
   publicRead: boolean;
-  now?: () => Date;
+  now: () => Date;
 }
-
-/** No script, no inline style, nothing from elsewhere; forms post only here; never framed. */
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /** Forms are a few fields: anything larger is refused before it is read. */
 const FORM_LIMIT_BYTES = 64 * 1024;
@@ -55,22 +46,12 @@ function localPath(next: unknown): string {
 }
 
 export function dashboardRoutes(options: DashboardOptions): Hono {
-  const { store } = options;
-  const now = options.now ?? (() => new Date());
+  const { store, now } = options;
   const sessions = new SessionStore();
   const app = new Hono();
 
-  app.use('*', async (c, next) => {
-    await next();
-    c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('Referrer-Policy', 'same-origin');
-    c.header('X-Frame-Options', 'DENY');
-    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
-  });
-  // Cross-site form posts are refused before anything else (Origin / Sec-Fetch-Site), then each form's own token is checked.
-  app.use('*', csrf());
-  app.use('*', bodyLimit({ maxSize: FORM_LIMIT_BYTES, onError: (c) => c.text('form too large', 413) }));
+  // Only on the dashboard's own forms: this app is mounted at '/', and a '*' middleware would reach the API too.
+  const formLimit = bodyLimit({ maxSize: FORM_LIMIT_BYTES, onError: (c) => respond(c, 413, renderErrorPage(413, 'the form is too large')) });
 
   app.onError((err, c) => {
     if (err instanceof BadRequest) return respond(c, err.status, renderErrorPage(err.status, err.message));
@@ -84,7 +65,7 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
   async function sessionOf(c: Context): Promise<{ session: Session; viewer: Viewer } | null> {
     const session = sessions.get(getCookie(c, SESSION_COOKIE), now().getTime());
     if (session === null) return null;
-    const identity = await options.verifyToken(session.token);
+    const identity = await verifyToken(store, session.token);
     if (identity === null) {
       sessions.close(session.id);
       return null;
@@ -116,11 +97,11 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
 
   app.get('/sign-in', (c) => respond(c, 200, renderSignInPage(localPath(c.req.query('next')), null)));
 
-  app.post('/sign-in', async (c) => {
+  app.post('/sign-in', formLimit, async (c) => {
     const form = await c.req.parseBody();
     const next = localPath(form.next);
     const token = typeof form.token === 'string' ? form.token.trim() : '';
-    const identity = token === '' ? null : await options.verifyToken(token);
+    const identity = token === '' ? null : await verifyToken(store, token);
     if (identity === null) return respond(c, 401, renderSignInPage(next, 'That token is not valid (unknown or revoked).'));
     const session = sessions.open(token, now().getTime());
     setCookie(c, SESSION_COOKIE, session.id, {
@@ -133,7 +114,7 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
     return c.redirect(next, 303);
   });
 
-  app.post('/sign-out', async (c) => {
+  app.post('/sign-out', formLimit, async (c) => {
     const { session } = await writer(c, await c.req.parseBody());
     sessions.close(session.id);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
@@ -157,7 +138,7 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
     return respond(c, 200, renderAppPage(await appPageData(store, c.req.param('name'), diff, now()), viewer, notice));
   });
 
-  app.post('/apps/:name/triage', async (c) => {
+  app.post('/apps/:name/triage', formLimit, async (c) => {
     const form = await c.req.parseBody();
     const { viewer } = await writer(c, form);
     if (!viewer.canWrite || viewer.name === null) throw new BadRequest('this token is read-only: it cannot record triage decisions', 403);

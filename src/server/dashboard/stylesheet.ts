@@ -4,7 +4,7 @@
  */
 export const STYLESHEET = `
 :root { --fg: #1d232b; --muted: #5b6573; --line: #d9dee5; --bg: #f7f8fa; --accent: #1f5fbf;
-  --critical: #8e1b1b; --high: #d0461f; --medium: #d9951a; --low: #4b8bd6; --none: #8a94a3; --info: #7c6fb0; }
+  --critical: #8e1b1b; --high: #d0461f; --medium: #d9951a; --low: #4b8bd6; --none: #8a94a3; --unscored: #6b5d4f; --info: #7c6fb0; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
 header { display: flex; gap: 1.5rem; align-items: center; padding: .6rem 1.5rem; background: #14202e; color: #fff; }
@@ -21,11 +21,11 @@ th, td { padding: .35rem .55rem; border-bottom: 1px solid var(--line); text-alig
 thead th { background: #eef1f5; font-weight: 600; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; } td.zero { color: #b5bcc6; }
 td.level-critical { color: var(--critical); font-weight: 700; } td.level-high { color: var(--high); font-weight: 700; }
-td.level-medium { color: #9a6700; font-weight: 600; } td.level-low { color: var(--low); } td.level-informational { color: var(--info); }
+td.level-medium { color: #9a6700; font-weight: 600; } td.level-low { color: var(--low); } td.level-unscored { color: var(--unscored); font-weight: 600; } td.level-informational { color: var(--info); }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: .92em; }
 .badge { display: inline-block; padding: .05rem .45rem; border-radius: .6rem; color: #fff; font-size: .8rem; font-weight: 600; }
 .badge.level-critical { background: var(--critical); } .badge.level-high { background: var(--high); } .badge.level-medium { background: var(--medium); }
-.badge.level-low { background: var(--low); } .badge.level-none { background: var(--none); } .badge.level-informational { background: var(--info); }
+.badge.level-low { background: var(--low); } .badge.level-none { background: var(--none); } .badge.level-unscored { background: var(--unscored); } .badge.level-informational { background: var(--info); }
 .state.failing { color: var(--critical); font-weight: 700; } .state.ignored { color: #2e7d32; } .state.warning { color: #9a6700; }
 .triage-state { font-weight: 600; }
 ul.paths { margin: 0; padding-left: 1rem; font-size: .85rem; color: var(--muted); }
@@ -46,7 +46,7 @@ svg .grid { stroke: #e3e7ec; } svg .axis { fill: var(--muted); font-size: 11px; 
 svg .area { fill: rgba(208, 70, 31, .25); stroke: var(--high); stroke-width: 1.5; }
 svg .open { fill: var(--high); } svg .closed { fill: #9fb7d6; }
 svg .level-critical { fill: var(--critical); } svg .level-high { fill: var(--high); } svg .level-medium { fill: var(--medium); }
-svg .level-low { fill: var(--low); } svg .level-none { fill: var(--none); } svg .level-informational { fill: var(--info); }
+svg .level-low { fill: var(--low); } svg .level-none { fill: var(--none); } svg .level-unscored { fill: var(--unscored); } svg .level-informational { fill: var(--info); }
 .description { white-space: pre-wrap; background: #fff; border: 1px solid var(--line); padding: .8rem; max-width: 60rem; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
 .lead { font-size: 1.1rem; }

@@ -1,0 +1,138 @@
+import { statSync } from 'node:fs';
+import { basename, dirname, relative, resolve } from 'node:path';
+import { paint, plural, styleFor, type HumanStyle } from '../../audit/report/human.js';
+import { findPolicyFile, readPolicyText } from '../../audit/policy.js';
+import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../../core/errors.js';
+import { jsonForTerminal, terminalText as t } from '../../core/terminal-text.js';
+import { appNameFor, appNameProblem } from '../../fleet/add.js';
+import { POLICY_DOCUMENT } from '../../fleet/evaluate.js';
+import { readApplication } from '../../inputs/application.js';
+import { readTokenFile } from '../../server/auth.js';
+import { ENTRY_FIELD } from '../../server/upload.js';
+import { stdoutStream, writeStdout } from '../output.js';
+
+/**
+ * `stowage fleet push`: a CI step that records a build in a fleet server and gates it. The
+ * application's documents are read here exactly as `fleet add` reads them (so the revision's
+ * digest is the same either way), uploaded to POST /api/v1/apps/{name}/revisions, and the
+ * findings the server answers with are printed; the exit code is the audit's.
+ */
+
+export interface FleetPushOptions {
+  server: string;
+  tokenFile?: string;
+  name?: string;
+  format: 'human' | 'json';
+}
+
+export const TOKEN_ENV = 'STOWAGE_TOKEN';
+
+interface PushedFinding {
+  target: string;
+  advisory: { id: string; kind: string; title: string | null; severity: { level: string } | null };
+  package: { name: string; version: string };
+  paths: string[][];
+  fixedVersions: unknown;
+  ignored: { reason: string } | null;
+  failsPolicy: boolean;
+}
+
+interface PushAnswer {
+  apps: { name: string; change: string; revision: string; seq: number; findings: PushedFinding[] }[];
+}
+
+function token(opts: FleetPushOptions): string {
+  if (opts.tokenFile !== undefined) return readTokenFile(opts.tokenFile);
+  const fromEnv = process.env[TOKEN_ENV]?.trim();
+  if (fromEnv) return fromEnv;
+  throw new StowageError(`no token: give --token-file FILE or set ${TOKEN_ENV} (stowage fleet token create NAME on the server's store)`);
+}
+
+function apiUrl(server: string, name: string): URL {
+  let base: URL;
+  try {
+    base = new URL(server);
+  } catch {
+    throw new StowageError(`--server ${JSON.stringify(server)}: not a URL (http://HOST:PORT/)`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new StowageError(`--server ${JSON.stringify(server)}: expected http:// or https://`);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return new URL(`api/v1/apps/${encodeURIComponent(name)}/revisions`, base);
+}
+
+/** The application's documents as `fleet add PATH` keeps them, and what the server should read among them. */
+async function applicationDocuments(path: string): Promise<{ form: FormData; entry: string }> {
+  const full = resolve(path);
+  const isDirectory = statSync(full, { throwIfNoEntry: false })?.isDirectory() === true;
+  const base = isDirectory ? full : dirname(full);
+  const form = new FormData();
+  const names = new Set<string>();
+  const add = (name: string, content: string | Buffer): void => {
+    if (names.has(name)) return;
+    names.add(name);
+    form.append('document', new Blob([typeof content === 'string' ? Buffer.from(content, 'utf8') : content]), name);
+  };
+  await readApplication([path], { allowUnidentified: false, allowPartial: false, record: (p, content) => add(relative(base, resolve(p)), content) });
+  const policyFile = findPolicyFile(undefined, path);
+  const policy = policyFile === null ? null : readPolicyText(policyFile);
+  if (policy !== null) add(POLICY_DOCUMENT, policy);
+  const entry = isDirectory ? '.' : basename(full);
+  form.append(ENTRY_FIELD, entry);
+  return { form, entry };
+}
+
+function renderPush(answer: PushAnswer, style: HumanStyle): string {
+  const out: string[] = [];
+  let failing = 0;
+  for (const app of answer.apps) {
+    out.push(`${app.change}: ${paint(style, 'cyan', t(app.name))} ${app.revision.slice(0, 19)} (revision ${app.seq}), ${plural(app.findings.length, 'finding')}`);
+    for (const f of app.findings) {
+      if (f.failsPolicy) failing++;
+      const label = f.ignored ? paint(style, 'dim', 'ignored') : f.failsPolicy ? paint(style, 'red', 'error') : paint(style, 'yellow', 'warning');
+      const severity = f.advisory.severity ? ` ${f.advisory.severity.level}` : '';
+      out.push(`${label}: ${paint(style, 'bold', t(f.advisory.id))} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind}${severity})${f.advisory.title ? `: ${t(f.advisory.title)}` : ''}`);
+      for (const p of f.paths) out.push(`  path: ${p.map(t).join(' → ')}`);
+      if (f.ignored) out.push(`  accepted: ${t(f.ignored.reason)}`);
+    }
+  }
+  out.push(
+    failing > 0
+      ? paint(style, 'red', `result: FAIL, ${plural(failing, 'finding')} ${failing === 1 ? 'fails' : 'fail'} the policy`)
+      : paint(style, 'green', 'result: ok, nothing fails the policy'),
+  );
+  return out.join('\n') + '\n';
+}
+
+export async function fleetPush(path: string, opts: FleetPushOptions): Promise<number> {
+  const name = opts.name ?? appNameFor(path);
+  const problem = appNameProblem(name);
+  if (problem !== null) throw new StowageError(`${opts.name !== undefined ? '--name' : path}: ${problem}${opts.name === undefined ? '; name it with --name' : ''}`);
+  const url = apiUrl(opts.server, name);
+  const bearer = token(opts);
+  const { form } = await applicationDocuments(path);
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${bearer}` }, body: form, redirect: 'error', signal: AbortSignal.timeout(10 * 60_000) });
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    throw new StowageError(`cannot reach the fleet server: ${errorMessage(cause ?? err)}`, url.origin);
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    let message = `HTTP ${response.status}`;
+    try {
+      message = (JSON.parse(text) as { error?: string }).error ?? message;
+    } catch {
+      // not JSON: the status says enough
+    }
+    throw new StowageError(`the fleet server refused the push (${response.status}): ${message}`, url.origin);
+  }
+  let answer: PushAnswer;
+  try {
+    answer = JSON.parse(text) as PushAnswer;
+  } catch {
+    throw new StowageError('the fleet server answered with something other than JSON', url.origin);
+  }
+  writeStdout(opts.format === 'json' ? jsonForTerminal(JSON.stringify(answer, null, 2) + '\n') : renderPush(answer, styleFor(stdoutStream())));
+  return answer.apps.some((a) => a.findings.some((f) => f.failsPolicy)) ? EXIT_FINDINGS : EXIT_OK;
+}

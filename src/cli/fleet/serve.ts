@@ -1,0 +1,115 @@
+import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { isIP } from 'node:net';
+import { cacheDir } from '../../core/cache-dir.js';
+import { EXIT_OK, StowageError, systemErrorReason } from '../../core/errors.js';
+import { terminalText as t } from '../../core/terminal-text.js';
+import { requireSettings } from '../../fleet/lookup.js';
+import { openFleetStore } from '../../fleet/store/open-store.js';
+import { createServerApp, DEFAULT_LIMITS, type ServerDeps } from '../../server/app.js';
+import { readTokenFile, SEEDED_TOKEN_NAME, seedToken } from '../../server/auth.js';
+import { EventFeed } from '../../server/event-feed.js';
+import { FleetDatabases } from '../../server/fleet-databases.js';
+import { syncNow } from '../../server/sync-now.js';
+import { fetchPolicyOf } from '../audit-options.js';
+import { warn, writeStdout } from '../output.js';
+import type { FleetDatabaseOptions } from './index.js';
+
+export interface FleetServeOptions extends FleetDatabaseOptions {
+  listen: string;
+  tokenFile?: string;
+  publicRead?: boolean;
+  syncEvery?: string;
+}
+
+/** `HOST:PORT`, `[IPv6]:PORT` or `PORT` (on 127.0.0.1); port 0 picks a free one. */
+export function parseListen(given: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(given) ?? /^()()(\d{1,5})$/.exec(given);
+  const host = m?.[1] || m?.[2] || '127.0.0.1';
+  const port = Number(m?.[3]);
+  if (m === null || port > 65535 || (host !== 'localhost' && isIP(host) === 0)) {
+    throw new StowageError(`--listen ${JSON.stringify(given)}: expected HOST:PORT with an IP address (127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080) or PORT`);
+  }
+  return { host, port };
+}
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `15m`, `2h`, `1d`: at least a second, at most 24 days (what a timer holds). */
+export function parseInterval(given: string): number {
+  const m = /^(\d{1,6})([smhd])$/.exec(given);
+  const ms = m ? Number(m[1]) * (UNITS[m[2] as string] as number) : NaN;
+  if (!(ms >= 1000 && ms <= 2_073_600_000)) throw new StowageError(`--sync-every ${JSON.stringify(given)}: expected a duration such as 90s, 15m, 2h or 1d (at most 24d)`);
+  return ms;
+}
+
+function listen(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (server.listening) return resolve();
+    server.once('listening', () => resolve());
+    server.once('error', reject);
+  });
+}
+
+function closed(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Keep-alive connections and event streams would hold the close open: end them.
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2000).unref();
+  });
+}
+
+export async function fleetServe(opts: FleetServeOptions): Promise<number> {
+  const { host, port } = parseListen(opts.listen);
+  const every = opts.syncEvery !== undefined ? parseInterval(opts.syncEvery) : null;
+  const seed = opts.tokenFile !== undefined ? readTokenFile(opts.tokenFile) : null;
+  const store = await openFleetStore(opts.store);
+  const events = new EventFeed(store);
+  const databases = new FleetDatabases(store, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) });
+  let timer: NodeJS.Timeout | null = null;
+  let server: Server | null = null;
+  try {
+    await requireSettings(store);
+    if (seed !== null && (await seedToken(store, seed, new Date()))) writeStdout(`stored the token of ${t(opts.tokenFile ?? '')} as "${SEEDED_TOKEN_NAME}"\n`);
+    if ((await store.tokens()).every((k) => k.revokedAt !== null)) warn('the fleet has no token yet: every write will be refused (stowage fleet token create NAME)');
+    const deps: ServerDeps = { store, publicRead: opts.publicRead === true, databases, events, limits: DEFAULT_LIMITS, now: () => new Date() };
+    const app = createServerApp(deps);
+    server = serve({ fetch: app.fetch, hostname: host, port }) as Server;
+    try {
+      await listen(server);
+    } catch (err) {
+      throw new StowageError(`cannot listen on ${opts.listen}: ${systemErrorReason(err)}`);
+    }
+    const address = server.address();
+    const bound = typeof address === 'object' && address !== null ? address.port : port;
+    const shown = host.includes(':') ? `[${host}]` : host;
+    writeStdout(`stowage fleet server on http://${shown}:${bound}/ (API: /api/v1/, OpenAPI: /api/v1/openapi.json; Ctrl-C stops it)\n`);
+    if (every !== null) {
+      let running = false;
+      timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        syncNow(deps, 'scheduled sync')
+          .catch((err: unknown) => warn(`scheduled sync failed: ${err instanceof StowageError ? err.line : systemErrorReason(err)}`))
+          .finally(() => (running = false));
+      }, every);
+    }
+    await new Promise<void>((resolve) => {
+      // In place of the command line's exit-at-once handlers (main.ts): the server finishes the
+      // requests under way and closes the store; a second signal ends it at once.
+      process.removeAllListeners('SIGINT');
+      process.removeAllListeners('SIGTERM');
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    writeStdout('stopping: finishing the requests under way\n');
+    return EXIT_OK;
+  } finally {
+    if (timer !== null) clearInterval(timer);
+    events.close();
+    if (server !== null) await closed(server);
+    databases.close();
+    await store.close();
+  }
+}

@@ -1,0 +1,282 @@
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { streamSSE } from 'hono/streaming';
+import { SEVERITY_LEVELS, type SeverityLevel } from '../core/advisory.js';
+import { StowageError } from '../core/errors.js';
+import type { Ecosystem } from '../core/package.js';
+import { loadVersionScheme } from '../ecosystems/formats.js';
+import { addApplications, appNameProblem } from '../fleet/add.js';
+import { affectedAppsPage, parseAffectedQuery, type AffectedQuery } from '../fleet/affected.js';
+import { affectedBody } from '../fleet/affected-report.js';
+import { diffRevisions } from '../fleet/diff.js';
+import { currentRevision, requireApp, requireSettings, resolveRevision } from '../fleet/lookup.js';
+import { addBody, appsBody, diffBody, historyBody, type AppFindings } from '../fleet/report.js';
+import type { AppsFilter, FindingStateFilter, FleetStore } from '../fleet/store/store.js';
+import { applyTriage, recordDecision, triageEventBody } from '../fleet/triage.js';
+import { errorResponse, type ServerDeps, type ServerEnv } from './app.js';
+import { verifyToken, type TokenIdentity } from './auth.js';
+import { openApiDocument } from './openapi.js';
+import { pageJson, pageRequest } from './pagination.js';
+import { afterChange, syncNow } from './sync-now.js';
+import { ENTRY_FIELD, SBOM_DOCUMENT, uploadMessage, writeUpload, type UploadedDocument } from './upload.js';
+
+/**
+ * /api/v1: the command line's `--format json` answers over HTTP, built by the same functions
+ * (src/fleet/report.ts, affected-report.ts, sync-report.ts, triage.ts), lists paged in the store
+ * (pagination.ts). Errors: `{ "error": LINE }` with the command line's one line; 400 bad input,
+ * 401 no or unknown token, 403 read-only token writing, 404 unknown application, revision or
+ * advisory, 413 body over its limit (nothing stored).
+ */
+
+type Access = 'read' | 'write';
+
+const BEARER = /^Bearer ([^\s,]+)$/i;
+
+/** Bearer auth: every write, and reads unless the server was started with --public-read. */
+function requireToken(deps: ServerDeps, access: Access): MiddlewareHandler<ServerEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    let token: TokenIdentity | null = null;
+    if (header !== undefined) {
+      const given = BEARER.exec(header)?.[1];
+      token = given === undefined ? null : await verifyToken(deps.store, given);
+      if (token === null) {
+        return errorResponse(c, 401, 'the token is unknown, revoked or not a token (Authorization: Bearer TOKEN)', { 'www-authenticate': 'Bearer error="invalid_token"' });
+      }
+    }
+    if (token === null && (access === 'write' || !deps.publicRead)) {
+      return errorResponse(c, 401, `this request needs a token: Authorization: Bearer TOKEN (stowage fleet token create NAME${access === 'read' ? ' --read-only' : ''})`, {
+        'www-authenticate': 'Bearer',
+      });
+    }
+    if (access === 'write' && token?.readOnly) return errorResponse(c, 403, `token ${token.name} is read-only: it cannot change the fleet`);
+    c.set('token', token);
+    await next();
+  };
+}
+
+/** The writer's name, recorded in history and triage (`by`). */
+function writer(c: Context<ServerEnv>): string {
+  const token = c.get('token');
+  if (token === null) throw new Error('a write reached its handler without a token');
+  return token.name;
+}
+
+const tooLarge =
+  (limit: number) =>
+  (c: Context): Response =>
+    errorResponse(c, 413, `the request body is over the limit of ${limit} bytes; nothing was stored`);
+
+const STATES: readonly FindingStateFilter[] = ['failing', 'warning', 'ignored'];
+
+function appsFilter(query: Record<string, string>): AppsFilter {
+  const filter: AppsFilter = {};
+  if (query.state !== undefined) {
+    if (!STATES.includes(query.state as FindingStateFilter)) throw new StowageError(`?state=: expected one of ${STATES.join(', ')}`);
+    filter.state = query.state as FindingStateFilter;
+  }
+  if (query.severity !== undefined) {
+    if (!SEVERITY_LEVELS.includes(query.severity as SeverityLevel)) throw new StowageError(`?severity=: expected one of ${SEVERITY_LEVELS.join(', ')}`);
+    filter.severity = query.severity as SeverityLevel;
+  }
+  if (query.q !== undefined && query.q !== '') filter.search = query.q;
+  return filter;
+}
+
+/** The applications with the fleet's triage decisions applied, as `fleet status` shows them. */
+async function triaged(store: FleetStore, found: AppFindings[], now: Date): Promise<AppFindings[]> {
+  const applied = await applyTriage(store, found.map((a) => ({ appId: a.revision.appId, findings: a.findings })), now, loadVersionScheme);
+  return found.map((a, i) => ({ ...a, findings: applied[i]?.findings ?? a.findings, triage: applied[i]?.triage ?? [] }));
+}
+
+const ECOSYSTEMS: readonly Ecosystem[] = ['cargo', 'npm'];
+
+/** The documents of an upload (multipart file parts, or a CycloneDX SBOM as the body), and what to read among them. */
+async function uploadedDocuments(c: Context<ServerEnv>): Promise<{ documents: UploadedDocument[]; entry: string | null }> {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type === 'multipart/form-data') {
+    let form: FormData;
+    try {
+      form = await c.req.formData();
+    } catch {
+      throw new StowageError('the multipart body cannot be read');
+    }
+    const documents: UploadedDocument[] = [];
+    let entry: string | null = null;
+    for (const [field, value] of form.entries()) {
+      if (typeof value === 'string') {
+        if (field !== ENTRY_FIELD || entry !== null) throw new StowageError(`form field ${JSON.stringify(field)} is not a file: send each document as a file part`);
+        entry = value;
+        continue;
+      }
+      documents.push({ name: value.name, bytes: new Uint8Array(await value.arrayBuffer()) });
+    }
+    return { documents, entry };
+  }
+  if (type === 'application/json' || type === 'application/vnd.cyclonedx+json') {
+    return { documents: [{ name: SBOM_DOCUMENT, bytes: new Uint8Array(await c.req.arrayBuffer()) }], entry: null };
+  }
+  throw new StowageError('send lockfiles and manifests as multipart/form-data, or a CycloneDX SBOM as application/json');
+}
+
+/** A JSON object body of string fields, or one line saying what is wrong with it. */
+async function jsonFields(c: Context<ServerEnv>, allowed: readonly string[]): Promise<Record<string, string | undefined>> {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new StowageError('the request body is not JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new StowageError('the request body must be a JSON object');
+  const out: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (!allowed.includes(key)) throw new StowageError(`unknown field ${JSON.stringify(key)} (expected ${allowed.join(', ')})`);
+    if (value === null) continue;
+    if (typeof value !== 'string') throw new StowageError(`field ${JSON.stringify(key)} must be a string`);
+    out[key] = value;
+  }
+  return out;
+}
+
+const TRIAGE_FIELDS = ['id', 'state', 'reason', 'justification', 'expires', 'package'] as const;
+
+export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
+  const api = new Hono<ServerEnv>();
+  const { store } = deps;
+  const read = requireToken(deps, 'read');
+  const write = requireToken(deps, 'write');
+  const jsonLimit = bodyLimit({ maxSize: deps.limits.jsonBytes, onError: tooLarge(deps.limits.jsonBytes) });
+
+  api.get('/openapi.json', (c) => c.json(openApiDocument()));
+
+  api.get('/apps', read, async (c) => {
+    const query = c.req.query();
+    const filter = appsFilter(query);
+    const request = pageRequest(query);
+    await requireSettings(store);
+    const page = await store.appsPage(filter, request);
+    const findings = await store.findingsOfRevisions(page.items.map((i) => i.revision.id));
+    const apps = await triaged(store, page.items.map((i) => ({ name: i.app.name, revision: i.revision, findings: findings.get(i.revision.id) ?? [] })), deps.now());
+    return c.json({ ...appsBody(apps), page: pageJson(request, page) });
+  });
+
+  api.get('/apps/:name', read, async (c) => {
+    const app = await requireApp(store, c.req.param('name'));
+    const given = c.req.query('revision');
+    const revision = given !== undefined ? await resolveRevision(store, app, given) : await currentRevision(store, app);
+    return c.json(appsBody(await triaged(store, [{ name: app.name, revision, findings: await store.findings(revision.id) }], deps.now())));
+  });
+
+  api.get('/apps/:name/history', read, async (c) => {
+    const request = pageRequest(c.req.query());
+    const app = await requireApp(store, c.req.param('name'));
+    const page = await store.historyPage(app.id, request);
+    return c.json({ ...historyBody(app.name, page.items), page: pageJson(request, page) });
+  });
+
+  api.get('/apps/:name/diff', read, async (c) => {
+    const app = await requireApp(store, c.req.param('name'));
+    const fromGiven = c.req.query('from');
+    if (fromGiven === undefined || fromGiven === '') throw new StowageError('?from=REVISION is required (sha256:HEX or at least 12 hex digits; ?to= defaults to the current revision)');
+    const toGiven = c.req.query('to');
+    const from = await resolveRevision(store, app, fromGiven);
+    const to = toGiven === undefined || toGiven === '' ? await currentRevision(store, app) : await resolveRevision(store, app, toGiven);
+    return c.json(diffBody(from.digest, to.digest, [await diffRevisions(store, app.name, from, to)]));
+  });
+
+  const affected = async (c: Context<ServerEnv>, query: AffectedQuery, ecosystem: Ecosystem | null): Promise<Response> => {
+    const request = pageRequest(c.req.query());
+    await requireSettings(store);
+    const page = await affectedAppsPage(store, query, request, ecosystem);
+    const applied = await applyTriage(store, page.items, deps.now(), loadVersionScheme);
+    return c.json({ ...affectedBody(query, page.items, applied), page: pageJson(request, page) });
+  };
+
+  api.get('/advisories/:id/affected', read, async (c) => {
+    const id = c.req.param('id');
+    const query = parseAffectedQuery(id);
+    if (query.kind !== 'advisory') throw new StowageError(`${JSON.stringify(id)} is not an advisory id (RUSTSEC-..., GHSA-..., CVE-...)`);
+    return affected(c, query, null);
+  });
+
+  // An npm scope's slash may come as it is (`/packages/npm/@types/node`) or encoded.
+  api.get('/packages/:ecosystem/:name{.+}', read, async (c) => {
+    const ecosystem = c.req.param('ecosystem') as Ecosystem;
+    if (!ECOSYSTEMS.includes(ecosystem)) throw new StowageError(`ecosystem ${JSON.stringify(ecosystem)}: expected one of ${ECOSYSTEMS.join(', ')}`);
+    const version = c.req.query('version');
+    return affected(c, { kind: 'package', name: c.req.param('name'), version: version === undefined || version === '' ? null : version }, ecosystem);
+  });
+
+  api.post('/apps/:name/revisions', write, bodyLimit({ maxSize: deps.limits.uploadBytes, onError: tooLarge(deps.limits.uploadBytes) }), async (c) => {
+    const name = c.req.param('name');
+    const problem = appNameProblem(name);
+    if (problem !== null) throw new StowageError(`application ${JSON.stringify(name)}: ${problem}`);
+    const { documents, entry } = await uploadedDocuments(c);
+    const upload = writeUpload(documents, entry);
+    try {
+      const now = deps.now();
+      const result = await deps.databases.use((databases, settings) =>
+        addApplications(store, [{ path: upload.path, name }], { settings, databases, now, by: writer(c), origin: 'push', relativePaths: true }),
+      );
+      const failure = result.failures[0];
+      if (failure !== undefined) return errorResponse(c, 400, uploadMessage(failure.message, upload));
+      const outcomes = result.outcomes.map((o) => ({ ...o, path: 'upload' }));
+      const applied = await applyTriage(store, outcomes.map((o) => ({ appId: o.revision.appId, findings: o.findings })), now, loadVersionScheme);
+      const shown = outcomes.map((o, i) => ({ ...o, findings: applied[i]?.findings ?? o.findings }));
+      afterChange(deps);
+      return c.json(addBody(shown, []), shown.some((o) => o.change !== 'unchanged') ? 201 : 200);
+    } finally {
+      upload.dispose();
+    }
+  });
+
+  api.post('/sync', write, jsonLimit, async (c) => c.json(await syncNow(deps, writer(c))));
+
+  const triage = async (c: Context<ServerEnv>, app: string | null): Promise<Response> => {
+    const fields = await jsonFields(c, TRIAGE_FIELDS);
+    if (fields.id === undefined || fields.id === '') throw new StowageError('field "id" is required: the advisory id (any alias)');
+    const outcome = await recordDecision(
+      store,
+      { app, id: fields.id, state: fields.state, reason: fields.reason, justification: fields.justification, expires: fields.expires, package: fields.package, by: writer(c), now: deps.now() },
+      loadVersionScheme,
+    );
+    afterChange(deps);
+    return c.json(triageEventBody(outcome), 201);
+  };
+  api.post('/apps/:name/triage', write, jsonLimit, (c) => triage(c, c.req.param('name')));
+  api.post('/triage', write, jsonLimit, (c) => triage(c, null));
+
+  api.get('/events', read, (c) => {
+    const resumeFrom = c.req.header('last-event-id');
+    return streamSSE(c, async (stream) => {
+      let sent = resumeFrom !== undefined && /^\d{1,15}$/.test(resumeFrom) ? Number(resumeFrom) : await deps.events.latest();
+      const pending: Promise<void>[] = [];
+      const send = (event: { id: number; type: string; body: string }): void => {
+        if (event.id <= sent) return;
+        sent = event.id;
+        pending.push(stream.writeSSE({ id: String(event.id), event: event.type, data: event.body }));
+      };
+      const unsubscribe = await deps.events.subscribe(send);
+      try {
+        for (const event of await deps.events.since(sent, 1000)) send(event);
+        await stream.write(': stowage fleet events\n\n');
+        await new Promise<void>((resolve) => {
+          const ping = setInterval(() => void stream.write(': ping\n\n').catch(() => undefined), 15_000);
+          stream.onAbort(() => {
+            clearInterval(ping);
+            resolve();
+          });
+          deps.events.onClose(() => {
+            clearInterval(ping);
+            resolve();
+          });
+        });
+      } finally {
+        unsubscribe();
+        await Promise.allSettled(pending);
+      }
+    });
+  });
+
+  return api;
+}

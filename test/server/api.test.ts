@@ -1,0 +1,450 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { ReportFinding } from '../support/audit-report.js';
+import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
+import type { FleetApps } from '../support/fleet-report.js';
+import { api, startServer, type TestServer } from '../support/fleet-server.js';
+import { advisoryDbCheckout, CARGO_CORPUS, runCli, tempDir } from '../support/shared.js';
+
+/**
+ * The fleet server's API over real HTTP on both stores: every answer is the command line's
+ * `--format json` for the same question (asked of the same store by `stowage fleet ...`), every
+ * JSON answer matches the OpenAPI document the server serves, and uploads go through `fleet add`.
+ */
+
+const cacheDir = tempDir('server-api-cache');
+const RUSTSEC = advisoryDbCheckout();
+const APPS = ['kanidm-2022-08-01', 'kanidm-2023-08-01', 'ripgrep-2023-09-01'];
+const appsDir = tempDir('server-api-apps');
+for (const name of APPS) copyFileSync(join(CARGO_CORPUS, `${name}.Cargo.lock`), join(appsDir, `${name}.Cargo.lock`));
+
+/** A directory holding one corpus lockfile as Cargo.lock (what a CI job has). */
+function checkout(corpusName: string): string {
+  const dir = tempDir('server-api-checkout');
+  copyFileSync(join(CARGO_CORPUS, `${corpusName}.Cargo.lock`), join(dir, 'Cargo.lock'));
+  copyFileSync(join(CARGO_CORPUS, `${corpusName}.Cargo.toml`), join(dir, 'Cargo.toml'));
+  return dir;
+}
+
+function lockfileForm(corpusName: string, fileName = 'Cargo.lock'): FormData {
+  const form = new FormData();
+  form.append('document', new Blob([readFileSync(join(CARGO_CORPUS, `${corpusName}.Cargo.lock`))]), fileName);
+  return form;
+}
+
+interface Page {
+  limit: number;
+  offset: number;
+  total: number;
+  next: number | null;
+}
+type AppsList = FleetApps & { page: Page };
+interface AffectedList {
+  query: unknown;
+  apps: { name: string; findings: ReportFinding[]; packages: { version: string }[] }[];
+  page: Page;
+}
+interface Pushed {
+  apps: { name: string; change: string; revision: string; seq: number; findings: ReportFinding[] }[];
+}
+interface History {
+  history: { by: string; revision: { id: string; origin: string } }[];
+  page: Page;
+}
+interface TriageAnswer {
+  decision: { scope: string; by: string; state: string };
+  apps: { name: string }[];
+}
+
+const skips = await storeSkips();
+
+function fleetCli(store: TestStore) {
+  return (...args: string[]) => runCli(['fleet', ...args, '--store', store.store], { cacheDir });
+}
+
+const json = <T>(text: string): T => JSON.parse(text) as T;
+const withoutPage = <T extends { page?: unknown }>(body: T): Omit<T, 'page'> => {
+  const { page: _page, ...rest } = body;
+  return rest;
+};
+
+async function withFleet(kind: (typeof STORE_KINDS)[number], work: (fleet: ReturnType<typeof fleetCli>, store: TestStore) => Promise<void>): Promise<void> {
+  const store = await freshStore(kind);
+  try {
+    const fleet = fleetCli(store);
+    assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
+    assert.equal(fleet('add', ...APPS.map((a) => join(appsDir, `${a}.Cargo.lock`))).status, 1);
+    assert.equal(fleet('sync').status, 1);
+    await work(fleet, store);
+  } finally {
+    await store.dispose();
+  }
+}
+
+for (const kind of STORE_KINDS) {
+  test(`every endpoint answers what the command line prints, paged in the store (${kind})`, { skip: skips[kind] }, async () => {
+    await withFleet(kind, async (fleet, store) => {
+      const status = json<FleetApps>(fleet('status', '--format', 'json').stdout);
+      const show = json<FleetApps>(fleet('show', 'kanidm-2023-08-01', '--format', 'json').stdout);
+      const history = json<History>(fleet('history', 'kanidm-2023-08-01', '--format', 'json').stdout);
+      const affected = json<AffectedList>(fleet('affected', 'RUSTSEC-2024-0421', '--format', 'json').stdout);
+      const byPackage = json<AffectedList>(fleet('affected', 'idna', '--format', 'json').stdout);
+      const unknown = fleet('affected', 'RUSTSEC-2099-0001');
+      const server: TestServer = await startServer(store.store, cacheDir);
+      try {
+        const token = await server.token('ci');
+
+        // The fleet, whole and a page at a time.
+        const all = await api<AppsList>(server, 'GET', '/apps', { token });
+        assert.equal(all.status, 200);
+        assert.deepEqual(all.body.apps, status.apps);
+        assert.deepEqual(all.body.page, { limit: 50, offset: 0, total: 3, next: null });
+        const first = await api<AppsList>(server, 'GET', '/apps?limit=2', { token });
+        assert.deepEqual(first.body.page, { limit: 2, offset: 0, total: 3, next: 2 });
+        const second = await api<AppsList>(server, 'GET', `/apps?limit=2&offset=${first.body.page.next}`, { token });
+        assert.deepEqual(second.body.page, { limit: 2, offset: 2, total: 3, next: null });
+        assert.deepEqual([...first.body.apps, ...second.body.apps], status.apps);
+
+        // Filters, against the command line's findings (no triage yet: as evaluated).
+        const severe = status.apps.filter((a) => a.findings.some((f) => ['high', 'critical'].includes(f.advisory.severity?.level ?? ''))).map((a) => a.name);
+        assert.ok(severe.length > 0 && severe.length < 3, `${severe.join(', ')}: a filter that keeps some`);
+        assert.deepEqual((await api<AppsList>(server, 'GET', '/apps?severity=high', { token })).body.apps.map((a) => a.name), severe);
+        const failing = status.apps.filter((a) => a.findings.some((f) => f.failsPolicy)).map((a) => a.name);
+        assert.deepEqual((await api<AppsList>(server, 'GET', '/apps?state=failing', { token })).body.apps.map((a) => a.name), failing);
+        const warned = status.apps.filter((a) => a.findings.some((f) => !f.failsPolicy && f.ignored === null)).map((a) => a.name);
+        assert.deepEqual((await api<AppsList>(server, 'GET', '/apps?state=warning', { token })).body.apps.map((a) => a.name), warned);
+        assert.deepEqual((await api<AppsList>(server, 'GET', '/apps?q=KANIDM', { token })).body.apps.map((a) => a.name), ['kanidm-2022-08-01', 'kanidm-2023-08-01']);
+        for (const bad of ['/apps?limit=0', '/apps?limit=501', '/apps?offset=-1', '/apps?state=open', '/apps?severity=urgent']) {
+          assert.equal((await api(server, 'GET', bad, { token })).status, 400, bad);
+        }
+
+        // One application, its history; an unknown one is the command line's line, as a 404.
+        assert.deepEqual((await api<FleetApps>(server, 'GET', '/apps/kanidm-2023-08-01', { token })).body, show);
+        const got = await api<History>(server, 'GET', '/apps/kanidm-2023-08-01/history', { token });
+        assert.deepEqual(withoutPage(got.body), history);
+        const missing = await api(server, 'GET', '/apps/nope', { token });
+        assert.equal(missing.status, 404);
+        assert.equal(`stowage: ${missing.body.error}\n`, fleet('show', 'nope').stderr);
+
+        // "Are we affected?", under the advisory's id and its CVE; who embeds idna.
+        const byId = await api<AffectedList>(server, 'GET', '/advisories/RUSTSEC-2024-0421/affected', { token });
+        assert.deepEqual(withoutPage(byId.body), affected);
+        assert.ok(byId.body.apps.length >= 1);
+        const cve = byId.body.apps[0]?.findings[0]?.advisory.aliases.find((a) => a.startsWith('CVE-')) as string;
+        assert.deepEqual((await api<AffectedList>(server, 'GET', `/advisories/${cve}/affected`, { token })).body.apps, json<AffectedList>(fleet('affected', cve, '--format', 'json').stdout).apps);
+        const paged = await api<AffectedList>(server, 'GET', '/advisories/RUSTSEC-2024-0421/affected?limit=1', { token });
+        assert.deepEqual(paged.body.apps, affected.apps.slice(0, 1));
+        assert.equal(paged.body.page.total, affected.apps.length);
+        const none = await api(server, 'GET', '/advisories/RUSTSEC-2099-0001/affected', { token });
+        assert.equal(none.status, 404);
+        assert.equal(`stowage: ${none.body.error}\n`, unknown.stderr);
+        assert.deepEqual(withoutPage((await api<AffectedList>(server, 'GET', '/packages/cargo/idna', { token })).body), byPackage);
+        const oneVersion = byPackage.apps[0]?.packages[0]?.version as string;
+        const atVersion = await api<AffectedList>(server, 'GET', `/packages/cargo/idna?version=${oneVersion}`, { token });
+        assert.ok(atVersion.body.apps.every((a) => a.packages.every((p) => p.version === oneVersion)) && atVersion.body.apps.length > 0);
+        assert.equal((await api<AffectedList>(server, 'GET', '/packages/npm/idna', { token })).body.apps.length, 0, 'idna is a crate');
+
+        // A push: the same findings as `stowage audit` of that lockfile, recorded by the token's name.
+        const ci = checkout('kanidm-2024-08-01');
+        const audit = runCli(['audit', 'Cargo.lock', '--db', RUSTSEC, '--format', 'json'], { cacheDir, cwd: ci });
+        assert.equal(audit.status, 1, audit.stderr);
+        const pushed = await api<Pushed>(server, 'POST', '/apps/kanidm-2023-08-01/revisions', { token, body: lockfileForm('kanidm-2024-08-01') });
+        assert.equal(pushed.status, 201);
+        assert.equal(pushed.body.apps[0]?.change, 'changed');
+        assert.equal(pushed.body.apps[0]?.seq, 2);
+        assert.deepEqual(pushed.body.apps[0]?.findings, json<{ findings: ReportFinding[] }>(audit.stdout).findings);
+        const again = await api<Pushed>(server, 'POST', '/apps/kanidm-2023-08-01/revisions', { token, body: lockfileForm('kanidm-2024-08-01') });
+        assert.equal(again.status, 200);
+        assert.equal(again.body.apps[0]?.change, 'unchanged');
+        const after = (await api<History>(server, 'GET', '/apps/kanidm-2023-08-01/history', { token })).body;
+        assert.deepEqual(after.history.map((h) => [h.by, h.revision.origin]), [[history.history[0]?.by, 'add'], ['ci', 'push']]);
+        const [from, to] = after.history.map((h) => h.revision.id) as [string, string];
+        const diff = await api(server, 'GET', `/apps/kanidm-2023-08-01/diff?from=${from}&to=${to.slice(7, 19)}`, { token });
+        assert.deepEqual(diff.body, json(fleet('diff', 'kanidm-2023-08-01', from, to, '--format', 'json').stdout));
+        assert.equal((await api(server, 'GET', '/apps/kanidm-2023-08-01/diff', { token })).status, 400);
+
+        // A CycloneDX SBOM as the body.
+        const rg = checkout('ripgrep-2024-09-01');
+        const sbom = runCli(['sbom', 'Cargo.lock', '--no-licenses'], { cacheDir, cwd: rg });
+        assert.equal(sbom.status, 0, sbom.stderr);
+        writeFileSync(join(rg, 'app.cdx.json'), sbom.stdout);
+        const sbomAudit = runCli(['audit', 'app.cdx.json', '--db', RUSTSEC, '--format', 'json'], { cacheDir, cwd: rg });
+        assert.ok(sbomAudit.status === 0 || sbomAudit.status === 1, sbomAudit.stderr);
+        const fromSbom = await api<Pushed>(server, 'POST', '/apps/from-sbom/revisions', { token, body: sbom.stdout, headers: { 'content-type': 'application/vnd.cyclonedx+json' } });
+        assert.equal(fromSbom.status, 201, JSON.stringify(fromSbom.body));
+        assert.deepEqual(
+          fromSbom.body.apps[0]?.findings.map((f) => [f.advisory.id, f.package.name, f.package.version]),
+          json<{ findings: ReportFinding[] }>(sbomAudit.stdout).findings.map((f) => [f.advisory.id, f.package.name, f.package.version]),
+        );
+
+        // Sync on demand, and triage (application and fleet scope), recorded by the token's name.
+        assert.equal((await api(server, 'POST', '/sync', { token })).status, 200);
+        const decided = await api<TriageAnswer>(server, 'POST', '/apps/kanidm-2022-08-01/triage', {
+          token,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: cve, state: 'not_affected', justification: 'code_not_reachable', reason: 'no IDN host names are parsed' }),
+        });
+        assert.equal(decided.status, 201);
+        assert.deepEqual([decided.body.decision.scope, decided.body.decision.by], ['application', 'ci']);
+        const triaged = (await api<FleetApps & { apps: { triage: { by: string; state: string }[] }[] }>(server, 'GET', '/apps/kanidm-2022-08-01', { token })).body;
+        const settled = triaged.apps[0]?.findings.filter((f) => f.advisory.id === 'RUSTSEC-2024-0421') ?? [];
+        assert.ok(settled.length > 0 && settled.every((f) => f.ignored?.origin === 'fleet triage' && !f.failsPolicy));
+        assert.ok(triaged.apps[0]?.triage.some((n) => n.by === 'ci' && n.state === 'not_affected'));
+        assert.deepEqual(triaged, json(fleet('show', 'kanidm-2022-08-01', '--format', 'json').stdout), 'the command line sees the decision');
+        const fleetWide = await api<TriageAnswer>(server, 'POST', '/triage', {
+          token,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: 'RUSTSEC-2024-0421', state: 'in_triage', reason: 'looking into it' }),
+        });
+        assert.equal(fleetWide.status, 201);
+        assert.equal(fleetWide.body.decision.scope, 'fleet');
+        const noReason = await api(server, 'POST', '/apps/kanidm-2022-08-01/triage', { token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: cve, state: 'in_triage' }) });
+        assert.equal(noReason.status, 400);
+        assert.equal(`stowage: ${noReason.body.error}\n`, fleet('triage', 'kanidm-2022-08-01', cve, '--state', 'in_triage').stderr);
+        const openapi = await api<{ openapi: string }>(server, 'GET', '/openapi.json');
+        assert.equal(openapi.body.openapi, '3.1.0');
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
+  test(`writes need a read-write token; refused requests change nothing (${kind})`, { skip: skips[kind] }, async () => {
+    await withFleet(kind, async (fleet, store) => {
+      const before = fleet('status', '--format', 'json').stdout;
+      const historyBefore = fleet('history', 'ripgrep-2023-09-01', '--format', 'json').stdout;
+      const server = await startServer(store.store, cacheDir, { limits: { uploadBytes: 16 * 1024 } });
+      try {
+        const writer = await server.token('ci');
+        const reader = await server.token('dashboard', true);
+        const revoked = await server.token('old');
+        await server.store.transaction((tx) => tx.revokeToken('old', new Date().toISOString()));
+        const triageBody = (): { headers: Record<string, string>; body: string } => ({
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: 'RUSTSEC-2024-0421', state: 'in_triage', reason: 'x' }),
+        });
+        const forged = `stw_${'A'.repeat(43)}`;
+        for (const token of [undefined, forged, revoked, 'not-a-token']) {
+          const label = token === undefined ? 'no token' : token.slice(0, 8);
+          assert.equal((await api(server, 'GET', '/apps', { token })).status, 401, `${label}: read`);
+          const push = await api(server, 'POST', '/apps/ripgrep-2023-09-01/revisions', { token, body: lockfileForm('ripgrep-2024-09-01') });
+          assert.equal(push.status, 401, `${label}: push`);
+          assert.equal(push.headers.get('www-authenticate')?.startsWith('Bearer'), true);
+          assert.equal((await api(server, 'POST', '/apps/ripgrep-2023-09-01/triage', { token, ...triageBody() })).status, 401, `${label}: triage`);
+          assert.equal((await api(server, 'POST', '/sync', { token })).status, 401, `${label}: sync`);
+        }
+        assert.equal((await api(server, 'GET', '/apps', { token: reader })).status, 200);
+        assert.equal((await api(server, 'POST', '/apps/ripgrep-2023-09-01/revisions', { token: reader, body: lockfileForm('ripgrep-2024-09-01') })).status, 403);
+        assert.equal((await api(server, 'POST', '/triage', { token: reader, ...triageBody() })).status, 403);
+        assert.equal((await api(server, 'POST', '/sync', { token: reader })).status, 403);
+
+        // Over the body limit: 413 and nothing stored, announced or streamed.
+        const big = await api(server, 'POST', '/apps/too-big/revisions', { token: writer, body: lockfileForm('kanidm-2024-08-01') });
+        assert.equal(big.status, 413);
+        const bytes = readFileSync(join(CARGO_CORPUS, 'kanidm-2024-08-01.Cargo.lock'));
+        const streamed = await fetch(`${server.url}/api/v1/apps/too-big/revisions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json' },
+          body: new ReadableStream({
+            start(controller) {
+              for (let i = 0; i < bytes.length; i += 4096) controller.enqueue(bytes.subarray(i, i + 4096));
+              controller.close();
+            },
+          }),
+          duplex: 'half',
+        } as RequestInit);
+        assert.equal(streamed.status, 413, 'a body without a length is counted as it comes');
+        assert.equal(await server.store.app('too-big'), null);
+
+        // Malformed: the command line's one line, nothing stored.
+        const bad = tempDir('server-api-bad');
+        writeFileSync(join(bad, 'Cargo.lock'), 'version = 3\n[[package]\nname = "x"\n');
+        const form = new FormData();
+        form.append('document', new Blob([readFileSync(join(bad, 'Cargo.lock'))]), 'Cargo.lock');
+        const malformed = await api(server, 'POST', '/apps/broken/revisions', { token: writer, body: form });
+        assert.equal(malformed.status, 400);
+        const audited = runCli(['audit', 'Cargo.lock', '--db', RUSTSEC], { cacheDir, cwd: bad });
+        assert.equal(audited.status, 2);
+        assert.equal(`stowage: ${malformed.body.error}`, audited.stderr.split('\n')[0]);
+        for (const name of ['../escape.lock', '/etc/Cargo.lock', 'a/../../b']) {
+          const evil = new FormData();
+          evil.append('document', new Blob(['x']), name);
+          const refused = await api(server, 'POST', '/apps/broken/revisions', { token: writer, body: evil });
+          assert.equal(refused.status, 400, name);
+          assert.match(refused.body.error ?? '', /a document name/);
+        }
+        assert.equal((await api(server, 'POST', '/apps/bad%2Fname/revisions', { token: writer, body: lockfileForm('ripgrep-2024-09-01') })).status, 400);
+        assert.equal((await api(server, 'POST', '/triage', { token: writer, headers: { 'content-type': 'application/json' }, body: '{"id": ' })).status, 400);
+        assert.equal((await api(server, 'POST', '/triage', { token: writer, headers: { 'content-type': 'application/json' }, body: '{"id": "x", "by": "me"}' })).status, 400);
+        assert.equal(await server.store.app('broken'), null);
+
+        // A cross-site form post: the API takes no cookie, so a browser's post carries no credentials.
+        const csrf = await api(server, 'POST', '/apps/ripgrep-2023-09-01/triage', {
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.example' },
+          body: 'id=RUSTSEC-2024-0421&state=in_triage&reason=x',
+        });
+        assert.equal(csrf.status, 401);
+        // Outside the API (the pages, signed in by cookie), a cross-site form post is refused as such.
+        const page = await fetch(`${server.url}/anything`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.example' },
+          body: 'a=b',
+        });
+        assert.equal(page.status, 403);
+
+        assert.equal(fleet('status', '--format', 'json').stdout, before, 'nothing changed');
+        assert.equal(fleet('history', 'ripgrep-2023-09-01', '--format', 'json').stdout, historyBefore);
+        assert.deepEqual(await server.store.triageDecisions(), []);
+      } finally {
+        await server.close();
+      }
+      const open = await startServer(store.store, cacheDir, { publicRead: true });
+      try {
+        assert.equal((await api(open, 'GET', '/apps')).status, 200, '--public-read: reads need no token');
+        assert.equal((await api(open, 'POST', '/sync')).status, 401, '--public-read: writes still do');
+      } finally {
+        await open.close();
+      }
+    });
+  });
+
+  test(`the event stream carries a triage as webhooks get it (${kind})`, { skip: skips[kind] }, async () => {
+    await withFleet(kind, async (_fleet, store) => {
+      const server = await startServer(store.store, cacheDir);
+      const abort = new AbortController();
+      try {
+        const token = await server.token('ci');
+        const events = await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+        assert.equal(events.status, 200);
+        assert.match(events.headers.get('content-type') ?? '', /^text\/event-stream/);
+        const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+        let text = '';
+        const decoder = new TextDecoder();
+        while (!text.includes('stowage fleet events')) text += decoder.decode((await reader.read()).value);
+        const decided = await api<TriageAnswer>(server, 'POST', '/triage', {
+          token,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: 'RUSTSEC-2024-0421', state: 'exploitable', reason: 'reachable from the login form' }),
+        });
+        assert.equal(decided.status, 201);
+        while (!/\n\n[^]*event: triage\n[^]*\n\n/.test(text)) {
+          const chunk = await reader.read();
+          assert.equal(chunk.done, false, 'the stream ended before the event');
+          text += decoder.decode(chunk.value);
+        }
+        const message = /event: triage\ndata: (.*)\nid: (\d+)\n|id: (\d+)\nevent: triage\ndata: (.*)\n/.exec(text);
+        assert.ok(message, text);
+        const data = message[1] ?? message[4];
+        assert.deepEqual(JSON.parse(data as string), decided.body);
+        const stored = await server.store.eventsAfter(0, 10);
+        assert.deepEqual(stored.map((e) => e.type), ['triage']);
+      } finally {
+        abort.abort();
+        await server.close();
+      }
+    });
+  });
+
+  test(`50 pushes at once: none lost, none corrupted (${kind})`, { skip: skips[kind] }, async () => {
+    await withFleet(kind, async (_fleet, store) => {
+      const server = await startServer(store.store, cacheDir);
+      try {
+        const token = await server.token('ci');
+        const corpus = ['kanidm-2024-08-01', 'ripgrep-2024-09-01', 'kanidm-2021-08-01', 'ripgrep-2019-09-01', 'kanidm-2020-08-01'];
+        const pushes = Array.from({ length: 50 }, (_, i) => ({ name: `app-${String(i).padStart(2, '0')}`, lockfile: corpus[i % corpus.length] as string }));
+        // Half of them new revisions of applications the fleet has: the same application twice at once.
+        for (const p of pushes.slice(0, 10)) p.name = APPS[pushes.indexOf(p) % APPS.length] as string;
+        const distinct = pushes.filter((p, i) => pushes.findIndex((q) => q.name === p.name && q.lockfile === p.lockfile) === i);
+        const answers = await Promise.all(distinct.map((p) => api<Pushed>(server, 'POST', `/apps/${p.name}/revisions`, { token, body: lockfileForm(p.lockfile) })));
+        for (const [i, a] of answers.entries()) assert.equal(a.status, 201, `${distinct[i]?.name}: ${JSON.stringify(a.body)}`);
+        const list = await api<AppsList>(server, 'GET', '/apps?limit=500', { token });
+        const names = new Set(distinct.map((p) => p.name));
+        assert.equal(list.body.page.total, new Set([...APPS, ...names]).size);
+        for (const [i, p] of distinct.entries()) {
+          const answer = answers[i]?.body.apps[0];
+          assert.ok(answer);
+          const history = await api<History>(server, 'GET', `/apps/${p.name}/history?limit=500`, { token });
+          assert.ok(history.body.history.some((h) => h.revision.id === answer.revision && h.by === 'ci'), `${p.name}: its pushed revision is in its history`);
+          const shown = (await api<FleetApps>(server, 'GET', `/apps/${p.name}?revision=${answer.revision}`, { token })).body.apps[0];
+          assert.deepEqual(
+            shown?.findings.map((f) => [f.advisory.id, f.package.version]),
+            answer.findings.map((f) => [f.advisory.id, f.package.version]),
+            `${p.name}: the stored findings are the ones answered`,
+          );
+        }
+        for (const app of list.body.apps) {
+          const pushedHere = distinct.map((p, i) => (p.name === app.name ? answers[i]?.body.apps[0]?.revision : undefined)).filter((r) => r !== undefined);
+          if (pushedHere.length > 0) assert.ok(pushedHere.includes(app.revision), `${app.name}: its current revision is one of those pushed`);
+        }
+      } finally {
+        await server.close();
+      }
+    });
+  });
+}
+
+test('a push from the command line records the revision fleet add would, and exits as the audit', { skip: skips.sqlite }, async () => {
+  const store = await freshStore('sqlite');
+  const server0: { close: () => Promise<void> } = { close: async () => undefined };
+  try {
+    const fleet = fleetCli(store);
+    assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
+    const server = await startServer(store.store, cacheDir);
+    server0.close = server.close;
+    const tokenFile = join(tempDir('server-api-token'), 'ci.token');
+    writeFileSync(tokenFile, `${await server.token('ci')}\n`);
+    const readOnlyFile = join(tempDir('server-api-token'), 'ro.token');
+    writeFileSync(readOnlyFile, `${await server.token('viewer', true)}\n`);
+    const { runCliAsync } = await import('../support/shared.js');
+    const push = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliAsync(['fleet', 'push', '--server', server.url, ...args], { cacheDir, env });
+
+    const failingApp = join(tempDir('server-api-push'), 'kanidm');
+    mkdirSync(failingApp);
+    copyFileSync(join(CARGO_CORPUS, 'kanidm-2024-08-01.Cargo.lock'), join(failingApp, 'Cargo.lock'));
+    copyFileSync(join(CARGO_CORPUS, 'kanidm-2024-08-01.Cargo.toml'), join(failingApp, 'Cargo.toml'));
+    const failing = await push(['--token-file', tokenFile, failingApp]);
+    assert.equal(failing.status, 1, failing.stderr);
+    assert.match(failing.stdout, /^added: kanidm sha256:[0-9a-f]{12} \(revision 1\)/);
+    assert.match(failing.stdout, /^error: RUSTSEC-\d{4}-\d{4} /m);
+    assert.match(failing.stdout, /result: FAIL/);
+    const asJson = await push(['--token-file', tokenFile, '--format', 'json', failingApp]);
+    assert.equal(asJson.status, 1);
+    assert.equal(json<Pushed>(asJson.stdout).apps[0]?.change, 'unchanged');
+    // The same documents as `fleet add` reads: adding the directory changes nothing.
+    server0.close = async () => undefined;
+    await server.close();
+    const added = fleet('add', failingApp);
+    assert.match(added.stdout, /^unchanged: kanidm /m, added.stdout);
+    const server2 = await startServer(store.store, cacheDir);
+    server0.close = server2.close;
+    const push2 = (args: string[], env: NodeJS.ProcessEnv = {}) => runCliAsync(['fleet', 'push', '--server', server2.url, ...args], { cacheDir, env });
+
+    const clean = join(tempDir('server-api-push'), 'rg.Cargo.lock');
+    copyFileSync(join(CARGO_CORPUS, 'ripgrep-2023-09-01.Cargo.lock'), clean);
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    const ok = await push2([clean], { STOWAGE_TOKEN: token });
+    assert.equal(ok.status, 0, ok.stderr + ok.stdout);
+    assert.match(ok.stdout, /^added: rg /m);
+    assert.match(ok.stdout, /result: ok/);
+
+    const noToken = await push2([clean], { STOWAGE_TOKEN: '' });
+    assert.equal(noToken.status, 2);
+    assert.match(noToken.stderr, /^stowage: no token: give --token-file FILE or set STOWAGE_TOKEN/);
+    const readOnly = await push2(['--token-file', readOnlyFile, clean]);
+    assert.equal(readOnly.status, 2);
+    assert.match(readOnly.stderr, /refused the push \(403\): token viewer is read-only/);
+    const broken = join(tempDir('server-api-push'), 'Cargo.lock');
+    writeFileSync(broken, 'not toml [[\n');
+    const bad = await push2(['--token-file', tokenFile, '--name', 'broken', broken]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /Cargo\.lock/);
+    const down = await runCliAsync(['fleet', 'push', '--server', 'http://127.0.0.1:9/', '--token-file', tokenFile, clean], { cacheDir });
+    assert.equal(down.status, 2);
+    assert.match(down.stderr, /cannot reach the fleet server/);
+  } finally {
+    await server0.close();
+    await store.dispose();
+  }
+});
