@@ -1,7 +1,7 @@
 import type { Finding } from '../../core/finding.js';
 import { diffRevisions, type AppDiff } from '../../fleet/diff.js';
 import { currentRevision, requireApp, resolveRevision } from '../../fleet/lookup.js';
-import { FINDING_LEVELS, type FleetStore, type HistoryEntry, type RevisionRecord } from '../../fleet/store/store.js';
+import { FINDING_LEVELS, findingLevel, type FleetStore, type HistoryEntry, type RevisionRecord } from '../../fleet/store/store.js';
 import { ANALYSIS_STATES, JUSTIFICATIONS, type TriageNote } from '../../fleet/triage.js';
 import { barChart, stepChart, windowChart, type TimePoint, type Window } from './charts.js';
 import { advisoryLink, findingState, fixText, LEVEL_LABELS, levelBadge, noteFor, openCounts, packageLink, triaged } from './findings-view.js';
@@ -100,7 +100,9 @@ export function renderAppPage(data: AppPageData, viewer: Viewer, notice: string 
   const findings =
     data.findings.length === 0
       ? html`<p>No advisory applies to this revision.</p>`
-      : html`<table class="findings"><caption>Current findings</caption><thead><tr><th scope="col">Severity</th><th scope="col">Advisory</th><th scope="col">Title</th><th scope="col">Package</th><th scope="col">Dependency paths</th><th scope="col">Fixed in</th><th scope="col">State and triage</th></tr></thead><tbody>${data.findings.map((f) => findingRow(data, f, viewer))}</tbody></table>`;
+      : html`<table class="findings"><caption>Current findings</caption><thead><tr><th scope="col">Severity</th><th scope="col">Advisory</th><th scope="col">Title</th><th scope="col">Package</th><th scope="col">Dependency paths</th><th scope="col">Fixed in</th><th scope="col">State and triage</th></tr></thead><tbody>${[...data.findings]
+          .sort((a, b) => FINDING_LEVELS.indexOf(findingLevel(a)) - FINDING_LEVELS.indexOf(findingLevel(b)))
+          .map((f) => findingRow(data, f, viewer))}</tbody></table>`;
   const history = html`<section><h2>History</h2><table class="history"><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Revision</th><th scope="col">By</th></tr></thead><tbody>${[...data.history].reverse().map(
     (h) => html`<tr><td>${h.at.slice(0, 16).replace('T', ' ')}</td><td>${h.action}</td><td>revision ${h.revision.seq} <code>${shortDigest(h.revision.digest)}</code></td><td>${h.by}</td></tr>`,
   )}</tbody></table></section>`;
