@@ -6,7 +6,7 @@
  *
  *   node dist/bench/dashboard-pages.js          (BENCH_DASHBOARD_APPS=10000 by default)
  *
- * Writes bench/results/dashboard-pages.json; `npm run bench` runs it too.
+ * Writes bench/results/dashboard-pages.json. Run by hand (not part of bench/run.ts yet).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
