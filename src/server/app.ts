@@ -6,6 +6,7 @@ import { StowageError } from '../core/errors.js';
 import { NotInFleetError } from '../fleet/lookup.js';
 import type { FleetStore } from '../fleet/store/store.js';
 import { apiRoutes } from './api.js';
+import { dashboardRoutes } from './dashboard/routes.js';
 import type { TokenIdentity } from './auth.js';
 import type { FleetDatabases } from './fleet-databases.js';
 import type { EventFeed } from './event-feed.js';
@@ -110,6 +111,7 @@ export function createServerApp(deps: ServerDeps): Hono<ServerEnv> {
     return errorResponse(c, 500, 'internal error (the server logged it)');
   });
   app.route(API_PREFIX, apiRoutes(deps));
+  app.route('/', dashboardRoutes({ store: deps.store, publicRead: deps.publicRead, now: deps.now }));
   app.notFound((c) => errorResponse(c, 404, `no such address: ${c.req.path}`));
   return app;
 }

@@ -4,14 +4,21 @@ import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import { SEVERITY_LEVELS } from '../../core/advisory.js';
 import type { Dialect, SqlDriver, SqlExecutor, SqlValue } from './sql.js';
+import { RECOUNT_REVISION } from './migrations.js';
 import {
   aliasGroupKey,
   type AdvisoryStateEntry,
   type AppRecord,
   type AppSourceKind,
   type DatabaseState,
+  type FleetPageQuery,
+  type FleetPageRow,
   type FleetSettings,
   type FleetStore,
+  type LevelCounts,
+  type TimelineEntry,
+  FINDING_LEVELS,
+  findingLevel,
   type HistoryAction,
   type HistoryEntry,
   type NewRevision,
@@ -268,7 +275,9 @@ export class SqlFleetStore implements FleetStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${REVISION_COLUMNS}`,
       [r.appId, r.digest, seq, r.at, r.origin, JSON.stringify(r.documents), r.graph, JSON.stringify(r.evaluatedAgainst)],
     );
-    return revisionOf(rows[0] as RevisionRow);
+    const revision = revisionOf(rows[0] as RevisionRow);
+    await this.recount(revision.id);
+    return revision;
   }
 
   async setEvaluatedAgainst(revisionId: number, against: Record<string, string>): Promise<void> {
@@ -351,6 +360,7 @@ export class SqlFleetStore implements FleetStore {
       }
     }
     await this.insertFindings(findings.map((finding) => ({ revisionId, finding })));
+    await this.recount(revisionId);
   }
 
   /** Multi-row inserts of findings, any number of revisions at once, with their alias groups' ids. */
@@ -363,10 +373,20 @@ export class SqlFleetStore implements FleetStore {
       for (const { revisionId, finding: f, text } of batch) {
         const group = aliasGroupKey([f.advisory.id, ...f.advisory.aliases]);
         groups.add(group);
-        values.push(revisionId, f.target, ids.get(packageKeyText(f.package)) as number, group, f.advisory.id, text ?? JSON.stringify(f), f.failsPolicy ? 1 : 0);
+        values.push(
+          revisionId,
+          f.target,
+          ids.get(packageKeyText(f.package)) as number,
+          group,
+          f.advisory.id,
+          text ?? JSON.stringify(f),
+          f.failsPolicy ? 1 : 0,
+          findingLevel(f),
+          f.ignored === null ? 1 : 0,
+        );
       }
       await this.sql.run(
-        `INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding, fails_policy) VALUES ${placeholders(batch.length, 7)}`,
+        `INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding, fails_policy, level, open) VALUES ${placeholders(batch.length, 9)}`,
         values,
       );
     }
@@ -376,6 +396,11 @@ export class SqlFleetStore implements FleetStore {
     }
     // Per transaction, as knownPackages: a rolled-back attempt's rows are gone.
     if (this.driver === null) for (const g of groups) this.knownGroups.add(g);
+  }
+
+  /** Recounts a revision's open findings by level and its failing ones from its findings. */
+  private async recount(revisionId: number): Promise<void> {
+    await this.sql.run(RECOUNT_REVISION, [revisionId, revisionId]);
   }
 
   async findings(revisionId: number): Promise<Finding[]> {
@@ -722,6 +747,8 @@ export class SqlFleetStore implements FleetStore {
       );
     }
     await this.insertFindings(changes.flatMap((c) => c.add.map(({ finding, text }) => ({ revisionId: c.revisionId, finding, text }))));
+    // The counts the fleet's lists sort by follow the findings.
+    for (const c of changes) if (c.remove.length > 0 || c.add.length > 0) await this.recount(c.revisionId);
   }
 
   async currentFailingCount(): Promise<number> {
@@ -735,6 +762,72 @@ export class SqlFleetStore implements FleetStore {
     for (const batch of chunks(revisionIds, ROWS_PER_INSERT)) {
       await this.sql.run(`UPDATE revisions SET evaluated_against = ? WHERE id IN (${batch.map(() => '?').join(', ')})`, [JSON.stringify(against), ...batch]);
     }
+  }
+
+  // Pages of the fleet (the dashboard).
+
+  async fleetPage(q: FleetPageQuery): Promise<{ total: number; rows: FleetPageRow[] }> {
+    // Every condition is an uncorrelated subquery, run once (not once per application).
+    const where: string[] = ['a.current_revision IS NOT NULL'];
+    const params: SqlValue[] = [];
+    if (q.search !== null) {
+      // LIKE wildcards in the search stay literal; ids and app names compare regardless of case.
+      // An advisory id is looked for among findings (through the alias index), anything else among package names.
+      const escaped = q.search.replace(/[\\%_]/g, (c) => `\\${c}`);
+      const withId = findingWithId(q.search);
+      const other = q.searchIsAdvisoryId
+        ? `a.current_revision IN (SELECT f.revision_id FROM findings f WHERE ${withId.where})`
+        : `a.current_revision IN (SELECT rp.revision_id FROM revision_packages rp WHERE rp.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED}))`;
+      where.push(`(UPPER(a.name) LIKE UPPER(?) ESCAPE '\\' OR ${other})`);
+      params.push(`%${escaped}%`, ...(q.searchIsAdvisoryId ? withId.params : [q.search, crateKey(q.search)]));
+    }
+    if (q.level !== null) {
+      where.push(`a.current_revision IN (SELECT f.revision_id FROM findings f WHERE f.level = ? AND f.open = 1)`);
+      params.push(q.level);
+    }
+    const filter = where.join(' AND ');
+    const totalRows = await this.sql.query<{ n: number }>(`SELECT COUNT(*) AS n FROM apps a WHERE ${filter}`, params);
+    const name = `a.name${byteOrder(this.sql.dialect)}`;
+    const most = q.descending ? 'ASC' : 'DESC';
+    const order =
+      q.sort === 'name'
+        ? `${name} ${q.descending ? 'DESC' : 'ASC'}`
+        : q.sort === 'revised'
+          ? `r.created_at ${most}, ${name}`
+          : `${FINDING_LEVELS.map((l) => `c.open_${l} ${most}`).join(', ')}, ${name}`;
+    const rows = await this.sql.query<Record<string, unknown> & { app_id: number; name: string; revision_id: number; digest: string; seq: number; created_at: string; failing: number }>(
+      `SELECT a.id AS app_id, a.name, a.current_revision AS revision_id, r.digest, r.seq, r.created_at, c.failing,
+         ${FINDING_LEVELS.map((l) => `c.open_${l}`).join(', ')}
+       FROM apps a JOIN revisions r ON r.id = a.current_revision JOIN revision_counts c ON c.revision_id = a.current_revision
+       WHERE ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`,
+      [...params, q.limit, q.offset],
+    );
+    const page = rows.map((r) => ({
+      app: r.name,
+      appId: Number(r.app_id),
+      revisionId: Number(r.revision_id),
+      revision: r.digest,
+      seq: Number(r.seq),
+      revisedAt: r.created_at,
+      open: Object.fromEntries(FINDING_LEVELS.map((l) => [l, Number(r[`open_${l}`] ?? 0)])) as LevelCounts,
+      failing: Number(r.failing),
+    }));
+    return { total: Number(totalRows[0]?.n ?? 0), rows: page };
+  }
+
+  async findingsWithIds(revisionIds: number[], advisoryIds: string[]): Promise<Map<number, Finding[]>> {
+    const out = new Map<number, Finding[]>(revisionIds.map((id) => [id, []]));
+    if (revisionIds.length === 0 || advisoryIds.length === 0) return out;
+    for (const revisions of chunks([...new Set(revisionIds)], ROWS_PER_INSERT)) {
+      for (const ids of chunks([...new Set(advisoryIds)], ROWS_PER_INSERT)) {
+        const rows = await this.sql.query<{ revision_id: number; finding: string }>(
+          `SELECT revision_id, finding FROM findings WHERE revision_id IN (${revisions.map(() => '?').join(', ')}) AND advisory_id IN (${ids.map(() => '?').join(', ')})`,
+          [...revisions, ...ids],
+        );
+        for (const r of rows) out.get(Number(r.revision_id))?.push(JSON.parse(r.finding) as Finding);
+      }
+    }
+    return out;
   }
 
   // The fleet server (server-api).
@@ -769,20 +862,19 @@ export class SqlFleetStore implements FleetStore {
       where.push(`UPPER(a.name) LIKE UPPER(?) ESCAPE '\\'`);
       params.push(`%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     }
+    // The findings' level, open and fails_policy columns, not their JSON: one pass over the findings, not one per application.
     const conditions: string[] = [];
     const findingParams: SqlValue[] = [];
-    if (filter.state === 'failing') conditions.push(`${findingField(this.sql.dialect, 'failsPolicy')} = 'true'`);
-    if (filter.state === 'ignored') conditions.push(`${findingField(this.sql.dialect, 'ignored')} = 'object'`);
-    if (filter.state === 'warning') {
-      conditions.push(`${findingField(this.sql.dialect, 'failsPolicy')} = 'false' AND ${findingField(this.sql.dialect, 'ignored')} = 'null'`);
-    }
+    if (filter.state === 'failing') conditions.push('f.fails_policy = 1');
+    if (filter.state === 'ignored') conditions.push('f.open = 0');
+    if (filter.state === 'warning') conditions.push('f.fails_policy = 0 AND f.open = 1');
     if (filter.severity !== undefined) {
       const levels = SEVERITY_LEVELS.slice(SEVERITY_LEVELS.indexOf(filter.severity));
-      conditions.push(`${findingField(this.sql.dialect, 'severity')} IN (${levels.map(() => '?').join(', ')})`);
+      conditions.push(`f.level IN (${levels.map(() => '?').join(', ')})`);
       findingParams.push(...levels);
     }
     if (conditions.length > 0) {
-      where.push(`EXISTS (SELECT 1 FROM findings f WHERE f.revision_id = a.current_revision AND ${conditions.join(' AND ')})`);
+      where.push(`a.current_revision IN (SELECT f.revision_id FROM findings f WHERE ${conditions.join(' AND ')})`);
       params.push(...findingParams);
     }
     const whereText = where.join(' AND ');
@@ -821,6 +913,22 @@ export class SqlFleetStore implements FleetStore {
       for (const row of rows) out.get(Number(row.revision_id))?.push(JSON.parse(row.finding) as Finding);
     }
     return out;
+  }
+
+  async currentLevelCounts(): Promise<LevelCounts> {
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `SELECT ${FINDING_LEVELS.map((l) => `SUM(c.open_${l}) AS open_${l}`).join(', ')} FROM apps a JOIN revision_counts c ON c.revision_id = a.current_revision`,
+    );
+    return Object.fromEntries(FINDING_LEVELS.map((l) => [l, Number(rows[0]?.[`open_${l}`] ?? 0)])) as LevelCounts;
+  }
+
+  async findingsTimeline(appId: number | null): Promise<TimelineEntry[]> {
+    const rows = await this.sql.query<{ app_id: number; at: string; revision_id: number; n: number }>(
+      `SELECT h.app_id, h.at, h.revision_id, ${FINDING_LEVELS.map((l) => `c.open_${l}`).join(' + ')} AS n
+       FROM history h JOIN revision_counts c ON c.revision_id = h.revision_id ${appId === null ? '' : 'WHERE h.app_id = ?'} ORDER BY h.at, h.id`,
+      appId === null ? [] : [appId],
+    );
+    return rows.map((r) => ({ appId: Number(r.app_id), at: r.at, revisionId: Number(r.revision_id), findings: Number(r.n) }));
   }
 
   async currentFindingsWithIdPage(id: string, page: PageRequest): Promise<Page<CurrentFinding>> {
@@ -915,22 +1023,6 @@ function tokenOf(r: TokenRow): TokenRecord {
 
 /** ORDER BY in code-point order: SQLite's BINARY already is; PostgreSQL's default collation is not. */
 const byteOrder = (dialect: Dialect): string => (dialect === 'postgres' ? ' COLLATE "C"' : '');
-
-/**
- * A field of a stored finding (JSON text in findings.finding, aliased f), read in the database so
- * a list is filtered before it is paged. The two dialects spell JSON access differently; both
- * give the same text: failsPolicy 'true'|'false', ignored 'null'|'object', severity its level.
- */
-function findingField(dialect: Dialect, field: 'failsPolicy' | 'ignored' | 'severity'): string {
-  if (dialect === 'sqlite') {
-    if (field === 'failsPolicy') return `json_type(f.finding, '$.failsPolicy')`;
-    if (field === 'ignored') return `json_type(f.finding, '$.ignored')`;
-    return `json_extract(f.finding, '$.advisory.severity.level')`;
-  }
-  if (field === 'failsPolicy') return `(f.finding::jsonb ->> 'failsPolicy')`;
-  if (field === 'ignored') return `jsonb_typeof(f.finding::jsonb -> 'ignored')`;
-  return `(f.finding::jsonb #>> '{advisory,severity,level}')`;
-}
 
 /** Findings (f) about an advisory with `id` as its id or one of its aliases: see currentFindingsWithId. */
 function findingWithId(id: string): { where: string; params: SqlValue[] } {

@@ -252,6 +252,17 @@ export interface FleetStore {
   eventsAfter(afterId: number, limit: number): Promise<FleetEventRecord[]>;
   /** The newest event's id (0 when none). */
   lastEventId(): Promise<number>;
+
+  // Pages of the fleet (the dashboard): paginated and counted in the database, never loaded whole.
+
+  /** One page of current applications with their open findings counted by level (before triage), and how many match in all. */
+  fleetPage(query: FleetPageQuery): Promise<{ total: number; rows: FleetPageRow[] }>;
+  /** The stored findings of these revisions whose advisory id is one of these, by revision id. */
+  findingsWithIds(revisionIds: number[], advisoryIds: string[]): Promise<Map<number, Finding[]>>;
+  /** Open findings (not ignored by policy; before triage) of every current revision, counted by level. */
+  currentLevelCounts(): Promise<LevelCounts>;
+  /** Each history entry (of one application, or all) with how many open findings its revision holds (before triage), oldest first. */
+  findingsTimeline(appId: number | null): Promise<TimelineEntry[]>;
 }
 
 export interface RevisionToEvaluate {
@@ -306,6 +317,48 @@ export interface FleetEventRecord {
   /** The event's JSON body, as webhooks get it. */
   body: string;
   at: string;
+}
+
+
+/** A finding's level: its advisory's severity (`unscored` without one); the informational kinds are `informational`. */
+export type FindingLevel = SeverityLevel | 'unscored' | 'informational';
+export const FINDING_LEVELS: readonly FindingLevel[] = ['critical', 'high', 'medium', 'low', 'none', 'unscored', 'informational'];
+
+export function findingLevel(f: Finding): FindingLevel {
+  return f.advisory.kind !== 'vulnerability' ? 'informational' : (f.advisory.severity?.level ?? 'unscored');
+}
+
+export type LevelCounts = Record<FindingLevel, number>;
+
+export const FLEET_PAGE_SORTS = ['name', 'findings', 'revised'] as const;
+export type FleetPageSort = (typeof FLEET_PAGE_SORTS)[number];
+
+export interface FleetPageQuery {
+  /** An application name (any part, any case), and a package name it locks or (searchIsAdvisoryId) an advisory id (any alias) it has a finding for. */
+  search: string | null;
+  searchIsAdvisoryId: boolean;
+  /** Only applications with an open current finding at this level (before triage). */
+  level: FindingLevel | null;
+  /** name (code-point order), findings (most severe first), revised (newest revision first); `descending` reverses. */
+  sort: FleetPageSort;
+  descending: boolean;
+  offset: number;
+  limit: number;
+}
+
+export interface FleetPageRow extends CurrentRevisionRef {
+  revisedAt: string;
+  /** The current revision's open findings (not ignored by its policy) by level, before triage. */
+  open: LevelCounts;
+  /** Its findings that fail the policy, before triage. */
+  failing: number;
+}
+
+export interface TimelineEntry {
+  appId: number;
+  at: string;
+  revisionId: number;
+  findings: number;
 }
 
 /** An application's current revision, as queries across the fleet return it. */

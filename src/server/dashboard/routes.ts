@@ -1,0 +1,184 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { StowageError } from '../../core/errors.js';
+import { ECOSYSTEMS, type Ecosystem } from '../../core/package.js';
+import { loadVersionScheme } from '../../ecosystems/formats.js';
+import type { FleetStore } from '../../fleet/store/store.js';
+import { recordDecision } from '../../fleet/triage.js';
+import { verifyToken } from '../auth.js';
+import { advisoryPageData, packagePageData, renderAdvisoryPage, renderPackagePage } from './advisory-page.js';
+import { appPageData, renderAppPage } from './app-page.js';
+import { fleetPageData, parseFleetView, renderFleetPage } from './fleet-page.js';
+import { documentText, type SafeHtml } from './html.js';
+import { appPath, STYLESHEET_PATH, type Viewer } from './layout.js';
+import { BadRequest } from './request-errors.js';
+import { csrfMatches, SESSION_COOKIE, SESSION_MAX_AGE_SECONDS, SessionStore, type Session } from './sessions.js';
+import { renderErrorPage, renderSignInPage } from './sign-in-page.js';
+import { STYLESHEET } from './stylesheet.js';
+
+/**
+ * The dashboard's routes: server-rendered pages over the fleet's store, at addresses a person
+ * can paste (`/`, `/apps/{name}`, `/advisories/{id}`, `/packages/{ecosystem}/{name}`), sign in
+ * and out, and the triage form. Mounted by the server app (src/server/app.ts), which gives every
+ * response its Content-Security-Policy (no inline script or style: the pages have neither) and
+ * refuses cross-site form posts (Origin / Sec-Fetch-Site); each form also carries its session's
+ * own anti-forgery token, checked here.
+ */
+
+export interface DashboardOptions {
+  store: FleetStore;
+  /** Pages readable without signing in (`fleet serve --public-read`); changes still need a session. */
+  publicRead: boolean;
+  now: () => Date;
+}
+
+/** Forms are a few fields: anything larger is refused before it is read. */
+const FORM_LIMIT_BYTES = 64 * 1024;
+
+function respond(c: Context, status: number, page: SafeHtml): Response {
+  return c.html(documentText(page), status as 200);
+}
+
+/** A path on this site to return to after signing in; anything else (another host, `//x`) goes home. */
+function localPath(next: unknown): string {
+  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/';
+}
+
+export function dashboardRoutes(options: DashboardOptions): Hono {
+  const { store, now } = options;
+  const sessions = new SessionStore();
+  const app = new Hono();
+
+  // Only on the dashboard's own forms: this app is mounted at '/', and a '*' middleware would reach the API too.
+  const formLimit = bodyLimit({ maxSize: FORM_LIMIT_BYTES, onError: (c) => respond(c, 413, renderErrorPage(413, 'the form is too large')) });
+
+  app.onError((err, c) => {
+    if (err instanceof BadRequest) return respond(c, err.status, renderErrorPage(err.status, err.message));
+    if (err instanceof StowageError) return respond(c, 400, renderErrorPage(400, err.message));
+    const res = (err as { getResponse?: () => Response }).getResponse?.();
+    if (res !== undefined) return res;
+    console.error(err);
+    return respond(c, 500, renderErrorPage(500, 'the dashboard failed to answer; see the server log'));
+  });
+
+  async function sessionOf(c: Context): Promise<{ session: Session; viewer: Viewer } | null> {
+    const session = sessions.get(getCookie(c, SESSION_COOKIE), now().getTime());
+    if (session === null) return null;
+    const identity = await verifyToken(store, session.token);
+    if (identity === null) {
+      sessions.close(session.id);
+      return null;
+    }
+    return { session, viewer: { name: identity.name, csrf: session.csrf, canWrite: !identity.readOnly } };
+  }
+
+  /** The reader, or a redirect to sign in. */
+  async function reader(c: Context): Promise<Viewer | Response> {
+    const signed = await sessionOf(c);
+    if (signed !== null) return signed.viewer;
+    if (options.publicRead) return { name: null, csrf: null, canWrite: false };
+    const url = new URL(c.req.url);
+    return c.redirect(`/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+  }
+
+  /** The signed-in session for a form, its anti-forgery token checked. */
+  async function writer(c: Context, form: Record<string, unknown>): Promise<{ session: Session; viewer: Viewer }> {
+    const signed = await sessionOf(c);
+    if (signed === null) throw new BadRequest('not signed in (or the session ended): sign in again', 403);
+    if (!csrfMatches(signed.session, form.csrf)) throw new BadRequest('the form is stale or was not sent from this dashboard: reload the page and try again', 403);
+    return signed;
+  }
+
+  app.get(STYLESHEET_PATH, (c) => {
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.body(STYLESHEET, 200, { 'Content-Type': 'text/css; charset=utf-8' });
+  });
+
+  app.get('/sign-in', (c) => respond(c, 200, renderSignInPage(localPath(c.req.query('next')), null)));
+
+  app.post('/sign-in', formLimit, async (c) => {
+    const form = await c.req.parseBody();
+    const next = localPath(form.next);
+    const token = typeof form.token === 'string' ? form.token.trim() : '';
+    const identity = token === '' ? null : await verifyToken(store, token);
+    if (identity === null) return respond(c, 401, renderSignInPage(next, 'That token is not valid (unknown or revoked).'));
+    const session = sessions.open(token, now().getTime());
+    setCookie(c, SESSION_COOKIE, session.id, {
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: new URL(c.req.url).protocol === 'https:',
+      path: '/',
+      maxAge: SESSION_MAX_AGE_SECONDS,
+    });
+    return c.redirect(next, 303);
+  });
+
+  app.post('/sign-out', formLimit, async (c) => {
+    const { session } = await writer(c, await c.req.parseBody());
+    sessions.close(session.id);
+    deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    return c.redirect('/sign-in', 303);
+  });
+
+  app.get('/', async (c) => {
+    const viewer = await reader(c);
+    if (viewer instanceof Response) return viewer;
+    const view = parseFleetView((name) => c.req.query(name));
+    return respond(c, 200, renderFleetPage(await fleetPageData(store, view, now()), viewer));
+  });
+
+  app.get('/apps/:name', async (c) => {
+    const viewer = await reader(c);
+    if (viewer instanceof Response) return viewer;
+    const from = c.req.query('from');
+    const to = c.req.query('to');
+    const diff = from !== undefined && to !== undefined && from !== '' && to !== '' ? { from, to } : null;
+    const notice = c.req.query('triaged') !== undefined ? 'Decision recorded.' : null;
+    return respond(c, 200, renderAppPage(await appPageData(store, c.req.param('name'), diff, now()), viewer, notice));
+  });
+
+  app.post('/apps/:name/triage', formLimit, async (c) => {
+    const form = await c.req.parseBody();
+    const { viewer } = await writer(c, form);
+    if (!viewer.canWrite || viewer.name === null) throw new BadRequest('this token is read-only: it cannot record triage decisions', 403);
+    const name = c.req.param('name');
+    const field = (key: string): string | undefined => {
+      const value = form[key];
+      return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+    };
+    const id = field('advisory');
+    if (id === undefined) throw new BadRequest('the triage form names no advisory');
+    try {
+      await recordDecision(
+        store,
+        { app: name, id, state: field('state'), reason: field('reason'), justification: field('justification'), expires: field('expires'), package: field('package'), by: viewer.name, now: now() },
+        loadVersionScheme,
+      );
+    } catch (err) {
+      if (!(err instanceof StowageError)) throw err;
+      // The command line's message names its option (--reason); the form's field has the same name.
+      const data = await appPageData(store, name, null, now());
+      return respond(c, 400, renderAppPage(data, viewer, `Not recorded: ${err.message.replace(/--([a-z]+)/g, '$1')}`));
+    }
+    return c.redirect(`${appPath(name)}?triaged=1`, 303);
+  });
+
+  app.get('/advisories/:id', async (c) => {
+    const viewer = await reader(c);
+    if (viewer instanceof Response) return viewer;
+    const view = parseFleetView((n) => (n === 'page' ? c.req.query('page') : undefined));
+    return respond(c, 200, renderAdvisoryPage(await advisoryPageData(store, c.req.param('id'), view.page, now()), viewer));
+  });
+
+  app.get('/packages/:ecosystem/:name', async (c) => {
+    const viewer = await reader(c);
+    if (viewer instanceof Response) return viewer;
+    const ecosystem = c.req.param('ecosystem');
+    if (!ECOSYSTEMS.includes(ecosystem as Ecosystem)) throw new BadRequest(`ecosystem ${JSON.stringify(ecosystem)} is not one of ${ECOSYSTEMS.join(', ')}`, 404);
+    const view = parseFleetView((n) => (n === 'page' ? c.req.query('page') : undefined));
+    return respond(c, 200, renderPackagePage(await packagePageData(store, ecosystem as Ecosystem, c.req.param('name'), view.page, now()), viewer));
+  });
+
+  return app;
+}

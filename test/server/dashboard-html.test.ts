@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Finding } from '../../src/core/finding.js';
+import { barChart, stepChart, windowChart } from '../../src/server/dashboard/charts.js';
+import { documentText, escapeHtml, html } from '../../src/server/dashboard/html.js';
+import { fleetHref, parseFleetView } from '../../src/server/dashboard/fleet-page.js';
+import { exposureWindows, findingsOverTime } from '../../src/server/dashboard/timelines.js';
+
+const HOSTILE = `"><script>alert('x')</script><img src=x onerror=alert(1)>&amp;`;
+
+test('every interpolation is text unless html built it: in content, in attributes, in lists', () => {
+  const page = html`<p title="${HOSTILE}">${HOSTILE}</p><ul>${[HOSTILE, 3, null, false].map((v) => html`<li>${v}</li>`)}</ul>`;
+  assert.doesNotMatch(page.text, /<script|<img|"><|onerror=alert\(1\)>/);
+  assert.equal(page.text.split(escapeHtml(HOSTILE)).length - 1, 3);
+  assert.match(page.text, /<li>3<\/li><li><\/li><li><\/li>/);
+  // A look-alike of SafeHtml from outside is still text.
+  const forged = { text: '<b>bold</b>' } as unknown as string;
+  assert.doesNotMatch(html`${forged}`.text, /<b>/);
+  assert.equal(documentText(html`<p>${'a<b'}</p>`), '<!doctype html>\n<p>a&lt;b</p>');
+});
+
+test('charts are labelled images whose words say what the picture shows, names escaped', () => {
+  const step = stepChart(`Findings of ${HOSTILE}`, [
+    { at: '2025-01-01T00:00:00Z', value: 3 },
+    { at: '2025-06-01T00:00:00Z', value: 7 },
+    { at: '2025-09-01T00:00:00Z', value: 2 },
+  ], '2026-01-01T00:00:00Z').text;
+  assert.match(step, /role="img" aria-labelledby="(step-\d+)-t \1-d"/);
+  assert.match(step, /<desc id="step-\d+-d">From 2025-01-01 to 2026-01-01: 3 at the start, 2 now, at most 7\.<\/desc>/);
+  assert.doesNotMatch(step, /<script/);
+  assert.match(stepChart('None', [], '2026-01-01T00:00:00Z').text, /no history yet/);
+  const bars = barChart('By severity', [{ label: 'Critical', value: 4, className: 'level-critical' }, { label: 'Low', value: 0, className: 'level-low' }]).text;
+  assert.match(bars, /<desc id="bars-\d+-d">Critical: 4, Low: 0\.<\/desc>/);
+  assert.match(bars, /<rect class="level-low" x="110" y="\d+" width="0\.0"/);
+  const windows = windowChart('Windows', [{ label: 'RUSTSEC-1 a 1.0', from: '2025-01-01T00:00:00Z', to: null }], '2026-01-01T00:00:00Z').text;
+  assert.match(windows, /1 finding in the application&#39;s history, 1 still open: RUSTSEC-1 a 1\.0 from 2025-01-01 until now\./);
+  assert.doesNotMatch(step + bars + windows, /style=/, 'the CSP allows no inline style');
+});
+
+test('findings over time sum each application\'s latest count; exposure windows open and close with revisions', () => {
+  const series = findingsOverTime([
+    { appId: 1, at: '2025-01-01T00:00:00Z', revisionId: 10, findings: 4 },
+    { appId: 2, at: '2025-02-01T00:00:00Z', revisionId: 20, findings: 3 },
+    { appId: 1, at: '2025-03-01T00:00:00Z', revisionId: 11, findings: 1 },
+  ]);
+  assert.deepEqual(series.map((p) => p.value), [4, 7, 4]);
+  const f = (id: string, name: string): Finding => ({ advisory: { id }, package: { name, version: '1.0.0' } }) as Finding;
+  const windows = exposureWindows(
+    [
+      { at: '2025-01-01T00:00:00Z', revisionId: 1 },
+      { at: '2025-02-01T00:00:00Z', revisionId: 2 },
+      { at: '2025-03-01T00:00:00Z', revisionId: 3 },
+    ],
+    new Map([
+      [1, [f('A', 'a')]],
+      [2, [f('A', 'a'), f('B', 'b')]],
+      [3, [f('B', 'b')]],
+    ]),
+  );
+  assert.deepEqual(windows, [
+    { label: 'B b 1.0.0', from: '2025-02-01T00:00:00Z', to: null },
+    { label: 'A a 1.0.0', from: '2025-01-01T00:00:00Z', to: '2025-03-01T00:00:00Z' },
+  ]);
+});
+
+test('the fleet page\'s address: every parameter checked, defaults left out of links', () => {
+  const q = (params: Record<string, string>) => parseFleetView((n) => params[n]);
+  assert.deepEqual(q({}), { search: null, level: null, sort: 'name', descending: false, page: 1, perPage: 50 });
+  assert.throws(() => q({ sort: 'size' }), /sort "size" is not one of name, findings, revised/);
+  assert.throws(() => q({ page: '0' }), /page "0" is not a whole number from 1/);
+  assert.throws(() => q({ per: '5000' }), /per "5000" is not a whole number from 1 to 200/);
+  assert.throws(() => q({ level: 'severe' }), /level "severe" is not one of/);
+  const view = q({ q: 'a&b', level: 'high', sort: 'findings', page: '3' });
+  assert.equal(fleetHref(view, { page: 1 }), '/?q=a%26b&level=high&sort=findings');
+  assert.equal(fleetHref(q({}), {}), '/');
+});

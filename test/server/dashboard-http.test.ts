@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { findingLevel } from '../../src/fleet/store/store.js';
+import { HOSTILE_ADVISORY, HOSTILE_APP, HOSTILE_TITLE, makeDashboardFleet } from '../support/dashboard-fleet.js';
+import { Browser, csrfOf } from '../support/dashboard-server.js';
+import { startServer, type TestServer } from '../support/fleet-server.js';
+import { freshStore, storeSkips, STORE_KINDS } from '../support/fleet-stores.js';
+
+/**
+ * The dashboard over real HTTP on a loopback port, over a real fleet on each store: who may
+ * read, who may change, what a cross-site form gets, and that names and advisory text from
+ * outside stay text.
+ */
+
+const skips = await storeSkips();
+
+const escaped = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+async function signedIn(url: string, token: string): Promise<Browser> {
+  const b = new Browser(url);
+  const res = await b.post('/sign-in', { token, next: '/' });
+  assert.equal(res.status, 303);
+  return b;
+}
+
+/** Application names of the rows of a page's main table, as text. */
+function appRows(page: string): string[] {
+  return [...page.matchAll(/<th scope="row"><a href="\/apps\/[^"]+">([^<]*)<\/a>/g)].map((m) => m[1] as string);
+}
+
+for (const kind of STORE_KINDS) {
+  test(`the dashboard over HTTP: sign-in, pages, triage, and what it refuses (${kind})`, { skip: skips[kind] }, async (t) => {
+    const made = await freshStore(kind);
+    let server: TestServer | null = null;
+    try {
+      const { cacheDir } = makeDashboardFleet(made.store);
+      server = await startServer(made.store, cacheDir);
+      const { url } = server;
+      const fleetStore = server.store;
+      const aliceToken = await server.token('alice');
+      const readerToken = await server.token('reader', true);
+
+      await t.test('without a session every page sends the reader to sign in, and comes back after', async () => {
+        const anon = new Browser(url);
+        for (const path of ['/', '/apps/kanidm', `/advisories/${HOSTILE_ADVISORY}`, '/packages/cargo/regex']) {
+          const res = await anon.get(path);
+          assert.equal(res.status, 303, path);
+          assert.equal(res.headers.get('location'), `/sign-in?next=${encodeURIComponent(path)}`);
+        }
+        const wrong = await anon.post('/sign-in', { token: 'nope', next: '/apps/kanidm' });
+        assert.equal(wrong.status, 401);
+        assert.equal(anon.cookie, null);
+        const res = await anon.post('/sign-in', { token: aliceToken, next: '/apps/kanidm' });
+        assert.equal(res.status, 303);
+        assert.equal(res.headers.get('location'), '/apps/kanidm');
+        const cookie = res.headers.get('set-cookie') ?? '';
+        assert.match(cookie, /HttpOnly/);
+        assert.match(cookie, /SameSite=Strict/);
+        assert.doesNotMatch(cookie, /Secure/, 'plain http on loopback: no Secure flag, or the browser would drop it');
+        // Another host as the place to return to is not followed.
+        const away = await new Browser(url).post('/sign-in', { token: aliceToken, next: '//evil.example/' });
+        assert.equal(away.headers.get('location'), '/');
+      });
+
+      const alice = await signedIn(url, aliceToken);
+
+      await t.test('the fleet page lists every application with a strict CSP and no script', async () => {
+        const res = await alice.get('/');
+        assert.equal(res.status, 200);
+        const csp = res.headers.get('content-security-policy') ?? '';
+        assert.match(csp, /default-src 'none'/);
+        assert.match(csp, /style-src 'self'/);
+        assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+        const page = await res.text();
+        assert.doesNotMatch(page, /<script/i);
+        const names = (await fleetStore.apps()).map((a) => a.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        assert.deepEqual(appRows(page), names.map(escaped));
+        assert.match(page, /role="img" aria-labelledby=/);
+      });
+
+      await t.test('an application name holding markup is shown as text, linked by its encoded name', async () => {
+        const page = await (await alice.get('/')).text();
+        assert.ok(!page.includes(HOSTILE_APP));
+        assert.ok(page.includes(escaped(HOSTILE_APP)));
+        const res = await alice.get(`/apps/${encodeURIComponent(HOSTILE_APP)}`);
+        assert.equal(res.status, 200);
+        const app = await res.text();
+        assert.ok(app.includes(`<h1>${escaped(HOSTILE_APP)}</h1>`));
+        assert.ok(!app.includes(HOSTILE_APP));
+      });
+
+      await t.test('an advisory whose text holds a script tag: shown as text, with every application it affects', async () => {
+        const res = await alice.get(`/advisories/${HOSTILE_ADVISORY}`);
+        assert.equal(res.status, 200);
+        const page = await res.text();
+        assert.ok(!page.includes(HOSTILE_TITLE));
+        assert.ok(page.includes(escaped(HOSTILE_TITLE)));
+        assert.doesNotMatch(page, /<script/i);
+        const lockers = [...new Set((await fleetStore.currentRevisionsWithPackage('regex')).map((r) => r.app))].sort();
+        assert.ok(lockers.length >= 3, lockers.join(', '));
+        assert.deepEqual([...new Set(appRows(page))].sort(), lockers.map(escaped).sort());
+        // Lower case, as a ticket might spell it: the same advisory.
+        assert.equal((await alice.get(`/advisories/${HOSTILE_ADVISORY.toLowerCase()}`)).status, 200);
+        const unknown = await alice.get('/advisories/RUSTSEC-1999-9999');
+        assert.equal(unknown.status, 404);
+        assert.match(await unknown.text(), /no advisory &quot;RUSTSEC-1999-9999&quot;/);
+      });
+
+      await t.test('search, filter, sort and pages are answered by the store', async () => {
+        const byName = await (await alice.get('/?per=1&page=2')).text();
+        const names = (await fleetStore.apps()).map((a) => a.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        assert.deepEqual(appRows(byName), [escaped(names[1] as string)]);
+        assert.match(byName, new RegExp(`Applications 2–2 of ${names.length}`));
+        // Part of a name, any case; a package name finds the applications locking it (the old ripgrep locks the crate ripgrep).
+        assert.deepEqual(appRows(await (await alice.get('/?q=KANID')).text()), ['kanidm']);
+        const lockingRipgrep = [...new Set((await fleetStore.currentRevisionsWithPackage('ripgrep')).map((r) => r.app))];
+        assert.deepEqual(appRows(await (await alice.get('/?q=ripgrep')).text()).sort(), [...new Set(['ripgrep', ...lockingRipgrep])].map(escaped).sort());
+        const byAdvisory = await (await alice.get(`/?q=${HOSTILE_ADVISORY}`)).text();
+        assert.equal(appRows(byAdvisory).length, [...new Set((await fleetStore.currentFindingsWithId(HOSTILE_ADVISORY)).map((f) => f.app))].length);
+        // The made-up advisory has no severity: every application locking regex has an open unscored finding.
+        const unscored: string[] = [];
+        for (const app of await fleetStore.apps()) {
+          const findings = await fleetStore.findings(app.currentRevision ?? -1);
+          if (findings.some((f) => f.ignored === null && findingLevel(f) === 'unscored')) unscored.push(app.name);
+        }
+        assert.ok(unscored.length >= 3);
+        assert.deepEqual(appRows(await (await alice.get('/?level=unscored&per=200')).text()).sort(), unscored.map(escaped).sort());
+        const bad = await alice.get('/?level=severe');
+        assert.equal(bad.status, 400);
+        assert.match(await bad.text(), /level &quot;severe&quot; is not one of critical/);
+      });
+
+      await t.test('a cross-site form post is refused and changes nothing', async () => {
+        const page = await (await alice.get('/apps/kanidm')).text();
+        const fields = { csrf: csrfOf(page), advisory: HOSTILE_ADVISORY, package: 'regex', state: 'in_triage', reason: 'forged' };
+        const crossSite = await alice.post('/apps/kanidm/triage', fields, 'https://evil.example');
+        assert.equal(crossSite.status, 403);
+        const noOrigin = await alice.post('/apps/kanidm/triage', fields, null);
+        assert.equal(noOrigin.status, 403);
+        const wrongToken = await alice.post('/apps/kanidm/triage', { ...fields, csrf: 'x'.repeat(43) });
+        assert.equal(wrongToken.status, 403);
+        const anonymous = await new Browser(url).post('/apps/kanidm/triage', fields);
+        assert.equal(anonymous.status, 403);
+        const reader = await signedIn(url, readerToken);
+        const readerPage = await (await reader.get('/apps/kanidm')).text();
+        assert.doesNotMatch(readerPage, /action="\/apps\/kanidm\/triage"/, 'no triage form for a read-only token');
+        assert.equal((await reader.post('/apps/kanidm/triage', { ...fields, csrf: csrfOf(readerPage) })).status, 403);
+        assert.deepEqual(await fleetStore.triageDecisions(), []);
+      });
+
+      await t.test('a triage decision recorded from the form is the token name\'s, and the finding\'s state changes', async () => {
+        const page = await (await alice.get('/apps/kanidm')).text();
+        assert.match(page, /action="\/apps\/kanidm\/triage"/);
+        // A refused decision (not_affected needs a justification): the reason as text, nothing stored.
+        const refused = await alice.post('/apps/kanidm/triage', { csrf: csrfOf(page), advisory: HOSTILE_ADVISORY, package: 'regex', state: 'not_affected', reason: 'made up' });
+        assert.equal(refused.status, 400);
+        assert.match(await refused.text(), /Not recorded: state not_affected needs justification/);
+        assert.deepEqual(await fleetStore.triageDecisions(), []);
+        const res = await alice.post('/apps/kanidm/triage', {
+          csrf: csrfOf(page),
+          advisory: HOSTILE_ADVISORY,
+          package: 'regex',
+          state: 'not_affected',
+          justification: 'code_not_reachable',
+          reason: 'no <b>untrusted</b> patterns',
+          expires: '',
+        });
+        assert.equal(res.status, 303);
+        const decisions = await fleetStore.triageDecisions();
+        assert.equal(decisions.length, 1);
+        assert.equal(decisions[0]?.by, 'alice');
+        assert.equal(decisions[0]?.state, 'not_affected');
+        const after = await (await alice.get('/apps/kanidm')).text();
+        assert.ok(after.includes('no &lt;b&gt;untrusted&lt;/b&gt; patterns'));
+        assert.match(after, /accepted \(fleet triage\)/);
+        const advisory = await (await alice.get(`/advisories/${HOSTILE_ADVISORY}`)).text();
+        assert.match(advisory, /not_affected<\/span> <small>by alice/);
+      });
+
+      await t.test('revoking a token ends its sessions at once', async () => {
+        const bob = await signedIn(url, await server?.token('bob') as string);
+        assert.equal((await bob.get('/')).status, 200);
+        assert.ok(await fleetStore.revokeToken('bob', new Date().toISOString()));
+        const res = await bob.get('/apps/kanidm');
+        assert.equal(res.status, 303);
+        assert.match(res.headers.get('location') ?? '', /^\/sign-in/);
+      });
+
+      await t.test('signing out ends the session', async () => {
+        const page = await (await alice.get('/')).text();
+        const res = await alice.post('/sign-out', { csrf: csrfOf(page) });
+        assert.equal(res.status, 303);
+        assert.equal((await alice.get('/')).status, 303);
+      });
+
+      await t.test('with public read, pages open without a session, and nothing can be changed', async () => {
+        const open = await startServer(made.store, cacheDir, { publicRead: true });
+        try {
+          const anon = new Browser(open.url);
+          const res = await anon.get('/apps/kanidm');
+          assert.equal(res.status, 200);
+          assert.doesNotMatch(await res.text(), /triage"/);
+          assert.equal((await anon.post('/apps/kanidm/triage', { csrf: '', advisory: HOSTILE_ADVISORY, state: 'in_triage', reason: 'x' })).status, 403);
+        } finally {
+          await open.close();
+        }
+      });
+    } finally {
+      await server?.close();
+      await made.dispose();
+    }
+  });
+}
