@@ -62,12 +62,19 @@ export class PgBossJobQueue implements JobQueue {
     const [job] = await this.boss.fetch<AppJob>(QUEUE, { batchSize: 1, priority: true });
     if (job === undefined) return null;
     const db = this.boss.getDb();
+    // The lease is the holding worker's: its renewals set the expiry, whatever the sender's was.
+    const renew = async (): Promise<void> => {
+      // The schema and table are pg-boss's (constants above); the values bound parameters.
+      await db.executeSql(`UPDATE ${SCHEMA}.job SET started_on = now(), expire_in = make_interval(secs => $3) WHERE name = $1 AND id = $2 AND state = 'active'`, [
+        QUEUE,
+        job.id,
+        this.leaseSeconds,
+      ]);
+    };
+    await renew();
     return {
       job: { campaignId: Number(job.data.campaignId), appId: Number(job.data.appId) },
-      renew: async () => {
-        // The schema and table are pg-boss's (constants above), the id a bound parameter.
-        await db.executeSql(`UPDATE ${SCHEMA}.job SET started_on = now() WHERE name = $1 AND id = $2 AND state = 'active'`, [QUEUE, job.id]);
-      },
+      renew,
       done: async () => {
         await this.boss.complete(QUEUE, job.id);
       },
