@@ -16,6 +16,7 @@ import { SparseRegistry } from '../test/support/sparse-registry.js';
 import { whyNoRegistry } from '../test/support/npm-vendor.js';
 import { benchArchive } from './archive.js';
 import { benchBinary } from './binary.js';
+import { writeCampaignResults } from './campaign.js';
 import { benchFleet } from './fleet.js';
 import { benchFleetSync } from './fleet-sync.js';
 import { benchNpmVendor } from './vendor-npm.js';
@@ -184,6 +185,11 @@ async function main(): Promise<void> {
   const fleet = { date: results.date, machine: results.machine, ...(await benchFleet()), sync: await benchFleetSync() };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeResults(join(ROOT, 'bench', 'results', 'fleet.json'), fleet);
+
+  // Time to safety: a campaign's candidate beside the package manager alone (bench/results/campaign.json).
+  const campaign = (await writeCampaignResults()).timeToSafety as { stowageShare: number; withinLimit: boolean };
+  console.log(`time to safety (Rust fixture): stowage's own share ${Math.round(campaign.stowageShare * 100)}% on top of cargo alone`);
+  if (!campaign.withinLimit) process.exitCode = 1;
 
   // Three real npm applications vendored from the public registry (bench/vendor-npm.ts).
   const noRegistry = await whyNoRegistry();

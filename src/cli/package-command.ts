@@ -1,11 +1,11 @@
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../core/errors.js';
+import { EXIT_FINDINGS, EXIT_OK, StowageError } from '../core/errors.js';
 import { renderHuman } from '../audit/report/human.js';
-import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
 import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
 import { VendorRefused, projectDirOf } from '../vendoring/vendor-app.js';
-import { packageRpm, sha256, type RpmOutput } from '../package/rpm-package.js';
+import { packageRpm, sha256 } from '../package/rpm-package.js';
+import { writeRpmOutputs } from '../package/rpm-outputs.js';
 import type { RpmFlavor } from '../package/rpm-flavor.js';
 import { auditSettings, noteGivenInputs, type AuditFlags } from './audit-options.js';
 import { progressReporter } from './progress.js';
@@ -29,28 +29,6 @@ export interface PackageRpmOptions extends AuditFlags {
 function checkOutputDirectory(dir: string): void {
   const st = statSync(dir, { throwIfNoEntry: false });
   if (st !== undefined && !st.isDirectory()) throw new StowageError('refusing to write: not a directory (-o names the output directory)', dir);
-}
-
-/** All or nothing: a failed write removes what this run already wrote. */
-function writeOutputs(dir: string, outputs: readonly RpmOutput[]): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw new StowageError(`cannot create the output directory: ${errorMessage(err)}`, dir);
-  }
-  // Every path is checked before the first is written: all or nothing.
-  for (const output of outputs) checkOutputPath(join(dir, output.name));
-  const written: string[] = [];
-  try {
-    for (const output of outputs) {
-      const path = join(dir, output.name);
-      writeFileAtomically(path, output.data);
-      written.push(path);
-    }
-  } catch (err) {
-    for (const path of written) rmSync(path, { force: true });
-    throw err;
-  }
 }
 
 export async function packageRpmCommand(path: string | undefined, opts: PackageRpmOptions): Promise<number> {
@@ -89,7 +67,7 @@ export async function packageRpmCommand(path: string | undefined, opts: PackageR
     progress.stop();
   }
   for (const w of result.audit?.warnings ?? []) warn(w);
-  writeOutputs(outDir, result.outputs);
+  writeRpmOutputs(outDir, result.outputs);
   const lines = [
     `${join(outDir, result.specName)}: ${result.rpmName} ${result.rpmVersion}-${opts.release}, ${result.bundled.length} bundled libraries`,
     `  License: ${result.license}`,

@@ -85,6 +85,9 @@ export interface FixEcosystem {
   compatible(locked: string, candidate: string): boolean;
   /** The command that makes the change, as the user would type it. */
   command(change: LockfileChange, options: { allowOverrides: boolean }): string[];
-  /** Makes the changes with the package manager, in the project directory; throws StowageError with its reason. */
-  apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean }): Promise<void>;
+  /**
+   * Makes the changes with the package manager, in the project directory, with `env` (default
+   * the process's); throws StowageError with its reason.
+   */
+  apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean; env?: NodeJS.ProcessEnv }): Promise<void>;
 }

@@ -41,14 +41,14 @@ async function unifiedDiff(path: string, before: Buffer): Promise<string> {
 export async function applyFixPlans(
   graph: DependencyGraph,
   plans: readonly FixPlan[],
-  options: { allowOverrides: boolean; files: readonly string[]; http?: HttpOptions },
+  options: { allowOverrides: boolean; files: readonly string[]; http?: HttpOptions; env?: NodeJS.ProcessEnv },
 ): Promise<LockfileDiff> {
   const changes: LockfileChange[] = plans.flatMap((p) => (p.change ? [{ pkg: p.package, to: p.change.to, direct: p.change.direct }] : []));
   if (changes.length === 0) return { lockfile: graph.path, diff: '' };
   const kept = new Map(options.files.filter((f) => existsSync(f)).map((f) => [f, readFileSync(f)]));
   const eco = await loadFixEcosystem(graph.ecosystem, graph.path, options.http);
   try {
-    await eco.apply(changes, { allowOverrides: options.allowOverrides });
+    await eco.apply(changes, { allowOverrides: options.allowOverrides, ...(options.env ? { env: options.env } : {}) });
   } catch (err) {
     for (const [file, bytes] of kept) writeFileAtomically(file, bytes);
     throw err;

@@ -7,7 +7,7 @@ import { terminalText as t } from '../core/terminal-text.js';
 /** How fix plans read, in the fix command's reports and in the audit report's findings. */
 
 /** An argv as a user would type it: plain words bare, anything else single-quoted. */
-function commandText(argv: readonly string[]): string {
+export function commandText(argv: readonly string[]): string {
   return argv.map((a) => (/^[A-Za-z0-9@%_+=:,./^~-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ');
 }
 
@@ -24,7 +24,8 @@ export function fixAdviceJson(plan: FixPlan): Record<string, unknown> {
   };
 }
 
-function blockerText(b: BlockingRequirement, first: boolean): string {
+/** One link of a blocking chain in words; `first`: the link nearest the vulnerable package. */
+export function blockerText(b: BlockingRequirement, first: boolean): string {
   const who = b.manifest !== null ? `${t(b.dependent)} (${t(b.manifest)})` : `${t(b.dependent)} ${t(b.version)}`;
   const usable = first ? `the first fixed version is ${t(b.firstUsable)}` : `the first that would do is ${t(b.firstUsable)}`;
   const unblock =

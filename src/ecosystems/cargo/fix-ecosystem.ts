@@ -156,12 +156,13 @@ export class CargoFixEcosystem implements FixEcosystem {
   }
 
   /** Offline first (the index cargo already has), then against the registry when cargo needs it. */
-  async apply(changes: readonly LockfileChange[]): Promise<void> {
+  async apply(changes: readonly LockfileChange[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+    const run = { cwd: this.projectDir, ...(options.env ? { env: options.env } : {}) };
     for (const change of changes) {
       const [cargo, ...args] = this.command(change) as [string, ...string[]];
-      const offline = await runTool(cargo, [...args, '--offline'], { cwd: this.projectDir });
+      const offline = await runTool(cargo, [...args, '--offline'], run);
       if (offline.status === 0) continue;
-      const online = await runTool(cargo, args, { cwd: this.projectDir });
+      const online = await runTool(cargo, args, run);
       if (online.status !== 0) throw new StowageError(`${this.command(change).join(' ')} failed: ${cargoReason(online.stderr)}`, this.projectDir);
     }
   }

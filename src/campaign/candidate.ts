@@ -1,0 +1,451 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { writeFileAtomically } from '../core/atomic-write.js';
+import { MANIFEST_PATH, readArchive } from '../core/archive.js';
+import { StowageError, errorMessage } from '../core/errors.js';
+import type { BlockingRequirement, FixPlan } from '../core/fix.js';
+import type { Finding } from '../core/finding.js';
+import type { DependencyGraph } from '../core/graph.js';
+import type { Ecosystem } from '../core/package.js';
+import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
+import type { ArchiveFile } from '../core/untrusted-tar.js';
+import { applyFixPlans } from '../fixes/apply.js';
+import { planGraphFixes } from '../fixes/plan.js';
+import { blockerText, commandText } from '../fixes/report.js';
+import { auditApplication, type AuditSettings } from '../audit/run.js';
+import type { LockfileLocation } from '../inputs/lockfiles.js';
+import { readApplicationManifest } from '../inputs/application-manifest.js';
+import { archiveBytes, buildVendorTree } from '../vendoring/vendor-app.js';
+import { packageRpm } from '../package/rpm-package.js';
+import { writeRpmOutputs } from '../package/rpm-outputs.js';
+import { applicationSourceFiles } from '../package/srpm.js';
+import type { RpmFlavor } from '../package/rpm-flavor.js';
+import { buildRecipe } from './build-recipe.js';
+import { chooseSandbox, runSandboxed, type Sandbox, type SandboxMode } from './sandbox.js';
+import { StepLog } from './step-log.js';
+
+/**
+ * One application's way from an advisory to a candidate: plan → apply → audit → vendor →
+ * build → test → package (SRPM), in a work directory of its own. The caller (a campaign's job)
+ * materialises the application's source in `source/` of the work directory and records each
+ * step as the hooks report it; this module decides and runs, and keeps its progress in the
+ * work directory, so a run started again (a worker died) skips the steps already done and
+ * re-runs the interrupted one from its start.
+ *
+ * The application's code (build scripts, macros, tests) runs only in `build` and `test`, in the
+ * sandbox, in `build/`: a copy of the source with the vendor archive laid over it, as the
+ * source RPM's %prep lays it out. `source/` is only changed by the package manager's lockfile
+ * update, and is what the SRPM's Source0 is made from.
+ */
+
+export const CANDIDATE_STEPS = ['plan', 'apply', 'audit', 'vendor', 'build', 'test', 'package'] as const;
+export type CandidateStepName = (typeof CANDIDATE_STEPS)[number];
+
+export type CandidateState = 'candidate' | 'failed' | 'needs-review';
+
+export interface CandidateStep {
+  step: CandidateStepName;
+  state: 'running' | 'done' | 'failed';
+  /** ISO 8601 times. */
+  startedAt: string;
+  endedAt: string | null;
+}
+
+/** One package moved, as the campaign JSON states it. */
+export interface CandidateFix {
+  ecosystem: Ecosystem;
+  name: string;
+  from: string;
+  to: string;
+  /** The package manager's command, as a user would type it. */
+  command: string;
+}
+
+/** Files of the candidate, absolute paths inside the work directory; null until made. */
+export interface CandidateArtifacts {
+  /** The changed lockfile. */
+  lockfile: string | null;
+  /** The lockfile change as a unified diff, to send upstream. */
+  patch: string | null;
+  /** The vendor archive (also the SRPM's Source1). */
+  vendor: string | null;
+  srpm: string | null;
+  /** The CycloneDX SBOM of the candidate (also in the SRPM). */
+  sbom: string | null;
+  /** Every step's lines and every command's output (capped). */
+  log: string;
+}
+
+export interface CandidateOutcome {
+  state: CandidateState;
+  fix: CandidateFix[];
+  /** needs-review: the dependents that admit no fixed version, up to the manifest to change. */
+  blockedBy: BlockingRequirement[];
+  /** failed / needs-review: why, in one line; null for a candidate. */
+  reason: string | null;
+  /** failed: the step that failed. */
+  failedStep: CandidateStepName | null;
+  artifacts: CandidateArtifacts;
+  steps: CandidateStep[];
+  /** How builds and tests ran (`sandbox: bubblewrap: …` / `sandbox: none …`). */
+  sandbox: string;
+}
+
+export interface CandidateInput {
+  /** The work directory; the application's source must be in `candidateLayout(workDir).source`. */
+  workDir: string;
+  /** The advisory the candidate removes: a finding matches its id or any alias. */
+  advisory: { id: string; aliases: string[] };
+  /** How to audit: policy, the advisory databases (`--db`), fetching, the cache. */
+  audit: AuditSettings;
+  sandbox: SandboxMode;
+  /** Time limits of the application's own commands, in milliseconds (default 30 minutes each). */
+  timeLimits?: { build?: number; test?: number };
+  /** false: an embargoed fix; recorded in the log (keeping it unpublished is the caller's). */
+  publish: boolean;
+  /** RPM flavour and release of the source package (default fedora, release 1). */
+  flavor?: RpmFlavor;
+  release?: string;
+  /** `--license NAME=EXPR` values for crates whose licence is not SPDX. */
+  licenses?: string[];
+  /** The environment tools are found in (PATH, RUSTUP_HOME); default the process's. */
+  env?: NodeJS.ProcessEnv;
+  /** Per-command output kept in the log, in bytes. */
+  logCap?: number;
+}
+
+export interface CandidateHooks {
+  /** A step starts (also one started again after an interrupted run). */
+  stepStarted?(step: CandidateStepName, startedAt: string): void | Promise<void>;
+  /** A step ended, done or failed. */
+  stepEnded?(step: CandidateStep): void | Promise<void>;
+  /** Aborting kills a running build or test and ends the run as failed (`cancelled`). */
+  signal?: AbortSignal;
+}
+
+export interface CandidateLayout {
+  workDir: string;
+  /** The application's source: the caller materialises it; the lockfile update changes it. */
+  source: string;
+  /** The lockfile and manifest as they were, kept so that plan and apply can start again. */
+  original: string;
+  /** The sandbox's writable directory: the source with the vendored dependencies. */
+  build: string;
+  /** The package managers' own home (CARGO_HOME of the lockfile update). */
+  home: string;
+  artifacts: string;
+  /** What the run has done so far (resumption). */
+  progress: string;
+}
+
+export function candidateLayout(workDir: string): CandidateLayout {
+  return {
+    workDir,
+    source: join(workDir, 'source'),
+    original: join(workDir, 'original'),
+    build: join(workDir, 'build'),
+    home: join(workDir, 'home'),
+    artifacts: join(workDir, 'artifacts'),
+    progress: join(workDir, 'progress.json'),
+  };
+}
+
+const DEFAULT_TIME_LIMIT_MS = 30 * 60 * 1000;
+
+/** What is kept in progress.json between runs. */
+interface Progress {
+  steps: CandidateStep[];
+  fix: CandidateFix[];
+  /** Other advisories the application has (not this candidate's concern): accepted when vendoring. */
+  otherAdvisories: string[];
+  artifacts: Omit<CandidateArtifacts, 'log'>;
+}
+
+/** A step ends the run without a failure: needs-review. */
+class NeedsReview extends Error {
+  constructor(
+    readonly reason: string,
+    readonly blockedBy: BlockingRequirement[],
+  ) {
+    super(reason);
+  }
+}
+
+const now = (): string => new Date().toISOString();
+
+function matchesAdvisory(finding: Finding, advisory: CandidateInput['advisory']): boolean {
+  const names = new Set([advisory.id, ...advisory.aliases]);
+  return names.has(finding.advisory.id) || finding.advisory.aliases.some((a) => names.has(a));
+}
+
+function lockfileFiles(location: LockfileLocation): string[] {
+  return [location.path, ...(location.manifestPath !== null ? [location.manifestPath] : [])];
+}
+
+class CandidateRun {
+  private readonly layout: CandidateLayout;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly log: StepLog;
+  private progress: Progress;
+  private plans: { location: LockfileLocation; graph: DependencyGraph; plans: FixPlan[] }[] | null = null;
+  private sandbox: Sandbox | null = null;
+
+  constructor(
+    private readonly input: CandidateInput,
+    private readonly hooks: CandidateHooks,
+  ) {
+    this.layout = candidateLayout(input.workDir);
+    if (!existsSync(this.layout.source)) throw new StowageError('no application source in the work directory (the caller materialises it in source/)', input.workDir);
+    for (const dir of [this.layout.artifacts, this.layout.home]) mkdirSync(dir, { recursive: true });
+    // The lockfile update's cargo reads and writes only the work directory's own home.
+    this.env = { ...(input.env ?? process.env), CARGO_HOME: join(this.layout.home, 'cargo') };
+    this.log = new StepLog(join(this.layout.artifacts, 'candidate.log'), input.logCap);
+    this.progress = existsSync(this.layout.progress)
+      ? (JSON.parse(readFileSync(this.layout.progress, 'utf8')) as Progress)
+      : { steps: [], fix: [], otherAdvisories: [], artifacts: { lockfile: null, patch: null, vendor: null, srpm: null, sbom: null } };
+  }
+
+  private save(): void {
+    writeFileAtomically(this.layout.progress, Buffer.from(`${JSON.stringify(this.progress, null, 2)}\n`));
+  }
+
+  private outcome(state: CandidateState, extra: { reason?: string; failedStep?: CandidateStepName; blockedBy?: BlockingRequirement[] } = {}): CandidateOutcome {
+    return {
+      state,
+      fix: this.progress.fix,
+      blockedBy: extra.blockedBy ?? [],
+      reason: extra.reason ?? null,
+      failedStep: extra.failedStep ?? null,
+      artifacts: { ...this.progress.artifacts, log: this.log.path },
+      steps: this.progress.steps,
+      sandbox: this.sandbox?.note ?? '',
+    };
+  }
+
+  async run(): Promise<CandidateOutcome> {
+    this.log.line(`== candidate for ${this.input.advisory.id}${this.input.publish ? '' : ' (not to be published: embargoed)'}, started ${now()}`);
+    try {
+      this.sandbox = chooseSandbox(this.input.sandbox);
+    } catch (err) {
+      this.log.line(errorMessage(err));
+      return this.outcome('failed', { reason: errorMessage(err), failedStep: 'build' });
+    }
+    this.log.line(this.sandbox.note);
+    const bodies: Record<CandidateStepName, () => Promise<void>> = {
+      plan: () => this.plan(),
+      apply: () => this.apply(),
+      audit: () => this.audit(),
+      vendor: () => this.vendor(),
+      build: () => this.sandboxed('build'),
+      test: () => this.sandboxed('test'),
+      package: () => this.package(),
+    };
+    for (const step of CANDIDATE_STEPS) {
+      if (this.progress.steps.some((s) => s.step === step && s.state === 'done')) continue;
+      if (this.hooks.signal?.aborted) return this.outcome('failed', { reason: 'cancelled', failedStep: step });
+      const record: CandidateStep = { step, state: 'running', startedAt: now(), endedAt: null };
+      this.progress.steps = [...this.progress.steps.filter((s) => s.step !== step), record];
+      this.save();
+      await this.hooks.stepStarted?.(step, record.startedAt);
+      this.log.line(`== ${step} (${record.startedAt})`);
+      let ending: CandidateOutcome | null = null;
+      try {
+        await bodies[step]();
+        record.state = 'done';
+      } catch (err) {
+        record.state = 'failed';
+        if (err instanceof NeedsReview) {
+          // Not a failure of the step: it found that no change can be made.
+          record.state = 'done';
+          this.log.line(`needs review: ${err.reason}`);
+          for (const b of err.blockedBy) this.log.line(`  ${blockerText(b, b === err.blockedBy[0])}`);
+          ending = this.outcome('needs-review', { reason: err.reason, blockedBy: err.blockedBy });
+        } else {
+          const reason = this.hooks.signal?.aborted ? 'cancelled' : errorMessage(err);
+          this.log.line(`${step} failed: ${reason}`);
+          if (!(err instanceof StowageError) && err instanceof Error && err.stack) this.log.line(err.stack);
+          ending = this.outcome('failed', { reason, failedStep: step });
+        }
+      }
+      record.endedAt = now();
+      this.save();
+      this.log.line(`== ${step}: ${record.state} (${record.endedAt})`);
+      await this.hooks.stepEnded?.({ ...record });
+      if (ending !== null) return { ...ending, steps: this.progress.steps };
+    }
+    this.log.line(`== candidate ready: ${this.progress.artifacts.srpm ?? ''}`);
+    return this.outcome('candidate');
+  }
+
+  /** The lockfiles and manifests as they were before any change of this run (kept the first time, restored after). */
+  private restoreOriginals(locations: readonly LockfileLocation[]): void {
+    for (const file of locations.flatMap(lockfileFiles)) {
+      const kept = join(this.layout.original, relative(this.layout.source, file));
+      if (existsSync(kept)) copyFileSync(kept, file);
+      else {
+        mkdirSync(dirname(kept), { recursive: true });
+        copyFileSync(file, kept);
+      }
+    }
+  }
+
+  private async planned(): Promise<NonNullable<CandidateRun['plans']>> {
+    if (this.plans !== null) return this.plans;
+    let audited = await auditApplication({ paths: [this.layout.source], ...this.input.audit });
+    if (audited.locations.length === 0) throw new StowageError('the application has no lockfile to change', this.layout.source);
+    if (existsSync(this.layout.original)) {
+      this.restoreOriginals(audited.locations);
+      audited = await auditApplication({ paths: [this.layout.source], ...this.input.audit });
+    } else this.restoreOriginals(audited.locations);
+    const findings = audited.result.findings.filter((f) => f.ignored === null && matchesAdvisory(f, this.input.advisory));
+    if (findings.length === 0) {
+      throw new StowageError(`${this.input.advisory.id}: the application has no finding of this advisory (not affected, or accepted in its policy)`, this.layout.source);
+    }
+    const plans = [];
+    for (const [i, graph] of audited.graphs.entries()) {
+      const location = audited.locations[i];
+      if (location === undefined) continue;
+      const own = await planGraphFixes(graph, findings, { allowOverrides: false });
+      if (own.length > 0) plans.push({ location, graph, plans: own });
+    }
+    this.plans = plans;
+    return plans;
+  }
+
+  private async plan(): Promise<void> {
+    const planned = await this.planned();
+    const all = planned.flatMap((p) => p.plans);
+    this.progress.fix = all.flatMap((p) =>
+      p.change ? [{ ecosystem: p.change.ecosystem, name: p.change.name, from: p.change.from, to: p.change.to, command: commandText(p.change.command) }] : [],
+    );
+    for (const f of this.progress.fix) this.log.line(`fix: ${f.name} ${f.from} → ${f.to}: ${f.command}`);
+    const blocked = all.filter((p) => p.change === null);
+    if (blocked.length > 0) {
+      const reason = blocked.map((p) => `${p.package.name} ${p.package.version}: ${p.reason ?? 'no change'}`).join('; ');
+      throw new NeedsReview(reason, blocked.flatMap((p) => p.blockedBy));
+    }
+  }
+
+  private async apply(): Promise<void> {
+    const planned = await this.planned();
+    this.restoreOriginals(planned.map((p) => p.location));
+    const diffs: string[] = [];
+    let changed: string | null = null;
+    for (const { location, graph, plans } of planned) {
+      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), env: this.env });
+      if (result.diff !== '') {
+        diffs.push(result.diff);
+        changed ??= location.path;
+      }
+    }
+    if (changed === null) throw new StowageError('the package manager left the lockfile unchanged', this.layout.source);
+    const lockfile = join(this.layout.artifacts, basename(changed));
+    const patch = join(this.layout.artifacts, 'lockfile.patch');
+    writeFileAtomically(lockfile, readFileSync(changed));
+    writeFileAtomically(patch, Buffer.from(diffs.join('')));
+    this.log.line(diffs.join(''));
+    this.progress.artifacts.lockfile = lockfile;
+    this.progress.artifacts.patch = patch;
+  }
+
+  private async audit(): Promise<void> {
+    const { result } = await auditApplication({ paths: [this.layout.source], ...this.input.audit });
+    const still = result.findings.filter((f) => matchesAdvisory(f, this.input.advisory));
+    if (still.length > 0) {
+      throw new StowageError(`after the change the application is still affected: ${still.map((f) => `${f.package.name} ${f.package.version}`).join(', ')}`, this.layout.source);
+    }
+    const others = result.findings.filter((f) => f.failsPolicy);
+    this.progress.otherAdvisories = [...new Set(others.map((f) => f.advisory.id))].sort();
+    for (const f of others) this.log.line(`also found, not this candidate's advisory (accepted for it): ${f.advisory.id} ${f.package.name} ${f.package.version}`);
+    this.log.line(`audit: ${this.input.advisory.id} is gone; ${result.findings.length} findings in all`);
+  }
+
+  /** The audit settings of vendoring and packaging: the other advisories the application has are accepted. */
+  private candidateAudit(): AuditSettings {
+    const settings = this.input.audit;
+    const ignores = this.progress.otherAdvisories.map((id) => ({ id, reason: `not the advisory of this candidate (${this.input.advisory.id})`, expires: null, origin: 'campaign' }));
+    return { ...settings, policy: { ...settings.policy, ignores: [...settings.policy.ignores, ...ignores] } };
+  }
+
+  private sourceDateEpoch(): number {
+    return applicationSourceDateEpoch(this.layout.source, this.env);
+  }
+
+  private warn = (message: string): void => this.log.line(`warning: ${message}`);
+
+  private async vendor(): Promise<void> {
+    const build = await buildVendorTree({ path: this.layout.source, audit: this.candidateAudit(), sourceDateEpoch: this.sourceDateEpoch(), env: this.env, warn: this.warn });
+    const vendor = join(this.layout.artifacts, 'vendor.tar.zst');
+    const { bytes, entries } = await archiveBytes(build.files, build.manifest, vendor);
+    writeFileAtomically(vendor, bytes);
+    this.log.line(`vendor: ${entries} entries, ${build.manifest.packages.length} packages`);
+    this.progress.artifacts.vendor = vendor;
+  }
+
+  /** `build/` from scratch: the source files Source0 takes, then the vendor archive over them. */
+  private async prepareBuildDirectory(): Promise<void> {
+    rmSync(this.layout.build, { recursive: true, force: true });
+    mkdirSync(this.layout.build, { recursive: true });
+    const { files } = await applicationSourceFiles(this.layout.source);
+    const vendorPath = this.progress.artifacts.vendor;
+    if (vendorPath === null) throw new StowageError('no vendor archive: the vendor step has not run');
+    const vendored = (await readArchive(readFileSync(vendorPath), vendorPath)).filter((f) => f.path !== MANIFEST_PATH);
+    const write = (f: ArchiveFile): void => {
+      const path = join(this.layout.build, f.path);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, f.data, { mode: f.mode });
+    };
+    for (const f of files) write(f);
+    for (const f of vendored) write(f);
+  }
+
+  private async sandboxed(step: 'build' | 'test'): Promise<void> {
+    const ecosystem = readApplicationManifest(this.layout.source).ecosystem;
+    const recipe = buildRecipe(ecosystem, this.layout.build, this.env);
+    if (step === 'build' || !existsSync(this.layout.build)) await this.prepareBuildDirectory();
+    const run = await runSandboxed(this.sandbox as Sandbox, {
+      argv: recipe[step],
+      dir: this.layout.build,
+      env: recipe.env,
+      readOnly: recipe.readOnly,
+      timeLimitMs: this.input.timeLimits?.[step] ?? DEFAULT_TIME_LIMIT_MS,
+      log: this.log,
+      ...(this.hooks.signal ? { signal: this.hooks.signal } : {}),
+    });
+    if (run.cancelled) throw new StowageError('cancelled');
+    if (run.timedOut) throw new StowageError(`${recipe[step].join(' ')} did not finish within ${Math.round((this.input.timeLimits?.[step] ?? DEFAULT_TIME_LIMIT_MS) / 1000)} s`);
+    if (run.status !== 0) throw new StowageError(`${recipe[step].join(' ')} failed (exit ${run.status ?? 'by a signal'}); see the log`);
+  }
+
+  private async package(): Promise<void> {
+    const outDir = join(this.layout.artifacts, 'rpm');
+    const result = await packageRpm({
+      path: this.layout.source,
+      outDir,
+      flavor: this.input.flavor ?? 'fedora',
+      release: this.input.release ?? '1',
+      licenses: this.input.licenses ?? [],
+      ...(this.progress.artifacts.vendor !== null ? { vendorArchive: this.progress.artifacts.vendor } : {}),
+      audit: this.candidateAudit(),
+      sourceDateEpoch: this.sourceDateEpoch(),
+      srpm: true,
+      env: this.env,
+      warn: this.warn,
+    });
+    writeRpmOutputs(outDir, result.outputs);
+    const sbom = result.outputs.find((o) => o.name.endsWith('.cdx.json'));
+    this.progress.artifacts.srpm = result.srpmName !== null ? join(outDir, result.srpmName) : null;
+    this.progress.artifacts.sbom = sbom !== undefined ? join(outDir, sbom.name) : null;
+    this.log.line(`package: ${result.outputs.map((o) => o.name).join(', ')}`);
+  }
+}
+
+/**
+ * Builds the candidate of one application for one advisory in `input.workDir` (see
+ * candidateLayout). Never throws for what goes wrong in a step: the outcome says `failed`, the
+ * step and why, and the log has the details. Throws a StowageError only when the work
+ * directory holds no source.
+ */
+export async function buildCandidate(input: CandidateInput, hooks: CandidateHooks = {}): Promise<CandidateOutcome> {
+  return new CandidateRun(input, hooks).run();
+}

@@ -1,0 +1,278 @@
+/**
+ * buildCandidate on Rust applications locked by cargo against a local sparse registry
+ * (127.0.0.1), with a RustSec directory database written here: `vulnlib` 1.0.0 is affected,
+ * 1.0.1 fixed; the application depends on it directly and through `midlib`. The candidate's
+ * SRPM is then rebuilt by `rpmbuild --rebuild` with the registry stopped, its %check running
+ * the application's tests. A second application is held back by a dependent whose requirement
+ * admits no fixed version; a third has a build script that tries the network.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { delimiter, dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DEFAULT_POLICY } from '../../src/audit/policy.js';
+import type { AuditSettings } from '../../src/audit/run.js';
+import { buildCandidate, candidateLayout, CANDIDATE_STEPS, type CandidateStep, type CandidateStepName } from '../../src/campaign/candidate.js';
+import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
+import { cargoBinary, registryConfigToml, runCargo } from '../support/rust-app.js';
+import { tempDir } from '../support/shared.js';
+import { publishCrate, SparseRegistry, type PublishedCrate } from '../support/sparse-registry.js';
+
+/** A crate with one library file, MIT-licensed, and the given `[dependencies]`. */
+function crate(name: string, version: string, deps: Record<string, string> = {}): PublishedCrate {
+  const manifest = [
+    '[package]',
+    `name = "${name}"`,
+    `version = "${version}"`,
+    'edition = "2021"',
+    'license = "MIT"',
+    '',
+    '[dependencies]',
+    ...Object.entries(deps).map(([dep, req]) => `${dep} = "${req}"`),
+    '',
+  ].join('\n');
+  return publishCrate([
+    { path: 'Cargo.toml', data: Buffer.from(manifest) },
+    { path: 'src/lib.rs', data: Buffer.from(`pub fn version() -> &'static str { "${version}" }\n`) },
+  ]);
+}
+
+interface AppSpec {
+  deps: Record<string, string>;
+  main: string;
+  buildScript?: string;
+}
+
+/** An application locked by cargo generate-lockfile against the registry; returns its directory. */
+async function application(dir: string, indexUrl: string, cargoHome: string, spec: AppSpec): Promise<string> {
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  mkdirSync(join(dir, '.cargo'), { recursive: true });
+  const name = dir.split('/').pop() as string;
+  writeFileSync(
+    join(dir, 'Cargo.toml'),
+    [
+      '[package]',
+      `name = "${name}"`,
+      'version = "0.1.0"',
+      'edition = "2021"',
+      'license = "MIT"',
+      ...(spec.buildScript !== undefined ? ['build = "build.rs"'] : []),
+      '',
+      '[dependencies]',
+      ...Object.entries(spec.deps).map(([d, r]) => `${d} = "${r}"`),
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'src', 'main.rs'), spec.main);
+  if (spec.buildScript !== undefined) writeFileSync(join(dir, 'build.rs'), spec.buildScript);
+  writeFileSync(join(dir, '.cargo', 'config.toml'), registryConfigToml(indexUrl));
+  await runCargo(['generate-lockfile'], { cwd: dir, cargoHome });
+  return dir;
+}
+
+function lockedVersions(lockfile: string, name: string): string[] {
+  const text = readFileSync(lockfile, 'utf8');
+  return [...text.matchAll(/\[\[package\]\]\nname = "([^"]+)"\nversion = "([^"]+)"/g)]
+    .filter((m) => m[1] === name)
+    .map((m) => m[2] as string)
+    .sort();
+}
+
+/** A work directory holding a copy of the application in source/, as a campaign's job makes it. */
+function workDirFor(app: string): string {
+  const workDir = tempDir('candidate');
+  cpSync(app, candidateLayout(workDir).source, { recursive: true });
+  return workDir;
+}
+
+const MAIN = `fn main() {
+    println!("vulnlib {} midlib {}", vulnlib::version(), midlib::version());
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn vulnlib_is_the_fixed_one() {
+        assert_eq!(vulnlib::version(), "1.0.1");
+    }
+}
+`;
+
+describe('buildCandidate on Rust applications (local sparse registry)', () => {
+  const scratch = tempDir('campaign-pipeline');
+  const cargoHome = join(scratch, 'cargo-home');
+  const db = rustsecAdvisoryDb(join(scratch, 'advisory-db'), [
+    { id: 'RUSTSEC-2099-0010', package: 'vulnlib', patched: ['>= 1.0.1'] },
+    { id: 'RUSTSEC-2099-0011', package: 'rx', patched: ['>= 2.0.0'] },
+  ]);
+  let registry: SparseRegistry | null = null;
+  let affected: string;
+  let blocked: string;
+  let networked: string;
+  let listener: Server;
+  const audit = (): AuditSettings => ({ policy: { ...DEFAULT_POLICY }, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') });
+
+  before(async () => {
+    registry = await SparseRegistry.start([
+      crate('vulnlib', '1.0.0'),
+      crate('vulnlib', '1.0.1'),
+      crate('vulnlib', '2.0.0'),
+      crate('midlib', '0.1.0', { vulnlib: '1' }),
+      crate('rx', '1.5.0'),
+      crate('rx', '2.0.0'),
+      crate('glob', '0.4.8', { rx: '^1.5' }),
+      crate('glob', '0.5.0', { rx: '^2' }),
+    ]);
+    affected = await application(join(scratch, 'affected'), registry.indexUrl, cargoHome, { deps: { vulnlib: '1', midlib: '0.1' }, main: MAIN });
+    await runCargo(['update', '-p', 'vulnlib', '--precise', '1.0.0'], { cwd: affected, cargoHome });
+    assert.deepEqual(lockedVersions(join(affected, 'Cargo.lock'), 'vulnlib'), ['1.0.0']);
+
+    blocked = await application(join(scratch, 'blocked'), registry.indexUrl, cargoHome, { deps: { glob: '0.4' }, main: 'fn main() {}\n' });
+
+    // Something listens on loopback: outside the sandbox the build script's connection succeeds.
+    listener = createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const { port } = listener.address() as AddressInfo;
+    networked = await application(join(scratch, 'networked'), registry.indexUrl, cargoHome, {
+      deps: { vulnlib: '1' },
+      main: 'fn main() { println!("{}", vulnlib::version()); }\n',
+      buildScript: `fn main() {\n    std::net::TcpStream::connect("127.0.0.1:${port}").expect("build script reaches the network");\n}\n`,
+    });
+    await runCargo(['update', '-p', 'vulnlib', '--precise', '1.0.0'], { cwd: networked, cargoHome });
+  });
+
+  after(async () => {
+    await registry?.close();
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+  });
+
+  let candidateSrpm: string | null = null;
+
+  test('affected directly and through midlib: the candidate moves vulnlib to 1.0.1, builds, tests and packages it', async () => {
+    const workDir = workDirFor(affected);
+    const layout = candidateLayout(workDir);
+    const started: CandidateStepName[] = [];
+    const ended: CandidateStep[] = [];
+    const outcome = await buildCandidate(
+      { workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true },
+      { stepStarted: (step) => void started.push(step), stepEnded: (step) => void ended.push(step) },
+    );
+    assert.equal(outcome.state, 'candidate', `${outcome.reason}\n${readFileSync(outcome.artifacts.log, 'utf8')}`);
+    assert.deepEqual(outcome.fix, [{ ecosystem: 'cargo', name: 'vulnlib', from: '1.0.0', to: '1.0.1', command: 'cargo update -p vulnlib@1.0.0 --precise 1.0.1' }]);
+    assert.deepEqual(started, [...CANDIDATE_STEPS]);
+    assert.deepEqual(
+      ended.map((s) => [s.step, s.state]),
+      CANDIDATE_STEPS.map((s) => [s, 'done']),
+    );
+    assert.deepEqual(outcome.steps.map((s) => s.step), [...CANDIDATE_STEPS]);
+    for (const s of outcome.steps) assert.ok(s.endedAt !== null && s.startedAt <= s.endedAt, JSON.stringify(s));
+    assert.match(outcome.sandbox, /bubblewrap/);
+
+    // The artifacts: the changed lockfile, its patch, the vendor archive, the SRPM and SBOM, the log.
+    const { artifacts } = outcome;
+    for (const path of [artifacts.lockfile, artifacts.patch, artifacts.vendor, artifacts.srpm, artifacts.sbom, artifacts.log]) {
+      assert.ok(path !== null && path.startsWith(layout.artifacts) && existsSync(path), String(path));
+    }
+    assert.deepEqual(lockedVersions(artifacts.lockfile as string, 'vulnlib'), ['1.0.1']);
+    assert.deepEqual(lockedVersions(join(layout.source, 'Cargo.lock'), 'vulnlib'), ['1.0.1']);
+    assert.deepEqual(lockedVersions(join(affected, 'Cargo.lock'), 'vulnlib'), ['1.0.0'], "the application's own directory is untouched");
+    const patch = readFileSync(artifacts.patch as string, 'utf8');
+    assert.match(patch, /^-version = "1\.0\.0"$/m);
+    assert.match(patch, /^\+version = "1\.0\.1"$/m);
+    assert.match(artifacts.srpm as string, /affected-0\.1\.0-1\.src\.rpm$/);
+    const sbom = JSON.parse(readFileSync(artifacts.sbom as string, 'utf8')) as { components: { name: string; version: string }[] };
+    assert.deepEqual(sbom.components.filter((c) => c.name === 'vulnlib').map((c) => c.version), ['1.0.1']);
+    const log = readFileSync(artifacts.log, 'utf8');
+    assert.match(log, /test tests::vulnlib_is_the_fixed_one \.\.\. ok/);
+    candidateSrpm = artifacts.srpm;
+
+    // Run again (a worker died after the last step): nothing is done twice.
+    const again: CandidateStepName[] = [];
+    const second = await buildCandidate(
+      { workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true },
+      { stepStarted: (step) => void again.push(step) },
+    );
+    assert.equal(second.state, 'candidate');
+    assert.deepEqual(again, []);
+    assert.deepEqual(second.artifacts, outcome.artifacts);
+  });
+
+  test('an interrupted run starts again at the step that did not finish', async () => {
+    const workDir = workDirFor(affected);
+    const controller = new AbortController();
+    const first = await buildCandidate(
+      { workDir, advisory: { id: 'CVE-0000-NONE', aliases: ['RUSTSEC-2099-0010'] }, audit: audit(), sandbox: 'bwrap', publish: false },
+      { stepEnded: (step) => (step.step === 'vendor' ? controller.abort() : undefined), signal: controller.signal },
+    );
+    assert.equal(first.state, 'failed');
+    assert.equal(first.reason, 'cancelled');
+    assert.equal(first.failedStep, 'build');
+    const started: CandidateStepName[] = [];
+    const second = await buildCandidate(
+      { workDir, advisory: { id: 'CVE-0000-NONE', aliases: ['RUSTSEC-2099-0010'] }, audit: audit(), sandbox: 'bwrap', publish: false },
+      { stepStarted: (step) => void started.push(step) },
+    );
+    assert.equal(second.state, 'candidate', second.reason ?? '');
+    assert.deepEqual(started, ['build', 'test', 'package']);
+    assert.deepEqual(second.fix.map((f) => f.to), ['1.0.1']);
+    assert.match(readFileSync(second.artifacts.log, 'utf8'), /not to be published: embargoed/);
+  });
+
+  test('no compatible fix: needs-review, the blocker named, nothing changed or built', async () => {
+    const workDir = workDirFor(blocked);
+    const layout = candidateLayout(workDir);
+    const before = readFileSync(join(layout.source, 'Cargo.lock'));
+    const outcome = await buildCandidate({ workDir, advisory: { id: 'RUSTSEC-2099-0011', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true });
+    assert.equal(outcome.state, 'needs-review');
+    assert.deepEqual(outcome.fix, []);
+    assert.deepEqual(outcome.blockedBy, [
+      { dependent: 'glob', version: '0.4.8', dependency: 'rx', requirement: '^1.5', firstUsable: '2.0.0', unblockedBy: '0.5.0', manifest: null },
+      { dependent: 'blocked', version: '0.1.0', dependency: 'glob', requirement: '0.4', firstUsable: '0.5.0', unblockedBy: null, manifest: 'Cargo.toml' },
+    ]);
+    assert.match(outcome.reason ?? '', /rx 1\.5\.0: no fixed version of rx is accepted by what depends on it/);
+    assert.deepEqual(outcome.steps.map((s) => s.step), ['plan']);
+    assert.deepEqual(readFileSync(join(layout.source, 'Cargo.lock')), before);
+    assert.equal(outcome.artifacts.srpm, null);
+    const log = readFileSync(outcome.artifacts.log, 'utf8');
+    assert.match(log, /glob 0\.4\.8 requires rx \^1\.5, the first fixed version is 2\.0\.0; glob 0\.5\.0 accepts it/);
+    assert.match(log, /blocked \(Cargo\.toml\) requires glob 0\.4, the first that would do is 0\.5\.0: change the requirement there/);
+  });
+
+  test('a build script that connects to the network fails in the sandbox; the failure is the build step, in the log', async () => {
+    const workDir = workDirFor(networked);
+    const outcome = await buildCandidate({ workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true });
+    assert.equal(outcome.state, 'failed');
+    assert.equal(outcome.failedStep, 'build');
+    assert.match(outcome.reason ?? '', /cargo build --release --offline --frozen failed/);
+    assert.match(readFileSync(outcome.artifacts.log, 'utf8'), /build script reaches the network/);
+    assert.equal(outcome.artifacts.srpm, null);
+    // Unisolated, the same build script connects and the candidate is made: the sandbox made the difference.
+    const unisolated = await buildCandidate({ workDir: workDirFor(networked), advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'none', publish: true });
+    assert.equal(unisolated.state, 'candidate', unisolated.reason ?? '');
+    assert.match(readFileSync(unisolated.artifacts.log, 'utf8'), /^sandbox: none \(--sandbox none\)/m);
+  });
+
+  test('rpmbuild --rebuild of the candidate SRPM builds and passes %check with the registry stopped', async () => {
+    assert.ok(candidateSrpm !== null, 'the candidate test made an SRPM');
+    await registry?.close();
+    registry = null;
+    const top = tempDir('candidate-rpmbuild');
+    const env = {
+      ...process.env,
+      PATH: `${dirname(cargoBinary())}${delimiter}${process.env.PATH ?? ''}`,
+      http_proxy: 'http://127.0.0.1:9',
+      https_proxy: 'http://127.0.0.1:9',
+      CARGO_NET_OFFLINE: 'true',
+    };
+    const build = spawnSync('rpmbuild', ['--rebuild', '--nodeps', '--define', `_topdir ${top}`, candidateSrpm], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const output = `${build.stdout}\n${build.stderr}`;
+    assert.equal(build.status, 0, output);
+    assert.match(output, /Executing\(%check\)/);
+    assert.match(output, /test tests::vulnlib_is_the_fixed_one \.\.\. ok/);
+    const arch = readdirSync(join(top, 'RPMS'))[0] as string;
+    assert.ok(readdirSync(join(top, 'RPMS', arch)).some((f) => f.startsWith('affected-0.1.0-1')));
+  });
+});

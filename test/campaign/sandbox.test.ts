@@ -1,0 +1,118 @@
+/**
+ * The campaign sandbox, with shell commands standing for an application's build and tests:
+ * under bubblewrap a command reaches no network (not even a server on this machine's
+ * loopback), writes only its own directory, reads nothing outside the system and that
+ * directory; each command is killed, with what it started, at its time limit; its output goes
+ * to the log, capped. Each isolation check is also run without the sandbox, where the same
+ * command succeeds: the check is about the sandbox, not the command.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chooseSandbox, runSandboxed, type Sandbox } from '../../src/campaign/sandbox.js';
+import { StepLog } from '../../src/campaign/step-log.js';
+import { tempDir } from '../support/shared.js';
+
+const ENV = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' };
+
+describe('the campaign sandbox', () => {
+  const scratch = tempDir('sandbox');
+  const outside = join(scratch, 'outside');
+  const secret = join(outside, 'secret.txt');
+  let listener: Server;
+  let port = 0;
+  let bwrap: Sandbox;
+  const none = chooseSandbox('none');
+
+  before(async () => {
+    mkdirSync(outside);
+    writeFileSync(secret, 'not for the build\n');
+    listener = createServer((socket) => socket.end('hello\n'));
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    port = (listener.address() as AddressInfo).port;
+    bwrap = chooseSandbox('bwrap');
+  });
+
+  after(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+
+  /** Runs `script` with sh in a fresh directory; returns the exit status and the log's text. */
+  async function sh(sandbox: Sandbox, script: string, timeLimitMs = 60_000): Promise<{ status: number | null; timedOut: boolean; log: string; dir: string }> {
+    const dir = tempDir('sandbox-dir');
+    const log = new StepLog(join(tempDir('sandbox-log'), 'log'));
+    const run = await runSandboxed(sandbox, { argv: ['sh', '-c', script], dir, env: ENV, readOnly: [], timeLimitMs, log });
+    return { status: run.status, timedOut: run.timedOut, log: readFileSync(log.path, 'utf8'), dir };
+  }
+
+  test('auto picks bubblewrap here and says so; none says plainly that nothing is isolated', () => {
+    assert.equal(bwrap.kind, 'bwrap');
+    assert.equal(chooseSandbox('auto').kind, 'bwrap');
+    assert.match(none.note, /^sandbox: none .*unisolated, with network access/);
+  });
+
+  test('no network: a connection to a server on loopback fails inside, succeeds outside', async () => {
+    const script = `exec 3<>/dev/tcp/127.0.0.1/${port} && echo connected`;
+    const inside = await sh(bwrap, `bash -c '${script}'`);
+    assert.notEqual(inside.status, 0, inside.log);
+    assert.doesNotMatch(inside.log, /^connected$/m);
+    const unisolated = await sh(none, `bash -c '${script}'`);
+    assert.equal(unisolated.status, 0, unisolated.log);
+  });
+
+  test('only its own directory is writable; files outside it cannot be read', async () => {
+    const target = join(outside, 'written.txt');
+    const inside = await sh(bwrap, `echo built > out.txt && echo x > '${target}'`);
+    assert.notEqual(inside.status, 0);
+    assert.equal(existsSync(target), false);
+    assert.equal(readFileSync(join(inside.dir, 'out.txt'), 'utf8'), 'built\n');
+    for (const path of ['/usr/bin/sandbox-probe', '/etc/sandbox-probe']) {
+      const sys = await sh(bwrap, `touch ${path}`);
+      assert.notEqual(sys.status, 0, `${path} writable`);
+    }
+    const read = await sh(bwrap, `cat '${secret}'`);
+    assert.notEqual(read.status, 0);
+    assert.doesNotMatch(read.log, /not for the build/);
+    const home = await sh(bwrap, `ls -A '${process.env.HOME ?? '/root'}'`);
+    assert.notEqual(home.status, 0, `the home directory is visible:\n${home.log}`);
+
+    const unisolated = await sh(none, `cat '${secret}' && echo x > '${target}'`);
+    assert.equal(unisolated.status, 0);
+    assert.equal(existsSync(target), true);
+  });
+
+  test('the time limit kills the command and what it started', async () => {
+    const pidFile = join(outside, 'background.pid');
+    const run = await sh(none, `sleep 60 & echo $! > '${pidFile}'; sleep 60`, 500);
+    assert.equal(run.timedOut, true);
+    assert.equal(run.status, null);
+    assert.match(run.log, /killed after the time limit/);
+    // The background sleep was killed with its parent: gone, or a zombie waiting to be reaped.
+    const pid = readFileSync(pidFile, 'utf8').trim();
+    let state = '';
+    for (let i = 0; i < 50; i++) {
+      state = existsSync(`/proc/${pid}/stat`) ? (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] ?? '') : 'gone';
+      if (state === 'gone' || state === 'Z') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(state === 'gone' || state === 'Z', `process ${pid} outlived the time limit (state ${state})`);
+    const inside = await sh(bwrap, 'sleep 60', 500);
+    assert.equal(inside.timedOut, true);
+  });
+
+  test('output is kept in the log up to the cap: its start, its end, and how much was left out', async () => {
+    const dir = tempDir('sandbox-dir');
+    const log = new StepLog(join(tempDir('sandbox-log'), 'log'), 10_000);
+    const script = 'echo FIRST-LINE; i=0; while [ $i -lt 20000 ]; do echo "line $i of the output"; i=$((i+1)); done; echo LAST-LINE';
+    const run = await runSandboxed(bwrap, { argv: ['sh', '-c', script], dir, env: ENV, readOnly: [], timeLimitMs: 60_000, log });
+    assert.equal(run.status, 0);
+    const text = readFileSync(log.path, 'utf8');
+    assert.ok(statSync(log.path).size < 11_000, `log of ${statSync(log.path).size} bytes`);
+    assert.match(text, /^FIRST-LINE$/m);
+    assert.match(text, /^LAST-LINE$/m);
+    const left = /\[\.\.\. (\d+) bytes of output left out \.\.\.\]/.exec(text);
+    assert.ok(left, text.slice(0, 200));
+    assert.ok(Number(left[1]) > 400_000);
+  });
+});
