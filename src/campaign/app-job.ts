@@ -10,6 +10,7 @@ import { keepSource, materialiseSource } from '../fleet/source.js';
 import { FINAL_APP_STATES, type CampaignAppOutcome, type CampaignArtifactRecord } from '../fleet/store/campaign-store.js';
 import type { FleetStore } from '../fleet/store/store.js';
 import type { CandidateBuilder, CandidateResult } from './candidate-builder.js';
+import { candidateLayout } from './candidate.js';
 
 /**
  * One application's job in a campaign: take it (a new attempt token), materialise the registered
@@ -91,7 +92,7 @@ export async function runAppJob(job: AppJob, context: AppJobContext): Promise<vo
 
   const workDir = mkdtempSync(join(tmpdir(), 'stowage-campaign-'));
   try {
-    const sourceDir = join(workDir, 'source');
+    const sourceDir = candidateLayout(workDir).source;
     const files = await gate(() => materialiseSource(store, record.revisionId, sourceDir));
     if (files === null) {
       await finish({ state: 'needs-source', step: null, blockedBy: null, log: null, fix: [], candidateRevisionId: null });
@@ -113,7 +114,7 @@ export async function runAppJob(job: AppJob, context: AppJobContext): Promise<vo
     let result: CandidateResult;
     try {
       result = await context.builder(
-        { app: record.app, sourceDir, workDir: join(workDir, 'work'), advisory: { id: campaign.advisoryId, aliases: campaign.aliases }, sandbox: campaign.sandbox },
+        { app: record.app, sourceDir, workDir, advisory: { id: campaign.advisoryId, aliases: campaign.aliases }, sandbox: campaign.sandbox },
         { stepStarted: (name) => step(name, 'running'), stepEnded: (name, state) => step(name, state) },
       );
     } catch (err) {

@@ -9,10 +9,10 @@ import type { ArtifactKind, CampaignFix } from '../fleet/store/campaign-store.js
 export interface CandidateRequest {
   /** The application's name. */
   app: string;
-  /** The registered revision's source, materialised: the pipeline works here and nowhere else. */
-  sourceDir: string;
-  /** A private directory for the pipeline's own files (logs, outputs). */
+  /** The work directory, fresh for this attempt: the pipeline works here and nowhere else. */
   workDir: string;
+  /** The registered revision's source, materialised: `source/` of the work directory (candidateLayout). */
+  sourceDir: string;
   advisory: { id: string; aliases: string[] };
   /** `auto` (bubblewrap where available), `bwrap`, or `none`. */
   sandbox: string;

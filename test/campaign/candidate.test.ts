@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
@@ -17,69 +17,10 @@ import { DEFAULT_POLICY } from '../../src/audit/policy.js';
 import type { AuditSettings } from '../../src/audit/run.js';
 import { buildCandidate, candidateLayout, CANDIDATE_STEPS, type CandidateStep, type CandidateStepName } from '../../src/campaign/candidate.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
-import { cargoBinary, registryConfigToml, runCargo } from '../support/rust-app.js';
+import { cargoBinary, runCargo } from '../support/rust-app.js';
+import { application, crate, lockedVersions } from '../support/campaign-apps.js';
 import { tempDir } from '../support/shared.js';
-import { publishCrate, SparseRegistry, type PublishedCrate } from '../support/sparse-registry.js';
-
-/** A crate with one library file, MIT-licensed, and the given `[dependencies]`. */
-function crate(name: string, version: string, deps: Record<string, string> = {}): PublishedCrate {
-  const manifest = [
-    '[package]',
-    `name = "${name}"`,
-    `version = "${version}"`,
-    'edition = "2021"',
-    'license = "MIT"',
-    '',
-    '[dependencies]',
-    ...Object.entries(deps).map(([dep, req]) => `${dep} = "${req}"`),
-    '',
-  ].join('\n');
-  return publishCrate([
-    { path: 'Cargo.toml', data: Buffer.from(manifest) },
-    { path: 'src/lib.rs', data: Buffer.from(`pub fn version() -> &'static str { "${version}" }\n`) },
-  ]);
-}
-
-interface AppSpec {
-  deps: Record<string, string>;
-  main: string;
-  buildScript?: string;
-}
-
-/** An application locked by cargo generate-lockfile against the registry; returns its directory. */
-async function application(dir: string, indexUrl: string, cargoHome: string, spec: AppSpec): Promise<string> {
-  mkdirSync(join(dir, 'src'), { recursive: true });
-  mkdirSync(join(dir, '.cargo'), { recursive: true });
-  const name = dir.split('/').pop() as string;
-  writeFileSync(
-    join(dir, 'Cargo.toml'),
-    [
-      '[package]',
-      `name = "${name}"`,
-      'version = "0.1.0"',
-      'edition = "2021"',
-      'license = "MIT"',
-      ...(spec.buildScript !== undefined ? ['build = "build.rs"'] : []),
-      '',
-      '[dependencies]',
-      ...Object.entries(spec.deps).map(([d, r]) => `${d} = "${r}"`),
-      '',
-    ].join('\n'),
-  );
-  writeFileSync(join(dir, 'src', 'main.rs'), spec.main);
-  if (spec.buildScript !== undefined) writeFileSync(join(dir, 'build.rs'), spec.buildScript);
-  writeFileSync(join(dir, '.cargo', 'config.toml'), registryConfigToml(indexUrl));
-  await runCargo(['generate-lockfile'], { cwd: dir, cargoHome });
-  return dir;
-}
-
-function lockedVersions(lockfile: string, name: string): string[] {
-  const text = readFileSync(lockfile, 'utf8');
-  return [...text.matchAll(/\[\[package\]\]\nname = "([^"]+)"\nversion = "([^"]+)"/g)]
-    .filter((m) => m[1] === name)
-    .map((m) => m[2] as string)
-    .sort();
-}
+import { SparseRegistry } from '../support/sparse-registry.js';
 
 /** A work directory holding a copy of the application in source/, as a campaign's job makes it. */
 function workDirFor(app: string): string {

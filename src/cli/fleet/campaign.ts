@@ -1,4 +1,5 @@
 import { cacheDir } from '../../core/cache-dir.js';
+import { fetchPolicyOf } from '../audit-options.js';
 import { EXIT_FINDINGS, EXIT_OK, StowageError } from '../../core/errors.js';
 import { storeGate } from '../../campaign/app-job.js';
 import { cancelCampaign, campaignView, requireCampaign, startCampaign } from '../../campaign/campaign.js';
@@ -21,6 +22,7 @@ export interface CampaignStartOptions extends FleetFormatOptions {
   sandbox: string;
   concurrency: string;
   cacheDir?: string;
+  fetch?: boolean;
 }
 
 /** --concurrency N: a whole number from 1 to 64. */
@@ -68,7 +70,7 @@ export async function fleetCampaignStart(id: string, opts: CampaignStartOptions)
         store,
         gate,
         queue,
-        builder: pipelineBuilder({ settings, cacheRoot: opts.cacheDir ?? cacheDir() }),
+        builder: pipelineBuilder({ settings, cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) }),
         concurrency,
         drain: false,
         signal: stopSignal(),

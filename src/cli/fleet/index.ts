@@ -272,7 +272,7 @@ Examples:
     );
 
   withFormat(
-    withStore(
+    withFetch(withStore(
       campaign
         .command('start')
         .summary('start a campaign for an advisory')
@@ -282,7 +282,6 @@ Examples:
         .option('--no-publish', 'keep the candidates out of notifications (embargoed fixes)')
         .addOption(new Option('--sandbox <mode>', 'isolate builds and tests: auto (bubblewrap where available), bwrap, none').choices(['auto', 'bwrap', 'none']).default('auto'))
         .option('--concurrency <n>', 'jobs this command runs at once while it waits', '1')
-        .option('--cache-dir <dir>', 'where the advisory databases are cached (default: $STOWAGE_CACHE_DIR, $XDG_CACHE_HOME/stowage or ~/.cache/stowage)')
         .addHelpText(
           'after',
           `
@@ -298,7 +297,7 @@ Exit codes: 0 every application has a candidate, 1 one has not (failed, needs-re
 needs-source, cancelled), 2 unknown advisory or application, or the work could not be done.`,
         )
         .action(lazy(async () => (await import('./campaign.js')).fleetCampaignStart)),
-    ),
+    )),
   );
 
   withFormat(
@@ -331,7 +330,7 @@ needs-source, cancelled), 2 unknown advisory or application, or the work could n
       .action(lazy(async () => (await import('./campaign.js')).fleetCampaignCancel)),
   );
 
-  withStore(
+  withFetch(withStore(
     fleet
       .command('worker')
       .summary('run campaign jobs from the fleet\'s queue')
@@ -342,7 +341,6 @@ needs-source, cancelled), 2 unknown advisory or application, or the work could n
       )
       .option('--concurrency <n>', 'jobs run at once', '1')
       .option('--drain', 'exit once no job is queued or running anywhere (default: run until interrupted)')
-      .option('--cache-dir <dir>', 'where the advisory databases are cached (default: $STOWAGE_CACHE_DIR, $XDG_CACHE_HOME/stowage or ~/.cache/stowage)')
       .addHelpText(
         'after',
         `
@@ -354,5 +352,5 @@ Examples:
 Exit codes: 0 stopped (interrupted, or drained), 2 the store or queue could not be opened.`,
       )
       .action(lazy(async () => (await import('./worker.js')).fleetWorker)),
-  );
+  ));
 }

@@ -1,4 +1,5 @@
 import { cacheDir } from '../../core/cache-dir.js';
+import { fetchPolicyOf } from '../audit-options.js';
 import { EXIT_OK } from '../../core/errors.js';
 import { storeGate } from '../../campaign/app-job.js';
 import { runCampaignWorker } from '../../campaign/campaign-worker.js';
@@ -14,6 +15,7 @@ export interface WorkerOptions extends FleetOptions {
   concurrency: string;
   drain?: boolean;
   cacheDir?: string;
+  fetch?: boolean;
 }
 
 export async function fleetWorker(opts: WorkerOptions): Promise<number> {
@@ -24,7 +26,7 @@ export async function fleetWorker(opts: WorkerOptions): Promise<number> {
     const queue = await openJobQueue(opts.store, store, gate);
     writeStderr(`stowage: worker on ${store.location}, ${concurrency} job${concurrency === 1 ? '' : 's'} at a time${opts.drain ? ', until the queue is empty' : ''}\n`);
     try {
-      await runCampaignWorker({ store, gate, queue, builder: pipelineBuilder({ settings, cacheRoot: opts.cacheDir ?? cacheDir() }), concurrency, drain: opts.drain === true, signal: stopSignal() });
+      await runCampaignWorker({ store, gate, queue, builder: pipelineBuilder({ settings, cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) }), concurrency, drain: opts.drain === true, signal: stopSignal() });
     } finally {
       await queue.close();
     }
