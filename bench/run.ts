@@ -17,6 +17,7 @@ import { whyNoRegistry } from '../test/support/npm-vendor.js';
 import { benchArchive } from './archive.js';
 import { benchBinary } from './binary.js';
 import { writeCampaignResults } from './campaign.js';
+import { writeCampaignFleetResults } from './campaign-fleet.js';
 import { benchFleet } from './fleet.js';
 import { benchFleetSync } from './fleet-sync.js';
 import { benchNpmVendor } from './vendor-npm.js';
@@ -190,6 +191,9 @@ async function main(): Promise<void> {
   const campaign = (await writeCampaignResults()).timeToSafety as { stowageShare: number; withinLimit: boolean };
   console.log(`time to safety (Rust fixture): stowage's own share ${Math.round(campaign.stowageShare * 100)}% on top of cargo alone`);
   if (!campaign.withinLimit) process.exitCode = 1;
+
+  // A campaign over 100 affected applications, two at a time (bench/results/campaign-fleet.json).
+  await writeCampaignFleetResults();
 
   // Three real npm applications vendored from the public registry (bench/vendor-npm.ts).
   const noRegistry = await whyNoRegistry();

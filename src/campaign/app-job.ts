@@ -7,7 +7,7 @@ import { readApp } from '../fleet/add.js';
 import { recordEvent } from '../fleet/events.js';
 import { compressBytes, documentDigest, encodeGraphs, revisionDigest, storedDocuments } from '../fleet/revision.js';
 import { keepSource, materialiseSource } from '../fleet/source.js';
-import { FINAL_APP_STATES, type CampaignAppOutcome, type CampaignArtifactRecord } from '../fleet/store/campaign-store.js';
+import { type CampaignAppOutcome, type CampaignArtifactRecord } from '../fleet/store/campaign-store.js';
 import type { FleetStore } from '../fleet/store/store.js';
 import type { CandidateBuilder, CandidateResult } from './candidate-builder.js';
 import { candidateLayout } from './candidate.js';
@@ -52,14 +52,6 @@ class AttemptOver extends Error {}
 
 const LOG_TAIL = 64 * 1024;
 
-/** Marks the campaign done once every application's work is over (in the caller's transaction). */
-async function closeCampaignIfOver(tx: FleetStore, campaignId: number, at: string): Promise<void> {
-  const campaign = await tx.campaigns.campaign(campaignId);
-  if (campaign === null || campaign.state !== 'running') return;
-  const apps = await tx.campaigns.apps(campaignId);
-  if (apps.every((a) => FINAL_APP_STATES.has(a.state))) await tx.campaigns.setState(campaignId, 'done', at);
-}
-
 export async function runAppJob(job: AppJob, context: AppJobContext): Promise<void> {
   const { store, gate } = context;
   const now = (): string => (context.now?.() ?? new Date()).toISOString();
@@ -82,13 +74,16 @@ export async function runAppJob(job: AppJob, context: AppJobContext): Promise<vo
         const at = now();
         // Refused: the transaction (the candidate's revision and artifacts with it) rolls back.
         if (!(await tx.campaigns.finish(job.campaignId, job.appId, attempt, ended, at))) throw new AttemptOver();
-        await closeCampaignIfOver(tx, job.campaignId, at);
         return true;
       }),
-    ).catch((err: unknown) => {
-      if (err instanceof AttemptOver) return false;
-      throw err;
-    });
+    ).then(
+      // Closing the campaign is a transaction of its own: finishing applications never conflict over it.
+      async (finished) => (await gate(() => store.transaction((tx) => tx.campaigns.closeIfOver(job.campaignId, now()))), finished),
+      (err: unknown) => {
+        if (err instanceof AttemptOver) return false;
+        throw err;
+      },
+    );
 
   const workDir = mkdtempSync(join(tmpdir(), 'stowage-campaign-'));
   try {

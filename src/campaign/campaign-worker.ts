@@ -1,5 +1,5 @@
 import type { FleetStore } from '../fleet/store/store.js';
-import { runAppJob, type StoreGate } from './app-job.js';
+import { runAppJob, type AppJob, type StoreGate } from './app-job.js';
 import type { CandidateBuilder } from './candidate-builder.js';
 import { workJobs, type JobQueue } from './job-queue.js';
 
@@ -18,6 +18,7 @@ export interface CampaignWorker {
   signal?: AbortSignal;
   /** Stop once this campaign is over. */
   untilCampaignEnds?: number;
+  onJobError?: (job: AppJob, err: unknown) => void;
 }
 
 export async function runCampaignWorker(w: CampaignWorker): Promise<void> {
@@ -26,6 +27,8 @@ export async function runCampaignWorker(w: CampaignWorker): Promise<void> {
     concurrency: w.concurrency,
     drain: w.drain,
     ...(w.signal !== undefined ? { signal: w.signal } : {}),
-    ...(campaignId !== undefined ? { done: async () => (await w.gate(() => w.store.campaigns.campaign(campaignId)))?.state !== 'running' } : {}),
+    ...(w.onJobError !== undefined ? { onJobError: w.onJobError } : {}),
+    // Closing again here: a close that failed after an application's last finish is not lost.
+    ...(campaignId !== undefined ? { done: () => w.gate(() => w.store.transaction((tx) => tx.campaigns.closeIfOver(campaignId, new Date().toISOString()))) } : {}),
   });
 }

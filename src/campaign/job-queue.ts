@@ -21,6 +21,8 @@ export interface WorkOptions {
   signal?: AbortSignal;
   /** Checked between jobs: true stops the worker (a `campaign start` waiting for its campaign). */
   done?: () => Promise<boolean>;
+  /** A job that threw (the store failed under it): it is left to its lease and taken again later. */
+  onJobError?: (job: AppJob, err: unknown) => void;
 }
 
 /** A job this worker holds: renew its lease while it works, then mark it done. */
@@ -81,17 +83,21 @@ export async function workJobs(queue: JobQueue, handler: (job: AppJob) => Promis
       await Promise.race([sleep(POLL_MS, options.signal), ...running]);
       continue;
     }
-    const task = runLeased(queue, taken, handler).finally(() => running.delete(task));
+    const task = runLeased(queue, taken, handler, options.onJobError).finally(() => running.delete(task));
     running.add(task);
   }
   await Promise.all(running);
 }
 
-async function runLeased(queue: JobQueue, taken: TakenJob, handler: (job: AppJob) => Promise<void>): Promise<void> {
+async function runLeased(queue: JobQueue, taken: TakenJob, handler: (job: AppJob) => Promise<void>, onError: WorkOptions['onJobError']): Promise<void> {
   const renew = setInterval(() => void taken.renew().catch(() => undefined), (queue.leaseSeconds * 1000) / 3);
   try {
     await handler(taken.job);
     await taken.done();
+  } catch (err) {
+    // The store failed under the job (not the job's own failure, which it records): the job is
+    // left to its lease, after which a worker takes it again; this worker goes on.
+    onError?.(taken.job, err);
   } finally {
     clearInterval(renew);
   }

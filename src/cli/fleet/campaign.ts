@@ -1,7 +1,7 @@
 import { cacheDir } from '../../core/cache-dir.js';
 import { fetchPolicyOf } from '../audit-options.js';
-import { EXIT_FINDINGS, EXIT_OK, StowageError } from '../../core/errors.js';
-import { storeGate } from '../../campaign/app-job.js';
+import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../../core/errors.js';
+import { storeGate, type AppJob } from '../../campaign/app-job.js';
 import { cancelCampaign, campaignView, requireCampaign, startCampaign } from '../../campaign/campaign.js';
 import { campaignJson, campaignListJson, renderCampaign, renderCampaignList } from '../../campaign/campaign-report.js';
 import { runCampaignWorker } from '../../campaign/campaign-worker.js';
@@ -11,7 +11,7 @@ import { pipelineBuilder } from '../../campaign/pipeline-builder.js';
 import { currentUser } from '../../fleet/add.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import type { FleetStore } from '../../fleet/store/store.js';
-import { writeStderr, writeStdout } from '../output.js';
+import { warn, writeStderr, writeStdout } from '../output.js';
 import type { FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
 
@@ -30,6 +30,11 @@ export function concurrencyOption(given: string): number {
   const n = Number(given);
   if (!/^[0-9]+$/.test(given) || n < 1 || n > 64) throw new StowageError(`--concurrency ${JSON.stringify(given)}: expected a whole number from 1 to 64`);
   return n;
+}
+
+/** A job the store failed under: said, and left to its lease (another attempt takes it). */
+export function warnJobError(job: AppJob, err: unknown): void {
+  warn(`campaign ${job.campaignId}, application ${job.appId}: ${errorMessage(err)}; the job is taken again after its lease`);
 }
 
 /** SIGINT/SIGTERM stop taking jobs; the ones running finish (a second signal ends the process as usual). */
@@ -74,6 +79,7 @@ export async function fleetCampaignStart(id: string, opts: CampaignStartOptions)
         concurrency,
         drain: false,
         signal: stopSignal(),
+        onJobError: warnJobError,
         untilCampaignEnds: started.campaign.id,
       });
     } finally {

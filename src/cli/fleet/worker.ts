@@ -7,7 +7,7 @@ import { openJobQueue } from '../../campaign/open-queue.js';
 import { pipelineBuilder } from '../../campaign/pipeline-builder.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import { writeStderr } from '../output.js';
-import { concurrencyOption, stopSignal } from './campaign.js';
+import { concurrencyOption, stopSignal, warnJobError } from './campaign.js';
 import type { FleetOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
 
@@ -26,7 +26,7 @@ export async function fleetWorker(opts: WorkerOptions): Promise<number> {
     const queue = await openJobQueue(opts.store, store, gate);
     writeStderr(`stowage: worker on ${store.location}, ${concurrency} job${concurrency === 1 ? '' : 's'} at a time${opts.drain ? ', until the queue is empty' : ''}\n`);
     try {
-      await runCampaignWorker({ store, gate, queue, builder: pipelineBuilder({ settings, cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) }), concurrency, drain: opts.drain === true, signal: stopSignal() });
+      await runCampaignWorker({ store, gate, queue, builder: pipelineBuilder({ settings, cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) }), concurrency, drain: opts.drain === true, signal: stopSignal(), onJobError: warnJobError });
     } finally {
       await queue.close();
     }

@@ -105,6 +105,8 @@ export interface CampaignStore {
   /** Newest first. */
   list(): Promise<CampaignRecord[]>;
   setState(id: number, state: CampaignState, endedAt: string | null): Promise<void>;
+  /** Marks a running campaign done when every application's work is over; whether it is over now. */
+  closeIfOver(id: number, at: string): Promise<boolean>;
 
   addApps(campaignId: number, apps: { appId: number; revisionId: number; state: CampaignAppState }[], at: string): Promise<void>;
   /** In application-name order. */

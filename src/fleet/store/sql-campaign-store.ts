@@ -107,6 +107,16 @@ export class SqlCampaignStore implements CampaignStore {
     await this.sql.run(`UPDATE campaigns SET state = ?, ended_at = ? WHERE id = ?`, [state, endedAt, id]);
   }
 
+  async closeIfOver(id: number, at: string): Promise<boolean> {
+    // One statement touching the campaign row alone: finishing applications never conflict over it.
+    await this.sql.run(
+      `UPDATE campaigns SET state = 'done', ended_at = ? WHERE id = ? AND state = 'running'
+         AND NOT EXISTS (SELECT 1 FROM campaign_apps WHERE campaign_id = ? AND ${NOT_FINAL})`,
+      [at, id, id],
+    );
+    return (await this.campaign(id))?.state !== 'running';
+  }
+
   async addApps(campaignId: number, apps: { appId: number; revisionId: number; state: CampaignAppState }[], at: string): Promise<void> {
     for (const a of apps) {
       await this.sql.run(
