@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { StowageError, errorMessage } from '../core/errors.js';
+import { forgetInputsUnder } from '../core/input-files.js';
 import { readApp } from '../fleet/add.js';
 import { recordEvent } from '../fleet/events.js';
 import { compressBytes, documentDigest, encodeGraphs, revisionDigest, storedDocuments } from '../fleet/revision.js';
@@ -136,6 +137,7 @@ export async function runAppJob(job: AppJob, context: AppJobContext): Promise<vo
     await recordCandidate(job, record.app, sourceDir, result, finish, campaign.publish);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
+    forgetInputsUnder(workDir);
   }
 }
 

@@ -23,6 +23,16 @@ export function inputFileAt(st: Stats): string | undefined {
   return inputs.get(identity(st));
 }
 
+/**
+ * Forgets the inputs read under `dir`, which the caller is deleting: a long-running process (a
+ * campaign worker, job after job) must not hold the identity of a deleted file, whose inode a
+ * later output may be given.
+ */
+export function forgetInputsUnder(dir: string): void {
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  for (const [id, path] of inputs) if (path.startsWith(prefix)) inputs.delete(id);
+}
+
 /** No real lockfile comes near this; a file past it is refused rather than read into memory. */
 export const MAX_LOCKFILE_BYTES = 256 * 1024 * 1024;
 

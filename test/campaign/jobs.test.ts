@@ -205,23 +205,25 @@ for (const kind of STORE_KINDS) {
       const marker = join(tempDir('marker'), 'done.txt');
       const env = { ...process.env, STOWAGE_CAMPAIGN_LEASE_SECONDS: '2' };
       const worker = (): { child: ChildProcess; exited: Promise<number | null> } => {
-        const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'test', 'support', 'campaign-worker.js'), store.store, '1', '150', marker], {
+        const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'test', 'support', 'campaign-worker.js'), store.store, '1', '300', marker], {
           env,
           stdio: ['ignore', 'pipe', 'inherit'],
         });
         return { child, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
       };
       const first = worker();
-      // Wait until the first worker is mid-job (a step past `plan` of some application), then kill it.
+      // Wait until the first worker is mid-job (past its first steps), read from the store directly, then kill it.
       let victim: string | undefined;
-      for (let i = 0; i < 600 && victim === undefined; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        victim = show(fleet, id).apps.find((a) => a.state === 'running' && a.step === 'build')?.app;
-      }
-      assert.ok(victim !== undefined, 'the first worker never reached a build');
-      const second = worker();
+      await withStore(store, async (f) => {
+        for (let i = 0; i < 2400 && victim === undefined; i++) {
+          await new Promise((r) => setTimeout(r, 25));
+          victim = (await f.campaigns.apps(id)).find((a) => a.state === 'running' && (a.step === 'vendor' || a.step === 'build'))?.app;
+        }
+      });
       first.child.kill('SIGKILL');
       assert.equal(await first.exited, null);
+      assert.ok(victim !== undefined, 'the first worker never reached a build');
+      const second = worker();
 
       assert.equal(await second.exited, 0);
 
