@@ -2,6 +2,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StowageError } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
+import { npmBuildScripts, type NpmPackageManager } from '../package/rpm-spec.js';
 
 /**
  * How a candidate is built and tested in its build directory (the application's source with
@@ -12,7 +13,8 @@ import type { Ecosystem } from '../core/package.js';
 
 export interface BuildRecipe {
   build: [string, ...string[]];
-  test: [string, ...string[]];
+  /** null: the application defines no tests. */
+  test: [string, ...string[]] | null;
   /** The whole environment of both commands, for the build directory `dir`. */
   env: Record<string, string>;
   /** Toolchain directories outside the system, bound read-only into the sandbox. */
@@ -29,6 +31,19 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | null {
 
 const SYSTEM_PATH = '/usr/local/bin:/usr/bin:/bin';
 
+/** What the recipe depends on: the application's ecosystem, package manager and whether it has tests. */
+export interface BuildTarget {
+  ecosystem: Ecosystem;
+  /** npm-world applications: the package manager of the lockfile. */
+  packageManager: NpmPackageManager | null;
+  hasTests: boolean;
+}
+
+/** `dir`, unless it lies in the system directories the sandbox binds anyway. */
+function outsideSystem(dir: string): string[] {
+  return /^\/(?:usr|bin|sbin|lib|lib64|etc|opt)(?:\/|$)/.test(dir) ? [] : [dir];
+}
+
 /**
  * Cargo: the build reads no user configuration and writes no user cache (a CARGO_HOME of the
  * build directory's own). A rustup-managed cargo (`~/.cargo/bin/cargo`, a proxy) needs its
@@ -37,7 +52,7 @@ const SYSTEM_PATH = '/usr/local/bin:/usr/bin:/bin';
 function cargoRecipe(dir: string, env: NodeJS.ProcessEnv): BuildRecipe {
   const cargo = onPath('cargo', env);
   if (cargo === null) throw new StowageError('cannot build a Rust application: cargo is not on PATH');
-  const readOnly = [dirname(cargo)];
+  const readOnly = outsideSystem(dirname(cargo));
   const recipeEnv: Record<string, string> = {
     PATH: `${dirname(cargo)}:${SYSTEM_PATH}`,
     HOME: dir,
@@ -63,11 +78,41 @@ function cargoRecipe(dir: string, env: NodeJS.ProcessEnv): BuildRecipe {
   };
 }
 
-export function buildRecipe(ecosystem: Ecosystem, dir: string, env: NodeJS.ProcessEnv): BuildRecipe {
-  switch (ecosystem) {
+const PACKAGE_MANAGER_COMMAND: Record<NpmPackageManager, string> = { npm: 'npm', 'yarn-classic': 'yarn', 'yarn-berry': 'yarn', pnpm: 'pnpm' };
+
+/**
+ * npm, yarn, pnpm: the RPM spec's own %build and %check scripts (offline, from the vendored
+ * layout, a HOME of the build directory's own), run by `sh -e` as rpmbuild runs them. node and
+ * the package manager are read where they are installed, with what their installation holds.
+ */
+function npmRecipe(target: BuildTarget, dir: string, env: NodeJS.ProcessEnv): BuildRecipe {
+  const manager = target.packageManager ?? 'npm';
+  const readOnly: string[] = [];
+  const pathDirs: string[] = [];
+  for (const tool of ['node', PACKAGE_MANAGER_COMMAND[manager]]) {
+    const found = onPath(tool, env);
+    if (found === null) throw new StowageError(`cannot build the application: ${tool} is not on PATH`);
+    pathDirs.push(dirname(found));
+    // A tool installed under a prefix of its own (nvm, a tarball) reads its whole prefix.
+    const real = realpathSync(found);
+    readOnly.push(...outsideSystem(dirname(found)), ...outsideSystem(dirname(dirname(real))));
+  }
+  const scripts = npmBuildScripts(manager);
+  const recipeEnv: Record<string, string> = { PATH: [...new Set(pathDirs), SYSTEM_PATH].join(':'), HOME: dir, LANG: 'C.UTF-8' };
+  if (env.SOURCE_DATE_EPOCH !== undefined) recipeEnv.SOURCE_DATE_EPOCH = env.SOURCE_DATE_EPOCH;
+  return {
+    build: ['sh', '-e', '-c', scripts.build],
+    test: target.hasTests ? ['sh', '-e', '-c', scripts.test] : null,
+    env: recipeEnv,
+    readOnly: [...new Set(readOnly)],
+  };
+}
+
+export function buildRecipe(target: BuildTarget, dir: string, env: NodeJS.ProcessEnv): BuildRecipe {
+  switch (target.ecosystem) {
     case 'cargo':
       return cargoRecipe(dir, env);
     case 'npm':
-      throw new StowageError('campaigns build Rust applications only so far: an npm application is planned, changed, audited and vendored, not built');
+      return npmRecipe(target, dir, env);
   }
 }

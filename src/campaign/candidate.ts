@@ -9,14 +9,15 @@ import type { DependencyGraph } from '../core/graph.js';
 import type { Ecosystem } from '../core/package.js';
 import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { applyFixPlans } from '../fixes/apply.js';
+import { applyFixPlans, unifiedDiff } from '../fixes/apply.js';
 import { planGraphFixes } from '../fixes/plan.js';
 import { blockerText, commandText } from '../fixes/report.js';
 import { auditApplication, type AuditSettings } from '../audit/run.js';
 import type { LockfileLocation } from '../inputs/lockfiles.js';
 import { readApplicationManifest } from '../inputs/application-manifest.js';
+import { readApplication } from '../inputs/application.js';
 import { archiveBytes, buildVendorTree } from '../vendoring/vendor-app.js';
-import { packageRpm } from '../package/rpm-package.js';
+import { npmPackageManager, packageRpm } from '../package/rpm-package.js';
 import { writeRpmOutputs } from '../package/rpm-outputs.js';
 import { applicationSourceFiles } from '../package/srpm.js';
 import type { RpmFlavor } from '../package/rpm-flavor.js';
@@ -159,6 +160,8 @@ interface Progress {
   /** Other advisories the application has (not this candidate's concern): accepted when vendoring. */
   otherAdvisories: string[];
   artifacts: Omit<CandidateArtifacts, 'log'>;
+  /** Set when the plan found no change to make: the run is over, and a run started again says so at once. */
+  review: { reason: string; blockedBy: BlockingRequirement[] } | null;
 }
 
 /** A step ends the run without a failure: needs-review. */
@@ -197,12 +200,12 @@ class CandidateRun {
     this.layout = candidateLayout(input.workDir);
     if (!existsSync(this.layout.source)) throw new StowageError('no application source in the work directory (the caller materialises it in source/)', input.workDir);
     for (const dir of [this.layout.artifacts, this.layout.home]) mkdirSync(dir, { recursive: true });
-    // The lockfile update's cargo reads and writes only the work directory's own home.
-    this.env = { ...(input.env ?? process.env), CARGO_HOME: join(this.layout.home, 'cargo') };
+    // The lockfile update's package manager keeps its caches in the work directory's own home.
+    this.env = { ...(input.env ?? process.env), CARGO_HOME: join(this.layout.home, 'cargo'), npm_config_cache: join(this.layout.home, 'npm') };
     this.log = new StepLog(join(this.layout.artifacts, 'candidate.log'), input.logCap);
     this.progress = existsSync(this.layout.progress)
       ? (JSON.parse(readFileSync(this.layout.progress, 'utf8')) as Progress)
-      : { steps: [], fix: [], otherAdvisories: [], artifacts: { lockfile: null, patch: null, vendor: null, srpm: null, sbom: null } };
+      : { steps: [], fix: [], otherAdvisories: [], artifacts: { lockfile: null, patch: null, vendor: null, srpm: null, sbom: null }, review: null };
   }
 
   private save(): void {
@@ -231,6 +234,7 @@ class CandidateRun {
       return this.outcome('failed', { reason: errorMessage(err), failedStep: 'build' });
     }
     this.log.line(this.sandbox.note);
+    if (this.progress.review !== null) return this.outcome('needs-review', this.progress.review);
     const bodies: Record<CandidateStepName, () => Promise<void>> = {
       plan: () => this.plan(),
       apply: () => this.apply(),
@@ -257,6 +261,7 @@ class CandidateRun {
         if (err instanceof NeedsReview) {
           // Not a failure of the step: it found that no change can be made.
           record.state = 'done';
+          this.progress.review = { reason: err.reason, blockedBy: err.blockedBy };
           this.log.line(`needs review: ${err.reason}`);
           for (const b of err.blockedBy) this.log.line(`  ${blockerText(b, b === err.blockedBy[0])}`);
           ending = this.outcome('needs-review', { reason: err.reason, blockedBy: err.blockedBy });
@@ -337,6 +342,12 @@ class CandidateRun {
         diffs.push(result.diff);
         changed ??= location.path;
       }
+      // npm moves a direct dependency's requirement in package.json too: the patch carries it.
+      if (location.manifestPath !== null) {
+        const before = readFileSync(join(this.layout.original, relative(this.layout.source, location.manifestPath)));
+        const manifestDiff = await unifiedDiff(location.manifestPath, before);
+        if (manifestDiff !== '') diffs.push(manifestDiff);
+      }
     }
     if (changed === null) throw new StowageError('the package manager left the lockfile unchanged', this.layout.source);
     const lockfile = join(this.layout.artifacts, basename(changed));
@@ -400,11 +411,17 @@ class CandidateRun {
   }
 
   private async sandboxed(step: 'build' | 'test'): Promise<void> {
-    const ecosystem = readApplicationManifest(this.layout.source).ecosystem;
-    const recipe = buildRecipe(ecosystem, this.layout.build, this.env);
+    const manifest = readApplicationManifest(this.layout.source);
+    const { graphs } = await readApplication([this.layout.source]);
+    const recipe = buildRecipe({ ecosystem: manifest.ecosystem, packageManager: npmPackageManager(graphs), hasTests: manifest.hasTests }, this.layout.build, this.env);
     if (step === 'build' || !existsSync(this.layout.build)) await this.prepareBuildDirectory();
+    const argv = recipe[step];
+    if (argv === null) {
+      this.log.line(`no tests: ${basename(manifest.path)} defines none`);
+      return;
+    }
     const run = await runSandboxed(this.sandbox as Sandbox, {
-      argv: recipe[step],
+      argv,
       dir: this.layout.build,
       env: recipe.env,
       readOnly: recipe.readOnly,
@@ -413,8 +430,9 @@ class CandidateRun {
       ...(this.hooks.signal ? { signal: this.hooks.signal } : {}),
     });
     if (run.cancelled) throw new StowageError('cancelled');
-    if (run.timedOut) throw new StowageError(`${recipe[step].join(' ')} did not finish within ${Math.round((this.input.timeLimits?.[step] ?? DEFAULT_TIME_LIMIT_MS) / 1000)} s`);
-    if (run.status !== 0) throw new StowageError(`${recipe[step].join(' ')} failed (exit ${run.status ?? 'by a signal'}); see the log`);
+    const what = argv[0] === 'sh' ? `the ${step} script` : argv.join(' ');
+    if (run.timedOut) throw new StowageError(`${what} did not finish within ${Math.round((this.input.timeLimits?.[step] ?? DEFAULT_TIME_LIMIT_MS) / 1000)} s`);
+    if (run.status !== 0) throw new StowageError(`${what} failed (exit ${run.status ?? 'by a signal'}); see the log`);
   }
 
   private async package(): Promise<void> {

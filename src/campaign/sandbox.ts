@@ -23,7 +23,30 @@ export interface Sandbox {
 }
 
 /** System directories bound read-only inside the sandbox; a missing one is skipped. */
-const SYSTEM_DIRS = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib64', '/lib32', '/opt'];
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/lib32', '/opt'];
+
+/**
+ * What compilers, linkers and package managers read of /etc (`cc` is an alternative, the
+ * dynamic linker's cache, users and groups by name, certificates), and nothing else: the rest
+ * (shadow files, machine secrets, service configurations) would otherwise be readable by the
+ * application's build scripts and tests, and end up in the log.
+ */
+const ETC_ENTRIES = [
+  'alternatives',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'passwd',
+  'group',
+  'nsswitch.conf',
+  'host.conf',
+  'hosts',
+  'localtime',
+  'os-release',
+  'debian_version',
+  'ssl',
+  'ca-certificates',
+];
 
 const BWRAP = 'bwrap';
 
@@ -31,6 +54,7 @@ const BWRAP = 'bwrap';
 function isolation(): string[] {
   const args = ['--unshare-net', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session'];
   for (const dir of SYSTEM_DIRS) if (existsSync(dir)) args.push('--ro-bind', dir, dir);
+  for (const entry of ETC_ENTRIES) args.push('--ro-bind-try', `/etc/${entry}`, `/etc/${entry}`);
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
   return args;
 }
@@ -40,7 +64,7 @@ let probed: string | null | undefined;
 /** Why bubblewrap cannot isolate a command here, or null when it can. Asked once per process. */
 function bwrapProblem(): string | null {
   if (probed !== undefined) return probed;
-  const run = spawnSync(BWRAP, [...isolation(), '--', 'true'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
+  const run = spawnSync(BWRAP, [...isolation(), '--remount-ro', '/', '--', 'true'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
   if (run.error) probed = `cannot run ${BWRAP}: ${(run.error as NodeJS.ErrnoException).code ?? run.error.message}`;
   else if (run.status !== 0) probed = `${BWRAP} refused to start (${run.stderr.toString('utf8').trim().split('\n').pop() ?? `exit ${run.status}`})`;
   else probed = null;
@@ -52,7 +76,7 @@ export function chooseSandbox(mode: SandboxMode): Sandbox {
   if (mode === 'none') return { kind: 'none', note: 'sandbox: none (--sandbox none): builds and tests run unisolated, with network access' };
   const problem = bwrapProblem();
   if (problem === null) {
-    return { kind: 'bwrap', note: 'sandbox: bubblewrap: no network, read-only system, only the build directory writable, no home directory' };
+    return { kind: 'bwrap', note: 'sandbox: bubblewrap: no network, read-only system (of /etc only what builds read), only the build directory writable, no home directory' };
   }
   if (mode === 'bwrap') throw new StowageError(`--sandbox bwrap: ${problem}`);
   return { kind: 'none', note: `sandbox: none (--sandbox auto: ${problem}): builds and tests run unisolated, with network access` };
@@ -85,7 +109,8 @@ function bwrapArgv(command: SandboxedCommand): string[] {
     args.push('--ro-bind', real, real);
     if (real !== dir) args.push('--ro-bind', real, dir);
   }
-  args.push('--bind', command.dir, command.dir, '--chdir', command.dir, '--clearenv');
+  // The sandbox's own root (where bwrap made the mount points) is read-only too, once made.
+  args.push('--bind', command.dir, command.dir, '--remount-ro', '/', '--chdir', command.dir, '--clearenv');
   for (const [name, value] of Object.entries(command.env)) args.push('--setenv', name, value);
   return [BWRAP, ...args, '--', ...command.argv];
 }

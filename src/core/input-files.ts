@@ -18,9 +18,19 @@ export function noteInputFile(path: string, st?: Stats): void {
   if (stat?.isFile()) inputs.set(identity(stat), path);
 }
 
-/** The input path that `st` is, as it was named when read, or undefined. */
+/**
+ * The input path that `st` is, as it was named when read, or undefined. An input since replaced
+ * or removed (a lockfile the package manager rewrote) no longer counts: its inode may have been
+ * given to a new file, which a long-running process (a campaign worker) must be able to write.
+ */
 export function inputFileAt(st: Stats): string | undefined {
-  return inputs.get(identity(st));
+  const key = identity(st);
+  const path = inputs.get(key);
+  if (path === undefined) return undefined;
+  const now = statSync(path, { throwIfNoEntry: false });
+  if (now !== undefined && identity(now) === key) return path;
+  inputs.delete(key);
+  return undefined;
 }
 
 /**

@@ -21,7 +21,8 @@ export interface LockfileDiff {
   diff: string;
 }
 
-async function unifiedDiff(path: string, before: Buffer): Promise<string> {
+/** `path` against its earlier content `before`, as `diff -u` writes it, labelled a/NAME and b/NAME. */
+export async function unifiedDiff(path: string, before: Buffer): Promise<string> {
   const work = mkdtempSync(join(tmpdir(), 'stowage-fix-'));
   try {
     const old = join(work, 'before');

@@ -213,7 +213,7 @@ async function vendorStep(request: RpmPackageRequest, projectDir: string): Promi
  * The package manager an npm-world application builds with: its lockfile's. Two lockfiles of
  * different package managers in one application leave no single way to build it.
  */
-function npmPackageManager(graphs: readonly DependencyGraph[]): NpmPackageManager | null {
+export function npmPackageManager(graphs: readonly DependencyGraph[]): NpmPackageManager | null {
   const found = new Map<NpmPackageManager, string>();
   for (const graph of graphs) {
     if (graph.ecosystem !== 'npm') continue;

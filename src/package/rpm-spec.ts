@@ -354,6 +354,16 @@ const PACKAGE_MANAGERS: Record<NpmPackageManager, PackageManagerSteps> = {
   },
 };
 
+/**
+ * The spec's %build and %check of an npm-world application as two shell scripts, for running
+ * the same steps outside rpmbuild (a campaign's sandboxed build and test). Fixed text: nothing
+ * of the application's becomes part of them.
+ */
+export function npmBuildScripts(packageManager: NpmPackageManager): { build: string; test: string } {
+  const steps = PACKAGE_MANAGERS[packageManager];
+  return { build: [...steps.env, ...steps.install, steps.build].join('\n'), test: [...steps.env, steps.test].join('\n') };
+}
+
 /** The BuildRequires of an npm-world application: node and npm, and its own package manager. */
 function npmBuildRequires(flavor: RpmFlavor, packageManager: NpmPackageManager): string[] {
   return [...BUILD_REQUIRES[flavor].npm, ...PACKAGE_MANAGERS[packageManager].buildRequires];

@@ -74,13 +74,21 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     blocked = await application(join(scratch, 'blocked'), registry.indexUrl, cargoHome, { deps: { glob: '0.4' }, main: 'fn main() {}\n' });
 
     // Something listens on loopback: outside the sandbox the build script's connection succeeds.
-    listener = createServer((socket) => socket.end());
+    listener = createServer((socket) => socket.on('error', () => undefined).end());
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
     const { port } = listener.address() as AddressInfo;
     networked = await application(join(scratch, 'networked'), registry.indexUrl, cargoHome, {
       deps: { vulnlib: '1' },
       main: 'fn main() { println!("{}", vulnlib::version()); }\n',
-      buildScript: `fn main() {\n    std::net::TcpStream::connect("127.0.0.1:${port}").expect("build script reaches the network");\n}\n`,
+      // It also writes outside its directory: beside the application's source, and in the test's own.
+      buildScript: [
+        'fn main() {',
+        `    let _ = std::fs::write(${JSON.stringify(join(scratch, 'escaped.txt'))}, "written by a build script");`,
+        '    let _ = std::fs::write("../source/escaped.txt", "written by a build script");',
+        `    std::net::TcpStream::connect("127.0.0.1:${port}").expect("build script reaches the network");`,
+        '}',
+        '',
+      ].join('\n'),
     });
     await runCargo(['update', '-p', 'vulnlib', '--precise', '1.0.0'], { cwd: networked, cargoHome });
   });
@@ -180,19 +188,32 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     const log = readFileSync(outcome.artifacts.log, 'utf8');
     assert.match(log, /glob 0\.4\.8 requires rx \^1\.5, the first fixed version is 2\.0\.0; glob 0\.5\.0 accepts it/);
     assert.match(log, /blocked \(Cargo\.toml\) requires glob 0\.4, the first that would do is 0\.5\.0: change the requirement there/);
+
+    // Started again, it says the same at once and does nothing more.
+    const started: CandidateStepName[] = [];
+    const again = await buildCandidate(
+      { workDir, advisory: { id: 'RUSTSEC-2099-0011', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true },
+      { stepStarted: (step) => void started.push(step) },
+    );
+    assert.deepEqual(started, []);
+    assert.deepEqual([again.state, again.reason, again.blockedBy], [outcome.state, outcome.reason, outcome.blockedBy]);
   });
 
-  test('a build script that connects to the network fails in the sandbox; the failure is the build step, in the log', async () => {
+  test('a build script that connects to the network fails in the sandbox, and wrote nothing outside the build directory', async () => {
     const workDir = workDirFor(networked);
+    const escaped = [join(scratch, 'escaped.txt'), join(candidateLayout(workDir).source, 'escaped.txt')];
     const outcome = await buildCandidate({ workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true });
     assert.equal(outcome.state, 'failed');
     assert.equal(outcome.failedStep, 'build');
     assert.match(outcome.reason ?? '', /cargo build --release --offline --frozen failed/);
     assert.match(readFileSync(outcome.artifacts.log, 'utf8'), /build script reaches the network/);
     assert.equal(outcome.artifacts.srpm, null);
-    // Unisolated, the same build script connects and the candidate is made: the sandbox made the difference.
-    const unisolated = await buildCandidate({ workDir: workDirFor(networked), advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'none', publish: true });
+    assert.deepEqual(escaped.filter((f) => existsSync(f)), []);
+    // Unisolated, the same build script connects, writes both files, and the candidate is made: the sandbox made the difference.
+    const plainWorkDir = workDirFor(networked);
+    const unisolated = await buildCandidate({ workDir: plainWorkDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'none', publish: true });
     assert.equal(unisolated.state, 'candidate', unisolated.reason ?? '');
+    assert.deepEqual([join(scratch, 'escaped.txt'), join(candidateLayout(plainWorkDir).source, 'escaped.txt')].filter((f) => existsSync(f)).length, 2);
     assert.match(readFileSync(unisolated.artifacts.log, 'utf8'), /^sandbox: none \(--sandbox none\)/m);
   });
 

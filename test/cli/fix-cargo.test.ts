@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { readJsonSchema, schemaValidator } from '../support/json-schema.js';
 import { AUDIT_REPORT_SCHEMA, auditReport } from '../support/audit-report.js';
 import { PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
+import { lockedVersions } from '../support/campaign-apps.js';
 import { registryConfigToml, runCargo } from '../support/rust-app.js';
 import { publishCrate, SparseRegistry, type PublishedCrate } from '../support/sparse-registry.js';
 
@@ -72,15 +73,6 @@ async function application(dir: string, indexUrl: string, cargoHome: string, dep
   writeFileSync(join(dir, '.cargo', 'config.toml'), registryConfigToml(indexUrl));
   await runCargo(['generate-lockfile'], { cwd: dir, cargoHome });
   return join(dir, 'Cargo.lock');
-}
-
-/** `name version` of every `[[package]]` of a Cargo.lock, sorted. */
-function lockedVersions(lockfile: string, name: string): string[] {
-  const text = readFileSync(lockfile, 'utf8');
-  return [...text.matchAll(/\[\[package\]\]\nname = "([^"]+)"\nversion = "([^"]+)"/g)]
-    .filter((m) => m[1] === name)
-    .map((m) => m[2] as string)
-    .sort();
 }
 
 describe('stowage fix on Rust applications (local sparse registry)', () => {

@@ -8,13 +8,12 @@
  * Skipped when the registry is unreachable, except with CI=true, where that is a failure.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AUDIT_REPORT_SCHEMA } from '../support/audit-report.js';
 import { readJsonSchema, schemaValidator } from '../support/json-schema.js';
-import { cleanEnv, whyNoRegistry } from '../support/npm-vendor.js';
+import { cleanEnv, lockNpmApplication, whyNoRegistry } from '../support/npm-vendor.js';
 import { GHSA_NPM, PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
 
 const validFixReport = schemaValidator(readJsonSchema(join(PROJECT_ROOT, 'schema', 'fix-report.v1.json')), {
@@ -43,17 +42,7 @@ describe('stowage fix on an npm application (public registry)', { skip: noRegist
 
   before(() => {
     if (noRegistry !== null) assert.fail(`${noRegistry}, and CI=true: this network test must run`);
-    mkdirSync(app, { recursive: true });
-    const manifest = { name: 'fix-npm-app', version: '1.0.0', private: true, dependencies: { minimist: '1.2.5', mkdirp: '0.5.1' } };
-    writeFileSync(join(app, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-    const npm = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: app, env, encoding: 'utf8' });
-    assert.equal(npm.status, 0, npm.stderr);
-    // Locked at 1.2.5, as a project that asked for ^1.2.5 before 1.2.6 came out would be.
-    manifest.dependencies.minimist = '^1.2.5';
-    writeFileSync(join(app, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-    const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dependencies?: Record<string, string> }> };
-    (lock.packages[''] as { dependencies: Record<string, string> }).dependencies.minimist = '^1.2.5';
-    writeFileSync(join(app, 'package-lock.json'), JSON.stringify(lock, null, 2) + '\n');
+    lockNpmApplication(app, { name: 'fix-npm-app', version: '1.0.0', private: true, dependencies: { minimist: '1.2.5', mkdirp: '0.5.1' } }, { minimist: '^1.2.5' }, env);
     assert.deepEqual(lockedMinimist(), { 'node_modules/minimist': '1.2.5', 'node_modules/mkdirp/node_modules/minimist': '0.0.8' });
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { findLockfiles, readDependencyGraph } from '../../src/inputs/lockfiles.js';
 import { vendorNpm } from '../../src/vendoring/npm.js';
@@ -37,6 +37,23 @@ export async function whyNoRegistry(): Promise<string | null> {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     return `the npm registry is unreachable (${cause})`;
   }
+}
+
+/**
+ * An npm application in `dir` locked by npm itself at `dependencies` as given (exact versions),
+ * then each requirement in `widened` loosened in package.json and the lockfile's root entry, as
+ * a project that asked for `^1.2.5` before 1.2.6 came out is locked: at 1.2.5.
+ */
+export function lockNpmApplication(dir: string, manifest: { dependencies: Record<string, string> } & Record<string, unknown>, widened: Record<string, string>, env: NodeJS.ProcessEnv): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
+  const npm = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env, encoding: 'utf8' });
+  assert.equal(npm.status, 0, npm.stderr);
+  const loosened = { ...manifest, dependencies: { ...manifest.dependencies, ...widened } };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(loosened, null, 2) + '\n');
+  const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dependencies?: Record<string, string> }> };
+  Object.assign((lock.packages[''] as { dependencies: Record<string, string> }).dependencies, widened);
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(lock, null, 2) + '\n');
 }
 
 /** Vendors the application in `dir` (its lockfile found as `stowage vendor` finds it). */
