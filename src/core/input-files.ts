@@ -34,9 +34,8 @@ export function inputFileAt(st: Stats): string | undefined {
 }
 
 /**
- * Forgets the inputs read under `dir`, which the caller is deleting: a long-running process (a
- * campaign worker, job after job) must not hold the identity of a deleted file, whose inode a
- * later output may be given.
+ * Forgets the inputs read under `dir`, which the caller is deleting: a campaign worker reads the
+ * inputs of job after job, and the map must not grow with every work directory it removed.
  */
 export function forgetInputsUnder(dir: string): void {
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;
