@@ -17,6 +17,7 @@ import { whyNoRegistry } from '../test/support/npm-vendor.js';
 import { benchArchive } from './archive.js';
 import { benchBinary } from './binary.js';
 import { writeCampaignResults } from './campaign.js';
+import { writeCampaignFleetResults } from './campaign-fleet.js';
 import { benchFleet } from './fleet.js';
 import { benchFleetSync } from './fleet-sync.js';
 import { benchServer } from './server.js';
@@ -194,6 +195,9 @@ async function main(): Promise<void> {
 
   // The fleet server under load (bench/server.ts): its own file too.
   writeResults(join(ROOT, 'bench', 'results', 'server.json'), await benchServer());
+
+  // A campaign over 100 affected applications, two at a time (bench/results/campaign-fleet.json).
+  await writeCampaignFleetResults();
 
   // Three real npm applications vendored from the public registry (bench/vendor-npm.ts).
   const noRegistry = await whyNoRegistry();

@@ -33,6 +33,15 @@ export function inputFileAt(st: Stats): string | undefined {
   return undefined;
 }
 
+/**
+ * Forgets the inputs read under `dir`, which the caller is deleting: a campaign worker reads the
+ * inputs of job after job, and the map must not grow with every work directory it removed.
+ */
+export function forgetInputsUnder(dir: string): void {
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  for (const [id, path] of inputs) if (path.startsWith(prefix)) inputs.delete(id);
+}
+
 /** No real lockfile comes near this; a file past it is refused rather than read into memory. */
 export const MAX_LOCKFILE_BYTES = 256 * 1024 * 1024;
 

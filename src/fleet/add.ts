@@ -13,6 +13,7 @@ import { addBody } from './report.js';
 import { databaseRevisions, evaluateGraphs, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
 import { encodeGraphs, revisionDigest, storedDocuments, type DocumentContent } from './revision.js';
 import { currentAdvisories } from './advisory-changes.js';
+import { keepSource, readSource, type KeptSource } from './source.js';
 import type { AppSourceKind, DatabaseState, FleetSettings, FleetStore, RevisionOrigin, RevisionRecord } from './store/store.js';
 
 /**
@@ -67,12 +68,16 @@ export function appInputs(paths: readonly string[], name: string | undefined): A
 }
 
 /** An application as read: its documents, graphs and policy. */
-interface ReadApp {
+export interface ReadApp {
   sourceKind: AppSourceKind;
   documents: DocumentContent[];
   graphs: DependencyGraph[];
   policyText: string | null;
   policyOrigin: string;
+  /** A directory's source (what `package rpm` takes as Source0), for campaigns; null for a file. */
+  source: KeptSource | null;
+  /** Why a directory's source could not be kept (the application is still added). */
+  sourceWarning: string | null;
 }
 
 function sourceKindOf(path: string, isDirectory: boolean): AppSourceKind {
@@ -82,7 +87,7 @@ function sourceKindOf(path: string, isDirectory: boolean): AppSourceKind {
   return 'sbom';
 }
 
-async function readApp(input: AppInput, relativePaths: boolean): Promise<ReadApp> {
+export async function readApp(input: AppInput, relativePaths = false): Promise<ReadApp> {
   const full = resolve(input.path);
   const isDirectory = statSync(full, { throwIfNoEntry: false })?.isDirectory() === true;
   const base = isDirectory ? full : dirname(full);
@@ -95,7 +100,17 @@ async function readApp(input: AppInput, relativePaths: boolean): Promise<ReadApp
   const policyFile = findPolicyFile(undefined, input.path);
   const policyText = policyFile === null ? null : readPolicyText(policyFile);
   if (policyText !== null) documents.push({ name: POLICY_DOCUMENT, bytes: Buffer.from(policyText, 'utf8') });
-  return { sourceKind: sourceKindOf(full, isDirectory), documents, graphs, policyText, policyOrigin: policyFile ?? POLICY_DOCUMENT };
+  let source: KeptSource | null = null;
+  let sourceWarning: string | null = null;
+  if (isDirectory) {
+    try {
+      source = await readSource(full);
+    } catch (err) {
+      if (!(err instanceof StowageError)) throw err;
+      sourceWarning = `source not kept (campaigns will report needs-source): ${err.line}`;
+    }
+  }
+  return { sourceKind: sourceKindOf(full, isDirectory), documents, graphs, policyText, policyOrigin: policyFile ?? POLICY_DOCUMENT, source, sourceWarning };
 }
 
 export type AddChange = 'added' | 'changed' | 'unchanged';
@@ -257,6 +272,8 @@ export async function addApplications(
       } else {
         await tx.setEvaluatedAgainst(revision.id, against);
       }
+      if (read.source !== null) await keepSource(tx, revision.id, read.source);
+      if (read.sourceWarning !== null) warnings.push(read.sourceWarning);
       await tx.replaceFindings(revision.id, findings);
       await tx.setCurrentRevision(appRecord.id, revision.id);
       await tx.appendHistory({ appId: appRecord.id, at, action: 'added', revisionId: revision.id, previousRevisionId: current?.id ?? null, by: context.by });

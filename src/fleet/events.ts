@@ -8,7 +8,7 @@ import type { FleetSettings, FleetStore } from './store/store.js';
  * committed, and queued for each webhook to be posted after the commit (webhooks.ts).
  */
 
-export type FleetEventType = 'sync' | 'add' | 'triage' | 'promote' | 'rollback';
+export type FleetEventType = 'sync' | 'add' | 'triage' | 'promote' | 'rollback' | 'campaign';
 
 export async function recordEvent(tx: FleetStore, settings: FleetSettings | null, type: FleetEventType, body: unknown, at: string): Promise<number> {
   const targets = settings?.webhook ? [settings.webhook.url] : [];

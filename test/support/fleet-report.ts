@@ -24,6 +24,8 @@ const SCHEMA_OF: Record<string, string> = {
   diff: 'fleet-diff',
   promote: 'fleet-promote',
   rollback: 'fleet-promote',
+  'campaign show': 'fleet-campaign',
+  'campaign start': 'fleet-campaign',
 };
 
 export const fleetSchemaPath = (name: string): string => join(SCHEMAS, `${name}.v1.json`);
@@ -49,7 +51,7 @@ export function checkFleetJson(schema: string, document: unknown): { valid: bool
 /** When `args` ran a fleet subcommand with --format json (exit 0 or 1): its output, checked against its schema. */
 export function checkFleetOutput(args: readonly string[], stdout: string): void {
   if (args[0] !== 'fleet') return;
-  const sub = args[1] ?? '';
+  const sub = args[1] === 'campaign' ? `campaign ${args[2] ?? ''}` : (args[1] ?? '');
   const schema = SCHEMA_OF[sub];
   const json = args.some((a, i) => a === '--format=json' || a === '-fjson' || ((a === '--format' || a === '-f') && args[i + 1] === 'json'));
   if (schema === undefined || !json) return;

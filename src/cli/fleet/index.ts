@@ -422,4 +422,108 @@ not be done (unreadable input, no token, the server refused it or cannot be reac
       )
       .action(lazy(async () => (await import('./triage.js')).fleetTriage)),
   );
+
+  const campaign = fleet
+    .command('campaign')
+    .summary('rebuild every application an advisory affects: fix, build, test, package, record a candidate')
+    .description(
+      'A campaign takes one advisory and every application of the fleet it affects, and for each, in a fresh work directory ' +
+        'made from the source kept with its registered revision (the application\'s own directory is never touched): plans and applies ' +
+        'the smallest lockfile fix, audits, vendors, builds, tests and packages it, and records a candidate revision with its artifacts. ' +
+        'Each application is one durable job in the store (SQLite: run by the command and by `stowage fleet worker`; PostgreSQL: ' +
+        'a pg-boss queue shared by workers on any number of machines).',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  stowage fleet campaign start RUSTSEC-2024-0421            every affected application, waiting for the end
+  stowage fleet campaign start CVE-2024-12224 --detach      queue it; workers run it
+  stowage fleet campaign show 3 --format json
+  stowage fleet campaign list
+  stowage fleet campaign cancel 3`,
+    );
+
+  withFormat(
+    withFetch(withStore(
+      campaign
+        .command('start')
+        .summary('start a campaign for an advisory')
+        .argument('<id>', 'an advisory id or any alias (RUSTSEC-..., GHSA-..., CVE-...)')
+        .option('--app <app>', 'only this affected application (repeatable)', collect)
+        .option('--detach', 'queue the jobs and return at once (workers run them: stowage fleet worker)')
+        .option('--no-publish', 'keep the candidates out of notifications (embargoed fixes)')
+        .addOption(new Option('--sandbox <mode>', 'isolate builds and tests: auto (bubblewrap where available), bwrap, none').choices(['auto', 'bwrap', 'none']).default('auto'))
+        .option('--concurrency <n>', 'jobs this command runs at once while it waits', '1')
+        .addHelpText(
+          'after',
+          `
+Applications whose revision was added without its source (a lockfile or SBOM alone) end
+needs-source; those with no compatible fix end needs-review, naming the blocker.
+
+Examples:
+  stowage fleet campaign start RUSTSEC-2024-0421
+  stowage fleet campaign start GHSA-xxxx-xxxx-xxxx --app web --app api --no-publish
+  stowage fleet campaign start CVE-2024-12224 --detach --format json
+
+Exit codes: 0 every application has a candidate, 1 one has not (failed, needs-review,
+needs-source, cancelled), 2 unknown advisory or application, or the work could not be done.`,
+        )
+        .action(lazy(async () => (await import('./campaign.js')).fleetCampaignStart)),
+    )),
+  );
+
+  withFormat(
+    withStore(
+      campaign
+        .command('show')
+        .summary('a campaign\'s progress: each application\'s state, step, fix and candidate')
+        .argument('<campaign>', 'the campaign\'s number (campaign list shows it)')
+        .addHelpText('after', `\nExamples:\n  stowage fleet campaign show 3\n  stowage fleet campaign show 3 --format json    schema/fleet-campaign.v1.json\n\nExit codes: 0 every application has a candidate, 1 one has not (yet), 2 unknown campaign.`)
+        .action(lazy(async () => (await import('./campaign.js')).fleetCampaignShow)),
+    ),
+  );
+
+  withFormat(
+    withStore(
+      campaign
+        .command('list')
+        .summary('every campaign, newest first')
+        .addHelpText('after', `\nExamples:\n  stowage fleet campaign list --format json\n\nExit codes: 0 done, 2 unreadable store.`)
+        .action(lazy(async () => (await import('./campaign.js')).fleetCampaignList)),
+    ),
+  );
+
+  withStore(
+    campaign
+      .command('cancel')
+      .summary('cancel a campaign: jobs not started are dropped, running ones stop at their next step')
+      .argument('<campaign>', 'the campaign\'s number')
+      .addHelpText('after', `\nExamples:\n  stowage fleet campaign cancel 3\n\nExit codes: 0 cancelled, 2 unknown campaign or one already over.`)
+      .action(lazy(async () => (await import('./campaign.js')).fleetCampaignCancel)),
+  );
+
+  withFetch(withStore(
+    fleet
+      .command('worker')
+      .summary('run campaign jobs from the fleet\'s queue')
+      .description(
+        'Take campaign jobs from the fleet\'s durable queue and run them. On PostgreSQL any number of workers, on any machines ' +
+          'sharing the store, divide the jobs; a job whose worker dies is taken by another once its lease runs out ' +
+          '($STOWAGE_CAMPAIGN_LEASE_SECONDS, default 60). On SQLite workers on the one machine share the store file.',
+      )
+      .option('--concurrency <n>', 'jobs run at once', '1')
+      .option('--drain', 'exit once no job is queued or running anywhere (default: run until interrupted)')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  stowage fleet worker --concurrency 2
+  STOWAGE_FLEET_STORE=postgres://fleet@db/fleet stowage fleet worker    on each build machine
+  stowage fleet worker --drain                                         run what is queued, then exit
+
+Exit codes: 0 stopped (interrupted, or drained), 2 the store or queue could not be opened.`,
+      )
+      .action(lazy(async () => (await import('./worker.js')).fleetWorker)),
+  ));
 }

@@ -154,6 +154,28 @@ const MIGRATIONS: Migration[] = [
          SELECT r.id, ${COUNTS_OF_FINDINGS} FROM revisions r LEFT JOIN findings f ON f.revision_id = r.id GROUP BY r.id`,
     ],
   },
+  {
+    version: 5,
+    statements: [
+      // An application's source (the files `stowage package rpm` takes as Source0), kept with the
+      // revision it was added as: a tar in `documents`, so a campaign rebuilds exactly that revision.
+      `CREATE TABLE revision_sources (revision_id BIGINT PRIMARY KEY, digest TEXT NOT NULL, files INTEGER NOT NULL)`,
+      `CREATE TABLE campaigns (id ID_PK, advisory_id TEXT NOT NULL, aliases TEXT NOT NULL, state TEXT NOT NULL,
+         publish INTEGER NOT NULL, sandbox TEXT NOT NULL, created_at TEXT NOT NULL, ended_at TEXT, by TEXT NOT NULL)`,
+      // One row per affected application: its state, the step it is at, and the attempt that owns it.
+      `CREATE TABLE campaign_apps (campaign_id BIGINT NOT NULL, app_id BIGINT NOT NULL, revision_id BIGINT NOT NULL,
+         state TEXT NOT NULL, step TEXT, blocked_by TEXT, log TEXT, fix TEXT NOT NULL, candidate_revision_id BIGINT,
+         attempt TEXT, attempts INTEGER NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (campaign_id, app_id))`,
+      `CREATE TABLE campaign_steps (campaign_id BIGINT NOT NULL, app_id BIGINT NOT NULL, step TEXT NOT NULL,
+         state TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, PRIMARY KEY (campaign_id, app_id, step))`,
+      `CREATE TABLE campaign_artifacts (campaign_id BIGINT NOT NULL, app_id BIGINT NOT NULL, kind TEXT NOT NULL,
+         name TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (campaign_id, app_id, kind))`,
+      // The SQLite job queue (PostgreSQL's is pg-boss): a job is taken under a lease its worker renews.
+      `CREATE TABLE campaign_jobs (id ID_PK, campaign_id BIGINT NOT NULL, app_id BIGINT NOT NULL, priority INTEGER NOT NULL,
+         state TEXT NOT NULL, lease_owner TEXT, lease_until TEXT, attempts INTEGER NOT NULL, created_at TEXT NOT NULL)`,
+      `CREATE INDEX campaign_jobs_due ON campaign_jobs (state, priority, id)`,
+    ],
+  },
 ];
 
 /** The schema version this code writes and reads. */

@@ -10,7 +10,7 @@ import type { SqlDriver } from './sql.js';
 /** The environment variable naming the store when --store is not given. */
 export const STORE_ENV = 'STOWAGE_FLEET_STORE';
 
-const isPostgresUrl = (store: string): boolean => /^postgres(ql)?:\/\//i.test(store);
+export const isPostgresUrl = (store: string): boolean => /^postgres(ql)?:\/\//i.test(store);
 
 /** `$XDG_DATA_HOME/stowage/fleet.sqlite`, else `~/.local/share/stowage/fleet.sqlite`. */
 export function defaultStorePath(env: NodeJS.ProcessEnv = process.env): string {

@@ -27,6 +27,7 @@ import {
   type OutboxDelivery,
   type PackageKey,
   type RevisionRecord,
+  type RevisionSource,
   type SnapshotRecord,
   type AppsFilter,
   type FleetEventRecord,
@@ -36,6 +37,8 @@ import {
   type RevisionToEvaluate,
   type StoredFinding,
 } from './store.js';
+import type { CampaignStore } from './campaign-store.js';
+import { SqlCampaignStore } from './sql-campaign-store.js';
 import type { StoredTriageDecision, TriageDecision } from '../triage.js';
 
 /** Test hook: pause inside every transaction before it commits, so a test can kill the process there. */
@@ -110,12 +113,15 @@ export class SqlFleetStore implements FleetStore {
   private readonly knownPackages = new Map<string, number>();
   /** Alias groups whose ids this transaction has written to finding_aliases. */
   private readonly knownGroups = new Set<string>();
+  readonly campaigns: CampaignStore;
 
   private constructor(
     private readonly sql: SqlExecutor,
     private readonly driver: SqlDriver | null,
     readonly location: string,
-  ) {}
+  ) {
+    this.campaigns = new SqlCampaignStore(sql);
+  }
 
   static over(driver: SqlDriver, location: string): SqlFleetStore {
     return new SqlFleetStore(driver, driver, location);
@@ -205,6 +211,19 @@ export class SqlFleetStore implements FleetStore {
   async document(digest: string): Promise<Buffer | null> {
     const rows = await this.sql.query<{ content: Buffer }>(`SELECT content FROM documents WHERE digest = ?`, [digest]);
     return rows[0]?.content ?? null;
+  }
+
+  async setRevisionSource(revisionId: number, source: RevisionSource): Promise<void> {
+    await this.sql.run(`INSERT INTO revision_sources (revision_id, digest, files) VALUES (?, ?, ?) ON CONFLICT (revision_id) DO NOTHING`, [
+      revisionId,
+      source.digest,
+      source.files,
+    ]);
+  }
+
+  async revisionSource(revisionId: number): Promise<RevisionSource | null> {
+    const rows = await this.sql.query<{ digest: string; files: number }>(`SELECT digest, files FROM revision_sources WHERE revision_id = ?`, [revisionId]);
+    return rows[0] ? { digest: rows[0].digest, files: Number(rows[0].files) } : null;
   }
 
   async app(name: string): Promise<AppRecord | null> {

@@ -2,6 +2,7 @@ import type { SeverityLevel } from '../../core/advisory.js';
 import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import type { StoredTriageDecision, TriageDecision } from '../triage.js';
+import type { CampaignStore } from './campaign-store.js';
 
 /**
  * The fleet's store, the one interface everything above src/fleet/store/ uses: typed, async,
@@ -42,6 +43,12 @@ export interface RevisionDocument {
   /** `sha256:` + hex of the bytes. */
   digest: string;
   size: number;
+}
+
+/** An application's source as kept: the digest of its tar document and how many files it holds. */
+export interface RevisionSource {
+  digest: string;
+  files: number;
 }
 
 export type AppSourceKind = 'directory' | 'lockfile' | 'sbom' | 'archive';
@@ -128,6 +135,14 @@ export interface FleetStore {
   putDocuments(documents: { digest: string; size: number; content: Buffer }[]): Promise<void>;
   /** The compressed content of a document, or null. */
   document(digest: string): Promise<Buffer | null>;
+
+  /** Keeps an application's source (a tar document, src/fleet/source.ts) with a revision. */
+  setRevisionSource(revisionId: number, source: RevisionSource): Promise<void>;
+  /** The source kept with a revision; null when it was added from a lockfile, SBOM or archive alone. */
+  revisionSource(revisionId: number): Promise<RevisionSource | null>;
+
+  /** Campaigns, their applications, steps, artifacts and the SQLite job queue. */
+  readonly campaigns: CampaignStore;
 
   app(name: string): Promise<AppRecord | null>;
   appById(id: number): Promise<AppRecord | null>;

@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { StowageError, errorMessage } from '../core/errors.js';
+import { forgetInputsUnder } from '../core/input-files.js';
+import { readApp } from '../fleet/add.js';
+import { recordEvent } from '../fleet/events.js';
+import { compressBytes, documentDigest, encodeGraphs, revisionDigest, storedDocuments } from '../fleet/revision.js';
+import { keepSource, materialiseSource } from '../fleet/source.js';
+import { type CampaignAppOutcome, type CampaignArtifactRecord } from '../fleet/store/campaign-store.js';
+import type { FleetStore } from '../fleet/store/store.js';
+import type { CandidateBuilder, CandidateResult } from './candidate-builder.js';
+import { candidateLayout } from './candidate.js';
+
+/**
+ * One application's job in a campaign: take it (a new attempt token), materialise the registered
+ * revision's source in a fresh work directory, run the pipeline, and record the outcome. Every
+ * write is fenced by the attempt token: when a worker is presumed dead and another takes the
+ * application over, whatever the first one still writes is refused, so each application's
+ * outcome is recorded once, by the attempt that ran it to completion.
+ */
+
+/** The store calls of one process, one at a time: an SQLite connection holds one transaction. */
+export type StoreGate = <T>(work: () => Promise<T>) => Promise<T>;
+
+export function storeGate(): StoreGate {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => Promise<T>): Promise<T> => {
+    const run = tail.then(work, work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+export interface AppJob {
+  campaignId: number;
+  appId: number;
+}
+
+export interface AppJobContext {
+  store: FleetStore;
+  gate: StoreGate;
+  builder: CandidateBuilder;
+  now?: () => Date;
+}
+
+/** Ends the attempt with an outcome, or one computed in the ending transaction; false when the attempt no longer owns the application. */
+type Finish = (outcome: CampaignAppOutcome | ((tx: FleetStore) => Promise<CampaignAppOutcome>)) => Promise<boolean>;
+
+/** The attempt lost the application (taken over, or the campaign was cancelled): stop quietly. */
+class AttemptOver extends Error {}
+
+const LOG_TAIL = 64 * 1024;
+
+export async function runAppJob(job: AppJob, context: AppJobContext): Promise<void> {
+  const { store, gate } = context;
+  const now = (): string => (context.now?.() ?? new Date()).toISOString();
+  const attempt = randomUUID();
+  const campaign = await gate(() => store.campaigns.campaign(job.campaignId));
+  if (campaign === null) return;
+  const taken = await gate(() =>
+    store.transaction(async (tx) => {
+      const current = await tx.campaigns.campaign(job.campaignId);
+      if (current === null || current.state !== 'running') return false;
+      return tx.campaigns.begin(job.campaignId, job.appId, attempt, now());
+    }),
+  );
+  if (!taken) return;
+  const record = (await gate(() => store.campaigns.app(job.campaignId, job.appId))) as NonNullable<Awaited<ReturnType<FleetStore['campaigns']['app']>>>;
+  const finish: Finish = (outcome) =>
+    gate(() =>
+      store.transaction(async (tx) => {
+        const ended = typeof outcome === 'function' ? await outcome(tx) : outcome;
+        const at = now();
+        // Refused: the transaction (the candidate's revision and artifacts with it) rolls back.
+        if (!(await tx.campaigns.finish(job.campaignId, job.appId, attempt, ended, at))) throw new AttemptOver();
+        return true;
+      }),
+    ).then(
+      // Closing the campaign is a transaction of its own: finishing applications never conflict over it.
+      async (finished) => (await gate(() => store.transaction((tx) => tx.campaigns.closeIfOver(job.campaignId, now()))), finished),
+      (err: unknown) => {
+        if (err instanceof AttemptOver) return false;
+        throw err;
+      },
+    );
+
+  const workDir = mkdtempSync(join(tmpdir(), 'stowage-campaign-'));
+  try {
+    const sourceDir = candidateLayout(workDir).source;
+    const files = await gate(() => materialiseSource(store, record.revisionId, sourceDir));
+    if (files === null) {
+      await finish({ state: 'needs-source', step: null, blockedBy: null, log: null, fix: [], candidateRevisionId: null });
+      return;
+    }
+    const stepStart = new Map<string, string>();
+    const step = async (name: string, state: 'running' | 'done' | 'failed'): Promise<void> => {
+      const at = now();
+      if (state === 'running') stepStart.set(name, at);
+      const owned = await gate(async () => {
+        const c = await store.campaigns.campaign(job.campaignId);
+        if (c === null || c.state === 'cancelled') return false;
+        return store.transaction((tx) =>
+          tx.campaigns.setStep(job.campaignId, job.appId, attempt, { appId: job.appId, step: name, state, startedAt: stepStart.get(name) ?? at, endedAt: state === 'running' ? null : at }),
+        );
+      });
+      if (!owned) throw new AttemptOver();
+    };
+    let result: CandidateResult;
+    try {
+      result = await context.builder(
+        { app: record.app, sourceDir, workDir, advisory: { id: campaign.advisoryId, aliases: campaign.aliases }, sandbox: campaign.sandbox },
+        { stepStarted: (name) => step(name, 'running'), stepEnded: (name, state) => step(name, state) },
+      );
+    } catch (err) {
+      if (err instanceof AttemptOver) {
+        await cancelledIfCampaignIs(context, job, attempt, now);
+        return;
+      }
+      const message = err instanceof StowageError ? err.line : errorMessage(err);
+      const current = await gate(() => store.campaigns.app(job.campaignId, job.appId));
+      await finish({ state: 'failed', step: current?.step ?? null, blockedBy: null, log: message, fix: [], candidateRevisionId: null });
+      return;
+    }
+    if (result.state !== 'candidate') {
+      await finish({
+        state: result.state,
+        step: result.failedStep,
+        blockedBy: result.blockedBy,
+        log: result.log === null ? null : result.log.slice(-LOG_TAIL),
+        fix: result.fix,
+        candidateRevisionId: null,
+      });
+      return;
+    }
+    await recordCandidate(job, record.app, sourceDir, result, finish, campaign.publish);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+    forgetInputsUnder(workDir);
+  }
+}
+
+/** A cancelled campaign's running application ends `cancelled` (when this attempt still owns it). */
+async function cancelledIfCampaignIs(context: AppJobContext, job: AppJob, attempt: string, now: () => string): Promise<void> {
+  await context.gate(() =>
+    context.store.transaction(async (tx) => {
+      const c = await tx.campaigns.campaign(job.campaignId);
+      if (c?.state !== 'cancelled') return;
+      await tx.campaigns.finish(job.campaignId, job.appId, attempt, { state: 'cancelled', step: null, blockedBy: null, log: null, fix: [], candidateRevisionId: null }, now());
+    }),
+  );
+}
+
+/**
+ * The candidate: a revision of the application with origin `candidate` (never current:
+ * promotion makes it so), read from the changed source as `fleet add` reads a directory, with
+ * its source kept and every artifact stored as a document, all in the transaction that ends
+ * the attempt.
+ */
+async function recordCandidate(job: AppJob, app: string, sourceDir: string, result: CandidateResult, finish: Finish, publish: boolean): Promise<void> {
+  const read = await readApp({ path: sourceDir, name: app });
+  const digest = revisionDigest(read.documents);
+  const artifacts = result.artifacts.map((a) => {
+    const bytes = readFileSync(a.path);
+    return { kind: a.kind, name: basename(a.path), digest: documentDigest(bytes), size: bytes.length, content: compressBytes(bytes) };
+  });
+  await finish(async (tx) => {
+    const at = new Date().toISOString();
+    let revision = await tx.revisionByDigest(job.appId, digest);
+    if (revision === null) {
+      const { listed, contents } = storedDocuments(read.documents);
+      await tx.putDocuments(contents);
+      // Not evaluated ({}): promotion evaluates it with the fleet's databases.
+      revision = await tx.addRevision({ appId: job.appId, digest, origin: 'candidate', documents: listed, graph: encodeGraphs(read.graphs), evaluatedAgainst: {}, at });
+      await tx.indexPackages(
+        revision.id,
+        read.graphs.flatMap((g) => g.packages.map((p) => ({ ecosystem: p.ecosystem, name: p.name, version: p.version }))),
+      );
+    }
+    if (read.source !== null) await keepSource(tx, revision.id, read.source);
+    await tx.putDocuments(artifacts.map(({ digest: d, size, content }) => ({ digest: d, size, content })));
+    const kept: Omit<CampaignArtifactRecord, 'appId'>[] = artifacts.map(({ kind, name, digest: d }) => ({ kind, name, digest: d }));
+    await tx.campaigns.putArtifacts(job.campaignId, job.appId, kept);
+    if (publish) {
+      await recordEvent(tx, await tx.settings(), 'campaign', { schemaVersion: 1, campaign: job.campaignId, app, state: 'candidate', revision: revision.digest, fix: result.fix }, at);
+    }
+    return { state: 'candidate', step: null, blockedBy: null, log: null, fix: result.fix, candidateRevisionId: revision.id };
+  });
+}

@@ -1,0 +1,34 @@
+import type { FleetStore } from '../fleet/store/store.js';
+import { runAppJob, type AppJob, type StoreGate } from './app-job.js';
+import type { CandidateBuilder } from './candidate-builder.js';
+import { workJobs, type JobQueue } from './job-queue.js';
+
+/**
+ * A campaign worker: takes application jobs from the queue and runs each through the builder,
+ * `concurrency` at a time. `stowage fleet worker` runs one until interrupted (or, with --drain,
+ * until the queue is empty); `campaign start` runs one in its own process until its campaign ends.
+ */
+export interface CampaignWorker {
+  store: FleetStore;
+  gate: StoreGate;
+  queue: JobQueue;
+  builder: CandidateBuilder;
+  concurrency: number;
+  drain: boolean;
+  signal?: AbortSignal;
+  /** Stop once this campaign is over. */
+  untilCampaignEnds?: number;
+  onJobError?: (job: AppJob, err: unknown) => void;
+}
+
+export async function runCampaignWorker(w: CampaignWorker): Promise<void> {
+  const campaignId = w.untilCampaignEnds;
+  await workJobs(w.queue, (job) => runAppJob(job, { store: w.store, gate: w.gate, builder: w.builder }), {
+    concurrency: w.concurrency,
+    drain: w.drain,
+    ...(w.signal !== undefined ? { signal: w.signal } : {}),
+    ...(w.onJobError !== undefined ? { onJobError: w.onJobError } : {}),
+    // Closing again here: a close that failed after an application's last finish is not lost.
+    ...(campaignId !== undefined ? { done: () => w.gate(() => w.store.transaction((tx) => tx.campaigns.closeIfOver(campaignId, new Date().toISOString()))) } : {}),
+  });
+}

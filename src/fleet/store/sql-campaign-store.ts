@@ -1,0 +1,258 @@
+import type { SqlExecutor } from './sql.js';
+import {
+  FINAL_APP_STATES,
+  type CampaignAppOutcome,
+  type CampaignAppRecord,
+  type CampaignAppState,
+  type CampaignArtifactRecord,
+  type CampaignFix,
+  type CampaignRecord,
+  type CampaignState,
+  type CampaignStepRecord,
+  type CampaignStore,
+  type QueuedJob,
+} from './campaign-store.js';
+
+/** CampaignStore over the same SQL executor (and transaction) as the SqlFleetStore holding it. */
+
+interface CampaignRow {
+  id: number;
+  advisory_id: string;
+  aliases: string;
+  state: CampaignState;
+  publish: number;
+  sandbox: string;
+  created_at: string;
+  ended_at: string | null;
+  by: string;
+}
+
+interface CampaignAppRow {
+  campaign_id: number;
+  app_id: number;
+  name: string;
+  revision_id: number;
+  state: CampaignAppState;
+  step: string | null;
+  blocked_by: string | null;
+  log: string | null;
+  fix: string;
+  candidate_revision_id: number | null;
+  attempt: string | null;
+  attempts: number;
+  updated_at: string;
+}
+
+const CAMPAIGN_COLUMNS = 'id, advisory_id, aliases, state, publish, sandbox, created_at, ended_at, by';
+const APP_COLUMNS = `ca.campaign_id, ca.app_id, a.name, ca.revision_id, ca.state, ca.step, ca.blocked_by, ca.log, ca.fix,
+  ca.candidate_revision_id, ca.attempt, ca.attempts, ca.updated_at`;
+
+function campaignOf(r: CampaignRow): CampaignRecord {
+  return {
+    id: Number(r.id),
+    advisoryId: r.advisory_id,
+    aliases: JSON.parse(r.aliases) as string[],
+    state: r.state,
+    publish: Number(r.publish) === 1,
+    sandbox: r.sandbox,
+    createdAt: r.created_at,
+    endedAt: r.ended_at,
+    by: r.by,
+  };
+}
+
+function appOf(r: CampaignAppRow): CampaignAppRecord {
+  return {
+    campaignId: Number(r.campaign_id),
+    appId: Number(r.app_id),
+    app: r.name,
+    revisionId: Number(r.revision_id),
+    state: r.state,
+    step: r.step,
+    blockedBy: r.blocked_by,
+    log: r.log,
+    fix: JSON.parse(r.fix) as CampaignFix[],
+    candidateRevisionId: r.candidate_revision_id === null ? null : Number(r.candidate_revision_id),
+    attempt: r.attempt,
+    attempts: Number(r.attempts),
+    updatedAt: r.updated_at,
+  };
+}
+
+/** `state NOT IN (...)` for the final states: their names are ours, never user text. */
+const NOT_FINAL = `state NOT IN (${[...FINAL_APP_STATES].map((s) => `'${s}'`).join(', ')})`;
+
+export class SqlCampaignStore implements CampaignStore {
+  constructor(private readonly sql: SqlExecutor) {}
+
+  async create(c: Omit<CampaignRecord, 'id' | 'endedAt' | 'state'>): Promise<CampaignRecord> {
+    const rows = await this.sql.query<CampaignRow>(
+      `INSERT INTO campaigns (advisory_id, aliases, state, publish, sandbox, created_at, ended_at, by) VALUES (?, ?, 'running', ?, ?, ?, NULL, ?)
+       RETURNING ${CAMPAIGN_COLUMNS}`,
+      [c.advisoryId, JSON.stringify(c.aliases), c.publish ? 1 : 0, c.sandbox, c.createdAt, c.by],
+    );
+    return campaignOf(rows[0] as CampaignRow);
+  }
+
+  async campaign(id: number): Promise<CampaignRecord | null> {
+    const rows = await this.sql.query<CampaignRow>(`SELECT ${CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?`, [id]);
+    return rows[0] ? campaignOf(rows[0]) : null;
+  }
+
+  async list(): Promise<CampaignRecord[]> {
+    return (await this.sql.query<CampaignRow>(`SELECT ${CAMPAIGN_COLUMNS} FROM campaigns ORDER BY id DESC`)).map(campaignOf);
+  }
+
+  async setState(id: number, state: CampaignState, endedAt: string | null): Promise<void> {
+    await this.sql.run(`UPDATE campaigns SET state = ?, ended_at = ? WHERE id = ?`, [state, endedAt, id]);
+  }
+
+  async closeIfOver(id: number, at: string): Promise<boolean> {
+    // One statement touching the campaign row alone: finishing applications never conflict over it.
+    await this.sql.run(
+      `UPDATE campaigns SET state = 'done', ended_at = ? WHERE id = ? AND state = 'running'
+         AND NOT EXISTS (SELECT 1 FROM campaign_apps WHERE campaign_id = ? AND ${NOT_FINAL})`,
+      [at, id, id],
+    );
+    return (await this.campaign(id))?.state !== 'running';
+  }
+
+  async addApps(campaignId: number, apps: { appId: number; revisionId: number; state: CampaignAppState }[], at: string): Promise<void> {
+    for (const a of apps) {
+      await this.sql.run(
+        `INSERT INTO campaign_apps (campaign_id, app_id, revision_id, state, step, blocked_by, log, fix, candidate_revision_id, attempt, attempts, updated_at)
+         VALUES (?, ?, ?, ?, NULL, NULL, NULL, '[]', NULL, NULL, 0, ?)`,
+        [campaignId, a.appId, a.revisionId, a.state, at],
+      );
+    }
+  }
+
+  async apps(campaignId: number): Promise<CampaignAppRecord[]> {
+    const rows = await this.sql.query<CampaignAppRow>(`SELECT ${APP_COLUMNS} FROM campaign_apps ca JOIN apps a ON a.id = ca.app_id WHERE ca.campaign_id = ?`, [campaignId]);
+    return rows.map(appOf).sort((x, y) => (x.app < y.app ? -1 : x.app > y.app ? 1 : 0));
+  }
+
+  async app(campaignId: number, appId: number): Promise<CampaignAppRecord | null> {
+    const rows = await this.sql.query<CampaignAppRow>(
+      `SELECT ${APP_COLUMNS} FROM campaign_apps ca JOIN apps a ON a.id = ca.app_id WHERE ca.campaign_id = ? AND ca.app_id = ?`,
+      [campaignId, appId],
+    );
+    return rows[0] ? appOf(rows[0]) : null;
+  }
+
+  async begin(campaignId: number, appId: number, attempt: string, at: string): Promise<boolean> {
+    const changed = await this.sql.run(
+      `UPDATE campaign_apps SET state = 'running', step = NULL, attempt = ?, attempts = attempts + 1, updated_at = ?
+       WHERE campaign_id = ? AND app_id = ? AND ${NOT_FINAL}`,
+      [attempt, at, campaignId, appId],
+    );
+    if (changed === 0) return false;
+    await this.sql.run(`DELETE FROM campaign_steps WHERE campaign_id = ? AND app_id = ?`, [campaignId, appId]);
+    await this.sql.run(`DELETE FROM campaign_artifacts WHERE campaign_id = ? AND app_id = ?`, [campaignId, appId]);
+    return true;
+  }
+
+  async setStep(campaignId: number, appId: number, attempt: string, step: CampaignStepRecord): Promise<boolean> {
+    const changed = await this.sql.run(`UPDATE campaign_apps SET step = ?, updated_at = ? WHERE campaign_id = ? AND app_id = ? AND attempt = ? AND state = 'running'`, [
+      step.step,
+      step.endedAt ?? step.startedAt,
+      campaignId,
+      appId,
+      attempt,
+    ]);
+    if (changed === 0) return false;
+    await this.sql.run(
+      `INSERT INTO campaign_steps (campaign_id, app_id, step, state, started_at, ended_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (campaign_id, app_id, step) DO UPDATE SET state = excluded.state, started_at = excluded.started_at, ended_at = excluded.ended_at`,
+      [campaignId, appId, step.step, step.state, step.startedAt, step.endedAt],
+    );
+    return true;
+  }
+
+  async finish(campaignId: number, appId: number, attempt: string, o: CampaignAppOutcome, at: string): Promise<boolean> {
+    const changed = await this.sql.run(
+      `UPDATE campaign_apps SET state = ?, step = ?, blocked_by = ?, log = ?, fix = ?, candidate_revision_id = ?, updated_at = ?
+       WHERE campaign_id = ? AND app_id = ? AND attempt = ? AND state = 'running'`,
+      [o.state, o.step, o.blockedBy, o.log, JSON.stringify(o.fix), o.candidateRevisionId, at, campaignId, appId, attempt],
+    );
+    return changed === 1;
+  }
+
+  async cancelPlanned(campaignId: number, at: string): Promise<number> {
+    return this.sql.run(`UPDATE campaign_apps SET state = 'cancelled', updated_at = ? WHERE campaign_id = ? AND state = 'planned'`, [at, campaignId]);
+  }
+
+  async steps(campaignId: number): Promise<CampaignStepRecord[]> {
+    const rows = await this.sql.query<{ app_id: number; step: string; state: CampaignStepRecord['state']; started_at: string; ended_at: string | null }>(
+      `SELECT app_id, step, state, started_at, ended_at FROM campaign_steps WHERE campaign_id = ? ORDER BY app_id, started_at, step`,
+      [campaignId],
+    );
+    return rows.map((r) => ({ appId: Number(r.app_id), step: r.step, state: r.state, startedAt: r.started_at, endedAt: r.ended_at }));
+  }
+
+  async putArtifacts(campaignId: number, appId: number, artifacts: Omit<CampaignArtifactRecord, 'appId'>[]): Promise<void> {
+    for (const a of artifacts) {
+      await this.sql.run(
+        `INSERT INTO campaign_artifacts (campaign_id, app_id, kind, name, digest) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (campaign_id, app_id, kind) DO UPDATE SET name = excluded.name, digest = excluded.digest`,
+        [campaignId, appId, a.kind, a.name, a.digest],
+      );
+    }
+  }
+
+  async artifacts(campaignId: number): Promise<CampaignArtifactRecord[]> {
+    const rows = await this.sql.query<{ app_id: number; kind: CampaignArtifactRecord['kind']; name: string; digest: string }>(
+      `SELECT app_id, kind, name, digest FROM campaign_artifacts WHERE campaign_id = ? ORDER BY app_id, kind`,
+      [campaignId],
+    );
+    return rows.map((r) => ({ appId: Number(r.app_id), kind: r.kind, name: r.name, digest: r.digest }));
+  }
+
+  async enqueue(campaignId: number, appIds: number[], priority: number, at: string): Promise<void> {
+    for (const appId of appIds) {
+      await this.sql.run(`INSERT INTO campaign_jobs (campaign_id, app_id, priority, state, lease_owner, lease_until, attempts, created_at) VALUES (?, ?, ?, 'queued', NULL, NULL, 0, ?)`, [
+        campaignId,
+        appId,
+        priority,
+        at,
+      ]);
+    }
+  }
+
+  async claim(owner: string, now: string, leaseUntil: string): Promise<QueuedJob | null> {
+    const rows = await this.sql.query<{ id: number; campaign_id: number; app_id: number; attempts: number }>(
+      `SELECT id, campaign_id, app_id, attempts FROM campaign_jobs
+       WHERE state = 'queued' OR (state = 'running' AND lease_until < ?) ORDER BY priority DESC, id LIMIT 1`,
+      [now],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const taken = await this.sql.run(
+      `UPDATE campaign_jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1
+       WHERE id = ? AND (state = 'queued' OR (state = 'running' AND lease_until < ?))`,
+      [owner, leaseUntil, row.id, now],
+    );
+    if (taken !== 1) return null;
+    return { id: Number(row.id), campaignId: Number(row.campaign_id), appId: Number(row.app_id), attempts: Number(row.attempts) };
+  }
+
+  async renew(jobId: number, owner: string, leaseUntil: string): Promise<boolean> {
+    return (await this.sql.run(`UPDATE campaign_jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`, [leaseUntil, jobId, owner])) === 1;
+  }
+
+  async complete(jobId: number, owner: string): Promise<void> {
+    await this.sql.run(`UPDATE campaign_jobs SET state = 'done', lease_until = NULL WHERE id = ? AND lease_owner = ?`, [jobId, owner]);
+  }
+
+  async cancelJobs(campaignId: number): Promise<number> {
+    return this.sql.run(`UPDATE campaign_jobs SET state = 'cancelled' WHERE campaign_id = ? AND state = 'queued'`, [campaignId]);
+  }
+
+  async pendingJobs(campaignId?: number): Promise<number> {
+    const rows =
+      campaignId === undefined
+        ? await this.sql.query<{ n: number }>(`SELECT COUNT(*) AS n FROM campaign_jobs WHERE state IN ('queued', 'running')`)
+        : await this.sql.query<{ n: number }>(`SELECT COUNT(*) AS n FROM campaign_jobs WHERE state IN ('queued', 'running') AND campaign_id = ?`, [campaignId]);
+    return Number(rows[0]?.n ?? 0);
+  }
+}

@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { storeGate } from '../../src/campaign/app-job.js';
+import { startCampaign } from '../../src/campaign/campaign.js';
+import { runCampaignWorker } from '../../src/campaign/campaign-worker.js';
+import { PRIORITY } from '../../src/campaign/job-queue.js';
+import { openJobQueue } from '../../src/campaign/open-queue.js';
+import { decompressBytes } from '../../src/fleet/revision.js';
+import { materialiseSource } from '../../src/fleet/source.js';
+import { openFleetStore } from '../../src/fleet/store/open-store.js';
+import type { FleetStore } from '../../src/fleet/store/store.js';
+import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
+import { ADVISORY_ID, STEPS, VULNERABLE, cargoLock, cheapBuilder, writeRustApp } from '../support/campaign-fleet.js';
+import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
+import { PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
+
+const skips = await storeSkips();
+const cacheDir = tempDir('campaign-cache');
+
+interface CampaignJson {
+  id: number;
+  state: string;
+  advisory: { id: string; aliases: string[] };
+  apps: {
+    app: string;
+    state: string;
+    step: string | null;
+    fix: { name: string; from: string; to: string }[];
+    candidate: { revision: string; artifacts: Record<string, string | null> } | null;
+    steps: { step: string; state: string; startedAt: string; endedAt: string | null }[];
+  }[];
+}
+
+/** A fleet with `names` added as directories (source kept) and `lockfileOnly` from a lockfile alone. */
+function makeFleet(store: TestStore, names: string[], lockfileOnly: string[] = []): (...args: string[]) => ReturnType<typeof runCli> {
+  const root = tempDir('campaign-fleet');
+  const db = rustsecAdvisoryDb(join(root, 'db'), [{ id: ADVISORY_ID, package: VULNERABLE.name, patched: [`>= ${VULNERABLE.to}`] }]);
+  const fleet = (...args: string[]) => runCli(['fleet', ...args, '--store', store.store], { cacheDir });
+  assert.equal(fleet('init', '--db', db).status, 0);
+  const dirs = names.map((n) => writeRustApp(join(root, 'apps'), n));
+  const files = lockfileOnly.map((n) => {
+    const file = join(root, `${n}.Cargo.lock`);
+    writeFileSync(file, cargoLock(n, VULNERABLE.from));
+    return file;
+  });
+  const add = fleet('add', ...dirs, ...files);
+  assert.equal(add.status, 1, add.stderr); // every application has the finding
+  return fleet;
+}
+
+async function withStore<T>(store: TestStore, work: (fleet: FleetStore) => Promise<T>): Promise<T> {
+  const fleet = await openFleetStore(store.store);
+  try {
+    return await work(fleet);
+  } finally {
+    await fleet.close();
+  }
+}
+
+/** Starts a campaign for the advisory and queues its jobs, as `campaign start --detach` does. */
+async function startDetached(store: TestStore, apps: string[] = []): Promise<number> {
+  return withStore(store, async (fleet) => {
+    const started = await startCampaign(fleet, { id: ADVISORY_ID, apps, publish: true, sandbox: 'none', by: 'test', now: new Date() });
+    const queue = await openJobQueue(store.store, fleet, storeGate());
+    try {
+      await queue.enqueue(started.campaign.id, started.queued, PRIORITY.userStarted);
+    } finally {
+      await queue.close();
+    }
+    return started.campaign.id;
+  });
+}
+
+function show(fleet: (...args: string[]) => ReturnType<typeof runCli>, id: number): CampaignJson {
+  const shown = fleet('campaign', 'show', String(id), '--format', 'json');
+  assert.ok(shown.status === 0 || shown.status === 1, shown.stderr);
+  return JSON.parse(shown.stdout) as CampaignJson;
+}
+
+for (const kind of STORE_KINDS) {
+  const skip = skips[kind];
+
+  test(`fleet add DIR keeps the source Source0 would take; a campaign rebuilds it into candidates, not current (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = makeFleet(store, ['alpha', 'beta'], ['gamma']);
+      const before = JSON.parse(fleet('status', '--format', 'json').stdout) as { apps: { name: string; revision: string }[] };
+      // The kept source, materialised, is the directory's files.
+      await withStore(store, async (f) => {
+        const alpha = await f.app('alpha');
+        const out = join(tempDir('materialised'), 'src');
+        assert.equal(await materialiseSource(f, alpha?.currentRevision as number, out), 3);
+        assert.deepEqual(readdirSync(out).sort(), ['Cargo.lock', 'Cargo.toml', 'src']);
+        assert.equal(readFileSync(join(out, 'Cargo.lock'), 'utf8'), cargoLock('alpha', VULNERABLE.from));
+        const gamma = await f.app('gamma');
+        assert.equal(await materialiseSource(f, gamma?.currentRevision as number, join(tempDir('none'), 'src')), null);
+      });
+      const marker = join(tempDir('marker'), 'done.txt');
+      const id = await withStore(store, async (f) => {
+        const started = await startCampaign(f, { id: ADVISORY_ID, apps: [], publish: false, sandbox: 'none', by: 'test', now: new Date() });
+        const gate = storeGate();
+        const queue = await openJobQueue(store.store, f, gate);
+        try {
+          await queue.enqueue(started.campaign.id, started.queued, PRIORITY.userStarted);
+          await runCampaignWorker({ store: f, gate, queue, builder: cheapBuilder({ stepMs: 0, markerFile: marker }), concurrency: 2, drain: false, untilCampaignEnds: started.campaign.id });
+        } finally {
+          await queue.close();
+        }
+        return started.campaign.id;
+      });
+      const json = show(fleet, id);
+      assert.equal(json.state, 'done');
+      assert.equal(json.advisory.id, ADVISORY_ID);
+      assert.deepEqual(
+        json.apps.map((a) => [a.app, a.state]),
+        [
+          ['alpha', 'candidate'],
+          ['beta', 'candidate'],
+          ['gamma', 'needs-source'],
+        ],
+      );
+      for (const a of json.apps.slice(0, 2)) {
+        assert.deepEqual(a.steps.map((s) => [s.step, s.state]), STEPS.map((s) => [s, 'done']));
+        for (const s of a.steps) assert.ok(s.endedAt !== null && s.startedAt <= s.endedAt);
+        assert.deepEqual(a.fix.map((f) => [f.name, f.from, f.to]), [[VULNERABLE.name, VULNERABLE.from, VULNERABLE.to]]);
+        assert.match(a.candidate?.artifacts.lockfile ?? '', /^sha256:[0-9a-f]{64}$/);
+        assert.equal(a.candidate?.artifacts.srpm, null);
+      }
+      // The candidate is a revision of its own (origin candidate) holding the fixed lockfile; the current one is unchanged.
+      await withStore(store, async (f) => {
+        const alpha = await f.app('alpha');
+        const revisions = await f.revisions(alpha?.id as number);
+        const candidate = revisions.find((r) => r.digest === json.apps[0]?.candidate?.revision);
+        assert.equal(candidate?.origin, 'candidate');
+        assert.notEqual(alpha?.currentRevision, candidate?.id);
+        const lock = candidate?.documents.find((d) => d.name === 'Cargo.lock');
+        const bytes = decompressBytes((await f.document(lock?.digest as string)) as Buffer).toString('utf8');
+        assert.equal(bytes, cargoLock('alpha', VULNERABLE.to));
+        // --no-publish: no event.
+        assert.deepEqual((await f.deliveries()).filter((d) => d.type === 'campaign'), []);
+      });
+      assert.deepEqual(JSON.parse(fleet('status', '--format', 'json').stdout), before);
+      assert.deepEqual(readFileSync(marker, 'utf8').split('\n').filter(Boolean).sort(), ['alpha', 'beta']);
+      const list = fleet('campaign', 'list');
+      assert.equal(list.status, 0);
+      assert.match(list.stdout, new RegExp(`^${id}  ${ADVISORY_ID}  done  `));
+      const human = fleet('campaign', 'show', String(id));
+      assert.equal(human.status, 1, 'gamma has no candidate');
+      assert.match(human.stdout, /gamma +needs-source/);
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  test(`a cancelled campaign runs nothing more; bad ids are one line and exit 2 (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = makeFleet(store, ['alpha', 'beta']);
+      const detached = fleet('campaign', 'start', ADVISORY_ID, '--detach', '--app', 'beta');
+      assert.equal(detached.status, 0, detached.stderr);
+      const id = Number(/campaign (\d+) started: 1 application queued/.exec(detached.stdout)?.[1]);
+      assert.deepEqual(show(fleet, id).apps.map((a) => [a.app, a.state]), [['beta', 'planned']]);
+      assert.equal(fleet('campaign', 'cancel', String(id)).status, 0);
+      const marker = join(tempDir('marker'), 'done.txt');
+      await withStore(store, async (f) => {
+        const gate = storeGate();
+        const queue = await openJobQueue(store.store, f, gate);
+        try {
+          await runCampaignWorker({ store: f, gate, queue, builder: cheapBuilder({ stepMs: 0, markerFile: marker }), concurrency: 1, drain: true });
+        } finally {
+          await queue.close();
+        }
+      });
+      assert.equal(existsSync(marker), false, 'no job ran');
+      const json = show(fleet, id);
+      assert.equal(json.state, 'cancelled');
+      assert.deepEqual(json.apps.map((a) => [a.app, a.state]), [['beta', 'cancelled']]);
+      const again = fleet('campaign', 'cancel', String(id));
+      assert.equal(again.status, 2);
+      assert.match(again.stderr, /^stowage: campaign \d+ is cancelled: nothing to cancel\n$/);
+      for (const args of [
+        ['campaign', 'show', '999'],
+        ['campaign', 'show', '1; DROP TABLE apps'],
+        ['campaign', 'start', 'RUSTSEC-2099-9999'],
+        ['campaign', 'start', ADVISORY_ID, '--app', 'nosuch'],
+      ]) {
+        const r = fleet(...args);
+        assert.equal(r.status, 2, args.join(' '));
+        assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+      }
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  test(`two workers share a campaign: each application once; a worker killed mid-job, the other finishes it (${kind})`, { skip, timeout: 180_000 }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const names = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
+      const fleet = makeFleet(store, names);
+      const id = await startDetached(store);
+      const marker = join(tempDir('marker'), 'done.txt');
+      const env = { ...process.env, STOWAGE_CAMPAIGN_LEASE_SECONDS: '2' };
+      const worker = (): { child: ChildProcess; exited: Promise<number | null> } => {
+        const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'test', 'support', 'campaign-worker.js'), store.store, '1', '300', marker], {
+          env,
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        return { child, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
+      };
+      const first = worker();
+      // Wait until the first worker is mid-job (past its first steps), read from the store directly, then kill it.
+      let victim: string | undefined;
+      await withStore(store, async (f) => {
+        for (let i = 0; i < 2400 && victim === undefined; i++) {
+          await new Promise((r) => setTimeout(r, 25));
+          victim = (await f.campaigns.apps(id)).find((a) => a.state === 'running' && (a.step === 'vendor' || a.step === 'build'))?.app;
+        }
+      });
+      first.child.kill('SIGKILL');
+      assert.equal(await first.exited, null);
+      assert.ok(victim !== undefined, 'the first worker never reached a build');
+      const second = worker();
+
+      assert.equal(await second.exited, 0);
+
+      const json = show(fleet, id);
+      assert.equal(json.state, 'done');
+      assert.deepEqual(json.apps.map((a) => [a.app, a.state]), names.map((n) => [n, 'candidate']));
+      for (const a of json.apps) assert.deepEqual(a.steps.map((s) => [s.step, s.state]), STEPS.map((s) => [s, 'done']), a.app);
+      // Each application ran to completion once: the killed one was never finished by the dead worker.
+      assert.deepEqual(readFileSync(marker, 'utf8').split('\n').filter(Boolean).sort(), names);
+      await withStore(store, async (f) => {
+        const victimApp = (await f.campaigns.apps(id)).find((a) => a.app === victim);
+        assert.equal(victimApp?.attempts, 2, 'the killed job was taken again');
+        for (const n of names) {
+          const app = await f.app(n);
+          assert.equal((await f.revisions(app?.id as number)).filter((r) => r.origin === 'candidate').length, 1, n);
+        }
+      });
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  test(`jobs of a campaign a user started go before scheduled ones (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      makeFleet(store, ['alpha', 'beta']);
+      await withStore(store, async (f) => {
+        const started = await startCampaign(f, { id: ADVISORY_ID, apps: [], publish: true, sandbox: 'none', by: 'test', now: new Date() });
+        const [alpha, beta] = started.queued as [number, number];
+        const queue = await openJobQueue(store.store, f, storeGate());
+        try {
+          await queue.enqueue(started.campaign.id, [alpha], PRIORITY.scheduled);
+          await queue.enqueue(started.campaign.id, [beta], PRIORITY.userStarted);
+          assert.equal((await queue.take())?.job.appId, beta);
+          assert.equal((await queue.take())?.job.appId, alpha);
+          assert.equal(await queue.take(), null);
+        } finally {
+          await queue.close();
+        }
+      });
+    } finally {
+      await store.dispose();
+    }
+  });
+}
