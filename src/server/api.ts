@@ -9,6 +9,7 @@ import { addApplications, appNameProblem } from '../fleet/add.js';
 import { affectedAppsPage, parseAffectedQuery, type AffectedQuery } from '../fleet/affected.js';
 import { affectedBody } from '../fleet/affected-report.js';
 import { diffRevisions } from '../fleet/diff.js';
+import { EXPORT_FORMATS, exportApplication, type ExportFormat } from '../fleet/export.js';
 import { currentRevision, requireApp, requireSettings, resolveRevision } from '../fleet/lookup.js';
 import { addBody, appsBody, diffBody, historyBody, type AppFindings } from '../fleet/report.js';
 import type { AppsFilter, FindingStateFilter, FleetStore } from '../fleet/store/store.js';
@@ -182,6 +183,17 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     const from = await resolveRevision(store, app, fromGiven);
     const to = toGiven === undefined || toGiven === '' ? await currentRevision(store, app) : await resolveRevision(store, app, toGiven);
     return c.json(diffBody(from.digest, to.digest, [await diffRevisions(store, app.name, from, to)]));
+  });
+
+  api.get('/apps/:name/export', read, async (c) => {
+    const format = c.req.query('format') ?? '';
+    if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
+      throw new StowageError(`?format=${JSON.stringify(format)}: expected one of ${EXPORT_FORMATS.join(', ')}`);
+    }
+    const revision = c.req.query('revision');
+    const text = await exportApplication(store, c.req.param('name'), format as ExportFormat, { now: deps.now(), ...(revision ? { revision } : {}) });
+    const type = format === 'spdx' ? 'application/spdx+json' : 'application/vnd.cyclonedx+json';
+    return c.body(text, 200, { 'content-type': `${type}; charset=utf-8` });
   });
 
   const affected = async (c: Context<ServerEnv>, query: AffectedQuery, ecosystem: Ecosystem | null): Promise<Response> => {

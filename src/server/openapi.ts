@@ -171,6 +171,24 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': answer('the difference', ref(id('fleet-diff'))), ...READ_ERRORS, ...NOT_FOUND },
         },
       },
+      '/apps/{name}/export': {
+        get: {
+          summary: 'the SBOM of the current (or a past) revision, or its CycloneDX VEX with the triage decisions applied (fleet export)',
+          parameters: [
+            APP,
+            { ...queryParam('format', 'vex, cyclonedx (CycloneDX 1.6) or spdx (SPDX 2.3)'), required: true },
+            queryParam('revision', 'a past revision: sha256:HEX or at least 12 hex digits (default: the current one)'),
+          ],
+          responses: {
+            '200': {
+              description: 'the document',
+              content: { 'application/vnd.cyclonedx+json': { schema: { type: 'object' } }, 'application/spdx+json': { schema: { type: 'object' } } },
+            },
+            ...READ_ERRORS,
+            ...NOT_FOUND,
+          },
+        },
+      },
       '/apps/{name}/revisions': {
         post: {
           summary: 'a new revision from uploaded lockfiles and manifests, or a CycloneDX SBOM, answered with its findings (fleet add)',

@@ -166,6 +166,20 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(diff.body, json((await fleet('diff', 'kanidm-2023-08-01', from, to, '--format', 'json')).stdout));
         assert.equal((await api(server, 'GET', '/apps/kanidm-2023-08-01/diff', { token })).status, 400);
 
+        // Export: the same bytes as `stowage fleet export` of that revision (SBOMs are dated by the revision).
+        for (const format of ['cyclonedx', 'spdx'] as const) {
+          const exported = await api<string>(server, 'GET', `/apps/kanidm-2023-08-01/export?format=${format}&revision=${from}`, { token });
+          assert.equal(exported.status, 200);
+          assert.match(exported.headers.get('content-type') ?? '', format === 'spdx' ? /^application\/spdx\+json/ : /^application\/vnd\.cyclonedx\+json/);
+          assert.equal(exported.body, (await fleet('export', 'kanidm-2023-08-01', '--format', format, '--revision', from)).stdout);
+        }
+        const vex = await api<string>(server, 'GET', '/apps/kanidm-2023-08-01/export?format=vex', { token });
+        assert.equal(vex.status, 200);
+        assert.ok((JSON.parse(vex.body) as { vulnerabilities?: unknown[] }).vulnerabilities?.length, 'the VEX states the findings');
+        assert.equal((await api(server, 'GET', '/apps/kanidm-2023-08-01/export?format=pdf', { token })).status, 400);
+        assert.equal((await api(server, 'GET', '/apps/no-such-app/export?format=vex', { token })).status, 404);
+        assert.equal((await api(server, 'GET', '/apps/kanidm-2023-08-01/export?format=vex')).status, 401);
+
         // A CycloneDX SBOM as the body.
         const rg = checkout('ripgrep-2024-09-01');
         const sbom = await runCliAsync(['sbom', 'Cargo.lock', '--no-licenses'], { cacheDir, cwd: rg });
