@@ -33,8 +33,36 @@ type Access = 'read' | 'write';
 
 const BEARER = /^Bearer ([^\s,]+)$/i;
 
+/** How much of a refused request's body is read before the answer (see refuse) when no known token sent it; a known token's, up to the upload limit. */
+const ANONYMOUS_REFUSED_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Answers a refused request after reading (and discarding) its body up to `max` bytes: a client
+ * still sending an upload when the answer comes would otherwise see its connection closed
+ * (EPIPE) rather than the 401 or 403 that says why. Past `max` the body is left unread.
+ */
+async function refuse(c: Context<ServerEnv>, max: number, status: 401 | 403, message: string, headers?: Record<string, string>): Promise<Response> {
+  const body = c.req.raw.body;
+  if (body !== null) {
+    const reader = body.getReader();
+    try {
+      for (let seen = 0; seen <= max; ) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        seen += chunk.value.byteLength;
+      }
+      await reader.cancel();
+    } catch {
+      // The client went away: nobody reads the answer.
+    }
+  }
+  return errorResponse(c, status, message, headers);
+}
+
 /** Bearer auth: every write, and reads unless the server was started with --public-read. */
 function requireToken(deps: ServerDeps, access: Access): MiddlewareHandler<ServerEnv> {
+  const anonymous = ANONYMOUS_REFUSED_BODY_BYTES;
+  const known = deps.limits.uploadBytes;
   return async (c, next) => {
     const header = c.req.header('authorization');
     let token: TokenIdentity | null = null;
@@ -42,15 +70,15 @@ function requireToken(deps: ServerDeps, access: Access): MiddlewareHandler<Serve
       const given = BEARER.exec(header)?.[1];
       token = given === undefined ? null : await verifyToken(deps.store, given);
       if (token === null) {
-        return errorResponse(c, 401, 'the token is unknown, revoked or not a token (Authorization: Bearer TOKEN)', { 'www-authenticate': 'Bearer error="invalid_token"' });
+        return refuse(c, anonymous, 401, 'the token is unknown, revoked or not a token (Authorization: Bearer TOKEN)', { 'www-authenticate': 'Bearer error="invalid_token"' });
       }
     }
     if (token === null && (access === 'write' || !deps.publicRead)) {
-      return errorResponse(c, 401, `this request needs a token: Authorization: Bearer TOKEN (stowage fleet token create NAME${access === 'read' ? ' --read-only' : ''})`, {
+      return refuse(c, anonymous, 401, `this request needs a token: Authorization: Bearer TOKEN (stowage fleet token create NAME${access === 'read' ? ' --read-only' : ''})`, {
         'www-authenticate': 'Bearer',
       });
     }
-    if (access === 'write' && token?.readOnly) return errorResponse(c, 403, `token ${token.name} is read-only: it cannot change the fleet`);
+    if (access === 'write' && token?.readOnly) return refuse(c, known, 403, `token ${token.name} is read-only: it cannot change the fleet`);
     c.set('token', token);
     await next();
   };

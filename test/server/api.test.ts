@@ -354,7 +354,7 @@ for (const kind of STORE_KINDS) {
         const data = message[1] ?? message[4];
         assert.deepEqual(JSON.parse(data as string), decided.body);
         const stored = await server.store.eventsAfter(0, 10);
-        assert.deepEqual(stored.map((e) => e.type), ['triage']);
+        assert.deepEqual(stored.map((e) => e.type), ['add', 'triage'], 'the set-up\'s fleet add, then the triage, each once');
       } finally {
         abort.abort();
         await server.close();
