@@ -40,19 +40,12 @@ export interface CampaignFix {
   command: string;
 }
 
-export interface CampaignAppRecord {
+export interface CampaignAppRecord extends CampaignAppOutcome {
   campaignId: number;
   appId: number;
   app: string;
   /** The revision being rebuilt (the application's current one when the campaign started). */
   revisionId: number;
-  state: CampaignAppState;
-  /** The step running, or the step that failed. */
-  step: string | null;
-  blockedBy: string | null;
-  log: string | null;
-  fix: CampaignFix[];
-  candidateRevisionId: number | null;
   /** The attempt that owns the application now (a worker's token); null before the first. */
   attempt: string | null;
   attempts: number;
@@ -92,6 +85,7 @@ export interface QueuedJob {
 /** What the end of an attempt writes; only the attempt that owns the application may write it. */
 export interface CampaignAppOutcome {
   state: CampaignAppState;
+  /** The step running, or the step that failed. */
   step: string | null;
   blockedBy: string | null;
   log: string | null;
