@@ -111,7 +111,9 @@ export async function api<T = { error?: string }>(
   if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
   const response = await fetch(`${server.url}/api/v1${path}`, { method, headers, body: init.body });
   const text = await response.text();
-  assert.match(response.headers.get('content-security-policy') ?? '', /default-src 'none'/, `${method} ${path}: the CSP header`);
+  const csp = response.headers.get('content-security-policy') ?? '';
+  assert.match(csp, /default-src 'none'/, `${method} ${path}: the CSP header`);
+  assert.doesNotMatch(csp, /script-src|connect-src/, `${method} ${path}: no script runs, so none is allowed`);
   assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
   const isJson = (response.headers.get('content-type') ?? '').startsWith('application/json');
   const body: unknown = isJson ? JSON.parse(text) : text;
