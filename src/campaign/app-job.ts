@@ -7,7 +7,7 @@ import { forgetInputsUnder } from '../core/input-files.js';
 import { readApp } from '../fleet/add.js';
 import { recordEvent } from '../fleet/events.js';
 import { compressBytes, documentDigest, encodeGraphs, revisionDigest, storedDocuments } from '../fleet/revision.js';
-import { keepSource, materialiseSource } from '../fleet/source.js';
+import { keepSource, materialiseSource, readSource, type KeptSource } from '../fleet/source.js';
 import { type CampaignAppOutcome, type CampaignArtifactRecord } from '../fleet/store/campaign-store.js';
 import type { FleetStore } from '../fleet/store/store.js';
 import type { CandidateBuilder, CandidateResult } from './candidate-builder.js';
@@ -161,6 +161,11 @@ async function cancelledIfCampaignIs(context: AppJobContext, job: AppJob, attemp
 async function recordCandidate(job: AppJob, app: string, sourceDir: string, result: CandidateResult, finish: Finish, publish: boolean): Promise<void> {
   const read = await readApp({ path: sourceDir, name: app });
   const digest = revisionDigest(read.documents);
+  // Read before the transaction that ends the attempt, as everything else it stores.
+  const source = await readSource(sourceDir).catch((err: unknown): KeptSource | null => {
+    if (err instanceof StowageError) return null;
+    throw err;
+  });
   const artifacts = result.artifacts.map((a) => {
     const bytes = readFileSync(a.path);
     return { kind: a.kind, name: basename(a.path), digest: documentDigest(bytes), size: bytes.length, content: compressBytes(bytes) };
@@ -178,7 +183,7 @@ async function recordCandidate(job: AppJob, app: string, sourceDir: string, resu
         read.graphs.flatMap((g) => g.packages.map((p) => ({ ecosystem: p.ecosystem, name: p.name, version: p.version }))),
       );
     }
-    if (read.source !== null) await keepSource(tx, revision.id, read.source);
+    if (source !== null) await keepSource(tx, revision.id, source);
     await tx.putDocuments(artifacts.map(({ digest: d, size, content }) => ({ digest: d, size, content })));
     const kept: Omit<CampaignArtifactRecord, 'appId'>[] = artifacts.map(({ kind, name, digest: d }) => ({ kind, name, digest: d }));
     await tx.campaigns.putArtifacts(job.campaignId, job.appId, kept);

@@ -155,7 +155,8 @@ function tarEntries(files: readonly ArchiveFile[]): TarEntry[] {
   return [...byPath.values()].sort((a, b) => Buffer.compare(a.key, b.key));
 }
 
-function tarBytes(files: readonly ArchiveFile[], mtime: number): Buffer {
+/** The uncompressed tar of writeArchive (for callers that compress it their own way). */
+export function tarBytes(files: readonly ArchiveFile[], mtime: number): Buffer {
   const parts: Buffer[] = [];
   for (const entry of tarEntries(files)) {
     const name = entry.directory ? `${entry.path}/` : entry.path;

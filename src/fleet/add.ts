@@ -13,7 +13,7 @@ import { addBody } from './report.js';
 import { databaseRevisions, evaluateGraphs, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
 import { encodeGraphs, revisionDigest, storedDocuments, type DocumentContent } from './revision.js';
 import { currentAdvisories } from './advisory-changes.js';
-import { keepSource, readSource, type KeptSource } from './source.js';
+import { keepSourceOf } from './source.js';
 import type { AppSourceKind, DatabaseState, FleetSettings, FleetStore, RevisionOrigin, RevisionRecord } from './store/store.js';
 
 /**
@@ -74,10 +74,8 @@ export interface ReadApp {
   graphs: DependencyGraph[];
   policyText: string | null;
   policyOrigin: string;
-  /** A directory's source (what `package rpm` takes as Source0), for campaigns; null for a file. */
-  source: KeptSource | null;
-  /** Why a directory's source could not be kept (the application is still added). */
-  sourceWarning: string | null;
+  /** The directory whose source (what `package rpm` takes as Source0) is kept for campaigns; null for a file. */
+  sourceDir: string | null;
 }
 
 function sourceKindOf(path: string, isDirectory: boolean): AppSourceKind {
@@ -100,17 +98,7 @@ export async function readApp(input: AppInput, relativePaths = false): Promise<R
   const policyFile = findPolicyFile(undefined, input.path);
   const policyText = policyFile === null ? null : readPolicyText(policyFile);
   if (policyText !== null) documents.push({ name: POLICY_DOCUMENT, bytes: Buffer.from(policyText, 'utf8') });
-  let source: KeptSource | null = null;
-  let sourceWarning: string | null = null;
-  if (isDirectory) {
-    try {
-      source = await readSource(full);
-    } catch (err) {
-      if (!(err instanceof StowageError)) throw err;
-      sourceWarning = `source not kept (campaigns will report needs-source): ${err.line}`;
-    }
-  }
-  return { sourceKind: sourceKindOf(full, isDirectory), documents, graphs, policyText, policyOrigin: policyFile ?? POLICY_DOCUMENT, source, sourceWarning };
+  return { sourceKind: sourceKindOf(full, isDirectory), documents, graphs, policyText, policyOrigin: policyFile ?? POLICY_DOCUMENT, sourceDir: isDirectory ? full : null };
 }
 
 export type AddChange = 'added' | 'changed' | 'unchanged';
@@ -272,8 +260,8 @@ export async function addApplications(
       } else {
         await tx.setEvaluatedAgainst(revision.id, against);
       }
-      if (read.source !== null) await keepSource(tx, revision.id, read.source);
-      if (read.sourceWarning !== null) warnings.push(read.sourceWarning);
+      const sourceWarning = read.sourceDir === null ? null : await keepSourceOf(tx, revision.id, read.sourceDir);
+      if (sourceWarning !== null) warnings.push(sourceWarning);
       await tx.replaceFindings(revision.id, findings);
       await tx.setCurrentRevision(appRecord.id, revision.id);
       await tx.appendHistory({ appId: appRecord.id, at, action: 'added', revisionId: revision.id, previousRevisionId: current?.id ?? null, by: context.by });

@@ -1,10 +1,10 @@
 import { lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_SOURCE_DATE_EPOCH, readArchive, writeArchive } from '../core/archive.js';
+import { DEFAULT_SOURCE_DATE_EPOCH, readArchive, tarBytes } from '../core/archive.js';
 import { StowageError } from '../core/errors.js';
 import { vendorPathProblem } from '../core/untrusted-tar.js';
 import { applicationSourceFiles } from '../package/srpm.js';
-import { decompressBytes, documentDigest } from './revision.js';
+import { compressBytes, documentDigest } from './revision.js';
 import type { FleetStore, RevisionSource } from './store/store.js';
 
 /**
@@ -23,9 +23,27 @@ export interface KeptSource extends RevisionSource {
 /** Reads DIR's source files (Source0's selection) into one document. */
 export async function readSource(dir: string): Promise<KeptSource> {
   const { files } = await applicationSourceFiles(dir);
-  const content = await writeArchive(files, { compression: 'zst', mtime: DEFAULT_SOURCE_DATE_EPOCH });
-  const tar = decompressBytes(content);
-  return { digest: documentDigest(tar), size: tar.length, files: files.length, content };
+  const tar = tarBytes(files, DEFAULT_SOURCE_DATE_EPOCH);
+  return { digest: documentDigest(tar), size: tar.length, files: files.length, content: compressBytes(tar) };
+}
+
+/**
+ * Keeps DIR's source with a revision that has none yet (the first source kept wins, so nothing
+ * is read for one that has): read only when a revision is recorded, never for unchanged content.
+ * A source that cannot be read is not an error: the returned warning says campaigns will report
+ * needs-source.
+ */
+export async function keepSourceOf(tx: FleetStore, revisionId: number, dir: string): Promise<string | null> {
+  if ((await tx.revisionSource(revisionId)) !== null) return null;
+  let source: KeptSource;
+  try {
+    source = await readSource(dir);
+  } catch (err) {
+    if (!(err instanceof StowageError)) throw err;
+    return `source not kept (campaigns will report needs-source): ${err.line}`;
+  }
+  await keepSource(tx, revisionId, source);
+  return null;
 }
 
 /** Stores a read source and ties it to a revision (in the caller's transaction). */
