@@ -524,14 +524,7 @@ export class SqlFleetStore implements FleetStore {
   private async currentFindingRows(sql: string, params: SqlValue[]): Promise<CurrentFinding[]> {
     const rows = await this.sql.query<{ app_id: number; name: string; revision_id: number; digest: string; seq: number; finding: string }>(sql, params);
     return rows
-      .map((r) => ({
-        app: r.name,
-        appId: Number(r.app_id),
-        revisionId: Number(r.revision_id),
-        revision: r.digest,
-        seq: Number(r.seq),
-        finding: JSON.parse(r.finding) as Finding,
-      }))
+      .map((r) => ({ ...currentRevisionRef(r.name, r), finding: JSON.parse(r.finding) as Finding }))
       .sort((a, b) => codePointOrder(a.app, b.app));
   }
 
@@ -550,14 +543,7 @@ export class SqlFleetStore implements FleetStore {
       params,
     );
     return rows
-      .map((r) => ({
-        app: r.app,
-        appId: Number(r.app_id),
-        revisionId: Number(r.revision_id),
-        revision: r.digest,
-        seq: Number(r.seq),
-        package: { ecosystem: r.ecosystem, name: r.name, version: r.version },
-      }))
+      .map((r) => ({ ...currentRevisionRef(r.app, r), package: { ecosystem: r.ecosystem, name: r.name, version: r.version } }))
       .sort((a, b) => codePointOrder(a.app, b.app) || codePointOrder(a.package.version, b.package.version));
   }
 
@@ -822,11 +808,7 @@ export class SqlFleetStore implements FleetStore {
       [...params, q.limit, q.offset],
     );
     const page = rows.map((r) => ({
-      app: r.name,
-      appId: Number(r.app_id),
-      revisionId: Number(r.revision_id),
-      revision: r.digest,
-      seq: Number(r.seq),
+      ...currentRevisionRef(r.name, r),
       revisedAt: r.created_at,
       open: Object.fromEntries(FINDING_LEVELS.map((l) => [l, Number(r[`open_${l}`] ?? 0)])) as LevelCounts,
       failing: Number(r.failing),
@@ -1072,6 +1054,11 @@ function deliveryOf(r: DeliveryRow): OutboxDelivery {
 const PACKAGE_NAMED = `((p.ecosystem = 'npm' AND p.name = ?) OR (p.ecosystem = 'cargo' AND replace(lower(p.name), '-', '_') = ?))`;
 
 const crateKey = (name: string): string => name.toLowerCase().replace(/-/g, '_');
+
+/** An application's current revision as a query's row names it (ids may come back as strings from PostgreSQL). */
+function currentRevisionRef(app: string, r: { app_id: number; revision_id: number; digest: string; seq: number }): CurrentRevisionRef {
+  return { app, appId: Number(r.app_id), revisionId: Number(r.revision_id), revision: r.digest, seq: Number(r.seq) };
+}
 
 /** Code-point order: the same on both stores (PostgreSQL would sort by its collation). */
 function codePointOrder(a: string, b: string): number {
