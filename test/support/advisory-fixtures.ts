@@ -56,6 +56,8 @@ export interface MadeUpAdvisory {
   package: string;
   /** Requirements of the fixed versions; default `>= 99.0.0` (every real version affected). */
   patched?: string[];
+  /** Requirements of versions never affected; none by default. */
+  unaffected?: string[];
   informational?: 'unmaintained' | 'unsound' | 'notice';
   title?: string;
 }
@@ -74,6 +76,7 @@ export function rustsecAdvisoryDb(root: string, advisories: readonly MadeUpAdvis
       '',
       '[versions]',
       `patched = ${JSON.stringify(a.patched ?? ['>= 99.0.0'])}`,
+      ...(a.unaffected ? [`unaffected = ${JSON.stringify(a.unaffected)}`] : []),
     ].join('\n');
     writeFileSync(join(root, 'crates', a.package, `${a.id}.md`), `\`\`\`toml\n${toml}\n\`\`\`\n\n# ${a.title ?? `${a.package} is made up to be vulnerable`}\n\nA made-up advisory for the tests.\n`);
   }
