@@ -24,12 +24,12 @@ describe('buildCandidate on an npm application (public registry)', { skip: noReg
   const app = join(scratch, 'app');
   const env = cleanEnv({ npm_config_cache: join(scratch, 'npm-cache') });
 
-  before(() => {
+  before(async () => {
     if (noRegistry !== null) assert.fail(`${noRegistry}, and CI=true: this network test must run`);
     mkdirSync(app, { recursive: true });
     writeFileSync(join(app, 'test.js'), "const v = require('minimist/package.json').version;\nconsole.log(`minimist ${v}`);\nprocess.exit(v === '1.2.6' ? 0 : 1);\n");
     const manifest = { name: 'campaign-npm-app', version: '1.0.0', license: 'MIT', description: 'Parses its arguments', dependencies: { minimist: '1.2.5' }, scripts: { test: 'node test.js' } };
-    lockNpmApplication(app, manifest, { minimist: '^1.2.5' }, env);
+    await lockNpmApplication(app, manifest, { minimist: '^1.2.5' }, env);
   });
 
   test('the candidate moves minimist to 1.2.6, installs it offline and passes its own test in the sandbox', { timeout: 600_000 }, async () => {
