@@ -8,11 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fixtureArgsAdvisoryDb } from '../support/advisory-fixtures.js';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AUDIT_REPORT_SCHEMA } from '../support/audit-report.js';
 import { readJsonSchema, schemaValidator } from '../support/json-schema.js';
-import { startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
+import { FIX_REGISTRY_FIXTURES, startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
 import { cleanEnv, lockNpmApplication } from '../support/npm-vendor.js';
 import { PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
 
@@ -25,32 +26,6 @@ interface Plan {
   package: { name: string; version: string };
   advisories: string[];
   fix: { to: string | null; compatible: boolean; command: string | null; blockedBy: Record<string, unknown>[] };
-}
-
-/** An OSV database of made-up advisories against fixture-args (ECOSYSTEM ranges), dated ahead so never stale. */
-function fixtureArgsAdvisoryDb(root: string): string {
-  mkdirSync(root, { recursive: true });
-  const advisories: Array<[id: string, fixes: Array<[introduced: string, fixed: string]>]> = [
-    ['GHSA-0000-0000-0101', [['0', '0.2.4'], ['1.0.0', '1.2.6']]],
-    ['GHSA-0000-0000-0102', [['0', '0.2.1'], ['1.0.0', '1.2.3']]],
-  ];
-  for (const [id, fixes] of advisories) {
-    const record = {
-      schema_version: '1.3.0',
-      id,
-      modified: '2099-01-01T00:00:00Z',
-      published: '2099-01-01T00:00:00Z',
-      summary: 'fixture-args lets an argument pollute the prototype (made up)',
-      details: 'Made up for the fix tests.',
-      affected: fixes.map(([introduced, fixed]) => ({
-        package: { ecosystem: 'npm', name: 'fixture-args' },
-        ranges: [{ type: 'ECOSYSTEM', events: [{ introduced }, { fixed }] }],
-      })),
-      database_specific: { severity: 'HIGH' },
-    };
-    writeFileSync(join(root, `${id}.json`), JSON.stringify(record));
-  }
-  return root;
 }
 
 describe('stowage fix on an npm application, its registry on 127.0.0.1', () => {
@@ -66,7 +41,7 @@ describe('stowage fix on an npm application, its registry on 127.0.0.1', () => {
   };
 
   before(async () => {
-    registry = await startLocalRegistry(join(PROJECT_ROOT, 'test', 'fixtures', 'npm-fix-registry'));
+    registry = await startLocalRegistry(FIX_REGISTRY_FIXTURES);
     mkdirSync(app, { recursive: true });
     // The application's registry, as a project using a mirror names it: npm locks against it, stowage reads it.
     writeFileSync(join(app, '.npmrc'), registry.npmrc);

@@ -31,6 +31,12 @@ import { PROJECT_ROOT } from './shared.js';
  */
 
 export const REGISTRY_FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-registry');
+/**
+ * The packages the fix tests' registry serves (startLocalRegistry(FIX_REGISTRY_FIXTURES)):
+ * fixture-args 0.0.8, 0.2.4, 1.2.5 and 1.2.6 (advisories: fixtureArgsAdvisoryDb); fixture-mkdirp
+ * 0.5.1 (pins fixture-args 0.0.8) and 0.5.2 (fixture-args ^1.2.5).
+ */
+export const FIX_REGISTRY_FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-fix-registry');
 /** The application whose dependencies the local registry serves, with lockfiles npm made against it. */
 export const LOCAL_APP = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-local-app');
 /** The same application locked by npm with `--lockfile-version 1` (beside it: not part of its source). */
