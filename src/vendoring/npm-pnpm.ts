@@ -7,7 +7,7 @@ import type { Package } from '../core/package.js';
 import { digestsFromSri, sriFromDigest, type Digest } from '../core/digest.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { DEFAULT_NPM_REGISTRY } from '../ecosystems/npm/registry-source.js';
-import { downloadUrlOfResolved, registryTarballUrl } from '../ecosystems/npm/registry.js';
+import { PUBLIC_REGISTRY_CONFIG, downloadUrlOfResolved, readNpmrcRegistries, registryFor, registryTarballUrl, type NpmRegistryConfig } from '../ecosystems/npm/registry.js';
 import type { VendorContext, VendorResult, VendoredPackage } from './vendor-tree.js';
 import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, readNpmTarball, requireInsideProject } from './npm-support.js';
 import { sourceDateEpoch } from '../core/archive.js';
@@ -49,9 +49,12 @@ interface StoredTarball {
 }
 
 export async function vendorPnpm(graph: DependencyGraph, context: VendorContext): Promise<VendorResult> {
+  const npmrcPath = join(context.projectDir, '.npmrc');
+  const existing = existsSync(npmrcPath) ? readConfigFile(npmrcPath) : null;
+  const config = existing === null ? PUBLIC_REGISTRY_CONFIG : readNpmrcRegistries(npmrcPath, existing, { ...process.env, ...context.env });
   const tarballs: StoredTarball[] = [];
   for (const pkg of graph.packages) {
-    const tarball = storedTarball(graph.path, context.projectDir, pkg);
+    const tarball = storedTarball(graph.path, context.projectDir, pkg, config);
     if (tarball !== null) tarballs.push(tarball);
   }
   const bodies = await context.downloader.fetchAll(tarballs.map((t) => ({ url: t.url, expected: t.digests, label: t.label })));
@@ -73,8 +76,6 @@ export async function vendorPnpm(graph: DependencyGraph, context: VendorContext)
     packages.push({ ecosystem: graph.ecosystem, name: t.pkg.name, version: t.pkg.version, source: t.url, checksum: t.digests.map(sriFromDigest).join(' '), path: indexPath });
   }
   if (tarballs.length > 0) {
-    const npmrcPath = join(context.projectDir, '.npmrc');
-    const existing = existsSync(npmrcPath) ? readConfigFile(npmrcPath) : null;
     const settings = [
       '; stowage: install from the vendored pnpm store, without the network.',
       `store-dir=${PNPM_STORE_DIR}`,
@@ -87,8 +88,14 @@ export async function vendorPnpm(graph: DependencyGraph, context: VendorContext)
   return { files: files.sorted(), packages };
 }
 
-/** What pnpm fetches for a package; null for the application's own (importers, links, directories). */
-function storedTarball(lockfile: string, projectDir: string, pkg: Package): StoredTarball | null {
+/**
+ * What pnpm fetches for a package; null for the application's own (importers, links, directories).
+ * pnpm leaves a registry package's tarball URL out of the lockfile when it is the configured
+ * registry's (`registry=`, `@scope:registry=` in the project's `.npmrc`): it is fetched from there,
+ * as pnpm fetches it, not from the public registry (a mirror or a private registry may be the only
+ * one that has it). The lockfile's integrity is checked either way.
+ */
+function storedTarball(lockfile: string, projectDir: string, pkg: Package, config: NpmRegistryConfig): StoredTarball | null {
   const label = `${pkg.name}@${pkg.version}`;
   const { source } = pkg;
   switch (source.kind) {
@@ -114,7 +121,7 @@ function storedTarball(lockfile: string, projectDir: string, pkg: Package): Stor
   if (digests.length === 0) throw new StowageError(`${label}: integrity ${JSON.stringify(pkg.checksum)} has no sha512, sha256 or sha1 digest`, lockfile);
   const url =
     source.kind === 'registry'
-      ? registryTarballUrl(source.isDefaultRegistry ? DEFAULT_NPM_REGISTRY : (source.url ?? DEFAULT_NPM_REGISTRY), pkg.name, pkg.version)
+      ? registryTarballUrl(source.isDefaultRegistry ? registryFor(config, pkg.name) : (source.url ?? DEFAULT_NPM_REGISTRY), pkg.name, pkg.version)
       : downloadUrlOfResolved(checkedUrl(spec, label));
   return { pkg, label, url, digests };
 }

@@ -52,7 +52,10 @@ interface CachedZip {
 }
 
 export async function vendorYarnBerry(graph: DependencyGraph, context: VendorContext): Promise<VendorResult> {
-  const zips = readCachedZips(graph.path, context.projectDir);
+  const yarnrcPath = join(context.projectDir, '.yarnrc.yml');
+  const existing = existsSync(yarnrcPath) ? readConfigFile(yarnrcPath) : null;
+  const registries = yarnRegistries(yarnrcPath, existing === null ? {} : readYarnrc(yarnrcPath, existing), { ...process.env, ...context.env });
+  const zips = readCachedZips(graph.path, context.projectDir, registries);
   const requests: DownloadRequest[] = zips.map((z) => ({
     url: z.url,
     expected: [{ algorithm: 'sha512', hex: z.hex }],
@@ -68,15 +71,13 @@ export async function vendorYarnBerry(graph: DependencyGraph, context: VendorCon
     files.add(path, bodies[i] as Buffer);
     packages.push({ ecosystem: graph.ecosystem, name: z.name, version: z.version, source: z.url, checksum: z.checksum, path });
   });
-  const yarnrcPath = join(context.projectDir, '.yarnrc.yml');
-  const existing = existsSync(yarnrcPath) ? readConfigFile(yarnrcPath) : null;
   files.add('.yarnrc.yml', Buffer.from(yarnrcYmlWithCache(yarnrcPath, existing, context.warn)));
   packages.sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version));
   return { files: files.sorted(), packages };
 }
 
 /** Every zip the lockfile's packages need; the application's own (workspaces, links, files) need none. */
-function readCachedZips(path: string, projectDir: string): CachedZip[] {
+function readCachedZips(path: string, projectDir: string, registries: YarnRegistries): CachedZip[] {
   const doc = parseYamlText(path, readTextInput(path));
   if (!isRecord(doc)) throw new InputError(path, 'not a yarn.lock: expected a mapping of entries');
   const zips: CachedZip[] = [];
@@ -101,7 +102,7 @@ function readCachedZips(path: string, projectDir: string): CachedZip[] {
         requireInsideProject(path, projectDir, label, decodeURIComponent(reference.slice(protocol.length + 1).split(/#|::/)[0] ?? '.'));
         continue;
       case 'npm':
-        url = registryTarballUrl(DEFAULT_NPM_REGISTRY, name, reference.slice('npm:'.length));
+        url = registryTarballUrl(registryOf(registries, name), name, reference.slice('npm:'.length));
         break;
       case 'http':
       case 'https':
@@ -127,23 +128,78 @@ function readCachedZips(path: string, projectDir: string): CachedZip[] {
   return zips;
 }
 
+/** The registries yarn installs `npm:` packages from: `npmRegistryServer`, and per scope `npmScopes.<scope>.npmRegistryServer`. */
+interface YarnRegistries {
+  /** With a trailing slash. */
+  registry: string;
+  /** Scope without its `@` → registry URL with a trailing slash. */
+  scopes: ReadonlyMap<string, string>;
+}
+
+/** The application's `.yarnrc.yml` as a mapping of settings. */
+function readYarnrc(path: string, text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = parseSyml(text);
+  } catch (err) {
+    throw new InputError(path, `not valid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`);
+  }
+  if (parsed !== null && parsed !== undefined && !isRecord(parsed)) throw new InputError(path, 'expected a mapping of settings');
+  return (parsed ?? {}) as Record<string, unknown>;
+}
+
+/**
+ * berry's lockfile names no registry: an `npm:` package comes from the registry the project's
+ * `.yarnrc.yml` configures (yarn's default, registry.yarnpkg.com, serves the public registry's
+ * tarballs), so that is where it is downloaded from; the lockfile's checksum is checked either way.
+ * `${NAME}` and `${NAME:-default}` are expanded from the environment as yarn does.
+ */
+function yarnRegistries(path: string, settings: Record<string, unknown>, env: NodeJS.ProcessEnv): YarnRegistries {
+  const server = (value: unknown, key: string): string | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') throw new InputError(path, `${key} must be a URL, found ${JSON.stringify(value)}`);
+    const expanded = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}/g, (whole, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      throw new InputError(path, `${key}: \${${name}} is not set in the environment`);
+    });
+    let url: URL;
+    try {
+      url = new URL(expanded);
+    } catch {
+      // The value as written: expanded, it may hold a token from the environment.
+      throw new InputError(path, `${key} is not a URL: ${JSON.stringify(value)}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InputError(path, `${key} must be an http(s) URL, found ${JSON.stringify(value)}`);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    url.hash = '';
+    return url.href.endsWith('/') ? url.href : `${url.href}/`;
+  };
+  const scopes = new Map<string, string>();
+  const npmScopes = settings.npmScopes;
+  if (isRecord(npmScopes)) {
+    for (const [scope, scoped] of Object.entries(npmScopes)) {
+      const url = isRecord(scoped) ? server(scoped.npmRegistryServer, `npmScopes.${scope}.npmRegistryServer`) : undefined;
+      if (url !== undefined) scopes.set(scope.replace(/^@/, ''), url);
+    }
+  }
+  return { registry: server(settings.npmRegistryServer, 'npmRegistryServer') ?? DEFAULT_NPM_REGISTRY, scopes };
+}
+
+function registryOf(registries: YarnRegistries, name: string): string {
+  return (name.startsWith('@') ? registries.scopes.get(name.slice(1, name.indexOf('/'))) : undefined) ?? registries.registry;
+}
+
 /**
  * The application's `.yarnrc.yml` with the cache settings in place of its own (each one it had
  * is reported), and without credentials (the archive is shipped). Comments are not kept when a
  * setting or credential had to be replaced: the file is read and written as YAML.
  */
 export function yarnrcYmlWithCache(path: string, existing: string | null, warn: (message: string) => void): string {
-  let settings: Record<string, unknown> = {};
-  if (existing !== null) {
-    let parsed: unknown;
-    try {
-      parsed = parseSyml(existing);
-    } catch (err) {
-      throw new InputError(path, `not valid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`);
-    }
-    if (parsed !== null && parsed !== undefined && !isRecord(parsed)) throw new InputError(path, 'expected a mapping of settings');
-    settings = (parsed ?? {}) as Record<string, unknown>;
-  }
+  const settings = existing === null ? {} : readYarnrc(path, existing);
   const removed: string[] = [];
   const withoutCredentials = (value: unknown, where: string): unknown => {
     if (typeof value === 'string') {

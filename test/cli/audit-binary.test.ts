@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import { addDepV0Section } from '../support/dep-v0-reader.js';
 import { cycloneDx16Validator } from '../support/json-schema.js';
 import { createRustApp, runCargo, rustAppCrates, type RustApp } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
+import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { runCli, tempDir } from '../support/shared.js';
 
 /**
@@ -26,12 +27,7 @@ let db: string;
 
 /** A RustSec database with one advisory, against itoa 1.0.x before 1.0.2 (made up, dated ahead). */
 function itoaAdvisoryDb(root: string): string {
-  mkdirSync(join(root, 'crates', 'itoa'), { recursive: true });
-  writeFileSync(
-    join(root, 'crates', 'itoa', 'RUSTSEC-2099-0010.md'),
-    '```toml\n[advisory]\nid = "RUSTSEC-2099-0010"\npackage = "itoa"\ndate = "2099-01-01"\nurl = "https://example.invalid/itoa"\n\n[versions]\npatched = [">= 1.0.2"]\nunaffected = ["< 1.0.0"]\n```\n\n# Made up for this test\n\nMade up.\n',
-  );
-  return root;
+  return rustsecAdvisoryDb(root, [{ id: 'RUSTSEC-2099-0010', package: 'itoa', patched: ['>= 1.0.2'], unaffected: ['< 1.0.0'] }]);
 }
 
 /**

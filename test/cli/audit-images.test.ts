@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport, type AuditReport } from '../support/audit-report.js';
 import { gzipBombTar, packTar, type TarEntry } from '../support/hostile-tar.js';
-import { ADVISORY_DB_BUNDLE, GHSA_NPM, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
+import { ADVISORY_DB_BUNDLE, GHSA_NPM, PROJECT_ROOT, runCli, sha256Of, tempDir } from '../support/shared.js';
 import { dockerSaveArchive, installedLayers, realRustBinary, tarFile } from '../support/shipped-artifacts.js';
 
 /**
@@ -29,8 +28,6 @@ function oneLine(stderr: string): string {
 
 const json = (value: unknown): string => JSON.stringify(value);
 const file = tarFile;
-
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 function checkImageReport(report: AuditReport, archive: string): void {
   assert.deepEqual(
@@ -58,14 +55,14 @@ test('an OCI image layout archive: index, manifest, blobs by digest (gzip layers
   const { gzipSync } = await import('node:zlib');
   const [one, two] = (await installedLayers()).map((l) => gzipSync(l));
   const config = Buffer.from('{}');
-  const manifest = Buffer.from(json({ schemaVersion: 2, config: { digest: `sha256:${sha256(config)}` }, layers: [one, two].map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256(l as Buffer)}` })) }));
+  const manifest = Buffer.from(json({ schemaVersion: 2, config: { digest: `sha256:${sha256Of(config)}` }, layers: [one, two].map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256Of(l as Buffer)}` })) }));
   const archive = join(tempDir('audit-images-oci'), 'image.tar');
-  const blob = (data: Buffer): TarEntry => file(`blobs/sha256/${sha256(data)}`, data);
+  const blob = (data: Buffer): TarEntry => file(`blobs/sha256/${sha256Of(data)}`, data);
   writeFileSync(
     archive,
     await packTar([
       file('oci-layout', json({ imageLayoutVersion: '1.0.0' })),
-      file('index.json', json({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha256(manifest)}` }] })),
+      file('index.json', json({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha256Of(manifest)}` }] })),
       blob(manifest),
       blob(config),
       blob(one as Buffer),

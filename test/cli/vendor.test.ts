@@ -197,12 +197,7 @@ function firstMtime(archive: string): string {
 }
 
 test('with no variable set the archive is dated by the last commit (else 1980), the same bytes at any time; vendor, verify and tar count the same files', async () => {
-  const db = tempDir('vendor-epoch-db');
-  mkdirSync(join(db, 'crates', 'unrelated'), { recursive: true });
-  writeFileSync(
-    join(db, 'crates', 'unrelated', 'RUSTSEC-2099-0002.md'),
-    '```toml\n[advisory]\nid = "RUSTSEC-2099-0002"\npackage = "unrelated"\ndate = "2099-01-01"\n[versions]\npatched = [">= 1.0.0"]\n```\n\n# unrelated\n',
-  );
+  const db = unrelatedRustsecAdvisoryDb(tempDir('vendor-epoch-db'));
   const plain = join(tempDir('vendor-plain'), 'deps.tar.zst');
   const made = await vendor([app.dir, '--db', db, '-o', plain], { SOURCE_DATE_EPOCH: '' });
   assert.equal(made.status, 0, made.stderr);

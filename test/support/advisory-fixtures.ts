@@ -56,6 +56,8 @@ export interface MadeUpAdvisory {
   package: string;
   /** Requirements of the fixed versions; default `>= 99.0.0` (every real version affected). */
   patched?: string[];
+  /** Requirements of versions never affected; none by default. */
+  unaffected?: string[];
   informational?: 'unmaintained' | 'unsound' | 'notice';
   title?: string;
 }
@@ -74,8 +76,40 @@ export function rustsecAdvisoryDb(root: string, advisories: readonly MadeUpAdvis
       '',
       '[versions]',
       `patched = ${JSON.stringify(a.patched ?? ['>= 99.0.0'])}`,
+      ...(a.unaffected ? [`unaffected = ${JSON.stringify(a.unaffected)}`] : []),
     ].join('\n');
     writeFileSync(join(root, 'crates', a.package, `${a.id}.md`), `\`\`\`toml\n${toml}\n\`\`\`\n\n# ${a.title ?? `${a.package} is made up to be vulnerable`}\n\nA made-up advisory for the tests.\n`);
+  }
+  return root;
+}
+
+/**
+ * An OSV database of two made-up advisories against fixture-args (ECOSYSTEM ranges), dated
+ * ahead so never stale: GHSA-0000-0000-0101 (fixed in 0.2.4 and 1.2.6) and
+ * GHSA-0000-0000-0102 (fixed in 0.2.1 and 1.2.3).
+ */
+/* The packages are served by the fix tests' local registry (FIX_REGISTRY_FIXTURES in npm-registry.ts). */
+export function fixtureArgsAdvisoryDb(root: string): string {
+  mkdirSync(root, { recursive: true });
+  const advisories: Array<[id: string, fixes: Array<[introduced: string, fixed: string]>]> = [
+    ['GHSA-0000-0000-0101', [['0', '0.2.4'], ['1.0.0', '1.2.6']]],
+    ['GHSA-0000-0000-0102', [['0', '0.2.1'], ['1.0.0', '1.2.3']]],
+  ];
+  for (const [id, fixes] of advisories) {
+    const record = {
+      schema_version: '1.3.0',
+      id,
+      modified: '2099-01-01T00:00:00Z',
+      published: '2099-01-01T00:00:00Z',
+      summary: 'fixture-args lets an argument pollute the prototype (made up)',
+      details: 'Made up for the fix tests.',
+      affected: fixes.map(([introduced, fixed]) => ({
+        package: { ecosystem: 'npm', name: 'fixture-args' },
+        ranges: [{ type: 'ECOSYSTEM', events: [{ introduced }, { fixed }] }],
+      })),
+      database_specific: { severity: 'HIGH' },
+    };
+    writeFileSync(join(root, `${id}.json`), JSON.stringify(record));
   }
   return root;
 }

@@ -20,13 +20,33 @@ import { PROJECT_ROOT } from './shared.js';
  * made with `npm install --package-lock-only --ignore-scripts` (and `--lockfile-version 1`), HOME
  * and cache empty, `npm_config_registry` this registry's URL, its origin then written as
  * RECORDED_ORIGIN.
+ *
+ * The pnpm and yarn berry lockfiles of the same application (beside it) were made against this
+ * registry too, HOME and store empty: `pnpm install --lockfile-only --ignore-scripts` by pnpm
+ * 9.15.9 (lockfile 9.0) and pnpm 8.15.9 (6.0) with the `.npmrc` `npmrc` returns, and `yarn
+ * install --mode=update-lockfile` by yarn 4.9.2 with the `.yarnrc.yml` `yarnrc` returns. Neither
+ * records the registry's URL (pnpm leaves out the configured registry's tarball URLs, berry
+ * never writes one): the application's settings file says where its packages come from, so
+ * they hold for whatever port a run's registry listens on.
  */
 
 export const REGISTRY_FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-registry');
+/**
+ * The packages the fix tests' registry serves (startLocalRegistry(FIX_REGISTRY_FIXTURES)):
+ * fixture-args 0.0.8, 0.2.4, 1.2.5 and 1.2.6 (advisories: fixtureArgsAdvisoryDb); fixture-mkdirp
+ * 0.5.1 (pins fixture-args 0.0.8) and 0.5.2 (fixture-args ^1.2.5).
+ */
+export const FIX_REGISTRY_FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-fix-registry');
 /** The application whose dependencies the local registry serves, with lockfiles npm made against it. */
 export const LOCAL_APP = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-local-app');
 /** The same application locked by npm with `--lockfile-version 1` (beside it: not part of its source). */
 export const LOCAL_APP_V1_LOCKFILE = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-local-app.package-lock.v1.json');
+/** The same application locked by pnpm 9 (pnpm-lock.yaml 9.0). */
+export const LOCAL_APP_PNPM_LOCKFILE = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-local-app.pnpm-lock.yaml');
+/** The same application locked by pnpm 8 (pnpm-lock.yaml 6.0). */
+export const LOCAL_APP_PNPM_V6_LOCKFILE = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-local-app.pnpm-lock.v6.yaml');
+/** The same application locked by yarn 4 (berry's yarn.lock, cacheKey 10c0). */
+export const LOCAL_APP_YARN_BERRY_LOCKFILE = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-local-app.yarn.lock');
 /** What the local application prints when every dependency is installed. */
 export const LOCAL_APP_OUTPUT = 'ms=172800000 semver=true color=plain:v1 debug=true';
 /**
@@ -94,6 +114,13 @@ export interface LocalRegistry {
   requests: string[];
   /** A committed lockfile's text with the recorded origin replaced by this registry's. */
   lockfileFor: (text: string) => string;
+  /** An `.npmrc` (npm's and pnpm's) that installs from this registry. */
+  npmrc: string;
+  /**
+   * A `.yarnrc.yml` that installs from this registry (plain http allowed for it), into
+   * node_modules as the application is run by plain node.
+   */
+  yarnrc: string;
   close: () => Promise<void>;
 }
 
@@ -143,6 +170,8 @@ export async function startLocalRegistry(fixtures = REGISTRY_FIXTURES): Promise<
     packages,
     requests,
     lockfileFor: (text) => text.replaceAll(`${RECORDED_ORIGIN}/`, origin),
+    npmrc: `registry=${origin}\n`,
+    yarnrc: `nodeLinker: node-modules\nnpmRegistryServer: "${origin.replace(/\/$/, '')}"\nunsafeHttpWhitelist:\n  - "127.0.0.1"\n`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

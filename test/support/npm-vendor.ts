@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { findLockfiles, readDependencyGraph } from '../../src/inputs/lockfiles.js';
 import { vendorNpm } from '../../src/vendoring/npm.js';
 import { ContentCache } from '../../src/vendoring/content-cache.js';
 import { Downloader } from '../../src/vendoring/download.js';
 import type { VendorResult } from '../../src/vendoring/vendor-tree.js';
 import { PROJECT_ROOT } from './shared.js';
+
+const execFileAsync = promisify(execFile);
 
 /* What the npm-family vendoring tests share: the fixture app, the environment, the registry check. */
 
@@ -44,11 +47,15 @@ export async function whyNoRegistry(): Promise<string | null> {
  * then each requirement in `widened` loosened in package.json and the lockfile's root entry, as
  * a project that asked for `^1.2.5` before 1.2.6 came out is locked: at 1.2.5.
  */
-export function lockNpmApplication(dir: string, manifest: { dependencies: Record<string, string> } & Record<string, unknown>, widened: Record<string, string>, env: NodeJS.ProcessEnv): void {
+export async function lockNpmApplication(dir: string, manifest: { dependencies: Record<string, string> } & Record<string, unknown>, widened: Record<string, string>, env: NodeJS.ProcessEnv): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-  const npm = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env, encoding: 'utf8' });
-  assert.equal(npm.status, 0, npm.stderr);
+  // Not spawnSync: the registry npm asks may be served by this very process (a local registry).
+  try {
+    await execFileAsync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env, encoding: 'utf8' });
+  } catch (err) {
+    assert.fail(`npm install --package-lock-only failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
+  }
   const loosened = { ...manifest, dependencies: { ...manifest.dependencies, ...widened } };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(loosened, null, 2) + '\n');
   const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dependencies?: Record<string, string> }> };

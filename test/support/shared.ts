@@ -110,9 +110,14 @@ export function runCliAsync(
   });
 }
 
+/** The sha256 of some bytes (or text), as hex. */
+export function sha256Of(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
 /** The sha256 of a file's bytes, as hex: what a reproducibility check compares. */
 export function sha256OfFile(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
+  return sha256Of(readFileSync(file));
 }
 
 /** Vendored files (a VendorResult's), written under `dir` as extracting the archive would. */

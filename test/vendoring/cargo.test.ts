@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +12,8 @@ import { Downloader } from '../../src/vendoring/download.js';
 import type { VendorResult } from '../../src/vendoring/vendor-tree.js';
 import type { ArchiveFile } from '../../src/core/untrusted-tar.js';
 import { copyAppSources, createRustApp, registryConfigToml, runCargo, rustAppCrates, type RustApp } from '../support/rust-app.js';
-import { tempDir, writeFiles } from '../support/shared.js';
+import { commitFiles, initRepository } from '../support/git-repository.js';
+import { sha256Of, tempDir, writeFiles } from '../support/shared.js';
 import { type PublishedCrate, SparseRegistry, tarGz } from '../support/sparse-registry.js';
 
 /*
@@ -184,7 +183,7 @@ test('a tampered .crate is refused, naming the crate and both checksums', async 
     const real = reg.crate('itertools', '0.10.3');
     const evil = Buffer.from(crates.find((c) => c.name === 'either')?.bytes ?? Buffer.alloc(0));
     reg.tamper('itertools', '0.10.3', evil);
-    const actual = createHash('sha256').update(evil).digest('hex');
+    const actual = sha256Of(evil);
     await assert.rejects(
       vendor(projectFor(reg), downloader(tempDir('cache-tamper'))),
       (err: unknown) =>
@@ -246,16 +245,8 @@ test('a git crate that inherits from its workspace is refused with the key it in
   cpSync(app.git.dir, repo, { recursive: true, filter: (src) => !src.endsWith('/.git') });
   writeFileSync(join(repo, 'Cargo.toml'), '[workspace]\nmembers = ["greeting", "shouty"]\n[workspace.package]\nversion = "0.2.1"\n');
   writeFileSync(join(repo, 'shouty', 'Cargo.toml'), '[package]\nname = "shouty"\nversion.workspace = true\nedition = "2021"\n');
-  const git = (...args: string[]): string =>
-    execFileSync('git', args, {
-      cwd: repo,
-      encoding: 'utf8',
-      env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
-    }).trim();
-  git('init', '--quiet', '--initial-branch=main', '.');
-  git('add', '--all');
-  git('commit', '--quiet', '--no-gpg-sign', '-m', 'inherit');
-  const rev = git('rev-parse', 'HEAD');
+  initRepository(repo);
+  const rev = commitFiles(repo, {}, 'inherit');
   const url = pathToFileURL(repo).href;
   const shouty = graph.packages.find((p) => p.name === 'shouty');
   assert.ok(shouty);
@@ -269,7 +260,7 @@ test('a git crate that inherits from its workspace is refused with the key it in
 /** Vendors one crate, `sneaky 1.0.0`, published by a local registry with these entries. */
 async function vendorSneaky(entries: readonly { path: string; data: string }[]): Promise<VendorResult> {
   const bytes = tarGz(entries.map((e) => ({ path: e.path, data: Buffer.from(e.data), mode: 0o644 })));
-  const cksum = createHash('sha256').update(bytes).digest('hex');
+  const cksum = sha256Of(bytes);
   const sneaky: PublishedCrate = {
     name: 'sneaky',
     version: '1.0.0',
@@ -320,5 +311,5 @@ test('a .crate holding a file twice is vendored as cargo unpacks it: the last en
   assert.match(files.get('vendor/sneaky/Cargo.toml') ?? '', /GPL-3\.0-only/);
   const checksums = JSON.parse(files.get('vendor/sneaky/.cargo-checksum.json') ?? '{}') as { files: Record<string, string> };
   assert.deepEqual(Object.keys(checksums.files).sort(), ['Cargo.toml', 'src/lib.rs']);
-  assert.equal(checksums.files['src/lib.rs'], createHash('sha256').update('// last\n').digest('hex'));
+  assert.equal(checksums.files['src/lib.rs'], sha256Of('// last\n'));
 });

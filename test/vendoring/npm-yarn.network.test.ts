@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { YARN_MIRROR_DIR } from '../../src/vendoring/npm-yarn.js';
 import type { VendorResult } from '../../src/vendoring/vendor-tree.js';
 import { DEAD, NPM_APP, NPM_APP_OUTPUT, cleanEnv, installFromRegistry, vendorDir, whyNoRegistry } from '../support/npm-vendor.js';
-import { tempDir, writeFiles } from '../support/shared.js';
+import { sha256Of, tempDir, writeFiles } from '../support/shared.js';
 
 /*
  * yarn classic's offline mirror, proven with yarn itself: yarn 1 is installed from the public
@@ -107,7 +106,7 @@ describe('yarn v1 vendoring against the real registry (network)', { skip: noRegi
   test('the vendored files are byte-identical across runs', async () => {
     const first = await vendorDir(appWith(work, 'same-a', lockfile), join(work, 'same-a-cache'));
     const second = await vendorDir(appWith(work, 'same-b', lockfile), join(work, 'same-b-cache'));
-    const digest = (r: VendorResult): string[] => r.files.map((f) => `${f.path} ${f.mode} ${createHash('sha256').update(f.data).digest('hex')}`);
+    const digest = (r: VendorResult): string[] => r.files.map((f) => `${f.path} ${f.mode} ${sha256Of(f.data)}`);
     assert.deepEqual(digest(second.result), digest(first.result));
     assert.deepEqual(second.result.packages, first.result.packages);
   });

@@ -22,7 +22,7 @@ import { Downloader } from '../../src/vendoring/download.js';
 import type { VendorResult } from '../../src/vendoring/vendor-tree.js';
 import { DEAD, cleanEnv, npmCiOffline, vendorDir } from '../support/npm-vendor.js';
 import { LOCAL_APP, LOCAL_APP_OUTPUT, LOCAL_APP_V1_LOCKFILE, startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
-import { tempDir, writeFiles } from '../support/shared.js';
+import { sha256Of, tempDir, writeFiles } from '../support/shared.js';
 
 const APP = LOCAL_APP;
 const EXPECTED_OUTPUT = LOCAL_APP_OUTPUT;
@@ -155,7 +155,7 @@ describe('npm vendoring from a real npm registry on 127.0.0.1, lockfiles committ
       // Separate content caches: the second run downloads everything again.
       const first = await vendorDir(appWith(work, `same-a-${label}`, lockfile, npmrc), join(work, `same-a-${label}-cache`));
       const second = await vendorDir(appWith(work, `same-b-${label}`, lockfile, npmrc), join(work, `same-b-${label}-cache`));
-      const digest = (r: VendorResult): string[] => r.files.map((f) => `${f.path} ${f.mode} ${createHash('sha256').update(f.data).digest('hex')}`);
+      const digest = (r: VendorResult): string[] => r.files.map((f) => `${f.path} ${f.mode} ${sha256Of(f.data)}`);
       assert.deepEqual(digest(second.result), digest(first.result), label);
       assert.deepEqual(second.result.packages, first.result.packages, label);
     }

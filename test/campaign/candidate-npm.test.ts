@@ -1,0 +1,63 @@
+/**
+ * buildCandidate on an npm application locked by npm itself against a registry on 127.0.0.1
+ * (test/support/npm-registry.ts serving test/fixtures/npm-fix-registry/), with a made-up
+ * advisory against fixture-args (GHSA-0000-0000-0101, fixed in 1.2.6). The application asks for
+ * fixture-args ^1.2.5 and is locked at 1.2.5; its own test checks which fixture-args it runs
+ * with. The candidate's build (npm ci, offline from the vendored cache) and test (npm test) run
+ * in the sandbox, which has no network. No public registry: the same candidate every run.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DEFAULT_POLICY } from '../../src/audit/policy.js';
+import { buildCandidate, candidateLayout } from '../../src/campaign/candidate.js';
+import { fixtureArgsAdvisoryDb } from '../support/advisory-fixtures.js';
+import { FIX_REGISTRY_FIXTURES, startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
+import { cleanEnv, lockNpmApplication } from '../support/npm-vendor.js';
+import { tempDir } from '../support/shared.js';
+
+describe('buildCandidate on an npm application, its registry on 127.0.0.1', () => {
+  const scratch = tempDir('candidate-npm');
+  const app = join(scratch, 'app');
+  const db = fixtureArgsAdvisoryDb(join(scratch, 'db'));
+  const env = cleanEnv({ HOME: join(scratch, 'home'), npm_config_cache: join(scratch, 'npm-cache'), npm_config_update_notifier: 'false' });
+  let registry: LocalRegistry;
+
+  before(async () => {
+    registry = await startLocalRegistry(FIX_REGISTRY_FIXTURES);
+    mkdirSync(app, { recursive: true });
+    writeFileSync(join(app, '.npmrc'), registry.npmrc);
+    writeFileSync(join(app, 'test.js'), "const v = require('fixture-args/package.json').version;\nconsole.log(`fixture-args ${v}`);\nprocess.exit(v === '1.2.6' ? 0 : 1);\n");
+    const manifest = { name: 'campaign-npm-app', version: '1.0.0', license: 'MIT', description: 'Parses its arguments', dependencies: { 'fixture-args': '1.2.5' }, scripts: { test: 'node test.js' } };
+    await lockNpmApplication(app, manifest, { 'fixture-args': '^1.2.5' }, env);
+  });
+
+  after(async () => {
+    await registry.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  test('the candidate moves fixture-args to 1.2.6, installs it offline and passes its own test in the sandbox', { timeout: 600_000 }, async () => {
+    const workDir = tempDir('candidate-npm-work');
+    cpSync(app, candidateLayout(workDir).source, { recursive: true });
+    const outcome = await buildCandidate({
+      workDir,
+      advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
+      audit: { policy: DEFAULT_POLICY, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') },
+      sandbox: 'bwrap',
+      publish: true,
+      env,
+    });
+    const log = readFileSync(outcome.artifacts.log, 'utf8');
+    assert.equal(outcome.state, 'candidate', `${outcome.reason}\n${log}`);
+    assert.deepEqual(outcome.fix.map((f) => [f.ecosystem, f.name, f.from, f.to]), [['npm', 'fixture-args', '1.2.5', '1.2.6']]);
+    assert.match(log, /^fixture-args 1\.2\.6$/m, 'the test ran against the fixed version');
+    const lock = JSON.parse(readFileSync(outcome.artifacts.lockfile as string, 'utf8')) as { packages: Record<string, { version?: string; resolved?: string }> };
+    assert.equal(lock.packages['node_modules/fixture-args']?.version, '1.2.6');
+    assert.equal(lock.packages['node_modules/fixture-args']?.resolved, `${registry.url}fixture-args/-/fixture-args-1.2.6.tgz`, "from the application's registry");
+    assert.match(readFileSync(outcome.artifacts.patch as string, 'utf8'), /^\+\s+"version": "1\.2\.6"/m);
+    assert.match(outcome.artifacts.srpm ?? '', /campaign-npm-app-1\.0\.0-1\.src\.rpm$/);
+    rmSync(workDir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * `stowage package rpm --srpm` for the application locked by pnpm 9 and by yarn 4 (berry), its
+ * packages served by the npm registry on 127.0.0.1 (test/support/npm-registry.ts; the lockfiles
+ * are committed, made against it), then `rpmbuild --rebuild` of each source RPM with the network
+ * cut and an empty HOME: the spec's %build, %install and %check run the application's own
+ * package manager, offline, from the vendor archive alone; the installed command runs.
+ *
+ * pnpm 9 and yarn 4 come from STOWAGE_TEST_PACKAGE_MANAGERS (see .ci/run). Needs rpmbuild and
+ * rpm2archive (Debian package rpm). Skipped without them, except with CI=true, where that is a
+ * failure. yarn 1, which comes from the public registry, is proven in
+ * package-js-managers.network.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { cleanEnv, offline, packageManager } from '../support/npm-vendor.js';
+import { LOCAL_APP, LOCAL_APP_OUTPUT, LOCAL_APP_PNPM_LOCKFILE, LOCAL_APP_YARN_BERRY_LOCKFILE, startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
+import { runCliAsync, tempDir } from '../support/shared.js';
+import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
+
+const NAME = 'stowage-npm-local-app';
+const noRpmbuild = spawnSync('rpmbuild', ['--version']).status === 0 ? null : 'rpmbuild is not installed (Debian package rpm)';
+const mustRun = process.env.CI === 'true';
+const scratch = tempDir('package-js-managers');
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+interface Case {
+  label: string;
+  tool: 'pnpm' | 'yarn';
+  lockfile: { name: string; from: string };
+  /** The settings file that names the registry: `.npmrc` or `.yarnrc.yml`. */
+  settings: (registry: LocalRegistry) => { name: string; text: string };
+  buildRequires: string;
+  check: string;
+}
+
+const cases: Case[] = [
+  {
+    label: 'pnpm 9',
+    tool: 'pnpm',
+    lockfile: { name: 'pnpm-lock.yaml', from: LOCAL_APP_PNPM_LOCKFILE },
+    settings: (r) => ({ name: '.npmrc', text: r.npmrc }),
+    buildRequires: '/usr/bin/pnpm',
+    check: 'pnpm test',
+  },
+  {
+    label: 'yarn 4 (berry)',
+    tool: 'yarn',
+    lockfile: { name: 'yarn.lock', from: LOCAL_APP_YARN_BERRY_LOCKFILE },
+    settings: (r) => ({ name: '.yarnrc.yml', text: r.yarnrc }),
+    buildRequires: '/usr/bin/yarn',
+    check: 'yarn run test',
+  },
+];
+
+describe('package rpm builds pnpm and yarn berry applications with their own package manager, offline', () => {
+  let registry: LocalRegistry;
+  before(async () => {
+    registry = await startLocalRegistry();
+  });
+  after(() => registry.close());
+
+  for (const c of cases) {
+    const tool = packageManager(c.tool);
+    const why = noRpmbuild ?? ('missing' in tool ? tool.missing : null);
+    test(`${c.label}: the SRPM rebuilds with the network cut, its %check passes, the installed command runs`, { skip: why !== null && !mustRun ? `${why}: skipped` : false, timeout: 900_000 }, async () => {
+      if (why !== null || 'missing' in tool) assert.fail(`${why ?? ''}, and CI=true: this test must run`);
+      const src = join(scratch, `${c.tool}-src`);
+      cpSync(LOCAL_APP, src, { recursive: true });
+      rmSync(join(src, 'package-lock.json'));
+      cpSync(c.lockfile.from, join(src, c.lockfile.name));
+      const settings = c.settings(registry);
+      writeFileSync(join(src, settings.name), settings.text);
+
+      const out = join(scratch, `${c.tool}-rpm`);
+      const packaged = await runCliAsync(['package', 'rpm', src, '--srpm', '-o', out, '--db', unrelatedNpmAdvisoryDb(join(scratch, `${c.tool}-db`))], {
+        cacheDir: join(scratch, 'cache'),
+        env: cleanEnv({ NO_COLOR: '1', SOURCE_DATE_EPOCH: '1700000000' }),
+      });
+      assert.equal(packaged.status, 0, `${packaged.stdout}${packaged.stderr}`);
+      const spec = readFileSync(join(out, `${NAME}.spec`), 'utf8');
+      assert.match(spec, new RegExp(`^BuildRequires: +${c.buildRequires.replaceAll('/', '\\/')}$`, 'm'));
+      assert.match(spec, new RegExp(`^%check\\n(?:export .*\\n)*${c.check}$`, 'm'));
+      assert.doesNotMatch(spec, /^npm ci/m, 'npm does not install a yarn or pnpm application');
+      assert.doesNotMatch(spec, /127\.0\.0\.1|registry\.npmjs\.org/, 'no registry URL in the spec');
+
+      const top = join(scratch, `${c.tool}-rpmbuild`);
+      const home = join(scratch, `${c.tool}-home`);
+      mkdirSync(home);
+      const srpm = join(out, `${NAME}-1.0.0-1.src.rpm`);
+      const cut = offline(['rpmbuild', '--rebuild', '--nodeps', '--define', `_topdir ${top}`, srpm]);
+      const env = cleanEnv({ HOME: home, PATH: `${dirname(tool.path)}:${process.env.PATH ?? ''}`, SOURCE_DATE_EPOCH: '1700000000', ...cut.env });
+      const [command, ...args] = cut.argv;
+      const build = spawnSync(command as string, args, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
+      const output = `${build.stdout}\n${build.stderr}`;
+      assert.equal(build.status, 0, `rpmbuild (network cut with ${cut.how}) failed:\n${output}`);
+      assert.match(output, /Executing\(%check\)/);
+
+      const rpmDir = join(top, 'RPMS');
+      const arch = readdirSync(rpmDir)[0] as string;
+      const rpm = join(rpmDir, arch, readdirSync(join(rpmDir, arch)).find((f) => f.startsWith(`${NAME}-1.0.0-1`)) as string);
+      const root = join(scratch, `${c.tool}-root`);
+      mkdirSync(root);
+      execFileSync('sh', ['-c', 'rpm2archive - < "$1" | tar -xzf - -C "$2"', 'sh', rpm, root]);
+      const appDir = join(root, 'usr', 'lib', 'node_modules', NAME);
+      const installed = readdirSync(appDir);
+      for (const buildOnly of ['vendor', '.yarn-home', '.pnpm-home', 'stowage-manifest.json']) assert.ok(!installed.includes(buildOnly), `${buildOnly} is not installed`);
+      assert.ok(!existsSync(join(appDir, 'node_modules', 'fixture-devtool')), 'the development-only dependency is not installed');
+      assert.ok(existsSync(join(appDir, 'node_modules', 'fixture-ms', 'index.js')));
+      const run = spawnSync(process.execPath, [join(appDir, 'index.mjs')], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.stdout.trim(), LOCAL_APP_OUTPUT);
+    });
+  }
+});
