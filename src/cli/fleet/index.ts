@@ -311,7 +311,7 @@ ${EXIT_CODES} An unknown application or snapshot, nothing to roll back to, or a 
         'Write the SBOM of an application\'s current revision (or --revision), from the dependency graph the fleet keeps for it: ' +
           'cyclonedx (CycloneDX 1.6), spdx (SPDX 2.3), or vex: the CycloneDX SBOM with the revision\'s vulnerabilities, each analysed as ' +
           'the triage decision in force says (state, justification, the reason, who decided and when), in_triage when none is. ' +
-          'Licences are not known to the fleet and are left out (NOASSERTION).',
+          'Licences are those the revision\'s documents state (an npm package-lock v2+ per package, a Cargo manifest for the application, an SBOM\'s or vendor archive\'s components); NOASSERTION where none is stated.',
       )
       .argument('<app>', 'the application\'s name')
       .addOption(new Option('-f, --format <format>', 'the document to write').choices(['vex', 'cyclonedx', 'spdx']).makeOptionMandatory())
