@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { freshStore, storeSkips, STORE_KINDS } from '../support/fleet-stores.js';
 import type { FleetApps } from '../support/fleet-report.js';
 import { advisoryDbCheckout, CARGO_CORPUS, runCli, tempDir } from '../support/shared.js';
+import { realRustBinary } from '../support/shipped-artifacts.js';
 
 /**
  * What the fleet's queries refuse: one line naming what is wrong and whose, exit 2, where a
@@ -53,6 +54,10 @@ for (const kind of STORE_KINDS) {
       refused(['show', 'ripgrep', '--revision', 'zz'], /revision "zz" of "ripgrep"/);
       // Commander's usage errors are one line too.
       refused(['affected'], /missing required argument 'query' \(run with --help for usage\)\n$/);
+      // A binary without .dep-v0: the fleet takes no partial inventory, and says so (it has no --allow-partial).
+      const binary = fleet('add', realRustBinary(), '--name', 'tool');
+      assert.equal(binary.status, 2, binary.stderr);
+      assert.match(binary.stderr, /a partial inventory; refused \(the fleet keeps complete inventories only; stowage audit --allow-partial audits it, reported as partial\)/);
     } finally {
       await store.dispose();
     }
