@@ -4,7 +4,8 @@ export const MAX_PATHS = 5;
 
 function label(index: GraphIndex, id: string): string {
   const p = index.byId.get(id);
-  return p ? `${p.name}@${p.version}` : id;
+  // A root whose version nothing recorded (an SBOM's application without one) is its name alone, not `rg@`.
+  return p ? (p.version === '' ? p.name : `${p.name}@${p.version}`) : id;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { DependencyGraph } from '../core/graph.js';
 import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
 import { DEFAULT_DATABASES, parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
 import type { LockfileLocation } from '../inputs/lockfiles.js';
-import { readApplication } from '../inputs/application.js';
+import { readApplication, type PartialUse } from '../inputs/application.js';
 import type { ShippedArtifact } from '../inputs/shipped-artifact.js';
 import { runAudit, type AuditResult } from './audit.js';
 import type { AuditPolicy } from './policy.js';
@@ -24,6 +24,8 @@ export interface AuditRequest {
   fixAdvice?: boolean;
   /** A partial inventory (a binary without `.dep-v0`) is audited and reported as partial instead of refused. */
   allowPartial?: boolean;
+  /** The command auditing, when not `stowage audit` (the refusal of a partial inventory says what its flag does there). */
+  partialUse?: PartialUse;
 }
 
 /** How to audit, independent of what: policy, databases, fetching, cache. */
@@ -78,6 +80,7 @@ export async function auditApplication(request: AuditRequest): Promise<Applicati
   const { locations, graphs, artifacts } = await readApplication(request.paths, {
     allowUnidentified: request.allowUnidentified === true,
     allowPartial: request.allowPartial === true,
+    ...(request.partialUse !== undefined ? { partialUse: request.partialUse } : {}),
   });
   const sources = request.databases ?? (request.policy.databases.length > 0 ? request.policy.databases : defaultDatabases(graphs));
   const specs = sources.map((s) => parseDatabaseSpec(s));

@@ -40,15 +40,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
         'offline, and package it as a source RPM with an SBOM.',
     )
     .version(TOOL_VERSION, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: writeStdout,
       writeErr: writeStderr,
-      // Commander's messages quote the arguments as given; only its own suggestion keeps a line of its own.
+      // A usage error is one line, as every other error: commander's message (quoting the arguments
+      // as given), its suggestion and the hint, where showHelpAfterError would add lines of their own.
       outputError: (text, write) => {
         const [message = '', suggestion] = text.replace(/^error: /, '').trimEnd().split(/\n(?=\(Did you mean [^\n]*\?\)$)/);
-        write(`stowage: ${terminalText(message)}\n${suggestion !== undefined ? `${terminalText(suggestion)}\n` : ''}`);
+        const didYouMean = suggestion === undefined ? '' : `; ${suggestion.slice(1, -1).replace(/^Did/, 'did')}`;
+        write(`stowage: ${terminalText(`${message}${didYouMean} (run with --help for usage)`)}\n`);
       },
     })
     .addHelpText(

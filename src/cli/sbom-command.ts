@@ -94,12 +94,12 @@ export async function sbomCommand(path: string | undefined, opts: SbomOptions): 
   let located: ApplicationRead;
   let findings: Finding[] | undefined;
   if (opts.vex) {
-    const audited = await auditApplication({ paths: [target], ...settings });
+    const audited = await auditApplication({ paths: [target], ...settings, partialUse: 'sbom' });
     located = { locations: audited.locations, graphs: audited.graphs, artifacts: audited.artifacts };
     findings = audited.result.findings;
     for (const w of audited.result.warnings) warn(w);
   } else {
-    located = await readApplication([target], { allowUnidentified: false, allowPartial: opts.allowPartial === true });
+    located = await readApplication([target], { allowUnidentified: false, allowPartial: opts.allowPartial === true, partialUse: 'sbom' });
   }
   const graphs: DependencyGraph[] = located.graphs;
   // What shipped names itself (a package, an image, a tree); a binary, only when no manifest is beside it.

@@ -60,6 +60,12 @@ export interface Package {
   alias?: string;
   /** Where the package's entry starts in its lockfile, for reports that point at it (SARIF). */
   location?: SourceLocation;
+  /**
+   * The licence the input itself states for the package, as written (npm package-lock v2+
+   * `license`, an SBOM's component licence): absent when it states none. Not checked as SPDX
+   * here; src/sbom/licenses.ts normalises it where a document declares it.
+   */
+  license?: string;
 }
 
 /** A position in a text file, 1-based, as editors and SARIF count them. */

@@ -93,7 +93,7 @@ export async function readApp(input: AppInput, relativePaths = false): Promise<R
   const record = (path: string, content: string | Buffer): void => {
     documents.push({ name: relative(base, resolve(path)), bytes: typeof content === 'string' ? Buffer.from(content, 'utf8') : content });
   };
-  const read = await readApplication([input.path], { allowUnidentified: false, allowPartial: false, record });
+  const read = await readApplication([input.path], { allowUnidentified: false, allowPartial: false, partialUse: 'fleet', record });
   const graphs = relativePaths ? read.graphs.map((g) => ({ ...g, path: relative(base, resolve(g.path)) })) : read.graphs;
   const policyFile = findPolicyFile(undefined, input.path);
   const policyText = policyFile === null ? null : readPolicyText(policyFile);

@@ -1,4 +1,5 @@
 import { StowageError } from '../core/errors.js';
+import * as semver from '../core/semver.js';
 import { NotInFleetError } from './lookup.js';
 import type { Finding } from '../core/finding.js';
 import type { Ecosystem } from '../core/package.js';
@@ -84,7 +85,21 @@ export async function affectedApps(store: FleetStore, query: AffectedQuery): Pro
     return [...group(rows).values()];
   }
   const locked = (await store.currentRevisionsWithPackage(query.name)).filter((r) => query.version === null || r.package.version === query.version);
+  if (locked.length === 0) refuseNonVersion(query);
   return packageApps(locked, await store.currentFindingsOnPackage(query.name));
+}
+
+/**
+ * NAME@VERSION where VERSION is no version at all (`regex@notaversion`) and nothing locks it: a
+ * typo must not read as "no application affected". Lockfiles of both ecosystems lock SemVer
+ * versions; a version some revision does lock is answered whatever its spelling.
+ */
+function refuseNonVersion(query: Extract<AffectedQuery, { kind: 'package' }>): void {
+  if (query.version !== null && semver.valid(query.version) === null) {
+    throw new StowageError(
+      `${JSON.stringify(`${query.name}@${query.version}`)}: ${JSON.stringify(query.version)} is not a version (expected NAME@MAJOR.MINOR.PATCH, as lockfiles lock it, or NAME alone)`,
+    );
+  }
 }
 
 /** affectedApps, one page of applications at a time, paged in the store (the server's lists). */
@@ -95,5 +110,6 @@ export async function affectedAppsPage(store: FleetStore, query: AffectedQuery, 
     return { total: rows.total, items: [...group(rows.items).values()] };
   }
   const use = await store.packageUsePage({ ecosystem, name: query.name, version: query.version }, page);
+  if (use.total === 0) refuseNonVersion(query);
   return { total: use.total, items: packageApps(use.items, use.findings) };
 }

@@ -1,6 +1,8 @@
 import { StowageError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import type { DependencyGraph } from '../core/graph.js';
+import type { Package } from '../core/package.js';
+import { normalizeLicense } from '../sbom/licenses.js';
 import { loadVersionScheme } from '../ecosystems/formats.js';
 import { cycloneDx } from '../sbom/cyclonedx.js';
 import type { VexAnalysis } from '../sbom/cyclonedx-vex.js';
@@ -19,8 +21,10 @@ import { governingDecision, vexAnalysis } from './triage.js';
  * reason, who and when), or, without one, as `stowage sbom --vex` analyses it.
  *
  * The SBOMs are dated by the revision (an immutable revision exports the same bytes every
- * time); the VEX by `now` (it states the decisions in force now). The fleet keeps no licences
- * (they need the packages' sources): every licence is left unknown (NOASSERTION in SPDX).
+ * time); the VEX by `now` (it states the decisions in force now). Licences are those the
+ * revision's documents state (kept in its graph: an npm package-lock v2+ `license` per package,
+ * a Cargo workspace member's manifest, an SBOM's or a vendor archive's component licences),
+ * normalised as SPDX expressions; any other is unknown (NOASSERTION in SPDX, none in CycloneDX).
  */
 
 export const EXPORT_FORMATS = ['vex', 'cyclonedx', 'spdx'] as const;
@@ -42,9 +46,9 @@ export async function exportApplication(store: FleetStore, app: string, format: 
   const first = graphs[0];
   if (first === undefined) throw new StowageError(`revision ${revision.digest} of ${JSON.stringify(record.name)} holds no dependency graph`);
   const input: SbomInput = {
-    application: { name: record.name, version: applicationVersion(record.name, graphs, revision), license: null, ecosystem: first.ecosystem },
+    application: { name: record.name, version: applicationVersion(record.name, graphs, revision), license: applicationLicense(record.name, graphs), ecosystem: first.ecosystem },
     graphs,
-    licenses: new Map(),
+    licenses: declaredLicenses(graphs),
     sourceDateEpoch: epochSeconds(format === 'vex' ? options.now : new Date(revision.createdAt)),
   };
   if (format === 'spdx') return sbomJson(spdx(input));
@@ -82,3 +86,32 @@ function applicationVersion(name: string, graphs: readonly DependencyGraph[], re
 }
 
 const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/** A package's stated licence as an SPDX expression; null when it states none or one that is not SPDX (`UNLICENSED`, `SEE LICENSE IN …`). */
+const spdxLicenseOf = (pkg: Package): string | null => (pkg.license === undefined ? null : normalizeLicense(pkg.license, pkg.ecosystem));
+
+/** Package id -> the licence its input document states, for every package that states a valid one. */
+function declaredLicenses(graphs: readonly DependencyGraph[]): Map<string, string | null> {
+  const out = new Map<string, string | null>();
+  for (const graph of graphs) {
+    for (const pkg of graph.packages) {
+      const license = spdxLicenseOf(pkg);
+      if (license !== null) out.set(pkg.id, license);
+    }
+  }
+  return out;
+}
+
+/**
+ * The application's licence: its root package named as the application, else the one licence its
+ * root packages agree on (a workspace's members); null when none is stated or they differ.
+ */
+function applicationLicense(name: string, graphs: readonly DependencyGraph[]): string | null {
+  const roots = graphs.flatMap((g) => {
+    const ids = new Set(g.roots);
+    return g.packages.filter((p) => ids.has(p.id));
+  });
+  const named = roots.filter((p) => p.name === name);
+  const licenses = new Set((named.length > 0 ? named : roots).map(spdxLicenseOf));
+  return licenses.size === 1 ? ([...licenses][0] ?? null) : null;
+}

@@ -28,7 +28,7 @@ export async function currentRevision(store: FleetStore, app: AppRecord): Promis
 
 /** A revision of APP named `sha256:HEX` or by at least 12 hex digits; ambiguous or unknown: exit 2. */
 export async function resolveRevision(store: FleetStore, app: AppRecord, given: string): Promise<RevisionRecord> {
-  const prefix = revisionHexPrefix(given);
+  const prefix = revisionHexPrefix(given, app.name);
   const found = await store.revisionsByPrefix(app.id, prefix);
   if (found.length === 0) throw new NotInFleetError(`application ${JSON.stringify(app.name)} has no revision ${terminalText(given)} (see stowage fleet history ${app.name})`);
   if (found.length > 1) {

@@ -4,11 +4,11 @@ import type { Finding } from '../core/finding.js';
 import { loadVersionScheme } from '../ecosystems/formats.js';
 import { databaseRevisions, evaluateGraphs, POLICY_DOCUMENT, revisionPolicy, storedPolicyText } from './evaluate.js';
 import { recordEvent } from './events.js';
-import { currentRevision, requireApp, requireSettings, resolveRevision } from './lookup.js';
+import { currentRevision, requireApp, requireSettings, requireSnapshot, resolveRevision } from './lookup.js';
 import { decodeGraphs } from './revision.js';
 import { applyTriage, type TriageNote } from './triage.js';
 import { currentChangeJsonBody } from './report.js';
-import type { AppRecord, FleetStore, HistoryAction, RevisionRecord } from './store/store.js';
+import type { AppRecord, FleetStore, HistoryAction, RevisionRecord, SnapshotMember, SnapshotRecord } from './store/store.js';
 
 /**
  * `fleet promote APP REVISION` and `fleet rollback APP`: which recorded revision is the
@@ -28,6 +28,8 @@ export interface CurrentChangeContext {
   databases: AdvisoryDatabase[];
   now: Date;
   by: string;
+  /** The snapshot whose promotion or rollback this change is part of (stated in its event). */
+  snapshot?: string;
 }
 
 export interface CurrentChange {
@@ -98,11 +100,81 @@ async function makeCurrent(
   await tx.setCurrentRevision(app.id, revision.id);
   await tx.appendHistory({ appId: app.id, at, action, revisionId: revision.id, previousRevisionId: previous.id, by: context.by });
   const change: CurrentChange = { app: app.name, action, changed: true, revision: { ...revision, evaluatedAgainst: against }, previous, ...(await triaged(tx, app, findings, context.now)), reevaluated };
-  await recordEvent(tx, settings, action === 'promoted' ? 'promote' : 'rollback', currentChangeJsonBody(change), at);
+  const body = { ...currentChangeJsonBody(change), ...(context.snapshot !== undefined ? { snapshot: context.snapshot } : {}) };
+  await recordEvent(tx, settings, action === 'promoted' ? 'promote' : 'rollback', body, at);
   return change;
 }
 
 async function triaged(tx: FleetStore, app: AppRecord, findings: Finding[], now: Date): Promise<{ findings: Finding[]; triage: TriageNote[] }> {
   const [applied] = await applyTriage(tx, [{ appId: app.id, findings }], now, loadVersionScheme);
   return applied ?? { findings, triage: [] };
+}
+
+/**
+ * `fleet promote --snapshot NAME` and `fleet rollback --snapshot NAME`: every application the
+ * snapshot recorded gets the revision recorded for it as its current one, all in one transaction,
+ * each change recorded in the application's history and posted as its own `promote` or
+ * `rollback` event (naming the snapshot), as `fleet promote APP REV` would. The two differ only in
+ * how history and events name the change: moving the fleet to a tested state, or back to a
+ * known one. Applications added after the snapshot are left as they are (and listed). The
+ * databases are not moved back: each revision is evaluated with the fleet's databases as they are
+ * now, as a promotion of one application is.
+ *
+ * A snapshot whose application or revision is no longer in the fleet changes nothing: one line
+ * naming it.
+ */
+
+export interface SnapshotChange {
+  snapshot: SnapshotRecord;
+  action: CurrentChange['action'];
+  dryRun: boolean;
+  /** One per application of the snapshot, by name. In a dry run, nothing is evaluated: findings and triage are empty. */
+  apps: CurrentChange[];
+  /** Applications with a current revision that the snapshot does not hold, left as they are. */
+  notInSnapshot: string[];
+}
+
+function memberLabel(m: SnapshotMember): string {
+  return m.appName === null ? `application #${m.appId}` : `application ${JSON.stringify(m.appName)}`;
+}
+
+export async function changeToSnapshot(
+  store: FleetStore,
+  name: string,
+  action: CurrentChange['action'],
+  context: CurrentChangeContext,
+  { dryRun }: { dryRun: boolean },
+): Promise<SnapshotChange> {
+  return store.transaction(async (tx) => {
+    const snapshot = await requireSnapshot(tx, name);
+    const members = await tx.snapshotMembers(snapshot.id);
+    const gone = members.find((m) => !m.appPresent);
+    if (gone !== undefined) {
+      throw new StowageError(`snapshot ${JSON.stringify(snapshot.name)} holds ${memberLabel(gone)}, which is no longer in the fleet; nothing was changed`);
+    }
+    const lost = members.find((m) => !m.revisionPresent);
+    if (lost !== undefined) {
+      throw new StowageError(`snapshot ${JSON.stringify(snapshot.name)} holds a revision of ${memberLabel(lost)} that the fleet no longer records; nothing was changed`);
+    }
+    const inSnapshot = new Set(members.map((m) => m.appId));
+    const byName: { app: AppRecord; revisionId: number }[] = [];
+    for (const member of members) byName.push({ app: (await tx.appById(member.appId)) as AppRecord, revisionId: member.revisionId });
+    // By name: the output, the history and the events in one order whatever the ids.
+    byName.sort((a, b) => (a.app.name < b.app.name ? -1 : a.app.name > b.app.name ? 1 : 0));
+    const apps: CurrentChange[] = [];
+    for (const { app, revisionId } of byName) {
+      const revision = (await tx.revision(revisionId)) as RevisionRecord;
+      const previous = await currentRevision(tx, app);
+      if (dryRun) {
+        apps.push({ app: app.name, action, changed: revision.id !== previous.id, revision, previous, findings: [], triage: [], reevaluated: false });
+      } else {
+        apps.push(await makeCurrent(tx, app, action, revision, previous, { ...context, snapshot: snapshot.name }));
+      }
+    }
+    const notInSnapshot = (await tx.apps())
+      .filter((a) => a.currentRevision !== null && !inSnapshot.has(a.id))
+      .map((a) => a.name)
+      .sort();
+    return { snapshot, action, dryRun, apps, notInSnapshot };
+  });
 }

@@ -4,7 +4,7 @@ import { findingJson } from '../audit/report/json.js';
 import { paint, plural, renderFinding, type HumanStyle } from '../audit/report/human.js';
 import type { AddFailure, AddOutcome } from './add.js';
 import type { AppDiff } from './diff.js';
-import type { CurrentChange } from './promote.js';
+import type { CurrentChange, SnapshotChange } from './promote.js';
 import type { TriageNote } from './triage.js';
 import type { DatabaseState, HistoryEntry, RevisionRecord, SnapshotRecord } from './store/store.js';
 
@@ -238,4 +238,44 @@ export function renderCurrentChange(change: CurrentChange, style: HumanStyle): s
     ? `${change.action}: ${what}, was revision ${change.previous.seq}${change.reevaluated ? '; evaluated again with the databases as they are now' : ''}`
     : `unchanged: ${what} is already current; nothing recorded`;
   return `${head}\n${renderApps([{ name: change.app, revision: r, findings: change.findings }], style, { details: false })}`;
+}
+
+/** `fleet promote|rollback --snapshot NAME --format json` (schema/fleet-snapshot-change.v1.json). */
+export function snapshotChangeJson(change: SnapshotChange): string {
+  return json({
+    schemaVersion: FLEET_SCHEMA_VERSION,
+    snapshot: change.snapshot.name,
+    action: change.action,
+    dryRun: change.dryRun,
+    apps: change.apps.map((a) => {
+      const { schemaVersion: _, findings, triage, reevaluated, ...entry } = currentChangeJsonBody(a);
+      return change.dryRun ? entry : { ...entry, reevaluated, findings, triage };
+    }),
+    notInSnapshot: change.notInSnapshot,
+  });
+}
+
+/** One line per application of the snapshot (what changed, or would), then those it does not hold. */
+export function renderSnapshotChange(change: SnapshotChange, style: HumanStyle): string {
+  const verb = change.action === 'promoted' ? 'promote' : 'roll back to';
+  const changed = change.apps.filter((a) => a.changed).length;
+  const out = [
+    `${change.dryRun ? 'dry run: would ' : ''}${verb} snapshot ${paint(style, 'bold', t(change.snapshot.name))}` +
+      ` (recorded ${t(change.snapshot.createdAt)}): ${plural(change.apps.length, 'application')}, ${changed} ${change.dryRun ? 'to change' : 'changed'}`,
+  ];
+  for (const a of change.apps) {
+    const to = `${a.revision.digest.slice(0, 19)} (revision ${a.revision.seq}, ${a.revision.origin})`;
+    if (!a.changed) {
+      out.push(`  unchanged: ${t(a.app)} ${to}`);
+      continue;
+    }
+    const again = a.reevaluated ? '; evaluated again with the databases as they are now' : '';
+    out.push(`  ${change.dryRun ? `would be ${a.action}` : a.action}: ${t(a.app)} ${to}, was revision ${a.previous.seq}${again}`);
+  }
+  if (change.notInSnapshot.length > 0) out.push(`  not in the snapshot, left as they are: ${change.notInSnapshot.map(t).join(', ')}`);
+  if (!change.dryRun) {
+    // The snapshot's applications as status now lists them, with the verdict.
+    out.push(renderApps(change.apps.map((a) => ({ name: a.app, revision: a.revision, findings: a.findings })), style, { details: false }).trimEnd());
+  }
+  return out.join('\n') + '\n';
 }

@@ -82,14 +82,15 @@ export function decodeGraphs(stored: Uint8Array): DependencyGraph[] {
 export const MIN_ABBREVIATION = 12;
 
 /**
- * The hex digits a user gave for a revision: `sha256:HEX` or bare HEX, at least 12 of them.
- * Refused otherwise, naming what was given.
+ * The hex digits a user gave for a revision (of application `app`, when given): `sha256:HEX` or
+ * bare HEX, at least 12 of them. Refused otherwise, naming what was given and whose revision.
  */
-export function revisionHexPrefix(given: string): string {
+export function revisionHexPrefix(given: string, app?: string): string {
   const hex = given.startsWith(REVISION_PREFIX) ? given.slice(REVISION_PREFIX.length) : given;
+  const what = `revision ${JSON.stringify(given)}${app === undefined ? '' : ` of ${JSON.stringify(app)}`}`;
   if (!/^[0-9a-f]+$/i.test(hex) || hex.length > 64) {
-    throw new StowageError(`revision ${JSON.stringify(given)}: expected sha256:HEX or at least ${MIN_ABBREVIATION} hex digits of it`);
+    throw new StowageError(`${what}: expected sha256:HEX or at least ${MIN_ABBREVIATION} hex digits of it`);
   }
-  if (hex.length < MIN_ABBREVIATION) throw new StowageError(`revision ${given}: give at least ${MIN_ABBREVIATION} hex digits`);
+  if (hex.length < MIN_ABBREVIATION) throw new StowageError(`${what}: give at least ${MIN_ABBREVIATION} hex digits`);
   return hex.toLowerCase();
 }

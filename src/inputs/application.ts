@@ -25,9 +25,27 @@ export interface ApplicationReadOptions extends CycloneDxReadOptions {
   allowPartial: boolean;
   /** Told every file read, with its content (the fleet keeps them as a revision's documents). */
   record?: DocumentRecorder;
+  /** Which command refuses a partial inventory, so the refusal says what --allow-partial would do there (default: audit). */
+  partialUse?: PartialUse;
 }
 
 export const ALLOW_PARTIAL_FLAG = '--allow-partial';
+
+/** The commands that read applications: what each does with a partial inventory. */
+export type PartialUse = 'audit' | 'sbom' | 'fleet';
+
+/** The end of a partial inventory's refusal (`refused (...)`): what the command would do with --allow-partial, if it takes it. */
+export function partialRefusal(use: PartialUse = 'audit', count = 1): string {
+  const it = count === 1 ? 'it' : 'them';
+  switch (use) {
+    case 'audit':
+      return `refused (pass ${ALLOW_PARTIAL_FLAG} to audit ${it}, reported as partial)`;
+    case 'sbom':
+      return `refused (pass ${ALLOW_PARTIAL_FLAG} to describe ${it}, in an SBOM that says its inventory is incomplete)`;
+    case 'fleet':
+      return `refused (the fleet keeps complete inventories only; stowage audit ${ALLOW_PARTIAL_FLAG} audits ${it}, reported as partial)`;
+  }
+}
 
 const STRICT: ApplicationReadOptions = { allowUnidentified: false, allowPartial: false };
 
@@ -67,7 +85,7 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
     const graphs = spdx ? readSpdx(path, text, options) : readCycloneDx(path, text, options);
     if (graphs.some((g) => g.partial === true) && !options.allowPartial) {
       const how = spdx ? 'an annotation' : 'a composition with aggregate "incomplete"';
-      throw new InputError(path, `the SBOM says its inventory is incomplete (${how}): a partial inventory; refused (pass ${ALLOW_PARTIAL_FLAG} to audit it, reported as partial)`);
+      throw new InputError(path, `the SBOM says its inventory is incomplete (${how}): a partial inventory; ${partialRefusal(options.partialUse)}`);
     }
     options.record?.(path, text);
     return graphs.map((g) => ({ ...g, inventory: 'sbom' }));
@@ -81,7 +99,7 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
     throw new InputError(
       path,
       `no .dep-v0 section (not built with cargo-auditable): its embedded source paths name ${graph.packages.length} crate${graph.packages.length === 1 ? '' : 's'}, ` +
-        `a partial inventory; refused (stowage audit ${ALLOW_PARTIAL_FLAG} audits it, reported as partial)`,
+        `a partial inventory; ${partialRefusal(options.partialUse)}`,
     );
   }
   options.record?.(path, bytes);

@@ -278,6 +278,8 @@ export function readCycloneDx(path: string, text: string, options: CycloneDxRead
       if (byRef.has(id) || refs.has(id)) throw new InputError(path, `${locationText(at)}: purl ${quoted(id)} is listed twice without a bom-ref`);
     }
     const pkg: Package = { id, ecosystem: identity.ecosystem, name: identity.name, version: identity.version, source: identity.source, checksum: checksumOf(component, identity.ecosystem) };
+    const license = declaredLicense(component);
+    if (license !== null) pkg.license = license;
     if (component.scope === 'excluded') pkg.flags = { dev: true };
     byRef.set(id, pkg);
     packages.push(pkg);
@@ -286,7 +288,9 @@ export function readCycloneDx(path: string, text: string, options: CycloneDxRead
   refuseUnidentified(path, unidentified, options.allowUnidentified);
 
   const { edges, dangling } = readEdges(path, doc, refs, byRef, new Set([...(appRef === null ? [] : [appRef]), ...parts.keys()]), options);
-  const application = app && appRef !== null ? { id: appRef, name: str(app.name) ?? 'application', version: str(app.version) ?? '' } : null;
+  const appLicense = isRecord(app) ? declaredLicense(app) : null;
+  const application =
+    app && appRef !== null ? { id: appRef, name: str(app.name) ?? 'application', version: str(app.version) ?? '', ...(appLicense !== null ? { license: appLicense } : {}) } : null;
   return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling, idWord: 'bom-refs', partial: isIncomplete(doc) }, options);
 }
 
@@ -332,4 +336,20 @@ function readEdges(
     );
   }
   return { edges, dangling: [...dangling] };
+}
+
+/**
+ * A component's licence when `licenses` states exactly one: an `expression`, or a licence by
+ * SPDX `id`. Several entries do not say whether they are alternatives or all apply, and a
+ * licence by `name` alone is no SPDX identifier: neither is taken as a licence.
+ */
+function declaredLicense(component: { licenses?: unknown }): string | null {
+  const licenses = component.licenses;
+  if (!Array.isArray(licenses) || licenses.length !== 1) return null;
+  const [only] = licenses as unknown[];
+  if (typeof only !== 'object' || only === null) return null;
+  const choice = only as { expression?: unknown; license?: unknown };
+  if (typeof choice.expression === 'string') return str(choice.expression);
+  const license = choice.license;
+  return typeof license === 'object' && license !== null ? str((license as { id?: unknown }).id) : null;
 }

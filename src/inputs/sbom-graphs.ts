@@ -11,7 +11,8 @@ import type { Package } from '../core/package.js';
 
 export interface SbomContents {
   /** The application the document describes, by its element id. */
-  application: { id: string; name: string; version: string } | null;
+  /** `license`: as the document states it for the application, when it does. */
+  application: { id: string; name: string; version: string; license?: string } | null;
   /** Applications inside a shipped artifact (a package's binaries), by element id. */
   parts: ReadonlyMap<string, { name: string; version: string }>;
   packages: Package[];
@@ -65,7 +66,15 @@ export function sbomGraphs(path: string, format: string, found: SbomContents, op
   return ecosystems.map((ecosystem, i): DependencyGraph => {
     const graph: DependencyGraph = { ecosystem, path, format, packages: [], edges: [], roots: [] };
     if (application) {
-      graph.packages.push({ id: application.id, ecosystem, name: application.name, version: application.version, source: WORKSPACE, checksum: null });
+      graph.packages.push({
+        id: application.id,
+        ecosystem,
+        name: application.name,
+        version: application.version,
+        source: WORKSPACE,
+        checksum: null,
+        ...(application.license !== undefined ? { license: application.license } : {}),
+      });
       graph.roots.push(application.id);
     }
     graph.packages.push(...packages.filter((p) => p.ecosystem === ecosystem));

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
 import { noteInputFile } from '../core/input-files.js';
-import { ALLOW_PARTIAL_FLAG, type ApplicationReadOptions } from './application.js';
+import { partialRefusal, type ApplicationReadOptions } from './application.js';
 import { namedByFile, type ShippedRead } from './shipped-artifact.js';
 
 /**
@@ -19,7 +19,7 @@ export async function readShippedPackage(path: string, options: ApplicationReadO
     throw new InputError(
       path,
       `${partial.length} Rust ${partial.length === 1 ? 'binary has' : 'binaries have'} no .dep-v0 section, only embedded source paths: a partial inventory (${named}${partial.length > 5 ? ', …' : ''}); ` +
-        `refused (pass ${ALLOW_PARTIAL_FLAG} to audit ${partial.length === 1 ? 'it' : 'them'}, reported as partial)`,
+        partialRefusal(options.partialUse, partial.length),
     );
   }
   // A package or image file is its own document (kept as read, not read again); an installed tree has none.

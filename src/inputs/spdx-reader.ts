@@ -95,6 +95,8 @@ export function readSpdx(path: string, text: string, options: CycloneDxReadOptio
       continue;
     }
     const entry: Package = { id, ecosystem: identity.ecosystem, name: identity.name, version: identity.version, source: identity.source, checksum: checksumOf(pkg, identity.ecosystem) };
+    const license = declaredLicense(pkg);
+    if (license !== null) entry.license = license;
     byId.set(id, entry);
     packages.push(entry);
   }
@@ -115,7 +117,9 @@ export function readSpdx(path: string, text: string, options: CycloneDxReadOptio
   if (dangling.size > 0 && !options.allowUnidentified) {
     throw new InputError(path, `relationships name ${dangling.size} SPDX ${dangling.size === 1 ? 'id' : 'ids'} no package has, so the graph is incomplete: ${listed([...dangling])}; pass ${ALLOW_UNIDENTIFIED_FLAG} to audit the packages it lists`);
   }
-  const application = app && appId !== null ? { id: appId, name: str(app.name) ?? 'application', version: str(app.versionInfo) ?? '' } : null;
+  const appLicense = app === undefined ? null : declaredLicense(app);
+  const application =
+    app && appId !== null ? { id: appId, name: str(app.name) ?? 'application', version: str(app.versionInfo) ?? '', ...(appLicense !== null ? { license: appLicense } : {}) } : null;
   return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling: [...dangling], idWord: 'SPDX ids', partial: isPartial(doc, [...elements.values()]) }, options);
 }
 
@@ -124,4 +128,10 @@ function checksumOf(pkg: Json, ecosystem: Package['ecosystem']): string | null {
   const checksums = Array.isArray(pkg.checksums) ? pkg.checksums.filter(isRecord) : [];
   const hashes = checksums.map((c) => ({ alg: typeof c.algorithm === 'string' ? c.algorithm.replace(/^SHA(\d)/, 'SHA-$1') : null, content: c.checksumValue }));
   return componentChecksum({ hashes }, ecosystem);
+}
+
+/** A package's `licenseDeclared`, unless it says it is not known or there is none (NOASSERTION, NONE). */
+function declaredLicense(pkg: Json): string | null {
+  const declared = isRecord(pkg) ? str(pkg.licenseDeclared) : null;
+  return declared === null || declared === 'NOASSERTION' || declared === 'NONE' ? null : declared;
 }

@@ -124,18 +124,24 @@ function applicationRef(app: SbomApplication): string {
   return app.version === null ? `application:${app.name}` : `application:${app.name}@${app.version}`;
 }
 
+/** What a package (not an image or a tree) installs is built from its source: of the package's version. */
+const BUILT_BY_THE_PACKAGE: ReadonlySet<ShippedKind> = new Set(['Debian package', 'RPM', 'source RPM']);
+
 /**
  * A graph inside a shipped artifact as a part: named by its one root (a binary's root crate,
- * an installed node_modules' own package.json), else by the file it was read from.
+ * an installed node_modules' own package.json), else by the file it was read from. A binary
+ * that records no version of its own (no `.dep-v0`) has the version of the package that
+ * installs it: a reader of the SBOM would otherwise see a version-less application (`rg@`).
  */
-function partOf(graph: DependencyGraph, artifactPath: string): SbomPart {
+function partOf(graph: DependencyGraph, artifactPath: string, app: SbomApplication): SbomPart {
   const inner = graph.path.startsWith(artifactPath) ? graph.path.slice(artifactPath.length).replace(/^:/, '') : graph.path;
   const root = graph.roots.length === 1 ? graph.packages.find((p) => p.id === graph.roots[0]) : undefined;
+  const packageVersion = app.shipped !== undefined && BUILT_BY_THE_PACKAGE.has(app.shipped) ? app.version : null;
   return {
     // Named by the path inside the artifact, not where the artifact lies: the same artifact gives the same document.
     ref: `application:${inner}`,
     name: root?.name || inner.slice(inner.lastIndexOf('/') + 1) || inner,
-    version: root?.version || null,
+    version: root?.version || packageVersion || null,
     path: inner,
     inventory: graph.inventory ?? 'lockfile',
   };
@@ -164,7 +170,7 @@ export function sbomModel(input: SbomInput): SbomModel {
     const isPart = input.artifactPath !== undefined && graph.path !== input.artifactPath;
     let owner = app.ref;
     if (isPart) {
-      const part = partOf(graph, input.artifactPath as string);
+      const part = partOf(graph, input.artifactPath as string, input.application);
       if (parts.has(part.ref)) throw new StowageError(`two applications inside the artifact are both named ${part.path}`, graph.path);
       parts.set(part.ref, part);
       owner = part.ref;

@@ -93,7 +93,7 @@ test('a binary without .dep-v0: refused as partial, then with --allow-partial it
   const refused = audit([plain]);
   assert.equal(refused.status, 2);
   assert.equal(refused.stdout, '');
-  assert.match(refused.stderr, /^stowage: .*stowage-demo: no \.dep-v0 section \(not built with cargo-auditable\): its embedded source paths name \d+ crates, a partial inventory; refused \(stowage audit --allow-partial audits it, reported as partial\)\n$/);
+  assert.match(refused.stderr, /^stowage: .*stowage-demo: no \.dep-v0 section \(not built with cargo-auditable\): its embedded source paths name \d+ crates, a partial inventory; refused \(pass --allow-partial to audit it, reported as partial\)\n$/);
 
   // What the binary's strings name, found with grep: Cargo's unpack directories and the standard library's.
   const dirs = execFileSync('grep', ['-aoE', '(registry/src/[^/]+|/rust/deps)/[A-Za-z0-9_.+-]+-[0-9]+\\.[0-9]+\\.[0-9]+[A-Za-z0-9_.+-]*/', plain], { encoding: 'utf8' });
@@ -138,7 +138,8 @@ test('stowage sbom BINARY: the application and crates of its .dep-v0 section; a 
   assert.match(licences.stderr, /the licences of the crates and packages of a binary are not fetched .*: pass --no-licenses/);
   const partial = runCli(['sbom', plain, '--no-licenses'], { cacheDir });
   assert.equal(partial.status, 2);
-  assert.match(partial.stderr, /a partial inventory; refused/);
+  // sbom says what the flag does for sbom.
+  assert.match(partial.stderr, /a partial inventory; refused \(pass --allow-partial to describe it, in an SBOM that says its inventory is incomplete\)\n$/);
 });
 
 test('broken binaries: truncated ELF, a section that does not inflate, a zlib bomb; one line, exit 2', () => {

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport } from '../support/audit-report.js';
 import { cycloneDx16Validator, spdx23Validator } from '../support/json-schema.js';
 import { ADVISORY_DB_BUNDLE, GHSA_NPM, runCli, tempDir } from '../support/shared.js';
-import { buildRpm, dockerSaveArchive, installedLayers, realRustBinary, testDebs, whyNoTestDebs } from '../support/shipped-artifacts.js';
+import { buildDeb, buildRpm, dockerSaveArchive, installedLayers, realRustBinary, testDebs, whyNoTestDebs } from '../support/shipped-artifacts.js';
 
 /**
  * `stowage sbom` on what shipped, as `stowage audit` reads it: Debian's own .deb files, an RPM
@@ -64,7 +64,7 @@ test("Debian's own Rust application packages: the package and its binaries, X-Ca
     const name = basename(deb);
     const refused = sbom(deb);
     assert.equal(refused.status, 2, `${name}: ${refused.stderr}`);
-    assert.match(oneLine(refused.stderr), /no \.dep-v0 section, only embedded source paths: a partial inventory .*refused \(pass --allow-partial/);
+    assert.match(oneLine(refused.stderr), /no \.dep-v0 section, only embedded source paths: a partial inventory .*refused \(pass --allow-partial to describe (it|them), in an SBOM that says its inventory is incomplete\)/);
     assert.equal(refused.stdout, '');
 
     const made = sbom(deb, '--allow-partial');
@@ -160,7 +160,8 @@ test('a binary RPM: the package is the application, its bundled provides and its
   assert.deepEqual(provided, ['pkg:cargo/atty@0.2.14', 'pkg:cargo/time@0.3.9']);
   for (const purl of provided) assert.ok(dependsOn(bom, app['bom-ref']).includes(purl as string));
   const parts = bom.components.filter((c) => c.type === 'application');
-  assert.deepEqual(parts.map((p) => [p.name, p.version, pathOf(p), inventoriesOf(p)]), [['tool', undefined, 'usr/bin/tool', ['embedded paths']]]);
+  // The binary records no version of its own: it is the package's.
+  assert.deepEqual(parts.map((p) => [p.name, p.version, pathOf(p), inventoriesOf(p)]), [['tool', '1.0-1', 'usr/bin/tool', ['embedded paths']]]);
   assert.deepEqual(bom.compositions?.[0]?.dependencies, [app['bom-ref'], parts[0]?.['bom-ref']].sort());
 
   const doc = JSON.parse(sbom(rpm, '--allow-partial', '--format', 'spdx').stdout) as SpdxDoc;
@@ -228,4 +229,29 @@ test('an installed tree without lockfiles: named by its directory, no version', 
   const licences = runCli(['sbom', root], { cacheDir });
   assert.equal(licences.status, 2);
   assert.match(oneLine(licences.stderr), /the licences of the crates and packages of an installed tree are not fetched .*pass --no-licenses/);
+});
+
+test('a .deb with only a binary (no X-Cargo-Built-Using): refused as sbom refuses it, then the binary at the package\'s version, read back so', () => {
+  const deb = buildDeb({ name: 'rg-demo', version: '13.0.0-4', fields: {}, files: { 'usr/bin/rg': realRustBinary() }, compression: 'gzip' });
+  // The refusal says what --allow-partial does for sbom, not for audit.
+  const refused = sbom(deb);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(oneLine(refused.stderr), /refused \(pass --allow-partial to describe it, in an SBOM that says its inventory is incomplete\)$/);
+  assert.doesNotMatch(refused.stderr, /to audit/);
+  const out = `${tempDir('sbom-shipped-binary-only')}/rg.cdx.json`;
+  const made = sbom(deb, '--allow-partial', '-o', out);
+  assert.equal(made.status, 0, made.stderr);
+  const bom = JSON.parse(readFileSync(out, 'utf8')) as Bom;
+  validateCycloneDx(bom);
+  const parts = bom.components.filter((c) => c.type === 'application');
+  assert.deepEqual(parts.map((p) => [p.name, p.version, pathOf(p)]), [['rg', '13.0.0-4', 'usr/bin/rg']]);
+  const spdxDoc = JSON.parse(sbom(deb, '--allow-partial', '--format', 'spdx').stdout) as SpdxDoc;
+  validateSpdx(spdxDoc);
+  assert.equal(spdxDoc.packages.find((p) => p.name === 'rg')?.versionInfo, '13.0.0-4');
+  // Audited again from the SBOM: each path starts at the binary, at that version.
+  const again = runCli(['audit', out, '--allow-partial', '--db', ADVISORY_DB_BUNDLE, '--format', 'json'], { cacheDir });
+  assert.ok(again.status === 0 || again.status === 1, again.stderr);
+  const starts = new Set(auditReport(again.stdout).findings.flatMap((f) => f.paths.map((path) => path[0])));
+  assert.ok(starts.size > 0, 'findings with paths');
+  assert.deepEqual([...starts], ['rg@13.0.0-4']);
 });

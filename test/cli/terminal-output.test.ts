@@ -149,14 +149,17 @@ test('a usage error quoting a hostile argument stays on its line', () => {
   assertNoRawControls(r.stderr, 'the usage error');
   assert.equal(
     r.stderr,
-    "stowage: option '-f, --format <format>' argument 'json\\x1b[2K\\r\\nresult: ok' is invalid. Allowed choices are human, json, sarif.\n(run with --help for usage)\n",
+    "stowage: option '-f, --format <format>' argument 'json\\x1b[2K\\r\\nresult: ok' is invalid. Allowed choices are human, json, sarif. (run with --help for usage)\n",
   );
   const unknown = runCli(['audit', `--fromat\u009b2K`], { cacheDir });
   assert.equal(unknown.status, 2);
-  assert.equal(unknown.stderr, "stowage: unknown option '--fromat\\x9b2K'\n(run with --help for usage)\n");
-  // Commander's suggestion keeps its line.
+  assert.equal(unknown.stderr, "stowage: unknown option '--fromat\\x9b2K' (run with --help for usage)\n");
+  // Commander's suggestion and the hint on the same line: a usage error is one line, as every error.
   const suggested = runCli(['audit', '--fromat'], { cacheDir });
-  assert.equal(suggested.stderr, "stowage: unknown option '--fromat'\n(Did you mean --format?)\n(run with --help for usage)\n");
+  assert.equal(suggested.stderr, "stowage: unknown option '--fromat'; did you mean --format? (run with --help for usage)\n");
+  const missing = runCli(['fleet', 'diff'], { cacheDir });
+  assert.equal(missing.status, 2);
+  assert.equal(missing.stderr, "stowage: missing required argument 'args' (run with --help for usage)\n");
 });
 
 test('in colour, the only escape sequences in the report are its own colours', async () => {

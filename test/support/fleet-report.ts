@@ -52,7 +52,8 @@ export function checkFleetJson(schema: string, document: unknown): { valid: bool
 export function checkFleetOutput(args: readonly string[], stdout: string): void {
   if (args[0] !== 'fleet') return;
   const sub = args[1] === 'campaign' ? `campaign ${args[2] ?? ''}` : (args[1] ?? '');
-  const schema = SCHEMA_OF[sub];
+  // promote and rollback of a whole snapshot write their own shape.
+  const schema = (sub === 'promote' || sub === 'rollback') && args.includes('--snapshot') ? 'fleet-snapshot-change' : SCHEMA_OF[sub];
   const json = args.some((a, i) => a === '--format=json' || a === '-fjson' || ((a === '--format' || a === '-f') && args[i + 1] === 'json'));
   if (schema === undefined || !json) return;
   const { valid, errors } = checkFleetJson(schema, JSON.parse(stdout));

@@ -23,6 +23,10 @@ export interface FleetDatabaseOptions extends FleetOptions {
   cacheDir?: string;
 }
 
+const SNAPSHOT_OPTION =
+  'instead of one application: make every application of snapshot NAME current at the revision it recorded, in one transaction ' +
+  '(each recorded in its history and posted as its own event; applications added since are left as they are)';
+
 const EXIT_CODES = 'Exit codes: 0 done, 1 a finding fails its application\'s policy, 2 the work could not be done (nothing was changed).';
 
 function withStore(command: Command): Command {
@@ -244,10 +248,13 @@ Exit codes: 0 done, 2 unknown application, revision or snapshot, or an ambiguous
           .description(
             'Make REVISION the current revision of APP: status, show, affected, sync and export follow it from now on. A campaign\'s ' +
               'candidate revision is not current until promoted. Recorded in the history (action "promoted"), and posted as a "promote" event. ' +
-              'A revision last evaluated with other database revisions is evaluated again first. Promoting the current revision records nothing.',
+              'A revision last evaluated with other database revisions is evaluated again first. Promoting the current revision records nothing. ' +
+              'With --snapshot NAME instead of APP REVISION: every application of the snapshot at the revision it recorded.',
           )
-          .argument('<app>', 'the application\'s name')
-          .argument('<revision>', 'the revision: sha256:HEX, or at least 12 hex digits of it (see stowage fleet history APP)')
+          .argument('[app]', 'the application\'s name')
+          .argument('[revision]', 'the revision: sha256:HEX, or at least 12 hex digits of it (see stowage fleet history APP)')
+          .option('--snapshot <name>', SNAPSHOT_OPTION)
+          .option('--dry-run', 'with --snapshot: list what would change, change nothing (no database is opened)')
           .option('--by <who>', 'who promoted it (default: the user name)')
           .addHelpText(
             'after',
@@ -255,8 +262,10 @@ Exit codes: 0 done, 2 unknown application, revision or snapshot, or an ambiguous
 Examples:
   stowage fleet promote web 3f2a9c1b7d4e          (stowage fleet history web lists the revisions and their origin)
   stowage fleet promote web sha256:3f2a9c1b7d4e --format json --by alice
+  stowage fleet promote --snapshot release-2026-12 --dry-run
+  stowage fleet promote --snapshot release-2026-12
 
-${EXIT_CODES} An unknown application or revision: exit 2.`,
+${EXIT_CODES} An unknown application, revision or snapshot, or a snapshot whose application or revision the fleet no longer holds: exit 2.`,
           )
           .action(lazy(async () => (await import('./promote.js')).fleetPromote)),
       ),
@@ -272,9 +281,12 @@ ${EXIT_CODES} An unknown application or revision: exit 2.`,
           .description(
             'Make current again the revision APP had before its current one became current (by an add, a promotion or a rollback): ' +
               'two rollbacks in a row come back where they started. Recorded in the history (action "rolled-back"), and posted as a ' +
-              '"rollback" event. An application whose current revision is the first it had has nothing to roll back to (exit 2).',
+              '"rollback" event. An application whose current revision is the first it had has nothing to roll back to (exit 2). ' +
+              'With --snapshot NAME instead of APP: every application of the snapshot back at the revision it recorded (a known, tested state).',
           )
-          .argument('<app>', 'the application\'s name')
+          .argument('[app]', 'the application\'s name')
+          .option('--snapshot <name>', SNAPSHOT_OPTION)
+          .option('--dry-run', 'with --snapshot: list what would change, change nothing (no database is opened)')
           .option('--by <who>', 'who rolled it back (default: the user name)')
           .addHelpText(
             'after',
@@ -282,8 +294,9 @@ ${EXIT_CODES} An unknown application or revision: exit 2.`,
 Examples:
   stowage fleet rollback web
   stowage fleet rollback web --format json --no-fetch
+  stowage fleet rollback --snapshot release-2026-11 --dry-run --format json
 
-${EXIT_CODES} An unknown application, or nothing to roll back to: exit 2.`,
+${EXIT_CODES} An unknown application or snapshot, nothing to roll back to, or a snapshot whose application or revision the fleet no longer holds: exit 2.`,
           )
           .action(lazy(async () => (await import('./promote.js')).fleetRollback)),
       ),
@@ -298,7 +311,7 @@ ${EXIT_CODES} An unknown application, or nothing to roll back to: exit 2.`,
         'Write the SBOM of an application\'s current revision (or --revision), from the dependency graph the fleet keeps for it: ' +
           'cyclonedx (CycloneDX 1.6), spdx (SPDX 2.3), or vex: the CycloneDX SBOM with the revision\'s vulnerabilities, each analysed as ' +
           'the triage decision in force says (state, justification, the reason, who decided and when), in_triage when none is. ' +
-          'Licences are not known to the fleet and are left out (NOASSERTION).',
+          'Licences are those the revision\'s documents state (an npm package-lock v2+ per package, a Cargo manifest for the application, an SBOM\'s or vendor archive\'s components); NOASSERTION where none is stated.',
       )
       .argument('<app>', 'the application\'s name')
       .addOption(new Option('-f, --format <format>', 'the document to write').choices(['vex', 'cyclonedx', 'spdx']).makeOptionMandatory())

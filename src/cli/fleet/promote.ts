@@ -1,11 +1,11 @@
 import { cacheDir } from '../../core/cache-dir.js';
-import { EXIT_FINDINGS, EXIT_OK } from '../../core/errors.js';
+import { EXIT_FINDINGS, EXIT_OK, StowageError } from '../../core/errors.js';
 import { styleFor } from '../../audit/report/human.js';
 import { currentUser } from '../../fleet/add.js';
 import { closeDatabases, openFleetDatabases } from '../../fleet/evaluate.js';
 import { requireSettings } from '../../fleet/lookup.js';
-import { promoteRevision, rollBack, type CurrentChange, type CurrentChangeContext } from '../../fleet/promote.js';
-import { currentChangeJson, renderCurrentChange } from '../../fleet/report.js';
+import { changeToSnapshot, promoteRevision, rollBack, type CurrentChange, type CurrentChangeContext, type SnapshotChange } from '../../fleet/promote.js';
+import { currentChangeJson, renderCurrentChange, renderSnapshotChange, snapshotChangeJson } from '../../fleet/report.js';
 import type { FleetStore } from '../../fleet/store/store.js';
 import { deliverDueEvents } from '../../fleet/webhooks.js';
 import { fetchPolicyOf } from '../audit-options.js';
@@ -15,6 +15,9 @@ import { withFleetStore } from './with-store.js';
 
 export interface FleetCurrentOptions extends FleetDatabaseOptions, FleetFormatOptions {
   by?: string;
+  /** The whole fleet to the revisions this snapshot recorded, instead of one application. */
+  snapshot?: string;
+  dryRun?: boolean;
 }
 
 /** Opens the databases (a revision made current again may need evaluating), changes, reports. */
@@ -34,10 +37,44 @@ async function changeCurrent(opts: FleetCurrentOptions, change: (store: FleetSto
   });
 }
 
-export function fleetPromote(app: string, revision: string, opts: FleetCurrentOptions): Promise<number> {
-  return changeCurrent(opts, (store, context) => promoteRevision(store, app, revision, context));
+/** The whole fleet to a snapshot: a dry run reads the store only (no database is opened, nothing evaluated). */
+async function changeToSnapshotCommand(name: string, action: SnapshotChange['action'], opts: FleetCurrentOptions): Promise<number> {
+  return withFleetStore(opts, async (store) => {
+    const settings = await requireSettings(store);
+    const dryRun = opts.dryRun === true;
+    const databases = dryRun ? [] : await openFleetDatabases(settings, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) });
+    let outcome: SnapshotChange;
+    try {
+      outcome = await changeToSnapshot(store, name, action, { databases, now: new Date(), by: opts.by ?? currentUser() }, { dryRun });
+    } finally {
+      closeDatabases(databases);
+    }
+    writeStdout(opts.format === 'json' ? snapshotChangeJson(outcome) : renderSnapshotChange(outcome, styleFor(stdoutStream())));
+    if (dryRun) return EXIT_OK;
+    for (const failure of (await deliverDueEvents(store)).failures) warn(failure);
+    return outcome.apps.some((a) => a.findings.some((f) => f.failsPolicy)) ? EXIT_FINDINGS : EXIT_OK;
+  });
 }
 
-export function fleetRollback(app: string, opts: FleetCurrentOptions): Promise<number> {
-  return changeCurrent(opts, (store, context) => rollBack(store, app, context));
+/** `--snapshot NAME` takes the place of the application's arguments; `--dry-run` goes only with it. */
+function checkArguments(command: string, given: (string | undefined)[], usage: string, opts: FleetCurrentOptions): void {
+  const args = given.filter((a) => a !== undefined);
+  if (opts.snapshot !== undefined) {
+    if (args.length > 0) throw new StowageError(`fleet ${command} --snapshot ${JSON.stringify(opts.snapshot)} changes every application of the snapshot: give no ${usage}`);
+    return;
+  }
+  if (opts.dryRun === true) throw new StowageError(`fleet ${command}: --dry-run goes with --snapshot NAME`);
+  if (args.length < given.length) throw new StowageError(`fleet ${command}: give ${usage}, or --snapshot NAME`);
+}
+
+export function fleetPromote(app: string | undefined, revision: string | undefined, opts: FleetCurrentOptions): Promise<number> {
+  checkArguments('promote', [app, revision], 'APP REVISION', opts);
+  if (opts.snapshot !== undefined) return changeToSnapshotCommand(opts.snapshot, 'promoted', opts);
+  return changeCurrent(opts, (store, context) => promoteRevision(store, app as string, revision as string, context));
+}
+
+export function fleetRollback(app: string | undefined, opts: FleetCurrentOptions): Promise<number> {
+  checkArguments('rollback', [app], 'APP', opts);
+  if (opts.snapshot !== undefined) return changeToSnapshotCommand(opts.snapshot, 'rolled-back', opts);
+  return changeCurrent(opts, (store, context) => rollBack(store, app as string, context));
 }

@@ -72,7 +72,7 @@ async function applicationDocuments(path: string): Promise<{ form: FormData; ent
     names.add(name);
     form.append('document', new Blob([typeof content === 'string' ? Buffer.from(content, 'utf8') : content]), name);
   };
-  await readApplication([path], { allowUnidentified: false, allowPartial: false, record: (p, content) => add(relative(base, resolve(p)), content) });
+  await readApplication([path], { allowUnidentified: false, allowPartial: false, partialUse: 'fleet', record: (p, content) => add(relative(base, resolve(p)), content) });
   const policyFile = findPolicyFile(undefined, path);
   const policy = policyFile === null ? null : readPolicyText(policyFile);
   if (policy !== null) add(POLICY_DOCUMENT, policy);

@@ -103,6 +103,7 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
 
   // Crates only dev-dependencies bring in are marked dev (`--omit dev`, RPM bundling).
   if (kinds !== null) flagsFromReachability(packages, edges, roots);
+  if (manifest !== null) declareMemberLicenses(packages, roots, manifest, input.members ?? []);
   return {
     ecosystem: 'cargo',
     path: input.path,
@@ -586,6 +587,35 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
     return outside || isExcluded ? { kind: 'path', url: written, isDefaultRegistry: false } : workspaceSource();
   };
   return { classify };
+}
+
+/**
+ * Each workspace member's `package.license` as its manifest writes it (`license.workspace = true`:
+ * the root's `[workspace.package] license`), on the root package of that name. A member whose
+ * manifest cannot be read, or names only a `license-file`, states none here.
+ */
+function declareMemberLicenses(packages: Package[], roots: readonly string[], root: TomlTable, members: readonly { path: string; text: string }[]): void {
+  const inherited = isTomlTable(root.workspace) && isTomlTable(root.workspace.package) ? root.workspace.package.license : undefined;
+  const byName = new Map<string, string>();
+  const add = (doc: TomlTable): void => {
+    if (!isTomlTable(doc.package) || typeof doc.package.name !== 'string') return;
+    const license = doc.package.license;
+    const stated = typeof license === 'string' ? license : isTomlTable(license) && license.workspace === true && typeof inherited === 'string' ? inherited : null;
+    if (stated !== null && stated.trim() !== '' && !byName.has(doc.package.name)) byName.set(doc.package.name, stated);
+  };
+  add(root);
+  for (const member of members) {
+    try {
+      add(parse(member.text));
+    } catch {
+      // Its warning comes from the edge kinds.
+    }
+  }
+  const isRoot = new Set(roots);
+  for (const pkg of packages) {
+    const license = isRoot.has(pkg.id) ? byName.get(pkg.name) : undefined;
+    if (license !== undefined) pkg.license = license;
+  }
 }
 
 /**

@@ -210,6 +210,20 @@ class LockReader {
     }
     this.resolveAllEdges();
     this.locateEntries();
+    this.declareLicenses();
+  }
+
+  /**
+   * The licence each package's entry states (npm 7+ copies a package's `license` into its
+   * `packages` entry; the root's is the application's), as written: the first entry that has
+   * one, for a package installed at several places.
+   */
+  private declareLicenses(): void {
+    for (const loc of this.order) {
+      const pkg = this.packages[loc.pkg] as Package;
+      const declared = declaredLicense(loc.entry.license);
+      if (pkg.license === undefined && declared !== null) pkg.license = declared;
+    }
   }
 
   /** Each package's first `packages` entry, where a report points (v1's nested tree: none). */
@@ -237,6 +251,7 @@ class LockReader {
     (this.order[0] as Location).start = rootDir;
     if (tree !== undefined) this.addTree(tree, rootDir);
     this.resolveAllEdges();
+    this.declareLicenses();
   }
 
   /**
@@ -803,4 +818,11 @@ function describeSyntaxError(message: string, text: string, offset: number | und
   if (token) return `unexpected ${JSON.stringify(token[1])}`;
   const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/, '');
   return reason.charAt(0).toLowerCase() + reason.slice(1);
+}
+
+/** A `license` value as npm writes it: an SPDX string, or the legacy `{ type }` object; null for anything else. */
+function declaredLicense(value: Json | undefined): string | null {
+  if (typeof value === 'string') return value.trim() === '' ? null : value;
+  if (isRecord(value) && typeof value.type === 'string' && value.type.trim() !== '') return value.type;
+  return null;
 }

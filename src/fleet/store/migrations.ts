@@ -176,6 +176,15 @@ const MIGRATIONS: Migration[] = [
       `CREATE INDEX campaign_jobs_due ON campaign_jobs (state, priority, id)`,
     ],
   },
+  {
+    version: 6,
+    statements: [
+      // Each snapshot entry keeps its application's name: promoting a snapshot whose application was
+      // since removed names it in the refusal (app_id alone names nothing once the row is gone).
+      `ALTER TABLE snapshot_apps ADD COLUMN app_name TEXT`,
+      `UPDATE snapshot_apps SET app_name = (SELECT a.name FROM apps a WHERE a.id = snapshot_apps.app_id)`,
+    ],
+  },
 ];
 
 /** The schema version this code writes and reads. */

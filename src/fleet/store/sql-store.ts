@@ -28,6 +28,7 @@ import {
   type PackageKey,
   type RevisionRecord,
   type RevisionSource,
+  type SnapshotMember,
   type SnapshotRecord,
   type AppsFilter,
   type FleetEventRecord,
@@ -461,7 +462,7 @@ export class SqlFleetStore implements FleetStore {
     ]);
     const id = Number(rows[0]?.id);
     await this.sql.run(
-      `INSERT INTO snapshot_apps (snapshot_id, app_id, revision_id) SELECT ?, id, current_revision FROM apps WHERE current_revision IS NOT NULL`,
+      `INSERT INTO snapshot_apps (snapshot_id, app_id, revision_id, app_name) SELECT ?, id, current_revision, name FROM apps WHERE current_revision IS NOT NULL`,
       [id],
     );
     return (await this.snapshot(name)) as SnapshotRecord;
@@ -485,6 +486,22 @@ export class SqlFleetStore implements FleetStore {
       databases: JSON.parse(row.databases) as DatabaseState[],
       apps: apps.map((a) => ({ appId: Number(a.app_id), appName: a.name, revisionId: Number(a.revision_id) })),
     };
+  }
+
+  async snapshotMembers(snapshotId: number): Promise<SnapshotMember[]> {
+    const rows = await this.sql.query<{ app_id: number; recorded_name: string | null; name: string | null; revision_id: number; revision_app: number | null }>(
+      `SELECT s.app_id, s.app_name AS recorded_name, a.name, s.revision_id, r.app_id AS revision_app
+       FROM snapshot_apps s LEFT JOIN apps a ON a.id = s.app_id LEFT JOIN revisions r ON r.id = s.revision_id
+       WHERE s.snapshot_id = ? ORDER BY s.app_id`,
+      [snapshotId],
+    );
+    return rows.map((r) => ({
+      appId: Number(r.app_id),
+      appName: r.name ?? r.recorded_name,
+      appPresent: r.name !== null,
+      revisionId: Number(r.revision_id),
+      revisionPresent: r.revision_app !== null && Number(r.revision_app) === Number(r.app_id),
+    }));
   }
 
   // Queries, triage and events (fleet-eval).

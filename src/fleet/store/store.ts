@@ -113,6 +113,17 @@ export interface SnapshotRecord {
   apps: { appId: number; appName: string; revisionId: number }[];
 }
 
+/** An entry of a snapshot as recorded, whether or not its application and revision are still in the fleet. */
+export interface SnapshotMember {
+  appId: number;
+  /** The application's name (as recorded with the snapshot when the application is gone; null for a snapshot older than that record). */
+  appName: string | null;
+  appPresent: boolean;
+  revisionId: number;
+  /** Whether the revision is still recorded, as a revision of that application. */
+  revisionPresent: boolean;
+}
+
 export interface FleetStore {
   /** The store as users name it (a path, or the URL without its password), for messages. */
   readonly location: string;
@@ -179,6 +190,8 @@ export interface FleetStore {
 
   createSnapshot(name: string, at: string, databases: DatabaseState[]): Promise<SnapshotRecord>;
   snapshot(name: string): Promise<SnapshotRecord | null>;
+  /** Every entry of a snapshot, those whose application or revision is gone included (snapshot() lists only applications still there). */
+  snapshotMembers(snapshotId: number): Promise<SnapshotMember[]>;
 
   // Queries, triage and events (fleet-eval).
 

@@ -428,3 +428,25 @@ describe('dependency kinds from the workspace manifests', () => {
     assert.ok(!matchesMemberGlob('server', 'server/core'));
   });
 });
+
+test("workspace members carry the licence their manifests state, inherited from [workspace.package] when they say so; crates none", () => {
+  const lock = [
+    'version = 3',
+    '[[package]]\nname = "app"\nversion = "1.0.0"\ndependencies = ["lib", "serde"]',
+    '[[package]]\nname = "lib"\nversion = "0.2.0"',
+    '[[package]]\nname = "tool"\nversion = "0.1.0"',
+    '[[package]]\nname = "serde"\nversion = "1.0.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\nchecksum = "0000000000000000000000000000000000000000000000000000000000000000"',
+  ].join('\n\n');
+  const root = '[workspace]\nmembers = ["lib", "tool"]\n[workspace.package]\nlicense = "MIT OR Apache-2.0"\n[package]\nname = "app"\nversion = "1.0.0"\nlicense = "GPL-3.0-only"\n';
+  const graph = parseCargoLock({
+    path: '/w/Cargo.lock',
+    text: lock,
+    manifest: { path: '/w/Cargo.toml', text: root },
+    members: [
+      { path: '/w/lib/Cargo.toml', text: '[package]\nname = "lib"\nversion = "0.2.0"\nlicense.workspace = true\n' },
+      { path: '/w/tool/Cargo.toml', text: '[package]\nname = "tool"\nversion = "0.1.0"\nlicense-file = "LICENSE"\n' },
+    ],
+  });
+  const licences = Object.fromEntries(graph.packages.map((p) => [p.name, p.license ?? null]));
+  assert.deepEqual(licences, { app: 'GPL-3.0-only', lib: 'MIT OR Apache-2.0', tool: null, serde: null });
+});

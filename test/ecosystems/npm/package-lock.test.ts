@@ -679,3 +679,19 @@ describe('a v1 tree thousands of levels deep', () => {
     );
   });
 });
+
+test("each package carries the licence its lockfile entry states (the root's is the application's), legacy objects read; none where none is", () => {
+  const lock = {
+    name: 'web',
+    version: '1.0.0',
+    lockfileVersion: 3,
+    packages: {
+      '': { name: 'web', version: '1.0.0', license: 'GPL-2.0-or-later', dependencies: { a: '^1.0.0', b: '^2.0.0', c: '^3.0.0' } },
+      'node_modules/a': { version: '1.0.0', resolved: 'https://registry.npmjs.org/a/-/a-1.0.0.tgz', integrity: 'sha512-AAAA', license: 'MIT' },
+      'node_modules/b': { version: '2.0.0', resolved: 'https://registry.npmjs.org/b/-/b-2.0.0.tgz', integrity: 'sha512-BBBB', license: { type: 'ISC' } },
+      'node_modules/c': { version: '3.0.0', resolved: 'https://registry.npmjs.org/c/-/c-3.0.0.tgz', integrity: 'sha512-CCCC' },
+    },
+  };
+  const graph = parsePackageLock({ path: '/web/package-lock.json', text: JSON.stringify(lock) });
+  assert.deepEqual(Object.fromEntries(graph.packages.map((p) => [p.name, p.license ?? null])), { web: 'GPL-2.0-or-later', a: 'MIT', b: 'ISC', c: null });
+});

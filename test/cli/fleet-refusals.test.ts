@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freshStore, storeSkips, STORE_KINDS } from '../support/fleet-stores.js';
+import type { FleetApps } from '../support/fleet-report.js';
+import { advisoryDbCheckout, CARGO_CORPUS, runCli, tempDir } from '../support/shared.js';
+import { realRustBinary } from '../support/shipped-artifacts.js';
+
+/**
+ * What the fleet's queries refuse: one line naming what is wrong and whose, exit 2, where a
+ * typo used to read as an answer ("no application affected") or named no application.
+ */
+
+const cacheDir = tempDir('fleet-refusals-cache');
+const RUSTSEC = advisoryDbCheckout();
+const skips = await storeSkips();
+
+for (const kind of STORE_KINDS) {
+  test(`affected NAME@NOTAVERSION and a malformed revision of diff are refused, naming what and whose (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = (...args: string[]) => runCli(['fleet', ...args, '--store', store.store], { cacheDir });
+      assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
+      const app = join(tempDir('fleet-refusals-app'), 'ripgrep');
+      mkdirSync(app);
+      copyFileSync(join(CARGO_CORPUS, 'ripgrep-2021-09-01.Cargo.lock'), join(app, 'Cargo.lock'));
+      copyFileSync(join(CARGO_CORPUS, 'ripgrep-2021-09-01.Cargo.toml'), join(app, 'Cargo.toml'));
+      assert.ok([0, 1].includes(fleet('add', app).status));
+      const refused = (args: string[], message: RegExp): void => {
+        const r = fleet(...args);
+        assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+        assert.equal(r.stdout, '');
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr, message, args.join(' '));
+      };
+
+      // A version that is none: refused, where it answered "no application affected" (exit 0).
+      refused(['affected', 'regex@notaversion'], /"regex@notaversion": "notaversion" is not a version/);
+      refused(['affected', 'regex@1.5.4.1', '--format', 'json'], /"1\.5\.4\.1" is not a version/);
+      // Real versions are answered, whether an application locks them or not.
+      const answer = (query: string): string[] => {
+        const r = fleet('affected', query, '--format', 'json');
+        assert.equal(r.status, 0, r.stderr);
+        return (JSON.parse(r.stdout) as FleetApps).apps.map((a) => a.name);
+      };
+      assert.deepEqual(answer('regex@1.5.4'), ['ripgrep']);
+      assert.deepEqual(answer('regex@1.5.5'), []);
+      assert.deepEqual(answer('no-such-crate@1.0.0'), []);
+
+      // A malformed revision names the application it was given for.
+      refused(['diff', 'ripgrep', 'not-a-revision', '0123456789ab'], /revision "not-a-revision" of "ripgrep": expected sha256:HEX/);
+      refused(['diff', 'ripgrep', 'abc', '0123456789ab'], /revision "abc" of "ripgrep": give at least 12 hex digits/);
+      refused(['show', 'ripgrep', '--revision', 'zz'], /revision "zz" of "ripgrep"/);
+      // Commander's usage errors are one line too.
+      refused(['affected'], /missing required argument 'query' \(run with --help for usage\)\n$/);
+      // A binary without .dep-v0: the fleet takes no partial inventory, and says so (it has no --allow-partial).
+      const binary = fleet('add', realRustBinary(), '--name', 'tool');
+      assert.equal(binary.status, 2, binary.stderr);
+      assert.match(binary.stderr, /a partial inventory; refused \(the fleet keeps complete inventories only; stowage audit --allow-partial audits it, reported as partial\)/);
+    } finally {
+      await store.dispose();
+    }
+  });
+}
