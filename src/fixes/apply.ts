@@ -6,7 +6,7 @@ import type { LockfileChange } from '../core/ecosystem.js';
 import type { FixPlan } from '../core/fix.js';
 import type { DependencyGraph } from '../core/graph.js';
 import type { HttpOptions } from '../core/http.js';
-import { runTool } from '../core/run-tool.js';
+import { runTool, type ToolLimits } from '../core/run-tool.js';
 import { loadFixEcosystem } from '../ecosystems/formats.js';
 
 /**
@@ -42,14 +42,14 @@ export async function unifiedDiff(path: string, before: Buffer): Promise<string>
 export async function applyFixPlans(
   graph: DependencyGraph,
   plans: readonly FixPlan[],
-  options: { allowOverrides: boolean; files: readonly string[]; http?: HttpOptions; env?: NodeJS.ProcessEnv },
+  options: { allowOverrides: boolean; files: readonly string[]; http?: HttpOptions; env?: NodeJS.ProcessEnv; limits?: ToolLimits },
 ): Promise<LockfileDiff> {
   const changes: LockfileChange[] = plans.flatMap((p) => (p.change ? [{ pkg: p.package, to: p.change.to, direct: p.change.direct }] : []));
   if (changes.length === 0) return { lockfile: graph.path, diff: '' };
   const kept = new Map(options.files.filter((f) => existsSync(f)).map((f) => [f, readFileSync(f)]));
   const eco = await loadFixEcosystem(graph.ecosystem, graph.path, options.http);
   try {
-    await eco.apply(changes, { allowOverrides: options.allowOverrides, ...(options.env ? { env: options.env } : {}) });
+    await eco.apply(changes, { allowOverrides: options.allowOverrides, ...(options.env ? { env: options.env } : {}), ...(options.limits ? { limits: options.limits } : {}) });
   } catch (err) {
     for (const [file, bytes] of kept) writeFileAtomically(file, bytes);
     throw err;
