@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
@@ -149,7 +149,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     assert.deepEqual(second.artifacts, outcome.artifacts);
   });
 
-  test('an interrupted run starts again at the step that did not finish', async () => {
+  test('an interrupted run starts again at the step that did not finish, in another work directory (another worker)', async () => {
     const workDir = workDirFor(affected);
     const controller = new AbortController();
     const first = await buildCandidate(
@@ -159,14 +159,19 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     assert.equal(first.state, 'failed');
     assert.equal(first.reason, 'cancelled');
     assert.equal(first.failedStep, 'build');
+    // The work directory as a checkpoint carries it: everything but the scratch directories, somewhere else.
+    const moved = tempDir('candidate-resumed');
+    cpSync(workDir, moved, { recursive: true, filter: (src) => !candidateLayout(workDir).scratch.includes(src) });
+    rmSync(workDir, { recursive: true, force: true });
     const started: CandidateStepName[] = [];
     const second = await buildCandidate(
-      { workDir, advisory: { id: 'CVE-0000-NONE', aliases: ['RUSTSEC-2099-0010'] }, audit: audit(), sandbox: 'bwrap', publish: false },
+      { workDir: moved, advisory: { id: 'CVE-0000-NONE', aliases: ['RUSTSEC-2099-0010'] }, audit: audit(), sandbox: 'bwrap', publish: false },
       { stepStarted: (step) => void started.push(step) },
     );
     assert.equal(second.state, 'candidate', second.reason ?? '');
     assert.deepEqual(started, ['build', 'test', 'package']);
     assert.deepEqual(second.fix.map((f) => f.to), ['1.0.1']);
+    for (const path of [second.artifacts.lockfile, second.artifacts.vendor, second.artifacts.srpm]) assert.ok(path?.startsWith(moved) === true && existsSync(path), String(path));
     assert.match(readFileSync(second.artifacts.log, 'utf8'), /not to be published: embargoed/);
   });
 

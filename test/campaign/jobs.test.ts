@@ -196,28 +196,30 @@ for (const kind of STORE_KINDS) {
     }
   });
 
-  test(`two workers share a campaign: each application once; a worker killed mid-job, the other finishes it (${kind})`, { skip, timeout: 180_000 }, async () => {
+  test(`two workers share a campaign: each application once; a worker killed mid-step, the other resumes after the steps it completed (${kind})`, { skip, timeout: 180_000 }, async () => {
     const store = await freshStore(kind);
     try {
       const names = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
       const fleet = makeFleet(store, names);
       const id = await startDetached(store);
-      const marker = join(tempDir('marker'), 'done.txt');
+      const scratch = tempDir('marker');
+      const marker = join(scratch, 'done.txt');
+      const stepsRun = join(scratch, 'steps.txt');
       const env = { ...process.env, STOWAGE_CAMPAIGN_LEASE_SECONDS: '2' };
-      const worker = (): { child: ChildProcess; exited: Promise<number | null> } => {
-        const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'test', 'support', 'campaign-worker.js'), store.store, '1', '300', marker], {
+      const worker = (...extra: string[]): { child: ChildProcess; exited: Promise<number | null> } => {
+        const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'test', 'support', 'campaign-worker.js'), store.store, '1', '100', marker, stepsRun, ...extra], {
           env,
           stdio: ['ignore', 'pipe', 'inherit'],
         });
         return { child, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
       };
-      const first = worker();
-      // Wait until the first worker is mid-job (past its first steps), read from the store directly, then kill it.
+      // The first worker's build never ends: it is killed in the middle of it, its earlier steps recorded done.
+      const first = worker('build');
       let victim: string | undefined;
       await withStore(store, async (f) => {
         for (let i = 0; i < 2400 && victim === undefined; i++) {
           await new Promise((r) => setTimeout(r, 25));
-          victim = (await f.campaigns.apps(id)).find((a) => a.state === 'running' && (a.step === 'vendor' || a.step === 'build'))?.app;
+          victim = (await f.campaigns.apps(id)).find((a) => a.state === 'running' && a.step === 'build')?.app;
         }
       });
       first.child.kill('SIGKILL');
@@ -233,12 +235,23 @@ for (const kind of STORE_KINDS) {
       for (const a of json.apps) assert.deepEqual(a.steps.map((s) => [s.step, s.state]), STEPS.map((s) => [s, 'done']), a.app);
       // Each application ran to completion once: the killed one was never finished by the dead worker.
       assert.deepEqual(readFileSync(marker, 'utf8').split('\n').filter(Boolean).sort(), names);
+      // Each step was started once, but the one the worker died in: the steps it had completed were not run again.
+      const started = new Map<string, number>();
+      for (const line of readFileSync(stepsRun, 'utf8').split('\n').filter(Boolean)) started.set(line, (started.get(line) ?? 0) + 1);
+      for (const n of names) {
+        for (const s of STEPS) assert.equal(started.get(`${n} ${s}`), n === victim && s === 'build' ? 2 : 1, `${n} ${s}`);
+      }
       await withStore(store, async (f) => {
         const victimApp = (await f.campaigns.apps(id)).find((a) => a.app === victim);
         assert.equal(victimApp?.attempts, 2, 'the killed job was taken again');
+        assert.equal(victimApp?.checkpoint, null, 'the checkpoint goes with the end of the work');
         for (const n of names) {
           const app = await f.app(n);
-          assert.equal((await f.revisions(app?.id as number)).filter((r) => r.origin === 'candidate').length, 1, n);
+          const candidates = (await f.revisions(app?.id as number)).filter((r) => r.origin === 'candidate');
+          assert.equal(candidates.length, 1, n);
+          // The lockfile change made by the dead worker's apply step came back with its checkpoint.
+          const lock = candidates[0]?.documents.find((d) => d.name === 'Cargo.lock');
+          assert.equal(decompressBytes((await f.document(lock?.digest as string)) as Buffer).toString('utf8'), cargoLock(n, VULNERABLE.to), n);
         }
       });
     } finally {

@@ -50,6 +50,18 @@ export interface CampaignAppRecord extends CampaignAppOutcome {
   attempt: string | null;
   attempts: number;
   updatedAt: string;
+  /** The work directory as of the last completed step, for a retried attempt to resume from; null before one, and once the work is over. */
+  checkpoint: WorkCheckpoint | null;
+}
+
+/**
+ * A work directory as its last completed step left it, relative to the revision's kept source
+ * materialised in `source/`: the files that differ from it (or are outside it), each a document
+ * of the store, and the source files removed.
+ */
+export interface WorkCheckpoint {
+  files: { path: string; mode: number; digest: string }[];
+  removed: string[];
 }
 
 export interface CampaignStepRecord {
@@ -107,13 +119,16 @@ export interface CampaignStore {
   apps(campaignId: number): Promise<CampaignAppRecord[]>;
   app(campaignId: number, appId: number): Promise<CampaignAppRecord | null>;
   /**
-   * Takes the application for `attempt` (a new worker token) when its work is not over, and
-   * forgets the steps of earlier attempts; false when it is over (done by another, or cancelled).
+   * Takes the application for `attempt` (a new worker token) when its work is not over, keeping
+   * the steps earlier attempts completed (and their checkpoint) and forgetting the ones they left
+   * unfinished; false when it is over (done by another, or cancelled).
    */
   begin(campaignId: number, appId: number, attempt: string, at: string): Promise<boolean>;
   /** The step the attempt is at; false when another attempt owns the application now. */
   setStep(campaignId: number, appId: number, attempt: string, step: CampaignStepRecord): Promise<boolean>;
-  /** Ends the attempt's work; false (nothing written) when another attempt owns the application now. */
+  /** The work directory after a completed step (its files' documents already put); false when another attempt owns the application now. */
+  setCheckpoint(campaignId: number, appId: number, attempt: string, checkpoint: WorkCheckpoint): Promise<boolean>;
+  /** Ends the attempt's work (the checkpoint is dropped); false (nothing written) when another attempt owns the application now. */
   finish(campaignId: number, appId: number, attempt: string, outcome: CampaignAppOutcome, at: string): Promise<boolean>;
   /** Marks every application whose work has not started as cancelled; how many. */
   cancelPlanned(campaignId: number, at: string): Promise<number>;

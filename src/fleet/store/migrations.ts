@@ -176,6 +176,14 @@ const MIGRATIONS: Migration[] = [
       `CREATE INDEX campaign_jobs_due ON campaign_jobs (state, priority, id)`,
     ],
   },
+  {
+    version: 6,
+    statements: [
+      // A campaign application's work directory as of its last completed step (JSON: the files that
+      // differ from the revision's kept source, each a document): a retried job resumes from it.
+      `ALTER TABLE campaign_apps ADD COLUMN checkpoint TEXT`,
+    ],
+  },
 ];
 
 /** The schema version this code writes and reads. */

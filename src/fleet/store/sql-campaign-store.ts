@@ -11,6 +11,7 @@ import {
   type CampaignStepRecord,
   type CampaignStore,
   type QueuedJob,
+  type WorkCheckpoint,
 } from './campaign-store.js';
 
 /** CampaignStore over the same SQL executor (and transaction) as the SqlFleetStore holding it. */
@@ -41,11 +42,12 @@ interface CampaignAppRow {
   attempt: string | null;
   attempts: number;
   updated_at: string;
+  checkpoint: string | null;
 }
 
 const CAMPAIGN_COLUMNS = 'id, advisory_id, aliases, state, publish, sandbox, created_at, ended_at, by';
 const APP_COLUMNS = `ca.campaign_id, ca.app_id, a.name, ca.revision_id, ca.state, ca.step, ca.blocked_by, ca.log, ca.fix,
-  ca.candidate_revision_id, ca.attempt, ca.attempts, ca.updated_at`;
+  ca.candidate_revision_id, ca.attempt, ca.attempts, ca.updated_at, ca.checkpoint`;
 
 function campaignOf(r: CampaignRow): CampaignRecord {
   return {
@@ -76,6 +78,7 @@ function appOf(r: CampaignAppRow): CampaignAppRecord {
     attempt: r.attempt,
     attempts: Number(r.attempts),
     updatedAt: r.updated_at,
+    checkpoint: r.checkpoint === null ? null : (JSON.parse(r.checkpoint) as WorkCheckpoint),
   };
 }
 
@@ -147,7 +150,8 @@ export class SqlCampaignStore implements CampaignStore {
       [attempt, at, campaignId, appId],
     );
     if (changed === 0) return false;
-    await this.sql.run(`DELETE FROM campaign_steps WHERE campaign_id = ? AND app_id = ?`, [campaignId, appId]);
+    // The completed steps stay (the checkpoint holds what they made); an interrupted one starts again.
+    await this.sql.run(`DELETE FROM campaign_steps WHERE campaign_id = ? AND app_id = ? AND state <> 'done'`, [campaignId, appId]);
     await this.sql.run(`DELETE FROM campaign_artifacts WHERE campaign_id = ? AND app_id = ?`, [campaignId, appId]);
     return true;
   }
@@ -169,9 +173,19 @@ export class SqlCampaignStore implements CampaignStore {
     return true;
   }
 
+  async setCheckpoint(campaignId: number, appId: number, attempt: string, checkpoint: WorkCheckpoint): Promise<boolean> {
+    const changed = await this.sql.run(`UPDATE campaign_apps SET checkpoint = ? WHERE campaign_id = ? AND app_id = ? AND attempt = ? AND state = 'running'`, [
+      JSON.stringify(checkpoint),
+      campaignId,
+      appId,
+      attempt,
+    ]);
+    return changed === 1;
+  }
+
   async finish(campaignId: number, appId: number, attempt: string, o: CampaignAppOutcome, at: string): Promise<boolean> {
     const changed = await this.sql.run(
-      `UPDATE campaign_apps SET state = ?, step = ?, blocked_by = ?, log = ?, fix = ?, candidate_revision_id = ?, updated_at = ?
+      `UPDATE campaign_apps SET state = ?, step = ?, blocked_by = ?, log = ?, fix = ?, candidate_revision_id = ?, updated_at = ?, checkpoint = NULL
        WHERE campaign_id = ? AND app_id = ? AND attempt = ? AND state = 'running'`,
       [o.state, o.step, o.blockedBy, o.log, JSON.stringify(o.fix), o.candidateRevisionId, at, campaignId, appId, attempt],
     );
