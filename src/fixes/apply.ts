@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { writeFileAtomically } from '../core/atomic-write.js';
+import { restoreFileAtomically } from '../core/atomic-write.js';
 import type { LockfileChange } from '../core/ecosystem.js';
 import type { FixPlan } from '../core/fix.js';
 import type { DependencyGraph } from '../core/graph.js';
@@ -51,7 +51,8 @@ export async function applyFixPlans(
   try {
     await eco.apply(changes, { allowOverrides: options.allowOverrides, ...(options.env ? { env: options.env } : {}), ...(options.limits ? { limits: options.limits } : {}) });
   } catch (err) {
-    for (const [file, bytes] of kept) writeFileAtomically(file, bytes);
+    // The files as they were (read as this run's input: only a restore may write over them).
+    for (const [file, bytes] of kept) restoreFileAtomically(file, bytes);
     throw err;
   }
   const before = kept.get(graph.path);

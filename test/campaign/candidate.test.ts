@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
@@ -173,6 +173,26 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     assert.deepEqual(second.fix.map((f) => f.to), ['1.0.1']);
     for (const path of [second.artifacts.lockfile, second.artifacts.vendor, second.artifacts.srpm]) assert.ok(path?.startsWith(moved) === true && existsSync(path), String(path));
     assert.match(readFileSync(second.artifacts.log, 'utf8'), /not to be published: embargoed/);
+  });
+
+  test('a lockfile update that hangs is killed at its time limit, and the apply step fails saying so', async () => {
+    // A cargo that never answers, first on the PATH the package manager is run with.
+    const bin = tempDir('hung-cargo');
+    writeFileSync(join(bin, 'cargo'), '#!/bin/sh\nexec sleep 600\n', { mode: 0o755 });
+    const workDir = workDirFor(affected);
+    const outcome = await buildCandidate({
+      workDir,
+      advisory: { id: 'RUSTSEC-2099-0010', aliases: [] },
+      audit: audit(),
+      sandbox: 'none',
+      publish: true,
+      timeLimits: { update: 1500 },
+      env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` },
+    });
+    assert.equal(outcome.state, 'failed');
+    assert.equal(outcome.failedStep, 'apply');
+    assert.equal(outcome.reason, 'cargo update -p vulnlib@1.0.0 --precise 1.0.1 --offline: did not finish within 1.5 s (killed)');
+    assert.deepEqual(lockedVersions(join(candidateLayout(workDir).source, 'Cargo.lock'), 'vulnlib'), ['1.0.0'], 'the lockfile is put back');
   });
 
   test('no compatible fix: needs-review, the blocker named, nothing changed or built', async () => {
