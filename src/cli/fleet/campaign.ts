@@ -112,7 +112,7 @@ export async function fleetCampaignCancel(given: string, opts: FleetFormatOption
     } finally {
       await queue.close();
     }
-    writeStdout(`campaign ${campaign.id} cancelled: ${cancelled} application${cancelled === 1 ? '' : 's'} not started; running ones stop at their next step\n`);
+    writeStdout(`campaign ${campaign.id} cancelled: ${cancelled} application${cancelled === 1 ? '' : 's'} not started; running ones are stopped by their workers (their command killed)\n`);
     return EXIT_OK;
   });
 }
