@@ -1,7 +1,7 @@
 import type { FleetStore } from '../fleet/store/store.js';
 import { runAppJob, type AppJob, type StoreGate } from './app-job.js';
 import type { CandidateBuilder } from './candidate-builder.js';
-import { workJobs, type JobQueue } from './job-queue.js';
+import { PRIORITY, workJobs, type JobQueue } from './job-queue.js';
 
 /**
  * A campaign worker: takes application jobs from the queue and runs each through the builder,
@@ -21,8 +21,30 @@ export interface CampaignWorker {
   onJobError?: (job: AppJob, err: unknown) => void;
 }
 
+/**
+ * Queues the applications of running campaigns that are planned but have no job: what a
+ * `campaign start` killed between committing its campaign and queueing the jobs left behind
+ * (enqueueing is idempotent, so the applications already queued are not queued twice).
+ */
+export async function queuePlannedApps(store: FleetStore, gate: StoreGate, queue: JobQueue): Promise<void> {
+  const byCampaign = new Map<number, number[]>();
+  for (const { campaignId, appId } of await gate(() => store.campaigns.plannedApps())) byCampaign.set(campaignId, [...(byCampaign.get(campaignId) ?? []), appId]);
+  for (const [campaignId, appIds] of byCampaign) await queue.enqueue(campaignId, appIds, PRIORITY.userStarted);
+}
+
 export async function runCampaignWorker(w: CampaignWorker): Promise<void> {
   const campaignId = w.untilCampaignEnds;
+  // At the start and once a lease: a killed starter's applications wait at most that long.
+  await queuePlannedApps(w.store, w.gate, w.queue);
+  const reconcile = setInterval(() => void queuePlannedApps(w.store, w.gate, w.queue).catch(() => undefined), w.queue.leaseSeconds * 1000);
+  try {
+    await work(w, campaignId);
+  } finally {
+    clearInterval(reconcile);
+  }
+}
+
+async function work(w: CampaignWorker, campaignId: number | undefined): Promise<void> {
   await workJobs(w.queue, (job) => runAppJob(job, { store: w.store, gate: w.gate, builder: w.builder }), {
     concurrency: w.concurrency,
     drain: w.drain,

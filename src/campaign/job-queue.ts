@@ -35,7 +35,11 @@ export interface TakenJob {
 export interface JobQueue {
   /** Seconds a taken job stays this worker's without a renewal. */
   readonly leaseSeconds: number;
-  /** Queues one job per application of a campaign already committed. */
+  /**
+   * Queues one job per application of a campaign already committed. Idempotent: an application
+   * that has a job in the campaign (queued, running or over) gets no second one, so the worker's
+   * reconciliation (a `campaign start` killed before it queued its jobs) can ask again at any time.
+   */
   enqueue(campaignId: number, appIds: number[], priority: number): Promise<void>;
   /** The most urgent job due (queued, or held by a worker whose lease ran out), or null. */
   take(): Promise<TakenJob | null>;

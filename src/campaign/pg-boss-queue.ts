@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import { StowageError, errorMessage } from '../core/errors.js';
 import type { AppJob } from './app-job.js';
@@ -20,6 +21,13 @@ const SCHEMA = 'stowage_jobs';
 const QUEUE = 'campaign-app';
 /** Retries after a worker died: far more than deaths one job meets, and a bound on a job that kills its workers. */
 const RETRY_LIMIT = 10;
+
+/** The job of one application in one campaign: a UUID made from both (name-based, as RFC 9562's version 5 is), the same at every enqueue. */
+function jobId(campaignId: number, appId: number): string {
+  const hex = createHash('sha256').update(`stowage campaign job ${campaignId} ${appId}`).digest('hex');
+  const variant = ((parseInt(hex.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 export class PgBossJobQueue implements JobQueue {
   private constructor(
@@ -53,8 +61,9 @@ export class PgBossJobQueue implements JobQueue {
   }
 
   async enqueue(campaignId: number, appIds: number[], priority: number): Promise<void> {
+    // pg-boss inserts with ON CONFLICT DO NOTHING on (name, id): an id of the application's own makes it idempotent.
     await this.boss.insert(
-      appIds.map((appId) => ({ name: QUEUE, data: { campaignId, appId }, priority, retryLimit: RETRY_LIMIT, retryDelay: 0, expireInSeconds: this.leaseSeconds })),
+      appIds.map((appId) => ({ id: jobId(campaignId, appId), name: QUEUE, data: { campaignId, appId }, priority, retryLimit: RETRY_LIMIT, retryDelay: 0, expireInSeconds: this.leaseSeconds })),
     );
   }
 

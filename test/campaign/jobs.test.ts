@@ -259,6 +259,41 @@ for (const kind of STORE_KINDS) {
     }
   });
 
+  test(`a campaign committed whose jobs were never queued (its starter killed): a worker queues and runs each application once (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = makeFleet(store, ['alpha', 'beta']);
+      const scratch = tempDir('marker');
+      const marker = join(scratch, 'done.txt');
+      const stepsRun = join(scratch, 'steps.txt');
+      const id = await withStore(store, async (f) => {
+        // What `campaign start` leaves when killed after its transaction: the campaign, its applications planned, alpha's job alone queued.
+        const started = await startCampaign(f, { id: ADVISORY_ID, apps: [], publish: true, sandbox: 'none', by: 'test', now: new Date() });
+        const [alpha] = started.queued as [number, number];
+        const gate = storeGate();
+        const queue = await openJobQueue(store.store, f, gate);
+        try {
+          await queue.enqueue(started.campaign.id, [alpha], PRIORITY.userStarted);
+          // Queueing is idempotent: asked again (as the worker's reconciliation does), alpha still has one job.
+          await queue.enqueue(started.campaign.id, [alpha], PRIORITY.userStarted);
+          assert.equal(await queue.pending(), 1);
+          await runCampaignWorker({ store: f, gate, queue, builder: cheapBuilder({ stepMs: 0, markerFile: marker, stepsFile: stepsRun }), concurrency: 2, drain: true });
+        } finally {
+          await queue.close();
+        }
+        return started.campaign.id;
+      });
+      const json = show(fleet, id);
+      assert.equal(json.state, 'done');
+      assert.deepEqual(json.apps.map((a) => [a.app, a.state]), [['alpha', 'candidate'], ['beta', 'candidate']]);
+      assert.deepEqual(readFileSync(marker, 'utf8').split('\n').filter(Boolean).sort(), ['alpha', 'beta']);
+      const started = readFileSync(stepsRun, 'utf8').split('\n').filter(Boolean).sort();
+      assert.deepEqual(started, ['alpha', 'beta'].flatMap((a) => STEPS.map((s) => `${a} ${s}`)).sort());
+    } finally {
+      await store.dispose();
+    }
+  });
+
   test(`jobs of a campaign a user started go before scheduled ones (${kind})`, { skip }, async () => {
     const store = await freshStore(kind);
     try {

@@ -130,6 +130,8 @@ export interface CampaignStore {
   setCheckpoint(campaignId: number, appId: number, attempt: string, checkpoint: WorkCheckpoint): Promise<boolean>;
   /** Ends the attempt's work (the checkpoint is dropped); false (nothing written) when another attempt owns the application now. */
   finish(campaignId: number, appId: number, attempt: string, outcome: CampaignAppOutcome, at: string): Promise<boolean>;
+  /** The applications of running campaigns whose work has not started (each must have a job: the worker makes sure). */
+  plannedApps(): Promise<{ campaignId: number; appId: number }[]>;
   /** Marks every application whose work has not started as cancelled; how many. */
   cancelPlanned(campaignId: number, at: string): Promise<number>;
   steps(campaignId: number): Promise<CampaignStepRecord[]>;
@@ -137,6 +139,7 @@ export interface CampaignStore {
   artifacts(campaignId: number): Promise<CampaignArtifactRecord[]>;
 
   // The SQLite queue.
+  /** Queues a job for each application that has none in the campaign yet (queued, running or over): asking twice queues once. */
   enqueue(campaignId: number, appIds: number[], priority: number, at: string): Promise<void>;
   /** The most urgent due job (queued, or running under a lease that ran out), leased to `owner` until `leaseUntil`. */
   claim(owner: string, now: string, leaseUntil: string): Promise<QueuedJob | null>;

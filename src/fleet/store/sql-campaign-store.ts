@@ -192,6 +192,14 @@ export class SqlCampaignStore implements CampaignStore {
     return changed === 1;
   }
 
+  async plannedApps(): Promise<{ campaignId: number; appId: number }[]> {
+    const rows = await this.sql.query<{ campaign_id: number; app_id: number }>(
+      `SELECT ca.campaign_id, ca.app_id FROM campaign_apps ca JOIN campaigns c ON c.id = ca.campaign_id
+       WHERE c.state = 'running' AND ca.state = 'planned' ORDER BY ca.campaign_id, ca.app_id`,
+    );
+    return rows.map((r) => ({ campaignId: Number(r.campaign_id), appId: Number(r.app_id) }));
+  }
+
   async cancelPlanned(campaignId: number, at: string): Promise<number> {
     return this.sql.run(`UPDATE campaign_apps SET state = 'cancelled', updated_at = ? WHERE campaign_id = ? AND state = 'planned'`, [at, campaignId]);
   }
@@ -224,12 +232,11 @@ export class SqlCampaignStore implements CampaignStore {
 
   async enqueue(campaignId: number, appIds: number[], priority: number, at: string): Promise<void> {
     for (const appId of appIds) {
-      await this.sql.run(`INSERT INTO campaign_jobs (campaign_id, app_id, priority, state, lease_owner, lease_until, attempts, created_at) VALUES (?, ?, ?, 'queued', NULL, NULL, 0, ?)`, [
-        campaignId,
-        appId,
-        priority,
-        at,
-      ]);
+      await this.sql.run(
+        `INSERT INTO campaign_jobs (campaign_id, app_id, priority, state, lease_owner, lease_until, attempts, created_at)
+         SELECT ?, ?, ?, 'queued', NULL, NULL, 0, ? WHERE NOT EXISTS (SELECT 1 FROM campaign_jobs WHERE campaign_id = ? AND app_id = ?)`,
+        [campaignId, appId, priority, at, campaignId, appId],
+      );
     }
   }
 
