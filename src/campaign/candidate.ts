@@ -371,7 +371,8 @@ class CandidateRun {
     const diffs: string[] = [];
     let changed: string | null = null;
     for (const { location, graph, plans } of planned) {
-      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), env: this.env, limits: this.limits('update') });
+      // The patch to send upstream names each file from the application's root (sub/Cargo.lock where it lies).
+      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), root: this.layout.source, env: this.env, limits: this.limits('update') });
       if (result.diff !== '') {
         diffs.push(result.diff);
         changed ??= location.path;
@@ -379,7 +380,7 @@ class CandidateRun {
       // npm moves a direct dependency's requirement in package.json too: the patch carries it.
       if (location.manifestPath !== null) {
         const before = readFileSync(join(this.layout.original, relative(this.layout.source, location.manifestPath)));
-        const manifestDiff = await unifiedDiff(location.manifestPath, before);
+        const manifestDiff = await unifiedDiff(location.manifestPath, before, this.layout.source);
         if (manifestDiff !== '') diffs.push(manifestDiff);
       }
     }
@@ -485,8 +486,13 @@ class CandidateRun {
       env: this.env,
       warn: this.warn,
     });
-    writeRpmOutputs(outDir, result.outputs);
     const sbom = result.outputs.find((o) => o.name.endsWith('.cdx.json'));
+    // What the candidate keeps: the SRPM (its sources inside it: the vendor archive is already
+    // artifacts/vendor.tar.zst, not written a second time) and the SBOM beside it.
+    writeRpmOutputs(
+      outDir,
+      result.outputs.filter((o) => o.name === result.srpmName || o === sbom),
+    );
     this.progress.artifacts.srpm = result.srpmName !== null ? this.kept(join(outDir, result.srpmName)) : null;
     this.progress.artifacts.sbom = sbom !== undefined ? this.kept(join(outDir, sbom.name)) : null;
     this.log.line(`package: ${result.outputs.map((o) => o.name).join(', ')}`);

@@ -131,7 +131,16 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     const patch = readFileSync(artifacts.patch as string, 'utf8');
     assert.match(patch, /^-version = "1\.0\.0"$/m);
     assert.match(patch, /^\+version = "1\.0\.1"$/m);
+    // The patch to send upstream applies to the application as it was, and makes the candidate's lockfile.
+    const upstream = tempDir('candidate-upstream');
+    cpSync(affected, upstream, { recursive: true });
+    const applied = spawnSync('git', ['apply', artifacts.patch as string], { cwd: upstream, encoding: 'utf8' });
+    assert.equal(applied.status, 0, applied.stderr);
+    assert.deepEqual(readFileSync(join(upstream, 'Cargo.lock')), readFileSync(artifacts.lockfile as string));
     assert.match(artifacts.srpm as string, /affected-0\.1\.0-1\.src\.rpm$/);
+    // The vendor archive is kept once (the SRPM carries its own copy as Source1).
+    const kept = readdirSync(layout.artifacts, { recursive: true, encoding: 'utf8' });
+    assert.deepEqual(kept.filter((f) => /vendor.*\.tar/.test(f)), ['vendor.tar.zst']);
     const sbom = JSON.parse(readFileSync(artifacts.sbom as string, 'utf8')) as { components: { name: string; version: string }[] };
     assert.deepEqual(sbom.components.filter((c) => c.name === 'vulnlib').map((c) => c.version), ['1.0.1']);
     const log = readFileSync(artifacts.log, 'utf8');
