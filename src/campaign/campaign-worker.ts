@@ -1,7 +1,11 @@
 import type { FleetStore } from '../fleet/store/store.js';
-import { runAppJob, type AppJob, type StoreGate } from './app-job.js';
+import type { FetchPolicy } from '../advisories/source.js';
+import { cacheDir } from '../core/cache-dir.js';
+import { syncFleet } from '../fleet/sync.js';
+import { deliverDueEvents } from '../fleet/webhooks.js';
+import { runAppJob, type StoreGate } from './app-job.js';
 import type { CandidateBuilder } from './candidate-builder.js';
-import { PRIORITY, workJobs, type JobQueue } from './job-queue.js';
+import { PRIORITY, workJobs, type FleetJob, type JobQueue } from './job-queue.js';
 
 /**
  * A campaign worker: takes application jobs from the queue and runs each through the builder,
@@ -18,7 +22,17 @@ export interface CampaignWorker {
   signal?: AbortSignal;
   /** Stop once this campaign is over. */
   untilCampaignEnds?: number;
-  onJobError?: (job: AppJob, err: unknown) => void;
+  /** Runs a scheduled sync job (`fleet sync` with the worker's databases options); default: `fleet sync`'s defaults. */
+  sync?: () => Promise<void>;
+  onJobError?: (job: FleetJob, err: unknown) => void;
+}
+
+/** `fleet sync` as a scheduled job runs it, with the default cache and fetch policy, then delivers its events. */
+export function scheduledSync(store: FleetStore, gate: StoreGate, options: { cacheRoot: string; fetch: FetchPolicy } = { cacheRoot: cacheDir(), fetch: 'auto' }): () => Promise<void> {
+  return async () => {
+    await gate(() => syncFleet(store, { ...options, now: new Date(), by: 'scheduled sync' }));
+    await gate(() => deliverDueEvents(store));
+  };
 }
 
 /**
@@ -45,7 +59,9 @@ export async function runCampaignWorker(w: CampaignWorker): Promise<void> {
 }
 
 async function work(w: CampaignWorker, campaignId: number | undefined): Promise<void> {
-  await workJobs(w.queue, (job) => runAppJob(job, { store: w.store, gate: w.gate, builder: w.builder }), {
+  const sync = w.sync ?? scheduledSync(w.store, w.gate);
+  const handler = (job: FleetJob): Promise<void> => (job.kind === 'sync' ? sync() : runAppJob(job, { store: w.store, gate: w.gate, builder: w.builder }));
+  await workJobs(w.queue, handler, {
     concurrency: w.concurrency,
     drain: w.drain,
     ...(w.signal !== undefined ? { signal: w.signal } : {}),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { storeGate } from '../../src/campaign/app-job.js';
@@ -294,24 +294,33 @@ for (const kind of STORE_KINDS) {
     }
   });
 
-  test(`jobs of a campaign a user started go before scheduled ones (${kind})`, { skip }, async () => {
+  test(`a user-started campaign is not queued behind scheduled syncs: its jobs are taken first (${kind})`, { skip }, async () => {
     const store = await freshStore(kind);
     try {
       makeFleet(store, ['alpha', 'beta']);
+      const order = join(tempDir('marker'), 'order.txt');
       await withStore(store, async (f) => {
-        const started = await startCampaign(f, { id: ADVISORY_ID, apps: [], publish: true, sandbox: 'none', by: 'test', now: new Date() });
-        const [alpha, beta] = started.queued as [number, number];
-        const queue = await openJobQueue(store.store, f, storeGate());
+        const gate = storeGate();
+        const queue = await openJobQueue(store.store, f, gate);
         try {
-          await queue.enqueue(started.campaign.id, [alpha], PRIORITY.scheduled);
-          await queue.enqueue(started.campaign.id, [beta], PRIORITY.userStarted);
-          assert.equal((await queue.take())?.job.appId, beta);
-          assert.equal((await queue.take())?.job.appId, alpha);
-          assert.equal(await queue.take(), null);
+          // Scheduled syncs queued first (one waits at a time: a second tick adds none), then a user starts a campaign.
+          assert.equal(await queue.enqueueSync(), true);
+          assert.equal(await queue.enqueueSync(), false);
+          const started = await startCampaign(f, { id: ADVISORY_ID, apps: [], publish: true, sandbox: 'none', by: 'test', now: new Date() });
+          await queue.enqueue(started.campaign.id, started.queued, PRIORITY.userStarted);
+          assert.equal(await queue.pending(), 3);
+          // One job at a time: the order the worker ran them in.
+          const sync = async (): Promise<void> => appendFileSync(order, 'sync\n');
+          await runCampaignWorker({ store: f, gate, queue, builder: cheapBuilder({ stepMs: 0, markerFile: order }), sync, concurrency: 1, drain: true });
+          // The sync ran once the campaign's jobs were done, and a sync may be queued again.
+          assert.equal(await queue.enqueueSync(), true);
         } finally {
           await queue.close();
         }
       });
+      // The campaign's two jobs (in either order: pg-boss orders equal priorities by creation), then the sync.
+      const ran = readFileSync(order, 'utf8').split('\n').filter(Boolean);
+      assert.deepEqual([...ran.slice(0, 2).sort(), ...ran.slice(2)], ['alpha', 'beta', 'sync']);
     } finally {
       await store.dispose();
     }

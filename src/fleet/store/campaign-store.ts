@@ -85,9 +85,10 @@ export interface CampaignArtifactRecord {
   digest: string;
 }
 
-/** One application's work in the SQLite queue. */
+/** One application's work (or a scheduled sync: campaignId and appId 0) in the SQLite queue. */
 export interface QueuedJob {
   id: number;
+  kind: 'campaign-app' | 'sync';
   campaignId: number;
   appId: number;
   /** Attempts before this one. */
@@ -141,6 +142,8 @@ export interface CampaignStore {
   // The SQLite queue.
   /** Queues a job for each application that has none in the campaign yet (queued, running or over): asking twice queues once. */
   enqueue(campaignId: number, appIds: number[], priority: number, at: string): Promise<void>;
+  /** Queues a sync unless one is queued and not yet taken; whether it did. */
+  enqueueSync(priority: number, at: string): Promise<boolean>;
   /** The most urgent due job (queued, or running under a lease that ran out), leased to `owner` until `leaseUntil`. */
   claim(owner: string, now: string, leaseUntil: string): Promise<QueuedJob | null>;
   /** Extends the lease; false when the job is no longer this owner's. */

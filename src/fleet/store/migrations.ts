@@ -184,6 +184,13 @@ const MIGRATIONS: Migration[] = [
       `ALTER TABLE campaign_apps ADD COLUMN checkpoint TEXT`,
     ],
   },
+  {
+    version: 7,
+    statements: [
+      // The SQLite queue also holds scheduled syncs (campaign_id and app_id 0), behind user-started campaigns' jobs.
+      `ALTER TABLE campaign_jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'campaign-app'`,
+    ],
+  },
 ];
 
 /** The schema version this code writes and reads. */

@@ -234,15 +234,24 @@ export class SqlCampaignStore implements CampaignStore {
     for (const appId of appIds) {
       await this.sql.run(
         `INSERT INTO campaign_jobs (campaign_id, app_id, priority, state, lease_owner, lease_until, attempts, created_at)
-         SELECT ?, ?, ?, 'queued', NULL, NULL, 0, ? WHERE NOT EXISTS (SELECT 1 FROM campaign_jobs WHERE campaign_id = ? AND app_id = ?)`,
+         SELECT ?, ?, ?, 'queued', NULL, NULL, 0, ? WHERE NOT EXISTS (SELECT 1 FROM campaign_jobs WHERE kind = 'campaign-app' AND campaign_id = ? AND app_id = ?)`,
         [campaignId, appId, priority, at, campaignId, appId],
       );
     }
   }
 
+  async enqueueSync(priority: number, at: string): Promise<boolean> {
+    const added = await this.sql.run(
+      `INSERT INTO campaign_jobs (kind, campaign_id, app_id, priority, state, lease_owner, lease_until, attempts, created_at)
+       SELECT 'sync', 0, 0, ?, 'queued', NULL, NULL, 0, ? WHERE NOT EXISTS (SELECT 1 FROM campaign_jobs WHERE kind = 'sync' AND state = 'queued')`,
+      [priority, at],
+    );
+    return added === 1;
+  }
+
   async claim(owner: string, now: string, leaseUntil: string): Promise<QueuedJob | null> {
-    const rows = await this.sql.query<{ id: number; campaign_id: number; app_id: number; attempts: number }>(
-      `SELECT id, campaign_id, app_id, attempts FROM campaign_jobs
+    const rows = await this.sql.query<{ id: number; kind: QueuedJob['kind']; campaign_id: number; app_id: number; attempts: number }>(
+      `SELECT id, kind, campaign_id, app_id, attempts FROM campaign_jobs
        WHERE state = 'queued' OR (state = 'running' AND lease_until < ?) ORDER BY priority DESC, id LIMIT 1`,
       [now],
     );
@@ -254,7 +263,7 @@ export class SqlCampaignStore implements CampaignStore {
       [owner, leaseUntil, row.id, now],
     );
     if (taken !== 1) return null;
-    return { id: Number(row.id), campaignId: Number(row.campaign_id), appId: Number(row.app_id), attempts: Number(row.attempts) };
+    return { id: Number(row.id), kind: row.kind, campaignId: Number(row.campaign_id), appId: Number(row.app_id), attempts: Number(row.attempts) };
   }
 
   async renew(jobId: number, owner: string, leaseUntil: string): Promise<boolean> {
