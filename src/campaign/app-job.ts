@@ -107,7 +107,16 @@ export async function runAppJob(job: AppJob, context: AppJobContext): Promise<vo
     }
     const base = treeDigests(sourceDir, 'source');
     const checkpoint = record.checkpoint;
-    if (checkpoint !== null) await gate(() => restoreCheckpoint(store, checkpoint, workDir));
+    if (checkpoint !== null) {
+      try {
+        await gate(() => restoreCheckpoint(store, checkpoint, workDir));
+      } catch (err) {
+        // A checkpoint that cannot be laid back (a document missing, a path refused) would fail every retry the same way.
+        if (!(err instanceof StowageError)) throw err;
+        await finish({ state: 'failed', step: record.step, blockedBy: null, log: `cannot resume: ${err.line}`, fix: [], candidateRevisionId: null });
+        return;
+      }
+    }
     // Documents this attempt has put: an unchanged vendor archive is not compressed at every step.
     const stored = new Set<string>();
     const stepStart = new Map<string, string>();

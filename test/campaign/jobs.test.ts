@@ -294,6 +294,42 @@ for (const kind of STORE_KINDS) {
     }
   });
 
+  test(`a checkpoint that cannot be laid back (a hostile path) ends the application failed, writing nothing outside its work directory (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = makeFleet(store, ['alpha']);
+      const marker = join(tempDir('marker'), 'done.txt');
+      const planted = join(tempDir('outside'), 'planted');
+      const id = await withStore(store, async (f) => {
+        const started = await startCampaign(f, { id: ADVISORY_ID, apps: [], publish: true, sandbox: 'none', by: 'test', now: new Date() });
+        const [alpha] = started.queued as [number];
+        // An attempt (of a worker since gone) recorded a checkpoint naming a file outside the work directory.
+        await f.transaction(async (tx) => {
+          assert.ok(await tx.campaigns.begin(started.campaign.id, alpha, 'gone', new Date().toISOString()));
+          assert.ok(await tx.campaigns.setCheckpoint(started.campaign.id, alpha, 'gone', { files: [{ path: `../../../..${planted}`, mode: 0o644, digest: `sha256:${'0'.repeat(64)}` }], removed: [] }));
+        });
+        const gate = storeGate();
+        const queue = await openJobQueue(store.store, f, gate);
+        try {
+          await queue.enqueue(started.campaign.id, [alpha], PRIORITY.userStarted);
+          await runCampaignWorker({ store: f, gate, queue, builder: cheapBuilder({ stepMs: 0, markerFile: marker }), concurrency: 1, drain: true });
+        } finally {
+          await queue.close();
+        }
+        return started.campaign.id;
+      });
+      assert.equal(existsSync(planted), false);
+      assert.equal(existsSync(marker), false, 'nothing was built');
+      const shown = fleet('campaign', 'show', String(id), '--format', 'json');
+      const app = (JSON.parse(shown.stdout) as { apps: { state: string; log?: string }[] }).apps[0];
+      assert.equal(app?.state, 'failed');
+      const human = fleet('campaign', 'show', String(id));
+      assert.match(human.stdout, /cannot resume: .*the campaign checkpoint/);
+    } finally {
+      await store.dispose();
+    }
+  });
+
   test(`a user-started campaign is not queued behind scheduled syncs: its jobs are taken first (${kind})`, { skip }, async () => {
     const store = await freshStore(kind);
     try {
