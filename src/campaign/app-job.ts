@@ -182,7 +182,7 @@ export async function runAppJob(job: AppJob, context: AppJobContext): Promise<vo
       });
       return;
     }
-    await recordCandidate(job, record.app, sourceDir, result, finish, campaign.publish);
+    await recordCandidate(job, record.app, sourceDir, result, finish, campaign.publish, stored);
   } finally {
     clearInterval(watch);
     rmSync(workDir, { recursive: true, force: true });
@@ -209,7 +209,7 @@ async function cancelledIfCampaignIs(context: AppJobContext, job: AppJob, attemp
  * its source kept and every artifact stored as a document, all in the transaction that ends
  * the attempt.
  */
-async function recordCandidate(job: AppJob, app: string, sourceDir: string, result: CandidateResult, finish: Finish, publish: boolean): Promise<void> {
+async function recordCandidate(job: AppJob, app: string, sourceDir: string, result: CandidateResult, finish: Finish, publish: boolean, stored: ReadonlySet<string>): Promise<void> {
   const read = await readApp({ path: sourceDir, name: app });
   const digest = revisionDigest(read.documents);
   // Read before the transaction that ends the attempt, as everything else it stores.
@@ -217,9 +217,11 @@ async function recordCandidate(job: AppJob, app: string, sourceDir: string, resu
     if (err instanceof StowageError) return null;
     throw err;
   });
+  // An artifact a checkpoint of this attempt already stored (the vendor archive) is not compressed and stored again.
   const artifacts = result.artifacts.map((a) => {
     const bytes = readFileSync(a.path);
-    return { kind: a.kind, name: basename(a.path), digest: documentDigest(bytes), size: bytes.length, content: compressBytes(bytes) };
+    const digest = documentDigest(bytes);
+    return { kind: a.kind, name: basename(a.path), digest, size: bytes.length, content: stored.has(digest) ? null : compressBytes(bytes) };
   });
   await finish(async (tx) => {
     const at = new Date().toISOString();
@@ -235,7 +237,7 @@ async function recordCandidate(job: AppJob, app: string, sourceDir: string, resu
       );
     }
     if (source !== null) await keepSource(tx, revision.id, source);
-    await tx.putDocuments(artifacts.map(({ digest: d, size, content }) => ({ digest: d, size, content })));
+    await tx.putDocuments(artifacts.flatMap(({ digest: d, size, content }) => (content === null ? [] : [{ digest: d, size, content }])));
     const kept: Omit<CampaignArtifactRecord, 'appId'>[] = artifacts.map(({ kind, name, digest: d }) => ({ kind, name, digest: d }));
     await tx.campaigns.putArtifacts(job.campaignId, job.appId, kept);
     if (publish) {
