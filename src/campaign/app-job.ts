@@ -12,13 +12,18 @@ import { type CampaignAppOutcome, type CampaignArtifactRecord } from '../fleet/s
 import type { FleetStore } from '../fleet/store/store.js';
 import type { CandidateBuilder, CandidateResult } from './candidate-builder.js';
 import { candidateLayout } from './candidate.js';
+import { restoreCheckpoint, takeCheckpoint, treeDigests } from './checkpoint.js';
 
 /**
  * One application's job in a campaign: take it (a new attempt token), materialise the registered
- * revision's source in a fresh work directory, run the pipeline, and record the outcome. Every
+ * revision's source in a fresh work directory (with the checkpoint of the last completed step
+ * laid over it when an earlier attempt died), run the pipeline, and record the outcome. Every
  * write is fenced by the attempt token: when a worker is presumed dead and another takes the
  * application over, whatever the first one still writes is refused, so each application's
- * outcome is recorded once, by the attempt that ran it to completion.
+ * outcome is recorded once, by the attempt that ran it to completion, and each step is
+ * recorded done (with its checkpoint) once: a taking-over attempt resumes after it.
+ * While the pipeline runs, the attempt watches the store: a cancelled campaign (or the
+ * application taken over) aborts it, killing the command running.
  */
 
 /** The store calls of one process, one at a time: an SQLite connection holds one transaction. */
@@ -52,6 +57,9 @@ type Finish = (outcome: CampaignAppOutcome | ((tx: FleetStore) => Promise<Campai
 class AttemptOver extends Error {}
 
 const LOG_TAIL = 64 * 1024;
+
+/** How often a running attempt looks for its campaign's cancellation, in milliseconds. */
+const WATCH_MS = 1000;
 
 export async function runAppJob(job: AppJob, context: AppJobContext): Promise<void> {
   const { store, gate } = context;
@@ -87,40 +95,80 @@ export async function runAppJob(job: AppJob, context: AppJobContext): Promise<vo
     );
 
   const workDir = mkdtempSync(join(tmpdir(), 'stowage-campaign-'));
+  const stopped = new AbortController();
+  let watch: NodeJS.Timeout | undefined;
   try {
-    const sourceDir = candidateLayout(workDir).source;
+    const layout = candidateLayout(workDir);
+    const sourceDir = layout.source;
     const files = await gate(() => materialiseSource(store, record.revisionId, sourceDir));
     if (files === null) {
       await finish({ state: 'needs-source', step: null, blockedBy: null, log: null, fix: [], candidateRevisionId: null });
       return;
     }
+    const base = treeDigests(sourceDir, 'source');
+    const checkpoint = record.checkpoint;
+    if (checkpoint !== null) {
+      try {
+        await gate(() => restoreCheckpoint(store, checkpoint, workDir));
+      } catch (err) {
+        // A checkpoint that cannot be laid back (a document missing, a path refused) would fail every retry the same way.
+        if (!(err instanceof StowageError)) throw err;
+        await finish({ state: 'failed', step: record.step, blockedBy: null, log: `cannot resume: ${err.line}`, fix: [], candidateRevisionId: null });
+        return;
+      }
+    }
+    // Documents this attempt has put: an unchanged vendor archive is not compressed at every step.
+    const stored = new Set<string>();
     const stepStart = new Map<string, string>();
     const step = async (name: string, state: 'running' | 'done' | 'failed'): Promise<void> => {
       const at = now();
       if (state === 'running') stepStart.set(name, at);
+      const stepRecord = { appId: job.appId, step: name, state, startedAt: stepStart.get(name) ?? at, endedAt: state === 'running' ? null : at };
+      // A completed step's work directory goes to the store with the step, in one transaction: a
+      // step recorded done is one a taking-over attempt can skip.
+      const taken = state === 'done' ? takeCheckpoint(workDir, base, layout.scratch, stored) : null;
       const owned = await gate(async () => {
         const c = await store.campaigns.campaign(job.campaignId);
         if (c === null || c.state === 'cancelled') return false;
-        return store.transaction((tx) =>
-          tx.campaigns.setStep(job.campaignId, job.appId, attempt, { appId: job.appId, step: name, state, startedAt: stepStart.get(name) ?? at, endedAt: state === 'running' ? null : at }),
-        );
+        return store.transaction(async (tx) => {
+          if (!(await tx.campaigns.setStep(job.campaignId, job.appId, attempt, stepRecord))) return false;
+          if (taken === null) return true;
+          await tx.putDocuments(taken.documents);
+          return tx.campaigns.setCheckpoint(job.campaignId, job.appId, attempt, taken.checkpoint);
+        });
       });
       if (!owned) throw new AttemptOver();
+      for (const d of taken?.documents ?? []) stored.add(d.digest);
     };
+    // Cancellation (or the application taken over) while a step runs: the pipeline kills its command.
+    watch = setInterval(() => {
+      void gate(async () => {
+        const c = await store.campaigns.campaign(job.campaignId);
+        const a = await store.campaigns.app(job.campaignId, job.appId);
+        return c === null || c.state === 'cancelled' || a?.attempt !== attempt;
+      })
+        .then((over) => (over ? stopped.abort() : undefined))
+        .catch(() => undefined);
+    }, WATCH_MS);
     let result: CandidateResult;
     try {
       result = await context.builder(
         { app: record.app, sourceDir, workDir, advisory: { id: campaign.advisoryId, aliases: campaign.aliases }, sandbox: campaign.sandbox },
-        { stepStarted: (name) => step(name, 'running'), stepEnded: (name, state) => step(name, state) },
+        { stepStarted: (name) => step(name, 'running'), stepEnded: (name, state) => step(name, state), signal: stopped.signal },
       );
     } catch (err) {
-      if (err instanceof AttemptOver) {
+      if (err instanceof AttemptOver || stopped.signal.aborted) {
         await cancelledIfCampaignIs(context, job, attempt, now);
         return;
       }
       const message = err instanceof StowageError ? err.line : errorMessage(err);
       const current = await gate(() => store.campaigns.app(job.campaignId, job.appId));
       await finish({ state: 'failed', step: current?.step ?? null, blockedBy: null, log: message, fix: [], candidateRevisionId: null });
+      return;
+    }
+    if (stopped.signal.aborted) {
+      // Stopped from outside: the campaign was cancelled (the application ends so), or another attempt owns it.
+      await cancelledIfCampaignIs(context, job, attempt, now);
       return;
     }
     if (result.state !== 'candidate') {
@@ -134,8 +182,9 @@ export async function runAppJob(job: AppJob, context: AppJobContext): Promise<vo
       });
       return;
     }
-    await recordCandidate(job, record.app, sourceDir, result, finish, campaign.publish);
+    await recordCandidate(job, record.app, sourceDir, result, finish, campaign.publish, stored);
   } finally {
+    clearInterval(watch);
     rmSync(workDir, { recursive: true, force: true });
     forgetInputsUnder(workDir);
   }
@@ -147,7 +196,9 @@ async function cancelledIfCampaignIs(context: AppJobContext, job: AppJob, attemp
     context.store.transaction(async (tx) => {
       const c = await tx.campaigns.campaign(job.campaignId);
       if (c?.state !== 'cancelled') return;
-      await tx.campaigns.finish(job.campaignId, job.appId, attempt, { state: 'cancelled', step: null, blockedBy: null, log: null, fix: [], candidateRevisionId: null }, now());
+      const current = await tx.campaigns.app(job.campaignId, job.appId);
+      // The step it was stopped at stays named.
+      await tx.campaigns.finish(job.campaignId, job.appId, attempt, { state: 'cancelled', step: current?.step ?? null, blockedBy: null, log: null, fix: [], candidateRevisionId: null }, now());
     }),
   );
 }
@@ -158,7 +209,7 @@ async function cancelledIfCampaignIs(context: AppJobContext, job: AppJob, attemp
  * its source kept and every artifact stored as a document, all in the transaction that ends
  * the attempt.
  */
-async function recordCandidate(job: AppJob, app: string, sourceDir: string, result: CandidateResult, finish: Finish, publish: boolean): Promise<void> {
+async function recordCandidate(job: AppJob, app: string, sourceDir: string, result: CandidateResult, finish: Finish, publish: boolean, stored: ReadonlySet<string>): Promise<void> {
   const read = await readApp({ path: sourceDir, name: app });
   const digest = revisionDigest(read.documents);
   // Read before the transaction that ends the attempt, as everything else it stores.
@@ -166,9 +217,11 @@ async function recordCandidate(job: AppJob, app: string, sourceDir: string, resu
     if (err instanceof StowageError) return null;
     throw err;
   });
+  // An artifact a checkpoint of this attempt already stored (the vendor archive) is not compressed and stored again.
   const artifacts = result.artifacts.map((a) => {
     const bytes = readFileSync(a.path);
-    return { kind: a.kind, name: basename(a.path), digest: documentDigest(bytes), size: bytes.length, content: compressBytes(bytes) };
+    const digest = documentDigest(bytes);
+    return { kind: a.kind, name: basename(a.path), digest, size: bytes.length, content: stored.has(digest) ? null : compressBytes(bytes) };
   });
   await finish(async (tx) => {
     const at = new Date().toISOString();
@@ -184,7 +237,7 @@ async function recordCandidate(job: AppJob, app: string, sourceDir: string, resu
       );
     }
     if (source !== null) await keepSource(tx, revision.id, source);
-    await tx.putDocuments(artifacts.map(({ digest: d, size, content }) => ({ digest: d, size, content })));
+    await tx.putDocuments(artifacts.flatMap(({ digest: d, size, content }) => (content === null ? [] : [{ digest: d, size, content }])));
     const kept: Omit<CampaignArtifactRecord, 'appId'>[] = artifacts.map(({ kind, name, digest: d }) => ({ kind, name, digest: d }));
     await tx.campaigns.putArtifacts(job.campaignId, job.appId, kept);
     if (publish) {

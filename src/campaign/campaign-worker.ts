@@ -1,7 +1,11 @@
 import type { FleetStore } from '../fleet/store/store.js';
-import { runAppJob, type AppJob, type StoreGate } from './app-job.js';
+import type { FetchPolicy } from '../advisories/source.js';
+import { cacheDir } from '../core/cache-dir.js';
+import { syncFleet } from '../fleet/sync.js';
+import { deliverDueEvents } from '../fleet/webhooks.js';
+import { runAppJob, type StoreGate } from './app-job.js';
 import type { CandidateBuilder } from './candidate-builder.js';
-import { workJobs, type JobQueue } from './job-queue.js';
+import { PRIORITY, workJobs, type FleetJob, type JobQueue } from './job-queue.js';
 
 /**
  * A campaign worker: takes application jobs from the queue and runs each through the builder,
@@ -18,12 +22,46 @@ export interface CampaignWorker {
   signal?: AbortSignal;
   /** Stop once this campaign is over. */
   untilCampaignEnds?: number;
-  onJobError?: (job: AppJob, err: unknown) => void;
+  /** Runs a scheduled sync job (`fleet sync` with the worker's databases options); default: `fleet sync`'s defaults. */
+  sync?: () => Promise<void>;
+  onJobError?: (job: FleetJob, err: unknown) => void;
+}
+
+/** `fleet sync` as a scheduled job runs it, with the default cache and fetch policy, then delivers its events. */
+export function scheduledSync(store: FleetStore, gate: StoreGate, options: { cacheRoot: string; fetch: FetchPolicy } = { cacheRoot: cacheDir(), fetch: 'auto' }): () => Promise<void> {
+  return async () => {
+    await gate(() => syncFleet(store, { ...options, now: new Date(), by: 'scheduled sync' }));
+    await gate(() => deliverDueEvents(store));
+  };
+}
+
+/**
+ * Queues the applications of running campaigns that are planned but have no job: what a
+ * `campaign start` killed between committing its campaign and queueing the jobs left behind
+ * (enqueueing is idempotent, so the applications already queued are not queued twice).
+ */
+export async function queuePlannedApps(store: FleetStore, gate: StoreGate, queue: JobQueue): Promise<void> {
+  const byCampaign = new Map<number, number[]>();
+  for (const { campaignId, appId } of await gate(() => store.campaigns.plannedApps())) byCampaign.set(campaignId, [...(byCampaign.get(campaignId) ?? []), appId]);
+  for (const [campaignId, appIds] of byCampaign) await queue.enqueue(campaignId, appIds, PRIORITY.userStarted);
 }
 
 export async function runCampaignWorker(w: CampaignWorker): Promise<void> {
   const campaignId = w.untilCampaignEnds;
-  await workJobs(w.queue, (job) => runAppJob(job, { store: w.store, gate: w.gate, builder: w.builder }), {
+  // At the start and once a lease: a killed starter's applications wait at most that long.
+  await queuePlannedApps(w.store, w.gate, w.queue);
+  const reconcile = setInterval(() => void queuePlannedApps(w.store, w.gate, w.queue).catch(() => undefined), w.queue.leaseSeconds * 1000);
+  try {
+    await work(w, campaignId);
+  } finally {
+    clearInterval(reconcile);
+  }
+}
+
+async function work(w: CampaignWorker, campaignId: number | undefined): Promise<void> {
+  const sync = w.sync ?? scheduledSync(w.store, w.gate);
+  const handler = (job: FleetJob): Promise<void> => (job.kind === 'sync' ? sync() : runAppJob(job, { store: w.store, gate: w.gate, builder: w.builder }));
+  await workJobs(w.queue, handler, {
     concurrency: w.concurrency,
     drain: w.drain,
     ...(w.signal !== undefined ? { signal: w.signal } : {}),

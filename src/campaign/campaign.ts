@@ -71,7 +71,11 @@ export async function requireCampaign(store: FleetStore, given: string): Promise
   return campaign;
 }
 
-/** Cancels a running campaign: applications not started end `cancelled`; running ones stop at their next step. */
+/**
+ * Cancels a running campaign: applications not started end `cancelled`; the workers of running
+ * ones see it (they watch the store while a step runs), kill the step's command and end them
+ * `cancelled`, naming the step they were stopped in.
+ */
 export async function cancelCampaign(store: FleetStore, campaign: CampaignRecord, now: Date): Promise<{ cancelled: number }> {
   if (campaign.state !== 'running') throw new StowageError(`campaign ${campaign.id} is ${campaign.state}: nothing to cancel`);
   return store.transaction(async (tx) => {

@@ -100,8 +100,12 @@ export interface CandidateInput {
   /** How to audit: policy, the advisory databases (`--db`), fetching, the cache. */
   audit: AuditSettings;
   sandbox: SandboxMode;
-  /** Time limits of the application's own commands, in milliseconds (default 30 minutes each). */
-  timeLimits?: { build?: number; test?: number };
+  /**
+   * Time limits of every command a step runs, in milliseconds: the application's build and test
+   * (default 30 minutes each), the package manager's lockfile update and `rpmbuild -bs` (default
+   * 10 minutes each). A command past its limit is killed with everything it started, and its step fails.
+   */
+  timeLimits?: Partial<TimeLimits>;
   /** false: an embargoed fix; recorded in the log (keeping it unpublished is the caller's). */
   publish: boolean;
   /** RPM flavour and release of the source package (default fedora, release 1). */
@@ -137,6 +141,8 @@ export interface CandidateLayout {
   artifacts: string;
   /** What the run has done so far (resumption). */
   progress: string;
+  /** Made again from the rest by a resumed run: never part of a checkpoint. */
+  scratch: string[];
 }
 
 export function candidateLayout(workDir: string): CandidateLayout {
@@ -148,10 +154,20 @@ export function candidateLayout(workDir: string): CandidateLayout {
     home: join(workDir, 'home'),
     artifacts: join(workDir, 'artifacts'),
     progress: join(workDir, 'progress.json'),
+    scratch: [join(workDir, 'build'), join(workDir, 'home')],
   };
 }
 
-const DEFAULT_TIME_LIMIT_MS = 30 * 60 * 1000;
+export interface TimeLimits {
+  build: number;
+  test: number;
+  /** Each command of the lockfile update (`cargo update -p … --precise …`, `npm install …`). */
+  update: number;
+  /** `rpmbuild -bs`. */
+  package: number;
+}
+
+const DEFAULT_TIME_LIMITS: TimeLimits = { build: 30 * 60 * 1000, test: 30 * 60 * 1000, update: 10 * 60 * 1000, package: 10 * 60 * 1000 };
 
 /** What is kept in progress.json between runs. */
 interface Progress {
@@ -159,6 +175,7 @@ interface Progress {
   fix: CandidateFix[];
   /** Other advisories the application has (not this candidate's concern): accepted when vendoring. */
   otherAdvisories: string[];
+  /** Relative to the work directory: a run resumed in another one (another worker's) finds them. */
   artifacts: Omit<CandidateArtifacts, 'log'>;
   /** Set when the plan found no change to make: the run is over, and a run started again says so at once. */
   review: { reason: string; blockedBy: BlockingRequirement[] } | null;
@@ -208,6 +225,23 @@ class CandidateRun {
       : { steps: [], fix: [], otherAdvisories: [], artifacts: { lockfile: null, patch: null, vendor: null, srpm: null, sbom: null }, review: null };
   }
 
+  /** The artifacts' absolute paths in this work directory. */
+  private artifactPaths(): Omit<CandidateArtifacts, 'log'> {
+    const at = (path: string | null): string | null => (path === null ? null : join(this.layout.workDir, path));
+    const a = this.progress.artifacts;
+    return { lockfile: at(a.lockfile), patch: at(a.patch), vendor: at(a.vendor), srpm: at(a.srpm), sbom: at(a.sbom) };
+  }
+
+  /** `path` (in the work directory) as progress.json keeps it. */
+  private kept(path: string): string {
+    return relative(this.layout.workDir, path);
+  }
+
+  /** The bounds of a step's commands: its time limit, and the run's cancellation. */
+  private limits(step: keyof TimeLimits): { timeLimitMs: number; signal?: AbortSignal } {
+    return { timeLimitMs: this.input.timeLimits?.[step] ?? DEFAULT_TIME_LIMITS[step], ...(this.hooks.signal ? { signal: this.hooks.signal } : {}) };
+  }
+
   private save(): void {
     writeFileAtomically(this.layout.progress, Buffer.from(`${JSON.stringify(this.progress, null, 2)}\n`));
   }
@@ -219,7 +253,7 @@ class CandidateRun {
       blockedBy: extra.blockedBy ?? [],
       reason: extra.reason ?? null,
       failedStep: extra.failedStep ?? null,
-      artifacts: { ...this.progress.artifacts, log: this.log.path },
+      artifacts: { ...this.artifactPaths(), log: this.log.path },
       steps: this.progress.steps,
       sandbox: this.sandbox?.note ?? '',
     };
@@ -278,7 +312,7 @@ class CandidateRun {
       await this.hooks.stepEnded?.({ ...record });
       if (ending !== null) return { ...ending, steps: this.progress.steps };
     }
-    this.log.line(`== candidate ready: ${this.progress.artifacts.srpm ?? ''}`);
+    this.log.line(`== candidate ready: ${this.artifactPaths().srpm ?? ''}`);
     return this.outcome('candidate');
   }
 
@@ -337,7 +371,8 @@ class CandidateRun {
     const diffs: string[] = [];
     let changed: string | null = null;
     for (const { location, graph, plans } of planned) {
-      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), env: this.env });
+      // The patch to send upstream names each file from the application's root (sub/Cargo.lock where it lies).
+      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), root: this.layout.source, env: this.env, limits: this.limits('update') });
       if (result.diff !== '') {
         diffs.push(result.diff);
         changed ??= location.path;
@@ -345,7 +380,7 @@ class CandidateRun {
       // npm moves a direct dependency's requirement in package.json too: the patch carries it.
       if (location.manifestPath !== null) {
         const before = readFileSync(join(this.layout.original, relative(this.layout.source, location.manifestPath)));
-        const manifestDiff = await unifiedDiff(location.manifestPath, before);
+        const manifestDiff = await unifiedDiff(location.manifestPath, before, this.layout.source);
         if (manifestDiff !== '') diffs.push(manifestDiff);
       }
     }
@@ -355,8 +390,8 @@ class CandidateRun {
     writeFileAtomically(lockfile, readFileSync(changed));
     writeFileAtomically(patch, Buffer.from(diffs.join('')));
     this.log.line(diffs.join(''));
-    this.progress.artifacts.lockfile = lockfile;
-    this.progress.artifacts.patch = patch;
+    this.progress.artifacts.lockfile = this.kept(lockfile);
+    this.progress.artifacts.patch = this.kept(patch);
   }
 
   private async audit(): Promise<void> {
@@ -390,7 +425,7 @@ class CandidateRun {
     const { bytes, entries } = await archiveBytes(build.files, build.manifest, vendor);
     writeFileAtomically(vendor, bytes);
     this.log.line(`vendor: ${entries} entries, ${build.manifest.packages.length} packages`);
-    this.progress.artifacts.vendor = vendor;
+    this.progress.artifacts.vendor = this.kept(vendor);
   }
 
   /** `build/` from scratch: the source files Source0 takes, then the vendor archive over them. */
@@ -398,7 +433,7 @@ class CandidateRun {
     rmSync(this.layout.build, { recursive: true, force: true });
     mkdirSync(this.layout.build, { recursive: true });
     const { files } = await applicationSourceFiles(this.layout.source);
-    const vendorPath = this.progress.artifacts.vendor;
+    const vendorPath = this.artifactPaths().vendor;
     if (vendorPath === null) throw new StowageError('no vendor archive: the vendor step has not run');
     const vendored = (await readArchive(readFileSync(vendorPath), vendorPath)).filter((f) => f.path !== MANIFEST_PATH);
     const write = (f: ArchiveFile): void => {
@@ -425,13 +460,13 @@ class CandidateRun {
       dir: this.layout.build,
       env: recipe.env,
       readOnly: recipe.readOnly,
-      timeLimitMs: this.input.timeLimits?.[step] ?? DEFAULT_TIME_LIMIT_MS,
+      timeLimitMs: this.limits(step).timeLimitMs,
       log: this.log,
       ...(this.hooks.signal ? { signal: this.hooks.signal } : {}),
     });
     if (run.cancelled) throw new StowageError('cancelled');
     const what = argv[0] === 'sh' ? `the ${step} script` : argv.join(' ');
-    if (run.timedOut) throw new StowageError(`${what} did not finish within ${Math.round((this.input.timeLimits?.[step] ?? DEFAULT_TIME_LIMIT_MS) / 1000)} s`);
+    if (run.timedOut) throw new StowageError(`${what} did not finish within ${Math.round(this.limits(step).timeLimitMs / 1000)} s`);
     if (run.status !== 0) throw new StowageError(`${what} failed (exit ${run.status ?? 'by a signal'}); see the log`);
   }
 
@@ -443,17 +478,23 @@ class CandidateRun {
       flavor: this.input.flavor ?? 'fedora',
       release: this.input.release ?? '1',
       licenses: this.input.licenses ?? [],
-      ...(this.progress.artifacts.vendor !== null ? { vendorArchive: this.progress.artifacts.vendor } : {}),
+      ...(this.progress.artifacts.vendor !== null ? { vendorArchive: this.artifactPaths().vendor as string } : {}),
       audit: this.candidateAudit(),
       sourceDateEpoch: this.sourceDateEpoch(),
       srpm: true,
+      limits: this.limits('package'),
       env: this.env,
       warn: this.warn,
     });
-    writeRpmOutputs(outDir, result.outputs);
     const sbom = result.outputs.find((o) => o.name.endsWith('.cdx.json'));
-    this.progress.artifacts.srpm = result.srpmName !== null ? join(outDir, result.srpmName) : null;
-    this.progress.artifacts.sbom = sbom !== undefined ? join(outDir, sbom.name) : null;
+    // What the candidate keeps: the SRPM (its sources inside it: the vendor archive is already
+    // artifacts/vendor.tar.zst, not written a second time) and the SBOM beside it.
+    writeRpmOutputs(
+      outDir,
+      result.outputs.filter((o) => o.name === result.srpmName || o === sbom),
+    );
+    this.progress.artifacts.srpm = result.srpmName !== null ? this.kept(join(outDir, result.srpmName)) : null;
+    this.progress.artifacts.sbom = sbom !== undefined ? this.kept(join(outDir, sbom.name)) : null;
     this.log.line(`package: ${result.outputs.map((o) => o.name).join(', ')}`);
   }
 }

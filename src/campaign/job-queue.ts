@@ -3,12 +3,16 @@ import { hostname } from 'node:os';
 import type { FleetStore } from '../fleet/store/store.js';
 import type { AppJob, StoreGate } from './app-job.js';
 
+/** What a worker takes from the queue: one application of a campaign, or a scheduled `fleet sync`. */
+export type FleetJob = ({ kind: 'campaign-app' } & AppJob) | { kind: 'sync' };
+
 /**
  * The campaigns' durable job queue: one job per affected application. Two implementations
  * with one contract: on SQLite a table of the store (`campaign_jobs`), taken under a lease the
  * worker renews while it works (a worker that dies stops renewing, the lease runs out, another
  * takes the job); on PostgreSQL pg-boss (./pg-boss-queue.ts), whose expiry does the same across
- * machines. Jobs of campaigns a user started go before scheduled ones (PRIORITY).
+ * machines. Jobs of campaigns a user started go before scheduled ones (PRIORITY), scheduled
+ * syncs among them: a worker busy with syncs never keeps a user's campaign waiting behind them.
  */
 
 export const PRIORITY = { userStarted: 10, scheduled: 0 } as const;
@@ -22,12 +26,12 @@ export interface WorkOptions {
   /** Checked between jobs: true stops the worker (a `campaign start` waiting for its campaign). */
   done?: () => Promise<boolean>;
   /** A job that threw (the store failed under it): it is left to its lease and taken again later. */
-  onJobError?: (job: AppJob, err: unknown) => void;
+  onJobError?: (job: FleetJob, err: unknown) => void;
 }
 
 /** A job this worker holds: renew its lease while it works, then mark it done. */
 export interface TakenJob {
-  job: AppJob;
+  job: FleetJob;
   renew(): Promise<void>;
   done(): Promise<void>;
 }
@@ -35,8 +39,14 @@ export interface TakenJob {
 export interface JobQueue {
   /** Seconds a taken job stays this worker's without a renewal. */
   readonly leaseSeconds: number;
-  /** Queues one job per application of a campaign already committed. */
+  /**
+   * Queues one job per application of a campaign already committed. Idempotent: an application
+   * that has a job in the campaign (queued, running or over) gets no second one, so the worker's
+   * reconciliation (a `campaign start` killed before it queued its jobs) can ask again at any time.
+   */
   enqueue(campaignId: number, appIds: number[], priority: number): Promise<void>;
+  /** Queues a scheduled sync (PRIORITY.scheduled) unless one is waiting to be taken; whether it did. */
+  enqueueSync(): Promise<boolean>;
   /** The most urgent job due (queued, or held by a worker whose lease ran out), or null. */
   take(): Promise<TakenJob | null>;
   /** Jobs queued or held by any worker. */
@@ -69,7 +79,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
  * third of its length, until the options say stop. A handler that throws (the store went away)
  * stops the worker; its job's lease runs out and another worker takes it.
  */
-export async function workJobs(queue: JobQueue, handler: (job: AppJob) => Promise<void>, options: WorkOptions): Promise<void> {
+export async function workJobs(queue: JobQueue, handler: (job: FleetJob) => Promise<void>, options: WorkOptions): Promise<void> {
   const running = new Set<Promise<void>>();
   const stop = async (): Promise<boolean> => options.signal?.aborted === true || (options.done !== undefined && (await options.done()));
   while (!(await stop())) {
@@ -89,7 +99,7 @@ export async function workJobs(queue: JobQueue, handler: (job: AppJob) => Promis
   await Promise.all(running);
 }
 
-async function runLeased(queue: JobQueue, taken: TakenJob, handler: (job: AppJob) => Promise<void>, onError: WorkOptions['onJobError']): Promise<void> {
+async function runLeased(queue: JobQueue, taken: TakenJob, handler: (job: FleetJob) => Promise<void>, onError: WorkOptions['onJobError']): Promise<void> {
   const renew = setInterval(() => void taken.renew().catch(() => undefined), (queue.leaseSeconds * 1000) / 3);
   try {
     await handler(taken.job);
@@ -117,6 +127,10 @@ export class StoreJobQueue implements JobQueue {
     await this.gate(() => this.store.transaction((tx) => tx.campaigns.enqueue(campaignId, appIds, priority, new Date().toISOString())));
   }
 
+  async enqueueSync(): Promise<boolean> {
+    return this.gate(() => this.store.transaction((tx) => tx.campaigns.enqueueSync(PRIORITY.scheduled, new Date().toISOString())));
+  }
+
   async cancel(campaignId: number): Promise<void> {
     await this.gate(() => this.store.transaction((tx) => tx.campaigns.cancelJobs(campaignId)));
   }
@@ -130,7 +144,7 @@ export class StoreJobQueue implements JobQueue {
     const job = await this.gate(() => this.store.transaction((tx) => tx.campaigns.claim(this.owner, new Date().toISOString(), until())));
     if (job === null) return null;
     return {
-      job,
+      job: job.kind === 'sync' ? { kind: 'sync' } : { kind: 'campaign-app', campaignId: job.campaignId, appId: job.appId },
       renew: async () => void (await this.gate(() => this.store.transaction((tx) => tx.campaigns.renew(job.id, this.owner, until())))),
       done: () => this.gate(() => this.store.transaction((tx) => tx.campaigns.complete(job.id, this.owner))),
     };

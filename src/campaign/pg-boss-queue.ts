@@ -1,7 +1,7 @@
+import { createHash } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import { StowageError, errorMessage } from '../core/errors.js';
-import type { AppJob } from './app-job.js';
-import { campaignLeaseSeconds, type JobQueue, type TakenJob } from './job-queue.js';
+import { campaignLeaseSeconds, PRIORITY, type JobQueue, type TakenJob } from './job-queue.js';
 
 /**
  * The campaigns' queue on a PostgreSQL fleet: pg-boss 10 in its own schema of the fleet's
@@ -20,6 +20,13 @@ const SCHEMA = 'stowage_jobs';
 const QUEUE = 'campaign-app';
 /** Retries after a worker died: far more than deaths one job meets, and a bound on a job that kills its workers. */
 const RETRY_LIMIT = 10;
+
+/** The job of one application in one campaign: a UUID made from both (name-based, as RFC 9562's version 5 is), the same at every enqueue. */
+function jobId(campaignId: number, appId: number): string {
+  const hex = createHash('sha256').update(`stowage campaign job ${campaignId} ${appId}`).digest('hex');
+  const variant = ((parseInt(hex.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 export class PgBossJobQueue implements JobQueue {
   private constructor(
@@ -53,13 +60,24 @@ export class PgBossJobQueue implements JobQueue {
   }
 
   async enqueue(campaignId: number, appIds: number[], priority: number): Promise<void> {
+    // pg-boss inserts with ON CONFLICT DO NOTHING on (name, id): an id of the application's own makes it idempotent.
     await this.boss.insert(
-      appIds.map((appId) => ({ name: QUEUE, data: { campaignId, appId }, priority, retryLimit: RETRY_LIMIT, retryDelay: 0, expireInSeconds: this.leaseSeconds })),
+      appIds.map((appId) => ({ id: jobId(campaignId, appId), name: QUEUE, data: { campaignId, appId }, priority, retryLimit: RETRY_LIMIT, retryDelay: 0, expireInSeconds: this.leaseSeconds })),
     );
   }
 
+  async enqueueSync(): Promise<boolean> {
+    const db = this.boss.getDb();
+    // One sync waiting is enough: servers ticking at once may both queue one, which costs a sync, nothing more.
+    const waiting = await db.executeSql(`SELECT 1 FROM ${SCHEMA}.job WHERE name = $1 AND state IN ('created', 'retry') AND data->>'kind' = 'sync' LIMIT 1`, [QUEUE]);
+    if (waiting.rows.length > 0) return false;
+    await this.boss.insert([{ name: QUEUE, data: { kind: 'sync' }, priority: PRIORITY.scheduled, retryLimit: RETRY_LIMIT, retryDelay: 0, expireInSeconds: this.leaseSeconds }]);
+    return true;
+  }
+
   async take(): Promise<TakenJob | null> {
-    const [job] = await this.boss.fetch<AppJob>(QUEUE, { batchSize: 1, priority: true });
+    // One queue for both kinds, so pg-boss's priority orders a campaign's jobs before scheduled syncs.
+    const [job] = await this.boss.fetch<{ kind?: 'sync'; campaignId?: number; appId?: number }>(QUEUE, { batchSize: 1, priority: true });
     if (job === undefined) return null;
     const db = this.boss.getDb();
     // The lease is the holding worker's: its renewals set the expiry, whatever the sender's was.
@@ -73,7 +91,7 @@ export class PgBossJobQueue implements JobQueue {
     };
     await renew();
     return {
-      job: { campaignId: Number(job.data.campaignId), appId: Number(job.data.appId) },
+      job: job.data.kind === 'sync' ? { kind: 'sync' } : { kind: 'campaign-app', campaignId: Number(job.data.campaignId), appId: Number(job.data.appId) },
       renew,
       done: async () => {
         await this.boss.complete(QUEUE, job.id);

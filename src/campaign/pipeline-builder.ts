@@ -44,6 +44,7 @@ export function pipelineBuilder(context: PipelineContext): CandidateBuilder {
       {
         stepStarted: (step) => hooks.stepStarted(step),
         stepEnded: (step) => hooks.stepEnded(step.step, step.state === 'failed' ? 'failed' : 'done'),
+        signal: hooks.signal,
       },
     );
     const files = outcome.artifacts as CandidateArtifacts;

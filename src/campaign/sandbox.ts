@@ -18,6 +18,8 @@ export type SandboxMode = (typeof SANDBOX_MODES)[number];
 
 export interface Sandbox {
   kind: 'bwrap' | 'none';
+  /** bwrap: in a user namespace of its own, as an unprivileged user (root outside is not root inside); false where the kernel refuses one. */
+  userNamespace: boolean;
   /** One line saying how builds and tests run here, for the output and the log. */
   note: string;
 }
@@ -50,36 +52,60 @@ const ETC_ENTRIES = [
 
 const BWRAP = 'bwrap';
 
+/**
+ * Who the command is inside a user namespace: an unprivileged user (nobody), mapped to the
+ * caller outside. Run by root, the build would otherwise be root with every capability inside
+ * the sandbox (able to remount what was bound read-only, for one).
+ */
+const SANDBOX_ID = '65534';
+
 /** The isolation options shared by the probe and every run. */
-function isolation(): string[] {
+function isolation(userNamespace: boolean): string[] {
   const args = ['--unshare-net', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session'];
+  if (userNamespace) args.push('--unshare-user', '--uid', SANDBOX_ID, '--gid', SANDBOX_ID, '--cap-drop', 'ALL');
   for (const dir of SYSTEM_DIRS) if (existsSync(dir)) args.push('--ro-bind', dir, dir);
   for (const entry of ETC_ENTRIES) args.push('--ro-bind-try', `/etc/${entry}`, `/etc/${entry}`);
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
   return args;
 }
 
-let probed: string | null | undefined;
+interface Probe {
+  /** Why bubblewrap cannot isolate a command here, or null when it can. */
+  problem: string | null;
+  /** Whether it can in a user namespace of its own (kernels may refuse them). */
+  userNamespace: boolean;
+}
 
-/** Why bubblewrap cannot isolate a command here, or null when it can. Asked once per process. */
-function bwrapProblem(): string | null {
+let probed: Probe | undefined;
+
+/** What bubblewrap can do here: with a user namespace, else without, else why not. Asked once per process. */
+function probeBwrap(): Probe {
   if (probed !== undefined) return probed;
-  const run = spawnSync(BWRAP, [...isolation(), '--remount-ro', '/', '--', 'true'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
-  if (run.error) probed = `cannot run ${BWRAP}: ${(run.error as NodeJS.ErrnoException).code ?? run.error.message}`;
-  else if (run.status !== 0) probed = `${BWRAP} refused to start (${run.stderr.toString('utf8').trim().split('\n').pop() ?? `exit ${run.status}`})`;
-  else probed = null;
-  return probed;
+  const run = (userNamespace: boolean): ReturnType<typeof spawnSync> =>
+    spawnSync(BWRAP, [...isolation(userNamespace), '--remount-ro', '/', '--', 'true'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
+  const withUser = run(true);
+  if (!withUser.error && withUser.status === 0) return (probed = { problem: null, userNamespace: true });
+  const plain = run(false);
+  let problem: string | null = null;
+  if (plain.error) problem = `cannot run ${BWRAP}: ${(plain.error as NodeJS.ErrnoException).code ?? plain.error.message}`;
+  else if (plain.status !== 0) problem = `${BWRAP} refused to start (${plain.stderr.toString().trim().split('\n').pop() ?? `exit ${plain.status}`})`;
+  return (probed = { problem, userNamespace: false });
 }
 
 /** The sandbox `mode` gives on this machine; `bwrap` where bubblewrap does not work is an error. */
 export function chooseSandbox(mode: SandboxMode): Sandbox {
-  if (mode === 'none') return { kind: 'none', note: 'sandbox: none (--sandbox none): builds and tests run unisolated, with network access' };
-  const problem = bwrapProblem();
+  if (mode === 'none') return { kind: 'none', userNamespace: false, note: 'sandbox: none (--sandbox none): builds and tests run unisolated, with network access' };
+  const { problem, userNamespace } = probeBwrap();
   if (problem === null) {
-    return { kind: 'bwrap', note: 'sandbox: bubblewrap: no network, read-only system (of /etc only what builds read), only the build directory writable, no home directory' };
+    const who = userNamespace ? 'an unprivileged user with no capabilities' : 'the calling user (this kernel refuses bubblewrap a user namespace)';
+    return {
+      kind: 'bwrap',
+      userNamespace,
+      note: `sandbox: bubblewrap: no network, read-only system (of /etc only what builds read), only the build directory writable, no home directory, run as ${who}`,
+    };
   }
   if (mode === 'bwrap') throw new StowageError(`--sandbox bwrap: ${problem}`);
-  return { kind: 'none', note: `sandbox: none (--sandbox auto: ${problem}): builds and tests run unisolated, with network access` };
+  return { kind: 'none', userNamespace: false, note: `sandbox: none (--sandbox auto: ${problem}): builds and tests run unisolated, with network access` };
 }
 
 export interface SandboxedCommand {
@@ -102,8 +128,8 @@ export interface SandboxedRun {
   cancelled: boolean;
 }
 
-function bwrapArgv(command: SandboxedCommand): string[] {
-  const args = [...isolation()];
+function bwrapArgv(sandbox: Sandbox, command: SandboxedCommand): string[] {
+  const args = [...isolation(sandbox.userNamespace)];
   for (const dir of command.readOnly) {
     const real = realpathSync(dir);
     args.push('--ro-bind', real, real);
@@ -117,7 +143,7 @@ function bwrapArgv(command: SandboxedCommand): string[] {
 
 /** Runs one command in the sandbox, its output (stdout and stderr interleaved) into the log. */
 export function runSandboxed(sandbox: Sandbox, command: SandboxedCommand): Promise<SandboxedRun> {
-  const [program, ...args] = sandbox.kind === 'bwrap' ? (bwrapArgv(command) as [string, ...string[]]) : command.argv;
+  const [program, ...args] = sandbox.kind === 'bwrap' ? (bwrapArgv(sandbox, command) as [string, ...string[]]) : command.argv;
   command.log.line(`$ ${commandText(command.argv)}`);
   return new Promise((resolve, reject) => {
     // Its own process group, so the time limit kills everything it started.

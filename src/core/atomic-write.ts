@@ -20,7 +20,7 @@ function kindOf(st: Stats): string {
  * point the write at any file the user can write (`/tmp/report.json -> ~/.bashrc`), and
  * replacing the link itself would silently break what it was for; the user names the target.
  */
-export function checkOutputPath(path: string): void {
+export function checkOutputPath(path: string, options: { restoring?: boolean } = {}): void {
   let st: Stats | undefined;
   try {
     st = lstatSync(path, { throwIfNoEntry: false });
@@ -46,7 +46,7 @@ export function checkOutputPath(path: string): void {
   if (!st.isFile()) {
     throw new StowageError(`refusing to write: ${kindOf(st)}; an output replaces only a regular file or makes a new one`, path);
   }
-  const input = inputFileAt(st);
+  const input = options.restoring === true ? undefined : inputFileAt(st);
   if (input !== undefined) {
     const also = input === path ? '' : ` (read as ${input})`;
     throw new StowageError(`refusing to write over an input of this run${also}; write the output elsewhere`, path);
@@ -59,7 +59,19 @@ export function checkOutputPath(path: string): void {
  * anything fails. What is at `path` must be a regular file or nothing (checkOutputPath).
  */
 export function writeFileAtomically(path: string, data: Buffer): void {
-  checkOutputPath(path);
+  writeAtomically(path, data, false);
+}
+
+/**
+ * Puts back what `path` held when this run read it (a failed change undone): as
+ * writeFileAtomically, but over a file read as input, the one write that may replace one.
+ */
+export function restoreFileAtomically(path: string, data: Buffer): void {
+  writeAtomically(path, data, true);
+}
+
+function writeAtomically(path: string, data: Buffer, restoring: boolean): void {
+  checkOutputPath(path, { restoring });
   // Unique enough with the pid, and opened exclusively ('wx'): a clash fails, never clobbers.
   // (Not node:crypto: loading it costs more start-up time than this whole write.)
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);

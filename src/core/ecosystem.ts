@@ -1,6 +1,7 @@
 import type { AffectedVersions } from './advisory.js';
 import type { DependencyGraph } from './graph.js';
 import type { Ecosystem, Package } from './package.js';
+import type { ToolLimits } from './run-tool.js';
 
 /** A lockfile's text, with the manifest that sits beside it when there is one. */
 export interface LockfileInput {
@@ -87,7 +88,7 @@ export interface FixEcosystem {
   command(change: LockfileChange, options: { allowOverrides: boolean }): string[];
   /**
    * Makes the changes with the package manager, in the project directory, with `env` (default
-   * the process's); throws StowageError with its reason.
+   * the process's) and each command bounded by `limits`; throws StowageError with its reason.
    */
-  apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean; env?: NodeJS.ProcessEnv }): Promise<void>;
+  apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean; env?: NodeJS.ProcessEnv; limits?: ToolLimits }): Promise<void>;
 }

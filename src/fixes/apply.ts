@@ -1,12 +1,13 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { writeFileAtomically } from '../core/atomic-write.js';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { restoreFileAtomically } from '../core/atomic-write.js';
+import { StowageError } from '../core/errors.js';
 import type { LockfileChange } from '../core/ecosystem.js';
 import type { FixPlan } from '../core/fix.js';
 import type { DependencyGraph } from '../core/graph.js';
 import type { HttpOptions } from '../core/http.js';
-import { runTool } from '../core/run-tool.js';
+import { runTool, type ToolLimits } from '../core/run-tool.js';
 import { loadFixEcosystem } from '../ecosystems/formats.js';
 
 /**
@@ -21,13 +22,18 @@ export interface LockfileDiff {
   diff: string;
 }
 
-/** `path` against its earlier content `before`, as `diff -u` writes it, labelled a/NAME and b/NAME. */
-export async function unifiedDiff(path: string, before: Buffer): Promise<string> {
+/**
+ * `path` against its earlier content `before`, as `diff -u` writes it, labelled a/PATH and
+ * b/PATH with PATH relative to `root` (default: the file's own directory, so its name alone):
+ * a patch `git apply` (or `patch -p1`) takes in the root, sub/Cargo.lock where it lies.
+ */
+export async function unifiedDiff(path: string, before: Buffer, root: string = dirname(path)): Promise<string> {
   const work = mkdtempSync(join(tmpdir(), 'stowage-fix-'));
   try {
     const old = join(work, 'before');
     writeFileSync(old, before);
-    const name = basename(path);
+    const name = relative(root, path).split(sep).join('/');
+    if (name === '' || name === '..' || name.startsWith('../') || isAbsolute(name)) throw new StowageError(`not under ${root}`, path);
     const run = await runTool('diff', ['-u', '--label', `a/${name}`, '--label', `b/${name}`, old, path], { cwd: work });
     return run.stdout.toString('utf8');
   } finally {
@@ -37,23 +43,25 @@ export async function unifiedDiff(path: string, before: Buffer): Promise<string>
 
 /**
  * Applies the changes of `plans` to the lockfile of `graph`; `files` are what the package
- * manager may rewrite (the lockfile, its manifest). Returns the lockfile's diff.
+ * manager may rewrite (the lockfile, its manifest). Returns the lockfile's diff, its paths
+ * relative to `root` (default: the lockfile's directory).
  */
 export async function applyFixPlans(
   graph: DependencyGraph,
   plans: readonly FixPlan[],
-  options: { allowOverrides: boolean; files: readonly string[]; http?: HttpOptions; env?: NodeJS.ProcessEnv },
+  options: { allowOverrides: boolean; files: readonly string[]; root?: string; http?: HttpOptions; env?: NodeJS.ProcessEnv; limits?: ToolLimits },
 ): Promise<LockfileDiff> {
   const changes: LockfileChange[] = plans.flatMap((p) => (p.change ? [{ pkg: p.package, to: p.change.to, direct: p.change.direct }] : []));
   if (changes.length === 0) return { lockfile: graph.path, diff: '' };
   const kept = new Map(options.files.filter((f) => existsSync(f)).map((f) => [f, readFileSync(f)]));
   const eco = await loadFixEcosystem(graph.ecosystem, graph.path, options.http);
   try {
-    await eco.apply(changes, { allowOverrides: options.allowOverrides, ...(options.env ? { env: options.env } : {}) });
+    await eco.apply(changes, { allowOverrides: options.allowOverrides, ...(options.env ? { env: options.env } : {}), ...(options.limits ? { limits: options.limits } : {}) });
   } catch (err) {
-    for (const [file, bytes] of kept) writeFileAtomically(file, bytes);
+    // The files as they were (read as this run's input: only a restore may write over them).
+    for (const [file, bytes] of kept) restoreFileAtomically(file, bytes);
     throw err;
   }
   const before = kept.get(graph.path);
-  return { lockfile: graph.path, diff: before === undefined ? '' : await unifiedDiff(graph.path, before) };
+  return { lockfile: graph.path, diff: before === undefined ? '' : await unifiedDiff(graph.path, before, options.root) };
 }

@@ -6,6 +6,7 @@ import { basename, relative, resolve, sep } from 'node:path';
 import { StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import type { Package } from '../core/package.js';
+import type { ToolLimits } from '../core/run-tool.js';
 import type { AuditResult } from '../audit/audit.js';
 import { type AuditSettings } from '../audit/run.js';
 import { readApplication } from '../inputs/application.js';
@@ -73,6 +74,8 @@ export interface RpmPackageRequest {
   audit: AuditSettings;
   sourceDateEpoch: number;
   srpm: boolean;
+  /** Bounds on `rpmbuild -bs` (a campaign's time limit and cancellation). */
+  limits?: ToolLimits;
   env: NodeJS.ProcessEnv;
   concurrency?: number;
   onProgress?: (progress: DownloadProgress) => void;
@@ -337,7 +340,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   if (request.srpm) {
     const work = mkdtempSync(resolve(tmpdir(), 'stowage-rpmbuild-'));
     try {
-      const built = await buildSourceRpm({ name: names.spec, text: spec }, outputs.slice(1), work);
+      const built = await buildSourceRpm({ name: names.spec, text: spec }, outputs.slice(1), work, request.limits);
       srpmName = built.fileName;
       outputs.push({ name: built.fileName, data: built.data });
     } finally {

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StowageError } from '../core/errors.js';
-import { runTool } from '../core/run-tool.js';
+import { runTool, type ToolLimits } from '../core/run-tool.js';
 import { writeArchive } from '../core/archive.js';
 import { vendorPathProblem } from '../core/untrusted-tar.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
@@ -103,7 +103,12 @@ const REPRODUCIBLE_MACROS: readonly [string, string][] = [
  * .src.rpm's bytes and file name. Build dependencies are not checked (`--nodeps`): they are
  * needed where the package is built, not where its source package is made.
  */
-export async function buildSourceRpm(spec: { name: string; text: string }, sources: { name: string; data: Buffer }[], topDir: string): Promise<{ fileName: string; data: Buffer }> {
+export async function buildSourceRpm(
+  spec: { name: string; text: string },
+  sources: { name: string; data: Buffer }[],
+  topDir: string,
+  limits?: ToolLimits,
+): Promise<{ fileName: string; data: Buffer }> {
   for (const sub of ['SOURCES', 'SPECS', 'SRPMS', 'BUILD', 'RPMS']) mkdirSync(join(topDir, sub), { recursive: true });
   // Explicit modes: the SRPM payload records them, and the user's umask must not change the bytes.
   for (const source of sources) {
@@ -122,7 +127,7 @@ export async function buildSourceRpm(spec: { name: string; text: string }, sourc
   // HOME is the private top directory, so no ~/.rpmmacros (a %packager, a %dist) reaches the header.
   const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C', HOME: topDir };
   delete env.SOURCE_DATE_EPOCH;
-  const result = await runTool('rpmbuild', args, { cwd: topDir, env });
+  const result = await runTool('rpmbuild', args, { cwd: topDir, env, ...(limits ? { limits } : {}) });
   if (result.status !== 0) {
     const reason = result.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${result.status}`;
     throw new StowageError(`rpmbuild -bs failed: ${reason}`, spec.name);

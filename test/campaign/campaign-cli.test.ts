@@ -6,12 +6,13 @@
  * they were; another has no compatible fix and ends needs-review, naming the blocker.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { application, crate, lockedVersions } from '../support/campaign-apps.js';
 import { freshStore, storeSkips, STORE_KINDS } from '../support/fleet-stores.js';
+import { ended, pidIn, running } from '../support/processes.js';
 import { runCargo } from '../support/rust-app.js';
 import { runCliAsync, tempDir } from '../support/shared.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
@@ -27,6 +28,8 @@ const db = rustsecAdvisoryDb(join(scratch, 'advisory-db'), [
 let registry: SparseRegistry | null = null;
 let fixable: string;
 let blocked: string;
+let sleeper: string;
+const sleeperPid = join(scratch, 'sleeper-build-script.pid');
 
 before(async () => {
   registry = await SparseRegistry.start([
@@ -42,6 +45,13 @@ before(async () => {
     main: 'fn main() { println!("{}", vulnlib::version()); }\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn fixed() { assert_eq!(vulnlib::version(), "1.0.1"); }\n}\n',
   });
   await runCargo(['update', '-p', 'vulnlib', '--precise', '1.0.0'], { cwd: fixable, cargoHome });
+  // Its build script writes its pid where the test reads it, then sleeps far past any test.
+  sleeper = await application(join(scratch, 'sleeper'), registry.indexUrl, cargoHome, {
+    deps: { vulnlib: '1' },
+    main: 'fn main() {}\n',
+    buildScript: `fn main() {\n    std::fs::write(${JSON.stringify(sleeperPid)}, format!("{}\\n", std::process::id())).unwrap();\n    std::thread::sleep(std::time::Duration::from_secs(600));\n}\n`,
+  });
+  await runCargo(['update', '-p', 'vulnlib', '--precise', '1.0.0'], { cwd: sleeper, cargoHome });
   blocked = await application(join(scratch, 'blocked'), registry.indexUrl, cargoHome, { deps: { glob: '0.4' }, main: 'fn main() {}\n' });
 });
 
@@ -54,6 +64,7 @@ interface CampaignJson {
   apps: {
     app: string;
     state: string;
+    step: string | null;
     fix: { name: string; from: string; to: string; command: string }[];
     blockedBy: string | null;
     candidate: { revision: string; artifacts: Record<string, string | null> } | null;
@@ -94,6 +105,36 @@ for (const kind of STORE_KINDS) {
       assert.match(reviewed[0]?.blockedBy ?? '', /glob 0\.4\.8 .*rx/);
       const human = await fleet('campaign', 'show', '2');
       assert.match(human.stdout, /blocked +needs-review: .*glob 0\.4\.8/);
+    } finally {
+      await store.dispose();
+    }
+  });
+}
+
+for (const kind of STORE_KINDS) {
+  test(`campaign cancel stops a running build: the worker kills its command and the application ends cancelled (${kind})`, { skip: skips[kind], timeout: 600_000 }, async () => {
+    const store = await freshStore(kind);
+    try {
+      rmSync(sleeperPid, { force: true });
+      const fleet = (...args: string[]) => runCliAsync(['fleet', ...args, '--store', store.store], { cacheDir });
+      assert.equal((await fleet('init', '--db', db)).status, 0);
+      assert.equal((await fleet('add', sleeper)).status, 1);
+      // Unisolated, so that the build script can write its pid outside the build directory.
+      const started = await fleet('campaign', 'start', 'RUSTSEC-2099-0010', '--detach', '--sandbox', 'none', '--no-fetch');
+      assert.equal(started.status, 0, started.stderr);
+      const id = /campaign (\d+) started/.exec(started.stdout)?.[1] as string;
+      const worker = fleet('worker', '--drain', '--no-fetch');
+      const pid = await pidIn(sleeperPid, 3000);
+      assert.ok(running(pid), 'the build is running');
+      const cancelled = await fleet('campaign', 'cancel', id);
+      assert.equal(cancelled.status, 0, cancelled.stderr);
+      const drained = await worker;
+      assert.equal(drained.status, 0, drained.stderr);
+      assert.ok(await ended(pid), "the build script was killed with the build's process group");
+      const json = JSON.parse((await fleet('campaign', 'show', id, '--format', 'json')).stdout) as CampaignJson;
+      assert.equal(json.state, 'cancelled');
+      assert.deepEqual(json.apps.map((a) => [a.app, a.state, a.step, a.candidate]), [['sleeper', 'cancelled', 'build', null]]);
+      assert.deepEqual(json.apps[0]?.steps.filter((s) => s.state === 'done').map((s) => s.step), ['plan', 'apply', 'audit', 'vendor']);
     } finally {
       await store.dispose();
     }

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
@@ -131,7 +131,16 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     const patch = readFileSync(artifacts.patch as string, 'utf8');
     assert.match(patch, /^-version = "1\.0\.0"$/m);
     assert.match(patch, /^\+version = "1\.0\.1"$/m);
+    // The patch to send upstream applies to the application as it was, and makes the candidate's lockfile.
+    const upstream = tempDir('candidate-upstream');
+    cpSync(affected, upstream, { recursive: true });
+    const applied = spawnSync('git', ['apply', artifacts.patch as string], { cwd: upstream, encoding: 'utf8' });
+    assert.equal(applied.status, 0, applied.stderr);
+    assert.deepEqual(readFileSync(join(upstream, 'Cargo.lock')), readFileSync(artifacts.lockfile as string));
     assert.match(artifacts.srpm as string, /affected-0\.1\.0-1\.src\.rpm$/);
+    // The vendor archive is kept once (the SRPM carries its own copy as Source1).
+    const kept = readdirSync(layout.artifacts, { recursive: true, encoding: 'utf8' });
+    assert.deepEqual(kept.filter((f) => /vendor.*\.tar/.test(f)), ['vendor.tar.zst']);
     const sbom = JSON.parse(readFileSync(artifacts.sbom as string, 'utf8')) as { components: { name: string; version: string }[] };
     assert.deepEqual(sbom.components.filter((c) => c.name === 'vulnlib').map((c) => c.version), ['1.0.1']);
     const log = readFileSync(artifacts.log, 'utf8');
@@ -149,7 +158,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     assert.deepEqual(second.artifacts, outcome.artifacts);
   });
 
-  test('an interrupted run starts again at the step that did not finish', async () => {
+  test('an interrupted run starts again at the step that did not finish, in another work directory (another worker)', async () => {
     const workDir = workDirFor(affected);
     const controller = new AbortController();
     const first = await buildCandidate(
@@ -159,15 +168,40 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     assert.equal(first.state, 'failed');
     assert.equal(first.reason, 'cancelled');
     assert.equal(first.failedStep, 'build');
+    // The work directory as a checkpoint carries it: everything but the scratch directories, somewhere else.
+    const moved = tempDir('candidate-resumed');
+    cpSync(workDir, moved, { recursive: true, filter: (src) => !candidateLayout(workDir).scratch.includes(src) });
+    rmSync(workDir, { recursive: true, force: true });
     const started: CandidateStepName[] = [];
     const second = await buildCandidate(
-      { workDir, advisory: { id: 'CVE-0000-NONE', aliases: ['RUSTSEC-2099-0010'] }, audit: audit(), sandbox: 'bwrap', publish: false },
+      { workDir: moved, advisory: { id: 'CVE-0000-NONE', aliases: ['RUSTSEC-2099-0010'] }, audit: audit(), sandbox: 'bwrap', publish: false },
       { stepStarted: (step) => void started.push(step) },
     );
     assert.equal(second.state, 'candidate', second.reason ?? '');
     assert.deepEqual(started, ['build', 'test', 'package']);
     assert.deepEqual(second.fix.map((f) => f.to), ['1.0.1']);
+    for (const path of [second.artifacts.lockfile, second.artifacts.vendor, second.artifacts.srpm]) assert.ok(path?.startsWith(moved) === true && existsSync(path), String(path));
     assert.match(readFileSync(second.artifacts.log, 'utf8'), /not to be published: embargoed/);
+  });
+
+  test('a lockfile update that hangs is killed at its time limit, and the apply step fails saying so', async () => {
+    // A cargo that never answers, first on the PATH the package manager is run with.
+    const bin = tempDir('hung-cargo');
+    writeFileSync(join(bin, 'cargo'), '#!/bin/sh\nexec sleep 600\n', { mode: 0o755 });
+    const workDir = workDirFor(affected);
+    const outcome = await buildCandidate({
+      workDir,
+      advisory: { id: 'RUSTSEC-2099-0010', aliases: [] },
+      audit: audit(),
+      sandbox: 'none',
+      publish: true,
+      timeLimits: { update: 1500 },
+      env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` },
+    });
+    assert.equal(outcome.state, 'failed');
+    assert.equal(outcome.failedStep, 'apply');
+    assert.equal(outcome.reason, 'cargo update -p vulnlib@1.0.0 --precise 1.0.1 --offline: did not finish within 1.5 s (killed)');
+    assert.deepEqual(lockedVersions(join(candidateLayout(workDir).source, 'Cargo.lock'), 'vulnlib'), ['1.0.0'], 'the lockfile is put back');
   });
 
   test('no compatible fix: needs-review, the blocker named, nothing changed or built', async () => {

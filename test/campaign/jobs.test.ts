@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { storeGate } from '../../src/campaign/app-job.js';
@@ -196,28 +196,30 @@ for (const kind of STORE_KINDS) {
     }
   });
 
-  test(`two workers share a campaign: each application once; a worker killed mid-job, the other finishes it (${kind})`, { skip, timeout: 180_000 }, async () => {
+  test(`two workers share a campaign: each application once; a worker killed mid-step, the other resumes after the steps it completed (${kind})`, { skip, timeout: 180_000 }, async () => {
     const store = await freshStore(kind);
     try {
       const names = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
       const fleet = makeFleet(store, names);
       const id = await startDetached(store);
-      const marker = join(tempDir('marker'), 'done.txt');
+      const scratch = tempDir('marker');
+      const marker = join(scratch, 'done.txt');
+      const stepsRun = join(scratch, 'steps.txt');
       const env = { ...process.env, STOWAGE_CAMPAIGN_LEASE_SECONDS: '2' };
-      const worker = (): { child: ChildProcess; exited: Promise<number | null> } => {
-        const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'test', 'support', 'campaign-worker.js'), store.store, '1', '300', marker], {
+      const worker = (...extra: string[]): { child: ChildProcess; exited: Promise<number | null> } => {
+        const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'test', 'support', 'campaign-worker.js'), store.store, '1', '100', marker, stepsRun, ...extra], {
           env,
           stdio: ['ignore', 'pipe', 'inherit'],
         });
         return { child, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
       };
-      const first = worker();
-      // Wait until the first worker is mid-job (past its first steps), read from the store directly, then kill it.
+      // The first worker's build never ends: it is killed in the middle of it, its earlier steps recorded done.
+      const first = worker('build');
       let victim: string | undefined;
       await withStore(store, async (f) => {
         for (let i = 0; i < 2400 && victim === undefined; i++) {
           await new Promise((r) => setTimeout(r, 25));
-          victim = (await f.campaigns.apps(id)).find((a) => a.state === 'running' && (a.step === 'vendor' || a.step === 'build'))?.app;
+          victim = (await f.campaigns.apps(id)).find((a) => a.state === 'running' && a.step === 'build')?.app;
         }
       });
       first.child.kill('SIGKILL');
@@ -233,12 +235,23 @@ for (const kind of STORE_KINDS) {
       for (const a of json.apps) assert.deepEqual(a.steps.map((s) => [s.step, s.state]), STEPS.map((s) => [s, 'done']), a.app);
       // Each application ran to completion once: the killed one was never finished by the dead worker.
       assert.deepEqual(readFileSync(marker, 'utf8').split('\n').filter(Boolean).sort(), names);
+      // Each step was started once, but the one the worker died in: the steps it had completed were not run again.
+      const started = new Map<string, number>();
+      for (const line of readFileSync(stepsRun, 'utf8').split('\n').filter(Boolean)) started.set(line, (started.get(line) ?? 0) + 1);
+      for (const n of names) {
+        for (const s of STEPS) assert.equal(started.get(`${n} ${s}`), n === victim && s === 'build' ? 2 : 1, `${n} ${s}`);
+      }
       await withStore(store, async (f) => {
         const victimApp = (await f.campaigns.apps(id)).find((a) => a.app === victim);
         assert.equal(victimApp?.attempts, 2, 'the killed job was taken again');
+        assert.equal(victimApp?.checkpoint, null, 'the checkpoint goes with the end of the work');
         for (const n of names) {
           const app = await f.app(n);
-          assert.equal((await f.revisions(app?.id as number)).filter((r) => r.origin === 'candidate').length, 1, n);
+          const candidates = (await f.revisions(app?.id as number)).filter((r) => r.origin === 'candidate');
+          assert.equal(candidates.length, 1, n);
+          // The lockfile change made by the dead worker's apply step came back with its checkpoint.
+          const lock = candidates[0]?.documents.find((d) => d.name === 'Cargo.lock');
+          assert.equal(decompressBytes((await f.document(lock?.digest as string)) as Buffer).toString('utf8'), cargoLock(n, VULNERABLE.to), n);
         }
       });
     } finally {
@@ -246,24 +259,104 @@ for (const kind of STORE_KINDS) {
     }
   });
 
-  test(`jobs of a campaign a user started go before scheduled ones (${kind})`, { skip }, async () => {
+  test(`a campaign committed whose jobs were never queued (its starter killed): a worker queues and runs each application once (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = makeFleet(store, ['alpha', 'beta']);
+      const scratch = tempDir('marker');
+      const marker = join(scratch, 'done.txt');
+      const stepsRun = join(scratch, 'steps.txt');
+      const id = await withStore(store, async (f) => {
+        // What `campaign start` leaves when killed after its transaction: the campaign, its applications planned, alpha's job alone queued.
+        const started = await startCampaign(f, { id: ADVISORY_ID, apps: [], publish: true, sandbox: 'none', by: 'test', now: new Date() });
+        const [alpha] = started.queued as [number, number];
+        const gate = storeGate();
+        const queue = await openJobQueue(store.store, f, gate);
+        try {
+          await queue.enqueue(started.campaign.id, [alpha], PRIORITY.userStarted);
+          // Queueing is idempotent: asked again (as the worker's reconciliation does), alpha still has one job.
+          await queue.enqueue(started.campaign.id, [alpha], PRIORITY.userStarted);
+          assert.equal(await queue.pending(), 1);
+          await runCampaignWorker({ store: f, gate, queue, builder: cheapBuilder({ stepMs: 0, markerFile: marker, stepsFile: stepsRun }), concurrency: 2, drain: true });
+        } finally {
+          await queue.close();
+        }
+        return started.campaign.id;
+      });
+      const json = show(fleet, id);
+      assert.equal(json.state, 'done');
+      assert.deepEqual(json.apps.map((a) => [a.app, a.state]), [['alpha', 'candidate'], ['beta', 'candidate']]);
+      assert.deepEqual(readFileSync(marker, 'utf8').split('\n').filter(Boolean).sort(), ['alpha', 'beta']);
+      const started = readFileSync(stepsRun, 'utf8').split('\n').filter(Boolean).sort();
+      assert.deepEqual(started, ['alpha', 'beta'].flatMap((a) => STEPS.map((s) => `${a} ${s}`)).sort());
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  test(`a checkpoint that cannot be laid back (a hostile path) ends the application failed, writing nothing outside its work directory (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = makeFleet(store, ['alpha']);
+      const marker = join(tempDir('marker'), 'done.txt');
+      const planted = join(tempDir('outside'), 'planted');
+      const id = await withStore(store, async (f) => {
+        const started = await startCampaign(f, { id: ADVISORY_ID, apps: [], publish: true, sandbox: 'none', by: 'test', now: new Date() });
+        const [alpha] = started.queued as [number];
+        // An attempt (of a worker since gone) recorded a checkpoint naming a file outside the work directory.
+        await f.transaction(async (tx) => {
+          assert.ok(await tx.campaigns.begin(started.campaign.id, alpha, 'gone', new Date().toISOString()));
+          assert.ok(await tx.campaigns.setCheckpoint(started.campaign.id, alpha, 'gone', { files: [{ path: `../../../..${planted}`, mode: 0o644, digest: `sha256:${'0'.repeat(64)}` }], removed: [] }));
+        });
+        const gate = storeGate();
+        const queue = await openJobQueue(store.store, f, gate);
+        try {
+          await queue.enqueue(started.campaign.id, [alpha], PRIORITY.userStarted);
+          await runCampaignWorker({ store: f, gate, queue, builder: cheapBuilder({ stepMs: 0, markerFile: marker }), concurrency: 1, drain: true });
+        } finally {
+          await queue.close();
+        }
+        return started.campaign.id;
+      });
+      assert.equal(existsSync(planted), false);
+      assert.equal(existsSync(marker), false, 'nothing was built');
+      const shown = fleet('campaign', 'show', String(id), '--format', 'json');
+      const app = (JSON.parse(shown.stdout) as { apps: { state: string; log?: string }[] }).apps[0];
+      assert.equal(app?.state, 'failed');
+      const human = fleet('campaign', 'show', String(id));
+      assert.match(human.stdout, /cannot resume: .*the campaign checkpoint/);
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  test(`a user-started campaign is not queued behind scheduled syncs: its jobs are taken first (${kind})`, { skip }, async () => {
     const store = await freshStore(kind);
     try {
       makeFleet(store, ['alpha', 'beta']);
+      const order = join(tempDir('marker'), 'order.txt');
       await withStore(store, async (f) => {
-        const started = await startCampaign(f, { id: ADVISORY_ID, apps: [], publish: true, sandbox: 'none', by: 'test', now: new Date() });
-        const [alpha, beta] = started.queued as [number, number];
-        const queue = await openJobQueue(store.store, f, storeGate());
+        const gate = storeGate();
+        const queue = await openJobQueue(store.store, f, gate);
         try {
-          await queue.enqueue(started.campaign.id, [alpha], PRIORITY.scheduled);
-          await queue.enqueue(started.campaign.id, [beta], PRIORITY.userStarted);
-          assert.equal((await queue.take())?.job.appId, beta);
-          assert.equal((await queue.take())?.job.appId, alpha);
-          assert.equal(await queue.take(), null);
+          // Scheduled syncs queued first (one waits at a time: a second tick adds none), then a user starts a campaign.
+          assert.equal(await queue.enqueueSync(), true);
+          assert.equal(await queue.enqueueSync(), false);
+          const started = await startCampaign(f, { id: ADVISORY_ID, apps: [], publish: true, sandbox: 'none', by: 'test', now: new Date() });
+          await queue.enqueue(started.campaign.id, started.queued, PRIORITY.userStarted);
+          assert.equal(await queue.pending(), 3);
+          // One job at a time: the order the worker ran them in.
+          const sync = async (): Promise<void> => appendFileSync(order, 'sync\n');
+          await runCampaignWorker({ store: f, gate, queue, builder: cheapBuilder({ stepMs: 0, markerFile: order }), sync, concurrency: 1, drain: true });
+          // The sync ran once the campaign's jobs were done, and a sync may be queued again.
+          assert.equal(await queue.enqueueSync(), true);
         } finally {
           await queue.close();
         }
       });
+      // The campaign's two jobs (in either order: pg-boss orders equal priorities by creation), then the sync.
+      const ran = readFileSync(order, 'utf8').split('\n').filter(Boolean);
+      assert.deepEqual([...ran.slice(0, 2).sort(), ...ran.slice(2)], ['alpha', 'beta', 'sync']);
     } finally {
       await store.dispose();
     }

@@ -86,6 +86,29 @@ describe('the campaign sandbox', () => {
     assert.equal(existsSync(target), true);
   });
 
+  test('root outside is not root inside: an unprivileged user with no capabilities, who cannot remount a read-only directory writable', { skip: process.getuid?.() !== 0 ? 'run as root only: the check is what root keeps' : false }, async () => {
+    assert.equal(bwrap.userNamespace, true, 'this machine gives bubblewrap a user namespace');
+    assert.match(bwrap.note, /run as an unprivileged user with no capabilities/);
+    // A directory bound read-only (as a toolchain is), which a build then tries to make writable.
+    const readOnly = tempDir('sandbox-read-only');
+    const attempt = async (sandbox: Sandbox): Promise<string> => {
+      const log = new StepLog(join(tempDir('sandbox-log'), 'log'));
+      const script = `echo "uid $(id -u)"; grep "^CapEff:" /proc/self/status; mount -o remount,rw,bind '${readOnly}' && echo x > '${readOnly}/planted' && echo remounted`;
+      await runSandboxed(sandbox, { argv: ['sh', '-c', script], dir: tempDir('sandbox-dir'), env: ENV, readOnly: [readOnly], timeLimitMs: 60_000, log });
+      return readFileSync(log.path, 'utf8');
+    };
+    const inside = await attempt(bwrap);
+    assert.match(inside, /^uid 65534$/m);
+    assert.match(inside, /^CapEff:\s+0+$/m);
+    assert.doesNotMatch(inside, /^remounted$/m);
+    assert.equal(existsSync(join(readOnly, 'planted')), false);
+    // Without the user namespace the same sandbox runs as root with its capabilities, and the remount goes through.
+    const asRoot = await attempt({ ...bwrap, userNamespace: false });
+    assert.match(asRoot, /^uid 0$/m);
+    assert.match(asRoot, /^remounted$/m);
+    assert.equal(existsSync(join(readOnly, 'planted')), true);
+  });
+
   test('the time limit kills the command and what it started', async () => {
     const pidFile = join(outside, 'background.pid');
     const run = await sh(none, `sleep 60 & echo $! > '${pidFile}'; sleep 60`, 500);

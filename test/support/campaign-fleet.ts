@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CandidateBuilder } from '../../src/campaign/candidate-builder.js';
 
@@ -48,18 +48,34 @@ export function writeRustApp(root: string, name: string): string {
   return dir;
 }
 
-/** The builder: `stepMs` per step; every finished application appends `app\n` to `markerFile`. */
-export function cheapBuilder(options: { stepMs: number; markerFile: string }): CandidateBuilder {
+/**
+ * The builder: `stepMs` per step; every finished application appends `app\n` to `markerFile`,
+ * and every step started `app step\n` to `stepsFile`. Like the real pipeline it keeps its
+ * progress in the work directory (`steps-done`) and skips the steps done there, so an attempt
+ * resumed from a checkpoint goes on where the last one stopped. `hangAt`: that step never ends
+ * (until the attempt is stopped), a worker to kill in the middle of it.
+ */
+export function cheapBuilder(options: { stepMs: number; markerFile: string; stepsFile?: string; hangAt?: string }): CandidateBuilder {
   return async (request, hooks) => {
     mkdirSync(request.workDir, { recursive: true });
+    const progress = join(request.workDir, 'steps-done');
+    const done = existsSync(progress) ? readFileSync(progress, 'utf8').split('\n') : [];
     for (const step of STEPS) {
+      if (done.includes(step)) continue;
       await hooks.stepStarted(step);
+      if (options.stepsFile !== undefined) appendFileSync(options.stepsFile, `${request.app} ${step}\n`);
+      if (options.hangAt === step) {
+        await new Promise((resolve) => hooks.signal.addEventListener('abort', resolve, { once: true }));
+        await hooks.stepEnded(step, 'failed');
+        return { state: 'failed', fix: [], blockedBy: null, failedStep: step, log: 'cancelled', artifacts: [] };
+      }
       await new Promise((r) => setTimeout(r, options.stepMs));
       if (step === 'apply') {
         const lock = join(request.sourceDir, 'Cargo.lock');
         writeFileSync(lock, readFileSync(lock, 'utf8').replace(`version = "${VULNERABLE.from}"`, `version = "${VULNERABLE.to}"`));
       }
       if (step === 'package') copyFileSync(join(request.sourceDir, 'Cargo.lock'), join(request.workDir, 'Cargo.lock'));
+      appendFileSync(progress, `${step}\n`);
       await hooks.stepEnded(step, 'done');
     }
     appendFileSync(options.markerFile, `${request.app}\n`);

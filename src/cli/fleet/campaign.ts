@@ -1,11 +1,11 @@
 import { cacheDir } from '../../core/cache-dir.js';
 import { fetchPolicyOf } from '../audit-options.js';
 import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../../core/errors.js';
-import { storeGate, type AppJob } from '../../campaign/app-job.js';
+import { storeGate } from '../../campaign/app-job.js';
 import { cancelCampaign, campaignView, requireCampaign, startCampaign } from '../../campaign/campaign.js';
 import { campaignJson, campaignListJson, renderCampaign, renderCampaignList } from '../../campaign/campaign-report.js';
-import { runCampaignWorker } from '../../campaign/campaign-worker.js';
-import { PRIORITY } from '../../campaign/job-queue.js';
+import { runCampaignWorker, scheduledSync } from '../../campaign/campaign-worker.js';
+import { PRIORITY, type FleetJob } from '../../campaign/job-queue.js';
 import { openJobQueue } from '../../campaign/open-queue.js';
 import { pipelineBuilder } from '../../campaign/pipeline-builder.js';
 import { currentUser } from '../../fleet/add.js';
@@ -33,8 +33,9 @@ export function concurrencyOption(given: string): number {
 }
 
 /** A job the store failed under: said, and left to its lease (another attempt takes it). */
-export function warnJobError(job: AppJob, err: unknown): void {
-  warn(`campaign ${job.campaignId}, application ${job.appId}: ${errorMessage(err)}; the job is taken again after its lease`);
+export function warnJobError(job: FleetJob, err: unknown): void {
+  const what = job.kind === 'sync' ? 'scheduled sync' : `campaign ${job.campaignId}, application ${job.appId}`;
+  warn(`${what}: ${errorMessage(err)}; the job is taken again after its lease`);
 }
 
 /** SIGINT/SIGTERM stop taking jobs; the ones running finish (a second signal ends the process as usual). */
@@ -80,6 +81,7 @@ export async function fleetCampaignStart(id: string, opts: CampaignStartOptions)
         drain: false,
         signal: stopSignal(),
         onJobError: warnJobError,
+        sync: scheduledSync(store, gate, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) }),
         untilCampaignEnds: started.campaign.id,
       });
     } finally {
@@ -112,7 +114,7 @@ export async function fleetCampaignCancel(given: string, opts: FleetFormatOption
     } finally {
       await queue.close();
     }
-    writeStdout(`campaign ${campaign.id} cancelled: ${cancelled} application${cancelled === 1 ? '' : 's'} not started; running ones stop at their next step\n`);
+    writeStdout(`campaign ${campaign.id} cancelled: ${cancelled} application${cancelled === 1 ? '' : 's'} not started; running ones are stopped by their workers (their command killed)\n`);
     return EXIT_OK;
   });
 }

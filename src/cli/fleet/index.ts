@@ -510,7 +510,7 @@ needs-source, cancelled), 2 unknown advisory or application, or the work could n
   withStore(
     campaign
       .command('cancel')
-      .summary('cancel a campaign: jobs not started are dropped, running ones stop at their next step')
+      .summary('cancel a campaign: jobs not started are dropped, running ones are stopped (their command killed)')
       .argument('<campaign>', 'the campaign\'s number')
       .addHelpText('after', `\nExamples:\n  stowage fleet campaign cancel 3\n\nExit codes: 0 cancelled, 2 unknown campaign or one already over.`)
       .action(lazy(async () => (await import('./campaign.js')).fleetCampaignCancel)),

@@ -2,7 +2,7 @@ import { cacheDir } from '../../core/cache-dir.js';
 import { fetchPolicyOf } from '../audit-options.js';
 import { EXIT_OK } from '../../core/errors.js';
 import { storeGate } from '../../campaign/app-job.js';
-import { runCampaignWorker } from '../../campaign/campaign-worker.js';
+import { runCampaignWorker, scheduledSync } from '../../campaign/campaign-worker.js';
 import { openJobQueue } from '../../campaign/open-queue.js';
 import { pipelineBuilder } from '../../campaign/pipeline-builder.js';
 import { requireSettings } from '../../fleet/lookup.js';
@@ -26,7 +26,18 @@ export async function fleetWorker(opts: WorkerOptions): Promise<number> {
     const queue = await openJobQueue(opts.store, store, gate);
     writeStderr(`stowage: worker on ${store.location}, ${concurrency} job${concurrency === 1 ? '' : 's'} at a time${opts.drain ? ', until the queue is empty' : ''}\n`);
     try {
-      await runCampaignWorker({ store, gate, queue, builder: pipelineBuilder({ settings, cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) }), concurrency, drain: opts.drain === true, signal: stopSignal(), onJobError: warnJobError });
+      const databases = { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) };
+      await runCampaignWorker({
+        store,
+        gate,
+        queue,
+        builder: pipelineBuilder({ settings, ...databases }),
+        sync: scheduledSync(store, gate, databases),
+        concurrency,
+        drain: opts.drain === true,
+        signal: stopSignal(),
+        onJobError: warnJobError,
+      });
     } finally {
       await queue.close();
     }

@@ -6,7 +6,7 @@ import { StowageError } from '../../core/errors.js';
 import type { HttpOptions } from '../../core/http.js';
 import { readTextInput } from '../../core/input-files.js';
 import type { Package } from '../../core/package.js';
-import { runTool } from '../../core/run-tool.js';
+import { runTool, type ToolLimits } from '../../core/run-tool.js';
 import { isTomlTable } from '../../core/toml-values.js';
 import { readCargoConfig } from './cargo-config.js';
 import { ProjectRegistries, type IndexEntry } from './registry.js';
@@ -156,8 +156,8 @@ export class CargoFixEcosystem implements FixEcosystem {
   }
 
   /** Offline first (the index cargo already has), then against the registry when cargo needs it. */
-  async apply(changes: readonly LockfileChange[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
-    const run = { cwd: this.projectDir, ...(options.env ? { env: options.env } : {}) };
+  async apply(changes: readonly LockfileChange[], options: { env?: NodeJS.ProcessEnv; limits?: ToolLimits } = {}): Promise<void> {
+    const run = { cwd: this.projectDir, ...(options.env ? { env: options.env } : {}), ...(options.limits ? { limits: options.limits } : {}) };
     for (const change of changes) {
       const [cargo, ...args] = this.command(change) as [string, ...string[]];
       const offline = await runTool(cargo, [...args, '--offline'], run);

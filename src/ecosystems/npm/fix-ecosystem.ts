@@ -5,7 +5,7 @@ import { StowageError } from '../../core/errors.js';
 import type { HttpOptions } from '../../core/http.js';
 import { readTextInput } from '../../core/input-files.js';
 import type { Package } from '../../core/package.js';
-import { runTool } from '../../core/run-tool.js';
+import { runTool, type ToolLimits } from '../../core/run-tool.js';
 import * as semver from '../../core/semver.js';
 import { writeFileAtomically } from '../../core/atomic-write.js';
 import { PackumentClient, PUBLIC_REGISTRY_CONFIG, readNpmrcRegistries, registryFor, type NpmRegistryConfig } from './registry.js';
@@ -128,7 +128,7 @@ export class NpmFixEcosystem implements FixEcosystem {
     return ['npm', 'update', change.pkg.name, ...NPM_FLAGS];
   }
 
-  async apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean; env?: NodeJS.ProcessEnv }): Promise<void> {
+  async apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean; env?: NodeJS.ProcessEnv; limits?: ToolLimits }): Promise<void> {
     // npm would write a package-lock.json beside a yarn or pnpm lockfile and leave that one as it was.
     if (!/(^|\.)(package-lock|npm-shrinkwrap)\.json$/.test(basename(this.lockfile))) {
       throw new StowageError('--apply changes package-lock.json and npm-shrinkwrap.json only: this lockfile is planned, not applied', this.lockfile);
@@ -137,7 +137,7 @@ export class NpmFixEcosystem implements FixEcosystem {
     if (overridden.length > 0) this.addOverrides(overridden);
     const commands = new Map(changes.map((c) => [this.command(c, options).join('\0'), this.command(c, options)]));
     for (const [npm, ...args] of commands.values() as Iterable<[string, ...string[]]>) {
-      const run = await runTool(npm, args, { cwd: this.projectDir, ...(options.env ? { env: options.env } : {}) });
+      const run = await runTool(npm, args, { cwd: this.projectDir, ...(options.env ? { env: options.env } : {}), ...(options.limits ? { limits: options.limits } : {}) });
       if (run.status !== 0) {
         const reason = run.stderr.split('\n').filter((l) => l.startsWith('npm error') && !/A complete log/.test(l)).slice(0, 3).join(' ');
         throw new StowageError(`${[npm, ...args].join(' ')} failed: ${reason || `exit ${run.status}`}`, this.projectDir);

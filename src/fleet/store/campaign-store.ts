@@ -50,6 +50,18 @@ export interface CampaignAppRecord extends CampaignAppOutcome {
   attempt: string | null;
   attempts: number;
   updatedAt: string;
+  /** The work directory as of the last completed step, for a retried attempt to resume from; null before one, and once the work is over. */
+  checkpoint: WorkCheckpoint | null;
+}
+
+/**
+ * A work directory as its last completed step left it, relative to the revision's kept source
+ * materialised in `source/`: the files that differ from it (or are outside it), each a document
+ * of the store, and the source files removed.
+ */
+export interface WorkCheckpoint {
+  files: { path: string; mode: number; digest: string }[];
+  removed: string[];
 }
 
 export interface CampaignStepRecord {
@@ -73,9 +85,10 @@ export interface CampaignArtifactRecord {
   digest: string;
 }
 
-/** One application's work in the SQLite queue. */
+/** One application's work (or a scheduled sync: campaignId and appId 0) in the SQLite queue. */
 export interface QueuedJob {
   id: number;
+  kind: 'campaign-app' | 'sync';
   campaignId: number;
   appId: number;
   /** Attempts before this one. */
@@ -107,14 +120,19 @@ export interface CampaignStore {
   apps(campaignId: number): Promise<CampaignAppRecord[]>;
   app(campaignId: number, appId: number): Promise<CampaignAppRecord | null>;
   /**
-   * Takes the application for `attempt` (a new worker token) when its work is not over, and
-   * forgets the steps of earlier attempts; false when it is over (done by another, or cancelled).
+   * Takes the application for `attempt` (a new worker token) when its work is not over, keeping
+   * the steps earlier attempts completed (and their checkpoint) and forgetting the ones they left
+   * unfinished; false when it is over (done by another, or cancelled).
    */
   begin(campaignId: number, appId: number, attempt: string, at: string): Promise<boolean>;
   /** The step the attempt is at; false when another attempt owns the application now. */
   setStep(campaignId: number, appId: number, attempt: string, step: CampaignStepRecord): Promise<boolean>;
-  /** Ends the attempt's work; false (nothing written) when another attempt owns the application now. */
+  /** The work directory after a completed step (its files' documents already put); false when another attempt owns the application now. */
+  setCheckpoint(campaignId: number, appId: number, attempt: string, checkpoint: WorkCheckpoint): Promise<boolean>;
+  /** Ends the attempt's work (the checkpoint is dropped); false (nothing written) when another attempt owns the application now. */
   finish(campaignId: number, appId: number, attempt: string, outcome: CampaignAppOutcome, at: string): Promise<boolean>;
+  /** The applications of running campaigns whose work has not started (each must have a job: the worker makes sure). */
+  plannedApps(): Promise<{ campaignId: number; appId: number }[]>;
   /** Marks every application whose work has not started as cancelled; how many. */
   cancelPlanned(campaignId: number, at: string): Promise<number>;
   steps(campaignId: number): Promise<CampaignStepRecord[]>;
@@ -122,7 +140,10 @@ export interface CampaignStore {
   artifacts(campaignId: number): Promise<CampaignArtifactRecord[]>;
 
   // The SQLite queue.
+  /** Queues a job for each application that has none in the campaign yet (queued, running or over): asking twice queues once. */
   enqueue(campaignId: number, appIds: number[], priority: number, at: string): Promise<void>;
+  /** Queues a sync unless one is queued and not yet taken; whether it did. */
+  enqueueSync(priority: number, at: string): Promise<boolean>;
   /** The most urgent due job (queued, or running under a lease that ran out), leased to `owner` until `leaseUntil`. */
   claim(owner: string, now: string, leaseUntil: string): Promise<QueuedJob | null>;
   /** Extends the lease; false when the job is no longer this owner's. */

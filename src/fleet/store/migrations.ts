@@ -185,6 +185,21 @@ const MIGRATIONS: Migration[] = [
       `UPDATE snapshot_apps SET app_name = (SELECT a.name FROM apps a WHERE a.id = snapshot_apps.app_id)`,
     ],
   },
+  {
+    version: 7,
+    statements: [
+      // A campaign application's work directory as of its last completed step (JSON: the files that
+      // differ from the revision's kept source, each a document): a retried job resumes from it.
+      `ALTER TABLE campaign_apps ADD COLUMN checkpoint TEXT`,
+    ],
+  },
+  {
+    version: 8,
+    statements: [
+      // The SQLite queue also holds scheduled syncs (campaign_id and app_id 0), behind user-started campaigns' jobs.
+      `ALTER TABLE campaign_jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'campaign-app'`,
+    ],
+  },
 ];
 
 /** The schema version this code writes and reads. */

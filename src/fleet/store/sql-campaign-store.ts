@@ -11,6 +11,7 @@ import {
   type CampaignStepRecord,
   type CampaignStore,
   type QueuedJob,
+  type WorkCheckpoint,
 } from './campaign-store.js';
 
 /** CampaignStore over the same SQL executor (and transaction) as the SqlFleetStore holding it. */
@@ -41,11 +42,12 @@ interface CampaignAppRow {
   attempt: string | null;
   attempts: number;
   updated_at: string;
+  checkpoint: string | null;
 }
 
 const CAMPAIGN_COLUMNS = 'id, advisory_id, aliases, state, publish, sandbox, created_at, ended_at, by';
 const APP_COLUMNS = `ca.campaign_id, ca.app_id, a.name, ca.revision_id, ca.state, ca.step, ca.blocked_by, ca.log, ca.fix,
-  ca.candidate_revision_id, ca.attempt, ca.attempts, ca.updated_at`;
+  ca.candidate_revision_id, ca.attempt, ca.attempts, ca.updated_at, ca.checkpoint`;
 
 function campaignOf(r: CampaignRow): CampaignRecord {
   return {
@@ -76,6 +78,7 @@ function appOf(r: CampaignAppRow): CampaignAppRecord {
     attempt: r.attempt,
     attempts: Number(r.attempts),
     updatedAt: r.updated_at,
+    checkpoint: r.checkpoint === null ? null : (JSON.parse(r.checkpoint) as WorkCheckpoint),
   };
 }
 
@@ -147,7 +150,8 @@ export class SqlCampaignStore implements CampaignStore {
       [attempt, at, campaignId, appId],
     );
     if (changed === 0) return false;
-    await this.sql.run(`DELETE FROM campaign_steps WHERE campaign_id = ? AND app_id = ?`, [campaignId, appId]);
+    // The completed steps stay (the checkpoint holds what they made); an interrupted one starts again.
+    await this.sql.run(`DELETE FROM campaign_steps WHERE campaign_id = ? AND app_id = ? AND state <> 'done'`, [campaignId, appId]);
     await this.sql.run(`DELETE FROM campaign_artifacts WHERE campaign_id = ? AND app_id = ?`, [campaignId, appId]);
     return true;
   }
@@ -169,13 +173,31 @@ export class SqlCampaignStore implements CampaignStore {
     return true;
   }
 
+  async setCheckpoint(campaignId: number, appId: number, attempt: string, checkpoint: WorkCheckpoint): Promise<boolean> {
+    const changed = await this.sql.run(`UPDATE campaign_apps SET checkpoint = ? WHERE campaign_id = ? AND app_id = ? AND attempt = ? AND state = 'running'`, [
+      JSON.stringify(checkpoint),
+      campaignId,
+      appId,
+      attempt,
+    ]);
+    return changed === 1;
+  }
+
   async finish(campaignId: number, appId: number, attempt: string, o: CampaignAppOutcome, at: string): Promise<boolean> {
     const changed = await this.sql.run(
-      `UPDATE campaign_apps SET state = ?, step = ?, blocked_by = ?, log = ?, fix = ?, candidate_revision_id = ?, updated_at = ?
+      `UPDATE campaign_apps SET state = ?, step = ?, blocked_by = ?, log = ?, fix = ?, candidate_revision_id = ?, updated_at = ?, checkpoint = NULL
        WHERE campaign_id = ? AND app_id = ? AND attempt = ? AND state = 'running'`,
       [o.state, o.step, o.blockedBy, o.log, JSON.stringify(o.fix), o.candidateRevisionId, at, campaignId, appId, attempt],
     );
     return changed === 1;
+  }
+
+  async plannedApps(): Promise<{ campaignId: number; appId: number }[]> {
+    const rows = await this.sql.query<{ campaign_id: number; app_id: number }>(
+      `SELECT ca.campaign_id, ca.app_id FROM campaign_apps ca JOIN campaigns c ON c.id = ca.campaign_id
+       WHERE c.state = 'running' AND ca.state = 'planned' ORDER BY ca.campaign_id, ca.app_id`,
+    );
+    return rows.map((r) => ({ campaignId: Number(r.campaign_id), appId: Number(r.app_id) }));
   }
 
   async cancelPlanned(campaignId: number, at: string): Promise<number> {
@@ -210,18 +232,26 @@ export class SqlCampaignStore implements CampaignStore {
 
   async enqueue(campaignId: number, appIds: number[], priority: number, at: string): Promise<void> {
     for (const appId of appIds) {
-      await this.sql.run(`INSERT INTO campaign_jobs (campaign_id, app_id, priority, state, lease_owner, lease_until, attempts, created_at) VALUES (?, ?, ?, 'queued', NULL, NULL, 0, ?)`, [
-        campaignId,
-        appId,
-        priority,
-        at,
-      ]);
+      await this.sql.run(
+        `INSERT INTO campaign_jobs (campaign_id, app_id, priority, state, lease_owner, lease_until, attempts, created_at)
+         SELECT ?, ?, ?, 'queued', NULL, NULL, 0, ? WHERE NOT EXISTS (SELECT 1 FROM campaign_jobs WHERE kind = 'campaign-app' AND campaign_id = ? AND app_id = ?)`,
+        [campaignId, appId, priority, at, campaignId, appId],
+      );
     }
   }
 
+  async enqueueSync(priority: number, at: string): Promise<boolean> {
+    const added = await this.sql.run(
+      `INSERT INTO campaign_jobs (kind, campaign_id, app_id, priority, state, lease_owner, lease_until, attempts, created_at)
+       SELECT 'sync', 0, 0, ?, 'queued', NULL, NULL, 0, ? WHERE NOT EXISTS (SELECT 1 FROM campaign_jobs WHERE kind = 'sync' AND state = 'queued')`,
+      [priority, at],
+    );
+    return added === 1;
+  }
+
   async claim(owner: string, now: string, leaseUntil: string): Promise<QueuedJob | null> {
-    const rows = await this.sql.query<{ id: number; campaign_id: number; app_id: number; attempts: number }>(
-      `SELECT id, campaign_id, app_id, attempts FROM campaign_jobs
+    const rows = await this.sql.query<{ id: number; kind: QueuedJob['kind']; campaign_id: number; app_id: number; attempts: number }>(
+      `SELECT id, kind, campaign_id, app_id, attempts FROM campaign_jobs
        WHERE state = 'queued' OR (state = 'running' AND lease_until < ?) ORDER BY priority DESC, id LIMIT 1`,
       [now],
     );
@@ -233,7 +263,7 @@ export class SqlCampaignStore implements CampaignStore {
       [owner, leaseUntil, row.id, now],
     );
     if (taken !== 1) return null;
-    return { id: Number(row.id), campaignId: Number(row.campaign_id), appId: Number(row.app_id), attempts: Number(row.attempts) };
+    return { id: Number(row.id), kind: row.kind, campaignId: Number(row.campaign_id), appId: Number(row.app_id), attempts: Number(row.attempts) };
   }
 
   async renew(jobId: number, owner: string, leaseUntil: string): Promise<boolean> {
