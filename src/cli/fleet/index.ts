@@ -527,6 +527,7 @@ needs-source, cancelled), 2 unknown advisory or application, or the work could n
       )
       .option('--concurrency <n>', 'jobs run at once', '1')
       .option('--drain', 'exit once no job is queued or running anywhere (default: run until interrupted)')
+      .option('--sync-every <duration>', 'also queue a fleet sync now and every DURATION (90s, 15m, 2h, 1d); at most one waits, campaigns go first')
       .addHelpText(
         'after',
         `
@@ -534,6 +535,7 @@ Examples:
   stowage fleet worker --concurrency 2
   STOWAGE_FLEET_STORE=postgres://fleet@db/fleet stowage fleet worker    on each build machine
   stowage fleet worker --drain                                         run what is queued, then exit
+  stowage fleet worker --sync-every 15m                                also keep the fleet synced, behind campaigns
 
 Exit codes: 0 stopped (interrupted, or drained), 2 the store or queue could not be opened.`,
       )

@@ -12,6 +12,7 @@ import { EventFeed } from '../../server/event-feed.js';
 import { FleetDatabases } from '../../server/fleet-databases.js';
 import { syncNow } from '../../server/sync-now.js';
 import { fetchPolicyOf } from '../audit-options.js';
+import { parseInterval } from './interval.js';
 import { warn, writeStdout } from '../output.js';
 import type { FleetDatabaseOptions } from './index.js';
 
@@ -31,16 +32,6 @@ export function parseListen(given: string): { host: string; port: number } {
     throw new StowageError(`--listen ${JSON.stringify(given)}: expected HOST:PORT with an IP address (127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080) or PORT`);
   }
   return { host, port };
-}
-
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `90s`, `15m`, `2h`, `1d`: at least a second, at most 24 days (what a timer holds). */
-export function parseInterval(given: string): number {
-  const m = /^(\d{1,6})([smhd])$/.exec(given);
-  const ms = m ? Number(m[1]) * (UNITS[m[2] as string] as number) : NaN;
-  if (!(ms >= 1000 && ms <= 2_073_600_000)) throw new StowageError(`--sync-every ${JSON.stringify(given)}: expected a duration such as 90s, 15m, 2h or 1d (at most 24d)`);
-  return ms;
 }
 
 function listen(server: Server): Promise<void> {
