@@ -197,7 +197,7 @@ class LockReader {
           if (flags & (OPTIONAL | PEER)) continue;
           this.badEntry(location, 'missing "version" for a registry package');
         }
-        if (fetched !== undefined) this.requireTarballOf(location, fetched, name, rawVersion);
+        if (fetched !== undefined) this.requireTarballOf(location, fetched, name, rawVersion, source.url);
         const alias = keyName !== undefined && keyName !== name ? keyName : undefined;
         pkg = this.addRegistryPackage(name, rawVersion, source, integrity, alias);
       } else {
@@ -332,7 +332,9 @@ class LockReader {
    * compares them with the tarball). A registry tarball URL names its package and version: they
    * must be the entry's, or the audit would check one package while npm installs another.
    */
-  private requireTarballOf(location: string, url: string, name: string, version: string): void {
+  private requireTarballOf(location: string, url: string, name: string, version: string, registry: string | null = null): void {
+    // The URL the registry serves name@version at, as npm writes it: nothing to take apart.
+    if (registry !== null && url === `${registry}${name}/-/${name.slice(name.lastIndexOf('/') + 1)}-${version}.tgz`) return;
     const tarball = registryTarballIdentity(url);
     if (tarball === null) return;
     if (tarball.name !== name) {
