@@ -220,7 +220,7 @@ async function main(): Promise<void> {
       // No earlier results: the audit figures alone.
     }
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-    writeResults(out, { ...previous, ...results, auditOnly: 'this run measured only the audit figures; vendor, archive, binary and npmVendor are from an earlier full run' });
+    writeResults(out, { ...previous, ...results, auditOnly: 'this run measured only the audit figures (node dist/bench/run.js audit); the other sections are from an earlier full run' });
     rmSync(cache, { recursive: true, force: true });
     console.log(`written: ${out}`);
     if (comparisons.some((c) => !c.withinLimit)) process.exitCode = 1;
