@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../core/errors.js';
+import { locatePackages } from '../core/graph.js';
 import { renderHuman, styleFor, type ColourChoice } from '../audit/report/human.js';
 import { renderJson } from '../audit/report/json.js';
 import { renderSarif } from '../audit/report/sarif.js';
@@ -21,7 +22,9 @@ export async function auditCommand(paths: string[], opts: AuditOptions): Promise
   noteGivenInputs(targets, opts);
   if (output !== undefined) checkOutputPath(resolve(output));
   const settings = auditSettings(targets[0] as string, opts);
-  const { result } = await auditApplication({ paths: targets, ...settings, fixAdvice: opts.fixAdvice === true });
+  const { result, graphs } = await auditApplication({ paths: targets, ...settings, fixAdvice: opts.fixAdvice === true });
+  // SARIF points each result at its package's entry in the lockfile: placed only for it.
+  if (opts.format === 'sarif') for (const graph of graphs) locatePackages(graph);
   const text =
     opts.format === 'json'
       ? renderJson(result)

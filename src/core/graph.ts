@@ -121,10 +121,86 @@ export function reachableFrom(
   return seen;
 }
 
-const NO_EDGES: ReadonlySet<EdgeKind> = new Set();
-const DEV_EDGES: ReadonlySet<EdgeKind> = new Set(['dev']);
-const OPTIONAL_EDGES: ReadonlySet<EdgeKind> = new Set(['optional']);
-const DEV_AND_OPTIONAL_EDGES: ReadonlySet<EdgeKind> = new Set(['dev', 'optional']);
+const KIND_BITS: Readonly<Record<EdgeKind, number>> = { normal: 1, build: 2, dev: 4, optional: 8, peer: 16 };
+
+/**
+ * For each list of edge kinds in `avoiding`, which packages (by their index in `packages`) the
+ * roots reach without crossing an edge of those kinds; roots included. Every parse runs this
+ * once, before the JIT has warmed up, over thousands of packages: the walk goes over integer
+ * arrays, and a list whose kinds no edge has shares the walk of the kinds that do occur.
+ */
+export function reachableAvoiding(
+  packages: readonly Package[],
+  edges: readonly Edge[],
+  roots: readonly string[],
+  avoiding: readonly (readonly EdgeKind[])[],
+): Uint8Array[] {
+  const n = packages.length;
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) indexOf.set((packages[i] as Package).id, i);
+  // Adjacency as offsets into one array of targets, with each edge's kind as a bit.
+  const from = new Int32Array(edges.length);
+  const to = new Int32Array(edges.length);
+  const first = new Int32Array(n + 1);
+  let present = 0;
+  for (let e = 0; e < edges.length; e++) {
+    const edge = edges[e] as Edge;
+    const f = indexOf.get(edge.from);
+    const t = indexOf.get(edge.to);
+    // An edge from or to a package the graph does not hold leads nowhere among its packages.
+    from[e] = f === undefined || t === undefined ? -1 : f;
+    to[e] = t ?? -1;
+    if (f !== undefined && t !== undefined) first[f + 1] = (first[f + 1] as number) + 1;
+  }
+  for (let i = 0; i < n; i++) first[i + 1] = (first[i + 1] as number) + (first[i] as number);
+  const targets = new Int32Array(first[n] as number);
+  const kinds = new Uint8Array(first[n] as number);
+  const fill = first.slice(0, n);
+  for (let e = 0; e < edges.length; e++) {
+    const f = from[e] as number;
+    if (f < 0) continue;
+    const slot = fill[f] as number;
+    fill[f] = slot + 1;
+    targets[slot] = to[e] as number;
+    const bits = KIND_BITS[(edges[e] as Edge).kind];
+    kinds[slot] = bits;
+    present |= bits;
+  }
+  const start: number[] = [];
+  for (const id of roots) {
+    const i = indexOf.get(id);
+    if (i !== undefined) start.push(i);
+  }
+  const walked = new Map<number, Uint8Array>();
+  const stack = new Int32Array(n);
+  return avoiding.map((list) => {
+    let skip = 0;
+    for (const kind of list) skip |= KIND_BITS[kind];
+    skip &= present;
+    const known = walked.get(skip);
+    if (known !== undefined) return known;
+    const seen = new Uint8Array(n);
+    let top = 0;
+    for (const i of start) {
+      if (seen[i] === 0) {
+        seen[i] = 1;
+        stack[top++] = i;
+      }
+    }
+    while (top > 0) {
+      const i = stack[--top] as number;
+      for (let k = first[i] as number, end = first[i + 1] as number; k < end; k++) {
+        const t = targets[k] as number;
+        if (seen[t] === 0 && ((kinds[k] as number) & skip) === 0) {
+          seen[t] = 1;
+          stack[top++] = t;
+        }
+      }
+    }
+    walked.set(skip, seen);
+    return seen;
+  });
+}
 
 /**
  * Sets flags from the edge kinds, for lockfiles that do not record them per package:
@@ -134,18 +210,40 @@ const DEV_AND_OPTIONAL_EDGES: ReadonlySet<EdgeKind> = new Set(['dev', 'optional'
  * Roots and packages no root reaches get no flags.
  */
 export function flagsFromReachability(packages: Package[], edges: readonly Edge[], roots: readonly string[]): void {
-  const outgoing = outgoingEdges(edges);
-  const all = reachableFrom(outgoing, roots, NO_EDGES);
-  const nonDev = reachableFrom(outgoing, roots, DEV_EDGES);
-  const nonOptional = reachableFrom(outgoing, roots, OPTIONAL_EDGES);
-  const required = reachableFrom(outgoing, roots, DEV_AND_OPTIONAL_EDGES);
+  const [all, nonDev, nonOptional, required] = reachableAvoiding(packages, edges, roots, [[], ['dev'], ['optional'], ['dev', 'optional']]) as [
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+  ];
   const rootSet = new Set(roots);
-  for (const pkg of packages) {
-    if (!all.has(pkg.id) || rootSet.has(pkg.id) || required.has(pkg.id)) continue;
+  for (let i = 0; i < packages.length; i++) {
+    const pkg = packages[i] as Package;
+    if (all[i] === 0 || required[i] === 1 || rootSet.has(pkg.id)) continue;
     const flags: PackageFlags = {};
-    if (!nonDev.has(pkg.id)) flags.dev = true;
-    if (!nonOptional.has(pkg.id)) flags.optional = true;
+    if (nonDev[i] === 0) flags.dev = true;
+    if (nonOptional[i] === 0) flags.optional = true;
     if (!flags.dev && !flags.optional) flags.devOptional = true;
     pkg.flags = flags;
   }
+}
+
+/** How to find where each package's entry starts in its lockfile, kept until asked (locatePackages). */
+const pendingLocations = new WeakMap<DependencyGraph, () => void>();
+
+/**
+ * Leaves the packages' `location` to be found when a report asks for it (locatePackages):
+ * placing every entry is a scan of the whole lockfile text, and only SARIF points at entries.
+ */
+export function locatePackagesLater(graph: DependencyGraph, locate: () => void): DependencyGraph {
+  pendingLocations.set(graph, locate);
+  return graph;
+}
+
+/** Sets `location` on the packages of a graph whose reader left them to be found on demand; once. */
+export function locatePackages(graph: DependencyGraph): void {
+  const locate = pendingLocations.get(graph);
+  if (locate === undefined) return;
+  pendingLocations.delete(graph);
+  locate();
 }

@@ -58,7 +58,7 @@ export interface Package {
   flags?: PackageFlags;
   /** npm alias (`"foo": "npm:bar@1"`): the name the dependent uses. */
   alias?: string;
-  /** Where the package's entry starts in its lockfile, for reports that point at it (SARIF). */
+  /** Where the package's entry starts in its lockfile, for reports that point at it (SARIF); a reader may leave it to locatePackages (core/graph.ts). */
   location?: SourceLocation;
   /**
    * The licence the input itself states for the package, as written (npm package-lock v2+

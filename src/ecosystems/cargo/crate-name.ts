@@ -11,8 +11,12 @@ const XID_CONTINUE = /^[\p{XID_Continue}-]$/u;
 /** The whole rule in one test for the common case; the slow path only says what is wrong. */
 const VALID_PART = /^[\p{XID_Start}_][\p{XID_Continue}-]*$/u;
 
+/** An ASCII name in one part: nearly every crate, accepted without the Unicode tables. */
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
 /** Why Cargo would refuse `name` as a package name, or null when it accepts it. */
 export function crateNameProblem(name: string): string | null {
+  if (PLAIN_NAME.test(name)) return null;
   for (const part of name.split('::')) {
     if (VALID_PART.test(part)) continue;
     if (part === '') return name === '' ? 'it is empty' : 'it has an empty `::` part';

@@ -2,11 +2,11 @@ import { parse, TomlDate, TomlError } from 'smol-toml';
 import type { TomlTable, TomlValue } from 'smol-toml';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
-import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
+import { flagsFromReachability, locatePackagesLater, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource, SourceLocation } from '../../core/package.js';
 import { CargoSourceError, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
 import { crateNameProblem } from './crate-name.js';
-import { parseCargoVersion } from './version.js';
+import { checkCargoVersion } from './version.js';
 import { memberGlobMatcher } from './workspace-members.js';
 import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
 
@@ -64,7 +64,6 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   if (metadata !== undefined) applyMetadataChecksums(input, metadata, entries, lookup);
 
   const layout = manifest ? readWorkspaceLayout(manifest) : null;
-  const headers = { '[[package]]': tableHeaderLocations(input.text, /^[ \t]*\[\[[ \t]*package[ \t]*\]\]/gm), '[root]': tableHeaderLocations(input.text, /^[ \t]*\[[ \t]*root[ \t]*\]/gm) };
   const packages: Package[] = new Array<Package>(entries.length);
   const roots: string[] = [];
   // Nearly every package names the same source string: parse each distinct one once, and let
@@ -97,14 +96,12 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
       source,
       checksum: entry.checksum,
     };
-    const location = (headers[entry.header as keyof typeof headers] ?? [])[entry.ordinal];
-    if (location !== undefined) (packages[i] as Package).location = location;
   }
 
   // Crates only dev-dependencies bring in are marked dev (`--omit dev`, RPM bundling).
   if (kinds !== null) flagsFromReachability(packages, edges, roots);
   if (manifest !== null) declareMemberLicenses(packages, roots, manifest, input.members ?? []);
-  return {
+  const graph: DependencyGraph = {
     ecosystem: 'cargo',
     path: input.path,
     format: `Cargo.lock v${declaredVersion ?? inferUnversionedFormat(input.text, entries, shortened)}`,
@@ -113,6 +110,20 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
     roots,
     ...(warnings.length > 0 ? { warnings } : {}),
   };
+  return locatePackagesLater(graph, () => locateEntries(input.text, entries, packages));
+}
+
+/** Each package at its table header: the n-th `[[package]]` header is the n-th entry smol-toml returns. */
+function locateEntries(text: string, entries: readonly LockEntry[], packages: Package[]): void {
+  const headers: Record<string, SourceLocation[]> = {
+    '[[package]]': tableHeaderLocations(text, /^[ \t]*\[\[[ \t]*package[ \t]*\]\]/gm),
+    '[root]': tableHeaderLocations(text, /^[ \t]*\[[ \t]*root[ \t]*\]/gm),
+  };
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as LockEntry;
+    const location = headers[entry.header]?.[entry.ordinal];
+    if (location !== undefined) (packages[i] as Package).location = location;
+  }
 }
 
 function workspaceSource(): PackageSource {
@@ -230,7 +241,7 @@ function readEntry(input: LockfileInput, table: TomlTable, header: string, ordin
     entryError(input, header, ordinal, name, version === undefined ? 'missing `version`' : `\`version\` must be a non-empty string, found ${describe(version)}`);
   }
   try {
-    parseCargoVersion(version);
+    checkCargoVersion(version);
   } catch (err) {
     // Cargo refuses the whole lockfile ("failed to parse lock file") on a version that is not SemVer.
     const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);

@@ -123,6 +123,18 @@ function dottedIdentifier(text: string, pos: 'pre-release' | 'build metadata'): 
 }
 
 /** Parses a version exactly as `semver::Version::parse` does. Throws an Error saying what is wrong. */
+/**
+ * `MAJOR.MINOR.PATCH` without pre-release or build metadata, each number without a leading zero
+ * and short enough to be within u64: nearly every locked version, and valid SemVer without a
+ * full parse (a lockfile's hundreds of versions are checked before the JIT has warmed up).
+ */
+const PLAIN_VERSION = /^(?:0|[1-9][0-9]{0,18})\.(?:0|[1-9][0-9]{0,18})\.(?:0|[1-9][0-9]{0,18})$/;
+
+/** Throws as parseCargoVersion does when `text` is not a SemVer version Cargo accepts. */
+export function checkCargoVersion(text: string): void {
+  if (!PLAIN_VERSION.test(text)) parseCargoVersion(text);
+}
+
 export function parseCargoVersion(text: string): CargoVersion {
   try {
     const [major, afterMajor] = numericIdentifier(text, 'major');

@@ -2,7 +2,7 @@ import { basename, dirname, posix } from 'node:path';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { lineAndColumn, locateJsonError, objectKeyLocations, positionOfKey } from '../../core/json-text.js';
-import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
+import { locatePackagesLater, reachableAvoiding, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
 import {
   lowerCaseScheme,
@@ -197,7 +197,7 @@ class LockReader {
           if (flags & (OPTIONAL | PEER)) continue;
           this.badEntry(location, 'missing "version" for a registry package');
         }
-        if (fetched !== undefined) this.requireTarballOf(location, fetched, name, rawVersion);
+        if (fetched !== undefined) this.requireTarballOf(location, fetched, name, rawVersion, source.url);
         const alias = keyName !== undefined && keyName !== name ? keyName : undefined;
         pkg = this.addRegistryPackage(name, rawVersion, source, integrity, alias);
       } else {
@@ -209,7 +209,7 @@ class LockReader {
       loc.container = this.placeInModulesDir(location, loc);
     }
     this.resolveAllEdges();
-    this.locateEntries();
+    this.locatable = true;
     this.declareLicenses();
   }
 
@@ -225,6 +225,9 @@ class LockReader {
       if (pkg.license === undefined && declared !== null) pkg.license = declared;
     }
   }
+
+  /** Set when the entries can be placed in the text: `packages` keys are unique, v1's nested names are not. */
+  private locatable = false;
 
   /** Each package's first `packages` entry, where a report points (v1's nested tree: none). */
   private locateEntries(): void {
@@ -344,7 +347,9 @@ class LockReader {
    * compares them with the tarball). A registry tarball URL names its package and version: they
    * must be the entry's, or the audit would check one package while npm installs another.
    */
-  private requireTarballOf(location: string, url: string, name: string, version: string): void {
+  private requireTarballOf(location: string, url: string, name: string, version: string, registry: string | null = null): void {
+    // The URL the registry serves name@version at, as npm writes it: nothing to take apart.
+    if (registry !== null && url === `${registry}${name}/-/${name.slice(name.lastIndexOf('/') + 1)}-${version}.tgz`) return;
     const tarball = registryTarballIdentity(url);
     if (tarball === null) return;
     if (tarball.name !== name) {
@@ -553,7 +558,7 @@ class LockReader {
       // npm ci recomputes these flags from the dependency graph and ignores the lockfile's
       // markers (npm 11 installs a runtime dependency marked "dev": true under --omit=dev).
       // A package is left out only when both say so: a marker alone never hides a package.
-      const flags = (this.flags[index] ?? 0) & (fromGraph.get(pkg.id) ?? 0);
+      const flags = (this.flags[index] ?? 0) & (fromGraph[index] as number);
       if (flags === 0) return;
       const out: PackageFlags = {};
       if (flags & DEV) out.dev = true;
@@ -562,7 +567,8 @@ class LockReader {
       if ((flags & DEV_OPTIONAL) !== 0 && (flags & (DEV | OPTIONAL)) === 0) out.devOptional = true;
       pkg.flags = out;
     });
-    return { ecosystem: 'npm', path: this.input.path, format: this.format, packages: this.packages, edges: this.edges, roots: this.roots };
+    const graph: DependencyGraph = { ecosystem: 'npm', path: this.input.path, format: this.format, packages: this.packages, edges: this.edges, roots: this.roots };
+    return this.locatable ? locatePackagesLater(graph, () => this.locateEntries()) : graph;
   }
 
   /**
@@ -570,24 +576,24 @@ class LockReader {
    * root avoids a dev edge, optional and peer likewise, devOptional when none avoids both dev
    * and optional edges. Roots, and packages no root reaches, get none.
    */
-  private flagsFromGraph(): Map<string, number> {
-    const outgoing = outgoingEdges(this.edges);
-    const all = reachableFrom(outgoing, this.roots, new Set());
-    const avoiding = (kinds: EdgeKind[]): Set<string> => reachableFrom(outgoing, this.roots, new Set(kinds));
-    const noDev = avoiding(['dev']);
-    const noOptional = avoiding(['optional']);
-    const noPeer = avoiding(['peer']);
-    const noDevOrOptional = avoiding(['dev', 'optional']);
+  private flagsFromGraph(): Uint8Array {
+    const [all, noDev, noOptional, noPeer, noDevOrOptional] = reachableAvoiding(this.packages, this.edges, this.roots, [
+      [],
+      ['dev'],
+      ['optional'],
+      ['peer'],
+      ['dev', 'optional'],
+    ]) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
     const roots = new Set(this.roots);
-    const flags = new Map<string, number>();
-    for (const id of all) {
-      if (roots.has(id)) continue;
+    const flags = new Uint8Array(this.packages.length);
+    for (let i = 0; i < flags.length; i++) {
+      if (all[i] === 0 || roots.has((this.packages[i] as Package).id)) continue;
       let bits = 0;
-      if (!noDev.has(id)) bits |= DEV;
-      if (!noOptional.has(id)) bits |= OPTIONAL;
-      if (!noPeer.has(id)) bits |= PEER;
-      if (!noDevOrOptional.has(id)) bits |= DEV_OPTIONAL;
-      flags.set(id, bits);
+      if (noDev[i] === 0) bits |= DEV;
+      if (noOptional[i] === 0) bits |= OPTIONAL;
+      if (noPeer[i] === 0) bits |= PEER;
+      if (noDevOrOptional[i] === 0) bits |= DEV_OPTIONAL;
+      flags[i] = bits;
     }
     return flags;
   }

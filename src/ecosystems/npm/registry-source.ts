@@ -101,6 +101,9 @@ function registryBaseOfTarball(url: string): string | undefined {
  *   which the URL parser would silently drop.
  */
 export function readResolved(resolved: string): { value: string } | { problem: string } {
+  // Lockfiles hold thousands of URLs already in the parser's form (PLAIN_HTTP_URL matches no
+  // space, control character or upper-case scheme; dot segments are tested apart): settled here.
+  if (PLAIN_HTTP_URL.test(resolved) && !DOT_SEGMENT.test(resolved)) return { value: resolved };
   if (resolved !== resolved.trim()) {
     return { problem: 'has whitespace around it, so npm reads it as a directory in the project, not as what it names' };
   }
@@ -110,7 +113,7 @@ export function readResolved(resolved: string): { value: string } | { problem: s
   if (!value.startsWith('https://') && !value.startsWith('http://')) return { value };
   if (/\s/.test(value)) return { problem: 'is not a URL: it holds whitespace' };
   // Lockfiles hold thousands of URLs already in the parser's form: skip parsing those.
-  if (PLAIN_HTTP_URL.test(value) && !/\/\.|%2e/i.test(value)) return { value };
+  if (PLAIN_HTTP_URL.test(value) && !DOT_SEGMENT.test(value)) return { value };
   try {
     return { value: new URL(value).href };
   } catch {
@@ -124,6 +127,9 @@ export function readResolved(resolved: string): { value: string } | { problem: s
  * are tested apart.
  */
 const PLAIN_HTTP_URL = /^https?:\/\/(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*\/[\w.~@%+=&?#/-]*$/;
+
+/** A `.` or `..` path segment, spelt or percent-encoded, which the URL parser resolves. */
+const DOT_SEGMENT = /\/\.|%2e/i;
 
 /** `HTTPS://…` → `https://…`, `NPM:…` → `npm:…`: npm-package-arg matches schemes in any letter case. */
 export function lowerCaseScheme<T extends string | undefined>(spec: T): T {

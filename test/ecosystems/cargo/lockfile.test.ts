@@ -319,6 +319,29 @@ test('shape errors in small inline lockfiles', () => {
   }
 });
 
+test('versions and names at the edges of what Cargo accepts: plain ones are not the only valid ones, nor every plain-looking one valid', () => {
+  const lock = (name: string, version: string): LockfileInput => ({
+    path: '/app/Cargo.lock',
+    text: `version = 4\n[[package]]\nname = ${JSON.stringify(name)}\nversion = ${JSON.stringify(version)}\n`,
+  });
+  for (const [name, version] of [
+    ['a', '18446744073709551615.0.0'],
+    ['a', '1.0.0-alpha.1+build.5'],
+    ['a', '0.0.0'],
+    ['caf\u00e9', '1.2.3'],
+    ['_x-y', '1.2.3'],
+  ] as const) {
+    const [pkg] = parseCargoLock(lock(name, version)).packages;
+    assert.deepEqual([pkg?.name, pkg?.version], [name, version]);
+  }
+  for (const version of ['18446744073709551616.0.0', '01.2.3', '1.2.03', '1.2.3.']) {
+    assertInputError(() => parseCargoLock(lock('a', version)), '/app/Cargo.lock', /is not a SemVer version, as Cargo requires/);
+  }
+  for (const name of ['9a', '-a', 'a.b']) {
+    assertInputError(() => parseCargoLock(lock(name, '1.0.0')), '/app/Cargo.lock', /is not a package name Cargo accepts/);
+  }
+});
+
 test('a manifest that is not TOML is an InputError naming the manifest', () => {
   const input = fixtureInput('sources.Cargo.lock');
   input.manifest = { path: '/app/Cargo.toml', text: '[workspace\nmembers = []\n' };
