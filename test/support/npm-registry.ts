@@ -30,9 +30,9 @@ import { PROJECT_ROOT } from './shared.js';
  * they hold for whatever port a run's registry listens on.
  *
  * yarn 1 (classic) does record it: each `resolved` is the tarball's full URL, and yarn 1 fetches
- * from that URL as written, whatever registry is configured (it rewrites only
- * registry.npmjs.org to registry.yarnpkg.com, when the latter is the configured one); offline,
- * it reads the tarball from its mirror by file name and never looks at the host. So its
+ * from that URL as written, whatever registry is configured (NpmRegistry.getRequestUrl in
+ * 1.22.22 keeps an absolute URL as it is); offline, it reads the tarball from its mirror by
+ * file name and never looks at the host. So its
  * lockfile was made as npm's were: `yarn install --ignore-scripts --registry URL` by yarn 1.22.22
  * against this registry, HOME and cache empty, its origin then written as RECORDED_ORIGIN, and
  * `lockfileFor` gives each run's copy its registry's port.
@@ -60,8 +60,8 @@ export const LOCAL_APP_YARN_V1_LOCKFILE = join(PROJECT_ROOT, 'test', 'fixtures',
 /** What the local application prints when every dependency is installed. */
 export const LOCAL_APP_OUTPUT = 'ms=172800000 semver=true color=plain:v1 debug=true';
 /**
- * The committed lockfiles were written by npm and yarn 1 against the registry at this origin; each run's
- * registry listens on a port of its own, which `lockfileFor` puts in their place.
+ * The committed lockfiles were written by npm and yarn 1 against the registry at this origin;
+ * each run's registry listens on a port of its own, which `lockfileFor` puts in their place.
  */
 export const RECORDED_ORIGIN = 'http://127.0.0.1:4873';
 
