@@ -1,22 +1,30 @@
 /**
- * `stowage package rpm --srpm` for the application locked by pnpm 9 and by yarn 4 (berry), its
- * packages served by the npm registry on 127.0.0.1 (test/support/npm-registry.ts; the lockfiles
- * are committed, made against it), then `rpmbuild --rebuild` of each source RPM with the network
- * cut and an empty HOME: the spec's %build, %install and %check run the application's own
- * package manager, offline, from the vendor archive alone; the installed command runs.
+ * `stowage package rpm --srpm` for the application locked by pnpm 9, by yarn 4 (berry) and by
+ * yarn 1 (classic), its packages served by the npm registry on 127.0.0.1
+ * (test/support/npm-registry.ts; the lockfiles are committed, made against it), then `rpmbuild
+ * --rebuild` of each source RPM with the network cut and an empty HOME: the spec's %build,
+ * %install and %check run the application's own package manager, offline, from the vendor
+ * archive alone; the installed command runs.
  *
- * pnpm 9 and yarn 4 come from STOWAGE_TEST_PACKAGE_MANAGERS (see .ci/run). Needs rpmbuild and
- * rpm2archive (Debian package rpm). Skipped without them, except with CI=true, where that is a
- * failure. yarn 1, which comes from the public registry, is proven in
- * package-js-managers.network.test.ts.
+ * pnpm 9, yarn 4 and yarn 1 come from STOWAGE_TEST_PACKAGE_MANAGERS (see .ci/run); the build's
+ * `pnpm` or `yarn` is that very one, by path. Needs rpmbuild and rpm2archive (Debian package
+ * rpm). Skipped without them, except with CI=true, where that is a failure.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cleanEnv, offline, packageManager } from '../support/npm-vendor.js';
-import { LOCAL_APP, LOCAL_APP_OUTPUT, LOCAL_APP_PNPM_LOCKFILE, LOCAL_APP_YARN_BERRY_LOCKFILE, startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
+import { cleanEnv, commandDirectory, offline, packageManager, type PackageManagerName } from '../support/npm-vendor.js';
+import {
+  LOCAL_APP,
+  LOCAL_APP_OUTPUT,
+  LOCAL_APP_PNPM_LOCKFILE,
+  LOCAL_APP_YARN_BERRY_LOCKFILE,
+  LOCAL_APP_YARN_V1_LOCKFILE,
+  startLocalRegistry,
+  type LocalRegistry,
+} from '../support/npm-registry.js';
 import { runCliAsync, tempDir } from '../support/shared.js';
 import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
 
@@ -28,34 +36,54 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 
 interface Case {
   label: string;
-  tool: 'pnpm' | 'yarn';
-  lockfile: { name: string; from: string };
-  /** The settings file that names the registry: `.npmrc` or `.yarnrc.yml`. */
+  tool: PackageManagerName;
+  /** The command the spec runs it as. */
+  command: 'pnpm' | 'yarn';
+  /** The lockfile's name in the application and its text for this run's registry. */
+  lockfile: (registry: LocalRegistry) => { name: string; text: string };
+  /** The settings file that names the registry: `.npmrc`, `.yarnrc.yml` or `.yarnrc`. */
   settings: (registry: LocalRegistry) => { name: string; text: string };
   buildRequires: string;
   check: string;
+  /** What the build's install prints of the package manager's release: the build ran that one. */
+  release: RegExp;
 }
 
 const cases: Case[] = [
   {
     label: 'pnpm 9',
     tool: 'pnpm',
-    lockfile: { name: 'pnpm-lock.yaml', from: LOCAL_APP_PNPM_LOCKFILE },
+    command: 'pnpm',
+    lockfile: () => ({ name: 'pnpm-lock.yaml', text: readFileSync(LOCAL_APP_PNPM_LOCKFILE, 'utf8') }),
     settings: (r) => ({ name: '.npmrc', text: r.npmrc }),
     buildRequires: '/usr/bin/pnpm',
     check: 'pnpm test',
+    release: /^Done in .* using pnpm v9\.15\.9$/m,
   },
   {
     label: 'yarn 4 (berry)',
-    tool: 'yarn',
-    lockfile: { name: 'yarn.lock', from: LOCAL_APP_YARN_BERRY_LOCKFILE },
+    tool: 'yarn-berry',
+    command: 'yarn',
+    lockfile: () => ({ name: 'yarn.lock', text: readFileSync(LOCAL_APP_YARN_BERRY_LOCKFILE, 'utf8') }),
     settings: (r) => ({ name: '.yarnrc.yml', text: r.yarnrc }),
     buildRequires: '/usr/bin/yarn',
     check: 'yarn run test',
+    release: /Yarn 4\.9\.2$/m,
+  },
+  {
+    label: 'yarn 1 (classic)',
+    tool: 'yarn-classic',
+    command: 'yarn',
+    // yarn 1 records every tarball's URL: the committed lockfile's, moved to this run's registry.
+    lockfile: (r) => ({ name: 'yarn.lock', text: r.lockfileFor(readFileSync(LOCAL_APP_YARN_V1_LOCKFILE, 'utf8')) }),
+    settings: (r) => ({ name: '.yarnrc', text: `registry "${r.url}"\n` }),
+    buildRequires: '/usr/bin/yarn',
+    check: 'yarn test',
+    release: /^yarn install v1\.22\.22$/m,
   },
 ];
 
-describe('package rpm builds pnpm and yarn berry applications with their own package manager, offline', () => {
+describe('package rpm builds pnpm, yarn berry and yarn classic applications with their own package manager, offline', () => {
   let registry: LocalRegistry;
   before(async () => {
     registry = await startLocalRegistry();
@@ -70,7 +98,8 @@ describe('package rpm builds pnpm and yarn berry applications with their own pac
       const src = join(scratch, `${c.tool}-src`);
       cpSync(LOCAL_APP, src, { recursive: true });
       rmSync(join(src, 'package-lock.json'));
-      cpSync(c.lockfile.from, join(src, c.lockfile.name));
+      const lockfile = c.lockfile(registry);
+      writeFileSync(join(src, lockfile.name), lockfile.text);
       const settings = c.settings(registry);
       writeFileSync(join(src, settings.name), settings.text);
 
@@ -91,12 +120,14 @@ describe('package rpm builds pnpm and yarn berry applications with their own pac
       mkdirSync(home);
       const srpm = join(out, `${NAME}-1.0.0-1.src.rpm`);
       const cut = offline(['rpmbuild', '--rebuild', '--nodeps', '--define', `_topdir ${top}`, srpm]);
-      const env = cleanEnv({ HOME: home, PATH: `${dirname(tool.path)}:${process.env.PATH ?? ''}`, SOURCE_DATE_EPOCH: '1700000000', ...cut.env });
+      const bin = commandDirectory(join(scratch, `${c.tool}-bin`), c.command, tool.path);
+      const env = cleanEnv({ HOME: home, PATH: `${bin}:${process.env.PATH ?? ''}`, SOURCE_DATE_EPOCH: '1700000000', ...cut.env });
       const [command, ...args] = cut.argv;
       const build = spawnSync(command as string, args, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
       const output = `${build.stdout}\n${build.stderr}`;
       assert.equal(build.status, 0, `rpmbuild (network cut with ${cut.how}) failed:\n${output}`);
       assert.match(output, /Executing\(%check\)/);
+      assert.match(output, c.release);
 
       const rpmDir = join(top, 'RPMS');
       const arch = readdirSync(rpmDir)[0] as string;

@@ -1,13 +1,14 @@
 /**
- * `stowage vendor` of an application locked by pnpm (lockfiles 9.0 and 6.0) and by yarn 4
- * (berry), its packages served by the npm registry on 127.0.0.1 (test/support/npm-registry.ts),
- * then the proof that the package manager itself (pnpm 9, yarn 4) installs each from the archive
- * alone: the network cut, a new HOME, an empty global store or cache. The lockfiles are
- * committed, made by pnpm and yarn against that registry; the application's own `.npmrc` or
- * `.yarnrc.yml` names the registry, as a project using a mirror has it.
+ * `stowage vendor` of an application locked by pnpm (lockfiles 9.0 and 6.0), by yarn 4 (berry)
+ * and by yarn 1 (classic), its packages served by the npm registry on 127.0.0.1
+ * (test/support/npm-registry.ts), then the proof that the package manager itself (pnpm 9, yarn 4,
+ * yarn 1) installs each from the archive alone: the network cut, a new HOME, an empty global
+ * store or cache. The lockfiles are committed, made by pnpm and yarn against that registry; the
+ * application's own `.npmrc`, `.yarnrc.yml` or `.yarnrc` names the registry, as a project using
+ * a mirror has it (yarn 1's lockfile names it too, in every tarball URL).
  *
- * pnpm 9 and yarn 4 come from STOWAGE_TEST_PACKAGE_MANAGERS (see .ci/run). Skipped when they are
- * missing, except with CI=true, where that is a failure.
+ * pnpm 9, yarn 4 and yarn 1 come from STOWAGE_TEST_PACKAGE_MANAGERS (see .ci/run). Skipped when
+ * they are missing, except with CI=true, where that is a failure.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -24,6 +25,7 @@ import {
   LOCAL_APP_PNPM_LOCKFILE,
   LOCAL_APP_PNPM_V6_LOCKFILE,
   LOCAL_APP_YARN_BERRY_LOCKFILE,
+  LOCAL_APP_YARN_V1_LOCKFILE,
   startLocalRegistry,
   type LocalRegistry,
 } from '../support/npm-registry.js';
@@ -35,7 +37,8 @@ const LOCKED = ['@fixture/color@1.0.0', 'fixture-debug@4.3.4', 'fixture-devtool@
 
 const mustRun = process.env.CI === 'true';
 const pnpm = packageManager('pnpm');
-const yarn = packageManager('yarn');
+const yarnBerry = packageManager('yarn-berry');
+const yarnClassic = packageManager('yarn-classic');
 const scratch = tempDir('vendor-js-managers');
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -48,11 +51,11 @@ function toolPath(tool: { path: string } | { missing: string }): string {
   return tool.path;
 }
 
-/** A copy of the application with `lockfile` as its only lockfile and `settings` (`.npmrc` or `.yarnrc.yml`) beside it. */
-function copyApp(dir: string, lockfile: { name: string; from: string }, settings: { name: string; text: string }): string {
+/** A copy of the application with `lockfile` as its only lockfile and `settings` (`.npmrc`, `.yarnrc.yml` or `.yarnrc`) beside it. */
+function copyApp(dir: string, lockfile: { name: string; text: string }, settings: { name: string; text: string }): string {
   cpSync(LOCAL_APP, dir, { recursive: true });
   rmSync(join(dir, 'package-lock.json'));
-  cpSync(lockfile.from, join(dir, lockfile.name));
+  writeFileSync(join(dir, lockfile.name), lockfile.text);
   writeFileSync(join(dir, settings.name), settings.text);
   return dir;
 }
@@ -65,7 +68,7 @@ function filesUnder(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
-describe('pnpm and yarn berry applications vendored from the local registry install offline with their own package manager', () => {
+describe('pnpm, yarn berry and yarn classic applications vendored from the local registry install offline with their own package manager', () => {
   let registry: LocalRegistry;
   /** Each fixture package's licence, as its own package.json states it: `name@version` → licence. */
   let licences: Map<string, string>;
@@ -133,7 +136,7 @@ describe('pnpm and yarn berry applications vendored from the local registry inst
     test(`${label}: pnpm install --offline --frozen-lockfile from the archive alone, with an empty store`, { skip: skipUnless(pnpm), timeout: 600_000 }, async () => {
       const tool = toolPath(pnpm);
       const name = `pnpm-${label.split(' ')[1] as string}`;
-      const lockfile = { name: 'pnpm-lock.yaml', from };
+      const lockfile = { name: 'pnpm-lock.yaml', text: readFileSync(from, 'utf8') };
       const settings = { name: '.npmrc', text: registry.npmrc };
       const src = copyApp(join(scratch, `${name}-src`), lockfile, settings);
       const { archive, files, tarballs } = await vendor(name, src);
@@ -154,9 +157,9 @@ describe('pnpm and yarn berry applications vendored from the local registry inst
     });
   }
 
-  test('yarn.lock (yarn 4): yarn install --immutable from the archive alone, with an empty global cache; every zip is the one the lockfile names', { skip: skipUnless(yarn), timeout: 600_000 }, async () => {
-    const tool = toolPath(yarn);
-    const lockfile = { name: 'yarn.lock', from: LOCAL_APP_YARN_BERRY_LOCKFILE };
+  test('yarn.lock (yarn 4): yarn install --immutable from the archive alone, with an empty global cache; every zip is the one the lockfile names', { skip: skipUnless(yarnBerry), timeout: 600_000 }, async () => {
+    const tool = toolPath(yarnBerry);
+    const lockfile = { name: 'yarn.lock', text: readFileSync(LOCAL_APP_YARN_BERRY_LOCKFILE, 'utf8') };
     const settings = { name: '.yarnrc.yml', text: registry.yarnrc };
     const src = copyApp(join(scratch, 'berry-src'), lockfile, settings);
     const { archive, files, tarballs } = await vendor('berry', src);
@@ -190,6 +193,45 @@ describe('pnpm and yarn berry applications vendored from the local registry inst
     assert.deepEqual(filesUnder(join(home, '.yarn', 'berry', 'cache')), [], 'the global cache stays empty');
     assert.ok(existsSync(join(app, 'node_modules', '@fixture', 'color', 'node_modules', 'fixture-ms', 'index.js')), 'the older fixture-ms is installed for @fixture/color');
     const verified = await runCliAsync(['vendor', 'verify', archive, src], { cacheDir: join(scratch, 'berry-cache'), env: cleanEnv({ NO_COLOR: '1' }) });
+    assert.equal(verified.status, 0, `${verified.stdout}${verified.stderr}`);
+  });
+  test('yarn.lock (yarn 1): yarn install from the offline mirror in the archive alone, with an empty cache; every tarball is the one the lockfile names', { skip: skipUnless(yarnClassic), timeout: 600_000 }, async () => {
+    const tool = toolPath(yarnClassic);
+    // yarn 1 records every tarball's URL: the committed lockfile's, moved to this run's registry.
+    const lockfile = { name: 'yarn.lock', text: registry.lockfileFor(readFileSync(LOCAL_APP_YARN_V1_LOCKFILE, 'utf8')) };
+    assert.ok(lockfile.text.includes(`  resolved "${registry.url}fixture-ms/-/fixture-ms-2.1.3.tgz#`), lockfile.text);
+    const settings = { name: '.yarnrc', text: `registry "${registry.url}"\nnetwork-timeout 600000\n` };
+    const src = copyApp(join(scratch, 'classic-src'), lockfile, settings);
+    const { archive, files, tarballs } = await vendor('classic', src);
+    // Each tarball was fetched from the URL the lockfile records, once.
+    const recorded = [...lockfile.text.matchAll(/^ {2}resolved "([^"#]+)#[0-9a-f]{40}"$/gm)].map((m) => new URL(m[1] as string).pathname).sort();
+    assert.equal(recorded.length, LOCKED.length);
+    assert.deepEqual([...tarballs].sort(), recorded);
+    // The lockfile's integrity, written by yarn 1 when the application was locked, is the sha512
+    // of each mirrored tarball; the mirror's names are the ones yarn 1.22 gives them.
+    const integrities = [...lockfile.text.matchAll(/^ {2}integrity (sha512-\S+)$/gm)].map((m) => m[1] as string).sort();
+    const mirrored = files.filter((f) => f.path.startsWith('vendor/yarn-offline-mirror/'));
+    assert.deepEqual(mirrored.map((f) => `sha512-${createHash('sha512').update(f.data).digest('base64')}`).sort(), integrities);
+    assert.deepEqual(
+      mirrored.map((f) => f.path),
+      [
+        'vendor/yarn-offline-mirror/@fixture-color-1.0.0.tgz',
+        'vendor/yarn-offline-mirror/fixture-debug-4.3.4.tgz',
+        'vendor/yarn-offline-mirror/fixture-devtool-1.0.0.tgz',
+        'vendor/yarn-offline-mirror/fixture-ms-1.0.0.tgz',
+        'vendor/yarn-offline-mirror/fixture-ms-2.1.3.tgz',
+        'vendor/yarn-offline-mirror/fixture-semver-7.5.4.tgz',
+      ],
+    );
+    const yarnrc = files.find((f) => f.path === '.yarnrc')?.data.toString('utf8') ?? '';
+    assert.match(yarnrc, /^network-timeout 600000$/m, "the application's own settings are kept");
+    assert.match(yarnrc, /^--install\.offline true$/m);
+
+    const app = copyApp(join(scratch, 'classic-app'), lockfile, settings);
+    installOffline(app, files, tool, ['install', '--non-interactive', '--no-progress']);
+    assert.ok(existsSync(join(app, 'node_modules', '@fixture', 'color', 'node_modules', 'fixture-ms', 'index.js')), 'the older fixture-ms is installed for @fixture/color');
+    assert.ok(existsSync(join(app, 'node_modules', '.bin', 'fixture-semver')), 'the bin link is made');
+    const verified = await runCliAsync(['vendor', 'verify', archive, src], { cacheDir: join(scratch, 'classic-cache'), env: cleanEnv({ NO_COLOR: '1' }) });
     assert.equal(verified.status, 0, `${verified.stdout}${verified.stderr}`);
   });
 });

@@ -28,6 +28,14 @@ import { PROJECT_ROOT } from './shared.js';
  * records the registry's URL (pnpm leaves out the configured registry's tarball URLs, berry
  * never writes one): the application's settings file says where its packages come from, so
  * they hold for whatever port a run's registry listens on.
+ *
+ * yarn 1 (classic) does record it: each `resolved` is the tarball's full URL, and yarn 1 fetches
+ * from that URL as written, whatever registry is configured (NpmRegistry.getRequestUrl in
+ * 1.22.22 keeps an absolute URL as it is); offline, it reads the tarball from its mirror by
+ * file name and never looks at the host. So its
+ * lockfile was made as npm's were: `yarn install --ignore-scripts --registry URL` by yarn 1.22.22
+ * against this registry, HOME and cache empty, its origin then written as RECORDED_ORIGIN, and
+ * `lockfileFor` gives each run's copy its registry's port.
  */
 
 export const REGISTRY_FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-registry');
@@ -47,11 +55,13 @@ export const LOCAL_APP_PNPM_LOCKFILE = join(PROJECT_ROOT, 'test', 'fixtures', 'n
 export const LOCAL_APP_PNPM_V6_LOCKFILE = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-local-app.pnpm-lock.v6.yaml');
 /** The same application locked by yarn 4 (berry's yarn.lock, cacheKey 10c0). */
 export const LOCAL_APP_YARN_BERRY_LOCKFILE = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-local-app.yarn.lock');
+/** The same application locked by yarn 1.22.22 (`# yarn lockfile v1`, tarball URLs at RECORDED_ORIGIN). */
+export const LOCAL_APP_YARN_V1_LOCKFILE = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-local-app.yarn.v1.lock');
 /** What the local application prints when every dependency is installed. */
 export const LOCAL_APP_OUTPUT = 'ms=172800000 semver=true color=plain:v1 debug=true';
 /**
- * The committed lockfiles were written by npm against the registry at this origin; each run's
- * registry listens on a port of its own, which `lockfileFor` puts in their place.
+ * The committed lockfiles were written by npm and yarn 1 against the registry at this origin;
+ * each run's registry listens on a port of its own, which `lockfileFor` puts in their place.
  */
 export const RECORDED_ORIGIN = 'http://127.0.0.1:4873';
 

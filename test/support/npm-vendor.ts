@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findLockfiles, readDependencyGraph } from '../../src/inputs/lockfiles.js';
@@ -75,18 +75,45 @@ export async function vendorDir(dir: string, cacheDir: string, env: NodeJS.Proce
 }
 
 /**
- * Where the end-to-end tests find pnpm 9 and yarn 4: a directory `npm install --prefix DIR
- * pnpm@9 @yarnpkg/cli-dist@4` was run in (.ci/run does it), named by this variable.
+ * Where the end-to-end tests find pnpm 9, yarn 4 and yarn 1: a directory `npm install --prefix
+ * DIR pnpm@9 @yarnpkg/cli-dist@4 yarn@1` was run in (.ci/run does it), named by this variable.
  */
 export const PACKAGE_MANAGERS_ENV = 'STOWAGE_TEST_PACKAGE_MANAGERS';
 
-/** The command of `tool` (its bin under the directory above), or why it cannot be run. */
-export function packageManager(tool: 'pnpm' | 'yarn'): { path: string } | { missing: string } {
+export type PackageManagerName = 'pnpm' | 'yarn-berry' | 'yarn-classic';
+
+/**
+ * Each package manager's entry point under DIR/node_modules, and the major release the tests
+ * prove. By path, not through node_modules/.bin: @yarnpkg/cli-dist and yarn both declare a
+ * `yarn` bin, and which one npm links there is not something to rely on.
+ */
+const PACKAGE_MANAGERS: Record<PackageManagerName, { entry: string[]; major: number }> = {
+  pnpm: { entry: ['pnpm', 'bin', 'pnpm.cjs'], major: 9 },
+  'yarn-berry': { entry: ['@yarnpkg', 'cli-dist', 'bin', 'yarn.js'], major: 4 },
+  'yarn-classic': { entry: ['yarn', 'bin', 'yarn.js'], major: 1 },
+};
+
+/** The command of `tool` (its entry point under the directory above, of the expected major release), or why it cannot be run. */
+export function packageManager(tool: PackageManagerName): { path: string } | { missing: string } {
   const dir = process.env[PACKAGE_MANAGERS_ENV];
   if (dir === undefined || dir === '') return { missing: `${PACKAGE_MANAGERS_ENV} is not set` };
-  const path = join(dir, 'node_modules', '.bin', tool);
-  const version = spawnSync(path, ['--version'], { encoding: 'utf8', env: cleanEnv({}) });
-  return version.status === 0 ? { path } : { missing: `${path} does not run (${version.error?.message ?? version.stderr.trim()})` };
+  const { entry, major } = PACKAGE_MANAGERS[tool];
+  const path = join(dir, 'node_modules', ...entry);
+  if (!existsSync(path)) return { missing: `${tool} ${major}.x is not installed in ${dir} (no ${path})` };
+  const version = spawnSync(process.execPath, [path, '--version'], { encoding: 'utf8', env: cleanEnv({}) });
+  if (version.status !== 0) return { missing: `${path} does not run (${version.error?.message ?? version.stderr.trim().split('\n').pop() ?? ''})` };
+  const found = version.stdout.trim();
+  return found.startsWith(`${major}.`) ? { path } : { missing: `${path} is release ${found} of ${tool}, not ${major}.x` };
+}
+
+/**
+ * A directory holding only `command`, a link to `path`: put first on PATH, a build script's
+ * `yarn` or `pnpm` is that very package manager, whatever else PATH holds.
+ */
+export function commandDirectory(dir: string, command: string, path: string): string {
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(path, join(dir, command));
+  return dir;
 }
 
 /**
@@ -117,14 +144,4 @@ export function npmCiOffline(dir: string, home: string, env: NodeJS.ProcessEnv):
   assert.equal(install.status, 0, `npm ci --offline (${cut.how}) failed:\n${output}`);
   assert.ok(!existsSync(join(home, '.npm', '_cacache')), 'the user cache was not used');
   return output;
-}
-
-/** Installs `spec` (a package manager the tests run) from the npm registry under `prefix`. */
-export function installFromRegistry(prefix: string, spec: string, home: string): void {
-  const installed = spawnSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--ignore-scripts', spec], {
-    encoding: 'utf8',
-    env: cleanEnv({ HOME: home }),
-    timeout: 300_000,
-  });
-  assert.equal(installed.status, 0, `${installed.stdout}${installed.stderr}`);
 }

@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../src/core/errors.js';
 import { ContentCache } from '../../src/vendoring/content-cache.js';
 import { vendorGraphs } from '../../src/vendoring/vendor-app.js';
 import { findLockfiles, readDependencyGraph } from '../../src/inputs/lockfiles.js';
 import { YARN_MIRROR_DIR, mirrorFileName, yarnrcWithMirror } from '../../src/vendoring/npm-yarn.js';
-import { vendorDir } from '../support/npm-vendor.js';
-import { tempDir } from '../support/shared.js';
+import type { VendorResult } from '../../src/vendoring/vendor-tree.js';
+import { cleanEnv, offline, packageManager, vendorDir } from '../support/npm-vendor.js';
+import { LOCAL_APP, LOCAL_APP_OUTPUT, LOCAL_APP_YARN_V1_LOCKFILE, startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
+import { sha256Of, tempDir, writeFiles } from '../support/shared.js';
 
 
 const scratch = tempDir('yarn-vendor');
@@ -168,4 +171,84 @@ test('one tarball recorded with a sha512 integrity in one entry and only its sha
   const mirrored = result.files.filter((f) => f.path.startsWith(`${YARN_MIRROR_DIR}/`));
   assert.deepEqual(mirrored.map((f) => f.path), [`${YARN_MIRROR_DIR}/foo-1.0.0.tgz`]);
   assert.deepEqual(mirrored[0]?.data, bytes);
+});
+
+/*
+ * yarn classic's offline mirror, proven with yarn 1 itself: the application's packages served by
+ * the npm registry on 127.0.0.1 (test/support/npm-registry.ts), its yarn.lock the one yarn 1.22.22
+ * made against it (committed). yarn 1 comes from STOWAGE_TEST_PACKAGE_MANAGERS (see .ci/run);
+ * the tests that run it are skipped without it, except with CI=true, where that is a failure.
+ * The whole application vendored through the command line and installed by yarn 1 offline:
+ * test/cli/vendor-js-managers.test.ts.
+ */
+describe('yarn v1 vendoring from the local registry', () => {
+  const mustRun = process.env.CI === 'true';
+  const yarn = packageManager('yarn-classic');
+  const noYarn = 'missing' in yarn && !mustRun ? `${yarn.missing}: skipped` : false;
+  const work = join(scratch, 'local-registry');
+  let registry: LocalRegistry;
+  let lockfile: string;
+
+  before(async () => {
+    registry = await startLocalRegistry();
+    lockfile = registry.lockfileFor(readFileSync(LOCAL_APP_YARN_V1_LOCKFILE, 'utf8'));
+  });
+  after(() => registry.close());
+
+  /** A copy of the application with `lock` as its yarn.lock (and no other lockfile). */
+  function appWith(name: string, lock: string): string {
+    const dir = join(work, name);
+    cpSync(LOCAL_APP, dir, { recursive: true });
+    rmSync(join(dir, 'package-lock.json'));
+    writeFileSync(join(dir, 'yarn.lock'), lock);
+    return dir;
+  }
+
+  /**
+   * A fresh copy of the application with the vendored files, installed by plain `yarn install`
+   * (the archive's .yarnrc makes it offline) with the network cut, a new HOME and an empty yarn
+   * cache; what the application prints, or a failed assertion with yarn's output.
+   */
+  function installOfflineAndRun(name: string, lock: string, result: VendorResult): string {
+    if ('missing' in yarn) assert.fail(`${yarn.missing}, and CI=true: this test must run`);
+    const dir = appWith(name, lock);
+    writeFiles(dir, result.files);
+    const cut = offline([yarn.path, 'install', '--non-interactive', '--no-progress']);
+    const env = cleanEnv({ HOME: join(work, `${name}-home`), YARN_CACHE_FOLDER: join(work, `${name}-yarn-cache`), ...cut.env });
+    const [command, ...args] = cut.argv;
+    const install = spawnSync(command as string, args, { cwd: dir, env, encoding: 'utf8', timeout: 300_000 });
+    assert.equal(install.status, 0, `yarn install (network cut with ${cut.how}) failed:\n${install.stdout}${install.stderr}`);
+    const run = spawnSync(process.execPath, ['index.mjs'], { cwd: dir, encoding: 'utf8', env });
+    assert.equal(run.status, 0, run.stderr);
+    return run.stdout.trim();
+  }
+
+  test('a missing mirror file makes the offline install fail, not fetch', { skip: noYarn, timeout: 600_000 }, async () => {
+    const { result } = await vendorDir(appWith('partial-src', lockfile), join(work, 'downloads'));
+    const dropped = { ...result, files: result.files.filter((f) => f.path !== `${YARN_MIRROR_DIR}/fixture-ms-2.1.3.tgz`) };
+    assert.equal(dropped.files.length, result.files.length - 1);
+    assert.throws(() => installOfflineAndRun('partial', lockfile, dropped), /Can't make a request in offline mode/);
+  });
+
+  test('an old lockfile with only the sha1 in the URL is verified by it and installs', { skip: noYarn, timeout: 600_000 }, async () => {
+    const sha1Only = lockfile.replace(/^ {2}integrity .*\n/gm, '');
+    assert.notEqual(sha1Only, lockfile);
+    const { result } = await vendorDir(appWith('sha1-src', sha1Only), join(work, 'downloads-sha1'));
+    // The sha1 yarn 1 wrote after each URL's `#`, which the registry states as the tarball's shasum.
+    const shasums = new Map(registry.packages.map((p) => [`${p.name}@${p.version}`, createHash('sha1').update(p.tarball).digest('base64')]));
+    assert.deepEqual(
+      result.packages.map((p) => [`${p.name}@${p.version}`, p.checksum]),
+      result.packages.map((p) => [`${p.name}@${p.version}`, `sha1-${shasums.get(`${p.name}@${p.version}`) ?? ''}`]),
+    );
+    assert.equal(installOfflineAndRun('sha1-install', sha1Only, result), LOCAL_APP_OUTPUT);
+  });
+
+  test('the vendored files are byte-identical across runs', async () => {
+    const first = await vendorDir(appWith('same-a', lockfile), join(work, 'same-a-cache'));
+    const second = await vendorDir(appWith('same-b', lockfile), join(work, 'same-b-cache'));
+    const digest = (r: VendorResult): string[] => r.files.map((f) => `${f.path} ${f.mode} ${sha256Of(f.data)}`);
+    assert.equal(first.result.packages.length, 6);
+    assert.deepEqual(digest(second.result), digest(first.result));
+    assert.deepEqual(second.result.packages, first.result.packages);
+  });
 });
