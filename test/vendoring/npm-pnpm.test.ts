@@ -6,7 +6,7 @@ import { StowageError } from '../../src/core/errors.js';
 import { vendorDir } from '../support/npm-vendor.js';
 import { tempDir } from '../support/shared.js';
 
-/* What pnpm vendoring refuses; the store it writes is proven by pnpm 9 itself in test/cli/vendor-real-js-apps.network.test.ts. */
+/* What pnpm vendoring refuses; the store it writes is proven by pnpm 9 itself in test/cli/vendor-js-managers.test.ts. */
 
 const scratch = tempDir('pnpm-vendor');
 after(() => rmSync(scratch, { recursive: true, force: true }));
