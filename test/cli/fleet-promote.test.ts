@@ -7,7 +7,7 @@ import { readApplication } from '../../src/inputs/application.js';
 import { encodeGraphs, revisionDigest, storedDocuments } from '../../src/fleet/revision.js';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import { auditReport, type ReportFinding } from '../support/audit-report.js';
-import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
+import { freshStore, queuedEvents, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
 import { checkFleetJson, type FleetApps } from '../support/fleet-report.js';
 import { advisoryDbCheckout, CARGO_CORPUS, runCli, tempDir } from '../support/shared.js';
 
@@ -86,16 +86,6 @@ async function recordCandidate(store: TestStore, app: string, dir: string): Prom
       await tx.indexPackages(revision.id, graphs.flatMap((g) => g.packages.map((p) => ({ ecosystem: p.ecosystem, name: p.name, version: p.version }))));
       return revision.digest;
     });
-  } finally {
-    await opened.close();
-  }
-}
-
-/** The events the outbox holds for the (unreachable) webhook, oldest first. */
-async function queuedEvents(store: TestStore): Promise<{ type: string; body: Record<string, unknown> }[]> {
-  const opened = await openFleetStore(store.store);
-  try {
-    return (await opened.deliveries()).sort((a, b) => a.eventId - b.eventId).map((d) => ({ type: d.type, body: JSON.parse(d.body) as Record<string, unknown> }));
   } finally {
     await opened.close();
   }

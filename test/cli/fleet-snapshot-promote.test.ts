@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import type { ReportFinding } from '../support/audit-report.js';
-import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
+import { freshStore, queuedEvents, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
 import { checkFleetJson, type FleetApps } from '../support/fleet-report.js';
 import { advisoryDbCheckout, CARGO_CORPUS, runCli, tempDir } from '../support/shared.js';
 
@@ -57,15 +56,6 @@ async function tamper(store: TestStore, statement: string): Promise<void> {
     await client.query(statement);
   } finally {
     await client.end();
-  }
-}
-
-async function queuedEvents(store: TestStore): Promise<{ type: string; body: Record<string, unknown> }[]> {
-  const opened = await openFleetStore(store.store);
-  try {
-    return (await opened.deliveries()).sort((a, b) => a.eventId - b.eventId).map((d) => ({ type: d.type, body: JSON.parse(d.body) as Record<string, unknown> }));
-  } finally {
-    await opened.close();
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import pg from 'pg';
+import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import { tempDir } from './shared.js';
 
 /**
@@ -102,4 +103,14 @@ export async function freshStore(kind: StoreKind): Promise<TestStore> {
       }
     },
   };
+}
+
+/** The events the fleet's outbox holds (for a webhook that is never reached), oldest first. */
+export async function queuedEvents(store: TestStore): Promise<{ type: string; body: Record<string, unknown> }[]> {
+  const opened = await openFleetStore(store.store);
+  try {
+    return (await opened.deliveries()).sort((a, b) => a.eventId - b.eventId).map((d) => ({ type: d.type, body: JSON.parse(d.body) as Record<string, unknown> }));
+  } finally {
+    await opened.close();
+  }
 }
