@@ -2,7 +2,7 @@ import { StowageError } from '../core/errors.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { readZipEntries } from '../advisories/zip.js';
 import { readNpmTarball } from './npm-support.js';
-import { PNPM_INDEX_SUFFIX, pnpmStoredManifest } from './npm-pnpm.js';
+import { isPnpmIndexPath, pnpmStoredManifest } from './npm-pnpm.js';
 import type { VendoredPackage } from './vendor-tree.js';
 
 /**
@@ -20,7 +20,7 @@ export async function readVendoredNpmPackage(pkg: VendoredPackage, byPath: Reado
   const label = `${pkg.name}@${pkg.version}`;
   const stored = byPath.get(pkg.path);
   if (stored === undefined) throw new StowageError(`${label}: the vendor tree has no ${pkg.path}`);
-  if (pkg.path.endsWith(PNPM_INDEX_SUFFIX)) {
+  if (isPnpmIndexPath(pkg.path)) {
     const index = JSON.parse(stored.data.toString('utf8')) as { files?: Record<string, unknown> };
     const manifest = pnpmStoredManifest(pkg.path, byPath);
     if (manifest === null) throw new StowageError(`${label}: the vendored pnpm store has no ${pkg.path} with a package.json`);
