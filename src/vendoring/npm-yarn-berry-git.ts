@@ -27,8 +27,8 @@ import { yarnCacheZip } from './yarn-cache-zip.js';
  *
  * Refused, naming the package: a commit that is not a full id, other parameters (`workspace=`,
  * a subdirectory), and a repository yarn would pack with another package manager or by running
- * scripts (a lockfile, a `packageManager` field, prepack/postpack/prepare scripts: yarn runs an
- * install in it first).
+ * scripts (a lockfile, a `packageManager` field, prepack/postpack scripts: yarn runs an install
+ * in it first, then them).
  */
 
 export interface BerryGitPackage {
@@ -157,7 +157,8 @@ function otherPacker(manifest: Record<string, unknown>, files: readonly ArchiveF
   if (lockfiles.length > 0) return `the package manager its ${lockfiles[0]} names (an install, then its pack)`;
   if (manifest.packageManager !== undefined) return 'the package manager its packageManager field names';
   const scripts = typeof manifest.scripts === 'object' && manifest.scripts !== null ? (manifest.scripts as Record<string, unknown>) : {};
-  const running = ['prepack', 'postpack', 'prepare'].filter((s) => typeof scripts[s] === 'string' && scripts[s] !== '');
+  // `yarn pack --install-if-needed` installs, and pack runs, only for these (not for `prepare`).
+  const running = ['prepack', 'postpack'].filter((s) => typeof scripts[s] === 'string' && scripts[s] !== '');
   if (running.length > 0) return `\`yarn install\` and its ${running.join(', ')} script${running.length === 1 ? '' : 's'}`;
   return null;
 }
