@@ -1,7 +1,7 @@
 import { StowageError } from '../core/errors.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { readZipEntries } from '../advisories/zip.js';
-import { readNpmTarball } from './npm-support.js';
+import { readNpmTarball, readPlainPackageTar } from './npm-support.js';
 import { isPnpmIndexPath, pnpmStoredManifest } from './npm-pnpm.js';
 import type { VendoredPackage } from './vendor-tree.js';
 
@@ -38,6 +38,11 @@ export async function readVendoredNpmPackage(pkg: VendoredPackage, byPath: Reado
       { bytes: stored.data },
     );
     return { paths, manifest: manifest === undefined ? null : Buffer.from(manifest.text, 'utf8') };
+  }
+  if (stored.data[0] !== 0x1f || stored.data[1] !== 0x8b) {
+    // Not gzip: yarn v1's mirror file of a git dependency, the commit's files at the top.
+    const files = await readPlainPackageTar(stored.data, label);
+    return { paths: files.map((e) => e.path), manifest: files.find((e) => e.path === 'package.json')?.data ?? null };
   }
   // npm tarballs hold one top directory (usually `package/`), whatever it is named. Read as
   // npm extracts it, so the package.json read is the one npm installs (the last, if repeated).

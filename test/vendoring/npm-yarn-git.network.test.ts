@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../src/core/errors.js';
+import { licenseKey, vendoredLicenses } from '../../src/vendoring/vendored-licenses.js';
 import { commitFiles, git, initRepository } from '../support/git-repository.js';
 import { cleanEnv, installFromRegistry, offline, vendorDir, whyNoRegistry } from '../support/npm-vendor.js';
 import { tempDir, writeFiles } from '../support/shared.js';
@@ -101,6 +102,9 @@ describe('yarn v1 git dependencies install offline from the vendored mirror (net
     const archive = result.files.find((f) => f.path === `vendor/yarn-offline-mirror/left.git-${left}`);
     const expected = spawnSync('git', ['archive', left], { cwd: join(REPOS, 'someone', 'left.git') }).stdout;
     assert.ok(archive?.data.equals(expected), 'the mirror file is git archive of the commit');
+    // What packaging reads of it: the licence of the package's own package.json.
+    const licences = await vendoredLicenses(result.files, result.packages);
+    assert.equal(licences.get(licenseKey('npm', 'left', '1.2.3'))?.license, 'MIT');
 
     const dir = join(scratch, 'install');
     cpSync(src, dir, { recursive: true });
