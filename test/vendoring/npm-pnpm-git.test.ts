@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../src/core/errors.js';
+import { licenseKey, vendoredLicenses } from '../../src/vendoring/vendored-licenses.js';
 import { depPathToFilename } from '../../src/vendoring/npm-pnpm-git.js';
 import { commitFiles, git, gitUrlRewrites, initRepository } from '../support/git-repository.js';
 import { cleanEnv, offline, packageManager, vendorDir } from '../support/npm-vendor.js';
@@ -128,6 +129,8 @@ describe('pnpm git dependencies install offline from the vendored store', { skip
     writeFiles(vendoredStore, result.files);
     assert.deepEqual(storedFileLists(vendoredStore), online, 'the files pnpm stores for it');
     assert.deepEqual(online, [['.gitattributes', 'index.js', 'notes/design.md', 'package.json']]);
+    // What packaging reads of it: the licence of the package's own package.json.
+    assert.equal((await vendoredLicenses(result.files, result.packages)).get(licenseKey('npm', 'left', '1.2.3'))?.license, 'MIT');
 
     const dir = join(scratch, 'clone-install');
     cpSync(src, dir, { recursive: true });

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../src/core/errors.js';
+import { licenseKey, vendoredLicenses } from '../../src/vendoring/vendored-licenses.js';
 import { commitFiles, git, initRepository } from '../support/git-repository.js';
 import { cleanEnv, offline, packageManager, vendorDir } from '../support/npm-vendor.js';
 import { tempDir, writeFiles } from '../support/shared.js';
@@ -114,6 +115,8 @@ describe('yarn berry git dependencies install offline from the vendored cache', 
       result.packages.map((p) => [p.name, p.version, p.source]),
       [['left', '1.2.3', `${host.url}/someone/left.git#${left}`]],
     );
+    // What packaging reads of it: the licence of the package's own package.json.
+    assert.equal((await vendoredLicenses(result.files, result.packages)).get(licenseKey('npm', 'left', '1.2.3'))?.license, 'MIT');
 
     const dir = join(scratch, 'app-install');
     cpSync(src, dir, { recursive: true });
