@@ -35,6 +35,7 @@ import {
   type SpecApplication,
 } from './rpm-spec.js';
 import { sbomJson } from '../sbom/sbom.js';
+import { npmNativeCode } from './rpm-arch.js';
 import { applicationSourceFiles, buildSourceRpm, sourceArchiveBytes } from './srpm.js';
 import { licenseKey, licenseRefFor, vendoredLicenses, type VendoredLicense } from '../vendoring/vendored-licenses.js';
 
@@ -313,6 +314,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const sources = await applicationSourceFiles(projectDir, new Set(Object.values(names).map((n) => (outRel === '' ? n : `${outRel.split(sep).join('/')}/${n}`))));
   const appFiles = inside ? sources.files.filter((f) => !f.path.startsWith(`${outRel.split(sep).join('/')}/`)) : sources.files;
   const appArchive = await sourceArchiveBytes(appFiles, topDir, request.sourceDateEpoch);
+  const nativeCode = app.ecosystem === 'npm' ? await npmNativeCode(npmApplicationFiles(appFiles), { files: vendor.files, packages: vendor.manifest.packages }, new Set(decided.bundled.map((b) => licenseKey(b.ecosystem, b.name, b.version)))) : null;
 
   const spec = renderRpmSpec({
     flavor: request.flavor,
@@ -322,6 +324,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
     license,
     hasTests: app.hasTests,
     ...(packageManager !== null ? { packageManager } : {}),
+    ...(nativeCode !== null ? { nativeCode } : {}),
     licenseFiles: topLevelLicenseFiles(appFiles),
     bundled: decided.bundled,
     sources: { app: names.app, vendor: names.vendor, sbom: names.sbom, licenses: names.licenses, ...(depV0 ? { depV0: names.depV0 } : {}) },
@@ -359,6 +362,18 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
     audit: vendor.audit,
     fromGit: sources.fromGit,
   };
+}
+
+/** The application's own files and package.json, for its native code (rpm-arch.ts). */
+function npmApplicationFiles(files: readonly ArchiveFile[]): { paths: string[]; manifest: unknown } {
+  const manifest = files.find((f) => f.path === 'package.json');
+  let parsed: unknown = null;
+  try {
+    parsed = manifest === undefined ? null : JSON.parse(manifest.data.toString('utf8'));
+  } catch {
+    // readApplicationManifest has read it already: an unreadable one stopped packaging there.
+  }
+  return { paths: files.map((f) => f.path), manifest: parsed };
 }
 
 export function sha256(data: Buffer): string {

@@ -2,6 +2,7 @@ import { StowageError } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
 import type { RpmFlavor } from './rpm-flavor.js';
+import { NATIVE_CODE_KINDS, isNoarch, type NativeCode, type NativeCodeKind } from './rpm-arch.js';
 import { MANIFEST_PATH, SBOM_PATH } from '../core/archive.js';
 import {
   descriptionProblem,
@@ -64,6 +65,8 @@ export interface RpmSpecInput {
   hasTests: boolean;
   /** npm ecosystem: the package manager of its lockfile, which the spec builds with (default npm). */
   packageManager?: NpmPackageManager;
+  /** npm ecosystem: what native code the application and its production packages have (none: `BuildArch: noarch`). */
+  nativeCode?: NativeCode;
   /** Licence files at the top of the application's source (`%license`). */
   licenseFiles: string[];
   bundled: BundledLibrary[];
@@ -235,6 +238,11 @@ export function renderRpmSpec(input: RpmSpecInput): string {
   tag('Source3', input.sources.licenses);
   if (input.sources.depV0 !== undefined) tag('Source4', input.sources.depV0);
   out.push('');
+  if (input.ecosystem === 'npm' && input.nativeCode !== undefined) {
+    out.push(architectureComment(input.nativeCode));
+    if (isNoarch(input.nativeCode)) tag('BuildArch', 'noarch');
+    out.push('');
+  }
   const buildRequires = input.ecosystem === 'npm' ? npmBuildRequires(input.flavor, input.packageManager ?? 'npm') : BUILD_REQUIRES[input.flavor].cargo;
   for (const req of buildRequires) tag('BuildRequires', req);
   for (const req of REQUIRES[input.ecosystem]) tag('Requires', req);
@@ -260,6 +268,31 @@ export function renderRpmSpec(input: RpmSpecInput): string {
   out.push(`* ${changelogDate(input.sourceDateEpoch)} ${TOOL_NAME} <${TOOL_NAME}@localhost> - ${rpmVersion(input.version)}-${field(input.release)}`);
   out.push(`- Packaged by ${TOOL_NAME} from the application's lockfile, dependencies vendored`);
   return `${out.join('\n')}\n`;
+}
+
+/** How each kind of native code is named in the spec's comment (fixed words). */
+const NATIVE_CODE_WORDS: Record<NativeCodeKind, string> = {
+  'install-script': 'install scripts',
+  'binding-gyp': 'binding.gyp',
+  'node-addon': '.node files',
+  platform: 'os/cpu restrictions',
+};
+
+/**
+ * Why the package is, or is not, architecture-specific: counts and fixed words only (package
+ * names come from lockfiles and registries, and have no place in the spec's text).
+ */
+function architectureComment(native: NativeCode): string {
+  if (isNoarch(native)) {
+    return '# noarch: neither the application nor any bundled package has an install script, a binding.gyp, a .node file or an os/cpu restriction.';
+  }
+  const parts: string[] = [];
+  if (native.application.length > 0) parts.push(`the application has ${native.application.map((k) => NATIVE_CODE_WORDS[k]).join(', ')}`);
+  if (native.packageCount > 0) {
+    const kinds = NATIVE_CODE_KINDS.filter((k) => native.packages[k] > 0).map((k) => `${NATIVE_CODE_WORDS[k]}: ${native.packages[k]}`);
+    parts.push(`${native.packageCount} bundled ${native.packageCount === 1 ? 'package has' : 'packages have'} native code or a platform restriction (${kinds.join(', ')})`);
+  }
+  return `# Architecture-specific: ${parts.join('; ')}.`;
 }
 
 /** Cargo reads no user configuration and writes no user cache: a CARGO_HOME of the build's own. */
@@ -369,6 +402,27 @@ function npmBuildRequires(flavor: RpmFlavor, packageManager: NpmPackageManager):
   return [...BUILD_REQUIRES[flavor].npm, ...PACKAGE_MANAGERS[packageManager].buildRequires];
 }
 
+/**
+ * What %install copies from the staged application into the package: the files `npm pack`
+ * would publish (package.json's `files`, .npmignore or else .gitignore, the files npm always
+ * includes, never lockfiles or .npmrc), read from npm itself (`--dry-run` only reads the tree,
+ * `--ignore-scripts` runs no prepack), and the production node_modules. The list passes from
+ * npm's JSON to tar as NUL-separated data, never as shell words; `--verbatim-files-from` keeps
+ * a name starting with `-` a name. `APP_DIR` is replaced by the installed application's path.
+ * `--loglevel=error`: npm's warnings here are advice to a publisher (`gitignore-fallback`: add an
+ * .npmignore), which a packager cannot act on.
+ */
+const PACKED_FILES = [
+  '(cd "$stage" && npm pack --dry-run --json --ignore-scripts --offline --loglevel=error > "$stage.pack.json")',
+  `node -e 'const fs = require("fs"); const [pack] = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); ` +
+    `const files = pack.files.map((f) => f.path).filter((p) => !p.startsWith("node_modules/")); ` +
+    `if (fs.existsSync(process.argv[2] + "/node_modules")) files.push("node_modules"); ` +
+    `process.stdout.write(files.map((p) => p + "\\0").join(""))' "$stage.pack.json" "$stage" > "$stage.files"`,
+  'mkdir -p APP_DIR',
+  'tar -C "$stage" --null --verbatim-files-from -T "$stage.files" -cf - | tar -xf - -C APP_DIR',
+  'rm -rf "$stage" "$stage.pack.json" "$stage.files"',
+];
+
 function renderNpmSections(out: string[], input: RpmSpecInput): void {
   const steps = PACKAGE_MANAGERS[input.packageManager ?? 'npm'];
   const appDir = `%{_prefix}/lib/node_modules/${input.name}`;
@@ -377,13 +431,15 @@ function renderNpmSections(out: string[], input: RpmSpecInput): void {
   // Development dependencies are installed for the build and the tests; %install removes them.
   out.push(...steps.install, steps.build, '');
   out.push('%install', ...steps.env);
-  out.push(`mkdir -p %{buildroot}${appDir}`);
-  // Everything the build made, except what only the build needs: the vendored files and their
-  // settings, the package manager's HOME, and the vendor archive's own manifest (which names the
-  // build host's paths) and SBOM (installed once, below).
+  // The application as it runs, staged beside the build directory: everything the build made
+  // except what only the build needs (the vendored files and their settings, the package
+  // manager's HOME, the vendor archive's own manifest, which names the build host's paths, and
+  // SBOM, installed once below), then its development dependencies removed.
   const buildOnly = [...steps.buildOnly, 'bundled-licenses.txt', MANIFEST_PATH, SBOM_PATH];
-  out.push(`tar ${buildOnly.map((p) => `--exclude=./${p}`).join(' ')} -cf - . | tar -xf - -C %{buildroot}${appDir}`);
-  out.push(`(cd %{buildroot}${appDir} && ${steps.production.join(' && ')})`);
+  out.push('stage="$PWD.install"', 'rm -rf "$stage" && mkdir -p "$stage"');
+  out.push(`tar ${buildOnly.map((p) => `--exclude=./${p}`).join(' ')} -cf - . | tar -xf - -C "$stage"`);
+  out.push(`(cd "$stage" && ${steps.production.join(' && ')})`);
+  out.push(...PACKED_FILES.map((line) => line.replace('APP_DIR', `%{buildroot}${appDir}`)));
   if (input.binaries.length > 0) out.push('mkdir -p %{buildroot}%{_bindir}');
   for (const bin of input.binaries) {
     const script = bin.path.replace(/^\.\//, '');

@@ -11,6 +11,8 @@ import { PUBLIC_REGISTRY_CONFIG, downloadUrlOfResolved, readNpmrcRegistries, reg
 import type { VendorContext, VendorResult, VendoredPackage } from './vendor-tree.js';
 import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, readNpmTarball, requireInsideProject } from './npm-support.js';
 import { sourceDateEpoch } from '../core/archive.js';
+import { redactCredentials } from '../core/credentials.js';
+import { PNPM_VIRTUAL_STORE_DIR_MAX_LENGTH, packPnpmGitPackages, pnpmGitPackage, type PnpmGitPackage } from './npm-pnpm-git.js';
 
 /*
  * pnpm (lockfile 5.x, 6.0, 9.0): pnpm's own content-addressable store, store format v3 (pnpm 8
@@ -38,7 +40,10 @@ const FILES_DIR = `${PNPM_STORE_DIR}/v3/files`;
 export const PNPM_INDEX_SUFFIX = '-index.json';
 
 /** Settings the written `.npmrc` decides; the application's own lines for them are commented out. */
-const OWNED_SETTINGS = ['store-dir', 'offline', 'prefer-offline', 'verify-store-integrity'];
+const OWNED_SETTINGS = ['store-dir', 'offline', 'prefer-offline', 'verify-store-integrity', 'virtual-store-dir-max-length'];
+
+/** The index of a package without integrity (a git package), in its directory of the store. */
+const GIT_INDEX_NAME = 'integrity.json';
 
 /** One tarball the lockfile installs from a registry or a URL. */
 interface StoredTarball {
@@ -53,39 +58,64 @@ export async function vendorPnpm(graph: DependencyGraph, context: VendorContext)
   const existing = existsSync(npmrcPath) ? readConfigFile(npmrcPath) : null;
   const config = existing === null ? PUBLIC_REGISTRY_CONFIG : readNpmrcRegistries(npmrcPath, existing, { ...process.env, ...context.env });
   const tarballs: StoredTarball[] = [];
+  const gits: PnpmGitPackage[] = [];
+  const lockfileVersion = graph.format.slice('pnpm-lock.yaml '.length);
   for (const pkg of graph.packages) {
-    const tarball = storedTarball(graph.path, context.projectDir, pkg, config);
-    if (tarball !== null) tarballs.push(tarball);
+    // Checked before anything is fetched: a refusal costs no download.
+    if (pkg.source.kind === 'git') gits.push(pnpmGitPackage(graph.path, lockfileVersion, pkg));
+    else {
+      const tarball = storedTarball(graph.path, context.projectDir, pkg, config);
+      if (tarball !== null) tarballs.push(tarball);
+    }
   }
   const bodies = await context.downloader.fetchAll(tarballs.map((t) => ({ url: t.url, expected: t.digests, label: t.label })));
+  const packedGits = await packPnpmGitPackages(graph.path, gits, context);
   const epochMs = sourceDateEpoch({ ...process.env, ...context.env }) * 1000;
 
   const files = new FileSet();
   const packages: VendoredPackage[] = [];
   for (const [i, t] of tarballs.entries()) {
     const unpacked = await readNpmTarball(bodies[i] as Buffer, t.label);
-    const index: Record<string, { checkedAt: number; integrity: string; mode: number; size: number }> = {};
-    for (const file of unpacked) {
-      const hex = createHash('sha512').update(file.data).digest('hex');
-      files.add(contentPath(hex, file.mode), file.data, file.mode);
-      index[file.path] = { checkedAt: epochMs, integrity: sriFromDigest({ algorithm: 'sha512', hex }), mode: file.mode, size: file.data.length };
-    }
+    const index = storeFiles(files, unpacked, epochMs);
     const indexPath = contentPath((t.digests[0] as Digest).hex, 'index');
     const record = { name: t.pkg.name, version: t.pkg.version, requiresBuild: requiresBuild(unpacked, t.label), files: index };
     files.add(indexPath, Buffer.from(JSON.stringify(record)));
     packages.push({ ecosystem: graph.ecosystem, name: t.pkg.name, version: t.pkg.version, source: t.url, checksum: t.digests.map(sriFromDigest).join(' '), path: indexPath });
   }
-  if (tarballs.length > 0) {
+  for (const packed of packedGits) {
+    const index = storeFiles(files, packed.files, epochMs);
+    const record = Buffer.from(JSON.stringify({ name: packed.git.pkg.name, version: packed.git.pkg.version, requiresBuild: requiresBuild(packed.files, packed.git.label), files: index }));
+    // Named by the package's id, having no integrity; pnpm reads the second when scripts are ignored.
+    const indexPath = `${PNPM_STORE_DIR}/v3/${packed.indexDir}/${GIT_INDEX_NAME}`;
+    files.add(indexPath, record);
+    files.add(`${PNPM_STORE_DIR}/v3/${packed.indexDir}/integrity-not-built.json`, record);
+    const source = redactCredentials(`${packed.git.urls[0] ?? ''}#${packed.git.commit}`);
+    packages.push({ ecosystem: graph.ecosystem, name: packed.git.pkg.name, version: packed.git.pkg.version, source, checksum: null, path: indexPath });
+  }
+  if (tarballs.length > 0 || packedGits.length > 0) {
     const settings = [
       '; stowage: install from the vendored pnpm store, without the network.',
       `store-dir=${PNPM_STORE_DIR}`,
       'offline=true',
       'verify-store-integrity=true',
+      // The store's index of a git package is named by a directory name this length bounds.
+      ...(packedGits.length > 0 ? [`virtual-store-dir-max-length=${PNPM_VIRTUAL_STORE_DIR_MAX_LENGTH}`] : []),
     ];
     files.add('.npmrc', Buffer.from(npmrcWithSettings(npmrcPath, existing, OWNED_SETTINGS, settings, context.warn)));
   }
   packages.sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version));
   return { files: files.sorted(), packages };
+}
+
+/** Each file of a package into the store by its sha512; the package's index of them. */
+function storeFiles(files: FileSet, unpacked: readonly ArchiveFile[], epochMs: number): Record<string, { checkedAt: number; integrity: string; mode: number; size: number }> {
+  const index: Record<string, { checkedAt: number; integrity: string; mode: number; size: number }> = {};
+  for (const file of unpacked) {
+    const hex = createHash('sha512').update(file.data).digest('hex');
+    files.add(contentPath(hex, file.mode), file.data, file.mode);
+    index[file.path] = { checkedAt: epochMs, integrity: sriFromDigest({ algorithm: 'sha512', hex }), mode: file.mode, size: file.data.length };
+  }
+  return index;
 }
 
 /**
@@ -105,7 +135,7 @@ function storedTarball(lockfile: string, projectDir: string, pkg: Package, confi
       requireInsideProject(lockfile, projectDir, label, source.url ?? '.');
       return null;
     case 'git':
-      throw new StowageError(`${label}: git dependencies cannot be vendored for pnpm yet (${source.url ?? 'git'}#${source.rev ?? ''})`, lockfile);
+      return null;
     case 'registry':
     case 'other':
       break;
@@ -115,6 +145,10 @@ function storedTarball(lockfile: string, projectDir: string, pkg: Package, confi
     // A local tarball is part of the application's source; pnpm reads it from there.
     requireInsideProject(lockfile, projectDir, label, spec.slice('file:'.length));
     return null;
+  }
+  if (/^https:\/\/(bitbucket\.org|gitlab\.com)\//.test(spec) && spec.includes('tar.gz')) {
+    // pnpm fetches these as git-hosted tarballs and packs them again; only GitHub's are vendored.
+    throw new StowageError(`${label}: git dependencies on GitLab and Bitbucket cannot be vendored for pnpm yet (${spec})`, lockfile);
   }
   if (pkg.checksum === null) throw new StowageError(`${label}: the lockfile records no integrity, so its bytes cannot be verified`, lockfile);
   const digests = digestsFromSri(pkg.checksum);
@@ -149,10 +183,15 @@ function requiresBuild(files: readonly ArchiveFile[], label: string): boolean {
   return Boolean(s.preinstall) || Boolean(s.install) || Boolean(s.postinstall);
 }
 
+/** Whether a vendored package's path is its index in a pnpm store (by integrity, or a git package's by id). */
+export function isPnpmIndexPath(path: string): boolean {
+  return path.startsWith(`${PNPM_STORE_DIR}/v3/`) && (path.endsWith(PNPM_INDEX_SUFFIX) || path.endsWith(`/${GIT_INDEX_NAME}`));
+}
+
 /** A package's package.json in a vendored pnpm store, found through its index (for licences). */
 export function pnpmStoredManifest(indexPath: string, byPath: ReadonlyMap<string, ArchiveFile>): Buffer | null {
   const index = byPath.get(indexPath);
-  if (index === undefined || !indexPath.startsWith(`${FILES_DIR}/`)) return null;
+  if (index === undefined || !isPnpmIndexPath(indexPath)) return null;
   const record = JSON.parse(index.data.toString('utf8')) as { files?: Record<string, { integrity?: string; mode?: number }> };
   const entry = record.files?.['package.json'];
   const digest = entry?.integrity === undefined ? undefined : digestsFromSri(entry.integrity)[0];

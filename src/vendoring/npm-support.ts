@@ -121,3 +121,18 @@ export function readNpmTarball(bytes: Buffer, label: string, onEntry?: Untrusted
     ...(onEntry !== undefined ? { onEntry } : {}),
   });
 }
+
+/**
+ * The files of a plain tar of a package's own files at its top (what yarn v1 keeps in its offline
+ * mirror for a git dependency: `git archive` of the commit), with the same caps.
+ */
+export function readPlainPackageTar(bytes: Buffer, label: string): Promise<ArchiveFile[]> {
+  return readUntrustedTar(bytes, {
+    label: `${label} (tar)`,
+    compression: 'none',
+    maxBytes: MAX_NPM_TARBALL_BYTES,
+    maxEntries: MAX_NPM_TARBALL_ENTRIES,
+    stripComponents: 0,
+    duplicates: 'as-extracted',
+  });
+}

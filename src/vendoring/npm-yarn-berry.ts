@@ -12,6 +12,8 @@ import type { DownloadRequest } from './download.js';
 import type { VendorContext, VendorResult, VendoredPackage } from './vendor-tree.js';
 import { FileSet, checkedUrl, compare, readConfigFile, requireInsideProject } from './npm-support.js';
 import { yarnCacheFileName, yarnCacheZip } from './yarn-cache-zip.js';
+import { berryGitPackage, packBerryGitPackages, type BerryGitPackage } from './npm-yarn-berry-git.js';
+import { redactCredentials } from '../core/credentials.js';
 
 /*
  * yarn berry (yarn.lock with `__metadata`): yarn's own cache, in the project (`.yarn/cache`,
@@ -55,7 +57,7 @@ export async function vendorYarnBerry(graph: DependencyGraph, context: VendorCon
   const yarnrcPath = join(context.projectDir, '.yarnrc.yml');
   const existing = existsSync(yarnrcPath) ? readConfigFile(yarnrcPath) : null;
   const registries = yarnRegistries(yarnrcPath, existing === null ? {} : readYarnrc(yarnrcPath, existing), { ...process.env, ...context.env });
-  const zips = readCachedZips(graph.path, context.projectDir, registries);
+  const { zips, gits } = readCachedZips(graph.path, context.projectDir, registries);
   const requests: DownloadRequest[] = zips.map((z) => ({
     url: z.url,
     expected: [{ algorithm: 'sha512', hex: z.hex }],
@@ -63,6 +65,7 @@ export async function vendorYarnBerry(graph: DependencyGraph, context: VendorCon
     convert: (tarball) => yarnCacheZip(tarball, z.name, z.label),
   }));
   const bodies = await context.downloader.fetchAll(requests);
+  const gitZips = await packBerryGitPackages(graph.path, gits.map((g) => g.git), context);
 
   const files = new FileSet();
   const packages: VendoredPackage[] = [];
@@ -71,16 +74,32 @@ export async function vendorYarnBerry(graph: DependencyGraph, context: VendorCon
     files.add(path, bodies[i] as Buffer);
     packages.push({ ecosystem: graph.ecosystem, name: z.name, version: z.version, source: z.url, checksum: z.checksum, path });
   });
+  gits.forEach(({ git, fileName }, i) => {
+    const path = `${YARN_CACHE_DIR}/${fileName}`;
+    files.add(path, gitZips[i] as Buffer);
+    packages.push({ ecosystem: graph.ecosystem, name: git.name, version: git.version, source: redactCredentials(`${git.urls[0] ?? ''}#${git.commit}`), checksum: git.checksum, path });
+  });
   files.add('.yarnrc.yml', Buffer.from(yarnrcYmlWithCache(yarnrcPath, existing, context.warn)));
   packages.sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version));
   return { files: files.sorted(), packages };
 }
 
+/**
+ * Whether a resolution's reference is a git repository, as yarn's git resolver tells
+ * (gitUtils.isGitUrl): `git:`/`git+` URLs, and http(s) URLs of a repository with a `#commit=`
+ * (or `head=`, `tag=`, `semver=`) fragment, which is how yarn locks GitHub dependencies.
+ */
+function isGitReference(reference: string): boolean {
+  if (/^git(\+[a-z]+)?:/i.test(reference)) return true;
+  return /^https?:/i.test(reference) && /#(.*&)?(commit|head|tag|semver)=/.test(reference);
+}
+
 /** Every zip the lockfile's packages need; the application's own (workspaces, links, files) need none. */
-function readCachedZips(path: string, projectDir: string, registries: YarnRegistries): CachedZip[] {
+function readCachedZips(path: string, projectDir: string, registries: YarnRegistries): { zips: CachedZip[]; gits: { git: BerryGitPackage; fileName: string }[] } {
   const doc = parseYamlText(path, readTextInput(path));
   if (!isRecord(doc)) throw new InputError(path, 'not a yarn.lock: expected a mapping of entries');
   const zips: CachedZip[] = [];
+  const gits: { git: BerryGitPackage; fileName: string }[] = [];
   for (const [key, value] of Object.entries(doc)) {
     if (key === '__metadata' || !isRecord(value)) continue;
     const resolution = typeof value.resolution === 'string' ? value.resolution : '';
@@ -92,6 +111,12 @@ function readCachedZips(path: string, projectDir: string, registries: YarnRegist
     const where = `${resolution} (entry "${key}")`;
     const protocol = /^([a-z][a-z0-9+.-]*):/i.exec(reference)?.[1] ?? '';
     let url: string;
+    if (isGitReference(reference)) {
+      const checksum = zipChecksum(path, where, value.checksum);
+      const git = berryGitPackage(path, name, version, reference, where, checksum);
+      gits.push({ git, fileName: yarnCacheFileName(name, reference, checksum.hex) });
+      continue;
+    }
     switch (protocol) {
       case 'workspace':
         continue;
@@ -111,21 +136,26 @@ function readCachedZips(path: string, projectDir: string, registries: YarnRegist
       case 'patch':
         throw new StowageError(`${where}: patched packages cannot be vendored for yarn berry yet (yarn builds them from its own patch files)`, path);
       default:
-        throw new StowageError(`${where}: ${protocol === '' ? 'this' : `the ${protocol}:`} reference cannot be vendored for yarn berry yet (git dependencies, exec:)`, path);
+        throw new StowageError(`${where}: ${protocol === '' ? 'this' : `the ${protocol}:`} reference cannot be vendored for yarn berry yet (exec:)`, path);
     }
-    const checksum = typeof value.checksum === 'string' ? value.checksum : null;
-    const parsed = checksum === null ? null : /^(\d+c0)\/([0-9a-f]{128})$/.exec(checksum);
-    if (checksum === null) throw new StowageError(`${where}: the lockfile records no checksum, so its bytes cannot be verified`, path);
-    if (parsed === null) {
-      throw new StowageError(
-        `${where}: checksum ${JSON.stringify(checksum.slice(0, 20))}… is not a yarn 4 zip checksum of compressionLevel 0 (cache key "<n>c0/"): deflated zips cannot be reproduced; lock again with yarn 4's default compressionLevel`,
-        path,
-      );
-    }
-    const hex = parsed[2] as string;
+    const { full: checksum, hex } = zipChecksum(path, where, value.checksum);
     zips.push({ name, version, label, url, checksum, hex, fileName: yarnCacheFileName(name, reference, hex) });
   }
-  return zips;
+  return { zips, gits };
+}
+
+/** The lockfile's checksum of a zip stowage can reproduce (yarn 4, compressionLevel 0), or a refusal. */
+function zipChecksum(path: string, where: string, value: unknown): { full: string; hex: string } {
+  const checksum = typeof value === 'string' ? value : null;
+  const parsed = checksum === null ? null : /^(\d+c0)\/([0-9a-f]{128})$/.exec(checksum);
+  if (checksum === null) throw new StowageError(`${where}: the lockfile records no checksum, so its bytes cannot be verified`, path);
+  if (parsed === null) {
+    throw new StowageError(
+      `${where}: checksum ${JSON.stringify(checksum.slice(0, 20))}… is not a yarn 4 zip checksum of compressionLevel 0 (cache key "<n>c0/"): deflated zips cannot be reproduced; lock again with yarn 4's default compressionLevel`,
+      path,
+    );
+  }
+  return { full: checksum, hex: parsed[2] as string };
 }
 
 /** The registries yarn installs `npm:` packages from: `npmRegistryServer`, and per scope `npmScopes.<scope>.npmRegistryServer`. */

@@ -11,6 +11,8 @@ import { withoutUserInfo } from '../core/credentials.js';
 import { npmSourceFromResolved } from '../ecosystems/npm/registry-source.js';
 import { FileSet, checkedUrl, compare, readConfigFile, requireInsideProject } from './npm-support.js';
 import { readYarnV1Resolutions, type YarnV1Resolution } from '../ecosystems/npm/yarn-lock.js';
+import { archiveYarnGitPackages, yarnGitPackage, type YarnGitPackage } from './npm-yarn-git.js';
+import { redactCredentials } from '../core/credentials.js';
 
 /*
  * yarn v1 (classic): an offline mirror, yarn's own documented way to install without the
@@ -37,9 +39,12 @@ interface MirroredTarball {
 export async function vendorYarnClassic(graph: DependencyGraph, context: VendorContext): Promise<VendorResult> {
   const entries = readYarnV1Resolutions(graph.path, readTextInput(graph.path));
   const tarballs: MirroredTarball[] = [];
+  const gits = new Map<string, YarnGitPackage>();
   for (const entry of entries) {
     const tarball = mirroredTarball(graph.path, context.projectDir, entry);
-    if (tarball !== null) tarballs.push(tarball);
+    if (tarball === null) continue;
+    if ('commit' in tarball) gits.set(tarball.fileName, tarball);
+    else tarballs.push(tarball);
   }
 
   // yarn finds a tarball by its file name alone: two different ones under one name cannot both
@@ -66,6 +71,8 @@ export async function vendorYarnClassic(graph: DependencyGraph, context: VendorC
   const unique = [...byFileName.values()];
   const requests: DownloadRequest[] = unique.map((t) => ({ url: t.url, expected: t.digests, label: t.label }));
   const bodies = await context.downloader.fetchAll(requests);
+  const gitList = [...gits.values()];
+  const archives = await archiveYarnGitPackages(graph.path, gitList, context);
 
   const files = new FileSet();
   const packages: VendoredPackage[] = [];
@@ -73,6 +80,11 @@ export async function vendorYarnClassic(graph: DependencyGraph, context: VendorC
     const path = `${YARN_MIRROR_DIR}/${t.fileName}`;
     files.add(path, bodies[i] as Buffer);
     packages.push({ ecosystem: graph.ecosystem, name: t.entry.name, version: t.entry.version, source: t.url, checksum: sriOf(t), path });
+  });
+  gitList.forEach((g, i) => {
+    const path = `${YARN_MIRROR_DIR}/${g.fileName}`;
+    files.add(path, archives[i] as Buffer);
+    packages.push({ ecosystem: graph.ecosystem, name: g.name, version: g.version, source: redactCredentials(`${g.url}#${g.commit}`), checksum: null, path });
   });
   const yarnrcPath = join(context.projectDir, '.yarnrc');
   const existing = existsSync(yarnrcPath) ? readConfigFile(yarnrcPath) : null;
@@ -82,7 +94,7 @@ export async function vendorYarnClassic(graph: DependencyGraph, context: VendorC
 }
 
 /** What yarn fetches for an entry; null for the application's own files (`file:`, `link:`). */
-function mirroredTarball(lockfile: string, projectDir: string, entry: YarnV1Resolution): MirroredTarball | null {
+function mirroredTarball(lockfile: string, projectDir: string, entry: YarnV1Resolution): MirroredTarball | YarnGitPackage | null {
   const label = `${entry.name}@${entry.version}`;
   const where = `${label} (yarn.lock line ${entry.line})`;
   const ranges = entry.keys.map((k) => k.slice(k.indexOf('@', 1) + 1));
@@ -98,8 +110,11 @@ function mirroredTarball(lockfile: string, projectDir: string, entry: YarnV1Reso
   const hash = resolved.indexOf('#');
   const withoutFragment = hash === -1 ? resolved : resolved.slice(0, hash);
   const fragment = hash === -1 ? '' : resolved.slice(hash + 1);
+  // What yarn's GitFetcher takes (git+…, git:); a host's tarball by https is a tarball (below),
+  // verified by the lockfile's integrity.
+  if (/^git(\+[a-z]+)?:/i.test(resolved)) return yarnGitPackage(lockfile, entry.name, entry.version, where, resolved);
   if (npmSourceFromResolved(resolved).kind === 'git' || !/^https?:\/\//.test(resolved)) {
-    throw new StowageError(`${where}: git dependencies cannot be vendored for yarn yet (${resolved})`, lockfile);
+    throw new StowageError(`${where}: git dependencies in this form cannot be vendored for yarn yet (${resolved})`, lockfile);
   }
   const url = downloadUrlOfResolved(checkedUrl(withoutFragment, label));
   let digests: Digest[];

@@ -1,14 +1,12 @@
 import { parse, type TomlTable } from 'smol-toml';
 import { StowageError, errorMessage } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
-import { readNpmTarball } from './npm-support.js';
 import type { VendoredPackage } from './vendor-tree.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { npmLicenseText } from '../inputs/application-manifest.js';
 import { normalizeLicense } from '../sbom/licenses.js';
 import { isTomlTable } from '../core/toml-values.js';
-import { readZipEntries } from '../advisories/zip.js';
-import { PNPM_INDEX_SUFFIX, pnpmStoredManifest } from './npm-pnpm.js';
+import { readVendoredNpmPackage } from './vendored-npm-package.js';
 
 /**
  * The licence each vendored package declares, read from the vendored files themselves (what
@@ -68,27 +66,8 @@ function cargoDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile>): 
 }
 
 async function npmDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile>): Promise<{ expression: string | null; file: null }> {
-  if (pkg.path.endsWith(PNPM_INDEX_SUFFIX)) {
-    const stored = pnpmStoredManifest(pkg.path, byPath);
-    if (stored === null) throw new StowageError(`${pkg.name}@${pkg.version}: the vendored pnpm store has no ${pkg.path} with a package.json`);
-    return npmManifestLicense(pkg, stored);
-  }
-  if (pkg.path.endsWith('.zip')) {
-    // yarn berry's cache zip: the package lies under node_modules/<name>/.
-    const zip = byPath.get(pkg.path);
-    if (!zip) throw new StowageError(`${pkg.name}@${pkg.version}: the vendor tree has no ${pkg.path}`);
-    const manifestPath = `node_modules/${pkg.name}/package.json`;
-    const [manifest] = await readZipEntries(pkg.path, (name) => name === manifestPath, { bytes: zip.data });
-    return manifest === undefined ? { expression: null, file: null } : npmManifestLicense(pkg, Buffer.from(manifest.text, 'utf8'));
-  }
-  const tarball = byPath.get(pkg.path);
-  if (!tarball) throw new StowageError(`${pkg.name}@${pkg.version}: the vendor tree has no ${pkg.path}`);
-  // npm tarballs hold one top directory (usually `package/`), whatever it is named. Read as
-  // npm extracts it, so the package.json read is the one npm installs (the last, if repeated).
-  const entries = await readNpmTarball(tarball.data, `${pkg.name}@${pkg.version}`);
-  const manifest = entries.find((e) => e.path === 'package.json');
-  if (!manifest) return { expression: null, file: null };
-  return npmManifestLicense(pkg, manifest.data);
+  const { manifest } = await readVendoredNpmPackage(pkg, byPath);
+  return manifest === null ? { expression: null, file: null } : npmManifestLicense(pkg, manifest);
 }
 
 function npmManifestLicense(pkg: VendoredPackage, manifest: Buffer): { expression: string | null; file: null } {

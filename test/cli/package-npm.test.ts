@@ -55,6 +55,9 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
     registry = await startLocalRegistry();
     appDir = join(scratch, 'app');
     cpSync(APP, appDir, { recursive: true });
+    // What a checkout carries beside the application: never installed, as npm pack leaves it out.
+    writeFileSync(join(appDir, '.gitignore'), 'node_modules/\n*.log\n');
+    writeFileSync(join(appDir, 'debug.log'), 'a log the .gitignore keeps out of npm pack\n');
     const lockText = registry.lockfileFor(readFileSync(join(APP, 'package-lock.json'), 'utf8'));
     writeFileSync(join(appDir, 'package-lock.json'), lockText);
     lock = JSON.parse(lockText) as typeof lock;
@@ -101,14 +104,18 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
     assert.match(spec, /^%global debug_package %\{nil\}$/m);
     assert.match(spec, /^npm ci --offline/m);
     assert.match(spec, /^npm test$/m);
+    // No bundled package has native code: the same RPM for every architecture.
+    assert.match(spec, /^# noarch: .*\nBuildArch: +noarch$/m);
     assert.doesNotMatch(spec, new RegExp(`bundled\\(nodejs-${DEV_ONLY}\\)`));
     assert.doesNotMatch(spec, /\/tmp\/|registry\.npmjs\.org|127\.0\.0\.1/, 'no host paths or registry URLs');
 
     const listing = execFileSync('tar', ['-tzf', join(first, `${NAME}-1.0.0.tar.gz`)], { encoding: 'utf8' }).trim().split('\n');
     assert.deepEqual(listing, [
       `${NAME}-1.0.0/`,
+      `${NAME}-1.0.0/.gitignore`,
       `${NAME}-1.0.0/bin/`,
       `${NAME}-1.0.0/bin/stowage-npm-local-app.mjs`,
+      `${NAME}-1.0.0/debug.log`,
       `${NAME}-1.0.0/index.mjs`,
       `${NAME}-1.0.0/package-lock.json`,
       `${NAME}-1.0.0/package.json`,
@@ -153,8 +160,9 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
     console.log(`rpmbuild --rebuild: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     const rpmDir = join(top, 'RPMS');
-    const arch = readdirSync(rpmDir)[0] as string;
-    const rpmFile = join(rpmDir, arch, readdirSync(join(rpmDir, arch)).find((f) => f.startsWith(`${NAME}-1.0.0-1`)) as string);
+    assert.deepEqual(readdirSync(rpmDir), ['noarch']);
+    const rpmFile = join(rpmDir, 'noarch', readdirSync(join(rpmDir, 'noarch')).find((f) => f.startsWith(`${NAME}-1.0.0-1`)) as string);
+    assert.equal(execFileSync('rpm', ['-qp', '--qf', '%{ARCH}', rpmFile], { encoding: 'utf8' }), 'noarch');
 
     // Every runtime package of the lockfile, and no development-only one.
     const runtime = Object.entries(lock.packages)
@@ -184,6 +192,17 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
       assert.ok(!files.some((f) => f.startsWith(`${appDirInRpm}/${buildOnly}`)), `${buildOnly} is not installed`);
     }
     assert.ok(files.includes(`${appDirInRpm}/bin/stowage-npm-local-app.mjs`) && files.includes(`${appDirInRpm}/index.mjs`));
+    // The application's own files are what npm pack would publish, no more (no .gitignore,
+    // package-lock.json or debug.log), no less; its dependencies are in node_modules.
+    const modes = execFileSync('rpm', ['-qp', '--qf', '[%{FILEMODES:perms} %{FILENAMES}\n]', rpmFile], { encoding: 'utf8' }).trim().split('\n');
+    const installedOwn = modes
+      .filter((line) => !line.startsWith('d') && line.includes(` ${appDirInRpm}/`))
+      .map((line) => line.slice(line.indexOf(` ${appDirInRpm}/`) + appDirInRpm.length + 2))
+      .filter((path) => !path.startsWith('node_modules/'))
+      .sort();
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: appDir, encoding: 'utf8', env: cleanEnv({ HOME: home }) })) as [{ files: { path: string }[] }];
+    assert.deepEqual(installedOwn, packed[0].files.map((f) => f.path).sort());
+    for (const left of ['.gitignore', 'package-lock.json', 'debug.log']) assert.ok(!installedOwn.includes(left), `${left} is not installed`);
     assert.ok(files.includes(`/usr/share/${NAME}/${NAME}-1.0.0.cdx.json`));
     assert.ok(files.some((f) => f.endsWith('/bundled-licenses.txt')));
 

@@ -6,7 +6,7 @@ import { StowageError } from '../../src/core/errors.js';
 import { vendorDir } from '../support/npm-vendor.js';
 import { tempDir } from '../support/shared.js';
 
-/* What pnpm vendoring refuses; the store it writes is proven by pnpm 9 itself in test/cli/vendor-js-managers.test.ts. */
+/* What pnpm vendoring refuses; the store it writes is proven by pnpm 9 itself in test/cli/vendor-js-managers.test.ts (git packages: npm-pnpm-git.test.ts). */
 
 const scratch = tempDir('pnpm-vendor');
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -16,24 +16,42 @@ const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 describe('pnpm lockfiles stowage cannot vendor are refused, naming the package', () => {
   const cases: [string, string, RegExp][] = [
     [
-      'a git dependency',
+      'a git dependency on GitLab (a host tarball pnpm packs again)',
       [
         "lockfileVersion: '9.0'",
         'importers:',
         '  .:',
         '    dependencies:',
         '      left:',
-        '        specifier: git+https://git.example.org/left.git',
-        `        version: git+https://git.example.org/left.git#${COMMIT}`,
+        '        specifier: gitlab:someone/left',
+        `        version: https://gitlab.com/api/v4/projects/someone%2Fleft/repository/archive.tar.gz?sha=${COMMIT}`,
         'packages:',
-        `  left@git+https://git.example.org/left.git#${COMMIT}:`,
-        `    resolution: {commit: ${COMMIT}, repo: https://git.example.org/left.git, type: git}`,
+        `  left@https://gitlab.com/api/v4/projects/someone%2Fleft/repository/archive.tar.gz?sha=${COMMIT}:`,
+        `    resolution: {tarball: 'https://gitlab.com/api/v4/projects/someone%2Fleft/repository/archive.tar.gz?sha=${COMMIT}'}`,
         '    version: 1.0.0',
         'snapshots:',
-        `  left@git+https://git.example.org/left.git#${COMMIT}: {}`,
+        `  left@https://gitlab.com/api/v4/projects/someone%2Fleft/repository/archive.tar.gz?sha=${COMMIT}: {}`,
         '',
       ].join('\n'),
-      new RegExp(`left@1\\.0\\.0: git dependencies cannot be vendored for pnpm yet \\(https://git\\.example\\.org/left\\.git#${COMMIT}\\)`),
+      /left@1\.0\.0: git dependencies on GitLab and Bitbucket cannot be vendored for pnpm yet/,
+    ],
+    [
+      'a git dependency in a 6.0 lockfile',
+      [
+        "lockfileVersion: '6.0'",
+        'dependencies:',
+        '  left:',
+        '    specifier: git+https://git.example.org/left.git',
+        `    version: git.example.org/left/${COMMIT}`,
+        'packages:',
+        `  git.example.org/left/${COMMIT}:`,
+        `    resolution: {commit: ${COMMIT}, repo: https://git.example.org/left.git, type: git}`,
+        '    name: left',
+        '    version: 1.0.0',
+        '    dev: false',
+        '',
+      ].join('\n'),
+      /left@1\.0\.0: git dependencies are vendored from pnpm 9 lockfiles \(lockfileVersion 9\.0\); lock again with pnpm 9/,
     ],
     [
       'a linked package outside the application',

@@ -71,9 +71,14 @@ describe('yarn berry lockfiles stowage cannot vendor are refused, naming the ent
       /resolve@patch:.*: patched packages cannot be vendored for yarn berry yet/,
     ],
     [
-      'a git dependency',
-      `"left@git+https://git.example.org/left.git":\n  version: 1.0.0\n  resolution: "left@git+https://git.example.org/left.git#commit=0123456789abcdef0123456789abcdef01234567"\n  checksum: ${CHECKSUM}\n  languageName: node\n  linkType: hard\n`,
-      /left@git\+https:.*: the git\+https: reference cannot be vendored for yarn berry yet/,
+      'a package in a workspace of a git repository',
+      `"left@git+https://git.example.org/left.git":\n  version: 1.0.0\n  resolution: "left@git+https://git.example.org/left.git#workspace=left&commit=0123456789abcdef0123456789abcdef01234567"\n  checksum: ${CHECKSUM}\n  languageName: node\n  linkType: hard\n`,
+      /left@git\+https:.*: a git reference with workspace= cannot be vendored for yarn berry yet/,
+    ],
+    [
+      'a git dependency on a branch',
+      `"left@git+https://git.example.org/left.git":\n  version: 1.0.0\n  resolution: "left@git+https://git.example.org/left.git#head=main"\n  checksum: ${CHECKSUM}\n  languageName: node\n  linkType: hard\n`,
+      /left@git\+https:.*: a git reference with head= cannot be vendored for yarn berry yet/,
     ],
     [
       'a deflated zip (yarn 3, cache key 8)',
