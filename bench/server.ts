@@ -7,9 +7,14 @@
  * page). Reported: requests per second and latency p50/p95/p99 from every response's own time.
  * SQLite, and PostgreSQL beside it when reachable at STOWAGE_TEST_POSTGRES (BENCH_SERVER_POSTGRES=0
  * skips it). Results: bench/results/server.json. Run alone with `node dist/bench/server.js`.
+ *
+ * Building the fleet is most of a run (`fleet add` of 10,000 applications takes tens of minutes):
+ * BENCH_SERVER_REUSE=DIR keeps the generated applications, the SQLite store and the PostgreSQL
+ * database (named for DIR's fleet size) after a run and measures them again on the next run,
+ * skipping `fleet add` (fleetAddMs is then null and `reused` true).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -113,12 +118,20 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function benchStore(kind: string, store: string, list: string, env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> {
+/** Builds the fleet in `store` (fleet init + add), unless `built` (a marker file) says a previous run did; the add's milliseconds, or null when reused. */
+function buildStore(store: string, list: string, env: NodeJS.ProcessEnv, built: string | null): number | null {
+  if (built !== null && existsSync(built)) return null;
   cli(['fleet', 'init', '--store', store, '--db', BUNDLE, '--db', GHSA], env);
   const start = Date.now();
   cli(['fleet', 'add', '--from-file', list, '--store', store, '--no-fetch'], env);
   const addMs = Date.now() - start;
-  const token = cli(['fleet', 'token', 'create', 'bench', '--read-only', '--store', store], env).trim();
+  if (built !== null) writeFileSync(built, `${addMs}\n`);
+  return addMs;
+}
+
+async function benchStore(kind: string, store: string, list: string, env: NodeJS.ProcessEnv, built: string | null): Promise<Record<string, unknown>> {
+  const addMs = buildStore(store, list, env, built);
+  const token = cli(['fleet', 'token', 'create', `bench-${process.pid}-${kind}`, '--read-only', '--store', store], env).trim();
   const advisory = await busiestAdvisory(store);
   const { url, child } = await serve(store, env);
   try {
@@ -130,17 +143,29 @@ async function benchStore(kind: string, store: string, list: string, env: NodeJS
       `fleet server (${kind}, ${APPS} apps): /apps?limit=100 ${apps.requestsPerSecond} req/s p50 ${apps.latencyMs.p50} p95 ${apps.latencyMs.p95} p99 ${apps.latencyMs.p99} ms; ` +
         `/advisories/${advisory}/affected ${affected.requestsPerSecond} req/s p50 ${affected.latencyMs.p50} p95 ${affected.latencyMs.p95} p99 ${affected.latencyMs.p99} ms`,
     );
-    return { fleetAddMs: addMs, advisory, apps, affected, withinTarget: apps.latencyMs.p95 < TARGET_P95_MS };
+    return { fleetAddMs: addMs, reused: addMs === null, advisory, apps, affected, withinTarget: apps.latencyMs.p95 < TARGET_P95_MS };
   } finally {
     await stop(child);
   }
 }
 
+/** The generated fleet: made once into `work/apps` (when reused, its list and bases are read back). */
+function fleetIn(work: string, reuse: boolean): { list: string; bases: number } {
+  const saved = join(work, 'fleet.json');
+  if (reuse && existsSync(saved)) return JSON.parse(readFileSync(saved, 'utf8')) as { list: string; bases: number };
+  const generated = generateFleet(join(work, 'apps'), APPS);
+  if (reuse) writeFileSync(saved, JSON.stringify({ list: generated.list, bases: generated.bases }));
+  return generated;
+}
+
 export async function benchServer(): Promise<Record<string, unknown>> {
-  const work = mkdtempSync(join(tmpdir(), 'stowage-bench-server-'));
+  const reuseDir = process.env.BENCH_SERVER_REUSE;
+  const reuse = reuseDir !== undefined && reuseDir !== '';
+  const work = reuse ? join(reuseDir, String(APPS)) : mkdtempSync(join(tmpdir(), 'stowage-bench-server-'));
+  mkdirSync(work, { recursive: true });
   try {
     const env = { ...process.env, STOWAGE_CACHE_DIR: join(work, 'cache'), NO_COLOR: '1' };
-    const generated = generateFleet(join(work, 'apps'), APPS);
+    const generated = fleetIn(work, reuse);
     const results: Record<string, unknown> = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), loadAverage1m: loadavg()[0] },
@@ -148,19 +173,20 @@ export async function benchServer(): Promise<Record<string, unknown>> {
       load: { tool: 'autocannon', connections: CONNECTIONS, maxRequests: REQUESTS, maxSeconds: SECONDS, over: 'loopback', token: 'read-only Bearer' },
       targetP95Ms: TARGET_P95_MS,
     };
-    results.sqlite = await benchStore('SQLite', join(work, 'fleet.sqlite'), generated.list, env);
-    const pg = process.env.BENCH_SERVER_POSTGRES === '0' ? null : await postgresStore();
+    if (process.env.BENCH_SERVER_SQLITE === '0') results.sqlite = { skipped: 'BENCH_SERVER_SQLITE=0' };
+    else results.sqlite = await benchStore('SQLite', join(work, 'fleet.sqlite'), generated.list, env, reuse ? join(work, 'sqlite.built') : null);
+    const pg = process.env.BENCH_SERVER_POSTGRES === '0' ? null : await postgresStore(reuse ? `stowage_bench_server_${APPS}` : undefined);
     if (pg === null) results.postgres = { skipped: 'PostgreSQL not reachable, or BENCH_SERVER_POSTGRES=0' };
     else {
       try {
-        results.postgres = await benchStore('PostgreSQL', pg.url, generated.list, env);
+        results.postgres = await benchStore('PostgreSQL', pg.url, generated.list, env, reuse ? join(work, 'postgres.built') : null);
       } finally {
-        await pg.drop();
+        if (!reuse) await pg.drop();
       }
     }
     return results;
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    if (!reuse) rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -52,11 +52,25 @@ export function checkFleetJson(schema: string, document: unknown): { valid: bool
 export function checkFleetOutput(args: readonly string[], stdout: string): void {
   if (args[0] !== 'fleet') return;
   const sub = args[1] === 'campaign' ? `campaign ${args[2] ?? ''}` : (args[1] ?? '');
-  const schema = SCHEMA_OF[sub];
+  const schema = sub === 'status' && args.includes('--summary') ? 'fleet-apps-summary' : SCHEMA_OF[sub];
   const json = args.some((a, i) => a === '--format=json' || a === '-fjson' || ((a === '--format' || a === '-f') && args[i + 1] === 'json'));
   if (schema === undefined || !json) return;
   const { valid, errors } = checkFleetJson(schema, JSON.parse(stdout));
   assert.ok(valid, `stowage fleet ${sub} --format json does not match ${fleetSchemaPath(schema)}:\n${errors}`);
+}
+
+export interface FleetAppsSummary {
+  schemaVersion: 1;
+  apps: {
+    name: string;
+    revision: string;
+    seq: number;
+    revisedAt: string;
+    evaluatedAgainst: Record<string, string>;
+    open: Record<string, number>;
+    failing: number;
+    failsPolicy: boolean;
+  }[];
 }
 
 export interface FleetApps {

@@ -146,8 +146,9 @@ each is named on standard error) or the work could not be done (nothing was chan
       fleet
         .command('status')
         .summary('every application with its current findings')
+        .option('--summary', 'one line per application: its open findings counted by severity (triage applied), whether it fails its policy; no finding listed')
         .description('Every application of the fleet, its current revision and that revision\'s findings, as of the last evaluation.')
-        .addHelpText('after', `\nExamples:\n  stowage fleet status\n  stowage fleet status --format json\n\n${EXIT_CODES}`)
+        .addHelpText('after', `\nExamples:\n  stowage fleet status\n  stowage fleet status --format json\n  stowage fleet status --summary --format json\n\n${EXIT_CODES}`)
         .action(lazy(async () => (await import('./status.js')).fleetStatus)),
     ),
   );

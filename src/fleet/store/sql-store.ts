@@ -30,6 +30,7 @@ import {
   type RevisionSource,
   type SnapshotRecord,
   type AppsFilter,
+  type AppSummaryRow,
   type FleetEventRecord,
   type Page,
   type PageRequest,
@@ -856,7 +857,8 @@ export class SqlFleetStore implements FleetStore {
     return (await this.sql.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens ORDER BY id`)).map(tokenOf);
   }
 
-  async appsPage(filter: AppsFilter, page: PageRequest): Promise<Page<{ app: AppRecord; revision: RevisionRecord }>> {
+  /** WHERE text (over `apps a`) and parameters of the applications a filter keeps: those with a current revision and a finding matching it. */
+  private appsWhere(filter: AppsFilter): { where: string[]; params: SqlValue[] } {
     const where = ['a.current_revision IS NOT NULL'];
     const params: SqlValue[] = [];
     if (filter.search !== undefined && filter.search !== '') {
@@ -878,6 +880,11 @@ export class SqlFleetStore implements FleetStore {
       where.push(`a.current_revision IN (SELECT f.revision_id FROM findings f WHERE ${conditions.join(' AND ')})`);
       params.push(...findingParams);
     }
+    return { where, params };
+  }
+
+  async appsPage(filter: AppsFilter, page: PageRequest): Promise<Page<{ app: AppRecord; revision: RevisionRecord }>> {
+    const { where, params } = this.appsWhere(filter);
     const whereText = where.join(' AND ');
     const total = await this.count(`SELECT COUNT(*) AS n FROM apps a WHERE ${whereText}`, params);
     const rows = await this.sql.query<AppRow & { [K in keyof RevisionRow as `r_${K}`]: RevisionRow[K] }>(
@@ -912,6 +919,51 @@ export class SqlFleetStore implements FleetStore {
         batch,
       );
       for (const row of rows) out.get(Number(row.revision_id))?.push(JSON.parse(row.finding) as Finding);
+    }
+    return out;
+  }
+
+  async appSummariesPage(filter: AppsFilter, page: PageRequest): Promise<Page<AppSummaryRow> & { before: number }> {
+    const { where, params } = this.appsWhere(filter);
+    const name = `a.name${byteOrder(this.sql.dialect)}`;
+    const whereText = where.join(' AND ');
+    const total = await this.count(`SELECT COUNT(*) AS n FROM apps a WHERE ${whereText}`, params);
+    // Keyset: after a name, the index on the name starts there; OFFSET would join and drop every row before it.
+    const after = page.after ?? null;
+    const before = after === null ? page.offset : await this.count(`SELECT COUNT(*) AS n FROM apps a WHERE ${whereText} AND ${name} <= ?`, [...params, after]);
+    const rows = await this.sql.query<Record<string, unknown> & { app_id: number; name: string; revision_id: number; digest: string; seq: number; created_at: string; evaluated_against: string; failing: number }>(
+      `SELECT a.id AS app_id, a.name, a.current_revision AS revision_id, r.digest, r.seq, r.created_at, r.evaluated_against, c.failing,
+         ${FINDING_LEVELS.map((l) => `c.open_${l}`).join(', ')}
+       FROM apps a JOIN revisions r ON r.id = a.current_revision JOIN revision_counts c ON c.revision_id = a.current_revision
+       WHERE ${whereText}${after === null ? '' : ` AND ${name} > ?`} ORDER BY ${name} LIMIT ?${after === null ? ' OFFSET ?' : ''}`,
+      after === null ? [...params, page.limit, page.offset] : [...params, after, page.limit],
+    );
+    return {
+      total,
+      before,
+      items: rows.map((r) => ({
+        ...currentRevisionRef(r.name, r),
+        revisedAt: r.created_at,
+        evaluatedAgainst: JSON.parse(r.evaluated_against) as Record<string, string>,
+        open: Object.fromEntries(FINDING_LEVELS.map((l) => [l, Number(r[`open_${l}`] ?? 0)])) as LevelCounts,
+        failing: Number(r.failing),
+      })),
+    };
+  }
+
+  async findingsMentioning(revisionIds: readonly number[], ids: readonly string[]): Promise<Map<number, Finding[]>> {
+    const out = new Map<number, Finding[]>(revisionIds.map((id) => [id, []]));
+    if (revisionIds.length === 0 || ids.length === 0) return out;
+    for (const revisions of chunks([...new Set(revisionIds)], ROWS_PER_INSERT)) {
+      for (const batch of chunks([...new Set(ids.map((i) => i.toUpperCase()))], ROWS_PER_INSERT)) {
+        const rows = await this.sql.query<{ revision_id: number; finding: string }>(
+          `SELECT f.revision_id, f.finding FROM findings f
+           WHERE f.revision_id IN (${revisions.map(() => '?').join(', ')})
+             AND f.group_key IN (SELECT group_key FROM finding_aliases WHERE UPPER(alias) IN (${batch.map(() => '?').join(', ')}))`,
+          [...revisions, ...batch],
+        );
+        for (const r of rows) out.get(Number(r.revision_id))?.push(JSON.parse(r.finding) as Finding);
+      }
     }
     return out;
   }

@@ -249,6 +249,14 @@ export interface FleetStore {
   tokens(): Promise<TokenRecord[]>;
   /** A page of the applications that have a current revision, in code-point order of name, filtered in the database. */
   appsPage(filter: AppsFilter, page: PageRequest): Promise<Page<{ app: AppRecord; revision: RevisionRecord }>>;
+  /**
+   * A page of the applications appsPage lists (same filter, same order) as summaries: counts from
+   * revision_counts (before triage), no finding read. `page.after`: the page after this name
+   * (keyset; `before` counts the applications ahead of the page either way).
+   */
+  appSummariesPage(filter: AppsFilter, page: PageRequest): Promise<Page<AppSummaryRow> & { before: number }>;
+  /** The stored findings of these revisions whose alias group holds one of these ids (any letter case), by revision id. */
+  findingsMentioning(revisionIds: readonly number[], ids: readonly string[]): Promise<Map<number, Finding[]>>;
   /** The findings of each of these revisions (one query). */
   findingsOfRevisions(revisionIds: readonly number[]): Promise<Map<number, Finding[]>>;
   /** currentFindingsWithId, a page of applications at a time (total: how many applications in all). */
@@ -318,6 +326,8 @@ export interface AppsFilter {
 export interface PageRequest {
   limit: number;
   offset: number;
+  /** Keyset paging, where a list supports it: the items after this key (an application name), `offset` then unused. */
+  after?: string | null;
 }
 
 /** One page of a list, and how many items the whole list has. */
@@ -366,6 +376,16 @@ export interface FleetPageRow extends CurrentRevisionRef {
   /** The current revision's open findings (not ignored by its policy) by level, before triage. */
   open: LevelCounts;
   /** Its findings that fail the policy, before triage. */
+  failing: number;
+}
+
+/** An application in the fleet's summary list: its current revision, when recorded, the database revisions its findings were computed with, and its counts (before triage). */
+export interface AppSummaryRow extends CurrentRevisionRef {
+  revisedAt: string;
+  evaluatedAgainst: Record<string, string>;
+  /** Open findings (not ignored by the policy) by level. */
+  open: LevelCounts;
+  /** Findings that fail the policy. */
   failing: number;
 }
 
