@@ -176,6 +176,16 @@ const MIGRATIONS: Migration[] = [
       `CREATE INDEX campaign_jobs_due ON campaign_jobs (state, priority, id)`,
     ],
   },
+  {
+    version: 6,
+    statements: [
+      // The dashboard's sessions (src/server/dashboard/sessions.ts), in the store so that a restart signs
+      // no one out and several servers over one store share them. Only a SHA-256 of the session id (the
+      // cookie) is kept; the session's token is referred to by id, so revoking it ends its sessions.
+      `CREATE TABLE dashboard_sessions (id_hash TEXT PRIMARY KEY, token_id BIGINT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL)`,
+      `CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at)`,
+    ],
+  },
 ];
 
 /** The schema version this code writes and reads. */

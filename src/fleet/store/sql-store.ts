@@ -31,6 +31,7 @@ import {
   type SnapshotRecord,
   type AppsFilter,
   type AppSummaryRow,
+  type SessionRecord,
   type FleetEventRecord,
   type Page,
   type PageRequest,
@@ -881,6 +882,34 @@ export class SqlFleetStore implements FleetStore {
       params.push(...findingParams);
     }
     return { where, params };
+  }
+
+  async addSession(session: { hash: string; tokenId: number; at: string; expiresAt: string }): Promise<void> {
+    await this.sql.run(`INSERT INTO dashboard_sessions (id_hash, token_id, created_at, expires_at) VALUES (?, ?, ?, ?)`, [
+      session.hash,
+      session.tokenId,
+      session.at,
+      session.expiresAt,
+    ]);
+  }
+
+  async sessionByHash(hash: string, now: string): Promise<SessionRecord | null> {
+    const rows = await this.sql.query<TokenRow & { id_hash: string; session_created_at: string; expires_at: string }>(
+      `SELECT s.id_hash, s.created_at AS session_created_at, s.expires_at, ${TOKEN_COLUMNS.split(', ').map((c) => `t.${c}`).join(', ')}
+       FROM dashboard_sessions s JOIN api_tokens t ON t.id = s.token_id
+       WHERE s.id_hash = ? AND s.expires_at > ? AND t.revoked_at IS NULL`,
+      [hash, now],
+    );
+    const row = rows[0];
+    return row === undefined ? null : { hash: row.id_hash, token: tokenOf(row), createdAt: row.session_created_at, expiresAt: row.expires_at };
+  }
+
+  async deleteSession(hash: string): Promise<boolean> {
+    return (await this.sql.run(`DELETE FROM dashboard_sessions WHERE id_hash = ?`, [hash])) > 0;
+  }
+
+  async deleteExpiredSessions(now: string): Promise<number> {
+    return this.sql.run(`DELETE FROM dashboard_sessions WHERE expires_at <= ?`, [now]);
   }
 
   async appsPage(filter: AppsFilter, page: PageRequest): Promise<Page<{ app: AppRecord; revision: RevisionRecord }>> {

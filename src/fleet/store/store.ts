@@ -247,6 +247,14 @@ export interface FleetStore {
   revokeToken(name: string, at: string): Promise<boolean>;
   /** Every token, revoked ones included, oldest first. */
   tokens(): Promise<TokenRecord[]>;
+  /** Stores a dashboard session (the hash of its id, never the id). */
+  addSession(session: { hash: string; tokenId: number; at: string; expiresAt: string }): Promise<void>;
+  /** The session with this id hash, unexpired at `now` and with its token live, or null. */
+  sessionByHash(hash: string, now: string): Promise<SessionRecord | null>;
+  /** Ends a session (sign-out); false when there was none. */
+  deleteSession(hash: string): Promise<boolean>;
+  /** Deletes the sessions expired at `now`; how many. */
+  deleteExpiredSessions(now: string): Promise<number>;
   /** A page of the applications that have a current revision, in code-point order of name, filtered in the database. */
   appsPage(filter: AppsFilter, page: PageRequest): Promise<Page<{ app: AppRecord; revision: RevisionRecord }>>;
   /**
@@ -309,6 +317,15 @@ export interface TokenRecord {
   readOnly: boolean;
   createdAt: string;
   revokedAt: string | null;
+}
+
+/** A dashboard session as stored, with the (live) token it was opened with. */
+export interface SessionRecord {
+  /** `sha256:` + hex of the session id. */
+  hash: string;
+  token: TokenRecord;
+  createdAt: string;
+  expiresAt: string;
 }
 
 /** A finding's state as evaluated (the policy's ignores; triage decisions are applied later). */

@@ -47,7 +47,7 @@ function localPath(next: unknown): string {
 
 export function dashboardRoutes(options: DashboardOptions): Hono {
   const { store, now } = options;
-  const sessions = new SessionStore();
+  const sessions = new SessionStore(store);
   const app = new Hono();
 
   // Only on the dashboard's own forms: this app is mounted at '/', and a '*' middleware would reach the API too.
@@ -63,14 +63,10 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
   });
 
   async function sessionOf(c: Context): Promise<{ session: Session; viewer: Viewer } | null> {
-    const session = sessions.get(getCookie(c, SESSION_COOKIE), now().getTime());
+    // The store checks the token on every request: a revoked one has no session.
+    const session = await sessions.get(getCookie(c, SESSION_COOKIE), now());
     if (session === null) return null;
-    const identity = await verifyToken(store, session.token);
-    if (identity === null) {
-      sessions.close(session.id);
-      return null;
-    }
-    return { session, viewer: { name: identity.name, csrf: session.csrf, canWrite: !identity.readOnly } };
+    return { session, viewer: { name: session.token.name, csrf: session.csrf, canWrite: !session.token.readOnly } };
   }
 
   /** The reader, or a redirect to sign in. */
@@ -103,7 +99,7 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
     const token = typeof form.token === 'string' ? form.token.trim() : '';
     const identity = token === '' ? null : await verifyToken(store, token);
     if (identity === null) return respond(c, 401, renderSignInPage(next, 'That token is not valid (unknown or revoked).'));
-    const session = sessions.open(token, now().getTime());
+    const session = await sessions.open(identity, now());
     setCookie(c, SESSION_COOKIE, session.id, {
       httpOnly: true,
       sameSite: 'Strict',
@@ -116,7 +112,7 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
 
   app.post('/sign-out', formLimit, async (c) => {
     const { session } = await writer(c, await c.req.parseBody());
-    sessions.close(session.id);
+    await sessions.close(session.id);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.redirect('/sign-in', 303);
   });
