@@ -241,6 +241,25 @@ for (const kind of STORE_KINDS) {
         }
       });
 
+      await t.test('behind a TLS proxy (--trust-proxy) the sign-in cookie is Secure; without it X-Forwarded-Proto is ignored', async () => {
+        const signIn = (base: string): Promise<Response> =>
+          fetch(`${base}/sign-in`, {
+            method: 'POST',
+            redirect: 'manual',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base, 'x-forwarded-proto': 'https' },
+            body: new URLSearchParams({ token: aliceToken, next: '/' }).toString(),
+          });
+        assert.doesNotMatch((await signIn(url)).headers.get('set-cookie') ?? '', /Secure/, 'any client can send the header: not trusted unless asked');
+        const proxied = await startServer(made.store, cacheDir, { trustProxy: true });
+        try {
+          const res = await signIn(proxied.url);
+          assert.equal(res.status, 303);
+          assert.match(res.headers.get('set-cookie') ?? '', /; Secure/);
+        } finally {
+          await proxied.close();
+        }
+      });
+
       await t.test('with public read, pages open without a session, and nothing can be changed', async () => {
         const open = await startServer(made.store, cacheDir, { publicRead: true });
         try {

@@ -331,6 +331,7 @@ Exit codes: 0 written, 2 unknown application or revision, or the file cannot be 
         .option('--token-file <file>', 'on a first start (no token stored yet), store the token in FILE (its first line), read-write, as "token-file"')
         .option('--public-read', 'reads need no token (writes still do)')
         .option('--sync-every <duration>', 'run fleet sync on a schedule inside the server: 90s, 15m, 2h, 1d')
+        .option('--trust-proxy', 'behind a TLS-terminating reverse proxy: take X-Forwarded-Proto: https as the request\'s scheme (the sign-in cookie is then Secure); without it the header is ignored')
         .addHelpText(
           'after',
           `

@@ -30,11 +30,20 @@ export interface DashboardOptions {
   store: FleetStore;
   /** Pages readable without signing in (`fleet serve --public-read`); changes still need a session. */
   publicRead: boolean;
+  /** Take X-Forwarded-Proto as the scheme the browser used (behind a TLS-terminating proxy); never unless asked, since any client can send it. */
+  trustProxy?: boolean;
   now: () => Date;
 }
 
 /** Forms are a few fields: anything larger is refused before it is read. */
 const FORM_LIMIT_BYTES = 64 * 1024;
+
+/** Whether the browser reached this server over https: the request's own scheme, or a trusted proxy's X-Forwarded-Proto (its first, the client-facing hop). */
+function overHttps(c: Context, trustProxy: boolean): boolean {
+  if (new URL(c.req.url).protocol === 'https:') return true;
+  if (!trustProxy) return false;
+  return (c.req.header('x-forwarded-proto') ?? '').split(',')[0]?.trim().toLowerCase() === 'https';
+}
 
 function respond(c: Context, status: number, page: SafeHtml): Response {
   return c.html(documentText(page), status as 200);
@@ -103,7 +112,7 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
     setCookie(c, SESSION_COOKIE, session.id, {
       httpOnly: true,
       sameSite: 'Strict',
-      secure: new URL(c.req.url).protocol === 'https:',
+      secure: overHttps(c, options.trustProxy === true),
       path: '/',
       maxAge: SESSION_MAX_AGE_SECONDS,
     });
