@@ -2,9 +2,11 @@
  * The fleet server under load: `stowage fleet serve` (a child process, as deployed) over the
  * reference fleet (bench/fleet-generator.ts: 10,000 applications by default, BENCH_SERVER_APPS
  * to change it), and autocannon on loopback with 50 connections, bounded in requests and in
- * time, against GET /api/v1/apps?limit=100 (a page of 100 applications with their findings) and
+ * time, against GET /api/v1/apps?limit=100 (a page of 100 applications in the summary form),
  * GET /api/v1/advisories/{id}/affected (the advisory with the most affected applications, first
- * page). Reported: requests per second and latency p50/p95/p99 from every response's own time.
+ * page) and, beside them, the same page of applications in the full form (?view=full, every
+ * finding; BENCH_SERVER_FULL=0 skips it). The server's CPU time per request is reported with the
+ * latencies: on a loaded machine the latencies measure the load as much as the server. Reported: requests per second and latency p50/p95/p99 from every response's own time.
  * SQLite, and PostgreSQL beside it when reachable at STOWAGE_TEST_POSTGRES (BENCH_SERVER_POSTGRES=0
  * skips it). Results: bench/results/server.json. Run alone with `node dist/bench/server.js`.
  *
@@ -44,6 +46,20 @@ interface Load {
   seconds: number;
   requestsPerSecond: number;
   latencyMs: { p50: number; p95: number; p99: number; max: number };
+  /** The server process's CPU time (user + system) over the load, per request: what a loaded machine's latencies hide. */
+  serverCpuMsPerRequest: number | null;
+}
+
+/** User + system CPU milliseconds a process has used so far (Linux /proc), or null. */
+function cpuMsOf(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime: fields 14 and 15 of stat, 12 and 13 after the command's closing parenthesis; in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -51,8 +67,9 @@ function percentile(sorted: readonly number[], p: number): number {
   return Math.round((sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number) * 10) / 10;
 }
 
-async function load(url: string, path: string, token: string): Promise<Load> {
+async function load(url: string, path: string, token: string, server: ChildProcess): Promise<Load> {
   const times: number[] = [];
+  const cpuBefore = cpuMsOf(server.pid);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       // Bounded both ways (maxOverallRequests, not amount, which would override the duration); a slow answer is measured, not dropped.
@@ -61,6 +78,7 @@ async function load(url: string, path: string, token: string): Promise<Load> {
     );
     instance.on('response', (_client, _status, _bytes, responseTime) => times.push(responseTime));
   });
+  const cpuAfter = cpuMsOf(server.pid);
   times.sort((a, b) => a - b);
   const seconds = Math.round((result.duration ?? 0) * 100) / 100;
   return {
@@ -72,6 +90,8 @@ async function load(url: string, path: string, token: string): Promise<Load> {
     seconds,
     requestsPerSecond: seconds > 0 ? Math.round(result.requests.total / seconds) : 0,
     latencyMs: { p50: percentile(times, 50), p95: percentile(times, 95), p99: percentile(times, 99), max: percentile(times, 100) },
+    serverCpuMsPerRequest:
+      cpuBefore === null || cpuAfter === null || result.requests.total === 0 ? null : Math.round(((cpuAfter - cpuBefore) / result.requests.total) * 100) / 100,
   };
 }
 
@@ -99,7 +119,9 @@ async function busiestAdvisory(store: string): Promise<string> {
 }
 
 async function serve(store: string, env: NodeJS.ProcessEnv): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [STOWAGE, 'fleet', 'serve', '--store', store, '--listen', '127.0.0.1:0', '--no-fetch'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_SERVER_CPU_PROF=DIR: the server writes a V8 CPU profile there when it stops (node --cpu-prof).
+  const profile = process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_CPU_PROF] : [];
+  const child = spawn(process.execPath, [...profile, STOWAGE, 'fleet', 'serve', '--store', store, '--listen', '127.0.0.1:0', '--no-fetch'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -137,13 +159,17 @@ async function benchStore(kind: string, store: string, list: string, env: NodeJS
   try {
     // Warm-up: the first requests open the store's caches.
     await fetch(`${url}/api/v1/apps?limit=100`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.arrayBuffer());
-    const apps = await load(url, '/api/v1/apps?limit=100', token);
-    const affected = await load(url, `/api/v1/advisories/${advisory}/affected`, token);
+    const apps = await load(url, '/api/v1/apps?limit=100', token, child);
+    const affected = await load(url, `/api/v1/advisories/${advisory}/affected`, token, child);
+    // Side by side, the same page in the full form (every finding of every application), which was the default before the summary.
+    const appsFull = process.env.BENCH_SERVER_FULL === '0' ? null : await load(url, '/api/v1/apps?limit=100&view=full', token, child);
     console.log(
       `fleet server (${kind}, ${APPS} apps): /apps?limit=100 ${apps.requestsPerSecond} req/s p50 ${apps.latencyMs.p50} p95 ${apps.latencyMs.p95} p99 ${apps.latencyMs.p99} ms; ` +
-        `/advisories/${advisory}/affected ${affected.requestsPerSecond} req/s p50 ${affected.latencyMs.p50} p95 ${affected.latencyMs.p95} p99 ${affected.latencyMs.p99} ms`,
+        `/advisories/${advisory}/affected ${affected.requestsPerSecond} req/s p50 ${affected.latencyMs.p50} p95 ${affected.latencyMs.p95} p99 ${affected.latencyMs.p99} ms; ` +
+        `server CPU per request ${apps.serverCpuMsPerRequest} / ${affected.serverCpuMsPerRequest} ms`,
     );
-    return { fleetAddMs: addMs, reused: addMs === null, advisory, apps, affected, withinTarget: apps.latencyMs.p95 < TARGET_P95_MS };
+    if (appsFull !== null) console.log(`  full form: ${appsFull.requestsPerSecond} req/s p50 ${appsFull.latencyMs.p50} p95 ${appsFull.latencyMs.p95} ms, ${appsFull.bytes} bytes, server CPU per request ${appsFull.serverCpuMsPerRequest} ms`);
+    return { fleetAddMs: addMs, reused: addMs === null, advisory, apps, affected, appsFull, withinTarget: apps.latencyMs.p95 < TARGET_P95_MS };
   } finally {
     await stop(child);
   }

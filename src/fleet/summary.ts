@@ -19,8 +19,6 @@ export interface AppSummary {
   seq: number;
   /** When the current revision was recorded (the add or push that made it). */
   revisedAt: string;
-  /** Database source -> the revision its findings were computed with (the last sync that evaluated it). */
-  evaluatedAgainst: Record<string, string>;
   /** Open findings by level: not ignored by the policy nor settled by a triage decision. */
   open: LevelCounts;
   /** Findings that still fail the policy, triage applied. */
@@ -40,7 +38,6 @@ export async function triagedSummaries(
     revision: r.revision,
     seq: r.seq,
     revisedAt: r.revisedAt,
-    evaluatedAgainst: r.evaluatedAgainst,
     open: { ...r.open },
     failing: r.failing,
   }));

@@ -66,7 +66,6 @@ export interface FleetAppsSummary {
     revision: string;
     seq: number;
     revisedAt: string;
-    evaluatedAgainst: Record<string, string>;
     open: Record<string, number>;
     failing: number;
     failsPolicy: boolean;

@@ -960,8 +960,9 @@ export class SqlFleetStore implements FleetStore {
     // Keyset: after a name, the index on the name starts there; OFFSET would join and drop every row before it.
     const after = page.after ?? null;
     const before = after === null ? page.offset : await this.count(`SELECT COUNT(*) AS n FROM apps a WHERE ${whereText} AND ${name} <= ?`, [...params, after]);
-    const rows = await this.sql.query<Record<string, unknown> & { app_id: number; name: string; revision_id: number; digest: string; seq: number; created_at: string; evaluated_against: string; failing: number }>(
-      `SELECT a.id AS app_id, a.name, a.current_revision AS revision_id, r.digest, r.seq, r.created_at, r.evaluated_against, c.failing,
+    // Only revisions' columns ahead of the graph: SQLite reads one behind it (evaluated_against) through the graph's overflow pages (85 KB a revision on the reference fleet).
+    const rows = await this.sql.query<Record<string, unknown> & { app_id: number; name: string; revision_id: number; digest: string; seq: number; created_at: string; failing: number }>(
+      `SELECT a.id AS app_id, a.name, a.current_revision AS revision_id, r.digest, r.seq, r.created_at, c.failing,
          ${FINDING_LEVELS.map((l) => `c.open_${l}`).join(', ')}
        FROM apps a JOIN revisions r ON r.id = a.current_revision JOIN revision_counts c ON c.revision_id = a.current_revision
        WHERE ${whereText}${after === null ? '' : ` AND ${name} > ?`} ORDER BY ${name} LIMIT ?${after === null ? ' OFFSET ?' : ''}`,
@@ -973,8 +974,7 @@ export class SqlFleetStore implements FleetStore {
       items: rows.map((r) => ({
         ...currentRevisionRef(r.name, r),
         revisedAt: r.created_at,
-        evaluatedAgainst: JSON.parse(r.evaluated_against) as Record<string, string>,
-        open: Object.fromEntries(FINDING_LEVELS.map((l) => [l, Number(r[`open_${l}`] ?? 0)])) as LevelCounts,
+        open: openCounts(r),
         failing: Number(r.failing),
       })),
     };
@@ -1101,6 +1101,23 @@ const TOKEN_COLUMNS = 'id, name, hash, read_only, created_at, revoked_at';
 
 function tokenOf(r: TokenRow): TokenRecord {
   return { id: Number(r.id), name: r.name, hash: r.hash, readOnly: Number(r.read_only) === 1, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
+
+/**
+ * The open_* columns of a revision_counts row by level, as an object literal: a list builds one per
+ * application per request, and a literal (unlike Object.fromEntries over computed keys) has a fixed shape that
+ * is cheap to build and to serialise.
+ */
+function openCounts(r: Record<string, unknown>): LevelCounts {
+  return {
+    critical: Number(r.open_critical ?? 0),
+    high: Number(r.open_high ?? 0),
+    medium: Number(r.open_medium ?? 0),
+    low: Number(r.open_low ?? 0),
+    none: Number(r.open_none ?? 0),
+    unscored: Number(r.open_unscored ?? 0),
+    informational: Number(r.open_informational ?? 0),
+  };
 }
 
 /** ORDER BY in code-point order: SQLite's BINARY already is; PostgreSQL's default collation is not. */

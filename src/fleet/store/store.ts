@@ -396,10 +396,9 @@ export interface FleetPageRow extends CurrentRevisionRef {
   failing: number;
 }
 
-/** An application in the fleet's summary list: its current revision, when recorded, the database revisions its findings were computed with, and its counts (before triage). */
+/** An application in the fleet's summary list: its current revision, when recorded, and its counts (before triage). */
 export interface AppSummaryRow extends CurrentRevisionRef {
   revisedAt: string;
-  evaluatedAgainst: Record<string, string>;
   /** Open findings (not ignored by the policy) by level. */
   open: LevelCounts;
   /** Findings that fail the policy. */
