@@ -115,7 +115,14 @@ for (const kind of STORE_KINDS) {
         const token = await server.token('ci');
 
         // The fleet, whole and a page at a time: by default its summary (fleet status --summary), with ?view=full its findings (fleet status).
-        const summary = json<FleetAppsSummary>((await fleet('status', '--summary', '--format', 'json')).stdout);
+        const summaryRun = await fleet('status', '--summary', '--format', 'json');
+        const summary = json<FleetAppsSummary>(summaryRun.stdout);
+        const human = await fleet('status', '--summary');
+        assert.deepEqual([summaryRun.status, human.status], [1, 1], 'a failing application: exit 1, as fleet status');
+        for (const a of summary.apps) {
+          const line = human.stdout.split('\n').find((l) => l.startsWith(`${a.name}  `)) ?? '';
+          assert.match(line, new RegExp(`\\(revision ${a.seq}\\).*${a.failing > 0 ? `${a.failing} failing` : ''}`), `${a.name}: one line`);
+        }
         const summarized = await api<SummaryList>(server, 'GET', '/apps', { token });
         assert.equal(summarized.status, 200);
         assert.deepEqual(withoutPage(summarized.body), summary);
