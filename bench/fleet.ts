@@ -49,16 +49,18 @@ function timed(cmd: string[], env: NodeJS.ProcessEnv): Run {
 }
 
 /** A fresh PostgreSQL database for one bench (also fleet-sync.ts), or null when none is reachable. */
-export async function postgresStore(): Promise<{ url: string; drop: () => Promise<void> } | null> {
+/** A fresh database for a bench run, or (`keep`) this named one, created only when missing and kept as it is. */
+export async function postgresStore(keep?: string): Promise<{ url: string; drop: () => Promise<void> } | null> {
   const admin = new pg.Client({ connectionString: POSTGRES, connectionTimeoutMillis: 3000 });
   try {
     await admin.connect();
   } catch {
     return null;
   }
-  const name = `stowage_bench_${process.pid}`;
-  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-  await admin.query(`CREATE DATABASE ${name}`);
+  const name = keep ?? `stowage_bench_${process.pid}`;
+  if (keep === undefined) await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+  const exists = (await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount !== 0;
+  if (!exists) await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const url = new URL(POSTGRES);
   url.pathname = `/${name}`;

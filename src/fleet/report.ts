@@ -6,7 +6,8 @@ import type { AddFailure, AddOutcome } from './add.js';
 import type { AppDiff } from './diff.js';
 import type { CurrentChange, SnapshotChange } from './promote.js';
 import type { TriageNote } from './triage.js';
-import type { DatabaseState, HistoryEntry, RevisionRecord, SnapshotRecord } from './store/store.js';
+import type { AppSummary } from './summary.js';
+import { FINDING_LEVELS, type DatabaseState, type HistoryEntry, type RevisionRecord, type SnapshotRecord } from './store/store.js';
 
 /** A finding's one-word state in fleet listings: error (fails the policy), ignored, or warning. */
 export function findingLabel(f: Finding, style: HumanStyle): string {
@@ -87,6 +88,45 @@ export function renderApps(apps: readonly AppFindings[], style: HumanStyle, { de
       else out.push(`  ${findingLabel(f, style)}: ${t(f.advisory.id)} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind})`);
     }
     if (details) out.push('');
+  }
+  if (apps.length === 0) out.push('no applications in the fleet yet (stowage fleet add PATH)');
+  out.push(
+    failing > 0
+      ? paint(style, 'red', `result: FAIL, ${plural(failing, 'finding')} ${failing === 1 ? 'fails' : 'fail'} the policy`)
+      : paint(style, 'green', `result: ok, ${plural(apps.length, 'application')}, nothing fails the policy`),
+  );
+  return out.join('\n') + '\n';
+}
+
+/** `fleet status --summary --format json` as a value (schema/fleet-apps-summary.v1.json); the API's list of applications by default. */
+export function summaryBody(apps: readonly AppSummary[]): { schemaVersion: number; apps: Record<string, unknown>[] } {
+  return {
+    schemaVersion: FLEET_SCHEMA_VERSION,
+    apps: apps.map((a) => ({
+      name: a.name,
+      revision: a.revision,
+      seq: a.seq,
+      revisedAt: a.revisedAt,
+      open: { ...a.open },
+      failing: a.failing,
+      failsPolicy: a.failing > 0,
+    })),
+  };
+}
+
+export function summaryJson(apps: readonly AppSummary[]): string {
+  return json(summaryBody(apps));
+}
+
+/** `name  sha256:0123456789ab (revision 3)  open: 1 critical, 2 high, 1 failing`, one line per application. */
+export function renderSummaries(apps: readonly AppSummary[], style: HumanStyle): string {
+  const out: string[] = [];
+  let failing = 0;
+  for (const a of apps) {
+    failing += a.failing;
+    const counts = FINDING_LEVELS.filter((l) => a.open[l] > 0).map((l) => `${a.open[l]} ${l}`);
+    const state = counts.length === 0 ? paint(style, 'green', 'nothing open') : `open: ${counts.join(', ')}${a.failing > 0 ? paint(style, 'red', `, ${a.failing} failing`) : ''}`;
+    out.push(`${paint(style, 'cyan', t(a.name))}  ${a.revision.slice(0, 19)} (revision ${a.seq})  ${state}`);
   }
   if (apps.length === 0) out.push('no applications in the fleet yet (stowage fleet add PATH)');
   out.push(

@@ -11,13 +11,14 @@ import { affectedBody } from '../fleet/affected-report.js';
 import { diffRevisions } from '../fleet/diff.js';
 import { EXPORT_FORMATS, exportApplication, type ExportFormat } from '../fleet/export.js';
 import { currentRevision, requireApp, requireSettings, resolveRevision } from '../fleet/lookup.js';
-import { addBody, appsBody, diffBody, historyBody, type AppFindings } from '../fleet/report.js';
+import { addBody, appsBody, diffBody, historyBody, summaryBody, type AppFindings } from '../fleet/report.js';
+import { appSummariesPage } from '../fleet/summary.js';
 import type { AppsFilter, FindingStateFilter, FleetStore } from '../fleet/store/store.js';
 import { applyTriage, recordDecision, triageEventBody } from '../fleet/triage.js';
 import { errorResponse, type ServerDeps, type ServerEnv } from './app.js';
 import { verifyToken, type TokenIdentity } from './auth.js';
 import { openApiDocument } from './openapi.js';
-import { pageJson, pageRequest } from './pagination.js';
+import { keysetPageJson, pageJson, pageRequest } from './pagination.js';
 import { afterChange, syncNow } from './sync-now.js';
 import { ENTRY_FIELD, SBOM_DOCUMENT, uploadMessage, writeUpload, type UploadedDocument } from './upload.js';
 
@@ -181,8 +182,14 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
   api.get('/apps', read, async (c) => {
     const query = c.req.query();
     const filter = appsFilter(query);
-    const request = pageRequest(query);
+    const view = query.view ?? 'summary';
+    if (view !== 'summary' && view !== 'full') throw new StowageError('?view=: expected summary (the default) or full');
+    const request = pageRequest(query, { keyset: view === 'summary' });
     await requireSettings(store);
+    if (view === 'summary') {
+      const page = await appSummariesPage(store, filter, request, deps.now(), loadVersionScheme);
+      return c.json({ ...summaryBody(page.items), page: keysetPageJson(request, page, page.before, page.items.at(-1)?.name ?? null) });
+    }
     const page = await store.appsPage(filter, request);
     const findings = await store.findingsOfRevisions(page.items.map((i) => i.revision.id));
     const apps = await triaged(store, page.items.map((i) => ({ name: i.app.name, revision: i.revision, findings: findings.get(i.revision.id) ?? [] })), deps.now());

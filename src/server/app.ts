@@ -35,6 +35,8 @@ export interface ServerDeps {
   store: FleetStore;
   /** Reads without a token (`serve --public-read`); writes always need one. */
   publicRead: boolean;
+  /** `serve --trust-proxy`: X-Forwarded-Proto (set by a TLS-terminating proxy) says the request's scheme; otherwise it is ignored. */
+  trustProxy?: boolean;
   /** The fleet's advisory databases, kept open for uploads and reopened after a sync. */
   databases: FleetDatabases;
   /** Events recorded in the store, pushed to GET /api/v1/events subscribers. */
@@ -109,7 +111,7 @@ export function createServerApp(deps: ServerDeps): Hono<ServerEnv> {
     return errorResponse(c, 500, 'internal error (the server logged it)');
   });
   app.route(API_PREFIX, apiRoutes(deps));
-  app.route('/', dashboardRoutes({ store: deps.store, publicRead: deps.publicRead, now: deps.now }));
+  app.route('/', dashboardRoutes({ store: deps.store, publicRead: deps.publicRead, trustProxy: deps.trustProxy === true, now: deps.now }));
   app.notFound((c) => errorResponse(c, 404, `no such address: ${c.req.path}`));
   return app;
 }

@@ -12,7 +12,7 @@ import { DEFAULT_LIMIT, MAX_LIMIT } from './pagination.js';
  * list adds `page`. The tests validate every answer they get against this document.
  */
 
-const SCHEMA_FILES = ['audit-report', 'fleet-apps', 'fleet-affected', 'fleet-history', 'fleet-diff', 'fleet-add', 'fleet-sync'] as const;
+const SCHEMA_FILES = ['audit-report', 'fleet-apps', 'fleet-apps-summary', 'fleet-affected', 'fleet-history', 'fleet-diff', 'fleet-add', 'fleet-sync'] as const;
 
 const id = (name: string): string => `urn:stowage:schema:${name}:v1`;
 const ref = (target: string): { $ref: string } => ({ $ref: target });
@@ -20,7 +20,9 @@ const ref = (target: string): { $ref: string } => ({ $ref: target });
 const PAGE = {
   $id: id('api-page'),
   type: 'object',
-  description: `A list's page: ?limit= (1 to ${MAX_LIMIT}, default ${DEFAULT_LIMIT}) and ?offset= ask for it; next is the offset of the following page, null on the last.`,
+  description:
+    `A list's page: ?limit= (1 to ${MAX_LIMIT}, default ${DEFAULT_LIMIT}) and ?offset= ask for it; next is the offset of the following page, null on the last. ` +
+    'The list of applications also pages by name: ?after=NAME, and nextAfter for the following page (null on the last).',
   required: ['limit', 'offset', 'total', 'next'],
   additionalProperties: false,
   properties: {
@@ -28,6 +30,7 @@ const PAGE = {
     offset: { type: 'integer', minimum: 0 },
     total: { type: 'integer', minimum: 0, description: 'items in the whole list' },
     next: { type: ['integer', 'null'], minimum: 0 },
+    nextAfter: { type: ['string', 'null'], description: 'keyset paging (GET /apps): ?after= this for the following page' },
   },
 };
 
@@ -140,14 +143,23 @@ export function openApiDocument(): Record<string, unknown> {
     paths: {
       '/apps': {
         get: {
-          summary: 'the fleet: every application with its current findings (fleet status), a page at a time',
+          summary:
+            'the fleet, a page at a time: each application\'s open findings counted by severity after triage (fleet status --summary), ' +
+            'or with ?view=full its findings (fleet status)',
           parameters: [
             ...PAGING,
+            queryParam('after', 'the page after this application name (keyset paging; instead of ?offset=)'),
+            queryParam('view', 'summary (default): counts, no findings; full: every finding and triage note', { enum: ['summary', 'full'] }),
             queryParam('state', 'only applications with a finding in this state, as evaluated (before triage)', { enum: ['failing', 'warning', 'ignored'] }),
             queryParam('severity', 'only applications with a finding of at least this severity', { enum: [...SEVERITY_LEVELS] }),
             queryParam('q', 'only applications whose name contains this text (any letter case)'),
           ],
-          responses: { '200': answer('applications in code-point order of name', listOf('fleet-apps', ['schemaVersion', 'apps'])), ...READ_ERRORS },
+          responses: {
+            '200': answer('applications in code-point order of name', {
+              oneOf: [listOf('fleet-apps-summary', ['schemaVersion', 'apps']), listOf('fleet-apps', ['schemaVersion', 'apps'])],
+            }),
+            ...READ_ERRORS,
+          },
         },
       },
       '/apps/{name}': {

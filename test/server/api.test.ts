@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ReportFinding } from '../support/audit-report.js';
 import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
-import type { FleetApps } from '../support/fleet-report.js';
+import type { FleetApps, FleetAppsSummary } from '../support/fleet-report.js';
 import { api, startServer, type TestServer } from '../support/fleet-server.js';
 import { advisoryDbCheckout, CARGO_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
 
@@ -41,6 +41,23 @@ interface Page {
   next: number | null;
 }
 type AppsList = FleetApps & { page: Page };
+type SummaryList = FleetAppsSummary & { page: Page & { nextAfter: string | null } };
+
+const LEVELS = ['critical', 'high', 'medium', 'low', 'none', 'unscored', 'informational'];
+
+/** What the summary form must say of an application, counted from its full findings: open ones by level, failing ones. */
+function countedFrom(app: FleetApps['apps'][number]): { open: Record<string, number>; failing: number; failsPolicy: boolean } {
+  const open = Object.fromEntries(LEVELS.map((l) => [l, 0]));
+  for (const f of app.findings) {
+    if (f.ignored !== null) continue;
+    const level = f.advisory.kind !== 'vulnerability' ? 'informational' : (f.advisory.severity?.level ?? 'unscored');
+    open[level] = (open[level] ?? 0) + 1;
+  }
+  const failing = app.findings.filter((f) => f.failsPolicy).length;
+  return { open, failing, failsPolicy: failing > 0 };
+}
+
+const countsOf = (s: SummaryList['apps'][number]): ReturnType<typeof countedFrom> => ({ open: s.open, failing: s.failing, failsPolicy: s.failsPolicy });
 interface AffectedList {
   query: unknown;
   apps: { name: string; findings: ReportFinding[]; packages: { version: string }[] }[];
@@ -97,27 +114,49 @@ for (const kind of STORE_KINDS) {
       try {
         const token = await server.token('ci');
 
-        // The fleet, whole and a page at a time.
-        const all = await api<AppsList>(server, 'GET', '/apps', { token });
+        // The fleet, whole and a page at a time: by default its summary (fleet status --summary), with ?view=full its findings (fleet status).
+        const summaryRun = await fleet('status', '--summary', '--format', 'json');
+        const summary = json<FleetAppsSummary>(summaryRun.stdout);
+        const human = await fleet('status', '--summary');
+        assert.deepEqual([summaryRun.status, human.status], [1, 1], 'a failing application: exit 1, as fleet status');
+        for (const a of summary.apps) {
+          const line = human.stdout.split('\n').find((l) => l.startsWith(`${a.name}  `)) ?? '';
+          assert.match(line, new RegExp(`\\(revision ${a.seq}\\).*${a.failing > 0 ? `${a.failing} failing` : ''}`), `${a.name}: one line`);
+        }
+        const summarized = await api<SummaryList>(server, 'GET', '/apps', { token });
+        assert.equal(summarized.status, 200);
+        assert.deepEqual(withoutPage(summarized.body), summary);
+        assert.deepEqual(summarized.body.page, { limit: 50, offset: 0, total: 3, next: null, nextAfter: null });
+        assert.deepEqual(summary.apps.map((a) => [a.name, a.revision, a.seq]), status.apps.map((a) => [a.name, a.revision, a.seq]));
+        assert.deepEqual(summary.apps.map(countsOf), status.apps.map(countedFrom), 'the stored counts are the findings\' counts');
+        assert.ok(summary.apps.some((a) => a.failsPolicy && (a.open.high ?? 0) + (a.open.critical ?? 0) > 0), 'a fleet with something to count');
+        const byName = await api<SummaryList>(server, 'GET', '/apps?limit=2', { token });
+        assert.deepEqual(byName.body.page, { limit: 2, offset: 0, total: 3, next: 2, nextAfter: summary.apps[1]?.name ?? '' });
+        const afterIt = await api<SummaryList>(server, 'GET', `/apps?limit=2&after=${encodeURIComponent(byName.body.page.nextAfter ?? '')}`, { token });
+        assert.deepEqual(afterIt.body.page, { limit: 2, offset: 2, total: 3, next: null, nextAfter: null });
+        assert.deepEqual([...byName.body.apps, ...afterIt.body.apps], summary.apps);
+        const all = await api<AppsList>(server, 'GET', '/apps?view=full', { token });
         assert.equal(all.status, 200);
         assert.deepEqual(all.body.apps, status.apps);
         assert.deepEqual(all.body.page, { limit: 50, offset: 0, total: 3, next: null });
-        const first = await api<AppsList>(server, 'GET', '/apps?limit=2', { token });
+        const first = await api<AppsList>(server, 'GET', '/apps?view=full&limit=2', { token });
         assert.deepEqual(first.body.page, { limit: 2, offset: 0, total: 3, next: 2 });
-        const second = await api<AppsList>(server, 'GET', `/apps?limit=2&offset=${first.body.page.next}`, { token });
+        const second = await api<AppsList>(server, 'GET', `/apps?view=full&limit=2&offset=${first.body.page.next}`, { token });
         assert.deepEqual(second.body.page, { limit: 2, offset: 2, total: 3, next: null });
         assert.deepEqual([...first.body.apps, ...second.body.apps], status.apps);
 
         // Filters, against the command line's findings (no triage yet: as evaluated).
         const severe = status.apps.filter((a) => a.findings.some((f) => ['high', 'critical'].includes(f.advisory.severity?.level ?? ''))).map((a) => a.name);
         assert.ok(severe.length > 0 && severe.length < 3, `${severe.join(', ')}: a filter that keeps some`);
-        assert.deepEqual((await api<AppsList>(server, 'GET', '/apps?severity=high', { token })).body.apps.map((a) => a.name), severe);
-        const failing = status.apps.filter((a) => a.findings.some((f) => f.failsPolicy)).map((a) => a.name);
-        assert.deepEqual((await api<AppsList>(server, 'GET', '/apps?state=failing', { token })).body.apps.map((a) => a.name), failing);
-        const warned = status.apps.filter((a) => a.findings.some((f) => !f.failsPolicy && f.ignored === null)).map((a) => a.name);
-        assert.deepEqual((await api<AppsList>(server, 'GET', '/apps?state=warning', { token })).body.apps.map((a) => a.name), warned);
-        assert.deepEqual((await api<AppsList>(server, 'GET', '/apps?q=KANIDM', { token })).body.apps.map((a) => a.name), ['kanidm-2022-08-01', 'kanidm-2023-08-01']);
-        for (const bad of ['/apps?limit=0', '/apps?limit=501', '/apps?offset=-1', '/apps?state=open', '/apps?severity=urgent']) {
+        for (const view of ['summary', 'full']) {
+          assert.deepEqual((await api<AppsList>(server, 'GET', `/apps?view=${view}&severity=high`, { token })).body.apps.map((a) => a.name), severe);
+          const failing = status.apps.filter((a) => a.findings.some((f) => f.failsPolicy)).map((a) => a.name);
+          assert.deepEqual((await api<AppsList>(server, 'GET', `/apps?view=${view}&state=failing`, { token })).body.apps.map((a) => a.name), failing);
+          const warned = status.apps.filter((a) => a.findings.some((f) => !f.failsPolicy && f.ignored === null)).map((a) => a.name);
+          assert.deepEqual((await api<AppsList>(server, 'GET', `/apps?view=${view}&state=warning`, { token })).body.apps.map((a) => a.name), warned);
+          assert.deepEqual((await api<AppsList>(server, 'GET', `/apps?view=${view}&q=KANIDM`, { token })).body.apps.map((a) => a.name), ['kanidm-2022-08-01', 'kanidm-2023-08-01']);
+        }
+        for (const bad of ['/apps?limit=0', '/apps?limit=501', '/apps?offset=-1', '/apps?state=open', '/apps?severity=urgent', '/apps?view=brief', '/apps?view=full&after=a', '/apps?after=a&offset=1', '/apps?after=']) {
           assert.equal((await api(server, 'GET', bad, { token })).status, 400, bad);
         }
 
@@ -208,6 +247,15 @@ for (const kind of STORE_KINDS) {
         assert.ok(settled.length > 0 && settled.every((f) => f.ignored?.origin === 'fleet triage' && !f.failsPolicy));
         assert.ok(triaged.apps[0]?.triage.some((n) => n.by === 'ci' && n.state === 'not_affected'));
         assert.deepEqual(triaged, json((await fleet('show', 'kanidm-2022-08-01', '--format', 'json')).stdout), 'the command line sees the decision');
+        // The summary counts what is still open once triaged: the settled findings are off its counts, on both sides.
+        const summaryNow = (await api<SummaryList>(server, 'GET', '/apps?q=kanidm-2022', { token })).body.apps[0];
+        const fullNow = (await api<AppsList>(server, 'GET', '/apps?view=full&q=kanidm-2022', { token })).body.apps[0];
+        const summaryBefore = summary.apps.find((a) => a.name === 'kanidm-2022-08-01');
+        assert.ok(summaryNow && fullNow && summaryBefore);
+        assert.deepEqual(countsOf(summaryNow), countedFrom(fullNow));
+        const openOf = (s: SummaryList['apps'][number]): number => Object.values(s.open).reduce((a, b) => a + b, 0);
+        assert.equal(openOf(summaryNow), openOf(summaryBefore) - settled.length, 'the settled findings are no longer open');
+        assert.deepEqual(json<FleetAppsSummary>((await fleet('status', '--summary', '--format', 'json')).stdout).apps.find((a) => a.name === 'kanidm-2022-08-01'), summaryNow);
         const fleetWide = await api<TriageAnswer>(server, 'POST', '/triage', {
           token,
           headers: { 'content-type': 'application/json' },

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { findingLevel } from '../../src/fleet/store/store.js';
 import { HOSTILE_ADVISORY, HOSTILE_APP, HOSTILE_TITLE, makeDashboardFleet } from '../support/dashboard-fleet.js';
@@ -191,6 +192,72 @@ for (const kind of STORE_KINDS) {
         const res = await alice.post('/sign-out', { csrf: csrfOf(page) });
         assert.equal(res.status, 303);
         assert.equal((await alice.get('/')).status, 303);
+      });
+
+      await t.test('sessions live in the store: a restart and a second server keep them, they expire, sign-out deletes them', async () => {
+        const carol = await signedIn(url, await server?.token('carol') as string);
+        const cookie = carol.cookie ?? '';
+        const id = cookie.split('=')[1] ?? '';
+        assert.match(id, /^[A-Za-z0-9_-]{43}$/);
+        const hash = `sha256:${createHash('sha256').update(id).digest('hex')}`;
+        const stored = await fleetStore.sessionByHash(hash, new Date().toISOString());
+        assert.equal(stored?.token.name, 'carol', 'the store knows the session by the hash of its id');
+        assert.equal(await fleetStore.sessionByHash(id, new Date().toISOString()), null, 'and not by the id itself');
+        const asCarol = (base: string): Browser => Object.assign(new Browser(base), { cookie });
+
+        // A second server over the same store (another process, or this one restarted) knows the session.
+        const second = await startServer(made.store, cacheDir);
+        try {
+          const res = await asCarol(second.url).get('/');
+          assert.equal(res.status, 200);
+          assert.match(await res.text(), /carol/);
+        } finally {
+          await second.close();
+        }
+        // Thirteen hours on, the session has expired; a sign-in there deletes the expired ones (every session of this test: it runs last).
+        const later = new Date(Date.now() + 13 * 3600_000);
+        const future = await startServer(made.store, cacheDir, { now: () => later });
+        try {
+          assert.equal((await asCarol(future.url).get('/')).status, 303);
+          await signedIn(future.url, aliceToken);
+          assert.equal(await fleetStore.sessionByHash(hash, new Date(0).toISOString()), null, 'the expired session is gone from the store');
+        } finally {
+          await future.close();
+        }
+
+        // Signing out on one server ends the session on every server.
+        const dave = await signedIn(url, await server?.token('dave') as string);
+        const daveCookie = dave.cookie ?? '';
+        const third = await startServer(made.store, cacheDir);
+        try {
+          const daveThere = Object.assign(new Browser(third.url), { cookie: daveCookie });
+          assert.equal((await daveThere.get('/')).status, 200);
+          const page = await (await dave.get('/')).text();
+          assert.equal((await dave.post('/sign-out', { csrf: csrfOf(page) })).status, 303);
+          assert.equal((await daveThere.get('/')).status, 303, 'the old cookie opens nothing anywhere');
+          assert.equal((await Object.assign(new Browser(url), { cookie: daveCookie }).get('/')).status, 303);
+        } finally {
+          await third.close();
+        }
+      });
+
+      await t.test('behind a TLS proxy (--trust-proxy) the sign-in cookie is Secure; without it X-Forwarded-Proto is ignored', async () => {
+        const signIn = (base: string): Promise<Response> =>
+          fetch(`${base}/sign-in`, {
+            method: 'POST',
+            redirect: 'manual',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base, 'x-forwarded-proto': 'https' },
+            body: new URLSearchParams({ token: aliceToken, next: '/' }).toString(),
+          });
+        assert.doesNotMatch((await signIn(url)).headers.get('set-cookie') ?? '', /Secure/, 'any client can send the header: not trusted unless asked');
+        const proxied = await startServer(made.store, cacheDir, { trustProxy: true });
+        try {
+          const res = await signIn(proxied.url);
+          assert.equal(res.status, 303);
+          assert.match(res.headers.get('set-cookie') ?? '', /; Secure/);
+        } finally {
+          await proxied.close();
+        }
       });
 
       await t.test('with public read, pages open without a session, and nothing can be changed', async () => {

@@ -52,12 +52,30 @@ export function checkFleetJson(schema: string, document: unknown): { valid: bool
 export function checkFleetOutput(args: readonly string[], stdout: string): void {
   if (args[0] !== 'fleet') return;
   const sub = args[1] === 'campaign' ? `campaign ${args[2] ?? ''}` : (args[1] ?? '');
-  // promote and rollback of a whole snapshot write their own shape.
-  const schema = (sub === 'promote' || sub === 'rollback') && args.includes('--snapshot') ? 'fleet-snapshot-change' : SCHEMA_OF[sub];
+  // promote and rollback of a whole snapshot, and the summary of status, write their own shapes.
+  const schema =
+    (sub === 'promote' || sub === 'rollback') && args.includes('--snapshot')
+      ? 'fleet-snapshot-change'
+      : sub === 'status' && args.includes('--summary')
+        ? 'fleet-apps-summary'
+        : SCHEMA_OF[sub];
   const json = args.some((a, i) => a === '--format=json' || a === '-fjson' || ((a === '--format' || a === '-f') && args[i + 1] === 'json'));
   if (schema === undefined || !json) return;
   const { valid, errors } = checkFleetJson(schema, JSON.parse(stdout));
   assert.ok(valid, `stowage fleet ${sub} --format json does not match ${fleetSchemaPath(schema)}:\n${errors}`);
+}
+
+export interface FleetAppsSummary {
+  schemaVersion: 1;
+  apps: {
+    name: string;
+    revision: string;
+    seq: number;
+    revisedAt: string;
+    open: Record<string, number>;
+    failing: number;
+    failsPolicy: boolean;
+  }[];
 }
 
 export interface FleetApps {

@@ -25,11 +25,15 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(storeLocation: string, cacheRoot: string, options: { publicRead?: boolean; limits?: Partial<BodyLimits> } = {}): Promise<TestServer> {
+export async function startServer(
+  storeLocation: string,
+  cacheRoot: string,
+  options: { publicRead?: boolean; trustProxy?: boolean; limits?: Partial<BodyLimits>; now?: () => Date } = {},
+): Promise<TestServer> {
   const store = await openFleetStore(storeLocation);
   const events = new EventFeed(store, 200);
   const databases = new FleetDatabases(store, { cacheRoot, fetch: 'auto' });
-  const deps: ServerDeps = { store, publicRead: options.publicRead === true, databases, events, limits: { ...DEFAULT_LIMITS, ...options.limits }, now: () => new Date() };
+  const deps: ServerDeps = { store, publicRead: options.publicRead === true, trustProxy: options.trustProxy === true, databases, events, limits: { ...DEFAULT_LIMITS, ...options.limits }, now: options.now ?? (() => new Date()) };
   const server = serve({ fetch: createServerApp(deps).fetch, hostname: '127.0.0.1', port: 0 }) as Server;
   await new Promise<void>((resolve, reject) => {
     if (server.listening) resolve();

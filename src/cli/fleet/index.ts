@@ -150,8 +150,9 @@ each is named on standard error) or the work could not be done (nothing was chan
       fleet
         .command('status')
         .summary('every application with its current findings')
+        .option('--summary', 'one line per application: its open findings counted by severity (triage applied), whether it fails its policy; no finding listed')
         .description('Every application of the fleet, its current revision and that revision\'s findings, as of the last evaluation.')
-        .addHelpText('after', `\nExamples:\n  stowage fleet status\n  stowage fleet status --format json\n\n${EXIT_CODES}`)
+        .addHelpText('after', `\nExamples:\n  stowage fleet status\n  stowage fleet status --format json\n  stowage fleet status --summary --format json\n\n${EXIT_CODES}`)
         .action(lazy(async () => (await import('./status.js')).fleetStatus)),
     ),
   );
@@ -343,6 +344,7 @@ Exit codes: 0 written, 2 unknown application or revision, or the file cannot be 
         .option('--token-file <file>', 'on a first start (no token stored yet), store the token in FILE (its first line), read-write, as "token-file"')
         .option('--public-read', 'reads need no token (writes still do)')
         .option('--sync-every <duration>', 'run fleet sync on a schedule inside the server: 90s, 15m, 2h, 1d')
+        .option('--trust-proxy', 'behind a TLS-terminating reverse proxy: take X-Forwarded-Proto: https as the request\'s scheme (the sign-in cookie is then Secure); without it the header is ignored')
         .addHelpText(
           'after',
           `

@@ -21,6 +21,7 @@ export interface FleetServeOptions extends FleetDatabaseOptions {
   tokenFile?: string;
   publicRead?: boolean;
   syncEvery?: string;
+  trustProxy?: boolean;
 }
 
 /** `HOST:PORT`, `[IPv6]:PORT` or `PORT` (on 127.0.0.1); port 0 picks a free one. */
@@ -51,11 +52,15 @@ function closed(server: Server): Promise<void> {
   });
 }
 
+/** PostgreSQL connections one server holds at most. */
+const SERVER_CONNECTIONS = 10;
+
 export async function fleetServe(opts: FleetServeOptions): Promise<number> {
   const { host, port } = parseListen(opts.listen);
   const every = opts.syncEvery !== undefined ? parseInterval(opts.syncEvery) : null;
   const seed = opts.tokenFile !== undefined ? readTokenFile(opts.tokenFile) : null;
-  const store = await openFleetStore(opts.store);
+  // PostgreSQL: a connection per request in flight, up to this many (a command needs two); more wait their turn in the pool.
+  const store = await openFleetStore(opts.store, process.env, { connections: SERVER_CONNECTIONS });
   const events = new EventFeed(store);
   const databases = new FleetDatabases(store, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) });
   let timer: NodeJS.Timeout | null = null;
@@ -64,7 +69,7 @@ export async function fleetServe(opts: FleetServeOptions): Promise<number> {
     await requireSettings(store);
     if (seed !== null && (await seedToken(store, seed, new Date()))) writeStdout(`stored the token of ${t(opts.tokenFile ?? '')} as "${SEEDED_TOKEN_NAME}"\n`);
     if ((await store.tokens()).every((k) => k.revokedAt !== null)) warn('the fleet has no token yet: every write will be refused (stowage fleet token create NAME)');
-    const deps: ServerDeps = { store, publicRead: opts.publicRead === true, databases, events, limits: DEFAULT_LIMITS, now: () => new Date() };
+    const deps: ServerDeps = { store, publicRead: opts.publicRead === true, trustProxy: opts.trustProxy === true, databases, events, limits: DEFAULT_LIMITS, now: () => new Date() };
     const app = createServerApp(deps);
     server = serve({ fetch: app.fetch, hostname: host, port }) as Server;
     try {

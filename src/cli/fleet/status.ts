@@ -3,7 +3,8 @@ import { styleFor } from '../../audit/report/human.js';
 import { loadVersionScheme } from '../../ecosystems/formats.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import { applyTriage } from '../../fleet/triage.js';
-import { appsJson, renderApps, type AppFindings } from '../../fleet/report.js';
+import { appsJson, renderApps, renderSummaries, summaryJson, type AppFindings } from '../../fleet/report.js';
+import { allAppSummaries } from '../../fleet/summary.js';
 import type { FleetStore } from '../../fleet/store/store.js';
 import { stdoutStream, writeStdout } from '../output.js';
 import type { FleetFormatOptions } from './index.js';
@@ -32,9 +33,19 @@ async function currentFindings(store: FleetStore): Promise<AppFindings[]> {
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-export async function fleetStatus(opts: FleetFormatOptions): Promise<number> {
+export interface FleetStatusOptions extends FleetFormatOptions {
+  /** One line per application, its open findings counted by level (triage applied), no finding listed. */
+  summary?: boolean;
+}
+
+export async function fleetStatus(opts: FleetStatusOptions): Promise<number> {
   return withFleetStore(opts, async (store) => {
     await requireSettings(store);
+    if (opts.summary === true) {
+      const apps = await allAppSummaries(store, new Date(), loadVersionScheme);
+      writeStdout(opts.format === 'json' ? summaryJson(apps) : renderSummaries(apps, styleFor(stdoutStream())));
+      return apps.some((a) => a.failing > 0) ? EXIT_FINDINGS : EXIT_OK;
+    }
     return reportApps(store, await currentFindings(store), opts, false);
   });
 }

@@ -200,6 +200,25 @@ const MIGRATIONS: Migration[] = [
       `ALTER TABLE campaign_jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'campaign-app'`,
     ],
   },
+  {
+    version: 9,
+    statements: [
+      // The dashboard's sessions (src/server/dashboard/sessions.ts), in the store so that a restart signs
+      // no one out and several servers over one store share them. Only a SHA-256 of the session id (the
+      // cookie) is kept; the session's token is referred to by id, so revoking it ends its sessions.
+      `CREATE TABLE dashboard_sessions (id_hash TEXT PRIMARY KEY, token_id BIGINT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL)`,
+      `CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at)`,
+    ],
+  },
+  {
+    version: 10,
+    statements: [
+      // Lists of applications in code-point order of name (COLLATE "C" on PostgreSQL, byteOrder in sql-store.ts):
+      // with an index in that order a page of 100 reads 100 applications; without one PostgreSQL joined and
+      // sorted the whole fleet for each page. SQLite's own index on the name (UNIQUE) already is in that order.
+      { sqlite: `SELECT 1`, postgres: `CREATE INDEX apps_name_code_points ON apps (name COLLATE "C")` },
+    ],
+  },
 ];
 
 /** The schema version this code writes and reads. */

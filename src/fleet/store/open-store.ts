@@ -24,18 +24,23 @@ export function storeLocation(given: string | undefined, env: NodeJS.ProcessEnv 
   return named ?? defaultStorePath(env);
 }
 
+export interface OpenOptions {
+  /** PostgreSQL: connections the process may hold at once (default 2, a command's need; the server answers many requests at once). */
+  connections?: number;
+}
+
 /**
  * Opens the fleet store STORE names (a path or a postgres:// URL), applying pending migrations.
  * A missing SQLite file is created (with its directory).
  */
-export async function openFleetStore(given: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<FleetStore> {
+export async function openFleetStore(given: string | undefined, env: NodeJS.ProcessEnv = process.env, options: OpenOptions = {}): Promise<FleetStore> {
   const store = storeLocation(given, env);
   let driver: SqlDriver;
   let location: string;
   if (isPostgresUrl(store)) {
     // Loaded only for a PostgreSQL store: pg is no part of a SQLite fleet's start-up.
     const { PostgresDriver } = await import('./postgres-driver.js');
-    const pgDriver = await PostgresDriver.open(store);
+    const pgDriver = await PostgresDriver.open(store, options.connections);
     driver = pgDriver;
     location = pgDriver.location;
   } else {

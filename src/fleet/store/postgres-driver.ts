@@ -55,9 +55,9 @@ export class PostgresDriver implements SqlDriver {
     this.direct = new ClientExecutor(pool);
   }
 
-  static async open(url: string): Promise<PostgresDriver> {
+  static async open(url: string, connections = 2): Promise<PostgresDriver> {
     const location = redactedUrl(url);
-    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    const pool = new pg.Pool({ connectionString: url, max: connections });
     // An idle client's error (the server restarted) must not crash the process.
     pool.on('error', () => undefined);
     try {

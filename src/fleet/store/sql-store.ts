@@ -31,6 +31,8 @@ import {
   type SnapshotMember,
   type SnapshotRecord,
   type AppsFilter,
+  type AppSummaryRow,
+  type SessionRecord,
   type FleetEventRecord,
   type Page,
   type PageRequest,
@@ -873,7 +875,8 @@ export class SqlFleetStore implements FleetStore {
     return (await this.sql.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens ORDER BY id`)).map(tokenOf);
   }
 
-  async appsPage(filter: AppsFilter, page: PageRequest): Promise<Page<{ app: AppRecord; revision: RevisionRecord }>> {
+  /** WHERE text (over `apps a`) and parameters of the applications a filter keeps: those with a current revision and a finding matching it. */
+  private appsWhere(filter: AppsFilter): { where: string[]; params: SqlValue[] } {
     const where = ['a.current_revision IS NOT NULL'];
     const params: SqlValue[] = [];
     if (filter.search !== undefined && filter.search !== '') {
@@ -895,6 +898,39 @@ export class SqlFleetStore implements FleetStore {
       where.push(`a.current_revision IN (SELECT f.revision_id FROM findings f WHERE ${conditions.join(' AND ')})`);
       params.push(...findingParams);
     }
+    return { where, params };
+  }
+
+  async addSession(session: { hash: string; tokenId: number; at: string; expiresAt: string }): Promise<void> {
+    await this.sql.run(`INSERT INTO dashboard_sessions (id_hash, token_id, created_at, expires_at) VALUES (?, ?, ?, ?)`, [
+      session.hash,
+      session.tokenId,
+      session.at,
+      session.expiresAt,
+    ]);
+  }
+
+  async sessionByHash(hash: string, now: string): Promise<SessionRecord | null> {
+    const rows = await this.sql.query<TokenRow & { id_hash: string; session_created_at: string; expires_at: string }>(
+      `SELECT s.id_hash, s.created_at AS session_created_at, s.expires_at, ${TOKEN_COLUMNS.split(', ').map((c) => `t.${c}`).join(', ')}
+       FROM dashboard_sessions s JOIN api_tokens t ON t.id = s.token_id
+       WHERE s.id_hash = ? AND s.expires_at > ? AND t.revoked_at IS NULL`,
+      [hash, now],
+    );
+    const row = rows[0];
+    return row === undefined ? null : { hash: row.id_hash, token: tokenOf(row), createdAt: row.session_created_at, expiresAt: row.expires_at };
+  }
+
+  async deleteSession(hash: string): Promise<boolean> {
+    return (await this.sql.run(`DELETE FROM dashboard_sessions WHERE id_hash = ?`, [hash])) > 0;
+  }
+
+  async deleteExpiredSessions(now: string): Promise<number> {
+    return this.sql.run(`DELETE FROM dashboard_sessions WHERE expires_at <= ?`, [now]);
+  }
+
+  async appsPage(filter: AppsFilter, page: PageRequest): Promise<Page<{ app: AppRecord; revision: RevisionRecord }>> {
+    const { where, params } = this.appsWhere(filter);
     const whereText = where.join(' AND ');
     const total = await this.count(`SELECT COUNT(*) AS n FROM apps a WHERE ${whereText}`, params);
     const rows = await this.sql.query<AppRow & { [K in keyof RevisionRow as `r_${K}`]: RevisionRow[K] }>(
@@ -929,6 +965,51 @@ export class SqlFleetStore implements FleetStore {
         batch,
       );
       for (const row of rows) out.get(Number(row.revision_id))?.push(JSON.parse(row.finding) as Finding);
+    }
+    return out;
+  }
+
+  async appSummariesPage(filter: AppsFilter, page: PageRequest): Promise<Page<AppSummaryRow> & { before: number }> {
+    const { where, params } = this.appsWhere(filter);
+    const name = `a.name${byteOrder(this.sql.dialect)}`;
+    const whereText = where.join(' AND ');
+    const total = await this.count(`SELECT COUNT(*) AS n FROM apps a WHERE ${whereText}`, params);
+    // Keyset: after a name, the index on the name starts there; OFFSET would join and drop every row before it.
+    const after = page.after ?? null;
+    const before = after === null ? page.offset : await this.count(`SELECT COUNT(*) AS n FROM apps a WHERE ${whereText} AND ${name} <= ?`, [...params, after]);
+    // Only revisions' columns ahead of the graph: SQLite reads one behind it (evaluated_against) through the graph's overflow pages (85 KB a revision on the reference fleet).
+    const rows = await this.sql.query<Record<string, unknown> & { app_id: number; name: string; revision_id: number; digest: string; seq: number; created_at: string; failing: number }>(
+      `SELECT a.id AS app_id, a.name, a.current_revision AS revision_id, r.digest, r.seq, r.created_at, c.failing,
+         ${FINDING_LEVELS.map((l) => `c.open_${l}`).join(', ')}
+       FROM apps a JOIN revisions r ON r.id = a.current_revision JOIN revision_counts c ON c.revision_id = a.current_revision
+       WHERE ${whereText}${after === null ? '' : ` AND ${name} > ?`} ORDER BY ${name} LIMIT ?${after === null ? ' OFFSET ?' : ''}`,
+      after === null ? [...params, page.limit, page.offset] : [...params, after, page.limit],
+    );
+    return {
+      total,
+      before,
+      items: rows.map((r) => ({
+        ...currentRevisionRef(r.name, r),
+        revisedAt: r.created_at,
+        open: openCounts(r),
+        failing: Number(r.failing),
+      })),
+    };
+  }
+
+  async findingsMentioning(revisionIds: readonly number[], ids: readonly string[]): Promise<Map<number, Finding[]>> {
+    const out = new Map<number, Finding[]>(revisionIds.map((id) => [id, []]));
+    if (revisionIds.length === 0 || ids.length === 0) return out;
+    for (const revisions of chunks([...new Set(revisionIds)], ROWS_PER_INSERT)) {
+      for (const batch of chunks([...new Set(ids.map((i) => i.toUpperCase()))], ROWS_PER_INSERT)) {
+        const rows = await this.sql.query<{ revision_id: number; finding: string }>(
+          `SELECT f.revision_id, f.finding FROM findings f
+           WHERE f.revision_id IN (${revisions.map(() => '?').join(', ')})
+             AND f.group_key IN (SELECT group_key FROM finding_aliases WHERE UPPER(alias) IN (${batch.map(() => '?').join(', ')}))`,
+          [...revisions, ...batch],
+        );
+        for (const r of rows) out.get(Number(r.revision_id))?.push(JSON.parse(r.finding) as Finding);
+      }
     }
     return out;
   }
@@ -1037,6 +1118,23 @@ const TOKEN_COLUMNS = 'id, name, hash, read_only, created_at, revoked_at';
 
 function tokenOf(r: TokenRow): TokenRecord {
   return { id: Number(r.id), name: r.name, hash: r.hash, readOnly: Number(r.read_only) === 1, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
+
+/**
+ * The open_* columns of a revision_counts row by level, as an object literal: a list builds one per
+ * application per request, and a literal (unlike Object.fromEntries over computed keys) has a fixed shape that
+ * is cheap to build and to serialise.
+ */
+function openCounts(r: Record<string, unknown>): LevelCounts {
+  return {
+    critical: Number(r.open_critical ?? 0),
+    high: Number(r.open_high ?? 0),
+    medium: Number(r.open_medium ?? 0),
+    low: Number(r.open_low ?? 0),
+    none: Number(r.open_none ?? 0),
+    unscored: Number(r.open_unscored ?? 0),
+    informational: Number(r.open_informational ?? 0),
+  };
 }
 
 /** ORDER BY in code-point order: SQLite's BINARY already is; PostgreSQL's default collation is not. */

@@ -260,8 +260,24 @@ export interface FleetStore {
   revokeToken(name: string, at: string): Promise<boolean>;
   /** Every token, revoked ones included, oldest first. */
   tokens(): Promise<TokenRecord[]>;
+  /** Stores a dashboard session (the hash of its id, never the id). */
+  addSession(session: { hash: string; tokenId: number; at: string; expiresAt: string }): Promise<void>;
+  /** The session with this id hash, unexpired at `now` and with its token live, or null. */
+  sessionByHash(hash: string, now: string): Promise<SessionRecord | null>;
+  /** Ends a session (sign-out); false when there was none. */
+  deleteSession(hash: string): Promise<boolean>;
+  /** Deletes the sessions expired at `now`; how many. */
+  deleteExpiredSessions(now: string): Promise<number>;
   /** A page of the applications that have a current revision, in code-point order of name, filtered in the database. */
   appsPage(filter: AppsFilter, page: PageRequest): Promise<Page<{ app: AppRecord; revision: RevisionRecord }>>;
+  /**
+   * A page of the applications appsPage lists (same filter, same order) as summaries: counts from
+   * revision_counts (before triage), no finding read. `page.after`: the page after this name
+   * (keyset; `before` counts the applications ahead of the page either way).
+   */
+  appSummariesPage(filter: AppsFilter, page: PageRequest): Promise<Page<AppSummaryRow> & { before: number }>;
+  /** The stored findings of these revisions whose alias group holds one of these ids (any letter case), by revision id. */
+  findingsMentioning(revisionIds: readonly number[], ids: readonly string[]): Promise<Map<number, Finding[]>>;
   /** The findings of each of these revisions (one query). */
   findingsOfRevisions(revisionIds: readonly number[]): Promise<Map<number, Finding[]>>;
   /** currentFindingsWithId, a page of applications at a time (total: how many applications in all). */
@@ -316,6 +332,15 @@ export interface TokenRecord {
   revokedAt: string | null;
 }
 
+/** A dashboard session as stored, with the (live) token it was opened with. */
+export interface SessionRecord {
+  /** `sha256:` + hex of the session id. */
+  hash: string;
+  token: TokenRecord;
+  createdAt: string;
+  expiresAt: string;
+}
+
 /** A finding's state as evaluated (the policy's ignores; triage decisions are applied later). */
 export type FindingStateFilter = 'failing' | 'warning' | 'ignored';
 
@@ -331,6 +356,8 @@ export interface AppsFilter {
 export interface PageRequest {
   limit: number;
   offset: number;
+  /** Keyset paging, where a list supports it: the items after this key (an application name), `offset` then unused. */
+  after?: string | null;
 }
 
 /** One page of a list, and how many items the whole list has. */
@@ -379,6 +406,15 @@ export interface FleetPageRow extends CurrentRevisionRef {
   /** The current revision's open findings (not ignored by its policy) by level, before triage. */
   open: LevelCounts;
   /** Its findings that fail the policy, before triage. */
+  failing: number;
+}
+
+/** An application in the fleet's summary list: its current revision, when recorded, and its counts (before triage). */
+export interface AppSummaryRow extends CurrentRevisionRef {
+  revisedAt: string;
+  /** Open findings (not ignored by the policy) by level. */
+  open: LevelCounts;
+  /** Findings that fail the policy. */
   failing: number;
 }
 

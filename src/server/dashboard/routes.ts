@@ -30,11 +30,20 @@ export interface DashboardOptions {
   store: FleetStore;
   /** Pages readable without signing in (`fleet serve --public-read`); changes still need a session. */
   publicRead: boolean;
+  /** Take X-Forwarded-Proto as the scheme the browser used (behind a TLS-terminating proxy); never unless asked, since any client can send it. */
+  trustProxy?: boolean;
   now: () => Date;
 }
 
 /** Forms are a few fields: anything larger is refused before it is read. */
 const FORM_LIMIT_BYTES = 64 * 1024;
+
+/** Whether the browser reached this server over https: the request's own scheme, or a trusted proxy's X-Forwarded-Proto (its first, the client-facing hop). */
+function overHttps(c: Context, trustProxy: boolean): boolean {
+  if (new URL(c.req.url).protocol === 'https:') return true;
+  if (!trustProxy) return false;
+  return (c.req.header('x-forwarded-proto') ?? '').split(',')[0]?.trim().toLowerCase() === 'https';
+}
 
 function respond(c: Context, status: number, page: SafeHtml): Response {
   return c.html(documentText(page), status as 200);
@@ -47,7 +56,7 @@ function localPath(next: unknown): string {
 
 export function dashboardRoutes(options: DashboardOptions): Hono {
   const { store, now } = options;
-  const sessions = new SessionStore();
+  const sessions = new SessionStore(store);
   const app = new Hono();
 
   // Only on the dashboard's own forms: this app is mounted at '/', and a '*' middleware would reach the API too.
@@ -63,14 +72,10 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
   });
 
   async function sessionOf(c: Context): Promise<{ session: Session; viewer: Viewer } | null> {
-    const session = sessions.get(getCookie(c, SESSION_COOKIE), now().getTime());
+    // The store checks the token on every request: a revoked one has no session.
+    const session = await sessions.get(getCookie(c, SESSION_COOKIE), now());
     if (session === null) return null;
-    const identity = await verifyToken(store, session.token);
-    if (identity === null) {
-      sessions.close(session.id);
-      return null;
-    }
-    return { session, viewer: { name: identity.name, csrf: session.csrf, canWrite: !identity.readOnly } };
+    return { session, viewer: { name: session.token.name, csrf: session.csrf, canWrite: !session.token.readOnly } };
   }
 
   /** The reader, or a redirect to sign in. */
@@ -103,11 +108,11 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
     const token = typeof form.token === 'string' ? form.token.trim() : '';
     const identity = token === '' ? null : await verifyToken(store, token);
     if (identity === null) return respond(c, 401, renderSignInPage(next, 'That token is not valid (unknown or revoked).'));
-    const session = sessions.open(token, now().getTime());
+    const session = await sessions.open(identity, now());
     setCookie(c, SESSION_COOKIE, session.id, {
       httpOnly: true,
       sameSite: 'Strict',
-      secure: new URL(c.req.url).protocol === 'https:',
+      secure: overHttps(c, options.trustProxy === true),
       path: '/',
       maxAge: SESSION_MAX_AGE_SECONDS,
     });
@@ -116,7 +121,7 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
 
   app.post('/sign-out', formLimit, async (c) => {
     const { session } = await writer(c, await c.req.parseBody());
-    sessions.close(session.id);
+    await sessions.close(session.id);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.redirect('/sign-in', 303);
   });
