@@ -43,6 +43,7 @@ Examples:
   stowage package rpm --vendor vendor.tar.zst        reuse a vendor archive (verified first)
   stowage package rpm --license mycrate=MIT --license ring@0.17.8="ISC AND MIT AND OpenSSL"
   SOURCE_DATE_EPOCH=1700000000 stowage package rpm --srpm
+  stowage package rpm --omit dev                     the gate judges what ships: findings only dev dependencies bring in do not refuse it
   rpmbuild --rebuild rpm/NAME-VERSION-1.src.rpm     build it, with no network
 
 Flavours:
@@ -56,5 +57,5 @@ nothing is left half-written in DIR.`,
     .action(async (path: string | undefined, opts: PackageRpmOptions) => {
       setExit(await (await import('./package-command.js')).packageRpmCommand(path, opts));
     });
-  addAuditOptions(rpm, { omit: false });
+  addAuditOptions(rpm, { omit: true });
 }
