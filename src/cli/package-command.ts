@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXIT_FINDINGS, EXIT_OK, StowageError } from '../core/errors.js';
-import { renderHuman } from '../audit/report/human.js';
+import { plural, renderHuman } from '../audit/report/human.js';
 import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
 import { VendorRefused, projectDirOf } from '../vendoring/vendor-app.js';
 import { packageRpm, sha256 } from '../package/rpm-package.js';
@@ -69,7 +69,7 @@ export async function packageRpmCommand(path: string | undefined, opts: PackageR
   for (const w of result.audit?.warnings ?? []) warn(w);
   writeRpmOutputs(outDir, result.outputs);
   const lines = [
-    `${join(outDir, result.specName)}: ${result.rpmName} ${result.rpmVersion}-${opts.release}, ${result.bundled.length} bundled libraries`,
+    `${join(outDir, result.specName)}: ${result.rpmName} ${result.rpmVersion}-${opts.release}, ${plural(result.bundled.length, 'bundled library', 'bundled libraries')}`,
     `  License: ${result.license}`,
     `  source: ${result.fromGit ? 'git-tracked files' : 'the directory (no git checkout)'}`,
   ];

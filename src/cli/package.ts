@@ -24,7 +24,7 @@ export function registerPackage(program: Command, setExit: (code: number) => voi
         'yarn and pnpm are required as /usr/bin/yarn and /usr/bin/pnpm), ' +
         'declares one Provides: bundled(...) = VERSION per bundled library and a License: combining every ' +
         'licence. A library without an SPDX licence stops packaging (exit 2) unless given with --license. ' +
-        "Outputs are byte-identical for the same inputs; their timestamps (the SRPM build time too) are SOURCE_DATE_EPOCH, else the application's last git commit time, else 1980-01-01, never the clock.",
+        "Outputs are byte-identical for the same inputs; their timestamps are SOURCE_DATE_EPOCH, else the application's last git commit time, else 1980-01-01, never the clock (the SRPM's build time is that day at 00:00 UTC: rpmbuild reads it from the %changelog date).",
     )
     .argument('[path]', 'the application directory (default: the current directory)')
     .option('-o, --output <dir>', 'output directory (default: PATH/rpm)')
@@ -43,6 +43,7 @@ Examples:
   stowage package rpm --vendor vendor.tar.zst        reuse a vendor archive (verified first)
   stowage package rpm --license mycrate=MIT --license ring@0.17.8="ISC AND MIT AND OpenSSL"
   SOURCE_DATE_EPOCH=1700000000 stowage package rpm --srpm
+  stowage package rpm --omit dev                     the gate judges what ships: findings only dev dependencies bring in do not refuse it
   rpmbuild --rebuild rpm/NAME-VERSION-1.src.rpm     build it, with no network
 
 Flavours:
@@ -56,5 +57,5 @@ nothing is left half-written in DIR.`,
     .action(async (path: string | undefined, opts: PackageRpmOptions) => {
       setExit(await (await import('./package-command.js')).packageRpmCommand(path, opts));
     });
-  addAuditOptions(rpm, { omit: false });
+  addAuditOptions(rpm, { omit: true });
 }

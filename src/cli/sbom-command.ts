@@ -14,7 +14,7 @@ import { MANIFEST_PATH } from '../core/archive.js';
 import { projectDirOf, vendorGraphs } from '../vendoring/vendor-app.js';
 import type { VendoredPackage } from '../vendoring/vendor-tree.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { hasApplicationManifest, readApplicationManifest, type ApplicationManifest } from '../inputs/application-manifest.js';
+import { NoApplicationError, hasApplicationManifest, readApplicationManifest, type ApplicationManifest } from '../inputs/application-manifest.js';
 import { cycloneDx } from '../sbom/cyclonedx.js';
 import { applicationLicense, parseLicenseOverrides } from '../package/rpm-package.js';
 import { sbomJson, type SbomInput } from '../sbom/sbom.js';
@@ -58,6 +58,25 @@ function shippedManifest(artifact: ShippedArtifact, graphs: readonly DependencyG
   };
 }
 
+/** The application named after the lockfile's root, as the vendor archive's SBOM names it, with a warning saying why. */
+function lockfileRootManifest(problem: NoApplicationError, graphs: readonly DependencyGraph[]): ApplicationManifest {
+  const graph = graphs[0] as DependencyGraph;
+  const root = graph.packages.find((p) => p.id === graph.roots[0]);
+  warn(`SBOM: ${problem.line}; the application is named after the lockfile's root`);
+  return {
+    ecosystem: graph.ecosystem,
+    path: problem.file ?? '',
+    name: root?.name ?? 'application',
+    version: root?.version ?? '0.0.0',
+    license: null,
+    licenseFile: null,
+    description: null,
+    homepage: null,
+    binaries: [],
+    hasTests: false,
+  };
+}
+
 /** Where the packages' licences are read from: a vendor archive, or a vendoring run (cached downloads). */
 async function vendoredSources(
   projectDir: string,
@@ -87,7 +106,15 @@ export async function sbomCommand(path: string | undefined, opts: SbomOptions): 
   if (opts.vex && opts.format !== 'cyclonedx') throw new StowageError('--vex needs --format cyclonedx: VEX statements are CycloneDX vulnerabilities');
   const projectDir = projectDirOf(target);
   // A binary (or another shipped artifact) has no manifest beside it: then it names the application itself.
-  const manifest = hasApplicationManifest(projectDir) ? readApplicationManifest(projectDir) : null;
+  let manifest: ApplicationManifest | null = null;
+  let noApplication: NoApplicationError | null = null;
+  try {
+    manifest = hasApplicationManifest(projectDir) ? readApplicationManifest(projectDir) : null;
+  } catch (err) {
+    // A manifest that names no single application (a workspace, a root without a version): the SBOM still describes the lockfile.
+    if (!(err instanceof NoApplicationError)) throw err;
+    noApplication = err;
+  }
   const overrides = parseLicenseOverrides(opts.license ?? []);
   const settings = auditSettings(target, opts);
 
@@ -104,7 +131,9 @@ export async function sbomCommand(path: string | undefined, opts: SbomOptions): 
   const graphs: DependencyGraph[] = located.graphs;
   // What shipped names itself (a package, an image, a tree); a binary, only when no manifest is beside it.
   const artifact = located.artifacts.find((a) => a.kind !== 'binary' || manifest === null);
-  const app = artifact ? shippedManifest(artifact, graphs) : (manifest ?? readApplicationManifest(projectDir));
+  const app = artifact
+    ? shippedManifest(artifact, graphs)
+    : (manifest ?? (noApplication !== null ? lockfileRootManifest(noApplication, graphs) : readApplicationManifest(projectDir)));
   if (artifact && opts.licenses && opts.vendor === undefined) {
     throw new StowageError(
       `the licences of the crates and packages of ${ARTICLE[artifact.kind]} are not fetched (no lockfile checksums to verify them against): pass --no-licenses, or --vendor with the application's vendor archive`,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { EXIT_FINDINGS, EXIT_OK } from '../core/errors.js';
-import { renderHuman } from '../audit/report/human.js';
+import { plural, renderHuman } from '../audit/report/human.js';
 import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
 import { compressionForPath } from '../core/archive.js';
 import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
@@ -59,7 +59,7 @@ export async function vendorCommand(path: string | undefined, opts: VendorOption
   const accepted = build.manifest.audit.findings.filter((f) => f.accepted).length;
   const omitted = audit.policy.omit;
   writeStdout(
-    `${terminalText(output)}: ${build.manifest.packages.length} packages, ${entries} files, ${formatBytes(bytes.length)}\n` +
+    `${terminalText(output)}: ${plural(build.manifest.packages.length, 'package')}, ${plural(entries, 'file')}, ${formatBytes(bytes.length)}\n` +
       `  sha256 ${createHash('sha256').update(bytes).digest('hex')}\n` +
       `  downloaded ${build.downloads.done - build.downloads.fromCache} (${formatBytes(build.downloads.bytes)}), ${build.downloads.fromCache} from the cache\n` +
       `  audit: ${build.manifest.audit.findings.length} findings, none failing the policy` +
@@ -89,7 +89,7 @@ export async function verifyCommand(archive: string, path: string | undefined, o
     return EXIT_FINDINGS;
   }
   writeStdout(
-    `${terminalText(archive)}: verified: ${outcome.manifest.packages.length} packages, ${outcome.files} files; ` +
+    `${terminalText(archive)}: verified: ${plural(outcome.manifest.packages.length, 'package')}, ${plural(outcome.files, 'file')}; ` +
       `every checksum holds and a rebuild reproduces the archive byte for byte\n  sha256 ${outcome.sha256}\n`,
   );
   return EXIT_OK;

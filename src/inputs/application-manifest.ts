@@ -6,6 +6,19 @@ import type { Ecosystem } from '../core/package.js';
 import { isTomlTable } from '../core/toml-values.js';
 
 /**
+ * A well-formed manifest that names no single application stowage can package: a virtual
+ * workspace with no member (or several members) holding binaries, a package.json without a name
+ * or version (a private monorepo root). A package needs one; an SBOM can name the application
+ * after the lockfile's root instead.
+ */
+export class NoApplicationError extends InputError {
+  constructor(file: string, message: string) {
+    super(file, message);
+    this.name = 'NoApplicationError';
+  }
+}
+
+/**
  * What a package needs to know about the application itself, from its own manifest: name,
  * version, licence, description, home page, and what it installs (Cargo binaries, npm `bin`).
  */
@@ -66,7 +79,7 @@ function readCargoApplication(projectDir: string, path: string): ApplicationMani
     if (app.binaries.length > 0) candidates.push(app);
   }
   if (candidates.length !== 1) {
-    throw new InputError(
+    throw new NoApplicationError(
       path,
       candidates.length === 0
         ? 'neither [package] nor a workspace member with a binary target: nothing to package'
@@ -145,7 +158,7 @@ function readNpmApplication(path: string): ApplicationManifest {
   const pkg = doc as Record<string, unknown>;
   const name = str(pkg.name);
   const version = str(pkg.version);
-  if (name === null || version === null) throw new InputError(path, 'package.json needs a name and a version to be packaged');
+  if (name === null || version === null) throw new NoApplicationError(path, 'package.json needs a name and a version to be packaged');
   const unscoped = name.slice(name.indexOf('/') + 1);
   const binaries: { name: string; path: string }[] = [];
   if (typeof pkg.bin === 'string') binaries.push({ name: unscoped, path: pkg.bin });

@@ -51,6 +51,19 @@ test('cargo advice: the installed line first, RustSec and GHSA pages, and the af
   assert.match(block, /\n {2}more: https:\/\/rustsec\.org\/advisories\/RUSTSEC-2020-0091\.html https:\/\/github\.com\/advisories\/GHSA-9pqx-g3jh-qpqq\n/);
 });
 
+test('cargo advice: a wrapped list of affected functions ends each line on its comma, never opens one with it', () => {
+  const db = advisoryDbCheckout('origin/main');
+  const lockfile = join(CARGO_CORPUS, 'kanidm-2022-02-01.Cargo.lock');
+  // Not a terminal: 80 columns. RUSTSEC-2023-0023 (openssl 0.10.38) lists two functions, each with its range.
+  const human = runCli(['audit', '--no-fetch', '--db', db, lockfile], { cacheDir }).stdout;
+  const block = human.split('\n\n').find((b) => b.includes('RUSTSEC-2023-0023 openssl')) ?? '';
+  assert.match(
+    block,
+    /\n {2}functions: openssl::x509::extension::SubjectAlternativeName::new \(< 0\.10\.48, >=0\.9\.7\),\n {13}openssl::x509::extension::ExtendedKeyUsage::other \(< 0\.10\.48, >=0\.9\.7\)\n/,
+  );
+  for (const line of human.split('\n')) assert.doesNotMatch(line, /^\s+,/, `a line opens on a comma: ${line}`);
+});
+
 interface SarifLog {
   runs: {
     tool: { driver: { rules: { id: string; properties: { 'security-severity'?: string } }[] } };

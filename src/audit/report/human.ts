@@ -32,15 +32,20 @@ export function paint(style: HumanStyle, code: keyof typeof SGR, text: string): 
   return style.colour ? `\u001b[${SGR[code]}m${text}\u001b[0m` : text;
 }
 
-/** Wraps `items` joined by `sep` into lines of at most `width`, continuation lines indented. */
+/**
+ * Wraps `items` joined by `sep` into lines of at most `width`, continuation lines indented. A
+ * separator that opens with a space (` → `) starts the continuation line, as a path reads; one
+ * that does not (`, `) ends the line it follows, as a list reads: never a line opening on a comma.
+ */
 function wrapJoined(items: string[], sep: string, first: string, indent: string, width: number): string[] {
   const lines: string[] = [];
   let line = first;
+  const leads = sep.startsWith(' ');
   items.forEach((item, i) => {
     const piece = i === 0 ? item : sep + item;
     if (line.length + piece.length > width && line.trim().length > first.trim().length) {
-      lines.push(line.trimEnd());
-      line = indent + (i === 0 ? item : sep.trimStart() + item);
+      lines.push((leads || i === 0 ? line : line + sep).trimEnd());
+      line = indent + (i === 0 || !leads ? item : sep.trimStart() + item);
     } else {
       line += piece;
     }
