@@ -280,7 +280,7 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async revisionGraph(id: number): Promise<Buffer> {
-    const rows = await this.sql.query<{ graph: Buffer }>(`SELECT graph FROM revisions WHERE id = ?`, [id]);
+    const rows = await this.sql.query<{ graph: Buffer }>(`SELECT graph FROM revision_graphs WHERE revision_id = ?`, [id]);
     const graph = rows[0]?.graph;
     if (graph === undefined) throw new Error(`no revision ${id} in the fleet store`);
     return graph;
@@ -290,11 +290,12 @@ export class SqlFleetStore implements FleetStore {
     const seqRows = await this.sql.query<{ next: number }>(`SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM revisions WHERE app_id = ?`, [r.appId]);
     const seq = Number(seqRows[0]?.next ?? 1);
     const rows = await this.sql.query<RevisionRow>(
-      `INSERT INTO revisions (app_id, digest, seq, created_at, origin, documents, graph, evaluated_against)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${REVISION_COLUMNS}`,
-      [r.appId, r.digest, seq, r.at, r.origin, JSON.stringify(r.documents), r.graph, JSON.stringify(r.evaluatedAgainst)],
+      `INSERT INTO revisions (app_id, digest, seq, created_at, origin, documents, evaluated_against)
+       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${REVISION_COLUMNS}`,
+      [r.appId, r.digest, seq, r.at, r.origin, JSON.stringify(r.documents), JSON.stringify(r.evaluatedAgainst)],
     );
     const revision = revisionOf(rows[0] as RevisionRow);
+    await this.sql.run(`INSERT INTO revision_graphs (revision_id, graph) VALUES (?, ?)`, [revision.id, r.graph]);
     await this.recount(revision.id);
     return revision;
   }
@@ -709,8 +710,8 @@ export class SqlFleetStore implements FleetStore {
     const found: RevisionToEvaluate[] = [];
     for (const batch of chunks(ids, ROWS_PER_INSERT)) {
       const rows = await this.sql.query<RevisionRow & { app: string; graph: Buffer }>(
-        `SELECT ${REVISION_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, a.name AS app, r.graph FROM revisions r JOIN apps a ON a.id = r.app_id
-         WHERE r.id IN (${batch.map(() => '?').join(', ')})`,
+        `SELECT ${REVISION_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, a.name AS app, g.graph FROM revisions r JOIN apps a ON a.id = r.app_id
+         JOIN revision_graphs g ON g.revision_id = r.id WHERE r.id IN (${batch.map(() => '?').join(', ')})`,
         batch,
       );
       for (const row of rows) found.push({ revision: revisionOf(row), app: row.app, graph: row.graph });
