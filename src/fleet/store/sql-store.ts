@@ -91,6 +91,9 @@ function appOf(row: AppRow): AppRecord {
 /** Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
 const ROWS_PER_INSERT = 500;
 
+/** Package ids a findings query names at most, with a batch of revisions, under both dialects' parameter limits. */
+const MAX_PACKAGE_FILTER = 10_000;
+
 const placeholderText = new Map<string, string>();
 
 /** `(?, ?), (?, ?)...` for a multi-row statement, made once per shape. */
@@ -565,6 +568,19 @@ export class SqlFleetStore implements FleetStore {
     return found;
   }
 
+  /** Ids of every package of these names (any version). */
+  private async packageIdsNamed(names: readonly { ecosystem: Ecosystem; name: string }[]): Promise<number[]> {
+    const ids: number[] = [];
+    for (const batch of chunks([...names], ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<{ id: number }>(
+        `SELECT id FROM packages WHERE (ecosystem, name) IN (VALUES ${placeholders(batch.length, 2)})`,
+        batch.flatMap((n) => [n.ecosystem, n.name]),
+      );
+      for (const row of rows) ids.push(Number(row.id));
+    }
+    return ids;
+  }
+
   async currentRevisionsLockingVersions(packages: PackageKey[]): Promise<number[]> {
     return this.currentRevisionsMatching(
       packages,
@@ -719,12 +735,25 @@ export class SqlFleetStore implements FleetStore {
     return found.sort((a, b) => a.revision.id - b.revision.id);
   }
 
-  async storedFindingsOf(ids: readonly number[]): Promise<Map<number, StoredFinding[]>> {
+  async storedFindingsOf(ids: readonly number[], onlyNames?: readonly { ecosystem: Ecosystem; name: string }[]): Promise<Map<number, StoredFinding[]>> {
     const found = new Map<number, StoredFinding[]>();
+    if (onlyNames !== undefined && onlyNames.length === 0) return found;
+    // The packages of those names, by id: a sync re-matching a few names reads (and parses) only their findings.
+    let packageFilter = '';
+    let packageParams: SqlValue[] = [];
+    if (onlyNames !== undefined) {
+      const packageIds = await this.packageIdsNamed(onlyNames);
+      if (packageIds.length === 0) return found;
+      // Past this many, every finding is read (the statement's parameters have a limit): still a superset.
+      if (packageIds.length <= MAX_PACKAGE_FILTER) {
+        packageFilter = ` AND package_id IN (${packageIds.map(() => '?').join(', ')})`;
+        packageParams = packageIds;
+      }
+    }
     for (const batch of chunks(ids, ROWS_PER_INSERT)) {
       const rows = await this.sql.query<{ revision_id: number; finding: string }>(
-        `SELECT revision_id, finding FROM findings WHERE revision_id IN (${batch.map(() => '?').join(', ')})`,
-        batch,
+        `SELECT revision_id, finding FROM findings WHERE revision_id IN (${batch.map(() => '?').join(', ')})${packageFilter}`,
+        [...batch, ...packageParams],
       );
       for (const row of rows) {
         const id = Number(row.revision_id);
