@@ -50,12 +50,19 @@ export function terminalText(text: string): string {
  * so every such character is inside a string, where the escape means the same character.
  */
 export function jsonForTerminal(json: string): string {
-  return json.replace(UNSAFE_IN_JSON, (ch) => {
-    const code = ch.codePointAt(0) as number;
-    if (code <= 0xffff) return `\\u${code.toString(16).padStart(4, '0')}`;
-    // Astral format characters (tags): as a surrogate pair, the only JSON spelling.
-    const high = 0xd800 + ((code - 0x10000) >> 10);
-    const low = 0xdc00 + ((code - 0x10000) & 0x3ff);
-    return `\\u${high.toString(16)}\\u${low.toString(16)}`;
-  });
+  // Only runs of code units outside printable ASCII can hold such a character (a code point is
+  // all ASCII or all not): the Unicode-property pattern is run on those runs alone, not on the
+  // whole text (a fleet sync's report is tens of megabytes, nearly all ASCII).
+  return json.replace(NOT_PRINTABLE_ASCII, (run) => run.replace(UNSAFE_IN_JSON, jsonEscape));
+}
+
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e\n]+/g;
+
+function jsonEscape(ch: string): string {
+  const code = ch.codePointAt(0) as number;
+  if (code <= 0xffff) return `\\u${code.toString(16).padStart(4, '0')}`;
+  // Astral format characters (tags): as a surrogate pair, the only JSON spelling.
+  const high = 0xd800 + ((code - 0x10000) >> 10);
+  const low = 0xdc00 + ((code - 0x10000) & 0x3ff);
+  return `\\u${high.toString(16)}\\u${low.toString(16)}`;
 }

@@ -285,7 +285,10 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
           // Already evaluated with these very databases (an add after the databases moved).
           (t) => full.has(t.revision.id) || !sameState(t.revision.evaluatedAgainst, nowAgainst),
         );
-        const stored = await tx.storedFindingsOf(targets.map((t) => t.revision.id));
+        // A revision re-matched on the touched names keeps its other findings: only those names' are read.
+        const stored = await tx.storedFindingsOf(targets.filter((t) => full.has(t.revision.id)).map((t) => t.revision.id));
+        const restricted = targets.filter((t) => !full.has(t.revision.id)).map((t) => t.revision.id);
+        if (restricted.length > 0) for (const [id, list] of await tx.storedFindingsOf(restricted, lockNames)) stored.set(id, list);
         const rewrites: Reevaluation['rewrite'][] = [];
         for (const target of targets) {
           const isFull = full.has(target.revision.id);

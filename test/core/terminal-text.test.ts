@@ -39,3 +39,16 @@ test('JSON text: C1, bidi and separators become \\u escapes; the value is unchan
   // Layout newlines stay.
   assert.equal(shown.split('\n').length, json.split('\n').length);
 });
+
+test('JSON text: unsafe characters are escaped wherever they sit among printable text, non-ASCII kept as it is', () => {
+  const value = {
+    mixed: 'café \u009b naïve \u200b日本\u2029x\u{1f600}y\u{e0041}z',
+    alone: '\ud800 lone surrogate, then tab\tand CR\r',
+    edge: ['\u202e', 'é', '\u007f\u0080', 'plain ASCII only'],
+  };
+  const shown = jsonForTerminal(JSON.stringify(value));
+  assert.ok(shown.includes('"café \\u009b naïve \\u200b日本\\u2029x\u{1f600}y\\udb40\\udc41z"'), shown);
+  assert.ok(shown.includes('"\\ud800 lone surrogate, then tab\\tand CR\\r"'), shown);
+  assert.ok(shown.includes('["\\u202e","é","\\u007f\\u0080","plain ASCII only"]'), shown);
+  assert.deepEqual(JSON.parse(shown), value);
+});

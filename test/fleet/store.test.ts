@@ -6,7 +6,12 @@ import { test } from 'node:test';
 import pg from 'pg';
 import Database from 'better-sqlite3';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
-import { SCHEMA_VERSION } from '../../src/fleet/store/migrations.js';
+import { migrate, REVISION_GRAPHS_VERSION, SCHEMA_VERSION } from '../../src/fleet/store/migrations.js';
+import { SqliteDriver } from '../../src/fleet/store/sqlite-driver.js';
+import { PostgresDriver } from '../../src/fleet/store/postgres-driver.js';
+import type { SqlDriver } from '../../src/fleet/store/sql.js';
+import { decodeGraphs, encodeGraphs } from '../../src/fleet/revision.js';
+import { readApplication } from '../../src/inputs/application.js';
 import { numberedPlaceholders } from '../../src/fleet/store/sql.js';
 import { resolveRevision } from '../../src/fleet/lookup.js';
 import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
@@ -61,6 +66,49 @@ for (const kind of STORE_KINDS) {
       assert.equal(add.status, 2);
       await rawSql(store, `UPDATE fleet_meta SET value = '${SCHEMA_VERSION}' WHERE key = 'schema_version'`);
       assert.deepEqual((JSON.parse(fleet('status', '--format', 'json').stdout) as FleetApps).apps, [], 'the refused add wrote nothing');
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  test(`a store from before revision_graphs keeps every revision's graph through the upgrade (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      // The store as the stowage before that migration left it: the graph a column of revisions.
+      const driver: SqlDriver = kind === 'sqlite' ? SqliteDriver.open(store.store) : await PostgresDriver.open(store.store);
+      const graphs = new Map<string, Buffer>();
+      try {
+        await migrate(driver, store.store, REVISION_GRAPHS_VERSION - 1);
+        for (const year of [2019, 2020]) {
+          const name = `ripgrep-${year}`;
+          const graph = encodeGraphs((await readApplication([ripgrep(year)])).graphs);
+          graphs.set(name, graph);
+          await driver.transaction(async (tx) => {
+            const [app] = await tx.query<{ id: number }>(`INSERT INTO apps (name, current_revision, source_kind, created_at) VALUES (?, NULL, 'lockfile', '2026-01-01T00:00:00.000Z') RETURNING id`, [name]);
+            const [rev] = await tx.query<{ id: number }>(
+              `INSERT INTO revisions (app_id, digest, seq, created_at, origin, documents, graph, evaluated_against)
+               VALUES (?, ?, 1, '2026-01-01T00:00:00.000Z', 'add', '[]', ?, '{}') RETURNING id`,
+              [Number(app?.id), `sha256:${String(year).repeat(16)}`, graph],
+            );
+            await tx.run(`UPDATE apps SET current_revision = ? WHERE id = ?`, [Number(rev?.id), Number(app?.id)]);
+          });
+        }
+      } finally {
+        await driver.close();
+      }
+      const fleet = await openFleetStore(store.store);
+      try {
+        for (const [name, graph] of graphs) {
+          const app = await fleet.app(name);
+          assert.ok(app?.currentRevision != null, name);
+          const kept = await fleet.revisionGraph(app.currentRevision);
+          assert.deepEqual(decodeGraphs(kept), decodeGraphs(graph), name);
+          const [toEvaluate] = await fleet.revisionsToEvaluate([app.currentRevision]);
+          assert.deepEqual(toEvaluate?.graph, kept, name);
+        }
+      } finally {
+        await fleet.close();
+      }
     } finally {
       await store.dispose();
     }

@@ -60,6 +60,9 @@ export const RECOUNT_REVISION = `INSERT INTO revision_counts (revision_id, ${COU
   SELECT ?, ${COUNTS_OF_FINDINGS} FROM findings f WHERE f.revision_id = ?
   ON CONFLICT (revision_id) DO UPDATE SET ${COUNT_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`;
 
+/** The migration that moves revisions' graphs to revision_graphs (its upgrade is tested from the version before). */
+export const REVISION_GRAPHS_VERSION = 11;
+
 const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -219,6 +222,19 @@ const MIGRATIONS: Migration[] = [
       { sqlite: `SELECT 1`, postgres: `CREATE INDEX apps_name_code_points ON apps (name COLLATE "C")` },
     ],
   },
+  {
+    // The fleet's speed at 10,000 applications (issue 9): each revision's compressed graph in a
+    // table of its own. In revisions, SQLite rewrote a revision's graph (tens of KB of overflow
+    // pages) whenever sync set the revision's evaluated_against, and read past it for every
+    // column after it: a sync that moves the whole fleet to a new database revision rewrote
+    // every graph. PostgreSQL keeps large values out of line, but the two schemas stay one.
+    version: REVISION_GRAPHS_VERSION,
+    statements: [
+      `CREATE TABLE revision_graphs (revision_id BIGINT PRIMARY KEY, graph BLOB NOT NULL)`,
+      `INSERT INTO revision_graphs (revision_id, graph) SELECT id, graph FROM revisions`,
+      `ALTER TABLE revisions DROP COLUMN graph`,
+    ],
+  },
 ];
 
 /** The schema version this code writes and reads. */
@@ -252,11 +268,12 @@ function refuseNewer(version: number, location: string): void {
  * Brings the store to SCHEMA_VERSION. Safe when several processes open a new store at once:
  * each migration re-reads the version inside its own (serialised) transaction.
  */
-export async function migrate(driver: SqlDriver, location: string): Promise<void> {
+export async function migrate(driver: SqlDriver, location: string, upTo = SCHEMA_VERSION): Promise<void> {
   const version = await storedVersion(driver);
   refuseNewer(version, location);
-  if (version === SCHEMA_VERSION) return;
-  for (const migration of MIGRATIONS) {
+  if (version >= upTo) return;
+  // `upTo` below SCHEMA_VERSION: a store as an older stowage left it (upgrade tests).
+  for (const migration of MIGRATIONS.filter((m) => m.version <= upTo)) {
     await driver.transaction(async (tx) => {
       // PostgreSQL: one migrator at a time (SERIALIZABLE alone lets two CREATE TABLEs race).
       if (tx.dialect === 'postgres') await tx.query(`SELECT pg_advisory_xact_lock(7274100)`);

@@ -94,6 +94,9 @@ function appOf(row: AppRow): AppRecord {
 /** Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
 const ROWS_PER_INSERT = 500;
 
+/** Package ids a findings query names at most, with a batch of revisions, under both dialects' parameter limits. */
+const MAX_PACKAGE_FILTER = 10_000;
+
 const placeholderText = new Map<string, string>();
 
 /** `(?, ?), (?, ?)...` for a multi-row statement, made once per shape. */
@@ -283,7 +286,7 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async revisionGraph(id: number): Promise<Buffer> {
-    const rows = await this.sql.query<{ graph: Buffer }>(`SELECT graph FROM revisions WHERE id = ?`, [id]);
+    const rows = await this.sql.query<{ graph: Buffer }>(`SELECT graph FROM revision_graphs WHERE revision_id = ?`, [id]);
     const graph = rows[0]?.graph;
     if (graph === undefined) throw new Error(`no revision ${id} in the fleet store`);
     return graph;
@@ -293,11 +296,12 @@ export class SqlFleetStore implements FleetStore {
     const seqRows = await this.sql.query<{ next: number }>(`SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM revisions WHERE app_id = ?`, [r.appId]);
     const seq = Number(seqRows[0]?.next ?? 1);
     const rows = await this.sql.query<RevisionRow>(
-      `INSERT INTO revisions (app_id, digest, seq, created_at, origin, documents, graph, evaluated_against)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${REVISION_COLUMNS}`,
-      [r.appId, r.digest, seq, r.at, r.origin, JSON.stringify(r.documents), r.graph, JSON.stringify(r.evaluatedAgainst)],
+      `INSERT INTO revisions (app_id, digest, seq, created_at, origin, documents, evaluated_against)
+       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${REVISION_COLUMNS}`,
+      [r.appId, r.digest, seq, r.at, r.origin, JSON.stringify(r.documents), JSON.stringify(r.evaluatedAgainst)],
     );
     const revision = revisionOf(rows[0] as RevisionRow);
+    await this.sql.run(`INSERT INTO revision_graphs (revision_id, graph) VALUES (?, ?)`, [revision.id, r.graph]);
     await this.recount(revision.id);
     return revision;
   }
@@ -583,6 +587,19 @@ export class SqlFleetStore implements FleetStore {
     return found;
   }
 
+  /** Ids of every package of these names (any version). */
+  private async packageIdsNamed(names: readonly { ecosystem: Ecosystem; name: string }[]): Promise<number[]> {
+    const ids: number[] = [];
+    for (const batch of chunks([...names], ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<{ id: number }>(
+        `SELECT id FROM packages WHERE (ecosystem, name) IN (VALUES ${placeholders(batch.length, 2)})`,
+        batch.flatMap((n) => [n.ecosystem, n.name]),
+      );
+      for (const row of rows) ids.push(Number(row.id));
+    }
+    return ids;
+  }
+
   async currentRevisionsLockingVersions(packages: PackageKey[]): Promise<number[]> {
     return this.currentRevisionsMatching(
       packages,
@@ -728,8 +745,8 @@ export class SqlFleetStore implements FleetStore {
     const found: RevisionToEvaluate[] = [];
     for (const batch of chunks(ids, ROWS_PER_INSERT)) {
       const rows = await this.sql.query<RevisionRow & { app: string; graph: Buffer }>(
-        `SELECT ${REVISION_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, a.name AS app, r.graph FROM revisions r JOIN apps a ON a.id = r.app_id
-         WHERE r.id IN (${batch.map(() => '?').join(', ')})`,
+        `SELECT ${REVISION_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, a.name AS app, g.graph FROM revisions r JOIN apps a ON a.id = r.app_id
+         JOIN revision_graphs g ON g.revision_id = r.id WHERE r.id IN (${batch.map(() => '?').join(', ')})`,
         batch,
       );
       for (const row of rows) found.push({ revision: revisionOf(row), app: row.app, graph: row.graph });
@@ -737,12 +754,25 @@ export class SqlFleetStore implements FleetStore {
     return found.sort((a, b) => a.revision.id - b.revision.id);
   }
 
-  async storedFindingsOf(ids: readonly number[]): Promise<Map<number, StoredFinding[]>> {
+  async storedFindingsOf(ids: readonly number[], onlyNames?: readonly { ecosystem: Ecosystem; name: string }[]): Promise<Map<number, StoredFinding[]>> {
     const found = new Map<number, StoredFinding[]>();
+    if (onlyNames !== undefined && onlyNames.length === 0) return found;
+    // The packages of those names, by id: a sync re-matching a few names reads (and parses) only their findings.
+    let packageFilter = '';
+    let packageParams: SqlValue[] = [];
+    if (onlyNames !== undefined) {
+      const packageIds = await this.packageIdsNamed(onlyNames);
+      if (packageIds.length === 0) return found;
+      // Past this many, every finding is read (the statement's parameters have a limit): still a superset.
+      if (packageIds.length <= MAX_PACKAGE_FILTER) {
+        packageFilter = ` AND package_id IN (${packageIds.map(() => '?').join(', ')})`;
+        packageParams = packageIds;
+      }
+    }
     for (const batch of chunks(ids, ROWS_PER_INSERT)) {
       const rows = await this.sql.query<{ revision_id: number; finding: string }>(
-        `SELECT revision_id, finding FROM findings WHERE revision_id IN (${batch.map(() => '?').join(', ')})`,
-        batch,
+        `SELECT revision_id, finding FROM findings WHERE revision_id IN (${batch.map(() => '?').join(', ')})${packageFilter}`,
+        [...batch, ...packageParams],
       );
       for (const row of rows) {
         const id = Number(row.revision_id);

@@ -242,8 +242,11 @@ export interface FleetStore {
 
   /** These revisions, each with its application's name and its compressed graph, in id order. */
   revisionsToEvaluate(ids: readonly number[]): Promise<RevisionToEvaluate[]>;
-  /** The stored findings of these revisions, each with its stored JSON text (revisions without findings are absent). */
-  storedFindingsOf(ids: readonly number[]): Promise<Map<number, StoredFinding[]>>;
+  /**
+   * The stored findings of these revisions, each with its stored JSON text (revisions without
+   * findings are absent); with `onlyNames`, only the findings on packages of those names.
+   */
+  storedFindingsOf(ids: readonly number[], onlyNames?: readonly { ecosystem: Ecosystem; name: string }[]): Promise<Map<number, StoredFinding[]>>;
   /** Per revision, deletes the stored findings `remove` (as storedFindingsOf gave them) and inserts `add` (`text`: JSON.stringify of the finding). */
   rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFinding[]; add: readonly StoredFinding[] }[]): Promise<void>;
   setEvaluatedAgainstOf(revisionIds: readonly number[], against: Record<string, string>): Promise<void>;
