@@ -14,6 +14,12 @@ export default tseslint.config(
     },
   },
   {
+    // The fix tests' registry packages are CommonJS, as the npm packages they stand for (minimist, mkdirp) are.
+    files: ['test/fixtures/npm-fix-registry/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The two hand-written CommonJS files: the command's entry point and a bundling shim.
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },

@@ -127,8 +127,8 @@ test('an installed tree: a directory without lockfiles, symbolic links never fol
   );
   assert.equal(report.targets[1]?.packages, 4, 'the root and three installed packages');
   const minimist = report.findings.filter((f) => f.package.name === 'minimist');
-  // No package.json at the root: the application is named by its directory, with no version.
-  assert.deepEqual(minimist.map((f) => f.paths), [[['web@', 'minimist@0.0.8']], [['web@', 'minimist@0.0.8']]]);
+  // No package.json at the root: the application is named by its directory; with no version, a path shows its bare name.
+  assert.deepEqual(minimist.map((f) => f.paths), [[['web', 'minimist@0.0.8']], [['web', 'minimist@0.0.8']]]);
 });
 
 /** GNU time, which reports a command's peak resident memory; .ci/run installs it (Debian package `time`). */
