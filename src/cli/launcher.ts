@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapCodeStatistics, setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { writeFileAtomically } from '../core/atomic-write.js';
 import { cacheDir } from '../core/cache-dir.js';
@@ -37,18 +37,71 @@ export async function launch(bundle: string, argv: string[], env: NodeJS.Process
   } catch {
     cacheFile = null;
   }
-  const cachedData = cacheFile === null ? undefined : readOptional(cacheFile);
-  const script = bundleScript(bundle, source, cachedData);
+  const cache = cacheFile === null ? undefined : readCache(cacheFile);
+  const script = bundleScript(bundle, source, cache?.data);
+  const loaded = bytecodeBytes();
   const module = { exports: {} as BundledCli };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   wrapper(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
   const code = await module.exports.run(argv);
-  // Written after the run, the cache also holds the functions the command compiled lazily;
-  // an accepted cache is never rewritten (that costs milliseconds), so it is made only by a
-  // run that did a command's work, not by --help, --version or a usage error.
-  const needed = cachedData === undefined || script.cachedDataRejected === true;
-  if (cacheFile !== null && needed && code !== EXIT_FAILURE && !asksForHelpOrVersion(argv)) store(cacheFile, () => script.createCachedData());
+  // Written after the run, the cache also holds the functions the command compiled lazily. It is
+  // made only by a run that did a command's work, not by --help, --version or a usage error.
+  if (cacheFile === null || code === EXIT_FAILURE || asksForHelpOrVersion(argv)) return code;
+  if (cache === undefined || script.cachedDataRejected === true) {
+    store(cacheFile, () => withTrailer(script.createCachedData(), 0));
+  } else if (cache.refreshes < MAX_REFRESHES && bytecodeBytes() - loaded > REFRESH_BYTES) {
+    // An accepted cache is rewritten (that costs milliseconds) only when this run compiled much
+    // that it lacked: made by a Cargo audit, it lacks the npm code, and the reverse.
+    store(cacheFile, () => withTrailer(script.createCachedData(), cache.refreshes + 1));
+  }
   return code;
+}
+
+/**
+ * Bytecode a run compiles beyond what its code cache held, above which the cache is rewritten
+ * to hold it too. A run from a cache made by a run of the same kind still compiles some 36-38 KiB
+ * (node's own modules, which V8 does not put in the cache), an npm audit from a cache made by a
+ * Cargo audit some 70 KiB (measured on the corpus lockfiles).
+ */
+const REFRESH_BYTES = 48 * 1024;
+
+/**
+ * How often one cache is rewritten: each rewrite holds the union of what the runs before it
+ * compiled, so a few suffice for every kind of command; a command that compiles much that the
+ * cache cannot hold (eval'd code, node's modules) does not rewrite it on every run.
+ */
+const MAX_REFRESHES = 3;
+
+/** Bytecode and metadata on V8's heap: grows as functions are compiled, not as they are deserialized later. */
+function bytecodeBytes(): number {
+  return getHeapCodeStatistics().bytecode_and_metadata_size;
+}
+
+/**
+ * The cache file: V8's cached data, then a trailer of TRAILER_MAGIC and how often the cache was
+ * rewritten (a little-endian uint32). A file without the trailer is V8 data alone.
+ */
+const TRAILER_MAGIC = 0x43575453; // "STWC"
+const TRAILER_BYTES = 8;
+
+function withTrailer(data: Buffer, refreshes: number): Buffer {
+  const trailer = Buffer.alloc(TRAILER_BYTES);
+  trailer.writeUInt32LE(TRAILER_MAGIC, 0);
+  trailer.writeUInt32LE(refreshes, 4);
+  return Buffer.concat([data, trailer]);
+}
+
+/** The cache read from `file`, or undefined when there is none or it cannot be read. */
+export function readCache(file: string): { data: Buffer; refreshes: number } | undefined {
+  let buffer: Buffer;
+  try {
+    buffer = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const end = buffer.length - TRAILER_BYTES;
+  if (end > 0 && buffer.readUInt32LE(end) === TRAILER_MAGIC) return { data: buffer.subarray(0, end), refreshes: buffer.readUInt32LE(end + 4) };
+  return { data: buffer, refreshes: 0 };
 }
 
 /**
@@ -98,14 +151,6 @@ export function cacheDirArgument(argv: readonly string[]): string | undefined {
     if (arg.startsWith('--cache-dir=')) return arg.slice('--cache-dir='.length);
   }
   return undefined;
-}
-
-function readOptional(file: string): Buffer | undefined {
-  try {
-    return readFileSync(file);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Caches kept per cache directory: a few, so that two builds or node versions in turn do not evict each other. */
