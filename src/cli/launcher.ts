@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { getHeapCodeStatistics, setFlagsFromString } from 'node:v8';
+import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { writeFileAtomically } from '../core/atomic-write.js';
 import { cacheDir } from '../core/cache-dir.js';
@@ -19,6 +19,8 @@ import { EXIT_FAILURE } from '../core/errors.js';
 /** What the bundle exports: src/cli/main.ts. */
 interface BundledCli {
   run(argv: string[]): Promise<number>;
+  /** The kinds of work the run loaded code for (src/core/code-kinds.ts). */
+  codeKinds(): string[];
 }
 
 /** The CommonJS wrapper node puts around a module, so the bundle sees require, module, __filename. */
@@ -39,7 +41,6 @@ export async function launch(bundle: string, argv: string[], env: NodeJS.Process
   }
   const cache = cacheFile === null ? undefined : readCache(cacheFile);
   const script = bundleScript(bundle, source, cache?.data);
-  const loaded = bytecodeBytes();
   const module = { exports: {} as BundledCli };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   wrapper(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
@@ -47,61 +48,48 @@ export async function launch(bundle: string, argv: string[], env: NodeJS.Process
   // Written after the run, the cache also holds the functions the command compiled lazily. It is
   // made only by a run that did a command's work, not by --help, --version or a usage error.
   if (cacheFile === null || code === EXIT_FAILURE || asksForHelpOrVersion(argv)) return code;
+  const kinds = module.exports.codeKinds();
   if (cache === undefined || script.cachedDataRejected === true) {
-    store(cacheFile, () => withTrailer(script.createCachedData(), 0));
-  } else if (cache.refreshes < MAX_REFRESHES && bytecodeBytes() - loaded > REFRESH_BYTES) {
-    // An accepted cache is rewritten (that costs milliseconds) only when this run compiled much
-    // that it lacked: made by a Cargo audit, it lacks the npm code, and the reverse.
-    store(cacheFile, () => withTrailer(script.createCachedData(), cache.refreshes + 1));
+    store(cacheFile, () => withTrailer(script.createCachedData(), kinds));
+  } else if (kinds.some((kind) => !cache.kinds.includes(kind))) {
+    // An accepted cache is rewritten (that costs milliseconds) only when the run needed code it
+    // was not made with: made by a Cargo audit, it lacks the npm parser, which an npm audit then
+    // compiled again on every run. The cache now holds both, and says so: each kind of lockfile
+    // rewrites it at most once.
+    store(cacheFile, () => withTrailer(script.createCachedData(), [...new Set([...cache.kinds, ...kinds])].sort()));
   }
   return code;
 }
 
 /**
- * Bytecode a run compiles beyond what its code cache held, above which the cache is rewritten
- * to hold it too. A run from a cache made by a run of the same kind still compiles some 36-38 KiB
- * (node's own modules, which V8 does not put in the cache), an npm audit from a cache made by a
- * Cargo audit some 70 KiB (measured on the corpus lockfiles).
- */
-const REFRESH_BYTES = 48 * 1024;
-
-/**
- * How often one cache is rewritten: each rewrite holds the union of what the runs before it
- * compiled, so a few suffice for every kind of command; a command that compiles much that the
- * cache cannot hold (eval'd code, node's modules) does not rewrite it on every run.
- */
-const MAX_REFRESHES = 3;
-
-/** Bytecode and metadata on V8's heap: grows as functions are compiled, not as they are deserialized later. */
-function bytecodeBytes(): number {
-  return getHeapCodeStatistics().bytecode_and_metadata_size;
-}
-
-/**
- * The cache file: V8's cached data, then a trailer of TRAILER_MAGIC and how often the cache was
- * rewritten (a little-endian uint32). A file without the trailer is V8 data alone.
+ * The cache file: V8's cached data, then the kinds of work it was made with (comma-separated
+ * ASCII), their length in bytes and TRAILER_MAGIC (little-endian uint32 each). A file without
+ * the trailer is V8 data alone, made with no kind.
  */
 const TRAILER_MAGIC = 0x43575453; // "STWC"
-const TRAILER_BYTES = 8;
 
-function withTrailer(data: Buffer, refreshes: number): Buffer {
-  const trailer = Buffer.alloc(TRAILER_BYTES);
-  trailer.writeUInt32LE(TRAILER_MAGIC, 0);
-  trailer.writeUInt32LE(refreshes, 4);
-  return Buffer.concat([data, trailer]);
+function withTrailer(data: Buffer, kinds: readonly string[]): Buffer {
+  const names = Buffer.from(kinds.join(','), 'latin1');
+  const tail = Buffer.alloc(8);
+  tail.writeUInt32LE(names.length, 0);
+  tail.writeUInt32LE(TRAILER_MAGIC, 4);
+  return Buffer.concat([data, names, tail]);
 }
 
 /** The cache read from `file`, or undefined when there is none or it cannot be read. */
-export function readCache(file: string): { data: Buffer; refreshes: number } | undefined {
+export function readCache(file: string): { data: Buffer; kinds: string[] } | undefined {
   let buffer: Buffer;
   try {
     buffer = readFileSync(file);
   } catch {
     return undefined;
   }
-  const end = buffer.length - TRAILER_BYTES;
-  if (end > 0 && buffer.readUInt32LE(end) === TRAILER_MAGIC) return { data: buffer.subarray(0, end), refreshes: buffer.readUInt32LE(end + 4) };
-  return { data: buffer, refreshes: 0 };
+  const tail = buffer.length - 8;
+  if (tail < 0 || buffer.readUInt32LE(tail + 4) !== TRAILER_MAGIC) return { data: buffer, kinds: [] };
+  const length = buffer.readUInt32LE(tail);
+  if (length > tail) return { data: buffer, kinds: [] };
+  const names = buffer.toString('latin1', tail - length, tail);
+  return { data: buffer.subarray(0, tail - length), kinds: names === '' ? [] : names.split(',') };
 }
 
 /**
