@@ -19,6 +19,8 @@ import { EXIT_FAILURE } from '../core/errors.js';
 /** What the bundle exports: src/cli/main.ts. */
 interface BundledCli {
   run(argv: string[]): Promise<number>;
+  /** The kinds of work the run loaded code for (src/core/code-kinds.ts). */
+  codeKinds(): string[];
 }
 
 /** The CommonJS wrapper node puts around a module, so the bundle sees require, module, __filename. */
@@ -37,18 +39,57 @@ export async function launch(bundle: string, argv: string[], env: NodeJS.Process
   } catch {
     cacheFile = null;
   }
-  const cachedData = cacheFile === null ? undefined : readOptional(cacheFile);
-  const script = bundleScript(bundle, source, cachedData);
+  const cache = cacheFile === null ? undefined : readCache(cacheFile);
+  const script = bundleScript(bundle, source, cache?.data);
   const module = { exports: {} as BundledCli };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   wrapper(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
   const code = await module.exports.run(argv);
-  // Written after the run, the cache also holds the functions the command compiled lazily;
-  // an accepted cache is never rewritten (that costs milliseconds), so it is made only by a
-  // run that did a command's work, not by --help, --version or a usage error.
-  const needed = cachedData === undefined || script.cachedDataRejected === true;
-  if (cacheFile !== null && needed && code !== EXIT_FAILURE && !asksForHelpOrVersion(argv)) store(cacheFile, () => script.createCachedData());
+  // Written after the run, the cache also holds the functions the command compiled lazily. It is
+  // made only by a run that did a command's work, not by --help, --version or a usage error.
+  if (cacheFile === null || code === EXIT_FAILURE || asksForHelpOrVersion(argv)) return code;
+  const kinds = module.exports.codeKinds();
+  if (cache === undefined || script.cachedDataRejected === true) {
+    store(cacheFile, () => withTrailer(script.createCachedData(), kinds));
+  } else if (kinds.some((kind) => !cache.kinds.includes(kind))) {
+    // An accepted cache is rewritten (that costs milliseconds) only when the run needed code it
+    // was not made with: made by a Cargo audit, it lacks the npm parser, which an npm audit then
+    // compiled again on every run. The cache now holds both, and says so: each kind of lockfile
+    // rewrites it at most once.
+    store(cacheFile, () => withTrailer(script.createCachedData(), [...new Set([...cache.kinds, ...kinds])].sort()));
+  }
   return code;
+}
+
+/**
+ * The cache file: V8's cached data, then the kinds of work it was made with (comma-separated
+ * ASCII), their length in bytes and TRAILER_MAGIC (little-endian uint32 each). A file without
+ * the trailer is V8 data alone, made with no kind.
+ */
+const TRAILER_MAGIC = 0x43575453; // "STWC"
+
+function withTrailer(data: Buffer, kinds: readonly string[]): Buffer {
+  const names = Buffer.from(kinds.join(','), 'latin1');
+  const tail = Buffer.alloc(8);
+  tail.writeUInt32LE(names.length, 0);
+  tail.writeUInt32LE(TRAILER_MAGIC, 4);
+  return Buffer.concat([data, names, tail]);
+}
+
+/** The cache read from `file`, or undefined when there is none or it cannot be read. */
+export function readCache(file: string): { data: Buffer; kinds: string[] } | undefined {
+  let buffer: Buffer;
+  try {
+    buffer = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const tail = buffer.length - 8;
+  if (tail < 0 || buffer.readUInt32LE(tail + 4) !== TRAILER_MAGIC) return { data: buffer, kinds: [] };
+  const length = buffer.readUInt32LE(tail);
+  if (length > tail) return { data: buffer, kinds: [] };
+  const names = buffer.toString('latin1', tail - length, tail);
+  return { data: buffer.subarray(0, tail - length), kinds: names === '' ? [] : names.split(',') };
 }
 
 /**
@@ -98,14 +139,6 @@ export function cacheDirArgument(argv: readonly string[]): string | undefined {
     if (arg.startsWith('--cache-dir=')) return arg.slice('--cache-dir='.length);
   }
   return undefined;
-}
-
-function readOptional(file: string): Buffer | undefined {
-  try {
-    return readFileSync(file);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Caches kept per cache directory: a few, so that two builds or node versions in turn do not evict each other. */

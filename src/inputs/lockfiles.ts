@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
+import { noteCodeKind } from '../core/code-kinds.js';
 import { InputError, StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { LOCKFILE_FORMATS, SUPERSEDED } from '../ecosystems/formats.js';
@@ -107,6 +108,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.members = pnpmWorkspaceManifestPaths(workspaceFile, workspaceText).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
+  noteCodeKind(location.format.fileName);
   const parse = await location.format.loadParser();
   const graph = parse(input);
   if (location.format.ecosystem === 'npm') await (await import('../ecosystems/npm/local-tarball.js')).readLocalTarballs(graph);

@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CODE_CACHE_DIR, bundleScript, cacheDirArgument, codeCacheFile } from '../../src/cli/launcher.js';
+import { CODE_CACHE_DIR, bundleScript, cacheDirArgument, codeCacheFile, readCache } from '../../src/cli/launcher.js';
 import { auditReport } from '../support/audit-report.js';
-import { GHSA_NPM, NPM_CORPUS, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
+import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, GHSA_NPM, NPM_CORPUS, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
 
 const LOCKFILE = join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package-lock.json');
 const BUNDLE = join(PROJECT_ROOT, 'dist', 'bundle', 'stowage.cjs');
@@ -29,8 +29,10 @@ test('the first run leaves a code cache; later runs use it and print the same re
   const written = statSync(cache).mtimeMs;
   // What was written is a code cache V8 accepts for this very bundle, and rejects for another source.
   const source = readFileSync(BUNDLE, 'utf8');
-  assert.equal(bundleScript(BUNDLE, source, readFileSync(cache)).cachedDataRejected, false);
-  assert.equal(bundleScript(BUNDLE, `${source}\n;0`, readFileSync(cache)).cachedDataRejected, true);
+  const data = readCache(cache)?.data;
+  assert.ok(data !== undefined && data.length > 0);
+  assert.equal(bundleScript(BUNDLE, source, data).cachedDataRejected, false);
+  assert.equal(bundleScript(BUNDLE, `${source}\n;0`, data).cachedDataRejected, true);
 
   const second = runCli(args, { cacheDir });
   assert.equal(second.status, 1, second.stderr);
@@ -38,6 +40,29 @@ test('the first run leaves a code cache; later runs use it and print the same re
   // Read and accepted: a launcher that did not pass it to V8, or whose V8 rejected it, rewrites it
   // (the damaged-cache test below shows a rejected one is replaced).
   assert.equal(statSync(cache).mtimeMs, written, 'an accepted cache is not rewritten');
+});
+
+test('a cache made by a Cargo audit is refreshed by the first npm audit, then left alone', () => {
+  const cacheDir = tempDir('launcher-refresh');
+  const cargo = ['audit', '--format', 'json', join(CARGO_CORPUS, 'kanidm-2026-08-20.Cargo.lock'), '--db', ADVISORY_DB_BUNDLE];
+  const npm = ['audit', '--format', 'json', LOCKFILE, '--db', GHSA_NPM];
+  const cargoReport = runCli(cargo, { cacheDir });
+  assert.equal(cargoReport.status, 1, cargoReport.stderr);
+  const cache = join(cacheDir, CODE_CACHE_DIR, cacheFiles(cacheDir)[0] as string);
+  const cargoOnly = readFileSync(cache);
+
+  const npmReport = runCli(npm, { cacheDir });
+  assert.equal(npmReport.status, 1, npmReport.stderr);
+  const refreshed = readFileSync(cache);
+  // Rewritten with the npm code the Cargo run never compiled: larger, and V8 still accepts it.
+  assert.ok(refreshed.length > cargoOnly.length, `${refreshed.length} > ${cargoOnly.length}`);
+  assert.equal(bundleScript(BUNDLE, readFileSync(BUNDLE, 'utf8'), readCache(cache)?.data).cachedDataRejected, false);
+  assert.deepEqual(cacheFiles(cacheDir), [cacheFiles(cacheDir)[0]]);
+
+  // Both kinds of run now find what they need: neither rewrites it, and the reports are the same.
+  assert.equal(runCli(npm, { cacheDir }).stdout, npmReport.stdout);
+  assert.equal(runCli(cargo, { cacheDir }).stdout, cargoReport.stdout);
+  assert.deepEqual(readFileSync(cache), refreshed, 'a cache holding what the run needs is not rewritten');
 });
 
 test('a few caches are kept (two builds in turn do not evict each other), older ones are removed', () => {
