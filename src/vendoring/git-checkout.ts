@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StowageError } from '../core/errors.js';
+import { errorMessage, StowageError } from '../core/errors.js';
+import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { isolatedGitEnvironment } from '../core/git-environment.js';
 import type { VendorContext } from './vendor-tree.js';
 
@@ -118,4 +119,33 @@ export class GitCheckout {
   async remove(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The commit's tree as a clone checks it out, sorted by path: blobs only (submodules, mode
+ * 160000, are not cloned: an empty directory, which packs to nothing); a symbolic link is refused.
+ */
+export async function checkedOutFiles(checkout: GitCheckout, label: string, lockfile: string): Promise<ArchiveFile[]> {
+  const entries = [...checkout.tree.values()];
+  const link = entries.find((e) => e.mode === '120000');
+  if (link !== undefined) throw new StowageError(`${label}: the commit holds a symbolic link (${JSON.stringify(link.path)}); stowage does not vendor links`, lockfile);
+  const blobs = entries.filter((e) => e.type === 'blob');
+  const contents = await checkout.blobs(blobs.map((e) => e.object));
+  return blobs
+    .map((e): ArchiveFile => ({ path: e.path, mode: e.mode === '100755' ? 0o755 : 0o644, data: contents.get(e.object) as Buffer }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The package.json at the root of a git package's files, as a JSON object, or a one-line refusal naming the package. */
+export function gitPackageManifest(files: readonly ArchiveFile[], label: string, lockfile: string): Record<string, unknown> {
+  const file = files.find((f) => f.path === 'package.json');
+  if (file === undefined) throw new StowageError(`${label}: the commit has no package.json at its root`, lockfile);
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(file.data.toString('utf8'));
+  } catch (err) {
+    throw new StowageError(`${label}: its package.json is not JSON: ${errorMessage(err)}`, lockfile);
+  }
+  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw new StowageError(`${label}: its package.json is not a JSON object`, lockfile);
+  return manifest as Record<string, unknown>;
 }

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { redactCredentials } from '../core/credentials.js';
-import { StowageError, errorMessage } from '../core/errors.js';
+import { StowageError } from '../core/errors.js';
 import type { Package } from '../core/package.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { GitCheckout } from './git-checkout.js';
+import { checkedOutFiles, GitCheckout, gitPackageManifest } from './git-checkout.js';
 import { npmPackList } from './npm-packlist.js';
 import { readNpmTarball } from './npm-support.js';
 import type { VendorContext } from './vendor-tree.js';
@@ -117,8 +117,8 @@ async function packOne(lockfile: string, lockfileName: string, git: PnpmGitPacka
     throw firstError instanceof StowageError && firstError.file === undefined ? new StowageError(firstError.message, lockfile) : firstError;
   }
   try {
-    const files = git.form === 'hosted-tarball' ? await archivedFiles(checkout, label) : await treeFiles(checkout, label, lockfile);
-    const manifest = packageManifest(files, label, lockfile);
+    const files = git.form === 'hosted-tarball' ? await archivedFiles(checkout, label) : await checkedOutFiles(checkout, label, lockfile);
+    const manifest = gitPackageManifest(files, label, lockfile);
     if (manifest.name !== git.pkg.name || manifest.version !== git.pkg.version) {
       throw new StowageError(
         `${label}: the lockfile records ${git.pkg.name}@${git.pkg.version} but the commit's package.json says ${JSON.stringify(manifest.name ?? null)}@${JSON.stringify(manifest.version ?? null)}`,
@@ -146,32 +146,6 @@ async function packOne(lockfile: string, lockfileName: string, git: PnpmGitPacka
 async function archivedFiles(checkout: GitCheckout, label: string): Promise<ArchiveFile[]> {
   const tar = await checkout.archive('package/');
   return readNpmTarball(gzipSync(tar, { level: 1 }), label);
-}
-
-/** The commit's tree as a clone checks it out. */
-async function treeFiles(checkout: GitCheckout, label: string, lockfile: string): Promise<ArchiveFile[]> {
-  const entries = [...checkout.tree.values()];
-  const links = entries.filter((e) => e.mode === '120000');
-  if (links.length > 0) throw new StowageError(`${label}: the commit holds a symbolic link (${JSON.stringify(links[0]?.path)}); stowage does not vendor links`, lockfile);
-  // Submodules (mode 160000) are not cloned: pnpm checks out an empty directory, which packs to nothing.
-  const blobs = entries.filter((e) => e.type === 'blob');
-  const contents = await checkout.blobs(blobs.map((e) => e.object));
-  return blobs
-    .map((e): ArchiveFile => ({ path: e.path, mode: e.mode === '100755' ? 0o755 : 0o644, data: contents.get(e.object) as Buffer }))
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-function packageManifest(files: readonly ArchiveFile[], label: string, lockfile: string): Record<string, unknown> {
-  const file = files.find((f) => f.path === 'package.json');
-  if (file === undefined) throw new StowageError(`${label}: the commit has no package.json at its root`, lockfile);
-  let manifest: unknown;
-  try {
-    manifest = JSON.parse(file.data.toString('utf8'));
-  } catch (err) {
-    throw new StowageError(`${label}: its package.json is not JSON: ${errorMessage(err)}`, lockfile);
-  }
-  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw new StowageError(`${label}: its package.json is not a JSON object`, lockfile);
-  return manifest as Record<string, unknown>;
 }
 
 /** Why pnpm would prepare the package (preparePackage's packageShouldBeBuilt), or null. */

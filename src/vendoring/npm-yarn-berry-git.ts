@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { redactCredentials } from '../core/credentials.js';
-import { StowageError, errorMessage } from '../core/errors.js';
+import { StowageError } from '../core/errors.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { GitCheckout } from './git-checkout.js';
+import { checkedOutFiles, GitCheckout, gitPackageManifest } from './git-checkout.js';
 import { npmPackList } from './npm-packlist.js';
 import { readNpmTarball } from './npm-support.js';
 import type { VendorContext } from './vendor-tree.js';
@@ -99,8 +99,8 @@ async function packOne(lockfile: string, git: BerryGitPackage, context: VendorCo
   }
   if (checkout === null) throw firstError instanceof StowageError && firstError.file === undefined ? new StowageError(firstError.message, lockfile) : firstError;
   try {
-    const files = git.form === 'hosted-tarball' ? await readNpmTarball(gzipSync(await checkout.archive('package/'), { level: 1 }), label) : await treeFiles(checkout, label, lockfile);
-    const manifest = packageManifest(files, label, lockfile);
+    const files = git.form === 'hosted-tarball' ? await readNpmTarball(gzipSync(await checkout.archive('package/'), { level: 1 }), label) : await checkedOutFiles(checkout, label, lockfile);
+    const manifest = gitPackageManifest(files, label, lockfile);
     if (manifest.name !== git.name || manifest.version !== git.version) {
       throw new StowageError(
         `${label}: the lockfile records ${git.name}@${git.version} but the commit's package.json says ${JSON.stringify(manifest.name ?? null)}@${JSON.stringify(manifest.version ?? null)}`,
@@ -126,29 +126,6 @@ async function packOne(lockfile: string, git: BerryGitPackage, context: VendorCo
   } finally {
     await checkout.remove();
   }
-}
-
-/** The commit's tree as a clone checks it out (submodules are not cloned). */
-async function treeFiles(checkout: GitCheckout, label: string, lockfile: string): Promise<ArchiveFile[]> {
-  const entries = [...checkout.tree.values()];
-  const link = entries.find((e) => e.mode === '120000');
-  if (link !== undefined) throw new StowageError(`${label}: the commit holds a symbolic link (${JSON.stringify(link.path)}); stowage does not vendor links`, lockfile);
-  const blobs = entries.filter((e) => e.type === 'blob');
-  const contents = await checkout.blobs(blobs.map((e) => e.object));
-  return blobs.map((e): ArchiveFile => ({ path: e.path, mode: e.mode === '100755' ? 0o755 : 0o644, data: contents.get(e.object) as Buffer }));
-}
-
-function packageManifest(files: readonly ArchiveFile[], label: string, lockfile: string): Record<string, unknown> {
-  const file = files.find((f) => f.path === 'package.json');
-  if (file === undefined) throw new StowageError(`${label}: the commit has no package.json at its root`, lockfile);
-  let manifest: unknown;
-  try {
-    manifest = JSON.parse(file.data.toString('utf8'));
-  } catch (err) {
-    throw new StowageError(`${label}: its package.json is not JSON: ${errorMessage(err)}`, lockfile);
-  }
-  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw new StowageError(`${label}: its package.json is not a JSON object`, lockfile);
-  return manifest as Record<string, unknown>;
 }
 
 /** What yarn would run to pack the repository, when it is more than `yarn pack` on its files. */
