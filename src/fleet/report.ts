@@ -89,13 +89,18 @@ export function renderApps(apps: readonly AppFindings[], style: HumanStyle, { de
     }
     if (details) out.push('');
   }
-  if (apps.length === 0) out.push('no applications in the fleet yet (stowage fleet add PATH)');
-  out.push(
+  out.push(...fleetTail(apps.length, failing, style));
+  return out.join('\n') + '\n';
+}
+
+/** The last lines of `fleet status` (either form): an empty fleet said so, then the result. */
+function fleetTail(apps: number, failing: number, style: HumanStyle): string[] {
+  return [
+    ...(apps === 0 ? ['no applications in the fleet yet (stowage fleet add PATH)'] : []),
     failing > 0
       ? paint(style, 'red', `result: FAIL, ${plural(failing, 'finding')} ${failing === 1 ? 'fails' : 'fail'} the policy`)
-      : paint(style, 'green', `result: ok, ${plural(apps.length, 'application')}, nothing fails the policy`),
-  );
-  return out.join('\n') + '\n';
+      : paint(style, 'green', `result: ok, ${plural(apps, 'application')}, nothing fails the policy`),
+  ];
 }
 
 /** `fleet status --summary --format json` as a value (schema/fleet-apps-summary.v1.json); the API's list of applications by default. */
@@ -128,12 +133,7 @@ export function renderSummaries(apps: readonly AppSummary[], style: HumanStyle):
     const state = counts.length === 0 ? paint(style, 'green', 'nothing open') : `open: ${counts.join(', ')}${a.failing > 0 ? paint(style, 'red', `, ${a.failing} failing`) : ''}`;
     out.push(`${paint(style, 'cyan', t(a.name))}  ${a.revision.slice(0, 19)} (revision ${a.seq})  ${state}`);
   }
-  if (apps.length === 0) out.push('no applications in the fleet yet (stowage fleet add PATH)');
-  out.push(
-    failing > 0
-      ? paint(style, 'red', `result: FAIL, ${plural(failing, 'finding')} ${failing === 1 ? 'fails' : 'fail'} the policy`)
-      : paint(style, 'green', `result: ok, ${plural(apps.length, 'application')}, nothing fails the policy`),
-  );
+  out.push(...fleetTail(apps.length, failing, style));
   return out.join('\n') + '\n';
 }
 
