@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { redactCredentials } from './credentials.js';
 
 /**
@@ -65,4 +66,28 @@ function jsonEscape(ch: string): string {
   const high = 0xd800 + ((code - 0x10000) >> 10);
   const low = 0xdc00 + ((code - 0x10000) & 0x3ff);
   return `\\u${high.toString(16)}\\u${low.toString(16)}`;
+}
+
+/**
+ * The text of `jsonForTerminal(JSON.stringify(value, null, 2) + '\n')`, in pieces: the array
+ * `value[key]` one element at a time, so a report of any size is written without being one
+ * string (V8 refuses strings of more than about 2^29 characters: a fleet sync or add of 10,000
+ * applications reaches that). The same bytes as the whole, concatenated.
+ */
+export function* jsonForTerminalPieces(value: Readonly<Record<string, unknown>>, key: string): Generator<string> {
+  const items = value[key];
+  if (!Array.isArray(items) || items.length === 0) {
+    yield jsonForTerminal(JSON.stringify(value, null, 2) + '\n');
+    return;
+  }
+  // A placeholder no other value can hold (it names nothing from the input), replaced by the elements.
+  const marker = JSON.stringify(`stowage-elements-${randomUUID()}`);
+  const skeleton = JSON.stringify({ ...value, [key]: JSON.parse(marker) as string }, null, 2) + '\n';
+  const at = skeleton.indexOf(marker);
+  yield jsonForTerminal(skeleton.slice(0, at) + '[\n');
+  for (let i = 0; i < items.length; i++) {
+    const element = '    ' + JSON.stringify(items[i], null, 2).replace(/\n/g, '\n    ');
+    yield jsonForTerminal(i < items.length - 1 ? `${element},\n` : `${element}\n`);
+  }
+  yield jsonForTerminal('  ]' + skeleton.slice(at + marker.length));
 }

@@ -8,7 +8,7 @@ import { findingKey, type Finding } from '../core/finding.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readApplication } from '../inputs/application.js';
-import { recordEvent } from './events.js';
+import { EVENT_APPS_LIMIT, eventParts, recordEvent } from './events.js';
 import { addBody } from './report.js';
 import { databaseRevisions, evaluateGraphs, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
 import { encodeGraphs, revisionDigest, storedDocuments, type DocumentContent } from './revision.js';
@@ -269,8 +269,9 @@ export async function addApplications(
       if (!sameFindings(current === null ? [] : await tx.findings(current.id), findings)) findingsChanged = true;
     }
     await recordFirstDatabaseStates(tx, context.databases);
-    // One event for the command, with its JSON, when an application's findings are not what they were.
-    if (findingsChanged) await recordEvent(tx, context.settings, 'add', addBody(outcomes, failures), at);
+    // An event with the command's JSON when an application's findings are not what they were (in parts of
+    // EVENT_APPS_LIMIT applications, the failures in the first).
+    if (findingsChanged) for (const part of eventParts(addBody(outcomes, failures), 'apps', EVENT_APPS_LIMIT, ['failed'])) await recordEvent(tx, context.settings, 'add', part, at);
     return { outcomes, failures };
   });
 }

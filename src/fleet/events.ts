@@ -14,3 +14,29 @@ export async function recordEvent(tx: FleetStore, settings: FleetSettings | null
   const targets = settings?.webhook ? [settings.webhook.url] : [];
   return tx.addEvent({ type, body: JSON.stringify(body), at }, targets);
 }
+
+/**
+ * A command's event body split so that no event is too large to hold as one string (a first add
+ * of 10,000 applications is about half a billion characters of JSON): parts of the same shape,
+ * each with up to `size` elements of the list `key`, the other fields in each part, except those
+ * named in `firstOnly`, which are whole in the first part and empty lists in the others. One part
+ * when the list is short.
+ */
+export function eventParts(body: Readonly<Record<string, unknown>>, key: string, size: number, firstOnly: readonly string[] = []): Record<string, unknown>[] {
+  const items = body[key];
+  if (!Array.isArray(items) || items.length <= size) return [{ ...body }];
+  const parts: Record<string, unknown>[] = [];
+  for (let start = 0; start < items.length; start += size) {
+    const part: Record<string, unknown> = { ...body, [key]: items.slice(start, start + size) };
+    if (start > 0) for (const only of firstOnly) part[only] = [];
+    parts.push(part);
+  }
+  return parts;
+}
+
+/**
+ * The most applications one add event carries (an application's findings are up to about 100 KB
+ * of JSON), and the most changes one sync event carries (a change is a few KB).
+ */
+export const EVENT_APPS_LIMIT = 1_000;
+export const EVENT_CHANGES_LIMIT = 10_000;

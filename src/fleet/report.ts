@@ -1,5 +1,5 @@
 import type { Finding } from '../core/finding.js';
-import { jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
+import { jsonForTerminal, jsonForTerminalPieces, terminalText as t } from '../core/terminal-text.js';
 import { findingJson } from '../audit/report/json.js';
 import { paint, plural, renderFinding, type HumanStyle } from '../audit/report/human.js';
 import type { AddFailure, AddOutcome } from './add.js';
@@ -146,8 +146,9 @@ export function addBody(outcomes: readonly AddOutcome[], failures: readonly AddF
   };
 }
 
-export function addJson(outcomes: readonly AddOutcome[], failures: readonly AddFailure[]): string {
-  return json(addBody(outcomes, failures));
+/** `fleet add --format json`, in pieces (an add of thousands of applications is too long for one string). */
+export function addJsonPieces(outcomes: readonly AddOutcome[], failures: readonly AddFailure[]): Iterable<string> {
+  return jsonForTerminalPieces(addBody(outcomes, failures), 'apps');
 }
 
 export function renderAdd(outcomes: readonly AddOutcome[], failures: readonly AddFailure[], style: HumanStyle): string {

@@ -1,4 +1,4 @@
-import { jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
+import { jsonForTerminalPieces, terminalText as t } from '../core/terminal-text.js';
 import { findingJson } from '../audit/report/json.js';
 import { paint, plural, type HumanStyle } from '../audit/report/human.js';
 import type { AdvisoryChange } from './advisory-changes.js';
@@ -40,8 +40,9 @@ export function syncJsonBody(outcome: SyncOutcome): Record<string, unknown> {
   };
 }
 
-export function syncJson(outcome: SyncOutcome): string {
-  return jsonForTerminal(JSON.stringify(syncJsonBody(outcome), null, 2) + '\n');
+/** `fleet sync --format json`, in pieces (a sync of thousands of applications is too long for one string). */
+export function syncJsonPieces(outcome: SyncOutcome): Iterable<string> {
+  return jsonForTerminalPieces(syncJsonBody(outcome), 'changes');
 }
 
 /** One line per database move, one per changed finding, then the summary. */

@@ -10,7 +10,7 @@ import { loadVersionScheme } from '../ecosystems/formats.js';
 import { advisoryNameKeys, lockfileNameKey } from '../ecosystems/package-names.js';
 import { currentAdvisories, diffAdvisories, namesTouched, type AdvisoryChange } from './advisory-changes.js';
 import { closeDatabases, databaseRevisions, openFleetDatabases, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
-import { recordEvent } from './events.js';
+import { EVENT_CHANGES_LIMIT, eventParts, recordEvent } from './events.js';
 import { requireSettings } from './lookup.js';
 import { decodeGraphs, decompressBytes } from './revision.js';
 import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFinding } from './store/store.js';
@@ -338,7 +338,8 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
         fullyEvaluated,
         failing: await failingAfterTriage(tx, options.now),
       };
-      if (changes.length > 0) await recordEvent(tx, settings, 'sync', syncJsonBody(outcome), at);
+      // In parts of EVENT_CHANGES_LIMIT changes, each with the databases and the whole sync's summary.
+      if (changes.length > 0) for (const part of eventParts(syncJsonBody(outcome), 'changes', EVENT_CHANGES_LIMIT)) await recordEvent(tx, settings, 'sync', part, at);
       return outcome;
     });
   } finally {

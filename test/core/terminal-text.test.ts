@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonForTerminal, terminalText } from '../../src/core/terminal-text.js';
+import { jsonForTerminal, jsonForTerminalPieces, terminalText } from '../../src/core/terminal-text.js';
 
 test('controls, format characters and separators are shown as visible escapes', () => {
   const cases: [string, string][] = [
@@ -51,4 +51,21 @@ test('JSON text: unsafe characters are escaped wherever they sit among printable
   assert.ok(shown.includes('"\\ud800 lone surrogate, then tab\\tand CR\\r"'), shown);
   assert.ok(shown.includes('["\\u202e","é","\\u007f\\u0080","plain ASCII only"]'), shown);
   assert.deepEqual(JSON.parse(shown), value);
+});
+
+test('jsonForTerminalPieces: the pieces concatenated are the whole report, byte for byte, whatever the list holds', () => {
+  const whole = (value: Record<string, unknown>): string => jsonForTerminal(JSON.stringify(value, null, 2) + '\n');
+  const cases: Record<string, unknown>[] = [
+    { schemaVersion: 1, apps: [], failed: [] },
+    { schemaVersion: 1, apps: [{ name: 'a', findings: [] }], failed: [] },
+    { schemaVersion: 1, databases: [{ source: 'x' }], changes: [1, 'two', null, { deep: [[], {}, ['\u202e', '\u001b[31m']] }], summary: { new: 2 } },
+    // A value elsewhere that looks like the placeholder's neighbourhood, and a list at the end.
+    { first: '"changes": "stowage-elements-"', changes: [{ a: 1 }, { b: [1, 2] }] },
+  ];
+  for (const value of cases) {
+    const key = 'apps' in value ? 'apps' : 'changes';
+    assert.equal([...jsonForTerminalPieces(value, key)].join(''), whole(value));
+  }
+  // One piece per element, plus the text before and after: never the list as one string.
+  assert.equal([...jsonForTerminalPieces({ v: 1, apps: [1, 2, 3] }, 'apps')].length, 5);
 });

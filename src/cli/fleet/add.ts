@@ -7,7 +7,7 @@ import { styleFor } from '../../audit/report/human.js';
 import { addApplications, appInputs, currentUser, type AddOutcome } from '../../fleet/add.js';
 import { closeDatabases, openFleetDatabases } from '../../fleet/evaluate.js';
 import { requireSettings } from '../../fleet/lookup.js';
-import { addJson, renderAdd } from '../../fleet/report.js';
+import { addJsonPieces, renderAdd } from '../../fleet/report.js';
 import { deliverDueEvents } from '../../fleet/webhooks.js';
 import { stdoutStream, warn, writeStderr, writeStdout } from '../output.js';
 import type { FleetDatabaseOptions, FleetFormatOptions } from './index.js';
@@ -55,7 +55,8 @@ export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<
       closeDatabases(databases);
     }
     const { outcomes, failures } = result;
-    writeStdout(opts.format === 'json' ? addJson(outcomes, failures) : renderAdd(outcomes, failures, styleFor(stdoutStream())));
+    if (opts.format === 'json') for (const piece of addJsonPieces(outcomes, failures)) writeStdout(piece);
+    else writeStdout(renderAdd(outcomes, failures, styleFor(stdoutStream())));
     warnApplications(outcomes.filter((o) => o.change !== 'unchanged'));
     // After the commit: a webhook that is down only delays the event (the outbox keeps it).
     for (const failure of (await deliverDueEvents(store)).failures) warn(failure);

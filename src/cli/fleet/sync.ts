@@ -3,7 +3,7 @@ import { EXIT_FINDINGS, EXIT_OK } from '../../core/errors.js';
 import { styleFor } from '../../audit/report/human.js';
 import { currentUser } from '../../fleet/add.js';
 import { syncFleet } from '../../fleet/sync.js';
-import { renderSync, syncJson } from '../../fleet/sync-report.js';
+import { renderSync, syncJsonPieces } from '../../fleet/sync-report.js';
 import { deliverDueEvents } from '../../fleet/webhooks.js';
 import { fetchPolicyOf } from '../audit-options.js';
 import { stdoutStream, warn, writeStdout } from '../output.js';
@@ -18,7 +18,8 @@ export async function fleetSync(opts: FleetDatabaseOptions & FleetFormatOptions)
       now: new Date(),
       by: currentUser(),
     });
-    writeStdout(opts.format === 'json' ? syncJson(outcome) : renderSync(outcome, styleFor(stdoutStream())));
+    if (opts.format === 'json') for (const piece of syncJsonPieces(outcome)) writeStdout(piece);
+    else writeStdout(renderSync(outcome, styleFor(stdoutStream())));
     // After the commit: a webhook that is down only delays its events (the outbox keeps them).
     for (const failure of (await deliverDueEvents(store)).failures) warn(failure);
     return outcome.failing > 0 ? EXIT_FINDINGS : EXIT_OK;
