@@ -263,7 +263,13 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   if (appProblems.length > 0) throw new UnsafeSpecValues(appProblems, app.path);
   for (const graph of graphs) {
     // An npm `file:` package the archive does not carry is the application's own: checked at rendering, if bundled.
-    const problems = bundledProblems(bundledPackages([graph]).filter((pkg) => pkg.source.kind !== 'other'));
+    // Names and versions only, before vendoring: the licence the spec gets is decided later (normalised,
+    // from the package itself), not the one a lockfile states.
+    const problems = bundledProblems(
+      bundledPackages([graph])
+        .filter((pkg) => pkg.source.kind !== 'other')
+        .map(({ ecosystem, name, version }) => ({ ecosystem, name, version })),
+    );
     if (problems.length > 0) throw new UnsafeSpecValues(problems, graph.path);
   }
   const vendor = await vendorStep(request, projectDir);
