@@ -6,6 +6,7 @@ import type { ReportFinding } from '../support/audit-report.js';
 import { freshStore, storeSkips, STORE_KINDS } from '../support/fleet-stores.js';
 import type { FleetApps, FleetAppsSummary } from '../support/fleet-report.js';
 import { api, startServer } from '../support/fleet-server.js';
+import { AnswerCache } from '../../src/server/answer-cache.js';
 import { advisoryDbCheckout, CARGO_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
 
 /**
@@ -133,3 +134,24 @@ for (const kind of STORE_KINDS) {
     }
   });
 }
+
+test('the kept answers are bounded in bytes, least recently used out first; concurrent requests share one build', async () => {
+  const built: string[] = [];
+  const cache = new AnswerCache({ maxBytes: 3 * 1100, ttlMs: 1000, now: () => new Date(0), generation: () => Promise.resolve('g1') });
+  const body = (key: string) => async () => {
+    built.push(key);
+    return { key, filler: 'x'.repeat(1000) };
+  };
+  for (const key of ['a', 'b', 'c']) await cache.answer(key, body(key));
+  await cache.answer('a', body('a')); // kept: now the most recently used
+  await cache.answer('d', body('d')); // over the bound: b, the least recently used, goes
+  await cache.answer('a', body('a'));
+  await cache.answer('b', body('b'));
+  assert.deepEqual(built, ['a', 'b', 'c', 'd', 'b']);
+  const [one, two] = await Promise.all([cache.answer('e', body('e')), cache.answer('e', body('e'))]);
+  assert.deepEqual(built.filter((k) => k === 'e'), ['e'], 'one build for both');
+  assert.equal(one.body, two.body);
+  assert.deepEqual(JSON.parse(one.body), { key: 'e', filler: 'x'.repeat(1000) });
+  const huge = await cache.answer('huge', async () => ({ filler: 'y'.repeat(10_000) }));
+  assert.equal(JSON.parse(huge.body).filler.length, 10_000, 'an answer over the bound is answered, not kept');
+});
