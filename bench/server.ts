@@ -14,6 +14,11 @@
  * BENCH_SERVER_REUSE=DIR keeps the generated applications, the SQLite store and the PostgreSQL
  * database (named for DIR's fleet size) after a run and measures them again on the next run,
  * skipping `fleet add` (fleetAddMs is then null and `reused` true).
+ *
+ * Before/after, side by side in one run: BENCH_SERVER_COMPARE=DIR (a built checkout of an
+ * earlier commit) serves the same store with DIR's stowage first, then this one's; each store's
+ * result is then `{ before, after }`. BENCH_SERVER_RESULTS=NAME.json writes
+ * bench/results/NAME.json instead of server.json.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -118,10 +123,10 @@ async function busiestAdvisory(store: string): Promise<string> {
   }
 }
 
-async function serve(store: string, env: NodeJS.ProcessEnv): Promise<{ url: string; child: ChildProcess }> {
+async function serve(stowage: string, store: string, env: NodeJS.ProcessEnv): Promise<{ url: string; child: ChildProcess }> {
   // BENCH_SERVER_CPU_PROF=DIR: the server writes a V8 CPU profile there when it stops (node --cpu-prof).
   const profile = process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...profile, STOWAGE, 'fleet', 'serve', '--store', store, '--listen', '127.0.0.1:0', '--no-fetch'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...profile, stowage, 'fleet', 'serve', '--store', store, '--listen', '127.0.0.1:0', '--no-fetch'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -151,11 +156,9 @@ function buildStore(store: string, list: string, env: NodeJS.ProcessEnv, built: 
   return addMs;
 }
 
-async function benchStore(kind: string, store: string, list: string, env: NodeJS.ProcessEnv, built: string | null): Promise<Record<string, unknown>> {
-  const addMs = buildStore(store, list, env, built);
-  const token = cli(['fleet', 'token', 'create', `bench-${process.pid}-${kind}`, '--read-only', '--store', store], env).trim();
-  const advisory = await busiestAdvisory(store);
-  const { url, child } = await serve(store, env);
+/** The loads against one server (the stowage CLI at `stowage`) over the built store. */
+async function measure(stowage: string, kind: string, store: string, token: string, advisory: string, env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> {
+  const { url, child } = await serve(stowage, store, env);
   try {
     // Warm-up: the first requests open the store's caches.
     await fetch(`${url}/api/v1/apps?limit=100`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.arrayBuffer());
@@ -169,10 +172,21 @@ async function benchStore(kind: string, store: string, list: string, env: NodeJS
         `server CPU per request ${apps.serverCpuMsPerRequest} / ${affected.serverCpuMsPerRequest} ms`,
     );
     if (appsFull !== null) console.log(`  full form: ${appsFull.requestsPerSecond} req/s p50 ${appsFull.latencyMs.p50} p95 ${appsFull.latencyMs.p95} ms, ${appsFull.bytes} bytes, server CPU per request ${appsFull.serverCpuMsPerRequest} ms`);
-    return { fleetAddMs: addMs, reused: addMs === null, advisory, apps, affected, appsFull, withinTarget: apps.latencyMs.p95 < TARGET_P95_MS };
+    return { apps, affected, appsFull, withinTarget: apps.latencyMs.p95 < TARGET_P95_MS };
   } finally {
     await stop(child);
   }
+}
+
+async function benchStore(kind: string, store: string, list: string, env: NodeJS.ProcessEnv, built: string | null): Promise<Record<string, unknown>> {
+  const addMs = buildStore(store, list, env, built);
+  const token = cli(['fleet', 'token', 'create', `bench-${process.pid}-${kind}`, '--read-only', '--store', store], env).trim();
+  const advisory = await busiestAdvisory(store);
+  const compare = process.env.BENCH_SERVER_COMPARE;
+  if (compare === undefined || compare === '') return { fleetAddMs: addMs, reused: addMs === null, advisory, ...(await measure(STOWAGE, kind, store, token, advisory, env)) };
+  const before = await measure(join(compare, 'bin', 'stowage.cjs'), `${kind}, before`, store, token, advisory, env);
+  const after = await measure(STOWAGE, `${kind}, after`, store, token, advisory, env);
+  return { fleetAddMs: addMs, reused: addMs === null, advisory, before, after };
 }
 
 /** The generated fleet: made once into `work/apps` (when reused, its list and bases are read back). */
@@ -198,6 +212,7 @@ export async function benchServer(): Promise<Record<string, unknown>> {
       fleet: { applications: APPS, bases: generated.bases, how: 'bench/fleet-generator.ts' },
       load: { tool: 'autocannon', connections: CONNECTIONS, maxRequests: REQUESTS, maxSeconds: SECONDS, over: 'loopback', token: 'read-only Bearer' },
       targetP95Ms: TARGET_P95_MS,
+      ...(process.env.BENCH_SERVER_COMPARE ? { compared: { before: process.env.BENCH_SERVER_BEFORE_COMMIT ?? 'BENCH_SERVER_COMPARE', after: 'this checkout' } } : {}),
     };
     if (process.env.BENCH_SERVER_SQLITE === '0') results.sqlite = { skipped: 'BENCH_SERVER_SQLITE=0' };
     else results.sqlite = await benchStore('SQLite', join(work, 'fleet.sqlite'), generated.list, env, reuse ? join(work, 'sqlite.built') : null);
@@ -219,5 +234,7 @@ export async function benchServer(): Promise<Record<string, unknown>> {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const results = await benchServer();
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeResults(join(ROOT, 'bench', 'results', 'server.json'), results);
+  const name = process.env.BENCH_SERVER_RESULTS ?? 'server.json';
+  if (!/^[\w.-]+\.json$/.test(name)) throw new Error(`BENCH_SERVER_RESULTS=${name}: expected a file name NAME.json`);
+  writeResults(join(ROOT, 'bench', 'results', name), results);
 }

@@ -15,6 +15,7 @@ import { addBody, appsBody, diffBody, historyBody, summaryBody, type AppFindings
 import { appSummariesPage } from '../fleet/summary.js';
 import type { AppsFilter, FindingStateFilter, FleetStore } from '../fleet/store/store.js';
 import { applyTriage, recordDecision, triageEventBody } from '../fleet/triage.js';
+import { AnswerCache, answerKey, DEFAULT_ANSWER_CACHE, type CachedAnswer } from './answer-cache.js';
 import { errorResponse, type ServerDeps, type ServerEnv } from './app.js';
 import { verifyToken, type TokenIdentity } from './auth.js';
 import { openApiDocument } from './openapi.js';
@@ -170,12 +171,25 @@ async function jsonFields(c: Context<ServerEnv>, allowed: readonly string[]): Pr
 
 const TRIAGE_FIELDS = ['id', 'state', 'reason', 'justification', 'expires', 'package'] as const;
 
+/**
+ * A kept answer (answer-cache.ts): 304 when the client already has it (If-None-Match), else its
+ * body. `no-cache`: a client may keep it but asks again each time, so it is never stale.
+ */
+function cachedResponse(c: Context<ServerEnv>, answer: CachedAnswer): Response {
+  const headers = { etag: answer.etag, 'cache-control': 'private, no-cache' };
+  const given = c.req.header('if-none-match');
+  if (given !== undefined && given.split(',').some((tag) => tag.trim().replace(/^W\//, '') === answer.etag)) return c.body(null, 304, headers);
+  return c.body(answer.body, 200, { ...headers, 'content-type': 'application/json' });
+}
+
 export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
   const api = new Hono<ServerEnv>();
   const { store } = deps;
   const read = requireToken(deps, 'read');
   const write = requireToken(deps, 'write');
   const jsonLimit = bodyLimit({ maxSize: deps.limits.jsonBytes, onError: tooLarge(deps.limits.jsonBytes) });
+  // Every token reads the whole fleet: the key is the query alone.
+  const answers = new AnswerCache({ ...DEFAULT_ANSWER_CACHE, now: deps.now, generation: () => store.generation() });
 
   api.get('/openapi.json', (c) => c.json(openApiDocument()));
 
@@ -185,15 +199,18 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     const view = query.view ?? 'summary';
     if (view !== 'summary' && view !== 'full') throw new StowageError('?view=: expected summary (the default) or full');
     const request = pageRequest(query, { keyset: view === 'summary' });
-    await requireSettings(store);
-    if (view === 'summary') {
-      const page = await appSummariesPage(store, filter, request, deps.now(), loadVersionScheme);
-      return c.json({ ...summaryBody(page.items), page: keysetPageJson(request, page, page.before, page.items.at(-1)?.name ?? null) });
-    }
-    const page = await store.appsPage(filter, request);
-    const findings = await store.findingsOfRevisions(page.items.map((i) => i.revision.id));
-    const apps = await triaged(store, page.items.map((i) => ({ name: i.app.name, revision: i.revision, findings: findings.get(i.revision.id) ?? [] })), deps.now());
-    return c.json({ ...appsBody(apps), page: pageJson(request, page) });
+    const answer = await answers.answer(answerKey(c.req.path, query), async () => {
+      await requireSettings(store);
+      if (view === 'summary') {
+        const page = await appSummariesPage(store, filter, request, deps.now(), loadVersionScheme);
+        return { ...summaryBody(page.items), page: keysetPageJson(request, page, page.before, page.items.at(-1)?.name ?? null) };
+      }
+      const page = await store.appsPage(filter, request);
+      const findings = await store.findingsOfRevisions(page.items.map((i) => i.revision.id));
+      const apps = await triaged(store, page.items.map((i) => ({ name: i.app.name, revision: i.revision, findings: findings.get(i.revision.id) ?? [] })), deps.now());
+      return { ...appsBody(apps), page: pageJson(request, page) };
+    });
+    return cachedResponse(c, answer);
   });
 
   api.get('/apps/:name', read, async (c) => {
@@ -233,10 +250,13 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
 
   const affected = async (c: Context<ServerEnv>, query: AffectedQuery, ecosystem: Ecosystem | null): Promise<Response> => {
     const request = pageRequest(c.req.query());
-    await requireSettings(store);
-    const page = await affectedAppsPage(store, query, request, ecosystem);
-    const applied = await applyTriage(store, page.items, deps.now(), loadVersionScheme);
-    return c.json({ ...affectedBody(query, page.items, applied), page: pageJson(request, page) });
+    const answer = await answers.answer(answerKey(c.req.path, c.req.query()), async () => {
+      await requireSettings(store);
+      const page = await affectedAppsPage(store, query, request, ecosystem);
+      const applied = await applyTriage(store, page.items, deps.now(), loadVersionScheme);
+      return { ...affectedBody(query, page.items, applied), page: pageJson(request, page) };
+    });
+    return cachedResponse(c, answer);
   };
 
   api.get('/advisories/:id/affected', read, async (c) => {

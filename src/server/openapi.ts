@@ -100,6 +100,9 @@ const json = (schema: unknown): Record<string, unknown> => ({ 'application/json'
 const answer = (description: string, schema: unknown): Record<string, unknown> => ({ description, content: json(schema) });
 const problem = (description: string): Record<string, unknown> => answer(description, ref(id('api-error')));
 
+/** The lists kept by the server (answer-cache.ts): an ETag with every 200, and 304 when If-None-Match names it. */
+const NOT_MODIFIED = { '304': { description: 'If-None-Match names the current ETag: the answer has not changed since' } };
+
 const READ_ERRORS = {
   '400': problem('malformed request: the command line\'s one line'),
   '401': problem('no token, or an unknown or revoked one (reads need one unless the server runs with --public-read)'),
@@ -158,6 +161,7 @@ export function openApiDocument(): Record<string, unknown> {
             '200': answer('applications in code-point order of name', {
               oneOf: [listOf('fleet-apps-summary', ['schemaVersion', 'apps']), listOf('fleet-apps', ['schemaVersion', 'apps'])],
             }),
+            ...NOT_MODIFIED,
             ...READ_ERRORS,
           },
         },
@@ -250,7 +254,7 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           summary: 'every application an advisory (any of its ids) affects (fleet affected ID), a page at a time',
           parameters: [pathParam('id', 'RUSTSEC-..., GHSA-..., CVE-..., any alias'), ...PAGING],
-          responses: { '200': answer('affected applications', listOf('fleet-affected', ['schemaVersion', 'query', 'apps'])), ...READ_ERRORS, ...NOT_FOUND },
+          responses: { '200': answer('affected applications', listOf('fleet-affected', ['schemaVersion', 'query', 'apps'])), ...NOT_MODIFIED, ...READ_ERRORS, ...NOT_FOUND },
         },
       },
       '/packages/{ecosystem}/{name}': {
@@ -262,7 +266,7 @@ export function openApiDocument(): Record<string, unknown> {
             queryParam('version', 'only this version'),
             ...PAGING,
           ],
-          responses: { '200': answer('applications embedding it', listOf('fleet-affected', ['schemaVersion', 'query', 'apps'])), ...READ_ERRORS },
+          responses: { '200': answer('applications embedding it', listOf('fleet-affected', ['schemaVersion', 'query', 'apps'])), ...NOT_MODIFIED, ...READ_ERRORS },
         },
       },
       '/events': {

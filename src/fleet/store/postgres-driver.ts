@@ -97,6 +97,22 @@ export class PostgresDriver implements SqlDriver {
     }
   }
 
+  /**
+   * The cluster's WAL insert position: a commit's record is inserted before the transaction is
+   * visible to others, so any commit the next read can see has moved it (with or without
+   * synchronous_commit, unlike the write position). Writes to other databases of the cluster
+   * move it too: only a needless miss, never a stale answer. Null on a standby (in recovery, no
+   * WAL is inserted there): nothing is reused.
+   */
+  async generation(): Promise<string | null> {
+    try {
+      const rows = await this.direct.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+      return rows[0]?.lsn ?? null;
+    } catch {
+      return null;
+    }
+  }
+
   close(): Promise<void> {
     return this.pool.end();
   }

@@ -137,6 +137,11 @@ export class SqlFleetStore implements FleetStore {
     await this.driver?.close();
   }
 
+  /** Inside a transaction: null (its own uncommitted writes are not a generation). */
+  generation(): Promise<string | null> {
+    return this.driver === null ? Promise.resolve(null) : this.driver.generation();
+  }
+
   transaction<T>(work: (tx: FleetStore) => Promise<T>): Promise<T> {
     if (this.driver === null) return work(this);
     return this.driver.transaction(async (tx) => {

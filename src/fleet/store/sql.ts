@@ -27,6 +27,12 @@ export interface SqlDriver extends SqlExecutor {
    * serialisation failure), so `work` must do nothing but store work: it may run again.
    */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * A value that changes whenever anything committed to the store changes, by this process or
+   * another (SQLite: the read connection's PRAGMA data_version; PostgreSQL: the WAL insert
+   * position), or null when the driver cannot tell (answers are then never reused).
+   */
+  generation(): Promise<string | null>;
   close(): Promise<void>;
 }
 

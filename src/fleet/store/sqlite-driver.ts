@@ -58,6 +58,17 @@ export class SqliteDriver implements SqlDriver {
     return turn;
   }
 
+  /**
+   * The read connection's PRAGMA data_version: it changes when any other connection commits,
+   * this process's write connection or another process's (a `fleet triage` from the command
+   * line). The read connection itself never writes, so every commit is counted.
+   */
+  async generation(): Promise<string | null> {
+    const rows = await this.reader.query<{ data_version: number }>('PRAGMA data_version');
+    const version = rows[0]?.data_version;
+    return version === undefined ? null : String(version);
+  }
+
   close(): Promise<void> {
     this.writer.close();
     this.reader.close();

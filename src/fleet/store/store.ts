@@ -130,6 +130,8 @@ export interface FleetStore {
   close(): Promise<void>;
   /** `work` in one transaction, given the store bound to it; may run again on PostgreSQL (see SqlDriver). */
   transaction<T>(work: (tx: FleetStore) => Promise<T>): Promise<T>;
+  /** Changes whenever anything committed to the store changes, from any process; null: cannot tell (see SqlDriver.generation). */
+  generation(): Promise<string | null>;
 
   settings(): Promise<FleetSettings | null>;
   putSettings(settings: FleetSettings, at: string): Promise<void>;
