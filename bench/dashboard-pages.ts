@@ -5,6 +5,9 @@
  * fast because it is sorted, filtered and paginated in the database.
  *
  *   node dist/bench/dashboard-pages.js          (BENCH_DASHBOARD_APPS=10000 by default)
+ *   BENCH_DASHBOARD_STORE=STORE node dist/bench/dashboard-pages.js
+ *       times an existing store of the same generated fleet instead of building one (e.g. the
+ *       SQLite store `BENCH_SERVER_REUSE` keeps: DIR/10000/fleet.sqlite); that store alone.
  *
  * Writes bench/results/dashboard-pages.json. Run by hand (not part of bench/run.ts yet).
  */
@@ -66,6 +69,12 @@ async function timePages(store: string): Promise<Record<string, Timing & { p95Ms
 }
 
 export async function benchDashboardPages(): Promise<Record<string, unknown>> {
+  const existing = process.env.BENCH_DASHBOARD_STORE;
+  if (existing !== undefined && existing !== '') {
+    const loadBefore = loadavg().map((l) => Math.round(l * 100) / 100);
+    const kind = /^postgres(ql)?:/.test(existing) ? 'postgres' : 'sqlite';
+    return { apps: APPS, runsPerPage: RUNS, store: `an existing ${kind} store of the generated fleet`, loadBefore, [kind]: await timePages(existing), loadAfter: loadavg().map((l) => Math.round(l * 100) / 100) };
+  }
   const work = mkdtempSync(join(tmpdir(), 'stowage-bench-dashboard-'));
   const env = { ...process.env, STOWAGE_CACHE_DIR: join(work, 'cache'), NO_COLOR: '1' };
   const fill = (store: string): void => {
