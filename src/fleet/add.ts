@@ -15,6 +15,7 @@ import { encodeGraphs, revisionDigest, storedDocuments, type DocumentContent } f
 import { currentAdvisories } from './advisory-changes.js';
 import { keepSourceOf } from './source.js';
 import type { AppSourceKind, DatabaseState, FleetSettings, FleetStore, RevisionOrigin, RevisionRecord } from './store/store.js';
+import { STATISTICS_AFTER } from './store/store.js';
 
 /**
  * `fleet add`: each PATH one application, read by the same code as `stowage audit`, kept as a
@@ -192,7 +193,7 @@ export async function addApplications(
   const against = databaseRevisions(context.databases);
   // Applications of one code base ask for the same names: each set is read from the index once.
   const databases = context.databases.map(withRememberedLookups);
-  return store.transaction(async (tx) => {
+  const added = await store.transaction(async (tx) => {
     // Reset on each attempt: PostgreSQL may run this body again after a serialisation failure.
     const outcomes: AddOutcome[] = [];
     const failures: AddFailure[] = [];
@@ -274,4 +275,6 @@ export async function addApplications(
     if (findingsChanged) for (const part of eventParts(addBody(outcomes, failures), 'apps', EVENT_APPS_LIMIT, ['failed'])) await recordEvent(tx, context.settings, 'add', part, at);
     return { outcomes, failures };
   });
+  if (added.outcomes.filter((o) => o.change !== 'unchanged').length >= STATISTICS_AFTER) await store.refreshStatistics();
+  return added;
 }

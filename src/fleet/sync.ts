@@ -14,6 +14,7 @@ import { EVENT_CHANGES_LIMIT, eventParts, recordEvent } from './events.js';
 import { requireSettings } from './lookup.js';
 import { decodeGraphs, decompressBytes } from './revision.js';
 import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFinding } from './store/store.js';
+import { STATISTICS_AFTER } from './store/store.js';
 import { syncJsonBody } from './sync-report.js';
 import { failsWithDecision, governingDecision } from './triage.js';
 
@@ -246,7 +247,7 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
     const current = new Map(databases.map((db) => [db.source, currentAdvisories(records.get(db.source) ?? [])]));
     const nowAgainst = databaseRevisions(databases);
     const at = options.now.toISOString();
-    return await store.transaction(async (tx) => {
+    const synced = await store.transaction(async (tx) => {
       const states = new Map((await tx.databases()).map((s) => [s.source, s]));
       const known = databases.every((db) => (states.get(db.source)?.revision ?? null) !== null);
       const previousAgainst = known ? Object.fromEntries(databases.map((db) => [db.source, states.get(db.source)?.revision as string])) : null;
@@ -342,6 +343,8 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
       if (changes.length > 0) for (const part of eventParts(syncJsonBody(outcome), 'changes', EVENT_CHANGES_LIMIT)) await recordEvent(tx, settings, 'sync', part, at);
       return outcome;
     });
+    if (synced.reevaluated + synced.fullyEvaluated >= STATISTICS_AFTER) await store.refreshStatistics();
+    return synced;
   } finally {
     closeDatabases(databases);
   }

@@ -137,6 +137,20 @@ export class SqlFleetStore implements FleetStore {
     await this.driver?.close();
   }
 
+  /**
+   * PostgreSQL plans from statistics autovacuum refreshes only after a while: straight after
+   * `fleet add` of 10,000 applications it believed findings held 1,018,400 rows (360,374) and
+   * answered an advisory's affected list with a parallel sequential scan, 182 ms instead of 11 ms.
+   * SQLite: PRAGMA optimize=0x10002 (analyses the tables whose statistics are missing or stale).
+   */
+  async refreshStatistics(): Promise<void> {
+    if (this.sql.dialect === 'postgres') {
+      await this.sql.run(`ANALYZE apps, revisions, findings, finding_aliases, packages, revision_packages, revision_counts, triage`);
+    } else {
+      await this.sql.run(`PRAGMA optimize=0x10002`);
+    }
+  }
+
   /** Inside a transaction: null (its own uncommitted writes are not a generation). */
   generation(): Promise<string | null> {
     return this.driver === null ? Promise.resolve(null) : this.driver.generation();

@@ -124,6 +124,9 @@ export interface SnapshotMember {
   revisionPresent: boolean;
 }
 
+/** Revisions written (add) or re-evaluated (sync) from which the store's planner statistics are refreshed after the commit. */
+export const STATISTICS_AFTER = 100;
+
 export interface FleetStore {
   /** The store as users name it (a path, or the URL without its password), for messages. */
   readonly location: string;
@@ -132,6 +135,11 @@ export interface FleetStore {
   transaction<T>(work: (tx: FleetStore) => Promise<T>): Promise<T>;
   /** Changes whenever anything committed to the store changes, from any process; null: cannot tell (see SqlDriver.generation). */
   generation(): Promise<string | null>;
+  /**
+   * After a large write (outside a transaction): the query planner's statistics brought up to
+   * date, so the next queries are planned for the tables as they now are.
+   */
+  refreshStatistics(): Promise<void>;
 
   settings(): Promise<FleetSettings | null>;
   putSettings(settings: FleetSettings, at: string): Promise<void>;
