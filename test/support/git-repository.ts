@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, normalize } from 'node:path';
 
 /* Git repositories the tests make: a fixed identity and date, so commit ids are the same every run. */
 
@@ -49,4 +51,32 @@ export function gitUrlRewrites(rewrites: ReadonlyArray<readonly [prefix: string,
     env[`GIT_CONFIG_VALUE_${i}`] = prefix;
   });
   return env;
+}
+
+/**
+ * A bare repository `<root>/someone/<name>.git` holding one commit of `files` (made in a work tree
+ * under `scratch`), ready for git's dumb HTTP protocol; its commit id.
+ */
+export function bareRepository(scratch: string, root: string, name: string, files: Readonly<Record<string, string>>): string {
+  const work = initRepository(join(scratch, 'work', name));
+  const id = commitFiles(work, files);
+  const bare = join(root, 'someone', `${name}.git`);
+  git(['clone', '--quiet', '--bare', work, bare], scratch);
+  git(['update-server-info'], bare);
+  return id;
+}
+
+/** Serves `root` read-only over HTTP on 127.0.0.1: git's dumb protocol needs only files (for package managers that take no file:// URL). */
+export async function serveRepositories(root: string): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const path = normalize(join(root, decodeURIComponent((req.url ?? '/').split('?')[0] as string)));
+    if (!path.startsWith(root) || !existsSync(path) || !statSync(path).isFile()) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    res.end(readFileSync(path));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }

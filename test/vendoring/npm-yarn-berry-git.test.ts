@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join, normalize } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../src/core/errors.js';
 import { licenseKey, vendoredLicenses } from '../../src/vendoring/vendored-licenses.js';
-import { commitFiles, git, initRepository } from '../support/git-repository.js';
+import { bareRepository, serveRepositories } from '../support/git-repository.js';
 import { cleanEnv, offline, packageManager, vendorDir } from '../support/npm-vendor.js';
 import { tempDir, writeFiles } from '../support/shared.js';
 
@@ -32,30 +31,7 @@ const LEFT_FILES = {
   'test/left.test.js': "require('assert')\n",
 };
 
-/** A bare repository `someone/<name>.git`, ready for dumb HTTP; its commit. */
-function repository(name: string, files: Readonly<Record<string, string>>): string {
-  const work = initRepository(join(scratch, 'work', name));
-  const id = commitFiles(work, files);
-  const bare = join(REPOS, 'someone', `${name}.git`);
-  git(['clone', '--quiet', '--bare', work, bare], scratch);
-  git(['update-server-info'], bare);
-  return id;
-}
-
-/** Serves REPOS read-only over HTTP on 127.0.0.1 (git's dumb protocol needs only files). */
-async function serveRepositories(): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    const path = normalize(join(REPOS, decodeURIComponent((req.url ?? '/').split('?')[0] as string)));
-    if (!path.startsWith(REPOS) || !existsSync(path) || !statSync(path).isFile()) {
-      res.statusCode = 404;
-      res.end();
-      return;
-    }
-    res.end(readFileSync(path));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
+const repository = (name: string, files: Readonly<Record<string, string>>): string => bareRepository(scratch, REPOS, name, files);
 
 /** Runs yarn without blocking this process: the git server the online run fetches from lives here. */
 async function runYarn(tool: string, args: string[], cwd: string, home: string): Promise<string> {
@@ -80,7 +56,7 @@ describe('yarn berry git dependencies install offline from the vendored cache', 
     tool = 'path' in yarn ? yarn.path : '';
     left = repository('left', LEFT_FILES);
     prepared = repository('built', { ...LEFT_FILES, 'package.json': JSON.stringify({ name: 'built', version: '2.0.0', scripts: { prepack: 'tsc' } }) });
-    host = await serveRepositories();
+    host = await serveRepositories(REPOS);
   });
   after(() => host.server.close());
 

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join, normalize } from 'node:path';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../src/core/errors.js';
 import { licenseKey, vendoredLicenses } from '../../src/vendoring/vendored-licenses.js';
-import { commitFiles, git, initRepository } from '../support/git-repository.js';
+import { bareRepository, serveRepositories } from '../support/git-repository.js';
 import { cleanEnv, offline, packageManager, vendorDir } from '../support/npm-vendor.js';
 import { tempDir, writeFiles } from '../support/shared.js';
 
@@ -28,28 +27,7 @@ const LEFT_FILES = {
   'index.js': "module.exports = (s, n) => String(s).padStart(n, '.');\n",
 };
 
-function repository(name: string, files: Readonly<Record<string, string>>): string {
-  const work = initRepository(join(scratch, 'work', name));
-  const id = commitFiles(work, files);
-  const bare = join(REPOS, 'someone', `${name}.git`);
-  git(['clone', '--quiet', '--bare', work, bare], scratch);
-  git(['update-server-info'], bare);
-  return id;
-}
-
-async function serveRepositories(): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    const path = normalize(join(REPOS, decodeURIComponent((req.url ?? '/').split('?')[0] as string)));
-    if (!path.startsWith(REPOS) || !existsSync(path) || !statSync(path).isFile()) {
-      res.statusCode = 404;
-      res.end();
-      return;
-    }
-    res.end(readFileSync(path));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
+const repository = (name: string, files: Readonly<Record<string, string>>): string => bareRepository(scratch, REPOS, name, files);
 
 const mustRun = process.env.CI === 'true';
 const yarnClassic = packageManager('yarn-classic');
@@ -76,7 +54,7 @@ describe('yarn v1 git dependencies install offline from the vendored mirror', { 
     if ('missing' in yarnClassic) assert.fail(`${yarnClassic.missing}, and CI=true: this test must run`);
     yarn = yarnClassic.path;
     left = repository('left', LEFT_FILES);
-    host = await serveRepositories();
+    host = await serveRepositories(REPOS);
   });
   after(() => host?.server.close());
 
