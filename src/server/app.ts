@@ -10,6 +10,7 @@ import { dashboardRoutes } from './dashboard/routes.js';
 import type { TokenIdentity } from './auth.js';
 import type { FleetDatabases } from './fleet-databases.js';
 import type { EventFeed } from './event-feed.js';
+import type { WorkUnderWay } from './under-way.js';
 
 /**
  * The fleet server as one Hono app: the JSON API under /api/v1 (api.ts), and whatever mounts
@@ -44,6 +45,8 @@ export interface ServerDeps {
   limits: BodyLimits;
   /** The clock (tests may fix it). */
   now: () => Date;
+  /** Work under way that shutdown waits for (`fleet serve`); untracked when absent. */
+  underWay?: WorkUnderWay;
 }
 
 /** What handlers find in the context: the request's token (null: none given, on a public read). */

@@ -17,7 +17,9 @@ export async function syncNow(deps: ServerDeps, by: string): Promise<Record<stri
 /** After a change: subscribers hear of its event now, webhooks get it after the response (the outbox keeps it if they fail). */
 export function afterChange(deps: ServerDeps): void {
   deps.events.nudge();
-  void deliverDueEvents(deps.store).then(
+  const delivery = deliverDueEvents(deps.store);
+  deps.underWay?.track(delivery);
+  void delivery.then(
     (report) => {
       for (const failure of report.failures) process.stderr.write(`stowage: fleet server: ${failure}\n`);
     },

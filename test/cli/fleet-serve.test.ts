@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freshStore, storeSkips } from '../support/fleet-stores.js';
-import { advisoryDbCheckout, PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
+import { advisoryDbCheckout, CARGO_CORPUS, PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
 
 /**
  * `stowage fleet serve` and `fleet token` as a user runs them: the server prints where it
@@ -97,6 +99,56 @@ test('fleet serve: prints its address, seeds the token file once, stops cleanly;
       assert.equal(r.status, 2, bad.join(' '));
       assert.equal(r.stderr.split('\n').length, 2, `one line: ${r.stderr}`);
     }
+  } finally {
+    await store.dispose();
+  }
+});
+
+test('fleet serve: SIGTERM lets a request under way finish before the store closes (an upload that pauses past 2 s)', { skip: skips.sqlite }, async () => {
+  const store = await freshStore('sqlite');
+  try {
+    const fleet = (...args: string[]) => runCliAsync(['fleet', ...args, '--store', store.store], { cacheDir });
+    assert.equal((await fleet('init', '--db', RUSTSEC)).status, 0);
+    const token = `stw_${randomBytes(32).toString('base64url')}`;
+    const tokenFile = join(tempDir('fleet-serve-drain'), 'seed.token');
+    writeFileSync(tokenFile, `${token}\n`);
+    const running = await serve(['--store', store.store, '--token-file', tokenFile]);
+
+    // A Cargo.lock pushed as multipart, its body sent in two halves with the stop in between.
+    const lockfile = readFileSync(join(CARGO_CORPUS, 'ripgrep-2024-09-01.Cargo.lock'));
+    const boundary = 'stowage-drain-test';
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="Cargo.lock"\r\ncontent-type: application/octet-stream\r\n\r\n`),
+      lockfile,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const url = new URL(`${running.url}/api/v1/apps/drained/revisions`);
+    const req = request(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(body.length) },
+    });
+    const answered = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      req.once('response', (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.once('error', reject);
+    });
+    const half = Math.floor(body.length / 2);
+    req.write(body.subarray(0, half));
+    await sleep(1000); // the server has the request under way
+    const stopped = running.stop();
+    while (!/stopping: finishing the requests under way/.test(running.stdout())) await sleep(50);
+    await sleep(2500); // longer than a stop used to wait before it cut connections and closed the store
+    req.end(body.subarray(half));
+    const answer = await answered;
+    assert.equal(answer.status, 201, answer.text);
+    assert.equal((JSON.parse(answer.text) as { apps: { name: string; change: string }[] }).apps[0]?.change, 'added');
+    assert.equal(await stopped, 0, 'the stop ends cleanly once the request is answered');
+    const shown = await fleet('show', 'drained', '--format', 'json');
+    assert.ok(shown.status === 0 || shown.status === 1, shown.stderr);
+    assert.equal((JSON.parse(shown.stdout) as { apps: { name: string }[] }).apps[0]?.name, 'drained', 'the upload was stored');
   } finally {
     await store.dispose();
   }

@@ -11,6 +11,7 @@ import { readTokenFile, SEEDED_TOKEN_NAME, seedToken } from '../../server/auth.j
 import { EventFeed } from '../../server/event-feed.js';
 import { FleetDatabases } from '../../server/fleet-databases.js';
 import { syncNow } from '../../server/sync-now.js';
+import { WorkUnderWay } from '../../server/under-way.js';
 import { fetchPolicyOf } from '../audit-options.js';
 import { parseInterval } from './interval.js';
 import { warn, writeStdout } from '../output.js';
@@ -43,13 +44,22 @@ function listen(server: Server): Promise<void> {
   });
 }
 
-function closed(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    // Keep-alive connections and event streams would hold the close open: end them.
-    server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), 2000).unref();
-  });
+/** How long shutdown waits for requests under way before it cuts their connections (a stalled upload, an event stream). */
+export const DRAIN_MS = 10_000;
+
+/**
+ * Stops `server` taking requests, lets the work under way finish (at most DRAIN_MS, then the
+ * connections still open are cut and their handlers end), and resolves once nothing is under
+ * way: only then may the store close.
+ */
+async function drain(server: Server, underWay: WorkUnderWay): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive connections with no request would hold the close open: end them now.
+  server.closeIdleConnections();
+  if (!(await underWay.settledWithin(DRAIN_MS))) server.closeAllConnections();
+  await underWay.settled();
+  server.closeAllConnections();
+  await closed;
 }
 
 /** PostgreSQL connections one server holds at most. */
@@ -63,15 +73,17 @@ export async function fleetServe(opts: FleetServeOptions): Promise<number> {
   const store = await openFleetStore(opts.store, process.env, { connections: SERVER_CONNECTIONS });
   const events = new EventFeed(store);
   const databases = new FleetDatabases(store, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) });
+  const underWay = new WorkUnderWay();
   let timer: NodeJS.Timeout | null = null;
   let server: Server | null = null;
   try {
     await requireSettings(store);
     if (seed !== null && (await seedToken(store, seed, new Date()))) writeStdout(`stored the token of ${t(opts.tokenFile ?? '')} as "${SEEDED_TOKEN_NAME}"\n`);
     if ((await store.tokens()).every((k) => k.revokedAt !== null)) warn('the fleet has no token yet: every write will be refused (stowage fleet token create NAME)');
-    const deps: ServerDeps = { store, publicRead: opts.publicRead === true, trustProxy: opts.trustProxy === true, databases, events, limits: DEFAULT_LIMITS, now: () => new Date() };
+    const deps: ServerDeps = { store, publicRead: opts.publicRead === true, trustProxy: opts.trustProxy === true, databases, events, limits: DEFAULT_LIMITS, now: () => new Date(), underWay };
     const app = createServerApp(deps);
-    server = serve({ fetch: app.fetch, hostname: host, port }) as Server;
+    // Every request is work under way until its handler has answered (a stream's body goes on after).
+    server = serve({ fetch: (request, env) => underWay.track(Promise.resolve(app.fetch(request, env))), hostname: host, port }) as Server;
     try {
       await listen(server);
     } catch (err) {
@@ -86,7 +98,7 @@ export async function fleetServe(opts: FleetServeOptions): Promise<number> {
       timer = setInterval(() => {
         if (running) return;
         running = true;
-        syncNow(deps, 'scheduled sync')
+        underWay.track(syncNow(deps, 'scheduled sync'))
           .catch((err: unknown) => warn(`scheduled sync failed: ${err instanceof StowageError ? err.line : systemErrorReason(err)}`))
           .finally(() => (running = false));
       }, every);
@@ -103,8 +115,10 @@ export async function fleetServe(opts: FleetServeOptions): Promise<number> {
     return EXIT_OK;
   } finally {
     if (timer !== null) clearInterval(timer);
+    // Event streams end; requests and a scheduled sync under way finish before the store closes.
     events.close();
-    if (server !== null) await closed(server);
+    if (server !== null) await drain(server, underWay);
+    else await underWay.settled();
     databases.close();
     await store.close();
   }
