@@ -121,7 +121,7 @@ async function matchGraph(
 ): Promise<{ matches: Match[]; audited: number; warnings: string[]; notAudited: string | null }> {
   const onlyKeys = onlyNames === undefined ? null : nameKeys(graph.ecosystem, onlyNames[graph.ecosystem]);
   const candidates = graph.packages.filter(
-    (p) => isAuditable(p) && !isOmitted(p, policy) && (onlyKeys === null || onlyKeys.has(lockfileNameKey(graph.ecosystem, p.name))),
+    (p) => (onlyKeys === null || onlyKeys.has(lockfileNameKey(graph.ecosystem, p.name))) && isAuditable(p) && !isOmitted(p, policy),
   );
   if (candidates.length === 0) return { matches: [], audited: 0, warnings: [], notAudited: null };
   // Fail closed: no database knows this ecosystem, so "no findings" would mean nothing.
@@ -191,11 +191,21 @@ async function matchGraph(
 }
 
 /** The lockfile name keys that advisory package `names` match. */
-function nameKeys(ecosystem: Ecosystem, names: ReadonlySet<string> | undefined): Set<string> {
-  const keys = new Set<string>();
-  for (const name of names ?? []) for (const key of advisoryNameKeys(ecosystem, name)) keys.add(key);
+function nameKeys(ecosystem: Ecosystem, names: ReadonlySet<string> | undefined): ReadonlySet<string> {
+  if (names === undefined) return new Set();
+  // Made once per set of names: a fleet sync re-matches thousands of graphs on the same names.
+  let byEcosystem = nameKeysOf.get(names);
+  if (byEcosystem === undefined) nameKeysOf.set(names, (byEcosystem = new Map()));
+  let keys = byEcosystem.get(ecosystem);
+  if (keys === undefined) {
+    const made = new Set<string>();
+    for (const name of names) for (const key of advisoryNameKeys(ecosystem, name)) made.add(key);
+    byEcosystem.set(ecosystem, (keys = made));
+  }
   return keys;
 }
+
+const nameKeysOf = new WeakMap<ReadonlySet<string>, Map<Ecosystem, ReadonlySet<string>>>();
 
 const LISTED_PACKAGES = 10;
 
