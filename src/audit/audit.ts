@@ -3,7 +3,7 @@ import { SEVERITY_LEVELS } from '../core/advisory.js';
 import { StowageError, errorMessage } from '../core/errors.js';
 import type { AppliedIgnore, Finding, FixedVersions } from '../core/finding.js';
 import type { VersionScheme } from '../core/ecosystem.js';
-import { GraphIndex, type DependencyGraph, type EdgeKind, type InventorySource, type UnidentifiedComponent } from '../core/graph.js';
+import { type DependencyGraph, type EdgeKind, type InventorySource, type UnidentifiedComponent } from '../core/graph.js';
 import type { Ecosystem, Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { databaseAgeDays } from '../advisories/database-age.js';
@@ -11,7 +11,7 @@ import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, loadVersi
 import { redactCredentials } from '../core/credentials.js';
 import { sourceLabel } from '../core/package.js';
 import { advisoryNameKeys, lockfileNameKey, spellingNote } from '../ecosystems/package-names.js';
-import { dependencyPaths, incomingEdges, reachable } from './paths.js';
+import { GraphPaths } from './paths.js';
 import type { AuditPolicy, IgnoreRule } from './policy.js';
 
 export interface DatabaseSummary {
@@ -414,15 +414,13 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
     });
     if (graph.partial === true) warnings.push(partialInventoryWarning(graph));
     if (matches.length === 0) continue;
-    const index = new GraphIndex(graph);
-    const incoming = incomingEdges(index);
-    const withoutDev = reachable(index, devAndSkip);
-    const hasDevEdges = graph.edges.some((e) => e.kind === 'dev');
+    const edges = new GraphPaths(graph);
+    const hasDevEdges = edges.hasEdgeOf('dev');
     const scheme = await loadVersionScheme(graph.ecosystem);
     for (const group of mergeAliases(matches)) {
       const { advisory, databases: sources } = combine(group);
       const pkg = (group[0] as Match).pkg;
-      const { paths, more } = dependencyPaths(index, incoming, pkg.id, skip);
+      const { paths, more } = edges.paths(pkg.id, skip);
       const ignored = ignores.apply(advisory);
       findings.push({
         target: graph.path,
@@ -433,7 +431,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
         morePaths: more,
         directDependencies: directDependencies(paths),
         fixedVersions: fixedVersions(pkg.version, group, scheme),
-        devOnly: pkg.flags?.dev === true || (hasDevEdges && !withoutDev.has(pkg.id)),
+        devOnly: pkg.flags?.dev === true || (hasDevEdges && !edges.reaches(pkg.id, devAndSkip)),
         ignored,
         policyLevel: policyLevel(advisory, policy),
         failsPolicy: ignored === null && failsPolicy(advisory, policy),
