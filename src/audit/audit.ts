@@ -153,7 +153,7 @@ async function matchGraph(
       for (const advisory of byKey.get(lockfileNameKey(graph.ecosystem, pkg.name)) ?? []) {
         let affected: boolean;
         try {
-          affected = advisory.affected.some((a) => scheme.isAffected(pkg.version, a));
+          affected = isAffected(advisory, pkg.version, scheme);
         } catch (err) {
           // A git or tarball package may record no version, or a commit: said, not fatal.
           if (fetchedElsewhere.includes(pkg)) {
@@ -189,6 +189,24 @@ async function matchGraph(
   if (notAudited !== null) warnings.add(notAudited);
   return { matches, audited: candidates.length - unversioned.size, warnings: [...warnings], notAudited };
 }
+
+/**
+ * Whether the advisory affects this version. Remembered per advisory record (the same objects
+ * while a database's lookups are remembered): a fleet sync asks it for the same few versions of
+ * thousands of graphs. A version that cannot be evaluated throws, every time.
+ */
+function isAffected(advisory: Advisory, version: string, scheme: VersionScheme): boolean {
+  let byVersion = affectedVersions.get(advisory);
+  if (byVersion === undefined) affectedVersions.set(advisory, (byVersion = new Map()));
+  let affected = byVersion.get(version);
+  if (affected === undefined) {
+    affected = advisory.affected.some((a) => scheme.isAffected(version, a));
+    byVersion.set(version, affected);
+  }
+  return affected;
+}
+
+const affectedVersions = new WeakMap<Advisory, Map<string, boolean>>();
 
 /** The lockfile name keys that advisory package `names` match. */
 function nameKeys(ecosystem: Ecosystem, names: ReadonlySet<string> | undefined): ReadonlySet<string> {
@@ -294,6 +312,48 @@ function combine(group: Match[]): { advisory: Advisory; databases: string[] } {
     advisory: { ...primary.advisory, kind, aliases: [...ids].sort(), patched: [...patched], severity },
     databases: [...new Set(group.map((m) => m.database))],
   };
+}
+
+interface Combined {
+  advisory: Advisory;
+  databases: string[];
+  /** fixedVersions for this group, by installed version. */
+  fixed: (version: string) => FixedVersions | null;
+}
+
+/**
+ * combine and fixedVersions of a group, made once for the same records of the same databases
+ * (the same objects while a database's lookups are remembered: a fleet sync meets the same
+ * groups in thousands of graphs). Findings are plain data, never changed once made, so those
+ * of one group share the combined advisory.
+ */
+function combined(group: Match[], scheme: VersionScheme): Combined {
+  const primary = (group[0] as Match).advisory;
+  let byGroup = combinedGroups.get(primary);
+  if (byGroup === undefined) combinedGroups.set(primary, (byGroup = new Map()));
+  const key = group.map((m) => `${recordNumber(m.advisory)}\0${m.database}`).join('\0');
+  let found = byGroup.get(key);
+  if (found === undefined) {
+    const byVersion = new Map<string, FixedVersions | null>();
+    const fixed = (version: string): FixedVersions | null => {
+      let f = byVersion.get(version);
+      if (f === undefined) byVersion.set(version, (f = fixedVersions(version, group, scheme)));
+      return f;
+    };
+    found = { ...combine(group), fixed };
+    byGroup.set(key, found);
+  }
+  return found;
+}
+
+const combinedGroups = new WeakMap<Advisory, Map<string, Combined>>();
+const recordNumbers = new WeakMap<Advisory, number>();
+let recordsNumbered = 0;
+
+function recordNumber(advisory: Advisory): number {
+  let n = recordNumbers.get(advisory);
+  if (n === undefined) recordNumbers.set(advisory, (n = recordsNumbered++));
+  return n;
 }
 
 /**
@@ -418,7 +478,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
     const hasDevEdges = edges.hasEdgeOf('dev');
     const scheme = await loadVersionScheme(graph.ecosystem);
     for (const group of mergeAliases(matches)) {
-      const { advisory, databases: sources } = combine(group);
+      const { advisory, databases: sources, fixed } = combined(group, scheme);
       const pkg = (group[0] as Match).pkg;
       const { paths, more } = edges.paths(pkg.id, skip);
       const ignored = ignores.apply(advisory);
@@ -430,7 +490,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
         paths,
         morePaths: more,
         directDependencies: directDependencies(paths),
-        fixedVersions: fixedVersions(pkg.version, group, scheme),
+        fixedVersions: fixed(pkg.version),
         devOnly: pkg.flags?.dev === true || (hasDevEdges && !edges.reaches(pkg.id, devAndSkip)),
         ignored,
         policyLevel: policyLevel(advisory, policy),

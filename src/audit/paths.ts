@@ -35,9 +35,16 @@ export class GraphPaths {
     const from = new Int32Array(edges.length);
     const to = new Int32Array(edges.length);
     const kind = new Int32Array(edges.length);
+    // Edges mostly come grouped by where they leave from: that node is looked up once per group.
+    let lastFrom: string | null = null;
+    let lastFromNode = -1;
     for (let e = 0; e < edges.length; e++) {
       const edge = edges[e] as (typeof edges)[number];
-      from[e] = this.node(edge.from);
+      if (edge.from !== lastFrom) {
+        lastFrom = edge.from;
+        lastFromNode = this.node(edge.from);
+      }
+      from[e] = lastFromNode;
       to[e] = this.node(edge.to);
       let bit = this.kindBits.get(edge.kind);
       if (bit === undefined) this.kindBits.set(edge.kind, (bit = 1 << this.kindBits.size));
@@ -89,6 +96,16 @@ export class GraphPaths {
    * to move. Shortest first, then by name; at most `limit`, with the count of the rest.
    */
   paths(target: string, skipKinds: ReadonlySet<EdgeKind>, limit = MAX_PATHS): { paths: string[][]; more: number } {
+    // A package several advisories affect is searched for once (each finding gets its own lists).
+    const key = `${limit}\0${this.mask(skipKinds)}\0${target}`;
+    let found = this.found.get(key);
+    if (found === undefined) this.found.set(key, (found = this.search(target, skipKinds, limit)));
+    return { paths: found.paths.map((p) => [...p]), more: found.more };
+  }
+
+  private readonly found = new Map<string, { paths: string[][]; more: number }>();
+
+  private search(target: string, skipKinds: ReadonlySet<EdgeKind>, limit: number): { paths: string[][]; more: number } {
     const t = this.numbers.get(target);
     if (t === undefined) return { paths: [], more: 0 };
     const skip = this.mask(skipKinds);

@@ -174,7 +174,7 @@ async function reevaluate(
   restriction: Restriction | null,
   now: Date,
 ): Promise<Reevaluation> {
-  const graphs = decodeGraphs(target.graph);
+  const graphs = decodeGraphs(target.graph, { readOnly: true });
   const result = await runAudit({ graphs, databases, policy, now, ...(restriction ? { onlyNames: restriction.names } : {}) });
   const before = stored.filter((s) => restriction === null || touches(restriction.keys, s.finding.package.ecosystem, s.finding.package.name));
   const beforeKeys = new Set(before.map((s) => findingKey(s.finding)));
@@ -182,16 +182,17 @@ async function reevaluate(
   const afterKeySet = new Set(afterKeys);
   const beforeTexts = new Set(before.map((s) => s.text));
   const after: StoredFinding[] = result.findings.map((finding) => ({ finding, text: JSON.stringify(finding) }));
-  // Only a finding stored before can be stored alike (comparing a text hashes all of it: kilobytes per finding).
-  const unchanged = new Set(after.filter((a, i) => beforeKeys.has(afterKeys[i] as string) && beforeTexts.has(a.text)).map((a) => a.text));
+  // Only a finding stored before can be stored alike (looking a text up hashes all of it: kilobytes per finding).
+  const unchanged = new Set<string>();
+  const add: StoredFinding[] = [];
+  after.forEach((a, i) => {
+    if (beforeKeys.has(afterKeys[i] as string) && beforeTexts.has(a.text)) unchanged.add(a.text);
+    else add.push(a);
+  });
   return {
     added: result.findings.filter((_, i) => !beforeKeys.has(afterKeys[i] as string)),
     removed: before.filter((s) => !afterKeySet.has(findingKey(s.finding))).map((s) => s.finding),
-    rewrite: {
-      revisionId: target.revision.id,
-      remove: before.filter((s) => !unchanged.has(s.text)),
-      add: after.filter((a) => !unchanged.has(a.text)),
-    },
+    rewrite: { revisionId: target.revision.id, remove: before.filter((s) => !unchanged.has(s.text)), add },
   };
 }
 
