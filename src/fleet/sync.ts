@@ -123,7 +123,7 @@ async function versionsAffectedNow(packages: readonly PackageKey[], records: rea
 const sameState = (a: Record<string, string>, b: Record<string, string>): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** Revisions re-evaluated per round of statements: their graphs and findings are in memory together. */
-const REVISIONS_PER_BATCH = 250;
+const REVISIONS_PER_BATCH = 100;
 
 interface Restriction {
   names: Names;
