@@ -3,7 +3,7 @@ import { SEVERITY_LEVELS } from '../core/advisory.js';
 import { StowageError, errorMessage } from '../core/errors.js';
 import type { AppliedIgnore, Finding, FixedVersions } from '../core/finding.js';
 import type { VersionScheme } from '../core/ecosystem.js';
-import { GraphIndex, type DependencyGraph, type EdgeKind, type InventorySource, type UnidentifiedComponent } from '../core/graph.js';
+import { type DependencyGraph, type EdgeKind, type InventorySource, type UnidentifiedComponent } from '../core/graph.js';
 import type { Ecosystem, Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { databaseAgeDays } from '../advisories/database-age.js';
@@ -11,7 +11,7 @@ import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, loadVersi
 import { redactCredentials } from '../core/credentials.js';
 import { sourceLabel } from '../core/package.js';
 import { advisoryNameKeys, lockfileNameKey, spellingNote } from '../ecosystems/package-names.js';
-import { dependencyPaths, incomingEdges, reachable } from './paths.js';
+import { GraphPaths } from './paths.js';
 import type { AuditPolicy, IgnoreRule } from './policy.js';
 
 export interface DatabaseSummary {
@@ -121,7 +121,7 @@ async function matchGraph(
 ): Promise<{ matches: Match[]; audited: number; warnings: string[]; notAudited: string | null }> {
   const onlyKeys = onlyNames === undefined ? null : nameKeys(graph.ecosystem, onlyNames[graph.ecosystem]);
   const candidates = graph.packages.filter(
-    (p) => isAuditable(p) && !isOmitted(p, policy) && (onlyKeys === null || onlyKeys.has(lockfileNameKey(graph.ecosystem, p.name))),
+    (p) => (onlyKeys === null || onlyKeys.has(lockfileNameKey(graph.ecosystem, p.name))) && isAuditable(p) && !isOmitted(p, policy),
   );
   if (candidates.length === 0) return { matches: [], audited: 0, warnings: [], notAudited: null };
   // Fail closed: no database knows this ecosystem, so "no findings" would mean nothing.
@@ -153,7 +153,7 @@ async function matchGraph(
       for (const advisory of byKey.get(lockfileNameKey(graph.ecosystem, pkg.name)) ?? []) {
         let affected: boolean;
         try {
-          affected = advisory.affected.some((a) => scheme.isAffected(pkg.version, a));
+          affected = isAffected(advisory, pkg.version, scheme);
         } catch (err) {
           // A git or tarball package may record no version, or a commit: said, not fatal.
           if (fetchedElsewhere.includes(pkg)) {
@@ -190,12 +190,40 @@ async function matchGraph(
   return { matches, audited: candidates.length - unversioned.size, warnings: [...warnings], notAudited };
 }
 
+/**
+ * Whether the advisory affects this version. Remembered per advisory record (the same objects
+ * while a database's lookups are remembered): a fleet sync asks it for the same few versions of
+ * thousands of graphs. A version that cannot be evaluated throws, every time.
+ */
+function isAffected(advisory: Advisory, version: string, scheme: VersionScheme): boolean {
+  let byVersion = affectedVersions.get(advisory);
+  if (byVersion === undefined) affectedVersions.set(advisory, (byVersion = new Map()));
+  let affected = byVersion.get(version);
+  if (affected === undefined) {
+    affected = advisory.affected.some((a) => scheme.isAffected(version, a));
+    byVersion.set(version, affected);
+  }
+  return affected;
+}
+
+const affectedVersions = new WeakMap<Advisory, Map<string, boolean>>();
+
 /** The lockfile name keys that advisory package `names` match. */
-function nameKeys(ecosystem: Ecosystem, names: ReadonlySet<string> | undefined): Set<string> {
-  const keys = new Set<string>();
-  for (const name of names ?? []) for (const key of advisoryNameKeys(ecosystem, name)) keys.add(key);
+function nameKeys(ecosystem: Ecosystem, names: ReadonlySet<string> | undefined): ReadonlySet<string> {
+  if (names === undefined) return new Set();
+  // Made once per set of names: a fleet sync re-matches thousands of graphs on the same names.
+  let byEcosystem = nameKeysOf.get(names);
+  if (byEcosystem === undefined) nameKeysOf.set(names, (byEcosystem = new Map()));
+  let keys = byEcosystem.get(ecosystem);
+  if (keys === undefined) {
+    const made = new Set<string>();
+    for (const name of names) for (const key of advisoryNameKeys(ecosystem, name)) made.add(key);
+    byEcosystem.set(ecosystem, (keys = made));
+  }
   return keys;
 }
+
+const nameKeysOf = new WeakMap<ReadonlySet<string>, Map<Ecosystem, ReadonlySet<string>>>();
 
 const LISTED_PACKAGES = 10;
 
@@ -284,6 +312,48 @@ function combine(group: Match[]): { advisory: Advisory; databases: string[] } {
     advisory: { ...primary.advisory, kind, aliases: [...ids].sort(), patched: [...patched], severity },
     databases: [...new Set(group.map((m) => m.database))],
   };
+}
+
+interface Combined {
+  advisory: Advisory;
+  databases: string[];
+  /** fixedVersions for this group, by installed version. */
+  fixed: (version: string) => FixedVersions | null;
+}
+
+/**
+ * combine and fixedVersions of a group, made once for the same records of the same databases
+ * (the same objects while a database's lookups are remembered: a fleet sync meets the same
+ * groups in thousands of graphs). Findings are plain data, never changed once made, so those
+ * of one group share the combined advisory.
+ */
+function combined(group: Match[], scheme: VersionScheme): Combined {
+  const primary = (group[0] as Match).advisory;
+  let byGroup = combinedGroups.get(primary);
+  if (byGroup === undefined) combinedGroups.set(primary, (byGroup = new Map()));
+  const key = group.map((m) => `${recordNumber(m.advisory)}\0${m.database}`).join('\0');
+  let found = byGroup.get(key);
+  if (found === undefined) {
+    const byVersion = new Map<string, FixedVersions | null>();
+    const fixed = (version: string): FixedVersions | null => {
+      let f = byVersion.get(version);
+      if (f === undefined) byVersion.set(version, (f = fixedVersions(version, group, scheme)));
+      return f;
+    };
+    found = { ...combine(group), fixed };
+    byGroup.set(key, found);
+  }
+  return found;
+}
+
+const combinedGroups = new WeakMap<Advisory, Map<string, Combined>>();
+const recordNumbers = new WeakMap<Advisory, number>();
+let recordsNumbered = 0;
+
+function recordNumber(advisory: Advisory): number {
+  let n = recordNumbers.get(advisory);
+  if (n === undefined) recordNumbers.set(advisory, (n = recordsNumbered++));
+  return n;
 }
 
 /**
@@ -404,15 +474,13 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
     });
     if (graph.partial === true) warnings.push(partialInventoryWarning(graph));
     if (matches.length === 0) continue;
-    const index = new GraphIndex(graph);
-    const incoming = incomingEdges(index);
-    const withoutDev = reachable(index, devAndSkip);
-    const hasDevEdges = graph.edges.some((e) => e.kind === 'dev');
+    const edges = new GraphPaths(graph);
+    const hasDevEdges = edges.hasEdgeOf('dev');
     const scheme = await loadVersionScheme(graph.ecosystem);
     for (const group of mergeAliases(matches)) {
-      const { advisory, databases: sources } = combine(group);
+      const { advisory, databases: sources, fixed } = combined(group, scheme);
       const pkg = (group[0] as Match).pkg;
-      const { paths, more } = dependencyPaths(index, incoming, pkg.id, skip);
+      const { paths, more } = edges.paths(pkg.id, skip);
       const ignored = ignores.apply(advisory);
       findings.push({
         target: graph.path,
@@ -422,8 +490,8 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
         paths,
         morePaths: more,
         directDependencies: directDependencies(paths),
-        fixedVersions: fixedVersions(pkg.version, group, scheme),
-        devOnly: pkg.flags?.dev === true || (hasDevEdges && !withoutDev.has(pkg.id)),
+        fixedVersions: fixed(pkg.version),
+        devOnly: pkg.flags?.dev === true || (hasDevEdges && !edges.reaches(pkg.id, devAndSkip)),
         ignored,
         policyLevel: policyLevel(advisory, policy),
         failsPolicy: ignored === null && failsPolicy(advisory, policy),

@@ -75,23 +75,6 @@ export interface UnidentifiedComponent {
   reason: string;
 }
 
-/** Adjacency lookups over a graph, built once. */
-export class GraphIndex {
-  readonly byId: Map<string, Package>;
-  readonly outgoing: Map<string, Edge[]>;
-
-  constructor(readonly graph: DependencyGraph) {
-    this.byId = new Map(graph.packages.map((p) => [p.id, p]));
-    this.outgoing = outgoingEdges(graph.edges);
-  }
-
-  package(id: string): Package {
-    const found = this.byId.get(id);
-    if (!found) throw new Error(`no package with id ${id} in ${this.graph.path}`);
-    return found;
-  }
-}
-
 /** Edges by source id, in edge order. */
 export function outgoingEdges(edges: readonly Edge[]): Map<string, Edge[]> {
   const outgoing = new Map<string, Edge[]>();

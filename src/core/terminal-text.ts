@@ -68,13 +68,23 @@ function jsonEscape(ch: string): string {
   return `\\u${high.toString(16)}\\u${low.toString(16)}`;
 }
 
+/** `[\n  [\n` and `\n  ]\n]` around an element stringified as `[[element]]`. */
+const WRAPPED_HEAD = '[\n  [\n'.length;
+const WRAPPED_TAIL = '\n  ]\n]'.length;
+
 /**
  * The text of `jsonForTerminal(JSON.stringify(value, null, 2) + '\n')`, in pieces: the array
  * `value[key]` one element at a time, so a report of any size is written without being one
  * string (V8 refuses strings of more than about 2^29 characters: a fleet sync or add of 10,000
- * applications reaches that). The same bytes as the whole, concatenated.
+ * applications reaches that). The same bytes as the whole, concatenated. Each element is written
+ * as `element(item)`: a list kept in another form is turned into its JSON one element at a time,
+ * never all at once.
  */
-export function* jsonForTerminalPieces(value: Readonly<Record<string, unknown>>, key: string): Generator<string> {
+export function* jsonForTerminalPieces(
+  value: Readonly<Record<string, unknown>>,
+  key: string,
+  element: (item: unknown) => unknown = (item) => item,
+): Generator<string> {
   const items = value[key];
   if (!Array.isArray(items) || items.length === 0) {
     yield jsonForTerminal(JSON.stringify(value, null, 2) + '\n');
@@ -86,8 +96,11 @@ export function* jsonForTerminalPieces(value: Readonly<Record<string, unknown>>,
   const at = skeleton.indexOf(marker);
   yield jsonForTerminal(skeleton.slice(0, at) + '[\n');
   for (let i = 0; i < items.length; i++) {
-    const element = '    ' + JSON.stringify(items[i], null, 2).replace(/\n/g, '\n    ');
-    yield jsonForTerminal(i < items.length - 1 ? `${element},\n` : `${element}\n`);
+    // Inside a list inside an object, JSON.stringify indents the element as the whole would (four
+    // spaces): cut out of that, rather than indented again line by line.
+    const wrapped = JSON.stringify([[element(items[i])]], null, 2);
+    const text = wrapped.slice(WRAPPED_HEAD, wrapped.length - WRAPPED_TAIL);
+    yield jsonForTerminal(i < items.length - 1 ? `${text},\n` : `${text}\n`);
   }
   yield jsonForTerminal('  ]' + skeleton.slice(at + marker.length));
 }

@@ -28,8 +28,19 @@ export function lockfileNameKey(ecosystem: Ecosystem, name: string): string {
 
 /** crates.io's uniqueness rule: case-insensitive, `-` and `_` equivalent. */
 function canonicalCrateName(name: string): string {
-  return name.toLowerCase().replace(/-/g, '_');
+  // Remembered: a fleet sync asks for the same few thousand names once per package of every graph it re-matches.
+  let canonical = canonicalCrateNames.get(name);
+  if (canonical === undefined) {
+    canonical = name.toLowerCase().replace(/-/g, '_');
+    if (canonicalCrateNames.size >= REMEMBERED_CRATE_NAMES) canonicalCrateNames.clear();
+    canonicalCrateNames.set(name, canonical);
+  }
+  return canonical;
 }
+
+const canonicalCrateNames = new Map<string, string>();
+/** More distinct names than crates.io holds are forgotten and remembered afresh (a long-running server). */
+const REMEMBERED_CRATE_NAMES = 1_000_000;
 
 /** Why an advisory's spelling of a package differs from the lockfile's, for the audit's warning. */
 export function spellingNote(ecosystem: Ecosystem, advisoryName: string, lockfileName: string): string {

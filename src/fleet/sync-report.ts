@@ -18,32 +18,66 @@ function countOf(changes: readonly AdvisoryChange[], kind: AdvisoryChange['chang
 }
 
 export function syncJsonBody(outcome: SyncOutcome): Record<string, unknown> {
+  return { ...syncJsonFields(outcome), changes: outcome.changes.map(changeJson), summary: syncSummary(outcome) };
+}
+
+/** The fields before `changes`, in the schema's order. */
+function syncJsonFields(outcome: SyncOutcome): Record<string, unknown> {
+  return { schemaVersion: SYNC_SCHEMA_VERSION, databases: outcome.databases };
+}
+
+function syncSummary(outcome: SyncOutcome): Record<string, unknown> {
   const count = (kind: FindingChange['change']): number => outcome.changes.filter((c) => c.change === kind).length;
   return {
-    schemaVersion: SYNC_SCHEMA_VERSION,
-    databases: outcome.databases,
-    changes: outcome.changes.map(changeJson),
-    summary: {
-      new: count('new'),
-      resolved: count('resolved'),
-      reopened: count('reopened'),
-      advisories: {
-        added: countOf(outcome.advisories, 'added'),
-        changed: countOf(outcome.advisories, 'changed'),
-        withdrawn: countOf(outcome.advisories, 'withdrawn'),
-        removed: countOf(outcome.advisories, 'removed'),
-      },
-      reevaluated: outcome.reevaluated,
-      fullyEvaluated: outcome.fullyEvaluated,
-      failing: outcome.failing,
+    new: count('new'),
+    resolved: count('resolved'),
+    reopened: count('reopened'),
+    advisories: {
+      added: countOf(outcome.advisories, 'added'),
+      changed: countOf(outcome.advisories, 'changed'),
+      withdrawn: countOf(outcome.advisories, 'withdrawn'),
+      removed: countOf(outcome.advisories, 'removed'),
     },
+    reevaluated: outcome.reevaluated,
+    fullyEvaluated: outcome.fullyEvaluated,
+    failing: outcome.failing,
   };
 }
 
-/** `fleet sync --format json`, in pieces (a sync of thousands of applications is too long for one string). */
-export function syncJsonPieces(outcome: SyncOutcome): Iterable<string> {
-  return jsonForTerminalPieces(syncJsonBody(outcome), 'changes');
+/**
+ * The sync's event bodies: syncJsonBody in parts of up to `size` changes (events.ts eventParts),
+ * each part's changes turned into JSON only when that part is asked for, so a sync of 100,000
+ * changes never holds their JSON all at once.
+ */
+export function* syncEventBodies(outcome: SyncOutcome, size: number): Generator<Record<string, unknown>> {
+  const fields = syncJsonFields(outcome);
+  const summary = syncSummary(outcome);
+  for (let start = 0; start === 0 || start < outcome.changes.length; start += size) {
+    yield { ...fields, changes: outcome.changes.slice(start, start + size).map(changeJson), summary };
+  }
 }
+
+/**
+ * `fleet sync --format json`, in pieces of about a megabyte (a sync of thousands of applications
+ * is too long for one string; a write per change is tens of thousands of writes), each change
+ * made JSON as it is written.
+ */
+export function* syncJsonPieces(outcome: SyncOutcome): Generator<string> {
+  const body = { ...syncJsonFields(outcome), changes: outcome.changes, summary: syncSummary(outcome) };
+  let pieces: string[] = [];
+  let length = 0;
+  for (const piece of jsonForTerminalPieces(body, 'changes', (c) => changeJson(c as FindingChange))) {
+    pieces.push(piece);
+    length += piece.length;
+    if (length < PIECE_LENGTH) continue;
+    yield pieces.join('');
+    pieces = [];
+    length = 0;
+  }
+  if (pieces.length > 0) yield pieces.join('');
+}
+
+const PIECE_LENGTH = 1 << 20;
 
 /** One line per database move, one per changed finding, then the summary. */
 export function renderSync(outcome: SyncOutcome, style: HumanStyle): string {

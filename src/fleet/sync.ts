@@ -10,12 +10,12 @@ import { loadVersionScheme } from '../ecosystems/formats.js';
 import { advisoryNameKeys, lockfileNameKey } from '../ecosystems/package-names.js';
 import { currentAdvisories, diffAdvisories, namesTouched, type AdvisoryChange } from './advisory-changes.js';
 import { closeDatabases, databaseRevisions, openFleetDatabases, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
-import { EVENT_CHANGES_LIMIT, eventParts, recordEvent } from './events.js';
+import { EVENT_CHANGES_LIMIT, recordEvent } from './events.js';
 import { requireSettings } from './lookup.js';
 import { decodeGraphs, decompressBytes } from './revision.js';
 import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFinding } from './store/store.js';
 import { STATISTICS_AFTER } from './store/store.js';
-import { syncJsonBody } from './sync-report.js';
+import { syncEventBodies } from './sync-report.js';
 import { failsWithDecision, governingDecision } from './triage.js';
 
 /**
@@ -123,7 +123,7 @@ async function versionsAffectedNow(packages: readonly PackageKey[], records: rea
 const sameState = (a: Record<string, string>, b: Record<string, string>): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** Revisions re-evaluated per round of statements: their graphs and findings are in memory together. */
-const REVISIONS_PER_BATCH = 250;
+const REVISIONS_PER_BATCH = 100;
 
 interface Restriction {
   names: Names;
@@ -174,22 +174,25 @@ async function reevaluate(
   restriction: Restriction | null,
   now: Date,
 ): Promise<Reevaluation> {
-  const graphs = decodeGraphs(target.graph);
+  const graphs = decodeGraphs(target.graph, { readOnly: true });
   const result = await runAudit({ graphs, databases, policy, now, ...(restriction ? { onlyNames: restriction.names } : {}) });
   const before = stored.filter((s) => restriction === null || touches(restriction.keys, s.finding.package.ecosystem, s.finding.package.name));
   const beforeKeys = new Set(before.map((s) => findingKey(s.finding)));
-  const afterKeys = new Set(result.findings.map(findingKey));
+  const afterKeys = result.findings.map(findingKey);
+  const afterKeySet = new Set(afterKeys);
   const beforeTexts = new Set(before.map((s) => s.text));
   const after: StoredFinding[] = result.findings.map((finding) => ({ finding, text: JSON.stringify(finding) }));
-  const unchanged = new Set(after.filter((a) => beforeTexts.has(a.text)).map((a) => a.text));
+  // Only a finding stored before can be stored alike (looking a text up hashes all of it: kilobytes per finding).
+  const unchanged = new Set<string>();
+  const add: StoredFinding[] = [];
+  after.forEach((a, i) => {
+    if (beforeKeys.has(afterKeys[i] as string) && beforeTexts.has(a.text)) unchanged.add(a.text);
+    else add.push(a);
+  });
   return {
-    added: result.findings.filter((f) => !beforeKeys.has(findingKey(f))),
-    removed: before.filter((s) => !afterKeys.has(findingKey(s.finding))).map((s) => s.finding),
-    rewrite: {
-      revisionId: target.revision.id,
-      remove: before.filter((s) => !unchanged.has(s.text)),
-      add: after.filter((a) => !unchanged.has(a.text)),
-    },
+    added: result.findings.filter((_, i) => !beforeKeys.has(afterKeys[i] as string)),
+    removed: before.filter((s) => !afterKeySet.has(findingKey(s.finding))).map((s) => s.finding),
+    rewrite: { revisionId: target.revision.id, remove: before.filter((s) => !unchanged.has(s.text)), add },
   };
 }
 
@@ -340,7 +343,7 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
         failing: await failingAfterTriage(tx, options.now),
       };
       // In parts of EVENT_CHANGES_LIMIT changes, each with the databases and the whole sync's summary.
-      if (changes.length > 0) for (const part of eventParts(syncJsonBody(outcome), 'changes', EVENT_CHANGES_LIMIT)) await recordEvent(tx, settings, 'sync', part, at);
+      if (changes.length > 0) for (const part of syncEventBodies(outcome, EVENT_CHANGES_LIMIT)) await recordEvent(tx, settings, 'sync', part, at);
       return outcome;
     });
     if (synced.reevaluated + synced.fullyEvaluated >= STATISTICS_AFTER) await store.refreshStatistics();
