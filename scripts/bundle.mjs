@@ -4,6 +4,7 @@
 //   lockfile parsers are still initialized only when used (esbuild's lazy module wrappers).
 // - launcher.cjs: what bin/stowage.cjs runs; it loads stowage.cjs through V8's code cache
 //   (src/cli/launcher.ts).
+// - add-worker.cjs: a worker thread of `fleet add` (src/fleet/add-pool.ts).
 // Tests import dist/src directly; the `stowage` command runs the bundle.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
@@ -45,6 +46,14 @@ await build({
   plugins: [lazyChildProcessForCommander],
 });
 await build({ ...common, entryPoints: ['dist/src/cli/launcher.js'], outfile: 'dist/bundle/launcher.cjs' });
+// A worker thread of `fleet add` (src/fleet/add-pool.ts starts it from beside the bundle).
+await build({
+  ...common,
+  entryPoints: ['dist/src/fleet/add-worker.js'],
+  outfile: 'dist/bundle/add-worker.cjs',
+  external: ['ae-cvss-calculator', 'lzma-native', 'zstd-napi', 'pg-native'],
+  plugins: [lazyChildProcessForCommander],
+});
 
 // The launcher runs the bundle as a vm.Script, which has no loader for import(): every module
 // must be reached by require. Fail the build rather than a user's run.

@@ -179,6 +179,11 @@ export class AdvisoryIndex {
     return advisories;
   }
 
+  /** The index's file (a worker thread of `fleet add` opens it again). */
+  get file(): string {
+    return this.db.name;
+  }
+
   /** The files of the directory the index was built from (see StoredListing), when it was one. */
   listing(): StoredListing | null {
     if (this.listingText === undefined) return null;

@@ -1,32 +1,26 @@
 import { userInfo } from 'node:os';
-import { basename, dirname, relative, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
-import { findPolicyFile, readPolicyText } from '../audit/policy.js';
-import { StowageError, systemErrorReason } from '../core/errors.js';
+import { StowageError } from '../core/errors.js';
 import { findingKey, type Finding } from '../core/finding.js';
-import type { DependencyGraph } from '../core/graph.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
-import { readApplication } from '../inputs/application.js';
 import { EVENT_APPS_LIMIT, eventParts, recordEvent } from './events.js';
 import { addBody } from './report.js';
-import { databaseRevisions, evaluateGraphs, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
-import { encodeGraphs, revisionDigest, storedDocuments, type DocumentContent } from './revision.js';
+import { databaseRevisions } from './evaluate.js';
 import { currentAdvisories } from './advisory-changes.js';
 import { keepSourceOf } from './source.js';
-import type { AppSourceKind, DatabaseState, FleetSettings, FleetStore, RevisionOrigin, RevisionRecord } from './store/store.js';
+import { prepareApp, type AppInput, type AppJob, type PreparedApp } from './add-work.js';
+import { poolSize, startPool } from './add-pool.js';
+import type { AppRecord, DatabaseState, FleetSettings, FleetStore, RevisionOrigin, RevisionRecord } from './store/store.js';
 import { STATISTICS_AFTER } from './store/store.js';
+
+export { readApp, type AppInput, type ReadApp } from './add-work.js';
 
 /**
  * `fleet add`: each PATH one application, read by the same code as `stowage audit`, kept as a
  * content-addressed revision with its documents, evaluated at once with the fleet's databases.
  */
-
-/** One application to add: where to read it, and its name. */
-export interface AppInput {
-  path: string;
-  name: string;
-}
 
 const MAX_NAME_LENGTH = 200;
 
@@ -68,40 +62,6 @@ export function appInputs(paths: readonly string[], name: string | undefined): A
   return paths.map((path) => ({ path, name: appNameFor(path) }));
 }
 
-/** An application as read: its documents, graphs and policy. */
-export interface ReadApp {
-  sourceKind: AppSourceKind;
-  documents: DocumentContent[];
-  graphs: DependencyGraph[];
-  policyText: string | null;
-  policyOrigin: string;
-  /** The directory whose source (what `package rpm` takes as Source0) is kept for campaigns; null for a file. */
-  sourceDir: string | null;
-}
-
-function sourceKindOf(path: string, isDirectory: boolean): AppSourceKind {
-  if (isDirectory) return 'directory';
-  if (/\.(tar\.zst|tar\.gz|tgz)$/.test(path)) return 'archive';
-  if (LOCKFILE_FORMATS.some((f) => basename(path) === f.fileName || basename(path).endsWith(`.${f.fileName}`))) return 'lockfile';
-  return 'sbom';
-}
-
-export async function readApp(input: AppInput, relativePaths = false): Promise<ReadApp> {
-  const full = resolve(input.path);
-  const isDirectory = statSync(full, { throwIfNoEntry: false })?.isDirectory() === true;
-  const base = isDirectory ? full : dirname(full);
-  const documents: DocumentContent[] = [];
-  const record = (path: string, content: string | Buffer): void => {
-    documents.push({ name: relative(base, resolve(path)), bytes: typeof content === 'string' ? Buffer.from(content, 'utf8') : content });
-  };
-  const read = await readApplication([input.path], { allowUnidentified: false, allowPartial: false, partialUse: 'fleet', record });
-  const graphs = relativePaths ? read.graphs.map((g) => ({ ...g, path: relative(base, resolve(g.path)) })) : read.graphs;
-  const policyFile = findPolicyFile(undefined, input.path);
-  const policyText = policyFile === null ? null : readPolicyText(policyFile);
-  if (policyText !== null) documents.push({ name: POLICY_DOCUMENT, bytes: Buffer.from(policyText, 'utf8') });
-  return { sourceKind: sourceKindOf(full, isDirectory), documents, graphs, policyText, policyOrigin: policyFile ?? POLICY_DOCUMENT, sourceDir: isDirectory ? full : null };
-}
-
 export type AddChange = 'added' | 'changed' | 'unchanged';
 
 export interface AddOutcome {
@@ -129,17 +89,8 @@ export interface AddContext {
   origin?: RevisionOrigin;
   /** Findings name their lockfile relative to the application (an upload: where its temporary copy was means nothing). */
   relativePaths?: boolean;
-}
-
-/** Errors that belong to one application (bad input), not to the command. */
-function applicationError(err: unknown): string | null {
-  if (err instanceof StowageError) return err.line;
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  if (err instanceof Error && typeof code === 'string') {
-    const path = (err as NodeJS.ErrnoException).path;
-    return `${typeof path === 'string' ? `${path}: ` : ''}cannot read: ${systemErrorReason(err)}`;
-  }
-  return null;
+  /** Worker threads at most (default: the machine's parallelism); 0 prepares every application in this thread. */
+  workers?: number;
 }
 
 export function currentUser(): string {
@@ -180,9 +131,22 @@ function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
   return keys(a) === keys(b);
 }
 
+/** An application of this add: its input, and its state in the store when it was looked at. */
+interface Slot {
+  input: AppInput;
+  /** Why it is refused before it is read (its name), or null. */
+  refused: string | null;
+  app: AppRecord | null;
+  current: RevisionRecord | null;
+  /** Its preparation by a worker, when one was asked. */
+  prepared?: Promise<PreparedApp | null>;
+}
+
 /**
  * Adds every application in one transaction (a killed command leaves the store as it was).
- * One that cannot be read or evaluated is a failure of its own; the others are added.
+ * One that cannot be read or evaluated is a failure of its own; the others are added. Many are
+ * prepared in worker threads (add-pool.ts) ahead of the main thread, which writes them in input
+ * order: the outcome is the same as adding them one by one.
  */
 export async function addApplications(
   store: FleetStore,
@@ -193,88 +157,104 @@ export async function addApplications(
   const against = databaseRevisions(context.databases);
   // Applications of one code base ask for the same names: each set is read from the index once.
   const databases = context.databases.map(withRememberedLookups);
-  const added = await store.transaction(async (tx) => {
-    // Reset on each attempt: PostgreSQL may run this body again after a serialisation failure.
-    const outcomes: AddOutcome[] = [];
-    const failures: AddFailure[] = [];
-    const seen = new Map<string, string>();
-    let findingsChanged = false;
-    for (const input of inputs) {
-      const earlier = seen.get(input.name);
-      if (earlier !== undefined) {
-        failures.push({ name: input.name, path: input.path, message: `${input.path}: application ${input.name} is also given as ${earlier}` });
-        continue;
+  const relativePaths = context.relativePaths === true;
+  const work = { settings: context.settings, databases, now: context.now, relativePaths, readSourceAhead: false };
+  const workers = poolSize(inputs.length, context.workers);
+  const pool = workers === 0 ? null : startPool(workers, { ...work, databases: context.databases });
+  try {
+    const added = await store.transaction(async (tx) => {
+      // Reset on each attempt: PostgreSQL may run this body again after a serialisation failure.
+      const outcomes: AddOutcome[] = [];
+      const failures: AddFailure[] = [];
+      const seen = new Map<string, string>();
+      const slots: Slot[] = inputs.map((input) => {
+        const earlier = seen.get(input.name);
+        if (earlier !== undefined) return { input, refused: `${input.path}: application ${input.name} is also given as ${earlier}`, app: null, current: null };
+        seen.set(input.name, input.path);
+        const problem = appNameProblem(input.name);
+        return { input, refused: problem === null ? null : `${input.path}: ${problem}; name it with --name`, app: null, current: null };
+      });
+      // Workers run ahead of the writes by a window of applications (each distinct, so what is
+      // looked up for one is not changed by the writes of another); without them, none.
+      let workersServe = pool?.serves(context.databases) === true;
+      const window = workersServe ? workers * 16 : 1;
+      let looked = 0;
+      const lookUpTo = async (end: number): Promise<void> => {
+        for (; looked < Math.min(end, slots.length); looked++) {
+          const slot = slots[looked] as Slot;
+          if (slot.refused !== null) continue;
+          slot.app = (await tx.app(slot.input.name)) ?? null;
+          slot.current = slot.app?.currentRevision != null ? await tx.revision(slot.app.currentRevision) : null;
+          if (workersServe && pool !== null) slot.prepared = pool.prepare(jobOf(slot));
+        }
+      };
+      let findingsChanged = false;
+      for (let i = 0; i < slots.length; i++) {
+        await lookUpTo(i + window);
+        const slot = slots[i] as Slot;
+        const { input, app, current } = slot;
+        if (slot.refused !== null) {
+          failures.push({ name: input.name, path: input.path, message: slot.refused });
+          continue;
+        }
+        let prepared = slot.prepared === undefined || !workersServe ? null : await slot.prepared;
+        if (prepared === null) {
+          // Left to this thread (by a worker, or no worker): so is every application after it.
+          workersServe = false;
+          prepared = await prepareApp(jobOf(slot), work);
+        }
+        if (prepared.kind === 'failed') {
+          failures.push({ name: input.name, path: input.path, message: prepared.message });
+          continue;
+        }
+        if (prepared.kind === 'unchanged' && current !== null) {
+          outcomes.push({ name: input.name, path: input.path, change: 'unchanged', revision: current, findings: await tx.findings(current.id), warnings: [] });
+          continue;
+        }
+        if (prepared.kind !== 'evaluated') throw new Error(`fleet add: ${input.name} prepared as ${prepared.kind} without a current revision`);
+        const { findings } = prepared;
+        const warnings = [...prepared.warnings];
+        const appRecord = app ?? (await tx.createApp(input.name, prepared.sourceKind, at));
+        await tx.putDocuments(prepared.contents);
+        // Content seen before (an earlier revision): it becomes current again, recorded once.
+        let revision = await tx.revisionByDigest(appRecord.id, prepared.digest);
+        if (revision === null) {
+          revision = await tx.addRevision({
+            appId: appRecord.id,
+            digest: prepared.digest,
+            origin: context.origin ?? 'add',
+            documents: prepared.listed,
+            graph: prepared.graph,
+            evaluatedAgainst: against,
+            at,
+          });
+          await tx.indexPackages(revision.id, prepared.packages);
+        } else {
+          await tx.setEvaluatedAgainst(revision.id, against);
+        }
+        const sourceWarning = prepared.sourceDir === null ? null : await keepSourceOf(tx, revision.id, prepared.source ?? prepared.sourceDir);
+        if (sourceWarning !== null) warnings.push(sourceWarning);
+        await tx.replaceFindings(revision.id, findings);
+        await tx.setCurrentRevision(appRecord.id, revision.id);
+        await tx.appendHistory({ appId: appRecord.id, at, action: 'added', revisionId: revision.id, previousRevisionId: current?.id ?? null, by: context.by });
+        outcomes.push({ name: input.name, path: input.path, change: app === null ? 'added' : 'changed', revision, findings, warnings });
+        // Once one application's findings changed, the others' need not be compared.
+        if (!findingsChanged && !sameFindings(current === null ? [] : await tx.findings(current.id), findings)) findingsChanged = true;
       }
-      seen.set(input.name, input.path);
-      const problem = appNameProblem(input.name);
-      if (problem !== null) {
-        failures.push({ name: input.name, path: input.path, message: `${input.path}: ${problem}; name it with --name` });
-        continue;
-      }
-      let read: ReadApp;
-      let digest: string;
-      try {
-        read = await readApp(input, context.relativePaths === true);
-        digest = revisionDigest(read.documents);
-      } catch (err) {
-        const message = applicationError(err);
-        if (message === null) throw err;
-        failures.push({ name: input.name, path: input.path, message });
-        continue;
-      }
-      const app = (await tx.app(input.name)) ?? null;
-      const current = app?.currentRevision != null ? await tx.revision(app.currentRevision) : null;
-      if (app !== null && current !== null && current.digest === digest) {
-        outcomes.push({ name: input.name, path: input.path, change: 'unchanged', revision: current, findings: await tx.findings(current.id), warnings: [] });
-        continue;
-      }
-      let findings: Finding[];
-      let warnings: string[];
-      try {
-        const policy = revisionPolicy(context.settings, read.policyText, read.policyOrigin);
-        ({ findings, warnings } = await evaluateGraphs(read.graphs, databases, policy, context.now));
-      } catch (err) {
-        const message = applicationError(err);
-        if (message === null) throw err;
-        failures.push({ name: input.name, path: input.path, message });
-        continue;
-      }
-      const appRecord = app ?? (await tx.createApp(input.name, read.sourceKind, at));
-      const { listed, contents } = storedDocuments(read.documents);
-      await tx.putDocuments(contents);
-      // Content seen before (an earlier revision): it becomes current again, recorded once.
-      let revision = await tx.revisionByDigest(appRecord.id, digest);
-      if (revision === null) {
-        revision = await tx.addRevision({
-          appId: appRecord.id,
-          digest,
-          origin: context.origin ?? 'add',
-          documents: listed,
-          graph: encodeGraphs(read.graphs),
-          evaluatedAgainst: against,
-          at,
-        });
-        await tx.indexPackages(
-          revision.id,
-          read.graphs.flatMap((g) => g.packages.map((p) => ({ ecosystem: p.ecosystem, name: p.name, version: p.version }))),
-        );
-      } else {
-        await tx.setEvaluatedAgainst(revision.id, against);
-      }
-      const sourceWarning = read.sourceDir === null ? null : await keepSourceOf(tx, revision.id, read.sourceDir);
-      if (sourceWarning !== null) warnings.push(sourceWarning);
-      await tx.replaceFindings(revision.id, findings);
-      await tx.setCurrentRevision(appRecord.id, revision.id);
-      await tx.appendHistory({ appId: appRecord.id, at, action: 'added', revisionId: revision.id, previousRevisionId: current?.id ?? null, by: context.by });
-      outcomes.push({ name: input.name, path: input.path, change: app === null ? 'added' : 'changed', revision, findings, warnings });
-      if (!sameFindings(current === null ? [] : await tx.findings(current.id), findings)) findingsChanged = true;
-    }
-    await recordFirstDatabaseStates(tx, context.databases);
-    // An event with the command's JSON when an application's findings are not what they were (in parts of
-    // EVENT_APPS_LIMIT applications, the failures in the first).
-    if (findingsChanged) for (const part of eventParts(addBody(outcomes, failures), 'apps', EVENT_APPS_LIMIT, ['failed'])) await recordEvent(tx, context.settings, 'add', part, at);
-    return { outcomes, failures };
-  });
-  if (added.outcomes.filter((o) => o.change !== 'unchanged').length >= STATISTICS_AFTER) await store.refreshStatistics();
-  return added;
+      await recordFirstDatabaseStates(tx, context.databases);
+      // An event with the command's JSON when an application's findings are not what they were (in parts of
+      // EVENT_APPS_LIMIT applications, the failures in the first).
+      if (findingsChanged) for (const part of eventParts(addBody(outcomes, failures), 'apps', EVENT_APPS_LIMIT, ['failed'])) await recordEvent(tx, context.settings, 'add', part, at);
+      return { outcomes, failures };
+    });
+    if (added.outcomes.filter((o) => o.change !== 'unchanged').length >= STATISTICS_AFTER) await store.refreshStatistics();
+    return added;
+  } finally {
+    await pool?.close();
+  }
+}
+
+/** What preparing an application needs to know of the store: its current revision's digest. */
+function jobOf(slot: Slot): AppJob {
+  return { input: slot.input, currentDigest: slot.app !== null && slot.current !== null ? slot.current.digest : null };
 }

@@ -31,19 +31,26 @@ export async function readSource(dir: string): Promise<KeptSource> {
  * Keeps DIR's source with a revision that has none yet (the first source kept wins, so nothing
  * is read for one that has): read only when a revision is recorded, never for unchanged content.
  * A source that cannot be read is not an error: the returned warning says campaigns will report
- * needs-source.
+ * needs-source. DIR may be given as already read (readSourceOrWarning, in a worker thread).
  */
-export async function keepSourceOf(tx: FleetStore, revisionId: number, dir: string): Promise<string | null> {
+export async function keepSourceOf(tx: FleetStore, revisionId: number, dir: string | SourceReading): Promise<string | null> {
   if ((await tx.revisionSource(revisionId)) !== null) return null;
-  let source: KeptSource;
+  const reading = typeof dir === 'string' ? await readSourceOrWarning(dir) : dir;
+  if ('warning' in reading) return reading.warning;
+  await keepSource(tx, revisionId, reading.kept);
+  return null;
+}
+
+/** DIR's source as read, or the warning that it cannot be (an error of DIR); other errors are thrown. */
+export type SourceReading = { kept: KeptSource } | { warning: string };
+
+export async function readSourceOrWarning(dir: string): Promise<SourceReading> {
   try {
-    source = await readSource(dir);
+    return { kept: await readSource(dir) };
   } catch (err) {
     if (!(err instanceof StowageError)) throw err;
-    return `source not kept (campaigns will report needs-source): ${err.line}`;
+    return { warning: `source not kept (campaigns will report needs-source): ${err.line}` };
   }
-  await keepSource(tx, revisionId, source);
-  return null;
 }
 
 /** Stores a read source and ties it to a revision (in the caller's transaction). */

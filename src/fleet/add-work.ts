@@ -1,0 +1,154 @@
+import { basename, dirname, relative, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import type { AdvisoryDatabase } from '../advisories/database.js';
+import { findPolicyFile, readPolicyText } from '../audit/policy.js';
+import { StowageError, systemErrorReason } from '../core/errors.js';
+import type { Finding } from '../core/finding.js';
+import type { DependencyGraph } from '../core/graph.js';
+import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
+import { readApplication } from '../inputs/application.js';
+import { evaluateGraphs, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
+import { encodeGraphs, revisionDigest, storedDocuments, type DocumentContent } from './revision.js';
+import { readSourceOrWarning, type SourceReading } from './source.js';
+import type { AppSourceKind, FleetSettings, PackageKey, RevisionDocument } from './store/store.js';
+
+/**
+ * The work `fleet add` does for one application apart from the store: read it, digest its
+ * documents and, when they are not its current revision's, evaluate it and encode what the store
+ * keeps. It needs no store, so it runs in a worker thread as well as in the command's own
+ * (add-pool.ts); the main thread writes the store.
+ */
+
+/** One application to add: where to read it, and its name. */
+export interface AppInput {
+  path: string;
+  name: string;
+}
+
+/** An application as read: its documents, graphs and policy. */
+export interface ReadApp {
+  sourceKind: AppSourceKind;
+  documents: DocumentContent[];
+  graphs: DependencyGraph[];
+  policyText: string | null;
+  policyOrigin: string;
+  /** The directory whose source (what `package rpm` takes as Source0) is kept for campaigns; null for a file. */
+  sourceDir: string | null;
+}
+
+function sourceKindOf(path: string, isDirectory: boolean): AppSourceKind {
+  if (isDirectory) return 'directory';
+  if (/\.(tar\.zst|tar\.gz|tgz)$/.test(path)) return 'archive';
+  if (LOCKFILE_FORMATS.some((f) => basename(path) === f.fileName || basename(path).endsWith(`.${f.fileName}`))) return 'lockfile';
+  return 'sbom';
+}
+
+export async function readApp(input: AppInput, relativePaths = false): Promise<ReadApp> {
+  const full = resolve(input.path);
+  const isDirectory = statSync(full, { throwIfNoEntry: false })?.isDirectory() === true;
+  const base = isDirectory ? full : dirname(full);
+  const documents: DocumentContent[] = [];
+  const record = (path: string, content: string | Buffer): void => {
+    documents.push({ name: relative(base, resolve(path)), bytes: typeof content === 'string' ? Buffer.from(content, 'utf8') : content });
+  };
+  const read = await readApplication([input.path], { allowUnidentified: false, allowPartial: false, partialUse: 'fleet', record });
+  const graphs = relativePaths ? read.graphs.map((g) => ({ ...g, path: relative(base, resolve(g.path)) })) : read.graphs;
+  const policyFile = findPolicyFile(undefined, input.path);
+  const policyText = policyFile === null ? null : readPolicyText(policyFile);
+  if (policyText !== null) documents.push({ name: POLICY_DOCUMENT, bytes: Buffer.from(policyText, 'utf8') });
+  return { sourceKind: sourceKindOf(full, isDirectory), documents, graphs, policyText, policyOrigin: policyFile ?? POLICY_DOCUMENT, sourceDir: isDirectory ? full : null };
+}
+
+/** Errors that belong to one application (bad input), not to the command. */
+export function applicationError(err: unknown): string | null {
+  if (err instanceof StowageError) return err.line;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (err instanceof Error && typeof code === 'string') {
+    const path = (err as NodeJS.ErrnoException).path;
+    return `${typeof path === 'string' ? `${path}: ` : ''}cannot read: ${systemErrorReason(err)}`;
+  }
+  return null;
+}
+
+/** An application to prepare: its input, and the digest of its current revision (null when it has none). */
+export interface AppJob {
+  input: AppInput;
+  currentDigest: string | null;
+}
+
+/** What preparing an application needs besides the application. */
+export interface WorkContext {
+  settings: FleetSettings;
+  databases: AdvisoryDatabase[];
+  now: Date;
+  relativePaths: boolean;
+  /**
+   * Whether a directory's source is read now, before the store says whether its revision needs
+   * it (a worker: the main thread reads nothing); otherwise the main thread reads it when needed.
+   */
+  readSourceAhead: boolean;
+}
+
+/** A prepared application: one that could not be read or evaluated, unchanged content, or all the store keeps of it. */
+export type PreparedApp =
+  | { kind: 'failed'; message: string }
+  | { kind: 'unchanged'; digest: string }
+  | {
+      kind: 'evaluated';
+      digest: string;
+      sourceKind: AppSourceKind;
+      /** The documents as listed with the revision, and their compressed contents (once per digest). */
+      listed: RevisionDocument[];
+      contents: { digest: string; size: number; content: Buffer }[];
+      /** encodeGraphs of the graphs, and their packages as indexed. */
+      graph: Buffer;
+      packages: PackageKey[];
+      findings: Finding[];
+      warnings: string[];
+      sourceDir: string | null;
+      /** The source of sourceDir as read ahead (readSourceAhead); undefined when it was not. */
+      source?: SourceReading;
+    };
+
+/**
+ * Reads, digests and (when its content is not current) evaluates one application, exactly as a
+ * sequential add does: an application's errors are its failure; any other error is thrown.
+ */
+export async function prepareApp(job: AppJob, context: WorkContext): Promise<PreparedApp> {
+  let read: ReadApp;
+  let digest: string;
+  try {
+    read = await readApp(job.input, context.relativePaths);
+    digest = revisionDigest(read.documents);
+  } catch (err) {
+    const message = applicationError(err);
+    if (message === null) throw err;
+    return { kind: 'failed', message };
+  }
+  if (job.currentDigest === digest) return { kind: 'unchanged', digest };
+  let findings: Finding[];
+  let warnings: string[];
+  try {
+    const policy = revisionPolicy(context.settings, read.policyText, read.policyOrigin);
+    ({ findings, warnings } = await evaluateGraphs(read.graphs, context.databases, policy, context.now));
+  } catch (err) {
+    const message = applicationError(err);
+    if (message === null) throw err;
+    return { kind: 'failed', message };
+  }
+  const { listed, contents } = storedDocuments(read.documents);
+  const prepared: PreparedApp = {
+    kind: 'evaluated',
+    digest,
+    sourceKind: read.sourceKind,
+    listed,
+    contents,
+    graph: encodeGraphs(read.graphs),
+    packages: read.graphs.flatMap((g) => g.packages.map((p) => ({ ecosystem: p.ecosystem, name: p.name, version: p.version }))),
+    findings,
+    warnings,
+    sourceDir: read.sourceDir,
+  };
+  if (context.readSourceAhead && read.sourceDir !== null) prepared.source = await readSourceOrWarning(read.sourceDir);
+  return prepared;
+}
