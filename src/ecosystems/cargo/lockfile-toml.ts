@@ -6,14 +6,14 @@ import type { TomlTable, TomlValue } from 'smol-toml';
  * `source` and `checksum` strings and a `dependencies` array one string a line. That is a few
  * string slices a package, where a general TOML parser costs several times the whole read.
  *
- * Anything outside that shape (another key or table, an escape, a comment after a value, a
- * tab, CRLF, non-ASCII text, a key given twice) gives null, and the caller parses the file with
- * smol-toml, which reads every TOML document and reports what is wrong. What is read here is
+ * Anything outside that shape (another key or table, a comment after a value, a backslash
+ * anywhere, a tab, CRLF, non-ASCII text, a key given twice) gives null, and the caller parses
+ * the file with smol-toml, which reads every TOML document and reports what is wrong. What is read here is
  * valid TOML, and the table returned is the one smol-toml returns for it (integers as BigInt,
  * tables without a prototype): the two readings cannot differ.
  */
 export function readCargoWrittenLockfile(text: string): TomlTable | null {
-  // Printable ASCII and newlines only: no string needs checking for control characters.
+  // No string then needs checking for control characters or escapes.
   if (NOT_PLAIN.test(text)) return null;
   const doc = table();
   const packages: TomlTable[] = [];
@@ -34,10 +34,9 @@ export function readCargoWrittenLockfile(text: string): TomlTable | null {
       pos = end + 1;
       continue;
     }
-    const equals = text.indexOf(' = ', pos);
-    if (equals === -1 || equals >= end) return null;
-    const key = text.slice(pos, equals);
-    const value = equals + 3;
+    const key = keyAt(text, pos, first);
+    if (key === null) return null;
+    const value = pos + key.length + 3;
     if (current === null) {
       // Before any table: only the format version, a plain decimal integer.
       if (key !== 'version' || doc.version !== undefined) return null;
@@ -58,28 +57,15 @@ export function readCargoWrittenLockfile(text: string): TomlTable | null {
         end = text.indexOf('\n', pos);
         if (end === -1) end = length;
         if (end - pos === 1 && text.charCodeAt(pos) === CLOSE_BRACKET) break;
-        if (
-          end - pos < 4 ||
-          text.charCodeAt(pos) !== SPACE ||
-          text.charCodeAt(pos + 1) !== QUOTE ||
-          text.charCodeAt(end - 2) !== QUOTE ||
-          text.charCodeAt(end - 1) !== COMMA
-        ) {
-          return null;
-        }
-        const item = text.slice(pos + 2, end - 2);
-        if (!isPlainString(item)) return null;
-        list.push(item);
+        if (end - pos < 4 || text.charCodeAt(pos) !== SPACE || text.charCodeAt(end - 1) !== COMMA || !isStringAt(text, pos + 1, end - 1)) return null;
+        list.push(text.slice(pos + 2, end - 2));
       }
       current.dependencies = list;
       pos = end + 1;
       continue;
     }
-    if (key !== 'name' && key !== 'version' && key !== 'source' && key !== 'checksum') return null;
-    if (end - value < 2 || text.charCodeAt(value) !== QUOTE || text.charCodeAt(end - 1) !== QUOTE) return null;
-    const string = text.slice(value + 1, end - 1);
-    if (!isPlainString(string)) return null;
-    current[key] = string;
+    if (!isStringAt(text, value, end)) return null;
+    current[key] = text.slice(value + 1, end - 1);
     pos = end + 1;
   }
   if (packages.length === 0) return null;
@@ -87,7 +73,8 @@ export function readCargoWrittenLockfile(text: string): TomlTable | null {
   return doc;
 }
 
-const NOT_PLAIN = /[^\n\x20-\x7e]/;
+// Printable ASCII but the backslash (so no string holds an escape), and newlines.
+const NOT_PLAIN = /[^\n\x20-\x5b\x5d-\x7e]/;
 const VERSION_DIGITS = /^(?:0|[1-9][0-9]{0,15})$/;
 const PACKAGE_HEADER = '[[package]]';
 const HASH = 0x23;
@@ -97,9 +84,36 @@ const SPACE = 0x20;
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 
-/** A basic string's content needing no unescaping: no quote, no backslash (the rest is checked above). */
-function isPlainString(s: string): boolean {
-  return s.indexOf('"') === -1 && s.indexOf('\\') === -1;
+type Key = 'name' | 'version' | 'source' | 'checksum' | 'dependencies';
+
+/** The key of the `KEY = ` the line at `pos` starts with (its first character `first`), when it is one read here. */
+function keyAt(text: string, pos: number, first: number): Key | null {
+  let key: Key;
+  switch (first) {
+    case 0x6e: // n
+      key = 'name';
+      break;
+    case 0x76: // v
+      key = 'version';
+      break;
+    case 0x73: // s
+      key = 'source';
+      break;
+    case 0x63: // c
+      key = 'checksum';
+      break;
+    case 0x64: // d
+      key = 'dependencies';
+      break;
+    default:
+      return null;
+  }
+  return text.startsWith(key, pos) && text.startsWith(' = ', pos + key.length) ? key : null;
+}
+
+/** Whether text[start, end) is a basic string `"..."` with no quote inside (nor, by NOT_PLAIN, any escape). */
+function isStringAt(text: string, start: number, end: number): boolean {
+  return end - start >= 2 && text.charCodeAt(start) === QUOTE && text.indexOf('"', start + 1) === end - 1;
 }
 
 /** A table as smol-toml makes one. */

@@ -648,6 +648,7 @@ function declareMemberLicenses(packages: Package[], roots: readonly string[], ro
   add(root);
   // One not read adds nothing: its warning comes from the edge kinds.
   for (const member of members) if (member.plain !== null) add(member.plain);
+  if (byName.size === 0) return;
   const isRoot = new Set(roots);
   for (const pkg of packages) {
     const license = isRoot.has(pkg.id) ? byName.get(pkg.name) : undefined;
