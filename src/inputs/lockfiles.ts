@@ -71,10 +71,11 @@ export function findLockfiles(path: string, known?: Stats): LockfileLocation[] {
 }
 
 /**
- * Told each file an application is read from, with its content as read: the fleet keeps
- * exactly these documents with a revision, without reading a file twice.
+ * Told each file an application is read from, with its bytes as read (a text file's less a
+ * byte-order mark): the fleet keeps exactly these documents with a revision, without reading a
+ * file twice or encoding its text again.
  */
-export type DocumentRecorder = (path: string, content: string | Buffer) => void;
+export type DocumentRecorder = (path: string, bytes: Buffer) => void;
 
 /** readTextInput, telling `record` the bytes read (never encoded again from the text). */
 function readRecordedText(path: string, record: DocumentRecorder | undefined): string {
