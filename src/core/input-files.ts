@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { InputError, StowageError } from './errors.js';
 
@@ -45,11 +46,25 @@ export function forgetInputsUnder(dir: string): void {
 /** No real lockfile comes near this; a file past it is refused rather than read into memory. */
 export const MAX_LOCKFILE_BYTES = 256 * 1024 * 1024;
 
+/** A text input as read: its text, and the bytes that encode it (the file's, less a byte-order mark). */
+export interface TextInput {
+  text: string;
+  bytes: Buffer;
+}
+
 /**
  * Reads a text input file defensively: refuses what is too large to be a real lockfile and
  * anything binary, strips a UTF-8 byte-order mark.
  */
 export function readTextInput(path: string, maxBytes = MAX_LOCKFILE_BYTES): string {
+  return readTextInputFile(path, maxBytes).text;
+}
+
+/**
+ * readTextInput with the bytes the text was decoded from, for a caller that keeps them (the
+ * fleet records each document's bytes): the file is read once and never encoded again.
+ */
+export function readTextInputFile(path: string, maxBytes = MAX_LOCKFILE_BYTES): TextInput {
   // A FIFO would block the open forever, a directory fails obscurely: only regular files.
   const kind = statSync(path, { throwIfNoEntry: false });
   if (kind === undefined) throw new StowageError('no such file', path);
@@ -65,16 +80,30 @@ export function readTextInput(path: string, maxBytes = MAX_LOCKFILE_BYTES): stri
     noteInputFile(path, st);
     const size = st.size;
     if (size > maxBytes) throw new InputError(path, `file is ${size} bytes, over the ${maxBytes}-byte limit for a lockfile`);
-    // Decoded natively while reading, as fast as reading the bytes.
-    const text = readFileSync(fd, 'utf8');
-    const nul = text.indexOf('\0');
-    if (nul !== -1) throw new InputError(path, `binary data (NUL byte at character ${nul}), not a text lockfile`);
-    // Malformed UTF-8 decodes to U+FFFD; a U+FFFD the file really holds is valid.
-    if (text.includes('\uFFFD') && !readFileSync(path).includes(Buffer.from('\uFFFD'))) {
-      throw new InputError(path, 'not valid UTF-8 text');
-    }
-    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    return decodeTextInput(path, readFileSync(fd));
   } finally {
     closeSync(fd);
   }
+}
+
+const REPLACEMENT_CHARACTER = Buffer.from('\uFFFD');
+
+/** The text of a file's bytes, refused when it is not UTF-8 text. */
+function decodeTextInput(path: string, bytes: Buffer): TextInput {
+  // Nearly every lockfile is ASCII: checked in one native pass, it decodes as Latin-1 (a plain
+  // copy) to the same string UTF-8 decoding gives, and a NUL's byte offset is its character's.
+  if (isAscii(bytes)) {
+    const nul = bytes.indexOf(0);
+    if (nul !== -1) throw new InputError(path, `binary data (NUL byte at character ${nul}), not a text lockfile`);
+    return { text: bytes.toString('latin1'), bytes };
+  }
+  const text = bytes.toString('utf8');
+  const nul = text.indexOf('\0');
+  if (nul !== -1) throw new InputError(path, `binary data (NUL byte at character ${nul}), not a text lockfile`);
+  // Malformed UTF-8 decodes to U+FFFD; a U+FFFD the file really holds is valid.
+  if (text.includes('\uFFFD') && !bytes.includes(REPLACEMENT_CHARACTER)) {
+    throw new InputError(path, 'not valid UTF-8 text');
+  }
+  // A byte-order mark is EF BB BF in UTF-8: the bytes lose it with the text.
+  return text.charCodeAt(0) === 0xfeff ? { text: text.slice(1), bytes: bytes.subarray(3) } : { text, bytes };
 }

@@ -11,3 +11,18 @@ export function isTomlTable(value: unknown): value is TomlTable {
 export function tomlStrings(value: TomlValue | undefined): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
+
+/**
+ * Whether a document read with integers as BigInt holds one past Number's safe range: smol-toml
+ * refuses such a document when integers are read as numbers (its default).
+ */
+export function holdsUnsafeInteger(value: TomlValue): boolean {
+  if (typeof value === 'bigint') return value > MAX_SAFE || value < -MAX_SAFE;
+  if (Array.isArray(value)) return value.some(holdsUnsafeInteger);
+  if (isTomlTable(value)) {
+    for (const key in value) if (holdsUnsafeInteger(value[key] as TomlValue)) return true;
+  }
+  return false;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);

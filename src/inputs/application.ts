@@ -1,8 +1,8 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
-import { readTextInput } from '../core/input-files.js';
+import { readTextInputFile } from '../core/input-files.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { isCycloneDxText, readCycloneDx, type CycloneDxReadOptions } from './cyclonedx-reader.js';
 import { isSpdxText, readSpdx } from './spdx-reader.js';
@@ -79,7 +79,7 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
     return readVendorArchive(bytes, path, options);
   }
   if (path.endsWith('.json')) {
-    const text = readTextInput(path);
+    const { text, bytes } = readTextInputFile(path);
     const spdx = !isCycloneDxText(text) && isSpdxText(text);
     if (!spdx && !isCycloneDxText(text)) return null;
     const graphs = spdx ? readSpdx(path, text, options) : readCycloneDx(path, text, options);
@@ -87,7 +87,7 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
       const how = spdx ? 'an annotation' : 'a composition with aggregate "incomplete"';
       throw new InputError(path, `the SBOM says its inventory is incomplete (${how}): a partial inventory; ${partialRefusal(options.partialUse)}`);
     }
-    options.record?.(path, text);
+    options.record?.(path, bytes);
     return graphs.map((g) => ({ ...g, inventory: 'sbom' }));
   }
   // Sniffed by magic number, so only an executable is read whole, and only once.
@@ -107,11 +107,11 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   return { artifact: root ? { path, kind: 'binary', name: root.name, version: root.version } : namedByFile(path, 'binary'), graphs: [graph] };
 }
 
-/** A lockfile by its name, or a directory holding one: read as lockfiles, nothing else tried. */
-function isLockfileInput(path: string): boolean {
+/** A lockfile by its name, or a directory holding one: read as lockfiles, nothing else tried. Its stat, or null. */
+function lockfileInputStat(path: string): Stats | null {
   const st = statSync(path, { throwIfNoEntry: false });
-  if (st?.isDirectory()) return LOCKFILE_NAMES.some((name) => existsSync(join(path, name)));
-  return st?.isFile() === true && LOCKFILE_NAMES.some((name) => path.endsWith(name));
+  if (st?.isDirectory()) return LOCKFILE_NAMES.some((name) => existsSync(join(path, name))) ? st : null;
+  return st?.isFile() === true && LOCKFILE_NAMES.some((name) => path.endsWith(name)) ? st : null;
 }
 
 export interface ApplicationRead {
@@ -133,8 +133,9 @@ export async function readApplication(
   const shipped: DependencyGraph[] = [];
   const artifacts: ShippedArtifact[] = [];
   for (const path of paths) {
-    if (isLockfileInput(path)) {
-      locations.push(...findLockfiles(path));
+    const st = lockfileInputStat(path);
+    if (st !== null) {
+      locations.push(...findLockfiles(path, st));
       continue;
     }
     // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.

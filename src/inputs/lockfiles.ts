@@ -1,11 +1,11 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
 import { noteCodeKind } from '../core/code-kinds.js';
 import { InputError, StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { LOCKFILE_FORMATS, SUPERSEDED } from '../ecosystems/formats.js';
-import { readTextInput } from '../core/input-files.js';
+import { readTextInput, readTextInputFile } from '../core/input-files.js';
 
 /** A lockfile found on disk, with the format that reads it and its manifest, if any. */
 export interface LockfileLocation {
@@ -29,13 +29,14 @@ const KNOWN_NAMES = LOCKFILE_FORMATS.map((f) => f.fileName).join(', ');
 
 /**
  * The lockfiles PATH names: the file itself, or every lockfile in the directory (a directory
- * with a Cargo.lock and a package-lock.json is one application with two lockfiles).
+ * with a Cargo.lock and a package-lock.json is one application with two lockfiles). `known`:
+ * PATH's stat, when the caller has just taken it.
  */
-export function findLockfiles(path: string): LockfileLocation[] {
+export function findLockfiles(path: string, known?: Stats): LockfileLocation[] {
   const full = resolve(path);
-  let st;
+  let st = known;
   try {
-    st = statSync(full);
+    st ??= statSync(full);
   } catch {
     throw new StowageError('no such file or directory', path);
   }
@@ -70,15 +71,17 @@ export function findLockfiles(path: string): LockfileLocation[] {
 }
 
 /**
- * Told each file an application is read from, with its content as read: the fleet keeps
- * exactly these documents with a revision, without reading a file twice.
+ * Told each file an application is read from, with its bytes as read (a text file's less a
+ * byte-order mark): the fleet keeps exactly these documents with a revision, without reading a
+ * file twice or encoding its text again.
  */
-export type DocumentRecorder = (path: string, content: string | Buffer) => void;
+export type DocumentRecorder = (path: string, bytes: Buffer) => void;
 
-/** readTextInput, telling `record` what was read. */
+/** readTextInput, telling `record` the bytes read (never encoded again from the text). */
 function readRecordedText(path: string, record: DocumentRecorder | undefined): string {
-  const text = readTextInput(path);
-  record?.(path, text);
+  if (record === undefined) return readTextInput(path);
+  const { text, bytes } = readTextInputFile(path);
+  record(path, bytes);
   return text;
 }
 

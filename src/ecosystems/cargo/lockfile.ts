@@ -7,8 +7,9 @@ import type { Package, PackageSource, SourceLocation } from '../../core/package.
 import { CargoSourceError, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
 import { crateNameProblem } from './crate-name.js';
 import { checkCargoVersion } from './version.js';
-import { memberGlobMatcher } from './workspace-members.js';
-import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
+import { memberGlobMatcher, parseManifestToml } from './workspace-members.js';
+import { readCargoWrittenLockfile } from './lockfile-toml.js';
+import { holdsUnsafeInteger, isTomlTable, tomlStrings } from '../../core/toml-values.js';
 
 /**
  * Cargo.lock, every format Cargo has written:
@@ -26,16 +27,18 @@ import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
  * `[build-dependencies]`; every other edge is `normal`.
  */
 export function parseCargoLock(input: LockfileInput): DependencyGraph {
-  const doc = parseToml(input.path, input.text);
+  const doc = readCargoWrittenLockfile(input.text) ?? parseToml(input.path, input.text);
   const declaredVersion = readLockVersion(input, doc);
   const entries = readEntries(input, doc);
-  const manifest = input.manifest ? parseToml(input.manifest.path, input.manifest.text) : null;
-  const lookup = new PackageLookup(entries, manifest ? localPackageNames(manifest, input.members ?? []) : new Set());
+  const manifest = input.manifest ? parseToml(input.manifest.path, input.manifest.text, parseManifestToml) : null;
+  const members = manifest ? (input.members ?? []).map(readMember) : [];
+  const lookup = new PackageLookup(entries, manifest ? localPackageNames(manifest, members) : new Set());
   const ids = lookup.assignIds(input);
   const warnings: string[] = [];
-  const kinds = manifest ? memberDependencyKinds(manifest, input.members ?? [], warnings) : null;
+  const kinds = manifest ? memberDependencyKinds(manifest, members, warnings) : null;
 
   let shortened = false;
+  let devEdges = false;
   const edges: Edge[] = [];
   const resolved = new Map<string, number>();
   for (let i = 0; i < entries.length; i++) {
@@ -56,6 +59,7 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
       }
       // A workspace member's edge has the kind its manifest declares; all others are normal.
       const kind = kinds !== null && entry.source === null ? (kinds.get(entry.name)?.get((entries[target] as LockEntry).name) ?? 'normal') : 'normal';
+      devEdges ||= kind === 'dev';
       edges.push({ from: ids[i] as string, to: ids[target] as string, kind });
     }
   }
@@ -98,9 +102,10 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
     };
   }
 
-  // Crates only dev-dependencies bring in are marked dev (`--omit dev`, RPM bundling).
-  if (kinds !== null) flagsFromReachability(packages, edges, roots);
-  if (manifest !== null) declareMemberLicenses(packages, roots, manifest, input.members ?? []);
+  // Crates only dev-dependencies bring in are marked dev (`--omit dev`, RPM bundling); without
+  // a dev edge none is, and the walk is skipped.
+  if (devEdges) flagsFromReachability(packages, edges, roots);
+  if (manifest !== null) declareMemberLicenses(packages, roots, manifest, members);
   const graph: DependencyGraph = {
     ecosystem: 'cargo',
     path: input.path,
@@ -159,10 +164,9 @@ class LockEntry {
   }
 }
 
-function parseToml(path: string, text: string): TomlTable {
+function parseToml(path: string, text: string, parseText = parseTomlText): TomlTable {
   try {
-    // Integers as BigInt so that `version = 3.0` (a float) is not mistaken for `version = 3`.
-    return parse(text, { integersAsBigInt: true });
+    return parseText(text);
   } catch (err) {
     if (err instanceof TomlError) {
       const reason = (err.message.split('\n', 1)[0] ?? '').replace(/^Invalid TOML document: /, '');
@@ -170,6 +174,33 @@ function parseToml(path: string, text: string): TomlTable {
     }
     // smol-toml throws plain errors only on its own limits (nesting depth); still bad input.
     throw new InputError(path, `invalid TOML: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Integers as BigInt so that `version = 3.0` (a float) is not mistaken for `version = 3`. */
+function parseTomlText(text: string): TomlTable {
+  return parse(text, { integersAsBigInt: true });
+}
+
+/**
+ * A workspace member's manifest, parsed once for all that read it: its TOML, or the one-line
+ * error that says why not. `plain`: the TOML when smol-toml's default reading (integers as
+ * numbers, which refuses one past their safe range) would read it too.
+ */
+interface MemberManifest {
+  path: string;
+  doc: TomlTable | null;
+  plain: TomlTable | null;
+  error: InputError | null;
+}
+
+function readMember(member: { path: string; text: string }): MemberManifest {
+  try {
+    const doc = parseToml(member.path, member.text);
+    return { path: member.path, doc, plain: holdsUnsafeInteger(doc) ? null : doc, error: null };
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    return { path: member.path, doc: null, plain: null, error: err };
   }
 }
 
@@ -605,7 +636,7 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
  * the root's `[workspace.package] license`), on the root package of that name. A member whose
  * manifest cannot be read, or names only a `license-file`, states none here.
  */
-function declareMemberLicenses(packages: Package[], roots: readonly string[], root: TomlTable, members: readonly { path: string; text: string }[]): void {
+function declareMemberLicenses(packages: Package[], roots: readonly string[], root: TomlTable, members: readonly MemberManifest[]): void {
   const inherited = isTomlTable(root.workspace) && isTomlTable(root.workspace.package) ? root.workspace.package.license : undefined;
   const byName = new Map<string, string>();
   const add = (doc: TomlTable): void => {
@@ -615,13 +646,9 @@ function declareMemberLicenses(packages: Package[], roots: readonly string[], ro
     if (stated !== null && stated.trim() !== '' && !byName.has(doc.package.name)) byName.set(doc.package.name, stated);
   };
   add(root);
-  for (const member of members) {
-    try {
-      add(parse(member.text));
-    } catch {
-      // Its warning comes from the edge kinds.
-    }
-  }
+  // One not read adds nothing: its warning comes from the edge kinds.
+  for (const member of members) if (member.plain !== null) add(member.plain);
+  if (byName.size === 0) return;
   const isRoot = new Set(roots);
   for (const pkg of packages) {
     const license = isRoot.has(pkg.id) ? byName.get(pkg.name) : undefined;
@@ -635,7 +662,7 @@ function declareMemberLicenses(packages: Package[], roots: readonly string[], ro
  * Cargo keeps a source-less lockfile entry only for such a package. A member manifest stowage
  * cannot read adds nothing (its warning comes from the edge kinds).
  */
-function localPackageNames(root: TomlTable, members: readonly { path: string; text: string }[]): Set<string> {
+function localPackageNames(root: TomlTable, members: readonly MemberManifest[]): Set<string> {
   const names = new Set<string>();
   const collect = (table: TomlValue | undefined): void => {
     if (!isTomlTable(table)) return;
@@ -655,13 +682,8 @@ function localPackageNames(root: TomlTable, members: readonly { path: string; te
     if (isTomlTable(doc.patch)) for (const registry of Object.values(doc.patch)) collect(registry);
   };
   add(root);
-  for (const member of members) {
-    try {
-      add(parse(member.text));
-    } catch {
-      // Left out: see above.
-    }
-  }
+  // One not read is left out: see above.
+  for (const member of members) if (member.plain !== null) add(member.plain);
   return names;
 }
 
@@ -672,7 +694,7 @@ function localPackageNames(root: TomlTable, members: readonly { path: string; te
  */
 function memberDependencyKinds(
   root: TomlTable,
-  members: readonly { path: string; text: string }[],
+  members: readonly MemberManifest[],
   warnings: string[],
 ): Map<string, Map<string, EdgeKind>> {
   const workspace = isTomlTable(root.workspace) ? root.workspace : {};
@@ -717,15 +739,8 @@ function memberDependencyKinds(
   for (const member of members) {
     // A member's manifest only refines edge kinds: one stowage cannot read leaves that
     // member's edges normal (the safe side) and is named in a warning, not a failed audit.
-    let doc: TomlTable;
-    try {
-      doc = parseToml(member.path, member.text);
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      warnings.push(`${err.line}; its dependencies are taken as normal ones`);
-      continue;
-    }
-    add(doc, member.path);
+    if (member.error !== null) warnings.push(`${member.error.line}; its dependencies are taken as normal ones`);
+    else add(member.doc as TomlTable, member.path);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { parse, type TomlTable } from 'smol-toml';
 import { memberManifests, segmentRegExp } from '../../core/directory-glob.js';
-import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
+import { holdsUnsafeInteger, isTomlTable, tomlStrings } from '../../core/toml-values.js';
 
 /**
  * The Cargo.toml of each workspace member the root manifest lists (`[workspace] members`,
@@ -18,11 +18,30 @@ export function memberManifestPaths(rootManifest: string, text: string): string[
 
 /** The root manifest as TOML, or null when it is not (the lockfile parser reports that). */
 export function parseManifestQuietly(text: string): TomlTable | null {
+  let doc: TomlTable;
   try {
-    return parse(text);
+    doc = parseManifestToml(text);
   } catch {
     return null;
   }
+  // As smol-toml's default reading, which refuses an integer a number cannot hold.
+  return holdsUnsafeInteger(doc) ? null : doc;
+}
+
+/** The manifest parsed last, by its text: see parseManifestToml. */
+let lastManifest: { text: string; doc: TomlTable } | null = null;
+
+/**
+ * A Cargo manifest as TOML, integers as BigInt (`version = 3.0`, a float, is not `3`); throws
+ * smol-toml's errors. Reading an application parses its root manifest to find the members, and
+ * the lockfile parser wants it right after: the last one parsed is remembered, so it is parsed
+ * once. Its readers only read the document, never change it.
+ */
+export function parseManifestToml(text: string): TomlTable {
+  if (lastManifest !== null && lastManifest.text === text) return lastManifest.doc;
+  const doc = parse(text, { integersAsBigInt: true });
+  lastManifest = { text, doc };
+  return doc;
 }
 
 /** memberManifestPaths for a root manifest already parsed (null: not TOML, nothing found). */
@@ -42,17 +61,21 @@ export function memberManifestPathsOf(rootManifest: string, doc: TomlTable | nul
  * Cargo reads one: `*`, `?` and `[...]` within a segment, `**` across any number of segments.
  */
 export function memberGlobMatcher(glob: string): (path: string) => boolean {
+  // Most members are named literally (`server/daemon`): a segment without `*`, `?` or `[` is
+  // compared as a string, with no expression compiled for it.
   const pattern = glob
     .split('/')
     .filter((s) => s !== '' && s !== '.')
-    .map((segment) => (segment === '**' ? null : segmentRegExp(segment)));
+    .map((segment) => (segment === '**' ? null : /[*?[]/.test(segment) ? segmentRegExp(segment) : segment));
   return (path) => {
     const parts = path.split('/').filter((s) => s !== '' && s !== '.');
     const match = (i: number, j: number): boolean => {
       if (i === pattern.length) return j === parts.length;
       const head = pattern[i];
       if (head === null) return match(i + 1, j) || (j < parts.length && match(i, j + 1));
-      return j < parts.length && (head as RegExp).test(parts[j] as string) && match(i + 1, j + 1);
+      if (j >= parts.length) return false;
+      const part = parts[j] as string;
+      return (typeof head === 'string' ? head === part : (head as RegExp).test(part)) && match(i + 1, j + 1);
     };
     return match(0, 0);
   };

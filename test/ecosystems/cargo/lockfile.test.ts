@@ -473,3 +473,34 @@ test("workspace members carry the licence their manifests state, inherited from 
   const licences = Object.fromEntries(graph.packages.map((p) => [p.name, p.license ?? null]));
   assert.deepEqual(licences, { app: 'GPL-3.0-only', lib: 'MIT OR Apache-2.0', tool: null, serde: null });
 });
+
+test('a Cargo.lock edited by hand (CRLF, comments, escapes, other spacing, keys in another order) reads as the one Cargo wrote', () => {
+  const input = corpusInput('kanidm-2026-08-20');
+  const written = parseCargoLock(input);
+  const variants: [what: string, edit: (text: string) => string][] = [
+    ['CRLF line ends', (t) => t.replaceAll('\n', '\r\n')],
+    ['a comment after each name', (t) => t.replace(/^(name = "[^"]*")$/gm, '$1 # the crate')],
+    ['names spelt with escapes', (t) => t.replace(/^name = "k/gm, 'name = "\\u006b')],
+    ['literal strings and tight spacing', (t) => t.replace(/^version = "([^"]*)"$/gm, "version='$1'")],
+    ['dependencies on one line', (t) => t.replace(/\[\n((?: "[^"\n]*",\n)+)\]/g, (_all, items: string) => `[${items.replaceAll('\n', '')}]`)],
+    ['checksum before name', (t) => t.replace(/^(name = "[^"]*"\nversion = "[^"]*"\nsource = "[^"]*")\n(checksum = "[^"]*")$/gm, '$2\n$1')],
+    ['an indented header and a tab', (t) => t.replace('[[package]]', ' [[package]]\t')],
+  ];
+  for (const [what, edit] of variants) {
+    const text = edit(input.text);
+    assert.notEqual(text, input.text, what);
+    const graph = parseCargoLock({ ...input, text });
+    assert.deepEqual(graph.packages.map((p) => [p.id, p.source, p.checksum, p.license]), written.packages.map((p) => [p.id, p.source, p.checksum, p.license]), what);
+    assert.deepEqual(graph.edges, written.edges, what);
+    assert.deepEqual(graph.roots, written.roots, what);
+    assert.equal(graph.format, written.format, what);
+  }
+});
+
+test('a key given twice in a Cargo.lock Cargo wrote otherwise is refused where it is, as invalid TOML', () => {
+  const input = corpusInput('kanidm-2026-08-20');
+  const lines = input.text.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('checksum = '));
+  lines.splice(at + 1, 0, lines[at] as string);
+  assertInputError(() => parseCargoLock({ ...input, text: lines.join('\n') }), input.path, /invalid TOML: .*redefine/, at + 2);
+});
