@@ -48,8 +48,8 @@ export async function readApp(input: AppInput, relativePaths = false): Promise<R
   const isDirectory = statSync(full, { throwIfNoEntry: false })?.isDirectory() === true;
   const base = isDirectory ? full : dirname(full);
   const documents: DocumentContent[] = [];
-  const record = (path: string, content: string | Buffer): void => {
-    documents.push({ name: relative(base, resolve(path)), bytes: typeof content === 'string' ? Buffer.from(content, 'utf8') : content });
+  const record = (path: string, bytes: Buffer): void => {
+    documents.push({ name: relative(base, resolve(path)), bytes });
   };
   const read = await readApplication([input.path], { allowUnidentified: false, allowPartial: false, partialUse: 'fleet', record });
   const graphs = relativePaths ? read.graphs.map((g) => ({ ...g, path: relative(base, resolve(g.path)) })) : read.graphs;
