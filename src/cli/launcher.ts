@@ -112,11 +112,20 @@ export function readCache(file: string): { data: Buffer; kinds: string[] } | und
 const INTERRUPT_BUDGET = 16 * 66 * 1024;
 
 /**
+ * V8 set for a command that runs to its end and exits: INTERRUPT_BUDGET, and no scavenge task.
+ * V8 schedules a young-generation collection as a task when that generation is 80% full, to run
+ * when the process idles; a command does not idle, so the task ran once the report was written,
+ * just before exit: a collection of objects about to be dropped whole, 3% of a warm npm audit's
+ * CPU time. Without it the young generation is collected when it is full, as it always is too.
+ */
+const SHORT_RUN_FLAGS = `--interrupt-budget=${INTERRUPT_BUDGET} --no-minor-gc-task`;
+
+/**
  * The bundle as V8 compiles it, wrapped as node wraps a CommonJS module, from `cachedData` when
- * given; V8's tiering is set for a short-lived command first (INTERRUPT_BUDGET).
+ * given; V8 is set for a short-lived command first (SHORT_RUN_FLAGS).
  */
 export function bundleScript(bundle: string, source: string, cachedData: Buffer | undefined): Script {
-  setFlagsFromString(`--interrupt-budget=${INTERRUPT_BUDGET}`);
+  setFlagsFromString(SHORT_RUN_FLAGS);
   return new Script(WRAPPER_HEAD + source + WRAPPER_TAIL, { filename: bundle, cachedData });
 }
 
