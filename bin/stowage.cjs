@@ -10,8 +10,9 @@ function failed(err) {
 }
 
 try {
-  const { launch } = require('../dist/bundle/launcher.cjs');
-  launch(join(__dirname, '..', 'dist', 'bundle', 'stowage.cjs'), process.argv.slice(2)).then((code) => {
+  const { bundleFor, launch } = require('../dist/bundle/launcher.cjs');
+  const argv = process.argv.slice(2);
+  launch(bundleFor(join(__dirname, '..', 'dist', 'bundle'), argv), argv).then((code) => {
     process.exitCode = code;
   }, failed);
 } catch (err) {

@@ -2,12 +2,15 @@
 // - stowage.cjs: the whole CLI as one CommonJS file. One file to read and compile instead of a
 //   few dozen modules, which is most of a warm audit's start-up on node 20; commands and
 //   lockfile parsers are still initialized only when used (esbuild's lazy module wrappers).
-// - launcher.cjs: what bin/stowage.cjs runs; it loads stowage.cjs through V8's code cache
+// - audit.cjs: the CLI with the audit command alone (src/cli/audit-main.ts), what `stowage
+//   audit ...` runs: less than half the code to read and load from the code cache.
+// - launcher.cjs: what bin/stowage.cjs runs; it loads a bundle through V8's code cache
 //   (src/cli/launcher.ts).
 // - add-worker.cjs: a worker thread of `fleet add` (src/fleet/add-pool.ts).
 // Tests import dist/src directly; the `stowage` command runs the bundle.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** commander's eager `require('node:child_process')` becomes a lazy one (scripts/shims). */
@@ -18,6 +21,26 @@ const lazyChildProcessForCommander = {
     b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
       /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: shim } : undefined,
     );
+  },
+};
+
+/**
+ * node:zlib, as stowage's own modules import it, loaded on first use: the Rust binary reader
+ * (.dep-v0) imports it, and so every audit loaded it at start-up (milliseconds) to read
+ * lockfiles. The module's exports are read when first used, from the real module.
+ */
+const lazyZlib = {
+  name: 'lazy-zlib',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?zlib$/ }, (args) =>
+      /[\\/]dist[\\/]src[\\/]/.test(args.importer) ? { path: 'node:zlib', namespace: 'lazy-builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+      const names = Object.getOwnPropertyNames(createRequire(import.meta.url)(args.path));
+      const id = JSON.stringify(args.path);
+      const getters = names.map((n) => `Object.defineProperty(exports, ${JSON.stringify(n)}, { enumerable: true, get: () => load()[${JSON.stringify(n)}] });`);
+      return { contents: [`'use strict';`, `let real;`, `const load = () => (real ??= require(${id}));`, ...getters].join('\n'), loader: 'js' };
+    });
   },
 };
 
@@ -34,17 +57,20 @@ const common = {
   minifySyntax: true,
 };
 
-await build({
+const cli = {
   ...common,
-  entryPoints: ['dist/src/cli/main.js'],
-  outfile: 'dist/bundle/stowage.cjs',
   // zstd-napi and lzma-native load their addons relative to their own files; ae-cvss-calculator is large and only
   // needed for CVSS v4 vectors. better-sqlite3's JavaScript is bundled (its addon is loaded by
   // path, see src/advisories/advisory-index.ts). pg is bundled (loaded only for a postgres://
   // fleet store); its optional native binding, pg-native, is not installed.
   external: ['ae-cvss-calculator', 'lzma-native', 'zstd-napi', 'pg-native'],
-  plugins: [lazyChildProcessForCommander],
-});
+  plugins: [lazyChildProcessForCommander, lazyZlib],
+};
+const bundles = [
+  { entry: 'dist/src/cli/main.js', outfile: 'dist/bundle/stowage.cjs' },
+  { entry: 'dist/src/cli/audit-main.js', outfile: 'dist/bundle/audit.cjs' },
+];
+for (const { entry, outfile } of bundles) await build({ ...cli, entryPoints: [entry], outfile });
 await build({ ...common, entryPoints: ['dist/src/cli/launcher.js'], outfile: 'dist/bundle/launcher.cjs' });
 // A worker thread of `fleet add` (src/fleet/add-pool.ts starts it from beside the bundle).
 await build({
@@ -55,7 +81,9 @@ await build({
   plugins: [lazyChildProcessForCommander],
 });
 
-// The launcher runs the bundle as a vm.Script, which has no loader for import(): every module
+// The launcher runs a bundle as a vm.Script, which has no loader for import(): every module
 // must be reached by require. Fail the build rather than a user's run.
-const dynamicImport = /\bimport\(\s*["'`]/.exec(readFileSync('dist/bundle/stowage.cjs', 'utf8'));
-if (dynamicImport) throw new Error(`dist/bundle/stowage.cjs keeps a dynamic import (${dynamicImport[0]}...): use require for it`);
+for (const { outfile } of bundles) {
+  const dynamicImport = /\bimport\(\s*["'`]/.exec(readFileSync(outfile, 'utf8'));
+  if (dynamicImport) throw new Error(`${outfile} keeps a dynamic import (${dynamicImport[0]}...): use require for it`);
+}

@@ -1,15 +1,9 @@
-import { Command, CommanderError } from 'commander';
-import { EXIT_FAILURE, StowageError, systemErrorReason } from '../core/errors.js';
-import { TOOL_VERSION } from '../core/tool.js';
-type Register = (program: Command, setExit: (code: number) => void) => void;
+import { AUDIT_COMMAND } from './audit-main.js';
+import { runCommands, type Commands } from './program.js';
 
-/**
- * Each command's registration (its options, help and the modules they import), loaded when the
- * command is run or help lists it: a run that names its command first loads that one alone,
- * not the option tables and module start-up of every other (milliseconds of each warm audit).
- */
-const COMMANDS: ReadonlyMap<string, () => Promise<Register>> = new Map([
-  ['audit', async () => (await import('./audit.js')).registerAudit],
+/** Every command: the whole CLI (dist/bundle/stowage.cjs). */
+const COMMANDS: Commands = new Map([
+  AUDIT_COMMAND,
   ['vendor', async () => (await import('./vendor.js')).registerVendor],
   ['package', async () => (await import('./package.js')).registerPackage],
   ['sbom', async () => (await import('./sbom.js')).registerSbom],
@@ -17,110 +11,10 @@ const COMMANDS: ReadonlyMap<string, () => Promise<Register>> = new Map([
   ['db', async () => (await import('./db/db.js')).registerDb],
   ['fleet', async () => (await import('./fleet/index.js')).registerFleet],
 ]);
-import { terminalText } from '../core/terminal-text.js';
-import { writeStderr, writeStdout } from './output.js';
 
-function isSystemError(err: unknown): err is NodeJS.ErrnoException {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
-}
-
-/** One line on stderr, exit 2: the contract for every error a user can cause. */
-export function reportError(err: unknown): number {
-  if (err instanceof StowageError) {
-    writeStderr(`stowage: ${terminalText(err.line)}\n`);
-  } else if (isSystemError(err)) {
-    // A file operation no caller phrased (EACCES, ENOSPC, EROFS...): the file, the call, the reason.
-    const where = typeof err.path === 'string' ? `${err.path}: ` : '';
-    writeStderr(`stowage: ${terminalText(`${where}cannot ${err.syscall ?? 'access'}: ${systemErrorReason(err)}`)}\n`);
-  } else {
-    // Anything else is stowage's own fault, and says so: the user can only report it.
-    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
-    writeStderr(`stowage: internal error (a bug in stowage; please report it, with the output of STOWAGE_DEBUG=1): ${terminalText(message)}\n`);
-    if (process.env.STOWAGE_DEBUG && err instanceof Error) writeStderr(`${err.stack}\n`);
-  }
-  return EXIT_FAILURE;
-}
-
-/**
- * The command line: every command, or only `argv`'s first word when it names one (`stowage
- * audit ...` parses, errs and shows `audit --help` exactly as with all of them). Help, a typo
- * and an option before the command get every command, to list or suggest.
- */
-export async function buildProgram(setExit: (code: number) => void, argv: readonly string[] = []): Promise<Command> {
-  const program = new Command('stowage')
-    .description(
-      'Secure applications as whole units, Cargo and npm: audit the locked dependency set against ' +
-        'advisory databases (RustSec, OSV/GHSA), vendor it into a reproducible archive that builds ' +
-        'offline, and package it as a source RPM with an SBOM.',
-    )
-    .version(TOOL_VERSION, '-V, --version')
-    .exitOverride()
-    .configureOutput({
-      writeOut: writeStdout,
-      writeErr: writeStderr,
-      // A usage error is one line, as every other error: commander's message (quoting the arguments
-      // as given), its suggestion and the hint, where showHelpAfterError would add lines of their own.
-      outputError: (text, write) => {
-        const [message = '', suggestion] = text.replace(/^error: /, '').trimEnd().split(/\n(?=\(Did you mean [^\n]*\?\)$)/);
-        const didYouMean = suggestion === undefined ? '' : `; ${suggestion.slice(1, -1).replace(/^Did/, 'did')}`;
-        write(`stowage: ${terminalText(`${message}${didYouMean} (run with --help for usage)`)}\n`);
-      },
-    })
-    .addHelpText(
-      'after',
-      `
-Examples:
-  stowage audit                          audit the lockfile(s) in the current directory
-  stowage audit path/to/app --format json
-  stowage audit Cargo.lock --db ./advisory-db --no-fetch
-  stowage vendor                         vendor.tar.zst: every dependency, verified, offline-buildable
-  stowage vendor verify vendor.tar.zst   prove the archive matches the lockfile and reproduces
-  stowage package rpm --srpm             spec + sources + .src.rpm declaring every bundled library
-  stowage sbom --format spdx -o app.spdx.json
-  stowage fix --apply                    the smallest lockfile change that removes each vulnerable version
-  stowage db list                        the cached advisory databases; \`stowage db sync\` refreshes them
-  stowage fleet add apps/*/              track applications; fleet status, sync, affected...
-
-Exit codes: 0 done (nothing fails the policy), 1 findings fail the policy (vendoring and
-packaging refuse), 2 the work could not be done (bad input, unreadable database, download).
-Documentation: README.md (report schema, policy file stowage.toml, archive format, cache).`,
-    );
-  const named = argv[0] === undefined ? undefined : COMMANDS.get(argv[0]);
-  for (const load of named !== undefined ? [named] : COMMANDS.values()) (await load())(program, setExit);
-  return program;
-}
-
-/**
- * Ctrl-C and SIGTERM end the run between two steps, never inside one: every file stowage
- * writes is written to a temporary name and renamed synchronously, so with a handler in place
- * an interrupted run leaves no half-written archive, report or cache entry.
- */
-function exitOnSignals(): void {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(signal, () => {
-      writeStderr(`stowage: interrupted (${signal}); nothing half-written was left\n`);
-      process.exit(code);
-    });
-  }
+export function run(argv: string[]): Promise<number> {
+  return runCommands(COMMANDS, argv);
 }
 
 /** What the launcher asks after a run, to keep its code cache whole (src/core/code-kinds.ts). */
 export { codeKinds } from '../core/code-kinds.js';
-
-export async function run(argv: string[]): Promise<number> {
-  exitOnSignals();
-  let exitCode = 0;
-  try {
-    const program = await buildProgram((code) => {
-      exitCode = code;
-    }, argv);
-    await program.parseAsync(argv, { from: 'user' });
-    return exitCode;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version end here with code 0; usage errors were already printed.
-      return err.exitCode === 0 ? 0 : EXIT_FAILURE;
-    }
-    return reportError(err);
-  }
-}

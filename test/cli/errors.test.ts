@@ -123,7 +123,7 @@ test('a cache directory the user may not write: EACCES, named', { skip: process.
 
 test('an error stowage did not phrase: a file error names the file and the call; anything else is labelled a bug', () => {
   const script = (thrown: string): string => `
-    import(${JSON.stringify(join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js'))}).then(({ reportError }) => {
+    import(${JSON.stringify(join(PROJECT_ROOT, 'dist', 'src', 'cli', 'program.js'))}).then(({ reportError }) => {
       process.exitCode = reportError(${thrown});
     });`;
   const fileError = spawnSync(process.execPath, ['-e', script("(() => { try { require('node:fs').readFileSync('/nonexistent/x.lock'); } catch (e) { return e; } })()")], { encoding: 'utf8' });

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CODE_CACHE_DIR, bundleScript, cacheDirArgument, codeCacheFile, readCache } from '../../src/cli/launcher.js';
+import { CODE_CACHE_DIR, bundleFor, bundleScript, cacheDirArgument, codeCacheFile, readCache } from '../../src/cli/launcher.js';
 import { auditReport } from '../support/audit-report.js';
 import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, GHSA_NPM, NPM_CORPUS, PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
 
 const LOCKFILE = join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package-lock.json');
-const BUNDLE = join(PROJECT_ROOT, 'dist', 'bundle', 'stowage.cjs');
+const BUNDLES = join(PROJECT_ROOT, 'dist', 'bundle');
+/** What `stowage audit ...` runs. */
+const BUNDLE = bundleFor(BUNDLES, ['audit']);
 
 function cacheFiles(cacheDir: string): string[] {
   try {
@@ -65,20 +67,43 @@ test('a cache made by a Cargo audit is refreshed by the first npm audit, then le
   assert.deepEqual(readFileSync(cache), refreshed, 'a cache holding what the run needs is not rewritten');
 });
 
-test('a few caches are kept (two builds in turn do not evict each other), older ones are removed', () => {
+test('a few caches are kept per bundle (two builds in turn do not evict each other), older ones are removed', () => {
   const cacheDir = tempDir('launcher-keep');
   const dir = join(cacheDir, CODE_CACHE_DIR);
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < 5; i++) {
-    const old = join(dir, `stowage-old-${i}.v8`);
+    const old = join(dir, `audit-old-${i}.v8`);
     writeFileSync(old, 'an earlier build');
     utimesSync(old, 1_000_000 + i, 1_000_000 + i);
   }
+  // The whole CLI's cache, older than all of them: another bundle's, left alone.
+  const other = join(dir, 'stowage-old.v8');
+  writeFileSync(other, 'an earlier build');
+  utimesSync(other, 1_000, 1_000);
   assert.equal(runCli(['audit', LOCKFILE, '--db', GHSA_NPM], { cacheDir }).status, 1);
   const left = cacheFiles(cacheDir).sort();
-  assert.equal(left.length, 3);
+  assert.equal(left.length, 4);
   // The two newest earlier ones stay beside the new one.
-  assert.deepEqual(left.filter((f) => f.startsWith('stowage-old-')), ['stowage-old-3.v8', 'stowage-old-4.v8']);
+  assert.deepEqual(left.filter((f) => f.includes('-old')), ['audit-old-3.v8', 'audit-old-4.v8', 'stowage-old.v8']);
+});
+
+test('`stowage audit` runs from a bundle of its own: the same report and help as from the whole CLI, each with its own cache', () => {
+  const cacheDir = tempDir('launcher-audit-bundle');
+  // The whole CLI run directly, as bin/stowage.cjs runs it for every other command.
+  const whole = (args: string[]): SpawnSyncReturns<string> =>
+    spawnSync(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(join(BUNDLES, 'launcher.cjs'))}).launch(${JSON.stringify(join(BUNDLES, 'stowage.cjs'))}, process.argv.slice(1)).then((c) => { process.exitCode = c; })`, ...args],
+      { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, STOWAGE_CACHE_DIR: cacheDir } },
+    );
+  for (const args of [['audit', '--format', 'json', LOCKFILE, '--db', GHSA_NPM], ['audit', '--help'], ['audit', '--no-such-flag']]) {
+    const own = runCli(args, { cacheDir });
+    const all = whole(args);
+    assert.equal(own.status, all.status, args.join(' '));
+    assert.equal(own.stdout, all.stdout, args.join(' '));
+    assert.equal(own.stderr, all.stderr, args.join(' '));
+  }
+  assert.deepEqual(cacheFiles(cacheDir).map((f) => f.split('-')[0]).sort(), ['audit', 'stowage']);
 });
 
 test('a damaged code cache is ignored and replaced, never trusted', () => {

@@ -158,7 +158,9 @@ class LockReader {
       if (location === '') continue;
       const entry = packages[location];
       if (!isRecord(entry)) this.badEntry(location, `must be an object, found ${describe(entry)}`);
-      const keyProblem = locationKeyProblem(location);
+      const installed = isUnderNodeModules(location);
+      const keyName = installed ? nameFromLocation(location) : undefined;
+      const keyProblem = locationKeyProblem(location, keyName);
       if (keyProblem !== null) this.badEntry(location, keyProblem);
       const resolved = this.stringField(entry, 'resolved', location);
       if (entry.link === true) {
@@ -166,8 +168,6 @@ class LockReader {
         this.placeInModulesDir(location, { target: normalizeRelative(resolved) });
         continue;
       }
-      const installed = isUnderNodeModules(location);
-      const keyName = installed ? nameFromLocation(location) : undefined;
       const name = this.stringField(entry, 'name', location) ?? keyName ?? basename(location);
       const rawVersion = this.stringField(entry, 'version', location);
       const integrity = this.stringField(entry, 'integrity', location) ?? null;
@@ -187,8 +187,7 @@ class LockReader {
         continue;
       }
 
-      const fetched = this.installedResolved(location, resolved);
-      const source = npmSourceFromResolved(fetched);
+      const { url: fetched, source } = this.installedResolved(location, resolved);
       const flags = locationFlags(entry);
       let pkg: number;
       if (source.kind === 'registry') {
@@ -284,7 +283,7 @@ class LockReader {
     if (!isPackageDirName(key)) this.badEntry(location, `${JSON.stringify(key)} is not a package name (\`name\` or \`@scope/name\`)`);
     // npm reads a specifier's scheme in any letter case (`HTTPS://…`, `NPM:…`).
     const rawVersion = lowerCaseScheme(this.stringField(entry, 'version', location));
-    const resolved = this.installedResolved(location, this.stringField(entry, 'resolved', location));
+    const resolved = this.installedResolved(location, this.stringField(entry, 'resolved', location)).url;
     const integrity = this.stringField(entry, 'integrity', location) ?? null;
     if (rawVersion === undefined) this.badEntry(location, 'missing "version"');
 
@@ -321,18 +320,20 @@ class LockReader {
   // ---- what an installed entry is fetched from ---------------------------------------------
 
   /**
-   * `resolved` of an installed entry as npm reads it. Refused when npm would read it as
-   * something other than what it spells, and when it is a bare path: npm writes one only for
-   * a link, and would read it as a directory or a registry name, depending on its shape.
+   * `resolved` of an installed entry as npm reads it, and the source it names. Refused when npm
+   * would read it as something other than what it spells, and when it is a bare path: npm
+   * writes one only for a link, and would read it as a directory or a registry name, depending
+   * on its shape.
    */
-  private installedResolved(location: string, resolved: string | undefined): string | undefined {
-    if (resolved === undefined || resolved === '') return undefined;
+  private installedResolved(location: string, resolved: string | undefined): { url: string | undefined; source: PackageSource } {
+    if (resolved === undefined || resolved === '') return { url: undefined, source: npmSourceFromResolved(undefined) };
     const read = readResolved(resolved);
     if ('problem' in read) this.badEntry(location, `"resolved" ${JSON.stringify(resolved)} ${read.problem}`);
-    if (npmSourceFromResolved(read.value).kind === 'path') {
+    const source = npmSourceFromResolved(read.value);
+    if (source.kind === 'path') {
       this.badEntry(location, `"resolved" ${JSON.stringify(resolved)} is neither a URL nor a git or file: specifier`);
     }
-    return read.value;
+    return { url: read.value, source };
   }
 
   /** The source of a registry package, once its tarball URL is known to hold `name@version`. */
@@ -349,7 +350,7 @@ class LockReader {
    */
   private requireTarballOf(location: string, url: string, name: string, version: string, registry: string | null = null): void {
     // The URL the registry serves name@version at, as npm writes it: nothing to take apart.
-    if (registry !== null && url === `${registry}${name}/-/${name.slice(name.lastIndexOf('/') + 1)}-${version}.tgz`) return;
+    if (registry !== null && isTarballUrlOf(url, registry, name, version)) return;
     const tarball = registryTarballIdentity(url);
     if (tarball === null) return;
     if (tarball.name !== name) {
@@ -725,18 +726,34 @@ function treePathLabel(location: string): string {
 }
 
 /**
+ * `url` is `<registry><name>/-/<name without its scope>-<version>.tgz`, the URL the registry
+ * serves name@version at, as npm writes it. Compared in place: a lockfile has thousands.
+ */
+function isTarballUrlOf(url: string, registry: string, name: string, version: string): boolean {
+  const unscoped = name.lastIndexOf('/') + 1;
+  const length = registry.length + name.length + 3 + (name.length - unscoped) + 1 + version.length + 4;
+  if (url.length !== length || !url.startsWith(registry) || !url.startsWith(name, registry.length)) return false;
+  let at = registry.length + name.length;
+  if (!url.startsWith('/-/', at)) return false;
+  at += 3;
+  for (let i = unscoped; i < name.length; i++) if (url.charCodeAt(at++) !== name.charCodeAt(i)) return false;
+  return url.charCodeAt(at) === 0x2d /* - */ && url.startsWith(version, at + 1) && url.endsWith('.tgz');
+}
+
+/**
  * Why npm would not install a `packages` key where it spells, or null. npm takes keys as paths
  * and resolves them (`node_modules/foo/`, `node_modules//foo` and `node_modules/./foo` are all
  * `node_modules/foo` to it); it writes every key in normal form itself, so a key in any other
  * is refused rather than guessed at, as is one whose last part is not a package's directory.
+ * `name` is the package directory a key under node_modules names (nameFromLocation).
  */
-function locationKeyProblem(location: string): string | null {
+function locationKeyProblem(location: string, name: string | undefined): string | null {
   if (location.includes('\\')) return 'a location with "\\" (npm writes "/" on every platform)';
   if (location.startsWith('/')) return 'an absolute location (npm writes them relative to the project)';
   if (!isNormalLocation(location)) {
     return `not a location in normal form: npm installs it at "${posix.normalize(location).replace(/\/+$/, '')}"`;
   }
-  if (isUnderNodeModules(location) && !isPackageDirName(nameFromLocation(location))) {
+  if (name !== undefined && !isPackageDirName(name)) {
     return 'not a package directory: a location ends in node_modules/<name> or node_modules/@scope/<name>';
   }
   return null;
@@ -744,12 +761,25 @@ function locationKeyProblem(location: string): string | null {
 
 /**
  * No empty, `.` or `..` segment, except leading `..` (a directory beside the project, `../lib`):
- * what path.normalize leaves as it is, without a trailing `/`.
+ * what path.normalize leaves as it is, without a trailing `/`. Read segment by segment, without
+ * a pattern: every key of a lockfile is checked.
  */
 function isNormalLocation(location: string): boolean {
-  if (/^(?:\.\.\/)*\.\.$/.test(location)) return true;
-  const rest = location.replace(/^(?:\.\.\/)+/, '');
-  return rest !== '' && !/(?:^|\/)\.{0,2}(?:\/|$)/.test(rest);
+  let start = 0;
+  while (location.startsWith('../', start)) start += 3;
+  const rest = location.length - start;
+  // `..`, `../..`: the directory above, as far up as it goes.
+  if (rest === 2 && location.startsWith('..', start)) return true;
+  if (rest === 0) return false;
+  for (let at = start; at <= location.length; ) {
+    const slash = location.indexOf('/', at);
+    const end = slash < 0 ? location.length : slash;
+    const length = end - at;
+    // Empty, `.` or `..`.
+    if (length === 0 || (length <= 2 && location.charCodeAt(at) === 0x2e && (length === 1 || location.charCodeAt(at + 1) === 0x2e))) return false;
+    at = end + 1;
+  }
+  return true;
 }
 
 /** `name` or `@scope/name`: the one or two directories a package takes in node_modules. */

@@ -104,16 +104,22 @@ function eventBound(event: OsvEvent): Bound {
   return { kind, at: parseAdvisoryVersion(value) };
 }
 
-/** OSV evaluation (ossf.github.io/osv-schema, "Evaluation") for one range. */
-function rangeIncludes(v: SemVer, range: OsvRange): boolean {
-  if (range.type === 'GIT') return false;
-  if (range.type !== 'SEMVER' && range.type !== 'ECOSYSTEM') {
-    throw new Error(`cannot evaluate OSV range type "${String(range.type)}"`);
-  }
-  const bounds = range.events.map(eventBound);
-  const limits = bounds.filter((b) => b.kind === 'limit');
-  if (limits.length > 0 && !limits.some((b) => b.at === null || semver.lt(v, b.at))) return false;
+/** A range's events as rangeIncludes walks them: the limits, and the others in order. */
+interface OrderedBounds {
+  limits: Bound[];
+  sorted: Bound[];
+}
 
+/**
+ * Each range's events, parsed and sorted once: an advisory is evaluated for every installed
+ * version of its package (a lockfile may hold a dozen), against the same range objects.
+ */
+const orderedBounds = new WeakMap<OsvRange, OrderedBounds>();
+
+function boundsOf(range: OsvRange): OrderedBounds {
+  let ordered = orderedBounds.get(range);
+  if (ordered !== undefined) return ordered;
+  const bounds = range.events.map(eventBound);
   // Stable sort: for equal versions the record's own order decides, so `introduced X`
   // followed by `fixed X` is the empty range it says it is. "0" sorts before everything.
   const sorted = bounds
@@ -121,6 +127,19 @@ function rangeIncludes(v: SemVer, range: OsvRange): boolean {
     .map((b, index) => ({ b, index }))
     .sort((x, y) => compareBounds(x.b, y.b) || x.index - y.index)
     .map(({ b }) => b);
+  ordered = { limits: bounds.filter((b) => b.kind === 'limit'), sorted };
+  orderedBounds.set(range, ordered);
+  return ordered;
+}
+
+/** OSV evaluation (ossf.github.io/osv-schema, "Evaluation") for one range. */
+function rangeIncludes(v: SemVer, range: OsvRange): boolean {
+  if (range.type === 'GIT') return false;
+  if (range.type !== 'SEMVER' && range.type !== 'ECOSYSTEM') {
+    throw new Error(`cannot evaluate OSV range type "${String(range.type)}"`);
+  }
+  const { limits, sorted } = boundsOf(range);
+  if (limits.length > 0 && !limits.some((b) => b.at === null || semver.lt(v, b.at))) return false;
   let vulnerable = false;
   for (const { kind, at } of sorted) {
     if (kind === 'introduced') {
