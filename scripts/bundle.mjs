@@ -69,17 +69,11 @@ const cli = {
 const bundles = [
   { entry: 'dist/src/cli/main.js', outfile: 'dist/bundle/stowage.cjs' },
   { entry: 'dist/src/cli/audit-main.js', outfile: 'dist/bundle/audit.cjs' },
+  // A worker thread of `fleet add` (src/fleet/add-pool.ts starts it from beside the bundle).
+  { entry: 'dist/src/fleet/add-worker.js', outfile: 'dist/bundle/add-worker.cjs' },
 ];
 for (const { entry, outfile } of bundles) await build({ ...cli, entryPoints: [entry], outfile });
 await build({ ...common, entryPoints: ['dist/src/cli/launcher.js'], outfile: 'dist/bundle/launcher.cjs' });
-// A worker thread of `fleet add` (src/fleet/add-pool.ts starts it from beside the bundle).
-await build({
-  ...common,
-  entryPoints: ['dist/src/fleet/add-worker.js'],
-  outfile: 'dist/bundle/add-worker.cjs',
-  external: ['ae-cvss-calculator', 'lzma-native', 'zstd-napi', 'pg-native'],
-  plugins: [lazyChildProcessForCommander],
-});
 
 // The launcher runs a bundle as a vm.Script, which has no loader for import(): every module
 // must be reached by require. Fail the build rather than a user's run.
