@@ -14,7 +14,7 @@ import { EVENT_CHANGES_LIMIT, eventParts, recordEvent } from './events.js';
 import { requireSettings } from './lookup.js';
 import { decodeGraphs, decompressBytes } from './revision.js';
 import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFinding } from './store/store.js';
-import { STATISTICS_AFTER } from './store/store.js';
+import { STATISTICS_AFTER, storedFinding } from './store/store.js';
 import { syncJsonBody } from './sync-report.js';
 import { failsWithDecision, governingDecision } from './triage.js';
 
@@ -164,7 +164,7 @@ class RevisionPolicies {
 /**
  * Re-evaluates one revision (restricted to the touched names, or in full) with the same code
  * as `stowage audit`, against the findings it has stored: what is new, what is resolved, and
- * the rows to rewrite (only those whose stored text differs).
+ * the rows to rewrite (only those whose stored key differs).
  */
 async function reevaluate(
   target: RevisionToEvaluate,
@@ -179,16 +179,16 @@ async function reevaluate(
   const before = stored.filter((s) => restriction === null || touches(restriction.keys, s.finding.package.ecosystem, s.finding.package.name));
   const beforeKeys = new Set(before.map((s) => findingKey(s.finding)));
   const afterKeys = new Set(result.findings.map(findingKey));
-  const beforeTexts = new Set(before.map((s) => s.text));
-  const after: StoredFinding[] = result.findings.map((finding) => ({ finding, text: JSON.stringify(finding) }));
-  const unchanged = new Set(after.filter((a) => beforeTexts.has(a.text)).map((a) => a.text));
+  const storedKeys = new Set<string>(before.map((s) => s.key));
+  const after: StoredFinding[] = result.findings.map(storedFinding);
+  const unchanged = new Set<string>(after.filter((a) => storedKeys.has(a.key)).map((a) => a.key));
   return {
     added: result.findings.filter((f) => !beforeKeys.has(findingKey(f))),
     removed: before.filter((s) => !afterKeys.has(findingKey(s.finding))).map((s) => s.finding),
     rewrite: {
       revisionId: target.revision.id,
-      remove: before.filter((s) => !unchanged.has(s.text)),
-      add: after.filter((a) => !unchanged.has(a.text)),
+      remove: before.filter((s) => !unchanged.has(s.key)),
+      add: after.filter((a) => !unchanged.has(a.key)),
     },
   };
 }
