@@ -39,10 +39,11 @@ import {
   type TokenRecord,
   type RevisionToEvaluate,
   type StoredFinding,
+  storedFinding,
 } from './store.js';
 import type { CampaignStore } from './campaign-store.js';
 import { SqlCampaignStore } from './sql-campaign-store.js';
-import { AdvisoryRecords, findingRow, parseFindingRow, type FindingRow, type ParsedFindingRow } from './finding-rows.js';
+import { AdvisoryRecords, parseFindingRow, type ParsedFindingRow } from './finding-rows.js';
 import type { StoredTriageDecision, TriageDecision } from '../triage.js';
 
 /** Test hook: pause inside every transaction before it commits, so a test can kill the process there. */
@@ -409,7 +410,7 @@ export class SqlFleetStore implements FleetStore {
         );
       }
     }
-    await this.insertFindings(findings.map((finding) => ({ revisionId, finding })));
+    await this.insertFindings(findings.map((finding) => ({ revisionId, stored: storedFinding(finding) })));
     await this.recount(revisionId);
   }
 
@@ -417,15 +418,12 @@ export class SqlFleetStore implements FleetStore {
    * Multi-row inserts of findings, any number of revisions at once, with their alias groups' ids
    * and the advisory records they refer to (once each).
    */
-  private async insertFindings(rows: readonly { revisionId: number; finding: Finding; stored?: StoredFinding }[]): Promise<void> {
+  private async insertFindings(rows: readonly { revisionId: number; stored: StoredFinding }[]): Promise<void> {
     if (rows.length === 0) return;
-    const ids = await this.packageIds(rows.map((r) => r.finding.package));
-    const texts: string[] = [];
+    const ids = await this.packageIds(rows.map((r) => r.stored.finding.package));
     const records = new Map<string, string>();
-    for (const { finding, stored } of rows) {
-      const row: Pick<FindingRow, 'text' | 'digest'> & { record?: string } = stored === undefined ? findingRow(finding) : { text: stored.key, digest: stored.advisoryDigest };
-      texts.push(row.text);
-      if (!this.knownAdvisories.has(row.digest) && !records.has(row.digest)) records.set(row.digest, row.record ?? JSON.stringify(finding.advisory));
+    for (const { stored } of rows) {
+      if (!this.knownAdvisories.has(stored.advisoryDigest) && !records.has(stored.advisoryDigest)) records.set(stored.advisoryDigest, JSON.stringify(stored.finding.advisory));
     }
     for (const batch of chunks([...records], ROWS_PER_INSERT)) {
       await this.sql.run(`INSERT INTO advisories (digest, record) VALUES ${placeholders(batch.length, 2)} ON CONFLICT DO NOTHING`, batch.flat());
@@ -433,10 +431,10 @@ export class SqlFleetStore implements FleetStore {
     // Per transaction, as knownPackages: a rolled-back attempt's rows are gone.
     if (this.driver === null) for (const digest of records.keys()) this.knownAdvisories.add(digest);
     const groups = new Set<string>();
-    let at = 0;
     for (const batch of chunks(rows, ROWS_PER_INSERT)) {
       const values: SqlValue[] = [];
-      for (const { revisionId, finding: f } of batch) {
+      for (const { revisionId, stored } of batch) {
+        const f = stored.finding;
         const group = aliasGroupKey([f.advisory.id, ...f.advisory.aliases]);
         groups.add(group);
         values.push(
@@ -445,7 +443,7 @@ export class SqlFleetStore implements FleetStore {
           ids.get(packageKeyText(f.package)) as number,
           group,
           f.advisory.id,
-          texts[at++] as string,
+          stored.key,
           f.failsPolicy ? 1 : 0,
           findingLevel(f),
           f.ignored === null ? 1 : 0,
@@ -861,7 +859,7 @@ export class SqlFleetStore implements FleetStore {
         ]),
       );
     }
-    await this.insertFindings(changes.flatMap((c) => c.add.map((stored) => ({ revisionId: c.revisionId, finding: stored.finding, stored }))));
+    await this.insertFindings(changes.flatMap((c) => c.add.map((stored) => ({ revisionId: c.revisionId, stored }))));
     // The counts the fleet's lists sort by follow the findings.
     for (const c of changes) if (c.remove.length > 0 || c.add.length > 0) await this.recount(c.revisionId);
   }
