@@ -14,7 +14,7 @@ import { EVENT_CHANGES_LIMIT, recordEvent } from './events.js';
 import { requireSettings } from './lookup.js';
 import { decodeGraphs, decompressBytes } from './revision.js';
 import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFinding } from './store/store.js';
-import { STATISTICS_AFTER } from './store/store.js';
+import { STATISTICS_AFTER, storedFinding } from './store/store.js';
 import { syncEventBodies } from './sync-report.js';
 import { failsWithDecision, governingDecision } from './triage.js';
 
@@ -164,7 +164,7 @@ class RevisionPolicies {
 /**
  * Re-evaluates one revision (restricted to the touched names, or in full) with the same code
  * as `stowage audit`, against the findings it has stored: what is new, what is resolved, and
- * the rows to rewrite (only those whose stored text differs).
+ * the rows to rewrite (only those whose stored key differs).
  */
 async function reevaluate(
   target: RevisionToEvaluate,
@@ -180,19 +180,19 @@ async function reevaluate(
   const beforeKeys = new Set(before.map((s) => findingKey(s.finding)));
   const afterKeys = result.findings.map(findingKey);
   const afterKeySet = new Set(afterKeys);
-  const beforeTexts = new Set(before.map((s) => s.text));
-  const after: StoredFinding[] = result.findings.map((finding) => ({ finding, text: JSON.stringify(finding) }));
-  // Only a finding stored before can be stored alike (looking a text up hashes all of it: kilobytes per finding).
+  const storedKeys = new Set<string>(before.map((s) => s.key));
+  const after: StoredFinding[] = result.findings.map(storedFinding);
+  // Only a finding stored before can be stored alike (looking a row's key up hashes all of it).
   const unchanged = new Set<string>();
   const add: StoredFinding[] = [];
   after.forEach((a, i) => {
-    if (beforeKeys.has(afterKeys[i] as string) && beforeTexts.has(a.text)) unchanged.add(a.text);
+    if (beforeKeys.has(afterKeys[i] as string) && storedKeys.has(a.key)) unchanged.add(a.key);
     else add.push(a);
   });
   return {
     added: result.findings.filter((_, i) => !beforeKeys.has(afterKeys[i] as string)),
     removed: before.filter((s) => !afterKeySet.has(findingKey(s.finding))).map((s) => s.finding),
-    rewrite: { revisionId: target.revision.id, remove: before.filter((s) => !unchanged.has(s.text)), add },
+    rewrite: { revisionId: target.revision.id, remove: before.filter((s) => !unchanged.has(s.key)), add },
   };
 }
 

@@ -1,6 +1,9 @@
 import { StowageError } from '../../core/errors.js';
 import type { Dialect, SqlDriver, SqlExecutor } from './sql.js';
 import { FINDING_LEVELS } from './store.js';
+import { chunks } from '../../core/chunks.js';
+import type { Finding } from '../../core/finding.js';
+import { findingRow } from './finding-rows.js';
 
 /**
  * The store's schema, as numbered migrations applied in order when a store is opened. Each
@@ -62,6 +65,48 @@ export const RECOUNT_REVISION = `INSERT INTO revision_counts (revision_id, ${COU
 
 /** The migration that moves revisions' graphs to revision_graphs (its upgrade is tested from the version before). */
 export const REVISION_GRAPHS_VERSION = 11;
+
+/** The migration that keeps each advisory record once, findings referring to it (its upgrade is tested from the version before). */
+export const ADVISORY_RECORDS_VERSION = 12;
+
+/** Revisions whose findings the advisory-records migration rewrites per round (their findings are in memory together). */
+const REVISIONS_PER_ROUND = 200;
+
+/**
+ * The findings stored before ADVISORY_RECORDS_VERSION, each a whole finding's JSON: its
+ * advisory moved to `advisories` (once per record) and the row rewritten as finding-rows.ts
+ * writes it, a few hundred revisions at a time.
+ */
+async function splitAdvisoryRecords(tx: SqlExecutor): Promise<void> {
+  const revisions = (await tx.query<{ revision_id: number }>(`SELECT DISTINCT revision_id FROM findings ORDER BY revision_id`)).map((r) => Number(r.revision_id));
+  const written = new Set<string>();
+  // The key of findings; ids typed (PostgreSQL reads VALUES' parameters as text).
+  const row = '(?, CAST(? AS BIGINT), ?, CAST(? AS BIGINT), ?)';
+  for (const ids of chunks(revisions, REVISIONS_PER_ROUND)) {
+    const rows = await tx.query<{ revision_id: number; target: string; package_id: number; group_key: string; finding: string }>(
+      `SELECT revision_id, target, package_id, group_key, finding FROM findings WHERE revision_id IN (${ids.map(() => '?').join(', ')})`,
+      ids,
+    );
+    const records = new Map<string, string>();
+    const updates: (string | number)[][] = [];
+    for (const r of rows) {
+      const split = findingRow(JSON.parse(r.finding) as Finding);
+      if (!written.has(split.digest)) records.set(split.digest, split.record);
+      updates.push([split.text, Number(r.revision_id), r.target, Number(r.package_id), r.group_key]);
+    }
+    for (const batch of chunks([...records], 500)) {
+      await tx.run(`INSERT INTO advisories (digest, record) VALUES ${batch.map(() => '(?, ?)').join(', ')} ON CONFLICT DO NOTHING`, batch.flat());
+    }
+    for (const digest of records.keys()) written.add(digest);
+    for (const batch of chunks(updates, 500)) {
+      await tx.run(
+        `UPDATE findings SET finding = v.column1 FROM (VALUES ${batch.map(() => row).join(', ')}) AS v
+         WHERE findings.revision_id = v.column2 AND findings.target = v.column3 AND findings.package_id = v.column4 AND findings.group_key = v.column5`,
+        batch.flat(),
+      );
+    }
+  }
+}
 
 const MIGRATIONS: Migration[] = [
   {
@@ -234,6 +279,16 @@ const MIGRATIONS: Migration[] = [
       `INSERT INTO revision_graphs (revision_id, graph) SELECT id, graph FROM revisions`,
       `ALTER TABLE revisions DROP COLUMN graph`,
     ],
+  },
+  {
+    // The fleet's speed and size at 10,000 applications (issue 9): each finding held its whole
+    // advisory (2.4 KB, half of it the description), so a sync recording 134,738 findings wrote
+    // 360 MB of mostly repeated advisory text and every query across the fleet parsed it again.
+    // Each advisory record is now kept once, under the digest of its JSON; a finding's row holds
+    // that digest in the advisory's place (src/fleet/store/finding-rows.ts).
+    version: ADVISORY_RECORDS_VERSION,
+    statements: [`CREATE TABLE advisories (digest TEXT PRIMARY KEY, record TEXT NOT NULL)`],
+    backfill: splitAdvisoryRecords,
   },
 ];
 

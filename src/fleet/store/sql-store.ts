@@ -39,9 +39,11 @@ import {
   type TokenRecord,
   type RevisionToEvaluate,
   type StoredFinding,
+  storedFinding,
 } from './store.js';
 import type { CampaignStore } from './campaign-store.js';
 import { SqlCampaignStore } from './sql-campaign-store.js';
+import { AdvisoryRecords, parseFindingRow, type ParsedFindingRow } from './finding-rows.js';
 import type { StoredTriageDecision, TriageDecision } from '../triage.js';
 
 /** Test hook: pause inside every transaction before it commits, so a test can kill the process there. */
@@ -119,18 +121,22 @@ export class SqlFleetStore implements FleetStore {
   private readonly knownPackages = new Map<string, number>();
   /** Alias groups whose ids this transaction has written to finding_aliases. */
   private readonly knownGroups = new Set<string>();
+  /** Digests of the advisory records this transaction has written to advisories. */
+  private readonly knownAdvisories = new Set<string>();
   readonly campaigns: CampaignStore;
 
   private constructor(
     private readonly sql: SqlExecutor,
     private readonly driver: SqlDriver | null,
     readonly location: string,
+    /** Shared by the store and its transactions: a digest names one record forever. */
+    private readonly advisories: AdvisoryRecords,
   ) {
     this.campaigns = new SqlCampaignStore(sql);
   }
 
   static over(driver: SqlDriver, location: string): SqlFleetStore {
-    return new SqlFleetStore(driver, driver, location);
+    return new SqlFleetStore(driver, driver, location, new AdvisoryRecords());
   }
 
   async close(): Promise<void> {
@@ -159,7 +165,7 @@ export class SqlFleetStore implements FleetStore {
   transaction<T>(work: (tx: FleetStore) => Promise<T>): Promise<T> {
     if (this.driver === null) return work(this);
     return this.driver.transaction(async (tx) => {
-      const result = await work(new SqlFleetStore(tx, null, this.location));
+      const result = await work(new SqlFleetStore(tx, null, this.location, this.advisories));
       if (process.env[PAUSE_ENV] === '1') {
         process.stderr.write('stowage: paused before commit (test hook)\n');
         await new Promise(() => setInterval(() => undefined, 1000));
@@ -404,18 +410,31 @@ export class SqlFleetStore implements FleetStore {
         );
       }
     }
-    await this.insertFindings(findings.map((finding) => ({ revisionId, finding })));
+    await this.insertFindings(findings.map((finding) => ({ revisionId, stored: storedFinding(finding) })));
     await this.recount(revisionId);
   }
 
-  /** Multi-row inserts of findings, any number of revisions at once, with their alias groups' ids. */
-  private async insertFindings(rows: readonly { revisionId: number; finding: Finding; text?: string }[]): Promise<void> {
+  /**
+   * Multi-row inserts of findings, any number of revisions at once, with their alias groups' ids
+   * and the advisory records they refer to (once each).
+   */
+  private async insertFindings(rows: readonly { revisionId: number; stored: StoredFinding }[]): Promise<void> {
     if (rows.length === 0) return;
-    const ids = await this.packageIds(rows.map((r) => r.finding.package));
+    const ids = await this.packageIds(rows.map((r) => r.stored.finding.package));
+    const records = new Map<string, string>();
+    for (const { stored } of rows) {
+      if (!this.knownAdvisories.has(stored.advisoryDigest) && !records.has(stored.advisoryDigest)) records.set(stored.advisoryDigest, JSON.stringify(stored.finding.advisory));
+    }
+    for (const batch of chunks([...records], ROWS_PER_INSERT)) {
+      await this.sql.run(`INSERT INTO advisories (digest, record) VALUES ${placeholders(batch.length, 2)} ON CONFLICT DO NOTHING`, batch.flat());
+    }
+    // Per transaction, as knownPackages: a rolled-back attempt's rows are gone.
+    if (this.driver === null) for (const digest of records.keys()) this.knownAdvisories.add(digest);
     const groups = new Set<string>();
     for (const batch of chunks(rows, ROWS_PER_INSERT)) {
       const values: SqlValue[] = [];
-      for (const { revisionId, finding: f, text } of batch) {
+      for (const { revisionId, stored } of batch) {
+        const f = stored.finding;
         const group = aliasGroupKey([f.advisory.id, ...f.advisory.aliases]);
         groups.add(group);
         values.push(
@@ -424,7 +443,7 @@ export class SqlFleetStore implements FleetStore {
           ids.get(packageKeyText(f.package)) as number,
           group,
           f.advisory.id,
-          text ?? JSON.stringify(f),
+          stored.key,
           f.failsPolicy ? 1 : 0,
           findingLevel(f),
           f.ignored === null ? 1 : 0,
@@ -450,7 +469,24 @@ export class SqlFleetStore implements FleetStore {
 
   async findings(revisionId: number): Promise<Finding[]> {
     const rows = await this.sql.query<{ finding: string }>(`SELECT finding FROM findings WHERE revision_id = ?`, [revisionId]);
-    return rows.map((r) => JSON.parse(r.finding) as Finding);
+    return this.findingsOf(rows.map((r) => parseFindingRow(r.finding)));
+  }
+
+  /** The findings of rows as read, in their order, each with its advisory (records read once per digest, shared). */
+  private findingsOf(rows: readonly ParsedFindingRow[]): Promise<Finding[]> {
+    return this.advisories.resolve(rows, async (digests) => {
+      const records: { digest: string; record: string }[] = [];
+      for (const batch of chunks(digests, ROWS_PER_INSERT)) {
+        records.push(...(await this.sql.query<{ digest: string; record: string }>(`SELECT digest, record FROM advisories WHERE digest IN (${batch.map(() => '?').join(', ')})`, batch)));
+      }
+      return records;
+    });
+  }
+
+  /** Rows selecting revision_id and finding, as findings by revision id (into `out`, where present). */
+  private async findingsByRevision(rows: readonly { revision_id: number; finding: string }[], out: Map<number, Finding[]>): Promise<void> {
+    const findings = await this.findingsOf(rows.map((r) => parseFindingRow(r.finding)));
+    rows.forEach((r, i) => out.get(Number(r.revision_id))?.push(findings[i] as Finding));
   }
 
   async appendHistory(e: { appId: number; at: string; action: HistoryAction; revisionId: number; previousRevisionId: number | null; by: string }): Promise<void> {
@@ -565,8 +601,9 @@ export class SqlFleetStore implements FleetStore {
   /** The rows of a query selecting app_id, name, revision_id, digest, seq and finding, in application-name order. */
   private async currentFindingRows(sql: string, params: SqlValue[]): Promise<CurrentFinding[]> {
     const rows = await this.sql.query<{ app_id: number; name: string; revision_id: number; digest: string; seq: number; finding: string }>(sql, params);
+    const findings = await this.findingsOf(rows.map((r) => parseFindingRow(r.finding)));
     return rows
-      .map((r) => ({ ...currentRevisionRef(r.name, r), finding: JSON.parse(r.finding) as Finding }))
+      .map((r, i) => ({ ...currentRevisionRef(r.name, r), finding: findings[i] as Finding }))
       .sort((a, b) => codePointOrder(a.app, b.app));
   }
 
@@ -793,12 +830,15 @@ export class SqlFleetStore implements FleetStore {
         `SELECT revision_id, finding FROM findings WHERE revision_id IN (${batch.map(() => '?').join(', ')})${packageFilter}`,
         [...batch, ...packageParams],
       );
-      for (const row of rows) {
+      const parsed = rows.map((r) => parseFindingRow(r.finding));
+      const findings = await this.findingsOf(parsed);
+      rows.forEach((row, i) => {
         const id = Number(row.revision_id);
         let list = found.get(id);
         if (!list) found.set(id, (list = []));
-        list.push({ finding: JSON.parse(row.finding) as Finding, text: row.finding });
-      }
+        const p = parsed[i] as ParsedFindingRow;
+        list.push({ finding: findings[i] as Finding, key: p.text, advisoryDigest: p.digest });
+      });
     }
     return found;
   }
@@ -819,7 +859,7 @@ export class SqlFleetStore implements FleetStore {
         ]),
       );
     }
-    await this.insertFindings(changes.flatMap((c) => c.add.map(({ finding, text }) => ({ revisionId: c.revisionId, finding, text }))));
+    await this.insertFindings(changes.flatMap((c) => c.add.map((stored) => ({ revisionId: c.revisionId, stored }))));
     // The counts the fleet's lists sort by follow the findings.
     for (const c of changes) if (c.remove.length > 0 || c.add.length > 0) await this.recount(c.revisionId);
   }
@@ -893,7 +933,7 @@ export class SqlFleetStore implements FleetStore {
           `SELECT revision_id, finding FROM findings WHERE revision_id IN (${revisions.map(() => '?').join(', ')}) AND advisory_id IN (${ids.map(() => '?').join(', ')})`,
           [...revisions, ...ids],
         );
-        for (const r of rows) out.get(Number(r.revision_id))?.push(JSON.parse(r.finding) as Finding);
+        await this.findingsByRevision(rows, out);
       }
     }
     return out;
@@ -1013,7 +1053,7 @@ export class SqlFleetStore implements FleetStore {
         `SELECT revision_id, finding FROM findings WHERE revision_id IN (${batch.map(() => '?').join(', ')})`,
         batch,
       );
-      for (const row of rows) out.get(Number(row.revision_id))?.push(JSON.parse(row.finding) as Finding);
+      await this.findingsByRevision(rows, out);
     }
     return out;
   }
@@ -1057,7 +1097,7 @@ export class SqlFleetStore implements FleetStore {
              AND f.group_key IN (SELECT group_key FROM finding_aliases WHERE UPPER(alias) IN (${batch.map(() => '?').join(', ')}))`,
           [...revisions, ...batch],
         );
-        for (const r of rows) out.get(Number(r.revision_id))?.push(JSON.parse(r.finding) as Finding);
+        await this.findingsByRevision(rows, out);
       }
     }
     return out;

@@ -3,6 +3,7 @@ import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import type { StoredTriageDecision, TriageDecision } from '../triage.js';
 import type { CampaignStore } from './campaign-store.js';
+import { findingRow, type FindingRowText } from './finding-rows.js';
 
 /**
  * The fleet's store, the one interface everything above src/fleet/store/ uses: typed, async,
@@ -253,11 +254,11 @@ export interface FleetStore {
   /** These revisions, each with its application's name and its compressed graph, in id order. */
   revisionsToEvaluate(ids: readonly number[]): Promise<RevisionToEvaluate[]>;
   /**
-   * The stored findings of these revisions, each with its stored JSON text (revisions without
+   * The stored findings of these revisions, each with its stored key (revisions without
    * findings are absent); with `onlyNames`, only the findings on packages of those names.
    */
   storedFindingsOf(ids: readonly number[], onlyNames?: readonly { ecosystem: Ecosystem; name: string }[]): Promise<Map<number, StoredFinding[]>>;
-  /** Per revision, deletes the stored findings `remove` (as storedFindingsOf gave them) and inserts `add` (`text`: JSON.stringify of the finding). */
+  /** Per revision, deletes the stored findings `remove` (as storedFindingsOf gave them) and inserts `add` (storedFinding of each new finding). */
   rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFinding[]; add: readonly StoredFinding[] }[]): Promise<void>;
   setEvaluatedAgainstOf(revisionIds: readonly number[], against: Record<string, string>): Promise<void>;
   /** How many findings of current revisions fail their policy (before triage). */
@@ -328,10 +329,22 @@ export interface RevisionToEvaluate {
   graph: Buffer;
 }
 
+/** A finding as the store keeps it (storedFinding makes one): sync compares keys to rewrite only what changed. */
 export interface StoredFinding {
   finding: Finding;
-  /** The JSON text as stored: an evaluation giving the same text has nothing to write. */
-  text: string;
+  /**
+   * Its row as stored: the finding's JSON with its advisory's digest in the advisory's place
+   * (finding-rows.ts). An evaluation giving the same key has nothing to write; a finding whose
+   * advisory's text changed has another key.
+   */
+  key: FindingRowText;
+  /** The digest of its advisory's record, the row's reference to it. */
+  advisoryDigest: string;
+}
+
+export function storedFinding(finding: Finding): StoredFinding {
+  const row = findingRow(finding);
+  return { finding, key: row.text, advisoryDigest: row.digest };
 }
 
 /** An API token as stored: its SHA-256, never the token. */
