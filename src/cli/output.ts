@@ -21,9 +21,14 @@ const closed = new Set<number>();
 function writeAll(fd: number, text: string): void {
   if (closed.has(fd)) return;
   const bytes = Buffer.from(text, 'utf8');
-  for (let at = 0; at < bytes.length; ) {
+  writeBytes(fd, bytes, 0, bytes.length);
+}
+
+function writeBytes(fd: number, bytes: Buffer, from: number, to: number): void {
+  if (closed.has(fd)) return;
+  for (let at = from; at < to; ) {
     try {
-      at += writeSync(fd, bytes, at, bytes.length - at);
+      at += writeSync(fd, bytes, at, to - at);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EPIPE') {
@@ -39,6 +44,31 @@ function writeAll(fd: number, text: string): void {
 
 export function writeStdout(text: string): void {
   writeAll(1, text);
+}
+
+/** Bytes gathered before a write by writeStdoutPieces. */
+const PIECES_BUFFER = 1 << 20;
+
+/**
+ * A report made of many pieces (a fleet's JSON, element by element), encoded into one buffer and
+ * written a megabyte at a time: no string of the whole, no write per piece.
+ */
+export function writeStdoutPieces(pieces: Iterable<string>): void {
+  const buffer = Buffer.allocUnsafe(PIECES_BUFFER);
+  let used = 0;
+  for (const piece of pieces) {
+    // UTF-8 takes at most three bytes per UTF-16 code unit: a piece that may not fit flushes first.
+    if (used + piece.length * 3 > PIECES_BUFFER) {
+      writeBytes(1, buffer, 0, used);
+      used = 0;
+      if (piece.length * 3 > PIECES_BUFFER) {
+        writeAll(1, piece);
+        continue;
+      }
+    }
+    used += buffer.write(piece, used, 'utf8');
+  }
+  writeBytes(1, buffer, 0, used);
 }
 
 export function writeStderr(text: string): void {

@@ -1,4 +1,4 @@
-import { jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
+import { jsonForTerminalPieces, terminalText as t } from '../core/terminal-text.js';
 import { findingJson } from '../audit/report/json.js';
 import { paint, plural, type HumanStyle } from '../audit/report/human.js';
 import type { AffectedApp, AffectedQuery } from './affected.js';
@@ -10,24 +10,35 @@ import { findingLabel } from './report.js';
 
 export type TriagedApp = { findings: Finding[]; triage: TriageNote[] };
 
-/** `fleet affected --format json` as a value (the server answers with it). */
-export function affectedBody(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[]): Record<string, unknown> {
+/** One application of `fleet affected --format json`. */
+function affectedAppJson(a: AffectedApp, triaged: TriagedApp | undefined): Record<string, unknown> {
   return {
-    schemaVersion: 1,
-    query: query.kind === 'advisory' ? { advisory: query.id } : { package: query.name, version: query.version },
-    apps: apps.map((a, i) => ({
-      name: a.name,
-      revision: a.revision,
-      seq: a.seq,
-      packages: a.packages,
-      findings: (triaged[i]?.findings ?? a.findings).map(findingJson),
-      triage: triaged[i]?.triage ?? [],
-    })),
+    name: a.name,
+    revision: a.revision,
+    seq: a.seq,
+    packages: a.packages,
+    findings: (triaged?.findings ?? a.findings).map(findingJson),
+    triage: triaged?.triage ?? [],
   };
 }
 
-export function affectedJson(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[]): string {
-  return jsonForTerminal(JSON.stringify(affectedBody(query, apps, triaged), null, 2) + '\n');
+function queryJson(query: AffectedQuery): Record<string, unknown> {
+  return query.kind === 'advisory' ? { advisory: query.id } : { package: query.name, version: query.version };
+}
+
+/** `fleet affected --format json` as a value (the server answers with it). */
+export function affectedBody(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[]): Record<string, unknown> {
+  return { schemaVersion: 1, query: queryJson(query), apps: apps.map((a, i) => affectedAppJson(a, triaged[i])) };
+}
+
+/**
+ * `fleet affected --format json` in pieces, each application made JSON as it is written (an
+ * advisory in thousands of applications is tens of megabytes): written with writeStdoutPieces.
+ */
+export function affectedJsonPieces(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[]): Generator<string> {
+  const indexes = apps.map((_, i) => i);
+  const body = { schemaVersion: 1, query: queryJson(query), apps: indexes };
+  return jsonForTerminalPieces(body, 'apps', (i) => affectedAppJson(apps[i as number] as AffectedApp, triaged[i as number]));
 }
 
 export function renderAffected(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[], style: HumanStyle): string {

@@ -58,26 +58,14 @@ export function* syncEventBodies(outcome: SyncOutcome, size: number): Generator<
 }
 
 /**
- * `fleet sync --format json`, in pieces of about a megabyte (a sync of thousands of applications
- * is too long for one string; a write per change is tens of thousands of writes), each change
- * made JSON as it is written.
+ * `fleet sync --format json` in pieces, each change made JSON as it is written (a sync of
+ * thousands of applications is too long for one string): the CLI writes them with
+ * writeStdoutPieces, a megabyte at a time.
  */
 export function* syncJsonPieces(outcome: SyncOutcome): Generator<string> {
   const body = { ...syncJsonFields(outcome), changes: outcome.changes, summary: syncSummary(outcome) };
-  let pieces: string[] = [];
-  let length = 0;
-  for (const piece of jsonForTerminalPieces(body, 'changes', (c) => changeJson(c as FindingChange))) {
-    pieces.push(piece);
-    length += piece.length;
-    if (length < PIECE_LENGTH) continue;
-    yield pieces.join('');
-    pieces = [];
-    length = 0;
-  }
-  if (pieces.length > 0) yield pieces.join('');
+  yield* jsonForTerminalPieces(body, 'changes', (c) => changeJson(c as FindingChange));
 }
-
-const PIECE_LENGTH = 1 << 20;
 
 /** One line per database move, one per changed finding, then the summary. */
 export function renderSync(outcome: SyncOutcome, style: HumanStyle): string {

@@ -9,7 +9,7 @@ import { closeDatabases, openFleetDatabases } from '../../fleet/evaluate.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import { addJsonPieces, renderAdd } from '../../fleet/report.js';
 import { deliverDueEvents } from '../../fleet/webhooks.js';
-import { stdoutStream, warn, writeStderr, writeStdout } from '../output.js';
+import { stdoutStream, warn, writeStderr, writeStdout, writeStdoutPieces } from '../output.js';
 import type { FleetDatabaseOptions, FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
 
@@ -55,7 +55,7 @@ export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<
       closeDatabases(databases);
     }
     const { outcomes, failures } = result;
-    if (opts.format === 'json') for (const piece of addJsonPieces(outcomes, failures)) writeStdout(piece);
+    if (opts.format === 'json') writeStdoutPieces(addJsonPieces(outcomes, failures));
     else writeStdout(renderAdd(outcomes, failures, styleFor(stdoutStream())));
     warnApplications(outcomes.filter((o) => o.change !== 'unchanged'));
     // After the commit: a webhook that is down only delays the event (the outbox keeps it).

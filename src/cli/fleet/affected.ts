@@ -1,11 +1,11 @@
 import { EXIT_OK } from '../../core/errors.js';
 import { styleFor } from '../../audit/report/human.js';
 import { affectedApps, parseAffectedQuery } from '../../fleet/affected.js';
-import { affectedJson, renderAffected } from '../../fleet/affected-report.js';
+import { affectedJsonPieces, renderAffected } from '../../fleet/affected-report.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import { applyTriage } from '../../fleet/triage.js';
 import { loadVersionScheme } from '../../ecosystems/formats.js';
-import { stdoutStream, writeStdout } from '../output.js';
+import { stdoutStream, writeStdout, writeStdoutPieces } from '../output.js';
 import type { FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
 
@@ -15,7 +15,8 @@ export async function fleetAffected(query: string, opts: FleetFormatOptions): Pr
     await requireSettings(store);
     const apps = await affectedApps(store, parsed);
     const triaged = await applyTriage(store, apps, new Date(), loadVersionScheme);
-    writeStdout(opts.format === 'json' ? affectedJson(parsed, apps, triaged) : renderAffected(parsed, apps, triaged, styleFor(stdoutStream())));
+    if (opts.format === 'json') writeStdoutPieces(affectedJsonPieces(parsed, apps, triaged));
+    else writeStdout(renderAffected(parsed, apps, triaged, styleFor(stdoutStream())));
     return EXIT_OK;
   });
 }

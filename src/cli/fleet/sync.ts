@@ -6,7 +6,7 @@ import { syncFleet } from '../../fleet/sync.js';
 import { renderSync, syncJsonPieces } from '../../fleet/sync-report.js';
 import { deliverDueEvents } from '../../fleet/webhooks.js';
 import { fetchPolicyOf } from '../audit-options.js';
-import { stdoutStream, warn, writeStdout } from '../output.js';
+import { stdoutStream, warn, writeStdout, writeStdoutPieces } from '../output.js';
 import type { FleetDatabaseOptions, FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
 
@@ -18,7 +18,7 @@ export async function fleetSync(opts: FleetDatabaseOptions & FleetFormatOptions)
       now: new Date(),
       by: currentUser(),
     });
-    if (opts.format === 'json') for (const piece of syncJsonPieces(outcome)) writeStdout(piece);
+    if (opts.format === 'json') writeStdoutPieces(syncJsonPieces(outcome));
     else writeStdout(renderSync(outcome, styleFor(stdoutStream())));
     // After the commit: a webhook that is down only delays its events (the outbox keeps them).
     for (const failure of (await deliverDueEvents(store)).failures) warn(failure);
