@@ -3,6 +3,7 @@ import { Worker, type MessagePort } from 'node:worker_threads';
 import { databaseOverIndex, withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
 import { AdvisoryIndex, IndexDamaged } from '../advisories/advisory-index.js';
 import type { DatabaseSpec } from '../advisories/source.js';
+import type { Advisory } from '../core/advisory.js';
 import { prepareApp, type AppJob, type PreparedApp } from './add-work.js';
 import type { FleetSettings } from './store/store.js';
 
@@ -80,6 +81,8 @@ export class AddPool {
   private nextId = 0;
   private failure: Error | null = null;
   private closing = false;
+  /** Advisory records received, by their JSON: one object each. */
+  private readonly advisories = new Map<string, Advisory>();
 
   private constructor(
     private readonly workers: Worker[],
@@ -135,7 +138,7 @@ export class AddPool {
     const pending = jobs?.get(answer.id);
     if (jobs === undefined || pending === undefined) return;
     jobs.delete(answer.id);
-    pending.resolve(answer.prepared === null ? null : withBuffers(answer.prepared));
+    pending.resolve(answer.prepared === null ? null : this.sharingAdvisories(withBuffers(answer.prepared)));
     this.pump();
   }
 
@@ -146,6 +149,22 @@ export class AddPool {
       jobs.clear();
     }
     for (const pending of this.queue.splice(0)) pending.reject(this.failure);
+  }
+
+  /**
+   * A message gives each application its own copies of the advisories its findings cite: the
+   * findings of all applications share one object per advisory record again (10,000 applications
+   * hold a few hundred advisories, not one copy per finding until the command ends).
+   */
+  private sharingAdvisories(prepared: PreparedApp): PreparedApp {
+    if (prepared.kind !== 'evaluated') return prepared;
+    for (const finding of prepared.findings) {
+      const record = JSON.stringify(finding.advisory);
+      const known = this.advisories.get(record);
+      if (known === undefined) this.advisories.set(record, finding.advisory);
+      else finding.advisory = known;
+    }
+    return prepared;
   }
 
   async close(): Promise<void> {

@@ -39,9 +39,17 @@ export function advisoryDigest(record: string): string {
   return digest;
 }
 
+/** An advisory object's record text and digest: the findings of one application or sync share a few hundred advisory objects. */
+const advisoryRows = new WeakMap<Advisory, { record: string; digest: string }>();
+
 export function findingRow(finding: Finding): FindingRow {
-  const record = JSON.stringify(finding.advisory);
-  const digest = advisoryDigest(record);
+  let known = advisoryRows.get(finding.advisory);
+  if (known === undefined) {
+    const record = JSON.stringify(finding.advisory);
+    known = { record, digest: advisoryDigest(record) };
+    advisoryRows.set(finding.advisory, known);
+  }
+  const { record, digest } = known;
   // A spread keeps the keys' order, and `advisory` keeps its place with the digest as its value.
   return { text: JSON.stringify({ ...finding, advisory: digest }) as FindingRowText, digest, record };
 }
