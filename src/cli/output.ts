@@ -19,7 +19,7 @@ const EAGAIN_WAIT = new Int32Array(new SharedArrayBuffer(4));
 const closed = new Set<number>();
 
 function writeAll(fd: number, text: string): void {
-  if (closed.has(fd)) return;
+  if (closed.has(fd)) return; // not even encoded
   const bytes = Buffer.from(text, 'utf8');
   writeBytes(fd, bytes, 0, bytes.length);
 }

@@ -20,18 +20,26 @@ export async function recordEvent(tx: FleetStore, settings: FleetSettings | null
  * of 10,000 applications is about half a billion characters of JSON): parts of the same shape,
  * each with up to `size` elements of the list `key`, the other fields in each part, except those
  * named in `firstOnly`, which are whole in the first part and empty lists in the others. One part
- * when the list is short.
+ * when the list is short. Each element is given as `element(item)`, made only when its part is
+ * asked for: a list kept in another form never has all its JSON at once.
  */
-export function eventParts(body: Readonly<Record<string, unknown>>, key: string, size: number, firstOnly: readonly string[] = []): Record<string, unknown>[] {
+export function* eventParts(
+  body: Readonly<Record<string, unknown>>,
+  key: string,
+  size: number,
+  firstOnly: readonly string[] = [],
+  element: (item: unknown) => unknown = (item) => item,
+): Generator<Record<string, unknown>> {
   const items = body[key];
-  if (!Array.isArray(items) || items.length <= size) return [{ ...body }];
-  const parts: Record<string, unknown>[] = [];
-  for (let start = 0; start < items.length; start += size) {
-    const part: Record<string, unknown> = { ...body, [key]: items.slice(start, start + size) };
-    if (start > 0) for (const only of firstOnly) part[only] = [];
-    parts.push(part);
+  if (!Array.isArray(items)) {
+    yield { ...body };
+    return;
   }
-  return parts;
+  for (let start = 0; start === 0 || start < items.length; start += size) {
+    const part: Record<string, unknown> = { ...body, [key]: items.slice(start, start + size).map(element) };
+    if (start > 0) for (const only of firstOnly) part[only] = [];
+    yield part;
+  }
 }
 
 /**

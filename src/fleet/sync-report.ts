@@ -2,6 +2,7 @@ import { jsonForTerminalPieces, terminalText as t } from '../core/terminal-text.
 import { findingJson } from '../audit/report/json.js';
 import { paint, plural, type HumanStyle } from '../audit/report/human.js';
 import type { AdvisoryChange } from './advisory-changes.js';
+import { eventParts } from './events.js';
 import type { FindingChange, SyncOutcome } from './sync.js';
 
 /** `fleet sync`'s output: JSON (schema/fleet-sync.v1.json, also the webhook event's body) and text. */
@@ -18,12 +19,7 @@ function countOf(changes: readonly AdvisoryChange[], kind: AdvisoryChange['chang
 }
 
 export function syncJsonBody(outcome: SyncOutcome): Record<string, unknown> {
-  return { ...syncJsonFields(outcome), changes: outcome.changes.map(changeJson), summary: syncSummary(outcome) };
-}
-
-/** The fields before `changes`, in the schema's order. */
-function syncJsonFields(outcome: SyncOutcome): Record<string, unknown> {
-  return { schemaVersion: SYNC_SCHEMA_VERSION, databases: outcome.databases };
+  return { ...syncBodyOf(outcome), changes: outcome.changes.map(changeJson) };
 }
 
 function syncSummary(outcome: SyncOutcome): Record<string, unknown> {
@@ -44,17 +40,14 @@ function syncSummary(outcome: SyncOutcome): Record<string, unknown> {
   };
 }
 
-/**
- * The sync's event bodies: syncJsonBody in parts of up to `size` changes (events.ts eventParts),
- * each part's changes turned into JSON only when that part is asked for, so a sync of 100,000
- * changes never holds their JSON all at once.
- */
-export function* syncEventBodies(outcome: SyncOutcome, size: number): Generator<Record<string, unknown>> {
-  const fields = syncJsonFields(outcome);
-  const summary = syncSummary(outcome);
-  for (let start = 0; start === 0 || start < outcome.changes.length; start += size) {
-    yield { ...fields, changes: outcome.changes.slice(start, start + size).map(changeJson), summary };
-  }
+/** The sync's JSON, in the schema's key order, with its changes as they are: each is made JSON (changeJson) where it is written. */
+function syncBodyOf(outcome: SyncOutcome): Record<string, unknown> {
+  return { schemaVersion: SYNC_SCHEMA_VERSION, databases: outcome.databases, changes: outcome.changes, summary: syncSummary(outcome) };
+}
+
+/** The sync's event bodies: its JSON in parts of up to `size` changes (eventParts). */
+export function syncEventBodies(outcome: SyncOutcome, size: number): Iterable<Record<string, unknown>> {
+  return eventParts(syncBodyOf(outcome), 'changes', size, [], (c) => changeJson(c as FindingChange));
 }
 
 /**
@@ -62,9 +55,8 @@ export function* syncEventBodies(outcome: SyncOutcome, size: number): Generator<
  * thousands of applications is too long for one string): the CLI writes them with
  * writeStdoutPieces, a megabyte at a time.
  */
-export function* syncJsonPieces(outcome: SyncOutcome): Generator<string> {
-  const body = { ...syncJsonFields(outcome), changes: outcome.changes, summary: syncSummary(outcome) };
-  yield* jsonForTerminalPieces(body, 'changes', (c) => changeJson(c as FindingChange));
+export function syncJsonPieces(outcome: SyncOutcome): Iterable<string> {
+  return jsonForTerminalPieces(syncBodyOf(outcome), 'changes', (c) => changeJson(c as FindingChange));
 }
 
 /** One line per database move, one per changed finding, then the summary. */
