@@ -114,7 +114,7 @@ async function recordFirstDatabaseStates(tx: FleetStore, databases: readonly Adv
   for (const db of unknown) {
     const current = currentAdvisories(db.index.everyAdvisory());
     const gone = (await tx.advisoryState(db.source)).map((e) => e.advisoryId).filter((id) => !current.has(id));
-    await tx.updateAdvisoryState(db.source, [...current].map(([advisoryId, a]) => ({ advisoryId, digest: a.digest, names: a.names })), gone);
+    await tx.updateAdvisoryState(db.source, [...current].map(([advisoryId, a]) => ({ advisoryId, digest: a.digest, names: a.names, aliases: a.aliases })), gone);
   }
   await tx.putDatabases(
     databases.map((db, position): DatabaseState => {

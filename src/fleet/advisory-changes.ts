@@ -19,6 +19,8 @@ export interface AdvisoryState {
 /** The state of an advisory in the database as it now is. */
 export interface CurrentAdvisory extends AdvisoryState {
   withdrawn: boolean;
+  /** Its records' aliases, sorted and distinct (`fleet affected` and `fleet triage` take any of them). */
+  aliases: string[];
 }
 
 export type AdvisoryChangeKind = 'added' | 'changed' | 'withdrawn' | 'removed';
@@ -68,6 +70,7 @@ export function currentAdvisories(advisories: readonly Advisory[]): Map<string, 
       digest: advisoryDigest(records),
       names: [...names.values()].sort(compareNames),
       withdrawn: records.every((r) => r.withdrawn !== null),
+      aliases: [...new Set(records.flatMap((r) => r.aliases))].filter((alias) => alias !== id).sort(),
     });
   }
   return current;

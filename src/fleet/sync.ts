@@ -8,7 +8,7 @@ import type { AuditPolicy } from '../audit/policy.js';
 import type { FetchPolicy } from '../advisories/source.js';
 import { loadVersionScheme } from '../ecosystems/formats.js';
 import { advisoryNameKeys, lockfileNameKey } from '../ecosystems/package-names.js';
-import { currentAdvisories, diffAdvisories, namesTouched, type AdvisoryChange } from './advisory-changes.js';
+import { currentAdvisories, diffAdvisories, namesTouched, type AdvisoryChange, type CurrentAdvisory } from './advisory-changes.js';
 import { closeDatabases, databaseRevisions, openFleetDatabases, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
 import { EVENT_CHANGES_LIMIT, recordEvent } from './events.js';
 import { requireSettings } from './lookup.js';
@@ -315,7 +315,9 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
       // The new state: advisories, database revisions.
       for (const db of databases) {
         const now = current.get(db.source) ?? new Map();
-        if (known) {
+        // A store from before the aliases were kept records every advisory's once (the unchanged
+        // ones' state is what it was: only their aliases are new).
+        if (known && !(await tx.advisoryAliasesMissing(db.source))) {
           const mine = advisoryChanges.filter((c) => now.has(c.id) || c.change === 'removed');
           const touched = mine.filter((c) => c.change !== 'removed').map((c) => ({ advisoryId: c.id, ...stateOf(now.get(c.id)) }));
           await tx.updateAdvisoryState(db.source, touched, mine.filter((c) => c.change === 'removed').map((c) => c.id));
@@ -353,8 +355,8 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
   }
 }
 
-function stateOf(s: { digest: string; names: [Ecosystem, string][] } | undefined): { digest: string; names: [Ecosystem, string][] } {
-  return { digest: s?.digest ?? '', names: s?.names ?? [] };
+function stateOf(s: CurrentAdvisory | undefined): { digest: string; names: [Ecosystem, string][]; aliases: string[] } {
+  return { digest: s?.digest ?? '', names: s?.names ?? [], aliases: s?.aliases ?? [] };
 }
 
 function compare(a: string, b: string): number {

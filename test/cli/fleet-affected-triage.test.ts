@@ -8,7 +8,7 @@ import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import { syncFleet } from '../../src/fleet/sync.js';
 import { recordDecision } from '../../src/fleet/triage.js';
 import { auditReport, type ReportFinding } from '../support/audit-report.js';
-import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
+import { freshStore, storeSkips, STORE_KINDS, withStore, type TestStore } from '../support/fleet-stores.js';
 import type { FleetApps } from '../support/fleet-report.js';
 import { advisoryDbCheckout, CARGO_CORPUS, runCli, tempDir } from '../support/shared.js';
 
@@ -88,6 +88,21 @@ for (const kind of STORE_KINDS) {
       assert.equal(unknown.status, 2);
       assert.equal(unknown.stderr.trim().split('\n').length, 1, unknown.stderr);
       assert.match(unknown.stderr, /no advisory "RUSTSEC-1999-9999"/);
+
+      // An alias of an advisory the database has that affects no application: known, and no one
+      // is affected (openssl's RUSTSEC-2018-0010 is CVE-2018-20997; none of these apps is affected).
+      for (const name of APPS) assert.ok(!(audits.get(name) ?? []).some((f) => f.advisory.id === 'RUSTSEC-2018-0010'), name);
+      const noneAffected = (query: string): void => {
+        const r = fleet('affected', query, '--format', 'json');
+        assert.equal(r.status, 0, `${query}: ${r.stderr}`);
+        assert.deepEqual((JSON.parse(r.stdout) as AffectedJson).apps, [], query);
+      };
+      for (const query of ['RUSTSEC-2018-0010', 'CVE-2018-20997', 'ghsa-xjxc-vfw2-cg96']) noneAffected(query);
+      // A store migrated from before the aliases were kept knows the ids only, until its next sync records the aliases.
+      await withStore(store, (tx) => tx.run(`DELETE FROM advisory_aliases`));
+      assert.equal(fleet('affected', 'CVE-2018-20997').status, 2);
+      assert.equal(fleet('sync').status, 1);
+      noneAffected('CVE-2018-20997');
 
       // Triage: a justification is required for not_affected; nothing is stored without it.
       const [first, second] = expectedApps as [string, string];

@@ -3,8 +3,6 @@ import { spawn } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import pg from 'pg';
-import Database from 'better-sqlite3';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import { ADVISORY_RECORDS_VERSION, migrate, REVISION_GRAPHS_VERSION, SCHEMA_VERSION } from '../../src/fleet/store/migrations.js';
 import { SqliteDriver } from '../../src/fleet/store/sqlite-driver.js';
@@ -14,7 +12,7 @@ import { decodeGraphs, encodeGraphs } from '../../src/fleet/revision.js';
 import { readApplication } from '../../src/inputs/application.js';
 import { numberedPlaceholders } from '../../src/fleet/store/sql.js';
 import { resolveRevision } from '../../src/fleet/lookup.js';
-import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
+import { freshStore, storeSkips, STORE_KINDS, withStore, type TestStore } from '../support/fleet-stores.js';
 import type { FleetApps } from '../support/fleet-report.js';
 import { advisoryDbCheckout, CARGO_CORPUS, PROJECT_ROOT, runCli, runCliAsync, tempDir } from '../support/shared.js';
 
@@ -28,18 +26,6 @@ function fleetCli(store: TestStore) {
 }
 
 /** Runs SQL on the store directly, as an older or newer stowage (or a damaged file) would have left it. */
-async function rawSql(store: TestStore, sql: string): Promise<void> {
-  if (store.kind === 'sqlite') {
-    const db = new Database(store.store);
-    db.exec(sql);
-    db.close();
-    return;
-  }
-  const client = new pg.Client({ connectionString: store.store });
-  await client.connect();
-  await client.query(sql);
-  await client.end();
-}
 
 test('placeholders are numbered for PostgreSQL outside quoted text', () => {
   assert.equal(numberedPlaceholders(`SELECT '?' AS q, "a?" FROM t WHERE a = ? AND b IN (?, ?)`), `SELECT '?' AS q, "a?" FROM t WHERE a = $1 AND b IN ($2, $3)`);
@@ -55,7 +41,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
       // Numbers from the code, not written here: each branch that adds a migration moves them.
       const newer = SCHEMA_VERSION + 1;
-      await rawSql(store, `UPDATE fleet_meta SET value = '${newer}' WHERE key = 'schema_version'`);
+      await withStore(store, (tx) => tx.run(`UPDATE fleet_meta SET value = '${newer}' WHERE key = 'schema_version'`));
       const status = fleet('status');
       assert.equal(status.status, 2);
       assert.match(
@@ -64,7 +50,7 @@ for (const kind of STORE_KINDS) {
       );
       const add = fleet('add', ripgrep(2019));
       assert.equal(add.status, 2);
-      await rawSql(store, `UPDATE fleet_meta SET value = '${SCHEMA_VERSION}' WHERE key = 'schema_version'`);
+      await withStore(store, (tx) => tx.run(`UPDATE fleet_meta SET value = '${SCHEMA_VERSION}' WHERE key = 'schema_version'`));
       assert.deepEqual((JSON.parse(fleet('status', '--format', 'json').stdout) as FleetApps).apps, [], 'the refused add wrote nothing');
     } finally {
       await store.dispose();
@@ -148,6 +134,8 @@ for (const kind of STORE_KINDS) {
             await tx.run(`UPDATE findings SET finding = ? WHERE revision_id = ? AND target = ? AND package_id = ? AND group_key = ?`, [whole, r.revision_id, r.target, r.package_id, r.group_key]);
           }
           await tx.run(`DROP TABLE advisories`);
+          // And before the later migrations (they run again in the upgrade).
+          await tx.run(`DROP TABLE advisory_aliases`);
           await tx.run(`UPDATE fleet_meta SET value = ? WHERE key = 'schema_version'`, [String(ADVISORY_RECORDS_VERSION - 1)]);
         });
         const whole = await driver.query<{ n: number }>(`SELECT COUNT(*) AS n FROM findings WHERE finding LIKE ?`, [`%${description.slice(0, 40)}%`]);

@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
+import { PostgresDriver } from '../../src/fleet/store/postgres-driver.js';
+import type { SqlDriver, SqlExecutor } from '../../src/fleet/store/sql.js';
+import { SqliteDriver } from '../../src/fleet/store/sqlite-driver.js';
 import { tempDir } from './shared.js';
 
 /**
@@ -112,5 +115,15 @@ export async function queuedEvents(store: TestStore): Promise<{ type: string; bo
     return (await opened.deliveries()).sort((a, b) => a.eventId - b.eventId).map((d) => ({ type: d.type, body: JSON.parse(d.body) as Record<string, unknown> }));
   } finally {
     await opened.close();
+  }
+}
+
+/** Runs `work` in one transaction on the store's own SQL connection (to make a store as an older stowage left it). */
+export async function withStore<T>(store: TestStore, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  const driver: SqlDriver = store.kind === 'sqlite' ? SqliteDriver.open(store.store) : await PostgresDriver.open(store.store);
+  try {
+    return await driver.transaction(work);
+  } finally {
+    await driver.close();
   }
 }

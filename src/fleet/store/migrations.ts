@@ -68,6 +68,8 @@ export const REVISION_GRAPHS_VERSION = 11;
 
 /** The migration that keeps each advisory record once, findings referring to it (its upgrade is tested from the version before). */
 export const ADVISORY_RECORDS_VERSION = 12;
+/** The version from which the fleet records each database advisory's aliases (advisory_aliases). */
+export const ADVISORY_ALIASES_VERSION = 13;
 
 /** Revisions whose findings the advisory-records migration rewrites per round (their findings are in memory together). */
 const REVISIONS_PER_ROUND = 200;
@@ -289,6 +291,18 @@ const MIGRATIONS: Migration[] = [
     version: ADVISORY_RECORDS_VERSION,
     statements: [`CREATE TABLE advisories (digest TEXT PRIMARY KEY, record TEXT NOT NULL)`],
     backfill: splitAdvisoryRecords,
+  },
+  {
+    // `fleet affected ID` and `fleet triage` take an advisory id or any alias. An alias (a CVE)
+    // of an advisory that affects no application was refused as unknown: the fleet kept only the
+    // databases' advisory ids. Each advisory's aliases are now kept beside its state. A store
+    // migrated from an older version has none until its next sync or add records them all.
+    version: ADVISORY_ALIASES_VERSION,
+    statements: [
+      `CREATE TABLE advisory_aliases (source TEXT NOT NULL, advisory_id TEXT NOT NULL, alias TEXT NOT NULL,
+         PRIMARY KEY (source, advisory_id, alias))`,
+      `CREATE INDEX advisory_aliases_upper ON advisory_aliases (UPPER(alias))`,
+    ],
   },
 ];
 

@@ -8,6 +8,7 @@ import { RECOUNT_REVISION } from './migrations.js';
 import {
   aliasGroupKey,
   type AdvisoryStateEntry,
+  type AdvisoryStateUpdate,
   type AppRecord,
   type AppSourceKind,
   type DatabaseState,
@@ -202,6 +203,7 @@ export class SqlFleetStore implements FleetStore {
       if (!keep.includes(old.source)) {
         await this.sql.run(`DELETE FROM databases WHERE source = ?`, [old.source]);
         await this.sql.run(`DELETE FROM advisory_state WHERE source = ?`, [old.source]);
+        await this.sql.run(`DELETE FROM advisory_aliases WHERE source = ?`, [old.source]);
       }
     }
     for (const s of states) {
@@ -222,15 +224,34 @@ export class SqlFleetStore implements FleetStore {
     return rows.map((r) => ({ advisoryId: r.advisory_id, digest: r.digest, names: JSON.parse(r.names) as [Ecosystem, string][] }));
   }
 
-  async updateAdvisoryState(source: string, entries: AdvisoryStateEntry[], removed: string[]): Promise<void> {
-    for (const id of removed) await this.sql.run(`DELETE FROM advisory_state WHERE source = ? AND advisory_id = ?`, [source, id]);
+  async updateAdvisoryState(source: string, entries: AdvisoryStateUpdate[], removed: string[]): Promise<void> {
+    for (const id of removed) {
+      await this.sql.run(`DELETE FROM advisory_state WHERE source = ? AND advisory_id = ?`, [source, id]);
+      await this.sql.run(`DELETE FROM advisory_aliases WHERE source = ? AND advisory_id = ?`, [source, id]);
+    }
     for (const batch of chunks(entries, ROWS_PER_INSERT)) {
       await this.sql.run(
         `INSERT INTO advisory_state (source, advisory_id, digest, names) VALUES ${placeholders(batch.length, 4)}
          ON CONFLICT (source, advisory_id) DO UPDATE SET digest = excluded.digest, names = excluded.names`,
         batch.flatMap((e) => [source, e.advisoryId, e.digest, JSON.stringify(e.names)]),
       );
+      await this.sql.run(
+        `DELETE FROM advisory_aliases WHERE source = ? AND advisory_id IN (${batch.map(() => '?').join(', ')})`,
+        [source, ...batch.map((e) => e.advisoryId)],
+      );
     }
+    const aliases = entries.flatMap((e) => [...new Set(e.aliases)].map((alias) => [source, e.advisoryId, alias]));
+    for (const batch of chunks(aliases, ROWS_PER_INSERT)) {
+      await this.sql.run(`INSERT INTO advisory_aliases (source, advisory_id, alias) VALUES ${placeholders(batch.length, 3)}`, batch.flat());
+    }
+  }
+
+  async advisoryAliasesMissing(source: string): Promise<boolean> {
+    const rows = await this.sql.query(
+      `SELECT 1 FROM advisory_state s WHERE s.source = ? AND NOT EXISTS (SELECT 1 FROM advisory_aliases WHERE source = ?) LIMIT 1`,
+      [source, source],
+    );
+    return rows.length > 0;
   }
 
   async putDocuments(documents: { digest: string; size: number; content: Buffer }[]): Promise<void> {
@@ -581,7 +602,11 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async knowsAdvisory(id: string): Promise<boolean> {
-    return (await this.sql.query(`SELECT 1 FROM advisory_state WHERE UPPER(advisory_id) = UPPER(?) LIMIT 1`, [id])).length > 0;
+    const rows = await this.sql.query(
+      `SELECT 1 FROM advisory_state WHERE UPPER(advisory_id) = UPPER(?) UNION ALL SELECT 1 FROM advisory_aliases WHERE UPPER(alias) = UPPER(?)`,
+      [id, id],
+    );
+    return rows.length > 0;
   }
 
   async currentFindingsOnPackage(name: string): Promise<CurrentFinding[]> {

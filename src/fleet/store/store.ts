@@ -38,6 +38,11 @@ export interface AdvisoryStateEntry {
   names: [Ecosystem, string][];
 }
 
+/** An advisory's state as recorded, with its aliases (which `knowsAdvisory` also answers for). */
+export interface AdvisoryStateUpdate extends AdvisoryStateEntry {
+  aliases: string[];
+}
+
 /** A document of a revision: its name as stored (`Cargo.lock`, `crates/x/Cargo.toml`, `app.cdx.json`). */
 export interface RevisionDocument {
   name: string;
@@ -150,8 +155,10 @@ export interface FleetStore {
   putDatabases(states: DatabaseState[]): Promise<void>;
 
   advisoryState(source: string): Promise<AdvisoryStateEntry[]>;
-  /** Upserts `entries` and deletes `removed` ids of one database's advisory state. */
-  updateAdvisoryState(source: string, entries: AdvisoryStateEntry[], removed: string[]): Promise<void>;
+  /** Upserts `entries` (with their aliases) and deletes `removed` ids of one database's advisory state. */
+  updateAdvisoryState(source: string, entries: AdvisoryStateUpdate[], removed: string[]): Promise<void>;
+  /** Whether the database has an advisory state but no aliases recorded (a store migrated from before ADVISORY_ALIASES_VERSION). */
+  advisoryAliasesMissing(source: string): Promise<boolean>;
 
   /** Stores compressed documents, once per digest. */
   putDocuments(documents: { digest: string; size: number; content: Buffer }[]): Promise<void>;
@@ -210,7 +217,7 @@ export interface FleetStore {
   currentFindingsWithId(id: string): Promise<CurrentFinding[]>;
   /** Current revisions locking a package of this name (crates: compared as crates.io does), with the versions, by application name. */
   currentRevisionsWithPackage(name: string): Promise<(CurrentRevisionRef & { package: PackageKey })[]>;
-  /** Whether a database's advisory state (as of the last sync) holds this advisory id (any letter case). */
+  /** Whether a database's advisory state (as of the last sync) holds this advisory id or alias (any letter case). */
   knowsAdvisory(id: string): Promise<boolean>;
   /** Findings of current revisions about a package of this name (compared as above). */
   currentFindingsOnPackage(name: string): Promise<CurrentFinding[]>;
