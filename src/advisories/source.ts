@@ -62,7 +62,7 @@ export function parseDatabaseSpec(arg: string, cwd = process.cwd()): DatabaseSpe
     throw new StowageError(`--db ${arg}: no such file or directory, and not a git URL`);
   }
   if (stat.isFile()) {
-    if (path.endsWith('.zip')) {
+    if (isZipArchive(path)) {
       if (ref) throw new StowageError(`--db ${arg}: a .zip database has no branches`);
       return { kind: 'zip', file: path, name: arg };
     }
@@ -108,16 +108,24 @@ function isBareRepository(dir: string): boolean {
 }
 
 function isGitBundle(path: string): boolean {
-  // Only the signature line is read: a bundle is megabytes.
+  const text = fileHead(path).toString('latin1');
+  return text.startsWith('# v2 git bundle') || text.startsWith('# v3 git bundle');
+}
+
+/** A zip archive, whatever its name's case (`NPM.ZIP`, or no extension at all): its local header's signature. */
+function isZipArchive(path: string): boolean {
+  return /\.zip$/i.test(path) || fileHead(path).subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'));
+}
+
+/** The first 16 bytes of a file (fewer when shorter; none when unreadable): only a signature is read, a database is megabytes. */
+function fileHead(path: string): Buffer {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
     const head = Buffer.alloc(16);
-    const n = readSync(fd, head, 0, head.length, 0);
-    const text = head.subarray(0, n).toString('latin1');
-    return text.startsWith('# v2 git bundle') || text.startsWith('# v3 git bundle');
+    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
   } catch {
-    return false;
+    return Buffer.alloc(0);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -158,6 +158,16 @@ test('OSV records from a directory and from a .zip give the same index', async (
   assert.equal(zipDb.revisionDate, dirDb.revisionDate);
   dirDb.index.close();
   zipDb.index.close();
+  // The same archive named in capitals, or with no extension, is still read as a zip (by its signature).
+  for (const name of ['NPM.ZIP', 'npm-advisories']) {
+    const renamed = join(tempDir('zip-named'), name);
+    copyFileSync(zip, renamed);
+    const spec = parseDatabaseSpec(renamed);
+    assert.equal(spec.kind, 'zip', name);
+    const db = await openDatabase(spec, { cacheRoot, fetch: 'never' });
+    assert.equal(db.advisories, dirDb.advisories, name);
+    db.index.close();
+  }
 });
 
 test("a .zip database's revision follows its content: an edit of one record that keeps its size is a new revision", async () => {
