@@ -16,7 +16,7 @@ import { appSummariesPage } from '../fleet/summary.js';
 import type { AppsFilter, FindingStateFilter, FleetStore } from '../fleet/store/store.js';
 import { applyTriage, recordDecision, triageEventBody } from '../fleet/triage.js';
 import { AnswerCache, answerKey, DEFAULT_ANSWER_CACHE, type CachedAnswer } from './answer-cache.js';
-import { errorResponse, type ServerDeps, type ServerEnv } from './app.js';
+import { errorResponse, type ServerDeps, type ServerEnv } from './context.js';
 import { verifyToken, type TokenIdentity } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import { keysetPageJson, pageJson, pageRequest } from './pagination.js';

@@ -1,7 +1,7 @@
 import { syncFleet } from '../fleet/sync.js';
 import { syncJsonBody } from '../fleet/sync-report.js';
 import { deliverDueEvents } from '../fleet/webhooks.js';
-import type { ServerDeps } from './app.js';
+import type { ServerDeps } from './context.js';
 
 /**
  * `fleet sync` inside the server: on demand (POST /api/v1/sync) and on a schedule

@@ -1,0 +1,50 @@
+import type { Context } from 'hono';
+import type { FleetStore } from '../fleet/store/store.js';
+import type { TokenIdentity } from './auth.js';
+import type { EventFeed } from './event-feed.js';
+import type { FleetDatabases } from './fleet-databases.js';
+import type { WorkUnderWay } from './under-way.js';
+
+/**
+ * What every part of the fleet server shares (app.ts puts them together, api.ts and the
+ * dashboard answer with them): its dependencies, the request context's variables, its limits and
+ * the one shape of an error answer.
+ */
+
+export interface BodyLimits {
+  /** An upload (POST /apps/{name}/revisions): lockfiles and manifests, an SBOM or a vendor archive. */
+  uploadBytes: number;
+  /** Any other request body (triage, sync). */
+  jsonBytes: number;
+}
+
+export const DEFAULT_LIMITS: BodyLimits = { uploadBytes: 64 * 1024 * 1024, jsonBytes: 64 * 1024 };
+
+export interface ServerDeps {
+  store: FleetStore;
+  /** Reads without a token (`serve --public-read`); writes always need one. */
+  publicRead: boolean;
+  /** `serve --trust-proxy`: X-Forwarded-Proto (set by a TLS-terminating proxy) says the request's scheme; otherwise it is ignored. */
+  trustProxy?: boolean;
+  /** The fleet's advisory databases, kept open for uploads and reopened after a sync. */
+  databases: FleetDatabases;
+  /** Events recorded in the store, pushed to GET /api/v1/events subscribers. */
+  events: EventFeed;
+  limits: BodyLimits;
+  /** The clock (tests may fix it). */
+  now: () => Date;
+  /** Work under way that shutdown waits for (`fleet serve`); untracked when absent. */
+  underWay?: WorkUnderWay;
+}
+
+/** What handlers find in the context: the request's token (null: none given, on a public read). */
+export type ServerEnv = { Variables: { token: TokenIdentity | null } };
+
+/** The one shape of every error answer: `{ "error": "the one line the command line would print" }`. */
+export function errorResponse(c: Context, status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500 | 503, message: string, headers?: Record<string, string>): Response {
+  // Refused before its body was read (no token, over the limit): the connection is not reused,
+  // so the unread rest of the body is never taken for the next request.
+  const unread = status !== 400 && status !== 404 && (c.req.header('content-length') ?? '0') !== '0';
+  const chunked = c.req.header('transfer-encoding') !== undefined;
+  return c.json({ error: message }, status, unread || chunked ? { ...headers, connection: 'close' } : headers);
+}
