@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { writeFileAtomically } from '../core/atomic-write.js';
 import { MANIFEST_PATH, readArchive } from '../core/archive.js';
@@ -24,6 +24,7 @@ import type { RpmFlavor } from '../package/rpm-flavor.js';
 import { buildRecipe } from './build-recipe.js';
 import { chooseSandbox, runSandboxed, type Sandbox, type SandboxMode } from './sandbox.js';
 import { StepLog } from './step-log.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 /**
  * One application's way from an advisory to a candidate: plan → apply → audit → vendor →
@@ -216,7 +217,7 @@ class CandidateRun {
   ) {
     this.layout = candidateLayout(input.workDir);
     if (!existsSync(this.layout.source)) throw new StowageError('no application source in the work directory (the caller materialises it in source/)', input.workDir);
-    for (const dir of [this.layout.artifacts, this.layout.home]) mkdirSync(dir, { recursive: true });
+    for (const dir of [this.layout.artifacts, this.layout.home]) makeDirectory(dir);
     // The lockfile update's package manager keeps its caches in the work directory's own home.
     this.env = { ...(input.env ?? process.env), CARGO_HOME: join(this.layout.home, 'cargo'), npm_config_cache: join(this.layout.home, 'npm') };
     this.log = new StepLog(join(this.layout.artifacts, 'candidate.log'), input.logCap);
@@ -322,7 +323,7 @@ class CandidateRun {
       const kept = join(this.layout.original, relative(this.layout.source, file));
       if (existsSync(kept)) copyFileSync(kept, file);
       else {
-        mkdirSync(dirname(kept), { recursive: true });
+        makeDirectory(dirname(kept));
         copyFileSync(file, kept);
       }
     }
@@ -431,14 +432,14 @@ class CandidateRun {
   /** `build/` from scratch: the source files Source0 takes, then the vendor archive over them. */
   private async prepareBuildDirectory(): Promise<void> {
     rmSync(this.layout.build, { recursive: true, force: true });
-    mkdirSync(this.layout.build, { recursive: true });
+    makeDirectory(this.layout.build);
     const { files } = await applicationSourceFiles(this.layout.source);
     const vendorPath = this.artifactPaths().vendor;
     if (vendorPath === null) throw new StowageError('no vendor archive: the vendor step has not run');
     const vendored = (await readArchive(readFileSync(vendorPath), vendorPath)).filter((f) => f.path !== MANIFEST_PATH);
     const write = (f: ArchiveFile): void => {
       const path = join(this.layout.build, f.path);
-      mkdirSync(dirname(path), { recursive: true });
+      makeDirectory(dirname(path));
       writeFileSync(path, f.data, { mode: f.mode });
     };
     for (const f of files) write(f);

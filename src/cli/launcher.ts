@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -6,6 +6,7 @@ import { Script } from 'node:vm';
 import { writeFileAtomically } from '../core/atomic-write.js';
 import { cacheDir } from '../core/cache-dir.js';
 import { EXIT_FAILURE } from '../core/errors.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 /**
  * How the `stowage` command starts: it loads the bundled CLI (one CommonJS file) through V8's
@@ -171,7 +172,7 @@ const KEPT_CACHES = 3;
 function store(bundle: string, file: string, data: () => Buffer): void {
   try {
     const dir = dirname(file);
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     writeFileAtomically(file, data());
     const prefix = `${bundleName(bundle)}-`;
     const others = readdirSync(dir)

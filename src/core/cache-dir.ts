@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { StowageError, systemErrorReason } from './errors.js';
+import { makeDirectory } from './make-directory.js';
 
 /**
  * Where stowage keeps synced advisory databases and their indexes:
@@ -26,23 +26,11 @@ export function cacheWriteError(err: unknown, file: string, action: string): Sto
   );
 }
 
-/**
- * Makes `dir` (and its parents) for the cache. A recursive mkdir reports a read-only file
- * system as ENOENT; on failure the first missing directory is made alone, so the error names
- * it with the real reason (EROFS, EACCES, ENOSPC).
- */
+/** Makes `dir` (and its parents) for the cache; a failure names the directory it could not make, with the real reason (EROFS, EACCES, ENOSPC). */
 export function makeCacheDirectory(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
-    return;
+    makeDirectory(dir);
   } catch (err) {
-    let missing = dir;
-    while (dirname(missing) !== missing && !existsSync(dirname(missing))) missing = dirname(missing);
-    try {
-      mkdirSync(missing);
-    } catch (precise) {
-      throw cacheWriteError(precise, missing, 'make a cache directory');
-    }
-    throw cacheWriteError(err, dir, 'make a cache directory');
+    throw cacheWriteError(err, (err as NodeJS.ErrnoException).path ?? dir, 'make a cache directory');
   }
 }

@@ -6,6 +6,7 @@ import { vendorPathProblem } from '../core/untrusted-tar.js';
 import { applicationSourceFiles } from '../package/srpm.js';
 import { compressBytes, documentDigest } from './revision.js';
 import type { FleetStore, RevisionSource } from './store/store.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 /**
  * An application's source, kept with the revision `fleet add DIR` records: exactly the files
@@ -78,7 +79,7 @@ export async function materialiseSource(store: FleetStore, revisionId: number, w
     const problem = vendorPathProblem(f.path);
     if (problem !== null) throw new StowageError(`${label}: ${JSON.stringify(f.path)}: ${problem}`);
   }
-  mkdirSync(workDir, { recursive: true });
+  makeDirectory(workDir);
   if (readdirSync(workDir).length > 0) throw new StowageError('the work directory is not empty', workDir);
   for (const f of files) {
     const segments = f.path.split('/');

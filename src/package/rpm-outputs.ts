@@ -1,8 +1,9 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
 import { StowageError, errorMessage } from '../core/errors.js';
 import type { RpmOutput } from './rpm-package.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 /**
  * Writes a package's outputs (spec, sources, SRPM) into `dir`, made if missing: all or
@@ -11,7 +12,7 @@ import type { RpmOutput } from './rpm-package.js';
  */
 export function writeRpmOutputs(dir: string, outputs: readonly RpmOutput[]): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
   } catch (err) {
     throw new StowageError(`cannot create the output directory: ${errorMessage(err)}`, dir);
   }

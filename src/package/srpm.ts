@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StowageError } from '../core/errors.js';
 import { runTool, type ToolLimits } from '../core/run-tool.js';
@@ -6,6 +6,7 @@ import { writeArchive } from '../core/archive.js';
 import { vendorPathProblem } from '../core/untrusted-tar.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { isolatedGitEnvironment } from '../core/git-environment.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 /**
  * The application's source archive (Source0) and the source RPM.
@@ -109,7 +110,7 @@ export async function buildSourceRpm(
   topDir: string,
   limits?: ToolLimits,
 ): Promise<{ fileName: string; data: Buffer }> {
-  for (const sub of ['SOURCES', 'SPECS', 'SRPMS', 'BUILD', 'RPMS']) mkdirSync(join(topDir, sub), { recursive: true });
+  for (const sub of ['SOURCES', 'SPECS', 'SRPMS', 'BUILD', 'RPMS']) makeDirectory(join(topDir, sub));
   // Explicit modes: the SRPM payload records them, and the user's umask must not change the bytes.
   for (const source of sources) {
     writeFileSync(join(topDir, 'SOURCES', source.name), source.data);

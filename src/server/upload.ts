@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StowageError, systemErrorReason } from '../core/errors.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 /**
  * An upload to POST /api/v1/apps/{name}/revisions, written to a fresh temporary directory so
@@ -65,7 +66,7 @@ export function writeUpload(documents: readonly UploadedDocument[], entry: strin
   try {
     for (const d of documents) {
       const file = join(dir, d.name);
-      mkdirSync(dirname(file), { recursive: true });
+      makeDirectory(dirname(file));
       writeFileSync(file, d.bytes, { flag: 'wx' });
     }
   } catch (err) {

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomically } from '../core/atomic-write.js';
 import { digestOf, type Digest } from '../core/digest.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 /**
  * Downloaded artifacts (.crate files, npm tarballs), stored by content digest: a second
@@ -32,7 +33,7 @@ export class ContentCache {
     for (const digest of digests) {
       const file = this.path(digest);
       if (existsSync(file)) continue;
-      mkdirSync(dirname(file), { recursive: true });
+      makeDirectory(dirname(file));
       writeFileAtomically(file, bytes);
     }
   }

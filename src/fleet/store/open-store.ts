@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { StowageError, systemErrorReason } from '../../core/errors.js';
@@ -6,6 +5,7 @@ import { migrate } from './migrations.js';
 import { SqlFleetStore } from './sql-store.js';
 import type { FleetStore } from './store.js';
 import type { SqlDriver } from './sql.js';
+import { makeDirectory } from '../../core/make-directory.js';
 
 /** The environment variable naming the store when --store is not given. */
 export const STORE_ENV = 'STOWAGE_FLEET_STORE';
@@ -47,7 +47,7 @@ export async function openFleetStore(given: string | undefined, env: NodeJS.Proc
     location = store;
     const file = resolve(store);
     try {
-      mkdirSync(dirname(file), { recursive: true });
+      makeDirectory(dirname(file));
     } catch (err) {
       throw new StowageError(`cannot create the fleet store's directory: ${systemErrorReason(err)}`, dirname(file));
     }
