@@ -61,6 +61,15 @@ const LOG_TAIL = 64 * 1024;
 /** How often a running attempt looks for its campaign's cancellation, in milliseconds. */
 const WATCH_MS = 1000;
 
+/**
+ * Attempts at one application that may end without an outcome (each worker killed, crashed or
+ * out of its lease in the middle) before the next one gives up and fails it: an application whose
+ * build kills its worker would otherwise be taken again forever (SQLite's queue), or left
+ * `running` for good once pg-boss's retries (10) are spent. Below pg-boss's limit, so the
+ * attempt that gives up is always made.
+ */
+export const ATTEMPTS_LIMIT = 5;
+
 export async function runAppJob(job: AppJob, context: AppJobContext): Promise<void> {
   const { store, gate } = context;
   const now = (): string => (context.now?.() ?? new Date()).toISOString();
@@ -93,6 +102,12 @@ export async function runAppJob(job: AppJob, context: AppJobContext): Promise<vo
         throw err;
       },
     );
+
+  if (record.attempts > ATTEMPTS_LIMIT) {
+    const log = `gave up: the ${ATTEMPTS_LIMIT} attempts before this one ended without an outcome (their workers were killed, crashed or lost their lease while running it)`;
+    await finish({ state: 'failed', step: null, blockedBy: null, log, fix: [], candidateRevisionId: null });
+    return;
+  }
 
   const workDir = mkdtempSync(join(tmpdir(), 'stowage-campaign-'));
   const stopped = new AbortController();

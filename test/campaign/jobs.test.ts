@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { storeGate } from '../../src/campaign/app-job.js';
+import { ATTEMPTS_LIMIT, storeGate } from '../../src/campaign/app-job.js';
 import { startCampaign } from '../../src/campaign/campaign.js';
 import { runCampaignWorker } from '../../src/campaign/campaign-worker.js';
 import { PRIORITY } from '../../src/campaign/job-queue.js';
@@ -325,6 +325,39 @@ for (const kind of STORE_KINDS) {
       assert.equal(app?.state, 'failed');
       const human = fleet('campaign', 'show', String(id));
       assert.match(human.stdout, /cannot resume: .*the campaign checkpoint/);
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  test(`an application whose attempts keep ending without an outcome (workers killed) is failed, not taken again forever (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = makeFleet(store, ['alpha']);
+      const marker = join(tempDir('marker'), 'done.txt');
+      const id = await withStore(store, async (f) => {
+        const started = await startCampaign(f, { id: ADVISORY_ID, apps: [], publish: true, sandbox: 'none', by: 'test', now: new Date() });
+        const [alpha] = started.queued as [number];
+        // As many attempts as the limit, each begun by a worker that died in it.
+        for (let i = 0; i < ATTEMPTS_LIMIT; i++) {
+          await f.transaction(async (tx) => assert.ok(await tx.campaigns.begin(started.campaign.id, alpha, `gone-${i}`, new Date().toISOString())));
+        }
+        const gate = storeGate();
+        const queue = await openJobQueue(store.store, f, gate);
+        try {
+          await queue.enqueue(started.campaign.id, [alpha], PRIORITY.userStarted);
+          await runCampaignWorker({ store: f, gate, queue, builder: cheapBuilder({ stepMs: 0, markerFile: marker }), concurrency: 1, drain: true });
+        } finally {
+          await queue.close();
+        }
+        assert.equal((await f.campaigns.app(started.campaign.id, alpha))?.attempts, ATTEMPTS_LIMIT + 1);
+        return started.campaign.id;
+      });
+      assert.equal(existsSync(marker), false, 'nothing was built');
+      const json = show(fleet, id);
+      assert.equal(json.state, 'done');
+      assert.deepEqual(json.apps.map((a) => [a.app, a.state]), [['alpha', 'failed']]);
+      assert.match(fleet('campaign', 'show', String(id)).stdout, new RegExp(`gave up: the ${ATTEMPTS_LIMIT} attempts before this one ended without an outcome`));
     } finally {
       await store.dispose();
     }
