@@ -90,17 +90,30 @@ export function* jsonForTerminalPieces(
     yield jsonForTerminal(JSON.stringify(value, null, 2) + '\n');
     return;
   }
+  const frame = jsonArrayFrame(value, key);
+  yield frame.head;
+  for (let i = 0; i < items.length; i++) yield jsonArrayElement(element(items[i])) + (i < items.length - 1 ? ',\n' : '\n');
+  yield frame.tail;
+}
+
+/**
+ * What jsonForTerminalPieces writes around the elements of a non-empty `value[key]` (whatever
+ * `value[key]` holds now): the text up to and including `[` and its line break, and from the
+ * closing `]` on. Between them: each element's jsonArrayElement, `,\n` after all but the last,
+ * `\n` after the last: for a list made as it is written (`fleet status`, page by page).
+ */
+export function jsonArrayFrame(value: Readonly<Record<string, unknown>>, key: string): { head: string; tail: string } {
   // A placeholder no other value can hold (it names nothing from the input), replaced by the elements.
   const marker = JSON.stringify(`stowage-elements-${randomUUID()}`);
   const skeleton = JSON.stringify({ ...value, [key]: JSON.parse(marker) as string }, null, 2) + '\n';
   const at = skeleton.indexOf(marker);
-  yield jsonForTerminal(skeleton.slice(0, at) + '[\n');
-  for (let i = 0; i < items.length; i++) {
-    // Inside a list inside an object, JSON.stringify indents the element as the whole would (four
-    // spaces): cut out of that, rather than indented again line by line.
-    const wrapped = JSON.stringify([[element(items[i])]], null, 2);
-    const text = wrapped.slice(WRAPPED_HEAD, wrapped.length - WRAPPED_TAIL);
-    yield jsonForTerminal(i < items.length - 1 ? `${text},\n` : `${text}\n`);
-  }
-  yield jsonForTerminal('  ]' + skeleton.slice(at + marker.length));
+  return { head: jsonForTerminal(skeleton.slice(0, at) + '[\n'), tail: jsonForTerminal('  ]' + skeleton.slice(at + marker.length)) };
+}
+
+/** One element of a list that is a top-level object's value, as JSON.stringify(…, null, 2) of the whole indents it (no separator). */
+export function jsonArrayElement(item: unknown): string {
+  // Inside a list inside an object, JSON.stringify indents the element as the whole would (four
+  // spaces): cut out of that, rather than indented again line by line.
+  const wrapped = JSON.stringify([[item]], null, 2);
+  return jsonForTerminal(wrapped.slice(WRAPPED_HEAD, wrapped.length - WRAPPED_TAIL));
 }

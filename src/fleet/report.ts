@@ -58,15 +58,17 @@ function sortedFindings(findings: readonly Finding[]): Finding[] {
 
 /** `fleet status`/`show --format json` as a value (the server answers with it). */
 export function appsBody(apps: readonly AppFindings[]): { schemaVersion: number; apps: Record<string, unknown>[] } {
+  return { schemaVersion: FLEET_SCHEMA_VERSION, apps: apps.map(appElement) };
+}
+
+/** One application of appsBody's `apps`. */
+export function appElement(a: AppFindings): Record<string, unknown> {
   return {
-    schemaVersion: FLEET_SCHEMA_VERSION,
-    apps: apps.map((a) => ({
-      name: a.name,
-      revision: a.revision.digest,
-      seq: a.revision.seq,
-      findings: sortedFindings(a.findings).map(findingJson),
-      ...(a.triage !== undefined ? { triage: a.triage } : {}),
-    })),
+    name: a.name,
+    revision: a.revision.digest,
+    seq: a.revision.seq,
+    findings: sortedFindings(a.findings).map(findingJson),
+    ...(a.triage !== undefined ? { triage: a.triage } : {}),
   };
 }
 
@@ -76,11 +78,15 @@ export function appsJson(apps: readonly AppFindings[]): string {
 
 /** `name  sha256:0123456789ab (revision 3)  2 findings, 1 failing`, then each finding. */
 export function renderApps(apps: readonly AppFindings[], style: HumanStyle, { details }: { details: boolean }): string {
+  const failing = apps.reduce((n, a) => n + a.findings.filter((f) => f.failsPolicy).length, 0);
+  return [...renderAppLines(apps, style, { details }), ...fleetTail(apps.length, failing, style)].join('\n') + '\n';
+}
+
+/** renderApps' lines of these applications, without the last lines (fleetTail): for a listing written page by page. */
+export function renderAppLines(apps: readonly AppFindings[], style: HumanStyle, { details }: { details: boolean }): string[] {
   const out: string[] = [];
-  let failing = 0;
   for (const a of apps) {
     const fails = a.findings.filter((f) => f.failsPolicy).length;
-    failing += fails;
     const state = a.findings.length === 0 ? paint(style, 'green', 'no advisories apply') : `${plural(a.findings.length, 'finding')}${fails > 0 ? paint(style, 'red', `, ${fails} failing`) : ''}`;
     out.push(`${paint(style, 'cyan', t(a.name))}  ${a.revision.digest.slice(0, 19)} (revision ${a.revision.seq})  ${state}`);
     for (const f of sortedFindings(a.findings)) {
@@ -89,12 +95,11 @@ export function renderApps(apps: readonly AppFindings[], style: HumanStyle, { de
     }
     if (details) out.push('');
   }
-  out.push(...fleetTail(apps.length, failing, style));
-  return out.join('\n') + '\n';
+  return out;
 }
 
 /** The last lines of `fleet status` (either form): an empty fleet said so, then the result. */
-function fleetTail(apps: number, failing: number, style: HumanStyle): string[] {
+export function fleetTail(apps: number, failing: number, style: HumanStyle): string[] {
   return [
     ...(apps === 0 ? ['no applications in the fleet yet (stowage fleet add PATH)'] : []),
     failing > 0

@@ -1,12 +1,14 @@
+import { chunks } from '../../core/chunks.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../../core/errors.js';
+import { jsonArrayElement, jsonArrayFrame } from '../../core/terminal-text.js';
 import { styleFor } from '../../audit/report/human.js';
 import { loadVersionScheme } from '../../ecosystems/formats.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import { applyTriage } from '../../fleet/triage.js';
-import { appsJson, renderApps, renderSummaries, summaryJson, type AppFindings } from '../../fleet/report.js';
+import { appElement, appsBody, appsJson, fleetTail, renderAppLines, renderApps, renderSummaries, summaryJson, type AppFindings } from '../../fleet/report.js';
 import { allAppSummaries } from '../../fleet/summary.js';
 import type { FleetStore } from '../../fleet/store/store.js';
-import { stdoutStream, writeStdout } from '../output.js';
+import { stdoutStream, writeStdout, writeStdoutPieces } from '../output.js';
 import type { FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
 
@@ -15,22 +17,57 @@ import { withFleetStore } from './with-store.js';
  * one ignores its finding, as a policy ignore does); exit 1 when a finding still fails its policy.
  */
 export async function reportApps(store: FleetStore, found: AppFindings[], opts: FleetFormatOptions, details: boolean): Promise<number> {
-  const triaged = await applyTriage(store, found.map((a) => ({ appId: a.revision.appId, findings: a.findings })), new Date(), loadVersionScheme);
-  const apps = found.map((a, i) => ({ ...a, findings: triaged[i]?.findings ?? a.findings, triage: triaged[i]?.triage ?? [] }));
+  const apps = await withTriage(store, found, new Date());
   writeStdout(opts.format === 'json' ? appsJson(apps) : renderApps(apps, styleFor(stdoutStream()), { details }));
   return apps.some((a) => a.findings.some((f) => f.failsPolicy)) ? EXIT_FINDINGS : EXIT_OK;
 }
 
-async function currentFindings(store: FleetStore): Promise<AppFindings[]> {
-  const out: AppFindings[] = [];
-  for (const app of await store.apps()) {
-    if (app.currentRevision === null) continue;
-    const revision = await store.revision(app.currentRevision);
-    if (revision === null) continue;
-    out.push({ name: app.name, revision, findings: await store.findings(revision.id) });
+/** The applications with the fleet's triage decisions applied (a settled one ignores its finding, as a policy ignore does). */
+async function withTriage(store: FleetStore, found: readonly AppFindings[], now: Date): Promise<AppFindings[]> {
+  const triaged = await applyTriage(store, found.map((a) => ({ appId: a.revision.appId, findings: a.findings })), now, loadVersionScheme);
+  return found.map((a, i) => ({ ...a, findings: triaged[i]?.findings ?? a.findings, triage: triaged[i]?.triage ?? [] }));
+}
+
+/** Applications read, triaged and written at a time by `fleet status`: its memory stays that of a page, whatever the fleet's size. */
+const STATUS_PAGE = 200;
+
+/** Every application's current revision and findings, triage applied, in code-point order of names (the same on both stores), a page at a time. */
+async function* currentFindingPages(store: FleetStore, now: Date): AsyncGenerator<AppFindings[]> {
+  const apps = (await store.apps()).filter((a) => a.currentRevision !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const page of chunks(apps, STATUS_PAGE)) {
+    const found: AppFindings[] = [];
+    for (const app of page) {
+      const revision = await store.revision(app.currentRevision as number);
+      if (revision !== null) found.push({ name: app.name, revision, findings: await store.findings(revision.id) });
+    }
+    yield withTriage(store, found, now);
   }
-  // Code-point order, the same on both stores (PostgreSQL would sort by its collation).
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * `fleet status`: written a page of applications at a time, the same bytes as the whole at once
+ * (a fleet of 10,000 applications is a gigabyte of JSON, more than one string may hold).
+ */
+async function writeStatus(store: FleetStore, opts: FleetFormatOptions): Promise<number> {
+  const style = styleFor(stdoutStream());
+  const frame = jsonArrayFrame(appsBody([]), 'apps');
+  let apps = 0;
+  let failing = 0;
+  for await (const page of currentFindingPages(store, new Date())) {
+    if (page.length === 0) continue;
+    if (opts.format === 'json') {
+      writeStdoutPieces((function* () {
+        for (const app of page) yield `${apps++ === 0 ? frame.head : ',\n'}${jsonArrayElement(appElement(app))}`;
+      })());
+    } else {
+      writeStdoutPieces(renderAppLines(page, style, { details: false }).map((line) => `${line}\n`));
+      apps += page.length;
+    }
+    failing += page.reduce((n, a) => n + a.findings.filter((f) => f.failsPolicy).length, 0);
+  }
+  if (opts.format === 'json') writeStdout(apps === 0 ? appsJson([]) : `\n${frame.tail}`);
+  else writeStdout(`${fleetTail(apps, failing, style).join('\n')}\n`);
+  return failing > 0 ? EXIT_FINDINGS : EXIT_OK;
 }
 
 export interface FleetStatusOptions extends FleetFormatOptions {
@@ -46,6 +83,6 @@ export async function fleetStatus(opts: FleetStatusOptions): Promise<number> {
       writeStdout(opts.format === 'json' ? summaryJson(apps) : renderSummaries(apps, styleFor(stdoutStream())));
       return apps.some((a) => a.failing > 0) ? EXIT_FINDINGS : EXIT_OK;
     }
-    return reportApps(store, await currentFindings(store), opts, false);
+    return writeStatus(store, opts);
   });
 }
