@@ -4,6 +4,24 @@ import type { Package } from '../core/package.js';
 export const MAX_PATHS = 5;
 
 /**
+ * A graph's edges and package ids as indexes into a table of strings, each string once (a fleet
+ * revision's graphs as stored, src/fleet/revision.ts): GraphPaths numbers the nodes from the
+ * indexes, without an object per edge nor a lookup of each edge's ids by text.
+ */
+export interface IndexedEdges {
+  strings: readonly string[];
+  /** from, to, kind: three indexes per edge, in the graph's edge order. */
+  edges: readonly number[];
+  /** The index of each package's id, in the graph's package order. */
+  packageIds: readonly number[];
+}
+
+/** Where a graph decoded for reading only keeps its IndexedEdges (not enumerable: never serialised). */
+export const INDEXED_EDGES: unique symbol = Symbol('stowage.indexedEdges');
+
+export type IndexedGraph = DependencyGraph & { [INDEXED_EDGES]?: IndexedEdges };
+
+/**
  * A graph's edges as integer arrays, built once per graph that has findings: the dependency paths
  * to each affected package and what the roots reach. Every id the graph names (its packages',
  * its edges' ends, its roots) is a node number; the edges of each node, in and out, are kept in
@@ -30,25 +48,67 @@ export class GraphPaths {
   private readonly outKind: Int32Array;
 
   constructor(graph: DependencyGraph) {
-    for (const p of graph.packages) this.packages[this.node(p.id)] = p;
-    const edges = graph.edges;
-    const from = new Int32Array(edges.length);
-    const to = new Int32Array(edges.length);
-    const kind = new Int32Array(edges.length);
-    // Edges mostly come grouped by where they leave from: that node is looked up once per group.
-    let lastFrom: string | null = null;
-    let lastFromNode = -1;
-    for (let e = 0; e < edges.length; e++) {
-      const edge = edges[e] as (typeof edges)[number];
-      if (edge.from !== lastFrom) {
-        lastFrom = edge.from;
-        lastFromNode = this.node(edge.from);
+    const indexed = (graph as IndexedGraph)[INDEXED_EDGES];
+    let from: Int32Array;
+    let to: Int32Array;
+    let kind: Int32Array;
+    if (indexed !== undefined && indexed.packageIds.length === graph.packages.length) {
+      // Numbered as the ids are met, as below: an index stands for one text, so the numbers are the same.
+      const { strings, edges, packageIds } = indexed;
+      const nodeOf = new Int32Array(strings.length).fill(-1);
+      const bitOf = new Int32Array(strings.length);
+      const node = (i: number): number => {
+        let n = nodeOf[i] as number;
+        if (n === -1) {
+          n = this.nodes.length;
+          const id = strings[i] as string;
+          this.nodes.push(id);
+          this.numbers.set(id, n);
+          nodeOf[i] = n;
+        }
+        return n;
+      };
+      graph.packages.forEach((p, i) => {
+        this.packages[node(packageIds[i] as number)] = p;
+      });
+      const count = edges.length / 3;
+      from = new Int32Array(count);
+      to = new Int32Array(count);
+      kind = new Int32Array(count);
+      for (let e = 0, i = 0; e < count; e++, i += 3) {
+        from[e] = node(edges[i] as number);
+        to[e] = node(edges[i + 1] as number);
+        const k = edges[i + 2] as number;
+        let bit = bitOf[k] as number;
+        if (bit === 0) {
+          const text = strings[k] as string;
+          bit = this.kindBits.get(text) ?? 0;
+          if (bit === 0) this.kindBits.set(text, (bit = 1 << this.kindBits.size));
+          bitOf[k] = bit;
+        }
+        kind[e] = bit;
       }
-      from[e] = lastFromNode;
-      to[e] = this.node(edge.to);
-      let bit = this.kindBits.get(edge.kind);
-      if (bit === undefined) this.kindBits.set(edge.kind, (bit = 1 << this.kindBits.size));
-      kind[e] = bit;
+    } else {
+      for (const p of graph.packages) this.packages[this.node(p.id)] = p;
+      const edges = graph.edges;
+      from = new Int32Array(edges.length);
+      to = new Int32Array(edges.length);
+      kind = new Int32Array(edges.length);
+      // Edges mostly come grouped by where they leave from: that node is looked up once per group.
+      let lastFrom: string | null = null;
+      let lastFromNode = -1;
+      for (let e = 0; e < edges.length; e++) {
+        const edge = edges[e] as (typeof edges)[number];
+        if (edge.from !== lastFrom) {
+          lastFrom = edge.from;
+          lastFromNode = this.node(edge.from);
+        }
+        from[e] = lastFromNode;
+        to[e] = this.node(edge.to);
+        let bit = this.kindBits.get(edge.kind);
+        if (bit === undefined) this.kindBits.set(edge.kind, (bit = 1 << this.kindBits.size));
+        kind[e] = bit;
+      }
     }
     this.roots = graph.roots.map((id) => this.node(id));
     const n = this.nodes.length;

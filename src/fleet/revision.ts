@@ -3,6 +3,7 @@ import { compress, decompress } from 'zstd-napi';
 import { StowageError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
+import { INDEXED_EDGES, type IndexedEdges } from '../audit/paths.js';
 import type { RevisionDocument } from './store/store.js';
 
 /**
@@ -260,22 +261,52 @@ function expandGraphs(compact: CompactGraphs, shared: boolean): DependencyGraph[
     }
     return p as unknown as Package;
   };
+  const edgesOf = (flat: readonly number[]): Edge[] => {
+    const edges: Edge[] = new Array<Edge>(flat.length / 3);
+    for (let i = 0, j = 0; i < flat.length; i += 3, j++) {
+      edges[j] = { from: strings[flat[i] as number] as string, to: strings[flat[i + 1] as number] as string, kind: strings[flat[i + 2] as number] as EdgeKind };
+    }
+    return edges;
+  };
+  // Read only: the index of each package's id, for GraphPaths (a package whose id is not kept as a string has none).
+  const idIndex = (row: unknown[]): number => {
+    const shape = shapes[row[0] as number] as string[];
+    for (let k = 0, v = 1; k < shape.length; k += 2) {
+      const code = shape[k + 1] as ValueCode;
+      if (shape[k] === 'id') return code === 's' ? (row[v] as number) : -1;
+      if (code !== 'n') v++;
+    }
+    return -1;
+  };
   return compact.graphs.map((g) => {
     const graph: Record<string, unknown> = {};
+    let packageIds: number[] | null = null;
+    let flatEdges: number[] | null = null;
     for (const key of g.keys) {
-      if (key === 'packages') graph[key] = g.packages.map(expandPackage);
-      else if (key === 'edges') {
+      if (key === 'packages') {
+        graph[key] = g.packages.map(expandPackage);
+        if (shared) packageIds = g.packages.map(idIndex);
+      } else if (key === 'edges') {
         const e = g.edges;
         if (e.length > 0 && typeof e[0] !== 'number') graph[key] = e;
-        else {
-          const flat = e as number[];
-          const edges: Edge[] = new Array<Edge>(flat.length / 3);
-          for (let i = 0, j = 0; i < flat.length; i += 3, j++) {
-            edges[j] = { from: strings[flat[i] as number] as string, to: strings[flat[i + 1] as number] as string, kind: strings[flat[i + 2] as number] as EdgeKind };
-          }
-          graph[key] = edges;
-        }
+        else if (shared) {
+          // Read only: the edge objects are made if something reads them (GraphPaths reads the indexes, INDEXED_EDGES).
+          const flat = (flatEdges = e as number[]);
+          Object.defineProperty(graph, key, {
+            enumerable: true,
+            configurable: true,
+            get(): Edge[] {
+              const edges = edgesOf(flat);
+              Object.defineProperty(graph, key, { value: edges, enumerable: true, configurable: true, writable: true });
+              return edges;
+            },
+          });
+        } else graph[key] = edgesOf(e as number[]);
       } else graph[key] = g.fields[key];
+    }
+    if (packageIds !== null && flatEdges !== null && !packageIds.includes(-1)) {
+      const indexed: IndexedEdges = { strings, edges: flatEdges, packageIds };
+      Object.defineProperty(graph, INDEXED_EDGES, { value: indexed, enumerable: false });
     }
     return graph as unknown as DependencyGraph;
   });

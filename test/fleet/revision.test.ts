@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DependencyGraph } from '../../src/core/graph.js';
+import type { DependencyGraph, EdgeKind } from '../../src/core/graph.js';
+import { GraphPaths, INDEXED_EDGES, type IndexedGraph } from '../../src/audit/paths.js';
 import { compressBytes, decodeGraphs, decompressBytes, encodeGraphs } from '../../src/fleet/revision.js';
 import { readApplication } from '../../src/inputs/application.js';
 import { CARGO_CORPUS, corpusFiles, NPM_CORPUS } from '../support/shared.js';
@@ -55,4 +56,48 @@ test('graphs of unusual shape come back as they were (other edge keys, aliases, 
 test('graphs a store kept before the compact encoding (a JSON array) still decode', async () => {
   const { graphs } = await readApplication([corpusFiles(CARGO_CORPUS, '.Cargo.lock')[0] as string]);
   assert.equal(asJson(decodeGraphs(compressBytes(Buffer.from(asJson(graphs), 'utf8')))), asJson(graphs));
+});
+
+/** Every path and reach GraphPaths gives for every package of `graph`, avoiding no kind and avoiding dev edges. */
+function everyPath(graph: DependencyGraph): unknown[] {
+  const paths = new GraphPaths(graph);
+  const skips = [new Set<EdgeKind>(), new Set<EdgeKind>(['dev'])];
+  return graph.packages.flatMap((p) => skips.map((skip) => [p.id, paths.paths(p.id, skip), paths.reaches(p.id, skip), paths.hasEdgeOf('dev')]));
+}
+
+test('read only (as sync decodes): the same graphs, and GraphPaths numbers them from the stored indexes with the same paths', async () => {
+  const files = [...corpusFiles(CARGO_CORPUS, '.Cargo.lock').slice(0, 8), ...corpusFiles(NPM_CORPUS, '.package-lock.json').slice(0, 8)];
+  let indexed = 0;
+  for (const file of files) {
+    const { graphs } = await readApplication([file]);
+    const stored = encodeGraphs(graphs);
+    const readOnly = decodeGraphs(stored, { readOnly: true });
+    indexed += readOnly.filter((g) => (g as IndexedGraph)[INDEXED_EDGES] !== undefined).length;
+    assert.deepStrictEqual(readOnly.map(everyPath), graphs.map(everyPath), file);
+    // Its edges are made when read, in their place among the keys.
+    assert.equal(asJson(readOnly), asJson(graphs), file);
+  }
+  assert.ok(indexed > 0, 'the decoded graphs carry their indexes');
+});
+
+test('GraphPaths from the stored indexes: a root no package names, an id listed twice, edge kinds in the order met', () => {
+  const pkg = (id: string, version: string) => ({ id, ecosystem: 'cargo', name: id.split(' ')[0], version, source: null, checksum: null });
+  const graph = {
+    ecosystem: 'cargo',
+    path: 'Cargo.lock',
+    format: 'Cargo.lock v4',
+    packages: [pkg('app 1.0.0', '1.0.0'), pkg('a 1.0.0', '1.0.0'), pkg('b 1.0.0', '1.0.0'), pkg('a 1.0.0', '1.0.1'), pkg('c 1.0.0', '1.0.0')],
+    edges: [
+      { from: 'app 1.0.0', to: 'a 1.0.0', kind: 'dev' },
+      { from: 'ws-member', to: 'b 1.0.0', kind: 'normal' },
+      { from: 'a 1.0.0', to: 'c 1.0.0', kind: 'normal' },
+      { from: 'b 1.0.0', to: 'c 1.0.0', kind: 'build' },
+      { from: 'app 1.0.0', to: 'ws-member', kind: 'normal' },
+    ],
+    roots: ['app 1.0.0', 'ws-member'],
+  } as unknown as DependencyGraph;
+  const [readOnly] = decodeGraphs(encodeGraphs([graph]), { readOnly: true });
+  assert.ok(readOnly !== undefined && (readOnly as IndexedGraph)[INDEXED_EDGES] !== undefined);
+  assert.deepStrictEqual(everyPath(readOnly), everyPath(graph));
+  assert.deepStrictEqual(new GraphPaths(readOnly).paths('c 1.0.0', new Set()), { paths: [['app@1.0.0', 'a@1.0.1', 'c@1.0.0'], ['ws-member', 'b@1.0.0', 'c@1.0.0']], more: 0 });
 });

@@ -63,6 +63,18 @@ export const RECOUNT_REVISION = `INSERT INTO revision_counts (revision_id, ${COU
   SELECT ?, ${COUNTS_OF_FINDINGS} FROM findings f WHERE f.revision_id = ?
   ON CONFLICT (revision_id) DO UPDATE SET ${COUNT_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`;
 
+/**
+ * RECOUNT_REVISION for `n` revisions at once (their ids bound once each), as the migration that
+ * made revision_counts counts: a revision left without findings gets zeros, as RECOUNT_REVISION
+ * gives it. A sync recounts the revisions of a round in one statement.
+ */
+export function recountRevisions(n: number): string {
+  return `INSERT INTO revision_counts (revision_id, ${COUNT_COLUMNS.join(', ')})
+  SELECT r.id, ${COUNTS_OF_FINDINGS} FROM revisions r LEFT JOIN findings f ON f.revision_id = r.id
+  WHERE r.id IN (${Array.from({ length: n }, () => '?').join(', ')}) GROUP BY r.id
+  ON CONFLICT (revision_id) DO UPDATE SET ${COUNT_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`;
+}
+
 /** The migration that moves revisions' graphs to revision_graphs (its upgrade is tested from the version before). */
 export const REVISION_GRAPHS_VERSION = 11;
 

@@ -4,7 +4,7 @@ import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import { SEVERITY_LEVELS } from '../../core/advisory.js';
 import type { Dialect, SqlDriver, SqlExecutor, SqlValue } from './sql.js';
-import { RECOUNT_REVISION } from './migrations.js';
+import { RECOUNT_REVISION, recountRevisions } from './migrations.js';
 import {
   aliasGroupKey,
   type AdvisoryStateEntry,
@@ -885,13 +885,15 @@ export class SqlFleetStore implements FleetStore {
       );
     }
     await this.insertFindings(changes.flatMap((c) => c.add.map((stored) => ({ revisionId: c.revisionId, stored }))));
-    // The counts the fleet's lists sort by follow the findings.
-    for (const c of changes) if (c.remove.length > 0 || c.add.length > 0) await this.recount(c.revisionId);
+    // The counts the fleet's lists sort by follow the findings: one statement per round, not one per revision.
+    const recount = changes.filter((c) => c.remove.length > 0 || c.add.length > 0).map((c) => c.revisionId);
+    for (const batch of chunks(recount, ROWS_PER_INSERT)) await this.sql.run(recountRevisions(batch.length), batch);
   }
 
+  /** From revision_counts (kept with every revision's findings, as the fleet pages read them): one row per application, no finding read. */
   async currentFailingCount(): Promise<number> {
     const rows = await this.sql.query<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM findings f JOIN apps a ON a.current_revision = f.revision_id WHERE f.fails_policy = 1`,
+      `SELECT COALESCE(SUM(c.failing), 0) AS n FROM apps a JOIN revision_counts c ON c.revision_id = a.current_revision`,
     );
     return Number(rows[0]?.n ?? 0);
   }
