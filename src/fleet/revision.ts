@@ -68,7 +68,8 @@ export function compressBytes(bytes: Uint8Array): Buffer {
   const bound = zstd.compressBound(bytes.length);
   if (bound > DESTINATION_KEPT_MAX) {
     const large = Buffer.allocUnsafe(bound);
-    return large.subarray(0, context.compress2(large, bytes));
+    // A copy the size of the frame: a view would keep (and a worker's message would copy) all of `large`.
+    return Buffer.from(large.subarray(0, context.compress2(large, bytes)));
   }
   if (destination.length < bound) destination = Buffer.allocUnsafeSlow(Math.max(bound, destination.length * 2));
   return Buffer.from(destination.subarray(0, context.compress2(destination, bytes)));
