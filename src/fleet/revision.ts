@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { compress, decompress } from 'zstd-napi';
+import { decompress } from 'zstd-napi';
+import zstd from 'zstd-napi/binding.js';
 import { StowageError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
@@ -51,9 +52,32 @@ export function revisionDigest(documents: readonly DocumentContent[]): string {
 /** zstd level 1: the fastest of its levels (a bulk add compresses every lockfile), a lockfile still to about a tenth. */
 const ZSTD_LEVEL = 1;
 
+/**
+ * One compression context, set to ZSTD_LEVEL once, and the memory it compresses into, kept
+ * from one call to the next: zstd-napi's `compress` sets its parameters again each call and
+ * takes a fresh destination the size of the input for anything over 128 KiB (a lockfile).
+ * The frame is the one `compress` writes (ZSTD_compress2 with the same parameters).
+ */
+let context: zstd.CCtx | null = null;
+let destination = Buffer.alloc(0);
+
 export function compressBytes(bytes: Uint8Array): Buffer {
-  return compress(bytes, { compressionLevel: ZSTD_LEVEL });
+  if (context === null) {
+    context = new zstd.CCtx();
+    context.setParameter(zstd.CParameter.compressionLevel, ZSTD_LEVEL);
+  }
+  const bound = zstd.compressBound(bytes.length);
+  if (bound > DESTINATION_KEPT_MAX) {
+    const large = Buffer.allocUnsafe(bound);
+    // A copy the size of the frame: a view would keep (and a worker's message would copy) all of `large`.
+    return Buffer.from(large.subarray(0, context.compress2(large, bytes)));
+  }
+  if (destination.length < bound) destination = Buffer.allocUnsafeSlow(Math.max(bound, destination.length * 2));
+  return Buffer.from(destination.subarray(0, context.compress2(destination, bytes)));
 }
+
+/** The destination kept is at most this size; a larger input gets one of its own. */
+const DESTINATION_KEPT_MAX = 16 * 1024 * 1024;
 
 export function decompressBytes(bytes: Uint8Array): Buffer {
   return decompress(bytes);
@@ -80,7 +104,90 @@ export function storedDocuments(documents: readonly DocumentContent[]): { listed
  * findings made from them serialise alike. Stores written before (a JSON array) still decode.
  */
 export function encodeGraphs(graphs: readonly DependencyGraph[]): Buffer {
-  return compressBytes(Buffer.from(JSON.stringify(compactGraphs(graphs)), 'utf8'));
+  const out = new TextBytes();
+  writeCompactJson(out, compactGraphs(graphs));
+  const bytes = out.bytes();
+  const compressed = compressBytes(bytes);
+  out.release();
+  return compressed;
+}
+
+/**
+ * Text written as UTF-8 into memory kept from the last use. The JSON of a large graph is
+ * written piece by piece: as one string it would be a tree of parts (what JSON.stringify
+ * builds) flattened into a fresh large string before any byte is written, and a fresh buffer
+ * the size of the text besides, which together cost several times the writing.
+ */
+class TextBytes {
+  private buffer: Buffer;
+  private length = 0;
+
+  constructor() {
+    this.buffer = TextBytes.kept ?? Buffer.allocUnsafeSlow(64 * 1024);
+    TextBytes.kept = null;
+  }
+
+  /** The buffer one TextBytes after another writes to (null while one is in use), kept up to KEPT_MAX. */
+  private static kept: Buffer | null = null;
+
+  write(text: string): void {
+    // UTF-8 takes at most three bytes a UTF-16 unit.
+    const most = this.length + text.length * 3;
+    if (most > this.buffer.length) {
+      const larger = Buffer.allocUnsafeSlow(Math.max(most, this.buffer.length * 2));
+      this.buffer.copy(larger, 0, 0, this.length);
+      this.buffer = larger;
+    }
+    this.length += this.buffer.write(text, this.length, 'utf8');
+  }
+
+  bytes(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  /** Done with the bytes: the buffer serves the next TextBytes. */
+  release(): void {
+    if (this.buffer.length <= KEPT_MAX) TextBytes.kept = this.buffer;
+  }
+}
+
+const KEPT_MAX = 16 * 1024 * 1024;
+
+/** Elements stringified at once: a piece of a few kilobytes. */
+const ELEMENTS_A_PIECE = 512;
+
+/** JSON.stringify(values), written in pieces of elements (each element's JSON is the same whatever array it is written in). */
+function writeJsonArray(out: TextBytes, values: readonly unknown[]): void {
+  if (values.length <= ELEMENTS_A_PIECE) {
+    out.write(JSON.stringify(values));
+    return;
+  }
+  for (let from = 0; from < values.length; from += ELEMENTS_A_PIECE) {
+    const piece = JSON.stringify(values.slice(from, from + ELEMENTS_A_PIECE));
+    // `[a,b]` then `,c,d]` ...: each piece's brackets but the outer ones become commas.
+    const first = from === 0;
+    const last = from + ELEMENTS_A_PIECE >= values.length;
+    out.write(first ? piece.slice(0, -1) : last ? `,${piece.slice(1)}` : `,${piece.slice(1, -1)}`);
+  }
+}
+
+/** JSON.stringify(compact), byte for byte: keys in the order the objects are built with. */
+function writeCompactJson(out: TextBytes, compact: CompactGraphs): void {
+  out.write(`{"format":${JSON.stringify(compact.format)},"strings":`);
+  writeJsonArray(out, compact.strings);
+  out.write(',"shapes":');
+  writeJsonArray(out, compact.shapes);
+  out.write(',"objects":');
+  writeJsonArray(out, compact.objects);
+  out.write(',"graphs":[');
+  compact.graphs.forEach((graph, i) => {
+    out.write(`${i === 0 ? '' : ','}{"keys":${JSON.stringify(graph.keys)},"fields":${JSON.stringify(graph.fields)},"packages":`);
+    writeJsonArray(out, graph.packages);
+    out.write(',"edges":');
+    writeJsonArray(out, graph.edges);
+    out.write('}');
+  });
+  out.write(']}');
 }
 
 export function decodeGraphs(stored: Uint8Array, options: DecodeOptions = {}): DependencyGraph[] {
@@ -137,6 +244,42 @@ function isPlainEdge(edge: Edge): boolean {
   return keys.length === 3 && keys[0] === 'from' && keys[1] === 'to' && keys[2] === 'kind' && typeof edge.from === 'string' && typeof edge.to === 'string' && typeof edge.kind === 'string';
 }
 
+/**
+ * An object value as last kept at one position of a package's shape: how (`o` or `l`) and, for
+ * `o`, its index in `objects`. Consecutive packages mostly hold equal objects there (a registry
+ * source, `{ dev: true }`): one equal to the last is kept alike without its JSON being written.
+ */
+interface LastObject {
+  value: Record<string, unknown>;
+  keys: string[];
+  code: 'o' | 'l';
+  index: number;
+}
+
+/**
+ * Whether `value` has `last`'s keys in the same order with the very same values (`===`): then
+ * JSON.stringify writes the two alike. Only plain objects (no toJSON of a prototype's to make
+ * two of them differ); anything else is not compared and goes by its JSON.
+ */
+function sameEntries(value: object, last: LastObject): boolean {
+  if (value === last.value) return true;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const keys = Object.keys(value);
+  if (keys.length !== last.keys.length) return false;
+  const v = value as Record<string, unknown>;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (key !== last.keys[i] || v[key] !== last.value[key]) return false;
+  }
+  return true;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 function compactGraphs(graphs: readonly DependencyGraph[]): CompactGraphs {
   const strings: string[] = [];
   const stringIndex = new Map<string, number>();
@@ -153,46 +296,79 @@ function compactGraphs(graphs: readonly DependencyGraph[]): CompactGraphs {
   const shapeIndex = new Map<string, number>();
   const objects: unknown[] = [];
   const objectIndex = new Map<string, number>();
+  /** An object value's code (`l` or `o`) and row entry, the first time one like it is met at its position. */
+  const keepObject = (value: object): LastObject => {
+    const record = value as Record<string, unknown>;
+    if (!Array.isArray(value) && isLocation(value)) return { value: record, keys: Object.keys(value), code: 'l', index: -1 };
+    const text = JSON.stringify(value);
+    let i = objectIndex.get(text);
+    if (i === undefined) {
+      i = objects.length;
+      objects.push(value);
+      objectIndex.set(text, i);
+    }
+    return { value: record, keys: Object.keys(value), code: 'o', index: i };
+  };
   const compactGraph = (graph: DependencyGraph): CompactGraph => {
     const fields: Record<string, unknown> = {};
     // Keys whose value is undefined are left out, as JSON leaves them out.
     const keys = Object.keys(graph).filter((key) => (graph as unknown as Record<string, unknown>)[key] !== undefined);
     for (const key of keys) if (key !== 'packages' && key !== 'edges') fields[key] = (graph as unknown as Record<string, unknown>)[key];
-    // Consecutive packages mostly share a shape: compared with the last one before a lookup.
+    // Consecutive packages mostly share a shape: compared with the last one as the package is
+    // read, and a shape of its own built (and looked up) only when it differs.
     let lastShape: string[] = [];
     let lastIndex = -1;
-    const packages = graph.packages.map((p) => {
+    // By position in the shape (a key, a code): the last string and object met there.
+    const lastStrings: (string | undefined)[] = [];
+    const lastStringIndexes: number[] = [];
+    const lastObjects: (LastObject | undefined)[] = [];
+    const packages = new Array<unknown[]>(graph.packages.length);
+    for (let n = 0; n < graph.packages.length; n++) {
+      const record = graph.packages[n] as unknown as Record<string, unknown>;
       const row: unknown[] = [0];
-      const shape: string[] = [];
-      const record = p as unknown as Record<string, unknown>;
+      let shape: string[] | null = null;
+      let at = 0;
       for (const key of Object.keys(record)) {
         const value = record[key];
         if (value === undefined) continue;
         let code: ValueCode;
         if (typeof value === 'string') {
           code = 's';
-          row.push(str(value));
-        } else if (value === null) code = 'n';
-        else if (typeof value === 'object' && !Array.isArray(value) && isLocation(value)) {
-          code = 'l';
-          row.push([value.line, value.column]);
-        } else if (typeof value === 'object' && !Array.isArray(value)) {
-          code = 'o';
-          const text = JSON.stringify(value);
-          let i = objectIndex.get(text);
-          if (i === undefined) {
-            i = objects.length;
-            objects.push(value);
-            objectIndex.set(text, i);
+          if (lastStrings[at] === value) row.push(lastStringIndexes[at]);
+          else {
+            const i = str(value);
+            lastStrings[at] = value;
+            lastStringIndexes[at] = i;
+            row.push(i);
           }
-          row.push(i);
+        } else if (value === null) code = 'n';
+        else if (typeof value === 'object' && !Array.isArray(value)) {
+          let kept = lastObjects[at];
+          if (kept === undefined || !sameEntries(value, kept)) {
+            kept = keepObject(value);
+            if (isPlainObject(value)) lastObjects[at] = kept;
+          }
+          code = kept.code;
+          if (code === 'l') {
+            const location = value as { line: number; column: number };
+            row.push([location.line, location.column]);
+          } else row.push(kept.index);
         } else {
           code = 'j';
           row.push(value);
         }
+        if (shape === null) {
+          if (lastShape[at] === key && lastShape[at + 1] === code) {
+            at += 2;
+            continue;
+          }
+          shape = lastShape.slice(0, at);
+        }
         shape.push(key, code);
+        at += 2;
       }
-      if (shape.length !== lastShape.length || shape.some((v, i) => v !== lastShape[i])) {
+      if (shape === null && at !== lastShape.length) shape = lastShape.slice(0, at);
+      if (shape !== null) {
         const shapeKey = shape.join('\0');
         let s = shapeIndex.get(shapeKey);
         if (s === undefined) {
@@ -204,16 +380,29 @@ function compactGraphs(graphs: readonly DependencyGraph[]): CompactGraphs {
         lastIndex = s;
       }
       row[0] = lastIndex;
-      return row;
-    });
+      packages[n] = row;
+    }
     let edges: number[] | Edge[] = graph.edges;
     if (graph.edges.every(isPlainEdge)) {
       const flat = new Array<number>(graph.edges.length * 3);
+      // Consecutive edges mostly leave one package, all of one kind.
+      let lastFrom: string | undefined;
+      let lastFromIndex = -1;
+      let lastKind: string | undefined;
+      let lastKindIndex = -1;
       let i = 0;
       for (const e of graph.edges) {
-        flat[i++] = str(e.from);
+        if (e.from !== lastFrom) {
+          lastFrom = e.from;
+          lastFromIndex = str(e.from);
+        }
+        flat[i++] = lastFromIndex;
         flat[i++] = str(e.to);
-        flat[i++] = str(e.kind);
+        if (e.kind !== lastKind) {
+          lastKind = e.kind;
+          lastKindIndex = str(e.kind);
+        }
+        flat[i++] = lastKindIndex;
       }
       edges = flat;
     }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
+import { compress } from 'zstd-napi';
 import type { DependencyGraph, EdgeKind } from '../../src/core/graph.js';
 import { GraphPaths, INDEXED_EDGES, type IndexedGraph } from '../../src/audit/paths.js';
 import { compressBytes, decodeGraphs, decompressBytes, encodeGraphs } from '../../src/fleet/revision.js';
@@ -100,4 +102,69 @@ test('GraphPaths from the stored indexes: a root no package names, an id listed 
   assert.ok(readOnly !== undefined && (readOnly as IndexedGraph)[INDEXED_EDGES] !== undefined);
   assert.deepStrictEqual(everyPath(readOnly), everyPath(graph));
   assert.deepStrictEqual(new GraphPaths(readOnly).paths('c 1.0.0', new Set()), { paths: [['app@1.0.0', 'a@1.0.1', 'c@1.0.0'], ['ws-member', 'b@1.0.0', 'c@1.0.0']], more: 0 });
+});
+
+/**
+ * Graphs of 1,200 packages built to meet every case of the compact encoding: one source object
+ * shared, equal sources of their own, sources with their keys in another order, flags,
+ * locations, licences, aliases, other JSON values (an array, a number, a Date, non-ASCII and
+ * escaped text), keys left undefined, edges of three kinds, and a graph whose edges have
+ * another key.
+ */
+function craftedGraphs(): DependencyGraph[] {
+  const registry = { kind: 'registry', url: 'https://registry.npmjs.org/', isDefaultRegistry: true };
+  const packages: Record<string, unknown>[] = [];
+  for (let i = 0; i < 1200; i++) {
+    const p: Record<string, unknown> = { id: `p${i % 1100}@1.${i}.0`, ecosystem: 'npm', name: `p${i % 1100}`, version: `1.${i}.0` };
+    p.source =
+      i % 7 === 0
+        ? { kind: 'registry', url: 'https://registry.npmjs.org/', isDefaultRegistry: true }
+        : i % 11 === 0
+          ? { kind: 'git', url: 'https://example.org/x.git', rev: `r${i % 3}`, isDefaultRegistry: false }
+          : i % 13 === 0
+            ? { url: 'https://registry.npmjs.org/', kind: 'registry', isDefaultRegistry: true }
+            : registry;
+    p.checksum = i % 5 === 0 ? null : `sha512-${'A'.repeat(i % 9)}${i}==`;
+    if (i % 3 === 0) p.flags = { dev: true };
+    if (i % 4 === 0) p.flags = { dev: true, optional: true };
+    if (i % 6 === 0) p.license = i % 12 === 0 ? 'MIT' : 'Apache-2.0 OR MIT';
+    if (i % 17 === 0) p.alias = `a${i}`;
+    if (i % 19 === 0) p.location = { line: i, column: 3 };
+    if (i % 23 === 0) p.location = { line: 5, column: 3 };
+    if (i % 29 === 0) p.extra = [i, 'x', { deep: true }];
+    if (i % 31 === 0) p.count = i;
+    if (i % 37 === 0) p.when = new Date(Date.UTC(2020, 0, 1 + (i % 5)));
+    if (i % 41 === 0) p.unset = undefined;
+    if (i % 43 === 0) p.text = 'caf\u00e9 \u2603 "quoted" \\ \n tab\t';
+    packages.push(p);
+  }
+  const id = (i: number): string => (packages[i % packages.length] as { id: string }).id;
+  const edges = Array.from({ length: 1500 }, (_, i) => ({ from: id(i >> 2), to: id(i * 7), kind: i % 10 < 7 ? 'normal' : i % 10 < 9 ? 'dev' : 'optional' }));
+  return [
+    { ecosystem: 'npm', path: 'a/package-lock.json', format: 'package-lock.json v3', packages, edges, roots: [id(0)], warnings: ['a warning'], stale: undefined },
+    { ecosystem: 'cargo', path: 'Cargo.lock', format: 'Cargo.lock v4', packages: packages.slice(0, 3), edges: [{ from: id(0), to: id(1), kind: 'peer', extra: 1 }], roots: [], partial: true },
+    { ecosystem: 'cargo', path: 'b/Cargo.lock', format: 'Cargo.lock v3', packages: [], edges: [], roots: [] },
+  ] as unknown as DependencyGraph[];
+}
+
+test('the stored graphs are byte for byte what stores already hold (the compact text, compressed as zstd level 1 compresses it)', () => {
+  const stored = encodeGraphs(craftedGraphs());
+  const text = decompressBytes(stored).toString('utf8');
+  // JSON.stringify's own text (written in pieces, never as one string) ...
+  assert.equal(text, JSON.stringify(JSON.parse(text)));
+  // ... and the very text stowage has stored since REVISION_GRAPHS_VERSION 11.
+  assert.equal(text.length, 120430);
+  assert.equal(createHash('sha256').update(text).digest('hex'), '25aae274cd19a506bee66c20d251d75a84862f3bc3ed33a55b07163d9ea6e3d2');
+  assert.deepEqual(stored, compress(Buffer.from(text, 'utf8'), { compressionLevel: 1 }));
+  assert.equal(asJson(decodeGraphs(stored)), asJson(craftedGraphs()));
+});
+
+test('documents are compressed as zstd level 1 compresses them, whatever their size and order', () => {
+  const sizes = [0, 1, 5000, 200 * 1024, 3 * 1024 * 1024, 10, 300 * 1024];
+  for (const size of sizes) {
+    const bytes = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) bytes[i] = 97 + ((i * 7919) % 23) + (i % 1000 === 0 ? 1 : 0);
+    assert.deepEqual(compressBytes(bytes), compress(bytes, { compressionLevel: 1 }), `${size} bytes`);
+    assert.deepEqual(decompressBytes(compressBytes(bytes)), bytes);
+  }
 });
