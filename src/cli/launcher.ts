@@ -23,10 +23,6 @@ interface BundledCli {
   codeKinds(): string[];
 }
 
-/** The CommonJS wrapper node puts around a module, so the bundle sees require, module, __filename. */
-const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
-const WRAPPER_TAIL = '\n});';
-
 export const CODE_CACHE_DIR = 'code-cache';
 
 /**
@@ -121,12 +117,14 @@ const INTERRUPT_BUDGET = 16 * 66 * 1024;
 const SHORT_RUN_FLAGS = `--interrupt-budget=${INTERRUPT_BUDGET} --no-minor-gc-task`;
 
 /**
- * The bundle as V8 compiles it, wrapped as node wraps a CommonJS module, from `cachedData` when
- * given; V8 is set for a short-lived command first (SHORT_RUN_FLAGS).
+ * The bundle as V8 compiles it, from `cachedData` when given; V8 is set for a short-lived command
+ * first (SHORT_RUN_FLAGS). The bundle's text is already wrapped as node wraps a CommonJS module
+ * (scripts/bundle.mjs), so that it sees require, module and __filename: compiled as read, with no
+ * copy of it joined to a wrapper here.
  */
 export function bundleScript(bundle: string, source: string, cachedData: Buffer | undefined): Script {
   setFlagsFromString(SHORT_RUN_FLAGS);
-  return new Script(WRAPPER_HEAD + source + WRAPPER_TAIL, { filename: bundle, cachedData });
+  return new Script(source, { filename: bundle, cachedData });
 }
 
 function asksForHelpOrVersion(argv: readonly string[]): boolean {
