@@ -1,5 +1,6 @@
 // Bundles the CLI (tsc's output in dist/src) into dist/bundle:
-// - stowage.cjs: the whole CLI as one CommonJS file. One file to read and compile instead of a
+// - stowage.cjs: the whole CLI as one CommonJS module, written inside node's module wrapper (a
+//   function expression the launcher runs, not a file to `require`). One file to read and compile instead of a
 //   few dozen modules, which is most of a warm audit's start-up on node 20; commands and
 //   lockfile parsers are still initialized only when used (esbuild's lazy module wrappers).
 // - audit.cjs: the CLI with the audit command alone (src/cli/audit-main.ts), what `stowage
@@ -72,7 +73,26 @@ const bundles = [
   // A worker thread of `fleet add` (src/fleet/add-pool.ts starts it from beside the bundle).
   { entry: 'dist/src/fleet/add-worker.js', outfile: 'dist/bundle/add-worker.cjs' },
 ];
-for (const { entry, outfile } of bundles) await build({ ...cli, entryPoints: [entry], outfile });
+/**
+ * What the launcher runs (src/cli/launcher.ts) is the CommonJS wrapper node puts around a module
+ * with the bundle inside: written into the file, so that the launcher compiles the file's text as
+ * it was read. Wrapped at run time, the text was one string joined from three, which V8 copies
+ * whole (800 kB, fresh memory) before it can look the script up in its cache.
+ */
+const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
+const WRAPPER_TAIL = '\n});';
+const launched = new Set(['dist/bundle/stowage.cjs', 'dist/bundle/audit.cjs']);
+/**
+ * The audit's own bundle has its local names shortened: a third less text (790 kB to 530 kB) to
+ * read, hold as a string and keep in the code cache, on every audit. Strings, property names and
+ * so every message and report are untouched; only a stack trace of a crash shows the short names
+ * (the whole CLI, stowage.cjs, keeps them).
+ */
+const shortNames = new Set(['dist/bundle/audit.cjs']);
+for (const { entry, outfile } of bundles) {
+  const wrapped = launched.has(outfile) ? { banner: { js: WRAPPER_HEAD + cli.banner.js }, footer: { js: WRAPPER_TAIL } } : {};
+  await build({ ...cli, ...wrapped, ...(shortNames.has(outfile) ? { minifyIdentifiers: true } : {}), entryPoints: [entry], outfile });
+}
 await build({ ...common, entryPoints: ['dist/src/cli/launcher.js'], outfile: 'dist/bundle/launcher.cjs' });
 
 // The launcher runs a bundle as a vm.Script, which has no loader for import(): every module

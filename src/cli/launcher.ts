@@ -1,7 +1,6 @@
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { writeFileAtomically } from '../core/atomic-write.js';
 import { cacheDir } from '../core/cache-dir.js';
@@ -23,10 +22,6 @@ interface BundledCli {
   /** The kinds of work the run loaded code for (src/core/code-kinds.ts). */
   codeKinds(): string[];
 }
-
-/** The CommonJS wrapper node puts around a module, so the bundle sees require, module, __filename. */
-const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
-const WRAPPER_TAIL = '\n});';
 
 export const CODE_CACHE_DIR = 'code-cache';
 
@@ -121,13 +116,42 @@ const INTERRUPT_BUDGET = 16 * 66 * 1024;
  */
 const SHORT_RUN_FLAGS = `--interrupt-budget=${INTERRUPT_BUDGET} --no-minor-gc-task`;
 
+type SetFlags = (flags: string) => void;
+
 /**
- * The bundle as V8 compiles it, wrapped as node wraps a CommonJS module, from `cachedData` when
- * given; V8 is set for a short-lived command first (SHORT_RUN_FLAGS).
+ * V8's setFlagsFromString as node's own binding of V8 offers it. The public module, node:v8,
+ * loads two dozen of node's stream modules with it (for heap snapshots), which a warm audit
+ * otherwise never loads: a few milliseconds of every run. process.binding('v8') holds the very
+ * function node:v8 calls; node deprecates process.binding, so its warning is silenced for the one
+ * call. A node without it, or with a binding that lacks the function, gets node:v8.
+ */
+function v8SetFlags(): SetFlags {
+  const binding = (process as { binding?: (name: string) => unknown }).binding;
+  if (typeof binding === 'function') {
+    const quiet = process.noDeprecation;
+    process.noDeprecation = true;
+    try {
+      const v8 = binding.call(process, 'v8') as { setFlagsFromString?: unknown } | undefined;
+      const set = v8?.setFlagsFromString;
+      if (typeof set === 'function') return (flags) => void set.call(v8, flags);
+    } catch {
+      // No such binding in this node: the public module below.
+    } finally {
+      process.noDeprecation = quiet;
+    }
+  }
+  return (createRequire(import.meta.url)('node:v8') as { setFlagsFromString: SetFlags }).setFlagsFromString;
+}
+
+/**
+ * The bundle as V8 compiles it, from `cachedData` when given; V8 is set for a short-lived command
+ * first (SHORT_RUN_FLAGS). The bundle's text is already wrapped as node wraps a CommonJS module
+ * (scripts/bundle.mjs), so that it sees require, module and __filename: compiled as read, with no
+ * copy of it joined to a wrapper here.
  */
 export function bundleScript(bundle: string, source: string, cachedData: Buffer | undefined): Script {
-  setFlagsFromString(SHORT_RUN_FLAGS);
-  return new Script(WRAPPER_HEAD + source + WRAPPER_TAIL, { filename: bundle, cachedData });
+  v8SetFlags()(SHORT_RUN_FLAGS);
+  return new Script(source, { filename: bundle, cachedData });
 }
 
 function asksForHelpOrVersion(argv: readonly string[]): boolean {
