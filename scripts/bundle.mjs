@@ -82,16 +82,9 @@ const bundles = [
 const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
 const WRAPPER_TAIL = '\n});';
 const launched = new Set(['dist/bundle/stowage.cjs', 'dist/bundle/audit.cjs']);
-/**
- * The audit's own bundle has its local names shortened: a third less text (790 kB to 530 kB) to
- * read, hold as a string and keep in the code cache, on every audit. Strings, property names and
- * so every message and report are untouched; only a stack trace of a crash shows the short names
- * (the whole CLI, stowage.cjs, keeps them).
- */
-const shortNames = new Set(['dist/bundle/audit.cjs']);
 for (const { entry, outfile } of bundles) {
   const wrapped = launched.has(outfile) ? { banner: { js: WRAPPER_HEAD + cli.banner.js }, footer: { js: WRAPPER_TAIL } } : {};
-  await build({ ...cli, ...wrapped, ...(shortNames.has(outfile) ? { minifyIdentifiers: true } : {}), entryPoints: [entry], outfile });
+  await build({ ...cli, ...wrapped, entryPoints: [entry], outfile });
 }
 await build({ ...common, entryPoints: ['dist/src/cli/launcher.js'], outfile: 'dist/bundle/launcher.cjs' });
 
