@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { writeFileAtomically } from '../core/atomic-write.js';
 import { cacheDir } from '../core/cache-dir.js';
@@ -116,33 +117,6 @@ const INTERRUPT_BUDGET = 16 * 66 * 1024;
  */
 const SHORT_RUN_FLAGS = `--interrupt-budget=${INTERRUPT_BUDGET} --no-minor-gc-task`;
 
-type SetFlags = (flags: string) => void;
-
-/**
- * V8's setFlagsFromString as node's own binding of V8 offers it. The public module, node:v8,
- * loads two dozen of node's stream modules with it (for heap snapshots), which a warm audit
- * otherwise never loads: a few milliseconds of every run. process.binding('v8') holds the very
- * function node:v8 calls; node deprecates process.binding, so its warning is silenced for the one
- * call. A node without it, or with a binding that lacks the function, gets node:v8.
- */
-function v8SetFlags(): SetFlags {
-  const binding = (process as { binding?: (name: string) => unknown }).binding;
-  if (typeof binding === 'function') {
-    const quiet = process.noDeprecation;
-    process.noDeprecation = true;
-    try {
-      const v8 = binding.call(process, 'v8') as { setFlagsFromString?: unknown } | undefined;
-      const set = v8?.setFlagsFromString;
-      if (typeof set === 'function') return (flags) => void set.call(v8, flags);
-    } catch {
-      // No such binding in this node: the public module below.
-    } finally {
-      process.noDeprecation = quiet;
-    }
-  }
-  return (createRequire(import.meta.url)('node:v8') as { setFlagsFromString: SetFlags }).setFlagsFromString;
-}
-
 /**
  * The bundle as V8 compiles it, from `cachedData` when given; V8 is set for a short-lived command
  * first (SHORT_RUN_FLAGS). The bundle's text is already wrapped as node wraps a CommonJS module
@@ -150,7 +124,7 @@ function v8SetFlags(): SetFlags {
  * copy of it joined to a wrapper here.
  */
 export function bundleScript(bundle: string, source: string, cachedData: Buffer | undefined): Script {
-  v8SetFlags()(SHORT_RUN_FLAGS);
+  setFlagsFromString(SHORT_RUN_FLAGS);
   return new Script(source, { filename: bundle, cachedData });
 }
 

@@ -211,15 +211,3 @@ test('--cache-dir moves the code cache with everything else', () => {
   assert.equal(cacheFiles(dir).length, 1);
   assert.equal(cacheFiles(join(dir, 'unused')).length, 0);
 });
-
-test('the launcher sets V8 up without a deprecation warning, even where deprecations are errors', () => {
-  const cacheDir = tempDir('launcher-deprecation');
-  const args = ['audit', '--format', 'json', LOCKFILE, '--db', GHSA_NPM];
-  const plain = runCli(args, { cacheDir });
-  for (const flag of ['--throw-deprecation', '--trace-deprecation']) {
-    const run = runCli(args, { cacheDir, env: { NODE_OPTIONS: flag } });
-    assert.equal(run.status, 1, run.stderr);
-    assert.doesNotMatch(run.stderr, /Deprecation/);
-    assert.equal(run.stdout, plain.stdout);
-  }
-});
