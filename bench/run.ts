@@ -156,6 +156,9 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+    // Set, node loads these certificates at every start (about two thirds of the parse-only
+    // baseline's instructions on the shared machine): a fixed cost on both sides of each ratio.
+    nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null,
     runs: RUNS,
     loadAverageAtStart: loadavg().map((l) => Math.round(l * 10) / 10),
   };
