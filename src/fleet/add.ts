@@ -216,8 +216,9 @@ export async function addApplications(
         const warnings = [...prepared.warnings];
         const appRecord = app ?? (await tx.createApp(input.name, prepared.sourceKind, at));
         await tx.putDocuments(prepared.contents);
-        // Content seen before (an earlier revision): it becomes current again, recorded once.
-        let revision = await tx.revisionByDigest(appRecord.id, prepared.digest);
+        // Content seen before (an earlier revision): it becomes current again, recorded once. An
+        // application created just now has none.
+        let revision = app === null ? null : await tx.revisionByDigest(appRecord.id, prepared.digest);
         if (revision === null) {
           revision = await tx.addRevision({
             appId: appRecord.id,
