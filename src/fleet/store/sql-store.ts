@@ -369,19 +369,27 @@ export class SqlFleetStore implements FleetStore {
   }
 
   /**
-   * Ids of the packages, inserting those not yet known, as a lookup. Inside a transaction the
-   * ids found are remembered for the next call (a bulk add meets the same packages in most
-   * applications); keyed by the package's own strings, never a string built per package.
+   * The id of each package (in their order), inserting those not yet known. Inside a transaction
+   * the ids are remembered for the next call (a bulk add meets the same packages in most
+   * applications), keyed by the package's own strings: one lookup per package, no key built.
    */
-  private async packageIds(packages: readonly PackageKey[]): Promise<PackageIdMap> {
+  private async packageIds(packages: readonly PackageKey[]): Promise<number[]> {
     const known = this.driver === null ? this.knownPackages : new PackageIdMap();
-    const missing = new PackageIdMap();
+    const ids = new Array<number>(packages.length);
+    const missing: number[] = [];
+    const pending = new PackageIdMap();
     const unique: PackageKey[] = [];
-    for (const p of packages) {
-      if (known.get(p) !== undefined || missing.get(p) !== undefined) continue;
-      missing.set(p, 0);
+    packages.forEach((p, i) => {
+      const id = known.get(p);
+      if (id !== undefined) {
+        ids[i] = id;
+        return;
+      }
+      missing.push(i);
+      if (pending.get(p) !== undefined) return;
+      pending.set(p, 0);
       unique.push(p);
-    }
+    });
     for (const batch of chunks(unique, ROWS_PER_INSERT)) {
       const values = batch.flatMap((p) => [p.ecosystem, p.name, p.version]);
       await this.sql.run(`INSERT INTO packages (ecosystem, name, version) VALUES ${placeholders(batch.length, 3)} ON CONFLICT DO NOTHING`, values);
@@ -391,15 +399,13 @@ export class SqlFleetStore implements FleetStore {
       );
       for (const row of rows) known.set(row, Number(row.id));
     }
-    return known;
+    for (const i of missing) ids[i] = known.get(packages[i] as PackageKey) as number;
+    return ids;
   }
 
   async indexPackages(revisionId: number, packages: PackageKey[]): Promise<void> {
-    const known = await this.packageIds(packages);
-    const unique = new Set<number>();
-    for (const p of packages) unique.add(known.get(p) as number);
     // Ascending: the rows go in at the end of the table's key (revision, package).
-    const ids = [...unique].sort((a, b) => a - b);
+    const ids = [...new Set(await this.packageIds(packages))].sort((a, b) => a - b);
     await this.bulkIndexes?.willInsert('revision_packages', ids.length);
     // One statement of the ids as one array parameter: a revision locks hundreds of packages.
     await this.sql.run(
@@ -471,6 +477,7 @@ export class SqlFleetStore implements FleetStore {
     // Per transaction, as knownPackages: a rolled-back attempt's rows are gone.
     if (this.driver === null) for (const digest of records.keys()) this.knownAdvisories.add(digest);
     const groups = new Set<string>();
+    let at = 0;
     for (const batch of chunks(rows, ROWS_PER_INSERT)) {
       const values: SqlValue[] = [];
       for (const { revisionId, stored } of batch) {
@@ -480,7 +487,7 @@ export class SqlFleetStore implements FleetStore {
         values.push(
           revisionId,
           f.target,
-          ids.get(f.package) as number,
+          ids[at++] as number,
           group,
           f.advisory.id,
           stored.key,
@@ -888,13 +895,14 @@ export class SqlFleetStore implements FleetStore {
     const ids = await this.packageIds(removed.map((r) => r.finding.package));
     // The findings table's key: revision, lockfile, package, alias group (ids typed: PostgreSQL reads VALUES' parameters as text).
     const row = '(CAST(? AS BIGINT), ?, CAST(? AS BIGINT), ?)';
+    let at = 0;
     for (const batch of chunks(removed, ROWS_PER_INSERT)) {
       await this.sql.run(
         `DELETE FROM findings WHERE (revision_id, target, package_id, group_key) IN (VALUES ${batch.map(() => row).join(', ')})`,
         batch.flatMap(({ revisionId, finding: f }) => [
           revisionId,
           f.target,
-          ids.get(f.package) as number,
+          ids[at++] as number,
           aliasGroupKey([f.advisory.id, ...f.advisory.aliases]),
         ]),
       );
