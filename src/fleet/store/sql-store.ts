@@ -4,7 +4,7 @@ import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import { SEVERITY_LEVELS } from '../../core/advisory.js';
 import type { Dialect, SqlDriver, SqlExecutor, SqlValue } from './sql.js';
-import { RECOUNT_REVISION } from './migrations.js';
+import { RECOUNT_COLUMNS, RECOUNT_REVISION } from './migrations.js';
 import {
   aliasGroupKey,
   type AdvisoryStateEntry,
@@ -96,6 +96,9 @@ function appOf(row: AppRow): AppRecord {
 /** Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
 const ROWS_PER_INSERT = 500;
 
+/** Bytes of documents one INSERT carries at most (more than one document only when they are small). */
+const DOCUMENT_BATCH_BYTES = 4 * 1024 * 1024;
+
 /** Package ids a findings query names at most, with a batch of revisions, under both dialects' parameter limits. */
 const MAX_PACKAGE_FILTER = 10_000;
 
@@ -128,6 +131,8 @@ export class SqlFleetStore implements FleetStore {
    * revision to (writers are serialised: no one else adds one meanwhile).
    */
   private readonly nextSeq = new Map<number, number>();
+  /** Inside a transaction: revisions it added that hold no findings yet (nothing to delete before writing theirs). */
+  private readonly freshRevisions = new Set<number>();
   /** SQLite, inside a transaction: the indexes a bulk write sets aside until its commit. */
   private readonly bulkIndexes: BulkIndexes | null;
   readonly campaigns: CampaignStore;
@@ -249,9 +254,21 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async putDocuments(documents: { digest: string; size: number; content: Buffer }[]): Promise<void> {
+    // Several per statement (an application's lockfile and manifest), within a few megabytes.
+    let batch: SqlValue[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      await this.sql.run(`INSERT INTO documents (digest, size, content) VALUES ${placeholders(batch.length / 3, 3)} ON CONFLICT (digest) DO NOTHING`, batch);
+      batch = [];
+      bytes = 0;
+    };
     for (const d of documents) {
-      await this.sql.run(`INSERT INTO documents (digest, size, content) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING`, [d.digest, d.size, d.content]);
+      if (batch.length > 0 && (bytes + d.content.length > DOCUMENT_BATCH_BYTES || batch.length / 3 >= ROWS_PER_INSERT)) await flush();
+      batch.push(d.digest, d.size, d.content);
+      bytes += d.content.length;
     }
+    await flush();
   }
 
   async document(digest: string): Promise<Buffer | null> {
@@ -275,6 +292,27 @@ export class SqlFleetStore implements FleetStore {
   async app(name: string): Promise<AppRecord | null> {
     const rows = await this.sql.query<AppRow>(`SELECT id, name, current_revision, source_kind, created_at FROM apps WHERE name = ?`, [name]);
     return rows[0] ? appOf(rows[0]) : null;
+  }
+
+  async appsNamed(names: readonly string[]): Promise<Map<string, AppRecord>> {
+    const found = new Map<string, AppRecord>();
+    for (const batch of chunks([...new Set(names)], ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<AppRow>(
+        `SELECT id, name, current_revision, source_kind, created_at FROM apps WHERE name IN (${batch.map(() => '?').join(', ')})`,
+        batch,
+      );
+      for (const row of rows) found.set(row.name, appOf(row));
+    }
+    return found;
+  }
+
+  async revisionsById(ids: readonly number[]): Promise<Map<number, RevisionRecord>> {
+    const found = new Map<number, RevisionRecord>();
+    for (const batch of chunks([...new Set(ids)], ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM revisions WHERE id IN (${batch.map(() => '?').join(', ')})`, batch);
+      for (const row of rows) found.set(Number(row.id), revisionOf(row));
+    }
+    return found;
   }
 
   async appById(id: number): Promise<AppRecord | null> {
@@ -342,11 +380,20 @@ export class SqlFleetStore implements FleetStore {
     }
     const documents = JSON.stringify(r.documents);
     const evaluatedAgainst = JSON.stringify(r.evaluatedAgainst);
-    const rows = await this.sql.query<{ id: number }>(
-      `INSERT INTO revisions (app_id, digest, seq, created_at, origin, documents, evaluated_against)
-       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-      [r.appId, r.digest, seq, r.at, r.origin, documents, evaluatedAgainst],
-    );
+    const insert = `INSERT INTO revisions (app_id, digest, seq, created_at, origin, documents, evaluated_against)
+       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`;
+    const values = [r.appId, r.digest, seq, r.at, r.origin, documents, evaluatedAgainst];
+    const rows =
+      this.sql.dialect === 'postgres'
+        ? // One round trip: the revision, its graph and its counts (none: a new revision has no findings; identities are never reused).
+          await this.sql.query<{ id: number }>(
+            `WITH r AS (${insert}),
+               g AS (INSERT INTO revision_graphs (revision_id, graph) SELECT id, CAST(? AS BYTEA) FROM r),
+               c AS (INSERT INTO revision_counts (revision_id, ${RECOUNT_COLUMNS.join(', ')}) SELECT id, ${RECOUNT_COLUMNS.map(() => '0').join(', ')} FROM r)
+             SELECT id FROM r`,
+            [...values, r.graph],
+          )
+        : await this.sql.query<{ id: number }>(insert, values);
     if (this.driver === null) this.nextSeq.set(r.appId, seq + 1);
     // The record as the row reads back (revisionOf), without reading it.
     const revision: RevisionRecord = {
@@ -359,8 +406,11 @@ export class SqlFleetStore implements FleetStore {
       documents: JSON.parse(documents) as RevisionRecord['documents'],
       evaluatedAgainst: JSON.parse(evaluatedAgainst) as Record<string, string>,
     };
-    await this.sql.run(`INSERT INTO revision_graphs (revision_id, graph) VALUES (?, ?)`, [revision.id, r.graph]);
-    await this.recount(revision.id);
+    if (this.sql.dialect !== 'postgres') {
+      await this.sql.run(`INSERT INTO revision_graphs (revision_id, graph) VALUES (?, ?)`, [revision.id, r.graph]);
+      await this.recount(revision.id);
+    }
+    if (this.driver === null) this.freshRevisions.add(revision.id);
     return revision;
   }
 
@@ -446,7 +496,7 @@ export class SqlFleetStore implements FleetStore {
 
   async replaceFindings(revisionId: number, findings: Finding[], onlyNames?: { ecosystem: Ecosystem; name: string }[]): Promise<void> {
     if (onlyNames === undefined) {
-      await this.sql.run(`DELETE FROM findings WHERE revision_id = ?`, [revisionId]);
+      if (!this.freshRevisions.has(revisionId)) await this.sql.run(`DELETE FROM findings WHERE revision_id = ?`, [revisionId]);
     } else {
       for (const batch of chunks(onlyNames, ROWS_PER_INSERT)) {
         await this.sql.run(
@@ -466,6 +516,7 @@ export class SqlFleetStore implements FleetStore {
    */
   private async insertFindings(rows: readonly { revisionId: number; stored: StoredFinding }[]): Promise<void> {
     if (rows.length === 0) return;
+    for (const { revisionId } of rows) this.freshRevisions.delete(revisionId);
     const ids = await this.packageIds(rows.map((r) => r.stored.finding.package));
     const records = new Map<string, string>();
     for (const { stored } of rows) {
