@@ -131,6 +131,9 @@ function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
   return keys(a) === keys(b);
 }
 
+/** Applications whose records one lookup reads at most. */
+const LOOKUP_BATCH = 64;
+
 /** An application of this add: its input, and its state in the store when it was looked at. */
 interface Slot {
   input: AppInput;
@@ -179,12 +182,27 @@ export async function addApplications(
       let workersServe = pool?.serves(context.databases) === true;
       const window = workersServe ? workers * 16 : 1;
       let looked = 0;
+      // Applications' records are read a batch at a time (two queries for many; PostgreSQL: a
+      // round trip each), ahead of the window: names are distinct, so no write of this add changes them.
+      let read = 0;
+      const readUpTo = async (end: number): Promise<void> => {
+        if (read >= end) return;
+        const to = Math.min(Math.max(end, read + LOOKUP_BATCH), slots.length);
+        const batch = slots.slice(read, to).filter((s) => s.refused === null);
+        read = to;
+        if (batch.length === 0) return;
+        const apps = await tx.appsNamed(batch.map((s) => s.input.name));
+        const revisions = await tx.revisionsById([...apps.values()].flatMap((a) => (a.currentRevision === null ? [] : [a.currentRevision])));
+        for (const slot of batch) {
+          slot.app = apps.get(slot.input.name) ?? null;
+          slot.current = slot.app?.currentRevision != null ? (revisions.get(slot.app.currentRevision) ?? null) : null;
+        }
+      };
       const lookUpTo = async (end: number): Promise<void> => {
         for (; looked < Math.min(end, slots.length); looked++) {
+          await readUpTo(looked + 1);
           const slot = slots[looked] as Slot;
           if (slot.refused !== null) continue;
-          slot.app = (await tx.app(slot.input.name)) ?? null;
-          slot.current = slot.app?.currentRevision != null ? await tx.revision(slot.app.currentRevision) : null;
           if (workersServe && pool !== null) slot.prepared = pool.prepare(jobOf(slot));
         }
       };
@@ -216,8 +234,9 @@ export async function addApplications(
         const warnings = [...prepared.warnings];
         const appRecord = app ?? (await tx.createApp(input.name, prepared.sourceKind, at));
         await tx.putDocuments(prepared.contents);
-        // Content seen before (an earlier revision): it becomes current again, recorded once.
-        let revision = await tx.revisionByDigest(appRecord.id, prepared.digest);
+        // Content seen before (an earlier revision): it becomes current again, recorded once. An
+        // application created just now has none.
+        let revision = app === null ? null : await tx.revisionByDigest(appRecord.id, prepared.digest);
         if (revision === null) {
           revision = await tx.addRevision({
             appId: appRecord.id,

@@ -3,9 +3,12 @@ import { spawn } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import { ADVISORY_RECORDS_VERSION, migrate, REVISION_GRAPHS_VERSION, SCHEMA_VERSION } from '../../src/fleet/store/migrations.js';
 import { SqliteDriver } from '../../src/fleet/store/sqlite-driver.js';
+import { SqlFleetStore } from '../../src/fleet/store/sql-store.js';
+import type { FleetStore, PackageKey } from '../../src/fleet/store/store.js';
 import { PostgresDriver } from '../../src/fleet/store/postgres-driver.js';
 import type { SqlDriver } from '../../src/fleet/store/sql.js';
 import { decodeGraphs, encodeGraphs } from '../../src/fleet/revision.js';
@@ -260,3 +263,124 @@ for (const kind of STORE_KINDS) {
     }
   });
 }
+
+/** The store's indexes on a table, as sqlite_master holds them (their CREATE text). */
+function sqliteIndexes(file: string, table: string): { name: string; sql: string | null }[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? ORDER BY name`).all(table) as { name: string; sql: string | null }[];
+  } finally {
+    db.close();
+  }
+}
+
+/** A revision of application NAME with these packages, in `tx`. */
+async function revisionWith(tx: FleetStore, name: string, packages: PackageKey[]): Promise<number> {
+  const app = (await tx.app(name)) ?? (await tx.createApp(name, 'lockfile', '2026-01-01T00:00:00.000Z'));
+  const revision = await tx.addRevision({
+    appId: app.id,
+    digest: `sha256:${String(packages.length).padStart(64, '0')}`,
+    origin: 'add',
+    documents: [],
+    graph: Buffer.alloc(0),
+    evaluatedAgainst: {},
+    at: '2026-01-01T00:00:00.000Z',
+  });
+  await tx.indexPackages(revision.id, packages);
+  await tx.setCurrentRevision(app.id, revision.id);
+  return revision.id;
+}
+
+const npmPackages = (n: number): PackageKey[] => Array.from({ length: n }, (_, i) => ({ ecosystem: 'npm', name: `pkg-${i % 7}`, version: `1.0.${i}` }));
+
+test('a bulk write sets revision_packages_package aside and creates it again before the commit; rolled back, the index stays (sqlite)', async () => {
+  const store = await freshStore('sqlite');
+  const fleet = await openFleetStore(store.store);
+  const asSql = (tx: FleetStore): SqlFleetStore => {
+    assert.ok(tx instanceof SqlFleetStore);
+    return tx;
+  };
+  try {
+    const indexes = sqliteIndexes(store.store, 'revision_packages');
+    assert.ok(indexes.some((i) => i.name === 'revision_packages_package' && i.sql !== null), JSON.stringify(indexes));
+    // A small write into the store: under the threshold, nothing is set aside.
+    await fleet.transaction(async (tx) => {
+      await revisionWith(tx, 'small', npmPackages(20));
+      assert.deepEqual(asSql(tx).indexesSetAside(), []);
+    });
+    // Statistics of the index, as ANALYZE (refreshStatistics) leaves them: kept through a bulk write.
+    const db = new Database(store.store);
+    db.exec('ANALYZE');
+    const stat = db.prepare(`SELECT stat FROM sqlite_stat1 WHERE idx = 'revision_packages_package'`).all();
+    db.close();
+    assert.equal(stat.length, 1);
+
+    process.env.STOWAGE_TEST_BULK_INDEX_ROWS = '10';
+    try {
+      await assert.rejects(
+        fleet.transaction(async (tx) => {
+          await revisionWith(tx, 'bulk', npmPackages(30));
+          assert.deepEqual(asSql(tx).indexesSetAside(), ['revision_packages_package']);
+          throw new Error('rolled back on purpose');
+        }),
+        /rolled back on purpose/,
+      );
+      assert.deepEqual(sqliteIndexes(store.store, 'revision_packages'), indexes, 'the index as it was after a rollback');
+      assert.equal(await fleet.app('bulk'), null);
+
+      const id = await fleet.transaction(async (tx) => {
+        const revision = await revisionWith(tx, 'bulk', npmPackages(30));
+        assert.deepEqual(asSql(tx).indexesSetAside(), ['revision_packages_package']);
+        return revision;
+      });
+      assert.deepEqual(sqliteIndexes(store.store, 'revision_packages'), indexes, 'the index created again, as it was');
+      const check = new Database(store.store, { readonly: true });
+      try {
+        assert.deepEqual(check.pragma('integrity_check'), [{ integrity_check: 'ok' }], 'the index holds every row');
+        assert.deepEqual(check.prepare(`SELECT stat FROM sqlite_stat1 WHERE idx = 'revision_packages_package'`).all(), stat, 'its statistics kept');
+      } finally {
+        check.close();
+      }
+      assert.equal((await fleet.revisionPackages(id)).length, 30);
+      assert.deepEqual(await fleet.currentRevisionsLocking([{ ecosystem: 'npm', name: 'pkg-3' }]), [1, id].sort((a, b) => a - b));
+    } finally {
+      delete process.env.STOWAGE_TEST_BULK_INDEX_ROWS;
+    }
+  } finally {
+    await fleet.close();
+    await store.dispose();
+  }
+});
+
+test('fleet add stores and reports the same whether it sets the index aside or not (sqlite)', async () => {
+  const stores = [await freshStore('sqlite'), await freshStore('sqlite')];
+  const dir = tempDir('fleet-bulk');
+  try {
+    const apps = [2017, 2018, 2019, 2021, 2023].map((year) => {
+      const path = join(dir, `rg${year}.Cargo.lock`);
+      copyFileSync(ripgrep(year), path);
+      return path;
+    });
+    const timeless = (text: string): string => text.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'TIME');
+    const outputs = stores.map((store, i) => {
+      const env = i === 0 ? {} : { STOWAGE_TEST_BULK_INDEX_ROWS: '1' };
+      const fleet = (...args: string[]) => runCli(['fleet', ...args, '--store', store.store], { cacheDir, env });
+      assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
+      const added = fleet('add', ...apps, '--format', 'json');
+      assert.ok([0, 1].includes(added.status), added.stderr);
+      return [added.stdout, fleet('status', '--format', 'json').stdout, fleet('affected', 'RUSTSEC-2021-0145', '--format', 'json').stdout].map(timeless);
+    });
+    assert.deepEqual(outputs[1], outputs[0]);
+    assert.match(outputs[0]?.[2] ?? '', /rg2019/, 'affected names applications');
+    assert.deepEqual(sqliteIndexes(stores[1]?.store as string, 'revision_packages'), sqliteIndexes(stores[0]?.store as string, 'revision_packages'));
+    const db = new Database(stores[1]?.store as string, { readonly: true });
+    try {
+      assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
+      assert.ok((db.prepare('SELECT COUNT(*) AS n FROM revision_packages').get() as { n: number }).n > 100);
+    } finally {
+      db.close();
+    }
+  } finally {
+    await Promise.all(stores.map((s) => s.dispose()));
+  }
+});

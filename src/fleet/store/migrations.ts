@@ -52,6 +52,9 @@ function inDialect(ddl: string, dialect: Dialect): string {
 
 const COUNT_COLUMNS = [...FINDING_LEVELS.map((l) => `open_${l}`), 'failing'];
 
+/** The columns of revision_counts after its key, as RECOUNT_REVISION writes them. */
+export const RECOUNT_COLUMNS: readonly string[] = COUNT_COLUMNS;
+
 /** The counts of findings `f` (grouped by revision): open ones of each level, failing ones. */
 const COUNTS_OF_FINDINGS = [
   ...FINDING_LEVELS.map((l) => `COALESCE(SUM(CASE WHEN f.open = 1 AND f.level = '${l}' THEN 1 ELSE 0 END), 0)`),

@@ -4,7 +4,7 @@ import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import { SEVERITY_LEVELS } from '../../core/advisory.js';
 import type { Dialect, SqlDriver, SqlExecutor, SqlValue } from './sql.js';
-import { RECOUNT_REVISION, recountRevisions } from './migrations.js';
+import { RECOUNT_COLUMNS, RECOUNT_REVISION, recountRevisions } from './migrations.js';
 import {
   aliasGroupKey,
   type AdvisoryStateEntry,
@@ -97,6 +97,9 @@ function appOf(row: AppRow): AppRecord {
 /** Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
 const ROWS_PER_INSERT = 500;
 
+/** Bytes of documents one INSERT carries at most (more than one document only when they are small). */
+const DOCUMENT_BATCH_BYTES = 4 * 1024 * 1024;
+
 /** Package ids a findings query names at most, with a batch of revisions, under both dialects' parameter limits. */
 const MAX_PACKAGE_FILTER = 10_000;
 
@@ -119,11 +122,20 @@ export class SqlFleetStore implements FleetStore {
    * Package ids this transaction has seen: a bulk add meets the same packages in most
    * applications. Per transaction, so ids of a rolled-back attempt are never reused.
    */
-  private readonly knownPackages = new Map<string, number>();
+  private readonly knownPackages = new PackageIdMap();
   /** Alias groups whose ids this transaction has written to finding_aliases. */
   private readonly knownGroups = new Set<string>();
   /** Digests of the advisory records this transaction has written to advisories. */
   private readonly knownAdvisories = new Set<string>();
+  /**
+   * Inside a transaction: the next seq of applications this transaction created or added a
+   * revision to (writers are serialised: no one else adds one meanwhile).
+   */
+  private readonly nextSeq = new Map<number, number>();
+  /** Inside a transaction: revisions it added that hold no findings yet (nothing to delete before writing theirs). */
+  private readonly freshRevisions = new Set<number>();
+  /** SQLite, inside a transaction: the indexes a bulk write sets aside until its commit. */
+  private readonly bulkIndexes: BulkIndexes | null;
   readonly campaigns: CampaignStore;
 
   private constructor(
@@ -134,6 +146,7 @@ export class SqlFleetStore implements FleetStore {
     private readonly advisories: AdvisoryRecords,
   ) {
     this.campaigns = new SqlCampaignStore(sql);
+    this.bulkIndexes = driver === null && sql.dialect === 'sqlite' ? new BulkIndexes(sql) : null;
   }
 
   static over(driver: SqlDriver, location: string): SqlFleetStore {
@@ -158,6 +171,11 @@ export class SqlFleetStore implements FleetStore {
     }
   }
 
+  /** Inside a transaction: the indexes set aside so far, to be built again before the commit (for tests). */
+  indexesSetAside(): string[] {
+    return this.bulkIndexes?.setAside() ?? [];
+  }
+
   /** Inside a transaction: null (its own uncommitted writes are not a generation). */
   generation(): Promise<string | null> {
     return this.driver === null ? Promise.resolve(null) : this.driver.generation();
@@ -166,7 +184,9 @@ export class SqlFleetStore implements FleetStore {
   transaction<T>(work: (tx: FleetStore) => Promise<T>): Promise<T> {
     if (this.driver === null) return work(this);
     return this.driver.transaction(async (tx) => {
-      const result = await work(new SqlFleetStore(tx, null, this.location, this.advisories));
+      const store = new SqlFleetStore(tx, null, this.location, this.advisories);
+      const result = await work(store);
+      await store.bulkIndexes?.restore();
       if (process.env[PAUSE_ENV] === '1') {
         process.stderr.write('stowage: paused before commit (test hook)\n');
         await new Promise(() => setInterval(() => undefined, 1000));
@@ -255,9 +275,21 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async putDocuments(documents: { digest: string; size: number; content: Buffer }[]): Promise<void> {
+    // Several per statement (an application's lockfile and manifest), within a few megabytes.
+    let batch: SqlValue[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      await this.sql.run(`INSERT INTO documents (digest, size, content) VALUES ${placeholders(batch.length / 3, 3)} ON CONFLICT (digest) DO NOTHING`, batch);
+      batch = [];
+      bytes = 0;
+    };
     for (const d of documents) {
-      await this.sql.run(`INSERT INTO documents (digest, size, content) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING`, [d.digest, d.size, d.content]);
+      if (batch.length > 0 && (bytes + d.content.length > DOCUMENT_BATCH_BYTES || batch.length / 3 >= ROWS_PER_INSERT)) await flush();
+      batch.push(d.digest, d.size, d.content);
+      bytes += d.content.length;
     }
+    await flush();
   }
 
   async document(digest: string): Promise<Buffer | null> {
@@ -283,6 +315,27 @@ export class SqlFleetStore implements FleetStore {
     return rows[0] ? appOf(rows[0]) : null;
   }
 
+  async appsNamed(names: readonly string[]): Promise<Map<string, AppRecord>> {
+    const found = new Map<string, AppRecord>();
+    for (const batch of chunks([...new Set(names)], ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<AppRow>(
+        `SELECT id, name, current_revision, source_kind, created_at FROM apps WHERE name IN (${batch.map(() => '?').join(', ')})`,
+        batch,
+      );
+      for (const row of rows) found.set(row.name, appOf(row));
+    }
+    return found;
+  }
+
+  async revisionsById(ids: readonly number[]): Promise<Map<number, RevisionRecord>> {
+    const found = new Map<number, RevisionRecord>();
+    for (const batch of chunks([...new Set(ids)], ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM revisions WHERE id IN (${batch.map(() => '?').join(', ')})`, batch);
+      for (const row of rows) found.set(Number(row.id), revisionOf(row));
+    }
+    return found;
+  }
+
   async appById(id: number): Promise<AppRecord | null> {
     const rows = await this.sql.query<AppRow>(`SELECT id, name, current_revision, source_kind, created_at FROM apps WHERE id = ?`, [id]);
     return rows[0] ? appOf(rows[0]) : null;
@@ -298,7 +351,9 @@ export class SqlFleetStore implements FleetStore {
       `INSERT INTO apps (name, current_revision, source_kind, created_at) VALUES (?, NULL, ?, ?) RETURNING id, name, current_revision, source_kind, created_at`,
       [name, sourceKind, at],
     );
-    return appOf(rows[0] as AppRow);
+    const app = appOf(rows[0] as AppRow);
+    if (this.driver === null) this.nextSeq.set(app.id, 1);
+    return app;
   }
 
   async setCurrentRevision(appId: number, revisionId: number): Promise<void> {
@@ -339,16 +394,44 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async addRevision(r: NewRevision): Promise<RevisionRecord> {
-    const seqRows = await this.sql.query<{ next: number }>(`SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM revisions WHERE app_id = ?`, [r.appId]);
-    const seq = Number(seqRows[0]?.next ?? 1);
-    const rows = await this.sql.query<RevisionRow>(
-      `INSERT INTO revisions (app_id, digest, seq, created_at, origin, documents, evaluated_against)
-       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${REVISION_COLUMNS}`,
-      [r.appId, r.digest, seq, r.at, r.origin, JSON.stringify(r.documents), JSON.stringify(r.evaluatedAgainst)],
-    );
-    const revision = revisionOf(rows[0] as RevisionRow);
-    await this.sql.run(`INSERT INTO revision_graphs (revision_id, graph) VALUES (?, ?)`, [revision.id, r.graph]);
-    await this.recount(revision.id);
+    let seq = this.nextSeq.get(r.appId);
+    if (seq === undefined) {
+      const seqRows = await this.sql.query<{ next: number }>(`SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM revisions WHERE app_id = ?`, [r.appId]);
+      seq = Number(seqRows[0]?.next ?? 1);
+    }
+    const documents = JSON.stringify(r.documents);
+    const evaluatedAgainst = JSON.stringify(r.evaluatedAgainst);
+    const insert = `INSERT INTO revisions (app_id, digest, seq, created_at, origin, documents, evaluated_against)
+       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`;
+    const values = [r.appId, r.digest, seq, r.at, r.origin, documents, evaluatedAgainst];
+    const rows =
+      this.sql.dialect === 'postgres'
+        ? // One round trip: the revision, its graph and its counts (none: a new revision has no findings; identities are never reused).
+          await this.sql.query<{ id: number }>(
+            `WITH r AS (${insert}),
+               g AS (INSERT INTO revision_graphs (revision_id, graph) SELECT id, CAST(? AS BYTEA) FROM r),
+               c AS (INSERT INTO revision_counts (revision_id, ${RECOUNT_COLUMNS.join(', ')}) SELECT id, ${RECOUNT_COLUMNS.map(() => '0').join(', ')} FROM r)
+             SELECT id FROM r`,
+            [...values, r.graph],
+          )
+        : await this.sql.query<{ id: number }>(insert, values);
+    if (this.driver === null) this.nextSeq.set(r.appId, seq + 1);
+    // The record as the row reads back (revisionOf), without reading it.
+    const revision: RevisionRecord = {
+      id: Number(rows[0]?.id),
+      appId: r.appId,
+      digest: r.digest,
+      seq,
+      createdAt: r.at,
+      origin: r.origin,
+      documents: JSON.parse(documents) as RevisionRecord['documents'],
+      evaluatedAgainst: JSON.parse(evaluatedAgainst) as Record<string, string>,
+    };
+    if (this.sql.dialect !== 'postgres') {
+      await this.sql.run(`INSERT INTO revision_graphs (revision_id, graph) VALUES (?, ?)`, [revision.id, r.graph]);
+      await this.recount(revision.id);
+    }
+    if (this.driver === null) this.freshRevisions.add(revision.id);
     return revision;
   }
 
@@ -356,39 +439,52 @@ export class SqlFleetStore implements FleetStore {
     await this.sql.run(`UPDATE revisions SET evaluated_against = ? WHERE id = ?`, [JSON.stringify(against), revisionId]);
   }
 
-  /** Ids of the packages, inserting those not yet known. */
-  private async packageIds(packages: readonly PackageKey[]): Promise<Map<string, number>> {
-    const ids = new Map<string, number>();
-    const unique = new Map<string, PackageKey>();
-    for (const p of packages) {
-      const key = packageKeyText(p);
-      const known = this.knownPackages.get(key);
-      if (known !== undefined) ids.set(key, known);
-      else unique.set(key, p);
-    }
-    for (const batch of chunks([...unique.values()], ROWS_PER_INSERT)) {
+  /**
+   * The id of each package (in their order), inserting those not yet known. Inside a transaction
+   * the ids are remembered for the next call (a bulk add meets the same packages in most
+   * applications), keyed by the package's own strings: one lookup per package, no key built.
+   */
+  private async packageIds(packages: readonly PackageKey[]): Promise<number[]> {
+    const known = this.driver === null ? this.knownPackages : new PackageIdMap();
+    const ids = new Array<number>(packages.length);
+    const missing: number[] = [];
+    const pending = new PackageIdMap();
+    const unique: PackageKey[] = [];
+    packages.forEach((p, i) => {
+      const id = known.get(p);
+      if (id !== undefined) {
+        ids[i] = id;
+        return;
+      }
+      missing.push(i);
+      if (pending.get(p) !== undefined) return;
+      pending.set(p, 0);
+      unique.push(p);
+    });
+    for (const batch of chunks(unique, ROWS_PER_INSERT)) {
       const values = batch.flatMap((p) => [p.ecosystem, p.name, p.version]);
       await this.sql.run(`INSERT INTO packages (ecosystem, name, version) VALUES ${placeholders(batch.length, 3)} ON CONFLICT DO NOTHING`, values);
       const rows = await this.sql.query<{ id: number; ecosystem: Ecosystem; name: string; version: string }>(
         `SELECT id, ecosystem, name, version FROM packages WHERE (ecosystem, name, version) IN (VALUES ${placeholders(batch.length, 3)})`,
         values,
       );
-      for (const row of rows) {
-        ids.set(packageKeyText(row), Number(row.id));
-        if (this.driver === null) this.knownPackages.set(packageKeyText(row), Number(row.id));
-      }
+      for (const row of rows) known.set(row, Number(row.id));
     }
+    for (const i of missing) ids[i] = known.get(packages[i] as PackageKey) as number;
     return ids;
   }
 
   async indexPackages(revisionId: number, packages: PackageKey[]): Promise<void> {
-    const ids = [...new Set((await this.packageIds(packages)).values())];
-    for (const batch of chunks(ids, ROWS_PER_INSERT)) {
-      await this.sql.run(
-        `INSERT INTO revision_packages (revision_id, package_id) VALUES ${placeholders(batch.length, 2)} ON CONFLICT DO NOTHING`,
-        batch.flatMap((id) => [revisionId, id]),
-      );
-    }
+    // Ascending: the rows go in at the end of the table's key (revision, package).
+    const ids = [...new Set(await this.packageIds(packages))].sort((a, b) => a - b);
+    await this.bulkIndexes?.willInsert('revision_packages', ids.length);
+    // One statement of the ids as one array parameter: a revision locks hundreds of packages.
+    await this.sql.run(
+      this.sql.dialect === 'postgres'
+        ? `INSERT INTO revision_packages (revision_id, package_id) SELECT CAST(? AS BIGINT), unnest(CAST(? AS BIGINT[])) ON CONFLICT DO NOTHING`
+        : `INSERT INTO revision_packages (revision_id, package_id) SELECT ?, value FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
+      [revisionId, this.sql.dialect === 'postgres' ? `{${ids.join(',')}}` : `[${ids.join(',')}]`],
+    );
   }
 
   async revisionPackages(revisionId: number): Promise<PackageKey[]> {
@@ -421,7 +517,7 @@ export class SqlFleetStore implements FleetStore {
 
   async replaceFindings(revisionId: number, findings: Finding[], onlyNames?: { ecosystem: Ecosystem; name: string }[]): Promise<void> {
     if (onlyNames === undefined) {
-      await this.sql.run(`DELETE FROM findings WHERE revision_id = ?`, [revisionId]);
+      if (!this.freshRevisions.has(revisionId)) await this.sql.run(`DELETE FROM findings WHERE revision_id = ?`, [revisionId]);
     } else {
       for (const batch of chunks(onlyNames, ROWS_PER_INSERT)) {
         await this.sql.run(
@@ -441,6 +537,7 @@ export class SqlFleetStore implements FleetStore {
    */
   private async insertFindings(rows: readonly { revisionId: number; stored: StoredFinding }[]): Promise<void> {
     if (rows.length === 0) return;
+    for (const { revisionId } of rows) this.freshRevisions.delete(revisionId);
     const ids = await this.packageIds(rows.map((r) => r.stored.finding.package));
     const records = new Map<string, string>();
     for (const { stored } of rows) {
@@ -452,6 +549,7 @@ export class SqlFleetStore implements FleetStore {
     // Per transaction, as knownPackages: a rolled-back attempt's rows are gone.
     if (this.driver === null) for (const digest of records.keys()) this.knownAdvisories.add(digest);
     const groups = new Set<string>();
+    let at = 0;
     for (const batch of chunks(rows, ROWS_PER_INSERT)) {
       const values: SqlValue[] = [];
       for (const { revisionId, stored } of batch) {
@@ -461,7 +559,7 @@ export class SqlFleetStore implements FleetStore {
         values.push(
           revisionId,
           f.target,
-          ids.get(packageKeyText(f.package)) as number,
+          ids[at++] as number,
           group,
           f.advisory.id,
           stored.key,
@@ -873,13 +971,14 @@ export class SqlFleetStore implements FleetStore {
     const ids = await this.packageIds(removed.map((r) => r.finding.package));
     // The findings table's key: revision, lockfile, package, alias group (ids typed: PostgreSQL reads VALUES' parameters as text).
     const row = '(CAST(? AS BIGINT), ?, CAST(? AS BIGINT), ?)';
+    let at = 0;
     for (const batch of chunks(removed, ROWS_PER_INSERT)) {
       await this.sql.run(
         `DELETE FROM findings WHERE (revision_id, target, package_id, group_key) IN (VALUES ${batch.map(() => row).join(', ')})`,
         batch.flatMap(({ revisionId, finding: f }) => [
           revisionId,
           f.target,
-          ids.get(packageKeyText(f.package)) as number,
+          ids[at++] as number,
           aliasGroupKey([f.advisory.id, ...f.advisory.aliases]),
         ]),
       );
@@ -1296,6 +1395,98 @@ function codePointOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function packageKeyText(p: { ecosystem: string; name: string; version: string }): string {
-  return `${p.ecosystem}\0${p.name}\0${p.version}`;
+/** Test hook: the rows a bulk write must insert into a table before its indexes are set aside (at least; BULK_ROWS otherwise). */
+const BULK_ROWS_ENV = 'STOWAGE_TEST_BULK_INDEX_ROWS';
+
+/**
+ * Rows inserted into a table by one transaction from which its secondary indexes are set aside,
+ * at least: below that, an index of the rows inserted fits SQLite's page cache (2 MB by default)
+ * and inserting into it at random costs little.
+ */
+const BULK_ROWS = 100_000;
+
+/** Tables whose secondary indexes a bulk write sets aside: rows go into them at random places of those indexes. */
+type BulkTable = 'revision_packages';
+
+/**
+ * SQLite: a transaction that inserts many rows into a table with a secondary index keyed
+ * otherwise than the rows come (revision_packages_package: each revision's rows land all over
+ * the index) pays a random B-tree insert per row, most of them pages out of the cache: a
+ * thousand applications' 900,000 rows took 4-8 s that way, 0.7 s inserted without the index and
+ * the index created again afterwards. So once one transaction has inserted into a table as many
+ * rows as the table held before it (and at least BULK_ROWS), the table's secondary indexes are
+ * dropped, and `restore` creates them again, from the text they were created with, before the
+ * commit. DDL is transactional in SQLite: a rolled-back or killed transaction leaves them as they
+ * were, and readers in WAL mode keep their snapshot, indexes included. A small add into a large
+ * fleet never reaches its threshold: rebuilding the index would cost more than the inserts.
+ * PostgreSQL is never asked: DROP INDEX would lock its readers out for the whole transaction.
+ */
+class BulkIndexes {
+  private readonly tables = new Map<BulkTable, { threshold: number; inserted: number; dropped: { name: string; sql: string; stats: SqlValue[][] }[] | null }>();
+
+  constructor(private readonly sql: SqlExecutor) {}
+
+  /** Before `rows` rows are inserted into `table`: sets its indexes aside once the threshold is reached. */
+  async willInsert(table: BulkTable, rows: number): Promise<void> {
+    let state = this.tables.get(table);
+    if (state === undefined) {
+      // The rowid's maximum: the rows the table holds, read from its B-tree's last page (deleted rows counted: a few, if any).
+      const held = await this.sql.query<{ n: number }>(`SELECT COALESCE(MAX(rowid), 0) AS n FROM ${table}`);
+      const least = Number(process.env[BULK_ROWS_ENV] ?? BULK_ROWS);
+      state = { threshold: Math.max(least, Number(held[0]?.n ?? 0)), inserted: 0, dropped: null };
+      this.tables.set(table, state);
+    }
+    state.inserted += rows;
+    if (state.dropped !== null || state.inserted < state.threshold) return;
+    const indexes = await this.sql.query<{ name: string; sql: string }>(
+      `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name`,
+      [table],
+    );
+    // The planner's statistics of each index (ANALYZE's; DROP INDEX deletes them), put back with it.
+    const analysed = (await this.sql.query(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'`)).length > 0;
+    state.dropped = [];
+    for (const index of indexes) {
+      const stats = analysed
+        ? (await this.sql.query<{ tbl: string; idx: string; stat: string }>(`SELECT tbl, idx, stat FROM sqlite_stat1 WHERE idx = ?`, [index.name])).map((r) => [r.tbl, r.idx, r.stat])
+        : [];
+      await this.sql.run(`DROP INDEX ${quoteName(index.name)}`);
+      state.dropped.push({ ...index, stats });
+    }
+  }
+
+  /** Names of the indexes set aside, in order. */
+  setAside(): string[] {
+    return [...this.tables.values()].flatMap((s) => (s.dropped ?? []).map((d) => d.name));
+  }
+
+  /** Creates the indexes set aside again, with their statistics: the last statements of the transaction. */
+  async restore(): Promise<void> {
+    for (const state of this.tables.values()) {
+      for (const index of state.dropped ?? []) {
+        await this.sql.run(index.sql);
+        for (const stat of index.stats) await this.sql.run(`INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)`, stat);
+      }
+      state.dropped = null;
+    }
+  }
+}
+
+/** An identifier of the store's own schema, quoted. */
+const quoteName = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+/** Package ids by ecosystem, name and version: three lookups of the package's own strings. */
+class PackageIdMap {
+  private readonly byEcosystem = new Map<string, Map<string, Map<string, number>>>();
+
+  get(p: PackageKey): number | undefined {
+    return this.byEcosystem.get(p.ecosystem)?.get(p.name)?.get(p.version);
+  }
+
+  set(p: PackageKey, id: number): void {
+    let names = this.byEcosystem.get(p.ecosystem);
+    if (names === undefined) this.byEcosystem.set(p.ecosystem, (names = new Map()));
+    let versions = names.get(p.name);
+    if (versions === undefined) names.set(p.name, (versions = new Map()));
+    versions.set(p.version, id);
+  }
 }

@@ -174,6 +174,8 @@ export interface FleetStore {
   readonly campaigns: CampaignStore;
 
   app(name: string): Promise<AppRecord | null>;
+  /** The applications of these names that exist, by name (one query for many: a bulk add). */
+  appsNamed(names: readonly string[]): Promise<Map<string, AppRecord>>;
   appById(id: number): Promise<AppRecord | null>;
   apps(): Promise<AppRecord[]>;
   createApp(name: string, sourceKind: AppSourceKind, at: string): Promise<AppRecord>;
@@ -184,6 +186,8 @@ export interface FleetStore {
   /** Revisions of an application whose digest's hex starts with `hexPrefix`. */
   revisionsByPrefix(appId: number, hexPrefix: string): Promise<RevisionRecord[]>;
   revision(id: number): Promise<RevisionRecord | null>;
+  /** The revisions of these ids that exist, by id. */
+  revisionsById(ids: readonly number[]): Promise<Map<number, RevisionRecord>>;
   revisions(appId: number): Promise<RevisionRecord[]>;
   /** The compressed graph of a revision. */
   revisionGraph(id: number): Promise<Buffer>;
