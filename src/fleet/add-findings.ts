@@ -1,0 +1,183 @@
+import { findingJson } from '../audit/report/json.js';
+import { findingKey, type Finding } from '../core/finding.js';
+import { jsonForTerminal } from '../core/terminal-text.js';
+import { findingRow } from './store/finding-rows.js';
+import { aliasGroupKey, findingLevel, type EncodedFinding, type RevisionRecord } from './store/store.js';
+import { FLEET_SCHEMA_VERSION, sortedFindings } from './report.js';
+
+/**
+ * An application's findings as `fleet add` needs them once evaluated, made where they were
+ * evaluated (a worker thread, add-pool.ts): the rows the store inserts, the advisory records
+ * those rows cite, the findings' JSON as the add's output and event hold it, and counts. The
+ * main thread, which writes the store, then handles a few strings per application instead of
+ * an object graph per finding (a finding's advisory is half its size), and keeps strings, not
+ * findings, until the output and the event are written.
+ */
+
+export interface EncodedFindings {
+  /** The store's rows (EncodedFinding), in the evaluation's order. */
+  rows: EncodedFinding[];
+  /** Advisory records by digest: those the rows cite that this thread has not handed over before (all of them without `sent`). */
+  records: [digest: string, record: string][];
+  count: number;
+  failing: number;
+  /** The findings as sameFindings compares them (lockfile, package, advisory, failing or not), whatever their order. */
+  sameKey: string;
+  /** JSON of the sorted findings as the add's `findings` list: compact (the event), and pretty (the output; null when not asked). */
+  json: FindingsJson;
+}
+
+/** An application's findings (sorted, as findingJson) in the add's JSON forms. */
+export interface FindingsJson {
+  /** JSON.stringify of the list: its text in the add's event. */
+  compact: string;
+  /** Its text in `fleet add --format json`, indented at its place and escaped for a terminal; null when no such output was asked for. */
+  pretty: string | null;
+}
+
+/** The key sameFindings compares: each finding's identity and whether it fails, sorted. */
+export function findingsSameKey(findings: readonly Finding[]): string {
+  return findings
+    .map((f) => `${findingKey(f)}\0${f.failsPolicy}`)
+    .sort()
+    .join('\n');
+}
+
+/** Where an application's findings list sits in the add's pretty JSON: in an object in the list `apps` (six spaces). */
+const FINDINGS_INDENT = '\n      ';
+
+export function findingsJson(findings: readonly Finding[], pretty: boolean): FindingsJson {
+  const list = sortedFindings(findings).map(findingJson);
+  return {
+    compact: JSON.stringify(list),
+    // JSON.stringify never puts a line break inside a string: every one starts a line to indent.
+    pretty: pretty ? jsonForTerminal(JSON.stringify(list, null, 2).replaceAll('\n', FINDINGS_INDENT)) : null,
+  };
+}
+
+/** Encodes an application's findings; `sent` holds the advisory digests this thread handed over already (updated). */
+export function encodeFindings(findings: readonly Finding[], pretty: boolean, sent: Set<string> | null): EncodedFindings {
+  const rows: EncodedFinding[] = [];
+  const records: [string, string][] = [];
+  const listed = new Set<string>();
+  let failing = 0;
+  for (const f of findings) {
+    const row = findingRow(f);
+    if (!listed.has(row.digest) && sent?.has(row.digest) !== true) {
+      listed.add(row.digest);
+      sent?.add(row.digest);
+      records.push([row.digest, row.record]);
+    }
+    if (f.failsPolicy) failing++;
+    rows.push({
+      target: f.target,
+      package: { ecosystem: f.package.ecosystem, name: f.package.name, version: f.package.version },
+      groupKey: aliasGroupKey([f.advisory.id, ...f.advisory.aliases]),
+      advisoryId: f.advisory.id,
+      key: row.text,
+      advisoryDigest: row.digest,
+      failsPolicy: f.failsPolicy,
+      level: findingLevel(f),
+      open: f.ignored === null,
+    });
+  }
+  return { rows, records, count: findings.length, failing, sameKey: findingsSameKey(findings), json: findingsJson(findings, pretty) };
+}
+
+/** What the add reports of one application besides its findings. */
+export interface AddedApp {
+  name: string;
+  path: string;
+  change: string;
+  revision: RevisionRecord;
+}
+
+/** A placeholder no name or path can hold as JSON (a quote inside a string is escaped), replaced by the findings' text. */
+const MARK = JSON.stringify('stowage-findings-4f1d2c');
+const FAILED_MARK = JSON.stringify('stowage-failed-4f1d2c');
+
+/** `[\n  [\n` and `\n  ]\n]` around an element stringified as `[[element]]` (as jsonForTerminalPieces cuts it). */
+const WRAPPED_HEAD = '[\n  [\n'.length;
+const WRAPPED_TAIL = '\n  ]\n]'.length;
+
+function appValue(app: AddedApp): Record<string, unknown> {
+  return { name: app.name, path: app.path, change: app.change, revision: app.revision.digest, seq: app.revision.seq, findings: JSON.parse(MARK) as string };
+}
+
+/** An application's element of the add's event (`apps`), as JSON.stringify writes it in the whole. */
+export function compactAppElement(app: AddedApp, findings: FindingsJson): string {
+  const text = JSON.stringify(appValue(app));
+  const at = text.lastIndexOf(MARK);
+  return text.slice(0, at) + findings.compact + text.slice(at + MARK.length);
+}
+
+/** An application's element of `fleet add --format json` (`apps`), indented at its place and escaped as jsonForTerminal does, without its separator. */
+export function prettyAppElement(app: AddedApp, findings: FindingsJson): string {
+  if (findings.pretty === null) throw new Error('fleet add: an application rendered without its pretty findings');
+  const wrapped = JSON.stringify([[appValue(app)]], null, 2);
+  const text = wrapped.slice(WRAPPED_HEAD, wrapped.length - WRAPPED_TAIL);
+  const at = text.lastIndexOf(MARK);
+  // jsonForTerminal changes characters one by one: the parts escaped apart are the whole escaped.
+  return jsonForTerminal(text.slice(0, at)) + findings.pretty + jsonForTerminal(text.slice(at + MARK.length));
+}
+
+/** An application that could not be added, as the add's `failed` lists it. */
+export interface FailedApp {
+  name: string;
+  path: string;
+  message: string;
+}
+
+const failedJson = (failures: readonly FailedApp[]): Record<string, unknown>[] => failures.map((f) => ({ name: f.name, path: f.path, error: f.message }));
+
+/**
+ * The add's JSON (schema/fleet-add.v1.json) kept as each application's elements, in input order:
+ * the output (`fleet add --format json`) and the event parts are written from them, the same
+ * bytes as addBody's JSON gives.
+ */
+export class AddJson {
+  private readonly compact: string[] = [];
+  private readonly pretty: string[] = [];
+
+  constructor(private readonly withPretty: boolean) {}
+
+  add(app: AddedApp, findings: FindingsJson): void {
+    this.compact.push(compactAppElement(app, findings));
+    if (this.withPretty) this.pretty.push(prettyAppElement(app, findings));
+  }
+
+  /** Forgets the applications (an attempt of the transaction that is run again). */
+  clear(): void {
+    this.compact.length = 0;
+    this.pretty.length = 0;
+  }
+
+  /** The event's bodies: eventParts of addBody, as recordEvent writes them (parts of `size` applications, the failures in the first). */
+  *eventTexts(failures: readonly FailedApp[], size: number): Generator<string> {
+    const skeleton = JSON.stringify({ schemaVersion: FLEET_SCHEMA_VERSION, apps: JSON.parse(MARK) as string, failed: JSON.parse(FAILED_MARK) as string });
+    const at = skeleton.indexOf(MARK);
+    const failedAt = skeleton.indexOf(FAILED_MARK);
+    const head = skeleton.slice(0, at);
+    const middle = skeleton.slice(at + MARK.length, failedAt);
+    const tail = skeleton.slice(failedAt + FAILED_MARK.length);
+    for (let start = 0; start === 0 || start < this.compact.length; start += size) {
+      const apps = `[${this.compact.slice(start, start + size).join(',')}]`;
+      yield head + apps + middle + (start === 0 ? JSON.stringify(failedJson(failures)) : '[]') + tail;
+    }
+  }
+
+  /** `fleet add --format json` in pieces (jsonForTerminalPieces of addBody): the same bytes, element by element. */
+  *outputPieces(failures: readonly FailedApp[]): Generator<string> {
+    if (!this.withPretty) throw new Error('fleet add: JSON output asked of an add that did not render it');
+    const value = { schemaVersion: FLEET_SCHEMA_VERSION, apps: [] as unknown[], failed: failedJson(failures) };
+    if (this.pretty.length === 0) {
+      yield jsonForTerminal(JSON.stringify(value, null, 2) + '\n');
+      return;
+    }
+    const skeleton = JSON.stringify({ ...value, apps: JSON.parse(MARK) as string }, null, 2) + '\n';
+    const at = skeleton.indexOf(MARK);
+    yield jsonForTerminal(skeleton.slice(0, at) + '[\n');
+    for (let i = 0; i < this.pretty.length; i++) yield i < this.pretty.length - 1 ? `${this.pretty[i]},\n` : `${this.pretty[i]}\n`;
+    yield jsonForTerminal('  ]' + skeleton.slice(at + MARK.length));
+  }
+}
