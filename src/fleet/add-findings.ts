@@ -1,9 +1,13 @@
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { findingJson } from '../audit/report/json.js';
 import { findingKey, type Finding } from '../core/finding.js';
 import { jsonForTerminal } from '../core/terminal-text.js';
 import { findingRow } from './store/finding-rows.js';
 import { aliasGroupKey, findingLevel, type EncodedFinding, type RevisionRecord } from './store/store.js';
 import { FLEET_SCHEMA_VERSION, sortedFindings } from './report.js';
+import type { AddChange } from './add.js';
 
 /**
  * An application's findings as `fleet add` needs them once evaluated, made where they were
@@ -88,7 +92,7 @@ export function encodeFindings(findings: readonly Finding[], pretty: boolean, se
 export interface AddedApp {
   name: string;
   path: string;
-  change: string;
+  change: AddChange;
   revision: RevisionRecord;
 }
 
@@ -131,25 +135,107 @@ export interface FailedApp {
 const failedJson = (failures: readonly FailedApp[]): Record<string, unknown>[] => failures.map((f) => ({ name: f.name, path: f.path, error: f.message }));
 
 /**
- * The add's JSON (schema/fleet-add.v1.json) kept as each application's elements, in input order:
- * the output (`fleet add --format json`) and the event parts are written from them, the same
- * bytes as addBody's JSON gives.
+ * Texts appended one after another to a temporary file, read back by ranges of them: what an
+ * add keeps of each application's JSON until its output and event are written, so that its
+ * memory does not grow with the number of applications. The file is unlinked as soon as it is
+ * open where the system allows it (nothing is left behind, even by a killed command), and
+ * removed by close() elsewhere.
+ */
+class Spool {
+  private file: { fd: number; dir: string; unlinked: boolean } | null = null;
+  private size = 0;
+  /** Where each text ends, in bytes. */
+  private readonly ends: number[] = [];
+
+  get length(): number {
+    return this.ends.length;
+  }
+
+  append(text: string): void {
+    if (this.file === null) {
+      const dir = mkdtempSync(join(tmpdir(), 'stowage-add-'));
+      const path = join(dir, 'json');
+      const fd = openSync(path, 'w+', 0o600);
+      let unlinked = true;
+      try {
+        rmSync(dir, { recursive: true });
+      } catch {
+        unlinked = false;
+      }
+      this.file = { fd, dir, unlinked };
+    }
+    const bytes = Buffer.from(text, 'utf8');
+    for (let at = 0; at < bytes.length; ) at += writeSync(this.file.fd, bytes, at, bytes.length - at, this.size + at);
+    this.size += bytes.length;
+    this.ends.push(this.size);
+  }
+
+  /** The texts from `start` to before `end`, as one string. */
+  read(start: number, end: number): string {
+    if (this.file === null || end <= start) return '';
+    const from = start === 0 ? 0 : (this.ends[start - 1] as number);
+    const bytes = Buffer.allocUnsafe((this.ends[end - 1] as number) - from);
+    for (let at = 0; at < bytes.length; ) {
+      const read = readSync(this.file.fd, bytes, at, bytes.length - at, from + at);
+      if (read === 0) throw new Error('fleet add: its temporary file is shorter than written');
+      at += read;
+    }
+    return bytes.toString('utf8');
+  }
+
+  /** The index after the last text from `start` that fits (with at least one) in about `bytes`. */
+  endWithin(start: number, bytes: number): number {
+    const from = start === 0 ? 0 : (this.ends[start - 1] as number);
+    let end = start + 1;
+    while (end < this.ends.length && (this.ends[end] as number) - from <= bytes) end++;
+    return Math.min(end, this.ends.length);
+  }
+
+  clear(): void {
+    this.size = 0;
+    this.ends.length = 0;
+    if (this.file !== null) ftruncateSync(this.file.fd, 0);
+  }
+
+  close(): void {
+    if (this.file === null) return;
+    closeSync(this.file.fd);
+    if (!this.file.unlinked) rmSync(this.file.dir, { recursive: true, force: true });
+    this.file = null;
+  }
+}
+
+/** What the output gathers in one piece from its temporary file (writeStdoutPieces writes a megabyte at a time). */
+const OUTPUT_PIECE_BYTES = 1 << 20;
+
+/**
+ * The add's JSON (schema/fleet-add.v1.json) kept as each application's elements, in input order,
+ * in a temporary file (close() removes it): the output (`fleet add --format json`) and the event
+ * parts are written from them, the same bytes as addBody's JSON gives.
  */
 export class AddJson {
-  private readonly compact: string[] = [];
-  private readonly pretty: string[] = [];
+  /** Each application's compact element followed by `,`. */
+  private readonly compact = new Spool();
+  /** Each application's pretty element followed by `,\n`. */
+  private readonly pretty = new Spool();
 
   constructor(private readonly withPretty: boolean) {}
 
   add(app: AddedApp, findings: FindingsJson): void {
-    this.compact.push(compactAppElement(app, findings));
-    if (this.withPretty) this.pretty.push(prettyAppElement(app, findings));
+    this.compact.append(`${compactAppElement(app, findings)},`);
+    if (this.withPretty) this.pretty.append(`${prettyAppElement(app, findings)},\n`);
   }
 
   /** Forgets the applications (an attempt of the transaction that is run again). */
   clear(): void {
-    this.compact.length = 0;
-    this.pretty.length = 0;
+    this.compact.clear();
+    this.pretty.clear();
+  }
+
+  /** Removes the temporary files. */
+  close(): void {
+    this.compact.close();
+    this.pretty.close();
   }
 
   /** The event's bodies: eventParts of addBody, as recordEvent writes them (parts of `size` applications, the failures in the first). */
@@ -160,24 +246,33 @@ export class AddJson {
     const head = skeleton.slice(0, at);
     const middle = skeleton.slice(at + MARK.length, failedAt);
     const tail = skeleton.slice(failedAt + FAILED_MARK.length);
-    for (let start = 0; start === 0 || start < this.compact.length; start += size) {
-      const apps = `[${this.compact.slice(start, start + size).join(',')}]`;
+    const count = this.compact.length;
+    for (let start = 0; start === 0 || start < count; start += size) {
+      // Without the last element's `,`.
+      const apps = `[${this.compact.read(start, Math.min(start + size, count)).slice(0, -1)}]`;
       yield head + apps + middle + (start === 0 ? JSON.stringify(failedJson(failures)) : '[]') + tail;
     }
   }
 
-  /** `fleet add --format json` in pieces (jsonForTerminalPieces of addBody): the same bytes, element by element. */
+  /** `fleet add --format json` in pieces (jsonForTerminalPieces of addBody): the same bytes, a megabyte or an element at a time. */
   *outputPieces(failures: readonly FailedApp[]): Generator<string> {
     if (!this.withPretty) throw new Error('fleet add: JSON output asked of an add that did not render it');
     const value = { schemaVersion: FLEET_SCHEMA_VERSION, apps: [] as unknown[], failed: failedJson(failures) };
-    if (this.pretty.length === 0) {
+    const count = this.pretty.length;
+    if (count === 0) {
       yield jsonForTerminal(JSON.stringify(value, null, 2) + '\n');
       return;
     }
     const skeleton = JSON.stringify({ ...value, apps: JSON.parse(MARK) as string }, null, 2) + '\n';
     const at = skeleton.indexOf(MARK);
     yield jsonForTerminal(skeleton.slice(0, at) + '[\n');
-    for (let i = 0; i < this.pretty.length; i++) yield i < this.pretty.length - 1 ? `${this.pretty[i]},\n` : `${this.pretty[i]}\n`;
+    for (let start = 0; start < count; ) {
+      const end = this.pretty.endWithin(start, OUTPUT_PIECE_BYTES);
+      const text = this.pretty.read(start, end);
+      // The last element ends with `\n`, not `,\n`.
+      yield end === count ? `${text.slice(0, -2)}\n` : text;
+      start = end;
+    }
     yield jsonForTerminal('  ]' + skeleton.slice(at + MARK.length));
   }
 }

@@ -141,7 +141,9 @@ interface Slot {
 }
 
 /**
- * Adds every application in one transaction (a killed command leaves the store as it was).
+ * Adds every application in one transaction (a killed command leaves the store as it was); the
+ * caller closes the `json` it returns (AddJson: the add's JSON output and event, kept in a
+ * temporary file).
  * One that cannot be read or evaluated is a failure of its own; the others are added. Many are
  * prepared in worker threads (add-pool.ts) ahead of the main thread, which writes them in input
  * order: the outcome is the same as adding them one by one.
@@ -162,12 +164,15 @@ export async function addApplications(
   const work = { settings: context.settings, databases, now: context.now, relativePaths, readSourceAhead: false, prettyJson, sentRecords: null };
   const workers = poolSize(inputs.length, context.workers);
   const pool = workers === 0 ? null : startPool(workers, { ...work, databases: context.databases }, records);
+  // The applications' JSON, in a temporary file: the caller writes the output from it, and closes it.
+  const json = new AddJson(prettyJson);
+  let returned = false;
   try {
     const added = await store.transaction(async (tx) => {
       // Reset on each attempt: PostgreSQL may run this body again after a serialisation failure.
       const outcomes: AddOutcome[] = [];
       const failures: AddFailure[] = [];
-      const json = new AddJson(prettyJson);
+      json.clear();
       const seen = new Map<string, string>();
       const slots: Slot[] = inputs.map((input) => {
         const earlier = seen.get(input.name);
@@ -253,11 +258,13 @@ export async function addApplications(
       // An event with the command's JSON when an application's findings are not what they were (in parts of
       // EVENT_APPS_LIMIT applications, the failures in the first).
       if (findingsChanged) for (const part of json.eventTexts(failures, EVENT_APPS_LIMIT)) await recordEventText(tx, context.settings, 'add', part, at);
-      return { outcomes, failures, json };
+      return { outcomes, failures };
     });
     if (added.outcomes.filter((o) => o.change !== 'unchanged').length >= STATISTICS_AFTER) await store.refreshStatistics();
-    return added;
+    returned = true;
+    return { ...added, json };
   } finally {
+    if (!returned) json.close();
     await pool?.close();
   }
 }

@@ -285,6 +285,7 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
       const result = await deps.databases.use((databases, settings) =>
         addApplications(store, [{ path: upload.path, name }], { settings, databases, now, by: writer(c), origin: 'push', relativePaths: true }),
       );
+      result.json.close();
       const failure = result.failures[0];
       if (failure !== undefined) return errorResponse(c, 400, uploadMessage(failure.message, upload));
       // The findings as stored (the add keeps their JSON, not the findings): the same findings, key for key.

@@ -55,8 +55,12 @@ export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<
       closeDatabases(databases);
     }
     const { outcomes, failures, json } = result;
-    if (opts.format === 'json') writeStdoutPieces(json.outputPieces(failures));
-    else writeStdout(renderAdd(outcomes, failures, styleFor(stdoutStream())));
+    try {
+      if (opts.format === 'json') writeStdoutPieces(json.outputPieces(failures));
+      else writeStdout(renderAdd(outcomes, failures, styleFor(stdoutStream())));
+    } finally {
+      json.close();
+    }
     warnApplications(outcomes.filter((o) => o.change !== 'unchanged'));
     // After the commit: a webhook that is down only delays the event (the outbox keeps it).
     for (const failure of (await deliverDueEvents(store)).failures) warn(failure);
