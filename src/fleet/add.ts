@@ -204,7 +204,10 @@ export async function addApplications(
           failures.push({ name: input.name, path: input.path, message: slot.refused });
           continue;
         }
-        let prepared = slot.prepared === undefined || !workersServe ? null : await slot.prepared;
+        // Not kept by its slot once taken: the slots last as long as the add.
+        const pending = slot.prepared;
+        slot.prepared = undefined;
+        let prepared = pending === undefined || !workersServe ? null : await pending;
         if (prepared === null) {
           // Left to this thread (by a worker, or no worker): so is every application after it.
           workersServe = false;
