@@ -34,9 +34,9 @@ export interface EncodedFindings {
 /** An application's findings (sorted, as findingJson) in the add's JSON forms. */
 export interface FindingsJson {
   /** JSON.stringify of the list: its text in the add's event. */
-  compact: string;
+  compact: Uint8Array;
   /** Its text in `fleet add --format json`, indented at its place and escaped for a terminal; null when no such output was asked for. */
-  pretty: string | null;
+  pretty: Uint8Array | null;
 }
 
 /** The key sameFindings compares: each finding's identity and whether it fails, sorted. */
@@ -53,9 +53,10 @@ const FINDINGS_INDENT = '\n      ';
 export function findingsJson(findings: readonly Finding[], pretty: boolean): FindingsJson {
   const list = sortedFindings(findings).map(findingJson);
   return {
-    compact: JSON.stringify(list),
+    // As UTF-8, as the add's temporary file keeps them: encoded where the findings were evaluated.
+    compact: Buffer.from(JSON.stringify(list), 'utf8'),
     // JSON.stringify never puts a line break inside a string: every one starts a line to indent.
-    pretty: pretty ? jsonForTerminal(JSON.stringify(list, null, 2).replaceAll('\n', FINDINGS_INDENT)) : null,
+    pretty: pretty ? Buffer.from(jsonForTerminal(JSON.stringify(list, null, 2).replaceAll('\n', FINDINGS_INDENT)), 'utf8') : null,
   };
 }
 
@@ -109,20 +110,20 @@ function appValue(app: AddedApp): Record<string, unknown> {
 }
 
 /** An application's element of the add's event (`apps`), as JSON.stringify writes it in the whole. */
-export function compactAppElement(app: AddedApp, findings: FindingsJson): string {
+export function compactAppElement(app: AddedApp, findings: FindingsJson): (string | Uint8Array)[] {
   const text = JSON.stringify(appValue(app));
   const at = text.lastIndexOf(MARK);
-  return text.slice(0, at) + findings.compact + text.slice(at + MARK.length);
+  return [text.slice(0, at), findings.compact, text.slice(at + MARK.length)];
 }
 
 /** An application's element of `fleet add --format json` (`apps`), indented at its place and escaped as jsonForTerminal does, without its separator. */
-export function prettyAppElement(app: AddedApp, findings: FindingsJson): string {
+export function prettyAppElement(app: AddedApp, findings: FindingsJson): (string | Uint8Array)[] {
   if (findings.pretty === null) throw new Error('fleet add: an application rendered without its pretty findings');
   const wrapped = JSON.stringify([[appValue(app)]], null, 2);
   const text = wrapped.slice(WRAPPED_HEAD, wrapped.length - WRAPPED_TAIL);
   const at = text.lastIndexOf(MARK);
   // jsonForTerminal changes characters one by one: the parts escaped apart are the whole escaped.
-  return jsonForTerminal(text.slice(0, at)) + findings.pretty + jsonForTerminal(text.slice(at + MARK.length));
+  return [jsonForTerminal(text.slice(0, at)), findings.pretty, jsonForTerminal(text.slice(at + MARK.length))];
 }
 
 /** An application that could not be added, as the add's `failed` lists it. */
@@ -151,7 +152,8 @@ class Spool {
     return this.ends.length;
   }
 
-  append(text: string): void {
+  /** Appends one text, given in parts (strings, and UTF-8 bytes). */
+  append(parts: readonly (string | Uint8Array)[]): void {
     if (this.file === null) {
       const dir = mkdtempSync(join(tmpdir(), 'stowage-add-'));
       const path = join(dir, 'json');
@@ -164,9 +166,11 @@ class Spool {
       }
       this.file = { fd, dir, unlinked };
     }
-    const bytes = Buffer.from(text, 'utf8');
-    for (let at = 0; at < bytes.length; ) at += writeSync(this.file.fd, bytes, at, bytes.length - at, this.size + at);
-    this.size += bytes.length;
+    for (const part of parts) {
+      const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
+      for (let at = 0; at < bytes.length; ) at += writeSync(this.file.fd, bytes, at, bytes.length - at, this.size + at);
+      this.size += bytes.length;
+    }
     this.ends.push(this.size);
   }
 
@@ -222,8 +226,8 @@ export class AddJson {
   constructor(private readonly withPretty: boolean) {}
 
   add(app: AddedApp, findings: FindingsJson): void {
-    this.compact.append(`${compactAppElement(app, findings)},`);
-    if (this.withPretty) this.pretty.append(`${prettyAppElement(app, findings)},\n`);
+    this.compact.append([...compactAppElement(app, findings), ',']);
+    if (this.withPretty) this.pretty.append([...prettyAppElement(app, findings), ',\n']);
   }
 
   /** Forgets the applications (an attempt of the transaction that is run again). */
