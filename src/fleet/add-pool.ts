@@ -3,7 +3,6 @@ import { Worker, type MessagePort } from 'node:worker_threads';
 import { databaseOverIndex, withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
 import { AdvisoryIndex, IndexDamaged } from '../advisories/advisory-index.js';
 import type { DatabaseSpec } from '../advisories/source.js';
-import type { Advisory } from '../core/advisory.js';
 import { prepareApp, type AppJob, type PreparedApp } from './add-work.js';
 import type { FleetSettings } from './store/store.js';
 
@@ -47,6 +46,7 @@ export interface WorkerSetup {
   settings: FleetSettings;
   now: Date;
   relativePaths: boolean;
+  prettyJson: boolean;
   databases: WorkerDatabase[];
 }
 
@@ -81,13 +81,17 @@ export class AddPool {
   private nextId = 0;
   private failure: Error | null = null;
   private closing = false;
-  /** Advisory records received, by their JSON: one object each. */
-  private readonly advisories = new Map<string, Advisory>();
-
   private constructor(
     private readonly workers: Worker[],
     /** The databases as the workers opened them, to tell whether they still are the command's. */
     private readonly databasesKey: string,
+    /**
+     * The advisory records the workers handed over, by digest: each worker sends a record once,
+     * with the first application citing it, and the rows of later ones cite its digest alone.
+     * Kept as they arrive, whether or not the application is used (a transaction run again, an
+     * application left to the main thread): a later one may cite them.
+     */
+    private readonly records: Map<string, string>,
   ) {
     for (const worker of workers) {
       this.busy.set(worker, new Map());
@@ -99,11 +103,11 @@ export class AddPool {
     }
   }
 
-  static start(size: number, setup: WorkerSetup): AddPool {
+  static start(size: number, setup: WorkerSetup, records: Map<string, string>): AddPool {
     // From the bundle (dist/bundle/stowage.cjs) the worker is the bundle beside it; from tsc's output, the module beside this one.
     const entry = new URL(import.meta.url.endsWith('.cjs') ? './add-worker.cjs' : './add-worker.js', import.meta.url);
     const workers = Array.from({ length: size }, () => new Worker(entry, { workerData: setup }));
-    return new AddPool(workers, JSON.stringify(setup.databases));
+    return new AddPool(workers, JSON.stringify(setup.databases), records);
   }
 
   /** Whether the workers' databases are still the command's (a damaged index rebuilt by the main thread is not). */
@@ -138,7 +142,8 @@ export class AddPool {
     const pending = jobs?.get(answer.id);
     if (jobs === undefined || pending === undefined) return;
     jobs.delete(answer.id);
-    pending.resolve(answer.prepared === null ? null : this.sharingAdvisories(withBuffers(answer.prepared)));
+    if (answer.prepared?.kind === 'evaluated') for (const [digest, record] of answer.prepared.findings.records) this.records.set(digest, record);
+    pending.resolve(answer.prepared === null ? null : withBuffers(answer.prepared));
     this.pump();
   }
 
@@ -149,22 +154,6 @@ export class AddPool {
       jobs.clear();
     }
     for (const pending of this.queue.splice(0)) pending.reject(this.failure);
-  }
-
-  /**
-   * A message gives each application its own copies of the advisories its findings cite: the
-   * findings of all applications share one object per advisory record again (10,000 applications
-   * hold a few hundred advisories, not one copy per finding until the command ends).
-   */
-  private sharingAdvisories(prepared: PreparedApp): PreparedApp {
-    if (prepared.kind !== 'evaluated') return prepared;
-    for (const finding of prepared.findings) {
-      const record = JSON.stringify(finding.advisory);
-      const known = this.advisories.get(record);
-      if (known === undefined) this.advisories.set(record, finding.advisory);
-      else finding.advisory = known;
-    }
-    return prepared;
   }
 
   async close(): Promise<void> {
@@ -187,8 +176,13 @@ function withBuffers(prepared: PreparedApp): PreparedApp {
 }
 
 /** Starts a pool for these databases. */
-export function startPool(size: number, context: { settings: FleetSettings; databases: readonly AdvisoryDatabase[]; now: Date; relativePaths: boolean }): AddPool {
-  return AddPool.start(size, { settings: context.settings, now: context.now, relativePaths: context.relativePaths, databases: workerDatabases(context.databases) });
+export function startPool(
+  size: number,
+  context: { settings: FleetSettings; databases: readonly AdvisoryDatabase[]; now: Date; relativePaths: boolean; prettyJson: boolean },
+  records: Map<string, string>,
+): AddPool {
+  const setup = { settings: context.settings, now: context.now, relativePaths: context.relativePaths, prettyJson: context.prettyJson, databases: workerDatabases(context.databases) };
+  return AddPool.start(size, setup, records);
 }
 
 /** An index a worker cannot rebuild: the main thread prepares the application (and rebuilds the index). */
@@ -221,7 +215,8 @@ function reopen(databases: readonly WorkerDatabase[]): AdvisoryDatabase[] | null
 /** A worker's life: prepares the jobs it is given, one at a time, in the order given. */
 export function serveAddJobs(port: MessagePort, setup: WorkerSetup): void {
   const databases = reopen(setup.databases);
-  const context = { settings: setup.settings, databases: databases ?? [], now: setup.now, relativePaths: setup.relativePaths, readSourceAhead: true };
+  // Each advisory record is handed over once by each worker (the main thread keeps them all).
+  const context = { settings: setup.settings, databases: databases ?? [], now: setup.now, relativePaths: setup.relativePaths, readSourceAhead: true, prettyJson: setup.prettyJson, sentRecords: new Set<string>() };
   let done: Promise<void> = Promise.resolve();
   port.on('message', (message: { id: number; job: AppJob }) => {
     done = done.then(async () => {

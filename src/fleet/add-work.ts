@@ -4,6 +4,7 @@ import type { AdvisoryDatabase } from '../advisories/database.js';
 import { findPolicyFile, readPolicyText } from '../audit/policy.js';
 import { StowageError, systemErrorReason } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
+import { encodeFindings, type EncodedFindings } from './add-findings.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readApplication } from '../inputs/application.js';
@@ -87,6 +88,10 @@ export interface WorkContext {
    * it (a worker: the main thread reads nothing); otherwise the main thread reads it when needed.
    */
   readSourceAhead: boolean;
+  /** Whether the findings' JSON is rendered for `fleet add --format json` too (not only for the event). */
+  prettyJson: boolean;
+  /** The advisory digests whose records this thread handed over already (a worker's, for its life); null: every application's records with it. */
+  sentRecords: Set<string> | null;
 }
 
 /** A prepared application: one that could not be read or evaluated, unchanged content, or all the store keeps of it. */
@@ -103,7 +108,8 @@ export type PreparedApp =
       /** encodeGraphs of the graphs, and their packages as indexed. */
       graph: Buffer;
       packages: PackageKey[];
-      findings: Finding[];
+      /** The findings as the store, the output and the event take them. */
+      findings: EncodedFindings;
       warnings: string[];
       sourceDir: string | null;
       /** The source of sourceDir as read ahead (readSourceAhead); undefined when it was not. */
@@ -145,7 +151,7 @@ export async function prepareApp(job: AppJob, context: WorkContext): Promise<Pre
     contents,
     graph: encodeGraphs(read.graphs),
     packages: read.graphs.flatMap((g) => g.packages.map((p) => ({ ecosystem: p.ecosystem, name: p.name, version: p.version }))),
-    findings,
+    findings: encodeFindings(findings, context.prettyJson, context.sentRecords),
     warnings,
     sourceDir: read.sourceDir,
   };

@@ -3,10 +3,9 @@ import { basename, dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
 import { StowageError } from '../core/errors.js';
-import { findingKey, type Finding } from '../core/finding.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
-import { EVENT_APPS_LIMIT, eventParts, recordEvent } from './events.js';
-import { addBody } from './report.js';
+import { EVENT_APPS_LIMIT, recordEventText } from './events.js';
+import { AddJson, findingsJson, findingsSameKey } from './add-findings.js';
 import { databaseRevisions } from './evaluate.js';
 import { currentAdvisories } from './advisory-changes.js';
 import { keepSourceOf } from './source.js';
@@ -69,7 +68,9 @@ export interface AddOutcome {
   path: string;
   change: AddChange;
   revision: RevisionRecord;
-  findings: Finding[];
+  /** How many findings the revision has, and how many of them fail the policy (their JSON is in the add's AddJson). */
+  findingCount: number;
+  failing: number;
   warnings: string[];
 }
 
@@ -91,6 +92,8 @@ export interface AddContext {
   relativePaths?: boolean;
   /** Worker threads at most (default: the machine's parallelism); 0 prepares every application in this thread. */
   workers?: number;
+  /** Whether `fleet add --format json` is to be written (AddJson.outputPieces); the event alone otherwise. */
+  jsonOutput?: boolean;
 }
 
 export function currentUser(): string {
@@ -125,11 +128,6 @@ async function recordFirstDatabaseStates(tx: FleetStore, databases: readonly Adv
   );
 }
 
-/** Whether two sets of findings are the same (lockfile, package, advisory, failing or not), whatever their order. */
-function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
-  const keys = (fs: readonly Finding[]): string => fs.map((f) => `${findingKey(f)}\0${f.failsPolicy}`).sort().join('\n');
-  return keys(a) === keys(b);
-}
 
 /** Applications whose records one lookup reads at most. */
 const LOOKUP_BATCH = 64;
@@ -146,7 +144,9 @@ interface Slot {
 }
 
 /**
- * Adds every application in one transaction (a killed command leaves the store as it was).
+ * Adds every application in one transaction (a killed command leaves the store as it was); the
+ * caller closes the `json` it returns (AddJson: the add's JSON output and event, kept in a
+ * temporary file).
  * One that cannot be read or evaluated is a failure of its own; the others are added. Many are
  * prepared in worker threads (add-pool.ts) ahead of the main thread, which writes them in input
  * order: the outcome is the same as adding them one by one.
@@ -155,20 +155,27 @@ export async function addApplications(
   store: FleetStore,
   inputs: readonly AppInput[],
   context: AddContext,
-): Promise<{ outcomes: AddOutcome[]; failures: AddFailure[] }> {
+): Promise<{ outcomes: AddOutcome[]; failures: AddFailure[]; json: AddJson }> {
   const at = context.now.toISOString();
   const against = databaseRevisions(context.databases);
   // Applications of one code base ask for the same names: each set is read from the index once.
   const databases = context.databases.map(withRememberedLookups);
   const relativePaths = context.relativePaths === true;
-  const work = { settings: context.settings, databases, now: context.now, relativePaths, readSourceAhead: false };
+  const prettyJson = context.jsonOutput === true;
+  // Every advisory record the findings cite, by digest (a few hundred for a whole fleet): the workers hand each over once.
+  const records = new Map<string, string>();
+  const work = { settings: context.settings, databases, now: context.now, relativePaths, readSourceAhead: false, prettyJson, sentRecords: null };
   const workers = poolSize(inputs.length, context.workers);
-  const pool = workers === 0 ? null : startPool(workers, { ...work, databases: context.databases });
+  const pool = workers === 0 ? null : startPool(workers, { ...work, databases: context.databases }, records);
+  // The applications' JSON, in a temporary file: the caller writes the output from it, and closes it.
+  const json = new AddJson(prettyJson);
+  let returned = false;
   try {
     const added = await store.transaction(async (tx) => {
       // Reset on each attempt: PostgreSQL may run this body again after a serialisation failure.
       const outcomes: AddOutcome[] = [];
       const failures: AddFailure[] = [];
+      json.clear();
       const seen = new Map<string, string>();
       const slots: Slot[] = inputs.map((input) => {
         const earlier = seen.get(input.name);
@@ -215,7 +222,10 @@ export async function addApplications(
           failures.push({ name: input.name, path: input.path, message: slot.refused });
           continue;
         }
-        let prepared = slot.prepared === undefined || !workersServe ? null : await slot.prepared;
+        // Not kept by its slot once taken: the slots last as long as the add.
+        const pending = slot.prepared;
+        slot.prepared = undefined;
+        let prepared = pending === undefined || !workersServe ? null : await pending;
         if (prepared === null) {
           // Left to this thread (by a worker, or no worker): so is every application after it.
           workersServe = false;
@@ -226,11 +236,15 @@ export async function addApplications(
           continue;
         }
         if (prepared.kind === 'unchanged' && current !== null) {
-          outcomes.push({ name: input.name, path: input.path, change: 'unchanged', revision: current, findings: await tx.findings(current.id), warnings: [] });
+          const findings = await tx.findings(current.id);
+          const outcome: AddOutcome = { name: input.name, path: input.path, change: 'unchanged', revision: current, findingCount: findings.length, failing: findings.filter((f) => f.failsPolicy).length, warnings: [] };
+          outcomes.push(outcome);
+          json.add(outcome, findingsJson(findings, prettyJson));
           continue;
         }
         if (prepared.kind !== 'evaluated') throw new Error(`fleet add: ${input.name} prepared as ${prepared.kind} without a current revision`);
         const { findings } = prepared;
+        for (const [digest, record] of findings.records) records.set(digest, record);
         const warnings = [...prepared.warnings];
         const appRecord = app ?? (await tx.createApp(input.name, prepared.sourceKind, at));
         await tx.putDocuments(prepared.contents);
@@ -253,22 +267,26 @@ export async function addApplications(
         }
         const sourceWarning = prepared.sourceDir === null ? null : await keepSourceOf(tx, revision.id, prepared.source ?? prepared.sourceDir);
         if (sourceWarning !== null) warnings.push(sourceWarning);
-        await tx.replaceFindings(revision.id, findings);
+        await tx.replaceEncodedFindings(revision.id, findings.rows, records);
         await tx.setCurrentRevision(appRecord.id, revision.id);
         await tx.appendHistory({ appId: appRecord.id, at, action: 'added', revisionId: revision.id, previousRevisionId: current?.id ?? null, by: context.by });
-        outcomes.push({ name: input.name, path: input.path, change: app === null ? 'added' : 'changed', revision, findings, warnings });
+        const outcome: AddOutcome = { name: input.name, path: input.path, change: app === null ? 'added' : 'changed', revision, findingCount: findings.count, failing: findings.failing, warnings };
+        outcomes.push(outcome);
+        json.add(outcome, findings.json);
         // Once one application's findings changed, the others' need not be compared.
-        if (!findingsChanged && !sameFindings(current === null ? [] : await tx.findings(current.id), findings)) findingsChanged = true;
+        if (!findingsChanged && (current === null ? '' : findingsSameKey(await tx.findings(current.id))) !== findings.sameKey) findingsChanged = true;
       }
       await recordFirstDatabaseStates(tx, context.databases);
       // An event with the command's JSON when an application's findings are not what they were (in parts of
       // EVENT_APPS_LIMIT applications, the failures in the first).
-      if (findingsChanged) for (const part of eventParts(addBody(outcomes, failures), 'apps', EVENT_APPS_LIMIT, ['failed'])) await recordEvent(tx, context.settings, 'add', part, at);
+      if (findingsChanged) for (const part of json.eventTexts(failures, EVENT_APPS_LIMIT)) await recordEventText(tx, context.settings, 'add', part, at);
       return { outcomes, failures };
     });
     if (added.outcomes.filter((o) => o.change !== 'unchanged').length >= STATISTICS_AFTER) await store.refreshStatistics();
-    return added;
+    returned = true;
+    return { ...added, json };
   } finally {
+    if (!returned) json.close();
     await pool?.close();
   }
 }

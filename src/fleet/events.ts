@@ -11,8 +11,13 @@ import type { FleetSettings, FleetStore } from './store/store.js';
 export type FleetEventType = 'sync' | 'add' | 'triage' | 'promote' | 'rollback' | 'campaign';
 
 export async function recordEvent(tx: FleetStore, settings: FleetSettings | null, type: FleetEventType, body: unknown, at: string): Promise<number> {
+  return recordEventText(tx, settings, type, JSON.stringify(body), at);
+}
+
+/** recordEvent of a body given as its JSON text (JSON.stringify of the body). */
+export async function recordEventText(tx: FleetStore, settings: FleetSettings | null, type: FleetEventType, body: string, at: string): Promise<number> {
   const targets = settings?.webhook ? [settings.webhook.url] : [];
-  return tx.addEvent({ type, body: JSON.stringify(body), at }, targets);
+  return tx.addEvent({ type, body, at }, targets);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Finding } from '../core/finding.js';
-import { jsonForTerminal, jsonForTerminalPieces, terminalText as t } from '../core/terminal-text.js';
+import { jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
 import { findingJson } from '../audit/report/json.js';
 import { paint, plural, renderFinding, type HumanStyle } from '../audit/report/human.js';
 import type { AddFailure, AddOutcome } from './add.js';
@@ -44,7 +44,7 @@ const revisionJson = (r: RevisionRecord): Record<string, unknown> => ({
 const code = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Findings in the audit's order (it sorts them), then by target for applications of several lockfiles. */
-function sortedFindings(findings: readonly Finding[]): Finding[] {
+export function sortedFindings(findings: readonly Finding[]): Finding[] {
   const kinds = ['vulnerability', 'unsound', 'unmaintained', 'notice'];
   return [...findings].sort(
     (a, b) =>
@@ -142,8 +142,14 @@ export function renderSummaries(apps: readonly AppSummary[], style: HumanStyle):
   return out.join('\n') + '\n';
 }
 
-/** `fleet add --format json` as a value (schema/fleet-add.v1.json), also the `add` event's body. */
-export function addBody(outcomes: readonly AddOutcome[], failures: readonly AddFailure[]): Record<string, unknown> {
+/** An application added, with its findings (the server's answer to an upload). */
+export type AddedFindings = Pick<AddOutcome, 'name' | 'path' | 'change' | 'revision'> & { findings: readonly Finding[] };
+
+/**
+ * `fleet add --format json` as a value (schema/fleet-add.v1.json), also the `add` event's body
+ * (which `fleet add` writes from its AddJson, add-findings.ts: the same JSON).
+ */
+export function addBody(outcomes: readonly AddedFindings[], failures: readonly AddFailure[]): Record<string, unknown> {
   return {
     schemaVersion: FLEET_SCHEMA_VERSION,
     apps: outcomes.map((o) => ({ name: o.name, path: o.path, change: o.change, revision: o.revision.digest, seq: o.revision.seq, findings: sortedFindings(o.findings).map(findingJson) })),
@@ -151,16 +157,11 @@ export function addBody(outcomes: readonly AddOutcome[], failures: readonly AddF
   };
 }
 
-/** `fleet add --format json`, in pieces (an add of thousands of applications is too long for one string). */
-export function addJsonPieces(outcomes: readonly AddOutcome[], failures: readonly AddFailure[]): Iterable<string> {
-  return jsonForTerminalPieces(addBody(outcomes, failures), 'apps');
-}
-
 export function renderAdd(outcomes: readonly AddOutcome[], failures: readonly AddFailure[], style: HumanStyle): string {
   const out: string[] = [];
   for (const o of outcomes) {
-    const fails = o.findings.filter((f) => f.failsPolicy).length;
-    const findings = o.change === 'unchanged' ? '' : `, ${plural(o.findings.length, 'finding')}${fails > 0 ? paint(style, 'red', `, ${fails} failing`) : ''}`;
+    const fails = o.failing;
+    const findings = o.change === 'unchanged' ? '' : `, ${plural(o.findingCount, 'finding')}${fails > 0 ? paint(style, 'red', `, ${fails} failing`) : ''}`;
     out.push(`${o.change}: ${t(o.name)} ${o.revision.digest.slice(0, 19)} (revision ${o.revision.seq})${findings}`);
   }
   const counts = (['added', 'changed', 'unchanged'] as const).map((c) => `${outcomes.filter((o) => o.change === c).length} ${c}`);

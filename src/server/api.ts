@@ -285,9 +285,12 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
       const result = await deps.databases.use((databases, settings) =>
         addApplications(store, [{ path: upload.path, name }], { settings, databases, now, by: writer(c), origin: 'push', relativePaths: true }),
       );
+      result.json.close();
       const failure = result.failures[0];
       if (failure !== undefined) return errorResponse(c, 400, uploadMessage(failure.message, upload));
-      const outcomes = result.outcomes.map((o) => ({ ...o, path: 'upload' }));
+      // The findings as stored (the add keeps their JSON, not the findings): the same findings, key for key.
+      const outcomes = [];
+      for (const o of result.outcomes) outcomes.push({ ...o, path: 'upload', findings: await store.findings(o.revision.id) });
       const applied = await applyTriage(store, outcomes.map((o) => ({ appId: o.revision.appId, findings: o.findings })), now, loadVersionScheme);
       const shown = outcomes.map((o, i) => ({ ...o, findings: applied[i]?.findings ?? o.findings }));
       afterChange(deps);

@@ -13,6 +13,7 @@ import { addApplications, appInputs, type AppInput } from '../../src/fleet/add.j
 import { POOL_FROM } from '../../src/fleet/add-pool.js';
 import { closeDatabases, openFleetDatabases } from '../../src/fleet/evaluate.js';
 import { addBody } from '../../src/fleet/report.js';
+import { jsonForTerminal } from '../../src/core/terminal-text.js';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import type { FleetStore } from '../../src/fleet/store/store.js';
 import { writeRustApp } from '../support/campaign-fleet.js';
@@ -97,14 +98,25 @@ for (const kind of STORE_KINDS) {
           for (const round of [1, 2]) {
             const inputs = fleetInputs(apps, round);
             assert.ok(inputs.length >= POOL_FROM, 'enough applications for workers');
-            const context = { settings, databases, now: new Date(`2026-0${round}-01T00:00:00Z`), by: 'tester' };
+            const context = { settings, databases, now: new Date(`2026-0${round}-01T00:00:00Z`), by: 'tester', jsonOutput: true };
             const one = await addApplications(sequential as FleetStore, inputs, { ...context, workers: 0 });
             const many = await addApplications(parallel as FleetStore, inputs, { ...context, workers: 2 });
-            assert.deepEqual(many, one);
-            assert.equal(JSON.stringify(addBody(many.outcomes, many.failures)), JSON.stringify(addBody(one.outcomes, one.failures)));
+            assert.deepEqual(many.outcomes, one.outcomes);
+            assert.deepEqual(many.failures, one.failures);
+            const output = [...many.json.outputPieces(many.failures)].join('');
+            assert.equal(output, [...one.json.outputPieces(one.failures)].join(''));
+            // The JSON kept as text is addBody's of the findings as stored, in the output and the event alike.
+            const stored = [];
+            for (const o of one.outcomes) stored.push({ ...o, findings: await (sequential as FleetStore).findings(o.revision.id) });
+            const body = addBody(stored, one.failures);
+            assert.equal(output, jsonForTerminal(JSON.stringify(body, null, 2) + '\n'));
+            assert.deepEqual([...many.json.eventTexts(many.failures, 1_000)], [JSON.stringify(body)]);
+            one.json.close();
+            many.json.close();
             // What the test means to cover: failures, findings, a kept source, and on the second add every kind of change.
             assert.equal(one.failures.length, 3, JSON.stringify(one.failures));
-            assert.ok(one.outcomes.some((o) => o.findings.length > 0));
+            assert.ok(one.outcomes.some((o) => o.findingCount > 0 && o.findingCount > o.failing));
+            assert.ok(one.outcomes.some((o) => o.failing > 0));
             if (round === 2) for (const change of ['added', 'changed', 'unchanged']) assert.ok(one.outcomes.some((o) => o.change === change), change);
             assert.deepEqual(await contents(parallel as FleetStore), await contents(sequential as FleetStore));
           }

@@ -7,7 +7,7 @@ import { styleFor } from '../../audit/report/human.js';
 import { addApplications, appInputs, currentUser, type AddOutcome } from '../../fleet/add.js';
 import { closeDatabases, openFleetDatabases } from '../../fleet/evaluate.js';
 import { requireSettings } from '../../fleet/lookup.js';
-import { addJsonPieces, renderAdd } from '../../fleet/report.js';
+import { renderAdd } from '../../fleet/report.js';
 import { deliverDueEvents } from '../../fleet/webhooks.js';
 import { stdoutStream, warn, writeStderr, writeStdout, writeStdoutPieces } from '../output.js';
 import type { FleetDatabaseOptions, FleetFormatOptions } from './index.js';
@@ -50,13 +50,17 @@ export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<
     const databases = await openFleetDatabases(settings, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) });
     let result;
     try {
-      result = await addApplications(store, inputs, { settings, databases, now: new Date(), by: currentUser() });
+      result = await addApplications(store, inputs, { settings, databases, now: new Date(), by: currentUser(), jsonOutput: opts.format === 'json' });
     } finally {
       closeDatabases(databases);
     }
-    const { outcomes, failures } = result;
-    if (opts.format === 'json') writeStdoutPieces(addJsonPieces(outcomes, failures));
-    else writeStdout(renderAdd(outcomes, failures, styleFor(stdoutStream())));
+    const { outcomes, failures, json } = result;
+    try {
+      if (opts.format === 'json') writeStdoutPieces(json.outputPieces(failures));
+      else writeStdout(renderAdd(outcomes, failures, styleFor(stdoutStream())));
+    } finally {
+      json.close();
+    }
     warnApplications(outcomes.filter((o) => o.change !== 'unchanged'));
     // After the commit: a webhook that is down only delays the event (the outbox keeps it).
     for (const failure of (await deliverDueEvents(store)).failures) warn(failure);
@@ -67,6 +71,6 @@ export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<
       writeStderr(`stowage: ${failures.length} of ${inputs.length} applications not added: ${t(names.join(', '))}${more}\n`);
       return EXIT_FAILURE;
     }
-    return outcomes.some((o) => o.findings.some((f) => f.failsPolicy)) ? EXIT_FINDINGS : EXIT_OK;
+    return outcomes.some((o) => o.failing > 0) ? EXIT_FINDINGS : EXIT_OK;
   });
 }

@@ -40,6 +40,7 @@ import {
   type TokenRecord,
   type RevisionToEvaluate,
   type StoredFinding,
+  type EncodedFinding,
   storedFinding,
 } from './store.js';
 import type { CampaignStore } from './campaign-store.js';
@@ -579,6 +580,43 @@ export class SqlFleetStore implements FleetStore {
     }
     // Per transaction, as knownPackages: a rolled-back attempt's rows are gone.
     if (this.driver === null) for (const g of groups) this.knownGroups.add(g);
+  }
+
+  async replaceEncodedFindings(revisionId: number, rows: readonly EncodedFinding[], records: ReadonlyMap<string, string>): Promise<void> {
+    await this.sql.run(`DELETE FROM findings WHERE revision_id = ?`, [revisionId]);
+    if (rows.length > 0) {
+      const ids = await this.packageIds(rows.map((r) => r.package));
+      const missing = new Map<string, string>();
+      for (const { advisoryDigest: digest } of rows) {
+        if (this.knownAdvisories.has(digest) || missing.has(digest)) continue;
+        const record = records.get(digest);
+        if (record === undefined) throw new Error(`fleet add: no record for advisory digest ${digest}`);
+        missing.set(digest, record);
+      }
+      for (const batch of chunks([...missing], ROWS_PER_INSERT)) {
+        await this.sql.run(`INSERT INTO advisories (digest, record) VALUES ${placeholders(batch.length, 2)} ON CONFLICT DO NOTHING`, batch.flat());
+      }
+      // Per transaction, as knownPackages: a rolled-back attempt's rows are gone.
+      if (this.driver === null) for (const digest of missing.keys()) this.knownAdvisories.add(digest);
+      const groups = new Set<string>();
+      for (const batch of chunks(rows, ROWS_PER_INSERT)) {
+        const values: SqlValue[] = [];
+        for (const r of batch) {
+          groups.add(r.groupKey);
+          values.push(revisionId, r.target, ids.get(packageKeyText(r.package)) as number, r.groupKey, r.advisoryId, r.key, r.failsPolicy ? 1 : 0, r.level, r.open ? 1 : 0);
+        }
+        await this.sql.run(
+          `INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding, fails_policy, level, open) VALUES ${placeholders(batch.length, 9)}`,
+          values,
+        );
+      }
+      const aliases = [...groups].filter((g) => !this.knownGroups.has(g)).flatMap((group) => group.split(' ').map((alias) => [alias, group]));
+      for (const batch of chunks(aliases, ROWS_PER_INSERT)) {
+        await this.sql.run(`INSERT INTO finding_aliases (alias, group_key) VALUES ${placeholders(batch.length, 2)} ON CONFLICT DO NOTHING`, batch.flat());
+      }
+      if (this.driver === null) for (const g of groups) this.knownGroups.add(g);
+    }
+    await this.recount(revisionId);
   }
 
   /** Recounts a revision's open findings by level and its failing ones from its findings. */

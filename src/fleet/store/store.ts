@@ -205,6 +205,12 @@ export interface FleetStore {
    * names, so an evaluation restricted to them replaces exactly what it recomputed.
    */
   replaceFindings(revisionId: number, findings: Finding[], onlyNames?: { ecosystem: Ecosystem; name: string }[]): Promise<void>;
+  /**
+   * replaceFindings (all of a revision's findings) with the rows encoded ahead, where the
+   * findings were evaluated (a fleet add's workers, add-findings.ts); `records` holds the record
+   * of every advisory digest the rows cite that this store may not hold yet.
+   */
+  replaceEncodedFindings(revisionId: number, rows: readonly EncodedFinding[], records: ReadonlyMap<string, string>): Promise<void>;
   findings(revisionId: number): Promise<Finding[]>;
 
   appendHistory(entry: { appId: number; at: string; action: HistoryAction; revisionId: number; previousRevisionId: number | null; by: string }): Promise<void>;
@@ -351,6 +357,22 @@ export interface StoredFinding {
   key: FindingRowText;
   /** The digest of its advisory's record, the row's reference to it. */
   advisoryDigest: string;
+}
+
+/** A finding encoded as the store's row and columns (add-findings.ts encodeFindings), without the finding. */
+export interface EncodedFinding {
+  target: string;
+  package: PackageKey;
+  /** aliasGroupKey of the advisory's id and aliases. */
+  groupKey: string;
+  advisoryId: string;
+  /** The row's text, as StoredFinding's key. */
+  key: FindingRowText;
+  advisoryDigest: string;
+  failsPolicy: boolean;
+  level: FindingLevel;
+  /** Not ignored by the policy. */
+  open: boolean;
 }
 
 export function storedFinding(finding: Finding): StoredFinding {

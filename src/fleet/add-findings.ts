@@ -1,0 +1,282 @@
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findingJson } from '../audit/report/json.js';
+import { findingKey, type Finding } from '../core/finding.js';
+import { jsonForTerminal } from '../core/terminal-text.js';
+import { findingRow } from './store/finding-rows.js';
+import { aliasGroupKey, findingLevel, type EncodedFinding, type RevisionRecord } from './store/store.js';
+import { FLEET_SCHEMA_VERSION, sortedFindings } from './report.js';
+import type { AddChange } from './add.js';
+
+/**
+ * An application's findings as `fleet add` needs them once evaluated, made where they were
+ * evaluated (a worker thread, add-pool.ts): the rows the store inserts, the advisory records
+ * those rows cite, the findings' JSON as the add's output and event hold it, and counts. The
+ * main thread, which writes the store, then handles a few strings per application instead of
+ * an object graph per finding (a finding's advisory is half its size), and keeps strings, not
+ * findings, until the output and the event are written.
+ */
+
+export interface EncodedFindings {
+  /** The store's rows (EncodedFinding), in the evaluation's order. */
+  rows: EncodedFinding[];
+  /** Advisory records by digest: those the rows cite that this thread has not handed over before (all of them without `sent`). */
+  records: [digest: string, record: string][];
+  count: number;
+  failing: number;
+  /** The findings as sameFindings compares them (lockfile, package, advisory, failing or not), whatever their order. */
+  sameKey: string;
+  /** JSON of the sorted findings as the add's `findings` list: compact (the event), and pretty (the output; null when not asked). */
+  json: FindingsJson;
+}
+
+/** An application's findings (sorted, as findingJson) in the add's JSON forms. */
+export interface FindingsJson {
+  /** JSON.stringify of the list: its text in the add's event. */
+  compact: Uint8Array;
+  /** Its text in `fleet add --format json`, indented at its place and escaped for a terminal; null when no such output was asked for. */
+  pretty: Uint8Array | null;
+}
+
+/** The key sameFindings compares: each finding's identity and whether it fails, sorted. */
+export function findingsSameKey(findings: readonly Finding[]): string {
+  return findings
+    .map((f) => `${findingKey(f)}\0${f.failsPolicy}`)
+    .sort()
+    .join('\n');
+}
+
+/** Where an application's findings list sits in the add's pretty JSON: in an object in the list `apps` (six spaces). */
+const FINDINGS_INDENT = '\n      ';
+
+export function findingsJson(findings: readonly Finding[], pretty: boolean): FindingsJson {
+  const list = sortedFindings(findings).map(findingJson);
+  return {
+    // As UTF-8, as the add's temporary file keeps them: encoded where the findings were evaluated.
+    compact: Buffer.from(JSON.stringify(list), 'utf8'),
+    // JSON.stringify never puts a line break inside a string: every one starts a line to indent.
+    pretty: pretty ? Buffer.from(jsonForTerminal(JSON.stringify(list, null, 2).replaceAll('\n', FINDINGS_INDENT)), 'utf8') : null,
+  };
+}
+
+/** Encodes an application's findings; `sent` holds the advisory digests this thread handed over already (updated). */
+export function encodeFindings(findings: readonly Finding[], pretty: boolean, sent: Set<string> | null): EncodedFindings {
+  const rows: EncodedFinding[] = [];
+  const records: [string, string][] = [];
+  const listed = new Set<string>();
+  let failing = 0;
+  for (const f of findings) {
+    const row = findingRow(f);
+    if (!listed.has(row.digest) && sent?.has(row.digest) !== true) {
+      listed.add(row.digest);
+      sent?.add(row.digest);
+      records.push([row.digest, row.record]);
+    }
+    if (f.failsPolicy) failing++;
+    rows.push({
+      target: f.target,
+      package: { ecosystem: f.package.ecosystem, name: f.package.name, version: f.package.version },
+      groupKey: aliasGroupKey([f.advisory.id, ...f.advisory.aliases]),
+      advisoryId: f.advisory.id,
+      key: row.text,
+      advisoryDigest: row.digest,
+      failsPolicy: f.failsPolicy,
+      level: findingLevel(f),
+      open: f.ignored === null,
+    });
+  }
+  return { rows, records, count: findings.length, failing, sameKey: findingsSameKey(findings), json: findingsJson(findings, pretty) };
+}
+
+/** What the add reports of one application besides its findings. */
+export interface AddedApp {
+  name: string;
+  path: string;
+  change: AddChange;
+  revision: RevisionRecord;
+}
+
+/** A placeholder no name or path can hold as JSON (a quote inside a string is escaped), replaced by the findings' text. */
+const MARK = JSON.stringify('stowage-findings-4f1d2c');
+const FAILED_MARK = JSON.stringify('stowage-failed-4f1d2c');
+
+/** `[\n  [\n` and `\n  ]\n]` around an element stringified as `[[element]]` (as jsonForTerminalPieces cuts it). */
+const WRAPPED_HEAD = '[\n  [\n'.length;
+const WRAPPED_TAIL = '\n  ]\n]'.length;
+
+function appValue(app: AddedApp): Record<string, unknown> {
+  return { name: app.name, path: app.path, change: app.change, revision: app.revision.digest, seq: app.revision.seq, findings: JSON.parse(MARK) as string };
+}
+
+/** An application's element of the add's event (`apps`), as JSON.stringify writes it in the whole. */
+export function compactAppElement(app: AddedApp, findings: FindingsJson): (string | Uint8Array)[] {
+  const text = JSON.stringify(appValue(app));
+  const at = text.lastIndexOf(MARK);
+  return [text.slice(0, at), findings.compact, text.slice(at + MARK.length)];
+}
+
+/** An application's element of `fleet add --format json` (`apps`), indented at its place and escaped as jsonForTerminal does, without its separator. */
+export function prettyAppElement(app: AddedApp, findings: FindingsJson): (string | Uint8Array)[] {
+  if (findings.pretty === null) throw new Error('fleet add: an application rendered without its pretty findings');
+  const wrapped = JSON.stringify([[appValue(app)]], null, 2);
+  const text = wrapped.slice(WRAPPED_HEAD, wrapped.length - WRAPPED_TAIL);
+  const at = text.lastIndexOf(MARK);
+  // jsonForTerminal changes characters one by one: the parts escaped apart are the whole escaped.
+  return [jsonForTerminal(text.slice(0, at)), findings.pretty, jsonForTerminal(text.slice(at + MARK.length))];
+}
+
+/** An application that could not be added, as the add's `failed` lists it. */
+export interface FailedApp {
+  name: string;
+  path: string;
+  message: string;
+}
+
+const failedJson = (failures: readonly FailedApp[]): Record<string, unknown>[] => failures.map((f) => ({ name: f.name, path: f.path, error: f.message }));
+
+/**
+ * Texts appended one after another to a temporary file, read back by ranges of them: what an
+ * add keeps of each application's JSON until its output and event are written, so that its
+ * memory does not grow with the number of applications. The file is unlinked as soon as it is
+ * open where the system allows it (nothing is left behind, even by a killed command), and
+ * removed by close() elsewhere.
+ */
+class Spool {
+  private file: { fd: number; dir: string; unlinked: boolean } | null = null;
+  private size = 0;
+  /** Where each text ends, in bytes. */
+  private readonly ends: number[] = [];
+
+  get length(): number {
+    return this.ends.length;
+  }
+
+  /** Appends one text, given in parts (strings, and UTF-8 bytes). */
+  append(parts: readonly (string | Uint8Array)[]): void {
+    if (this.file === null) {
+      const dir = mkdtempSync(join(tmpdir(), 'stowage-add-'));
+      const path = join(dir, 'json');
+      const fd = openSync(path, 'w+', 0o600);
+      let unlinked = true;
+      try {
+        rmSync(dir, { recursive: true });
+      } catch {
+        unlinked = false;
+      }
+      this.file = { fd, dir, unlinked };
+    }
+    for (const part of parts) {
+      const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
+      for (let at = 0; at < bytes.length; ) at += writeSync(this.file.fd, bytes, at, bytes.length - at, this.size + at);
+      this.size += bytes.length;
+    }
+    this.ends.push(this.size);
+  }
+
+  /** The texts from `start` to before `end`, as one string. */
+  read(start: number, end: number): string {
+    if (this.file === null || end <= start) return '';
+    const from = start === 0 ? 0 : (this.ends[start - 1] as number);
+    const bytes = Buffer.allocUnsafe((this.ends[end - 1] as number) - from);
+    for (let at = 0; at < bytes.length; ) {
+      const read = readSync(this.file.fd, bytes, at, bytes.length - at, from + at);
+      if (read === 0) throw new Error('fleet add: its temporary file is shorter than written');
+      at += read;
+    }
+    return bytes.toString('utf8');
+  }
+
+  /** The index after the last text from `start` that fits (with at least one) in about `bytes`. */
+  endWithin(start: number, bytes: number): number {
+    const from = start === 0 ? 0 : (this.ends[start - 1] as number);
+    let end = start + 1;
+    while (end < this.ends.length && (this.ends[end] as number) - from <= bytes) end++;
+    return Math.min(end, this.ends.length);
+  }
+
+  clear(): void {
+    this.size = 0;
+    this.ends.length = 0;
+    if (this.file !== null) ftruncateSync(this.file.fd, 0);
+  }
+
+  close(): void {
+    if (this.file === null) return;
+    closeSync(this.file.fd);
+    if (!this.file.unlinked) rmSync(this.file.dir, { recursive: true, force: true });
+    this.file = null;
+  }
+}
+
+/** What the output gathers in one piece from its temporary file (writeStdoutPieces writes a megabyte at a time). */
+const OUTPUT_PIECE_BYTES = 1 << 20;
+
+/**
+ * The add's JSON (schema/fleet-add.v1.json) kept as each application's elements, in input order,
+ * in a temporary file (close() removes it): the output (`fleet add --format json`) and the event
+ * parts are written from them, the same bytes as addBody's JSON gives.
+ */
+export class AddJson {
+  /** Each application's compact element followed by `,`. */
+  private readonly compact = new Spool();
+  /** Each application's pretty element followed by `,\n`. */
+  private readonly pretty = new Spool();
+
+  constructor(private readonly withPretty: boolean) {}
+
+  add(app: AddedApp, findings: FindingsJson): void {
+    this.compact.append([...compactAppElement(app, findings), ',']);
+    if (this.withPretty) this.pretty.append([...prettyAppElement(app, findings), ',\n']);
+  }
+
+  /** Forgets the applications (an attempt of the transaction that is run again). */
+  clear(): void {
+    this.compact.clear();
+    this.pretty.clear();
+  }
+
+  /** Removes the temporary files. */
+  close(): void {
+    this.compact.close();
+    this.pretty.close();
+  }
+
+  /** The event's bodies: eventParts of addBody, as recordEvent writes them (parts of `size` applications, the failures in the first). */
+  *eventTexts(failures: readonly FailedApp[], size: number): Generator<string> {
+    const skeleton = JSON.stringify({ schemaVersion: FLEET_SCHEMA_VERSION, apps: JSON.parse(MARK) as string, failed: JSON.parse(FAILED_MARK) as string });
+    const at = skeleton.indexOf(MARK);
+    const failedAt = skeleton.indexOf(FAILED_MARK);
+    const head = skeleton.slice(0, at);
+    const middle = skeleton.slice(at + MARK.length, failedAt);
+    const tail = skeleton.slice(failedAt + FAILED_MARK.length);
+    const count = this.compact.length;
+    for (let start = 0; start === 0 || start < count; start += size) {
+      // Without the last element's `,`.
+      const apps = `[${this.compact.read(start, Math.min(start + size, count)).slice(0, -1)}]`;
+      yield head + apps + middle + (start === 0 ? JSON.stringify(failedJson(failures)) : '[]') + tail;
+    }
+  }
+
+  /** `fleet add --format json` in pieces (jsonForTerminalPieces of addBody): the same bytes, a megabyte or an element at a time. */
+  *outputPieces(failures: readonly FailedApp[]): Generator<string> {
+    if (!this.withPretty) throw new Error('fleet add: JSON output asked of an add that did not render it');
+    const value = { schemaVersion: FLEET_SCHEMA_VERSION, apps: [] as unknown[], failed: failedJson(failures) };
+    const count = this.pretty.length;
+    if (count === 0) {
+      yield jsonForTerminal(JSON.stringify(value, null, 2) + '\n');
+      return;
+    }
+    const skeleton = JSON.stringify({ ...value, apps: JSON.parse(MARK) as string }, null, 2) + '\n';
+    const at = skeleton.indexOf(MARK);
+    yield jsonForTerminal(skeleton.slice(0, at) + '[\n');
+    for (let start = 0; start < count; ) {
+      const end = this.pretty.endWithin(start, OUTPUT_PIECE_BYTES);
+      const text = this.pretty.read(start, end);
+      // The last element ends with `\n`, not `,\n`.
+      yield end === count ? `${text.slice(0, -2)}\n` : text;
+      start = end;
+    }
+    yield jsonForTerminal('  ]' + skeleton.slice(at + MARK.length));
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * `fleet add` keeps its JSON as text made where findings are evaluated (add-findings.ts): the
+ * output (`--format json`) and the event parts written from that text are the very bytes of
+ * addBody's JSON as jsonForTerminalPieces and eventParts write it, for names, paths and findings
+ * holding characters a terminal must not get raw, for an add of no applications and for one
+ * whose event has several parts. The rows it encodes are the store's rows of those findings.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Advisory } from '../../src/core/advisory.js';
+import type { Finding } from '../../src/core/finding.js';
+import { jsonForTerminalPieces } from '../../src/core/terminal-text.js';
+import { AddJson, encodeFindings, findingsJson, type AddedApp } from '../../src/fleet/add-findings.js';
+import { eventParts } from '../../src/fleet/events.js';
+import { addBody } from '../../src/fleet/report.js';
+import { findingRow } from '../../src/fleet/store/finding-rows.js';
+import type { RevisionRecord } from '../../src/fleet/store/store.js';
+
+function advisory(id: string, extra: Partial<Advisory> = {}): Advisory {
+  return {
+    id,
+    aliases: ['CVE-2026-1'],
+    related: [],
+    kind: 'vulnerability',
+    ecosystem: 'cargo',
+    package: 'h2',
+    title: 'h2 is \u001b[31mbroken\u2028 — déjà 😀',
+    description: 'Long text\nwith lines, a tab\tand \u202e bidi.',
+    published: '2026-01-01',
+    modified: '2026-02-01T10:00:00Z',
+    withdrawn: null,
+    severity: { level: 'high', score: 7.5, vector: null },
+    url: null,
+    references: [],
+    categories: [],
+    keywords: [],
+    affected: [{ form: 'requirements', patched: ['>= 0.4.16'], unaffected: [] }],
+    patched: ['>= 0.4.16'],
+    unaffected: [],
+    functions: { 'h2::x': ['< 0.4.16'] },
+    os: [],
+    arch: [],
+    origin: `crates/h2/${id}.md`,
+    caveats: [],
+    ...extra,
+  };
+}
+
+function finding(a: Advisory, target: string, version: string, extra: Partial<Finding> = {}): Finding {
+  return {
+    target,
+    advisory: a,
+    databases: ['https://github.com/rustsec/advisory-db.git'],
+    package: {
+      id: `h2@${version}`,
+      ecosystem: 'cargo',
+      name: 'h2',
+      version,
+      source: { kind: 'registry', url: 'https://github.com/rust-lang/crates.io-index', isDefaultRegistry: true },
+      checksum: 'ff'.repeat(32),
+      flags: {},
+    },
+    paths: [['app@1.0.0', `h2@${version}`]],
+    morePaths: 0,
+    directDependencies: [`h2@${version}`],
+    fixedVersions: null,
+    devOnly: false,
+    ignored: null,
+    policyLevel: 'high',
+    failsPolicy: true,
+    ...extra,
+  };
+}
+
+function revision(n: number): RevisionRecord {
+  return { id: n, appId: n, digest: `sha256:${String(n).padStart(64, '0')}`, seq: 1, createdAt: '2026-01-01T00:00:00Z', origin: 'add', documents: [], evaluatedAgainst: {} } as RevisionRecord;
+}
+
+/** Applications with odd names and findings out of order (the JSON sorts them); some with none. */
+function fleet(count: number): (AddedApp & { findings: Finding[] })[] {
+  const a = advisory('RUSTSEC-2026-0001');
+  const b = advisory('RUSTSEC-2026-0002', { kind: 'unmaintained', severity: null });
+  return Array.from({ length: count }, (_, i) => ({
+    name: i % 3 === 0 ? `app-${i} é\u0007\u2029` : `app-${i}`,
+    path: `/srv/apps/${i}/Cargo.lock`,
+    change: i % 2 === 0 ? ('added' as const) : ('changed' as const),
+    revision: revision(i + 1),
+    findings: i % 4 === 3 ? [] : [finding(b, 'z/Cargo.lock', '0.4.1', { failsPolicy: false, ignored: { id: b.id, reason: 'ok\u0000', expires: null, origin: 'p' } }), finding(a, 'a/Cargo.lock', '0.4.15')],
+  }));
+}
+
+const failures = [{ name: 'broken\u001b', path: '/srv/broken/Cargo.lock', message: 'cannot read: é' }];
+
+for (const count of [0, 1, 7]) {
+  test(`the add's output and event parts are addBody's bytes (${count} applications, parts of 3)`, () => {
+    const apps = fleet(count);
+    const json = new AddJson(true);
+    for (const app of apps) json.add(app, findingsJson(app.findings, true));
+    const body = addBody(apps, failures);
+    assert.equal([...json.outputPieces(failures)].join(''), [...jsonForTerminalPieces(body, 'apps')].join(''));
+    assert.deepEqual([...json.eventTexts(failures, 3)], [...eventParts(body, 'apps', 3, ['failed'])].map((part) => JSON.stringify(part)));
+    const eventOnly = new AddJson(false);
+    for (const app of apps) eventOnly.add(app, findingsJson(app.findings, false));
+    assert.deepEqual([...eventOnly.eventTexts(failures, 1_000)], [JSON.stringify(body)]);
+    assert.throws(() => [...eventOnly.outputPieces(failures)], /did not render it/);
+    // Run again (a transaction's new attempt): what was kept before is forgotten.
+    json.clear();
+    for (const app of apps) json.add(app, findingsJson(app.findings, true));
+    assert.equal([...json.outputPieces(failures)].join(''), [...jsonForTerminalPieces(body, 'apps')].join(''));
+    json.close();
+    eventOnly.close();
+  });
+}
+
+test('encoded findings: the store rows of the findings, each advisory record once per thread, and their counts', () => {
+  const [app] = fleet(1);
+  const findings = (app as { findings: Finding[] }).findings;
+  const sent = new Set<string>();
+  const first = encodeFindings(findings, false, sent);
+  assert.deepEqual(
+    first.rows.map((r) => r.key),
+    findings.map((f) => findingRow(f).text),
+  );
+  assert.deepEqual(first.records, findings.map((f) => findingRow(f)).map((r) => [r.digest, r.record]));
+  assert.deepEqual(
+    first.rows.map((r) => [r.groupKey, r.level, r.open, r.failsPolicy]),
+    [
+      ['CVE-2026-1 RUSTSEC-2026-0002', 'informational', false, false],
+      ['CVE-2026-1 RUSTSEC-2026-0001', 'high', true, true],
+    ],
+  );
+  assert.equal(first.count, 2);
+  assert.equal(first.failing, 1);
+  assert.equal(first.json.pretty, null);
+  // The same thread again: the rows cite the records it handed over already.
+  const again = encodeFindings(findings, false, sent);
+  assert.deepEqual(again.records, []);
+  assert.deepEqual(again.rows, first.rows);
+  // The same findings in another order compare the same; one failing no more does not.
+  assert.equal(encodeFindings([...findings].reverse(), false, null).sameKey, first.sameKey);
+  assert.notEqual(encodeFindings([findings[0] as Finding, { ...(findings[1] as Finding), failsPolicy: false }], false, null).sameKey, first.sameKey);
+});
