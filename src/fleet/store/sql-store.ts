@@ -583,9 +583,11 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async replaceEncodedFindings(revisionId: number, rows: readonly EncodedFinding[], records: ReadonlyMap<string, string>): Promise<void> {
-    await this.sql.run(`DELETE FROM findings WHERE revision_id = ?`, [revisionId]);
+    if (!this.freshRevisions.has(revisionId)) await this.sql.run(`DELETE FROM findings WHERE revision_id = ?`, [revisionId]);
     if (rows.length > 0) {
+      this.freshRevisions.delete(revisionId);
       const ids = await this.packageIds(rows.map((r) => r.package));
+      let at = 0;
       const missing = new Map<string, string>();
       for (const { advisoryDigest: digest } of rows) {
         if (this.knownAdvisories.has(digest) || missing.has(digest)) continue;
@@ -603,7 +605,7 @@ export class SqlFleetStore implements FleetStore {
         const values: SqlValue[] = [];
         for (const r of batch) {
           groups.add(r.groupKey);
-          values.push(revisionId, r.target, ids.get(packageKeyText(r.package)) as number, r.groupKey, r.advisoryId, r.key, r.failsPolicy ? 1 : 0, r.level, r.open ? 1 : 0);
+          values.push(revisionId, r.target, ids[at++] as number, r.groupKey, r.advisoryId, r.key, r.failsPolicy ? 1 : 0, r.level, r.open ? 1 : 0);
         }
         await this.sql.run(
           `INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding, fails_policy, level, open) VALUES ${placeholders(batch.length, 9)}`,
