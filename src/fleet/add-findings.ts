@@ -5,7 +5,7 @@ import { findingJson } from '../audit/report/json.js';
 import { findingKey, type Finding } from '../core/finding.js';
 import { jsonForTerminal } from '../core/terminal-text.js';
 import { findingRow } from './store/finding-rows.js';
-import { aliasGroupKey, findingLevel, type EncodedFinding, type RevisionRecord } from './store/store.js';
+import { encodedFinding, type EncodedFinding, type RevisionRecord } from './store/store.js';
 import { FLEET_SCHEMA_VERSION, sortedFindings } from './report.js';
 import type { AddChange } from './add.js';
 
@@ -74,17 +74,7 @@ export function encodeFindings(findings: readonly Finding[], pretty: boolean, se
       records.push([row.digest, row.record]);
     }
     if (f.failsPolicy) failing++;
-    rows.push({
-      target: f.target,
-      package: { ecosystem: f.package.ecosystem, name: f.package.name, version: f.package.version },
-      groupKey: aliasGroupKey([f.advisory.id, ...f.advisory.aliases]),
-      advisoryId: f.advisory.id,
-      key: row.text,
-      advisoryDigest: row.digest,
-      failsPolicy: f.failsPolicy,
-      level: findingLevel(f),
-      open: f.ignored === null,
-    });
+    rows.push(encodedFinding(f, row.text, row.digest));
   }
   return { rows, records, count: findings.length, failing, sameKey: findingsSameKey(findings), json: findingsJson(findings, pretty) };
 }

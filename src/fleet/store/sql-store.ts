@@ -19,7 +19,7 @@ import {
   type LevelCounts,
   type TimelineEntry,
   FINDING_LEVELS,
-  findingLevel,
+  encodedFinding,
   type HistoryAction,
   type HistoryEntry,
   type NewRevision,
@@ -532,42 +532,57 @@ export class SqlFleetStore implements FleetStore {
     await this.recount(revisionId);
   }
 
-  /**
-   * Multi-row inserts of findings, any number of revisions at once, with their alias groups' ids
-   * and the advisory records they refer to (once each).
-   */
+  /** Findings of any number of revisions, as insertEncodedFindings inserts them (each advisory's record its JSON). */
   private async insertFindings(rows: readonly { revisionId: number; stored: StoredFinding }[]): Promise<void> {
+    const advisories = new Map<string, Finding['advisory']>();
+    for (const { stored } of rows) if (!advisories.has(stored.advisoryDigest)) advisories.set(stored.advisoryDigest, stored.finding.advisory);
+    await this.insertEncodedFindings(
+      rows.map(({ revisionId, stored }) => ({ revisionId, row: encodedFinding(stored.finding, stored.key, stored.advisoryDigest) })),
+      (digest) => {
+        const advisory = advisories.get(digest);
+        return advisory === undefined ? undefined : JSON.stringify(advisory);
+      },
+    );
+  }
+
+  async replaceEncodedFindings(revisionId: number, rows: readonly EncodedFinding[], records: ReadonlyMap<string, string>): Promise<void> {
+    if (!this.freshRevisions.has(revisionId)) await this.sql.run(`DELETE FROM findings WHERE revision_id = ?`, [revisionId]);
+    await this.insertEncodedFindings(
+      rows.map((row) => ({ revisionId, row })),
+      (digest) => records.get(digest),
+    );
+    await this.recount(revisionId);
+  }
+
+  /**
+   * Multi-row inserts of findings' rows, any number of revisions at once, with their alias
+   * groups' ids and the advisory records they refer to (once each; `recordOf` gives the text of
+   * a record the store may not hold yet).
+   */
+  private async insertEncodedFindings(rows: readonly { revisionId: number; row: EncodedFinding }[], recordOf: (digest: string) => string | undefined): Promise<void> {
     if (rows.length === 0) return;
     for (const { revisionId } of rows) this.freshRevisions.delete(revisionId);
-    const ids = await this.packageIds(rows.map((r) => r.stored.finding.package));
-    const records = new Map<string, string>();
-    for (const { stored } of rows) {
-      if (!this.knownAdvisories.has(stored.advisoryDigest) && !records.has(stored.advisoryDigest)) records.set(stored.advisoryDigest, JSON.stringify(stored.finding.advisory));
+    const ids = await this.packageIds(rows.map((r) => r.row.package));
+    const missing = new Map<string, string>();
+    for (const { row } of rows) {
+      const digest = row.advisoryDigest;
+      if (this.knownAdvisories.has(digest) || missing.has(digest)) continue;
+      const record = recordOf(digest);
+      if (record === undefined) throw new Error(`no record for advisory digest ${digest}`);
+      missing.set(digest, record);
     }
-    for (const batch of chunks([...records], ROWS_PER_INSERT)) {
+    for (const batch of chunks([...missing], ROWS_PER_INSERT)) {
       await this.sql.run(`INSERT INTO advisories (digest, record) VALUES ${placeholders(batch.length, 2)} ON CONFLICT DO NOTHING`, batch.flat());
     }
     // Per transaction, as knownPackages: a rolled-back attempt's rows are gone.
-    if (this.driver === null) for (const digest of records.keys()) this.knownAdvisories.add(digest);
+    if (this.driver === null) for (const digest of missing.keys()) this.knownAdvisories.add(digest);
     const groups = new Set<string>();
     let at = 0;
     for (const batch of chunks(rows, ROWS_PER_INSERT)) {
       const values: SqlValue[] = [];
-      for (const { revisionId, stored } of batch) {
-        const f = stored.finding;
-        const group = aliasGroupKey([f.advisory.id, ...f.advisory.aliases]);
-        groups.add(group);
-        values.push(
-          revisionId,
-          f.target,
-          ids[at++] as number,
-          group,
-          f.advisory.id,
-          stored.key,
-          f.failsPolicy ? 1 : 0,
-          findingLevel(f),
-          f.ignored === null ? 1 : 0,
-        );
+      for (const { revisionId, row: r } of batch) {
+        groups.add(r.groupKey);
+        values.push(revisionId, r.target, ids[at++] as number, r.groupKey, r.advisoryId, r.key, r.failsPolicy ? 1 : 0, r.level, r.open ? 1 : 0);
       }
       await this.sql.run(
         `INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding, fails_policy, level, open) VALUES ${placeholders(batch.length, 9)}`,
@@ -580,45 +595,6 @@ export class SqlFleetStore implements FleetStore {
     }
     // Per transaction, as knownPackages: a rolled-back attempt's rows are gone.
     if (this.driver === null) for (const g of groups) this.knownGroups.add(g);
-  }
-
-  async replaceEncodedFindings(revisionId: number, rows: readonly EncodedFinding[], records: ReadonlyMap<string, string>): Promise<void> {
-    if (!this.freshRevisions.has(revisionId)) await this.sql.run(`DELETE FROM findings WHERE revision_id = ?`, [revisionId]);
-    if (rows.length > 0) {
-      this.freshRevisions.delete(revisionId);
-      const ids = await this.packageIds(rows.map((r) => r.package));
-      let at = 0;
-      const missing = new Map<string, string>();
-      for (const { advisoryDigest: digest } of rows) {
-        if (this.knownAdvisories.has(digest) || missing.has(digest)) continue;
-        const record = records.get(digest);
-        if (record === undefined) throw new Error(`fleet add: no record for advisory digest ${digest}`);
-        missing.set(digest, record);
-      }
-      for (const batch of chunks([...missing], ROWS_PER_INSERT)) {
-        await this.sql.run(`INSERT INTO advisories (digest, record) VALUES ${placeholders(batch.length, 2)} ON CONFLICT DO NOTHING`, batch.flat());
-      }
-      // Per transaction, as knownPackages: a rolled-back attempt's rows are gone.
-      if (this.driver === null) for (const digest of missing.keys()) this.knownAdvisories.add(digest);
-      const groups = new Set<string>();
-      for (const batch of chunks(rows, ROWS_PER_INSERT)) {
-        const values: SqlValue[] = [];
-        for (const r of batch) {
-          groups.add(r.groupKey);
-          values.push(revisionId, r.target, ids[at++] as number, r.groupKey, r.advisoryId, r.key, r.failsPolicy ? 1 : 0, r.level, r.open ? 1 : 0);
-        }
-        await this.sql.run(
-          `INSERT INTO findings (revision_id, target, package_id, group_key, advisory_id, finding, fails_policy, level, open) VALUES ${placeholders(batch.length, 9)}`,
-          values,
-        );
-      }
-      const aliases = [...groups].filter((g) => !this.knownGroups.has(g)).flatMap((group) => group.split(' ').map((alias) => [alias, group]));
-      for (const batch of chunks(aliases, ROWS_PER_INSERT)) {
-        await this.sql.run(`INSERT INTO finding_aliases (alias, group_key) VALUES ${placeholders(batch.length, 2)} ON CONFLICT DO NOTHING`, batch.flat());
-      }
-      if (this.driver === null) for (const g of groups) this.knownGroups.add(g);
-    }
-    await this.recount(revisionId);
   }
 
   /** Recounts a revision's open findings by level and its failing ones from its findings. */

@@ -375,6 +375,21 @@ export interface EncodedFinding {
   open: boolean;
 }
 
+/** A finding's row and columns, its row text and advisory digest as findingRow made them. */
+export function encodedFinding(f: Finding, key: FindingRowText, advisoryDigest: string): EncodedFinding {
+  return {
+    target: f.target,
+    package: { ecosystem: f.package.ecosystem, name: f.package.name, version: f.package.version },
+    groupKey: aliasGroupKey([f.advisory.id, ...f.advisory.aliases]),
+    advisoryId: f.advisory.id,
+    key,
+    advisoryDigest,
+    failsPolicy: f.failsPolicy,
+    level: findingLevel(f),
+    open: f.ignored === null,
+  };
+}
+
 export function storedFinding(finding: Finding): StoredFinding {
   const row = findingRow(finding);
   return { finding, key: row.text, advisoryDigest: row.digest };
