@@ -62,11 +62,12 @@ export function parseDatabaseSpec(arg: string, cwd = process.cwd()): DatabaseSpe
     throw new StowageError(`--db ${arg}: no such file or directory, and not a git URL`);
   }
   if (stat.isFile()) {
-    if (isZipArchive(path)) {
+    const head = fileHead(path);
+    if (isZipArchive(path, head)) {
       if (ref) throw new StowageError(`--db ${arg}: a .zip database has no branches`);
       return { kind: 'zip', file: path, name: arg };
     }
-    if (isGitBundle(path)) return { kind: 'git-remote', url: path, ref: ref || null, name: arg };
+    if (isGitBundle(head)) return { kind: 'git-remote', url: path, ref: ref || null, name: arg };
     throw new StowageError(`--db ${arg}: not a database (expected a directory, a .zip of OSV files, a git bundle or URL)`);
   }
   if (!stat.isDirectory()) throw new StowageError(`--db ${arg}: not a file or directory`);
@@ -107,14 +108,14 @@ function isBareRepository(dir: string): boolean {
   return existsSync(join(dir, 'HEAD')) && existsSync(join(dir, 'objects')) && existsSync(join(dir, 'refs'));
 }
 
-function isGitBundle(path: string): boolean {
-  const text = fileHead(path).toString('latin1');
+function isGitBundle(head: Buffer): boolean {
+  const text = head.toString('latin1');
   return text.startsWith('# v2 git bundle') || text.startsWith('# v3 git bundle');
 }
 
 /** A zip archive, whatever its name's case (`NPM.ZIP`, or no extension at all): its local header's signature. */
-function isZipArchive(path: string): boolean {
-  return /\.zip$/i.test(path) || fileHead(path).subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'));
+function isZipArchive(path: string, head: Buffer): boolean {
+  return /\.zip$/i.test(path) || head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'));
 }
 
 /** The first 16 bytes of a file (fewer when shorter; none when unreadable): only a signature is read, a database is megabytes. */

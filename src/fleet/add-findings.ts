@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findingJson } from '../audit/report/json.js';
 import { findingKey, type Finding } from '../core/finding.js';
-import { jsonForTerminal } from '../core/terminal-text.js';
+import { jsonArrayElement, jsonArrayFrame, jsonForTerminal } from '../core/terminal-text.js';
 import { findingRow } from './store/finding-rows.js';
 import { encodedFinding, type EncodedFinding, type RevisionRecord } from './store/store.js';
 import { FLEET_SCHEMA_VERSION, sortedFindings } from './report.js';
@@ -91,10 +91,6 @@ export interface AddedApp {
 const MARK = JSON.stringify('stowage-findings-4f1d2c');
 const FAILED_MARK = JSON.stringify('stowage-failed-4f1d2c');
 
-/** `[\n  [\n` and `\n  ]\n]` around an element stringified as `[[element]]` (as jsonForTerminalPieces cuts it). */
-const WRAPPED_HEAD = '[\n  [\n'.length;
-const WRAPPED_TAIL = '\n  ]\n]'.length;
-
 function appValue(app: AddedApp): Record<string, unknown> {
   return { name: app.name, path: app.path, change: app.change, revision: app.revision.digest, seq: app.revision.seq, findings: JSON.parse(MARK) as string };
 }
@@ -109,11 +105,10 @@ export function compactAppElement(app: AddedApp, findings: FindingsJson): (strin
 /** An application's element of `fleet add --format json` (`apps`), indented at its place and escaped as jsonForTerminal does, without its separator. */
 export function prettyAppElement(app: AddedApp, findings: FindingsJson): (string | Uint8Array)[] {
   if (findings.pretty === null) throw new Error('fleet add: an application rendered without its pretty findings');
-  const wrapped = JSON.stringify([[appValue(app)]], null, 2);
-  const text = wrapped.slice(WRAPPED_HEAD, wrapped.length - WRAPPED_TAIL);
+  // jsonForTerminal changes characters one by one and leaves the (printable) mark as it is: the whole escaped is the parts escaped.
+  const text = jsonArrayElement(appValue(app));
   const at = text.lastIndexOf(MARK);
-  // jsonForTerminal changes characters one by one: the parts escaped apart are the whole escaped.
-  return [jsonForTerminal(text.slice(0, at)), findings.pretty, jsonForTerminal(text.slice(at + MARK.length))];
+  return [text.slice(0, at), findings.pretty, text.slice(at + MARK.length)];
 }
 
 /** An application that could not be added, as the add's `failed` lists it. */
@@ -257,9 +252,8 @@ export class AddJson {
       yield jsonForTerminal(JSON.stringify(value, null, 2) + '\n');
       return;
     }
-    const skeleton = JSON.stringify({ ...value, apps: JSON.parse(MARK) as string }, null, 2) + '\n';
-    const at = skeleton.indexOf(MARK);
-    yield jsonForTerminal(skeleton.slice(0, at) + '[\n');
+    const frame = jsonArrayFrame(value, 'apps');
+    yield frame.head;
     for (let start = 0; start < count; ) {
       const end = this.pretty.endWithin(start, OUTPUT_PIECE_BYTES);
       const text = this.pretty.read(start, end);
@@ -267,6 +261,6 @@ export class AddJson {
       yield end === count ? `${text.slice(0, -2)}\n` : text;
       start = end;
     }
-    yield jsonForTerminal('  ]' + skeleton.slice(at + MARK.length));
+    yield frame.tail;
   }
 }
