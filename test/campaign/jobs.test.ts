@@ -60,6 +60,21 @@ async function withStore<T>(store: TestStore, work: (fleet: FleetStore) => Promi
   }
 }
 
+/**
+ * One worker (concurrency 1) that takes every queued job and stops when none is left: the jobs
+ * of `enqueue` (a campaign and its applications) are queued first.
+ */
+async function drainOneWorker(store: TestStore, fleet: FleetStore, markerFile: string, enqueue?: { campaign: number; apps: number[] }): Promise<void> {
+  const gate = storeGate();
+  const queue = await openJobQueue(store.store, fleet, gate);
+  try {
+    if (enqueue) await queue.enqueue(enqueue.campaign, enqueue.apps, PRIORITY.userStarted);
+    await runCampaignWorker({ store: fleet, gate, queue, builder: cheapBuilder({ stepMs: 0, markerFile }), concurrency: 1, drain: true });
+  } finally {
+    await queue.close();
+  }
+}
+
 /** Starts a campaign for the advisory and queues its jobs, as `campaign start --detach` does. */
 async function startDetached(store: TestStore, apps: string[] = []): Promise<number> {
   return withStore(store, async (fleet) => {
@@ -165,15 +180,7 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(show(fleet, id).apps.map((a) => [a.app, a.state]), [['beta', 'planned']]);
       assert.equal(fleet('campaign', 'cancel', String(id)).status, 0);
       const marker = join(tempDir('marker'), 'done.txt');
-      await withStore(store, async (f) => {
-        const gate = storeGate();
-        const queue = await openJobQueue(store.store, f, gate);
-        try {
-          await runCampaignWorker({ store: f, gate, queue, builder: cheapBuilder({ stepMs: 0, markerFile: marker }), concurrency: 1, drain: true });
-        } finally {
-          await queue.close();
-        }
-      });
+      await withStore(store, (f) => drainOneWorker(store, f, marker));
       assert.equal(existsSync(marker), false, 'no job ran');
       const json = show(fleet, id);
       assert.equal(json.state, 'cancelled');
@@ -308,14 +315,7 @@ for (const kind of STORE_KINDS) {
           assert.ok(await tx.campaigns.begin(started.campaign.id, alpha, 'gone', new Date().toISOString()));
           assert.ok(await tx.campaigns.setCheckpoint(started.campaign.id, alpha, 'gone', { files: [{ path: `../../../..${planted}`, mode: 0o644, digest: `sha256:${'0'.repeat(64)}` }], removed: [] }));
         });
-        const gate = storeGate();
-        const queue = await openJobQueue(store.store, f, gate);
-        try {
-          await queue.enqueue(started.campaign.id, [alpha], PRIORITY.userStarted);
-          await runCampaignWorker({ store: f, gate, queue, builder: cheapBuilder({ stepMs: 0, markerFile: marker }), concurrency: 1, drain: true });
-        } finally {
-          await queue.close();
-        }
+        await drainOneWorker(store, f, marker, { campaign: started.campaign.id, apps: [alpha] });
         return started.campaign.id;
       });
       assert.equal(existsSync(planted), false);
@@ -342,14 +342,7 @@ for (const kind of STORE_KINDS) {
         for (let i = 0; i < ATTEMPTS_LIMIT; i++) {
           await f.transaction(async (tx) => assert.ok(await tx.campaigns.begin(started.campaign.id, alpha, `gone-${i}`, new Date().toISOString())));
         }
-        const gate = storeGate();
-        const queue = await openJobQueue(store.store, f, gate);
-        try {
-          await queue.enqueue(started.campaign.id, [alpha], PRIORITY.userStarted);
-          await runCampaignWorker({ store: f, gate, queue, builder: cheapBuilder({ stepMs: 0, markerFile: marker }), concurrency: 1, drain: true });
-        } finally {
-          await queue.close();
-        }
+        await drainOneWorker(store, f, marker, { campaign: started.campaign.id, apps: [alpha] });
         assert.equal((await f.campaigns.app(started.campaign.id, alpha))?.attempts, ATTEMPTS_LIMIT + 1);
         return started.campaign.id;
       });
