@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { basename } from 'node:path';
 import { StowageError, errorMessage } from '../core/errors.js';
 import { forgetInputsUnder } from '../core/input-files.js';
 import { readApp } from '../fleet/add.js';
@@ -13,6 +12,7 @@ import type { FleetStore } from '../fleet/store/store.js';
 import type { CandidateBuilder, CandidateResult } from './candidate-builder.js';
 import { candidateLayout } from './candidate.js';
 import { restoreCheckpoint, takeCheckpoint, treeDigests } from './checkpoint.js';
+import { makeWorkDir } from './work-dirs.js';
 
 /**
  * One application's job in a campaign: take it (a new attempt token), materialise the registered
@@ -109,7 +109,7 @@ export async function runAppJob(job: AppJob, context: AppJobContext): Promise<vo
     return;
   }
 
-  const workDir = mkdtempSync(join(tmpdir(), 'stowage-campaign-'));
+  const workDir = makeWorkDir();
   const stopped = new AbortController();
   let watch: NodeJS.Timeout | undefined;
   try {

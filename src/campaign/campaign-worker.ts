@@ -6,6 +6,7 @@ import { deliverDueEvents } from '../fleet/webhooks.js';
 import { runAppJob, type StoreGate } from './app-job.js';
 import type { CandidateBuilder } from './candidate-builder.js';
 import { PRIORITY, workJobs, type FleetJob, type JobQueue } from './job-queue.js';
+import { sweepAbandonedWorkDirs } from './work-dirs.js';
 
 /**
  * A campaign worker: takes application jobs from the queue and runs each through the builder,
@@ -48,6 +49,8 @@ export async function queuePlannedApps(store: FleetStore, gate: StoreGate, queue
 
 export async function runCampaignWorker(w: CampaignWorker): Promise<void> {
   const campaignId = w.untilCampaignEnds;
+  // What workers killed before us left behind (their applications resume from the store).
+  sweepAbandonedWorkDirs();
   // At the start and once a lease: a killed starter's applications wait at most that long.
   await queuePlannedApps(w.store, w.gate, w.queue);
   const reconcile = setInterval(() => void queuePlannedApps(w.store, w.gate, w.queue).catch(() => undefined), w.queue.leaseSeconds * 1000);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ATTEMPTS_LIMIT, storeGate } from '../../src/campaign/app-job.js';
@@ -180,7 +181,12 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(show(fleet, id).apps.map((a) => [a.app, a.state]), [['beta', 'planned']]);
       assert.equal(fleet('campaign', 'cancel', String(id)).status, 0);
       const marker = join(tempDir('marker'), 'done.txt');
+      // A worker killed earlier left its attempt's work directory: the next worker removes it.
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+      const abandoned = join(tmpdir(), `stowage-campaign-${dead}-Dead00`);
+      mkdirSync(join(abandoned, 'source'), { recursive: true });
       await withStore(store, (f) => drainOneWorker(store, f, marker));
+      assert.equal(existsSync(abandoned), false, 'the dead worker\'s work directory is removed');
       assert.equal(existsSync(marker), false, 'no job ran');
       const json = show(fleet, id);
       assert.equal(json.state, 'cancelled');
