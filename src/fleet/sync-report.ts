@@ -1,17 +1,72 @@
-import { jsonForTerminalPieces, terminalText as t } from '../core/terminal-text.js';
-import { findingJson } from '../audit/report/json.js';
+import { randomUUID } from 'node:crypto';
+import { jsonArrayElement, jsonForTerminal, jsonForTerminalTextPieces, terminalText as t } from '../core/terminal-text.js';
+import type { Advisory } from '../core/advisory.js';
+import { advisoryJson, packageJson } from '../audit/report/json.js';
 import { paint, plural, type HumanStyle } from '../audit/report/human.js';
 import type { AdvisoryChange } from './advisory-changes.js';
-import { eventParts } from './events.js';
 import type { FindingChange, SyncOutcome } from './sync.js';
 
 /** `fleet sync`'s output: JSON (schema/fleet-sync.v1.json, also the webhook event's body) and text. */
 
 const SYNC_SCHEMA_VERSION = 1;
 
-function changeJson(c: FindingChange): Record<string, unknown> {
-  const f = findingJson(c.finding);
-  return { app: c.app, change: c.change, target: f.target, advisory: f.advisory, package: f.package, paths: f.paths, failsPolicy: f.failsPolicy };
+/** A change as its JSON holds it: the finding's fields (findingJson's) that a change reports. */
+function changeJson(c: FindingChange, advisory: unknown = advisoryJson(c.finding.advisory)): Record<string, unknown> {
+  const f = c.finding;
+  return { app: c.app, change: c.change, target: f.target, advisory, package: packageJson(f.package), paths: f.paths, failsPolicy: f.failsPolicy };
+}
+
+/**
+ * A placeholder no other value can hold (it names nothing from the input; a quote inside a
+ * string is escaped), where a change's text takes its advisory's, or a body its changes'.
+ */
+const MARK = JSON.stringify(`stowage-sync-${randomUUID()}`);
+const MARK_VALUE = JSON.parse(MARK) as string;
+
+/** The text of `json` with the (first) MARK replaced by `text`. */
+function filled(json: string, text: string): string {
+  const at = json.indexOf(MARK);
+  return json.slice(0, at) + text + json.slice(at + MARK.length);
+}
+
+/** Where a change's advisory sits in the pretty JSON: in an element of the list `changes` (six spaces). */
+const ADVISORY_INDENT = '\n      ';
+
+interface AdvisoryTexts {
+  /** JSON.stringify of the advisory's JSON. */
+  compact: string;
+  /** Its text in `fleet sync --format json`, indented at its place and escaped as jsonForTerminal does; made when first asked. */
+  pretty: string | null;
+}
+
+/**
+ * Each advisory's JSON, made once per advisory object: thousands of changes of a sync share a
+ * few hundred advisories (findings of one alias group share the combined one), and an
+ * advisory's JSON (half of it its description) is most of a change's.
+ */
+const advisoryTexts = new WeakMap<Advisory, AdvisoryTexts>();
+
+function textsOf(advisory: Advisory): AdvisoryTexts {
+  let texts = advisoryTexts.get(advisory);
+  if (texts === undefined) {
+    texts = { compact: JSON.stringify(advisoryJson(advisory)), pretty: null };
+    advisoryTexts.set(advisory, texts);
+  }
+  return texts;
+}
+
+/** JSON.stringify(changeJson(c)): a change's text in the sync's event. */
+export function compactChange(c: FindingChange): string {
+  return filled(JSON.stringify(changeJson(c, MARK_VALUE)), textsOf(c.finding.advisory).compact);
+}
+
+/** jsonArrayElement(changeJson(c)): a change's text in `fleet sync --format json`. */
+export function prettyChange(c: FindingChange): string {
+  const texts = textsOf(c.finding.advisory);
+  // JSON.stringify never puts a line break inside a string: every one starts a line to indent.
+  texts.pretty ??= jsonForTerminal(JSON.stringify(advisoryJson(c.finding.advisory), null, 2).replaceAll('\n', ADVISORY_INDENT));
+  // jsonForTerminal changes characters one by one and leaves the (printable) mark as it is: the whole escaped is the parts escaped.
+  return filled(jsonArrayElement(changeJson(c, MARK_VALUE)), texts.pretty);
 }
 
 function countOf(changes: readonly AdvisoryChange[], kind: AdvisoryChange['change']): number {
@@ -19,7 +74,7 @@ function countOf(changes: readonly AdvisoryChange[], kind: AdvisoryChange['chang
 }
 
 export function syncJsonBody(outcome: SyncOutcome): Record<string, unknown> {
-  return { ...syncBodyOf(outcome), changes: outcome.changes.map(changeJson) };
+  return { ...syncBodyOf(outcome), changes: outcome.changes.map((c) => changeJson(c)) };
 }
 
 function syncSummary(outcome: SyncOutcome): Record<string, unknown> {
@@ -40,14 +95,25 @@ function syncSummary(outcome: SyncOutcome): Record<string, unknown> {
   };
 }
 
-/** The sync's JSON, in the schema's key order, with its changes as they are: each is made JSON (changeJson) where it is written. */
+/** The sync's JSON, in the schema's key order, with its changes as they are: each is made JSON where it is written. */
 function syncBodyOf(outcome: SyncOutcome): Record<string, unknown> {
   return { schemaVersion: SYNC_SCHEMA_VERSION, databases: outcome.databases, changes: outcome.changes, summary: syncSummary(outcome) };
 }
 
-/** The sync's event bodies: its JSON in parts of up to `size` changes (eventParts). */
-export function syncEventBodies(outcome: SyncOutcome, size: number): Iterable<Record<string, unknown>> {
-  return eventParts(syncBodyOf(outcome), 'changes', size, [], (c) => changeJson(c as FindingChange));
+/**
+ * The sync's event bodies as text: its JSON in parts of up to `size` changes, each part with
+ * the databases and the whole sync's summary (the text JSON.stringify gives of each part of
+ * eventParts(syncJsonBody(outcome), 'changes', size)).
+ */
+export function* syncEventTexts(outcome: SyncOutcome, size: number): Generator<string> {
+  const frame = JSON.stringify({ ...syncBodyOf(outcome), changes: MARK_VALUE });
+  const at = frame.indexOf(MARK);
+  const head = frame.slice(0, at);
+  const tail = frame.slice(at + MARK.length);
+  const changes = outcome.changes;
+  for (let start = 0; start === 0 || start < changes.length; start += size) {
+    yield `${head}[${changes.slice(start, start + size).map(compactChange).join(',')}]${tail}`;
+  }
 }
 
 /**
@@ -56,7 +122,7 @@ export function syncEventBodies(outcome: SyncOutcome, size: number): Iterable<Re
  * writeStdoutPieces, a megabyte at a time.
  */
 export function syncJsonPieces(outcome: SyncOutcome): Iterable<string> {
-  return jsonForTerminalPieces(syncBodyOf(outcome), 'changes', (c) => changeJson(c as FindingChange));
+  return jsonForTerminalTextPieces(syncBodyOf(outcome), 'changes', (c) => prettyChange(c as FindingChange));
 }
 
 /** One line per database move, one per changed finding, then the summary. */
