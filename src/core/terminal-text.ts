@@ -80,19 +80,11 @@ const WRAPPED_TAIL = '\n  ]\n]'.length;
  * as `element(item)`: a list kept in another form is turned into its JSON one element at a time,
  * never all at once.
  */
-export function jsonForTerminalPieces(
+export function* jsonForTerminalPieces(
   value: Readonly<Record<string, unknown>>,
   key: string,
   element: (item: unknown) => unknown = (item) => item,
 ): Generator<string> {
-  return jsonForTerminalTextPieces(value, key, (item) => jsonArrayElement(element(item)));
-}
-
-/**
- * jsonForTerminalPieces with each element given as its text, `elementText(item)`: what
- * jsonArrayElement gives of it (for elements made from parts whose text is made once and shared).
- */
-export function* jsonForTerminalTextPieces(value: Readonly<Record<string, unknown>>, key: string, elementText: (item: unknown) => string): Generator<string> {
   const items = value[key];
   if (!Array.isArray(items) || items.length === 0) {
     yield jsonForTerminal(JSON.stringify(value, null, 2) + '\n');
@@ -100,7 +92,7 @@ export function* jsonForTerminalTextPieces(value: Readonly<Record<string, unknow
   }
   const frame = jsonArrayFrame(value, key);
   yield frame.head;
-  for (let i = 0; i < items.length; i++) yield elementText(items[i]) + (i < items.length - 1 ? ',\n' : '\n');
+  for (let i = 0; i < items.length; i++) yield jsonArrayElement(element(items[i])) + (i < items.length - 1 ? ',\n' : '\n');
   yield frame.tail;
 }
 

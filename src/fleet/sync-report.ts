@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { jsonArrayElement, jsonForTerminal, jsonForTerminalTextPieces, terminalText as t } from '../core/terminal-text.js';
+import { jsonArrayElement, jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
 import type { Advisory } from '../core/advisory.js';
 import { advisoryJson, packageJson } from '../audit/report/json.js';
 import { paint, plural, type HumanStyle } from '../audit/report/human.js';
@@ -23,50 +23,82 @@ function changeJson(c: FindingChange, advisory: unknown = advisoryJson(c.finding
 const MARK = JSON.stringify(`stowage-sync-${randomUUID()}`);
 const MARK_VALUE = JSON.parse(MARK) as string;
 
-/** The text of `json` with the (first) MARK replaced by `text`. */
-function filled(json: string, text: string): string {
+/** The text of `json` before and after the (first) MARK. */
+function around(json: string): [before: string, after: string] {
   const at = json.indexOf(MARK);
-  return json.slice(0, at) + text + json.slice(at + MARK.length);
+  return [json.slice(0, at), json.slice(at + MARK.length)];
 }
 
 /** Where a change's advisory sits in the pretty JSON: in an element of the list `changes` (six spaces). */
 const ADVISORY_INDENT = '\n      ';
 
 interface AdvisoryTexts {
-  /** JSON.stringify of the advisory's JSON. */
-  compact: string;
-  /** Its text in `fleet sync --format json`, indented at its place and escaped as jsonForTerminal does; made when first asked. */
-  pretty: string | null;
+  /** UTF-8 of JSON.stringify of the advisory's JSON. */
+  compact: Buffer;
+  /** UTF-8 of its text in `fleet sync --format json`, indented at its place and escaped as jsonForTerminal does; made when first asked. */
+  pretty: Buffer | null;
 }
 
 /**
- * Each advisory's JSON, made once per advisory object: thousands of changes of a sync share a
- * few hundred advisories (findings of one alias group share the combined one), and an
- * advisory's JSON (half of it its description) is most of a change's.
+ * Each advisory's JSON, made and encoded once per advisory object: thousands of changes of a
+ * sync share a few hundred advisories (findings of one alias group share the combined one), and
+ * an advisory's JSON (half of it its description) is most of a change's.
  */
 const advisoryTexts = new WeakMap<Advisory, AdvisoryTexts>();
 
 function textsOf(advisory: Advisory): AdvisoryTexts {
   let texts = advisoryTexts.get(advisory);
   if (texts === undefined) {
-    texts = { compact: JSON.stringify(advisoryJson(advisory)), pretty: null };
+    texts = { compact: Buffer.from(JSON.stringify(advisoryJson(advisory)), 'utf8'), pretty: null };
     advisoryTexts.set(advisory, texts);
   }
   return texts;
 }
 
-/** JSON.stringify(changeJson(c)): a change's text in the sync's event. */
-export function compactChange(c: FindingChange): string {
-  return filled(JSON.stringify(changeJson(c, MARK_VALUE)), textsOf(c.finding.advisory).compact);
+/** JSON.stringify(changeJson(c)) in its parts: the text before the advisory's, the advisory's UTF-8, the text after. */
+function compactChange(c: FindingChange): [string, Buffer, string] {
+  const [before, after] = around(JSON.stringify(changeJson(c, MARK_VALUE)));
+  return [before, textsOf(c.finding.advisory).compact, after];
 }
 
-/** jsonArrayElement(changeJson(c)): a change's text in `fleet sync --format json`. */
-export function prettyChange(c: FindingChange): string {
+/** jsonArrayElement(changeJson(c)), a change's text in `fleet sync --format json`, in the same parts as compactChange. */
+function prettyChange(c: FindingChange): [string, Buffer, string] {
   const texts = textsOf(c.finding.advisory);
   // JSON.stringify never puts a line break inside a string: every one starts a line to indent.
-  texts.pretty ??= jsonForTerminal(JSON.stringify(advisoryJson(c.finding.advisory), null, 2).replaceAll('\n', ADVISORY_INDENT));
+  texts.pretty ??= Buffer.from(jsonForTerminal(JSON.stringify(advisoryJson(c.finding.advisory), null, 2).replaceAll('\n', ADVISORY_INDENT)), 'utf8');
   // jsonForTerminal changes characters one by one and leaves the (printable) mark as it is: the whole escaped is the parts escaped.
-  return filled(jsonArrayElement(changeJson(c, MARK_VALUE)), texts.pretty);
+  const [before, after] = around(jsonArrayElement(changeJson(c, MARK_VALUE)));
+  return [before, texts.pretty, after];
+}
+
+/** UTF-8 text appended piece by piece into one buffer, grown as needed: an event's body is encoded once, its advisories copied. */
+class Utf8Builder {
+  private bytes = Buffer.allocUnsafe(1 << 16);
+  private used = 0;
+
+  text(text: string): void {
+    // UTF-8 takes at most three bytes per UTF-16 code unit.
+    this.room(text.length * 3);
+    this.used += this.bytes.write(text, this.used, 'utf8');
+  }
+
+  utf8(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.bytes.set(bytes, this.used);
+    this.used += bytes.length;
+  }
+
+  /** What was appended. */
+  done(): Buffer {
+    return this.bytes.subarray(0, this.used);
+  }
+
+  private room(more: number): void {
+    if (this.used + more <= this.bytes.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.used + more, this.bytes.length * 2));
+    this.bytes.copy(grown, 0, 0, this.used);
+    this.bytes = grown;
+  }
 }
 
 function countOf(changes: readonly AdvisoryChange[], kind: AdvisoryChange['change']): number {
@@ -101,28 +133,49 @@ function syncBodyOf(outcome: SyncOutcome): Record<string, unknown> {
 }
 
 /**
- * The sync's event bodies as text: its JSON in parts of up to `size` changes, each part with
- * the databases and the whole sync's summary (the text JSON.stringify gives of each part of
- * eventParts(syncJsonBody(outcome), 'changes', size)).
+ * The sync's event bodies, as the UTF-8 of their text: its JSON in parts of up to `size`
+ * changes, each part with the databases and the whole sync's summary (JSON.stringify of each
+ * part of eventParts(syncJsonBody(outcome), 'changes', size)).
  */
-export function* syncEventTexts(outcome: SyncOutcome, size: number): Generator<string> {
-  const frame = JSON.stringify({ ...syncBodyOf(outcome), changes: MARK_VALUE });
-  const at = frame.indexOf(MARK);
-  const head = frame.slice(0, at);
-  const tail = frame.slice(at + MARK.length);
+export function* syncEventBodies(outcome: SyncOutcome, size: number): Generator<Buffer> {
+  const [head, tail] = around(JSON.stringify({ ...syncBodyOf(outcome), changes: MARK_VALUE }));
   const changes = outcome.changes;
   for (let start = 0; start === 0 || start < changes.length; start += size) {
-    yield `${head}[${changes.slice(start, start + size).map(compactChange).join(',')}]${tail}`;
+    const body = new Utf8Builder();
+    body.text(`${head}[`);
+    const end = Math.min(start + size, changes.length);
+    for (let i = start; i < end; i++) {
+      const [before, advisory, after] = compactChange(changes[i] as FindingChange);
+      body.text(i === start ? before : `,${before}`);
+      body.utf8(advisory);
+      body.text(after);
+    }
+    body.text(`]${tail}`);
+    yield body.done();
   }
 }
 
 /**
  * `fleet sync --format json` in pieces, each change made JSON as it is written (a sync of
  * thousands of applications is too long for one string): the CLI writes them with
- * writeStdoutPieces, a megabyte at a time.
+ * writeStdoutPieces, a megabyte at a time. The text of jsonForTerminalPieces(syncJsonBody(outcome), 'changes').
  */
-export function syncJsonPieces(outcome: SyncOutcome): Iterable<string> {
-  return jsonForTerminalTextPieces(syncBodyOf(outcome), 'changes', (c) => prettyChange(c as FindingChange));
+export function* syncJsonPieces(outcome: SyncOutcome): Generator<string | Uint8Array> {
+  const body = syncBodyOf(outcome);
+  const changes = outcome.changes;
+  if (changes.length === 0) {
+    yield jsonForTerminal(JSON.stringify(body, null, 2) + '\n');
+    return;
+  }
+  const frame = jsonArrayFrame(body, 'changes');
+  yield frame.head;
+  for (let i = 0; i < changes.length; i++) {
+    const [before, advisory, after] = prettyChange(changes[i] as FindingChange);
+    yield before;
+    yield advisory;
+    yield i < changes.length - 1 ? `${after},\n` : `${after}\n`;
+  }
+  yield frame.tail;
 }
 
 /** One line per database move, one per changed finding, then the summary. */

@@ -15,7 +15,7 @@ import { requireSettings } from './lookup.js';
 import { decodeGraphs, decompressBytes } from './revision.js';
 import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFinding } from './store/store.js';
 import { STATISTICS_AFTER, storedFinding } from './store/store.js';
-import { syncEventTexts } from './sync-report.js';
+import { syncEventBodies } from './sync-report.js';
 import { failsWithDecision, governingDecision } from './triage.js';
 
 /**
@@ -345,7 +345,7 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
         failing: await failingAfterTriage(tx, options.now),
       };
       // In parts of EVENT_CHANGES_LIMIT changes, each with the databases and the whole sync's summary.
-      if (changes.length > 0) for (const part of syncEventTexts(outcome, EVENT_CHANGES_LIMIT)) await recordEventText(tx, settings, 'sync', part, at);
+      if (changes.length > 0) for (const part of syncEventBodies(outcome, EVENT_CHANGES_LIMIT)) await recordEventText(tx, settings, 'sync', part, at);
       return outcome;
     });
     if (synced.reevaluated + synced.fullyEvaluated >= STATISTICS_AFTER) await store.refreshStatistics();

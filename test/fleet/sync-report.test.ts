@@ -1,6 +1,6 @@
 /**
  * `fleet sync` makes each advisory's JSON once and splices it into each change's text
- * (sync-report.ts): its output (`--format json`) and its event parts are the very bytes of
+ * (sync-report.ts), encoded once: its output (`--format json`) and its event parts are the very bytes of
  * syncJsonBody's JSON as jsonForTerminal(JSON.stringify(…, null, 2)) and JSON.stringify of each
  * eventParts part write them, for applications, paths and advisories holding characters a
  * terminal must not get raw, for advisories shared by many changes, for a sync without changes
@@ -13,7 +13,7 @@ import type { Finding } from '../../src/core/finding.js';
 import { jsonForTerminal } from '../../src/core/terminal-text.js';
 import { eventParts } from '../../src/fleet/events.js';
 import type { FindingChange, SyncOutcome } from '../../src/fleet/sync.js';
-import { syncEventTexts, syncJsonBody, syncJsonPieces } from '../../src/fleet/sync-report.js';
+import { syncEventBodies, syncJsonBody, syncJsonPieces } from '../../src/fleet/sync-report.js';
 
 const RUSTSEC = 'https://github.com/rustsec/advisory-db.git';
 
@@ -97,8 +97,11 @@ for (const count of [0, 1, 7]) {
     const whole = jsonForTerminal(JSON.stringify(body, null, 2) + '\n');
     // Twice: the second time every advisory's text is already made.
     for (let round = 0; round < 2; round++) {
-      assert.equal([...syncJsonPieces(synced)].join(''), whole);
-      assert.deepEqual([...syncEventTexts(synced, 3)], [...eventParts(body, 'changes', 3)].map((part) => JSON.stringify(part)));
+      assert.equal(Buffer.concat([...syncJsonPieces(synced)].map((piece) => (typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece))).toString('utf8'), whole);
+      assert.deepEqual(
+        [...syncEventBodies(synced, 3)].map((bytes) => bytes.toString('utf8')),
+        [...eventParts(body, 'changes', 3)].map((part) => JSON.stringify(part)),
+      );
     }
     // Nothing a terminal acts on gets through raw, and the credentials in a source are not shown.
     assert.doesNotMatch(whole, /[\u0080-\u009f\u200b\u2028\u2029\u202e]|\u{e0041}|secret/u);

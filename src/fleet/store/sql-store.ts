@@ -885,7 +885,7 @@ export class SqlFleetStore implements FleetStore {
     }));
   }
 
-  async addEvent(event: { type: string; body: string; at: string }, targets: string[]): Promise<number> {
+  async addEvent(event: { type: string; body: string | Uint8Array; at: string }, targets: string[]): Promise<number> {
     const rows = await this.sql.query<{ id: number }>(`INSERT INTO events (at, type, body, body_zstd) VALUES (?, ?, '', ?) RETURNING id`, [
       event.at,
       event.type,
@@ -1397,8 +1397,9 @@ interface StoredEventBody {
   body_zstd: Buffer | null;
 }
 
-function compressedEventBody(body: string): Buffer {
-  return compressBytes(Buffer.from(body, 'utf8'));
+/** The body's text, or its UTF-8, compressed. */
+function compressedEventBody(body: string | Uint8Array): Buffer {
+  return compressBytes(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
 }
 
 /** The body's text, as it was given to addEvent. */
