@@ -71,10 +71,20 @@ function prettyChange(c: FindingChange): [string, Buffer, string] {
   return [before, texts.pretty, after];
 }
 
-/** UTF-8 text appended piece by piece into one buffer, grown as needed: an event's body is encoded once, its advisories copied. */
+/**
+ * UTF-8 text appended piece by piece into one buffer, grown as needed: an event's body is
+ * encoded once, its advisories copied. The buffer is kept for the next body (a sync's parts are
+ * about 20 MB each): a fresh one per part is memory outside V8's heap that V8 answers with full
+ * collections.
+ */
 class Utf8Builder {
-  private bytes = Buffer.allocUnsafe(1 << 16);
+  private bytes = Buffer.allocUnsafeSlow(1 << 20);
   private used = 0;
+
+  /** Empties it for the next text (what done() gave is overwritten). */
+  reset(): void {
+    this.used = 0;
+  }
 
   text(text: string): void {
     // UTF-8 takes at most three bytes per UTF-16 code unit.
@@ -95,7 +105,7 @@ class Utf8Builder {
 
   private room(more: number): void {
     if (this.used + more <= this.bytes.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.used + more, this.bytes.length * 2));
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.used + more, this.bytes.length * 2));
     this.bytes.copy(grown, 0, 0, this.used);
     this.bytes = grown;
   }
@@ -132,16 +142,20 @@ function syncBodyOf(outcome: SyncOutcome): Record<string, unknown> {
   return { schemaVersion: SYNC_SCHEMA_VERSION, databases: outcome.databases, changes: outcome.changes, summary: syncSummary(outcome) };
 }
 
+const eventBodies = new Utf8Builder();
+
 /**
  * The sync's event bodies, as the UTF-8 of their text: its JSON in parts of up to `size`
  * changes, each part with the databases and the whole sync's summary (JSON.stringify of each
- * part of eventParts(syncJsonBody(outcome), 'changes', size)).
+ * part of eventParts(syncJsonBody(outcome), 'changes', size)). Each body is valid until the next
+ * is asked for (they are made in the same memory): record it, or copy it, before.
  */
 export function* syncEventBodies(outcome: SyncOutcome, size: number): Generator<Buffer> {
   const [head, tail] = around(JSON.stringify({ ...syncBodyOf(outcome), changes: MARK_VALUE }));
   const changes = outcome.changes;
+  const body = eventBodies;
   for (let start = 0; start === 0 || start < changes.length; start += size) {
-    const body = new Utf8Builder();
+    body.reset();
     body.text(`${head}[`);
     const end = Math.min(start + size, changes.length);
     for (let i = start; i < end; i++) {

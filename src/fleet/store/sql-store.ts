@@ -5,7 +5,7 @@ import type { Ecosystem } from '../../core/package.js';
 import { SEVERITY_LEVELS } from '../../core/advisory.js';
 import type { Dialect, SqlDriver, SqlExecutor, SqlValue } from './sql.js';
 import { RECOUNT_COLUMNS, RECOUNT_REVISION, recountRevisions } from './migrations.js';
-import { compressBytes, decompressBytes } from '../revision.js';
+import { compressedEventBody, eventBody, type StoredEventBody } from './event-bodies.js';
 import {
   aliasGroupKey,
   type AdvisoryStateEntry,
@@ -1384,27 +1384,6 @@ function findingWithId(id: string): { where: string; params: SqlValue[] } {
   // finding_aliases has a row per id of each alias group findings were stored under (the
   // advisory's own id too), compared regardless of case through its index on UPPER(alias).
   return { where: `f.group_key IN (SELECT group_key FROM finding_aliases WHERE UPPER(alias) = UPPER(?))`, params: [id] };
-}
-
-/**
- * An event's body as stored: since EVENT_BODIES_COMPRESSED_VERSION, its UTF-8 text
- * zstd-compressed in body_zstd (a sync's or a first add's events are hundreds of megabytes of
- * JSON at 10,000 applications, compressed to about a twentieth), `body` empty; before, the text
- * in `body` and body_zstd null.
- */
-interface StoredEventBody {
-  body: string;
-  body_zstd: Buffer | null;
-}
-
-/** The body's text, or its UTF-8, compressed. */
-function compressedEventBody(body: string | Uint8Array): Buffer {
-  return compressBytes(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
-}
-
-/** The body's text, as it was given to addEvent. */
-function eventBody(r: StoredEventBody): string {
-  return r.body_zstd === null ? r.body : decompressBytes(r.body_zstd).toString('utf8');
 }
 
 interface DeliveryRow extends StoredEventBody {
