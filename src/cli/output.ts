@@ -51,12 +51,25 @@ const PIECES_BUFFER = 1 << 20;
 
 /**
  * A report made of many pieces (a fleet's JSON, element by element), encoded into one buffer and
- * written a megabyte at a time: no string of the whole, no write per piece.
+ * written a megabyte at a time: no string of the whole, no write per piece. A piece given as
+ * bytes is UTF-8 already (text shared by many elements, encoded once).
  */
-export function writeStdoutPieces(pieces: Iterable<string>): void {
+export function writeStdoutPieces(pieces: Iterable<string | Uint8Array>): void {
   const buffer = Buffer.allocUnsafe(PIECES_BUFFER);
   let used = 0;
   for (const piece of pieces) {
+    if (typeof piece !== 'string') {
+      if (used + piece.length > PIECES_BUFFER) {
+        writeBytes(1, buffer, 0, used);
+        used = 0;
+      }
+      if (piece.length > PIECES_BUFFER) writeBytes(1, Buffer.from(piece.buffer, piece.byteOffset, piece.length), 0, piece.length);
+      else {
+        buffer.set(piece, used);
+        used += piece.length;
+      }
+      continue;
+    }
     // UTF-8 takes at most three bytes per UTF-16 code unit: a piece that may not fit flushes first.
     if (used + piece.length * 3 > PIECES_BUFFER) {
       writeBytes(1, buffer, 0, used);

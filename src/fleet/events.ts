@@ -14,8 +14,8 @@ export async function recordEvent(tx: FleetStore, settings: FleetSettings | null
   return recordEventText(tx, settings, type, JSON.stringify(body), at);
 }
 
-/** recordEvent of a body given as its JSON text (JSON.stringify of the body). */
-export async function recordEventText(tx: FleetStore, settings: FleetSettings | null, type: FleetEventType, body: string, at: string): Promise<number> {
+/** recordEvent of a body given as its JSON text (JSON.stringify of the body), or that text's UTF-8. */
+export async function recordEventText(tx: FleetStore, settings: FleetSettings | null, type: FleetEventType, body: string | Uint8Array, at: string): Promise<number> {
   const targets = settings?.webhook ? [settings.webhook.url] : [];
   return tx.addEvent({ type, body, at }, targets);
 }

@@ -1,17 +1,114 @@
-import { jsonForTerminalPieces, terminalText as t } from '../core/terminal-text.js';
-import { findingJson } from '../audit/report/json.js';
+import { randomUUID } from 'node:crypto';
+import { jsonArrayElement, jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
+import type { Advisory } from '../core/advisory.js';
+import { advisoryJson, packageJson } from '../audit/report/json.js';
 import { paint, plural, type HumanStyle } from '../audit/report/human.js';
 import type { AdvisoryChange } from './advisory-changes.js';
-import { eventParts } from './events.js';
 import type { FindingChange, SyncOutcome } from './sync.js';
 
 /** `fleet sync`'s output: JSON (schema/fleet-sync.v1.json, also the webhook event's body) and text. */
 
 const SYNC_SCHEMA_VERSION = 1;
 
-function changeJson(c: FindingChange): Record<string, unknown> {
-  const f = findingJson(c.finding);
-  return { app: c.app, change: c.change, target: f.target, advisory: f.advisory, package: f.package, paths: f.paths, failsPolicy: f.failsPolicy };
+/** A change as its JSON holds it: the finding's fields (findingJson's) that a change reports. */
+function changeJson(c: FindingChange, advisory: unknown = advisoryJson(c.finding.advisory)): Record<string, unknown> {
+  const f = c.finding;
+  return { app: c.app, change: c.change, target: f.target, advisory, package: packageJson(f.package), paths: f.paths, failsPolicy: f.failsPolicy };
+}
+
+/**
+ * A placeholder no other value can hold (it names nothing from the input; a quote inside a
+ * string is escaped), where a change's text takes its advisory's, or a body its changes'.
+ */
+const MARK = JSON.stringify(`stowage-sync-${randomUUID()}`);
+const MARK_VALUE = JSON.parse(MARK) as string;
+
+/** The text of `json` before and after the (first) MARK. */
+function around(json: string): [before: string, after: string] {
+  const at = json.indexOf(MARK);
+  return [json.slice(0, at), json.slice(at + MARK.length)];
+}
+
+/** Where a change's advisory sits in the pretty JSON: in an element of the list `changes` (six spaces). */
+const ADVISORY_INDENT = '\n      ';
+
+interface AdvisoryTexts {
+  /** UTF-8 of JSON.stringify of the advisory's JSON. */
+  compact: Buffer;
+  /** UTF-8 of its text in `fleet sync --format json`, indented at its place and escaped as jsonForTerminal does; made when first asked. */
+  pretty: Buffer | null;
+}
+
+/**
+ * Each advisory's JSON, made and encoded once per advisory object: thousands of changes of a
+ * sync share a few hundred advisories (findings of one alias group share the combined one), and
+ * an advisory's JSON (half of it its description) is most of a change's.
+ */
+const advisoryTexts = new WeakMap<Advisory, AdvisoryTexts>();
+
+function textsOf(advisory: Advisory): AdvisoryTexts {
+  let texts = advisoryTexts.get(advisory);
+  if (texts === undefined) {
+    texts = { compact: Buffer.from(JSON.stringify(advisoryJson(advisory)), 'utf8'), pretty: null };
+    advisoryTexts.set(advisory, texts);
+  }
+  return texts;
+}
+
+/** JSON.stringify(changeJson(c)) in its parts: the text before the advisory's, the advisory's UTF-8, the text after. */
+function compactChange(c: FindingChange): [string, Buffer, string] {
+  const [before, after] = around(JSON.stringify(changeJson(c, MARK_VALUE)));
+  return [before, textsOf(c.finding.advisory).compact, after];
+}
+
+/** jsonArrayElement(changeJson(c)), a change's text in `fleet sync --format json`, in the same parts as compactChange. */
+function prettyChange(c: FindingChange): [string, Buffer, string] {
+  const texts = textsOf(c.finding.advisory);
+  // JSON.stringify never puts a line break inside a string: every one starts a line to indent.
+  texts.pretty ??= Buffer.from(jsonForTerminal(JSON.stringify(advisoryJson(c.finding.advisory), null, 2).replaceAll('\n', ADVISORY_INDENT)), 'utf8');
+  // jsonForTerminal changes characters one by one and leaves the (printable) mark as it is: the whole escaped is the parts escaped.
+  const [before, after] = around(jsonArrayElement(changeJson(c, MARK_VALUE)));
+  return [before, texts.pretty, after];
+}
+
+/**
+ * UTF-8 text appended piece by piece into one buffer, grown as needed: an event's body is
+ * encoded once, its advisories copied. The buffer is kept for the next body (a sync's parts are
+ * about 20 MB each): a fresh one per part is memory outside V8's heap that V8 answers with full
+ * collections.
+ */
+class Utf8Builder {
+  private bytes = Buffer.allocUnsafeSlow(1 << 20);
+  private used = 0;
+
+  /** Empties it for the next text (what done() gave is overwritten). */
+  reset(): void {
+    this.used = 0;
+  }
+
+  text(text: string): void {
+    // UTF-8 takes at most three bytes per UTF-16 code unit.
+    this.room(text.length * 3);
+    this.used += this.bytes.write(text, this.used, 'utf8');
+  }
+
+  utf8(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.bytes.set(bytes, this.used);
+    this.used += bytes.length;
+  }
+
+  /** What was appended. */
+  done(): Buffer {
+    return this.bytes.subarray(0, this.used);
+  }
+
+  private room(more: number): void {
+    if (this.used + more <= this.bytes.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.used + more, this.bytes.length * 2));
+    this.bytes.copy(grown, 0, 0, this.used);
+    this.bytes = grown;
+  }
 }
 
 function countOf(changes: readonly AdvisoryChange[], kind: AdvisoryChange['change']): number {
@@ -19,7 +116,7 @@ function countOf(changes: readonly AdvisoryChange[], kind: AdvisoryChange['chang
 }
 
 export function syncJsonBody(outcome: SyncOutcome): Record<string, unknown> {
-  return { ...syncBodyOf(outcome), changes: outcome.changes.map(changeJson) };
+  return { ...syncBodyOf(outcome), changes: outcome.changes.map((c) => changeJson(c)) };
 }
 
 function syncSummary(outcome: SyncOutcome): Record<string, unknown> {
@@ -40,23 +137,59 @@ function syncSummary(outcome: SyncOutcome): Record<string, unknown> {
   };
 }
 
-/** The sync's JSON, in the schema's key order, with its changes as they are: each is made JSON (changeJson) where it is written. */
+/** The sync's JSON, in the schema's key order, with its changes as they are: each is made JSON where it is written. */
 function syncBodyOf(outcome: SyncOutcome): Record<string, unknown> {
   return { schemaVersion: SYNC_SCHEMA_VERSION, databases: outcome.databases, changes: outcome.changes, summary: syncSummary(outcome) };
 }
 
-/** The sync's event bodies: its JSON in parts of up to `size` changes (eventParts). */
-export function syncEventBodies(outcome: SyncOutcome, size: number): Iterable<Record<string, unknown>> {
-  return eventParts(syncBodyOf(outcome), 'changes', size, [], (c) => changeJson(c as FindingChange));
+const eventBodies = new Utf8Builder();
+
+/**
+ * The sync's event bodies, as the UTF-8 of their text: its JSON in parts of up to `size`
+ * changes, each part with the databases and the whole sync's summary (JSON.stringify of each
+ * part of eventParts(syncJsonBody(outcome), 'changes', size)). Each body is valid until the next
+ * is asked for (they are made in the same memory): record it, or copy it, before.
+ */
+export function* syncEventBodies(outcome: SyncOutcome, size: number): Generator<Buffer> {
+  const [head, tail] = around(JSON.stringify({ ...syncBodyOf(outcome), changes: MARK_VALUE }));
+  const changes = outcome.changes;
+  const body = eventBodies;
+  for (let start = 0; start === 0 || start < changes.length; start += size) {
+    body.reset();
+    body.text(`${head}[`);
+    const end = Math.min(start + size, changes.length);
+    for (let i = start; i < end; i++) {
+      const [before, advisory, after] = compactChange(changes[i] as FindingChange);
+      body.text(i === start ? before : `,${before}`);
+      body.utf8(advisory);
+      body.text(after);
+    }
+    body.text(`]${tail}`);
+    yield body.done();
+  }
 }
 
 /**
  * `fleet sync --format json` in pieces, each change made JSON as it is written (a sync of
  * thousands of applications is too long for one string): the CLI writes them with
- * writeStdoutPieces, a megabyte at a time.
+ * writeStdoutPieces, a megabyte at a time. The text of jsonForTerminalPieces(syncJsonBody(outcome), 'changes').
  */
-export function syncJsonPieces(outcome: SyncOutcome): Iterable<string> {
-  return jsonForTerminalPieces(syncBodyOf(outcome), 'changes', (c) => changeJson(c as FindingChange));
+export function* syncJsonPieces(outcome: SyncOutcome): Generator<string | Uint8Array> {
+  const body = syncBodyOf(outcome);
+  const changes = outcome.changes;
+  if (changes.length === 0) {
+    yield jsonForTerminal(JSON.stringify(body, null, 2) + '\n');
+    return;
+  }
+  const frame = jsonArrayFrame(body, 'changes');
+  yield frame.head;
+  for (let i = 0; i < changes.length; i++) {
+    const [before, advisory, after] = prettyChange(changes[i] as FindingChange);
+    yield before;
+    yield advisory;
+    yield i < changes.length - 1 ? `${after},\n` : `${after}\n`;
+  }
+  yield frame.tail;
 }
 
 /** One line per database move, one per changed finding, then the summary. */

@@ -10,7 +10,7 @@ import { loadVersionScheme } from '../ecosystems/formats.js';
 import { advisoryNameKeys, lockfileNameKey } from '../ecosystems/package-names.js';
 import { currentAdvisories, diffAdvisories, namesTouched, type AdvisoryChange, type CurrentAdvisory } from './advisory-changes.js';
 import { closeDatabases, databaseRevisions, openFleetDatabases, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
-import { EVENT_CHANGES_LIMIT, recordEvent } from './events.js';
+import { EVENT_CHANGES_LIMIT, recordEventText } from './events.js';
 import { requireSettings } from './lookup.js';
 import { decodeGraphs, decompressBytes } from './revision.js';
 import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFinding } from './store/store.js';
@@ -345,7 +345,7 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
         failing: await failingAfterTriage(tx, options.now),
       };
       // In parts of EVENT_CHANGES_LIMIT changes, each with the databases and the whole sync's summary.
-      if (changes.length > 0) for (const part of syncEventBodies(outcome, EVENT_CHANGES_LIMIT)) await recordEvent(tx, settings, 'sync', part, at);
+      if (changes.length > 0) for (const part of syncEventBodies(outcome, EVENT_CHANGES_LIMIT)) await recordEventText(tx, settings, 'sync', part, at);
       return outcome;
     });
     if (synced.reevaluated + synced.fullyEvaluated >= STATISTICS_AFTER) await store.refreshStatistics();

@@ -139,6 +139,7 @@ for (const kind of STORE_KINDS) {
           await tx.run(`DROP TABLE advisories`);
           // And before the later migrations (they run again in the upgrade).
           await tx.run(`DROP TABLE advisory_aliases`);
+          await tx.run(`ALTER TABLE events DROP COLUMN body_zstd`);
           await tx.run(`UPDATE fleet_meta SET value = ? WHERE key = 'schema_version'`, [String(ADVISORY_RECORDS_VERSION - 1)]);
         });
         const whole = await driver.query<{ n: number }>(`SELECT COUNT(*) AS n FROM findings WHERE finding LIKE ?`, [`%${description.slice(0, 40)}%`]);

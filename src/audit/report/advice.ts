@@ -30,6 +30,6 @@ export function advisoryLinks(f: Finding): string[] {
 }
 
 /** RustSec's affected functions, `path (versions)`: where the flaw is, when the advisory says. */
-export function affectedFunctions(f: Finding): { path: string; versions: string[] }[] {
+export function affectedFunctions(f: Pick<Finding, 'advisory'>): { path: string; versions: string[] }[] {
   return Object.entries(f.advisory.functions).map(([path, versions]) => ({ path, versions }));
 }

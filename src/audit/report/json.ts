@@ -1,5 +1,6 @@
 import type { Finding } from '../../core/finding.js';
-import { sourceLabel } from '../../core/package.js';
+import type { Advisory } from '../../core/advisory.js';
+import { sourceLabel, type Package } from '../../core/package.js';
 import { TOOL_NAME, TOOL_VERSION } from '../../core/tool.js';
 import { jsonForTerminal } from '../../core/terminal-text.js';
 import type { AuditResult } from '../audit.js';
@@ -12,31 +13,11 @@ import { affectedFunctions } from './advice.js';
 export const REPORT_SCHEMA_VERSION = 1;
 
 export function findingJson(f: Finding): Record<string, unknown> {
-  const a = f.advisory;
   const json: Record<string, unknown> = {
     target: f.target,
-    advisory: {
-      id: a.id,
-      aliases: a.aliases,
-      kind: a.kind,
-      title: a.title,
-      severity: a.severity,
-      url: a.url,
-      patched: a.patched,
-      unaffected: a.unaffected,
-      published: a.published,
-      categories: a.categories,
-      description: a.description,
-      pages: advisoryPages([a.id, ...a.aliases]),
-      functions: affectedFunctions(f),
-    },
+    advisory: advisoryJson(f.advisory),
     databases: f.databases,
-    package: {
-      ecosystem: f.package.ecosystem,
-      name: f.package.name,
-      version: f.package.version,
-      source: redactCredentials(sourceLabel(f.package.source)),
-    },
+    package: packageJson(f.package),
     paths: f.paths,
     morePaths: f.morePaths,
     directDependencies: f.directDependencies,
@@ -47,6 +28,30 @@ export function findingJson(f: Finding): Record<string, unknown> {
   };
   if (f.fix) json.fix = fixAdviceJson(f.fix);
   return json;
+}
+
+/** A finding's `advisory`: made from the advisory alone, so findings sharing an advisory can share its JSON. */
+export function advisoryJson(a: Advisory): Record<string, unknown> {
+  return {
+    id: a.id,
+    aliases: a.aliases,
+    kind: a.kind,
+    title: a.title,
+    severity: a.severity,
+    url: a.url,
+    patched: a.patched,
+    unaffected: a.unaffected,
+    published: a.published,
+    categories: a.categories,
+    description: a.description,
+    pages: advisoryPages([a.id, ...a.aliases]),
+    functions: affectedFunctions({ advisory: a }),
+  };
+}
+
+/** A finding's `package`. */
+export function packageJson(p: Package): Record<string, unknown> {
+  return { ecosystem: p.ecosystem, name: p.name, version: p.version, source: redactCredentials(sourceLabel(p.source)) };
 }
 
 export function summaryCounts(result: AuditResult): Record<string, number> {

@@ -86,6 +86,9 @@ export const ADVISORY_RECORDS_VERSION = 12;
 /** The version from which the fleet records each database advisory's aliases (advisory_aliases). */
 export const ADVISORY_ALIASES_VERSION = 13;
 
+/** The version from which an event's body is kept zstd-compressed (events.body_zstd). */
+export const EVENT_BODIES_COMPRESSED_VERSION = 14;
+
 /** Revisions whose findings the advisory-records migration rewrites per round (their findings are in memory together). */
 const REVISIONS_PER_ROUND = 200;
 
@@ -318,6 +321,14 @@ const MIGRATIONS: Migration[] = [
          PRIMARY KEY (source, advisory_id, alias))`,
       `CREATE INDEX advisory_aliases_upper ON advisory_aliases (UPPER(alias))`,
     ],
+  },
+  {
+    // The fleet's speed and size at 10,000 applications (issue 9): a sync's events held the 134,738
+    // changes' JSON, 200 MB of text written into the store (and a first add's, more). An event's
+    // body is now kept zstd-compressed in body_zstd, `body` left empty; the store gives it back as
+    // text to every reader (webhooks, the event feed). Events recorded before are read as they are.
+    version: EVENT_BODIES_COMPRESSED_VERSION,
+    statements: [`ALTER TABLE events ADD COLUMN body_zstd BLOB`],
   },
 ];
 

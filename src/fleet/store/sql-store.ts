@@ -5,6 +5,7 @@ import type { Ecosystem } from '../../core/package.js';
 import { SEVERITY_LEVELS } from '../../core/advisory.js';
 import type { Dialect, SqlDriver, SqlExecutor, SqlValue } from './sql.js';
 import { RECOUNT_COLUMNS, RECOUNT_REVISION, recountRevisions } from './migrations.js';
+import { compressedEventBody, eventBody, type StoredEventBody } from './event-bodies.js';
 import {
   aliasGroupKey,
   type AdvisoryStateEntry,
@@ -884,8 +885,12 @@ export class SqlFleetStore implements FleetStore {
     }));
   }
 
-  async addEvent(event: { type: string; body: string; at: string }, targets: string[]): Promise<number> {
-    const rows = await this.sql.query<{ id: number }>(`INSERT INTO events (at, type, body) VALUES (?, ?, ?) RETURNING id`, [event.at, event.type, event.body]);
+  async addEvent(event: { type: string; body: string | Uint8Array; at: string }, targets: string[]): Promise<number> {
+    const rows = await this.sql.query<{ id: number }>(`INSERT INTO events (at, type, body, body_zstd) VALUES (?, ?, '', ?) RETURNING id`, [
+      event.at,
+      event.type,
+      compressedEventBody(event.body),
+    ]);
     const id = Number(rows[0]?.id);
     for (const target of targets) {
       await this.sql.run(`INSERT INTO outbox (event_id, target, attempts, next_attempt_at) VALUES (?, ?, 0, ?)`, [id, target, event.at]);
@@ -1323,8 +1328,11 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async eventsAfter(afterId: number, limit: number): Promise<FleetEventRecord[]> {
-    const rows = await this.sql.query<{ id: number; type: string; body: string; at: string }>(`SELECT id, type, body, at FROM events WHERE id > ? ORDER BY id LIMIT ?`, [afterId, limit]);
-    return rows.map((r) => ({ id: Number(r.id), type: r.type, body: r.body, at: r.at }));
+    const rows = await this.sql.query<{ id: number; type: string; at: string } & StoredEventBody>(
+      `SELECT id, type, body, body_zstd, at FROM events WHERE id > ? ORDER BY id LIMIT ?`,
+      [afterId, limit],
+    );
+    return rows.map((r) => ({ id: Number(r.id), type: r.type, body: eventBody(r), at: r.at }));
   }
 
   async lastEventId(): Promise<number> {
@@ -1378,19 +1386,18 @@ function findingWithId(id: string): { where: string; params: SqlValue[] } {
   return { where: `f.group_key IN (SELECT group_key FROM finding_aliases WHERE UPPER(alias) = UPPER(?))`, params: [id] };
 }
 
-interface DeliveryRow {
+interface DeliveryRow extends StoredEventBody {
   event_id: number;
   target: string;
   type: string;
-  body: string;
   attempts: number;
   next_attempt_at: string;
 }
 
-const DELIVERY_COLUMNS = 'o.event_id, o.target, e.type, e.body, o.attempts, o.next_attempt_at';
+const DELIVERY_COLUMNS = 'o.event_id, o.target, e.type, e.body, e.body_zstd, o.attempts, o.next_attempt_at';
 
 function deliveryOf(r: DeliveryRow): OutboxDelivery {
-  return { eventId: Number(r.event_id), target: r.target, type: r.type, body: r.body, attempts: Number(r.attempts), nextAttemptAt: r.next_attempt_at };
+  return { eventId: Number(r.event_id), target: r.target, type: r.type, body: eventBody(r), attempts: Number(r.attempts), nextAttemptAt: r.next_attempt_at };
 }
 
 /**

@@ -253,7 +253,7 @@ export interface FleetStore {
   triageDecisions(): Promise<StoredTriageDecision[]>;
 
   /** Records an event and queues it for each delivery target (webhook URL). */
-  addEvent(event: { type: string; body: string; at: string }, targets: string[]): Promise<number>;
+  addEvent(event: { type: string; body: string | Uint8Array; at: string }, targets: string[]): Promise<number>;
   /** Undelivered events whose next attempt is due at `now`, oldest first. */
   dueDeliveries(now: string, limit: number): Promise<OutboxDelivery[]>;
   /**
