@@ -163,7 +163,7 @@ export class AddPool {
 }
 
 /** A worker's answer as the main thread takes it: its bytes as Buffers again (as the store's drivers bind them), its packages as objects. */
-function received(prepared: PreparedAppWith<string[]>): PreparedApp {
+export function received(prepared: PreparedAppWith<string[]>): PreparedApp {
   if (prepared.kind !== 'evaluated') return prepared;
   const buffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const source = prepared.source !== undefined && 'kept' in prepared.source ? { kept: { ...prepared.source.kept, content: buffer(prepared.source.kept.content) } } : prepared.source;
@@ -181,7 +181,7 @@ function received(prepared: PreparedAppWith<string[]>): PreparedApp {
  * documents and graph and the findings' JSON, each made for this answer alone. One that shares
  * its memory (a small Buffer is a slice of a pool) is first copied into memory of its own.
  */
-function handedOver(prepared: PreparedAppWith<string[]> | null): ArrayBuffer[] {
+export function handedOver(prepared: PreparedAppWith<string[]> | null): ArrayBuffer[] {
   if (prepared?.kind !== 'evaluated') return [];
   const transfer: ArrayBuffer[] = [];
   const own = <T extends Uint8Array>(bytes: T): T | Uint8Array => {
