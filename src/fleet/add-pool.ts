@@ -3,7 +3,7 @@ import { Worker, type MessagePort } from 'node:worker_threads';
 import { databaseOverIndex, withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
 import { AdvisoryIndex, IndexDamaged } from '../advisories/advisory-index.js';
 import type { DatabaseSpec } from '../advisories/source.js';
-import { prepareApp, type AppJob, type PreparedApp } from './add-work.js';
+import { packagesFromFlat, prepareAppForMessage, type AppJob, type PreparedApp, type PreparedAppWith } from './add-work.js';
 import type { FleetSettings } from './store/store.js';
 
 /**
@@ -61,10 +61,10 @@ function workerDatabases(databases: readonly AdvisoryDatabase[]): WorkerDatabase
   }));
 }
 
-/** A job's answer: the prepared application, or null when the main thread must prepare it. */
+/** A job's answer: the prepared application (its packages flat: prepareAppForMessage), or null when the main thread must prepare it. */
 interface Answer {
   id: number;
-  prepared: PreparedApp | null;
+  prepared: PreparedAppWith<string[]> | null;
 }
 
 interface Pending {
@@ -143,7 +143,7 @@ export class AddPool {
     if (jobs === undefined || pending === undefined) return;
     jobs.delete(answer.id);
     if (answer.prepared?.kind === 'evaluated') for (const [digest, record] of answer.prepared.findings.records) this.records.set(digest, record);
-    pending.resolve(answer.prepared === null ? null : withBuffers(answer.prepared));
+    pending.resolve(answer.prepared === null ? null : received(answer.prepared));
     this.pump();
   }
 
@@ -162,8 +162,8 @@ export class AddPool {
   }
 }
 
-/** A message's bytes arrive as Uint8Array: Buffers again, as the store's drivers bind them. */
-function withBuffers(prepared: PreparedApp): PreparedApp {
+/** A worker's answer as the main thread takes it: its bytes as Buffers again (as the store's drivers bind them), its packages as objects. */
+export function received(prepared: PreparedAppWith<string[]>): PreparedApp {
   if (prepared.kind !== 'evaluated') return prepared;
   const buffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const source = prepared.source !== undefined && 'kept' in prepared.source ? { kept: { ...prepared.source.kept, content: buffer(prepared.source.kept.content) } } : prepared.source;
@@ -171,8 +171,31 @@ function withBuffers(prepared: PreparedApp): PreparedApp {
     ...prepared,
     graph: buffer(prepared.graph),
     contents: prepared.contents.map((c) => ({ ...c, content: buffer(c.content) })),
+    packages: packagesFromFlat(prepared.packages),
     ...(source === undefined ? {} : { source }),
   };
+}
+
+/**
+ * The buffers of an answer that are handed over (transferred) rather than copied: the compressed
+ * documents and graph and the findings' JSON, each made for this answer alone. One that shares
+ * its memory (a small Buffer is a slice of a pool) is first copied into memory of its own.
+ */
+export function handedOver(prepared: PreparedAppWith<string[]> | null): ArrayBuffer[] {
+  if (prepared?.kind !== 'evaluated') return [];
+  const transfer: ArrayBuffer[] = [];
+  const own = <T extends Uint8Array>(bytes: T): T | Uint8Array => {
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer && !transfer.includes(bytes.buffer);
+    const owned = whole ? bytes : new Uint8Array(bytes);
+    transfer.push(owned.buffer as ArrayBuffer);
+    return owned;
+  };
+  prepared.graph = own(prepared.graph) as Buffer;
+  for (const c of prepared.contents) c.content = own(c.content) as Buffer;
+  const json = prepared.findings.json;
+  json.compact = own(json.compact);
+  if (json.pretty !== null) json.pretty = own(json.pretty);
+  return transfer;
 }
 
 /** Starts a pool for these databases. */
@@ -220,16 +243,16 @@ export function serveAddJobs(port: MessagePort, setup: WorkerSetup): void {
   let done: Promise<void> = Promise.resolve();
   port.on('message', (message: { id: number; job: AppJob }) => {
     done = done.then(async () => {
-      let prepared: PreparedApp | null = null;
+      let prepared: PreparedAppWith<string[]> | null = null;
       if (databases !== null) {
         try {
-          prepared = await prepareApp(message.job, context);
+          prepared = await prepareAppForMessage(message.job, context);
         } catch {
           // Not the application's error (or a damaged index): the main thread prepares it again and meets it itself.
           prepared = null;
         }
       }
-      port.postMessage({ id: message.id, prepared } satisfies Answer);
+      port.postMessage({ id: message.id, prepared } satisfies Answer, handedOver(prepared));
     });
   });
 }

@@ -6,6 +6,7 @@ import { StowageError, systemErrorReason } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import { encodeFindings, type EncodedFindings } from './add-findings.js';
 import type { DependencyGraph } from '../core/graph.js';
+import type { Ecosystem } from '../core/package.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readApplication } from '../inputs/application.js';
 import { evaluateGraphs, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
@@ -95,7 +96,10 @@ export interface WorkContext {
 }
 
 /** A prepared application: one that could not be read or evaluated, unchanged content, or all the store keeps of it. */
-export type PreparedApp =
+export type PreparedApp = PreparedAppWith<PackageKey[]>;
+
+/** A prepared application, its packages in the form `P`: PackageKey objects, or (a worker's message) flat triples of strings. */
+export type PreparedAppWith<P> =
   | { kind: 'failed'; message: string }
   | { kind: 'unchanged'; digest: string }
   | {
@@ -107,7 +111,7 @@ export type PreparedApp =
       contents: { digest: string; size: number; content: Buffer }[];
       /** encodeGraphs of the graphs, and their packages as indexed. */
       graph: Buffer;
-      packages: PackageKey[];
+      packages: P;
       /** The findings as the store, the output and the event take them. */
       findings: EncodedFindings;
       warnings: string[];
@@ -116,11 +120,45 @@ export type PreparedApp =
       source?: SourceReading;
     };
 
+/** The graphs' packages as the store indexes them. */
+function packageKeys(graphs: readonly DependencyGraph[]): PackageKey[] {
+  const keys: PackageKey[] = [];
+  for (const g of graphs) for (const p of g.packages) keys.push({ ecosystem: p.ecosystem, name: p.name, version: p.version });
+  return keys;
+}
+
+/**
+ * The graphs' packages as a worker hands them over: ecosystem, name and version of each, one
+ * after another. Strings cross between threads several times cheaper than objects of strings
+ * (each object's keys are written and read again); packagesFromFlat makes the objects.
+ */
+function flatPackageKeys(graphs: readonly DependencyGraph[]): string[] {
+  const flat: string[] = [];
+  for (const g of graphs) for (const p of g.packages) flat.push(p.ecosystem, p.name, p.version);
+  return flat;
+}
+
+/** The PackageKey objects of flatPackageKeys' strings. */
+export function packagesFromFlat(flat: readonly string[]): PackageKey[] {
+  const keys = new Array<PackageKey>(flat.length / 3);
+  for (let i = 0, j = 0; j < keys.length; i += 3, j++) keys[j] = { ecosystem: flat[i] as Ecosystem, name: flat[i + 1] as string, version: flat[i + 2] as string };
+  return keys;
+}
+
 /**
  * Reads, digests and (when its content is not current) evaluates one application, exactly as a
  * sequential add does: an application's errors are its failure; any other error is thrown.
  */
-export async function prepareApp(job: AppJob, context: WorkContext): Promise<PreparedApp> {
+export function prepareApp(job: AppJob, context: WorkContext): Promise<PreparedApp> {
+  return prepareWith(job, context, packageKeys);
+}
+
+/** prepareApp, its packages as a worker hands them over (flatPackageKeys). */
+export function prepareAppForMessage(job: AppJob, context: WorkContext): Promise<PreparedAppWith<string[]>> {
+  return prepareWith(job, context, flatPackageKeys);
+}
+
+async function prepareWith<P>(job: AppJob, context: WorkContext, packagesOf: (graphs: readonly DependencyGraph[]) => P): Promise<PreparedAppWith<P>> {
   let read: ReadApp;
   let digest: string;
   try {
@@ -143,14 +181,14 @@ export async function prepareApp(job: AppJob, context: WorkContext): Promise<Pre
     return { kind: 'failed', message };
   }
   const { listed, contents } = storedDocuments(read.documents);
-  const prepared: PreparedApp = {
+  const prepared: PreparedAppWith<P> = {
     kind: 'evaluated',
     digest,
     sourceKind: read.sourceKind,
     listed,
     contents,
     graph: encodeGraphs(read.graphs),
-    packages: read.graphs.flatMap((g) => g.packages.map((p) => ({ ecosystem: p.ecosystem, name: p.name, version: p.version }))),
+    packages: packagesOf(read.graphs),
     findings: encodeFindings(findings, context.prettyJson, context.sentRecords),
     warnings,
     sourceDir: read.sourceDir,

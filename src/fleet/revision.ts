@@ -104,10 +104,13 @@ export function storedDocuments(documents: readonly DocumentContent[]): { listed
  * findings made from them serialise alike. Stores written before (a JSON array) still decode.
  */
 export function encodeGraphs(graphs: readonly DependencyGraph[]): Buffer {
+  // The packages' and edges' text is written as they are compacted, before the tables it cites are complete.
+  const rows = new TextBytes();
+  const compact = compactGraphs(graphs, rows);
   const out = new TextBytes();
-  writeCompactJson(out, compactGraphs(graphs));
-  const bytes = out.bytes();
-  const compressed = compressBytes(bytes);
+  writeCompactJson(out, compact, rows.bytes());
+  rows.release();
+  const compressed = compressBytes(out.bytes());
   out.release();
   return compressed;
 }
@@ -116,29 +119,90 @@ export function encodeGraphs(graphs: readonly DependencyGraph[]): Buffer {
  * Text written as UTF-8 into memory kept from the last use. The JSON of a large graph is
  * written piece by piece: as one string it would be a tree of parts (what JSON.stringify
  * builds) flattened into a fresh large string before any byte is written, and a fresh buffer
- * the size of the text besides, which together cost several times the writing.
+ * the size of the text besides, which together cost several times the writing. Numbers and
+ * punctuation are written as bytes, without a string.
  */
 class TextBytes {
   private buffer: Buffer;
-  private length = 0;
+  length = 0;
 
   constructor() {
-    this.buffer = TextBytes.kept ?? Buffer.allocUnsafeSlow(64 * 1024);
-    TextBytes.kept = null;
+    this.buffer = TextBytes.kept.pop() ?? Buffer.allocUnsafeSlow(64 * 1024);
   }
 
-  /** The buffer one TextBytes after another writes to (null while one is in use), kept up to KEPT_MAX. */
-  private static kept: Buffer | null = null;
+  /** The buffers TextBytes write to (an encoding uses two at once), kept up to KEPT_MAX each. */
+  private static readonly kept: Buffer[] = [];
 
-  write(text: string): void {
-    // UTF-8 takes at most three bytes a UTF-16 unit.
-    const most = this.length + text.length * 3;
+  private reserve(bytes: number): void {
+    const most = this.length + bytes;
     if (most > this.buffer.length) {
       const larger = Buffer.allocUnsafeSlow(Math.max(most, this.buffer.length * 2));
       this.buffer.copy(larger, 0, 0, this.length);
       this.buffer = larger;
     }
+  }
+
+  write(text: string): void {
+    // UTF-8 takes at most three bytes a UTF-16 unit.
+    this.reserve(text.length * 3);
     this.length += this.buffer.write(text, this.length, 'utf8');
+  }
+
+  /** One ASCII character, by its code. */
+  byte(code: number): void {
+    this.reserve(1);
+    this.buffer[this.length++] = code;
+  }
+
+  /** A number as JSON.stringify writes it (an index: its decimal digits). */
+  number(n: number): void {
+    if (!(Number.isInteger(n) && n >= 0 && n <= 0xffffffff)) {
+      this.write(JSON.stringify(n));
+      return;
+    }
+    if (n < 10) {
+      this.byte(0x30 + n);
+      return;
+    }
+    const digits = n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : String(n).length;
+    this.reserve(digits);
+    let at = this.length + digits;
+    this.length = at;
+    for (let rest = n; rest > 0; rest = (rest - (rest % 10)) / 10) this.buffer[--at] = 0x30 + (rest % 10);
+  }
+
+  append(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** Moves the text from `from` on to `to` (before it), dropping what was between. */
+  moveBack(from: number, to: number): void {
+    this.buffer.copyWithin(to, from, this.length);
+    this.length -= from - to;
+  }
+
+  /** Leaves `bytes` of room, to be written later (setByte, indexBefore). */
+  skip(bytes: number): void {
+    this.reserve(bytes);
+    this.length += bytes;
+  }
+
+  /** Writes the integer `n` (at most ten digits, or -1) ending just before `end`, in room left; returns where it starts. */
+  indexBefore(end: number, n: number): number {
+    let at = end;
+    let rest = Math.abs(n);
+    do {
+      this.buffer[--at] = 0x30 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    } while (rest > 0);
+    if (n < 0) this.buffer[--at] = 0x2d;
+    return at;
+  }
+
+  setByte(at: number, code: number): void {
+    this.buffer[at] = code;
   }
 
   bytes(): Buffer {
@@ -147,11 +211,15 @@ class TextBytes {
 
   /** Done with the bytes: the buffer serves the next TextBytes. */
   release(): void {
-    if (this.buffer.length <= KEPT_MAX) TextBytes.kept = this.buffer;
+    if (this.buffer.length <= KEPT_MAX && TextBytes.kept.length < 2) TextBytes.kept.push(this.buffer);
   }
 }
 
 const KEPT_MAX = 16 * 1024 * 1024;
+
+const COMMA = 0x2c;
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
 
 /** Elements stringified at once: a piece of a few kilobytes. */
 const ELEMENTS_A_PIECE = 512;
@@ -171,8 +239,8 @@ function writeJsonArray(out: TextBytes, values: readonly unknown[]): void {
   }
 }
 
-/** JSON.stringify(compact), byte for byte: keys in the order the objects are built with. */
-function writeCompactJson(out: TextBytes, compact: CompactGraphs): void {
+/** JSON.stringify of the compact form, byte for byte: keys in the order the objects are built with; `rows` the packages' and edges' text. */
+function writeCompactJson(out: TextBytes, compact: WrittenGraphs, rows: Uint8Array): void {
   out.write(`{"format":${JSON.stringify(compact.format)},"strings":`);
   writeJsonArray(out, compact.strings);
   out.write(',"shapes":');
@@ -182,9 +250,10 @@ function writeCompactJson(out: TextBytes, compact: CompactGraphs): void {
   out.write(',"graphs":[');
   compact.graphs.forEach((graph, i) => {
     out.write(`${i === 0 ? '' : ','}{"keys":${JSON.stringify(graph.keys)},"fields":${JSON.stringify(graph.fields)},"packages":`);
-    writeJsonArray(out, graph.packages);
+    out.append(rows.subarray(graph.packages.start, graph.packages.end));
     out.write(',"edges":');
-    writeJsonArray(out, graph.edges);
+    if (Array.isArray(graph.edges)) writeJsonArray(out, graph.edges);
+    else out.append(rows.subarray(graph.edges.start, graph.edges.end));
     out.write('}');
   });
   out.write(']}');
@@ -231,6 +300,29 @@ interface CompactGraphs {
   shapes: string[][];
   objects: unknown[];
   graphs: CompactGraph[];
+}
+
+/** Where a part of the rows' text is (encodeGraphs): from `start` to before `end`. */
+interface TextRange {
+  start: number;
+  end: number;
+}
+
+/** A CompactGraph as encodeGraphs writes it: its packages' JSON, and its edges' when flat, already text. */
+interface WrittenGraph {
+  keys: string[];
+  fields: Record<string, unknown>;
+  packages: TextRange;
+  edges: TextRange | Edge[];
+}
+
+/** CompactGraphs as encodeGraphs writes them. */
+interface WrittenGraphs {
+  format: typeof COMPACT_FORMAT;
+  strings: string[];
+  shapes: string[][];
+  objects: unknown[];
+  graphs: WrittenGraph[];
 }
 
 function isLocation(value: object): value is { line: number; column: number } {
@@ -280,7 +372,11 @@ function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-function compactGraphs(graphs: readonly DependencyGraph[]): CompactGraphs {
+/** Room left before a package's values for `[` and its shape's index (at most ten digits). */
+const SHAPE_ROOM = 11;
+
+/** The graphs compacted, the packages' and edges' JSON written to `rows` as they are (writeCompactJson writes the whole). */
+function compactGraphs(graphs: readonly DependencyGraph[], rows: TextBytes): WrittenGraphs {
   const strings: string[] = [];
   const stringIndex = new Map<string, number>();
   const str = (s: string): number => {
@@ -309,7 +405,7 @@ function compactGraphs(graphs: readonly DependencyGraph[]): CompactGraphs {
     }
     return { value: record, keys: Object.keys(value), code: 'o', index: i };
   };
-  const compactGraph = (graph: DependencyGraph): CompactGraph => {
+  const compactGraph = (graph: DependencyGraph): WrittenGraph => {
     const fields: Record<string, unknown> = {};
     // Keys whose value is undefined are left out, as JSON leaves them out.
     const keys = Object.keys(graph).filter((key) => (graph as unknown as Record<string, unknown>)[key] !== undefined);
@@ -322,10 +418,15 @@ function compactGraphs(graphs: readonly DependencyGraph[]): CompactGraphs {
     const lastStrings: (string | undefined)[] = [];
     const lastStringIndexes: number[] = [];
     const lastObjects: (LastObject | undefined)[] = [];
-    const packages = new Array<unknown[]>(graph.packages.length);
+    // Each package's row, `[shape, value...]`: its values are written first, after room for its
+    // shape's index, which is known once they are; then the row is moved back over the room left.
+    const packagesStart = rows.length;
+    rows.byte(OPEN);
     for (let n = 0; n < graph.packages.length; n++) {
       const record = graph.packages[n] as unknown as Record<string, unknown>;
-      const row: unknown[] = [0];
+      if (n > 0) rows.byte(COMMA);
+      const rowStart = rows.length;
+      rows.skip(SHAPE_ROOM);
       let shape: string[] | null = null;
       let at = 0;
       for (const key of Object.keys(record)) {
@@ -334,12 +435,13 @@ function compactGraphs(graphs: readonly DependencyGraph[]): CompactGraphs {
         let code: ValueCode;
         if (typeof value === 'string') {
           code = 's';
-          if (lastStrings[at] === value) row.push(lastStringIndexes[at]);
+          rows.byte(COMMA);
+          if (lastStrings[at] === value) rows.number(lastStringIndexes[at] as number);
           else {
             const i = str(value);
             lastStrings[at] = value;
             lastStringIndexes[at] = i;
-            row.push(i);
+            rows.number(i);
           }
         } else if (value === null) code = 'n';
         else if (typeof value === 'object' && !Array.isArray(value)) {
@@ -349,13 +451,20 @@ function compactGraphs(graphs: readonly DependencyGraph[]): CompactGraphs {
             if (isPlainObject(value)) lastObjects[at] = kept;
           }
           code = kept.code;
+          rows.byte(COMMA);
           if (code === 'l') {
             const location = value as { line: number; column: number };
-            row.push([location.line, location.column]);
-          } else row.push(kept.index);
+            rows.byte(OPEN);
+            rows.number(location.line);
+            rows.byte(COMMA);
+            rows.number(location.column);
+            rows.byte(CLOSE);
+          } else rows.number(kept.index);
         } else {
           code = 'j';
-          row.push(value);
+          rows.byte(COMMA);
+          // As an array's element: what JSON has no text for is null.
+          rows.write((JSON.stringify(value) as string | undefined) ?? 'null');
         }
         if (shape === null) {
           if (lastShape[at] === key && lastShape[at + 1] === code) {
@@ -379,12 +488,17 @@ function compactGraphs(graphs: readonly DependencyGraph[]): CompactGraphs {
         lastShape = shape;
         lastIndex = s;
       }
-      row[0] = lastIndex;
-      packages[n] = row;
+      const open = rows.indexBefore(rowStart + SHAPE_ROOM, lastIndex) - 1;
+      rows.setByte(open, OPEN);
+      rows.moveBack(open, rowStart);
+      rows.byte(CLOSE);
     }
-    let edges: number[] | Edge[] = graph.edges;
+    rows.byte(CLOSE);
+    const packages = { start: packagesStart, end: rows.length };
+    let edges: TextRange | Edge[] = graph.edges;
     if (graph.edges.every(isPlainEdge)) {
-      const flat = new Array<number>(graph.edges.length * 3);
+      const edgesStart = rows.length;
+      rows.byte(OPEN);
       // Consecutive edges mostly leave one package, all of one kind.
       let lastFrom: string | undefined;
       let lastFromIndex = -1;
@@ -396,15 +510,19 @@ function compactGraphs(graphs: readonly DependencyGraph[]): CompactGraphs {
           lastFrom = e.from;
           lastFromIndex = str(e.from);
         }
-        flat[i++] = lastFromIndex;
-        flat[i++] = str(e.to);
+        if (i++ > 0) rows.byte(COMMA);
+        rows.number(lastFromIndex);
+        rows.byte(COMMA);
+        rows.number(str(e.to));
         if (e.kind !== lastKind) {
           lastKind = e.kind;
           lastKindIndex = str(e.kind);
         }
-        flat[i++] = lastKindIndex;
+        rows.byte(COMMA);
+        rows.number(lastKindIndex);
       }
-      edges = flat;
+      rows.byte(CLOSE);
+      edges = { start: edgesStart, end: rows.length };
     }
     return { keys, fields, packages, edges };
   };

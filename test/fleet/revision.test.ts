@@ -159,6 +159,25 @@ test('the stored graphs are byte for byte what stores already hold (the compact 
   assert.equal(asJson(decodeGraphs(stored)), asJson(craftedGraphs()));
 });
 
+test('the rows are JSON.stringify\'s text for numbers of every kind, many shapes and indexes of several digits', () => {
+  const lines = [1.5, -3, 2 ** 40, Number.NaN, 0, -0, 1e21, 123456789];
+  const packages: Record<string, unknown>[] = [];
+  for (let i = 0; i < 300; i++) {
+    const p: Record<string, unknown> = { id: `q${i}@1.0.0`, name: `q${i}` };
+    // Fifteen shapes, met out of order.
+    p[`k${(i * 7) % 15}`] = i % 2 === 0 ? i : -i / 3;
+    if (i % 3 === 0) p.location = { line: lines[i % lines.length], column: i * 1000003 };
+    if (i % 5 === 0) p.extra = [i, -0, 0.1, null, 'x'];
+    packages.push(p);
+  }
+  const id = (i: number): string => (packages[i % 300] as { id: string }).id;
+  const edges = Array.from({ length: 900 }, (_, i) => ({ from: id(i >> 1), to: id(i * 13), kind: i % 3 === 0 ? 'dev' : 'normal' }));
+  const graphs = [{ ecosystem: 'npm', path: 'p', format: 'f', packages, edges, roots: [] }] as unknown as DependencyGraph[];
+  const text = decompressBytes(encodeGraphs(graphs)).toString('utf8');
+  assert.equal(text, JSON.stringify(JSON.parse(text)));
+  assert.equal(asJson(decodeGraphs(encodeGraphs(graphs))), asJson(graphs));
+});
+
 test('documents are compressed as zstd level 1 compresses them, whatever their size and order', () => {
   const sizes = [0, 1, 5000, 200 * 1024, 3 * 1024 * 1024, 10, 300 * 1024];
   for (const size of sizes) {
