@@ -32,7 +32,7 @@ export function poolSize(count: number, asked?: number): number {
 }
 
 /** A database as a worker reopens it: its index file, and what the command's copy says of it. */
-interface WorkerDatabase {
+export interface WorkerDatabase {
   spec: DatabaseSpec;
   file: string;
   fingerprint: string;
@@ -50,7 +50,7 @@ export interface WorkerSetup {
   databases: WorkerDatabase[];
 }
 
-function workerDatabases(databases: readonly AdvisoryDatabase[]): WorkerDatabase[] {
+export function workerDatabases(databases: readonly AdvisoryDatabase[]): WorkerDatabase[] {
   return databases.map((db) => ({
     spec: db.spec,
     file: db.index.file,
@@ -188,8 +188,11 @@ export function startPool(
 /** An index a worker cannot rebuild: the main thread prepares the application (and rebuilds the index). */
 class LeftToMainThread extends Error {}
 
-/** The command's databases, reopened in a worker; null when an index is not the one the command opened. */
-function reopen(databases: readonly WorkerDatabase[]): AdvisoryDatabase[] | null {
+/**
+ * The command's databases, reopened in a worker; null when an index is not the one the command
+ * opened. A damaged index throws LeftToMainThread: the main thread redoes the work (and rebuilds it).
+ */
+export function reopen(databases: readonly WorkerDatabase[]): AdvisoryDatabase[] | null {
   const opened: AdvisoryDatabase[] = [];
   for (const d of databases) {
     const index = AdvisoryIndex.open(d.file);
