@@ -3,6 +3,7 @@ import { Worker, type MessagePort } from 'node:worker_threads';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import type { Ecosystem } from '../core/package.js';
 import { reopen, workerDatabases, type WorkerDatabase } from './add-pool.js';
+import { serveJobs, workerEntry, WorkerJobs } from './worker-jobs.js';
 import { matchRevision, restrictionOf, type MatchContext, type MatchedRevision, type MatchJob, type Names } from './sync-match.js';
 
 /**
@@ -41,101 +42,36 @@ export interface SyncWorkerSetup {
   now: Date;
 }
 
-/** A job's answer: the re-matched revision, or null when the main thread must re-match it. */
-interface Answer {
-  id: number;
-  matched: MatchedRevision | null;
-}
-
-interface Pending {
-  id: number;
-  job: MatchJob;
-  resolve: (matched: MatchedRevision | null) => void;
-  reject: (err: Error) => void;
-}
-
 /** The worker threads of one sync. */
 export class SyncPool {
-  private readonly queue: Pending[] = [];
-  private readonly busy = new Map<Worker, Map<number, Pending>>();
-  private nextId = 0;
-  private failure: Error | null = null;
-  private closing = false;
+  private constructor(private readonly jobs: WorkerJobs<MatchJob, MatchedRevision>) {}
 
-  private constructor(
-    private readonly workers: Worker[],
-    /** Called with each answer's advisory records as it arrives, before the revision is applied. */
-    private readonly onRecords: (records: readonly [string, string][]) => void,
-  ) {
-    for (const worker of workers) {
-      this.busy.set(worker, new Map());
-      worker.on('message', (answer: Answer) => this.answered(worker, answer));
-      worker.on('error', (err) => this.fail(err));
-      worker.on('exit', (code) => {
-        if (!this.closing) this.fail(new Error(`a fleet sync worker stopped (exit code ${code})`));
-      });
-    }
-  }
-
+  /** `onRecords` is given each answer's advisory records as it arrives, before the revision is applied. */
   static start(size: number, context: { databases: readonly AdvisoryDatabase[]; names: Names; now: Date }, onRecords: (records: readonly [string, string][]) => void): SyncPool {
     const setup: SyncWorkerSetup = {
       databases: workerDatabases(context.databases),
       names: (Object.entries(context.names) as [Ecosystem, Set<string>][]).map(([ecosystem, set]) => [ecosystem, [...set]]),
       now: context.now,
     };
-    // From the bundle (dist/bundle/stowage.cjs) the worker is the bundle beside it; from tsc's output, the module beside this one.
-    const entry = new URL(import.meta.url.endsWith('.cjs') ? './sync-worker.cjs' : './sync-worker.js', import.meta.url);
+    const workers = Array.from({ length: size }, () => new Worker(workerEntry('sync-worker'), { workerData: setup }));
     return new SyncPool(
-      Array.from({ length: size }, () => new Worker(entry, { workerData: setup })),
-      onRecords,
+      new WorkerJobs<MatchJob, MatchedRevision>(workers, 'fleet sync', JOBS_PER_WORKER, (matched) => {
+        onRecords(matched.records);
+        return matched;
+      }),
     );
   }
 
-  /** The revision re-matched by a worker; null when the main thread must re-match it itself. */
+  /**
+   * The revision re-matched by a worker; null when the main thread must re-match it itself.
+   * The graph's bytes are copied, not moved: a job a worker leaves is matched here from them.
+   */
   match(job: MatchJob): Promise<MatchedRevision | null> {
-    const answer = new Promise<MatchedRevision | null>((resolve, reject) => {
-      if (this.failure !== null) reject(this.failure);
-      else this.queue.push({ id: this.nextId++, job, resolve, reject });
-    });
-    // Awaited in order, perhaps after a worker failed: not an unhandled rejection meanwhile.
-    answer.catch(() => undefined);
-    this.pump();
-    return answer;
+    return this.jobs.run(job);
   }
 
-  private pump(): void {
-    for (const [worker, jobs] of this.busy) {
-      while (jobs.size < JOBS_PER_WORKER && this.queue.length > 0) {
-        const pending = this.queue.shift() as Pending;
-        jobs.set(pending.id, pending);
-        // The graph's bytes are copied, not moved: a job a worker leaves is matched here from them.
-        worker.postMessage({ id: pending.id, job: pending.job });
-      }
-    }
-  }
-
-  private answered(worker: Worker, answer: Answer): void {
-    const jobs = this.busy.get(worker);
-    const pending = jobs?.get(answer.id);
-    if (jobs === undefined || pending === undefined) return;
-    jobs.delete(answer.id);
-    if (answer.matched !== null) this.onRecords(answer.matched.records);
-    pending.resolve(answer.matched);
-    this.pump();
-  }
-
-  private fail(err: Error): void {
-    this.failure ??= err;
-    for (const jobs of this.busy.values()) {
-      for (const pending of jobs.values()) pending.reject(this.failure);
-      jobs.clear();
-    }
-    for (const pending of this.queue.splice(0)) pending.reject(this.failure);
-  }
-
-  async close(): Promise<void> {
-    this.closing = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  close(): Promise<void> {
+    return this.jobs.close();
   }
 }
 
@@ -145,19 +81,6 @@ export function serveSyncJobs(port: MessagePort, setup: SyncWorkerSetup): void {
   const names: Names = Object.fromEntries(setup.names.map(([ecosystem, list]) => [ecosystem, new Set(list)]));
   // Each advisory record is handed over once by each worker (the main thread keeps them all).
   const context: MatchContext = { databases: databases ?? [], restriction: restrictionOf(names), now: setup.now, sentRecords: new Set<string>() };
-  let done: Promise<void> = Promise.resolve();
-  port.on('message', (message: { id: number; job: MatchJob }) => {
-    done = done.then(async () => {
-      let matched: MatchedRevision | null = null;
-      if (databases !== null) {
-        try {
-          matched = await matchRevision(message.job, context);
-        } catch {
-          // The main thread re-matches the revision and meets the error itself (or rebuilds a damaged index).
-          matched = null;
-        }
-      }
-      port.postMessage({ id: message.id, matched } satisfies Answer);
-    });
-  });
+  // Any error (or a damaged index): the main thread re-matches the revision and meets it itself (or rebuilds the index).
+  serveJobs<MatchJob, MatchedRevision>(port, databases === null ? null : (job) => matchRevision(job, context));
 }

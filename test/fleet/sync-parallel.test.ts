@@ -52,6 +52,16 @@ function fleetApps(root: string): string[] {
   return paths;
 }
 
+/** A scratch directory with a RustSec clone at its old revision (`checkout` moves it) and the applications. */
+function scenario(prefix: string): { scratch: string; cacheDir: string; db: string; checkout: (rev: string) => void; apps: string[] } {
+  const scratch = tempDir(prefix);
+  const db = join(scratch, 'advisory-db');
+  execFileSync('git', ['clone', '--quiet', '--no-checkout', ADVISORY_DB_BUNDLE, db]);
+  const checkout = (rev: string): void => void execFileSync('git', ['-C', db, 'checkout', '--quiet', '--detach', rev]);
+  checkout(RUSTSEC_2024_12_28);
+  return { scratch, cacheDir: join(scratch, 'cache'), db, checkout, apps: fleetApps(join(scratch, 'apps')) };
+}
+
 async function synced(store: FleetStore, options: SyncOptions): Promise<{ outcome: SyncOutcome; json: string; human: string }> {
   const outcome = await syncFleet(store, options);
   return { outcome, json: [...syncJsonPieces(outcome)].join(''), human: renderSync(outcome, { colour: false, width: 100 }) };
@@ -59,13 +69,7 @@ async function synced(store: FleetStore, options: SyncOptions): Promise<{ outcom
 
 for (const kind of STORE_KINDS) {
   test(`a sync in worker threads reports and stores exactly what one in the command's thread does (${kind})`, { skip: skips[kind], timeout: 600_000 }, async () => {
-    const scratch = tempDir('fleet-sync-parallel');
-    const cacheDir = join(scratch, 'cache');
-    const db = join(scratch, 'advisory-db');
-    execFileSync('git', ['clone', '--quiet', '--no-checkout', ADVISORY_DB_BUNDLE, db]);
-    const checkout = (rev: string): void => void execFileSync('git', ['-C', db, 'checkout', '--quiet', '--detach', rev]);
-    checkout(RUSTSEC_2024_12_28);
-    const apps = fleetApps(join(scratch, 'apps'));
+    const { cacheDir, db, checkout, apps } = scenario('fleet-sync-parallel');
     const stores = [await freshStore(kind), await freshStore(kind)];
     try {
       for (const s of stores) {
@@ -102,13 +106,7 @@ for (const kind of STORE_KINDS) {
 }
 
 test('a revision a worker cannot match fails the sync as in the command thread, and nothing is written', { timeout: 600_000 }, async () => {
-  const scratch = tempDir('fleet-sync-parallel-fail');
-  const cacheDir = join(scratch, 'cache');
-  const db = join(scratch, 'advisory-db');
-  execFileSync('git', ['clone', '--quiet', '--no-checkout', ADVISORY_DB_BUNDLE, db]);
-  const checkout = (rev: string): void => void execFileSync('git', ['-C', db, 'checkout', '--quiet', '--detach', rev]);
-  checkout(RUSTSEC_2024_12_28);
-  const apps = fleetApps(join(scratch, 'apps'));
+  const { scratch, cacheDir, db, checkout, apps } = scenario('fleet-sync-parallel-fail');
   // An application whose policy refuses a database more than 10000 days old, added against another
   // revision than the others': the sync evaluates it in full, and its audit throws in 2099.
   const strict = writeRustApp(join(scratch, 'apps'), 'strict-app');
