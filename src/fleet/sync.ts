@@ -66,7 +66,7 @@ export interface SyncOptions {
   fetch: FetchPolicy;
   now: Date;
   by: string;
-  /** Worker threads re-matching the revisions: from how many revisions (SYNC_POOL_FROM), how many at most (the machine's cores). */
+  /** Worker threads re-matching the revisions: from how many revisions (SYNC_POOL_FROM), how many (one fewer than the cores). */
   pool?: SyncPoolOptions;
 }
 
@@ -217,8 +217,9 @@ interface Round {
 /**
  * Re-matches the revisions, REVISIONS_PER_BATCH at a time, and writes each round's findings.
  * With a pool (many revisions), workers re-match a round while the main thread reads the next
- * one and writes the one before: the store's statements, their order and what each round
- * writes are those of a sequential sync, so are the changes and their order.
+ * one and writes the one before. A round's reads touch only its own revisions, which no other
+ * round writes, so reading ahead reads what a sequential sync reads; the rounds are written, and
+ * their changes listed, in order, as a sequential sync writes and lists them.
  */
 async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: FindingChange[]; reevaluated: number }> {
   const { full, restriction, nowAgainst } = plan;
