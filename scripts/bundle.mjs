@@ -8,6 +8,7 @@
 // - launcher.cjs: what bin/stowage.cjs runs; it loads a bundle through V8's code cache
 //   (src/cli/launcher.ts).
 // - add-worker.cjs: a worker thread of `fleet add` (src/fleet/add-pool.ts).
+// - sync-worker.cjs: a worker thread of `fleet sync` (src/fleet/sync-pool.ts).
 // Tests import dist/src directly; the `stowage` command runs the bundle.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
@@ -72,6 +73,8 @@ const bundles = [
   { entry: 'dist/src/cli/audit-main.js', outfile: 'dist/bundle/audit.cjs' },
   // A worker thread of `fleet add` (src/fleet/add-pool.ts starts it from beside the bundle).
   { entry: 'dist/src/fleet/add-worker.js', outfile: 'dist/bundle/add-worker.cjs' },
+  // A worker thread of `fleet sync` (src/fleet/sync-pool.ts starts it from beside the bundle).
+  { entry: 'dist/src/fleet/sync-worker.js', outfile: 'dist/bundle/sync-worker.cjs' },
 ];
 /**
  * What the launcher runs (src/cli/launcher.ts) is the CommonJS wrapper node puts around a module

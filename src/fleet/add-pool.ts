@@ -5,6 +5,7 @@ import { AdvisoryIndex, IndexDamaged } from '../advisories/advisory-index.js';
 import type { DatabaseSpec } from '../advisories/source.js';
 import { packagesFromFlat, prepareAppForMessage, type AppJob, type PreparedApp, type PreparedAppWith } from './add-work.js';
 import type { FleetSettings } from './store/store.js';
+import { serveJobs, workerEntry, WorkerJobs } from './worker-jobs.js';
 
 /**
  * `fleet add` of many applications prepares them (add-work.ts: read, digest, evaluate, encode)
@@ -32,7 +33,7 @@ export function poolSize(count: number, asked?: number): number {
 }
 
 /** A database as a worker reopens it: its index file, and what the command's copy says of it. */
-interface WorkerDatabase {
+export interface WorkerDatabase {
   spec: DatabaseSpec;
   file: string;
   fingerprint: string;
@@ -50,7 +51,7 @@ export interface WorkerSetup {
   databases: WorkerDatabase[];
 }
 
-function workerDatabases(databases: readonly AdvisoryDatabase[]): WorkerDatabase[] {
+export function workerDatabases(databases: readonly AdvisoryDatabase[]): WorkerDatabase[] {
   return databases.map((db) => ({
     spec: db.spec,
     file: db.index.file,
@@ -61,104 +62,41 @@ function workerDatabases(databases: readonly AdvisoryDatabase[]): WorkerDatabase
   }));
 }
 
-/** A job's answer: the prepared application (its packages flat: prepareAppForMessage), or null when the main thread must prepare it. */
-interface Answer {
-  id: number;
-  prepared: PreparedAppWith<string[]> | null;
-}
-
-interface Pending {
-  id: number;
-  job: AppJob;
-  resolve: (prepared: PreparedApp | null) => void;
-  reject: (err: Error) => void;
-}
-
 /** The worker threads of one add. */
 export class AddPool {
-  private readonly queue: Pending[] = [];
-  private readonly busy = new Map<Worker, Map<number, Pending>>();
-  private nextId = 0;
-  private failure: Error | null = null;
-  private closing = false;
   private constructor(
-    private readonly workers: Worker[],
+    private readonly jobs: WorkerJobs<AppJob, PreparedApp, PreparedAppWith<string[]>>,
     /** The databases as the workers opened them, to tell whether they still are the command's. */
     private readonly databasesKey: string,
-    /**
-     * The advisory records the workers handed over, by digest: each worker sends a record once,
-     * with the first application citing it, and the rows of later ones cite its digest alone.
-     * Kept as they arrive, whether or not the application is used (a transaction run again, an
-     * application left to the main thread): a later one may cite them.
-     */
-    private readonly records: Map<string, string>,
-  ) {
-    for (const worker of workers) {
-      this.busy.set(worker, new Map());
-      worker.on('message', (answer: Answer) => this.answered(worker, answer));
-      worker.on('error', (err) => this.fail(err));
-      worker.on('exit', (code) => {
-        if (!this.closing) this.fail(new Error(`a fleet add worker stopped (exit code ${code})`));
-      });
-    }
-  }
+  ) {}
 
+  /**
+   * `records` keeps the advisory records the workers hand over, by digest: each worker sends a
+   * record once, with the first application citing it, and the rows of later ones cite its
+   * digest alone. Kept as they arrive, whether or not the application is used (a transaction run
+   * again, an application left to the main thread): a later one may cite them.
+   */
   static start(size: number, setup: WorkerSetup, records: Map<string, string>): AddPool {
-    // From the bundle (dist/bundle/stowage.cjs) the worker is the bundle beside it; from tsc's output, the module beside this one.
-    const entry = new URL(import.meta.url.endsWith('.cjs') ? './add-worker.cjs' : './add-worker.js', import.meta.url);
-    const workers = Array.from({ length: size }, () => new Worker(entry, { workerData: setup }));
-    return new AddPool(workers, JSON.stringify(setup.databases), records);
+    const workers = Array.from({ length: size }, () => new Worker(workerEntry('add-worker'), { workerData: setup }));
+    const jobs = new WorkerJobs<AppJob, PreparedApp, PreparedAppWith<string[]>>(workers, 'fleet add', JOBS_PER_WORKER, (prepared) => {
+      if (prepared.kind === 'evaluated') for (const [digest, record] of prepared.findings.records) records.set(digest, record);
+      return received(prepared);
+    });
+    return new AddPool(jobs, JSON.stringify(setup.databases));
   }
 
   /** Whether the workers' databases are still the command's (a damaged index rebuilt by the main thread is not). */
   serves(databases: readonly AdvisoryDatabase[]): boolean {
-    return this.failure === null && JSON.stringify(workerDatabases(databases)) === this.databasesKey;
+    return this.jobs.healthy && JSON.stringify(workerDatabases(databases)) === this.databasesKey;
   }
 
   /** The application prepared by a worker; null when the main thread must prepare it itself. */
   prepare(job: AppJob): Promise<PreparedApp | null> {
-    const answer = new Promise<PreparedApp | null>((resolve, reject) => {
-      if (this.failure !== null) reject(this.failure);
-      else this.queue.push({ id: this.nextId++, job, resolve, reject });
-    });
-    // Awaited in input order, perhaps after a worker failed: not an unhandled rejection meanwhile.
-    answer.catch(() => undefined);
-    this.pump();
-    return answer;
+    return this.jobs.run(job);
   }
 
-  private pump(): void {
-    for (const [worker, jobs] of this.busy) {
-      while (jobs.size < JOBS_PER_WORKER && this.queue.length > 0) {
-        const pending = this.queue.shift() as Pending;
-        jobs.set(pending.id, pending);
-        worker.postMessage({ id: pending.id, job: pending.job });
-      }
-    }
-  }
-
-  private answered(worker: Worker, answer: Answer): void {
-    const jobs = this.busy.get(worker);
-    const pending = jobs?.get(answer.id);
-    if (jobs === undefined || pending === undefined) return;
-    jobs.delete(answer.id);
-    if (answer.prepared?.kind === 'evaluated') for (const [digest, record] of answer.prepared.findings.records) this.records.set(digest, record);
-    pending.resolve(answer.prepared === null ? null : received(answer.prepared));
-    this.pump();
-  }
-
-  private fail(err: Error): void {
-    this.failure ??= err;
-    for (const jobs of this.busy.values()) {
-      for (const pending of jobs.values()) pending.reject(this.failure);
-      jobs.clear();
-    }
-    for (const pending of this.queue.splice(0)) pending.reject(this.failure);
-  }
-
-  async close(): Promise<void> {
-    this.closing = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  close(): Promise<void> {
+    return this.jobs.close();
   }
 }
 
@@ -211,8 +149,11 @@ export function startPool(
 /** An index a worker cannot rebuild: the main thread prepares the application (and rebuilds the index). */
 class LeftToMainThread extends Error {}
 
-/** The command's databases, reopened in a worker; null when an index is not the one the command opened. */
-function reopen(databases: readonly WorkerDatabase[]): AdvisoryDatabase[] | null {
+/**
+ * The command's databases, reopened in a worker; null when an index is not the one the command
+ * opened. A damaged index throws LeftToMainThread: the main thread redoes the work (and rebuilds it).
+ */
+export function reopen(databases: readonly WorkerDatabase[]): AdvisoryDatabase[] | null {
   const opened: AdvisoryDatabase[] = [];
   for (const d of databases) {
     const index = AdvisoryIndex.open(d.file);
@@ -240,19 +181,6 @@ export function serveAddJobs(port: MessagePort, setup: WorkerSetup): void {
   const databases = reopen(setup.databases);
   // Each advisory record is handed over once by each worker (the main thread keeps them all).
   const context = { settings: setup.settings, databases: databases ?? [], now: setup.now, relativePaths: setup.relativePaths, readSourceAhead: true, prettyJson: setup.prettyJson, sentRecords: new Set<string>() };
-  let done: Promise<void> = Promise.resolve();
-  port.on('message', (message: { id: number; job: AppJob }) => {
-    done = done.then(async () => {
-      let prepared: PreparedAppWith<string[]> | null = null;
-      if (databases !== null) {
-        try {
-          prepared = await prepareAppForMessage(message.job, context);
-        } catch {
-          // Not the application's error (or a damaged index): the main thread prepares it again and meets it itself.
-          prepared = null;
-        }
-      }
-      port.postMessage({ id: message.id, prepared } satisfies Answer, handedOver(prepared));
-    });
-  });
+  // An error that is not the application's (or a damaged index): the main thread prepares it again and meets it itself.
+  serveJobs<AppJob, PreparedAppWith<string[]>>(port, databases === null ? null : (job) => prepareAppForMessage(job, context), handedOver);
 }

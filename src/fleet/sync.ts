@@ -2,7 +2,6 @@ import type { Advisory } from '../core/advisory.js';
 import { chunks } from '../core/chunks.js';
 import { findingKey, type Finding } from '../core/finding.js';
 import type { Ecosystem } from '../core/package.js';
-import { runAudit } from '../audit/audit.js';
 import { withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
 import type { AuditPolicy } from '../audit/policy.js';
 import type { FetchPolicy } from '../advisories/source.js';
@@ -12,9 +11,11 @@ import { currentAdvisories, diffAdvisories, namesTouched, type AdvisoryChange, t
 import { closeDatabases, databaseRevisions, openFleetDatabases, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
 import { EVENT_CHANGES_LIMIT, recordEventText } from './events.js';
 import { requireSettings } from './lookup.js';
-import { decodeGraphs, decompressBytes } from './revision.js';
+import { decompressBytes } from './revision.js';
 import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFinding } from './store/store.js';
-import { STATISTICS_AFTER, storedFinding } from './store/store.js';
+import { STATISTICS_AFTER } from './store/store.js';
+import { matchRevision, MatchedFindings, restrictionOf, type AddedRow, type MatchContext, type MatchedRevision, type MatchJob, type Restriction } from './sync-match.js';
+import { SyncPool, syncPoolSize } from './sync-pool.js';
 import { syncEventBodies } from './sync-report.js';
 import { failsWithDecision, governingDecision } from './triage.js';
 
@@ -65,18 +66,13 @@ export interface SyncOptions {
   fetch: FetchPolicy;
   now: Date;
   by: string;
+  /** Worker threads re-matching the revisions: from how many revisions (SYNC_POOL_FROM), how many (one fewer than the cores). */
+  pool?: SyncPoolOptions;
 }
 
-type Names = Partial<Record<Ecosystem, Set<string>>>;
-
-function keysOf(names: Names): Map<Ecosystem, Set<string>> {
-  const keys = new Map<Ecosystem, Set<string>>();
-  for (const [ecosystem, set] of Object.entries(names) as [Ecosystem, Set<string>][]) {
-    const k = new Set<string>();
-    for (const name of set) for (const key of advisoryNameKeys(ecosystem, name)) k.add(key);
-    keys.set(ecosystem, k);
-  }
-  return keys;
+export interface SyncPoolOptions {
+  from?: number;
+  workers?: number;
 }
 
 const touches = (keys: Map<Ecosystem, Set<string>>, ecosystem: Ecosystem, name: string): boolean =>
@@ -125,18 +121,6 @@ const sameState = (a: Record<string, string>, b: Record<string, string>): boolea
 /** Revisions re-evaluated per round of statements: their graphs and findings are in memory together. */
 const REVISIONS_PER_BATCH = 100;
 
-interface Restriction {
-  names: Names;
-  keys: Map<Ecosystem, Set<string>>;
-}
-
-/** What one revision's re-evaluation changed, and what the store must rewrite for it. */
-interface Reevaluation {
-  added: Finding[];
-  removed: Finding[];
-  rewrite: { revisionId: number; remove: StoredFinding[]; add: StoredFinding[] };
-}
-
 /** The policies of the revisions, read once per policy document (most revisions have none). */
 class RevisionPolicies {
   private readonly texts = new Map<string, Promise<string | null>>();
@@ -159,41 +143,6 @@ class RevisionPolicies {
     }
     return revisionPolicy(this.settings, text, `${POLICY_DOCUMENT} of revision ${revision.digest}`);
   }
-}
-
-/**
- * Re-evaluates one revision (restricted to the touched names, or in full) with the same code
- * as `stowage audit`, against the findings it has stored: what is new, what is resolved, and
- * the rows to rewrite (only those whose stored key differs).
- */
-async function reevaluate(
-  target: RevisionToEvaluate,
-  stored: readonly StoredFinding[],
-  policy: AuditPolicy,
-  databases: AdvisoryDatabase[],
-  restriction: Restriction | null,
-  now: Date,
-): Promise<Reevaluation> {
-  const graphs = decodeGraphs(target.graph, { readOnly: true });
-  const result = await runAudit({ graphs, databases, policy, now, ...(restriction ? { onlyNames: restriction.names } : {}) });
-  const before = stored.filter((s) => restriction === null || touches(restriction.keys, s.finding.package.ecosystem, s.finding.package.name));
-  const beforeKeys = new Set(before.map((s) => findingKey(s.finding)));
-  const afterKeys = result.findings.map(findingKey);
-  const afterKeySet = new Set(afterKeys);
-  const storedKeys = new Set<string>(before.map((s) => s.key));
-  const after: StoredFinding[] = result.findings.map(storedFinding);
-  // Only a finding stored before can be stored alike (looking a row's key up hashes all of it).
-  const unchanged = new Set<string>();
-  const add: StoredFinding[] = [];
-  after.forEach((a, i) => {
-    if (beforeKeys.has(afterKeys[i] as string) && storedKeys.has(a.key)) unchanged.add(a.key);
-    else add.push(a);
-  });
-  return {
-    added: result.findings.filter((_, i) => !beforeKeys.has(afterKeys[i] as string)),
-    removed: before.filter((s) => !afterKeySet.has(findingKey(s.finding))).map((s) => s.finding),
-    rewrite: { revisionId: target.revision.id, remove: before.filter((s) => !unchanged.has(s.key)), add },
-  };
 }
 
 /** Findings whose triage decision expired since the last sync: open again, reported once. */
@@ -241,6 +190,112 @@ async function failingAfterTriage(tx: FleetStore, now: Date): Promise<number> {
   return failing;
 }
 
+/** What re-matching the revisions of a sync needs. */
+interface RematchPlan {
+  /** The revisions to look at, in id order. */
+  ids: number[];
+  /** Those evaluated in full; the others are re-matched on the touched names. */
+  full: ReadonlySet<number>;
+  restriction: Restriction;
+  lockNames: { ecosystem: Ecosystem; name: string }[];
+  nowAgainst: Record<string, string>;
+  policies: RevisionPolicies;
+  databases: AdvisoryDatabase[];
+  now: Date;
+  pool: SyncPoolOptions;
+}
+
+/** A round of revisions as read from the store, their re-matches under way. */
+interface Round {
+  targets: RevisionToEvaluate[];
+  /** Per target, the stored findings its re-match replaces. */
+  before: StoredFinding[][];
+  matches: Promise<MatchedRevision | null>[];
+  jobs: MatchJob[];
+}
+
+/**
+ * Re-matches the revisions, REVISIONS_PER_BATCH at a time, and writes each round's findings.
+ * With a pool (many revisions), workers re-match a round while the main thread reads the next
+ * one and writes the one before. A round's reads touch only its own revisions, which no other
+ * round writes, so reading ahead reads what a sequential sync reads; the rounds are written, and
+ * their changes listed, in order, as a sequential sync writes and lists them.
+ */
+async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: FindingChange[]; reevaluated: number }> {
+  const { full, restriction, nowAgainst } = plan;
+  const changes: FindingChange[] = [];
+  let reevaluated = 0;
+  // Each name's advisories are read from the index once for the whole fleet.
+  const remembering = plan.databases.map(withRememberedLookups);
+  const inThread: MatchContext = { databases: remembering, restriction, now: plan.now, sentRecords: null };
+  const findings = new MatchedFindings();
+  const size = syncPoolSize(plan.ids.length, plan.pool.from, plan.pool.workers);
+  const pool = size > 0 ? SyncPool.start(size, { databases: plan.databases, names: restriction.names, now: plan.now }, (records) => findings.keep(records)) : null;
+
+  const read = async (ids: number[]): Promise<Round> => {
+    const targets = (await tx.revisionsToEvaluate(ids)).filter(
+      // Already evaluated with these very databases (an add after the databases moved).
+      (t) => full.has(t.revision.id) || !sameState(t.revision.evaluatedAgainst, nowAgainst),
+    );
+    // A revision re-matched on the touched names keeps its other findings: only those names' are read.
+    const stored = await tx.storedFindingsOf(targets.filter((t) => full.has(t.revision.id)).map((t) => t.revision.id));
+    const restricted = targets.filter((t) => !full.has(t.revision.id)).map((t) => t.revision.id);
+    if (restricted.length > 0) for (const [id, list] of await tx.storedFindingsOf(restricted, plan.lockNames)) stored.set(id, list);
+    const round: Round = { targets, before: [], matches: [], jobs: [] };
+    for (const target of targets) {
+      const isFull = full.has(target.revision.id);
+      const before = (stored.get(target.revision.id) ?? []).filter((s) => isFull || touches(restriction.keys, s.finding.package.ecosystem, s.finding.package.name));
+      const job: MatchJob = {
+        revisionId: target.revision.id,
+        graph: target.graph,
+        policy: await plan.policies.of(target.revision),
+        restricted: !isFull,
+        before: { findingKeys: before.map((s) => findingKey(s.finding)), rows: before.map((s) => s.key) },
+      };
+      round.before.push(before);
+      round.jobs.push(job);
+      round.matches.push(pool === null ? Promise.resolve(null) : pool.match(job));
+    }
+    return round;
+  };
+
+  const write = async (round: Round): Promise<void> => {
+    const rewrites: { revisionId: number; remove: StoredFinding[]; add: StoredFinding[] }[] = [];
+    for (const [i, target] of round.targets.entries()) {
+      const job = round.jobs[i] as MatchJob;
+      // Not matched by a worker (none, or one that left it): matched here, in order, meeting any error as a sequential sync would.
+      const matched = (await round.matches[i]) ?? (await matchRevision(job, inThread));
+      const before = round.before[i] as StoredFinding[];
+      const added = findings.findingsOf(matched);
+      added.forEach((finding, n) => {
+        if ((matched.add[n] as AddedRow).isNew) changes.push({ app: target.app, change: 'new', finding });
+      });
+      for (const n of matched.resolved) changes.push({ app: target.app, change: 'resolved', finding: (before[n] as StoredFinding).finding });
+      rewrites.push({
+        revisionId: target.revision.id,
+        remove: matched.remove.map((n) => before[n] as StoredFinding),
+        add: added.map((finding, n) => ({ finding, key: (matched.add[n] as AddedRow).text, advisoryDigest: (matched.add[n] as AddedRow).digest })),
+      });
+      if (job.restricted) reevaluated++;
+    }
+    await tx.rewriteFindings(rewrites);
+    await tx.setEvaluatedAgainstOf(round.targets.map((t) => t.revision.id), nowAgainst);
+  };
+
+  try {
+    // With workers, one round is read ahead: they match it while this thread writes the one before.
+    const ahead: Round[] = [];
+    for (const ids of chunks(plan.ids, REVISIONS_PER_BATCH)) {
+      ahead.push(await read(ids));
+      if (ahead.length > (pool === null ? 0 : 1)) await write(ahead.shift() as Round);
+    }
+    for (const round of ahead) await write(round);
+  } finally {
+    await pool?.close();
+  }
+  return { changes, reevaluated };
+}
+
 export async function syncFleet(store: FleetStore, options: SyncOptions): Promise<SyncOutcome> {
   const settings = await requireSettings(store);
   // Every database first: one that cannot be read fails the sync before anything is written.
@@ -268,8 +323,8 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
       // Which revisions to look at again.
       const full = new Set(await tx.currentRevisionsEvaluatedOtherwise(previousAgainst ? [previousAgainst, nowAgainst] : [nowAgainst]));
       const names = namesTouched(advisoryChanges);
-      const keys = keysOf(names);
-      const lockNames = (await tx.packageNames()).filter((n) => touches(keys, n.ecosystem, n.name));
+      const restriction = restrictionOf(names);
+      const lockNames = (await tx.packageNames()).filter((n) => touches(restriction.keys, n.ecosystem, n.name));
       const incremental = new Set<number>();
       if (lockNames.length > 0) {
         const affected = await versionsAffectedNow(await tx.packagesNamed(lockNames), changedRecords, options.now);
@@ -279,33 +334,17 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
         for (const id of await tx.currentRevisionsWithFindingsOf(moved)) incremental.add(id);
       }
 
-      const changes: FindingChange[] = [];
-      let reevaluated = 0;
-      const policies = new RevisionPolicies(tx, settings);
-      // Each name's advisories are read from the index once for the whole fleet.
-      const remembering = databases.map(withRememberedLookups);
-      for (const ids of chunks([...new Set([...full, ...incremental])].sort((a, b) => a - b), REVISIONS_PER_BATCH)) {
-        const targets = (await tx.revisionsToEvaluate(ids)).filter(
-          // Already evaluated with these very databases (an add after the databases moved).
-          (t) => full.has(t.revision.id) || !sameState(t.revision.evaluatedAgainst, nowAgainst),
-        );
-        // A revision re-matched on the touched names keeps its other findings: only those names' are read.
-        const stored = await tx.storedFindingsOf(targets.filter((t) => full.has(t.revision.id)).map((t) => t.revision.id));
-        const restricted = targets.filter((t) => !full.has(t.revision.id)).map((t) => t.revision.id);
-        if (restricted.length > 0) for (const [id, list] of await tx.storedFindingsOf(restricted, lockNames)) stored.set(id, list);
-        const rewrites: Reevaluation['rewrite'][] = [];
-        for (const target of targets) {
-          const isFull = full.has(target.revision.id);
-          const policy = await policies.of(target.revision);
-          const r = await reevaluate(target, stored.get(target.revision.id) ?? [], policy, remembering, isFull ? null : { names, keys }, options.now);
-          for (const finding of r.added) changes.push({ app: target.app, change: 'new', finding });
-          for (const finding of r.removed) changes.push({ app: target.app, change: 'resolved', finding });
-          rewrites.push(r.rewrite);
-          if (!isFull) reevaluated++;
-        }
-        await tx.rewriteFindings(rewrites);
-        await tx.setEvaluatedAgainstOf(targets.map((t) => t.revision.id), nowAgainst);
-      }
+      const { changes, reevaluated } = await rematch(tx, {
+        ids: [...new Set([...full, ...incremental])].sort((a, b) => a - b),
+        full,
+        restriction,
+        lockNames,
+        nowAgainst,
+        policies: new RevisionPolicies(tx, settings),
+        databases,
+        now: options.now,
+        pool: options.pool ?? {},
+      });
       if (previousAgainst) await tx.advanceEvaluatedAgainst(previousAgainst, nowAgainst);
 
       const lastSync = [...states.values()].map((s) => s.evaluatedAt).filter((t): t is string => t !== null).sort()[0] ?? null;

@@ -1,0 +1,86 @@
+import { availableParallelism } from 'node:os';
+import { Worker, type MessagePort } from 'node:worker_threads';
+import type { AdvisoryDatabase } from '../advisories/database.js';
+import type { Ecosystem } from '../core/package.js';
+import { reopen, workerDatabases, type WorkerDatabase } from './add-pool.js';
+import { serveJobs, workerEntry, WorkerJobs } from './worker-jobs.js';
+import { matchRevision, restrictionOf, type MatchContext, type MatchedRevision, type MatchJob, type Names } from './sync-match.js';
+
+/**
+ * `fleet sync` of many revisions re-matches them (sync-match.ts: decode, audit, compare) in
+ * worker threads while the main thread reads the next revisions from the store and writes the
+ * findings of those before, in order, in its one transaction. Each worker opens the advisory
+ * indexes itself (files, read-only) and checks they are the very ones the command opened.
+ * Whatever a worker cannot do as the main thread would (an index that changed or is damaged,
+ * an error of any kind) it leaves to the main thread, which re-matches that revision itself
+ * and meets the error there: the outcome is always what a sequential sync gives.
+ */
+
+/** Below this many revisions a sync stays in its thread: starting workers (each opens the indexes) costs more than they save. */
+export const SYNC_POOL_FROM = 200;
+
+/** Workers at most, whatever the machine (the main thread's reads and writes are the limit beyond). */
+const MAX_WORKERS = 4;
+
+/** Revisions given to a worker before it answers, so it never idles waiting for the main thread. */
+const JOBS_PER_WORKER = 4;
+
+/**
+ * How many workers a sync of `count` revisions uses: 0 below `from`; else `asked`, or one core
+ * fewer than the machine has (at least one): the main thread is busy too (the store, the
+ * findings' rows), and a worker more than the cores only adds its start and its caches.
+ */
+export function syncPoolSize(count: number, from = SYNC_POOL_FROM, asked?: number): number {
+  if (count < from) return 0;
+  return Math.max(0, Math.min(asked ?? Math.max(1, availableParallelism() - 1), MAX_WORKERS));
+}
+
+/** What a worker is started with: the databases to reopen, the touched names, the sync's time. */
+export interface SyncWorkerSetup {
+  databases: WorkerDatabase[];
+  names: [Ecosystem, string[]][];
+  now: Date;
+}
+
+/** The worker threads of one sync. */
+export class SyncPool {
+  private constructor(private readonly jobs: WorkerJobs<MatchJob, MatchedRevision>) {}
+
+  /** `onRecords` is given each answer's advisory records as it arrives, before the revision is applied. */
+  static start(size: number, context: { databases: readonly AdvisoryDatabase[]; names: Names; now: Date }, onRecords: (records: readonly [string, string][]) => void): SyncPool {
+    const setup: SyncWorkerSetup = {
+      databases: workerDatabases(context.databases),
+      names: (Object.entries(context.names) as [Ecosystem, Set<string>][]).map(([ecosystem, set]) => [ecosystem, [...set]]),
+      now: context.now,
+    };
+    const workers = Array.from({ length: size }, () => new Worker(workerEntry('sync-worker'), { workerData: setup }));
+    return new SyncPool(
+      new WorkerJobs<MatchJob, MatchedRevision>(workers, 'fleet sync', JOBS_PER_WORKER, (matched) => {
+        onRecords(matched.records);
+        return matched;
+      }),
+    );
+  }
+
+  /**
+   * The revision re-matched by a worker; null when the main thread must re-match it itself.
+   * The graph's bytes are copied, not moved: a job a worker leaves is matched here from them.
+   */
+  match(job: MatchJob): Promise<MatchedRevision | null> {
+    return this.jobs.run(job);
+  }
+
+  close(): Promise<void> {
+    return this.jobs.close();
+  }
+}
+
+/** A worker's life: re-matches the revisions it is given, one at a time, in the order given. */
+export function serveSyncJobs(port: MessagePort, setup: SyncWorkerSetup): void {
+  const databases = reopen(setup.databases);
+  const names: Names = Object.fromEntries(setup.names.map(([ecosystem, list]) => [ecosystem, new Set(list)]));
+  // Each advisory record is handed over once by each worker (the main thread keeps them all).
+  const context: MatchContext = { databases: databases ?? [], restriction: restrictionOf(names), now: setup.now, sentRecords: new Set<string>() };
+  // Any error (or a damaged index): the main thread re-matches the revision and meets it itself (or rebuilds the index).
+  serveJobs<MatchJob, MatchedRevision>(port, databases === null ? null : (job) => matchRevision(job, context));
+}
