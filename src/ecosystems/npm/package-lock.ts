@@ -68,9 +68,9 @@ interface Location {
    * Where node's lookup starts for this location's dependencies: its own node_modules, or the
    * nearest enclosing one. Known up front for v1's tree; found from the path for v2/v3.
    */
-  start?: ModulesDir | null;
+  start: ModulesDir | null | undefined;
   /** The directory whose node_modules holds this location (v2/v3 installed packages). */
-  container?: ModulesDir;
+  container: ModulesDir | undefined;
   /** Index of the package this location holds. */
   pkg: number;
   /** The lockfile entry: its dependency maps are read when edges are resolved. */
@@ -126,8 +126,11 @@ class LockReader {
   private readonly packages: Package[] = [];
   private readonly indexById = new Map<string, number>();
   private readonly flags: number[] = [];
-  /** `name@version` → the package indexes holding it, one per distinct integrity. */
-  private readonly registryIds = new Map<string, number[]>();
+  /**
+   * `name@version` → the package holding it, or the packages, one per distinct integrity, when
+   * entries disagree (a number, not an array of one, for the thousands that do not).
+   */
+  private readonly registryIds = new Map<string, number | number[]>();
   /** Every location, in lockfile order. */
   private readonly order: Location[] = [];
   /** Locations outside node_modules (the root, workspaces, linked directories) by path: link targets. */
@@ -154,23 +157,33 @@ class LockReader {
     if (rootEntry !== undefined && !isRecord(rootEntry)) this.badEntry('', `must be an object, found ${describe(rootEntry)}`);
     this.addRoot(rootEntry ?? this.manifestAsEntry() ?? {});
 
+    // The loop below runs once per entry, interpreted (it is over before V8 would optimize it):
+    // each field is read once, by name, and checked in place; `node_modules/` is looked for once.
     for (const location in packages) {
       if (location === '') continue;
       const entry = packages[location];
       if (!isRecord(entry)) this.badEntry(location, `must be an object, found ${describe(entry)}`);
       const installed = isUnderNodeModules(location);
-      const keyName = installed ? nameFromLocation(location) : undefined;
+      // Where the last `node_modules/` starts: the package's directory name follows it.
+      const at = installed ? location.lastIndexOf('node_modules/') : -1;
+      const keyName = installed ? location.slice(at + NODE_MODULES.length) : undefined;
       const keyProblem = locationKeyProblem(location, keyName);
       if (keyProblem !== null) this.badEntry(location, keyProblem);
-      const resolved = this.stringField(entry, 'resolved', location);
+      const resolved = entry.resolved;
+      if (resolved !== undefined && typeof resolved !== 'string') this.notAString(location, 'resolved', resolved);
       if (entry.link === true) {
         if (resolved === undefined) this.badEntry(location, 'a link needs "resolved", the path it points to');
         this.placeInModulesDir(location, { target: normalizeRelative(resolved) });
         continue;
       }
-      const name = this.stringField(entry, 'name', location) ?? keyName ?? basename(location);
-      const rawVersion = this.stringField(entry, 'version', location);
-      const integrity = this.stringField(entry, 'integrity', location) ?? null;
+      const entryName = entry.name;
+      if (entryName !== undefined && typeof entryName !== 'string') this.notAString(location, 'name', entryName);
+      const rawVersion = entry.version;
+      if (rawVersion !== undefined && typeof rawVersion !== 'string') this.notAString(location, 'version', rawVersion);
+      const entryIntegrity = entry.integrity;
+      if (entryIntegrity !== undefined && typeof entryIntegrity !== 'string') this.notAString(location, 'integrity', entryIntegrity);
+      const name = entryName ?? keyName ?? basename(location);
+      const integrity = entryIntegrity ?? null;
 
       if (!installed) {
         // Outside node_modules: the project's own code (a workspace, or a `file:` directory it
@@ -183,7 +196,7 @@ class LockReader {
         const pkg = this.addPackage(`${name}@${inside ? 'workspace:' : 'file:'}${location}`, name, rawVersion ?? '', source, null, undefined);
         const id = (this.packages[pkg] as Package).id;
         if (inside && !this.roots.includes(id)) this.roots.push(id);
-        this.addLocation({ path: location, pkg, entry, isProjectMember: inside });
+        this.addLocation(newLocation(location, pkg, entry, inside, undefined, undefined));
         continue;
       }
 
@@ -203,9 +216,12 @@ class LockReader {
         pkg = this.addPackage(nonRegistryId(name, fetched ?? ''), name, rawVersion ?? lockedReference(source), source, integrity, undefined);
       }
       this.mergeFlags(pkg, flags);
-      const loc: Location = { path: location, pkg, entry, isProjectMember: false };
+      // Registers `…/node_modules/<name>` under the directory that holds that node_modules, as
+      // placeInModulesDir does, with the position and name already found.
+      const container = at !== 0 && location.charCodeAt(at - 1) !== 0x2f /* / */ ? undefined : at === 0 ? this.rootModulesDir() : this.modulesDir(location.slice(0, at - 1));
+      const loc = newLocation(location, pkg, entry, false, undefined, container);
       this.order.push(loc);
-      loc.container = this.placeInModulesDir(location, loc);
+      container?.children.set(keyName as string, loc);
     }
     this.resolveAllEdges();
     this.locatable = true;
@@ -306,7 +322,7 @@ class LockReader {
     // v1 `requires` does not say which map a dependency came from: every edge is normal.
     const requires = entry.requires;
     if (requires !== undefined && !isRecord(requires)) this.badEntry(location, `"requires" must be an object, found ${describe(requires)}`);
-    const loc: Location = { path: location, pkg, entry: requires === undefined ? {} : { dependencies: requires }, isProjectMember: false, start: dir };
+    const loc = newLocation(location, pkg, requires === undefined ? {} : { dependencies: requires }, false, dir, undefined);
     this.order.push(loc);
     dir.children.set(key, loc);
 
@@ -374,7 +390,7 @@ class LockReader {
     const source: PackageSource = { kind: 'workspace', url: '.', isDefaultRegistry: false };
     const pkg = this.addPackage(`${name}@workspace:.`, name, version, source, null, undefined);
     this.roots.push((this.packages[pkg] as Package).id);
-    this.addLocation({ path: '', pkg, entry, isProjectMember: true });
+    this.addLocation(newLocation('', pkg, entry, true, undefined, undefined));
   }
 
   private addRegistryPackage(name: string, version: string, source: PackageSource, integrity: string | null, alias: string | undefined): number {
@@ -385,24 +401,33 @@ class LockReader {
       // Registry ids never collide with the others (theirs carry `:` after the `@`), so they
       // skip addPackage's lookup.
       const pkg = this.pushPackage(base, name, version, source, integrity, alias);
-      this.registryIds.set(base, [pkg]);
+      this.registryIds.set(base, pkg);
       return pkg;
     }
-    for (const pkg of known) {
-      const existing = this.packages[pkg] as Package;
-      if (integrity === null || existing.checksum === integrity) return pkg;
-      if (existing.checksum === null) {
-        existing.checksum = integrity;
-        return pkg;
-      }
-      if (!integritiesDisagree(existing.checksum, integrity)) return pkg;
+    if (typeof known === 'number') {
+      if (this.holdsTarball(known, integrity)) return known;
+    } else {
+      for (const pkg of known) if (this.holdsTarball(pkg, integrity)) return pkg;
     }
     // The same name@version installed with different integrity at two locations: one of them
     // is not the registry's tarball (tampered, or republished under the same version). Keep
     // both, as `name@version`, `name@version#2`, … so the disagreement stays visible.
-    const pkg = this.pushPackage(`${base}#${known.length + 1}`, name, version, source, integrity, alias);
-    known.push(pkg);
+    const held = typeof known === 'number' ? [known] : known;
+    const pkg = this.pushPackage(`${base}#${held.length + 1}`, name, version, source, integrity, alias);
+    held.push(pkg);
+    if (held !== known) this.registryIds.set(base, held);
     return pkg;
+  }
+
+  /** Whether package `pkg` can be the tarball of `integrity` (taking it as its checksum when it has none). */
+  private holdsTarball(pkg: number, integrity: string | null): boolean {
+    const existing = this.packages[pkg] as Package;
+    if (integrity === null || existing.checksum === integrity) return true;
+    if (existing.checksum === null) {
+      existing.checksum = integrity;
+      return true;
+    }
+    return !integritiesDisagree(existing.checksum, integrity);
   }
 
   private addPackage(
@@ -460,7 +485,7 @@ class LockReader {
     const at = location.lastIndexOf('node_modules/');
     if (at !== 0 && location[at - 1] !== '/') return undefined;
     const dir = at === 0 ? this.rootModulesDir() : this.modulesDir(location.slice(0, at - 1));
-    dir.children.set(location.slice(at + 'node_modules/'.length), slot);
+    dir.children.set(location.slice(at + NODE_MODULES.length), slot);
     return dir;
   }
 
@@ -611,6 +636,10 @@ class LockReader {
   private stringField(entry: JsonObject, field: string, location: string): string | undefined {
     const value = entry[field];
     if (value === undefined || typeof value === 'string') return value;
+    return this.notAString(location, field, value);
+  }
+
+  private notAString(location: string, field: string, value: Json): never {
     return this.badEntry(location, `"${field}" must be a string, found ${describe(value)}`);
   }
 
@@ -736,7 +765,10 @@ function isTarballUrlOf(url: string, registry: string, name: string, version: st
   let at = registry.length + name.length;
   if (!url.startsWith('/-/', at)) return false;
   at += 3;
-  for (let i = unscoped; i < name.length; i++) if (url.charCodeAt(at++) !== name.charCodeAt(i)) return false;
+  // The file is named for the name without its scope: compared by startsWith, not char by char
+  // (this runs once per entry, interpreted: one native call beats a loop of them).
+  if (!url.startsWith(unscoped === 0 ? name : name.slice(unscoped), at)) return false;
+  at += name.length - unscoped;
   return url.charCodeAt(at) === 0x2d /* - */ && url.startsWith(version, at + 1) && url.endsWith('.tgz');
 }
 
@@ -745,7 +777,7 @@ function isTarballUrlOf(url: string, registry: string, name: string, version: st
  * and resolves them (`node_modules/foo/`, `node_modules//foo` and `node_modules/./foo` are all
  * `node_modules/foo` to it); it writes every key in normal form itself, so a key in any other
  * is refused rather than guessed at, as is one whose last part is not a package's directory.
- * `name` is the package directory a key under node_modules names (nameFromLocation).
+ * `name` is the package directory a key under node_modules names (what follows its last `node_modules/`).
  */
 function locationKeyProblem(location: string, name: string | undefined): string | null {
   if (location.includes('\\')) return 'a location with "\\" (npm writes "/" on every platform)';
@@ -793,9 +825,21 @@ function isUnderNodeModules(location: string): boolean {
   return location.startsWith('node_modules/') || location.includes('/node_modules/');
 }
 
-/** `node_modules/a/node_modules/@s/b` → `@s/b`. */
-function nameFromLocation(location: string): string {
-  return location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length);
+const NODE_MODULES = 'node_modules/';
+
+/**
+ * A Location with every field set, in one order: all locations share one shape, so the reads
+ * of their fields while edges are resolved stay monomorphic.
+ */
+function newLocation(
+  path: string,
+  pkg: number,
+  entry: JsonObject,
+  isProjectMember: boolean,
+  start: ModulesDir | null | undefined,
+  container: ModulesDir | undefined,
+): Location {
+  return { path, start, container, pkg, entry, isProjectMember };
 }
 
 /** npm writes link targets relative to the project root (`packages/a`, `../lib`); drop `./`. */
