@@ -111,16 +111,18 @@ const PEER = 4;
 const DEV_OPTIONAL = 8;
 
 const EDGE_KINDS: readonly EdgeKind[] = ['normal', 'build', 'dev', 'optional', 'peer'];
+const NORMAL_EDGE = 0;
+const DEV_EDGE = 2;
+const OPTIONAL_EDGE = 3;
+const PEER_EDGE = 4;
 
-const DEP_FIELDS_BY_PRECEDENCE: ReadonlyArray<[field: string, kind: EdgeKind]> = [
-  // A name declared in several maps gets one edge; npm's own precedence: optionalDependencies
-  // are copied into dependencies (so optional wins), dependencies override a peer declaration,
-  // and a devDependency only counts when nothing else declares the name.
-  ['optionalDependencies', 'optional'],
-  ['dependencies', 'normal'],
-  ['peerDependencies', 'peer'],
-  ['devDependencies', 'dev'],
-];
+/*
+ * An entry's dependency maps are read in precedence order (resolveDeclaredEdges):
+ * optionalDependencies, dependencies, peerDependencies, devDependencies. A name declared in
+ * several maps gets one edge; npm's own precedence: optionalDependencies are copied into
+ * dependencies (so optional wins), dependencies override a peer declaration, and a
+ * devDependency only counts when nothing else declares the name.
+ */
 
 class LockReader {
   private readonly packages: Package[] = [];
@@ -159,7 +161,11 @@ class LockReader {
 
     // The loop below runs once per entry, interpreted (it is over before V8 would optimize it):
     // each field is read once, by name, and checked in place; `node_modules/` is looked for once.
-    for (const location in packages) {
+    // Object.keys, not for-in: `packages` has thousands of keys, so V8 keeps it as a dictionary,
+    // and for-in over a dictionary checks each key again (a runtime call) before the body runs.
+    const locations = Object.keys(packages);
+    for (let i = 0; i < locations.length; i++) {
+      const location = locations[i] as string;
       if (location === '') continue;
       const entry = packages[location];
       if (!isRecord(entry)) this.badEntry(location, `must be an object, found ${describe(entry)}`);
@@ -518,34 +524,53 @@ class LockReader {
   }
 
   private resolveDeclaredEdges(loc: Location): void {
+    // The four maps in precedence order, each read once by name and checked in that order; a
+    // name an earlier map declares has its edge already. Spelt out rather than
+    // looped over: this runs once per location, interpreted.
+    const entry = loc.entry;
+    const optional = this.depsField(loc, entry.optionalDependencies, 'optionalDependencies');
+    const normal = this.depsField(loc, entry.dependencies, 'dependencies');
+    const peer = this.depsField(loc, entry.peerDependencies, 'peerDependencies');
+    const dev = loc.isProjectMember ? this.depsField(loc, entry.devDependencies, 'devDependencies') : undefined;
+    if (optional === undefined && normal === undefined && peer === undefined && dev === undefined) return;
     let start = loc.start;
-    // The maps already read: a name they declare has its edge (see DEP_FIELDS_BY_PRECEDENCE).
-    // Plain indexed loops: this runs once per location, before the JIT has warmed up.
-    let earlier: JsonObject[] | undefined;
-    for (let f = 0; f < DEP_FIELDS_BY_PRECEDENCE.length; f++) {
-      const pair = DEP_FIELDS_BY_PRECEDENCE[f] as [string, EdgeKind];
-      const field = pair[0];
-      const kind = pair[1];
-      if (kind === 'dev' && !loc.isProjectMember) continue;
-      const deps = loc.entry[field];
-      if (deps === undefined) continue;
-      if (!isRecord(deps)) this.badEntry(loc.path, `"${field}" must be an object, found ${describe(deps)}`);
-      if (start === undefined) {
-        // An installed package looks in its own node_modules, then in the one it sits in.
-        start = loc.container === undefined ? this.nearestModulesDir(loc.path) : (this.modulesDirs.get(loc.path) ?? loc.container);
-        loc.start = start;
-      }
-      const kindIndex = EDGE_KINDS.indexOf(kind);
-      for (const depName in deps) {
-        if (earlier !== undefined && declaredIn(earlier, depName)) continue;
-        const target = this.resolve(start, depName);
-        // Not installed: normal for an optional or peer dependency (another platform, or a
-        // peer left to the dependent). For a normal one the lockfile is inconsistent — npm
-        // lockfiles in the wild have such holes — and the graph simply has no edge for it.
-        if (target === undefined) continue;
-        this.addEdge(loc.pkg, target.pkg, kindIndex);
-      }
-      (earlier ??= []).push(deps);
+    if (start === undefined) {
+      // An installed package looks in its own node_modules, then in the one it sits in.
+      start = loc.container === undefined ? this.nearestModulesDir(loc.path) : (this.modulesDirs.get(loc.path) ?? loc.container);
+      loc.start = start;
+    }
+    if (optional !== undefined) this.addEdgesTo(loc.pkg, start, optional, OPTIONAL_EDGE, undefined, undefined, undefined);
+    if (normal !== undefined) this.addEdgesTo(loc.pkg, start, normal, NORMAL_EDGE, optional, undefined, undefined);
+    if (peer !== undefined) this.addEdgesTo(loc.pkg, start, peer, PEER_EDGE, optional, normal, undefined);
+    if (dev !== undefined) this.addEdgesTo(loc.pkg, start, dev, DEV_EDGE, optional, normal, peer);
+  }
+
+  /** A dependency map of an entry: undefined when absent, refused when not an object. */
+  private depsField(loc: Location, deps: Json | undefined, field: string): JsonObject | undefined {
+    if (deps === undefined || isRecord(deps)) return deps;
+    return this.badEntry(loc.path, `"${field}" must be an object, found ${describe(deps)}`);
+  }
+
+  /** An edge of kind `kindIndex` from `pkg` to what each name of `deps` resolves to from `start`, unless an earlier map declares it. */
+  private addEdgesTo(
+    pkg: number,
+    start: ModulesDir | null,
+    deps: JsonObject,
+    kindIndex: number,
+    earlier1: JsonObject | undefined,
+    earlier2: JsonObject | undefined,
+    earlier3: JsonObject | undefined,
+  ): void {
+    for (const depName in deps) {
+      if (earlier1 !== undefined && Object.hasOwn(earlier1, depName)) continue;
+      if (earlier2 !== undefined && Object.hasOwn(earlier2, depName)) continue;
+      if (earlier3 !== undefined && Object.hasOwn(earlier3, depName)) continue;
+      const target = this.resolve(start, depName);
+      // Not installed: normal for an optional or peer dependency (another platform, or a
+      // peer left to the dependent). For a normal one the lockfile is inconsistent — npm
+      // lockfiles in the wild have such holes — and the graph simply has no edge for it.
+      if (target === undefined) continue;
+      this.addEdge(pkg, target.pkg, kindIndex);
     }
   }
 
@@ -580,19 +605,19 @@ class LockReader {
 
   finish(): DependencyGraph {
     const fromGraph = this.flagsFromGraph();
-    this.packages.forEach((pkg, index) => {
+    for (let index = 0; index < this.packages.length; index++) {
       // npm ci recomputes these flags from the dependency graph and ignores the lockfile's
       // markers (npm 11 installs a runtime dependency marked "dev": true under --omit=dev).
       // A package is left out only when both say so: a marker alone never hides a package.
       const flags = (this.flags[index] ?? 0) & (fromGraph[index] as number);
-      if (flags === 0) return;
+      if (flags === 0) continue;
       const out: PackageFlags = {};
       if (flags & DEV) out.dev = true;
       if (flags & OPTIONAL) out.optional = true;
       if (flags & PEER) out.peer = true;
       if ((flags & DEV_OPTIONAL) !== 0 && (flags & (DEV | OPTIONAL)) === 0) out.devOptional = true;
-      pkg.flags = out;
-    });
+      (this.packages[index] as Package).flags = out;
+    }
     const graph: DependencyGraph = { ecosystem: 'npm', path: this.input.path, format: this.format, packages: this.packages, edges: this.edges, roots: this.roots };
     return this.locatable ? locatePackagesLater(graph, () => this.locateEntries()) : graph;
   }
@@ -653,11 +678,6 @@ class LockReader {
     const position = isFlat ? positionOfKey(this.input.text, location) : undefined;
     throw new InputError(this.input.path, `${label}: ${message}`, position);
   }
-}
-
-function declaredIn(maps: JsonObject[], name: string): boolean {
-  for (let i = 0; i < maps.length; i++) if (Object.hasOwn(maps[i] as JsonObject, name)) return true;
-  return false;
 }
 
 /**
