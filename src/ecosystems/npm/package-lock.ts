@@ -800,6 +800,8 @@ function isTarballUrlOf(url: string, registry: string, name: string, version: st
  * `name` is the package directory a key under node_modules names (what follows its last `node_modules/`).
  */
 function locationKeyProblem(location: string, name: string | undefined): string | null {
+  // Nearly every key is one npm writes for an installed package: settled by one native match.
+  if (PLAIN_INSTALLED_KEY.test(location)) return null;
   if (location.includes('\\')) return 'a location with "\\" (npm writes "/" on every platform)';
   if (location.startsWith('/')) return 'an absolute location (npm writes them relative to the project)';
   if (!isNormalLocation(location)) {
@@ -810,6 +812,14 @@ function locationKeyProblem(location: string, name: string | undefined): string 
   }
   return null;
 }
+
+/**
+ * `node_modules/<name>`, nested any number of times (`…/node_modules/<name>`), each name plain
+ * (`@scope/` then letters, digits, `_`, `-` and `.`, not first): a key that has none of the
+ * problems locationKeyProblem looks for (no backslash, no leading `/`, no empty, `.` or `..`
+ * segment, and its last name, what follows its last `node_modules/`, is a package directory).
+ */
+const PLAIN_INSTALLED_KEY = /^node_modules\/(?:@[\w.-]+\/)?[\w-][\w.-]*(?:\/node_modules\/(?:@[\w.-]+\/)?[\w-][\w.-]*)*$/;
 
 /**
  * No empty, `.` or `..` segment, except leading `..` (a directory beside the project, `../lib`):

@@ -621,6 +621,9 @@ describe('entries whose key, name, resolved and version disagree: read as npm in
       ['/srv/app/node_modules/lodash', /an absolute location/],
       ['node_modules/a/lodash', /not a package directory/],
       ['node_modules/@scope', /not a package directory/],
+      ['node_modules/@scope/..', /npm installs it at "node_modules"/],
+      ['node_modules/lodash/node_modules/', /npm installs it at "node_modules\/lodash\/node_modules"/],
+      ['node_modules/lodash/node_modules//a', /npm installs it at "node_modules\/lodash\/node_modules\/a"/],
     ];
     for (const [key, message] of cases) refused(v3({ [key]: entry }), message);
     refused(v1({ 'lodash/': entry }), /dependency "lodash\/": "lodash\/" is not a package name/);
