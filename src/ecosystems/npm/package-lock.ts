@@ -215,7 +215,10 @@ class LockReader {
           if (flags & (OPTIONAL | PEER)) continue;
           this.badEntry(location, 'missing "version" for a registry package');
         }
-        if (fetched !== undefined) this.requireTarballOf(location, fetched, name, rawVersion, source.url);
+        // The URL the registry serves name@version at, as npm writes it, is settled here without
+        // a call; any other is taken apart by requireTarballOf.
+        const registry = source.url;
+        if (fetched !== undefined && (registry === null || !isTarballUrlOf(fetched, registry, name, rawVersion))) this.requireTarballOf(location, fetched, name, rawVersion);
         const alias = keyName !== undefined && keyName !== name ? keyName : undefined;
         pkg = this.addRegistryPackage(name, rawVersion, source, integrity, alias);
       } else {
@@ -370,9 +373,7 @@ class LockReader {
    * compares them with the tarball). A registry tarball URL names its package and version: they
    * must be the entry's, or the audit would check one package while npm installs another.
    */
-  private requireTarballOf(location: string, url: string, name: string, version: string, registry: string | null = null): void {
-    // The URL the registry serves name@version at, as npm writes it: nothing to take apart.
-    if (registry !== null && isTarballUrlOf(url, registry, name, version)) return;
+  private requireTarballOf(location: string, url: string, name: string, version: string): void {
     const tarball = registryTarballIdentity(url);
     if (tarball === null) return;
     if (tarball.name !== name) {
