@@ -225,9 +225,8 @@ class LockReader {
         pkg = this.addPackage(nonRegistryId(name, fetched ?? ''), name, rawVersion ?? lockedReference(source), source, integrity, undefined);
       }
       this.mergeFlags(pkg, flags);
-      // Registers `…/node_modules/<name>` under the directory that holds that node_modules, as
-      // placeInModulesDir does, with the position and name already found.
-      const container = at !== 0 && location.charCodeAt(at - 1) !== 0x2f /* / */ ? undefined : at === 0 ? this.rootModulesDir() : this.modulesDir(location.slice(0, at - 1));
+      // Placed as placeInModulesDir places it, with the position and name already found.
+      const container = this.modulesDirHolding(location, at);
       const loc = newLocation(location, pkg, entry, false, undefined, container);
       this.order.push(loc);
       container?.children.set(keyName as string, loc);
@@ -490,10 +489,15 @@ class LockReader {
   /** Registers `…/node_modules/<name>` under the directory that holds that node_modules. */
   private placeInModulesDir(location: string, slot: Location | Link): ModulesDir | undefined {
     const at = location.lastIndexOf('node_modules/');
-    if (at !== 0 && location[at - 1] !== '/') return undefined;
-    const dir = at === 0 ? this.rootModulesDir() : this.modulesDir(location.slice(0, at - 1));
-    dir.children.set(location.slice(at + NODE_MODULES.length), slot);
+    const dir = this.modulesDirHolding(location, at);
+    dir?.children.set(location.slice(at + NODE_MODULES.length), slot);
     return dir;
+  }
+
+  /** The directory whose node_modules starts at `at` in `location` (its last `node_modules/`); undefined when that is part of a longer name. */
+  private modulesDirHolding(location: string, at: number): ModulesDir | undefined {
+    if (at !== 0 && location.charCodeAt(at - 1) !== 0x2f /* / */) return undefined;
+    return at === 0 ? this.rootModulesDir() : this.modulesDir(location.slice(0, at - 1));
   }
 
   private rootDir: ModulesDir | undefined;
