@@ -103,8 +103,11 @@ function omittedKinds(policy: AuditPolicy): Set<EdgeKind> {
 }
 
 function isOmitted(pkg: Package, policy: AuditPolicy): boolean {
-  if (policy.omit.some((kind) => pkg.flags?.[kind] === true)) return true;
-  return pkg.flags?.devOptional === true && policy.omit.includes('dev') && policy.omit.includes('optional');
+  const flags = pkg.flags;
+  // Most packages of most lockfiles carry no flags, and most audits omit nothing.
+  if (flags === undefined || policy.omit.length === 0) return false;
+  if (policy.omit.some((kind) => flags[kind] === true)) return true;
+  return flags.devOptional === true && policy.omit.includes('dev') && policy.omit.includes('optional');
 }
 
 /**
@@ -150,7 +153,9 @@ async function matchGraph(
       }
     }
     for (const pkg of candidates) {
-      for (const advisory of byKey.get(lockfileNameKey(graph.ecosystem, pkg.name)) ?? []) {
+      const advisories = byKey.get(lockfileNameKey(graph.ecosystem, pkg.name));
+      if (advisories === undefined) continue;
+      for (const advisory of advisories) {
         let affected: boolean;
         try {
           affected = isAffected(advisory, pkg.version, scheme);

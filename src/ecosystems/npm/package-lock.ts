@@ -68,9 +68,9 @@ interface Location {
    * Where node's lookup starts for this location's dependencies: its own node_modules, or the
    * nearest enclosing one. Known up front for v1's tree; found from the path for v2/v3.
    */
-  start?: ModulesDir | null;
+  start: ModulesDir | null | undefined;
   /** The directory whose node_modules holds this location (v2/v3 installed packages). */
-  container?: ModulesDir;
+  container: ModulesDir | undefined;
   /** Index of the package this location holds. */
   pkg: number;
   /** The lockfile entry: its dependency maps are read when edges are resolved. */
@@ -111,23 +111,28 @@ const PEER = 4;
 const DEV_OPTIONAL = 8;
 
 const EDGE_KINDS: readonly EdgeKind[] = ['normal', 'build', 'dev', 'optional', 'peer'];
+const NORMAL_EDGE = 0;
+const DEV_EDGE = 2;
+const OPTIONAL_EDGE = 3;
+const PEER_EDGE = 4;
 
-const DEP_FIELDS_BY_PRECEDENCE: ReadonlyArray<[field: string, kind: EdgeKind]> = [
-  // A name declared in several maps gets one edge; npm's own precedence: optionalDependencies
-  // are copied into dependencies (so optional wins), dependencies override a peer declaration,
-  // and a devDependency only counts when nothing else declares the name.
-  ['optionalDependencies', 'optional'],
-  ['dependencies', 'normal'],
-  ['peerDependencies', 'peer'],
-  ['devDependencies', 'dev'],
-];
+/*
+ * An entry's dependency maps are read in precedence order (resolveDeclaredEdges):
+ * optionalDependencies, dependencies, peerDependencies, devDependencies. A name declared in
+ * several maps gets one edge; npm's own precedence: optionalDependencies are copied into
+ * dependencies (so optional wins), dependencies override a peer declaration, and a
+ * devDependency only counts when nothing else declares the name.
+ */
 
 class LockReader {
   private readonly packages: Package[] = [];
   private readonly indexById = new Map<string, number>();
   private readonly flags: number[] = [];
-  /** `name@version` → the package indexes holding it, one per distinct integrity. */
-  private readonly registryIds = new Map<string, number[]>();
+  /**
+   * `name@version` → the package holding it, or the packages, one per distinct integrity, when
+   * entries disagree (a number, not an array of one, for the thousands that do not).
+   */
+  private readonly registryIds = new Map<string, number | number[]>();
   /** Every location, in lockfile order. */
   private readonly order: Location[] = [];
   /** Locations outside node_modules (the root, workspaces, linked directories) by path: link targets. */
@@ -154,23 +159,37 @@ class LockReader {
     if (rootEntry !== undefined && !isRecord(rootEntry)) this.badEntry('', `must be an object, found ${describe(rootEntry)}`);
     this.addRoot(rootEntry ?? this.manifestAsEntry() ?? {});
 
-    for (const location in packages) {
+    // The loop below runs once per entry, interpreted (it is over before V8 would optimize it):
+    // each field is read once, by name, and checked in place; `node_modules/` is looked for once.
+    // Object.keys, not for-in: `packages` has thousands of keys, so V8 keeps it as a dictionary,
+    // and for-in over a dictionary checks each key again (a runtime call) before the body runs.
+    const locations = Object.keys(packages);
+    for (let i = 0; i < locations.length; i++) {
+      const location = locations[i] as string;
       if (location === '') continue;
       const entry = packages[location];
       if (!isRecord(entry)) this.badEntry(location, `must be an object, found ${describe(entry)}`);
       const installed = isUnderNodeModules(location);
-      const keyName = installed ? nameFromLocation(location) : undefined;
+      // Where the last `node_modules/` starts: the package's directory name follows it.
+      const at = installed ? location.lastIndexOf('node_modules/') : -1;
+      const keyName = installed ? location.slice(at + NODE_MODULES.length) : undefined;
       const keyProblem = locationKeyProblem(location, keyName);
       if (keyProblem !== null) this.badEntry(location, keyProblem);
-      const resolved = this.stringField(entry, 'resolved', location);
+      const resolved = entry.resolved;
+      if (resolved !== undefined && typeof resolved !== 'string') this.notAString(location, 'resolved', resolved);
       if (entry.link === true) {
         if (resolved === undefined) this.badEntry(location, 'a link needs "resolved", the path it points to');
         this.placeInModulesDir(location, { target: normalizeRelative(resolved) });
         continue;
       }
-      const name = this.stringField(entry, 'name', location) ?? keyName ?? basename(location);
-      const rawVersion = this.stringField(entry, 'version', location);
-      const integrity = this.stringField(entry, 'integrity', location) ?? null;
+      const entryName = entry.name;
+      if (entryName !== undefined && typeof entryName !== 'string') this.notAString(location, 'name', entryName);
+      const rawVersion = entry.version;
+      if (rawVersion !== undefined && typeof rawVersion !== 'string') this.notAString(location, 'version', rawVersion);
+      const entryIntegrity = entry.integrity;
+      if (entryIntegrity !== undefined && typeof entryIntegrity !== 'string') this.notAString(location, 'integrity', entryIntegrity);
+      const name = entryName ?? keyName ?? basename(location);
+      const integrity = entryIntegrity ?? null;
 
       if (!installed) {
         // Outside node_modules: the project's own code (a workspace, or a `file:` directory it
@@ -183,7 +202,7 @@ class LockReader {
         const pkg = this.addPackage(`${name}@${inside ? 'workspace:' : 'file:'}${location}`, name, rawVersion ?? '', source, null, undefined);
         const id = (this.packages[pkg] as Package).id;
         if (inside && !this.roots.includes(id)) this.roots.push(id);
-        this.addLocation({ path: location, pkg, entry, isProjectMember: inside });
+        this.addLocation(newLocation(location, pkg, entry, inside, undefined, undefined));
         continue;
       }
 
@@ -196,16 +215,21 @@ class LockReader {
           if (flags & (OPTIONAL | PEER)) continue;
           this.badEntry(location, 'missing "version" for a registry package');
         }
-        if (fetched !== undefined) this.requireTarballOf(location, fetched, name, rawVersion, source.url);
+        // The URL the registry serves name@version at, as npm writes it, is settled here without
+        // a call; any other is taken apart by requireTarballOf.
+        const registry = source.url;
+        if (fetched !== undefined && (registry === null || !isTarballUrlOf(fetched, registry, name, rawVersion))) this.requireTarballOf(location, fetched, name, rawVersion);
         const alias = keyName !== undefined && keyName !== name ? keyName : undefined;
         pkg = this.addRegistryPackage(name, rawVersion, source, integrity, alias);
       } else {
         pkg = this.addPackage(nonRegistryId(name, fetched ?? ''), name, rawVersion ?? lockedReference(source), source, integrity, undefined);
       }
       this.mergeFlags(pkg, flags);
-      const loc: Location = { path: location, pkg, entry, isProjectMember: false };
+      // Placed as placeInModulesDir places it, with the position and name already found.
+      const container = this.modulesDirHolding(location, at);
+      const loc = newLocation(location, pkg, entry, false, undefined, container);
       this.order.push(loc);
-      loc.container = this.placeInModulesDir(location, loc);
+      container?.children.set(keyName as string, loc);
     }
     this.resolveAllEdges();
     this.locatable = true;
@@ -306,7 +330,7 @@ class LockReader {
     // v1 `requires` does not say which map a dependency came from: every edge is normal.
     const requires = entry.requires;
     if (requires !== undefined && !isRecord(requires)) this.badEntry(location, `"requires" must be an object, found ${describe(requires)}`);
-    const loc: Location = { path: location, pkg, entry: requires === undefined ? {} : { dependencies: requires }, isProjectMember: false, start: dir };
+    const loc = newLocation(location, pkg, requires === undefined ? {} : { dependencies: requires }, false, dir, undefined);
     this.order.push(loc);
     dir.children.set(key, loc);
 
@@ -348,9 +372,7 @@ class LockReader {
    * compares them with the tarball). A registry tarball URL names its package and version: they
    * must be the entry's, or the audit would check one package while npm installs another.
    */
-  private requireTarballOf(location: string, url: string, name: string, version: string, registry: string | null = null): void {
-    // The URL the registry serves name@version at, as npm writes it: nothing to take apart.
-    if (registry !== null && isTarballUrlOf(url, registry, name, version)) return;
+  private requireTarballOf(location: string, url: string, name: string, version: string): void {
     const tarball = registryTarballIdentity(url);
     if (tarball === null) return;
     if (tarball.name !== name) {
@@ -374,7 +396,7 @@ class LockReader {
     const source: PackageSource = { kind: 'workspace', url: '.', isDefaultRegistry: false };
     const pkg = this.addPackage(`${name}@workspace:.`, name, version, source, null, undefined);
     this.roots.push((this.packages[pkg] as Package).id);
-    this.addLocation({ path: '', pkg, entry, isProjectMember: true });
+    this.addLocation(newLocation('', pkg, entry, true, undefined, undefined));
   }
 
   private addRegistryPackage(name: string, version: string, source: PackageSource, integrity: string | null, alias: string | undefined): number {
@@ -385,24 +407,33 @@ class LockReader {
       // Registry ids never collide with the others (theirs carry `:` after the `@`), so they
       // skip addPackage's lookup.
       const pkg = this.pushPackage(base, name, version, source, integrity, alias);
-      this.registryIds.set(base, [pkg]);
+      this.registryIds.set(base, pkg);
       return pkg;
     }
-    for (const pkg of known) {
-      const existing = this.packages[pkg] as Package;
-      if (integrity === null || existing.checksum === integrity) return pkg;
-      if (existing.checksum === null) {
-        existing.checksum = integrity;
-        return pkg;
-      }
-      if (!integritiesDisagree(existing.checksum, integrity)) return pkg;
+    if (typeof known === 'number') {
+      if (this.holdsTarball(known, integrity)) return known;
+    } else {
+      for (const pkg of known) if (this.holdsTarball(pkg, integrity)) return pkg;
     }
     // The same name@version installed with different integrity at two locations: one of them
     // is not the registry's tarball (tampered, or republished under the same version). Keep
     // both, as `name@version`, `name@version#2`, … so the disagreement stays visible.
-    const pkg = this.pushPackage(`${base}#${known.length + 1}`, name, version, source, integrity, alias);
-    known.push(pkg);
+    const held = typeof known === 'number' ? [known] : known;
+    const pkg = this.pushPackage(`${base}#${held.length + 1}`, name, version, source, integrity, alias);
+    held.push(pkg);
+    if (held !== known) this.registryIds.set(base, held);
     return pkg;
+  }
+
+  /** Whether package `pkg` can be the tarball of `integrity` (taking it as its checksum when it has none). */
+  private holdsTarball(pkg: number, integrity: string | null): boolean {
+    const existing = this.packages[pkg] as Package;
+    if (integrity === null || existing.checksum === integrity) return true;
+    if (existing.checksum === null) {
+      existing.checksum = integrity;
+      return true;
+    }
+    return !integritiesDisagree(existing.checksum, integrity);
   }
 
   private addPackage(
@@ -458,10 +489,15 @@ class LockReader {
   /** Registers `…/node_modules/<name>` under the directory that holds that node_modules. */
   private placeInModulesDir(location: string, slot: Location | Link): ModulesDir | undefined {
     const at = location.lastIndexOf('node_modules/');
-    if (at !== 0 && location[at - 1] !== '/') return undefined;
-    const dir = at === 0 ? this.rootModulesDir() : this.modulesDir(location.slice(0, at - 1));
-    dir.children.set(location.slice(at + 'node_modules/'.length), slot);
+    const dir = this.modulesDirHolding(location, at);
+    dir?.children.set(location.slice(at + NODE_MODULES.length), slot);
     return dir;
+  }
+
+  /** The directory whose node_modules starts at `at` in `location` (its last `node_modules/`); undefined when that is part of a longer name. */
+  private modulesDirHolding(location: string, at: number): ModulesDir | undefined {
+    if (at !== 0 && location.charCodeAt(at - 1) !== 0x2f /* / */) return undefined;
+    return at === 0 ? this.rootModulesDir() : this.modulesDir(location.slice(0, at - 1));
   }
 
   private rootDir: ModulesDir | undefined;
@@ -493,34 +529,53 @@ class LockReader {
   }
 
   private resolveDeclaredEdges(loc: Location): void {
+    // The four maps in precedence order, each read once by name and checked in that order; a
+    // name an earlier map declares has its edge already. Spelt out rather than
+    // looped over: this runs once per location, interpreted.
+    const entry = loc.entry;
+    const optional = this.depsField(loc, entry.optionalDependencies, 'optionalDependencies');
+    const normal = this.depsField(loc, entry.dependencies, 'dependencies');
+    const peer = this.depsField(loc, entry.peerDependencies, 'peerDependencies');
+    const dev = loc.isProjectMember ? this.depsField(loc, entry.devDependencies, 'devDependencies') : undefined;
+    if (optional === undefined && normal === undefined && peer === undefined && dev === undefined) return;
     let start = loc.start;
-    // The maps already read: a name they declare has its edge (see DEP_FIELDS_BY_PRECEDENCE).
-    // Plain indexed loops: this runs once per location, before the JIT has warmed up.
-    let earlier: JsonObject[] | undefined;
-    for (let f = 0; f < DEP_FIELDS_BY_PRECEDENCE.length; f++) {
-      const pair = DEP_FIELDS_BY_PRECEDENCE[f] as [string, EdgeKind];
-      const field = pair[0];
-      const kind = pair[1];
-      if (kind === 'dev' && !loc.isProjectMember) continue;
-      const deps = loc.entry[field];
-      if (deps === undefined) continue;
-      if (!isRecord(deps)) this.badEntry(loc.path, `"${field}" must be an object, found ${describe(deps)}`);
-      if (start === undefined) {
-        // An installed package looks in its own node_modules, then in the one it sits in.
-        start = loc.container === undefined ? this.nearestModulesDir(loc.path) : (this.modulesDirs.get(loc.path) ?? loc.container);
-        loc.start = start;
-      }
-      const kindIndex = EDGE_KINDS.indexOf(kind);
-      for (const depName in deps) {
-        if (earlier !== undefined && declaredIn(earlier, depName)) continue;
-        const target = this.resolve(start, depName);
-        // Not installed: normal for an optional or peer dependency (another platform, or a
-        // peer left to the dependent). For a normal one the lockfile is inconsistent — npm
-        // lockfiles in the wild have such holes — and the graph simply has no edge for it.
-        if (target === undefined) continue;
-        this.addEdge(loc.pkg, target.pkg, kindIndex);
-      }
-      (earlier ??= []).push(deps);
+    if (start === undefined) {
+      // An installed package looks in its own node_modules, then in the one it sits in.
+      start = loc.container === undefined ? this.nearestModulesDir(loc.path) : (this.modulesDirs.get(loc.path) ?? loc.container);
+      loc.start = start;
+    }
+    if (optional !== undefined) this.addEdgesTo(loc.pkg, start, optional, OPTIONAL_EDGE, undefined, undefined, undefined);
+    if (normal !== undefined) this.addEdgesTo(loc.pkg, start, normal, NORMAL_EDGE, optional, undefined, undefined);
+    if (peer !== undefined) this.addEdgesTo(loc.pkg, start, peer, PEER_EDGE, optional, normal, undefined);
+    if (dev !== undefined) this.addEdgesTo(loc.pkg, start, dev, DEV_EDGE, optional, normal, peer);
+  }
+
+  /** A dependency map of an entry: undefined when absent, refused when not an object. */
+  private depsField(loc: Location, deps: Json | undefined, field: string): JsonObject | undefined {
+    if (deps === undefined || isRecord(deps)) return deps;
+    return this.badEntry(loc.path, `"${field}" must be an object, found ${describe(deps)}`);
+  }
+
+  /** An edge of kind `kindIndex` from `pkg` to what each name of `deps` resolves to from `start`, unless an earlier map declares it. */
+  private addEdgesTo(
+    pkg: number,
+    start: ModulesDir | null,
+    deps: JsonObject,
+    kindIndex: number,
+    earlier1: JsonObject | undefined,
+    earlier2: JsonObject | undefined,
+    earlier3: JsonObject | undefined,
+  ): void {
+    for (const depName in deps) {
+      if (earlier1 !== undefined && Object.hasOwn(earlier1, depName)) continue;
+      if (earlier2 !== undefined && Object.hasOwn(earlier2, depName)) continue;
+      if (earlier3 !== undefined && Object.hasOwn(earlier3, depName)) continue;
+      const target = this.resolve(start, depName);
+      // Not installed: normal for an optional or peer dependency (another platform, or a
+      // peer left to the dependent). For a normal one the lockfile is inconsistent — npm
+      // lockfiles in the wild have such holes — and the graph simply has no edge for it.
+      if (target === undefined) continue;
+      this.addEdge(pkg, target.pkg, kindIndex);
     }
   }
 
@@ -555,19 +610,19 @@ class LockReader {
 
   finish(): DependencyGraph {
     const fromGraph = this.flagsFromGraph();
-    this.packages.forEach((pkg, index) => {
+    for (let index = 0; index < this.packages.length; index++) {
       // npm ci recomputes these flags from the dependency graph and ignores the lockfile's
       // markers (npm 11 installs a runtime dependency marked "dev": true under --omit=dev).
       // A package is left out only when both say so: a marker alone never hides a package.
       const flags = (this.flags[index] ?? 0) & (fromGraph[index] as number);
-      if (flags === 0) return;
+      if (flags === 0) continue;
       const out: PackageFlags = {};
       if (flags & DEV) out.dev = true;
       if (flags & OPTIONAL) out.optional = true;
       if (flags & PEER) out.peer = true;
       if ((flags & DEV_OPTIONAL) !== 0 && (flags & (DEV | OPTIONAL)) === 0) out.devOptional = true;
-      pkg.flags = out;
-    });
+      (this.packages[index] as Package).flags = out;
+    }
     const graph: DependencyGraph = { ecosystem: 'npm', path: this.input.path, format: this.format, packages: this.packages, edges: this.edges, roots: this.roots };
     return this.locatable ? locatePackagesLater(graph, () => this.locateEntries()) : graph;
   }
@@ -611,6 +666,10 @@ class LockReader {
   private stringField(entry: JsonObject, field: string, location: string): string | undefined {
     const value = entry[field];
     if (value === undefined || typeof value === 'string') return value;
+    return this.notAString(location, field, value);
+  }
+
+  private notAString(location: string, field: string, value: Json): never {
     return this.badEntry(location, `"${field}" must be a string, found ${describe(value)}`);
   }
 
@@ -624,11 +683,6 @@ class LockReader {
     const position = isFlat ? positionOfKey(this.input.text, location) : undefined;
     throw new InputError(this.input.path, `${label}: ${message}`, position);
   }
-}
-
-function declaredIn(maps: JsonObject[], name: string): boolean {
-  for (let i = 0; i < maps.length; i++) if (Object.hasOwn(maps[i] as JsonObject, name)) return true;
-  return false;
 }
 
 /**
@@ -736,7 +790,10 @@ function isTarballUrlOf(url: string, registry: string, name: string, version: st
   let at = registry.length + name.length;
   if (!url.startsWith('/-/', at)) return false;
   at += 3;
-  for (let i = unscoped; i < name.length; i++) if (url.charCodeAt(at++) !== name.charCodeAt(i)) return false;
+  // The file is named for the name without its scope: compared by startsWith, not char by char
+  // (this runs once per entry, interpreted: one native call beats a loop of them).
+  if (!url.startsWith(unscoped === 0 ? name : name.slice(unscoped), at)) return false;
+  at += name.length - unscoped;
   return url.charCodeAt(at) === 0x2d /* - */ && url.startsWith(version, at + 1) && url.endsWith('.tgz');
 }
 
@@ -745,9 +802,11 @@ function isTarballUrlOf(url: string, registry: string, name: string, version: st
  * and resolves them (`node_modules/foo/`, `node_modules//foo` and `node_modules/./foo` are all
  * `node_modules/foo` to it); it writes every key in normal form itself, so a key in any other
  * is refused rather than guessed at, as is one whose last part is not a package's directory.
- * `name` is the package directory a key under node_modules names (nameFromLocation).
+ * `name` is the package directory a key under node_modules names (what follows its last `node_modules/`).
  */
 function locationKeyProblem(location: string, name: string | undefined): string | null {
+  // Nearly every key is one npm writes for an installed package: settled by one native match.
+  if (PLAIN_INSTALLED_KEY.test(location)) return null;
   if (location.includes('\\')) return 'a location with "\\" (npm writes "/" on every platform)';
   if (location.startsWith('/')) return 'an absolute location (npm writes them relative to the project)';
   if (!isNormalLocation(location)) {
@@ -758,6 +817,14 @@ function locationKeyProblem(location: string, name: string | undefined): string 
   }
   return null;
 }
+
+/**
+ * `node_modules/<name>`, nested any number of times (`…/node_modules/<name>`), each name plain
+ * (`@scope/` then letters, digits, `_`, `-` and `.`, not first): a key that has none of the
+ * problems locationKeyProblem looks for (no backslash, no leading `/`, no empty, `.` or `..`
+ * segment, and its last name, what follows its last `node_modules/`, is a package directory).
+ */
+const PLAIN_INSTALLED_KEY = /^node_modules\/(?:@[\w.-]+\/)?[\w-][\w.-]*(?:\/node_modules\/(?:@[\w.-]+\/)?[\w-][\w.-]*)*$/;
 
 /**
  * No empty, `.` or `..` segment, except leading `..` (a directory beside the project, `../lib`):
@@ -793,9 +860,21 @@ function isUnderNodeModules(location: string): boolean {
   return location.startsWith('node_modules/') || location.includes('/node_modules/');
 }
 
-/** `node_modules/a/node_modules/@s/b` → `@s/b`. */
-function nameFromLocation(location: string): string {
-  return location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length);
+const NODE_MODULES = 'node_modules/';
+
+/**
+ * A Location with every field set, in one order: all locations share one shape, so the reads
+ * of their fields while edges are resolved stay monomorphic.
+ */
+function newLocation(
+  path: string,
+  pkg: number,
+  entry: JsonObject,
+  isProjectMember: boolean,
+  start: ModulesDir | null | undefined,
+  container: ModulesDir | undefined,
+): Location {
+  return { path, start, container, pkg, entry, isProjectMember };
 }
 
 /** npm writes link targets relative to the project root (`packages/a`, `../lib`); drop `./`. */

@@ -38,16 +38,14 @@ export function defaultNpmRegistrySource(): PackageSource {
 export function npmSourceFromResolved(resolved: string | undefined): PackageSource {
   if (resolved === undefined || resolved === '') return defaultNpmRegistrySource();
   if (resolved.startsWith('https://') || resolved.startsWith('http://')) {
-    if (lastRegistry !== undefined && isTarballUnder(resolved, lastRegistry.url)) {
-      return { kind: 'registry', url: lastRegistry.url, isDefaultRegistry: lastRegistry.isDefault };
-    }
+    if (lastRegistry !== undefined && isTarballUnder(resolved, lastRegistry.url as string)) return lastRegistry;
     const base = registryBaseOfTarball(resolved);
     if (base === undefined) {
       // A tarball somewhere else (e.g. a GitHub archive): fetched by URL, not from a registry.
       return { kind: 'other', url: resolved, isDefaultRegistry: false };
     }
-    lastRegistry = { url: base, isDefault: isDefaultNpmRegistry(base) };
-    return { kind: 'registry', url: base, isDefaultRegistry: lastRegistry.isDefault };
+    lastRegistry = { kind: 'registry', url: base, isDefaultRegistry: isDefaultNpmRegistry(base) };
+    return lastRegistry;
   }
   if (isGitSpecifier(resolved)) return gitSource(resolved);
   if (resolved.startsWith('file:')) {
@@ -61,10 +59,12 @@ export function npmSourceFromResolved(resolved: string | undefined): PackageSour
 }
 
 /**
- * The registry of the previous tarball URL. Lockfiles list thousands of tarballs from one or
- * two registries: checking the next URL against the last base skips the URL parsing.
+ * The registry of the previous tarball URL, as a source. Lockfiles list thousands of tarballs
+ * from one or two registries: checking the next URL against the last base skips the URL parsing,
+ * and the packages from that registry share this one source (plain data, never changed once
+ * made, as Cargo's reader shares a source among its crates) instead of an object each.
  */
-let lastRegistry: { url: string; isDefault: boolean } | undefined;
+let lastRegistry: PackageSource | undefined;
 
 /** `url` is `<base><name>/-/<file>.tgz` or `<base>@scope/<name>/-/<file>.tgz`. */
 function isTarballUnder(url: string, base: string): boolean {

@@ -545,6 +545,37 @@ describe('entries whose key, name, resolved and version disagree: read as npm in
     refused(v1({ lodash: { version: ' 4.17.4', resolved: LODASH_4 } }), /dependency "lodash": "version" is {2}4\.17\.4 but/);
   });
 
+  test("an entry's fields and dependency maps are checked in order: the first that is wrong is named", () => {
+    refused(v3({ 'node_modules/lodash': { resolved: 1, name: 2, version: 3, integrity: 4 } }), /"node_modules\/lodash": "resolved" must be a string, found number 1/);
+    refused(v3({ 'node_modules/lodash': { name: 2, version: 3, integrity: 4 } }), /"node_modules\/lodash": "name" must be a string, found number 2/);
+    refused(v3({ 'node_modules/lodash': { version: 3, integrity: 4 } }), /"node_modules\/lodash": "version" must be a string, found number 3/);
+    refused(v3({ 'node_modules/lodash': { version: '4.17.4', integrity: 4 } }), /"node_modules\/lodash": "integrity" must be a string, found number 4/);
+    // optionalDependencies, dependencies, peerDependencies, then devDependencies (read for project members only).
+    const maps = { devDependencies: 4, peerDependencies: 3, dependencies: [], optionalDependencies: 'x' };
+    refused(v3({ 'node_modules/lodash': { version: '4.17.4', ...maps } }), /"node_modules\/lodash": "optionalDependencies" must be an object, found string "x"/);
+    refused(v3({ 'node_modules/lodash': { version: '4.17.4', ...maps, optionalDependencies: {} } }), /"dependencies" must be an object, found an array/);
+    refused(v3({ 'node_modules/lodash': { version: '4.17.4', ...maps, optionalDependencies: {}, dependencies: {} } }), /"peerDependencies" must be an object, found number 3/);
+    assert.deepEqual(registryIds(v3({ 'node_modules/lodash': { version: '4.17.4', devDependencies: 4 } })), ['lodash@4.17.4 public']);
+    refused(v3({ 'packages/lib': { name: 'lib', version: '1.0.0', devDependencies: 4 } }), /"packages\/lib": "devDependencies" must be an object, found number 4/);
+  });
+
+  test('one name@version under three integrities is three packages; a fourth copy joins the one whose integrity it has', () => {
+    const sri = (c: string): string => `sha512-${c.repeat(86)}==`;
+    const graph = parsePackageLock(
+      v3({
+        'node_modules/lodash': { version: '4.17.4', integrity: sri('a') },
+        'node_modules/a/node_modules/lodash': { version: '4.17.4', integrity: sri('b') },
+        'node_modules/b/node_modules/lodash': { version: '4.17.4', integrity: sri('c') },
+        'node_modules/c/node_modules/lodash': { version: '4.17.4', integrity: sri('b') },
+        'node_modules/d/node_modules/lodash': { version: '4.17.4' },
+      }),
+    );
+    assert.deepEqual(
+      graph.packages.map((p) => `${p.id} ${p.checksum ?? '-'}`),
+      ['app@workspace:. -', `lodash@4.17.4 ${sri('a')}`, `lodash@4.17.4#2 ${sri('b')}`, `lodash@4.17.4#3 ${sri('c')}`],
+    );
+  });
+
   test('a name the resolved tarball contradicts (name field, key, its letter case): refused', () => {
     refused(
       v3({ 'node_modules/lodash': { name: 'lodash-es', version: '4.17.4', resolved: LODASH_4 } }),
@@ -590,6 +621,9 @@ describe('entries whose key, name, resolved and version disagree: read as npm in
       ['/srv/app/node_modules/lodash', /an absolute location/],
       ['node_modules/a/lodash', /not a package directory/],
       ['node_modules/@scope', /not a package directory/],
+      ['node_modules/@scope/..', /npm installs it at "node_modules"/],
+      ['node_modules/lodash/node_modules/', /npm installs it at "node_modules\/lodash\/node_modules"/],
+      ['node_modules/lodash/node_modules//a', /npm installs it at "node_modules\/lodash\/node_modules\/a"/],
     ];
     for (const [key, message] of cases) refused(v3({ [key]: entry }), message);
     refused(v1({ 'lodash/': entry }), /dependency "lodash\/": "lodash\/" is not a package name/);
