@@ -13,13 +13,35 @@ export interface IndexedEdges {
   /** from, to, kind: three indexes per edge, in the graph's edge order. */
   edges: readonly number[];
   /** The index of each package's id, in the graph's package order. */
-  packageIds: readonly number[];
+  packageIds: readonly number[] | Int32Array;
 }
 
 /** Where a graph decoded for reading only keeps its IndexedEdges (not enumerable: never serialised). */
 export const INDEXED_EDGES: unique symbol = Symbol('stowage.indexedEdges');
 
-export type IndexedGraph = DependencyGraph & { [INDEXED_EDGES]?: IndexedEdges };
+/**
+ * A graph's packages as decoded rows, each expanded into its object only when read (a fleet
+ * revision's graphs decoded for reading only): a re-match restricted to a few names looks at
+ * the names alone, and expands the handful of packages they designate and those on their paths.
+ */
+export interface PackageRows {
+  /** How many packages the graph has. */
+  readonly count: number;
+  /** The package at `i` (in the graph's package order), expanded once. */
+  package(i: number): Package;
+  /** The packages whose name `wanted` accepts, in the graph's order; each distinct name is asked once. */
+  named(wanted: (name: string) => boolean): Package[];
+}
+
+/** Where a graph decoded for reading only keeps its PackageRows (not enumerable: never serialised). */
+export const PACKAGE_ROWS: unique symbol = Symbol('stowage.packageRows');
+
+export type IndexedGraph = DependencyGraph & { [INDEXED_EDGES]?: IndexedEdges; [PACKAGE_ROWS]?: PackageRows };
+
+/** How many packages the graph has, without expanding packages kept as rows. */
+export function packageCount(graph: DependencyGraph): number {
+  return (graph as IndexedGraph)[PACKAGE_ROWS]?.count ?? graph.packages.length;
+}
 
 /**
  * A graph's edges as integer arrays, built once per graph that has findings: the dependency paths
@@ -34,6 +56,9 @@ export class GraphPaths {
   private readonly numbers = new Map<string, number>();
   /** The package of each node (the last of an id listed twice, as a map from id would keep), or undefined. */
   private readonly packages: (Package | undefined)[] = [];
+  /** With PackageRows: the row of each node's package instead (expanded when its label is made), or undefined. */
+  private readonly packageRows: (number | undefined)[] = [];
+  private readonly rows: PackageRows | undefined;
   private readonly labels: (string | undefined)[] = [];
   /** Each edge kind a bit of its own, numbered as met. */
   private readonly kindBits = new Map<string, number>();
@@ -52,7 +77,10 @@ export class GraphPaths {
     let from: Int32Array;
     let to: Int32Array;
     let kind: Int32Array;
-    if (indexed !== undefined && indexed.packageIds.length === graph.packages.length) {
+    const rows = (graph as IndexedGraph)[PACKAGE_ROWS];
+    const byIndex = indexed !== undefined && indexed.packageIds.length === packageCount(graph);
+    this.rows = byIndex ? rows : undefined;
+    if (byIndex) {
       // Numbered as the ids are met, as below: an index stands for one text, so the numbers are the same.
       const { strings, edges, packageIds } = indexed;
       const nodeOf = new Int32Array(strings.length).fill(-1);
@@ -68,9 +96,11 @@ export class GraphPaths {
         }
         return n;
       };
-      graph.packages.forEach((p, i) => {
-        this.packages[node(packageIds[i] as number)] = p;
-      });
+      if (rows !== undefined) packageIds.forEach((id, i) => (this.packageRows[node(id)] = i));
+      else
+        graph.packages.forEach((p, i) => {
+          this.packages[node(packageIds[i] as number)] = p;
+        });
       const count = edges.length / 3;
       from = new Int32Array(count);
       to = new Int32Array(count);
@@ -142,7 +172,8 @@ export class GraphPaths {
   private label(n: number): string {
     let label = this.labels[n];
     if (label === undefined) {
-      const p = this.packages[n];
+      const row = this.rows === undefined ? undefined : this.packageRows[n];
+      const p = row === undefined ? this.packages[n] : this.rows?.package(row);
       // A root whose version nothing recorded (an SBOM's application without one) is its name alone, not `rg@`.
       label = p ? (p.version === '' ? p.name : `${p.name}@${p.version}`) : (this.nodes[n] as string);
       this.labels[n] = label;

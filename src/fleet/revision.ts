@@ -4,7 +4,7 @@ import zstd from 'zstd-napi/binding.js';
 import { StowageError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
-import { INDEXED_EDGES, type IndexedEdges } from '../audit/paths.js';
+import { INDEXED_EDGES, PACKAGE_ROWS, type IndexedEdges, type PackageRows } from '../audit/paths.js';
 import type { RevisionDocument } from './store/store.js';
 
 /**
@@ -259,8 +259,27 @@ function writeCompactJson(out: TextBytes, compact: WrittenGraphs, rows: Uint8Arr
   out.write(']}');
 }
 
+/**
+ * One decompression context and the memory a graph is decompressed into, kept from one call to
+ * the next (sync decodes one graph per revision it re-matches): zstd-napi's `decompress` takes a
+ * fresh buffer the size of the text each call, only to have it read into a string.
+ */
+let decompression: zstd.DCtx | null = null;
+let decompressed = Buffer.alloc(0);
+
+/** The UTF-8 text of one zstd frame (a stored graph). */
+function decompressText(bytes: Uint8Array): string {
+  const size = zstd.getFrameContentSize(bytes);
+  if (size === null || size > DESTINATION_KEPT_MAX || zstd.findFrameCompressedSize(bytes) !== bytes.length) return decompressBytes(bytes).toString('utf8');
+  decompression ??= new zstd.DCtx();
+  if (decompressed.length < size) decompressed = Buffer.allocUnsafeSlow(Math.max(size, decompressed.length * 2));
+  const length = decompression.decompress(decompressed, bytes);
+  if (length !== size) throw new Error(`fleet store: a graph decompressed to ${length} bytes, its frame says ${size}`);
+  return decompressed.toString('utf8', 0, length);
+}
+
 export function decodeGraphs(stored: Uint8Array, options: DecodeOptions = {}): DependencyGraph[] {
-  const text = decompressBytes(stored).toString('utf8');
+  const text = decompressText(stored);
   // A JSON array: the graphs as written before the compact form.
   if (text.startsWith('[')) return JSON.parse(text) as DependencyGraph[];
   return expandGraphs(JSON.parse(text) as CompactGraphs, options.readOnly === true);
@@ -575,24 +594,77 @@ function expandGraphs(compact: CompactGraphs, shared: boolean): DependencyGraph[
     }
     return edges;
   };
-  // Read only: the index of each package's id, for GraphPaths (a package whose id is not kept as a string has none).
-  const idIndex = (row: unknown[]): number => {
-    const shape = shapes[row[0] as number] as string[];
-    for (let k = 0, v = 1; k < shape.length; k += 2) {
-      const code = shape[k + 1] as ValueCode;
-      if (shape[k] === 'id') return code === 's' ? (row[v] as number) : -1;
-      if (code !== 'n') v++;
+  // Read only: where each shape keeps a package's id and name as a string index (the value's place in a row), or -1.
+  const stringAt = (key: string): Int32Array =>
+    Int32Array.from(shapes, (shape) => {
+      for (let k = 0, v = 1; k < shape.length; k += 2) {
+        const code = shape[k + 1] as ValueCode;
+        if (shape[k] === key) return code === 's' ? v : -1;
+        if (code !== 'n') v++;
+      }
+      return -1;
+    });
+  const idAt = shared ? stringAt('id') : null;
+  const nameAt = shared ? stringAt('name') : null;
+  /** Per row, the string index the shape keeps at `at` (an id, a name), or -1. */
+  const stringsOf = (rows: readonly unknown[][], at: Int32Array): Int32Array => {
+    const found = new Int32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as unknown[];
+      const v = at[row[0] as number] ?? -1;
+      found[i] = v === -1 ? -1 : (row[v] as number);
     }
-    return -1;
+    return found;
+  };
+  /** Read only: the packages as rows, each expanded when first read (by `packages` or PACKAGE_ROWS). */
+  const rowsOf = (packageRows: unknown[][], names: Int32Array): PackageRows => {
+    const expanded: (Package | undefined)[] = new Array<Package | undefined>(packageRows.length);
+    const at = (i: number): Package => (expanded[i] ??= expandPackage(packageRows[i] as unknown[]));
+    return {
+      count: packageRows.length,
+      package: at,
+      named(wanted: (name: string) => boolean): Package[] {
+        // Per string of the table: 0 not asked yet, 1 wanted, 2 not.
+        const verdicts = new Uint8Array(strings.length);
+        const found: Package[] = [];
+        for (let i = 0; i < names.length; i++) {
+          const name = names[i] as number;
+          if (name === -1) {
+            // A name not kept as a string: asked of the package itself.
+            const p = at(i);
+            if (wanted(p.name)) found.push(p);
+            continue;
+          }
+          let verdict = verdicts[name] as number;
+          if (verdict === 0) verdicts[name] = verdict = wanted(strings[name] as string) ? 1 : 2;
+          if (verdict === 1) found.push(at(i));
+        }
+        return found;
+      },
+    };
   };
   return compact.graphs.map((g) => {
     const graph: Record<string, unknown> = {};
-    let packageIds: number[] | null = null;
+    let packageIds: Int32Array | null = null;
     let flatEdges: number[] | null = null;
     for (const key of g.keys) {
       if (key === 'packages') {
-        graph[key] = g.packages.map(expandPackage);
-        if (shared) packageIds = g.packages.map(idIndex);
+        if (idAt !== null && nameAt !== null) {
+          // Read only: the package objects are made if something reads them (a restricted re-match reads PACKAGE_ROWS).
+          const packageRows = g.packages;
+          packageIds = stringsOf(packageRows, idAt);
+          const rows = rowsOf(packageRows, stringsOf(packageRows, nameAt));
+          Object.defineProperty(graph, PACKAGE_ROWS, { value: rows, enumerable: false });
+          Object.defineProperty(graph, key, {
+            enumerable: true,
+            configurable: true,
+            get(): Package[] {
+              const packages = Array.from({ length: rows.count }, (_, i) => rows.package(i));
+              Object.defineProperty(graph, key, { value: packages, enumerable: true, configurable: true, writable: true });
+              return packages;
+            },
+          });
+        } else graph[key] = g.packages.map(expandPackage);
       } else if (key === 'edges') {
         const e = g.edges;
         if (e.length > 0 && typeof e[0] !== 'number') graph[key] = e;
