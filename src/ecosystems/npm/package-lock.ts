@@ -144,10 +144,6 @@ class LockReader {
   /** The roots' package indexes, in the order of `roots`. */
   private readonly rootIndexes: number[] = [];
   private readonly edges: Edge[] = [];
-  /** The edges again, by package index and kind bit: what flagsFromGraph walks. */
-  private readonly edgeFrom: number[] = [];
-  private readonly edgeTo: number[] = [];
-  private readonly edgeKindBits: number[] = [];
   private readonly edgeKeys = new Set<number>();
 
   constructor(
@@ -616,9 +612,6 @@ class LockReader {
     if (this.edgeKeys.has(key)) return;
     this.edgeKeys.add(key);
     this.edges.push({ from: (this.packages[from] as Package).id, to: (this.packages[to] as Package).id, kind: EDGE_KINDS[kindIndex] as EdgeKind });
-    this.edgeFrom.push(from);
-    this.edgeTo.push(to);
-    this.edgeKindBits.push(EDGE_KIND_BITS[kindIndex] as number);
   }
 
   // ---- result ------------------------------------------------------------------------------
@@ -649,7 +642,19 @@ class LockReader {
    */
   private flagsFromGraph(): Uint8Array {
     const n = this.packages.length;
-    const edges = { from: this.edgeFrom, to: this.edgeTo, kinds: this.edgeKindBits, length: this.edgeFrom.length };
+    // The edges by index, from the keys addEdge made of them (in edge order: a Set keeps the
+    // order it was filled in); every package was added before the first edge, so `n` is the
+    // count the keys were made with.
+    const length = this.edgeKeys.size;
+    const edges = { from: new Int32Array(length), to: new Int32Array(length), kinds: new Uint8Array(length), length };
+    let e = 0;
+    this.edgeKeys.forEach((key) => {
+      const pair = Math.floor(key / EDGE_KINDS.length);
+      edges.kinds[e] = EDGE_KIND_BITS[key - pair * EDGE_KINDS.length] as number;
+      edges.to[e] = pair % n;
+      edges.from[e] = Math.floor(pair / n);
+      e++;
+    });
     const [all, noDev, noOptional, noPeer, noDevOrOptional] = reachableAvoidingIndexes(n, edges, this.rootIndexes, [
       [],
       ['dev'],
