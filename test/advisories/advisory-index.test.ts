@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { AdvisoryIndex } from '../../src/advisories/advisory-index.js';
 import type { Advisory } from '../../src/core/advisory.js';
 import { StowageError } from '../../src/core/errors.js';
+import { advisoryRecord } from '../support/advisory-fixtures.js';
 import { tempDir } from '../support/shared.js';
 
 test('an index that cannot be written is named in the error, never the temporary file it was being written to', () => {
@@ -25,31 +26,7 @@ test('an index that cannot be written is named in the error, never the temporary
 });
 
 function npmAdvisory(id: string, pkg: string, ecosystem: Advisory['ecosystem'] = 'npm'): Advisory {
-  return {
-    id,
-    aliases: [],
-    related: [],
-    kind: 'vulnerability',
-    ecosystem,
-    package: pkg,
-    title: `${pkg} is broken`,
-    description: '',
-    published: '2026-01-01',
-    modified: null,
-    withdrawn: null,
-    severity: null,
-    url: null,
-    references: [],
-    categories: [],
-    keywords: [],
-    affected: [{ form: 'requirements', patched: ['>= 9.0.0'], unaffected: [] }],
-    patched: ['>= 9.0.0'],
-    unaffected: [],
-    functions: {},
-    os: [],
-    arch: [],
-    origin: `${pkg}/${id}.json`,
-  };
+  return advisoryRecord(id, pkg, ['>= 9.0.0'], { ecosystem, origin: `${pkg}/${id}.json` });
 }
 
 test('lookup answers the same, in the same order, whether it asks SQLite for the names or reads every row of the ecosystem', () => {
