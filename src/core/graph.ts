@@ -121,11 +121,9 @@ export function reachableAvoiding(
   const n = packages.length;
   const indexOf = new Map<string, number>();
   for (let i = 0; i < n; i++) indexOf.set((packages[i] as Package).id, i);
-  // Adjacency as offsets into one array of targets, with each edge's kind as a bit.
   const from = new Int32Array(edges.length);
   const to = new Int32Array(edges.length);
-  const first = new Int32Array(n + 1);
-  let present = 0;
+  const kinds = new Uint8Array(edges.length);
   for (let e = 0; e < edges.length; e++) {
     const edge = edges[e] as Edge;
     const f = indexOf.get(edge.from);
@@ -133,26 +131,65 @@ export function reachableAvoiding(
     // An edge from or to a package the graph does not hold leads nowhere among its packages.
     from[e] = f === undefined || t === undefined ? -1 : f;
     to[e] = t ?? -1;
-    if (f !== undefined && t !== undefined) first[f + 1] = (first[f + 1] as number) + 1;
-  }
-  for (let i = 0; i < n; i++) first[i + 1] = (first[i + 1] as number) + (first[i] as number);
-  const targets = new Int32Array(first[n] as number);
-  const kinds = new Uint8Array(first[n] as number);
-  const fill = first.slice(0, n);
-  for (let e = 0; e < edges.length; e++) {
-    const f = from[e] as number;
-    if (f < 0) continue;
-    const slot = fill[f] as number;
-    fill[f] = slot + 1;
-    targets[slot] = to[e] as number;
-    const bits = KIND_BITS[(edges[e] as Edge).kind];
-    kinds[slot] = bits;
-    present |= bits;
+    kinds[e] = KIND_BITS[edge.kind];
   }
   const start: number[] = [];
   for (const id of roots) {
     const i = indexOf.get(id);
     if (i !== undefined) start.push(i);
+  }
+  return reachableAvoidingIndexes(n, { from, to, kinds, length: edges.length }, start, avoiding);
+}
+
+/**
+ * Edges by package index, for a reader that numbers its packages as it goes: `from[e]` to
+ * `to[e]`, of the kind whose bit (edgeKindBit) is `kinds[e]`; a negative `from` is no edge.
+ * The first `length` entries are the edges.
+ */
+export interface IndexedEdges {
+  from: ArrayLike<number>;
+  to: ArrayLike<number>;
+  kinds: ArrayLike<number>;
+  length: number;
+}
+
+/** The bit of an edge kind in IndexedEdges.kinds. */
+export function edgeKindBit(kind: EdgeKind): number {
+  return KIND_BITS[kind];
+}
+
+/**
+ * reachableAvoiding over packages numbered 0..n-1 and edges between those numbers: what a
+ * reader that already has its packages' indexes asks, without a map from ids back to them.
+ * `roots` are indexes.
+ */
+export function reachableAvoidingIndexes(
+  n: number,
+  edges: IndexedEdges,
+  roots: readonly number[],
+  avoiding: readonly (readonly EdgeKind[])[],
+): Uint8Array[] {
+  const { from, to, kinds: edgeKinds, length } = edges;
+  // Adjacency as offsets into one array of targets, with each edge's kind as a bit.
+  const first = new Int32Array(n + 1);
+  for (let e = 0; e < length; e++) {
+    const f = from[e] as number;
+    if (f >= 0) first[f + 1] = (first[f + 1] as number) + 1;
+  }
+  for (let i = 0; i < n; i++) first[i + 1] = (first[i + 1] as number) + (first[i] as number);
+  const targets = new Int32Array(first[n] as number);
+  const kinds = new Uint8Array(first[n] as number);
+  const fill = first.slice(0, n);
+  let present = 0;
+  for (let e = 0; e < length; e++) {
+    const f = from[e] as number;
+    if (f < 0) continue;
+    const slot = fill[f] as number;
+    fill[f] = slot + 1;
+    targets[slot] = to[e] as number;
+    const bits = edgeKinds[e] as number;
+    kinds[slot] = bits;
+    present |= bits;
   }
   const walked = new Map<number, Uint8Array>();
   const stack = new Int32Array(n);
@@ -164,7 +201,7 @@ export function reachableAvoiding(
     if (known !== undefined) return known;
     const seen = new Uint8Array(n);
     let top = 0;
-    for (const i of start) {
+    for (const i of roots) {
       if (seen[i] === 0) {
         seen[i] = 1;
         stack[top++] = i;

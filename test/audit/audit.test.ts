@@ -8,37 +8,13 @@ import { DEFAULT_POLICY, type AuditPolicy } from '../../src/audit/policy.js';
 import type { Advisory, AdvisoryKind, Severity } from '../../src/core/advisory.js';
 import type { DependencyGraph, Edge } from '../../src/core/graph.js';
 import type { Package } from '../../src/core/package.js';
+import { advisoryRecord } from '../support/advisory-fixtures.js';
 import { tempDir } from '../support/shared.js';
 
 const NOW = new Date('2026-09-01T00:00:00Z');
 
 function advisory(id: string, pkg: string, patched: string[], extra: Partial<Advisory> = {}): Advisory {
-  return {
-    id,
-    aliases: [],
-    related: [],
-    kind: 'vulnerability',
-    ecosystem: 'cargo',
-    package: pkg,
-    title: `${pkg} is broken`,
-    description: '',
-    published: '2026-01-01',
-    modified: null,
-    withdrawn: null,
-    severity: null,
-    url: null,
-    references: [],
-    categories: [],
-    keywords: [],
-    affected: [{ form: 'requirements', patched, unaffected: [] }],
-    patched,
-    unaffected: [],
-    functions: {},
-    os: [],
-    arch: [],
-    origin: `crates/${pkg}/${id}.md`,
-    ...extra,
-  };
+  return advisoryRecord(id, pkg, patched, extra);
 }
 
 const sev = (level: Severity['level'], score: number | null = null): Severity => ({ level, score, vector: null });

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Advisory } from '../../src/core/advisory.js';
 
 /**
  * An OSV database (a directory) whose one advisory is about an npm package no test application
@@ -112,4 +113,37 @@ export function fixtureArgsAdvisoryDb(root: string): string {
     writeFileSync(join(root, `${id}.json`), JSON.stringify(record));
   }
   return root;
+}
+
+/**
+ * An advisory record as the readers make it, about `pkg` (a crate unless `extra` says otherwise),
+ * patched in `patched`: for tests that hand records to an index or an audit directly.
+ */
+export function advisoryRecord(id: string, pkg: string, patched: string[], extra: Partial<Advisory> = {}): Advisory {
+  return {
+    id,
+    aliases: [],
+    related: [],
+    kind: 'vulnerability',
+    ecosystem: 'cargo',
+    package: pkg,
+    title: `${pkg} is broken`,
+    description: '',
+    published: '2026-01-01',
+    modified: null,
+    withdrawn: null,
+    severity: null,
+    url: null,
+    references: [],
+    categories: [],
+    keywords: [],
+    affected: [{ form: 'requirements', patched, unaffected: [] }],
+    patched,
+    unaffected: [],
+    functions: {},
+    os: [],
+    arch: [],
+    origin: `crates/${pkg}/${id}.md`,
+    ...extra,
+  };
 }

@@ -2,7 +2,7 @@ import { basename, dirname, posix } from 'node:path';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { lineAndColumn, locateJsonError, objectKeyLocations, positionOfKey } from '../../core/json-text.js';
-import { locatePackagesLater, reachableAvoiding, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
+import { edgeKindBit, locatePackagesLater, reachableAvoidingIndexes, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
 import {
   lowerCaseScheme,
@@ -115,6 +115,8 @@ const NORMAL_EDGE = 0;
 const DEV_EDGE = 2;
 const OPTIONAL_EDGE = 3;
 const PEER_EDGE = 4;
+/** Each kind's bit, as reachableAvoidingIndexes reads edges. */
+const EDGE_KIND_BITS: readonly number[] = EDGE_KINDS.map(edgeKindBit);
 
 /*
  * An entry's dependency maps are read in precedence order (resolveDeclaredEdges):
@@ -139,6 +141,8 @@ class LockReader {
   private readonly projectLocations = new Map<string, Location>();
   private readonly modulesDirs = new Map<string, ModulesDir>();
   private readonly roots: string[] = [];
+  /** The roots' package indexes, in the order of `roots`. */
+  private readonly rootIndexes: number[] = [];
   private readonly edges: Edge[] = [];
   private readonly edgeKeys = new Set<number>();
 
@@ -201,7 +205,10 @@ class LockReader {
           : { kind: 'path', url: location, isDefaultRegistry: false };
         const pkg = this.addPackage(`${name}@${inside ? 'workspace:' : 'file:'}${location}`, name, rawVersion ?? '', source, null, undefined);
         const id = (this.packages[pkg] as Package).id;
-        if (inside && !this.roots.includes(id)) this.roots.push(id);
+        if (inside && !this.rootIndexes.includes(pkg)) {
+          this.roots.push(id);
+          this.rootIndexes.push(pkg);
+        }
         this.addLocation(newLocation(location, pkg, entry, inside, undefined, undefined));
         continue;
       }
@@ -396,6 +403,7 @@ class LockReader {
     const source: PackageSource = { kind: 'workspace', url: '.', isDefaultRegistry: false };
     const pkg = this.addPackage(`${name}@workspace:.`, name, version, source, null, undefined);
     this.roots.push((this.packages[pkg] as Package).id);
+    this.rootIndexes.push(pkg);
     this.addLocation(newLocation('', pkg, entry, true, undefined, undefined));
   }
 
@@ -628,22 +636,37 @@ class LockReader {
   }
 
   /**
-   * npm's dependency flags (arborist's calcDepFlags), by package id: dev when no path from a
+   * npm's dependency flags (arborist's calcDepFlags), by package index: dev when no path from a
    * root avoids a dev edge, optional and peer likewise, devOptional when none avoids both dev
    * and optional edges. Roots, and packages no root reaches, get none.
    */
   private flagsFromGraph(): Uint8Array {
-    const [all, noDev, noOptional, noPeer, noDevOrOptional] = reachableAvoiding(this.packages, this.edges, this.roots, [
+    const n = this.packages.length;
+    // The edges by index, from the keys addEdge made of them (in edge order: a Set keeps the
+    // order it was filled in); every package was added before the first edge, so `n` is the
+    // count the keys were made with.
+    const length = this.edgeKeys.size;
+    const edges = { from: new Int32Array(length), to: new Int32Array(length), kinds: new Uint8Array(length), length };
+    let e = 0;
+    this.edgeKeys.forEach((key) => {
+      const pair = Math.floor(key / EDGE_KINDS.length);
+      edges.kinds[e] = EDGE_KIND_BITS[key - pair * EDGE_KINDS.length] as number;
+      edges.to[e] = pair % n;
+      edges.from[e] = Math.floor(pair / n);
+      e++;
+    });
+    const [all, noDev, noOptional, noPeer, noDevOrOptional] = reachableAvoidingIndexes(n, edges, this.rootIndexes, [
       [],
       ['dev'],
       ['optional'],
       ['peer'],
       ['dev', 'optional'],
     ]) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
-    const roots = new Set(this.roots);
-    const flags = new Uint8Array(this.packages.length);
-    for (let i = 0; i < flags.length; i++) {
-      if (all[i] === 0 || roots.has((this.packages[i] as Package).id)) continue;
+    const isRoot = new Uint8Array(n);
+    for (const i of this.rootIndexes) isRoot[i] = 1;
+    const flags = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      if (all[i] === 0 || isRoot[i] === 1) continue;
       let bits = 0;
       if (noDev[i] === 0) bits |= DEV;
       if (noOptional[i] === 0) bits |= OPTIONAL;
