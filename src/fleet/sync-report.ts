@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { jsonArrayElement, jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
+import { jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
 import type { Advisory } from '../core/advisory.js';
+import type { Finding } from '../core/finding.js';
 import { advisoryJson, packageJson } from '../audit/report/json.js';
 import { paint, plural, type HumanStyle } from '../audit/report/human.js';
 import type { AdvisoryChange } from './advisory-changes.js';
@@ -55,10 +56,44 @@ function textsOf(advisory: Advisory): AdvisoryTexts {
   return texts;
 }
 
+/**
+ * The text of a change after its advisory's, compact (JSON.stringify) and as `fleet sync --format
+ * json` shows it (indented in the list `changes`, escaped as jsonForTerminal does): it depends on
+ * the finding alone, so a sync's worker threads make it for the findings they give (sync-pool.ts).
+ */
+export interface ChangeTail {
+  compact: string;
+  pretty: string;
+}
+
+/** Where the keys of a change's JSON sit in the pretty JSON: an element of the list `changes` is indented four spaces. */
+const ELEMENT_INDENT = '\n    ';
+
+export function changeTail(f: Pick<Finding, 'package' | 'paths' | 'failsPolicy'>): ChangeTail {
+  // changeJson's keys after `advisory`, in its order: their object's text is the tail with `,` for `{`.
+  const rest = { package: packageJson(f.package), paths: f.paths, failsPolicy: f.failsPolicy };
+  const compact = JSON.stringify(rest);
+  // JSON.stringify never puts a line break inside a string: every one starts a line to indent.
+  const pretty = JSON.stringify(rest, null, 2).replaceAll('\n', ELEMENT_INDENT);
+  return { compact: `,${compact.slice(1)}`, pretty: jsonForTerminal(`,${pretty.slice(1)}`) };
+}
+
+/** The tails made ahead (by a worker), by finding: the others are made when their change is written. */
+const changeTails = new WeakMap<Finding, ChangeTail>();
+
+export function rememberChangeTail(finding: Finding, tail: ChangeTail): void {
+  changeTails.set(finding, tail);
+}
+
+function tailOf(f: Finding): ChangeTail {
+  return changeTails.get(f) ?? changeTail(f);
+}
+
 /** JSON.stringify(changeJson(c)) in its parts: the text before the advisory's, the advisory's UTF-8, the text after. */
 function compactChange(c: FindingChange): [string, Buffer, string] {
-  const [before, after] = around(JSON.stringify(changeJson(c, MARK_VALUE)));
-  return [before, textsOf(c.finding.advisory).compact, after];
+  const f = c.finding;
+  const before = `{"app":${JSON.stringify(c.app)},"change":${JSON.stringify(c.change)},"target":${JSON.stringify(f.target)},"advisory":`;
+  return [before, textsOf(f.advisory).compact, tailOf(f).compact];
 }
 
 /** jsonArrayElement(changeJson(c)), a change's text in `fleet sync --format json`, in the same parts as compactChange. */
@@ -66,9 +101,12 @@ function prettyChange(c: FindingChange): [string, Buffer, string] {
   const texts = textsOf(c.finding.advisory);
   // JSON.stringify never puts a line break inside a string: every one starts a line to indent.
   texts.pretty ??= Buffer.from(jsonForTerminal(JSON.stringify(advisoryJson(c.finding.advisory), null, 2).replaceAll('\n', ADVISORY_INDENT)), 'utf8');
-  // jsonForTerminal changes characters one by one and leaves the (printable) mark as it is: the whole escaped is the parts escaped.
-  const [before, after] = around(jsonArrayElement(changeJson(c, MARK_VALUE)));
-  return [before, texts.pretty, after];
+  // jsonForTerminal changes characters one by one: the whole escaped is the parts escaped.
+  const f = c.finding;
+  const before = jsonForTerminal(
+    `    {${ELEMENT_INDENT}  "app": ${JSON.stringify(c.app)},${ELEMENT_INDENT}  "change": ${JSON.stringify(c.change)},${ELEMENT_INDENT}  "target": ${JSON.stringify(f.target)},${ELEMENT_INDENT}  "advisory": `,
+  );
+  return [before, texts.pretty, tailOf(f).pretty];
 }
 
 /**

@@ -15,8 +15,8 @@ import { decompressBytes } from './revision.js';
 import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFinding } from './store/store.js';
 import { STATISTICS_AFTER } from './store/store.js';
 import { matchRevision, MatchedFindings, restrictionOf, type AddedRow, type MatchContext, type MatchedRevision, type MatchJob, type Restriction } from './sync-match.js';
-import { SyncPool, syncPoolSize } from './sync-pool.js';
-import { syncEventBodies } from './sync-report.js';
+import { SyncPool, syncPoolSize, type SyncAnswer } from './sync-pool.js';
+import { rememberChangeTail, syncEventBodies } from './sync-report.js';
 import { failsWithDecision, governingDecision } from './triage.js';
 
 /**
@@ -267,8 +267,12 @@ async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: Fi
       const matched = (await round.matches[i]) ?? (await matchRevision(job, inThread));
       const before = round.before[i] as StoredFinding[];
       const added = findings.findingsOf(matched);
+      const tails = 'tails' in matched ? (matched as SyncAnswer).tails : null;
       added.forEach((finding, n) => {
-        if ((matched.add[n] as AddedRow).isNew) changes.push({ app: target.app, change: 'new', finding });
+        if (!(matched.add[n] as AddedRow).isNew) return;
+        const tail = tails?.[n];
+        if (tail) rememberChangeTail(finding, tail);
+        changes.push({ app: target.app, change: 'new', finding });
       });
       for (const n of matched.resolved) changes.push({ app: target.app, change: 'resolved', finding: (before[n] as StoredFinding).finding });
       rewrites.push({
