@@ -5,22 +5,22 @@ import type { Ecosystem } from '../core/package.js';
 import { reopen, workerDatabases, type WorkerDatabase } from './add-pool.js';
 import { serveJobs, workerEntry, WorkerJobs } from './worker-jobs.js';
 import { matchRevision, restrictionOf, type MatchContext, type MatchedRevision, type MatchJob, type Names } from './sync-match.js';
-import { changeTail, type ChangeTail } from './sync-report.js';
+import { prettyChangeTail } from './sync-report.js';
 import type { FindingRowText } from './store/finding-rows.js';
 import type { Finding } from '../core/finding.js';
 
 /**
  * A worker's answer: the re-match, and per row of `add`, the text its change has after its
- * advisory's when it is new (null when not), made here rather than by the main thread, the
+ * advisory's in `fleet sync --format json` when it is new (null when not), made here rather than by the main thread, the
  * sync's critical path (sync-report.ts splices it).
  */
 export interface SyncAnswer extends MatchedRevision {
-  tails: (ChangeTail | null)[];
+  tails: (string | null)[];
 }
 
 /** A finding row's change tail: the row is the finding's JSON (its advisory a digest, which the tail does not hold). */
-function tailOfRow(text: FindingRowText): ChangeTail {
-  return changeTail(JSON.parse(text) as Finding);
+function tailOfRow(text: FindingRowText): string {
+  return prettyChangeTail(JSON.parse(text) as Finding);
 }
 
 /**

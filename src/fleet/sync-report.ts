@@ -56,44 +56,40 @@ function textsOf(advisory: Advisory): AdvisoryTexts {
   return texts;
 }
 
-/**
- * The text of a change after its advisory's, compact (JSON.stringify) and as `fleet sync --format
- * json` shows it (indented in the list `changes`, escaped as jsonForTerminal does): it depends on
- * the finding alone, so a sync's worker threads make it for the findings they give (sync-pool.ts).
- */
-export interface ChangeTail {
-  compact: string;
-  pretty: string;
-}
-
 /** Where the keys of a change's JSON sit in the pretty JSON: an element of the list `changes` is indented four spaces. */
 const ELEMENT_INDENT = '\n    ';
 
-export function changeTail(f: Pick<Finding, 'package' | 'paths' | 'failsPolicy'>): ChangeTail {
-  // changeJson's keys after `advisory`, in its order: their object's text is the tail with `,` for `{`.
-  const rest = { package: packageJson(f.package), paths: f.paths, failsPolicy: f.failsPolicy };
-  const compact = JSON.stringify(rest);
+type ChangeRest = Pick<Finding, 'package' | 'paths' | 'failsPolicy'>;
+
+/** changeJson's keys after `advisory`, in its order: their object's text is a change's text after its advisory's, with `,` for `{`. */
+function restJson(f: ChangeRest): Record<string, unknown> {
+  return { package: packageJson(f.package), paths: f.paths, failsPolicy: f.failsPolicy };
+}
+
+/**
+ * The text of a change after its advisory's as `fleet sync --format json` shows it (indented in
+ * the list `changes`, escaped as jsonForTerminal does). It depends on the finding alone, so a
+ * sync's worker threads make it for the new findings they give (sync-pool.ts): the main thread
+ * is the sync's critical path. (The compact text, cheaper to make and as large, is made where it
+ * is written: kept for every change, both would add a fifth to a large sync's memory.)
+ */
+export function prettyChangeTail(f: ChangeRest): string {
   // JSON.stringify never puts a line break inside a string: every one starts a line to indent.
-  const pretty = JSON.stringify(rest, null, 2).replaceAll('\n', ELEMENT_INDENT);
-  return { compact: `,${compact.slice(1)}`, pretty: jsonForTerminal(`,${pretty.slice(1)}`) };
+  return jsonForTerminal(`,${JSON.stringify(restJson(f), null, 2).replaceAll('\n', ELEMENT_INDENT).slice(1)}`);
 }
 
-/** The tails made ahead (by a worker), by finding: the others are made when their change is written. */
-const changeTails = new WeakMap<Finding, ChangeTail>();
+/** The pretty tails made ahead (by a worker), by finding: the others are made when their change is written. */
+const prettyTails = new WeakMap<Finding, string>();
 
-export function rememberChangeTail(finding: Finding, tail: ChangeTail): void {
-  changeTails.set(finding, tail);
-}
-
-function tailOf(f: Finding): ChangeTail {
-  return changeTails.get(f) ?? changeTail(f);
+export function rememberPrettyChangeTail(finding: Finding, tail: string): void {
+  prettyTails.set(finding, tail);
 }
 
 /** JSON.stringify(changeJson(c)) in its parts: the text before the advisory's, the advisory's UTF-8, the text after. */
 function compactChange(c: FindingChange): [string, Buffer, string] {
   const f = c.finding;
   const before = `{"app":${JSON.stringify(c.app)},"change":${JSON.stringify(c.change)},"target":${JSON.stringify(f.target)},"advisory":`;
-  return [before, textsOf(f.advisory).compact, tailOf(f).compact];
+  return [before, textsOf(f.advisory).compact, `,${JSON.stringify(restJson(f)).slice(1)}`];
 }
 
 /** jsonArrayElement(changeJson(c)), a change's text in `fleet sync --format json`, in the same parts as compactChange. */
@@ -106,7 +102,7 @@ function prettyChange(c: FindingChange): [string, Buffer, string] {
   const before = jsonForTerminal(
     `    {${ELEMENT_INDENT}  "app": ${JSON.stringify(c.app)},${ELEMENT_INDENT}  "change": ${JSON.stringify(c.change)},${ELEMENT_INDENT}  "target": ${JSON.stringify(f.target)},${ELEMENT_INDENT}  "advisory": `,
   );
-  return [before, texts.pretty, tailOf(f).pretty];
+  return [before, texts.pretty, prettyTails.get(f) ?? prettyChangeTail(f)];
 }
 
 /**

@@ -16,7 +16,7 @@ import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionReco
 import { STATISTICS_AFTER } from './store/store.js';
 import { matchRevision, MatchedFindings, restrictionOf, type AddedRow, type MatchContext, type MatchedRevision, type MatchJob, type Restriction } from './sync-match.js';
 import { SyncPool, syncPoolSize, type SyncAnswer } from './sync-pool.js';
-import { rememberChangeTail, syncEventBodies } from './sync-report.js';
+import { rememberPrettyChangeTail, syncEventBodies } from './sync-report.js';
 import { failsWithDecision, governingDecision } from './triage.js';
 
 /**
@@ -271,7 +271,7 @@ async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: Fi
       added.forEach((finding, n) => {
         if (!(matched.add[n] as AddedRow).isNew) return;
         const tail = tails?.[n];
-        if (tail) rememberChangeTail(finding, tail);
+        if (tail) rememberPrettyChangeTail(finding, tail);
         changes.push({ app: target.app, change: 'new', finding });
       });
       for (const n of matched.resolved) changes.push({ app: target.app, change: 'resolved', finding: (before[n] as StoredFinding).finding });
@@ -353,7 +353,7 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
 
       const lastSync = [...states.values()].map((s) => s.evaluatedAt).filter((t): t is string => t !== null).sort()[0] ?? null;
       changes.push(...(await reopenedFindings(tx, lastSync, options.now)));
-      changes.sort((a, b) => compare(a.app, b.app) || compare(a.change, b.change) || compare(findingKey(a.finding), findingKey(b.finding)));
+      sortChanges(changes);
 
       // The new state: advisories, database revisions.
       for (const db of databases) {
@@ -400,6 +400,19 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
 
 function stateOf(s: CurrentAdvisory | undefined): { digest: string; names: [Ecosystem, string][]; aliases: string[] } {
   return { digest: s?.digest ?? '', names: s?.names ?? [], aliases: s?.aliases ?? [] };
+}
+
+/**
+ * Changes by application, kind, then finding key: each finding's key made once, not at each of
+ * the sort's comparisons (a sync of 10,000 applications has over a hundred thousand changes,
+ * most of them tied on application and kind).
+ */
+function sortChanges(changes: FindingChange[]): void {
+  const keyed = changes.map((c) => ({ c, key: findingKey(c.finding) }));
+  keyed.sort((a, b) => compare(a.c.app, b.c.app) || compare(a.c.change, b.c.change) || compare(a.key, b.key));
+  keyed.forEach((k, i) => {
+    changes[i] = k.c;
+  });
 }
 
 function compare(a: string, b: string): number {
