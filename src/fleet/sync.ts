@@ -14,7 +14,7 @@ import { requireSettings } from './lookup.js';
 import { decompressBytes } from './revision.js';
 import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFinding } from './store/store.js';
 import { STATISTICS_AFTER } from './store/store.js';
-import { matchRevision, MatchedFindings, restrictionOf, type AddedRow, type MatchContext, type MatchedRevision, type MatchJob, type Restriction } from './sync-match.js';
+import { matchRevision, MatchedFindings, restrictionOf, type AddedRow, type MatchContext, type MatchJob, type Restriction } from './sync-match.js';
 import { SyncPool, syncPoolSize, type SyncAnswer } from './sync-pool.js';
 import { rememberPrettyChangeTail, syncEventBodies } from './sync-report.js';
 import { failsWithDecision, governingDecision } from './triage.js';
@@ -210,7 +210,8 @@ interface Round {
   targets: RevisionToEvaluate[];
   /** Per target, the stored findings its re-match replaces. */
   before: StoredFinding[][];
-  matches: Promise<MatchedRevision | null>[];
+  /** A worker's answers (null: matched in this thread). */
+  matches: Promise<SyncAnswer | null>[];
   jobs: MatchJob[];
 }
 
@@ -264,10 +265,12 @@ async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: Fi
     for (const [i, target] of round.targets.entries()) {
       const job = round.jobs[i] as MatchJob;
       // Not matched by a worker (none, or one that left it): matched here, in order, meeting any error as a sequential sync would.
-      const matched = (await round.matches[i]) ?? (await matchRevision(job, inThread));
+      const answer = await round.matches[i];
+      const matched = answer ?? (await matchRevision(job, inThread));
       const before = round.before[i] as StoredFinding[];
       const added = findings.findingsOf(matched);
-      const tails = 'tails' in matched ? (matched as SyncAnswer).tails : null;
+      // The pretty texts of the new findings' changes the worker made (this thread makes the others' when it writes them).
+      const tails = answer?.tails ?? null;
       added.forEach((finding, n) => {
         if (!(matched.add[n] as AddedRow).isNew) return;
         const tail = tails?.[n];
@@ -353,7 +356,7 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
 
       const lastSync = [...states.values()].map((s) => s.evaluatedAt).filter((t): t is string => t !== null).sort()[0] ?? null;
       changes.push(...(await reopenedFindings(tx, lastSync, options.now)));
-      sortChanges(changes);
+      changes.sort((a, b) => compare(a.app, b.app) || compare(a.change, b.change) || compare(findingKey(a.finding), findingKey(b.finding)));
 
       // The new state: advisories, database revisions.
       for (const db of databases) {
@@ -400,19 +403,6 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
 
 function stateOf(s: CurrentAdvisory | undefined): { digest: string; names: [Ecosystem, string][]; aliases: string[] } {
   return { digest: s?.digest ?? '', names: s?.names ?? [], aliases: s?.aliases ?? [] };
-}
-
-/**
- * Changes by application, kind, then finding key: each finding's key made once, not at each of
- * the sort's comparisons (a sync of 10,000 applications has over a hundred thousand changes,
- * most of them tied on application and kind).
- */
-function sortChanges(changes: FindingChange[]): void {
-  const keyed = changes.map((c) => ({ c, key: findingKey(c.finding) }));
-  keyed.sort((a, b) => compare(a.c.app, b.c.app) || compare(a.c.change, b.c.change) || compare(a.key, b.key));
-  keyed.forEach((k, i) => {
-    changes[i] = k.c;
-  });
 }
 
 function compare(a: string, b: string): number {
