@@ -5,23 +5,6 @@ import type { Ecosystem } from '../core/package.js';
 import { reopen, workerDatabases, type WorkerDatabase } from './add-pool.js';
 import { serveJobs, workerEntry, WorkerJobs } from './worker-jobs.js';
 import { matchRevision, restrictionOf, type MatchContext, type MatchedRevision, type MatchJob, type Names } from './sync-match.js';
-import { prettyChangeTail } from './sync-report.js';
-import type { FindingRowText } from './store/finding-rows.js';
-import type { Finding } from '../core/finding.js';
-
-/**
- * A worker's answer: the re-match, and per row of `add`, the text its change has after its
- * advisory's in `fleet sync --format json` when it is new (null when not), made here rather than by the main thread, the
- * sync's critical path (sync-report.ts splices it).
- */
-export interface SyncAnswer extends MatchedRevision {
-  tails: (string | null)[];
-}
-
-/** A finding row's change tail: the row is the finding's JSON (its advisory a digest, which the tail does not hold). */
-function tailOfRow(text: FindingRowText): string {
-  return prettyChangeTail(JSON.parse(text) as Finding);
-}
 
 /**
  * `fleet sync` of many revisions re-matches them (sync-match.ts: decode, audit, compare) in
@@ -62,7 +45,7 @@ export interface SyncWorkerSetup {
 
 /** The worker threads of one sync. */
 export class SyncPool {
-  private constructor(private readonly jobs: WorkerJobs<MatchJob, SyncAnswer>) {}
+  private constructor(private readonly jobs: WorkerJobs<MatchJob, MatchedRevision>) {}
 
   /** `onRecords` is given each answer's advisory records as it arrives, before the revision is applied. */
   static start(size: number, context: { databases: readonly AdvisoryDatabase[]; names: Names; now: Date }, onRecords: (records: readonly [string, string][]) => void): SyncPool {
@@ -73,7 +56,7 @@ export class SyncPool {
     };
     const workers = Array.from({ length: size }, () => new Worker(workerEntry('sync-worker'), { workerData: setup }));
     return new SyncPool(
-      new WorkerJobs<MatchJob, SyncAnswer>(workers, 'fleet sync', JOBS_PER_WORKER, (matched) => {
+      new WorkerJobs<MatchJob, MatchedRevision>(workers, 'fleet sync', JOBS_PER_WORKER, (matched) => {
         onRecords(matched.records);
         return matched;
       }),
@@ -84,7 +67,7 @@ export class SyncPool {
    * The revision re-matched by a worker; null when the main thread must re-match it itself.
    * The graph's bytes are copied, not moved: a job a worker leaves is matched here from them.
    */
-  match(job: MatchJob): Promise<SyncAnswer | null> {
+  match(job: MatchJob): Promise<MatchedRevision | null> {
     return this.jobs.run(job);
   }
 
@@ -100,13 +83,5 @@ export function serveSyncJobs(port: MessagePort, setup: SyncWorkerSetup): void {
   // Each advisory record is handed over once by each worker (the main thread keeps them all).
   const context: MatchContext = { databases: databases ?? [], restriction: restrictionOf(names), now: setup.now, sentRecords: new Set<string>() };
   // Any error (or a damaged index): the main thread re-matches the revision and meets it itself (or rebuilds the index).
-  serveJobs<MatchJob, SyncAnswer>(
-    port,
-    databases === null
-      ? null
-      : async (job) => {
-          const matched = await matchRevision(job, context);
-          return { ...matched, tails: matched.add.map((row) => (row.isNew ? tailOfRow(row.text) : null)) };
-        },
-  );
+  serveJobs<MatchJob, MatchedRevision>(port, databases === null ? null : (job) => matchRevision(job, context));
 }

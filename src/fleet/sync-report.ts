@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
+import { jsonArrayElement, jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
 import type { Advisory } from '../core/advisory.js';
-import type { Finding } from '../core/finding.js';
 import { advisoryJson, packageJson } from '../audit/report/json.js';
 import { paint, plural, type HumanStyle } from '../audit/report/human.js';
 import type { AdvisoryChange } from './advisory-changes.js';
@@ -56,40 +55,10 @@ function textsOf(advisory: Advisory): AdvisoryTexts {
   return texts;
 }
 
-/** Where the keys of a change's JSON sit in the pretty JSON: an element of the list `changes` is indented four spaces. */
-const ELEMENT_INDENT = '\n    ';
-
-type ChangeRest = Pick<Finding, 'package' | 'paths' | 'failsPolicy'>;
-
-/** changeJson's keys after `advisory`, in its order: their object's text is a change's text after its advisory's, with `,` for `{`. */
-function restJson(f: ChangeRest): Record<string, unknown> {
-  return { package: packageJson(f.package), paths: f.paths, failsPolicy: f.failsPolicy };
-}
-
-/**
- * The text of a change after its advisory's as `fleet sync --format json` shows it (indented in
- * the list `changes`, escaped as jsonForTerminal does). It depends on the finding alone, so a
- * sync's worker threads make it for the new findings they give (sync-pool.ts): the main thread
- * is the sync's critical path. (The compact text, cheaper to make and as large, is made where it
- * is written: kept for every change, both would add a fifth to a large sync's memory.)
- */
-export function prettyChangeTail(f: ChangeRest): string {
-  // JSON.stringify never puts a line break inside a string: every one starts a line to indent.
-  return jsonForTerminal(`,${JSON.stringify(restJson(f), null, 2).replaceAll('\n', ELEMENT_INDENT).slice(1)}`);
-}
-
-/** The pretty tails made ahead (by a worker), by finding: the others are made when their change is written. */
-const prettyTails = new WeakMap<Finding, string>();
-
-export function rememberPrettyChangeTail(finding: Finding, tail: string): void {
-  prettyTails.set(finding, tail);
-}
-
 /** JSON.stringify(changeJson(c)) in its parts: the text before the advisory's, the advisory's UTF-8, the text after. */
 function compactChange(c: FindingChange): [string, Buffer, string] {
-  const f = c.finding;
-  const before = `{"app":${JSON.stringify(c.app)},"change":${JSON.stringify(c.change)},"target":${JSON.stringify(f.target)},"advisory":`;
-  return [before, textsOf(f.advisory).compact, `,${JSON.stringify(restJson(f)).slice(1)}`];
+  const [before, after] = around(JSON.stringify(changeJson(c, MARK_VALUE)));
+  return [before, textsOf(c.finding.advisory).compact, after];
 }
 
 /** jsonArrayElement(changeJson(c)), a change's text in `fleet sync --format json`, in the same parts as compactChange. */
@@ -97,12 +66,9 @@ function prettyChange(c: FindingChange): [string, Buffer, string] {
   const texts = textsOf(c.finding.advisory);
   // JSON.stringify never puts a line break inside a string: every one starts a line to indent.
   texts.pretty ??= Buffer.from(jsonForTerminal(JSON.stringify(advisoryJson(c.finding.advisory), null, 2).replaceAll('\n', ADVISORY_INDENT)), 'utf8');
-  // jsonForTerminal changes characters one by one: the whole escaped is the parts escaped.
-  const f = c.finding;
-  const before = jsonForTerminal(
-    `    {${ELEMENT_INDENT}  "app": ${JSON.stringify(c.app)},${ELEMENT_INDENT}  "change": ${JSON.stringify(c.change)},${ELEMENT_INDENT}  "target": ${JSON.stringify(f.target)},${ELEMENT_INDENT}  "advisory": `,
-  );
-  return [before, texts.pretty, prettyTails.get(f) ?? prettyChangeTail(f)];
+  // jsonForTerminal changes characters one by one and leaves the (printable) mark as it is: the whole escaped is the parts escaped.
+  const [before, after] = around(jsonArrayElement(changeJson(c, MARK_VALUE)));
+  return [before, texts.pretty, after];
 }
 
 /**

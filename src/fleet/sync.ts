@@ -14,9 +14,9 @@ import { requireSettings } from './lookup.js';
 import { decompressBytes } from './revision.js';
 import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFinding } from './store/store.js';
 import { STATISTICS_AFTER } from './store/store.js';
-import { matchRevision, MatchedFindings, restrictionOf, type AddedRow, type MatchContext, type MatchJob, type Restriction } from './sync-match.js';
-import { SyncPool, syncPoolSize, type SyncAnswer } from './sync-pool.js';
-import { rememberPrettyChangeTail, syncEventBodies } from './sync-report.js';
+import { matchRevision, MatchedFindings, restrictionOf, type AddedRow, type MatchContext, type MatchedRevision, type MatchJob, type Restriction } from './sync-match.js';
+import { SyncPool, syncPoolSize } from './sync-pool.js';
+import { syncEventBodies } from './sync-report.js';
 import { failsWithDecision, governingDecision } from './triage.js';
 
 /**
@@ -210,8 +210,7 @@ interface Round {
   targets: RevisionToEvaluate[];
   /** Per target, the stored findings its re-match replaces. */
   before: StoredFinding[][];
-  /** A worker's answers (null: matched in this thread). */
-  matches: Promise<SyncAnswer | null>[];
+  matches: Promise<MatchedRevision | null>[];
   jobs: MatchJob[];
 }
 
@@ -265,17 +264,11 @@ async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: Fi
     for (const [i, target] of round.targets.entries()) {
       const job = round.jobs[i] as MatchJob;
       // Not matched by a worker (none, or one that left it): matched here, in order, meeting any error as a sequential sync would.
-      const answer = await round.matches[i];
-      const matched = answer ?? (await matchRevision(job, inThread));
+      const matched = (await round.matches[i]) ?? (await matchRevision(job, inThread));
       const before = round.before[i] as StoredFinding[];
       const added = findings.findingsOf(matched);
-      // The pretty texts of the new findings' changes the worker made (this thread makes the others' when it writes them).
-      const tails = answer?.tails ?? null;
       added.forEach((finding, n) => {
-        if (!(matched.add[n] as AddedRow).isNew) return;
-        const tail = tails?.[n];
-        if (tail) rememberPrettyChangeTail(finding, tail);
-        changes.push({ app: target.app, change: 'new', finding });
+        if ((matched.add[n] as AddedRow).isNew) changes.push({ app: target.app, change: 'new', finding });
       });
       for (const n of matched.resolved) changes.push({ app: target.app, change: 'resolved', finding: (before[n] as StoredFinding).finding });
       rewrites.push({

@@ -13,8 +13,7 @@ import type { Finding } from '../../src/core/finding.js';
 import { jsonForTerminal } from '../../src/core/terminal-text.js';
 import { eventParts } from '../../src/fleet/events.js';
 import type { FindingChange, SyncOutcome } from '../../src/fleet/sync.js';
-import { findingRow, parseFindingRow } from '../../src/fleet/store/finding-rows.js';
-import { prettyChangeTail, rememberPrettyChangeTail, syncEventBodies, syncJsonBody, syncJsonPieces } from '../../src/fleet/sync-report.js';
+import { syncEventBodies, syncJsonBody, syncJsonPieces } from '../../src/fleet/sync-report.js';
 
 const RUSTSEC = 'https://github.com/rustsec/advisory-db.git';
 
@@ -108,19 +107,3 @@ for (const count of [0, 1, 7]) {
     assert.doesNotMatch(whole, /[\u0080-\u009f\u200b\u2028\u2029\u202e]|\u{e0041}|secret/u);
   });
 }
-
-function piecesText(synced: SyncOutcome): string {
-  return Buffer.concat([...syncJsonPieces(synced)].map((piece) => (typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece))).toString('utf8');
-}
-
-test("a change's text after its advisory, made by a sync's worker from the finding's row, is used as it is and is syncJsonBody's", () => {
-  const synced = outcome(7);
-  const whole = jsonForTerminal(JSON.stringify(syncJsonBody(synced), null, 2) + '\n');
-  // As a worker makes it: from the row (the finding's JSON, its advisory a digest).
-  for (const c of synced.changes) rememberPrettyChangeTail(c.finding, prettyChangeTail(parseFindingRow(findingRow(c.finding).text).partial));
-  assert.equal(piecesText(synced), whole);
-  // The remembered text is what is written (not made again from the finding).
-  const last = synced.changes[6] as FindingChange;
-  rememberPrettyChangeTail(last.finding, ',\n      "remembered": true\n    }');
-  assert.match(piecesText(synced), /"remembered": true\n {4}}\n {2}\],/);
-});
