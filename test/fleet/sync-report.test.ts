@@ -60,7 +60,7 @@ function change(app: string, kind: FindingChange['change'], a: Advisory, version
       checksum: null,
       flags: {},
     },
-    paths: [[`${app}@0.1.0`, `reqwest@0.12.0`, `hyper@${version}`], [`${app}@0.1.0`, `hyper@${version}`]],
+    paths: [[`${app}@0.1.0`, `reqwest\u202e\u0085@0.12.0`, `hyper@${version}`], [`${app}@0.1.0`, `hyper@${version}`]],
     morePaths: 0,
     directDependencies: ['reqwest@0.12.0', `hyper@${version}`],
     fixedVersions: null,
