@@ -45,7 +45,7 @@ export class WorkerJobs<Job, Result, Sent = Result> {
     private readonly workers: Worker[],
     what: string,
     private readonly perWorker: number,
-    private readonly received: (sent: Sent) => Result = (sent) => sent as unknown as Result,
+    private readonly received: (sent: Sent) => Result,
   ) {
     for (const worker of workers) {
       this.busy.set(worker, new Map());

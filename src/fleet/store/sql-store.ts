@@ -1219,7 +1219,6 @@ export class SqlFleetStore implements FleetStore {
     // Keyset: after a name, the index on the name starts there; OFFSET would join and drop every row before it.
     const after = page.after ?? null;
     const before = after === null ? page.offset : await this.count(`SELECT COUNT(*) AS n FROM apps a WHERE ${whereText} AND ${name} <= ?`, [...params, after]);
-    // Only revisions' columns ahead of the graph: SQLite reads one behind it (evaluated_against) through the graph's overflow pages (85 KB a revision on the reference fleet).
     const rows = await this.sql.query<Record<string, unknown> & { app_id: number; name: string; revision_id: number; digest: string; seq: number; created_at: string; failing: number }>(
       `SELECT a.id AS app_id, a.name, a.current_revision AS revision_id, r.digest, r.seq, r.created_at, c.failing,
          ${FINDING_LEVELS.map((l) => `c.open_${l}`).join(', ')}
