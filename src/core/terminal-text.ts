@@ -41,8 +41,13 @@ function visibleEscape(ch: string): string {
  * quote URLs).
  */
 export function terminalText(text: string): string {
-  return redactCredentials(text).replace(UNSAFE, visibleEscape);
+  const redacted = redactCredentials(text);
+  // Printable ASCII holds none of those characters: the Unicode-property pattern (compiled on
+  // first use, about a millisecond) is not run on the warnings and lines most runs print.
+  return PRINTABLE_ASCII.test(redacted) ? redacted : redacted.replace(UNSAFE, visibleEscape);
 }
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /**
  * JSON text (a report, a SARIF log) with the characters JSON.stringify leaves raw but a

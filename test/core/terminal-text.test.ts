@@ -69,3 +69,15 @@ test('jsonForTerminalPieces: the pieces concatenated are the whole report, byte 
   // One piece per element, plus the text before and after: never the list as one string.
   assert.equal([...jsonForTerminalPieces({ v: 1, apps: [1, 2, 3] }, 'apps')].length, 5);
 });
+
+test('every ASCII character: printable ones shown as they are, the others escaped, alone or among printable text', () => {
+  for (let code = 0; code < 0x80; code++) {
+    const ch = String.fromCharCode(code);
+    const printable = code >= 0x20 && code <= 0x7e;
+    for (const text of [ch, `name ${ch} 1.0.0`]) {
+      const shown = terminalText(text);
+      if (printable) assert.equal(shown, text, JSON.stringify(text));
+      else assert.equal(shown.includes(ch), false, `${JSON.stringify(text)} -> ${JSON.stringify(shown)}`);
+    }
+  }
+});
