@@ -11,7 +11,7 @@ import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, loadVersi
 import { redactCredentials } from '../core/credentials.js';
 import { sourceLabel } from '../core/package.js';
 import { advisoryNameKeys, lockfileNameKey, spellingNote } from '../ecosystems/package-names.js';
-import { GraphPaths, PACKAGE_ROWS, packageCount, type IndexedGraph } from './paths.js';
+import { GraphPaths, packageCount, packagesNamed } from './paths.js';
 import type { AuditPolicy, IgnoreRule } from './policy.js';
 
 export interface DatabaseSummary {
@@ -123,10 +123,8 @@ async function matchGraph(
   onlyNames: AuditInput['onlyNames'],
 ): Promise<{ matches: Match[]; audited: number; warnings: string[]; notAudited: string | null }> {
   const onlyKeys = onlyNames === undefined ? null : nameKeys(graph.ecosystem, onlyNames[graph.ecosystem]);
-  const rows = onlyKeys === null ? undefined : (graph as IndexedGraph)[PACKAGE_ROWS];
-  const candidates = (rows !== undefined ? rows.named((name) => onlyKeys?.has(lockfileNameKey(graph.ecosystem, name)) === true) : graph.packages).filter(
-    (p) => (rows !== undefined || onlyKeys === null || onlyKeys.has(lockfileNameKey(graph.ecosystem, p.name))) && isAuditable(p) && !isOmitted(p, policy),
-  );
+  const named = onlyKeys === null ? graph.packages : packagesNamed(graph, (name) => onlyKeys.has(lockfileNameKey(graph.ecosystem, name)));
+  const candidates = named.filter((p) => isAuditable(p) && !isOmitted(p, policy));
   if (candidates.length === 0) return { matches: [], audited: 0, warnings: [], notAudited: null };
   // Fail closed: no database knows this ecosystem, so "no findings" would mean nothing.
   if (!databases.some((db) => (db.ecosystems[graph.ecosystem] ?? 0) > 0)) {

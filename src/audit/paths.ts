@@ -44,6 +44,15 @@ export function packageCount(graph: DependencyGraph): number {
 }
 
 /**
+ * The graph's packages whose names are `wanted`, in the graph's order: from its rows when it has
+ * them (each distinct name asked once, only those packages made objects), else its packages.
+ */
+export function packagesNamed(graph: DependencyGraph, wanted: (name: string) => boolean): Package[] {
+  const rows = (graph as IndexedGraph)[PACKAGE_ROWS];
+  return rows !== undefined ? rows.named(wanted) : graph.packages.filter((p) => wanted(p.name));
+}
+
+/**
  * A graph's edges as integer arrays, built once per graph that has findings: the dependency paths
  * to each affected package and what the roots reach. Every id the graph names (its packages',
  * its edges' ends, its roots) is a node number; the edges of each node, in and out, are kept in

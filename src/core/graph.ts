@@ -146,14 +146,14 @@ export function reachableAvoiding(
  * `to[e]`, of the kind whose bit (edgeKindBit) is `kinds[e]`; a negative `from` is no edge.
  * The first `length` entries are the edges.
  */
-export interface IndexedEdges {
+export interface EdgeArrays {
   from: ArrayLike<number>;
   to: ArrayLike<number>;
   kinds: ArrayLike<number>;
   length: number;
 }
 
-/** The bit of an edge kind in IndexedEdges.kinds. */
+/** The bit of an edge kind in EdgeArrays.kinds. */
 export function edgeKindBit(kind: EdgeKind): number {
   return KIND_BITS[kind];
 }
@@ -165,7 +165,7 @@ export function edgeKindBit(kind: EdgeKind): number {
  */
 export function reachableAvoidingIndexes(
   n: number,
-  edges: IndexedEdges,
+  edges: EdgeArrays,
   roots: readonly number[],
   avoiding: readonly (readonly EdgeKind[])[],
 ): Uint8Array[] {

@@ -1,11 +1,9 @@
-import { availableParallelism } from 'node:os';
 import { Worker, type MessagePort } from 'node:worker_threads';
-import { databaseOverIndex, withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
-import { AdvisoryIndex, IndexDamaged } from '../advisories/advisory-index.js';
-import type { DatabaseSpec } from '../advisories/source.js';
+import type { AdvisoryDatabase } from '../advisories/database.js';
 import { packagesFromFlat, prepareAppForMessage, type AppJob, type PreparedApp, type PreparedAppWith } from './add-work.js';
 import type { FleetSettings } from './store/store.js';
-import { serveJobs, workerEntry, WorkerJobs } from './worker-jobs.js';
+import { reopen, workerDatabases, type WorkerDatabase } from './worker-databases.js';
+import { serveJobs, workerCount, workerEntry, WorkerJobs } from './worker-jobs.js';
 
 /**
  * `fleet add` of many applications prepares them (add-work.ts: read, digest, evaluate, encode)
@@ -28,18 +26,7 @@ const JOBS_PER_WORKER = 2;
 
 /** How many workers an add of `count` applications uses: 0 below POOL_FROM; `asked` caps it (tests). */
 export function poolSize(count: number, asked?: number): number {
-  if (count < POOL_FROM) return 0;
-  return Math.max(0, Math.min(asked ?? availableParallelism(), MAX_WORKERS));
-}
-
-/** A database as a worker reopens it: its index file, and what the command's copy says of it. */
-export interface WorkerDatabase {
-  spec: DatabaseSpec;
-  file: string;
-  fingerprint: string;
-  revision: string;
-  rebuilt: boolean;
-  warnings: string[];
+  return workerCount(count, POOL_FROM, MAX_WORKERS, asked);
 }
 
 /** What a worker is started with. */
@@ -49,17 +36,6 @@ export interface WorkerSetup {
   relativePaths: boolean;
   prettyJson: boolean;
   databases: WorkerDatabase[];
-}
-
-export function workerDatabases(databases: readonly AdvisoryDatabase[]): WorkerDatabase[] {
-  return databases.map((db) => ({
-    spec: db.spec,
-    file: db.index.file,
-    fingerprint: db.index.stamp.fingerprint,
-    revision: db.index.stamp.revision,
-    rebuilt: db.rebuilt,
-    warnings: [...db.warnings],
-  }));
 }
 
 /** The worker threads of one add. */
@@ -144,36 +120,6 @@ export function startPool(
 ): AddPool {
   const setup = { settings: context.settings, now: context.now, relativePaths: context.relativePaths, prettyJson: context.prettyJson, databases: workerDatabases(context.databases) };
   return AddPool.start(size, setup, records);
-}
-
-/** An index a worker cannot rebuild: the main thread prepares the application (and rebuilds the index). */
-class LeftToMainThread extends Error {}
-
-/**
- * The command's databases, reopened in a worker; null when an index is not the one the command
- * opened. A damaged index throws LeftToMainThread: the main thread redoes the work (and rebuilds it).
- */
-export function reopen(databases: readonly WorkerDatabase[]): AdvisoryDatabase[] | null {
-  const opened: AdvisoryDatabase[] = [];
-  for (const d of databases) {
-    const index = AdvisoryIndex.open(d.file);
-    if (index === null || index.stamp.fingerprint !== d.fingerprint || index.stamp.revision !== d.revision) {
-      index?.close();
-      for (const db of opened) db.index.close();
-      return null;
-    }
-    const db = databaseOverIndex(d.spec, index, { rebuilt: d.rebuilt, warnings: d.warnings });
-    const guarded = Object.create(db) as AdvisoryDatabase;
-    guarded.lookup = async (ecosystem, names) => {
-      try {
-        return await db.lookup(ecosystem, names);
-      } catch (err) {
-        throw err instanceof IndexDamaged ? new LeftToMainThread(err.line) : err;
-      }
-    };
-    opened.push(withRememberedLookups(guarded));
-  }
-  return opened;
 }
 
 /** A worker's life: prepares the jobs it is given, one at a time, in the order given. */

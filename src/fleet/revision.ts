@@ -53,31 +53,43 @@ export function revisionDigest(documents: readonly DocumentContent[]): string {
 const ZSTD_LEVEL = 1;
 
 /**
- * One compression context, set to ZSTD_LEVEL once, and the memory it compresses into, kept
- * from one call to the next: zstd-napi's `compress` sets its parameters again each call and
- * takes a fresh destination the size of the input for anything over 128 KiB (a lockfile).
- * The frame is the one `compress` writes (ZSTD_compress2 with the same parameters).
+ * One zstd compression context, set to ZSTD_LEVEL once, and the memory it compresses into, kept
+ * from one call to the next up to `keptMax` bytes (a larger input gets memory of its own):
+ * zstd-napi's `compress` sets its parameters again each call and takes a fresh destination the
+ * size of the input for anything over 128 KiB (a lockfile), memory outside V8's heap that V8
+ * answers with full collections. The frame is the one `compress` writes (ZSTD_compress2 with the
+ * same parameters).
  */
-let context: zstd.CCtx | null = null;
-let destination = Buffer.alloc(0);
+export class Compressor {
+  private context: zstd.CCtx | null = null;
+  private destination = Buffer.alloc(0);
 
-export function compressBytes(bytes: Uint8Array): Buffer {
-  if (context === null) {
-    context = new zstd.CCtx();
-    context.setParameter(zstd.CParameter.compressionLevel, ZSTD_LEVEL);
+  constructor(private readonly keptMax: number) {}
+
+  compress(bytes: Uint8Array): Buffer {
+    if (this.context === null) {
+      this.context = new zstd.CCtx();
+      this.context.setParameter(zstd.CParameter.compressionLevel, ZSTD_LEVEL);
+    }
+    const bound = zstd.compressBound(bytes.length);
+    if (bound > this.keptMax) {
+      const large = Buffer.allocUnsafe(bound);
+      // A copy the size of the frame: a view would keep (and a worker's message would copy) all of `large`.
+      return Buffer.from(large.subarray(0, this.context.compress2(large, bytes)));
+    }
+    if (this.destination.length < bound) this.destination = Buffer.allocUnsafeSlow(Math.min(this.keptMax, Math.max(bound, this.destination.length * 2)));
+    return Buffer.from(this.destination.subarray(0, this.context.compress2(this.destination, bytes)));
   }
-  const bound = zstd.compressBound(bytes.length);
-  if (bound > DESTINATION_KEPT_MAX) {
-    const large = Buffer.allocUnsafe(bound);
-    // A copy the size of the frame: a view would keep (and a worker's message would copy) all of `large`.
-    return Buffer.from(large.subarray(0, context.compress2(large, bytes)));
-  }
-  if (destination.length < bound) destination = Buffer.allocUnsafeSlow(Math.max(bound, destination.length * 2));
-  return Buffer.from(destination.subarray(0, context.compress2(destination, bytes)));
 }
 
-/** The destination kept is at most this size; a larger input gets one of its own. */
-const DESTINATION_KEPT_MAX = 16 * 1024 * 1024;
+/** Memory kept from one document, graph or text to the next is at most this size; a larger one gets memory of its own. */
+const KEPT_MAX = 16 * 1024 * 1024;
+
+const documents = new Compressor(KEPT_MAX);
+
+export function compressBytes(bytes: Uint8Array): Buffer {
+  return documents.compress(bytes);
+}
 
 export function decompressBytes(bytes: Uint8Array): Buffer {
   return decompress(bytes);
@@ -215,8 +227,6 @@ class TextBytes {
   }
 }
 
-const KEPT_MAX = 16 * 1024 * 1024;
-
 const COMMA = 0x2c;
 const OPEN = 0x5b;
 const CLOSE = 0x5d;
@@ -270,7 +280,7 @@ let decompressed = Buffer.alloc(0);
 /** The UTF-8 text of one zstd frame (a stored graph). */
 function decompressText(bytes: Uint8Array): string {
   const size = zstd.getFrameContentSize(bytes);
-  if (size === null || size > DESTINATION_KEPT_MAX || zstd.findFrameCompressedSize(bytes) !== bytes.length) return decompressBytes(bytes).toString('utf8');
+  if (size === null || size > KEPT_MAX || zstd.findFrameCompressedSize(bytes) !== bytes.length) return decompressBytes(bytes).toString('utf8');
   decompression ??= new zstd.DCtx();
   if (decompressed.length < size) decompressed = Buffer.allocUnsafeSlow(Math.max(size, decompressed.length * 2));
   const length = decompression.decompress(decompressed, bytes);

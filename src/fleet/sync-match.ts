@@ -57,7 +57,6 @@ export interface AddedRow {
 
 /** What one revision's re-match changed, as rows and indexes into its job's `before`. */
 export interface MatchedRevision {
-  revisionId: number;
   /** Findings to insert, in the audit's order. */
   add: AddedRow[];
   /** `before` entries whose finding is gone (resolved), in their order. */
@@ -123,7 +122,7 @@ export async function matchRevision(job: MatchJob, context: MatchContext): Promi
     if (!afterKeys.has(key)) resolved.push(i);
     if (!unchanged.has(job.before.rows[i] as string)) remove.push(i);
   });
-  return { revisionId: job.revisionId, add, resolved, remove, records, ...(context.sentRecords === null ? { findings: kept } : {}) };
+  return { add, resolved, remove, records, ...(context.sentRecords === null ? { findings: kept } : {}) };
 }
 
 /** Findings rebuilt from the rows a worker gave: each row's JSON, its advisory parsed once per digest and shared. */

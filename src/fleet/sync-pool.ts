@@ -1,9 +1,8 @@
-import { availableParallelism } from 'node:os';
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import type { Ecosystem } from '../core/package.js';
-import { reopen, workerDatabases, type WorkerDatabase } from './add-pool.js';
-import { serveJobs, workerEntry, WorkerJobs } from './worker-jobs.js';
+import { reopen, workerDatabases, type WorkerDatabase } from './worker-databases.js';
+import { serveJobs, workerCount, workerEntry, WorkerJobs } from './worker-jobs.js';
 import { matchRevision, restrictionOf, type MatchContext, type MatchedRevision, type MatchJob, type Names } from './sync-match.js';
 
 /**
@@ -32,8 +31,7 @@ const JOBS_PER_WORKER = 4;
  * (the same CPU time); a worker more than the cores only adds its start and its caches.
  */
 export function syncPoolSize(count: number, from = SYNC_POOL_FROM, asked?: number): number {
-  if (count < from) return 0;
-  return Math.max(0, Math.min(asked ?? availableParallelism(), MAX_WORKERS));
+  return workerCount(count, from, MAX_WORKERS, asked);
 }
 
 /** What a worker is started with: the databases to reopen, the touched names, the sync's time. */

@@ -66,7 +66,7 @@ export interface SyncOptions {
   fetch: FetchPolicy;
   now: Date;
   by: string;
-  /** Worker threads re-matching the revisions: from how many revisions (SYNC_POOL_FROM), how many (one fewer than the cores). */
+  /** Worker threads re-matching the revisions: from how many revisions (SYNC_POOL_FROM), how many (one per core, at most 4). */
   pool?: SyncPoolOptions;
 }
 

@@ -193,6 +193,20 @@ export interface TriageNote extends TriageJson {
 export const TRIAGE_ORIGIN = 'fleet triage';
 
 /**
+ * Applications with the fleet's triage decisions applied (a settled one ignores its finding, as
+ * a policy ignore does), each with the decisions that govern its findings.
+ */
+export async function withTriage<A extends { revision: { appId: number }; findings: Finding[] }>(
+  store: { triageDecisions(): Promise<StoredTriageDecision[]> },
+  found: readonly A[],
+  now: Date,
+  schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
+): Promise<(A & { triage: TriageNote[] })[]> {
+  const triaged = await applyTriage(store, found.map((a) => ({ appId: a.revision.appId, findings: a.findings })), now, schemeOf);
+  return found.map((a, i) => ({ ...a, findings: triaged[i]?.findings ?? a.findings, triage: triaged[i]?.triage ?? [] }));
+}
+
+/**
  * Applies the fleet's decisions to each application's findings: a finding under an active
  * settled decision (not_affected, false_positive, resolved…) is `ignored` (origin "fleet
  * triage") and stops failing, exactly as an ignore in the policy does; every decision found,

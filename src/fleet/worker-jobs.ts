@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker, type MessagePort } from 'node:worker_threads';
 
 /**
@@ -23,6 +24,12 @@ interface Pending<Job, Result> {
   job: Job;
   resolve: (result: Result | null) => void;
   reject: (err: Error) => void;
+}
+
+/** How many workers a command with `count` items uses: 0 below `from`; else `asked` (tests), or one per core; at most `max`. */
+export function workerCount(count: number, from: number, max: number, asked?: number): number {
+  if (count < from) return 0;
+  return Math.max(0, Math.min(asked ?? availableParallelism(), max));
 }
 
 /** The worker module `name` (add-worker, sync-worker): from the bundle (dist/bundle/stowage.cjs) the bundle beside it; from tsc's output, the module beside this one. */

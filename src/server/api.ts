@@ -11,10 +11,10 @@ import { affectedBody } from '../fleet/affected-report.js';
 import { diffRevisions } from '../fleet/diff.js';
 import { EXPORT_FORMATS, exportApplication, type ExportFormat } from '../fleet/export.js';
 import { currentRevision, requireApp, requireSettings, resolveRevision } from '../fleet/lookup.js';
-import { addBody, appsBody, diffBody, historyBody, summaryBody, type AppFindings } from '../fleet/report.js';
+import { addBody, appsBody, diffBody, historyBody, summaryBody } from '../fleet/report.js';
 import { appSummariesPage } from '../fleet/summary.js';
-import type { AppsFilter, FindingStateFilter, FleetStore } from '../fleet/store/store.js';
-import { applyTriage, recordDecision, triageEventBody } from '../fleet/triage.js';
+import type { AppsFilter, FindingStateFilter } from '../fleet/store/store.js';
+import { applyTriage, recordDecision, triageEventBody, withTriage } from '../fleet/triage.js';
 import { AnswerCache, answerKey, DEFAULT_ANSWER_CACHE, type CachedAnswer } from './answer-cache.js';
 import { errorResponse, type ServerDeps, type ServerEnv } from './context.js';
 import { verifyToken, type TokenIdentity } from './auth.js';
@@ -114,12 +114,6 @@ function appsFilter(query: Record<string, string>): AppsFilter {
   return filter;
 }
 
-/** The applications with the fleet's triage decisions applied, as `fleet status` shows them. */
-async function triaged(store: FleetStore, found: AppFindings[], now: Date): Promise<AppFindings[]> {
-  const applied = await applyTriage(store, found.map((a) => ({ appId: a.revision.appId, findings: a.findings })), now, loadVersionScheme);
-  return found.map((a, i) => ({ ...a, findings: applied[i]?.findings ?? a.findings, triage: applied[i]?.triage ?? [] }));
-}
-
 const ECOSYSTEMS: readonly Ecosystem[] = ['cargo', 'npm'];
 
 /** The documents of an upload (multipart file parts, or a CycloneDX SBOM as the body), and what to read among them. */
@@ -207,7 +201,7 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
       }
       const page = await store.appsPage(filter, request);
       const findings = await store.findingsOfRevisions(page.items.map((i) => i.revision.id));
-      const apps = await triaged(store, page.items.map((i) => ({ name: i.app.name, revision: i.revision, findings: findings.get(i.revision.id) ?? [] })), deps.now());
+      const apps = await withTriage(store, page.items.map((i) => ({ name: i.app.name, revision: i.revision, findings: findings.get(i.revision.id) ?? [] })), deps.now(), loadVersionScheme);
       return { ...appsBody(apps), page: pageJson(request, page) };
     });
     return cachedResponse(c, answer);
@@ -217,7 +211,7 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     const app = await requireApp(store, c.req.param('name'));
     const given = c.req.query('revision');
     const revision = given !== undefined ? await resolveRevision(store, app, given) : await currentRevision(store, app);
-    return c.json(appsBody(await triaged(store, [{ name: app.name, revision, findings: await store.findings(revision.id) }], deps.now())));
+    return c.json(appsBody(await withTriage(store, [{ name: app.name, revision, findings: await store.findings(revision.id) }], deps.now(), loadVersionScheme)));
   });
 
   api.get('/apps/:name/history', read, async (c) => {

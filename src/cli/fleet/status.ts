@@ -4,7 +4,7 @@ import { jsonArrayElement, jsonArrayFrame } from '../../core/terminal-text.js';
 import { styleFor } from '../../audit/report/human.js';
 import { loadVersionScheme } from '../../ecosystems/formats.js';
 import { requireSettings } from '../../fleet/lookup.js';
-import { applyTriage } from '../../fleet/triage.js';
+import { withTriage } from '../../fleet/triage.js';
 import { appElement, appsBody, appsJson, fleetTail, renderAppLines, renderApps, renderSummaries, summaryJson, type AppFindings } from '../../fleet/report.js';
 import { allAppSummaries } from '../../fleet/summary.js';
 import type { FleetStore } from '../../fleet/store/store.js';
@@ -17,15 +17,9 @@ import { withFleetStore } from './with-store.js';
  * one ignores its finding, as a policy ignore does); exit 1 when a finding still fails its policy.
  */
 export async function reportApps(store: FleetStore, found: AppFindings[], opts: FleetFormatOptions, details: boolean): Promise<number> {
-  const apps = await withTriage(store, found, new Date());
+  const apps = await withTriage(store, found, new Date(), loadVersionScheme);
   writeStdout(opts.format === 'json' ? appsJson(apps) : renderApps(apps, styleFor(stdoutStream()), { details }));
   return apps.some((a) => a.findings.some((f) => f.failsPolicy)) ? EXIT_FINDINGS : EXIT_OK;
-}
-
-/** The applications with the fleet's triage decisions applied (a settled one ignores its finding, as a policy ignore does). */
-async function withTriage(store: FleetStore, found: readonly AppFindings[], now: Date): Promise<AppFindings[]> {
-  const triaged = await applyTriage(store, found.map((a) => ({ appId: a.revision.appId, findings: a.findings })), now, loadVersionScheme);
-  return found.map((a, i) => ({ ...a, findings: triaged[i]?.findings ?? a.findings, triage: triaged[i]?.triage ?? [] }));
 }
 
 /** Applications read, triaged and written at a time by `fleet status`: its memory stays that of a page, whatever the fleet's size. */
@@ -34,13 +28,16 @@ const STATUS_PAGE = 200;
 /** Every application's current revision and findings, triage applied, in code-point order of names (the same on both stores), a page at a time. */
 async function* currentFindingPages(store: FleetStore, now: Date): AsyncGenerator<AppFindings[]> {
   const apps = (await store.apps()).filter((a) => a.currentRevision !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // The decisions read once for every page, not once a page.
+  const decisions = await store.triageDecisions();
+  const triage = { triageDecisions: () => Promise.resolve(decisions) };
   for (const page of chunks(apps, STATUS_PAGE)) {
     const found: AppFindings[] = [];
     for (const app of page) {
       const revision = await store.revision(app.currentRevision as number);
       if (revision !== null) found.push({ name: app.name, revision, findings: await store.findings(revision.id) });
     }
-    yield withTriage(store, found, now);
+    yield withTriage(triage, found, now, loadVersionScheme);
   }
 }
 

@@ -140,8 +140,7 @@ class LockReader {
   /** Locations outside node_modules (the root, workspaces, linked directories) by path: link targets. */
   private readonly projectLocations = new Map<string, Location>();
   private readonly modulesDirs = new Map<string, ModulesDir>();
-  private readonly roots: string[] = [];
-  /** The roots' package indexes, in the order of `roots`. */
+  /** The roots' package indexes, in the order the graph lists them. */
   private readonly rootIndexes: number[] = [];
   private readonly edges: Edge[] = [];
   private readonly edgeKeys = new Set<number>();
@@ -204,11 +203,7 @@ class LockReader {
           ? { kind: 'workspace', url: location, isDefaultRegistry: false }
           : { kind: 'path', url: location, isDefaultRegistry: false };
         const pkg = this.addPackage(`${name}@${inside ? 'workspace:' : 'file:'}${location}`, name, rawVersion ?? '', source, null, undefined);
-        const id = (this.packages[pkg] as Package).id;
-        if (inside && !this.rootIndexes.includes(pkg)) {
-          this.roots.push(id);
-          this.rootIndexes.push(pkg);
-        }
+        if (inside && !this.rootIndexes.includes(pkg)) this.rootIndexes.push(pkg);
         this.addLocation(newLocation(location, pkg, entry, inside, undefined, undefined));
         continue;
       }
@@ -402,7 +397,6 @@ class LockReader {
       (typeof entry.version === 'string' && entry.version) || (typeof this.doc.version === 'string' && this.doc.version) || '';
     const source: PackageSource = { kind: 'workspace', url: '.', isDefaultRegistry: false };
     const pkg = this.addPackage(`${name}@workspace:.`, name, version, source, null, undefined);
-    this.roots.push((this.packages[pkg] as Package).id);
     this.rootIndexes.push(pkg);
     this.addLocation(newLocation('', pkg, entry, true, undefined, undefined));
   }
@@ -631,7 +625,7 @@ class LockReader {
       if ((flags & DEV_OPTIONAL) !== 0 && (flags & (DEV | OPTIONAL)) === 0) out.devOptional = true;
       (this.packages[index] as Package).flags = out;
     }
-    const graph: DependencyGraph = { ecosystem: 'npm', path: this.input.path, format: this.format, packages: this.packages, edges: this.edges, roots: this.roots };
+    const graph: DependencyGraph = { ecosystem: 'npm', path: this.input.path, format: this.format, packages: this.packages, edges: this.edges, roots: this.rootIndexes.map((i) => (this.packages[i] as Package).id) };
     return this.locatable ? locatePackagesLater(graph, () => this.locateEntries()) : graph;
   }
 

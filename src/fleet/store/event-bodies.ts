@@ -1,5 +1,4 @@
-import zstd from 'zstd-napi/binding.js';
-import { decompressBytes } from '../revision.js';
+import { Compressor, decompressBytes } from '../revision.js';
 
 /**
  * How the store keeps an event's body: since EVENT_BODIES_COMPRESSED_VERSION, its UTF-8 text
@@ -13,28 +12,16 @@ export interface StoredEventBody {
   body_zstd: Buffer | null;
 }
 
-/** zstd level 1, as the store's documents: the fastest of its levels, JSON of many alike changes still to about a twentieth. */
-const ZSTD_LEVEL = 1;
-
 /**
- * One compression context and the memory it compresses into, kept from one event to the next
- * and grown to the largest (a sync's parts are about 20 MB each): a fresh buffer of that size
- * per part is memory outside V8's heap that V8 answers with full collections.
+ * Bodies are compressed as the store's documents are (zstd level 1, JSON of many alike changes
+ * to about a twentieth), with the memory they compress into kept whatever its size: a sync's
+ * parts are about 20 MB each.
  */
-let context: zstd.CCtx | null = null;
-let destination = Buffer.alloc(0);
+const bodies = new Compressor(Number.POSITIVE_INFINITY);
 
 /** The body's text, or its UTF-8, compressed. */
 export function compressedEventBody(body: string | Uint8Array): Buffer {
-  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  if (context === null) {
-    context = new zstd.CCtx();
-    context.setParameter(zstd.CParameter.compressionLevel, ZSTD_LEVEL);
-  }
-  const bound = zstd.compressBound(bytes.length);
-  if (destination.length < bound) destination = Buffer.allocUnsafeSlow(bound);
-  // A copy the size of the frame, not a view of the memory kept.
-  return Buffer.from(destination.subarray(0, context.compress2(destination, bytes)));
+  return bodies.compress(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
 }
 
 /** The body's text, as it was given to addEvent. */

@@ -724,7 +724,7 @@ export class SqlFleetStore implements FleetStore {
 
   async knowsAdvisory(id: string): Promise<boolean> {
     const rows = await this.sql.query(
-      `SELECT 1 FROM advisory_state WHERE UPPER(advisory_id) = UPPER(?) UNION ALL SELECT 1 FROM advisory_aliases WHERE UPPER(alias) = UPPER(?)`,
+      `SELECT 1 FROM advisory_state WHERE UPPER(advisory_id) = UPPER(?) UNION ALL SELECT 1 FROM advisory_aliases WHERE UPPER(alias) = UPPER(?) LIMIT 1`,
       [id, id],
     );
     return rows.length > 0;
