@@ -15,8 +15,8 @@ export interface NumberedGraph {
   /** The node of each package, in the graph's package order. */
   readonly packageNodes: ArrayLike<number>;
   /** Each edge's ends, in the graph's edge order. */
-  readonly from: Int32Array | Uint32Array;
-  readonly to: Int32Array | Uint32Array;
+  readonly from: Int32Array | Uint32Array | Uint16Array;
+  readonly to: Int32Array | Uint32Array | Uint16Array;
   /** Each edge's kind: its place in `kindTexts`, the kinds in the order the edges first meet them. */
   readonly kinds: ArrayLike<number>;
   readonly kindTexts: readonly string[];
@@ -99,8 +99,8 @@ export class GraphPaths {
   constructor(graph: DependencyGraph) {
     const rows = (graph as IndexedGraph)[PACKAGE_ROWS];
     const numbered = rows === undefined ? undefined : (graph as IndexedGraph)[NUMBERED_GRAPH]?.();
-    let from: Int32Array | Uint32Array;
-    let to: Int32Array | Uint32Array;
+    let from: Int32Array | Uint32Array | Uint16Array;
+    let to: Int32Array | Uint32Array | Uint16Array;
     let kind: Int32Array;
     if (numbered !== undefined && rows !== undefined && numbered.packageNodes.length === rows.count) {
       // The nodes as numbered where the graph was stored: a search visits them in the edges' order whatever their numbers.
@@ -279,7 +279,7 @@ export class GraphPaths {
 }
 
 /** Edges grouped by `key` (counting sort, so each group keeps the edges' order): first index per node, the other ends, the kinds. */
-function adjacency(n: number, key: Int32Array | Uint32Array, other: Int32Array | Uint32Array, kind: Int32Array): [Int32Array, Int32Array, Int32Array] {
+function adjacency(n: number, key: Int32Array | Uint32Array | Uint16Array, other: Int32Array | Uint32Array | Uint16Array, kind: Int32Array): [Int32Array, Int32Array, Int32Array] {
   const first = new Int32Array(n + 1);
   for (let e = 0; e < key.length; e++) {
     const k = (key[e] as number) + 1;

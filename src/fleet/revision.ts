@@ -118,17 +118,18 @@ export function storedDocuments(documents: readonly DocumentContent[]): { listed
  * Stores written before (v2, a compact JSON text; before it a JSON array) still decode.
  *
  * The layout, in little-endian 32-bit words (byte sections padded to a word):
- *   header   GRAPHS_V3_MAGIC, string count S, string bytes, JSON bytes, graph count G
- *   ends     S words: where each string's bytes end (NON_ASCII set when not ASCII, UTF16 when UTF-16LE)
+ *   header   GRAPHS_V3_MAGIC, string bytes, JSON bytes, graph count G
+ *   lengths  [S]: each string's, as its bytes times 4 plus how they are kept (ASCII, UTF8, UTF16)
  *   JSON     { shapes, objects, values, graphs: [{ keys, fields, edges? }] }: the few odd values
  *   strings  the bytes of every string: UTF-8, or UTF-16LE for one with a lone surrogate (no UTF-8)
  *   per graph, each list after its length:
- *            flags (NUMBERED, EDGES_NUMBERED); P; row ends [P]; names [P]; package nodes [P];
+ *            flags (NUMBERED, EDGES_NUMBERED); P; package nodes [P or 0: package i is node i];
  *            rows [W]; node ids [N]; edges from [E], to [E], kind [E]; kinds [K]; roots [R]
+ *            a list's values 16-bit (two a word) when its length has NARROW set.
  * A row is its shape's index then its values: `s` a string's index, `o` an object's in
- * `objects`, `l` line and column, `j` a value's in `values`, `n` (null) nothing. Names are
- * string indexes (NONE for one not a string); nodes are numbered package ids first, in package
- * order, then the edges' ends, then the roots; an edge's kind is its place in the kinds.
+ * `objects`, `l` line and column, `j` a value's in `values`, `n` (null) nothing: where a row
+ * starts, and where its name is, follow from the shapes. Nodes are numbered package ids first,
+ * in package order, then the edges' ends, then the roots; an edge's kind is its place in the kinds.
  */
 export function encodeGraphs(graphs: readonly DependencyGraph[]): Buffer {
   return compressBytes(writeGraphs(graphs));
@@ -137,15 +138,21 @@ export function encodeGraphs(graphs: readonly DependencyGraph[]): Buffer {
 const GRAPHS_V3_MAGIC = 0x33475453;
 /** What a list of indexes holds for a value that has none (a name not a string). */
 const NONE = 0xffffffff;
-/** A string's end with this bit set: the string is not ASCII (it is UTF-8); with UTF16, it is UTF-16LE (it has a lone surrogate). */
-const NON_ASCII = 0x80000000;
-const UTF16 = 0x40000000;
-const STRING_BYTES_MAX = UTF16 - 1;
+/**
+ * How a string's bytes are kept, in the low two bits of its length: ASCII (read as Latin-1,
+ * without UTF-8's checks), UTF-8, or UTF-16LE for a string with a lone surrogate (no UTF-8).
+ */
+const ASCII = 0;
+const UTF8 = 1;
+const UTF16 = 2;
+const STRING_ENCODINGS = ['latin1', 'utf8', 'utf16le'] as const;
 const LONE_SURROGATE = /\p{Surrogate}/u;
 /** A graph's flags: GraphPaths may take its nodes as numbered; its edges are numbered in the body (not in the JSON). */
 const NUMBERED = 1;
 const EDGES_NUMBERED = 2;
-const HEADER_WORDS = 5;
+const HEADER_WORDS = 4;
+/** A list's length with this bit set: its values are 16-bit. */
+const NARROW = 0x80000000;
 
 /** 32-bit words written into memory kept from the last use (an encoding is written at once, synchronously). */
 class Words {
@@ -165,12 +172,29 @@ class Words {
     this.array[this.length++] = n;
   }
 
-  /** A list: its length, then its words. */
+  /**
+   * A list: its length, then its values; as 16-bit halves (NARROW set in the length, two a word,
+   * the last padded) when every value fits one, which is most graphs' and compresses better.
+   */
   pushList(words: Words): void {
-    this.reserve(words.length + 1);
-    this.array[this.length++] = words.length;
-    this.array.set(words.array.subarray(0, words.length), this.length);
-    this.length += words.length;
+    const list = words.array.subarray(0, words.length);
+    let narrow = true;
+    for (let i = 0; i < list.length; i++) {
+      if ((list[i] as number) > 0xffff) {
+        narrow = false;
+        break;
+      }
+    }
+    if (!narrow) {
+      this.reserve(list.length + 1);
+      this.array[this.length++] = list.length;
+      this.array.set(list, this.length);
+      this.length += list.length;
+      return;
+    }
+    this.reserve(((list.length + 1) >> 1) + 1);
+    this.array[this.length++] = list.length | NARROW;
+    for (let i = 0; i < list.length; i += 2) this.array[this.length++] = (list[i] as number) | (((list[i + 1] ?? 0) as number) << 16);
   }
 
   clear(): Words {
@@ -185,7 +209,7 @@ class StringBytes {
   buffer = Buffer.allocUnsafeSlow(64 * 1024);
   length = 0;
 
-  /** Writes `s`; returns its end, with NON_ASCII set when it is not ASCII. */
+  /** Writes `s`; returns its length in bytes times 4 plus how they are kept. */
   write(s: string): number {
     if (this.length + s.length * 3 > this.buffer.length) {
       const larger = Buffer.allocUnsafeSlow(Math.max(this.length + s.length * 3, this.buffer.length * 2));
@@ -198,16 +222,15 @@ class StringBytes {
       const code = s.charCodeAt(i);
       if (code >= 0x80) {
         // A lone surrogate has no UTF-8: such a string is kept as UTF-16.
-        const utf16 = LONE_SURROGATE.test(s);
-        this.length = at + this.buffer.write(s, at, utf16 ? 'utf16le' : 'utf8');
-        if (this.length > STRING_BYTES_MAX) throw new Error('fleet store: the graphs hold over 1 GiB of strings');
-        return this.length | (utf16 ? UTF16 : NON_ASCII);
+        const encoding = LONE_SURROGATE.test(s) ? UTF16 : UTF8;
+        const bytes = this.buffer.write(s, at, STRING_ENCODINGS[encoding]);
+        this.length = at + bytes;
+        return bytes * 4 + encoding;
       }
       this.buffer[at + i] = code;
     }
     this.length = at + s.length;
-    if (this.length > STRING_BYTES_MAX) throw new Error('fleet store: the graphs hold over 1 GiB of strings');
-    return this.length;
+    return s.length * 4 + ASCII;
   }
 
   clear(): StringBytes {
@@ -220,10 +243,9 @@ class StringBytes {
 /** The lists writeGraphs fills, kept from one encoding to the next. */
 const written = {
   strings: new StringBytes(),
-  ends: new Words(),
+  lengths: new Words(),
+  table: new Words(),
   body: new Words(),
-  rowEnds: new Words(),
-  names: new Words(),
   packageNodes: new Words(),
   rows: new Words(),
   nodeIds: new Words(),
@@ -314,14 +336,14 @@ interface GraphsJson {
 function writeGraphs(graphs: readonly DependencyGraph[]): Buffer {
   const w = written;
   const stringBytes = w.strings.clear();
-  const ends = w.ends.clear();
+  const lengths = w.lengths.clear();
   const body = w.body.clear();
   const stringIndex = new Map<string, number>();
   const str = (s: string): number => {
     let i = stringIndex.get(s);
     if (i === undefined) {
-      i = ends.length;
-      ends.push(stringBytes.write(s));
+      i = lengths.length;
+      lengths.push(stringBytes.write(s));
       stringIndex.set(s, i);
     }
     return i;
@@ -368,8 +390,7 @@ function writeGraphs(graphs: readonly DependencyGraph[]): Buffer {
     const keys = Object.keys(graph).filter((key) => record[key] !== undefined);
     for (const key of keys) if (key !== 'packages' && key !== 'edges') fields[key] = record[key];
     let numbered = true;
-    const rowEnds = w.rowEnds.clear();
-    const names = w.names.clear();
+    let identity = true;
     const packageNodes = w.packageNodes.clear();
     const rows = w.rows.clear();
     // Consecutive packages mostly share a shape: compared with the last one as the package is
@@ -385,7 +406,6 @@ function writeGraphs(graphs: readonly DependencyGraph[]): Buffer {
       // The shape's index, known once the values are: room left for it.
       const rowStart = rows.length;
       rows.push(0);
-      let name = NONE;
       let id = NONE;
       let shape: string[] | null = null;
       let at = 0;
@@ -404,7 +424,6 @@ function writeGraphs(graphs: readonly DependencyGraph[]): Buffer {
           }
           rows.push(i);
           if (key === 'id') id = i;
-          else if (key === 'name') name = i;
         } else if (value === null) code = 'n';
         else if (typeof value === 'object' && !Array.isArray(value)) {
           let kept = lastObjects[at];
@@ -446,10 +465,11 @@ function writeGraphs(graphs: readonly DependencyGraph[]): Buffer {
         lastIndex = s;
       }
       rows.array[rowStart] = lastIndex;
-      rowEnds.push(rows.length);
-      names.push(name);
       if (id === NONE) numbered = false;
-      packageNodes.push(id === NONE ? NONE : node(id));
+      const n = id === NONE ? NONE : node(id);
+      packageNodes.push(n);
+      // Nodes are numbered package ids first: package i is node i but where an id is listed twice.
+      if (n !== packageNodes.length - 1) identity = false;
     }
     const from = w.from.clear();
     const to = w.to.clear();
@@ -490,19 +510,22 @@ function writeGraphs(graphs: readonly DependencyGraph[]): Buffer {
     if (Array.isArray(graph.roots) && graph.roots.every((r) => typeof r === 'string')) for (const r of graph.roots) roots.push(node(str(r)));
     else numbered = false;
     if (numbered) flags |= NUMBERED;
+    if (identity) packageNodes.clear();
     json.graphs.push(graphJson);
     body.push(flags);
     body.push(graph.packages.length);
-    for (const list of [rowEnds, names, packageNodes, rows, nodeIds, from, to, kinds, kindTexts, roots]) body.pushList(list);
+    for (const list of [packageNodes, rows, nodeIds, from, to, kinds, kindTexts, roots]) body.pushList(list);
   }
   const jsonBytes = Buffer.from(JSON.stringify(json), 'utf8');
   const padded = (bytes: number): number => (bytes + 3) & ~3;
-  const size = (HEADER_WORDS + ends.length + body.length) * 4 + padded(jsonBytes.length) + padded(stringBytes.length);
+  const table = w.table.clear();
+  table.pushList(lengths);
+  const size = (HEADER_WORDS + table.length + body.length) * 4 + padded(jsonBytes.length) + padded(stringBytes.length);
   const out = Buffer.alloc(size);
-  const header = [GRAPHS_V3_MAGIC, ends.length, stringBytes.length, jsonBytes.length, graphs.length];
+  const header = [GRAPHS_V3_MAGIC, stringBytes.length, jsonBytes.length, graphs.length];
   let at = 0;
   for (const word of header) at = out.writeUInt32LE(word, at);
-  at = copyWords(out, at, ends);
+  at = copyWords(out, at, table);
   out.set(jsonBytes, at);
   at += padded(jsonBytes.length);
   stringBytes.buffer.copy(out, at, 0, stringBytes.length);
@@ -694,47 +717,75 @@ function wordsAt(bytes: Buffer, at: number, count: number): Uint32Array {
   return Uint32Array.from({ length: count }, (_, i) => bytes.readUInt32LE(at + i * 4));
 }
 
+/** `count` 16-bit values from byte `at`, as wordsAt. */
+function halvesAt(bytes: Buffer, at: number, count: number): Uint16Array {
+  if (LITTLE_ENDIAN) return new Uint16Array(bytes.buffer, bytes.byteOffset + at, count);
+  return Uint16Array.from({ length: count }, (_, i) => bytes.readUInt16LE(at + i * 2));
+}
+
+/** How many words of a row each value kept as `code` takes. */
+const VALUE_WORDS: Record<ValueCode, number> = { s: 1, n: 0, o: 1, l: 2, j: 1 };
+
 /** The graphs of a v3 document (writeGraphs), read in place. */
 function readGraphsV3(bytes: Buffer, shared: boolean): StoredGraph[] {
   if (bytes.length < HEADER_WORDS * 4 || bytes.readUInt32LE(0) !== GRAPHS_V3_MAGIC) throw new Error('fleet store: unknown graph encoding');
-  const [, stringCount, stringLength, jsonLength, graphCount] = wordsAt(bytes, 0, HEADER_WORDS) as unknown as [number, number, number, number, number];
+  const [, stringLength, jsonLength, graphCount] = wordsAt(bytes, 0, HEADER_WORDS) as unknown as [number, number, number, number];
   const padded = (n: number): number => (n + 3) & ~3;
   let at = HEADER_WORDS * 4;
-  const ends = wordsAt(bytes, at, stringCount);
-  at += stringCount * 4;
+  const list = (): Uint32Array | Uint16Array => {
+    const head = bytes.readUInt32LE(at);
+    const count = head & ~NARROW;
+    if ((head & NARROW) === 0) {
+      const words = wordsAt(bytes, at + 4, count);
+      at += 4 + count * 4;
+      return words;
+    }
+    const halves = halvesAt(bytes, at + 4, count);
+    at += 4 + ((count + 1) >> 1) * 4;
+    return halves;
+  };
+  const lengths = list();
+  const stringCount = lengths.length;
   const json = JSON.parse(bytes.toString('utf8', at, at + jsonLength)) as GraphsJson;
   at += padded(jsonLength);
-  const stringsAt = at;
+  // Where each string starts (and the last ends).
+  const starts = new Uint32Array(stringCount + 1);
+  starts[0] = at;
+  for (let i = 0; i < stringCount; i++) starts[i + 1] = (starts[i] as number) + ((lengths[i] as number) >>> 2);
   at += padded(stringLength);
   const strings = new Array<string | undefined>(stringCount);
   const string = (i: number): string => {
     let s = strings[i];
     if (s === undefined) {
-      const end = ends[i] as number;
-      const start = stringsAt + (i === 0 ? 0 : (ends[i - 1] as number) & STRING_BYTES_MAX);
-      // ASCII is Latin-1 alike, read without UTF-8's checks.
-      const encoding = end & UTF16 ? 'utf16le' : end & NON_ASCII ? 'utf8' : 'latin1';
-      s = strings[i] = bytes.toString(encoding, start, stringsAt + (end & STRING_BYTES_MAX));
+      s = strings[i] = bytes.toString(STRING_ENCODINGS[(lengths[i] as number) & 3] as BufferEncoding, starts[i], starts[i + 1]);
     }
     return s;
   };
-  const list = (): Uint32Array => {
-    const count = bytes.readUInt32LE(at);
-    const words = wordsAt(bytes, at + 4, count);
-    at += 4 + count * 4;
-    return words;
-  };
   const { shapes, objects, values } = json;
+  // Per shape: how many words its rows take (the shape's index and its values), and where it keeps the name as a string, or -1.
+  const shapeWords = Int32Array.from(shapes, (shape) => {
+    let words = 1;
+    for (let k = 1; k < shape.length; k += 2) words += VALUE_WORDS[shape[k] as ValueCode];
+    return words;
+  });
+  const shapeNames = stringPlaces(shapes, 'name');
   return json.graphs.map((g, index) => {
     if (index >= graphCount) throw new Error('fleet store: a graph document lists more graphs than it holds');
     const flags = bytes.readUInt32LE(at);
     const packageCount = bytes.readUInt32LE(at + 4);
     at += 8;
-    const [rowEnds, names, packageNodes, rows, nodeIds, from, to, kinds, kindTexts, roots] = [list(), list(), list(), list(), list(), list(), list(), list(), list(), list()] as const;
+    const [listedNodes, rows, nodeIds, from, to, kinds, kindTexts, roots] = [list(), list(), list(), list(), list(), list(), list(), list()] as const;
+    const packageNodes = listedNodes.length === packageCount ? listedNodes : identityOf(packageCount);
+    const rowStarts = new Int32Array(packageCount);
+    for (let i = 0, v = 0; i < packageCount; i++) {
+      rowStarts[i] = v;
+      v += shapeWords[rows[v] as number] as number;
+    }
+    const names = once(() => rowStrings(packageCount, (i) => rows[rowStarts[i] as number] as number, (i, v) => rows[(rowStarts[i] as number) + v] as number, shapeNames));
     /** Ids met in packages expanded so far, and the node of each: the ids paths are asked for. */
     const expandedIds = new Map<string, number>();
     const expand = (i: number, share: boolean): Package => {
-      let v = i === 0 ? 0 : (rowEnds[i - 1] as number);
+      let v = rowStarts[i] as number;
       const shape = shapes[rows[v++] as number] as string[];
       const p: Record<string, unknown> = {};
       for (let k = 0; k < shape.length; k += 2) {
@@ -783,13 +834,42 @@ function readGraphsV3(bytes: Buffer, shared: boolean): StoredGraph[] {
       fields: g.fields,
       packageCount,
       expand,
-      nameAt: (i) => (names[i] === NONE ? -1 : (names[i] as number)),
+      nameAt: (i) => names()[i] as number,
       stringCount,
       string,
       edges: () => g.edges ?? Array.from(from, (f, e) => ({ from: nodeId(f), to: nodeId(to[e] as number), kind: string(kindTexts[kinds[e] as number] as number) as EdgeKind })),
       numbered: shared && (flags & NUMBERED) !== 0 ? numbered : null,
     };
   });
+}
+
+/** Per shape, where its rows keep a package's `key` as a string index (the value's place in a row), or -1; `v2`: a location one value. */
+function stringPlaces(shapes: readonly string[][], key: string, v2 = false): Int32Array {
+  return Int32Array.from(shapes, (shape) => {
+    for (let k = 0, v = 1; k < shape.length; k += 2) {
+      const code = shape[k + 1] as ValueCode;
+      if (shape[k] === key) return code === 's' ? v : -1;
+      v += v2 && code === 'l' ? 1 : VALUE_WORDS[code];
+    }
+    return -1;
+  });
+}
+
+/** Per row of `count`, the string index its shape keeps at `places` (an id, a name), or -1; `shapeOf` and `valueOf` read a row. */
+function rowStrings(count: number, shapeOf: (i: number) => number, valueOf: (i: number, v: number) => number, places: Int32Array): Int32Array {
+  const found = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = places[shapeOf(i)] ?? -1;
+    found[i] = v === -1 ? -1 : valueOf(i, v);
+  }
+  return found;
+}
+
+/** 0, 1, ... count - 1. */
+function identityOf(count: number): Int32Array {
+  const identity = new Int32Array(count);
+  for (let i = 0; i < count; i++) identity[i] = i;
+  return identity;
 }
 
 /** The v2 form: a compact JSON text. */
@@ -844,28 +924,16 @@ function readCompactGraphs(compact: CompactGraphs, shared: boolean): StoredGraph
     }
     return p as unknown as Package;
   };
-  /** Per shape, where it keeps a package's `key` as a string index (the value's place in a row), or -1. */
-  const stringAt = (key: string): Int32Array =>
-    Int32Array.from(shapes, (shape) => {
-      for (let k = 0, v = 1; k < shape.length; k += 2) {
-        const code = shape[k + 1] as ValueCode;
-        if (shape[k] === key) return code === 's' ? v : -1;
-        if (code !== 'n') v++;
-      }
-      return -1;
-    });
-  const idAt = stringAt('id');
-  const nameAt = stringAt('name');
-  /** Per row, the string index the shape keeps at `at` (an id, a name), or -1. */
-  const stringsOf = (rows: readonly unknown[][], at: Int32Array): Int32Array => {
-    const found = new Int32Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i] as unknown[];
-      const v = at[row[0] as number] ?? -1;
-      found[i] = v === -1 ? -1 : (row[v] as number);
-    }
-    return found;
-  };
+  // v2 keeps a location as one value ([line, column]): its rows' places are v3's but for locations.
+  const idAt = stringPlaces(shapes, 'id', true);
+  const nameAt = stringPlaces(shapes, 'name', true);
+  const stringsOf = (rows: readonly unknown[][], at: Int32Array): Int32Array =>
+    rowStrings(
+      rows.length,
+      (i) => (rows[i] as unknown[])[0] as number,
+      (i, v) => (rows[i] as unknown[])[v] as number,
+      at,
+    );
   return compact.graphs.map((g) => {
     const flat = g.edges.length > 0 && typeof g.edges[0] !== 'number' ? null : (g.edges as number[]);
     const names = once(() => stringsOf(g.packages, nameAt));
