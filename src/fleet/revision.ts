@@ -135,8 +135,9 @@ export function encodeGraphs(graphs: readonly DependencyGraph[]): Buffer {
   return compressBytes(writeGraphs(graphs));
 }
 
+/** "STG3" as bytes: a v3 document starts with neither `[` nor `{`, as the JSON forms before it do. */
 const GRAPHS_V3_MAGIC = 0x33475453;
-/** What a list of indexes holds for a value that has none (a name not a string). */
+/** A package's node when its id is not a string (it has none: the graph is not numbered). */
 const NONE = 0xffffffff;
 /**
  * How a string's bytes are kept, in the low two bits of its length: ASCII (read as Latin-1,
@@ -254,6 +255,7 @@ const written = {
   kinds: new Words(),
   kindTexts: new Words(),
   roots: new Words(),
+  out: Buffer.alloc(0),
 };
 
 /** Per string index, the node it was given in the graph being written (valid where `nodeStamps` is that graph's stamp). */
@@ -521,14 +523,19 @@ function writeGraphs(graphs: readonly DependencyGraph[]): Buffer {
   const table = w.table.clear();
   table.pushList(lengths);
   const size = (HEADER_WORDS + table.length + body.length) * 4 + padded(jsonBytes.length) + padded(stringBytes.length);
-  const out = Buffer.alloc(size);
+  // Compressed into a buffer of its own (compressBytes): the bytes are written to memory kept, their padding zeroed.
+  if (size > written.out.length) written.out = Buffer.allocUnsafeSlow(Math.max(size, written.out.length * 2));
+  const out = written.out.subarray(0, size);
+  if (size > KEPT_MAX) written.out = Buffer.alloc(0);
   const header = [GRAPHS_V3_MAGIC, stringBytes.length, jsonBytes.length, graphs.length];
   let at = 0;
   for (const word of header) at = out.writeUInt32LE(word, at);
   at = copyWords(out, at, table);
   out.set(jsonBytes, at);
+  out.fill(0, at + jsonBytes.length, at + padded(jsonBytes.length));
   at += padded(jsonBytes.length);
   stringBytes.buffer.copy(out, at, 0, stringBytes.length);
+  out.fill(0, at + stringBytes.length, at + padded(stringBytes.length));
   at += padded(stringBytes.length);
   copyWords(out, at, body);
   return out;
