@@ -28,6 +28,36 @@ export interface NumberedGraph {
   node(id: string): number | undefined;
 }
 
+/** Ids numbered as they are met, each once: 0, 1, ... */
+export class NodeIds {
+  private readonly ids: string[] = [];
+  private readonly numbers = new Map<string, number>();
+
+  get count(): number {
+    return this.ids.length;
+  }
+
+  /** The node of `id`, numbered next when met for the first time. */
+  node(id: string): number {
+    let n = this.numbers.get(id);
+    if (n === undefined) {
+      n = this.ids.length;
+      this.ids.push(id);
+      this.numbers.set(id, n);
+    }
+    return n;
+  }
+
+  /** The node of `id` if it was met. */
+  known(id: string): number | undefined {
+    return this.numbers.get(id);
+  }
+
+  id(n: number): string {
+    return this.ids[n] as string;
+  }
+}
+
 /** Where a graph decoded for reading only keeps how to number it (not enumerable: never serialised); numbered when first asked. */
 export const NUMBERED_GRAPH: unique symbol = Symbol('stowage.numberedGraph');
 
@@ -119,17 +149,8 @@ export class GraphPaths {
     } else {
       this.rows = undefined;
       this.packageRows = undefined;
-      const nodes: string[] = [];
-      const numbers = new Map<string, number>();
-      const node = (id: string): number => {
-        let n = numbers.get(id);
-        if (n === undefined) {
-          n = nodes.length;
-          nodes.push(id);
-          numbers.set(id, n);
-        }
-        return n;
-      };
+      const ids = new NodeIds();
+      const node = (id: string): number => ids.node(id);
       for (const p of graph.packages) this.packages[node(p.id)] = p;
       const edges = graph.edges;
       from = new Int32Array(edges.length);
@@ -151,9 +172,9 @@ export class GraphPaths {
         kind[e] = bit;
       }
       this.roots = graph.roots.map(node);
-      this.count = nodes.length;
-      this.idOf = (n) => nodes[n] as string;
-      this.nodeOf = (id) => numbers.get(id);
+      this.count = ids.count;
+      this.idOf = (n) => ids.id(n);
+      this.nodeOf = (id) => ids.known(id);
     }
     const n = this.count;
     this.isRoot = new Uint8Array(n);

@@ -4,7 +4,7 @@ import zstd from 'zstd-napi/binding.js';
 import { StowageError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
-import { NUMBERED_GRAPH, PACKAGE_ROWS, type NumberedGraph, type PackageRows } from '../audit/paths.js';
+import { NodeIds, NUMBERED_GRAPH, PACKAGE_ROWS, type NumberedGraph, type PackageRows } from '../audit/paths.js';
 import type { RevisionDocument } from './store/store.js';
 
 /**
@@ -964,17 +964,8 @@ function readCompactGraphs(compact: CompactGraphs, shared: boolean): StoredGraph
 /** A v2 graph numbered from its string indexes: nodes as first met among the package ids, the edges' ends, then the roots. */
 function numberCompactGraph(strings: readonly string[], edges: readonly number[], packageIds: Int32Array, roots: readonly string[]): NumberedGraph {
   const nodeOf = new Int32Array(strings.length).fill(-1);
-  const ids: string[] = [];
-  const numbers = new Map<string, number>();
-  const byText = (id: string): number => {
-    let n = numbers.get(id);
-    if (n === undefined) {
-      n = ids.length;
-      ids.push(id);
-      numbers.set(id, n);
-    }
-    return n;
-  };
+  const ids = new NodeIds();
+  const byText = (id: string): number => ids.node(id);
   // An index stands for one text: numbered once per index, by its text.
   const node = (i: number): number => {
     let n = nodeOf[i] as number;
@@ -1002,7 +993,7 @@ function numberCompactGraph(strings: readonly string[], edges: readonly number[]
     kinds[e] = kind;
   }
   const rootNodes = roots.map(byText);
-  return { count: ids.length, packageNodes, from, to, kinds, kindTexts, roots: rootNodes, id: (n) => ids[n] as string, node: (id) => numbers.get(id) };
+  return { count: ids.count, packageNodes, from, to, kinds, kindTexts, roots: rootNodes, id: (n) => ids.id(n), node: (id) => ids.known(id) };
 }
 
 /** Shortest abbreviation of a revision id accepted on input, as git's default. */
