@@ -4,20 +4,62 @@ import type { Package } from '../core/package.js';
 export const MAX_PATHS = 5;
 
 /**
- * A graph's edges and package ids as indexes into a table of strings, each string once (a fleet
- * revision's graphs as stored, src/fleet/revision.ts): GraphPaths numbers the nodes from the
- * indexes, without an object per edge nor a lookup of each edge's ids by text.
+ * A graph's nodes already numbered (a fleet revision's graphs as stored, src/fleet/revision.ts):
+ * every id the graph names (its packages', its edges' ends, its roots) a number from 0 to
+ * `count`, the edges as arrays of those numbers. GraphPaths takes them as they are, without an
+ * object per edge nor a lookup of each id by its text.
  */
-export interface IndexedEdges {
-  strings: readonly string[];
-  /** from, to, kind: three indexes per edge, in the graph's edge order. */
-  edges: readonly number[];
-  /** The index of each package's id, in the graph's package order. */
-  packageIds: readonly number[] | Int32Array;
+export interface NumberedGraph {
+  /** How many nodes. */
+  readonly count: number;
+  /** The node of each package, in the graph's package order. */
+  readonly packageNodes: ArrayLike<number>;
+  /** Each edge's ends, in the graph's edge order. */
+  readonly from: Int32Array | Uint32Array | Uint16Array;
+  readonly to: Int32Array | Uint32Array | Uint16Array;
+  /** Each edge's kind: its place in `kindTexts`, the kinds in the order the edges first meet them. */
+  readonly kinds: ArrayLike<number>;
+  readonly kindTexts: readonly string[];
+  /** The nodes of the graph's roots, in their order. */
+  readonly roots: ArrayLike<number>;
+  /** The id of node `n`. */
+  id(n: number): string;
+  /** The node of an id, or undefined when the graph names no such id. */
+  node(id: string): number | undefined;
 }
 
-/** Where a graph decoded for reading only keeps its IndexedEdges (not enumerable: never serialised). */
-export const INDEXED_EDGES: unique symbol = Symbol('stowage.indexedEdges');
+/** Ids numbered as they are met, each once: 0, 1, ... */
+export class NodeIds {
+  private readonly ids: string[] = [];
+  private readonly numbers = new Map<string, number>();
+
+  get count(): number {
+    return this.ids.length;
+  }
+
+  /** The node of `id`, numbered next when met for the first time. */
+  node(id: string): number {
+    let n = this.numbers.get(id);
+    if (n === undefined) {
+      n = this.ids.length;
+      this.ids.push(id);
+      this.numbers.set(id, n);
+    }
+    return n;
+  }
+
+  /** The node of `id` if it was met. */
+  known(id: string): number | undefined {
+    return this.numbers.get(id);
+  }
+
+  id(n: number): string {
+    return this.ids[n] as string;
+  }
+}
+
+/** Where a graph decoded for reading only keeps how to number it (not enumerable: never serialised); numbered when first asked. */
+export const NUMBERED_GRAPH: unique symbol = Symbol('stowage.numberedGraph');
 
 /**
  * A graph's packages as decoded rows, each expanded into its object only when read (a fleet
@@ -36,7 +78,7 @@ export interface PackageRows {
 /** Where a graph decoded for reading only keeps its PackageRows (not enumerable: never serialised). */
 export const PACKAGE_ROWS: unique symbol = Symbol('stowage.packageRows');
 
-export type IndexedGraph = DependencyGraph & { [INDEXED_EDGES]?: IndexedEdges; [PACKAGE_ROWS]?: PackageRows };
+export type IndexedGraph = DependencyGraph & { [NUMBERED_GRAPH]?: () => NumberedGraph; [PACKAGE_ROWS]?: PackageRows };
 
 /** How many packages the graph has, without expanding packages kept as rows. */
 export function packageCount(graph: DependencyGraph): number {
@@ -61,12 +103,15 @@ export function packagesNamed(graph: DependencyGraph, wanted: (name: string) => 
  * instead of maps of strings and an object per edge.
  */
 export class GraphPaths {
-  private readonly nodes: string[] = [];
-  private readonly numbers = new Map<string, number>();
+  /** How many nodes. */
+  private readonly count: number;
+  /** The id of a node, and the node of an id. */
+  private readonly idOf: (n: number) => string;
+  private readonly nodeOf: (id: string) => number | undefined;
   /** The package of each node (the last of an id listed twice, as a map from id would keep), or undefined. */
   private readonly packages: (Package | undefined)[] = [];
-  /** With PackageRows: the row of each node's package instead (expanded when its label is made), or undefined. */
-  private readonly packageRows: (number | undefined)[] = [];
+  /** With PackageRows: the row of each node's package instead (expanded when its label is made), or -1. */
+  private readonly packageRows: Int32Array | undefined;
   private readonly rows: PackageRows | undefined;
   private readonly labels: (string | undefined)[] = [];
   /** Each edge kind a bit of its own, numbered as met. */
@@ -82,53 +127,31 @@ export class GraphPaths {
   private readonly outKind: Int32Array;
 
   constructor(graph: DependencyGraph) {
-    const indexed = (graph as IndexedGraph)[INDEXED_EDGES];
-    let from: Int32Array;
-    let to: Int32Array;
-    let kind: Int32Array;
     const rows = (graph as IndexedGraph)[PACKAGE_ROWS];
-    const byIndex = indexed !== undefined && indexed.packageIds.length === packageCount(graph);
-    this.rows = byIndex ? rows : undefined;
-    if (byIndex) {
-      // Numbered as the ids are met, as below: an index stands for one text, so the numbers are the same.
-      const { strings, edges, packageIds } = indexed;
-      const nodeOf = new Int32Array(strings.length).fill(-1);
-      const bitOf = new Int32Array(strings.length);
-      const node = (i: number): number => {
-        let n = nodeOf[i] as number;
-        if (n === -1) {
-          n = this.nodes.length;
-          const id = strings[i] as string;
-          this.nodes.push(id);
-          this.numbers.set(id, n);
-          nodeOf[i] = n;
-        }
-        return n;
-      };
-      if (rows !== undefined) packageIds.forEach((id, i) => (this.packageRows[node(id)] = i));
-      else
-        graph.packages.forEach((p, i) => {
-          this.packages[node(packageIds[i] as number)] = p;
-        });
-      const count = edges.length / 3;
-      from = new Int32Array(count);
-      to = new Int32Array(count);
-      kind = new Int32Array(count);
-      for (let e = 0, i = 0; e < count; e++, i += 3) {
-        from[e] = node(edges[i] as number);
-        to[e] = node(edges[i + 1] as number);
-        const k = edges[i + 2] as number;
-        let bit = bitOf[k] as number;
-        if (bit === 0) {
-          const text = strings[k] as string;
-          bit = this.kindBits.get(text) ?? 0;
-          if (bit === 0) this.kindBits.set(text, (bit = 1 << this.kindBits.size));
-          bitOf[k] = bit;
-        }
-        kind[e] = bit;
-      }
+    const numbered = rows === undefined ? undefined : (graph as IndexedGraph)[NUMBERED_GRAPH]?.();
+    let from: Int32Array | Uint32Array | Uint16Array;
+    let to: Int32Array | Uint32Array | Uint16Array;
+    let kind: Int32Array;
+    if (numbered !== undefined && rows !== undefined && numbered.packageNodes.length === rows.count) {
+      // The nodes as numbered where the graph was stored: a search visits them in the edges' order whatever their numbers.
+      this.rows = rows;
+      this.count = numbered.count;
+      this.idOf = (n) => numbered.id(n);
+      this.nodeOf = (id) => numbered.node(id);
+      const packageRows = (this.packageRows = new Int32Array(this.count).fill(-1));
+      const { packageNodes, kinds, kindTexts } = numbered;
+      for (let i = 0; i < packageNodes.length; i++) packageRows[packageNodes[i] as number] = i;
+      kindTexts.forEach((text, k) => this.kindBits.set(text, 1 << k));
+      ({ from, to } = numbered);
+      kind = new Int32Array(kinds.length);
+      for (let e = 0; e < kinds.length; e++) kind[e] = 1 << (kinds[e] as number);
+      this.roots = Array.from(numbered.roots);
     } else {
-      for (const p of graph.packages) this.packages[this.node(p.id)] = p;
+      this.rows = undefined;
+      this.packageRows = undefined;
+      const ids = new NodeIds();
+      const node = (id: string): number => ids.node(id);
+      for (const p of graph.packages) this.packages[node(p.id)] = p;
       const edges = graph.edges;
       from = new Int32Array(edges.length);
       to = new Int32Array(edges.length);
@@ -140,31 +163,24 @@ export class GraphPaths {
         const edge = edges[e] as (typeof edges)[number];
         if (edge.from !== lastFrom) {
           lastFrom = edge.from;
-          lastFromNode = this.node(edge.from);
+          lastFromNode = node(edge.from);
         }
         from[e] = lastFromNode;
-        to[e] = this.node(edge.to);
+        to[e] = node(edge.to);
         let bit = this.kindBits.get(edge.kind);
         if (bit === undefined) this.kindBits.set(edge.kind, (bit = 1 << this.kindBits.size));
         kind[e] = bit;
       }
+      this.roots = graph.roots.map(node);
+      this.count = ids.count;
+      this.idOf = (n) => ids.id(n);
+      this.nodeOf = (id) => ids.known(id);
     }
-    this.roots = graph.roots.map((id) => this.node(id));
-    const n = this.nodes.length;
+    const n = this.count;
     this.isRoot = new Uint8Array(n);
     for (const r of this.roots) this.isRoot[r] = 1;
     [this.inFirst, this.inFrom, this.inKind] = adjacency(n, to, from, kind);
     [this.outFirst, this.outTo, this.outKind] = adjacency(n, from, to, kind);
-  }
-
-  private node(id: string): number {
-    let n = this.numbers.get(id);
-    if (n === undefined) {
-      n = this.nodes.length;
-      this.nodes.push(id);
-      this.numbers.set(id, n);
-    }
-    return n;
   }
 
   private mask(kinds: ReadonlySet<EdgeKind>): number {
@@ -181,10 +197,10 @@ export class GraphPaths {
   private label(n: number): string {
     let label = this.labels[n];
     if (label === undefined) {
-      const row = this.rows === undefined ? undefined : this.packageRows[n];
-      const p = row === undefined ? this.packages[n] : this.rows?.package(row);
+      const row = this.packageRows === undefined ? -1 : (this.packageRows[n] as number);
+      const p = row === -1 ? this.packages[n] : this.rows?.package(row);
       // A root whose version nothing recorded (an SBOM's application without one) is its name alone, not `rg@`.
-      label = p ? (p.version === '' ? p.name : `${p.name}@${p.version}`) : (this.nodes[n] as string);
+      label = p ? (p.version === '' ? p.name : `${p.name}@${p.version}`) : this.idOf(n);
       this.labels[n] = label;
     }
     return label;
@@ -206,12 +222,12 @@ export class GraphPaths {
   private readonly found = new Map<string, { paths: string[][]; more: number }>();
 
   private search(target: string, skipKinds: ReadonlySet<EdgeKind>, limit: number): { paths: string[][]; more: number } {
-    const t = this.numbers.get(target);
+    const t = this.nodeOf(target);
     if (t === undefined) return { paths: [], more: 0 };
     const skip = this.mask(skipKinds);
     // Breadth-first search backwards from the target: next hop towards it, for every node that reaches it.
     const NOT_REACHING = -2;
-    const next = new Int32Array(this.nodes.length).fill(NOT_REACHING);
+    const next = new Int32Array(this.count).fill(NOT_REACHING);
     next[t] = -1;
     const queue = [t];
     for (let q = 0; q < queue.length; q++) {
@@ -240,7 +256,7 @@ export class GraphPaths {
       for (let e = this.outFirst[root] as number, end = this.outFirst[root + 1] as number; e < end; e++) {
         const to = this.outTo[e] as number;
         if (((this.outKind[e] as number) & skip) !== 0 || next[to] === NOT_REACHING || (this.isRoot[to] === 1 && to !== t)) continue;
-        const key = root * this.nodes.length + to;
+        const key = root * this.count + to;
         if (seen.has(key)) continue;
         seen.add(key);
         found.push([this.label(root), ...walk(to)]);
@@ -253,7 +269,7 @@ export class GraphPaths {
 
   /** Whether the roots reach `id` (roots included) without crossing an edge of `skipKinds`; the search is made once per set of kinds. */
   reaches(id: string, skipKinds: ReadonlySet<EdgeKind>): boolean {
-    const n = this.numbers.get(id);
+    const n = this.nodeOf(id);
     return n !== undefined && this.reached(skipKinds)[n] === 1;
   }
 
@@ -263,7 +279,7 @@ export class GraphPaths {
     let seen = this.reachedAvoiding.get(skipKinds);
     if (seen !== undefined) return seen;
     const skip = this.mask(skipKinds);
-    seen = new Uint8Array(this.nodes.length);
+    seen = new Uint8Array(this.count);
     const stack: number[] = [];
     for (const r of this.roots) {
       if (seen[r] === 1) continue;
@@ -284,7 +300,7 @@ export class GraphPaths {
 }
 
 /** Edges grouped by `key` (counting sort, so each group keeps the edges' order): first index per node, the other ends, the kinds. */
-function adjacency(n: number, key: Int32Array, other: Int32Array, kind: Int32Array): [Int32Array, Int32Array, Int32Array] {
+function adjacency(n: number, key: Int32Array | Uint32Array | Uint16Array, other: Int32Array | Uint32Array | Uint16Array, kind: Int32Array): [Int32Array, Int32Array, Int32Array] {
   const first = new Int32Array(n + 1);
   for (let e = 0; e < key.length; e++) {
     const k = (key[e] as number) + 1;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { compress } from 'zstd-napi';
 import type { DependencyGraph, EdgeKind } from '../../src/core/graph.js';
-import { GraphPaths, INDEXED_EDGES, type IndexedGraph } from '../../src/audit/paths.js';
+import { GraphPaths, NUMBERED_GRAPH, PACKAGE_ROWS, type IndexedGraph } from '../../src/audit/paths.js';
 import { compressBytes, decodeGraphs, decompressBytes, encodeGraphs } from '../../src/fleet/revision.js';
 import { readApplication } from '../../src/inputs/application.js';
 import { CARGO_CORPUS, corpusFiles, NPM_CORPUS } from '../support/shared.js';
@@ -25,8 +25,8 @@ test('every corpus lockfile (Cargo and npm) comes back from the store as it was 
     const decoded = decodeGraphs(stored);
     assert.equal(asJson(decoded), asJson(graphs), file);
     assert.deepStrictEqual(decoded, JSON.parse(asJson(graphs)), file);
-    // The compact form is what is stored, not the graphs' JSON.
-    assert.ok(!decompressBytes(stored).toString('utf8').startsWith('['), file);
+    // The binary form is what is stored, not the graphs' JSON.
+    assert.equal(decompressBytes(stored).toString('latin1', 0, 4), 'STG3', file);
   }
 });
 
@@ -74,7 +74,7 @@ test('read only (as sync decodes): the same graphs, and GraphPaths numbers them 
     const { graphs } = await readApplication([file]);
     const stored = encodeGraphs(graphs);
     const readOnly = decodeGraphs(stored, { readOnly: true });
-    indexed += readOnly.filter((g) => (g as IndexedGraph)[INDEXED_EDGES] !== undefined).length;
+    indexed += readOnly.filter((g) => (g as IndexedGraph)[NUMBERED_GRAPH] !== undefined).length;
     assert.deepStrictEqual(readOnly.map(everyPath), graphs.map(everyPath), file);
     // Its edges are made when read, in their place among the keys.
     assert.equal(asJson(readOnly), asJson(graphs), file);
@@ -99,7 +99,7 @@ test('GraphPaths from the stored indexes: a root no package names, an id listed 
     roots: ['app 1.0.0', 'ws-member'],
   } as unknown as DependencyGraph;
   const [readOnly] = decodeGraphs(encodeGraphs([graph]), { readOnly: true });
-  assert.ok(readOnly !== undefined && (readOnly as IndexedGraph)[INDEXED_EDGES] !== undefined);
+  assert.ok(readOnly !== undefined && (readOnly as IndexedGraph)[NUMBERED_GRAPH] !== undefined);
   assert.deepStrictEqual(everyPath(readOnly), everyPath(graph));
   assert.deepStrictEqual(new GraphPaths(readOnly).paths('c 1.0.0', new Set()), { paths: [['app@1.0.0', 'a@1.0.1', 'c@1.0.0'], ['ws-member', 'b@1.0.0', 'c@1.0.0']], more: 0 });
 });
@@ -147,35 +147,145 @@ function craftedGraphs(): DependencyGraph[] {
   ] as unknown as DependencyGraph[];
 }
 
-test('the stored graphs are byte for byte what stores already hold (the compact text, compressed as zstd level 1 compresses it)', () => {
-  const stored = encodeGraphs(craftedGraphs());
-  const text = decompressBytes(stored).toString('utf8');
-  // JSON.stringify's own text (written in pieces, never as one string) ...
-  assert.equal(text, JSON.stringify(JSON.parse(text)));
-  // ... and the very text stowage has stored since REVISION_GRAPHS_VERSION 11.
+/** An edge from, to, kind alone (v2 kept such edges as three string indexes). */
+function isPlainEdge(edge: object): edge is { from: string; to: string; kind: string } {
+  const e = edge as Record<string, unknown>;
+  return Object.keys(e).join() === 'from,to,kind' && typeof e.from === 'string' && typeof e.to === 'string' && typeof e.kind === 'string';
+}
+
+/**
+ * The v2 form (a compact JSON text), as stowage wrote it from REVISION_GRAPHS_VERSION 11 until
+ * v3, built plainly: stores hold graphs in it, and they must still decode.
+ */
+function compactV2(graphs: readonly DependencyGraph[]): string {
+  const strings: string[] = [];
+  const stringIndex = new Map<string, number>();
+  const str = (s: string): number => {
+    let i = stringIndex.get(s);
+    if (i === undefined) stringIndex.set(s, (i = strings.push(s) - 1));
+    return i;
+  };
+  const shapes: string[][] = [];
+  const shapeIndex = new Map<string, number>();
+  const objects: unknown[] = [];
+  const objectIndex = new Map<string, number>();
+  const compacted = graphs.map((graph) => {
+    const record = graph as unknown as Record<string, unknown>;
+    const keys = Object.keys(graph).filter((key) => record[key] !== undefined);
+    const fields = Object.fromEntries(keys.filter((key) => key !== 'packages' && key !== 'edges').map((key) => [key, record[key]]));
+    const packages = graph.packages.map((p) => {
+      const shape: string[] = [];
+      const row: unknown[] = [];
+      for (const [key, value] of Object.entries(p)) {
+        if (value === undefined) continue;
+        const keep = (code: string, ...kept: unknown[]): void => {
+          shape.push(key, code);
+          row.push(...kept);
+        };
+        if (typeof value === 'string') keep('s', str(value));
+        else if (value === null) keep('n');
+        else if (typeof value === 'object' && !Array.isArray(value)) {
+          const v = value as Record<string, unknown>;
+          if (Object.keys(v).join() === 'line,column' && typeof v.line === 'number' && typeof v.column === 'number') keep('l', [v.line, v.column]);
+          else {
+            const text = JSON.stringify(value);
+            let i = objectIndex.get(text);
+            if (i === undefined) objectIndex.set(text, (i = objects.push(value) - 1));
+            keep('o', i);
+          }
+        } else keep('j', value);
+      }
+      let s = shapeIndex.get(shape.join('\0'));
+      if (s === undefined) shapeIndex.set(shape.join('\0'), (s = shapes.push(shape) - 1));
+      return [s, ...row];
+    });
+    const edges = graph.edges.every(isPlainEdge) ? graph.edges.flatMap((e) => [str(e.from), str(e.to), str(e.kind)]) : graph.edges;
+    return { keys, fields, packages, edges };
+  });
+  return JSON.stringify({ format: 'stowage-graphs-v2', strings, shapes, objects, graphs: compacted });
+}
+
+test('graphs stores kept as v2 (the compact JSON text) still decode, and read only GraphPaths numbers them with the same paths', async () => {
+  const text = compactV2(craftedGraphs());
+  // The very text stowage stored as v2 (its digest as the v2 writer's test pinned it).
   assert.equal(text.length, 120430);
   assert.equal(createHash('sha256').update(text).digest('hex'), '25aae274cd19a506bee66c20d251d75a84862f3bc3ed33a55b07163d9ea6e3d2');
-  assert.deepEqual(stored, compress(Buffer.from(text, 'utf8'), { compressionLevel: 1 }));
+  const stored = compress(Buffer.from(text, 'utf8'), { compressionLevel: 1 });
   assert.equal(asJson(decodeGraphs(stored)), asJson(craftedGraphs()));
+  assert.equal(asJson(decodeGraphs(stored, { readOnly: true })), asJson(craftedGraphs()));
+  const files = [...corpusFiles(CARGO_CORPUS, '.Cargo.lock').slice(0, 4), ...corpusFiles(NPM_CORPUS, '.package-lock.json').slice(0, 4)];
+  for (const file of files) {
+    const { graphs } = await readApplication([file]);
+    const v2 = compress(Buffer.from(compactV2(graphs), 'utf8'), { compressionLevel: 1 });
+    const readOnly = decodeGraphs(v2, { readOnly: true });
+    assert.ok(readOnly.every((g) => (g as IndexedGraph)[NUMBERED_GRAPH] !== undefined), file);
+    assert.deepStrictEqual(readOnly.map(everyPath), graphs.map(everyPath), file);
+    assert.equal(asJson(readOnly), asJson(graphs), file);
+    assert.deepStrictEqual(decodeGraphs(v2), JSON.parse(asJson(graphs)), file);
+  }
 });
 
-test('the rows are JSON.stringify\'s text for numbers of every kind, many shapes and indexes of several digits', () => {
-  const lines = [1.5, -3, 2 ** 40, Number.NaN, 0, -0, 1e21, 123456789];
+test('v3 keeps every case of the crafted graphs, read in full or read only, and GraphPaths gives the same paths', () => {
+  const stored = encodeGraphs(craftedGraphs());
+  assert.equal(asJson(decodeGraphs(stored)), asJson(craftedGraphs()));
+  assert.deepStrictEqual(decodeGraphs(stored), JSON.parse(asJson(craftedGraphs())));
+  const readOnly = decodeGraphs(stored, { readOnly: true });
+  // The first graph is numbered; the second's edge has another key (its paths come from its objects).
+  assert.deepStrictEqual(readOnly.map((g) => (g as IndexedGraph)[NUMBERED_GRAPH] !== undefined), [true, false, true]);
+  assert.deepStrictEqual(readOnly.map(everyPath), craftedGraphs().map(everyPath));
+  assert.equal(asJson(readOnly), asJson(craftedGraphs()));
+});
+
+test('v3 keeps numbers of every kind, many shapes, non-ASCII and lone surrogates, and empty lists', () => {
+  const lines = [1.5, -3, 2 ** 40, Number.NaN, 0, -0, 1e21, 123456789, 2 ** 32 - 1, 2 ** 32];
+  const texts = ['plain', 'caf\u00e9', '\u{1F600} emoji', 'lone \ud800 high', 'lone \udc00 low', '', '\u2603\u0000nul', 'tab\t"q"\\'];
   const packages: Record<string, unknown>[] = [];
   for (let i = 0; i < 300; i++) {
-    const p: Record<string, unknown> = { id: `q${i}@1.0.0`, name: `q${i}` };
+    const text = texts[i % texts.length] as string;
+    const p: Record<string, unknown> = { id: `${text}${i}@1.0.0`, name: i % 50 === 0 ? i : `${text}${i % 7}` };
     // Fifteen shapes, met out of order.
     p[`k${(i * 7) % 15}`] = i % 2 === 0 ? i : -i / 3;
     if (i % 3 === 0) p.location = { line: lines[i % lines.length], column: i * 1000003 };
-    if (i % 5 === 0) p.extra = [i, -0, 0.1, null, 'x'];
+    if (i % 5 === 0) p.extra = [i, -0, 0.1, null, 'x', text];
+    if (i % 9 === 0) p.flag = i % 2 === 0;
+    if (i % 11 === 0) p.nothing = null;
     packages.push(p);
   }
   const id = (i: number): string => (packages[i % 300] as { id: string }).id;
-  const edges = Array.from({ length: 900 }, (_, i) => ({ from: id(i >> 1), to: id(i * 13), kind: i % 3 === 0 ? 'dev' : 'normal' }));
-  const graphs = [{ ecosystem: 'npm', path: 'p', format: 'f', packages, edges, roots: [] }] as unknown as DependencyGraph[];
-  const text = decompressBytes(encodeGraphs(graphs)).toString('utf8');
-  assert.equal(text, JSON.stringify(JSON.parse(text)));
-  assert.equal(asJson(decodeGraphs(encodeGraphs(graphs))), asJson(graphs));
+  const edges = Array.from({ length: 900 }, (_, i) => ({ from: id(i >> 1), to: i % 97 === 0 ? `outside ${texts[i % texts.length]}` : id(i * 13), kind: i % 3 === 0 ? 'dev' : 'normal' }));
+  const graphs = [
+    { ecosystem: 'npm', path: 'p \u00e9', format: 'f', packages, edges, roots: [id(0), 'no package'] },
+    { ecosystem: 'npm', path: 'empty', format: 'f', packages: [], edges: [], roots: [] },
+    { ecosystem: 'cargo', path: 'ids not text', format: 'f', packages: [{ id: 1, name: 'x' }], edges: [], roots: ['x'] },
+  ] as unknown as DependencyGraph[];
+  const stored = encodeGraphs(graphs);
+  assert.equal(asJson(decodeGraphs(stored)), asJson(graphs));
+  assert.deepStrictEqual(decodeGraphs(stored), JSON.parse(asJson(graphs)));
+  const readOnly = decodeGraphs(stored, { readOnly: true });
+  assert.equal(asJson(readOnly), asJson(graphs));
+  assert.deepStrictEqual(readOnly.map((g) => (g as IndexedGraph)[NUMBERED_GRAPH] !== undefined), [true, true, false]);
+  assert.deepStrictEqual(everyPath(readOnly[0] as DependencyGraph), everyPath(graphs[0] as DependencyGraph));
+  // Names looked up in the rows: a name not kept as a string is asked of its package.
+  const rows = (readOnly[0] as IndexedGraph)[PACKAGE_ROWS];
+  assert.deepStrictEqual(
+    rows?.named((name) => typeof name !== 'string' || name.startsWith('caf')).map((p) => p.id),
+    packages.filter((p) => typeof p.name !== 'string' || (p.name as string).startsWith('caf')).map((p) => p.id),
+  );
+  // The same graphs are the same bytes, whatever was written before in the memory the writer keeps.
+  encodeGraphs(craftedGraphs());
+  assert.deepEqual(encodeGraphs(graphs), stored);
+  // No graphs at all.
+  assert.deepStrictEqual(decodeGraphs(encodeGraphs([])), []);
+  assert.deepStrictEqual(decodeGraphs(encodeGraphs([]), { readOnly: true }), []);
+});
+
+test('a graph read only keeps its own bytes: graphs decoded after it do not change it', () => {
+  const graphs = craftedGraphs();
+  const first = decodeGraphs(encodeGraphs(graphs), { readOnly: true });
+  for (let i = 0; i < 50; i++) decodeGraphs(encodeGraphs([{ ...(graphs[0] as DependencyGraph), path: `other ${i}`, packages: (graphs[0] as DependencyGraph).packages.slice(i) }]), { readOnly: true });
+  decodeGraphs(encodeGraphs(graphs));
+  assert.equal(asJson(first), asJson(graphs));
+  assert.deepStrictEqual(first.map(everyPath), graphs.map(everyPath));
 });
 
 test('documents are compressed as zstd level 1 compresses them, whatever their size and order', () => {
