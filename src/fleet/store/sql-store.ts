@@ -483,8 +483,12 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async indexPackages(revisionId: number, packages: PackageKey[]): Promise<void> {
-    // Ascending: the rows go in at the end of the table's key (revision, package).
-    const ids = [...new Set(await this.packageIds(packages))].sort((a, b) => a - b);
+    // Ascending: the rows go in at the end of the table's key (revision, package). A typed
+    // array sorts numerically without calling a comparator (a revision locks hundreds of packages).
+    const sorted = Float64Array.from(await this.packageIds(packages)).sort();
+    let n = 0;
+    for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[n++] = sorted[i] as number;
+    const ids = sorted.subarray(0, n);
     await this.bulkIndexes?.willInsert('revision_packages', revisionId, ids.length);
     // One statement of the ids as one array parameter: a revision locks hundreds of packages.
     await this.sql.run(
