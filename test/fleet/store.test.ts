@@ -141,6 +141,10 @@ for (const kind of STORE_KINDS) {
           await tx.run(`DROP TABLE advisory_aliases`);
           await tx.run(`ALTER TABLE events DROP COLUMN body_zstd`);
           await tx.run(`CREATE INDEX findings_advisory ON findings (advisory_id)`);
+          if (kind === 'sqlite') {
+            await tx.run(`DROP INDEX findings_counts`);
+            await tx.run(`CREATE INDEX findings_level ON findings (level, revision_id)`);
+          }
           await tx.run(`UPDATE fleet_meta SET value = ? WHERE key = 'schema_version'`, [String(ADVISORY_RECORDS_VERSION - 1)]);
         });
         const whole = await driver.query<{ n: number }>(`SELECT COUNT(*) AS n FROM findings WHERE finding LIKE ?`, [`%${description.slice(0, 40)}%`]);
@@ -452,7 +456,7 @@ for (const kind of STORE_KINDS) {
           assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
           assert.deepEqual(
             db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('revision_packages', 'findings') AND sql IS NOT NULL ORDER BY name`).all(),
-            [{ name: 'findings_group' }, { name: 'findings_level' }, { name: 'revision_packages_package' }],
+            [{ name: 'findings_counts' }, { name: 'findings_group' }, { name: 'revision_packages_package' }],
           );
         } finally {
           db.close();
