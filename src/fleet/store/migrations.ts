@@ -137,6 +137,11 @@ async function splitAdvisoryRecords(tx: SqlExecutor): Promise<void> {
   }
 }
 
+/** SQLite: whether the store has planner statistics (sqlite_stat1, which the first ANALYZE creates). */
+export async function sqliteAnalysed(tx: SqlExecutor): Promise<boolean> {
+  return (await tx.query(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'`)).length > 0;
+}
+
 /**
  * SQLite: revision_packages rebuilt as a WITHOUT ROWID table, in its key's order, and its index
  * on package_id created again. The planner's statistics of the old table (DROP TABLE deletes
@@ -146,8 +151,7 @@ async function splitAdvisoryRecords(tx: SqlExecutor): Promise<void> {
  */
 async function rebuildRevisionPackagesWithoutRowid(tx: SqlExecutor): Promise<void> {
   if (tx.dialect !== 'sqlite') return;
-  const analysed = (await tx.query(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'`)).length > 0;
-  const stats = analysed
+  const stats = (await sqliteAnalysed(tx))
     ? await tx.query<{ idx: string | null; stat: string }>(`SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'revision_packages'`)
     : [];
   await tx.run(`CREATE TABLE revision_packages_without_rowid (revision_id BIGINT NOT NULL, package_id BIGINT NOT NULL,
@@ -173,7 +177,7 @@ async function rebuildRevisionPackagesWithoutRowid(tx: SqlExecutor): Promise<voi
  */
 async function analyseFindingsCounts(tx: SqlExecutor): Promise<void> {
   if (tx.dialect !== 'sqlite') return;
-  if ((await tx.query(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'`)).length === 0) return;
+  if (!(await sqliteAnalysed(tx))) return;
   await tx.run(`ANALYZE findings_counts`);
 }
 

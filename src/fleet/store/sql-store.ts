@@ -4,7 +4,7 @@ import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import { SEVERITY_LEVELS } from '../../core/advisory.js';
 import type { Dialect, SqlDriver, SqlExecutor, SqlValue } from './sql.js';
-import { RECOUNT_COLUMNS, RECOUNT_REVISION, recountRevisions } from './migrations.js';
+import { RECOUNT_COLUMNS, RECOUNT_REVISION, recountRevisions, sqliteAnalysed } from './migrations.js';
 import { compressedEventBody, eventBody, type StoredEventBody } from './event-bodies.js';
 import {
   aliasGroupKey,
@@ -1481,7 +1481,7 @@ class BulkIndexes {
       [table],
     );
     // The planner's statistics of each index (ANALYZE's; DROP INDEX deletes them), put back with it.
-    const analysed = (await this.sql.query(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'`)).length > 0;
+    const analysed = await sqliteAnalysed(this.sql);
     state.dropped = [];
     for (const index of indexes) {
       const stats = analysed
