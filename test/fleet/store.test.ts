@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
-import { ADVISORY_RECORDS_VERSION, migrate, REVISION_GRAPHS_VERSION, SCHEMA_VERSION } from '../../src/fleet/store/migrations.js';
+import { ADVISORY_RECORDS_VERSION, migrate, REVISION_GRAPHS_VERSION, REVISION_PACKAGES_WITHOUT_ROWID_VERSION, SCHEMA_VERSION } from '../../src/fleet/store/migrations.js';
 import { SqliteDriver } from '../../src/fleet/store/sqlite-driver.js';
 import { SqlFleetStore } from '../../src/fleet/store/sql-store.js';
 import type { FleetStore, PackageKey } from '../../src/fleet/store/store.js';
@@ -140,6 +140,11 @@ for (const kind of STORE_KINDS) {
           // And before the later migrations (they run again in the upgrade).
           await tx.run(`DROP TABLE advisory_aliases`);
           await tx.run(`ALTER TABLE events DROP COLUMN body_zstd`);
+          await tx.run(`CREATE INDEX findings_advisory ON findings (advisory_id)`);
+          if (kind === 'sqlite') {
+            await tx.run(`DROP INDEX findings_counts`);
+            await tx.run(`CREATE INDEX findings_level ON findings (level, revision_id)`);
+          }
           await tx.run(`UPDATE fleet_meta SET value = ? WHERE key = 'schema_version'`, [String(ADVISORY_RECORDS_VERSION - 1)]);
         });
         const whole = await driver.query<{ n: number }>(`SELECT COUNT(*) AS n FROM findings WHERE finding LIKE ?`, [`%${description.slice(0, 40)}%`]);
@@ -361,7 +366,7 @@ test('refreshStatistics analyses a sample of each index, not every row: its cost
     await fleet.transaction((tx) => revisionWith(tx, 'one', npmPackages(rows)));
     await fleet.refreshStatistics();
     const db = new Database(store.store, { readonly: true });
-    const stat = db.prepare(`SELECT stat FROM sqlite_stat1 WHERE idx = 'sqlite_autoindex_revision_packages_1'`).get() as { stat: string } | undefined;
+    const stat = db.prepare(`SELECT stat FROM sqlite_stat1 WHERE idx = 'revision_packages'`).get() as { stat: string } | undefined;
     db.close();
     // "rows, rows per revision, rows per (revision, package)": every row is the one revision's. The
     // table's size is its B-tree's count; the rows per revision are what the sample saw.
@@ -406,3 +411,68 @@ test('fleet add stores and reports the same whether it sets the index aside or n
     await Promise.all(stores.map((s) => s.dispose()));
   }
 });
+
+for (const kind of STORE_KINDS) {
+  test(`a store from before revision_packages lost its rowid locks the same packages after the upgrade, its statistics kept (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    try {
+      // The store as the stowage before that migration left it, two revisions indexed and (SQLite) analysed.
+      const driver: SqlDriver = kind === 'sqlite' ? SqliteDriver.open(store.store) : await PostgresDriver.open(store.store);
+      const older = SqlFleetStore.over(driver, store.store);
+      let ids: number[] = [];
+      const before = new Map<number, PackageKey[]>();
+      try {
+        await migrate(driver, store.store, REVISION_PACKAGES_WITHOUT_ROWID_VERSION - 1);
+        ids = await older.transaction(async (tx) => [await revisionWith(tx, 'one', npmPackages(30)), await revisionWith(tx, 'two', npmPackages(12))]);
+        for (const id of ids) before.set(id, await older.revisionPackages(id));
+        if (kind === 'sqlite') await driver.run('ANALYZE');
+      } finally {
+        await older.close();
+      }
+      const stats = (): { idx: string; stat: string }[] => {
+        const db = new Database(store.store, { readonly: true });
+        try {
+          return db.prepare(`SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'revision_packages' ORDER BY idx`).all() as { idx: string; stat: string }[];
+        } finally {
+          db.close();
+        }
+      };
+      const analysed = kind === 'sqlite' ? stats() : [];
+
+      const fleet = await openFleetStore(store.store);
+      try {
+        for (const [id, packages] of before) assert.deepEqual(await fleet.revisionPackages(id), packages);
+        assert.deepEqual(await fleet.currentRevisionsLocking([{ ecosystem: 'npm', name: 'pkg-3' }]), ids);
+        assert.deepEqual(await fleet.currentRevisionsLockingVersions([{ ecosystem: 'npm', name: 'pkg-3', version: '1.0.10' }]), ids);
+        assert.deepEqual(await fleet.currentRevisionsLockingVersions([{ ecosystem: 'npm', name: 'pkg-3', version: '1.0.24' }]), [ids[0]]);
+      } finally {
+        await fleet.close();
+      }
+      if (kind === 'sqlite') {
+        const db = new Database(store.store, { readonly: true });
+        try {
+          const table = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'revision_packages'`).get() as { sql: string };
+          assert.match(table.sql, /WITHOUT ROWID$/);
+          assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
+          assert.deepEqual(
+            db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('revision_packages', 'findings') AND sql IS NOT NULL ORDER BY name`).all(),
+            [{ name: 'findings_counts' }, { name: 'findings_group' }, { name: 'revision_packages_package' }],
+          );
+        } finally {
+          db.close();
+        }
+        // The key's statistics under the table's own name (a WITHOUT ROWID table's key is the table).
+        const renamed = (idx: string): string => (idx === 'sqlite_autoindex_revision_packages_1' ? 'revision_packages' : idx);
+        assert.deepEqual(stats(), analysed.map((s) => ({ ...s, idx: renamed(s.idx) })).sort((a, b) => (a.idx < b.idx ? -1 : 1)));
+        assert.equal(analysed.length, 2, JSON.stringify(analysed));
+      } else {
+        await withStore(store, async (tx) => {
+          const indexes = await tx.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'findings' ORDER BY indexname`);
+          assert.ok(!indexes.some((i) => i.indexname === 'findings_advisory'), JSON.stringify(indexes));
+        });
+      }
+    } finally {
+      await store.dispose();
+    }
+  });
+}

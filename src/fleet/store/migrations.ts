@@ -89,6 +89,15 @@ export const ADVISORY_ALIASES_VERSION = 13;
 /** The version from which an event's body is kept zstd-compressed (events.body_zstd). */
 export const EVENT_BODIES_COMPRESSED_VERSION = 14;
 
+/** The version from which SQLite keeps revision_packages WITHOUT ROWID (its upgrade is tested from the version before). */
+export const REVISION_PACKAGES_WITHOUT_ROWID_VERSION = 15;
+
+/** The version from which findings has no index on advisory_id. */
+export const FINDINGS_WITHOUT_ADVISORY_INDEX_VERSION = 16;
+
+/** The version from which SQLite indexes findings' counted columns by revision (findings_counts). */
+export const FINDINGS_COUNTS_INDEX_VERSION = 17;
+
 /** Revisions whose findings the advisory-records migration rewrites per round (their findings are in memory together). */
 const REVISIONS_PER_ROUND = 200;
 
@@ -126,6 +135,50 @@ async function splitAdvisoryRecords(tx: SqlExecutor): Promise<void> {
       );
     }
   }
+}
+
+/** SQLite: whether the store has planner statistics (sqlite_stat1, which the first ANALYZE creates). */
+export async function sqliteAnalysed(tx: SqlExecutor): Promise<boolean> {
+  return (await tx.query(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'`)).length > 0;
+}
+
+/**
+ * SQLite: revision_packages rebuilt as a WITHOUT ROWID table, in its key's order, and its index
+ * on package_id created again. The planner's statistics of the old table (DROP TABLE deletes
+ * them) are kept under the new B-trees' names: a WITHOUT ROWID table's key is analysed under
+ * the table's own name, where the rowid table's was under its automatic index's. Gathering them
+ * afresh would read the 9 million rows of a 10,000-application fleet again.
+ */
+async function rebuildRevisionPackagesWithoutRowid(tx: SqlExecutor): Promise<void> {
+  if (tx.dialect !== 'sqlite') return;
+  const stats = (await sqliteAnalysed(tx))
+    ? await tx.query<{ idx: string | null; stat: string }>(`SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'revision_packages'`)
+    : [];
+  await tx.run(`CREATE TABLE revision_packages_without_rowid (revision_id BIGINT NOT NULL, package_id BIGINT NOT NULL,
+    PRIMARY KEY (revision_id, package_id)) WITHOUT ROWID`);
+  await tx.run(`INSERT INTO revision_packages_without_rowid (revision_id, package_id)
+    SELECT revision_id, package_id FROM revision_packages ORDER BY revision_id, package_id`);
+  await tx.run(`DROP TABLE revision_packages`);
+  await tx.run(`ALTER TABLE revision_packages_without_rowid RENAME TO revision_packages`);
+  await tx.run(`CREATE INDEX revision_packages_package ON revision_packages (package_id)`);
+  const renamed: Record<string, string> = {
+    sqlite_autoindex_revision_packages_1: 'revision_packages',
+    revision_packages_package: 'revision_packages_package',
+  };
+  for (const { idx, stat } of stats) {
+    const name = idx === null ? undefined : renamed[idx];
+    if (name !== undefined) await tx.run(`INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('revision_packages', ?, ?)`, [name, stat]);
+  }
+}
+
+/**
+ * SQLite, in a store already analysed: the planner's statistics of findings_counts, from that
+ * index alone (a few MB at 10,000 applications), so that it is planned with them straight away.
+ */
+async function analyseFindingsCounts(tx: SqlExecutor): Promise<void> {
+  if (tx.dialect !== 'sqlite') return;
+  if (!(await sqliteAnalysed(tx))) return;
+  await tx.run(`ANALYZE findings_counts`);
 }
 
 const MIGRATIONS: Migration[] = [
@@ -329,6 +382,39 @@ const MIGRATIONS: Migration[] = [
     // text to every reader (webhooks, the event feed). Events recorded before are read as they are.
     version: EVENT_BODIES_COMPRESSED_VERSION,
     statements: [`ALTER TABLE events ADD COLUMN body_zstd BLOB`],
+  },
+  {
+    // The fleet's speed at 10,000 applications (issue 9): revision_packages holds 9 million rows, and
+    // as a rowid table SQLite wrote each into three B-trees (the rows by rowid, the key's automatic
+    // index, the index on package_id), where WITHOUT ROWID the key is the table: two. Nothing reads
+    // the rowid. PostgreSQL's tables are heaps either way: its revision_packages stays as it is.
+    version: REVISION_PACKAGES_WITHOUT_ROWID_VERSION,
+    statements: [],
+    backfill: rebuildRevisionPackagesWithoutRowid,
+  },
+  {
+    // The fleet's speed at 10,000 applications (issue 9): every finding a sync or an add writes or
+    // deletes went into five B-trees. findings_advisory served one query, findingsWithIds, which
+    // names the revisions too: the key's index (revision_id first) finds their few dozen findings
+    // each, as both SQLite and PostgreSQL plan it without this index.
+    version: FINDINGS_WITHOUT_ADVISORY_INDEX_VERSION,
+    statements: [`DROP INDEX findings_advisory`],
+  },
+  {
+    // The fleet's speed at 10,000 applications (issue 9): what the fleet counts and filters
+    // findings by (level, open, fails_policy) sits in each finding's row after its 1 KB of text,
+    // so recounting a revision (every revision a sync changes, RECOUNT_REVISION) read all its
+    // findings' rows, and the list filtered by failing findings read every row of the fleet.
+    // SQLite: one index by revision holding those columns answers both from the index alone,
+    // and the filter by level too, in place of findings_level (level, revision_id): as many
+    // B-trees written a finding. PostgreSQL keeps findings_level: it scans an index only by
+    // its leading column, and reads the counted columns from its heap either way.
+    version: FINDINGS_COUNTS_INDEX_VERSION,
+    statements: [
+      { sqlite: `CREATE INDEX findings_counts ON findings (revision_id, level, open, fails_policy)`, postgres: `SELECT 1` },
+      { sqlite: `DROP INDEX findings_level`, postgres: `SELECT 1` },
+    ],
+    backfill: analyseFindingsCounts,
   },
 ];
 
