@@ -709,6 +709,41 @@ function assembleGraph(g: StoredGraph, shared: boolean): DependencyGraph {
   return graph as unknown as DependencyGraph;
 }
 
+/** How a row's values are read, in the shape's order (v2 and v3 keep them differently). */
+interface RowValues {
+  string(): string;
+  location(): { line: number; column: number };
+  /** An object kept once. */
+  object(): unknown;
+  /** Any other JSON value; `copy`: the package gets one of its own. */
+  json(copy: boolean): unknown;
+}
+
+/** A package from its shape (keys and how each value is kept) and its row's values; `share`: objects kept once are shared, not copied. */
+function packageOfShape(shape: readonly string[], share: boolean, read: RowValues): Package {
+  const p: Record<string, unknown> = {};
+  for (let k = 0; k < shape.length; k += 2) {
+    const key = shape[k] as string;
+    switch (shape[k + 1] as ValueCode) {
+      case 's':
+        p[key] = read.string();
+        break;
+      case 'n':
+        p[key] = null;
+        break;
+      case 'l':
+        p[key] = read.location();
+        break;
+      case 'o':
+        p[key] = share ? read.object() : copyJson(read.object());
+        break;
+      default:
+        p[key] = read.json(!share);
+    }
+  }
+  return p as unknown as Package;
+}
+
 /** A fresh copy of a JSON value (an object kept once is given to every package as its own). */
 function copyJson(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
@@ -793,30 +828,15 @@ function readGraphsV3(bytes: Buffer, shared: boolean): StoredGraph[] {
     const expandedIds = new Map<string, number>();
     const expand = (i: number, share: boolean): Package => {
       let v = rowStarts[i] as number;
-      const shape = shapes[rows[v++] as number] as string[];
-      const p: Record<string, unknown> = {};
-      for (let k = 0; k < shape.length; k += 2) {
-        const key = shape[k] as string;
-        switch (shape[k + 1] as ValueCode) {
-          case 's':
-            p[key] = string(rows[v++] as number);
-            break;
-          case 'n':
-            p[key] = null;
-            break;
-          case 'l': {
-            const line = rows[v++] as number;
-            p[key] = { line, column: rows[v++] as number };
-            break;
-          }
-          case 'o':
-            p[key] = share ? objects[rows[v++] as number] : copyJson(objects[rows[v++] as number]);
-            break;
-          default:
-            p[key] = share ? values[rows[v++] as number] : copyJson(values[rows[v++] as number]);
-        }
-      }
-      const pkg = p as unknown as Package;
+      const pkg = packageOfShape(shapes[rows[v++] as number] as string[], share, {
+        string: () => string(rows[v++] as number),
+        location: () => {
+          const line = rows[v++] as number;
+          return { line, column: rows[v++] as number };
+        },
+        object: () => objects[rows[v++] as number],
+        json: (copy) => (copy ? copyJson(values[rows[v++] as number]) : values[rows[v++] as number]),
+      });
       if (share && (flags & NUMBERED) !== 0) expandedIds.set(pkg.id, packageNodes[i] as number);
       return pkg;
     };
@@ -905,31 +925,17 @@ function readCompactGraphs(compact: CompactGraphs, shared: boolean): StoredGraph
   if (compact.format !== COMPACT_FORMAT) throw new Error(`fleet store: unknown graph encoding ${JSON.stringify(compact.format)}`);
   const { strings, shapes, objects } = compact;
   const expandPackage = (row: unknown[], share: boolean): Package => {
-    const shape = shapes[row[0] as number] as string[];
-    const p: Record<string, unknown> = {};
     let v = 1;
-    for (let k = 0; k < shape.length; k += 2) {
-      const key = shape[k] as string;
-      switch (shape[k + 1] as ValueCode) {
-        case 's':
-          p[key] = strings[row[v++] as number];
-          break;
-        case 'n':
-          p[key] = null;
-          break;
-        case 'l': {
-          const [line, column] = row[v++] as [number, number];
-          p[key] = { line, column };
-          break;
-        }
-        case 'o':
-          p[key] = share ? objects[row[v++] as number] : copyJson(objects[row[v++] as number]);
-          break;
-        default:
-          p[key] = row[v++];
-      }
-    }
-    return p as unknown as Package;
+    return packageOfShape(shapes[row[0] as number] as string[], share, {
+      string: () => strings[row[v++] as number] as string,
+      location: () => {
+        const [line, column] = row[v++] as [number, number];
+        return { line, column };
+      },
+      object: () => objects[row[v++] as number],
+      // v2 keeps any other JSON value in the row itself: parsed for this row alone, it is the package's own.
+      json: () => row[v++],
+    });
   };
   // v2 keeps a location as one value ([line, column]): its rows' places are v3's but for locations.
   const idAt = stringPlaces(shapes, 'id', true);
