@@ -47,6 +47,22 @@ export function advisoryDbCheckout(ref: 'origin/main' | 'origin/osv' | string = 
   return dir;
 }
 
+/**
+ * The environment the CLI runs in: the test's own, no colour, its own cache directory, and its own
+ * data directory (a fleet command without --store never writes the store of the user running the tests).
+ */
+function cliEnv(options: { cacheDir: string; env?: NodeJS.ProcessEnv }): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NO_COLOR: '1',
+    FORCE_COLOR: undefined,
+    STOWAGE_CACHE_DIR: options.cacheDir,
+    XDG_DATA_HOME: join(options.cacheDir, 'data'),
+    STOWAGE_FLEET_STORE: undefined,
+    ...options.env,
+  };
+}
+
 /** Runs the built CLI as a user would, with its own cache directory. */
 export function runCli(
   args: string[],
@@ -54,7 +70,7 @@ export function runCli(
 ): { status: number; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'stowage.cjs'), ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, STOWAGE_CACHE_DIR: options.cacheDir, ...options.env },
+    env: cliEnv(options),
     encoding: 'utf8',
     input: options.input ?? '',
     maxBuffer: 256 * 1024 * 1024,
@@ -90,7 +106,7 @@ export function runCliAsync(
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'stowage.cjs'), ...args], {
       cwd: options.cwd ?? PROJECT_ROOT,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, STOWAGE_CACHE_DIR: options.cacheDir, ...options.env },
+      env: cliEnv(options),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
