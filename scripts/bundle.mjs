@@ -46,6 +46,24 @@ const lazyZlib = {
   },
 };
 
+/**
+ * pg decides at load whether it runs on Cloudflare Workers; after `navigator` (absent on node
+ * 20) it tries `typeof Response`, which on node 20 loads undici, fetch's implementation: 150 ms
+ * of every command on a PostgreSQL store (`fleet affected` answers in about a second). stowage
+ * runs on node only: that test is false here. The build fails if pg's source no longer has it.
+ */
+const pgWithoutCloudflareProbe = {
+  name: 'pg-without-cloudflare-probe',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, (args) => {
+      const probe = "typeof Response === 'function'";
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes(probe)) throw new Error(`${args.path}: no longer has ${probe}: look at pgWithoutCloudflareProbe again`);
+      return { contents: source.replace(probe, 'false'), loader: 'js' };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   format: 'cjs',
@@ -66,7 +84,7 @@ const cli = {
   // path, see src/advisories/advisory-index.ts). pg is bundled (loaded only for a postgres://
   // fleet store); its optional native binding, pg-native, is not installed.
   external: ['ae-cvss-calculator', 'lzma-native', 'zstd-napi', 'pg-native'],
-  plugins: [lazyChildProcessForCommander, lazyZlib],
+  plugins: [lazyChildProcessForCommander, lazyZlib, pgWithoutCloudflareProbe],
 };
 const bundles = [
   { entry: 'dist/src/cli/main.js', outfile: 'dist/bundle/stowage.cjs' },
