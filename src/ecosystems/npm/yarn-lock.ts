@@ -120,7 +120,12 @@ interface V1Node {
   value: string | V1Node[];
 }
 
-/** Reads yarn's v1 syntax into nested blocks: indentation by two spaces, JSON-quoted strings. */
+/**
+ * Reads yarn's v1 syntax into nested blocks: indentation by two spaces, JSON-quoted strings.
+ * A key given twice in one block is the last one given, as in yarn's parser (each key is an
+ * object property, assigned in file order): an entry with two `version` or `resolved` lines is
+ * installed from its last ones.
+ */
 function readV1(path: string, text: string): V1Node[] {
   const top: V1Node[] = [];
   const stack: { indent: number; children: V1Node[] }[] = [{ indent: 0, children: top }];
@@ -168,7 +173,7 @@ function readV1(path: string, text: string): V1Node[] {
     const rest = raw.slice(pos);
     if (rest === ':' || /^:\s*$/.test(rest)) {
       const children: V1Node[] = [];
-      target.push({ keys, line: lineNo, value: children });
+      assign(target, { keys, line: lineNo, value: children });
       open = { parentIndent: indent, children };
       continue;
     }
@@ -179,9 +184,26 @@ function readV1(path: string, text: string): V1Node[] {
       if (closingQuote(valueText, 0) !== valueText.length - 1) fail('unterminated string', pos + 2);
       value = jsonString(valueText, () => fail('bad string escape', pos + 2));
     }
-    target.push({ keys, line: lineNo, value });
+    assign(target, { keys, line: lineNo, value });
   }
   return top;
+}
+
+/** Each block's nodes by key, for `assign`. */
+const nodesByKey = new WeakMap<V1Node[], Map<string, V1Node>>();
+
+/** Adds `node` to `block` as yarn assigns its keys: a key an earlier node has is taken from it (and a node left without keys, dropped). */
+function assign(block: V1Node[], node: V1Node): void {
+  let byKey = nodesByKey.get(block);
+  if (byKey === undefined) nodesByKey.set(block, (byKey = new Map()));
+  for (const key of node.keys) {
+    const earlier = byKey.get(key);
+    byKey.set(key, node);
+    if (earlier === undefined || earlier === node) continue;
+    earlier.keys = earlier.keys.filter((k) => k !== key);
+    if (earlier.keys.length === 0) block.splice(block.indexOf(earlier), 1);
+  }
+  block.push(node);
 }
 
 function closingQuote(s: string, open: number): number {

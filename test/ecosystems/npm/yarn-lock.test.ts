@@ -312,3 +312,42 @@ test('a v1 entry whose resolved tarball is another version or package is refused
   const alias = parseYarnLock({ path: '/app/yarn.lock', text: entry('underscore@npm:lodash@^4.17.0', '4.17.4', lodash4.replace('https', 'HTTPS')) });
   assert.deepEqual(alias.packages.map((p) => [p.id, p.alias, p.source.kind, p.source.isDefaultRegistry]), [['lodash@4.17.4', 'underscore', 'registry', true]]);
 });
+
+test('a v1 key given twice in one block is the last one given, as yarn 1 reads it (yarn 1.22 installs the second version)', () => {
+  const lodash = (version: string): string => `https://registry.yarnpkg.com/lodash/-/lodash-${version}.tgz`;
+  const text = [
+    '# yarn lockfile v1',
+    '',
+    '',
+    'lodash@^4.17.0:',
+    '  version "4.17.21"',
+    `  resolved "${lodash('4.17.21')}"`,
+    '  dependencies:',
+    '    ms "^1.0.0"',
+    '  "version" "4.17.4"',
+    `  resolved "${lodash('4.17.4')}"`,
+    '  dependencies:',
+    '    ms "^2.0.0"',
+    '    ms "^2.1.0"',
+    '',
+    'ms@^1.0.0:',
+    '  version "1.0.0"',
+    '',
+    'ms@^2.1.0, ms@^2.0.0:',
+    '  version "2.0.0"',
+    '',
+    'ms@^2.1.0:',
+    '  version "2.1.3"',
+    '',
+  ].join('\n');
+  const graph = parseYarnLock({ path: '/app/yarn.lock', text });
+  assert.deepEqual(
+    graph.packages.map((p) => p.id),
+    ['lodash@4.17.4', 'ms@1.0.0', 'ms@2.0.0', 'ms@2.1.3'],
+  );
+  // The last `dependencies` block, and in it the last range for ms, which the last `ms@^2.1.0` block locks.
+  assert.deepEqual(graph.edges.map((e) => `${e.from} -> ${e.to}`), ['lodash@4.17.4 -> ms@2.1.3']);
+  // An entry whose every key a later entry takes is not installed.
+  const replaced = parseYarnLock({ path: '/app/yarn.lock', text: text.replace('ms@^2.1.0, ms@^2.0.0:', 'ms@^2.1.0:') });
+  assert.deepEqual(replaced.packages.map((p) => p.id), ['lodash@4.17.4', 'ms@1.0.0', 'ms@2.1.3']);
+});
