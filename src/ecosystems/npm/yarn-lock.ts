@@ -514,12 +514,16 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
     const [name, reference] = locator;
     let pkg = byResolution.get(entry.resolution);
     if (!pkg) {
+      const fail = (message: string): never => {
+        const at = lineOfKey(text, entry.keys.join(', '), '');
+        throw new InputError(path, `entry ${entry.keys.join(', ')}: ${message}`, at ? { line: at } : undefined);
+      };
       pkg = {
         id: berryId(name, reference, entry.version),
         ecosystem: 'npm',
         name,
         version: entry.version,
-        source: berrySource(reference),
+        source: reference.startsWith('npm:') ? berryNpmSource(name, reference, entry.version, fail) : berrySource(reference),
         checksum: entry.checksum === null ? null : withCacheKey(entry.checksum, cacheKey),
       };
       const line = entryLines.get(entry.keys.join(', '));
@@ -670,6 +674,33 @@ function berrySource(reference: string): PackageSource {
       return { kind: 'other', url: reference, isDefaultRegistry: false };
     }
   }
+}
+
+/**
+ * An `npm:` resolution as yarn fetches it: the registry's tarball of the version the reference
+ * names (`npm:4.17.4`), whatever the entry's `version` says, or the `__archiveUrl` yarn writes
+ * after `::` for a tarball the registry serves elsewhere. A `version` other than the
+ * reference's, or an archive of another package or version, is refused: the audit would check
+ * one package while yarn installs another.
+ */
+function berryNpmSource(name: string, reference: string, version: string, fail: (message: string) => never): PackageSource {
+  const params = reference.indexOf('::');
+  const installed = reference.slice('npm:'.length, params < 0 ? undefined : params);
+  if (installed !== version) fail(`\`version\` is ${version} but the resolution is ${name}@${installed}; yarn installs the resolution`);
+  const archive = params < 0 ? null : new URLSearchParams(reference.slice(params + 2)).get('__archiveUrl');
+  if (archive === null) return defaultNpmRegistrySource();
+  const read = readResolved(archive);
+  if ('problem' in read) return fail(`\`__archiveUrl\` ${JSON.stringify(archive)} ${read.problem}`);
+  const source = npmSourceFromResolved(read.value);
+  const tarball = source.kind === 'registry' ? registryTarballIdentity(read.value) : null;
+  if (tarball !== null && (tarball.name !== name || tarball.version !== version)) {
+    fail(
+      tarball.version === null
+        ? `\`__archiveUrl\` is not a tarball of ${name}@${version}`
+        : `\`__archiveUrl\` is the tarball of ${tarball.name}@${tarball.version}, not of ${name}@${version}; yarn installs the archive`,
+    );
+  }
+  return tarball !== null ? source : { kind: 'other', url: read.value, isDefaultRegistry: false };
 }
 
 /**

@@ -351,3 +351,46 @@ test('a v1 key given twice in one block is the last one given, as yarn 1 reads i
   const replaced = parseYarnLock({ path: '/app/yarn.lock', text: text.replace('ms@^2.1.0, ms@^2.0.0:', 'ms@^2.1.0:') });
   assert.deepEqual(replaced.packages.map((p) => p.id), ['lodash@4.17.4', 'ms@1.0.0', 'ms@2.1.3']);
 });
+
+test('a berry npm: entry installs the version its resolution names (yarn 4.9 installs 4.17.4 whatever `version` says), or its __archiveUrl', () => {
+  const lock = (resolution: string, version: string): string =>
+    [
+      '__metadata:',
+      '  version: 8',
+      '  cacheKey: 10c0',
+      '',
+      '"app@workspace:.":',
+      '  version: 0.0.0-use.local',
+      '  resolution: "app@workspace:."',
+      '  dependencies:',
+      '    lodash: "npm:4.17.4"',
+      '  languageName: unknown',
+      '  linkType: soft',
+      '',
+      '"lodash@npm:4.17.4":',
+      `  version: ${version}`,
+      `  resolution: "${resolution}"`,
+      '  checksum: 10c0/843eae40',
+      '  languageName: node',
+      '  linkType: hard',
+      '',
+    ].join('\n');
+  const refused = (text: string, message: RegExp): void =>
+    assert.throws(
+      () => parseYarnLock({ path: '/app/yarn.lock', text }),
+      (err: unknown) => err instanceof InputError && err.position?.line === 13 && message.test(err.message) && !err.line.includes('\n'),
+    );
+  const archive = (url: string): string => `lodash@npm:4.17.4::__archiveUrl=${encodeURIComponent(url)}`;
+  refused(lock('lodash@npm:4.17.4', '4.17.21'), /entry lodash@npm:4\.17\.4: `version` is 4\.17\.21 but the resolution is lodash@4\.17\.4; yarn installs the resolution/);
+  refused(lock(archive('https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz'), '4.17.4'), /`__archiveUrl` is the tarball of lodash@4\.17\.21, not of lodash@4\.17\.4; yarn installs the archive/);
+  refused(lock(archive('https://registry.npmjs.org/lodash-es/-/lodash-es-4.17.4.tgz'), '4.17.4'), /`__archiveUrl` is the tarball of lodash-es@4\.17\.4, not of lodash@4\.17\.4/);
+  refused(lock(archive(' https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz'), '4.17.4'), /`__archiveUrl` " https:.*" has whitespace around it/);
+  const sourceOf = (text: string): string => {
+    const pkg = parseYarnLock({ path: '/app/yarn.lock', text }).packages.find((p) => p.name === 'lodash');
+    assert.ok(pkg);
+    return `${pkg.id} ${pkg.source.kind} ${pkg.source.url}`;
+  };
+  assert.equal(sourceOf(lock('lodash@npm:4.17.4', '4.17.4')), 'lodash@4.17.4 registry https://registry.npmjs.org/');
+  assert.equal(sourceOf(lock(archive('https://npm.example.org/lodash/-/lodash-4.17.4.tgz'), '4.17.4')), 'lodash@4.17.4 registry https://npm.example.org/');
+  assert.equal(sourceOf(lock(archive('https://example.org/lodash.tgz'), '4.17.4')), 'lodash@4.17.4 other https://example.org/lodash.tgz');
+});
