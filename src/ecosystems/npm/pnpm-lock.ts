@@ -332,10 +332,26 @@ function describe(
   const integrity = typeof resolution.integrity === 'string' ? resolution.integrity : null;
   const error = (message: string): InputError => new InputError(path, `package ${key}: ${message}`, at(key));
   const source = pnpmSource(resolution, registryShaped, key, error);
-  const resolvedVersion = version ?? '0.0.0';
+  const resolvedVersion = version ?? unrecordedVersion(resolution, source, name, error);
   if (typeof resolution.tarball === 'string') checkTarball(resolution.tarball, source, name, resolvedVersion, error);
   const id = registryShaped ? `${name}@${resolvedVersion}` : bare.startsWith(`${name}@`) ? bare : `${name}@${bare}`;
   return { id, ecosystem: 'npm', name, version: resolvedVersion, source, checksum: integrity };
+}
+
+/**
+ * The version of a package whose entry records none (pnpm writes one for every package it
+ * fetches, but installs without it): the version a registry tarball URL names, as that is what
+ * pnpm fetches; else the commit or locator, which no advisory range can be compared with, so
+ * that the audit lists the package as not audited instead of matching an invented version.
+ */
+function unrecordedVersion(resolution: Yaml, source: PackageSource, name: string, error: (message: string) => InputError): string {
+  const tarball = typeof resolution.tarball === 'string' ? readResolved(resolution.tarball) : null;
+  const found = tarball === null || 'problem' in tarball ? null : registryTarballIdentity(tarball.value);
+  if (found !== null && found.version !== null) {
+    if (found.name !== name) throw error(`\`resolution.tarball\` is a tarball of ${found.name}, not of ${name}`);
+    return found.version;
+  }
+  return source.rev ?? source.url ?? '';
 }
 
 /**

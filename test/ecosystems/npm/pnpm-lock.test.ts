@@ -306,3 +306,36 @@ test('a YAML merge key (`<<`), which pnpm expands (pnpm 9 fetches a merged-in ta
   const graph = parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: text("{integrity: 'sha512-<<: x'}") });
   assert.ok(graph.packages.some((p) => p.id === 'lodash@4.17.21'));
 });
+
+test('a tarball package whose entry records no version (pnpm 9 installs it): the version its registry URL names, else its locator, never an invented 0.0.0', () => {
+  const lock = (tarball: string, version = ''): string =>
+    [
+      "lockfileVersion: '9.0'",
+      'importers:',
+      '  .:',
+      '    dependencies:',
+      '      axios:',
+      `        specifier: ${tarball}`,
+      `        version: ${tarball}`,
+      'packages:',
+      `  axios@${tarball}:`,
+      `    resolution: {tarball: ${tarball}}`,
+      ...(version === '' ? [] : [`    version: ${version}`]),
+      'snapshots:',
+      `  axios@${tarball}: {}`,
+      '',
+    ].join('\n');
+  const axios = (text: string): string => {
+    const pkg = parsePnpmLock({ path: '/app/pnpm-lock.yaml', text }).packages.find((p) => p.name === 'axios');
+    assert.ok(pkg);
+    return `${pkg.version} ${pkg.source.kind}`;
+  };
+  const registryTarball = 'https://registry.npmjs.org/axios/-/axios-1.5.0.tgz';
+  assert.equal(axios(lock(registryTarball)), '1.5.0 other');
+  assert.equal(axios(lock(registryTarball, '1.5.0')), '1.5.0 other');
+  assert.equal(axios(lock('https://example.org/axios/archive/v1.5.0.tgz')), 'https://example.org/axios/archive/v1.5.0.tgz other');
+  assert.throws(
+    () => parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: lock('https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz') }),
+    (err: unknown) => err instanceof InputError && /package axios@https:.*: `resolution\.tarball` is a tarball of lodash, not of axios/.test(err.message),
+  );
+});
