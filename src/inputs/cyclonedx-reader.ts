@@ -141,8 +141,13 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
   },
 };
 
-/** The qualifiers as a source: `vcs_url` (git), `repository_url` (a registry), `download_url`, else the public registry. */
+/** The qualifiers as a source: `repository_url` naming the public registry, `vcs_url` (git), another `repository_url`, `download_url`, else the public registry. */
 function sourceOf(qualifiers: Map<string, string>, reader: PurlEcosystem): PackageSource {
+  // A registry named beside a `vcs_url` (which purl calls an extra URL: tools write a crate's
+  // upstream repository there) is where the package came from: a crate crates.io serves is
+  // crates.io's, whatever repository it also names.
+  const registry = qualifiers.get('repository_url');
+  if (registry !== undefined && reader.isDefaultRegistry(registry)) return { kind: 'registry', url: PUBLIC_REGISTRY[reader.ecosystem], isDefaultRegistry: true };
   const vcs = qualifiers.get('vcs_url');
   if (vcs !== undefined) {
     const url = vcs.replace(/^git\+/, '');

@@ -18,6 +18,15 @@ import { publicRegistrySource } from './inventory.js';
 export function nodeModulesGraphs(packageJsons: ReadonlyMap<string, Buffer>, artifact: string): DependencyGraph[] {
   const byRoot = new Map<string, string[]>();
   for (const path of packageJsons.keys()) {
+    // pnpm installs every package in its virtual store (`node_modules/.pnpm/NAME@VERSION/node_modules/NAME`)
+    // and links it into place: passed over, those packages would go unaudited while the rest passes.
+    const store = PNPM_STORE.exec(path);
+    if (store !== null) {
+      throw new InputError(
+        `${artifact}:${store[1]}`,
+        'a pnpm virtual store: its packages are reached through symbolic links, which stowage does not follow, so it cannot audit them; audit the pnpm-lock.yaml they were installed from',
+      );
+    }
     const location = installedLocation(path);
     if (location === null) continue;
     let list = byRoot.get(location.root);
@@ -30,6 +39,9 @@ export function nodeModulesGraphs(packageJsons: ReadonlyMap<string, Buffer>, art
   }
   return graphs;
 }
+
+/** A package.json inside a pnpm virtual store, and the store's path. */
+const PNPM_STORE = /^((?:.*\/)?node_modules\/\.pnpm)\/[^/]+\/node_modules\/(?:@[^/]+\/)?[^/]+\/package\.json$/;
 
 /** `ROOT/node_modules/(@S/)N(/node_modules/(@S/)N)*\/package.json` -> its root and package directory. */
 function installedLocation(path: string): { root: string; dir: string } | null {

@@ -2,7 +2,7 @@ import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind, UnidentifiedComponent } from '../core/graph.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { Package } from '../core/package.js';
-import { checksumOf as componentChecksum, identify, isRecord, str, type CycloneDxReadOptions, type Json } from './cyclonedx-reader.js';
+import { checksumOf as componentChecksum, identify, isRecord, str, type CycloneDxReadOptions, type Identity, type Json } from './cyclonedx-reader.js';
 import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs } from './sbom-graphs.js';
 
 /**
@@ -38,10 +38,27 @@ export function isSpdxText(text: string): boolean {
   return /^\s*\{[\s\S]{0,400}"spdxVersion"\s*:\s*"SPDX-2\.\d+"/.test(text);
 }
 
-function purlOf(pkg: Json): string | undefined {
+/** Every purl external reference of a package, in document order. */
+function purlsOf(pkg: Json): string[] {
   const refs = Array.isArray(pkg.externalRefs) ? pkg.externalRefs.filter(isRecord) : [];
-  const purl = refs.find((r) => r.referenceType === 'purl' && typeof r.referenceLocator === 'string');
-  return purl?.referenceLocator as string | undefined;
+  return refs.filter((r) => r.referenceType === 'purl' && typeof r.referenceLocator === 'string').map((r) => r.referenceLocator as string);
+}
+
+/**
+ * A package as its purls identify it. SPDX allows several purl references on one package; each
+ * is read as a lone one would be, and they must all name the same package: when they do not,
+ * either could be what shipped, and the package is unidentified (reading only the first would
+ * let a later `pkg:npm/lodash@4.17.4` pass unchecked).
+ */
+function identifyPackage(pkg: Json, type: string, purls: readonly string[]): Identity {
+  const base = { type, name: pkg.name, ...(pkg.versionInfo !== undefined ? { version: pkg.versionInfo } : {}) };
+  const first = identify(purls[0] === undefined ? base : { ...base, purl: purls[0] }, null);
+  for (const purl of purls.slice(1)) {
+    const other = identify({ ...base, purl }, null);
+    if (JSON.stringify(other) === JSON.stringify(first)) continue;
+    return { kind: 'unidentified', reason: other.kind === 'unidentified' ? `${other.reason} (${purl})` : `its purls name different packages (${purls[0]}, ${purl})` };
+  }
+  return first;
 }
 
 function isPartial(doc: Json, packages: readonly Json[]): boolean {
@@ -82,13 +99,13 @@ export function readSpdx(path: string, text: string, options: CycloneDxReadOptio
   const unidentified: UnidentifiedComponent[] = [];
   for (const [id, pkg] of elements) {
     if (id === appId) continue;
-    const purl = purlOf(pkg);
-    if (purl === undefined && contained.has(id) && pkg.primaryPackagePurpose === 'APPLICATION') {
+    const purls = purlsOf(pkg);
+    if (purls.length === 0 && contained.has(id) && pkg.primaryPackagePurpose === 'APPLICATION') {
       parts.set(id, { name: str(pkg.name) ?? id, version: str(pkg.versionInfo) ?? '' });
       continue;
     }
     const purpose = typeof pkg.primaryPackagePurpose === 'string' && NOT_PACKAGE_PURPOSES.has(pkg.primaryPackagePurpose) ? 'file' : 'library';
-    const identity = identify({ type: purpose, name: pkg.name, ...(pkg.versionInfo !== undefined ? { version: pkg.versionInfo } : {}), ...(purl !== undefined ? { purl } : {}) }, null);
+    const identity = identifyPackage(pkg, purpose, purls);
     if (identity.kind === 'not-a-package') continue;
     if (identity.kind === 'unidentified') {
       unidentified.push({ ref: id, name: str(pkg.name) ?? '', version: str(pkg.versionInfo) ?? '', reason: identity.reason });

@@ -71,6 +71,46 @@ test("an SPDX document from another tool: documentDescribes, inverse DEPENDENCY_
   assert.match(refused.stderr, /^stowage: .*unknown\.spdx\.json: 1 component names a package stowage cannot identify, so cannot audit: "SPDXRef-mystery" \("mystery"\): no purl; pass --allow-unidentified/m);
 });
 
+test('an SPDX package with several purls is the package they all name; purls that name different packages or versions refuse it', () => {
+  const dir = tempDir('audit-spdx-purls');
+  const lodash = (version: string | null, purls: string[]): object => ({
+    SPDXID: 'SPDXRef-lodash',
+    name: 'lodash',
+    ...(version === null ? {} : { versionInfo: version }),
+    downloadLocation: 'NOASSERTION',
+    externalRefs: purls.map((purl) => ({ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl })),
+  });
+  const audit = (pkg: object): { status: number | null; stdout: string; stderr: string } => {
+    const file = join(dir, 'web.spdx.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        spdxVersion: 'SPDX-2.3',
+        SPDXID: 'SPDXRef-DOCUMENT',
+        name: 'web',
+        documentDescribes: ['SPDXRef-web'],
+        packages: [{ SPDXID: 'SPDXRef-web', name: 'web', versionInfo: '1.0.0', downloadLocation: 'NOASSERTION' }, pkg],
+        relationships: [{ spdxElementId: 'SPDXRef-web', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-lodash' }],
+      }),
+    );
+    return runCli(['audit', file, '--db', GHSA_NPM, '--format', 'json'], { cacheDir });
+  };
+  // The same package twice (spelt two ways): audited.
+  const same = audit(lodash('4.17.4', ['pkg:npm/lodash@4.17.4', 'pkg:NPM/lodash@4.17.4']));
+  assert.equal(same.status, 1, same.stderr);
+  assert.ok(summary(auditReport(same.stdout)).includes('GHSA-29mw-wpgm-hmr9 lodash@4.17.4'));
+  for (const [version, purls, reason] of [
+    [null, ['pkg:npm/lodash@4.17.21', 'pkg:npm/lodash@4.17.4'], /its purls name different packages \(pkg:npm\/lodash@4\.17\.21, pkg:npm\/lodash@4\.17\.4\)/],
+    ['4.17.21', ['pkg:npm/lodash@4.17.21', 'pkg:npm/lodash@4.17.4'], /purl version 4\.17\.4 contradicts version 4\.17\.21 \(pkg:npm\/lodash@4\.17\.4\)/],
+    ['4.17.21', ['pkg:npm/lodash@4.17.21', 'pkg:pypi/lodash@4.17.21'], /pkg:pypi is not an ecosystem stowage audits \(pkg:pypi\/lodash@4\.17\.21\)/],
+  ] as const) {
+    const refused = audit(lodash(version, [...purls]));
+    assert.equal(refused.status, 2, refused.stdout);
+    assert.match(refused.stderr, /web\.spdx\.json: 1 component names a package stowage cannot identify, so cannot audit: "SPDXRef-lodash" \("lodash"\): /);
+    assert.match(refused.stderr, reason);
+  }
+});
+
 test('a file that is neither a lockfile nor an SBOM, and an SBOM without packages, are refused clearly', () => {
   const dir = tempDir('audit-sbom-bad');
   const other = join(dir, 'data.json');

@@ -215,17 +215,24 @@ class LockReader {
       const flags = locationFlags(entry);
       let pkg: number;
       if (source.kind === 'registry') {
-        if (rawVersion === undefined) {
-          // npm omits the version of an optional or peer dependency it did not install.
-          if (flags & (OPTIONAL | PEER)) continue;
-          this.badEntry(location, 'missing "version" for a registry package');
+        let version = rawVersion;
+        if (version === undefined) {
+          // npm omits the version of an optional or peer dependency it did not install; with
+          // neither a version nor `resolved` it drops the entry ("invalid or damaged lockfile").
+          // With `resolved` it installs that tarball (a `*` or dist-tag dependency accepts any
+          // version): the tarball's own version is the one installed.
+          if (fetched === undefined) {
+            if (flags & (OPTIONAL | PEER)) continue;
+            this.badEntry(location, 'missing "version" for a registry package');
+          }
+          version = this.versionOfTarball(location, fetched, name);
         }
         // The URL the registry serves name@version at, as npm writes it, is settled here without
         // a call; any other is taken apart by requireTarballOf.
         const registry = source.url;
-        if (fetched !== undefined && (registry === null || !isTarballUrlOf(fetched, registry, name, rawVersion))) this.requireTarballOf(location, fetched, name, rawVersion);
+        if (fetched !== undefined && (registry === null || !isTarballUrlOf(fetched, registry, name, version))) this.requireTarballOf(location, fetched, name, version);
         const alias = keyName !== undefined && keyName !== name ? keyName : undefined;
-        pkg = this.addRegistryPackage(name, rawVersion, source, integrity, alias);
+        pkg = this.addRegistryPackage(name, version, source, integrity, alias);
       } else {
         pkg = this.addPackage(nonRegistryId(name, fetched ?? ''), name, rawVersion ?? lockedReference(source), source, integrity, undefined);
       }
@@ -363,6 +370,18 @@ class LockReader {
       this.badEntry(location, `"resolved" ${JSON.stringify(resolved)} is neither a URL nor a git or file: specifier`);
     }
     return { url: read.value, source };
+  }
+
+  /**
+   * The version a registry tarball URL names, for an entry that records none: npm installs the
+   * tarball all the same. One not named for a version of `name` is refused.
+   */
+  private versionOfTarball(location: string, url: string, name: string): string {
+    const tarball = registryTarballIdentity(url);
+    if (tarball === null || tarball.version === null || tarball.name !== name) {
+      this.badEntry(location, `missing "version", and "resolved" is not a tarball of a version of ${name} (${url}); npm installs it`);
+    }
+    return tarball.version;
   }
 
   /** The source of a registry package, once its tarball URL is known to hold `name@version`. */

@@ -32,6 +32,7 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   if (text.includes('\0')) throw new InputError(path, 'not a pnpm-lock.yaml: the file is binary');
   const doc = parseYamlText(path, text);
   if (!isRecord(doc)) throw new InputError(path, 'not a pnpm-lock.yaml: expected a mapping');
+  if (text.includes('<<')) refuseMergeKeys(path, text, doc);
   const declared = doc.lockfileVersion;
   if (typeof declared !== 'string') throw new InputError(path, 'not a pnpm-lock.yaml: no `lockfileVersion`');
   const generation = generationOf(declared);
@@ -220,6 +221,31 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   return { ecosystem: 'npm', path, format, packages, edges, roots };
 }
 
+/**
+ * pnpm reads its lockfile with js-yaml's default schema, where `<<` merges a mapping into the
+ * one holding it (`resolution: {<<: {tarball: …}, integrity: …}` fetches that tarball); the
+ * failsafe schema read here keeps `<<` as a plain key. pnpm never writes one: refused, with
+ * the line of the first (a mapping shared through an alias is looked at once).
+ */
+function refuseMergeKeys(path: string, text: string, doc: Yaml): void {
+  const seen = new Set<object>();
+  const pending: unknown[] = [doc];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value !== 'object' || value === null || seen.has(value)) continue;
+    seen.add(value);
+    if (!Array.isArray(value) && Object.hasOwn(value, '<<')) {
+      const line = text.split('\n').findIndex((l) => /(^|[\s{,])<<\s*:/.test(l));
+      throw new InputError(
+        path,
+        'holds a YAML merge key (`<<`): pnpm expands it but never writes one, and stowage does not read it',
+        line >= 0 ? { line: line + 1 } : undefined,
+      );
+    }
+    for (const child of Object.values(value)) if (typeof child === 'object' && child !== null) pending.push(child);
+  }
+}
+
 function generationOf(declared: string): Generation | null {
   const major = /^(\d+)\.\d+$/.exec(declared)?.[1];
   if (major === '5') return 5;
@@ -304,11 +330,28 @@ function describe(
   const resolution = meta.resolution;
   if (!isRecord(resolution)) throw new InputError(path, `package ${key}: \`resolution\` must be a mapping`, at(key));
   const integrity = typeof resolution.integrity === 'string' ? resolution.integrity : null;
-  const source = pnpmSource(resolution, registryShaped, key);
-  const resolvedVersion = version ?? '0.0.0';
-  if (typeof resolution.tarball === 'string') checkTarball(resolution.tarball, source, name, resolvedVersion, (m) => new InputError(path, `package ${key}: ${m}`, at(key)));
+  const error = (message: string): InputError => new InputError(path, `package ${key}: ${message}`, at(key));
+  const source = pnpmSource(resolution, registryShaped, key, error);
+  const resolvedVersion = version ?? unrecordedVersion(resolution, source, name, error);
+  if (typeof resolution.tarball === 'string') checkTarball(resolution.tarball, source, name, resolvedVersion, error);
   const id = registryShaped ? `${name}@${resolvedVersion}` : bare.startsWith(`${name}@`) ? bare : `${name}@${bare}`;
   return { id, ecosystem: 'npm', name, version: resolvedVersion, source, checksum: integrity };
+}
+
+/**
+ * The version of a package whose entry records none (pnpm writes one for every package it
+ * fetches, but installs without it): the version a registry tarball URL names, as that is what
+ * pnpm fetches; else the commit or locator, which no advisory range can be compared with, so
+ * that the audit lists the package as not audited instead of matching an invented version.
+ */
+function unrecordedVersion(resolution: Yaml, source: PackageSource, name: string, error: (message: string) => InputError): string {
+  const tarball = typeof resolution.tarball === 'string' ? readResolved(resolution.tarball) : null;
+  const found = tarball === null || 'problem' in tarball ? null : registryTarballIdentity(tarball.value);
+  if (found !== null && found.version !== null) {
+    if (found.name !== name) throw error(`\`resolution.tarball\` is a tarball of ${found.name}, not of ${name}`);
+    return found.version;
+  }
+  return source.rev ?? source.url ?? '';
 }
 
 /**
@@ -327,12 +370,27 @@ function checkTarball(tarball: string, source: PackageSource, name: string, vers
   }
 }
 
-function pnpmSource(resolution: Yaml, registryShaped: boolean, key: string): PackageSource {
+/**
+ * YAML's null as a plain scalar: the failsafe schema reads it as this string, where pnpm's
+ * js-yaml (default schema) reads null. (A quoted 'null' is a string to pnpm too, but the
+ * failsafe schema cannot tell them apart.)
+ */
+const YAML_NULLS: ReadonlySet<string> = new Set(['', '~', 'null', 'Null', 'NULL']);
+
+/**
+ * What pnpm fetches for a resolution (pnpm's pickFetcher): by its `type` alone, `directory` or
+ * `git`; without one (or a null one), a tarball (`tarball`, else the registry's for a
+ * registry-shaped key). A `directory` or `commit` field without its `type` is not read by pnpm,
+ * which installs the registry's package: so is it read here. Another `type` pnpm cannot fetch.
+ */
+function pnpmSource(resolution: Yaml, registryShaped: boolean, key: string, error: (message: string) => InputError): PackageSource {
   const str = (field: string): string | null => (typeof resolution[field] === 'string' ? (resolution[field] as string) : null);
-  if (str('type') === 'git' || str('commit')) {
-    return { kind: 'git', url: str('repo'), rev: str('commit') ?? undefined, isDefaultRegistry: false };
+  const type = str('type');
+  if (type === 'git') return { kind: 'git', url: str('repo'), rev: str('commit') ?? undefined, isDefaultRegistry: false };
+  if (type === 'directory') return { kind: 'path', url: str('directory'), isDefaultRegistry: false };
+  if (resolution.type !== undefined && (type === null || !YAML_NULLS.has(type))) {
+    throw error(`\`resolution.type\` ${JSON.stringify(resolution.type)} is not one pnpm fetches (\`directory\` or \`git\`)`);
   }
-  if (str('type') === 'directory' || str('directory')) return { kind: 'path', url: str('directory'), isDefaultRegistry: false };
   const tarball = str('tarball');
   if (tarball) {
     const codeload = /^https:\/\/codeload\.github\.com\/([^/]+)\/([^/]+)\/tar\.gz\/([0-9a-f]{40})$/.exec(tarball);

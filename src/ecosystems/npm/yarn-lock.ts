@@ -120,7 +120,12 @@ interface V1Node {
   value: string | V1Node[];
 }
 
-/** Reads yarn's v1 syntax into nested blocks: indentation by two spaces, JSON-quoted strings. */
+/**
+ * Reads yarn's v1 syntax into nested blocks: indentation by two spaces, JSON-quoted strings.
+ * A key given twice in one block is the last one given, as in yarn's parser (each key is an
+ * object property, assigned in file order): an entry with two `version` or `resolved` lines is
+ * installed from its last ones.
+ */
 function readV1(path: string, text: string): V1Node[] {
   const top: V1Node[] = [];
   const stack: { indent: number; children: V1Node[] }[] = [{ indent: 0, children: top }];
@@ -168,7 +173,7 @@ function readV1(path: string, text: string): V1Node[] {
     const rest = raw.slice(pos);
     if (rest === ':' || /^:\s*$/.test(rest)) {
       const children: V1Node[] = [];
-      target.push({ keys, line: lineNo, value: children });
+      assign(target, { keys, line: lineNo, value: children });
       open = { parentIndent: indent, children };
       continue;
     }
@@ -179,9 +184,26 @@ function readV1(path: string, text: string): V1Node[] {
       if (closingQuote(valueText, 0) !== valueText.length - 1) fail('unterminated string', pos + 2);
       value = jsonString(valueText, () => fail('bad string escape', pos + 2));
     }
-    target.push({ keys, line: lineNo, value });
+    assign(target, { keys, line: lineNo, value });
   }
   return top;
+}
+
+/** Each block's nodes by key, for `assign`. */
+const nodesByKey = new WeakMap<V1Node[], Map<string, V1Node>>();
+
+/** Adds `node` to `block` as yarn assigns its keys: a key an earlier node has is taken from it (and a node left without keys, dropped). */
+function assign(block: V1Node[], node: V1Node): void {
+  let byKey = nodesByKey.get(block);
+  if (byKey === undefined) nodesByKey.set(block, (byKey = new Map()));
+  for (const key of node.keys) {
+    const earlier = byKey.get(key);
+    byKey.set(key, node);
+    if (earlier === undefined || earlier === node) continue;
+    earlier.keys = earlier.keys.filter((k) => k !== key);
+    if (earlier.keys.length === 0) block.splice(block.indexOf(earlier), 1);
+  }
+  block.push(node);
 }
 
 function closingQuote(s: string, open: number): number {
@@ -492,12 +514,16 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
     const [name, reference] = locator;
     let pkg = byResolution.get(entry.resolution);
     if (!pkg) {
+      const fail = (message: string): never => {
+        const at = lineOfKey(text, entry.keys.join(', '), '');
+        throw new InputError(path, `entry ${entry.keys.join(', ')}: ${message}`, at ? { line: at } : undefined);
+      };
       pkg = {
         id: berryId(name, reference, entry.version),
         ecosystem: 'npm',
         name,
         version: entry.version,
-        source: berrySource(reference),
+        source: reference.startsWith('npm:') ? berryNpmSource(name, reference, entry.version, fail) : berrySource(reference),
         checksum: entry.checksum === null ? null : withCacheKey(entry.checksum, cacheKey),
       };
       const line = entryLines.get(entry.keys.join(', '));
@@ -648,6 +674,33 @@ function berrySource(reference: string): PackageSource {
       return { kind: 'other', url: reference, isDefaultRegistry: false };
     }
   }
+}
+
+/**
+ * An `npm:` resolution as yarn fetches it: the registry's tarball of the version the reference
+ * names (`npm:4.17.4`), whatever the entry's `version` says, or the `__archiveUrl` yarn writes
+ * after `::` for a tarball the registry serves elsewhere. A `version` other than the
+ * reference's, or an archive of another package or version, is refused: the audit would check
+ * one package while yarn installs another.
+ */
+function berryNpmSource(name: string, reference: string, version: string, fail: (message: string) => never): PackageSource {
+  const params = reference.indexOf('::');
+  const installed = reference.slice('npm:'.length, params < 0 ? undefined : params);
+  if (installed !== version) fail(`\`version\` is ${version} but the resolution is ${name}@${installed}; yarn installs the resolution`);
+  const archive = params < 0 ? null : new URLSearchParams(reference.slice(params + 2)).get('__archiveUrl');
+  if (archive === null) return defaultNpmRegistrySource();
+  const read = readResolved(archive);
+  if ('problem' in read) return fail(`\`__archiveUrl\` ${JSON.stringify(archive)} ${read.problem}`);
+  const source = npmSourceFromResolved(read.value);
+  const tarball = source.kind === 'registry' ? registryTarballIdentity(read.value) : null;
+  if (tarball !== null && (tarball.name !== name || tarball.version !== version)) {
+    fail(
+      tarball.version === null
+        ? `\`__archiveUrl\` is not a tarball of ${name}@${version}`
+        : `\`__archiveUrl\` is the tarball of ${tarball.name}@${tarball.version}, not of ${name}@${version}; yarn installs the archive`,
+    );
+  }
+  return tarball !== null ? source : { kind: 'other', url: read.value, isDefaultRegistry: false };
 }
 
 /**

@@ -545,6 +545,24 @@ describe('entries whose key, name, resolved and version disagree: read as npm in
     refused(v1({ lodash: { version: ' 4.17.4', resolved: LODASH_4 } }), /dependency "lodash": "version" is {2}4\.17\.4 but/);
   });
 
+  test('an optional or peer entry without "version" but with "resolved" is installed (npm 11 ci, a `*` dependency): the tarball\'s version is audited', () => {
+    assert.deepEqual(registryIds(v3({ 'node_modules/lodash': { resolved: LODASH_4 } })), ['lodash@4.17.4 public']);
+    // npm drops an entry with neither (nothing to fetch): that one is not installed.
+    assert.deepEqual(registryIds(v3({ 'node_modules/lodash': { optional: true } })), []);
+    assert.deepEqual(registryIds(v3({ 'node_modules/lodash': { peer: true, integrity: 'sha512-x' } })), []);
+    for (const flag of ['optional', 'peer', 'devOptional', 'dev']) {
+      assert.deepEqual(registryIds(v3({ 'node_modules/lodash': { resolved: LODASH_4, [flag]: true } })), ['lodash@4.17.4 public'], flag);
+    }
+    assert.deepEqual(registryIds(v3({ 'node_modules/@types/node': { resolved: 'https://registry.npmjs.org/@types/node/-/node-8.0.53.tgz', optional: true } })), [
+      '@types/node@8.0.53 public',
+    ]);
+    refused(
+      v3({ 'node_modules/lodash': { resolved: 'https://registry.npmjs.org/lodash/-/underscore-1.8.3.tgz', optional: true } }),
+      /"node_modules\/lodash": missing "version", and "resolved" is not a tarball of a version of lodash .*; npm installs it/,
+    );
+    refused(v3({ 'node_modules/lodash': { resolved: 'https://registry.npmjs.org/underscore/-/underscore-1.8.3.tgz', optional: true } }), /missing "version", and "resolved" is not a tarball of a version of lodash/);
+  });
+
   test("an entry's fields and dependency maps are checked in order: the first that is wrong is named", () => {
     refused(v3({ 'node_modules/lodash': { resolved: 1, name: 2, version: 3, integrity: 4 } }), /"node_modules\/lodash": "resolved" must be a string, found number 1/);
     refused(v3({ 'node_modules/lodash': { name: 2, version: 3, integrity: 4 } }), /"node_modules\/lodash": "name" must be a string, found number 2/);

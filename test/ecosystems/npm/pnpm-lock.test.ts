@@ -240,3 +240,102 @@ test('a resolution.tarball that is another package or version than its entry is 
   const graph = parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: lock('lodash@4.17.4', mirror.replace('https', 'HTTPS')) });
   assert.ok(graph.packages.some((p) => p.id === 'lodash@4.17.4' && p.source.kind === 'registry'));
 });
+
+test('a resolution is what pnpm fetches by its `type` alone: a `directory` or `commit` without one is the registry package (pnpm 9 installs it)', () => {
+  const lock = (resolution: string): string =>
+    [
+      "lockfileVersion: '9.0'",
+      'importers:',
+      '  .:',
+      '    dependencies:',
+      '      lodash:',
+      "        specifier: '*'",
+      '        version: 4.17.4',
+      'packages:',
+      '  lodash@4.17.4:',
+      `    resolution: {integrity: sha512-x, ${resolution}}`,
+      'snapshots:',
+      '  lodash@4.17.4: {}',
+      '',
+    ].join('\n');
+  const lodash = (resolution: string): string => {
+    const pkg = parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: lock(resolution) }).packages.find((p) => p.name === 'lodash');
+    assert.ok(pkg, resolution);
+    return `${pkg.id} ${pkg.source.kind}${pkg.source.isDefaultRegistry ? ' public' : ''}`;
+  };
+  for (const resolution of ['directory: vendor/lodash', 'directory: null', 'directory: ~', 'type: null, directory: vendor/lodash', 'type: ~', 'commit: 0123456789abcdef0123456789abcdef01234567']) {
+    assert.equal(lodash(resolution), 'lodash@4.17.4 registry public', resolution);
+  }
+  assert.equal(lodash('type: directory, directory: vendor/lodash'), 'lodash@4.17.4 path');
+  assert.equal(lodash('type: git, repo: https://github.com/lodash/lodash.git, commit: 0123456789abcdef0123456789abcdef01234567'), 'lodash@4.17.4 git');
+  for (const resolution of ['type: remoteTarball', 'type: Directory, directory: vendor/lodash', 'type: {}']) {
+    assert.throws(
+      () => parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: lock(resolution) }),
+      (err: unknown) => err instanceof InputError && /package lodash@4\.17\.4: `resolution\.type` .* is not one pnpm fetches/.test(err.message) && err.position?.line === 9,
+      resolution,
+    );
+  }
+});
+
+test('a YAML merge key (`<<`), which pnpm expands (pnpm 9 fetches a merged-in tarball), is refused at its line', () => {
+  const text = (resolution: string, extra = ''): string =>
+    [
+      "lockfileVersion: '9.0'",
+      'importers:',
+      '  .:',
+      '    dependencies:',
+      '      lodash:',
+      '        specifier: 4.17.21',
+      '        version: 4.17.21',
+      'packages:',
+      '  lodash@4.17.21:',
+      `    resolution: ${resolution}`,
+      'snapshots:',
+      '  lodash@4.17.21: {}',
+      extra,
+    ].join('\n');
+  const refused = (lock: string): void =>
+    assert.throws(
+      () => parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: lock }),
+      (err: unknown) => err instanceof InputError && /holds a YAML merge key \(`<<`\)/.test(err.message) && err.position?.line === 10 && !err.line.includes('\n'),
+    );
+  refused(text('{<<: {tarball: https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz}, integrity: sha512-x}'));
+  refused(text('{integrity: sha512-x, <<: [{tarball: https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz}]}'));
+  // Through an alias, and `<<` inside a quoted string is no merge key.
+  refused(text('&r {integrity: sha512-x, <<: {tarball: x}}', 'x: [*r, *r]'));
+  const graph = parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: text("{integrity: 'sha512-<<: x'}") });
+  assert.ok(graph.packages.some((p) => p.id === 'lodash@4.17.21'));
+});
+
+test('a tarball package whose entry records no version (pnpm 9 installs it): the version its registry URL names, else its locator, never an invented 0.0.0', () => {
+  const lock = (tarball: string, version = ''): string =>
+    [
+      "lockfileVersion: '9.0'",
+      'importers:',
+      '  .:',
+      '    dependencies:',
+      '      axios:',
+      `        specifier: ${tarball}`,
+      `        version: ${tarball}`,
+      'packages:',
+      `  axios@${tarball}:`,
+      `    resolution: {tarball: ${tarball}}`,
+      ...(version === '' ? [] : [`    version: ${version}`]),
+      'snapshots:',
+      `  axios@${tarball}: {}`,
+      '',
+    ].join('\n');
+  const axios = (text: string): string => {
+    const pkg = parsePnpmLock({ path: '/app/pnpm-lock.yaml', text }).packages.find((p) => p.name === 'axios');
+    assert.ok(pkg);
+    return `${pkg.version} ${pkg.source.kind}`;
+  };
+  const registryTarball = 'https://registry.npmjs.org/axios/-/axios-1.5.0.tgz';
+  assert.equal(axios(lock(registryTarball)), '1.5.0 other');
+  assert.equal(axios(lock(registryTarball, '1.5.0')), '1.5.0 other');
+  assert.equal(axios(lock('https://example.org/axios/archive/v1.5.0.tgz')), 'https://example.org/axios/archive/v1.5.0.tgz other');
+  assert.throws(
+    () => parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: lock('https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz') }),
+    (err: unknown) => err instanceof InputError && /package axios@https:.*: `resolution\.tarball` is a tarball of lodash, not of axios/.test(err.message),
+  );
+});

@@ -312,3 +312,85 @@ test('a v1 entry whose resolved tarball is another version or package is refused
   const alias = parseYarnLock({ path: '/app/yarn.lock', text: entry('underscore@npm:lodash@^4.17.0', '4.17.4', lodash4.replace('https', 'HTTPS')) });
   assert.deepEqual(alias.packages.map((p) => [p.id, p.alias, p.source.kind, p.source.isDefaultRegistry]), [['lodash@4.17.4', 'underscore', 'registry', true]]);
 });
+
+test('a v1 key given twice in one block is the last one given, as yarn 1 reads it (yarn 1.22 installs the second version)', () => {
+  const lodash = (version: string): string => `https://registry.yarnpkg.com/lodash/-/lodash-${version}.tgz`;
+  const text = [
+    '# yarn lockfile v1',
+    '',
+    '',
+    'lodash@^4.17.0:',
+    '  version "4.17.21"',
+    `  resolved "${lodash('4.17.21')}"`,
+    '  dependencies:',
+    '    ms "^1.0.0"',
+    '  "version" "4.17.4"',
+    `  resolved "${lodash('4.17.4')}"`,
+    '  dependencies:',
+    '    ms "^2.0.0"',
+    '    ms "^2.1.0"',
+    '',
+    'ms@^1.0.0:',
+    '  version "1.0.0"',
+    '',
+    'ms@^2.1.0, ms@^2.0.0:',
+    '  version "2.0.0"',
+    '',
+    'ms@^2.1.0:',
+    '  version "2.1.3"',
+    '',
+  ].join('\n');
+  const graph = parseYarnLock({ path: '/app/yarn.lock', text });
+  assert.deepEqual(
+    graph.packages.map((p) => p.id),
+    ['lodash@4.17.4', 'ms@1.0.0', 'ms@2.0.0', 'ms@2.1.3'],
+  );
+  // The last `dependencies` block, and in it the last range for ms, which the last `ms@^2.1.0` block locks.
+  assert.deepEqual(graph.edges.map((e) => `${e.from} -> ${e.to}`), ['lodash@4.17.4 -> ms@2.1.3']);
+  // An entry whose every key a later entry takes is not installed.
+  const replaced = parseYarnLock({ path: '/app/yarn.lock', text: text.replace('ms@^2.1.0, ms@^2.0.0:', 'ms@^2.1.0:') });
+  assert.deepEqual(replaced.packages.map((p) => p.id), ['lodash@4.17.4', 'ms@1.0.0', 'ms@2.1.3']);
+});
+
+test('a berry npm: entry installs the version its resolution names (yarn 4.9 installs 4.17.4 whatever `version` says), or its __archiveUrl', () => {
+  const lock = (resolution: string, version: string): string =>
+    [
+      '__metadata:',
+      '  version: 8',
+      '  cacheKey: 10c0',
+      '',
+      '"app@workspace:.":',
+      '  version: 0.0.0-use.local',
+      '  resolution: "app@workspace:."',
+      '  dependencies:',
+      '    lodash: "npm:4.17.4"',
+      '  languageName: unknown',
+      '  linkType: soft',
+      '',
+      '"lodash@npm:4.17.4":',
+      `  version: ${version}`,
+      `  resolution: "${resolution}"`,
+      '  checksum: 10c0/843eae40',
+      '  languageName: node',
+      '  linkType: hard',
+      '',
+    ].join('\n');
+  const refused = (text: string, message: RegExp): void =>
+    assert.throws(
+      () => parseYarnLock({ path: '/app/yarn.lock', text }),
+      (err: unknown) => err instanceof InputError && err.position?.line === 13 && message.test(err.message) && !err.line.includes('\n'),
+    );
+  const archive = (url: string): string => `lodash@npm:4.17.4::__archiveUrl=${encodeURIComponent(url)}`;
+  refused(lock('lodash@npm:4.17.4', '4.17.21'), /entry lodash@npm:4\.17\.4: `version` is 4\.17\.21 but the resolution is lodash@4\.17\.4; yarn installs the resolution/);
+  refused(lock(archive('https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz'), '4.17.4'), /`__archiveUrl` is the tarball of lodash@4\.17\.21, not of lodash@4\.17\.4; yarn installs the archive/);
+  refused(lock(archive('https://registry.npmjs.org/lodash-es/-/lodash-es-4.17.4.tgz'), '4.17.4'), /`__archiveUrl` is the tarball of lodash-es@4\.17\.4, not of lodash@4\.17\.4/);
+  refused(lock(archive(' https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz'), '4.17.4'), /`__archiveUrl` " https:.*" has whitespace around it/);
+  const sourceOf = (text: string): string => {
+    const pkg = parseYarnLock({ path: '/app/yarn.lock', text }).packages.find((p) => p.name === 'lodash');
+    assert.ok(pkg);
+    return `${pkg.id} ${pkg.source.kind} ${pkg.source.url}`;
+  };
+  assert.equal(sourceOf(lock('lodash@npm:4.17.4', '4.17.4')), 'lodash@4.17.4 registry https://registry.npmjs.org/');
+  assert.equal(sourceOf(lock(archive('https://npm.example.org/lodash/-/lodash-4.17.4.tgz'), '4.17.4')), 'lodash@4.17.4 registry https://npm.example.org/');
+  assert.equal(sourceOf(lock(archive('https://example.org/lodash.tgz'), '4.17.4')), 'lodash@4.17.4 other https://example.org/lodash.tgz');
+});

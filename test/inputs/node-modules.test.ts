@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InputError } from '../../src/core/errors.js';
+import { nodeModulesGraphs } from '../../src/inputs/node-modules.js';
+
+const manifest = (name: string, version: string): Buffer => Buffer.from(JSON.stringify({ name, version }));
+
+test("a pnpm virtual store (packages behind symbolic links stowage does not follow) is refused, not passed over while the tree's other packages are audited", () => {
+  // What pnpm 9 installs: the package in .pnpm, a symbolic link (not read) at node_modules/lodash.
+  const tree = new Map([
+    ['usr/lib/node_modules/ms/package.json', manifest('ms', '2.1.3')],
+    ['app/package.json', manifest('app', '1.0.0')],
+    ['app/node_modules/.pnpm/lodash@4.17.4/node_modules/lodash/package.json', manifest('lodash', '4.17.4')],
+  ]);
+  for (const [path, store] of [
+    ['app/node_modules/.pnpm/lodash@4.17.4/node_modules/lodash/package.json', 'image.tar:app/node_modules/.pnpm'],
+    ['node_modules/.pnpm/@types+node@20.0.0/node_modules/@types/node/package.json', 'image.tar:node_modules/.pnpm'],
+  ] as const) {
+    const files = new Map([...tree].filter(([p]) => !p.includes('.pnpm')));
+    files.set(path, manifest('x', '1.0.0'));
+    assert.throws(
+      () => nodeModulesGraphs(files, 'image.tar'),
+      (err: unknown) => err instanceof InputError && err.file === store && /a pnpm virtual store: .*audit the pnpm-lock\.yaml/.test(err.message) && !err.line.includes('\n'),
+    );
+  }
+  // Other dot-directories are still no packages (.bin, .cache), and npm's tree is read as before.
+  const npmTree = new Map([
+    ['node_modules/ms/package.json', manifest('ms', '2.1.3')],
+    ['node_modules/.cache/x/node_modules/y/package.json', manifest('y', '1.0.0')],
+  ]);
+  assert.deepEqual(
+    nodeModulesGraphs(npmTree, 'image.tar').flatMap((g) => g.packages.map((p) => `${p.name}@${p.version}`)),
+    ['root@', 'ms@2.1.3'],
+  );
+});
