@@ -71,8 +71,20 @@ export interface PackageRows {
   readonly count: number;
   /** The package at `i` (in the graph's package order), expanded once. */
   package(i: number): Package;
-  /** The packages whose name `wanted` accepts, in the graph's order; each distinct name is asked once. */
-  named(wanted: (name: string) => boolean): Package[];
+  /** The packages whose name `wanted` has, in the graph's order; each distinct name is asked once. */
+  named(wanted: NameFilter): Package[];
+}
+
+/** The package names an audit restricted to some names looks at (package-names.ts: LockfileNameKeys). */
+export interface NameFilter {
+  /** Whether packages of this name are wanted. */
+  has(name: string): boolean;
+  /**
+   * Whether the name whose bytes (ASCII) are `bytes[start, end)` may be wanted: false only where
+   * `has` would say false. Graphs kept as bytes ask it first, and make strings of the few names
+   * it lets through.
+   */
+  mayHaveAscii?(bytes: Uint8Array, start: number, end: number): boolean;
 }
 
 /** Where a graph decoded for reading only keeps its PackageRows (not enumerable: never serialised). */
@@ -89,9 +101,9 @@ export function packageCount(graph: DependencyGraph): number {
  * The graph's packages whose names are `wanted`, in the graph's order: from its rows when it has
  * them (each distinct name asked once, only those packages made objects), else its packages.
  */
-export function packagesNamed(graph: DependencyGraph, wanted: (name: string) => boolean): Package[] {
+export function packagesNamed(graph: DependencyGraph, wanted: NameFilter): Package[] {
   const rows = (graph as IndexedGraph)[PACKAGE_ROWS];
-  return rows !== undefined ? rows.named(wanted) : graph.packages.filter((p) => wanted(p.name));
+  return rows !== undefined ? rows.named(wanted) : graph.packages.filter((p) => wanted.has(p.name));
 }
 
 /**

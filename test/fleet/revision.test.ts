@@ -268,7 +268,7 @@ test('v3 keeps numbers of every kind, many shapes, non-ASCII and lone surrogates
   // Names looked up in the rows: a name not kept as a string is asked of its package.
   const rows = (readOnly[0] as IndexedGraph)[PACKAGE_ROWS];
   assert.deepStrictEqual(
-    rows?.named((name) => typeof name !== 'string' || name.startsWith('caf')).map((p) => p.id),
+    rows?.named({ has: (name) => typeof name !== 'string' || name.startsWith('caf') }).map((p) => p.id),
     packages.filter((p) => typeof p.name !== 'string' || (p.name as string).startsWith('caf')).map((p) => p.id),
   );
   // The same graphs are the same bytes, whatever was written before in the memory the writer keeps.
