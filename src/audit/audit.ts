@@ -10,7 +10,7 @@ import { databaseAgeDays } from '../advisories/database-age.js';
 import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, loadVersionScheme } from '../ecosystems/formats.js';
 import { redactCredentials } from '../core/credentials.js';
 import { sourceLabel } from '../core/package.js';
-import { advisoryNameKeys, lockfileNameKey, spellingNote } from '../ecosystems/package-names.js';
+import { advisoryNameKeys, lockfileNameKey, LockfileNameKeys, spellingNote } from '../ecosystems/package-names.js';
 import { GraphPaths, packageCount, packagesNamed } from './paths.js';
 import type { AuditPolicy, IgnoreRule } from './policy.js';
 
@@ -123,7 +123,7 @@ async function matchGraph(
   onlyNames: AuditInput['onlyNames'],
 ): Promise<{ matches: Match[]; audited: number; warnings: string[]; notAudited: string | null }> {
   const onlyKeys = onlyNames === undefined ? null : nameKeys(graph.ecosystem, onlyNames[graph.ecosystem]);
-  const named = onlyKeys === null ? graph.packages : packagesNamed(graph, (name) => onlyKeys.has(lockfileNameKey(graph.ecosystem, name)));
+  const named = onlyKeys === null ? graph.packages : packagesNamed(graph, onlyKeys);
   const candidates = named.filter((p) => isAuditable(p) && !isOmitted(p, policy));
   if (candidates.length === 0) return { matches: [], audited: 0, warnings: [], notAudited: null };
   // Fail closed: no database knows this ecosystem, so "no findings" would mean nothing.
@@ -213,8 +213,8 @@ function isAffected(advisory: Advisory, version: string, scheme: VersionScheme):
 const affectedVersions = new WeakMap<Advisory, Map<string, boolean>>();
 
 /** The lockfile name keys that advisory package `names` match. */
-function nameKeys(ecosystem: Ecosystem, names: ReadonlySet<string> | undefined): ReadonlySet<string> {
-  if (names === undefined) return new Set();
+function nameKeys(ecosystem: Ecosystem, names: ReadonlySet<string> | undefined): LockfileNameKeys {
+  if (names === undefined) return new LockfileNameKeys(ecosystem, new Set());
   // Made once per set of names: a fleet sync re-matches thousands of graphs on the same names.
   let byEcosystem = nameKeysOf.get(names);
   if (byEcosystem === undefined) nameKeysOf.set(names, (byEcosystem = new Map()));
@@ -222,12 +222,12 @@ function nameKeys(ecosystem: Ecosystem, names: ReadonlySet<string> | undefined):
   if (keys === undefined) {
     const made = new Set<string>();
     for (const name of names) for (const key of advisoryNameKeys(ecosystem, name)) made.add(key);
-    byEcosystem.set(ecosystem, (keys = made));
+    byEcosystem.set(ecosystem, (keys = new LockfileNameKeys(ecosystem, made)));
   }
   return keys;
 }
 
-const nameKeysOf = new WeakMap<ReadonlySet<string>, Map<Ecosystem, ReadonlySet<string>>>();
+const nameKeysOf = new WeakMap<ReadonlySet<string>, Map<Ecosystem, LockfileNameKeys>>();
 
 const LISTED_PACKAGES = 10;
 

@@ -71,8 +71,20 @@ export interface PackageRows {
   readonly count: number;
   /** The package at `i` (in the graph's package order), expanded once. */
   package(i: number): Package;
-  /** The packages whose name `wanted` accepts, in the graph's order; each distinct name is asked once. */
-  named(wanted: (name: string) => boolean): Package[];
+  /** The packages whose name `wanted` has, in the graph's order; each distinct name is asked once. */
+  named(wanted: NameFilter): Package[];
+}
+
+/** The package names an audit restricted to some names looks at (package-names.ts: LockfileNameKeys). */
+export interface NameFilter {
+  /** Whether packages of this name are wanted. */
+  has(name: string): boolean;
+  /**
+   * Whether the name whose bytes (ASCII) are `bytes[start, end)` may be wanted: false only where
+   * `has` would say false. Graphs kept as bytes ask it first, and make strings of the few names
+   * it lets through.
+   */
+  mayHaveAscii?(bytes: Uint8Array, start: number, end: number): boolean;
 }
 
 /** Where a graph decoded for reading only keeps its PackageRows (not enumerable: never serialised). */
@@ -89,9 +101,9 @@ export function packageCount(graph: DependencyGraph): number {
  * The graph's packages whose names are `wanted`, in the graph's order: from its rows when it has
  * them (each distinct name asked once, only those packages made objects), else its packages.
  */
-export function packagesNamed(graph: DependencyGraph, wanted: (name: string) => boolean): Package[] {
+export function packagesNamed(graph: DependencyGraph, wanted: NameFilter): Package[] {
   const rows = (graph as IndexedGraph)[PACKAGE_ROWS];
-  return rows !== undefined ? rows.named(wanted) : graph.packages.filter((p) => wanted(p.name));
+  return rows !== undefined ? rows.named(wanted) : graph.packages.filter((p) => wanted.has(p.name));
 }
 
 /**
@@ -220,23 +232,29 @@ export class GraphPaths {
   }
 
   private readonly found = new Map<string, { paths: string[][]; more: number }>();
+  /** search's next hops (NOT_REACHING between searches) and queue, made at the first search. */
+  private next: Int32Array | undefined;
+  private queue: Int32Array | undefined;
 
   private search(target: string, skipKinds: ReadonlySet<EdgeKind>, limit: number): { paths: string[][]; more: number } {
     const t = this.nodeOf(target);
     if (t === undefined) return { paths: [], more: 0 };
     const skip = this.mask(skipKinds);
-    // Breadth-first search backwards from the target: next hop towards it, for every node that reaches it.
-    const NOT_REACHING = -2;
-    const next = new Int32Array(this.count).fill(NOT_REACHING);
+    // Breadth-first search backwards from the target: next hop towards it, for every node that
+    // reaches it. The arrays are the graph's, for every search: `next` is all NOT_REACHING
+    // again once the search is done (each node queued is reset), and a node is queued once.
+    const next = (this.next ??= new Int32Array(this.count).fill(NOT_REACHING));
+    const queue = (this.queue ??= new Int32Array(this.count));
     next[t] = -1;
-    const queue = [t];
-    for (let q = 0; q < queue.length; q++) {
+    queue[0] = t;
+    let queued = 1;
+    for (let q = 0; q < queued; q++) {
       const node = queue[q] as number;
       for (let e = this.inFirst[node] as number, end = this.inFirst[node + 1] as number; e < end; e++) {
         const from = this.inFrom[e] as number;
         if (((this.inKind[e] as number) & skip) !== 0 || next[from] !== NOT_REACHING) continue;
         next[from] = node;
-        queue.push(from);
+        queue[queued++] = from;
       }
     }
     const walk = (start: number): string[] => {
@@ -245,22 +263,26 @@ export class GraphPaths {
       return path;
     };
     const found: string[][] = [];
-    const seen = new Set<number>();
-    // A path through another root repeats that root's own paths: a workspace member's dependency
-    // on a sibling is not a dependency the user can move.
-    for (const root of this.roots) {
-      if (root === t) {
-        found.push([this.label(root)]);
-        continue;
+    try {
+      const seen = new Set<number>();
+      // A path through another root repeats that root's own paths: a workspace member's dependency
+      // on a sibling is not a dependency the user can move.
+      for (const root of this.roots) {
+        if (root === t) {
+          found.push([this.label(root)]);
+          continue;
+        }
+        for (let e = this.outFirst[root] as number, end = this.outFirst[root + 1] as number; e < end; e++) {
+          const to = this.outTo[e] as number;
+          if (((this.outKind[e] as number) & skip) !== 0 || next[to] === NOT_REACHING || (this.isRoot[to] === 1 && to !== t)) continue;
+          const key = root * this.count + to;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          found.push([this.label(root), ...walk(to)]);
+        }
       }
-      for (let e = this.outFirst[root] as number, end = this.outFirst[root + 1] as number; e < end; e++) {
-        const to = this.outTo[e] as number;
-        if (((this.outKind[e] as number) & skip) !== 0 || next[to] === NOT_REACHING || (this.isRoot[to] === 1 && to !== t)) continue;
-        const key = root * this.count + to;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        found.push([this.label(root), ...walk(to)]);
-      }
+    } finally {
+      for (let q = 0; q < queued; q++) next[queue[q] as number] = NOT_REACHING;
     }
     const keys = new Map(found.map((p) => [p, p.join(' ')]));
     found.sort((a, b) => a.length - b.length || compareText(keys.get(a) as string, keys.get(b) as string));
@@ -298,6 +320,9 @@ export class GraphPaths {
     return seen;
   }
 }
+
+/** A node's next hop in GraphPaths' search when it does not reach the target (-1: it is the target). */
+const NOT_REACHING = -2;
 
 /** Edges grouped by `key` (counting sort, so each group keeps the edges' order): first index per node, the other ends, the kinds. */
 function adjacency(n: number, key: Int32Array | Uint32Array | Uint16Array, other: Int32Array | Uint32Array | Uint16Array, kind: Int32Array): [Int32Array, Int32Array, Int32Array] {

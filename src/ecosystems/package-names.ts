@@ -26,6 +26,61 @@ export function lockfileNameKey(ecosystem: Ecosystem, name: string): string {
   return ecosystem === 'cargo' ? canonicalCrateName(name) : name;
 }
 
+/**
+ * A set of lockfile name keys, asked whether a lockfile's package name has one of them (a
+ * restricted audit: src/audit/paths.ts's NameFilter). A fleet sync asks it of every name of
+ * thousands of graphs kept as bytes, of which it wants a few: an ASCII name is first looked at
+ * in its bytes, folded as lockfileNameKey folds it (cargo: `A-Z` to `a-z`, `-` to `_`; npm: as it
+ * is), hashed into a table of bits where every ASCII key set its bit. A name whose bit is unset
+ * has no key of the set (an ASCII name's key is its bytes folded, and ASCII), and is never made
+ * a string; the others are asked by their key.
+ */
+export class LockfileNameKeys {
+  private readonly bits = new Int32Array(1 << (KEY_HASH_BITS - 5));
+  private readonly fold: Uint8Array;
+
+  constructor(
+    private readonly ecosystem: Ecosystem,
+    private readonly keys: ReadonlySet<string>,
+  ) {
+    this.fold = ecosystem === 'cargo' ? CARGO_FOLD : NO_FOLD;
+    const codes: number[] = [];
+    for (const key of keys) {
+      codes.length = 0;
+      for (let i = 0; i < key.length; i++) codes.push(key.charCodeAt(i));
+      // A key not ASCII is no ASCII name's: those names are never looked up by their bytes.
+      if (codes.some((c) => c >= 0x80)) continue;
+      const h = this.hash(codes, 0, codes.length);
+      this.bits[h >>> 5] = (this.bits[h >>> 5] as number) | (1 << (h & 31));
+    }
+  }
+
+  has(name: string): boolean {
+    return this.keys.has(lockfileNameKey(this.ecosystem, name));
+  }
+
+  /** False when the ASCII name `bytes[start, end)` has no key of the set. */
+  mayHaveAscii(bytes: Uint8Array, start: number, end: number): boolean {
+    const h = this.hash(bytes, start, end);
+    return ((this.bits[h >>> 5] as number) & (1 << (h & 31))) !== 0;
+  }
+
+  /** FNV-1a of the codes folded, to KEY_HASH_BITS bits. */
+  private hash(codes: ArrayLike<number>, start: number, end: number): number {
+    const fold = this.fold;
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ (fold[codes[i] as number] as number), 0x01000193);
+    return (h ^ (h >>> KEY_HASH_BITS)) & ((1 << KEY_HASH_BITS) - 1);
+  }
+}
+
+/** Bits of LockfileNameKeys' table (8 KiB): a sync's few hundred keys leave most names' bits unset. */
+const KEY_HASH_BITS = 16;
+
+/** Per ASCII code, the code lockfileNameKey gives it. */
+const NO_FOLD = Uint8Array.from({ length: 128 }, (_, c) => c);
+const CARGO_FOLD = NO_FOLD.map((c) => (c >= 0x41 && c <= 0x5a ? c + 0x20 : c === 0x2d ? 0x5f : c));
+
 /** crates.io's uniqueness rule: case-insensitive, `-` and `_` equivalent. */
 function canonicalCrateName(name: string): string {
   // Remembered: a fleet sync asks for the same few thousand names once per package of every graph it re-matches.

@@ -4,7 +4,7 @@ import zstd from 'zstd-napi/binding.js';
 import { StowageError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
-import { NodeIds, NUMBERED_GRAPH, PACKAGE_ROWS, type NumberedGraph, type PackageRows } from '../audit/paths.js';
+import { NodeIds, NUMBERED_GRAPH, PACKAGE_ROWS, type NameFilter, type NumberedGraph, type PackageRows } from '../audit/paths.js';
 import type { RevisionDocument } from './store/store.js';
 
 /**
@@ -629,10 +629,21 @@ interface StoredGraph {
   nameAt(i: number): number;
   stringCount: number;
   string(i: number): string;
+  /** The strings' bytes, where a v3 document keeps them (null: v2, strings already parsed). */
+  ascii: StringBytesRead | null;
   /** The edges as objects. */
   edges(): Edge[];
   /** The graph numbered (made when first asked), or null when it cannot be (an id not a string, edges of another shape). */
   numbered: (() => NumberedGraph) | null;
+}
+
+/** A v3 document's strings as bytes, read in place. */
+interface StringBytesRead {
+  bytes: Buffer;
+  /** Where each string starts (and the last ends). */
+  starts: Uint32Array;
+  /** Per string, its length in bytes times 4 plus how they are kept (ASCII, UTF8, UTF16). */
+  lengths: Uint32Array | Uint16Array;
 }
 
 /** `make`'s value, made when first asked. */
@@ -655,20 +666,25 @@ function rowsOf(g: StoredGraph): PackageRows {
   return {
     count: g.packageCount,
     package: at,
-    named(wanted: (name: string) => boolean): Package[] {
+    named(wanted: NameFilter): Package[] {
       // Per string of the table: 0 not asked yet, 1 wanted, 2 not.
       const verdicts = new Uint8Array(g.stringCount);
       const found: Package[] = [];
+      // A name kept as ASCII is looked at in its bytes first: most are not wanted, and are never made strings.
+      const ascii = wanted.mayHaveAscii === undefined ? null : g.ascii;
       for (let i = 0; i < g.packageCount; i++) {
         const name = g.nameAt(i);
         if (name === -1) {
           // A name not kept as a string: asked of the package itself.
           const p = at(i);
-          if (wanted(p.name)) found.push(p);
+          if (wanted.has(p.name)) found.push(p);
           continue;
         }
         let verdict = verdicts[name] as number;
-        if (verdict === 0) verdicts[name] = verdict = wanted(g.string(name)) ? 1 : 2;
+        if (verdict === 0) {
+          const unwanted = ascii !== null && ((ascii.lengths[name] as number) & 3) === ASCII && wanted.mayHaveAscii?.(ascii.bytes, ascii.starts[name] as number, ascii.starts[name + 1] as number) === false;
+          verdicts[name] = verdict = !unwanted && wanted.has(g.string(name)) ? 1 : 2;
+        }
         if (verdict === 1) found.push(at(i));
       }
       return found;
@@ -864,6 +880,7 @@ function readGraphsV3(bytes: Buffer, shared: boolean): StoredGraph[] {
       nameAt: (i) => names()[i] as number,
       stringCount,
       string,
+      ascii: { bytes, starts, lengths },
       edges: () => g.edges ?? Array.from(from, (f, e) => ({ from: nodeId(f), to: nodeId(to[e] as number), kind: string(kindTexts[kinds[e] as number] as number) as EdgeKind })),
       numbered: shared && (flags & NUMBERED) !== 0 ? numbered : null,
     };
@@ -961,6 +978,7 @@ function readCompactGraphs(compact: CompactGraphs, shared: boolean): StoredGraph
       nameAt: (i) => names()[i] as number,
       stringCount: strings.length,
       string: (i) => strings[i] as string,
+      ascii: null,
       edges: () => (flat === null ? (g.edges as Edge[]) : Array.from({ length: flat.length / 3 }, (_, j) => ({ from: strings[flat[j * 3] as number] as string, to: strings[flat[j * 3 + 1] as number] as string, kind: strings[flat[j * 3 + 2] as number] as EdgeKind }))),
       numbered: flat !== null && packageIds !== null && !packageIds.includes(-1) ? () => numberCompactGraph(strings, flat, packageIds, roots as string[]) : null,
     };

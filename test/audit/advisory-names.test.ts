@@ -10,6 +10,7 @@ import { DEFAULT_POLICY } from '../../src/audit/policy.js';
 import type { Advisory } from '../../src/core/advisory.js';
 import type { DependencyGraph } from '../../src/core/graph.js';
 import type { Ecosystem, Package } from '../../src/core/package.js';
+import { advisoryNameKeys, LockfileNameKeys } from '../../src/ecosystems/package-names.js';
 import { auditReport } from '../support/audit-report.js';
 import { GHSA_NPM, runCli, tempDir } from '../support/shared.js';
 
@@ -149,4 +150,32 @@ test('the real GHSA-8hc4-vh64-cxmj ("Axios") fails the audit of a lockfile holdi
     ['GHSA-8hc4-vh64-cxmj axios'],
   );
   assert.ok(report.warnings.some((w) => w.includes('names the npm package "Axios"')), report.warnings.join('\n'));
+});
+
+test('lockfile name keys looked up by an ASCII name\'s bytes agree with the lookup by its key, and pass few other names', () => {
+  // Advisory names, lockfile names, and those of the lockfile names the advisories name.
+  const cases: [Ecosystem, string[], string[], string[]][] = [
+    [
+      'cargo',
+      ['serde_json', 'Tokio', 'a'],
+      ['serde_json', 'Serde-JSON', 'SERDE_json', 'serde-json', 'tokio', 'A', 'serde_jso', 'serde_json_', 'tokio-util', '', 'b'],
+      ['serde_json', 'Serde-JSON', 'SERDE_json', 'serde-json', 'tokio', 'A'],
+    ],
+    ['npm', ['Axios', 'JSONStream', '@scope/pkg'], ['axios', 'Axios', 'AXIOS', 'JSONStream', 'jsonstream', '@scope/pkg', '@Scope/pkg', 'axio', ''], ['axios', 'Axios', 'JSONStream', 'jsonstream', '@scope/pkg']],
+  ];
+  for (const [ecosystem, advisoryNames, names, expected] of cases) {
+    const keys = new LockfileNameKeys(ecosystem, new Set(advisoryNames.flatMap((n) => advisoryNameKeys(ecosystem, n))));
+    assert.deepEqual(names.filter((name) => keys.has(name)), expected, ecosystem);
+    // Within other bytes, as a graph kept as bytes holds its names.
+    const passed = names.filter((name) => keys.mayHaveAscii(Buffer.from(`..${name}.`, 'latin1'), 2, 2 + name.length));
+    for (const name of expected) assert.ok(passed.includes(name), `${ecosystem} ${name}`);
+    // Names it has no key for are mostly told apart by their bytes alone.
+    let others = 0;
+    for (let i = 0; i < 2000; i++) {
+      const name = `other-${i}`;
+      assert.equal(keys.has(name), false);
+      if (keys.mayHaveAscii(Buffer.from(name, 'latin1'), 0, name.length)) others++;
+    }
+    assert.ok(others < 20, `${ecosystem}: ${others} of 2000 other names passed`);
+  }
 });

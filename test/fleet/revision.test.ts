@@ -67,6 +67,26 @@ function everyPath(graph: DependencyGraph): unknown[] {
   return graph.packages.flatMap((p) => skips.map((skip) => [p.id, paths.paths(p.id, skip), paths.reaches(p.id, skip), paths.hasEdgeOf('dev')]));
 }
 
+test('GraphPaths searching one package after another finds what a GraphPaths of its own finds for each', async () => {
+  const files = [...corpusFiles(CARGO_CORPUS, '.Cargo.lock').slice(0, 4), ...corpusFiles(NPM_CORPUS, '.package-lock.json').slice(0, 4)];
+  let searched = 0;
+  for (const file of files) {
+    const { graphs } = await readApplication([file]);
+    for (const graph of [...graphs, ...decodeGraphs(encodeGraphs(graphs), { readOnly: true })]) {
+      const shared = new GraphPaths(graph);
+      const skip = new Set<EdgeKind>(['dev']);
+      // Packages far apart in the graph, each searched with and without dev edges: what one search leaves must not change the next.
+      for (const p of graph.packages.filter((_, i) => i % 7 === 0)) {
+        for (const kinds of [skip, new Set<EdgeKind>()]) {
+          assert.deepStrictEqual(shared.paths(p.id, kinds, 3), new GraphPaths(graph).paths(p.id, kinds, 3), `${file} ${p.id}`);
+          searched++;
+        }
+      }
+    }
+  }
+  assert.ok(searched > 200, `${searched} searches`);
+});
+
 test('read only (as sync decodes): the same graphs, and GraphPaths numbers them from the stored indexes with the same paths', async () => {
   const files = [...corpusFiles(CARGO_CORPUS, '.Cargo.lock').slice(0, 8), ...corpusFiles(NPM_CORPUS, '.package-lock.json').slice(0, 8)];
   let indexed = 0;
@@ -268,7 +288,7 @@ test('v3 keeps numbers of every kind, many shapes, non-ASCII and lone surrogates
   // Names looked up in the rows: a name not kept as a string is asked of its package.
   const rows = (readOnly[0] as IndexedGraph)[PACKAGE_ROWS];
   assert.deepStrictEqual(
-    rows?.named((name) => typeof name !== 'string' || name.startsWith('caf')).map((p) => p.id),
+    rows?.named({ has: (name) => typeof name !== 'string' || name.startsWith('caf') }).map((p) => p.id),
     packages.filter((p) => typeof p.name !== 'string' || (p.name as string).startsWith('caf')).map((p) => p.id),
   );
   // The same graphs are the same bytes, whatever was written before in the memory the writer keeps.

@@ -12,7 +12,9 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { syncFleet, type SyncOptions, type SyncOutcome } from '../../src/fleet/sync.js';
-import { syncPoolSize } from '../../src/fleet/sync-pool.js';
+import { receivedRevision, sentRevision, syncPoolSize } from '../../src/fleet/sync-pool.js';
+import type { MatchedRevision } from '../../src/fleet/sync-match.js';
+import type { FindingRowText } from '../../src/fleet/store/finding-rows.js';
 import { renderSync, syncJsonPieces } from '../../src/fleet/sync-report.js';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import type { FleetStore } from '../../src/fleet/store/store.js';
@@ -141,4 +143,24 @@ test('a revision a worker cannot match fails the sync as in the command thread, 
   } finally {
     await store.dispose();
   }
+});
+
+test('a worker\'s answer crosses as one string of rows and comes back as the rows it matched', () => {
+  const text = (s: string): FindingRowText => s as FindingRowText;
+  const matched: MatchedRevision = {
+    add: [
+      { text: text('{"a":"caf\u00e9"}'), digest: 'd1', isNew: true },
+      { text: text(''), digest: 'd2', isNew: false },
+      { text: text('{"b":"\u{1F600}"}'), digest: 'd1', isNew: false },
+      { text: text('{"c":1}'), digest: 'd3', isNew: true },
+    ],
+    resolved: [0, 2],
+    remove: [1],
+    records: [['d1', '{}']],
+  };
+  const sent = sentRevision(matched);
+  assert.deepEqual(sent.digests, ['d1', 'd2', 'd3']);
+  assert.deepStrictEqual(receivedRevision(structuredClone(sent)), matched);
+  const none: MatchedRevision = { add: [], resolved: [], remove: [], records: [] };
+  assert.deepStrictEqual(receivedRevision(structuredClone(sentRevision(none))), none);
 });
