@@ -21,7 +21,7 @@ import { verifyToken, type TokenIdentity } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import { keysetPageJson, pageJson, pageRequest } from './pagination.js';
 import { afterChange, syncNow } from './sync-now.js';
-import { ENTRY_FIELD, SBOM_DOCUMENT, uploadMessage, writeUpload, type UploadedDocument } from './upload.js';
+import { checkMultipartParts, ENTRY_FIELD, SBOM_DOCUMENT, uploadMessage, writeUpload, type UploadedDocument } from './upload.js';
 
 /**
  * /api/v1: the command line's `--format json` answers over HTTP, built by the same functions
@@ -120,9 +120,12 @@ const ECOSYSTEMS: readonly Ecosystem[] = ['cargo', 'npm'];
 async function uploadedDocuments(c: Context<ServerEnv>): Promise<{ documents: UploadedDocument[]; entry: string | null }> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (type === 'multipart/form-data') {
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const contentType = c.req.header('content-type') ?? '';
+    checkMultipartParts(body, contentType);
     let form: FormData;
     try {
-      form = await c.req.formData();
+      form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
     } catch {
       throw new StowageError('the multipart body cannot be read');
     }
