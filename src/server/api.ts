@@ -317,13 +317,15 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     const resumeFrom = c.req.header('last-event-id');
     return streamSSE(c, async (stream) => {
       let sent = resumeFrom !== undefined && /^\d{1,15}$/.test(resumeFrom) ? Number(resumeFrom) : await deps.events.latest();
-      const pending: Promise<void>[] = [];
+      // One write after another; only the last is kept (a long-lived stream holds no list of every write).
+      let written: Promise<void> = Promise.resolve();
       const send = (event: { id: number; type: string; body: string }): void => {
         if (event.id <= sent) return;
         sent = event.id;
-        pending.push(stream.writeSSE({ id: String(event.id), event: event.type, data: event.body }));
+        written = written.then(() => stream.writeSSE({ id: String(event.id), event: event.type, data: event.body })).catch(() => undefined);
       };
       const unsubscribe = await deps.events.subscribe(send);
+      let offClose = (): void => undefined;
       try {
         for (const event of await deps.events.since(sent, 1000)) send(event);
         await stream.write(': stowage fleet events\n\n');
@@ -333,14 +335,15 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
             clearInterval(ping);
             resolve();
           });
-          deps.events.onClose(() => {
+          offClose = deps.events.onClose(() => {
             clearInterval(ping);
             resolve();
           });
         });
       } finally {
+        offClose();
         unsubscribe();
-        await Promise.allSettled(pending);
+        await written;
       }
     });
   });
