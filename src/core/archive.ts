@@ -3,7 +3,7 @@ import { gzip } from 'node:zlib';
 import { Compressor } from 'zstd-napi';
 import { compressionOf } from './decompress.js';
 import { StowageError } from './errors.js';
-import { readUntrustedTar, vendorPathProblem } from './untrusted-tar.js';
+import { readUntrustedTar, readUntrustedTree, vendorPathProblem } from './untrusted-tar.js';
 import type { ArchiveFile } from './untrusted-tar.js';
 
 /**
@@ -107,6 +107,27 @@ export async function readArchive(bytes: Buffer, label: string): Promise<Archive
   const compression = compressionOf(bytes);
   if (compression !== 'zst' && compression !== 'gz') throw new StowageError('not a vendor archive: neither zstd nor gzip data', label);
   return readUntrustedTar(bytes, { label, compression, maxBytes: READ_MAX_BYTES, maxEntries: READ_MAX_ENTRIES, duplicates: 'refuse' });
+}
+
+/**
+ * One file of a stowage archive (its SBOM), or null when it has none: read as readArchive reads
+ * the whole, but every other file is only counted, never held, so an archive that inflates to
+ * gigabytes (an upload to the fleet server) costs no more memory than the file wanted, which
+ * may be at most `maxFileBytes`.
+ */
+export async function readArchiveFile(bytes: Buffer, label: string, path: string, maxFileBytes: number): Promise<Buffer | null> {
+  const compression = compressionOf(bytes);
+  if (compression !== 'zst' && compression !== 'gz') throw new StowageError('not a vendor archive: neither zstd nor gzip data', label);
+  const tree = await readUntrustedTree(bytes, {
+    label,
+    compression,
+    maxBytes: READ_MAX_BYTES,
+    maxEntries: READ_MAX_ENTRIES,
+    duplicates: 'refuse',
+    keep: (p) => p === path,
+    maxKeptFileBytes: maxFileBytes,
+  });
+  return tree.files.find((f) => f.path === path)?.data ?? null;
 }
 
 

@@ -21,7 +21,7 @@ export { readApp, type AppInput, type ReadApp } from './add-work.js';
  * content-addressed revision with its documents, evaluated at once with the fleet's databases.
  */
 
-const MAX_NAME_LENGTH = 200;
+export const MAX_NAME_LENGTH = 200;
 
 /** Printable, no `/`, at most 200 characters: a name that is safe in a URL path and a terminal. */
 export function appNameProblem(name: string): string | null {

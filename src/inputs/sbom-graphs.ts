@@ -77,8 +77,9 @@ export function sbomGraphs(path: string, format: string, found: SbomContents, op
       });
       graph.roots.push(application.id);
     }
-    graph.packages.push(...packages.filter((p) => p.ecosystem === ecosystem));
-    graph.edges.push(...edges.filter((e) => byId.get(e.to)?.ecosystem === ecosystem));
+    // One at a time: spread as arguments, an SBOM's hundred thousand components overflow the stack.
+    for (const p of packages) if (p.ecosystem === ecosystem) graph.packages.push(p);
+    for (const e of edges) if (byId.get(e.to)?.ecosystem === ecosystem) graph.edges.push(e);
     // Each application inside the artifact that holds packages of this ecosystem: a root of its own.
     for (const [id, part] of parts) {
       if (!graph.edges.some((e) => e.from === id)) continue;

@@ -21,7 +21,7 @@ import { verifyToken, type TokenIdentity } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import { keysetPageJson, pageJson, pageRequest } from './pagination.js';
 import { afterChange, syncNow } from './sync-now.js';
-import { ENTRY_FIELD, SBOM_DOCUMENT, uploadMessage, writeUpload, type UploadedDocument } from './upload.js';
+import { checkMultipartParts, ENTRY_FIELD, SBOM_DOCUMENT, uploadMessage, writeUpload, type UploadedDocument } from './upload.js';
 
 /**
  * /api/v1: the command line's `--format json` answers over HTTP, built by the same functions
@@ -120,9 +120,12 @@ const ECOSYSTEMS: readonly Ecosystem[] = ['cargo', 'npm'];
 async function uploadedDocuments(c: Context<ServerEnv>): Promise<{ documents: UploadedDocument[]; entry: string | null }> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (type === 'multipart/form-data') {
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const contentType = c.req.header('content-type') ?? '';
+    checkMultipartParts(body, contentType);
     let form: FormData;
     try {
-      form = await c.req.formData();
+      form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
     } catch {
       throw new StowageError('the multipart body cannot be read');
     }
@@ -314,13 +317,15 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     const resumeFrom = c.req.header('last-event-id');
     return streamSSE(c, async (stream) => {
       let sent = resumeFrom !== undefined && /^\d{1,15}$/.test(resumeFrom) ? Number(resumeFrom) : await deps.events.latest();
-      const pending: Promise<void>[] = [];
+      // One write after another; only the last is kept (a long-lived stream holds no list of every write).
+      let written: Promise<void> = Promise.resolve();
       const send = (event: { id: number; type: string; body: string }): void => {
         if (event.id <= sent) return;
         sent = event.id;
-        pending.push(stream.writeSSE({ id: String(event.id), event: event.type, data: event.body }));
+        written = written.then(() => stream.writeSSE({ id: String(event.id), event: event.type, data: event.body })).catch(() => undefined);
       };
       const unsubscribe = await deps.events.subscribe(send);
+      let offClose = (): void => undefined;
       try {
         for (const event of await deps.events.since(sent, 1000)) send(event);
         await stream.write(': stowage fleet events\n\n');
@@ -330,14 +335,15 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
             clearInterval(ping);
             resolve();
           });
-          deps.events.onClose(() => {
+          offClose = deps.events.onClose(() => {
             clearInterval(ping);
             resolve();
           });
         });
       } finally {
+        offClose();
         unsubscribe();
-        await Promise.allSettled(pending);
+        await written;
       }
     });
   });

@@ -78,9 +78,14 @@ export class EventFeed {
     }
   }
 
-  /** `listener` is called when the feed closes (the server shuts down): streams end. */
-  onClose(listener: () => void): void {
+  /**
+   * `listener` is called when the feed closes (the server shuts down): streams end. Returns
+   * what removes it, which a stream ending before then calls: else every stream ever opened
+   * would stay referenced until shutdown.
+   */
+  onClose(listener: () => void): () => void {
     this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
   }
 
   close(): void {

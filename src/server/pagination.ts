@@ -1,4 +1,5 @@
 import { StowageError } from '../core/errors.js';
+import { MAX_NAME_LENGTH } from '../fleet/add.js';
 import type { Page, PageRequest } from '../fleet/store/store.js';
 
 /**
@@ -32,8 +33,8 @@ function wholeNumber(name: string, given: string | undefined, fallback: number, 
   return Number(given);
 }
 
-/** The longest `?after=` key: an application name is at most 200 characters (appNameProblem). */
-const MAX_AFTER = 200;
+/** The longest `?after=` key, in characters (code points, as appNameProblem counts them): the longest application name. */
+const MAX_AFTER = MAX_NAME_LENGTH;
 
 /** `?limit=`, `?offset=` and, where the list pages by key (`keyset`), `?after=`. */
 export function pageRequest(query: { limit?: string; offset?: string; after?: string }, { keyset = false }: { keyset?: boolean } = {}): PageRequest {
@@ -44,7 +45,7 @@ export function pageRequest(query: { limit?: string; offset?: string; after?: st
   if (query.after === undefined) return request;
   if (!keyset) throw new StowageError('?after=: this list pages by ?offset= only');
   if (query.offset !== undefined) throw new StowageError('?after= and ?offset= ask for a page two ways: give one');
-  if (query.after === '' || query.after.length > MAX_AFTER) throw new StowageError(`?after=: expected an application name (1 to ${MAX_AFTER} characters)`);
+  if (query.after === '' || [...query.after].length > MAX_AFTER) throw new StowageError(`?after=: expected an application name (1 to ${MAX_AFTER} characters)`);
   return { ...request, after: query.after };
 }
 

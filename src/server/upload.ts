@@ -35,6 +35,27 @@ export const ENTRY_FIELD = 'stowage-entry';
 /** The name a CycloneDX SBOM sent as the request body is stored under. */
 export const SBOM_DOCUMENT = 'bom.cdx.json';
 
+/**
+ * Refuses a multipart body of more parts than an upload may hold (its documents and the entry
+ * field) before it is parsed: a parser makes an object of every part, so 60 MB of empty parts
+ * would cost gigabytes of memory and a minute of work before the count was seen. Counts the
+ * delimiters (`--BOUNDARY` at the start or after CRLF), which no part's content may hold; a body
+ * with no usable boundary is left to the parser to refuse.
+ */
+export function checkMultipartParts(body: Uint8Array, contentType: string): void {
+  const boundary = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
+  const given = boundary?.[1] ?? boundary?.[2];
+  if (given === undefined) return;
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const delimiter = Buffer.from(`\r\n--${given}`);
+  // Parts are what lies between delimiters: one more delimiter than parts (the closing one).
+  let delimiters = bytes.subarray(0, delimiter.length - 2).equals(delimiter.subarray(2)) ? 1 : 0;
+  for (let at = bytes.indexOf(delimiter); at >= 0; at = bytes.indexOf(delimiter, at + delimiter.length)) {
+    delimiters += 1;
+    if (delimiters - 1 > MAX_DOCUMENTS + 1) throw new StowageError(`the upload holds more than ${MAX_DOCUMENTS} documents`);
+  }
+}
+
 /** Why a document name cannot be written under the upload's directory, or null. */
 export function documentNameProblem(name: string): string | null {
   if (name === '' || name.length > 1000) return 'a document name is 1 to 1000 characters';

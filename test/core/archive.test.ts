@@ -211,3 +211,15 @@ test('writeFileAtomically replaces the file whole, and leaves nothing behind whe
 
   assert.throws(() => writeFileAtomically(join(dir, 'missing', 'x.tar.zst'), Buffer.from('x')), StowageError);
 });
+
+test('readVendorArchive holds the SBOM alone: other files are counted, not kept, and an SBOM past MAX_SBOM_BYTES is refused', async () => {
+  const { readArchiveFile, SBOM_PATH } = await import('../../src/core/archive.js');
+  const { MAX_SBOM_BYTES, readVendorArchive } = await import('../../src/inputs/vendor-archive.js');
+  const archive = await writeArchive([file(SBOM_PATH, '{}'), file('vendor/big/src/lib.rs', Buffer.alloc(1024 * 1024))], { compression: 'gz', mtime: 0 });
+  assert.equal((await readArchiveFile(archive, 'a.tar.gz', SBOM_PATH, 2))?.toString(), '{}');
+  assert.equal(await readArchiveFile(archive, 'a.tar.gz', 'absent.json', 2), null);
+  await assert.rejects(readArchiveFile(archive, 'a.tar.gz', 'vendor/big/src/lib.rs', 1024), /larger than 1024 bytes/);
+  // An SBOM of spaces one byte past the cap: refused for its size before any JSON is read.
+  const huge = await writeArchive([file(SBOM_PATH, Buffer.alloc(MAX_SBOM_BYTES + 1, 0x20))], { compression: 'gz', mtime: 0 });
+  await assert.rejects(readVendorArchive(huge, 'huge.tar.gz', { allowUnidentified: false }), (err: unknown) => err instanceof StowageError && err.message.includes(`larger than ${MAX_SBOM_BYTES} bytes`));
+});

@@ -59,8 +59,11 @@ for (const kind of STORE_KINDS) {
         assert.match(cookie, /SameSite=Strict/);
         assert.doesNotMatch(cookie, /Secure/, 'plain http on loopback: no Secure flag, or the browser would drop it');
         // Another host as the place to return to is not followed.
-        const away = await new Browser(url).post('/sign-in', { token: aliceToken, next: '//evil.example/' });
-        assert.equal(away.headers.get('location'), '/');
+        // Nor one a browser reads as another host once it drops tabs and newlines and takes `\` for `/`.
+        for (const next of ['//evil.example/', '/\t/evil.example/', '/\n/evil.example/', '/\\evil.example/', '/\t\\evil.example/', 'https://evil.example/']) {
+          const away = await new Browser(url).post('/sign-in', { token: aliceToken, next });
+          assert.equal(away.headers.get('location'), '/', JSON.stringify(next));
+        }
       });
 
       const alice = await signedIn(url, aliceToken);

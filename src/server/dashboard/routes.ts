@@ -49,9 +49,23 @@ function respond(c: Context, status: number, page: SafeHtml): Response {
   return c.html(documentText(page), status as 200);
 }
 
-/** A path on this site to return to after signing in; anything else (another host, `//x`) goes home. */
+/** Resolves `next` as a browser would: its origin says whether it stays on this site. */
+const LOCAL_ORIGIN = 'http://stowage.invalid';
+
+/**
+ * A path on this site to return to after signing in; anything else goes home. Parsed as a
+ * browser parses a Location, which drops tabs and newlines and takes `\` for `/` (`/<TAB>/x`
+ * is `//x`, another host), and returned as parsed: no raw control character reaches the header.
+ */
 function localPath(next: unknown): string {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/';
+  if (typeof next !== 'string' || !next.startsWith('/')) return '/';
+  let url: URL;
+  try {
+    url = new URL(next, LOCAL_ORIGIN);
+  } catch {
+    return '/';
+  }
+  return url.origin === LOCAL_ORIGIN ? `${url.pathname}${url.search}${url.hash}` : '/';
 }
 
 export function dashboardRoutes(options: DashboardOptions): Hono {
