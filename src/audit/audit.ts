@@ -214,7 +214,8 @@ const affectedVersions = new WeakMap<Advisory, Map<string, boolean>>();
 
 /** The lockfile name keys that advisory package `names` match. */
 function nameKeys(ecosystem: Ecosystem, names: ReadonlySet<string> | undefined): LockfileNameKeys {
-  if (names === undefined) return new LockfileNameKeys(ecosystem, new Set());
+  // No names of this ecosystem: one empty set per ecosystem, not a new table per graph.
+  if (names === undefined) return nameKeys(ecosystem, NO_NAMES);
   // Made once per set of names: a fleet sync re-matches thousands of graphs on the same names.
   let byEcosystem = nameKeysOf.get(names);
   if (byEcosystem === undefined) nameKeysOf.set(names, (byEcosystem = new Map()));
@@ -228,6 +229,7 @@ function nameKeys(ecosystem: Ecosystem, names: ReadonlySet<string> | undefined):
 }
 
 const nameKeysOf = new WeakMap<ReadonlySet<string>, Map<Ecosystem, LockfileNameKeys>>();
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 const LISTED_PACKAGES = 10;
 

@@ -104,9 +104,14 @@ const READ_MAX_ENTRIES = 1_000_000;
  * by the magic bytes, not the name.
  */
 export async function readArchive(bytes: Buffer, label: string): Promise<ArchiveFile[]> {
+  return readUntrustedTar(bytes, archiveReading(bytes, label));
+}
+
+/** How a stowage archive is read back: its compression from its magic bytes, the limits, no path twice. */
+function archiveReading(bytes: Buffer, label: string) {
   const compression = compressionOf(bytes);
   if (compression !== 'zst' && compression !== 'gz') throw new StowageError('not a vendor archive: neither zstd nor gzip data', label);
-  return readUntrustedTar(bytes, { label, compression, maxBytes: READ_MAX_BYTES, maxEntries: READ_MAX_ENTRIES, duplicates: 'refuse' });
+  return { label, compression, maxBytes: READ_MAX_BYTES, maxEntries: READ_MAX_ENTRIES, duplicates: 'refuse' } as const;
 }
 
 /**
@@ -116,17 +121,7 @@ export async function readArchive(bytes: Buffer, label: string): Promise<Archive
  * may be at most `maxFileBytes`.
  */
 export async function readArchiveFile(bytes: Buffer, label: string, path: string, maxFileBytes: number): Promise<Buffer | null> {
-  const compression = compressionOf(bytes);
-  if (compression !== 'zst' && compression !== 'gz') throw new StowageError('not a vendor archive: neither zstd nor gzip data', label);
-  const tree = await readUntrustedTree(bytes, {
-    label,
-    compression,
-    maxBytes: READ_MAX_BYTES,
-    maxEntries: READ_MAX_ENTRIES,
-    duplicates: 'refuse',
-    keep: (p) => p === path,
-    maxKeptFileBytes: maxFileBytes,
-  });
+  const tree = await readUntrustedTree(bytes, { ...archiveReading(bytes, label), keep: (p) => p === path, maxKeptFileBytes: maxFileBytes });
   return tree.files.find((f) => f.path === path)?.data ?? null;
 }
 
