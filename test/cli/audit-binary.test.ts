@@ -100,6 +100,16 @@ test('a binary installed from crates.io (`cargo auditable install itoa`-like): i
     report.findings.map((f) => [f.advisory.id, f.package.name, f.package.version, f.package.source]),
     [['RUSTSEC-2099-0010', 'itoa', '1.0.1', 'https://github.com/rust-lang/crates.io-index']],
   );
+  // Its SBOM holds the crate as a component (the application is that crate), so auditing the SBOM finds it again.
+  const sbom = join(dirname(installed), 'installed.cdx.json');
+  const made = runCli(['sbom', installed, '--no-licenses', '--vex', '--db', db, '--no-fetch', '-o', sbom], { cacheDir });
+  assert.equal(made.status, 0, made.stderr);
+  const bom = JSON.parse(readFileSync(sbom, 'utf8')) as { components: { purl?: string }[]; vulnerabilities?: { id: string }[] };
+  assert.deepEqual(bom.components.map((c) => c.purl), ['pkg:cargo/itoa@1.0.1']);
+  assert.deepEqual(bom.vulnerabilities?.map((v) => v.id), ['RUSTSEC-2099-0010']);
+  const again = audit([sbom, '--format', 'json']);
+  assert.equal(again.status, 1, again.stderr);
+  assert.deepEqual(auditReport(again.stdout).findings.map((f) => [f.advisory.id, f.package.name, f.package.version]), [['RUSTSEC-2099-0010', 'itoa', '1.0.1']]);
   rmSync(dirname(installed), { recursive: true, force: true });
 });
 
