@@ -139,7 +139,8 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
  * readUntrustedTar does, with its links: a symbolic link is recorded and never followed, and
  * refused when its target leaves the tree (a relative target climbing above the root; an
  * absolute one names a path inside the image); a hard link must name a file read before it
- * in the same archive, whose bytes it shares. Files `keep` declines are counted, not kept.
+ * in the same archive, whose bytes it shares. Files `keep` declines are counted, not kept. The
+ * image ends at its first zero block, as for dpkg and container runtimes: an entry after it is refused.
  */
 export async function readUntrustedTree(bytes: Buffer, options: UntrustedTreeOptions): Promise<UntrustedTree> {
   return readTar(bytes, options, options.keep, options.maxKeptFileBytes);
@@ -152,6 +153,13 @@ async function readTar(bytes: Buffer, options: UntrustedTarOptions, keep: Untrus
 
   return new Promise<UntrustedTree>((resolve, reject) => {
     const extract = tarStream.extract();
+    // A file system image ends at its first zero block, for whoever installs it (see watchEndOfArchive).
+    let endOfArchive: number | null = null;
+    if (keep !== null) {
+      watchEndOfArchive(extract, (offset) => {
+        endOfArchive ??= offset;
+      });
+    }
     const files: ArchiveFile[] = [];
     // By path: a later entry at the same path replaces a link, as extracting it would.
     const symlinks = new Map<string, string>();
@@ -197,6 +205,9 @@ async function readTar(bytes: Buffer, options: UntrustedTarOptions, keep: Untrus
       let entry: AdmittedEntry;
       try {
         entries++;
+        if (endOfArchive !== null) {
+          throw refuse(name, `after the end-of-archive block at byte ${endOfArchive}: dpkg, tar and container runtimes stop reading there, so it is never installed`);
+        }
         if (entries > maxEntries) throw refuse(name, `more than ${maxEntries} entries`);
         entry = admitEntry(header, { strip, topDirectory: options.topDirectory, links: keep !== null }, refuse);
         if (entry.path !== null) {
@@ -312,6 +323,25 @@ async function readTar(bytes: Buffer, options: UntrustedTarOptions, keep: Untrus
     };
     pump().catch((err: unknown) => fail(err instanceof StowageError ? err : new StowageError(`truncated or corrupt ${compressionName(options.compression)} data ${where()}: ${errorMessage(err)}`, label)));
   });
+}
+
+/**
+ * Reports the offset of each zero block tar-stream reads where a header belongs. tar-stream
+ * reads on past one as if it were not there (`tar --ignore-zeros`), but dpkg, GNU tar and Go's
+ * archive/tar (docker, containerd) end the archive at the first: an entry after it is never
+ * installed, and reading it (a second `usr/bin/app` replacing the first, say) would audit a
+ * file that is not what ships. tar-stream has no option for this, so its header step is
+ * watched: after decoding a zero block it holds no header.
+ */
+function watchEndOfArchive(extract: tarStream.Extract, zeroBlockAt: (offset: number) => void): void {
+  const internals = extract as unknown as { _consumeHeader?: () => boolean; _header: unknown; _offset: number };
+  const consumeHeader = internals._consumeHeader;
+  if (typeof consumeHeader !== 'function') throw new Error('tar-stream no longer has Extract._consumeHeader, which stowage watches for the end of an archive');
+  internals._consumeHeader = function (this: typeof internals): boolean {
+    const consumed = consumeHeader.call(this);
+    if (consumed && this._header === null) zeroBlockAt(this._offset);
+    return consumed;
+  };
 }
 
 type AdmittedEntry =

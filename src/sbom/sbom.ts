@@ -186,7 +186,11 @@ export function sbomModel(input: SbomInput): SbomModel {
     const refs = new Map<string, string>();
     refsByGraph.set(graph.path, refs);
     for (const pkg of graph.packages) {
-      if (roots.has(pkg.id)) {
+      // A root is the application itself, unless it is a registry's or git's package (a binary
+      // `cargo auditable install` built from crates.io): then it is also a component the
+      // application holds, so that whoever reads the SBOM audits it.
+      const installed = roots.has(pkg.id) && pkg.source.kind !== 'workspace';
+      if (roots.has(pkg.id) && !installed) {
         refs.set(pkg.id, owner);
         continue;
       }
@@ -197,7 +201,7 @@ export function sbomModel(input: SbomInput): SbomModel {
       entry.packages.push(pkg);
       if (graph.inventory !== undefined) entry.inventories.add(graph.inventory);
       // No root (a binary's embedded paths): what it names is all the owner is known to hold, edges unknown.
-      if (roots.size === 0) addEdge(owner, ref, 'normal');
+      if (roots.size === 0 || installed) addEdge(owner, ref, 'normal');
     }
     for (const edge of graph.edges) {
       const from = refs.get(edge.from);

@@ -89,6 +89,30 @@ test('a binary with a .dep-v0 section: its crates, sources and edges audited, th
   assert.doesNotMatch(human.stdout, /PARTIAL/);
 });
 
+test('a binary installed from crates.io (`cargo auditable install itoa`-like): its root crate is audited too', () => {
+  // cargo-auditable marks the crate it built as root and names its source: here crates.io.
+  const installed = join(tempDir('audit-binary-installed'), 'installed');
+  addDepV0Section(plain, JSON.stringify({ packages: [{ name: 'itoa', version: '1.0.1', source: 'crates.io', root: true }] }), installed);
+  const json = audit([installed, '--format', 'json']);
+  assert.equal(json.status, 1, json.stderr);
+  const report = auditReport(json.stdout);
+  assert.deepEqual(
+    report.findings.map((f) => [f.advisory.id, f.package.name, f.package.version, f.package.source]),
+    [['RUSTSEC-2099-0010', 'itoa', '1.0.1', 'https://github.com/rust-lang/crates.io-index']],
+  );
+  // Its SBOM holds the crate as a component (the application is that crate), so auditing the SBOM finds it again.
+  const sbom = join(dirname(installed), 'installed.cdx.json');
+  const made = runCli(['sbom', installed, '--no-licenses', '--vex', '--db', db, '--no-fetch', '-o', sbom], { cacheDir });
+  assert.equal(made.status, 0, made.stderr);
+  const bom = JSON.parse(readFileSync(sbom, 'utf8')) as { components: { purl?: string }[]; vulnerabilities?: { id: string }[] };
+  assert.deepEqual(bom.components.map((c) => c.purl), ['pkg:cargo/itoa@1.0.1']);
+  assert.deepEqual(bom.vulnerabilities?.map((v) => v.id), ['RUSTSEC-2099-0010']);
+  const again = audit([sbom, '--format', 'json']);
+  assert.equal(again.status, 1, again.stderr);
+  assert.deepEqual(auditReport(again.stdout).findings.map((f) => [f.advisory.id, f.package.name, f.package.version]), [['RUSTSEC-2099-0010', 'itoa', '1.0.1']]);
+  rmSync(dirname(installed), { recursive: true, force: true });
+});
+
 test('a binary without .dep-v0: refused as partial, then with --allow-partial its embedded crates, PARTIAL in every format', () => {
   const refused = audit([plain]);
   assert.equal(refused.status, 2);

@@ -198,3 +198,19 @@ test('a crate name Cargo never accepts is refused with exit 2 and one line, the 
     assert.ok(!stderr.includes('\u001b'), 'no escape sequence reaches the terminal');
   }
 });
+
+test('rsa locked from another registry while the manifest declares crates.io\'s: cargo build (without --locked) builds crates.io\'s rsa, so the warning says it was not audited', () => {
+  const path = lockfile('hidden', 'registry+https://example.org/index');
+  writeFileSync(join(work, 'hidden.Cargo.toml'), '[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nrsa = "0.9"\n');
+  const run = audit(path);
+  // What the lockfile locks is audited as it is (another registry's rsa matches no advisory) ...
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(findingIds(run.stdout), []);
+  // ... and what Cargo would build instead is named.
+  assert.deepEqual(warnings(run.stdout), [
+    `${join(work, 'hidden.Cargo.toml')}: app declares rsa (from crates.io, locked from registry+https://example.org/index), which ${path} does not lock as declared: the lockfile is older than the manifest; cargo build without --locked resolves them anew (--locked refuses), and the audit covers only what the lockfile locks`,
+  ]);
+  const human = runCli(['audit', path, ...DB], { cacheDir });
+  assert.equal(human.status, 0);
+  assert.match(human.stderr + human.stdout, /app declares rsa \(from crates\.io, locked from registry\+https:\/\/example\.org\/index\)/);
+});

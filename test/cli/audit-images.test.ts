@@ -74,6 +74,51 @@ test('an OCI image layout archive: index, manifest, blobs by digest (gzip layers
   checkImageReport(auditReport(run.stdout), archive);
 });
 
+test('an archive with both a docker manifest.json and an OCI index.json: the images of both are audited (loaders read one or the other)', async () => {
+  const config = Buffer.from('{}');
+  const blob = (data: Buffer): TarEntry => file(`blobs/sha256/${sha256Of(data)}`, data);
+  const manifestOf = (layers: readonly Buffer[]): Buffer => Buffer.from(json({ schemaVersion: 2, config: { digest: `sha256:${sha256Of(config)}` }, layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${sha256Of(l)}` })) }));
+  const index = (manifest: Buffer): TarEntry => file('index.json', json({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha256Of(manifest)}`, annotations: { 'org.opencontainers.image.ref.name': 'demo:oci' } }] }));
+  const layers = await installedLayers();
+  // manifest.json names a harmless image; index.json (what containerd and podman load) the one with minimist 0.0.8.
+  const clean = await packTar([
+    file('app/package.json', json({ name: 'app', version: '1.0.0', dependencies: { 'left-pad': '1' } })),
+    file('app/node_modules/left-pad/package.json', json({ name: 'left-pad', version: '1.1.0' })),
+  ]);
+  const manifest = manifestOf(layers);
+  const two = join(tempDir('audit-images-both'), 'image.tar');
+  writeFileSync(
+    two,
+    await packTar([
+      file('manifest.json', json([{ Config: `blobs/sha256/${sha256Of(config)}`, RepoTags: ['demo:docker'], Layers: [`blobs/sha256/${sha256Of(clean)}`] }])),
+      file('oci-layout', json({ imageLayoutVersion: '1.0.0' })),
+      index(manifest),
+      ...[manifest, config, clean, ...layers].map(blob),
+    ]),
+  );
+  const run = audit(two);
+  assert.equal(run.status, 1, run.stderr);
+  const report = auditReport(run.stdout);
+  assert.deepEqual(report.targets.map((t) => t.path).sort(), [`${two}#demo:docker:app/node_modules`, `${two}#demo:oci:app/node_modules`, `${two}#demo:oci:usr/bin/tool`]);
+  assert.deepEqual(report.findings.filter((f) => f.package.name === 'minimist').map((f) => f.target), [`${two}#demo:oci:app/node_modules`, `${two}#demo:oci:app/node_modules`]);
+
+  // As docker save 25 writes it: both name the same layers, read once; the index's other platforms, whose blobs it left out, passed over.
+  const same = join(tempDir('audit-images-same'), 'image.tar');
+  const absent = Buffer.from('{"schemaVersion":2,"layers":[]}');
+  writeFileSync(
+    same,
+    await packTar([
+      file('manifest.json', json([{ Config: `blobs/sha256/${sha256Of(config)}`, RepoTags: ['demo:1'], Layers: layers.map((l) => `blobs/sha256/${sha256Of(l)}`) }])),
+      file('oci-layout', json({ imageLayoutVersion: '1.0.0' })),
+      file('index.json', json({ schemaVersion: 2, manifests: [{ digest: `sha256:${sha256Of(manifest)}` }, { digest: `sha256:${sha256Of(absent)}` }] })),
+      ...[manifest, config, ...layers].map(blob),
+    ]),
+  );
+  const once = audit(same);
+  assert.equal(once.status, 1, once.stderr);
+  checkImageReport(auditReport(once.stdout), same);
+});
+
 test('hostile image archives are refused in one line, exit 2, and nothing is written', async () => {
   const dir = tempDir('audit-images-hostile');
   const canary = join(dir, 'escaped');

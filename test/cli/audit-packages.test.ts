@@ -89,6 +89,23 @@ test('a truncated or damaged .deb is refused in one line naming it, exit 2', () 
   assert.match(oneLine(run.stderr), /ranged_1\.0-1_amd64\.deb: Static-Built-Using: "rust-atty \(>= 0\.2\.14-2\)" gives a range, not the exact version built in/);
 });
 
+test('a .deb whose data.tar holds entries after its end-of-archive block (which dpkg never installs) is refused, exit 2', () => {
+  const deb = buildDeb({ name: 'appended', version: '1.0-1', fields: { 'X-Cargo-Built-Using': FIELD }, files: { 'usr/bin/tool': realRustBinary() }, compression: 'none' });
+  const dir = tempDir('audit-packages-appended');
+  execFileSync('ar', ['x', deb], { cwd: dir });
+  // A second archive after the first one's end: another usr/bin/tool, which tar-stream would read over the real one.
+  writeFileSync(join(dir, 'tool'), 'not what dpkg installs');
+  execFileSync('tar', ['--owner=0', '--group=0', '-cf', join(dir, 'second.tar'), '--transform', 's,^,./usr/bin/,', 'tool'], { cwd: dir });
+  writeFileSync(join(dir, 'data.tar'), Buffer.concat([readFileSync(join(dir, 'data.tar')), readFileSync(join(dir, 'second.tar'))]));
+  const control = execFileSync('ar', ['t', deb], { encoding: 'utf8' }).split('\n').find((m) => m.startsWith('control.tar')) as string;
+  const appended = join(dir, 'appended.deb');
+  execFileSync('ar', ['rc', appended, 'debian-binary', control, 'data.tar'], { cwd: dir });
+  const run = audit(appended, '--allow-partial');
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(oneLine(run.stderr), /appended\.deb:data\.tar: entry "\.\/usr\/bin\/tool": after the end-of-archive block at byte \d+: dpkg, tar and container runtimes stop reading there, so it is never installed$/);
+  assert.equal(run.stdout, '', 'no report');
+});
+
 test("Debian's own Rust application packages: X-Cargo-Built-Using and the binaries' embedded paths, side by side", { skip: whyNoTestDebs() }, () => {
   for (const deb of testDebs() ?? []) {
     // What dpkg itself reads in the field: every rust-* relation is a crate.

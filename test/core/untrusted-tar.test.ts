@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
 import zstd from 'zstd-napi/binding.js';
 import { StowageError } from '../../src/core/errors.js';
-import { readUntrustedTar, type UntrustedTarOptions } from '../../src/core/untrusted-tar.js';
+import { readUntrustedTar, readUntrustedTree, type UntrustedTarOptions } from '../../src/core/untrusted-tar.js';
 import { packTar, type TarEntry } from '../support/hostile-tar.js';
 import { PROJECT_ROOT, tempDir } from '../support/shared.js';
 
@@ -419,6 +419,21 @@ test('a truncated or corrupt archive is refused, never read as a shorter one', a
     const err = await refusal(randomBytes(4096), { label: 'noise', compression });
     assert.match(err.line, /^noise: (truncated or corrupt (gzip|zstd) data|damaged archive) before the first entry/);
   }
+});
+
+test('a file system image ends at its first zero block, as dpkg and container runtimes read it: an entry after it is refused', async () => {
+  // Two archives one after the other: dpkg installs the first usr/bin/app and never sees the second.
+  const first = await packTar([{ header: { name: 'usr/bin/app', mode: 0o755 }, data: 'installed' }]);
+  const second = await packTar([{ header: { name: 'usr/bin/app', mode: 0o755 }, data: 'never installed' }]);
+  const tree = { label: 'data.tar', compression: 'none', ...LIMITS, duplicates: 'replace', keep: () => true, maxKeptFileBytes: 1 << 20 } as const;
+  await assert.rejects(readUntrustedTree(Buffer.concat([first, second]), tree), (err: unknown) => {
+    assert.ok(err instanceof StowageError);
+    assert.equal(err.line, `data.tar: entry "usr/bin/app": after the end-of-archive block at byte ${512 + 512}: dpkg, tar and container runtimes stop reading there, so it is never installed`);
+    return true;
+  });
+  // Zeros after the end (GNU tar pads to 10 KiB records) are the end, not entries.
+  const padded = await readUntrustedTree(Buffer.concat([first, Buffer.alloc(10_240)]), tree);
+  assert.deepEqual(padded.files.map((f) => [f.path, f.data.toString()]), [['usr/bin/app', 'installed']]);
 });
 
 test('an empty archive reads as no files', async () => {

@@ -6,7 +6,7 @@ import { flagsFromReachability, locatePackagesLater, type DependencyGraph, type 
 import type { Package, PackageSource, SourceLocation } from '../../core/package.js';
 import { CargoSourceError, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
 import { crateNameProblem } from './crate-name.js';
-import { checkCargoVersion } from './version.js';
+import { cargoRequirementMatches, checkCargoVersion } from './version.js';
 import { memberGlobMatcher, parseManifestToml } from './workspace-members.js';
 import { readCargoWrittenLockfile } from './lockfile-toml.js';
 import { holdsUnsafeInteger, isTomlTable, tomlStrings } from '../../core/toml-values.js';
@@ -62,6 +62,10 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
       devEdges ||= kind === 'dev';
       edges.push({ from: ids[i] as string, to: ids[target] as string, kind });
     }
+  }
+
+  if (manifest !== null && input.manifest) {
+    warnings.push(...unlockedDeclarations(input.path, { path: input.manifest.path, doc: manifest }, members, entries, ids, edges));
   }
 
   const metadata = doc.metadata;
@@ -743,6 +747,111 @@ function memberDependencyKinds(
     else add(member.doc as TomlTable, member.path);
   }
   return out;
+}
+
+/** A crate name as crates.io compares it: letter case and `-`/`_` do not tell two crates apart. */
+function crateKey(name: string): string {
+  return name.toLowerCase().replaceAll('_', '-');
+}
+
+/**
+ * What the manifests declare that the lockfile does not lock as declared, one warning per
+ * manifest. Cargo.lock holds every dependency of every member (optional ones, every target's,
+ * dev and build ones), so a registry or git dependency a member's entry does not list, a
+ * crates.io dependency locked only from another source, or one locked outside its version
+ * requirement is a lockfile older than its manifest. `cargo build --locked` refuses it; a plain
+ * `cargo build` resolves that dependency anew and rewrites the lockfile, building a crate this
+ * audit did not see (a Cargo.lock whose `hex` says `source = "registry+https://example.org/index"`
+ * hides crates.io's `hex` from it). Path dependencies are the workspace's own, not checked here.
+ * A `[patch]` or `[replace]` of the crate in the root manifest moves it legitimately; one in a
+ * `.cargo/config.toml` stowage does not read, so these are warnings, as for yarn v1.
+ */
+function unlockedDeclarations(
+  lockPath: string,
+  root: { path: string; doc: TomlTable },
+  members: readonly MemberManifest[],
+  entries: readonly LockEntry[],
+  ids: readonly string[],
+  edges: readonly Edge[],
+): string[] {
+  const workspace = isTomlTable(root.doc.workspace) ? root.doc.workspace : {};
+  const inherited = isTomlTable(workspace.dependencies) ? workspace.dependencies : {};
+  // Crates a [patch] or [replace] of the root manifest may move to another source or version.
+  const moved = new Set<string>();
+  if (isTomlTable(root.doc.patch)) {
+    for (const table of Object.values(root.doc.patch)) if (isTomlTable(table)) for (const [key, spec] of Object.entries(table)) moved.add(crateKey(isTomlTable(spec) && typeof spec.package === 'string' ? spec.package : key));
+  }
+  if (isTomlTable(root.doc.replace)) for (const key of Object.keys(root.doc.replace)) moved.add(crateKey(key.split(/[:@]/, 1)[0] ?? key));
+  const indexOf = new Map(ids.map((id, i) => [id, i]));
+  const dependenciesOf = new Map<number, number[]>();
+  for (const edge of edges) {
+    const from = indexOf.get(edge.from) as number;
+    const list = dependenciesOf.get(from);
+    if (list) list.push(indexOf.get(edge.to) as number);
+    else dependenciesOf.set(from, [indexOf.get(edge.to) as number]);
+  }
+
+  const warnings: string[] = [];
+  const check = (path: string, doc: TomlTable): void => {
+    const pkg = doc.package;
+    if (!isTomlTable(pkg) || typeof pkg.name !== 'string') return;
+    const own = entries.findIndex((e) => e.source === null && e.name === pkg.name);
+    if (own === -1) {
+      warnings.push(`${path}: package ${pkg.name} is not in ${lockPath}: the lockfile is older than its manifest; cargo build without --locked resolves its dependencies anew, and the audit covers only what the lockfile locks`);
+      return;
+    }
+    const locked = (dependenciesOf.get(own) ?? []).map((i) => entries[i] as LockEntry);
+    const problems = new Set<string>();
+    const declared = (key: string, written: TomlValue | undefined): void => {
+      let spec = written;
+      if (isTomlTable(spec) && spec.workspace === true) {
+        const base = inherited[key];
+        spec = isTomlTable(base) ? { ...base, ...spec } : typeof base === 'string' ? { ...spec, version: base } : spec;
+      }
+      const table = isTomlTable(spec) ? spec : null;
+      if (table !== null && typeof table.path === 'string') return;
+      const name = table !== null && typeof table.package === 'string' ? table.package : key;
+      if (name === pkg.name) return;
+      const found = locked.filter((e) => crateKey(e.name) === crateKey(name));
+      if (found.length === 0) {
+        problems.add(`${name} (not locked)`);
+        return;
+      }
+      const fromCratesIo = table === null || (table.git === undefined && table.registry === undefined && table['registry-index'] === undefined);
+      if (!fromCratesIo || moved.has(crateKey(name))) return;
+      const cratesIo = found.filter((e) => e.source !== null && parseCargoSource(e.source).isDefaultRegistry);
+      if (cratesIo.length === 0) {
+        problems.add(`${name} (from crates.io, locked from ${found.map((e) => e.source ?? 'a path').join(', ')})`);
+        return;
+      }
+      const requirement = typeof spec === 'string' ? spec : table?.version;
+      if (typeof requirement !== 'string') return;
+      try {
+        if (!cratesIo.some((e) => cargoRequirementMatches(requirement, e.version))) {
+          problems.add(`${name} ${cratesIo.map((e) => e.version).join(', ')} (outside the requirement ${JSON.stringify(requirement)})`);
+        }
+      } catch {
+        // A requirement Cargo cannot read fails the build itself; nothing to compare.
+      }
+    };
+    const tables = (owner: TomlTable): void => {
+      for (const name of DEPENDENCY_TABLES) {
+        const table = owner[name];
+        if (isTomlTable(table)) for (const [key, spec] of Object.entries(table)) declared(key, spec);
+      }
+    };
+    tables(doc);
+    if (isTomlTable(doc.target)) for (const platform of Object.values(doc.target)) if (isTomlTable(platform)) tables(platform);
+    if (problems.size === 0) return;
+    const listed = [...problems];
+    const shown = listed.length > 5 ? `${listed.slice(0, 5).join(', ')} and ${listed.length - 5} more` : listed.join(', ');
+    warnings.push(
+      `${path}: ${pkg.name} declares ${shown}, which ${lockPath} does not lock as declared: the lockfile is older than the manifest; cargo build without --locked resolves them anew (--locked refuses), and the audit covers only what the lockfile locks`,
+    );
+  };
+  check(root.path, root.doc);
+  for (const member of members) if (member.plain !== null) check(member.path, member.plain);
+  return [...new Set(warnings)];
 }
 
 /** `./a/b/`, `a\b`, `a/./b` -> `a/b`; `a/../../c` -> `../c`. Relative to the workspace root. */

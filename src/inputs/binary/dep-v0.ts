@@ -27,15 +27,19 @@ export const MAX_DEP_V0_JSON_BYTES = 8 * 1024 * 1024;
 type Json = Record<string, unknown>;
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * A crate's source as the section names it. The root is the binary's own crate: `local` when
+ * built from a workspace, but `crates.io` (or `git`, `registry`) when installed with
+ * `cargo auditable install NAME`, and then it is that registry's crate like any other.
+ */
 function sourceOf(raw: string, root: boolean): PackageSource {
-  if (root) return { kind: 'workspace', url: null, isDefaultRegistry: false };
   switch (raw) {
     case 'crates.io':
       return { kind: 'registry', url: CRATES_IO_GIT_INDEX, isDefaultRegistry: true };
     case 'git':
       return { kind: 'git', url: null, isDefaultRegistry: false };
     case 'local':
-      return { kind: 'path', url: null, isDefaultRegistry: false };
+      return root ? { kind: 'workspace', url: null, isDefaultRegistry: false } : { kind: 'path', url: null, isDefaultRegistry: false };
     case 'registry':
       // An alternative registry, unnamed: its crates are not crates.io's, so not matched.
       return { kind: 'registry', url: null, isDefaultRegistry: false };
@@ -44,24 +48,43 @@ function sourceOf(raw: string, root: boolean): PackageSource {
   }
 }
 
-/** zlib-inflated with the output capped: a bomb fails as soon as it passes the cap. */
+/**
+ * zlib-inflated with the output capped: a bomb fails as soon as it passes the cap. The stream
+ * must be all the section holds (zero padding aside): bytes after it would be a second stream,
+ * which zlib readers (this one, cargo-auditable's) silently leave unread.
+ */
 function inflateCapped(compressed: Uint8Array, label: string): Buffer {
+  let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
   try {
-    return inflateSync(compressed, { maxOutputLength: MAX_DEP_V0_JSON_BYTES });
+    // `info: true` returns the engine too, to tell how much of the input the stream used.
+    inflated = inflateSync(compressed, { maxOutputLength: MAX_DEP_V0_JSON_BYTES, info: true }) as unknown as typeof inflated;
   } catch (err) {
     if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new InputError(label, `${DEP_V0_SECTION} section inflates past ${MAX_DEP_V0_JSON_BYTES} bytes: refused (a zlib bomb, or not cargo-auditable data)`);
     }
     throw new InputError(label, `${DEP_V0_SECTION} section does not inflate as zlib data: ${errorMessage(err)}`);
   }
+  const used = inflated.engine.bytesWritten;
+  for (let i = used; i < compressed.byteLength; i++) {
+    if (compressed[i] !== 0) {
+      throw new InputError(label, `${DEP_V0_SECTION} section holds ${compressed.byteLength - used} bytes after its zlib stream (another stream?): refused, as they would go unread`);
+    }
+  }
+  return inflated.buffer;
 }
 
-/**
- * The dependency graph a `.dep-v0` section holds. Ids are `name@version`, with the package's
- * index added when two entries share both. Cycles are kept as edges: every graph walk here
- * marks what it has seen.
- */
-export function readDepV0(compressed: Uint8Array, label: string, objectDescription: string): DependencyGraph {
+/** One package of a section, validated; `root` already decided (marked, or depended on by none). */
+interface DepV0Entry {
+  name: string;
+  version: string;
+  source: string;
+  build: boolean;
+  dependencies: number[];
+  root: boolean;
+}
+
+/** One section's packages and format. */
+function readDepV0Entries(compressed: Uint8Array, label: string): { format: number; entries: DepV0Entry[] } {
   const bad = (what: string): never => {
     throw new InputError(label, `${DEP_V0_SECTION} section is not cargo-auditable's JSON: ${what}`);
   };
@@ -83,8 +106,7 @@ export function readDepV0(compressed: Uint8Array, label: string, objectDescripti
   const format = doc.format === undefined ? 0 : doc.format;
   if (typeof format !== 'number' || !Number.isSafeInteger(format) || format < 0) return bad('"format" is not a non-negative integer');
 
-  interface Entry { name: string; version: string; source: string; build: boolean; dependencies: number[]; root: boolean }
-  const parsed: Entry[] = entries.map((raw, i) => {
+  const parsed: DepV0Entry[] = entries.map((raw, i) => {
     const at = `packages[${i}]`;
     if (!isRecord(raw)) return bad(`${at} is not an object`);
     const { name, version, source, kind, dependencies, root } = raw;
@@ -107,37 +129,91 @@ export function readDepV0(compressed: Uint8Array, label: string, objectDescripti
     }
     return { name, version, source, build: kind === 'build', dependencies: deps as number[], root: root === true };
   });
+  // Old writers record no root: then the roots are the packages nothing depends on.
+  if (!parsed.some((e) => e.root)) {
+    const depended = new Set(parsed.flatMap((e) => e.dependencies));
+    parsed.forEach((e, i) => {
+      e.root = !depended.has(i);
+    });
+  }
+  return { format, entries: parsed };
+}
+
+/**
+ * The packages of several sections as one list: a universal binary carries one section per
+ * architecture, and each may hold crates the others do not (target-specific dependencies).
+ * A package (name, version, source, root) that several sections list is one package, built
+ * if only some say build, with the dependencies of all; duplicates inside one section stay apart.
+ */
+function mergeSections(sections: readonly DepV0Entry[][]): DepV0Entry[] {
+  const merged: DepV0Entry[] = [];
+  const byKey = new Map<string, { index: number; section: number }>();
+  const dependencies: Set<number>[] = [];
+  sections.forEach((entries, s) => {
+    const at = entries.map((e) => {
+      const key = JSON.stringify([e.name, e.version, e.source, e.root]);
+      const known = byKey.get(key);
+      if (known !== undefined && known.section !== s) {
+        const into = merged[known.index] as DepV0Entry;
+        into.build &&= e.build;
+        return known.index;
+      }
+      if (known === undefined) byKey.set(key, { index: merged.length, section: s });
+      merged.push({ ...e, dependencies: [] });
+      dependencies.push(new Set());
+      return merged.length - 1;
+    });
+    entries.forEach((e, i) => {
+      for (const d of e.dependencies) (dependencies[at[i] as number] as Set<number>).add(at[d] as number);
+    });
+  });
+  merged.forEach((e, i) => {
+    e.dependencies = [...(dependencies[i] as Set<number>)];
+  });
+  return merged;
+}
+
+/**
+ * The dependency graph a `.dep-v0` section holds. Ids are `name@version`, with the package's
+ * index added when two entries share both. Cycles are kept as edges: every graph walk here
+ * marks what it has seen.
+ */
+export function readDepV0(compressed: Uint8Array, label: string, objectDescription: string): DependencyGraph {
+  return readDepV0Sections([compressed], label, objectDescription);
+}
+
+/** The graph of every `.dep-v0` section of one file (a universal binary has one per architecture), as one graph. */
+export function readDepV0Sections(sections: readonly Uint8Array[], label: string, objectDescription: string): DependencyGraph {
+  const read = sections.map((section) => readDepV0Entries(section, label));
+  const parsed = read.length === 1 ? (read[0] as { entries: DepV0Entry[] }).entries : mergeSections(read.map((r) => r.entries));
+  const formats = [...new Set(read.map((r) => r.format))].sort((a, b) => a - b);
 
   const seen = new Map<string, number>();
   for (const e of parsed) seen.set(`${e.name}@${e.version}`, (seen.get(`${e.name}@${e.version}`) ?? 0) + 1);
   const ids = parsed.map((e, i) => ((seen.get(`${e.name}@${e.version}`) ?? 0) > 1 ? `${e.name}@${e.version} #${i}` : `${e.name}@${e.version}`));
-  // Old writers record no root: then the roots are the packages nothing depends on.
-  const depended = new Set(parsed.flatMap((e) => e.dependencies));
-  const marked = parsed.some((e) => e.root);
-  const isRoot = (e: Entry, i: number): boolean => (marked ? e.root : !depended.has(i));
   const packages: Package[] = parsed.map((e, i) => ({
     id: ids[i] as string,
     ecosystem: 'cargo',
     name: e.name,
     version: e.version,
-    source: sourceOf(e.source, isRoot(e, i)),
+    source: sourceOf(e.source, e.root),
     checksum: null,
   }));
   const edges: Edge[] = [];
   parsed.forEach((e, i) => {
     for (const d of e.dependencies) {
       // A build-kind package is only needed to build: the edge into it is a build edge.
-      const kind = (parsed[d] as Entry).build && !e.build ? 'build' : 'normal';
+      const kind = (parsed[d] as DepV0Entry).build && !e.build ? 'build' : 'normal';
       edges.push({ from: ids[i] as string, to: ids[d] as string, kind });
     }
   });
   return {
     ecosystem: 'cargo',
     path: label,
-    format: `${objectDescription}, cargo-auditable format ${format}`,
+    format: `${objectDescription}, cargo-auditable format ${formats.join('/')}${sections.length > 1 ? ` (${sections.length} sections)` : ''}`,
     packages,
     edges,
-    roots: ids.filter((_, i) => isRoot(parsed[i] as Entry, i)),
+    roots: ids.filter((_, i) => (parsed[i] as DepV0Entry).root),
     inventory: 'dep-v0',
   };
 }

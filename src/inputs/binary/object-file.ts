@@ -15,6 +15,8 @@ export interface ObjectSection {
   name: string;
   /** The section's bytes in the file (a view, not a copy); empty for a section with no file data. */
   data: Uint8Array;
+  /** Which architecture of a universal binary holds it (0-based); 0 in every other file. */
+  slice: number;
 }
 
 export interface ObjectFile {
@@ -22,6 +24,8 @@ export interface ObjectFile {
   /** e.g. `ELF 64-bit LSB`, `PE32+`, `Mach-O 64-bit LSB`, `Mach-O universal (2 slices)`. */
   description: string;
   sections: ObjectSection[];
+  /** How many executables the file holds: a universal binary's slice count, else 1. */
+  slices: number;
 }
 
 /** A header says something the file cannot hold: named with the file and the format. */
@@ -101,7 +105,7 @@ function readElf(bytes: Uint8Array, label: string): ObjectFile {
   let shnum = r.u16(is64 ? 0x3c : 0x30, 'e_shnum');
   let shstrndx = r.u16(is64 ? 0x3e : 0x32, 'e_shstrndx');
   const description = `ELF ${is64 ? '64' : '32'}-bit ${data === 1 ? 'LSB' : 'MSB'}`;
-  if (shoff === 0) return { format: 'ELF', description, sections: [] };
+  if (shoff === 0) return { format: 'ELF', description, sections: [], slices: 1 };
   const minEntry = is64 ? 0x40 : 0x28;
   if (shentsize < minEntry) fail(`section header size ${shentsize} is below ${minEntry}`);
   // Extended numbering (more than 0xff00 sections): the real counts are in section 0's header.
@@ -128,9 +132,9 @@ function readElf(bytes: Uint8Array, label: string): ObjectFile {
     const h = header(i);
     const name = nameReader.name(h.name, nameTable.byteLength - h.name, `name of section ${i}`);
     const sectionData = h.type === SHT_NOBITS ? new Uint8Array(0) : r.slice(h.offset, h.size, `section ${name}`);
-    sections.push({ name, data: sectionData });
+    sections.push({ name, data: sectionData, slice: 0 });
   }
-  return { format: 'ELF', description, sections };
+  return { format: 'ELF', description, sections, slices: 1 };
 }
 
 function readPe(bytes: Uint8Array, label: string): ObjectFile | null {
@@ -154,9 +158,9 @@ function readPe(bytes: Uint8Array, label: string): ObjectFile | null {
     const rawOffset = r.u32(at + 20, 'PointerToRawData');
     // Raw data is padded to the file alignment; VirtualSize (when set) is what the section holds.
     const size = virtualSize > 0 ? Math.min(virtualSize, rawSize) : rawSize;
-    sections.push({ name, data: rawSize === 0 ? new Uint8Array(0) : r.slice(rawOffset, size, `section ${name}`) });
+    sections.push({ name, data: rawSize === 0 ? new Uint8Array(0) : r.slice(rawOffset, size, `section ${name}`), slice: 0 });
   }
-  return { format: 'PE', description: magic === 0x20b ? 'PE32+' : 'PE32', sections };
+  return { format: 'PE', description: magic === 0x20b ? 'PE32+' : 'PE32', sections, slices: 1 };
 }
 
 const MH_MAGIC = 0xfeedface;
@@ -193,15 +197,15 @@ function readMachO(bytes: Uint8Array, label: string, littleEndian: boolean, is64
         // S_ZEROFILL (1) and friends have no bytes in the file.
         const zeroFill = [0x1, 0xc, 0x12].includes(flags & 0xff);
         const data = zeroFill || offset === 0 ? new Uint8Array(0) : r.slice(offset, size, `section ${segname},${sectname}`);
-        sections.push({ name: `${segname},${sectname}`, data });
+        sections.push({ name: `${segname},${sectname}`, data, slice: 0 });
       }
     }
     at += cmdsize;
   }
-  return { format: 'Mach-O', description: `Mach-O ${is64 ? '64' : '32'}-bit ${littleEndian ? 'LSB' : 'MSB'}`, sections };
+  return { format: 'Mach-O', description: `Mach-O ${is64 ? '64' : '32'}-bit ${littleEndian ? 'LSB' : 'MSB'}`, sections, slices: 1 };
 }
 
-/** A universal binary: one Mach-O per architecture; every slice's sections, in slice order. */
+/** A universal binary: one Mach-O per architecture; every slice's sections, in slice order, each marked with its slice. */
 function readFat(bytes: Uint8Array, label: string, is64: boolean): ObjectFile {
   const fail = failer(label, 'Mach-O universal');
   const r = new ByteReader(bytes, false, fail);
@@ -216,9 +220,9 @@ function readFat(bytes: Uint8Array, label: string, is64: boolean): ObjectFile {
     const slice = r.slice(offset, size, `architecture ${i}`);
     const inner = sliceObject(slice, `${label} (architecture ${i})`);
     if (!inner) return fail(`architecture ${i} is not a Mach-O file`);
-    sections.push(...inner.sections);
+    for (const section of inner.sections) sections.push({ ...section, slice: i });
   }
-  return { format: 'Mach-O', description: `Mach-O universal (${count} slices)`, sections };
+  return { format: 'Mach-O', description: `Mach-O universal (${count} slices)`, sections, slices: count };
 }
 
 function sliceObject(bytes: Uint8Array, label: string): ObjectFile | null {

@@ -1,21 +1,30 @@
 import type { DependencyGraph } from '../../core/graph.js';
-import { DEP_V0_SECTION, readDepV0 } from './dep-v0.js';
+import { DEP_V0_SECTION, readDepV0Sections } from './dep-v0.js';
 import { cratesFromEmbeddedPaths } from './embedded-paths.js';
 import { readObjectFile, type ObjectSection } from './object-file.js';
 
 /**
  * A Rust executable's dependency graph: from cargo-auditable's `.dep-v0` section when it has
  * one (complete: crates, sources, edges, root), else from its embedded source paths (crates
- * and versions only, marked partial). Null when the bytes are no executable format read here.
- * Throws InputError (one line naming `label`) for a file that claims a format and breaks it,
- * a section that does not inflate, inflates past its cap, or is not the expected JSON.
+ * and versions only, marked partial). A universal binary is one executable per architecture:
+ * its graph is complete only when every slice has a section, and then it unites them all (the
+ * architectures may depend on different crates). Null when the bytes are no executable format
+ * read here. Throws InputError (one line naming `label`) for a file that claims a format and
+ * breaks it, a section that does not inflate, inflates past its cap, or is not the expected JSON.
  */
 export function readRustBinary(bytes: Uint8Array, label: string): DependencyGraph | null {
   const object = readObjectFile(bytes, label);
   if (!object) return null;
-  const section = object.sections.find(isDepV0Section);
-  if (section && section.data.byteLength > 0) return readDepV0(section.data, label, object.description);
+  const sections = object.sections.filter((section) => isDepV0Section(section) && section.data.byteLength > 0);
+  const covered = new Set(sections.map((section) => section.slice));
+  if (sections.length > 0 && covered.size === object.slices) {
+    // Identical sections (the same build in every slice, say) are read once.
+    const distinct: Uint8Array[] = [];
+    for (const { data } of sections) if (!distinct.some((seen) => Buffer.compare(seen, data) === 0)) distinct.push(data);
+    return readDepV0Sections(distinct, label, object.description);
+  }
   const packages = cratesFromEmbeddedPaths(bytes);
+  const missing = [...Array(object.slices).keys()].filter((slice) => !covered.has(slice));
   return {
     ecosystem: 'cargo',
     path: label,
@@ -25,6 +34,9 @@ export function readRustBinary(bytes: Uint8Array, label: string): DependencyGrap
     roots: [],
     inventory: 'embedded paths',
     partial: true,
+    ...(sections.length > 0
+      ? { warnings: [`${label}: architecture ${missing.join(', ')} of this universal binary has no ${DEP_V0_SECTION} section: its crates are read from embedded paths, for every architecture`] }
+      : {}),
   };
 }
 

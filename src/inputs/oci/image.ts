@@ -64,26 +64,49 @@ interface ImageLayers {
   layers: string[];
 }
 
+/**
+ * The images of the archive: those `manifest.json` lists (docker save) and those `index.json`
+ * reaches (an OCI layout). docker save since 25 writes both, naming the same layers; a loader
+ * reads one or the other (moby's `docker load` the first, containerd's importer and podman the
+ * second), so when both are there every image either names is read, the same layers once.
+ */
 function imagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<string, Buffer>): ImageLayers[] {
-  const docker = blobs.get('manifest.json');
-  if (docker) {
-    const manifest = parseJson(path, 'manifest.json', docker);
-    if (!Array.isArray(manifest) || manifest.length === 0) throw new InputError(`${path}:manifest.json`, 'not a list of images');
-    return manifest.map((entry: unknown, i) => {
-      const record = entry as { Layers?: unknown; RepoTags?: unknown };
-      if (!Array.isArray(record.Layers) || !record.Layers.every((l) => typeof l === 'string')) throw new InputError(`${path}:manifest.json`, `image ${i}: "Layers" is not a list of paths`);
-      const tags = Array.isArray(record.RepoTags) ? record.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-      return { name: tags[0] ?? `image ${i}`, ...(tags[0] !== undefined ? { tag: tags[0] } : {}), layers: record.Layers as string[] };
-    });
-  }
-  const index = blobs.get('index.json');
-  if (!index || !blobs.has('oci-layout')) throw new InputError(path, 'a tar, but not an image archive: no manifest.json (docker save) and no oci-layout with index.json');
+  const docker = blobs.get('manifest.json') ? dockerImagesOf(path, blobs.get('manifest.json') as Buffer) : [];
+  // Beside a docker manifest, an index may name other platforms' images whose blobs docker save left out: no loader can load those.
+  const oci = blobs.has('index.json') && blobs.has('oci-layout') ? ociImagesOf(path, archive, blobs, blobs.get('index.json') as Buffer, docker.length > 0) : [];
+  if (docker.length === 0 && oci.length === 0) throw new InputError(path, 'a tar, but not an image archive: no manifest.json (docker save) and no oci-layout with index.json');
+  const seen = new Set<string>();
   const images: ImageLayers[] = [];
+  for (const image of [...docker, ...oci]) {
+    const key = JSON.stringify(image.layers);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    images.push(image);
+  }
+  return images;
+}
+
+function dockerImagesOf(path: string, docker: Buffer): ImageLayers[] {
+  const manifest = parseJson(path, 'manifest.json', docker);
+  if (!Array.isArray(manifest) || manifest.length === 0) throw new InputError(`${path}:manifest.json`, 'not a list of images');
+  return manifest.map((entry: unknown, i) => {
+    const record = entry as { Layers?: unknown; RepoTags?: unknown };
+    if (!Array.isArray(record.Layers) || !record.Layers.every((l) => typeof l === 'string')) throw new InputError(`${path}:manifest.json`, `image ${i}: "Layers" is not a list of paths`);
+    const tags = Array.isArray(record.RepoTags) ? record.RepoTags.filter((t): t is string => typeof t === 'string') : [];
+    return { name: tags[0] ?? `image ${i}`, ...(tags[0] !== undefined ? { tag: tags[0] } : {}), layers: record.Layers as string[] };
+  });
+}
+
+/** `skipAbsent`: an image whose manifest or layers the archive does not hold is passed over, not refused. */
+function ociImagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<string, Buffer>, index: Buffer, skipAbsent: boolean): ImageLayers[] {
+  const images: ImageLayers[] = [];
+  const holds = (blobPath: string): boolean => blobs.has(blobPath) || archive.symlinks.some((l) => l.path === blobPath);
   const visit = (descriptor: unknown, where: string, depth: number): void => {
     if (depth > 4) throw new InputError(`${path}:${where}`, 'image indexes nested too deep');
     const d = descriptor as { mediaType?: unknown; digest?: unknown; annotations?: Record<string, unknown> };
     if (typeof d.digest !== 'string') throw new InputError(`${path}:${where}`, 'a descriptor without a digest');
     const blobPath = digestPath(path, where, d.digest);
+    if (skipAbsent && !holds(blobPath)) return;
     const doc = parseJson(path, blobPath, blobAt(path, archive, blobs, blobPath)) as { manifests?: unknown; layers?: unknown };
     if (Array.isArray(doc.manifests)) {
       doc.manifests.forEach((m, i) => visit(m, `${blobPath} manifests[${i}]`, depth + 1));
@@ -91,15 +114,13 @@ function imagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<strin
     }
     if (!Array.isArray(doc.layers)) throw new InputError(`${path}:${blobPath}`, 'neither an image index nor an image manifest (no "layers")');
     const refName = d.annotations?.['org.opencontainers.image.ref.name'];
-    images.push({
-      name: typeof refName === 'string' ? refName : d.digest,
-      ...(typeof refName === 'string' ? { tag: refName } : {}),
-      layers: doc.layers.map((layer, i) => {
-        const digest = (layer as { digest?: unknown }).digest;
-        if (typeof digest !== 'string') throw new InputError(`${path}:${blobPath}`, `layers[${i}] has no digest`);
-        return digestPath(path, blobPath, digest);
-      }),
+    const layers = doc.layers.map((layer, i) => {
+      const digest = (layer as { digest?: unknown }).digest;
+      if (typeof digest !== 'string') throw new InputError(`${path}:${blobPath}`, `layers[${i}] has no digest`);
+      return digestPath(path, blobPath, digest);
     });
+    if (skipAbsent && !layers.every(holds)) return;
+    images.push({ name: typeof refName === 'string' ? refName : d.digest, ...(typeof refName === 'string' ? { tag: refName } : {}), layers });
   };
   const top = parseJson(path, 'index.json', index) as { manifests?: unknown };
   if (!Array.isArray(top.manifests)) throw new InputError(`${path}:index.json`, 'no "manifests" list');

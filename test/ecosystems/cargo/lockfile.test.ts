@@ -504,3 +504,75 @@ test('a key given twice in a Cargo.lock Cargo wrote otherwise is refused where i
   lines.splice(at + 1, 0, lines[at] as string);
   assertInputError(() => parseCargoLock({ ...input, text: lines.join('\n') }), input.path, /invalid TOML: .*redefine/, at + 2);
 });
+
+describe('a lockfile older than its manifest: what cargo build (without --locked) would resolve anew is named in a warning', () => {
+  const CRATES_IO = 'registry+https://github.com/rust-lang/crates.io-index';
+  /** A v4 lockfile of `app` and these crates, every one a dependency of app. */
+  const lock = (crates: readonly [name: string, version: string, source: string][]): string =>
+    [
+      'version = 4',
+      '',
+      '[[package]]',
+      'name = "app"',
+      'version = "0.1.0"',
+      'dependencies = [',
+      ...crates.map(([name, version]) => ` "${name} ${version}",`),
+      ']',
+      ...crates.flatMap(([name, version, source]) => ['', '[[package]]', `name = "${name}"`, `version = "${version}"`, `source = "${source}"`]),
+      '',
+    ].join('\n');
+  const parse = (lockText: string, manifest: string): string[] =>
+    (parseCargoLock({ path: 'Cargo.lock', text: lockText, manifest: { path: 'Cargo.toml', text: `[package]\nname = "app"\nversion = "0.1.0"\n\n${manifest}` } }).warnings ?? []).filter((w) => w.startsWith('Cargo.toml: '));
+  const SUFFIX = ', which Cargo.lock does not lock as declared: the lockfile is older than the manifest; cargo build without --locked resolves them anew (--locked refuses), and the audit covers only what the lockfile locks';
+
+  test('a crates.io dependency locked from another registry (hiding crates.io\'s crate from the audit), one not locked, one locked outside its requirement', () => {
+    const text = lock([
+      ['hex', '0.4.3', 'registry+https://example.org/index'],
+      ['itoa', '1.0.0', CRATES_IO],
+    ]);
+    assert.deepEqual(parse(text, '[dependencies]\nhex = "0.4"\nitoa = ">=1.0.1"\nfnv = { version = "1", optional = true }\n'), [
+      `Cargo.toml: app declares hex (from crates.io, locked from registry+https://example.org/index), itoa 1.0.0 (outside the requirement ">=1.0.1"), fnv (not locked)${SUFFIX}`,
+    ]);
+  });
+
+  test('as Cargo writes it: every table (optional, dev, build, other targets), renames, workspace inheritance, patches and other sources lock as declared', () => {
+    const text = lock([
+      ['hex', '0.4.3', CRATES_IO],
+      ['itoa', '1.0.1', CRATES_IO],
+      ['fnv', '1.0.7', CRATES_IO],
+      ['cfg-if', '1.0.0', 'git+https://example.org/cfg-if?branch=main#0123456789abcdef0123456789abcdef01234567'],
+      ['either', '1.6.1', 'sparse+https://index.crates.io/'],
+      ['itertools', '0.10.3', 'registry+https://example.org/index'],
+    ]);
+    const manifest = [
+      '[dependencies]',
+      'hexadecimal = { package = "hex", version = "0.4", optional = true }',
+      'either = { workspace = true }',
+      'itertools = { version = "0.10", registry = "mine" }',
+      'local = { path = "local" }',
+      '[target.\'cfg(windows)\'.dev-dependencies]',
+      'itoa = "1"',
+      '[build-dependencies]',
+      'fnv = "1.0"',
+      'cfg_if = { package = "cfg-if", version = "1" }',
+      '[workspace.dependencies]',
+      'either = "1.5"',
+      '[patch.crates-io]',
+      'cfg-if = { git = "https://example.org/cfg-if", branch = "main" }',
+      '',
+    ].join('\n');
+    assert.deepEqual(parse(text, manifest), []);
+  });
+
+  test('a workspace member the lockfile does not hold at all', () => {
+    const input: LockfileInput = {
+      path: 'Cargo.lock',
+      text: lock([]),
+      manifest: { path: 'Cargo.toml', text: '[workspace]\nmembers = ["cli"]\n' },
+      members: [{ path: 'cli/Cargo.toml', text: '[package]\nname = "cli"\nversion = "0.1.0"\n\n[dependencies]\nhex = "0.4"\n' }],
+    };
+    assert.deepEqual(parseCargoLock(input).warnings, [
+      'cli/Cargo.toml: package cli is not in Cargo.lock: the lockfile is older than its manifest; cargo build without --locked resolves its dependencies anew, and the audit covers only what the lockfile locks',
+    ]);
+  });
+});

@@ -117,13 +117,13 @@ function pe(): Buffer {
 }
 
 /** Mach-O: header, one LC_SEGMENT(_64) `__DATA` with one section `__dep_v0`, then the data. */
-function macho(is64: boolean, le: boolean): Buffer {
+function macho(is64: boolean, le: boolean, data: Uint8Array = SECTION): Buffer {
   const headerSize = is64 ? 32 : 28;
   const segSize = is64 ? 72 : 56;
   const sectSize = is64 ? 80 : 68;
   const cmdsize = segSize + sectSize;
   const dataAt = headerSize + cmdsize;
-  const w = new Writer(dataAt + SECTION.length, le);
+  const w = new Writer(dataAt + data.length, le);
   w.u32(0, is64 ? 0xfeedfacf : 0xfeedface);
   w.u32(12, 2); // MH_EXECUTE
   w.u32(16, 1);
@@ -137,13 +137,13 @@ function macho(is64: boolean, le: boolean): Buffer {
   w.bytes(sect, '__dep_v0');
   w.bytes(sect + 16, '__DATA');
   if (is64) {
-    w.u64(sect + 40, SECTION.length);
+    w.u64(sect + 40, data.length);
     w.u32(sect + 48, dataAt);
   } else {
-    w.u32(sect + 36, SECTION.length);
+    w.u32(sect + 36, data.length);
     w.u32(sect + 40, dataAt);
   }
-  w.bytes(dataAt, SECTION);
+  w.bytes(dataAt, data);
   return w.buf;
 }
 
@@ -202,6 +202,55 @@ test('Mach-O: 32/64-bit, either byte order, and a universal binary; __DATA,__dep
   assertSectionGraph(macho(false, false), /^Mach-O 32-bit MSB/);
   assertSectionGraph(fat([macho(true, true), macho(false, true)]), /^Mach-O universal \(2 slices\)/);
   assert.deepEqual(readObjectFile(macho(true, true), 'm')?.sections.map((s) => s.name), ['__DATA,__dep_v0']);
+});
+
+test('a universal binary: every slice\'s section read, so a crate only one architecture links is audited', () => {
+  // aarch64 links a crate x86_64 does not (a target-specific dependency), and both link itoa.
+  const x86 = deflateSync(JSON.stringify({ packages: [{ name: 'demo', version: '0.1.0', source: 'local', dependencies: [1], root: true }, { name: 'itoa', version: '1.0.1', source: 'crates.io' }] }));
+  const arm = deflateSync(
+    JSON.stringify({
+      packages: [
+        { name: 'cpufeatures', version: '0.2.1', source: 'crates.io' },
+        { name: 'demo', version: '0.1.0', source: 'local', dependencies: [0, 2], root: true },
+        { name: 'itoa', version: '1.0.1', source: 'crates.io' },
+      ],
+    }),
+  );
+  const graph = readRustBinary(fat([macho(true, true, x86), macho(true, true, arm)]), 'app.bin');
+  assert.ok(graph);
+  assert.equal(graph.inventory, 'dep-v0');
+  assert.equal(graph.partial, undefined);
+  assert.equal(graph.format, 'Mach-O universal (2 slices), cargo-auditable format 0 (2 sections)');
+  assert.deepEqual(graph.packages.map((p) => `${p.name} ${p.version}`), ['demo 0.1.0', 'itoa 1.0.1', 'cpufeatures 0.2.1']);
+  assert.deepEqual(graph.roots, ['demo@0.1.0']);
+  assert.deepEqual(graph.edges, [
+    { from: 'demo@0.1.0', to: 'itoa@1.0.1', kind: 'normal' },
+    { from: 'demo@0.1.0', to: 'cpufeatures@0.2.1', kind: 'normal' },
+  ]);
+
+  // A slice without a section: what it links is unknown, so the whole file is a partial inventory.
+  const half = readRustBinary(fat([macho(true, true, x86), macho(true, true, Buffer.alloc(0))]), 'app.bin');
+  assert.ok(half);
+  assert.equal(half.inventory, 'embedded paths');
+  assert.equal(half.partial, true);
+  assert.match(half.warnings?.[0] ?? '', /^app\.bin: architecture 1 of this universal binary has no \.dep-v0 section/);
+});
+
+test('the root crate installed from crates.io (`cargo auditable install`) is crates.io\'s crate, matched like the others', () => {
+  const section = deflateSync(JSON.stringify({ packages: [{ name: 'ripgrep', version: '14.1.0', source: 'crates.io', dependencies: [1], root: true }, { name: 'memchr', version: '2.7.4', source: 'crates.io' }] }));
+  const graph = readRustBinary(elf(true, true, section), 'rg');
+  assert.ok(graph);
+  assert.deepEqual(graph.roots, ['ripgrep@14.1.0']);
+  assert.deepEqual(graph.packages.map((p) => `${p.name} ${p.source.kind} ${p.source.isDefaultRegistry}`), ['ripgrep registry true', 'memchr registry true']);
+});
+
+test('bytes after the zlib stream (a second stream no reader inflates) are refused; zero padding is not', () => {
+  const second = deflateSync(JSON.stringify({ packages: [{ name: 'hidden', version: '1.0.0', source: 'crates.io' }] }));
+  assert.throws(() => readRustBinary(elf(true, true, Buffer.concat([SECTION, second])), 'app.bin'), (err: Error & { line?: string }) => {
+    assert.equal(err.line, `app.bin: .dep-v0 section holds ${second.length} bytes after its zlib stream (another stream?): refused, as they would go unread`);
+    return true;
+  });
+  assertSectionGraph(elf(true, true, Buffer.concat([SECTION, Buffer.alloc(13)])), /^ELF 64-bit LSB/);
 });
 
 test('not an executable: null, so the file is read as something else', () => {
