@@ -4,7 +4,7 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
-import { defaultNpmRegistrySource, npmSourceFromResolved, readResolved, registryTarballIdentity } from './registry-source.js';
+import { defaultNpmRegistrySource, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballIdentity } from './registry-source.js';
 
 /*
  * yarn.lock, both generations:
@@ -264,18 +264,33 @@ function readV1Entry(path: string, block: V1Node): V1Entry {
   const version = str('version');
   if (version === null) return fail(`entry ${block.keys.join(', ')} has no version`);
   const name = aliased ? aliased[0] : keyName;
+  const resolved = str('resolved');
+  if (resolved === null && isRegistryRange(range)) {
+    // yarn 1 takes a registry package from its entry only with a `resolved` (PackageRequest's
+    // getLocked): without one it resolves the range against the registry at install time, even
+    // with --frozen-lockfile, so the version written here is not what is installed.
+    return fail(
+      `entry ${block.keys.join(', ')} has no \`resolved\`: yarn 1 does not install it from the lockfile, it resolves ${JSON.stringify(range)} against the registry at install time, so version ${version} is not what it installs`,
+    );
+  }
   return {
     keys: block.keys,
     line: block.line,
     name,
     version,
-    resolved: v1Resolved(str('resolved'), name, version, (message) => fail(`entry ${block.keys.join(', ')}: ${message}`, block.line)),
+    resolved: v1Resolved(resolved, name, version, (message) => fail(`entry ${block.keys.join(', ')}: ${message}`, block.line)),
     integrity: str('integrity'),
     keyName,
     range,
     aliased: aliased !== null,
     fields,
   };
+}
+
+/** A v1 key's range that yarn 1's npm resolver handles: a semver range, a dist-tag, an `npm:` alias (not a path, URL or git reference). */
+function isRegistryRange(range: string): boolean {
+  const type = parseNpmSpecifier(range).type;
+  return type === 'range' || type === 'alias';
 }
 
 /**

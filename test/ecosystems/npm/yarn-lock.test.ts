@@ -203,7 +203,7 @@ test('berry fixture: workspaces, alias, patch: and git dependencies', () => {
 const broken: [string, RegExp, number | null][] = [
   ['broken-v1-truncated.yarn.lock', /unterminated string/, 22],
   ['broken-v1-wrong-type.yarn.lock', /`version` must be a string/, 10],
-  ['broken-v1-missing-entry.yarn.lock', /left-pad@\^1\.3\.0 has no entry/, 7],
+  ['broken-v1-missing-entry.yarn.lock', /left-pad@\^1\.3\.0 has no entry/, 8],
   ['broken-berry-truncated.yarn.lock', /invalid YAML/, 45],
   ['broken-berry-syntax.yarn.lock', /invalid YAML/, 6],
   ['broken-berry-wrong-type.yarn.lock', /`dependencies` must be a mapping/, 8],
@@ -332,12 +332,15 @@ test('a v1 key given twice in one block is the last one given, as yarn 1 reads i
     '',
     'ms@^1.0.0:',
     '  version "1.0.0"',
+    '  resolved "https://registry.yarnpkg.com/ms/-/ms-1.0.0.tgz"',
     '',
     'ms@^2.1.0, ms@^2.0.0:',
     '  version "2.0.0"',
+    '  resolved "https://registry.yarnpkg.com/ms/-/ms-2.0.0.tgz"',
     '',
     'ms@^2.1.0:',
     '  version "2.1.3"',
+    '  resolved "https://registry.yarnpkg.com/ms/-/ms-2.1.3.tgz"',
     '',
   ].join('\n');
   const graph = parseYarnLock({ path: '/app/yarn.lock', text });
@@ -393,4 +396,26 @@ test('a berry npm: entry installs the version its resolution names (yarn 4.9 ins
   assert.equal(sourceOf(lock('lodash@npm:4.17.4', '4.17.4')), 'lodash@4.17.4 registry https://registry.npmjs.org/');
   assert.equal(sourceOf(lock(archive('https://npm.example.org/lodash/-/lodash-4.17.4.tgz'), '4.17.4')), 'lodash@4.17.4 registry https://npm.example.org/');
   assert.equal(sourceOf(lock(archive('https://example.org/lodash.tgz'), '4.17.4')), 'lodash@4.17.4 other https://example.org/lodash.tgz');
+});
+
+test('a v1 registry entry without `resolved` is refused: yarn 1 resolves its range at install time (1.22.22 --frozen-lockfile installed lodash 4.17.20 for one recording 4.17.99)', () => {
+  const lock = (key: string, fields: string[]): string => ['# yarn lockfile v1', '', '', `${key}:`, ...fields.map((f) => `  ${f}`), ''].join('\n');
+  for (const key of ['"lodash@<=4.17.20 || 4.17.99"', 'lodash@^4.17.0', 'lodash@latest', '"my-lodash@npm:lodash@^4.17.0"', 'lodash']) {
+    assert.throws(
+      () => parseYarnLock({ path: '/app/yarn.lock', text: lock(key, ['version "4.17.99"']) }),
+      (err: unknown) =>
+        err instanceof InputError &&
+        err.file === '/app/yarn.lock' &&
+        err.position?.line === 4 &&
+        /has no `resolved`: yarn 1 does not install it from the lockfile, it resolves ".*" against the registry at install time, so version 4\.17\.99 is not what it installs/.test(err.message),
+      key,
+    );
+  }
+  // With `resolved`, yarn installs the tarball; a path, URL or git key is not resolved against the registry.
+  const pinned = parseYarnLock({ path: '/app/yarn.lock', text: lock('lodash@^4.17.0', ['version "4.17.4"', 'resolved "https://registry.yarnpkg.com/lodash/-/lodash-4.17.4.tgz"']) });
+  assert.deepEqual(pinned.packages.map((p) => p.id), ['lodash@4.17.4']);
+  for (const key of ['"local@file:./local"', '"tool@https://example.org/tool-1.0.0.tgz"', '"dep@git+https://example.org/dep.git#0123456789abcdef0123456789abcdef01234567"']) {
+    const graph = parseYarnLock({ path: '/app/yarn.lock', text: lock(key, ['version "1.0.0"']) });
+    assert.equal(graph.packages.length, 1, key);
+  }
 });
