@@ -26,6 +26,7 @@ type Yaml = Record<string, unknown>;
 
 const NO_EDGES: ReadonlySet<EdgeKind> = new Set();
 const DEV_EDGES: ReadonlySet<EdgeKind> = new Set(['dev']);
+const OPTIONAL_EDGES: ReadonlySet<EdgeKind> = new Set(['optional']);
 
 export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const { path, text } = input;
@@ -200,20 +201,24 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
     }
   }
 
-  if (generation === 9) {
-    // 9.x records no dev flag: a snapshot is dev when only the importers' devDependencies
-    // reach it; a package when all its snapshots are (reachability over merged packages
-    // would let a dev-only peer variant borrow the production variant's edges).
-    const outgoing = outgoingEdges(snapshotEdges);
-    const nonDev = reachableFrom(outgoing, roots, DEV_EDGES);
-    const devOnly = reachableFrom(outgoing, roots, NO_EDGES);
-    for (const id of nonDev) devOnly.delete(id);
-    for (const [snapshotKey, pkg] of bySnapshot) {
-      const flags = snapshotFlags.get(pkg) as { dev: boolean; optional: boolean };
-      flags.dev &&= devOnly.has(`snapshot:${snapshotKey}`);
-    }
-    for (const pkg of linked.values()) if (devOnly.has(pkg.id)) pkg.flags = { dev: true };
+  // pnpm installs what its lockfile walker reaches from the importers' sections it includes
+  // (`--prod` leaves devDependencies out, `--no-optional` optionalDependencies), whatever a
+  // snapshot's `dev` or `optional` marker says (pnpm 9.15.9 installs a dependency marked
+  // either under both): a snapshot is dev (optional) only when the importers reach it through
+  // such an edge alone, and, where the lockfile has the marker, the marker says so too. 9.x
+  // records no dev marker. A package is dev (optional) when all its snapshots are (reachability
+  // over merged packages would let a dev-only peer variant borrow the production variant's edges).
+  const outgoing = outgoingEdges(snapshotEdges);
+  const reached = reachableFrom(outgoing, roots, NO_EDGES);
+  const nonDev = reachableFrom(outgoing, roots, DEV_EDGES);
+  const nonOptional = reachableFrom(outgoing, roots, OPTIONAL_EDGES);
+  for (const [snapshotKey, pkg] of bySnapshot) {
+    const node = `snapshot:${snapshotKey}`;
+    const flags = snapshotFlags.get(pkg) as { dev: boolean; optional: boolean };
+    flags.dev &&= reached.has(node) && !nonDev.has(node);
+    flags.optional &&= reached.has(node) && !nonOptional.has(node);
   }
+  if (generation === 9) for (const pkg of linked.values()) if (reached.has(pkg.id) && !nonDev.has(pkg.id)) pkg.flags = { dev: true };
   for (const [pkg, flags] of snapshotFlags) {
     if (flags.dev) pkg.flags = { dev: true };
     else if (flags.optional) pkg.flags = { optional: true };

@@ -413,3 +413,43 @@ test('a relative resolution.tarball is the registry URL pnpm resolves it to: ano
   const pkg = tarballOf('lodash@4.17.4', '/lodash/-/lodash-4.17.4.tgz').packages.find((p) => p.name === 'lodash');
   assert.deepEqual([pkg?.version, pkg?.source.kind, pkg?.source.isDefaultRegistry], ['4.17.4', 'registry', true]);
 });
+
+test('a dependency marked dev or optional that an importer needs at run time is neither (pnpm 9.15.9 installs it under --prod and --no-optional)', () => {
+  const integrity = 'resolution: {integrity: sha512-x}';
+  const flagsOf = (text: string): string => {
+    const graph = parsePnpmLock({ path: '/app/pnpm-lock.yaml', text });
+    const pkg = graph.packages.find((p) => p.name === 'lodash');
+    assert.ok(pkg);
+    return JSON.stringify(pkg.flags ?? {});
+  };
+  const v6 = (section: string, marker: string): string =>
+    ["lockfileVersion: '6.0'", `${section}:`, '  lodash:', '    specifier: 4.17.4', '    version: 4.17.4', 'packages:', '  /lodash@4.17.4:', `    ${integrity}`, `    ${marker}`, ''].join('\n');
+  const v9 = (section: string, marker: string): string =>
+    [
+      "lockfileVersion: '9.0'",
+      'importers:',
+      '  .:',
+      `    ${section}:`,
+      '      lodash:',
+      '        specifier: 4.17.4',
+      '        version: 4.17.4',
+      'packages:',
+      '  lodash@4.17.4:',
+      `    ${integrity}`,
+      'snapshots:',
+      '  lodash@4.17.4:',
+      `    ${marker}`,
+      '',
+    ].join('\n');
+  // Needed at run time: the marker alone does not leave it out.
+  assert.equal(flagsOf(v6('dependencies', 'dev: true')), '{}');
+  assert.equal(flagsOf(v6('dependencies', 'optional: true')), '{}');
+  assert.equal(flagsOf(v9('dependencies', 'optional: true')), '{}');
+  // Where the importers reach it only so, and the marker agrees: left out as before.
+  assert.equal(flagsOf(v6('devDependencies', 'dev: true')), '{"dev":true}');
+  assert.equal(flagsOf(v6('optionalDependencies', 'optional: true')), '{"optional":true}');
+  assert.equal(flagsOf(v9('optionalDependencies', 'optional: true')), '{"optional":true}');
+  assert.equal(flagsOf(v9('devDependencies', 'optional: false')), '{"dev":true}');
+  // An optional dependency without the marker: kept (pnpm writes the marker on what only optional edges reach).
+  assert.equal(flagsOf(v9('optionalDependencies', 'dev: false')), '{}');
+});
