@@ -538,7 +538,7 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
         ecosystem: 'npm',
         name,
         version: entry.version,
-        source: reference.startsWith('npm:') ? berryNpmSource(name, reference, entry.version, fail) : berrySource(reference),
+        source: reference.startsWith('npm:') ? berryNpmSource(name, reference, entry.version, fail) : berryPatchSource(reference, entry.version, fail),
         checksum: entry.checksum === null ? null : withCacheKey(entry.checksum, cacheKey),
       };
       const line = entryLines.get(entry.keys.join(', '));
@@ -716,6 +716,29 @@ function berryNpmSource(name: string, reference: string, version: string, fail: 
     );
   }
   return tarball !== null ? source : { kind: 'other', url: read.value, isDefaultRegistry: false };
+}
+
+/**
+ * Any other locator's source; a `patch:` of a registry package is that package's tarball with
+ * the patch applied, so its version is the one the patched locator names (`patch:lodash@npm%3A4.17.4#…`):
+ * yarn 4.9 writes that one, and an install that may write the lockfile installs it whatever
+ * `version` says (without the base entry, the audit would check nothing else). Another is refused.
+ */
+function berryPatchSource(reference: string, version: string, fail: (message: string) => never): PackageSource {
+  if (reference.startsWith('patch:')) {
+    let inner: string;
+    try {
+      inner = decodeURIComponent(reference.slice('patch:'.length).split('#')[0] ?? '');
+    } catch {
+      return fail(`the patched locator in ${JSON.stringify(reference)} is not percent-encoded`);
+    }
+    const base = splitDescriptor(inner);
+    if (base !== null && base[1].startsWith('npm:')) {
+      const patched = base[1].slice('npm:'.length).split('::')[0] ?? '';
+      if (patched !== version) fail(`\`version\` is ${version} but the resolution patches ${base[0]}@${patched}; yarn installs that version, patched`);
+    }
+  }
+  return berrySource(reference);
 }
 
 /**

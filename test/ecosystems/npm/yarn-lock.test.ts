@@ -419,3 +419,37 @@ test('a v1 registry entry without `resolved` is refused: yarn 1 resolves its ran
     assert.equal(graph.packages.length, 1, key);
   }
 });
+
+test('a berry patch: of a registry package is the version it patches: a `version` that says otherwise is refused (yarn 4.9.2 installs lodash 4.17.4, patched)', () => {
+  const patch = 'lodash@patch:lodash@npm%3A4.17.4#~/.yarn/patches/lodash-npm-4.17.4.patch';
+  const lock = (version: string): string =>
+    [
+      '__metadata:',
+      '  version: 8',
+      '  cacheKey: 10c0',
+      '',
+      '"app@workspace:.":',
+      '  version: 0.0.0-use.local',
+      '  resolution: "app@workspace:."',
+      '  dependencies:',
+      `    lodash: "${patch.slice('lodash@'.length)}"`,
+      '  languageName: unknown',
+      '  linkType: soft',
+      '',
+      `"${patch}":`,
+      `  version: ${version}`,
+      `  resolution: "${patch}::version=4.17.4&hash=db467e"`,
+      '  languageName: node',
+      '  linkType: hard',
+      '',
+    ].join('\n');
+  assert.throws(
+    () => parseYarnLock({ path: '/app/yarn.lock', text: lock('4.17.21') }),
+    (err: unknown) =>
+      err instanceof InputError &&
+      err.position?.line === 13 &&
+      /entry lodash@patch:lodash@npm%3A4\.17\.4#.*: `version` is 4\.17\.21 but the resolution patches lodash@4\.17\.4; yarn installs that version, patched/.test(err.message),
+  );
+  const graph = parseYarnLock({ path: '/app/yarn.lock', text: lock('4.17.4') });
+  assert.ok(graph.packages.some((p) => p.name === 'lodash' && p.version === '4.17.4'));
+});
