@@ -4,6 +4,7 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
+import { yarnV1SyntaxProblem } from './yarn-v1-syntax.js';
 import { defaultNpmRegistrySource, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballIdentity } from './registry-source.js';
 
 /*
@@ -127,6 +128,15 @@ interface V1Node {
  * installed from its last ones.
  */
 function readV1(path: string, text: string): V1Node[] {
+  // What yarn 1 cannot read it installs without: refused before stowage's laxer reading.
+  const unread = yarnV1SyntaxProblem(text);
+  if (unread !== null) {
+    throw new InputError(
+      path,
+      `${unread.reason}: it then installs without this lockfile's entries, resolving them afresh from the registry (even with --frozen-lockfile)`,
+      { line: unread.line, column: unread.column },
+    );
+  }
   const top: V1Node[] = [];
   const stack: { indent: number; children: V1Node[] }[] = [{ indent: 0, children: top }];
   // A `key:` line opens a block whose indentation its first child sets.

@@ -201,7 +201,7 @@ test('berry fixture: workspaces, alias, patch: and git dependencies', () => {
 });
 
 const broken: [string, RegExp, number | null][] = [
-  ['broken-v1-truncated.yarn.lock', /unterminated string/, 22],
+  ['broken-v1-truncated.yarn.lock', /yarn 1's parser fails here \(a string that does not end/, 22],
   ['broken-v1-wrong-type.yarn.lock', /`version` must be a string/, 10],
   ['broken-v1-missing-entry.yarn.lock', /left-pad@\^1\.3\.0 has no entry/, 8],
   ['broken-berry-truncated.yarn.lock', /invalid YAML/, 45],
@@ -452,4 +452,26 @@ test('a berry patch: of a registry package is the version it patches: a `version
   );
   const graph = parseYarnLock({ path: '/app/yarn.lock', text: lock('4.17.4') });
   assert.ok(graph.packages.some((p) => p.name === 'lodash' && p.version === '4.17.4'));
+});
+
+test('a v1 file yarn 1 cannot read itself is refused at the place it fails (yarn 1.22.22 then installs without it: lodash 4.18.1 where it locked 4.17.4, --frozen-lockfile or not)', () => {
+  const resolved = '  resolved "https://registry.yarnpkg.com/lodash/-/lodash-4.17.4.tgz#78203a4d1c328ae1d86dca6460e369b57f4055ae"';
+  const lock = (...lines: string[]): string => ['# yarn lockfile v1', '', '', ...lines, ''].join('\n');
+  const refused: [string, string, RegExp, number, number][] = [
+    ['a tab after a value', lock('lodash@^4.17.0:', '  version "4.17.4"\t', resolved), /yarn 1's parser fails here \(a tab\)/, 5, 19],
+    ['a comment indented by an odd number of spaces', lock('lodash@^4.17.0:', '   # pinned', '  version "4.17.4"', resolved), /an indentation of an odd number of spaces/, 5, 1],
+    ['an unquoted range', lock('ms@^2.1.0:', '  version "2.1.3"', '  resolved "https://registry.yarnpkg.com/ms/-/ms-2.1.3.tgz"', '  dependencies:', '    lodash ^4.17.0'), /a value of a type it does not read/, 8, 12],
+    ['an unquoted version', lock('lodash@^4.17.0:', '  version 4.17.4', resolved), /a value of a type it does not read/, 5, 17],
+    ['an escape yarn reads as the end of the string', lock('lodash@^4.17.0:', '  version "4.17.4"', resolved, '  integrity "a\\\\\\"b"'), /a value of a type it does not read/, 7, 13],
+  ];
+  for (const [what, text, message, line, column] of refused) {
+    assert.throws(
+      () => parseYarnLock({ path: '/app/yarn.lock', text }),
+      (err: unknown) => err instanceof InputError && message.test(err.message) && /installs without this lockfile's entries/.test(err.message) && err.position?.line === line && err.position.column === column,
+      what,
+    );
+  }
+  // What yarn writes, with comments and blank lines where it reads them: read.
+  const graph = parseYarnLock({ path: '/app/yarn.lock', text: lock('# a comment', 'lodash@^4.17.0, "lodash@>= 4":', '  version "4.17.4"', resolved, '', '  ', '# another') });
+  assert.deepEqual(graph.packages.map((p) => p.id), ['lodash@4.17.4']);
 });
