@@ -33,3 +33,23 @@ test("a pnpm virtual store (packages behind symbolic links stowage does not foll
     ['root@', 'ms@2.1.3'],
   );
 });
+
+test("npm's install-strategy=linked store (node_modules/.store, npm 11; yarn's pnpm linker too) is refused, not passed over while another application is audited", () => {
+  // What npm 11 installs with --install-strategy=linked: the package in .store, a symbolic link (not read) at node_modules/lodash.
+  for (const [path, store] of [
+    ['app2/node_modules/.store/lodash@4.17.4-5hR_1gL4e5FOPt_zlsztwg/node_modules/lodash/package.json', 'image.tar:app2/node_modules/.store'],
+    ['node_modules/.store/@babel-traverse-npm-7.0.0-0a1b2c3d4e/node_modules/@babel/traverse/package.json', 'image.tar:node_modules/.store'],
+  ] as const) {
+    const files = new Map([
+      ['app1/node_modules/ms/package.json', manifest('ms', '2.1.3')],
+      ['app2/package.json', manifest('app2', '1.0.0')],
+      [path, manifest('lodash', '4.17.4')],
+    ]);
+    assert.throws(
+      () => nodeModulesGraphs(files, 'image.tar'),
+      (err: unknown) =>
+        err instanceof InputError && err.file === store && /a virtual store \(npm's install-strategy=linked, yarn's pnpm linker\): .*audit the package-lock\.json or yarn\.lock/.test(err.message) && !err.line.includes('\n'),
+      path,
+    );
+  }
+});

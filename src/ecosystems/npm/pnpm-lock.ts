@@ -4,7 +4,7 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
-import { defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryTarballIdentity } from './registry-source.js';
+import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryTarballIdentity } from './registry-source.js';
 
 /*
  * pnpm-lock.yaml 5.x, 6.x and 9.x.
@@ -26,6 +26,7 @@ type Yaml = Record<string, unknown>;
 
 const NO_EDGES: ReadonlySet<EdgeKind> = new Set();
 const DEV_EDGES: ReadonlySet<EdgeKind> = new Set(['dev']);
+const OPTIONAL_EDGES: ReadonlySet<EdgeKind> = new Set(['optional']);
 
 export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const { path, text } = input;
@@ -200,20 +201,24 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
     }
   }
 
-  if (generation === 9) {
-    // 9.x records no dev flag: a snapshot is dev when only the importers' devDependencies
-    // reach it; a package when all its snapshots are (reachability over merged packages
-    // would let a dev-only peer variant borrow the production variant's edges).
-    const outgoing = outgoingEdges(snapshotEdges);
-    const nonDev = reachableFrom(outgoing, roots, DEV_EDGES);
-    const devOnly = reachableFrom(outgoing, roots, NO_EDGES);
-    for (const id of nonDev) devOnly.delete(id);
-    for (const [snapshotKey, pkg] of bySnapshot) {
-      const flags = snapshotFlags.get(pkg) as { dev: boolean; optional: boolean };
-      flags.dev &&= devOnly.has(`snapshot:${snapshotKey}`);
-    }
-    for (const pkg of linked.values()) if (devOnly.has(pkg.id)) pkg.flags = { dev: true };
+  // pnpm installs what its lockfile walker reaches from the importers' sections it includes
+  // (`--prod` leaves devDependencies out, `--no-optional` optionalDependencies), whatever a
+  // snapshot's `dev` or `optional` marker says (pnpm 9.15.9 installs a dependency marked
+  // either under both): a snapshot is dev (optional) only when the importers reach it through
+  // such an edge alone, and, where the lockfile has the marker, the marker says so too. 9.x
+  // records no dev marker. A package is dev (optional) when all its snapshots are (reachability
+  // over merged packages would let a dev-only peer variant borrow the production variant's edges).
+  const outgoing = outgoingEdges(snapshotEdges);
+  const reached = reachableFrom(outgoing, roots, NO_EDGES);
+  const nonDev = reachableFrom(outgoing, roots, DEV_EDGES);
+  const nonOptional = reachableFrom(outgoing, roots, OPTIONAL_EDGES);
+  for (const [snapshotKey, pkg] of bySnapshot) {
+    const node = `snapshot:${snapshotKey}`;
+    const flags = snapshotFlags.get(pkg) as { dev: boolean; optional: boolean };
+    flags.dev &&= reached.has(node) && !nonDev.has(node);
+    flags.optional &&= reached.has(node) && !nonOptional.has(node);
   }
+  if (generation === 9) for (const pkg of linked.values()) if (reached.has(pkg.id) && !nonDev.has(pkg.id)) pkg.flags = { dev: true };
   for (const [pkg, flags] of snapshotFlags) {
     if (flags.dev) pkg.flags = { dev: true };
     else if (flags.optional) pkg.flags = { optional: true };
@@ -307,33 +312,47 @@ function describe(
   generation: Generation,
   at: (key: string) => { line: number } | undefined,
 ): Package {
-  let name = typeof meta.name === 'string' ? meta.name : null;
-  let version = typeof meta.version === 'string' ? meta.version : null;
+  const metaName = typeof meta.name === 'string' ? meta.name : null;
+  const metaVersion = typeof meta.version === 'string' ? meta.version : null;
+  let keyName: string | null = null;
+  let keyVersion: string | null = null;
   let registryShaped = false;
   const bare = generation === 9 ? key : key.replace(/^\//, '');
   if (generation === 5 && key.startsWith('/')) {
     const parts = bare.split('/');
     const nameParts = parts[0]?.startsWith('@') ? 2 : 1;
-    name ??= parts.slice(0, nameParts).join('/');
-    version ??= parts.slice(nameParts).join('/');
+    keyName = parts.slice(0, nameParts).join('/');
+    keyVersion = parts.slice(nameParts).join('/');
     registryShaped = true;
   } else if (generation !== 5 && (generation === 9 || key.startsWith('/'))) {
     const split = bare.indexOf('@', 1);
     if (split > 0) {
-      name ??= bare.slice(0, split);
+      keyName = bare.slice(0, split);
       const reference = bare.slice(split + 1);
       registryShaped = /^\d+\.\d+\.\d+/.test(reference);
-      if (registryShaped) version ??= reference;
+      if (registryShaped) keyVersion = reference;
     }
   }
+  const error = (message: string): InputError => new InputError(path, `package ${key}: ${message}`, at(key));
+  if (registryShaped) {
+    // pnpm fetches a registry-shaped key's package by the key (the registry's tarball of its
+    // name and version, pkgSnapshotToResolution), and names it by the key: a `name` or
+    // `version` in the entry that says otherwise is not what is installed.
+    if (metaName !== null && metaName !== keyName) throw error(`its \`name\` is ${metaName}, but pnpm installs the package its key names, ${keyName}`);
+    if (metaVersion !== null && metaVersion !== keyVersion) {
+      throw error(`its \`version\` is ${metaVersion}, but pnpm installs the version its key names, ${keyName}@${keyVersion}`);
+    }
+  }
+  const name = metaName ?? keyName;
+  const version = metaVersion ?? keyVersion;
   if (!name) throw new InputError(path, `package ${key}: no name in its key or entry`, at(key));
   const resolution = meta.resolution;
   if (!isRecord(resolution)) throw new InputError(path, `package ${key}: \`resolution\` must be a mapping`, at(key));
   const integrity = typeof resolution.integrity === 'string' ? resolution.integrity : null;
-  const error = (message: string): InputError => new InputError(path, `package ${key}: ${message}`, at(key));
-  const source = pnpmSource(resolution, registryShaped, key, error);
-  const resolvedVersion = version ?? unrecordedVersion(resolution, source, name, error);
-  if (typeof resolution.tarball === 'string') checkTarball(resolution.tarball, source, name, resolvedVersion, error);
+  const tarball = fetchedTarball(resolution, error);
+  const source = pnpmSource(resolution, tarball, registryShaped, key, error);
+  const resolvedVersion = version ?? unrecordedVersion(tarball, source, name, error);
+  if (tarball !== null) checkTarball(tarball, source, name, resolvedVersion, error);
   const id = registryShaped ? `${name}@${resolvedVersion}` : bare.startsWith(`${name}@`) ? bare : `${name}@${bare}`;
   return { id, ecosystem: 'npm', name, version: resolvedVersion, source, checksum: integrity };
 }
@@ -344,9 +363,8 @@ function describe(
  * pnpm fetches; else the commit or locator, which no advisory range can be compared with, so
  * that the audit lists the package as not audited instead of matching an invented version.
  */
-function unrecordedVersion(resolution: Yaml, source: PackageSource, name: string, error: (message: string) => InputError): string {
-  const tarball = typeof resolution.tarball === 'string' ? readResolved(resolution.tarball) : null;
-  const found = tarball === null || 'problem' in tarball ? null : registryTarballIdentity(tarball.value);
+function unrecordedVersion(tarball: string | null, source: PackageSource, name: string, error: (message: string) => InputError): string {
+  const found = tarball === null ? null : registryTarballIdentity(tarball);
   if (found !== null && found.version !== null) {
     if (found.name !== name) throw error(`\`resolution.tarball\` is a tarball of ${found.name}, not of ${name}`);
     return found.version;
@@ -360,13 +378,31 @@ function unrecordedVersion(resolution: Yaml, source: PackageSource, name: string
  * package or version than the entry's, is refused.
  */
 function checkTarball(tarball: string, source: PackageSource, name: string, version: string, error: (message: string) => InputError): void {
-  const read = readResolved(tarball);
-  if ('problem' in read) throw error(`\`resolution.tarball\` ${JSON.stringify(tarball)} ${read.problem}`);
-  const found = source.kind === 'registry' ? registryTarballIdentity(read.value) : null;
+  const found = source.kind === 'registry' ? registryTarballIdentity(tarball) : null;
   if (found === null) return;
   if (found.name !== name) throw error(`\`resolution.tarball\` is a tarball of ${found.name}, not of ${name}`);
   if (found.version !== version) {
     throw error(found.version === null ? `\`resolution.tarball\` is not a tarball of ${name}@${version}` : `the version is ${version} but \`resolution.tarball\` is the tarball of ${name}@${found.version}`);
+  }
+}
+
+/**
+ * The tarball a resolution has pnpm fetch, as a URL: null when it names none. pnpm resolves a
+ * relative one against the configured registry (pkgSnapshotToResolution: it writes one, from
+ * the host's root, for a tarball of the registry at a URL other than the usual); resolved here
+ * against the public registry, it names the same package and version. One whose URL the fetch
+ * would read otherwise (whitespace, control characters) is refused.
+ */
+function fetchedTarball(resolution: Yaml, error: (message: string) => InputError): string | null {
+  const tarball = resolution.tarball;
+  if (typeof tarball !== 'string' || tarball === '') return null;
+  const read = readResolved(tarball);
+  if ('problem' in read) throw error(`\`resolution.tarball\` ${JSON.stringify(tarball)} ${read.problem}`);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(read.value)) return read.value;
+  try {
+    return new URL(read.value, DEFAULT_NPM_REGISTRY).href;
+  } catch {
+    throw error(`\`resolution.tarball\` ${JSON.stringify(tarball)} is not a valid URL`);
   }
 }
 
@@ -383,7 +419,7 @@ const YAML_NULLS: ReadonlySet<string> = new Set(['', '~', 'null', 'Null', 'NULL'
  * registry-shaped key). A `directory` or `commit` field without its `type` is not read by pnpm,
  * which installs the registry's package: so is it read here. Another `type` pnpm cannot fetch.
  */
-function pnpmSource(resolution: Yaml, registryShaped: boolean, key: string, error: (message: string) => InputError): PackageSource {
+function pnpmSource(resolution: Yaml, tarball: string | null, registryShaped: boolean, key: string, error: (message: string) => InputError): PackageSource {
   const str = (field: string): string | null => (typeof resolution[field] === 'string' ? (resolution[field] as string) : null);
   const type = str('type');
   if (type === 'git') return { kind: 'git', url: str('repo'), rev: str('commit') ?? undefined, isDefaultRegistry: false };
@@ -391,7 +427,6 @@ function pnpmSource(resolution: Yaml, registryShaped: boolean, key: string, erro
   if (resolution.type !== undefined && (type === null || !YAML_NULLS.has(type))) {
     throw error(`\`resolution.type\` ${JSON.stringify(resolution.type)} is not one pnpm fetches (\`directory\` or \`git\`)`);
   }
-  const tarball = str('tarball');
   if (tarball) {
     const codeload = /^https:\/\/codeload\.github\.com\/([^/]+)\/([^/]+)\/tar\.gz\/([0-9a-f]{40})$/.exec(tarball);
     if (codeload) return { kind: 'git', url: `https://github.com/${codeload[1]}/${codeload[2]}.git`, rev: codeload[3], isDefaultRegistry: false };

@@ -4,7 +4,8 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
-import { defaultNpmRegistrySource, npmSourceFromResolved, readResolved, registryTarballIdentity } from './registry-source.js';
+import { yarnV1SyntaxProblem } from './yarn-v1-syntax.js';
+import { defaultNpmRegistrySource, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballIdentity } from './registry-source.js';
 
 /*
  * yarn.lock, both generations:
@@ -127,6 +128,15 @@ interface V1Node {
  * installed from its last ones.
  */
 function readV1(path: string, text: string): V1Node[] {
+  // What yarn 1 cannot read it installs without: refused before stowage's laxer reading.
+  const unread = yarnV1SyntaxProblem(text);
+  if (unread !== null) {
+    throw new InputError(
+      path,
+      `${unread.reason}: it then installs without this lockfile's entries, resolving them afresh from the registry (even with --frozen-lockfile)`,
+      { line: unread.line, column: unread.column },
+    );
+  }
   const top: V1Node[] = [];
   const stack: { indent: number; children: V1Node[] }[] = [{ indent: 0, children: top }];
   // A `key:` line opens a block whose indentation its first child sets.
@@ -264,18 +274,33 @@ function readV1Entry(path: string, block: V1Node): V1Entry {
   const version = str('version');
   if (version === null) return fail(`entry ${block.keys.join(', ')} has no version`);
   const name = aliased ? aliased[0] : keyName;
+  const resolved = str('resolved');
+  if (resolved === null && isRegistryRange(range)) {
+    // yarn 1 takes a registry package from its entry only with a `resolved` (PackageRequest's
+    // getLocked): without one it resolves the range against the registry at install time, even
+    // with --frozen-lockfile, so the version written here is not what is installed.
+    return fail(
+      `entry ${block.keys.join(', ')} has no \`resolved\`: yarn 1 does not install it from the lockfile, it resolves ${JSON.stringify(range)} against the registry at install time, so version ${version} is not what it installs`,
+    );
+  }
   return {
     keys: block.keys,
     line: block.line,
     name,
     version,
-    resolved: v1Resolved(str('resolved'), name, version, (message) => fail(`entry ${block.keys.join(', ')}: ${message}`, block.line)),
+    resolved: v1Resolved(resolved, name, version, (message) => fail(`entry ${block.keys.join(', ')}: ${message}`, block.line)),
     integrity: str('integrity'),
     keyName,
     range,
     aliased: aliased !== null,
     fields,
   };
+}
+
+/** A v1 key's range that yarn 1's npm resolver handles: a semver range, a dist-tag, an `npm:` alias (not a path, URL or git reference). */
+function isRegistryRange(range: string): boolean {
+  const type = parseNpmSpecifier(range).type;
+  return type === 'range' || type === 'alias';
 }
 
 /**
@@ -523,7 +548,7 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
         ecosystem: 'npm',
         name,
         version: entry.version,
-        source: reference.startsWith('npm:') ? berryNpmSource(name, reference, entry.version, fail) : berrySource(reference),
+        source: reference.startsWith('npm:') ? berryNpmSource(name, reference, entry.version, fail) : berryPatchSource(reference, entry.version, fail),
         checksum: entry.checksum === null ? null : withCacheKey(entry.checksum, cacheKey),
       };
       const line = entryLines.get(entry.keys.join(', '));
@@ -701,6 +726,29 @@ function berryNpmSource(name: string, reference: string, version: string, fail: 
     );
   }
   return tarball !== null ? source : { kind: 'other', url: read.value, isDefaultRegistry: false };
+}
+
+/**
+ * Any other locator's source; a `patch:` of a registry package is that package's tarball with
+ * the patch applied, so its version is the one the patched locator names (`patch:lodash@npm%3A4.17.4#…`):
+ * yarn 4.9 writes that one, and an install that may write the lockfile installs it whatever
+ * `version` says (without the base entry, the audit would check nothing else). Another is refused.
+ */
+function berryPatchSource(reference: string, version: string, fail: (message: string) => never): PackageSource {
+  if (reference.startsWith('patch:')) {
+    let inner: string;
+    try {
+      inner = decodeURIComponent(reference.slice('patch:'.length).split('#')[0] ?? '');
+    } catch {
+      return fail(`the patched locator in ${JSON.stringify(reference)} is not percent-encoded`);
+    }
+    const base = splitDescriptor(inner);
+    if (base !== null && base[1].startsWith('npm:')) {
+      const patched = base[1].slice('npm:'.length).split('::')[0] ?? '';
+      if (patched !== version) fail(`\`version\` is ${version} but the resolution patches ${base[0]}@${patched}; yarn installs that version, patched`);
+    }
+  }
+  return berrySource(reference);
 }
 
 /**

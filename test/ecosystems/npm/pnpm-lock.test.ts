@@ -339,3 +339,117 @@ test('a tarball package whose entry records no version (pnpm 9 installs it): the
     (err: unknown) => err instanceof InputError && /package axios@https:.*: `resolution\.tarball` is a tarball of lodash, not of axios/.test(err.message),
   );
 });
+
+/** A 9.0 lockfile whose one package is `key` (also its snapshot), with `entry` as its `packages` fields. */
+function oneEntryLock(key: string, entry: string[]): string {
+  const at = key.lastIndexOf('@');
+  return [
+    "lockfileVersion: '9.0'",
+    'importers:',
+    '  .:',
+    '    dependencies:',
+    `      ${key.slice(0, at)}:`,
+    `        specifier: ${key.slice(at + 1)}`,
+    `        version: ${key.slice(at + 1)}`,
+    'packages:',
+    `  ${key}:`,
+    ...entry.map((line) => `    ${line}`),
+    'snapshots:',
+    `  ${key}: {}`,
+    '',
+  ].join('\n');
+}
+
+test('a registry-shaped key is the package pnpm installs (9.15.9 fetches and names it by the key): an entry `name` or `version` that says otherwise is refused', () => {
+  const refused = (entry: string[], message: RegExp): void =>
+    assert.throws(
+      () => parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: oneEntryLock('lodash@4.17.4', entry) }),
+      (err: unknown) => err instanceof InputError && message.test(err.message) && err.position?.line === 9 && !err.line.includes('\n'),
+      entry.join(', '),
+    );
+  // pnpm 9.15.9 installs lodash 4.17.4 from each (cold store); read from the entry, it was 4.17.21 or not-lodash.
+  refused(['version: 4.17.21', 'resolution: {integrity: sha512-x}'], /package lodash@4\.17\.4: its `version` is 4\.17\.21, but pnpm installs the version its key names, lodash@4\.17\.4/);
+  refused(['name: not-lodash', 'resolution: {integrity: sha512-x}'], /package lodash@4\.17\.4: its `name` is not-lodash, but pnpm installs the package its key names, lodash/);
+  // With a tarball too: pnpm's name is still the key's.
+  refused(['name: lodash-es', 'version: 4.17.4', 'resolution: {integrity: sha512-x, tarball: https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz}'], /its `name` is lodash-es/);
+  // Agreeing with the key (as pnpm 5.4 writes for some entries): read.
+  const graph = parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: oneEntryLock('lodash@4.17.4', ['name: lodash', 'version: 4.17.4', 'resolution: {integrity: sha512-x}']) });
+  assert.ok(graph.packages.some((p) => p.id === 'lodash@4.17.4' && p.name === 'lodash' && p.version === '4.17.4'));
+  // 5.x keys the same way.
+  const v5 = [
+    'lockfileVersion: 5.4',
+    'specifiers:',
+    '  lodash: 4.17.4',
+    'dependencies:',
+    '  lodash: 4.17.4',
+    'packages:',
+    '  /lodash/4.17.4:',
+    '    resolution: {integrity: sha512-x}',
+    '    version: 4.17.21',
+    '',
+  ].join('\n');
+  assert.throws(
+    () => parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: v5 }),
+    (err: unknown) => err instanceof InputError && /package \/lodash\/4\.17\.4: its `version` is 4\.17\.21/.test(err.message),
+  );
+});
+
+test('a relative resolution.tarball is the registry URL pnpm resolves it to: another version than the key is refused, the same one read', () => {
+  const tarballOf = (key: string, tarball: string): DependencyGraph =>
+    parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: oneEntryLock(key, [`resolution: {integrity: sha512-x, tarball: '${tarball}'}`]) });
+  // pnpm 9.15.9 fetches https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz for each (cold store).
+  for (const tarball of ['lodash/-/lodash-4.17.4.tgz', '/lodash/-/lodash-4.17.4.tgz', '//registry.npmjs.org/lodash/-/lodash-4.17.4.tgz', './x/../lodash/-/lodash-4.17.4.tgz']) {
+    assert.throws(
+      () => tarballOf('lodash@4.17.21', tarball),
+      (err: unknown) => err instanceof InputError && /package lodash@4\.17\.21: the version is 4\.17\.21 but `resolution\.tarball` is the tarball of lodash@4\.17\.4/.test(err.message),
+      tarball,
+    );
+  }
+  assert.throws(
+    () => tarballOf('lodash-es@4.17.4', '/lodash/-/lodash-4.17.4.tgz'),
+    (err: unknown) => err instanceof InputError && /`resolution\.tarball` is a tarball of lodash, not of lodash-es/.test(err.message),
+  );
+  // As pnpm writes one for a registry tarball at an unusual URL: the key's package, from the configured registry.
+  const pkg = tarballOf('lodash@4.17.4', '/lodash/-/lodash-4.17.4.tgz').packages.find((p) => p.name === 'lodash');
+  assert.deepEqual([pkg?.version, pkg?.source.kind, pkg?.source.isDefaultRegistry], ['4.17.4', 'registry', true]);
+});
+
+test('a dependency marked dev or optional that an importer needs at run time is neither (pnpm 9.15.9 installs it under --prod and --no-optional)', () => {
+  const integrity = 'resolution: {integrity: sha512-x}';
+  const flagsOf = (text: string): string => {
+    const graph = parsePnpmLock({ path: '/app/pnpm-lock.yaml', text });
+    const pkg = graph.packages.find((p) => p.name === 'lodash');
+    assert.ok(pkg);
+    return JSON.stringify(pkg.flags ?? {});
+  };
+  const v6 = (section: string, marker: string): string =>
+    ["lockfileVersion: '6.0'", `${section}:`, '  lodash:', '    specifier: 4.17.4', '    version: 4.17.4', 'packages:', '  /lodash@4.17.4:', `    ${integrity}`, `    ${marker}`, ''].join('\n');
+  const v9 = (section: string, marker: string): string =>
+    [
+      "lockfileVersion: '9.0'",
+      'importers:',
+      '  .:',
+      `    ${section}:`,
+      '      lodash:',
+      '        specifier: 4.17.4',
+      '        version: 4.17.4',
+      'packages:',
+      '  lodash@4.17.4:',
+      `    ${integrity}`,
+      'snapshots:',
+      '  lodash@4.17.4:',
+      `    ${marker}`,
+      '',
+    ].join('\n');
+  // Needed at run time: the marker alone does not leave it out.
+  assert.equal(flagsOf(v6('dependencies', 'dev: true')), '{}');
+  assert.equal(flagsOf(v6('dependencies', 'optional: true')), '{}');
+  assert.equal(flagsOf(v9('dependencies', 'optional: true')), '{}');
+  // Where the importers reach it only so, and the marker agrees: left out as before.
+  assert.equal(flagsOf(v6('devDependencies', 'dev: true')), '{"dev":true}');
+  assert.equal(flagsOf(v6('optionalDependencies', 'optional: true')), '{"optional":true}');
+  assert.equal(flagsOf(v9('optionalDependencies', 'optional: true')), '{"optional":true}');
+  assert.equal(flagsOf(v9('devDependencies', 'optional: false')), '{"dev":true}');
+  // An optional dependency without the marker: kept (pnpm writes the marker on what only optional edges reach).
+  assert.equal(flagsOf(v9('optionalDependencies', 'dev: false')), '{}');
+});

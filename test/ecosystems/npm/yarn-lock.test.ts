@@ -201,9 +201,9 @@ test('berry fixture: workspaces, alias, patch: and git dependencies', () => {
 });
 
 const broken: [string, RegExp, number | null][] = [
-  ['broken-v1-truncated.yarn.lock', /unterminated string/, 22],
+  ['broken-v1-truncated.yarn.lock', /yarn 1's parser fails here \(a string that does not end/, 22],
   ['broken-v1-wrong-type.yarn.lock', /`version` must be a string/, 10],
-  ['broken-v1-missing-entry.yarn.lock', /left-pad@\^1\.3\.0 has no entry/, 7],
+  ['broken-v1-missing-entry.yarn.lock', /left-pad@\^1\.3\.0 has no entry/, 8],
   ['broken-berry-truncated.yarn.lock', /invalid YAML/, 45],
   ['broken-berry-syntax.yarn.lock', /invalid YAML/, 6],
   ['broken-berry-wrong-type.yarn.lock', /`dependencies` must be a mapping/, 8],
@@ -332,12 +332,15 @@ test('a v1 key given twice in one block is the last one given, as yarn 1 reads i
     '',
     'ms@^1.0.0:',
     '  version "1.0.0"',
+    '  resolved "https://registry.yarnpkg.com/ms/-/ms-1.0.0.tgz"',
     '',
     'ms@^2.1.0, ms@^2.0.0:',
     '  version "2.0.0"',
+    '  resolved "https://registry.yarnpkg.com/ms/-/ms-2.0.0.tgz"',
     '',
     'ms@^2.1.0:',
     '  version "2.1.3"',
+    '  resolved "https://registry.yarnpkg.com/ms/-/ms-2.1.3.tgz"',
     '',
   ].join('\n');
   const graph = parseYarnLock({ path: '/app/yarn.lock', text });
@@ -393,4 +396,82 @@ test('a berry npm: entry installs the version its resolution names (yarn 4.9 ins
   assert.equal(sourceOf(lock('lodash@npm:4.17.4', '4.17.4')), 'lodash@4.17.4 registry https://registry.npmjs.org/');
   assert.equal(sourceOf(lock(archive('https://npm.example.org/lodash/-/lodash-4.17.4.tgz'), '4.17.4')), 'lodash@4.17.4 registry https://npm.example.org/');
   assert.equal(sourceOf(lock(archive('https://example.org/lodash.tgz'), '4.17.4')), 'lodash@4.17.4 other https://example.org/lodash.tgz');
+});
+
+test('a v1 registry entry without `resolved` is refused: yarn 1 resolves its range at install time (1.22.22 --frozen-lockfile installed lodash 4.17.20 for one recording 4.17.99)', () => {
+  const lock = (key: string, fields: string[]): string => ['# yarn lockfile v1', '', '', `${key}:`, ...fields.map((f) => `  ${f}`), ''].join('\n');
+  for (const key of ['"lodash@<=4.17.20 || 4.17.99"', 'lodash@^4.17.0', 'lodash@latest', '"my-lodash@npm:lodash@^4.17.0"', 'lodash']) {
+    assert.throws(
+      () => parseYarnLock({ path: '/app/yarn.lock', text: lock(key, ['version "4.17.99"']) }),
+      (err: unknown) =>
+        err instanceof InputError &&
+        err.file === '/app/yarn.lock' &&
+        err.position?.line === 4 &&
+        /has no `resolved`: yarn 1 does not install it from the lockfile, it resolves ".*" against the registry at install time, so version 4\.17\.99 is not what it installs/.test(err.message),
+      key,
+    );
+  }
+  // With `resolved`, yarn installs the tarball; a path, URL or git key is not resolved against the registry.
+  const pinned = parseYarnLock({ path: '/app/yarn.lock', text: lock('lodash@^4.17.0', ['version "4.17.4"', 'resolved "https://registry.yarnpkg.com/lodash/-/lodash-4.17.4.tgz"']) });
+  assert.deepEqual(pinned.packages.map((p) => p.id), ['lodash@4.17.4']);
+  for (const key of ['"local@file:./local"', '"tool@https://example.org/tool-1.0.0.tgz"', '"dep@git+https://example.org/dep.git#0123456789abcdef0123456789abcdef01234567"']) {
+    const graph = parseYarnLock({ path: '/app/yarn.lock', text: lock(key, ['version "1.0.0"']) });
+    assert.equal(graph.packages.length, 1, key);
+  }
+});
+
+test('a berry patch: of a registry package is the version it patches: a `version` that says otherwise is refused (yarn 4.9.2 installs lodash 4.17.4, patched)', () => {
+  const patch = 'lodash@patch:lodash@npm%3A4.17.4#~/.yarn/patches/lodash-npm-4.17.4.patch';
+  const lock = (version: string): string =>
+    [
+      '__metadata:',
+      '  version: 8',
+      '  cacheKey: 10c0',
+      '',
+      '"app@workspace:.":',
+      '  version: 0.0.0-use.local',
+      '  resolution: "app@workspace:."',
+      '  dependencies:',
+      `    lodash: "${patch.slice('lodash@'.length)}"`,
+      '  languageName: unknown',
+      '  linkType: soft',
+      '',
+      `"${patch}":`,
+      `  version: ${version}`,
+      `  resolution: "${patch}::version=4.17.4&hash=db467e"`,
+      '  languageName: node',
+      '  linkType: hard',
+      '',
+    ].join('\n');
+  assert.throws(
+    () => parseYarnLock({ path: '/app/yarn.lock', text: lock('4.17.21') }),
+    (err: unknown) =>
+      err instanceof InputError &&
+      err.position?.line === 13 &&
+      /entry lodash@patch:lodash@npm%3A4\.17\.4#.*: `version` is 4\.17\.21 but the resolution patches lodash@4\.17\.4; yarn installs that version, patched/.test(err.message),
+  );
+  const graph = parseYarnLock({ path: '/app/yarn.lock', text: lock('4.17.4') });
+  assert.ok(graph.packages.some((p) => p.name === 'lodash' && p.version === '4.17.4'));
+});
+
+test('a v1 file yarn 1 cannot read itself is refused at the place it fails (yarn 1.22.22 then installs without it: lodash 4.18.1 where it locked 4.17.4, --frozen-lockfile or not)', () => {
+  const resolved = '  resolved "https://registry.yarnpkg.com/lodash/-/lodash-4.17.4.tgz#78203a4d1c328ae1d86dca6460e369b57f4055ae"';
+  const lock = (...lines: string[]): string => ['# yarn lockfile v1', '', '', ...lines, ''].join('\n');
+  const refused: [string, string, RegExp, number, number][] = [
+    ['a tab after a value', lock('lodash@^4.17.0:', '  version "4.17.4"\t', resolved), /yarn 1's parser fails here \(a tab\)/, 5, 19],
+    ['a comment indented by an odd number of spaces', lock('lodash@^4.17.0:', '   # pinned', '  version "4.17.4"', resolved), /an indentation of an odd number of spaces/, 5, 1],
+    ['an unquoted range', lock('ms@^2.1.0:', '  version "2.1.3"', '  resolved "https://registry.yarnpkg.com/ms/-/ms-2.1.3.tgz"', '  dependencies:', '    lodash ^4.17.0'), /a value of a type it does not read/, 8, 12],
+    ['an unquoted version', lock('lodash@^4.17.0:', '  version 4.17.4', resolved), /a value of a type it does not read/, 5, 17],
+    ['an escape yarn reads as the end of the string', lock('lodash@^4.17.0:', '  version "4.17.4"', resolved, '  integrity "a\\\\\\"b"'), /a value of a type it does not read/, 7, 13],
+  ];
+  for (const [what, text, message, line, column] of refused) {
+    assert.throws(
+      () => parseYarnLock({ path: '/app/yarn.lock', text }),
+      (err: unknown) => err instanceof InputError && message.test(err.message) && /installs without this lockfile's entries/.test(err.message) && err.position?.line === line && err.position.column === column,
+      what,
+    );
+  }
+  // What yarn writes, with comments and blank lines where it reads them: read.
+  const graph = parseYarnLock({ path: '/app/yarn.lock', text: lock('# a comment', 'lodash@^4.17.0, "lodash@>= 4":', '  version "4.17.4"', resolved, '', '  ', '# another') });
+  assert.deepEqual(graph.packages.map((p) => p.id), ['lodash@4.17.4']);
 });
