@@ -63,6 +63,8 @@ export interface UntrustedTreeOptions extends UntrustedTarOptions {
   keep: (path: string, head: Buffer) => boolean;
   /** Cap on the size of one kept file: past it the archive is refused (a kept file is held whole). */
   maxKeptFileBytes: number;
+  /** Refuse links as readUntrustedTar does (an archive stowage wrote holds none), rather than record them. */
+  refuseLinks?: boolean;
 }
 
 /** How many of a file's first bytes `keep` is shown: enough for any magic number. */
@@ -142,10 +144,16 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
  * in the same archive, whose bytes it shares. Files `keep` declines are counted, not kept.
  */
 export async function readUntrustedTree(bytes: Buffer, options: UntrustedTreeOptions): Promise<UntrustedTree> {
-  return readTar(bytes, options, options.keep, options.maxKeptFileBytes);
+  return readTar(bytes, options, options.keep, options.maxKeptFileBytes, options.refuseLinks !== true);
 }
 
-async function readTar(bytes: Buffer, options: UntrustedTarOptions, keep: UntrustedTreeOptions['keep'] | null, maxKeptFileBytes = Infinity): Promise<UntrustedTree> {
+async function readTar(
+  bytes: Buffer,
+  options: UntrustedTarOptions,
+  keep: UntrustedTreeOptions['keep'] | null,
+  maxKeptFileBytes = Infinity,
+  links = keep !== null,
+): Promise<UntrustedTree> {
   const { label, maxBytes, maxEntries } = options;
   const strip = options.stripComponents ?? 0;
   const streamCap = maxBytes + maxEntries * METADATA_ALLOWANCE_PER_ENTRY + METADATA_ALLOWANCE;
@@ -198,7 +206,7 @@ async function readTar(bytes: Buffer, options: UntrustedTarOptions, keep: Untrus
       try {
         entries++;
         if (entries > maxEntries) throw refuse(name, `more than ${maxEntries} entries`);
-        entry = admitEntry(header, { strip, topDirectory: options.topDirectory, links: keep !== null }, refuse);
+        entry = admitEntry(header, { strip, topDirectory: options.topDirectory, links }, refuse);
         if (entry.path !== null) {
           const kind = entry.kind === 'directory' ? 'directory' : 'file';
           placeEntry(paths, name, entry.path, kind, options.duplicates, refuse);
