@@ -7,7 +7,7 @@ import { auditApplication } from '../audit/run.js';
 import { readApplication, type ApplicationRead } from '../inputs/application.js';
 import type { ShippedArtifact, ShippedKind } from '../inputs/shipped-artifact.js';
 import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
-import { readArchive } from '../core/archive.js';
+import { readArchiveFile, readArchiveFiles } from '../core/archive.js';
 import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
 import { parseManifest } from '../vendoring/manifest.js';
 import { MANIFEST_PATH } from '../core/archive.js';
@@ -19,7 +19,7 @@ import { cycloneDx } from '../sbom/cyclonedx.js';
 import { applicationLicense, parseLicenseOverrides } from '../package/rpm-package.js';
 import { sbomJson, type SbomInput } from '../sbom/sbom.js';
 import { spdx } from '../sbom/spdx.js';
-import { licenseKey, vendoredLicenses } from '../vendoring/vendored-licenses.js';
+import { licenseKey, licenseSources, vendoredLicenses } from '../vendoring/vendored-licenses.js';
 import { auditSettings, noteGivenInputs, type AuditFlags } from './audit-options.js';
 import { progressReporter } from './progress.js';
 import { outputFile, stderrStream, warn, writeStdout } from './output.js';
@@ -85,10 +85,14 @@ async function vendoredSources(
   cacheRoot: string,
 ): Promise<{ files: ArchiveFile[]; packages: VendoredPackage[] }> {
   if (opts.vendor !== undefined) {
-    const files = await readArchive(readFileSync(opts.vendor), opts.vendor);
-    const manifestFile = files.find((f) => f.path === MANIFEST_PATH);
-    if (!manifestFile) throw new StowageError(`no ${MANIFEST_PATH}: not a stowage vendor archive`, opts.vendor);
-    return { files, packages: parseManifest(manifestFile.data, opts.vendor).packages };
+    // Only the files the licences are read from are held: the manifest, then what it names
+    // (a crate's Cargo.toml, not its sources), each read inflating the archive again.
+    const label = opts.vendor;
+    const bytes = readFileSync(label);
+    const manifestFile = await readArchiveFile(bytes, label, MANIFEST_PATH, Infinity);
+    if (!manifestFile) throw new StowageError(`no ${MANIFEST_PATH}: not a stowage vendor archive`, label);
+    const { packages } = parseManifest(manifestFile, label);
+    return { files: await licenseSources(packages, (paths) => readArchiveFiles(bytes, label, paths)), packages };
   }
   const progress = progressReporter('sbom', stderrStream());
   try {

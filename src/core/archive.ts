@@ -121,8 +121,16 @@ function archiveReading(bytes: Buffer, label: string) {
  * may be at most `maxFileBytes`.
  */
 export async function readArchiveFile(bytes: Buffer, label: string, path: string, maxFileBytes: number): Promise<Buffer | null> {
-  const tree = await readUntrustedTree(bytes, { ...archiveReading(bytes, label), keep: (p) => p === path, maxKeptFileBytes: maxFileBytes });
+  const tree = await readUntrustedTree(bytes, { ...archiveReading(bytes, label), keep: (p) => p === path, maxKeptFileBytes: maxFileBytes, refuseLinks: true });
   return tree.files.find((f) => f.path === path)?.data ?? null;
+}
+
+/**
+ * The files of a stowage archive at `paths` (those of them it holds), read as readArchive reads
+ * the whole, with its limits and refusals; every other file is only counted, never held.
+ */
+export async function readArchiveFiles(bytes: Buffer, label: string, paths: ReadonlySet<string>): Promise<ArchiveFile[]> {
+  return (await readUntrustedTree(bytes, { ...archiveReading(bytes, label), keep: (p) => paths.has(p), maxKeptFileBytes: Infinity, refuseLinks: true })).files;
 }
 
 

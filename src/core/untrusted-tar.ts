@@ -63,6 +63,8 @@ export interface UntrustedTreeOptions extends UntrustedTarOptions {
   keep: (path: string, head: Buffer) => boolean;
   /** Cap on the size of one kept file: past it the archive is refused (a kept file is held whole). */
   maxKeptFileBytes: number;
+  /** Refuse links as readUntrustedTar does (an archive stowage wrote holds none), rather than record them. */
+  refuseLinks?: boolean;
 }
 
 /** How many of a file's first bytes `keep` is shown: enough for any magic number. */
@@ -143,10 +145,16 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
  * image ends at its first zero block, as for dpkg and container runtimes: an entry after it is refused.
  */
 export async function readUntrustedTree(bytes: Buffer, options: UntrustedTreeOptions): Promise<UntrustedTree> {
-  return readTar(bytes, options, options.keep, options.maxKeptFileBytes);
+  return readTar(bytes, options, options.keep, options.maxKeptFileBytes, options.refuseLinks !== true);
 }
 
-async function readTar(bytes: Buffer, options: UntrustedTarOptions, keep: UntrustedTreeOptions['keep'] | null, maxKeptFileBytes = Infinity): Promise<UntrustedTree> {
+async function readTar(
+  bytes: Buffer,
+  options: UntrustedTarOptions,
+  keep: UntrustedTreeOptions['keep'] | null,
+  maxKeptFileBytes = Infinity,
+  links = keep !== null,
+): Promise<UntrustedTree> {
   const { label, maxBytes, maxEntries } = options;
   const strip = options.stripComponents ?? 0;
   const streamCap = maxBytes + maxEntries * METADATA_ALLOWANCE_PER_ENTRY + METADATA_ALLOWANCE;
@@ -209,7 +217,7 @@ async function readTar(bytes: Buffer, options: UntrustedTarOptions, keep: Untrus
           throw refuse(name, `after the end-of-archive block at byte ${endOfArchive}: dpkg, tar and container runtimes stop reading there, so it is never installed`);
         }
         if (entries > maxEntries) throw refuse(name, `more than ${maxEntries} entries`);
-        entry = admitEntry(header, { strip, topDirectory: options.topDirectory, links: keep !== null }, refuse);
+        entry = admitEntry(header, { strip, topDirectory: options.topDirectory, links }, refuse);
         if (entry.path !== null) {
           const kind = entry.kind === 'directory' ? 'directory' : 'file';
           placeEntry(paths, name, entry.path, kind, options.duplicates, refuse);

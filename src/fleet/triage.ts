@@ -46,42 +46,59 @@ export interface StoredTriageDecision extends TriageDecision {
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/** What a caller gives for a decision, each checked here once whoever gives it. */
+export type TriageInput = 'state' | 'reason' | 'justification' | 'expires' | 'package' | 'by';
+
+/**
+ * How the caller names each input in an error, so the one line points at what it sent: the
+ * command line's options (`--state`), the API's JSON fields (`field "state"`), the dashboard's
+ * form fields (`state`). The checks are the same for all of them.
+ */
+export type TriageNames = (input: TriageInput) => string;
+
+export const TRIAGE_OPTIONS: TriageNames = (input) => `--${input}`;
+export const TRIAGE_JSON_FIELDS: TriageNames = (input) => `field ${JSON.stringify(input)}`;
+export const TRIAGE_FORM_FIELDS: TriageNames = (input) => input;
+
 /** `NAME`, `NAME@RANGE`, `@scope/name@RANGE`: the `@` that separates is never the first character. */
-export function parsePackageSelector(text: string): { name: string; range: string | null } {
+export function parsePackageSelector(text: string, names: TriageNames = TRIAGE_OPTIONS): { name: string; range: string | null } {
   const at = text.indexOf('@', 1);
   const name = at < 0 ? text : text.slice(0, at);
   const range = at < 0 ? null : text.slice(at + 1).trim();
-  if (name === '' || range === '') throw new StowageError(`--package ${JSON.stringify(text)}: expected NAME or NAME@RANGE`);
+  if (name === '' || range === '') throw new StowageError(`${names('package')} ${JSON.stringify(text)}: expected NAME or NAME@RANGE`);
   return { name, range };
 }
 
-/** Checks what a user asked for, before anything is stored: one line naming the option at fault. */
-export function checkDecision(input: {
-  state: string | undefined;
-  reason: string | undefined;
-  justification: string | undefined;
-  expires: string | undefined;
-  by: string | undefined;
-}): { state: AnalysisState; reason: string; justification: Justification | null; expires: string | null; by: string } {
+/** Checks what a user asked for, before anything is stored: one line naming the option (or field) at fault. */
+export function checkDecision(
+  input: {
+    state: string | undefined;
+    reason: string | undefined;
+    justification: string | undefined;
+    expires: string | undefined;
+    by: string | undefined;
+  },
+  names: TriageNames = TRIAGE_OPTIONS,
+): { state: AnalysisState; reason: string; justification: Justification | null; expires: string | null; by: string } {
   const state = input.state as AnalysisState | undefined;
   if (state === undefined || !ANALYSIS_STATES.includes(state)) {
-    throw new StowageError(`--state is required: one of ${ANALYSIS_STATES.join(', ')}`);
+    throw new StowageError(`${names('state')} is required: one of ${ANALYSIS_STATES.join(', ')}`);
   }
   const reason = input.reason?.trim() ?? '';
-  if (reason === '') throw new StowageError('--reason is required: say why, for whoever reads the decision later');
+  if (reason === '') throw new StowageError(`${names('reason')} is required: say why, for whoever reads the decision later`);
   const justification = (input.justification ?? null) as Justification | null;
   if (justification !== null && !JUSTIFICATIONS.includes(justification)) {
-    throw new StowageError(`--justification ${JSON.stringify(justification)} is not one of ${JUSTIFICATIONS.join(', ')}`);
+    throw new StowageError(`${names('justification')} ${JSON.stringify(justification)} is not one of ${JUSTIFICATIONS.join(', ')}`);
   }
   if (justification === null && NEEDS_JUSTIFICATION.has(state)) {
-    throw new StowageError(`--state ${state} needs --justification (one of ${JUSTIFICATIONS.join(', ')})`);
+    throw new StowageError(`${names('state')} ${state} needs ${names('justification')} (one of ${JUSTIFICATIONS.join(', ')})`);
   }
   const expires = input.expires ?? null;
   if (expires !== null && (!DATE.test(expires) || Number.isNaN(Date.parse(`${expires}T00:00:00Z`)))) {
-    throw new StowageError(`--expires ${JSON.stringify(expires)} is not a date (YYYY-MM-DD)`);
+    throw new StowageError(`${names('expires')} ${JSON.stringify(expires)} is not a date (YYYY-MM-DD)`);
   }
   const by = input.by?.trim() ?? '';
-  if (by === '') throw new StowageError('--by is empty: name who decided');
+  if (by === '') throw new StowageError(`${names('by')} is empty: name who decided`);
   return { state, reason, justification, expires, by };
 }
 
@@ -98,11 +115,11 @@ export function decisionCovers(decision: TriageDecision, finding: Finding, schem
 }
 
 /** Whether a range can be read by the ecosystem's requirement syntax; the error names it when not. */
-export function checkRange(range: string, scheme: VersionScheme, version: string): void {
+export function checkRange(range: string, scheme: VersionScheme, version: string, names: TriageNames = TRIAGE_OPTIONS): void {
   try {
     scheme.isAffected(version, { form: 'requirements', patched: [range], unaffected: [] });
   } catch (err) {
-    throw new StowageError(`--package range ${JSON.stringify(range)} cannot be read: ${(err as Error).message}`);
+    throw new StowageError(`${names('package')} range ${JSON.stringify(range)} cannot be read: ${(err as Error).message}`);
   }
 }
 
@@ -263,6 +280,8 @@ export interface TriageRequest {
   package: string | undefined;
   by: string;
   now: Date;
+  /** How errors name the inputs: the command line's options unless the caller says otherwise. */
+  names?: TriageNames;
 }
 
 export interface TriageOutcome {
@@ -282,8 +301,9 @@ export async function recordDecision(
   request: TriageRequest,
   schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
 ): Promise<TriageOutcome> {
-  const checked = checkDecision({ ...request, by: request.by });
-  const selector = request.package === undefined ? null : parsePackageSelector(request.package);
+  const names = request.names ?? TRIAGE_OPTIONS;
+  const checked = checkDecision({ ...request, by: request.by }, names);
+  const selector = request.package === undefined ? null : parsePackageSelector(request.package, names);
   const at = request.now.toISOString();
   return store.transaction(async (tx) => {
     const settings = await tx.settings();
@@ -297,7 +317,7 @@ export async function recordDecision(
     const ids = new Set([request.id]);
     for (const row of rows) for (const id of [row.finding.advisory.id, ...row.finding.advisory.aliases]) ids.add(id);
     const first = rows[0]?.finding;
-    if (selector?.range != null && first !== undefined) checkRange(selector.range, await schemeOf(first.package.ecosystem), first.package.version);
+    if (selector?.range != null && first !== undefined) checkRange(selector.range, await schemeOf(first.package.ecosystem), first.package.version, names);
     const decision = await tx.addTriage({
       appId: app?.id ?? null,
       aliasKey: aliasGroupKey([...ids]),

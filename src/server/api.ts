@@ -14,7 +14,7 @@ import { currentRevision, requireApp, requireSettings, resolveRevision } from '.
 import { addBody, appsBody, diffBody, historyBody, summaryBody } from '../fleet/report.js';
 import { appSummariesPage } from '../fleet/summary.js';
 import type { AppsFilter, FindingStateFilter } from '../fleet/store/store.js';
-import { applyTriage, recordDecision, triageEventBody, withTriage } from '../fleet/triage.js';
+import { applyTriage, recordDecision, TRIAGE_JSON_FIELDS, triageEventBody, withTriage } from '../fleet/triage.js';
 import { AnswerCache, answerKey, DEFAULT_ANSWER_CACHE, type CachedAnswer } from './answer-cache.js';
 import { errorResponse, type ServerDeps, type ServerEnv } from './context.js';
 import { verifyToken, type TokenIdentity } from './auth.js';
@@ -304,7 +304,7 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     if (fields.id === undefined || fields.id === '') throw new StowageError('field "id" is required: the advisory id (any alias)');
     const outcome = await recordDecision(
       store,
-      { app, id: fields.id, state: fields.state, reason: fields.reason, justification: fields.justification, expires: fields.expires, package: fields.package, by: writer(c), now: deps.now() },
+      { app, id: fields.id, state: fields.state, reason: fields.reason, justification: fields.justification, expires: fields.expires, package: fields.package, by: writer(c), now: deps.now(), names: TRIAGE_JSON_FIELDS },
       loadVersionScheme,
     );
     afterChange(deps);

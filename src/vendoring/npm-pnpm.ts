@@ -190,11 +190,17 @@ export function isPnpmIndexPath(path: string): boolean {
 
 /** A package's package.json in a vendored pnpm store, found through its index (for licences). */
 export function pnpmStoredManifest(indexPath: string, byPath: ReadonlyMap<string, ArchiveFile>): Buffer | null {
+  const path = pnpmStoredManifestPath(indexPath, byPath);
+  return path === null ? null : (byPath.get(path)?.data ?? null);
+}
+
+/** Where the store holds the package.json a package's index names, or null when it names none. */
+export function pnpmStoredManifestPath(indexPath: string, byPath: ReadonlyMap<string, ArchiveFile>): string | null {
   const index = byPath.get(indexPath);
   if (index === undefined || !isPnpmIndexPath(indexPath)) return null;
   const record = JSON.parse(index.data.toString('utf8')) as { files?: Record<string, { integrity?: string; mode?: number }> };
   const entry = record.files?.['package.json'];
   const digest = entry?.integrity === undefined ? undefined : digestsFromSri(entry.integrity)[0];
   if (digest === undefined) return null;
-  return byPath.get(contentPath(digest.hex, entry?.mode === 0o755 ? 0o755 : 0o644))?.data ?? null;
+  return contentPath(digest.hex, entry?.mode === 0o755 ? 0o755 : 0o644);
 }

@@ -7,6 +7,7 @@ import { npmLicenseText } from '../inputs/application-manifest.js';
 import { normalizeLicense } from '../sbom/licenses.js';
 import { isTomlTable } from '../core/toml-values.js';
 import { readVendoredNpmPackage } from './vendored-npm-package.js';
+import { isPnpmIndexPath, pnpmStoredManifestPath } from './npm-pnpm.js';
 
 /**
  * The licence each vendored package declares, read from the vendored files themselves (what
@@ -33,6 +34,30 @@ export function licenseKey(ecosystem: Ecosystem, name: string, version: string):
 /** `LicenseRef-` ids allow letters, digits, `.` and `-` only. */
 export function licenseRefFor(name: string): string {
   return `LicenseRef-${name.replace(/[^A-Za-z0-9.-]/g, '-')}`;
+}
+
+/**
+ * The files of a vendor archive that vendoredLicenses reads for these packages, asked of `read`
+ * (which reads the archive for the paths given): each crate's Cargo.toml, each npm package's
+ * tarball, zip or pnpm index, then, for a pnpm store, the package.json each index names (a
+ * second read: the index says which stored file it is). Nothing else of the archive is held.
+ */
+export async function licenseSources(packages: readonly VendoredPackage[], read: (paths: ReadonlySet<string>) => Promise<ArchiveFile[]>): Promise<ArchiveFile[]> {
+  const files = await read(new Set(packages.map((pkg) => (pkg.ecosystem === 'cargo' ? `${pkg.path}/Cargo.toml` : pkg.path))));
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const named = new Set<string>();
+  for (const pkg of packages) {
+    if (pkg.ecosystem !== 'npm' || !isPnpmIndexPath(pkg.path)) continue;
+    let path: string | null;
+    try {
+      path = pnpmStoredManifestPath(pkg.path, byPath);
+    } catch {
+      // An index that is not JSON: vendoredLicenses reports it, as it reads it.
+      continue;
+    }
+    if (path !== null && !byPath.has(path)) named.add(path);
+  }
+  return named.size === 0 ? files : [...files, ...(await read(named))];
 }
 
 export async function vendoredLicenses(files: readonly ArchiveFile[], packages: readonly VendoredPackage[]): Promise<Map<string, VendoredLicense>> {

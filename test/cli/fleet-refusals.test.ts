@@ -58,6 +58,22 @@ for (const kind of STORE_KINDS) {
       const binary = fleet('add', realRustBinary(), '--name', 'tool');
       assert.equal(binary.status, 2, binary.stderr);
       assert.match(binary.stderr, /a partial inventory; refused \(the fleet keeps complete inventories only; stowage audit --allow-partial audits it, reported as partial\)/);
+
+      // `.` and `..` cannot be addressed by a URL (a browser drops them, %2E%2E too): the server
+      // and the dashboard could never show them, so they are no application names.
+      const lockfile = join(app, 'Cargo.lock');
+      refused(['add', lockfile, '--name', '.'], /--name "\.": an application name cannot be "\." \(a URL cannot address it\)/);
+      refused(['add', lockfile, '--name', '..'], /--name "\.\.": an application name cannot be "\.\." \(a URL cannot address it\)/);
+      // A lockfile whose stem is `..` names no application either: it is named with --name.
+      const dots = join(tempDir('fleet-refusals-dots'), '...Cargo.lock');
+      copyFileSync(lockfile, dots);
+      const named = fleet('add', dots);
+      assert.equal(named.status, 2, named.stderr);
+      assert.match(named.stderr, /\.\.\.Cargo\.lock: an application name cannot be "\.\." \(a URL cannot address it\); name it with --name/);
+      assert.deepEqual(
+        (JSON.parse(fleet('status', '--format', 'json').stdout) as FleetApps).apps.map((a) => a.name),
+        ['ripgrep'],
+      );
     } finally {
       await store.dispose();
     }

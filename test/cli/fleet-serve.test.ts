@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -149,6 +150,36 @@ test('fleet serve: SIGTERM lets a request under way finish before the store clos
     const shown = await fleet('show', 'drained', '--format', 'json');
     assert.ok(shown.status === 0 || shown.status === 1, shown.stderr);
     assert.equal((JSON.parse(shown.stdout) as { apps: { name: string }[] }).apps[0]?.name, 'drained', 'the upload was stored');
+  } finally {
+    await store.dispose();
+  }
+});
+
+test('fleet serve: a client sending its headers a byte a second is answered 408 and cut (node alone waited 60-90 s)', { skip: skips.sqlite, timeout: 50_000 }, async () => {
+  const store = await freshStore('sqlite');
+  try {
+    assert.equal((await runCliAsync(['fleet', 'init', '--db', RUSTSEC, '--store', store.store], { cacheDir })).status, 0);
+    const running = await serve(['--store', store.store]);
+    try {
+      const socket = connect(Number(new URL(running.url).port), '127.0.0.1');
+      let received = '';
+      let timer: NodeJS.Timeout | undefined;
+      socket.on('connect', () => {
+        socket.write('GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n');
+        timer = setInterval(() => socket.write('X'), 1000);
+      });
+      socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+      await new Promise<void>((resolve) => {
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          clearInterval(timer);
+          resolve();
+        });
+      });
+      assert.match(received, /^HTTP\/1\.1 408 /);
+    } finally {
+      assert.equal(await running.stop(), 0);
+    }
   } finally {
     await store.dispose();
   }

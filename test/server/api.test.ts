@@ -263,9 +263,21 @@ for (const kind of STORE_KINDS) {
         });
         assert.equal(fleetWide.status, 201);
         assert.equal(fleetWide.body.decision.scope, 'fleet');
-        const noReason = await api(server, 'POST', '/apps/kanidm-2022-08-01/triage', { token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: cve, state: 'in_triage' }) });
-        assert.equal(noReason.status, 400);
-        assert.equal(`stowage: ${noReason.body.error}\n`, (await fleet('triage', 'kanidm-2022-08-01', cve, '--state', 'in_triage')).stderr);
+        // The same checks as the command line's, each naming what an API client sent: its JSON body's field, not an option.
+        const refusedTriage = async (body: Record<string, string>): Promise<string> => {
+          const answer = await api(server, 'POST', '/apps/kanidm-2022-08-01/triage', { token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: cve, ...body }) });
+          assert.equal(answer.status, 400, JSON.stringify(body));
+          assert.doesNotMatch(answer.body.error ?? '', /--/, 'no command-line option is named to an HTTP client');
+          return answer.body.error ?? '';
+        };
+        assert.equal(await refusedTriage({ state: 'in_triage' }), 'field "reason" is required: say why, for whoever reads the decision later');
+        assert.equal((await fleet('triage', 'kanidm-2022-08-01', cve, '--state', 'in_triage')).stderr, 'stowage: --reason is required: say why, for whoever reads the decision later\n');
+        assert.match(await refusedTriage({ reason: 'x' }), /^field "state" is required: one of resolved, /);
+        assert.match(await refusedTriage({ state: 'not_affected', reason: 'x' }), /^field "state" not_affected needs field "justification" \(one of code_not_present, /);
+        assert.match(await refusedTriage({ state: 'not_affected', justification: 'because', reason: 'x' }), /^field "justification" "because" is not one of /);
+        assert.equal(await refusedTriage({ state: 'in_triage', reason: 'x', expires: 'soon' }), 'field "expires" "soon" is not a date (YYYY-MM-DD)');
+        assert.equal(await refusedTriage({ state: 'in_triage', reason: 'x', package: 'idna@' }), 'field "package" "idna@": expected NAME or NAME@RANGE');
+        assert.match(await refusedTriage({ state: 'in_triage', reason: 'x', package: 'idna@>>1' }), /^field "package" range ">>1" cannot be read: /);
         const openapi = await api<{ openapi: string }>(server, 'GET', '/openapi.json');
         assert.equal(openapi.body.openapi, '3.1.0');
       } finally {

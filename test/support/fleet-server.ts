@@ -4,6 +4,7 @@ import { serve } from '@hono/node-server';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import type { FleetStore } from '../../src/fleet/store/store.js';
 import { createServerApp } from '../../src/server/app.js';
+import { capConnections, DEFAULT_CONNECTION_LIMITS, httpServerOptions, type ConnectionLimits } from '../../src/server/connections.js';
 import { DEFAULT_LIMITS, type BodyLimits, type ServerDeps } from '../../src/server/context.js';
 import { createToken } from '../../src/server/auth.js';
 import { EventFeed } from '../../src/server/event-feed.js';
@@ -21,6 +22,8 @@ export interface TestServer {
   url: string;
   store: FleetStore;
   deps: ServerDeps;
+  /** Node's http server under it. */
+  http: Server;
   /** A new token's secret. */
   token(name: string, readOnly?: boolean): Promise<string>;
   close(): Promise<void>;
@@ -29,13 +32,16 @@ export interface TestServer {
 export async function startServer(
   storeLocation: string,
   cacheRoot: string,
-  options: { publicRead?: boolean; trustProxy?: boolean; limits?: Partial<BodyLimits>; now?: () => Date } = {},
+  options: { publicRead?: boolean; trustProxy?: boolean; limits?: Partial<BodyLimits>; connections?: Partial<ConnectionLimits>; now?: () => Date } = {},
 ): Promise<TestServer> {
   const store = await openFleetStore(storeLocation);
   const events = new EventFeed(store, 200);
   const databases = new FleetDatabases(store, { cacheRoot, fetch: 'auto' });
   const deps: ServerDeps = { store, publicRead: options.publicRead === true, trustProxy: options.trustProxy === true, databases, events, limits: { ...DEFAULT_LIMITS, ...options.limits }, now: options.now ?? (() => new Date()) };
-  const server = serve({ fetch: createServerApp(deps).fetch, hostname: '127.0.0.1', port: 0 }) as Server;
+  // The connection limits `fleet serve` sets (src/cli/fleet/serve.ts), or those a test gives.
+  const connections = { ...DEFAULT_CONNECTION_LIMITS, ...options.connections };
+  const server = serve({ fetch: createServerApp(deps).fetch, hostname: '127.0.0.1', port: 0, serverOptions: httpServerOptions(connections) }) as Server;
+  capConnections(server, connections);
   await new Promise<void>((resolve, reject) => {
     if (server.listening) resolve();
     server.once('listening', resolve);
@@ -47,6 +53,7 @@ export async function startServer(
     url: `http://127.0.0.1:${address.port}`,
     store,
     deps,
+    http: server,
     token: async (name, readOnly = false) => (await createToken(store, name, readOnly, new Date())).token,
     close: async () => {
       events.close();

@@ -7,6 +7,7 @@ import { terminalText as t } from '../../core/terminal-text.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import { openFleetStore } from '../../fleet/store/open-store.js';
 import { createServerApp } from '../../server/app.js';
+import { capConnections, DEFAULT_CONNECTION_LIMITS, httpServerOptions } from '../../server/connections.js';
 import { DEFAULT_LIMITS, type ServerDeps } from '../../server/context.js';
 import { readTokenFile, SEEDED_TOKEN_NAME, seedToken } from '../../server/auth.js';
 import { EventFeed } from '../../server/event-feed.js';
@@ -84,7 +85,14 @@ export async function fleetServe(opts: FleetServeOptions): Promise<number> {
     const deps: ServerDeps = { store, publicRead: opts.publicRead === true, trustProxy: opts.trustProxy === true, databases, events, limits: DEFAULT_LIMITS, now: () => new Date(), underWay };
     const app = createServerApp(deps);
     // Every request is work under way until its handler has answered (a stream's body goes on after).
-    server = serve({ fetch: (request, env) => underWay.track(Promise.resolve(app.fetch(request, env))), hostname: host, port }) as Server;
+    server = serve({
+      fetch: (request, env) => underWay.track(Promise.resolve(app.fetch(request, env))),
+      hostname: host,
+      port,
+      // Slow clients are cut (headers within 10 s, the whole request within 300 s), and connections are capped.
+      serverOptions: httpServerOptions(DEFAULT_CONNECTION_LIMITS),
+    }) as Server;
+    capConnections(server, DEFAULT_CONNECTION_LIMITS);
     try {
       await listen(server);
     } catch (err) {

@@ -5,7 +5,7 @@ import { StowageError } from '../../core/errors.js';
 import { ECOSYSTEMS, type Ecosystem } from '../../core/package.js';
 import { loadVersionScheme } from '../../ecosystems/formats.js';
 import type { FleetStore } from '../../fleet/store/store.js';
-import { recordDecision } from '../../fleet/triage.js';
+import { recordDecision, TRIAGE_FORM_FIELDS } from '../../fleet/triage.js';
 import { verifyToken } from '../auth.js';
 import { advisoryPageData, packagePageData, renderAdvisoryPage, renderPackagePage } from './advisory-page.js';
 import { appPageData, renderAppPage } from './app-page.js';
@@ -171,14 +171,14 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
     try {
       await recordDecision(
         store,
-        { app: name, id, state: field('state'), reason: field('reason'), justification: field('justification'), expires: field('expires'), package: field('package'), by: viewer.name, now: now() },
+        { app: name, id, state: field('state'), reason: field('reason'), justification: field('justification'), expires: field('expires'), package: field('package'), by: viewer.name, now: now(), names: TRIAGE_FORM_FIELDS },
         loadVersionScheme,
       );
     } catch (err) {
       if (!(err instanceof StowageError)) throw err;
-      // The command line's message names its option (--reason); the form's field has the same name.
+      // The message names the form's fields (TRIAGE_FORM_FIELDS).
       const data = await appPageData(store, name, null, now());
-      return respond(c, 400, renderAppPage(data, viewer, `Not recorded: ${err.message.replace(/--([a-z]+)/g, '$1')}`));
+      return respond(c, 400, renderAppPage(data, viewer, `Not recorded: ${err.message}`));
     }
     return c.redirect(`${appPath(name)}?triaged=1`, 303);
   });

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import type { Server, ServerOptions } from 'node:http';
+
+/**
+ * How long a client may take, and how many connections the server holds, so that slow clients
+ * (a header byte every few seconds, a body dripped in) neither hold a connection for long nor,
+ * many of them, take every file descriptor the server needs for its own work (the store, an
+ * upload's temporary files, a sync's databases).
+ *
+ * Node's own defaults bound a request too, but loosely: 60 s for the headers and 300 s for the
+ * whole request, checked every 30 s, so a client sending one header byte per 10 s held its
+ * connection 90 s (measured: 408 after 91.8 s), and with no cap on connections 1,100 such
+ * clients took every descriptor of a server limited to 1,024 open files: every other request
+ * failed until they were cut. @hono/node-server's serve() sets none of these.
+ */
+export interface ConnectionLimits {
+  /** From the first byte of a request to the end of its headers (node's `headersTimeout`). */
+  headersMs: number;
+  /** From the first byte of a request to the end of its body (`requestTimeout`): an upload of up to 64 MiB must fit. */
+  requestMs: number;
+  /** How long an idle keep-alive connection is kept (`keepAliveTimeout`). */
+  keepAliveMs: number;
+  /** How often node checks the two timeouts above (`connectionsCheckingInterval`): a slow client is cut at most this late. */
+  checkEveryMs: number;
+  /** Connections held at once (`maxConnections`; past it a new one is closed at once); null: from the open-file limit. */
+  maxConnections: number | null;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  headersMs: 10_000,
+  requestMs: 300_000,
+  keepAliveMs: 5_000,
+  checkEveryMs: 1_000,
+  maxConnections: null,
+};
+
+/** File descriptors kept for the server's own work when connections are capped by the open-file limit (it uses about 30 at rest). */
+const RESERVED_DESCRIPTORS = 256;
+
+/** The options node's http server is created with (passed to @hono/node-server's serve() as serverOptions). */
+export function httpServerOptions(limits: ConnectionLimits): ServerOptions {
+  return {
+    headersTimeout: limits.headersMs,
+    requestTimeout: limits.requestMs,
+    keepAliveTimeout: limits.keepAliveMs,
+    connectionsCheckingInterval: limits.checkEveryMs,
+  };
+}
+
+/** Caps the server's connections (the limit given, else the open-file limit less what the server keeps for itself). */
+export function capConnections(server: Server, limits: ConnectionLimits): void {
+  const cap = limits.maxConnections ?? connectionsForOpenFileLimit(openFileLimit());
+  if (cap !== null) server.maxConnections = cap;
+}
+
+export function connectionsForOpenFileLimit(limit: number | null): number | null {
+  if (limit === null) return null;
+  return limit > 2 * RESERVED_DESCRIPTORS ? limit - RESERVED_DESCRIPTORS : Math.max(1, Math.floor(limit / 2));
+}
+
+/** The process's soft limit on open files (Linux: /proc/self/limits), or null where it cannot be read or is unlimited. */
+function openFileLimit(): number | null {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return null;
+  }
+  const soft = /^Max open files\s+(\d+)\s/m.exec(text)?.[1];
+  return soft === undefined ? null : Number(soft);
+}

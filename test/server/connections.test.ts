@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { connectionsForOpenFileLimit } from '../../src/server/connections.js';
+import { startServer, type TestServer } from '../support/fleet-server.js';
+import { freshStore, storeSkips } from '../support/fleet-stores.js';
+import { tempDir } from '../support/shared.js';
+
+/**
+ * Slow clients against the fleet server (over real HTTP on loopback, with small limits so the
+ * test takes seconds; `fleet serve`'s own are checked in test/cli/fleet-serve.test.ts): one
+ * that sends its headers or its body a byte at a time is answered 408 and cut, an idle
+ * keep-alive connection is closed, and past the cap on connections a new one is closed at once
+ * while the server goes on answering the others, and everyone once the slow ones are cut.
+ */
+
+const skips = await storeSkips();
+
+/** A client that sends `first`, then `drip` one byte at a time every `everyMs`, and resolves with what the server answered once it closes. */
+function slowClient(url: string, first: string, drip: string, everyMs: number): { socket: Socket; answer: Promise<string> } {
+  const { port } = new URL(url);
+  const socket = connect(Number(port), '127.0.0.1');
+  let received = '';
+  let sent = 0;
+  let timer: NodeJS.Timeout | undefined;
+  socket.on('connect', () => {
+    socket.write(first);
+    timer = setInterval(() => socket.write(drip[sent++ % drip.length] as string), everyMs);
+  });
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  const answer = new Promise<string>((resolve) => {
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve(received);
+    });
+  });
+  return { socket, answer };
+}
+
+const LIMITS = { headersMs: 400, requestMs: 1500, keepAliveMs: 300, checkEveryMs: 100, maxConnections: 4 };
+
+test('slow clients are cut, idle connections closed, and connections capped (sqlite)', { skip: skips.sqlite, timeout: 60_000 }, async () => {
+  const made = await freshStore('sqlite');
+  let server: TestServer | null = null;
+  try {
+    server = await startServer(made.store, tempDir('server-connections-cache'), { connections: LIMITS });
+    const { url } = server;
+    const status = async (): Promise<number | string> => {
+      try {
+        const r = await fetch(`${url}/api/v1/openapi.json`, { headers: { connection: 'close' } });
+        await r.arrayBuffer();
+        return r.status;
+      } catch (err) {
+        return (err as { cause?: { code?: string } }).cause?.code ?? 'failed';
+      }
+    };
+    assert.equal(await status(), 200);
+
+    // Headers a byte at a time (a byte every 100 ms, never ending): 408, and the connection is closed.
+    const headers = slowClient(url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n', 'X-Slow: a\r\n', 100);
+    assert.match(await headers.answer, /^HTTP\/1\.1 408 /);
+
+    // A body dripped in, to a form anyone may post (signing in): 408 too.
+    const form = 'token=stw_x&next=%2F';
+    const body = slowClient(url, `POST /sign-in HTTP/1.1\r\nHost: x\r\nOrigin: http://x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length + 1000}\r\n\r\n`, form, 100);
+    assert.match(await body.answer, /^HTTP\/1\.1 408 /);
+
+    // A keep-alive connection left idle after its answer is closed by the server.
+    const idle = slowClient(url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n', '', 60_000);
+    assert.match(await idle.answer, /^HTTP\/1\.1 200 /);
+
+    // As many slow clients as the cap: the next connection is closed at once, the server is not exhausted.
+    const held = [0, 1, 2, 3].map(() => slowClient(url, 'GET / HTTP/1.1\r\n', 'X-Slow: a\r\n', 100));
+    const http = server.http;
+    while ((await new Promise<number>((resolve, reject) => http.getConnections((err, n) => (err ? reject(err) : resolve(n))))) < LIMITS.maxConnections) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.notEqual(await status(), 200, 'past the cap, a new connection is refused');
+    for (const h of held) assert.match(await h.answer, /^HTTP\/1\.1 408 /);
+    assert.equal(await status(), 200, 'once the slow clients are cut, everyone is answered again');
+  } finally {
+    await server?.close();
+    await made.dispose();
+  }
+});
+
+test('connections are capped below the open-file limit, keeping descriptors for the server itself', () => {
+  assert.equal(connectionsForOpenFileLimit(20_000), 19_744);
+  assert.equal(connectionsForOpenFileLimit(1024), 768);
+  assert.equal(connectionsForOpenFileLimit(100), 50);
+  assert.equal(connectionsForOpenFileLimit(null), null);
+});
