@@ -274,17 +274,19 @@ export function renderSnapshot(snapshot: SnapshotRecord, revisions: ReadonlyMap<
 
 /** `fleet diff --format json` as a value. */
 export function diffBody(from: string, to: string, diffs: readonly AppDiff[]): Record<string, unknown> {
+  return { schemaVersion: FLEET_SCHEMA_VERSION, from, to, apps: diffs.map((d) => diffElement(d)) };
+}
+
+/** One application of diffBody's `apps`; with `share`, each finding's advisory is share's placeholder for it. */
+function diffElement(d: AppDiff, share?: (advisory: Advisory) => string): Record<string, unknown> {
+  const findings = (list: readonly Finding[]): Record<string, unknown>[] =>
+    sortedFindings(list).map((f) => (share === undefined ? findingJson(f) : findingJsonWith(f, share(f.advisory))));
   return {
-    schemaVersion: FLEET_SCHEMA_VERSION,
-    from,
-    to,
-    apps: diffs.map((d) => ({
-      name: d.name,
-      from: d.from?.digest ?? null,
-      to: d.to?.digest ?? null,
-      packages: d.packages,
-      findings: { new: sortedFindings(d.findings.new).map(findingJson), resolved: sortedFindings(d.findings.resolved).map(findingJson) },
-    })),
+    name: d.name,
+    from: d.from?.digest ?? null,
+    to: d.to?.digest ?? null,
+    packages: d.packages,
+    findings: { new: findings(d.findings.new), resolved: findings(d.findings.resolved) },
   };
 }
 
@@ -292,7 +294,30 @@ export function diffJson(from: string, to: string, diffs: readonly AppDiff[]): s
   return json(diffBody(from, to, diffs));
 }
 
+/**
+ * diffJson in pieces, an application at a time, its advisories spliced in as bytes: a diff of
+ * two snapshots of a large fleet is more JSON than one string may hold.
+ */
+export function* diffJsonPieces(from: string, to: string, diffs: readonly AppDiff[]): Generator<string | Uint8Array> {
+  if (diffs.length === 0) {
+    yield diffJson(from, to, diffs);
+    return;
+  }
+  const frame = jsonArrayFrame(diffBody(from, to, []), 'apps');
+  yield frame.head;
+  for (let i = 0; i < diffs.length; i++) {
+    yield* advisoryTexts.prettyElement((share) => diffElement(diffs[i] as AppDiff, share));
+    yield i < diffs.length - 1 ? ',\n' : '\n';
+  }
+  yield frame.tail;
+}
+
 export function renderDiff(from: string, to: string, diffs: readonly AppDiff[], style: HumanStyle): string {
+  return renderDiffLines(from, to, diffs, style).join('\n') + '\n';
+}
+
+/** renderDiff's lines (a diff of two snapshots of a large fleet is more text than one string may hold). */
+export function renderDiffLines(from: string, to: string, diffs: readonly AppDiff[], style: HumanStyle): string[] {
   const out = [`diff ${t(from)} → ${t(to)}`];
   for (const d of diffs) {
     out.push(`${paint(style, 'cyan', t(d.name))}  ${d.from?.digest.slice(0, 19) ?? '(absent)'} → ${d.to?.digest.slice(0, 19) ?? '(absent)'}`);
@@ -305,7 +330,7 @@ export function renderDiff(from: string, to: string, diffs: readonly AppDiff[], 
     out.push(`  packages: ${counts}`);
   }
   if (diffs.length === 0) out.push('no differences');
-  return out.join('\n') + '\n';
+  return out;
 }
 
 /** `fleet promote|rollback --format json` (schema/fleet-promote.v1.json), also the event's body. */
