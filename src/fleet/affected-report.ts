@@ -1,23 +1,24 @@
-import { jsonForTerminalPieces, terminalText as t } from '../core/terminal-text.js';
-import { findingJson } from '../audit/report/json.js';
+import type { Advisory } from '../core/advisory.js';
+import { jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
+import { findingJson, findingJsonWith } from '../audit/report/json.js';
 import { paint, plural, type HumanStyle } from '../audit/report/human.js';
 import type { AffectedApp, AffectedQuery } from './affected.js';
 import type { Finding } from '../core/finding.js';
 import type { TriageNote } from './triage.js';
-import { findingLabel } from './report.js';
+import { advisoryTexts, findingLabel } from './report.js';
 
 /** `fleet affected`'s output: JSON (schema/fleet-affected.v1.json) and text. */
 
 export type TriagedApp = { findings: Finding[]; triage: TriageNote[] };
 
-/** One application of `fleet affected --format json`. */
-function affectedAppJson(a: AffectedApp, triaged: TriagedApp | undefined): Record<string, unknown> {
+/** One application of `fleet affected --format json`; with `share`, each finding's advisory is share's placeholder for it. */
+function affectedAppJson(a: AffectedApp, triaged: TriagedApp | undefined, share?: (advisory: Advisory) => string): Record<string, unknown> {
   return {
     name: a.name,
     revision: a.revision,
     seq: a.seq,
     packages: a.packages,
-    findings: (triaged?.findings ?? a.findings).map(findingJson),
+    findings: (triaged?.findings ?? a.findings).map((f) => (share === undefined ? findingJson(f) : findingJsonWith(f, share(f.advisory)))),
     triage: triaged?.triage ?? [],
   };
 }
@@ -33,12 +34,22 @@ export function affectedBody(query: AffectedQuery, apps: readonly AffectedApp[],
 
 /**
  * `fleet affected --format json` in pieces, each application made JSON as it is written (an
- * advisory in thousands of applications is tens of megabytes): written with writeStdoutPieces.
+ * advisory in thousands of applications is tens of megabytes), its advisories' bytes spliced in
+ * (advisoryTexts): written with writeStdoutPieces.
  */
-export function affectedJsonPieces(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[]): Generator<string> {
-  const indexes = apps.map((_, i) => i);
-  const body = { schemaVersion: 1, query: queryJson(query), apps: indexes };
-  return jsonForTerminalPieces(body, 'apps', (i) => affectedAppJson(apps[i as number] as AffectedApp, triaged[i as number]));
+export function* affectedJsonPieces(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[]): Generator<string | Uint8Array> {
+  const body = { schemaVersion: 1, query: queryJson(query), apps: [] };
+  if (apps.length === 0) {
+    yield jsonForTerminal(JSON.stringify(body, null, 2) + '\n');
+    return;
+  }
+  const frame = jsonArrayFrame(body, 'apps');
+  yield frame.head;
+  for (let i = 0; i < apps.length; i++) {
+    yield* advisoryTexts.prettyElement((share) => affectedAppJson(apps[i] as AffectedApp, triaged[i], share));
+    yield i < apps.length - 1 ? ',\n' : '\n';
+  }
+  yield frame.tail;
 }
 
 export function renderAffected(query: AffectedQuery, apps: readonly AffectedApp[], triaged: readonly TriagedApp[], style: HumanStyle): string {

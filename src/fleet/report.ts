@@ -1,6 +1,8 @@
+import type { Advisory } from '../core/advisory.js';
 import type { Finding } from '../core/finding.js';
-import { jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
-import { findingJson } from '../audit/report/json.js';
+import { SharedJson, type JsonPieces } from '../core/shared-json.js';
+import { jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
+import { advisoryJson, findingJson, findingJsonWith } from '../audit/report/json.js';
 import { paint, plural, renderFinding, type HumanStyle } from '../audit/report/human.js';
 import type { AddFailure, AddOutcome } from './add.js';
 import type { AppDiff } from './diff.js';
@@ -9,8 +11,18 @@ import type { TriageNote } from './triage.js';
 import type { AppSummary } from './summary.js';
 import { FINDING_LEVELS, type DatabaseState, type HistoryEntry, type RevisionRecord, type SnapshotRecord } from './store/store.js';
 
+/** What a one-line listing of a finding shows (a Finding, or a FindingLine read without the finding's row). */
+export interface ListedFinding {
+  target: string;
+  advisory: Pick<Advisory, 'id' | 'kind'>;
+  package: { name: string; version: string };
+  /** The applied ignore (Finding), or whether there is one (FindingLine). */
+  ignored: object | boolean | null;
+  failsPolicy: boolean;
+}
+
 /** A finding's one-word state in fleet listings: error (fails the policy), ignored, or warning. */
-export function findingLabel(f: Finding, style: HumanStyle): string {
+export function findingLabel(f: ListedFinding, style: HumanStyle): string {
   return f.failsPolicy ? paint(style, 'red', 'error') : f.ignored ? paint(style, 'dim', 'ignored') : paint(style, 'yellow', 'warning');
 }
 
@@ -44,7 +56,7 @@ const revisionJson = (r: RevisionRecord): Record<string, unknown> => ({
 const code = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Findings in the audit's order (it sorts them), then by target for applications of several lockfiles. */
-export function sortedFindings(findings: readonly Finding[]): Finding[] {
+export function sortedFindings<F extends ListedFinding>(findings: readonly F[]): F[] {
   const kinds = ['vulnerability', 'unsound', 'unmaintained', 'notice'];
   return [...findings].sort(
     (a, b) =>
@@ -58,22 +70,50 @@ export function sortedFindings(findings: readonly Finding[]): Finding[] {
 
 /** `fleet status`/`show --format json` as a value (the server answers with it). */
 export function appsBody(apps: readonly AppFindings[]): { schemaVersion: number; apps: Record<string, unknown>[] } {
-  return { schemaVersion: FLEET_SCHEMA_VERSION, apps: apps.map(appElement) };
+  return { schemaVersion: FLEET_SCHEMA_VERSION, apps: apps.map((a) => appElement(a)) };
 }
 
-/** One application of appsBody's `apps`. */
-export function appElement(a: AppFindings): Record<string, unknown> {
+/**
+ * Each advisory's JSON (advisoryJson), made, escaped and encoded once per advisory object and
+ * spliced into every finding that cites it: the findings of a fleet share a few hundred
+ * advisories (the store reads one object per advisory record), and an advisory's text is half or
+ * more of a finding's.
+ */
+export const advisoryTexts = new SharedJson<Advisory>(advisoryJson);
+
+/** One application of appsBody's `apps`; with `share`, each finding's advisory is share's placeholder for it. */
+export function appElement(a: AppFindings, share?: (advisory: Advisory) => string): Record<string, unknown> {
   return {
     name: a.name,
     revision: a.revision.digest,
     seq: a.revision.seq,
-    findings: sortedFindings(a.findings).map(findingJson),
+    findings: sortedFindings(a.findings).map((f) => (share === undefined ? findingJson(f) : findingJsonWith(f, share(f.advisory)))),
     ...(a.triage !== undefined ? { triage: a.triage } : {}),
   };
 }
 
+/** jsonArrayElement(appElement(a)), its advisories' bytes spliced in (advisoryTexts). */
+export function appElementPieces(a: AppFindings): JsonPieces {
+  return advisoryTexts.prettyElement((share) => appElement(a, share));
+}
+
 export function appsJson(apps: readonly AppFindings[]): string {
   return json(appsBody(apps));
+}
+
+/** appsJson(apps) in pieces, each application's advisories spliced in as bytes: for writeStdoutPieces. */
+export function* appsJsonPieces(apps: readonly AppFindings[]): Generator<string | Uint8Array> {
+  if (apps.length === 0) {
+    yield appsJson(apps);
+    return;
+  }
+  const frame = jsonArrayFrame(appsBody([]), 'apps');
+  yield frame.head;
+  for (let i = 0; i < apps.length; i++) {
+    yield* appElementPieces(apps[i] as AppFindings);
+    yield i < apps.length - 1 ? ',\n' : '\n';
+  }
+  yield frame.tail;
 }
 
 /** `name  sha256:0123456789ab (revision 3)  2 findings, 1 failing`, then each finding. */
@@ -84,18 +124,31 @@ export function renderApps(apps: readonly AppFindings[], style: HumanStyle, { de
 
 /** renderApps' lines of these applications, without the last lines (fleetTail): for a listing written page by page. */
 export function renderAppLines(apps: readonly AppFindings[], style: HumanStyle, { details }: { details: boolean }): string[] {
+  if (!details) return renderAppListing(apps, style);
   const out: string[] = [];
   for (const a of apps) {
-    const fails = a.findings.filter((f) => f.failsPolicy).length;
-    const state = a.findings.length === 0 ? paint(style, 'green', 'no advisories apply') : `${plural(a.findings.length, 'finding')}${fails > 0 ? paint(style, 'red', `, ${fails} failing`) : ''}`;
-    out.push(`${paint(style, 'cyan', t(a.name))}  ${a.revision.digest.slice(0, 19)} (revision ${a.revision.seq})  ${state}`);
-    for (const f of sortedFindings(a.findings)) {
-      if (details) out.push('', ...renderFinding(f, style).map((l) => `  ${l}`));
-      else out.push(`  ${findingLabel(f, style)}: ${t(f.advisory.id)} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind})`);
-    }
-    if (details) out.push('');
+    out.push(appHeadLine(a, style));
+    for (const f of sortedFindings(a.findings)) out.push('', ...renderFinding(f, style).map((l) => `  ${l}`));
+    out.push('');
   }
   return out;
+}
+
+/** renderAppLines without details: a line per application, then one per finding (what a ListedFinding holds). */
+export function renderAppListing(apps: readonly { name: string; revision: Pick<RevisionRecord, 'digest' | 'seq'>; findings: readonly ListedFinding[] }[], style: HumanStyle): string[] {
+  const out: string[] = [];
+  for (const a of apps) {
+    out.push(appHeadLine(a, style));
+    for (const f of sortedFindings(a.findings)) out.push(`  ${findingLabel(f, style)}: ${t(f.advisory.id)} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind})`);
+  }
+  return out;
+}
+
+/** `name  sha256:0123456789ab (revision 3)  2 findings, 1 failing`. */
+function appHeadLine(a: { name: string; revision: Pick<RevisionRecord, 'digest' | 'seq'>; findings: readonly ListedFinding[] }, style: HumanStyle): string {
+  const fails = a.findings.filter((f) => f.failsPolicy).length;
+  const state = a.findings.length === 0 ? paint(style, 'green', 'no advisories apply') : `${plural(a.findings.length, 'finding')}${fails > 0 ? paint(style, 'red', `, ${fails} failing`) : ''}`;
+  return `${paint(style, 'cyan', t(a.name))}  ${a.revision.digest.slice(0, 19)} (revision ${a.revision.seq})  ${state}`;
 }
 
 /** The last lines of `fleet status` (either form): an empty fleet said so, then the result. */
@@ -221,17 +274,19 @@ export function renderSnapshot(snapshot: SnapshotRecord, revisions: ReadonlyMap<
 
 /** `fleet diff --format json` as a value. */
 export function diffBody(from: string, to: string, diffs: readonly AppDiff[]): Record<string, unknown> {
+  return { schemaVersion: FLEET_SCHEMA_VERSION, from, to, apps: diffs.map((d) => diffElement(d)) };
+}
+
+/** One application of diffBody's `apps`; with `share`, each finding's advisory is share's placeholder for it. */
+function diffElement(d: AppDiff, share?: (advisory: Advisory) => string): Record<string, unknown> {
+  const findings = (list: readonly Finding[]): Record<string, unknown>[] =>
+    sortedFindings(list).map((f) => (share === undefined ? findingJson(f) : findingJsonWith(f, share(f.advisory))));
   return {
-    schemaVersion: FLEET_SCHEMA_VERSION,
-    from,
-    to,
-    apps: diffs.map((d) => ({
-      name: d.name,
-      from: d.from?.digest ?? null,
-      to: d.to?.digest ?? null,
-      packages: d.packages,
-      findings: { new: sortedFindings(d.findings.new).map(findingJson), resolved: sortedFindings(d.findings.resolved).map(findingJson) },
-    })),
+    name: d.name,
+    from: d.from?.digest ?? null,
+    to: d.to?.digest ?? null,
+    packages: d.packages,
+    findings: { new: findings(d.findings.new), resolved: findings(d.findings.resolved) },
   };
 }
 
@@ -239,7 +294,30 @@ export function diffJson(from: string, to: string, diffs: readonly AppDiff[]): s
   return json(diffBody(from, to, diffs));
 }
 
+/**
+ * diffJson in pieces, an application at a time, its advisories spliced in as bytes: a diff of
+ * two snapshots of a large fleet is more JSON than one string may hold.
+ */
+export function* diffJsonPieces(from: string, to: string, diffs: readonly AppDiff[]): Generator<string | Uint8Array> {
+  if (diffs.length === 0) {
+    yield diffJson(from, to, diffs);
+    return;
+  }
+  const frame = jsonArrayFrame(diffBody(from, to, []), 'apps');
+  yield frame.head;
+  for (let i = 0; i < diffs.length; i++) {
+    yield* advisoryTexts.prettyElement((share) => diffElement(diffs[i] as AppDiff, share));
+    yield i < diffs.length - 1 ? ',\n' : '\n';
+  }
+  yield frame.tail;
+}
+
 export function renderDiff(from: string, to: string, diffs: readonly AppDiff[], style: HumanStyle): string {
+  return renderDiffLines(from, to, diffs, style).join('\n') + '\n';
+}
+
+/** renderDiff's lines (a diff of two snapshots of a large fleet is more text than one string may hold). */
+export function renderDiffLines(from: string, to: string, diffs: readonly AppDiff[], style: HumanStyle): string[] {
   const out = [`diff ${t(from)} → ${t(to)}`];
   for (const d of diffs) {
     out.push(`${paint(style, 'cyan', t(d.name))}  ${d.from?.digest.slice(0, 19) ?? '(absent)'} → ${d.to?.digest.slice(0, 19) ?? '(absent)'}`);
@@ -252,7 +330,7 @@ export function renderDiff(from: string, to: string, diffs: readonly AppDiff[], 
     out.push(`  packages: ${counts}`);
   }
   if (diffs.length === 0) out.push('no differences');
-  return out.join('\n') + '\n';
+  return out;
 }
 
 /** `fleet promote|rollback --format json` (schema/fleet-promote.v1.json), also the event's body. */

@@ -1,12 +1,14 @@
 import { StowageError } from '../core/errors.js';
+import type { Advisory } from '../core/advisory.js';
 import type { Finding } from '../core/finding.js';
+import type { Package } from '../core/package.js';
 import type { VersionScheme } from '../core/ecosystem.js';
 import { lockfileNameKey } from '../ecosystems/package-names.js';
 import { findingJson } from '../audit/report/json.js';
 import { ANALYSIS_STATES, JUSTIFICATIONS, type AnalysisState, type Justification, type VexAnalysis } from '../sbom/cyclonedx-vex.js';
 import { recordEvent } from './events.js';
 import { NotInFleetError } from './lookup.js';
-import { aliasGroupKey, type FleetStore } from './store/store.js';
+import { aliasGroupKey, type FindingLine, type FleetStore } from './store/store.js';
 
 /**
  * Triage decisions, as CycloneDX's vulnerability analysis states them (1.5 and later): what a
@@ -102,8 +104,14 @@ export function checkDecision(
   return { state, reason, justification, expires, by };
 }
 
+/** What a decision is matched on: the advisory's ids and the package (a Finding, or a FindingLine). */
+export interface TriagedFinding {
+  advisory: Pick<Advisory, 'id' | 'aliases'>;
+  package: Pick<Package, 'ecosystem' | 'name' | 'version'>;
+}
+
 /** Whether a stored decision is about this finding: an id in common, and the package (and version) it names. */
-export function decisionCovers(decision: TriageDecision, finding: Finding, scheme: VersionScheme): boolean {
+export function decisionCovers(decision: TriageDecision, finding: TriagedFinding, scheme: VersionScheme): boolean {
   const ids = new Set(decision.aliasKey.split(' '));
   if (![finding.advisory.id, ...finding.advisory.aliases].some((id) => ids.has(id))) return false;
   if (decision.packageName === null) return true;
@@ -137,7 +145,7 @@ export interface AppliedDecision {
 export function governingDecision(
   decisions: readonly StoredTriageDecision[],
   appId: number,
-  finding: Finding,
+  finding: TriagedFinding,
   scheme: VersionScheme,
   today: string,
 ): AppliedDecision | null {
@@ -265,6 +273,31 @@ export async function applyTriage(
       );
     }
     out.push({ findings, triage });
+  }
+  return out;
+}
+
+/**
+ * applyTriage's findings, for findings read as FindingLines (`fleet status`'s text): a finding
+ * under an active settled decision is ignored and stops failing; the decisions are not listed.
+ */
+export async function triageLines(
+  store: { triageDecisions(): Promise<StoredTriageDecision[]> },
+  apps: readonly { appId: number; findings: readonly FindingLine[] }[],
+  now: Date,
+  schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
+): Promise<FindingLine[][]> {
+  const decisions = await store.triageDecisions();
+  if (decisions.length === 0) return apps.map((a) => [...a.findings]);
+  const today = now.toISOString().slice(0, 10);
+  const out: FindingLine[][] = [];
+  for (const app of apps) {
+    const lines: FindingLine[] = [];
+    for (const line of app.findings) {
+      const applied = governingDecision(decisions, app.appId, line, await schemeOf(line.package.ecosystem), today);
+      lines.push(settles(applied) && !line.ignored ? { ...line, ignored: true, failsPolicy: false } : line);
+    }
+    out.push(lines);
   }
   return out;
 }

@@ -45,6 +45,23 @@ interface AffectedJson {
 
 const skips = await storeSkips();
 
+/**
+ * `fleet status`'s text as the JSON of `fleet status` says it should read: a line per
+ * application, one per finding with its state after triage (error, ignored, warning). The text
+ * is made from each finding's columns, package and advisory record, not from its row (FindingLine).
+ */
+function statusTextFromJson(json: string): string {
+  const apps = (JSON.parse(json) as FleetApps & { apps: { revision: string; seq: number }[] }).apps;
+  const lines: string[] = [];
+  for (const a of apps) {
+    const fails = a.findings.filter((f) => f.failsPolicy).length;
+    const state = a.findings.length === 0 ? 'no advisories apply' : `${a.findings.length} finding${a.findings.length === 1 ? '' : 's'}${fails > 0 ? `, ${fails} failing` : ''}`;
+    lines.push(`${a.name}  ${a.revision.slice(0, 19)} (revision ${a.seq})  ${state}`);
+    for (const f of a.findings) lines.push(`  ${f.failsPolicy ? 'error' : f.ignored ? 'ignored' : 'warning'}: ${f.advisory.id} ${f.package.name} ${f.package.version} (${f.advisory.kind})`);
+  }
+  return lines.join('\n') + '\n';
+}
+
 function fleetCli(store: TestStore) {
   return (...args: string[]) => runCli(['fleet', ...args, '--store', store.store], { cacheDir });
 }
@@ -127,6 +144,12 @@ for (const kind of STORE_KINDS) {
         after.apps.map((a) => [a.name, [...new Set(a.triage.map((t) => `${t.state} ${t.scope}`))], a.triage.length === a.findings.length]),
         expectedApps.map((name) => [name, [name === first ? 'not_affected application' : 'in_triage fleet'], true]),
       );
+      // `fleet status`'s text says of each finding what its JSON says, triage applied: ignored by
+      // the settled decision, failing under the one in triage and where none governs.
+      const statusJson = fleet('status', '--format', 'json').stdout;
+      const text = fleet('status').stdout;
+      assert.equal(text.slice(0, text.lastIndexOf('result: ')), statusTextFromJson(statusJson));
+      assert.match(text, new RegExp(`\\n  ignored: ${id} idna `), 'the settled decision shows');
       // sync counts the findings that fail once triage is applied: those status shows failing.
       const shownFailing = (JSON.parse(fleet('status', '--format', 'json').stdout) as FleetApps).apps.flatMap((a) => a.findings).filter((f) => f.failsPolicy);
       const auditFailing = APPS.flatMap((name) => audits.get(name) ?? []).filter((f) => f.failsPolicy);

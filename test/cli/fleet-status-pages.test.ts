@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
@@ -52,4 +52,39 @@ test('fleet status over several pages of applications: one JSON document and one
   const lines = human.stdout.split('\n');
   assert.deepEqual(lines.filter((l) => l.startsWith('app-')).map((l) => l.split(' ')[0]), sorted);
   assert.equal(lines.at(-2), `result: FAIL, ${failing} findings fail the policy`);
+});
+
+/**
+ * `fleet status`'s text reads each finding's columns (not its row): a finding its policy
+ * ignores (stowage.toml), one a settled triage decision ignores, and failing ones, each with
+ * its state, as the JSON has them.
+ */
+test('fleet status text: policy ignores, triage and failing findings, as the JSON states them', () => {
+  const root = tempDir('fleet-status-lines');
+  const cacheDir = tempDir('fleet-status-lines-cache');
+  const db = rustsecAdvisoryDb(join(root, 'db'), [{ id: ADVISORY_ID, package: VULNERABLE.name, patched: [`>= ${VULNERABLE.to}`] }]);
+  const store = join(root, 'fleet.sqlite');
+  const fleet = (...args: string[]) => runCli(['fleet', ...args, '--store', store], { cacheDir });
+  assert.equal(fleet('init', '--db', db).status, 0);
+  const paths: string[] = [];
+  for (const name of ['failing', 'policy-ignored', 'triaged', 'patched']) {
+    const dir = join(root, name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'Cargo.lock'), cargoLock(name, name === 'patched' ? VULNERABLE.to : VULNERABLE.from));
+    if (name === 'policy-ignored') writeFileSync(join(dir, 'stowage.toml'), `[[audit.ignore]]\nid = "${ADVISORY_ID}"\nreason = "not reachable"\n`);
+    paths.push(dir);
+  }
+  assert.equal(fleet('add', ...paths).status, 1);
+  assert.equal(fleet('triage', 'triaged', ADVISORY_ID, '--state', 'false_positive', '--justification', 'code_not_reachable', '--reason', 'no', '--by', 't').status, 0);
+  const json = JSON.parse(fleet('status', '--format', 'json').stdout) as FleetApps & { apps: { revision: string; seq: number }[] };
+  const text = fleet('status');
+  assert.equal(text.status, 1);
+  const expected = json.apps.flatMap((a) => [
+    `${a.name}  ${a.revision.slice(0, 19)} (revision ${a.seq})  ${a.findings.length === 0 ? 'no advisories apply' : `${a.findings.length} finding${a.findings.some((f) => f.failsPolicy) ? ', 1 failing' : ''}`}`,
+    ...a.findings.map((f) => `  ${f.failsPolicy ? 'error' : f.ignored ? 'ignored' : 'warning'}: ${f.advisory.id} ${f.package.name} ${f.package.version} (${f.advisory.kind})`),
+  ]);
+  assert.deepEqual(text.stdout.split('\n').slice(0, -2), expected);
+  const state = (app: string): string | undefined => text.stdout.split('\n')[text.stdout.split('\n').findIndex((l) => l.startsWith(`${app} `)) + 1]?.split(':')[0];
+  assert.deepEqual(['failing', 'policy-ignored', 'triaged'].map(state), ['  error', '  ignored', '  ignored']);
+  assert.equal(text.stdout.split('\n').at(-2), 'result: FAIL, 1 finding fails the policy');
 });

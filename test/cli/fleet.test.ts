@@ -140,6 +140,9 @@ for (const kind of STORE_KINDS) {
       const bySnapshot = fleet('diff', '--snapshots', 's1', 's2', '--format', 'json');
       assert.equal(bySnapshot.status, 0, bySnapshot.stderr);
       check(JSON.parse(bySnapshot.stdout) as Diff);
+      // Written an application at a time, each advisory's text spliced in: the same text as the whole document.
+      for (const r of [byRevision, bySnapshot]) assert.equal(r.stdout, `${JSON.stringify(JSON.parse(r.stdout), null, 2)}\n`);
+      assert.ok(expectNew.length + expectResolved.length > 0, 'findings (and their advisories) in the diff');
 
       // What users mistype: one line, exit 2.
       for (const [args, message] of [

@@ -13,9 +13,14 @@ import { affectedFunctions } from './advice.js';
 export const REPORT_SCHEMA_VERSION = 1;
 
 export function findingJson(f: Finding): Record<string, unknown> {
+  return findingJsonWith(f, advisoryJson(f.advisory));
+}
+
+/** findingJson with `advisory` in the advisory's place (a placeholder for its JSON made once: fleet outputs, core/shared-json.ts). */
+export function findingJsonWith(f: Finding, advisory: unknown): Record<string, unknown> {
   const json: Record<string, unknown> = {
     target: f.target,
-    advisory: advisoryJson(f.advisory),
+    advisory,
     databases: f.databases,
     package: packageJson(f.package),
     paths: f.paths,

@@ -2,8 +2,8 @@ import { styleFor } from '../../audit/report/human.js';
 import { StowageError } from '../../core/errors.js';
 import { diffRevisions, diffSnapshots } from '../../fleet/diff.js';
 import { requireApp, requireSnapshot, resolveRevision } from '../../fleet/lookup.js';
-import { diffJson, renderDiff } from '../../fleet/report.js';
-import { stdoutStream, writeStdout } from '../output.js';
+import { diffJsonPieces, renderDiffLines } from '../../fleet/report.js';
+import { stdoutStream, writeStdoutPieces } from '../output.js';
 import type { FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
 
@@ -17,8 +17,9 @@ export async function fleetDiff(args: string[], opts: FleetDiffOptions): Promise
     throw new StowageError(opts.snapshots ? 'fleet diff --snapshots takes two snapshot names: S1 S2' : 'fleet diff takes APP REV1 REV2 (or --snapshots S1 S2)');
   }
   return withFleetStore(opts, async (store) => {
-    const render = (from: string, to: string, diffs: Parameters<typeof diffJson>[2]): void =>
-      writeStdout(opts.format === 'json' ? diffJson(from, to, diffs) : renderDiff(from, to, diffs, styleFor(stdoutStream())));
+    // In pieces: a diff of two snapshots of a large fleet is more than one string may hold.
+    const render = (from: string, to: string, diffs: Parameters<typeof diffJsonPieces>[2]): void =>
+      writeStdoutPieces(opts.format === 'json' ? diffJsonPieces(from, to, diffs) : renderDiffLines(from, to, diffs, styleFor(stdoutStream())).map((line) => `${line}\n`));
     if (opts.snapshots) {
       const [a, b] = args as [string, string];
       const from = await requireSnapshot(store, a);

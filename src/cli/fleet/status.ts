@@ -1,13 +1,13 @@
 import { chunks } from '../../core/chunks.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../../core/errors.js';
-import { jsonArrayElement, jsonArrayFrame } from '../../core/terminal-text.js';
+import { jsonArrayFrame } from '../../core/terminal-text.js';
 import { styleFor } from '../../audit/report/human.js';
 import { loadVersionScheme } from '../../ecosystems/formats.js';
 import { requireSettings } from '../../fleet/lookup.js';
-import { withTriage } from '../../fleet/triage.js';
-import { appElement, appsBody, appsJson, fleetTail, renderAppLines, renderApps, renderSummaries, summaryJson, type AppFindings } from '../../fleet/report.js';
+import { triageLines, withTriage } from '../../fleet/triage.js';
+import { appElementPieces, appsBody, appsJson, appsJsonPieces, fleetTail, renderAppListing, renderApps, renderSummaries, summaryJson, type AppFindings } from '../../fleet/report.js';
 import { allAppSummaries } from '../../fleet/summary.js';
-import type { FleetStore } from '../../fleet/store/store.js';
+import type { FindingLine, FleetStore, RevisionRecord } from '../../fleet/store/store.js';
 import { stdoutStream, writeStdout, writeStdoutPieces } from '../output.js';
 import type { FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
@@ -18,7 +18,8 @@ import { withFleetStore } from './with-store.js';
  */
 export async function reportApps(store: FleetStore, found: AppFindings[], opts: FleetFormatOptions, details: boolean): Promise<number> {
   const apps = await withTriage(store, found, new Date(), loadVersionScheme);
-  writeStdout(opts.format === 'json' ? appsJson(apps) : renderApps(apps, styleFor(stdoutStream()), { details }));
+  if (opts.format === 'json') writeStdoutPieces(appsJsonPieces(apps));
+  else writeStdout(renderApps(apps, styleFor(stdoutStream()), { details }));
   return apps.some((a) => a.findings.some((f) => f.failsPolicy)) ? EXIT_FINDINGS : EXIT_OK;
 }
 
@@ -42,6 +43,27 @@ async function* currentFindingPages(store: FleetStore, now: Date): AsyncGenerato
 }
 
 /**
+ * Every application's current revision and what `fleet status`'s text shows of its findings
+ * (FindingLine: columns, no finding's row read), triage applied, in currentFindingPages' order, a page at a time.
+ */
+async function* currentFindingLinePages(store: FleetStore, now: Date): AsyncGenerator<{ name: string; revision: RevisionRecord; findings: FindingLine[] }[]> {
+  const apps = (await store.apps()).filter((a) => a.currentRevision !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const decisions = await store.triageDecisions();
+  const triage = { triageDecisions: () => Promise.resolve(decisions) };
+  for (const page of chunks(apps, STATUS_PAGE)) {
+    const found: { name: string; revision: RevisionRecord }[] = [];
+    for (const app of page) {
+      const revision = await store.revision(app.currentRevision as number);
+      if (revision !== null) found.push({ name: app.name, revision });
+    }
+    const lines = await store.findingLinesOfRevisions(found.map((a) => a.revision.id));
+    const entries = found.map((a) => ({ ...a, appId: a.revision.appId, findings: lines.get(a.revision.id) ?? [] }));
+    const triaged = await triageLines(triage, entries, now, loadVersionScheme);
+    yield entries.map((a, i) => ({ name: a.name, revision: a.revision, findings: triaged[i] ?? a.findings }));
+  }
+}
+
+/**
  * `fleet status`: written a page of applications at a time, the same bytes as the whole at once
  * (a fleet of 10,000 applications is a gigabyte of JSON, more than one string may hold).
  */
@@ -50,17 +72,23 @@ async function writeStatus(store: FleetStore, opts: FleetFormatOptions): Promise
   const frame = jsonArrayFrame(appsBody([]), 'apps');
   let apps = 0;
   let failing = 0;
-  for await (const page of currentFindingPages(store, new Date())) {
-    if (page.length === 0) continue;
-    if (opts.format === 'json') {
+  const now = new Date();
+  if (opts.format === 'json') {
+    for await (const page of currentFindingPages(store, now)) {
       writeStdoutPieces((function* () {
-        for (const app of page) yield `${apps++ === 0 ? frame.head : ',\n'}${jsonArrayElement(appElement(app))}`;
+        for (const app of page) {
+          yield apps++ === 0 ? frame.head : ',\n';
+          yield* appElementPieces(app);
+        }
       })());
-    } else {
-      writeStdoutPieces(renderAppLines(page, style, { details: false }).map((line) => `${line}\n`));
-      apps += page.length;
+      failing += page.reduce((n, a) => n + a.findings.filter((f) => f.failsPolicy).length, 0);
     }
-    failing += page.reduce((n, a) => n + a.findings.filter((f) => f.failsPolicy).length, 0);
+  } else {
+    for await (const page of currentFindingLinePages(store, now)) {
+      writeStdoutPieces(renderAppListing(page, style).map((line) => `${line}\n`));
+      apps += page.length;
+      failing += page.reduce((n, a) => n + a.findings.filter((f) => f.failsPolicy).length, 0);
+    }
   }
   if (opts.format === 'json') writeStdout(apps === 0 ? appsJson([]) : `\n${frame.tail}`);
   else writeStdout(`${fleetTail(apps, failing, style).join('\n')}\n`);

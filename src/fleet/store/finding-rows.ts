@@ -84,8 +84,25 @@ export class AdvisoryRecords {
    * `read` (by digest, any order) once each.
    */
   async resolve(rows: readonly ParsedFindingRow[], read: (digests: string[]) => Promise<{ digest: string; record: string }[]>): Promise<Finding[]> {
+    const wanted = await this.advisories(
+      rows.map((r) => r.digest),
+      read,
+    );
+    return rows.map((row) => {
+      const advisory = wanted.get(row.digest);
+      if (advisory === undefined) throw new Error(`the fleet store has no advisory record ${row.digest}`);
+      row.partial.advisory = advisory;
+      return row.partial;
+    });
+  }
+
+  /**
+   * The advisories of these digests (repeats allowed), by digest: those not parsed yet are read
+   * through `read` (by digest, any order) once each. A digest the store does not hold is absent.
+   */
+  async advisories(digests: Iterable<string>, read: (digests: string[]) => Promise<{ digest: string; record: string }[]>): Promise<Map<string, Advisory | undefined>> {
     const wanted = new Map<string, Advisory | undefined>();
-    for (const r of rows) if (!wanted.has(r.digest)) wanted.set(r.digest, this.parsed.get(r.digest));
+    for (const digest of digests) if (!wanted.has(digest)) wanted.set(digest, this.parsed.get(digest));
     const missing = [...wanted].filter(([, a]) => a === undefined).map(([d]) => d);
     if (missing.length > 0) {
       if (this.parsed.size + missing.length > this.limit) this.parsed.clear();
@@ -95,11 +112,6 @@ export class AdvisoryRecords {
         this.parsed.set(digest, advisory);
       }
     }
-    return rows.map((row) => {
-      const advisory = wanted.get(row.digest);
-      if (advisory === undefined) throw new Error(`the fleet store has no advisory record ${row.digest}`);
-      row.partial.advisory = advisory;
-      return row.partial;
-    });
+    return wanted;
   }
 }

@@ -42,6 +42,7 @@ import {
   type RevisionToEvaluate,
   type StoredFinding,
   type EncodedFinding,
+  type FindingLine,
   storedFinding,
 } from './store.js';
 import type { CampaignStore } from './campaign-store.js';
@@ -634,13 +635,16 @@ export class SqlFleetStore implements FleetStore {
 
   /** The findings of rows as read, in their order, each with its advisory (records read once per digest, shared). */
   private findingsOf(rows: readonly ParsedFindingRow[]): Promise<Finding[]> {
-    return this.advisories.resolve(rows, async (digests) => {
-      const records: { digest: string; record: string }[] = [];
-      for (const batch of chunks(digests, ROWS_PER_INSERT)) {
-        records.push(...(await this.sql.query<{ digest: string; record: string }>(`SELECT digest, record FROM advisories WHERE digest IN (${batch.map(() => '?').join(', ')})`, batch)));
-      }
-      return records;
-    });
+    return this.advisories.resolve(rows, (digests) => this.advisoryRecords(digests));
+  }
+
+  /** The advisory records of these digests (those the store holds). */
+  private async advisoryRecords(digests: readonly string[]): Promise<{ digest: string; record: string }[]> {
+    const records: { digest: string; record: string }[] = [];
+    for (const batch of chunks(digests, ROWS_PER_INSERT)) {
+      records.push(...(await this.sql.query<{ digest: string; record: string }>(`SELECT digest, record FROM advisories WHERE digest IN (${batch.map(() => '?').join(', ')})`, batch)));
+    }
+    return records;
   }
 
   /** Rows selecting revision_id and finding, as findings by revision id (into `out`, where present). */
@@ -1225,6 +1229,45 @@ export class SqlFleetStore implements FleetStore {
         batch,
       );
       await this.findingsByRevision(rows, out);
+    }
+    return out;
+  }
+
+  async findingLinesOfRevisions(revisionIds: readonly number[]): Promise<Map<number, FindingLine[]>> {
+    const out = new Map<number, FindingLine[]>(revisionIds.map((id) => [id, []]));
+    // The advisory's digest, where the row's JSON holds the advisory: read by the database, the row never handed over.
+    const digest = this.sql.dialect === 'sqlite' ? `json_extract(f.finding, '$.advisory')` : `(f.finding::json ->> 'advisory')`;
+    for (const batch of chunks([...new Set(revisionIds)], ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<{
+        revision_id: number;
+        target: string;
+        digest: string;
+        ecosystem: Ecosystem;
+        name: string;
+        version: string;
+        fails_policy: number;
+        open: number;
+      }>(
+        `SELECT f.revision_id, f.target, ${digest} AS digest, p.ecosystem, p.name, p.version, f.fails_policy, f.open
+         FROM findings f JOIN packages p ON p.id = f.package_id WHERE f.revision_id IN (${batch.map(() => '?').join(', ')})
+         ORDER BY f.revision_id, f.target, f.package_id, f.group_key`,
+        batch,
+      );
+      const advisories = await this.advisories.advisories(
+        rows.map((r) => r.digest),
+        (digests) => this.advisoryRecords(digests),
+      );
+      for (const r of rows) {
+        const advisory = advisories.get(r.digest);
+        if (advisory === undefined) throw new Error(`the fleet store has no advisory record ${r.digest}`);
+        out.get(Number(r.revision_id))?.push({
+          target: r.target,
+          advisory,
+          package: { ecosystem: r.ecosystem, name: r.name, version: r.version },
+          ignored: Number(r.open) === 0,
+          failsPolicy: Number(r.fails_policy) === 1,
+        });
+      }
     }
     return out;
   }

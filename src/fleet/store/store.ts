@@ -1,4 +1,4 @@
-import type { SeverityLevel } from '../../core/advisory.js';
+import type { Advisory, SeverityLevel } from '../../core/advisory.js';
 import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import type { StoredTriageDecision, TriageDecision } from '../triage.js';
@@ -311,6 +311,12 @@ export interface FleetStore {
   findingsMentioning(revisionIds: readonly number[], ids: readonly string[]): Promise<Map<number, Finding[]>>;
   /** The findings of each of these revisions (one query). */
   findingsOfRevisions(revisionIds: readonly number[]): Promise<Map<number, Finding[]>>;
+  /**
+   * What a listing shows of each finding of these revisions (FindingLine: `fleet status`'s text),
+   * by revision id: read from the findings' columns and packages, each advisory once, without
+   * reading or parsing the findings' rows.
+   */
+  findingLinesOfRevisions(revisionIds: readonly number[]): Promise<Map<number, FindingLine[]>>;
   /** currentFindingsWithId, a page of applications at a time (total: how many applications in all). */
   currentFindingsWithIdPage(id: string, page: PageRequest): Promise<Page<CurrentFinding>>;
   /**
@@ -344,6 +350,20 @@ export interface RevisionToEvaluate {
   revision: RevisionRecord;
   app: string;
   graph: Buffer;
+}
+
+/**
+ * A finding as listings show it (`fleet status`: label, advisory, package, kind) and triage
+ * decides on it (advisory ids, package): without its paths, fixes, or the ignore's details.
+ */
+export interface FindingLine {
+  target: string;
+  /** The advisory record the finding cites (one object per record, shared). */
+  advisory: Advisory;
+  package: PackageKey;
+  /** Ignored (by the policy, or once triage is applied, by a settled decision). */
+  ignored: boolean;
+  failsPolicy: boolean;
 }
 
 /** A finding as the store keeps it (storedFinding makes one): sync compares keys to rewrite only what changed. */
