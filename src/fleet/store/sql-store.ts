@@ -3,7 +3,7 @@ import { chunks } from '../../core/chunks.js';
 import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import { SEVERITY_LEVELS } from '../../core/advisory.js';
-import type { Dialect, SqlDriver, SqlExecutor, SqlValue } from './sql.js';
+import type { Dialect, SqlDriver, SqlExecutor, SqlValue, TransactionOptions } from './sql.js';
 import { RECOUNT_COLUMNS, RECOUNT_REVISION, recountRevisions, sqliteAnalysed } from './migrations.js';
 import { compressedEventBody, eventBody, type StoredEventBody } from './event-bodies.js';
 import {
@@ -203,7 +203,7 @@ export class SqlFleetStore implements FleetStore {
     return this.driver === null ? Promise.resolve(null) : this.driver.generation();
   }
 
-  transaction<T>(work: (tx: FleetStore) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: FleetStore) => Promise<T>, options?: TransactionOptions): Promise<T> {
     if (this.driver === null) return work(this);
     return this.driver.transaction(async (tx) => {
       const store = new SqlFleetStore(tx, null, this.location, this.advisories);
@@ -214,7 +214,7 @@ export class SqlFleetStore implements FleetStore {
         await new Promise(() => setInterval(() => undefined, 1000));
       }
       return result;
-    });
+    }, options);
   }
 
   async settings(): Promise<FleetSettings | null> {
