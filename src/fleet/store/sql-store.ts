@@ -167,8 +167,9 @@ export class SqlFleetStore implements FleetStore {
 
   /**
    * How a statement that updates many rows begins: SQLite's `UPDATE OR FAIL`, PostgreSQL's
-   * `UPDATE`, for the reason insertMany gives: a sync of 10,000 applications wrote 10 MB of
-   * statement journal for setEvaluatedAgainstOf's updates alone.
+   * `UPDATE`, for the reason insertMany gives: a sync of 2,000 applications wrote 2.0 MB of
+   * statement journal for setEvaluatedAgainstOf's updates (every revision's row), the most of its
+   * statements.
    */
   private get updateMany(): string {
     return this.sql.dialect === 'sqlite' ? 'UPDATE OR FAIL' : 'UPDATE';

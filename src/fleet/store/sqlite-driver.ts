@@ -106,9 +106,10 @@ export class SqliteDriver implements SqlDriver {
   /**
    * After a bulk transaction: its WAL checkpointed in a thread, after any checkpoint under way,
    * unless it is smaller than what the commit would have checkpointed or it rolled back (then the
-   * writer checkpoints as before). The writer's commits checkpoint again once no checkpoint is under way. A thread that
-   * fails leaves the frames to the next checkpoint (SQLite's autocheckpoint ignores its failures
-   * too): the WAL keeps them meanwhile, and the last connection to close checkpoints them.
+   * writer checkpoints as before). The writer's commits checkpoint again once no checkpoint is
+   * under way. A thread that fails leaves the frames to the next checkpoint (SQLite's
+   * autocheckpoint ignores its failures too): the WAL keeps them meanwhile, and the last
+   * connection to close checkpoints them.
    */
   private checkpointInBackground(committed: boolean): void {
     if (committed && this.walBytes() >= this.backgroundFrom) {
