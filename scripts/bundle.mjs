@@ -9,6 +9,7 @@
 //   (src/cli/launcher.ts).
 // - add-worker.cjs: a worker thread of `fleet add` (src/fleet/add-pool.ts).
 // - sync-worker.cjs: a worker thread of `fleet sync` (src/fleet/sync-pool.ts).
+// - checkpoint-worker.cjs: the thread checkpointing a SQLite store's WAL after a bulk commit (src/fleet/store/checkpoint.ts).
 // Tests import dist/src directly; the `stowage` command runs the bundle.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
@@ -93,6 +94,8 @@ const bundles = [
   { entry: 'dist/src/fleet/add-worker.js', outfile: 'dist/bundle/add-worker.cjs' },
   // A worker thread of `fleet sync` (src/fleet/sync-pool.ts starts it from beside the bundle).
   { entry: 'dist/src/fleet/sync-worker.js', outfile: 'dist/bundle/sync-worker.cjs' },
+  // The thread that checkpoints a SQLite fleet store's WAL after a bulk commit (src/fleet/store/checkpoint.ts).
+  { entry: 'dist/src/fleet/store/checkpoint-worker.js', outfile: 'dist/bundle/checkpoint-worker.cjs' },
 ];
 /**
  * What the launcher runs (src/cli/launcher.ts) is the CommonJS wrapper node puts around a module

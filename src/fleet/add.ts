@@ -287,7 +287,8 @@ export async function addApplications(
       // EVENT_APPS_LIMIT applications, the failures in the first).
       if (findingsChanged) for (const part of json.eventTexts(failures, EVENT_APPS_LIMIT)) await recordEventText(tx, context.settings, 'add', part, at);
       return { outcomes, failures };
-    });
+      // Bulk: SQLite checkpoints the WAL it wrote (the whole of a first add) in a thread while the output is written.
+    }, { bulk: true });
     if (added.outcomes.filter((o) => o.change !== 'unchanged').length >= STATISTICS_AFTER) await store.refreshStatistics();
     returned = true;
     return { ...added, json };

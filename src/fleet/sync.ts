@@ -349,7 +349,7 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
 
       const lastSync = [...states.values()].map((s) => s.evaluatedAt).filter((t): t is string => t !== null).sort()[0] ?? null;
       changes.push(...(await reopenedFindings(tx, lastSync, options.now)));
-      changes.sort((a, b) => compare(a.app, b.app) || compare(a.change, b.change) || compare(findingKey(a.finding), findingKey(b.finding)));
+      sortChanges(changes);
 
       // The new state: advisories, database revisions.
       for (const db of databases) {
@@ -386,7 +386,8 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
       // In parts of EVENT_CHANGES_LIMIT changes, each with the databases and the whole sync's summary.
       if (changes.length > 0) for (const part of syncEventBodies(outcome, EVENT_CHANGES_LIMIT)) await recordEventText(tx, settings, 'sync', part, at);
       return outcome;
-    });
+      // Bulk: SQLite checkpoints the WAL it wrote (hundreds of megabytes at 10,000 applications) in a thread while the output is written.
+    }, { bulk: true });
     if (synced.reevaluated + synced.fullyEvaluated >= STATISTICS_AFTER) await store.refreshStatistics();
     return synced;
   } finally {
@@ -396,6 +397,20 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
 
 function stateOf(s: CurrentAdvisory | undefined): { digest: string; names: [Ecosystem, string][]; aliases: string[] } {
   return { digest: s?.digest ?? '', names: s?.names ?? [], aliases: s?.aliases ?? [] };
+}
+
+/**
+ * The changes by application, kind, then finding, in place. Each finding's key is made once, not
+ * twice per comparison: a sync of 10,000 applications sorts 134,738 changes (about 2.3 million
+ * comparisons, 0.5-1 s of the main thread's serial tail when the keys were made in them).
+ */
+function sortChanges(changes: FindingChange[]): void {
+  const keyed = changes.map((change) => ({ change, key: findingKey(change.finding) }));
+  // Stable, as the sort of the changes themselves was: equal changes keep their order.
+  keyed.sort((a, b) => compare(a.change.app, b.change.app) || compare(a.change.change, b.change.change) || compare(a.key, b.key));
+  keyed.forEach((k, i) => {
+    changes[i] = k.change;
+  });
 }
 
 function compare(a: string, b: string): number {

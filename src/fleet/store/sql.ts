@@ -20,13 +20,22 @@ export interface SqlExecutor {
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
 }
 
+export interface TransactionOptions {
+  /**
+   * The transaction writes much of the store (a sync, or an add, of many applications). SQLite:
+   * its commit leaves the WAL's checkpoint to a thread of its own while the command goes on, and
+   * close() waits for it (sqlite-driver.ts). PostgreSQL: nothing changes.
+   */
+  bulk?: boolean;
+}
+
 export interface SqlDriver extends SqlExecutor {
   /**
    * `work` in one transaction, committed when it resolves, rolled back when it throws. Writers
    * are serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: SERIALIZABLE, retried on a
    * serialisation failure), so `work` must do nothing but store work: it may run again.
    */
-  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * A value that changes whenever anything committed to the store changes, by this process or
    * another (SQLite: the read connection's PRAGMA data_version; PostgreSQL: the WAL insert

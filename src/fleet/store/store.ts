@@ -3,6 +3,7 @@ import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import type { StoredTriageDecision, TriageDecision } from '../triage.js';
 import type { CampaignStore } from './campaign-store.js';
+import type { TransactionOptions } from './sql.js';
 import { findingRow, type FindingRowText } from './finding-rows.js';
 
 /**
@@ -137,8 +138,8 @@ export interface FleetStore {
   /** The store as users name it (a path, or the URL without its password), for messages. */
   readonly location: string;
   close(): Promise<void>;
-  /** `work` in one transaction, given the store bound to it; may run again on PostgreSQL (see SqlDriver). */
-  transaction<T>(work: (tx: FleetStore) => Promise<T>): Promise<T>;
+  /** `work` in one transaction, given the store bound to it; may run again on PostgreSQL (see SqlDriver, and TransactionOptions for `bulk`). */
+  transaction<T>(work: (tx: FleetStore) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Changes whenever anything committed to the store changes, from any process; null: cannot tell (see SqlDriver.generation). */
   generation(): Promise<string | null>;
   /**
