@@ -279,7 +279,7 @@ export async function addApplications(
       await recordFirstDatabaseStates(tx, context.databases);
       // An event with the command's JSON when an application's findings are not what they were (in parts of
       // EVENT_APPS_LIMIT applications, the failures in the first).
-      if (findingsChanged) for (const part of json.eventTexts(failures, EVENT_APPS_LIMIT)) await recordEventText(tx, context.settings, 'add', part, at);
+      if (findingsChanged) for (const part of json.eventBodies(failures, EVENT_APPS_LIMIT)) await recordEventText(tx, context.settings, 'add', part, at);
       return { outcomes, failures };
     });
     if (added.outcomes.filter((o) => o.change !== 'unchanged').length >= STATISTICS_AFTER) await store.refreshStatistics();
