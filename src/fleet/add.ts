@@ -285,7 +285,7 @@ export async function addApplications(
       await recordFirstDatabaseStates(tx, context.databases);
       // An event with the command's JSON when an application's findings are not what they were (in parts of
       // EVENT_APPS_LIMIT applications, the failures in the first).
-      if (findingsChanged) for (const part of json.eventTexts(failures, EVENT_APPS_LIMIT)) await recordEventText(tx, context.settings, 'add', part, at);
+      if (findingsChanged) for (const part of json.eventBodies(failures, EVENT_APPS_LIMIT)) await recordEventText(tx, context.settings, 'add', part, at);
       return { outcomes, failures };
       // Bulk: SQLite checkpoints the WAL it wrote (the whole of a first add) in a thread while the output is written.
     }, { bulk: true });

@@ -99,6 +99,11 @@ for (const count of [0, 1, 7]) {
     const body = addBody(apps, failures);
     assert.equal([...json.outputPieces(failures)].join(''), [...jsonForTerminalPieces(body, 'apps')].join(''));
     assert.deepEqual([...json.eventTexts(failures, 3)], [...eventParts(body, 'apps', 3, ['failed'])].map((part) => JSON.stringify(part)));
+    // The bodies the event is recorded from: the UTF-8 of those texts, byte for byte (names hold multi-byte characters).
+    assert.deepEqual(
+      [...json.eventBodies(failures, 3)].map((bytes) => bytes.toString('hex')),
+      [...eventParts(body, 'apps', 3, ['failed'])].map((part) => Buffer.from(JSON.stringify(part), 'utf8').toString('hex')),
+    );
     const eventOnly = new AddJson(false);
     for (const app of apps) eventOnly.add(app, findingsJson(app.findings, false));
     assert.deepEqual([...eventOnly.eventTexts(failures, 1_000)], [JSON.stringify(body)]);
