@@ -10,6 +10,7 @@ import { runTool, type ToolLimits } from '../../core/run-tool.js';
 import { isTomlTable } from '../../core/toml-values.js';
 import { readCargoConfig } from './cargo-config.js';
 import { ProjectRegistries, type IndexEntry } from './registry.js';
+import { crateKey, declaredSpec, dependencyTables } from './manifest-dependencies.js';
 import { cargoCompatible, cargoRequirementMatches, compareCargoVersionText } from './version.js';
 import { memberManifestPathsOf, parseManifestQuietly } from './workspace-members.js';
 
@@ -20,39 +21,24 @@ import { memberManifestPathsOf, parseManifestQuietly } from './workspace-members
  * fetches from, after its `.cargo/config.toml` source replacement, as vendoring reads it.
  */
 
-/** Crate names compare as crates.io compares them: case and `-`/`_` do not matter. */
-const crateKey = (name: string): string => name.toLowerCase().replaceAll('_', '-');
-
 /** A workspace member's manifest and the requirements it states, by dependency crate. */
 interface MemberManifest {
   path: string;
   requirements: Map<string, string[]>;
 }
 
-const DEPENDENCY_TABLES = ['dependencies', 'dev-dependencies', 'build-dependencies', 'dev_dependencies', 'build_dependencies'];
-
 /** The requirements a manifest states, `workspace = true` entries read from the root's `[workspace.dependencies]`. */
 function manifestRequirements(doc: TomlTable, inherited: TomlTable): Map<string, string[]> {
   const found = new Map<string, string[]>();
-  const add = (key: string, spec: unknown): void => {
-    let table = isTomlTable(spec) ? spec : null;
-    if (table?.workspace === true) {
-      const base = inherited[key];
-      table = isTomlTable(base) ? { ...base, ...table } : typeof base === 'string' ? { ...table, version: base } : table;
+  for (const { table } of dependencyTables(doc)) {
+    for (const [key, written] of Object.entries(table)) {
+      const spec = declaredSpec(key, written, inherited);
+      const version = isTomlTable(spec) ? spec.version : spec;
+      if (typeof version !== 'string') continue; // a path or git dependency without a version
+      const crate = crateKey(isTomlTable(spec) && typeof spec.package === 'string' ? spec.package : key);
+      found.set(crate, [...(found.get(crate) ?? []), version]);
     }
-    const version = typeof spec === 'string' ? spec : table?.version;
-    if (typeof version !== 'string') return; // a path or git dependency without a version
-    const crate = crateKey(typeof table?.package === 'string' ? table.package : key);
-    found.set(crate, [...(found.get(crate) ?? []), version]);
-  };
-  const sections = (table: TomlTable): void => {
-    for (const name of DEPENDENCY_TABLES) {
-      const deps = table[name];
-      if (isTomlTable(deps)) for (const [key, spec] of Object.entries(deps)) add(key, spec);
-    }
-  };
-  sections(doc);
-  if (isTomlTable(doc.target)) for (const body of Object.values(doc.target)) if (isTomlTable(body)) sections(body);
+  }
   return found;
 }
 

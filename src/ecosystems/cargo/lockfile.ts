@@ -6,6 +6,7 @@ import { flagsFromReachability, locatePackagesLater, type DependencyGraph, type 
 import type { Package, PackageSource, SourceLocation } from '../../core/package.js';
 import { CargoSourceError, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
 import { crateNameProblem } from './crate-name.js';
+import { crateKey, declaredSpec, dependencyTables, type DeclaredKind } from './manifest-dependencies.js';
 import { cargoRequirementMatches, checkCargoVersion } from './version.js';
 import { memberGlobMatcher, parseManifestToml } from './workspace-members.js';
 import { readCargoWrittenLockfile } from './lockfile-toml.js';
@@ -585,17 +586,8 @@ interface WorkspaceLayout {
 const WINDOWS_DRIVE = /^[A-Za-z]:\//;
 
 /** Strongest first: a crate declared under several kinds gets the strongest. */
-const KIND_STRENGTH: Record<'normal' | 'build' | 'dev', number> = { normal: 3, build: 2, dev: 1 };
+const KIND_STRENGTH: Record<DeclaredKind, number> = { normal: 3, build: 2, dev: 1 };
 
-const TABLE_KINDS: ReadonlyArray<[table: string, kind: 'normal' | 'build' | 'dev']> = [
-  ['dependencies', 'normal'],
-  ['build-dependencies', 'build'],
-  ['build_dependencies', 'build'],
-  ['dev-dependencies', 'dev'],
-  ['dev_dependencies', 'dev'],
-];
-
-const DEPENDENCY_TABLES = TABLE_KINDS.map(([table]) => table);
 
 function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
   const workspace = isTomlTable(doc.workspace) ? doc.workspace : {};
@@ -613,12 +605,7 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
       declared.set(typeof spec.package === 'string' ? spec.package : key, spec.path);
     }
   };
-  for (const name of DEPENDENCY_TABLES) collect(doc[name]);
-  if (isTomlTable(doc.target)) {
-    for (const platform of Object.values(doc.target)) {
-      if (isTomlTable(platform)) for (const name of DEPENDENCY_TABLES) collect(platform[name]);
-    }
-  }
+  for (const { table } of dependencyTables(doc)) collect(table);
   collect(workspace.dependencies);
   if (isTomlTable(doc.patch)) for (const registry of Object.values(doc.patch)) collect(registry);
 
@@ -676,12 +663,7 @@ function localPackageNames(root: TomlTable, members: readonly MemberManifest[]):
   };
   const add = (doc: TomlTable): void => {
     if (isTomlTable(doc.package) && typeof doc.package.name === 'string') names.add(doc.package.name);
-    for (const table of DEPENDENCY_TABLES) collect(doc[table]);
-    if (isTomlTable(doc.target)) {
-      for (const platform of Object.values(doc.target)) {
-        if (isTomlTable(platform)) for (const table of DEPENDENCY_TABLES) collect(platform[table]);
-      }
-    }
+    for (const { table } of dependencyTables(doc)) collect(table);
     if (isTomlTable(doc.workspace)) collect(doc.workspace.dependencies);
     if (isTomlTable(doc.patch)) for (const registry of Object.values(doc.patch)) collect(registry);
   };
@@ -716,25 +698,13 @@ function memberDependencyKinds(
       warnings.push(`${path}: a second manifest for package ${pkg.name}; the dependencies of ${pkg.name} are taken as normal ones`);
       return;
     }
-    const kinds = new Map<string, 'normal' | 'build' | 'dev'>();
-    const collect = (table: TomlValue | undefined, kind: 'normal' | 'build' | 'dev'): void => {
-      if (!isTomlTable(table)) return;
+    const kinds = new Map<string, DeclaredKind>();
+    for (const { table, kind } of dependencyTables(doc)) {
       for (const key of Object.keys(table)) {
-        const spec = table[key];
-        let name = key;
-        if (isTomlTable(spec) && typeof spec.package === 'string') name = spec.package;
-        else if (isTomlTable(spec) && spec.workspace === true) {
-          const base = inherited[key];
-          if (isTomlTable(base) && typeof base.package === 'string') name = base.package;
-        }
+        const spec = declaredSpec(key, table[key], inherited);
+        const name = isTomlTable(spec) && typeof spec.package === 'string' ? spec.package : key;
         const known = kinds.get(name);
         if (known === undefined || KIND_STRENGTH[kind] > KIND_STRENGTH[known]) kinds.set(name, kind);
-      }
-    };
-    for (const [table, kind] of TABLE_KINDS) collect(doc[table], kind);
-    if (isTomlTable(doc.target)) {
-      for (const platform of Object.values(doc.target)) {
-        if (isTomlTable(platform)) for (const [table, kind] of TABLE_KINDS) collect(platform[table], kind);
       }
     }
     out.set(pkg.name, kinds);
@@ -747,11 +717,6 @@ function memberDependencyKinds(
     else add(member.doc as TomlTable, member.path);
   }
   return out;
-}
-
-/** A crate name as crates.io compares it: letter case and `-`/`_` do not tell two crates apart. */
-function crateKey(name: string): string {
-  return name.toLowerCase().replaceAll('_', '-');
 }
 
 /**
@@ -803,11 +768,7 @@ function unlockedDeclarations(
     const locked = (dependenciesOf.get(own) ?? []).map((i) => entries[i] as LockEntry);
     const problems = new Set<string>();
     const declared = (key: string, written: TomlValue | undefined): void => {
-      let spec = written;
-      if (isTomlTable(spec) && spec.workspace === true) {
-        const base = inherited[key];
-        spec = isTomlTable(base) ? { ...base, ...spec } : typeof base === 'string' ? { ...spec, version: base } : spec;
-      }
+      const spec = declaredSpec(key, written, inherited);
       const table = isTomlTable(spec) ? spec : null;
       if (table !== null && typeof table.path === 'string') return;
       const name = table !== null && typeof table.package === 'string' ? table.package : key;
@@ -834,14 +795,7 @@ function unlockedDeclarations(
         // A requirement Cargo cannot read fails the build itself; nothing to compare.
       }
     };
-    const tables = (owner: TomlTable): void => {
-      for (const name of DEPENDENCY_TABLES) {
-        const table = owner[name];
-        if (isTomlTable(table)) for (const [key, spec] of Object.entries(table)) declared(key, spec);
-      }
-    };
-    tables(doc);
-    if (isTomlTable(doc.target)) for (const platform of Object.values(doc.target)) if (isTomlTable(platform)) tables(platform);
+    for (const { table } of dependencyTables(doc)) for (const [key, spec] of Object.entries(table)) declared(key, spec);
     if (problems.size === 0) return;
     const listed = [...problems];
     const shown = listed.length > 5 ? `${listed.slice(0, 5).join(', ')} and ${listed.length - 5} more` : listed.join(', ');
