@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { jsonArrayElement, jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
-import type { Advisory } from '../core/advisory.js';
+import { jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
 import { advisoryJson, packageJson } from '../audit/report/json.js';
 import { paint, plural, type HumanStyle } from '../audit/report/human.js';
 import type { AdvisoryChange } from './advisory-changes.js';
+import { advisoryTexts } from './report.js';
 import type { FindingChange, SyncOutcome } from './sync.js';
 
 /** `fleet sync`'s output: JSON (schema/fleet-sync.v1.json, also the webhook event's body) and text. */
@@ -18,7 +18,8 @@ function changeJson(c: FindingChange, advisory: unknown = advisoryJson(c.finding
 
 /**
  * A placeholder no other value can hold (it names nothing from the input; a quote inside a
- * string is escaped), where a change's text takes its advisory's, or a body its changes'.
+ * string is escaped), where an event body takes its changes' text. Each change's advisory is
+ * spliced in by advisoryTexts (src/core/shared-json.ts), made once per advisory.
  */
 const MARK = JSON.stringify(`stowage-sync-${randomUUID()}`);
 const MARK_VALUE = JSON.parse(MARK) as string;
@@ -27,48 +28,6 @@ const MARK_VALUE = JSON.parse(MARK) as string;
 function around(json: string): [before: string, after: string] {
   const at = json.indexOf(MARK);
   return [json.slice(0, at), json.slice(at + MARK.length)];
-}
-
-/** Where a change's advisory sits in the pretty JSON: in an element of the list `changes` (six spaces). */
-const ADVISORY_INDENT = '\n      ';
-
-interface AdvisoryTexts {
-  /** UTF-8 of JSON.stringify of the advisory's JSON. */
-  compact: Buffer;
-  /** UTF-8 of its text in `fleet sync --format json`, indented at its place and escaped as jsonForTerminal does; made when first asked. */
-  pretty: Buffer | null;
-}
-
-/**
- * Each advisory's JSON, made and encoded once per advisory object: thousands of changes of a
- * sync share a few hundred advisories (findings of one alias group share the combined one), and
- * an advisory's JSON (half of it its description) is most of a change's.
- */
-const advisoryTexts = new WeakMap<Advisory, AdvisoryTexts>();
-
-function textsOf(advisory: Advisory): AdvisoryTexts {
-  let texts = advisoryTexts.get(advisory);
-  if (texts === undefined) {
-    texts = { compact: Buffer.from(JSON.stringify(advisoryJson(advisory)), 'utf8'), pretty: null };
-    advisoryTexts.set(advisory, texts);
-  }
-  return texts;
-}
-
-/** JSON.stringify(changeJson(c)) in its parts: the text before the advisory's, the advisory's UTF-8, the text after. */
-function compactChange(c: FindingChange): [string, Buffer, string] {
-  const [before, after] = around(JSON.stringify(changeJson(c, MARK_VALUE)));
-  return [before, textsOf(c.finding.advisory).compact, after];
-}
-
-/** jsonArrayElement(changeJson(c)), a change's text in `fleet sync --format json`, in the same parts as compactChange. */
-function prettyChange(c: FindingChange): [string, Buffer, string] {
-  const texts = textsOf(c.finding.advisory);
-  // JSON.stringify never puts a line break inside a string: every one starts a line to indent.
-  texts.pretty ??= Buffer.from(jsonForTerminal(JSON.stringify(advisoryJson(c.finding.advisory), null, 2).replaceAll('\n', ADVISORY_INDENT)), 'utf8');
-  // jsonForTerminal changes characters one by one and leaves the (printable) mark as it is: the whole escaped is the parts escaped.
-  const [before, after] = around(jsonArrayElement(changeJson(c, MARK_VALUE)));
-  return [before, texts.pretty, after];
 }
 
 /**
@@ -161,10 +120,12 @@ export function* syncEventBodies(outcome: SyncOutcome, size: number): Generator<
     body.text(`${head}[`);
     const end = Math.min(start + size, changes.length);
     for (let i = start; i < end; i++) {
-      const [before, advisory, after] = compactChange(changes[i] as FindingChange);
-      body.text(i === start ? before : `,${before}`);
-      body.utf8(advisory);
-      body.text(after);
+      const c = changes[i] as FindingChange;
+      if (i > start) body.text(',');
+      for (const piece of advisoryTexts.compact((share) => changeJson(c, share(c.finding.advisory)))) {
+        if (typeof piece === 'string') body.text(piece);
+        else body.utf8(piece);
+      }
     }
     body.text(`]${tail}`);
     yield body.done();
@@ -186,10 +147,9 @@ export function* syncJsonPieces(outcome: SyncOutcome): Generator<string | Uint8A
   const frame = jsonArrayFrame(body, 'changes');
   yield frame.head;
   for (let i = 0; i < changes.length; i++) {
-    const [before, advisory, after] = prettyChange(changes[i] as FindingChange);
-    yield before;
-    yield advisory;
-    yield i < changes.length - 1 ? `${after},\n` : `${after}\n`;
+    const c = changes[i] as FindingChange;
+    yield* advisoryTexts.prettyElement((share) => changeJson(c, share(c.finding.advisory)));
+    yield i < changes.length - 1 ? ',\n' : '\n';
   }
   yield frame.tail;
 }
