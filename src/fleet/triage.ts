@@ -243,14 +243,13 @@ export async function applyTriage(
   now: Date,
   schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
 ): Promise<{ findings: Finding[]; triage: TriageNote[] }[]> {
-  const decisions = await store.triageDecisions();
-  const today = now.toISOString().slice(0, 10);
+  const governing = await governingDecisions(store, apps, now, schemeOf);
   const out: { findings: Finding[]; triage: TriageNote[] }[] = [];
-  for (const app of apps) {
+  for (const [a, app] of apps.entries()) {
     const findings: Finding[] = [];
     const triage: TriageNote[] = [];
-    for (const finding of app.findings) {
-      const applied = decisions.length === 0 ? null : governingDecision(decisions, app.appId, finding, await schemeOf(finding.package.ecosystem), today);
+    for (const [f, finding] of app.findings.entries()) {
+      const applied = governing[a]?.[f] ?? null;
       const note = triageJson(applied);
       if (applied === null || note === null) {
         findings.push(finding);
@@ -287,17 +286,31 @@ export async function triageLines(
   now: Date,
   schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
 ): Promise<FindingLine[][]> {
+  const governing = await governingDecisions(store, apps, now, schemeOf);
+  return apps.map((app, a) =>
+    app.findings.map((line, f) => {
+      const applied = governing[a]?.[f] ?? null;
+      return settles(applied) && !line.ignored ? { ...line, ignored: true, failsPolicy: false } : line;
+    }),
+  );
+}
+
+/** The decision governing each finding of each application (null: none), as governingDecision says, the decisions read once. */
+async function governingDecisions(
+  store: { triageDecisions(): Promise<StoredTriageDecision[]> },
+  apps: readonly { appId: number; findings: readonly TriagedFinding[] }[],
+  now: Date,
+  schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
+): Promise<(AppliedDecision | null)[][]> {
   const decisions = await store.triageDecisions();
-  if (decisions.length === 0) return apps.map((a) => [...a.findings]);
   const today = now.toISOString().slice(0, 10);
-  const out: FindingLine[][] = [];
+  const out: (AppliedDecision | null)[][] = [];
   for (const app of apps) {
-    const lines: FindingLine[] = [];
-    for (const line of app.findings) {
-      const applied = governingDecision(decisions, app.appId, line, await schemeOf(line.package.ecosystem), today);
-      lines.push(settles(applied) && !line.ignored ? { ...line, ignored: true, failsPolicy: false } : line);
+    const row: (AppliedDecision | null)[] = [];
+    for (const finding of app.findings) {
+      row.push(decisions.length === 0 ? null : governingDecision(decisions, app.appId, finding, await schemeOf(finding.package.ecosystem), today));
     }
-    out.push(lines);
+    out.push(row);
   }
   return out;
 }
