@@ -81,13 +81,18 @@ export async function syncZipDownload(spec: ZipDownloadSpec, cacheRoot: string, 
       try {
         return await download(spec, layout, held, now, http);
       } catch (err) {
+        if (!(err instanceof StowageError) || err instanceof CacheNotWritten) throw err;
+        // Nothing cached: the audit cannot be done, and the user is told what would let it.
+        if (held === null) throw new StowageError(`${err.message} (${DOWNLOAD_ADVICE})`, err.file, err.position);
         // A server that cannot be reached while a copy is cached: the copy, with a warning.
-        if (held === null || !(err instanceof StowageError) || err instanceof CacheNotWritten) throw err;
         return use(held, `could not fetch ${spec.name} (${err.line})`);
       }
     },
   });
 }
+
+/** What to do when a database cannot be downloaded and none is cached (as a git clone's failure says). */
+const DOWNLOAD_ADVICE = 'check the --db source and the network; offline, name a local copy: --db DIR or --db FILE.zip of OSV records';
 
 /** The download reached the server but the cache refused it: an error, not "server down". */
 class CacheNotWritten extends StowageError {}

@@ -77,6 +77,9 @@ function lockfileRootManifest(problem: NoApplicationError, graphs: readonly Depe
   };
 }
 
+/** What to do when the packages cannot be fetched for their licences. */
+const LICENCE_SOURCE_ADVICE = "licences are read from the packages themselves: --no-licenses leaves them out, --vendor ARCHIVE reads them from a vendor archive, offline";
+
 /** Where the packages' licences are read from: a vendor archive, or a vendoring run (cached downloads). */
 async function vendoredSources(
   projectDir: string,
@@ -97,6 +100,10 @@ async function vendoredSources(
   const progress = progressReporter('sbom', stderrStream());
   try {
     return await vendorGraphs(projectDir, located, { env: process.env, onProgress: progress.update, warn, cacheRoot });
+  } catch (err) {
+    // A registry that cannot be reached (a build machine without network) need not stop the SBOM.
+    if (!(err instanceof StowageError)) throw err;
+    throw new StowageError(`${err.message} (${LICENCE_SOURCE_ADVICE})`, err.file, err.position);
   } finally {
     progress.stop();
   }

@@ -62,7 +62,7 @@ export async function vendorCommand(path: string | undefined, opts: VendorOption
     `${terminalText(output)}: ${plural(build.manifest.packages.length, 'package')}, ${plural(entries, 'file')}, ${formatBytes(bytes.length)}\n` +
       `  sha256 ${createHash('sha256').update(bytes).digest('hex')}\n` +
       `  downloaded ${build.downloads.done - build.downloads.fromCache} (${formatBytes(build.downloads.bytes)}), ${build.downloads.fromCache} from the cache\n` +
-      `  audit: ${build.manifest.audit.findings.length} findings, none failing the policy` +
+      `  audit: ${plural(build.manifest.audit.findings.length, 'finding')}, none failing the policy` +
       (accepted > 0 ? `, ${accepted} accepted (reasons in stowage-manifest.json)` : '') +
       '\n' +
       (omitted.length > 0

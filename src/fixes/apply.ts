@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { restoreFileAtomically } from '../core/atomic-write.js';
 import { StowageError } from '../core/errors.js';
 import type { LockfileChange } from '../core/ecosystem.js';
@@ -34,7 +34,10 @@ export async function unifiedDiff(path: string, before: Buffer, root: string = d
     writeFileSync(old, before);
     const name = relative(root, path).split(sep).join('/');
     if (name === '' || name === '..' || name.startsWith('../') || isAbsolute(name)) throw new StowageError(`not under ${root}`, path);
-    const run = await runTool('diff', ['-u', '--label', `a/${name}`, '--label', `b/${name}`, old, path], { cwd: work });
+    // diff runs in the scratch directory: a relative path would be looked up there.
+    const run = await runTool('diff', ['-u', '--label', `a/${name}`, '--label', `b/${name}`, old, resolve(path)], { cwd: work });
+    // 0: the same, 1: they differ; anything else is diff's trouble, never "unchanged".
+    if (run.status !== 0 && run.status !== 1) throw new StowageError(`cannot diff the lockfile: ${run.stderr.trim().split('\n')[0] ?? `diff exited ${run.status}`}`, path);
     return run.stdout.toString('utf8');
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -43,17 +43,29 @@ export function appNameProblem(name: string): string | null {
 /** Suffixes whose stem names the application: `web.package-lock.json` is application `web`. */
 const NAMED_SUFFIXES = [...LOCKFILE_FORMATS.map((f) => `.${f.fileName}`), '.cdx.json', '.tar.zst', '.tar.gz', '.tgz', '.json'];
 
-/** The application PATH names: a directory's base name, a file's NAME, a bare lockfile's directory. */
+/** Lockfiles under their own names (`Cargo.lock`): the application is the directory holding them. */
+const BARE_LOCKFILES = new Set(LOCKFILE_FORMATS.map((f) => f.fileName));
+
+/** Debian's `NAME_VERSION_ARCH.deb` and RPM's `NAME-VERSION-RELEASE.ARCH.rpm` (source RPMs too). */
+const DEB_FILE = /^([^_]+)_[^_]+_[^_]+\.deb$/;
+const RPM_FILE = /^(.+)-[^-]+-[^-]+\.[^.-]+\.rpm$/;
+
+/**
+ * The application PATH names: a directory's base name, a file's NAME, a bare lockfile's
+ * directory, a package's name without its version (each version is a revision of one
+ * application), any other file (a Rust binary) its own name.
+ */
 export function appNameFor(path: string): string {
   const full = resolve(path);
   const st = statSync(full, { throwIfNoEntry: false });
   if (st?.isDirectory()) return basename(full);
   const file = basename(full);
+  // Before the suffixes: `package-lock.json` is not application "package-lock".
+  if (st?.isFile() && BARE_LOCKFILES.has(file)) return basename(dirname(full));
   for (const suffix of NAMED_SUFFIXES) {
     if (file.endsWith(suffix) && file.length > suffix.length) return file.slice(0, -suffix.length);
   }
-  // `Cargo.lock`, `package-lock.json`: the application is the directory holding it.
-  return st?.isFile() ? basename(dirname(full)) : file;
+  return DEB_FILE.exec(file)?.[1] ?? RPM_FILE.exec(file)?.[1] ?? file;
 }
 
 /** PATHs with their names; `--name` only for one PATH. */

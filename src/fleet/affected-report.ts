@@ -69,7 +69,7 @@ export function renderAffected(query: AffectedQuery, apps: readonly AffectedApp[
   out.push(
     apps.length === 0
       ? paint(style, 'green', `no application of the fleet is affected by ${what}`)
-      : `${plural(apps.length, 'application')} ${query.kind === 'advisory' ? 'affected by' : 'embed'} ${what}`,
+      : `${plural(apps.length, 'application')} ${query.kind === 'advisory' ? 'affected by' : apps.length === 1 ? 'embeds' : 'embed'} ${what}`,
   );
   return out.join('\n') + '\n';
 }

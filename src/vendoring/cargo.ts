@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parse } from 'smol-toml';
+import { basename, join } from 'node:path';
+import { parse, stringify } from 'smol-toml';
 import type { TomlTable, TomlValue } from 'smol-toml';
 import { StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
@@ -12,7 +12,7 @@ import { readUntrustedTar } from '../core/untrusted-tar.js';
 import type { EcosystemVendor, VendorContext, VendoredPackage } from './vendor-tree.js';
 import { GitCheckout, type GitTreeEntry } from './git-checkout.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { readCargoConfig } from '../ecosystems/cargo/cargo-config.js';
+import { readCargoConfig, type CargoConfig } from '../ecosystems/cargo/cargo-config.js';
 import { lockfileSource, ProjectRegistries } from '../ecosystems/cargo/registry.js';
 import { compareCargoVersions, parseCargoVersion } from '../ecosystems/cargo/version.js';
 import { isTomlTable } from '../core/toml-values.js';
@@ -25,7 +25,8 @@ import { isCratesIoSource, sourceIdentity } from '../ecosystems/cargo/source.js'
  *   vendor/<name>/                 the highest version of each crate
  *   vendor/<name>-<version>/       every other version
  *   vendor/<dir>/.cargo-checksum.json   {"files":{path:sha256},"package":<.crate sha256 | null>}
- *   .cargo/config.toml             crates-io (and each git source) replaced by `vendor`
+ *   .cargo/config.toml             crates-io (and each git source) replaced by `vendor`; the
+ *                                  project's own settings kept (its `.cargo/config` when Cargo reads that)
  *
  * Registry crates are the `.crate` contents exactly (cargo ≥ 1.89 extracts them directly),
  * verified twice before use: the lockfile checksum must equal the index `cksum`, and the
@@ -73,9 +74,9 @@ function pkgLabel(pkg: Package): string {
 // ---------------------------------------------------------------------------------------------
 // Registry crates
 
-async function vendorRegistryCrates(packages: readonly Package[], context: VendorContext): Promise<VendorUnit[]> {
+async function vendorRegistryCrates(packages: readonly Package[], config: CargoConfig, context: VendorContext): Promise<VendorUnit[]> {
   if (packages.length === 0) return [];
-  const registries = new ProjectRegistries(readCargoConfig(context.projectDir));
+  const registries = new ProjectRegistries(config);
   const located = packages.map((pkg) => ({ pkg, index: registries.indexOf(pkg) }));
 
   // The index is consulted only for what must be downloaded: a crate already in the content
@@ -415,8 +416,9 @@ function gitReference(sourceId: string): { git: string; kind?: 'branch' | 'tag' 
  * The `.cargo/config.toml` `cargo vendor` prints: each vendored source replaced by the directory.
  * crates.io, however the lockfile spells it, is `[source.crates-io]`; any other source gets one
  * table, keyed by its first spelling: Cargo refuses two tables that define the same source.
+ * `settings` (the project's own configuration, see shippedCargoSettings) come first, unchanged.
  */
-export function vendorConfigToml(sourceIds: Iterable<string>): string {
+export function vendorConfigToml(sourceIds: Iterable<string>, settings: TomlTable = {}): string {
   const tables = new Map<string, [string, string][]>();
   const defined = new Set<string>();
   for (const id of sourceIds) {
@@ -440,9 +442,48 @@ export function vendorConfigToml(sourceIds: Iterable<string>): string {
   }
   tables.set(VENDORED_SOURCES, [['directory', VENDOR_DIR]]);
   const names = [...tables.keys()].sort(compareBytes);
-  return names
+  const sources = names
     .map((name) => [`[source.${tomlKey(name)}]`, ...(tables.get(name) ?? []).map(([k, v]) => `${tomlKey(k)} = ${tomlString(v)}`)].join('\n') + '\n')
     .join('\n');
+  return Object.keys(settings).length === 0 ? sources : `${stringify(settings)}\n${sources}`;
+}
+
+/**
+ * What of the project's own Cargo configuration the archive's keeps. Extracting the archive
+ * replaces the project's file, so its other settings (`[build] rustflags`, `[env]`, `[target]`,
+ * `[profile]`…) travel in it, or the offline build would not be the project's build. Its
+ * `[source]` tables give way to the vendored sources; registry tokens are credentials and are
+ * never shipped (comments are not kept).
+ */
+function shippedCargoSettings(config: CargoConfig, warn: (message: string) => void): TomlTable {
+  const kept: TomlTable = {};
+  const removed: string[] = [];
+  const withoutToken = (table: TomlTable, where: string): TomlTable => {
+    if (table.token === undefined) return table;
+    removed.push(`${where}.token`);
+    return Object.fromEntries(Object.entries(table).filter(([key]) => key !== 'token'));
+  };
+  for (const [key, value] of Object.entries(config.settings)) {
+    if (key === 'source') continue;
+    if (key === 'registry' && isTomlTable(value)) {
+      kept[key] = withoutToken(value, 'registry');
+    } else if (key === 'registries' && isTomlTable(value)) {
+      kept[key] = Object.fromEntries(
+        Object.entries(value).map(([name, body]) => [name, isTomlTable(body) ? withoutToken(body, `registries.${name}`) : body]),
+      );
+    } else {
+      kept[key] = value;
+    }
+  }
+  if (removed.length > 0) {
+    warn(`${config.path ?? '.cargo/config.toml'}: credentials (${removed.join(', ')}) left out of the archive's Cargo configuration; an offline build needs none`);
+  }
+  return kept;
+}
+
+/** Where the archive's configuration goes: the file Cargo reads (it prefers a legacy `.cargo/config`). */
+function vendorConfigPath(config: CargoConfig): string {
+  return config.path !== null && basename(config.path) === 'config' ? '.cargo/config' : '.cargo/config.toml';
 }
 
 /** As the manifest (shipped in the SRPM) records it: credentials in the URL redacted. */
@@ -481,7 +522,8 @@ export const vendorCargo: EcosystemVendor = async (graph: DependencyGraph, conte
     }
   }
 
-  const units = [...(await vendorRegistryCrates(registry, context)), ...(await vendorGitCrates(git, context))];
+  const config = readCargoConfig(context.projectDir);
+  const units = [...(await vendorRegistryCrates(registry, config, context)), ...(await vendorGitCrates(git, context))];
 
   // cargo vendor: the highest version of a name gets the bare directory, the others a suffix.
   const byName = new Map<string, VendorUnit[]>();
@@ -519,7 +561,8 @@ export const vendorCargo: EcosystemVendor = async (graph: DependencyGraph, conte
       sourceIds.add(unit.sourceId);
     }
   }
-  files.push({ path: '.cargo/config.toml', mode: 0o644, data: Buffer.from(vendorConfigToml([...sourceIds].sort(compareBytes)), 'utf8') });
+  const configText = vendorConfigToml([...sourceIds].sort(compareBytes), shippedCargoSettings(config, context.warn));
+  files.push({ path: vendorConfigPath(config), mode: 0o644, data: Buffer.from(configText, 'utf8') });
   files.sort((a, b) => compareBytes(a.path, b.path));
   packages.sort((a, b) => compareBytes(a.name, b.name) || compareVersions(a.version, b.version) || compareBytes(a.source, b.source));
   return { files, packages };

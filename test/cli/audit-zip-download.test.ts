@@ -74,7 +74,7 @@ test('an https-like .zip --db is downloaded once, revalidated with its ETag, rep
   const nothing = await runCliAsync(['audit', JELLYFIN, '--db', url], { cacheDir: tempDir('zip-download-empty') });
   assert.equal(nothing.status, 2);
   assert.equal(nothing.stdout, '');
-  assert.match(nothing.stderr, /^stowage: cannot download advisory database http:\/\/127\.0\.0\.1:\d+\/npm\/all\.zip after 4 attempts: ECONNREFUSED\n$/);
+  assert.match(nothing.stderr, /^stowage: cannot download advisory database http:\/\/127\.0\.0\.1:\d+\/npm\/all\.zip after 4 attempts: ECONNREFUSED \(check the --db source and the network; offline, name a local copy: --db DIR or --db FILE\.zip of OSV records\)\n$/);
   server = await ZipServer.start(full);
 });
 

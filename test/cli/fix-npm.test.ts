@@ -34,7 +34,7 @@ describe('stowage fix on an npm application, its registry on 127.0.0.1', () => {
   const db = fixtureArgsAdvisoryDb(join(scratch, 'db'));
   const env = cleanEnv({ NO_COLOR: '1', HOME: join(scratch, 'home'), npm_config_cache: join(scratch, 'npm-cache'), npm_config_update_notifier: 'false' });
   let registry: LocalRegistry;
-  const cli = (args: string[]) => runCliAsync([...args, '--db', db], { cacheDir: join(scratch, 'cache'), env });
+  const cli = (args: string[], cwd?: string) => runCliAsync([...args, '--db', db], { cacheDir: join(scratch, 'cache'), env, ...(cwd ? { cwd } : {}) });
   const lockedArgs = (): Record<string, string> => {
     const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
     return Object.fromEntries(Object.entries(lock.packages).filter(([k]) => k.endsWith('node_modules/fixture-args')).map(([k, v]) => [k, v.version ?? '']));
@@ -76,7 +76,9 @@ describe('stowage fix on an npm application, its registry on 127.0.0.1', () => {
   });
 
   test('--apply moves the direct dependency with npm, and the audit after it still reports the nested copy', async () => {
-    const run = await cli(['fix', app, '--apply', '--format', 'json']);
+    // Run as the README shows it, in the application's directory: the diff was empty (reported
+    // "unchanged") whenever the lockfile was named by a relative path.
+    const run = await cli(['fix', '--apply', '--format', 'json'], app);
     assert.equal(run.status, 1, run.stderr);
     const doc: unknown = JSON.parse(run.stdout);
     validFixReport(doc);

@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRustApp, rustAppCrates, type RustApp } from '../support/rust-app.js';
+import { createRustApp, registryConfigToml, rustAppCrates, type RustApp } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
 import { PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
 import { cycloneDx16Validator, readJsonSchema, schemaValidator, type JsonSchema } from '../support/json-schema.js';
@@ -85,4 +85,21 @@ test('--vex states the findings with the reason each was accepted; --vex with SP
   const refused = await sbom(['--vex', '--format', 'spdx', '--db', db, '--no-fetch']);
   assert.equal(refused.status, 2);
   assert.match(refused.stderr, /^stowage: --vex needs --format cyclonedx/);
+});
+
+test('a registry that cannot be reached: the error says how to make the SBOM without it (--no-licenses, --vendor)', async () => {
+  // The application as a build machine without network has it: its registry does not answer.
+  const offline = join(tempDir('sbom-offline'), 'app');
+  cpSync(app.dir, offline, { recursive: true, filter: (src) => !src.startsWith(join(app.dir, 'target')) });
+  writeFileSync(join(offline, '.cargo', 'config.toml'), registryConfigToml('http://127.0.0.1:9/index/'));
+  const emptyCache = tempDir('sbom-offline-cache');
+  const failed = await runCliAsync(['sbom', offline], { cacheDir: emptyCache });
+  assert.equal(failed.status, 2);
+  assert.equal(failed.stdout, '');
+  assert.match(
+    failed.stderr,
+    /^stowage: registry `local-sparse`: cannot fetch http:\/\/127\.0\.0\.1:9\/index\/\S+ after 4 attempts: [^(]+ \(licences are read from the packages themselves: --no-licenses leaves them out, --vendor ARCHIVE reads them from a vendor archive, offline\)\n$/m,
+  );
+  const bare = await runCliAsync(['sbom', offline, '--no-licenses'], { cacheDir: emptyCache });
+  assert.equal(bare.status, 0, bare.stderr);
 });

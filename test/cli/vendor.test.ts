@@ -41,6 +41,14 @@ after(async () => {
   await registry?.close();
 });
 
+test('one accepted finding is "1 finding" in the summary (it said "1 findings")', async () => {
+  const db = rustsecAdvisoryDb(tempDir('vendor-db-one'), [{ id: 'RUSTSEC-2099-0002', package: 'hex', title: 'hex decodes wrongly' }]);
+  const out = join(tempDir('vendor-one'), 'vendor.tar.zst');
+  const run = await vendor([app.dir, '--db', db, '--ignore', 'RUSTSEC-2099-0002=only encodes', '-o', out]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^ {2}audit: 1 finding, none failing the policy, 1 accepted \(reasons in stowage-manifest\.json\)$/m);
+});
+
 test('the audit gate refuses while a vulnerability is unaccepted, and records the accepted risk', async () => {
   const db = advisoryDb();
   const refused = await vendor([app.dir, '--db', db]);

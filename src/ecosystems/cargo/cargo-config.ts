@@ -28,6 +28,8 @@ export interface CargoConfig {
   sources: Map<string, CargoSourceConfig>;
   /** `[registries.NAME] index = URL`. */
   registries: Map<string, string>;
+  /** The whole file as parsed (empty without one): a vendored config keeps its other settings. */
+  settings: TomlTable;
 }
 
 /** Where the crates of one lockfile source are fetched from. */
@@ -56,7 +58,7 @@ export function readCargoConfig(projectDir: string): CargoConfig {
   const legacy = join(projectDir, '.cargo', 'config');
   const current = join(projectDir, '.cargo', 'config.toml');
   const path = existsSync(legacy) ? legacy : existsSync(current) ? current : null;
-  if (path === null) return { path: null, sources: new Map(), registries: new Map() };
+  if (path === null) return { path: null, sources: new Map(), registries: new Map(), settings: {} };
   return parseCargoConfig(path, readTextInput(path, MAX_CONFIG_BYTES));
 }
 
@@ -97,7 +99,7 @@ export function parseCargoConfig(path: string, text: string): CargoConfig {
       if (index !== undefined) registries.set(name, index);
     }
   }
-  return { path, sources, registries };
+  return { path, sources, registries, settings: doc };
 }
 
 /**
