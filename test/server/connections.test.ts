@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { connectionsForOpenFileLimit } from '../../src/server/connections.js';
+import { clientKey, connectionsForOpenFileLimit } from '../../src/server/connections.js';
 import { startServer, type TestServer } from '../support/fleet-server.js';
 import { freshStore, storeSkips } from '../support/fleet-stores.js';
 import { tempDir } from '../support/shared.js';
@@ -17,9 +17,9 @@ import { tempDir } from '../support/shared.js';
 const skips = await storeSkips();
 
 /** A client that sends `first`, then `drip` one byte at a time every `everyMs`, and resolves with what the server answered once it closes. */
-function slowClient(url: string, first: string, drip: string, everyMs: number): { socket: Socket; answer: Promise<string> } {
+function slowClient(url: string, first: string, drip: string, everyMs: number, from = '127.0.0.1'): { socket: Socket; answer: Promise<string> } {
   const { port } = new URL(url);
-  const socket = connect(Number(port), '127.0.0.1');
+  const socket = connect({ port: Number(port), host: '127.0.0.1', localAddress: from });
   let received = '';
   let sent = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -38,7 +38,7 @@ function slowClient(url: string, first: string, drip: string, everyMs: number): 
   return { socket, answer };
 }
 
-const LIMITS = { headersMs: 400, requestMs: 1500, keepAliveMs: 300, checkEveryMs: 100, maxConnections: 4 };
+const LIMITS = { headersMs: 400, requestMs: 1500, keepAliveMs: 300, checkEveryMs: 100, maxConnections: 4, perClient: null };
 
 test('slow clients are cut, idle connections closed, and connections capped (sqlite)', { skip: skips.sqlite, timeout: 60_000 }, async () => {
   const made = await freshStore('sqlite');
@@ -90,4 +90,47 @@ test('connections are capped below the open-file limit, keeping descriptors for 
   assert.equal(connectionsForOpenFileLimit(1024), 768);
   assert.equal(connectionsForOpenFileLimit(100), 50);
   assert.equal(connectionsForOpenFileLimit(null), null);
+});
+
+/** The server's open connections. */
+function connectionsOf(server: TestServer): Promise<number> {
+  return new Promise<number>((resolve, reject) => server.http.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+}
+
+test('one client address holds at most its share of the connections; others are still answered (sqlite)', { skip: skips.sqlite, timeout: 60_000 }, async () => {
+  const made = await freshStore('sqlite');
+  let server: TestServer | null = null;
+  try {
+    // Slow requests are cut late here: the held connections stay held while the test looks.
+    server = await startServer(made.store, tempDir('server-connections-cache'), { connections: { headersMs: 30_000, requestMs: 30_000, checkEveryMs: 1_000, maxConnections: 100, perClient: 3 } });
+    const held = [0, 1, 2].map(() => slowClient(server?.url as string, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n', 'X-Slow: a\r\n', 100));
+    while ((await connectionsOf(server)) < 3) await new Promise((resolve) => setImmediate(resolve));
+    // A fourth from the same address is closed before it is read: no answer at all.
+    const excess = slowClient(server.url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '', 60_000);
+    assert.equal(await excess.answer, '');
+    // Another address (Linux answers all of 127/8 on loopback) is answered as ever.
+    const other = slowClient(server.url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '', 60_000, '127.0.0.2');
+    assert.match(await other.answer, /^HTTP\/1\.1 200 /);
+    // Once one of the first address's connections closes, it may open another.
+    held[0]?.socket.destroy();
+    await held[0]?.answer;
+    while ((await connectionsOf(server)) > 2) await new Promise((resolve) => setImmediate(resolve));
+    const again = slowClient(server.url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '', 60_000);
+    assert.match(await again.answer, /^HTTP\/1\.1 200 /);
+    for (const h of held) h.socket.destroy();
+  } finally {
+    await server?.close();
+    await made.dispose();
+  }
+});
+
+test('a client is its IPv4 address, or its IPv6 /64', () => {
+  assert.equal(clientKey('192.0.2.7'), '192.0.2.7');
+  assert.equal(clientKey('::ffff:192.0.2.7'), '192.0.2.7');
+  assert.equal(clientKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  assert.equal(clientKey('2001:0db8:0001:0002:bbbb:cccc:dddd:eeee'), '2001:db8:1:2::/64');
+  assert.equal(clientKey('2001:db8::1'), '2001:db8:0:0::/64');
+  assert.equal(clientKey('::1'), '0:0:0:0::/64');
+  assert.equal(clientKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(clientKey(undefined), null);
 });
