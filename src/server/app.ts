@@ -73,7 +73,7 @@ export function createServerApp(deps: ServerDeps): Hono<ServerEnv> {
     return errorResponse(c, 500, 'internal error (the server logged it)');
   });
   app.route(API_PREFIX, apiRoutes(deps));
-  app.route('/', dashboardRoutes({ store: deps.store, publicRead: deps.publicRead, trustProxy: deps.trustProxy === true, now: deps.now }));
+  app.route('/', dashboardRoutes({ store: deps.store, publicRead: deps.publicRead, trustProxy: deps.trustProxy === true, now: deps.now, signInWithinMs: deps.limits.anonymous.withinMs }));
   app.notFound((c) => errorResponse(c, 404, `no such address: ${c.req.path}`));
   return app;
 }

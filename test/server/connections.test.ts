@@ -134,3 +134,42 @@ test('a client is its IPv4 address, or its IPv6 /64', () => {
   assert.equal(clientKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
   assert.equal(clientKey(undefined), null);
 });
+
+test('a body from no one known is read briefly and small: the sign-in form, a refused upload, a form with no session (sqlite)', { skip: skips.sqlite, timeout: 60_000 }, async () => {
+  const made = await freshStore('sqlite');
+  let server: TestServer | null = null;
+  try {
+    // Node's own request timeout is far off: what answers is the server's budget for anonymous bodies.
+    server = await startServer(made.store, tempDir('server-connections-cache'), {
+      connections: { headersMs: 60_000, requestMs: 120_000, checkEveryMs: 1_000, maxConnections: 100, perClient: null },
+      limits: { anonymous: { maxBytes: 1024 * 1024, withinMs: 300 } },
+    });
+    const { url } = server;
+    const form = 'token=stw_x&next=%2F';
+    const post = (path: string, type: string, length: number, extra = ''): string =>
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nOrigin: http://x\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n${extra}\r\n`;
+
+    // A sign-in form dripped in: the dashboard's own 408 (node's has no page), the connection closed.
+    const signIn = await slowClient(url, post('/sign-in', 'application/x-www-form-urlencoded', form.length + 1000), form, 100).answer;
+    assert.match(signIn, /^HTTP\/1\.1 408 /);
+    assert.match(signIn, /the form took too long to arrive/);
+    assert.match(signIn, /\r\nconnection: close\r\n/i);
+    // A sign-in form is a token and a path: a few KiB at most, refused before it is read.
+    const large = await slowClient(url, post('/sign-in', 'application/x-www-form-urlencoded', 5000), form, 100).answer;
+    assert.match(large, /^HTTP\/1\.1 413 /);
+
+    // An upload with no token, dripped in: its 401 once the budget is spent, not the request timeout's 408.
+    const upload = await slowClient(url, post('/api/v1/apps/x/revisions', 'application/json', 500_000), '{"a":1}', 100).answer;
+    assert.match(upload, /^HTTP\/1\.1 401 /);
+    assert.match(upload, /this request needs a token/);
+
+    // A triage form with no session is refused before its body is read.
+    const triage = await slowClient(url, post('/apps/x/triage', 'application/x-www-form-urlencoded', 10_000), 'state=x&', 100).answer;
+    assert.match(triage, /^HTTP\/1\.1 403 /);
+    assert.match(triage, /not signed in/);
+    assert.match(triage, /\r\nconnection: close\r\n/i);
+  } finally {
+    await server?.close();
+    await made.dispose();
+  }
+});
