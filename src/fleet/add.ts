@@ -13,6 +13,7 @@ import { prepareApp, type AppInput, type AppJob, type PreparedApp } from './add-
 import { poolSize, startPool } from './add-pool.js';
 import type { AppRecord, DatabaseState, FleetSettings, FleetStore, RevisionOrigin, RevisionRecord } from './store/store.js';
 import { STATISTICS_AFTER } from './store/store.js';
+import type { ShippedLimits } from '../inputs/shipped-limits.js';
 
 export { readApp, type AppInput, type ReadApp } from './add-work.js';
 
@@ -85,6 +86,8 @@ export interface AddFailure {
   name: string;
   path: string;
   message: string;
+  /** Refused for expanding past a cap (the server answers 413), not for what it holds. */
+  overLimit?: boolean;
 }
 
 export interface AddContext {
@@ -96,6 +99,8 @@ export interface AddContext {
   origin?: RevisionOrigin;
   /** Findings name their lockfile relative to the application (an upload: where its temporary copy was means nothing). */
   relativePaths?: boolean;
+  /** How far archives may expand (the server's uploads: UPLOAD_LIMITS); the general caps when absent. */
+  readLimits?: ShippedLimits;
   /** Worker threads at most (default: the machine's parallelism); 0 prepares every application in this thread. */
   workers?: number;
   /** Whether `fleet add --format json` is to be written (AddJson.outputPieces); the event alone otherwise. */
@@ -170,7 +175,8 @@ export async function addApplications(
   const prettyJson = context.jsonOutput === true;
   // Every advisory record the findings cite, by digest (a few hundred for a whole fleet): the workers hand each over once.
   const records = new Map<string, string>();
-  const work = { settings: context.settings, databases, now: context.now, relativePaths, readSourceAhead: false, prettyJson, sentRecords: null };
+  const readLimits = context.readLimits;
+  const work = { settings: context.settings, databases, now: context.now, relativePaths, ...(readLimits ? { readLimits } : {}), readSourceAhead: false, prettyJson, sentRecords: null };
   const workers = poolSize(inputs.length, context.workers);
   const pool = workers === 0 ? null : startPool(workers, { ...work, databases: context.databases }, records);
   // The applications' JSON, in a temporary file: the caller writes the output from it, and closes it.
@@ -238,7 +244,7 @@ export async function addApplications(
           prepared = await prepareApp(jobOf(slot), work);
         }
         if (prepared.kind === 'failed') {
-          failures.push({ name: input.name, path: input.path, message: prepared.message });
+          failures.push({ name: input.name, path: input.path, message: prepared.message, overLimit: prepared.overLimit });
           continue;
         }
         if (prepared.kind === 'unchanged' && current !== null) {

@@ -13,6 +13,7 @@ import { EXPORT_FORMATS, exportApplication, type ExportFormat } from '../fleet/e
 import { currentRevision, requireApp, requireSettings, resolveRevision } from '../fleet/lookup.js';
 import { addBody, appsBody, diffBody, historyBody, summaryBody } from '../fleet/report.js';
 import { appSummariesPage } from '../fleet/summary.js';
+import { UPLOAD_LIMITS } from '../inputs/shipped-limits.js';
 import type { AppsFilter, FindingStateFilter } from '../fleet/store/store.js';
 import { applyTriage, recordDecision, TRIAGE_JSON_FIELDS, triageEventBody, withTriage } from '../fleet/triage.js';
 import { AnswerCache, answerKey, DEFAULT_ANSWER_CACHE, type CachedAnswer } from './answer-cache.js';
@@ -267,11 +268,12 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     try {
       const now = deps.now();
       const result = await deps.databases.use((databases, settings) =>
-        addApplications(store, [{ path: upload.path, name }], { settings, databases, now, by: writer(c), origin: 'push', relativePaths: true }),
+        addApplications(store, [{ path: upload.path, name }], { settings, databases, now, by: writer(c), origin: 'push', relativePaths: true, readLimits: UPLOAD_LIMITS }),
       );
       result.json.close();
       const failure = result.failures[0];
-      if (failure !== undefined) return errorResponse(c, 400, uploadMessage(failure.message, upload));
+      // An archive that inflates past an upload's caps is too large, not malformed: 413, as a body over the limit is.
+      if (failure !== undefined) return errorResponse(c, failure.overLimit === true ? 413 : 400, uploadMessage(failure.message, upload));
       // The findings as stored (the add keeps their JSON, not the findings): the same findings, key for key.
       const outcomes = [];
       for (const o of result.outcomes) outcomes.push({ ...o, path: 'upload', findings: await store.findings(o.revision.id) });
