@@ -26,7 +26,9 @@ export const MAX_NAME_LENGTH = 200;
 
 /**
  * Printable, no `/`, not `.` or `..`, at most 200 characters: a name that is safe in a URL path
- * and a terminal. A URL cannot address `.` or `..` as a path segment: browsers and URL parsers
+ * and a terminal, and reads as itself on a page: no control, format (a bidi override, a zero-width
+ * space) or separator character, which the command line would show escaped and a browser would
+ * apply (`a\u202egnp.exe` shows as `aexe.png`). A URL cannot address `.` or `..` as a path segment: browsers and URL parsers
  * drop them (`/apps/..` is `/`), percent-encoded too (`%2E%2E`), so the API and the dashboard
  * could never reach such an application.
  */
@@ -35,8 +37,7 @@ export function appNameProblem(name: string): string | null {
   if ([...name].length > MAX_NAME_LENGTH) return `an application name has at most ${MAX_NAME_LENGTH} characters`;
   if (name.includes('/')) return 'an application name cannot hold "/"';
   if (name === '.' || name === '..') return `an application name cannot be "${name}" (a URL cannot address it)`;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name)) return 'an application name must be printable (no control characters)';
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u.test(name)) return 'an application name must be printable (no control, format or line separator characters: a bidi override or a zero-width space would make it read as another)';
   if (name.trim() !== name) return 'an application name cannot start or end with white space';
   return null;
 }
