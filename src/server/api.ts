@@ -44,7 +44,7 @@ const BEARER = /^Bearer ([^\s,]+)$/i;
  * the connection closed (errorResponse).
  */
 async function refuse(c: Context<ServerEnv>, budget: BodyBudget, status: 401 | 403, message: string, headers?: Record<string, string>): Promise<Response> {
-  await readBodyWithin(c.req.raw.body, budget);
+  await readBodyWithin(c.req.raw.body, budget, false);
   return errorResponse(c, status, message, headers);
 }
 

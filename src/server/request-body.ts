@@ -13,8 +13,8 @@ export interface BodyBudget {
 
 export type BodyRead = { bytes: Uint8Array } | { refused: 'too large' | 'too slow' };
 
-/** The body, or why reading stopped: past `maxBytes` or past `withinMs` (what came by then is dropped). */
-export async function readBodyWithin(body: ReadableStream<Uint8Array> | null, budget: BodyBudget): Promise<BodyRead> {
+/** The body, or why reading stopped: past `maxBytes` or past `withinMs` (what came by then is dropped). `keep` false: read and discarded (a refused request's), nothing held. */
+export async function readBodyWithin(body: ReadableStream<Uint8Array> | null, budget: BodyBudget, keep = true): Promise<BodyRead> {
   if (body === null) return { bytes: new Uint8Array(0) };
   const reader = body.getReader();
   let late = false;
@@ -37,7 +37,7 @@ export async function readBodyWithin(body: ReadableStream<Uint8Array> | null, bu
         await reader.cancel().catch(() => undefined);
         return { refused: 'too large' };
       }
-      chunks.push(chunk.value);
+      if (keep) chunks.push(chunk.value);
     }
   } catch {
     // The client went away: nobody reads the answer.
