@@ -120,8 +120,10 @@ function archiveReading(bytes: Buffer, label: string) {
  * gigabytes (an upload to the fleet server) costs no more memory than the file wanted, which
  * may be at most `maxFileBytes`.
  */
-export async function readArchiveFile(bytes: Buffer, label: string, path: string, maxFileBytes: number): Promise<Buffer | null> {
-  const tree = await readUntrustedTree(bytes, { ...archiveReading(bytes, label), keep: (p) => p === path, maxKeptFileBytes: maxFileBytes, refuseLinks: true });
+export async function readArchiveFile(bytes: Buffer, label: string, path: string, maxFileBytes: number, caps: { maxBytes?: number; maxBytesReason?: string } = {}): Promise<Buffer | null> {
+  const reading = archiveReading(bytes, label);
+  const maxBytes = Math.min(reading.maxBytes, caps.maxBytes ?? Infinity);
+  const tree = await readUntrustedTree(bytes, { ...reading, ...caps, maxBytes, keep: (p) => p === path, maxKeptFileBytes: maxFileBytes, refuseLinks: true });
   return tree.files.find((f) => f.path === path)?.data ?? null;
 }
 

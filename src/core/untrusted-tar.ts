@@ -13,12 +13,31 @@ export interface ArchiveFile {
   data: Buffer;
 }
 
+/**
+ * An archive that expands past its cap: refused, as bad input is, but a client may be told the
+ * difference (the fleet server answers 413: the upload is too large once inflated).
+ */
+export class ExpansionRefused extends StowageError {}
+
+/** The smallest cap `expansionCap` gives: a small archive of text is never refused for its ratio. */
+const EXPANSION_FLOOR_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The cap on what an archive of `compressedBytes` expands to: `maxBytes`, or, when its expansion
+ * is capped (`maxExpansion` times its size: an upload), that, if less; never below 16 MiB.
+ */
+export function expansionCap(maxBytes: number, compressedBytes: number, maxExpansion: number): number {
+  return Math.min(maxBytes, Math.max(EXPANSION_FLOOR_BYTES, maxExpansion * compressedBytes));
+}
+
 export interface UntrustedTarOptions {
   /** Names the archive in every message, e.g. `serde 1.0.210 (.crate)`. */
   label: string;
   compression: Compression;
   /** Cap on the file bytes the archive expands to, counted as they are inflated. */
   maxBytes: number;
+  /** Why maxBytes is what it is, when the refusal should say (an upload's cap by its ratio). */
+  maxBytesReason?: string;
   /** Cap on the entries (files and directories). */
   maxEntries: number;
   /**
@@ -266,7 +285,9 @@ async function readTar(
         const chunk = data as Buffer;
         if (settled) return;
         fileBytes += chunk.length;
-        if (fileBytes > maxBytes) return fail(refuse(name, `the archive expands past ${maxBytes} bytes`));
+        if (fileBytes > maxBytes) {
+          return fail(new ExpansionRefused(`entry ${quote(name)}: the archive expands past ${maxBytes} bytes${options.maxBytesReason === undefined ? '' : ` (${options.maxBytesReason})`}`, label));
+        }
         if (kept === false) return;
         chunks.push(chunk);
         held += chunk.length;
@@ -312,7 +333,7 @@ async function readTar(
         if (settled) return;
         inflated += chunk.length;
         if (inflated > streamCap) {
-          throw new StowageError(`the archive expands past ${streamCap} bytes of tar data ${where()}`, label);
+          throw new ExpansionRefused(`the archive expands past ${streamCap} bytes of tar data ${where()}`, label);
         }
         tail = chunk.length >= 512 ? chunk.subarray(-512) : Buffer.concat([tail, chunk]).subarray(-512);
         if (!extract.write(chunk)) {

@@ -1,6 +1,7 @@
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { packagesFromFlat, prepareAppForMessage, type AppJob, type PreparedApp, type PreparedAppWith } from './add-work.js';
+import type { ShippedLimits } from '../inputs/shipped-limits.js';
 import type { FleetSettings } from './store/store.js';
 import { reopen, workerDatabases, type WorkerDatabase } from './worker-databases.js';
 import { serveJobs, workerCount, workerEntry, WorkerJobs } from './worker-jobs.js';
@@ -34,6 +35,7 @@ export interface WorkerSetup {
   settings: FleetSettings;
   now: Date;
   relativePaths: boolean;
+  readLimits?: ShippedLimits;
   prettyJson: boolean;
   databases: WorkerDatabase[];
 }
@@ -115,10 +117,10 @@ export function handedOver(prepared: PreparedAppWith<string[]> | null): ArrayBuf
 /** Starts a pool for these databases. */
 export function startPool(
   size: number,
-  context: { settings: FleetSettings; databases: readonly AdvisoryDatabase[]; now: Date; relativePaths: boolean; prettyJson: boolean },
+  context: { settings: FleetSettings; databases: readonly AdvisoryDatabase[]; now: Date; relativePaths: boolean; readLimits?: ShippedLimits; prettyJson: boolean },
   records: Map<string, string>,
 ): AddPool {
-  const setup = { settings: context.settings, now: context.now, relativePaths: context.relativePaths, prettyJson: context.prettyJson, databases: workerDatabases(context.databases) };
+  const setup = { settings: context.settings, now: context.now, relativePaths: context.relativePaths, ...(context.readLimits ? { readLimits: context.readLimits } : {}), prettyJson: context.prettyJson, databases: workerDatabases(context.databases) };
   return AddPool.start(size, setup, records);
 }
 
@@ -126,7 +128,7 @@ export function startPool(
 export function serveAddJobs(port: MessagePort, setup: WorkerSetup): void {
   const databases = reopen(setup.databases);
   // Each advisory record is handed over once by each worker (the main thread keeps them all).
-  const context = { settings: setup.settings, databases: databases ?? [], now: setup.now, relativePaths: setup.relativePaths, readSourceAhead: true, prettyJson: setup.prettyJson, sentRecords: new Set<string>() };
+  const context = { settings: setup.settings, databases: databases ?? [], now: setup.now, relativePaths: setup.relativePaths, ...(setup.readLimits ? { readLimits: setup.readLimits } : {}), readSourceAhead: true, prettyJson: setup.prettyJson, sentRecords: new Set<string>() };
   // An error that is not the application's (or a damaged index): the main thread prepares it again and meets it itself.
   serveJobs<AppJob, PreparedAppWith<string[]>>(port, databases === null ? null : (job) => prepareAppForMessage(job, context), handedOver);
 }

@@ -9,6 +9,8 @@ import type { DependencyGraph } from '../core/graph.js';
 import type { Ecosystem } from '../core/package.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readApplication } from '../inputs/application.js';
+import type { ShippedLimits } from '../inputs/shipped-limits.js';
+import { ExpansionRefused } from '../core/untrusted-tar.js';
 import { evaluateGraphs, POLICY_DOCUMENT, revisionPolicy } from './evaluate.js';
 import { encodeGraphs, revisionDigest, storedDocuments, type DocumentContent } from './revision.js';
 import { readSourceOrWarning, type SourceReading } from './source.js';
@@ -45,7 +47,7 @@ function sourceKindOf(path: string, isDirectory: boolean): AppSourceKind {
   return 'sbom';
 }
 
-export async function readApp(input: AppInput, relativePaths = false): Promise<ReadApp> {
+export async function readApp(input: AppInput, relativePaths = false, limits?: ShippedLimits): Promise<ReadApp> {
   const full = resolve(input.path);
   const isDirectory = statSync(full, { throwIfNoEntry: false })?.isDirectory() === true;
   const base = isDirectory ? full : dirname(full);
@@ -53,7 +55,7 @@ export async function readApp(input: AppInput, relativePaths = false): Promise<R
   const record = (path: string, bytes: Buffer): void => {
     documents.push({ name: relative(base, resolve(path)), bytes });
   };
-  const read = await readApplication([input.path], { allowUnidentified: false, allowPartial: false, partialUse: 'fleet', record });
+  const read = await readApplication([input.path], { allowUnidentified: false, allowPartial: false, partialUse: 'fleet', record, ...(limits ? { limits } : {}) });
   const graphs = relativePaths ? read.graphs.map((g) => ({ ...g, path: relative(base, resolve(g.path)) })) : read.graphs;
   const policyFile = findPolicyFile(undefined, input.path);
   const policyText = policyFile === null ? null : readPolicyText(policyFile);
@@ -84,6 +86,8 @@ export interface WorkContext {
   databases: AdvisoryDatabase[];
   now: Date;
   relativePaths: boolean;
+  /** How far archives may expand (an upload's: UPLOAD_LIMITS); the general caps when absent. */
+  readLimits?: ShippedLimits;
   /**
    * Whether a directory's source is read now, before the store says whether its revision needs
    * it (a worker: the main thread reads nothing); otherwise the main thread reads it when needed.
@@ -100,7 +104,7 @@ export type PreparedApp = PreparedAppWith<PackageKey[]>;
 
 /** A prepared application, its packages in the form `P`: PackageKey objects, or (a worker's message) flat triples of strings. */
 export type PreparedAppWith<P> =
-  | { kind: 'failed'; message: string }
+  | { kind: 'failed'; message: string; overLimit: boolean }
   | { kind: 'unchanged'; digest: string }
   | {
       kind: 'evaluated';
@@ -162,12 +166,12 @@ async function prepareWith<P>(job: AppJob, context: WorkContext, packagesOf: (gr
   let read: ReadApp;
   let digest: string;
   try {
-    read = await readApp(job.input, context.relativePaths);
+    read = await readApp(job.input, context.relativePaths, context.readLimits);
     digest = revisionDigest(read.documents);
   } catch (err) {
     const message = applicationError(err);
     if (message === null) throw err;
-    return { kind: 'failed', message };
+    return { kind: 'failed', message, overLimit: err instanceof ExpansionRefused };
   }
   if (job.currentDigest === digest) return { kind: 'unchanged', digest };
   let findings: Finding[];
@@ -178,7 +182,7 @@ async function prepareWith<P>(job: AppJob, context: WorkContext, packagesOf: (gr
   } catch (err) {
     const message = applicationError(err);
     if (message === null) throw err;
-    return { kind: 'failed', message };
+    return { kind: 'failed', message, overLimit: false };
   }
   const { listed, contents } = storedDocuments(read.documents);
   const prepared: PreparedAppWith<P> = {

@@ -13,6 +13,7 @@ import { prepareApp, type AppInput, type AppJob, type PreparedApp } from './add-
 import { poolSize, startPool } from './add-pool.js';
 import type { AppRecord, DatabaseState, FleetSettings, FleetStore, RevisionOrigin, RevisionRecord } from './store/store.js';
 import { STATISTICS_AFTER } from './store/store.js';
+import type { ShippedLimits } from '../inputs/shipped-limits.js';
 
 export { readApp, type AppInput, type ReadApp } from './add-work.js';
 
@@ -25,7 +26,9 @@ export const MAX_NAME_LENGTH = 200;
 
 /**
  * Printable, no `/`, not `.` or `..`, at most 200 characters: a name that is safe in a URL path
- * and a terminal. A URL cannot address `.` or `..` as a path segment: browsers and URL parsers
+ * and a terminal, and reads as itself on a page: no control, format (a bidi override, a zero-width
+ * space) or separator character, which the command line would show escaped and a browser would
+ * apply (`a\u202egnp.exe` shows as `aexe.png`). A URL cannot address `.` or `..` as a path segment: browsers and URL parsers
  * drop them (`/apps/..` is `/`), percent-encoded too (`%2E%2E`), so the API and the dashboard
  * could never reach such an application.
  */
@@ -34,8 +37,7 @@ export function appNameProblem(name: string): string | null {
   if ([...name].length > MAX_NAME_LENGTH) return `an application name has at most ${MAX_NAME_LENGTH} characters`;
   if (name.includes('/')) return 'an application name cannot hold "/"';
   if (name === '.' || name === '..') return `an application name cannot be "${name}" (a URL cannot address it)`;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name)) return 'an application name must be printable (no control characters)';
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u.test(name)) return 'an application name must be printable (no control, format or line separator characters: a bidi override or a zero-width space would make it read as another)';
   if (name.trim() !== name) return 'an application name cannot start or end with white space';
   return null;
 }
@@ -97,6 +99,8 @@ export interface AddFailure {
   name: string;
   path: string;
   message: string;
+  /** Refused for expanding past a cap (the server answers 413), not for what it holds. */
+  overLimit?: boolean;
 }
 
 export interface AddContext {
@@ -108,6 +112,8 @@ export interface AddContext {
   origin?: RevisionOrigin;
   /** Findings name their lockfile relative to the application (an upload: where its temporary copy was means nothing). */
   relativePaths?: boolean;
+  /** How far archives may expand (the server's uploads: UPLOAD_LIMITS); the general caps when absent. */
+  readLimits?: ShippedLimits;
   /** Worker threads at most (default: the machine's parallelism); 0 prepares every application in this thread. */
   workers?: number;
   /** Whether `fleet add --format json` is to be written (AddJson.outputPieces); the event alone otherwise. */
@@ -182,7 +188,8 @@ export async function addApplications(
   const prettyJson = context.jsonOutput === true;
   // Every advisory record the findings cite, by digest (a few hundred for a whole fleet): the workers hand each over once.
   const records = new Map<string, string>();
-  const work = { settings: context.settings, databases, now: context.now, relativePaths, readSourceAhead: false, prettyJson, sentRecords: null };
+  const readLimits = context.readLimits;
+  const work = { settings: context.settings, databases, now: context.now, relativePaths, ...(readLimits ? { readLimits } : {}), readSourceAhead: false, prettyJson, sentRecords: null };
   const workers = poolSize(inputs.length, context.workers);
   const pool = workers === 0 ? null : startPool(workers, { ...work, databases: context.databases }, records);
   // The applications' JSON, in a temporary file: the caller writes the output from it, and closes it.
@@ -250,7 +257,7 @@ export async function addApplications(
           prepared = await prepareApp(jobOf(slot), work);
         }
         if (prepared.kind === 'failed') {
-          failures.push({ name: input.name, path: input.path, message: prepared.message });
+          failures.push({ name: input.name, path: input.path, message: prepared.message, overLimit: prepared.overLimit });
           continue;
         }
         if (prepared.kind === 'unchanged' && current !== null) {

@@ -5,8 +5,29 @@ import type { AppRecord, FleetSettings, FleetStore, RevisionRecord, SnapshotReco
 
 /** What users name on the command line, found in the store, or one line and exit 2. */
 
-/** Something named that the fleet does not hold (the server answers 404 for it). */
-export class NotInFleetError extends StowageError {}
+/** Where to look for what is there instead: a command for the command line, an API path (under /api/v1) for the server. */
+export interface SeeAlso {
+  command: string;
+  apiPath: string;
+}
+
+/**
+ * Something named that the fleet does not hold (the server answers 404 for it). The message
+ * says what is missing; `see` where to look instead, rendered by whoever answers: the command
+ * line's line names a command, the API's a GET address (an HTTP client has no command line).
+ */
+export class NotInFleetError extends StowageError {
+  constructor(
+    readonly missing: string,
+    readonly see: SeeAlso | null = null,
+  ) {
+    super(see === null ? missing : `${missing} (see ${see.command})`);
+  }
+}
+
+export function noSuchApp(name: string): NotInFleetError {
+  return new NotInFleetError(`no application named ${JSON.stringify(name)} in the fleet`, { command: 'stowage fleet status', apiPath: '/apps' });
+}
 
 export async function requireSettings(store: FleetStore): Promise<FleetSettings> {
   const settings = await store.settings();
@@ -16,7 +37,7 @@ export async function requireSettings(store: FleetStore): Promise<FleetSettings>
 
 export async function requireApp(store: FleetStore, name: string): Promise<AppRecord> {
   const app = await store.app(name);
-  if (app === null) throw new NotInFleetError(`no application named ${JSON.stringify(name)} in the fleet (see stowage fleet status)`);
+  if (app === null) throw noSuchApp(name);
   return app;
 }
 
@@ -30,7 +51,12 @@ export async function currentRevision(store: FleetStore, app: AppRecord): Promis
 export async function resolveRevision(store: FleetStore, app: AppRecord, given: string): Promise<RevisionRecord> {
   const prefix = revisionHexPrefix(given, app.name);
   const found = await store.revisionsByPrefix(app.id, prefix);
-  if (found.length === 0) throw new NotInFleetError(`application ${JSON.stringify(app.name)} has no revision ${terminalText(given)} (see stowage fleet history ${app.name})`);
+  if (found.length === 0) {
+    throw new NotInFleetError(`application ${JSON.stringify(app.name)} has no revision ${terminalText(given)}`, {
+      command: `stowage fleet history ${app.name}`,
+      apiPath: `/apps/${encodeURIComponent(app.name)}/history`,
+    });
+  }
   if (found.length > 1) {
     throw new StowageError(`revision ${terminalText(given)} of ${JSON.stringify(app.name)} is ambiguous: ${found.map((r) => r.digest.slice(0, 7 + 16)).join(', ')}; give more digits`);
   }

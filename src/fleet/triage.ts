@@ -7,7 +7,7 @@ import { lockfileNameKey } from '../ecosystems/package-names.js';
 import { findingJson } from '../audit/report/json.js';
 import { ANALYSIS_STATES, JUSTIFICATIONS, type AnalysisState, type Justification, type VexAnalysis } from '../sbom/cyclonedx-vex.js';
 import { recordEvent } from './events.js';
-import { NotInFleetError } from './lookup.js';
+import { noSuchApp, NotInFleetError } from './lookup.js';
 import { aliasGroupKey, type FindingLine, type FleetStore } from './store/store.js';
 
 /**
@@ -354,7 +354,7 @@ export async function recordDecision(
   return store.transaction(async (tx) => {
     const settings = await tx.settings();
     const app = request.app === null ? null : await tx.app(request.app);
-    if (request.app !== null && app === null) throw new NotInFleetError(`no application named ${JSON.stringify(request.app)} in the fleet (see stowage fleet status)`);
+    if (request.app !== null && app === null) throw noSuchApp(request.app);
     const rows = await tx.currentFindingsWithId(request.id);
     if (rows.length === 0 && !(await tx.knowsAdvisory(request.id))) {
       throw new NotInFleetError(`no advisory ${JSON.stringify(request.id)} in the fleet's databases (as of the last sync) or findings`);

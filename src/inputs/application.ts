@@ -11,6 +11,7 @@ import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
 import { binaryRoot, readRustBinary } from './binary/rust-binary.js';
 import { namedByFile, type ShippedArtifact, type ShippedRead } from './shipped-artifact.js';
+import type { ShippedLimits } from './shipped-limits.js';
 
 /**
  * Everything stowage reads an application from, in one place: lockfiles (a file or a
@@ -27,6 +28,8 @@ export interface ApplicationReadOptions extends CycloneDxReadOptions {
   record?: DocumentRecorder;
   /** Which command refuses a partial inventory, so the refusal says what --allow-partial would do there (default: audit). */
   partialUse?: PartialUse;
+  /** How far archives may expand (default SHIPPED_LIMITS; an upload to the fleet server: UPLOAD_LIMITS). */
+  limits?: ShippedLimits;
 }
 
 export const ALLOW_PARTIAL_FLAG = '--allow-partial';
@@ -76,7 +79,7 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   if (ARCHIVE.test(path)) {
     const bytes = readFileSync(path);
     options.record?.(path, bytes);
-    return readVendorArchive(bytes, path, options);
+    return readVendorArchive(bytes, path, options, options.limits);
   }
   if (path.endsWith('.json')) {
     const { text, bytes } = readTextInputFile(path);

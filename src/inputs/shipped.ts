@@ -38,11 +38,11 @@ async function readShipped(path: string, options: ApplicationReadOptions): Promi
   const bytes = readFileSync(path);
   switch (kind) {
     case 'deb':
-      return { ...(await (await import('./deb/deb.js')).readDeb(path, bytes)), document: bytes };
+      return { ...(await (await import('./deb/deb.js')).readDeb(path, bytes, options.limits)), document: bytes };
     case 'rpm':
-      return { ...(await (await import('./rpm/rpm.js')).readRpm(path, bytes, options)), document: bytes };
+      return { ...(await (await import('./rpm/rpm.js')).readRpm(path, bytes, options, options.limits)), document: bytes };
     case 'image':
-      return { ...(await (await import('./oci/image.js')).readImageArchive(path, bytes)), document: bytes };
+      return { ...(await (await import('./oci/image.js')).readImageArchive(path, bytes, options.limits)), document: bytes };
   }
 }
 

@@ -13,12 +13,14 @@ import { EXPORT_FORMATS, exportApplication, type ExportFormat } from '../fleet/e
 import { currentRevision, requireApp, requireSettings, resolveRevision } from '../fleet/lookup.js';
 import { addBody, appsBody, diffBody, historyBody, summaryBody } from '../fleet/report.js';
 import { appSummariesPage } from '../fleet/summary.js';
+import { UPLOAD_LIMITS } from '../inputs/shipped-limits.js';
 import type { AppsFilter, FindingStateFilter } from '../fleet/store/store.js';
 import { applyTriage, recordDecision, TRIAGE_JSON_FIELDS, triageEventBody, withTriage } from '../fleet/triage.js';
 import { AnswerCache, answerKey, DEFAULT_ANSWER_CACHE, type CachedAnswer } from './answer-cache.js';
 import { errorResponse, type ServerDeps, type ServerEnv } from './context.js';
 import { verifyToken, type TokenIdentity } from './auth.js';
 import { openApiDocument } from './openapi.js';
+import { readBodyWithin, type BodyBudget } from './request-body.js';
 import { keysetPageJson, pageJson, pageRequest } from './pagination.js';
 import { afterChange, syncNow } from './sync-now.js';
 import { checkMultipartParts, ENTRY_FIELD, SBOM_DOCUMENT, uploadMessage, writeUpload, type UploadedDocument } from './upload.js';
@@ -35,36 +37,22 @@ type Access = 'read' | 'write';
 
 const BEARER = /^Bearer ([^\s,]+)$/i;
 
-/** How much of a refused request's body is read before the answer (see refuse) when no known token sent it; a known token's, up to the upload limit. */
-const ANONYMOUS_REFUSED_BODY_BYTES = 1024 * 1024;
-
 /**
- * Answers a refused request after reading (and discarding) its body up to `max` bytes: a client
+ * Answers a refused request after reading (and discarding) its body within `budget`: a client
  * still sending an upload when the answer comes would otherwise see its connection closed
- * (EPIPE) rather than the 401 or 403 that says why. Past `max` the body is left unread.
+ * (EPIPE) rather than the 401 or 403 that says why. Past the budget the rest is left unread and
+ * the connection closed (errorResponse).
  */
-async function refuse(c: Context<ServerEnv>, max: number, status: 401 | 403, message: string, headers?: Record<string, string>): Promise<Response> {
-  const body = c.req.raw.body;
-  if (body !== null) {
-    const reader = body.getReader();
-    try {
-      for (let seen = 0; seen <= max; ) {
-        const chunk = await reader.read();
-        if (chunk.done) break;
-        seen += chunk.value.byteLength;
-      }
-      await reader.cancel();
-    } catch {
-      // The client went away: nobody reads the answer.
-    }
-  }
+async function refuse(c: Context<ServerEnv>, budget: BodyBudget, status: 401 | 403, message: string, headers?: Record<string, string>): Promise<Response> {
+  await readBodyWithin(c.req.raw.body, budget, false);
   return errorResponse(c, status, message, headers);
 }
 
 /** Bearer auth: every write, and reads unless the server was started with --public-read. */
 function requireToken(deps: ServerDeps, access: Access): MiddlewareHandler<ServerEnv> {
-  const anonymous = ANONYMOUS_REFUSED_BODY_BYTES;
-  const known = deps.limits.uploadBytes;
+  // No known token: a small body, quickly; a known token's (a read-only one writing): up to the upload limit.
+  const anonymous = deps.limits.anonymous;
+  const known = { maxBytes: deps.limits.uploadBytes, withinMs: Infinity };
   return async (c, next) => {
     const header = c.req.header('authorization');
     let token: TokenIdentity | null = null;
@@ -280,11 +268,12 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     try {
       const now = deps.now();
       const result = await deps.databases.use((databases, settings) =>
-        addApplications(store, [{ path: upload.path, name }], { settings, databases, now, by: writer(c), origin: 'push', relativePaths: true }),
+        addApplications(store, [{ path: upload.path, name }], { settings, databases, now, by: writer(c), origin: 'push', relativePaths: true, readLimits: UPLOAD_LIMITS }),
       );
       result.json.close();
       const failure = result.failures[0];
-      if (failure !== undefined) return errorResponse(c, 400, uploadMessage(failure.message, upload));
+      // An archive that inflates past an upload's caps is too large, not malformed: 413, as a body over the limit is.
+      if (failure !== undefined) return errorResponse(c, failure.overLimit === true ? 413 : 400, uploadMessage(failure.message, upload));
       // The findings as stored (the add keeps their JSON, not the findings): the same findings, key for key.
       const outcomes = [];
       for (const o of result.outcomes) outcomes.push({ ...o, path: 'upload', findings: await store.findings(o.revision.id) });

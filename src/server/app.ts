@@ -66,13 +66,14 @@ export function createServerApp(deps: ServerDeps): Hono<ServerEnv> {
     if (err instanceof HTTPException) {
       return err.status === 403 ? errorResponse(c, 403, 'cross-site request refused') : errorResponse(c, err.status === 413 ? 413 : 400, err.message || 'bad request');
     }
-    if (err instanceof NotInFleetError) return errorResponse(c, 404, err.line);
+    // Where to look instead, as an address of this API: the client speaks HTTP, not the command line.
+    if (err instanceof NotInFleetError) return errorResponse(c, 404, err.see === null ? err.missing : `${err.missing} (see GET ${API_PREFIX}${err.see.apiPath})`);
     if (err instanceof StowageError) return errorResponse(c, 400, err.line);
     process.stderr.write(`stowage: fleet server: ${c.req.method} ${c.req.path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return errorResponse(c, 500, 'internal error (the server logged it)');
   });
   app.route(API_PREFIX, apiRoutes(deps));
-  app.route('/', dashboardRoutes({ store: deps.store, publicRead: deps.publicRead, trustProxy: deps.trustProxy === true, now: deps.now }));
+  app.route('/', dashboardRoutes({ store: deps.store, publicRead: deps.publicRead, trustProxy: deps.trustProxy === true, now: deps.now, signInWithinMs: deps.limits.anonymous.withinMs }));
   app.notFound((c) => errorResponse(c, 404, `no such address: ${c.req.path}`));
   return app;
 }

@@ -3,6 +3,7 @@ import type { FleetStore } from '../fleet/store/store.js';
 import type { TokenIdentity } from './auth.js';
 import type { EventFeed } from './event-feed.js';
 import type { FleetDatabases } from './fleet-databases.js';
+import type { BodyBudget } from './request-body.js';
 import type { WorkUnderWay } from './under-way.js';
 
 /**
@@ -16,9 +17,21 @@ export interface BodyLimits {
   uploadBytes: number;
   /** Any other request body (triage, sync). */
   jsonBytes: number;
+  /**
+   * What the server reads of a body before it knows the sender: the sign-in form (its bytes
+   * are the dashboard's own cap) and the rest of a request refused 401, read so that an
+   * uploading client gets the 401 rather than a closed connection. Past either, the connection
+   * is closed.
+   */
+  anonymous: BodyBudget;
 }
 
-export const DEFAULT_LIMITS: BodyLimits = { uploadBytes: 64 * 1024 * 1024, jsonBytes: 64 * 1024 };
+export const DEFAULT_LIMITS: BodyLimits = {
+  uploadBytes: 64 * 1024 * 1024,
+  jsonBytes: 64 * 1024,
+  // A push of real lockfiles under a wrong token still reads its 401; as long for the body as node gives for the headers.
+  anonymous: { maxBytes: 1024 * 1024, withinMs: 10_000 },
+};
 
 export interface ServerDeps {
   store: FleetStore;
@@ -41,7 +54,7 @@ export interface ServerDeps {
 export type ServerEnv = { Variables: { token: TokenIdentity | null } };
 
 /** The one shape of every error answer: `{ "error": "the one line the command line would print" }`. */
-export function errorResponse(c: Context, status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500 | 503, message: string, headers?: Record<string, string>): Response {
+export function errorResponse(c: Context, status: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 500 | 503, message: string, headers?: Record<string, string>): Response {
   // Refused before its body was read (no token, over the limit): the connection is not reused,
   // so the unread rest of the body is never taken for the next request.
   const unread = status !== 400 && status !== 404 && (c.req.header('content-length') ?? '0') !== '0';

@@ -111,7 +111,7 @@ const WRITE_ERRORS = {
   '400': problem('malformed request or input: the command line\'s one line; nothing stored'),
   '401': problem('no token, or an unknown or revoked one; nothing changed'),
   '403': problem('a read-only token, or a cross-site form; nothing changed'),
-  '413': problem('the body is over its limit; nothing stored'),
+  '413': problem('the body is over its limit, or an archive in an upload expands past an upload\'s caps; nothing stored'),
 };
 const NOT_FOUND = { '404': problem('unknown application, revision or advisory') };
 

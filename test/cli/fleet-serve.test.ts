@@ -184,3 +184,31 @@ test('fleet serve: a client sending its headers a byte a second is answered 408 
     await store.dispose();
   }
 });
+
+test('fleet serve --connections-per-client: past the cap a client\'s new connection is closed unread; a bad value exits 2', { skip: skips.sqlite, timeout: 50_000 }, async () => {
+  const store = await freshStore('sqlite');
+  try {
+    assert.equal((await runCliAsync(['fleet', 'init', '--db', RUSTSEC, '--store', store.store], { cacheDir })).status, 0);
+    const bad = await runCliAsync(['fleet', 'serve', '--store', store.store, '--connections-per-client', 'many'], { cacheDir });
+    assert.deepEqual([bad.status, bad.stderr], [2, 'stowage: --connections-per-client "many": expected a whole number of connections (0: no cap)\n']);
+    const running = await serve(['--store', store.store, '--connections-per-client', '1']);
+    try {
+      const port = Number(new URL(running.url).port);
+      // One connection, its request not finished: the client's one.
+      const held = connect(port, '127.0.0.1');
+      held.on('error', () => undefined);
+      await new Promise((resolve) => held.once('connect', resolve));
+      held.write('GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n');
+      const status = await fetch(`${running.url}/api/v1/openapi.json`).then(
+        (r) => r.status,
+        (err: { cause?: { code?: string } }) => err.cause?.code ?? 'failed',
+      );
+      assert.notEqual(status, 200, 'a second connection of the same client is refused');
+      held.destroy();
+    } finally {
+      assert.equal(await running.stop(), 0);
+    }
+  } finally {
+    await store.dispose();
+  }
+});

@@ -87,3 +87,19 @@ test("after a bulk transaction's checkpoint, commits checkpoint the WAL again: a
   await driver.close();
   assert.equal(rowsIn(file), 4010);
 });
+
+test('once a bulk transaction has grown the WAL, small ones after it start no thread (the WAL file is truncated when it starts over)', async () => {
+  const { driver, file } = openDriver('small-after-large');
+  await driver.run(`CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`);
+  // A first add: past the 1,000 pages from which a thread checkpoints.
+  await insertRows(driver, 1200, true);
+  const large = await driver.checkpointed();
+  assert.ok(large !== null && large.frames >= 1200, 'the large one is checkpointed in a thread');
+  // Two pushes of a few pages each, as `fleet serve` records them: the commits checkpoint them, no thread.
+  await insertRows(driver, 3, true);
+  await insertRows(driver, 3, true);
+  assert.equal(await driver.checkpointed(), large, 'no thread after the large one');
+  assert.ok(statSync(`${file}-wal`).size < 1000 * 4096, 'the WAL file truncated below the threshold');
+  await driver.close();
+  assert.equal(rowsIn(file), 1206);
+});

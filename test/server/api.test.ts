@@ -160,13 +160,18 @@ for (const kind of STORE_KINDS) {
           assert.equal((await api(server, 'GET', bad, { token })).status, 400, bad);
         }
 
-        // One application, its history; an unknown one is the command line's line, as a 404.
+        // One application, its history; an unknown one is a 404 whose line points at the API, where the command line's points at a command.
         assert.deepEqual((await api<FleetApps>(server, 'GET', '/apps/kanidm-2023-08-01', { token })).body, show);
         const got = await api<History>(server, 'GET', '/apps/kanidm-2023-08-01/history', { token });
         assert.deepEqual(withoutPage(got.body), history);
         const missing = await api(server, 'GET', '/apps/nope', { token });
         assert.equal(missing.status, 404);
-        assert.equal(`stowage: ${missing.body.error}\n`, (await fleet('show', 'nope')).stderr);
+        assert.equal(missing.body.error, 'no application named "nope" in the fleet (see GET /api/v1/apps)');
+        assert.equal((await fleet('show', 'nope')).stderr, 'stowage: no application named "nope" in the fleet (see stowage fleet status)\n');
+        const noTriage = await api(server, 'POST', '/apps/nope/triage', { token, body: JSON.stringify({ id: 'RUSTSEC-2024-0421', state: 'in_triage', reason: 'r' }), headers: { 'content-type': 'application/json' } });
+        assert.deepEqual([noTriage.status, noTriage.body.error], [404, 'no application named "nope" in the fleet (see GET /api/v1/apps)']);
+        const noRevision = await api(server, 'GET', '/apps/kanidm-2023-08-01?revision=0123456789ab', { token });
+        assert.deepEqual([noRevision.status, noRevision.body.error], [404, 'application "kanidm-2023-08-01" has no revision 0123456789ab (see GET /api/v1/apps/kanidm-2023-08-01/history)']);
 
         // "Are we affected?", under the advisory's id and its CVE; who embeds idna.
         const byId = await api<AffectedList>(server, 'GET', '/advisories/RUSTSEC-2024-0421/affected', { token });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { connectionsForOpenFileLimit } from '../../src/server/connections.js';
+import { clientKey, connectionsForOpenFileLimit } from '../../src/server/connections.js';
 import { startServer, type TestServer } from '../support/fleet-server.js';
 import { freshStore, storeSkips } from '../support/fleet-stores.js';
 import { tempDir } from '../support/shared.js';
@@ -17,9 +17,9 @@ import { tempDir } from '../support/shared.js';
 const skips = await storeSkips();
 
 /** A client that sends `first`, then `drip` one byte at a time every `everyMs`, and resolves with what the server answered once it closes. */
-function slowClient(url: string, first: string, drip: string, everyMs: number): { socket: Socket; answer: Promise<string> } {
+function slowClient(url: string, first: string, drip: string, everyMs: number, from = '127.0.0.1'): { socket: Socket; answer: Promise<string> } {
   const { port } = new URL(url);
-  const socket = connect(Number(port), '127.0.0.1');
+  const socket = connect({ port: Number(port), host: '127.0.0.1', localAddress: from });
   let received = '';
   let sent = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -38,7 +38,7 @@ function slowClient(url: string, first: string, drip: string, everyMs: number): 
   return { socket, answer };
 }
 
-const LIMITS = { headersMs: 400, requestMs: 1500, keepAliveMs: 300, checkEveryMs: 100, maxConnections: 4 };
+const LIMITS = { headersMs: 400, requestMs: 1500, keepAliveMs: 300, checkEveryMs: 100, maxConnections: 4, perClient: null };
 
 test('slow clients are cut, idle connections closed, and connections capped (sqlite)', { skip: skips.sqlite, timeout: 60_000 }, async () => {
   const made = await freshStore('sqlite');
@@ -90,4 +90,86 @@ test('connections are capped below the open-file limit, keeping descriptors for 
   assert.equal(connectionsForOpenFileLimit(1024), 768);
   assert.equal(connectionsForOpenFileLimit(100), 50);
   assert.equal(connectionsForOpenFileLimit(null), null);
+});
+
+/** The server's open connections. */
+function connectionsOf(server: TestServer): Promise<number> {
+  return new Promise<number>((resolve, reject) => server.http.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+}
+
+test('one client address holds at most its share of the connections; others are still answered (sqlite)', { skip: skips.sqlite, timeout: 60_000 }, async () => {
+  const made = await freshStore('sqlite');
+  let server: TestServer | null = null;
+  try {
+    // Slow requests are cut late here: the held connections stay held while the test looks.
+    server = await startServer(made.store, tempDir('server-connections-cache'), { connections: { headersMs: 30_000, requestMs: 30_000, checkEveryMs: 1_000, maxConnections: 100, perClient: 3 } });
+    const held = [0, 1, 2].map(() => slowClient(server?.url as string, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n', 'X-Slow: a\r\n', 100));
+    while ((await connectionsOf(server)) < 3) await new Promise((resolve) => setImmediate(resolve));
+    // A fourth from the same address is closed before it is read: no answer at all.
+    const excess = slowClient(server.url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '', 60_000);
+    assert.equal(await excess.answer, '');
+    // Another address (Linux answers all of 127/8 on loopback) is answered as ever.
+    const other = slowClient(server.url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '', 60_000, '127.0.0.2');
+    assert.match(await other.answer, /^HTTP\/1\.1 200 /);
+    // Once one of the first address's connections closes, it may open another.
+    held[0]?.socket.destroy();
+    await held[0]?.answer;
+    while ((await connectionsOf(server)) > 2) await new Promise((resolve) => setImmediate(resolve));
+    const again = slowClient(server.url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '', 60_000);
+    assert.match(await again.answer, /^HTTP\/1\.1 200 /);
+    for (const h of held) h.socket.destroy();
+  } finally {
+    await server?.close();
+    await made.dispose();
+  }
+});
+
+test('a client is its IPv4 address, or its IPv6 /64', () => {
+  assert.equal(clientKey('192.0.2.7'), '192.0.2.7');
+  assert.equal(clientKey('::ffff:192.0.2.7'), '192.0.2.7');
+  assert.equal(clientKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  assert.equal(clientKey('2001:0db8:0001:0002:bbbb:cccc:dddd:eeee'), '2001:db8:1:2::/64');
+  assert.equal(clientKey('2001:db8::1'), '2001:db8:0:0::/64');
+  assert.equal(clientKey('::1'), '0:0:0:0::/64');
+  assert.equal(clientKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(clientKey(undefined), null);
+});
+
+test('a body from no one known is read briefly and small: the sign-in form, a refused upload, a form with no session (sqlite)', { skip: skips.sqlite, timeout: 60_000 }, async () => {
+  const made = await freshStore('sqlite');
+  let server: TestServer | null = null;
+  try {
+    // Node's own request timeout is far off: what answers is the server's budget for anonymous bodies.
+    server = await startServer(made.store, tempDir('server-connections-cache'), {
+      connections: { headersMs: 60_000, requestMs: 120_000, checkEveryMs: 1_000, maxConnections: 100, perClient: null },
+      limits: { anonymous: { maxBytes: 1024 * 1024, withinMs: 300 } },
+    });
+    const { url } = server;
+    const form = 'token=stw_x&next=%2F';
+    const post = (path: string, type: string, length: number, extra = ''): string =>
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nOrigin: http://x\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n${extra}\r\n`;
+
+    // A sign-in form dripped in: the dashboard's own 408 (node's has no page), the connection closed.
+    const signIn = await slowClient(url, post('/sign-in', 'application/x-www-form-urlencoded', form.length + 1000), form, 100).answer;
+    assert.match(signIn, /^HTTP\/1\.1 408 /);
+    assert.match(signIn, /the form took too long to arrive/);
+    assert.match(signIn, /\r\nconnection: close\r\n/i);
+    // A sign-in form is a token and a path: a few KiB at most, refused before it is read.
+    const large = await slowClient(url, post('/sign-in', 'application/x-www-form-urlencoded', 5000), form, 100).answer;
+    assert.match(large, /^HTTP\/1\.1 413 /);
+
+    // An upload with no token, dripped in: its 401 once the budget is spent, not the request timeout's 408.
+    const upload = await slowClient(url, post('/api/v1/apps/x/revisions', 'application/json', 500_000), '{"a":1}', 100).answer;
+    assert.match(upload, /^HTTP\/1\.1 401 /);
+    assert.match(upload, /this request needs a token/);
+
+    // A triage form with no session is refused before its body is read.
+    const triage = await slowClient(url, post('/apps/x/triage', 'application/x-www-form-urlencoded', 10_000), 'state=x&', 100).answer;
+    assert.match(triage, /^HTTP\/1\.1 403 /);
+    assert.match(triage, /not signed in/);
+    assert.match(triage, /\r\nconnection: close\r\n/i);
+  } finally {
+    await server?.close();
+    await made.dispose();
+  }
 });

@@ -74,3 +74,12 @@ test('the fleet page\'s address: every parameter checked, defaults left out of l
   assert.equal(fleetHref(view, { page: 1 }), '/?q=a%26b&level=high&sort=findings');
   assert.equal(fleetHref(q({}), {}), '/');
 });
+
+test('a bidi override or isolate in a value is shown as an escape, never applied: one name cannot read as another', () => {
+  const spoof = 'invoice\u202egnp.exe';
+  const page = html`<a href="/apps/${spoof}">${spoof}</a><p>${'a\u2066b\u2069c'}</p>`.text;
+  assert.doesNotMatch(page, /[\u202a-\u202e\u2066-\u2069]/u);
+  assert.equal(page, '<a href="/apps/invoice\\u202egnp.exe">invoice\\u202egnp.exe</a><p>a\\u2066b\\u2069c</p>');
+  // Other scripts, and right-to-left text without controls, are shown as they are.
+  assert.equal(escapeHtml('שלום naïve 漢字'), 'שלום naïve 漢字');
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { StowageError } from '../../src/core/errors.js';
+import { appNameProblem } from '../../src/fleet/add.js';
 import { checkMultipartParts, ENTRY_FIELD } from '../../src/server/upload.js';
 
 /** A multipart body as a client sends it: its bytes and its Content-Type (with the boundary). */
@@ -22,4 +23,11 @@ test('checkMultipartParts: an upload of at most 1000 documents and its entry fie
   assert.throws(() => checkMultipartParts(over.body, quoted), StowageError);
   // No boundary: the parser refuses the body, not this count.
   assert.doesNotThrow(() => checkMultipartParts(over.body, 'multipart/form-data'));
+});
+
+test('an application name reads as itself: no bidi override, zero-width or control character', () => {
+  for (const name of ['invoice\u202egnp.exe', 'web\u200bapp', 'a\u2066b', 'a\nb', 'a\u0085b', 'a\u2028b']) {
+    assert.match(appNameProblem(name) ?? '', /must be printable/, JSON.stringify(name));
+  }
+  for (const name of ['web', 'Zürich-api', '漢字', 'a b', '<script>']) assert.equal(appNameProblem(name), null, name);
 });

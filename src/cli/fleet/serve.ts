@@ -25,6 +25,14 @@ export interface FleetServeOptions extends FleetDatabaseOptions {
   publicRead?: boolean;
   syncEvery?: string;
   trustProxy?: boolean;
+  connectionsPerClient?: string;
+}
+
+/** `--connections-per-client N`: 0 is no cap. */
+export function parseConnectionsPerClient(given: string | undefined): number | null {
+  if (given === undefined) return DEFAULT_CONNECTION_LIMITS.perClient;
+  if (!/^\d{1,6}$/.test(given)) throw new StowageError(`--connections-per-client ${JSON.stringify(given)}: expected a whole number of connections (0: no cap)`);
+  return Number(given) === 0 ? null : Number(given);
 }
 
 /** `HOST:PORT`, `[IPv6]:PORT` or `PORT` (on 127.0.0.1); port 0 picks a free one. */
@@ -71,6 +79,7 @@ export async function fleetServe(opts: FleetServeOptions): Promise<number> {
   const { host, port } = parseListen(opts.listen);
   const every = opts.syncEvery !== undefined ? parseInterval(opts.syncEvery) : null;
   const seed = opts.tokenFile !== undefined ? readTokenFile(opts.tokenFile) : null;
+  const connections = { ...DEFAULT_CONNECTION_LIMITS, perClient: parseConnectionsPerClient(opts.connectionsPerClient) };
   // PostgreSQL: a connection per request in flight, up to this many (a command needs two); more wait their turn in the pool.
   const store = await openFleetStore(opts.store, process.env, { connections: SERVER_CONNECTIONS });
   const events = new EventFeed(store);
@@ -89,10 +98,10 @@ export async function fleetServe(opts: FleetServeOptions): Promise<number> {
       fetch: (request, env) => underWay.track(Promise.resolve(app.fetch(request, env))),
       hostname: host,
       port,
-      // Slow clients are cut (headers within 10 s, the whole request within 300 s), and connections are capped.
-      serverOptions: httpServerOptions(DEFAULT_CONNECTION_LIMITS),
+      // Slow clients are cut (headers within 10 s, the whole request within 300 s), and connections are capped, in all and per client.
+      serverOptions: httpServerOptions(connections),
     }) as Server;
-    capConnections(server, DEFAULT_CONNECTION_LIMITS);
+    capConnections(server, connections);
     try {
       await listen(server);
     } catch (err) {

@@ -57,6 +57,11 @@ export class SqliteDriver implements SqlDriver {
     this.writer = new Connection(db);
     this.reader = new Connection(readerDb);
     this.backgroundFrom = options.backgroundCheckpointFrom ?? AUTOCHECKPOINT_PAGES * Number(db.pragma('page_size', { simple: true }));
+    // SQLite reuses the WAL file when it starts over, never shrinking it: once a bulk transaction had
+    // grown it, its size (walBytes) said "large" after every later commit, however small, and each
+    // bulk one (every push to `fleet serve`) started a thread. The first commit after the WAL starts
+    // over now truncates it to half the threshold, so its size is the frames written since.
+    db.pragma(`journal_size_limit = ${Math.floor(this.backgroundFrom / 2)}`);
   }
 
   static open(file: string, options: SqliteOptions = {}): SqliteDriver {
@@ -125,7 +130,7 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 
-  /** The WAL file's size: frames since it last started over, or more (it is not truncated when it starts over). */
+  /** The WAL file's size: the frames written since it last started over, or half the thread's threshold (journal_size_limit), whichever is more. */
   private walBytes(): number {
     try {
       return statSync(`${this.file}-wal`).size;

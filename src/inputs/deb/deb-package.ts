@@ -3,7 +3,7 @@ import { InputError } from '../../core/errors.js';
 import { readUntrustedTar, readUntrustedTree, type ArchiveFile } from '../../core/untrusted-tar.js';
 import { readAr, type ArMember } from './ar.js';
 import { parseControl } from './control.js';
-import { SHIPPED_LIMITS } from '../shipped-limits.js';
+import { archiveCaps, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
 
 /** A binary Debian package as stowage reads it: its control fields, and the files it keeps from its data. */
 export interface DebPackage {
@@ -26,7 +26,7 @@ const CONTROL_MAX_BYTES = 64 * 1024 * 1024;
  * unpacked to disk; the data tar is read as an untrusted file system image (untrusted-tar.ts)
  * and only the files `keep` wants stay in memory.
  */
-export async function readDebPackage(bytes: Buffer, label: string, keep: (path: string, head: Buffer) => boolean): Promise<DebPackage> {
+export async function readDebPackage(bytes: Buffer, label: string, keep: (path: string, head: Buffer) => boolean, limits: ShippedLimits = SHIPPED_LIMITS): Promise<DebPackage> {
   const members = readAr(bytes, label).filter((m) => !m.name.startsWith('_'));
   const [version, control, data] = members;
   if (version?.name !== 'debian-binary') throw new InputError(label, 'not a Debian package: the first ar member is not "debian-binary"');
@@ -49,7 +49,8 @@ export async function readDebPackage(bytes: Buffer, label: string, keep: (path: 
   const tree = await readUntrustedTree(dataTar.bytes, {
     label: `${label}:${dataTar.name}`,
     compression: dataTar.compression,
-    ...SHIPPED_LIMITS,
+    ...limits,
+    ...archiveCaps(limits, dataTar.bytes.length),
     duplicates: 'replace',
     keep,
   });

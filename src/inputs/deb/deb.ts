@@ -7,6 +7,7 @@ import { readDebPackage } from './deb-package.js';
 import { cratesOfRelations, type DebianCrate } from './rust-packages.js';
 import { inventoryDisagreements, respellFrom } from '../inventory-comparison.js';
 import type { ShippedRead } from '../shipped-artifact.js';
+import type { ShippedLimits } from '../shipped-limits.js';
 
 /** The fields in which Debian records the crates statically linked into a package's binaries. */
 const CRATE_FIELDS = ['X-Cargo-Built-Using', 'Static-Built-Using'] as const;
@@ -16,8 +17,8 @@ const CRATE_FIELDS = ['X-Cargo-Built-Using', 'Static-Built-Using'] as const;
  * built in (one graph, named by the fields read), and each Rust binary it installs, as read
  * from the binary itself. Where they disagree, the report shows both and a warning says how.
  */
-export async function readDeb(path: string, bytes: Buffer): Promise<ShippedRead> {
-  const deb = await readDebPackage(bytes, path, (_file, data) => isElf(data));
+export async function readDeb(path: string, bytes: Buffer, limits?: ShippedLimits): Promise<ShippedRead> {
+  const deb = await readDebPackage(bytes, path, (_file, data) => isElf(data), limits);
   const name = deb.control.get('package');
   const version = deb.control.get('version');
   if (name === undefined || version === undefined) throw new InputError(`${path}:control`, 'no Package or Version field');

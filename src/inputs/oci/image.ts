@@ -6,7 +6,7 @@ import type { DependencyGraph } from '../../core/graph.js';
 import { readUntrustedTree, type ArchiveFile, type UntrustedTree } from '../../core/untrusted-tar.js';
 import { isTreeInventoryFile, treeApplications } from '../installed-tree.js';
 import { namedByFile, type ShippedRead } from '../shipped-artifact.js';
-import { SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
+import { archiveCaps, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
 
 /**
  * An image archive, as `docker save` writes it (`manifest.json`: per image its `Layers`, paths
@@ -171,6 +171,7 @@ async function applyLayers(label: string, layers: readonly { name: string; data:
       label: `${label}:${layer.name}`,
       compression,
       ...limits,
+      ...archiveCaps(limits, layer.data.length),
       duplicates: 'replace',
       keep: (path, head) => posix.basename(path).startsWith(WHITEOUT) || isTreeInventoryFile(path, head),
     });

@@ -15,7 +15,7 @@ import type { ShippedLimits } from '../shipped-limits.js';
  */
 export async function readCpio(
   chunks: AsyncIterable<Buffer>,
-  options: ShippedLimits & { label: string; keep: (path: string, head: Buffer) => boolean },
+  options: Pick<ShippedLimits, 'maxBytes' | 'maxEntries' | 'maxKeptFileBytes'> & { label: string; keep: (path: string, head: Buffer) => boolean },
 ): Promise<ArchiveFile[]> {
   const { label } = options;
   const input = new ChunkReader(chunks[Symbol.asyncIterator](), label);

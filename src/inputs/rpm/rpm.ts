@@ -11,7 +11,7 @@ import { bundledProvides } from './bundled-provides.js';
 import { readCpio } from './cpio.js';
 import { readRpmFile } from './rpm-file.js';
 import type { ShippedRead } from '../shipped-artifact.js';
-import { SHIPPED_LIMITS } from '../shipped-limits.js';
+import { SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
 
 /** rpm's payload compressors (PAYLOADCOMPRESSOR) that stowage inflates. */
 const PAYLOAD_COMPRESSION: Readonly<Record<string, Compression>> = { gzip: 'gz', xz: 'xz', zstd: 'zst', identity: 'none' };
@@ -26,7 +26,7 @@ const VENDOR_ARCHIVE = /-vendor\.tar\.(zst|gz)$/;
  * read from the binary itself, side by side. A source RPM made by `stowage package rpm`: the
  * SBOM of the vendor archive it carries, which lists every locked package.
  */
-export async function readRpm(path: string, bytes: Buffer, options: CycloneDxReadOptions): Promise<ShippedRead> {
+export async function readRpm(path: string, bytes: Buffer, options: CycloneDxReadOptions, limits: ShippedLimits = SHIPPED_LIMITS): Promise<ShippedRead> {
   const rpm = readRpmFile(bytes, path);
   const nevr = `${rpm.name} ${rpm.version}-${rpm.release}`;
   if (rpm.payloadFormat !== 'cpio') throw new InputError(path, `payload format ${JSON.stringify(rpm.payloadFormat)} is not cpio`);
@@ -45,7 +45,7 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   if (rpm.kind === 'source') {
     const archive = files[0];
     if (!archive) throw new InputError(path, `a source RPM (${nevr}) without a stowage vendor archive (NAME-VERSION-vendor.tar.zst): nothing to audit`);
-    return { artifact: { path, kind: 'source RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: await readVendorArchive(archive.data, `${path}:${archive.path}`, options) };
+    return { artifact: { path, kind: 'source RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: await readVendorArchive(archive.data, `${path}:${archive.path}`, options, limits) };
   }
 
   const binaries = rustBinaryGraphs(files, path);

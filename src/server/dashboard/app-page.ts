@@ -1,6 +1,6 @@
 import type { Finding } from '../../core/finding.js';
 import { diffRevisions, type AppDiff } from '../../fleet/diff.js';
-import { currentRevision, requireApp, resolveRevision } from '../../fleet/lookup.js';
+import { currentRevision, NotInFleetError, requireApp, resolveRevision } from '../../fleet/lookup.js';
 import { FINDING_LEVELS, findingLevel, type FleetStore, type HistoryEntry, type RevisionRecord } from '../../fleet/store/store.js';
 import { ANALYSIS_STATES, JUSTIFICATIONS } from '../../sbom/cyclonedx-vex.js';
 import type { TriageNote } from '../../fleet/triage.js';
@@ -30,7 +30,8 @@ const MAX_PATHS_SHOWN = 3;
 
 export async function appPageData(store: FleetStore, name: string, diff: { from: string; to: string } | null, now: Date): Promise<AppPageData> {
   const app = await requireApp(store, name).catch((e: Error) => {
-    throw new BadRequest(e.message, 404);
+    // The page says what is missing; its own links lead on (no command-line advice).
+    throw new BadRequest(e instanceof NotInFleetError ? e.missing : e.message, 404);
   });
   const revision = await currentRevision(store, app);
   const [applied] = await triaged(store, [{ appId: app.id, findings: await store.findings(revision.id) }], now);
@@ -40,7 +41,7 @@ export async function appPageData(store: FleetStore, name: string, diff: { from:
   if (diff !== null) {
     const resolve = (given: string): Promise<RevisionRecord> =>
       resolveRevision(store, app, given).catch((e: Error) => {
-        throw new BadRequest(e.message);
+        throw new BadRequest(e instanceof NotInFleetError ? e.missing : e.message);
       });
     appDiff = await diffRevisions(store, app.name, await resolve(diff.from), await resolve(diff.to));
   }

@@ -25,9 +25,17 @@ function isSafe(value: unknown): value is SafeHtml {
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
+/**
+ * Bidi embeddings, overrides and isolates: in a value from data (a package name from a pushed
+ * lockfile, an advisory's text) a browser would apply them, so that one name reads as another
+ * (`a\u202egnp.exe` as `aexe.png`) or the text after it is reordered. Shown as the command line
+ * shows them (terminal-text.ts): a visible escape.
+ */
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
+
 /** Text for an element's content or a quoted attribute value. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string).replace(BIDI_CONTROLS, (c) => `\\u${(c.codePointAt(0) as number).toString(16)}`);
 }
 
 function render(value: HtmlValue): string {

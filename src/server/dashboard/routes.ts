@@ -12,6 +12,8 @@ import { appPageData, renderAppPage } from './app-page.js';
 import { fleetPageData, parseFleetView, renderFleetPage } from './fleet-page.js';
 import { documentText, type SafeHtml } from './html.js';
 import { appPath, STYLESHEET_PATH, type Viewer } from './layout.js';
+import { DEFAULT_LIMITS } from '../context.js';
+import { readBodyWithin } from '../request-body.js';
 import { BadRequest } from './request-errors.js';
 import { csrfMatches, SESSION_COOKIE, SESSION_MAX_AGE_SECONDS, SessionStore, type Session } from './sessions.js';
 import { renderErrorPage, renderSignInPage } from './sign-in-page.js';
@@ -33,10 +35,14 @@ export interface DashboardOptions {
   /** Take X-Forwarded-Proto as the scheme the browser used (behind a TLS-terminating proxy); never unless asked, since any client can send it. */
   trustProxy?: boolean;
   now: () => Date;
+  /** How long a sign-in form (read before anyone is known) may take to arrive; by default the server's budget for anonymous bodies. */
+  signInWithinMs?: number;
 }
 
 /** Forms are a few fields: anything larger is refused before it is read. */
 const FORM_LIMIT_BYTES = 64 * 1024;
+/** The sign-in form, read from anyone: a token and the path to return to. */
+const SIGN_IN_LIMIT_BYTES = 4 * 1024;
 
 /** Whether the browser reached this server over https: the request's own scheme, or a trusted proxy's X-Forwarded-Proto (its first, the client-facing hop). */
 function overHttps(c: Context, trustProxy: boolean): boolean {
@@ -75,6 +81,8 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
 
   // Only on the dashboard's own forms: this app is mounted at '/', and a '*' middleware would reach the API too.
   const formLimit = bodyLimit({ maxSize: FORM_LIMIT_BYTES, onError: (c) => respond(c, 413, renderErrorPage(413, 'the form is too large')) });
+  // Refuses a Content-Length past the sign-in form's cap before a byte is read.
+  const signInLimit = bodyLimit({ maxSize: SIGN_IN_LIMIT_BYTES, onError: (c) => respond(c, 413, renderErrorPage(413, 'the form is too large')) });
 
   app.onError((err, c) => {
     if (err instanceof BadRequest) return respond(c, err.status, renderErrorPage(err.status, err.message));
@@ -101,12 +109,37 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
     return c.redirect(`/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
   }
 
-  /** The signed-in session for a form, its anti-forgery token checked. */
-  async function writer(c: Context, form: Record<string, unknown>): Promise<{ session: Session; viewer: Viewer }> {
+  /**
+   * The signed-in session for a form and the form, its anti-forgery token checked. The session
+   * (a cookie) is checked before the body is read: a post from no one is refused unread, and
+   * its connection closed so that the unread rest is never taken for a request.
+   */
+  async function writer(c: Context): Promise<{ session: Session; viewer: Viewer; form: Record<string, unknown> }> {
     const signed = await sessionOf(c);
-    if (signed === null) throw new BadRequest('not signed in (or the session ended): sign in again', 403);
+    if (signed === null) {
+      c.header('connection', 'close');
+      throw new BadRequest('not signed in (or the session ended): sign in again', 403);
+    }
+    const form = await c.req.parseBody();
     if (!csrfMatches(signed.session, form.csrf)) throw new BadRequest('the form is stale or was not sent from this dashboard: reload the page and try again', 403);
-    return signed;
+    return { ...signed, form };
+  }
+
+  /** The sign-in form's fields, read within its budget (it comes from anyone), or the page refusing it (the connection closed). */
+  async function signInForm(c: Context): Promise<{ token: string; next: string } | Response> {
+    const read = await readBodyWithin(c.req.raw.body, { maxBytes: SIGN_IN_LIMIT_BYTES, withinMs: options.signInWithinMs ?? DEFAULT_LIMITS.anonymous.withinMs });
+    if ('refused' in read) {
+      c.header('connection', 'close');
+      return read.refused === 'too large' ? respond(c, 413, renderErrorPage(413, 'the form is too large')) : respond(c, 408, renderErrorPage(408, 'the form took too long to arrive'));
+    }
+    let form: FormData;
+    try {
+      form = await new Response(read.bytes, { headers: { 'content-type': c.req.header('content-type') ?? '' } }).formData();
+    } catch {
+      throw new BadRequest('the sign-in form cannot be read');
+    }
+    const token = form.get('token');
+    return { token: typeof token === 'string' ? token.trim() : '', next: localPath(form.get('next')) };
   }
 
   app.get(STYLESHEET_PATH, (c) => {
@@ -116,10 +149,10 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
 
   app.get('/sign-in', (c) => respond(c, 200, renderSignInPage(localPath(c.req.query('next')), null)));
 
-  app.post('/sign-in', formLimit, async (c) => {
-    const form = await c.req.parseBody();
-    const next = localPath(form.next);
-    const token = typeof form.token === 'string' ? form.token.trim() : '';
+  app.post('/sign-in', signInLimit, async (c) => {
+    const form = await signInForm(c);
+    if (form instanceof Response) return form;
+    const { token, next } = form;
     const identity = token === '' ? null : await verifyToken(store, token);
     if (identity === null) return respond(c, 401, renderSignInPage(next, 'That token is not valid (unknown or revoked).'));
     const session = await sessions.open(identity, now());
@@ -134,7 +167,7 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
   });
 
   app.post('/sign-out', formLimit, async (c) => {
-    const { session } = await writer(c, await c.req.parseBody());
+    const { session } = await writer(c);
     await sessions.close(session.id);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.redirect('/sign-in', 303);
@@ -158,8 +191,7 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
   });
 
   app.post('/apps/:name/triage', formLimit, async (c) => {
-    const form = await c.req.parseBody();
-    const { viewer } = await writer(c, form);
+    const { viewer, form } = await writer(c);
     if (!viewer.canWrite || viewer.name === null) throw new BadRequest('this token is read-only: it cannot record triage decisions', 403);
     const name = c.req.param('name');
     const field = (key: string): string | undefined => {
