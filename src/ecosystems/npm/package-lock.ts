@@ -4,6 +4,7 @@ import { InputError } from '../../core/errors.js';
 import { lineAndColumn, locateJsonError, objectKeyLocations, positionOfKey } from '../../core/json-text.js';
 import { edgeKindBit, locatePackagesLater, reachableAvoidingIndexes, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
+import { noteUnlistedBundles, shortList, type UnlistedBundle } from './bundled-dependencies.js';
 import {
   lowerCaseScheme,
   npmSourceFromResolved,
@@ -237,6 +238,7 @@ class LockReader {
         pkg = this.addPackage(nonRegistryId(name, fetched ?? ''), name, rawVersion ?? lockedReference(source), source, integrity, undefined);
       }
       this.mergeFlags(pkg, flags);
+      if (entry.inBundle !== true && (entry.bundleDependencies !== undefined || entry.bundledDependencies !== undefined)) this.bundling.push({ location, pkg });
       // Placed as placeInModulesDir places it, with the position and name already found.
       const container = this.modulesDirHolding(location, at);
       const loc = newLocation(location, pkg, entry, false, undefined, container);
@@ -246,6 +248,31 @@ class LockReader {
     this.resolveAllEdges();
     this.locatable = true;
     this.declareLicenses();
+    this.findUnlistedBundles(packages);
+  }
+
+  /** Installed locations (not inside a bundle) whose entry names bundled dependencies, with their package. */
+  private readonly bundling: { location: string; pkg: number }[] = [];
+  /** Each of those whose bundled dependencies the lockfile does not all list, with what it leaves out. */
+  private readonly unlistedBundles: UnlistedBundle[] = [];
+
+  /**
+   * npm installs a package's bundled dependencies from its tarball, as they are there, and npm ci
+   * does not ask the lockfile for them: a lockfile without their entries (`inBundle`) installs
+   * them all the same (checked with npm 11), and an audit of it would not see them.
+   */
+  private findUnlistedBundles(packages: JsonObject): void {
+    for (const { location, pkg } of this.bundling) {
+      const entry = packages[location] as JsonObject;
+      const declared = entry.bundleDependencies ?? entry.bundledDependencies;
+      let names: string[];
+      if (declared === true) names = [...Object.keys(isRecord(entry.dependencies) ? entry.dependencies : {}), ...Object.keys(isRecord(entry.optionalDependencies) ? entry.optionalDependencies : {})];
+      else if (Array.isArray(declared) && declared.every((n) => typeof n === 'string')) names = declared as string[];
+      else if (declared === false) continue;
+      else this.badEntry(location, `"bundleDependencies" must be a list of names or a boolean, found ${describe(declared as Json)}`);
+      const missing = names.filter((name) => !Object.hasOwn(packages, `${location}/node_modules/${name}`));
+      if (missing.length > 0) this.unlistedBundles.push({ pkg: this.packages[pkg] as Package, label: `${location} (${shortList(missing)})` });
+    }
   }
 
   /**
@@ -648,6 +675,7 @@ class LockReader {
       (this.packages[index] as Package).flags = out;
     }
     const graph: DependencyGraph = { ecosystem: 'npm', path: this.input.path, format: this.format, packages: this.packages, edges: this.edges, roots: this.rootIndexes.map((i) => (this.packages[i] as Package).id) };
+    if (this.unlistedBundles.length > 0) noteUnlistedBundles(graph, this.unlistedBundles, 'npm');
     return this.locatable ? locatePackagesLater(graph, () => this.locateEntries()) : graph;
   }
 

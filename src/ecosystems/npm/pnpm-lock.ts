@@ -3,6 +3,7 @@ import { InputError } from '../../core/errors.js';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
+import { noteUnlistedBundles, shortList, type UnlistedBundle } from './bundled-dependencies.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryTarballIdentity } from './registry-source.js';
 
@@ -78,6 +79,9 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const byKey = new Map<string, Package>();
   // 5.x/6.x: a package is dev (optional) when every snapshot of it says so.
   const snapshotFlags = new Map<Package, { dev: boolean; optional: boolean }>();
+  // Packages whose tarballs hold dependencies of their own: pnpm installs those as the tarball
+  // has them, and the lockfile lists only their names.
+  const bundling: UnlistedBundle[] = [];
 
   const packageFor = (snapshotKey: string): Package => {
     const key = stripPeers(snapshotKey, generation);
@@ -88,6 +92,8 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
       throw new InputError(path, `snapshot ${snapshotKey} has no entry ${key} in \`packages\``, at(snapshotKey));
     }
     pkg = describe(path, key, meta, generation, at);
+    const bundled = bundledDependencies(meta.bundledDependencies);
+    if (bundled !== null) bundling.push({ pkg, label: `${pkg.name}@${pkg.version} (${bundled})` });
     const line = entryLines.get(generation === 9 ? key : snapshotKey);
     if (line !== undefined) pkg.location = { line, column: 3 };
     byKey.set(key, pkg);
@@ -223,7 +229,23 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
     if (flags.dev) pkg.flags = { dev: true };
     else if (flags.optional) pkg.flags = { optional: true };
   }
-  return { ecosystem: 'npm', path, format, packages, edges, roots };
+  const graph: DependencyGraph = { ecosystem: 'npm', path, format, packages, edges, roots };
+  if (bundling.length > 0) noteUnlistedBundles(graph, bundling, 'pnpm');
+  return graph;
+}
+
+/**
+ * A package's `bundledDependencies` (its manifest's bundleDependencies, as pnpm copies them):
+ * the names, shortened for a message, `every dependency` for `true`; null when it bundles none.
+ */
+function bundledDependencies(value: unknown): string | null {
+  if (value === undefined || value === 'false') return null;
+  if (value === 'true') return 'every dependency';
+  if (Array.isArray(value)) {
+    if (value.length === 0) return null;
+    return shortList(value.map((name) => (typeof name === 'string' ? name : JSON.stringify(name))));
+  }
+  return `bundledDependencies ${JSON.stringify(value)}`;
 }
 
 /**
