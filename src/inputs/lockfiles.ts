@@ -102,6 +102,9 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.members = npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
+  if (location.manifestPath && location.format.ecosystem === 'npm' && basename(location.path) === location.format.fileName) {
+    await refuseNpmMemberLockfile(location, input.text);
+  }
   if (location.format.fileName === 'pnpm-lock.yaml') {
     // pnpm's importers are the projects pnpm-workspace.yaml lists: their manifests name them.
     const workspaceFile = join(dirname(location.path), 'pnpm-workspace.yaml');
@@ -116,6 +119,24 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
   const graph = parse(input);
   if (location.format.ecosystem === 'npm') await (await import('../ecosystems/npm/local-tarball.js')).readLocalTarballs(graph);
   return graph;
+}
+
+/**
+ * npm and yarn 1, run in a workspace member, install it with the workspace root's lockfile and
+ * never read one beside the member: auditing that one would check what is not installed.
+ * Refused, naming the root to audit. (yarn berry and pnpm find their projects otherwise: not asked.)
+ */
+async function refuseNpmMemberLockfile(location: LockfileLocation, text: string): Promise<void> {
+  const name = location.format.fileName;
+  const manager = name === 'yarn.lock' ? 'yarn' : name === 'pnpm-lock.yaml' ? null : 'npm';
+  if (manager === null || (manager === 'yarn' && /^__metadata:/m.test(text))) return;
+  const { enclosingWorkspaceRoot } = await import('../ecosystems/npm/workspace-members.js');
+  const root = enclosingWorkspaceRoot(dirname(resolve(location.path)), manager);
+  if (root === null) return;
+  throw new InputError(
+    location.path,
+    `${manager} does not read this lockfile: ${dirname(resolve(location.path))} is a workspace of ${join(root, 'package.json')}, and ${manager} installs it with the lockfile there; audit ${root}`,
+  );
 }
 
 /**
