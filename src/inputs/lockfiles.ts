@@ -122,20 +122,21 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
 }
 
 /**
- * npm and yarn 1, run in a workspace member, install it with the workspace root's lockfile and
- * never read one beside the member: auditing that one would check what is not installed.
- * Refused, naming the root to audit. (yarn berry and pnpm find their projects otherwise: not asked.)
+ * npm, yarn 1 and pnpm, run in a workspace member, install it with the workspace root's lockfile
+ * and never read one beside the member: auditing that one would check what is not installed.
+ * Refused, naming the root to audit. (yarn berry finds its project otherwise: not asked.)
  */
 async function refuseNpmMemberLockfile(location: LockfileLocation, text: string): Promise<void> {
   const name = location.format.fileName;
-  const manager = name === 'yarn.lock' ? 'yarn' : name === 'pnpm-lock.yaml' ? null : 'npm';
-  if (manager === null || (manager === 'yarn' && /^__metadata:/m.test(text))) return;
-  const { enclosingWorkspaceRoot } = await import('../ecosystems/npm/workspace-members.js');
-  const root = enclosingWorkspaceRoot(dirname(resolve(location.path)), manager);
+  const manager = name === 'yarn.lock' ? 'yarn' : name === 'pnpm-lock.yaml' ? 'pnpm' : 'npm';
+  if (manager === 'yarn' && /^__metadata:/m.test(text)) return;
+  const { enclosingPnpmWorkspace, enclosingWorkspaceRoot } = await import('../ecosystems/npm/workspace-members.js');
+  const dir = dirname(resolve(location.path));
+  const root = manager === 'pnpm' ? enclosingPnpmWorkspace(dir) : enclosingWorkspaceRoot(dir, manager);
   if (root === null) return;
   throw new InputError(
     location.path,
-    `${manager} does not read this lockfile: ${dirname(resolve(location.path))} is a workspace of ${join(root, 'package.json')}, and ${manager} installs it with the lockfile there; audit ${root}`,
+    `${manager} does not read this lockfile: ${dir} is a workspace of ${join(root, manager === 'pnpm' ? 'pnpm-workspace.yaml' : 'package.json')}, and ${manager} installs it with the lockfile there; audit ${root}`,
   );
 }
 

@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { GHSA_NPM, runCli, tempDir } from '../support/shared.js';
 
 /*
- * Which lockfile npm and yarn 1 install a workspace member with: the workspace root's. Checked
+ * Which lockfile npm, yarn 1 and pnpm install a workspace member with: the workspace root's. Checked
  * with npm 11.19 (`npm ci` in packages/a installs minimist 1.2.0 from the root's
  * package-lock.json into the root's node_modules while packages/a/package-lock.json locks
  * 1.2.6) and yarn 1.22.22 (`yarn install` in packages/a rewrites the root's yarn.lock and leaves
- * the member's alone). Auditing the member's own lockfile would pass what is not installed.
+ * the member's alone), and pnpm 9.15.9 (`pnpm install` in packages/a rewrites the root's
+ * pnpm-lock.yaml). Auditing the member's own lockfile would pass what is not installed.
  */
 
 const cacheDir = tempDir('cli-npm-ws-root-cache');
@@ -137,4 +138,41 @@ test("yarn 1: a workspace member's own yarn.lock is refused; yarn stops at the f
   });
   const own = audit(join(nested, 'apps', 'inner', 'a'));
   assert.equal(own.status, 0, own.stderr);
+});
+
+/** pnpm 9.15.9's lockfile for one importer depending on minimist at `version`. */
+function pnpmLock(importers: Record<string, '1.2.0' | '1.2.6' | null>): string {
+  const integrity = { '1.2.0': MINIMIST_120.integrity, '1.2.6': MINIMIST_126.integrity };
+  const used = [...new Set(Object.values(importers).filter((v) => v !== null))];
+  const lines = ["lockfileVersion: '9.0'", '', 'settings:', '  autoInstallPeers: true', '  excludeLinksFromLockfile: false', '', 'importers:', ''];
+  for (const [dir, version] of Object.entries(importers)) {
+    if (version === null) lines.push(`  ${dir}: {}`, '');
+    else lines.push(`  ${dir}:`, '    dependencies:', '      minimist:', `        specifier: ${version}`, `        version: ${version}`, '');
+  }
+  lines.push('packages:', '');
+  for (const v of used) lines.push(`  minimist@${v}:`, `    resolution: {integrity: ${integrity[v]}}`, '');
+  lines.push('snapshots:', '');
+  for (const v of used) lines.push(`  minimist@${v}: {}`, '');
+  return lines.join('\n');
+}
+
+test("pnpm: a workspace member's own pnpm-lock.yaml is refused, unless the workspace does not list it or keeps a lockfile per project", () => {
+  const files = {
+    'package.json': json({ name: 'root', version: '1.0.0', private: true }),
+    'pnpm-workspace.yaml': 'packages:\n  - packages/*\n',
+    'pnpm-lock.yaml': pnpmLock({ '.': null, 'packages/a': '1.2.0' }),
+    'packages/a/package.json': member,
+    'packages/a/pnpm-lock.yaml': pnpmLock({ '.': '1.2.6' }),
+  };
+  const r = audit(join(tree(files), 'packages', 'a'));
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /pnpm-lock\.yaml: pnpm does not read this lockfile: .*packages\/a is a workspace of .*pnpm-workspace\.yaml, and pnpm installs it with the lockfile there; audit /);
+
+  for (const [what, more] of [
+    ['not listed', { 'pnpm-workspace.yaml': 'packages:\n  - libs/*\n' }],
+    ['shared-workspace-lockfile=false', { '.npmrc': 'shared-workspace-lockfile = false\n' }],
+  ] as const) {
+    const own = audit(join(tree({ ...files, ...more }), 'packages', 'a'));
+    assert.equal(own.status, 0, `${what}: ${own.stderr}`);
+  }
 });

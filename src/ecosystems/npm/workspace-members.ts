@@ -29,10 +29,12 @@ export function npmWorkspaceManifestPaths(rootManifest: string, text: string): s
  * as pnpm finds its workspace projects; the lockfile's importers are these directories.
  */
 export function pnpmWorkspaceManifestPaths(workspaceFile: string, text: string): string[] {
-  const doc = parseYamlText(workspaceFile, text);
+  return membersOf(dirname(workspaceFile), pnpmWorkspaceGlobs(parseYamlText(workspaceFile, text)));
+}
+
+function pnpmWorkspaceGlobs(doc: unknown): string[] {
   const list = isRecord(doc) ? doc.packages : undefined;
-  const patterns = Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p !== '') : [];
-  return membersOf(dirname(workspaceFile), patterns);
+  return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p !== '') : [];
 }
 
 function membersOf(rootDir: string, patterns: readonly string[]): string[] {
@@ -73,6 +75,44 @@ export function enclosingWorkspaceRoot(projectDir: string, manager: 'npm' | 'yar
     }
     if (dirname(current) === current) return null;
   }
+}
+
+/**
+ * The pnpm workspace whose pnpm-lock.yaml pnpm installs the project in `projectDir` with, when
+ * that is a directory above it; null when it reads the lockfile beside the project. pnpm 9 takes
+ * the nearest pnpm-workspace.yaml at or above the project (findWorkspaceDir) and keeps one
+ * lockfile there for every project it lists (checked with pnpm 9.15.9: `pnpm install` in a member
+ * rewrites the root's lockfile and leaves the member's alone). Only a member the workspace lists
+ * is taken, and not where an .npmrc sets shared-workspace-lockfile=false (one lockfile per project).
+ */
+export function enclosingPnpmWorkspace(projectDir: string): string | null {
+  const dir = realpathSync(projectDir);
+  for (let current = dir; ; current = dirname(current)) {
+    const workspaceFile = join(current, 'pnpm-workspace.yaml');
+    if (existsSync(workspaceFile)) {
+      if (current === dir) return null;
+      let doc: unknown;
+      try {
+        doc = parseYamlText(workspaceFile, readFileSync(workspaceFile, 'utf8'));
+      } catch {
+        return null;
+      }
+      if (!namesMember(pnpmWorkspaceGlobs(doc), relative(current, dir).split(sep))) return null;
+      return [dir, current].some((d) => setsLockfilePerProject(join(d, '.npmrc'))) ? null : current;
+    }
+    if (dirname(current) === current) return null;
+  }
+}
+
+/** Whether an .npmrc turns pnpm's shared workspace lockfile off. */
+function setsLockfilePerProject(npmrc: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(npmrc, 'utf8');
+  } catch {
+    return false;
+  }
+  return /^\s*shared-workspace-lockfile\s*=\s*false\s*$/m.test(text);
 }
 
 /** A package.json's JSON, or null when it cannot be read as JSON (npm then moves on). */
