@@ -47,6 +47,7 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const memberManifests = new Map(
     (input.members ?? []).map((m) => [posix.normalize(relativePath(lockDir, dirname(resolvePath(m.path))).split('\\').join('/')), manifestIdentity(m.path, m.text)]),
   );
+  const manifestOf = (dir: string): ManifestIdentity | null => (dir === '.' ? rootManifest : (memberManifests.get(dir) ?? null));
   const at = (key: string): { line: number } | undefined => {
     const line = lineOfKey(text, key, '  ');
     return line ? { line } : undefined;
@@ -230,6 +231,22 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
     else if (flags.optional) pkg.flags = { optional: true };
   }
   const graph: DependencyGraph = { ecosystem: 'npm', path, format, packages, edges, roots };
+  const overridden = overriddenNames(doc.overrides);
+  const unlocked: string[] = [];
+  const staleManifests: string[] = [];
+  for (const [dir, importer] of importers) {
+    const manifest = manifestOf(dir);
+    const missing = manifest === null ? [] : unlockedSpecifiers(importer, manifest, overridden, generation);
+    if (manifest === null || missing.length === 0) continue;
+    unlocked.push(...missing);
+    staleManifests.push(manifest.path);
+  }
+  if (unlocked.length > 0) {
+    // What is locked is what a frozen install would refuse and a plain one would change: audited as is.
+    const listed = shortList(unlocked);
+    graph.warnings = [`${staleManifests.join(', ')}: ${listed} not locked as asked in ${path}: the lockfile is older than package.json; the audit covers what it locks`];
+    graph.stale = `${listed} from package.json not locked`;
+  }
   if (bundling.length > 0) noteUnlistedBundles(graph, bundling, 'pnpm');
   return graph;
 }
@@ -281,12 +298,62 @@ function generationOf(declared: string): Generation | null {
   return null;
 }
 
-function manifestIdentity(path: string, text: string): { name?: string; version?: string } {
+/** What a project's package.json says: its name and version, and the specifier of each dependency. */
+interface ManifestIdentity {
+  path: string;
+  name?: string;
+  version?: string;
+  specifiers: Map<string, string>;
+}
+
+function manifestIdentity(path: string, text: string): ManifestIdentity {
   const value = readManifestObject(path, text);
+  const specifiers = new Map<string, string>();
+  for (const section of ['devDependencies', 'optionalDependencies', 'dependencies']) {
+    const deps = value[section];
+    if (!isRecord(deps)) continue;
+    for (const [name, spec] of Object.entries(deps)) if (typeof spec === 'string') specifiers.set(name, spec);
+  }
   return {
+    path,
     ...(typeof value.name === 'string' && value.name !== '' ? { name: value.name } : {}),
     ...(typeof value.version === 'string' && value.version !== '' ? { version: value.version } : {}),
+    specifiers,
   };
+}
+
+/**
+ * The dependencies a project's package.json asks for that its importer does not lock as asked
+ * (absent, or locked for another specifier), as `name@specifier`: the lockfile is older than the
+ * manifest. pnpm install --frozen-lockfile (CI's default) then refuses to install, and a plain
+ * pnpm install resolves them anew (checked with pnpm 9.15.9). A name the lockfile's `overrides`
+ * touch is left out: pnpm locks the override's specifier in its place.
+ */
+function unlockedSpecifiers(importer: Yaml, manifest: ManifestIdentity, overridden: ReadonlySet<string>, generation: Generation): string[] {
+  const locked = new Map<string, unknown>();
+  for (const section of ['devDependencies', 'optionalDependencies', 'dependencies']) {
+    const deps = importer[section];
+    if (!isRecord(deps)) continue;
+    for (const [name, value] of Object.entries(deps)) locked.set(name, generation === 5 ? (isRecord(importer.specifiers) ? importer.specifiers[name] : undefined) : isRecord(value) ? value.specifier : undefined);
+  }
+  const unlocked: string[] = [];
+  for (const [name, spec] of manifest.specifiers) {
+    if (overridden.has(name)) continue;
+    if (!locked.has(name) || locked.get(name) !== spec) unlocked.push(`${name}@${spec}`);
+  }
+  return unlocked;
+}
+
+/** The package names a lockfile's `overrides` keys end with (`foo`, `foo@1`, `a>foo`, `@s/foo@^2`). */
+function overriddenNames(overrides: unknown): Set<string> {
+  const names = new Set<string>();
+  if (!isRecord(overrides)) return names;
+  for (const key of Object.keys(overrides)) {
+    const last = key.split('>').pop() ?? key;
+    const at = last.indexOf('@', 1);
+    names.add(at < 0 ? last : last.slice(0, at));
+  }
+  return names;
 }
 
 /** 5.x writes `name: version`; 6.0 and 9.0 write `name: {specifier, version}`. */
