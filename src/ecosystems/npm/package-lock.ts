@@ -5,6 +5,8 @@ import { lineAndColumn, locateJsonError, objectKeyLocations, positionOfKey } fro
 import { edgeKindBit, locatePackagesLater, reachableAvoidingIndexes, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
 import { noteUnlistedBundles, shortList, type UnlistedBundle } from './bundled-dependencies.js';
+import { noteStaleLockfile } from './stale-lockfile.js';
+import * as semver from '../../core/semver.js';
 import {
   lowerCaseScheme,
   npmSourceFromResolved,
@@ -249,6 +251,37 @@ class LockReader {
     this.locatable = true;
     this.declareLicenses();
     this.findUnlistedBundles(packages);
+    this.findUnlockedDependencies(packages);
+  }
+
+  /** What package.json asks for from a registry that the lockfile does not lock at a version it accepts. */
+  private readonly unlocked: string[] = [];
+
+  /**
+   * package.json's registry dependencies (ranges and aliases) against what the lockfile installs
+   * for the root: npm 11's ci refuses a lockfile whose version does not satisfy the range
+   * ("lock file's minimist@1.2.6 does not satisfy minimist@1.2.0") or that lacks the dependency,
+   * and npm install resolves it anew; a range the locked version still satisfies is in sync.
+   */
+  private findUnlockedDependencies(packages: JsonObject): void {
+    const manifest = this.manifestAsEntry();
+    if (manifest === undefined) return;
+    for (const section of ['dependencies', 'optionalDependencies', 'devDependencies']) {
+      const deps = manifest[section];
+      if (!isRecord(deps)) continue;
+      for (const name in deps) {
+        const spec = deps[name];
+        if (typeof spec !== 'string') continue;
+        const parsed = parseNpmSpecifier(spec);
+        const range = parsed.type === 'range' ? spec : parsed.type === 'alias' ? parsed.range : null;
+        if (range === null || semver.validRange(range, { loose: true }) === null) continue;
+        const entry = packages[`node_modules/${name}`];
+        const version = isRecord(entry) && typeof entry.version === 'string' ? entry.version : null;
+        if (entry === undefined || (version !== null && semver.valid(version, { loose: true }) !== null && !semver.satisfies(version, range, { loose: true }))) {
+          this.unlocked.push(`${name}@${spec}`);
+        }
+      }
+    }
   }
 
   /** Installed locations (not inside a bundle) whose entry names bundled dependencies, with their package. */
@@ -676,6 +709,7 @@ class LockReader {
     }
     const graph: DependencyGraph = { ecosystem: 'npm', path: this.input.path, format: this.format, packages: this.packages, edges: this.edges, roots: this.rootIndexes.map((i) => (this.packages[i] as Package).id) };
     if (this.unlistedBundles.length > 0) noteUnlistedBundles(graph, this.unlistedBundles, 'npm');
+    if (this.input.manifest !== undefined) noteStaleLockfile(graph, [this.input.manifest.path], this.unlocked);
     return this.locatable ? locatePackagesLater(graph, () => this.locateEntries()) : graph;
   }
 

@@ -4,6 +4,7 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
 import { noteUnlistedBundles, shortList, type UnlistedBundle } from './bundled-dependencies.js';
+import { noteStaleLockfile } from './stale-lockfile.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryTarballIdentity } from './registry-source.js';
 
@@ -241,12 +242,7 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
     unlocked.push(...missing);
     staleManifests.push(manifest.path);
   }
-  if (unlocked.length > 0) {
-    // What is locked is what a frozen install would refuse and a plain one would change: audited as is.
-    const listed = shortList(unlocked);
-    graph.warnings = [`${staleManifests.join(', ')}: ${listed} not locked as asked in ${path}: the lockfile is older than package.json; the audit covers what it locks`];
-    graph.stale = `${listed} from package.json not locked`;
-  }
+  noteStaleLockfile(graph, staleManifests, unlocked);
   if (bundling.length > 0) noteUnlistedBundles(graph, bundling, 'pnpm');
   return graph;
 }
