@@ -74,7 +74,8 @@ export interface AuditInput {
 
 /** Said in every report format (human, JSON, SARIF carry the warnings), never only in one. */
 export function partialInventoryWarning(graph: DependencyGraph): string {
-  return `${graph.path}: PARTIAL inventory (${graph.inventory ?? 'lockfile'}): only the packages it reveals were audited, others may be present`;
+  const why = graph.partialReason === undefined ? '' : ` (${graph.partialReason})`;
+  return `${graph.path}: PARTIAL inventory (${graph.inventory ?? 'lockfile'}): only the packages it reveals were audited, others may be present${why}`;
 }
 
 interface Match {

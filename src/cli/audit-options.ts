@@ -85,7 +85,8 @@ export function addAuditOptions(
     command.option(
       '--allow-partial',
       'audit a Rust binary without a cargo-auditable .dep-v0 section from the crates its embedded source paths name, ' +
-        'or a lockfile whose git or tarball packages named by advisories record no version: ' +
+        'a lockfile whose git or tarball packages named by advisories record no version, ' +
+        'or an npm or pnpm lockfile that does not list the dependencies a package bundles in its tarball: ' +
         'a partial inventory, said in every report (default: refuse, exit 2)',
     );
   }

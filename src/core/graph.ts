@@ -52,6 +52,11 @@ export interface DependencyGraph {
    * paths): refused unless the user allows it, and then every report says so.
    */
   partial?: boolean;
+  /**
+   * What a partial lockfile leaves out (a pnpm-lock.yaml lists no package that another one
+   * bundles in its tarball): said when it is refused, and in the warning when it is allowed.
+   */
+  partialReason?: string;
   /** What the reader found wrong but could work around (a lockfile older than its manifest). */
   warnings?: string[];
   /**

@@ -151,6 +151,12 @@ export async function readApplication(
     }
   }
   const graphs: DependencyGraph[] = [];
-  for (const location of locations) graphs.push(await readDependencyGraph(location, options.record));
+  for (const location of locations) {
+    const graph = await readDependencyGraph(location, options.record);
+    if (graph.partial === true && !options.allowPartial) {
+      throw new InputError(graph.path, `${graph.partialReason ?? 'the lockfile does not list every package installed'}: a partial inventory; ${partialRefusal(options.partialUse)}`);
+    }
+    graphs.push(graph);
+  }
   return { locations, graphs: [...graphs, ...shipped], artifacts };
 }

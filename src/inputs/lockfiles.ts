@@ -102,6 +102,9 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.members = npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
+  if (location.manifestPath && location.format.ecosystem === 'npm' && basename(location.path) === location.format.fileName) {
+    await refuseNpmMemberLockfile(location, input.text);
+  }
   if (location.format.fileName === 'pnpm-lock.yaml') {
     // pnpm's importers are the projects pnpm-workspace.yaml lists: their manifests name them.
     const workspaceFile = join(dirname(location.path), 'pnpm-workspace.yaml');
@@ -116,6 +119,25 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
   const graph = parse(input);
   if (location.format.ecosystem === 'npm') await (await import('../ecosystems/npm/local-tarball.js')).readLocalTarballs(graph);
   return graph;
+}
+
+/**
+ * npm, yarn 1 and pnpm, run in a workspace member, install it with the workspace root's lockfile
+ * and never read one beside the member: auditing that one would check what is not installed.
+ * Refused, naming the root to audit. (yarn berry finds its project otherwise: not asked.)
+ */
+async function refuseNpmMemberLockfile(location: LockfileLocation, text: string): Promise<void> {
+  const name = location.format.fileName;
+  const manager = name === 'yarn.lock' ? 'yarn' : name === 'pnpm-lock.yaml' ? 'pnpm' : 'npm';
+  if (manager === 'yarn' && /^__metadata:/m.test(text)) return;
+  const { enclosingPnpmWorkspace, enclosingWorkspaceRoot } = await import('../ecosystems/npm/workspace-members.js');
+  const dir = dirname(resolve(location.path));
+  const root = manager === 'pnpm' ? enclosingPnpmWorkspace(dir) : enclosingWorkspaceRoot(dir, manager);
+  if (root === null) return;
+  throw new InputError(
+    location.path,
+    `${manager} does not read this lockfile: ${dir} is a workspace of ${join(root, manager === 'pnpm' ? 'pnpm-workspace.yaml' : 'package.json')}, and ${manager} installs it with the lockfile there; audit ${root}`,
+  );
 }
 
 /**

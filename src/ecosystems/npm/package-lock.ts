@@ -4,6 +4,9 @@ import { InputError } from '../../core/errors.js';
 import { lineAndColumn, locateJsonError, objectKeyLocations, positionOfKey } from '../../core/json-text.js';
 import { edgeKindBit, locatePackagesLater, reachableAvoidingIndexes, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
+import { noteUnlistedBundles, shortList, type UnlistedBundle } from './bundled-dependencies.js';
+import { noteStaleLockfile } from './stale-lockfile.js';
+import * as semver from '../../core/semver.js';
 import {
   lowerCaseScheme,
   npmSourceFromResolved,
@@ -237,6 +240,7 @@ class LockReader {
         pkg = this.addPackage(nonRegistryId(name, fetched ?? ''), name, rawVersion ?? lockedReference(source), source, integrity, undefined);
       }
       this.mergeFlags(pkg, flags);
+      if (entry.inBundle !== true && (entry.bundleDependencies !== undefined || entry.bundledDependencies !== undefined)) this.bundling.push({ location, pkg });
       // Placed as placeInModulesDir places it, with the position and name already found.
       const container = this.modulesDirHolding(location, at);
       const loc = newLocation(location, pkg, entry, false, undefined, container);
@@ -246,6 +250,62 @@ class LockReader {
     this.resolveAllEdges();
     this.locatable = true;
     this.declareLicenses();
+    this.findUnlistedBundles(packages);
+    this.findUnlockedDependencies(packages);
+  }
+
+  /** What package.json asks for from a registry that the lockfile does not lock at a version it accepts. */
+  private readonly unlocked: string[] = [];
+
+  /**
+   * package.json's registry dependencies (ranges and aliases) against what the lockfile installs
+   * for the root: npm 11's ci refuses a lockfile whose version does not satisfy the range
+   * ("lock file's minimist@1.2.6 does not satisfy minimist@1.2.0") or that lacks the dependency,
+   * and npm install resolves it anew; a range the locked version still satisfies is in sync.
+   */
+  private findUnlockedDependencies(packages: JsonObject): void {
+    const manifest = this.manifestAsEntry();
+    if (manifest === undefined) return;
+    for (const section of ['dependencies', 'optionalDependencies', 'devDependencies']) {
+      const deps = manifest[section];
+      if (!isRecord(deps)) continue;
+      for (const name in deps) {
+        const spec = deps[name];
+        if (typeof spec !== 'string') continue;
+        const parsed = parseNpmSpecifier(spec);
+        const range = parsed.type === 'range' ? spec : parsed.type === 'alias' ? parsed.range : null;
+        if (range === null || semver.validRange(range, { loose: true }) === null) continue;
+        const entry = packages[`node_modules/${name}`];
+        const version = isRecord(entry) && typeof entry.version === 'string' ? entry.version : null;
+        if (entry === undefined || (version !== null && semver.valid(version, { loose: true }) !== null && !semver.satisfies(version, range, { loose: true }))) {
+          this.unlocked.push(`${name}@${spec}`);
+        }
+      }
+    }
+  }
+
+  /** Installed locations (not inside a bundle) whose entry names bundled dependencies, with their package. */
+  private readonly bundling: { location: string; pkg: number }[] = [];
+  /** Each of those whose bundled dependencies the lockfile does not all list, with what it leaves out. */
+  private readonly unlistedBundles: UnlistedBundle[] = [];
+
+  /**
+   * npm installs a package's bundled dependencies from its tarball, as they are there, and npm ci
+   * does not ask the lockfile for them: a lockfile without their entries (`inBundle`) installs
+   * them all the same (checked with npm 11), and an audit of it would not see them.
+   */
+  private findUnlistedBundles(packages: JsonObject): void {
+    for (const { location, pkg } of this.bundling) {
+      const entry = packages[location] as JsonObject;
+      const declared = entry.bundleDependencies ?? entry.bundledDependencies;
+      let names: string[];
+      if (declared === true) names = [...Object.keys(isRecord(entry.dependencies) ? entry.dependencies : {}), ...Object.keys(isRecord(entry.optionalDependencies) ? entry.optionalDependencies : {})];
+      else if (Array.isArray(declared) && declared.every((n) => typeof n === 'string')) names = declared as string[];
+      else if (declared === false) continue;
+      else this.badEntry(location, `"bundleDependencies" must be a list of names or a boolean, found ${describe(declared as Json)}`);
+      const missing = names.filter((name) => !Object.hasOwn(packages, `${location}/node_modules/${name}`));
+      if (missing.length > 0) this.unlistedBundles.push({ pkg: this.packages[pkg] as Package, label: `${location} (${shortList(missing)})` });
+    }
   }
 
   /**
@@ -648,6 +708,8 @@ class LockReader {
       (this.packages[index] as Package).flags = out;
     }
     const graph: DependencyGraph = { ecosystem: 'npm', path: this.input.path, format: this.format, packages: this.packages, edges: this.edges, roots: this.rootIndexes.map((i) => (this.packages[i] as Package).id) };
+    if (this.unlistedBundles.length > 0) noteUnlistedBundles(graph, this.unlistedBundles, 'npm');
+    if (this.input.manifest !== undefined) noteStaleLockfile(graph, [this.input.manifest.path], this.unlocked);
     return this.locatable ? locatePackagesLater(graph, () => this.locateEntries()) : graph;
   }
 

@@ -3,6 +3,8 @@ import { InputError } from '../../core/errors.js';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
+import { noteUnlistedBundles, shortList, type UnlistedBundle } from './bundled-dependencies.js';
+import { noteStaleLockfile } from './stale-lockfile.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryTarballIdentity } from './registry-source.js';
 
@@ -46,6 +48,7 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const memberManifests = new Map(
     (input.members ?? []).map((m) => [posix.normalize(relativePath(lockDir, dirname(resolvePath(m.path))).split('\\').join('/')), manifestIdentity(m.path, m.text)]),
   );
+  const manifestOf = (dir: string): ManifestIdentity | null => (dir === '.' ? rootManifest : (memberManifests.get(dir) ?? null));
   const at = (key: string): { line: number } | undefined => {
     const line = lineOfKey(text, key, '  ');
     return line ? { line } : undefined;
@@ -78,6 +81,9 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const byKey = new Map<string, Package>();
   // 5.x/6.x: a package is dev (optional) when every snapshot of it says so.
   const snapshotFlags = new Map<Package, { dev: boolean; optional: boolean }>();
+  // Packages whose tarballs hold dependencies of their own: pnpm installs those as the tarball
+  // has them, and the lockfile lists only their names.
+  const bundling: UnlistedBundle[] = [];
 
   const packageFor = (snapshotKey: string): Package => {
     const key = stripPeers(snapshotKey, generation);
@@ -88,6 +94,8 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
       throw new InputError(path, `snapshot ${snapshotKey} has no entry ${key} in \`packages\``, at(snapshotKey));
     }
     pkg = describe(path, key, meta, generation, at);
+    const bundled = bundledDependencies(meta.bundledDependencies);
+    if (bundled !== null) bundling.push({ pkg, label: `${pkg.name}@${pkg.version} (${bundled})` });
     const line = entryLines.get(generation === 9 ? key : snapshotKey);
     if (line !== undefined) pkg.location = { line, column: 3 };
     byKey.set(key, pkg);
@@ -223,7 +231,34 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
     if (flags.dev) pkg.flags = { dev: true };
     else if (flags.optional) pkg.flags = { optional: true };
   }
-  return { ecosystem: 'npm', path, format, packages, edges, roots };
+  const graph: DependencyGraph = { ecosystem: 'npm', path, format, packages, edges, roots };
+  const overridden = overriddenNames(doc.overrides);
+  const unlocked: string[] = [];
+  const staleManifests: string[] = [];
+  for (const [dir, importer] of importers) {
+    const manifest = manifestOf(dir);
+    const missing = manifest === null ? [] : unlockedSpecifiers(importer, manifest, overridden, generation);
+    if (manifest === null || missing.length === 0) continue;
+    unlocked.push(...missing);
+    staleManifests.push(manifest.path);
+  }
+  noteStaleLockfile(graph, staleManifests, unlocked);
+  if (bundling.length > 0) noteUnlistedBundles(graph, bundling, 'pnpm');
+  return graph;
+}
+
+/**
+ * A package's `bundledDependencies` (its manifest's bundleDependencies, as pnpm copies them):
+ * the names, shortened for a message, `every dependency` for `true`; null when it bundles none.
+ */
+function bundledDependencies(value: unknown): string | null {
+  if (value === undefined || value === 'false') return null;
+  if (value === 'true') return 'every dependency';
+  if (Array.isArray(value)) {
+    if (value.length === 0) return null;
+    return shortList(value.map((name) => (typeof name === 'string' ? name : JSON.stringify(name))));
+  }
+  return `bundledDependencies ${JSON.stringify(value)}`;
 }
 
 /**
@@ -259,12 +294,62 @@ function generationOf(declared: string): Generation | null {
   return null;
 }
 
-function manifestIdentity(path: string, text: string): { name?: string; version?: string } {
+/** What a project's package.json says: its name and version, and the specifier of each dependency. */
+interface ManifestIdentity {
+  path: string;
+  name?: string;
+  version?: string;
+  specifiers: Map<string, string>;
+}
+
+function manifestIdentity(path: string, text: string): ManifestIdentity {
   const value = readManifestObject(path, text);
+  const specifiers = new Map<string, string>();
+  for (const section of ['devDependencies', 'optionalDependencies', 'dependencies']) {
+    const deps = value[section];
+    if (!isRecord(deps)) continue;
+    for (const [name, spec] of Object.entries(deps)) if (typeof spec === 'string') specifiers.set(name, spec);
+  }
   return {
+    path,
     ...(typeof value.name === 'string' && value.name !== '' ? { name: value.name } : {}),
     ...(typeof value.version === 'string' && value.version !== '' ? { version: value.version } : {}),
+    specifiers,
   };
+}
+
+/**
+ * The dependencies a project's package.json asks for that its importer does not lock as asked
+ * (absent, or locked for another specifier), as `name@specifier`: the lockfile is older than the
+ * manifest. pnpm install --frozen-lockfile (CI's default) then refuses to install, and a plain
+ * pnpm install resolves them anew (checked with pnpm 9.15.9). A name the lockfile's `overrides`
+ * touch is left out: pnpm locks the override's specifier in its place.
+ */
+function unlockedSpecifiers(importer: Yaml, manifest: ManifestIdentity, overridden: ReadonlySet<string>, generation: Generation): string[] {
+  const locked = new Map<string, unknown>();
+  for (const section of ['devDependencies', 'optionalDependencies', 'dependencies']) {
+    const deps = importer[section];
+    if (!isRecord(deps)) continue;
+    for (const [name, value] of Object.entries(deps)) locked.set(name, generation === 5 ? (isRecord(importer.specifiers) ? importer.specifiers[name] : undefined) : isRecord(value) ? value.specifier : undefined);
+  }
+  const unlocked: string[] = [];
+  for (const [name, spec] of manifest.specifiers) {
+    if (overridden.has(name)) continue;
+    if (!locked.has(name) || locked.get(name) !== spec) unlocked.push(`${name}@${spec}`);
+  }
+  return unlocked;
+}
+
+/** The package names a lockfile's `overrides` keys end with (`foo`, `foo@1`, `a>foo`, `@s/foo@^2`). */
+function overriddenNames(overrides: unknown): Set<string> {
+  const names = new Set<string>();
+  if (!isRecord(overrides)) return names;
+  for (const key of Object.keys(overrides)) {
+    const last = key.split('>').pop() ?? key;
+    const at = last.indexOf('@', 1);
+    names.add(at < 0 ? last : last.slice(0, at));
+  }
+  return names;
 }
 
 /** 5.x writes `name: version`; 6.0 and 9.0 write `name: {specifier, version}`. */

@@ -1,5 +1,6 @@
-import { dirname, resolve } from 'node:path';
-import { expandDirectoryGlob, memberManifests } from '../../core/directory-glob.js';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { expandDirectoryGlob, memberManifests, segmentRegExp } from '../../core/directory-glob.js';
 import { isRecord, parseYamlText } from './lockfile-reading.js';
 
 /**
@@ -28,10 +29,12 @@ export function npmWorkspaceManifestPaths(rootManifest: string, text: string): s
  * as pnpm finds its workspace projects; the lockfile's importers are these directories.
  */
 export function pnpmWorkspaceManifestPaths(workspaceFile: string, text: string): string[] {
-  const doc = parseYamlText(workspaceFile, text);
+  return membersOf(dirname(workspaceFile), pnpmWorkspaceGlobs(parseYamlText(workspaceFile, text)));
+}
+
+function pnpmWorkspaceGlobs(doc: unknown): string[] {
   const list = isRecord(doc) ? doc.packages : undefined;
-  const patterns = Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p !== '') : [];
-  return membersOf(dirname(workspaceFile), patterns);
+  return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p !== '') : [];
 }
 
 function membersOf(rootDir: string, patterns: readonly string[]): string[] {
@@ -47,4 +50,98 @@ function workspaceGlobs(doc: unknown): string[] {
   const workspaces = (doc as { workspaces?: unknown }).workspaces;
   const list = Array.isArray(workspaces) ? workspaces : (workspaces as { packages?: unknown } | undefined)?.packages;
   return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p !== '') : [];
+}
+
+/**
+ * The workspace root whose lockfile the package manager installs the project in `projectDir`
+ * with, when that is a directory above it; null when it reads the lockfile beside the project.
+ * Run in a workspace member, npm 11 (@npmcli/config's loadLocalPrefix) looks at each directory
+ * above for a package.json whose `workspaces` name the member, and installs from that root's
+ * lockfile (checked: `npm ci` in the member installs what the root's package-lock.json locks);
+ * yarn 1 (findWorkspaceRoot) does the same but stops at the first package.json with
+ * `workspaces`, the project's own included, whether or not it names the member.
+ */
+export function enclosingWorkspaceRoot(projectDir: string, manager: 'npm' | 'yarn'): string | null {
+  const dir = realpathSync(projectDir);
+  if (manager === 'yarn' && workspaceGlobs(readJsonQuietly(join(dir, 'package.json'))).length > 0) return null;
+  for (let current = dirname(dir); ; current = dirname(current)) {
+    const manifest = join(current, 'package.json');
+    if (existsSync(manifest)) {
+      const patterns = workspaceGlobs(readJsonQuietly(manifest));
+      if (patterns.length > 0) {
+        if (namesMember(patterns, relative(current, dir).split(sep))) return current;
+        if (manager === 'yarn') return null;
+      }
+    }
+    if (dirname(current) === current) return null;
+  }
+}
+
+/**
+ * The pnpm workspace whose pnpm-lock.yaml pnpm installs the project in `projectDir` with, when
+ * that is a directory above it; null when it reads the lockfile beside the project. pnpm 9 takes
+ * the nearest pnpm-workspace.yaml at or above the project (findWorkspaceDir) and keeps one
+ * lockfile there for every project it lists (checked with pnpm 9.15.9: `pnpm install` in a member
+ * rewrites the root's lockfile and leaves the member's alone). Only a member the workspace lists
+ * is taken, and not where an .npmrc sets shared-workspace-lockfile=false (one lockfile per project).
+ */
+export function enclosingPnpmWorkspace(projectDir: string): string | null {
+  const dir = realpathSync(projectDir);
+  for (let current = dir; ; current = dirname(current)) {
+    const workspaceFile = join(current, 'pnpm-workspace.yaml');
+    if (existsSync(workspaceFile)) {
+      if (current === dir) return null;
+      let doc: unknown;
+      try {
+        doc = parseYamlText(workspaceFile, readFileSync(workspaceFile, 'utf8'));
+      } catch {
+        return null;
+      }
+      if (!namesMember(pnpmWorkspaceGlobs(doc), relative(current, dir).split(sep))) return null;
+      return [dir, current].some((d) => setsLockfilePerProject(join(d, '.npmrc'))) ? null : current;
+    }
+    if (dirname(current) === current) return null;
+  }
+}
+
+/** Whether an .npmrc turns pnpm's shared workspace lockfile off. */
+function setsLockfilePerProject(npmrc: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(npmrc, 'utf8');
+  } catch {
+    return false;
+  }
+  return /^\s*shared-workspace-lockfile\s*=\s*false\s*$/m.test(text);
+}
+
+/** A package.json's JSON, or null when it cannot be read as JSON (npm then moves on). */
+function readJsonQuietly(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the globs name the member at `segments` below the root (`!` excluding), as membersOf would find it. */
+function namesMember(patterns: readonly string[], segments: readonly string[]): boolean {
+  const split = (pattern: string): string[] => pattern.replace(/\\/g, '/').split('/').filter((s) => s !== '' && s !== '.');
+  const matches = (pattern: string): boolean => globMatches(split(pattern), segments);
+  return patterns.some((p) => !p.startsWith('!') && matches(p)) && !patterns.some((p) => p.startsWith('!') && matches(p.slice(1)));
+}
+
+/** expandDirectoryGlob's matching, on a path: a wildcard never enters a hidden directory, node_modules or target. */
+function globMatches(pattern: readonly string[], segments: readonly string[]): boolean {
+  const [head, ...rest] = pattern;
+  if (head === undefined) return segments.length === 0;
+  const [first, ...others] = segments;
+  if (head === '**') return globMatches(rest, segments) || (first !== undefined && walked(first) && globMatches(pattern, others));
+  if (first === undefined) return false;
+  if (!/[*?[]/.test(head)) return head === first && globMatches(rest, others);
+  return walked(first) && segmentRegExp(head).test(first) && globMatches(rest, others);
+}
+
+function walked(name: string): boolean {
+  return !name.startsWith('.') && name !== 'target' && name !== 'node_modules';
 }

@@ -747,3 +747,39 @@ test("each package carries the licence its lockfile entry states (the root's is 
   const graph = parsePackageLock({ path: '/web/package-lock.json', text: JSON.stringify(lock) });
   assert.deepEqual(Object.fromEntries(graph.packages.map((p) => [p.name, p.license ?? null])), { web: 'GPL-2.0-or-later', a: 'MIT', b: 'ISC', c: null });
 });
+
+test('a package-lock.json older than package.json (a registry dependency it lacks or locks at a version the range refuses) is read as locked, with a warning, and stale', () => {
+  // npm 11: `npm ci` refuses it ("lock file's minimist@1.2.6 does not satisfy minimist@1.2.0"), `npm install` resolves anew;
+  // a range the locked version still satisfies is in sync (npm ci installs it).
+  const lock = JSON.stringify({
+    name: 'app',
+    version: '1.0.0',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name: 'app', version: '1.0.0', dependencies: { minimist: '1.2.6', a: 'npm:ms@2.0.0', lib: 'file:lib' } },
+      'node_modules/minimist': {
+        version: '1.2.6',
+        resolved: 'https://registry.npmjs.org/minimist/-/minimist-1.2.6.tgz',
+        integrity: 'sha512-Jsjnk4bw3YJqYzbdyBiNsPWHPfO++UGG749Cxs6peCu5Xg4nrena6OVxOYxrQTqww0Jmwt+Ref8rggumkTLz9Q==',
+      },
+      'node_modules/a': { name: 'ms', version: '2.0.0', resolved: 'https://registry.npmjs.org/ms/-/ms-2.0.0.tgz' },
+      'node_modules/lib': { resolved: 'lib', link: true },
+      lib: { version: '1.0.0' },
+    },
+  });
+  const read = (deps: Record<string, string>, devDeps: Record<string, string> = {}): DependencyGraph =>
+    parsePackageLock({ path: 'package-lock.json', text: lock, manifest: { path: 'package.json', text: JSON.stringify({ name: 'app', version: '1.0.0', dependencies: deps, devDependencies: devDeps }) } });
+
+  for (const deps of [{ minimist: '1.2.6', a: 'npm:ms@2.0.0', lib: 'file:lib' }, { minimist: '^1.2.0', a: 'npm:ms@^2.0.0', lib: 'file:lib' }]) {
+    const current = read(deps);
+    assert.equal(current.stale, undefined, JSON.stringify(deps));
+    assert.equal(current.warnings, undefined);
+  }
+  const changed = read({ minimist: '1.2.0', a: 'npm:ms@2.1.0', lib: 'file:lib' }, { lodash: '^4.17.0' });
+  assert.ok(changed.packages.some((p) => p.name === 'minimist' && p.version === '1.2.6'));
+  assert.deepEqual(changed.warnings, [
+    'package.json: minimist@1.2.0, a@npm:ms@2.1.0, lodash@^4.17.0 not locked as asked in package-lock.json: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+  assert.equal(changed.stale, 'minimist@1.2.0, a@npm:ms@2.1.0, lodash@^4.17.0 from package.json not locked');
+});

@@ -453,3 +453,61 @@ test('a dependency marked dev or optional that an importer needs at run time is 
   // An optional dependency without the marker: kept (pnpm writes the marker on what only optional edges reach).
   assert.equal(flagsOf(v9('optionalDependencies', 'dev: false')), '{}');
 });
+
+test('a pnpm-lock.yaml older than package.json (a dependency asked for that its importer does not lock so) is audited as locked, with a warning, and stale', () => {
+  // pnpm 9.15.9: `pnpm install --frozen-lockfile` refuses it (ERR_PNPM_OUTDATED_LOCKFILE), a plain install resolves anew.
+  const lock = (specifier: string, overrides = ''): string =>
+    [
+      "lockfileVersion: '9.0'",
+      '',
+      overrides,
+      'importers:',
+      '  .:',
+      '    dependencies:',
+      '      minimist:',
+      `        specifier: ${specifier}`,
+      '        version: 1.2.6',
+      '',
+      'packages:',
+      '  minimist@1.2.6:',
+      '    resolution: {integrity: sha512-Jsjnk4bw3YJqYzbdyBiNsPWHPfO++UGG749Cxs6peCu5Xg4nrena6OVxOYxrQTqww0Jmwt+Ref8rggumkTLz9Q==}',
+      '',
+      'snapshots:',
+      '  minimist@1.2.6: {}',
+      '',
+    ].join('\n');
+  const manifest = (deps: Record<string, string>): { path: string; text: string } => ({ path: 'package.json', text: JSON.stringify({ name: 'app', version: '1.0.0', dependencies: deps }) });
+
+  const changed = parsePnpmLock({ path: 'pnpm-lock.yaml', text: lock('1.2.6'), manifest: manifest({ minimist: '1.2.0', ms: '2.0.0' }) });
+  assert.ok(has(changed, 'minimist', '1.2.6'));
+  assert.deepEqual(changed.warnings, [
+    'package.json: minimist@1.2.0, ms@2.0.0 not locked as asked in pnpm-lock.yaml: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+  assert.equal(changed.stale, 'minimist@1.2.0, ms@2.0.0 from package.json not locked');
+
+  const current = parsePnpmLock({ path: 'pnpm-lock.yaml', text: lock('^1.2.0'), manifest: manifest({ minimist: '^1.2.0' }) });
+  assert.equal(current.warnings, undefined);
+  assert.equal(current.stale, undefined);
+  // pnpm locks an override's specifier in place of package.json's.
+  const overridden = parsePnpmLock({ path: 'pnpm-lock.yaml', text: lock('1.2.6', 'overrides:\n  minimist: 1.2.6\n'), manifest: manifest({ minimist: '^1.2.0' }) });
+  assert.equal(overridden.stale, undefined);
+
+  // 5.x keeps the specifiers in a map of their own.
+  const v5 = [
+    'lockfileVersion: 5.4',
+    '',
+    'specifiers:',
+    '  minimist: 1.2.6',
+    '',
+    'dependencies:',
+    '  minimist: 1.2.6',
+    '',
+    'packages:',
+    '  /minimist/1.2.6:',
+    '    resolution: {integrity: sha512-Jsjnk4bw3YJqYzbdyBiNsPWHPfO++UGG749Cxs6peCu5Xg4nrena6OVxOYxrQTqww0Jmwt+Ref8rggumkTLz9Q==}',
+    '    dev: false',
+    '',
+  ].join('\n');
+  assert.equal(parsePnpmLock({ path: 'pnpm-lock.yaml', text: v5, manifest: manifest({ minimist: '1.2.6' }) }).stale, undefined);
+  assert.equal(parsePnpmLock({ path: 'pnpm-lock.yaml', text: v5, manifest: manifest({ minimist: '1.2.0' }) }).stale, 'minimist@1.2.0 from package.json not locked');
+});

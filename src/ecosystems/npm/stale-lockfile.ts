@@ -1,0 +1,18 @@
+import type { DependencyGraph } from '../../core/graph.js';
+import { shortList } from './bundled-dependencies.js';
+
+/**
+ * A lockfile older than its manifests: `unlocked` names (`name@specifier`) what the manifests at
+ * `manifestPaths` ask for that the lockfile does not lock as asked. The package manager's frozen
+ * install (npm ci, pnpm's CI default) refuses such a lockfile and a plain install resolves those
+ * anew, so what is locked is audited as it is, with a warning, and the graph is stale (not
+ * vendored). The package-lock and pnpm-lock readers say it alike.
+ */
+export function noteStaleLockfile(graph: DependencyGraph, manifestPaths: readonly string[], unlocked: readonly string[]): void {
+  if (unlocked.length === 0) return;
+  const listed = shortList(unlocked);
+  (graph.warnings ??= []).push(
+    `${manifestPaths.join(', ')}: ${listed} not locked as asked in ${graph.path}: the lockfile is older than package.json; the audit covers what it locks`,
+  );
+  graph.stale = `${listed} from package.json not locked`;
+}

@@ -1,0 +1,126 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GHSA_NPM, runCli, tempDir } from '../support/shared.js';
+
+/*
+ * Bundled dependencies come inside their package's tarball, and npm and pnpm install them as
+ * they are there. Checked with npm@6.14.0 (which bundles ssri 6.0.1 and tar 4.4.13, both with
+ * advisories): pnpm 9.15.9 writes only their names into pnpm-lock.yaml and installs them under
+ * node_modules/.pnpm/npm@6.14.0/node_modules/npm/node_modules; npm 11 writes `inBundle` entries
+ * for them, and `npm ci` installs them from the tarball even when those entries are gone. A
+ * lockfile that does not list them cannot be audited in full.
+ */
+
+const cacheDir = tempDir('cli-npm-bundles-cache');
+
+interface Report {
+  targets: { partial: boolean }[];
+  findings: { package: { name: string; version: string } }[];
+  warnings: string[];
+}
+
+function auditFile(name: string, text: string, args: string[] = []): { status: number; stderr: string; report: Report | null } {
+  const dir = tempDir('cli-npm-bundles');
+  writeFileSync(join(dir, name), text);
+  const r = runCli(['audit', '--format', 'json', join(dir, name), '--db', GHSA_NPM, ...args], { cacheDir });
+  return { status: r.status, stderr: r.stderr, report: r.stdout ? (JSON.parse(r.stdout) as Report) : null };
+}
+
+/** pnpm 9.15.9's lockfile for `"dependencies": {"npm": "6.14.0"}`, its 123 bundled names cut to three. */
+function pnpmLock(optional: boolean): string {
+  const section = optional ? 'optionalDependencies' : 'dependencies';
+  return `lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: false
+
+importers:
+
+  .:
+    ${section}:
+      npm:
+        specifier: 6.14.0
+        version: 6.14.0
+
+packages:
+
+  npm@6.14.0:
+    resolution: {integrity: sha512-OgfdLadz7j6dikbpaimmLzMxwLKbXthQXHiJwtegorwtBVnhecfUeYkHopwd5ICaiClQnqlYQCHERXDiYK3Jcw==}
+    engines: {node: 6 >=6.2.0 || 8 || >=9.3.0}
+    hasBin: true
+    bundledDependencies:
+      - abbrev
+      - ssri
+      - tar
+
+snapshots:
+
+  npm@6.14.0:${optional ? '\n    optional: true' : ' {}'}
+`;
+}
+
+const NPM_ENTRY = {
+  version: '6.14.0',
+  resolved: 'https://registry.npmjs.org/npm/-/npm-6.14.0.tgz',
+  integrity: 'sha512-OgfdLadz7j6dikbpaimmLzMxwLKbXthQXHiJwtegorwtBVnhecfUeYkHopwd5ICaiClQnqlYQCHERXDiYK3Jcw==',
+  bundleDependencies: ['ssri'],
+  license: 'Artistic-2.0',
+  dependencies: { ssri: '^6.0.1' },
+};
+const SSRI_IN_BUNDLE = { version: '6.0.1', inBundle: true, license: 'ISC', dependencies: { 'figgy-pudding': '^3.5.1' } };
+
+/** npm 11's lockfile for the same dependency, cut to ssri; `bundled` holds the entries kept of what npm wrote inside the bundle. */
+function packageLock(bundled: Record<string, unknown>, npmEntry: Record<string, unknown> = NPM_ENTRY): string {
+  return JSON.stringify(
+    {
+      name: 'app',
+      version: '1.0.0',
+      lockfileVersion: 3,
+      requires: true,
+      packages: { '': { name: 'app', version: '1.0.0', dependencies: { npm: '6.14.0' } }, 'node_modules/npm': npmEntry, ...bundled },
+    },
+    null,
+    2,
+  );
+}
+
+test('pnpm-lock.yaml: a package that bundles dependencies makes the inventory partial, refused unless --allow-partial', () => {
+  const refused = auditFile('pnpm-lock.yaml', pnpmLock(false));
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.equal(refused.report, null);
+  assert.match(refused.stderr, /pnpm-lock\.yaml: a package bundles dependencies that the lockfile does not list, which pnpm installs from its tarball as they are: npm@6\.14\.0 \(abbrev, ssri, tar\): a partial inventory; refused \(pass --allow-partial/);
+  assert.equal(refused.stderr.trim().split('\n').length, 1);
+
+  const allowed = auditFile('pnpm-lock.yaml', pnpmLock(false), ['--allow-partial']);
+  assert.equal(allowed.status, 0, allowed.stderr);
+  assert.equal(allowed.report?.targets[0]?.partial, true);
+  assert.ok(allowed.report?.warnings.some((w) => w.includes('PARTIAL inventory (lockfile)') && w.includes('npm@6.14.0 (abbrev, ssri, tar)')));
+});
+
+test('pnpm-lock.yaml: an optional package that bundles dependencies is audited without them, with a warning naming them', () => {
+  // As @tailwindcss/oxide-wasm32-wasi in every Tailwind 4 lockfile: installed on one platform only.
+  const r = auditFile('pnpm-lock.yaml', pnpmLock(true));
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.report?.targets[0]?.partial, false);
+  assert.ok(r.report?.warnings.some((w) => /an optional package bundles dependencies that the lockfile does not list, NOT audited .*npm@6\.14\.0 \(abbrev, ssri, tar\)/.test(w)));
+});
+
+test('package-lock.json: bundled dependencies without their inBundle entries are refused (npm ci installs them), with them audited', () => {
+  const stripped = auditFile('package-lock.json', packageLock({}));
+  assert.equal(stripped.status, 2, stripped.stderr);
+  assert.match(stripped.stderr, /package-lock\.json: a package bundles dependencies that the lockfile does not list, which npm installs from its tarball as they are: node_modules\/npm \(ssri\): a partial inventory; refused/);
+
+  const listed = auditFile('package-lock.json', packageLock({ 'node_modules/npm/node_modules/ssri': SSRI_IN_BUNDLE }));
+  assert.equal(listed.status, 1, listed.stderr);
+  assert.deepEqual([...new Set(listed.report?.findings.map((f) => `${f.package.name}@${f.package.version}`))], ['ssri@6.0.1']);
+
+  // `bundleDependencies: true` bundles every dependency.
+  const all = auditFile('package-lock.json', packageLock({}, { ...NPM_ENTRY, bundleDependencies: true }));
+  assert.equal(all.status, 2, all.stderr);
+  assert.match(all.stderr, /node_modules\/npm \(ssri\)/);
+  const none = auditFile('package-lock.json', packageLock({}, { ...NPM_ENTRY, bundleDependencies: false }));
+  assert.equal(none.status, 0, none.stderr);
+});
