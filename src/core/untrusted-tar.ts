@@ -124,7 +124,10 @@ type ParsedHeader = Omit<tarStream.Header, 'type'> & { type: tarStream.Header['t
  *   inflated bytes, never on header claims, and the archive is inflated as it is parsed, so a
  *   compression bomb stops at the cap without being buffered;
  * - a truncated or corrupt archive, including one cut exactly at an entry boundary (the
- *   end-of-archive zero block must be there).
+ *   end-of-archive zero block must be there);
+ * - an entry after the end-of-archive block: the archive ends at its first zero block (see
+ *   watchEndOfArchive), so a second archive appended to a `.crate` or a vendor archive is
+ *   refused, never read over the first.
  *
  * Pax headers and GNU long names are applied (tar-stream). Empty and `.` segments are dropped
  * (`package//x` and `package/./x` are `package/x`, to node-tar and tar-rs alike). Directory
@@ -141,8 +144,7 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
  * readUntrustedTar does, with its links: a symbolic link is recorded and never followed, and
  * refused when its target leaves the tree (a relative target climbing above the root; an
  * absolute one names a path inside the image); a hard link must name a file read before it
- * in the same archive, whose bytes it shares. Files `keep` declines are counted, not kept. The
- * image ends at its first zero block, as for dpkg and container runtimes: an entry after it is refused.
+ * in the same archive, whose bytes it shares. Files `keep` declines are counted, not kept.
  */
 export async function readUntrustedTree(bytes: Buffer, options: UntrustedTreeOptions): Promise<UntrustedTree> {
   return readTar(bytes, options, options.keep, options.maxKeptFileBytes, options.refuseLinks !== true);
@@ -161,13 +163,11 @@ async function readTar(
 
   return new Promise<UntrustedTree>((resolve, reject) => {
     const extract = tarStream.extract();
-    // A file system image ends at its first zero block, for whoever installs it (see watchEndOfArchive).
+    // An archive ends at its first zero block, for whoever unpacks it (see watchEndOfArchive).
     let endOfArchive: number | null = null;
-    if (keep !== null) {
-      watchEndOfArchive(extract, (offset) => {
-        endOfArchive ??= offset;
-      });
-    }
+    watchEndOfArchive(extract, (offset) => {
+      endOfArchive ??= offset;
+    });
     const files: ArchiveFile[] = [];
     // By path: a later entry at the same path replaces a link, as extracting it would.
     const symlinks = new Map<string, string>();
@@ -214,7 +214,7 @@ async function readTar(
       try {
         entries++;
         if (endOfArchive !== null) {
-          throw refuse(name, `after the end-of-archive block at byte ${endOfArchive}: dpkg, tar and container runtimes stop reading there, so it is never installed`);
+          throw refuse(name, `after the end-of-archive block at byte ${endOfArchive}: tar, cargo, dpkg and container runtimes stop reading there, so it is never unpacked`);
         }
         if (entries > maxEntries) throw refuse(name, `more than ${maxEntries} entries`);
         entry = admitEntry(header, { strip, topDirectory: options.topDirectory, links }, refuse);
@@ -335,11 +335,12 @@ async function readTar(
 
 /**
  * Reports the offset of each zero block tar-stream reads where a header belongs. tar-stream
- * reads on past one as if it were not there (`tar --ignore-zeros`), but dpkg, GNU tar and Go's
- * archive/tar (docker, containerd) end the archive at the first: an entry after it is never
- * installed, and reading it (a second `usr/bin/app` replacing the first, say) would audit a
- * file that is not what ships. tar-stream has no option for this, so its header step is
- * watched: after decoding a zero block it holds no header.
+ * reads on past one as if it were not there (`tar --ignore-zeros`), but dpkg, GNU tar, Go's
+ * archive/tar (docker, containerd) and tar-rs (cargo unpacking a `.crate`) end the archive at
+ * the first, and node-tar (npm) at two in a row: an entry after it is never unpacked, and
+ * reading it (a second `usr/bin/app` or `Cargo.toml` replacing the first, say) would audit,
+ * vendor or license a file that is not what ships. tar-stream has no option for this, so its
+ * header step is watched: after decoding a zero block it holds no header.
  */
 function watchEndOfArchive(extract: tarStream.Extract, zeroBlockAt: (offset: number) => void): void {
   const internals = extract as unknown as { _consumeHeader?: () => boolean; _header: unknown; _offset: number };

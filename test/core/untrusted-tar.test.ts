@@ -428,12 +428,28 @@ test('a file system image ends at its first zero block, as dpkg and container ru
   const tree = { label: 'data.tar', compression: 'none', ...LIMITS, duplicates: 'replace', keep: () => true, maxKeptFileBytes: 1 << 20 } as const;
   await assert.rejects(readUntrustedTree(Buffer.concat([first, second]), tree), (err: unknown) => {
     assert.ok(err instanceof StowageError);
-    assert.equal(err.line, `data.tar: entry "usr/bin/app": after the end-of-archive block at byte ${512 + 512}: dpkg, tar and container runtimes stop reading there, so it is never installed`);
+    assert.equal(err.line, `data.tar: entry "usr/bin/app": after the end-of-archive block at byte ${512 + 512}: tar, cargo, dpkg and container runtimes stop reading there, so it is never unpacked`);
     return true;
   });
   // Zeros after the end (GNU tar pads to 10 KiB records) are the end, not entries.
   const padded = await readUntrustedTree(Buffer.concat([first, Buffer.alloc(10_240)]), tree);
   assert.deepEqual(padded.files.map((f) => [f.path, f.data.toString()]), [['usr/bin/app', 'installed']]);
+});
+
+test('a package or vendor archive ends at its first zero block too: an archive appended to a .crate or an npm tarball is refused, not read over the first', async () => {
+  // cargo (tar-rs) stops at the first zero block and npm (node-tar) at the end-of-archive
+  // blocks, so the appended Cargo.toml or package.json (another licence, say) is never unpacked.
+  const crate = await packTar([{ header: { name: 'hex-0.4.3/Cargo.toml' }, data: 'license = "MIT"' }]);
+  const appended = await packTar([{ header: { name: 'hex-0.4.3/Cargo.toml' }, data: 'license = "0BSD"' }]);
+  const err = await refusal(gzipSync(Buffer.concat([crate, appended])), { label: 'hex 0.4.3 (.crate)', topDirectory: 'hex-0.4.3', stripComponents: 1 });
+  assert.equal(err.line, `hex 0.4.3 (.crate): entry "hex-0.4.3/Cargo.toml": after the end-of-archive block at byte ${512 + 512}: tar, cargo, dpkg and container runtimes stop reading there, so it is never unpacked`);
+  const npm = await packTar([{ header: { name: 'package/package.json' }, data: '{}' }]);
+  assert.match((await refusal(gzipSync(Buffer.concat([npm, npm])), { label: 'x 1.0.0', ...NPM })).line, /^x 1\.0\.0: entry "package\/package\.json": after the end-of-archive block/);
+  // A stowage archive (vendor verify, package rpm) likewise.
+  const vendor = { label: 'vendor.tar.gz', compression: 'gz', ...LIMITS, duplicates: 'refuse' } as const;
+  assert.match((await refusal(gzipSync(Buffer.concat([npm, appended])), vendor)).line, /^vendor\.tar\.gz: entry "hex-0\.4\.3\/Cargo\.toml": after the end-of-archive block/);
+  // The zeros a tar writer pads with are still the end, not entries.
+  assert.deepEqual((await readUntrustedTar(gzipSync(Buffer.concat([crate, Buffer.alloc(10_240)])), vendor)).map((f) => f.path), ['hex-0.4.3/Cargo.toml']);
 });
 
 test('an empty archive reads as no files', async () => {
