@@ -166,7 +166,7 @@ test('stowage sbom BINARY: the application and crates of its .dep-v0 section; a 
   assert.match(partial.stderr, /a partial inventory; refused \(pass --allow-partial to describe it, in an SBOM that says its inventory is incomplete\)\n$/);
 });
 
-test('broken binaries: truncated ELF, a section that does not inflate, a zlib bomb; one line, exit 2', () => {
+test('broken binaries: truncated ELF, a section that does not inflate, a zlib bomb, a key given twice; one line, exit 2', () => {
   const dir = tempDir('audit-binary-bad');
   const bytes = readFileSync(plain);
   const truncated = join(dir, 'truncated');
@@ -179,7 +179,15 @@ test('broken binaries: truncated ELF, a section that does not inflate, a zlib bo
   // 64 MiB of spaces (eight times the cap), compressed by Python's zlib: about 64 KB in the file.
   execFileSync('python3', ['-c', 'import sys, zlib; open(sys.argv[1], "wb").write(zlib.compress(b" " * (1 << 26), 9))', raw]);
   execFileSync('objcopy', ['--add-section', `.dep-v0=${raw}`, plain, bomb]);
+  // Two "packages" keys: serde_json (cargo-auditable's readers) refuses the duplicate field, where
+  // JSON.parse keeps the last, an empty list hiding the vulnerable itoa of the first.
+  const twice = join(dir, 'twice');
+  addDepV0Section(plain, '{"packages":[{"name":"itoa","version":"1.0.1","source":"crates.io","root":true}],"pack\\u0061ges":[]}', twice);
+  const nameTwice = join(dir, 'name-twice');
+  addDepV0Section(plain, '{"packages":[{"name":"itoa","version":"1.0.1","source":"crates.io","name":"itoa-safe","root":true}]}', nameTwice);
   const cases: [string, RegExp][] = [
+    [twice, /\.dep-v0 section is not cargo-auditable's JSON: key "packages" given twice \(character 82\), which serde_json refuses$/],
+    [nameTwice, /\.dep-v0 section is not cargo-auditable's JSON: key "name" given twice \(character 68\), which serde_json refuses$/],
     [truncated, /not a readable ELF file: section header table at offset \d+ is beyond the end of the file \(4096 bytes\): truncated or corrupt$/],
     [notZlib, /\.dep-v0 section does not inflate as zlib data: /],
     [bomb, /\.dep-v0 section inflates past 8388608 bytes: refused/],
