@@ -10,7 +10,8 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
       'Check every locked package of an application against advisory databases.\n\n' +
         'PATH is a lockfile (Cargo.lock, package-lock.json, npm-shrinkwrap.json, yarn.lock, ' +
         'pnpm-lock.yaml) or a directory holding one or several: they are audited together, ' +
-        'as one application, in one report. It may also be a CycloneDX JSON SBOM or a stowage vendor archive, ' +
+        'as one application, in one report. A Cargo workspace member\'s directory without a Cargo.lock is audited with its workspace ' +
+        'root\'s Cargo.lock, the one cargo builds it with (the whole workspace, as cargo audit reads it). It may also be a CycloneDX JSON SBOM or a stowage vendor archive, ' +
         'to audit what shipped again without its source: each of its components, nested ones included, must name a package stowage ' +
         'identifies by its purl, or the SBOM is refused (see --allow-unidentified). ' +
         'It may be a Rust executable (ELF, PE, Mach-O): the crates, sources and dependency edges of its cargo-auditable ' +

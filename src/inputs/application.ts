@@ -6,7 +6,7 @@ import { readTextInputFile } from '../core/input-files.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { isCycloneDxText, readCycloneDx, type CycloneDxReadOptions } from './cyclonedx-reader.js';
 import { isSpdxText, readSpdx } from './spdx-reader.js';
-import { findLockfiles, readDependencyGraph, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
+import { findLockfiles, readDependencyGraph, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
 import { binaryRoot, readRustBinary } from './binary/rust-binary.js';
@@ -107,10 +107,13 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   return { artifact: root ? { path, kind: 'binary', name: root.name, version: root.version } : namedByFile(path, 'binary'), graphs: [graph] };
 }
 
-/** A lockfile by its name, or a directory holding one: read as lockfiles, nothing else tried. Its stat, or null. */
+/**
+ * A lockfile by its name, or a directory holding one or a workspace member whose root holds a
+ * Cargo.lock: read as lockfiles, nothing else tried. Its stat, or null.
+ */
 function lockfileInputStat(path: string): Stats | null {
   const st = statSync(path, { throwIfNoEntry: false });
-  if (st?.isDirectory()) return LOCKFILE_NAMES.some((name) => existsSync(join(path, name))) ? st : null;
+  if (st?.isDirectory()) return LOCKFILE_NAMES.some((name) => existsSync(join(path, name))) || workspaceRootLockfile(path) !== null ? st : null;
   return st?.isFile() === true && LOCKFILE_NAMES.some((name) => path.endsWith(name)) ? st : null;
 }
 
