@@ -97,8 +97,8 @@ test('a binary installed from crates.io (`cargo auditable install itoa`-like): i
   assert.equal(json.status, 1, json.stderr);
   const report = auditReport(json.stdout);
   assert.deepEqual(
-    report.findings.map((f) => [f.advisory.id, f.package.name, f.package.version, f.package.source]),
-    [['RUSTSEC-2099-0010', 'itoa', '1.0.1', 'https://github.com/rust-lang/crates.io-index']],
+    report.findings.map((f) => [f.advisory.id, f.package.name, f.package.version, f.package.source, f.paths]),
+    [['RUSTSEC-2099-0010', 'itoa', '1.0.1', 'https://github.com/rust-lang/crates.io-index', [['itoa@1.0.1']]]],
   );
   // Its SBOM holds the crate as a component (the application is that crate), so auditing the SBOM finds it again.
   const sbom = join(dirname(installed), 'installed.cdx.json');
@@ -109,7 +109,8 @@ test('a binary installed from crates.io (`cargo auditable install itoa`-like): i
   assert.deepEqual(bom.vulnerabilities?.map((v) => v.id), ['RUSTSEC-2099-0010']);
   const again = audit([sbom, '--format', 'json']);
   assert.equal(again.status, 1, again.stderr);
-  assert.deepEqual(auditReport(again.stdout).findings.map((f) => [f.advisory.id, f.package.name, f.package.version]), [['RUSTSEC-2099-0010', 'itoa', '1.0.1']]);
+  // The same finding, on the same path: the application is that crate, not an application holding it (itoa@1.0.1 → itoa@1.0.1).
+  assert.deepEqual(auditReport(again.stdout).findings.map((f) => [f.advisory.id, f.package.name, f.package.version, f.paths]), [['RUSTSEC-2099-0010', 'itoa', '1.0.1', [['itoa@1.0.1']]]]);
   rmSync(dirname(installed), { recursive: true, force: true });
 });
 
