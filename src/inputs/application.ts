@@ -66,7 +66,7 @@ function fileHead(path: string, length: number): Uint8Array {
 
 /**
  * What an audit reads besides lockfiles: a CycloneDX or SPDX JSON SBOM, a stowage vendor archive
- * (its stowage-sbom.cdx.json), or a Rust executable (ELF, PE, Mach-O), so a shipped artifact
+ * (its stowage-sbom.cdx.json), or a Rust executable (ELF, PE, Mach-O, WebAssembly), so a shipped artifact
  * can be audited again without its source. Null when PATH is none of them (a lockfile or a
  * directory).
  */
