@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { readTextInputFile } from '../core/input-files.js';
@@ -138,7 +138,14 @@ export async function readApplication(
   for (const path of paths) {
     const st = lockfileInputStat(path);
     if (st !== null) {
-      locations.push(...findLockfiles(path, st));
+      const found = findLockfiles(path, st);
+      const outside = options.record && st.isDirectory() ? found.find((l) => dirname(resolve(l.path)) !== resolve(path)) : undefined;
+      if (outside !== undefined) {
+        // A workspace member built with its root's lockfile: the fleet keeps the documents and
+        // source of the directory given, and a campaign rebuilding it there would have no lockfile.
+        throw new InputError(path, `a member of the Cargo workspace in ${dirname(outside.path)}, which Cargo builds with ${outside.path}: the fleet keeps an application's files from its directory, so add ${dirname(outside.path)}`);
+      }
+      locations.push(...found);
       continue;
     }
     // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.

@@ -217,3 +217,23 @@ test("a workspace member's directory without a Cargo.lock is audited with the ro
   assert.equal(none.status, 2);
   assert.match(errorLines(none.stderr).join('\n'), /no lockfile found/);
 });
+
+test('fleet add of a workspace member without a Cargo.lock is refused, naming the root to add: the fleet keeps the directory, which holds no lockfile', () => {
+  const root = tree('member-fleet', {
+    'Cargo.toml': '[workspace]\nmembers = ["member"]\n',
+    'Cargo.lock': lock('member', true),
+    'member/Cargo.toml': packageManifest('member'),
+  });
+  const store = join(tempDir('member-fleet-store'), 'fleet.sqlite');
+  const fleet = (...args: string[]) => runCli(['fleet', ...args, '--store', store], { cacheDir });
+  assert.equal(fleet('init', ...DB).status, 0);
+  const member = fleet('add', join(root, 'member'));
+  assert.equal(member.status, 2, member.stdout);
+  assert.ok(
+    errorLines(member.stderr).includes(
+      `stowage: ${join(root, 'member')}: a member of the Cargo workspace in ${root}, which Cargo builds with ${join(root, 'Cargo.lock')}: the fleet keeps an application's files from its directory, so add ${root}`,
+    ),
+    member.stderr,
+  );
+  assert.equal(fleet('add', root).status, 1);
+});
