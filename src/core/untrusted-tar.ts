@@ -168,6 +168,7 @@ async function readTar(
     watchEndOfArchive(extract, (offset) => {
       endOfArchive ??= offset;
     });
+    refuseGlobalPaxLayout(extract, label);
     const files: ArchiveFile[] = [];
     // By path: a later entry at the same path replaces a link, as extracting it would.
     const symlinks = new Map<string, string>();
@@ -350,6 +351,33 @@ function watchEndOfArchive(extract: tarStream.Extract, zeroBlockAt: (offset: num
     const consumed = consumeHeader.call(this);
     if (consumed && this._header === null) zeroBlockAt(this._offset);
     return consumed;
+  };
+}
+
+/** Global pax records that change where an entry is or how long it is, on which tar readers disagree. */
+const GLOBAL_PAX_LAYOUT_KEYS = ['size', 'path', 'linkpath'];
+
+/**
+ * Refuses a global pax header (typeflag `g`) that sets an entry's size, path or link target:
+ * node-tar (npm) applies its `size` to every later entry, tar-rs (cargo) and Go's archive/tar
+ * apply nothing of it, and tar-stream merges it only into entries with a pax header of their
+ * own, so each would read other entries from the same bytes. Real archives carry none (`git
+ * archive` writes a `comment` only). tar-stream decodes the header without emitting it, so its
+ * decoding step is watched; an error thrown there fails the extract.
+ */
+function refuseGlobalPaxLayout(extract: tarStream.Extract, label: string): void {
+  const internals = extract as unknown as { _decodeLongHeader?: (buf: Buffer) => void; _header: { type?: string } | null; _paxGlobal: Record<string, string> | null; _offset: number };
+  const decode = internals._decodeLongHeader;
+  if (typeof decode !== 'function') throw new Error('tar-stream no longer has Extract._decodeLongHeader, which stowage watches for global pax headers');
+  internals._decodeLongHeader = function (this: typeof internals, buf: Buffer): void {
+    decode.call(this, buf);
+    if (this._header?.type !== 'pax-global-header' || this._paxGlobal === null) return;
+    const keys = GLOBAL_PAX_LAYOUT_KEYS.filter((key) => key in (this._paxGlobal as Record<string, string>));
+    if (keys.length === 0) return;
+    throw new StowageError(
+      `global pax header at byte ${this._offset} sets ${keys.join(', ')}: tar readers disagree on what it applies to (npm's applies a size to every later entry, cargo's and Go's ignore it), so what is unpacked cannot be told; refused`,
+      label,
+    );
   };
 }
 

@@ -452,6 +452,35 @@ test('a package or vendor archive ends at its first zero block too: an archive a
   assert.deepEqual((await readUntrustedTar(gzipSync(Buffer.concat([crate, Buffer.alloc(10_240)])), vendor)).map((f) => f.path), ['hex-0.4.3/Cargo.toml']);
 });
 
+/** A pax record, `LEN key=value\n`, its length counting itself. */
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let length = body.length + 1;
+  while (`${length}${body}`.length !== length) length++;
+  return `${length}${body}`;
+}
+
+/** A block-padded entry written by hand: header, then data. */
+function handEntry(name: string, typeflag: string, data: string): Buffer {
+  const bytes = Buffer.from(data, 'utf8');
+  return Buffer.concat([ustarHeader(name, bytes.length, typeflag), bytes, Buffer.alloc((512 - (bytes.length % 512)) % 512)]);
+}
+
+test('a global pax header that sets a size, path or link target is refused: node-tar applies its size to every later entry, tar-rs and Go nothing of it', async () => {
+  const manifest = handEntry('package/package.json', '0', '{"name":"x","version":"1.0.0"}');
+  for (const [key, value] of [['size', '0'], ['path', 'package/other.json'], ['linkpath', 'x']] as const) {
+    const tar = Buffer.concat([handEntry('pax_global_header', 'g', paxRecord(key, value)), manifest, Buffer.alloc(1024)]);
+    const err = await refusal(gzipSync(tar), { label: 'x 1.0.0', ...NPM });
+    assert.equal(
+      err.line,
+      `x 1.0.0: global pax header at byte 0 sets ${key}: tar readers disagree on what it applies to (npm's applies a size to every later entry, cargo's and Go's ignore it), so what is unpacked cannot be told; refused`,
+    );
+  }
+  // The comment `git archive` writes (the commit) changes nothing: read.
+  const commented = Buffer.concat([handEntry('pax_global_header', 'g', paxRecord('comment', 'f'.repeat(40))), manifest, Buffer.alloc(1024)]);
+  assert.deepEqual((await readUntrustedTar(gzipSync(commented), { label: 'x 1.0.0', ...NPM })).map((f) => f.path), ['package.json']);
+});
+
 test('an empty archive reads as no files', async () => {
   assert.deepEqual(await readUntrustedTar(Buffer.alloc(1024), { label: 'e', compression: 'none', ...LIMITS, duplicates: 'refuse' }), []);
 });
