@@ -169,6 +169,11 @@ async function readTar(
       endOfArchive ??= offset;
     });
     refuseGlobalPaxLayout(extract, label);
+    // An entry named twice over, by a GNU long name and a pax record (see watchNamedTwice).
+    let namedTwice: string | null = null;
+    watchNamedTwice(extract, (what) => {
+      namedTwice = what;
+    });
     const files: ArchiveFile[] = [];
     // By path: a later entry at the same path replaces a link, as extracting it would.
     const symlinks = new Map<string, string>();
@@ -216,6 +221,9 @@ async function readTar(
         entries++;
         if (endOfArchive !== null) {
           throw refuse(name, `after the end-of-archive block at byte ${endOfArchive}: tar, cargo, dpkg and container runtimes stop reading there, so it is never unpacked`);
+        }
+        if (namedTwice !== null) {
+          throw refuse(name, `its ${namedTwice} is given both by a GNU long-name entry and a pax header: tar-rs (cargo) takes the first, npm's and Go's readers the later or the pax one, so where it lands cannot be told`);
         }
         if (entries > maxEntries) throw refuse(name, `more than ${maxEntries} entries`);
         entry = admitEntry(header, { strip, topDirectory: options.topDirectory, links }, refuse);
@@ -351,6 +359,24 @@ function watchEndOfArchive(extract: tarStream.Extract, zeroBlockAt: (offset: num
     const consumed = consumeHeader.call(this);
     if (consumed && this._header === null) zeroBlockAt(this._offset);
     return consumed;
+  };
+}
+
+/**
+ * Reports an entry whose path (or link target) both a GNU long-name entry (`L`, `K`) and a pax
+ * header give: tar-rs (cargo unpacking a `.crate`) takes the GNU name, Go's archive/tar and
+ * tar-stream the pax one, node-tar whichever came last. No tar writer writes both (GNU tar
+ * and tar-rs write GNU names, node-tar and Go pax headers). Watched as tar-stream applies
+ * them, and reported through the entry (a throw there would escape the extract).
+ */
+function watchNamedTwice(extract: tarStream.Extract, report: (what: 'path' | 'link target') => void): void {
+  const internals = extract as unknown as { _applyLongHeaders?: () => void; _gnuLongPath: string | null; _gnuLongLinkPath: string | null; _pax: Record<string, string> | null };
+  const apply = internals._applyLongHeaders;
+  if (typeof apply !== 'function') throw new Error('tar-stream no longer has Extract._applyLongHeaders, which stowage watches for entries named twice');
+  internals._applyLongHeaders = function (this: typeof internals): void {
+    if (this._gnuLongPath && this._pax?.path) report('path');
+    else if (this._gnuLongLinkPath && this._pax?.linkpath) report('link target');
+    apply.call(this);
   };
 }
 

@@ -481,6 +481,24 @@ test('a global pax header that sets a size, path or link target is refused: node
   assert.deepEqual((await readUntrustedTar(gzipSync(commented), { label: 'x 1.0.0', ...NPM })).map((f) => f.path), ['package.json']);
 });
 
+test('an entry named both by a GNU long name and a pax path is refused: tar-rs (cargo) takes the one, Go and npm the other', async () => {
+  const body = 'pub fn f() {}\n';
+  const tar = Buffer.concat([
+    handEntry('././@LongLink', 'L', 'zz-0.1.0/src/lib.rs\0'),
+    handEntry('PaxHeader', 'x', paxRecord('path', 'zz-0.1.0/Cargo.toml')),
+    handEntry('zz-0.1.0/x', '0', body),
+    Buffer.alloc(1024),
+  ]);
+  const err = await refusal(gzipSync(tar), { label: 'zz 0.1.0 (.crate)', topDirectory: 'zz-0.1.0', stripComponents: 1 });
+  assert.match(err.line, /^zz 0\.1\.0 \(\.crate\): entry "zz-0\.1\.0\/Cargo\.toml": its path is given both by a GNU long-name entry and a pax header: tar-rs \(cargo\) takes the first/);
+  // Either alone is read as written.
+  const gnu = Buffer.concat([handEntry('././@LongLink', 'L', 'zz-0.1.0/src/lib.rs\0'), handEntry('zz-0.1.0/x', '0', body), Buffer.alloc(1024)]);
+  const pax = Buffer.concat([handEntry('PaxHeader', 'x', paxRecord('path', 'zz-0.1.0/src/lib.rs')), handEntry('zz-0.1.0/x', '0', body), Buffer.alloc(1024)]);
+  for (const bytes of [gnu, pax]) {
+    assert.deepEqual((await readUntrustedTar(gzipSync(bytes), { label: 'zz', compression: 'gz', ...LIMITS, duplicates: 'as-extracted', stripComponents: 1 })).map((f) => f.path), ['src/lib.rs']);
+  }
+});
+
 test('an empty archive reads as no files', async () => {
   assert.deepEqual(await readUntrustedTar(Buffer.alloc(1024), { label: 'e', compression: 'none', ...LIMITS, duplicates: 'refuse' }), []);
 });
