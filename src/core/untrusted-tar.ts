@@ -174,6 +174,11 @@ async function readTar(
     watchNamedTwice(extract, (what) => {
       namedTwice = what;
     });
+    // A header whose name prefix only some readers apply (see prefixOnlySomeApply).
+    let prefixInDoubt = false;
+    watchHeaderBlocks(extract, (block) => {
+      prefixInDoubt ||= prefixOnlySomeApply(block);
+    });
     const files: ArchiveFile[] = [];
     // By path: a later entry at the same path replaces a link, as extracting it would.
     const symlinks = new Map<string, string>();
@@ -224,6 +229,9 @@ async function readTar(
         }
         if (namedTwice !== null) {
           throw refuse(name, `its ${namedTwice} is given both by a GNU long-name entry and a pax header: tar-rs (cargo) takes the first, npm's and Go's readers the later or the pax one, so where it lands cannot be told`);
+        }
+        if (prefixInDoubt) {
+          throw refuse(name, 'a header with the ustar magic but not its version "00" and a name prefix: tar-rs (cargo) and node-tar (npm) leave the prefix out, tar-stream puts it in, so where it lands cannot be told');
         }
         if (entries > maxEntries) throw refuse(name, `more than ${maxEntries} entries`);
         entry = admitEntry(header, { strip, topDirectory: options.topDirectory, links }, refuse);
@@ -378,6 +386,43 @@ function watchNamedTwice(extract: tarStream.Extract, report: (what: 'path' | 'li
     else if (this._gnuLongLinkPath && this._pax?.linkpath) report('link target');
     apply.call(this);
   };
+}
+
+/** Shows `onBlock` each 512-byte block tar-stream decodes as a header (a zero block included), before it does. */
+function watchHeaderBlocks(extract: tarStream.Extract, onBlock: (block: Buffer) => void): void {
+  const internals = extract as unknown as { _consumeHeader?: () => boolean; _buffer?: { shift?: (size: number) => Buffer | null } };
+  const consumeHeader = internals._consumeHeader;
+  const buffer = internals._buffer;
+  const shift = buffer?.shift;
+  if (typeof consumeHeader !== 'function' || buffer === undefined || typeof shift !== 'function') {
+    throw new Error("tar-stream no longer has Extract._consumeHeader and _buffer.shift, which stowage watches for headers' name prefixes");
+  }
+  let header = false;
+  buffer.shift = function (this: typeof buffer, size: number): Buffer | null {
+    const taken = shift.call(this, size);
+    if (header && size === 512 && taken !== null) {
+      header = false;
+      onBlock(taken);
+    }
+    return taken;
+  };
+  internals._consumeHeader = function (this: typeof internals): boolean {
+    header = true;
+    try {
+      return consumeHeader.call(this);
+    } finally {
+      header = false;
+    }
+  };
+}
+
+/**
+ * A header with ustar's magic (`ustar\0`) but not its version (`00`) and a name prefix: tar-rs
+ * and node-tar take such a header for an old one and leave the prefix out of the path, where
+ * tar-stream (which checks the magic alone) puts it in. Real writers put `00` after the magic.
+ */
+function prefixOnlySomeApply(block: Buffer): boolean {
+  return block.toString('latin1', 257, 263) === 'ustar\0' && block.toString('latin1', 263, 265) !== '00' && block[345] !== 0;
 }
 
 /** Global pax records that change where an entry is or how long it is, on which tar readers disagree. */

@@ -499,6 +499,26 @@ test('an entry named both by a GNU long name and a pax path is refused: tar-rs (
   }
 });
 
+test('a ustar-magic header without version "00" and with a name prefix is refused: cargo and npm leave the prefix out, tar-stream puts it in', async () => {
+  /** `name` with `prefix` in the ustar prefix field, and `version` after the magic; checksum recomputed. */
+  const prefixed = (prefix: string, name: string, version: string, data: string): Buffer => {
+    const entry = handEntry(name, '0', data);
+    entry.write(version, 263, 'latin1');
+    entry.write(prefix, 345, 'latin1');
+    entry.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of entry.subarray(0, 512)) sum += b;
+    entry.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    return entry;
+  };
+  const crate = (version: string): Buffer => gzipSync(Buffer.concat([prefixed('zz-0.1.0', 'src/lib.rs', version, 'pub fn f() {}\n'), Buffer.alloc(1024)]));
+  const err = await refusal(crate('\0\0'), { label: 'zz 0.1.0 (.crate)', topDirectory: 'zz-0.1.0', stripComponents: 1 });
+  assert.match(err.line, /^zz 0\.1\.0 \(\.crate\): entry "zz-0\.1\.0\/src\/lib\.rs": a header with the ustar magic but not its version "00" and a name prefix/);
+  // With its version, the prefix is every reader's.
+  const files = await readUntrustedTar(crate('00'), { label: 'zz', compression: 'gz', ...LIMITS, duplicates: 'as-extracted', topDirectory: 'zz-0.1.0', stripComponents: 1 });
+  assert.deepEqual(files.map((f) => f.path), ['src/lib.rs']);
+});
+
 test('an empty archive reads as no files', async () => {
   assert.deepEqual(await readUntrustedTar(Buffer.alloc(1024), { label: 'e', compression: 'none', ...LIMITS, duplicates: 'refuse' }), []);
 });
