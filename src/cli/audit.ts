@@ -10,10 +10,11 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
       'Check every locked package of an application against advisory databases.\n\n' +
         'PATH is a lockfile (Cargo.lock, package-lock.json, npm-shrinkwrap.json, yarn.lock, ' +
         'pnpm-lock.yaml) or a directory holding one or several: they are audited together, ' +
-        'as one application, in one report. It may also be a CycloneDX JSON SBOM or a stowage vendor archive, ' +
+        'as one application, in one report. A Cargo workspace member\'s directory without a Cargo.lock is audited with its workspace ' +
+        'root\'s Cargo.lock, the one cargo builds it with (the whole workspace, as cargo audit reads it). It may also be a CycloneDX JSON SBOM or a stowage vendor archive, ' +
         'to audit what shipped again without its source: each of its components, nested ones included, must name a package stowage ' +
         'identifies by its purl, or the SBOM is refused (see --allow-unidentified). ' +
-        'It may be a Rust executable (ELF, PE, Mach-O): the crates, sources and dependency edges of its cargo-auditable ' +
+        'It may be a Rust executable (ELF, PE, Mach-O, WebAssembly module): the crates, sources and dependency edges of its cargo-auditable ' +
         '.dep-v0 section (inventory dep-v0); without one, the crates its embedded source paths name (…/registry/src/INDEX/NAME-VERSION/, ' +
         "Debian's /usr/share/cargo/registry/NAME-VERSION/), a partial inventory that is refused unless --allow-partial, and then " +
         'reported as PARTIAL in every format. ' +

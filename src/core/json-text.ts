@@ -190,3 +190,42 @@ export function locateJsonError(text: string): { offset: number; reason: string 
   // JSON.parse rejected what this scanner accepts (should not happen): no position then.
   return { offset: 0, reason: 'not valid JSON' };
 }
+
+/**
+ * The first key an object of `text` holds twice (compared as decoded strings, so `"a"` and
+ * `"\u0061"` are one key), with the offset of its second occurrence; null when there is none.
+ * JSON.parse keeps the last value without a word, where serde_json refuses a duplicate field
+ * of a derived struct: a reader whose format is written by Rust uses this to refuse what its
+ * writers' readers refuse. Called on text JSON.parse accepted, so only strings need scanning
+ * with care; the nesting is tracked on a stack of its own, however deep it goes.
+ */
+export function duplicateJsonKey(text: string): { key: string; offset: number } | null {
+  // One entry per open container: an object's keys so far, or null for an array.
+  const open: (Set<string> | null)[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123 /* { */) open.push(new Set());
+    else if (c === 91 /* [ */) open.push(null);
+    else if (c === 125 /* } */ || c === 93 /* ] */) open.pop();
+    else if (c === 34 /* " */) {
+      const start = i;
+      let escaped = false;
+      for (i++; text.charCodeAt(i) !== 34; i++) {
+        if (text.charCodeAt(i) === 92 /* \ */) {
+          escaped = true;
+          i++;
+        }
+      }
+      const keys = open[open.length - 1];
+      if (!keys) continue;
+      let next = i + 1;
+      while (' \t\n\r'.includes(text[next] ?? '.')) next++;
+      if (text[next] !== ':') continue;
+      const raw = text.slice(start, i + 1);
+      const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+      if (keys.has(key)) return { key, offset: start };
+      keys.add(key);
+    }
+  }
+  return null;
+}

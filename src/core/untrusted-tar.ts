@@ -143,7 +143,10 @@ type ParsedHeader = Omit<tarStream.Header, 'type'> & { type: tarStream.Header['t
  *   inflated bytes, never on header claims, and the archive is inflated as it is parsed, so a
  *   compression bomb stops at the cap without being buffered;
  * - a truncated or corrupt archive, including one cut exactly at an entry boundary (the
- *   end-of-archive zero block must be there).
+ *   end-of-archive zero block must be there);
+ * - an entry after the end-of-archive block: the archive ends at its first zero block (see
+ *   watchEndOfArchive), so a second archive appended to a `.crate` or a vendor archive is
+ *   refused, never read over the first.
  *
  * Pax headers and GNU long names are applied (tar-stream). Empty and `.` segments are dropped
  * (`package//x` and `package/./x` are `package/x`, to node-tar and tar-rs alike). Directory
@@ -160,8 +163,7 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
  * readUntrustedTar does, with its links: a symbolic link is recorded and never followed, and
  * refused when its target leaves the tree (a relative target climbing above the root; an
  * absolute one names a path inside the image); a hard link must name a file read before it
- * in the same archive, whose bytes it shares. Files `keep` declines are counted, not kept. The
- * image ends at its first zero block, as for dpkg and container runtimes: an entry after it is refused.
+ * in the same archive, whose bytes it shares. Files `keep` declines are counted, not kept.
  */
 export async function readUntrustedTree(bytes: Buffer, options: UntrustedTreeOptions): Promise<UntrustedTree> {
   return readTar(bytes, options, options.keep, options.maxKeptFileBytes, options.refuseLinks !== true);
@@ -180,13 +182,22 @@ async function readTar(
 
   return new Promise<UntrustedTree>((resolve, reject) => {
     const extract = tarStream.extract();
-    // A file system image ends at its first zero block, for whoever installs it (see watchEndOfArchive).
+    // An archive ends at its first zero block, for whoever unpacks it (see watchEndOfArchive).
     let endOfArchive: number | null = null;
-    if (keep !== null) {
-      watchEndOfArchive(extract, (offset) => {
-        endOfArchive ??= offset;
-      });
-    }
+    watchEndOfArchive(extract, (offset) => {
+      endOfArchive ??= offset;
+    });
+    refuseGlobalPaxLayout(extract, label);
+    // An entry named twice over, by a GNU long name and a pax record (see watchNamedTwice).
+    let namedTwice: string | null = null;
+    watchNamedTwice(extract, (what) => {
+      namedTwice = what;
+    });
+    // A header whose name prefix only some readers apply (see prefixOnlySomeApply).
+    let prefixInDoubt = false;
+    watchHeaderBlocks(extract, (block) => {
+      prefixInDoubt ||= prefixOnlySomeApply(block);
+    });
     const files: ArchiveFile[] = [];
     // By path: a later entry at the same path replaces a link, as extracting it would.
     const symlinks = new Map<string, string>();
@@ -233,7 +244,13 @@ async function readTar(
       try {
         entries++;
         if (endOfArchive !== null) {
-          throw refuse(name, `after the end-of-archive block at byte ${endOfArchive}: dpkg, tar and container runtimes stop reading there, so it is never installed`);
+          throw refuse(name, `after the end-of-archive block at byte ${endOfArchive}: tar, cargo, dpkg and container runtimes stop reading there, so it is never unpacked`);
+        }
+        if (namedTwice !== null) {
+          throw refuse(name, `its ${namedTwice} is given both by a GNU long-name entry and a pax header: tar-rs (cargo) takes the first, npm's and Go's readers the later or the pax one, so where it lands cannot be told`);
+        }
+        if (prefixInDoubt) {
+          throw refuse(name, 'a header with the ustar magic but not its version "00" and a name prefix: tar-rs (cargo) and node-tar (npm) leave the prefix out, tar-stream puts it in, so where it lands cannot be told');
         }
         if (entries > maxEntries) throw refuse(name, `more than ${maxEntries} entries`);
         entry = admitEntry(header, { strip, topDirectory: options.topDirectory, links }, refuse);
@@ -356,11 +373,12 @@ async function readTar(
 
 /**
  * Reports the offset of each zero block tar-stream reads where a header belongs. tar-stream
- * reads on past one as if it were not there (`tar --ignore-zeros`), but dpkg, GNU tar and Go's
- * archive/tar (docker, containerd) end the archive at the first: an entry after it is never
- * installed, and reading it (a second `usr/bin/app` replacing the first, say) would audit a
- * file that is not what ships. tar-stream has no option for this, so its header step is
- * watched: after decoding a zero block it holds no header.
+ * reads on past one as if it were not there (`tar --ignore-zeros`), but dpkg, GNU tar, Go's
+ * archive/tar (docker, containerd) and tar-rs (cargo unpacking a `.crate`) end the archive at
+ * the first, and node-tar (npm) at two in a row: an entry after it is never unpacked, and
+ * reading it (a second `usr/bin/app` or `Cargo.toml` replacing the first, say) would audit,
+ * vendor or license a file that is not what ships. tar-stream has no option for this, so its
+ * header step is watched: after decoding a zero block it holds no header.
  */
 function watchEndOfArchive(extract: tarStream.Extract, zeroBlockAt: (offset: number) => void): void {
   const internals = extract as unknown as { _consumeHeader?: () => boolean; _header: unknown; _offset: number };
@@ -370,6 +388,88 @@ function watchEndOfArchive(extract: tarStream.Extract, zeroBlockAt: (offset: num
     const consumed = consumeHeader.call(this);
     if (consumed && this._header === null) zeroBlockAt(this._offset);
     return consumed;
+  };
+}
+
+/**
+ * Reports an entry whose path (or link target) both a GNU long-name entry (`L`, `K`) and a pax
+ * header give: tar-rs (cargo unpacking a `.crate`) takes the GNU name, Go's archive/tar and
+ * tar-stream the pax one, node-tar whichever came last. No tar writer writes both (GNU tar
+ * and tar-rs write GNU names, node-tar and Go pax headers). Watched as tar-stream applies
+ * them, and reported through the entry (a throw there would escape the extract).
+ */
+function watchNamedTwice(extract: tarStream.Extract, report: (what: 'path' | 'link target') => void): void {
+  const internals = extract as unknown as { _applyLongHeaders?: () => void; _gnuLongPath: string | null; _gnuLongLinkPath: string | null; _pax: Record<string, string> | null };
+  const apply = internals._applyLongHeaders;
+  if (typeof apply !== 'function') throw new Error('tar-stream no longer has Extract._applyLongHeaders, which stowage watches for entries named twice');
+  internals._applyLongHeaders = function (this: typeof internals): void {
+    if (this._gnuLongPath && this._pax?.path) report('path');
+    else if (this._gnuLongLinkPath && this._pax?.linkpath) report('link target');
+    apply.call(this);
+  };
+}
+
+/** Shows `onBlock` each 512-byte block tar-stream decodes as a header (a zero block included), before it does. */
+function watchHeaderBlocks(extract: tarStream.Extract, onBlock: (block: Buffer) => void): void {
+  const internals = extract as unknown as { _consumeHeader?: () => boolean; _buffer?: { shift?: (size: number) => Buffer | null } };
+  const consumeHeader = internals._consumeHeader;
+  const buffer = internals._buffer;
+  const shift = buffer?.shift;
+  if (typeof consumeHeader !== 'function' || buffer === undefined || typeof shift !== 'function') {
+    throw new Error("tar-stream no longer has Extract._consumeHeader and _buffer.shift, which stowage watches for headers' name prefixes");
+  }
+  let header = false;
+  buffer.shift = function (this: typeof buffer, size: number): Buffer | null {
+    const taken = shift.call(this, size);
+    if (header && size === 512 && taken !== null) {
+      header = false;
+      onBlock(taken);
+    }
+    return taken;
+  };
+  internals._consumeHeader = function (this: typeof internals): boolean {
+    header = true;
+    try {
+      return consumeHeader.call(this);
+    } finally {
+      header = false;
+    }
+  };
+}
+
+/**
+ * A header with ustar's magic (`ustar\0`) but not its version (`00`) and a name prefix: tar-rs
+ * and node-tar take such a header for an old one and leave the prefix out of the path, where
+ * tar-stream (which checks the magic alone) puts it in. Real writers put `00` after the magic.
+ */
+function prefixOnlySomeApply(block: Buffer): boolean {
+  return block.toString('latin1', 257, 263) === 'ustar\0' && block.toString('latin1', 263, 265) !== '00' && block[345] !== 0;
+}
+
+/** Global pax records that change where an entry is or how long it is, on which tar readers disagree. */
+const GLOBAL_PAX_LAYOUT_KEYS = ['size', 'path', 'linkpath'];
+
+/**
+ * Refuses a global pax header (typeflag `g`) that sets an entry's size, path or link target:
+ * node-tar (npm) applies its `size` to every later entry, tar-rs (cargo) and Go's archive/tar
+ * apply nothing of it, and tar-stream merges it only into entries with a pax header of their
+ * own, so each would read other entries from the same bytes. Real archives carry none (`git
+ * archive` writes a `comment` only). tar-stream decodes the header without emitting it, so its
+ * decoding step is watched; an error thrown there fails the extract.
+ */
+function refuseGlobalPaxLayout(extract: tarStream.Extract, label: string): void {
+  const internals = extract as unknown as { _decodeLongHeader?: (buf: Buffer) => void; _header: { type?: string } | null; _paxGlobal: Record<string, string> | null; _offset: number };
+  const decode = internals._decodeLongHeader;
+  if (typeof decode !== 'function') throw new Error('tar-stream no longer has Extract._decodeLongHeader, which stowage watches for global pax headers');
+  internals._decodeLongHeader = function (this: typeof internals, buf: Buffer): void {
+    decode.call(this, buf);
+    if (this._header?.type !== 'pax-global-header' || this._paxGlobal === null) return;
+    const keys = GLOBAL_PAX_LAYOUT_KEYS.filter((key) => key in (this._paxGlobal as Record<string, string>));
+    if (keys.length === 0) return;
+    throw new StowageError(
+      `global pax header at byte ${this._offset} sets ${keys.join(', ')}: tar readers disagree on what it applies to (npm's applies a size to every later entry, cargo's and Go's ignore it), so what is unpacked cannot be told; refused`,
+      label,
+    );
   };
 }
 

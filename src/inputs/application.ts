@@ -1,12 +1,12 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { readTextInputFile } from '../core/input-files.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { isCycloneDxText, readCycloneDx, type CycloneDxReadOptions } from './cyclonedx-reader.js';
 import { isSpdxText, readSpdx } from './spdx-reader.js';
-import { findLockfiles, readDependencyGraph, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
+import { findLockfiles, readDependencyGraph, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
 import { binaryRoot, readRustBinary } from './binary/rust-binary.js';
@@ -69,7 +69,7 @@ function fileHead(path: string, length: number): Uint8Array {
 
 /**
  * What an audit reads besides lockfiles: a CycloneDX or SPDX JSON SBOM, a stowage vendor archive
- * (its stowage-sbom.cdx.json), or a Rust executable (ELF, PE, Mach-O), so a shipped artifact
+ * (its stowage-sbom.cdx.json), or a Rust executable (ELF, PE, Mach-O, WebAssembly), so a shipped artifact
  * can be audited again without its source. Null when PATH is none of them (a lockfile or a
  * directory).
  */
@@ -110,10 +110,13 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   return { artifact: root ? { path, kind: 'binary', name: root.name, version: root.version } : namedByFile(path, 'binary'), graphs: [graph] };
 }
 
-/** A lockfile by its name, or a directory holding one: read as lockfiles, nothing else tried. Its stat, or null. */
+/**
+ * A lockfile by its name, or a directory holding one or a workspace member whose root holds a
+ * Cargo.lock: read as lockfiles, nothing else tried. Its stat, or null.
+ */
 function lockfileInputStat(path: string): Stats | null {
   const st = statSync(path, { throwIfNoEntry: false });
-  if (st?.isDirectory()) return LOCKFILE_NAMES.some((name) => existsSync(join(path, name))) ? st : null;
+  if (st?.isDirectory()) return LOCKFILE_NAMES.some((name) => existsSync(join(path, name))) || workspaceRootLockfile(path) !== null ? st : null;
   return st?.isFile() === true && LOCKFILE_NAMES.some((name) => path.endsWith(name)) ? st : null;
 }
 
@@ -138,7 +141,14 @@ export async function readApplication(
   for (const path of paths) {
     const st = lockfileInputStat(path);
     if (st !== null) {
-      locations.push(...findLockfiles(path, st));
+      const found = findLockfiles(path, st);
+      const outside = options.record && st.isDirectory() ? found.find((l) => dirname(resolve(l.path)) !== resolve(path)) : undefined;
+      if (outside !== undefined) {
+        // A workspace member built with its root's lockfile: the fleet keeps the documents and
+        // source of the directory given, and a campaign rebuilding it there would have no lockfile.
+        throw new InputError(path, `a member of the Cargo workspace in ${dirname(outside.path)}, which Cargo builds with ${outside.path}: the fleet keeps an application's files from its directory, so add ${dirname(outside.path)}`);
+      }
+      locations.push(...found);
       continue;
     }
     // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.

@@ -7,7 +7,7 @@ import { crateNameProblem } from '../ecosystems/package-names.js';
 import { parsePurl, type ParsedPurl } from '../core/purl.js';
 import { localComponentOf } from '../core/purl.js';
 import { PUBLIC_REGISTRY } from './inventory.js';
-import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs } from './sbom-graphs.js';
+import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs, type SbomApplication } from './sbom-graphs.js';
 
 export { ALLOW_UNIDENTIFIED_FLAG };
 
@@ -198,6 +198,11 @@ export function identify(component: Json, ref: string | null): Identity {
   return { kind: 'package', ecosystem: reader.ecosystem, name, version: locked, source: sourceOf(purl.qualifiers, reader) };
 }
 
+/** A package identity, as the application an SBOM describes is when its purl names one. */
+export function identifiedPackage(identity: Extract<Identity, { kind: 'package' }>, checksum: string | null): NonNullable<SbomApplication['package']> {
+  return { ecosystem: identity.ecosystem, name: identity.name, version: identity.version, source: identity.source, checksum };
+}
+
 export function checksumOf(component: Json, ecosystem: Ecosystem): string | null {
   const hashes = Array.isArray(component.hashes) ? component.hashes.filter(isRecord) : [];
   const find = (alg: string): string | undefined => {
@@ -294,8 +299,20 @@ export function readCycloneDx(path: string, text: string, options: CycloneDxRead
 
   const { edges, dangling } = readEdges(path, doc, refs, byRef, new Set([...(appRef === null ? [] : [appRef]), ...parts.keys()]), options);
   const appLicense = isRecord(app) ? declaredLicense(app) : null;
-  const application =
-    app && appRef !== null ? { id: appRef, name: str(app.name) ?? 'application', version: str(app.version) ?? '', ...(appLicense !== null ? { license: appLicense } : {}) } : null;
+  // The application is a package too when its purl names one; then even without a bom-ref (its purl stands for it).
+  const appIdentity = app && app.purl !== undefined ? identify(app, appRef) : null;
+  const appPackage = appIdentity?.kind === 'package' ? identifiedPackage(appIdentity, checksumOf(app as Json, appIdentity.ecosystem)) : null;
+  const appId = appRef ?? (appPackage ? (app?.purl as string) : null);
+  const application: SbomApplication | null =
+    app && appId !== null
+      ? {
+          id: appId,
+          name: str(app.name) ?? 'application',
+          version: str(app.version) ?? '',
+          ...(appLicense !== null ? { license: appLicense } : {}),
+          ...(appPackage ? { package: appPackage } : {}),
+        }
+      : null;
   return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling, idWord: 'bom-refs', partial: isIncomplete(doc) }, options);
 }
 

@@ -6,6 +6,8 @@ import { InputError, StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { LOCKFILE_FORMATS, SUPERSEDED } from '../ecosystems/formats.js';
 import { readTextInput, readTextInputFile } from '../core/input-files.js';
+import { parseManifestQuietly } from '../ecosystems/cargo/workspace-members.js';
+import { foreignWorkspaceRoot } from '../ecosystems/cargo/workspace-root.js';
 
 /** A lockfile found on disk, with the format that reads it and its manifest, if any. */
 export interface LockfileLocation {
@@ -55,6 +57,8 @@ export function findLockfiles(path: string, known?: Stats): LockfileLocation[] {
   if (!st.isDirectory()) throw new InputError(path, 'not a file or directory');
   const present = new Set(LOCKFILE_FORMATS.map((f) => f.fileName).filter((n) => existsSync(join(full, n))));
   const locations: LockfileLocation[] = [];
+  const workspaceLockfile = present.has('Cargo.lock') ? null : workspaceRootLockfile(full);
+  if (workspaceLockfile !== null) locations.push(workspaceLockfile);
   for (const format of LOCKFILE_FORMATS) {
     if (!present.has(format.fileName)) continue;
     const superseder = SUPERSEDED[format.fileName];
@@ -68,6 +72,23 @@ export function findLockfiles(path: string, known?: Stats): LockfileLocation[] {
   }
   if (locations.length === 0) throw new InputError(path, `no lockfile found (looked for ${KNOWN_NAMES})`);
   return locations;
+}
+
+/**
+ * The lockfile Cargo builds the package in `dir` with, when `dir` holds a Cargo.toml and no
+ * Cargo.lock but is a member of a workspace above it (`cargo build` there reads and writes the
+ * workspace root's Cargo.lock): that root's Cargo.lock, read with its manifest as when its
+ * directory is named, so the audit covers the whole workspace as `cargo audit` does. Null when
+ * `dir` is no such member, or its root has no Cargo.lock either.
+ */
+export function workspaceRootLockfile(dir: string): LockfileLocation | null {
+  const manifest = join(dir, 'Cargo.toml');
+  if (!existsSync(manifest) || existsSync(join(dir, 'Cargo.lock'))) return null;
+  const foreign = foreignWorkspaceRoot(manifest, parseManifestQuietly(readTextInput(manifest)));
+  if (foreign === null) return null;
+  const lockfile = join(dirname(foreign.root), 'Cargo.lock');
+  const format = LOCKFILE_FORMATS.find((f) => f.fileName === 'Cargo.lock');
+  return format && existsSync(lockfile) ? { path: lockfile, format, manifestPath: foreign.root } : null;
 }
 
 /**

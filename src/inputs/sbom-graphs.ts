@@ -9,10 +9,22 @@ import type { Package } from '../core/package.js';
  * marked.
  */
 
+/** The application a document describes, by its element id. */
+export interface SbomApplication {
+  id: string;
+  name: string;
+  version: string;
+  /** As the document states it for the application, when it does. */
+  license?: string;
+  /**
+   * The package the application is, when its purl names one (an SBOM of a crate installed
+   * from crates.io, as cargo-cyclonedx and others describe it): audited like any other.
+   */
+  package?: Pick<Package, 'ecosystem' | 'name' | 'version' | 'source' | 'checksum'>;
+}
+
 export interface SbomContents {
-  /** The application the document describes, by its element id. */
-  /** `license`: as the document states it for the application, when it does. */
-  application: { id: string; name: string; version: string; license?: string } | null;
+  application: SbomApplication | null;
   /** Applications inside a shipped artifact (a package's binaries), by element id. */
   parts: ReadonlyMap<string, { name: string; version: string }>;
   packages: Package[];
@@ -55,17 +67,35 @@ export function refuseUnidentified(path: string, unidentified: UnidentifiedCompo
 
 const WORKSPACE = { kind: 'workspace', url: null, isDefaultRegistry: false } as const;
 
+/**
+ * The package an application without a purl is, when all it depends on is one package of its
+ * own name and version: stowage's SBOM of a binary `cargo auditable install` built from
+ * crates.io says so (the application holds the crate, so that the crate is audited). Read as
+ * that package being the root, as auditing the binary reads it: not `hex@0.4.3 → hex@0.4.3`.
+ */
+function installedPackage(application: SbomApplication, edges: readonly Edge[], byId: ReadonlyMap<string, Package>): Package | null {
+  if (application.package !== undefined) return null;
+  const own = edges.filter((e) => e.from === application.id);
+  const only = own.length === 1 ? byId.get((own[0] as Edge).to) : undefined;
+  return only !== undefined && only.name === application.name && only.version === application.version ? only : null;
+}
+
 export function sbomGraphs(path: string, format: string, found: SbomContents, options: { allowUnidentified: boolean }): DependencyGraph[] {
-  const { application, parts, packages, edges, unidentified, dangling, partial } = found;
+  const { application, parts, packages, unidentified, dangling, partial } = found;
   const byId = new Map(packages.map((p) => [p.id, p]));
-  const ecosystems = [...new Set(packages.map((p) => p.ecosystem))];
+  const ecosystems = [...new Set([...(application?.package ? [application.package.ecosystem] : []), ...packages.map((p) => p.ecosystem)])];
+  const installed = application === null ? null : installedPackage(application, found.edges, byId);
+  // The application that is one package (see installedPackage) is that package: its edge goes.
+  const edges = installed === null ? found.edges : found.edges.filter((e) => e.from !== application?.id);
   if (ecosystems.length === 0) {
     const why = unidentified.length > 0 ? `; not audited: ${listed(unidentified.map(describeUnidentified))}` : '';
     throw new InputError(path, `the SBOM names no Cargo or npm package (no pkg:cargo or pkg:npm purl)${why}`);
   }
   return ecosystems.map((ecosystem, i): DependencyGraph => {
     const graph: DependencyGraph = { ecosystem, path, format, packages: [], edges: [], roots: [] };
-    if (application) {
+    if (installed?.ecosystem === ecosystem) graph.roots.push(installed.id);
+    else if (application) {
+      const identified = application.package?.ecosystem === ecosystem ? application.package : null;
       graph.packages.push({
         id: application.id,
         ecosystem,
@@ -73,6 +103,7 @@ export function sbomGraphs(path: string, format: string, found: SbomContents, op
         version: application.version,
         source: WORKSPACE,
         checksum: null,
+        ...identified,
         ...(application.license !== undefined ? { license: application.license } : {}),
       });
       graph.roots.push(application.id);

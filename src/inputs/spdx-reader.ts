@@ -2,8 +2,8 @@ import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind, UnidentifiedComponent } from '../core/graph.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { Package } from '../core/package.js';
-import { checksumOf as componentChecksum, identify, isRecord, str, type CycloneDxReadOptions, type Identity, type Json } from './cyclonedx-reader.js';
-import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs } from './sbom-graphs.js';
+import { checksumOf as componentChecksum, identifiedPackage, identify, isRecord, str, type CycloneDxReadOptions, type Identity, type Json } from './cyclonedx-reader.js';
+import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs, type SbomApplication } from './sbom-graphs.js';
 
 /**
  * An SPDX 2.x JSON document read back into dependency graphs, as a CycloneDX one is
@@ -135,8 +135,19 @@ export function readSpdx(path: string, text: string, options: CycloneDxReadOptio
     throw new InputError(path, `relationships name ${dangling.size} SPDX ${dangling.size === 1 ? 'id' : 'ids'} no package has, so the graph is incomplete: ${listed([...dangling])}; pass ${ALLOW_UNIDENTIFIED_FLAG} to audit the packages it lists`);
   }
   const appLicense = app === undefined ? null : declaredLicense(app);
-  const application =
-    app && appId !== null ? { id: appId, name: str(app.name) ?? 'application', version: str(app.versionInfo) ?? '', ...(appLicense !== null ? { license: appLicense } : {}) } : null;
+  // The application is a package too when its purl names one.
+  const appPurls = app === undefined ? [] : purlsOf(app);
+  const appIdentity = app !== undefined && appPurls.length > 0 ? identifyPackage(app, 'application', appPurls) : null;
+  const application: SbomApplication | null =
+    app && appId !== null
+      ? {
+          id: appId,
+          name: str(app.name) ?? 'application',
+          version: str(app.versionInfo) ?? '',
+          ...(appLicense !== null ? { license: appLicense } : {}),
+          ...(appIdentity?.kind === 'package' ? { package: identifiedPackage(appIdentity, checksumOf(app, appIdentity.ecosystem)) } : {}),
+        }
+      : null;
   return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling: [...dangling], idWord: 'SPDX ids', partial: isPartial(doc, [...elements.values()]) }, options);
 }
 

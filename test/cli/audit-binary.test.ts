@@ -97,8 +97,8 @@ test('a binary installed from crates.io (`cargo auditable install itoa`-like): i
   assert.equal(json.status, 1, json.stderr);
   const report = auditReport(json.stdout);
   assert.deepEqual(
-    report.findings.map((f) => [f.advisory.id, f.package.name, f.package.version, f.package.source]),
-    [['RUSTSEC-2099-0010', 'itoa', '1.0.1', 'https://github.com/rust-lang/crates.io-index']],
+    report.findings.map((f) => [f.advisory.id, f.package.name, f.package.version, f.package.source, f.paths]),
+    [['RUSTSEC-2099-0010', 'itoa', '1.0.1', 'https://github.com/rust-lang/crates.io-index', [['itoa@1.0.1']]]],
   );
   // Its SBOM holds the crate as a component (the application is that crate), so auditing the SBOM finds it again.
   const sbom = join(dirname(installed), 'installed.cdx.json');
@@ -109,7 +109,8 @@ test('a binary installed from crates.io (`cargo auditable install itoa`-like): i
   assert.deepEqual(bom.vulnerabilities?.map((v) => v.id), ['RUSTSEC-2099-0010']);
   const again = audit([sbom, '--format', 'json']);
   assert.equal(again.status, 1, again.stderr);
-  assert.deepEqual(auditReport(again.stdout).findings.map((f) => [f.advisory.id, f.package.name, f.package.version]), [['RUSTSEC-2099-0010', 'itoa', '1.0.1']]);
+  // The same finding, on the same path: the application is that crate, not an application holding it (itoa@1.0.1 → itoa@1.0.1).
+  assert.deepEqual(auditReport(again.stdout).findings.map((f) => [f.advisory.id, f.package.name, f.package.version, f.paths]), [['RUSTSEC-2099-0010', 'itoa', '1.0.1', [['itoa@1.0.1']]]]);
   rmSync(dirname(installed), { recursive: true, force: true });
 });
 
@@ -166,7 +167,7 @@ test('stowage sbom BINARY: the application and crates of its .dep-v0 section; a 
   assert.match(partial.stderr, /a partial inventory; refused \(pass --allow-partial to describe it, in an SBOM that says its inventory is incomplete\)\n$/);
 });
 
-test('broken binaries: truncated ELF, a section that does not inflate, a zlib bomb; one line, exit 2', () => {
+test('broken binaries: truncated ELF, a section that does not inflate, a zlib bomb, a key given twice; one line, exit 2', () => {
   const dir = tempDir('audit-binary-bad');
   const bytes = readFileSync(plain);
   const truncated = join(dir, 'truncated');
@@ -179,7 +180,15 @@ test('broken binaries: truncated ELF, a section that does not inflate, a zlib bo
   // 64 MiB of spaces (eight times the cap), compressed by Python's zlib: about 64 KB in the file.
   execFileSync('python3', ['-c', 'import sys, zlib; open(sys.argv[1], "wb").write(zlib.compress(b" " * (1 << 26), 9))', raw]);
   execFileSync('objcopy', ['--add-section', `.dep-v0=${raw}`, plain, bomb]);
+  // Two "packages" keys: serde_json (cargo-auditable's readers) refuses the duplicate field, where
+  // JSON.parse keeps the last, an empty list hiding the vulnerable itoa of the first.
+  const twice = join(dir, 'twice');
+  addDepV0Section(plain, '{"packages":[{"name":"itoa","version":"1.0.1","source":"crates.io","root":true}],"pack\\u0061ges":[]}', twice);
+  const nameTwice = join(dir, 'name-twice');
+  addDepV0Section(plain, '{"packages":[{"name":"itoa","version":"1.0.1","source":"crates.io","name":"itoa-safe","root":true}]}', nameTwice);
   const cases: [string, RegExp][] = [
+    [twice, /\.dep-v0 section is not cargo-auditable's JSON: key "packages" given twice \(character 82\), which serde_json refuses$/],
+    [nameTwice, /\.dep-v0 section is not cargo-auditable's JSON: key "name" given twice \(character 68\), which serde_json refuses$/],
     [truncated, /not a readable ELF file: section header table at offset \d+ is beyond the end of the file \(4096 bytes\): truncated or corrupt$/],
     [notZlib, /\.dep-v0 section does not inflate as zlib data: /],
     [bomb, /\.dep-v0 section inflates past 8388608 bytes: refused/],

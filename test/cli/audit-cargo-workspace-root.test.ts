@@ -184,3 +184,56 @@ test('a Cargo.toml above that is not TOML is refused, naming it: Cargo fails rea
   assert.equal(lines.length, 1, result.stderr);
   assert.match(lines[0] as string, new RegExp(`^stowage: ${join(root, 'Cargo.toml').replace(/[.]/g, '\\.')}:1:\\d+: invalid TOML: .*; Cargo reads it looking for the workspace of ${join(root, 'member', 'Cargo.toml').replace(/[.]/g, '\\.')}`));
 });
+
+test("a workspace member's directory without a Cargo.lock is audited with the root's, the one `cargo build` there reads", () => {
+  for (const { rootManifest, dir, extra } of MEMBER_CASES.map((c) => ({ rootManifest: c.root, dir: c.dir, extra: c.extra }))) {
+    const root = tree('member-dir', {
+      'Cargo.toml': rootManifest,
+      'Cargo.lock': lock('member', true),
+      [`${dir}/Cargo.toml`]: packageManifest('member', extra),
+    });
+    const result = audit(join(root, dir));
+    assert.equal(result.status, 1, `${dir}: ${result.stderr}`);
+    assert.deepEqual(findingIds(result.stdout), ['RUSTSEC-2023-0071']);
+    const targets = (JSON.parse(result.stdout) as { targets: { path: string; ecosystem: string }[] }).targets;
+    assert.deepEqual(targets.map((t) => [t.path, t.ecosystem]), [[join(root, 'Cargo.lock'), 'cargo']]);
+  }
+  // Beside another ecosystem's lockfile (a front end in the crate), the Rust side is not passed over.
+  const mixed = tree('member-mixed', {
+    'Cargo.toml': '[workspace]\nmembers = ["member"]\n',
+    'Cargo.lock': lock('member', true),
+    'member/Cargo.toml': packageManifest('member'),
+    'member/package.json': '{"name":"front","version":"1.0.0"}\n',
+    'member/package-lock.json': '{"name":"front","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"front","version":"1.0.0"}}}\n',
+  });
+  const result = audit(join(mixed, 'member'));
+  assert.equal(result.status, 1, result.stderr);
+  assert.deepEqual(findingIds(result.stdout), ['RUSTSEC-2023-0071']);
+  const targets = (JSON.parse(result.stdout) as { targets: { path: string }[] }).targets;
+  assert.deepEqual(targets.map((t) => t.path), [join(mixed, 'Cargo.lock'), join(mixed, 'member', 'package-lock.json')]);
+  // A workspace with no Cargo.lock at all: still no lockfile to audit.
+  const unlocked = tree('member-unlocked', { 'Cargo.toml': '[workspace]\nmembers = ["member"]\n', 'member/Cargo.toml': packageManifest('member') });
+  const none = audit(join(unlocked, 'member'));
+  assert.equal(none.status, 2);
+  assert.match(errorLines(none.stderr).join('\n'), /no lockfile found/);
+});
+
+test('fleet add of a workspace member without a Cargo.lock is refused, naming the root to add: the fleet keeps the directory, which holds no lockfile', () => {
+  const root = tree('member-fleet', {
+    'Cargo.toml': '[workspace]\nmembers = ["member"]\n',
+    'Cargo.lock': lock('member', true),
+    'member/Cargo.toml': packageManifest('member'),
+  });
+  const store = join(tempDir('member-fleet-store'), 'fleet.sqlite');
+  const fleet = (...args: string[]) => runCli(['fleet', ...args, '--store', store], { cacheDir });
+  assert.equal(fleet('init', ...DB).status, 0);
+  const member = fleet('add', join(root, 'member'));
+  assert.equal(member.status, 2, member.stdout);
+  assert.ok(
+    errorLines(member.stderr).includes(
+      `stowage: ${join(root, 'member')}: a member of the Cargo workspace in ${root}, which Cargo builds with ${join(root, 'Cargo.lock')}: the fleet keeps an application's files from its directory, so add ${root}`,
+    ),
+    member.stderr,
+  );
+  assert.equal(fleet('add', root).status, 1);
+});

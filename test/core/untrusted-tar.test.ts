@@ -428,12 +428,95 @@ test('a file system image ends at its first zero block, as dpkg and container ru
   const tree = { label: 'data.tar', compression: 'none', ...LIMITS, duplicates: 'replace', keep: () => true, maxKeptFileBytes: 1 << 20 } as const;
   await assert.rejects(readUntrustedTree(Buffer.concat([first, second]), tree), (err: unknown) => {
     assert.ok(err instanceof StowageError);
-    assert.equal(err.line, `data.tar: entry "usr/bin/app": after the end-of-archive block at byte ${512 + 512}: dpkg, tar and container runtimes stop reading there, so it is never installed`);
+    assert.equal(err.line, `data.tar: entry "usr/bin/app": after the end-of-archive block at byte ${512 + 512}: tar, cargo, dpkg and container runtimes stop reading there, so it is never unpacked`);
     return true;
   });
   // Zeros after the end (GNU tar pads to 10 KiB records) are the end, not entries.
   const padded = await readUntrustedTree(Buffer.concat([first, Buffer.alloc(10_240)]), tree);
   assert.deepEqual(padded.files.map((f) => [f.path, f.data.toString()]), [['usr/bin/app', 'installed']]);
+});
+
+test('a package or vendor archive ends at its first zero block too: an archive appended to a .crate or an npm tarball is refused, not read over the first', async () => {
+  // cargo (tar-rs) stops at the first zero block and npm (node-tar) at the end-of-archive
+  // blocks, so the appended Cargo.toml or package.json (another licence, say) is never unpacked.
+  const crate = await packTar([{ header: { name: 'hex-0.4.3/Cargo.toml' }, data: 'license = "MIT"' }]);
+  const appended = await packTar([{ header: { name: 'hex-0.4.3/Cargo.toml' }, data: 'license = "0BSD"' }]);
+  const err = await refusal(gzipSync(Buffer.concat([crate, appended])), { label: 'hex 0.4.3 (.crate)', topDirectory: 'hex-0.4.3', stripComponents: 1 });
+  assert.equal(err.line, `hex 0.4.3 (.crate): entry "hex-0.4.3/Cargo.toml": after the end-of-archive block at byte ${512 + 512}: tar, cargo, dpkg and container runtimes stop reading there, so it is never unpacked`);
+  const npm = await packTar([{ header: { name: 'package/package.json' }, data: '{}' }]);
+  assert.match((await refusal(gzipSync(Buffer.concat([npm, npm])), { label: 'x 1.0.0', ...NPM })).line, /^x 1\.0\.0: entry "package\/package\.json": after the end-of-archive block/);
+  // A stowage archive (vendor verify, package rpm) likewise.
+  const vendor = { label: 'vendor.tar.gz', compression: 'gz', ...LIMITS, duplicates: 'refuse' } as const;
+  assert.match((await refusal(gzipSync(Buffer.concat([npm, appended])), vendor)).line, /^vendor\.tar\.gz: entry "hex-0\.4\.3\/Cargo\.toml": after the end-of-archive block/);
+  // The zeros a tar writer pads with are still the end, not entries.
+  assert.deepEqual((await readUntrustedTar(gzipSync(Buffer.concat([crate, Buffer.alloc(10_240)])), vendor)).map((f) => f.path), ['hex-0.4.3/Cargo.toml']);
+});
+
+/** A pax record, `LEN key=value\n`, its length counting itself. */
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let length = body.length + 1;
+  while (`${length}${body}`.length !== length) length++;
+  return `${length}${body}`;
+}
+
+/** A block-padded entry written by hand: header, then data. */
+function handEntry(name: string, typeflag: string, data: string): Buffer {
+  const bytes = Buffer.from(data, 'utf8');
+  return Buffer.concat([ustarHeader(name, bytes.length, typeflag), bytes, Buffer.alloc((512 - (bytes.length % 512)) % 512)]);
+}
+
+test('a global pax header that sets a size, path or link target is refused: node-tar applies its size to every later entry, tar-rs and Go nothing of it', async () => {
+  const manifest = handEntry('package/package.json', '0', '{"name":"x","version":"1.0.0"}');
+  for (const [key, value] of [['size', '0'], ['path', 'package/other.json'], ['linkpath', 'x']] as const) {
+    const tar = Buffer.concat([handEntry('pax_global_header', 'g', paxRecord(key, value)), manifest, Buffer.alloc(1024)]);
+    const err = await refusal(gzipSync(tar), { label: 'x 1.0.0', ...NPM });
+    assert.equal(
+      err.line,
+      `x 1.0.0: global pax header at byte 0 sets ${key}: tar readers disagree on what it applies to (npm's applies a size to every later entry, cargo's and Go's ignore it), so what is unpacked cannot be told; refused`,
+    );
+  }
+  // The comment `git archive` writes (the commit) changes nothing: read.
+  const commented = Buffer.concat([handEntry('pax_global_header', 'g', paxRecord('comment', 'f'.repeat(40))), manifest, Buffer.alloc(1024)]);
+  assert.deepEqual((await readUntrustedTar(gzipSync(commented), { label: 'x 1.0.0', ...NPM })).map((f) => f.path), ['package.json']);
+});
+
+test('an entry named both by a GNU long name and a pax path is refused: tar-rs (cargo) takes the one, Go and npm the other', async () => {
+  const body = 'pub fn f() {}\n';
+  const tar = Buffer.concat([
+    handEntry('././@LongLink', 'L', 'zz-0.1.0/src/lib.rs\0'),
+    handEntry('PaxHeader', 'x', paxRecord('path', 'zz-0.1.0/Cargo.toml')),
+    handEntry('zz-0.1.0/x', '0', body),
+    Buffer.alloc(1024),
+  ]);
+  const err = await refusal(gzipSync(tar), { label: 'zz 0.1.0 (.crate)', topDirectory: 'zz-0.1.0', stripComponents: 1 });
+  assert.match(err.line, /^zz 0\.1\.0 \(\.crate\): entry "zz-0\.1\.0\/Cargo\.toml": its path is given both by a GNU long-name entry and a pax header: tar-rs \(cargo\) takes the first/);
+  // Either alone is read as written.
+  const gnu = Buffer.concat([handEntry('././@LongLink', 'L', 'zz-0.1.0/src/lib.rs\0'), handEntry('zz-0.1.0/x', '0', body), Buffer.alloc(1024)]);
+  const pax = Buffer.concat([handEntry('PaxHeader', 'x', paxRecord('path', 'zz-0.1.0/src/lib.rs')), handEntry('zz-0.1.0/x', '0', body), Buffer.alloc(1024)]);
+  for (const bytes of [gnu, pax]) {
+    assert.deepEqual((await readUntrustedTar(gzipSync(bytes), { label: 'zz', compression: 'gz', ...LIMITS, duplicates: 'as-extracted', stripComponents: 1 })).map((f) => f.path), ['src/lib.rs']);
+  }
+});
+
+test('a ustar-magic header without version "00" and with a name prefix is refused: cargo and npm leave the prefix out, tar-stream puts it in', async () => {
+  /** `name` with `prefix` in the ustar prefix field, and `version` after the magic; checksum recomputed. */
+  const prefixed = (prefix: string, name: string, version: string, data: string): Buffer => {
+    const entry = handEntry(name, '0', data);
+    entry.write(version, 263, 'latin1');
+    entry.write(prefix, 345, 'latin1');
+    entry.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of entry.subarray(0, 512)) sum += b;
+    entry.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    return entry;
+  };
+  const crate = (version: string): Buffer => gzipSync(Buffer.concat([prefixed('zz-0.1.0', 'src/lib.rs', version, 'pub fn f() {}\n'), Buffer.alloc(1024)]));
+  const err = await refusal(crate('\0\0'), { label: 'zz 0.1.0 (.crate)', topDirectory: 'zz-0.1.0', stripComponents: 1 });
+  assert.match(err.line, /^zz 0\.1\.0 \(\.crate\): entry "zz-0\.1\.0\/src\/lib\.rs": a header with the ustar magic but not its version "00" and a name prefix/);
+  // With its version, the prefix is every reader's.
+  const files = await readUntrustedTar(crate('00'), { label: 'zz', compression: 'gz', ...LIMITS, duplicates: 'as-extracted', topDirectory: 'zz-0.1.0', stripComponents: 1 });
+  assert.deepEqual(files.map((f) => f.path), ['src/lib.rs']);
 });
 
 test('an empty archive reads as no files', async () => {

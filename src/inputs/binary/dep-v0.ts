@@ -1,5 +1,6 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import { InputError, errorMessage } from '../../core/errors.js';
+import { duplicateJsonKey } from '../../core/json-text.js';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource } from '../../core/package.js';
 import { CRATES_IO_GIT_INDEX } from '../../ecosystems/cargo/source.js';
@@ -101,6 +102,10 @@ function readDepV0Entries(compressed: Uint8Array, label: string): { format: numb
   } catch (err) {
     return bad(errorMessage(err).split('\n')[0] ?? 'invalid JSON');
   }
+  // serde_json (cargo-auditable's readers, cargo audit's) refuses a field given twice; JSON.parse
+  // would keep the last, so a second "packages" could hide the list those readers see.
+  const duplicate = duplicateJsonKey(text);
+  if (duplicate) return bad(`key ${JSON.stringify(duplicate.key)} given twice (character ${duplicate.offset + 1}), which serde_json refuses`);
   if (!isRecord(doc) || !Array.isArray(doc.packages)) return bad('no "packages" array');
   const entries: unknown[] = doc.packages;
   const format = doc.format === undefined ? 0 : doc.format;

@@ -2,16 +2,17 @@ import { InputError } from '../../core/errors.js';
 
 /**
  * The sections of an executable, read from its headers: ELF (32/64-bit, either byte order),
- * PE/COFF, Mach-O (32/64-bit, either byte order) and Mach-O universal ("fat") files. Only the
+ * PE/COFF, Mach-O (32/64-bit, either byte order), Mach-O universal ("fat") files and
+ * WebAssembly modules (their custom sections, where cargo-auditable puts `.dep-v0`). Only the
  * headers and section tables are parsed, never code. Written here rather than taken from npm:
  * the maintained JavaScript object-file readers either parse one format only or trust header
  * offsets; a hostile file must fail with one line, so every read is bounds-checked.
  */
 
-export type ObjectFormat = 'ELF' | 'PE' | 'Mach-O';
+export type ObjectFormat = 'ELF' | 'PE' | 'Mach-O' | 'WebAssembly';
 
 export interface ObjectSection {
-  /** The name as the file spells it (`.dep-v0`; Mach-O: `SEGMENT,section`). */
+  /** The name as the file spells it (`.dep-v0`; Mach-O: `SEGMENT,section`; WebAssembly: a custom section's). */
   name: string;
   /** The section's bytes in the file (a view, not a copy); empty for a section with no file data. */
   data: Uint8Array;
@@ -205,6 +206,49 @@ function readMachO(bytes: Uint8Array, label: string, littleEndian: boolean, is64
   return { format: 'Mach-O', description: `Mach-O ${is64 ? '64' : '32'}-bit ${littleEndian ? 'LSB' : 'MSB'}`, sections, slices: 1 };
 }
 
+/** WebAssembly's version field for a core module (version 1, layer 0), and for a component (version 0x0d, layer 1). */
+const WASM_MODULE = 1;
+const WASM_COMPONENT = 0x0001000d;
+
+/**
+ * A WebAssembly module: its custom sections (id 0: a name, then the data), every other section
+ * skipped by its size. A component nests its modules, and is refused rather than read in part.
+ */
+function readWasm(bytes: Uint8Array, label: string): ObjectFile {
+  const fail = failer(label, 'WebAssembly');
+  const r = new ByteReader(bytes, true, fail);
+  const version = r.u32(4, 'version');
+  if (version === WASM_COMPONENT) fail('a component (its modules nest inside it), which stowage does not read');
+  if (version !== WASM_MODULE) fail(`unknown version ${version}`);
+  /** An unsigned LEB128 number of at most 32 bits at `offset`, and the offset after it. */
+  const leb128 = (offset: number, what: string): [number, number] => {
+    let value = 0;
+    for (let i = 0; i < 5; i++) {
+      const byte = r.slice(offset + i, 1, what)[0] as number;
+      value += (byte & 0x7f) * 2 ** (7 * i);
+      if ((byte & 0x80) === 0) {
+        if (value > 0xffffffff) fail(`${what} at offset ${offset} is past 32 bits: corrupt`);
+        return [value, offset + i + 1];
+      }
+    }
+    return fail(`${what} at offset ${offset} is longer than 5 bytes: corrupt`);
+  };
+  const sections: ObjectSection[] = [];
+  for (let at = 8; at < bytes.byteLength; ) {
+    const id = bytes[at] as number;
+    const [size, body] = leb128(at + 1, 'section size');
+    const data = r.slice(body, size, `section ${id}`);
+    if (id === 0) {
+      const [length, name] = leb128(body, 'custom section name length');
+      if (name + length > body + size) fail(`custom section name at offset ${name} runs past its section: corrupt`);
+      sections.push({ name: Buffer.from(r.slice(name, length, 'custom section name')).toString('latin1'), data: data.subarray(name + length - body), slice: 0 });
+      if (sections.length > MAX_SECTIONS) fail(`more than ${MAX_SECTIONS} custom sections`);
+    }
+    at = body + size;
+  }
+  return { format: 'WebAssembly', description: 'WebAssembly module', sections, slices: 1 };
+}
+
 /** A universal binary: one Mach-O per architecture; every slice's sections, in slice order, each marked with its slice. */
 function readFat(bytes: Uint8Array, label: string, is64: boolean): ObjectFile {
   const fail = failer(label, 'Mach-O universal');
@@ -247,6 +291,7 @@ export function readObjectFile(bytes: Uint8Array, label: string): ObjectFile | n
   const b = bytes;
   if (b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46) return readElf(bytes, label);
   if (b[0] === 0x4d && b[1] === 0x5a) return readPe(bytes, label);
+  if (b[0] === 0x00 && b[1] === 0x61 && b[2] === 0x73 && b[3] === 0x6d) return readWasm(bytes, label);
   const be = new DataView(bytes.buffer, bytes.byteOffset, 8 <= bytes.byteLength ? 8 : 4).getUint32(0, false);
   if ((be === 0xcafebabe || be === 0xcafebabf) && bytes.byteLength >= 8) {
     const count = new DataView(bytes.buffer, bytes.byteOffset, 8).getUint32(4, false);
@@ -262,6 +307,7 @@ export function looksLikeObjectFile(head: Uint8Array): boolean {
   const magic = Buffer.from(head.buffer, head.byteOffset, 4).readUInt32BE(0);
   return (
     magic === 0x7f454c46 ||
+    magic === 0x0061736d ||
     (head[0] === 0x4d && head[1] === 0x5a) ||
     [MH_MAGIC, MH_MAGIC_64, 0xcefaedfe, 0xcffaedfe, 0xcafebabe, 0xcafebabf].includes(magic)
   );

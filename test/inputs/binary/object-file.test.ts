@@ -339,3 +339,41 @@ test('no .dep-v0: crates from embedded registry paths, partial; names with "-", 
     ],
   );
 });
+
+/** An unsigned LEB128 number, as WebAssembly writes sizes. */
+function leb128(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    const byte = n & 0x7f;
+    n = Math.floor(n / 128);
+    out.push(n > 0 ? byte | 0x80 : byte);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+/** A WebAssembly module: a type section, then custom sections named and holding what is given (wasm-ld keeps cargo-auditable's as `.dep-v0`). */
+function wasm(customs: [string, Buffer][]): Buffer {
+  const section = (id: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([id]), leb128(body.length), body]);
+  const custom = customs.map(([name, data]) => section(0, Buffer.concat([leb128(name.length), Buffer.from(name, 'latin1'), data])));
+  return Buffer.concat([Buffer.from('\0asm\x01\0\0\0', 'latin1'), section(1, Buffer.from([1, 0x60, 0, 0])), ...custom]);
+}
+
+test('WebAssembly: a module\'s .dep-v0 custom section read (cargo-auditable embeds it there); a component, or a size past the end, refused', () => {
+  assertSectionGraph(wasm([['name', Buffer.from('x')], ['.dep-v0', SECTION]]), /^WebAssembly module, cargo-auditable format 0$/);
+  // Without one: the crates its embedded paths name, partial, as for any executable.
+  const plain = readRustBinary(wasm([['producers', Buffer.from('/home/u/.cargo/registry/src/index.crates.io-6f17d22bba15001f/smallvec-1.6.0/src/lib.rs')]]), 'app.wasm');
+  assert.deepEqual([plain?.inventory, plain?.partial, plain?.packages.map((p) => `${p.name}@${p.version}`)], ['embedded paths', true, ['smallvec@1.6.0']]);
+  const good = wasm([['.dep-v0', SECTION]]);
+  const cases: [string, Buffer, RegExp][] = [
+    ['a component', Buffer.concat([Buffer.from('\0asm\x0d\0\x01\0', 'latin1')]), /^app\.wasm: not a readable WebAssembly file: a component \(its modules nest inside it\), which stowage does not read$/],
+    ['cut inside the section', good.subarray(0, good.length - 10), /^app\.wasm: not a readable WebAssembly file: section 0 at offset \d+ is beyond the end of the file/],
+    ['a size of more than 32 bits', Buffer.concat([good.subarray(0, 8), Buffer.from([0, 0xff, 0xff, 0xff, 0xff, 0x7f])]), /^app\.wasm: not a readable WebAssembly file: section size at offset 9 is past 32 bits: corrupt$/],
+    ['a name longer than its section', Buffer.concat([good.subarray(0, 8), Buffer.from([0, 2, 9, 0x2e, 0])]), /^app\.wasm: not a readable WebAssembly file: custom section name at offset 11 runs past its section: corrupt$/],
+  ];
+  for (const [what, bytes, message] of cases) {
+    assert.throws(() => readRustBinary(bytes, 'app.wasm'), (err: Error & { line?: string }) => {
+      assert.match(err.line ?? '', message, what);
+      return true;
+    });
+  }
+});
