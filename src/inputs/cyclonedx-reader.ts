@@ -210,10 +210,8 @@ export function checksumOf(component: Json, ecosystem: Ecosystem): string | null
 }
 
 
-/** True when the text looks like a CycloneDX JSON document (decides how an audited file is read). */
-export function isCycloneDxText(text: string): boolean {
-  return /^\s*\{[\s\S]{0,400}"bomFormat"\s*:\s*"CycloneDX"/.test(text);
-}
+/** Whether a JSON document is a CycloneDX BOM: its `bomFormat`, wherever in the object it is written. */
+export const isCycloneDxDocument = (doc: unknown): doc is Json => isRecord(doc) && doc.bomFormat === 'CycloneDX';
 
 /** Every component of the document, depth first in document order, the application first; no recursion, so no depth limit. */
 function* walkComponents(path: string, doc: Json): Generator<{ component: Json; at: Location; isApplication: boolean }> {
@@ -235,8 +233,12 @@ function* walkComponents(path: string, doc: Json): Generator<{ component: Json; 
 }
 
 export function readCycloneDx(path: string, text: string, options: CycloneDxReadOptions = { allowUnidentified: false }): DependencyGraph[] {
-  const doc = parseJsonText(path, text);
-  if (!isRecord(doc) || doc.bomFormat !== 'CycloneDX') throw new InputError(path, 'not a CycloneDX JSON document (no "bomFormat": "CycloneDX")');
+  return readCycloneDxDocument(path, parseJsonText(path, text), options);
+}
+
+/** A CycloneDX document already parsed (sbom-document.ts parses a file once to tell what it is). */
+export function readCycloneDxDocument(path: string, doc: unknown, options: CycloneDxReadOptions = { allowUnidentified: false }): DependencyGraph[] {
+  if (!isCycloneDxDocument(doc)) throw new InputError(path, 'not a CycloneDX JSON document (no "bomFormat": "CycloneDX")');
   const format = `CycloneDX ${typeof doc.specVersion === 'string' ? doc.specVersion : '?'} SBOM`;
 
   let app: Json | null = null;

@@ -33,10 +33,8 @@ const NOT_PACKAGE_PURPOSES = new Set(['CONTAINER', 'OPERATING_SYSTEM', 'FILE', '
 /** What stowage's SPDX writer (sbom/spdx.ts) starts a partial inventory's annotation with. */
 const PARTIAL_MARK = 'PARTIAL INVENTORY';
 
-/** True when the text looks like an SPDX 2 JSON document (decides how an audited file is read). */
-export function isSpdxText(text: string): boolean {
-  return /^\s*\{[\s\S]{0,400}"spdxVersion"\s*:\s*"SPDX-2\.\d+"/.test(text);
-}
+/** Whether a JSON document is an SPDX 2 one (or says it is another SPDX version): its `spdxVersion`, wherever in the object it is written. */
+export const isSpdxDocument = (doc: unknown): doc is Json => isRecord(doc) && typeof doc.spdxVersion === 'string';
 
 /** Every purl external reference of a package, in document order. */
 function purlsOf(pkg: Json): string[] {
@@ -67,8 +65,15 @@ function isPartial(doc: Json, packages: readonly Json[]): boolean {
 }
 
 export function readSpdx(path: string, text: string, options: CycloneDxReadOptions = { allowUnidentified: false }): DependencyGraph[] {
-  const doc = parseJsonText(path, text);
-  if (!isRecord(doc) || typeof doc.spdxVersion !== 'string') throw new InputError(path, 'not an SPDX JSON document (no "spdxVersion")');
+  return readSpdxDocument(path, parseJsonText(path, text), options);
+}
+
+/** An SPDX document already parsed (sbom-document.ts parses a file once to tell what it is). */
+export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxReadOptions = { allowUnidentified: false }): DependencyGraph[] {
+  if (!isSpdxDocument(doc)) throw new InputError(path, 'not an SPDX JSON document (no "spdxVersion")');
+  if (!/^SPDX-2\.\d+$/.test(doc.spdxVersion as string)) {
+    throw new InputError(path, `spdxVersion ${quoted(doc.spdxVersion as string)}: stowage reads SPDX 2.x JSON documents only`);
+  }
   const format = `${doc.spdxVersion} SBOM`;
   if (!Array.isArray(doc.packages)) throw new InputError(path, '"packages" must be an array');
   if (doc.relationships !== undefined && !Array.isArray(doc.relationships)) throw new InputError(path, '"relationships" must be an array');
