@@ -3,7 +3,7 @@ import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph
 import { parseJsonText } from '../core/json-text.js';
 import type { Ecosystem, Package, PackageSource } from '../core/package.js';
 import { isCratesIoRegistryUrl } from '../ecosystems/cargo/source.js';
-import { crateNameProblem } from '../ecosystems/package-names.js';
+import { crateNameProblem, lockfileNameKey } from '../ecosystems/package-names.js';
 import { parsePurl, type ParsedPurl } from '../core/purl.js';
 import { localComponentOf } from '../core/purl.js';
 import { PUBLIC_REGISTRY } from './inventory.js';
@@ -109,10 +109,13 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
       if (crateNameProblem(purl.name) !== null) return { error: 'not a crate name' };
       return { name: purl.name };
     },
+    // crates.io refuses a crate whose name differs from another's only in case or in `-` against
+    // `_`, and advisories match crates so (package-names.ts): such spellings name one crate.
     agree: (purlName, component) => {
       if (str(component.group) !== null) return null;
       const name = str(component.name);
-      return name === null || name === purlName ? purlName : null;
+      if (name === null) return purlName;
+      return lockfileNameKey('cargo', name) === lockfileNameKey('cargo', purlName) ? name : null;
     },
     // The purl type's default repository is https://crates.io; Cargo's own index URLs (git or
     // sparse, however Cargo spells them) are crates.io as well.
@@ -128,14 +131,19 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
       }
       return { name: scope === undefined ? purl.name : `@${scope.replace(/^@/, '')}/${purl.name}` };
     },
-    // The purl lower-cases npm names; packages published before npm forbade capitals keep
-    // theirs, and the registry and advisories spell them so: the component's case is kept.
+    // The purl lower-cases npm names, so it cannot tell `JSONStream` (published before npm
+    // forbade capitals; the registry and its advisories spell it so) from `jsonstream`, and a
+    // component name that differs from it in case only may be either, or a misspelling that
+    // names no package at all (`Lodash` beside pkg:npm/lodash would hide every lodash advisory).
+    // Then the lower-case spelling is audited: advisories are found under their own spelling
+    // and its lower case (package-names.ts), so it meets every advisory either spelling would.
     agree: (purlName, component) => {
       const group = str(component.group);
       const name = str(component.name);
       if (name === null) return group === null ? purlName : null;
       const full = group === null ? name : `@${group.replace(/^@/, '')}/${name}`;
-      return full.toLowerCase() === purlName.toLowerCase() ? full : null;
+      if (full === purlName) return full;
+      return full.toLowerCase() === purlName.toLowerCase() ? purlName.toLowerCase() : null;
     },
     isDefaultRegistry: (url) => /^https?:\/\/registry\.npmjs\.org\/?$/i.test(url),
   },

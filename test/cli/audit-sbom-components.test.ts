@@ -248,7 +248,15 @@ test('crates.io spelled as the purl type default or as Cargo index URLs is crate
   assert.deepEqual(found(both.report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
 });
 
-test('an npm name published with capitals keeps them (purls lower-case npm names), so its advisory matches', () => {
+test('an npm name that differs from its purl in case only is audited in lower case: every advisory either spelling has matches', () => {
+  // pkg:npm lower-cases names, so `Lodash` beside pkg:npm/lodash may be a misspelling of lodash (audited as
+  // `Lodash`, no advisory would ever match), and `JSONStream` beside pkg:npm/jsonstream the legacy package.
+  const misspelt = report(sbom([{ ...LODASH, name: 'Lodash' }]));
+  assert.equal(misspelt.status, 1);
+  assert.deepEqual(found(misspelt.report), ['GHSA-29mw-wpgm-hmr9 lodash@4.17.20', 'GHSA-35jh-r3h4-6jhm lodash@4.17.20']);
+  const scoped = report(sbom([{ type: 'library', 'bom-ref': 'b', group: '@Babel', name: 'Traverse', version: '7.23.0', purl: 'pkg:npm/%40babel/traverse@7.23.0' }]));
+  assert.deepEqual(found(scoped.report), ['GHSA-67hx-6x53-jw92 @babel/traverse@7.23.0']);
+
   const db = join(work, 'osv-caps');
   mkdirSync(db, { recursive: true });
   writeFileSync(
@@ -260,10 +268,22 @@ test('an npm name published with capitals keeps them (purls lower-case npm names
       affected: [{ package: { ecosystem: 'npm', name: 'JSONStream' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.3.6' }] }] }],
     }),
   );
-  const path = sbom([{ type: 'library', 'bom-ref': 'js', name: 'JSONStream', version: '1.3.5', purl: 'pkg:npm/jsonstream@1.3.5' }]);
-  const r = runCli(['audit', path, '--db', db, '--format', 'json'], { cacheDir });
-  assert.equal(r.status, 1, r.stderr);
-  assert.deepEqual(found(auditReport(r.stdout)), ['GHSA-test-caps-0001 JSONStream@1.3.5']);
+  for (const purl of ['pkg:npm/jsonstream@1.3.5', 'pkg:npm/JSONStream@1.3.5']) {
+    const path = sbom([{ type: 'library', 'bom-ref': 'js', name: 'JSONStream', version: '1.3.5', purl }]);
+    const r = runCli(['audit', path, '--db', db, '--format', 'json'], { cacheDir });
+    assert.equal(r.status, 1, r.stderr);
+    const spelt = purl.includes('JSONStream') ? 'JSONStream' : 'jsonstream';
+    assert.deepEqual(found(auditReport(r.stdout)), [`GHSA-test-caps-0001 ${spelt}@1.3.5`], purl);
+  }
+});
+
+test('a crate name that differs from its purl in case or "-" against "_" only is the one crates.io crate, matched', () => {
+  const cased = report(sbom([{ ...SMALLVEC, name: 'SmallVec' }]));
+  assert.equal(cased.status, 1);
+  assert.deepEqual(found(cased.report), ['RUSTSEC-2021-0003 SmallVec@1.6.0']);
+  const dashed = report(sbom([{ ...SAFE_CRATE, name: 'serde_json', purl: 'pkg:cargo/serde-json@1.0.11' }]));
+  assert.equal(dashed.status, 0);
+  assert.equal(dashed.report.targets[0]?.audited, 1);
 });
 
 test('--allow-unidentified is an audit option only: vendor, sbom and package rpm do not accept it', () => {
