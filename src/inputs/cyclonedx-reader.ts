@@ -1,4 +1,6 @@
-import { InputError } from '../core/errors.js';
+import { errorMessage, InputError } from '../core/errors.js';
+import * as semver from '../core/semver.js';
+import { checkCargoVersion } from '../ecosystems/cargo/version.js';
 import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { Ecosystem, Package, PackageSource } from '../core/package.js';
@@ -97,6 +99,8 @@ interface PurlEcosystem {
   /** The component's own name (with its group) agrees with the purl's: the name to audit, or null. */
   agree(purlName: string, component: Json): string | null;
   isDefaultRegistry(url: string): boolean;
+  /** Why a registry package's version is not one version of this ecosystem (a range, a partial version), or null. */
+  versionProblem(version: string): string | null;
 }
 
 export const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
@@ -120,6 +124,14 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
     // The purl type's default repository is https://crates.io; Cargo's own index URLs (git or
     // sparse, however Cargo spells them) are crates.io as well.
     isDefaultRegistry: (url) => isCratesIoRegistryUrl(url),
+    versionProblem: (version) => {
+      try {
+        checkCargoVersion(version);
+        return null;
+      } catch (err) {
+        return errorMessage(err).replace(/^invalid version ".*?": /s, '');
+      }
+    },
   },
   npm: {
     ecosystem: 'npm',
@@ -146,6 +158,8 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
       return full.toLowerCase() === purlName.toLowerCase() ? purlName.toLowerCase() : null;
     },
     isDefaultRegistry: (url) => /^https?:\/\/registry\.npmjs\.org\/?$/i.test(url),
+    // As the audit reads a lockfile's versions (npm/version.ts): full semver, never coerced.
+    versionProblem: (version) => (semver.parse(version) === null ? 'not a semantic version' : null),
   },
 };
 
@@ -203,7 +217,13 @@ export function identify(component: Json, ref: string | null): Identity {
   }
   const locked = purl.version ?? version;
   if (locked === null) return { kind: 'unidentified', reason: 'no version' };
-  return { kind: 'package', ecosystem: reader.ecosystem, name, version: locked, source: sourceOf(purl.qualifiers, reader) };
+  const source = sourceOf(purl.qualifiers, reader);
+  // A range (`^4.17.0`) or a partial version names no one package that shipped: the advisories of
+  // a registry package could not be weighed against it. (A git or tarball package's version is
+  // the audit's to judge: it reports one it cannot compare as not audited.)
+  const problem = source.kind === 'registry' ? reader.versionProblem(locked) : null;
+  if (problem !== null) return { kind: 'unidentified', reason: `version ${locked} is not one ${reader.ecosystem} version (${problem})` };
+  return { kind: 'package', ecosystem: reader.ecosystem, name, version: locked, source };
 }
 
 export function checksumOf(component: Json, ecosystem: Ecosystem): string | null {

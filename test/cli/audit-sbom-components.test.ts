@@ -82,7 +82,7 @@ test('components nested three levels deep are audited, under components[] and un
         'bom-ref': 'app',
         name: 'app',
         version: '1.0.0',
-        components: [{ type: 'framework', 'bom-ref': 'lvl1', name: 'lvl1', version: '1', purl: 'pkg:cargo/lvl1@1', components: [{ type: 'library', 'bom-ref': 'lvl2', name: 'lvl2', version: '1', purl: 'pkg:cargo/lvl2@1', components: [SMALLVEC] }] }],
+        components: [{ type: 'framework', 'bom-ref': 'lvl1', name: 'lvl1', version: '1.0.0', purl: 'pkg:cargo/lvl1@1.0.0', components: [{ type: 'library', 'bom-ref': 'lvl2', name: 'lvl2', version: '1.0.0', purl: 'pkg:cargo/lvl2@1.0.0', components: [SMALLVEC] }] }],
       },
       dependencies: [
         { ref: 'app', dependsOn: ['itoa', 'lvl1', 'mid'] },
@@ -97,7 +97,7 @@ test('components nested three levels deep are audited, under components[] and un
   assert.ok(found(r).includes('RUSTSEC-2021-0003 smallvec@1.6.0'), found(r).join(', '));
   assert.ok(found(r).includes('GHSA-35jh-r3h4-6jhm lodash@4.17.20'), found(r).join(', '));
   const smallvec = r.findings.find((f) => f.package.name === 'smallvec');
-  assert.deepEqual(smallvec?.paths[0], ['app@1.0.0', 'lvl1@1', 'lvl2@1', 'smallvec@1.6.0']);
+  assert.deepEqual(smallvec?.paths[0], ['app@1.0.0', 'lvl1@1.0.0', 'lvl2@1.0.0', 'smallvec@1.6.0']);
   assert.deepEqual(r.targets.map((t) => [t.ecosystem, t.packages]), [['cargo', 5], ['npm', 3]]);
 });
 
@@ -202,6 +202,22 @@ test('unparsable purls and a component type stowage does not know are not identi
   refused(sbom([{ ...SMALLVEC, version: 160 }]), /"smallvec": version is not a non-empty string/);
   refused(sbom([{ ...SAFE_CRATE, components: { nested: SMALLVEC } }]), /: components\[0\]\.components must be an array$/);
   refused(sbom([{ ...SAFE_CRATE, components: [[SMALLVEC]] }]), /: components\[0\]\.components\[0\] is not an object$/);
+});
+
+test('a version that is a range or partial names no one package: not identified, instead of an advisory blamed for it', () => {
+  // Before: exit 2 with "advisory GHSA-29mw-wpgm-hmr9 cannot be evaluated for lodash ^4.17.0", naming the advisory's file.
+  for (const version of ['^4.17.0', '4.17', '4.17.4 || 5', '=4.17.20']) {
+    refused(sbom([SAFE_CRATE, { ...LODASH, version, purl: `pkg:npm/lodash@${encodeURIComponent(version)}` }]), new RegExp(`"lodash": version ${version.replace(/[.*+?^|]/g, '\\$&')} is not one npm version \\(not a semantic version\\)`));
+  }
+  refused(sbom([{ ...SMALLVEC, version: '1.6', purl: 'pkg:cargo/smallvec@1.6' }]), /"smallvec": version 1\.6 is not one cargo version \(unexpected end of input while parsing minor version number\); pass --allow-unidentified/);
+  const { status, report: r } = report(sbom([SMALLVEC, { ...LODASH, version: '^4.17.0', purl: 'pkg:npm/lodash@%5E4.17.0' }]), '--allow-unidentified');
+  assert.equal(status, 1);
+  assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+  assert.deepEqual(r.targets[0]?.unidentified.map((u) => u.ref), ['lodash']);
+  // A git package's version is the audit's to judge: one it cannot compare is refused as not audited.
+  const git = audit(sbom([SAFE_CRATE, { ...LODASH, version: 'abc123', purl: 'pkg:npm/lodash@abc123?vcs_url=git%2Bhttps://github.com/lodash/lodash.git' }]));
+  assert.equal(git.status, 2);
+  assert.match(git.stderr, /1 package not from a registry \(git, tarball\) NOT audited: .* lodash abc123/);
 });
 
 test('a duplicate bom-ref, at any depth or shared with the application, refuses the SBOM even with --allow-unidentified', () => {
