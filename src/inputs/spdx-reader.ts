@@ -9,9 +9,10 @@ import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs
  * An SPDX 2.x JSON document read back into dependency graphs, as a CycloneDX one is
  * (cyclonedx-reader.ts decides what a purl identifies, sbom-graphs.ts builds the graphs). A
  * package is audited when its `purl` external reference names a Cargo or npm package that
- * agrees with the package's name and `versionInfo`. The packages the document DESCRIBES are the
- * application; an APPLICATION package without a purl that one of them CONTAINS (stowage writes
- * a shipped artifact's binaries so) is an application of its own. Edges: DEPENDS_ON, and the
+ * agrees with the package's name and `versionInfo`. The package the document DESCRIBES is the
+ * application. When it describes several, each without a purl is an application of its own, and
+ * so is an APPLICATION package without a purl that one of them CONTAINS (stowage writes a
+ * shipped artifact's binaries so). Edges: DEPENDS_ON, and the
  * inverse DEPENDENCY_OF / DEV_DEPENDENCY_OF / OPTIONAL_DEPENDENCY_OF / BUILD_DEPENDENCY_OF.
  * SPDX has no field saying an inventory is incomplete: stowage's own annotation saying so
  * (spdx.ts) makes the graphs partial.
@@ -105,7 +106,10 @@ export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxR
   for (const [id, pkg] of elements) {
     if (id === appId) continue;
     const purls = purlsOf(pkg);
-    if (purls.length === 0 && contained.has(id) && pkg.primaryPackagePurpose === 'APPLICATION') {
+    // A document may describe several packages (the applications of a repository or an image):
+    // each without a purl is an application, a root of its own, as the one described would be.
+    const describedApplication = described.size > 1 && described.has(id);
+    if (purls.length === 0 && (describedApplication || (contained.has(id) && pkg.primaryPackagePurpose === 'APPLICATION'))) {
       parts.set(id, { name: str(pkg.name) ?? id, version: str(pkg.versionInfo) ?? '' });
       continue;
     }

@@ -168,3 +168,39 @@ test('an SBOM is told by its keys wherever they are written (after 400 character
     assert.match(r.stderr, pattern, name);
   }
 });
+
+test('an SPDX document that describes several packages: each without a purl is an application, not a package refused for having none', () => {
+  const dir = tempDir('audit-spdx-described');
+  const pkg = (id: string, name: string, purl?: string): object => ({
+    SPDXID: id,
+    name,
+    versionInfo: purl === undefined ? '1.0.0' : '4.17.4',
+    downloadLocation: 'NOASSERTION',
+    ...(purl === undefined ? {} : { externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }] }),
+  });
+  const path = join(dir, 'repo.spdx.json');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      spdxVersion: 'SPDX-2.3',
+      SPDXID: 'SPDXRef-DOCUMENT',
+      name: 'repo',
+      documentDescribes: ['SPDXRef-web', 'SPDXRef-api'],
+      packages: [pkg('SPDXRef-web', 'web'), pkg('SPDXRef-api', 'api'), pkg('SPDXRef-lodash', 'lodash', 'pkg:npm/lodash@4.17.4'), pkg('SPDXRef-lib', 'lib')],
+      relationships: [
+        { spdxElementId: 'SPDXRef-web', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-lodash' },
+        { spdxElementId: 'SPDXRef-api', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-lodash' },
+      ],
+    }),
+  );
+  // lib is described by nothing: a package without a purl, still refused.
+  const refused = runCli(['audit', path, '--db', GHSA_NPM], { cacheDir });
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /: 1 component names a package stowage cannot identify, so cannot audit: "SPDXRef-lib" \("lib"\): no purl;/);
+  const r = runCli(['audit', path, '--db', GHSA_NPM, '--format', 'json', '--allow-unidentified'], { cacheDir });
+  assert.equal(r.status, 1, r.stderr);
+  const report = auditReport(r.stdout);
+  const lodash = report.findings.find((f) => f.advisory.id === 'GHSA-29mw-wpgm-hmr9');
+  assert.deepEqual(lodash?.paths.map((p) => p.join(' > ')).sort(), ['api@1.0.0 > lodash@4.17.4', 'web@1.0.0 > lodash@4.17.4']);
+  assert.deepEqual(report.targets[0]?.unidentified.map((u) => u.ref), ['SPDXRef-lib']);
+});
