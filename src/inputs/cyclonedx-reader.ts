@@ -18,7 +18,8 @@ export { ALLOW_UNIDENTIFIED_FLAG };
  * shipped can be audited again without its source. Every component is read, at any depth of
  * `components[].components[]` and under `metadata.component` (the application). A component is
  * a package stowage audits when its purl is `pkg:cargo/…` or `pkg:npm/…` and agrees with the
- * component's name, group and version; edges come from `dependencies`.
+ * component's name, group and version; edges come from `dependencies`. The application is a
+ * package to audit too when its purl names a registry's (applicationIdentity).
  *
  * Fail closed: a component that may be a package (see NOT_PACKAGE_TYPES) but that stowage
  * cannot identify, and an edge naming a bom-ref no component has, refuse the whole file unless
@@ -87,8 +88,10 @@ function locationText(at: Location): string {
   return keys.reverse().join('.');
 }
 
+export type PackageIdentity = { kind: 'package'; ecosystem: Ecosystem; name: string; version: string; source: PackageSource };
+
 export type Identity =
-  | { kind: 'package'; ecosystem: Ecosystem; name: string; version: string; source: PackageSource }
+  | PackageIdentity
   | { kind: 'unidentified'; reason: string }
   | { kind: 'not-a-package' };
 
@@ -226,6 +229,30 @@ export function identify(component: Json, ref: string | null): Identity {
   return { kind: 'package', ecosystem: reader.ecosystem, name, version: locked, source };
 }
 
+/**
+ * What the application (CycloneDX `metadata.component`, the package an SPDX document describes)
+ * is when it has a purl. An SBOM of a published crate or npm package describes that package, and
+ * what shipped is it: a registry's purl makes it a package to audit, as a binary's root crate
+ * from crates.io is. A purl naming a checkout (cargo-cyclonedx's `download_url=file://.`, a
+ * `vcs_url`) is the project's own source, not audited, as a lockfile's root is not; so is an
+ * application whose purl does not identify a package (`pkg:oci`, no version: a project's
+ * unpublished manifest). Null when it is simply the application.
+ */
+export function applicationIdentity(component: Json): PackageIdentity | null {
+  return component.purl === undefined ? null : registryPackage(identify(component, null));
+}
+
+/** The identity when it is a registry's package (see applicationIdentity), else null. */
+export function registryPackage(identity: Identity): PackageIdentity | null {
+  return identity.kind === 'package' && identity.source.kind === 'registry' ? identity : null;
+}
+
+/** The application's name and version as the graph's root: the package's when its purl identifies one. */
+export function applicationOf(app: Json, identity: PackageIdentity | null, version: unknown = app.version): { name: string; version: string; registry?: { ecosystem: Ecosystem; source: PackageSource } } {
+  if (identity !== null) return { name: identity.name, version: identity.version, registry: { ecosystem: identity.ecosystem, source: identity.source } };
+  return { name: str(app.name) ?? 'application', version: str(version) ?? '' };
+}
+
 export function checksumOf(component: Json, ecosystem: Ecosystem): string | null {
   const hashes = Array.isArray(component.hashes) ? component.hashes.filter(isRecord) : [];
   const find = (alg: string): string | undefined => {
@@ -271,6 +298,7 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
 
   let app: Json | null = null;
   let appRef: string | null = null;
+  let appIdentity: PackageIdentity | null = null;
   /** Every bom-ref of the document (packages or not): edges may name any of them. */
   const refs = new Map<string, Location>();
   const byRef = new Map<string, Package>();
@@ -290,6 +318,7 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
     if (isApplication) {
       app = component;
       appRef = bomRef ?? null;
+      appIdentity = applicationIdentity(component);
       continue;
     }
     if (bomRef !== undefined && isShippedPart(component)) {
@@ -324,8 +353,11 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
 
   const { edges, dangling } = readEdges(path, doc, refs, byRef, new Set([...(appRef === null ? [] : [appRef]), ...parts.keys()]), options);
   const appLicense = isRecord(app) ? declaredLicense(app) : null;
-  const application =
-    app && appRef !== null ? { id: appRef, name: str(app.name) ?? 'application', version: str(app.version) ?? '', ...(appLicense !== null ? { license: appLicense } : {}) } : null;
+  const application = app && appRef !== null ? { id: appRef, ...applicationOf(app, appIdentity), ...(appLicense !== null ? { license: appLicense } : {}) } : null;
+  if (application === null && appIdentity !== null) {
+    // No bom-ref, so nothing depends on it by name: the package it is, audited all the same.
+    packages.push({ id: str(app?.purl) ?? 'metadata.component', ecosystem: appIdentity.ecosystem, name: appIdentity.name, version: appIdentity.version, source: appIdentity.source, checksum: null });
+  }
   return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling, idWord: 'bom-refs', partial: isIncomplete(doc) }, options);
 }
 

@@ -1,6 +1,6 @@
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph.js';
-import type { Package } from '../core/package.js';
+import type { Ecosystem, Package, PackageSource } from '../core/package.js';
 
 /**
  * What an SBOM reader (CycloneDX, SPDX) found, turned into dependency graphs the same way for
@@ -12,7 +12,12 @@ import type { Package } from '../core/package.js';
 export interface SbomContents {
   /** The application the document describes, by its element id. */
   /** `license`: as the document states it for the application, when it does. */
-  application: { id: string; name: string; version: string; license?: string } | null;
+  /**
+   * `registry`: the application is itself a package its purl identifies (an SBOM of a published
+   * crate or npm package): in its ecosystem's graph it is that package, audited as a root is when
+   * a binary's root crate came from crates.io; `name` and `version` are then the purl's.
+   */
+  application: { id: string; name: string; version: string; license?: string; registry?: { ecosystem: Ecosystem; source: PackageSource } } | null;
   /** Applications inside a shipped artifact (a package's binaries), by element id. */
   parts: ReadonlyMap<string, { name: string; version: string }>;
   packages: Package[];
@@ -58,7 +63,7 @@ const WORKSPACE = { kind: 'workspace', url: null, isDefaultRegistry: false } as 
 export function sbomGraphs(path: string, format: string, found: SbomContents, options: { allowUnidentified: boolean }): DependencyGraph[] {
   const { application, parts, packages, edges, unidentified, dangling, partial } = found;
   const byId = new Map(packages.map((p) => [p.id, p]));
-  const ecosystems = [...new Set(packages.map((p) => p.ecosystem))];
+  const ecosystems = [...new Set([...(application?.registry ? [application.registry.ecosystem] : []), ...packages.map((p) => p.ecosystem)])];
   if (ecosystems.length === 0) {
     const why = unidentified.length > 0 ? `; not audited: ${listed(unidentified.map(describeUnidentified))}` : '';
     throw new InputError(path, `the SBOM names no Cargo or npm package (no pkg:cargo or pkg:npm purl)${why}`);
@@ -71,7 +76,7 @@ export function sbomGraphs(path: string, format: string, found: SbomContents, op
         ecosystem,
         name: application.name,
         version: application.version,
-        source: WORKSPACE,
+        source: application.registry?.ecosystem === ecosystem ? application.registry.source : WORKSPACE,
         checksum: null,
         ...(application.license !== undefined ? { license: application.license } : {}),
       });

@@ -2,7 +2,7 @@ import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind, UnidentifiedComponent } from '../core/graph.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { Package } from '../core/package.js';
-import { checksumOf as componentChecksum, identify, isRecord, str, type CycloneDxReadOptions, type Identity, type Json } from './cyclonedx-reader.js';
+import { applicationOf, checksumOf as componentChecksum, identify, isRecord, registryPackage, str, type CycloneDxReadOptions, type Identity, type Json } from './cyclonedx-reader.js';
 import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs } from './sbom-graphs.js';
 
 /**
@@ -144,8 +144,9 @@ export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxR
     throw new InputError(path, `relationships name ${dangling.size} SPDX ${dangling.size === 1 ? 'id' : 'ids'} no package has, so the graph is incomplete: ${listed([...dangling])}; pass ${ALLOW_UNIDENTIFIED_FLAG} to audit the packages it lists`);
   }
   const appLicense = app === undefined ? null : declaredLicense(app);
-  const application =
-    app && appId !== null ? { id: appId, name: str(app.name) ?? 'application', version: str(app.versionInfo) ?? '', ...(appLicense !== null ? { license: appLicense } : {}) } : null;
+  const appPurls = app === undefined ? [] : purlsOf(app);
+  const appIdentity = app === undefined || appPurls.length === 0 ? null : registryPackage(identifyPackage(app, 'library', appPurls));
+  const application = app && appId !== null ? { id: appId, ...applicationOf(app, appIdentity, app.versionInfo), ...(appLicense !== null ? { license: appLicense } : {}) } : null;
   return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling: [...dangling], idWord: 'SPDX ids', partial: isPartial(doc, [...elements.values()]) }, options);
 }
 

@@ -220,6 +220,38 @@ test('a version that is a range or partial names no one package: not identified,
   assert.match(git.stderr, /1 package not from a registry \(git, tarball\) NOT audited: .* lodash abc123/);
 });
 
+test('the application itself is audited when its purl names a registry package (an SBOM of a published package); a checkout is not', () => {
+  const published = sbom([SAFE_CRATE], { app: { type: 'library', 'bom-ref': 'app', name: 'lodash', version: '4.17.20', purl: 'pkg:npm/lodash@4.17.20' } });
+  const r = report(published);
+  assert.equal(r.status, 1);
+  assert.deepEqual(found(r.report), ['GHSA-29mw-wpgm-hmr9 lodash@4.17.20', 'GHSA-35jh-r3h4-6jhm lodash@4.17.20']);
+  assert.deepEqual(r.report.findings[0]?.paths, [['lodash@4.17.20']]);
+  // Without a bom-ref (nothing can depend on it by name): still audited.
+  const unnamed = sbom([SAFE_CRATE], { app: { type: 'application', name: 'smallvec', version: '1.6.0', purl: 'pkg:cargo/smallvec@1.6.0' }, dependencies: [] });
+  assert.deepEqual(found(report(unnamed).report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+  // cargo-cyclonedx's root (a checkout), a git checkout, a purl without a version: the project's own source, as a lockfile's root.
+  for (const purl of ['pkg:cargo/smallvec@1.6.0?download_url=file://.', 'pkg:npm/lodash@4.17.20?vcs_url=git%2Bhttps://github.com/lodash/lodash.git', 'pkg:npm/lodash']) {
+    const name = purl.startsWith('pkg:cargo') ? 'smallvec' : 'lodash';
+    const checkout = report(sbom([SAFE_CRATE], { app: { type: 'application', 'bom-ref': 'app', name, ...(purl === 'pkg:npm/lodash' ? {} : { version: name === 'smallvec' ? '1.6.0' : '4.17.20' }), purl } }));
+    assert.equal(checkout.status, 0, purl);
+  }
+
+  const spdx = join(work, 'published.spdx.json');
+  writeFileSync(
+    spdx,
+    JSON.stringify({
+      spdxVersion: 'SPDX-2.3',
+      SPDXID: 'SPDXRef-DOCUMENT',
+      name: 'lodash',
+      documentDescribes: ['SPDXRef-lodash'],
+      packages: [{ SPDXID: 'SPDXRef-lodash', name: 'lodash', versionInfo: '4.17.20', downloadLocation: 'NOASSERTION', externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: 'pkg:npm/lodash@4.17.20' }] }],
+    }),
+  );
+  const fromSpdx = report(spdx);
+  assert.equal(fromSpdx.status, 1);
+  assert.deepEqual(found(fromSpdx.report), ['GHSA-29mw-wpgm-hmr9 lodash@4.17.20', 'GHSA-35jh-r3h4-6jhm lodash@4.17.20']);
+});
+
 test('a duplicate bom-ref, at any depth or shared with the application, refuses the SBOM even with --allow-unidentified', () => {
   const nestedDuplicate = sbom([{ ...SAFE_CRATE, components: [{ type: 'library', 'bom-ref': 'x', name: 'x', version: '1', purl: 'pkg:cargo/x@1', components: [{ ...SMALLVEC, 'bom-ref': 'itoa' }] }] }]);
   refused(nestedDuplicate, /bom-ref "itoa" appears twice \(components\[0\] and components\[0\]\.components\[0\]\.components\[0\]\)/);
