@@ -279,14 +279,17 @@ test('a refusal lists five components and counts the rest; control characters in
 });
 
 test('crates.io spelled as the purl type default or as Cargo index URLs is crates.io; another registry is another crate', () => {
-  for (const repo of ['https://crates.io', 'https://github.com/rust-lang/crates.io-index', 'https://index.crates.io/']) {
+  // With Cargo's source-id prefix too, as a Cargo.lock `source` copied into the purl reads (before: another registry, not audited).
+  for (const repo of ['https://crates.io', 'https://github.com/rust-lang/crates.io-index', 'https://index.crates.io/', 'sparse%2Bhttps://index.crates.io/', 'registry%2Bhttps://github.com/rust-lang/crates.io-index']) {
     const { status, report: r } = report(sbom([{ ...SMALLVEC, purl: `pkg:cargo/smallvec@1.6.0?repository_url=${repo}` }]));
     assert.equal(status, 1, repo);
     assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0'], repo);
   }
-  const other = report(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.0?repository_url=https://my-registry.example/index' }]));
-  assert.equal(other.status, 0);
-  assert.equal(other.report.targets[0]?.audited, 0);
+  for (const repo of ['https://my-registry.example/index', 'sparse%2Bhttps://my-registry.example/index/']) {
+    const other = report(sbom([{ ...SMALLVEC, purl: `pkg:cargo/smallvec@1.6.0?repository_url=${repo}` }]));
+    assert.equal(other.status, 0, repo);
+    assert.equal(other.report.targets[0]?.audited, 0, repo);
+  }
   const git = report(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.0?vcs_url=git%2Bssh://git@github.com/servo/rust-smallvec.git' }]));
   assert.equal(git.status, 0);
   assert.equal(git.report.targets[0]?.audited, 0);
