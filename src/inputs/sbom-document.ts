@@ -34,12 +34,12 @@ export function sbomDocumentOf(path: string, text: string): SbomDocument | null 
   return null;
 }
 
-/** How many bytes of a file unreadSbomEncoding looks at. */
+/** How many bytes of a file startsJsonObject and unreadSbomEncoding look at, decoded as Latin-1 (a UTF-8 BOM is then `\xEF\xBB\xBF`). */
 export const SBOM_HEAD_BYTES = 4096;
 
-/** Whether a file's first bytes start a JSON object (an SBOM whatever its name). */
+/** Whether a file's first bytes start a JSON object with a key (an SBOM whatever its name); text, so no NUL (a tar header holds some). */
 export function startsJsonObject(head: string): boolean {
-  return /^\uFEFF?\s*\{/.test(head);
+  return /^(?:\xEF\xBB\xBF)?\s*\{\s*"/.test(head) && !head.includes('\0');
 }
 
 /**
@@ -50,7 +50,7 @@ export function unreadSbomEncoding(head: string): string | null {
   if (/<bom\b[^>]*cyclonedx\.org\/schema\/bom/.test(head)) {
     return 'a CycloneDX XML SBOM: stowage reads CycloneDX JSON (cyclonedx-cli: cyclonedx convert --output-format json)';
   }
-  if (/^\uFEFF?(?:\s*#[^\n]*\n|\s*\n)*\s*SPDXVersion:\s*SPDX-/.test(head)) {
+  if (/^(?:\xEF\xBB\xBF)?(?:\s*#[^\n]*\n|\s*\n)*\s*SPDXVersion:\s*SPDX-/.test(head)) {
     return 'an SPDX tag-value SBOM: stowage reads SPDX 2.2 and 2.3 JSON (spdx-tools: pyspdxtools -i FILE -o FILE.spdx.json)';
   }
   if (/<rdf:RDF\b[\s\S]*spdx\.org\/rdf\/terms/.test(head)) {

@@ -140,10 +140,11 @@ test('an SBOM is told by its keys wherever they are written (after 400 character
   for (const [name, doc, format] of [
     ['late.cdx.json', cdx, 'CycloneDX 1.6 SBOM'],
     ['bom', cdx, 'CycloneDX 1.6 SBOM'],
+    ['bom-with-bom', cdx, 'CycloneDX 1.6 SBOM'],
     ['late.spdx.json', spdx, 'SPDX-2.3 SBOM'],
   ] as const) {
     const path = join(dir, name);
-    writeFileSync(path, JSON.stringify(doc, null, 2));
+    writeFileSync(path, `${name === 'bom-with-bom' ? '\uFEFF' : ''}${JSON.stringify(doc, null, 2)}`);
     const r = runCli(['audit', path, '--db', GHSA_NPM, '--format', 'json'], { cacheDir });
     assert.equal(r.status, 1, `${name}: ${r.stderr}`);
     const report = auditReport(r.stdout);
@@ -155,7 +156,7 @@ test('an SBOM is told by its keys wherever they are written (after 400 character
   const unread: [string, string, RegExp][] = [
     ['broken.json', '', /broken\.json:1:\d+: invalid JSON/],
     ['bom.xml', '<?xml version="1.0" encoding="UTF-8"?>\n<bom xmlns="http://cyclonedx.org/schema/bom/1.5" version="1"><components/></bom>\n', /bom\.xml: a CycloneDX XML SBOM: stowage reads CycloneDX JSON/],
-    ['app.spdx', '# made by a tool\nSPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nPackageName: lodash\n', /app\.spdx: an SPDX tag-value SBOM: stowage reads SPDX 2\.2 and 2\.3 JSON/],
+    ['app.spdx', '\uFEFF# made by a tool\nSPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nPackageName: lodash\n', /app\.spdx: an SPDX tag-value SBOM: stowage reads SPDX 2\.2 and 2\.3 JSON/],
     ['app3.spdx.json', JSON.stringify({ '@context': 'https://spdx.org/rdf/3.0.1/spdx-context.jsonld', '@graph': [] }), /app3\.spdx\.json: an SPDX 3 JSON-LD document/],
     ['v3.spdx.json', JSON.stringify({ ...spdx, spdxVersion: 'SPDX-3.0' }), /v3\.spdx\.json: spdxVersion "SPDX-3\.0": stowage reads SPDX 2\.x JSON documents only/],
   ];
