@@ -355,8 +355,11 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
   const appLicense = isRecord(app) ? declaredLicense(app) : null;
   const application = app && appRef !== null ? { id: appRef, ...applicationOf(app, appIdentity), ...(appLicense !== null ? { license: appLicense } : {}) } : null;
   if (application === null && appIdentity !== null) {
-    // No bom-ref, so nothing depends on it by name: the package it is, audited all the same.
-    packages.push({ id: str(app?.purl) ?? 'metadata.component', ecosystem: appIdentity.ecosystem, name: appIdentity.name, version: appIdentity.version, source: appIdentity.source, checksum: null });
+    // No bom-ref, so nothing depends on it by name: the package it is, audited all the same,
+    // under an id no component has (a component's bom-ref may well be the same purl).
+    let id = str(app?.purl) ?? 'metadata.component';
+    for (let n = 2; refs.has(id) || byRef.has(id); n++) id = `metadata.component#${n}`;
+    packages.push({ id, ecosystem: appIdentity.ecosystem, name: appIdentity.name, version: appIdentity.version, source: appIdentity.source, checksum: null });
   }
   return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling, idWord: 'bom-refs', partial: isIncomplete(doc) }, options);
 }

@@ -229,6 +229,11 @@ test('the application itself is audited when its purl names a registry package (
   // Without a bom-ref (nothing can depend on it by name): still audited.
   const unnamed = sbom([SAFE_CRATE], { app: { type: 'application', name: 'smallvec', version: '1.6.0', purl: 'pkg:cargo/smallvec@1.6.0' }, dependencies: [] });
   assert.deepEqual(found(report(unnamed).report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+  // A component whose bom-ref is that purl (as tools name components) is another node, not a clash.
+  const clash = sbom([{ ...SMALLVEC, 'bom-ref': 'pkg:cargo/smallvec@1.6.0' }], { app: { type: 'application', name: 'smallvec', version: '1.6.0', purl: 'pkg:cargo/smallvec@1.6.0' }, dependencies: [] });
+  const clashed = report(clash);
+  assert.equal(clashed.status, 1);
+  assert.equal(clashed.report.targets[0]?.packages, 2);
   // cargo-cyclonedx's root (a checkout), a git checkout, a purl without a version: the project's own source, as a lockfile's root.
   for (const purl of ['pkg:cargo/smallvec@1.6.0?download_url=file://.', 'pkg:npm/lodash@4.17.20?vcs_url=git%2Bhttps://github.com/lodash/lodash.git', 'pkg:npm/lodash']) {
     const name = purl.startsWith('pkg:cargo') ? 'smallvec' : 'lodash';
