@@ -106,6 +106,9 @@ interface PurlEcosystem {
   versionProblem(version: string): string | null;
 }
 
+/** Numbers short enough that node-semver takes them (it refuses those over 2^53 - 1). */
+const PLAIN_NPM_VERSION = /^(?:0|[1-9][0-9]{0,14})\.(?:0|[1-9][0-9]{0,14})\.(?:0|[1-9][0-9]{0,14})$/;
+
 export const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
 const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
@@ -161,8 +164,9 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
       return full.toLowerCase() === purlName.toLowerCase() ? purlName.toLowerCase() : null;
     },
     isDefaultRegistry: (url) => /^https?:\/\/registry\.npmjs\.org\/?$/i.test(url),
-    // As the audit reads a lockfile's versions (npm/version.ts): full semver, never coerced.
-    versionProblem: (version) => (semver.parse(version) === null ? 'not a semantic version' : null),
+    // As the audit reads a lockfile's versions (npm/version.ts): full semver, never coerced. A
+    // plain `MAJOR.MINOR.PATCH` (nearly every component of an SBOM's tens of thousands) is one.
+    versionProblem: (version) => (PLAIN_NPM_VERSION.test(version) || semver.parse(version) !== null ? null : 'not a semantic version'),
   },
 };
 
