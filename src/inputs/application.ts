@@ -4,8 +4,9 @@ import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { readTextInputFile } from '../core/input-files.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
-import { isCycloneDxText, readCycloneDx, type CycloneDxReadOptions } from './cyclonedx-reader.js';
-import { isSpdxText, readSpdx } from './spdx-reader.js';
+import { readCycloneDxDocument, type CycloneDxReadOptions } from './cyclonedx-reader.js';
+import { readSpdxDocument } from './spdx-reader.js';
+import { SBOM_HEAD_BYTES, sbomDocumentOf, startsJsonObject, unreadSbomEncoding } from './sbom-document.js';
 import { findLockfiles, readDependencyGraph, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
@@ -81,11 +82,14 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
     options.record?.(path, bytes);
     return readVendorArchive(bytes, path, options, options.limits);
   }
-  if (path.endsWith('.json')) {
+  const head = fileHead(path, SBOM_HEAD_BYTES);
+  const headText = Buffer.from(head).toString('latin1');
+  if (path.endsWith('.json') || startsJsonObject(headText)) {
     const { text, bytes } = readTextInputFile(path);
-    const spdx = !isCycloneDxText(text) && isSpdxText(text);
-    if (!spdx && !isCycloneDxText(text)) return null;
-    const graphs = spdx ? readSpdx(path, text, options) : readCycloneDx(path, text, options);
+    const sbom = sbomDocumentOf(path, text);
+    if (sbom === null) return null;
+    const spdx = sbom.format === 'spdx';
+    const graphs = spdx ? readSpdxDocument(path, sbom.doc, options) : readCycloneDxDocument(path, sbom.doc, options);
     if (graphs.some((g) => g.partial === true) && !options.allowPartial) {
       const how = spdx ? 'an annotation' : 'a composition with aggregate "incomplete"';
       throw new InputError(path, `the SBOM says its inventory is incomplete (${how}): a partial inventory; ${partialRefusal(options.partialUse)}`);
@@ -93,8 +97,10 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
     options.record?.(path, bytes);
     return graphs.map((g) => ({ ...g, inventory: 'sbom' }));
   }
+  const unread = unreadSbomEncoding(headText);
+  if (unread !== null) throw new InputError(path, unread);
   // Sniffed by magic number, so only an executable is read whole, and only once.
-  if (!looksLikeObjectFile(fileHead(path, 8))) return null;
+  if (!looksLikeObjectFile(head)) return null;
   const bytes = readFileSync(path);
   const graph = readRustBinary(bytes, path);
   if (!graph) return null;

@@ -1,9 +1,11 @@
-import { InputError } from '../core/errors.js';
+import { errorMessage, InputError } from '../core/errors.js';
+import * as semver from '../core/semver.js';
+import { checkCargoVersion } from '../ecosystems/cargo/version.js';
 import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { Ecosystem, Package, PackageSource } from '../core/package.js';
 import { isCratesIoRegistryUrl } from '../ecosystems/cargo/source.js';
-import { crateNameProblem } from '../ecosystems/package-names.js';
+import { crateNameProblem, lockfileNameKey } from '../ecosystems/package-names.js';
 import { parsePurl, type ParsedPurl } from '../core/purl.js';
 import { localComponentOf } from '../core/purl.js';
 import { PUBLIC_REGISTRY } from './inventory.js';
@@ -16,7 +18,8 @@ export { ALLOW_UNIDENTIFIED_FLAG };
  * shipped can be audited again without its source. Every component is read, at any depth of
  * `components[].components[]` and under `metadata.component` (the application). A component is
  * a package stowage audits when its purl is `pkg:cargo/…` or `pkg:npm/…` and agrees with the
- * component's name, group and version; edges come from `dependencies`.
+ * component's name, group and version; edges come from `dependencies`. The application is a
+ * package to audit too when its purl names a registry's (applicationIdentity).
  *
  * Fail closed: a component that may be a package (see NOT_PACKAGE_TYPES) but that stowage
  * cannot identify, and an edge naming a bom-ref no component has, refuse the whole file unless
@@ -85,8 +88,10 @@ function locationText(at: Location): string {
   return keys.reverse().join('.');
 }
 
+export type PackageIdentity = { kind: 'package'; ecosystem: Ecosystem; name: string; version: string; source: PackageSource };
+
 export type Identity =
-  | { kind: 'package'; ecosystem: Ecosystem; name: string; version: string; source: PackageSource }
+  | PackageIdentity
   | { kind: 'unidentified'; reason: string }
   | { kind: 'not-a-package' };
 
@@ -97,7 +102,12 @@ interface PurlEcosystem {
   /** The component's own name (with its group) agrees with the purl's: the name to audit, or null. */
   agree(purlName: string, component: Json): string | null;
   isDefaultRegistry(url: string): boolean;
+  /** Why a registry package's version is not one version of this ecosystem (a range, a partial version), or null. */
+  versionProblem(version: string): string | null;
 }
+
+/** Numbers short enough that node-semver takes them (it refuses those over 2^53 - 1). */
+const PLAIN_NPM_VERSION = /^(?:0|[1-9][0-9]{0,14})\.(?:0|[1-9][0-9]{0,14})\.(?:0|[1-9][0-9]{0,14})$/;
 
 export const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
@@ -109,14 +119,25 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
       if (crateNameProblem(purl.name) !== null) return { error: 'not a crate name' };
       return { name: purl.name };
     },
+    // crates.io refuses a crate whose name differs from another's only in case or in `-` against
+    // `_`, and advisories match crates so (package-names.ts): such spellings name one crate.
     agree: (purlName, component) => {
       if (str(component.group) !== null) return null;
       const name = str(component.name);
-      return name === null || name === purlName ? purlName : null;
+      if (name === null) return purlName;
+      return lockfileNameKey('cargo', name) === lockfileNameKey('cargo', purlName) ? name : null;
     },
     // The purl type's default repository is https://crates.io; Cargo's own index URLs (git or
     // sparse, however Cargo spells them) are crates.io as well.
     isDefaultRegistry: (url) => isCratesIoRegistryUrl(url),
+    versionProblem: (version) => {
+      try {
+        checkCargoVersion(version);
+        return null;
+      } catch (err) {
+        return errorMessage(err).replace(/^invalid version ".*?": /s, '');
+      }
+    },
   },
   npm: {
     ecosystem: 'npm',
@@ -128,16 +149,24 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
       }
       return { name: scope === undefined ? purl.name : `@${scope.replace(/^@/, '')}/${purl.name}` };
     },
-    // The purl lower-cases npm names; packages published before npm forbade capitals keep
-    // theirs, and the registry and advisories spell them so: the component's case is kept.
+    // The purl lower-cases npm names, so it cannot tell `JSONStream` (published before npm
+    // forbade capitals; the registry and its advisories spell it so) from `jsonstream`, and a
+    // component name that differs from it in case only may be either, or a misspelling that
+    // names no package at all (`Lodash` beside pkg:npm/lodash would hide every lodash advisory).
+    // Then the lower-case spelling is audited: advisories are found under their own spelling
+    // and its lower case (package-names.ts), so it meets every advisory either spelling would.
     agree: (purlName, component) => {
       const group = str(component.group);
       const name = str(component.name);
       if (name === null) return group === null ? purlName : null;
       const full = group === null ? name : `@${group.replace(/^@/, '')}/${name}`;
-      return full.toLowerCase() === purlName.toLowerCase() ? full : null;
+      if (full === purlName) return full;
+      return full.toLowerCase() === purlName.toLowerCase() ? purlName.toLowerCase() : null;
     },
     isDefaultRegistry: (url) => /^https?:\/\/registry\.npmjs\.org\/?$/i.test(url),
+    // As the audit reads a lockfile's versions (npm/version.ts): full semver, never coerced. A
+    // plain `MAJOR.MINOR.PATCH` (nearly every component of an SBOM's tens of thousands) is one.
+    versionProblem: (version) => (PLAIN_NPM_VERSION.test(version) || semver.parse(version) !== null ? null : 'not a semantic version'),
   },
 };
 
@@ -195,12 +224,37 @@ export function identify(component: Json, ref: string | null): Identity {
   }
   const locked = purl.version ?? version;
   if (locked === null) return { kind: 'unidentified', reason: 'no version' };
-  return { kind: 'package', ecosystem: reader.ecosystem, name, version: locked, source: sourceOf(purl.qualifiers, reader) };
+  const source = sourceOf(purl.qualifiers, reader);
+  // A range (`^4.17.0`) or a partial version names no one package that shipped: the advisories of
+  // a registry package could not be weighed against it. (A git or tarball package's version is
+  // the audit's to judge: it reports one it cannot compare as not audited.)
+  const problem = source.kind === 'registry' ? reader.versionProblem(locked) : null;
+  if (problem !== null) return { kind: 'unidentified', reason: `version ${locked} is not one ${reader.ecosystem} version (${problem})` };
+  return { kind: 'package', ecosystem: reader.ecosystem, name, version: locked, source };
 }
 
-/** A package identity, as the application an SBOM describes is when its purl names one. */
-export function identifiedPackage(identity: Extract<Identity, { kind: 'package' }>, checksum: string | null): NonNullable<SbomApplication['package']> {
-  return { ecosystem: identity.ecosystem, name: identity.name, version: identity.version, source: identity.source, checksum };
+/**
+ * What the application (CycloneDX `metadata.component`, the package an SPDX document describes)
+ * is when it has a purl. An SBOM of a published crate or npm package describes that package, and
+ * what shipped is it: a registry's purl makes it a package to audit, as a binary's root crate
+ * from crates.io is. A purl naming a checkout (cargo-cyclonedx's `download_url=file://.`, a
+ * `vcs_url`) is the project's own source, not audited, as a lockfile's root is not; so is an
+ * application whose purl does not identify a package (`pkg:oci`, no version: a project's
+ * unpublished manifest). Null when it is simply the application.
+ */
+export function applicationIdentity(component: Json): PackageIdentity | null {
+  return component.purl === undefined ? null : registryPackage(identify(component, null));
+}
+
+/** The identity when it is a registry's package (see applicationIdentity), else null. */
+export function registryPackage(identity: Identity): PackageIdentity | null {
+  return identity.kind === 'package' && identity.source.kind === 'registry' ? identity : null;
+}
+
+/** The application's name and version as the graph's root: the package's when its purl identifies one. */
+export function applicationOf(app: Json, identity: PackageIdentity | null, version: unknown = app.version): { name: string; version: string; registry?: { ecosystem: Ecosystem; source: PackageSource } } {
+  if (identity !== null) return { name: identity.name, version: identity.version, registry: { ecosystem: identity.ecosystem, source: identity.source } };
+  return { name: str(app.name) ?? 'application', version: str(version) ?? '' };
 }
 
 export function checksumOf(component: Json, ecosystem: Ecosystem): string | null {
@@ -215,10 +269,8 @@ export function checksumOf(component: Json, ecosystem: Ecosystem): string | null
 }
 
 
-/** True when the text looks like a CycloneDX JSON document (decides how an audited file is read). */
-export function isCycloneDxText(text: string): boolean {
-  return /^\s*\{[\s\S]{0,400}"bomFormat"\s*:\s*"CycloneDX"/.test(text);
-}
+/** Whether a JSON document is a CycloneDX BOM: its `bomFormat`, wherever in the object it is written. */
+export const isCycloneDxDocument = (doc: unknown): doc is Json => isRecord(doc) && doc.bomFormat === 'CycloneDX';
 
 /** Every component of the document, depth first in document order, the application first; no recursion, so no depth limit. */
 function* walkComponents(path: string, doc: Json): Generator<{ component: Json; at: Location; isApplication: boolean }> {
@@ -240,12 +292,17 @@ function* walkComponents(path: string, doc: Json): Generator<{ component: Json; 
 }
 
 export function readCycloneDx(path: string, text: string, options: CycloneDxReadOptions = { allowUnidentified: false }): DependencyGraph[] {
-  const doc = parseJsonText(path, text);
-  if (!isRecord(doc) || doc.bomFormat !== 'CycloneDX') throw new InputError(path, 'not a CycloneDX JSON document (no "bomFormat": "CycloneDX")');
+  return readCycloneDxDocument(path, parseJsonText(path, text), options);
+}
+
+/** A CycloneDX document already parsed (sbom-document.ts parses a file once to tell what it is). */
+export function readCycloneDxDocument(path: string, doc: unknown, options: CycloneDxReadOptions = { allowUnidentified: false }): DependencyGraph[] {
+  if (!isCycloneDxDocument(doc)) throw new InputError(path, 'not a CycloneDX JSON document (no "bomFormat": "CycloneDX")');
   const format = `CycloneDX ${typeof doc.specVersion === 'string' ? doc.specVersion : '?'} SBOM`;
 
   let app: Json | null = null;
   let appRef: string | null = null;
+  let appIdentity: PackageIdentity | null = null;
   /** Every bom-ref of the document (packages or not): edges may name any of them. */
   const refs = new Map<string, Location>();
   const byRef = new Map<string, Package>();
@@ -265,6 +322,7 @@ export function readCycloneDx(path: string, text: string, options: CycloneDxRead
     if (isApplication) {
       app = component;
       appRef = bomRef ?? null;
+      appIdentity = applicationIdentity(component);
       continue;
     }
     if (bomRef !== undefined && isShippedPart(component)) {
@@ -299,20 +357,16 @@ export function readCycloneDx(path: string, text: string, options: CycloneDxRead
 
   const { edges, dangling } = readEdges(path, doc, refs, byRef, new Set([...(appRef === null ? [] : [appRef]), ...parts.keys()]), options);
   const appLicense = isRecord(app) ? declaredLicense(app) : null;
-  // The application is a package too when its purl names one; then even without a bom-ref (its purl stands for it).
-  const appIdentity = app && app.purl !== undefined ? identify(app, appRef) : null;
-  const appPackage = appIdentity?.kind === 'package' ? identifiedPackage(appIdentity, checksumOf(app as Json, appIdentity.ecosystem)) : null;
-  const appId = appRef ?? (appPackage ? (app?.purl as string) : null);
-  const application: SbomApplication | null =
-    app && appId !== null
-      ? {
-          id: appId,
-          name: str(app.name) ?? 'application',
-          version: str(app.version) ?? '',
-          ...(appLicense !== null ? { license: appLicense } : {}),
-          ...(appPackage ? { package: appPackage } : {}),
-        }
-      : null;
+  // Without a bom-ref nothing depends on the application by name; one that is a registry's
+  // package is the root all the same, under its purl (or an id no component has: a component's
+  // bom-ref may well be the same purl).
+  let appId = appRef;
+  if (appId === null && appIdentity !== null) {
+    let id = str(app?.purl) ?? 'metadata.component';
+    for (let n = 2; refs.has(id) || byRef.has(id); n++) id = `metadata.component#${n}`;
+    appId = id;
+  }
+  const application: SbomApplication | null = app && appId !== null ? { id: appId, ...applicationOf(app, appIdentity), ...(appLicense !== null ? { license: appLicense } : {}) } : null;
   return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling, idWord: 'bom-refs', partial: isIncomplete(doc) }, options);
 }
 

@@ -1,6 +1,6 @@
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph.js';
-import type { Package } from '../core/package.js';
+import type { Ecosystem, Package, PackageSource } from '../core/package.js';
 
 /**
  * What an SBOM reader (CycloneDX, SPDX) found, turned into dependency graphs the same way for
@@ -17,10 +17,11 @@ export interface SbomApplication {
   /** As the document states it for the application, when it does. */
   license?: string;
   /**
-   * The package the application is, when its purl names one (an SBOM of a crate installed
-   * from crates.io, as cargo-cyclonedx and others describe it): audited like any other.
+   * The application is itself a package its purl identifies (an SBOM of a published crate or
+   * npm package): in its ecosystem's graph it is that package, audited as a root is when a
+   * binary's root crate came from crates.io; `name` and `version` are then the purl's.
    */
-  package?: Pick<Package, 'ecosystem' | 'name' | 'version' | 'source' | 'checksum'>;
+  registry?: { ecosystem: Ecosystem; source: PackageSource };
 }
 
 export interface SbomContents {
@@ -74,7 +75,7 @@ const WORKSPACE = { kind: 'workspace', url: null, isDefaultRegistry: false } as 
  * that package being the root, as auditing the binary reads it: not `hex@0.4.3 → hex@0.4.3`.
  */
 function installedPackage(application: SbomApplication, edges: readonly Edge[], byId: ReadonlyMap<string, Package>): Package | null {
-  if (application.package !== undefined) return null;
+  if (application.registry !== undefined) return null;
   const own = edges.filter((e) => e.from === application.id);
   const only = own.length === 1 ? byId.get((own[0] as Edge).to) : undefined;
   return only !== undefined && only.name === application.name && only.version === application.version ? only : null;
@@ -83,7 +84,7 @@ function installedPackage(application: SbomApplication, edges: readonly Edge[], 
 export function sbomGraphs(path: string, format: string, found: SbomContents, options: { allowUnidentified: boolean }): DependencyGraph[] {
   const { application, parts, packages, unidentified, dangling, partial } = found;
   const byId = new Map(packages.map((p) => [p.id, p]));
-  const ecosystems = [...new Set([...(application?.package ? [application.package.ecosystem] : []), ...packages.map((p) => p.ecosystem)])];
+  const ecosystems = [...new Set([...(application?.registry ? [application.registry.ecosystem] : []), ...packages.map((p) => p.ecosystem)])];
   const installed = application === null ? null : installedPackage(application, found.edges, byId);
   // The application that is one package (see installedPackage) is that package: its edge goes.
   const edges = installed === null ? found.edges : found.edges.filter((e) => e.from !== application?.id);
@@ -95,15 +96,13 @@ export function sbomGraphs(path: string, format: string, found: SbomContents, op
     const graph: DependencyGraph = { ecosystem, path, format, packages: [], edges: [], roots: [] };
     if (installed?.ecosystem === ecosystem) graph.roots.push(installed.id);
     else if (application) {
-      const identified = application.package?.ecosystem === ecosystem ? application.package : null;
       graph.packages.push({
         id: application.id,
         ecosystem,
         name: application.name,
         version: application.version,
-        source: WORKSPACE,
+        source: application.registry?.ecosystem === ecosystem ? application.registry.source : WORKSPACE,
         checksum: null,
-        ...identified,
         ...(application.license !== undefined ? { license: application.license } : {}),
       });
       graph.roots.push(application.id);

@@ -2,16 +2,17 @@ import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind, UnidentifiedComponent } from '../core/graph.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { Package } from '../core/package.js';
-import { checksumOf as componentChecksum, identifiedPackage, identify, isRecord, str, type CycloneDxReadOptions, type Identity, type Json } from './cyclonedx-reader.js';
-import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs, type SbomApplication } from './sbom-graphs.js';
+import { applicationOf, checksumOf as componentChecksum, identify, isRecord, registryPackage, str, type CycloneDxReadOptions, type Identity, type Json } from './cyclonedx-reader.js';
+import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs } from './sbom-graphs.js';
 
 /**
  * An SPDX 2.x JSON document read back into dependency graphs, as a CycloneDX one is
  * (cyclonedx-reader.ts decides what a purl identifies, sbom-graphs.ts builds the graphs). A
  * package is audited when its `purl` external reference names a Cargo or npm package that
- * agrees with the package's name and `versionInfo`. The packages the document DESCRIBES are the
- * application; an APPLICATION package without a purl that one of them CONTAINS (stowage writes
- * a shipped artifact's binaries so) is an application of its own. Edges: DEPENDS_ON, and the
+ * agrees with the package's name and `versionInfo`. The package the document DESCRIBES is the
+ * application. When it describes several, each without a purl is an application of its own, and
+ * so is an APPLICATION package without a purl that one of them CONTAINS (stowage writes a
+ * shipped artifact's binaries so). Edges: DEPENDS_ON, and the
  * inverse DEPENDENCY_OF / DEV_DEPENDENCY_OF / OPTIONAL_DEPENDENCY_OF / BUILD_DEPENDENCY_OF.
  * SPDX has no field saying an inventory is incomplete: stowage's own annotation saying so
  * (spdx.ts) makes the graphs partial.
@@ -33,10 +34,8 @@ const NOT_PACKAGE_PURPOSES = new Set(['CONTAINER', 'OPERATING_SYSTEM', 'FILE', '
 /** What stowage's SPDX writer (sbom/spdx.ts) starts a partial inventory's annotation with. */
 const PARTIAL_MARK = 'PARTIAL INVENTORY';
 
-/** True when the text looks like an SPDX 2 JSON document (decides how an audited file is read). */
-export function isSpdxText(text: string): boolean {
-  return /^\s*\{[\s\S]{0,400}"spdxVersion"\s*:\s*"SPDX-2\.\d+"/.test(text);
-}
+/** Whether a JSON document is an SPDX 2 one (or says it is another SPDX version): its `spdxVersion`, wherever in the object it is written. */
+export const isSpdxDocument = (doc: unknown): doc is Json => isRecord(doc) && typeof doc.spdxVersion === 'string';
 
 /** Every purl external reference of a package, in document order. */
 function purlsOf(pkg: Json): string[] {
@@ -67,8 +66,15 @@ function isPartial(doc: Json, packages: readonly Json[]): boolean {
 }
 
 export function readSpdx(path: string, text: string, options: CycloneDxReadOptions = { allowUnidentified: false }): DependencyGraph[] {
-  const doc = parseJsonText(path, text);
-  if (!isRecord(doc) || typeof doc.spdxVersion !== 'string') throw new InputError(path, 'not an SPDX JSON document (no "spdxVersion")');
+  return readSpdxDocument(path, parseJsonText(path, text), options);
+}
+
+/** An SPDX document already parsed (sbom-document.ts parses a file once to tell what it is). */
+export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxReadOptions = { allowUnidentified: false }): DependencyGraph[] {
+  if (!isSpdxDocument(doc)) throw new InputError(path, 'not an SPDX JSON document (no "spdxVersion")');
+  if (!/^SPDX-2\.\d+$/.test(doc.spdxVersion as string)) {
+    throw new InputError(path, `spdxVersion ${quoted(doc.spdxVersion as string)}: stowage reads SPDX 2.x JSON documents only`);
+  }
   const format = `${doc.spdxVersion} SBOM`;
   if (!Array.isArray(doc.packages)) throw new InputError(path, '"packages" must be an array');
   if (doc.relationships !== undefined && !Array.isArray(doc.relationships)) throw new InputError(path, '"relationships" must be an array');
@@ -100,7 +106,10 @@ export function readSpdx(path: string, text: string, options: CycloneDxReadOptio
   for (const [id, pkg] of elements) {
     if (id === appId) continue;
     const purls = purlsOf(pkg);
-    if (purls.length === 0 && contained.has(id) && pkg.primaryPackagePurpose === 'APPLICATION') {
+    // A document may describe several packages (the applications of a repository or an image):
+    // each without a purl is an application, a root of its own, as the one described would be.
+    const describedApplication = described.size > 1 && described.has(id);
+    if (purls.length === 0 && (describedApplication || (contained.has(id) && pkg.primaryPackagePurpose === 'APPLICATION'))) {
       parts.set(id, { name: str(pkg.name) ?? id, version: str(pkg.versionInfo) ?? '' });
       continue;
     }
@@ -135,19 +144,9 @@ export function readSpdx(path: string, text: string, options: CycloneDxReadOptio
     throw new InputError(path, `relationships name ${dangling.size} SPDX ${dangling.size === 1 ? 'id' : 'ids'} no package has, so the graph is incomplete: ${listed([...dangling])}; pass ${ALLOW_UNIDENTIFIED_FLAG} to audit the packages it lists`);
   }
   const appLicense = app === undefined ? null : declaredLicense(app);
-  // The application is a package too when its purl names one.
   const appPurls = app === undefined ? [] : purlsOf(app);
-  const appIdentity = app !== undefined && appPurls.length > 0 ? identifyPackage(app, 'application', appPurls) : null;
-  const application: SbomApplication | null =
-    app && appId !== null
-      ? {
-          id: appId,
-          name: str(app.name) ?? 'application',
-          version: str(app.versionInfo) ?? '',
-          ...(appLicense !== null ? { license: appLicense } : {}),
-          ...(appIdentity?.kind === 'package' ? { package: identifiedPackage(appIdentity, checksumOf(app, appIdentity.ecosystem)) } : {}),
-        }
-      : null;
+  const appIdentity = app === undefined || appPurls.length === 0 ? null : registryPackage(identifyPackage(app, 'library', appPurls));
+  const application = app && appId !== null ? { id: appId, ...applicationOf(app, appIdentity, app.versionInfo), ...(appLicense !== null ? { license: appLicense } : {}) } : null;
   return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling: [...dangling], idWord: 'SPDX ids', partial: isPartial(doc, [...elements.values()]) }, options);
 }
 

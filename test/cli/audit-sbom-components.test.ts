@@ -82,7 +82,7 @@ test('components nested three levels deep are audited, under components[] and un
         'bom-ref': 'app',
         name: 'app',
         version: '1.0.0',
-        components: [{ type: 'framework', 'bom-ref': 'lvl1', name: 'lvl1', version: '1', purl: 'pkg:cargo/lvl1@1', components: [{ type: 'library', 'bom-ref': 'lvl2', name: 'lvl2', version: '1', purl: 'pkg:cargo/lvl2@1', components: [SMALLVEC] }] }],
+        components: [{ type: 'framework', 'bom-ref': 'lvl1', name: 'lvl1', version: '1.0.0', purl: 'pkg:cargo/lvl1@1.0.0', components: [{ type: 'library', 'bom-ref': 'lvl2', name: 'lvl2', version: '1.0.0', purl: 'pkg:cargo/lvl2@1.0.0', components: [SMALLVEC] }] }],
       },
       dependencies: [
         { ref: 'app', dependsOn: ['itoa', 'lvl1', 'mid'] },
@@ -97,7 +97,7 @@ test('components nested three levels deep are audited, under components[] and un
   assert.ok(found(r).includes('RUSTSEC-2021-0003 smallvec@1.6.0'), found(r).join(', '));
   assert.ok(found(r).includes('GHSA-35jh-r3h4-6jhm lodash@4.17.20'), found(r).join(', '));
   const smallvec = r.findings.find((f) => f.package.name === 'smallvec');
-  assert.deepEqual(smallvec?.paths[0], ['app@1.0.0', 'lvl1@1', 'lvl2@1', 'smallvec@1.6.0']);
+  assert.deepEqual(smallvec?.paths[0], ['app@1.0.0', 'lvl1@1.0.0', 'lvl2@1.0.0', 'smallvec@1.6.0']);
   assert.deepEqual(r.targets.map((t) => [t.ecosystem, t.packages]), [['cargo', 5], ['npm', 3]]);
 });
 
@@ -204,6 +204,59 @@ test('unparsable purls and a component type stowage does not know are not identi
   refused(sbom([{ ...SAFE_CRATE, components: [[SMALLVEC]] }]), /: components\[0\]\.components\[0\] is not an object$/);
 });
 
+test('a version that is a range or partial names no one package: not identified, instead of an advisory blamed for it', () => {
+  // Before: exit 2 with "advisory GHSA-29mw-wpgm-hmr9 cannot be evaluated for lodash ^4.17.0", naming the advisory's file.
+  for (const version of ['^4.17.0', '4.17', '4.17.4 || 5', '=4.17.20']) {
+    refused(sbom([SAFE_CRATE, { ...LODASH, version, purl: `pkg:npm/lodash@${encodeURIComponent(version)}` }]), new RegExp(`"lodash": version ${version.replace(/[.*+?^|]/g, '\\$&')} is not one npm version \\(not a semantic version\\)`));
+  }
+  refused(sbom([{ ...SMALLVEC, version: '1.6', purl: 'pkg:cargo/smallvec@1.6' }]), /"smallvec": version 1\.6 is not one cargo version \(unexpected end of input while parsing minor version number\); pass --allow-unidentified/);
+  const { status, report: r } = report(sbom([SMALLVEC, { ...LODASH, version: '^4.17.0', purl: 'pkg:npm/lodash@%5E4.17.0' }]), '--allow-unidentified');
+  assert.equal(status, 1);
+  assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+  assert.deepEqual(r.targets[0]?.unidentified.map((u) => u.ref), ['lodash']);
+  // A git package's version is the audit's to judge: one it cannot compare is refused as not audited.
+  const git = audit(sbom([SAFE_CRATE, { ...LODASH, version: 'abc123', purl: 'pkg:npm/lodash@abc123?vcs_url=git%2Bhttps://github.com/lodash/lodash.git' }]));
+  assert.equal(git.status, 2);
+  assert.match(git.stderr, /1 package not from a registry \(git, tarball\) NOT audited: .* lodash abc123/);
+});
+
+test('the application itself is audited when its purl names a registry package (an SBOM of a published package); a checkout is not', () => {
+  const published = sbom([SAFE_CRATE], { app: { type: 'library', 'bom-ref': 'app', name: 'lodash', version: '4.17.20', purl: 'pkg:npm/lodash@4.17.20' } });
+  const r = report(published);
+  assert.equal(r.status, 1);
+  assert.deepEqual(found(r.report), ['GHSA-29mw-wpgm-hmr9 lodash@4.17.20', 'GHSA-35jh-r3h4-6jhm lodash@4.17.20']);
+  assert.deepEqual(r.report.findings[0]?.paths, [['lodash@4.17.20']]);
+  // Without a bom-ref (nothing can depend on it by name): still audited.
+  const unnamed = sbom([SAFE_CRATE], { app: { type: 'application', name: 'smallvec', version: '1.6.0', purl: 'pkg:cargo/smallvec@1.6.0' }, dependencies: [] });
+  assert.deepEqual(found(report(unnamed).report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+  // A component whose bom-ref is that purl (as tools name components) is another node, not a clash.
+  const clash = sbom([{ ...SMALLVEC, 'bom-ref': 'pkg:cargo/smallvec@1.6.0' }], { app: { type: 'application', name: 'smallvec', version: '1.6.0', purl: 'pkg:cargo/smallvec@1.6.0' }, dependencies: [] });
+  const clashed = report(clash);
+  assert.equal(clashed.status, 1);
+  assert.equal(clashed.report.targets[0]?.packages, 2);
+  // cargo-cyclonedx's root (a checkout), a git checkout, a purl without a version: the project's own source, as a lockfile's root.
+  for (const purl of ['pkg:cargo/smallvec@1.6.0?download_url=file://.', 'pkg:npm/lodash@4.17.20?vcs_url=git%2Bhttps://github.com/lodash/lodash.git', 'pkg:npm/lodash']) {
+    const name = purl.startsWith('pkg:cargo') ? 'smallvec' : 'lodash';
+    const checkout = report(sbom([SAFE_CRATE], { app: { type: 'application', 'bom-ref': 'app', name, ...(purl === 'pkg:npm/lodash' ? {} : { version: name === 'smallvec' ? '1.6.0' : '4.17.20' }), purl } }));
+    assert.equal(checkout.status, 0, purl);
+  }
+
+  const spdx = join(work, 'published.spdx.json');
+  writeFileSync(
+    spdx,
+    JSON.stringify({
+      spdxVersion: 'SPDX-2.3',
+      SPDXID: 'SPDXRef-DOCUMENT',
+      name: 'lodash',
+      documentDescribes: ['SPDXRef-lodash'],
+      packages: [{ SPDXID: 'SPDXRef-lodash', name: 'lodash', versionInfo: '4.17.20', downloadLocation: 'NOASSERTION', externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: 'pkg:npm/lodash@4.17.20' }] }],
+    }),
+  );
+  const fromSpdx = report(spdx);
+  assert.equal(fromSpdx.status, 1);
+  assert.deepEqual(found(fromSpdx.report), ['GHSA-29mw-wpgm-hmr9 lodash@4.17.20', 'GHSA-35jh-r3h4-6jhm lodash@4.17.20']);
+});
+
 test('a duplicate bom-ref, at any depth or shared with the application, refuses the SBOM even with --allow-unidentified', () => {
   const nestedDuplicate = sbom([{ ...SAFE_CRATE, components: [{ type: 'library', 'bom-ref': 'x', name: 'x', version: '1', purl: 'pkg:cargo/x@1', components: [{ ...SMALLVEC, 'bom-ref': 'itoa' }] }] }]);
   refused(nestedDuplicate, /bom-ref "itoa" appears twice \(components\[0\] and components\[0\]\.components\[0\]\.components\[0\]\)/);
@@ -231,14 +284,17 @@ test('a refusal lists five components and counts the rest; control characters in
 });
 
 test('crates.io spelled as the purl type default or as Cargo index URLs is crates.io; another registry is another crate', () => {
-  for (const repo of ['https://crates.io', 'https://github.com/rust-lang/crates.io-index', 'https://index.crates.io/']) {
+  // With Cargo's source-id prefix too, as a Cargo.lock `source` copied into the purl reads (before: another registry, not audited).
+  for (const repo of ['https://crates.io', 'https://github.com/rust-lang/crates.io-index', 'https://index.crates.io/', 'sparse%2Bhttps://index.crates.io/', 'registry%2Bhttps://github.com/rust-lang/crates.io-index']) {
     const { status, report: r } = report(sbom([{ ...SMALLVEC, purl: `pkg:cargo/smallvec@1.6.0?repository_url=${repo}` }]));
     assert.equal(status, 1, repo);
     assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0'], repo);
   }
-  const other = report(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.0?repository_url=https://my-registry.example/index' }]));
-  assert.equal(other.status, 0);
-  assert.equal(other.report.targets[0]?.audited, 0);
+  for (const repo of ['https://my-registry.example/index', 'sparse%2Bhttps://my-registry.example/index/']) {
+    const other = report(sbom([{ ...SMALLVEC, purl: `pkg:cargo/smallvec@1.6.0?repository_url=${repo}` }]));
+    assert.equal(other.status, 0, repo);
+    assert.equal(other.report.targets[0]?.audited, 0, repo);
+  }
   const git = report(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.0?vcs_url=git%2Bssh://git@github.com/servo/rust-smallvec.git' }]));
   assert.equal(git.status, 0);
   assert.equal(git.report.targets[0]?.audited, 0);
@@ -248,7 +304,15 @@ test('crates.io spelled as the purl type default or as Cargo index URLs is crate
   assert.deepEqual(found(both.report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
 });
 
-test('an npm name published with capitals keeps them (purls lower-case npm names), so its advisory matches', () => {
+test('an npm name that differs from its purl in case only is audited in lower case: every advisory either spelling has matches', () => {
+  // pkg:npm lower-cases names, so `Lodash` beside pkg:npm/lodash may be a misspelling of lodash (audited as
+  // `Lodash`, no advisory would ever match), and `JSONStream` beside pkg:npm/jsonstream the legacy package.
+  const misspelt = report(sbom([{ ...LODASH, name: 'Lodash' }]));
+  assert.equal(misspelt.status, 1);
+  assert.deepEqual(found(misspelt.report), ['GHSA-29mw-wpgm-hmr9 lodash@4.17.20', 'GHSA-35jh-r3h4-6jhm lodash@4.17.20']);
+  const scoped = report(sbom([{ type: 'library', 'bom-ref': 'b', group: '@Babel', name: 'Traverse', version: '7.23.0', purl: 'pkg:npm/%40babel/traverse@7.23.0' }]));
+  assert.deepEqual(found(scoped.report), ['GHSA-67hx-6x53-jw92 @babel/traverse@7.23.0']);
+
   const db = join(work, 'osv-caps');
   mkdirSync(db, { recursive: true });
   writeFileSync(
@@ -260,10 +324,22 @@ test('an npm name published with capitals keeps them (purls lower-case npm names
       affected: [{ package: { ecosystem: 'npm', name: 'JSONStream' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.3.6' }] }] }],
     }),
   );
-  const path = sbom([{ type: 'library', 'bom-ref': 'js', name: 'JSONStream', version: '1.3.5', purl: 'pkg:npm/jsonstream@1.3.5' }]);
-  const r = runCli(['audit', path, '--db', db, '--format', 'json'], { cacheDir });
-  assert.equal(r.status, 1, r.stderr);
-  assert.deepEqual(found(auditReport(r.stdout)), ['GHSA-test-caps-0001 JSONStream@1.3.5']);
+  for (const purl of ['pkg:npm/jsonstream@1.3.5', 'pkg:npm/JSONStream@1.3.5']) {
+    const path = sbom([{ type: 'library', 'bom-ref': 'js', name: 'JSONStream', version: '1.3.5', purl }]);
+    const r = runCli(['audit', path, '--db', db, '--format', 'json'], { cacheDir });
+    assert.equal(r.status, 1, r.stderr);
+    const spelt = purl.includes('JSONStream') ? 'JSONStream' : 'jsonstream';
+    assert.deepEqual(found(auditReport(r.stdout)), [`GHSA-test-caps-0001 ${spelt}@1.3.5`], purl);
+  }
+});
+
+test('a crate name that differs from its purl in case or "-" against "_" only is the one crates.io crate, matched', () => {
+  const cased = report(sbom([{ ...SMALLVEC, name: 'SmallVec' }]));
+  assert.equal(cased.status, 1);
+  assert.deepEqual(found(cased.report), ['RUSTSEC-2021-0003 SmallVec@1.6.0']);
+  const dashed = report(sbom([{ ...SAFE_CRATE, name: 'serde_json', purl: 'pkg:cargo/serde-json@1.0.11' }]));
+  assert.equal(dashed.status, 0);
+  assert.equal(dashed.report.targets[0]?.audited, 1);
 });
 
 test('--allow-unidentified is an audit option only: vendor, sbom and package rpm do not accept it', () => {

@@ -124,3 +124,84 @@ test('a file that is neither a lockfile nor an SBOM, and an SBOM without package
   assert.equal(r2.status, 2);
   assert.match(r2.stderr, /empty\.cdx\.json: the SBOM names no Cargo or npm package/);
 });
+
+test('an SBOM is told by its keys wherever they are written (after 400 characters, sorted last, no .json name); other SBOM encodings are refused as what they are', () => {
+  const dir = tempDir('audit-sbom-detect');
+  const lodash = { type: 'library', 'bom-ref': 'l', name: 'lodash', version: '4.17.4', purl: 'pkg:npm/lodash@4.17.4' };
+  // Keys sorted, as a serialiser that sorts them writes: "bomFormat" after a long "components".
+  const padding = Array.from({ length: 20 }, (_, i) => ({ type: 'file', name: `licence-${i}.txt` }));
+  const cdx = { components: [...padding, lodash], dependencies: [], metadata: { tools: [{ name: 'x'.repeat(500) }] }, bomFormat: 'CycloneDX', specVersion: '1.6' };
+  const spdx = {
+    SPDXID: 'SPDXRef-DOCUMENT',
+    name: 'n'.repeat(500),
+    packages: [{ SPDXID: 'SPDXRef-l', name: 'lodash', versionInfo: '4.17.4', downloadLocation: 'NOASSERTION', externalRefs: [{ referenceCategory: 'PACKAGE_MANAGER', referenceType: 'purl', referenceLocator: 'pkg:npm/lodash@4.17.4' }] }],
+    spdxVersion: 'SPDX-2.3',
+  };
+  for (const [name, doc, format] of [
+    ['late.cdx.json', cdx, 'CycloneDX 1.6 SBOM'],
+    ['bom', cdx, 'CycloneDX 1.6 SBOM'],
+    ['bom-with-bom', cdx, 'CycloneDX 1.6 SBOM'],
+    ['late.spdx.json', spdx, 'SPDX-2.3 SBOM'],
+  ] as const) {
+    const path = join(dir, name);
+    writeFileSync(path, `${name === 'bom-with-bom' ? '\uFEFF' : ''}${JSON.stringify(doc, null, 2)}`);
+    const r = runCli(['audit', path, '--db', GHSA_NPM, '--format', 'json'], { cacheDir });
+    assert.equal(r.status, 1, `${name}: ${r.stderr}`);
+    const report = auditReport(r.stdout);
+    assert.ok(summary(report).includes('GHSA-29mw-wpgm-hmr9 lodash@4.17.4'), name);
+    assert.deepEqual(report.targets.map((t) => t.format), [format], name);
+  }
+  const broken = join(dir, 'broken.json');
+  writeFileSync(broken, `{"metadata": {"x": "${'x'.repeat(500)}"}, "bomFormat": "CycloneDX", "components": [}`);
+  const unread: [string, string, RegExp][] = [
+    ['broken.json', '', /broken\.json:1:\d+: invalid JSON/],
+    ['bom.xml', '<?xml version="1.0" encoding="UTF-8"?>\n<bom xmlns="http://cyclonedx.org/schema/bom/1.5" version="1"><components/></bom>\n', /bom\.xml: a CycloneDX XML SBOM: stowage reads CycloneDX JSON/],
+    ['app.spdx', '\uFEFF# made by a tool\nSPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nPackageName: lodash\n', /app\.spdx: an SPDX tag-value SBOM: stowage reads SPDX 2\.2 and 2\.3 JSON/],
+    ['app3.spdx.json', JSON.stringify({ '@context': 'https://spdx.org/rdf/3.0.1/spdx-context.jsonld', '@graph': [] }), /app3\.spdx\.json: an SPDX 3 JSON-LD document/],
+    ['v3.spdx.json', JSON.stringify({ ...spdx, spdxVersion: 'SPDX-3.0' }), /v3\.spdx\.json: spdxVersion "SPDX-3\.0": stowage reads SPDX 2\.x JSON documents only/],
+  ];
+  for (const [name, text, pattern] of unread) {
+    const path = join(dir, name);
+    if (text !== '') writeFileSync(path, text);
+    const r = runCli(['audit', path, '--db', GHSA_NPM], { cacheDir });
+    assert.equal(r.status, 2, name);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, pattern, name);
+  }
+});
+
+test('an SPDX document that describes several packages: each without a purl is an application, not a package refused for having none', () => {
+  const dir = tempDir('audit-spdx-described');
+  const pkg = (id: string, name: string, purl?: string): object => ({
+    SPDXID: id,
+    name,
+    versionInfo: purl === undefined ? '1.0.0' : '4.17.4',
+    downloadLocation: 'NOASSERTION',
+    ...(purl === undefined ? {} : { externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }] }),
+  });
+  const path = join(dir, 'repo.spdx.json');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      spdxVersion: 'SPDX-2.3',
+      SPDXID: 'SPDXRef-DOCUMENT',
+      name: 'repo',
+      documentDescribes: ['SPDXRef-web', 'SPDXRef-api'],
+      packages: [pkg('SPDXRef-web', 'web'), pkg('SPDXRef-api', 'api'), pkg('SPDXRef-lodash', 'lodash', 'pkg:npm/lodash@4.17.4'), pkg('SPDXRef-lib', 'lib')],
+      relationships: [
+        { spdxElementId: 'SPDXRef-web', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-lodash' },
+        { spdxElementId: 'SPDXRef-api', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-lodash' },
+      ],
+    }),
+  );
+  // lib is described by nothing: a package without a purl, still refused.
+  const refused = runCli(['audit', path, '--db', GHSA_NPM], { cacheDir });
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /: 1 component names a package stowage cannot identify, so cannot audit: "SPDXRef-lib" \("lib"\): no purl;/);
+  const r = runCli(['audit', path, '--db', GHSA_NPM, '--format', 'json', '--allow-unidentified'], { cacheDir });
+  assert.equal(r.status, 1, r.stderr);
+  const report = auditReport(r.stdout);
+  const lodash = report.findings.find((f) => f.advisory.id === 'GHSA-29mw-wpgm-hmr9');
+  assert.deepEqual(lodash?.paths.map((p) => p.join(' > ')).sort(), ['api@1.0.0 > lodash@4.17.4', 'web@1.0.0 > lodash@4.17.4']);
+  assert.deepEqual(report.targets[0]?.unidentified.map((u) => u.ref), ['SPDXRef-lib']);
+});

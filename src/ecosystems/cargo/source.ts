@@ -233,10 +233,13 @@ export function isCratesIoSource(raw: string): boolean {
  * Whether a registry URL written without Cargo's kind prefix (a purl's `repository_url`, which
  * stowage writes as the index URL without `sparse+`) is crates.io: its git index or its sparse
  * index in any spelling that reaches crates.io's index host, or crates.io itself (the purl
- * type's default repository).
+ * type's default repository). Written with the prefix, as a Cargo.lock `source` copied over
+ * (`sparse+https://index.crates.io/`, `registry+https://github.com/rust-lang/crates.io-index`),
+ * it is read as that source id.
  */
 export function isCratesIoRegistryUrl(url: string): boolean {
-  for (const candidate of [`registry+${url}`, `sparse+${url}`]) {
+  const prefixed = /^(registry|sparse)\+/.test(url) ? [url] : [];
+  for (const candidate of [...prefixed, `registry+${url}`, `sparse+${url}`]) {
     try {
       if (parseCargoSourceId(candidate).servesCratesIo) return true;
     } catch {

@@ -1,0 +1,60 @@
+import { InputError } from '../core/errors.js';
+import { parseJsonText } from '../core/json-text.js';
+import { isCycloneDxDocument } from './cyclonedx-reader.js';
+import { isSpdxDocument } from './spdx-reader.js';
+
+/**
+ * Which SBOM a file holds, told from the document itself. JSON objects have no key order and
+ * tools write `bomFormat` or `spdxVersion` wherever they like (after kilobytes of `metadata`, or
+ * last, as a serialiser sorting keys does), so a JSON file is parsed once and its top-level keys
+ * decide; the parsed document is what the reader then reads. SBOM encodings stowage does not
+ * read are told apart from lockfiles too, so their refusal says what they are.
+ */
+
+export type SbomDocument = { format: 'cyclonedx' | 'spdx'; doc: unknown };
+
+/** The SBOM a JSON text holds, or null when it is JSON of another kind (or not JSON and names neither key). */
+export function sbomDocumentOf(path: string, text: string): SbomDocument | null {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text) as unknown;
+  } catch {
+    // An SBOM with a syntax error: its error and position, not "not a lockfile".
+    if (/"(bomFormat|spdxVersion)"\s*:/.test(text)) parseJsonText(path, text);
+    return null;
+  }
+  if (isCycloneDxDocument(doc)) return { format: 'cyclonedx', doc };
+  if (isSpdxDocument(doc)) return { format: 'spdx', doc };
+  if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
+    const context = (doc as Record<string, unknown>)['@context'];
+    if (JSON.stringify(context ?? null).includes('spdx.org/rdf/3')) {
+      throw new InputError(path, 'an SPDX 3 JSON-LD document: stowage reads SPDX 2.2 and 2.3 JSON and CycloneDX JSON SBOMs');
+    }
+  }
+  return null;
+}
+
+/** How many bytes of a file startsJsonObject and unreadSbomEncoding look at, decoded as Latin-1 (a UTF-8 BOM is then `\xEF\xBB\xBF`). */
+export const SBOM_HEAD_BYTES = 4096;
+
+/** Whether a file's first bytes start a JSON object with a key (an SBOM whatever its name); text, so no NUL (a tar header holds some). */
+export function startsJsonObject(head: string): boolean {
+  return /^(?:\xEF\xBB\xBF)?\s*\{\s*"/.test(head) && !head.includes('\0');
+}
+
+/**
+ * The SBOM encoding stowage does not read that a file's first bytes show (CycloneDX XML, SPDX
+ * tag-value or RDF/XML), with how to get one it reads; null for anything else.
+ */
+export function unreadSbomEncoding(head: string): string | null {
+  if (/<bom\b[^>]*cyclonedx\.org\/schema\/bom/.test(head)) {
+    return 'a CycloneDX XML SBOM: stowage reads CycloneDX JSON (cyclonedx-cli: cyclonedx convert --output-format json)';
+  }
+  if (/^(?:\xEF\xBB\xBF)?(?:\s*#[^\n]*\n|\s*\n)*\s*SPDXVersion:\s*SPDX-/.test(head)) {
+    return 'an SPDX tag-value SBOM: stowage reads SPDX 2.2 and 2.3 JSON (spdx-tools: pyspdxtools -i FILE -o FILE.spdx.json)';
+  }
+  if (/<rdf:RDF\b[\s\S]*spdx\.org\/rdf\/terms/.test(head)) {
+    return 'an SPDX RDF/XML SBOM: stowage reads SPDX 2.2 and 2.3 JSON (spdx-tools: pyspdxtools -i FILE -o FILE.spdx.json)';
+  }
+  return null;
+}
