@@ -13,6 +13,7 @@ import { sourceLabel } from '../core/package.js';
 import { advisoryNameKeys, lockfileNameKey, LockfileNameKeys, spellingNote } from '../ecosystems/package-names.js';
 import { GraphPaths, packageCount, packagesNamed } from './paths.js';
 import type { AuditPolicy, IgnoreRule } from './policy.js';
+import { shortList } from '../core/short-list.js';
 
 export interface DatabaseSummary {
   source: string;
@@ -236,9 +237,7 @@ const LISTED_PACKAGES = 10;
 
 /** `lodash 4.17.4 (file:lodash-4.17.4.tgz), …`: at most ten, then how many more. */
 function listedPackages(packages: readonly Package[]): string {
-  const shown = packages.slice(0, LISTED_PACKAGES).map((p) => `${p.name} ${p.version || '(no version)'} (${redactCredentials(sourceLabel(p.source))})`);
-  const more = packages.length - LISTED_PACKAGES;
-  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
+  return shortList(packages.map((p) => `${p.name} ${p.version || '(no version)'} (${redactCredentials(sourceLabel(p.source))})`), LISTED_PACKAGES);
 }
 
 function plural(count: number, noun: string): string {

@@ -1,5 +1,6 @@
 import type { DependencyGraph } from '../core/graph.js';
 import { lockfileNameKey } from '../ecosystems/package-names.js';
+import { shortList } from '../core/short-list.js';
 
 /**
  * Two inventories of one artifact (a package's own record of what it bundles, and what a
@@ -50,7 +51,7 @@ export function inventoryDisagreements(record: DependencyGraph, binary: Dependen
 }
 
 function listed(items: readonly string[]): string {
-  return items.length <= LISTED ? items.join('; ') : `${items.slice(0, LISTED).join('; ')}; and ${items.length - LISTED} more`;
+  return shortList(items, LISTED, '; ');
 }
 
 /** `name` as the first of `graphs` that holds the same package spells it (else as given). */

@@ -1,6 +1,7 @@
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph.js';
 import type { Ecosystem, Package, PackageSource } from '../core/package.js';
+import { shortList } from '../core/short-list.js';
 
 /**
  * What an SBOM reader (CycloneDX, SPDX) found, turned into dependency graphs the same way for
@@ -46,8 +47,7 @@ const LISTED = 5;
 export const quoted = (text: string): string => JSON.stringify(text);
 
 export function listed(items: string[]): string {
-  const shown = items.slice(0, LISTED).join(', ');
-  return items.length > LISTED ? `${shown} and ${items.length - LISTED} more` : shown;
+  return shortList(items, LISTED);
 }
 
 /** A reason quotes data (a decoded purl version, the component's name): its control characters are escaped too. */

@@ -12,6 +12,7 @@ import { deliverDueEvents } from '../../fleet/webhooks.js';
 import { stdoutStream, warn, writeStderr, writeStdout, writeStdoutPieces } from '../output.js';
 import type { FleetDatabaseOptions, FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
+import { shortList } from '../../core/short-list.js';
 
 export interface FleetAddOptions extends FleetDatabaseOptions, FleetFormatOptions {
   name?: string;
@@ -66,9 +67,7 @@ export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<
     for (const failure of (await deliverDueEvents(store)).failures) warn(failure);
     for (const f of failures) writeStderr(`stowage: ${t(f.message)}\n`);
     if (failures.length > 0) {
-      const names = failures.slice(0, LISTED_FAILURES).map((f) => f.name);
-      const more = failures.length > LISTED_FAILURES ? ` and ${failures.length - LISTED_FAILURES} more` : '';
-      writeStderr(`stowage: ${failures.length} of ${inputs.length} applications not added: ${t(names.join(', '))}${more}\n`);
+      writeStderr(`stowage: ${failures.length} of ${inputs.length} applications not added: ${t(shortList(failures.map((f) => f.name), LISTED_FAILURES))}\n`);
       return EXIT_FAILURE;
     }
     return outcomes.some((o) => o.failing > 0) ? EXIT_FINDINGS : EXIT_OK;

@@ -11,6 +11,7 @@ import { cargoRequirementMatches, checkCargoVersion } from './version.js';
 import { memberGlobMatcher, parseManifestToml } from './workspace-members.js';
 import { readCargoWrittenLockfile } from './lockfile-toml.js';
 import { holdsUnsafeInteger, isTomlTable, tomlStrings } from '../../core/toml-values.js';
+import { shortList } from '../../core/short-list.js';
 
 /**
  * Cargo.lock, every format Cargo has written:
@@ -797,8 +798,7 @@ function unlockedDeclarations(
     };
     for (const { table } of dependencyTables(doc)) for (const [key, spec] of Object.entries(table)) declared(key, spec);
     if (problems.size === 0) return;
-    const listed = [...problems];
-    const shown = listed.length > 5 ? `${listed.slice(0, 5).join(', ')} and ${listed.length - 5} more` : listed.join(', ');
+    const shown = shortList([...problems]);
     warnings.push(
       `${path}: ${pkg.name} declares ${shown}, which ${lockPath} does not lock as declared: the lockfile is older than the manifest; cargo build without --locked resolves them anew (--locked refuses), and the audit covers only what the lockfile locks`,
     );

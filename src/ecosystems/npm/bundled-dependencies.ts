@@ -1,5 +1,6 @@
 import type { DependencyGraph } from '../../core/graph.js';
 import type { Package } from '../../core/package.js';
+import { shortList } from '../../core/short-list.js';
 
 /*
  * Bundled dependencies (a manifest's bundleDependencies) come inside their package's tarball,
@@ -14,10 +15,6 @@ export interface UnlistedBundle {
   label: string;
 }
 
-/** The first five items, and how many more. */
-export function shortList(items: readonly string[], separator = ', '): string {
-  return items.length <= 5 ? items.join(separator) : `${items.slice(0, 5).join(separator)}${separator}and ${items.length - 5} more`;
-}
 
 /**
  * Marks the graph for the bundles it does not list, once its packages' flags are known. A
@@ -31,12 +28,12 @@ export function noteUnlistedBundles(graph: DependencyGraph, bundles: readonly Un
   const optional = bundles.filter((b) => b.pkg.flags?.optional === true).map((b) => b.label);
   if (required.length > 0) {
     graph.partial = true;
-    graph.partialReason = `${bundling(required)} dependencies that the lockfile does not list, which ${manager} installs from ${required.length === 1 ? 'its tarball' : 'their tarballs'} as they are: ${shortList(required, '; ')}`;
+    graph.partialReason = `${bundling(required)} dependencies that the lockfile does not list, which ${manager} installs from ${required.length === 1 ? 'its tarball' : 'their tarballs'} as they are: ${shortList(required, 5, '; ')}`;
   }
   if (optional.length > 0) {
     (graph.warnings ??= []).push(
       `${graph.path}: ${optional.length === 1 ? 'an optional package bundles' : `${optional.length} optional packages bundle`} dependencies that the lockfile does not list, ` +
-        `NOT audited (${manager} installs them from the tarball where it installs the package): ${shortList(optional, '; ')}`,
+        `NOT audited (${manager} installs them from the tarball where it installs the package): ${shortList(optional, 5, '; ')}`,
     );
   }
 }

@@ -4,7 +4,8 @@ import { InputError } from '../../core/errors.js';
 import { lineAndColumn, locateJsonError, objectKeyLocations, positionOfKey } from '../../core/json-text.js';
 import { edgeKindBit, locatePackagesLater, reachableAvoidingIndexes, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
-import { noteUnlistedBundles, shortList, type UnlistedBundle } from './bundled-dependencies.js';
+import { noteUnlistedBundles, type UnlistedBundle } from './bundled-dependencies.js';
+import { shortList } from '../../core/short-list.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
 import * as semver from '../../core/semver.js';
 import {

@@ -1,5 +1,5 @@
 import type { DependencyGraph } from '../../core/graph.js';
-import { shortList } from './bundled-dependencies.js';
+import { shortList } from '../../core/short-list.js';
 
 /**
  * A lockfile older than its manifests: `unlocked` names (`name@specifier`) what the manifests at

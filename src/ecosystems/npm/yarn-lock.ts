@@ -6,6 +6,7 @@ import type { Package, PackageSource } from '../../core/package.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { yarnV1SyntaxProblem } from './yarn-v1-syntax.js';
 import { defaultNpmRegistrySource, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballIdentity } from './registry-source.js';
+import { shortList } from '../../core/short-list.js';
 
 /*
  * yarn.lock, both generations:
@@ -435,7 +436,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
     if (unlocked.length > 0) {
       // package.json was changed after the lockfile was written: what is locked is still what
       // a frozen install would refuse and a plain one would change, so it is audited as is.
-      const listed = unlocked.length > 3 ? `${unlocked.slice(0, 3).join(', ')} and ${unlocked.length - 3} more` : unlocked.join(', ');
+      const listed = shortList(unlocked, 3);
       warnings.push(`${manifest.path}: ${listed} not in ${path}: the lockfile is older than package.json; the audit covers what it locks`);
       stale = `${listed} from package.json not locked`;
     }
