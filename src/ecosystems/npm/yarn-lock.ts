@@ -6,7 +6,7 @@ import type { Package, PackageSource } from '../../core/package.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { yarnV1SyntaxProblem } from './yarn-v1-syntax.js';
 import { defaultNpmRegistrySource, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballIdentity } from './registry-source.js';
-import { shortList } from '../../core/short-list.js';
+import { noteStaleLockfile } from './stale-lockfile.js';
 
 /*
  * yarn.lock, both generations:
@@ -388,7 +388,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
 
   let roots: string[];
   const warnings: string[] = [];
-  let stale: string | undefined;
+  const unlocked: string[] = [];
   if (manifest) {
     // The root and each workspace member are roots; a member is found by its name, as yarn
     // links it, since the lockfile does not hold it.
@@ -413,7 +413,6 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       roots.push(pkg.id);
       if (project.name !== null) projectIds.set(project.name, pkg.id);
     }
-    const unlocked: string[] = [];
     for (const [i, project] of projects.entries()) {
       const from = roots[i] as string;
       const sections = [
@@ -433,27 +432,15 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
         }
       }
     }
-    if (unlocked.length > 0) {
-      // package.json was changed after the lockfile was written: what is locked is still what
-      // a frozen install would refuse and a plain one would change, so it is audited as is.
-      const listed = shortList(unlocked, 3);
-      warnings.push(`${manifest.path}: ${listed} not in ${path}: the lockfile is older than package.json; the audit covers what it locks`);
-      stale = `${listed} from package.json not locked`;
-    }
     flagsFromReachability(packages, edges, roots);
   } else {
     roots = unreferenced(packages, edges);
   }
-  return {
-    ecosystem: 'npm',
-    path,
-    format: 'yarn.lock v1',
-    packages,
-    edges,
-    roots,
-    ...(warnings.length > 0 ? { warnings } : {}),
-    ...(stale !== undefined ? { stale } : {}),
-  };
+  const graph: DependencyGraph = { ecosystem: 'npm', path, format: 'yarn.lock v1', packages, edges, roots, ...(warnings.length > 0 ? { warnings } : {}) };
+  // package.json was changed after the lockfile was written: what is locked is still what a
+  // frozen install would refuse and a plain one would change, so it is audited as is.
+  if (manifest) noteStaleLockfile(graph, [manifest.path], unlocked);
+  return graph;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -289,7 +289,7 @@ test('a package.json newer than its yarn.lock: audited as locked, with a warning
   const graph = parseYarnLock({ path: '/app/yarn.lock', text, manifest });
   assert.deepEqual(graph.packages.map((p) => p.id), ['app@1.0.0', 'log4js@2.11.0']);
   assert.deepEqual(graph.warnings, [
-    '/app/package.json: log4js@^2.5.3, ms@^2.1.3 not in /app/yarn.lock: the lockfile is older than package.json; the audit covers what it locks',
+    '/app/package.json: log4js@^2.5.3, ms@^2.1.3 not locked as asked in /app/yarn.lock: the lockfile is older than package.json; the audit covers what it locks',
   ]);
   // Audited as locked, but an install that keeps this lockfile fails: vendoring refuses it.
   assert.equal(graph.stale, 'log4js@^2.5.3, ms@^2.1.3 from package.json not locked');
