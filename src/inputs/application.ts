@@ -6,7 +6,7 @@ import { readTextInputFile } from '../core/input-files.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { isCycloneDxText, readCycloneDx, type CycloneDxReadOptions } from './cyclonedx-reader.js';
 import { isSpdxText, readSpdx } from './spdx-reader.js';
-import { findLockfiles, readDependencyGraph, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
+import { findLockfiles, readDependencyGraph, unlockedManifests, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
 import { binaryRoot, readRustBinary } from './binary/rust-binary.js';
@@ -119,6 +119,8 @@ export interface ApplicationRead {
   graphs: DependencyGraph[];
   /** Each shipped artifact given (a package, an image, a tree, a binary), whose applications are among the graphs. */
   artifacts: ShippedArtifact[];
+  /** Manifests in a directory given that no lockfile locks (unlockedManifests): not audited, and said so. */
+  warnings: string[];
 }
 
 /**
@@ -132,10 +134,13 @@ export async function readApplication(
   const locations: LockfileLocation[] = [];
   const shipped: DependencyGraph[] = [];
   const artifacts: ShippedArtifact[] = [];
+  const warnings: string[] = [];
   for (const path of paths) {
     const st = lockfileInputStat(path);
     if (st !== null) {
-      locations.push(...findLockfiles(path, st));
+      const found = findLockfiles(path, st);
+      locations.push(...found);
+      if (st.isDirectory()) warnings.push(...(await unlockedManifests(path, found)));
       continue;
     }
     // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.
@@ -149,5 +154,5 @@ export async function readApplication(
   }
   const graphs: DependencyGraph[] = [];
   for (const location of locations) graphs.push(await readDependencyGraph(location, options.record));
-  return { locations, graphs: [...graphs, ...shipped], artifacts };
+  return { locations, graphs: [...graphs, ...shipped], artifacts, warnings };
 }

@@ -71,6 +71,51 @@ export function findLockfiles(path: string, known?: Stats): LockfileLocation[] {
 }
 
 /**
+ * Manifests in directory DIR that no lockfile locks, one warning each: a Cargo.toml with no
+ * Cargo.lock beside it nor at its workspace root, a package.json with no npm, yarn or pnpm
+ * lockfile beside it nor in a directory above (a workspace's). Cargo and npm would resolve
+ * their dependencies anew, so nothing of them is audited: said, never silently skipped.
+ * `locations`: the lockfiles findLockfiles found in DIR.
+ */
+export async function unlockedManifests(dir: string, locations: readonly LockfileLocation[]): Promise<string[]> {
+  const full = resolve(dir);
+  const warnings: string[] = [];
+  const manifests = [...new Set(LOCKFILE_FORMATS.map((f) => f.manifestName))];
+  for (const manifestName of manifests) {
+    const formats = LOCKFILE_FORMATS.filter((f) => f.manifestName === manifestName);
+    if (!existsSync(join(full, manifestName)) || locations.some((l) => formats.includes(l.format))) continue;
+    const names = formats.map((f) => f.fileName);
+    const locked = formats[0]?.ecosystem === 'cargo' ? await cargoWorkspaceLocked(join(full, manifestName)) : lockfileAbove(full, names);
+    if (locked) continue;
+    const tool = formats[0]?.ecosystem === 'cargo' ? 'cargo' : 'npm';
+    warnings.push(`${join(dir, manifestName)}: NOT audited: no ${names.join(', ')} locks it (${tool} would resolve its dependencies anew); lock it and audit again`);
+  }
+  return warnings;
+}
+
+/** Whether the Cargo.toml at `manifestPath` is a workspace member whose root has a Cargo.lock. */
+async function cargoWorkspaceLocked(manifestPath: string): Promise<boolean> {
+  const { parseManifestQuietly } = await import('../ecosystems/cargo/workspace-members.js');
+  const { foreignWorkspaceRoot } = await import('../ecosystems/cargo/workspace-root.js');
+  try {
+    const foreign = foreignWorkspaceRoot(manifestPath, parseManifestQuietly(readTextInput(manifestPath)));
+    return foreign !== null && existsSync(join(dirname(foreign.root), 'Cargo.lock'));
+  } catch (err) {
+    // A manifest Cargo cannot read locks nothing either: the warning stands.
+    if (err instanceof InputError) return false;
+    throw err;
+  }
+}
+
+/** Whether a directory above `dir` holds one of `names` (the lockfile of a workspace `dir` may belong to). */
+function lockfileAbove(dir: string, names: readonly string[]): boolean {
+  for (let current = dirname(dir); ; current = dirname(current)) {
+    if (names.some((n) => existsSync(join(current, n)))) return true;
+    if (dirname(current) === current) return false;
+  }
+}
+
+/**
  * Told each file an application is read from, with its bytes as read (a text file's less a
  * byte-order mark): the fleet keeps exactly these documents with a revision, without reading a
  * file twice or encoding its text again.
