@@ -71,6 +71,8 @@ export interface AuditInput {
    * most packages were not looked at.
    */
   onlyNames?: Partial<Record<Ecosystem, ReadonlySet<string>>>;
+  /** What reading the application found worth saying beside its graphs (a manifest nothing locks). */
+  inputWarnings?: readonly string[];
 }
 
 /** Said in every report format (human, JSON, SARIF carry the warnings), never only in one. */
@@ -504,6 +506,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
       });
     }
   }
+  warnings.push(...(input.inputWarnings ?? []));
   for (const graph of input.graphs) warnings.push(...(graph.warnings ?? []));
   // After matching: a database may have had to rebuild its index, and says so.
   for (const db of input.databases) warnings.push(...db.warnings);

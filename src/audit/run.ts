@@ -77,7 +77,7 @@ async function adviseFixes(lockfileGraphs: readonly DependencyGraph[], result: A
 export async function auditApplication(request: AuditRequest): Promise<ApplicationAudit> {
   // Read first, so a malformed STOWAGE_NOW is reported before any database work.
   const now = request.now ?? evaluationTime();
-  const { locations, graphs, artifacts } = await readApplication(request.paths, {
+  const { locations, graphs, artifacts, warnings } = await readApplication(request.paths, {
     allowUnidentified: request.allowUnidentified === true,
     allowPartial: request.allowPartial === true,
     ...(request.partialUse !== undefined ? { partialUse: request.partialUse } : {}),
@@ -87,7 +87,7 @@ export async function auditApplication(request: AuditRequest): Promise<Applicati
   const databases: AdvisoryDatabase[] = [];
   try {
     for (const spec of specs) databases.push(await openDatabase(spec, { cacheRoot: request.cacheRoot, fetch: request.fetch }));
-    const result = await runAudit({ graphs, databases, policy: request.policy, now });
+    const result = await runAudit({ graphs, databases, policy: request.policy, now, inputWarnings: warnings });
     // Fail closed: "no findings" would be said of packages that were never compared.
     const [notAudited] = result.notAudited;
     if (notAudited !== undefined && request.allowPartial !== true) {

@@ -11,6 +11,7 @@ export function registerPackage(program: Command, setExit: (code: number) => voi
 
   const rpm = pkg
     .command('rpm')
+    .summary('an RPM spec and sources that build offline, with an SBOM')
     .description(
       'Write an RPM spec and its sources into DIR: NAME.spec; NAME-VERSION.tar.gz (the application: ' +
         'its git-tracked files, or the directory without target/, node_modules/, vendor/ and earlier ' +

@@ -42,6 +42,29 @@ export function reportError(err: unknown): number {
 }
 
 /**
+ * The options of `command`, a subcommand of a command with options of its own (`vendor verify`
+ * under `vendor`). Commander gives the parent every option the parent knows wherever it stands
+ * on the line, so `vendor verify A --cache-dir C` would reach `vendor`, not `verify`: an option
+ * both declare is taken for the subcommand; one only the parent declares is refused, one line,
+ * exit 2, rather than silently ignored.
+ */
+export function subcommandOptions<T extends object>(command: Command, own: T): T {
+  const parent = command.parent;
+  if (parent === null) return own;
+  const merged = { ...own } as Record<string, unknown>;
+  for (const option of parent.options) {
+    const key = option.attributeName();
+    if (parent.getOptionValueSource(key) !== 'cli') continue;
+    if (command.options.some((o) => o.attributeName() === key)) {
+      merged[key] ??= parent.getOptionValue(key);
+      continue;
+    }
+    command.error(`${parent.name()} ${command.name()} does not take ${option.long ?? option.flags}: it is an option of ${parent.name()} alone`, { exitCode: EXIT_FAILURE, code: 'stowage.parentOption' });
+  }
+  return merged as T;
+}
+
+/**
  * The command line: every command, or only `argv`'s first word when it names one (`stowage
  * audit ...` parses, errs and shows `audit --help` exactly as with all of them). Help, a typo
  * and an option before the command get every command, to list or suggest.

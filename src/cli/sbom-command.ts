@@ -133,7 +133,7 @@ export async function sbomCommand(path: string | undefined, opts: SbomOptions): 
   let findings: Finding[] | undefined;
   if (opts.vex) {
     const audited = await auditApplication({ paths: [target], ...settings, partialUse: 'sbom' });
-    located = { locations: audited.locations, graphs: audited.graphs, artifacts: audited.artifacts };
+    located = { locations: audited.locations, graphs: audited.graphs, artifacts: audited.artifacts, warnings: [] };
     findings = audited.result.findings;
     for (const w of audited.result.warnings) warn(w);
   } else {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addAuditOptions } from './audit-options.js';
+import { subcommandOptions } from './program.js';
 import type { VendorOptions } from './vendor-command.js';
 
 export function registerVendor(program: Command, setExit: (code: number) => void): void {
@@ -49,7 +50,7 @@ found differences), 2 vendoring could not be done (bad input, download or checks
     .argument('[path]', "the application directory (default: the archive's directory)")
     .option('-j, --jobs <n>', 'parallel downloads (default 8)')
     .option('--cache-dir <dir>', 'download cache (default: as for vendor)')
-    .action(async (archive: string, path: string | undefined, opts: { cacheDir?: string; jobs?: string }) => {
-      setExit(await (await import('./vendor-command.js')).verifyCommand(archive, path, opts));
+    .action(async (archive: string, path: string | undefined, opts: { cacheDir?: string; jobs?: string }, command: Command) => {
+      setExit(await (await import('./vendor-command.js')).verifyCommand(archive, path, subcommandOptions(command, opts)));
     });
 }

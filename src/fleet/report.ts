@@ -395,7 +395,8 @@ export function renderSnapshotChange(change: SnapshotChange, style: HumanStyle):
       continue;
     }
     const again = a.reevaluated ? '; evaluated again with the databases as they are now' : '';
-    out.push(`  ${change.dryRun ? `would be ${a.action}` : a.action}: ${t(a.app)} ${to}, was revision ${a.previous.seq}${again}`);
+    // The history's word for the action, `rolled-back`, is no English after "would be".
+    out.push(`  ${change.dryRun ? `would be ${a.action === 'rolled-back' ? 'rolled back' : a.action}` : a.action}: ${t(a.app)} ${to}, was revision ${a.previous.seq}${again}`);
   }
   if (change.notInSnapshot.length > 0) out.push(`  not in the snapshot, left as they are: ${change.notInSnapshot.map(t).join(', ')}`);
   if (!change.dryRun) {

@@ -7,7 +7,7 @@ import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readCycloneDxDocument, type CycloneDxReadOptions } from './cyclonedx-reader.js';
 import { readSpdxDocument } from './spdx-reader.js';
 import { SBOM_HEAD_BYTES, sbomDocumentOf, startsJsonObject, unreadSbomEncoding } from './sbom-document.js';
-import { findLockfiles, readDependencyGraph, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
+import { findLockfiles, readDependencyGraph, unlockedManifests, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
 import { binaryRoot, readRustBinary } from './binary/rust-binary.js';
@@ -131,6 +131,8 @@ export interface ApplicationRead {
   graphs: DependencyGraph[];
   /** Each shipped artifact given (a package, an image, a tree, a binary), whose applications are among the graphs. */
   artifacts: ShippedArtifact[];
+  /** Manifests in a directory given that no lockfile locks (unlockedManifests): not audited, and said so. */
+  warnings: string[];
 }
 
 /**
@@ -144,6 +146,7 @@ export async function readApplication(
   const locations: LockfileLocation[] = [];
   const shipped: DependencyGraph[] = [];
   const artifacts: ShippedArtifact[] = [];
+  const warnings: string[] = [];
   for (const path of paths) {
     const st = lockfileInputStat(path);
     if (st !== null) {
@@ -155,6 +158,7 @@ export async function readApplication(
         throw new InputError(path, `a member of the Cargo workspace in ${dirname(outside.path)}, which Cargo builds with ${outside.path}: the fleet keeps an application's files from its directory, so add ${dirname(outside.path)}`);
       }
       locations.push(...found);
+      if (st.isDirectory()) warnings.push(...unlockedManifests(path, found));
       continue;
     }
     // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.
@@ -174,5 +178,5 @@ export async function readApplication(
     }
     graphs.push(graph);
   }
-  return { locations, graphs: [...graphs, ...shipped], artifacts };
+  return { locations, graphs: [...graphs, ...shipped], artifacts, warnings };
 }

@@ -92,6 +92,37 @@ export function workspaceRootLockfile(dir: string): LockfileLocation | null {
 }
 
 /**
+ * Manifests in directory DIR that no lockfile locks, one warning each: a Cargo.toml with no
+ * Cargo.lock beside it nor at its workspace root, a package.json with no npm, yarn or pnpm
+ * lockfile beside it nor in a directory above (a workspace's). Cargo and npm would resolve
+ * their dependencies anew, so nothing of them is audited: said, never silently skipped.
+ * `locations`: the lockfiles findLockfiles found in DIR.
+ */
+export function unlockedManifests(dir: string, locations: readonly LockfileLocation[]): string[] {
+  const full = resolve(dir);
+  const warnings: string[] = [];
+  const manifests = [...new Set(LOCKFILE_FORMATS.map((f) => f.manifestName))];
+  for (const manifestName of manifests) {
+    const formats = LOCKFILE_FORMATS.filter((f) => f.manifestName === manifestName);
+    if (!existsSync(join(full, manifestName)) || locations.some((l) => formats.includes(l.format))) continue;
+    const names = formats.map((f) => f.fileName);
+    // A Cargo workspace member's root lockfile is among `locations` already (workspaceRootLockfile).
+    if (formats[0]?.ecosystem !== 'cargo' && lockfileAbove(full, names)) continue;
+    const tool = formats[0]?.ecosystem === 'cargo' ? 'cargo' : 'npm';
+    warnings.push(`${join(dir, manifestName)}: NOT audited: no ${names.join(', ')} locks it (${tool} would resolve its dependencies anew); lock it and audit again`);
+  }
+  return warnings;
+}
+
+/** Whether a directory above `dir` holds one of `names` (the lockfile of a workspace `dir` may belong to). */
+function lockfileAbove(dir: string, names: readonly string[]): boolean {
+  for (let current = dirname(dir); ; current = dirname(current)) {
+    if (names.some((n) => existsSync(join(current, n)))) return true;
+    if (dirname(current) === current) return false;
+  }
+}
+
+/**
  * Told each file an application is read from, with its bytes as read (a text file's less a
  * byte-order mark): the fleet keeps exactly these documents with a revision, without reading a
  * file twice or encoding its text again.

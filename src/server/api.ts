@@ -21,7 +21,7 @@ import { errorResponse, type ServerDeps, type ServerEnv } from './context.js';
 import { verifyToken, type TokenIdentity } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import { readBodyWithin, type BodyBudget } from './request-body.js';
-import { keysetPageJson, pageJson, pageRequest } from './pagination.js';
+import { keysetPageJson, MAX_FULL_VIEW_LIMIT, pageJson, pageRequest } from './pagination.js';
 import { afterChange, syncNow } from './sync-now.js';
 import { checkMultipartParts, ENTRY_FIELD, SBOM_DOCUMENT, uploadMessage, writeUpload, type UploadedDocument } from './upload.js';
 
@@ -183,7 +183,10 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     const filter = appsFilter(query);
     const view = query.view ?? 'summary';
     if (view !== 'summary' && view !== 'full') throw new StowageError('?view=: expected summary (the default) or full');
-    const request = pageRequest(query, { keyset: view === 'summary' });
+    const request = pageRequest(
+      query,
+      view === 'summary' ? { keyset: true } : { maxLimit: { limit: MAX_FULL_VIEW_LIMIT, why: `(a ?view=full page holds at most ${MAX_FULL_VIEW_LIMIT} applications)` } },
+    );
     const answer = await answers.answer(answerKey(c.req.path, query), async () => {
       await requireSettings(store);
       if (view === 'summary') {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { TOOL_ROOT, TOOL_VERSION } from '../core/tool.js';
 import { SEVERITY_LEVELS } from '../core/advisory.js';
 import { ANALYSIS_STATES, JUSTIFICATIONS } from '../sbom/cyclonedx-vex.js';
-import { DEFAULT_LIMIT, MAX_LIMIT } from './pagination.js';
+import { DEFAULT_LIMIT, MAX_FULL_VIEW_LIMIT, MAX_LIMIT } from './pagination.js';
 
 /**
  * The OpenAPI 3.1 document of /api/v1, served at /api/v1/openapi.json. Answers have the shapes
@@ -117,10 +117,10 @@ const NOT_FOUND = { '404': problem('unknown application, revision or advisory') 
 
 const pathParam = (name: string, description: string): Record<string, unknown> => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
 const queryParam = (name: string, description: string, schema: Record<string, unknown> = { type: 'string' }): Record<string, unknown> => ({ name, in: 'query', required: false, description, schema });
-const PAGING = [
-  queryParam('limit', `items per page, 1 to ${MAX_LIMIT} (default ${DEFAULT_LIMIT})`, { type: 'integer', minimum: 1, maximum: MAX_LIMIT }),
-  queryParam('offset', 'items to skip (default 0)', { type: 'integer', minimum: 0 }),
-];
+const limitParam = (lower = ''): Record<string, unknown> =>
+  queryParam('limit', `items per page, 1 to ${MAX_LIMIT} (default ${DEFAULT_LIMIT})${lower}`, { type: 'integer', minimum: 1, maximum: MAX_LIMIT });
+const OFFSET = queryParam('offset', 'items to skip (default 0)', { type: 'integer', minimum: 0 });
+const PAGING = [limitParam(), OFFSET];
 const APP = pathParam('name', 'the application\'s name');
 
 function readSchema(name: string): Record<string, unknown> {
@@ -150,9 +150,10 @@ export function openApiDocument(): Record<string, unknown> {
             'the fleet, a page at a time: each application\'s open findings counted by severity after triage (fleet status --summary), ' +
             'or with ?view=full its findings (fleet status)',
           parameters: [
-            ...PAGING,
+            limitParam(`; with ?view=full 1 to ${MAX_FULL_VIEW_LIMIT}`),
+            OFFSET,
             queryParam('after', 'the page after this application name (keyset paging; instead of ?offset=)'),
-            queryParam('view', 'summary (default): counts, no findings; full: every finding and triage note', { enum: ['summary', 'full'] }),
+            queryParam('view', `summary (default): counts, no findings; full: every finding and triage note, at most ${MAX_FULL_VIEW_LIMIT} applications a page`, { enum: ['summary', 'full'] }),
             queryParam('state', 'only applications with a finding in this state, as evaluated (before triage)', { enum: ['failing', 'warning', 'ignored'] }),
             queryParam('severity', 'only applications with a finding of at least this severity', { enum: [...SEVERITY_LEVELS] }),
             queryParam('q', 'only applications whose name contains this text (any letter case)'),

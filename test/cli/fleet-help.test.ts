@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ANALYSIS_STATES, JUSTIFICATIONS } from '../../src/sbom/cyclonedx-vex.js';
 import { runCli, tempDir } from '../support/shared.js';
 
 const cacheDir = tempDir('fleet-help');
@@ -21,4 +22,11 @@ test('each fleet subcommand --help teaches: every option described, examples, ex
     assert.match(r.stdout, new RegExp(`Examples:\\n {2}stowage fleet ${sub}`), `${sub}: examples`);
     assert.match(r.stdout, /Exit codes: 0 /, `${sub}: exit codes`);
   }
+});
+
+test('fleet triage --help lists every state and every justification the parser accepts', () => {
+  const r = runCli(['fleet', 'triage', '--help'], { cacheDir });
+  assert.equal(r.status, 0);
+  const words = new Set(r.stdout.split(/[\s,:()"]+/));
+  for (const value of [...ANALYSIS_STATES, ...JUSTIFICATIONS]) assert.ok(words.has(value), value);
 });

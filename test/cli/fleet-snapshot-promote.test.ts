@@ -122,6 +122,10 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(events.map((e) => [e.type, e.body.app, e.body.snapshot]), [['promote', 'fd', 'tested'], ['promote', 'ripgrep', 'tested']]);
       for (const e of events) assert.ok(checkFleetJson('fleet-promote', e.body).valid);
 
+      // Its dry run says so in English: "would be rolled back", not the history's word.
+      const planBack = fleet('rollback', '--snapshot', 'latest', '--dry-run').stdout;
+      assert.match(planBack, /^ {2}would be rolled back: fd /m);
+      assert.doesNotMatch(planBack, /rolled-back/);
       // Back to the later snapshot, recorded as a rollback; then again: nothing left to change.
       const back = JSON.parse(fleet('rollback', '--snapshot', 'latest', '--format', 'json').stdout) as SnapshotChangeJson;
       assert.deepEqual(back.apps.map((a) => [a.app, a.action, a.changed]), [['bat', 'rolled-back', false], ['fd', 'rolled-back', true], ['ripgrep', 'rolled-back', true]]);

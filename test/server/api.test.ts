@@ -156,6 +156,11 @@ for (const kind of STORE_KINDS) {
           assert.deepEqual((await api<AppsList>(server, 'GET', `/apps?view=${view}&state=warning`, { token })).body.apps.map((a) => a.name), warned);
           assert.deepEqual((await api<AppsList>(server, 'GET', `/apps?view=${view}&q=KANIDM`, { token })).body.apps.map((a) => a.name), ['kanidm-2022-08-01', 'kanidm-2023-08-01']);
         }
+        // A full page carries every finding: at most 100 applications, for every client; the summary keeps 500.
+        const tooFull = await api<{ error: string }>(server, 'GET', '/apps?view=full&limit=101', { token });
+        assert.deepEqual([tooFull.status, tooFull.body.error], [400, '?limit=101: expected a whole number from 1 to 100 (a ?view=full page holds at most 100 applications)']);
+        assert.equal((await api(server, 'GET', '/apps?view=full&limit=100', { token })).status, 200);
+        assert.equal((await api(server, 'GET', '/apps?limit=500', { token })).status, 200);
         for (const bad of ['/apps?limit=0', '/apps?limit=501', '/apps?offset=-1', '/apps?state=open', '/apps?severity=urgent', '/apps?view=brief', '/apps?view=full&after=a', '/apps?after=a&offset=1', '/apps?after=']) {
           assert.equal((await api(server, 'GET', bad, { token })).status, 400, bad);
         }
@@ -283,8 +288,10 @@ for (const kind of STORE_KINDS) {
         assert.equal(await refusedTriage({ state: 'in_triage', reason: 'x', expires: 'soon' }), 'field "expires" "soon" is not a date (YYYY-MM-DD)');
         assert.equal(await refusedTriage({ state: 'in_triage', reason: 'x', package: 'idna@' }), 'field "package" "idna@": expected NAME or NAME@RANGE');
         assert.match(await refusedTriage({ state: 'in_triage', reason: 'x', package: 'idna@>>1' }), /^field "package" range ">>1" cannot be read: /);
-        const openapi = await api<{ openapi: string }>(server, 'GET', '/openapi.json');
+        const openapi = await api<{ openapi: string; paths: Record<string, { get: { parameters: { name: string; description: string }[] } }> }>(server, 'GET', '/openapi.json');
         assert.equal(openapi.body.openapi, '3.1.0');
+        const appsLimit = openapi.body.paths['/apps']?.get.parameters.find((p) => p.name === 'limit');
+        assert.equal(appsLimit?.description, 'items per page, 1 to 500 (default 50); with ?view=full 1 to 100');
       } finally {
         await server.close();
       }

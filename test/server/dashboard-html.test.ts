@@ -3,8 +3,10 @@ import { test } from 'node:test';
 import type { Finding } from '../../src/core/finding.js';
 import { barChart, stepChart, windowChart } from '../../src/server/dashboard/charts.js';
 import { documentText, escapeHtml, html } from '../../src/server/dashboard/html.js';
+import { renderAppPage, type AppPageData } from '../../src/server/dashboard/app-page.js';
 import { fleetHref, parseFleetView } from '../../src/server/dashboard/fleet-page.js';
 import { exposureWindows, findingsOverTime } from '../../src/server/dashboard/timelines.js';
+import { advisoryRecord } from '../support/advisory-fixtures.js';
 
 const HOSTILE = `"><script>alert('x')</script><img src=x onerror=alert(1)>&amp;`;
 
@@ -82,4 +84,35 @@ test('a bidi override or isolate in a value is shown as an escape, never applied
   assert.equal(page, '<a href="/apps/invoice\\u202egnp.exe">invoice\\u202egnp.exe</a><p>a\\u2066b\\u2069c</p>');
   // Other scripts, and right-to-left text without controls, are shown as they are.
   assert.equal(escapeHtml('שלום naïve 漢字'), 'שלום naïve 漢字');
+});
+
+test('the application page counts its findings in words: 1 finding, 2 findings', () => {
+  const finding = (id: string): Finding => ({
+    target: 'Cargo.lock',
+    advisory: advisoryRecord(id, 'a', ['>=2.0.0']),
+    databases: ['rustsec'],
+    package: { id: 'a@1.0.0', ecosystem: 'cargo', name: 'a', version: '1.0.0', source: { kind: 'registry', url: null, isDefaultRegistry: true }, checksum: null },
+    paths: [['a@1.0.0']],
+    morePaths: 0,
+    directDependencies: ['a@1.0.0'],
+    fixedVersions: null,
+    devOnly: false,
+    ignored: null,
+    policyLevel: 'medium',
+    failsPolicy: true,
+  });
+  const data = (findings: Finding[]): AppPageData => ({
+    name: 'app',
+    revision: { id: 1, appId: 1, digest: `sha256:${'0'.repeat(64)}`, seq: 1, createdAt: '2026-01-01T00:00:00Z', origin: 'add', documents: [{ name: 'Cargo.lock', digest: `sha256:${'1'.repeat(64)}`, size: 1 }], evaluatedAgainst: {} },
+    findings,
+    triage: [],
+    history: [],
+    overTime: [],
+    windows: [],
+    diff: null,
+    now: '2026-01-02T00:00:00Z',
+  });
+  const viewer = { name: null, csrf: null, canWrite: false };
+  assert.match(renderAppPage(data([finding('RUSTSEC-2026-0001')]), viewer).text, /from Cargo\.lock\. 1 finding, 1 failing the policy\./);
+  assert.match(renderAppPage(data([finding('RUSTSEC-2026-0001'), finding('RUSTSEC-2026-0002')]), viewer).text, /\. 2 findings, 2 failing the policy\./);
 });

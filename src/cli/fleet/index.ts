@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { SEVERITY_LEVELS } from '../../core/advisory.js';
 import { collect } from '../audit-options.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../server/connections.js';
+import { ANALYSIS_STATES, JUSTIFICATIONS } from '../../sbom/cyclonedx-vex.js';
 
 /**
  * `stowage fleet ...`: every subcommand declared here, its run in the file named for it
@@ -427,9 +428,9 @@ not be done (unreadable input, no token, the server refused it or cannot be reac
       .summary('record a decision about an advisory for an application or the whole fleet')
       .argument('<args...>', 'APP ID, or with --all: ID')
       .option('--all', 'the decision holds for every application')
-      .addOption(new Option('--state <state>', 'CycloneDX analysis state').choices(['resolved', 'resolved_with_pedigree', 'exploitable', 'in_triage', 'false_positive', 'not_affected']))
+      .addOption(new Option('--state <state>', 'CycloneDX analysis state').choices(ANALYSIS_STATES))
       .option('--reason <text>', 'why (required)')
-      .option('--justification <j>', 'CycloneDX justification (required for not_affected and false_positive)')
+      .option('--justification <j>', `CycloneDX justification (required for not_affected and false_positive): one of ${JUSTIFICATIONS.join(', ')}`)
       .option('--expires <date>', 'the decision lapses after DATE (YYYY-MM-DD) and the finding reopens')
       .option('--package <name[@range]>', 'only this package (and version range)')
       .option('--by <who>', 'who decided (default: the user name)')

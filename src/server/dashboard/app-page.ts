@@ -1,3 +1,4 @@
+import { plural } from '../../audit/report/human.js';
 import type { Finding } from '../../core/finding.js';
 import { diffRevisions, type AppDiff } from '../../fleet/diff.js';
 import { currentRevision, NotInFleetError, requireApp, resolveRevision } from '../../fleet/lookup.js';
@@ -98,7 +99,7 @@ function diffSection(data: AppPageData): SafeHtml {
 export function renderAppPage(data: AppPageData, viewer: Viewer, notice: string | null = null): SafeHtml {
   const counts = openCounts(data.findings);
   const failing = data.findings.filter((f) => f.failsPolicy).length;
-  const summary = html`<p class="summary">Revision ${data.revision.seq} <code>${shortDigest(data.revision.digest)}</code>, recorded ${data.revision.createdAt.slice(0, 16).replace('T', ' ')} from ${data.revision.documents.map((d) => d.name).join(', ')}. ${data.findings.length} findings, ${failing} failing the policy.</p>`;
+  const summary = html`<p class="summary">Revision ${data.revision.seq} <code>${shortDigest(data.revision.digest)}</code>, recorded ${data.revision.createdAt.slice(0, 16).replace('T', ' ')} from ${data.revision.documents.map((d) => d.name).join(', ')}. ${plural(data.findings.length, 'finding')}, ${failing} failing the policy.</p>`;
   const findings =
     data.findings.length === 0
       ? html`<p>No advisory applies to this revision.</p>`

@@ -1,0 +1,81 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADVISORY_DB_BUNDLE, runCli, tempDir } from '../support/shared.js';
+
+/*
+ * A directory with a lockfile for one ecosystem and only a manifest for the other: Cargo (or
+ * npm) would resolve the unlocked manifest's dependencies anew on every build, so nothing of it
+ * can be audited. The report says so in every format instead of passing in silence; the exit
+ * code is the audit's as before.
+ */
+
+const cacheDir = tempDir('cli-unlocked-cache');
+const DB = ['--db', ADVISORY_DB_BUNDLE];
+
+const CARGO_TOML = '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nrsa = "0.9"\n';
+const CARGO_LOCK = 'version = 4\n\n[[package]]\nname = "app"\nversion = "0.1.0"\n';
+const PACKAGE_JSON = '{"name":"app","version":"1.0.0","dependencies":{"lodash":"^4.17.0"}}\n';
+const PACKAGE_LOCK = '{"name":"app","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"app","version":"1.0.0"}}}\n';
+
+function tree(prefix: string, files: Record<string, string>): string {
+  const root = tempDir(prefix);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+function warningsOf(dir: string): { status: number; human: string; json: string[]; sarif: string[] } {
+  const human = runCli(['audit', dir, ...DB], { cacheDir });
+  const json = runCli(['audit', dir, ...DB, '--format', 'json'], { cacheDir });
+  const sarif = runCli(['audit', dir, ...DB, '--format', 'sarif'], { cacheDir });
+  assert.equal(json.status, human.status);
+  const notifications = (JSON.parse(sarif.stdout) as { runs: { invocations: { toolExecutionNotifications: { message: { text: string } }[] }[] }[] }).runs[0]?.invocations[0]?.toolExecutionNotifications ?? [];
+  return {
+    status: human.status,
+    human: human.stdout + human.stderr,
+    json: (JSON.parse(json.stdout) as { warnings: string[] }).warnings,
+    sarif: notifications.map((n) => n.message.text),
+  };
+}
+
+test('a Cargo.toml nothing locks, beside a package-lock.json: said NOT audited in every format, exit code unchanged', () => {
+  const dir = tree('unlocked-cargo', { 'Cargo.toml': CARGO_TOML, 'package.json': PACKAGE_JSON, 'package-lock.json': PACKAGE_LOCK });
+  const said = `${join(dir, 'Cargo.toml')}: NOT audited: no Cargo.lock locks it (cargo would resolve its dependencies anew); lock it and audit again`;
+  const got = warningsOf(dir);
+  assert.equal(got.status, 0);
+  assert.ok(got.human.includes(`warning: ${said}`), got.human);
+  assert.ok(got.json.includes(said), got.json.join('\n'));
+  assert.ok(got.sarif.includes(said), got.sarif.join('\n'));
+});
+
+test('a package.json no npm, yarn or pnpm lockfile locks, beside a Cargo.lock: said NOT audited', () => {
+  const dir = tree('unlocked-npm', { 'Cargo.toml': CARGO_TOML.replace(/\[dependencies\][^]*/, ''), 'Cargo.lock': CARGO_LOCK, 'package.json': PACKAGE_JSON });
+  const got = warningsOf(dir);
+  assert.equal(got.status, 0);
+  const said = got.json.filter((w) => w.includes('NOT audited'));
+  assert.deepEqual(said, [
+    `${join(dir, 'package.json')}: NOT audited: no npm-shrinkwrap.json, package-lock.json, yarn.lock, pnpm-lock.yaml locks it (npm would resolve its dependencies anew); lock it and audit again`,
+  ]);
+  assert.deepEqual(got.sarif.filter((w) => w.includes('NOT audited')), said);
+});
+
+test('a manifest locked elsewhere is not warned about: a Cargo workspace member whose root has the Cargo.lock, an npm workspace member', () => {
+  const root = tree('locked-elsewhere', {
+    'Cargo.toml': '[workspace]\nmembers = ["member"]\n',
+    'Cargo.lock': `${CARGO_LOCK}`,
+    'package.json': '{"name":"root","private":true,"workspaces":["member"]}\n',
+    'package-lock.json': PACKAGE_LOCK,
+    'member/Cargo.toml': CARGO_TOML,
+    'member/package.json': PACKAGE_JSON,
+    'member/yarn.lock': '# yarn lockfile v1\n\n',
+  });
+  // The member holds a yarn.lock so the directory is read at all; its Cargo.toml is locked by the root's Cargo.lock.
+  const got = warningsOf(join(root, 'member'));
+  assert.deepEqual(got.json.filter((w) => w.includes('NOT audited')), []);
+  const both = tree('locked-beside', { 'Cargo.toml': CARGO_TOML, 'Cargo.lock': CARGO_LOCK, 'package.json': PACKAGE_JSON, 'package-lock.json': PACKAGE_LOCK });
+  assert.deepEqual(warningsOf(both).json.filter((w) => w.includes('NOT audited')), []);
+});
