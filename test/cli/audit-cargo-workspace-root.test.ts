@@ -1,8 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADVISORY_DB_BUNDLE, runCli, tempDir } from '../support/shared.js';
+import { ADVISORY_DB_BUNDLE, runCli, tempDir, tempTree } from '../support/shared.js';
 
 /*
  * Which Cargo.lock Cargo reads. A package inside a workspace is built with the workspace
@@ -37,15 +36,6 @@ function packageManifest(name: string, extra = ''): string {
   return `[package]\nname = "${name}"\nversion = "0.1.0"\nedition = "2021"\n${extra}\n[dependencies]\nrsa = "0.9"\n`;
 }
 
-/** Writes `files` (relative path -> text) under a new directory; returns it. */
-function tree(prefix: string, files: Record<string, string>): string {
-  const root = tempDir(prefix);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
 
 function audit(path: string, env?: NodeJS.ProcessEnv): { status: number; stdout: string; stderr: string } {
   return runCli(['audit', path, ...DB, '--format', 'json'], { cacheDir, ...(env ? { env } : {}) });
@@ -62,7 +52,7 @@ function errorLines(stderr: string): string[] {
 
 /** A workspace whose root lockfile has rsa, and a member whose own (stale) lockfile does not. */
 function staleMember(rootManifest: string, memberDir = 'member', memberExtra = ''): string {
-  return tree('ws', {
+  return tempTree('ws', {
     'Cargo.toml': rootManifest,
     'Cargo.lock': lock('member', true),
     [`${memberDir}/Cargo.toml`]: packageManifest('member', memberExtra),
@@ -109,7 +99,7 @@ for (const { what, root: rootManifest, dir, extra } of MEMBER_CASES) {
 }
 
 test('package.workspace may point anywhere, not only up: the member is refused', () => {
-  const base = tree('ws-pointer', {
+  const base = tempTree('ws-pointer', {
     'ws/Cargo.toml': '[workspace]\nmembers = ["../member"]\n',
     'ws/Cargo.lock': lock('member', true),
     'member/Cargo.toml': packageManifest('member', 'workspace = "../ws"'),
@@ -151,7 +141,7 @@ const OWN_ROOT_CASES: { what: string; files: Record<string, string> }[] = [
 for (const { what, files } of OWN_ROOT_CASES) {
   test(`a package that is its own workspace root is audited with its own lockfile (${what})`, () => {
     const memberDir = Object.keys(files).find((p) => p.endsWith('member/Cargo.toml'))?.replace(/\/Cargo\.toml$/, '') ?? 'member';
-    const root = tree('own-root', { ...files, 'Cargo.lock': lock('member', false), [`${memberDir}/Cargo.lock`]: lock('member', true) });
+    const root = tempTree('own-root', { ...files, 'Cargo.lock': lock('member', false), [`${memberDir}/Cargo.lock`]: lock('member', true) });
     const result = audit(join(root, memberDir));
     assert.equal(result.status, 1, result.stderr);
     assert.deepEqual(findingIds(result.stdout), ['RUSTSEC-2023-0071']);
@@ -159,7 +149,7 @@ for (const { what, files } of OWN_ROOT_CASES) {
 }
 
 test('Cargo does not look above CARGO_HOME for a workspace: a crate inside it is audited with its own lockfile', () => {
-  const root = tree('cargo-home', {
+  const root = tempTree('cargo-home', {
     'Cargo.toml': '[workspace]\n',
     'home/registry/src/index/member-0.1.0/Cargo.toml': packageManifest('member'),
     'home/registry/src/index/member-0.1.0/Cargo.lock': lock('member', true),
@@ -173,7 +163,7 @@ test('Cargo does not look above CARGO_HOME for a workspace: a crate inside it is
 });
 
 test('a Cargo.toml above that is not TOML is refused, naming it: Cargo fails reading it too', () => {
-  const root = tree('bad-ancestor', {
+  const root = tempTree('bad-ancestor', {
     'Cargo.toml': 'not toml [[[\n',
     'member/Cargo.toml': packageManifest('member'),
     'member/Cargo.lock': lock('member', true),
@@ -187,7 +177,7 @@ test('a Cargo.toml above that is not TOML is refused, naming it: Cargo fails rea
 
 test("a workspace member's directory without a Cargo.lock is audited with the root's, the one `cargo build` there reads", () => {
   for (const { rootManifest, dir, extra } of MEMBER_CASES.map((c) => ({ rootManifest: c.root, dir: c.dir, extra: c.extra }))) {
-    const root = tree('member-dir', {
+    const root = tempTree('member-dir', {
       'Cargo.toml': rootManifest,
       'Cargo.lock': lock('member', true),
       [`${dir}/Cargo.toml`]: packageManifest('member', extra),
@@ -199,7 +189,7 @@ test("a workspace member's directory without a Cargo.lock is audited with the ro
     assert.deepEqual(targets.map((t) => [t.path, t.ecosystem]), [[join(root, 'Cargo.lock'), 'cargo']]);
   }
   // Beside another ecosystem's lockfile (a front end in the crate), the Rust side is not passed over.
-  const mixed = tree('member-mixed', {
+  const mixed = tempTree('member-mixed', {
     'Cargo.toml': '[workspace]\nmembers = ["member"]\n',
     'Cargo.lock': lock('member', true),
     'member/Cargo.toml': packageManifest('member'),
@@ -212,14 +202,14 @@ test("a workspace member's directory without a Cargo.lock is audited with the ro
   const targets = (JSON.parse(result.stdout) as { targets: { path: string }[] }).targets;
   assert.deepEqual(targets.map((t) => t.path), [join(mixed, 'Cargo.lock'), join(mixed, 'member', 'package-lock.json')]);
   // A workspace with no Cargo.lock at all: still no lockfile to audit.
-  const unlocked = tree('member-unlocked', { 'Cargo.toml': '[workspace]\nmembers = ["member"]\n', 'member/Cargo.toml': packageManifest('member') });
+  const unlocked = tempTree('member-unlocked', { 'Cargo.toml': '[workspace]\nmembers = ["member"]\n', 'member/Cargo.toml': packageManifest('member') });
   const none = audit(join(unlocked, 'member'));
   assert.equal(none.status, 2);
   assert.match(errorLines(none.stderr).join('\n'), /no lockfile found/);
 });
 
 test('fleet add of a workspace member without a Cargo.lock is refused, naming the root to add: the fleet keeps the directory, which holds no lockfile', () => {
-  const root = tree('member-fleet', {
+  const root = tempTree('member-fleet', {
     'Cargo.toml': '[workspace]\nmembers = ["member"]\n',
     'Cargo.lock': lock('member', true),
     'member/Cargo.toml': packageManifest('member'),

@@ -1,8 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADVISORY_DB_BUNDLE, runCli, tempDir } from '../support/shared.js';
+import { ADVISORY_DB_BUNDLE, runCli, tempDir, tempTree } from '../support/shared.js';
 
 /*
  * A directory with a lockfile for one ecosystem and only a manifest for the other: Cargo (or
@@ -19,14 +18,6 @@ const CARGO_LOCK = 'version = 4\n\n[[package]]\nname = "app"\nversion = "0.1.0"\
 const PACKAGE_JSON = '{"name":"app","version":"1.0.0","dependencies":{"lodash":"^4.17.0"}}\n';
 const PACKAGE_LOCK = '{"name":"app","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"app","version":"1.0.0"}}}\n';
 
-function tree(prefix: string, files: Record<string, string>): string {
-  const root = tempDir(prefix);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
 
 function warningsOf(dir: string): { status: number; human: string; json: string[]; sarif: string[] } {
   const human = runCli(['audit', dir, ...DB], { cacheDir });
@@ -43,7 +34,7 @@ function warningsOf(dir: string): { status: number; human: string; json: string[
 }
 
 test('a Cargo.toml nothing locks, beside a package-lock.json: said NOT audited in every format, exit code unchanged', () => {
-  const dir = tree('unlocked-cargo', { 'Cargo.toml': CARGO_TOML, 'package.json': PACKAGE_JSON, 'package-lock.json': PACKAGE_LOCK });
+  const dir = tempTree('unlocked-cargo', { 'Cargo.toml': CARGO_TOML, 'package.json': PACKAGE_JSON, 'package-lock.json': PACKAGE_LOCK });
   const said = `${join(dir, 'Cargo.toml')}: NOT audited: no Cargo.lock locks it (cargo would resolve its dependencies anew); lock it and audit again`;
   const got = warningsOf(dir);
   assert.equal(got.status, 0);
@@ -53,7 +44,7 @@ test('a Cargo.toml nothing locks, beside a package-lock.json: said NOT audited i
 });
 
 test('a package.json no npm, yarn or pnpm lockfile locks, beside a Cargo.lock: said NOT audited', () => {
-  const dir = tree('unlocked-npm', { 'Cargo.toml': CARGO_TOML.replace(/\[dependencies\][^]*/, ''), 'Cargo.lock': CARGO_LOCK, 'package.json': PACKAGE_JSON });
+  const dir = tempTree('unlocked-npm', { 'Cargo.toml': CARGO_TOML.replace(/\[dependencies\][^]*/, ''), 'Cargo.lock': CARGO_LOCK, 'package.json': PACKAGE_JSON });
   const got = warningsOf(dir);
   assert.equal(got.status, 0);
   const said = got.json.filter((w) => w.includes('NOT audited'));
@@ -64,7 +55,7 @@ test('a package.json no npm, yarn or pnpm lockfile locks, beside a Cargo.lock: s
 });
 
 test('a manifest locked elsewhere is not warned about: a Cargo workspace member whose root has the Cargo.lock, an npm workspace member', () => {
-  const root = tree('locked-elsewhere', {
+  const root = tempTree('locked-elsewhere', {
     'Cargo.toml': '[workspace]\nmembers = ["member"]\n',
     'Cargo.lock': `${CARGO_LOCK}`,
     'package.json': '{"name":"root","private":true,"workspaces":["member"]}\n',
@@ -77,6 +68,6 @@ test('a manifest locked elsewhere is not warned about: a Cargo workspace member 
   const got = warningsOf(join(root, 'member'));
   assert.equal(got.status, 0);
   assert.deepEqual(got.json.filter((w) => w.includes('NOT audited')), []);
-  const both = tree('locked-beside', { 'Cargo.toml': CARGO_TOML, 'Cargo.lock': CARGO_LOCK, 'package.json': PACKAGE_JSON, 'package-lock.json': PACKAGE_LOCK });
+  const both = tempTree('locked-beside', { 'Cargo.toml': CARGO_TOML, 'Cargo.lock': CARGO_LOCK, 'package.json': PACKAGE_JSON, 'package-lock.json': PACKAGE_LOCK });
   assert.deepEqual(warningsOf(both).json.filter((w) => w.includes('NOT audited')), []);
 });

@@ -95,6 +95,16 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `stowage-${prefix}-`));
 }
 
+/** Writes `files` (relative path -> text) under a new temporary directory; returns it. */
+export function tempTree(prefix: string, files: Record<string, string>): string {
+  const root = tempDir(prefix);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
 /**
  * runCli, without blocking this process: needed when the test itself serves what the CLI
  * fetches (a local registry on 127.0.0.1 answering from this same event loop).
