@@ -8,6 +8,7 @@ import { LOCKFILE_FORMATS, SUPERSEDED } from '../ecosystems/formats.js';
 import { readTextInput, readTextInputFile } from '../core/input-files.js';
 import { parseManifestQuietly } from '../ecosystems/cargo/workspace-members.js';
 import { foreignWorkspaceRoot } from '../ecosystems/cargo/workspace-root.js';
+import { ancestors } from '../core/ancestors.js';
 
 /** A lockfile found on disk, with the format that reads it and its manifest, if any. */
 export interface LockfileLocation {
@@ -116,10 +117,8 @@ export function unlockedManifests(dir: string, locations: readonly LockfileLocat
 
 /** Whether a directory above `dir` holds one of `names` (the lockfile of a workspace `dir` may belong to). */
 function lockfileAbove(dir: string, names: readonly string[]): boolean {
-  for (let current = dirname(dir); ; current = dirname(current)) {
-    if (names.some((n) => existsSync(join(current, n)))) return true;
-    if (dirname(current) === current) return false;
-  }
+  for (const current of ancestors(dir)) if (names.some((n) => existsSync(join(current, n)))) return true;
+  return false;
 }
 
 /**

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { expandDirectoryGlob, memberManifests, segmentRegExp } from '../../core/directory-glob.js';
 import { isRecord, parseYamlText } from './lockfile-reading.js';
+import { ancestors } from '../../core/ancestors.js';
 
 /**
  * The package.json of each workspace member a root package.json lists, as yarn v1 and npm find
@@ -64,17 +65,15 @@ function workspaceGlobs(doc: unknown): string[] {
 export function enclosingWorkspaceRoot(projectDir: string, manager: 'npm' | 'yarn'): string | null {
   const dir = realpathSync(projectDir);
   if (manager === 'yarn' && workspaceGlobs(readJsonQuietly(join(dir, 'package.json'))).length > 0) return null;
-  for (let current = dirname(dir); ; current = dirname(current)) {
+  for (const current of ancestors(dir)) {
     const manifest = join(current, 'package.json');
-    if (existsSync(manifest)) {
-      const patterns = workspaceGlobs(readJsonQuietly(manifest));
-      if (patterns.length > 0) {
-        if (namesMember(patterns, relative(current, dir).split(sep))) return current;
-        if (manager === 'yarn') return null;
-      }
-    }
-    if (dirname(current) === current) return null;
+    if (!existsSync(manifest)) continue;
+    const patterns = workspaceGlobs(readJsonQuietly(manifest));
+    if (patterns.length === 0) continue;
+    if (namesMember(patterns, relative(current, dir).split(sep))) return current;
+    if (manager === 'yarn') return null;
   }
+  return null;
 }
 
 /**
