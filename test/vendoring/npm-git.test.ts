@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../src/core/errors.js';
-import { NPM_CACHE_DIR } from '../../src/vendoring/npm.js';
+import { NPM_CACHE_DIR } from '../../src/inputs/vendor-layout.js';
 import { commitFiles, git, gitUrlRewrites, initRepository } from '../support/git-repository.js';
 import { DEAD, npmCiOffline, vendorDir } from '../support/npm-vendor.js';
 import { tempDir, writeFiles } from '../support/shared.js';
