@@ -179,6 +179,10 @@ export interface VendoredNpmPackage {
 
 /** A bundled package's package.json, relative to the package's directory: `node_modules/[@scope/]name/package.json`, at any depth. */
 const BUNDLED_MANIFEST = /^(?:node_modules\/(?:@[^/]+\/)?[^/@][^/]*\/)+package\.json$/;
+/** The package.json of a package at the top of a yarn berry zip: `node_modules/[@scope/]name/package.json`. */
+const ZIP_TOP_MANIFEST = /^node_modules\/((?:@[^/]+\/)?[^/@][^/]*)\/package\.json$/;
+/** The directory of the package at the top of a yarn berry zip. */
+const ZIP_TOP_DIR = /^node_modules\/(?:@[^/]+\/)?[^/@][^/]*\//;
 
 export async function readVendoredNpmPackage(pkg: VendoredPackage, byPath: ReadonlyMap<string, ArchiveFile>): Promise<VendoredNpmPackage> {
   const label = `${pkg.name}@${pkg.version}`;
@@ -190,29 +194,47 @@ export async function readVendoredNpmPackage(pkg: VendoredPackage, byPath: Reado
     if (manifest === null) throw new StowageError(`${label}: the vendored pnpm store has no ${pkg.path} with a package.json`);
     return { paths: Object.keys(index.files ?? {}), manifest, bundled: new Map() };
   }
-  if (pkg.path.endsWith('.zip')) {
-    const top = `node_modules/${pkg.name}/`;
+  return readVendoredNpmFile(pkg.path, stored.data, label, pkg.name);
+}
+
+/**
+ * One npm package's file in a vendor archive, but a pnpm store's (which is many files): npm's
+ * cache or yarn v1's mirror, a tarball (or, not gzip, the plain tar yarn v1 mirrors a git
+ * dependency as); yarn berry's cache, a zip holding the package at `node_modules/<name>/`. For a
+ * zip, `name` is the package's when known; null takes the one package the zip holds at its top,
+ * and refuses a zip that holds none or several there.
+ */
+export async function readVendoredNpmFile(path: string, data: Buffer, label: string, name: string | null): Promise<VendoredNpmPackage> {
+  if (path.endsWith('.zip')) {
     const paths: string[] = [];
+    const tops = new Set<string>();
     const entries = await readZipEntries(
-      pkg.path,
-      (name) => {
-        if (!name.startsWith(top)) return false;
-        const inside = name.slice(top.length);
-        paths.push(inside);
-        return inside === 'package.json' || BUNDLED_MANIFEST.test(inside);
+      path,
+      (entry) => {
+        const top = ZIP_TOP_MANIFEST.exec(entry)?.[1];
+        if (top !== undefined) tops.add(top);
+        if (!entry.startsWith('node_modules/')) return false;
+        paths.push(entry);
+        return top !== undefined || BUNDLED_MANIFEST.test(entry.replace(ZIP_TOP_DIR, ''));
       },
-      { bytes: stored.data },
+      { bytes: data },
     );
-    const texts = new Map(entries.map((e) => [e.name.slice(top.length), Buffer.from(e.text, 'utf8')]));
+    if (name === null) {
+      if (tops.size !== 1) throw new StowageError(`${path}: yarn's zip of one package holds ${tops.size === 0 ? 'no package' : `${tops.size} packages (${[...tops].sort().join(', ')})`} under node_modules/`);
+      name = [...tops][0] as string;
+    }
+    const top = `node_modules/${name}/`;
+    const texts = new Map(entries.filter((e) => e.name.startsWith(top)).map((e) => [e.name.slice(top.length), Buffer.from(e.text, 'utf8')]));
     const manifest = texts.get('package.json') ?? null;
     texts.delete('package.json');
-    return { paths, manifest, bundled: texts };
+    for (const inside of texts.keys()) if (!BUNDLED_MANIFEST.test(inside)) texts.delete(inside);
+    return { paths: paths.filter((p) => p.startsWith(top)).map((p) => p.slice(top.length)), manifest, bundled: texts };
   }
   // Not gzip: yarn v1's mirror file of a git dependency, the commit's files at the top. Else npm
   // tarballs hold one top directory (usually `package/`), whatever it is named. Read as npm
   // extracts it, so the package.json read is the one npm installs (the last, if repeated).
-  const gzip = stored.data[0] === 0x1f && stored.data[1] === 0x8b;
-  const files = gzip ? await readNpmTarball(stored.data, label) : await readPlainPackageTar(stored.data, label);
+  const gzip = data[0] === 0x1f && data[1] === 0x8b;
+  const files = gzip ? await readNpmTarball(data, label) : await readPlainPackageTar(data, label);
   return {
     paths: files.map((e) => e.path),
     manifest: files.find((e) => e.path === 'package.json')?.data ?? null,
