@@ -3,7 +3,7 @@ import { StowageError, errorMessage } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
 import { digestsFromSri } from '../core/digest.js';
 import { isTomlTable } from '../core/toml-values.js';
-import { readUntrustedTar, type ArchiveFile, type UntrustedTarOptions } from '../core/untrusted-tar.js';
+import { readUntrustedTar, readUntrustedTree, type ArchiveFile, type UntrustedTarOptions } from '../core/untrusted-tar.js';
 import { readZipEntries } from '../advisories/zip.js';
 
 /*
@@ -135,31 +135,23 @@ const MAX_NPM_TARBALL_ENTRIES = 200_000;
  * `package/`, whatever it is named) stripped, a repeated path's last entry kept.
  */
 export function readNpmTarball(bytes: Buffer, label: string, onEntry?: UntrustedTarOptions['onEntry']): Promise<ArchiveFile[]> {
-  return readUntrustedTar(bytes, {
-    label: `${label} (npm tarball)`,
-    compression: 'gz',
-    maxBytes: MAX_NPM_TARBALL_BYTES,
-    maxEntries: MAX_NPM_TARBALL_ENTRIES,
-    stripComponents: 1,
-    duplicates: 'as-extracted',
-    ...(onEntry !== undefined ? { onEntry } : {}),
-  });
+  return readUntrustedTar(bytes, { ...NPM_TARBALL_READING, label: `${label} (npm tarball)`, ...(onEntry !== undefined ? { onEntry } : {}) });
 }
 
+/** How an npm tarball is read: as npm extracts it, with npm's caps. */
+const NPM_TARBALL_READING = {
+  compression: 'gz',
+  maxBytes: MAX_NPM_TARBALL_BYTES,
+  maxEntries: MAX_NPM_TARBALL_ENTRIES,
+  stripComponents: 1,
+  duplicates: 'as-extracted',
+} as const;
+
 /**
- * The files of a plain tar of a package's own files at its top (what yarn v1 keeps in its offline
+ * How a plain tar of a package's own files at its top is read (what yarn v1 keeps in its offline
  * mirror for a git dependency: `git archive` of the commit), with the same caps.
  */
-export function readPlainPackageTar(bytes: Buffer, label: string): Promise<ArchiveFile[]> {
-  return readUntrustedTar(bytes, {
-    label: `${label} (tar)`,
-    compression: 'none',
-    maxBytes: MAX_NPM_TARBALL_BYTES,
-    maxEntries: MAX_NPM_TARBALL_ENTRIES,
-    stripComponents: 0,
-    duplicates: 'as-extracted',
-  });
-}
+const PLAIN_TAR_READING = { ...NPM_TARBALL_READING, compression: 'none', stripComponents: 0 } as const;
 
 /**
  * One vendored npm package as its package manager will install it, whichever layout holds it
@@ -233,10 +225,22 @@ export async function readVendoredNpmFile(path: string, data: Buffer, label: str
   // Not gzip: yarn v1's mirror file of a git dependency, the commit's files at the top. Else npm
   // tarballs hold one top directory (usually `package/`), whatever it is named. Read as npm
   // extracts it, so the package.json read is the one npm installs (the last, if repeated).
+  // Only the package.json files are held (any letter case: two that a case-insensitive file
+  // system takes for one must agree); every other file is counted as it inflates.
   const gzip = data[0] === 0x1f && data[1] === 0x8b;
-  const files = gzip ? await readNpmTarball(data, label) : await readPlainPackageTar(data, label);
+  const paths = new Set<string>();
+  const { files } = await readUntrustedTree(data, {
+    ...(gzip ? NPM_TARBALL_READING : PLAIN_TAR_READING),
+    label: `${label} (${gzip ? 'npm tarball' : 'tar'})`,
+    keep: (path) => /(?:^|\/)package\.json$/i.test(path),
+    maxKeptFileBytes: MAX_NPM_TARBALL_BYTES,
+    refuseLinks: true,
+    onEntry: (entry) => {
+      if (entry.kind === 'file') paths.add(entry.path);
+    },
+  });
   return {
-    paths: files.map((e) => e.path),
+    paths: [...paths],
     manifest: files.find((e) => e.path === 'package.json')?.data ?? null,
     bundled: new Map(files.filter((e) => BUNDLED_MANIFEST.test(e.path)).map((e) => [e.path, e.data])),
   };
