@@ -14,12 +14,14 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { readArchive, writeArchive } from '../../src/core/archive.js';
 import type { ArchiveFile } from '../../src/core/untrusted-tar.js';
 import { buildSourceRpm } from '../../src/package/srpm.js';
 import { auditReport } from '../support/audit-report.js';
 import { rustsecAdvisoryDb, unrelatedNpmAdvisoryDb, unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
+import { packTar, type TarEntry } from '../support/hostile-tar.js';
 import { cleanEnv } from '../support/npm-vendor.js';
 import { LOCAL_APP, LOCAL_APP_PNPM_LOCKFILE, LOCAL_APP_YARN_BERRY_LOCKFILE, LOCAL_APP_YARN_V1_LOCKFILE, startLocalRegistry } from '../support/npm-registry.js';
 import { createRustApp, rustAppCrates } from '../support/rust-app.js';
@@ -277,5 +279,36 @@ describe('a tampered npm-family archive is refused', () => {
     const run = await audit(tampered, NPM_DB);
     assert.equal(run.status, 2, run.stdout + run.stderr);
     assert.match(run.stderr, new RegExp(`^stowage: ${tampered.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${stored} does not hash to its name \\(sha512 [0-9a-f]{16}…\\): the pnpm store was altered\n$`));
+  });
+});
+
+describe('a hostile archive is refused in one line, naming what is wrong', () => {
+  test('two Cargo.toml for one crate directory (tar holds a path twice; which one cargo reads depends on the unpacker)', async () => {
+    const files = await readArchive(readFileSync(archiveOf('cargo')), 'cargo');
+    const entries: TarEntry[] = files.map((f) => ({ header: { name: f.path, mode: f.mode }, data: f.data }));
+    entries.push({ header: { name: 'vendor/itoa/Cargo.toml', mode: 0o644 }, data: '[package]\nname = "itoa"\nversion = "0.4.7"\n' });
+    const path = join(scratch, 'twice.tar.gz');
+    writeFileSync(path, gzipSync(await packTar(entries)));
+    await assertRefused(path, 'cargo', 'entry "vendor/itoa/Cargo.toml": the archive holds "vendor/itoa/Cargo.toml" twice (also as entry "vendor/itoa/Cargo.toml")');
+  });
+
+  test('a crate directory whose Cargo.toml names no package', async () => {
+    const tampered = await tamperedArchive(archiveOf('cargo'), (files) => rewriteText(files, 'vendor/hex/Cargo.toml', 'name = "hex"', 'title = "hex"'));
+    await assertRefused(tampered, 'cargo', 'vendor/hex/Cargo.toml: package.name is not a string');
+  });
+
+  test('a yarn zip whose package.json inflates past the cap (a zip bomb) is refused before it is inflated', async () => {
+    const files = await readArchive(readFileSync(archiveOf('yarn berry')), 'berry');
+    const zipPath = pathOf(files, 'fixture-ms', '2.1.3');
+    const bomb = join(scratch, 'bomb.zip');
+    // Python's zipfile: 48 MiB of spaces in package.json, deflated to about 48 KB.
+    execFileSync('python3', ['-c', 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  z.writestr("node_modules/fixture-ms/package.json", b"{" + b" " * (48 << 20) + b"}")', bomb]);
+    const tampered = await tamperedArchive(archiveOf('yarn berry'), (all) => rewrite(all, zipPath, () => readFileSync(bomb)));
+    await assertRefused(tampered, 'yarn berry', `${zipPath}: entry node_modules/fixture-ms/package.json is ${(48 << 20) + 2} bytes, over the 33554432-byte limit`);
+  });
+
+  test('an archive without its manifest: what it vendors cannot be told', async () => {
+    const tampered = await tamperedArchive(archiveOf('npm'), (files) => files.filter((f) => f.path !== 'stowage-manifest.json'));
+    await assertRefused(tampered, 'npm', 'no stowage-manifest.json: not a stowage vendor archive, so what it vendors cannot be checked against its SBOM');
   });
 });
