@@ -312,3 +312,44 @@ describe('a hostile archive is refused in one line, naming what is wrong', () =>
     await assertRefused(tampered, 'npm', 'no stowage-manifest.json: not a stowage vendor archive, so what it vendors cannot be checked against its SBOM');
   });
 });
+
+test("npm's bundled dependencies: the SBOM lists them (a package-lock's inBundle entries), the tarball holds them, the archive audits", async () => {
+  // A registry package bundling fixture-inner 3.0.0 in its tarball (node_modules/ packed with it).
+  const fixtures = join(scratch, 'bundling-fixtures');
+  const bundler = join(fixtures, 'fixture-bundler-1.0.0');
+  mkdirSync(join(bundler, 'node_modules', 'fixture-inner'), { recursive: true });
+  writeFileSync(join(bundler, 'package.json'), JSON.stringify({ name: 'fixture-bundler', version: '1.0.0', main: 'index.js', bundleDependencies: ['fixture-inner'], dependencies: { 'fixture-inner': '3.0.0' }, license: 'MIT' }));
+  writeFileSync(join(bundler, 'index.js'), "module.exports = require('fixture-inner');\n");
+  writeFileSync(join(bundler, 'node_modules', 'fixture-inner', 'package.json'), JSON.stringify({ name: 'fixture-inner', version: '3.0.0', main: 'index.js', license: 'MIT' }));
+  writeFileSync(join(bundler, 'node_modules', 'fixture-inner', 'index.js'), 'module.exports = 3;\n');
+  const registry = await startLocalRegistry(fixtures);
+  try {
+    const packed = registry.packages[0];
+    assert.ok(packed !== undefined);
+    const app = join(scratch, 'bundling-app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'bundling-app', version: '1.0.0', dependencies: { 'fixture-bundler': '1.0.0' } }));
+    writeFileSync(join(app, '.npmrc'), registry.npmrc);
+    // As npm 11 locks it: the bundled package is an inBundle entry under its bundler.
+    const lock = {
+      name: 'bundling-app',
+      version: '1.0.0',
+      lockfileVersion: 3,
+      requires: true,
+      packages: {
+        '': { name: 'bundling-app', version: '1.0.0', dependencies: { 'fixture-bundler': '1.0.0' } },
+        'node_modules/fixture-bundler': { version: '1.0.0', resolved: `${registry.url}fixture-bundler/-/fixture-bundler-1.0.0.tgz`, integrity: packed.integrity, bundleDependencies: ['fixture-inner'], dependencies: { 'fixture-inner': '3.0.0' }, license: 'MIT' },
+        'node_modules/fixture-bundler/node_modules/fixture-inner': { version: '3.0.0', inBundle: true, license: 'MIT' },
+      },
+    };
+    writeFileSync(join(app, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+    const archive = join(scratch, 'bundling.tar.zst');
+    const vendored = await runCliAsync(['vendor', app, '--db', unrelatedNpmAdvisoryDb(join(scratch, 'osv-unrelated')), '-o', archive], { cacheDir, env: cleanEnv({ NO_COLOR: '1' }) });
+    assert.equal(vendored.status, 0, vendored.stderr);
+    const run = await audit(archive, NPM_DB, 'json');
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(auditReport(run.stdout).targets.map((t) => [t.inventory, t.packages]), [['vendor archive', 3]]);
+  } finally {
+    await registry.close();
+  }
+});
