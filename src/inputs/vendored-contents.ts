@@ -79,10 +79,19 @@ function npmVersion(version: string): string {
   return valid(version) ?? version;
 }
 
-/** Whether `text` (a file's bytes) could be nothing npm unpacks: a JSON object, no NUL (every tar holds one). */
+/** Whether a file's bytes could be nothing npm unpacks: a JSON object, no NUL (every tar holds one). */
 function isJsonDocument(data: Buffer): boolean {
   const text = data.subarray(0, 64).toString('latin1').trimStart();
   return text.startsWith('{') && !data.includes(0);
+}
+
+/** Where a pnpm index says its package's package.json is stored, or null when it names none. */
+function pnpmIndexedManifest(index: ArchiveFile): string | null {
+  try {
+    return pnpmStoredManifestPath(index.path, new Map([[index.path, index]]));
+  } catch (err) {
+    throw new Error(`${index.path} is not a pnpm index: ${errorMessage(err)}`, { cause: err });
+  }
 }
 
 function directChild(path: string, dir: string): boolean {
@@ -95,9 +104,7 @@ export class VendoredContents {
   readonly crates = new Map<string, NameVersion>();
   /** Path -> an npm package's file (npm's cache, yarn's mirror and cache). */
   readonly npmFiles = new Map<string, NpmFileRecord>();
-  /** pnpm index path -> the index's bytes (small), read again for the package.json it names. */
-  private readonly pnpmIndexes = new Map<string, ArchiveFile>();
-  /** pnpm index path -> where its package.json is stored, once pnpmManifestPaths has run. */
+  /** pnpm index path -> where the store holds the package.json it names (null: it names none). */
   private readonly pnpmManifestAt = new Map<string, string | null>();
   /** Stored package.json path -> its package, read in the second pass. */
   private readonly pnpmManifests = new Map<string, NameVersion>();
@@ -133,7 +140,7 @@ export class VendoredContents {
         const crate = readVendoredCrateManifest(data, path);
         this.crates.set(crateDir, { name: crate.name, version: crate.version });
       } else if (isPnpmIndexPath(path)) {
-        this.pnpmIndexes.set(path, file);
+        this.pnpmManifestAt.set(path, pnpmIndexedManifest(file));
       } else {
         if (path.startsWith(`${NPM_CACACHE_CONTENT_DIR}/`) && data[0] !== 0x1f && isJsonDocument(data)) return;
         const read = await readVendoredNpmFile(path, data, path, null);
@@ -152,19 +159,7 @@ export class VendoredContents {
 
   /** The stored package.json of every pnpm index read: what the second pass reads. */
   pnpmManifestPaths(): Set<string> {
-    const byPath = new Map(this.pnpmIndexes);
-    const out = new Set<string>();
-    for (const indexPath of this.pnpmIndexes.keys()) {
-      let at: string | null;
-      try {
-        at = pnpmStoredManifestPath(indexPath, byPath);
-      } catch (err) {
-        throw this.refuse(`${indexPath} is not a pnpm index: ${errorMessage(err)}`);
-      }
-      this.pnpmManifestAt.set(indexPath, at);
-      if (at !== null) out.add(at);
-    }
-    return out;
+    return new Set([...this.pnpmManifestAt.values()].filter((at): at is string => at !== null));
   }
 
   /** A package.json of the pnpm store: it must hash to its name (the integrity its index records), as pnpm would check it. */
@@ -181,14 +176,14 @@ export class VendoredContents {
 
   /** The package a pnpm index installs, or why none can be told. */
   pnpmPackage(indexPath: string): NameVersion | string {
-    if (!this.pnpmIndexes.has(indexPath)) return `which the archive does not hold`;
+    if (!this.pnpmManifestAt.has(indexPath)) return 'which the archive does not hold';
     const at = this.pnpmManifestAt.get(indexPath) ?? null;
     if (at === null) return 'whose index names no package.json';
     return this.pnpmManifests.get(at) ?? `whose index names ${at}, which the archive does not hold`;
   }
 
   pnpmIndexPaths(): string[] {
-    return [...this.pnpmIndexes.keys()];
+    return [...this.pnpmManifestAt.keys()];
   }
 }
 
