@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { readArchive, writeArchive } from '../../src/core/archive.js';
@@ -27,14 +27,20 @@ import { LOCAL_APP, LOCAL_APP_PNPM_LOCKFILE, LOCAL_APP_YARN_BERRY_LOCKFILE, LOCA
 import { createRustApp, rustAppCrates } from '../support/rust-app.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
 import { runCliAsync, tempDir } from '../support/shared.js';
-import { rewrite, rewriteText, tamperedArchive } from '../support/tampered-archive.js';
+import { rewrite, rewriteText, tamperedArchive as tamperedCopy } from '../support/tampered-archive.js';
 
 const scratch = tempDir('vendor-trust');
 const cacheDir = join(scratch, 'cache');
-after(() => rmSync(scratch, { recursive: true, force: true }));
+/** What the Rust application's helpers make outside the scratch directory. */
+const outside: string[] = [];
+after(() => {
+  for (const dir of [scratch, ...outside]) rmSync(dir, { recursive: true, force: true });
+});
 
 type Layout = 'cargo' | 'npm' | 'pnpm' | 'yarn berry' | 'yarn 1';
 const archives = new Map<Layout, string>();
+/** A tampered copy of an archive, in this file's scratch directory. */
+const tamperedArchive = (archive: string, edit: (files: ArchiveFile[]) => ArchiveFile[]): Promise<string> => tamperedCopy(archive, edit, scratch);
 /** The Rust application's directory: `package rpm` makes its SRPM. */
 let rustApp: string;
 
@@ -61,6 +67,7 @@ before(async () => {
   const crates = await SparseRegistry.start(rustAppCrates());
   try {
     const app = await createRustApp(crates.indexUrl);
+    outside.push(dirname(app.dir), app.cargoHome, dirname(app.git.dir));
     rustApp = app.dir;
     const out = join(scratch, 'cargo.tar.zst');
     const run = await runCliAsync(['vendor', app.dir, '--db', unrelatedRustsecAdvisoryDb(join(scratch, 'rustsec-unrelated')), '-o', out], { cacheDir });

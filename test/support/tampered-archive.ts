@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { compressionForPath, readArchive, writeArchive } from '../../src/core/archive.js';
 import type { ArchiveFile } from '../../src/core/untrusted-tar.js';
@@ -8,11 +8,11 @@ import { tempDir } from './shared.js';
  * A copy of a vendor archive made by `stowage vendor`, with its files changed by `edit` (one
  * rewritten, one added, one left out) and packed again as stowage packs one: what someone who can
  * edit the archive on its way (a mirror, an SRPM rebuilt) can ship. The original is left alone;
- * the copy is written under a new temporary directory with the same file name.
+ * the copy is written, with the same file name, in a new directory (under `under`, when given).
  */
-export async function tamperedArchive(archive: string, edit: (files: ArchiveFile[]) => ArchiveFile[]): Promise<string> {
+export async function tamperedArchive(archive: string, edit: (files: ArchiveFile[]) => ArchiveFile[], under?: string): Promise<string> {
   const files = await readArchive(readFileSync(archive), archive);
-  const out = join(tempDir('tampered-archive'), basename(archive));
+  const out = join(under === undefined ? tempDir('tampered-archive') : mkdtempSync(join(under, 'tampered-')), basename(archive));
   writeFileSync(out, await writeArchive(edit(files), { compression: compressionForPath(out), mtime: 315532800 }));
   return out;
 }
