@@ -9,10 +9,10 @@ import type { ShippedArtifact, ShippedKind } from '../inputs/shipped-artifact.js
 import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
 import { readArchiveFile, readArchiveFiles } from '../core/archive.js';
 import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
-import { parseManifest } from '../vendoring/manifest.js';
+import { parseManifest } from '../inputs/vendor-manifest.js';
 import { MANIFEST_PATH } from '../core/archive.js';
 import { projectDirOf, vendorGraphs } from '../vendoring/vendor-app.js';
-import type { VendoredPackage } from '../vendoring/vendor-tree.js';
+import type { VendoredPackage } from '../inputs/vendor-layout.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { NoApplicationError, hasApplicationManifest, readApplicationManifest, type ApplicationManifest } from '../inputs/application-manifest.js';
 import { cycloneDx } from '../sbom/cyclonedx.js';

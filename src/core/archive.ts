@@ -127,6 +127,36 @@ export async function readArchiveFile(bytes: Buffer, label: string, path: string
   return tree.files.find((f) => f.path === path)?.data ?? null;
 }
 
+/** What consumeArchiveFiles hands over, and how much of it. */
+export interface ArchiveConsumer {
+  /** Whether a file is handed over, on its path and first bytes (see UntrustedTreeOptions.keep). */
+  keep: (path: string, head: Buffer) => boolean;
+  /** The cap on one file handed over at `path`: past it the archive is refused. */
+  maxFileBytes: (path: string) => number;
+  /** Each file kept, in archive order, one at a time: the archive reads on when it settles. */
+  onFile: (file: ArchiveFile) => Promise<void> | void;
+}
+
+/**
+ * Reads a stowage archive as readArchive does (limits, refusals, no path twice, no links), once,
+ * handing each file `consumer` keeps to it as it inflates: only the file in hand is held, so an
+ * archive of hundreds of megabytes is checked in the memory of its largest file kept.
+ */
+export async function consumeArchiveFiles(bytes: Buffer, label: string, consumer: ArchiveConsumer, caps: { maxBytes?: number; maxBytesReason?: string } = {}): Promise<void> {
+  const reading = archiveReading(bytes, label);
+  const maxBytes = Math.min(reading.maxBytes, caps.maxBytes ?? Infinity);
+  await readUntrustedTree(bytes, {
+    ...reading,
+    ...caps,
+    maxBytes,
+    keep: consumer.keep,
+    maxKeptFileBytes: READ_MAX_BYTES,
+    keptFileCap: consumer.maxFileBytes,
+    onKept: consumer.onFile,
+    refuseLinks: true,
+  });
+}
+
 /**
  * The files of a stowage archive at `paths` (those of them it holds), read as readArchive reads
  * the whole, with its limits and refusals; every other file is only counted, never held.

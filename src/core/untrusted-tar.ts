@@ -84,6 +84,14 @@ export interface UntrustedTreeOptions extends UntrustedTarOptions {
   maxKeptFileBytes: number;
   /** Refuse links as readUntrustedTar does (an archive stowage wrote holds none), rather than record them. */
   refuseLinks?: boolean;
+  /** The cap on one kept file at `path`, when lower than maxKeptFileBytes (a manifest among tarballs). */
+  keptFileCap?: (path: string) => number;
+  /**
+   * Hands each kept file over, in archive order, instead of holding it in the result (which then
+   * lists no files): the archive reads on once it settles, so one kept file is held at a time.
+   * Needs duplicates `refuse` and refuseLinks: a later entry could not replace a file handed over.
+   */
+  onKept?: (file: ArchiveFile) => Promise<void> | void;
 }
 
 /** How many of a file's first bytes `keep` is shown: enough for any magic number. */
@@ -166,7 +174,10 @@ export async function readUntrustedTar(bytes: Buffer, options: UntrustedTarOptio
  * in the same archive, whose bytes it shares. Files `keep` declines are counted, not kept.
  */
 export async function readUntrustedTree(bytes: Buffer, options: UntrustedTreeOptions): Promise<UntrustedTree> {
-  return readTar(bytes, options, options.keep, options.maxKeptFileBytes, options.refuseLinks !== true);
+  if (options.onKept !== undefined && (options.duplicates !== 'refuse' || options.refuseLinks !== true)) {
+    throw new Error('readUntrustedTree: onKept needs duplicates "refuse" and refuseLinks');
+  }
+  return readTar(bytes, options, options.keep, options.maxKeptFileBytes, options.refuseLinks !== true, options);
 }
 
 async function readTar(
@@ -175,6 +186,7 @@ async function readTar(
   keep: UntrustedTreeOptions['keep'] | null,
   maxKeptFileBytes = Infinity,
   links = keep !== null,
+  handing: Pick<UntrustedTreeOptions, 'onKept' | 'keptFileCap'> = {},
 ): Promise<UntrustedTree> {
   const { label, maxBytes, maxEntries } = options;
   const strip = options.stripComponents ?? 0;
@@ -298,6 +310,7 @@ async function readTar(
       // Without `keep` every file is kept; with it, undecided (null) until its head is read.
       let kept: boolean | null = keep === null ? true : null;
       const decide = (): boolean => (kept ??= (keep as UntrustedTreeOptions['keep'])(path, Buffer.concat(chunks)));
+      const keptCap = handing.keptFileCap === undefined ? maxKeptFileBytes : Math.min(maxKeptFileBytes, handing.keptFileCap(path));
       stream.on('data', (data: unknown) => {
         const chunk = data as Buffer;
         if (settled) return;
@@ -313,7 +326,7 @@ async function readTar(
           held = 0;
           return;
         }
-        if (held > maxKeptFileBytes) fail(refuse(name, `a file read whole (a binary, a manifest) larger than ${maxKeptFileBytes} bytes`));
+        if (held > keptCap) fail(refuse(name, `a file read whole (a binary, a manifest) larger than ${keptCap} bytes`));
       });
       stream.on('end', () => {
         if (settled) return;
@@ -323,6 +336,13 @@ async function readTar(
           return next();
         }
         const file: ArchiveFile = { path, mode, data: Buffer.concat(chunks) };
+        if (handing.onKept !== undefined) {
+          // Handed over, never held here; the next entry is read once it is done with.
+          Promise.resolve()
+            .then(() => (handing.onKept as (f: ArchiveFile) => Promise<void> | void)(file))
+            .then(() => next(), fail);
+          return;
+        }
         // A later entry for the same path replaces the file, as extracting it would.
         symlinks.delete(path);
         const at = fileAt.get(path);

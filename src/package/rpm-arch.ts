@@ -1,6 +1,5 @@
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import type { VendoredPackage } from '../vendoring/vendor-tree.js';
-import { readVendoredNpmPackage } from '../vendoring/vendored-npm-package.js';
+import { readVendoredNpmPackage, type VendoredPackage } from '../inputs/vendor-layout.js';
 import { licenseKey } from '../vendoring/vendored-licenses.js';
 
 /*

@@ -13,7 +13,7 @@ import { readApplication } from '../inputs/application.js';
 import { depV0Packages, encodeDepV0 } from '../inputs/binary/dep-v0.js';
 import { readArchive } from '../core/archive.js';
 import type { DownloadProgress } from '../vendoring/download.js';
-import { type VendorManifest } from '../vendoring/manifest.js';
+import { type VendorManifest } from '../inputs/vendor-manifest.js';
 import { MANIFEST_PATH } from '../core/archive.js';
 import { archiveBytes, buildVendorTree, projectDirOf } from '../vendoring/vendor-app.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';

@@ -9,7 +9,8 @@ import type { DependencyGraph } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import type { DownloadRequest } from './download.js';
 import { readUntrustedTar } from '../core/untrusted-tar.js';
-import type { EcosystemVendor, VendorContext, VendoredPackage } from './vendor-tree.js';
+import type { EcosystemVendor, VendorContext } from './vendor-tree.js';
+import { CARGO_VENDOR_DIR as VENDOR_DIR, type VendoredPackage } from '../inputs/vendor-layout.js';
 import { GitCheckout, type GitTreeEntry } from './git-checkout.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { readCargoConfig, type CargoConfig } from '../ecosystems/cargo/cargo-config.js';
@@ -37,7 +38,6 @@ import { isCratesIoSource, sourceIdentity } from '../ecosystems/cargo/source.js'
  * packages are the application's own and are not vendored.
  */
 
-const VENDOR_DIR = 'vendor';
 const VENDORED_SOURCES = 'vendored-sources';
 
 /** Cargo's own unpack limit for one crate; past it a `.crate` is a decompression bomb. */

@@ -9,7 +9,7 @@ import type { Package } from '../core/package.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { checkedOutFiles, GitCheckout, gitPackageManifest } from './git-checkout.js';
 import { npmPackList } from './npm-packlist.js';
-import { readNpmTarball } from './npm-support.js';
+import { readNpmTarball } from '../inputs/vendor-layout.js';
 import type { VendorContext } from './vendor-tree.js';
 
 /*

@@ -8,8 +8,10 @@ import { digestsFromSri, sriFromDigest, type Digest } from '../core/digest.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { DEFAULT_NPM_REGISTRY } from '../ecosystems/npm/registry-source.js';
 import { PUBLIC_REGISTRY_CONFIG, downloadUrlOfResolved, readNpmrcRegistries, registryFor, registryTarballUrl, type NpmRegistryConfig } from '../ecosystems/npm/registry.js';
-import type { VendorContext, VendorResult, VendoredPackage } from './vendor-tree.js';
-import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, readNpmTarball, requireInsideProject } from './npm-support.js';
+import type { VendorContext, VendorResult } from './vendor-tree.js';
+import type { VendoredPackage } from '../inputs/vendor-layout.js';
+import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, requireInsideProject } from './npm-support.js';
+import { PNPM_GIT_INDEX_NAME, PNPM_STORE_DIR, pnpmContentPath as contentPath, readNpmTarball } from '../inputs/vendor-layout.js';
 import { sourceDateEpoch } from '../core/archive.js';
 import { redactCredentials } from '../core/credentials.js';
 import { PNPM_VIRTUAL_STORE_DIR_MAX_LENGTH, packPnpmGitPackages, pnpmGitPackage, type PnpmGitPackage } from './npm-pnpm-git.js';
@@ -33,17 +35,10 @@ import { PNPM_VIRTUAL_STORE_DIR_MAX_LENGTH, packPnpmGitPackages, pnpmGitPackage,
  * top directory stripped as pnpm strips it.
  */
 
-/** Where pnpm's store lies in the archive, relative to the application's root. */
-const PNPM_STORE_DIR = 'vendor/pnpm-store';
-const FILES_DIR = `${PNPM_STORE_DIR}/v3/files`;
-/** How a package's index file in the store is named: by its tarball's digest, then this. */
-export const PNPM_INDEX_SUFFIX = '-index.json';
 
 /** Settings the written `.npmrc` decides; the application's own lines for them are commented out. */
 const OWNED_SETTINGS = ['store-dir', 'offline', 'prefer-offline', 'verify-store-integrity', 'virtual-store-dir-max-length'];
 
-/** The index of a package without integrity (a git package), in its directory of the store. */
-const GIT_INDEX_NAME = 'integrity.json';
 
 /** One tarball the lockfile installs from a registry or a URL. */
 interface StoredTarball {
@@ -86,7 +81,7 @@ export async function vendorPnpm(graph: DependencyGraph, context: VendorContext)
     const index = storeFiles(files, packed.files, epochMs);
     const record = Buffer.from(JSON.stringify({ name: packed.git.pkg.name, version: packed.git.pkg.version, requiresBuild: requiresBuild(packed.files, packed.git.label), files: index }));
     // Named by the package's id, having no integrity; pnpm reads the second when scripts are ignored.
-    const indexPath = `${PNPM_STORE_DIR}/v3/${packed.indexDir}/${GIT_INDEX_NAME}`;
+    const indexPath = `${PNPM_STORE_DIR}/v3/${packed.indexDir}/${PNPM_GIT_INDEX_NAME}`;
     files.add(indexPath, record);
     files.add(`${PNPM_STORE_DIR}/v3/${packed.indexDir}/integrity-not-built.json`, record);
     const source = redactCredentials(`${packed.git.urls[0] ?? ''}#${packed.git.commit}`);
@@ -160,12 +155,6 @@ function storedTarball(lockfile: string, projectDir: string, pkg: Package, confi
   return { pkg, label, url, digests };
 }
 
-/** pnpm's file name in its store: by the hex digest, `-exec` for executables, `-index.json` for a package's index. */
-function contentPath(hex: string, kind: ArchiveFile['mode'] | 'index'): string {
-  const base = `${FILES_DIR}/${hex.slice(0, 2)}/${hex.slice(2)}`;
-  return kind === 'index' ? `${base}${PNPM_INDEX_SUFFIX}` : kind === 0o755 ? `${base}-exec` : base;
-}
-
 /** As pnpm's pkgRequiresBuild: an install script, a `binding.gyp` or `.hooks/` make it build. */
 function requiresBuild(files: readonly ArchiveFile[], label: string): boolean {
   if (files.some((f) => f.path === 'binding.gyp' || f.path.startsWith('.hooks/'))) return true;
@@ -181,26 +170,4 @@ function requiresBuild(files: readonly ArchiveFile[], label: string): boolean {
   if (typeof scripts !== 'object' || scripts === null) return false;
   const s = scripts as Record<string, unknown>;
   return Boolean(s.preinstall) || Boolean(s.install) || Boolean(s.postinstall);
-}
-
-/** Whether a vendored package's path is its index in a pnpm store (by integrity, or a git package's by id). */
-export function isPnpmIndexPath(path: string): boolean {
-  return path.startsWith(`${PNPM_STORE_DIR}/v3/`) && (path.endsWith(PNPM_INDEX_SUFFIX) || path.endsWith(`/${GIT_INDEX_NAME}`));
-}
-
-/** A package's package.json in a vendored pnpm store, found through its index (for licences). */
-export function pnpmStoredManifest(indexPath: string, byPath: ReadonlyMap<string, ArchiveFile>): Buffer | null {
-  const path = pnpmStoredManifestPath(indexPath, byPath);
-  return path === null ? null : (byPath.get(path)?.data ?? null);
-}
-
-/** Where the store holds the package.json a package's index names, or null when it names none. */
-export function pnpmStoredManifestPath(indexPath: string, byPath: ReadonlyMap<string, ArchiveFile>): string | null {
-  const index = byPath.get(indexPath);
-  if (index === undefined || !isPnpmIndexPath(indexPath)) return null;
-  const record = JSON.parse(index.data.toString('utf8')) as { files?: Record<string, { integrity?: string; mode?: number }> };
-  const entry = record.files?.['package.json'];
-  const digest = entry?.integrity === undefined ? undefined : digestsFromSri(entry.integrity)[0];
-  if (digest === undefined) return null;
-  return contentPath(digest.hex, entry?.mode === 0o755 ? 0o755 : 0o644);
 }

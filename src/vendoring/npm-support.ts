@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { InputError, StowageError } from '../core/errors.js';
-import { readUntrustedTar, type ArchiveFile, type UntrustedTarOptions } from '../core/untrusted-tar.js';
+import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { withoutUserInfo } from '../core/credentials.js';
 import { isCredentialSetting, isNpmrcSection, npmrcLines, npmrcSetting } from '../ecosystems/npm/registry.js';
 
@@ -101,38 +101,4 @@ export function npmrcWithSettings(path: string, existing: string | null, owned: 
   }
   out.push(...settings);
   return `${out.join('\n')}\n`;
-}
-
-const MAX_NPM_TARBALL_BYTES = 512 * 1024 * 1024;
-const MAX_NPM_TARBALL_ENTRIES = 200_000;
-
-/**
- * The files of an npm tarball, read as npm extracts it: its one top directory (usually
- * `package/`, whatever it is named) stripped, a repeated path's last entry kept.
- */
-export function readNpmTarball(bytes: Buffer, label: string, onEntry?: UntrustedTarOptions['onEntry']): Promise<ArchiveFile[]> {
-  return readUntrustedTar(bytes, {
-    label: `${label} (npm tarball)`,
-    compression: 'gz',
-    maxBytes: MAX_NPM_TARBALL_BYTES,
-    maxEntries: MAX_NPM_TARBALL_ENTRIES,
-    stripComponents: 1,
-    duplicates: 'as-extracted',
-    ...(onEntry !== undefined ? { onEntry } : {}),
-  });
-}
-
-/**
- * The files of a plain tar of a package's own files at its top (what yarn v1 keeps in its offline
- * mirror for a git dependency: `git archive` of the commit), with the same caps.
- */
-export function readPlainPackageTar(bytes: Buffer, label: string): Promise<ArchiveFile[]> {
-  return readUntrustedTar(bytes, {
-    label: `${label} (tar)`,
-    compression: 'none',
-    maxBytes: MAX_NPM_TARBALL_BYTES,
-    maxEntries: MAX_NPM_TARBALL_ENTRIES,
-    stripComponents: 0,
-    duplicates: 'as-extracted',
-  });
 }

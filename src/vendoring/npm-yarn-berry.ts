@@ -9,7 +9,8 @@ import { downloadUrlOfResolved, isCredentialSetting, registryTarballUrl } from '
 import { isRecord, parseYamlText } from '../ecosystems/npm/lockfile-reading.js';
 import { withoutUserInfo } from '../core/credentials.js';
 import type { DownloadRequest } from './download.js';
-import type { VendorContext, VendorResult, VendoredPackage } from './vendor-tree.js';
+import type { VendorContext, VendorResult } from './vendor-tree.js';
+import { YARN_BERRY_CACHE_DIR as YARN_CACHE_DIR, type VendoredPackage } from '../inputs/vendor-layout.js';
 import { FileSet, checkedUrl, compare, readConfigFile, requireInsideProject } from './npm-support.js';
 import { yarnCacheFileName, yarnCacheZip } from './yarn-cache-zip.js';
 import { berryGitPackage, packBerryGitPackages, type BerryGitPackage } from './npm-yarn-berry-git.js';
@@ -29,7 +30,6 @@ import { redactCredentials } from '../core/credentials.js';
  * libzip's deflate and are refused.
  */
 
-const YARN_CACHE_DIR = '.yarn/cache';
 
 /** Settings the written `.yarnrc.yml` decides; the application's own values for them are replaced. */
 const OWNED_SETTINGS: Readonly<Record<string, string | boolean>> = {

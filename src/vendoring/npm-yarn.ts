@@ -4,7 +4,8 @@ import { StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { digestsFromSri, sriFromDigest, type Digest } from '../core/digest.js';
 import type { DownloadRequest } from './download.js';
-import type { VendorContext, VendorResult, VendoredPackage } from './vendor-tree.js';
+import type { VendorContext, VendorResult } from './vendor-tree.js';
+import { YARN_MIRROR_DIR, type VendoredPackage } from '../inputs/vendor-layout.js';
 import { readTextInput } from '../core/input-files.js';
 import { downloadUrlOfResolved, isCredentialSetting } from '../ecosystems/npm/registry.js';
 import { withoutUserInfo } from '../core/credentials.js';
@@ -22,7 +23,6 @@ import { redactCredentials } from '../core/credentials.js';
  * the mirror and checks it against the lockfile's integrity itself; the lockfile is not changed.
  */
 
-export const YARN_MIRROR_DIR = 'vendor/yarn-offline-mirror';
 
 /** Settings the written `.yarnrc` decides; the application's own lines for them are commented out. */
 const OWNED_SETTINGS = ['yarn-offline-mirror', 'yarn-offline-mirror-pruning', '--install.offline', '--install.frozen-lockfile'];

@@ -5,7 +5,8 @@ import { InputError, StowageError, errorMessage } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { digestsFromSri, sriFromDigest, type Digest } from '../core/digest.js';
 import type { DownloadRequest } from './download.js';
-import type { EcosystemVendor, VendorContext, VendoredPackage } from './vendor-tree.js';
+import type { EcosystemVendor, VendorContext } from './vendor-tree.js';
+import { NPM_CACACHE_CONTENT_DIR, NPM_CACACHE_DIR as CACACHE_DIR, NPM_CACHE_DIR, type VendoredPackage } from '../inputs/vendor-layout.js';
 import { readTextInput } from '../core/input-files.js';
 import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, requireInsideProject } from './npm-support.js';
 import { vendorPnpm } from './npm-pnpm.js';
@@ -58,9 +59,6 @@ import {
  * npm needs the cache directory writable (it compacts index entries and writes logs there).
  */
 
-/** Where the npm cache lies in the archive, relative to the application's root. */
-export const NPM_CACHE_DIR = 'vendor/npm-cache';
-const CACACHE_DIR = `${NPM_CACHE_DIR}/_cacache`;
 
 /** Settings the written `.npmrc` decides; the application's own lines for them are commented out. */
 const OWNED_SETTINGS = ['cache', 'offline', 'prefer-online', 'prefer-offline', 'audit', 'update-notifier'];
@@ -455,7 +453,7 @@ function canonical(value: unknown): unknown {
 /** cacache's content address: `content-v2/<algorithm>/<hex[0:2]>/<hex[2:4]>/<hex[4:]>`. */
 function contentPath(digest: Digest): string {
   const { algorithm, hex } = digest;
-  return `${CACACHE_DIR}/content-v2/${algorithm}/${hex.slice(0, 2)}/${hex.slice(2, 4)}/${hex.slice(4)}`;
+  return `${NPM_CACACHE_CONTENT_DIR}/${algorithm}/${hex.slice(0, 2)}/${hex.slice(2, 4)}/${hex.slice(4)}`;
 }
 
 /**

@@ -6,7 +6,7 @@ import { normalizeLicense } from '../sbom/licenses.js';
 import { sbomJson, type SbomInput } from '../sbom/sbom.js';
 import { licenseKey, vendoredLicenses } from './vendored-licenses.js';
 import { SBOM_PATH } from '../core/archive.js';
-import type { VendoredPackage } from './vendor-tree.js';
+import type { VendoredPackage } from '../inputs/vendor-layout.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 
 

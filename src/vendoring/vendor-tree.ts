@@ -1,19 +1,8 @@
 import type { DependencyGraph } from '../core/graph.js';
 import type { Downloader } from './download.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
+import type { VendoredPackage } from '../inputs/vendor-layout.js';
 
-/** A vendored package, as the archive's manifest lists it. */
-export interface VendoredPackage {
-  ecosystem: DependencyGraph['ecosystem'];
-  name: string;
-  version: string;
-  /** Where it came from: registry URL, git URL#rev, path. */
-  source: string;
-  /** The lockfile's checksum (Cargo sha256 hex, npm SRI), or null (git, path). */
-  checksum: string | null;
-  /** Where it lies in the archive. */
-  path: string;
-}
 
 /** What an ecosystem's vendoring step adds to the archive. */
 export interface VendorResult {

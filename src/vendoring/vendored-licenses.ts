@@ -1,13 +1,9 @@
-import { parse, type TomlTable } from 'smol-toml';
 import { StowageError, errorMessage } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
-import type { VendoredPackage } from './vendor-tree.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { npmLicenseText } from '../inputs/application-manifest.js';
 import { normalizeLicense } from '../sbom/licenses.js';
-import { isTomlTable } from '../core/toml-values.js';
-import { readVendoredNpmPackage } from './vendored-npm-package.js';
-import { isPnpmIndexPath, pnpmStoredManifestPath } from './npm-pnpm.js';
+import { isPnpmIndexPath, pnpmStoredManifestPath, readVendoredCrateManifest, readVendoredNpmPackage, type VendoredPackage } from '../inputs/vendor-layout.js';
 
 /**
  * The licence each vendored package declares, read from the vendored files themselves (what
@@ -77,17 +73,13 @@ export async function vendoredLicenses(files: readonly ArchiveFile[], packages: 
 function cargoDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile>): { expression: string | null; file: string | null } {
   const manifest = byPath.get(`${pkg.path}/Cargo.toml`);
   if (!manifest) throw new StowageError(`${pkg.name} ${pkg.version}: the vendor tree has no ${pkg.path}/Cargo.toml`);
-  let doc: TomlTable;
+  let read;
   try {
-    doc = parse(manifest.data.toString('utf8'));
+    read = readVendoredCrateManifest(manifest.data, `${pkg.path}/Cargo.toml`);
   } catch (err) {
-    throw new StowageError(`${pkg.name} ${pkg.version}: ${pkg.path}/Cargo.toml is not valid TOML: ${errorMessage(err).split('\n')[0]}`);
+    throw new StowageError(`${pkg.name} ${pkg.version}: ${errorMessage(err)}`);
   }
-  const p = isTomlTable(doc.package) ? doc.package : {};
-  return {
-    expression: typeof p.license === 'string' ? p.license : null,
-    file: typeof p['license-file'] === 'string' ? p['license-file'] : null,
-  };
+  return { expression: read.license, file: read.licenseFile };
 }
 
 async function npmDeclared(pkg: VendoredPackage, byPath: Map<string, ArchiveFile>): Promise<{ expression: string | null; file: null }> {

@@ -5,7 +5,7 @@ import { InputError, StowageError } from '../core/errors.js';
 import { readApplication } from '../inputs/application.js';
 import { readArchive } from '../core/archive.js';
 import type { DownloadProgress } from './download.js';
-import { parseManifest, type VendorManifest } from './manifest.js';
+import { parseManifest, type VendorManifest } from '../inputs/vendor-manifest.js';
 import { MANIFEST_PATH } from '../core/archive.js';
 import { archiveBytes, projectDirOf, vendorGraphs } from './vendor-app.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { readNpmTarball } from './npm-support.js';
+import { readNpmTarball } from '../inputs/vendor-layout.js';
 import { valid } from '../core/semver.js';
 
 /*

@@ -145,3 +145,21 @@ export function npmCiOffline(dir: string, home: string, env: NodeJS.ProcessEnv):
   assert.ok(!existsSync(join(home, '.npm', '_cacache')), 'the user cache was not used');
   return output;
 }
+
+/**
+ * `stowage vendor` of the application in `dir` into an archive, then `stowage audit` of that
+ * archive: exit 0 (the database is about no package it vendors), one target read from the archive.
+ * What is vendored (git dependencies included) is what the archive's SBOM lists, so the audit,
+ * which checks that, takes it.
+ */
+export async function assertVendoredArchiveAudits(dir: string, scratch: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
+  const { runCliAsync } = await import('./shared.js');
+  const { unrelatedNpmAdvisoryDb } = await import('./advisory-fixtures.js');
+  const db = unrelatedNpmAdvisoryDb(join(scratch, 'archive-audit-db'));
+  const cacheDir = join(scratch, 'archive-audit-cache');
+  const archive = join(scratch, `${dir.split('/').pop() ?? 'app'}-vendor.tar.zst`);
+  const vendored = await runCliAsync(['vendor', dir, '--db', db, '-o', archive], { cacheDir, env: cleanEnv(env) });
+  assert.equal(vendored.status, 0, vendored.stderr);
+  const audited = await runCliAsync(['audit', archive, '--db', db, '--no-fetch'], { cacheDir, env: cleanEnv(env) });
+  assert.equal(audited.status, 0, `${audited.stdout}${audited.stderr}`);
+}

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuditResult } from '../../src/audit/audit.js';
 import type { Finding } from '../../src/core/finding.js';
-import { manifestFindings, parseManifest } from '../../src/vendoring/manifest.js';
+import { manifestFindings } from '../../src/vendoring/manifest.js';
+import { parseManifest } from '../../src/inputs/vendor-manifest.js';
 import { MANIFEST_PATH } from '../../src/core/archive.js';
 import { InputError } from '../../src/core/errors.js';
 

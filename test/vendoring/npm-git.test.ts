@@ -6,9 +6,9 @@ import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../src/core/errors.js';
-import { NPM_CACHE_DIR } from '../../src/vendoring/npm.js';
+import { NPM_CACHE_DIR } from '../../src/inputs/vendor-layout.js';
 import { commitFiles, git, gitUrlRewrites, initRepository } from '../support/git-repository.js';
-import { DEAD, npmCiOffline, vendorDir } from '../support/npm-vendor.js';
+import { DEAD, assertVendoredArchiveAudits, npmCiOffline, vendorDir } from '../support/npm-vendor.js';
 import { tempDir, writeFiles } from '../support/shared.js';
 
 /*
@@ -83,6 +83,7 @@ describe('npm git dependencies on a git host', () => {
   test('a GitHub dependency locked at a commit installs with npm ci, network cut, from the vendored cache alone', async () => {
     const dep = githubDep('left', left, '1.2.3');
     const { result, warnings } = await vendorDir(appWith(join(scratch, 'src'), [dep]), join(scratch, 'downloads'), HOST_ENV);
+    await assertVendoredArchiveAudits(join(scratch, 'src'), scratch, HOST_ENV);
     assert.deepEqual(warnings, []);
     assert.deepEqual(
       result.packages.map((p) => [p.name, p.version, p.source]),

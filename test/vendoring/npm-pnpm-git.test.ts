@@ -8,7 +8,7 @@ import { StowageError } from '../../src/core/errors.js';
 import { licenseKey, vendoredLicenses } from '../../src/vendoring/vendored-licenses.js';
 import { depPathToFilename } from '../../src/vendoring/npm-pnpm-git.js';
 import { commitFiles, git, gitUrlRewrites, initRepository } from '../support/git-repository.js';
-import { cleanEnv, offline, packageManager, vendorDir } from '../support/npm-vendor.js';
+import { assertVendoredArchiveAudits, cleanEnv, offline, packageManager, vendorDir } from '../support/npm-vendor.js';
 import { tempDir, writeFiles } from '../support/shared.js';
 
 /*
@@ -120,6 +120,7 @@ describe('pnpm git dependencies install offline from the vendored store', { skip
     rmSync(join(src, 'node_modules'), { recursive: true, force: true });
 
     const { result, warnings } = await vendorDir(src, join(scratch, 'downloads'));
+    await assertVendoredArchiveAudits(src, scratch);
     assert.deepEqual(warnings, []);
     assert.deepEqual(
       result.packages.map((p) => [p.name, p.version, p.source]),

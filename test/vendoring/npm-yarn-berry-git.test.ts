@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../src/core/errors.js';
 import { licenseKey, vendoredLicenses } from '../../src/vendoring/vendored-licenses.js';
 import { bareRepository, serveRepositories } from '../support/git-repository.js';
-import { cleanEnv, offline, packageManager, vendorDir } from '../support/npm-vendor.js';
+import { assertVendoredArchiveAudits, cleanEnv, offline, packageManager, vendorDir } from '../support/npm-vendor.js';
 import { tempDir, writeFiles } from '../support/shared.js';
 
 /*
@@ -81,6 +81,7 @@ describe('yarn berry git dependencies install offline from the vendored cache', 
     assert.match(lockfile, new RegExp(`resolution: "left@git\\+http://127\\.0\\.0\\.1:\\d+/someone/left\\.git#commit=${left}"`));
 
     const { result, warnings } = await vendorDir(src, join(scratch, 'downloads'));
+    await assertVendoredArchiveAudits(src, scratch);
     assert.deepEqual(warnings, []);
     const vendoredZips = result.files.filter((f) => f.path.startsWith('.yarn/cache/') && f.path.endsWith('.zip'));
     assert.deepEqual(

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { StowageError } from '../../src/core/errors.js';
 import { licenseKey, vendoredLicenses } from '../../src/vendoring/vendored-licenses.js';
 import { bareRepository, serveRepositories } from '../support/git-repository.js';
-import { cleanEnv, offline, packageManager, vendorDir } from '../support/npm-vendor.js';
+import { assertVendoredArchiveAudits, cleanEnv, offline, packageManager, vendorDir } from '../support/npm-vendor.js';
 import { tempDir, writeFiles } from '../support/shared.js';
 
 /*
@@ -69,6 +69,7 @@ describe('yarn v1 git dependencies install offline from the vendored mirror', { 
     assert.match(lockfile, new RegExp(`resolved "git\\+http://127\\.0\\.0\\.1:\\d+/someone/left\\.git#${left}"`));
 
     const { result, warnings } = await vendorDir(src, join(scratch, 'downloads'));
+    await assertVendoredArchiveAudits(src, scratch);
     assert.deepEqual(warnings, []);
     assert.deepEqual(
       result.packages.map((p) => [p.name, p.version, p.source, p.path]),

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { YARN_MIRROR_DIR } from '../../src/vendoring/npm-yarn.js';
+import { YARN_MIRROR_DIR } from '../../src/inputs/vendor-layout.js';
 import { NPM_APP, NPM_APP_OUTPUT, cleanEnv, offline, packageManager, vendorDir, whyNoRegistry } from '../support/npm-vendor.js';
 import { tempDir, writeFiles } from '../support/shared.js';
 

@@ -16,7 +16,8 @@ import {
   registryFor,
   requestedTarballUrl,
 } from '../../src/ecosystems/npm/registry.js';
-import { NPM_CACHE_DIR, vendorNpm } from '../../src/vendoring/npm.js';
+import { vendorNpm } from '../../src/vendoring/npm.js';
+import { NPM_CACHE_DIR } from '../../src/inputs/vendor-layout.js';
 import { ContentCache } from '../../src/vendoring/content-cache.js';
 import { Downloader } from '../../src/vendoring/download.js';
 import type { VendorResult } from '../../src/vendoring/vendor-tree.js';

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { ArchiveFile } from '../../src/core/untrusted-tar.js';
-import type { VendoredPackage } from '../../src/vendoring/vendor-tree.js';
+import type { VendoredPackage } from '../../src/inputs/vendor-layout.js';
 import { licenseKey, licenseSources, vendoredLicenses } from '../../src/vendoring/vendored-licenses.js';
 import { packTar, type TarEntry } from '../support/hostile-tar.js';
 
