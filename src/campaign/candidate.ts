@@ -373,7 +373,7 @@ class CandidateRun {
     let changed: string | null = null;
     for (const { location, graph, plans } of planned) {
       // The patch to send upstream names each file from the application's root (sub/Cargo.lock where it lies).
-      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), root: this.layout.source, env: this.env, limits: this.limits('update') });
+      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), root: this.layout.source, env: this.env, limits: this.limits('update'), untrusted: true });
       if (result.diff !== '') {
         diffs.push(result.diff);
         changed ??= location.path;
