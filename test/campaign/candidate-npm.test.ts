@@ -7,7 +7,7 @@
  * in the sandbox, which has no network. No public registry: the same candidate every run.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_POLICY } from '../../src/audit/policy.js';
@@ -58,6 +58,31 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
     assert.equal(lock.packages['node_modules/fixture-args']?.resolved, `${registry.url}fixture-args/-/fixture-args-1.2.6.tgz`, "from the application's registry");
     assert.match(readFileSync(outcome.artifacts.patch as string, 'utf8'), /^\+\s+"version": "1\.2\.6"/m);
     assert.match(outcome.artifacts.srpm ?? '', /campaign-npm-app-1\.0\.0-1\.src\.rpm$/);
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test("the lockfile update never runs a git of the application's .npmrc", { timeout: 120_000 }, async () => {
+    const workDir = tempDir('candidate-npm-git');
+    const { source } = candidateLayout(workDir);
+    cpSync(app, source, { recursive: true });
+    const ran = join(scratch, 'git-of-the-application-ran.txt');
+    // A git dependency npm resolves while it updates the lockfile, with the program npm runs for git named by the application.
+    writeFileSync(join(source, '.npmrc'), `${registry.npmrc}\ngit=./git.sh\n`);
+    writeFileSync(join(source, 'git.sh'), `#!/bin/sh\necho "git $*" >> ${JSON.stringify(ran)}\nexit 1\n`, { mode: 0o755 });
+    const manifest = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    manifest.dependencies['from-git'] = 'git+https://git.invalid/from-git.git';
+    writeFileSync(join(source, 'package.json'), JSON.stringify(manifest, null, 2));
+    const outcome = await buildCandidate({
+      workDir,
+      advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
+      audit: { policy: DEFAULT_POLICY, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') },
+      sandbox: 'bwrap',
+      publish: true,
+      env,
+    });
+    const log = readFileSync(outcome.artifacts.log, 'utf8');
+    assert.equal(outcome.failedStep, 'apply', `${outcome.reason}\n${log}`);
+    assert.equal(existsSync(ran) ? readFileSync(ran, 'utf8') : 'nothing ran', 'nothing ran');
     rmSync(workDir, { recursive: true, force: true });
   });
 });
