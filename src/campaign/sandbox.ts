@@ -63,6 +63,9 @@ const SANDBOX_ID = '65534';
 function isolation(userNamespace: boolean): string[] {
   const args = ['--unshare-net', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session'];
   if (userNamespace) args.push('--unshare-user', '--uid', SANDBOX_ID, '--gid', SANDBOX_ID, '--cap-drop', 'ALL');
+  // Root without a user namespace would keep every capability inside (CAP_SYS_ADMIN: remount,
+  // mount the machine's disks; CAP_SYS_MODULE: load a kernel module): it keeps none.
+  else if (process.getuid?.() === 0) args.push('--cap-drop', 'ALL');
   for (const dir of SYSTEM_DIRS) if (existsSync(dir)) args.push('--ro-bind', dir, dir);
   for (const entry of ETC_ENTRIES) args.push('--ro-bind-try', `/etc/${entry}`, `/etc/${entry}`);
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
@@ -97,7 +100,9 @@ export function chooseSandbox(mode: SandboxMode): Sandbox {
   if (mode === 'none') return { kind: 'none', userNamespace: false, note: 'sandbox: none (--sandbox none): builds and tests run unisolated, with network access' };
   const { problem, userNamespace } = probeBwrap();
   if (problem === null) {
-    const who = userNamespace ? 'an unprivileged user with no capabilities' : 'the calling user (this kernel refuses bubblewrap a user namespace)';
+    const who = userNamespace
+      ? 'an unprivileged user with no capabilities'
+      : `the calling user${process.getuid?.() === 0 ? ' with no capabilities' : ''} (this kernel refuses bubblewrap a user namespace)`;
     return {
       kind: 'bwrap',
       userNamespace,
