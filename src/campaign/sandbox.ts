@@ -95,6 +95,15 @@ function probeBwrap(): Probe {
   return (probed = { problem, userNamespace: false });
 }
 
+/**
+ * Why bubblewrap cannot isolate builds on this machine (campaigns started with `--sandbox auto`
+ * then build and test unisolated), or null when it can: for the commands that run campaigns to
+ * say so on their output, not only in each candidate's log.
+ */
+export function bubblewrapProblem(): string | null {
+  return probeBwrap().problem;
+}
+
 /** The sandbox `mode` gives on this machine; `bwrap` where bubblewrap does not work is an error. */
 export function chooseSandbox(mode: SandboxMode): Sandbox {
   if (mode === 'none') return { kind: 'none', userNamespace: false, note: 'sandbox: none (--sandbox none): builds and tests run unisolated, with network access' };
