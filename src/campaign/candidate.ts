@@ -22,7 +22,7 @@ import { writeRpmOutputs } from '../package/rpm-outputs.js';
 import { applicationSourceFiles } from '../package/srpm.js';
 import type { RpmFlavor } from '../package/rpm-flavor.js';
 import { buildRecipe } from './build-recipe.js';
-import { chooseSandbox, runSandboxed, type Sandbox, type SandboxMode } from './sandbox.js';
+import { chooseSandbox, DEFAULT_MIN_FREE_BYTES, runSandboxed, type Sandbox, type SandboxMode } from './sandbox.js';
 import { StepLog } from './step-log.js';
 import { makeDirectory } from '../core/make-directory.js';
 
@@ -468,6 +468,7 @@ class CandidateRun {
     if (run.cancelled) throw new StowageError('cancelled');
     const what = argv[0] === 'sh' ? `the ${step} script` : argv.join(' ');
     if (run.timedOut) throw new StowageError(`${what} did not finish within ${Math.round(this.limits(step).timeLimitMs / 1000)} s`);
+    if (run.diskFull) throw new StowageError(`${what} was stopped: it left less than ${Math.round(DEFAULT_MIN_FREE_BYTES / (1024 * 1024))} MiB free on the build directory's filesystem; see the log`);
     if (run.status !== 0) throw new StowageError(`${what} failed (exit ${run.status ?? 'by a signal'}); see the log`);
   }
 

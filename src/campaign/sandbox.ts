@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statfsSync } from 'node:fs';
 import { StowageError } from '../core/errors.js';
 import { commandText } from '../fixes/report.js';
 import type { StepLog } from './step-log.js';
@@ -133,6 +133,12 @@ export interface SandboxedCommand {
   timeLimitMs: number;
   log: StepLog;
   signal?: AbortSignal;
+  /**
+   * Bytes kept free on the filesystem of `dir`: the command is killed when fewer are left (a
+   * test that writes without end must not fill the disk the fleet's store and other builds use).
+   * Default DEFAULT_MIN_FREE_BYTES.
+   */
+  minFreeBytes?: number;
 }
 
 export interface SandboxedRun {
@@ -140,7 +146,26 @@ export interface SandboxedRun {
   status: number | null;
   timedOut: boolean;
   cancelled: boolean;
+  /** Killed for leaving fewer than `minFreeBytes` free on its directory's filesystem. */
+  diskFull: boolean;
 }
+
+export const DEFAULT_MIN_FREE_BYTES = 1024 * 1024 * 1024;
+
+/** How often the free space of a running command's filesystem is looked at. */
+const DISK_CHECK_MS = 1000;
+
+/** Bytes an unprivileged writer can still use on the filesystem of `dir`; null when it cannot be asked. */
+function freeBytes(dir: string): number | null {
+  try {
+    const stats = statfsSync(dir);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return null;
+  }
+}
+
+const mebibytes = (bytes: number): string => `${Math.floor(bytes / (1024 * 1024))} MiB`;
 
 function bwrapArgv(sandbox: Sandbox, command: SandboxedCommand): string[] {
   const args = [...isolation(sandbox.userNamespace)];
@@ -164,6 +189,9 @@ export function runSandboxed(sandbox: Sandbox, command: SandboxedCommand): Promi
     const child = spawn(program, args, { cwd: command.dir, env: command.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let timedOut = false;
     let cancelled = false;
+    let diskFull = false;
+    const minFree = command.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
+    let free: number | null = null;
     const kill = (): void => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
@@ -179,22 +207,32 @@ export function runSandboxed(sandbox: Sandbox, command: SandboxedCommand): Promi
       cancelled = true;
       kill();
     };
+    const disk = setInterval(() => {
+      free = freeBytes(command.dir);
+      if (free !== null && free < minFree && !diskFull) {
+        diskFull = true;
+        kill();
+      }
+    }, DISK_CHECK_MS);
     command.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout?.on('data', (chunk: Buffer) => command.log.output(chunk));
     child.stderr?.on('data', (chunk: Buffer) => command.log.output(chunk));
     child.on('error', (err) => {
       clearTimeout(timer);
+      clearInterval(disk);
       command.signal?.removeEventListener('abort', onAbort);
       reject(new StowageError(`cannot run ${program}: ${err.message}`));
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearInterval(disk);
       command.signal?.removeEventListener('abort', onAbort);
       command.log.endOutput();
       if (timedOut) command.log.line(`killed after the time limit of ${Math.round(command.timeLimitMs / 1000)} s`);
       else if (cancelled) command.log.line('killed: the campaign was cancelled');
+      else if (diskFull) command.log.line(`killed: ${mebibytes(free ?? 0)} left free on the filesystem of ${command.dir}, under the ${mebibytes(minFree)} kept free`);
       else command.log.line(`exit status ${code ?? 'none (killed by a signal)'}`);
-      resolve({ status: code, timedOut, cancelled });
+      resolve({ status: code, timedOut, cancelled, diskFull });
     });
   });
 }

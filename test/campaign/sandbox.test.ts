@@ -7,7 +7,7 @@
  * command succeeds: the check is about the sandbox, not the command.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -127,6 +127,27 @@ describe('the campaign sandbox', () => {
     assert.ok(state === 'gone' || state === 'Z', `process ${pid} outlived the time limit (state ${state})`);
     const inside = await sh(bwrap, 'sleep 60', 500);
     assert.equal(inside.timedOut, true);
+  });
+
+  test('a command that fills its filesystem is killed while space is left, and the log says why', async () => {
+    for (const sandbox of [bwrap, none]) {
+      const dir = tempDir('sandbox-dir');
+      const free = (): number => {
+        const stats = statfsSync(dir);
+        return stats.bavail * stats.bsize;
+      };
+      // What stands for "the disk": 64 MiB less than is free now; the command writes 256 MiB, then waits.
+      const minFreeBytes = free() - 64 * 1024 * 1024;
+      const log = new StepLog(join(tempDir('sandbox-log'), 'log'));
+      const script = 'dd if=/dev/zero of=fill bs=1M count=256 2>/dev/null; echo written; sleep 60';
+      const run = await runSandboxed(sandbox, { argv: ['sh', '-c', script], dir, env: ENV, readOnly: [], timeLimitMs: 20_000, log, minFreeBytes });
+      const text = readFileSync(log.path, 'utf8');
+      rmSync(dir, { recursive: true, force: true });
+      assert.equal(run.diskFull, true, text);
+      assert.equal(run.timedOut, false);
+      assert.equal(run.status, null);
+      assert.match(text, /^killed: \d+ MiB left free on the filesystem of .*, under the \d+ MiB kept free$/m);
+    }
   });
 
   test('output is kept in the log up to the cap: its start, its end, and how much was left out', async () => {
