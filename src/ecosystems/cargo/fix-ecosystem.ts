@@ -192,10 +192,11 @@ export class CargoFixEcosystem implements FixEcosystem {
 
   /**
    * Offline first (the index cargo already has), then against the registry when cargo needs it.
-   * `untrusted` (a campaign's application): cargo runs outside the project directory, on its
-   * manifest (`--manifest-path`), so that it reads neither the project's `.cargo/config.toml`
-   * (only its resolutionSettings are given, by `--config`) nor a `rust-toolchain.toml`, whose
-   * `path` would have rustup run a cargo and a rustc of the application's own.
+   * `untrusted` (a campaign's application): cargo runs in `/`, on the project's manifest
+   * (`--manifest-path`), so that it reads neither the project's `.cargo/config.toml` (only its
+   * resolutionSettings are given, by `--config`) nor a `rust-toolchain.toml`, whose `path` would
+   * have rustup run a cargo and a rustc of the application's own (nor those of anyone who can
+   * write in /tmp, above a work directory).
    */
   async apply(changes: readonly LockfileChange[], options: { env?: NodeJS.ProcessEnv; limits?: ToolLimits; untrusted?: boolean } = {}): Promise<void> {
     const outside = options.untrusted === true ? mkdtempSync(join(tmpdir(), 'stowage-cargo-update-')) : null;
@@ -206,7 +207,8 @@ export class CargoFixEcosystem implements FixEcosystem {
         writeFileSync(config, stringify(resolutionSettings(readCargoConfig(this.projectDir), this.projectDir)));
         extra.push('--manifest-path', join(this.projectDir, 'Cargo.toml'), '--config', config);
       }
-      const run = { cwd: outside ?? this.projectDir, ...(options.env ? { env: options.env } : {}), ...(options.limits ? { limits: options.limits } : {}) };
+      // From `/`: the directories above a temporary directory (/tmp, writable by anyone) would be searched too.
+      const run = { cwd: outside !== null ? '/' : this.projectDir, ...(options.env ? { env: options.env } : {}), ...(options.limits ? { limits: options.limits } : {}) };
       for (const change of changes) {
         const [cargo, ...args] = this.command(change) as [string, ...string[]];
         // Errors name the command as the plan shows it, not the scratch paths added to it.
