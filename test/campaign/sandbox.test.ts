@@ -136,14 +136,15 @@ describe('the campaign sandbox', () => {
         const stats = statfsSync(dir);
         return stats.bavail * stats.bsize;
       };
-      // What stands for "the disk": 64 MiB less than is free now; the command writes 256 MiB, then waits.
+      // What stands for "the disk": 64 MiB less than is free now; the command writes a MiB at a time, up to 1 GiB, then waits.
       const minFreeBytes = free() - 64 * 1024 * 1024;
       const log = new StepLog(join(tempDir('sandbox-log'), 'log'));
-      const script = 'dd if=/dev/zero of=fill bs=1M count=256 2>/dev/null; echo written; sleep 60';
+      const script = 'i=0; while [ $i -lt 1024 ]; do dd if=/dev/zero bs=1M count=1 2>/dev/null >> fill; i=$((i+1)); done; echo written; sleep 60';
       const run = await runSandboxed(sandbox, { argv: ['sh', '-c', script], dir, env: ENV, readOnly: [], timeLimitMs: 20_000, log, minFreeBytes });
       const text = readFileSync(log.path, 'utf8');
       rmSync(dir, { recursive: true, force: true });
       assert.equal(run.diskFull, true, text);
+      assert.doesNotMatch(text, /^written$/m);
       assert.equal(run.timedOut, false);
       assert.equal(run.status, null);
       assert.match(text, /^killed: \d+ MiB left free on the filesystem of .*, under the \d+ MiB kept free$/m);
