@@ -22,7 +22,7 @@ import { writeRpmOutputs } from '../package/rpm-outputs.js';
 import { applicationSourceFiles } from '../package/srpm.js';
 import type { RpmFlavor } from '../package/rpm-flavor.js';
 import { buildRecipe } from './build-recipe.js';
-import { chooseSandbox, runSandboxed, type Sandbox, type SandboxMode } from './sandbox.js';
+import { chooseSandbox, DEFAULT_MIN_FREE_BYTES, runSandboxed, type Sandbox, type SandboxMode } from './sandbox.js';
 import { StepLog } from './step-log.js';
 import { makeDirectory } from '../core/make-directory.js';
 
@@ -194,6 +194,21 @@ class NeedsReview extends Error {
 
 const now = (): string => new Date().toISOString();
 
+/**
+ * The worker's own secrets: the fleet store's URL (its PostgreSQL password), libpq's settings,
+ * a push token. The application's settings are expanded against the environment (`${VAR}` in
+ * an .npmrc registry URL or token, which npm and the fix planner send to the host the same file
+ * names), so they are not in the environment a candidate's steps see.
+ */
+const WORKER_SECRETS = /^(?:STOWAGE_FLEET_STORE|STOWAGE_TOKEN|DATABASE_URL|PG[A-Z_]+)$/;
+
+/** `env` without the worker's secrets: set undefined, so that a step spreading it over process.env drops them too. */
+function withoutWorkerSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kept: NodeJS.ProcessEnv = { ...env };
+  for (const name of new Set([...Object.keys(env), ...Object.keys(process.env)])) if (WORKER_SECRETS.test(name)) kept[name] = undefined;
+  return kept;
+}
+
 function matchesAdvisory(finding: Finding, advisory: CandidateInput['advisory']): boolean {
   const names = new Set([advisory.id, ...advisory.aliases]);
   return names.has(finding.advisory.id) || finding.advisory.aliases.some((a) => names.has(a));
@@ -219,7 +234,7 @@ class CandidateRun {
     if (!existsSync(this.layout.source)) throw new StowageError('no application source in the work directory (the caller materialises it in source/)', input.workDir);
     for (const dir of [this.layout.artifacts, this.layout.home]) makeDirectory(dir);
     // The lockfile update's package manager keeps its caches in the work directory's own home.
-    this.env = { ...(input.env ?? process.env), CARGO_HOME: join(this.layout.home, 'cargo'), npm_config_cache: join(this.layout.home, 'npm') };
+    this.env = { ...withoutWorkerSecrets(input.env ?? process.env), CARGO_HOME: join(this.layout.home, 'cargo'), npm_config_cache: join(this.layout.home, 'npm') };
     this.log = new StepLog(join(this.layout.artifacts, 'candidate.log'), input.logCap);
     this.progress = existsSync(this.layout.progress)
       ? (JSON.parse(readFileSync(this.layout.progress, 'utf8')) as Progress)
@@ -345,7 +360,7 @@ class CandidateRun {
     for (const [i, graph] of audited.graphs.entries()) {
       const location = audited.locations[i];
       if (location === undefined) continue;
-      const own = await planGraphFixes(graph, findings, { allowOverrides: false });
+      const own = await planGraphFixes(graph, findings, { allowOverrides: false, env: this.env });
       if (own.length > 0) plans.push({ location, graph, plans: own });
     }
     this.plans = plans;
@@ -373,7 +388,7 @@ class CandidateRun {
     let changed: string | null = null;
     for (const { location, graph, plans } of planned) {
       // The patch to send upstream names each file from the application's root (sub/Cargo.lock where it lies).
-      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), root: this.layout.source, env: this.env, limits: this.limits('update') });
+      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), root: this.layout.source, env: this.env, limits: this.limits('update'), untrusted: true });
       if (result.diff !== '') {
         diffs.push(result.diff);
         changed ??= location.path;
@@ -468,6 +483,7 @@ class CandidateRun {
     if (run.cancelled) throw new StowageError('cancelled');
     const what = argv[0] === 'sh' ? `the ${step} script` : argv.join(' ');
     if (run.timedOut) throw new StowageError(`${what} did not finish within ${Math.round(this.limits(step).timeLimitMs / 1000)} s`);
+    if (run.diskFull) throw new StowageError(`${what} was stopped: it left less than ${Math.round(DEFAULT_MIN_FREE_BYTES / (1024 * 1024))} MiB free on the build directory's filesystem; see the log`);
     if (run.status !== 0) throw new StowageError(`${what} failed (exit ${run.status ?? 'by a signal'}); see the log`);
   }
 

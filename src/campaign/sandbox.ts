@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statfsSync } from 'node:fs';
 import { StowageError } from '../core/errors.js';
 import { commandText } from '../fixes/report.js';
 import type { StepLog } from './step-log.js';
@@ -63,6 +63,9 @@ const SANDBOX_ID = '65534';
 function isolation(userNamespace: boolean): string[] {
   const args = ['--unshare-net', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session'];
   if (userNamespace) args.push('--unshare-user', '--uid', SANDBOX_ID, '--gid', SANDBOX_ID, '--cap-drop', 'ALL');
+  // Root without a user namespace would keep every capability inside (CAP_SYS_ADMIN: remount,
+  // mount the machine's disks; CAP_SYS_MODULE: load a kernel module): it keeps none.
+  else if (process.getuid?.() === 0) args.push('--cap-drop', 'ALL');
   for (const dir of SYSTEM_DIRS) if (existsSync(dir)) args.push('--ro-bind', dir, dir);
   for (const entry of ETC_ENTRIES) args.push('--ro-bind-try', `/etc/${entry}`, `/etc/${entry}`);
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
@@ -92,12 +95,23 @@ function probeBwrap(): Probe {
   return (probed = { problem, userNamespace: false });
 }
 
+/**
+ * Why bubblewrap cannot isolate builds on this machine (campaigns started with `--sandbox auto`
+ * then build and test unisolated), or null when it can: for the commands that run campaigns to
+ * say so on their output, not only in each candidate's log.
+ */
+export function bubblewrapProblem(): string | null {
+  return probeBwrap().problem;
+}
+
 /** The sandbox `mode` gives on this machine; `bwrap` where bubblewrap does not work is an error. */
 export function chooseSandbox(mode: SandboxMode): Sandbox {
   if (mode === 'none') return { kind: 'none', userNamespace: false, note: 'sandbox: none (--sandbox none): builds and tests run unisolated, with network access' };
   const { problem, userNamespace } = probeBwrap();
   if (problem === null) {
-    const who = userNamespace ? 'an unprivileged user with no capabilities' : 'the calling user (this kernel refuses bubblewrap a user namespace)';
+    const who = userNamespace
+      ? 'an unprivileged user with no capabilities'
+      : `the calling user${process.getuid?.() === 0 ? ' with no capabilities' : ''} (this kernel refuses bubblewrap a user namespace)`;
     return {
       kind: 'bwrap',
       userNamespace,
@@ -119,6 +133,12 @@ export interface SandboxedCommand {
   timeLimitMs: number;
   log: StepLog;
   signal?: AbortSignal;
+  /**
+   * Bytes kept free on the filesystem of `dir`: the command is killed when fewer are left (a
+   * test that writes without end must not fill the disk the fleet's store and other builds use).
+   * Default DEFAULT_MIN_FREE_BYTES.
+   */
+  minFreeBytes?: number;
 }
 
 export interface SandboxedRun {
@@ -126,7 +146,26 @@ export interface SandboxedRun {
   status: number | null;
   timedOut: boolean;
   cancelled: boolean;
+  /** Killed for leaving fewer than `minFreeBytes` free on its directory's filesystem. */
+  diskFull: boolean;
 }
+
+export const DEFAULT_MIN_FREE_BYTES = 1024 * 1024 * 1024;
+
+/** How often the free space of a running command's filesystem is looked at. */
+const DISK_CHECK_MS = 1000;
+
+/** Bytes an unprivileged writer can still use on the filesystem of `dir`; null when it cannot be asked. */
+function freeBytes(dir: string): number | null {
+  try {
+    const stats = statfsSync(dir);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return null;
+  }
+}
+
+const mebibytes = (bytes: number): string => `${Math.floor(bytes / (1024 * 1024))} MiB`;
 
 function bwrapArgv(sandbox: Sandbox, command: SandboxedCommand): string[] {
   const args = [...isolation(sandbox.userNamespace)];
@@ -150,6 +189,9 @@ export function runSandboxed(sandbox: Sandbox, command: SandboxedCommand): Promi
     const child = spawn(program, args, { cwd: command.dir, env: command.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let timedOut = false;
     let cancelled = false;
+    let diskFull = false;
+    const minFree = command.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
+    let free: number | null = null;
     const kill = (): void => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
@@ -165,22 +207,32 @@ export function runSandboxed(sandbox: Sandbox, command: SandboxedCommand): Promi
       cancelled = true;
       kill();
     };
+    const disk = setInterval(() => {
+      free = freeBytes(command.dir);
+      if (free !== null && free < minFree && !diskFull) {
+        diskFull = true;
+        kill();
+      }
+    }, DISK_CHECK_MS);
     command.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout?.on('data', (chunk: Buffer) => command.log.output(chunk));
     child.stderr?.on('data', (chunk: Buffer) => command.log.output(chunk));
     child.on('error', (err) => {
       clearTimeout(timer);
+      clearInterval(disk);
       command.signal?.removeEventListener('abort', onAbort);
       reject(new StowageError(`cannot run ${program}: ${err.message}`));
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearInterval(disk);
       command.signal?.removeEventListener('abort', onAbort);
       command.log.endOutput();
       if (timedOut) command.log.line(`killed after the time limit of ${Math.round(command.timeLimitMs / 1000)} s`);
       else if (cancelled) command.log.line('killed: the campaign was cancelled');
+      else if (diskFull) command.log.line(`killed: ${mebibytes(free ?? 0)} left free on the filesystem of ${command.dir}, under the ${mebibytes(minFree)} kept free`);
       else command.log.line(`exit status ${code ?? 'none (killed by a signal)'}`);
-      resolve({ status: code, timedOut, cancelled });
+      resolve({ status: code, timedOut, cancelled, diskFull });
     });
   });
 }

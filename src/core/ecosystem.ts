@@ -89,6 +89,8 @@ export interface FixEcosystem {
   /**
    * Makes the changes with the package manager, in the project directory, with `env` (default
    * the process's) and each command bounded by `limits`; throws StowageError with its reason.
+   * `untrusted` (a campaign's application): the project's own settings that would make the
+   * package manager run a program of the project's choosing are not read.
    */
-  apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean; env?: NodeJS.ProcessEnv; limits?: ToolLimits }): Promise<void>;
+  apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean; env?: NodeJS.ProcessEnv; limits?: ToolLimits; untrusted?: boolean }): Promise<void>;
 }

@@ -23,12 +23,12 @@ export interface ToolLimits {
  * collecting its output; a tool that cannot be started is a StowageError naming it. With
  * `limits`, the tool runs in a process group of its own, killed whole when its time runs out
  * (a StowageError: `cargo update … did not finish within 600 s`) or the signal aborts
- * (a StowageError: `… cancelled`).
+ * (a StowageError: `… cancelled`); `label` is how those errors name the command (default its argv).
  */
-export function runTool(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; limits?: ToolLimits }): Promise<ToolRun> {
+export function runTool(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; limits?: ToolLimits; label?: string }): Promise<ToolRun> {
   const limits = options.limits;
   const bounded = limits?.timeLimitMs !== undefined || limits?.signal !== undefined;
-  const what = [command, ...args].join(' ');
+  const what = options.label ?? [command, ...args].join(' ');
   if (limits?.signal?.aborted) return Promise.reject(new StowageError(`${what}: cancelled`));
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: bounded });

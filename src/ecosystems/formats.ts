@@ -53,12 +53,13 @@ export async function loadVersionScheme(ecosystem: Ecosystem): Promise<VersionSc
 }
 
 /** The fix planner's view of an ecosystem for one lockfile and its project; loaded only by what plans fixes. */
-export async function loadFixEcosystem(ecosystem: Ecosystem, lockfile: string, http: HttpOptions = {}): Promise<FixEcosystem> {
+export async function loadFixEcosystem(ecosystem: Ecosystem, lockfile: string, http: HttpOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<FixEcosystem> {
   switch (ecosystem) {
     case 'cargo':
       return new (await import('./cargo/fix-ecosystem.js')).CargoFixEcosystem(dirname(lockfile), http);
     case 'npm':
-      return new (await import('./npm/fix-ecosystem.js')).NpmFixEcosystem(lockfile, http);
+      // `env`: what the project's .npmrc `${VAR}`s are expanded from.
+      return new (await import('./npm/fix-ecosystem.js')).NpmFixEcosystem(lockfile, http, env);
   }
 }
 

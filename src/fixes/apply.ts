@@ -52,14 +52,19 @@ export async function unifiedDiff(path: string, before: Buffer, root: string = d
 export async function applyFixPlans(
   graph: DependencyGraph,
   plans: readonly FixPlan[],
-  options: { allowOverrides: boolean; files: readonly string[]; root?: string; http?: HttpOptions; env?: NodeJS.ProcessEnv; limits?: ToolLimits },
+  options: { allowOverrides: boolean; files: readonly string[]; root?: string; http?: HttpOptions; env?: NodeJS.ProcessEnv; limits?: ToolLimits; untrusted?: boolean },
 ): Promise<LockfileDiff> {
   const changes: LockfileChange[] = plans.flatMap((p) => (p.change ? [{ pkg: p.package, to: p.change.to, direct: p.change.direct }] : []));
   if (changes.length === 0) return { lockfile: graph.path, diff: '' };
   const kept = new Map(options.files.filter((f) => existsSync(f)).map((f) => [f, readFileSync(f)]));
-  const eco = await loadFixEcosystem(graph.ecosystem, graph.path, options.http);
+  const eco = await loadFixEcosystem(graph.ecosystem, graph.path, options.http, options.env);
   try {
-    await eco.apply(changes, { allowOverrides: options.allowOverrides, ...(options.env ? { env: options.env } : {}), ...(options.limits ? { limits: options.limits } : {}) });
+    await eco.apply(changes, {
+      allowOverrides: options.allowOverrides,
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.untrusted ? { untrusted: true } : {}),
+    });
   } catch (err) {
     // The files as they were (read as this run's input: only a restore may write over them).
     for (const [file, bytes] of kept) restoreFileAtomically(file, bytes);

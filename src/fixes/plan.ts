@@ -162,11 +162,11 @@ class GraphPlanner {
 export async function planGraphFixes(
   graph: DependencyGraph,
   findings: readonly Finding[],
-  options: FixPlanOptions & { http?: HttpOptions },
+  options: FixPlanOptions & { http?: HttpOptions; env?: NodeJS.ProcessEnv },
 ): Promise<FixPlan[]> {
   const own = findings.filter((f) => f.target === graph.path);
   if (own.length === 0) return [];
-  const eco = await loadFixEcosystem(graph.ecosystem, graph.path, options.http);
+  const eco = await loadFixEcosystem(graph.ecosystem, graph.path, options.http, options.env);
   const planner = new GraphPlanner(graph, eco, await loadVersionScheme(graph.ecosystem), options);
   const byPackage = new Map<string, { pkg: Package; advisories: Advisory[] }>();
   for (const f of own) {

@@ -29,6 +29,7 @@ const VENDOR_ARCHIVE = /(?:^|[/-])vendor\.(?:tar\.(?:zst|gz)|tgz)$/;
  * list another repository's files).
  */
 async function gitTrackedFiles(dir: string): Promise<string[] | null> {
+  // The repository's own settings that run commands (core.fsmonitor for ls-files) are overridden there too.
   const git = (args: string[]): ReturnType<typeof runTool> => runTool('git', args, { cwd: dir, env: isolatedGitEnvironment(process.env) });
   const probe = await git(['rev-parse', '--is-inside-work-tree']).catch(() => null);
   if (probe === null || probe.status !== 0 || probe.stdout.toString('utf8').trim() !== 'true') return null;
@@ -49,6 +50,10 @@ function walk(dir: string, prefix: string, out: string[]): void {
     const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
     if (entry.isDirectory()) {
       if (!EXCLUDED_DIRS.has(entry.name)) walk(dir, rel, out);
+    } else if (entry.name === '.git') {
+      // VCS data as a `.git` directory is: a `gitdir:` file names a repository elsewhere (or in
+      // the tree), which git, run in the unpacked source, would take for the work tree's.
+      continue;
     } else if (!EXCLUDED_FILE.test(entry.name)) {
       out.push(rel);
     }

@@ -7,7 +7,9 @@
  * in the sandbox, which has no network. No public registry: the same candidate every run.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_POLICY } from '../../src/audit/policy.js';
@@ -58,6 +60,65 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
     assert.equal(lock.packages['node_modules/fixture-args']?.resolved, `${registry.url}fixture-args/-/fixture-args-1.2.6.tgz`, "from the application's registry");
     assert.match(readFileSync(outcome.artifacts.patch as string, 'utf8'), /^\+\s+"version": "1\.2\.6"/m);
     assert.match(outcome.artifacts.srpm ?? '', /campaign-npm-app-1\.0\.0-1\.src\.rpm$/);
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test("the application's .npmrc cannot send the worker's store URL to a host of its choosing (${STOWAGE_FLEET_STORE} in a registry URL)", { timeout: 120_000 }, async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(`${req.url ?? ''} ${JSON.stringify(req.headers)}`);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const workDir = tempDir('candidate-npm-env');
+    const { source } = candidateLayout(workDir);
+    cpSync(app, source, { recursive: true });
+    writeFileSync(join(source, '.npmrc'), `registry=http://127.0.0.1:${(server.address() as AddressInfo).port}/\${STOWAGE_FLEET_STORE}/\n`);
+    const store = 'postgres://fleet:s3cret-password@db.internal/fleet';
+    const saved = process.env.STOWAGE_FLEET_STORE;
+    process.env.STOWAGE_FLEET_STORE = store;
+    try {
+      const outcome = await buildCandidate({
+        workDir,
+        advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
+        audit: { policy: DEFAULT_POLICY, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') },
+        sandbox: 'bwrap',
+        publish: true,
+        env: { ...env, STOWAGE_FLEET_STORE: store },
+      });
+      assert.equal(outcome.state, 'failed');
+      assert.match(outcome.reason ?? '', /\$\{STOWAGE_FLEET_STORE\} is not set in the environment/);
+      assert.deepEqual(seen.filter((line) => line.includes('s3cret')), []);
+    } finally {
+      if (saved === undefined) delete process.env.STOWAGE_FLEET_STORE;
+      else process.env.STOWAGE_FLEET_STORE = saved;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(workDir, { recursive: true, force: true });
+    }
+  });
+
+  test("the lockfile update never runs a git of the application's .npmrc", { timeout: 120_000 }, async () => {
+    const workDir = tempDir('candidate-npm-git');
+    const { source } = candidateLayout(workDir);
+    cpSync(app, source, { recursive: true });
+    const ran = join(scratch, 'git-of-the-application-ran.txt');
+    // A git dependency npm resolves while it updates the lockfile, with the program npm runs for git named by the application.
+    writeFileSync(join(source, '.npmrc'), `${registry.npmrc}\ngit=./git.sh\n`);
+    writeFileSync(join(source, 'git.sh'), `#!/bin/sh\necho "git $*" >> ${JSON.stringify(ran)}\nexit 1\n`, { mode: 0o755 });
+    const manifest = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    manifest.dependencies['from-git'] = 'git+https://git.invalid/from-git.git';
+    writeFileSync(join(source, 'package.json'), JSON.stringify(manifest, null, 2));
+    const outcome = await buildCandidate({
+      workDir,
+      advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
+      audit: { policy: DEFAULT_POLICY, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') },
+      sandbox: 'bwrap',
+      publish: true,
+      env,
+    });
+    const log = readFileSync(outcome.artifacts.log, 'utf8');
+    assert.equal(outcome.failedStep, 'apply', `${outcome.reason}\n${log}`);
+    assert.equal(existsSync(ran) ? readFileSync(ran, 'utf8') : 'nothing ran', 'nothing ran');
     rmSync(workDir, { recursive: true, force: true });
   });
 });

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
@@ -249,6 +249,31 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     assert.equal(unisolated.state, 'candidate', unisolated.reason ?? '');
     assert.deepEqual([join(scratch, 'escaped.txt'), join(candidateLayout(plainWorkDir).source, 'escaped.txt')].filter((f) => existsSync(f)).length, 2);
     assert.match(readFileSync(unisolated.artifacts.log, 'utf8'), /^sandbox: none \(--sandbox none\)/m);
+  });
+
+  test("the lockfile update runs neither a rustc wrapper of the application's .cargo/config.toml nor a toolchain of its rust-toolchain.toml", async () => {
+    const workDir = workDirFor(affected);
+    const { source } = candidateLayout(workDir);
+    const ran = join(scratch, 'programs-of-the-application-ran.txt');
+    const program = (what: string, then: string): string => `#!/bin/sh\necho "${what} $*" >> ${JSON.stringify(ran)}\n${then}\n`;
+    // cargo runs `rustc -vV` through build.rustc-wrapper to resolve; rustup runs the cargo of a path toolchain.
+    writeFileSync(join(source, '.cargo', 'config.toml'), `${readFileSync(join(source, '.cargo', 'config.toml'), 'utf8')}\n[build]\nrustc-wrapper = "./wrapper.sh"\n`);
+    writeFileSync(join(source, 'wrapper.sh'), program('wrapper', 'exec "$@"'), { mode: 0o755 });
+    mkdirSync(join(source, 'toolchain', 'bin'), { recursive: true });
+    for (const tool of ['cargo', 'rustc']) writeFileSync(join(source, 'toolchain', 'bin', tool), program(tool, 'exit 0'), { mode: 0o755 });
+    writeFileSync(join(source, 'rust-toolchain.toml'), '[toolchain]\npath = "/proc/self/cwd/toolchain"\n');
+    const controller = new AbortController();
+    const outcome = await buildCandidate(
+      { workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true },
+      { stepEnded: (step) => (step.step === 'apply' ? controller.abort() : undefined), signal: controller.signal },
+    );
+    assert.deepEqual(
+      outcome.steps.filter((s) => s.step === 'apply').map((s) => s.state),
+      ['done'],
+      `${outcome.reason}\n${readFileSync(outcome.artifacts.log, 'utf8')}`,
+    );
+    assert.deepEqual(lockedVersions(join(source, 'Cargo.lock'), 'vulnlib'), ['1.0.1']);
+    assert.equal(existsSync(ran) ? readFileSync(ran, 'utf8') : 'nothing ran', 'nothing ran');
   });
 
   test('rpmbuild --rebuild of the candidate SRPM builds and passes %check with the registry stopped', async () => {

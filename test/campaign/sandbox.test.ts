@@ -7,7 +7,7 @@
  * command succeeds: the check is about the sandbox, not the command.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -86,7 +86,7 @@ describe('the campaign sandbox', () => {
     assert.equal(existsSync(target), true);
   });
 
-  test('root outside is not root inside: an unprivileged user with no capabilities, who cannot remount a read-only directory writable', { skip: process.getuid?.() !== 0 ? 'run as root only: the check is what root keeps' : false }, async () => {
+  test('root outside is not root inside: an unprivileged user with no capabilities (or, without a user namespace, root with none), who cannot remount a read-only directory writable', { skip: process.getuid?.() !== 0 ? 'run as root only: the check is what root keeps' : false }, async () => {
     assert.equal(bwrap.userNamespace, true, 'this machine gives bubblewrap a user namespace');
     assert.match(bwrap.note, /run as an unprivileged user with no capabilities/);
     // A directory bound read-only (as a toolchain is), which a build then tries to make writable.
@@ -102,11 +102,12 @@ describe('the campaign sandbox', () => {
     assert.match(inside, /^CapEff:\s+0+$/m);
     assert.doesNotMatch(inside, /^remounted$/m);
     assert.equal(existsSync(join(readOnly, 'planted')), false);
-    // Without the user namespace the same sandbox runs as root with its capabilities, and the remount goes through.
+    // Where the kernel refuses a user namespace the command runs as root, but with no capabilities either: the remount is refused.
     const asRoot = await attempt({ ...bwrap, userNamespace: false });
     assert.match(asRoot, /^uid 0$/m);
-    assert.match(asRoot, /^remounted$/m);
-    assert.equal(existsSync(join(readOnly, 'planted')), true);
+    assert.match(asRoot, /^CapEff:\s+0+$/m);
+    assert.doesNotMatch(asRoot, /^remounted$/m);
+    assert.equal(existsSync(join(readOnly, 'planted')), false);
   });
 
   test('the time limit kills the command and what it started', async () => {
@@ -126,6 +127,28 @@ describe('the campaign sandbox', () => {
     assert.ok(state === 'gone' || state === 'Z', `process ${pid} outlived the time limit (state ${state})`);
     const inside = await sh(bwrap, 'sleep 60', 500);
     assert.equal(inside.timedOut, true);
+  });
+
+  test('a command that fills its filesystem is killed while space is left, and the log says why', async () => {
+    for (const sandbox of [bwrap, none]) {
+      const dir = tempDir('sandbox-dir');
+      const free = (): number => {
+        const stats = statfsSync(dir);
+        return stats.bavail * stats.bsize;
+      };
+      // What stands for "the disk": 64 MiB less than is free now; the command writes a MiB at a time, up to 1 GiB, then waits.
+      const minFreeBytes = free() - 64 * 1024 * 1024;
+      const log = new StepLog(join(tempDir('sandbox-log'), 'log'));
+      const script = 'i=0; while [ $i -lt 1024 ]; do dd if=/dev/zero bs=1M count=1 2>/dev/null >> fill; i=$((i+1)); done; echo written; sleep 60';
+      const run = await runSandboxed(sandbox, { argv: ['sh', '-c', script], dir, env: ENV, readOnly: [], timeLimitMs: 20_000, log, minFreeBytes });
+      const text = readFileSync(log.path, 'utf8');
+      rmSync(dir, { recursive: true, force: true });
+      assert.equal(run.diskFull, true, text);
+      assert.doesNotMatch(text, /^written$/m);
+      assert.equal(run.timedOut, false);
+      assert.equal(run.status, null);
+      assert.match(text, /^killed: \d+ MiB left free on the filesystem of .*, under the \d+ MiB kept free$/m);
+    }
   });
 
   test('output is kept in the log up to the cap: its start, its end, and how much was left out', async () => {

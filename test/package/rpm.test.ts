@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -191,4 +191,25 @@ test("the packaged sources are the application's tracked files, even with GIT_DI
     if (saved === undefined) delete process.env.GIT_DIR;
     else process.env.GIT_DIR = saved;
   }
+});
+
+test("a directory's `.git` file naming a repository of its own: its fsmonitor never runs, and a `.git` file is never packaged", async () => {
+  const app = tempDir('srpm-gitfile');
+  const ran = join(tempDir('srpm-gitfile-ran'), 'ran.txt');
+  const repo = tempDir('srpm-gitfile-repo');
+  execFileSync('git', ['init', '--quiet', repo], { stdio: 'ignore', env: { ...process.env, GIT_DIR: undefined } as NodeJS.ProcessEnv });
+  // Shipped in the application's tree as plain files: the repository, and the `.git` file that names it.
+  cpSync(join(repo, '.git'), join(app, 'repository'), { recursive: true });
+  writeFileSync(join(app, 'repository', 'config'), `[core]\n\trepositoryformatversion = 0\n\tfsmonitor = "echo fsmonitor ran >> ${ran}; false"\n`);
+  writeFileSync(join(app, '.git'), 'gitdir: repository\n');
+  writeFileSync(join(app, 'main.rs'), 'fn main() {}\n');
+  // Its index tracks nothing: nothing to package.
+  await assert.rejects(applicationSourceFiles(app), /no source files to package/);
+  assert.equal(existsSync(ran) ? readFileSync(ran, 'utf8') : 'nothing ran', 'nothing ran');
+
+  // A `.git` file outside a work tree is VCS data, as a `.git` directory is: left out of the source.
+  writeFileSync(join(app, '.git'), 'gitdir: /nonexistent\n');
+  const { files, fromGit } = await applicationSourceFiles(app);
+  assert.equal(fromGit, false);
+  assert.deepEqual(files.filter((f) => !f.path.startsWith('repository/')).map((f) => f.path), ['main.rs']);
 });

@@ -8,6 +8,7 @@ import { runCampaignWorker, scheduledSync } from '../../campaign/campaign-worker
 import { PRIORITY, type FleetJob } from '../../campaign/job-queue.js';
 import { openJobQueue } from '../../campaign/open-queue.js';
 import { pipelineBuilder } from '../../campaign/pipeline-builder.js';
+import { bubblewrapProblem } from '../../campaign/sandbox.js';
 import { currentUser } from '../../fleet/add.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import type { FleetStore } from '../../fleet/store/store.js';
@@ -36,6 +37,15 @@ export function concurrencyOption(given: string): number {
 export function warnJobError(job: FleetJob, err: unknown): void {
   const what = job.kind === 'sync' ? 'scheduled sync' : `campaign ${job.campaignId}, application ${job.appId}`;
   warn(`${what}: ${errorMessage(err)}; the job is taken again after its lease`);
+}
+
+/**
+ * `--sandbox auto` where bubblewrap does not work: said on stderr by the command that runs the
+ * builds (each candidate's log says it too), never only there.
+ */
+export function unisolatedWarning(consequence: string): void {
+  const problem = bubblewrapProblem();
+  if (problem !== null) warn(`bubblewrap cannot isolate builds here (${problem}): ${consequence}`);
 }
 
 /** SIGINT/SIGTERM stop taking jobs; the ones running finish (a second signal ends the process as usual). */
@@ -72,6 +82,7 @@ export async function fleetCampaignStart(id: string, opts: CampaignStartOptions)
         return EXIT_OK;
       }
       if (opts.format !== 'json') writeStderr(`stowage: campaign ${started.campaign.id}: ${started.queued.length} application(s) to rebuild\n`);
+      if (opts.sandbox === 'auto') unisolatedWarning('builds and tests run unisolated, with network access (--sandbox bwrap refuses to)');
       await runCampaignWorker({
         store,
         gate,

@@ -7,7 +7,7 @@ import { openJobQueue } from '../../campaign/open-queue.js';
 import { pipelineBuilder } from '../../campaign/pipeline-builder.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import { warn, writeStderr } from '../output.js';
-import { concurrencyOption, stopSignal, warnJobError } from './campaign.js';
+import { concurrencyOption, stopSignal, unisolatedWarning, warnJobError } from './campaign.js';
 import type { FleetOptions } from './index.js';
 import { parseInterval } from './interval.js';
 import { withFleetStore } from './with-store.js';
@@ -28,6 +28,7 @@ export async function fleetWorker(opts: WorkerOptions): Promise<number> {
     const gate = storeGate();
     const queue = await openJobQueue(opts.store, store, gate);
     writeStderr(`stowage: worker on ${store.location}, ${concurrency} job${concurrency === 1 ? '' : 's'} at a time${opts.drain ? ', until the queue is empty' : ''}\n`);
+    unisolatedWarning('this worker runs the builds and tests of campaigns started with --sandbox auto unisolated, with network access (--sandbox bwrap ones fail)');
     // Scheduled syncs are jobs of the queue: at most one waits at a time (enqueueSync), whichever
     // worker queued it, and campaigns' jobs go first. One now, then one every interval.
     let schedule: NodeJS.Timeout | null = null;

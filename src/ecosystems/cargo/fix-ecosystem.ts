@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import type { TomlTable } from 'smol-toml';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { stringify, type TomlTable } from 'smol-toml';
 import type { FixEcosystem, LockfileChange, PublishedVersion } from '../../core/ecosystem.js';
 import { StowageError } from '../../core/errors.js';
 import type { HttpOptions } from '../../core/http.js';
@@ -8,7 +9,7 @@ import { readTextInput } from '../../core/input-files.js';
 import type { Package } from '../../core/package.js';
 import { runTool, type ToolLimits } from '../../core/run-tool.js';
 import { isTomlTable } from '../../core/toml-values.js';
-import { readCargoConfig } from './cargo-config.js';
+import { readCargoConfig, type CargoConfig } from './cargo-config.js';
 import { ProjectRegistries, type IndexEntry } from './registry.js';
 import { crateKey, declaredSpec, dependencyTables } from './manifest-dependencies.js';
 import { cargoCompatible, cargoRequirementMatches, compareCargoVersionText } from './version.js';
@@ -65,6 +66,54 @@ function readMembers(projectDir: string): Map<string, MemberManifest> {
 function cargoReason(stderr: string): string {
   const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^(Updating|Locking|Downgrading|Adding|Removing|Blocking|note:|help:)/.test(l));
   return lines.slice(0, 3).join(' ') || 'no output';
+}
+
+/** `table[key]` when it is a table, else an empty one. */
+function tableAt(table: TomlTable, key: string): TomlTable {
+  const value = table[key];
+  return isTomlTable(value) ? value : {};
+}
+
+/** The entries of `table` named in `keys`. */
+function picked(table: TomlTable, keys: readonly string[]): TomlTable {
+  return Object.fromEntries(Object.entries(table).filter(([key]) => keys.includes(key)));
+}
+
+/**
+ * The settings of the project's `.cargo/config.toml` that decide where crates come from and how
+ * the lockfile resolves, and nothing else, for a lockfile update of an application that is not
+ * trusted (a campaign's): source replacement, the registries' indexes, `[patch]`, the default
+ * registry, retries. Its other settings make cargo run programs on the update's path:
+ * `build.rustc` / `rustc-wrapper` / `rustc-workspace-wrapper` (cargo runs `rustc -vV` to resolve),
+ * a registry's `credential-provider` or `[credential-alias]` (run for a registry that asks for
+ * authentication). Relative paths are made absolute: they were the project directory's.
+ */
+export function resolutionSettings(config: CargoConfig, projectDir: string): TomlTable {
+  const settings = config.settings;
+  const absolute = (table: TomlTable, keys: readonly string[]): TomlTable => {
+    const copy: TomlTable = { ...table };
+    for (const key of keys) {
+      const value = copy[key];
+      if (typeof value === 'string' && !isAbsolute(value)) copy[key] = resolve(projectDir, value);
+    }
+    return copy;
+  };
+  const kept: TomlTable = {};
+  const sources = Object.entries(tableAt(settings, 'source')).flatMap(([name, body]) =>
+    isTomlTable(body) ? [[name, absolute(picked(body, ['replace-with', 'registry', 'local-registry', 'directory', 'git', 'branch', 'tag', 'rev']), ['local-registry', 'directory'])]] : [],
+  );
+  if (sources.length > 0) kept.source = Object.fromEntries(sources) as TomlTable;
+  const registries = Object.entries(tableAt(settings, 'registries')).flatMap(([name, body]) => (isTomlTable(body) ? [[name, picked(body, ['index', 'protocol'])]] : []));
+  if (registries.length > 0) kept.registries = Object.fromEntries(registries) as TomlTable;
+  const registry = picked(tableAt(settings, 'registry'), ['default']);
+  if (Object.keys(registry).length > 0) kept.registry = registry;
+  const net = picked(tableAt(settings, 'net'), ['retry', 'git-fetch-with-cli']);
+  if (Object.keys(net).length > 0) kept.net = net;
+  const patches = Object.entries(tableAt(settings, 'patch')).flatMap(([where, crates]) =>
+    isTomlTable(crates) ? [[where, Object.fromEntries(Object.entries(crates).flatMap(([name, spec]) => (isTomlTable(spec) ? [[name, absolute(spec, ['path'])]] : [])))]] : [],
+  );
+  if (patches.length > 0) kept.patch = Object.fromEntries(patches) as TomlTable;
+  return kept;
 }
 
 export class CargoFixEcosystem implements FixEcosystem {
@@ -141,15 +190,35 @@ export class CargoFixEcosystem implements FixEcosystem {
     return ['cargo', 'update', '-p', `${change.pkg.name}@${change.pkg.version}`, '--precise', change.to];
   }
 
-  /** Offline first (the index cargo already has), then against the registry when cargo needs it. */
-  async apply(changes: readonly LockfileChange[], options: { env?: NodeJS.ProcessEnv; limits?: ToolLimits } = {}): Promise<void> {
-    const run = { cwd: this.projectDir, ...(options.env ? { env: options.env } : {}), ...(options.limits ? { limits: options.limits } : {}) };
-    for (const change of changes) {
-      const [cargo, ...args] = this.command(change) as [string, ...string[]];
-      const offline = await runTool(cargo, [...args, '--offline'], run);
-      if (offline.status === 0) continue;
-      const online = await runTool(cargo, args, run);
-      if (online.status !== 0) throw new StowageError(`${this.command(change).join(' ')} failed: ${cargoReason(online.stderr)}`, this.projectDir);
+  /**
+   * Offline first (the index cargo already has), then against the registry when cargo needs it.
+   * `untrusted` (a campaign's application): cargo runs in `/`, on the project's manifest
+   * (`--manifest-path`), so that it reads neither the project's `.cargo/config.toml` (only its
+   * resolutionSettings are given, by `--config`) nor a `rust-toolchain.toml`, whose `path` would
+   * have rustup run a cargo and a rustc of the application's own (nor those of anyone who can
+   * write in /tmp, above a work directory).
+   */
+  async apply(changes: readonly LockfileChange[], options: { env?: NodeJS.ProcessEnv; limits?: ToolLimits; untrusted?: boolean } = {}): Promise<void> {
+    const outside = options.untrusted === true ? mkdtempSync(join(tmpdir(), 'stowage-cargo-update-')) : null;
+    try {
+      const extra: string[] = [];
+      if (outside !== null) {
+        const config = join(outside, 'config.toml');
+        writeFileSync(config, stringify(resolutionSettings(readCargoConfig(this.projectDir), this.projectDir)));
+        extra.push('--manifest-path', join(this.projectDir, 'Cargo.toml'), '--config', config);
+      }
+      // From `/`: the directories above a temporary directory (/tmp, writable by anyone) would be searched too.
+      const run = { cwd: outside !== null ? '/' : this.projectDir, ...(options.env ? { env: options.env } : {}), ...(options.limits ? { limits: options.limits } : {}) };
+      for (const change of changes) {
+        const [cargo, ...args] = this.command(change) as [string, ...string[]];
+        // Errors name the command as the plan shows it, not the scratch paths added to it.
+        const offline = await runTool(cargo, [...args, ...extra, '--offline'], { ...run, label: [cargo, ...args, '--offline'].join(' ') });
+        if (offline.status === 0) continue;
+        const online = await runTool(cargo, [...args, ...extra], { ...run, label: [cargo, ...args].join(' ') });
+        if (online.status !== 0) throw new StowageError(`${this.command(change).join(' ')} failed: ${cargoReason(online.stderr)}`, this.projectDir);
+      }
+    } finally {
+      if (outside !== null) rmSync(outside, { recursive: true, force: true });
     }
   }
 }

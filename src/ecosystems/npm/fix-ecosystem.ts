@@ -128,7 +128,13 @@ export class NpmFixEcosystem implements FixEcosystem {
     return ['npm', 'update', change.pkg.name, ...NPM_FLAGS];
   }
 
-  async apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean; env?: NodeJS.ProcessEnv; limits?: ToolLimits }): Promise<void> {
+  /**
+   * `untrusted` (a campaign's application): npm runs the git the environment finds, never one
+   * its `.npmrc` names (`git=./program`, run to resolve a git dependency): the environment's
+   * settings come before the project's. The rest of npm's settings that name programs are for
+   * scripts, which --ignore-scripts leaves unrun.
+   */
+  async apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean; env?: NodeJS.ProcessEnv; limits?: ToolLimits; untrusted?: boolean }): Promise<void> {
     // npm would write a package-lock.json beside a yarn or pnpm lockfile and leave that one as it was.
     if (!/(^|\.)(package-lock|npm-shrinkwrap)\.json$/.test(basename(this.lockfile))) {
       throw new StowageError('--apply changes package-lock.json and npm-shrinkwrap.json only: this lockfile is planned, not applied', this.lockfile);
@@ -136,8 +142,14 @@ export class NpmFixEcosystem implements FixEcosystem {
     const overridden = options.allowOverrides ? changes.filter((c) => !c.direct) : [];
     if (overridden.length > 0) this.addOverrides(overridden);
     const commands = new Map(changes.map((c) => [this.command(c, options).join('\0'), this.command(c, options)]));
+    let env = options.env;
+    if (options.untrusted === true) {
+      const base = env ?? process.env;
+      const chosen = Object.entries(base).find(([name]) => name.toLowerCase() === 'npm_config_git')?.[1];
+      env = { ...base, npm_config_git: chosen ?? 'git' };
+    }
     for (const [npm, ...args] of commands.values() as Iterable<[string, ...string[]]>) {
-      const run = await runTool(npm, args, { cwd: this.projectDir, ...(options.env ? { env: options.env } : {}), ...(options.limits ? { limits: options.limits } : {}) });
+      const run = await runTool(npm, args, { cwd: this.projectDir, ...(env ? { env } : {}), ...(options.limits ? { limits: options.limits } : {}) });
       if (run.status !== 0) {
         const reason = run.stderr.split('\n').filter((l) => l.startsWith('npm error') && !/A complete log/.test(l)).slice(0, 3).join(' ');
         throw new StowageError(`${[npm, ...args].join(' ')} failed: ${reason || `exit ${run.status}`}`, this.projectDir);
