@@ -132,7 +132,7 @@ export async function runAppJob(job: AppJob, context: AppJobContext): Promise<vo
         return;
       }
     }
-    // Documents this attempt has put: an unchanged vendor archive is not compressed at every step.
+    // Documents the last checkpoint names, which the store holds: an unchanged vendor archive is not compressed at every step.
     const stored = new Set<string>();
     const stepStart = new Map<string, string>();
     const step = async (name: string, state: 'running' | 'done' | 'failed'): Promise<void> => {
@@ -153,7 +153,12 @@ export async function runAppJob(job: AppJob, context: AppJobContext): Promise<vo
         });
       });
       if (!owned) throw new AttemptOver();
-      for (const d of taken?.documents ?? []) stored.add(d.digest);
+      if (taken !== null) {
+        // The store keeps what the checkpoint names (setCheckpoint drops the documents the one before
+        // named alone): a file that comes back in a later step is put again.
+        stored.clear();
+        for (const f of taken.checkpoint.files) stored.add(f.digest);
+      }
     };
     // Cancellation (or the application taken over) while a step runs: the pipeline kills its command.
     watch = setInterval(() => {

@@ -1,6 +1,7 @@
 import type { Finding } from '../core/finding.js';
 import type { Ecosystem } from '../core/package.js';
-import type { FleetStore, PackageKey, RevisionRecord, SnapshotRecord } from './store/store.js';
+import { chunks } from '../core/chunks.js';
+import type { FindingKey, FleetStore, PackageKey, RevisionFootprint, RevisionRecord, SnapshotRecord } from './store/store.js';
 
 /**
  * What changed between two revisions of an application (or, app by app, two snapshots):
@@ -67,28 +68,139 @@ export function diffFindings(from: readonly Finding[], to: readonly Finding[]): 
   return { new: unique(to.filter((f) => !before.has(findingKey(f)))), resolved: unique(from.filter((f) => !after.has(findingKey(f)))) };
 }
 
-export async function diffRevisions(store: FleetStore, name: string, from: RevisionRecord | null, to: RevisionRecord | null): Promise<AppDiff> {
-  const packages = async (r: RevisionRecord | null): Promise<PackageKey[]> => (r === null ? [] : store.revisionPackages(r.id));
-  const findings = async (r: RevisionRecord | null): Promise<Finding[]> => (r === null ? [] : store.findings(r.id));
-  return {
-    name,
-    from,
-    to,
-    packages: diffPackages(await packages(from), await packages(to)),
-    findings: diffFindings(await findings(from), await findings(to)),
-  };
+/** Two revisions of an application to compare (either absent: the application is in one snapshot only). */
+interface RevisionPair {
+  name: string;
+  from: number | null;
+  to: number | null;
 }
 
-/** Every application whose revision differs between the two snapshots (present in one only included). */
-export async function diffSnapshots(store: FleetStore, from: SnapshotRecord, to: SnapshotRecord): Promise<AppDiff[]> {
+/** A package as a diff needs it: its key, and the (ecosystem, name) its versions are grouped under. */
+interface KnownPackage {
+  key: PackageKey;
+  name: string;
+}
+
+/**
+ * Packages by id, read once per diff: the revisions of a fleet share a few thousand packages,
+ * and most of each revision's hundreds.
+ */
+class PackageCache {
+  private readonly known = new Map<number, KnownPackage>();
+
+  constructor(private readonly store: FleetStore) {}
+
+  async load(ids: Iterable<number>): Promise<void> {
+    const missing = new Set<number>();
+    for (const id of ids) if (!this.known.has(id)) missing.add(id);
+    if (missing.size === 0) return;
+    for (const [id, key] of await this.store.packagesById([...missing])) this.known.set(id, { key, name: `${key.ecosystem}\0${key.name}` });
+  }
+
+  get(id: number): KnownPackage {
+    const p = this.known.get(id);
+    if (p === undefined) throw new Error(`the fleet store has no package ${id}`);
+    return p;
+  }
+}
+
+/**
+ * diffPackages of two revisions' packages, given by id: only the names with a version locked by
+ * one and not the other can differ, so only their packages are compared (the others lock the
+ * same versions on both sides, which diffPackages would find equal).
+ */
+function diffPackageIds(from: readonly number[], to: readonly number[], packages: PackageCache): AppDiff['packages'] {
+  const names = new Set<string>();
+  let i = 0;
+  let j = 0;
+  while (i < from.length || j < to.length) {
+    const a = from[i];
+    const b = to[j];
+    if (a !== undefined && (b === undefined || a < b)) {
+      names.add(packages.get(a).name);
+      i++;
+    } else if (b !== undefined && (a === undefined || b < a)) {
+      names.add(packages.get(b).name);
+      j++;
+    } else {
+      i++;
+      j++;
+    }
+  }
+  if (names.size === 0) return { added: [], removed: [], changed: [] };
+  const named = (ids: readonly number[]): PackageKey[] => ids.map((id) => packages.get(id)).filter((p) => names.has(p.name)).map((p) => p.key);
+  return diffPackages(named(from), named(to));
+}
+
+const footprintKey = (f: FindingKey): string => `${f.packageId}\0${f.advisoryId}`;
+
+/**
+ * diffFindings on the findings' keys (a package id names one package at one version), each key
+ * once: only the findings that differ are read.
+ */
+function diffFindingKeys(from: readonly FindingKey[], to: readonly FindingKey[]): { new: FindingKey[]; resolved: FindingKey[] } {
+  const before = new Set(from.map(footprintKey));
+  const after = new Set(to.map(footprintKey));
+  const unique = (list: readonly FindingKey[]): FindingKey[] => [...new Map(list.map((f) => [footprintKey(f), f])).values()];
+  return { new: unique(to.filter((f) => !before.has(footprintKey(f)))), resolved: unique(from.filter((f) => !after.has(footprintKey(f)))) };
+}
+
+/** The diffs of these pairs, in their order: a few statements for all of them, whatever their number. */
+async function diffPairs(store: FleetStore, pairs: readonly RevisionPair[], packages: PackageCache): Promise<AppDiff[]> {
+  const ids = pairs.flatMap((p) => [p.from, p.to]).filter((id): id is number => id !== null);
+  const revisions = await store.revisionsById(ids);
+  const footprints = await store.revisionFootprints(ids);
+  await packages.load([...footprints.values()].flatMap((f) => f.packageIds));
+  const empty: RevisionFootprint = { packageIds: [], findings: [] };
+  const footprint = (id: number | null): RevisionFootprint => (id === null ? empty : (footprints.get(id) ?? empty));
+  const changes = pairs.map((p) => {
+    const from = footprint(p.from);
+    const to = footprint(p.to);
+    return { packages: diffPackageIds(from.packageIds, to.packageIds, packages), findings: diffFindingKeys(from.findings, to.findings) };
+  });
+  // Every differing finding of these pairs read at once, each advisory once.
+  const parsed = await store.findingsWithKeys(changes.flatMap((c) => [...c.findings.new, ...c.findings.resolved]));
+  let at = 0;
+  const take = (n: number): Finding[] => parsed.slice(at, (at += n));
+  return pairs.map((p, i) => {
+    const c = changes[i] as (typeof changes)[number];
+    return {
+      name: p.name,
+      from: p.from === null ? null : revisionOrFail(revisions, p.from),
+      to: p.to === null ? null : revisionOrFail(revisions, p.to),
+      packages: c.packages,
+      findings: { new: take(c.findings.new.length), resolved: take(c.findings.resolved.length) },
+    };
+  });
+}
+
+function revisionOrFail(revisions: ReadonlyMap<number, RevisionRecord>, id: number): RevisionRecord {
+  const r = revisions.get(id);
+  if (r === undefined) throw new Error(`the fleet store has no revision ${id}`);
+  return r;
+}
+
+export async function diffRevisions(store: FleetStore, name: string, from: RevisionRecord | null, to: RevisionRecord | null): Promise<AppDiff> {
+  const [diff] = await diffPairs(store, [{ name, from: from?.id ?? null, to: to?.id ?? null }], new PackageCache(store));
+  return { ...(diff as AppDiff), from, to };
+}
+
+/** Applications a diff of two snapshots reads and hands on at a time: its memory is a page's, whatever the fleet's size. */
+const SNAPSHOT_DIFF_PAGE = 200;
+
+/**
+ * Every application whose revision differs between the two snapshots (present in one only
+ * included), in code-point order of names, a page at a time.
+ */
+export async function* diffSnapshots(store: FleetStore, from: SnapshotRecord, to: SnapshotRecord): AsyncGenerator<AppDiff[]> {
   const before = new Map(from.apps.map((a) => [a.appName, a.revisionId]));
   const after = new Map(to.apps.map((a) => [a.appName, a.revisionId]));
-  const diffs: AppDiff[] = [];
+  const pairs: RevisionPair[] = [];
   for (const name of [...new Set([...before.keys(), ...after.keys()])].sort(byText)) {
     const a = before.get(name);
     const b = after.get(name);
-    if (a === b) continue;
-    diffs.push(await diffRevisions(store, name, a === undefined ? null : await store.revision(a), b === undefined ? null : await store.revision(b)));
+    if (a !== b) pairs.push({ name, from: a ?? null, to: b ?? null });
   }
-  return diffs;
+  const packages = new PackageCache(store);
+  for (const page of chunks(pairs, SNAPSHOT_DIFF_PAGE)) yield diffPairs(store, page, packages);
 }

@@ -79,9 +79,10 @@ async function makeCurrent(
   revision: RevisionRecord,
   previous: RevisionRecord,
   context: CurrentChangeContext,
+  decisions: TriageSource = tx,
 ): Promise<CurrentChange> {
   if (revision.id === previous.id) {
-    return { app: app.name, action, changed: false, revision, previous, ...(await triaged(tx, app, await tx.findings(revision.id), context.now)), reevaluated: false };
+    return { app: app.name, action, changed: false, revision, previous, ...(await triaged(decisions, app, await tx.findings(revision.id), context.now)), reevaluated: false };
   }
   const settings = await requireSettings(tx);
   const against = databaseRevisions(context.databases);
@@ -99,14 +100,17 @@ async function makeCurrent(
   const at = context.now.toISOString();
   await tx.setCurrentRevision(app.id, revision.id);
   await tx.appendHistory({ appId: app.id, at, action, revisionId: revision.id, previousRevisionId: previous.id, by: context.by });
-  const change: CurrentChange = { app: app.name, action, changed: true, revision: { ...revision, evaluatedAgainst: against }, previous, ...(await triaged(tx, app, findings, context.now)), reevaluated };
+  const change: CurrentChange = { app: app.name, action, changed: true, revision: { ...revision, evaluatedAgainst: against }, previous, ...(await triaged(decisions, app, findings, context.now)), reevaluated };
   const body = { ...currentChangeJsonBody(change), ...(context.snapshot !== undefined ? { snapshot: context.snapshot } : {}) };
   await recordEvent(tx, settings, action === 'promoted' ? 'promote' : 'rollback', body, at);
   return change;
 }
 
-async function triaged(tx: FleetStore, app: AppRecord, findings: Finding[], now: Date): Promise<{ findings: Finding[]; triage: TriageNote[] }> {
-  const [applied] = await applyTriage(tx, [{ appId: app.id, findings }], now, loadVersionScheme);
+/** Where the triage decisions come from: the store, or (a whole snapshot's change) the decisions read once. */
+type TriageSource = Parameters<typeof applyTriage>[0];
+
+async function triaged(decisions: TriageSource, app: AppRecord, findings: Finding[], now: Date): Promise<{ findings: Finding[]; triage: TriageNote[] }> {
+  const [applied] = await applyTriage(decisions, [{ appId: app.id, findings }], now, loadVersionScheme);
   return applied ?? { findings, triage: [] };
 }
 
@@ -157,21 +161,26 @@ export async function changeToSnapshot(
       throw new StowageError(`snapshot ${JSON.stringify(snapshot.name)} holds a revision of ${memberLabel(lost)} that the fleet no longer records; nothing was changed`);
     }
     const inSnapshot = new Set(members.map((m) => m.appId));
-    const byName: { app: AppRecord; revisionId: number }[] = [];
-    for (const member of members) byName.push({ app: (await tx.appById(member.appId)) as AppRecord, revisionId: member.revisionId });
+    // The applications and revisions in a few queries, not a few per application (a fleet of thousands).
+    const fleetApps = await tx.apps();
+    const appsById = new Map(fleetApps.map((a) => [a.id, a]));
+    const byName = members.map((m) => ({ app: appsById.get(m.appId) as AppRecord, revisionId: m.revisionId }));
     // By name: the output, the history and the events in one order whatever the ids.
     byName.sort((a, b) => (a.app.name < b.app.name ? -1 : a.app.name > b.app.name ? 1 : 0));
+    const revisions = await tx.revisionsById([...members.map((m) => m.revisionId), ...fleetApps.flatMap((a) => (a.currentRevision === null ? [] : [a.currentRevision]))]);
+    const decisions = await tx.triageDecisions();
+    const triage: TriageSource = { triageDecisions: () => Promise.resolve(decisions) };
     const apps: CurrentChange[] = [];
     for (const { app, revisionId } of byName) {
-      const revision = (await tx.revision(revisionId)) as RevisionRecord;
-      const previous = await currentRevision(tx, app);
+      const revision = revisions.get(revisionId) as RevisionRecord;
+      const previous = (app.currentRevision === null ? undefined : revisions.get(app.currentRevision)) ?? (await currentRevision(tx, app));
       if (dryRun) {
         apps.push({ app: app.name, action, changed: revision.id !== previous.id, revision, previous, findings: [], triage: [], reevaluated: false });
       } else {
-        apps.push(await makeCurrent(tx, app, action, revision, previous, { ...context, snapshot: snapshot.name }));
+        apps.push(await makeCurrent(tx, app, action, revision, previous, { ...context, snapshot: snapshot.name }, triage));
       }
     }
-    const notInSnapshot = (await tx.apps())
+    const notInSnapshot = fleetApps
       .filter((a) => a.currentRevision !== null && !inSnapshot.has(a.id))
       .map((a) => a.name)
       .sort();

@@ -303,13 +303,23 @@ export function* diffJsonPieces(from: string, to: string, diffs: readonly AppDif
     yield diffJson(from, to, diffs);
     return;
   }
-  const frame = jsonArrayFrame(diffBody(from, to, []), 'apps');
+  const frame = diffJsonFrame(from, to);
   yield frame.head;
   for (let i = 0; i < diffs.length; i++) {
-    yield* advisoryTexts.prettyElement((share) => diffElement(diffs[i] as AppDiff, share));
+    yield* diffElementPieces(diffs[i] as AppDiff);
     yield i < diffs.length - 1 ? ',\n' : '\n';
   }
   yield frame.tail;
+}
+
+/** diffJson's text before its first application and after its last (diffJson(from, to, []) when there is none). */
+export function diffJsonFrame(from: string, to: string): { head: string; tail: string } {
+  return jsonArrayFrame(diffBody(from, to, []), 'apps');
+}
+
+/** One application of diffJson's `apps`, its advisories spliced in as bytes (for a diff written a page at a time). */
+export function diffElementPieces(d: AppDiff): JsonPieces {
+  return advisoryTexts.prettyElement((share) => diffElement(d, share));
 }
 
 export function renderDiff(from: string, to: string, diffs: readonly AppDiff[], style: HumanStyle): string {
@@ -318,7 +328,22 @@ export function renderDiff(from: string, to: string, diffs: readonly AppDiff[], 
 
 /** renderDiff's lines (a diff of two snapshots of a large fleet is more text than one string may hold). */
 export function renderDiffLines(from: string, to: string, diffs: readonly AppDiff[], style: HumanStyle): string[] {
-  const out = [`diff ${t(from)} → ${t(to)}`];
+  const out = [diffHeadLine(from, to), ...renderDiffAppLines(diffs, style)];
+  if (diffs.length === 0) out.push(NO_DIFFERENCES);
+  return out;
+}
+
+/** renderDiffLines' first line. */
+export function diffHeadLine(from: string, to: string): string {
+  return `diff ${t(from)} → ${t(to)}`;
+}
+
+/** renderDiffLines' last line when no application differs. */
+export const NO_DIFFERENCES = 'no differences';
+
+/** renderDiffLines' lines of these applications (for a diff written a page at a time). */
+export function renderDiffAppLines(diffs: readonly AppDiff[], style: HumanStyle): string[] {
+  const out: string[] = [];
   for (const d of diffs) {
     out.push(`${paint(style, 'cyan', t(d.name))}  ${d.from?.digest.slice(0, 19) ?? '(absent)'} → ${d.to?.digest.slice(0, 19) ?? '(absent)'}`);
     for (const p of d.packages.added) out.push(`  + ${t(p.name)} ${t(p.version)}`);
@@ -329,7 +354,6 @@ export function renderDiffLines(from: string, to: string, diffs: readonly AppDif
     const counts = `${d.packages.added.length} added, ${d.packages.removed.length} removed, ${d.packages.changed.length} changed; findings: ${d.findings.new.length} new, ${d.findings.resolved.length} resolved`;
     out.push(`  packages: ${counts}`);
   }
-  if (diffs.length === 0) out.push('no differences');
   return out;
 }
 

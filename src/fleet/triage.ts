@@ -303,12 +303,33 @@ async function governingDecisions(
   schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
 ): Promise<(AppliedDecision | null)[][]> {
   const decisions = await store.triageDecisions();
+  if (decisions.length === 0) return apps.map((app) => app.findings.map(() => null));
   const today = now.toISOString().slice(0, 10);
+  // The decisions by each id of their alias groups: a finding is compared with those that share
+  // an id with it (decisionCovers needs one), not with every decision the fleet ever recorded.
+  const byId = new Map<string, StoredTriageDecision[]>();
+  for (const d of decisions) {
+    for (const id of new Set(d.aliasKey.split(' '))) {
+      let list = byId.get(id);
+      if (list === undefined) byId.set(id, (list = []));
+      list.push(d);
+    }
+  }
+  const schemes = new Map<Finding['package']['ecosystem'], VersionScheme>();
   const out: (AppliedDecision | null)[][] = [];
   for (const app of apps) {
     const row: (AppliedDecision | null)[] = [];
     for (const finding of app.findings) {
-      row.push(decisions.length === 0 ? null : governingDecision(decisions, app.appId, finding, await schemeOf(finding.package.ecosystem), today));
+      const candidates = new Set<StoredTriageDecision>();
+      for (const id of [finding.advisory.id, ...finding.advisory.aliases]) for (const d of byId.get(id) ?? []) candidates.add(d);
+      if (candidates.size === 0) {
+        row.push(null);
+        continue;
+      }
+      const ecosystem = finding.package.ecosystem;
+      let scheme = schemes.get(ecosystem);
+      if (scheme === undefined) schemes.set(ecosystem, (scheme = await schemeOf(ecosystem)));
+      row.push(governingDecision([...candidates], app.appId, finding, scheme, today));
     }
     out.push(row);
   }

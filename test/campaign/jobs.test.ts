@@ -9,7 +9,7 @@ import { startCampaign } from '../../src/campaign/campaign.js';
 import { runCampaignWorker } from '../../src/campaign/campaign-worker.js';
 import { PRIORITY } from '../../src/campaign/job-queue.js';
 import { openJobQueue } from '../../src/campaign/open-queue.js';
-import { decompressBytes } from '../../src/fleet/revision.js';
+import { decompressBytes, documentDigest } from '../../src/fleet/revision.js';
 import { materialiseSource } from '../../src/fleet/source.js';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import type { FleetStore } from '../../src/fleet/store/store.js';
@@ -302,6 +302,36 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(readFileSync(marker, 'utf8').split('\n').filter(Boolean).sort(), ['alpha', 'beta']);
       const started = readFileSync(stepsRun, 'utf8').split('\n').filter(Boolean).sort();
       assert.deepEqual(started, ['alpha', 'beta'].flatMap((a) => STEPS.map((s) => `${a} ${s}`)).sort());
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  test(`checkpoints leave no documents behind: each step's work directory is dropped with the next, the last with the outcome; the candidate stays promotable (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const names = ['k1', 'k2'];
+      const fleet = makeFleet(store, names);
+      const id = await startDetached(store);
+      await withStore(store, (f) => drainOneWorker(store, f, join(tempDir('marker'), 'done.txt')));
+      const json = show(fleet, id);
+      assert.deepEqual(json.apps.map((a) => [a.app, a.state]), names.map((n) => [n, 'candidate']));
+      await withStore(store, async (f) => {
+        // The builder's progress file after each step (a checkpoint of each step carried one): nothing names them now.
+        for (let i = 1; i <= STEPS.length; i++) {
+          const progress = `${STEPS.slice(0, i).join('\n')}\n`;
+          assert.equal(await f.document(documentDigest(Buffer.from(progress))), null, `the progress file after ${STEPS[i - 1]} is not kept`);
+        }
+        for (const n of names) {
+          const app = await f.app(n);
+          const candidate = (await f.revisions(app?.id as number)).find((r) => r.origin === 'candidate');
+          // The changed lockfile came to the candidate through a checkpoint: the candidate's document and artifact keep it.
+          const lock = candidate?.documents.find((d) => d.name === 'Cargo.lock');
+          assert.equal(decompressBytes((await f.document(lock?.digest as string)) as Buffer).toString('utf8'), cargoLock(n, VULNERABLE.to), n);
+        }
+      });
+      const promoted = fleet('promote', 'k1', json.apps[0]?.candidate?.revision as string, '--format', 'json');
+      assert.equal(promoted.status, 0, promoted.stderr);
     } finally {
       await store.dispose();
     }

@@ -162,6 +162,57 @@ for (const kind of STORE_KINDS) {
     }
   });
 
+  test(`diff --snapshots: every application whose revision differs, in name order, each as its revisions' diff; one added since is all new (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    const dir = tempDir('fleet-snapshot-diff');
+    try {
+      const fleet = fleetCli(store);
+      assert.equal(fleet('init', ...DATABASES).status, 0);
+      const locks = { 'b-rg': placeCargoApp(dir, 'b-rg', ripgrep(2019)), 'a-rg': placeCargoApp(dir, 'a-rg', ripgrep(2017)), 'c-same': placeCargoApp(dir, 'c-same', ripgrep(2020)) };
+      const revisionOf = (r: ReturnType<typeof fleet>, name: string): string => {
+        assert.ok(r.status === 0 || r.status === 1, r.stderr);
+        return (JSON.parse(r.stdout) as { apps: { name: string; revision: string }[] }).apps.find((a) => a.name === name)?.revision as string;
+      };
+      const first = fleet('add', ...Object.values(locks), '--format', 'json');
+      const before = { 'a-rg': revisionOf(first, 'a-rg'), 'b-rg': revisionOf(first, 'b-rg') };
+      assert.equal(fleet('snapshot', 's1').status, 0);
+      placeCargoApp(dir, 'a-rg', ripgrep(2023));
+      placeCargoApp(dir, 'b-rg', ripgrep(2024));
+      const added = placeCargoApp(dir, 'd-new', ripgrep(2021));
+      const second = fleet('add', locks['a-rg'], locks['b-rg'], added, '--format', 'json');
+      const after = { 'a-rg': revisionOf(second, 'a-rg'), 'b-rg': revisionOf(second, 'b-rg') };
+      assert.equal(fleet('snapshot', 's2').status, 0);
+
+      interface DiffApp { name: string; from: string | null; to: string | null; packages: { added: { name: string; version: string }[]; removed: unknown[]; changed: unknown[] }; findings: { new: ReportFinding[]; resolved: ReportFinding[] } }
+      const diff = fleet('diff', '--snapshots', 's1', 's2', '--format', 'json');
+      assert.equal(diff.status, 0, diff.stderr);
+      assert.equal(diff.stdout, `${JSON.stringify(JSON.parse(diff.stdout), null, 2)}\n`, 'written a page at a time: the text of the whole document');
+      const apps = (JSON.parse(diff.stdout) as { apps: DiffApp[] }).apps;
+      assert.deepEqual(apps.map((a) => a.name), ['a-rg', 'b-rg', 'd-new'], 'the unchanged application is not listed');
+      for (const name of ['a-rg', 'b-rg'] as const) {
+        const own = fleet('diff', name, before[name], after[name], '--format', 'json');
+        assert.equal(own.status, 0, own.stderr);
+        assert.deepEqual(apps.find((a) => a.name === name), (JSON.parse(own.stdout) as { apps: DiffApp[] }).apps[0], `${name}: its revisions' diff`);
+      }
+      const fresh = apps[2] as DiffApp;
+      assert.equal(fresh.from, null);
+      const locked = [...lockedVersions(ripgrep(2021))].sort(([a], [b]) => (a < b ? -1 : 1)).flatMap(([n, vs]) => [...vs].sort().map((v) => `${n}@${v}`));
+      assert.deepEqual(fresh.packages.added.map((p) => `${p.name}@${p.version}`), locked, 'everything it locks is added');
+      assert.deepEqual([fresh.packages.removed, fresh.packages.changed, fresh.findings.resolved], [[], [], []]);
+      const key = (f: ReportFinding): string => `${f.package.name}@${f.package.version} ${f.advisory.id}`;
+      assert.deepEqual(fresh.findings.new.map(key).sort(), [...new Set(auditFindings(ripgrep(2021)).map(key))].sort(), 'its findings are all new');
+
+      const text = fleet('diff', '--snapshots', 's1', 's2');
+      assert.equal(text.status, 0, text.stderr);
+      const heads = text.stdout.split('\n').filter((l) => /^\S/.test(l));
+      assert.deepEqual(heads.map((l) => l.split(' ')[0]), ['diff', 'a-rg', 'b-rg', 'd-new']);
+      assert.equal(fleet('diff', '--snapshots', 's2', 's2').stdout, 'diff s2 → s2\nno differences\n');
+      assert.deepEqual((JSON.parse(fleet('diff', '--snapshots', 's2', 's2', '--format', 'json').stdout) as { apps: unknown[] }).apps, []);
+    } finally {
+      await store.dispose();
+    }
+  });
+
   test(`one bad application among several is reported as the audit reports it; the others are added (${kind})`, { skip }, async () => {
     const store = await freshStore(kind);
     try {

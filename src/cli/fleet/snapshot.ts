@@ -3,7 +3,6 @@ import { StowageError } from '../../core/errors.js';
 import { appNameProblem } from '../../fleet/add.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import { renderSnapshot, snapshotJson } from '../../fleet/report.js';
-import type { RevisionRecord } from '../../fleet/store/store.js';
 import { stdoutStream, writeStdout } from '../output.js';
 import type { FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
@@ -16,12 +15,7 @@ export async function fleetSnapshot(name: string, opts: FleetFormatOptions): Pro
     const { snapshot, revisions } = await store.transaction(async (tx) => {
       if ((await tx.snapshot(name)) !== null) throw new StowageError(`a snapshot named ${JSON.stringify(name)} exists already; snapshots are never replaced`);
       const recorded = await tx.createSnapshot(name, new Date().toISOString(), await tx.databases());
-      const byId = new Map<number, RevisionRecord>();
-      for (const a of recorded.apps) {
-        const r = await tx.revision(a.revisionId);
-        if (r !== null) byId.set(r.id, r);
-      }
-      return { snapshot: recorded, revisions: byId };
+      return { snapshot: recorded, revisions: await tx.revisionsById(recorded.apps.map((a) => a.revisionId)) };
     });
     writeStdout(opts.format === 'json' ? snapshotJson(snapshot, revisions) : renderSnapshot(snapshot, revisions, styleFor(stdoutStream())));
     return 0;

@@ -7,7 +7,7 @@ import { requireSettings } from '../../fleet/lookup.js';
 import { triageLines, withTriage } from '../../fleet/triage.js';
 import { appElementPieces, appsBody, appsJson, appsJsonPieces, fleetTail, renderAppListing, renderApps, renderSummaries, summaryJson, type AppFindings } from '../../fleet/report.js';
 import { allAppSummaries } from '../../fleet/summary.js';
-import type { FindingLine, FleetStore, RevisionRecord } from '../../fleet/store/store.js';
+import type { AppRecord, FindingLine, FleetStore, RevisionRecord } from '../../fleet/store/store.js';
 import { stdoutStream, writeStdout, writeStdoutPieces } from '../output.js';
 import type { FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
@@ -26,6 +26,15 @@ export async function reportApps(store: FleetStore, found: AppFindings[], opts: 
 /** Applications read, triaged and written at a time by `fleet status`: its memory stays that of a page, whatever the fleet's size. */
 const STATUS_PAGE = 200;
 
+/** The current revision of each of these applications (those that have one), in their order: one query for the page. */
+async function currentRevisions(store: FleetStore, apps: readonly AppRecord[]): Promise<{ name: string; revision: RevisionRecord }[]> {
+  const revisions = await store.revisionsById(apps.flatMap((a) => (a.currentRevision === null ? [] : [a.currentRevision])));
+  return apps.flatMap((app) => {
+    const revision = app.currentRevision === null ? undefined : revisions.get(app.currentRevision);
+    return revision === undefined ? [] : [{ name: app.name, revision }];
+  });
+}
+
 /** Every application's current revision and findings, triage applied, in code-point order of names (the same on both stores), a page at a time. */
 async function* currentFindingPages(store: FleetStore, now: Date): AsyncGenerator<AppFindings[]> {
   const apps = (await store.apps()).filter((a) => a.currentRevision !== null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -33,12 +42,9 @@ async function* currentFindingPages(store: FleetStore, now: Date): AsyncGenerato
   const decisions = await store.triageDecisions();
   const triage = { triageDecisions: () => Promise.resolve(decisions) };
   for (const page of chunks(apps, STATUS_PAGE)) {
-    const found: AppFindings[] = [];
-    for (const app of page) {
-      const revision = await store.revision(app.currentRevision as number);
-      if (revision !== null) found.push({ name: app.name, revision, findings: await store.findings(revision.id) });
-    }
-    yield withTriage(triage, found, now, loadVersionScheme);
+    const found = await currentRevisions(store, page);
+    const findings = await store.findingsOfRevisions(found.map((a) => a.revision.id));
+    yield withTriage(triage, found.map((a) => ({ ...a, findings: findings.get(a.revision.id) ?? [] })), now, loadVersionScheme);
   }
 }
 
@@ -51,11 +57,7 @@ async function* currentFindingLinePages(store: FleetStore, now: Date): AsyncGene
   const decisions = await store.triageDecisions();
   const triage = { triageDecisions: () => Promise.resolve(decisions) };
   for (const page of chunks(apps, STATUS_PAGE)) {
-    const found: { name: string; revision: RevisionRecord }[] = [];
-    for (const app of page) {
-      const revision = await store.revision(app.currentRevision as number);
-      if (revision !== null) found.push({ name: app.name, revision });
-    }
+    const found = await currentRevisions(store, page);
     const lines = await store.findingLinesOfRevisions(found.map((a) => a.revision.id));
     const entries = found.map((a) => ({ ...a, appId: a.revision.appId, findings: lines.get(a.revision.id) ?? [] }));
     const triaged = await triageLines(triage, entries, now, loadVersionScheme);

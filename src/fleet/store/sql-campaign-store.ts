@@ -1,3 +1,4 @@
+import { chunks } from '../../core/chunks.js';
 import type { SqlExecutor } from './sql.js';
 import {
   FINAL_APP_STATES,
@@ -13,6 +14,14 @@ import {
   type QueuedJob,
   type WorkCheckpoint,
 } from './campaign-store.js';
+
+/** Digests a statement names at most (well under both dialects' parameter limits, and a short OR of LIKEs). */
+const DIGESTS_PER_QUERY = 100;
+
+/** The digests of a stored checkpoint's files. */
+function checkpointFiles(text: string): string[] {
+  return (JSON.parse(text) as WorkCheckpoint).files.map((f) => f.digest);
+}
 
 /** CampaignStore over the same SQL executor (and transaction) as the SqlFleetStore holding it. */
 
@@ -174,22 +183,71 @@ export class SqlCampaignStore implements CampaignStore {
   }
 
   async setCheckpoint(campaignId: number, appId: number, attempt: string, checkpoint: WorkCheckpoint): Promise<boolean> {
+    const before = await this.checkpointDigests(campaignId, appId, attempt);
     const changed = await this.sql.run(`UPDATE campaign_apps SET checkpoint = ? WHERE campaign_id = ? AND app_id = ? AND attempt = ? AND state = 'running'`, [
       JSON.stringify(checkpoint),
       campaignId,
       appId,
       attempt,
     ]);
-    return changed === 1;
+    if (changed !== 1) return false;
+    await this.dropUnreferencedDocuments(before);
+    return true;
   }
 
   async finish(campaignId: number, appId: number, attempt: string, o: CampaignAppOutcome, at: string): Promise<boolean> {
+    const before = await this.checkpointDigests(campaignId, appId, attempt);
     const changed = await this.sql.run(
       `UPDATE campaign_apps SET state = ?, step = ?, blocked_by = ?, log = ?, fix = ?, candidate_revision_id = ?, updated_at = ?, checkpoint = NULL
        WHERE campaign_id = ? AND app_id = ? AND attempt = ? AND state = 'running'`,
       [o.state, o.step, o.blockedBy, o.log, JSON.stringify(o.fix), o.candidateRevisionId, at, campaignId, appId, attempt],
     );
-    return changed === 1;
+    if (changed !== 1) return false;
+    await this.dropUnreferencedDocuments(before);
+    return true;
+  }
+
+  /** The documents the attempt's checkpoint names (none before its first completed step). */
+  private async checkpointDigests(campaignId: number, appId: number, attempt: string): Promise<string[]> {
+    const rows = await this.sql.query<{ checkpoint: string | null }>(
+      `SELECT checkpoint FROM campaign_apps WHERE campaign_id = ? AND app_id = ? AND attempt = ? AND state = 'running'`,
+      [campaignId, appId, attempt],
+    );
+    const text = rows[0]?.checkpoint ?? null;
+    return text === null ? [] : checkpointFiles(text);
+  }
+
+  /**
+   * A checkpoint replaced (the next step's) or dropped (the work is over) leaves its documents
+   * behind: the work directory's files at each step, a failed application's vendor archive.
+   * Those of `digests` nothing else names are deleted, so the store does not grow with every step
+   * of every campaign. Kept: what a checkpoint still names (another application's, or the next
+   * one of this application), an artifact of a candidate, a revision's document (a candidate's
+   * changed lockfile, which promote and rollback read) or its kept source.
+   */
+  private async dropUnreferencedDocuments(digests: readonly string[]): Promise<void> {
+    const unreferenced = new Set(digests);
+    if (unreferenced.size === 0) return;
+    for (const row of await this.sql.query<{ checkpoint: string }>(`SELECT checkpoint FROM campaign_apps WHERE checkpoint IS NOT NULL`)) {
+      for (const digest of checkpointFiles(row.checkpoint)) unreferenced.delete(digest);
+    }
+    for (const batch of chunks([...unreferenced], DIGESTS_PER_QUERY)) {
+      const marks = batch.map(() => '?').join(', ');
+      for (const table of ['campaign_artifacts', 'revision_sources']) {
+        for (const row of await this.sql.query<{ digest: string }>(`SELECT digest FROM ${table} WHERE digest IN (${marks})`, batch)) unreferenced.delete(row.digest);
+      }
+    }
+    // A revision lists its documents in its JSON (a digest holds no LIKE wildcard: sha256: and hex).
+    for (const batch of chunks([...unreferenced], DIGESTS_PER_QUERY)) {
+      const rows = await this.sql.query<{ documents: string }>(
+        `SELECT documents FROM revisions WHERE ${batch.map(() => 'documents LIKE ?').join(' OR ')}`,
+        batch.map((digest) => `%${JSON.stringify(digest)}%`),
+      );
+      for (const row of rows) for (const doc of JSON.parse(row.documents) as { digest: string }[]) unreferenced.delete(doc.digest);
+    }
+    for (const batch of chunks([...unreferenced], DIGESTS_PER_QUERY)) {
+      await this.sql.run(`DELETE FROM documents WHERE digest IN (${batch.map(() => '?').join(', ')})`, batch);
+    }
   }
 
   async plannedApps(): Promise<{ campaignId: number; appId: number }[]> {

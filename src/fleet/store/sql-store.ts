@@ -43,6 +43,8 @@ import {
   type StoredFinding,
   type EncodedFinding,
   type FindingLine,
+  type RevisionFootprint,
+  type FindingKey,
   storedFinding,
 } from './store.js';
 import type { CampaignStore } from './campaign-store.js';
@@ -1241,6 +1243,69 @@ export class SqlFleetStore implements FleetStore {
       await this.findingsByRevision(rows, out);
     }
     return out;
+  }
+
+  async revisionFootprints(revisionIds: readonly number[]): Promise<Map<number, RevisionFootprint>> {
+    const out = new Map<number, RevisionFootprint>(revisionIds.map((id) => [id, { packageIds: [], findings: [] }]));
+    for (const batch of chunks([...new Set(revisionIds)], ROWS_PER_INSERT)) {
+      const marks = batch.map(() => '?').join(', ');
+      // One row per revision, its package ids as one text: a revision locks hundreds of packages.
+      // Not ORDER BY in the aggregate (SQLite sorts them again, in a temporary B-tree): they come
+      // in the key's order as read, and are sorted here only when they do not.
+      const packages = await this.sql.query<{ revision_id: number; ids: string }>(
+        `SELECT revision_id, string_agg(CAST(package_id AS TEXT), ',') AS ids FROM revision_packages WHERE revision_id IN (${marks}) GROUP BY revision_id`,
+        batch,
+      );
+      for (const row of packages) {
+        const entry = out.get(Number(row.revision_id));
+        if (entry === undefined) continue;
+        const ids = row.ids.split(',').map(Number);
+        entry.packageIds = ids.every((id, i) => i === 0 || (ids[i - 1] as number) < id) ? ids : ids.sort((a, b) => a - b);
+      }
+      const findings = await this.sql.query<{ revision_id: number; package_id: number; advisory_id: string }>(
+        `SELECT revision_id, package_id, advisory_id FROM findings WHERE revision_id IN (${marks}) ORDER BY revision_id, target, package_id, group_key`,
+        batch,
+      );
+      for (const row of findings) {
+        const revisionId = Number(row.revision_id);
+        out.get(revisionId)?.findings.push({ revisionId, packageId: Number(row.package_id), advisoryId: row.advisory_id });
+      }
+    }
+    return out;
+  }
+
+  async packagesById(ids: readonly number[]): Promise<Map<number, PackageKey>> {
+    const out = new Map<number, PackageKey>();
+    for (const batch of chunks([...new Set(ids)], ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<PackageKey & { id: number }>(`SELECT id, ecosystem, name, version FROM packages WHERE id IN (${batch.map(() => '?').join(', ')})`, batch);
+      for (const r of rows) out.set(Number(r.id), { ecosystem: r.ecosystem, name: r.name, version: r.version });
+    }
+    return out;
+  }
+
+  async findingsWithKeys(keys: readonly FindingKey[]): Promise<Finding[]> {
+    const text = (k: FindingKey): string => `${k.revisionId}\0${k.packageId}\0${k.advisoryId}`;
+    const rows = new Map<string, string>();
+    for (const batch of chunks([...new Set(keys.map((k) => k.revisionId))], ROWS_PER_INSERT)) {
+      const inBatch = new Set(batch);
+      const packageIds = [...new Set(keys.filter((k) => inBatch.has(k.revisionId)).map((k) => k.packageId))];
+      // Their packages' findings only (past the statement's parameter limit every finding: still a superset).
+      const packageFilter = packageIds.length <= MAX_PACKAGE_FILTER ? ` AND package_id IN (${packageIds.map(() => '?').join(', ')})` : '';
+      const found = await this.sql.query<{ revision_id: number; package_id: number; advisory_id: string; finding: string }>(
+        `SELECT revision_id, package_id, advisory_id, finding FROM findings WHERE revision_id IN (${batch.map(() => '?').join(', ')})${packageFilter}
+         ORDER BY revision_id, target, package_id, group_key`,
+        packageFilter === '' ? batch : [...batch, ...packageIds],
+      );
+      // In the store's order: the last with a key is the one kept.
+      for (const r of found) rows.set(text({ revisionId: Number(r.revision_id), packageId: Number(r.package_id), advisoryId: r.advisory_id }), r.finding);
+    }
+    return this.findingsOf(
+      keys.map((k) => {
+        const row = rows.get(text(k));
+        if (row === undefined) throw new Error(`the fleet store has no finding of ${k.advisoryId} on package ${k.packageId} in revision ${k.revisionId}`);
+        return parseFindingRow(row);
+      }),
+    );
   }
 
   async findingLinesOfRevisions(revisionIds: readonly number[]): Promise<Map<number, FindingLine[]>> {

@@ -318,6 +318,20 @@ export interface FleetStore {
    * reading or parsing the findings' rows.
    */
   findingLinesOfRevisions(revisionIds: readonly number[]): Promise<Map<number, FindingLine[]>>;
+  /**
+   * What a diff compares of each of these revisions (`fleet diff --snapshots`, a few hundred
+   * revisions a query): the ids of the packages it locks, ascending, and each finding's key
+   * (package id and advisory id), without reading any finding's row.
+   */
+  revisionFootprints(revisionIds: readonly number[]): Promise<Map<number, RevisionFootprint>>;
+  /** The packages of these ids (as revisionFootprints names them). */
+  packagesById(ids: readonly number[]): Promise<Map<number, PackageKey>>;
+  /**
+   * The finding of each key, in the keys' order (each advisory read once): where the revision
+   * holds several with the key (one per lockfile), the last in the store's order (revision,
+   * lockfile, package, alias group).
+   */
+  findingsWithKeys(keys: readonly FindingKey[]): Promise<Finding[]>;
   /** currentFindingsWithId, a page of applications at a time (total: how many applications in all). */
   currentFindingsWithIdPage(id: string, page: PageRequest): Promise<Page<CurrentFinding>>;
   /**
@@ -345,6 +359,21 @@ export interface FleetStore {
   currentLevelCounts(): Promise<LevelCounts>;
   /** Each history entry (of one application, or all) with how many open findings its revision holds (before triage), oldest first. */
   findingsTimeline(appId: number | null): Promise<TimelineEntry[]>;
+}
+
+/** A revision as a diff compares it (FleetStore.revisionFootprints). */
+export interface RevisionFootprint {
+  /** The ids of the packages it locks, ascending. */
+  packageIds: number[];
+  /** Its findings' keys, in the store's order (revision, lockfile, package, alias group). */
+  findings: FindingKey[];
+}
+
+/** What makes a finding the same in two revisions: its package at its version, and its advisory's id. */
+export interface FindingKey {
+  revisionId: number;
+  packageId: number;
+  advisoryId: string;
 }
 
 export interface RevisionToEvaluate {
