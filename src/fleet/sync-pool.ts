@@ -22,8 +22,13 @@ export const SYNC_POOL_FROM = 200;
 /** Workers at most, whatever the machine (the main thread's reads and writes are the limit beyond). */
 const MAX_WORKERS = 4;
 
-/** Revisions given to a worker before it answers, so it never idles waiting for the main thread. */
-const JOBS_PER_WORKER = 4;
+/**
+ * Revisions given to a worker before it answers, so it never idles waiting for the main thread:
+ * a round's jobs (REVISIONS_PER_BATCH) are posted as it is read. The main thread answers a
+ * worker only between its synchronous steps (a round's writes are 100 ms and more); with 4 jobs
+ * (about 10 ms of work) a worker waited for it most of the time.
+ */
+const JOBS_PER_WORKER = 64;
 
 /**
  * How many workers a sync of `count` revisions uses: 0 below `from`; else `asked`, or one per
