@@ -1025,7 +1025,7 @@ export class SqlFleetStore implements FleetStore {
     return found;
   }
 
-  async rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFinding[]; add: readonly StoredFinding[] }[]): Promise<void> {
+  async rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFinding[]; add: readonly EncodedFinding[] }[], recordOf: (digest: string) => string | undefined): Promise<void> {
     const removed = changes.flatMap((c) => c.remove.map((r) => ({ revisionId: c.revisionId, finding: r.finding })));
     const ids = await this.packageIds(removed.map((r) => r.finding.package));
     // The findings table's key: revision, lockfile, package, alias group (ids typed: PostgreSQL reads VALUES' parameters as text).
@@ -1042,7 +1042,10 @@ export class SqlFleetStore implements FleetStore {
         ]),
       );
     }
-    await this.insertFindings(changes.flatMap((c) => c.add.map((stored) => ({ revisionId: c.revisionId, stored }))));
+    await this.insertEncodedFindings(
+      changes.flatMap((c) => c.add.map((row) => ({ revisionId: c.revisionId, row }))),
+      recordOf,
+    );
     // The counts the fleet's lists sort by follow the findings: one statement per round, not one per revision.
     const recount = changes.filter((c) => c.remove.length > 0 || c.add.length > 0).map((c) => c.revisionId);
     for (const batch of chunks(recount, ROWS_PER_INSERT)) await this.sql.run(recountRevisions(batch.length), batch);
