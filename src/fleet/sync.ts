@@ -48,10 +48,10 @@ export interface FindingChange {
 }
 
 /**
- * A new finding a worker matched: its output's texts made there, its finding kept as its row's
- * text and parsed again when read (the human output, an API's caller). At 10,000 applications
- * the main thread is the sync's limit, and parsing each of 134,738 rows (then keeping the
- * objects until the output) was a tenth of its time, its collections another.
+ * A new finding a worker matched: its change's JSON made there (PreparedChange), its finding
+ * kept as its row's text and parsed again each time it is read (the human output, an API's
+ * caller). At 10,000 applications the main thread is the sync's limit, and parsing each of
+ * 134,738 rows there (then keeping the objects until the output) was about a tenth of its time.
  */
 class PreparedFindingChange implements FindingChange {
   readonly change = 'new';
