@@ -60,5 +60,10 @@ export interface Finding {
 
 /** A finding's identity across evaluations of one application: the lockfile, the package, the advisory. */
 export function findingKey(f: Finding): string {
-  return `${f.target}\0${f.package.ecosystem}\0${f.package.name}\0${f.package.version}\0${f.advisory.id}`;
+  return findingKeyOf(f.target, f.package.ecosystem, f.package.name, f.package.version, f.advisory.id);
+}
+
+/** findingKey of a finding known by these fields alone (a fleet sync's rows from its workers). */
+export function findingKeyOf(target: string, ecosystem: string, name: string, version: string, advisoryId: string): string {
+  return `${target}\0${ecosystem}\0${name}\0${version}\0${advisoryId}`;
 }

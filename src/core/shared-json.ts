@@ -46,23 +46,32 @@ export class SharedJson<K extends object> {
     const keys: K[] = [];
     const text = jsonArrayElement(build(this.sharer(keys)));
     // jsonForTerminal changes characters one by one and leaves the (printable ASCII) placeholders as they are: the whole escaped is the parts escaped.
-    return this.splice(text, keys, (key, at) => {
-      const lineStart = text.lastIndexOf('\n', at) + 1;
-      let indent = 0;
-      while (text.charCodeAt(lineStart + indent) === 32) indent++;
-      return this.prettyText(key, indent);
-    });
+    return this.splice(text, keys, (key, at) => this.prettyText(key, indentAt(text, at)));
   }
 
   /** JSON.stringify(value) in pieces, where `build(share)` makes the value. */
   compact(build: (share: (key: K) => string) => unknown): JsonPieces {
     const keys: K[] = [];
     const text = JSON.stringify(build(this.sharer(keys)));
-    return this.splice(text, keys, (key) => {
-      const texts = this.textsOf(key);
-      texts.compact ??= Buffer.from(JSON.stringify(texts.value), 'utf8');
-      return texts.compact;
-    });
+    return this.splice(text, keys, (key) => this.compactText(key));
+  }
+
+  /**
+   * An element's text made elsewhere (a worker thread, where the element's value was) with the
+   * string `mark` in the place of one shared value, `key`'s: in pieces, as prettyElement
+   * (`pretty`: the text is jsonArrayElement's) or compact would give it.
+   */
+  spliced(text: string, mark: string, key: K, form: 'pretty' | 'compact'): JsonPieces {
+    const quoted = JSON.stringify(mark);
+    const at = text.indexOf(quoted);
+    if (at < 0) throw new Error('SharedJson: a text without its placeholder');
+    return [text.slice(0, at), form === 'pretty' ? this.prettyText(key, indentAt(text, at)) : this.compactText(key), text.slice(at + quoted.length)];
+  }
+
+  private compactText(key: K): Buffer {
+    const texts = this.textsOf(key);
+    texts.compact ??= Buffer.from(JSON.stringify(texts.value), 'utf8');
+    return texts.compact;
   }
 
   private sharer(keys: K[]): (key: K) => string {
@@ -106,4 +115,12 @@ export class SharedJson<K extends object> {
     }
     return bytes;
   }
+}
+
+/** How many spaces start the line of `text` where `at` is. */
+function indentAt(text: string, at: number): number {
+  const lineStart = text.lastIndexOf('\n', at) + 1;
+  let indent = 0;
+  while (text.charCodeAt(lineStart + indent) === 32) indent++;
+  return indent;
 }

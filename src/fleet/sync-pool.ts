@@ -4,6 +4,7 @@ import type { Ecosystem } from '../core/package.js';
 import { reopen, workerDatabases, type WorkerDatabase } from './worker-databases.js';
 import { serveJobs, workerCount, workerEntry, WorkerJobs } from './worker-jobs.js';
 import type { FindingRowText } from './store/finding-rows.js';
+import type { EncodedFinding, FindingLevel } from './store/store.js';
 import { matchRevision, restrictionOf, type AddedRow, type MatchContext, type MatchedRevision, type MatchJob, type Names } from './sync-match.js';
 
 /**
@@ -22,8 +23,13 @@ export const SYNC_POOL_FROM = 200;
 /** Workers at most, whatever the machine (the main thread's reads and writes are the limit beyond). */
 const MAX_WORKERS = 4;
 
-/** Revisions given to a worker before it answers, so it never idles waiting for the main thread. */
-const JOBS_PER_WORKER = 4;
+/**
+ * Revisions given to a worker before it answers, so it never idles waiting for the main thread:
+ * a round's jobs (REVISIONS_PER_BATCH) are posted as it is read. The main thread answers a
+ * worker only between its synchronous steps (a round's writes are 100 ms and more); with 4 jobs
+ * (about 10 ms of work) a worker waited for it most of the time.
+ */
+const JOBS_PER_WORKER = 64;
 
 /**
  * How many workers a sync of `count` revisions uses: 0 below `from`; else `asked`, or one per
@@ -35,11 +41,12 @@ export function syncPoolSize(count: number, from = SYNC_POOL_FROM, asked?: numbe
   return workerCount(count, from, MAX_WORKERS, asked);
 }
 
-/** What a worker is started with: the databases to reopen, the touched names, the sync's time. */
+/** What a worker is started with: the databases to reopen, the touched names, the sync's time, the placeholder of the changes' advisories. */
 export interface SyncWorkerSetup {
   databases: WorkerDatabase[];
   names: [Ecosystem, string[]][];
   now: Date;
+  mark: string;
 }
 
 /**
@@ -57,6 +64,26 @@ export interface SentRevision {
   resolved: number[];
   remove: number[];
   records: [string, string][];
+  /** Per row, its columns (EncodedFinding's target, package, groupKey, advisoryId, level: COLUMNS strings) and flags (failsPolicy 1, open 2). */
+  columns: string[];
+  flags: number[];
+  /** The new rows' changes' texts (PreparedChange's compact) as one string, each text's end in it. */
+  changes: string;
+  changeEnds: number[];
+}
+
+const COLUMNS = 7;
+
+/** `texts` as one string and the end of each in it. */
+function joined(texts: readonly string[]): [string, number[]] {
+  let end = 0;
+  return [texts.join(''), texts.map((t) => (end += t.length))];
+}
+
+/** The texts `joined` gave. */
+function split(text: string, ends: readonly number[]): string[] {
+  let start = 0;
+  return ends.map((end) => text.slice(start, (start = end)));
 }
 
 export function sentRevision(matched: MatchedRevision): SentRevision {
@@ -72,7 +99,14 @@ export function sentRevision(matched: MatchedRevision): SentRevision {
     rows.push(d * 2 + (row.isNew ? 1 : 0));
   }
   const { resolved, remove, records } = matched;
-  return { texts: matched.add.map((row) => row.text).join(''), ends, digests, rows, resolved, remove, records };
+  const columns: string[] = [];
+  const flags: number[] = [];
+  for (const e of matched.encoded ?? []) {
+    columns.push(e.target, e.package.ecosystem, e.package.name, e.package.version, e.groupKey, e.advisoryId, e.level);
+    flags.push((e.failsPolicy ? 1 : 0) | (e.open ? 2 : 0));
+  }
+  const [changes, changeEnds] = joined(matched.prepared ?? []);
+  return { texts: matched.add.map((row) => row.text).join(''), ends, digests, rows, resolved, remove, records, columns, flags, changes, changeEnds };
 }
 
 /** The MatchedRevision a worker posted (each row's text a slice of the one string). */
@@ -84,7 +118,24 @@ export function receivedRevision(sent: SentRevision): MatchedRevision {
     start = end;
     return { text, digest: sent.digests[row >> 1] as string, isNew: (row & 1) === 1 };
   });
-  return { add, resolved: sent.resolved, remove: sent.remove, records: sent.records };
+  const encoded = add.map((row, n): EncodedFinding => {
+    const c = n * COLUMNS;
+    const at = (i: number): string => sent.columns[c + i] as string;
+    const flags = sent.flags[n] as number;
+    return {
+      target: at(0),
+      package: { ecosystem: at(1) as Ecosystem, name: at(2), version: at(3) },
+      groupKey: at(4),
+      advisoryId: at(5),
+      key: row.text,
+      advisoryDigest: row.digest,
+      failsPolicy: (flags & 1) !== 0,
+      level: at(6) as FindingLevel,
+      open: (flags & 2) !== 0,
+    };
+  });
+  const prepared = split(sent.changes, sent.changeEnds);
+  return { add, resolved: sent.resolved, remove: sent.remove, records: sent.records, encoded, prepared };
 }
 
 /** The worker threads of one sync. */
@@ -92,11 +143,12 @@ export class SyncPool {
   private constructor(private readonly jobs: WorkerJobs<MatchJob, MatchedRevision, SentRevision>) {}
 
   /** `onRecords` is given each answer's advisory records as it arrives, before the revision is applied. */
-  static start(size: number, context: { databases: readonly AdvisoryDatabase[]; names: Names; now: Date }, onRecords: (records: readonly [string, string][]) => void): SyncPool {
+  static start(size: number, context: { databases: readonly AdvisoryDatabase[]; names: Names; now: Date; mark: string }, onRecords: (records: readonly [string, string][]) => void): SyncPool {
     const setup: SyncWorkerSetup = {
       databases: workerDatabases(context.databases),
       names: (Object.entries(context.names) as [Ecosystem, Set<string>][]).map(([ecosystem, set]) => [ecosystem, [...set]]),
       now: context.now,
+      mark: context.mark,
     };
     const workers = Array.from({ length: size }, () => new Worker(workerEntry('sync-worker'), { workerData: setup }));
     return new SyncPool(
@@ -125,7 +177,7 @@ export function serveSyncJobs(port: MessagePort, setup: SyncWorkerSetup): void {
   const databases = reopen(setup.databases);
   const names: Names = Object.fromEntries(setup.names.map(([ecosystem, list]) => [ecosystem, new Set(list)]));
   // Each advisory record is handed over once by each worker (the main thread keeps them all).
-  const context: MatchContext = { databases: databases ?? [], restriction: restrictionOf(names), now: setup.now, sentRecords: new Set<string>() };
+  const context: MatchContext = { databases: databases ?? [], restriction: restrictionOf(names), now: setup.now, sentRecords: new Set<string>(), mark: setup.mark };
   // Any error (or a damaged index): the main thread re-matches the revision and meets it itself (or rebuilds the index).
   serveJobs<MatchJob, SentRevision>(port, databases === null ? null : async (job) => sentRevision(await matchRevision(job, context)));
 }

@@ -81,13 +81,15 @@ export class WorkerJobs<Job, Result, Sent = Result> {
     return answer;
   }
 
+  /** Each job queued to the worker with the fewest under way (below `perWorker`): the jobs of a round spread over the workers, not one worker's fill first. */
   private pump(): void {
-    for (const [worker, jobs] of this.busy) {
-      while (jobs.size < this.perWorker && this.queue.length > 0) {
-        const pending = this.queue.shift() as Pending<Job, Result>;
-        jobs.set(pending.id, pending);
-        worker.postMessage({ id: pending.id, job: pending.job } satisfies JobMessage<Job>);
-      }
+    while (this.queue.length > 0) {
+      let least: [Worker, Map<number, Pending<Job, Result>>] | null = null;
+      for (const entry of this.busy) if (entry[1].size < this.perWorker && (least === null || entry[1].size < least[1].size)) least = entry;
+      if (least === null) return;
+      const pending = this.queue.shift() as Pending<Job, Result>;
+      least[1].set(pending.id, pending);
+      least[0].postMessage({ id: pending.id, job: pending.job } satisfies JobMessage<Job>);
     }
   }
 

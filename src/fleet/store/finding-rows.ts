@@ -42,14 +42,19 @@ export function advisoryDigest(record: string): string {
 /** An advisory object's record text and digest: the findings of one application or sync share a few hundred advisory objects. */
 const advisoryRows = new WeakMap<Advisory, { record: string; digest: string }>();
 
-export function findingRow(finding: Finding): FindingRow {
-  let known = advisoryRows.get(finding.advisory);
+/** An advisory's record (its JSON) and the record's digest, made once per advisory object. */
+export function advisoryRecord(advisory: Advisory): { record: string; digest: string } {
+  let known = advisoryRows.get(advisory);
   if (known === undefined) {
-    const record = JSON.stringify(finding.advisory);
+    const record = JSON.stringify(advisory);
     known = { record, digest: advisoryDigest(record) };
-    advisoryRows.set(finding.advisory, known);
+    advisoryRows.set(advisory, known);
   }
-  const { record, digest } = known;
+  return known;
+}
+
+export function findingRow(finding: Finding): FindingRow {
+  const { record, digest } = advisoryRecord(finding.advisory);
   // A spread keeps the keys' order, and `advisory` keeps its place with the digest as its value.
   return { text: JSON.stringify({ ...finding, advisory: digest }) as FindingRowText, digest, record };
 }

@@ -276,8 +276,11 @@ export interface FleetStore {
    * findings are absent); with `onlyNames`, only the findings on packages of those names.
    */
   storedFindingsOf(ids: readonly number[], onlyNames?: readonly { ecosystem: Ecosystem; name: string }[]): Promise<Map<number, StoredFinding[]>>;
-  /** Per revision, deletes the stored findings `remove` (as storedFindingsOf gave them) and inserts `add` (storedFinding of each new finding). */
-  rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFinding[]; add: readonly StoredFinding[] }[]): Promise<void>;
+  /**
+   * Per revision, deletes the stored findings `remove` (as storedFindingsOf gave them) and inserts `add` (encodedFinding
+   * of each new finding); `recordOf` gives the record of an advisory digest they cite that the store may not hold yet.
+   */
+  rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFinding[]; add: readonly EncodedFinding[] }[], recordOf: (digest: string) => string | undefined): Promise<void>;
   setEvaluatedAgainstOf(revisionIds: readonly number[], against: Record<string, string>): Promise<void>;
   /** How many findings of current revisions fail their policy (before triage). */
   currentFailingCount(): Promise<number>;
