@@ -49,7 +49,7 @@ test('a package.json no npm, yarn or pnpm lockfile locks, beside a Cargo.lock: s
   assert.equal(got.status, 0);
   const said = got.json.filter((w) => w.includes('NOT audited'));
   assert.deepEqual(said, [
-    `${join(dir, 'package.json')}: NOT audited: no npm-shrinkwrap.json, package-lock.json, yarn.lock, pnpm-lock.yaml locks it (npm would resolve its dependencies anew); lock it and audit again`,
+    `${join(dir, 'package.json')}: NOT audited: no npm-shrinkwrap.json, package-lock.json, yarn.lock, pnpm-lock.yaml, bun.lock locks it (npm would resolve its dependencies anew); lock it and audit again`,
   ]);
   assert.deepEqual(got.sarif.filter((w) => w.includes('NOT audited')), said);
 });
