@@ -9,21 +9,28 @@ import { readRustBinary } from './binary/rust-binary.js';
  */
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+const WASM_MAGIC = Buffer.from([0x00, 0x61, 0x73, 0x6d]);
 
-/** Whether the bytes are an ELF file: the only binaries kept from a package's payload. */
-export function isElf(data: Buffer): boolean {
-  return data.length >= ELF_MAGIC.length && data.subarray(0, ELF_MAGIC.length).equals(ELF_MAGIC);
+/**
+ * Whether the bytes (a file's first four at least) are an ELF file or a WebAssembly module: the
+ * binaries kept from a package's payload or a tree. A `.wasm` a package ships (a plugin, a web
+ * application's module) records its crates in a `.dep-v0` custom section as an executable does.
+ */
+export function isShippedBinary(data: Buffer): boolean {
+  if (data.length < 4) return false;
+  const magic = data.subarray(0, 4);
+  return magic.equals(ELF_MAGIC) || magic.equals(WASM_MAGIC);
 }
 
 /**
  * One graph per Rust binary among `files`, named `ARTIFACT:PATH`. Other files give none, and
- * so does an ELF file whose embedded paths name no crate: a C library or program, or nothing
+ * so does an ELF file or WebAssembly module whose embedded paths name no crate: a C library or program, or nothing
  * Rust left a trace of (a `.dep-v0` section is read whatever else the binary holds).
  */
 export function rustBinaryGraphs(files: readonly ArchiveFile[], artifact: string): DependencyGraph[] {
   const graphs: DependencyGraph[] = [];
   for (const file of files) {
-    if (!isElf(file.data)) continue;
+    if (!isShippedBinary(file.data)) continue;
     const graph = readRustBinary(file.data, `${artifact}:${file.path}`);
     if (graph && (graph.inventory !== 'embedded paths' || graph.packages.length > 0)) graphs.push(graph);
   }
