@@ -354,6 +354,59 @@ test('a crate purl with only a download_url: crates.io\'s download URLs are crat
   refused(spdx('pkg:cargo/smallvec@1.6.0?download_url=https://mirror.example/smallvec-1.6.0.crate'), /"SPDXRef-smallvec" \("smallvec"\): download_url .* is not crates\.io's/);
 });
 
+test('one package listed as two components (bom-refs or SPDX ids differing): one finding, with the paths through both', () => {
+  const a = { type: 'library', 'bom-ref': 'a', name: 'a', version: '1.0.0', purl: 'pkg:cargo/a@1.0.0' };
+  const b = { type: 'library', 'bom-ref': 'b', name: 'b', version: '1.0.0', purl: 'pkg:cargo/b@1.0.0' };
+  const cdx = sbom([a, b, { ...SMALLVEC, 'bom-ref': 'smallvec-1' }, { ...SMALLVEC, 'bom-ref': 'smallvec-2', purl: 'pkg:cargo/smallvec@1.6.0?repository_url=https://crates.io' }], {
+    dependencies: [
+      { ref: 'app', dependsOn: ['a', 'b'] },
+      { ref: 'a', dependsOn: ['smallvec-1'] },
+      { ref: 'b', dependsOn: ['smallvec-2'] },
+    ],
+  });
+  const spdxFile = join(work, `case-${++count}.spdx.json`);
+  const spdxPackage = (id: string, name: string, purl?: string): Component => ({
+    SPDXID: id,
+    name,
+    versionInfo: name === 'smallvec' ? '1.6.0' : '1.0.0',
+    downloadLocation: 'NOASSERTION',
+    ...(purl === undefined ? {} : { externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }] }),
+  });
+  writeFileSync(
+    spdxFile,
+    JSON.stringify({
+      spdxVersion: 'SPDX-2.3',
+      SPDXID: 'SPDXRef-DOCUMENT',
+      name: 'app',
+      documentDescribes: ['SPDXRef-app'],
+      packages: [
+        spdxPackage('SPDXRef-app', 'app'),
+        spdxPackage('SPDXRef-a', 'a', 'pkg:cargo/a@1.0.0'),
+        spdxPackage('SPDXRef-b', 'b', 'pkg:cargo/b@1.0.0'),
+        spdxPackage('SPDXRef-s1', 'smallvec', 'pkg:cargo/smallvec@1.6.0'),
+        spdxPackage('SPDXRef-s2', 'smallvec', 'pkg:cargo/smallvec@1.6.0'),
+      ],
+      relationships: [
+        { spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-a' },
+        { spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-b' },
+        { spdxElementId: 'SPDXRef-a', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-s1' },
+        { spdxElementId: 'SPDXRef-b', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-s2' },
+      ],
+    }),
+  );
+  for (const path of [cdx, spdxFile]) {
+    const { status, report: r } = report(path);
+    assert.equal(status, 1, path);
+    // Before: the finding twice, one path each, and smallvec counted twice.
+    assert.deepEqual(
+      r.findings.map((f) => [f.advisory.id, f.package.name, f.paths]),
+      [['RUSTSEC-2021-0003', 'smallvec', [['app@1.0.0', 'a@1.0.0', 'smallvec@1.6.0'], ['app@1.0.0', 'b@1.0.0', 'smallvec@1.6.0']]]],
+      path,
+    );
+    assert.equal(r.targets[0]?.packages, 4, path);
+  }
+});
+
 test('an npm name that differs from its purl in case only is audited in lower case: every advisory either spelling has matches', () => {
   // pkg:npm lower-cases names, so `Lodash` beside pkg:npm/lodash may be a misspelling of lodash (audited as
   // `Lodash`, no advisory would ever match), and `JSONStream` beside pkg:npm/jsonstream the legacy package.
