@@ -12,7 +12,7 @@ import { isShippedBinary, rustBinaryGraphs } from './packaged-binaries.js';
  * as applications: every Rust binary, and every outermost node_modules, one application each.
  */
 
-/** What a tree reader keeps of a file: an ELF file or WebAssembly module (a possible Rust binary) or a package.json. */
+/** What a tree reader keeps of a file: an executable (ELF, PE, Mach-O, WebAssembly: a possible Rust binary) or a package.json. */
 export function isTreeInventoryFile(path: string, data: Buffer): boolean {
   return path === 'package.json' || path.endsWith('/package.json') || isShippedBinary(data);
 }
@@ -28,7 +28,7 @@ const MAX_FILES = 5_000_000;
 /**
  * A directory without lockfiles, walked without following symbolic links (a link is never a
  * way out of the tree, nor a second copy of what the tree holds). Only regular files are
- * read: the first bytes of each, and the whole of an ELF file, a WebAssembly module or a package.json.
+ * read: the first bytes of each, and the whole of an executable or a package.json.
  */
 export function readInstalledTree(dir: string): DependencyGraph[] {
   const files: ArchiveFile[] = [];
