@@ -76,6 +76,20 @@ test('bun.lock alone, by directory or by name: its packages, the nested older fi
   }
 });
 
+test('a bun.lock older than its package.json: what is locked audited, with the warning that names what is not', () => {
+  const manifest = LOCAL_APP_MANIFEST.replace('"fixture-ms": "^2.1.3"', '"fixture-ms": "^2.1.3",\n    "left-pad": "^1.3.0"');
+  const dir = tempTree('bun-stale', { 'package.json': manifest, 'bun.lock': LOCAL_APP_BUN_LOCK });
+  const r = runCli(['audit', dir, '--db', db, '--format', 'json'], { cacheDir });
+  assert.equal(r.status, 1, r.stderr);
+  assert.deepEqual(
+    auditReport(r.stdout).warnings.filter((w) => w.includes('not locked as asked')),
+    [`${join(dir, 'package.json')}: left-pad@^1.3.0 not locked as asked in ${join(dir, 'bun.lock')}: the lockfile is older than package.json; the audit covers what it locks`],
+  );
+  // As bun wrote it, nothing is said.
+  const fresh = runCli(['audit', tempTree('bun-fresh', { 'package.json': LOCAL_APP_MANIFEST, 'bun.lock': LOCAL_APP_BUN_LOCK }), '--db', db, '--format', 'json'], { cacheDir });
+  assert.deepEqual(auditReport(fresh.stdout).warnings.filter((w) => w.includes('not locked as asked')), []);
+});
+
 test('a bun workspace: a member, its own nested copy and the root\'s alias all reach the package', () => {
   const dir = tempTree('bun-workspace', {
     'package.json': '{"name":"bun-ws","version":"1.0.0","private":true,"workspaces":["packages/*"],"dependencies":{"fixture-ms":"^2.1.3","ms-old":"npm:fixture-ms@1.0.0","member":"workspace:*"},"devDependencies":{"fixture-devtool":"^1.0.0"}}\n',

@@ -6,6 +6,7 @@ import { duplicateJsonKey, lineAndColumn, parseJsonText, positionOfKey } from '.
 import type { Package, PackageSource } from '../../core/package.js';
 import { isRecord, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { defaultNpmRegistrySource, isDefaultNpmRegistry, npmSourceFromResolved } from './registry-source.js';
+import { noteStaleLockfile } from './stale-lockfile.js';
 
 /*
  * bun.lock, bun's text lockfile (bun 1.1.39 and later; the default since bun 1.2), lockfileVersion
@@ -174,7 +175,25 @@ export function parseBunLock(input: LockfileInput): DependencyGraph {
     if (deps !== null) link(id, deps, (dep) => [...ancestorPaths(key)].map((p) => (p === '' ? dep : `${p}/${dep}`)), `package ${JSON.stringify(key)}`, key);
   }
   flagsFromReachability(packages, edges, roots);
-  return { ecosystem: 'npm', path, format, packages, edges, roots };
+  const graph: DependencyGraph = { ecosystem: 'npm', path, format, packages, edges, roots };
+  // package.json changed after bun wrote the lockfile: `bun install --frozen-lockfile` refuses
+  // it and a plain `bun install` resolves the difference anew, so what is locked is audited as is.
+  if (input.manifest && manifest !== null) noteStaleLockfile(graph, [input.manifest.path], unlockedSpecifiers(manifest, workspaces[''] as Json));
+  return graph;
+}
+
+/** What the root package.json asks for (`name@specifier`) that the lockfile's root workspace does not record as asked. */
+function unlockedSpecifiers(manifest: Json, root: Json): string[] {
+  const unlocked: string[] = [];
+  for (const [group] of GROUPS) {
+    const asked = manifest[group];
+    if (!isRecord(asked)) continue;
+    const locked = isRecord(root[group]) ? root[group] : {};
+    for (const [name, spec] of Object.entries(asked)) {
+      if (typeof spec === 'string' && locked[name] !== spec) unlocked.push(`${name}@${spec}`);
+    }
+  }
+  return unlocked;
 }
 
 /** `name@resolution` (a scoped name's own `@` is not the separator); null without one. */
