@@ -73,6 +73,15 @@ test('a manifest locked elsewhere is not warned about: a Cargo workspace member 
   assert.deepEqual(warningsOf(both).json.filter((w) => w.includes('NOT audited')), []);
 });
 
+test('stowage sbom of a directory warns of the manifest nothing locks: its dependencies are in no graph, so not in the SBOM', () => {
+  const dir = tempTree('unlocked-sbom', { 'Cargo.toml': CARGO_TOML, 'package.json': PACKAGE_JSON, 'package-lock.json': PACKAGE_LOCK });
+  const out = join(tempDir('unlocked-sbom-out'), 'app.cdx.json');
+  const r = runCli(['sbom', dir, '--no-licenses', '-o', out], { cacheDir });
+  // Before: exit 0, an SBOM without rsa and its dependencies, and not a word.
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stderr.includes(`warning: ${join(dir, 'Cargo.toml')}: NOT audited: no Cargo.lock locks it`), r.stderr);
+});
+
 const skips = await storeSkips();
 for (const kind of STORE_KINDS) {
   test(`fleet add warns of the manifest nothing locks, as audit does (${kind})`, { skip: skips[kind] }, async () => {
