@@ -192,19 +192,18 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
 }
 
 /**
- * npm, yarn 1 and pnpm, run in a workspace member, install it with the workspace root's lockfile
+ * npm, yarn 1, pnpm and bun, run in a workspace member, install it with the workspace root's lockfile
  * and never read one beside the member: auditing that one would check what is not installed.
  * Refused, naming the root to audit. (yarn berry finds its project otherwise: not asked.)
  */
 async function refuseNpmMemberLockfile(location: LockfileLocation, text: string): Promise<void> {
   const name = location.format.fileName;
-  // bun reads its lockfile from the workspace root it finds itself: not asked.
-  if (name === 'bun.lock') return;
-  const manager = name === 'yarn.lock' ? 'yarn' : name === 'pnpm-lock.yaml' ? 'pnpm' : 'npm';
+  // bun, run in a member, installs with the root's bun.lock as npm does (checked with bun 1.4.5).
+  const manager = name === 'yarn.lock' ? 'yarn' : name === 'pnpm-lock.yaml' ? 'pnpm' : name === 'bun.lock' ? 'bun' : 'npm';
   if (manager === 'yarn' && /^__metadata:/m.test(text)) return;
   const { enclosingPnpmWorkspace, enclosingWorkspaceRoot } = await import('../ecosystems/npm/workspace-members.js');
   const dir = dirname(resolve(location.path));
-  const root = manager === 'pnpm' ? enclosingPnpmWorkspace(dir) : enclosingWorkspaceRoot(dir, manager);
+  const root = manager === 'pnpm' ? enclosingPnpmWorkspace(dir) : enclosingWorkspaceRoot(dir, manager === 'yarn' ? 'yarn' : 'npm');
   if (root === null) return;
   throw new InputError(
     location.path,

@@ -103,6 +103,18 @@ test('a bun workspace: a member, its own nested copy and the root\'s alias all r
   ]);
 });
 
+test('a bun.lock in a workspace member is refused, naming the root: bun installs the member with the root\'s bun.lock', () => {
+  const root = tempTree('bun-member', {
+    'package.json': '{"name":"bun-ws","version":"1.0.0","private":true,"workspaces":["packages/*"],"dependencies":{"fixture-ms":"^2.1.3","ms-old":"npm:fixture-ms@1.0.0","member":"workspace:*"},"devDependencies":{"fixture-devtool":"^1.0.0"}}\n',
+    'bun.lock': WORKSPACE_BUN_LOCK,
+    'packages/member/package.json': LOCAL_APP_MANIFEST,
+    'packages/member/bun.lock': LOCAL_APP_BUN_LOCK,
+  });
+  const got = audit(join(root, 'packages', 'member'));
+  assert.equal(got.status, 2, got.stderr);
+  assert.match(got.stderr, /bun\.lock: bun does not read this lockfile: .* is a workspace of .*package\.json, and bun installs it with the lockfile there; audit /);
+});
+
 test('a bun.lock bun itself refuses is refused: a dependency that resolves to no entry, a package path twice', () => {
   const unresolved = LOCAL_APP_BUN_LOCK.replace(/\n\s*"fixture-devtool": \[[^\n]*\n/, '\n');
   const dir = tempTree('bun-unresolved', { 'bun.lock': unresolved });
