@@ -69,7 +69,11 @@ test('bun.lock beside a package-lock.json or a yarn.lock: both audited, what onl
 
 test('bun.lock alone, by directory or by name: its packages, the nested older fixture-ms found', () => {
   const dir = tempTree('bun-alone', { 'package.json': LOCAL_APP_MANIFEST, 'bun.lock': LOCAL_APP_BUN_LOCK });
-  for (const path of [dir, join(dir, 'bun.lock')]) {
+  // Comments, which bun's reader accepts (it writes none), are no syntax error.
+  const commented = LOCAL_APP_BUN_LOCK.replace('  "packages": {', '  // a comment\n  "packages": { /* a block, "quoted", with , */');
+  assert.notEqual(commented, LOCAL_APP_BUN_LOCK);
+  const withComments = tempTree('bun-comments', { 'package.json': LOCAL_APP_MANIFEST, 'bun.lock': commented });
+  for (const path of [dir, join(dir, 'bun.lock'), withComments]) {
     const got = audit(path);
     assert.equal(got.status, 1, got.stderr);
     assert.deepEqual(got.findings, [NESTED_FINDING]);

@@ -238,32 +238,35 @@ function stringField(doc: Json | null, key: string): string | undefined {
  * every offset (and line and column in a message) is the file's own.
  */
 function jsonOfJsonc(text: string): string {
-  let out: string[] | null = null;
-  const blank = (from: number, to: number): void => {
-    out ??= text.split('');
-    for (let k = from; k < to; k++) if (out[k] !== '\n') out[k] = ' ';
-  };
+  // Ranges [from, to) to blank, in order; the text is rebuilt from the slices between them.
+  const ranges: number[] = [];
   let lastComma = -1;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \\ */) i++;
       lastComma = -1;
-    } else if (c === '/' && text[i + 1] === '/') {
-      const end = text.indexOf('\n', i);
-      const stop = end < 0 ? text.length : end;
-      blank(i, stop);
+    } else if (c === 0x2f /* / */ && (text[i + 1] === '/' || text[i + 1] === '*')) {
+      const end = text[i + 1] === '/' ? text.indexOf('\n', i) : text.indexOf('*/', i + 2);
+      const stop = end < 0 ? text.length : text[i + 1] === '/' ? end : end + 2;
+      ranges.push(i, stop);
       i = stop - 1;
-    } else if (c === '/' && text[i + 1] === '*') {
-      const end = text.indexOf('*/', i + 2);
-      const stop = end < 0 ? text.length : end + 2;
-      blank(i, stop);
-      i = stop - 1;
-    } else if (c === ',') lastComma = i;
-    else if (c === '}' || c === ']') {
-      if (lastComma >= 0) blank(lastComma, lastComma + 1);
+    } else if (c === 0x2c /* , */) lastComma = i;
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      if (lastComma >= 0) ranges.push(lastComma, lastComma + 1);
       lastComma = -1;
-    } else if (c !== ' ' && c !== '\t' && c !== '\n' && c !== '\r') lastComma = -1;
+    } else if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) lastComma = -1;
   }
-  return out === null ? text : (out as string[]).join('');
+  if (ranges.length === 0) return text;
+  // A trailing comma is found after the comments that follow it: put the ranges in order.
+  const pairs: [number, number][] = [];
+  for (let k = 0; k < ranges.length; k += 2) pairs.push([ranges[k] as number, ranges[k + 1] as number]);
+  pairs.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let at = 0;
+  for (const [from, to] of pairs) {
+    out += text.slice(at, from) + text.slice(from, to).replace(/[^\n]/g, ' ');
+    at = to;
+  }
+  return out + text.slice(at);
 }
