@@ -82,11 +82,10 @@ export function parseBunLock(input: LockfileInput): DependencyGraph {
   if (!workspaceIdByDir.has('')) throw new InputError(path, 'not a bun.lock: `workspaces` has no root ("") entry', at('workspaces'));
 
   // Every node_modules path: the package installed there, and its dependencies.
-  const atPath = new Map<string, { id: string; deps: Json | null }>();
+  const atPath = new Map<string, { id: string; deps: Json | null; names: string[] }>();
   for (const [key, value] of Object.entries(entries)) {
-    const where = `package ${JSON.stringify(key)}`;
     const fail = (what: string): never => {
-      throw new InputError(path, `${where}: ${what}`, at(key));
+      throw new InputError(path, `package ${JSON.stringify(key)}: ${what}`, at(key));
     };
     if (!Array.isArray(value) || value.length === 0 || typeof value[0] !== 'string') fail('expected an array starting with "name@resolution"');
     const row = value as unknown[];
@@ -100,11 +99,11 @@ export function parseBunLock(input: LockfileInput): DependencyGraph {
     if (resolution.startsWith('workspace:')) {
       const dir = resolution.slice('workspace:'.length);
       const id = workspaceIdByDir.get(dir) ?? fail(`names workspace ${JSON.stringify(dir)}, which \`workspaces\` does not list`);
-      atPath.set(key, { id, deps: null });
+      atPath.set(key, { id, deps: null, names: [] });
       continue;
     }
     if (resolution === 'root:' || resolution.startsWith('root:')) {
-      atPath.set(key, { id: workspaceIdByDir.get('') as string, deps: null });
+      atPath.set(key, { id: workspaceIdByDir.get('') as string, deps: null, names: [] });
       continue;
     }
     let pkg: Package;
@@ -136,43 +135,49 @@ export function parseBunLock(input: LockfileInput): DependencyGraph {
       const url = /^https?:\/\//i.test(resolution) ? resolution : `file:${resolution}`;
       pkg = { id: `${name}@${resolution}`, ecosystem: 'npm', name, version: resolution, source: { kind: 'other', url, isDefaultRegistry: false }, checksum: text(2) };
     }
-    const installedAs = packageNames(key).at(-1);
+    const names = packageNames(key);
+    const installedAs = names[names.length - 1];
     if (installedAs !== undefined && installedAs !== name) pkg.alias = installedAs;
     const known = byId.get(pkg.id);
     if (known === undefined) {
       byId.set(pkg.id, pkg);
       packages.push(pkg);
     }
-    atPath.set(key, { id: pkg.id, deps });
+    atPath.set(key, { id: pkg.id, deps, names });
   }
 
   const edges: Edge[] = [];
   const seen = new Set<string>();
-  const link = (from: string, deps: Json, candidates: (dep: string) => string[], where: string, key: string): void => {
-    const optionalPeers = new Set(Array.isArray(deps.optionalPeers) ? deps.optionalPeers.filter((p): p is string => typeof p === 'string') : []);
+  // `prefixes`: the node_modules paths a dependency is looked for under, nearest first ('' the top).
+  const link = (from: string, deps: Json, prefixes: readonly string[], where: () => string, key: string): void => {
+    const optionalPeers = Array.isArray(deps.optionalPeers) ? new Set(deps.optionalPeers.filter((p): p is string => typeof p === 'string')) : null;
     const named = new Set<string>();
     for (const [group, kind] of GROUPS) {
       const listed = deps[group];
       if (listed === undefined) continue;
-      if (!isRecord(listed)) throw new InputError(path, `${where}: \`${group}\` must be an object`, at(key));
+      if (!isRecord(listed)) throw new InputError(path, `${where()}: \`${group}\` must be an object`, at(key));
       for (const dep of Object.keys(listed)) {
         if (named.has(dep)) continue;
         named.add(dep);
-        const optional = kind === 'optional' || (kind === 'peer' && optionalPeers.has(dep));
-        const target = candidates(dep).map((c) => atPath.get(c)).find((t) => t !== undefined);
+        const optional = kind === 'optional' || (kind === 'peer' && optionalPeers?.has(dep) === true);
+        let target: { id: string } | undefined;
+        for (const prefix of prefixes) if ((target = atPath.get(prefix === '' ? dep : `${prefix}/${dep}`)) !== undefined) break;
         if (target === undefined) {
           if (optional) continue;
-          throw new InputError(path, `${where}: its ${kind === 'normal' ? '' : `${kind} `}dependency ${dep} resolves to no entry of \`packages\` (bun refuses the lockfile)`, at(key));
+          throw new InputError(path, `${where()}: its ${kind === 'normal' ? '' : `${kind} `}dependency ${dep} resolves to no entry of \`packages\` (bun refuses the lockfile)`, at(key));
         }
         pushEdge(edges, seen, from, target.id, optional ? 'optional' : kind);
       }
     }
   };
   for (const member of members) {
-    link(member.id, member.deps, (dep) => (member.name === '' ? [dep] : [`${member.name}/${dep}`, dep]), `workspace ${member.name === '' ? 'root' : member.name}`, member.dir);
+    link(member.id, member.deps, member.name === '' ? [''] : [member.name, ''], () => `workspace ${member.name === '' ? 'root' : member.name}`, member.dir);
   }
-  for (const [key, { id, deps }] of atPath) {
-    if (deps !== null) link(id, deps, (dep) => [...ancestorPaths(key)].map((p) => (p === '' ? dep : `${p}/${dep}`)), `package ${JSON.stringify(key)}`, key);
+  for (const [key, { id, deps, names }] of atPath) {
+    if (deps === null) continue;
+    const prefixes: string[] = [];
+    for (let n = names.length; n >= 0; n--) prefixes.push(names.slice(0, n).join('/'));
+    link(id, deps, prefixes, () => `package ${JSON.stringify(key)}`, key);
   }
   flagsFromReachability(packages, edges, roots);
   const graph: DependencyGraph = { ecosystem: 'npm', path, format, packages, edges, roots };
@@ -201,12 +206,6 @@ function splitResolution(value: string): { name: string; resolution: string } | 
   const at = value.indexOf('@', 1);
   if (at <= 0) return null;
   return { name: value.slice(0, at), resolution: value.slice(at + 1) };
-}
-
-/** A node_modules path's directories, from the package's own (`a/b` → `a/b`, `a`, ``): where node and bun look for its dependencies. */
-function* ancestorPaths(key: string): Generator<string> {
-  const names = packageNames(key);
-  for (let n = names.length; n >= 0; n--) yield names.slice(0, n).join('/');
 }
 
 /** The package names a node_modules path goes through (`@s/a/b` → `@s/a`, `b`). */
