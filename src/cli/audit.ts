@@ -9,7 +9,7 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
     .description(
       'Check every locked package of an application against advisory databases.\n\n' +
         'PATH is a lockfile (Cargo.lock, package-lock.json, npm-shrinkwrap.json, yarn.lock, ' +
-        'pnpm-lock.yaml) or a directory holding one or several: they are audited together, ' +
+        'pnpm-lock.yaml, bun.lock) or a directory holding one or several: they are audited together, ' +
         'as one application, in one report. A Cargo workspace member\'s directory without a Cargo.lock is audited with its workspace ' +
         'root\'s Cargo.lock, the one cargo builds it with (the whole workspace, as cargo audit reads it). It may also be a CycloneDX JSON SBOM or a stowage vendor archive, ' +
         'to audit what shipped again without its source: each of its components, nested ones included, must name a package stowage ' +

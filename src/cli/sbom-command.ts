@@ -138,6 +138,8 @@ export async function sbomCommand(path: string | undefined, opts: SbomOptions): 
     for (const w of audited.result.warnings) warn(w);
   } else {
     located = await readApplication([target], { allowUnidentified: false, allowPartial: opts.allowPartial === true, partialUse: 'sbom' });
+    // A manifest no lockfile locks: its dependencies are in no graph, so not in the SBOM either.
+    for (const w of located.warnings) warn(w);
   }
   const graphs: DependencyGraph[] = located.graphs;
   // What shipped names itself (a package, an image, a tree); a binary, only when no manifest is beside it.

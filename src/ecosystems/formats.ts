@@ -38,6 +38,12 @@ export const LOCKFILE_FORMATS: readonly LockfileFormat[] = [
     manifestName: 'package.json',
     loadParser: async () => (await import('./npm/pnpm-lock.js')).parsePnpmLock,
   },
+  {
+    ecosystem: 'npm',
+    fileName: 'bun.lock',
+    manifestName: 'package.json',
+    loadParser: async () => (await import('./npm/bun-lock.js')).parseBunLock,
+  },
 ];
 
 /** A lockfile name that another one supersedes when both are present. */

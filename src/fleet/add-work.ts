@@ -38,6 +38,8 @@ export interface ReadApp {
   policyOrigin: string;
   /** The directory whose source (what `package rpm` takes as Source0) is kept for campaigns; null for a file. */
   sourceDir: string | null;
+  /** What the read says was not audited (a manifest in the directory that no lockfile locks), as `stowage audit` warns of it. */
+  warnings: string[];
 }
 
 function sourceKindOf(path: string, isDirectory: boolean): AppSourceKind {
@@ -60,7 +62,7 @@ export async function readApp(input: AppInput, relativePaths = false, limits?: S
   const policyFile = findPolicyFile(undefined, input.path);
   const policyText = policyFile === null ? null : readPolicyText(policyFile);
   if (policyText !== null) documents.push({ name: POLICY_DOCUMENT, bytes: Buffer.from(policyText, 'utf8') });
-  return { sourceKind: sourceKindOf(full, isDirectory), documents, graphs, policyText, policyOrigin: policyFile ?? POLICY_DOCUMENT, sourceDir: isDirectory ? full : null };
+  return { sourceKind: sourceKindOf(full, isDirectory), documents, graphs, policyText, policyOrigin: policyFile ?? POLICY_DOCUMENT, sourceDir: isDirectory ? full : null, warnings: read.warnings };
 }
 
 /** Errors that belong to one application (bad input), not to the command. */
@@ -194,7 +196,7 @@ async function prepareWith<P>(job: AppJob, context: WorkContext, packagesOf: (gr
     graph: encodeGraphs(read.graphs),
     packages: packagesOf(read.graphs),
     findings: encodeFindings(findings, context.prettyJson, context.sentRecords),
-    warnings,
+    warnings: [...read.warnings, ...warnings],
     sourceDir: read.sourceDir,
   };
   if (context.readSourceAhead && read.sourceDir !== null) prepared.source = await readSourceOrWarning(read.sourceDir);

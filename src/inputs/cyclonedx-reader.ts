@@ -4,7 +4,7 @@ import { checkCargoVersion } from '../ecosystems/cargo/version.js';
 import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { Ecosystem, Package, PackageSource } from '../core/package.js';
-import { isCratesIoRegistryUrl } from '../ecosystems/cargo/source.js';
+import { cratesIoDownload, isCratesIoRegistryUrl } from '../ecosystems/cargo/source.js';
 import { crateNameProblem, lockfileNameKey } from '../ecosystems/package-names.js';
 import { parsePurl, type ParsedPurl } from '../core/purl.js';
 import { localComponentOf } from '../core/purl.js';
@@ -224,7 +224,24 @@ export function identify(component: Json, ref: string | null): Identity {
   }
   const locked = purl.version ?? version;
   if (locked === null) return { kind: 'unidentified', reason: 'no version' };
-  const source = sourceOf(purl.qualifiers, reader);
+  let source = sourceOf(purl.qualifiers, reader);
+  if (reader.ecosystem === 'cargo' && source.kind === 'other') {
+    // A crate named by its `download_url` alone: crates.io's download URL is crates.io's crate;
+    // a checkout (`file:`) is the project's own source; anything else is a crate from somewhere
+    // stowage cannot tell, which no advisory can be weighed against.
+    const url = source.url ?? '';
+    const served = cratesIoDownload(url);
+    if (served !== null) {
+      if (lockfileNameKey('cargo', served.name) !== lockfileNameKey('cargo', name) || served.version !== locked) {
+        return { kind: 'unidentified', reason: `download_url ${url} serves ${served.name} ${served.version}, not ${name} ${locked}` };
+      }
+      source = { kind: 'registry', url: PUBLIC_REGISTRY.cargo, isDefaultRegistry: true };
+    } else if (/^file:/i.test(url)) {
+      source = { kind: 'path', url, isDefaultRegistry: false };
+    } else {
+      return { kind: 'unidentified', reason: `download_url ${url} is not crates.io's, and a crate from elsewhere cannot be identified` };
+    }
+  }
   // A range (`^4.17.0`) or a partial version names no one package that shipped: the advisories of
   // a registry package could not be weighed against it. (A git or tarball package's version is
   // the audit's to judge: it reports one it cannot compare as not audited.)

@@ -5,16 +5,16 @@ import type { DependencyGraph } from '../core/graph.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { nodeModulesGraphs } from './node-modules.js';
-import { isElf, rustBinaryGraphs } from './packaged-binaries.js';
+import { isShippedBinary, rustBinaryGraphs } from './packaged-binaries.js';
 
 /**
  * An installed tree (a root file system, an installed node_modules, an image's layers applied)
  * as applications: every Rust binary, and every outermost node_modules, one application each.
  */
 
-/** What a tree reader keeps of a file: an ELF file (a possible Rust binary) or a package.json. */
+/** What a tree reader keeps of a file: an executable (ELF, PE, Mach-O, WebAssembly: a possible Rust binary) or a package.json. */
 export function isTreeInventoryFile(path: string, data: Buffer): boolean {
-  return path === 'package.json' || path.endsWith('/package.json') || isElf(data);
+  return path === 'package.json' || path.endsWith('/package.json') || isShippedBinary(data);
 }
 
 /** The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH`; none when it holds none. */
@@ -28,7 +28,7 @@ const MAX_FILES = 5_000_000;
 /**
  * A directory without lockfiles, walked without following symbolic links (a link is never a
  * way out of the tree, nor a second copy of what the tree holds). Only regular files are
- * read: the first bytes of each, and the whole of an ELF file or a package.json.
+ * read: the first bytes of each, and the whole of an executable or a package.json.
  */
 export function readInstalledTree(dir: string): DependencyGraph[] {
   const files: ArchiveFile[] = [];
@@ -49,7 +49,7 @@ export function readInstalledTree(dir: string): DependencyGraph[] {
       if (st.isDirectory()) walk(path);
       if (!st.isFile()) continue;
       const isManifest = name === 'package.json';
-      if (!isManifest && (st.size < 4 || readHead(join(dir, path), head) < 4 || !isElf(head))) continue;
+      if (!isManifest && (st.size < 4 || readHead(join(dir, path), head) < 4 || !isShippedBinary(head))) continue;
       files.push({ path, mode: (st.mode & 0o111) !== 0 ? 0o755 : 0o644, data: readFileSync(join(dir, path)) });
     }
   };

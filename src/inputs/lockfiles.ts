@@ -45,6 +45,7 @@ export function findLockfiles(path: string, known?: Stats): LockfileLocation[] {
   }
   if (st.isFile()) {
     const found = formatForFile(full);
+    if (!found && basename(full) === BUN_BINARY_LOCKFILE) throw new InputError(path, `bun's binary lockfile, which stowage does not read: ${BUN_CONVERT}`);
     if (!found) throw new InputError(path, `not a lockfile stowage reads (expected one of ${KNOWN_NAMES})`);
     // npm installs from npm-shrinkwrap.json whenever there is one, and never reads
     // package-lock.json beside it: auditing the latter would check what is not installed.
@@ -73,6 +74,24 @@ export function findLockfiles(path: string, known?: Stats): LockfileLocation[] {
   }
   if (locations.length === 0) throw new InputError(path, `no lockfile found (looked for ${KNOWN_NAMES})`);
   return locations;
+}
+
+/** bun's binary lockfile (bun before 1.2), and how to have bun write the text one stowage reads. */
+const BUN_BINARY_LOCKFILE = 'bun.lockb';
+const BUN_CONVERT = 'have bun write its text lockfile, bun.lock, with `bun install --save-text-lockfile --frozen-lockfile --lockfile-only` (bun 1.2 or later), and audit that';
+
+/**
+ * A directory holding bun.lockb and no bun.lock is refused: bun installs from bun.lockb, which
+ * stowage cannot read, and auditing only the other lockfiles beside it (or the node_modules bun
+ * installed) would pass what was never checked. Nothing else can tell which lockfile the build
+ * uses, so the refusal names them all; a lockfile named on its own is still audited alone.
+ */
+export function refuseBinaryBunLockfile(dir: string): void {
+  const full = resolve(dir);
+  if (!existsSync(join(full, BUN_BINARY_LOCKFILE)) || existsSync(join(full, 'bun.lock'))) return;
+  const others = LOCKFILE_FORMATS.map((f) => f.fileName).filter((n) => existsSync(join(full, n)));
+  const beside = others.length === 0 ? '' : ` (beside ${others.join(', ')}, which bun does not read: audit ${others.length === 1 ? 'that file' : 'one of those files'} by name if bun does not build this application)`;
+  throw new InputError(join(dir, BUN_BINARY_LOCKFILE), `bun's binary lockfile, which stowage does not read, so bun's install cannot be audited${beside}; ${BUN_CONVERT}`);
 }
 
 /**
@@ -173,17 +192,18 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
 }
 
 /**
- * npm, yarn 1 and pnpm, run in a workspace member, install it with the workspace root's lockfile
+ * npm, yarn 1, pnpm and bun, run in a workspace member, install it with the workspace root's lockfile
  * and never read one beside the member: auditing that one would check what is not installed.
  * Refused, naming the root to audit. (yarn berry finds its project otherwise: not asked.)
  */
 async function refuseNpmMemberLockfile(location: LockfileLocation, text: string): Promise<void> {
   const name = location.format.fileName;
-  const manager = name === 'yarn.lock' ? 'yarn' : name === 'pnpm-lock.yaml' ? 'pnpm' : 'npm';
+  // bun, run in a member, installs with the root's bun.lock as npm does (checked with bun 1.4.5).
+  const manager = name === 'yarn.lock' ? 'yarn' : name === 'pnpm-lock.yaml' ? 'pnpm' : name === 'bun.lock' ? 'bun' : 'npm';
   if (manager === 'yarn' && /^__metadata:/m.test(text)) return;
   const { enclosingPnpmWorkspace, enclosingWorkspaceRoot } = await import('../ecosystems/npm/workspace-members.js');
   const dir = dirname(resolve(location.path));
-  const root = manager === 'pnpm' ? enclosingPnpmWorkspace(dir) : enclosingWorkspaceRoot(dir, manager);
+  const root = manager === 'pnpm' ? enclosingPnpmWorkspace(dir) : enclosingWorkspaceRoot(dir, manager === 'yarn' ? 'yarn' : 'npm');
   if (root === null) return;
   throw new InputError(
     location.path,

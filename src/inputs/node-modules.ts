@@ -20,14 +20,17 @@ export function nodeModulesGraphs(packageJsons: ReadonlyMap<string, Buffer>, art
   for (const path of packageJsons.keys()) {
     // pnpm installs every package in its virtual store (`node_modules/.pnpm/NAME@VERSION/node_modules/NAME`)
     // and links it into place: passed over, those packages would go unaudited while the rest passes.
-    // npm's `install-strategy=linked` and yarn's pnpm linker do the same in `node_modules/.store`.
+    // npm's `install-strategy=linked` and yarn's pnpm linker do the same in `node_modules/.store`,
+    // bun's isolated linker (`bun install --linker isolated`) in `node_modules/.bun`.
     const store = VIRTUAL_STORE.exec(path);
     if (store !== null) {
       throw new InputError(
         `${artifact}:${store[1]}`,
         store[2] === 'pnpm'
           ? 'a pnpm virtual store: its packages are reached through symbolic links, which stowage does not follow, so it cannot audit them; audit the pnpm-lock.yaml they were installed from'
-          : "a virtual store (npm's install-strategy=linked, yarn's pnpm linker): its packages are reached through symbolic links, which stowage does not follow, so it cannot audit them; audit the package-lock.json or yarn.lock they were installed from",
+          : store[2] === 'bun'
+            ? "bun's isolated install: its packages are reached through symbolic links, which stowage does not follow, so it cannot audit them; audit the bun.lock they were installed from"
+            : "a virtual store (npm's install-strategy=linked, yarn's pnpm linker): its packages are reached through symbolic links, which stowage does not follow, so it cannot audit them; audit the package-lock.json or yarn.lock they were installed from",
       );
     }
     const location = installedLocation(path);
@@ -44,7 +47,7 @@ export function nodeModulesGraphs(packageJsons: ReadonlyMap<string, Buffer>, art
 }
 
 /** A package.json inside a virtual store (pnpm's `.pnpm`, npm's and yarn's `.store`), the store's path and its kind. */
-const VIRTUAL_STORE = /^((?:.*\/)?node_modules\/\.(pnpm|store))\/[^/]+\/node_modules\/(?:@[^/]+\/)?[^/]+\/package\.json$/;
+const VIRTUAL_STORE = /^((?:.*\/)?node_modules\/\.(pnpm|store|bun))\/[^/]+\/node_modules\/(?:@[^/]+\/)?[^/]+\/package\.json$/;
 
 /** `ROOT/node_modules/(@S/)N(/node_modules/(@S/)N)*\/package.json` -> its root and package directory. */
 function installedLocation(path: string): { root: string; dir: string } | null {

@@ -1,5 +1,6 @@
 import type { DependencyGraph } from '../core/graph.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
+import { looksLikeObjectFile } from './binary/object-file.js';
 import { readRustBinary } from './binary/rust-binary.js';
 
 /**
@@ -8,22 +9,25 @@ import { readRustBinary } from './binary/rust-binary.js';
  * source paths name), and two binaries of one package may be built from different crates.
  */
 
-const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
-
-/** Whether the bytes are an ELF file: the only binaries kept from a package's payload. */
-export function isElf(data: Buffer): boolean {
-  return data.length >= ELF_MAGIC.length && data.subarray(0, ELF_MAGIC.length).equals(ELF_MAGIC);
+/**
+ * Whether the bytes (a file's first four at least) are an executable format readRustBinary
+ * reads (ELF, PE, Mach-O and universal binaries, WebAssembly): the files kept from a package's
+ * payload or a tree. A `.wasm` a package ships (a plugin, a web application's module), a
+ * Windows or macOS build in an image or a tree, records its crates as a Linux executable does.
+ */
+export function isShippedBinary(data: Buffer): boolean {
+  return looksLikeObjectFile(data);
 }
 
 /**
  * One graph per Rust binary among `files`, named `ARTIFACT:PATH`. Other files give none, and
- * so does an ELF file whose embedded paths name no crate: a C library or program, or nothing
+ * so does an executable whose embedded paths name no crate: a C library or program, or nothing
  * Rust left a trace of (a `.dep-v0` section is read whatever else the binary holds).
  */
 export function rustBinaryGraphs(files: readonly ArchiveFile[], artifact: string): DependencyGraph[] {
   const graphs: DependencyGraph[] = [];
   for (const file of files) {
-    if (!isElf(file.data)) continue;
+    if (!isShippedBinary(file.data)) continue;
     const graph = readRustBinary(file.data, `${artifact}:${file.path}`);
     if (graph && (graph.inventory !== 'embedded paths' || graph.packages.length > 0)) graphs.push(graph);
   }

@@ -81,13 +81,47 @@ function installedPackage(application: SbomApplication, edges: readonly Edge[], 
   return only !== undefined && only.name === application.name && only.version === application.version ? only : null;
 }
 
+/**
+ * One package per (ecosystem, name, version, source), as a lockfile lists it: an SBOM may list
+ * the same package as several components (one per place it is used, under different bom-refs or
+ * SPDX ids). Each is merged into the first, its edges with it, so a finding is reported once
+ * with the paths through every one of them. Untouched when nothing repeats.
+ */
+function mergeRepeatedPackages(packages: Package[], edges: Edge[]): { packages: Package[]; edges: Edge[] } {
+  const first = new Map<string, string>();
+  const renamed = new Map<string, string>();
+  const kept: Package[] = [];
+  for (const p of packages) {
+    const s = p.source;
+    const key = `${p.ecosystem}\0${p.name}\0${p.version}\0${s.kind}\0${s.url ?? ''}\0${s.rev ?? ''}\0${String(s.isDefaultRegistry)}`;
+    const known = first.get(key);
+    if (known === undefined) {
+      first.set(key, p.id);
+      kept.push(p);
+    } else renamed.set(p.id, known);
+  }
+  if (renamed.size === 0) return { packages, edges };
+  const seen = new Set<string>();
+  const merged: Edge[] = [];
+  for (const e of edges) {
+    const from = renamed.get(e.from) ?? e.from;
+    const to = renamed.get(e.to) ?? e.to;
+    const key = `${from}\0${to}\0${e.kind}`;
+    if (from === to || seen.has(key)) continue;
+    seen.add(key);
+    merged.push(from === e.from && to === e.to ? e : { from, to, kind: e.kind });
+  }
+  return { packages: kept, edges: merged };
+}
+
 export function sbomGraphs(path: string, format: string, found: SbomContents, options: { allowUnidentified: boolean }): DependencyGraph[] {
-  const { application, parts, packages, unidentified, dangling, partial } = found;
+  const { application, parts, unidentified, dangling, partial } = found;
+  const { packages, edges: foundEdges } = mergeRepeatedPackages(found.packages, found.edges);
   const byId = new Map(packages.map((p) => [p.id, p]));
   const ecosystems = [...new Set([...(application?.registry ? [application.registry.ecosystem] : []), ...packages.map((p) => p.ecosystem)])];
-  const installed = application === null ? null : installedPackage(application, found.edges, byId);
+  const installed = application === null ? null : installedPackage(application, foundEdges, byId);
   // The application that is one package (see installedPackage) is that package: its edge goes.
-  const edges = installed === null ? found.edges : found.edges.filter((e) => e.from !== application?.id);
+  const edges = installed === null ? foundEdges : foundEdges.filter((e) => e.from !== application?.id);
   if (ecosystems.length === 0) {
     const why = unidentified.length > 0 ? `; not audited: ${listed(unidentified.map(describeUnidentified))}` : '';
     throw new InputError(path, `the SBOM names no Cargo or npm package (no pkg:cargo or pkg:npm purl)${why}`);

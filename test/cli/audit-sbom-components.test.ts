@@ -304,6 +304,109 @@ test('crates.io spelled as the purl type default or as Cargo index URLs is crate
   assert.deepEqual(found(both.report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
 });
 
+test('a crate purl with only a download_url: crates.io\'s download URLs are crates.io\'s crate, any other is not identified (CycloneDX and SPDX)', () => {
+  const cratesIo = [
+    'https://static.crates.io/crates/smallvec/smallvec-1.6.0.crate',
+    'https://static.crates.io/crates/smallvec/1.6.0/download',
+    'https://crates.io/api/v1/crates/smallvec/1.6.0/download',
+  ];
+  for (const url of cratesIo) {
+    // Before: a crate from "elsewhere", silently not audited (exit 0).
+    const { status, report: r } = report(sbom([{ ...SMALLVEC, purl: `pkg:cargo/smallvec@1.6.0?download_url=${url}` }]));
+    assert.equal(status, 1, url);
+    assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0'], url);
+  }
+  for (const [url, reason] of [
+    ['https://mirror.example/crates/smallvec/smallvec-1.6.0.crate', /download_url https:\/\/mirror\.example\/crates\/smallvec\/smallvec-1\.6\.0\.crate is not crates\.io's/],
+    ['https://static.crates.io.evil.example/crates/smallvec/smallvec-1.6.0.crate', /is not crates\.io's/],
+    ['https://static.crates.io/crates/smallvec/smallvec-1.6.1.crate', /download_url .* serves smallvec 1\.6\.1, not smallvec 1\.6\.0/],
+  ] as const) {
+    const path = sbom([{ ...SMALLVEC, purl: `pkg:cargo/smallvec@1.6.0?download_url=${url}` }, SAFE_CRATE]);
+    refused(path, reason);
+    const allowed = report(path, '--allow-unidentified');
+    assert.equal(allowed.status, 0, url);
+    assert.deepEqual(allowed.report.targets[0]?.unidentified.map((u) => u.name), ['smallvec'], url);
+  }
+  // A checkout (cargo-cyclonedx's download_url=file://) is the project's own source, as before.
+  assert.equal(report(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.0?download_url=file://vendor/smallvec' }])).status, 0);
+
+  const spdx = (purl: string): string => {
+    const file = join(work, `case-${++count}.spdx.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        spdxVersion: 'SPDX-2.3',
+        SPDXID: 'SPDXRef-DOCUMENT',
+        name: 'app',
+        documentDescribes: ['SPDXRef-app'],
+        packages: [
+          { SPDXID: 'SPDXRef-app', name: 'app', versionInfo: '1.0.0', downloadLocation: 'NOASSERTION' },
+          { SPDXID: 'SPDXRef-smallvec', name: 'smallvec', versionInfo: '1.6.0', downloadLocation: 'NOASSERTION', externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }] },
+        ],
+        relationships: [{ spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-smallvec' }],
+      }),
+    );
+    return file;
+  };
+  const viaSpdx = report(spdx(`pkg:cargo/smallvec@1.6.0?download_url=${cratesIo[0] as string}`));
+  assert.equal(viaSpdx.status, 1);
+  assert.deepEqual(found(viaSpdx.report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+  refused(spdx('pkg:cargo/smallvec@1.6.0?download_url=https://mirror.example/smallvec-1.6.0.crate'), /"SPDXRef-smallvec" \("smallvec"\): download_url .* is not crates\.io's/);
+});
+
+test('one package listed as two components (bom-refs or SPDX ids differing): one finding, with the paths through both', () => {
+  const a = { type: 'library', 'bom-ref': 'a', name: 'a', version: '1.0.0', purl: 'pkg:cargo/a@1.0.0' };
+  const b = { type: 'library', 'bom-ref': 'b', name: 'b', version: '1.0.0', purl: 'pkg:cargo/b@1.0.0' };
+  const cdx = sbom([a, b, { ...SMALLVEC, 'bom-ref': 'smallvec-1' }, { ...SMALLVEC, 'bom-ref': 'smallvec-2', purl: 'pkg:cargo/smallvec@1.6.0?repository_url=https://crates.io' }], {
+    dependencies: [
+      { ref: 'app', dependsOn: ['a', 'b'] },
+      { ref: 'a', dependsOn: ['smallvec-1'] },
+      { ref: 'b', dependsOn: ['smallvec-2'] },
+    ],
+  });
+  const spdxFile = join(work, `case-${++count}.spdx.json`);
+  const spdxPackage = (id: string, name: string, purl?: string): Component => ({
+    SPDXID: id,
+    name,
+    versionInfo: name === 'smallvec' ? '1.6.0' : '1.0.0',
+    downloadLocation: 'NOASSERTION',
+    ...(purl === undefined ? {} : { externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }] }),
+  });
+  writeFileSync(
+    spdxFile,
+    JSON.stringify({
+      spdxVersion: 'SPDX-2.3',
+      SPDXID: 'SPDXRef-DOCUMENT',
+      name: 'app',
+      documentDescribes: ['SPDXRef-app'],
+      packages: [
+        spdxPackage('SPDXRef-app', 'app'),
+        spdxPackage('SPDXRef-a', 'a', 'pkg:cargo/a@1.0.0'),
+        spdxPackage('SPDXRef-b', 'b', 'pkg:cargo/b@1.0.0'),
+        spdxPackage('SPDXRef-s1', 'smallvec', 'pkg:cargo/smallvec@1.6.0'),
+        spdxPackage('SPDXRef-s2', 'smallvec', 'pkg:cargo/smallvec@1.6.0'),
+      ],
+      relationships: [
+        { spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-a' },
+        { spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-b' },
+        { spdxElementId: 'SPDXRef-a', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-s1' },
+        { spdxElementId: 'SPDXRef-b', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-s2' },
+      ],
+    }),
+  );
+  for (const path of [cdx, spdxFile]) {
+    const { status, report: r } = report(path);
+    assert.equal(status, 1, path);
+    // Before: the finding twice, one path each, and smallvec counted twice.
+    assert.deepEqual(
+      r.findings.map((f) => [f.advisory.id, f.package.name, f.paths]),
+      [['RUSTSEC-2021-0003', 'smallvec', [['app@1.0.0', 'a@1.0.0', 'smallvec@1.6.0'], ['app@1.0.0', 'b@1.0.0', 'smallvec@1.6.0']]]],
+      path,
+    );
+    assert.equal(r.targets[0]?.packages, 4, path);
+  }
+});
+
 test('an npm name that differs from its purl in case only is audited in lower case: every advisory either spelling has matches', () => {
   // pkg:npm lower-cases names, so `Lodash` beside pkg:npm/lodash may be a misspelling of lodash (audited as
   // `Lodash`, no advisory would ever match), and `JSONStream` beside pkg:npm/jsonstream the legacy package.

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADVISORY_DB_BUNDLE, runCli, tempDir, tempTree } from '../support/shared.js';
+import { freshStore, storeSkips, STORE_KINDS } from '../support/fleet-stores.js';
 
 /*
  * A directory with a lockfile for one ecosystem and only a manifest for the other: Cargo (or
@@ -49,7 +50,7 @@ test('a package.json no npm, yarn or pnpm lockfile locks, beside a Cargo.lock: s
   assert.equal(got.status, 0);
   const said = got.json.filter((w) => w.includes('NOT audited'));
   assert.deepEqual(said, [
-    `${join(dir, 'package.json')}: NOT audited: no npm-shrinkwrap.json, package-lock.json, yarn.lock, pnpm-lock.yaml locks it (npm would resolve its dependencies anew); lock it and audit again`,
+    `${join(dir, 'package.json')}: NOT audited: no npm-shrinkwrap.json, package-lock.json, yarn.lock, pnpm-lock.yaml, bun.lock locks it (npm would resolve its dependencies anew); lock it and audit again`,
   ]);
   assert.deepEqual(got.sarif.filter((w) => w.includes('NOT audited')), said);
 });
@@ -71,3 +72,30 @@ test('a manifest locked elsewhere is not warned about: a Cargo workspace member 
   const both = tempTree('locked-beside', { 'Cargo.toml': CARGO_TOML, 'Cargo.lock': CARGO_LOCK, 'package.json': PACKAGE_JSON, 'package-lock.json': PACKAGE_LOCK });
   assert.deepEqual(warningsOf(both).json.filter((w) => w.includes('NOT audited')), []);
 });
+
+test('stowage sbom of a directory warns of the manifest nothing locks: its dependencies are in no graph, so not in the SBOM', () => {
+  const dir = tempTree('unlocked-sbom', { 'Cargo.toml': CARGO_TOML, 'package.json': PACKAGE_JSON, 'package-lock.json': PACKAGE_LOCK });
+  const out = join(tempDir('unlocked-sbom-out'), 'app.cdx.json');
+  const r = runCli(['sbom', dir, '--no-licenses', '-o', out], { cacheDir });
+  // Before: exit 0, an SBOM without rsa and its dependencies, and not a word.
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stderr.includes(`warning: ${join(dir, 'Cargo.toml')}: NOT audited: no Cargo.lock locks it`), r.stderr);
+});
+
+const skips = await storeSkips();
+for (const kind of STORE_KINDS) {
+  test(`fleet add warns of the manifest nothing locks, as audit does (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = (...args: string[]) => runCli(['fleet', ...args, '--store', store.store], { cacheDir });
+      assert.equal(fleet('init', ...DB).status, 0);
+      const dir = tempTree('unlocked-fleet', { 'Cargo.toml': CARGO_TOML, 'package.json': PACKAGE_JSON, 'package-lock.json': PACKAGE_LOCK });
+      const added = fleet('add', dir);
+      // Before: added with 0 findings and not a word of the Cargo.toml.
+      assert.equal(added.status, 0, added.stderr);
+      assert.ok(added.stderr.includes(`warning: ${join(dir, 'Cargo.toml')}: NOT audited: no Cargo.lock locks it`), added.stderr);
+    } finally {
+      await store.dispose();
+    }
+  });
+}

@@ -53,3 +53,22 @@ test("npm's install-strategy=linked store (node_modules/.store, npm 11; yarn's p
     );
   }
 });
+
+test("bun's isolated install (node_modules/.bun, bun install --linker isolated) is refused, not passed over while another application is audited", () => {
+  // What bun 1.4.5 installs with --linker isolated: each package in .bun/NAME@VERSION (a scope's slash as +), a symbolic link (not read) in its place.
+  for (const [path, store] of [
+    ['app2/node_modules/.bun/fixture-ms@1.0.0/node_modules/fixture-ms/package.json', 'image.tar:app2/node_modules/.bun'],
+    ['node_modules/.bun/@fixture+color@1.0.0/node_modules/@fixture/color/package.json', 'image.tar:node_modules/.bun'],
+  ] as const) {
+    const files = new Map([
+      ['app1/node_modules/ms/package.json', manifest('ms', '2.1.3')],
+      ['app2/package.json', manifest('app2', '1.0.0')],
+      [path, manifest('fixture-ms', '1.0.0')],
+    ]);
+    assert.throws(
+      () => nodeModulesGraphs(files, 'image.tar'),
+      (err: unknown) => err instanceof InputError && err.file === store && /bun's isolated install: .*audit the bun\.lock they were installed from/.test(err.message) && !err.line.includes('\n'),
+      path,
+    );
+  }
+});

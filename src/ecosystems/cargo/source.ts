@@ -255,6 +255,43 @@ export function isCratesIoRegistryUrl(url: string): boolean {
 }
 
 /**
+ * The crate and version a crates.io download URL serves, or null when the URL is not one:
+ * `https://static.crates.io/crates/NAME/NAME-VERSION.crate` (the file itself),
+ * `https://static.crates.io/crates/NAME/VERSION/download` (the index's `dl` with Cargo's default
+ * path) and `https://crates.io/api/v1/crates/NAME/VERSION/download` (the API that redirects there).
+ */
+export function cratesIoDownload(url: string): { name: string; version: string } | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return null;
+  if (parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '' || parsed.port !== '') return null;
+  const host = parsed.hostname.replace(/\.$/, '');
+  const segments = parsed.pathname.split('/').slice(1).map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return '\0';
+    }
+  });
+  if (host === 'static.crates.io' && segments[0] === 'crates' && segments.length === 3) {
+    const [, name, file] = segments as [string, string, string];
+    if (!file.startsWith(`${name}-`) || !file.endsWith('.crate')) return null;
+    return { name, version: file.slice(name.length + 1, -'.crate'.length) };
+  }
+  if (host === 'static.crates.io' && segments[0] === 'crates' && segments.length === 4 && segments[3] === 'download') {
+    return { name: segments[1] as string, version: segments[2] as string };
+  }
+  if (host === 'crates.io' && segments.length === 6 && segments.slice(0, 3).join('/') === 'api/v1/crates' && segments[5] === 'download') {
+    return { name: segments[3] as string, version: segments[4] as string };
+  }
+  return null;
+}
+
+/**
  * A looser identity for git sources: Cargo ≤ v2 lockfiles wrote the `master` branch as no
  * reference at all in dependency strings while newer Cargo writes `?branch=master` on the
  * package itself. Used only after an exact lookup failed.
