@@ -592,7 +592,7 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
     // The manifest's `resolutions` replaced the descriptor: the lockfile only holds the
     // override's. Without the manifest, a name locked once can only be that one package.
     for (const [pattern, override] of Object.entries(manifest?.resolutions ?? {})) {
-      if (pattern !== name && !pattern.endsWith(`/${name}`)) continue;
+      if (!resolutionApplies(pattern, name, range)) continue;
       const found = byDescriptor.get(`${name}@${override}`) ?? byDescriptor.get(`${name}@npm:${override}`);
       if (found) return found;
     }
@@ -687,6 +687,23 @@ function berrySource(reference: string): PackageSource {
       return { kind: 'other', url: reference, isDefaultRegistry: false };
     }
   }
+}
+
+/**
+ * Whether a `resolutions` key overrides the dependency `name@range`: `name`, `name@range` (yarn
+ * berry's descriptor form, `debug@2.6.9`, written with or without the `npm:` the lockfile
+ * adds), either after a parent (`parent/name`, or yarn 1's glob `**` before `/name`). `@scope/name` is a scoped name,
+ * not `name` under a parent `@scope`.
+ */
+function resolutionApplies(pattern: string, name: string, range: string): boolean {
+  const bare = range.startsWith('npm:') ? range.slice('npm:'.length) : range;
+  for (const target of [name, `${name}@${range}`, `${name}@${bare}`, `${name}@npm:${bare}`]) {
+    if (pattern === target) return true;
+    if (!pattern.endsWith(`/${target}`)) continue;
+    const parent = pattern.slice(0, pattern.length - target.length - 1);
+    if (!/^@[^/@]+$/.test(parent)) return true;
+  }
+  return false;
 }
 
 /**

@@ -475,3 +475,18 @@ test('a v1 file yarn 1 cannot read itself is refused at the place it fails (yarn
   const graph = parseYarnLock({ path: '/app/yarn.lock', text: lock('# a comment', 'lodash@^4.17.0, "lodash@>= 4":', '  version "4.17.4"', resolved, '', '  ', '# another') });
   assert.deepEqual(graph.packages.map((p) => p.id), ['lodash@4.17.4']);
 });
+
+test('berry: a `resolutions` key naming a descriptor (`debug@2.6.9`) replaces that descriptor only', () => {
+  // Made by yarn 4.18 (`yarn install --mode=update-lockfile`): the app asks for debug 2.6.9,
+  // the resolution makes it 2.6.8, and the lockfile keeps the app's `debug: "npm:2.6.9"` with
+  // only a `debug@npm:2.6.8` entry; a second debug (4.4.3, through an alias) is locked too.
+  const graph = parseYarnLock({
+    ...fixture('berry-descriptor-resolution.yarn.lock'),
+    manifest: fixture('berry-descriptor-resolution.package.json'),
+  });
+  assert.deepEqual(
+    graph.edges.filter((e) => e.from === 'resolution-app@workspace:.').map((e) => e.to).sort(),
+    ['debug@2.6.8', 'debug@4.4.3'],
+  );
+  assert.ok(graph.edges.some((e) => e.from === 'debug@2.6.8' && e.to === 'ms@2.0.0'));
+});
