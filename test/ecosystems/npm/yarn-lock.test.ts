@@ -490,3 +490,20 @@ test('berry: a `resolutions` key naming a descriptor (`debug@2.6.9`) replaces th
   );
   assert.ok(graph.edges.some((e) => e.from === 'debug@2.6.8' && e.to === 'ms@2.0.0'));
 });
+
+test('berry workspaces: a member’s devDependencies are dev, as its manifest says', () => {
+  // Made by yarn 4.18 (`yarn install --mode=update-lockfile`): the lockfile merges
+  // packages/lib's devDependency is-number into its `dependencies`, and `yarn workspaces
+  // focus --all --production` leaves is-number out; ms, which lib needs at run time, stays.
+  const dir = join(FIXTURES, 'workspace-berry');
+  const read = (path: string): { path: string; text: string } => ({ path, text: readFileSync(path, 'utf8') });
+  const graph = parseYarnLock({
+    ...read(join(dir, 'yarn.lock')),
+    manifest: read(join(dir, 'package.json')),
+    members: [read(join(dir, 'packages', 'lib', 'package.json'))],
+  });
+  const flags = new Map(graph.packages.map((p) => [p.name, p.flags ?? {}]));
+  assert.deepEqual(flags.get('is-number'), { dev: true });
+  assert.deepEqual(flags.get('left-pad'), { dev: true });
+  assert.deepEqual(flags.get('ms'), {});
+});
