@@ -114,13 +114,20 @@ const OPTIONAL = 2;
 const PEER = 4;
 const DEV_OPTIONAL = 8;
 
-const EDGE_KINDS: readonly EdgeKind[] = ['normal', 'build', 'dev', 'optional', 'peer'];
+/**
+ * The graph's edge kinds by slot, and a sixth slot for npm's peerOptional (a peer dependency
+ * `peerDependenciesMeta` marks optional): a `peer` edge in the graph, but arborist's
+ * calcDepFlags takes it as both peer and optional, so it keeps neither the dev nor the
+ * optional flag from its target (sass-loader's optional peer `sass-embedded` stays optional).
+ */
+const EDGE_KINDS: readonly EdgeKind[] = ['normal', 'build', 'dev', 'optional', 'peer', 'peer'];
 const NORMAL_EDGE = 0;
 const DEV_EDGE = 2;
 const OPTIONAL_EDGE = 3;
 const PEER_EDGE = 4;
-/** Each kind's bit, as reachableAvoidingIndexes reads edges. */
-const EDGE_KIND_BITS: readonly number[] = EDGE_KINDS.map(edgeKindBit);
+const PEER_OPTIONAL_EDGE = 5;
+/** Each slot's bits, as reachableAvoidingIndexes reads edges. */
+const EDGE_KIND_BITS: readonly number[] = [...EDGE_KINDS.map(edgeKindBit).slice(0, PEER_OPTIONAL_EDGE), edgeKindBit('peer') | edgeKindBit('optional')];
 
 /*
  * An entry's dependency maps are read in precedence order (resolveDeclaredEdges):
@@ -631,8 +638,26 @@ class LockReader {
     }
     if (optional !== undefined) this.addEdgesTo(loc.pkg, start, optional, OPTIONAL_EDGE, undefined, undefined, undefined);
     if (normal !== undefined) this.addEdgesTo(loc.pkg, start, normal, NORMAL_EDGE, optional, undefined, undefined);
-    if (peer !== undefined) this.addEdgesTo(loc.pkg, start, peer, PEER_EDGE, optional, normal, undefined);
+    if (peer !== undefined) this.addPeerEdges(loc, start, peer, optional, normal);
     if (dev !== undefined) this.addEdgesTo(loc.pkg, start, dev, DEV_EDGE, optional, normal, peer);
+  }
+
+  /** The edges of `peerDependencies`: peerOptional ones for the names `peerDependenciesMeta` marks `optional: true`, as npm reads them. */
+  private addPeerEdges(loc: Location, start: ModulesDir | null, peer: JsonObject, optional: JsonObject | undefined, normal: JsonObject | undefined): void {
+    const meta = loc.entry.peerDependenciesMeta;
+    if (!isRecord(meta)) {
+      this.addEdgesTo(loc.pkg, start, peer, PEER_EDGE, optional, normal, undefined);
+      return;
+    }
+    const required: JsonObject = {};
+    const optionalPeers: JsonObject = {};
+    for (const name in peer) {
+      const about = meta[name];
+      if (isRecord(about) && about.optional === true) optionalPeers[name] = peer[name] as Json;
+      else required[name] = peer[name] as Json;
+    }
+    this.addEdgesTo(loc.pkg, start, required, PEER_EDGE, optional, normal, undefined);
+    this.addEdgesTo(loc.pkg, start, optionalPeers, PEER_OPTIONAL_EDGE, optional, normal, undefined);
   }
 
   /** A dependency map of an entry: undefined when absent, refused when not an object. */

@@ -592,7 +592,7 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
     // The manifest's `resolutions` replaced the descriptor: the lockfile only holds the
     // override's. Without the manifest, a name locked once can only be that one package.
     for (const [pattern, override] of Object.entries(manifest?.resolutions ?? {})) {
-      if (pattern !== name && !pattern.endsWith(`/${name}`)) continue;
+      if (!resolutionApplies(pattern, name, range)) continue;
       const found = byDescriptor.get(`${name}@${override}`) ?? byDescriptor.get(`${name}@npm:${override}`);
       if (found) return found;
     }
@@ -600,14 +600,28 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
     return sameName?.length === 1 ? sameName[0] : undefined;
   };
 
-  const rootManifestDev = new Set(Object.keys(manifest?.devDependencies ?? {}));
-  const rootManifestOptional = new Set(Object.keys(manifest?.optionalDependencies ?? {}));
-  for (const name of Object.keys(manifest?.dependencies ?? {})) rootManifestDev.delete(name);
+  // The lockfile merges a workspace's devDependencies into `dependencies`; only the
+  // workspace's manifest tells them apart: the root's, and each member's the root's
+  // `workspaces` globs find (`yarn workspaces focus --production` leaves a member's
+  // devDependencies out as it does the root's).
+  const workspaceKinds = new Map<string, Map<string, EdgeKind>>();
+  if (manifest !== null) {
+    const rootDir = dirname(manifest.path);
+    const projects = [manifest, ...(input.members ?? []).map((m) => readManifest(m.path, m.text))];
+    for (const [i, project] of projects.entries()) {
+      const dir = i === 0 ? '.' : relative(rootDir, dirname(project.path)).split(sep).join('/');
+      const kinds = new Map<string, EdgeKind>();
+      for (const name of Object.keys(project.devDependencies)) kinds.set(name, 'dev');
+      for (const name of Object.keys(project.dependencies)) kinds.delete(name);
+      for (const name of Object.keys(project.optionalDependencies)) kinds.set(name, 'optional');
+      if (!workspaceKinds.has(dir)) workspaceKinds.set(dir, kinds);
+    }
+  }
   const edges: Edge[] = [];
   const seen = new Set<string>();
   for (const pkg of packages) {
     const entry = entryOf.get(pkg) as BerryEntry;
-    const isRootWorkspace = pkg.source.kind === 'workspace' && pkg.source.url === '.';
+    const declared = pkg.source.kind === 'workspace' && pkg.source.url !== null ? workspaceKinds.get(pkg.source.url) : undefined;
     for (const [depName, range] of Object.entries(entry.dependencies)) {
       const target = resolve(pkg, depName, range);
       if (!target) {
@@ -615,11 +629,7 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
         throw new InputError(path, `dependency ${depName}@${range} of ${pkg.id} has no entry in the lockfile`, at ? { line: at } : undefined);
       }
       const meta = entry.dependenciesMeta[depName];
-      let kind: EdgeKind = isRecord(meta) && meta.optional === 'true' ? 'optional' : 'normal';
-      // The lockfile merges a workspace's devDependencies into `dependencies`; only the
-      // manifest tells them apart (and only the root's manifest is at hand).
-      if (isRootWorkspace && rootManifestDev.has(depName)) kind = 'dev';
-      else if (isRootWorkspace && rootManifestOptional.has(depName)) kind = 'optional';
+      const kind: EdgeKind = declared?.get(depName) ?? (isRecord(meta) && meta.optional === 'true' ? 'optional' : 'normal');
       pushEdge(edges, seen, pkg.id, target.id, kind);
     }
     // A patched package is built from its base package: keep the base in the graph's paths.
@@ -687,6 +697,23 @@ function berrySource(reference: string): PackageSource {
       return { kind: 'other', url: reference, isDefaultRegistry: false };
     }
   }
+}
+
+/**
+ * Whether a `resolutions` key overrides the dependency `name@range`: `name`, `name@range` (yarn
+ * berry's descriptor form, `debug@2.6.9`, written with or without the `npm:` the lockfile
+ * adds), either after a parent (`parent/name`, or yarn 1's glob `**` before `/name`). `@scope/name` is a scoped name,
+ * not `name` under a parent `@scope`.
+ */
+function resolutionApplies(pattern: string, name: string, range: string): boolean {
+  const bare = range.startsWith('npm:') ? range.slice('npm:'.length) : range;
+  for (const target of [name, `${name}@${range}`, `${name}@${bare}`, `${name}@npm:${bare}`]) {
+    if (pattern === target) return true;
+    if (!pattern.endsWith(`/${target}`)) continue;
+    const parent = pattern.slice(0, pattern.length - target.length - 1);
+    if (!/^@[^/@]+$/.test(parent)) return true;
+  }
+  return false;
 }
 
 /**

@@ -783,3 +783,23 @@ test('a package-lock.json older than package.json (a registry dependency it lack
   ]);
   assert.equal(changed.stale, 'minimist@1.2.0, a@npm:ms@2.1.0, lodash@^4.17.0 from package.json not locked');
 });
+
+describe('optional peer dependencies (npm 11 lockfile)', () => {
+  // Made by `npm install --package-lock-only` (npm 11.19): ws, a dev dependency, names
+  // bufferutil as an optional peer (peerDependenciesMeta); the app depends on bufferutil as
+  // an optional dependency. npm's peerOptional edge is optional too, so `npm ci
+  // --omit=optional` installs neither bufferutil nor its dependency node-gyp-build.
+  const dir = join(FIXTURES, 'peer-optional');
+  const graph = parsePackageLock(input(join(dir, 'package-lock.json'), join(dir, 'package.json')));
+
+  test('what only optional dependencies and optional peers reach is optional', () => {
+    assert.deepEqual(byId(graph, 'bufferutil@4.0.8').flags, { optional: true });
+    assert.deepEqual(byId(graph, 'node-gyp-build@4.8.4').flags, { optional: true });
+    assert.deepEqual(byId(graph, 'ws@8.18.0').flags, { dev: true });
+    assert.equal(byId(graph, 'ms@2.1.3').flags, undefined);
+  });
+
+  test('the optional peer stays a peer edge in the graph', () => {
+    assert.equal(dependenciesOf(graph, 'ws@8.18.0').get('bufferutil'), 'peer');
+  });
+});

@@ -475,3 +475,35 @@ test('a v1 file yarn 1 cannot read itself is refused at the place it fails (yarn
   const graph = parseYarnLock({ path: '/app/yarn.lock', text: lock('# a comment', 'lodash@^4.17.0, "lodash@>= 4":', '  version "4.17.4"', resolved, '', '  ', '# another') });
   assert.deepEqual(graph.packages.map((p) => p.id), ['lodash@4.17.4']);
 });
+
+test('berry: a `resolutions` key naming a descriptor (`debug@2.6.9`) replaces that descriptor only', () => {
+  // Made by yarn 4.18 (`yarn install --mode=update-lockfile`): the app asks for debug 2.6.9,
+  // the resolution makes it 2.6.8, and the lockfile keeps the app's `debug: "npm:2.6.9"` with
+  // only a `debug@npm:2.6.8` entry; a second debug (4.4.3, through an alias) is locked too.
+  const graph = parseYarnLock({
+    ...fixture('berry-descriptor-resolution.yarn.lock'),
+    manifest: fixture('berry-descriptor-resolution.package.json'),
+  });
+  assert.deepEqual(
+    graph.edges.filter((e) => e.from === 'resolution-app@workspace:.').map((e) => e.to).sort(),
+    ['debug@2.6.8', 'debug@4.4.3'],
+  );
+  assert.ok(graph.edges.some((e) => e.from === 'debug@2.6.8' && e.to === 'ms@2.0.0'));
+});
+
+test('berry workspaces: a member’s devDependencies are dev, as its manifest says', () => {
+  // Made by yarn 4.18 (`yarn install --mode=update-lockfile`): the lockfile merges
+  // packages/lib's devDependency is-number into its `dependencies`, and `yarn workspaces
+  // focus --all --production` leaves is-number out; ms, which lib needs at run time, stays.
+  const dir = join(FIXTURES, 'workspace-berry');
+  const read = (path: string): { path: string; text: string } => ({ path, text: readFileSync(path, 'utf8') });
+  const graph = parseYarnLock({
+    ...read(join(dir, 'yarn.lock')),
+    manifest: read(join(dir, 'package.json')),
+    members: [read(join(dir, 'packages', 'lib', 'package.json'))],
+  });
+  const flags = new Map(graph.packages.map((p) => [p.name, p.flags ?? {}]));
+  assert.deepEqual(flags.get('is-number'), { dev: true });
+  assert.deepEqual(flags.get('left-pad'), { dev: true });
+  assert.deepEqual(flags.get('ms'), {});
+});
