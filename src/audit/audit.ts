@@ -460,13 +460,16 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
   }
 
   const ignores = new IgnoreBook(policy.ignores, now.toISOString().slice(0, 10));
-  const skip = omittedKinds(policy);
-  const devAndSkip = new Set<EdgeKind>([...skip, 'dev']);
   const targets: TargetSummary[] = [];
   const findings: Finding[] = [];
   const notAudited: string[] = [];
   for (const graph of input.graphs) {
-    const matched = await matchGraph(graph, input.databases, policy, now, input.onlyNames);
+    // Fail closed: a lockfile that cannot say what is dev- or optional-only is audited whole.
+    const scoped = graph.scopeUnknown !== undefined && policy.omit.length > 0 ? { ...policy, omit: [] } : policy;
+    if (scoped !== policy) warnings.push(`--omit ${policy.omit.join(',')} not applied to ${graph.path}: ${graph.scopeUnknown}`);
+    const skip = omittedKinds(scoped);
+    const devAndSkip = new Set<EdgeKind>([...skip, 'dev']);
+    const matched = await matchGraph(graph, input.databases, scoped, now, input.onlyNames);
     const { matches, audited } = matched;
     warnings.push(...matched.warnings);
     if (matched.notAudited !== null) notAudited.push(matched.notAudited);

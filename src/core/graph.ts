@@ -60,6 +60,13 @@ export interface DependencyGraph {
   /** What the reader found wrong but could work around (a lockfile older than its manifest). */
   warnings?: string[];
   /**
+   * Set when the lockfile cannot tell which packages the package manager will install only as
+   * dev or optional dependencies (an npm lockfileVersion 1 tree records no peer dependencies,
+   * which npm 7 and later install, recomputing every flag): `--omit` is not applied to it, and
+   * a warning gives this reason. Fail closed: a dev-marked package may be a runtime one's peer.
+   */
+  scopeUnknown?: string;
+  /**
    * Set when the manifest asks for dependencies the lockfile does not lock (it names them): an
    * install that keeps the lockfile as it is fails, so it is audited as locked but not vendored.
    */

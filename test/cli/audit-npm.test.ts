@@ -264,3 +264,20 @@ test('paths: the shortest path through each direct dependency, at most five list
   }
   assert.ok(withMore >= 5, `${withMore} findings reached through more than five direct dependencies`);
 });
+
+test('npm: --omit is not applied to a lockfileVersion 1 tree, which records no peer dependencies that npm 7 and later install', () => {
+  // npm 11 installs 163 packages of this lockfile under --omit=dev where its dev markers leave 85:
+  // webpack and what it brings are peers of the runtime worker-loader, and v1 records no peers.
+  const dir = tempDir('cli-npm-v1-omit');
+  copyFileSync(join(NPM_CORPUS, 'jellyfin-web-2022-07-01.package-lock.json'), join(dir, 'package-lock.json'));
+  copyFileSync(join(NPM_CORPUS, 'jellyfin-web-2022-07-01.package.json'), join(dir, 'package.json'));
+  const whole = audit([dir, '--db', GHSA_NPM]);
+  const omitted = audit([dir, '--db', GHSA_NPM, '--omit', 'dev']);
+  assert.equal(omitted.report?.targets[0]?.format, 'package-lock.json v1');
+  assert.equal(omitted.report?.targets[0]?.audited, whole.report?.targets[0]?.audited);
+  assert.deepEqual(omitted.report?.findings.map((f) => f.advisory.id), whole.report?.findings.map((f) => f.advisory.id));
+  assert.match(omitted.stderr + JSON.stringify(omitted.report?.warnings ?? []), /--omit dev not applied to .*lockfileVersion 1 tree records no peer dependencies/);
+  // A v2 lockfile records them: --omit dev applies (the first test's jellyfin-web of 2025).
+  const v2 = audit([JELLYFIN, '--db', GHSA_NPM, '--omit', 'dev']);
+  assert.ok((v2.report?.targets[0]?.audited ?? 0) < 1688);
+});

@@ -332,6 +332,9 @@ class LockReader {
   /** Set when the entries can be placed in the text: `packages` keys are unique, v1's nested names are not. */
   private locatable = false;
 
+  /** Set when the packages come from v1's nested `dependencies` tree (no `packages` section). */
+  private nestedTree = false;
+
   /** Each package's first `packages` entry, where a report points (v1's nested tree: none). */
   private locateEntries(): void {
     const keys = objectKeyLocations(this.input.text);
@@ -352,6 +355,7 @@ class LockReader {
     // Without package.json a v1 lockfile does not say which entries are direct dependencies:
     // every top-level entry is taken as one (hoisted transitive ones included), so that every
     // package is reachable from the root and none that is direct is missed.
+    this.nestedTree = true;
     this.addRoot(this.manifestAsEntry() ?? synthesizeRootFromTopLevel(tree ?? {}));
     const rootDir = this.rootModulesDir();
     (this.order[0] as Location).start = rootDir;
@@ -734,6 +738,11 @@ class LockReader {
       (this.packages[index] as Package).flags = out;
     }
     const graph: DependencyGraph = { ecosystem: 'npm', path: this.input.path, format: this.format, packages: this.packages, edges: this.edges, roots: this.rootIndexes.map((i) => (this.packages[i] as Package).id) };
+    if (this.nestedTree && this.packages.some((p) => p.flags !== undefined)) {
+      graph.scopeUnknown =
+        'its lockfileVersion 1 tree records no peer dependencies, which npm 7 and later install (a package it marks dev may be a runtime package\'s peer); ' +
+        'upgrade it with npm 7 or later to audit a narrower scope';
+    }
     if (this.unlistedBundles.length > 0) noteUnlistedBundles(graph, this.unlistedBundles, 'npm');
     if (this.input.manifest !== undefined) noteStaleLockfile(graph, [this.input.manifest.path], this.unlocked);
     return this.locatable ? locatePackagesLater(graph, () => this.locateEntries()) : graph;
