@@ -11,12 +11,13 @@
  * SQLite, and PostgreSQL when reachable (STOWAGE_TEST_POSTGRES).
  * Results: the `reads` key of bench/results/fleet.json. Run with `node dist/bench/fleet-reads.js`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateFleet, type GeneratedFleet } from './fleet-generator.js';
+import { machineNow, timedCommand, type TimedRun } from './timed-command.js';
 import { postgresStore } from './fleet.js';
 import { ROOT, SHARED, writeResults } from './results-file.js';
 
@@ -28,31 +29,9 @@ const APPS = Number(process.env.BENCH_FLEET_APPS ?? 10_000);
 const OLD = '3c6d3186ab06737d1defd2b5ae556d0ecd161603';
 const RSS_LIMIT_MB = 1024;
 
-interface Run {
-  ms: number;
-  cpuMs: number | null;
-  peakRssMb: number | null;
-  /** Bytes written to standard output. */
-  bytes: number;
-}
+type Run = TimedRun;
 
-/** Runs `cmd` with its standard output in `out` (a fleet's status is more than a pipe buffer should hold). */
-function timed(cmd: string[], env: NodeJS.ProcessEnv, out: string): Run {
-  const time = existsSync('/usr/bin/time');
-  const argv = time ? ['/usr/bin/time', '-f', '%M %U %S', ...cmd] : cmd;
-  const fd = openSync(out, 'w');
-  try {
-    const start = process.hrtime.bigint();
-    const r = spawnSync(argv[0] as string, argv.slice(1), { env, encoding: 'utf8', stdio: ['ignore', fd, 'pipe'], maxBuffer: 64 * 1024 * 1024 });
-    const ms = Math.round(Number(process.hrtime.bigint() - start) / 1e6);
-    if (r.status !== 0 && r.status !== 1) throw new Error(`${cmd.join(' ')} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-    const [kb, user, system] = time ? (r.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number) : [];
-    const cpuMs = user !== undefined && system !== undefined && Number.isFinite(user + system) ? Math.round((user + system) * 1000) : null;
-    return { ms, cpuMs, peakRssMb: kb !== undefined && Number.isFinite(kb) ? Math.round(kb / 102.4) / 10 : null, bytes: fstatSync(fd).size };
-  } finally {
-    closeSync(fd);
-  }
-}
+const timed = (cmd: string[], env: NodeJS.ProcessEnv, out: string): Run => timedCommand(cmd, env, { file: out });
 
 /**
  * The same applications, each with another variant of its base lockfile: application `stem-vN`
@@ -156,7 +135,7 @@ export async function benchFleetReads(): Promise<{ withinLimit: boolean } & Reco
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const file = join(ROOT, 'bench', 'results', 'fleet.json');
   const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-  const machine = { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage: loadavg() };
+  const machine = machineNow();
   const reads = { date: new Date().toISOString(), machine, ...(await benchFleetReads()) };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeResults(file, { ...previous, reads });

@@ -11,12 +11,13 @@
  * Results: the `sync` key of bench/results/fleet.json.
  * Run alone with `node dist/bench/fleet-sync.js`, or from bench/run.ts.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateFleet } from './fleet-generator.js';
+import { machineNow, timedCommand, type TimedRun } from './timed-command.js';
 import { postgresStore } from './fleet.js';
 import { ROOT, SHARED, writeResults } from './results-file.js';
 
@@ -33,27 +34,9 @@ const AFFECTED_LIMIT_MS = 1000;
 /** An advisory added after 2024-12-28 and present in many applications (idna's, RUSTSEC-2024-0421, is older). */
 const AFFECTED_ID = 'CVE-2024-12224';
 
-interface Run {
-  ms: number;
-  /** User + system CPU time, from GNU time. */
-  cpuMs: number | null;
-  peakRssMb: number | null;
-  stdout: string;
-}
+type Run = TimedRun;
 
-function timed(cmd: string[], env: NodeJS.ProcessEnv): Run {
-  const time = existsSync('/usr/bin/time');
-  const argv = time ? ['/usr/bin/time', '-f', '%M %U %S', ...cmd] : cmd;
-  const start = process.hrtime.bigint();
-  const r = spawnSync(argv[0] as string, argv.slice(1), { env, encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 });
-  const ms = Math.round(Number(process.hrtime.bigint() - start) / 1e6);
-  // Exit 1: findings fail a policy, a valid run. Anything else is a broken benchmark.
-  if (r.status !== 0 && r.status !== 1) throw new Error(`${cmd.join(' ')} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  // GNU time's last line: peak RSS (KB), user and system CPU seconds (the CPU time says what a loaded machine's wall time hides).
-  const [kb, user, system] = time ? (r.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number) : [];
-  const cpuMs = user !== undefined && system !== undefined && Number.isFinite(user + system) ? Math.round((user + system) * 1000) : null;
-  return { ms, cpuMs, peakRssMb: kb !== undefined && Number.isFinite(kb) ? Math.round(kb / 102.4) / 10 : null, stdout: r.stdout };
-}
+const timed = (cmd: string[], env: NodeJS.ProcessEnv): Run => timedCommand(cmd, env);
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
@@ -135,7 +118,7 @@ export async function benchFleetSync(): Promise<{ withinLimit: boolean } & Recor
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const file = join(ROOT, 'bench', 'results', 'fleet.json');
   const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-  const machine = { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage: loadavg() };
+  const machine = machineNow();
   const sync = { date: new Date().toISOString(), machine, ...(await benchFleetSync()) };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeResults(file, { ...previous, sync });

@@ -8,12 +8,13 @@
  * Run alone with `node dist/bench/fleet.js`, or from bench/run.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { generateFleet } from './fleet-generator.js';
+import { machineNow, timedCommand, type TimedRun } from './timed-command.js';
 import { ROOT, SHARED, writeResults } from './results-file.js';
 
 const STOWAGE = join(ROOT, 'bin', 'stowage.cjs');
@@ -24,29 +25,9 @@ const APPS = Number(process.env.BENCH_FLEET_APPS ?? 10_000);
 const POSTGRES = process.env.STOWAGE_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const LIMIT = 2;
 
-interface Run {
-  ms: number;
-  /** User + system CPU time, from GNU time. */
-  cpuMs: number | null;
-  peakRssMb: number | null;
-  status: number;
-}
+type Run = TimedRun;
 
-/** One timed run; peak RSS from GNU time when installed. */
-function timed(cmd: string[], env: NodeJS.ProcessEnv): Run {
-  const time = existsSync('/usr/bin/time');
-  const argv = time ? ['/usr/bin/time', '-f', '%M %U %S', ...cmd] : cmd;
-  const start = process.hrtime.bigint();
-  const r = spawnSync(argv[0] as string, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1024 * 1024 * 1024 });
-  const ms = Math.round(Number(process.hrtime.bigint() - start) / 1e6);
-  const status = r.status ?? -1;
-  // Exit 1: findings fail a policy, a valid run. Anything else is a broken benchmark.
-  if (status !== 0 && status !== 1) throw new Error(`${cmd.join(' ')} exited ${status}: ${r.stderr.toString().slice(-2000)}`);
-  // GNU time's last line: peak RSS (KB), user and system CPU seconds (the CPU time says what a loaded machine's wall time hides).
-  const [kb, user, system] = time ? (r.stderr.toString().trim().split('\n').at(-1) ?? '').split(' ').map(Number) : [];
-  const cpuMs = user !== undefined && system !== undefined && Number.isFinite(user + system) ? Math.round((user + system) * 1000) : null;
-  return { ms, cpuMs, peakRssMb: kb !== undefined && Number.isFinite(kb) ? Math.round(kb / 102.4) / 10 : null, status };
-}
+const timed = (cmd: string[], env: NodeJS.ProcessEnv): Run => timedCommand(cmd, env, 'ignore');
 
 /** A fresh PostgreSQL database for one bench (also fleet-sync.ts), or null when none is reachable. */
 /** A fresh database for a bench run, or (`keep`) this named one, created only when missing and kept as it is. */
@@ -125,7 +106,7 @@ export async function benchFleet(): Promise<{ withinLimit: boolean } & Record<st
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const results = { date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage: loadavg() }, ...(await benchFleet()) };
+  const results = { date: new Date().toISOString(), machine: machineNow(), ...(await benchFleet()) };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeResults(join(ROOT, 'bench', 'results', 'fleet.json'), results);
   if (!results.withinLimit) process.exitCode = 1;
