@@ -25,6 +25,16 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
   const db = fixtureArgsAdvisoryDb(join(scratch, 'db'));
   const env = cleanEnv({ HOME: join(scratch, 'home'), npm_config_cache: join(scratch, 'npm-cache'), npm_config_update_notifier: 'false' });
   let registry: LocalRegistry;
+  /** The fix of fixture-args' advisory, built in `workDir` in the sandbox. */
+  const candidateIn = (workDir: string, withEnv: NodeJS.ProcessEnv = env): ReturnType<typeof buildCandidate> =>
+    buildCandidate({
+      workDir,
+      advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
+      audit: { policy: DEFAULT_POLICY, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') },
+      sandbox: 'bwrap',
+      publish: true,
+      env: withEnv,
+    });
 
   before(async () => {
     registry = await startLocalRegistry(FIX_REGISTRY_FIXTURES);
@@ -43,14 +53,7 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
   test('the candidate moves fixture-args to 1.2.6, installs it offline and passes its own test in the sandbox', { timeout: 600_000 }, async () => {
     const workDir = tempDir('candidate-npm-work');
     cpSync(app, candidateLayout(workDir).source, { recursive: true });
-    const outcome = await buildCandidate({
-      workDir,
-      advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
-      audit: { policy: DEFAULT_POLICY, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') },
-      sandbox: 'bwrap',
-      publish: true,
-      env,
-    });
+    const outcome = await candidateIn(workDir);
     const log = readFileSync(outcome.artifacts.log, 'utf8');
     assert.equal(outcome.state, 'candidate', `${outcome.reason}\n${log}`);
     assert.deepEqual(outcome.fix.map((f) => [f.ecosystem, f.name, f.from, f.to]), [['npm', 'fixture-args', '1.2.5', '1.2.6']]);
@@ -78,14 +81,7 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
     const saved = process.env.STOWAGE_FLEET_STORE;
     process.env.STOWAGE_FLEET_STORE = store;
     try {
-      const outcome = await buildCandidate({
-        workDir,
-        advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
-        audit: { policy: DEFAULT_POLICY, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') },
-        sandbox: 'bwrap',
-        publish: true,
-        env: { ...env, STOWAGE_FLEET_STORE: store },
-      });
+      const outcome = await candidateIn(workDir, { ...env, STOWAGE_FLEET_STORE: store });
       assert.equal(outcome.state, 'failed');
       assert.match(outcome.reason ?? '', /\$\{STOWAGE_FLEET_STORE\} is not set in the environment/);
       assert.deepEqual(seen.filter((line) => line.includes('s3cret')), []);
@@ -108,14 +104,7 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
     const manifest = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     manifest.dependencies['from-git'] = 'git+https://git.invalid/from-git.git';
     writeFileSync(join(source, 'package.json'), JSON.stringify(manifest, null, 2));
-    const outcome = await buildCandidate({
-      workDir,
-      advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
-      audit: { policy: DEFAULT_POLICY, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') },
-      sandbox: 'bwrap',
-      publish: true,
-      env,
-    });
+    const outcome = await candidateIn(workDir);
     const log = readFileSync(outcome.artifacts.log, 'utf8');
     assert.equal(outcome.failedStep, 'apply', `${outcome.reason}\n${log}`);
     assert.equal(existsSync(ran) ? readFileSync(ran, 'utf8') : 'nothing ran', 'nothing ran');
