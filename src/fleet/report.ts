@@ -407,7 +407,12 @@ export function snapshotAppElementPieces(a: CurrentChange, dryRun: boolean): Jso
   });
 }
 
-/** The first line of the text form of a change to a snapshot: what it does to how many applications. */
+/**
+ * The first line of the text form of a change to a snapshot: what it does to how many
+ * applications. Then each application's snapshotAppLine, notInSnapshotLines; then, when not a
+ * dry run, the snapshot's applications as status now lists them (renderAppListing of each) and
+ * fleetTail with the verdict (SnapshotChangeOutput writes them).
+ */
 export function snapshotChangeHeadLine(change: SnapshotChange, apps: number, changed: number, style: HumanStyle): string {
   const verb = change.action === 'promoted' ? 'promote' : 'roll back to';
   return (
@@ -425,12 +430,7 @@ export function snapshotAppLine(a: CurrentChange, dryRun: boolean): string {
   return `  ${dryRun ? `would be ${a.action === 'rolled-back' ? 'rolled back' : a.action}` : a.action}: ${t(a.app)} ${to}, was revision ${a.previous.seq}${again}`;
 }
 
-/**
- * The text form of a change to a snapshot is snapshotChangeHeadLine, each application's
- * snapshotAppLine, the applications it does not hold (notInSnapshotLines); then, when not a dry
- * run, the snapshot's applications as status now lists them (renderAppListing of each), and
- * fleetTail with the verdict. Each line ends with `\n`.
- */
+/** The line naming the applications the snapshot does not hold (none when it holds them all), after each snapshotAppLine. */
 export function notInSnapshotLines(change: SnapshotChange): string[] {
   return change.notInSnapshot.length > 0 ? [`  not in the snapshot, left as they are: ${change.notInSnapshot.map(t).join(', ')}`] : [];
 }
