@@ -1,9 +1,7 @@
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { findingJson } from '../audit/report/json.js';
 import { findingKey, type Finding } from '../core/finding.js';
 import { jsonArrayElement, jsonArrayFrame, jsonForTerminal } from '../core/terminal-text.js';
+import { Spool } from './spool.js';
 import { findingRow } from './store/finding-rows.js';
 import { encodedFinding, type EncodedFinding, type RevisionRecord } from './store/store.js';
 import { FLEET_SCHEMA_VERSION, sortedFindings } from './report.js';
@@ -120,91 +118,6 @@ export interface FailedApp {
 
 const failedJson = (failures: readonly FailedApp[]): Record<string, unknown>[] => failures.map((f) => ({ name: f.name, path: f.path, error: f.message }));
 
-/**
- * Texts appended one after another to a temporary file, read back by ranges of them: what an
- * add keeps of each application's JSON until its output and event are written, so that its
- * memory does not grow with the number of applications. The file is unlinked as soon as it is
- * open where the system allows it (nothing is left behind, even by a killed command), and
- * removed by close() elsewhere.
- */
-class Spool {
-  private file: { fd: number; dir: string; unlinked: boolean } | null = null;
-  private size = 0;
-  /** Where each text ends, in bytes. */
-  private readonly ends: number[] = [];
-
-  get length(): number {
-    return this.ends.length;
-  }
-
-  /** Appends one text, given in parts (strings, and UTF-8 bytes). */
-  append(parts: readonly (string | Uint8Array)[]): void {
-    if (this.file === null) {
-      const dir = mkdtempSync(join(tmpdir(), 'stowage-add-'));
-      const path = join(dir, 'json');
-      const fd = openSync(path, 'w+', 0o600);
-      let unlinked = true;
-      try {
-        rmSync(dir, { recursive: true });
-      } catch {
-        unlinked = false;
-      }
-      this.file = { fd, dir, unlinked };
-    }
-    for (const part of parts) {
-      const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
-      for (let at = 0; at < bytes.length; ) at += writeSync(this.file.fd, bytes, at, bytes.length - at, this.size + at);
-      this.size += bytes.length;
-    }
-    this.ends.push(this.size);
-  }
-
-  /** The texts from `start` to before `end`, as one string. */
-  read(start: number, end: number): string {
-    return this.readBytes(start, end).toString('utf8');
-  }
-
-  /**
-   * The texts from `start` to before `end` as UTF-8, less their last `trim` bytes, with `before`
-   * and `after` around them: one buffer, the file read straight into its place.
-   */
-  readBytes(start: number, end: number, trim = 0, before: Uint8Array = EMPTY, after: Uint8Array = EMPTY): Buffer {
-    const from = start === 0 ? 0 : (this.ends[start - 1] as number);
-    const length = this.file === null || end <= start ? 0 : Math.max(0, (this.ends[end - 1] as number) - from - trim);
-    const bytes = Buffer.allocUnsafe(before.length + length + after.length);
-    bytes.set(before, 0);
-    for (let at = 0; at < length; ) {
-      const read = readSync((this.file as { fd: number }).fd, bytes, before.length + at, length - at, from + at);
-      if (read === 0) throw new Error('fleet add: its temporary file is shorter than written');
-      at += read;
-    }
-    bytes.set(after, before.length + length);
-    return bytes;
-  }
-
-  /** The index after the last text from `start` that fits (with at least one) in about `bytes`. */
-  endWithin(start: number, bytes: number): number {
-    const from = start === 0 ? 0 : (this.ends[start - 1] as number);
-    let end = start + 1;
-    while (end < this.ends.length && (this.ends[end] as number) - from <= bytes) end++;
-    return Math.min(end, this.ends.length);
-  }
-
-  clear(): void {
-    this.size = 0;
-    this.ends.length = 0;
-    if (this.file !== null) ftruncateSync(this.file.fd, 0);
-  }
-
-  close(): void {
-    if (this.file === null) return;
-    closeSync(this.file.fd);
-    if (!this.file.unlinked) rmSync(this.file.dir, { recursive: true, force: true });
-    this.file = null;
-  }
-}
-
-const EMPTY = new Uint8Array(0);
 
 /** What the output gathers in one piece from its temporary file (writeStdoutPieces writes a megabyte at a time). */
 const OUTPUT_PIECE_BYTES = 1 << 20;
@@ -216,9 +129,9 @@ const OUTPUT_PIECE_BYTES = 1 << 20;
  */
 export class AddJson {
   /** Each application's compact element followed by `,`. */
-  private readonly compact = new Spool();
+  private readonly compact = new Spool('add');
   /** Each application's pretty element followed by `,\n`. */
-  private readonly pretty = new Spool();
+  private readonly pretty = new Spool('add');
 
   constructor(private readonly withPretty: boolean) {}
 

@@ -132,10 +132,20 @@ export interface SnapshotChange {
   snapshot: SnapshotRecord;
   action: CurrentChange['action'];
   dryRun: boolean;
-  /** One per application of the snapshot, by name. In a dry run, nothing is evaluated: findings and triage are empty. */
-  apps: CurrentChange[];
   /** Applications with a current revision that the snapshot does not hold, left as they are. */
   notInSnapshot: string[];
+}
+
+/**
+ * Where a change to a snapshot reports each application's change as it is made: what the
+ * command's output needs of it is kept there, not the changes (a snapshot of 10,000
+ * applications has hundreds of thousands of findings).
+ */
+export interface SnapshotChangeReport {
+  /** An attempt of the transaction begins (a PostgreSQL store runs it again after a serialisation failure): forget what an earlier one reported. */
+  restart(): void;
+  /** One application of the snapshot, in name order. In a dry run, nothing is evaluated: its findings and triage are empty. */
+  add(change: CurrentChange): void;
 }
 
 function memberLabel(m: SnapshotMember): string {
@@ -147,9 +157,10 @@ export async function changeToSnapshot(
   name: string,
   action: CurrentChange['action'],
   context: CurrentChangeContext,
-  { dryRun }: { dryRun: boolean },
+  { dryRun, report }: { dryRun: boolean; report: SnapshotChangeReport },
 ): Promise<SnapshotChange> {
   return store.transaction(async (tx) => {
+    report.restart();
     const snapshot = await requireSnapshot(tx, name);
     const members = await tx.snapshotMembers(snapshot.id);
     const gone = members.find((m) => !m.appPresent);
@@ -170,20 +181,19 @@ export async function changeToSnapshot(
     const revisions = await tx.revisionsById([...members.map((m) => m.revisionId), ...fleetApps.flatMap((a) => (a.currentRevision === null ? [] : [a.currentRevision]))]);
     const decisions = await tx.triageDecisions();
     const triage: TriageSource = { triageDecisions: () => Promise.resolve(decisions) };
-    const apps: CurrentChange[] = [];
     for (const { app, revisionId } of byName) {
       const revision = revisions.get(revisionId) as RevisionRecord;
       const previous = (app.currentRevision === null ? undefined : revisions.get(app.currentRevision)) ?? (await currentRevision(tx, app));
       if (dryRun) {
-        apps.push({ app: app.name, action, changed: revision.id !== previous.id, revision, previous, findings: [], triage: [], reevaluated: false });
+        report.add({ app: app.name, action, changed: revision.id !== previous.id, revision, previous, findings: [], triage: [], reevaluated: false });
       } else {
-        apps.push(await makeCurrent(tx, app, action, revision, previous, { ...context, snapshot: snapshot.name }, triage));
+        report.add(await makeCurrent(tx, app, action, revision, previous, { ...context, snapshot: snapshot.name }, triage));
       }
     }
     const notInSnapshot = fleetApps
       .filter((a) => a.currentRevision !== null && !inSnapshot.has(a.id))
       .map((a) => a.name)
       .sort();
-    return { snapshot, action, dryRun, apps, notInSnapshot };
+    return { snapshot, action, dryRun, notInSnapshot };
   });
 }

@@ -358,7 +358,7 @@ export function renderDiffAppLines(diffs: readonly AppDiff[], style: HumanStyle)
 }
 
 /** `fleet promote|rollback --format json` (schema/fleet-promote.v1.json), also the event's body. */
-export function currentChangeJsonBody(change: CurrentChange): Record<string, unknown> {
+export function currentChangeJsonBody(change: CurrentChange, share?: (advisory: Advisory) => string): Record<string, unknown> {
   return {
     schemaVersion: FLEET_SCHEMA_VERSION,
     app: change.app,
@@ -370,7 +370,7 @@ export function currentChangeJsonBody(change: CurrentChange): Record<string, unk
     previousRevision: change.previous.digest,
     previousSeq: change.previous.seq,
     reevaluated: change.reevaluated,
-    findings: sortedFindings(change.findings).map(findingJson),
+    findings: sortedFindings(change.findings).map((f) => (share === undefined ? findingJson(f) : findingJsonWith(f, share(f.advisory)))),
     triage: change.triage,
   };
 }
@@ -389,43 +389,48 @@ export function renderCurrentChange(change: CurrentChange, style: HumanStyle): s
   return `${head}\n${renderApps([{ name: change.app, revision: r, findings: change.findings }], style, { details: false })}`;
 }
 
-/** `fleet promote|rollback --snapshot NAME --format json` (schema/fleet-snapshot-change.v1.json). */
-export function snapshotChangeJson(change: SnapshotChange): string {
-  return json({
-    schemaVersion: FLEET_SCHEMA_VERSION,
-    snapshot: change.snapshot.name,
-    action: change.action,
-    dryRun: change.dryRun,
-    apps: change.apps.map((a) => {
-      const { schemaVersion: _, findings, triage, reevaluated, ...entry } = currentChangeJsonBody(a);
-      return change.dryRun ? entry : { ...entry, reevaluated, findings, triage };
-    }),
-    notInSnapshot: change.notInSnapshot,
+/**
+ * `fleet promote|rollback --snapshot NAME --format json` (schema/fleet-snapshot-change.v1.json)
+ * without its applications: the text before the first and after the last (each application's
+ * element is snapshotAppElementPieces, `,\n` between them), or the whole when there is none.
+ */
+export function snapshotChangeJsonFrame(change: SnapshotChange, apps: number): { head: string; tail: string } {
+  const body = { schemaVersion: FLEET_SCHEMA_VERSION, snapshot: change.snapshot.name, action: change.action, dryRun: change.dryRun, apps: [], notInSnapshot: change.notInSnapshot };
+  return apps === 0 ? { head: json(body), tail: '' } : jsonArrayFrame(body, 'apps');
+}
+
+/** One application's element of that JSON's `apps` (its findings only when not a dry run), its advisories spliced in as bytes. */
+export function snapshotAppElementPieces(a: CurrentChange, dryRun: boolean): JsonPieces {
+  return advisoryTexts.prettyElement((share) => {
+    const { schemaVersion: _, findings, triage, reevaluated, ...entry } = currentChangeJsonBody(a, share);
+    return dryRun ? entry : { ...entry, reevaluated, findings, triage };
   });
 }
 
-/** One line per application of the snapshot (what changed, or would), then those it does not hold. */
-export function renderSnapshotChange(change: SnapshotChange, style: HumanStyle): string {
+/**
+ * The first line of the text form of a change to a snapshot: what it does to how many
+ * applications. Then each application's snapshotAppLine, notInSnapshotLines; then, when not a
+ * dry run, the snapshot's applications as status now lists them (renderAppListing of each) and
+ * fleetTail with the verdict (SnapshotChangeOutput writes them).
+ */
+export function snapshotChangeHeadLine(change: SnapshotChange, apps: number, changed: number, style: HumanStyle): string {
   const verb = change.action === 'promoted' ? 'promote' : 'roll back to';
-  const changed = change.apps.filter((a) => a.changed).length;
-  const out = [
+  return (
     `${change.dryRun ? 'dry run: would ' : ''}${verb} snapshot ${paint(style, 'bold', t(change.snapshot.name))}` +
-      ` (recorded ${t(change.snapshot.createdAt)}): ${plural(change.apps.length, 'application')}, ${changed} ${change.dryRun ? 'to change' : 'changed'}`,
-  ];
-  for (const a of change.apps) {
-    const to = `${a.revision.digest.slice(0, 19)} (revision ${a.revision.seq}, ${a.revision.origin})`;
-    if (!a.changed) {
-      out.push(`  unchanged: ${t(a.app)} ${to}`);
-      continue;
-    }
-    const again = a.reevaluated ? '; evaluated again with the databases as they are now' : '';
-    // The history's word for the action, `rolled-back`, is no English after "would be".
-    out.push(`  ${change.dryRun ? `would be ${a.action === 'rolled-back' ? 'rolled back' : a.action}` : a.action}: ${t(a.app)} ${to}, was revision ${a.previous.seq}${again}`);
-  }
-  if (change.notInSnapshot.length > 0) out.push(`  not in the snapshot, left as they are: ${change.notInSnapshot.map(t).join(', ')}`);
-  if (!change.dryRun) {
-    // The snapshot's applications as status now lists them, with the verdict.
-    out.push(renderApps(change.apps.map((a) => ({ name: a.app, revision: a.revision, findings: a.findings })), style, { details: false }).trimEnd());
-  }
-  return out.join('\n') + '\n';
+    ` (recorded ${t(change.snapshot.createdAt)}): ${plural(apps, 'application')}, ${changed} ${change.dryRun ? 'to change' : 'changed'}`
+  );
+}
+
+/** An application's line of what changed, or would (dry run), under snapshotChangeHeadLine. */
+export function snapshotAppLine(a: CurrentChange, dryRun: boolean): string {
+  const to = `${a.revision.digest.slice(0, 19)} (revision ${a.revision.seq}, ${a.revision.origin})`;
+  if (!a.changed) return `  unchanged: ${t(a.app)} ${to}`;
+  const again = a.reevaluated ? '; evaluated again with the databases as they are now' : '';
+  // The history's word for the action, `rolled-back`, is no English after "would be".
+  return `  ${dryRun ? `would be ${a.action === 'rolled-back' ? 'rolled back' : a.action}` : a.action}: ${t(a.app)} ${to}, was revision ${a.previous.seq}${again}`;
+}
+
+/** The line naming the applications the snapshot does not hold (none when it holds them all), after each snapshotAppLine. */
+export function notInSnapshotLines(change: SnapshotChange): string[] {
+  return change.notInSnapshot.length > 0 ? [`  not in the snapshot, left as they are: ${change.notInSnapshot.map(t).join(', ')}`] : [];
 }

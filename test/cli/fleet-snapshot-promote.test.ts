@@ -106,6 +106,8 @@ for (const kind of STORE_KINDS) {
       const promoted = fleet('promote', '--snapshot', 'tested', '--format', 'json', '--by', 'dana');
       assert.ok([0, 1].includes(promoted.status), promoted.stderr);
       const change = JSON.parse(promoted.stdout) as SnapshotChangeJson;
+      // Written an application at a time from a temporary file, each advisory's text spliced in: the same text as the whole document.
+      assert.equal(promoted.stdout, `${JSON.stringify(change, null, 2)}\n`);
       assert.deepEqual(current(), { ...tested, bat: latest.bat });
       assert.deepEqual(change.apps.map((a) => [a.app, a.action, a.changed]), [['fd', 'promoted', true], ['ripgrep', 'promoted', true]]);
       // Findings as `fleet show` now lists them; the exit code says whether one fails.

@@ -5,11 +5,12 @@ import { currentUser } from '../../fleet/add.js';
 import { closeDatabases, openFleetDatabases } from '../../fleet/evaluate.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import { changeToSnapshot, promoteRevision, rollBack, type CurrentChange, type CurrentChangeContext, type SnapshotChange } from '../../fleet/promote.js';
-import { currentChangeJson, renderCurrentChange, renderSnapshotChange, snapshotChangeJson } from '../../fleet/report.js';
+import { currentChangeJson, renderCurrentChange } from '../../fleet/report.js';
+import { SnapshotChangeOutput } from '../../fleet/snapshot-change-output.js';
 import type { FleetStore } from '../../fleet/store/store.js';
 import { deliverDueEvents } from '../../fleet/webhooks.js';
 import { fetchPolicyOf } from '../audit-options.js';
-import { stdoutStream, warn, writeStdout } from '../output.js';
+import { stdoutStream, warn, writeStdout, writeStdoutPieces } from '../output.js';
 import type { FleetDatabaseOptions, FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
 
@@ -43,16 +44,22 @@ async function changeToSnapshotCommand(name: string, action: SnapshotChange['act
     const settings = await requireSettings(store);
     const dryRun = opts.dryRun === true;
     const databases = dryRun ? [] : await openFleetDatabases(settings, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) });
-    let outcome: SnapshotChange;
+    // Each application's part of the output waits in a temporary file until the change is committed.
+    const output = new SnapshotChangeOutput(action, dryRun, opts.format === 'json' ? null : styleFor(stdoutStream()));
     try {
-      outcome = await changeToSnapshot(store, name, action, { databases, now: new Date(), by: opts.by ?? currentUser() }, { dryRun });
+      let outcome: SnapshotChange;
+      try {
+        outcome = await changeToSnapshot(store, name, action, { databases, now: new Date(), by: opts.by ?? currentUser() }, { dryRun, report: output });
+      } finally {
+        closeDatabases(databases);
+      }
+      writeStdoutPieces(output.pieces(outcome));
     } finally {
-      closeDatabases(databases);
+      output.close();
     }
-    writeStdout(opts.format === 'json' ? snapshotChangeJson(outcome) : renderSnapshotChange(outcome, styleFor(stdoutStream())));
     if (dryRun) return EXIT_OK;
     for (const failure of (await deliverDueEvents(store)).failures) warn(failure);
-    return outcome.apps.some((a) => a.findings.some((f) => f.failsPolicy)) ? EXIT_FINDINGS : EXIT_OK;
+    return output.failing ? EXIT_FINDINGS : EXIT_OK;
   });
 }
 
