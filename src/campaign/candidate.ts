@@ -491,7 +491,7 @@ class CandidateRun {
     const what = argv[0] === 'sh' ? `the ${step} script` : argv.join(' ');
     if (run.timedOut) throw new StowageError(`${what} did not finish within ${Math.round(this.limits(step).timeLimitMs / 1000)} s`);
     if (run.diskFull) throw new StowageError(`${what} was stopped: it left less than ${Math.round(DEFAULT_MIN_FREE_BYTES / (1024 * 1024))} MiB free on the build directory's filesystem; see the log`);
-    if (run.limitReached !== null) throw new StowageError(`${what} failed: it reached the sandbox's ${run.limitReached}; see the log`);
+    if (run.limitReached !== null) throw new StowageError(`${what} failed: it reached ${run.limitReached}; see the log`);
     if (run.status !== 0) throw new StowageError(`${what} failed (exit ${run.status ?? 'by a signal'}); see the log`);
   }
 

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lchownSync, readdirSync, realpathSync, statfsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StowageError } from '../core/errors.js';
 import { commandText } from '../fixes/report.js';
@@ -302,7 +303,7 @@ function bwrapArgv(sandbox: Sandbox, command: SandboxedCommand, limits: Resource
 
 /** What a failing command's output says when it hit a limit: a process or thread it could not start, a file it could not grow. */
 const PROCESS_LIMIT_OUTPUT = /Resource temporarily unavailable|Cannot fork|fork: retry|spawn EAGAIN|fork failed/;
-const FILE_LIMIT_OUTPUT = /File size limit exceeded|SIGXFSZ/;
+const FILE_LIMIT_OUTPUT = new RegExp(`File size limit exceeded|SIGXFSZ|\\(signal: ${constants.signals.SIGXFSZ}[,)]`);
 /** 128 + SIGXFSZ: how a shell (and bwrap) reports a child the file size limit killed. */
 const XFSZ_STATUS = 153;
 
