@@ -22,9 +22,10 @@ import { writeRpmOutputs } from '../package/rpm-outputs.js';
 import { applicationSourceFiles } from '../package/srpm.js';
 import type { RpmFlavor } from '../package/rpm-flavor.js';
 import { buildRecipe } from './build-recipe.js';
-import { chooseSandbox, DEFAULT_MIN_FREE_BYTES, DEFAULT_RESOURCE_LIMITS, runSandboxed, type ResourceLimits, type Sandbox, type SandboxMode } from './sandbox.js';
+import { chooseSandbox, confineUpdate, DEFAULT_MIN_FREE_BYTES, DEFAULT_RESOURCE_LIMITS, runSandboxed, type ResourceLimits, type Sandbox, type SandboxMode } from './sandbox.js';
 import { StepLog } from './step-log.js';
 import { makeDirectory } from '../core/make-directory.js';
+import type { ToolLimits } from '../core/run-tool.js';
 
 /**
  * One application's way from an advisory to a candidate: plan → apply → audit → vendor →
@@ -387,14 +388,25 @@ class CandidateRun {
     }
   }
 
+  /**
+   * The lockfile update's bounds: its time limit, the cancellation, and under bubblewrap (when
+   * builds are) its confinement: the network, but of the filesystem only the system, the
+   * application's source and the package managers' home (see confineUpdate).
+   */
+  private updateLimits(): ToolLimits {
+    const confine = confineUpdate(this.sandbox as Sandbox, [this.layout.source, this.layout.home], this.resourceLimits());
+    return { ...this.limits('update'), ...(confine !== undefined ? { confine } : {}) };
+  }
+
   private async apply(): Promise<void> {
     const planned = await this.planned();
+    if (this.sandbox?.kind === 'bwrap') this.log.line('lockfile update: under bubblewrap, with network, of the filesystem only the system, source/ and home/ of the work directory');
     this.restoreOriginals(planned.map((p) => p.location));
     const diffs: string[] = [];
     let changed: string | null = null;
     for (const { location, graph, plans } of planned) {
       // The patch to send upstream names each file from the application's root (sub/Cargo.lock where it lies).
-      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), root: this.layout.source, env: this.env, limits: this.limits('update'), untrusted: true });
+      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), root: this.layout.source, env: this.env, limits: this.updateLimits(), untrusted: true });
       if (result.diff !== '') {
         diffs.push(result.diff);
         changed ??= location.path;

@@ -3,6 +3,7 @@ import { existsSync, lchownSync, readdirSync, realpathSync, statfsSync } from 'n
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StowageError } from '../core/errors.js';
+import type { ToolConfinement } from '../core/run-tool.js';
 import { commandText } from '../fixes/report.js';
 import type { StepLog } from './step-log.js';
 
@@ -282,23 +283,82 @@ function handToNobody(dir: string): void {
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) lchownSync(join(entry.parentPath, entry.name), id, id);
 }
 
-function bwrapArgv(sandbox: Sandbox, command: SandboxedCommand, limits: ResourceLimits): string[] {
-  const args = [...isolation(sandbox, command.network === true)];
+/** The mounts of a command's own directories: `readOnly` (a missing one skipped when `optional`), then `writable`. */
+function mountArgs(readOnly: readonly string[], writable: readonly string[], optional = false): string[] {
   const binds: [string, string, string][] = [];
-  for (const dir of command.readOnly) {
-    const real = realpathSync(dir);
+  for (const path of readOnly) {
+    if (optional && !existsSync(path)) continue;
+    const real = realpathSync(path);
     binds.push(['--ro-bind', real, real]);
-    if (real !== dir) binds.push(['--ro-bind', real, dir]);
+    if (real !== path) binds.push(['--ro-bind', real, path]);
   }
+  for (const dir of writable) binds.push(['--bind', dir, dir]);
   // The directories bwrap makes above each mount point would copy their originals' modes (a
   // home directory's 0700, which nobody could not cross): made first, searchable by anyone.
-  const parents = new Set([...binds.map((b) => b[2]), command.dir].flatMap(ancestors));
-  for (const dir of parents) args.push('--perms', '0755', '--dir', dir);
-  for (const bind of binds) args.push(...bind);
+  const parents = new Set(binds.map((b) => b[2]).flatMap(ancestors));
+  return [...[...parents].flatMap((dir) => ['--perms', '0755', '--dir', dir]), ...binds.flat()];
+}
+
+function bwrapArgv(sandbox: Sandbox, command: SandboxedCommand, limits: ResourceLimits): string[] {
+  const args = [...isolation(sandbox, command.network === true), ...mountArgs(command.readOnly, [command.dir])];
   // The sandbox's own root (where bwrap made the mount points) is read-only too, once made.
-  args.push('--bind', command.dir, command.dir, '--remount-ro', '/', '--chdir', command.dir, '--clearenv');
+  args.push('--remount-ro', '/', '--chdir', command.dir, '--clearenv');
   for (const [name, value] of Object.entries(command.env)) args.push('--setenv', name, value);
   return [BWRAP, ...args, '--', ...limitPrefix(limits, sandbox.dropToNobody), ...command.argv];
+}
+
+/**
+ * What of the environment a package manager's lockfile update keeps: where it finds itself and
+ * its toolchain, its own settings (the registry, its credentials, its cache), proxies and
+ * certificates; not the worker's other variables, which an application's .npmrc could expand.
+ */
+const UPDATE_ENV = /^(?:PATH|HOME|LANG|LC_[A-Z]+|TZ|CARGO_[A-Z0-9_]+|RUSTUP_HOME|RUSTUP_TOOLCHAIN|npm_config_\w+|(?:https?|no|all)_proxy|SSL_CERT_(?:FILE|DIR)|NODE_EXTRA_CA_CERTS)$/i;
+
+/** `name` on the PATH of `env`; null when absent. */
+function onPath(name: string, env: NodeJS.ProcessEnv): string | null {
+  for (const dir of (env.PATH ?? '').split(':')) if (dir.startsWith('/') && existsSync(join(dir, name))) return join(dir, name);
+  return null;
+}
+
+const inSystem = (path: string): boolean => SYSTEM_DIRS.some((s) => path === s || path.startsWith(`${s}/`)) || path === '/etc' || path.startsWith('/etc/');
+
+/** What a package manager reads outside the system: its installation, the Rust toolchain, the user's npmrc, certificates. */
+function updateReadOnly(env: NodeJS.ProcessEnv): string[] {
+  const paths: string[] = [];
+  for (const tool of ['cargo', 'rustup', 'npm', 'node', 'git']) {
+    const found = onPath(tool, env);
+    if (found === null) continue;
+    // A tool installed under a prefix of its own (nvm, a tarball) reads its whole prefix.
+    paths.push(dirname(found), dirname(dirname(realpathSync(found))));
+  }
+  const home = env.HOME;
+  const rustupHome = env.RUSTUP_HOME ?? (home !== undefined ? join(home, '.rustup') : undefined);
+  if (rustupHome !== undefined) paths.push(rustupHome);
+  const userConfig = Object.entries(env).find(([name]) => name.toLowerCase() === 'npm_config_userconfig')?.[1] ?? (home !== undefined ? join(home, '.npmrc') : undefined);
+  if (userConfig !== undefined) paths.push(userConfig);
+  for (const name of ['SSL_CERT_FILE', 'SSL_CERT_DIR', 'NODE_EXTRA_CA_CERTS']) if (env[name] !== undefined) paths.push(env[name]);
+  return [...new Set(paths.filter((p) => p.startsWith('/') && !inSystem(p)))];
+}
+
+/**
+ * How a campaign runs the package manager's lockfile update (`cargo update`, `npm install
+ * --package-lock-only`) under bubblewrap: with the machine's network (it needs the registry),
+ * the filesystem as confined as for builds (the system read-only, a fresh /tmp, none of the
+ * worker's other directories, so none of another application's work directory that a `file:`
+ * or `workspaces` entry points to), only `writable` (the application's source, the package
+ * managers' home) writable, and the environment reduced to UPDATE_ENV. The package manager is
+ * not the application's code: run by root it stays root, with no capabilities. Undefined when
+ * the sandbox is `none`: the update then runs as any command.
+ */
+export function confineUpdate(sandbox: Sandbox, writable: readonly string[], limits: ResourceLimits = DEFAULT_RESOURCE_LIMITS): ToolConfinement | undefined {
+  if (sandbox.kind !== 'bwrap') return undefined;
+  const how: Confinement = { userNamespace: sandbox.userNamespace && !sandbox.dropToNobody, dropToNobody: false };
+  return ({ argv, cwd, env, readable }) => {
+    const kept = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && UPDATE_ENV.test(e[0])));
+    const args = [...isolation(how, true), ...mountArgs([...updateReadOnly(env), ...readable], writable, true), '--remount-ro', '/', '--chdir', cwd, '--clearenv'];
+    for (const [name, value] of Object.entries(kept)) args.push('--setenv', name, value);
+    return { argv: [BWRAP, ...args, '--', ...limitPrefix(limits, false), ...argv], env: kept };
+  };
 }
 
 /** What a failing command's output says when it hit a limit: a process or thread it could not start, a file it could not grow. */

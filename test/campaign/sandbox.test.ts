@@ -13,7 +13,8 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chooseSandbox, runSandboxed, type Sandbox } from '../../src/campaign/sandbox.js';
+import { chooseSandbox, confineUpdate, runSandboxed, type Sandbox } from '../../src/campaign/sandbox.js';
+import { runTool } from '../../src/core/run-tool.js';
 import { StepLog } from '../../src/campaign/step-log.js';
 import { tempDir } from '../support/shared.js';
 
@@ -147,6 +148,30 @@ describe('the campaign sandbox', () => {
       assert.match(text, /^limit reached: the limit of 1 MiB per file \(RLIMIT_FSIZE\)$/m);
       assert.match(text, /^core 0$/m);
     }
+  });
+
+  test("the lockfile update's confinement: the network shared, of the filesystem only the system and its own directories, the environment reduced", async () => {
+    const dir = tempDir('sandbox-update');
+    const confine = confineUpdate(bwrap, [dir]);
+    assert.ok(confine !== undefined);
+    assert.equal(confineUpdate(none, [dir]), undefined, 'unsandboxed campaigns run the update as before');
+    const script = [
+      'echo "env: $(env | cut -d= -f1 | sort | tr "\\n" " ")"',
+      `(exec 3<>/dev/tcp/127.0.0.1/${port}) && echo connected`,
+      `cat '${secret}' || echo unreadable`,
+      'echo x > written && echo wrote',
+    ].join('; ');
+    const env = { ...ENV, HOME: '/nonexistent', WORKER_NOTE: 'the worker keeps this', npm_config_registry: 'http://127.0.0.1:1/', CARGO_HOME: join(dir, 'cargo') };
+    const run = await runTool('bash', ['-c', script], { cwd: dir, env, limits: { confine } });
+    const out = run.stdout.toString('utf8');
+    assert.match(out, /^connected$/m, run.stderr);
+    assert.match(out, /^unreadable$/m);
+    assert.doesNotMatch(out, /not for the build/);
+    assert.match(out, /^wrote$/m);
+    assert.equal(readFileSync(join(dir, 'written'), 'utf8'), 'x\n');
+    const names = /^env: (.*)$/m.exec(out)?.[1]?.trim().split(' ') ?? [];
+    assert.ok(names.includes('npm_config_registry') && names.includes('CARGO_HOME') && names.includes('PATH'), names.join(' '));
+    assert.ok(!names.includes('WORKER_NOTE'), names.join(' '));
   });
 
   test('the time limit kills the command and what it started', async () => {
