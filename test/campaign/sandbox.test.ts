@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chooseSandbox, confineUpdate, runSandboxed, type Sandbox } from '../../src/campaign/sandbox.js';
 import { runTool } from '../../src/core/run-tool.js';
@@ -131,6 +131,7 @@ describe('the campaign sandbox', () => {
     assert.doesNotMatch(text, /^all-started$/m);
     assert.equal(run.limitReached, 'the limit of 64 processes and threads (RLIMIT_NPROC)');
     assert.match(text, /^limit reached: the limit of 64 processes and threads \(RLIMIT_NPROC\)$/m);
+    for (const path of [dir, dirname(log.path)]) rmSync(path, { recursive: true, force: true });
   });
 
   test('a file written past the size limit stops the command, which fails, and the log names the limit; no core dumps', async () => {
@@ -147,6 +148,7 @@ describe('the campaign sandbox', () => {
       assert.equal(statSync(join(dir, 'big')).size, 1024 * 1024);
       assert.match(text, /^limit reached: the limit of 1 MiB per file \(RLIMIT_FSIZE\)$/m);
       assert.match(text, /^core 0$/m);
+      for (const path of [dir, dirname(log.path)]) rmSync(path, { recursive: true, force: true });
     }
   });
 
@@ -172,6 +174,7 @@ describe('the campaign sandbox', () => {
     const names = /^env: (.*)$/m.exec(out)?.[1]?.trim().split(' ') ?? [];
     assert.ok(names.includes('npm_config_registry') && names.includes('CARGO_HOME') && names.includes('PATH'), names.join(' '));
     assert.ok(!names.includes('WORKER_NOTE'), names.join(' '));
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('the time limit kills the command and what it started', async () => {
