@@ -271,6 +271,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     assert.match(log, /^limit reached: the limit of 16 MiB per file \(RLIMIT_FSIZE\)$/m);
     assert.doesNotMatch(log, /big file written/);
     assert.equal(outcome.artifacts.srpm, null);
+    rmSync(workDir, { recursive: true, force: true });
   });
 
   test("the lockfile update runs neither a rustc wrapper of the application's .cargo/config.toml nor a toolchain of its rust-toolchain.toml", async () => {
