@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lchownSync, readdirSync, realpathSync, statfsSync } from 'node:fs';
-import { constants } from 'node:os';
+import { constants, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StowageError } from '../core/errors.js';
 import type { ToolConfinement } from '../core/run-tool.js';
@@ -72,6 +72,8 @@ function systemProgram(name: string): string | null {
 const PRLIMIT = systemProgram('prlimit');
 const SETPRIV = systemProgram('setpriv');
 
+const GIB = 1024 * 1024 * 1024;
+
 /**
  * What each command may use, set by `prlimit` on the command and everything it starts (soft
  * and hard: it cannot raise them). Core dumps are always off (a crashing test must not write
@@ -86,26 +88,34 @@ export interface ResourceLimits {
   processes: number;
   /** RLIMIT_FSIZE: the largest file the command may write, in bytes (past it: SIGXFSZ). */
   fileBytes: number;
+  /**
+   * RLIMIT_DATA: the memory each process may allocate (its private writable mappings: heap,
+   * anonymous mmap), in bytes; past it an allocation fails. Per process, not per build (there
+   * is no cgroup to cap a build whole), and not RLIMIT_AS, which counts address space merely
+   * reserved (V8's cage, thread stacks) and fails healthy programs long before they use memory.
+   */
+  memoryBytes: number;
 }
 
 /**
  * 4096 processes and threads: a cargo build runs `-j` (the CPU count) rustc at once, each with
  * up to its codegen units' threads, and a test binary a thread per CPU; npm about a dozen
  * threads per node. 8 GiB for one file: a debug binary with its debuginfo stays well under it.
+ * Memory: half the machine's (at least 4 GiB) for any one process, rustc on a large crate included.
  */
-export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = { processes: 4096, fileBytes: 8 * 1024 * 1024 * 1024 };
+export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = { processes: 4096, fileBytes: 8 * GIB, memoryBytes: Math.max(4 * GIB, Math.floor(totalmem() / 2 / GIB) * GIB) };
 
 const bytesText = (bytes: number): string => (bytes % (1024 * 1024 * 1024) === 0 ? `${bytes / (1024 * 1024 * 1024)} GiB` : bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`);
 
 /** The limits in words, for the sandbox's note and the log. */
 export function limitsText(limits: ResourceLimits, processLimitHolds: boolean): string {
   const processes = processLimitHolds ? `at most ${limits.processes} processes and threads` : `no process limit (the kernel exempts root's processes; run the worker as another user)`;
-  return `${processes}, files up to ${bytesText(limits.fileBytes)}, no core dumps`;
+  return `${processes}, ${bytesText(limits.memoryBytes)} of memory per process, files up to ${bytesText(limits.fileBytes)}, no core dumps`;
 }
 
 /** The prlimit (and, dropping to nobody, setpriv) in front of a command's argv. */
 function limitPrefix(limits: ResourceLimits, dropToNobody: boolean): string[] {
-  const prefix = PRLIMIT !== null ? [PRLIMIT, `--nproc=${limits.processes}`, `--fsize=${limits.fileBytes}`, '--core=0', '--'] : [];
+  const prefix = PRLIMIT !== null ? [PRLIMIT, `--nproc=${limits.processes}`, `--fsize=${limits.fileBytes}`, `--data=${limits.memoryBytes}`, '--core=0', '--'] : [];
   if (dropToNobody && SETPRIV !== null) {
     prefix.push(SETPRIV, `--reuid=${SANDBOX_ID}`, `--regid=${SANDBOX_ID}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--');
   }
@@ -232,8 +242,8 @@ export interface SandboxedCommand {
    * Default DEFAULT_MIN_FREE_BYTES.
    */
   minFreeBytes?: number;
-  /** Default DEFAULT_RESOURCE_LIMITS. */
-  limits?: ResourceLimits;
+  /** Each missing one DEFAULT_RESOURCE_LIMITS's. */
+  limits?: Partial<ResourceLimits>;
   /**
    * Share the machine's network (the lockfile update, which needs the registry), and read the
    * resolver's configuration; the filesystem stays as confined. Default false.
@@ -364,12 +374,13 @@ export function confineUpdate(sandbox: Sandbox, writable: readonly string[], lim
 /** What a failing command's output says when it hit a limit: a process or thread it could not start, a file it could not grow. */
 const PROCESS_LIMIT_OUTPUT = /Resource temporarily unavailable|Cannot fork|fork: retry|spawn EAGAIN|fork failed/;
 const FILE_LIMIT_OUTPUT = new RegExp(`File size limit exceeded|SIGXFSZ|\\(signal: ${constants.signals.SIGXFSZ}[,)]`);
+const MEMORY_LIMIT_OUTPUT = /Cannot allocate memory|memory allocation of \d+ bytes failed|allocation failed|[Oo]ut of memory/;
 /** 128 + SIGXFSZ: how a shell (and bwrap) reports a child the file size limit killed. */
 const XFSZ_STATUS = 153;
 
 /** Runs one command in the sandbox, its output (stdout and stderr interleaved) into the log. */
 export function runSandboxed(sandbox: Sandbox, command: SandboxedCommand): Promise<SandboxedRun> {
-  const limits = command.limits ?? DEFAULT_RESOURCE_LIMITS;
+  const limits: ResourceLimits = { ...DEFAULT_RESOURCE_LIMITS, ...command.limits };
   const [program, ...args] = sandbox.kind === 'bwrap' ? (bwrapArgv(sandbox, command, limits) as [string, ...string[]]) : ([...limitPrefix(limits, false), ...command.argv] as [string, ...string[]]);
   command.log.line(`$ ${commandText(command.argv)}`);
   if (sandbox.kind === 'bwrap' && sandbox.dropToNobody) handToNobody(command.dir);
@@ -377,10 +388,12 @@ export function runSandboxed(sandbox: Sandbox, command: SandboxedCommand): Promi
   let tail = '';
   let processLimit = false;
   let fileLimit = false;
+  let memoryLimit = false;
   const watch = (chunk: Buffer): void => {
     tail = (tail + chunk.toString('latin1')).slice(-chunk.length - 64);
     processLimit ||= PROCESS_LIMIT_OUTPUT.test(tail);
     fileLimit ||= FILE_LIMIT_OUTPUT.test(tail);
+    memoryLimit ||= MEMORY_LIMIT_OUTPUT.test(tail);
     tail = tail.slice(-64);
   };
   return new Promise((resolve, reject) => {
@@ -439,6 +452,7 @@ export function runSandboxed(sandbox: Sandbox, command: SandboxedCommand): Promi
         command.log.line(`exit status ${code ?? `none (killed by ${signal ?? 'a signal'})`}`);
         if (code !== 0) {
           if (fileLimit || code === XFSZ_STATUS || signal === 'SIGXFSZ') limitReached = `the limit of ${bytesText(limits.fileBytes)} per file (RLIMIT_FSIZE)`;
+          else if (memoryLimit) limitReached = `the limit of ${bytesText(limits.memoryBytes)} of memory per process (RLIMIT_DATA)`;
           else if (processLimit && processLimitHolds(sandbox)) limitReached = `the limit of ${limits.processes} processes and threads (RLIMIT_NPROC)`;
           if (limitReached !== null) command.log.line(`limit reached: ${limitReached}`);
         }

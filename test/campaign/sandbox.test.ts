@@ -125,7 +125,7 @@ describe('the campaign sandbox', () => {
     const log = new StepLog(join(tempDir('sandbox-log'), 'log'));
     // Bounded, so that without a limit it ends by itself (300 sleeps, then success).
     const script = 'i=0; while [ $i -lt 300 ]; do sleep 20 & i=$((i+1)); done; echo all-started';
-    const run = await runSandboxed(bwrap, { argv: ['sh', '-ec', script], dir, env: ENV, readOnly: [], timeLimitMs: 60_000, log, limits: { processes: 64, fileBytes: 1024 * 1024 * 1024 } });
+    const run = await runSandboxed(bwrap, { argv: ['sh', '-ec', script], dir, env: ENV, readOnly: [], timeLimitMs: 60_000, log, limits: { processes: 64 } });
     const text = readFileSync(log.path, 'utf8');
     assert.notEqual(run.status, 0, text);
     assert.doesNotMatch(text, /^all-started$/m);
@@ -141,7 +141,7 @@ describe('the campaign sandbox', () => {
       const dir = tempDir('sandbox-dir');
       const log = new StepLog(join(tempDir('sandbox-log'), 'log'));
       const script = 'echo "core $(ulimit -c)"; head -c 3000000 /dev/zero > big; echo written';
-      const run = await runSandboxed(sandbox, { argv: ['sh', '-ec', script], dir, env: ENV, readOnly: [], timeLimitMs: 60_000, log, limits: { processes: 4096, fileBytes: 1024 * 1024 } });
+      const run = await runSandboxed(sandbox, { argv: ['sh', '-ec', script], dir, env: ENV, readOnly: [], timeLimitMs: 60_000, log, limits: { fileBytes: 1024 * 1024 } });
       const text = readFileSync(log.path, 'utf8');
       assert.notEqual(run.status, 0, text);
       assert.doesNotMatch(text, /^written$/m);
@@ -150,6 +150,20 @@ describe('the campaign sandbox', () => {
       assert.match(text, /^core 0$/m);
       for (const path of [dir, dirname(log.path)]) rmSync(path, { recursive: true, force: true });
     }
+  });
+
+  test('a process that allocates past the memory limit fails, and the log names the limit', async () => {
+    const dir = tempDir('sandbox-dir');
+    const log = new StepLog(join(tempDir('sandbox-log'), 'log'));
+    // 1 GiB in 16 MiB buffers, each written to (allocated for real).
+    const script = 'const kept = []; for (let i = 0; i < 64; i++) kept.push(Buffer.alloc(16 << 20, 1)); console.log("allocated");';
+    const run = await runSandboxed(bwrap, { argv: ['node', '-e', script], dir, env: ENV, readOnly: [], timeLimitMs: 60_000, log, limits: { memoryBytes: 256 * 1024 * 1024 } });
+    const text = readFileSync(log.path, 'utf8');
+    assert.notEqual(run.status, 0, text);
+    assert.doesNotMatch(text, /^allocated$/m);
+    assert.equal(run.limitReached, 'the limit of 256 MiB of memory per process (RLIMIT_DATA)', text);
+    assert.match(text, /^limit reached: the limit of 256 MiB of memory per process \(RLIMIT_DATA\)$/m);
+    for (const path of [dir, dirname(log.path)]) rmSync(path, { recursive: true, force: true });
   });
 
   test("the lockfile update's confinement: the network shared, of the filesystem only the system and its own directories, the environment reduced", async () => {
