@@ -22,9 +22,10 @@ import { writeRpmOutputs } from '../package/rpm-outputs.js';
 import { applicationSourceFiles } from '../package/srpm.js';
 import type { RpmFlavor } from '../package/rpm-flavor.js';
 import { buildRecipe } from './build-recipe.js';
-import { chooseSandbox, DEFAULT_MIN_FREE_BYTES, runSandboxed, type Sandbox, type SandboxMode } from './sandbox.js';
+import { chooseSandbox, confineUpdate, DEFAULT_MIN_FREE_BYTES, DEFAULT_RESOURCE_LIMITS, runSandboxed, type ResourceLimits, type Sandbox, type SandboxMode } from './sandbox.js';
 import { StepLog } from './step-log.js';
 import { makeDirectory } from '../core/make-directory.js';
+import type { ToolLimits } from '../core/run-tool.js';
 
 /**
  * One application's way from an advisory to a candidate: plan → apply → audit → vendor →
@@ -107,6 +108,8 @@ export interface CandidateInput {
    * 10 minutes each). A command past its limit is killed with everything it started, and its step fails.
    */
   timeLimits?: Partial<TimeLimits>;
+  /** Processes and threads, and file size, of each build and test command (default DEFAULT_RESOURCE_LIMITS). */
+  resourceLimits?: Partial<ResourceLimits>;
   /** false: an embargoed fix; recorded in the log (keeping it unpublished is the caller's). */
   publish: boolean;
   /** RPM flavour and release of the source package (default fedora, release 1). */
@@ -258,6 +261,10 @@ class CandidateRun {
     return { timeLimitMs: this.input.timeLimits?.[step] ?? DEFAULT_TIME_LIMITS[step], ...(this.hooks.signal ? { signal: this.hooks.signal } : {}) };
   }
 
+  private resourceLimits(): ResourceLimits {
+    return { ...DEFAULT_RESOURCE_LIMITS, ...this.input.resourceLimits };
+  }
+
   private save(): void {
     writeFileAtomically(this.layout.progress, Buffer.from(`${JSON.stringify(this.progress, null, 2)}\n`));
   }
@@ -278,7 +285,7 @@ class CandidateRun {
   async run(): Promise<CandidateOutcome> {
     this.log.line(`== candidate for ${this.input.advisory.id}${this.input.publish ? '' : ' (not to be published: embargoed)'}, started ${now()}`);
     try {
-      this.sandbox = chooseSandbox(this.input.sandbox);
+      this.sandbox = chooseSandbox(this.input.sandbox, this.resourceLimits());
     } catch (err) {
       this.log.line(errorMessage(err));
       return this.outcome('failed', { reason: errorMessage(err), failedStep: 'build' });
@@ -381,14 +388,25 @@ class CandidateRun {
     }
   }
 
+  /**
+   * The lockfile update's bounds: its time limit, the cancellation, and under bubblewrap (when
+   * builds are) its confinement: the network, but of the filesystem only the system, the
+   * application's source and the package managers' home (see confineUpdate).
+   */
+  private updateLimits(): ToolLimits {
+    const confine = confineUpdate(this.sandbox as Sandbox, [this.layout.source, this.layout.home], this.resourceLimits());
+    return { ...this.limits('update'), ...(confine !== undefined ? { confine } : {}) };
+  }
+
   private async apply(): Promise<void> {
     const planned = await this.planned();
+    if (this.sandbox?.kind === 'bwrap') this.log.line('lockfile update: under bubblewrap, with network, of the filesystem only the system, source/ and home/ of the work directory');
     this.restoreOriginals(planned.map((p) => p.location));
     const diffs: string[] = [];
     let changed: string | null = null;
     for (const { location, graph, plans } of planned) {
       // The patch to send upstream names each file from the application's root (sub/Cargo.lock where it lies).
-      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), root: this.layout.source, env: this.env, limits: this.limits('update'), untrusted: true });
+      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), root: this.layout.source, env: this.env, limits: this.updateLimits(), untrusted: true });
       if (result.diff !== '') {
         diffs.push(result.diff);
         changed ??= location.path;
@@ -477,6 +495,7 @@ class CandidateRun {
       env: recipe.env,
       readOnly: recipe.readOnly,
       timeLimitMs: this.limits(step).timeLimitMs,
+      limits: this.resourceLimits(),
       log: this.log,
       ...(this.hooks.signal ? { signal: this.hooks.signal } : {}),
     });
@@ -484,6 +503,7 @@ class CandidateRun {
     const what = argv[0] === 'sh' ? `the ${step} script` : argv.join(' ');
     if (run.timedOut) throw new StowageError(`${what} did not finish within ${Math.round(this.limits(step).timeLimitMs / 1000)} s`);
     if (run.diskFull) throw new StowageError(`${what} was stopped: it left less than ${Math.round(DEFAULT_MIN_FREE_BYTES / (1024 * 1024))} MiB free on the build directory's filesystem; see the log`);
+    if (run.limitReached !== null) throw new StowageError(`${what} failed: it reached ${run.limitReached}; see the log`);
     if (run.status !== 0) throw new StowageError(`${what} failed (exit ${run.status ?? 'by a signal'}); see the log`);
   }
 

@@ -16,7 +16,16 @@ export interface ToolLimits {
   timeLimitMs?: number;
   /** Aborting kills the tool's process group. */
   signal?: AbortSignal;
+  /** Runs the tool inside something else (a campaign's sandbox); see ToolConfinement. */
+  confine?: ToolConfinement;
 }
+
+/**
+ * How a confined tool is started: given its argv, where it starts, its environment and the
+ * paths outside its project it must read (a settings file of the caller's), the argv to spawn
+ * instead (a sandbox's, ending with the tool's) and the environment to spawn it with.
+ */
+export type ToolConfinement = (tool: { argv: [string, ...string[]]; cwd: string; env: NodeJS.ProcessEnv; readable: readonly string[] }) => { argv: [string, ...string[]]; env: NodeJS.ProcessEnv };
 
 /**
  * Runs a system tool (git, rpmbuild, cargo, npm) with an argv array, never a shell string,
@@ -25,13 +34,16 @@ export interface ToolLimits {
  * (a StowageError: `cargo update … did not finish within 600 s`) or the signal aborts
  * (a StowageError: `… cancelled`); `label` is how those errors name the command (default its argv).
  */
-export function runTool(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; limits?: ToolLimits; label?: string }): Promise<ToolRun> {
+export function runTool(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; limits?: ToolLimits; label?: string; readable?: readonly string[] }): Promise<ToolRun> {
   const limits = options.limits;
-  const bounded = limits?.timeLimitMs !== undefined || limits?.signal !== undefined;
   const what = options.label ?? [command, ...args].join(' ');
+  const confined = limits?.confine?.({ argv: [command, ...args], cwd: options.cwd, env: options.env ?? process.env, readable: options.readable ?? [] });
+  const [program, ...programArgs] = confined?.argv ?? [command, ...args];
+  const env = confined?.env ?? options.env ?? process.env;
+  const bounded = limits?.timeLimitMs !== undefined || limits?.signal !== undefined;
   if (limits?.signal?.aborted) return Promise.reject(new StowageError(`${what}: cancelled`));
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: bounded });
+    const child = spawn(program, programArgs, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: bounded });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let stopped: string | null = null;
@@ -54,7 +66,7 @@ export function runTool(command: string, args: string[], options: { cwd: string;
     child.stderr?.on('data', (c: Buffer) => err.push(c));
     child.on('error', (e) => {
       settle();
-      reject(new StowageError(`cannot run ${command}: ${e.message}`));
+      reject(new StowageError(`cannot run ${program}: ${e.message}`));
     });
     child.on('close', (code) => {
       settle();

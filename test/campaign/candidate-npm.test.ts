@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_POLICY } from '../../src/audit/policy.js';
 import { buildCandidate, candidateLayout } from '../../src/campaign/candidate.js';
@@ -18,6 +18,12 @@ import { fixtureArgsAdvisoryDb } from '../support/advisory-fixtures.js';
 import { FIX_REGISTRY_FIXTURES, startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
 import { cleanEnv, lockNpmApplication } from '../support/npm-vendor.js';
 import { tempDir } from '../support/shared.js';
+
+/** `dir`, made if missing. */
+function mkdirp(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 
 describe('buildCandidate on an npm application, its registry on 127.0.0.1', () => {
   const scratch = tempDir('candidate-npm');
@@ -109,5 +115,38 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
     assert.equal(outcome.failedStep, 'apply', `${outcome.reason}\n${log}`);
     assert.equal(existsSync(ran) ? readFileSync(ran, 'utf8') : 'nothing ran', 'nothing ran');
     rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test("the lockfile update sees nothing outside the work directory: not another application's source a file: dependency points to", { timeout: 120_000 }, async () => {
+    // Another application's work directory beside this one, under the OS temporary directory.
+    const other = join(tempDir('candidate-npm-other'), 'source');
+    mkdirSync(other, { recursive: true });
+    const neighbour = { name: 'neighbour', version: '1.0.0', license: 'MIT' };
+    writeFileSync(join(other, 'package.json'), JSON.stringify(neighbour));
+    const workDir = tempDir('candidate-npm-file');
+    const { source } = candidateLayout(workDir);
+    writeFileSync(join(mkdirp(source), '.npmrc'), registry.npmrc);
+    const pointer = `file:${relative(source, other)}`;
+    const manifest = { name: 'campaign-npm-file-app', version: '1.0.0', license: 'MIT', dependencies: { 'fixture-args': '1.2.5', neighbour: pointer } };
+    await lockNpmApplication(source, manifest, { 'fixture-args': '^1.2.5' }, env);
+    // What the other application holds now, which the update must not get to read.
+    writeFileSync(join(other, 'package.json'), JSON.stringify({ ...neighbour, version: '6.6.6', dependencies: { 'other-apps-secret-dependency': '1.0.0' } }));
+    const outcome = await buildCandidate({
+      workDir,
+      advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
+      audit: { policy: DEFAULT_POLICY, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') },
+      sandbox: 'bwrap',
+      publish: true,
+      env,
+    });
+    const log = readFileSync(outcome.artifacts.log, 'utf8');
+    const lock = readFileSync(join(source, 'package-lock.json'), 'utf8');
+    assert.doesNotMatch(lock, /6\.6\.6|other-apps-secret-dependency/, log);
+    assert.doesNotMatch(log, /6\.6\.6|other-apps-secret-dependency/);
+    // npm did update the lockfile (the local package it could not see is then refused by vendoring).
+    assert.deepEqual(outcome.steps.filter((s) => s.step === 'apply').map((s) => s.state), ['done'], `${outcome.reason}\n${log}`);
+    assert.match(log, /^lockfile update: under bubblewrap, with network/m);
+    rmSync(workDir, { recursive: true, force: true });
+    rmSync(dirname(other), { recursive: true, force: true });
   });
 });

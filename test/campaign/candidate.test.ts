@@ -53,6 +53,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
   let affected: string;
   let blocked: string;
   let networked: string;
+  let bloated: string;
   let listener: Server;
   const audit = (): AuditSettings => ({ policy: { ...DEFAULT_POLICY }, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') });
 
@@ -91,6 +92,14 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
       ].join('\n'),
     });
     await runCargo(['update', '-p', 'vulnlib', '--precise', '1.0.0'], { cwd: networked, cargoHome });
+
+    // A build script that writes a 64 MiB file (standing for one that writes without end).
+    bloated = await application(join(scratch, 'bloated'), registry.indexUrl, cargoHome, {
+      deps: { vulnlib: '1' },
+      main: 'fn main() { println!("{}", vulnlib::version()); }\n',
+      buildScript: 'fn main() {\n    let out = std::env::var("OUT_DIR").unwrap();\n    std::fs::write(format!("{out}/big.bin"), vec![0u8; 64 << 20]).unwrap();\n    println!("cargo:warning=big file written");\n}\n',
+    });
+    await runCargo(['update', '-p', 'vulnlib', '--precise', '1.0.0'], { cwd: bloated, cargoHome });
   });
 
   after(async () => {
@@ -249,6 +258,20 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     assert.equal(unisolated.state, 'candidate', unisolated.reason ?? '');
     assert.deepEqual([join(scratch, 'escaped.txt'), join(candidateLayout(plainWorkDir).source, 'escaped.txt')].filter((f) => existsSync(f)).length, 2);
     assert.match(readFileSync(unisolated.artifacts.log, 'utf8'), /^sandbox: none \(--sandbox none\)/m);
+  });
+
+  test('a build script that writes a file past the size limit is stopped, and the build step fails naming the limit', async () => {
+    const workDir = workDirFor(bloated);
+    const outcome = await buildCandidate({ workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true, resourceLimits: { fileBytes: 16 * 1024 * 1024 } });
+    const log = readFileSync(outcome.artifacts.log, 'utf8');
+    assert.equal(outcome.state, 'failed', log);
+    assert.equal(outcome.failedStep, 'build');
+    assert.equal(outcome.reason, "cargo build --release --offline --frozen failed: it reached the limit of 16 MiB per file (RLIMIT_FSIZE); see the log");
+    assert.match(log, /^sandbox: bubblewrap: .*files up to 16 MiB, no core dumps$/m);
+    assert.match(log, /^limit reached: the limit of 16 MiB per file \(RLIMIT_FSIZE\)$/m);
+    assert.doesNotMatch(log, /big file written/);
+    assert.equal(outcome.artifacts.srpm, null);
+    rmSync(workDir, { recursive: true, force: true });
   });
 
   test("the lockfile update runs neither a rustc wrapper of the application's .cargo/config.toml nor a toolchain of its rust-toolchain.toml", async () => {

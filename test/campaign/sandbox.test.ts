@@ -7,12 +7,14 @@
  * command succeeds: the check is about the sandbox, not the command.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chooseSandbox, runSandboxed, type Sandbox } from '../../src/campaign/sandbox.js';
+import { chooseSandbox, confineUpdate, runSandboxed, type Sandbox } from '../../src/campaign/sandbox.js';
+import { runTool } from '../../src/core/run-tool.js';
 import { StepLog } from '../../src/campaign/step-log.js';
 import { tempDir } from '../support/shared.js';
 
@@ -86,28 +88,107 @@ describe('the campaign sandbox', () => {
     assert.equal(existsSync(target), true);
   });
 
-  test('root outside is not root inside: an unprivileged user with no capabilities (or, without a user namespace, root with none), who cannot remount a read-only directory writable', { skip: process.getuid?.() !== 0 ? 'run as root only: the check is what root keeps' : false }, async () => {
-    assert.equal(bwrap.userNamespace, true, 'this machine gives bubblewrap a user namespace');
-    assert.match(bwrap.note, /run as an unprivileged user with no capabilities/);
+  test('root outside is not root inside: the user nobody with no capabilities (or, failing setpriv, an unprivileged user of a user namespace; without one, root with none), who cannot remount a read-only directory writable', { skip: process.getuid?.() !== 0 ? 'run as root only: the check is what root keeps' : false }, async () => {
+    assert.equal(bwrap.dropToNobody, true, 'run by root, the command drops to nobody');
+    assert.match(bwrap.note, /run as the unprivileged user nobody with no capabilities/);
     // A directory bound read-only (as a toolchain is), which a build then tries to make writable.
     const readOnly = tempDir('sandbox-read-only');
-    const attempt = async (sandbox: Sandbox): Promise<string> => {
+    const attempt = async (sandbox: Sandbox): Promise<{ log: string; dir: string }> => {
       const log = new StepLog(join(tempDir('sandbox-log'), 'log'));
-      const script = `echo "uid $(id -u)"; grep "^CapEff:" /proc/self/status; mount -o remount,rw,bind '${readOnly}' && echo x > '${readOnly}/planted' && echo remounted`;
-      await runSandboxed(sandbox, { argv: ['sh', '-c', script], dir: tempDir('sandbox-dir'), env: ENV, readOnly: [readOnly], timeLimitMs: 60_000, log });
-      return readFileSync(log.path, 'utf8');
+      const dir = tempDir('sandbox-dir');
+      const script = `echo "uid $(id -u)"; grep "^CapEff:" /proc/self/status; touch made-inside; mount -o remount,rw,bind '${readOnly}' && echo x > '${readOnly}/planted' && echo remounted`;
+      await runSandboxed(sandbox, { argv: ['sh', '-c', script], dir, env: ENV, readOnly: [readOnly], timeLimitMs: 60_000, log });
+      return { log: readFileSync(log.path, 'utf8'), dir };
     };
-    const inside = await attempt(bwrap);
-    assert.match(inside, /^uid 65534$/m);
-    assert.match(inside, /^CapEff:\s+0+$/m);
-    assert.doesNotMatch(inside, /^remounted$/m);
+    const dropped = await attempt(bwrap);
+    assert.match(dropped.log, /^uid 65534$/m);
+    assert.match(dropped.log, /^CapEff:\s+0+$/m);
+    assert.doesNotMatch(dropped.log, /^remounted$/m);
     assert.equal(existsSync(join(readOnly, 'planted')), false);
+    // nobody outside too: what it wrote is nobody's on the machine, not root's.
+    assert.equal(statSync(join(dropped.dir, 'made-inside')).uid, 65534);
+    const inUserNamespace = await attempt({ ...bwrap, dropToNobody: false, userNamespace: true });
+    assert.match(inUserNamespace.log, /^uid 65534$/m);
+    assert.match(inUserNamespace.log, /^CapEff:\s+0+$/m);
+    assert.doesNotMatch(inUserNamespace.log, /^remounted$/m);
     // Where the kernel refuses a user namespace the command runs as root, but with no capabilities either: the remount is refused.
-    const asRoot = await attempt({ ...bwrap, userNamespace: false });
-    assert.match(asRoot, /^uid 0$/m);
-    assert.match(asRoot, /^CapEff:\s+0+$/m);
-    assert.doesNotMatch(asRoot, /^remounted$/m);
+    const asRoot = await attempt({ ...bwrap, dropToNobody: false, userNamespace: false });
+    assert.match(asRoot.log, /^uid 0$/m);
+    assert.match(asRoot.log, /^CapEff:\s+0+$/m);
+    assert.doesNotMatch(asRoot.log, /^remounted$/m);
     assert.equal(existsSync(join(readOnly, 'planted')), false);
+  });
+
+  test('a command that starts processes without end stops at the process limit, fails, and the log names the limit', async () => {
+    assert.match(bwrap.note, /at most 4096 processes and threads/);
+    const dir = tempDir('sandbox-dir');
+    const log = new StepLog(join(tempDir('sandbox-log'), 'log'));
+    // Bounded, so that without a limit it ends by itself (300 sleeps, then success).
+    const script = 'i=0; while [ $i -lt 300 ]; do sleep 20 & i=$((i+1)); done; echo all-started';
+    const run = await runSandboxed(bwrap, { argv: ['sh', '-ec', script], dir, env: ENV, readOnly: [], timeLimitMs: 60_000, log, limits: { processes: 64 } });
+    const text = readFileSync(log.path, 'utf8');
+    assert.notEqual(run.status, 0, text);
+    assert.doesNotMatch(text, /^all-started$/m);
+    assert.equal(run.limitReached, 'the limit of 64 processes and threads (RLIMIT_NPROC)');
+    assert.match(text, /^limit reached: the limit of 64 processes and threads \(RLIMIT_NPROC\)$/m);
+    for (const path of [dir, dirname(log.path)]) rmSync(path, { recursive: true, force: true });
+  });
+
+  test('a file written past the size limit stops the command, which fails, and the log names the limit; no core dumps', async () => {
+    // A worker whose own limits allow core dumps: the command's do not.
+    spawnSync('prlimit', ['--pid', String(process.pid), '--core=unlimited']);
+    for (const sandbox of [bwrap, none]) {
+      const dir = tempDir('sandbox-dir');
+      const log = new StepLog(join(tempDir('sandbox-log'), 'log'));
+      const script = 'echo "core $(ulimit -c)"; head -c 3000000 /dev/zero > big; echo written';
+      const run = await runSandboxed(sandbox, { argv: ['sh', '-ec', script], dir, env: ENV, readOnly: [], timeLimitMs: 60_000, log, limits: { fileBytes: 1024 * 1024 } });
+      const text = readFileSync(log.path, 'utf8');
+      assert.notEqual(run.status, 0, text);
+      assert.doesNotMatch(text, /^written$/m);
+      assert.equal(statSync(join(dir, 'big')).size, 1024 * 1024);
+      assert.match(text, /^limit reached: the limit of 1 MiB per file \(RLIMIT_FSIZE\)$/m);
+      assert.match(text, /^core 0$/m);
+      for (const path of [dir, dirname(log.path)]) rmSync(path, { recursive: true, force: true });
+    }
+  });
+
+  test('a process that allocates past the memory limit fails, and the log names the limit', async () => {
+    const dir = tempDir('sandbox-dir');
+    const log = new StepLog(join(tempDir('sandbox-log'), 'log'));
+    // 1 GiB in 16 MiB buffers, each written to (allocated for real).
+    const script = 'const kept = []; for (let i = 0; i < 64; i++) kept.push(Buffer.alloc(16 << 20, 1)); console.log("allocated");';
+    const run = await runSandboxed(bwrap, { argv: ['node', '-e', script], dir, env: ENV, readOnly: [], timeLimitMs: 60_000, log, limits: { memoryBytes: 256 * 1024 * 1024 } });
+    const text = readFileSync(log.path, 'utf8');
+    assert.notEqual(run.status, 0, text);
+    assert.doesNotMatch(text, /^allocated$/m);
+    assert.equal(run.limitReached, 'the limit of 256 MiB of memory per process (RLIMIT_DATA)', text);
+    assert.match(text, /^limit reached: the limit of 256 MiB of memory per process \(RLIMIT_DATA\)$/m);
+    for (const path of [dir, dirname(log.path)]) rmSync(path, { recursive: true, force: true });
+  });
+
+  test("the lockfile update's confinement: the network shared, of the filesystem only the system and its own directories, the environment reduced", async () => {
+    const dir = tempDir('sandbox-update');
+    const confine = confineUpdate(bwrap, [dir]);
+    assert.ok(confine !== undefined);
+    assert.equal(confineUpdate(none, [dir]), undefined, 'unsandboxed campaigns run the update as before');
+    const script = [
+      'echo "env: $(env | cut -d= -f1 | sort | tr "\\n" " ")"',
+      `(exec 3<>/dev/tcp/127.0.0.1/${port}) && echo connected`,
+      `cat '${secret}' || echo unreadable`,
+      'echo x > written && echo wrote',
+    ].join('; ');
+    const env = { ...ENV, HOME: '/nonexistent', WORKER_NOTE: 'the worker keeps this', npm_config_registry: 'http://127.0.0.1:1/', CARGO_HOME: join(dir, 'cargo') };
+    const run = await runTool('bash', ['-c', script], { cwd: dir, env, limits: { confine } });
+    const out = run.stdout.toString('utf8');
+    assert.match(out, /^connected$/m, run.stderr);
+    assert.match(out, /^unreadable$/m);
+    assert.doesNotMatch(out, /not for the build/);
+    assert.match(out, /^wrote$/m);
+    assert.equal(readFileSync(join(dir, 'written'), 'utf8'), 'x\n');
+    const names = /^env: (.*)$/m.exec(out)?.[1]?.trim().split(' ') ?? [];
+    assert.ok(names.includes('npm_config_registry') && names.includes('CARGO_HOME') && names.includes('PATH'), names.join(' '));
+    assert.ok(!names.includes('WORKER_NOTE'), names.join(' '));
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('the time limit kills the command and what it started', async () => {

@@ -208,7 +208,8 @@ export class CargoFixEcosystem implements FixEcosystem {
         extra.push('--manifest-path', join(this.projectDir, 'Cargo.toml'), '--config', config);
       }
       // From `/`: the directories above a temporary directory (/tmp, writable by anyone) would be searched too.
-      const run = { cwd: outside !== null ? '/' : this.projectDir, ...(options.env ? { env: options.env } : {}), ...(options.limits ? { limits: options.limits } : {}) };
+      // The scratch directory holds the --config file: a confined cargo must read it.
+      const run = { cwd: outside !== null ? '/' : this.projectDir, readable: outside !== null ? [outside] : [], ...(options.env ? { env: options.env } : {}), ...(options.limits ? { limits: options.limits } : {}) };
       for (const change of changes) {
         const [cargo, ...args] = this.command(change) as [string, ...string[]];
         // Errors name the command as the plan shows it, not the scratch paths added to it.
