@@ -131,14 +131,7 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
     await lockNpmApplication(source, manifest, { 'fixture-args': '^1.2.5' }, env);
     // What the other application holds now, which the update must not get to read.
     writeFileSync(join(other, 'package.json'), JSON.stringify({ ...neighbour, version: '6.6.6', dependencies: { 'other-apps-secret-dependency': '1.0.0' } }));
-    const outcome = await buildCandidate({
-      workDir,
-      advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
-      audit: { policy: DEFAULT_POLICY, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') },
-      sandbox: 'bwrap',
-      publish: true,
-      env,
-    });
+    const outcome = await candidateIn(workDir);
     const log = readFileSync(outcome.artifacts.log, 'utf8');
     const lock = readFileSync(join(source, 'package-lock.json'), 'utf8');
     assert.doesNotMatch(lock, /6\.6\.6|other-apps-secret-dependency/, log);
