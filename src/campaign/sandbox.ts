@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lchownSync, readdirSync, realpathSync, statfsSync } from 'node:fs';
 import { constants, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { ancestors } from '../core/ancestors.js';
 import { StowageError } from '../core/errors.js';
 import type { ToolConfinement } from '../core/run-tool.js';
 import { commandText } from '../fixes/report.js';
@@ -279,11 +280,12 @@ function freeBytes(dir: string): number | null {
 
 const mebibytes = (bytes: number): string => `${Math.floor(bytes / (1024 * 1024))} MiB`;
 
-/** The directories above `path` (not `/`, not the system's, which are bound whole), the highest first. */
-function ancestors(path: string): string[] {
-  const found: string[] = [];
-  for (let dir = dirname(path); dir !== '/' && dir !== '.'; dir = dirname(dir)) found.unshift(dir);
-  return found.filter((d) => !SYSTEM_DIRS.some((s) => d === s || d.startsWith(`${s}/`)));
+/** Whether `path` is one of the system's directories, bound read-only whole, or inside one. */
+const underSystemDir = (path: string): boolean => SYSTEM_DIRS.some((s) => path === s || path.startsWith(`${s}/`));
+
+/** The directories above `path` (not `/`, not the system's), the highest first. */
+function mountParents(path: string): string[] {
+  return [...ancestors(path)].reverse().filter((d) => d !== '/' && d !== '.' && !underSystemDir(d));
 }
 
 /** `dir` and everything in it given to nobody, who the command runs as (its files were the worker's). */
@@ -305,7 +307,7 @@ function mountArgs(readOnly: readonly string[], writable: readonly string[], opt
   for (const dir of writable) binds.push(['--bind', dir, dir]);
   // The directories bwrap makes above each mount point would copy their originals' modes (a
   // home directory's 0700, which nobody could not cross): made first, searchable by anyone.
-  const parents = new Set(binds.map((b) => b[2]).flatMap(ancestors));
+  const parents = new Set(binds.map((b) => b[2]).flatMap(mountParents));
   return [...[...parents].flatMap((dir) => ['--perms', '0755', '--dir', dir]), ...binds.flat()];
 }
 
@@ -330,7 +332,7 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | null {
   return null;
 }
 
-const inSystem = (path: string): boolean => SYSTEM_DIRS.some((s) => path === s || path.startsWith(`${s}/`)) || path === '/etc' || path.startsWith('/etc/');
+const inSystem = (path: string): boolean => underSystemDir(path) || path === '/etc' || path.startsWith('/etc/');
 
 /** What a package manager reads outside the system: its installation, the Rust toolchain, the user's npmrc, certificates. */
 function updateReadOnly(env: NodeJS.ProcessEnv): string[] {
