@@ -74,6 +74,41 @@ export interface SentRevision {
 
 const COLUMNS = 7;
 
+/**
+ * A MatchJob as the main thread posts it: the stored findings' keys and rows each one string and
+ * the ends of its texts, for the reason SentRevision gives (the main thread is the sync's limit,
+ * and a structured clone of each stored row's text was most of its posting).
+ */
+export interface SentJob {
+  revisionId: number;
+  app: string;
+  graph: Uint8Array;
+  policy: MatchJob['policy'];
+  restricted: boolean;
+  keys: string;
+  keyEnds: number[];
+  rows: string;
+  rowEnds: number[];
+}
+
+export function sentJob(job: MatchJob): SentJob {
+  const [keys, keyEnds] = joined(job.before.findingKeys);
+  const [rows, rowEnds] = joined(job.before.rows);
+  return { revisionId: job.revisionId, app: job.app, graph: job.graph, policy: job.policy, restricted: job.restricted, keys, keyEnds, rows, rowEnds };
+}
+
+/** The MatchJob the main thread posted. */
+export function receivedJob(sent: SentJob): MatchJob {
+  return {
+    revisionId: sent.revisionId,
+    app: sent.app,
+    graph: sent.graph,
+    policy: sent.policy,
+    restricted: sent.restricted,
+    before: { findingKeys: split(sent.keys, sent.keyEnds), rows: split(sent.rows, sent.rowEnds) },
+  };
+}
+
 /** `texts` as one string and the end of each in it. */
 function joined(texts: readonly string[]): [string, number[]] {
   let end = 0;
@@ -140,7 +175,7 @@ export function receivedRevision(sent: SentRevision): MatchedRevision {
 
 /** The worker threads of one sync. */
 export class SyncPool {
-  private constructor(private readonly jobs: WorkerJobs<MatchJob, MatchedRevision, SentRevision>) {}
+  private constructor(private readonly jobs: WorkerJobs<SentJob, MatchedRevision, SentRevision>) {}
 
   /** `onRecords` is given each answer's advisory records as it arrives, before the revision is applied. */
   static start(size: number, context: { databases: readonly AdvisoryDatabase[]; names: Names; now: Date; mark: string }, onRecords: (records: readonly [string, string][]) => void): SyncPool {
@@ -152,7 +187,7 @@ export class SyncPool {
     };
     const workers = Array.from({ length: size }, () => new Worker(workerEntry('sync-worker'), { workerData: setup }));
     return new SyncPool(
-      new WorkerJobs<MatchJob, MatchedRevision, SentRevision>(workers, 'fleet sync', JOBS_PER_WORKER, (sent) => {
+      new WorkerJobs<SentJob, MatchedRevision, SentRevision>(workers, 'fleet sync', JOBS_PER_WORKER, (sent) => {
         onRecords(sent.records);
         return receivedRevision(sent);
       }),
@@ -164,7 +199,7 @@ export class SyncPool {
    * The graph's bytes are copied, not moved: a job a worker leaves is matched here from them.
    */
   match(job: MatchJob): Promise<MatchedRevision | null> {
-    return this.jobs.run(job);
+    return this.jobs.run(sentJob(job));
   }
 
   close(): Promise<void> {
@@ -179,5 +214,5 @@ export function serveSyncJobs(port: MessagePort, setup: SyncWorkerSetup): void {
   // Each advisory record is handed over once by each worker (the main thread keeps them all).
   const context: MatchContext = { databases: databases ?? [], restriction: restrictionOf(names), now: setup.now, sentRecords: new Set<string>(), mark: setup.mark };
   // Any error (or a damaged index): the main thread re-matches the revision and meets it itself (or rebuilds the index).
-  serveJobs<MatchJob, SentRevision>(port, databases === null ? null : async (job) => sentRevision(await matchRevision(job, context)));
+  serveJobs<SentJob, SentRevision>(port, databases === null ? null : async (job) => sentRevision(await matchRevision(receivedJob(job), context)));
 }

@@ -13,7 +13,7 @@ import { closeDatabases, databaseRevisions, openFleetDatabases, POLICY_DOCUMENT,
 import { EVENT_CHANGES_LIMIT, recordEventText } from './events.js';
 import { requireSettings } from './lookup.js';
 import { decompressBytes } from './revision.js';
-import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFinding } from './store/store.js';
+import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFindingRow } from './store/store.js';
 import { encodedFinding, STATISTICS_AFTER, type EncodedFinding } from './store/store.js';
 import { advisoryRecord, type FindingRowText } from './store/finding-rows.js';
 import { matchRevision, MatchedFindings, restrictionOf, type AddedRow, type MatchContext, type MatchedRevision, type MatchJob, type Restriction } from './sync-match.js';
@@ -238,7 +238,7 @@ interface RematchPlan {
 interface Round {
   targets: RevisionToEvaluate[];
   /** Per target, the stored findings its re-match replaces. */
-  before: StoredFinding[][];
+  before: StoredFindingRow[][];
   matches: Promise<MatchedRevision | null>[];
   jobs: MatchJob[];
 }
@@ -275,14 +275,14 @@ async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: Fi
     const round: Round = { targets, before: [], matches: [], jobs: [] };
     for (const target of targets) {
       const isFull = full.has(target.revision.id);
-      const before = (stored.get(target.revision.id) ?? []).filter((s) => isFull || touches(restriction.keys, s.finding.package.ecosystem, s.finding.package.name));
+      const before = (stored.get(target.revision.id) ?? []).filter((s) => isFull || touches(restriction.keys, s.ecosystem, s.name));
       const job: MatchJob = {
         revisionId: target.revision.id,
         app: target.app,
         graph: target.graph,
         policy: await plan.policies.of(target.revision),
         restricted: !isFull,
-        before: { findingKeys: before.map((s) => findingKey(s.finding)), rows: before.map((s) => s.key) },
+        before: { findingKeys: before.map((s) => s.findingKey), rows: before.map((s) => s.key) },
       };
       round.before.push(before);
       round.jobs.push(job);
@@ -292,12 +292,12 @@ async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: Fi
   };
 
   const write = async (round: Round): Promise<void> => {
-    const rewrites: { revisionId: number; remove: StoredFinding[]; add: EncodedFinding[] }[] = [];
+    const rewrites: { revisionId: number; remove: StoredFindingRow[]; add: EncodedFinding[] }[] = [];
     for (const [i, target] of round.targets.entries()) {
       const job = round.jobs[i] as MatchJob;
       // Not matched by a worker (none, or one that left it): matched here, in order, meeting any error as a sequential sync would.
       const matched = (await round.matches[i]) ?? (await matchRevision(job, inThread));
-      const before = round.before[i] as StoredFinding[];
+      const before = round.before[i] as StoredFindingRow[];
       let add: EncodedFinding[];
       if (matched.encoded !== undefined) {
         // From a worker: rows encoded and changes made there.
@@ -320,8 +320,8 @@ async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: Fi
           return encodedFinding(finding, row.text, row.digest);
         });
       }
-      for (const n of matched.resolved) changes.push({ app: target.app, change: 'resolved', finding: (before[n] as StoredFinding).finding });
-      rewrites.push({ revisionId: target.revision.id, remove: matched.remove.map((n) => before[n] as StoredFinding), add });
+      for (const n of matched.resolved) changes.push({ app: target.app, change: 'resolved', finding: (before[n] as StoredFindingRow).finding });
+      rewrites.push({ revisionId: target.revision.id, remove: matched.remove.map((n) => before[n] as StoredFindingRow), add });
       if (job.restricted) reevaluated++;
     }
     await tx.rewriteFindings(rewrites, (digest) => findings.record(digest));

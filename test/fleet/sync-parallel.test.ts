@@ -12,8 +12,8 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { syncFleet, type SyncOptions, type SyncOutcome } from '../../src/fleet/sync.js';
-import { receivedRevision, sentRevision, syncPoolSize } from '../../src/fleet/sync-pool.js';
-import type { MatchedRevision } from '../../src/fleet/sync-match.js';
+import { receivedJob, receivedRevision, sentJob, sentRevision, syncPoolSize } from '../../src/fleet/sync-pool.js';
+import type { MatchedRevision, MatchJob } from '../../src/fleet/sync-match.js';
 import type { FindingRowText } from '../../src/fleet/store/finding-rows.js';
 import type { EncodedFinding } from '../../src/fleet/store/store.js';
 import { renderSync, syncJsonPieces } from '../../src/fleet/sync-report.js';
@@ -184,4 +184,21 @@ test('a worker\'s answer crosses as one string of rows and comes back as the row
   assert.deepStrictEqual(receivedRevision(structuredClone(sent)), matched);
   const none: MatchedRevision = { add: [], resolved: [], remove: [], records: [], encoded: [], prepared: [] };
   assert.deepStrictEqual(receivedRevision(structuredClone(sentRevision(none))), none);
+});
+
+test('a job crosses to a worker with its stored keys and rows as one string each, and arrives as the job posted', () => {
+  const job = (findingKeys: string[], rows: string[]): MatchJob => ({
+    revisionId: 7,
+    app: 'caf\u00e9',
+    graph: new Uint8Array([1, 2, 3]),
+    policy: { failOn: 'high', ignore: [] } as unknown as MatchJob['policy'],
+    restricted: true,
+    before: { findingKeys, rows },
+  });
+  for (const posted of [
+    job(['t\0cargo\0a\u00001.0\0G-1', '', 't\0npm\0\u{1F600}\0' + '2.0\0G-2'], ['{"a":"caf\u00e9"}', '{}', '']),
+    job([], []),
+  ]) {
+    assert.deepStrictEqual(receivedJob(structuredClone(sentJob(posted))), posted);
+  }
 });

@@ -1,13 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { chunks } from '../../core/chunks.js';
-import type { Finding } from '../../core/finding.js';
+import { findingKeyOf, type Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
-import { SEVERITY_LEVELS } from '../../core/advisory.js';
+import { SEVERITY_LEVELS, type Advisory } from '../../core/advisory.js';
 import type { Dialect, SqlDriver, SqlExecutor, SqlValue, TransactionOptions } from './sql.js';
 import { RECOUNT_COLUMNS, RECOUNT_REVISION, recountRevisions, sqliteAnalysed } from './migrations.js';
 import { compressedEventBody, eventBody, type StoredEventBody } from './event-bodies.js';
 import {
-  aliasGroupKey,
   type AdvisoryStateEntry,
   type AdvisoryStateUpdate,
   type AppRecord,
@@ -41,6 +40,7 @@ import {
   type TokenRecord,
   type RevisionToEvaluate,
   type StoredFinding,
+  type StoredFindingRow,
   type EncodedFinding,
   type FindingLine,
   type RevisionFootprint,
@@ -49,7 +49,7 @@ import {
 } from './store.js';
 import type { CampaignStore } from './campaign-store.js';
 import { SqlCampaignStore } from './sql-campaign-store.js';
-import { AdvisoryRecords, parseFindingRow, type ParsedFindingRow } from './finding-rows.js';
+import { AdvisoryRecords, findingRowDigest, parseFindingRow, type FindingRowText, type ParsedFindingRow } from './finding-rows.js';
 import type { StoredTriageDecision, TriageDecision } from '../triage.js';
 
 /** Test hook: pause inside every transaction before it commits, so a test can kill the process there. */
@@ -994,10 +994,10 @@ export class SqlFleetStore implements FleetStore {
     return found.sort((a, b) => a.revision.id - b.revision.id);
   }
 
-  async storedFindingsOf(ids: readonly number[], onlyNames?: readonly { ecosystem: Ecosystem; name: string }[]): Promise<Map<number, StoredFinding[]>> {
-    const found = new Map<number, StoredFinding[]>();
+  async storedFindingsOf(ids: readonly number[], onlyNames?: readonly { ecosystem: Ecosystem; name: string }[]): Promise<Map<number, StoredFindingRow[]>> {
+    const found = new Map<number, StoredFindingRow[]>();
     if (onlyNames !== undefined && onlyNames.length === 0) return found;
-    // The packages of those names, by id: a sync re-matching a few names reads (and parses) only their findings.
+    // The packages of those names, by id: a sync re-matching a few names reads only their findings.
     let packageFilter = '';
     let packageParams: SqlValue[] = [];
     if (onlyNames !== undefined) {
@@ -1005,34 +1005,58 @@ export class SqlFleetStore implements FleetStore {
       if (packageIds.length === 0) return found;
       // Past this many, every finding is read (the statement's parameters have a limit): still a superset.
       if (packageIds.length <= MAX_PACKAGE_FILTER) {
-        packageFilter = ` AND package_id IN (${packageIds.map(() => '?').join(', ')})`;
+        packageFilter = ` AND f.package_id IN (${packageIds.map(() => '?').join(', ')})`;
         packageParams = packageIds;
       }
     }
     for (const batch of chunks(ids, ROWS_PER_INSERT)) {
-      const rows = await this.sql.query<{ revision_id: number; finding: string }>(
-        `SELECT revision_id, finding FROM findings WHERE revision_id IN (${batch.map(() => '?').join(', ')})${packageFilter}`,
+      // The key's columns with each row: its text is parsed only for a finding asked for (LazyStoredFinding).
+      const rows = await this.sql.query<{
+        revision_id: number;
+        target: string;
+        package_id: number;
+        group_key: string;
+        advisory_id: string;
+        ecosystem: Ecosystem;
+        name: string;
+        version: string;
+        finding: string;
+      }>(
+        `SELECT f.revision_id, f.target, f.package_id, f.group_key, f.advisory_id, p.ecosystem, p.name, p.version, f.finding
+         FROM findings f JOIN packages p ON p.id = f.package_id
+         WHERE f.revision_id IN (${batch.map(() => '?').join(', ')})${packageFilter}`,
         [...batch, ...packageParams],
       );
-      const parsed = rows.map((r) => parseFindingRow(r.finding));
-      const findings = await this.findingsOf(parsed);
+      const digests = rows.map((r) => findingRowDigest(r.finding));
+      const advisories = await this.advisories.advisories(digests, (wanted) => this.advisoryRecords(wanted));
       rows.forEach((row, i) => {
         const id = Number(row.revision_id);
         let list = found.get(id);
         if (!list) found.set(id, (list = []));
-        const p = parsed[i] as ParsedFindingRow;
-        list.push({ finding: findings[i] as Finding, key: p.text, advisoryDigest: p.digest });
+        const digest = digests[i] as string;
+        const advisory = advisories.get(digest);
+        if (advisory === undefined) throw new Error(`the fleet store has no advisory record ${digest}`);
+        list.push(
+          new LazyStoredFinding(
+            findingKeyOf(row.target, row.ecosystem, row.name, row.version, row.advisory_id),
+            row.ecosystem,
+            row.name,
+            row.target,
+            Number(row.package_id),
+            row.group_key,
+            row.finding as FindingRowText,
+            advisory,
+          ),
+        );
       });
     }
     return found;
   }
 
-  async rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFinding[]; add: readonly EncodedFinding[] }[], recordOf: (digest: string) => string | undefined): Promise<void> {
-    const removed = changes.flatMap((c) => c.remove.map((r) => ({ revisionId: c.revisionId, finding: r.finding })));
-    const ids = await this.packageIds(removed.map((r) => r.finding.package));
+  async rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFindingRow[]; add: readonly EncodedFinding[] }[], recordOf: (digest: string) => string | undefined): Promise<void> {
+    const removed = changes.flatMap((c) => c.remove.map((row) => ({ revisionId: c.revisionId, row })));
     // The findings table's key: revision, lockfile, package, alias group (ids typed: PostgreSQL reads VALUES' parameters as text).
-    const row = '(CAST(? AS BIGINT), ?, CAST(? AS BIGINT), ?)';
-    let at = 0;
+    const key = '(CAST(? AS BIGINT), ?, CAST(? AS BIGINT), ?)';
     for (const batch of chunks(removed, ROWS_PER_INSERT)) {
       // The revisions named again on their own: SQLite then searches the key's index by revision,
       // where a row value IN (VALUES ...) alone scanned the whole table for each batch (2 s of a
@@ -1040,11 +1064,8 @@ export class SqlFleetStore implements FleetStore {
       const revisions = [...new Set(batch.map((r) => r.revisionId))];
       await this.sql.run(
         `DELETE FROM findings WHERE revision_id IN (${revisions.map(() => 'CAST(? AS BIGINT)').join(', ')})
-         AND (revision_id, target, package_id, group_key) IN (VALUES ${batch.map(() => row).join(', ')})`,
-        [
-          ...revisions,
-          ...batch.flatMap(({ revisionId, finding: f }) => [revisionId, f.target, ids[at++] as number, aliasGroupKey([f.advisory.id, ...f.advisory.aliases])]),
-        ],
+         AND (revision_id, target, package_id, group_key) IN (VALUES ${batch.map(() => key).join(', ')})`,
+        [...revisions, ...batch.flatMap(({ revisionId, row }) => [revisionId, row.target, row.packageId, row.groupKey])],
       );
     }
     await this.insertEncodedFindings(
@@ -1664,5 +1685,31 @@ class PackageIdMap {
     let versions = names.get(p.name);
     if (versions === undefined) names.set(p.name, (versions = new Map()));
     versions.set(p.version, id);
+  }
+}
+
+/** A stored finding as storedFindingsOf reads it: its row parsed the first time its finding is asked for. */
+class LazyStoredFinding implements StoredFindingRow {
+  private parsed: Finding | null = null;
+
+  constructor(
+    readonly findingKey: string,
+    readonly ecosystem: Ecosystem,
+    readonly name: string,
+    readonly target: string,
+    readonly packageId: number,
+    readonly groupKey: string,
+    readonly key: FindingRowText,
+    private readonly advisory: Advisory,
+  ) {}
+
+  get finding(): Finding {
+    if (this.parsed === null) {
+      const finding = parseFindingRow(this.key).partial;
+      // In the digest's place among the finding's keys, as AdvisoryRecords.resolve puts it.
+      finding.advisory = this.advisory;
+      this.parsed = finding;
+    }
+    return this.parsed;
   }
 }
