@@ -212,7 +212,7 @@ test('writeFileAtomically replaces the file whole, and leaves nothing behind whe
   assert.throws(() => writeFileAtomically(join(dir, 'missing', 'x.tar.zst'), Buffer.from('x')), StowageError);
 });
 
-test('readVendorArchive holds the SBOM alone: other files are counted, not kept, and an SBOM past MAX_SBOM_BYTES is refused', async () => {
+test('readArchiveFile keeps the one file asked for, the others counted, not kept; readVendorArchive refuses an SBOM past MAX_SBOM_BYTES', async () => {
   const { readArchiveFile, SBOM_PATH } = await import('../../src/core/archive.js');
   const { MAX_SBOM_BYTES, readVendorArchive } = await import('../../src/inputs/vendor-archive.js');
   const archive = await writeArchive([file(SBOM_PATH, '{}'), file('vendor/big/src/lib.rs', Buffer.alloc(1024 * 1024))], { compression: 'gz', mtime: 0 });
