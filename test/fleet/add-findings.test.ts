@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Advisory } from '../../src/core/advisory.js';
 import type { Finding } from '../../src/core/finding.js';
 import { jsonForTerminalPieces } from '../../src/core/terminal-text.js';
 import { AddJson, encodeFindings, findingsJson, type AddedApp } from '../../src/fleet/add-findings.js';
@@ -15,62 +14,7 @@ import { eventParts } from '../../src/fleet/events.js';
 import { addBody } from '../../src/fleet/report.js';
 import { findingRow } from '../../src/fleet/store/finding-rows.js';
 import type { RevisionRecord } from '../../src/fleet/store/store.js';
-
-function advisory(id: string, extra: Partial<Advisory> = {}): Advisory {
-  return {
-    id,
-    aliases: ['CVE-2026-1'],
-    related: [],
-    kind: 'vulnerability',
-    ecosystem: 'cargo',
-    package: 'h2',
-    title: 'h2 is \u001b[31mbroken\u2028 — déjà 😀',
-    description: 'Long text\nwith lines, a tab\tand \u202e bidi.',
-    published: '2026-01-01',
-    modified: '2026-02-01T10:00:00Z',
-    withdrawn: null,
-    severity: { level: 'high', score: 7.5, vector: null },
-    url: null,
-    references: [],
-    categories: [],
-    keywords: [],
-    affected: [{ form: 'requirements', patched: ['>= 0.4.16'], unaffected: [] }],
-    patched: ['>= 0.4.16'],
-    unaffected: [],
-    functions: { 'h2::x': ['< 0.4.16'] },
-    os: [],
-    arch: [],
-    origin: `crates/h2/${id}.md`,
-    caveats: [],
-    ...extra,
-  };
-}
-
-function finding(a: Advisory, target: string, version: string, extra: Partial<Finding> = {}): Finding {
-  return {
-    target,
-    advisory: a,
-    databases: ['https://github.com/rustsec/advisory-db.git'],
-    package: {
-      id: `h2@${version}`,
-      ecosystem: 'cargo',
-      name: 'h2',
-      version,
-      source: { kind: 'registry', url: 'https://github.com/rust-lang/crates.io-index', isDefaultRegistry: true },
-      checksum: 'ff'.repeat(32),
-      flags: {},
-    },
-    paths: [['app@1.0.0', `h2@${version}`]],
-    morePaths: 0,
-    directDependencies: [`h2@${version}`],
-    fixedVersions: null,
-    devOnly: false,
-    ignored: null,
-    policyLevel: 'high',
-    failsPolicy: true,
-    ...extra,
-  };
-}
+import { advisory, finding } from '../support/sample-findings.js';
 
 function revision(n: number): RevisionRecord {
   return { id: n, appId: n, digest: `sha256:${String(n).padStart(64, '0')}`, seq: 1, createdAt: '2026-01-01T00:00:00Z', origin: 'add', documents: [], evaluatedAgainst: {} } as RevisionRecord;
