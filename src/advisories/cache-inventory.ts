@@ -5,6 +5,7 @@ import { databaseAgeDays } from './database-age.js';
 import { indexPath } from './database.js';
 import { cacheLayout, readSyncState, type DatabaseSpec } from './source.js';
 import { downloadLayout, readDownloadState } from './zip-download.js';
+import { compareText } from '../core/compare-text.js';
 
 
 /** One database as the cache holds it: what `stowage db list|sync|show` report. */
@@ -105,7 +106,7 @@ export function listCachedDatabases(cacheRoot: string, now: Date = new Date()): 
       index.close();
     }
   }
-  return found.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  return found.sort((a, b) => compareText(a.source, b.source));
 }
 
 /** The cached database of `spec`, or null when the cache holds no index of it. */

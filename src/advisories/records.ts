@@ -7,6 +7,7 @@ import { parseOsvRecord } from './osv.js';
 import { parseRustsecAdvisory } from './rustsec.js';
 import { readZipEntries } from './zip.js';
 import type { DatabaseFiles } from './database-files.js';
+import { compareText } from '../core/compare-text.js';
 
 /** Everything a database holds, read and validated. */
 export interface LoadedAdvisories {
@@ -121,7 +122,7 @@ export async function loadZip(file: string, label = file): Promise<LoadedAdvisor
   const collector = new AdvisoryCollector();
   const entries = await readZipEntries(file, (name) => name.endsWith('.json'), { label });
   if (entries.length === 0) throw new StowageError('not an advisory database: the zip holds no OSV .json files', label);
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  entries.sort((a, b) => compareText(a.name, b.name));
   for (const entry of entries) {
     collector.file(entry.name, entry.text);
     for (const advisory of parseOsvRecord(entry.text, `${label}:${entry.name}`)) collector.add(advisory);

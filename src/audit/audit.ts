@@ -1,7 +1,7 @@
 import type { Advisory, SeverityLevel } from '../core/advisory.js';
 import { SEVERITY_LEVELS } from '../core/advisory.js';
 import { StowageError, errorMessage } from '../core/errors.js';
-import type { AppliedIgnore, Finding, FixedVersions } from '../core/finding.js';
+import { compareFindingsInTarget, type AppliedIgnore, type Finding, type FixedVersions } from '../core/finding.js';
 import type { VersionScheme } from '../core/ecosystem.js';
 import { type DependencyGraph, type EdgeKind, type InventorySource, type UnidentifiedComponent } from '../core/graph.js';
 import type { Ecosystem, Package } from '../core/package.js';
@@ -437,12 +437,6 @@ class IgnoreBook {
   }
 }
 
-/** Code-point order: stable across locales, and without loading ICU's collator. */
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-const KIND_ORDER = ['vulnerability', 'unsound', 'unmaintained', 'notice'];
 
 /**
  * The audit's decisions as data: which packages of which lockfiles are affected by which
@@ -516,11 +510,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
   warnings.push(...ignores.warnings, ...(input.onlyNames === undefined ? ignores.unused() : []));
   findings.sort(
     (a, b) =>
-      input.graphs.findIndex((g) => g.path === a.target) - input.graphs.findIndex((g) => g.path === b.target) ||
-      KIND_ORDER.indexOf(a.advisory.kind) - KIND_ORDER.indexOf(b.advisory.kind) ||
-      compareText(a.package.name, b.package.name) ||
-      compareText(a.package.version, b.package.version) ||
-      compareText(a.advisory.id, b.advisory.id),
+      input.graphs.findIndex((g) => g.path === a.target) - input.graphs.findIndex((g) => g.path === b.target) || compareFindingsInTarget(a, b),
   );
   return { databases, targets, findings, warnings, notAudited };
 }

@@ -1,5 +1,6 @@
 import type { DependencyGraph, EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
+import { compareText } from '../core/compare-text.js';
 
 export const MAX_PATHS = 5;
 
@@ -343,8 +344,4 @@ function adjacency(n: number, key: Int32Array | Uint32Array | Uint16Array, other
     kinds[at] = kind[e] as number;
   }
   return [first, ends, kinds];
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

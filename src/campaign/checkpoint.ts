@@ -6,6 +6,7 @@ import { vendorPathProblem } from '../core/untrusted-tar.js';
 import { compressBytes, decompressBytes, documentDigest } from '../fleet/revision.js';
 import type { WorkCheckpoint } from '../fleet/store/campaign-store.js';
 import type { FleetStore } from '../fleet/store/store.js';
+import { compareText } from '../core/compare-text.js';
 
 /**
  * A campaign application's work directory, kept in the store after each completed step so that
@@ -31,7 +32,7 @@ interface TreeFile {
 function filesUnder(dir: string, skip: ReadonlySet<string>): TreeFile[] {
   const out: TreeFile[] = [];
   const walk = (at: string): void => {
-    for (const entry of readdirSync(at, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const entry of readdirSync(at, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name))) {
       const abs = join(at, entry.name);
       if (skip.has(abs)) continue;
       if (entry.isDirectory()) walk(abs);

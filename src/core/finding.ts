@@ -1,4 +1,5 @@
-import type { Advisory, SeverityLevel } from './advisory.js';
+import type { Advisory, AdvisoryKind, SeverityLevel } from './advisory.js';
+import { compareText } from './compare-text.js';
 import type { FixPlan } from './fix.js';
 import type { Package } from './package.js';
 
@@ -66,4 +67,23 @@ export function findingKey(f: Finding): string {
 /** findingKey of a finding known by these fields alone (a fleet sync's rows from its workers). */
 export function findingKeyOf(target: string, ecosystem: string, name: string, version: string, advisoryId: string): string {
   return `${target}\0${ecosystem}\0${name}\0${version}\0${advisoryId}`;
+}
+
+/** The order of findings' kinds in a report: vulnerabilities first. */
+const REPORTED_KIND_ORDER: readonly AdvisoryKind[] = ['vulnerability', 'unsound', 'unmaintained', 'notice'];
+
+/**
+ * The audit's order of the findings of one lockfile: by kind (REPORTED_KIND_ORDER), then package
+ * name, version and advisory id (code-point order). `stowage audit` and the fleet's reports sort by it.
+ */
+export function compareFindingsInTarget(
+  a: { advisory: Pick<Advisory, 'kind' | 'id'>; package: Pick<Package, 'name' | 'version'> },
+  b: { advisory: Pick<Advisory, 'kind' | 'id'>; package: Pick<Package, 'name' | 'version'> },
+): number {
+  return (
+    REPORTED_KIND_ORDER.indexOf(a.advisory.kind) - REPORTED_KIND_ORDER.indexOf(b.advisory.kind) ||
+    compareText(a.package.name, b.package.name) ||
+    compareText(a.package.version, b.package.version) ||
+    compareText(a.advisory.id, b.advisory.id)
+  );
 }

@@ -1,5 +1,6 @@
 import type { Ecosystem, Package, PackageSource } from './package.js';
 import { withoutUserInfo } from './credentials.js';
+import { compareText } from './compare-text.js';
 
 /**
  * Package URLs (purl, ECMA-427) for locked packages, as SBOMs and vulnerability databases
@@ -73,7 +74,7 @@ export function purlOf(pkg: Package): string | null {
   path += encodePurlComponent(name);
   let purl = `pkg:${purlType.type}/${path}@${encodePurlComponent(pkg.version)}`;
   if (qualifiers.size > 0) {
-    const pairs = [...qualifiers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const pairs = [...qualifiers].sort(([a], [b]) => compareText(a, b));
     purl += `?${pairs.map(([key, value]) => `${key}=${encodeQualifierValue(value)}`).join('&')}`;
   }
   return purl;

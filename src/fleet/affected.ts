@@ -4,6 +4,7 @@ import { NotInFleetError } from './lookup.js';
 import type { Finding } from '../core/finding.js';
 import type { Ecosystem } from '../core/package.js';
 import type { CurrentFinding, CurrentRevisionRef, FleetStore, Page, PageRequest, PackageKey } from './store/store.js';
+import { compareText } from '../core/compare-text.js';
 
 /**
  * `fleet affected`: the security team's "are we affected?" (an advisory id or any alias) and
@@ -37,11 +38,10 @@ export function parseAffectedQuery(query: string): AffectedQuery {
   return { kind: 'package', name, version };
 }
 
-const text = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The audit's order within one advisory: lockfile, package name, version, id. */
 const findingOrder = (a: Finding, b: Finding): number =>
-  text(a.target, b.target) || text(a.package.name, b.package.name) || text(a.package.version, b.package.version) || text(a.advisory.id, b.advisory.id);
+  compareText(a.target, b.target) || compareText(a.package.name, b.package.name) || compareText(a.package.version, b.package.version) || compareText(a.advisory.id, b.advisory.id);
 
 function group(rows: readonly CurrentFinding[]): Map<number, AffectedApp> {
   const apps = new Map<number, AffectedApp>();
@@ -71,7 +71,7 @@ function packageApps(locked: readonly (CurrentRevisionRef & { package: PackageKe
     if (!app) apps.set(r.appId, (app = { name: r.app, revision: r.revision, seq: r.seq, appId: r.appId, packages: [], findings: [] }));
     app.packages.push(r.package);
   }
-  return [...apps.values()].sort((a, b) => text(a.name, b.name));
+  return [...apps.values()].sort((a, b) => compareText(a.name, b.name));
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Finding } from '../core/finding.js';
 import type { Ecosystem } from '../core/package.js';
 import { chunks } from '../core/chunks.js';
 import type { FindingKey, FleetStore, PackageKey, RevisionFootprint, RevisionRecord, SnapshotRecord } from './store/store.js';
+import { compareText } from '../core/compare-text.js';
 
 /**
  * What changed between two revisions of an application (or, app by app, two snapshots):
@@ -24,7 +25,6 @@ export interface AppDiff {
   findings: { new: Finding[]; resolved: Finding[] };
 }
 
-const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function versionsByName(packages: readonly PackageKey[]): Map<string, { ecosystem: Ecosystem; name: string; versions: Set<string> }> {
   const out = new Map<string, { ecosystem: Ecosystem; name: string; versions: Set<string> }>();
@@ -43,8 +43,8 @@ export function diffPackages(from: readonly PackageKey[], to: readonly PackageKe
   const added: PackageKey[] = [];
   const removed: PackageKey[] = [];
   const changed: VersionChange[] = [];
-  const sortedVersions = (s: Set<string>): string[] => [...s].sort(byText);
-  for (const key of [...new Set([...before.keys(), ...after.keys()])].sort(byText)) {
+  const sortedVersions = (s: Set<string>): string[] => [...s].sort(compareText);
+  for (const key of [...new Set([...before.keys(), ...after.keys()])].sort(compareText)) {
     const old = before.get(key);
     const now = after.get(key);
     if (!old && now) for (const version of sortedVersions(now.versions)) added.push({ ecosystem: now.ecosystem, name: now.name, version });
@@ -196,7 +196,7 @@ export async function* diffSnapshots(store: FleetStore, from: SnapshotRecord, to
   const before = new Map(from.apps.map((a) => [a.appName, a.revisionId]));
   const after = new Map(to.apps.map((a) => [a.appName, a.revisionId]));
   const pairs: RevisionPair[] = [];
-  for (const name of [...new Set([...before.keys(), ...after.keys()])].sort(byText)) {
+  for (const name of [...new Set([...before.keys(), ...after.keys()])].sort(compareText)) {
     const a = before.get(name);
     const b = after.get(name);
     if (a !== b) pairs.push({ name, from: a ?? null, to: b ?? null });

@@ -1,5 +1,6 @@
 import type { Advisory } from '../core/advisory.js';
-import type { Finding } from '../core/finding.js';
+import { compareFindingsInTarget, type Finding } from '../core/finding.js';
+import { compareText } from '../core/compare-text.js';
 import { SharedJson, type JsonPieces } from '../core/shared-json.js';
 import { jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
 import { advisoryJson, findingJson, findingJsonWith } from '../audit/report/json.js';
@@ -53,19 +54,9 @@ const revisionJson = (r: RevisionRecord): Record<string, unknown> => ({
   evaluatedAgainst: r.evaluatedAgainst,
 });
 
-const code = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
 /** Findings in the audit's order (it sorts them), then by target for applications of several lockfiles. */
 export function sortedFindings<F extends ListedFinding>(findings: readonly F[]): F[] {
-  const kinds = ['vulnerability', 'unsound', 'unmaintained', 'notice'];
-  return [...findings].sort(
-    (a, b) =>
-      code(a.target, b.target) ||
-      kinds.indexOf(a.advisory.kind) - kinds.indexOf(b.advisory.kind) ||
-      code(a.package.name, b.package.name) ||
-      code(a.package.version, b.package.version) ||
-      code(a.advisory.id, b.advisory.id),
-  );
+  return [...findings].sort((a, b) => compareText(a.target, b.target) || compareFindingsInTarget(a, b));
 }
 
 /** `fleet status`/`show --format json` as a value (the server answers with it). */

@@ -6,6 +6,7 @@ import type { DependencyGraph, Edge, EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import { NodeIds, NUMBERED_GRAPH, PACKAGE_ROWS, type NameFilter, type NumberedGraph, type PackageRows } from '../audit/paths.js';
 import type { RevisionDocument } from './store/store.js';
+import { compareText } from '../core/compare-text.js';
 
 /**
  * A revision is what an application was read from: its documents (lockfiles, manifests, the
@@ -30,7 +31,7 @@ export function documentDigest(bytes: Uint8Array): string {
 }
 
 function compareNames(a: DocumentContent, b: DocumentContent): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return compareText(a.name, b.name);
 }
 
 /**

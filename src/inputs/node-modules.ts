@@ -2,6 +2,7 @@ import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import { publicRegistrySource } from './inventory.js';
+import { compareText } from '../core/compare-text.js';
 
 /**
  * Installed npm packages as applications, without a lockfile: each outermost `node_modules`
@@ -40,7 +41,7 @@ export function nodeModulesGraphs(packageJsons: ReadonlyMap<string, Buffer>, art
     list.push(location.dir);
   }
   const graphs: DependencyGraph[] = [];
-  for (const [root, dirs] of [...byRoot].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [root, dirs] of [...byRoot].sort(([a], [b]) => compareText(a, b))) {
     graphs.push(rootGraph(root, dirs.sort(), packageJsons, artifact));
   }
   return graphs;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { compareText } from '../core/compare-text.js';
 
 /**
  * The serialized JSON of the server's list answers (GET /apps in both views, GET
@@ -98,6 +99,6 @@ export class AnswerCache {
 
 /** A query's cache key: the path and its parameters in name order (first value of each, as the handlers read them). */
 export function answerKey(path: string, query: Record<string, string>): string {
-  const params = new URLSearchParams(Object.entries(query).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const params = new URLSearchParams(Object.entries(query).sort(([a], [b]) => compareText(a, b)));
   return `${path}?${params.toString()}`;
 }

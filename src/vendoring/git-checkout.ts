@@ -5,6 +5,7 @@ import { errorMessage, StowageError } from '../core/errors.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { isolatedGitEnvironment } from '../core/git-environment.js';
 import type { VendorContext } from './vendor-tree.js';
+import { compareText } from '../core/compare-text.js';
 
 /*
  * A git repository fetched at one locked commit, for the ecosystems whose lockfiles lock git
@@ -133,7 +134,7 @@ export async function checkedOutFiles(checkout: GitCheckout, label: string, lock
   const contents = await checkout.blobs(blobs.map((e) => e.object));
   return blobs
     .map((e): ArchiveFile => ({ path: e.path, mode: e.mode === '100755' ? 0o755 : 0o644, data: contents.get(e.object) as Buffer }))
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    .sort((a, b) => compareText(a.path, b.path));
 }
 
 /** The package.json at the root of a git package's files, as a JSON object, or a one-line refusal naming the package. */

@@ -12,6 +12,7 @@ import { npmPackList } from './npm-packlist.js';
 import { readNpmTarball } from '../inputs/vendor-layout.js';
 import type { VendorContext } from './vendor-tree.js';
 import { yarnCacheZip } from './yarn-cache-zip.js';
+import { compareText } from '../core/compare-text.js';
 
 /*
  * yarn berry's git dependencies (`resolution: "name@<repository>#commit=<sha>"`). yarn 4 clones
@@ -155,7 +156,7 @@ async function yarnPackTarball(files: readonly ArchiveFile[], manifest: Record<s
     tar.on('error', reject);
   });
   const mtime = new Date(456789000 * 1000);
-  for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+  for (const file of [...files].sort((a, b) => compareText(a.path, b.path))) {
     const data = file.path === 'package.json' ? Buffer.from(JSON.stringify(manifest, null, 2)) : file.data;
     await new Promise<void>((resolve, reject) =>
       tar.entry({ name: `package/${file.path}`, size: data.length, mode: bins.has(file.path) ? 0o755 : 0o644, mtime, type: 'file' }, data, (err) => (err ? reject(err) : resolve())),
