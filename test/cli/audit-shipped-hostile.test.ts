@@ -1,0 +1,81 @@
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deflateSync } from 'node:zlib';
+import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
+import { packTar } from '../support/hostile-tar.js';
+import { elfWithDepV0 } from '../support/object-files.js';
+import { runCli, tempDir } from '../support/shared.js';
+import { dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
+
+/*
+ * What shipped, made hostile: each case is a package, an image or a tree that a real installer
+ * or runtime unpacks with a vulnerable Rust binary in it, where the audit must not pass without
+ * reading that binary (or say, in one line naming the file, why it cannot).
+ */
+
+const cacheDir = tempDir('audit-shipped-hostile-cache');
+const work = tempDir('audit-shipped-hostile');
+const db = rustsecAdvisoryDb(join(work, 'db'), [{ id: 'RUSTSEC-2099-0301', package: 'smallvec', patched: ['>= 1.6.1'] }]);
+// The sparse files of gigabytes go with it.
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** An ELF executable whose `.dep-v0` section holds `packages` (cargo-auditable's JSON, zlib), or nothing at all. */
+function elf(packages: object[] | null): Buffer {
+  return elfWithDepV0(true, true, packages === null ? Buffer.alloc(0) : deflateSync(JSON.stringify({ packages })));
+}
+
+/** Built from smallvec 1.6.0, which RUSTSEC-2099-0301 affects. */
+const VULNERABLE = elf([
+  { name: 'tool', version: '0.1.0', source: 'local', dependencies: [1], root: true },
+  { name: 'smallvec', version: '1.6.0', source: 'crates.io' },
+]);
+/** Built from no crate of crates.io. */
+const CLEAN = elf([{ name: 'other', version: '0.1.0', source: 'local', root: true }]);
+
+function audit(path: string, ...extra: string[]): ReturnType<typeof runCli> {
+  return runCli(['audit', path, '--db', db, '--no-fetch', '--format', 'json', ...extra], { cacheDir });
+}
+
+/** Exit 2, nothing on standard output, and one line on standard error: returned. */
+function refusal(run: ReturnType<typeof runCli>): string {
+  assert.equal(run.status, 2, run.stdout + run.stderr);
+  assert.equal(run.stdout, '');
+  const lines = run.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, run.stderr);
+  return lines[0] as string;
+}
+
+function file(name: string, bytes: Buffer): string {
+  const path = join(work, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+test('an image layer holding a binary as a GNU sparse file (pax GNU.sparse records, as `tar --sparse --format=posix` writes) is refused, not passed over', async () => {
+  // Sparse format 1.0: the entry is named GNUSparseFile.N/NAME, its data a map (one region: all
+  // of the file) padded to a block, then the region. GNU tar, Go's archive/tar (docker,
+  // containerd) and Python's tarfile unpack it as usr/bin/tool.
+  const map = Buffer.alloc(512);
+  map.write(`1\n0\n${VULNERABLE.length}\n`, 'latin1');
+  const sparse = {
+    header: {
+      name: 'usr/bin/GNUSparseFile.0/tool',
+      mode: 0o755,
+      type: 'file' as const,
+      pax: { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.name': 'usr/bin/tool', 'GNU.sparse.realsize': String(VULNERABLE.length) },
+    },
+    data: Buffer.concat([map, VULNERABLE]),
+  };
+  const layer = await packTar([tarFile('usr/bin/other', CLEAN, 0o755), sparse]);
+  const layerFile = file('sparse-layer.tar', layer);
+  assert.match(execFileSync('tar', ['-tf', layerFile], { encoding: 'utf8' }), /^usr\/bin\/tool$/m, 'GNU tar unpacks the binary as usr/bin/tool');
+
+  const image = await dockerSaveArchive([layer], 'sparse:1');
+  assert.match(
+    refusal(audit(image)),
+    new RegExp(`^stowage: ${image}:000/layer\\.tar: entry "usr/bin/GNUSparseFile\\.0/tool": a sparse file \\(pax GNU\\.sparse records, for "usr/bin/tool"\\): .*; refused$`),
+  );
+});
