@@ -107,7 +107,7 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   if (graph.partial && !options.allowPartial) {
     throw new InputError(
       path,
-      `no .dep-v0 section (not built with cargo-auditable): its embedded source paths name ${graph.packages.length} crate${graph.packages.length === 1 ? '' : 's'}, ` +
+      `${graph.partialReason ?? 'no .dep-v0 section (not built with cargo-auditable)'}: its embedded source paths name ${graph.packages.length} crate${graph.packages.length === 1 ? '' : 's'}, ` +
         `a partial inventory; ${partialRefusal(options.partialUse)}`,
     );
   }

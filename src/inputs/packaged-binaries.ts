@@ -22,14 +22,15 @@ export function isShippedBinary(data: Buffer): boolean {
 /**
  * One graph per Rust binary among `files`, named `ARTIFACT:PATH`. Other files give none, and
  * so does an executable whose embedded paths name no crate: a C library or program, or nothing
- * Rust left a trace of (a `.dep-v0` section is read whatever else the binary holds).
+ * Rust left a trace of (a `.dep-v0` section is read whatever else the binary holds; an emptied
+ * one keeps the binary, partial, with the reason).
  */
 export function rustBinaryGraphs(files: readonly ArchiveFile[], artifact: string): DependencyGraph[] {
   const graphs: DependencyGraph[] = [];
   for (const file of files) {
     if (!isShippedBinary(file.data)) continue;
     const graph = readRustBinary(file.data, `${artifact}:${file.path}`);
-    if (graph && (graph.inventory !== 'embedded paths' || graph.packages.length > 0)) graphs.push(graph);
+    if (graph && (graph.inventory !== 'embedded paths' || graph.packages.length > 0 || graph.partialReason !== undefined)) graphs.push(graph);
   }
   return graphs;
 }

@@ -1,14 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
+import { auditReport } from '../support/audit-report.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { packTar } from '../support/hostile-tar.js';
 import { elfWithDepV0 } from '../support/object-files.js';
 import { runCli, tempDir } from '../support/shared.js';
-import { dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
+import { buildDeb, dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
 
 /*
  * What shipped, made hostile: each case is a package, an image or a tree that a real installer
@@ -78,4 +79,30 @@ test('an image layer holding a binary as a GNU sparse file (pax GNU.sparse recor
     refusal(audit(image)),
     new RegExp(`^stowage: ${image}:000/layer\\.tar: entry "usr/bin/GNUSparseFile\\.0/tool": a sparse file \\(pax GNU\\.sparse records, for "usr/bin/tool"\\): .*; refused$`),
   );
+});
+
+test('a package whose second binary has an emptied .dep-v0 section is not audited as if it held only the first', () => {
+  const dir = join(work, 'emptied');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'a'), VULNERABLE);
+  writeFileSync(join(dir, 'b'), elf(null));
+  const deb = buildDeb({ name: 'two-tools', version: '1.0-1', fields: {}, files: { 'usr/bin/a': join(dir, 'a'), 'usr/bin/b': join(dir, 'b') }, compression: 'xz' });
+  assert.match(refusal(audit(deb)), new RegExp(`^stowage: ${deb}: 1 Rust binary has no \\.dep-v0 section, only embedded source paths: a partial inventory \\(${deb}:usr/bin/b\\); refused`));
+
+  const run = audit(deb, '--allow-partial');
+  assert.equal(run.status, 1, run.stderr);
+  const report = auditReport(run.stdout);
+  assert.deepEqual(
+    report.targets.map((t) => [t.path, t.inventory, t.partial]),
+    [
+      [`${deb}:usr/bin/a`, 'dep-v0', false],
+      [`${deb}:usr/bin/b`, 'embedded paths', true],
+    ],
+  );
+  assert.ok(
+    report.warnings.some((w) => w.startsWith(`${deb}:usr/bin/b: PARTIAL inventory`) && w.includes('its .dep-v0 section is empty')),
+    JSON.stringify(report.warnings),
+  );
+  // The binary alone says the same, not that it was built without cargo-auditable.
+  assert.match(refusal(audit(join(dir, 'b'))), /: its \.dep-v0 section is empty, so what it was built from cannot be read: its embedded source paths name 0 crates/);
 });
