@@ -1,11 +1,13 @@
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
+import { readWholeFile } from '../core/input-files.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { nodeModulesGraphs } from './node-modules.js';
 import { isShippedBinary, rustBinaryGraphs } from './packaged-binaries.js';
+import { SHIPPED_LIMITS } from './shipped-limits.js';
 
 /**
  * An installed tree (a root file system, an installed node_modules, an image's layers applied)
@@ -50,7 +52,9 @@ export function readInstalledTree(dir: string): DependencyGraph[] {
       if (!st.isFile()) continue;
       const isManifest = name === 'package.json';
       if (!isManifest && (st.size < 4 || readHead(join(dir, path), head) < 4 || !isShippedBinary(head))) continue;
-      files.push({ path, mode: (st.mode & 0o111) !== 0 ? 0o755 : 0o644, data: readFileSync(join(dir, path)) });
+      // Held whole, as a package's or a layer's kept files are: capped alike.
+      const data = readWholeFile(join(dir, path), SHIPPED_LIMITS.maxKeptFileBytes, isManifest ? 'a package.json' : 'an executable');
+      files.push({ path, mode: (st.mode & 0o111) !== 0 ? 0o755 : 0o644, data });
     }
   };
   walk('');

@@ -1,6 +1,6 @@
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
-import { noteInputFile } from '../core/input-files.js';
+import { MAX_WHOLE_FILE_BYTES, noteInputFile, readWholeFile } from '../core/input-files.js';
 import { partialRefusal, type ApplicationReadOptions } from './application.js';
 import { namedByFile, type ShippedRead } from './shipped-artifact.js';
 
@@ -35,7 +35,7 @@ async function readShipped(path: string, options: ApplicationReadOptions): Promi
   const kind = shippedKind(readHead(path));
   if (kind === null) return null;
   noteInputFile(path, st);
-  const bytes = readFileSync(path);
+  const bytes = readWholeFile(path, MAX_WHOLE_FILE_BYTES, kind === 'image' ? 'an image archive' : 'a package');
   switch (kind) {
     case 'deb':
       return { ...(await (await import('./deb/deb.js')).readDeb(path, bytes, options.limits)), document: bytes };

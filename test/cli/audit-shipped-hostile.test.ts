@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -105,4 +105,31 @@ test('a package whose second binary has an emptied .dep-v0 section is not audite
   );
   // The binary alone says the same, not that it was built without cargo-auditable.
   assert.match(refusal(audit(join(dir, 'b'))), /: its \.dep-v0 section is empty, so what it was built from cannot be read: its embedded source paths name 0 crates/);
+});
+
+/** A sparse file of `size` bytes starting with `head`: gigabytes that take no room on disk. */
+function sparseFile(path: string, head: Buffer, size: number): string {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, head, 0, head.length, 0);
+    writeSync(fd, Buffer.from([0]), 0, 1, size - 1);
+  } finally {
+    closeSync(fd);
+  }
+  return path;
+}
+
+test('an executable, a package or an installed tree\'s binary too large to read whole: one line naming it, exit 2', () => {
+  const GiB = 1024 ** 3;
+  const binary = sparseFile(join(work, 'huge-tool'), CLEAN, 3 * GiB);
+  assert.match(refusal(audit(binary)), new RegExp(`^stowage: ${binary}: an executable of ${3 * GiB} bytes, larger than the ${GiB} bytes stowage reads whole: not read$`));
+
+  const tree = join(work, 'tree');
+  mkdirSync(join(tree, 'usr', 'bin'), { recursive: true });
+  writeFileSync(join(tree, 'usr', 'bin', 'other'), CLEAN);
+  const inTree = sparseFile(join(tree, 'usr', 'bin', 'huge'), VULNERABLE, 3 * GiB);
+  assert.match(refusal(audit(tree)), new RegExp(`^stowage: ${inTree}: an executable of ${3 * GiB} bytes, larger than the ${GiB} bytes stowage reads whole: not read$`));
+
+  const deb = sparseFile(join(work, 'huge_1.0_amd64.deb'), Buffer.from('!<arch>\n', 'latin1'), 3 * GiB);
+  assert.match(refusal(audit(deb)), new RegExp(`^stowage: ${deb}: a package of ${3 * GiB} bytes, larger than the ${2 ** 31 - 1} bytes stowage reads whole: not read$`));
 });
