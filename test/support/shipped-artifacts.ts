@@ -49,8 +49,11 @@ export function buildDeb(options: { name: string; version: string; fields: Recor
   return out;
 }
 
-/** A binary RPM built by rpmbuild from a spec with these provides, installing `binary` as /usr/bin/tool. */
-export function buildRpm(options: { provides: string[]; binary: string | null; payload: 'gzip' | 'xz' | 'zstd' }): string {
+/**
+ * A binary RPM built by rpmbuild from a spec with these provides, installing `binary` as
+ * /usr/bin/tool, and with `zeros`, a file of that many zero bytes (a payload that expands far).
+ */
+export function buildRpm(options: { provides: string[]; binary: string | null; payload: 'gzip' | 'xz' | 'zstd'; zeros?: number }): string {
   const top = tempDir('rpm-top');
   mkdirSync(join(top, 'SOURCES'), { recursive: true });
   if (options.binary) copyFileSync(options.binary, join(top, 'SOURCES', 'tool'));
@@ -69,8 +72,10 @@ export function buildRpm(options: { provides: string[]; binary: string | null; p
     'test package',
     '%install',
     options.binary ? 'install -Dpm 0755 %{SOURCE0} %{buildroot}/usr/bin/tool' : 'mkdir -p %{buildroot}/usr/share/doc/shipped-demo && echo doc > %{buildroot}/usr/share/doc/shipped-demo/README',
+    ...(options.zeros === undefined ? [] : [`mkdir -p %{buildroot}/usr/share/shipped-demo && head -c ${options.zeros} /dev/zero > %{buildroot}/usr/share/shipped-demo/zeros`]),
     '%files',
     options.binary ? '/usr/bin/tool' : '/usr/share/doc/shipped-demo/README',
+    ...(options.zeros === undefined ? [] : ['/usr/share/shipped-demo/zeros']),
     '',
   ];
   writeFileSync(join(top, 'demo.spec'), spec.join('\n'));
