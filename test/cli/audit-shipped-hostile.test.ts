@@ -107,6 +107,28 @@ test('a package whose second binary has an emptied .dep-v0 section is not audite
   assert.match(refusal(audit(join(dir, 'b'))), /: its \.dep-v0 section is empty, so what it was built from cannot be read: its embedded source paths name 0 crates/);
 });
 
+test("a .deb whose Built-Using names a crate (debcargo's record before X-Cargo-Built-Using, and still for crates bundling C code): that crate is audited", () => {
+  const dir = join(work, 'built-using');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'tool'), CLEAN);
+  // The binary's .dep-v0 does not list smallvec: only the field says the package was built with it.
+  const fields = { 'Built-Using': 'rust-smallvec (= 1.6.0-1), glibc (= 2.36-9), rustc (= 1.63.0+dfsg1-2)' };
+  const deb = buildDeb({ name: 'old-tool', version: '1.0-1', fields, files: { 'usr/bin/tool': join(dir, 'tool') }, compression: 'gzip' });
+  const run = audit(deb);
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  const report = auditReport(run.stdout);
+  assert.deepEqual(
+    report.targets.map((t) => [t.path, t.inventory, t.packages]),
+    [
+      [deb, 'Built-Using', 2],
+      [`${deb}:usr/bin/tool`, 'dep-v0', 1],
+    ],
+  );
+  assert.deepEqual(report.findings.map((f) => [f.target, f.advisory.id, `${f.package.name}@${f.package.version}`]), [[deb, 'RUSTSEC-2099-0301', 'smallvec@1.6.0']]);
+  // glibc and rustc are no crates, and Built-Using names such sources in any package: not warned about.
+  assert.ok(!report.warnings.some((w) => w.includes('glibc')), JSON.stringify(report.warnings));
+});
+
 /** A sparse file of `size` bytes starting with `head`: gigabytes that take no room on disk. */
 function sparseFile(path: string, head: Buffer, size: number): string {
   const fd = openSync(path, 'w');

@@ -13,6 +13,15 @@ import type { ShippedLimits } from '../shipped-limits.js';
 const CRATE_FIELDS = ['X-Cargo-Built-Using', 'Static-Built-Using'] as const;
 
 /**
+ * Debian policy's field for the sources a package's binaries incorporate. debcargo recorded every
+ * crate there before X-Cargo-Built-Using (Debian 10's Rust packages), and still records those
+ * whose licences need it (a crate bundling C code, `rust-onig-sys`): its `rust-*` relations are
+ * crates too. Its other relations (`rustc`, `gcc-12`, `glibc`, Go's sources) are the toolchain or
+ * C and Go sources, named there whatever the language, so they go unmentioned.
+ */
+const BUILT_USING = 'Built-Using';
+
+/**
  * A `.deb` as applications to audit, side by side: the crates its control fields say were
  * built in (one graph, named by the fields read), and each Rust binary it installs, as read
  * from the binary itself. Where they disagree, the report shows both and a warning says how.
@@ -23,7 +32,7 @@ export async function readDeb(path: string, bytes: Buffer, limits?: ShippedLimit
   const version = deb.control.get('version');
   if (name === undefined || version === undefined) throw new InputError(`${path}:control`, 'no Package or Version field');
 
-  const read: (typeof CRATE_FIELDS)[number][] = [];
+  const read: ((typeof CRATE_FIELDS)[number] | typeof BUILT_USING)[] = [];
   const crates: DebianCrate[] = [];
   const others: string[] = [];
   for (const field of CRATE_FIELDS) {
@@ -34,19 +43,25 @@ export async function readDeb(path: string, bytes: Buffer, limits?: ShippedLimit
     crates.push(...found.crates);
     others.push(...found.others);
   }
+  const builtUsing = deb.control.get(BUILT_USING.toLowerCase());
+  if (builtUsing !== undefined) {
+    const found = cratesOfRelations(parseRelations(builtUsing, BUILT_USING, path), BUILT_USING, path).crates;
+    if (found.length > 0) read.push(BUILT_USING);
+    crates.push(...found);
+  }
   const binaries = rustBinaryGraphs(deb.files, path);
   if (read.length === 0 && binaries.length === 0) {
     throw new InputError(path, `nothing to audit: no ${CRATE_FIELDS.join(' or ')} field and no Rust binary in ${name} ${version}`);
   }
   const graphs: DependencyGraph[] = [];
   if (read.length > 0) {
-    const warnings = others.length > 0 ? [`${path}: ${read.join(', ')} also names what is not a crate, not audited: ${[...new Set(others)].join(', ')}`] : [];
+    const warnings = others.length > 0 ? [`${path}: ${read.filter((f) => f !== BUILT_USING).join(', ')} also names what is not a crate, not audited: ${[...new Set(others)].join(', ')}`] : [];
     const fields = inventoryGraph({
       ecosystem: 'cargo',
       path,
       format: `Debian package ${read.join(' + ')}`,
-      // Both fields, when both are there, record the same build: named by the older one.
-      inventory: read[0] === 'X-Cargo-Built-Using' ? 'X-Cargo-Built-Using' : 'Static-Built-Using',
+      // The fields, when several are there, record the same build: named by the first read.
+      inventory: read[0] as (typeof read)[number],
       application: { name, version },
       // debcargo lower-cases names and writes `_` as `-`: the binaries' own spelling, when they name the crate.
       packages: crates.map((c) => ({ name: respellFrom(binaries, c.name), version: c.version })),
