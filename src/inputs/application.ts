@@ -169,6 +169,7 @@ export async function readApplication(
     else {
       shipped.push(...fromArtifact.graphs);
       artifacts.push(fromArtifact.artifact);
+      warnings.push(...(fromArtifact.warnings ?? []));
     }
   }
   const graphs: DependencyGraph[] = [];

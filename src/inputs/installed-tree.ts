@@ -19,10 +19,11 @@ export function isTreeInventoryFile(path: string, data: Buffer): boolean {
   return path === 'package.json' || path.endsWith('/package.json') || isShippedBinary(data);
 }
 
-/** The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH`; none when it holds none. */
-export function treeApplications(files: readonly ArchiveFile[], artifact: string): DependencyGraph[] {
+/** The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH` (none when it holds none), and what is not audited. */
+export function treeApplications(files: readonly ArchiveFile[], artifact: string): { graphs: DependencyGraph[]; warnings: string[] } {
   const packageJsons = new Map(files.filter((f) => f.path === 'package.json' || f.path.endsWith('/package.json')).map((f) => [f.path, f.data]));
-  return [...rustBinaryGraphs(files, artifact), ...nodeModulesGraphs(packageJsons, artifact)];
+  const binaries = rustBinaryGraphs(files, artifact);
+  return { graphs: [...binaries.graphs, ...nodeModulesGraphs(packageJsons, artifact)], warnings: binaries.warnings };
 }
 
 const MAX_FILES = 5_000_000;
@@ -32,7 +33,7 @@ const MAX_FILES = 5_000_000;
  * way out of the tree, nor a second copy of what the tree holds). Only regular files are
  * read: the first bytes of each, and the whole of an executable or a package.json.
  */
-export function readInstalledTree(dir: string): DependencyGraph[] {
+export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; warnings: string[] } {
   const files: ArchiveFile[] = [];
   const head = Buffer.alloc(4);
   let seen = 0;
@@ -58,11 +59,11 @@ export function readInstalledTree(dir: string): DependencyGraph[] {
     }
   };
   walk('');
-  const graphs = treeApplications(files, dir);
-  if (graphs.length === 0) {
+  const read = treeApplications(files, dir);
+  if (read.graphs.length === 0) {
     throw new InputError(dir, `no lockfile found (looked for ${LOCKFILE_FORMATS.map((f) => f.fileName).join(', ')}), and no Rust binary or node_modules installed in it`);
   }
-  return graphs;
+  return read;
 }
 
 function readHead(path: string, into: Buffer): number {

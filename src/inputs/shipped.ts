@@ -24,13 +24,13 @@ export async function readShippedPackage(path: string, options: ApplicationReadO
   }
   // A package or image file is its own document (kept as read, not read again); an installed tree has none.
   if (read.document) options.record?.(path, read.document);
-  return { artifact: read.artifact, graphs: read.graphs };
+  return { artifact: read.artifact, graphs: read.graphs, ...(read.warnings && read.warnings.length > 0 ? { warnings: read.warnings } : {}) };
 }
 
 async function readShipped(path: string, options: ApplicationReadOptions): Promise<(ShippedRead & { document?: Buffer }) | null> {
   const st = statSync(path, { throwIfNoEntry: false });
   // A directory holding a lockfile never gets here (readApplication reads it as lockfiles).
-  if (st?.isDirectory()) return { artifact: namedByFile(path, 'installed tree'), graphs: await (await import('./installed-tree.js')).readInstalledTree(path) };
+  if (st?.isDirectory()) return { artifact: namedByFile(path, 'installed tree'), ...(await import('./installed-tree.js')).readInstalledTree(path) };
   if (!st?.isFile()) return null;
   const kind = shippedKind(readHead(path));
   if (kind === null) return null;

@@ -129,6 +129,33 @@ test("a .deb whose Built-Using names a crate (debcargo's record before X-Cargo-B
   assert.ok(!report.warnings.some((w) => w.includes('glibc')), JSON.stringify(report.warnings));
 });
 
+/** A Go program as the Go linker leaves it: an ELF (here without sections) holding Go's build information. */
+function goExecutable(): Buffer {
+  const header = Buffer.alloc(64);
+  header.write('\x7fELF\x02\x01\x01', 0, 'latin1');
+  return Buffer.concat([header, Buffer.from('\xff Go buildinf:\x08\x02', 'latin1'), Buffer.alloc(16)]);
+}
+
+test('a Go executable beside a Rust binary, in a package or a tree: said not audited in every report, never passed over in silence', () => {
+  const dir = join(work, 'go');
+  mkdirSync(join(dir, 'tree', 'usr', 'bin'), { recursive: true });
+  writeFileSync(join(dir, 'tool'), VULNERABLE);
+  writeFileSync(join(dir, 'goapp'), goExecutable());
+  writeFileSync(join(dir, 'tree', 'usr', 'bin', 'tool'), VULNERABLE);
+  writeFileSync(join(dir, 'tree', 'usr', 'bin', 'goapp'), goExecutable());
+  const deb = buildDeb({ name: 'mixed', version: '1.0-1', fields: {}, files: { 'usr/bin/tool': join(dir, 'tool'), 'usr/bin/goapp': join(dir, 'goapp') }, compression: 'xz' });
+  for (const artifact of [deb, join(dir, 'tree')]) {
+    const run = audit(artifact);
+    assert.equal(run.status, 1, run.stdout + run.stderr);
+    const report = auditReport(run.stdout);
+    assert.deepEqual(report.targets.map((t) => t.path), [`${artifact}:usr/bin/tool`]);
+    assert.ok(
+      report.warnings.includes(`${artifact}: 1 Go executable not audited (stowage audits crates and npm packages, not Go modules): usr/bin/goapp`),
+      JSON.stringify(report.warnings),
+    );
+  }
+});
+
 /** A sparse file of `size` bytes starting with `head`: gigabytes that take no room on disk. */
 function sparseFile(path: string, head: Buffer, size: number): string {
   const fd = openSync(path, 'w');

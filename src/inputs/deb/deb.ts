@@ -49,7 +49,7 @@ export async function readDeb(path: string, bytes: Buffer, limits?: ShippedLimit
     if (found.length > 0) read.push(BUILT_USING);
     crates.push(...found);
   }
-  const binaries = rustBinaryGraphs(deb.files, path);
+  const { graphs: binaries, warnings: unaudited } = rustBinaryGraphs(deb.files, path);
   if (read.length === 0 && binaries.length === 0) {
     throw new InputError(path, `nothing to audit: no ${CRATE_FIELDS.join(' or ')} field and no Rust binary in ${name} ${version}`);
   }
@@ -71,5 +71,5 @@ export async function readDeb(path: string, bytes: Buffer, limits?: ShippedLimit
     if (fields.warnings?.length === 0) delete fields.warnings;
     graphs.push(fields);
   }
-  return { artifact: { path, kind: 'Debian package', name, version }, graphs: [...graphs, ...binaries] };
+  return { artifact: { path, kind: 'Debian package', name, version }, graphs: [...graphs, ...binaries], warnings: unaudited };
 }

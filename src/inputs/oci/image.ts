@@ -39,13 +39,16 @@ export async function readImageArchive(path: string, bytes: Buffer, limits: Ship
   const blobs = new Map(archive.files.map((f) => [f.path, f.data]));
   const images = imagesOf(path, archive, blobs);
   const graphs: DependencyGraph[] = [];
+  const warnings: string[] = [];
   for (const image of images) {
     const label = images.length === 1 ? path : `${path}#${image.name}`;
     const files = await applyLayers(label, image.layers.map((layer) => ({ name: layer, data: blobAt(path, archive, blobs, layer) })), limits);
-    graphs.push(...treeApplications(files, label));
+    const read = treeApplications(files, label);
+    graphs.push(...read.graphs);
+    warnings.push(...read.warnings);
   }
   if (graphs.length === 0) throw new InputError(path, 'nothing to audit: no Rust binary and no node_modules in the image');
-  return { artifact: imageArtifact(path, images), graphs };
+  return { artifact: imageArtifact(path, images), graphs, warnings };
 }
 
 /** One image by its tag (`NAME:TAG`) as the artifact's name and version; several, or none tagged, by the archive's file name. */

@@ -49,7 +49,7 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
     return { artifact: { path, kind: 'source RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: await readVendorArchive(archive.data, `${path}:${archive.path}`, options, limits) };
   }
 
-  const binaries = rustBinaryGraphs(files, path);
+  const { graphs: binaries, warnings: unaudited } = rustBinaryGraphs(files, path);
   const provides = bundledProvides(rpm.provides);
   const graphs: DependencyGraph[] = [];
   for (const [ecosystem, packages] of provides.packages) {
@@ -69,5 +69,5 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   if (graphs.length === 0 && binaries.length === 0) {
     throw new InputError(path, `nothing to audit: ${nevr} has no bundled(crate(...)), bundled(npm(...)) or bundled(nodejs-...) provide and no Rust binary`);
   }
-  return { artifact: { path, kind: 'RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: [...graphs, ...binaries] };
+  return { artifact: { path, kind: 'RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: [...graphs, ...binaries], warnings: unaudited };
 }
