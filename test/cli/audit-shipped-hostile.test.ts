@@ -156,6 +156,20 @@ test('a Go executable beside a Rust binary, in a package or a tree: said not aud
   }
 });
 
+test("a .deb whose control names it with bytes dpkg refuses (terminal escapes, markup) is refused in one line, the bytes escaped", () => {
+  const cases: [string, string, RegExp][] = [
+    ['evil\x1b]0;title\x07<b>', '1.0-1', /control: Package "evil\\u001b\]0;title\\u0007<b>" is not a package name .*: dpkg refuses to install it$/],
+    ['evil', '1.0\x1b[2J-1', /control: Version "1\.0\\u001b\[2J-1" is not a Debian version .*: dpkg refuses to install it$/],
+  ];
+  for (const [name, version, message] of cases) {
+    const deb = buildDeb({ name, version, fields: {}, files: { 'usr/bin/tool': file('named-tool', VULNERABLE) }, compression: 'xz', nocheck: true });
+    const line = refusal(audit(deb));
+    assert.ok(line.startsWith(`stowage: ${deb}:control: `), line);
+    assert.match(line, message);
+    assert.equal([...line].some((c) => c.charCodeAt(0) < 0x20 || c === '\x7f'), false, 'no control character reaches the terminal');
+  }
+});
+
 /** A sparse file of `size` bytes starting with `head`: gigabytes that take no room on disk. */
 function sparseFile(path: string, head: Buffer, size: number): string {
   const fd = openSync(path, 'w');

@@ -9,6 +9,18 @@ import { inventoryDisagreements, respellFrom } from '../inventory-comparison.js'
 import type { ShippedRead } from '../shipped-artifact.js';
 import type { ShippedLimits } from '../shipped-limits.js';
 
+/**
+ * What dpkg finds wrong with a package's name or version (its pkg_name_is_illegal and
+ * parseversion), or null: a package dpkg never installs is not what shipped, and its name and
+ * version (a report's application, an SBOM's) would carry whatever bytes the control file holds.
+ */
+function controlIdentityProblem(name: string, version: string): string | null {
+  if (!/^[A-Za-z0-9][A-Za-z0-9+._-]*$/.test(name)) return `Package ${JSON.stringify(name)} is not a package name (letters, digits and "+-._", starting with a letter or digit)`;
+  const valid = version.includes(':') ? /^[0-9]+:[A-Za-z0-9.+~:-]+$/ : /^[A-Za-z0-9.+~-]+$/;
+  if (!valid.test(version) || version.endsWith('-')) return `Version ${JSON.stringify(version)} is not a Debian version ([EPOCH:]UPSTREAM[-REVISION] of letters, digits and ".+~-")`;
+  return null;
+}
+
 /** The fields in which Debian records the crates statically linked into a package's binaries. */
 const CRATE_FIELDS = ['X-Cargo-Built-Using', 'Static-Built-Using'] as const;
 
@@ -31,6 +43,8 @@ export async function readDeb(path: string, bytes: Buffer, limits?: ShippedLimit
   const name = deb.control.get('package');
   const version = deb.control.get('version');
   if (name === undefined || version === undefined) throw new InputError(`${path}:control`, 'no Package or Version field');
+  const unnamed = controlIdentityProblem(name, version);
+  if (unnamed !== null) throw new InputError(`${path}:control`, `${unnamed}: dpkg refuses to install it`);
 
   const read: ((typeof CRATE_FIELDS)[number] | typeof BUILT_USING)[] = [];
   const crates: DebianCrate[] = [];
