@@ -81,6 +81,15 @@ test('an image layer holding a binary as a GNU sparse file (pax GNU.sparse recor
   );
 });
 
+test('a layer whose whiteout names no file (`.wh.`, `.wh..`) is refused: it hid every binary of the layers below', async () => {
+  const lower = await packTar([tarFile('usr/bin/tool', VULNERABLE, 0o755)]);
+  for (const whiteout of ['.wh.', 'usr/.wh..']) {
+    const upper = await packTar([tarFile(whiteout, ''), tarFile('usr/bin/other', CLEAN, 0o755)]);
+    const image = await dockerSaveArchive([lower, upper], 'whiteout:1');
+    assert.match(refusal(audit(image)), new RegExp(`^stowage: ${image}:001/layer\\.tar: whiteout "${whiteout.replace(/\./g, '\\.')}" names no file: runtimes disagree on what it removes`));
+  }
+});
+
 test('a package whose second binary has an emptied .dep-v0 section is not audited as if it held only the first', () => {
   const dir = join(work, 'emptied');
   mkdirSync(dir, { recursive: true });

@@ -183,7 +183,15 @@ async function applyLayers(label: string, layers: readonly { name: string; data:
       const base = posix.basename(file.path);
       const dir = posix.dirname(file.path) === '.' ? '' : posix.dirname(file.path);
       if (base === OPAQUE) removeUnder(dir, false);
-      else if (base.startsWith(WHITEOUT)) removeUnder(dir === '' ? base.slice(WHITEOUT.length) : `${dir}/${base.slice(WHITEOUT.length)}`, true);
+      else if (base.startsWith(WHITEOUT)) {
+        const hidden = base.slice(WHITEOUT.length);
+        // `.wh.`, `.wh..`, `.wh...` name the directory itself or its parent: read here as deleting
+        // everything below, by docker as removing its own layer's directory (or failing).
+        if (hidden === '' || hidden === '.' || hidden === '..') {
+          throw new InputError(`${label}:${layer.name}`, `whiteout ${JSON.stringify(file.path)} names no file: runtimes disagree on what it removes, so what the image holds cannot be told`);
+        }
+        removeUnder(dir === '' ? hidden : `${dir}/${hidden}`, true);
+      }
     }
     for (const link of read.symlinks) removeUnder(link.path, true);
     for (const file of read.files) {
