@@ -18,7 +18,7 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
         '.dep-v0 section (inventory dep-v0); without one, the crates its embedded source paths name (…/registry/src/INDEX/NAME-VERSION/, ' +
         "Debian's /usr/share/cargo/registry/NAME-VERSION/), a partial inventory that is refused unless --allow-partial, and then " +
         'reported as PARTIAL in every format. ' +
-        "It may be a Debian package (.deb: the crates its X-Cargo-Built-Using/Static-Built-Using fields name, mapped back from Debian's " +
+        "It may be a Debian package (.deb: the crates its X-Cargo-Built-Using/Static-Built-Using fields and the rust-* relations of its Built-Using name, mapped back from Debian's " +
         'rust-NAME packages and versions, and each Rust binary it installs), an RPM (its bundled(crate(...)), bundled(npm(...)) and ' +
         "bundled(nodejs-...) provides and each Rust binary in its payload; a stowage source RPM: its vendor archive's SBOM), an image " +
         'archive (docker save or OCI layout tar: layers applied in order, whiteouts honoured) or a directory without lockfiles (a root ' +

@@ -10,7 +10,7 @@ export type EdgeKind = 'normal' | 'build' | 'dev' | 'optional' | 'peer';
  * Where a graph's packages were learnt from, named in every report: a lockfile says what was
  * meant to be built; the others say what shipped (an SBOM, a vendor archive, a binary's
  * cargo-auditable `.dep-v0` section or its embedded source paths, a Debian package's
- * `X-Cargo-Built-Using`/`Static-Built-Using` fields, an RPM's `bundled(...)` provides, installed
+ * `X-Cargo-Built-Using`/`Static-Built-Using`/`Built-Using` fields, an RPM's `bundled(...)` provides, installed
  * `package.json` files).
  */
 export type InventorySource =
@@ -21,6 +21,7 @@ export type InventorySource =
   | 'embedded paths'
   | 'X-Cargo-Built-Using'
   | 'Static-Built-Using'
+  | 'Built-Using'
   | 'bundled provides'
   | 'package.json';
 

@@ -43,6 +43,20 @@ export function forgetInputsUnder(dir: string): void {
   for (const [id, path] of inputs) if (path.startsWith(prefix)) inputs.delete(id);
 }
 
+/** The most Node reads into one buffer (fs's kIoMaxLength, 2 GiB less a byte): past it readFileSync throws. */
+export const MAX_WHOLE_FILE_BYTES = 2 ** 31 - 1;
+
+/**
+ * A file read whole into memory (`what`: an executable, a package or image archive), refused in
+ * one line naming it when it is larger than `maxBytes`: never a read Node cannot make (a sparse
+ * file of terabytes has the size of one), nor gigabytes held for a file no real input comes near.
+ */
+export function readWholeFile(path: string, maxBytes: number, what: string): Buffer {
+  const size = statSync(path).size;
+  if (size > maxBytes) throw new InputError(path, `${what} of ${size} bytes, larger than the ${maxBytes} bytes stowage reads whole: not read`);
+  return readFileSync(path);
+}
+
 /** No real lockfile comes near this; a file past it is refused rather than read into memory. */
 export const MAX_LOCKFILE_BYTES = 256 * 1024 * 1024;
 

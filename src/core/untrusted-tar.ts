@@ -265,6 +265,11 @@ async function readTar(
           throw refuse(name, 'a header with the ustar magic but not its version "00" and a name prefix: tar-rs (cargo) and node-tar (npm) leave the prefix out, tar-stream puts it in, so where it lands cannot be told');
         }
         if (entries > maxEntries) throw refuse(name, `more than ${maxEntries} entries`);
+        const sparse = sparseFileName(header);
+        if (sparse !== null) {
+          const named = sparse === '' ? '' : `, for ${quote(sparse)}`;
+          throw refuse(name, `a sparse file (pax GNU.sparse records${named}): GNU tar and Go's archive/tar (docker, containerd) unpack it with its holes filled in, where stowage would read a sparse map and fragments; refused`);
+        }
         entry = admitEntry(header, { strip, topDirectory: options.topDirectory, links }, refuse);
         if (entry.path !== null) {
           const kind = entry.kind === 'directory' ? 'directory' : 'file';
@@ -578,6 +583,23 @@ function admitLink(header: ParsedHeader, layout: { strip: number; topDirectory: 
     else if (resolved.pop() === undefined) throw refuse(name, `symbolic link to ${quote(linkname)}: leads out of the tree`);
   }
   return { kind: 'symlink', path: self.path, target: linkname };
+}
+
+/**
+ * The file a GNU sparse entry stands for, written with pax `GNU.sparse.*` records (formats 0.0,
+ * 0.1 and 1.0; GNU tar writes them with `--sparse --format=posix`), or '' when the records do not
+ * name it; null for any other entry. tar-stream knows none of them: it reads format 1.0's entry
+ * as a file `GNUSparseFile.N/NAME` whose data starts with the sparse map, and 0.x's data as the
+ * file's fragments without their holes, while the readers that unpack images expand it. (The old
+ * GNU `S` type is refused as a type tar-stream does not know.)
+ */
+function sparseFileName(header: ParsedHeader): string | null {
+  const pax = header.pax;
+  if (typeof pax !== 'object' || pax === null) return null;
+  const records = pax as Record<string, unknown>;
+  if (!Object.keys(records).some((key) => key.startsWith('GNU.sparse.'))) return null;
+  const named = records['GNU.sparse.name'];
+  return typeof named === 'string' ? named : '';
 }
 
 function isMeaningfulSegment(segment: string): boolean {

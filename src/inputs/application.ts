@@ -1,8 +1,8 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
-import { readTextInputFile } from '../core/input-files.js';
+import { MAX_WHOLE_FILE_BYTES, readTextInputFile, readWholeFile } from '../core/input-files.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readCycloneDxDocument, type CycloneDxReadOptions } from './cyclonedx-reader.js';
 import { readSpdxDocument } from './spdx-reader.js';
@@ -12,7 +12,7 @@ import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
 import { binaryRoot, readRustBinary } from './binary/rust-binary.js';
 import { namedByFile, type ShippedArtifact, type ShippedRead } from './shipped-artifact.js';
-import type { ShippedLimits } from './shipped-limits.js';
+import { SHIPPED_LIMITS, type ShippedLimits } from './shipped-limits.js';
 
 /**
  * Everything stowage reads an application from, in one place: lockfiles (a file or a
@@ -78,7 +78,7 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st?.isFile()) return null;
   if (ARCHIVE.test(path)) {
-    const bytes = readFileSync(path);
+    const bytes = readWholeFile(path, MAX_WHOLE_FILE_BYTES, 'a vendor archive');
     options.record?.(path, bytes);
     return readVendorArchive(bytes, path, options, options.limits);
   }
@@ -101,13 +101,13 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   if (unread !== null) throw new InputError(path, unread);
   // Sniffed by magic number, so only an executable is read whole, and only once.
   if (!looksLikeObjectFile(head)) return null;
-  const bytes = readFileSync(path);
+  const bytes = readWholeFile(path, (options.limits ?? SHIPPED_LIMITS).maxKeptFileBytes, 'an executable');
   const graph = readRustBinary(bytes, path);
   if (!graph) return null;
   if (graph.partial && !options.allowPartial) {
     throw new InputError(
       path,
-      `no .dep-v0 section (not built with cargo-auditable): its embedded source paths name ${graph.packages.length} crate${graph.packages.length === 1 ? '' : 's'}, ` +
+      `${graph.partialReason ?? 'no .dep-v0 section (not built with cargo-auditable)'}: its embedded source paths name ${graph.packages.length} crate${graph.packages.length === 1 ? '' : 's'}, ` +
         `a partial inventory; ${partialRefusal(options.partialUse)}`,
     );
   }
@@ -169,6 +169,7 @@ export async function readApplication(
     else {
       shipped.push(...fromArtifact.graphs);
       artifacts.push(fromArtifact.artifact);
+      warnings.push(...(fromArtifact.warnings ?? []));
     }
   }
   const graphs: DependencyGraph[] = [];

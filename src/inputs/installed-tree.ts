@@ -1,11 +1,13 @@
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
+import { readWholeFile } from '../core/input-files.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { nodeModulesGraphs } from './node-modules.js';
 import { isShippedBinary, rustBinaryGraphs } from './packaged-binaries.js';
+import { SHIPPED_LIMITS } from './shipped-limits.js';
 
 /**
  * An installed tree (a root file system, an installed node_modules, an image's layers applied)
@@ -17,10 +19,11 @@ export function isTreeInventoryFile(path: string, data: Buffer): boolean {
   return path === 'package.json' || path.endsWith('/package.json') || isShippedBinary(data);
 }
 
-/** The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH`; none when it holds none. */
-export function treeApplications(files: readonly ArchiveFile[], artifact: string): DependencyGraph[] {
+/** The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH` (none when it holds none), and what is not audited. */
+export function treeApplications(files: readonly ArchiveFile[], artifact: string): { graphs: DependencyGraph[]; warnings: string[] } {
   const packageJsons = new Map(files.filter((f) => f.path === 'package.json' || f.path.endsWith('/package.json')).map((f) => [f.path, f.data]));
-  return [...rustBinaryGraphs(files, artifact), ...nodeModulesGraphs(packageJsons, artifact)];
+  const binaries = rustBinaryGraphs(files, artifact);
+  return { graphs: [...binaries.graphs, ...nodeModulesGraphs(packageJsons, artifact)], warnings: binaries.warnings };
 }
 
 const MAX_FILES = 5_000_000;
@@ -30,7 +33,7 @@ const MAX_FILES = 5_000_000;
  * way out of the tree, nor a second copy of what the tree holds). Only regular files are
  * read: the first bytes of each, and the whole of an executable or a package.json.
  */
-export function readInstalledTree(dir: string): DependencyGraph[] {
+export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; warnings: string[] } {
   const files: ArchiveFile[] = [];
   const head = Buffer.alloc(4);
   let seen = 0;
@@ -50,15 +53,17 @@ export function readInstalledTree(dir: string): DependencyGraph[] {
       if (!st.isFile()) continue;
       const isManifest = name === 'package.json';
       if (!isManifest && (st.size < 4 || readHead(join(dir, path), head) < 4 || !isShippedBinary(head))) continue;
-      files.push({ path, mode: (st.mode & 0o111) !== 0 ? 0o755 : 0o644, data: readFileSync(join(dir, path)) });
+      // Held whole, as a package's or a layer's kept files are: capped alike.
+      const data = readWholeFile(join(dir, path), SHIPPED_LIMITS.maxKeptFileBytes, isManifest ? 'a package.json' : 'an executable');
+      files.push({ path, mode: (st.mode & 0o111) !== 0 ? 0o755 : 0o644, data });
     }
   };
   walk('');
-  const graphs = treeApplications(files, dir);
-  if (graphs.length === 0) {
+  const read = treeApplications(files, dir);
+  if (read.graphs.length === 0) {
     throw new InputError(dir, `no lockfile found (looked for ${LOCKFILE_FORMATS.map((f) => f.fileName).join(', ')}), and no Rust binary or node_modules installed in it`);
   }
-  return graphs;
+  return read;
 }
 
 function readHead(path: string, into: Buffer): number {

@@ -21,6 +21,8 @@ export interface ShippedArtifact {
 export interface ShippedRead {
   artifact: ShippedArtifact;
   graphs: DependencyGraph[];
+  /** What the artifact holds that is not audited (a Go executable), said beside the report. */
+  warnings?: string[];
 }
 
 /** An artifact that names itself by its file name only (an installed tree, an image without a tag). */

@@ -1,6 +1,6 @@
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
-import { noteInputFile } from '../core/input-files.js';
+import { MAX_WHOLE_FILE_BYTES, noteInputFile, readWholeFile } from '../core/input-files.js';
 import { partialRefusal, type ApplicationReadOptions } from './application.js';
 import { namedByFile, type ShippedRead } from './shipped-artifact.js';
 
@@ -24,18 +24,18 @@ export async function readShippedPackage(path: string, options: ApplicationReadO
   }
   // A package or image file is its own document (kept as read, not read again); an installed tree has none.
   if (read.document) options.record?.(path, read.document);
-  return { artifact: read.artifact, graphs: read.graphs };
+  return { artifact: read.artifact, graphs: read.graphs, ...(read.warnings && read.warnings.length > 0 ? { warnings: read.warnings } : {}) };
 }
 
 async function readShipped(path: string, options: ApplicationReadOptions): Promise<(ShippedRead & { document?: Buffer }) | null> {
   const st = statSync(path, { throwIfNoEntry: false });
   // A directory holding a lockfile never gets here (readApplication reads it as lockfiles).
-  if (st?.isDirectory()) return { artifact: namedByFile(path, 'installed tree'), graphs: await (await import('./installed-tree.js')).readInstalledTree(path) };
+  if (st?.isDirectory()) return { artifact: namedByFile(path, 'installed tree'), ...(await import('./installed-tree.js')).readInstalledTree(path) };
   if (!st?.isFile()) return null;
   const kind = shippedKind(readHead(path));
   if (kind === null) return null;
   noteInputFile(path, st);
-  const bytes = readFileSync(path);
+  const bytes = readWholeFile(path, MAX_WHOLE_FILE_BYTES, kind === 'image' ? 'an image archive' : 'a package');
   switch (kind) {
     case 'deb':
       return { ...(await (await import('./deb/deb.js')).readDeb(path, bytes, options.limits)), document: bytes };

@@ -44,6 +44,7 @@ export interface ReportTarget {
     | 'embedded paths'
     | 'X-Cargo-Built-Using'
     | 'Static-Built-Using'
+    | 'Built-Using'
     | 'bundled provides'
     | 'package.json';
   partial: boolean;

@@ -31,8 +31,8 @@ export function whyNoTestDebs(): string | false {
   return 'STOWAGE_TEST_DEBS not set (.ci/run downloads ripgrep, fd-find, bat and hyperfine into it)';
 }
 
-/** A `.deb` built by dpkg-deb with these control fields and files (path -> source file). */
-export function buildDeb(options: { name: string; version: string; fields: Record<string, string>; files: Record<string, string>; compression: 'gzip' | 'xz' | 'zstd' | 'none' }): string {
+/** A `.deb` built by dpkg-deb with these control fields and files (path -> source file); `nocheck`: dpkg-deb's checks of them skipped. */
+export function buildDeb(options: { name: string; version: string; fields: Record<string, string>; files: Record<string, string>; compression: 'gzip' | 'xz' | 'zstd' | 'none'; nocheck?: boolean }): string {
   const root = tempDir('deb-root');
   mkdirSync(join(root, 'DEBIAN'));
   const control = [`Package: ${options.name}`, `Version: ${options.version}`, 'Architecture: amd64', 'Maintainer: Test <test@example.org>', 'Description: test package', ...Object.entries(options.fields).map(([k, v]) => `${k}: ${v}`)];
@@ -42,15 +42,18 @@ export function buildDeb(options: { name: string; version: string; fields: Recor
     copyFileSync(source, join(root, path));
     chmodSync(join(root, path), 0o755);
   }
-  const out = join(tempDir('deb-out'), `${options.name}_${options.version}_amd64.deb`);
+  const out = join(tempDir('deb-out'), options.nocheck ? 'unchecked_amd64.deb' : `${options.name}_${options.version}_amd64.deb`);
   // The fastest level of each: the binary is large, and what is tested is the reading.
   const level = options.compression === 'none' ? [] : ['-z1'];
-  execFileSync('dpkg-deb', ['--root-owner-group', `-Z${options.compression}`, ...level, '--build', root, out], { stdio: 'ignore' });
+  execFileSync('dpkg-deb', ['--root-owner-group', ...(options.nocheck ? ['--nocheck'] : []), `-Z${options.compression}`, ...level, '--build', root, out], { stdio: 'ignore' });
   return out;
 }
 
-/** A binary RPM built by rpmbuild from a spec with these provides, installing `binary` as /usr/bin/tool. */
-export function buildRpm(options: { provides: string[]; binary: string | null; payload: 'gzip' | 'xz' | 'zstd' }): string {
+/**
+ * A binary RPM built by rpmbuild from a spec with these provides, installing `binary` as
+ * /usr/bin/tool, and with `zeros`, a file of that many zero bytes (a payload that expands far).
+ */
+export function buildRpm(options: { provides: string[]; binary: string | null; payload: 'gzip' | 'xz' | 'zstd'; zeros?: number }): string {
   const top = tempDir('rpm-top');
   mkdirSync(join(top, 'SOURCES'), { recursive: true });
   if (options.binary) copyFileSync(options.binary, join(top, 'SOURCES', 'tool'));
@@ -69,8 +72,10 @@ export function buildRpm(options: { provides: string[]; binary: string | null; p
     'test package',
     '%install',
     options.binary ? 'install -Dpm 0755 %{SOURCE0} %{buildroot}/usr/bin/tool' : 'mkdir -p %{buildroot}/usr/share/doc/shipped-demo && echo doc > %{buildroot}/usr/share/doc/shipped-demo/README',
+    ...(options.zeros === undefined ? [] : [`mkdir -p %{buildroot}/usr/share/shipped-demo && head -c ${options.zeros} /dev/zero > %{buildroot}/usr/share/shipped-demo/zeros`]),
     '%files',
     options.binary ? '/usr/bin/tool' : '/usr/share/doc/shipped-demo/README',
+    ...(options.zeros === undefined ? [] : ['/usr/share/shipped-demo/zeros']),
     '',
   ];
   writeFileSync(join(top, 'demo.spec'), spec.join('\n'));

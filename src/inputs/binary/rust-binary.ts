@@ -15,7 +15,8 @@ import { readObjectFile, type ObjectSection } from './object-file.js';
 export function readRustBinary(bytes: Uint8Array, label: string): DependencyGraph | null {
   const object = readObjectFile(bytes, label);
   if (!object) return null;
-  const sections = object.sections.filter((section) => isDepV0Section(section) && section.data.byteLength > 0);
+  const named = object.sections.filter(isDepV0Section);
+  const sections = named.filter((section) => section.data.byteLength > 0);
   const covered = new Set(sections.map((section) => section.slice));
   if (sections.length > 0 && covered.size === object.slices) {
     // Identical sections (the same build in every slice, say) are read once.
@@ -34,6 +35,9 @@ export function readRustBinary(bytes: Uint8Array, label: string): DependencyGrap
     roots: [],
     inventory: 'embedded paths',
     partial: true,
+    // cargo-auditable always writes zlib data: an empty section was emptied, and says this is a
+    // Rust binary however few paths it embeds (so a package's reader keeps it, see rustBinaryGraphs).
+    ...(named.length > sections.length ? { partialReason: `its ${DEP_V0_SECTION} section is empty, so what it was built from cannot be read` } : {}),
     ...(sections.length > 0
       ? { warnings: [`${label}: architecture ${missing.join(', ')} of this universal binary has no ${DEP_V0_SECTION} section: its crates are read from embedded paths, for every architecture`] }
       : {}),

@@ -39,13 +39,16 @@ export async function readImageArchive(path: string, bytes: Buffer, limits: Ship
   const blobs = new Map(archive.files.map((f) => [f.path, f.data]));
   const images = imagesOf(path, archive, blobs);
   const graphs: DependencyGraph[] = [];
+  const warnings: string[] = [];
   for (const image of images) {
     const label = images.length === 1 ? path : `${path}#${image.name}`;
     const files = await applyLayers(label, image.layers.map((layer) => ({ name: layer, data: blobAt(path, archive, blobs, layer) })), limits);
-    graphs.push(...treeApplications(files, label));
+    const read = treeApplications(files, label);
+    graphs.push(...read.graphs);
+    warnings.push(...read.warnings);
   }
   if (graphs.length === 0) throw new InputError(path, 'nothing to audit: no Rust binary and no node_modules in the image');
-  return { artifact: imageArtifact(path, images), graphs };
+  return { artifact: imageArtifact(path, images), graphs, warnings };
 }
 
 /** One image by its tag (`NAME:TAG`) as the artifact's name and version; several, or none tagged, by the archive's file name. */
@@ -180,7 +183,15 @@ async function applyLayers(label: string, layers: readonly { name: string; data:
       const base = posix.basename(file.path);
       const dir = posix.dirname(file.path) === '.' ? '' : posix.dirname(file.path);
       if (base === OPAQUE) removeUnder(dir, false);
-      else if (base.startsWith(WHITEOUT)) removeUnder(dir === '' ? base.slice(WHITEOUT.length) : `${dir}/${base.slice(WHITEOUT.length)}`, true);
+      else if (base.startsWith(WHITEOUT)) {
+        const hidden = base.slice(WHITEOUT.length);
+        // `.wh.`, `.wh..`, `.wh...` name the directory itself or its parent: read here as deleting
+        // everything below, by docker as removing its own layer's directory (or failing).
+        if (hidden === '' || hidden === '.' || hidden === '..') {
+          throw new InputError(`${label}:${layer.name}`, `whiteout ${JSON.stringify(file.path)} names no file: runtimes disagree on what it removes, so what the image holds cannot be told`);
+        }
+        removeUnder(dir === '' ? hidden : `${dir}/${hidden}`, true);
+      }
     }
     for (const link of read.symlinks) removeUnder(link.path, true);
     for (const file of read.files) {

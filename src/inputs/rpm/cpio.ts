@@ -1,5 +1,5 @@
 import { InputError } from '../../core/errors.js';
-import { KEEP_HEAD_BYTES, vendorPathProblem, type ArchiveFile } from '../../core/untrusted-tar.js';
+import { ExpansionRefused, KEEP_HEAD_BYTES, vendorPathProblem, type ArchiveFile } from '../../core/untrusted-tar.js';
 import type { ShippedLimits } from '../shipped-limits.js';
 
 /**
@@ -15,7 +15,7 @@ import type { ShippedLimits } from '../shipped-limits.js';
  */
 export async function readCpio(
   chunks: AsyncIterable<Buffer>,
-  options: Pick<ShippedLimits, 'maxBytes' | 'maxEntries' | 'maxKeptFileBytes'> & { label: string; keep: (path: string, head: Buffer) => boolean },
+  options: Pick<ShippedLimits, 'maxBytes' | 'maxEntries' | 'maxKeptFileBytes'> & { label: string; maxBytesReason?: string; keep: (path: string, head: Buffer) => boolean },
 ): Promise<ArchiveFile[]> {
   const { label } = options;
   const input = new ChunkReader(chunks[Symbol.asyncIterator](), label);
@@ -42,7 +42,9 @@ export async function readCpio(
       await input.drain();
       return files;
     }
-    if (input.offset + size > options.maxBytes) throw new InputError(label, `the payload expands past ${options.maxBytes} bytes`);
+    if (input.offset + size > options.maxBytes) {
+      throw new ExpansionRefused(`the payload expands past ${options.maxBytes} bytes${options.maxBytesReason === undefined ? '' : ` (${options.maxBytesReason})`}`, label);
+    }
     if ((mode & 0o170000) !== 0o100000) {
       await input.skip(size + pad4(size));
       continue;

@@ -1,6 +1,6 @@
 import type { Compression } from '../../core/decompress.js';
 import { inflate } from '../../core/decompress.js';
-import { InputError } from '../../core/errors.js';
+import { InputError, StowageError } from '../../core/errors.js';
 import type { DependencyGraph } from '../../core/graph.js';
 import type { CycloneDxReadOptions } from '../cyclonedx-reader.js';
 import { inventoryDisagreements, respellFrom } from '../inventory-comparison.js';
@@ -11,7 +11,7 @@ import { bundledProvides } from './bundled-provides.js';
 import { readCpio } from './cpio.js';
 import { readRpmFile } from './rpm-file.js';
 import type { ShippedRead } from '../shipped-artifact.js';
-import { SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
+import { archiveCaps, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
 
 /** rpm's payload compressors (PAYLOADCOMPRESSOR) that stowage inflates. */
 const PAYLOAD_COMPRESSION: Readonly<Record<string, Compression>> = { gzip: 'gz', xz: 'xz', zstd: 'zst', identity: 'none' };
@@ -36,9 +36,10 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   const keep = rpm.kind === 'source' ? (file: string): boolean => VENDOR_ARCHIVE.test(file) : (_file: string, head: Buffer): boolean => isShippedBinary(head);
   let files;
   try {
-    files = await readCpio(inflate(rpm.payload, compression), { label, ...SHIPPED_LIMITS, keep });
+    // The caller's caps, as a .deb's data and an image's layers get them (an upload's: its ratio too).
+    files = await readCpio(inflate(rpm.payload, compression), { label, ...limits, ...archiveCaps(limits, rpm.payload.length), keep });
   } catch (err) {
-    if (err instanceof InputError) throw err;
+    if (err instanceof StowageError) throw err;
     throw new InputError(label, `truncated or corrupt ${rpm.payloadCompressor} data: ${err instanceof Error ? err.message : String(err)}`);
   }
 
@@ -48,7 +49,7 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
     return { artifact: { path, kind: 'source RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: await readVendorArchive(archive.data, `${path}:${archive.path}`, options, limits) };
   }
 
-  const binaries = rustBinaryGraphs(files, path);
+  const { graphs: binaries, warnings: unaudited } = rustBinaryGraphs(files, path);
   const provides = bundledProvides(rpm.provides);
   const graphs: DependencyGraph[] = [];
   for (const [ecosystem, packages] of provides.packages) {
@@ -68,5 +69,5 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   if (graphs.length === 0 && binaries.length === 0) {
     throw new InputError(path, `nothing to audit: ${nevr} has no bundled(crate(...)), bundled(npm(...)) or bundled(nodejs-...) provide and no Rust binary`);
   }
-  return { artifact: { path, kind: 'RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: [...graphs, ...binaries] };
+  return { artifact: { path, kind: 'RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: [...graphs, ...binaries], warnings: unaudited };
 }

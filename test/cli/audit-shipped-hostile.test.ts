@@ -1,0 +1,207 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deflateSync } from 'node:zlib';
+import { auditReport } from '../support/audit-report.js';
+import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
+import { packTar } from '../support/hostile-tar.js';
+import { elfWithDepV0 } from '../support/object-files.js';
+import { runCli, tempDir } from '../support/shared.js';
+import { buildDeb, dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
+
+/*
+ * What shipped, made hostile: each case is a package, an image or a tree that a real installer
+ * or runtime unpacks with a vulnerable Rust binary in it, where the audit must not pass without
+ * reading that binary (or say, in one line naming the file, why it cannot).
+ */
+
+const cacheDir = tempDir('audit-shipped-hostile-cache');
+const work = tempDir('audit-shipped-hostile');
+const db = rustsecAdvisoryDb(join(work, 'db'), [{ id: 'RUSTSEC-2099-0301', package: 'smallvec', patched: ['>= 1.6.1'] }]);
+// The sparse files of gigabytes go with it.
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** An ELF executable whose `.dep-v0` section holds `packages` (cargo-auditable's JSON, zlib), or nothing at all. */
+function elf(packages: object[] | null): Buffer {
+  return elfWithDepV0(true, true, packages === null ? Buffer.alloc(0) : deflateSync(JSON.stringify({ packages })));
+}
+
+/** Built from smallvec 1.6.0, which RUSTSEC-2099-0301 affects. */
+const VULNERABLE = elf([
+  { name: 'tool', version: '0.1.0', source: 'local', dependencies: [1], root: true },
+  { name: 'smallvec', version: '1.6.0', source: 'crates.io' },
+]);
+/** Built from no crate of crates.io. */
+const CLEAN = elf([{ name: 'other', version: '0.1.0', source: 'local', root: true }]);
+
+function audit(path: string, ...extra: string[]): ReturnType<typeof runCli> {
+  return runCli(['audit', path, '--db', db, '--no-fetch', '--format', 'json', ...extra], { cacheDir });
+}
+
+/** Exit 2, nothing on standard output, and one line on standard error: returned. */
+function refusal(run: ReturnType<typeof runCli>): string {
+  assert.equal(run.status, 2, run.stdout + run.stderr);
+  assert.equal(run.stdout, '');
+  const lines = run.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, run.stderr);
+  return lines[0] as string;
+}
+
+function file(name: string, bytes: Buffer): string {
+  const path = join(work, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+test('an image layer holding a binary as a GNU sparse file (pax GNU.sparse records, as `tar --sparse --format=posix` writes) is refused, not passed over', async () => {
+  // Sparse format 1.0: the entry is named GNUSparseFile.N/NAME, its data a map (one region: all
+  // of the file) padded to a block, then the region. GNU tar, Go's archive/tar (docker,
+  // containerd) and Python's tarfile unpack it as usr/bin/tool.
+  const map = Buffer.alloc(512);
+  map.write(`1\n0\n${VULNERABLE.length}\n`, 'latin1');
+  const sparse = {
+    header: {
+      name: 'usr/bin/GNUSparseFile.0/tool',
+      mode: 0o755,
+      type: 'file' as const,
+      pax: { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.name': 'usr/bin/tool', 'GNU.sparse.realsize': String(VULNERABLE.length) },
+    },
+    data: Buffer.concat([map, VULNERABLE]),
+  };
+  const layer = await packTar([tarFile('usr/bin/other', CLEAN, 0o755), sparse]);
+  const layerFile = file('sparse-layer.tar', layer);
+  assert.match(execFileSync('tar', ['-tf', layerFile], { encoding: 'utf8' }), /^usr\/bin\/tool$/m, 'GNU tar unpacks the binary as usr/bin/tool');
+
+  const image = await dockerSaveArchive([layer], 'sparse:1');
+  assert.match(
+    refusal(audit(image)),
+    new RegExp(`^stowage: ${image}:000/layer\\.tar: entry "usr/bin/GNUSparseFile\\.0/tool": a sparse file \\(pax GNU\\.sparse records, for "usr/bin/tool"\\): .*; refused$`),
+  );
+});
+
+test('a layer whose whiteout names no file (`.wh.`, `.wh..`) is refused: it hid every binary of the layers below', async () => {
+  const lower = await packTar([tarFile('usr/bin/tool', VULNERABLE, 0o755)]);
+  for (const whiteout of ['.wh.', 'usr/.wh..']) {
+    const upper = await packTar([tarFile(whiteout, ''), tarFile('usr/bin/other', CLEAN, 0o755)]);
+    const image = await dockerSaveArchive([lower, upper], 'whiteout:1');
+    assert.match(refusal(audit(image)), new RegExp(`^stowage: ${image}:001/layer\\.tar: whiteout "${whiteout.replace(/\./g, '\\.')}" names no file: runtimes disagree on what it removes`));
+  }
+});
+
+test('a package whose second binary has an emptied .dep-v0 section is not audited as if it held only the first', () => {
+  const dir = join(work, 'emptied');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'a'), VULNERABLE);
+  writeFileSync(join(dir, 'b'), elf(null));
+  const deb = buildDeb({ name: 'two-tools', version: '1.0-1', fields: {}, files: { 'usr/bin/a': join(dir, 'a'), 'usr/bin/b': join(dir, 'b') }, compression: 'xz' });
+  assert.match(refusal(audit(deb)), new RegExp(`^stowage: ${deb}: 1 Rust binary has no \\.dep-v0 section, only embedded source paths: a partial inventory \\(${deb}:usr/bin/b\\); refused`));
+
+  const run = audit(deb, '--allow-partial');
+  assert.equal(run.status, 1, run.stderr);
+  const report = auditReport(run.stdout);
+  assert.deepEqual(
+    report.targets.map((t) => [t.path, t.inventory, t.partial]),
+    [
+      [`${deb}:usr/bin/a`, 'dep-v0', false],
+      [`${deb}:usr/bin/b`, 'embedded paths', true],
+    ],
+  );
+  assert.ok(
+    report.warnings.some((w) => w.startsWith(`${deb}:usr/bin/b: PARTIAL inventory`) && w.includes('its .dep-v0 section is empty')),
+    JSON.stringify(report.warnings),
+  );
+  // The binary alone says the same, not that it was built without cargo-auditable.
+  assert.match(refusal(audit(join(dir, 'b'))), /: its \.dep-v0 section is empty, so what it was built from cannot be read: its embedded source paths name 0 crates/);
+});
+
+test("a .deb whose Built-Using names a crate (debcargo's record before X-Cargo-Built-Using, and still for crates bundling C code): that crate is audited", () => {
+  const dir = join(work, 'built-using');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'tool'), CLEAN);
+  // The binary's .dep-v0 does not list smallvec: only the field says the package was built with it.
+  const fields = { 'Built-Using': 'rust-smallvec (= 1.6.0-1), glibc (= 2.36-9), rustc (= 1.63.0+dfsg1-2)' };
+  const deb = buildDeb({ name: 'old-tool', version: '1.0-1', fields, files: { 'usr/bin/tool': join(dir, 'tool') }, compression: 'gzip' });
+  const run = audit(deb);
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  const report = auditReport(run.stdout);
+  assert.deepEqual(
+    report.targets.map((t) => [t.path, t.inventory, t.packages]),
+    [
+      [deb, 'Built-Using', 2],
+      [`${deb}:usr/bin/tool`, 'dep-v0', 1],
+    ],
+  );
+  assert.deepEqual(report.findings.map((f) => [f.target, f.advisory.id, `${f.package.name}@${f.package.version}`]), [[deb, 'RUSTSEC-2099-0301', 'smallvec@1.6.0']]);
+  // glibc and rustc are no crates, and Built-Using names such sources in any package: not warned about.
+  assert.ok(!report.warnings.some((w) => w.includes('glibc')), JSON.stringify(report.warnings));
+});
+
+/** A Go program as the Go linker leaves it: an ELF (here without sections) holding Go's build information. */
+function goExecutable(): Buffer {
+  const header = Buffer.alloc(64);
+  header.write('\x7fELF\x02\x01\x01', 0, 'latin1');
+  return Buffer.concat([header, Buffer.from('\xff Go buildinf:\x08\x02', 'latin1'), Buffer.alloc(16)]);
+}
+
+test('a Go executable beside a Rust binary, in a package or a tree: said not audited in every report, never passed over in silence', () => {
+  const dir = join(work, 'go');
+  mkdirSync(join(dir, 'tree', 'usr', 'bin'), { recursive: true });
+  writeFileSync(join(dir, 'tool'), VULNERABLE);
+  writeFileSync(join(dir, 'goapp'), goExecutable());
+  writeFileSync(join(dir, 'tree', 'usr', 'bin', 'tool'), VULNERABLE);
+  writeFileSync(join(dir, 'tree', 'usr', 'bin', 'goapp'), goExecutable());
+  const deb = buildDeb({ name: 'mixed', version: '1.0-1', fields: {}, files: { 'usr/bin/tool': join(dir, 'tool'), 'usr/bin/goapp': join(dir, 'goapp') }, compression: 'xz' });
+  for (const artifact of [deb, join(dir, 'tree')]) {
+    const run = audit(artifact);
+    assert.equal(run.status, 1, run.stdout + run.stderr);
+    const report = auditReport(run.stdout);
+    assert.deepEqual(report.targets.map((t) => t.path), [`${artifact}:usr/bin/tool`]);
+    assert.ok(
+      report.warnings.includes(`${artifact}: 1 Go executable not audited (stowage audits crates and npm packages, not Go modules): usr/bin/goapp`),
+      JSON.stringify(report.warnings),
+    );
+  }
+});
+
+test("a .deb whose control names it with bytes dpkg refuses (terminal escapes, markup) is refused in one line, the bytes escaped", () => {
+  const cases: [string, string, RegExp][] = [
+    ['evil\x1b]0;title\x07<b>', '1.0-1', /control: Package "evil\\u001b\]0;title\\u0007<b>" is not a package name .*: dpkg refuses to install it$/],
+    ['evil', '1.0\x1b[2J-1', /control: Version "1\.0\\u001b\[2J-1" is not a Debian version .*: dpkg refuses to install it$/],
+  ];
+  for (const [name, version, message] of cases) {
+    const deb = buildDeb({ name, version, fields: {}, files: { 'usr/bin/tool': file('named-tool', VULNERABLE) }, compression: 'xz', nocheck: true });
+    const line = refusal(audit(deb));
+    assert.ok(line.startsWith(`stowage: ${deb}:control: `), line);
+    assert.match(line, message);
+    assert.equal([...line].some((c) => c.charCodeAt(0) < 0x20 || c === '\x7f'), false, 'no control character reaches the terminal');
+  }
+});
+
+/** A sparse file of `size` bytes starting with `head`: gigabytes that take no room on disk. */
+function sparseFile(path: string, head: Buffer, size: number): string {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, head, 0, head.length, 0);
+    writeSync(fd, Buffer.from([0]), 0, 1, size - 1);
+  } finally {
+    closeSync(fd);
+  }
+  return path;
+}
+
+test('an executable, a package or an installed tree\'s binary too large to read whole: one line naming it, exit 2', () => {
+  const GiB = 1024 ** 3;
+  const binary = sparseFile(join(work, 'huge-tool'), CLEAN, 3 * GiB);
+  assert.match(refusal(audit(binary)), new RegExp(`^stowage: ${binary}: an executable of ${3 * GiB} bytes, larger than the ${GiB} bytes stowage reads whole: not read$`));
+
+  const tree = join(work, 'tree');
+  mkdirSync(join(tree, 'usr', 'bin'), { recursive: true });
+  writeFileSync(join(tree, 'usr', 'bin', 'other'), CLEAN);
+  const inTree = sparseFile(join(tree, 'usr', 'bin', 'huge'), VULNERABLE, 3 * GiB);
+  assert.match(refusal(audit(tree)), new RegExp(`^stowage: ${inTree}: an executable of ${3 * GiB} bytes, larger than the ${GiB} bytes stowage reads whole: not read$`));
+
+  const deb = sparseFile(join(work, 'huge_1.0_amd64.deb'), Buffer.from('!<arch>\n', 'latin1'), 3 * GiB);
+  assert.match(refusal(audit(deb)), new RegExp(`^stowage: ${deb}: a package of ${3 * GiB} bytes, larger than the ${2 ** 31 - 1} bytes stowage reads whole: not read$`));
+});
