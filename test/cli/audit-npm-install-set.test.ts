@@ -97,6 +97,19 @@ test('a v1 lockfile: a top-level entry marked dev that package.json needs at run
   assert.deepEqual(r.names, ['lodash@4.17.4']);
 });
 
+test("package.json, not the lockfile's root entry, says what the root depends on: a dependency moved out of devDependencies is audited under --omit dev", () => {
+  // npm 11 `ci --omit=dev` installs lodash here: it loads the root from package.json, and the
+  // entry's versions still satisfy it, so ci accepts the lockfile as it is.
+  const lock = v3({ devDependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, dev: true } });
+  const r = auditLock(lock, ['--omit', 'dev'], { name: 'app', version: '1.0.0', dependencies: { lodash: '4.17.4' } });
+  assert.equal(r.status, 1, r.stderr);
+  assert.deepEqual(r.names, ['lodash@4.17.4']);
+  // What package.json has as a dev dependency only is still left out.
+  const dev = auditLock(lock, ['--omit', 'dev'], { name: 'app', version: '1.0.0', devDependencies: { lodash: '4.17.4' } });
+  assert.equal(dev.status, 0, dev.stderr);
+  assert.equal(dev.audited, 0);
+});
+
 test('what npm does leave out stays out: a dev-only or optional-only package under --omit, devOptional when both are omitted', () => {
   const devOnly = v3({ devDependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, dev: true } });
   assert.equal(auditLock(devOnly, []).status, 1);

@@ -171,7 +171,10 @@ class LockReader {
     }
     const rootEntry = packages[''];
     if (rootEntry !== undefined && !isRecord(rootEntry)) this.badEntry('', `must be an object, found ${describe(rootEntry)}`);
-    this.addRoot(rootEntry ?? this.manifestAsEntry() ?? {});
+    // npm ci reads the root's dependencies from package.json, not from this entry (arborist
+    // loads the root from disk): a dependency the manifest moved from devDependencies to
+    // dependencies is installed under --omit=dev while the entry still calls it dev.
+    this.addRoot(this.manifestAsEntry() ?? rootEntry ?? {});
 
     // The loop below runs once per entry, interpreted (it is over before V8 would optimize it):
     // each field is read once, by name, and checked in place; `node_modules/` is looked for once.
@@ -790,13 +793,15 @@ class LockReader {
     return flags;
   }
 
-  /** package.json beside the lockfile, as a root entry; undefined when there is none. */
+  private manifestEntry: JsonObject | undefined;
+
+  /** package.json beside the lockfile, as a root entry (parsed once); undefined when there is none. */
   private manifestAsEntry(): JsonObject | undefined {
     const manifest = this.input.manifest;
-    if (manifest === undefined) return undefined;
+    if (manifest === undefined || this.manifestEntry !== undefined) return this.manifestEntry;
     const doc = parseJson(manifest.path, manifest.text);
     if (!isRecord(doc)) throw new InputError(manifest.path, 'expected a JSON object at the top level', { line: 1, column: 1 });
-    return doc;
+    return (this.manifestEntry = doc);
   }
 
   private stringField(entry: JsonObject, field: string, location: string): string | undefined {
