@@ -276,6 +276,37 @@ test('a file: tarball in the project is read: the package it holds is the one au
   assert.match(fromYarn.stderr, /yarn\.lock: entry lodash \(file:\.\/lodash-4\.17\.4\.tgz\): the lockfile says version 4\.17\.21 but the tarball holds lodash@4\.17\.4/);
 });
 
+test('yarn.lock: a `resolved` that is a path is a tarball on disk whatever the range, and so is a file: key without one (yarn 1.22.22 installs lodash 4.17.4 from both)', async () => {
+  const lodash = await packageTarball('lodash', '4.17.4');
+  const sha1 = `#${'a'.repeat(40)}`;
+  const yarn = (key: string, version: string, resolved?: string): string =>
+    ['# yarn lockfile v1', '', '', `"${key}":`, `  version "${version}"`, ...(resolved === undefined ? [] : [`  resolved "${resolved}"`]), ''].join('\n');
+
+  // As yarn 1 writes a dependency on ./lodash-4.17.4.tgz: a tarball, matched by its recorded version.
+  const written = auditWarnings(yarn('lodash@./lodash-4.17.4.tgz', '4.17.4', `./lodash-4.17.4.tgz${sha1}`), 'yarn.lock');
+  assert.equal(written.status, 1, written.stderr);
+  assert.deepEqual(written.names, ['lodash@4.17.4']);
+  assert.ok(written.warnings.some((w) => w.includes(`lodash 4.17.4 (file:./lodash-4.17.4.tgz${sha1})`)), written.warnings.join('\n'));
+  const unresolved = auditWarnings(yarn('lodash@file:./lodash-4.17.4.tgz', '4.17.4'), 'yarn.lock');
+  assert.equal(unresolved.status, 1, unresolved.stderr);
+  assert.deepEqual(unresolved.names, ['lodash@4.17.4']);
+
+  // In the project, the tarball is the package: an entry that says otherwise is refused.
+  const cases: [string, string, string | undefined][] = [
+    ['a registry range, resolved to a path', 'lodash@^4.17.0', `./lodash-4.17.4.tgz${sha1}`],
+    ['a path range, as yarn writes it', 'lodash@./lodash-4.17.4.tgz', `./lodash-4.17.4.tgz${sha1}`],
+    ['a file: key without resolved', 'lodash@file:./lodash-4.17.4.tgz', undefined],
+  ];
+  for (const [label, key, resolved] of cases) {
+    const r = auditWithTarball(yarn(key, '4.17.21', resolved), { 'lodash-4.17.4.tgz': lodash }, 'yarn.lock');
+    assert.equal(r.status, 2, `${label}: ${r.stderr}`);
+    assert.match(r.stderr, /yarn\.lock: entry lodash \(file:\.\/lodash-4\.17\.4\.tgz\): the lockfile says version 4\.17\.21 but the tarball holds lodash@4\.17\.4/, label);
+  }
+  // A file: directory and a link: are the project's own code, as before.
+  const dir = auditWarnings(yarn('lib@file:./lib', '1.0.0'), 'yarn.lock');
+  assert.equal(dir.status, 0, dir.stderr);
+});
+
 test('yarn.lock: a dev dependency a runtime one needs as optional is audited under --omit optional (and under --omit dev)', () => {
   const yarn = [
     '# yarn lockfile v1',

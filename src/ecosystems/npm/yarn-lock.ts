@@ -91,12 +91,22 @@ function splitV1Key(key: string): [string, string] | null {
   return /^(@[^/@\s]+\/)?[^/@\s]+$/.test(key) ? [key, ''] : null;
 }
 
-/** A v1 entry's source: its `resolved` URL, or for `file:`/`link:` keys without one the path. */
+/**
+ * A v1 entry's source, as yarn 1 fetches it. A `resolved` without a scheme is a path, and yarn 1
+ * reads it as a tarball on disk whatever the key's range (it writes `./x.tgz#<sha1>` for a
+ * dependency on `./x.tgz`; 1.22.22 installs lodash 4.17.4 from `resolved "./lodash-4.17.4.tgz"`
+ * under `lodash@^4.17.0`): a local tarball, read as a `file:` one is. Without `resolved`, a
+ * `file:` key is fetched from what it names (a tarball, else a directory), a `link:` key is a
+ * directory.
+ */
 function v1Source(range: string, resolved: string | null): PackageSource {
-  if (resolved === null && (range.startsWith('file:') || range.startsWith('link:'))) {
-    return { kind: 'path', url: range.slice(5), isDefaultRegistry: false };
+  if (resolved === null) {
+    if (range.startsWith('file:')) return npmSourceFromResolved(range);
+    if (range.startsWith('link:')) return { kind: 'path', url: range.slice('link:'.length), isDefaultRegistry: false };
+    return npmSourceFromResolved(undefined);
   }
-  return npmSourceFromResolved(resolved ?? undefined);
+  if (!hasProtocol(resolved)) return { kind: 'other', url: `file:${resolved}`, isDefaultRegistry: false };
+  return npmSourceFromResolved(resolved);
 }
 
 /** berry's git references: `https://host/x.git#commit=<sha>`, `git+ssh://...#commit=<sha>`. */
