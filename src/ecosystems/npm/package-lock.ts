@@ -13,6 +13,7 @@ import {
   npmSourceFromResolved,
   parseNpmSpecifier,
   readResolved,
+  registryNameProblem,
   registryTarballIdentity,
   registryTarballVersion,
   type NpmSpecifier,
@@ -246,7 +247,7 @@ class LockReader {
         const registry = source.url;
         if (fetched !== undefined && (registry === null || !isTarballUrlOf(fetched, registry, name, version))) this.requireTarballOf(location, fetched, name, version);
         const alias = keyName !== undefined && keyName !== name ? keyName : undefined;
-        pkg = this.addRegistryPackage(name, version, source, integrity, alias);
+        pkg = this.addRegistryPackage(location, name, version, source, integrity, alias);
       } else {
         pkg = this.addPackage(nonRegistryId(name, fetched ?? ''), name, rawVersion ?? lockedReference(source), source, integrity, undefined);
       }
@@ -404,11 +405,11 @@ class LockReader {
     const urlVersion = spec.type === 'tarball' ? registryTarballVersion(key, rawVersion) : null;
     let pkg: number;
     if (spec.type === 'alias') {
-      pkg = this.addRegistryPackage(spec.name, spec.range, this.registrySource(location, resolved, spec.name, spec.range), integrity, key);
+      pkg = this.addRegistryPackage(location, spec.name, spec.range, this.registrySource(location, resolved, spec.name, spec.range), integrity, key);
     } else if (spec.type === 'range') {
-      pkg = this.addRegistryPackage(key, rawVersion, this.registrySource(location, resolved, key, rawVersion), integrity, undefined);
+      pkg = this.addRegistryPackage(location, key, rawVersion, this.registrySource(location, resolved, key, rawVersion), integrity, undefined);
     } else if (urlVersion !== null) {
-      pkg = this.addRegistryPackage(key, urlVersion, this.registrySource(location, resolved ?? rawVersion, key, urlVersion), integrity, undefined);
+      pkg = this.addRegistryPackage(location, key, urlVersion, this.registrySource(location, resolved ?? rawVersion, key, urlVersion), integrity, undefined);
     } else {
       const source = v1NonRegistrySource(spec, rawVersion, resolved);
       pkg = this.addPackage(nonRegistryId(key, rawVersion), key, lockedReference(source), source, integrity, undefined);
@@ -498,11 +499,13 @@ class LockReader {
     this.addLocation(newLocation('', pkg, entry, true, undefined, undefined));
   }
 
-  private addRegistryPackage(name: string, version: string, source: PackageSource, integrity: string | null, alias: string | undefined): number {
+  private addRegistryPackage(location: string, name: string, version: string, source: PackageSource, integrity: string | null, alias: string | undefined): number {
     // An alias gets its own node: the same bytes, but the dependent knows it by another name.
     const base = alias === undefined ? `${name}@${version}` : `${alias}@npm:${name}@${version}`;
     const known = this.registryIds.get(base);
     if (known === undefined) {
+      const unnamed = registryNameProblem(name);
+      if (unnamed !== null) this.badEntry(location, unnamed);
       // Registry ids never collide with the others (theirs carry `:` after the `@`), so they
       // skip addPackage's lookup.
       const pkg = this.pushPackage(base, name, version, source, integrity, alias);

@@ -7,7 +7,7 @@ import { noteUnlistedBundles, type UnlistedBundle } from './bundled-dependencies
 import { shortList } from '../../core/short-list.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
-import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryTarballIdentity } from './registry-source.js';
+import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryNameProblem, registryTarballIdentity } from './registry-source.js';
 
 /*
  * pnpm-lock.yaml 5.x, 6.x and 9.x.
@@ -437,6 +437,8 @@ function describe(
   const integrity = typeof resolution.integrity === 'string' ? resolution.integrity : null;
   const tarball = fetchedTarball(resolution, error);
   const source = pnpmSource(resolution, tarball, registryShaped, key, error);
+  const unnamed = source.kind === 'registry' ? registryNameProblem(name) : null;
+  if (unnamed !== null) throw error(unnamed);
   const resolvedVersion = version ?? unrecordedVersion(tarball, source, name, error);
   if (tarball !== null) checkTarball(tarball, source, name, resolvedVersion, error);
   const id = registryShaped ? `${name}@${resolvedVersion}` : bare.startsWith(`${name}@`) ? bare : `${name}@${bare}`;

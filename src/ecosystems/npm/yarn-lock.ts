@@ -5,7 +5,7 @@ import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind }
 import type { Package, PackageSource } from '../../core/package.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { yarnV1SyntaxProblem } from './yarn-v1-syntax.js';
-import { defaultNpmRegistrySource, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballIdentity } from './registry-source.js';
+import { defaultNpmRegistrySource, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryNameProblem, registryTarballIdentity } from './registry-source.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
 
 /*
@@ -324,7 +324,10 @@ function v1Resolved(resolved: string | null, name: string, version: string, fail
   if (resolved === null) return null;
   const read = readResolved(resolved);
   if ('problem' in read) return fail(`\`resolved\` ${JSON.stringify(resolved)} ${read.problem}`);
-  const tarball = npmSourceFromResolved(read.value).kind === 'registry' ? registryTarballIdentity(read.value) : null;
+  const fromRegistry = npmSourceFromResolved(read.value).kind === 'registry';
+  const unnamed = fromRegistry ? registryNameProblem(name) : null;
+  if (unnamed !== null) return fail(unnamed);
+  const tarball = fromRegistry ? registryTarballIdentity(read.value) : null;
   if (tarball !== null && tarball.name !== name) return fail(`\`resolved\` is a tarball of ${tarball.name}, not of ${name}; yarn installs the tarball`);
   if (tarball !== null && tarball.version !== version) {
     return fail(
@@ -734,6 +737,8 @@ function resolutionApplies(pattern: string, name: string, range: string): boolea
  * one package while yarn installs another.
  */
 function berryNpmSource(name: string, reference: string, version: string, fail: (message: string) => never): PackageSource {
+  const unnamed = registryNameProblem(name);
+  if (unnamed !== null) fail(unnamed);
   const params = reference.indexOf('::');
   const installed = reference.slice('npm:'.length, params < 0 ? undefined : params);
   if (installed !== version) fail(`\`version\` is ${version} but the resolution is ${name}@${installed}; yarn installs the resolution`);

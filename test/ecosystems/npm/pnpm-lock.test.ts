@@ -394,6 +394,19 @@ test('a registry-shaped key is the package pnpm installs (9.15.9 fetches and nam
   );
 });
 
+test('a registry-shaped key whose name no npm package can have is refused (with strict-store-pkg-content-check=false, pnpm 9.15.9 installs lodash 4.17.4 for `/lodash@4.17.4`)', () => {
+  for (const name of ['/lodash', 'lod%61sh']) {
+    assert.throws(
+      () => parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: oneEntryLock(`${name}@4.17.4`, ['resolution: {integrity: sha512-x}']) }),
+      (err: unknown) =>
+        err instanceof InputError &&
+        err.message === `package ${name}@4.17.4: the package name "${name}" holds characters that are not URL-safe: no npm package has it, so what is installed under it cannot be audited as it` &&
+        err.position?.line === 9,
+      name,
+    );
+  }
+});
+
 test('a relative resolution.tarball is the registry URL pnpm resolves it to: another version than the key is refused, the same one read', () => {
   const tarballOf = (key: string, tarball: string): DependencyGraph =>
     parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: oneEntryLock(key, [`resolution: {integrity: sha512-x, tarball: '${tarball}'}`]) });

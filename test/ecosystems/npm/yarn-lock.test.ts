@@ -313,6 +313,19 @@ test('a v1 entry whose resolved tarball is another version or package is refused
   assert.deepEqual(alias.packages.map((p) => [p.id, p.alias, p.source.kind, p.source.isDefaultRegistry]), [['lodash@4.17.4', 'underscore', 'registry', true]]);
 });
 
+test('a registry package under a name no npm package can have is refused, v1 and berry: the registry decodes its tarball URL (lod%61sh is lodash)', () => {
+  const unnamed = /the package name "lod%61sh" holds characters that are not URL-safe: no npm package has it, so what is installed under it cannot be audited as it$/;
+  const refused = (text: string, line: number): void =>
+    assert.throws(
+      () => parseYarnLock({ path: '/app/yarn.lock', text }),
+      (err: unknown) => err instanceof InputError && err.position?.line === line && unnamed.test(err.message) && !err.line.includes('\n'),
+    );
+  const tarball = 'https://registry.yarnpkg.com/lod%61sh/-/lod%61sh-4.17.4.tgz#c8e3ba7fac13c0b2dfc7b33f4de14f8b4e7d7ba9';
+  refused(['# yarn lockfile v1', '', '', '"lodash@npm:lod%61sh@^4.17.0":', '  version "4.17.4"', `  resolved "${tarball}"`, ''].join('\n'), 4);
+  const berry = ['__metadata:', '  version: 8', '  cacheKey: 10c0', '', '"lodash@npm:lod%61sh@4.17.4":', '  version: 4.17.4', '  resolution: "lod%61sh@npm:4.17.4"', '  languageName: node', '  linkType: hard', ''];
+  refused(berry.join('\n'), 5);
+});
+
 test('a v1 key given twice in one block is the last one given, as yarn 1 reads it (yarn 1.22 installs the second version)', () => {
   const lodash = (version: string): string => `https://registry.yarnpkg.com/lodash/-/lodash-${version}.tgz`;
   const text = [
