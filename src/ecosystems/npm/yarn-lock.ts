@@ -549,7 +549,7 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
         ecosystem: 'npm',
         name,
         version: entry.version,
-        source: reference.startsWith('npm:') ? berryNpmSource(name, reference, entry.version, fail) : berryPatchSource(reference, entry.version, fail),
+        source: reference.startsWith('npm:') ? berryNpmSource(name, reference, entry.version, fail) : berryPatchSource(name, reference, entry.version, fail),
         checksum: entry.checksum === null ? null : withCacheKey(entry.checksum, cacheKey),
       };
       const line = entryLines.get(entry.keys.join(', '));
@@ -744,18 +744,35 @@ function berryNpmSource(name: string, reference: string, version: string, fail: 
   if (installed !== version) fail(`\`version\` is ${version} but the resolution is ${name}@${installed}; yarn installs the resolution`);
   const archive = params < 0 ? null : new URLSearchParams(reference.slice(params + 2)).get('__archiveUrl');
   if (archive === null) return defaultNpmRegistrySource();
-  const read = readResolved(archive);
-  if ('problem' in read) return fail(`\`__archiveUrl\` ${JSON.stringify(archive)} ${read.problem}`);
+  const { url, registry } = berryTarball(name, version, archive, { field: '`__archiveUrl`', fetched: 'the archive' }, fail);
+  return registry ?? { kind: 'other', url, isDefaultRegistry: false };
+}
+
+/**
+ * A tarball URL yarn fetches for `name@version` (`named`: how a message names it and what yarn
+ * fetches), as yarn reads it: the URL, and its registry when it is a registry's tarball. A
+ * registry tarball of another package or version is refused: yarn installs the tarball, never
+ * comparing it with the entry.
+ */
+function berryTarball(
+  name: string,
+  version: string,
+  written: string,
+  named: { field: string; fetched: string },
+  fail: (message: string) => never,
+): { url: string; registry: PackageSource | null } {
+  const read = readResolved(written);
+  if ('problem' in read) return fail(`${named.field} ${JSON.stringify(written)} ${read.problem}`);
   const source = npmSourceFromResolved(read.value);
   const tarball = source.kind === 'registry' ? registryTarballIdentity(read.value) : null;
   if (tarball !== null && (tarball.name !== name || tarball.version !== version)) {
     fail(
       tarball.version === null
-        ? `\`__archiveUrl\` is not a tarball of ${name}@${version}`
-        : `\`__archiveUrl\` is the tarball of ${tarball.name}@${tarball.version}, not of ${name}@${version}; yarn installs the archive`,
+        ? `${named.field} is not a tarball of ${name}@${version}`
+        : `${named.field} is the tarball of ${tarball.name}@${tarball.version}, not of ${name}@${version}; yarn installs ${named.fetched}`,
     );
   }
-  return tarball !== null ? source : { kind: 'other', url: read.value, isDefaultRegistry: false };
+  return { url: read.value, registry: tarball !== null ? source : null };
 }
 
 /**
@@ -763,8 +780,12 @@ function berryNpmSource(name: string, reference: string, version: string, fail: 
  * the patch applied, so its version is the one the patched locator names (`patch:lodash@npm%3A4.17.4#…`):
  * yarn 4.9 writes that one, and an install that may write the lockfile installs it whatever
  * `version` says (without the base entry, the audit would check nothing else). Another is refused.
+ * So is a URL resolution that is a registry's tarball of another package or version (yarn 4.9.2
+ * --immutable installs lodash 4.17.4 from `lodash@https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz`
+ * under `version: 4.17.21`).
  */
-function berryPatchSource(reference: string, version: string, fail: (message: string) => never): PackageSource {
+function berryPatchSource(name: string, reference: string, version: string, fail: (message: string) => never): PackageSource {
+  if (/^https?:\/\//i.test(reference) && gitSource(reference) === null) berryTarball(name, version, reference, { field: 'the resolution', fetched: 'the tarball' }, fail);
   if (reference.startsWith('patch:')) {
     let inner: string;
     try {

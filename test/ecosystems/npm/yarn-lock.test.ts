@@ -411,6 +411,44 @@ test('a berry npm: entry installs the version its resolution names (yarn 4.9 ins
   assert.equal(sourceOf(lock(archive('https://example.org/lodash.tgz'), '4.17.4')), 'lodash@4.17.4 other https://example.org/lodash.tgz');
 });
 
+test('a berry URL resolution that is a registry tarball is that tarball (yarn 4.9.2 --immutable installs lodash 4.17.4 under `version: 4.17.21`): another version or package is refused', () => {
+  const lock = (url: string, version: string): string =>
+    [
+      '__metadata:',
+      '  version: 8',
+      '  cacheKey: 10c0',
+      '',
+      '"app@workspace:.":',
+      '  version: 0.0.0-use.local',
+      '  resolution: "app@workspace:."',
+      '  dependencies:',
+      `    lodash: "${url}"`,
+      '  languageName: unknown',
+      '  linkType: soft',
+      '',
+      `"lodash@${url}":`,
+      `  version: ${version}`,
+      `  resolution: "lodash@${url}"`,
+      '  checksum: 10c0/843eae40',
+      '  languageName: node',
+      '  linkType: hard',
+      '',
+    ].join('\n');
+  const refused = (text: string, message: RegExp): void =>
+    assert.throws(
+      () => parseYarnLock({ path: '/app/yarn.lock', text }),
+      (err: unknown) => err instanceof InputError && err.position?.line === 13 && message.test(err.message) && !err.line.includes('\n'),
+    );
+  const lodash4 = 'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz';
+  refused(lock(lodash4, '4.17.21'), /the resolution is the tarball of lodash@4\.17\.4, not of lodash@4\.17\.21; yarn installs the tarball$/);
+  refused(lock('https://registry.npmjs.org/lodash-es/-/lodash-es-4.17.4.tgz', '4.17.4'), /the resolution is the tarball of lodash-es@4\.17\.4, not of lodash@4\.17\.4/);
+  // The same version, and a tarball off any registry: matched by the version recorded, as before.
+  for (const url of [lodash4, 'https://example.org/lodash.tgz']) {
+    const pkg = parseYarnLock({ path: '/app/yarn.lock', text: lock(url, '4.17.4') }).packages.find((p) => p.name === 'lodash');
+    assert.deepEqual([pkg?.version, pkg?.source.kind, pkg?.source.url], ['4.17.4', 'other', url]);
+  }
+});
+
 test('a v1 registry entry without `resolved` is refused: yarn 1 resolves its range at install time (1.22.22 --frozen-lockfile installed lodash 4.17.20 for one recording 4.17.99)', () => {
   const lock = (key: string, fields: string[]): string => ['# yarn lockfile v1', '', '', `${key}:`, ...fields.map((f) => `  ${f}`), ''].join('\n');
   for (const key of ['"lodash@<=4.17.20 || 4.17.99"', 'lodash@^4.17.0', 'lodash@latest', '"my-lodash@npm:lodash@^4.17.0"', 'lodash']) {
