@@ -368,29 +368,33 @@ test('a v1 key given twice in one block is the last one given, as yarn 1 reads i
   assert.deepEqual(replaced.packages.map((p) => p.id), ['lodash@4.17.4', 'ms@1.0.0', 'ms@2.1.3']);
 });
 
+/** A berry lockfile of an app that depends on lodash by `range`, locked at `version` from `resolution` (its entry on line 13). */
+function berryLodashLock(range: string, resolution: string, version: string): string {
+  return [
+    '__metadata:',
+    '  version: 8',
+    '  cacheKey: 10c0',
+    '',
+    '"app@workspace:.":',
+    '  version: 0.0.0-use.local',
+    '  resolution: "app@workspace:."',
+    '  dependencies:',
+    `    lodash: "${range}"`,
+    '  languageName: unknown',
+    '  linkType: soft',
+    '',
+    `"lodash@${range}":`,
+    `  version: ${version}`,
+    `  resolution: "${resolution}"`,
+    '  checksum: 10c0/843eae40',
+    '  languageName: node',
+    '  linkType: hard',
+    '',
+  ].join('\n');
+}
+
 test('a berry npm: entry installs the version its resolution names (yarn 4.9 installs 4.17.4 whatever `version` says), or its __archiveUrl', () => {
-  const lock = (resolution: string, version: string): string =>
-    [
-      '__metadata:',
-      '  version: 8',
-      '  cacheKey: 10c0',
-      '',
-      '"app@workspace:.":',
-      '  version: 0.0.0-use.local',
-      '  resolution: "app@workspace:."',
-      '  dependencies:',
-      '    lodash: "npm:4.17.4"',
-      '  languageName: unknown',
-      '  linkType: soft',
-      '',
-      '"lodash@npm:4.17.4":',
-      `  version: ${version}`,
-      `  resolution: "${resolution}"`,
-      '  checksum: 10c0/843eae40',
-      '  languageName: node',
-      '  linkType: hard',
-      '',
-    ].join('\n');
+  const lock = (resolution: string, version: string): string => berryLodashLock('npm:4.17.4', resolution, version);
   const refused = (text: string, message: RegExp): void =>
     assert.throws(
       () => parseYarnLock({ path: '/app/yarn.lock', text }),
@@ -412,28 +416,7 @@ test('a berry npm: entry installs the version its resolution names (yarn 4.9 ins
 });
 
 test('a berry URL resolution that is a registry tarball is that tarball (yarn 4.9.2 --immutable installs lodash 4.17.4 under `version: 4.17.21`): another version or package is refused', () => {
-  const lock = (url: string, version: string): string =>
-    [
-      '__metadata:',
-      '  version: 8',
-      '  cacheKey: 10c0',
-      '',
-      '"app@workspace:.":',
-      '  version: 0.0.0-use.local',
-      '  resolution: "app@workspace:."',
-      '  dependencies:',
-      `    lodash: "${url}"`,
-      '  languageName: unknown',
-      '  linkType: soft',
-      '',
-      `"lodash@${url}":`,
-      `  version: ${version}`,
-      `  resolution: "lodash@${url}"`,
-      '  checksum: 10c0/843eae40',
-      '  languageName: node',
-      '  linkType: hard',
-      '',
-    ].join('\n');
+  const lock = (url: string, version: string): string => berryLodashLock(url, `lodash@${url}`, version);
   const refused = (text: string, message: RegExp): void =>
     assert.throws(
       () => parseYarnLock({ path: '/app/yarn.lock', text }),
@@ -473,27 +456,7 @@ test('a v1 registry entry without `resolved` is refused: yarn 1 resolves its ran
 
 test('a berry patch: of a registry package is the version it patches: a `version` that says otherwise is refused (yarn 4.9.2 installs lodash 4.17.4, patched)', () => {
   const patch = 'lodash@patch:lodash@npm%3A4.17.4#~/.yarn/patches/lodash-npm-4.17.4.patch';
-  const lock = (version: string): string =>
-    [
-      '__metadata:',
-      '  version: 8',
-      '  cacheKey: 10c0',
-      '',
-      '"app@workspace:.":',
-      '  version: 0.0.0-use.local',
-      '  resolution: "app@workspace:."',
-      '  dependencies:',
-      `    lodash: "${patch.slice('lodash@'.length)}"`,
-      '  languageName: unknown',
-      '  linkType: soft',
-      '',
-      `"${patch}":`,
-      `  version: ${version}`,
-      `  resolution: "${patch}::version=4.17.4&hash=db467e"`,
-      '  languageName: node',
-      '  linkType: hard',
-      '',
-    ].join('\n');
+  const lock = (version: string): string => berryLodashLock(patch.slice('lodash@'.length), `${patch}::version=4.17.4&hash=db467e`, version);
   assert.throws(
     () => parseYarnLock({ path: '/app/yarn.lock', text: lock('4.17.21') }),
     (err: unknown) =>
