@@ -467,16 +467,16 @@ test('a dependency marked dev or optional that an importer needs at run time is 
   assert.equal(flagsOf(v9('optionalDependencies', 'dev: false')), '{}');
 });
 
-test('a pnpm-lock.yaml older than package.json (a dependency asked for that its importer does not lock so) is audited as locked, with a warning, and stale', () => {
+test('a pnpm-lock.yaml older than package.json (a dependency asked for that its importer does not lock so, or in another section) is audited as locked, with a warning, and stale', () => {
   // pnpm 9.15.9: `pnpm install --frozen-lockfile` refuses it (ERR_PNPM_OUTDATED_LOCKFILE), a plain install resolves anew.
-  const lock = (specifier: string, overrides = ''): string =>
+  const lock = (specifier: string, overrides = '', section = 'dependencies'): string =>
     [
       "lockfileVersion: '9.0'",
       '',
       overrides,
       'importers:',
       '  .:',
-      '    dependencies:',
+      `    ${section}:`,
       '      minimist:',
       `        specifier: ${specifier}`,
       '        version: 1.2.6',
@@ -523,4 +523,18 @@ test('a pnpm-lock.yaml older than package.json (a dependency asked for that its 
   ].join('\n');
   assert.equal(parsePnpmLock({ path: 'pnpm-lock.yaml', text: v5, manifest: manifest({ minimist: '1.2.6' }) }).stale, undefined);
   assert.equal(parsePnpmLock({ path: 'pnpm-lock.yaml', text: v5, manifest: manifest({ minimist: '1.2.0' }) }).stale, 'minimist@1.2.0 from package.json not locked');
+
+  // Moved from devDependencies to dependencies since: pnpm 9.15.9 --frozen-lockfile refuses
+  // ("dependencies" in the lockfile doesn't match), a plain install installs it as a runtime
+  // dependency. Stale, and not dev: --omit dev audits it.
+  const moved = parsePnpmLock({ path: 'pnpm-lock.yaml', text: lock('1.2.6', '', 'devDependencies'), manifest: manifest({ minimist: '1.2.6' }) });
+  assert.equal(moved.stale, 'minimist@1.2.6 from package.json not locked');
+  assert.deepEqual(moved.packages.filter((p) => p.flags !== undefined), []);
+  const dev = parsePnpmLock({
+    path: 'pnpm-lock.yaml',
+    text: lock('1.2.6', '', 'devDependencies'),
+    manifest: { path: 'package.json', text: JSON.stringify({ name: 'app', devDependencies: { minimist: '1.2.6' } }) },
+  });
+  assert.equal(dev.stale, undefined);
+  assert.deepEqual(dev.packages.filter((p) => p.flags?.dev === true).map((p) => p.id), ['minimist@1.2.6']);
 });
