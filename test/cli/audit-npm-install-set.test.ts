@@ -97,7 +97,7 @@ test('a v1 lockfile: a top-level entry marked dev that package.json needs at run
   assert.deepEqual(r.names, ['lodash@4.17.4']);
 });
 
-test("package.json, not the lockfile's root entry, says what the root depends on: a dependency moved out of devDependencies is audited under --omit dev", () => {
+test("package.json, not the lockfile's root or workspace entry, says what a project depends on: a dependency moved out of devDependencies is audited under --omit dev", () => {
   // npm 11 `ci --omit=dev` installs lodash here: it loads the root from package.json, and the
   // entry's versions still satisfy it, so ci accepts the lockfile as it is.
   const lock = v3({ devDependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, dev: true } });
@@ -108,6 +108,21 @@ test("package.json, not the lockfile's root entry, says what the root depends on
   const dev = auditLock(lock, ['--omit', 'dev'], { name: 'app', version: '1.0.0', devDependencies: { lodash: '4.17.4' } });
   assert.equal(dev.status, 0, dev.stderr);
   assert.equal(dev.audited, 0);
+
+  // A workspace's dependencies likewise come from its own package.json (npm 11 ci --omit=dev
+  // installs lodash for this member, whose entry still has it as a devDependency).
+  const dir = tempDir('cli-npm-member-moved');
+  mkdirSync(join(dir, 'packages', 'a'), { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', workspaces: ['packages/a'] }));
+  writeFileSync(join(dir, 'packages', 'a', 'package.json'), JSON.stringify({ name: 'a', version: '1.0.0', dependencies: { lodash: '4.17.4' } }));
+  const member = { name: 'a', version: '1.0.0', devDependencies: { lodash: '4.17.4' } };
+  const entries = { 'node_modules/a': { resolved: 'packages/a', link: true }, 'node_modules/lodash': { ...LODASH, dev: true }, 'packages/a': member };
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(v3({ workspaces: ['packages/a'] }, entries)));
+  const moved = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, '--omit', 'dev'], { cacheDir });
+  assert.equal(moved.status, 1, moved.stderr);
+  writeFileSync(join(dir, 'packages', 'a', 'package.json'), JSON.stringify(member));
+  const still = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, '--omit', 'dev'], { cacheDir });
+  assert.equal(still.status, 0, still.stderr);
 });
 
 test('what npm does leave out stays out: a dev-only or optional-only package under --omit, devOptional when both are omitted', () => {

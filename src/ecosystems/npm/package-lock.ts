@@ -1,4 +1,4 @@
-import { basename, dirname, posix } from 'node:path';
+import { basename, dirname, posix, relative, sep } from 'node:path';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { lineAndColumn, locateJsonError, objectKeyLocations, positionOfKey } from '../../core/json-text.js';
@@ -222,7 +222,9 @@ class LockReader {
           : { kind: 'path', url: location, isDefaultRegistry: false };
         const pkg = this.addPackage(`${name}@${inside ? 'workspace:' : 'file:'}${location}`, name, rawVersion ?? '', source, null, undefined);
         if (inside && !this.rootIndexes.includes(pkg)) this.rootIndexes.push(pkg);
-        this.addLocation(newLocation(location, pkg, entry, inside, undefined, undefined));
+        // npm ci reads a workspace's dependencies from its package.json (arborist loads a link
+        // target outside node_modules from disk), as it does the root's: that decides what is dev.
+        this.addLocation(newLocation(location, pkg, (inside ? this.memberManifests().get(location) : undefined) ?? entry, inside, undefined, undefined));
         continue;
       }
 
@@ -797,14 +799,24 @@ class LockReader {
   }
 
   private manifestEntry: JsonObject | undefined;
+  private memberEntries: Map<string, JsonObject> | undefined;
+
+  /** The workspace members' package.json files found on disk, by their location in `packages` (parsed once). */
+  private memberManifests(): Map<string, JsonObject> {
+    if (this.memberEntries !== undefined) return this.memberEntries;
+    this.memberEntries = new Map();
+    const root = dirname(this.input.path);
+    for (const member of this.input.members ?? []) {
+      this.memberEntries.set(posix.normalize(relative(root, dirname(member.path)).split(sep).join('/')), manifestDocument(member.path, member.text));
+    }
+    return this.memberEntries;
+  }
 
   /** package.json beside the lockfile, as a root entry (parsed once); undefined when there is none. */
   private manifestAsEntry(): JsonObject | undefined {
     const manifest = this.input.manifest;
     if (manifest === undefined || this.manifestEntry !== undefined) return this.manifestEntry;
-    const doc = parseJson(manifest.path, manifest.text);
-    if (!isRecord(doc)) throw new InputError(manifest.path, 'expected a JSON object at the top level', { line: 1, column: 1 });
-    return (this.manifestEntry = doc);
+    return (this.manifestEntry = manifestDocument(manifest.path, manifest.text));
   }
 
   private stringField(entry: JsonObject, field: string, location: string): string | undefined {
@@ -827,6 +839,13 @@ class LockReader {
     const position = isFlat ? positionOfKey(this.input.text, location) : undefined;
     throw new InputError(this.input.path, `${label}: ${message}`, position);
   }
+}
+
+/** A package.json, as the entry of the project it describes. */
+function manifestDocument(path: string, text: string): JsonObject {
+  const doc = parseJson(path, text);
+  if (!isRecord(doc)) throw new InputError(path, 'expected a JSON object at the top level', { line: 1, column: 1 });
+  return doc;
 }
 
 /**
