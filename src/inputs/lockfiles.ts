@@ -166,8 +166,9 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       const doc = parseManifestQuietly(input.manifest.text);
       refuseMemberLockfile(location.path, input.manifest.path, doc, await import('../ecosystems/cargo/workspace-root.js'));
       input.members = memberManifestPathsOf(input.manifest.path, doc).map((path) => ({ path, text: readRecordedText(path, record) }));
-    } else if (location.format.fileName === 'yarn.lock') {
+    } else if (location.format.ecosystem === 'npm' && location.format.fileName !== 'bun.lock' && location.format.fileName !== 'pnpm-lock.yaml') {
       // yarn v1 locks what workspace members depend on, not the members: their manifests say.
+      // npm ci reads each member's dependencies from its package.json too, not from its entry.
       const { npmWorkspaceManifestPaths } = await import('../ecosystems/npm/workspace-members.js');
       input.members = npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text).map((path) => ({ path, text: readRecordedText(path, record) }));
     }

@@ -131,6 +131,14 @@ test('a bun.lock bun itself refuses is refused: a dependency that resolves to no
   assert.match(dup.stderr, /key "fixture-ms" appears twice in one object/);
 });
 
+test('a bun.lock registry package under a name no npm package can have is refused: the registry decodes its tarball URL', () => {
+  const encoded = LOCAL_APP_BUN_LOCK.replace('"@fixture/color/fixture-ms": ["fixture-ms@1.0.0"', '"@fixture/color/fixture-ms": ["fixture-m%73@1.0.0"');
+  assert.notEqual(encoded, LOCAL_APP_BUN_LOCK);
+  const got = audit(tempTree('bun-unnamed', { 'bun.lock': encoded }));
+  assert.equal(got.status, 2, got.stderr);
+  assert.match(got.stderr, /bun\.lock(:\d+:\d+)?: package "@fixture\/color\/fixture-ms": the package name "fixture-m%73" holds characters that are not URL-safe: no npm package has it/);
+});
+
 test('bun.lockb (binary) beside a package-lock.json, or alone: refused naming both and how to convert, never the other audited alone', () => {
   const lockb = '#!/usr/bin/env bun\nbun-lockfile-format-v0\n\u0002\u0000\u0000\u0000';
   const dir = tempTree('bun-lockb', { 'package.json': LOCAL_APP_MANIFEST, 'bun.lockb': lockb, 'package-lock.json': CLEAN_PACKAGE_LOCK });

@@ -97,6 +97,34 @@ test('a v1 lockfile: a top-level entry marked dev that package.json needs at run
   assert.deepEqual(r.names, ['lodash@4.17.4']);
 });
 
+test("package.json, not the lockfile's root or workspace entry, says what a project depends on: a dependency moved out of devDependencies is audited under --omit dev", () => {
+  // npm 11 `ci --omit=dev` installs lodash here: it loads the root from package.json, and the
+  // entry's versions still satisfy it, so ci accepts the lockfile as it is.
+  const lock = v3({ devDependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, dev: true } });
+  const r = auditLock(lock, ['--omit', 'dev'], { name: 'app', version: '1.0.0', dependencies: { lodash: '4.17.4' } });
+  assert.equal(r.status, 1, r.stderr);
+  assert.deepEqual(r.names, ['lodash@4.17.4']);
+  // What package.json has as a dev dependency only is still left out.
+  const dev = auditLock(lock, ['--omit', 'dev'], { name: 'app', version: '1.0.0', devDependencies: { lodash: '4.17.4' } });
+  assert.equal(dev.status, 0, dev.stderr);
+  assert.equal(dev.audited, 0);
+
+  // A workspace's dependencies likewise come from its own package.json (npm 11 ci --omit=dev
+  // installs lodash for this member, whose entry still has it as a devDependency).
+  const dir = tempDir('cli-npm-member-moved');
+  mkdirSync(join(dir, 'packages', 'a'), { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', workspaces: ['packages/a'] }));
+  writeFileSync(join(dir, 'packages', 'a', 'package.json'), JSON.stringify({ name: 'a', version: '1.0.0', dependencies: { lodash: '4.17.4' } }));
+  const member = { name: 'a', version: '1.0.0', devDependencies: { lodash: '4.17.4' } };
+  const entries = { 'node_modules/a': { resolved: 'packages/a', link: true }, 'node_modules/lodash': { ...LODASH, dev: true }, 'packages/a': member };
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(v3({ workspaces: ['packages/a'] }, entries)));
+  const moved = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, '--omit', 'dev'], { cacheDir });
+  assert.equal(moved.status, 1, moved.stderr);
+  writeFileSync(join(dir, 'packages', 'a', 'package.json'), JSON.stringify(member));
+  const still = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, '--omit', 'dev'], { cacheDir });
+  assert.equal(still.status, 0, still.stderr);
+});
+
 test('what npm does leave out stays out: a dev-only or optional-only package under --omit, devOptional when both are omitted', () => {
   const devOnly = v3({ devDependencies: { lodash: '4.17.4' } }, { 'node_modules/lodash': { ...LODASH, dev: true } });
   assert.equal(auditLock(devOnly, []).status, 1);
@@ -261,6 +289,37 @@ test('a file: tarball in the project is read: the package it holds is the one au
   const fromYarn = auditWithTarball(yarn, { 'lodash-4.17.4.tgz': lodash }, 'yarn.lock');
   assert.equal(fromYarn.status, 2, fromYarn.stderr);
   assert.match(fromYarn.stderr, /yarn\.lock: entry lodash \(file:\.\/lodash-4\.17\.4\.tgz\): the lockfile says version 4\.17\.21 but the tarball holds lodash@4\.17\.4/);
+});
+
+test('yarn.lock: a `resolved` that is a path is a tarball on disk whatever the range, and so is a file: key without one (yarn 1.22.22 installs lodash 4.17.4 from both)', async () => {
+  const lodash = await packageTarball('lodash', '4.17.4');
+  const sha1 = `#${'a'.repeat(40)}`;
+  const yarn = (key: string, version: string, resolved?: string): string =>
+    ['# yarn lockfile v1', '', '', `"${key}":`, `  version "${version}"`, ...(resolved === undefined ? [] : [`  resolved "${resolved}"`]), ''].join('\n');
+
+  // As yarn 1 writes a dependency on ./lodash-4.17.4.tgz: a tarball, matched by its recorded version.
+  const written = auditWarnings(yarn('lodash@./lodash-4.17.4.tgz', '4.17.4', `./lodash-4.17.4.tgz${sha1}`), 'yarn.lock');
+  assert.equal(written.status, 1, written.stderr);
+  assert.deepEqual(written.names, ['lodash@4.17.4']);
+  assert.ok(written.warnings.some((w) => w.includes(`lodash 4.17.4 (file:./lodash-4.17.4.tgz${sha1})`)), written.warnings.join('\n'));
+  const unresolved = auditWarnings(yarn('lodash@file:./lodash-4.17.4.tgz', '4.17.4'), 'yarn.lock');
+  assert.equal(unresolved.status, 1, unresolved.stderr);
+  assert.deepEqual(unresolved.names, ['lodash@4.17.4']);
+
+  // In the project, the tarball is the package: an entry that says otherwise is refused.
+  const cases: [string, string, string | undefined][] = [
+    ['a registry range, resolved to a path', 'lodash@^4.17.0', `./lodash-4.17.4.tgz${sha1}`],
+    ['a path range, as yarn writes it', 'lodash@./lodash-4.17.4.tgz', `./lodash-4.17.4.tgz${sha1}`],
+    ['a file: key without resolved', 'lodash@file:./lodash-4.17.4.tgz', undefined],
+  ];
+  for (const [label, key, resolved] of cases) {
+    const r = auditWithTarball(yarn(key, '4.17.21', resolved), { 'lodash-4.17.4.tgz': lodash }, 'yarn.lock');
+    assert.equal(r.status, 2, `${label}: ${r.stderr}`);
+    assert.match(r.stderr, /yarn\.lock: entry lodash \(file:\.\/lodash-4\.17\.4\.tgz\): the lockfile says version 4\.17\.21 but the tarball holds lodash@4\.17\.4/, label);
+  }
+  // A file: directory and a link: are the project's own code, as before.
+  const dir = auditWarnings(yarn('lib@file:./lib', '1.0.0'), 'yarn.lock');
+  assert.equal(dir.status, 0, dir.stderr);
 });
 
 test('yarn.lock: a dev dependency a runtime one needs as optional is audited under --omit optional (and under --omit dev)', () => {

@@ -45,6 +45,8 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   const resolved = new Map<string, number>();
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as LockEntry;
+    // A workspace member's edges have the kinds its manifest declares; all others are normal.
+    const declared = kinds === null || entry.source !== null ? undefined : lookup.memberKinds(entry, kinds);
     for (const dep of entry.dependencies) {
       // v2+ writes most dependencies as a bare, unique name: one Map lookup settles those.
       let target = lookup.uniqueName(dep);
@@ -59,8 +61,7 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
         shortened ||= found.shortened;
         resolved.set(dep, target);
       }
-      // A workspace member's edge has the kind its manifest declares; all others are normal.
-      const kind = kinds !== null && entry.source === null ? (kinds.get(entry.name)?.get((entries[target] as LockEntry).name) ?? 'normal') : 'normal';
+      const kind = declared?.get((entries[target] as LockEntry).name) ?? 'normal';
       devEdges ||= kind === 'dev';
       edges.push({ from: ids[i] as string, to: ids[target] as string, kind });
     }
@@ -430,6 +431,21 @@ class PackageLookup {
     return ids;
   }
 
+  /**
+   * The dependency kinds a member's manifest declares, for the source-less `entry` that is that
+   * member: the only source-less entry of its name, at the version the manifest states (when it
+   * states one). A path package outside the workspace may have a member's name at another
+   * version (Cargo builds both: a member `c` 0.1.0 and `../c` 0.2.0); its edges are not the
+   * member's, and stay normal, or a normal dependency of it would pass for a dev one.
+   */
+  memberKinds(entry: LockEntry, kinds: ReadonlyMap<string, MemberKinds>): ReadonlyMap<string, EdgeKind> | undefined {
+    const member = kinds.get(entry.name);
+    if (member === undefined || (member.version !== null && member.version !== entry.version)) return undefined;
+    let sourceLess = 0;
+    for (const i of this.byName.get(entry.name) ?? []) if ((this.entries[i] as LockEntry).source === null) sourceLess++;
+    return sourceLess === 1 ? member.kinds : undefined;
+  }
+
   /** The entry index when `spec` is exactly the name of the only package so named. */
   uniqueName(spec: string): number | undefined {
     const list = this.byName.get(spec);
@@ -674,19 +690,26 @@ function localPackageNames(root: TomlTable, members: readonly MemberManifest[]):
   return names;
 }
 
+/** A member's manifest: the version it states (null when it states none here), and dependency crate name -> the kind it declares. */
+interface MemberKinds {
+  version: string | null;
+  kinds: Map<string, EdgeKind>;
+}
+
 /**
- * member crate name -> (dependency crate name -> the kind it declares), from the root manifest
- * (when it is a package) and the members' manifests. Renames (`package = "..."`) and
- * `workspace = true` entries resolve to the crate's real name, as Cargo.lock names it.
+ * member crate name -> its MemberKinds, from the root manifest (when it is a package) and the
+ * members' manifests. Renames (`package = "..."`) and `workspace = true` entries resolve to the
+ * crate's real name, as Cargo.lock names it.
  */
 function memberDependencyKinds(
   root: TomlTable,
   members: readonly MemberManifest[],
   warnings: string[],
-): Map<string, Map<string, EdgeKind>> {
+): Map<string, MemberKinds> {
   const workspace = isTomlTable(root.workspace) ? root.workspace : {};
   const inherited = isTomlTable(workspace.dependencies) ? workspace.dependencies : {};
-  const out = new Map<string, Map<string, EdgeKind>>();
+  const workspaceVersion = isTomlTable(workspace.package) ? workspace.package.version : undefined;
+  const out = new Map<string, MemberKinds>();
   /** Crate names two manifests claim: neither is trusted, their edges stay normal. */
   const ambiguous = new Set<string>();
   const add = (doc: TomlTable, path: string): void => {
@@ -708,7 +731,8 @@ function memberDependencyKinds(
         if (known === undefined || KIND_STRENGTH[kind] > KIND_STRENGTH[known]) kinds.set(name, kind);
       }
     }
-    out.set(pkg.name, kinds);
+    const version = isTomlTable(pkg.version) && pkg.version.workspace === true ? workspaceVersion : pkg.version;
+    out.set(pkg.name, { version: typeof version === 'string' ? version : null, kinds });
   };
   add(root, 'Cargo.toml');
   for (const member of members) {

@@ -5,7 +5,7 @@ import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind }
 import { duplicateJsonKey, lineAndColumn, parseJsonText, positionOfKey } from '../../core/json-text.js';
 import type { Package, PackageSource } from '../../core/package.js';
 import { isRecord, pushEdge, readManifestObject } from './lockfile-reading.js';
-import { defaultNpmRegistrySource, isDefaultNpmRegistry, npmSourceFromResolved } from './registry-source.js';
+import { defaultNpmRegistrySource, isDefaultNpmRegistry, npmSourceFromResolved, registryNameProblem } from './registry-source.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
 
 /*
@@ -114,6 +114,8 @@ export function parseBunLock(input: LockfileInput): DependencyGraph {
       deps = info(2);
       const integrity = text(3) ?? fail('expected the integrity (a string) at index 3');
       const source = registrySource(registry);
+      const unnamed = registryNameProblem(name);
+      if (unnamed !== null) fail(unnamed);
       pkg = { id: source.isDefaultRegistry ? `${name}@${resolution}` : `${name}@${resolution} (${source.url ?? registry})`, ecosystem: 'npm', name, version: resolution, source, checksum: integrity === '' ? null : integrity };
     } else if (resolution.startsWith('file:') || resolution.startsWith('link:')) {
       deps = info(1);

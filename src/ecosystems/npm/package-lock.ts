@@ -1,4 +1,4 @@
-import { basename, dirname, posix } from 'node:path';
+import { basename, dirname, posix, relative, sep } from 'node:path';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { lineAndColumn, locateJsonError, objectKeyLocations, positionOfKey } from '../../core/json-text.js';
@@ -13,6 +13,7 @@ import {
   npmSourceFromResolved,
   parseNpmSpecifier,
   readResolved,
+  registryNameProblem,
   registryTarballIdentity,
   registryTarballVersion,
   type NpmSpecifier,
@@ -171,7 +172,10 @@ class LockReader {
     }
     const rootEntry = packages[''];
     if (rootEntry !== undefined && !isRecord(rootEntry)) this.badEntry('', `must be an object, found ${describe(rootEntry)}`);
-    this.addRoot(rootEntry ?? this.manifestAsEntry() ?? {});
+    // npm ci reads the root's dependencies from package.json, not from this entry (arborist
+    // loads the root from disk): a dependency the manifest moved from devDependencies to
+    // dependencies is installed under --omit=dev while the entry still calls it dev.
+    this.addRoot(this.manifestAsEntry() ?? rootEntry ?? {});
 
     // The loop below runs once per entry, interpreted (it is over before V8 would optimize it):
     // each field is read once, by name, and checked in place; `node_modules/` is looked for once.
@@ -218,7 +222,9 @@ class LockReader {
           : { kind: 'path', url: location, isDefaultRegistry: false };
         const pkg = this.addPackage(`${name}@${inside ? 'workspace:' : 'file:'}${location}`, name, rawVersion ?? '', source, null, undefined);
         if (inside && !this.rootIndexes.includes(pkg)) this.rootIndexes.push(pkg);
-        this.addLocation(newLocation(location, pkg, entry, inside, undefined, undefined));
+        // npm ci reads a workspace's dependencies from its package.json (arborist loads a link
+        // target outside node_modules from disk), as it does the root's: that decides what is dev.
+        this.addLocation(newLocation(location, pkg, (inside ? this.memberManifests().get(location) : undefined) ?? entry, inside, undefined, undefined));
         continue;
       }
 
@@ -243,7 +249,7 @@ class LockReader {
         const registry = source.url;
         if (fetched !== undefined && (registry === null || !isTarballUrlOf(fetched, registry, name, version))) this.requireTarballOf(location, fetched, name, version);
         const alias = keyName !== undefined && keyName !== name ? keyName : undefined;
-        pkg = this.addRegistryPackage(name, version, source, integrity, alias);
+        pkg = this.addRegistryPackage(location, name, version, source, integrity, alias);
       } else {
         pkg = this.addPackage(nonRegistryId(name, fetched ?? ''), name, rawVersion ?? lockedReference(source), source, integrity, undefined);
       }
@@ -401,11 +407,11 @@ class LockReader {
     const urlVersion = spec.type === 'tarball' ? registryTarballVersion(key, rawVersion) : null;
     let pkg: number;
     if (spec.type === 'alias') {
-      pkg = this.addRegistryPackage(spec.name, spec.range, this.registrySource(location, resolved, spec.name, spec.range), integrity, key);
+      pkg = this.addRegistryPackage(location, spec.name, spec.range, this.registrySource(location, resolved, spec.name, spec.range), integrity, key);
     } else if (spec.type === 'range') {
-      pkg = this.addRegistryPackage(key, rawVersion, this.registrySource(location, resolved, key, rawVersion), integrity, undefined);
+      pkg = this.addRegistryPackage(location, key, rawVersion, this.registrySource(location, resolved, key, rawVersion), integrity, undefined);
     } else if (urlVersion !== null) {
-      pkg = this.addRegistryPackage(key, urlVersion, this.registrySource(location, resolved ?? rawVersion, key, urlVersion), integrity, undefined);
+      pkg = this.addRegistryPackage(location, key, urlVersion, this.registrySource(location, resolved ?? rawVersion, key, urlVersion), integrity, undefined);
     } else {
       const source = v1NonRegistrySource(spec, rawVersion, resolved);
       pkg = this.addPackage(nonRegistryId(key, rawVersion), key, lockedReference(source), source, integrity, undefined);
@@ -495,11 +501,13 @@ class LockReader {
     this.addLocation(newLocation('', pkg, entry, true, undefined, undefined));
   }
 
-  private addRegistryPackage(name: string, version: string, source: PackageSource, integrity: string | null, alias: string | undefined): number {
+  private addRegistryPackage(location: string, name: string, version: string, source: PackageSource, integrity: string | null, alias: string | undefined): number {
     // An alias gets its own node: the same bytes, but the dependent knows it by another name.
     const base = alias === undefined ? `${name}@${version}` : `${alias}@npm:${name}@${version}`;
     const known = this.registryIds.get(base);
     if (known === undefined) {
+      const unnamed = registryNameProblem(name);
+      if (unnamed !== null) this.badEntry(location, unnamed);
       // Registry ids never collide with the others (theirs carry `:` after the `@`), so they
       // skip addPackage's lookup.
       const pkg = this.pushPackage(base, name, version, source, integrity, alias);
@@ -790,13 +798,25 @@ class LockReader {
     return flags;
   }
 
-  /** package.json beside the lockfile, as a root entry; undefined when there is none. */
+  private manifestEntry: JsonObject | undefined;
+  private memberEntries: Map<string, JsonObject> | undefined;
+
+  /** The workspace members' package.json files found on disk, by their location in `packages` (parsed once). */
+  private memberManifests(): Map<string, JsonObject> {
+    if (this.memberEntries !== undefined) return this.memberEntries;
+    this.memberEntries = new Map();
+    const root = dirname(this.input.path);
+    for (const member of this.input.members ?? []) {
+      this.memberEntries.set(posix.normalize(relative(root, dirname(member.path)).split(sep).join('/')), manifestDocument(member.path, member.text));
+    }
+    return this.memberEntries;
+  }
+
+  /** package.json beside the lockfile, as a root entry (parsed once); undefined when there is none. */
   private manifestAsEntry(): JsonObject | undefined {
     const manifest = this.input.manifest;
-    if (manifest === undefined) return undefined;
-    const doc = parseJson(manifest.path, manifest.text);
-    if (!isRecord(doc)) throw new InputError(manifest.path, 'expected a JSON object at the top level', { line: 1, column: 1 });
-    return doc;
+    if (manifest === undefined || this.manifestEntry !== undefined) return this.manifestEntry;
+    return (this.manifestEntry = manifestDocument(manifest.path, manifest.text));
   }
 
   private stringField(entry: JsonObject, field: string, location: string): string | undefined {
@@ -819,6 +839,13 @@ class LockReader {
     const position = isFlat ? positionOfKey(this.input.text, location) : undefined;
     throw new InputError(this.input.path, `${label}: ${message}`, position);
   }
+}
+
+/** A package.json, as the entry of the project it describes. */
+function manifestDocument(path: string, text: string): JsonObject {
+  const doc = parseJson(path, text);
+  if (!isRecord(doc)) throw new InputError(path, 'expected a JSON object at the top level', { line: 1, column: 1 });
+  return doc;
 }
 
 /**

@@ -7,7 +7,7 @@ import { noteUnlistedBundles, type UnlistedBundle } from './bundled-dependencies
 import { shortList } from '../../core/short-list.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
-import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryTarballIdentity } from './registry-source.js';
+import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryNameProblem, registryTarballIdentity } from './registry-source.js';
 
 /*
  * pnpm-lock.yaml 5.x, 6.x and 9.x.
@@ -187,10 +187,15 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   ];
   for (const [dir, importer] of importers) {
     const from = importerIds.get(dir) as string;
-    for (const [section, kind] of sections) {
+    const manifest = manifestOf(dir);
+    for (const [section, locked] of sections) {
       for (const [depName, value] of Object.entries(mapping(importer[section], `importer ${dir} ${section}`))) {
         const version = importerVersion(value);
         if (version === null) throw new InputError(path, `importer ${dir}: ${section}.${depName} has no version`, at(dir));
+        // package.json moved it to another section since (`pnpm install --frozen-lockfile`
+        // refuses, a plain one installs it as package.json says): neither section is trusted.
+        const asked = manifest?.sections.get(depName);
+        const kind = asked === undefined || asked === section ? locked : 'normal';
         const to = resolve(dir, depName, version, dir);
         pushEdge(edges, seen, from, to.pkg, kind);
         snapshotEdges.push({ from, to: to.node, kind });
@@ -295,48 +300,63 @@ function generationOf(declared: string): Generation | null {
   return null;
 }
 
-/** What a project's package.json says: its name and version, and the specifier of each dependency. */
+/** What a project's package.json says: its name and version, and the specifier of each dependency and the section that has it. */
 interface ManifestIdentity {
   path: string;
   name?: string;
   version?: string;
   specifiers: Map<string, string>;
+  sections: Map<string, string>;
 }
+
+/** A project's dependency sections, the one that wins a name given in several last. */
+const MANIFEST_SECTIONS = ['devDependencies', 'optionalDependencies', 'dependencies'];
 
 function manifestIdentity(path: string, text: string): ManifestIdentity {
   const value = readManifestObject(path, text);
   const specifiers = new Map<string, string>();
-  for (const section of ['devDependencies', 'optionalDependencies', 'dependencies']) {
+  const sections = new Map<string, string>();
+  for (const section of MANIFEST_SECTIONS) {
     const deps = value[section];
     if (!isRecord(deps)) continue;
-    for (const [name, spec] of Object.entries(deps)) if (typeof spec === 'string') specifiers.set(name, spec);
+    for (const [name, spec] of Object.entries(deps)) {
+      if (typeof spec !== 'string') continue;
+      specifiers.set(name, spec);
+      sections.set(name, section);
+    }
   }
   return {
     path,
     ...(typeof value.name === 'string' && value.name !== '' ? { name: value.name } : {}),
     ...(typeof value.version === 'string' && value.version !== '' ? { version: value.version } : {}),
     specifiers,
+    sections,
   };
 }
 
 /**
  * The dependencies a project's package.json asks for that its importer does not lock as asked
- * (absent, or locked for another specifier), as `name@specifier`: the lockfile is older than the
- * manifest. pnpm install --frozen-lockfile (CI's default) then refuses to install, and a plain
- * pnpm install resolves them anew (checked with pnpm 9.15.9). A name the lockfile's `overrides`
- * touch is left out: pnpm locks the override's specifier in its place.
+ * (absent, locked for another specifier, or in another section: moved from devDependencies to
+ * dependencies), as `name@specifier`: the lockfile is older than the manifest. pnpm install
+ * --frozen-lockfile (CI's default) then refuses to install, and a plain pnpm install resolves
+ * them anew (checked with pnpm 9.15.9). A name the lockfile's `overrides` touch is left out
+ * unless it moved: pnpm locks the override's specifier in its place, or nothing for `-`.
  */
 function unlockedSpecifiers(importer: Yaml, manifest: ManifestIdentity, overridden: ReadonlySet<string>, generation: Generation): string[] {
-  const locked = new Map<string, unknown>();
-  for (const section of ['devDependencies', 'optionalDependencies', 'dependencies']) {
+  const locked = new Map<string, { specifier: unknown; section: string }>();
+  for (const section of MANIFEST_SECTIONS) {
     const deps = importer[section];
     if (!isRecord(deps)) continue;
-    for (const [name, value] of Object.entries(deps)) locked.set(name, generation === 5 ? (isRecord(importer.specifiers) ? importer.specifiers[name] : undefined) : isRecord(value) ? value.specifier : undefined);
+    for (const [name, value] of Object.entries(deps)) {
+      const specifier = generation === 5 ? (isRecord(importer.specifiers) ? importer.specifiers[name] : undefined) : isRecord(value) ? value.specifier : undefined;
+      locked.set(name, { specifier, section });
+    }
   }
   const unlocked: string[] = [];
   for (const [name, spec] of manifest.specifiers) {
-    if (overridden.has(name)) continue;
-    if (!locked.has(name) || locked.get(name) !== spec) unlocked.push(`${name}@${spec}`);
+    const lock = locked.get(name);
+    const moved = lock !== undefined && lock.section !== manifest.sections.get(name);
+    if (moved || (!overridden.has(name) && lock?.specifier !== spec)) unlocked.push(`${name}@${spec}`);
   }
   return unlocked;
 }
@@ -437,6 +457,8 @@ function describe(
   const integrity = typeof resolution.integrity === 'string' ? resolution.integrity : null;
   const tarball = fetchedTarball(resolution, error);
   const source = pnpmSource(resolution, tarball, registryShaped, key, error);
+  const unnamed = source.kind === 'registry' ? registryNameProblem(name) : null;
+  if (unnamed !== null) throw error(unnamed);
   const resolvedVersion = version ?? unrecordedVersion(tarball, source, name, error);
   if (tarball !== null) checkTarball(tarball, source, name, resolvedVersion, error);
   const id = registryShaped ? `${name}@${resolvedVersion}` : bare.startsWith(`${name}@`) ? bare : `${name}@${bare}`;

@@ -1,4 +1,5 @@
 import type { PackageSource } from '../../core/package.js';
+import { npmNameProblem } from '../package-names.js';
 
 /**
  * Where npm-family packages come from, shared by the package-lock, yarn and pnpm parsers:
@@ -197,6 +198,18 @@ function gitSource(spec: string): PackageSource {
 /** yarn v1 writes a local tarball's `resolved` with its hash after `#` (`file:./x.tgz#<sha1>`). */
 function isTarballPath(path: string): boolean {
   return /\.(?:tgz|tar\.gz|tar)(?:#[^/]*)?$/i.test(path);
+}
+
+/**
+ * Why a lockfile's registry package cannot be audited under its name, or null: a name no npm
+ * package can have (npmNameProblem). The registry serves something for it all the same: it
+ * decodes a tarball URL's escapes (`/lod%61sh/-/lod%61sh-4.17.4.tgz` is lodash 4.17.4, which npm
+ * 11 installs under `"name": "lod%61sh"`), so the package installed is not the one its name
+ * would be matched as.
+ */
+export function registryNameProblem(name: string): string | null {
+  const problem = npmNameProblem(name);
+  return problem === null ? null : `the package name ${JSON.stringify(name)} ${problem}: no npm package has it, so what is installed under it cannot be audited as it`;
 }
 
 /** A dependency specifier as written in package.json or a lockfile, by form. */

@@ -5,7 +5,7 @@ import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind }
 import type { Package, PackageSource } from '../../core/package.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { yarnV1SyntaxProblem } from './yarn-v1-syntax.js';
-import { defaultNpmRegistrySource, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballIdentity } from './registry-source.js';
+import { defaultNpmRegistrySource, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryNameProblem, registryTarballIdentity } from './registry-source.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
 
 /*
@@ -91,12 +91,22 @@ function splitV1Key(key: string): [string, string] | null {
   return /^(@[^/@\s]+\/)?[^/@\s]+$/.test(key) ? [key, ''] : null;
 }
 
-/** A v1 entry's source: its `resolved` URL, or for `file:`/`link:` keys without one the path. */
+/**
+ * A v1 entry's source, as yarn 1 fetches it. A `resolved` without a scheme is a path, and yarn 1
+ * reads it as a tarball on disk whatever the key's range (it writes `./x.tgz#<sha1>` for a
+ * dependency on `./x.tgz`; 1.22.22 installs lodash 4.17.4 from `resolved "./lodash-4.17.4.tgz"`
+ * under `lodash@^4.17.0`): a local tarball, read as a `file:` one is. Without `resolved`, a
+ * `file:` key is fetched from what it names (a tarball, else a directory), a `link:` key is a
+ * directory.
+ */
 function v1Source(range: string, resolved: string | null): PackageSource {
-  if (resolved === null && (range.startsWith('file:') || range.startsWith('link:'))) {
-    return { kind: 'path', url: range.slice(5), isDefaultRegistry: false };
+  if (resolved === null) {
+    if (range.startsWith('file:')) return npmSourceFromResolved(range);
+    if (range.startsWith('link:')) return { kind: 'path', url: range.slice('link:'.length), isDefaultRegistry: false };
+    return npmSourceFromResolved(undefined);
   }
-  return npmSourceFromResolved(resolved ?? undefined);
+  if (!hasProtocol(resolved)) return { kind: 'other', url: `file:${resolved}`, isDefaultRegistry: false };
+  return npmSourceFromResolved(resolved);
 }
 
 /** berry's git references: `https://host/x.git#commit=<sha>`, `git+ssh://...#commit=<sha>`. */
@@ -314,7 +324,10 @@ function v1Resolved(resolved: string | null, name: string, version: string, fail
   if (resolved === null) return null;
   const read = readResolved(resolved);
   if ('problem' in read) return fail(`\`resolved\` ${JSON.stringify(resolved)} ${read.problem}`);
-  const tarball = npmSourceFromResolved(read.value).kind === 'registry' ? registryTarballIdentity(read.value) : null;
+  const fromRegistry = npmSourceFromResolved(read.value).kind === 'registry';
+  const unnamed = fromRegistry ? registryNameProblem(name) : null;
+  if (unnamed !== null) return fail(unnamed);
+  const tarball = fromRegistry ? registryTarballIdentity(read.value) : null;
   if (tarball !== null && tarball.name !== name) return fail(`\`resolved\` is a tarball of ${tarball.name}, not of ${name}; yarn installs the tarball`);
   if (tarball !== null && tarball.version !== version) {
     return fail(
@@ -536,7 +549,7 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
         ecosystem: 'npm',
         name,
         version: entry.version,
-        source: reference.startsWith('npm:') ? berryNpmSource(name, reference, entry.version, fail) : berryPatchSource(reference, entry.version, fail),
+        source: reference.startsWith('npm:') ? berryNpmSource(name, reference, entry.version, fail) : berryPatchSource(name, reference, entry.version, fail),
         checksum: entry.checksum === null ? null : withCacheKey(entry.checksum, cacheKey),
       };
       const line = entryLines.get(entry.keys.join(', '));
@@ -724,23 +737,42 @@ function resolutionApplies(pattern: string, name: string, range: string): boolea
  * one package while yarn installs another.
  */
 function berryNpmSource(name: string, reference: string, version: string, fail: (message: string) => never): PackageSource {
+  const unnamed = registryNameProblem(name);
+  if (unnamed !== null) fail(unnamed);
   const params = reference.indexOf('::');
   const installed = reference.slice('npm:'.length, params < 0 ? undefined : params);
   if (installed !== version) fail(`\`version\` is ${version} but the resolution is ${name}@${installed}; yarn installs the resolution`);
   const archive = params < 0 ? null : new URLSearchParams(reference.slice(params + 2)).get('__archiveUrl');
   if (archive === null) return defaultNpmRegistrySource();
-  const read = readResolved(archive);
-  if ('problem' in read) return fail(`\`__archiveUrl\` ${JSON.stringify(archive)} ${read.problem}`);
+  const { url, registry } = berryTarball(name, version, archive, { field: '`__archiveUrl`', fetched: 'the archive' }, fail);
+  return registry ?? { kind: 'other', url, isDefaultRegistry: false };
+}
+
+/**
+ * A tarball URL yarn fetches for `name@version` (`named`: how a message names it and what yarn
+ * fetches), as yarn reads it: the URL, and its registry when it is a registry's tarball. A
+ * registry tarball of another package or version is refused: yarn installs the tarball, never
+ * comparing it with the entry.
+ */
+function berryTarball(
+  name: string,
+  version: string,
+  written: string,
+  named: { field: string; fetched: string },
+  fail: (message: string) => never,
+): { url: string; registry: PackageSource | null } {
+  const read = readResolved(written);
+  if ('problem' in read) return fail(`${named.field} ${JSON.stringify(written)} ${read.problem}`);
   const source = npmSourceFromResolved(read.value);
   const tarball = source.kind === 'registry' ? registryTarballIdentity(read.value) : null;
   if (tarball !== null && (tarball.name !== name || tarball.version !== version)) {
     fail(
       tarball.version === null
-        ? `\`__archiveUrl\` is not a tarball of ${name}@${version}`
-        : `\`__archiveUrl\` is the tarball of ${tarball.name}@${tarball.version}, not of ${name}@${version}; yarn installs the archive`,
+        ? `${named.field} is not a tarball of ${name}@${version}`
+        : `${named.field} is the tarball of ${tarball.name}@${tarball.version}, not of ${name}@${version}; yarn installs ${named.fetched}`,
     );
   }
-  return tarball !== null ? source : { kind: 'other', url: read.value, isDefaultRegistry: false };
+  return { url: read.value, registry: tarball !== null ? source : null };
 }
 
 /**
@@ -748,8 +780,12 @@ function berryNpmSource(name: string, reference: string, version: string, fail: 
  * the patch applied, so its version is the one the patched locator names (`patch:lodash@npm%3A4.17.4#…`):
  * yarn 4.9 writes that one, and an install that may write the lockfile installs it whatever
  * `version` says (without the base entry, the audit would check nothing else). Another is refused.
+ * So is a URL resolution that is a registry's tarball of another package or version (yarn 4.9.2
+ * --immutable installs lodash 4.17.4 from `lodash@https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz`
+ * under `version: 4.17.21`).
  */
-function berryPatchSource(reference: string, version: string, fail: (message: string) => never): PackageSource {
+function berryPatchSource(name: string, reference: string, version: string, fail: (message: string) => never): PackageSource {
+  if (/^https?:\/\//i.test(reference) && gitSource(reference) === null) berryTarball(name, version, reference, { field: 'the resolution', fetched: 'the tarball' }, fail);
   if (reference.startsWith('patch:')) {
     let inner: string;
     try {

@@ -9,7 +9,7 @@ import type { Package } from '../../../src/core/package.js';
 import { parseCargoLock } from '../../../src/ecosystems/cargo/lockfile.js';
 import { matchesMemberGlob, memberManifestPaths } from '../../../src/ecosystems/cargo/workspace-members.js';
 import { findLockfiles, readDependencyGraph } from '../../../src/inputs/lockfiles.js';
-import { CARGO_CORPUS, PROJECT_ROOT, corpusFiles, tempDir } from '../../support/shared.js';
+import { CARGO_CORPUS, PROJECT_ROOT, corpusFiles, tempDir, tempTree } from '../../support/shared.js';
 
 const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'cargo');
 
@@ -412,6 +412,34 @@ describe('dependency kinds from the workspace manifests', () => {
     assert.ok(twice.edges.every((e) => e.kind === 'normal'));
     assert.deepEqual(twice.packages.filter((p) => p.flags?.dev), []);
     assert.match(twice.warnings?.[0] ?? '', /a second manifest for package app; the dependencies of app are taken as normal ones/);
+  });
+
+  test("a path package outside the workspace with a member's name is not that member: its edges keep their kinds (normal)", async () => {
+    // Cargo 1.95 builds this workspace --locked: the member `c` 0.1.0 (crates/fake), whose
+    // smallvec is a dev-dependency, and the path dependency `c` 0.2.0 (../c) of the member `a`,
+    // whose smallvec is a normal one. The member's kinds used to be taken for both entries of
+    // the name: smallvec, which `a` ships through ../c, was dev-only and left out by --omit dev.
+    const crate = (name: string, version: string, deps: string): string => `[package]\nname = "${name}"\nversion = "${version}"\nedition = "2021"\n\n${deps}\n`;
+    const lock = (entries: string[]): string => ['version = 4', ...entries].join('\n\n') + '\n';
+    const entry = (name: string, version: string, deps: string[], source = ''): string =>
+      [`[[package]]\nname = "${name}"\nversion = "${version}"${source}`, ...(deps.length === 0 ? [] : [`dependencies = [\n${deps.map((d) => ` "${d}",\n`).join('')}]`])].join('\n');
+    const smallvec = entry('smallvec', '1.6.0', [], '\nsource = "registry+https://github.com/rust-lang/crates.io-index"');
+    const root = tempTree('cargo-member-name-shared', {
+      'ws/Cargo.toml': '[workspace]\nmembers = ["crates/a", "crates/fake"]\nresolver = "2"\n',
+      'ws/crates/a/Cargo.toml': crate('a', '0.1.0', '[dependencies]\nc = { path = "../../../c" }'),
+      'ws/crates/fake/Cargo.toml': crate('c', '0.1.0', '[dev-dependencies]\nsmallvec = "1"'),
+      'c/Cargo.toml': crate('c', '0.2.0', '[dependencies]\nsmallvec = "1"'),
+      'ws/Cargo.lock': lock([entry('a', '0.1.0', ['c 0.2.0']), entry('c', '0.1.0', ['smallvec']), entry('c', '0.2.0', ['smallvec']), smallvec]),
+    });
+    const graph = await graphOf(join(root, 'ws'));
+    assert.equal(kindOf(graph, 'c@0.2.0', 'smallvec@1.6.0'), 'normal');
+    assert.deepEqual(graph.packages.filter((p) => p.flags?.dev).map((p) => p.id), []);
+
+    // The member absent from the lockfile, the outside `c` alone of its name: its version is not the member's.
+    writeFileSync(join(root, 'ws', 'Cargo.lock'), lock([entry('a', '0.1.0', ['c']), entry('c', '0.2.0', ['smallvec']), smallvec]));
+    const stale = await graphOf(join(root, 'ws'));
+    assert.equal(kindOf(stale, 'c@0.2.0', 'smallvec@1.6.0'), 'normal');
+    assert.deepEqual(stale.packages.filter((p) => p.flags?.dev).map((p) => p.id), []);
   });
 
   test("ripgrep: the root's dev-dependencies are dev edges, yet no crate is dev (members use them normally)", async () => {

@@ -618,6 +618,18 @@ describe('entries whose key, name, resolved and version disagree: read as npm in
     refused(v3({ 'node_modules/lodash': { version: '4.17.4', resolved: 'https://registry.npmjs.org/%6codash/-/lodash-4.17.4.tgz' } }), /a tarball of %6codash, not of lodash/);
   });
 
+  test('a registry package under a name no npm package can have is refused: the registry decodes its tarball URL (npm 11 ci installs lodash 4.17.4 for "lod%61sh")', () => {
+    const encoded = 'https://registry.npmjs.org/lod%61sh/-/lod%61sh-4.17.4.tgz';
+    const unnamed = (name: string): RegExp => new RegExp(`the package name "${name}" holds characters that are not URL-safe: no npm package has it, so what is installed under it cannot be audited as it$`);
+    refused(v3({ 'node_modules/lodash': { name: 'lod%61sh', version: '4.17.4', resolved: encoded } }), new RegExp(`^"node_modules/lodash": ${unnamed('lod%61sh').source}`));
+    refused(v3({ 'node_modules/lod%61sh': { version: '4.17.4', resolved: encoded } }), unnamed('lod%61sh'));
+    refused(v3({ 'node_modules/lodash': { name: 'lod%61sh', version: '4.17.4' } }), unnamed('lod%61sh'));
+    refused(v1({ lodash: { version: 'npm:lod%61sh@4.17.4', resolved: encoded } }), new RegExp(`^dependency "lodash": ${unnamed('lod%61sh').source}`));
+    refused(v1({ 'lod%61sh': { version: '4.17.4', resolved: encoded } }), unnamed('lod%61sh'));
+    // Names old packages still have (capitals, `~'!()*`) and a scope's slash written %2f are names.
+    assert.deepEqual(registryIds(v3({ 'node_modules/JSONStream': { version: '1.3.5' }, "node_modules/@s/it's": { version: '1.0.0' } })), ['JSONStream@1.3.5 public', "@s/it's@1.0.0 public"]);
+  });
+
   test("an alias (key and name differ, the tarball is the name's) is the package it names", () => {
     assert.deepEqual(registryIds(v3({ 'node_modules/underscore': { name: 'lodash', version: '4.17.4', resolved: LODASH_4 } })), ['underscore@npm:lodash@4.17.4 public']);
     assert.deepEqual(registryIds(v1({ underscore: { version: 'npm:lodash@4.17.4', resolved: LODASH_4 } })), ['underscore@npm:lodash@4.17.4 public']);

@@ -394,6 +394,19 @@ test('a registry-shaped key is the package pnpm installs (9.15.9 fetches and nam
   );
 });
 
+test('a registry-shaped key whose name no npm package can have is refused (with strict-store-pkg-content-check=false, pnpm 9.15.9 installs lodash 4.17.4 for `/lodash@4.17.4`)', () => {
+  for (const name of ['/lodash', 'lod%61sh']) {
+    assert.throws(
+      () => parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: oneEntryLock(`${name}@4.17.4`, ['resolution: {integrity: sha512-x}']) }),
+      (err: unknown) =>
+        err instanceof InputError &&
+        err.message === `package ${name}@4.17.4: the package name "${name}" holds characters that are not URL-safe: no npm package has it, so what is installed under it cannot be audited as it` &&
+        err.position?.line === 9,
+      name,
+    );
+  }
+});
+
 test('a relative resolution.tarball is the registry URL pnpm resolves it to: another version than the key is refused, the same one read', () => {
   const tarballOf = (key: string, tarball: string): DependencyGraph =>
     parsePnpmLock({ path: '/app/pnpm-lock.yaml', text: oneEntryLock(key, [`resolution: {integrity: sha512-x, tarball: '${tarball}'}`]) });
@@ -454,16 +467,16 @@ test('a dependency marked dev or optional that an importer needs at run time is 
   assert.equal(flagsOf(v9('optionalDependencies', 'dev: false')), '{}');
 });
 
-test('a pnpm-lock.yaml older than package.json (a dependency asked for that its importer does not lock so) is audited as locked, with a warning, and stale', () => {
+test('a pnpm-lock.yaml older than package.json (a dependency asked for that its importer does not lock so, or in another section) is audited as locked, with a warning, and stale', () => {
   // pnpm 9.15.9: `pnpm install --frozen-lockfile` refuses it (ERR_PNPM_OUTDATED_LOCKFILE), a plain install resolves anew.
-  const lock = (specifier: string, overrides = ''): string =>
+  const lock = (specifier: string, overrides = '', section = 'dependencies'): string =>
     [
       "lockfileVersion: '9.0'",
       '',
       overrides,
       'importers:',
       '  .:',
-      '    dependencies:',
+      `    ${section}:`,
       '      minimist:',
       `        specifier: ${specifier}`,
       '        version: 1.2.6',
@@ -510,4 +523,18 @@ test('a pnpm-lock.yaml older than package.json (a dependency asked for that its 
   ].join('\n');
   assert.equal(parsePnpmLock({ path: 'pnpm-lock.yaml', text: v5, manifest: manifest({ minimist: '1.2.6' }) }).stale, undefined);
   assert.equal(parsePnpmLock({ path: 'pnpm-lock.yaml', text: v5, manifest: manifest({ minimist: '1.2.0' }) }).stale, 'minimist@1.2.0 from package.json not locked');
+
+  // Moved from devDependencies to dependencies since: pnpm 9.15.9 --frozen-lockfile refuses
+  // ("dependencies" in the lockfile doesn't match), a plain install installs it as a runtime
+  // dependency. Stale, and not dev: --omit dev audits it.
+  const moved = parsePnpmLock({ path: 'pnpm-lock.yaml', text: lock('1.2.6', '', 'devDependencies'), manifest: manifest({ minimist: '1.2.6' }) });
+  assert.equal(moved.stale, 'minimist@1.2.6 from package.json not locked');
+  assert.deepEqual(moved.packages.filter((p) => p.flags !== undefined), []);
+  const dev = parsePnpmLock({
+    path: 'pnpm-lock.yaml',
+    text: lock('1.2.6', '', 'devDependencies'),
+    manifest: { path: 'package.json', text: JSON.stringify({ name: 'app', devDependencies: { minimist: '1.2.6' } }) },
+  });
+  assert.equal(dev.stale, undefined);
+  assert.deepEqual(dev.packages.filter((p) => p.flags?.dev === true).map((p) => p.id), ['minimist@1.2.6']);
 });

@@ -313,6 +313,19 @@ test('a v1 entry whose resolved tarball is another version or package is refused
   assert.deepEqual(alias.packages.map((p) => [p.id, p.alias, p.source.kind, p.source.isDefaultRegistry]), [['lodash@4.17.4', 'underscore', 'registry', true]]);
 });
 
+test('a registry package under a name no npm package can have is refused, v1 and berry: the registry decodes its tarball URL (lod%61sh is lodash)', () => {
+  const unnamed = /the package name "lod%61sh" holds characters that are not URL-safe: no npm package has it, so what is installed under it cannot be audited as it$/;
+  const refused = (text: string, line: number): void =>
+    assert.throws(
+      () => parseYarnLock({ path: '/app/yarn.lock', text }),
+      (err: unknown) => err instanceof InputError && err.position?.line === line && unnamed.test(err.message) && !err.line.includes('\n'),
+    );
+  const tarball = 'https://registry.yarnpkg.com/lod%61sh/-/lod%61sh-4.17.4.tgz#c8e3ba7fac13c0b2dfc7b33f4de14f8b4e7d7ba9';
+  refused(['# yarn lockfile v1', '', '', '"lodash@npm:lod%61sh@^4.17.0":', '  version "4.17.4"', `  resolved "${tarball}"`, ''].join('\n'), 4);
+  const berry = ['__metadata:', '  version: 8', '  cacheKey: 10c0', '', '"lodash@npm:lod%61sh@4.17.4":', '  version: 4.17.4', '  resolution: "lod%61sh@npm:4.17.4"', '  languageName: node', '  linkType: hard', ''];
+  refused(berry.join('\n'), 5);
+});
+
 test('a v1 key given twice in one block is the last one given, as yarn 1 reads it (yarn 1.22 installs the second version)', () => {
   const lodash = (version: string): string => `https://registry.yarnpkg.com/lodash/-/lodash-${version}.tgz`;
   const text = [
@@ -355,29 +368,33 @@ test('a v1 key given twice in one block is the last one given, as yarn 1 reads i
   assert.deepEqual(replaced.packages.map((p) => p.id), ['lodash@4.17.4', 'ms@1.0.0', 'ms@2.1.3']);
 });
 
+/** A berry lockfile of an app that depends on lodash by `range`, locked at `version` from `resolution` (its entry on line 13). */
+function berryLodashLock(range: string, resolution: string, version: string): string {
+  return [
+    '__metadata:',
+    '  version: 8',
+    '  cacheKey: 10c0',
+    '',
+    '"app@workspace:.":',
+    '  version: 0.0.0-use.local',
+    '  resolution: "app@workspace:."',
+    '  dependencies:',
+    `    lodash: "${range}"`,
+    '  languageName: unknown',
+    '  linkType: soft',
+    '',
+    `"lodash@${range}":`,
+    `  version: ${version}`,
+    `  resolution: "${resolution}"`,
+    '  checksum: 10c0/843eae40',
+    '  languageName: node',
+    '  linkType: hard',
+    '',
+  ].join('\n');
+}
+
 test('a berry npm: entry installs the version its resolution names (yarn 4.9 installs 4.17.4 whatever `version` says), or its __archiveUrl', () => {
-  const lock = (resolution: string, version: string): string =>
-    [
-      '__metadata:',
-      '  version: 8',
-      '  cacheKey: 10c0',
-      '',
-      '"app@workspace:.":',
-      '  version: 0.0.0-use.local',
-      '  resolution: "app@workspace:."',
-      '  dependencies:',
-      '    lodash: "npm:4.17.4"',
-      '  languageName: unknown',
-      '  linkType: soft',
-      '',
-      '"lodash@npm:4.17.4":',
-      `  version: ${version}`,
-      `  resolution: "${resolution}"`,
-      '  checksum: 10c0/843eae40',
-      '  languageName: node',
-      '  linkType: hard',
-      '',
-    ].join('\n');
+  const lock = (resolution: string, version: string): string => berryLodashLock('npm:4.17.4', resolution, version);
   const refused = (text: string, message: RegExp): void =>
     assert.throws(
       () => parseYarnLock({ path: '/app/yarn.lock', text }),
@@ -396,6 +413,23 @@ test('a berry npm: entry installs the version its resolution names (yarn 4.9 ins
   assert.equal(sourceOf(lock('lodash@npm:4.17.4', '4.17.4')), 'lodash@4.17.4 registry https://registry.npmjs.org/');
   assert.equal(sourceOf(lock(archive('https://npm.example.org/lodash/-/lodash-4.17.4.tgz'), '4.17.4')), 'lodash@4.17.4 registry https://npm.example.org/');
   assert.equal(sourceOf(lock(archive('https://example.org/lodash.tgz'), '4.17.4')), 'lodash@4.17.4 other https://example.org/lodash.tgz');
+});
+
+test('a berry URL resolution that is a registry tarball is that tarball (yarn 4.9.2 --immutable installs lodash 4.17.4 under `version: 4.17.21`): another version or package is refused', () => {
+  const lock = (url: string, version: string): string => berryLodashLock(url, `lodash@${url}`, version);
+  const refused = (text: string, message: RegExp): void =>
+    assert.throws(
+      () => parseYarnLock({ path: '/app/yarn.lock', text }),
+      (err: unknown) => err instanceof InputError && err.position?.line === 13 && message.test(err.message) && !err.line.includes('\n'),
+    );
+  const lodash4 = 'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz';
+  refused(lock(lodash4, '4.17.21'), /the resolution is the tarball of lodash@4\.17\.4, not of lodash@4\.17\.21; yarn installs the tarball$/);
+  refused(lock('https://registry.npmjs.org/lodash-es/-/lodash-es-4.17.4.tgz', '4.17.4'), /the resolution is the tarball of lodash-es@4\.17\.4, not of lodash@4\.17\.4/);
+  // The same version, and a tarball off any registry: matched by the version recorded, as before.
+  for (const url of [lodash4, 'https://example.org/lodash.tgz']) {
+    const pkg = parseYarnLock({ path: '/app/yarn.lock', text: lock(url, '4.17.4') }).packages.find((p) => p.name === 'lodash');
+    assert.deepEqual([pkg?.version, pkg?.source.kind, pkg?.source.url], ['4.17.4', 'other', url]);
+  }
 });
 
 test('a v1 registry entry without `resolved` is refused: yarn 1 resolves its range at install time (1.22.22 --frozen-lockfile installed lodash 4.17.20 for one recording 4.17.99)', () => {
@@ -422,27 +456,7 @@ test('a v1 registry entry without `resolved` is refused: yarn 1 resolves its ran
 
 test('a berry patch: of a registry package is the version it patches: a `version` that says otherwise is refused (yarn 4.9.2 installs lodash 4.17.4, patched)', () => {
   const patch = 'lodash@patch:lodash@npm%3A4.17.4#~/.yarn/patches/lodash-npm-4.17.4.patch';
-  const lock = (version: string): string =>
-    [
-      '__metadata:',
-      '  version: 8',
-      '  cacheKey: 10c0',
-      '',
-      '"app@workspace:.":',
-      '  version: 0.0.0-use.local',
-      '  resolution: "app@workspace:."',
-      '  dependencies:',
-      `    lodash: "${patch.slice('lodash@'.length)}"`,
-      '  languageName: unknown',
-      '  linkType: soft',
-      '',
-      `"${patch}":`,
-      `  version: ${version}`,
-      `  resolution: "${patch}::version=4.17.4&hash=db467e"`,
-      '  languageName: node',
-      '  linkType: hard',
-      '',
-    ].join('\n');
+  const lock = (version: string): string => berryLodashLock(patch.slice('lodash@'.length), `${patch}::version=4.17.4&hash=db467e`, version);
   assert.throws(
     () => parseYarnLock({ path: '/app/yarn.lock', text: lock('4.17.21') }),
     (err: unknown) =>
