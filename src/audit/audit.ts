@@ -7,7 +7,7 @@ import { type DependencyGraph, type EdgeKind, type InventorySource, type Unident
 import type { Ecosystem, Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { databaseAgeDays } from '../advisories/database-age.js';
-import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, loadVersionScheme } from '../ecosystems/formats.js';
+import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, isOtherRegistryCrate, loadVersionScheme } from '../ecosystems/formats.js';
 import { redactCredentials } from '../core/credentials.js';
 import { sourceLabel } from '../core/package.js';
 import { advisoryNameKeys, lockfileNameKey, LockfileNameKeys, spellingNote } from '../ecosystems/package-names.js';
@@ -129,7 +129,15 @@ async function matchGraph(
   const onlyKeys = onlyNames === undefined ? null : nameKeys(graph.ecosystem, onlyNames[graph.ecosystem]);
   const named = onlyKeys === null ? graph.packages : packagesNamed(graph, onlyKeys);
   const candidates = named.filter((p) => isAuditable(p) && !isOmitted(p, policy));
-  if (candidates.length === 0) return { matches: [], audited: 0, warnings: [], notAudited: null };
+  const otherRegistries = named.filter((p) => isOtherRegistryCrate(p) && !isOmitted(p, policy));
+  const unmatched =
+    otherRegistries.length === 0
+      ? []
+      : [
+          `${graph.path}: ${plural(otherRegistries.length, 'crate')} from a registry other than crates.io NOT matched against advisories ` +
+            `(advisories name crates.io's crates; a crate of the same name from another registry is another crate): ${listedPackages(otherRegistries)}`,
+        ];
+  if (candidates.length === 0) return { matches: [], audited: 0, warnings: unmatched, notAudited: null };
   // Fail closed: no database knows this ecosystem, so "no findings" would mean nothing.
   if (!databases.some((db) => (db.ecosystems[graph.ecosystem] ?? 0) > 0)) {
     throw new StowageError(
@@ -141,7 +149,7 @@ async function matchGraph(
   const scheme = await loadVersionScheme(graph.ecosystem);
   const names = [...new Set(candidates.map((p) => p.name))];
   const matches: Match[] = [];
-  const warnings = new Set<string>();
+  const warnings = new Set<string>(unmatched);
   const fetchedElsewhere = candidates.filter(isFetchedOutsideRegistry);
   const unversioned = new Set<Package>();
   for (const db of databases) {
