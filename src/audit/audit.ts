@@ -75,6 +75,26 @@ export interface AuditInput {
   inputWarnings?: readonly string[];
 }
 
+/**
+ * What reading the application says, without matching anything: the read's own warnings (a
+ * manifest nothing locks), each graph's (a lockfile older than its manifest...) and the crates
+ * no advisory is matched against for their registry. Every audit reports them; so does
+ * `fleet add` of content it has already, which matches nothing anew.
+ */
+export function readingWarnings(inputWarnings: readonly string[], graphs: readonly DependencyGraph[]): string[] {
+  const warnings = [...inputWarnings];
+  for (const graph of graphs) {
+    warnings.push(...(graph.warnings ?? []));
+    const otherRegistries = graph.ecosystem === 'cargo' ? graph.packages.filter(isOtherRegistryCrate) : [];
+    if (otherRegistries.length === 0) continue;
+    warnings.push(
+      `${graph.path}: ${plural(otherRegistries.length, 'crate')} from a registry other than crates.io NOT matched against advisories ` +
+        `(advisories name crates.io's crates; a crate of the same name from another registry is another crate): ${listedPackages(otherRegistries)}`,
+    );
+  }
+  return warnings;
+}
+
 /** Said in every report format (human, JSON, SARIF carry the warnings), never only in one. */
 export function partialInventoryWarning(graph: DependencyGraph): string {
   const why = graph.partialReason === undefined ? '' : ` (${graph.partialReason})`;
@@ -129,15 +149,7 @@ async function matchGraph(
   const onlyKeys = onlyNames === undefined ? null : nameKeys(graph.ecosystem, onlyNames[graph.ecosystem]);
   const named = onlyKeys === null ? graph.packages : packagesNamed(graph, onlyKeys);
   const candidates = named.filter((p) => isAuditable(p) && !isOmitted(p, policy));
-  const otherRegistries = named.filter((p) => isOtherRegistryCrate(p) && !isOmitted(p, policy));
-  const unmatched =
-    otherRegistries.length === 0
-      ? []
-      : [
-          `${graph.path}: ${plural(otherRegistries.length, 'crate')} from a registry other than crates.io NOT matched against advisories ` +
-            `(advisories name crates.io's crates; a crate of the same name from another registry is another crate): ${listedPackages(otherRegistries)}`,
-        ];
-  if (candidates.length === 0) return { matches: [], audited: 0, warnings: unmatched, notAudited: null };
+  if (candidates.length === 0) return { matches: [], audited: 0, warnings: [], notAudited: null };
   // Fail closed: no database knows this ecosystem, so "no findings" would mean nothing.
   if (!databases.some((db) => (db.ecosystems[graph.ecosystem] ?? 0) > 0)) {
     throw new StowageError(
@@ -149,7 +161,7 @@ async function matchGraph(
   const scheme = await loadVersionScheme(graph.ecosystem);
   const names = [...new Set(candidates.map((p) => p.name))];
   const matches: Match[] = [];
-  const warnings = new Set<string>(unmatched);
+  const warnings = new Set<string>();
   const fetchedElsewhere = candidates.filter(isFetchedOutsideRegistry);
   const unversioned = new Set<Package>();
   for (const db of databases) {
@@ -517,8 +529,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
       });
     }
   }
-  warnings.push(...(input.inputWarnings ?? []));
-  for (const graph of input.graphs) warnings.push(...(graph.warnings ?? []));
+  warnings.push(...readingWarnings(input.inputWarnings ?? [], input.graphs));
   // After matching: a database may have had to rebuild its index, and says so.
   for (const db of input.databases) warnings.push(...db.warnings);
   warnings.push(...ignores.warnings, ...(input.onlyNames === undefined ? ignores.unused() : []));

@@ -228,8 +228,8 @@ test('rsa locked from another registry while the manifest declares crates.io\'s:
   assert.deepEqual(findingIds(run.stdout), []);
   // ... and what Cargo would build instead is named.
   assert.deepEqual(warnings(run.stdout), [
-    `${path}: 1 crate from a registry other than crates.io NOT matched against advisories (advisories name crates.io's crates; a crate of the same name from another registry is another crate): rsa 0.9.10 (https://example.org/index)`,
     `${join(work, 'hidden.Cargo.toml')}: app declares rsa (from crates.io, locked from registry+https://example.org/index), which ${path} does not lock as declared: the lockfile is older than the manifest; cargo build without --locked resolves them anew (--locked refuses), and the audit covers only what the lockfile locks`,
+    `${path}: 1 crate from a registry other than crates.io NOT matched against advisories (advisories name crates.io's crates; a crate of the same name from another registry is another crate): rsa 0.9.10 (https://example.org/index)`,
   ]);
   const human = runCli(['audit', path, ...DB], { cacheDir });
   assert.equal(human.status, 0);
