@@ -78,14 +78,15 @@ export interface AuditInput {
 /**
  * What reading the application says, without matching anything: the read's own warnings (a
  * manifest nothing locks), each graph's (a lockfile older than its manifest...) and the crates
- * no advisory is matched against for their registry. Every audit reports them; so does
- * `fleet add` of content it has already, which matches nothing anew.
+ * no advisory is matched against for their registry (`scanPackages`: read every package for
+ * those). Every audit reports them; so does `fleet add` of content it has already, which
+ * matches nothing anew.
  */
-export function readingWarnings(inputWarnings: readonly string[], graphs: readonly DependencyGraph[]): string[] {
+export function readingWarnings(inputWarnings: readonly string[], graphs: readonly DependencyGraph[], scanPackages = true): string[] {
   const warnings = [...inputWarnings];
   for (const graph of graphs) {
     warnings.push(...(graph.warnings ?? []));
-    const otherRegistries = graph.ecosystem === 'cargo' ? graph.packages.filter(isOtherRegistryCrate) : [];
+    const otherRegistries = scanPackages && graph.ecosystem === 'cargo' ? graph.packages.filter(isOtherRegistryCrate) : [];
     if (otherRegistries.length === 0) continue;
     warnings.push(
       `${graph.path}: ${plural(otherRegistries.length, 'crate')} from a registry other than crates.io NOT matched against advisories ` +
@@ -529,7 +530,8 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
       });
     }
   }
-  warnings.push(...readingWarnings(input.inputWarnings ?? [], input.graphs));
+  // A restricted audit (fleet sync) reads only the packages named: not every package for the crates of other registries.
+  warnings.push(...readingWarnings(input.inputWarnings ?? [], input.graphs, input.onlyNames === undefined));
   // After matching: a database may have had to rebuild its index, and says so.
   for (const db of input.databases) warnings.push(...db.warnings);
   warnings.push(...ignores.warnings, ...(input.onlyNames === undefined ? ignores.unused() : []));

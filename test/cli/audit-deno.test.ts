@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
 import { runCli, tempDir, tempTree } from '../support/shared.js';
 
 /*
@@ -11,20 +12,11 @@ import { runCli, tempDir, tempTree } from '../support/shared.js';
  */
 
 const cacheDir = tempDir('cli-deno-cache');
-const db = tempTree('deno-db', {
-  'GHSA-0000-0000-0d01.json': JSON.stringify({
-    schema_version: '1.3.0',
-    id: 'GHSA-0000-0000-0d01',
-    modified: '2099-01-01T00:00:00Z',
-    published: '2099-01-01T00:00:00Z',
-    summary: 'fixture-ms before 2.0.0 (made up)',
-    details: 'Made up.',
-    affected: [{ package: { ecosystem: 'npm', name: 'fixture-ms' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '2.0.0' }] }] }],
-  }),
-});
+/** An npm database: the package-lock.json named on its own is audited against it. */
+const db = unrelatedNpmAdvisoryDb(tempDir('deno-db'));
 
 const MANIFEST = '{"name":"deno-app","version":"1.0.0","dependencies":{"fixture-ms":"^1.0.0"}}\n';
-/** What deno 2 writes for that manifest: fixture-ms 1.0.0, which the made-up advisory affects. */
+/** A deno.lock (v4) for that manifest: fixture-ms 1.0.0. */
 const DENO_LOCK = `${JSON.stringify({ version: '4', specifiers: { 'npm:fixture-ms@^1.0.0': '1.0.0' }, npm: { 'fixture-ms@1.0.0': { integrity: 'sha512-AAAA' } }, workspace: { packageJson: { dependencies: ['npm:fixture-ms@^1.0.0'] } } }, null, 2)}\n`;
 /** A package-lock.json that locks nothing vulnerable. */
 const CLEAN_PACKAGE_LOCK = '{"name":"deno-app","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"deno-app","version":"1.0.0"}}}\n';

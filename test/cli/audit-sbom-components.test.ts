@@ -52,24 +52,22 @@ function report(path: string, ...args: string[]): { status: number; report: Repo
   return { status: r.status, report: auditReport(r.stdout), stderr: r.stderr };
 }
 
+/** An SPDX 2.3 document describing SPDXRef-app, written to a new file. */
+function spdxDocument(packages: Component[], relationships: Component[]): string {
+  const file = join(work, `case-${++count}.spdx.json`);
+  writeFileSync(file, JSON.stringify({ spdxVersion: 'SPDX-2.3', SPDXID: 'SPDXRef-DOCUMENT', name: 'app', documentDescribes: ['SPDXRef-app'], packages, relationships }));
+  return file;
+}
+
 /** An SPDX 2.3 SBOM of app 1.0.0 depending on smallvec 1.6.0, identified by `purl`. */
 function spdx(purl: string): string {
-  const file = join(work, `case-${++count}.spdx.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      spdxVersion: 'SPDX-2.3',
-      SPDXID: 'SPDXRef-DOCUMENT',
-      name: 'app',
-      documentDescribes: ['SPDXRef-app'],
-      packages: [
-        { SPDXID: 'SPDXRef-app', name: 'app', versionInfo: '1.0.0', downloadLocation: 'NOASSERTION' },
-        { SPDXID: 'SPDXRef-smallvec', name: 'smallvec', versionInfo: '1.6.0', downloadLocation: 'NOASSERTION', externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }] },
-      ],
-      relationships: [{ spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-smallvec' }],
-    }),
+  return spdxDocument(
+    [
+      { SPDXID: 'SPDXRef-app', name: 'app', versionInfo: '1.0.0', downloadLocation: 'NOASSERTION' },
+      { SPDXID: 'SPDXRef-smallvec', name: 'smallvec', versionInfo: '1.6.0', downloadLocation: 'NOASSERTION', externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }] },
+    ],
+    [{ spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-smallvec' }],
   );
-  return file;
 }
 
 const found = (r: Report): string[] => r.findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version}`).sort();
@@ -383,7 +381,6 @@ test('one package listed as two components (bom-refs or SPDX ids differing): one
       { ref: 'b', dependsOn: ['smallvec-2'] },
     ],
   });
-  const spdxFile = join(work, `case-${++count}.spdx.json`);
   const spdxPackage = (id: string, name: string, purl?: string): Component => ({
     SPDXID: id,
     name,
@@ -391,27 +388,20 @@ test('one package listed as two components (bom-refs or SPDX ids differing): one
     downloadLocation: 'NOASSERTION',
     ...(purl === undefined ? {} : { externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }] }),
   });
-  writeFileSync(
-    spdxFile,
-    JSON.stringify({
-      spdxVersion: 'SPDX-2.3',
-      SPDXID: 'SPDXRef-DOCUMENT',
-      name: 'app',
-      documentDescribes: ['SPDXRef-app'],
-      packages: [
-        spdxPackage('SPDXRef-app', 'app'),
-        spdxPackage('SPDXRef-a', 'a', 'pkg:cargo/a@1.0.0'),
-        spdxPackage('SPDXRef-b', 'b', 'pkg:cargo/b@1.0.0'),
-        spdxPackage('SPDXRef-s1', 'smallvec', 'pkg:cargo/smallvec@1.6.0'),
-        spdxPackage('SPDXRef-s2', 'smallvec', 'pkg:cargo/smallvec@1.6.0'),
-      ],
-      relationships: [
-        { spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-a' },
-        { spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-b' },
-        { spdxElementId: 'SPDXRef-a', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-s1' },
-        { spdxElementId: 'SPDXRef-b', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-s2' },
-      ],
-    }),
+  const spdxFile = spdxDocument(
+    [
+      spdxPackage('SPDXRef-app', 'app'),
+      spdxPackage('SPDXRef-a', 'a', 'pkg:cargo/a@1.0.0'),
+      spdxPackage('SPDXRef-b', 'b', 'pkg:cargo/b@1.0.0'),
+      spdxPackage('SPDXRef-s1', 'smallvec', 'pkg:cargo/smallvec@1.6.0'),
+      spdxPackage('SPDXRef-s2', 'smallvec', 'pkg:cargo/smallvec@1.6.0'),
+    ],
+    [
+      { spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-a' },
+      { spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-b' },
+      { spdxElementId: 'SPDXRef-a', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-s1' },
+      { spdxElementId: 'SPDXRef-b', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-s2' },
+    ],
   );
   for (const path of [cdx, spdxFile]) {
     const { status, report: r } = report(path);
