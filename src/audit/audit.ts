@@ -7,7 +7,7 @@ import { type DependencyGraph, type EdgeKind, type InventorySource, type Unident
 import type { Ecosystem, Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { databaseAgeDays } from '../advisories/database-age.js';
-import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, loadVersionScheme } from '../ecosystems/formats.js';
+import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, isOtherRegistryCrate, loadVersionScheme } from '../ecosystems/formats.js';
 import { redactCredentials } from '../core/credentials.js';
 import { sourceLabel } from '../core/package.js';
 import { advisoryNameKeys, lockfileNameKey, LockfileNameKeys, spellingNote } from '../ecosystems/package-names.js';
@@ -73,6 +73,27 @@ export interface AuditInput {
   onlyNames?: Partial<Record<Ecosystem, ReadonlySet<string>>>;
   /** What reading the application found worth saying beside its graphs (a manifest nothing locks). */
   inputWarnings?: readonly string[];
+}
+
+/**
+ * What reading the application says, without matching anything: the read's own warnings (a
+ * manifest nothing locks), each graph's (a lockfile older than its manifest...) and the crates
+ * no advisory is matched against for their registry (`scanPackages`: read every package for
+ * those). Every audit reports them; so does `fleet add` of content it has already, which
+ * matches nothing anew.
+ */
+export function readingWarnings(inputWarnings: readonly string[], graphs: readonly DependencyGraph[], scanPackages = true): string[] {
+  const warnings = [...inputWarnings];
+  for (const graph of graphs) {
+    warnings.push(...(graph.warnings ?? []));
+    const otherRegistries = scanPackages && graph.ecosystem === 'cargo' ? graph.packages.filter(isOtherRegistryCrate) : [];
+    if (otherRegistries.length === 0) continue;
+    warnings.push(
+      `${graph.path}: ${plural(otherRegistries.length, 'crate')} from a registry other than crates.io NOT matched against advisories ` +
+        `(advisories name crates.io's crates; a crate of the same name from another registry is another crate): ${listedPackages(otherRegistries)}`,
+    );
+  }
+  return warnings;
 }
 
 /** Said in every report format (human, JSON, SARIF carry the warnings), never only in one. */
@@ -503,8 +524,8 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
       });
     }
   }
-  warnings.push(...(input.inputWarnings ?? []));
-  for (const graph of input.graphs) warnings.push(...(graph.warnings ?? []));
+  // A restricted audit (fleet sync) reads only the packages named: not every package for the crates of other registries.
+  warnings.push(...readingWarnings(input.inputWarnings ?? [], input.graphs, input.onlyNames === undefined));
   // After matching: a database may have had to rebuild its index, and says so.
   for (const db of input.databases) warnings.push(...db.warnings);
   warnings.push(...ignores.warnings, ...(input.onlyNames === undefined ? ignores.unused() : []));

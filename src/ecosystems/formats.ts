@@ -88,6 +88,14 @@ export function isAuditable(pkg: Package): boolean {
   }
 }
 
+/**
+ * A crate from a registry other than crates.io: never matched (RustSec's advisories are about
+ * crates.io's crates), so the audit names it instead of counting it silently.
+ */
+export function isOtherRegistryCrate(pkg: Package): boolean {
+  return pkg.ecosystem === 'cargo' && pkg.source.kind === 'registry' && !pkg.source.isDefaultRegistry;
+}
+
 /** An npm package installed from git or a tarball: its lockfile version is not the registry's word. */
 export function isFetchedOutsideRegistry(pkg: Package): boolean {
   return pkg.ecosystem === 'npm' && (pkg.source.kind === 'git' || pkg.source.kind === 'other');

@@ -1,6 +1,7 @@
 import { basename, dirname, relative, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import type { AdvisoryDatabase } from '../advisories/database.js';
+import { readingWarnings } from '../audit/audit.js';
 import { findPolicyFile, readPolicyText } from '../audit/policy.js';
 import { StowageError, systemErrorReason } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
@@ -107,7 +108,7 @@ export type PreparedApp = PreparedAppWith<PackageKey[]>;
 /** A prepared application, its packages in the form `P`: PackageKey objects, or (a worker's message) flat triples of strings. */
 export type PreparedAppWith<P> =
   | { kind: 'failed'; message: string; overLimit: boolean }
-  | { kind: 'unchanged'; digest: string }
+  | { kind: 'unchanged'; digest: string; warnings: string[] }
   | {
       kind: 'evaluated';
       digest: string;
@@ -175,7 +176,8 @@ async function prepareWith<P>(job: AppJob, context: WorkContext, packagesOf: (gr
     if (message === null) throw err;
     return { kind: 'failed', message, overLimit: err instanceof ExpansionRefused };
   }
-  if (job.currentDigest === digest) return { kind: 'unchanged', digest };
+  // Nothing is matched anew, but what the read says is said again (the first add said it too).
+  if (job.currentDigest === digest) return { kind: 'unchanged', digest, warnings: readingWarnings(read.warnings, read.graphs) };
   let findings: Finding[];
   let warnings: string[];
   try {

@@ -262,7 +262,7 @@ export async function addApplications(
         }
         if (prepared.kind === 'unchanged' && current !== null) {
           const findings = await tx.findings(current.id);
-          const outcome: AddOutcome = { name: input.name, path: input.path, change: 'unchanged', revision: current, findingCount: findings.length, failing: findings.filter((f) => f.failsPolicy).length, warnings: [] };
+          const outcome: AddOutcome = { name: input.name, path: input.path, change: 'unchanged', revision: current, findingCount: findings.length, failing: findings.filter((f) => f.failsPolicy).length, warnings: prepared.warnings };
           outcomes.push(outcome);
           json.add(outcome, findingsJson(findings, prettyJson));
           continue;

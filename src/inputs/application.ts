@@ -7,7 +7,7 @@ import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readCycloneDxDocument, type CycloneDxReadOptions } from './cyclonedx-reader.js';
 import { readSpdxDocument } from './spdx-reader.js';
 import { SBOM_HEAD_BYTES, sbomDocumentOf, startsJsonObject, unreadSbomEncoding } from './sbom-document.js';
-import { findLockfiles, readDependencyGraph, refuseBinaryBunLockfile, unlockedManifests, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
+import { findLockfiles, readDependencyGraph, refuseUnreadLockfiles, unlockedManifests, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
 import { binaryRoot, readRustBinary } from './binary/rust-binary.js';
@@ -148,7 +148,7 @@ export async function readApplication(
   const artifacts: ShippedArtifact[] = [];
   const warnings: string[] = [];
   for (const path of paths) {
-    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) refuseBinaryBunLockfile(path);
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) refuseUnreadLockfiles(path);
     const st = lockfileInputStat(path);
     if (st !== null) {
       const found = findLockfiles(path, st);

@@ -45,7 +45,8 @@ export function findLockfiles(path: string, known?: Stats): LockfileLocation[] {
   }
   if (st.isFile()) {
     const found = formatForFile(full);
-    if (!found && basename(full) === BUN_BINARY_LOCKFILE) throw new InputError(path, `bun's binary lockfile, which stowage does not read: ${BUN_CONVERT}`);
+    const unread = found ? undefined : UNREAD_LOCKFILES.find((u) => u.fileName === basename(full));
+    if (unread !== undefined) throw new InputError(path, `${unread.what}, which stowage does not read${unread.advice === undefined ? '' : `: ${unread.advice}`}`);
     if (!found) throw new InputError(path, `not a lockfile stowage reads (expected one of ${KNOWN_NAMES})`);
     // npm installs from npm-shrinkwrap.json whenever there is one, and never reads
     // package-lock.json beside it: auditing the latter would check what is not installed.
@@ -76,22 +77,40 @@ export function findLockfiles(path: string, known?: Stats): LockfileLocation[] {
   return locations;
 }
 
-/** bun's binary lockfile (bun before 1.2), and how to have bun write the text one stowage reads. */
-const BUN_BINARY_LOCKFILE = 'bun.lockb';
-const BUN_CONVERT = 'have bun write its text lockfile, bun.lock, with `bun install --save-text-lockfile --frozen-lockfile --lockfile-only` (bun 1.2 or later), and audit that';
+/**
+ * Lockfiles of package managers stowage does not read: bun's binary lockfile (bun before 1.2;
+ * bun reads it only when there is no bun.lock) and deno's. `advice`: what the user can do.
+ */
+const UNREAD_LOCKFILES: readonly { fileName: string; manager: string; what: string; unlessBeside?: string; advice?: string }[] = [
+  {
+    fileName: 'bun.lockb',
+    manager: 'bun',
+    what: "bun's binary lockfile",
+    unlessBeside: 'bun.lock',
+    advice: 'have bun write its text lockfile, bun.lock, with `bun install --save-text-lockfile --frozen-lockfile --lockfile-only` (bun 1.2 or later), and audit that',
+  },
+  { fileName: 'deno.lock', manager: 'deno', what: "deno's lockfile" },
+];
 
 /**
- * A directory holding bun.lockb and no bun.lock is refused: bun installs from bun.lockb, which
- * stowage cannot read, and auditing only the other lockfiles beside it (or the node_modules bun
- * installed) would pass what was never checked. Nothing else can tell which lockfile the build
- * uses, so the refusal names them all; a lockfile named on its own is still audited alone.
+ * A directory holding a lockfile stowage does not read (bun.lockb without bun.lock, deno.lock)
+ * is refused: that package manager installs from it, and auditing only the other lockfiles
+ * beside it (or the node_modules it installed), or finding none, would pass what was never
+ * checked. Nothing else can tell which lockfile the build uses, so the refusal names them all;
+ * a lockfile named on its own is still audited alone.
  */
-export function refuseBinaryBunLockfile(dir: string): void {
+export function refuseUnreadLockfiles(dir: string): void {
   const full = resolve(dir);
-  if (!existsSync(join(full, BUN_BINARY_LOCKFILE)) || existsSync(join(full, 'bun.lock'))) return;
-  const others = LOCKFILE_FORMATS.map((f) => f.fileName).filter((n) => existsSync(join(full, n)));
-  const beside = others.length === 0 ? '' : ` (beside ${others.join(', ')}, which bun does not read: audit ${others.length === 1 ? 'that file' : 'one of those files'} by name if bun does not build this application)`;
-  throw new InputError(join(dir, BUN_BINARY_LOCKFILE), `bun's binary lockfile, which stowage does not read, so bun's install cannot be audited${beside}; ${BUN_CONVERT}`);
+  for (const unread of UNREAD_LOCKFILES) {
+    if (!existsSync(join(full, unread.fileName)) || (unread.unlessBeside !== undefined && existsSync(join(full, unread.unlessBeside)))) continue;
+    const others = LOCKFILE_FORMATS.map((f) => f.fileName).filter((n) => existsSync(join(full, n)));
+    const beside =
+      others.length === 0
+        ? ''
+        : ` (beside ${others.join(', ')}, which ${unread.manager} does not read: audit ${others.length === 1 ? 'that file' : 'one of those files'} by name if ${unread.manager} does not build this application)`;
+    const advice = unread.advice === undefined ? '' : `; ${unread.advice}`;
+    throw new InputError(join(dir, unread.fileName), `${unread.what}, which stowage does not read, so ${unread.manager}'s install cannot be audited${beside}${advice}`);
+  }
 }
 
 /**

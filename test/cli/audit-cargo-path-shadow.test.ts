@@ -127,3 +127,36 @@ test('an explicit crates.io source in the dependency string is never ambiguous',
   const result = audit(root, '--omit', 'dev');
   assert.equal(result.status, 1, result.stderr);
 });
+
+/*
+ * A `[patch]` path inside the application's directory does not make the crate a workspace
+ * member: Cargo makes members of the globs and of members' path dependencies only.
+ * `cargo metadata` (cargo 1.95) on the project below lists `app` alone as a workspace member
+ * and the patched `rsa` as a package. Read as a member, the patched crate was a root: its
+ * dependencies were the application's direct ones in every finding, and `stowage sbom` left it
+ * out of the application's components altogether.
+ */
+test('a crate [patch]ed from a path inside the application is a path package app depends on, not a workspace member', () => {
+  const manifest = '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nsmallvec = "1"\n\n[patch.crates-io]\nsmallvec = { path = "patched/smallvec" }\n';
+  const lock = ['version = 4\n', entry('app', '0.1.0', null, ['smallvec']), entry('rsa', '0.9.10', CRATES_IO), entry('smallvec', '1.6.0', null, ['rsa'])].join('\n');
+  for (const [what, text] of [
+    ['[patch.crates-io]', manifest],
+    ['[workspace] and [patch.crates-io]', `${manifest}\n[workspace]\n`],
+  ] as const) {
+    const root = project('patched-path', { 'Cargo.toml': text, 'Cargo.lock': lock, 'patched/smallvec/Cargo.toml': '[package]\nname = "smallvec"\nversion = "1.6.0"\n' });
+    const result = audit(root);
+    assert.equal(result.status, 1, `${what}: ${result.stderr}`);
+    const report = JSON.parse(result.stdout) as { findings: { advisory: { id: string }; paths: string[][]; directDependencies: string[] }[] };
+    assert.deepEqual(
+      report.findings.map((f) => [f.advisory.id, f.paths, f.directDependencies]),
+      [['RUSTSEC-2023-0071', [['app@0.1.0', 'smallvec@1.6.0', 'rsa@0.9.10']], ['smallvec@1.6.0']]],
+      what,
+    );
+    const sbom = runCli(['sbom', '--no-licenses', root], { cacheDir });
+    assert.equal(sbom.status, 0, `${what}: ${sbom.stderr}`);
+    const doc = JSON.parse(sbom.stdout) as { components: { name: string; 'bom-ref': string }[]; dependencies: { ref: string; dependsOn: string[] }[] };
+    const smallvec = doc.components.find((c) => c.name === 'smallvec');
+    assert.ok(smallvec !== undefined, `${what}: the patched smallvec is one of the application's components`);
+    assert.ok(doc.dependencies.some((d) => d.ref.startsWith('application:app@') && d.dependsOn.includes(smallvec['bom-ref'])), `${what}: app depends on it`);
+  }
+});

@@ -115,19 +115,39 @@ for (const source of CRATES_IO_HOST) {
   });
 }
 
-test('another registry stays another registry: its rsa is not crates.io\'s rsa', () => {
-  for (const source of [
-    'registry+https://github.com/rust-lang/crates.io-index2',
-    'registry+https://github.com/rust-lang/crates.io-index?x=1',
-    'registry+https://gitlab.com/rust-lang/crates.io-index',
-    'sparse+https://index.crates.io.example/',
-    'sparse+https://index.crates.io/sub/',
-  ]) {
-    const { status, stdout, stderr } = audit(lockfile('other', source));
+/**
+ * Cargo calls these another registry (`--locked` refuses the lockfile of a crates.io dependency
+ * locked from one), and none fetches crates.io's index: a query or fragment rides along on the
+ * fetch (libgit2 and git ask for `/rust-lang/crates.io-index?x/info/refs?service=…`, which is
+ * not the index), and a sparse URL with a query is refused by Cargo.
+ */
+const OTHER_REGISTRIES = [
+  'registry+https://github.com/rust-lang/crates.io-index2',
+  'registry+https://github.com/rust-lang/crates.io-index?x',
+  'registry+https://github.com/rust-lang/crates.io-index?x=1',
+  'registry+https://github.com/rust-lang/crates.io-index/?x=1',
+  'registry+https://github.com/rust-lang/crates.io-index.git?x',
+  'registry+https://github.com/rust-lang/crates.io-index#x',
+  'registry+https://github.com/rust-lang/crates.io-index%2F',
+  'registry+https://gitlab.com/rust-lang/crates.io-index',
+  'sparse+https://index.crates.io.example/',
+  'sparse+https://index.crates.io/sub/',
+  'sparse+https://index.crates.io/?x',
+];
+
+for (const source of OTHER_REGISTRIES) {
+  test(`another registry ${JSON.stringify(source)} stays another registry: its rsa is not crates.io's rsa, and the report says it was not matched`, () => {
+    const path = lockfile('other', source);
+    const { status, stdout, stderr } = audit(path);
     assert.equal(status, 0, `${source}: ${stderr}`);
     assert.deepEqual(findingIds(stdout), [], source);
-  }
-});
+    const label = source.startsWith('sparse+') ? source : source.slice('registry+'.length);
+    assert.deepEqual(warnings(stdout), [
+      `${path}: 1 crate from a registry other than crates.io NOT matched against advisories ` +
+        `(advisories name crates.io's crates; a crate of the same name from another registry is another crate): rsa 0.9.10 (${label})`,
+    ]);
+  });
+}
 
 test('a source Cargo cannot read is refused with exit 2, naming the file, the entry and the line', () => {
   const cases: [source: string, reason: RegExp][] = [
@@ -203,12 +223,13 @@ test('rsa locked from another registry while the manifest declares crates.io\'s:
   const path = lockfile('hidden', 'registry+https://example.org/index');
   writeFileSync(join(work, 'hidden.Cargo.toml'), '[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nrsa = "0.9"\n');
   const run = audit(path);
-  // What the lockfile locks is audited as it is (another registry's rsa matches no advisory) ...
+  // What the lockfile locks is audited as it is (another registry's rsa matches no advisory, and is named as not matched) ...
   assert.equal(run.status, 0, run.stderr);
   assert.deepEqual(findingIds(run.stdout), []);
   // ... and what Cargo would build instead is named.
   assert.deepEqual(warnings(run.stdout), [
     `${join(work, 'hidden.Cargo.toml')}: app declares rsa (from crates.io, locked from registry+https://example.org/index), which ${path} does not lock as declared: the lockfile is older than the manifest; cargo build without --locked resolves them anew (--locked refuses), and the audit covers only what the lockfile locks`,
+    `${path}: 1 crate from a registry other than crates.io NOT matched against advisories (advisories name crates.io's crates; a crate of the same name from another registry is another crate): rsa 0.9.10 (https://example.org/index)`,
   ]);
   const human = runCli(['audit', path, ...DB], { cacheDir });
   assert.equal(human.status, 0);

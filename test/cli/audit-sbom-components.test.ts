@@ -52,6 +52,24 @@ function report(path: string, ...args: string[]): { status: number; report: Repo
   return { status: r.status, report: auditReport(r.stdout), stderr: r.stderr };
 }
 
+/** An SPDX 2.3 document describing SPDXRef-app, written to a new file. */
+function spdxDocument(packages: Component[], relationships: Component[]): string {
+  const file = join(work, `case-${++count}.spdx.json`);
+  writeFileSync(file, JSON.stringify({ spdxVersion: 'SPDX-2.3', SPDXID: 'SPDXRef-DOCUMENT', name: 'app', documentDescribes: ['SPDXRef-app'], packages, relationships }));
+  return file;
+}
+
+/** An SPDX 2.3 SBOM of app 1.0.0 depending on smallvec 1.6.0, identified by `purl`. */
+function spdx(purl: string): string {
+  return spdxDocument(
+    [
+      { SPDXID: 'SPDXRef-app', name: 'app', versionInfo: '1.0.0', downloadLocation: 'NOASSERTION' },
+      { SPDXID: 'SPDXRef-smallvec', name: 'smallvec', versionInfo: '1.6.0', downloadLocation: 'NOASSERTION', externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }] },
+    ],
+    [{ spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-smallvec' }],
+  );
+}
+
 const found = (r: Report): string[] => r.findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version}`).sort();
 
 /** The exact one-line refusal: exit 2, one line on stderr, naming the file. */
@@ -304,6 +322,23 @@ test('crates.io spelled as the purl type default or as Cargo index URLs is crate
   assert.deepEqual(found(both.report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
 });
 
+test('a crate from another registry (CycloneDX, SPDX) is not matched, and a warning names it as not matched', () => {
+  const purl = 'pkg:cargo/smallvec@1.6.0?repository_url=https://my-registry.example/index';
+  for (const path of [sbom([{ ...SMALLVEC, purl }]), spdx(purl)]) {
+    const { status, report: r } = report(path);
+    assert.equal(status, 0, path);
+    assert.deepEqual(found(r), [], path);
+    assert.equal(r.targets[0]?.audited, 0, path);
+    assert.deepEqual(
+      r.warnings.filter((w) => w.startsWith(path)),
+      [
+        `${path}: 1 crate from a registry other than crates.io NOT matched against advisories ` +
+          "(advisories name crates.io's crates; a crate of the same name from another registry is another crate): smallvec 1.6.0 (https://my-registry.example/index)",
+      ],
+    );
+  }
+});
+
 test('a crate purl with only a download_url: crates.io\'s download URLs are crates.io\'s crate, any other is not identified (CycloneDX and SPDX)', () => {
   const cratesIo = [
     'https://static.crates.io/crates/smallvec/smallvec-1.6.0.crate',
@@ -330,24 +365,6 @@ test('a crate purl with only a download_url: crates.io\'s download URLs are crat
   // A checkout (cargo-cyclonedx's download_url=file://) is the project's own source, as before.
   assert.equal(report(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.0?download_url=file://vendor/smallvec' }])).status, 0);
 
-  const spdx = (purl: string): string => {
-    const file = join(work, `case-${++count}.spdx.json`);
-    writeFileSync(
-      file,
-      JSON.stringify({
-        spdxVersion: 'SPDX-2.3',
-        SPDXID: 'SPDXRef-DOCUMENT',
-        name: 'app',
-        documentDescribes: ['SPDXRef-app'],
-        packages: [
-          { SPDXID: 'SPDXRef-app', name: 'app', versionInfo: '1.0.0', downloadLocation: 'NOASSERTION' },
-          { SPDXID: 'SPDXRef-smallvec', name: 'smallvec', versionInfo: '1.6.0', downloadLocation: 'NOASSERTION', externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }] },
-        ],
-        relationships: [{ spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-smallvec' }],
-      }),
-    );
-    return file;
-  };
   const viaSpdx = report(spdx(`pkg:cargo/smallvec@1.6.0?download_url=${cratesIo[0] as string}`));
   assert.equal(viaSpdx.status, 1);
   assert.deepEqual(found(viaSpdx.report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
@@ -364,7 +381,6 @@ test('one package listed as two components (bom-refs or SPDX ids differing): one
       { ref: 'b', dependsOn: ['smallvec-2'] },
     ],
   });
-  const spdxFile = join(work, `case-${++count}.spdx.json`);
   const spdxPackage = (id: string, name: string, purl?: string): Component => ({
     SPDXID: id,
     name,
@@ -372,27 +388,20 @@ test('one package listed as two components (bom-refs or SPDX ids differing): one
     downloadLocation: 'NOASSERTION',
     ...(purl === undefined ? {} : { externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }] }),
   });
-  writeFileSync(
-    spdxFile,
-    JSON.stringify({
-      spdxVersion: 'SPDX-2.3',
-      SPDXID: 'SPDXRef-DOCUMENT',
-      name: 'app',
-      documentDescribes: ['SPDXRef-app'],
-      packages: [
-        spdxPackage('SPDXRef-app', 'app'),
-        spdxPackage('SPDXRef-a', 'a', 'pkg:cargo/a@1.0.0'),
-        spdxPackage('SPDXRef-b', 'b', 'pkg:cargo/b@1.0.0'),
-        spdxPackage('SPDXRef-s1', 'smallvec', 'pkg:cargo/smallvec@1.6.0'),
-        spdxPackage('SPDXRef-s2', 'smallvec', 'pkg:cargo/smallvec@1.6.0'),
-      ],
-      relationships: [
-        { spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-a' },
-        { spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-b' },
-        { spdxElementId: 'SPDXRef-a', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-s1' },
-        { spdxElementId: 'SPDXRef-b', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-s2' },
-      ],
-    }),
+  const spdxFile = spdxDocument(
+    [
+      spdxPackage('SPDXRef-app', 'app'),
+      spdxPackage('SPDXRef-a', 'a', 'pkg:cargo/a@1.0.0'),
+      spdxPackage('SPDXRef-b', 'b', 'pkg:cargo/b@1.0.0'),
+      spdxPackage('SPDXRef-s1', 'smallvec', 'pkg:cargo/smallvec@1.6.0'),
+      spdxPackage('SPDXRef-s2', 'smallvec', 'pkg:cargo/smallvec@1.6.0'),
+    ],
+    [
+      { spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-a' },
+      { spdxElementId: 'SPDXRef-app', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-b' },
+      { spdxElementId: 'SPDXRef-a', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-s1' },
+      { spdxElementId: 'SPDXRef-b', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-s2' },
+    ],
   );
   for (const path of [cdx, spdxFile]) {
     const { status, report: r } = report(path);

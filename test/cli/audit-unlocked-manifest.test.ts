@@ -84,7 +84,7 @@ test('stowage sbom of a directory warns of the manifest nothing locks: its depen
 
 const skips = await storeSkips();
 for (const kind of STORE_KINDS) {
-  test(`fleet add warns of the manifest nothing locks, as audit does (${kind})`, { skip: skips[kind] }, async () => {
+  test(`fleet add warns of the manifest nothing locks, as audit does, also when the content is unchanged (${kind})`, { skip: skips[kind] }, async () => {
     const store = await freshStore(kind);
     try {
       const fleet = (...args: string[]) => runCli(['fleet', ...args, '--store', store.store], { cacheDir });
@@ -94,6 +94,12 @@ for (const kind of STORE_KINDS) {
       // Before: added with 0 findings and not a word of the Cargo.toml.
       assert.equal(added.status, 0, added.stderr);
       assert.ok(added.stderr.includes(`warning: ${join(dir, 'Cargo.toml')}: NOT audited: no Cargo.lock locks it`), added.stderr);
+      // The same content again: nothing recorded, but the Cargo.toml is still not audited, and
+      // said so (before: "unchanged" and not a word).
+      const again = fleet('add', dir);
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stdout, /^unchanged: /m);
+      assert.ok(again.stderr.includes(`warning: ${join(dir, 'Cargo.toml')}: NOT audited: no Cargo.lock locks it`), again.stderr);
     } finally {
       await store.dispose();
     }

@@ -35,11 +35,11 @@ function readPathList(list: string): string[] {
 
 const LISTED_FAILURES = 20;
 
-/** Warnings every evaluated application got (a stale database) once; the others naming their application. */
-function warnApplications(evaluated: readonly AddOutcome[]): void {
-  const common = evaluated.length > 1 ? new Set(evaluated[0]?.warnings.filter((w) => evaluated.every((o) => o.warnings.includes(w)))) : new Set<string>();
+/** Warnings every application got (a stale database) once; the others naming their application. */
+function warnApplications(outcomes: readonly AddOutcome[]): void {
+  const common = outcomes.length > 1 ? new Set(outcomes[0]?.warnings.filter((w) => outcomes.every((o) => o.warnings.includes(w)))) : new Set<string>();
   for (const w of common) warn(w);
-  for (const o of evaluated) for (const w of o.warnings) if (!common.has(w)) warn(evaluated.length > 1 ? `${o.name}: ${w}` : w);
+  for (const o of outcomes) for (const w of o.warnings) if (!common.has(w)) warn(outcomes.length > 1 ? `${o.name}: ${w}` : w);
 }
 
 export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<number> {
@@ -62,7 +62,7 @@ export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<
     } finally {
       json.close();
     }
-    warnApplications(outcomes.filter((o) => o.change !== 'unchanged'));
+    warnApplications(outcomes);
     // After the commit: a webhook that is down only delays the event (the outbox keeps it).
     for (const failure of (await deliverDueEvents(store)).failures) warn(failure);
     for (const f of failures) writeStderr(`stowage: ${t(f.message)}\n`);

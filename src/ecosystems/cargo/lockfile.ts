@@ -588,9 +588,11 @@ function inferUnversionedFormat(text: string, entries: LockEntry[], shortened: b
  * `kanidm_tools`). Cargo makes every path dependency inside the workspace directory a member
  * automatically, and every source-less package in the corpus (kanidm, ripgrep 2017–2026) is a
  * member. So a source-less package is a member — a root — unless the manifest itself declares
- * its path (in `[dependencies]`-like tables, `[workspace.dependencies]` or `[patch]`) and that
- * path leaves the workspace directory or lies under `workspace.exclude`, without matching a
- * `workspace.members` glob: then it is a `path` package and not a root.
+ * its path (in `[dependencies]`-like tables or `[workspace.dependencies]`) and that path leaves
+ * the workspace directory or lies under `workspace.exclude`, or declares it only in `[patch]`
+ * (which never makes a member: `cargo metadata` lists a crate patched from `patched/smallvec`
+ * as a package, not a workspace member), in each case without matching a `workspace.members`
+ * glob: then it is a `path` package and not a root.
  *
  * Every member is a root, also one that another member depends on (kanidm_proto): Cargo
  * builds, tests and ships each member, so each is a starting point of dependency paths.
@@ -624,6 +626,9 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
   };
   for (const { table } of dependencyTables(doc)) collect(table);
   collect(workspace.dependencies);
+  // Cargo makes a path dependency inside the workspace a member, never a `[patch]` path (not a
+  // dependency of any member): that crate is a path package.
+  const dependencies = new Set(declared.keys());
   if (isTomlTable(doc.patch)) for (const registry of Object.values(doc.patch)) collect(registry);
 
   const classify = (name: string): PackageSource => {
@@ -632,6 +637,7 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
     const path = normalizePath(written);
     members ??= memberGlobs.map((glob) => memberGlobMatcher(normalizePath(glob)));
     if (members.some((matches) => matches(path))) return workspaceSource();
+    if (!dependencies.has(name)) return { kind: 'path', url: written, isDefaultRegistry: false };
     const outside = path === '..' || path.startsWith('../') || path.startsWith('/') || WINDOWS_DRIVE.test(path);
     const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`));
     return outside || isExcluded ? { kind: 'path', url: written, isDefaultRegistry: false } : workspaceSource();
