@@ -37,6 +37,12 @@ export interface ServerDeps {
   store: FleetStore;
   /** Reads without a token (`serve --public-read`); writes always need one. */
   publicRead: boolean;
+  /**
+   * The address the server listens on (`--listen`'s host). On a loopback one a request is answered
+   * only when its Host names this machine (see app.ts): a page whose name is pointed at 127.0.0.1
+   * (DNS rebinding) would otherwise read the server as its own origin. Absent: any Host.
+   */
+  listenHost?: string;
   /** `serve --trust-proxy`: X-Forwarded-Proto (set by a TLS-terminating proxy) says the request's scheme; otherwise it is ignored. */
   trustProxy?: boolean;
   /** The fleet's advisory databases, kept open for uploads and reopened after a sync. */
