@@ -1,3 +1,4 @@
+import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { FleetStore } from '../fleet/store/store.js';
 import type { TokenIdentity } from './auth.js';
@@ -24,6 +25,12 @@ export interface BodyLimits {
    * is closed.
    */
   anonymous: BodyBudget;
+  /**
+   * Bytes of events one `GET /events` stream may have waiting to be written (its client reads
+   * slower than the fleet changes, or not at all). Past it the stream is cut: every event is in
+   * the store, and the client resumes from the last it got (Last-Event-ID).
+   */
+  eventBacklogBytes: number;
 }
 
 export const DEFAULT_LIMITS: BodyLimits = {
@@ -31,6 +38,7 @@ export const DEFAULT_LIMITS: BodyLimits = {
   jsonBytes: 64 * 1024,
   // A push of real lockfiles under a wrong token still reads its 401; as long for the body as node gives for the headers.
   anonymous: { maxBytes: 1024 * 1024, withinMs: 10_000 },
+  eventBacklogBytes: 8 * 1024 * 1024,
 };
 
 export interface ServerDeps {
@@ -56,8 +64,11 @@ export interface ServerDeps {
   underWay?: WorkUnderWay;
 }
 
-/** What handlers find in the context: the request's token (null: none given, on a public read). */
-export type ServerEnv = { Variables: { token: TokenIdentity | null } };
+/**
+ * What handlers find in the context: the request's token (null: none given, on a public read),
+ * and, on node's server, its request (a request made without a socket, as tests make, has none).
+ */
+export type ServerEnv = { Bindings: Partial<HttpBindings> | undefined; Variables: { token: TokenIdentity | null } };
 
 /** The one shape of every error answer: `{ "error": "the one line the command line would print" }`. */
 export function errorResponse(c: Context, status: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 500 | 503, message: string, headers?: Record<string, string>): Response {
