@@ -100,6 +100,8 @@ async function makeCurrent(
   }
   const at = context.now.toISOString();
   await tx.setCurrentRevision(app.id, revision.id);
+  // The campaign that made the candidate says so: its application is `promoted`, no longer a `candidate`.
+  if (action === 'promoted' && revision.origin === 'candidate') await tx.campaigns.markPromoted(revision.id, at);
   await tx.appendHistory({ appId: app.id, at, action, revisionId: revision.id, previousRevisionId: previous.id, by: context.by });
   const change: CurrentChange = { app: app.name, action, changed: true, revision: { ...revision, evaluatedAgainst: against }, previous, ...(await triaged(decisions, app, findings, context.now)), reevaluated };
   const body = { ...currentChangeJsonBody(change), ...(context.snapshot !== undefined ? { snapshot: context.snapshot } : {}) };

@@ -307,7 +307,7 @@ for (const kind of STORE_KINDS) {
     }
   });
 
-  test(`checkpoints leave no documents behind: each step's work directory is dropped with the next, the last with the outcome; the candidate stays promotable (${kind})`, { skip }, async () => {
+  test(`checkpoints leave no documents behind: each step's work directory is dropped with the next, the last with the outcome; the candidate stays promotable, and once promoted its campaign says so (${kind})`, { skip }, async () => {
     const store = await freshStore(kind);
     try {
       const names = ['k1', 'k2'];
@@ -332,6 +332,9 @@ for (const kind of STORE_KINDS) {
       });
       const promoted = fleet('promote', 'k1', json.apps[0]?.candidate?.revision as string, '--format', 'json');
       assert.equal(promoted.status, 0, promoted.stderr);
+      // The campaign says which of its candidates became current.
+      assert.deepEqual(show(fleet, id).apps.map((a) => [a.app, a.state]), [['k1', 'promoted'], ['k2', 'candidate']]);
+      assert.match(fleet('campaign', 'show', String(id)).stdout, /k1 +promoted/);
     } finally {
       await store.dispose();
     }
