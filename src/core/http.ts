@@ -21,6 +21,9 @@ export interface HttpRequest {
   failure: (reason: string) => string;
 }
 
+/** This machine's names as a URL's hostname gives them: what only a process of this machine answers to. */
+export const LOOPBACK_HOSTNAMES: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function readCapped(response: Response, url: string, maxBytes: number): Promise<Buffer> {

@@ -5,7 +5,7 @@ import { loadVersionScheme } from '../ecosystems/formats.js';
 import { databaseRevisions, evaluateGraphs, POLICY_DOCUMENT, revisionPolicy, storedPolicyText } from './evaluate.js';
 import { recordEvent } from './events.js';
 import { currentRevision, requireApp, requireSettings, requireSnapshot, resolveRevision } from './lookup.js';
-import { decodeGraphs } from './revision.js';
+import { decodeGraphs, decompressBytes, documentDigest, revisionDigest, type DocumentContent } from './revision.js';
 import { applyTriage, type TriageNote } from './triage.js';
 import { currentChangeJsonBody } from './report.js';
 import type { AppRecord, FleetStore, HistoryAction, RevisionRecord, SnapshotMember, SnapshotRecord } from './store/store.js';
@@ -84,6 +84,7 @@ async function makeCurrent(
   if (revision.id === previous.id) {
     return { app: app.name, action, changed: false, revision, previous, ...(await triaged(decisions, app, await tx.findings(revision.id), context.now)), reevaluated: false };
   }
+  if (revision.origin === 'candidate') await checkCandidateBytes(tx, app, revision);
   const settings = await requireSettings(tx);
   const against = databaseRevisions(context.databases);
   let findings: Finding[];
@@ -99,11 +100,46 @@ async function makeCurrent(
   }
   const at = context.now.toISOString();
   await tx.setCurrentRevision(app.id, revision.id);
+  // The campaign that made the candidate says so: its application is `promoted`, no longer a `candidate`.
+  if (action === 'promoted' && revision.origin === 'candidate') await tx.campaigns.markPromoted(revision.id, at);
   await tx.appendHistory({ appId: app.id, at, action, revisionId: revision.id, previousRevisionId: previous.id, by: context.by });
   const change: CurrentChange = { app: app.name, action, changed: true, revision: { ...revision, evaluatedAgainst: against }, previous, ...(await triaged(decisions, app, findings, context.now)), reevaluated };
   const body = { ...currentChangeJsonBody(change), ...(context.snapshot !== undefined ? { snapshot: context.snapshot } : {}) };
   await recordEvent(tx, settings, action === 'promoted' ? 'promote' : 'rollback', body, at);
   return change;
+}
+
+/**
+ * What a campaign built and tested is what becomes current: a candidate's documents (the changed
+ * lockfile), its kept source (the SRPM's Source0) and its artifacts (vendor archive, SRPM, SBOM)
+ * are read back from the store and hashed, and a candidate whose bytes are no longer the ones
+ * recorded when it was tested (the store's file changed under it) is refused, nothing changed.
+ */
+async function checkCandidateBytes(tx: FleetStore, app: AppRecord, revision: RevisionRecord): Promise<void> {
+  const refuse = (what: string): never => {
+    throw new StowageError(
+      `candidate revision ${revision.seq} (${revision.digest.slice(0, 19)}) of ${JSON.stringify(app.name)}: ${what}; it is not what its campaign tested, nothing was promoted`,
+      tx.location,
+    );
+  };
+  const bytesOf = async (digest: string, what: string): Promise<Buffer> => {
+    const stored = await tx.document(digest);
+    if (stored === null) return refuse(`the store no longer holds ${what}`);
+    let bytes: Buffer;
+    try {
+      bytes = decompressBytes(stored);
+    } catch {
+      return refuse(`${what} in the store cannot be read`);
+    }
+    if (documentDigest(bytes) !== digest) refuse(`${what} in the store no longer has the digest it was recorded with (${digest.slice(0, 19)})`);
+    return bytes;
+  };
+  const documents: DocumentContent[] = [];
+  for (const doc of revision.documents) documents.push({ name: doc.name, bytes: await bytesOf(doc.digest, `its ${doc.name}`) });
+  if (revisionDigest(documents) !== revision.digest) refuse('its documents no longer make up its digest');
+  const source = await tx.revisionSource(revision.id);
+  if (source !== null) await bytesOf(source.digest, 'its kept source');
+  for (const artifact of await tx.campaigns.candidateArtifacts(revision.id)) await bytesOf(artifact.digest, `its ${artifact.kind} artifact ${artifact.name}`);
 }
 
 /** Where the triage decisions come from: the store, or (a whole snapshot's change) the decisions read once. */

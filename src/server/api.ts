@@ -311,10 +311,23 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
       let sent = resumeFrom !== undefined && /^\d{1,15}$/.test(resumeFrom) ? Number(resumeFrom) : await deps.events.latest();
       // One write after another; only the last is kept (a long-lived stream holds no list of every write).
       let written: Promise<void> = Promise.resolve();
+      // What waits to be written: a client that stops reading would otherwise have the server keep
+      // every event from then on. Past the limit it is cut, the connection reset (its unsent bytes dropped).
+      let backlog = 0;
       const send = (event: { id: number; type: string; body: string }): void => {
-        if (event.id <= sent) return;
+        if (event.id <= sent || stream.aborted) return;
         sent = event.id;
-        written = written.then(() => stream.writeSSE({ id: String(event.id), event: event.type, data: event.body })).catch(() => undefined);
+        // An event is queued while what waits is under the limit, however large the event itself.
+        if (backlog > deps.limits.eventBacklogBytes) {
+          stream.abort();
+          c.env?.incoming?.socket.resetAndDestroy();
+          return;
+        }
+        backlog += event.body.length;
+        written = written
+          .then(() => stream.writeSSE({ id: String(event.id), event: event.type, data: event.body }))
+          .catch(() => undefined)
+          .finally(() => (backlog -= event.body.length));
       };
       const unsubscribe = await deps.events.subscribe(send);
       let offClose = (): void => undefined;

@@ -2,7 +2,9 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { csrf } from 'hono/csrf';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
+import { isIP } from 'node:net';
 import { StowageError } from '../core/errors.js';
+import { LOOPBACK_HOSTNAMES } from '../core/http.js';
 import { NotInFleetError } from '../fleet/lookup.js';
 import { apiRoutes } from './api.js';
 import { dashboardRoutes } from './dashboard/routes.js';
@@ -44,6 +46,38 @@ const csrfOutsideApi = (): MiddlewareHandler => {
 
 export const API_PREFIX = '/api/v1';
 
+/** `--listen`'s host as a URL's hostname (`::1` is `[::1]`). */
+const urlHostname = (host: string): string => (isIP(host) === 6 ? `[${host}]` : host);
+
+/**
+ * DNS rebinding: a web page at a name its owner then points at 127.0.0.1 reaches a server
+ * listening there as its own origin, so the browser lets it read the answers (no CORS is
+ * involved), and with `--public-read` that is the whole fleet's findings. A server listening on
+ * a loopback address is reached by a loopback name, so a request naming any other Host is
+ * refused before anything is read. A server listening on another address (behind a proxy, under
+ * names this process cannot know) answers any Host.
+ */
+function loopbackHostOnly(listenHost: string | undefined): MiddlewareHandler | null {
+  if (listenHost === undefined) return null;
+  const listening = urlHostname(listenHost);
+  const loopback = LOOPBACK_HOSTNAMES.has(listening) || (isIP(listenHost) === 4 && listenHost.startsWith('127.'));
+  if (!loopback) return null;
+  const names = new Set([...LOOPBACK_HOSTNAMES, listening]);
+  return async (c, next) => {
+    const host = c.req.header('host');
+    // No Host at all (HTTP/1.0) is no browser's request.
+    if (host === undefined) return next();
+    let hostname: string | null;
+    try {
+      hostname = new URL(`http://${host}`).hostname;
+    } catch {
+      hostname = null;
+    }
+    if (hostname !== null && names.has(hostname)) return next();
+    return errorResponse(c, 403, `Host ${JSON.stringify(host)} refused: this server listens on ${listening}, which only this machine reaches, as ${[...names].join(', ')}`);
+  };
+}
+
 export function createServerApp(deps: ServerDeps): Hono<ServerEnv> {
   const app = new Hono<ServerEnv>();
   app.use(
@@ -61,6 +95,8 @@ export function createServerApp(deps: ServerDeps): Hono<ServerEnv> {
     // An answer about the fleet is as fresh as the store: never served from a cache.
     if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
   });
+  const hostCheck = loopbackHostOnly(deps.listenHost);
+  if (hostCheck !== null) app.use('*', hostCheck);
   app.use('*', csrfOutsideApi());
   app.onError((err, c) => {
     if (err instanceof HTTPException) {

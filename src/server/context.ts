@@ -1,3 +1,4 @@
+import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { FleetStore } from '../fleet/store/store.js';
 import type { TokenIdentity } from './auth.js';
@@ -24,6 +25,12 @@ export interface BodyLimits {
    * is closed.
    */
   anonymous: BodyBudget;
+  /**
+   * Bytes of events one `GET /events` stream may have waiting to be written (its client reads
+   * slower than the fleet changes, or not at all). Past it the stream is cut: every event is in
+   * the store, and the client resumes from the last it got (Last-Event-ID).
+   */
+  eventBacklogBytes: number;
 }
 
 export const DEFAULT_LIMITS: BodyLimits = {
@@ -31,12 +38,19 @@ export const DEFAULT_LIMITS: BodyLimits = {
   jsonBytes: 64 * 1024,
   // A push of real lockfiles under a wrong token still reads its 401; as long for the body as node gives for the headers.
   anonymous: { maxBytes: 1024 * 1024, withinMs: 10_000 },
+  eventBacklogBytes: 8 * 1024 * 1024,
 };
 
 export interface ServerDeps {
   store: FleetStore;
   /** Reads without a token (`serve --public-read`); writes always need one. */
   publicRead: boolean;
+  /**
+   * The address the server listens on (`--listen`'s host). On a loopback one a request is answered
+   * only when its Host names this machine (see app.ts): a page whose name is pointed at 127.0.0.1
+   * (DNS rebinding) would otherwise read the server as its own origin. Absent: any Host.
+   */
+  listenHost?: string;
   /** `serve --trust-proxy`: X-Forwarded-Proto (set by a TLS-terminating proxy) says the request's scheme; otherwise it is ignored. */
   trustProxy?: boolean;
   /** The fleet's advisory databases, kept open for uploads and reopened after a sync. */
@@ -50,8 +64,11 @@ export interface ServerDeps {
   underWay?: WorkUnderWay;
 }
 
-/** What handlers find in the context: the request's token (null: none given, on a public read). */
-export type ServerEnv = { Variables: { token: TokenIdentity | null } };
+/**
+ * What handlers find in the context: the request's token (null: none given, on a public read),
+ * and, on node's server, its request (a request made without a socket, as tests make, has none).
+ */
+export type ServerEnv = { Bindings: Partial<HttpBindings> | undefined; Variables: { token: TokenIdentity | null } };
 
 /** The one shape of every error answer: `{ "error": "the one line the command line would print" }`. */
 export function errorResponse(c: Context, status: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 500 | 503, message: string, headers?: Record<string, string>): Response {

@@ -9,13 +9,13 @@ import { startCampaign } from '../../src/campaign/campaign.js';
 import { runCampaignWorker } from '../../src/campaign/campaign-worker.js';
 import { PRIORITY } from '../../src/campaign/job-queue.js';
 import { openJobQueue } from '../../src/campaign/open-queue.js';
-import { decompressBytes, documentDigest } from '../../src/fleet/revision.js';
+import { compressBytes, decompressBytes, documentDigest } from '../../src/fleet/revision.js';
 import { materialiseSource } from '../../src/fleet/source.js';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import type { FleetStore } from '../../src/fleet/store/store.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { ADVISORY_ID, STEPS, VULNERABLE, cargoLock, cheapBuilder, writeRustApp } from '../support/campaign-fleet.js';
-import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
+import { freshStore, storeSkips, STORE_KINDS, withStore as withStoreSql, type TestStore } from '../support/fleet-stores.js';
 import { PROJECT_ROOT, runCli, tempDir } from '../support/shared.js';
 
 const skips = await storeSkips();
@@ -307,7 +307,7 @@ for (const kind of STORE_KINDS) {
     }
   });
 
-  test(`checkpoints leave no documents behind: each step's work directory is dropped with the next, the last with the outcome; the candidate stays promotable (${kind})`, { skip }, async () => {
+  test(`checkpoints leave no documents behind: each step's work directory is dropped with the next, the last with the outcome; the candidate stays promotable, and once promoted its campaign says so (${kind})`, { skip }, async () => {
     const store = await freshStore(kind);
     try {
       const names = ['k1', 'k2'];
@@ -332,6 +332,44 @@ for (const kind of STORE_KINDS) {
       });
       const promoted = fleet('promote', 'k1', json.apps[0]?.candidate?.revision as string, '--format', 'json');
       assert.equal(promoted.status, 0, promoted.stderr);
+      // The campaign says which of its candidates became current.
+      assert.deepEqual(show(fleet, id).apps.map((a) => [a.app, a.state]), [['k1', 'promoted'], ['k2', 'candidate']]);
+      assert.match(fleet('campaign', 'show', String(id)).stdout, /k1 +promoted/);
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  test(`promote refuses a candidate whose lockfile or kept source in the store is no longer what its campaign tested: one line, exit 2, nothing changed (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const names = ['t1', 't2'];
+      const fleet = makeFleet(store, names);
+      const id = await startDetached(store);
+      await withStore(store, (f) => drainOneWorker(store, f, join(tempDir('marker'), 'done.txt')));
+      const json = show(fleet, id);
+      assert.deepEqual(json.apps.map((a) => [a.app, a.state]), names.map((n) => [n, 'candidate']));
+      // What was tested, by digest: t1's changed lockfile (a document of the candidate and its lockfile artifact), t2's kept source.
+      const tested = await withStore(store, async (f) => {
+        const [t1, t2] = await Promise.all(names.map(async (n) => (await f.revisions((await f.app(n))?.id as number)).find((r) => r.origin === 'candidate')));
+        return { lockfile: t1?.documents.find((d) => d.name === 'Cargo.lock')?.digest as string, source: (await f.revisionSource(t2?.id as number))?.digest as string };
+      });
+      assert.equal(json.apps[0]?.candidate?.artifacts.lockfile, tested.lockfile);
+      // The store's bytes changed under those digests after the test (the lockfile back to the vulnerable version).
+      await withStoreSql(store, async (sql) => {
+        await sql.run('UPDATE documents SET content = ? WHERE digest = ?', [compressBytes(Buffer.from(cargoLock('t1', VULNERABLE.from))), tested.lockfile]);
+        await sql.run('UPDATE documents SET content = ? WHERE digest = ?', [compressBytes(Buffer.from('not the tested source')), tested.source]);
+      });
+      const status = (): unknown => JSON.parse(fleet('status', '--format', 'json').stdout);
+      const history = (n: string): unknown => JSON.parse(fleet('history', n, '--format', 'json').stdout);
+      const before = { status: status(), history: names.map(history) };
+      for (const [i, n] of names.entries()) {
+        const promoted = fleet('promote', n, json.apps[i]?.candidate?.revision as string);
+        assert.equal(promoted.status, 2, promoted.stdout);
+        assert.equal(promoted.stdout, '');
+        assert.match(promoted.stderr, new RegExp(`^stowage: [^\\n]*: candidate revision 2 \\(sha256:[0-9a-f]{12}\\) of "${n}": its ${i === 0 ? 'Cargo.lock' : 'kept source'} in the store no longer has the digest it was recorded with \\(sha256:[0-9a-f]{12}\\); it is not what its campaign tested, nothing was promoted\\n$`));
+      }
+      assert.deepEqual({ status: status(), history: names.map(history) }, before);
     } finally {
       await store.dispose();
     }

@@ -212,3 +212,48 @@ test('fleet serve --connections-per-client: past the cap a client\'s new connect
     await store.dispose();
   }
 });
+
+/** A GET of `path` naming `host` as its Host (what a page at that name reaches when the name points at 127.0.0.1): status and body. */
+function getAs(url: string, path: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, { headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('fleet serve --public-read on 127.0.0.1: a request naming another Host (a DNS-rebinding page) is refused 403; loopback names are answered', { skip: skips.sqlite }, async () => {
+  const store = await freshStore('sqlite');
+  try {
+    const fleet = (...args: string[]) => runCliAsync(['fleet', ...args, '--store', store.store], { cacheDir });
+    assert.equal((await fleet('init', '--db', RUSTSEC)).status, 0);
+    const app = tempDir('fleet-serve-rebind');
+    writeFileSync(join(app, 'Cargo.lock'), readFileSync(join(CARGO_CORPUS, 'ripgrep-2023-09-01.Cargo.lock')));
+    assert.ok([0, 1].includes((await fleet('add', app, '--name', 'secret-app')).status));
+    const server = await serve(['--store', store.store, '--public-read']);
+    try {
+      const port = new URL(server.url).port;
+      for (const path of ['/api/v1/apps', '/', '/apps/secret-app']) {
+        for (const host of [`rebind.attacker.example:${port}`, `127.0.0.1.attacker.example:${port}`, 'localhost.attacker.example']) {
+          const refused = await getAs(server.url, path, host);
+          assert.equal(refused.status, 403, `${path} as ${host}`);
+          assert.doesNotMatch(refused.body, /secret-app/);
+          assert.equal((JSON.parse(refused.body) as { error: string }).error, `Host ${JSON.stringify(host)} refused: this server listens on 127.0.0.1, which only this machine reaches, as 127.0.0.1, [::1], localhost`);
+        }
+        for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST', '[::1]']) {
+          const answered = await getAs(server.url, path, host);
+          assert.equal(answered.status, 200, `${path} as ${host}`);
+          assert.match(answered.body, /secret-app/);
+        }
+      }
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  } finally {
+    await store.dispose();
+  }
+});

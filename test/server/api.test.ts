@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ReportFinding } from '../support/audit-report.js';
@@ -429,6 +430,43 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(stored.map((e) => e.type), ['add', 'triage'], 'the set-up\'s fleet add, then the triage, each once');
       } finally {
         abort.abort();
+        await server.close();
+      }
+    });
+  });
+
+  test(`an event stream whose client stops reading is cut once its backlog passes the limit, not kept growing; the events stay in the store (${kind})`, { skip: skips[kind] }, async () => {
+    await withFleet(kind, async (_fleet, store) => {
+      const server = await startServer(store.store, cacheDir, { limits: { eventBacklogBytes: 64 * 1024 } });
+      const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+      try {
+        const token = await server.token('ci');
+        let closed = false;
+        let received = '';
+        socket.on('error', () => undefined);
+        socket.on('close', () => (closed = true));
+        socket.write(`GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+        // A client that does not read while 300 events of 50 KB are recorded (more than the kernel's buffers hold).
+        socket.pause();
+        const made = 300;
+        for (let i = 0; i < made; i++) {
+          const decided = await api<TriageAnswer>(server, 'POST', '/triage', {
+            token,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ id: 'RUSTSEC-2024-0421', state: 'exploitable', reason: `${i} ${'r'.repeat(50_000)}` }),
+          });
+          assert.equal(decided.status, 201);
+        }
+        // Then it reads: the server cut the stream when its backlog passed the limit, instead of keeping every event since.
+        socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+        socket.resume();
+        const sentEvents = (): number => received.split('event: triage\n').length - 1;
+        while (!closed && sentEvents() < made) await new Promise((resolve) => setImmediate(resolve));
+        assert.ok(closed && sentEvents() < made, `the stream sent ${sentEvents()} of ${made} events and is ${closed ? 'closed' : 'still open'}`);
+        // Nothing is lost: every event is in the store, where a client resuming with Last-Event-ID reads it.
+        assert.equal((await server.store.eventsAfter(0, 2000)).filter((e) => e.type === 'triage').length, made);
+      } finally {
+        socket.destroy();
         await server.close();
       }
     });

@@ -58,16 +58,16 @@ test('slow clients are cut, idle connections closed, and connections capped (sql
     assert.equal(await status(), 200);
 
     // Headers a byte at a time (a byte every 100 ms, never ending): 408, and the connection is closed.
-    const headers = slowClient(url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n', 'X-Slow: a\r\n', 100);
+    const headers = slowClient(url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: a\r\n', 100);
     assert.match(await headers.answer, /^HTTP\/1\.1 408 /);
 
     // A body dripped in, to a form anyone may post (signing in): 408 too.
     const form = 'token=stw_x&next=%2F';
-    const body = slowClient(url, `POST /sign-in HTTP/1.1\r\nHost: x\r\nOrigin: http://x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length + 1000}\r\n\r\n`, form, 100);
+    const body = slowClient(url, `POST /sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length + 1000}\r\n\r\n`, form, 100);
     assert.match(await body.answer, /^HTTP\/1\.1 408 /);
 
     // A keep-alive connection left idle after its answer is closed by the server.
-    const idle = slowClient(url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n', '', 60_000);
+    const idle = slowClient(url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', '', 60_000);
     assert.match(await idle.answer, /^HTTP\/1\.1 200 /);
 
     // As many slow clients as the cap: the next connection is closed at once, the server is not exhausted.
@@ -103,19 +103,19 @@ test('one client address holds at most its share of the connections; others are 
   try {
     // Slow requests are cut late here: the held connections stay held while the test looks.
     server = await startServer(made.store, tempDir('server-connections-cache'), { connections: { headersMs: 30_000, requestMs: 30_000, checkEveryMs: 1_000, maxConnections: 100, perClient: 3 } });
-    const held = [0, 1, 2].map(() => slowClient(server?.url as string, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n', 'X-Slow: a\r\n', 100));
+    const held = [0, 1, 2].map(() => slowClient(server?.url as string, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: a\r\n', 100));
     while ((await connectionsOf(server)) < 3) await new Promise((resolve) => setImmediate(resolve));
     // A fourth from the same address is closed before it is read: no answer at all.
-    const excess = slowClient(server.url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '', 60_000);
+    const excess = slowClient(server.url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', '', 60_000);
     assert.equal(await excess.answer, '');
     // Another address (Linux answers all of 127/8 on loopback) is answered as ever.
-    const other = slowClient(server.url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '', 60_000, '127.0.0.2');
+    const other = slowClient(server.url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', '', 60_000, '127.0.0.2');
     assert.match(await other.answer, /^HTTP\/1\.1 200 /);
     // Once one of the first address's connections closes, it may open another.
     held[0]?.socket.destroy();
     await held[0]?.answer;
     while ((await connectionsOf(server)) > 2) await new Promise((resolve) => setImmediate(resolve));
-    const again = slowClient(server.url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '', 60_000);
+    const again = slowClient(server.url, 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', '', 60_000);
     assert.match(await again.answer, /^HTTP\/1\.1 200 /);
     for (const h of held) h.socket.destroy();
   } finally {
@@ -147,7 +147,7 @@ test('a body from no one known is read briefly and small: the sign-in form, a re
     const { url } = server;
     const form = 'token=stw_x&next=%2F';
     const post = (path: string, type: string, length: number, extra = ''): string =>
-      `POST ${path} HTTP/1.1\r\nHost: x\r\nOrigin: http://x\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n${extra}\r\n`;
+      `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://127.0.0.1\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n${extra}\r\n`;
 
     // A sign-in form dripped in: the dashboard's own 408 (node's has no page), the connection closed.
     const signIn = await slowClient(url, post('/sign-in', 'application/x-www-form-urlencoded', form.length + 1000), form, 100).answer;

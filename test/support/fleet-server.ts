@@ -37,7 +37,7 @@ export async function startServer(
   const store = await openFleetStore(storeLocation);
   const events = new EventFeed(store, 200);
   const databases = new FleetDatabases(store, { cacheRoot, fetch: 'auto' });
-  const deps: ServerDeps = { store, publicRead: options.publicRead === true, trustProxy: options.trustProxy === true, databases, events, limits: { ...DEFAULT_LIMITS, ...options.limits }, now: options.now ?? (() => new Date()) };
+  const deps: ServerDeps = { store, publicRead: options.publicRead === true, trustProxy: options.trustProxy === true, listenHost: '127.0.0.1', databases, events, limits: { ...DEFAULT_LIMITS, ...options.limits }, now: options.now ?? (() => new Date()) };
   // The connection limits `fleet serve` sets (src/cli/fleet/serve.ts), or those a test gives.
   const connections = { ...DEFAULT_CONNECTION_LIMITS, ...options.connections };
   const server = serve({ fetch: createServerApp(deps).fetch, hostname: '127.0.0.1', port: 0, serverOptions: httpServerOptions(connections) }) as Server;

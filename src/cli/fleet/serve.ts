@@ -91,7 +91,7 @@ export async function fleetServe(opts: FleetServeOptions): Promise<number> {
     await requireSettings(store);
     if (seed !== null && (await seedToken(store, seed, new Date()))) writeStdout(`stored the token of ${t(opts.tokenFile ?? '')} as "${SEEDED_TOKEN_NAME}"\n`);
     if ((await store.tokens()).every((k) => k.revokedAt !== null)) warn('the fleet has no token yet: every write will be refused (stowage fleet token create NAME)');
-    const deps: ServerDeps = { store, publicRead: opts.publicRead === true, trustProxy: opts.trustProxy === true, databases, events, limits: DEFAULT_LIMITS, now: () => new Date(), underWay };
+    const deps: ServerDeps = { store, publicRead: opts.publicRead === true, trustProxy: opts.trustProxy === true, listenHost: host, databases, events, limits: DEFAULT_LIMITS, now: () => new Date(), underWay };
     const app = createServerApp(deps);
     // Every request is work under way until its handler has answered (a stream's body goes on after).
     server = serve({

@@ -138,6 +138,10 @@ export interface CampaignStore {
   steps(campaignId: number): Promise<CampaignStepRecord[]>;
   putArtifacts(campaignId: number, appId: number, artifacts: Omit<CampaignArtifactRecord, 'appId'>[]): Promise<void>;
   artifacts(campaignId: number): Promise<CampaignArtifactRecord[]>;
+  /** The applications whose candidate is this revision, now current: `candidate` becomes `promoted`; how many. */
+  markPromoted(revisionId: number, at: string): Promise<number>;
+  /** The artifacts recorded with this candidate revision, by every campaign that made it. */
+  candidateArtifacts(revisionId: number): Promise<CampaignArtifactRecord[]>;
 
   // The SQLite queue.
   /** Queues a job for each application that has none in the campaign yet (queued, running or over): asking twice queues once. */

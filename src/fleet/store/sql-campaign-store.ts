@@ -281,10 +281,24 @@ export class SqlCampaignStore implements CampaignStore {
   }
 
   async artifacts(campaignId: number): Promise<CampaignArtifactRecord[]> {
-    const rows = await this.sql.query<{ app_id: number; kind: CampaignArtifactRecord['kind']; name: string; digest: string }>(
-      `SELECT app_id, kind, name, digest FROM campaign_artifacts WHERE campaign_id = ? ORDER BY app_id, kind`,
-      [campaignId],
+    return this.artifactRows(`SELECT app_id, kind, name, digest FROM campaign_artifacts WHERE campaign_id = ? ORDER BY app_id, kind`, campaignId);
+  }
+
+  async markPromoted(revisionId: number, at: string): Promise<number> {
+    return this.sql.run(`UPDATE campaign_apps SET state = 'promoted', updated_at = ? WHERE candidate_revision_id = ? AND state = 'candidate'`, [at, revisionId]);
+  }
+
+  async candidateArtifacts(revisionId: number): Promise<CampaignArtifactRecord[]> {
+    return this.artifactRows(
+      `SELECT a.app_id, a.kind, a.name, a.digest FROM campaign_artifacts a
+       JOIN campaign_apps ca ON ca.campaign_id = a.campaign_id AND ca.app_id = a.app_id
+       WHERE ca.candidate_revision_id = ? ORDER BY a.campaign_id, a.kind`,
+      revisionId,
     );
+  }
+
+  private async artifactRows(query: string, id: number): Promise<CampaignArtifactRecord[]> {
+    const rows = await this.sql.query<{ app_id: number; kind: CampaignArtifactRecord['kind']; name: string; digest: string }>(query, [id]);
     return rows.map((r) => ({ appId: Number(r.app_id), kind: r.kind, name: r.name, digest: r.digest }));
   }
 
