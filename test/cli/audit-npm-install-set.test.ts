@@ -306,3 +306,59 @@ test('package-lock.json named beside an npm-shrinkwrap.json is refused: npm inst
     assert.equal(r.status, 1, `${target}: ${r.stderr}`);
   }
 });
+
+/**
+ * A pnpm 9 lockfile: `a` 1.0.0 needs lodash 4.17.4 as optional; the importer's sections as given.
+ * Hand-reduced from pnpm 9.15.9's lockfile for express 5.3.0's manifest, where handlebars (under
+ * the dev dependency nyc) needs uglify-js as optional: pnpm 9.15.9 installs 371 packages, 369
+ * with --no-optional, 69 with --prod and 67 with both.
+ */
+function pnpmLock(importer: Record<string, Record<string, string>>, lodashOptional: boolean): string {
+  const sections = Object.entries(importer).flatMap(([section, deps]) => [
+    `    ${section}:`,
+    ...Object.entries(deps).flatMap(([name, version]) => [`      ${name}:`, `        specifier: ${version}`, `        version: ${version}`]),
+  ]);
+  return [
+    "lockfileVersion: '9.0'",
+    '',
+    'importers:',
+    '',
+    '  .:',
+    ...sections,
+    '',
+    'packages:',
+    '',
+    '  a@1.0.0:',
+    `    resolution: {integrity: ${A.integrity}}`,
+    '',
+    '  lodash@4.17.4:',
+    `    resolution: {integrity: ${LODASH.integrity}}`,
+    '',
+    'snapshots:',
+    '',
+    '  a@1.0.0:',
+    '    optionalDependencies:',
+    '      lodash: 4.17.4',
+    '',
+    `  lodash@4.17.4:${lodashOptional ? '\n    optional: true' : ' {}'}`,
+    '',
+  ].join('\n');
+}
+
+test('pnpm-lock.yaml: what only a dev dependency needs, and only as optional, is left out by --omit optional as by --omit dev', () => {
+  const dir = tempDir('cli-pnpm-dev-optional');
+  writeFileSync(join(dir, 'pnpm-lock.yaml'), pnpmLock({ devDependencies: { a: '1.0.0' } }, true));
+  for (const omit of [[], ['dev'], ['optional']]) {
+    const r = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, ...omit.flatMap((k) => ['--omit', k])], { cacheDir });
+    assert.equal(r.status, omit.length === 0 ? 1 : 0, `--omit ${omit.join(',')}: ${r.stderr}`);
+  }
+});
+
+test('pnpm-lock.yaml: a dev dependency that a runtime one needs as optional is left out only when dev and optional both are', () => {
+  const dir = tempDir('cli-pnpm-dev-or-optional');
+  writeFileSync(join(dir, 'pnpm-lock.yaml'), pnpmLock({ dependencies: { a: '1.0.0' }, devDependencies: { lodash: '4.17.4' } }, false));
+  for (const omit of [['dev'], ['optional'], ['dev', 'optional']]) {
+    const r = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, ...omit.flatMap((k) => ['--omit', k])], { cacheDir });
+    assert.equal(r.status, omit.length === 2 ? 0 : 1, `--omit ${omit.join(',')}: ${r.stderr}`);
+  }
+});
