@@ -362,3 +362,47 @@ test('pnpm-lock.yaml: a dev dependency that a runtime one needs as optional is l
     assert.equal(r.status, omit.length === 2 ? 0 : 1, `--omit ${omit.join(',')}: ${r.stderr}`);
   }
 });
+
+test('yarn.lock (berry): what a package no dependency in the lockfile reaches needs is not dev-only (yarn installs it for a dependency it does not record)', () => {
+  // Hand-reduced from yarn 4's lockfile for a workspace whose npm@6.14.0 reaches got@6.7.1 at run
+  // time: yarn's built-in packageExtensions give got@<11 `@types/keyv`, which nothing in the
+  // lockfile depends on, and `yarn workspaces focus --all --production` installs it and its
+  // @types/node, which the lockfile otherwise reaches through jest (a dev dependency) alone.
+  const checksum = (c: string): string => `10c0/${c.repeat(128)}`;
+  const entry = (key: string, name: string, version: string, deps: Record<string, string>, c: string): string[] => [
+    `"${key}":`,
+    `  version: ${version}`,
+    `  resolution: "${name}@npm:${version}"`,
+    ...(Object.keys(deps).length > 0 ? ['  dependencies:', ...Object.entries(deps).map(([n, r]) => `    ${n}: "${r}"`)] : []),
+    `  checksum: ${checksum(c)}`,
+    '  languageName: node',
+    '  linkType: hard',
+    '',
+  ];
+  const lock = [
+    '__metadata:',
+    '  version: 8',
+    '  cacheKey: 10c0',
+    '',
+    ...entry('@types/keyv@npm:^3.1.1', '@types/keyv', '3.1.4', { lodash: 'npm:^4' }, 'b'),
+    ...entry('a@npm:1.0.0', 'a', '1.0.0', { lodash: 'npm:^4' }, 'c'),
+    '"app@workspace:.":',
+    '  version: 0.0.0-use.local',
+    '  resolution: "app@workspace:."',
+    '  dependencies:',
+    '    a: "npm:1.0.0"',
+    '    got: "npm:6.7.1"',
+    '  languageName: unknown',
+    '  linkType: soft',
+    '',
+    ...entry('got@npm:6.7.1', 'got', '6.7.1', {}, 'd'),
+    ...entry('lodash@npm:^4', 'lodash', '4.17.4', {}, 'e'),
+  ].join('\n');
+  const dir = tempDir('cli-berry-unrecorded');
+  writeFileSync(join(dir, 'yarn.lock'), lock);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', dependencies: { got: '6.7.1' }, devDependencies: { a: '1.0.0' } }));
+  const r = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, '--omit', 'dev'], { cacheDir });
+  assert.equal(r.status, 1, r.stderr);
+  const report = JSON.parse(r.stdout) as Report;
+  assert.ok(report.findings.some((f) => `${f.package.name}@${f.package.version}` === 'lodash@4.17.4'), r.stdout);
+});
