@@ -145,3 +145,18 @@ test('package-lock.json: --omit optional keeps what a bundle holds whatever its 
   assert.equal(omitted.status, 0, omitted.stderr);
   assert.deepEqual(omitted.report?.findings, []);
 });
+
+test('pnpm-lock.yaml: a bundling package only a dev dependency needs as optional is optional too: audited without its bundle, with a warning', () => {
+  // As create-next-app's default: tailwindcss is a dev dependency, and @tailwindcss/oxide needs
+  // @tailwindcss/oxide-wasm32-wasi (which bundles @napi-rs/wasm-runtime and more) as optional.
+  // Here `a` stands for @tailwindcss/oxide and npm@6.14.0 for the bundling package.
+  const text = pnpmLock(true)
+    .replace('  .:\n    optionalDependencies:\n      npm:\n        specifier: 6.14.0\n        version: 6.14.0', '  .:\n    devDependencies:\n      a:\n        specifier: 1.0.0\n        version: 1.0.0')
+    .replace('packages:\n', 'packages:\n\n  a@1.0.0:\n    resolution: {integrity: sha512-AAAA}\n')
+    .replace('snapshots:\n', 'snapshots:\n\n  a@1.0.0:\n    optionalDependencies:\n      npm: 6.14.0\n');
+  assert.match(text, /devDependencies:\n {6}a:/);
+  const r = auditFile('pnpm-lock.yaml', text);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.report?.targets[0]?.partial, false);
+  assert.ok(r.report?.warnings.some((w) => /an optional package bundles dependencies that the lockfile does not list, NOT audited .*npm@6\.14\.0 \(abbrev, ssri, tar\)/.test(w)));
+});
