@@ -240,16 +240,19 @@ export function reachableAvoidingIndexes(
  * flags.dev when a package is reachable from the roots only through a dev edge, flags.optional
  * when only through an optional edge, flags.devOptional when only through one or the other
  * (a dev dependency that a runtime one needs as optional: installed unless both are omitted).
- * Roots and packages no root reaches get no flags.
+ * Roots and packages no root reaches get no flags. A package no root reaches is locked for a
+ * dependency the lockfile does not record (yarn berry's built-in packageExtensions give got@<11
+ * `@types/keyv` and `@types/responselike`, and `yarn workspaces focus --production` installs
+ * them with got), so it counts as a root: what it needs is never dev or optional on a guess.
  */
 export function flagsFromReachability(packages: Package[], edges: readonly Edge[], roots: readonly string[]): void {
-  const [all, nonDev, nonOptional, required] = reachableAvoiding(packages, edges, roots, [[], ['dev'], ['optional'], ['dev', 'optional']]) as [
-    Uint8Array,
-    Uint8Array,
-    Uint8Array,
-    Uint8Array,
-  ];
-  const rootSet = new Set(roots);
+  const kinds: EdgeKind[][] = [[], ['dev'], ['optional'], ['dev', 'optional']];
+  let [all, nonDev, nonOptional, required] = reachableAvoiding(packages, edges, roots, kinds) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  const unreached = packages.filter((_, i) => all[i] === 0).map((p) => p.id);
+  if (unreached.length > 0) {
+    [all, nonDev, nonOptional, required] = reachableAvoiding(packages, edges, [...roots, ...unreached], kinds) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  }
+  const rootSet = new Set([...roots, ...unreached]);
   for (let i = 0; i < packages.length; i++) {
     const pkg = packages[i] as Package;
     if (all[i] === 0 || required[i] === 1 || rootSet.has(pkg.id)) continue;

@@ -124,3 +124,39 @@ test('package-lock.json: bundled dependencies without their inBundle entries are
   const none = auditFile('package-lock.json', packageLock({}, { ...NPM_ENTRY, bundleDependencies: false }));
   assert.equal(none.status, 0, none.stderr);
 });
+
+test('package-lock.json: --omit optional keeps what a bundle holds whatever its entries are marked, as npm ci unpacks the bundle whole', () => {
+  // npm 11.19.1's lockfile for `"dependencies": {"npm": "6.14.0"}` marks the bundled tweetnacl,
+  // jsbn, ecc-jsbn, bcrypt-pbkdf and colors `"optional": true, "inBundle": true` (sshpk's and
+  // cli-table3's optional dependencies), and `npm ci --omit=optional` installs all five from
+  // npm's tarball. Cut here to ssri, marked the same way.
+  const optionalInBundle = { ...SSRI_IN_BUNDLE, optional: true };
+  const npmEntry = { ...NPM_ENTRY, dependencies: {}, optionalDependencies: { ssri: '^6.0.1' } };
+  const kept = auditFile('package-lock.json', packageLock({ 'node_modules/npm/node_modules/ssri': optionalInBundle }, npmEntry), ['--omit', 'optional']);
+  assert.equal(kept.status, 1, kept.stderr);
+  assert.deepEqual([...new Set(kept.report?.findings.map((f) => `${f.package.name}@${f.package.version}`))], ['ssri@6.0.1']);
+
+  // The bundle goes with its bundler: an optional npm leaves its bundle out under --omit optional.
+  const optionalBundler = JSON.parse(packageLock({ 'node_modules/npm/node_modules/ssri': optionalInBundle }, { ...npmEntry, optional: true })) as {
+    packages: Record<string, Record<string, unknown>>;
+  };
+  optionalBundler.packages[''] = { name: 'app', version: '1.0.0', optionalDependencies: { npm: '6.14.0' } };
+  const omitted = auditFile('package-lock.json', JSON.stringify(optionalBundler), ['--omit', 'optional']);
+  assert.equal(omitted.status, 0, omitted.stderr);
+  assert.deepEqual(omitted.report?.findings, []);
+});
+
+test('pnpm-lock.yaml: a bundling package only a dev dependency needs as optional is optional too: audited without its bundle, with a warning', () => {
+  // As create-next-app's default: tailwindcss is a dev dependency, and @tailwindcss/oxide needs
+  // @tailwindcss/oxide-wasm32-wasi (which bundles @napi-rs/wasm-runtime and more) as optional.
+  // Here `a` stands for @tailwindcss/oxide and npm@6.14.0 for the bundling package.
+  const text = pnpmLock(true)
+    .replace('  .:\n    optionalDependencies:\n      npm:\n        specifier: 6.14.0\n        version: 6.14.0', '  .:\n    devDependencies:\n      a:\n        specifier: 1.0.0\n        version: 1.0.0')
+    .replace('packages:\n', 'packages:\n\n  a@1.0.0:\n    resolution: {integrity: sha512-AAAA}\n')
+    .replace('snapshots:\n', 'snapshots:\n\n  a@1.0.0:\n    optionalDependencies:\n      npm: 6.14.0\n');
+  assert.match(text, /devDependencies:\n {6}a:/);
+  const r = auditFile('pnpm-lock.yaml', text);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.report?.targets[0]?.partial, false);
+  assert.ok(r.report?.warnings.some((w) => /an optional package bundles dependencies that the lockfile does not list, NOT audited .*npm@6\.14\.0 \(abbrev, ssri, tar\)/.test(w)));
+});

@@ -365,3 +365,103 @@ test('package-lock.json named beside an npm-shrinkwrap.json is refused: npm inst
     assert.equal(r.status, 1, `${target}: ${r.stderr}`);
   }
 });
+
+/**
+ * A pnpm 9 lockfile: `a` 1.0.0 needs lodash 4.17.4 as optional; the importer's sections as given.
+ * Hand-reduced from pnpm 9.15.9's lockfile for express 5.3.0's manifest, where handlebars (under
+ * the dev dependency nyc) needs uglify-js as optional: pnpm 9.15.9 installs 371 packages, 369
+ * with --no-optional, 69 with --prod and 67 with both.
+ */
+function pnpmLock(importer: Record<string, Record<string, string>>, lodashOptional: boolean): string {
+  const sections = Object.entries(importer).flatMap(([section, deps]) => [
+    `    ${section}:`,
+    ...Object.entries(deps).flatMap(([name, version]) => [`      ${name}:`, `        specifier: ${version}`, `        version: ${version}`]),
+  ]);
+  return [
+    "lockfileVersion: '9.0'",
+    '',
+    'importers:',
+    '',
+    '  .:',
+    ...sections,
+    '',
+    'packages:',
+    '',
+    '  a@1.0.0:',
+    `    resolution: {integrity: ${A.integrity}}`,
+    '',
+    '  lodash@4.17.4:',
+    `    resolution: {integrity: ${LODASH.integrity}}`,
+    '',
+    'snapshots:',
+    '',
+    '  a@1.0.0:',
+    '    optionalDependencies:',
+    '      lodash: 4.17.4',
+    '',
+    `  lodash@4.17.4:${lodashOptional ? '\n    optional: true' : ' {}'}`,
+    '',
+  ].join('\n');
+}
+
+test('pnpm-lock.yaml: what only a dev dependency needs, and only as optional, is left out by --omit optional as by --omit dev', () => {
+  const dir = tempDir('cli-pnpm-dev-optional');
+  writeFileSync(join(dir, 'pnpm-lock.yaml'), pnpmLock({ devDependencies: { a: '1.0.0' } }, true));
+  for (const omit of [[], ['dev'], ['optional']]) {
+    const r = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, ...omit.flatMap((k) => ['--omit', k])], { cacheDir });
+    assert.equal(r.status, omit.length === 0 ? 1 : 0, `--omit ${omit.join(',')}: ${r.stderr}`);
+  }
+});
+
+test('pnpm-lock.yaml: a dev dependency that a runtime one needs as optional is left out only when dev and optional both are', () => {
+  const dir = tempDir('cli-pnpm-dev-or-optional');
+  writeFileSync(join(dir, 'pnpm-lock.yaml'), pnpmLock({ dependencies: { a: '1.0.0' }, devDependencies: { lodash: '4.17.4' } }, false));
+  for (const omit of [['dev'], ['optional'], ['dev', 'optional']]) {
+    const r = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, ...omit.flatMap((k) => ['--omit', k])], { cacheDir });
+    assert.equal(r.status, omit.length === 2 ? 0 : 1, `--omit ${omit.join(',')}: ${r.stderr}`);
+  }
+});
+
+test('yarn.lock (berry): what a package no dependency in the lockfile reaches needs is not dev-only (yarn installs it for a dependency it does not record)', () => {
+  // Hand-reduced from yarn 4's lockfile for a workspace whose npm@6.14.0 reaches got@6.7.1 at run
+  // time: yarn's built-in packageExtensions give got@<11 `@types/keyv`, which nothing in the
+  // lockfile depends on, and `yarn workspaces focus --all --production` installs it and its
+  // @types/node, which the lockfile otherwise reaches through jest (a dev dependency) alone.
+  const checksum = (c: string): string => `10c0/${c.repeat(128)}`;
+  const entry = (key: string, name: string, version: string, deps: Record<string, string>, c: string): string[] => [
+    `"${key}":`,
+    `  version: ${version}`,
+    `  resolution: "${name}@npm:${version}"`,
+    ...(Object.keys(deps).length > 0 ? ['  dependencies:', ...Object.entries(deps).map(([n, r]) => `    ${n}: "${r}"`)] : []),
+    `  checksum: ${checksum(c)}`,
+    '  languageName: node',
+    '  linkType: hard',
+    '',
+  ];
+  const lock = [
+    '__metadata:',
+    '  version: 8',
+    '  cacheKey: 10c0',
+    '',
+    ...entry('@types/keyv@npm:^3.1.1', '@types/keyv', '3.1.4', { lodash: 'npm:^4' }, 'b'),
+    ...entry('a@npm:1.0.0', 'a', '1.0.0', { lodash: 'npm:^4' }, 'c'),
+    '"app@workspace:.":',
+    '  version: 0.0.0-use.local',
+    '  resolution: "app@workspace:."',
+    '  dependencies:',
+    '    a: "npm:1.0.0"',
+    '    got: "npm:6.7.1"',
+    '  languageName: unknown',
+    '  linkType: soft',
+    '',
+    ...entry('got@npm:6.7.1', 'got', '6.7.1', {}, 'd'),
+    ...entry('lodash@npm:^4', 'lodash', '4.17.4', {}, 'e'),
+  ].join('\n');
+  const dir = tempDir('cli-berry-unrecorded');
+  writeFileSync(join(dir, 'yarn.lock'), lock);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', dependencies: { got: '6.7.1' }, devDependencies: { a: '1.0.0' } }));
+  const r = runCli(['audit', '--format', 'json', dir, '--db', GHSA_NPM, '--omit', 'dev'], { cacheDir });
+  assert.equal(r.status, 1, r.stderr);
+  const report = JSON.parse(r.stdout) as Report;
+  assert.ok(report.findings.some((f) => `${f.package.name}@${f.package.version}` === 'lodash@4.17.4'), r.stdout);
+});

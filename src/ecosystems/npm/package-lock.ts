@@ -229,7 +229,7 @@ class LockReader {
       }
 
       const { url: fetched, source } = this.installedResolved(location, resolved);
-      const flags = locationFlags(entry);
+      const flags = entry.inBundle === true ? bundlerFlags(packages, location) : locationFlags(entry);
       let pkg: number;
       if (source.kind === 'registry') {
         let version = rawVersion;
@@ -846,6 +846,23 @@ function manifestDocument(path: string, text: string): JsonObject {
   const doc = parseJson(path, text);
   if (!isRecord(doc)) throw new InputError(path, 'expected a JSON object at the top level', { line: 1, column: 1 });
   return doc;
+}
+
+/**
+ * The markers that decide whether a bundled location (`inBundle`) is installed: its bundler's.
+ * npm unpacks a bundler's tarball whole, so what it bundles is on disk whenever the bundler is,
+ * whatever the bundled entry's own markers say (npm 11.19.1's `npm ci --omit=optional` installs
+ * npm@6.14.0's bundled tweetnacl, which the lockfile marks optional: sshpk's optional dependency).
+ */
+function bundlerFlags(packages: JsonObject, location: string): number {
+  let at = location;
+  for (;;) {
+    const parent = at.lastIndexOf(`/${NODE_MODULES}`);
+    at = parent < 0 ? '' : at.slice(0, parent);
+    const entry = packages[at];
+    if (at === '' || !isRecord(entry)) return 0;
+    if (entry.inBundle !== true) return locationFlags(entry);
+  }
 }
 
 /**

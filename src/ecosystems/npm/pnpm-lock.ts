@@ -30,6 +30,7 @@ type Yaml = Record<string, unknown>;
 const NO_EDGES: ReadonlySet<EdgeKind> = new Set();
 const DEV_EDGES: ReadonlySet<EdgeKind> = new Set(['dev']);
 const OPTIONAL_EDGES: ReadonlySet<EdgeKind> = new Set(['optional']);
+const DEV_OR_OPTIONAL_EDGES: ReadonlySet<EdgeKind> = new Set(['dev', 'optional']);
 
 export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const { path, text } = input;
@@ -81,7 +82,7 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const bySnapshot = new Map<string, Package>();
   const byKey = new Map<string, Package>();
   // 5.x/6.x: a package is dev (optional) when every snapshot of it says so.
-  const snapshotFlags = new Map<Package, { dev: boolean; optional: boolean }>();
+  const snapshotFlags = new Map<Package, { dev: boolean; optional: boolean; devOptional: boolean }>();
   // Packages whose tarballs hold dependencies of their own: pnpm installs those as the tarball
   // has them, and the lockfile lists only their names.
   const bundling: UnlistedBundle[] = [];
@@ -108,7 +109,7 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
     const pkg = packageFor(snapshotKey);
     bySnapshot.set(snapshotKey, pkg);
     const snapshot = mapping(value, `package ${snapshotKey}`);
-    const flags = snapshotFlags.get(pkg) ?? { dev: true, optional: true };
+    const flags = snapshotFlags.get(pkg) ?? { dev: true, optional: true, devOptional: true };
     // 9.x has no `dev` field: its dev flag is computed below from the importers.
     flags.dev &&= generation === 9 || snapshot.dev === 'true';
     flags.optional &&= snapshot.optional === 'true';
@@ -222,20 +223,26 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   // such an edge alone, and, where the lockfile has the marker, the marker says so too. 9.x
   // records no dev marker. A package is dev (optional) when all its snapshots are (reachability
   // over merged packages would let a dev-only peer variant borrow the production variant's edges).
+  // Reached only through a dev edge and an optional one (handlebars' optional uglify-js under a
+  // dev dependency) is both: `--no-optional` leaves it out as `--prod` does. Reached through
+  // one and through the other but never without either (a dev dependency that a runtime one
+  // needs as optional), it is left out only when both are, as npm's devOptional.
   const outgoing = outgoingEdges(snapshotEdges);
   const reached = reachableFrom(outgoing, roots, NO_EDGES);
   const nonDev = reachableFrom(outgoing, roots, DEV_EDGES);
   const nonOptional = reachableFrom(outgoing, roots, OPTIONAL_EDGES);
+  const required = reachableFrom(outgoing, roots, DEV_OR_OPTIONAL_EDGES);
   for (const [snapshotKey, pkg] of bySnapshot) {
     const node = `snapshot:${snapshotKey}`;
-    const flags = snapshotFlags.get(pkg) as { dev: boolean; optional: boolean };
+    const flags = snapshotFlags.get(pkg) as { dev: boolean; optional: boolean; devOptional: boolean };
     flags.dev &&= reached.has(node) && !nonDev.has(node);
     flags.optional &&= reached.has(node) && !nonOptional.has(node);
+    flags.devOptional &&= nonDev.has(node) && nonOptional.has(node) && !required.has(node);
   }
   if (generation === 9) for (const pkg of linked.values()) if (reached.has(pkg.id) && !nonDev.has(pkg.id)) pkg.flags = { dev: true };
   for (const [pkg, flags] of snapshotFlags) {
-    if (flags.dev) pkg.flags = { dev: true };
-    else if (flags.optional) pkg.flags = { optional: true };
+    if (flags.dev || flags.optional) pkg.flags = { ...(flags.dev && { dev: true }), ...(flags.optional && { optional: true }) };
+    else if (flags.devOptional) pkg.flags = { devOptional: true };
   }
   const graph: DependencyGraph = { ecosystem: 'npm', path, format, packages, edges, roots };
   const overridden = overriddenNames(doc.overrides);
