@@ -251,6 +251,9 @@ export class GraphPaths {
     let queued = 1;
     for (let q = 0; q < queued; q++) {
       const node = queue[q] as number;
+      // No path goes on through a root: a package that depends back on the application (a
+      // plugin's peer dependency on it) does not bring in what the application itself does.
+      if (this.isRoot[node] === 1 && node !== t) continue;
       for (let e = this.inFirst[node] as number, end = this.inFirst[node + 1] as number; e < end; e++) {
         const from = this.inFrom[e] as number;
         if (((this.inKind[e] as number) & skip) !== 0 || next[from] !== NOT_REACHING) continue;
