@@ -54,11 +54,6 @@ export class Spool {
     this.ends.push(this.size);
   }
 
-  /** The texts from `start` to before `end`, as one string. */
-  read(start: number, end: number): string {
-    return this.readBytes(start, end).toString('utf8');
-  }
-
   /**
    * The texts from `start` to before `end` as UTF-8, less their last `trim` bytes, with `before`
    * and `after` around them: one buffer, the file read straight into its place.
