@@ -25,7 +25,7 @@ export function registerPackage(program: Command, setExit: (code: number) => voi
         'yarn and pnpm are required as /usr/bin/yarn and /usr/bin/pnpm), ' +
         'declares one Provides: bundled(...) = VERSION per bundled library and a License: combining every ' +
         'licence. A library without an SPDX licence stops packaging (exit 2) unless given with --license. ' +
-        "Outputs are byte-identical for the same inputs; their timestamps are SOURCE_DATE_EPOCH, else the application's last git commit time, else 1980-01-01, never the clock (the SRPM's build time is that day at 00:00 UTC: rpmbuild reads it from the %changelog date).",
+        "Outputs are byte-identical for the same inputs; their timestamps are SOURCE_DATE_EPOCH, else the application's last git commit time, else 1980-01-01, never the clock (the SRPM's build time is that day at 00:00 UTC: rpmbuild reads it from the %changelog date, which it takes from 1990-01-01 on, so 1990-01-01 for an earlier one).",
     )
     .argument('[path]', 'the application directory (default: the current directory)')
     .option('-o, --output <dir>', 'output directory (default: PATH/rpm)')

@@ -75,7 +75,7 @@ export interface RpmSpecInput {
    * section stowage wrote for the application's binaries.
    */
   sources: { app: string; vendor: string; sbom: string; licenses: string; depV0?: string };
-  /** The changelog entry's date; rpmbuild takes SOURCE_DATE_EPOCH from it. */
+  /** The changelog entry's date (changelogEpoch: not before 1990); rpmbuild takes SOURCE_DATE_EPOCH from it. */
   sourceDateEpoch: number;
 }
 
@@ -188,6 +188,18 @@ function specInputProblems(input: RpmSpecInput): string[] {
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
+/**
+ * 1990-01-01T00:00:00Z: rpmbuild refuses an earlier `%changelog` date ("bad date in %changelog",
+ * rpm 4.18), drops the entry, and then dates the SRPM and its files by the clock (no
+ * SOURCE_DATE_EPOCH from the changelog). Stowage's default epoch, 1980-01-01, is earlier.
+ */
+export const EARLIEST_CHANGELOG_EPOCH = 631_152_000;
+
+/** The date of the spec's one `%changelog` entry: the source date, not before EARLIEST_CHANGELOG_EPOCH. */
+export function changelogEpoch(sourceDateEpoch: number): number {
+  return Math.max(sourceDateEpoch, EARLIEST_CHANGELOG_EPOCH);
+}
+
 /** `%changelog`'s date form, `Thu Jan 01 1970`, in UTC. */
 export function changelogDate(epoch: number): string {
   const d = new Date(epoch * 1000);
@@ -265,7 +277,7 @@ export function renderRpmSpec(input: RpmSpecInput): string {
   if (input.ecosystem === 'cargo') renderCargoSections(out, input);
   else renderNpmSections(out, input);
   out.push('%changelog');
-  out.push(`* ${changelogDate(input.sourceDateEpoch)} ${TOOL_NAME} <${TOOL_NAME}@localhost> - ${rpmVersion(input.version)}-${field(input.release)}`);
+  out.push(`* ${changelogDate(changelogEpoch(input.sourceDateEpoch))} ${TOOL_NAME} <${TOOL_NAME}@localhost> - ${rpmVersion(input.version)}-${field(input.release)}`);
   out.push(`- Packaged by ${TOOL_NAME} from the application's lockfile, dependencies vendored`);
   return `${out.join('\n')}\n`;
 }

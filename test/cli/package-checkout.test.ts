@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,4 +83,24 @@ test('with no SOURCE_DATE_EPOCH the SRPM is dated by the last commit (its build 
   const given = await srpmOf(dir, db, '1700000000');
   assert.equal(buildTime(given.srpm), '2023-11-14T00:00:00.000Z');
   assert.equal(sourceMtime(given.source), '2023-11-14 22:13');
+});
+
+test('outside a git checkout (the 1980 default) the SRPM is dated 1990-01-01, the earliest %changelog date rpmbuild takes, the same bytes later', { skip }, async () => {
+  // A directory that is no checkout: every output's epoch is 1980-01-01. rpmbuild refused that
+  // %changelog date ("bad date"), dropped the entry and dated the SRPM and its files by the clock.
+  const dir = tempDir('package-plain-app');
+  const manifest = { name: 'dated-app', version: '1.0.0', license: 'MIT', description: 'An undated app.', bin: { 'dated-app': 'bin/tool.js' } };
+  mkdirSync(join(dir, 'bin'));
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'dated-app', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'dated-app', version: '1.0.0', license: 'MIT' } } }));
+  writeFileSync(join(dir, 'bin', 'tool.js'), '#!/usr/bin/env node\nconsole.log("hi");\n');
+  const db = unrelatedNpmAdvisoryDb(tempDir('package-checkout-db'));
+  const first = await srpmOf(dir, db, '');
+  assert.equal(buildTime(first.srpm), '1990-01-01T00:00:00.000Z');
+  assert.match(execFileSync('rpm', ['-qp', '--changelog', first.srpm], { encoding: 'utf8' }), /^\* Mon Jan 01 1990 stowage/);
+  // Source0's own mtimes stay the 1980 epoch: only rpm's dates are clamped.
+  assert.equal(sourceMtime(first.source), '1980-01-01 00:00');
+  await new Promise((r) => setTimeout(r, 1100));
+  const second = await srpmOf(dir, db, '');
+  assert.equal(sha256OfFile(second.srpm), sha256OfFile(first.srpm));
 });
