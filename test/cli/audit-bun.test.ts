@@ -6,6 +6,10 @@ import { auditReport } from '../support/audit-report.js';
 import { freshStore, storeSkips, STORE_KINDS } from '../support/fleet-stores.js';
 import { PROJECT_ROOT, runCli, tempDir, tempTree } from '../support/shared.js';
 
+// Asked before any test is declared: the tests below block on spawnSync, which starved the
+// PostgreSQL check when it was asked after them (a 3 s connect timeout, an uncaught error under CI).
+const skips = await storeSkips();
+
 /*
  * bun's lockfiles. bun.lock (its text lockfile) is read like every other npm-family lockfile:
  * beside a package-lock.json, yarn.lock or pnpm-lock.yaml, both are audited (nothing tells which
@@ -161,7 +165,6 @@ test('bun.lockb (binary) beside a package-lock.json, or alone: refused naming bo
   assert.deepEqual(audit(both).findings, [NESTED_FINDING]);
 });
 
-const skips = await storeSkips();
 for (const kind of STORE_KINDS) {
   test(`fleet add of a directory with package-lock.json and bun.lock keeps both, and finds what bun.lock locks (${kind})`, { skip: skips[kind] }, async () => {
     const store = await freshStore(kind);

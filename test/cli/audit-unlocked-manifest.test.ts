@@ -4,6 +4,10 @@ import assert from 'node:assert/strict';
 import { ADVISORY_DB_BUNDLE, runCli, tempDir, tempTree } from '../support/shared.js';
 import { freshStore, storeSkips, STORE_KINDS } from '../support/fleet-stores.js';
 
+// Asked before any test is declared: the tests below block on spawnSync, which starved the
+// PostgreSQL check when it was asked after them (a 3 s connect timeout, an uncaught error under CI).
+const skips = await storeSkips();
+
 /*
  * A directory with a lockfile for one ecosystem and only a manifest for the other: Cargo (or
  * npm) would resolve the unlocked manifest's dependencies anew on every build, so nothing of it
@@ -18,7 +22,6 @@ const CARGO_TOML = '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"
 const CARGO_LOCK = 'version = 4\n\n[[package]]\nname = "app"\nversion = "0.1.0"\n';
 const PACKAGE_JSON = '{"name":"app","version":"1.0.0","dependencies":{"lodash":"^4.17.0"}}\n';
 const PACKAGE_LOCK = '{"name":"app","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"app","version":"1.0.0"}}}\n';
-
 
 function warningsOf(dir: string): { status: number; human: string; json: string[]; sarif: string[] } {
   const human = runCli(['audit', dir, ...DB], { cacheDir });
@@ -82,7 +85,6 @@ test('stowage sbom of a directory warns of the manifest nothing locks: its depen
   assert.ok(r.stderr.includes(`warning: ${join(dir, 'Cargo.toml')}: NOT audited: no Cargo.lock locks it`), r.stderr);
 });
 
-const skips = await storeSkips();
 for (const kind of STORE_KINDS) {
   test(`fleet add warns of the manifest nothing locks, as audit does, also when the content is unchanged (${kind})`, { skip: skips[kind] }, async () => {
     const store = await freshStore(kind);
