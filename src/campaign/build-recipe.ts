@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { StowageError } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
 import { npmBuildScripts, type NpmPackageManager } from '../package/rpm-spec.js';
+import { programOnPath } from '../core/program-path.js';
 
 /**
  * How a candidate is built and tested in its build directory (the application's source with
@@ -19,14 +20,6 @@ export interface BuildRecipe {
   env: Record<string, string>;
   /** Toolchain directories outside the system, bound read-only into the sandbox. */
   readOnly: string[];
-}
-
-/** `name` on the PATH of `env`, resolved to its full path; null when absent. */
-function onPath(name: string, env: NodeJS.ProcessEnv): string | null {
-  for (const dir of (env.PATH ?? '').split(':')) {
-    if (dir !== '' && existsSync(join(dir, name))) return join(dir, name);
-  }
-  return null;
 }
 
 const SYSTEM_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -50,7 +43,7 @@ function outsideSystem(dir: string): string[] {
  * toolchains: RUSTUP_HOME is bound read-only, the rest of the home directory stays out.
  */
 function cargoRecipe(dir: string, env: NodeJS.ProcessEnv): BuildRecipe {
-  const cargo = onPath('cargo', env);
+  const cargo = programOnPath('cargo', env.PATH);
   if (cargo === null) throw new StowageError('cannot build a Rust application: cargo is not on PATH');
   const readOnly = outsideSystem(dirname(cargo));
   const recipeEnv: Record<string, string> = {
@@ -90,7 +83,7 @@ function npmRecipe(target: BuildTarget, dir: string, env: NodeJS.ProcessEnv): Bu
   const readOnly: string[] = [];
   const pathDirs: string[] = [];
   for (const tool of ['node', PACKAGE_MANAGER_COMMAND[manager]]) {
-    const found = onPath(tool, env);
+    const found = programOnPath(tool, env.PATH);
     if (found === null) throw new StowageError(`cannot build the application: ${tool} is not on PATH`);
     pathDirs.push(dirname(found));
     // A tool installed under a prefix of its own (nvm, a tarball) reads its whole prefix.

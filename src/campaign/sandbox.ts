@@ -7,6 +7,7 @@ import { StowageError } from '../core/errors.js';
 import type { ToolConfinement } from '../core/run-tool.js';
 import { commandText } from '../fixes/report.js';
 import type { StepLog } from './step-log.js';
+import { programOnPath } from '../core/program-path.js';
 
 /**
  * Where a campaign runs the application's own code (build scripts, procedural macros, tests):
@@ -66,8 +67,7 @@ const BWRAP = 'bwrap';
 
 /** A program of the system's (util-linux), by its full path: the sandbox's PATH is the application's. */
 function systemProgram(name: string): string | null {
-  for (const dir of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) if (existsSync(join(dir, name))) return join(dir, name);
-  return null;
+  return programOnPath(name, '/usr/bin:/bin:/usr/sbin:/sbin');
 }
 
 const PRLIMIT = systemProgram('prlimit');
@@ -326,19 +326,13 @@ function bwrapArgv(sandbox: Sandbox, command: SandboxedCommand, limits: Resource
  */
 const UPDATE_ENV = /^(?:PATH|HOME|LANG|LC_[A-Z]+|TZ|CARGO_[A-Z0-9_]+|RUSTUP_HOME|RUSTUP_TOOLCHAIN|npm_config_\w+|(?:https?|no|all)_proxy|SSL_CERT_(?:FILE|DIR)|NODE_EXTRA_CA_CERTS)$/i;
 
-/** `name` on the PATH of `env`; null when absent. */
-function onPath(name: string, env: NodeJS.ProcessEnv): string | null {
-  for (const dir of (env.PATH ?? '').split(':')) if (dir.startsWith('/') && existsSync(join(dir, name))) return join(dir, name);
-  return null;
-}
-
 const inSystem = (path: string): boolean => underSystemDir(path) || path === '/etc' || path.startsWith('/etc/');
 
 /** What a package manager reads outside the system: its installation, the Rust toolchain, the user's npmrc, certificates. */
 function updateReadOnly(env: NodeJS.ProcessEnv): string[] {
   const paths: string[] = [];
   for (const tool of ['cargo', 'rustup', 'npm', 'node', 'git']) {
-    const found = onPath(tool, env);
+    const found = programOnPath(tool, env.PATH);
     if (found === null) continue;
     // A tool installed under a prefix of its own (nvm, a tarball) reads its whole prefix.
     paths.push(dirname(found), dirname(dirname(realpathSync(found))));
