@@ -25,6 +25,13 @@ export interface NativeCode {
   packages: Record<NativeCodeKind, number>;
   /** How many bundled packages have any. */
   packageCount: number;
+  /**
+   * Whether installing for the build compiles: the application or any package the build installs
+   * (development ones too: `npm ci` runs their builds before %install prunes them) has a
+   * binding.gyp, which npm, pnpm and yarn build with node-gyp: a C++ compiler, make, python3
+   * and node's headers.
+   */
+  compiles: boolean;
 }
 
 /** The kinds of native code or platform restriction in one package's file list and package.json. */
@@ -47,7 +54,8 @@ export function isNoarch(native: NativeCode): boolean {
 
 /**
  * The native code of an npm application: its own (source files and package.json) and that of
- * every vendored package whose key (licenseKey) is in `bundled`, read from the vendored files.
+ * every vendored package whose key (licenseKey) is in `bundled`, read from the vendored files;
+ * and whether the build compiles (any vendored package's binding.gyp).
  */
 export async function npmNativeCode(
   application: { paths: readonly string[]; manifest: unknown },
@@ -58,9 +66,11 @@ export async function npmNativeCode(
   const counts: Record<NativeCodeKind, number> = { 'install-script': 0, 'binding-gyp': 0, 'node-addon': 0, platform: 0 };
   const seen = new Set<string>();
   let packageCount = 0;
+  const own = nativeCodeKinds(application.paths, application.manifest);
+  let compiles = own.includes('binding-gyp');
   for (const pkg of vendored.packages) {
     const key = licenseKey(pkg.ecosystem, pkg.name, pkg.version);
-    if (pkg.ecosystem !== 'npm' || !bundled.has(key) || seen.has(key)) continue;
+    if (pkg.ecosystem !== 'npm' || seen.has(key)) continue;
     seen.add(key);
     const read = await readVendoredNpmPackage(pkg, byPath);
     let manifest: unknown = null;
@@ -70,8 +80,10 @@ export async function npmNativeCode(
       // An unreadable package.json: npm could not install it either; licences already said so.
     }
     const kinds = nativeCodeKinds(read.paths, manifest);
+    if (kinds.includes('binding-gyp')) compiles = true;
+    if (!bundled.has(key)) continue;
     for (const kind of kinds) counts[kind]++;
     if (kinds.length > 0) packageCount++;
   }
-  return { application: nativeCodeKinds(application.paths, application.manifest), packages: counts, packageCount };
+  return { application: own, packages: counts, packageCount, compiles };
 }

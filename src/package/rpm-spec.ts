@@ -102,6 +102,26 @@ const BUILD_REQUIRES: Record<RpmFlavor, Record<Ecosystem, string[]>> = {
   opensuse: { cargo: ['binutils', 'cargo', 'rust', 'tar', 'zstd'], npm: ['nodejs-default', 'npm-default', 'tar', 'zstd'] },
 };
 
+/**
+ * What node-gyp needs to build a binding.gyp offline (NativeCode.compiles): a C++ compiler, make,
+ * python3 (gyp itself), and node's headers, which NODE_HEADERS points it at.
+ */
+const NATIVE_BUILD_REQUIRES: Record<RpmFlavor, string[]> = {
+  fedora: ['gcc-c++', 'make', 'python3', 'nodejs-devel'],
+  opensuse: ['gcc-c++', 'make', 'python3', 'nodejs-devel-default'],
+};
+
+/**
+ * node-gyp takes node's headers from `npm_config_nodedir` and otherwise downloads them from
+ * nodejs.org, which an offline build cannot reach: node's own installation prefix, when it holds
+ * them (`include/node/common.gypi`: the nodejs-devel package, an official release tarball).
+ * npm, pnpm and yarn all pass `npm_config_*` on to the node-gyp they run. Fixed text.
+ */
+const NODE_HEADERS = [
+  'node_prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"',
+  'if [ -f "$node_prefix/include/node/common.gypi" ]; then export npm_config_nodedir="$node_prefix"; fi',
+];
+
 /** What the built package needs at run time, beyond what rpm finds itself (shared libraries). */
 const REQUIRES: Record<Ecosystem, string[]> = { cargo: [], npm: ['nodejs'] };
 
@@ -255,7 +275,7 @@ export function renderRpmSpec(input: RpmSpecInput): string {
     if (isNoarch(input.nativeCode)) tag('BuildArch', 'noarch');
     out.push('');
   }
-  const buildRequires = input.ecosystem === 'npm' ? npmBuildRequires(input.flavor, input.packageManager ?? 'npm') : BUILD_REQUIRES[input.flavor].cargo;
+  const buildRequires = input.ecosystem === 'npm' ? npmBuildRequires(input.flavor, input.packageManager ?? 'npm', input.nativeCode?.compiles === true) : BUILD_REQUIRES[input.flavor].cargo;
   for (const req of buildRequires) tag('BuildRequires', req);
   for (const req of REQUIRES[input.ecosystem]) tag('Requires', req);
   out.push('');
@@ -358,7 +378,7 @@ const PACKAGE_MANAGERS: Record<NpmPackageManager, PackageManagerSteps> = {
   npm: {
     buildRequires: [],
     // npm resolves the .npmrc's relative cache from the directory it runs in: the application root.
-    env: ['unset npm_config_cache', 'export npm_config_update_notifier=false', 'export HOME="$PWD/.npm-home"'],
+    env: ['unset npm_config_cache', 'export npm_config_update_notifier=false', 'export HOME="$PWD/.npm-home"', ...NODE_HEADERS],
     install: ['npm ci --offline --no-audit --no-fund'],
     build: 'npm run build --if-present --offline',
     production: ['npm prune --omit=dev --offline --no-audit --no-fund --cache="$OLDPWD/vendor/npm-cache"'],
@@ -367,7 +387,7 @@ const PACKAGE_MANAGERS: Record<NpmPackageManager, PackageManagerSteps> = {
   },
   'yarn-classic': {
     buildRequires: ['/usr/bin/yarn'],
-    env: ['export HOME="$PWD/.yarn-home"', 'export YARN_CACHE_FOLDER="$PWD/.yarn-home/cache"'],
+    env: ['export HOME="$PWD/.yarn-home"', 'export YARN_CACHE_FOLDER="$PWD/.yarn-home/cache"', ...NODE_HEADERS],
     // The archive's .yarnrc sets the offline mirror, --offline and --frozen-lockfile.
     install: ['yarn install --non-interactive'],
     build: `${IF_BUILD_SCRIPT} yarn run build; fi`,
@@ -379,7 +399,7 @@ const PACKAGE_MANAGERS: Record<NpmPackageManager, PackageManagerSteps> = {
   'yarn-berry': {
     buildRequires: ['/usr/bin/yarn'],
     // node_modules whatever the project's linker: the installed application runs on plain node.
-    env: ['export HOME="$PWD/.yarn-home"', 'export YARN_NODE_LINKER=node-modules', 'export YARN_ENABLE_TELEMETRY=0'],
+    env: ['export HOME="$PWD/.yarn-home"', 'export YARN_NODE_LINKER=node-modules', 'export YARN_ENABLE_TELEMETRY=0', ...NODE_HEADERS],
     // The archive's .yarnrc.yml keeps the cache in .yarn/cache and the network off.
     install: ['yarn install --immutable'],
     build: `${IF_BUILD_SCRIPT} yarn run build; fi`,
@@ -389,7 +409,7 @@ const PACKAGE_MANAGERS: Record<NpmPackageManager, PackageManagerSteps> = {
   },
   pnpm: {
     buildRequires: ['/usr/bin/pnpm'],
-    env: ['export HOME="$PWD/.pnpm-home"', 'export npm_config_update_notifier=false'],
+    env: ['export HOME="$PWD/.pnpm-home"', 'export npm_config_update_notifier=false', ...NODE_HEADERS],
     // The archive's .npmrc names the vendored store and turns the network off.
     install: ['pnpm install --offline --frozen-lockfile'],
     build: 'pnpm run --if-present build',
@@ -409,9 +429,9 @@ export function npmBuildScripts(packageManager: NpmPackageManager): { build: str
   return { build: [...steps.env, ...steps.install, steps.build].join('\n'), test: [...steps.env, steps.test].join('\n') };
 }
 
-/** The BuildRequires of an npm-world application: node and npm, and its own package manager. */
-function npmBuildRequires(flavor: RpmFlavor, packageManager: NpmPackageManager): string[] {
-  return [...BUILD_REQUIRES[flavor].npm, ...PACKAGE_MANAGERS[packageManager].buildRequires];
+/** The BuildRequires of an npm-world application: node and npm, its own package manager, and what node-gyp needs when the build compiles. */
+function npmBuildRequires(flavor: RpmFlavor, packageManager: NpmPackageManager, compiles: boolean): string[] {
+  return [...BUILD_REQUIRES[flavor].npm, ...PACKAGE_MANAGERS[packageManager].buildRequires, ...(compiles ? NATIVE_BUILD_REQUIRES[flavor] : [])];
 }
 
 /**

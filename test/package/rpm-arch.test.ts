@@ -19,7 +19,7 @@ import { runCliAsync, tempDir } from '../support/shared.js';
 const scratch = tempDir('rpm-arch');
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-const NONE: NativeCode = { application: [], packages: { 'install-script': 0, 'binding-gyp': 0, 'node-addon': 0, platform: 0 }, packageCount: 0 };
+const NONE: NativeCode = { application: [], packages: { 'install-script': 0, 'binding-gyp': 0, 'node-addon': 0, platform: 0 }, packageCount: 0, compiles: false };
 
 const npmInput: RpmSpecInput = {
   flavor: 'fedora',
@@ -78,7 +78,7 @@ describe('the spec says BuildArch: noarch only when nothing installed has native
   });
 
   test("native code: the build machine's architecture, and why in a comment of counts", () => {
-    const native: NativeCode = { application: ['binding-gyp'], packages: { 'install-script': 2, 'binding-gyp': 1, 'node-addon': 0, platform: 1 }, packageCount: 3 };
+    const native: NativeCode = { application: ['binding-gyp'], packages: { 'install-script': 2, 'binding-gyp': 1, 'node-addon': 0, platform: 1 }, packageCount: 3, compiles: true };
     const spec = renderRpmSpec({ ...npmInput, nativeCode: native });
     assert.doesNotMatch(spec, /BuildArch/);
     assert.match(
