@@ -70,6 +70,9 @@ function* inflateZstd(bytes: Buffer): Generator<Buffer> {
     const [remaining, produced, consumed] = dctx.decompressStream(out, input);
     input = input.subarray(consumed);
     if (produced > 0) yield out.subarray(0, produced);
+    // 0: a frame decoded and flushed. Its last byte may fill the chunk exactly (any data whose
+    // size is a multiple of the chunk: 1 tar in 256); a further call would await a new frame.
+    if (input.length === 0 && remaining === 0) return;
     if (input.length === 0 && produced < out.length) {
       if (remaining !== 0) throw new Error('unexpected end of data: the last frame is incomplete');
       return;

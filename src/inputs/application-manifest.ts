@@ -113,31 +113,45 @@ function cargoPackage(dir: string, path: string, doc: TomlTable, workspace: Toml
     licenseFile: str(inherited(pkg, 'license-file', workspace)),
     description: str(inherited(pkg, 'description', workspace)),
     homepage: str(inherited(pkg, 'homepage', workspace)) ?? str(inherited(pkg, 'repository', workspace)),
-    binaries: cargoBinaries(dir, path, name, doc),
+    binaries: cargoBinaries(dir, path, name, doc, str(inherited(pkg, 'edition', workspace)) ?? '2015'),
     hasTests: true,
   };
 }
 
-/** Cargo's binary targets: `[[bin]]`, plus the auto-discovered src/main.rs and src/bin/*. */
-function cargoBinaries(dir: string, path: string, packageName: string, doc: TomlTable): { name: string; path: string }[] {
+/** A target path as Cargo compares them (`PathBuf` equality): `.` and empty segments do not count. */
+function targetPath(path: string): string {
+  return path.split('/').filter((segment, i) => segment !== '.' && (segment !== '' || i === 0)).join('/');
+}
+
+/**
+ * Cargo's binary targets: `[[bin]]`, plus the auto-discovered src/main.rs and src/bin/*, as
+ * Cargo infers them (checked with `cargo metadata`, cargo 1.95): a discovered file is no target
+ * of its own when a `[[bin]]` of its name or of its path (fd-find 8.6's `fd` is
+ * `path = "src/main.rs"`: there is no `fd-find` binary) exists, and edition 2015 discovers none
+ * once one `[[bin]]` is declared, unless `autobins = true`.
+ */
+function cargoBinaries(dir: string, path: string, packageName: string, doc: TomlTable, edition: string): { name: string; path: string }[] {
   const pkg = doc.package as TomlTable;
   const found = new Map<string, string>();
   const declared = Array.isArray(doc.bin) ? doc.bin : [];
+  const declaredPaths = new Set<string>();
   for (const [i, bin] of declared.entries()) {
     if (!isTomlTable(bin) || str(bin.name) === null) throw new InputError(path, `[[bin]] #${i + 1} has no name`);
-    found.set(bin.name as string, str(bin.path) ?? `src/bin/${bin.name as string}.rs`);
+    const binPath = str(bin.path);
+    if (binPath !== null) declaredPaths.add(targetPath(binPath));
+    found.set(bin.name as string, binPath ?? `src/bin/${bin.name as string}.rs`);
   }
-  if (pkg.autobins !== false) {
-    if (existsSync(join(dir, 'src', 'main.rs')) && !found.has(packageName)) found.set(packageName, 'src/main.rs');
+  const discover = (name: string, file: string): void => {
+    if (!found.has(name) && !declaredPaths.has(file)) found.set(name, file);
+  };
+  const autobins = typeof pkg.autobins === 'boolean' ? pkg.autobins : !(edition === '2015' && declared.length > 0);
+  if (autobins) {
+    if (existsSync(join(dir, 'src', 'main.rs'))) discover(packageName, 'src/main.rs');
     const binDir = join(dir, 'src', 'bin');
     if (existsSync(binDir)) {
       for (const entry of readdirSync(binDir, { withFileTypes: true })) {
-        if (entry.isFile() && entry.name.endsWith('.rs')) {
-          const bin = entry.name.slice(0, -3);
-          if (!found.has(bin)) found.set(bin, `src/bin/${entry.name}`);
-        } else if (entry.isDirectory() && existsSync(join(binDir, entry.name, 'main.rs')) && !found.has(entry.name)) {
-          found.set(entry.name, `src/bin/${entry.name}/main.rs`);
-        }
+        if (entry.isFile() && entry.name.endsWith('.rs')) discover(entry.name.slice(0, -3), `src/bin/${entry.name}`);
+        else if (entry.isDirectory() && existsSync(join(binDir, entry.name, 'main.rs'))) discover(entry.name, `src/bin/${entry.name}/main.rs`);
       }
     }
   }

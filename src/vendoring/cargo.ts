@@ -13,7 +13,7 @@ import type { EcosystemVendor, VendorContext } from './vendor-tree.js';
 import { CARGO_VENDOR_DIR as VENDOR_DIR, type VendoredPackage } from '../inputs/vendor-layout.js';
 import { GitCheckout, type GitTreeEntry } from './git-checkout.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { readCargoConfig, type CargoConfig } from '../ecosystems/cargo/cargo-config.js';
+import { readCargoConfig, readCargoFetchConfig, type CargoConfig } from '../ecosystems/cargo/cargo-config.js';
 import { lockfileSource, ProjectRegistries } from '../ecosystems/cargo/registry.js';
 import { compareCargoVersions, parseCargoVersion } from '../ecosystems/cargo/version.js';
 import { isTomlTable } from '../core/toml-values.js';
@@ -523,7 +523,7 @@ export const vendorCargo: EcosystemVendor = async (graph: DependencyGraph, conte
   }
 
   const config = readCargoConfig(context.projectDir);
-  const units = [...(await vendorRegistryCrates(registry, config, context)), ...(await vendorGitCrates(git, context))];
+  const units = [...(await vendorRegistryCrates(registry, readCargoFetchConfig(context.projectDir), context)), ...(await vendorGitCrates(git, context))];
 
   // cargo vendor: the highest version of a name gets the bare directory, the others a suffix.
   const byName = new Map<string, VendorUnit[]>();

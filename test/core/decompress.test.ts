@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { execFileSync } from 'node:child_process';
 import { inflate } from '../../src/core/decompress.js';
 
 /**
@@ -14,4 +15,25 @@ test('gzip is inflated 128 KiB at a time, every byte of it', async () => {
   for await (const chunk of inflate(gzipSync(data), 'gz')) chunks.push(chunk);
   assert.ok(Buffer.concat(chunks).equals(data));
   assert.equal(chunks.length, 64, `${chunks.length} chunks for 8 MiB`);
+});
+
+/**
+ * zstd data that ends exactly on a 128 KiB chunk (a tar in 256 does): the frame is complete when
+ * the last chunk is full, and a second frame after such a one is read too (`zstd` writes one
+ * frame per file; concatenated files are one stream to `zstd -d`).
+ */
+test('zstd that inflates to a whole number of 128 KiB chunks is read whole, in one frame or after one', async () => {
+  const data = Buffer.alloc(2 * 128 * 1024, 'stowage ');
+  const frame = execFileSync('zstd', ['-q', '-c'], { input: data });
+  const read = async (bytes: Buffer): Promise<Buffer> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of inflate(bytes, 'zst')) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  };
+  assert.ok((await read(frame)).equals(data));
+  const tail = Buffer.from('and the next frame\n');
+  const two = Buffer.concat([frame, execFileSync('zstd', ['-q', '-c'], { input: tail })]);
+  assert.ok((await read(two)).equals(Buffer.concat([data, tail])));
+  // Truncated, it is still refused.
+  await assert.rejects(read(frame.subarray(0, frame.length - 4)), /unexpected end of data/);
 });

@@ -154,12 +154,20 @@ test('bundled crates: what only dev-dependencies bring in is built for %check, n
 test('the application manifest: Cargo [[bin]] and auto-discovered binaries, npm bin and test script', () => {
   const dir = tempDir('app-manifest');
   mkdirSync(join(dir, 'src', 'bin'), { recursive: true });
-  writeFileSync(join(dir, 'Cargo.toml'), '[package]\nname = "tool"\nversion = "0.3.0"\nlicense = "MIT"\n\n[[bin]]\nname = "special"\npath = "src/special.rs"\n');
+  const manifest = (extra: string): void =>
+    writeFileSync(join(dir, 'Cargo.toml'), `[package]\nname = "tool"\nversion = "0.3.0"\nlicense = "MIT"\n${extra}\n[[bin]]\nname = "special"\npath = "src/special.rs"\n`);
+  manifest('edition = "2021"\n');
   writeFileSync(join(dir, 'src', 'main.rs'), 'fn main() {}\n');
   writeFileSync(join(dir, 'src', 'bin', 'helper.rs'), 'fn main() {}\n');
   const cargo = readApplicationManifest(dir);
   assert.deepEqual(cargo.binaries.map((b) => b.name), ['helper', 'special', 'tool']);
   assert.equal(cargo.license, 'MIT');
+  // Edition 2015 (no `edition`) discovers nothing once a [[bin]] is declared, unless autobins is
+  // set (cargo 1.95's `cargo metadata` lists `special` alone, then all three).
+  manifest('');
+  assert.deepEqual(readApplicationManifest(dir).binaries.map((b) => b.name), ['special']);
+  manifest('autobins = true\n');
+  assert.deepEqual(readApplicationManifest(dir).binaries.map((b) => b.name), ['helper', 'special', 'tool']);
 
   const npmDir = tempDir('app-manifest-npm');
   writeFileSync(join(npmDir, 'package.json'), JSON.stringify({ name: '@me/cli', version: '1.0.0', bin: 'cli.js', scripts: { test: 'echo "Error: no test specified" && exit 1' } }));

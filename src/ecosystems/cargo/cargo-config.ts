@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import type { TomlTable } from 'smol-toml';
 import { InputError, StowageError } from '../../core/errors.js';
@@ -49,17 +50,55 @@ function optionalString(file: string, where: string, table: TomlTable, key: stri
   return value;
 }
 
+/** The configuration file Cargo reads in `dir/.cargo`: the legacy `config` when both exist. */
+function configFileIn(dir: string): string | null {
+  const legacy = join(dir, '.cargo', 'config');
+  const current = join(dir, '.cargo', 'config.toml');
+  return existsSync(legacy) ? legacy : existsSync(current) ? current : null;
+}
+
+function emptyConfig(): CargoConfig {
+  return { path: null, sources: new Map(), registries: new Map(), settings: {} };
+}
+
 /**
  * The project's `.cargo/config.toml`, or the legacy `.cargo/config` (which Cargo prefers when
  * both exist). Configuration from parent directories and CARGO_HOME is not read: a vendored
- * archive must not depend on the machine it was made on.
+ * archive must not depend on the machine it was made on (see readCargoFetchConfig for where
+ * crates are downloaded from).
  */
 export function readCargoConfig(projectDir: string): CargoConfig {
-  const legacy = join(projectDir, '.cargo', 'config');
-  const current = join(projectDir, '.cargo', 'config.toml');
-  const path = existsSync(legacy) ? legacy : existsSync(current) ? current : null;
-  if (path === null) return { path: null, sources: new Map(), registries: new Map(), settings: {} };
+  const path = configFileIn(projectDir);
+  if (path === null) return emptyConfig();
   return parseCargoConfig(path, readTextInput(path, MAX_CONFIG_BYTES));
+}
+
+/**
+ * Where crates are downloaded from, as Cargo finds it: `[source]` and `[registries]` from the
+ * project's configuration, then each parent directory's, then `$CARGO_HOME/config.toml`
+ * (`~/.cargo`), a nearer file's key winning, as Cargo merges them. A build machine's mirror
+ * usually lives in CARGO_HOME; the archive does not depend on it (each download is checked
+ * against the lockfile, and the archive's own configuration is the project's alone).
+ */
+export function readCargoFetchConfig(projectDir: string): CargoConfig {
+  const files: string[] = [];
+  for (let dir = resolve(projectDir); ; dir = dirname(dir)) {
+    const file = configFileIn(dir);
+    if (file !== null) files.push(file);
+    if (dirname(dir) === dir) break;
+  }
+  const cargoHome = process.env.CARGO_HOME ? resolve(process.env.CARGO_HOME) : join(homedir(), '.cargo');
+  const home = existsSync(join(cargoHome, 'config')) ? join(cargoHome, 'config') : existsSync(join(cargoHome, 'config.toml')) ? join(cargoHome, 'config.toml') : null;
+  if (home !== null && !files.includes(home)) files.push(home);
+  const merged = emptyConfig();
+  // The farthest first, so that each nearer file's keys replace its.
+  for (const file of files.reverse()) {
+    const config = parseCargoConfig(file, readTextInput(file, MAX_CONFIG_BYTES));
+    for (const [name, source] of config.sources) merged.sources.set(name, { ...merged.sources.get(name), ...source });
+    for (const [name, index] of config.registries) merged.registries.set(name, index);
+    merged.path = file;
+  }
+  return merged;
 }
 
 export function parseCargoConfig(path: string, text: string): CargoConfig {

@@ -9,7 +9,7 @@ import { readTextInput } from '../../core/input-files.js';
 import type { Package } from '../../core/package.js';
 import { runTool, type ToolLimits } from '../../core/run-tool.js';
 import { isTomlTable } from '../../core/toml-values.js';
-import { readCargoConfig, type CargoConfig } from './cargo-config.js';
+import { readCargoConfig, readCargoFetchConfig, type CargoConfig } from './cargo-config.js';
 import { ProjectRegistries, type IndexEntry } from './registry.js';
 import { crateKey, declaredSpec, dependencyTables } from './manifest-dependencies.js';
 import { cargoCompatible, cargoRequirementMatches, compareCargoVersionText } from './version.js';
@@ -124,7 +124,7 @@ export class CargoFixEcosystem implements FixEcosystem {
     private readonly projectDir: string,
     http: HttpOptions = {},
   ) {
-    this.registries = new ProjectRegistries(readCargoConfig(projectDir), http);
+    this.registries = new ProjectRegistries(readCargoFetchConfig(projectDir), http);
   }
 
   private async entries(pkg: Package): Promise<IndexEntry[] | null> {
