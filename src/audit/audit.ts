@@ -100,7 +100,7 @@ export function readingWarnings(inputWarnings: readonly string[], graphs: readon
       const listed = shortList(unknownSources.map((p) => `${p.name} ${p.version} (source ${JSON.stringify(redactCredentials(sourceLabel(p.source)))})`), LISTED_PACKAGES);
       warnings.push(
         `${graph.path}: ${plural(unknownSources.length, 'crate')} from a source that is not crates.io NOT matched against advisories ` +
-          `(advisories name crates.io's crates, which cargo-auditable records as "crates.io"): ${listed}`,
+          `(advisories name crates.io's crates): ${listed}`,
       );
     }
   }

@@ -223,7 +223,7 @@ test('a .dep-v0 crate whose source is not one cargo-auditable names crates.io by
       report.warnings.filter((w) => w.startsWith(binary)),
       [
         `${binary}: 1 crate from a source that is not crates.io NOT matched against advisories ` +
-          `(advisories name crates.io's crates, which cargo-auditable records as "crates.io"): smallvec 1.6.0 (source ${JSON.stringify(source)})`,
+          `(advisories name crates.io's crates): smallvec 1.6.0 (source ${JSON.stringify(source)})`,
       ],
       JSON.stringify(source),
     );
