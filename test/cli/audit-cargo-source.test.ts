@@ -119,7 +119,11 @@ for (const source of CRATES_IO_HOST) {
  * Cargo calls these another registry (`--locked` refuses the lockfile of a crates.io dependency
  * locked from one), and none fetches crates.io's index: a query or fragment rides along on the
  * fetch (libgit2 and git ask for `/rust-lang/crates.io-index?x/info/refs?service=…`, which is
- * not the index), and a sparse URL with a query is refused by Cargo.
+ * not the index), and a sparse URL with a query is refused by Cargo. A sparse URL's fragment
+ * too: Cargo appends each path to the URL as written, so `sparse+http://HOST/#x` is refused
+ * ("sparse registry url must end in a slash") and `sparse+http://HOST/#/` fetches `/` for
+ * `config.json` and every index file (checked with cargo 1.95 against a sparse index on
+ * 127.0.0.1): neither reaches crates.io's index.
  */
 const OTHER_REGISTRIES = [
   'registry+https://github.com/rust-lang/crates.io-index2',
@@ -133,6 +137,8 @@ const OTHER_REGISTRIES = [
   'sparse+https://index.crates.io.example/',
   'sparse+https://index.crates.io/sub/',
   'sparse+https://index.crates.io/?x',
+  'sparse+https://index.crates.io/#x',
+  'sparse+https://index.crates.io/#/',
 ];
 
 for (const source of OTHER_REGISTRIES) {
