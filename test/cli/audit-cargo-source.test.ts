@@ -155,6 +155,34 @@ for (const source of OTHER_REGISTRIES) {
   });
 }
 
+test("rsa locked from another registry while the manifest names crates.io as a registry (registry = \"crates-io\", a crates.io registry-index): cargo build builds crates.io's rsa, so the warning says it was not audited", () => {
+  // Checked with cargo 1.95: each declaration is locked as crates.io's rsa, and a lockfile that
+  // says another registry is resolved anew from crates.io by `cargo build` (`--locked` refuses it).
+  const declarations = [
+    '{ version = "0.9", registry = "crates-io" }',
+    '{ version = "0.9", registry-index = "https://github.com/rust-lang/crates.io-index" }',
+    '{ version = "0.9", registry-index = "sparse+https://index.crates.io/" }',
+  ];
+  for (const declaration of declarations) {
+    const path = lockfile('named', 'registry+https://example.org/index');
+    writeFileSync(join(work, 'named.Cargo.toml'), `[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nrsa = ${declaration}\n`);
+    const run = audit(path);
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(warnings(run.stdout), [
+      `${join(work, 'named.Cargo.toml')}: app declares rsa (from crates.io, locked from registry+https://example.org/index), which ${path} does not lock as declared: the lockfile is older than the manifest; cargo build without --locked resolves them anew (--locked refuses), and the audit covers only what the lockfile locks`,
+      `${path}: 1 crate from a registry other than crates.io NOT matched against advisories (advisories name crates.io's crates; a crate of the same name from another registry is another crate): rsa 0.9.10 (https://example.org/index)`,
+    ], declaration);
+  }
+  // Another registry, named or by its index, is not crates.io: its rsa is locked as declared.
+  for (const declaration of ['{ version = "0.9", registry = "my-registry" }', '{ version = "0.9", registry-index = "https://example.org/index" }']) {
+    const path = lockfile('named', 'registry+https://example.org/index');
+    writeFileSync(join(work, 'named.Cargo.toml'), `[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nrsa = ${declaration}\n`);
+    const run = audit(path);
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(warnings(run.stdout).filter((w) => w.includes('does not lock as declared')), [], declaration);
+  }
+});
+
 test('a source Cargo cannot read is refused with exit 2, naming the file, the entry and the line', () => {
   const cases: [source: string, reason: RegExp][] = [
     ['Registry+https://github.com/rust-lang/crates.io-index', /has the source protocol `Registry`, which Cargo does not support/],

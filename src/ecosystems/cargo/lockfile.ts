@@ -4,7 +4,7 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { flagsFromReachability, locatePackagesLater, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource, SourceLocation } from '../../core/package.js';
-import { CargoSourceError, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
+import { CargoSourceError, isCratesIoRegistryIndex, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
 import { crateNameProblem } from './crate-name.js';
 import { crateKey, declaredSpec, dependencyTables, type DeclaredKind } from './manifest-dependencies.js';
 import { cargoRequirementMatches, checkCargoVersion } from './version.js';
@@ -809,7 +809,7 @@ function unlockedDeclarations(
         problems.add(`${name} (not locked)`);
         return;
       }
-      const fromCratesIo = table === null || (table.git === undefined && table.registry === undefined && table['registry-index'] === undefined);
+      const fromCratesIo = table === null || (table.git === undefined && declaresCratesIo(table));
       if (!fromCratesIo || moved.has(crateKey(name))) return;
       const cratesIo = found.filter((e) => e.source !== null && parseCargoSource(e.source).isDefaultRegistry);
       if (cratesIo.length === 0) {
@@ -836,6 +836,19 @@ function unlockedDeclarations(
   check(root.path, root.doc);
   for (const member of members) if (member.plain !== null) check(member.path, member.plain);
   return [...new Set(warnings)];
+}
+
+/**
+ * Whether a dependency table without `git` or `path` takes the crate from crates.io, as Cargo
+ * reads it: no registry named, `registry = "crates-io"` (Cargo's own name for crates.io), or a
+ * `registry-index` that fetches crates.io's index.
+ */
+function declaresCratesIo(table: TomlTable): boolean {
+  const registry = table.registry;
+  const index = table['registry-index'];
+  if (registry !== undefined) return registry === 'crates-io' && index === undefined;
+  if (index !== undefined) return typeof index === 'string' && isCratesIoRegistryIndex(index);
+  return true;
 }
 
 /** `./a/b/`, `a\b`, `a/./b` -> `a/b`; `a/../../c` -> `../c`. Relative to the workspace root. */
