@@ -11,6 +11,11 @@ export interface LockfileInput {
   manifest?: { path: string; text: string };
   /** The manifests of the workspace members the root manifest lists, found on disk (Cargo, yarn v1). */
   members?: { path: string; text: string }[];
+  /**
+   * Cargo: the manifests of the path packages the workspace's manifests name (transitively),
+   * found on disk; their dependencies are locked in the same Cargo.lock.
+   */
+  pathPackages?: { path: string; text: string }[];
 }
 
 /** Throws InputError naming the file (and position when known) on anything malformed. */

@@ -68,7 +68,8 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   }
 
   if (manifest !== null && input.manifest) {
-    warnings.push(...unlockedDeclarations(input.path, { path: input.manifest.path, doc: manifest }, members, entries, ids, edges));
+    const pathPackages = (input.pathPackages ?? []).map(readMember);
+    warnings.push(...unlockedDeclarations(input.path, { path: input.manifest.path, doc: manifest }, members, pathPackages, entries, ids, edges));
   }
 
   const metadata = doc.metadata;
@@ -766,6 +767,7 @@ function unlockedDeclarations(
   lockPath: string,
   root: { path: string; doc: TomlTable },
   members: readonly MemberManifest[],
+  pathPackages: readonly MemberManifest[],
   entries: readonly LockEntry[],
   ids: readonly string[],
   edges: readonly Edge[],
@@ -788,11 +790,16 @@ function unlockedDeclarations(
   }
 
   const warnings: string[] = [];
-  const check = (path: string, doc: TomlTable): void => {
+  /** A path package outside the members: Cargo resolves its dev-dependencies only for members, and it may be an unused [patch]. */
+  const check = (path: string, doc: TomlTable, member = true): void => {
     const pkg = doc.package;
     if (!isTomlTable(pkg) || typeof pkg.name !== 'string') return;
-    const own = entries.findIndex((e) => e.source === null && e.name === pkg.name);
+    // The entry of its version when the manifest states one: a path package may share a member's name.
+    const stated = typeof pkg.version === 'string' ? pkg.version : null;
+    let own = stated === null ? -1 : entries.findIndex((e) => e.source === null && e.name === pkg.name && e.version === stated);
+    if (own === -1) own = entries.findIndex((e) => e.source === null && e.name === pkg.name);
     if (own === -1) {
+      if (!member) return;
       warnings.push(`${path}: package ${pkg.name} is not in ${lockPath}: the lockfile is older than its manifest; cargo build without --locked resolves its dependencies anew, and the audit covers only what the lockfile locks`);
       return;
     }
@@ -826,7 +833,7 @@ function unlockedDeclarations(
         // A requirement Cargo cannot read fails the build itself; nothing to compare.
       }
     };
-    for (const { table } of dependencyTables(doc)) for (const [key, spec] of Object.entries(table)) declared(key, spec);
+    for (const { table, kind } of dependencyTables(doc)) if (member || kind !== 'dev') for (const [key, spec] of Object.entries(table)) declared(key, spec);
     if (problems.size === 0) return;
     const shown = shortList([...problems]);
     warnings.push(
@@ -835,6 +842,7 @@ function unlockedDeclarations(
   };
   check(root.path, root.doc);
   for (const member of members) if (member.plain !== null) check(member.path, member.plain);
+  for (const pathPackage of pathPackages) if (pathPackage.plain !== null) check(pathPackage.path, pathPackage.plain, false);
   return [...new Set(warnings)];
 }
 
