@@ -12,10 +12,10 @@ export interface LockfileInput {
   /** The manifests of the workspace members the root manifest lists, found on disk (Cargo, yarn v1). */
   members?: { path: string; text: string }[];
   /**
-   * Cargo: the manifests of the path packages the workspace's manifests name (transitively),
-   * found on disk; their dependencies are locked in the same Cargo.lock.
+   * Cargo: reads the manifest of a path package the workspace's manifests name (null when there
+   * is none to read); their dependencies are locked in the same Cargo.lock.
    */
-  pathPackages?: { path: string; text: string }[];
+  readPathPackage?: (path: string) => string | null;
 }
 
 /** Throws InputError naming the file (and position when known) on anything malformed. */

@@ -181,21 +181,22 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     input.manifest = { path: location.manifestPath, text: readRecordedText(location.manifestPath, record) };
     if (location.format.ecosystem === 'cargo') {
       // Parsed once here for both the workspace-root search and the member expansion.
-      const { memberManifestPathsOf, parseManifestQuietly, pathPackageManifests } = await import('../ecosystems/cargo/workspace-members.js');
+      const { memberManifestPathsOf, parseManifestQuietly } = await import('../ecosystems/cargo/workspace-members.js');
       const doc = parseManifestQuietly(input.manifest.text);
       refuseMemberLockfile(location.path, input.manifest.path, doc, await import('../ecosystems/cargo/workspace-root.js'));
       input.members = memberManifestPathsOf(input.manifest.path, doc).map((path) => ({ path, text: readRecordedText(path, record) }));
       // Read for the check of the lockfile against them only, not recorded: a path package may
       // lie outside the application's directory, where the fleet keeps no document, and one
       // inside would give every such application a new revision of unchanged content.
-      input.pathPackages = pathPackageManifests({ path: input.manifest.path, doc }, input.members, (path) => {
+      input.readPathPackage = (path) => {
+        if (!existsSync(path)) return null;
         try {
           return readTextInput(path);
         } catch {
           // One that cannot be read only leaves its dependencies unchecked against the lockfile.
           return null;
         }
-      });
+      };
     } else if (location.format.ecosystem === 'npm' && location.format.fileName !== 'bun.lock' && location.format.fileName !== 'pnpm-lock.yaml') {
       // yarn v1 locks what workspace members depend on, not the members: their manifests say.
       // npm ci reads each member's dependencies from its package.json too, not from its entry.

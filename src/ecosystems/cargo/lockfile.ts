@@ -8,7 +8,7 @@ import { CargoSourceError, isCratesIoRegistryIndex, looseGitIdentity, parseCargo
 import { crateNameProblem } from './crate-name.js';
 import { crateKey, declaredSpec, dependencyTables, type DeclaredKind } from './manifest-dependencies.js';
 import { cargoRequirementMatches, checkCargoVersion } from './version.js';
-import { memberGlobMatcher, parseManifestToml } from './workspace-members.js';
+import { memberGlobMatcher, parseManifestToml, pathPackageManifests } from './workspace-members.js';
 import { readCargoWrittenLockfile } from './lockfile-toml.js';
 import { holdsUnsafeInteger, isTomlTable, tomlStrings } from '../../core/toml-values.js';
 import { shortList } from '../../core/short-list.js';
@@ -68,7 +68,7 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   }
 
   if (manifest !== null && input.manifest) {
-    const pathPackages = (input.pathPackages ?? []).map(readMember);
+    const pathPackages = input.readPathPackage ? pathPackageManifests({ path: input.manifest.path, doc: manifest }, members, input.readPathPackage).map(readMember) : [];
     warnings.push(...unlockedDeclarations(input.path, { path: input.manifest.path, doc: manifest }, members, pathPackages, entries, ids, edges));
   }
 

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse, type TomlTable } from 'smol-toml';
 import { memberManifests, segmentRegExp } from '../../core/directory-glob.js';
@@ -93,17 +92,16 @@ export function matchesMemberGlob(glob: string, path: string): boolean {
 const MAX_PATH_PACKAGES = 1000;
 
 /**
- * The Cargo.toml of each path package the workspace's manifests name, found on disk: every
- * dependency table's `path` entries (relative to the manifest naming them), the root's
+ * The Cargo.toml of each path package the workspace's manifests name, as `read` finds them:
+ * every dependency table's `path` entries (relative to the manifest naming them), the root's
  * `[workspace.dependencies]`, `[patch.*]` and `[replace]` paths, and the path dependencies of
  * those packages in turn. Cargo resolves their dependencies into the same Cargo.lock, so a
  * lockfile older than one of them is resolved anew by `cargo build` as for a member. The root's
- * and members' own manifests (`known`) are left out; `read` gives a manifest's text, or null
- * when there is none to read.
+ * and members' own manifests (already parsed) are left out.
  */
 export function pathPackageManifests(
-  root: { path: string; doc: TomlTable | null },
-  members: readonly { path: string; text: string }[],
+  root: { path: string; doc: TomlTable },
+  members: readonly { path: string; doc: TomlTable | null }[],
   read: (path: string) => string | null,
 ): { path: string; text: string }[] {
   const known = new Set([resolve(root.path), ...members.map((m) => resolve(m.path))]);
@@ -125,34 +123,23 @@ export function pathPackageManifests(
     for (const { table } of dependencyTables(doc)) collect(dir, table);
   };
   walk(root.path, root.doc);
-  if (root.doc !== null) {
-    const dir = dirname(resolve(root.path));
-    if (isTomlTable(root.doc.workspace)) collect(dir, root.doc.workspace.dependencies);
-    if (isTomlTable(root.doc.patch)) for (const registry of Object.values(root.doc.patch)) collect(dir, registry);
-    collect(dir, root.doc.replace);
-  }
-  for (const member of members) walk(member.path, pathNamingManifest(member.text));
+  const rootDir = dirname(resolve(root.path));
+  if (isTomlTable(root.doc.workspace)) collect(rootDir, root.doc.workspace.dependencies);
+  if (isTomlTable(root.doc.patch)) for (const registry of Object.values(root.doc.patch)) collect(rootDir, registry);
+  collect(rootDir, root.doc.replace);
+  for (const member of members) walk(member.path, member.doc);
   while (queue.length > 0 && found.length < MAX_PATH_PACKAGES) {
     const manifest = queue.shift() as string;
-    if (!existsSync(manifest)) continue;
     const text = read(manifest);
     if (text === null) continue;
     found.push({ path: manifest, text });
-    walk(manifest, pathNamingManifest(text));
+    if (text.includes('path')) {
+      try {
+        walk(manifest, parse(text, { integersAsBigInt: true }));
+      } catch {
+        // Not TOML: cargo fails on it, and nothing of it is checked here.
+      }
+    }
   }
   return found;
-}
-
-/**
- * A manifest's TOML when it can name a path package, else null: not parsed at all without a
- * `path` key (most manifests), nor through parseManifestToml, whose one remembered document is
- * the root manifest the lockfile parser reads next.
- */
-function pathNamingManifest(text: string): TomlTable | null {
-  if (!text.includes('path')) return null;
-  try {
-    return parse(text, { integersAsBigInt: true });
-  } catch {
-    return null;
-  }
 }
