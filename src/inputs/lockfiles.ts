@@ -1,5 +1,5 @@
 import { existsSync, statSync, type Stats } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
 import { noteCodeKind } from '../core/code-kinds.js';
 import { InputError, StowageError } from '../core/errors.js';
@@ -185,11 +185,13 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       const doc = parseManifestQuietly(input.manifest.text);
       refuseMemberLockfile(location.path, input.manifest.path, doc, await import('../ecosystems/cargo/workspace-root.js'));
       input.members = memberManifestPathsOf(input.manifest.path, doc).map((path) => ({ path, text: readRecordedText(path, record) }));
-      // Read for the check of the lockfile against them only, not recorded: a path package may
-      // lie outside the application's directory, where the fleet keeps no document, and one
-      // inside would give every such application a new revision of unchanged content.
+      // Read for the check of the lockfile against them only, and not recorded: that would give
+      // every such application a new revision of unchanged content. Only inside the
+      // application's directory: a manifest's path may name any file on the machine, and what
+      // is read there shows in the warnings (a fleet server's upload would read other files).
+      const appDir = resolve(dirname(location.path));
       input.readPathPackage = (path) => {
-        if (!existsSync(path)) return null;
+        if (!resolve(path).startsWith(`${appDir}${sep}`) || !existsSync(path)) return null;
         try {
           return readTextInput(path);
         } catch {
