@@ -7,7 +7,7 @@ import { type DependencyGraph, type EdgeKind, type InventorySource, type Unident
 import type { Ecosystem, Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { databaseAgeDays } from '../advisories/database-age.js';
-import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, isOtherRegistryCrate, loadVersionScheme } from '../ecosystems/formats.js';
+import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, isOtherRegistryCrate, isUnknownSourceCrate, loadVersionScheme } from '../ecosystems/formats.js';
 import { redactCredentials } from '../core/credentials.js';
 import { sourceLabel } from '../core/package.js';
 import { advisoryNameKeys, lockfileNameKey, LockfileNameKeys, spellingNote } from '../ecosystems/package-names.js';
@@ -86,12 +86,23 @@ export function readingWarnings(inputWarnings: readonly string[], graphs: readon
   const warnings = [...inputWarnings];
   for (const graph of graphs) {
     warnings.push(...(graph.warnings ?? []));
-    const otherRegistries = scanPackages && graph.ecosystem === 'cargo' ? graph.packages.filter(isOtherRegistryCrate) : [];
-    if (otherRegistries.length === 0) continue;
-    warnings.push(
-      `${graph.path}: ${plural(otherRegistries.length, 'crate')} from a registry other than crates.io NOT matched against advisories ` +
-        `(advisories name crates.io's crates; a crate of the same name from another registry is another crate): ${listedPackages(otherRegistries)}`,
-    );
+    if (!scanPackages || graph.ecosystem !== 'cargo') continue;
+    const otherRegistries = graph.packages.filter(isOtherRegistryCrate);
+    if (otherRegistries.length > 0) {
+      warnings.push(
+        `${graph.path}: ${plural(otherRegistries.length, 'crate')} from a registry other than crates.io NOT matched against advisories ` +
+          `(advisories name crates.io's crates; a crate of the same name from another registry is another crate): ${listedPackages(otherRegistries)}`,
+      );
+    }
+    const unknownSources = graph.packages.filter(isUnknownSourceCrate);
+    if (unknownSources.length > 0) {
+      // The source quoted: a near-spelling of crates.io ("crates.io ") must show what differs.
+      const listed = shortList(unknownSources.map((p) => `${p.name} ${p.version} (source ${JSON.stringify(redactCredentials(sourceLabel(p.source)))})`), LISTED_PACKAGES);
+      warnings.push(
+        `${graph.path}: ${plural(unknownSources.length, 'crate')} from a source that is not crates.io NOT matched against advisories ` +
+          `(advisories name crates.io's crates): ${listed}`,
+      );
+    }
   }
   return warnings;
 }

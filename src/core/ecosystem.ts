@@ -11,6 +11,11 @@ export interface LockfileInput {
   manifest?: { path: string; text: string };
   /** The manifests of the workspace members the root manifest lists, found on disk (Cargo, yarn v1). */
   members?: { path: string; text: string }[];
+  /**
+   * Cargo: reads the manifest of a path package the workspace's manifests name (null when there
+   * is none to read); their dependencies are locked in the same Cargo.lock.
+   */
+  readPathPackage?: (path: string) => string | null;
 }
 
 /** Throws InputError naming the file (and position when known) on anything malformed. */

@@ -96,6 +96,17 @@ export function isOtherRegistryCrate(pkg: Package): boolean {
   return pkg.ecosystem === 'cargo' && pkg.source.kind === 'registry' && !pkg.source.isDefaultRegistry;
 }
 
+/**
+ * A crate from a source stowage cannot place (kind `other`): a cargo-auditable `.dep-v0` source
+ * other than "crates.io", "git", "local" and "registry", which its writer gives as the kind of
+ * any other source id (`sparse` for a sparse registry's crate) and its reader keeps as
+ * `Source::Other`, or a near-spelling ("crates.io ", "Crates.io"). Never matched, so the audit
+ * names it, as it names other registries' crates.
+ */
+export function isUnknownSourceCrate(pkg: Package): boolean {
+  return pkg.ecosystem === 'cargo' && pkg.source.kind === 'other';
+}
+
 /** An npm package installed from git or a tarball: its lockfile version is not the registry's word. */
 export function isFetchedOutsideRegistry(pkg: Package): boolean {
   return pkg.ecosystem === 'npm' && (pkg.source.kind === 'git' || pkg.source.kind === 'other');

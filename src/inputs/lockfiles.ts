@@ -1,5 +1,5 @@
 import { existsSync, statSync, type Stats } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
 import { noteCodeKind } from '../core/code-kinds.js';
 import { InputError, StowageError } from '../core/errors.js';
@@ -185,6 +185,20 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       const doc = parseManifestQuietly(input.manifest.text);
       refuseMemberLockfile(location.path, input.manifest.path, doc, await import('../ecosystems/cargo/workspace-root.js'));
       input.members = memberManifestPathsOf(input.manifest.path, doc).map((path) => ({ path, text: readRecordedText(path, record) }));
+      // Read for the check of the lockfile against them only, and not recorded: that would give
+      // every such application a new revision of unchanged content. Only inside the
+      // application's directory: a manifest's path may name any file on the machine, and what
+      // is read there shows in the warnings (a fleet server's upload would read other files).
+      const appDir = resolve(dirname(location.path));
+      input.readPathPackage = (path) => {
+        if (!resolve(path).startsWith(`${appDir}${sep}`) || !existsSync(path)) return null;
+        try {
+          return readTextInput(path);
+        } catch {
+          // One that cannot be read only leaves its dependencies unchecked against the lockfile.
+          return null;
+        }
+      };
     } else if (location.format.ecosystem === 'npm' && location.format.fileName !== 'bun.lock' && location.format.fileName !== 'pnpm-lock.yaml') {
       // yarn v1 locks what workspace members depend on, not the members: their manifests say.
       // npm ci reads each member's dependencies from its package.json too, not from its entry.

@@ -119,7 +119,11 @@ for (const source of CRATES_IO_HOST) {
  * Cargo calls these another registry (`--locked` refuses the lockfile of a crates.io dependency
  * locked from one), and none fetches crates.io's index: a query or fragment rides along on the
  * fetch (libgit2 and git ask for `/rust-lang/crates.io-index?x/info/refs?service=…`, which is
- * not the index), and a sparse URL with a query is refused by Cargo.
+ * not the index), and a sparse URL with a query is refused by Cargo. A sparse URL's fragment
+ * too: Cargo appends each path to the URL as written, so `sparse+http://HOST/#x` is refused
+ * ("sparse registry url must end in a slash") and `sparse+http://HOST/#/` fetches `/` for
+ * `config.json` and every index file (checked with cargo 1.95 against a sparse index on
+ * 127.0.0.1): neither reaches crates.io's index.
  */
 const OTHER_REGISTRIES = [
   'registry+https://github.com/rust-lang/crates.io-index2',
@@ -133,6 +137,8 @@ const OTHER_REGISTRIES = [
   'sparse+https://index.crates.io.example/',
   'sparse+https://index.crates.io/sub/',
   'sparse+https://index.crates.io/?x',
+  'sparse+https://index.crates.io/#x',
+  'sparse+https://index.crates.io/#/',
 ];
 
 for (const source of OTHER_REGISTRIES) {
@@ -148,6 +154,34 @@ for (const source of OTHER_REGISTRIES) {
     ]);
   });
 }
+
+test("rsa locked from another registry while the manifest names crates.io as a registry (registry = \"crates-io\", a crates.io registry-index): cargo build builds crates.io's rsa, so the warning says it was not audited", () => {
+  // Checked with cargo 1.95: each declaration is locked as crates.io's rsa, and a lockfile that
+  // says another registry is resolved anew from crates.io by `cargo build` (`--locked` refuses it).
+  const declarations = [
+    '{ version = "0.9", registry = "crates-io" }',
+    '{ version = "0.9", registry-index = "https://github.com/rust-lang/crates.io-index" }',
+    '{ version = "0.9", registry-index = "sparse+https://index.crates.io/" }',
+  ];
+  for (const declaration of declarations) {
+    const path = lockfile('named', 'registry+https://example.org/index');
+    writeFileSync(join(work, 'named.Cargo.toml'), `[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nrsa = ${declaration}\n`);
+    const run = audit(path);
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(warnings(run.stdout), [
+      `${join(work, 'named.Cargo.toml')}: app declares rsa (from crates.io, locked from registry+https://example.org/index), which ${path} does not lock as declared: the lockfile is older than the manifest; cargo build without --locked resolves them anew (--locked refuses), and the audit covers only what the lockfile locks`,
+      `${path}: 1 crate from a registry other than crates.io NOT matched against advisories (advisories name crates.io's crates; a crate of the same name from another registry is another crate): rsa 0.9.10 (https://example.org/index)`,
+    ], declaration);
+  }
+  // Another registry, named or by its index, is not crates.io: its rsa is locked as declared.
+  for (const declaration of ['{ version = "0.9", registry = "my-registry" }', '{ version = "0.9", registry-index = "https://example.org/index" }']) {
+    const path = lockfile('named', 'registry+https://example.org/index');
+    writeFileSync(join(work, 'named.Cargo.toml'), `[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nrsa = ${declaration}\n`);
+    const run = audit(path);
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(warnings(run.stdout).filter((w) => w.includes('does not lock as declared')), [], declaration);
+  }
+});
 
 test('a source Cargo cannot read is refused with exit 2, naming the file, the entry and the line', () => {
   const cases: [source: string, reason: RegExp][] = [

@@ -205,3 +205,34 @@ test('an executable, a package or an installed tree\'s binary too large to read 
   const deb = sparseFile(join(work, 'huge_1.0_amd64.deb'), Buffer.from('!<arch>\n', 'latin1'), 3 * GiB);
   assert.match(refusal(audit(deb)), new RegExp(`^stowage: ${deb}: a package of ${3 * GiB} bytes, larger than the ${2 ** 31 - 1} bytes stowage reads whole: not read$`));
 });
+
+test('a .dep-v0 crate whose source is not one cargo-auditable names crates.io by ("sparse", "crates.io ", "Crates.io") is named as not matched, never counted in silence', () => {
+  // cargo-auditable writes "crates.io" for crates.io's crates and the kind of any other source
+  // id ("sparse" for a sparse registry's); its reader (auditable-serde) keeps any other string as
+  // Source::Other, which no advisory names. Only the exact "crates.io" is crates.io.
+  for (const source of ['sparse', 'crates.io ', 'Crates.io', 'crates.io\u200b']) {
+    const binary = file('unknown-source', elf([
+      { name: 'tool', version: '0.1.0', source: 'local', dependencies: [1], root: true },
+      { name: 'smallvec', version: '1.6.0', source },
+    ]));
+    const run = audit(binary);
+    assert.equal(run.status, 0, run.stderr);
+    const report = auditReport(run.stdout);
+    assert.deepEqual(report.findings, []);
+    assert.deepEqual(
+      report.warnings.filter((w) => w.startsWith(binary)),
+      [
+        `${binary}: 1 crate from a source that is not crates.io NOT matched against advisories ` +
+          `(advisories name crates.io's crates): smallvec 1.6.0 (source ${JSON.stringify(source)})`,
+      ],
+      JSON.stringify(source),
+    );
+    const human = runCli(['audit', binary, '--db', db, '--no-fetch'], { cacheDir });
+    assert.equal(human.status, 0, human.stderr);
+    assert.match(human.stdout + human.stderr, /1 crate from a source that is not crates\.io NOT matched against advisories/);
+  }
+  // "crates.io" itself is matched.
+  const exact = audit(file('crates-io-source', VULNERABLE));
+  assert.equal(exact.status, 1, exact.stderr);
+  assert.deepEqual(auditReport(exact.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name}`), ['RUSTSEC-2099-0301 smallvec']);
+});

@@ -4,11 +4,11 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { flagsFromReachability, locatePackagesLater, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource, SourceLocation } from '../../core/package.js';
-import { CargoSourceError, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
+import { CargoSourceError, isCratesIoRegistryIndex, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
 import { crateNameProblem } from './crate-name.js';
 import { crateKey, declaredSpec, dependencyTables, type DeclaredKind } from './manifest-dependencies.js';
 import { cargoRequirementMatches, checkCargoVersion } from './version.js';
-import { memberGlobMatcher, parseManifestToml } from './workspace-members.js';
+import { memberGlobMatcher, parseManifestToml, pathPackageManifests } from './workspace-members.js';
 import { readCargoWrittenLockfile } from './lockfile-toml.js';
 import { holdsUnsafeInteger, isTomlTable, tomlStrings } from '../../core/toml-values.js';
 import { shortList } from '../../core/short-list.js';
@@ -68,7 +68,8 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   }
 
   if (manifest !== null && input.manifest) {
-    warnings.push(...unlockedDeclarations(input.path, { path: input.manifest.path, doc: manifest }, members, entries, ids, edges));
+    const pathPackages = input.readPathPackage ? pathPackageManifests({ path: input.manifest.path, doc: manifest }, members, input.readPathPackage).map(readMember) : [];
+    warnings.push(...unlockedDeclarations(input.path, { path: input.manifest.path, doc: manifest }, members, pathPackages, entries, ids, edges));
   }
 
   const metadata = doc.metadata;
@@ -766,6 +767,7 @@ function unlockedDeclarations(
   lockPath: string,
   root: { path: string; doc: TomlTable },
   members: readonly MemberManifest[],
+  pathPackages: readonly MemberManifest[],
   entries: readonly LockEntry[],
   ids: readonly string[],
   edges: readonly Edge[],
@@ -788,11 +790,16 @@ function unlockedDeclarations(
   }
 
   const warnings: string[] = [];
-  const check = (path: string, doc: TomlTable): void => {
+  /** A path package outside the members: Cargo resolves its dev-dependencies only for members, and it may be an unused [patch]. */
+  const check = (path: string, doc: TomlTable, member = true): void => {
     const pkg = doc.package;
     if (!isTomlTable(pkg) || typeof pkg.name !== 'string') return;
-    const own = entries.findIndex((e) => e.source === null && e.name === pkg.name);
+    // The entry of its version when the manifest states one: a path package may share a member's name.
+    const stated = typeof pkg.version === 'string' ? pkg.version : null;
+    let own = stated === null ? -1 : entries.findIndex((e) => e.source === null && e.name === pkg.name && e.version === stated);
+    if (own === -1) own = entries.findIndex((e) => e.source === null && e.name === pkg.name);
     if (own === -1) {
+      if (!member) return;
       warnings.push(`${path}: package ${pkg.name} is not in ${lockPath}: the lockfile is older than its manifest; cargo build without --locked resolves its dependencies anew, and the audit covers only what the lockfile locks`);
       return;
     }
@@ -809,7 +816,7 @@ function unlockedDeclarations(
         problems.add(`${name} (not locked)`);
         return;
       }
-      const fromCratesIo = table === null || (table.git === undefined && table.registry === undefined && table['registry-index'] === undefined);
+      const fromCratesIo = table === null || (table.git === undefined && declaresCratesIo(table));
       if (!fromCratesIo || moved.has(crateKey(name))) return;
       const cratesIo = found.filter((e) => e.source !== null && parseCargoSource(e.source).isDefaultRegistry);
       if (cratesIo.length === 0) {
@@ -826,7 +833,7 @@ function unlockedDeclarations(
         // A requirement Cargo cannot read fails the build itself; nothing to compare.
       }
     };
-    for (const { table } of dependencyTables(doc)) for (const [key, spec] of Object.entries(table)) declared(key, spec);
+    for (const { table, kind } of dependencyTables(doc)) if (member || kind !== 'dev') for (const [key, spec] of Object.entries(table)) declared(key, spec);
     if (problems.size === 0) return;
     const shown = shortList([...problems]);
     warnings.push(
@@ -835,7 +842,21 @@ function unlockedDeclarations(
   };
   check(root.path, root.doc);
   for (const member of members) if (member.plain !== null) check(member.path, member.plain);
+  for (const pathPackage of pathPackages) if (pathPackage.plain !== null) check(pathPackage.path, pathPackage.plain, false);
   return [...new Set(warnings)];
+}
+
+/**
+ * Whether a dependency table without `git` or `path` takes the crate from crates.io, as Cargo
+ * reads it: no registry named, `registry = "crates-io"` (Cargo's own name for crates.io), or a
+ * `registry-index` that fetches crates.io's index.
+ */
+function declaresCratesIo(table: TomlTable): boolean {
+  const registry = table.registry;
+  const index = table['registry-index'];
+  if (registry !== undefined) return registry === 'crates-io' && index === undefined;
+  if (index !== undefined) return typeof index === 'string' && isCratesIoRegistryIndex(index);
+  return true;
 }
 
 /** `./a/b/`, `a\b`, `a/./b` -> `a/b`; `a/../../c` -> `../c`. Relative to the workspace root. */

@@ -220,6 +220,20 @@ export function sourceIdentity(raw: string): string {
   }
 }
 
+/**
+ * Whether a manifest dependency's `registry-index` fetches crates.io's crates: Cargo reads the
+ * value as `SourceId::for_registry` does (a `sparse+` URL a sparse index, any other a git
+ * index), so `https://github.com/rust-lang/crates.io-index` and `sparse+https://index.crates.io/`
+ * are crates.io (cargo 1.95 locks them as crates.io's sources).
+ */
+export function isCratesIoRegistryIndex(value: string): boolean {
+  try {
+    return parseCargoSourceId(value.startsWith('sparse+') ? value : `registry+${value}`).servesCratesIo;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether Cargo identifies this source id (as Cargo.lock or `.cargo/config.toml` spells it) with crates.io. */
 export function isCratesIoSource(raw: string): boolean {
   try {

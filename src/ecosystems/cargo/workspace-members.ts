@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { parse, type TomlTable } from 'smol-toml';
 import { memberManifests, segmentRegExp } from '../../core/directory-glob.js';
 import { holdsUnsafeInteger, isTomlTable, tomlStrings } from '../../core/toml-values.js';
+import { dependencyTables } from './manifest-dependencies.js';
 
 /**
  * The Cargo.toml of each workspace member the root manifest lists (`[workspace] members`,
@@ -86,3 +87,59 @@ export function matchesMemberGlob(glob: string, path: string): boolean {
   return memberGlobMatcher(glob)(path);
 }
 
+
+/** At most this many path packages' manifests are followed from one workspace. */
+const MAX_PATH_PACKAGES = 1000;
+
+/**
+ * The Cargo.toml of each path package the workspace's manifests name, as `read` finds them:
+ * every dependency table's `path` entries (relative to the manifest naming them), the root's
+ * `[workspace.dependencies]`, `[patch.*]` and `[replace]` paths, and the path dependencies of
+ * those packages in turn. Cargo resolves their dependencies into the same Cargo.lock, so a
+ * lockfile older than one of them is resolved anew by `cargo build` as for a member. The root's
+ * and members' own manifests (already parsed) are left out.
+ */
+export function pathPackageManifests(
+  root: { path: string; doc: TomlTable },
+  members: readonly { path: string; doc: TomlTable | null }[],
+  read: (path: string) => string | null,
+): { path: string; text: string }[] {
+  const known = new Set([resolve(root.path), ...members.map((m) => resolve(m.path))]);
+  const found: { path: string; text: string }[] = [];
+  const queue: string[] = [];
+  const collect = (dir: string, table: unknown): void => {
+    if (!isTomlTable(table)) return;
+    for (const spec of Object.values(table)) {
+      if (!isTomlTable(spec) || typeof spec.path !== 'string') continue;
+      const manifest = resolve(dir, spec.path, 'Cargo.toml');
+      if (known.has(manifest)) continue;
+      known.add(manifest);
+      queue.push(manifest);
+    }
+  };
+  const walk = (path: string, doc: TomlTable | null): void => {
+    if (doc === null) return;
+    const dir = dirname(resolve(path));
+    for (const { table } of dependencyTables(doc)) collect(dir, table);
+  };
+  walk(root.path, root.doc);
+  const rootDir = dirname(resolve(root.path));
+  if (isTomlTable(root.doc.workspace)) collect(rootDir, root.doc.workspace.dependencies);
+  if (isTomlTable(root.doc.patch)) for (const registry of Object.values(root.doc.patch)) collect(rootDir, registry);
+  collect(rootDir, root.doc.replace);
+  for (const member of members) walk(member.path, member.doc);
+  while (queue.length > 0 && found.length < MAX_PATH_PACKAGES) {
+    const manifest = queue.shift() as string;
+    const text = read(manifest);
+    if (text === null) continue;
+    found.push({ path: manifest, text });
+    if (text.includes('path')) {
+      try {
+        walk(manifest, parse(text, { integersAsBigInt: true }));
+      } catch {
+        // Not TOML: cargo fails on it, and nothing of it is checked here.
+      }
+    }
+  }
+  return found;
+}

@@ -592,6 +592,40 @@ describe('a lockfile older than its manifest: what cargo build (without --locked
     assert.deepEqual(parse(text, manifest), []);
   });
 
+  test("a path package's own dependencies, found on disk from the manifests' path entries (transitively, inside the application's directory): cargo resolves them into the same lockfile", async () => {
+    // Checked with cargo 1.95: app -> c (path) with hex added to c's manifest after locking;
+    // `cargo metadata --locked` refuses, `cargo tree` (no --locked) resolves and builds hex.
+    const root = tempTree('cargo-path-package-stale', {
+      'app/Cargo.toml': '[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nc = { path = "c" }\n',
+      'app/c/Cargo.toml': '[package]\nname = "c"\nversion = "0.1.0"\n\n[dependencies]\nfnv = "1"\nhex = "0.4"\nd = { path = "../d" }\noutside = { path = "../../outside" }\n\n[dev-dependencies]\neither = "1"\n',
+      // Outside the application's directory: not read (its path could name any file).
+      'outside/Cargo.toml': '[package]\nname = "outside"\nversion = "0.1.0"\n\n[dependencies]\nryu = "1"\n',
+      'app/d/Cargo.toml': '[package]\nname = "d"\nversion = "0.2.0"\n\n[build-dependencies]\nitoa = "1"\n',
+      'app/Cargo.lock': [
+        'version = 4',
+        '',
+        '[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = [\n "c",\n]',
+        '',
+        '[[package]]\nname = "c"\nversion = "0.1.0"\ndependencies = [\n "d",\n "fnv",\n "outside",\n]',
+        '',
+        '[[package]]\nname = "d"\nversion = "0.2.0"',
+        '',
+        '[[package]]\nname = "outside"\nversion = "0.1.0"',
+        '',
+        `[[package]]\nname = "fnv"\nversion = "1.0.7"\nsource = "${CRATES_IO}"`,
+        '',
+      ].join('\n'),
+    });
+    const [location] = findLockfiles(join(root, 'app'));
+    assert.ok(location);
+    const graph = await readDependencyGraph(location);
+    // Not c's dev-dependency: Cargo resolves those for workspace members only.
+    assert.deepEqual(graph.warnings?.filter((w) => w.includes('does not lock as declared')), [
+      `${join(root, 'app', 'c', 'Cargo.toml')}: c declares hex (not locked), which ${location.path} does not lock as declared: the lockfile is older than the manifest; cargo build without --locked resolves them anew (--locked refuses), and the audit covers only what the lockfile locks`,
+      `${join(root, 'app', 'd', 'Cargo.toml')}: d declares itoa (not locked), which ${location.path} does not lock as declared: the lockfile is older than the manifest; cargo build without --locked resolves them anew (--locked refuses), and the audit covers only what the lockfile locks`,
+    ]);
+  });
+
   test('a workspace member the lockfile does not hold at all', () => {
     const input: LockfileInput = {
       path: 'Cargo.lock',
