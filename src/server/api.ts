@@ -329,10 +329,45 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
           .catch(() => undefined)
           .finally(() => (backlog -= event.body.length));
       };
-      const unsubscribe = await deps.events.subscribe(send);
+      // What the store holds after `sent` (a client resuming, or events recorded while it did), in
+      // id order a bounded page at a time (EventFeed.since), waiting for what waits to be written
+      // to fall under the limit before sending more: a client reading at full speed gets them all,
+      // and the server never holds more than a page and the limit. Live events that arrive
+      // meanwhile are read from the store after those (`again`), never sent ahead of them.
+      let catchingUp = false;
+      let again = false;
+      const catchUp = async (): Promise<void> => {
+        if (catchingUp) {
+          again = true;
+          return;
+        }
+        catchingUp = true;
+        try {
+          do {
+            again = false;
+            for (;;) {
+              const events = await deps.events.since(sent, 100);
+              if (events.length === 0 || stream.aborted) break;
+              for (const event of events) {
+                if (backlog > deps.limits.eventBacklogBytes) await written;
+                if (stream.aborted) break;
+                send(event);
+              }
+              // The next page is read once this one is on its way: one large event in memory at a time.
+              if (backlog > deps.limits.eventBacklogBytes) await written;
+            }
+          } while (again && !stream.aborted);
+        } finally {
+          catchingUp = false;
+        }
+      };
+      const unsubscribe = await deps.events.subscribe((event) => {
+        if (catchingUp) again = true;
+        else send(event);
+      });
       let offClose = (): void => undefined;
       try {
-        for (const event of await deps.events.since(sent, 1000)) send(event);
+        await catchUp();
         await stream.write(': stowage fleet events\n\n');
         await new Promise<void>((resolve) => {
           const ping = setInterval(() => void stream.write(': ping\n\n').catch(() => undefined), 15_000);

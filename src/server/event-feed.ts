@@ -1,6 +1,13 @@
 import type { FleetEventRecord, FleetStore } from '../fleet/store/store.js';
 
 /**
+ * Stored (compressed) bytes of event bodies read at once: about 20 MB of text. A first add or a
+ * sync of 10,000 applications records tens of events of 20-50 MB of text each; read 100 or
+ * 1,000 at a time they were all held at once.
+ */
+export const EVENT_READ_BYTES = 1024 * 1024;
+
+/**
  * The events the store records (the same ones webhooks get: sync, add, triage), for GET
  * /api/v1/events. Read from the store rather than passed in memory, so events of the command
  * line and of other servers on the same store reach subscribers too: polled while someone
@@ -24,9 +31,13 @@ export class EventFeed {
     return this.store.lastEventId();
   }
 
-  /** Events after `afterId`, oldest first (a subscriber resuming with Last-Event-ID). */
+  /**
+   * Events after `afterId`, oldest first (a subscriber resuming with Last-Event-ID), at most
+   * `limit` and as many as EVENT_READ_BYTES of stored bodies hold (always one): fewer than
+   * `limit` does not mean the last ones, none does.
+   */
   since(afterId: number, limit: number): Promise<FleetEventRecord[]> {
-    return this.store.eventsAfter(afterId, limit);
+    return this.store.eventsAfter(afterId, limit, EVENT_READ_BYTES);
   }
 
   /** Calls `listener` with every event recorded from now on; returns the unsubscribe function. */
@@ -66,7 +77,7 @@ export class EventFeed {
     for (;;) {
       let events: FleetEventRecord[];
       try {
-        events = await this.store.eventsAfter(this.last, 100);
+        events = await this.store.eventsAfter(this.last, 100, EVENT_READ_BYTES);
       } catch {
         return; // the store closed (shutdown) or is briefly unreachable: the next poll retries
       }
@@ -74,7 +85,7 @@ export class EventFeed {
         this.last = event.id;
         for (const listener of this.listeners) listener(event);
       }
-      if (events.length < 100) return;
+      if (events.length === 0) return;
     }
   }
 

@@ -1495,10 +1495,25 @@ export class SqlFleetStore implements FleetStore {
     };
   }
 
-  async eventsAfter(afterId: number, limit: number): Promise<FleetEventRecord[]> {
+  async eventsAfter(afterId: number, limit: number, maxStoredBytes = Number.POSITIVE_INFINITY): Promise<FleetEventRecord[]> {
+    let upTo: number | null = null;
+    if (maxStoredBytes !== Number.POSITIVE_INFINITY) {
+      // The bodies' stored sizes first (no body read): the events up to the budget, at least one.
+      const sizes = await this.sql.query<{ id: number; size: number | string }>(
+        `SELECT id, LENGTH(body) + COALESCE(LENGTH(body_zstd), 0) AS size FROM events WHERE id > ? ORDER BY id LIMIT ?`,
+        [afterId, limit],
+      );
+      if (sizes.length === 0) return [];
+      let total = 0;
+      for (const [i, r] of sizes.entries()) {
+        total += Number(r.size);
+        if (i > 0 && total > maxStoredBytes) break;
+        upTo = Number(r.id);
+      }
+    }
     const rows = await this.sql.query<{ id: number; type: string; at: string } & StoredEventBody>(
-      `SELECT id, type, body, body_zstd, at FROM events WHERE id > ? ORDER BY id LIMIT ?`,
-      [afterId, limit],
+      `SELECT id, type, body, body_zstd, at FROM events WHERE id > ?${upTo === null ? '' : ' AND id <= ?'} ORDER BY id LIMIT ?`,
+      upTo === null ? [afterId, limit] : [afterId, upTo, limit],
     );
     return rows.map((r) => ({ id: Number(r.id), type: r.type, body: eventBody(r), at: r.at }));
   }

@@ -347,8 +347,12 @@ export interface FleetStore {
   ): Promise<Page<CurrentRevisionRef & { package: PackageKey }> & { findings: CurrentFinding[] }>;
   /** An application's history, oldest first, a page at a time. */
   historyPage(appId: number, page: PageRequest): Promise<Page<HistoryEntry>>;
-  /** Recorded events with an id above `afterId`, oldest first, at most `limit`. */
-  eventsAfter(afterId: number, limit: number): Promise<FleetEventRecord[]>;
+  /**
+   * Recorded events with an id above `afterId`, oldest first, at most `limit`, and, when
+   * `maxStoredBytes` is given, only as many as the bodies stored within it (always the first):
+   * a sync's or a first add's events at 10,000 applications are tens of megabytes of text each.
+   */
+  eventsAfter(afterId: number, limit: number, maxStoredBytes?: number): Promise<FleetEventRecord[]>;
   /** The newest event's id (0 when none). */
   lastEventId(): Promise<number>;
 
