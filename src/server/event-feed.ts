@@ -1,11 +1,5 @@
+import { EVENT_READ_BYTES } from '../fleet/store/event-bodies.js';
 import type { FleetEventRecord, FleetStore } from '../fleet/store/store.js';
-
-/**
- * Stored (compressed) bytes of event bodies read at once: about 20 MB of text. A first add or a
- * sync of 10,000 applications records tens of events of 20-50 MB of text each; read 100 or
- * 1,000 at a time they were all held at once.
- */
-export const EVENT_READ_BYTES = 1024 * 1024;
 
 /**
  * The events the store records (the same ones webhooks get: sync, add, triage), for GET

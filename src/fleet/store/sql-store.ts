@@ -938,12 +938,28 @@ export class SqlFleetStore implements FleetStore {
     return id;
   }
 
-  async dueDeliveries(now: string, limit: number): Promise<OutboxDelivery[]> {
-    const rows = await this.sql.query<DeliveryRow>(
-      `SELECT ${DELIVERY_COLUMNS} FROM outbox o JOIN events e ON e.id = o.event_id
-       WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ? ORDER BY o.event_id, o.target LIMIT ?`,
-      [now, limit],
-    );
+  async dueDeliveries(now: string, limit: number, maxStoredBytes = Number.POSITIVE_INFINITY): Promise<OutboxDelivery[]> {
+    const due = `FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ?`;
+    let upTo = '';
+    const params: SqlValue[] = [now];
+    if (maxStoredBytes !== Number.POSITIVE_INFINITY) {
+      // The bodies' stored sizes first (no body read): the deliveries up to the budget, at least one.
+      const sizes = await this.sql.query<{ event_id: number; target: string; size: number | string }>(
+        `SELECT o.event_id, o.target, LENGTH(e.body) + COALESCE(LENGTH(e.body_zstd), 0) AS size ${due} ORDER BY o.event_id, o.target LIMIT ?`,
+        [now, limit],
+      );
+      let total = 0;
+      let last: { event_id: number; target: string } | null = null;
+      for (const [i, r] of sizes.entries()) {
+        total += Number(r.size);
+        if (i > 0 && total > maxStoredBytes) break;
+        last = r;
+      }
+      if (last === null) return [];
+      upTo = ' AND (o.event_id < ? OR (o.event_id = ? AND o.target <= ?))';
+      params.push(Number(last.event_id), Number(last.event_id), last.target);
+    }
+    const rows = await this.sql.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} ${due}${upTo} ORDER BY o.event_id, o.target LIMIT ?`, [...params, limit]);
     return rows.map(deliveryOf);
   }
 
