@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { errorMessage } from '../core/errors.js';
+import { EVENT_READ_BYTES } from './store/event-bodies.js';
 import type { FleetSettings, FleetStore, OutboxDelivery } from './store/store.js';
 
 /**
@@ -63,18 +64,25 @@ export async function deliverDueEvents(store: FleetStore, options: DeliveryOptio
   const post = options.fetchImpl ?? fetch;
   const report: DeliveryReport = { delivered: 0, failures: [] };
   const settings = await store.settings();
-  const due = await store.dueDeliveries(now().toISOString(), options.limit ?? 100);
-  for (const delivery of due) {
-    const lease = new Date(now().getTime() + 2 * timeoutMs).toISOString();
-    if (!(await store.claimDelivery(delivery, lease))) continue;
-    const failure = await attempt(delivery, settings, post, timeoutMs);
-    if (failure === null) {
-      await store.deliveryDone(delivery, now().toISOString());
-      report.delivered++;
-    } else {
-      const next = new Date(now().getTime() + retryDelayMs(delivery.attempts + 1)).toISOString();
-      await store.deliveryFailed(delivery, next, failure);
-      report.failures.push(`webhook ${delivery.target}: event ${delivery.eventId} (${delivery.type}) not delivered: ${failure}; retried from ${next}`);
+  // A few at a time (EVENT_READ_BYTES of stored bodies): each one posted is leased, delivered or
+  // put off, so it is not due again, and the next read starts after it.
+  let remaining = options.limit ?? 100;
+  while (remaining > 0) {
+    const due = await store.dueDeliveries(now().toISOString(), remaining, EVENT_READ_BYTES);
+    if (due.length === 0) break;
+    remaining -= due.length;
+    for (const delivery of due) {
+      const lease = new Date(now().getTime() + 2 * timeoutMs).toISOString();
+      if (!(await store.claimDelivery(delivery, lease))) continue;
+      const failure = await attempt(delivery, settings, post, timeoutMs);
+      if (failure === null) {
+        await store.deliveryDone(delivery, now().toISOString());
+        report.delivered++;
+      } else {
+        const next = new Date(now().getTime() + retryDelayMs(delivery.attempts + 1)).toISOString();
+        await store.deliveryFailed(delivery, next, failure);
+        report.failures.push(`webhook ${delivery.target}: event ${delivery.eventId} (${delivery.type}) not delivered: ${failure}; retried from ${next}`);
+      }
     }
   }
   return report;

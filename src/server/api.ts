@@ -1,6 +1,6 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { streamSSE } from 'hono/streaming';
+import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { SEVERITY_LEVELS, type SeverityLevel } from '../core/advisory.js';
 import { StowageError } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
@@ -167,6 +167,16 @@ function cachedResponse(c: Context<ServerEnv>, answer: CachedAnswer): Response {
   return c.body(answer.body, 200, { ...headers, 'content-type': 'application/json' });
 }
 
+/**
+ * writeSSE's bytes for an event. Its body is JSON on one line: written in one piece, not split,
+ * prefixed and joined as writeSSE does any text (four copies of a 50 MB part of a first add's
+ * event at 10,000 applications); a body with a line break goes through writeSSE.
+ */
+async function writeEvent(stream: SSEStreamingApi, event: { id: number; type: string; body: string }): Promise<void> {
+  if (/[\r\n]/.test(event.body) || /[\r\n]/.test(event.type)) return stream.writeSSE({ id: String(event.id), event: event.type, data: event.body });
+  await stream.write(`event: ${event.type}\ndata: ${event.body}\nid: ${event.id}\n\n`);
+}
+
 export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
   const api = new Hono<ServerEnv>();
   const { store } = deps;
@@ -325,14 +335,49 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
         }
         backlog += event.body.length;
         written = written
-          .then(() => stream.writeSSE({ id: String(event.id), event: event.type, data: event.body }))
+          .then(() => writeEvent(stream, event))
           .catch(() => undefined)
           .finally(() => (backlog -= event.body.length));
       };
-      const unsubscribe = await deps.events.subscribe(send);
+      // What the store holds after `sent` (a client resuming, or events recorded while it did), in
+      // id order a bounded page at a time (EventFeed.since), waiting for what waits to be written
+      // to fall under the limit before sending more: a client reading at full speed gets them all,
+      // and the server never holds more than a page and the limit. Live events that arrive
+      // meanwhile are read from the store after those (`again`), never sent ahead of them.
+      let catchingUp = false;
+      let again = false;
+      const catchUp = async (): Promise<void> => {
+        if (catchingUp) {
+          again = true;
+          return;
+        }
+        catchingUp = true;
+        try {
+          do {
+            again = false;
+            for (;;) {
+              const events = await deps.events.since(sent, 100);
+              if (events.length === 0 || stream.aborted) break;
+              for (const event of events) {
+                if (backlog > deps.limits.eventBacklogBytes) await written;
+                if (stream.aborted) break;
+                send(event);
+              }
+              // The next page is read once this one is on its way: one large event in memory at a time.
+              if (backlog > deps.limits.eventBacklogBytes) await written;
+            }
+          } while (again && !stream.aborted);
+        } finally {
+          catchingUp = false;
+        }
+      };
+      const unsubscribe = await deps.events.subscribe((event) => {
+        if (catchingUp) again = true;
+        else send(event);
+      });
       let offClose = (): void => undefined;
       try {
-        for (const event of await deps.events.since(sent, 1000)) send(event);
+        await catchUp();
         await stream.write(': stowage fleet events\n\n');
         await new Promise<void>((resolve) => {
           const ping = setInterval(() => void stream.write(': ping\n\n').catch(() => undefined), 15_000);

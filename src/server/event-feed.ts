@@ -1,3 +1,4 @@
+import { EVENT_READ_BYTES } from '../fleet/store/event-bodies.js';
 import type { FleetEventRecord, FleetStore } from '../fleet/store/store.js';
 
 /**
@@ -24,9 +25,13 @@ export class EventFeed {
     return this.store.lastEventId();
   }
 
-  /** Events after `afterId`, oldest first (a subscriber resuming with Last-Event-ID). */
+  /**
+   * Events after `afterId`, oldest first (a subscriber resuming with Last-Event-ID), at most
+   * `limit` and as many as EVENT_READ_BYTES of stored bodies hold (always one): fewer than
+   * `limit` does not mean the last ones, none does.
+   */
   since(afterId: number, limit: number): Promise<FleetEventRecord[]> {
-    return this.store.eventsAfter(afterId, limit);
+    return this.store.eventsAfter(afterId, limit, EVENT_READ_BYTES);
   }
 
   /** Calls `listener` with every event recorded from now on; returns the unsubscribe function. */
@@ -66,7 +71,7 @@ export class EventFeed {
     for (;;) {
       let events: FleetEventRecord[];
       try {
-        events = await this.store.eventsAfter(this.last, 100);
+        events = await this.store.eventsAfter(this.last, 100, EVENT_READ_BYTES);
       } catch {
         return; // the store closed (shutdown) or is briefly unreachable: the next poll retries
       }
@@ -74,7 +79,7 @@ export class EventFeed {
         this.last = event.id;
         for (const listener of this.listeners) listener(event);
       }
-      if (events.length < 100) return;
+      if (events.length === 0) return;
     }
   }
 

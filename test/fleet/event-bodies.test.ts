@@ -56,6 +56,12 @@ for (const kind of STORE_KINDS) {
             ['sync', syncText],
           ],
         );
+        // Read within a budget of stored bytes (the event stream's pages): the first event whatever its size, then only what fits.
+        const [first, second] = await store.eventsAfter(0, 10);
+        assert.deepEqual((await store.eventsAfter(0, 10, 1)).map((e) => [e.id, e.body]), [[first?.id, olderText]]);
+        assert.deepEqual((await store.eventsAfter(first?.id ?? 0, 10, 1)).map((e) => [e.id, e.body]), [[second?.id, syncText]]);
+        assert.deepEqual((await store.eventsAfter(0, 10, 1_000_000)).map((e) => e.type), ['add', 'sync']);
+        assert.deepEqual(await store.eventsAfter(second?.id ?? 0, 10, 1), []);
         assert.deepEqual(
           (await store.deliveries()).map((d) => d.body),
           [olderText, syncText],

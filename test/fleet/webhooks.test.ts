@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,6 +77,41 @@ for (const kind of STORE_KINDS) {
       const [delivery] = await store.deliveries();
       assert.equal(delivery?.attempts, 2);
       assert.equal(delivery?.deliveredAt, '2026-12-01T00:01:00.000Z');
+    } finally {
+      await store.close();
+      await fresh.dispose();
+    }
+  });
+
+  test(`${kind}: large events are read for delivery a few at a time (about 1 MiB of stored bodies), every one still posted once, in order`, { skip: await skipUnless(kind) }, async () => {
+    const fresh = await freshStore(kind);
+    const store = await openFleetStore(fresh.store);
+    try {
+      const at = '2026-12-01T00:00:00.000Z';
+      await store.putSettings({ databases: [], webhook: { url: 'http://127.0.0.1:9/hook', secretFile: null }, failOn: null }, at);
+      const settings = await store.settings();
+      // A sync's or a first add's parts at 10,000 applications: tens of megabytes each (here ~600 KB stored, incompressible).
+      const bodies = Array.from({ length: 4 }, (_, i) => ({ schemaVersion: 1, part: i, noise: randomBytes(600_000).toString('base64') }));
+      for (const body of bodies) await store.transaction((tx) => recordEvent(tx, settings, 'sync', body, at));
+      const held: number[] = [];
+      const watched = new Proxy(store, {
+        get(target, key, receiver) {
+          if (key !== 'dueDeliveries') return Reflect.get(target, key, receiver) as unknown;
+          return async (...args: Parameters<typeof store.dueDeliveries>) => {
+            const due = await target.dueDeliveries(...args);
+            held.push(due.length);
+            return due;
+          };
+        },
+      });
+      const posted: string[] = [];
+      const fetchImpl = (async (_url: string, init: { body: string }) => {
+        posted.push(init.body);
+        return new Response(null, { status: 204 });
+      }) as unknown as typeof fetch;
+      assert.deepEqual(await deliverDueEvents(watched, { fetchImpl, now: () => new Date('2026-12-01T00:00:01.000Z') }), { delivered: 4, failures: [] });
+      assert.deepEqual(posted.map((b) => (JSON.parse(b) as { part: number }).part), [0, 1, 2, 3]);
+      assert.ok(Math.max(...held) <= 1, `read ${JSON.stringify(held)} deliveries at a time: all their bodies were held at once`);
     } finally {
       await store.close();
       await fresh.dispose();

@@ -472,6 +472,45 @@ for (const kind of STORE_KINDS) {
     });
   });
 
+  test(`a client resuming with Last-Event-ID over events each larger than the backlog limit gets every one, in order, on one connection (${kind})`, { skip: skips[kind] }, async () => {
+    await withFleet(kind, async (_fleet, store) => {
+      const server = await startServer(store.store, cacheDir, { limits: { eventBacklogBytes: 64 * 1024 } });
+      const abort = new AbortController();
+      try {
+        const token = await server.token('ci');
+        const from = await server.store.lastEventId();
+        // A triage --all of a widespread advisory, a sync or a first add at 10,000 applications: events of megabytes.
+        const made = 12;
+        const ids: string[] = [];
+        for (let i = 0; i < made; i++) {
+          const decided = await api<TriageAnswer>(server, 'POST', '/triage', {
+            token,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ id: 'RUSTSEC-2024-0421', state: 'exploitable', reason: `${i} ${'r'.repeat(60_000)}` }),
+          });
+          assert.equal(decided.status, 201);
+        }
+        for (const e of await server.store.eventsAfter(from, 100)) ids.push(String(e.id));
+        assert.equal(ids.length, made);
+        const events = await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}`, 'last-event-id': String(from) }, signal: abort.signal });
+        assert.equal(events.status, 200);
+        const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+        const decoder = new TextDecoder();
+        let text = '';
+        const received = (): string[] => [...text.matchAll(/^id: (\d+)$/gm)].map((m) => m[1] as string);
+        while (received().length < made) {
+          const chunk = await reader.read().catch((err: Error) => ({ done: true, value: undefined, err }));
+          assert.equal(chunk.done, false, `the stream ended after ${received().length} of ${made} events`);
+          text += decoder.decode(chunk.value, { stream: true });
+        }
+        assert.deepEqual(received(), ids);
+      } finally {
+        abort.abort();
+        await server.close();
+      }
+    });
+  });
+
   test(`50 pushes at once: none lost, none corrupted (${kind})`, { skip: skips[kind] }, async () => {
     await withFleet(kind, async (_fleet, store) => {
       const server = await startServer(store.store, cacheDir);

@@ -28,3 +28,10 @@ export function compressedEventBody(body: string | Uint8Array): Buffer {
 export function eventBody(r: StoredEventBody): string {
   return r.body_zstd === null ? r.body : decompressBytes(r.body_zstd).toString('utf8');
 }
+
+/**
+ * Stored (compressed) bytes of event bodies read at once, by the event stream and the webhook's
+ * deliveries: about 20 MB of text. A first add or a sync of 10,000 applications records tens of
+ * events of 20-50 MB of text each; read 100 or 1,000 at a time they were all held at once.
+ */
+export const EVENT_READ_BYTES = 1024 * 1024;

@@ -938,12 +938,28 @@ export class SqlFleetStore implements FleetStore {
     return id;
   }
 
-  async dueDeliveries(now: string, limit: number): Promise<OutboxDelivery[]> {
-    const rows = await this.sql.query<DeliveryRow>(
-      `SELECT ${DELIVERY_COLUMNS} FROM outbox o JOIN events e ON e.id = o.event_id
-       WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ? ORDER BY o.event_id, o.target LIMIT ?`,
-      [now, limit],
-    );
+  async dueDeliveries(now: string, limit: number, maxStoredBytes = Number.POSITIVE_INFINITY): Promise<OutboxDelivery[]> {
+    const due = `FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ?`;
+    let upTo = '';
+    const params: SqlValue[] = [now];
+    if (maxStoredBytes !== Number.POSITIVE_INFINITY) {
+      // The bodies' stored sizes first (no body read): the deliveries up to the budget, at least one.
+      const sizes = await this.sql.query<{ event_id: number; target: string; size: number | string }>(
+        `SELECT o.event_id, o.target, LENGTH(e.body) + COALESCE(LENGTH(e.body_zstd), 0) AS size ${due} ORDER BY o.event_id, o.target LIMIT ?`,
+        [now, limit],
+      );
+      let total = 0;
+      let last: { event_id: number; target: string } | null = null;
+      for (const [i, r] of sizes.entries()) {
+        total += Number(r.size);
+        if (i > 0 && total > maxStoredBytes) break;
+        last = r;
+      }
+      if (last === null) return [];
+      upTo = ' AND (o.event_id < ? OR (o.event_id = ? AND o.target <= ?))';
+      params.push(Number(last.event_id), Number(last.event_id), last.target);
+    }
+    const rows = await this.sql.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} ${due}${upTo} ORDER BY o.event_id, o.target LIMIT ?`, [...params, limit]);
     return rows.map(deliveryOf);
   }
 
@@ -1495,10 +1511,25 @@ export class SqlFleetStore implements FleetStore {
     };
   }
 
-  async eventsAfter(afterId: number, limit: number): Promise<FleetEventRecord[]> {
+  async eventsAfter(afterId: number, limit: number, maxStoredBytes = Number.POSITIVE_INFINITY): Promise<FleetEventRecord[]> {
+    let upTo: number | null = null;
+    if (maxStoredBytes !== Number.POSITIVE_INFINITY) {
+      // The bodies' stored sizes first (no body read): the events up to the budget, at least one.
+      const sizes = await this.sql.query<{ id: number; size: number | string }>(
+        `SELECT id, LENGTH(body) + COALESCE(LENGTH(body_zstd), 0) AS size FROM events WHERE id > ? ORDER BY id LIMIT ?`,
+        [afterId, limit],
+      );
+      if (sizes.length === 0) return [];
+      let total = 0;
+      for (const [i, r] of sizes.entries()) {
+        total += Number(r.size);
+        if (i > 0 && total > maxStoredBytes) break;
+        upTo = Number(r.id);
+      }
+    }
     const rows = await this.sql.query<{ id: number; type: string; at: string } & StoredEventBody>(
-      `SELECT id, type, body, body_zstd, at FROM events WHERE id > ? ORDER BY id LIMIT ?`,
-      [afterId, limit],
+      `SELECT id, type, body, body_zstd, at FROM events WHERE id > ?${upTo === null ? '' : ' AND id <= ?'} ORDER BY id LIMIT ?`,
+      upTo === null ? [afterId, limit] : [afterId, upTo, limit],
     );
     return rows.map((r) => ({ id: Number(r.id), type: r.type, body: eventBody(r), at: r.at }));
   }

@@ -255,8 +255,11 @@ export interface FleetStore {
 
   /** Records an event and queues it for each delivery target (webhook URL). */
   addEvent(event: { type: string; body: string | Uint8Array; at: string }, targets: string[]): Promise<number>;
-  /** Undelivered events whose next attempt is due at `now`, oldest first. */
-  dueDeliveries(now: string, limit: number): Promise<OutboxDelivery[]>;
+  /**
+   * Undelivered events whose next attempt is due at `now`, oldest first, at most `limit`, and,
+   * when `maxStoredBytes` is given, only as many as their bodies stored within it (always the first).
+   */
+  dueDeliveries(now: string, limit: number, maxStoredBytes?: number): Promise<OutboxDelivery[]>;
   /**
    * Takes a due delivery for this process until `leaseUntil` (its next attempt time is moved
    * there), so two processes never post the same event at once; false when another took it.
@@ -347,8 +350,12 @@ export interface FleetStore {
   ): Promise<Page<CurrentRevisionRef & { package: PackageKey }> & { findings: CurrentFinding[] }>;
   /** An application's history, oldest first, a page at a time. */
   historyPage(appId: number, page: PageRequest): Promise<Page<HistoryEntry>>;
-  /** Recorded events with an id above `afterId`, oldest first, at most `limit`. */
-  eventsAfter(afterId: number, limit: number): Promise<FleetEventRecord[]>;
+  /**
+   * Recorded events with an id above `afterId`, oldest first, at most `limit`, and, when
+   * `maxStoredBytes` is given, only as many as the bodies stored within it (always the first):
+   * a sync's or a first add's events at 10,000 applications are tens of megabytes of text each.
+   */
+  eventsAfter(afterId: number, limit: number, maxStoredBytes?: number): Promise<FleetEventRecord[]>;
   /** The newest event's id (0 when none). */
   lastEventId(): Promise<number>;
 
