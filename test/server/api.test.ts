@@ -572,3 +572,16 @@ test('a push from the command line records the revision fleet add would, and exi
     await store.dispose();
   }
 });
+
+test('fleet push refuses plain http to another machine before reading the token or the application: the token would cross the network readable', async () => {
+  const clean = join(tempDir('server-api-push-http'), 'rg.Cargo.lock');
+  copyFileSync(join(CARGO_CORPUS, 'ripgrep-2023-09-01.Cargo.lock'), clean);
+  // 192.0.2.1 is TEST-NET-1: no one answers there, so nothing but the refusal can end the push quickly.
+  for (const server of ['http://192.0.2.1:8080/', 'http://fleet.example/', 'HTTP://[2001:db8::1]:8080/']) {
+    const r = await runCliAsync(['fleet', 'push', '--server', server, clean], { cacheDir, env: { STOWAGE_TOKEN: 'stw_not_to_be_sent' } });
+    assert.equal(r.status, 2, `${server}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /plain http sends the token readable to anyone on the way; use https/, server);
+  }
+});
