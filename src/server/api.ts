@@ -14,7 +14,7 @@ import { currentRevision, requireApp, requireSettings, resolveRevision } from '.
 import { addBody, appsBody, diffBody, historyBody, summaryBody } from '../fleet/report.js';
 import { appSummariesPage } from '../fleet/summary.js';
 import { UPLOAD_LIMITS } from '../inputs/shipped-limits.js';
-import type { AppsFilter, FindingStateFilter } from '../fleet/store/store.js';
+import type { AppsFilter, FindingStateFilter, FleetEventRecord } from '../fleet/store/store.js';
 import { applyTriage, recordDecision, TRIAGE_JSON_FIELDS, triageEventBody, withTriage } from '../fleet/triage.js';
 import { AnswerCache, answerKey, DEFAULT_ANSWER_CACHE, type CachedAnswer } from './answer-cache.js';
 import { errorResponse, type ServerDeps, type ServerEnv } from './context.js';
@@ -34,6 +34,9 @@ import { checkMultipartParts, ENTRY_FIELD, SBOM_DOCUMENT, uploadMessage, writeUp
  */
 
 type Access = 'read' | 'write';
+
+/** How many stored events a resuming event stream reads at a time (each few written before the next are read). */
+const RESUME_PAGE = 8;
 
 const BEARER = /^Bearer ([^\s,]+)$/i;
 
@@ -314,27 +317,58 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
       // What waits to be written: a client that stops reading would otherwise have the server keep
       // every event from then on. Past the limit it is cut, the connection reset (its unsent bytes dropped).
       let backlog = 0;
-      const send = (event: { id: number; type: string; body: string }): void => {
-        if (event.id <= sent || stream.aborted) return;
+      let cut = false;
+      // An event is queued while what waits is under the limit, however large the event itself.
+      const overBacklog = (): boolean => {
+        if (backlog <= deps.limits.eventBacklogBytes) return false;
+        cut = true;
+        stream.abort();
+        c.env?.incoming?.socket.resetAndDestroy();
+        return true;
+      };
+      const send = (event: FleetEventRecord): void => {
+        if (event.id <= sent || stream.aborted || cut) return;
         sent = event.id;
-        // An event is queued while what waits is under the limit, however large the event itself.
-        if (backlog > deps.limits.eventBacklogBytes) {
-          stream.abort();
-          c.env?.incoming?.socket.resetAndDestroy();
-          return;
-        }
+        if (overBacklog()) return;
         backlog += event.body.length;
         written = written
           .then(() => stream.writeSSE({ id: String(event.id), event: event.type, data: event.body }))
           .catch(() => undefined)
           .finally(() => (backlog -= event.body.length));
       };
-      const unsubscribe = await deps.events.subscribe(send);
+      // While the stream catches up from the store, the events the feed brings wait here (in order,
+      // counted in the backlog), then go after the last one read: sent as they come, the first of
+      // them would mark every older one sent.
+      let waiting: FleetEventRecord[] | null = [];
+      const unsubscribe = await deps.events.subscribe((event) => {
+        if (waiting === null) send(event);
+        else if (!cut && !overBacklog()) {
+          waiting.push(event);
+          backlog += event.body.length;
+        }
+      });
       let offClose = (): void => undefined;
       try {
-        for (const event of await deps.events.since(sent, 1000)) send(event);
+        // Every event after Last-Event-ID, a few at a time and each few written before the next are
+        // read: a client resuming from 0 is sent the whole history at the pace it reads, and the
+        // server holds no more of it than that (an event of a large add or sync is tens of megabytes).
+        for (;;) {
+          const events = await deps.events.since(sent, RESUME_PAGE);
+          for (const event of events) send(event);
+          await written;
+          if (events.length < RESUME_PAGE || cut || stream.aborted) break;
+        }
+        const held = waiting ?? [];
+        waiting = null;
+        for (const event of held) {
+          backlog -= event.body.length;
+          send(event);
+        }
+        // Cut, or the client gone, during the catch-up: the abort is past, no listener would hear it.
+        if (cut || stream.aborted) return;
         await stream.write(': stowage fleet events\n\n');
         await new Promise<void>((resolve) => {
+          if (stream.aborted) return resolve();
           const ping = setInterval(() => void stream.write(': ping\n\n').catch(() => undefined), 15_000);
           stream.onAbort(() => {
             clearInterval(ping);

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import type { ReportFinding } from '../support/audit-report.js';
 import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
 import type { FleetApps, FleetAppsSummary } from '../support/fleet-report.js';
+import { recordEvent } from '../../src/fleet/events.js';
 import { api, startServer, type TestServer } from '../support/fleet-server.js';
 import { advisoryDbCheckout, CARGO_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
 
@@ -446,16 +447,21 @@ for (const kind of STORE_KINDS) {
         socket.on('error', () => undefined);
         socket.on('close', () => (closed = true));
         socket.write(`GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n\r\n`);
-        // A client that does not read while 300 events of 50 KB are recorded (more than the kernel's buffers hold).
+        // Once the stream is live, a client that does not read while 300 events of 50 KB are recorded (more than the kernel's buffers hold).
+        await new Promise<void>((resolve) => {
+          const live = (chunk: Buffer): void => {
+            received += chunk.toString('latin1');
+            if (!received.includes(': stowage fleet events\n')) return;
+            socket.off('data', live);
+            resolve();
+          };
+          socket.on('data', live);
+        });
         socket.pause();
         const made = 300;
+        // (Recorded in the store as a command's would be: a triage reason is at most 2,000 characters.)
         for (let i = 0; i < made; i++) {
-          const decided = await api<TriageAnswer>(server, 'POST', '/triage', {
-            token,
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ id: 'RUSTSEC-2024-0421', state: 'exploitable', reason: `${i} ${'r'.repeat(50_000)}` }),
-          });
-          assert.equal(decided.status, 201);
+          await server.store.transaction((tx) => recordEvent(tx, null, 'triage', { n: i, body: 'r'.repeat(50_000) }, new Date().toISOString()));
         }
         // Then it reads: the server cut the stream when its backlog passed the limit, instead of keeping every event since.
         socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
@@ -467,6 +473,45 @@ for (const kind of STORE_KINDS) {
         assert.equal((await server.store.eventsAfter(0, 2000)).filter((e) => e.type === 'triage').length, made);
       } finally {
         socket.destroy();
+        await server.close();
+      }
+    });
+  });
+
+  test(`a stream resumed with Last-Event-ID is sent every event after it however far behind, then the new ones, none twice (${kind})`, { skip: skips[kind] }, async () => {
+    await withFleet(kind, async (_fleet, store) => {
+      const server = await startServer(store.store, cacheDir);
+      const aborted = new AbortController();
+      try {
+        const token = await server.token('ci');
+        const from = await server.store.lastEventId();
+        // A client that was away while more events were recorded than one read of the store holds.
+        const behind = 1100;
+        const recorded = await server.store.transaction(async (tx) => {
+          const ids: number[] = [];
+          for (let i = 0; i < behind; i++) ids.push(await recordEvent(tx, null, 'triage', { n: i }, new Date().toISOString()));
+          return ids;
+        });
+        const response = await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}`, 'last-event-id': String(from) }, signal: aborted.signal });
+        assert.equal(response.status, 200);
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        const decoder = new TextDecoder();
+        let received = '';
+        const readUntil = async (marker: string): Promise<void> => {
+          while (!received.includes(marker)) {
+            const chunk = await reader.read();
+            if (chunk.done) assert.fail(`the stream ended before ${JSON.stringify(marker)}`);
+            received += decoder.decode(chunk.value, { stream: true });
+          }
+        };
+        // The stream says it is live once it has caught up; an event recorded then comes after.
+        await readUntil(': stowage fleet events\n');
+        const latest = await server.store.transaction((tx) => recordEvent(tx, null, 'triage', { n: 'after' }, new Date().toISOString()));
+        await readUntil(`id: ${latest}\n`);
+        const ids = [...received.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+        assert.deepEqual(ids, [...recorded, latest], `${ids.length} events sent of ${behind + 1}`);
+      } finally {
+        aborted.abort();
         await server.close();
       }
     });
