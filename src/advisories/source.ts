@@ -5,7 +5,7 @@ import { cacheWriteError } from '../core/cache-dir.js';
 import { cacheKey } from '../core/cache-key.js';
 import { redactCredentials } from '../core/credentials.js';
 import { StowageError, errorMessage } from '../core/errors.js';
-import { LOOPBACK_HOSTNAMES } from '../core/http.js';
+import { isLoopbackHostname } from '../core/http.js';
 import type { Ecosystem } from '../core/package.js';
 import { withCacheLock } from './cache-lock.js';
 import { GitError, git, headCommit, type GitCommit } from './git.js';
@@ -79,7 +79,7 @@ export function parseDatabaseSpec(arg: string, cwd = process.cwd()): DatabaseSpe
 
 /**
  * The URL when `arg` names a `.zip` over http(s) (its path ends in `.zip`): a download, not a
- * git repository. Plain http is refused beyond loopback (LOOPBACK_HOSTNAMES: a test's server, never
+ * git repository. Plain http is refused beyond loopback (isLoopbackHostname: a test's server, never
  * the network): anyone on the way could change the
  * advisories, and an audit that reads them cannot tell.
  */
@@ -96,7 +96,7 @@ function zipDownloadUrl(arg: string): URL | null {
   if (url.username !== '' || url.password !== '') {
     throw new StowageError(`--db ${shown}: user and password in a download URL are not supported (a token in the query is)`);
   }
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTNAMES.has(url.hostname)) {
+  if (url.protocol === 'http:' && !isLoopbackHostname(url.hostname)) {
     throw new StowageError(`--db ${shown}: plain http is accepted only from this machine (127.0.0.1, ::1, localhost); use https`);
   }
   return url;

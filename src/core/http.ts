@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { StowageError, errorMessage } from './errors.js';
 
 /** How hard to try: every registry client (crate index, npm packuments, downloads) shares these. */
@@ -23,6 +24,15 @@ export interface HttpRequest {
 
 /** This machine's names as a URL's hostname gives them: what only a process of this machine answers to. */
 export const LOOPBACK_HOSTNAMES: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * A URL's hostname that only this machine answers to: LOOPBACK_HOSTNAMES or any 127.0.0.0/8
+ * address. Plain http to anything else crosses a network, where whoever is on the way reads and
+ * changes what is sent (a token, advisories).
+ */
+export function isLoopbackHostname(hostname: string): boolean {
+  return LOOPBACK_HOSTNAMES.has(hostname) || (isIP(hostname) === 4 && hostname.startsWith('127.'));
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -15,6 +15,15 @@ import { redactCredentials } from './credentials.js';
  * encoding.
  */
 const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+const UNSAFE_ONE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+
+/**
+ * Whether `text` holds a character terminalText would escape: what a name or a person's note
+ * kept by the fleet must not hold (it would read as another, or span lines, wherever shown).
+ */
+export function hasUnprintable(text: string): boolean {
+  return UNSAFE_ONE.test(text);
+}
 
 /**
  * UNSAFE without the tab, newline and carriage return (\p{Cc} is U+0000-U+001F and

@@ -3,6 +3,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
 import { StowageError } from '../core/errors.js';
+import { hasUnprintable } from '../core/terminal-text.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { EVENT_APPS_LIMIT, recordEventText } from './events.js';
 import { AddJson, findingsJson, findingsSameKey } from './add-findings.js';
@@ -37,7 +38,7 @@ export function appNameProblem(name: string): string | null {
   if ([...name].length > MAX_NAME_LENGTH) return `an application name has at most ${MAX_NAME_LENGTH} characters`;
   if (name.includes('/')) return 'an application name cannot hold "/"';
   if (name === '.' || name === '..') return `an application name cannot be "${name}" (a URL cannot address it)`;
-  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u.test(name)) return 'an application name must be printable (no control, format or line separator characters: a bidi override or a zero-width space would make it read as another)';
+  if (hasUnprintable(name)) return 'an application name must be printable (no control, format or line separator characters: a bidi override or a zero-width space would make it read as another)';
   if (name.trim() !== name) return 'an application name cannot start or end with white space';
   return null;
 }

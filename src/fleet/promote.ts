@@ -84,7 +84,7 @@ async function makeCurrent(
   if (revision.id === previous.id) {
     return { app: app.name, action, changed: false, revision, previous, ...(await triaged(decisions, app, await tx.findings(revision.id), context.now)), reevaluated: false };
   }
-  if (revision.origin === 'candidate') await checkCandidateBytes(tx, app, revision);
+  const candidate = await checkCandidateBytes(tx, app, revision);
   const settings = await requireSettings(tx);
   const against = databaseRevisions(context.databases);
   let findings: Finding[];
@@ -101,7 +101,7 @@ async function makeCurrent(
   const at = context.now.toISOString();
   await tx.setCurrentRevision(app.id, revision.id);
   // The campaign that made the candidate says so: its application is `promoted`, no longer a `candidate`.
-  if (action === 'promoted' && revision.origin === 'candidate') await tx.campaigns.markPromoted(revision.id, at);
+  if (action === 'promoted' && candidate) await tx.campaigns.markPromoted(revision.id, at);
   await tx.appendHistory({ appId: app.id, at, action, revisionId: revision.id, previousRevisionId: previous.id, by: context.by });
   const change: CurrentChange = { app: app.name, action, changed: true, revision: { ...revision, evaluatedAgainst: against }, previous, ...(await triaged(decisions, app, findings, context.now)), reevaluated };
   const body = { ...currentChangeJsonBody(change), ...(context.snapshot !== undefined ? { snapshot: context.snapshot } : {}) };
@@ -114,8 +114,13 @@ async function makeCurrent(
  * lockfile), its kept source (the SRPM's Source0) and its artifacts (vendor archive, SRPM, SBOM)
  * are read back from the store and hashed, and a candidate whose bytes are no longer the ones
  * recorded when it was tested (the store's file changed under it) is refused, nothing changed.
+ * Says whether the revision is a campaign's candidate: one of origin `candidate`, or one
+ * recorded before (by `fleet add` or a push) whose content a campaign's fix came to, which the
+ * campaign's artifacts name.
  */
-async function checkCandidateBytes(tx: FleetStore, app: AppRecord, revision: RevisionRecord): Promise<void> {
+async function checkCandidateBytes(tx: FleetStore, app: AppRecord, revision: RevisionRecord): Promise<boolean> {
+  const artifacts = await tx.campaigns.candidateArtifacts(revision.id);
+  if (revision.origin !== 'candidate' && artifacts.length === 0) return false;
   const refuse = (what: string): never => {
     throw new StowageError(
       `candidate revision ${revision.seq} (${revision.digest.slice(0, 19)}) of ${JSON.stringify(app.name)}: ${what}; it is not what its campaign tested, nothing was promoted`,
@@ -139,7 +144,8 @@ async function checkCandidateBytes(tx: FleetStore, app: AppRecord, revision: Rev
   if (revisionDigest(documents) !== revision.digest) refuse('its documents no longer make up its digest');
   const source = await tx.revisionSource(revision.id);
   if (source !== null) await bytesOf(source.digest, 'its kept source');
-  for (const artifact of await tx.campaigns.candidateArtifacts(revision.id)) await bytesOf(artifact.digest, `its ${artifact.kind} artifact ${artifact.name}`);
+  for (const artifact of artifacts) await bytesOf(artifact.digest, `its ${artifact.kind} artifact ${artifact.name}`);
+  return true;
 }
 
 /** Where the triage decisions come from: the store, or (a whole snapshot's change) the decisions read once. */

@@ -1,4 +1,5 @@
 import { StowageError } from '../core/errors.js';
+import { hasUnprintable } from '../core/terminal-text.js';
 import type { Advisory } from '../core/advisory.js';
 import type { Finding } from '../core/finding.js';
 import type { Package } from '../core/package.js';
@@ -62,8 +63,26 @@ export const TRIAGE_OPTIONS: TriageNames = (input) => `--${input}`;
 export const TRIAGE_JSON_FIELDS: TriageNames = (input) => `field ${JSON.stringify(input)}`;
 export const TRIAGE_FORM_FIELDS: TriageNames = (input) => input;
 
+/**
+ * The longest reason, decider and package selector a decision keeps, in characters: each is
+ * stored for good (history is append-only), shown on every finding it governs and sent in every
+ * event and export that carries the decision.
+ */
+export const MAX_TRIAGE_TEXT: Readonly<Record<'reason' | 'by' | 'package', number>> = { reason: 2000, by: 128, package: 256 };
+
+/** `text` as a decision keeps it, or one line naming the input: bounded, one printable line. */
+function triageText(input: 'reason' | 'by' | 'package', text: string, names: TriageNames): string {
+  const max = MAX_TRIAGE_TEXT[input];
+  if ([...text].length > max) throw new StowageError(`${names(input)} is longer than ${max} characters`);
+  if (hasUnprintable(text)) {
+    throw new StowageError(`${names(input)} must be one line of printable text (no control, format or line separator characters)`);
+  }
+  return text;
+}
+
 /** `NAME`, `NAME@RANGE`, `@scope/name@RANGE`: the `@` that separates is never the first character. */
 export function parsePackageSelector(text: string, names: TriageNames = TRIAGE_OPTIONS): { name: string; range: string | null } {
+  triageText('package', text, names);
   const at = text.indexOf('@', 1);
   const name = at < 0 ? text : text.slice(0, at);
   const range = at < 0 ? null : text.slice(at + 1).trim();
@@ -86,7 +105,7 @@ export function checkDecision(
   if (state === undefined || !ANALYSIS_STATES.includes(state)) {
     throw new StowageError(`${names('state')} is required: one of ${ANALYSIS_STATES.join(', ')}`);
   }
-  const reason = input.reason?.trim() ?? '';
+  const reason = triageText('reason', input.reason?.trim() ?? '', names);
   if (reason === '') throw new StowageError(`${names('reason')} is required: say why, for whoever reads the decision later`);
   const justification = (input.justification ?? null) as Justification | null;
   if (justification !== null && !JUSTIFICATIONS.includes(justification)) {
@@ -99,7 +118,7 @@ export function checkDecision(
   if (expires !== null && (!DATE.test(expires) || Number.isNaN(Date.parse(`${expires}T00:00:00Z`)))) {
     throw new StowageError(`${names('expires')} ${JSON.stringify(expires)} is not a date (YYYY-MM-DD)`);
   }
-  const by = input.by?.trim() ?? '';
+  const by = triageText('by', input.by?.trim() ?? '', names);
   if (by === '') throw new StowageError(`${names('by')} is empty: name who decided`);
   return { state, reason, justification, expires, by };
 }

@@ -14,7 +14,7 @@ import { currentRevision, requireApp, requireSettings, resolveRevision } from '.
 import { addBody, appsBody, diffBody, historyBody, summaryBody } from '../fleet/report.js';
 import { appSummariesPage } from '../fleet/summary.js';
 import { UPLOAD_LIMITS } from '../inputs/shipped-limits.js';
-import type { AppsFilter, FindingStateFilter } from '../fleet/store/store.js';
+import type { AppsFilter, FindingStateFilter, FleetEventRecord } from '../fleet/store/store.js';
 import { applyTriage, recordDecision, TRIAGE_JSON_FIELDS, triageEventBody, withTriage } from '../fleet/triage.js';
 import { AnswerCache, answerKey, DEFAULT_ANSWER_CACHE, type CachedAnswer } from './answer-cache.js';
 import { errorResponse, type ServerDeps, type ServerEnv } from './context.js';
@@ -324,15 +324,19 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
       // What waits to be written: a client that stops reading would otherwise have the server keep
       // every event from then on. Past the limit it is cut, the connection reset (its unsent bytes dropped).
       let backlog = 0;
-      const send = (event: { id: number; type: string; body: string }): void => {
-        if (event.id <= sent || stream.aborted) return;
+      let cut = false;
+      // An event is queued while what waits is under the limit, however large the event itself.
+      const overBacklog = (): boolean => {
+        if (backlog <= deps.limits.eventBacklogBytes) return false;
+        cut = true;
+        stream.abort();
+        c.env?.incoming?.socket.resetAndDestroy();
+        return true;
+      };
+      const send = (event: FleetEventRecord): void => {
+        if (event.id <= sent || stream.aborted || cut) return;
         sent = event.id;
-        // An event is queued while what waits is under the limit, however large the event itself.
-        if (backlog > deps.limits.eventBacklogBytes) {
-          stream.abort();
-          c.env?.incoming?.socket.resetAndDestroy();
-          return;
-        }
+        if (overBacklog()) return;
         backlog += event.body.length;
         written = written
           .then(() => writeEvent(stream, event))
@@ -378,8 +382,11 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
       let offClose = (): void => undefined;
       try {
         await catchUp();
+        // Cut, or the client gone, during the catch-up: the abort is past, no listener would hear it.
+        if (cut || stream.aborted) return;
         await stream.write(': stowage fleet events\n\n');
         await new Promise<void>((resolve) => {
+          if (stream.aborted) return resolve();
           const ping = setInterval(() => void stream.write(': ping\n\n').catch(() => undefined), 15_000);
           stream.onAbort(() => {
             clearInterval(ping);

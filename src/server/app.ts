@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { isIP } from 'node:net';
 import { StowageError } from '../core/errors.js';
-import { LOOPBACK_HOSTNAMES } from '../core/http.js';
+import { isLoopbackHostname, LOOPBACK_HOSTNAMES } from '../core/http.js';
 import { NotInFleetError } from '../fleet/lookup.js';
 import { apiRoutes } from './api.js';
 import { dashboardRoutes } from './dashboard/routes.js';
@@ -60,8 +60,7 @@ const urlHostname = (host: string): string => (isIP(host) === 6 ? `[${host}]` : 
 function loopbackHostOnly(listenHost: string | undefined): MiddlewareHandler | null {
   if (listenHost === undefined) return null;
   const listening = urlHostname(listenHost);
-  const loopback = LOOPBACK_HOSTNAMES.has(listening) || (isIP(listenHost) === 4 && listenHost.startsWith('127.'));
-  if (!loopback) return null;
+  if (!isLoopbackHostname(listening)) return null;
   const names = new Set([...LOOPBACK_HOSTNAMES, listening]);
   return async (c, next) => {
     const host = c.req.header('host');

@@ -122,6 +122,7 @@ for (const kind of STORE_KINDS) {
       // Unisolated, so that the build script can write its pid outside the build directory.
       const started = await fleet('campaign', 'start', 'RUSTSEC-2099-0010', '--detach', '--sandbox', 'none', '--no-fetch');
       assert.equal(started.status, 0, started.stderr);
+      assert.match(started.stderr, /^stowage: warning: --sandbox none: the applications' build scripts and tests run unconfined, as [^\n]+, with its files and the network$/m);
       const id = /campaign (\d+) started/.exec(started.stdout)?.[1] as string;
       const worker = fleet('worker', '--drain', '--no-fetch');
       const pid = await pidIn(sleeperPid, 3000);

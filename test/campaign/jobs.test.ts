@@ -375,6 +375,42 @@ for (const kind of STORE_KINDS) {
     }
   });
 
+  test(`promote re-hashes a candidate that is a revision fleet add recorded before (the same content): changed bytes are refused, nothing changed (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = makeFleet(store, ['t0']);
+      // t1 was once added with the fixed lockfile (revision 1), then with the vulnerable one (revision 2, current).
+      const dir = writeRustApp(join(tempDir('campaign-reused'), 'apps'), 't1');
+      writeFileSync(join(dir, 'Cargo.lock'), cargoLock('t1', VULNERABLE.to));
+      assert.equal(fleet('add', dir).status, 0);
+      writeFileSync(join(dir, 'Cargo.lock'), cargoLock('t1', VULNERABLE.from));
+      assert.equal(fleet('add', dir).status, 1);
+      const id = await startDetached(store, ['t1']);
+      await withStore(store, (f) => drainOneWorker(store, f, join(tempDir('marker'), 'done.txt')));
+      const candidate = show(fleet, id).apps.find((a) => a.app === 't1')?.candidate;
+      // The campaign's fix is revision 1's content: the candidate is that revision, recorded by the add.
+      const reused = await withStore(store, async (f) => (await f.revisions((await f.app('t1'))?.id as number)).find((r) => r.digest === candidate?.revision));
+      assert.deepEqual([reused?.seq, reused?.origin], [1, 'add']);
+      const lockfile = reused?.documents.find((d) => d.name === 'Cargo.lock')?.digest as string;
+      assert.equal(candidate?.artifacts.lockfile, lockfile);
+      // The tested lockfile's bytes changed in the store since (back to the vulnerable version).
+      await withStoreSql(store, (sql) => sql.run('UPDATE documents SET content = ? WHERE digest = ?', [compressBytes(Buffer.from(cargoLock('t1', VULNERABLE.from))), lockfile]));
+      const status = (): unknown => JSON.parse(fleet('status', '--format', 'json').stdout);
+      const before = { status: status(), history: fleet('history', 't1', '--format', 'json').stdout };
+      const promoted = fleet('promote', 't1', candidate?.revision as string);
+      assert.equal(promoted.status, 2, promoted.stdout);
+      assert.equal(promoted.stdout, '');
+      assert.match(promoted.stderr, /^stowage: [^\n]*: candidate revision 1 \(sha256:[0-9a-f]{12}\) of "t1": its Cargo\.lock in the store no longer has the digest it was recorded with \(sha256:[0-9a-f]{12}\); it is not what its campaign tested, nothing was promoted\n$/);
+      assert.deepEqual({ status: status(), history: fleet('history', 't1', '--format', 'json').stdout }, before);
+      // The tested bytes back: promoted, and its campaign says so, as for a candidate of its own.
+      await withStoreSql(store, (sql) => sql.run('UPDATE documents SET content = ? WHERE digest = ?', [compressBytes(Buffer.from(cargoLock('t1', VULNERABLE.to))), lockfile]));
+      assert.equal(fleet('promote', 't1', candidate?.revision as string).status, 0);
+      assert.equal(show(fleet, id).apps.find((a) => a.app === 't1')?.state, 'promoted');
+    } finally {
+      await store.dispose();
+    }
+  });
+
   test(`a checkpoint that cannot be laid back (a hostile path) ends the application failed, writing nothing outside its work directory (${kind})`, { skip }, async () => {
     const store = await freshStore(kind);
     try {

@@ -7,7 +7,9 @@
  * 0.0.8; fixture-mkdirp 0.5.2 moved to ^1.2.5. No public registry: the same answers every run.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fixtureArgsAdvisoryDb } from '../support/advisory-fixtures.js';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -73,6 +75,24 @@ describe('stowage fix on an npm application, its registry on 127.0.0.1', () => {
       { dependent: 'fix-npm-app', version: '1.0.0', dependency: 'fixture-mkdirp', requirement: '0.5.1', firstUsable: '0.5.2', unblockedBy: null, manifest: 'package.json' },
     ]);
     assert.deepEqual(plans.map((p) => `${p.package.name}@${p.package.version}`).sort(), ['fixture-args@0.0.8', 'fixture-args@1.2.5']);
+  });
+
+  test('a registry answering something other than JSON is named, and its answer is not quoted (the .npmrc may point at an internal service)', async () => {
+    const secret = 'ami-id\nSECRET-ROLE-credentials-0123456789';
+    const internal = createServer((_req, res) => res.end(secret));
+    await new Promise<void>((resolve) => internal.listen(0, '127.0.0.1', resolve));
+    try {
+      const other = join(scratch, 'internal-registry-app');
+      mkdirSync(other, { recursive: true });
+      for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(app, file), join(other, file));
+      writeFileSync(join(other, '.npmrc'), `registry=http://127.0.0.1:${(internal.address() as AddressInfo).port}/latest/meta-data/\n`);
+      const run = await cli(['fix', other, '--format', 'json']);
+      assert.equal(run.status, 2, run.stdout);
+      assert.match(run.stderr, new RegExp(`fixture-args: the registry's record http://127\\.0\\.0\\.1:\\d+/latest/meta-data/fixture-args is not JSON \\(${Buffer.byteLength(secret)} bytes\\)`));
+      assert.ok(!run.stderr.includes('ami-id') && !run.stderr.includes('SECRET'), run.stderr);
+    } finally {
+      internal.close();
+    }
   });
 
   test('--apply moves the direct dependency with npm, and the audit after it still reports the nested copy', async () => {

@@ -30,3 +30,11 @@ test('fleet triage --help lists every state and every justification the parser a
   const words = new Set(r.stdout.split(/[\s,:()"]+/));
   for (const value of [...ANALYSIS_STATES, ...JUSTIFICATIONS]) assert.ok(words.has(value), value);
 });
+
+test('fleet campaign start --help says plainly what --sandbox none lets a hostile application do', () => {
+  const r = runCli(['fleet', 'campaign', 'start', '--help'], { cacheDir });
+  assert.equal(r.status, 0);
+  const text = r.stdout.replace(/\s+/g, ' ');
+  assert.match(text, /--sandbox none runs each application's build scripts \(build\.rs, proc macros, npm install scripts\) and tests unconfined: as the worker's user, with its files \(the fleet store's included\) and the network/);
+  assert.match(text, /use it only when every application's code is trusted/);
+});

@@ -79,3 +79,43 @@ for (const kind of STORE_KINDS) {
     }
   });
 }
+
+for (const kind of STORE_KINDS) {
+  test(`a triage reason, decider or package past its length or holding control characters is refused in one line, nothing stored (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = (...args: string[]) => runCli(['fleet', ...args, '--store', store.store], { cacheDir });
+      assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
+      const lockfile = join(tempDir('fleet-refusals-triage'), 'ripgrep.Cargo.lock');
+      copyFileSync(join(CARGO_CORPUS, 'ripgrep-2021-09-01.Cargo.lock'), lockfile);
+      assert.ok([0, 1].includes(fleet('add', lockfile).status));
+      type Shown = FleetApps & { apps: { triage: unknown[] }[] };
+      const shown = (): Shown => JSON.parse(fleet('show', 'ripgrep', '--format', 'json').stdout) as Shown;
+      const finding = shown().apps[0]?.findings[0];
+      assert.ok(finding !== undefined, 'ripgrep 2021 has a finding to triage');
+      const triage = (...args: string[]) => fleet('triage', 'ripgrep', finding.advisory.id, '--state', 'in_triage', ...args);
+
+      const refusals: [string[], RegExp][] = [
+        [['--reason', 'x'.repeat(2001), '--by', 'alice'], /^stowage: --reason is longer than 2000 characters\n$/],
+        [['--reason', 'fine\x1b[2K\rresult: ok', '--by', 'alice'], /^stowage: --reason must be one line of printable text \(no control, format or line separator characters\)\n$/],
+        [['--reason', 'looking', '--by', 'alice\nbob'], /^stowage: --by must be one line of printable text/],
+        [['--reason', 'looking', '--by', 'a'.repeat(129)], /^stowage: --by is longer than 128 characters\n$/],
+        [['--reason', 'looking', '--by', 'alice', '--package', `${finding.package.name}\u202e@1`], /^stowage: --package must be one line of printable text/],
+      ];
+      for (const [args, message] of refusals) {
+        const r = triage(...args);
+        assert.equal(r.status, 2, `${JSON.stringify(args)}: ${r.stdout}${r.stderr}`);
+        assert.equal(r.stdout, '');
+        assert.match(r.stderr, message, JSON.stringify(args));
+      }
+      assert.deepEqual(shown().apps[0]?.triage, [], 'nothing stored');
+      // At the bounds, printable text of any script is kept as given.
+      const reason = 'é'.repeat(1999) + '✓';
+      const kept = triage('--reason', reason, '--by', 'b'.repeat(128));
+      assert.equal(kept.status, 0, kept.stderr);
+      assert.deepEqual((shown().apps[0]?.triage as { reason: string; by: string }[]).map((t) => [t.reason, t.by]), [[reason, 'b'.repeat(128)]]);
+    } finally {
+      await store.dispose();
+    }
+  });
+}

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import type { ReportFinding } from '../support/audit-report.js';
 import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
 import type { FleetApps, FleetAppsSummary } from '../support/fleet-report.js';
+import { recordEvent } from '../../src/fleet/events.js';
 import { api, startServer, type TestServer } from '../support/fleet-server.js';
 import { advisoryDbCheckout, CARGO_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
 
@@ -446,16 +447,21 @@ for (const kind of STORE_KINDS) {
         socket.on('error', () => undefined);
         socket.on('close', () => (closed = true));
         socket.write(`GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n\r\n`);
-        // A client that does not read while 300 events of 50 KB are recorded (more than the kernel's buffers hold).
+        // Once the stream is live, a client that does not read while 300 events of 50 KB are recorded (more than the kernel's buffers hold).
+        await new Promise<void>((resolve) => {
+          const live = (chunk: Buffer): void => {
+            received += chunk.toString('latin1');
+            if (!received.includes(': stowage fleet events\n')) return;
+            socket.off('data', live);
+            resolve();
+          };
+          socket.on('data', live);
+        });
         socket.pause();
         const made = 300;
+        // (Recorded in the store as a command's would be: a triage reason is at most 2,000 characters.)
         for (let i = 0; i < made; i++) {
-          const decided = await api<TriageAnswer>(server, 'POST', '/triage', {
-            token,
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ id: 'RUSTSEC-2024-0421', state: 'exploitable', reason: `${i} ${'r'.repeat(50_000)}` }),
-          });
-          assert.equal(decided.status, 201);
+          await server.store.transaction((tx) => recordEvent(tx, null, 'triage', { n: i, body: 'r'.repeat(50_000) }, new Date().toISOString()));
         }
         // Then it reads: the server cut the stream when its backlog passed the limit, instead of keeping every event since.
         socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
@@ -481,17 +487,13 @@ for (const kind of STORE_KINDS) {
         const from = await server.store.lastEventId();
         // A triage --all of a widespread advisory, a sync or a first add at 10,000 applications: events of megabytes.
         const made = 12;
-        const ids: string[] = [];
-        for (let i = 0; i < made; i++) {
-          const decided = await api<TriageAnswer>(server, 'POST', '/triage', {
-            token,
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ id: 'RUSTSEC-2024-0421', state: 'exploitable', reason: `${i} ${'r'.repeat(60_000)}` }),
-          });
-          assert.equal(decided.status, 201);
-        }
-        for (const e of await server.store.eventsAfter(from, 100)) ids.push(String(e.id));
-        assert.equal(ids.length, made);
+        const ids = (
+          await server.store.transaction(async (tx) => {
+            const recorded: number[] = [];
+            for (let i = 0; i < made; i++) recorded.push(await recordEvent(tx, null, 'triage', { n: i, padding: 'r'.repeat(60_000) }, new Date().toISOString()));
+            return recorded;
+          })
+        ).map(String);
         const events = await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}`, 'last-event-id': String(from) }, signal: abort.signal });
         assert.equal(events.status, 200);
         const reader = (events.body as ReadableStream<Uint8Array>).getReader();
@@ -506,6 +508,45 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(received(), ids);
       } finally {
         abort.abort();
+        await server.close();
+      }
+    });
+  });
+
+  test(`a stream resumed with Last-Event-ID is sent every event after it however far behind, then the new ones, none twice (${kind})`, { skip: skips[kind] }, async () => {
+    await withFleet(kind, async (_fleet, store) => {
+      const server = await startServer(store.store, cacheDir);
+      const aborted = new AbortController();
+      try {
+        const token = await server.token('ci');
+        const from = await server.store.lastEventId();
+        // A client that was away while more events were recorded than one read of the store holds.
+        const behind = 1100;
+        const recorded = await server.store.transaction(async (tx) => {
+          const ids: number[] = [];
+          for (let i = 0; i < behind; i++) ids.push(await recordEvent(tx, null, 'triage', { n: i }, new Date().toISOString()));
+          return ids;
+        });
+        const response = await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}`, 'last-event-id': String(from) }, signal: aborted.signal });
+        assert.equal(response.status, 200);
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        const decoder = new TextDecoder();
+        let received = '';
+        const readUntil = async (marker: string): Promise<void> => {
+          while (!received.includes(marker)) {
+            const chunk = await reader.read();
+            if (chunk.done) assert.fail(`the stream ended before ${JSON.stringify(marker)}`);
+            received += decoder.decode(chunk.value, { stream: true });
+          }
+        };
+        // The stream says it is live once it has caught up; an event recorded then comes after.
+        await readUntil(': stowage fleet events\n');
+        const latest = await server.store.transaction((tx) => recordEvent(tx, null, 'triage', { n: 'after' }, new Date().toISOString()));
+        await readUntil(`id: ${latest}\n`);
+        const ids = [...received.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+        assert.deepEqual(ids, [...recorded, latest], `${ids.length} events sent of ${behind + 1}`);
+      } finally {
+        aborted.abort();
         await server.close();
       }
     });
@@ -609,5 +650,18 @@ test('a push from the command line records the revision fleet add would, and exi
   } finally {
     await server0.close();
     await store.dispose();
+  }
+});
+
+test('fleet push refuses plain http to another machine before reading the token or the application: the token would cross the network readable', async () => {
+  const clean = join(tempDir('server-api-push-http'), 'rg.Cargo.lock');
+  copyFileSync(join(CARGO_CORPUS, 'ripgrep-2023-09-01.Cargo.lock'), clean);
+  // 192.0.2.1 is TEST-NET-1: no one answers there, so nothing but the refusal can end the push quickly.
+  for (const server of ['http://192.0.2.1:8080/', 'http://fleet.example/', 'HTTP://[2001:db8::1]:8080/']) {
+    const r = await runCliAsync(['fleet', 'push', '--server', server, clean], { cacheDir, env: { STOWAGE_TOKEN: 'stw_not_to_be_sent' } });
+    assert.equal(r.status, 2, `${server}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /plain http sends the token readable to anyone on the way; use https/, server);
   }
 });

@@ -69,6 +69,7 @@ export async function fleetCampaignStart(id: string, opts: CampaignStartOptions)
   return withFleetStore(opts, async (store) => {
     const settings = await requireSettings(store);
     const started = await startCampaign(store, { id, apps: opts.app ?? [], publish: opts.publish, sandbox: opts.sandbox, by: currentUser(), now: new Date() });
+    if (opts.sandbox === 'none') warn(`--sandbox none: the applications' build scripts and tests run unconfined, as ${currentUser()}, with its files and the network`);
     const gate = storeGate();
     const queue = await openJobQueue(opts.store, store, gate);
     try {

@@ -471,13 +471,18 @@ Examples:
         .option('--app <app>', 'only this affected application (repeatable)', collect)
         .option('--detach', 'queue the jobs and return at once (workers run them: stowage fleet worker)')
         .option('--no-publish', 'keep the candidates out of notifications (embargoed fixes)')
-        .addOption(new Option('--sandbox <mode>', 'isolate builds and tests: auto (bubblewrap where available), bwrap, none').choices(['auto', 'bwrap', 'none']).default('auto'))
+        .addOption(new Option('--sandbox <mode>', 'isolate builds and tests: auto (bubblewrap where available), bwrap, none (unconfined: see below)').choices(['auto', 'bwrap', 'none']).default('auto'))
         .option('--concurrency <n>', 'jobs this command runs at once while it waits', '1')
         .addHelpText(
           'after',
           `
 Applications whose revision was added without its source (a lockfile or SBOM alone) end
 needs-source; those with no compatible fix end needs-review, naming the blocker.
+
+--sandbox none runs each application's build scripts (build.rs, proc macros, npm install
+scripts) and tests unconfined: as the worker's user, with its files (the fleet store's included)
+and the network. Whoever can add or push an application then runs code on the workers: use it
+only when every application's code is trusted.
 
 Examples:
   stowage fleet campaign start RUSTSEC-2024-0421

@@ -3,6 +3,7 @@ import { basename, dirname, relative, resolve } from 'node:path';
 import { paint, plural, styleFor, type HumanStyle } from '../../audit/report/human.js';
 import { findPolicyFile, readPolicyText } from '../../audit/policy.js';
 import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../../core/errors.js';
+import { isLoopbackHostname } from '../../core/http.js';
 import { jsonForTerminal, terminalText as t } from '../../core/terminal-text.js';
 import { appNameFor, appNameProblem } from '../../fleet/add.js';
 import { POLICY_DOCUMENT } from '../../fleet/evaluate.js';
@@ -56,6 +57,10 @@ function apiUrl(server: string, name: string): URL {
     throw new StowageError(`--server ${JSON.stringify(server)}: not a URL (http://HOST:PORT/)`);
   }
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new StowageError(`--server ${JSON.stringify(server)}: expected http:// or https://`);
+  // The token goes in every request: over plain http anyone on the way reads it and can push as CI.
+  if (base.protocol === 'http:' && !isLoopbackHostname(base.hostname)) {
+    throw new StowageError(`--server ${JSON.stringify(server)}: plain http sends the token readable to anyone on the way; use https (plain http only to this machine: 127.0.0.1, ::1, localhost)`);
+  }
   if (!base.pathname.endsWith('/')) base.pathname += '/';
   return new URL(`api/v1/apps/${encodeURIComponent(name)}/revisions`, base);
 }

@@ -1,4 +1,4 @@
-import { StowageError, errorMessage } from '../../core/errors.js';
+import { StowageError } from '../../core/errors.js';
 import { DEFAULT_NPM_REGISTRY } from './registry-source.js';
 import { httpGet, type HttpOptions } from '../../core/http.js';
 
@@ -291,8 +291,10 @@ export class PackumentClient {
     let doc: unknown;
     try {
       doc = JSON.parse(bytes.toString('utf8'));
-    } catch (err) {
-      throw new StowageError(`${name}: the registry's record ${url} is not JSON: ${errorMessage(err)}`);
+    } catch {
+      // Not the parser's message: it quotes the body, and the registry is the application's
+      // choice (.npmrc), so its answer may be an internal service's, shown to whoever reads this.
+      throw new StowageError(`${name}: the registry's record ${url} is not JSON (${bytes.length} bytes)`);
     }
     if (!isRecord(doc)) throw new StowageError(`${name}: the registry's record ${url} is not a JSON object`);
     return doc;

@@ -97,6 +97,8 @@ export const FINDINGS_WITHOUT_ADVISORY_INDEX_VERSION = 16;
 
 /** The version from which SQLite indexes findings' counted columns by revision (findings_counts). */
 export const FINDINGS_COUNTS_INDEX_VERSION = 17;
+/** Campaign applications found by their candidate revision (promotion, which checks every revision becoming current). */
+export const CAMPAIGN_CANDIDATE_INDEX_VERSION = 18;
 
 /** Revisions whose findings the advisory-records migration rewrites per round (their findings are in memory together). */
 const REVISIONS_PER_ROUND = 200;
@@ -415,6 +417,13 @@ const MIGRATIONS: Migration[] = [
       { sqlite: `DROP INDEX findings_level`, postgres: `SELECT 1` },
     ],
     backfill: analyseFindingsCounts,
+  },
+  {
+    // A revision becoming current is a campaign's candidate when a campaign application names it,
+    // whatever its origin (a fix may come to content fleet add recorded before): promote asks of
+    // every revision, and promote --snapshot of thousands, so the question is not a table scan.
+    version: CAMPAIGN_CANDIDATE_INDEX_VERSION,
+    statements: [`CREATE INDEX campaign_apps_candidate ON campaign_apps (candidate_revision_id)`],
   },
 ];
 

@@ -4,7 +4,7 @@ import { diffRevisions, type AppDiff } from '../../fleet/diff.js';
 import { currentRevision, NotInFleetError, requireApp, resolveRevision } from '../../fleet/lookup.js';
 import { FINDING_LEVELS, findingLevel, type FleetStore, type HistoryEntry, type RevisionRecord } from '../../fleet/store/store.js';
 import { ANALYSIS_STATES, JUSTIFICATIONS } from '../../sbom/cyclonedx-vex.js';
-import type { TriageNote } from '../../fleet/triage.js';
+import { MAX_TRIAGE_TEXT, type TriageNote } from '../../fleet/triage.js';
 import { barChart, stepChart, windowChart, type TimePoint, type Window } from './charts.js';
 import { advisoryLink, findingState, fixText, LEVEL_LABELS, levelBadge, noteFor, openCounts, packageLink, triaged } from './findings-view.js';
 import { html, type SafeHtml } from './html.js';
@@ -66,7 +66,7 @@ function triageForm(name: string, f: Finding, note: TriageNote | undefined, view
     (s) => html`<option value="${s}" ${(note?.state ?? 'in_triage') === s ? 'selected' : ''}>${s}</option>`,
   )}</select><label for="${id}-just">Justification</label><select id="${id}-just" name="justification"><option value="">(none)</option>${JUSTIFICATIONS.map(
     (j) => html`<option value="${j}" ${note?.justification === j ? 'selected' : ''}>${j}</option>`,
-  )}</select><label for="${id}-reason">Reason</label><input id="${id}-reason" name="reason" required value="${note?.reason ?? ''}"><label for="${id}-expires">Expires</label><input id="${id}-expires" name="expires" type="date" value="${note?.expires ?? ''}"><button type="submit">Record decision</button></form></details>`;
+  )}</select><label for="${id}-reason">Reason</label><input id="${id}-reason" name="reason" required maxlength="${String(MAX_TRIAGE_TEXT.reason)}" value="${note?.reason ?? ''}"><label for="${id}-expires">Expires</label><input id="${id}-expires" name="expires" type="date" value="${note?.expires ?? ''}"><button type="submit">Record decision</button></form></details>`;
 }
 
 function findingRow(data: AppPageData, f: Finding, viewer: Viewer): SafeHtml {
