@@ -8,7 +8,7 @@ import { auditReport } from '../support/audit-report.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { packTar } from '../support/hostile-tar.js';
 import { elfWithDepV0 } from '../support/object-files.js';
-import { runCli, tempDir } from '../support/shared.js';
+import { runCli, sha256Of, tempDir } from '../support/shared.js';
 import { buildDeb, dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
 
 /*
@@ -204,4 +204,28 @@ test('an executable, a package or an installed tree\'s binary too large to read 
 
   const deb = sparseFile(join(work, 'huge_1.0_amd64.deb'), Buffer.from('!<arch>\n', 'latin1'), 3 * GiB);
   assert.match(refusal(audit(deb)), new RegExp(`^stowage: ${deb}: a package of ${3 * GiB} bytes, larger than the ${2 ** 31 - 1} bytes stowage reads whole: not read$`));
+});
+
+test('an OCI layout whose indexes each name the next one many times over is read once per blob, not walked millions of times', async () => {
+  // index.json -> 40 x index C -> 40 x index B -> 40 x index A -> 40 x the one manifest: 33 KB
+  // that named 2.56 million images, each kept in memory (main: out of memory at a 128 MB heap).
+  const layer = await packTar([tarFile('usr/bin/tool', VULNERABLE, 0o755)]);
+  const config = Buffer.from('{}');
+  const descriptor = (data: Buffer, mediaType: string): object => ({ mediaType, digest: `sha256:${sha256Of(data)}`, size: data.length });
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, config: descriptor(config, 'application/vnd.oci.image.config.v1+json'), layers: [descriptor(layer, 'application/vnd.oci.image.layer.v1.tar')] }));
+  const blobs = [layer, config, manifest];
+  let named = descriptor(manifest, 'application/vnd.oci.image.manifest.v1+json');
+  for (let level = 0; level < 4; level++) {
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: Array(40).fill(named) }));
+    if (level === 3) {
+      const image = file('fan-out.tar', await packTar([tarFile('oci-layout', '{"imageLayoutVersion":"1.0.0"}'), tarFile('index.json', index), ...blobs.map((b) => tarFile(`blobs/sha256/${sha256Of(b)}`, b))]));
+      const run = runCli(['audit', image, '--db', db, '--no-fetch', '--format', 'json'], { cacheDir, env: { NODE_OPTIONS: '--max-old-space-size=128' } });
+      assert.equal(run.status, 1, run.stderr.slice(0, 2000));
+      const report = auditReport(run.stdout);
+      assert.deepEqual(report.targets.map((t) => t.path), [`${image}:usr/bin/tool`]);
+      assert.deepEqual(report.findings.map((f) => f.advisory.id), ['RUSTSEC-2099-0301']);
+    }
+    blobs.push(index);
+    named = descriptor(index, 'application/vnd.oci.image.index.v1+json');
+  }
 });

@@ -104,12 +104,18 @@ function dockerImagesOf(path: string, docker: Buffer): ImageLayers[] {
 function ociImagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<string, Buffer>, index: Buffer, skipAbsent: boolean): ImageLayers[] {
   const images: ImageLayers[] = [];
   const holds = (blobPath: string): boolean => blobs.has(blobPath) || archive.symlinks.some((l) => l.path === blobPath);
+  // Each index or manifest is read once, however many descriptors name it: a few kilobytes of
+  // indexes each naming the next one a hundred times over would otherwise be walked 100^N times
+  // (an index names the same manifest twice, as one image; the first name given is its name).
+  const visited = new Set<string>();
   const visit = (descriptor: unknown, where: string, depth: number): void => {
     if (depth > 4) throw new InputError(`${path}:${where}`, 'image indexes nested too deep');
     const d = descriptor as { mediaType?: unknown; digest?: unknown; annotations?: Record<string, unknown> };
     if (typeof d.digest !== 'string') throw new InputError(`${path}:${where}`, 'a descriptor without a digest');
     const blobPath = digestPath(path, where, d.digest);
     if (skipAbsent && !holds(blobPath)) return;
+    if (visited.has(blobPath)) return;
+    visited.add(blobPath);
     const doc = parseJson(path, blobPath, blobAt(path, archive, blobs, blobPath)) as { manifests?: unknown; layers?: unknown };
     if (Array.isArray(doc.manifests)) {
       doc.manifests.forEach((m, i) => visit(m, `${blobPath} manifests[${i}]`, depth + 1));
