@@ -229,3 +229,18 @@ test('an OCI layout whose indexes each name the next one many times over is read
     named = descriptor(index, 'application/vnd.oci.image.index.v1+json');
   }
 });
+
+test('an image naming one layer several times applies it each time (read once): a layer whited out above comes back when named again', async () => {
+  const tool = await packTar([tarFile('usr/bin/tool', VULNERABLE, 0o755), tarFile('usr/lib/other', CLEAN, 0o755)]);
+  const whiteout = await packTar([tarFile('usr/bin/.wh.tool', ''), tarFile('usr/.wh..wh..opq', '')]);
+  const names = ['000/layer.tar', '001/layer.tar'];
+  const archive = async (layers: string[], tag: string): Promise<string> =>
+    file(`${tag}.tar`, await packTar([tarFile('manifest.json', JSON.stringify([{ Config: 'config.json', RepoTags: [`${tag}:1`], Layers: layers }])), tarFile('config.json', '{}'), tarFile(names[0] as string, tool), tarFile(names[1] as string, whiteout)]));
+  const back = await archive([names[0], names[1], names[0]] as string[], 'back');
+  const run = audit(back);
+  assert.equal(run.status, 1, run.stderr);
+  assert.deepEqual(auditReport(run.stdout).targets.map((t) => t.path), [`${back}:usr/bin/tool`, `${back}:usr/lib/other`]);
+  // Whited out last: the opaque usr/ hides both binaries, and nothing is left to audit.
+  const gone = await archive([names[0], names[0], names[1]] as string[], 'gone');
+  assert.match(refusal(audit(gone)), /nothing to audit: no Rust binary and no node_modules in the image$/);
+});
