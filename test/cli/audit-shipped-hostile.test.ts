@@ -3,10 +3,10 @@ import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deflateSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { auditReport } from '../support/audit-report.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
-import { packTar } from '../support/hostile-tar.js';
+import { gzipBombTar, packTar } from '../support/hostile-tar.js';
 import { elfWithDepV0 } from '../support/object-files.js';
 import { runCli, sha256Of, tempDir } from '../support/shared.js';
 import { buildDeb, dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
@@ -243,4 +243,24 @@ test('an image naming one layer several times applies it each time (read once): 
   // Whited out last: the opaque usr/ hides both binaries, and nothing is left to audit.
   const gone = await archive([names[0], names[0], names[1]] as string[], 'gone');
   assert.match(refusal(audit(gone)), /nothing to audit: no Rust binary and no node_modules in the image$/);
+});
+
+/** An `ar` archive (deb(5)'s container) of these members, as dpkg-deb writes it. */
+function arArchive(members: [string, Buffer][]): Buffer {
+  const parts: Buffer[] = [Buffer.from('!<arch>\n', 'latin1')];
+  for (const [name, data] of members) {
+    parts.push(Buffer.from(`${name.padEnd(16)}${'0'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'100644'.padEnd(8)}${String(data.length).padEnd(10)}\`\n`, 'latin1'), data);
+    if (data.length % 2 === 1) parts.push(Buffer.from('\n'));
+  }
+  return Buffer.concat(parts);
+}
+
+test('a package or image whose binaries, read whole, come to far more than it could hold compressed is refused before they are all in memory', async () => {
+  // 520 MiB behind an ELF header, about 520 KB compressed: sixteen gigabytes of them took 16 MB, all held at once.
+  const bomb = await gzipBombTar([], { name: 'usr/bin/tool', size: 520 * 1024 * 1024, head: Buffer.from(VULNERABLE.subarray(0, 64)) });
+  const image = await dockerSaveArchive([bomb], 'kept:1');
+  assert.match(refusal(audit(image)), new RegExp(`^stowage: ${image}:000/layer\\.tar: entry "usr/bin/tool": the files read whole \\(binaries, manifests\\) come to more than 536870912 bytes \\(the files read whole may come to 16 times the archive's own size, at least 512 MiB\\): refused`));
+  const control = gzipSync(await packTar([tarFile('./control', 'Package: kept\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: T <t@example.org>\nDescription: d\n')]));
+  const deb = file('kept.deb', arArchive([['debian-binary', Buffer.from('2.0\n')], ['control.tar.gz', control], ['data.tar.gz', bomb]]));
+  assert.match(refusal(audit(deb)), new RegExp(`^stowage: ${deb}:data\\.tar\\.gz: entry "usr/bin/tool": the files read whole \\(binaries, manifests\\) come to more than 536870912 bytes`));
 });

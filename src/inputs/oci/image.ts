@@ -6,7 +6,7 @@ import type { DependencyGraph } from '../../core/graph.js';
 import { readUntrustedTree, type ArchiveFile, type UntrustedTree } from '../../core/untrusted-tar.js';
 import { isTreeInventoryFile, treeApplications } from '../installed-tree.js';
 import { namedByFile, type ShippedRead } from '../shipped-artifact.js';
-import { archiveCaps, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
+import { archiveCaps, keptBytesCap, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
 
 /**
  * An image archive, as `docker save` writes it (`manifest.json`: per image its `Layers`, paths
@@ -42,9 +42,11 @@ export async function readImageArchive(path: string, bytes: Buffer, limits: Ship
   const warnings: string[] = [];
   // Each layer blob is read once, however many images (or one image, several times) name it.
   const layerReads = new Map<Buffer, Promise<UntrustedTree>>();
+  // The files every layer keeps are held together: their bytes are capped by the archive's size.
+  const kept = { ...keptBytesCap(limits, bytes.length), held: 0 };
   for (const image of images) {
     const label = images.length === 1 ? path : `${path}#${image.name}`;
-    const files = await applyLayers(label, image.layers.map((layer) => ({ name: layer, data: blobAt(path, archive, blobs, layer) })), limits, layerReads);
+    const files = await applyLayers(label, image.layers.map((layer) => ({ name: layer, data: blobAt(path, archive, blobs, layer) })), limits, layerReads, kept);
     const read = treeApplications(files, label);
     graphs.push(...read.graphs);
     warnings.push(...read.warnings);
@@ -214,7 +216,13 @@ function parentsOf(path: string): string[] {
 }
 
 /** The layers applied in order: the files the tree keeps, as the image's root file system holds them. */
-async function applyLayers(label: string, layers: readonly { name: string; data: Buffer }[], limits: ShippedLimits, reads: Map<Buffer, Promise<UntrustedTree>>): Promise<ArchiveFile[]> {
+async function applyLayers(
+  label: string,
+  layers: readonly { name: string; data: Buffer }[],
+  limits: ShippedLimits,
+  reads: Map<Buffer, Promise<UntrustedTree>>,
+  kept: { maxKeptBytes: number; maxKeptBytesReason: string; held: number },
+): Promise<ArchiveFile[]> {
   const tree = new LayeredTree();
   for (const layer of layers) {
     let reading = reads.get(layer.data);
@@ -228,6 +236,11 @@ async function applyLayers(label: string, layers: readonly { name: string; data:
         ...archiveCaps(limits, layer.data.length),
         duplicates: 'replace',
         keep: (path, head) => posix.basename(path).startsWith(WHITEOUT) || isTreeInventoryFile(path, head),
+        maxKeptBytes: kept.maxKeptBytes - kept.held,
+        maxKeptBytesReason: kept.maxKeptBytesReason,
+      }).then((read) => {
+        for (const data of new Set(read.files.map((f) => f.data))) kept.held += data.length;
+        return read;
       });
       reads.set(layer.data, reading);
     }

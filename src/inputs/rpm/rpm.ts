@@ -11,7 +11,7 @@ import { bundledProvides } from './bundled-provides.js';
 import { readCpio } from './cpio.js';
 import { readRpmFile } from './rpm-file.js';
 import type { ShippedRead } from '../shipped-artifact.js';
-import { archiveCaps, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
+import { archiveCaps, keptBytesCap, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
 
 /** rpm's payload compressors (PAYLOADCOMPRESSOR) that stowage inflates. */
 const PAYLOAD_COMPRESSION: Readonly<Record<string, Compression>> = { gzip: 'gz', xz: 'xz', zstd: 'zst', identity: 'none' };
@@ -37,7 +37,7 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   let files;
   try {
     // The caller's caps, as a .deb's data and an image's layers get them (an upload's: its ratio too).
-    files = await readCpio(inflate(rpm.payload, compression), { label, ...limits, ...archiveCaps(limits, rpm.payload.length), keep });
+    files = await readCpio(inflate(rpm.payload, compression), { label, ...limits, ...archiveCaps(limits, rpm.payload.length), ...keptBytesCap(limits, rpm.payload.length), keep });
   } catch (err) {
     if (err instanceof StowageError) throw err;
     throw new InputError(label, `truncated or corrupt ${rpm.payloadCompressor} data: ${err instanceof Error ? err.message : String(err)}`);
