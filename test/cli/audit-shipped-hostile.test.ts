@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -263,4 +263,27 @@ test('a package or image whose binaries, read whole, come to far more than it co
   const control = gzipSync(await packTar([tarFile('./control', 'Package: kept\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: T <t@example.org>\nDescription: d\n')]));
   const deb = file('kept.deb', arArchive([['debian-binary', Buffer.from('2.0\n')], ['control.tar.gz', control], ['data.tar.gz', bomb]]));
   assert.match(refusal(audit(deb)), new RegExp(`^stowage: ${deb}:data\\.tar\\.gz: entry "usr/bin/tool": the files read whole \\(binaries, manifests\\) come to more than 536870912 bytes`));
+});
+
+test('a package carried inside an image, a package or a tree (a .deb, an RPM) is named as not opened, not passed over in silence', async () => {
+  const inner = buildDeb({ name: 'inner', version: '1.0-1', fields: {}, files: { 'usr/bin/tool': file('inner-tool', VULNERABLE) }, compression: 'xz' });
+  const rpmHead = Buffer.concat([Buffer.from([0xed, 0xab, 0xee, 0xdb, 3, 0]), Buffer.alloc(90)]);
+  const lower = await packTar([tarFile('usr/bin/other', CLEAN, 0o755), tarFile('var/cache/apt/archives/gone.deb', readFileSync(inner))]);
+  const upper = await packTar([tarFile('opt/inner_1.0-1_amd64.deb', readFileSync(inner)), tarFile('opt/extra.rpm', rpmHead), tarFile('var/cache/apt/.wh.archives', '')]);
+  const image = await dockerSaveArchive([lower, upper], 'nested:1');
+  const run = audit(image);
+  assert.equal(run.status, 0, run.stderr);
+  // The whited-out one is not in the image.
+  assert.deepEqual(auditReport(run.stdout).warnings, [`${image}: 2 packages inside it not opened, not audited (audit each on its own): opt/inner_1.0-1_amd64.deb (Debian package), opt/extra.rpm (RPM)`]);
+
+  const tree = join(work, 'nested-tree');
+  mkdirSync(join(tree, 'usr/bin'), { recursive: true });
+  writeFileSync(join(tree, 'usr/bin/other'), CLEAN);
+  writeFileSync(join(tree, 'inner.deb'), readFileSync(inner));
+  const human = runCli(['audit', tree, '--db', db, '--no-fetch'], { cacheDir });
+  assert.equal(human.status, 0, human.stderr);
+  assert.ok(`${human.stdout}${human.stderr}`.includes(`warning: ${tree}: 1 package inside it not opened, not audited (audit it on its own): inner.deb (Debian package)`), human.stdout + human.stderr);
+
+  const outer = buildDeb({ name: 'outer', version: '1.0-1', fields: {}, files: { 'usr/bin/other': file('outer-tool', CLEAN), 'usr/share/outer/inner.deb': inner }, compression: 'gzip' });
+  assert.ok(auditReport(audit(outer).stdout).warnings.includes(`${outer}: 1 package inside it not opened, not audited (audit it on its own): usr/share/outer/inner.deb (Debian package)`));
 });

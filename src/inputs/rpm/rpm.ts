@@ -5,7 +5,7 @@ import type { DependencyGraph } from '../../core/graph.js';
 import type { CycloneDxReadOptions } from '../cyclonedx-reader.js';
 import { inventoryDisagreements, respellFrom } from '../inventory-comparison.js';
 import { inventoryGraph } from '../inventory.js';
-import { isShippedBinary, rustBinaryGraphs } from '../packaged-binaries.js';
+import { isShippedFile, rustBinaryGraphs } from '../packaged-binaries.js';
 import { readVendorArchive } from '../vendor-archive.js';
 import { bundledProvides } from './bundled-provides.js';
 import { readCpio } from './cpio.js';
@@ -33,7 +33,7 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   const compression = PAYLOAD_COMPRESSION[rpm.payloadCompressor];
   if (compression === undefined) throw new InputError(path, `payload compressor ${JSON.stringify(rpm.payloadCompressor)} is not one stowage reads (gzip, xz, zstd)`);
   const label = `${path}: payload`;
-  const keep = rpm.kind === 'source' ? (file: string): boolean => VENDOR_ARCHIVE.test(file) : (_file: string, head: Buffer): boolean => isShippedBinary(head);
+  const keep = rpm.kind === 'source' ? (file: string): boolean => VENDOR_ARCHIVE.test(file) : (_file: string, head: Buffer): boolean => isShippedFile(head);
   let files;
   try {
     // The caller's caps, as a .deb's data and an image's layers get them (an upload's: its ratio too).
