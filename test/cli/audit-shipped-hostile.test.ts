@@ -9,7 +9,7 @@ import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { gzipBombTar, packTar } from '../support/hostile-tar.js';
 import { elfWithDepV0 } from '../support/object-files.js';
 import { runCli, sha256Of, tempDir } from '../support/shared.js';
-import { buildDeb, dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
+import { buildDeb, buildRpm, dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
 
 /*
  * What shipped, made hostile: each case is a package, an image or a tree that a real installer
@@ -286,4 +286,16 @@ test('a package carried inside an image, a package or a tree (a .deb, an RPM) is
 
   const outer = buildDeb({ name: 'outer', version: '1.0-1', fields: {}, files: { 'usr/bin/other': file('outer-tool', CLEAN), 'usr/share/outer/inner.deb': inner }, compression: 'gzip' });
   assert.ok(auditReport(audit(outer).stdout).warnings.includes(`${outer}: 1 package inside it not opened, not audited (audit it on its own): usr/share/outer/inner.deb (Debian package)`));
+});
+
+test("a binary RPM whose lead says source (a byte rpm neither reads nor digests) is read for its binaries, as rpm -i installs them", () => {
+  const rpm = readFileSync(buildRpm({ provides: [], binary: file('rpm-tool', VULNERABLE), payload: 'gzip' }));
+  // The lead's type (bytes 6-7): 1, a source package. rpm -K: digests OK; rpm -ivh --test installs /usr/bin/tool.
+  rpm.writeUInt16BE(1, 6);
+  const path = file('lead-says-source.rpm', rpm);
+  const run = audit(path);
+  assert.equal(run.status, 1, run.stderr);
+  const report = auditReport(run.stdout);
+  assert.deepEqual(report.targets.map((t) => t.path), [`${path}:usr/bin/tool`]);
+  assert.deepEqual(report.findings.map((f) => f.advisory.id), ['RUSTSEC-2099-0301']);
 });
