@@ -6,7 +6,7 @@ import { readWholeFile } from '../core/input-files.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { nodeModulesGraphs } from './node-modules.js';
-import { isShippedFile, rustBinaryGraphs, SHIPPED_FILE_HEAD_BYTES } from './packaged-binaries.js';
+import { isShippedFile, nestedPackageKind, rustBinaryGraphs, SHIPPED_FILE_HEAD_BYTES } from './packaged-binaries.js';
 import { SHIPPED_LIMITS } from './shipped-limits.js';
 
 /**
@@ -52,10 +52,20 @@ export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; war
       if (st.isDirectory()) walk(path);
       if (!st.isFile()) continue;
       const isManifest = name === 'package.json';
-      if (!isManifest && (st.size < 4 || !isShippedFile(head.subarray(0, readHead(join(dir, path), head))))) continue;
+      const mode = (st.mode & 0o111) !== 0 ? 0o755 : 0o644;
+      if (!isManifest) {
+        if (st.size < 4) continue;
+        const first = head.subarray(0, readHead(join(dir, path), head));
+        if (!isShippedFile(first)) continue;
+        // A package it carries is only named: its first bytes say what it is.
+        if (nestedPackageKind(first) !== null) {
+          files.push({ path, mode, data: Buffer.from(first) });
+          continue;
+        }
+      }
       // Held whole, as a package's or a layer's kept files are: capped alike.
       const data = readWholeFile(join(dir, path), SHIPPED_LIMITS.maxKeptFileBytes, isManifest ? 'a package.json' : 'an executable');
-      files.push({ path, mode: (st.mode & 0o111) !== 0 ? 0o755 : 0o644, data });
+      files.push({ path, mode, data });
     }
   };
   walk('');
