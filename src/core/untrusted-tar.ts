@@ -82,6 +82,9 @@ export interface UntrustedTreeOptions extends UntrustedTarOptions {
   keep: (path: string, head: Buffer) => boolean;
   /** Cap on the size of one kept file: past it the archive is refused (a kept file is held whole). */
   maxKeptFileBytes: number;
+  /** Cap on the bytes of every kept file together (all are held at once), and why it is what it is. */
+  maxKeptBytes?: number;
+  maxKeptBytesReason?: string;
   /** Refuse links as readUntrustedTar does (an archive stowage wrote holds none), rather than record them. */
   refuseLinks?: boolean;
   /** The cap on one kept file at `path`, when lower than maxKeptFileBytes (a manifest among tarballs). */
@@ -186,7 +189,7 @@ async function readTar(
   keep: UntrustedTreeOptions['keep'] | null,
   maxKeptFileBytes = Infinity,
   links = keep !== null,
-  handing: Pick<UntrustedTreeOptions, 'onKept' | 'keptFileCap'> = {},
+  handing: Pick<UntrustedTreeOptions, 'onKept' | 'keptFileCap' | 'maxKeptBytes' | 'maxKeptBytesReason'> = {},
 ): Promise<UntrustedTree> {
   const { label, maxBytes, maxEntries } = options;
   const strip = options.stripComponents ?? 0;
@@ -221,6 +224,9 @@ async function readTar(
     const paths: PathKinds = new Map();
     let entries = 0;
     let fileBytes = 0;
+    // The bytes of the kept files held so far (a hard link shares its target's).
+    let keptBytes = 0;
+    const maxKeptBytes = handing.maxKeptBytes ?? Infinity;
     let inflated = 0;
     let lastEntryEnd = 0;
     let lastEntry: string | null = null;
@@ -331,7 +337,11 @@ async function readTar(
           held = 0;
           return;
         }
-        if (held > keptCap) fail(refuse(name, `a file read whole (a binary, a manifest) larger than ${keptCap} bytes`));
+        if (held > keptCap) return fail(refuse(name, `a file read whole (a binary, a manifest) larger than ${keptCap} bytes`));
+        if (keptBytes + held > maxKeptBytes) {
+          const why = handing.maxKeptBytesReason === undefined ? '' : ` (${handing.maxKeptBytesReason})`;
+          fail(new ExpansionRefused(`entry ${quote(name)}: the files read whole (binaries, manifests) come to more than ${maxKeptBytes} bytes${why}: refused, as a decompression bomb would be`, label));
+        }
       });
       stream.on('end', () => {
         if (settled) return;
@@ -341,6 +351,7 @@ async function readTar(
           return next();
         }
         const file: ArchiveFile = { path, mode, data: Buffer.concat(chunks) };
+        keptBytes += file.data.length;
         if (handing.onKept !== undefined) {
           // Handed over, never held here; the next entry is read once it is done with.
           Promise.resolve()

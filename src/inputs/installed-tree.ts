@@ -6,7 +6,7 @@ import { readWholeFile } from '../core/input-files.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { nodeModulesGraphs } from './node-modules.js';
-import { isShippedBinary, rustBinaryGraphs } from './packaged-binaries.js';
+import { isShippedFile, nestedPackageKind, rustBinaryGraphs, SHIPPED_FILE_HEAD_BYTES } from './packaged-binaries.js';
 import { SHIPPED_LIMITS } from './shipped-limits.js';
 
 /**
@@ -14,9 +14,9 @@ import { SHIPPED_LIMITS } from './shipped-limits.js';
  * as applications: every Rust binary, and every outermost node_modules, one application each.
  */
 
-/** What a tree reader keeps of a file: an executable (ELF, PE, Mach-O, WebAssembly: a possible Rust binary) or a package.json. */
+/** What a tree reader keeps of a file: an executable (ELF, PE, Mach-O, WebAssembly: a possible Rust binary), a package.json, or a package it carries (to name it). */
 export function isTreeInventoryFile(path: string, data: Buffer): boolean {
-  return path === 'package.json' || path.endsWith('/package.json') || isShippedBinary(data);
+  return path === 'package.json' || path.endsWith('/package.json') || isShippedFile(data);
 }
 
 /** The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH` (none when it holds none), and what is not audited. */
@@ -35,7 +35,7 @@ const MAX_FILES = 5_000_000;
  */
 export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; warnings: string[] } {
   const files: ArchiveFile[] = [];
-  const head = Buffer.alloc(4);
+  const head = Buffer.alloc(SHIPPED_FILE_HEAD_BYTES);
   let seen = 0;
   const walk = (relative: string): void => {
     const full = relative === '' ? dir : join(dir, relative);
@@ -52,10 +52,20 @@ export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; war
       if (st.isDirectory()) walk(path);
       if (!st.isFile()) continue;
       const isManifest = name === 'package.json';
-      if (!isManifest && (st.size < 4 || readHead(join(dir, path), head) < 4 || !isShippedBinary(head))) continue;
+      const mode = (st.mode & 0o111) !== 0 ? 0o755 : 0o644;
+      if (!isManifest) {
+        if (st.size < 4) continue;
+        const first = head.subarray(0, readHead(join(dir, path), head));
+        if (!isShippedFile(first)) continue;
+        // A package it carries is only named: its first bytes say what it is.
+        if (nestedPackageKind(first) !== null) {
+          files.push({ path, mode, data: Buffer.from(first) });
+          continue;
+        }
+      }
       // Held whole, as a package's or a layer's kept files are: capped alike.
       const data = readWholeFile(join(dir, path), SHIPPED_LIMITS.maxKeptFileBytes, isManifest ? 'a package.json' : 'an executable');
-      files.push({ path, mode: (st.mode & 0o111) !== 0 ? 0o755 : 0o644, data });
+      files.push({ path, mode, data });
     }
   };
   walk('');

@@ -21,6 +21,27 @@ export function isShippedBinary(data: Buffer): boolean {
 }
 
 /**
+ * A package stowage reads on its own, told by its first bytes: a Debian package (an `ar`
+ * archive whose first member is `debian-binary`) or an RPM (its lead's magic). Inside a package,
+ * an image or a tree it is not opened (what it would install is not installed there), but it
+ * is named in a warning: an audit of an image that carries a vulnerable `.deb` must not read as
+ * if it had looked inside it.
+ */
+export function nestedPackageKind(head: Buffer): 'Debian package' | 'RPM' | null {
+  if (head.length >= 21 && head.toString('latin1', 0, 21) === '!<arch>\ndebian-binary') return 'Debian package';
+  if (head.length >= 4 && head.readUInt32BE(0) === 0xedabeedb) return 'RPM';
+  return null;
+}
+
+/** How many of a file's first bytes isShippedFile needs. */
+export const SHIPPED_FILE_HEAD_BYTES = 21;
+
+/** What the readers of packages, images and trees keep of their files: a possible Rust binary (isShippedBinary), or a package it carries (nestedPackageKind), to name it. */
+export function isShippedFile(head: Buffer): boolean {
+  return isShippedBinary(head) || nestedPackageKind(head) !== null;
+}
+
+/**
  * Go's build information, which the Go toolchain writes into every executable it links (Go's
  * debug/buildinfo finds the module list by it): a Go program's dependencies are Go modules.
  */
@@ -37,7 +58,10 @@ const GO_BUILD_INFO = Buffer.from('\xff Go buildinf:', 'latin1');
 export function rustBinaryGraphs(files: readonly ArchiveFile[], artifact: string): { graphs: DependencyGraph[]; warnings: string[] } {
   const graphs: DependencyGraph[] = [];
   const go: string[] = [];
+  const nested: string[] = [];
   for (const file of files) {
+    const kind = nestedPackageKind(file.data);
+    if (kind !== null) nested.push(`${file.path} (${kind})`);
     if (!isShippedBinary(file.data)) continue;
     const graph = readRustBinary(file.data, `${artifact}:${file.path}`);
     if (graph && (graph.inventory !== 'embedded paths' || graph.packages.length > 0 || graph.partialReason !== undefined)) graphs.push(graph);
@@ -45,5 +69,8 @@ export function rustBinaryGraphs(files: readonly ArchiveFile[], artifact: string
   }
   const warnings =
     go.length === 0 ? [] : [`${artifact}: ${go.length} Go ${go.length === 1 ? 'executable' : 'executables'} not audited (stowage audits crates and npm packages, not Go modules): ${shortList(go)}`];
+  if (nested.length > 0) {
+    warnings.push(`${artifact}: ${nested.length} ${nested.length === 1 ? 'package' : 'packages'} inside it not opened, not audited (audit ${nested.length === 1 ? 'it' : 'each'} on its own): ${shortList(nested)}`);
+  }
   return { graphs, warnings };
 }

@@ -1,15 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deflateSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { auditReport } from '../support/audit-report.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
-import { packTar } from '../support/hostile-tar.js';
+import { gzipBombTar, packTar } from '../support/hostile-tar.js';
 import { elfWithDepV0 } from '../support/object-files.js';
-import { runCli, tempDir } from '../support/shared.js';
-import { buildDeb, dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
+import { runCli, sha256Of, tempDir } from '../support/shared.js';
+import { buildDeb, buildRpm, dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
 
 /*
  * What shipped, made hostile: each case is a package, an image or a tree that a real installer
@@ -235,4 +235,98 @@ test('a .dep-v0 crate whose source is not one cargo-auditable names crates.io by
   const exact = audit(file('crates-io-source', VULNERABLE));
   assert.equal(exact.status, 1, exact.stderr);
   assert.deepEqual(auditReport(exact.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name}`), ['RUSTSEC-2099-0301 smallvec']);
+});
+
+test('an OCI layout whose indexes each name the next one many times over is read once per blob, not walked millions of times', async () => {
+  // index.json -> 40 x index C -> 40 x index B -> 40 x index A -> 40 x the one manifest: 33 KB
+  // that named 2.56 million images, each kept in memory (main: out of memory at a 128 MB heap).
+  const layer = await packTar([tarFile('usr/bin/tool', VULNERABLE, 0o755)]);
+  const config = Buffer.from('{}');
+  const descriptor = (data: Buffer, mediaType: string): object => ({ mediaType, digest: `sha256:${sha256Of(data)}`, size: data.length });
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, config: descriptor(config, 'application/vnd.oci.image.config.v1+json'), layers: [descriptor(layer, 'application/vnd.oci.image.layer.v1.tar')] }));
+  const blobs = [layer, config, manifest];
+  let named = descriptor(manifest, 'application/vnd.oci.image.manifest.v1+json');
+  for (let level = 0; level < 4; level++) {
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: Array(40).fill(named) }));
+    if (level === 3) {
+      const image = file('fan-out.tar', await packTar([tarFile('oci-layout', '{"imageLayoutVersion":"1.0.0"}'), tarFile('index.json', index), ...blobs.map((b) => tarFile(`blobs/sha256/${sha256Of(b)}`, b))]));
+      const run = runCli(['audit', image, '--db', db, '--no-fetch', '--format', 'json'], { cacheDir, env: { NODE_OPTIONS: '--max-old-space-size=128' } });
+      assert.equal(run.status, 1, run.stderr.slice(0, 2000));
+      const report = auditReport(run.stdout);
+      assert.deepEqual(report.targets.map((t) => t.path), [`${image}:usr/bin/tool`]);
+      assert.deepEqual(report.findings.map((f) => f.advisory.id), ['RUSTSEC-2099-0301']);
+    }
+    blobs.push(index);
+    named = descriptor(index, 'application/vnd.oci.image.index.v1+json');
+  }
+});
+
+test('an image naming one layer several times applies it each time (read once): a layer whited out above comes back when named again', async () => {
+  const tool = await packTar([tarFile('usr/bin/tool', VULNERABLE, 0o755), tarFile('usr/lib/other', CLEAN, 0o755)]);
+  const whiteout = await packTar([tarFile('usr/bin/.wh.tool', ''), tarFile('usr/.wh..wh..opq', '')]);
+  const names = ['000/layer.tar', '001/layer.tar'];
+  const archive = async (layers: string[], tag: string): Promise<string> =>
+    file(`${tag}.tar`, await packTar([tarFile('manifest.json', JSON.stringify([{ Config: 'config.json', RepoTags: [`${tag}:1`], Layers: layers }])), tarFile('config.json', '{}'), tarFile(names[0] as string, tool), tarFile(names[1] as string, whiteout)]));
+  const back = await archive([names[0], names[1], names[0]] as string[], 'back');
+  const run = audit(back);
+  assert.equal(run.status, 1, run.stderr);
+  assert.deepEqual(auditReport(run.stdout).targets.map((t) => t.path), [`${back}:usr/bin/tool`, `${back}:usr/lib/other`]);
+  // Whited out last: the opaque usr/ hides both binaries, and nothing is left to audit.
+  const gone = await archive([names[0], names[0], names[1]] as string[], 'gone');
+  assert.match(refusal(audit(gone)), /nothing to audit: no Rust binary and no node_modules in the image$/);
+});
+
+/** An `ar` archive (deb(5)'s container) of these members, as dpkg-deb writes it. */
+function arArchive(members: [string, Buffer][]): Buffer {
+  const parts: Buffer[] = [Buffer.from('!<arch>\n', 'latin1')];
+  for (const [name, data] of members) {
+    parts.push(Buffer.from(`${name.padEnd(16)}${'0'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'100644'.padEnd(8)}${String(data.length).padEnd(10)}\`\n`, 'latin1'), data);
+    if (data.length % 2 === 1) parts.push(Buffer.from('\n'));
+  }
+  return Buffer.concat(parts);
+}
+
+test('a package or image whose binaries, read whole, come to far more than it could hold compressed is refused before they are all in memory', async () => {
+  // 520 MiB behind an ELF header, about 520 KB compressed: sixteen gigabytes of them took 16 MB, all held at once.
+  const bomb = await gzipBombTar([], { name: 'usr/bin/tool', size: 520 * 1024 * 1024, head: Buffer.from(VULNERABLE.subarray(0, 64)) });
+  const image = await dockerSaveArchive([bomb], 'kept:1');
+  assert.match(refusal(audit(image)), new RegExp(`^stowage: ${image}:000/layer\\.tar: entry "usr/bin/tool": the files read whole \\(binaries, manifests\\) come to more than 536870912 bytes \\(the files read whole may come to 16 times the archive's own size, at least 512 MiB\\): refused`));
+  const control = gzipSync(await packTar([tarFile('./control', 'Package: kept\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: T <t@example.org>\nDescription: d\n')]));
+  const deb = file('kept.deb', arArchive([['debian-binary', Buffer.from('2.0\n')], ['control.tar.gz', control], ['data.tar.gz', bomb]]));
+  assert.match(refusal(audit(deb)), new RegExp(`^stowage: ${deb}:data\\.tar\\.gz: entry "usr/bin/tool": the files read whole \\(binaries, manifests\\) come to more than 536870912 bytes`));
+});
+
+test('a package carried inside an image, a package or a tree (a .deb, an RPM) is named as not opened, not passed over in silence', async () => {
+  const inner = buildDeb({ name: 'inner', version: '1.0-1', fields: {}, files: { 'usr/bin/tool': file('inner-tool', VULNERABLE) }, compression: 'xz' });
+  const rpmHead = Buffer.concat([Buffer.from([0xed, 0xab, 0xee, 0xdb, 3, 0]), Buffer.alloc(90)]);
+  const lower = await packTar([tarFile('usr/bin/other', CLEAN, 0o755), tarFile('var/cache/apt/archives/gone.deb', readFileSync(inner))]);
+  const upper = await packTar([tarFile('opt/inner_1.0-1_amd64.deb', readFileSync(inner)), tarFile('opt/extra.rpm', rpmHead), tarFile('var/cache/apt/.wh.archives', '')]);
+  const image = await dockerSaveArchive([lower, upper], 'nested:1');
+  const run = audit(image);
+  assert.equal(run.status, 0, run.stderr);
+  // The whited-out one is not in the image.
+  assert.deepEqual(auditReport(run.stdout).warnings, [`${image}: 2 packages inside it not opened, not audited (audit each on its own): opt/inner_1.0-1_amd64.deb (Debian package), opt/extra.rpm (RPM)`]);
+
+  const tree = join(work, 'nested-tree');
+  mkdirSync(join(tree, 'usr/bin'), { recursive: true });
+  writeFileSync(join(tree, 'usr/bin/other'), CLEAN);
+  writeFileSync(join(tree, 'inner.deb'), readFileSync(inner));
+  const human = runCli(['audit', tree, '--db', db, '--no-fetch'], { cacheDir });
+  assert.equal(human.status, 0, human.stderr);
+  assert.ok(`${human.stdout}${human.stderr}`.includes(`warning: ${tree}: 1 package inside it not opened, not audited (audit it on its own): inner.deb (Debian package)`), human.stdout + human.stderr);
+
+  const outer = buildDeb({ name: 'outer', version: '1.0-1', fields: {}, files: { 'usr/bin/other': file('outer-tool', CLEAN), 'usr/share/outer/inner.deb': inner }, compression: 'gzip' });
+  assert.ok(auditReport(audit(outer).stdout).warnings.includes(`${outer}: 1 package inside it not opened, not audited (audit it on its own): usr/share/outer/inner.deb (Debian package)`));
+});
+
+test("a binary RPM whose lead says source (a byte rpm neither reads nor digests) is read for its binaries, as rpm -i installs them", () => {
+  const rpm = readFileSync(buildRpm({ provides: [], binary: file('rpm-tool', VULNERABLE), payload: 'gzip' }));
+  // The lead's type (bytes 6-7): 1, a source package. rpm -K: digests OK; rpm -ivh --test installs /usr/bin/tool.
+  rpm.writeUInt16BE(1, 6);
+  const path = file('lead-says-source.rpm', rpm);
+  const run = audit(path);
+  assert.equal(run.status, 1, run.stderr);
+  const report = auditReport(run.stdout);
+  assert.deepEqual(report.targets.map((t) => t.path), [`${path}:usr/bin/tool`]);
+  assert.deepEqual(report.findings.map((f) => f.advisory.id), ['RUSTSEC-2099-0301']);
 });

@@ -3,7 +3,7 @@ import { InputError } from '../../core/errors.js';
 import { readUntrustedTar, readUntrustedTree, type ArchiveFile } from '../../core/untrusted-tar.js';
 import { readAr, type ArMember } from './ar.js';
 import { parseControl } from './control.js';
-import { archiveCaps, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
+import { archiveCaps, keptBytesCap, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
 
 /** A binary Debian package as stowage reads it: its control fields, and the files it keeps from its data. */
 export interface DebPackage {
@@ -51,6 +51,7 @@ export async function readDebPackage(bytes: Buffer, label: string, keep: (path: 
     compression: dataTar.compression,
     ...limits,
     ...archiveCaps(limits, dataTar.bytes.length),
+    ...keptBytesCap(limits, dataTar.bytes.length),
     duplicates: 'replace',
     keep,
   });

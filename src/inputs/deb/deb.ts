@@ -1,7 +1,7 @@
 import { InputError } from '../../core/errors.js';
 import type { DependencyGraph } from '../../core/graph.js';
 import { inventoryGraph } from '../inventory.js';
-import { isShippedBinary, rustBinaryGraphs } from '../packaged-binaries.js';
+import { isShippedFile, rustBinaryGraphs } from '../packaged-binaries.js';
 import { parseRelations } from './control.js';
 import { readDebPackage } from './deb-package.js';
 import { cratesOfRelations, type DebianCrate } from './rust-packages.js';
@@ -39,7 +39,7 @@ const BUILT_USING = 'Built-Using';
  * from the binary itself. Where they disagree, the report shows both and a warning says how.
  */
 export async function readDeb(path: string, bytes: Buffer, limits?: ShippedLimits): Promise<ShippedRead> {
-  const deb = await readDebPackage(bytes, path, (_file, data) => isShippedBinary(data), limits);
+  const deb = await readDebPackage(bytes, path, (_file, data) => isShippedFile(data), limits);
   const name = deb.control.get('package');
   const version = deb.control.get('version');
   if (name === undefined || version === undefined) throw new InputError(`${path}:control`, 'no Package or Version field');

@@ -6,7 +6,7 @@ import type { DependencyGraph } from '../../core/graph.js';
 import { readUntrustedTree, type ArchiveFile, type UntrustedTree } from '../../core/untrusted-tar.js';
 import { isTreeInventoryFile, treeApplications } from '../installed-tree.js';
 import { namedByFile, type ShippedRead } from '../shipped-artifact.js';
-import { archiveCaps, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
+import { archiveCaps, keptBytesCap, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
 
 /**
  * An image archive, as `docker save` writes it (`manifest.json`: per image its `Layers`, paths
@@ -40,9 +40,13 @@ export async function readImageArchive(path: string, bytes: Buffer, limits: Ship
   const images = imagesOf(path, archive, blobs);
   const graphs: DependencyGraph[] = [];
   const warnings: string[] = [];
+  // Each layer blob is read once, however many images (or one image, several times) name it.
+  const layerReads = new Map<Buffer, Promise<UntrustedTree>>();
+  // The files every layer keeps are held together: their bytes are capped by the archive's size.
+  const kept = { ...keptBytesCap(limits, bytes.length), held: 0 };
   for (const image of images) {
     const label = images.length === 1 ? path : `${path}#${image.name}`;
-    const files = await applyLayers(label, image.layers.map((layer) => ({ name: layer, data: blobAt(path, archive, blobs, layer) })), limits);
+    const files = await applyLayers(label, image.layers.map((layer) => ({ name: layer, data: blobAt(path, archive, blobs, layer) })), limits, layerReads, kept);
     const read = treeApplications(files, label);
     graphs.push(...read.graphs);
     warnings.push(...read.warnings);
@@ -104,12 +108,18 @@ function dockerImagesOf(path: string, docker: Buffer): ImageLayers[] {
 function ociImagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<string, Buffer>, index: Buffer, skipAbsent: boolean): ImageLayers[] {
   const images: ImageLayers[] = [];
   const holds = (blobPath: string): boolean => blobs.has(blobPath) || archive.symlinks.some((l) => l.path === blobPath);
+  // Each index or manifest is read once, however many descriptors name it: a few kilobytes of
+  // indexes each naming the next one a hundred times over would otherwise be walked 100^N times
+  // (an index names the same manifest twice, as one image; the first name given is its name).
+  const visited = new Set<string>();
   const visit = (descriptor: unknown, where: string, depth: number): void => {
     if (depth > 4) throw new InputError(`${path}:${where}`, 'image indexes nested too deep');
     const d = descriptor as { mediaType?: unknown; digest?: unknown; annotations?: Record<string, unknown> };
     if (typeof d.digest !== 'string') throw new InputError(`${path}:${where}`, 'a descriptor without a digest');
     const blobPath = digestPath(path, where, d.digest);
     if (skipAbsent && !holds(blobPath)) return;
+    if (visited.has(blobPath)) return;
+    visited.add(blobPath);
     const doc = parseJson(path, blobPath, blobAt(path, archive, blobs, blobPath)) as { manifests?: unknown; layers?: unknown };
     if (Array.isArray(doc.manifests)) {
       doc.manifests.forEach((m, i) => visit(m, `${blobPath} manifests[${i}]`, depth + 1));
@@ -161,28 +171,85 @@ function parseJson(path: string, name: string, data: Buffer): unknown {
   }
 }
 
+/**
+ * An image's root file system as its layers build it up: the files kept, and, for each directory,
+ * the files below it, so that a whiteout, an opaque directory or an entry replacing a directory
+ * removes what is below it without a look at every other file (a layer of a quarter of a million
+ * package.json files was a quarter of a million passes over all of them).
+ */
+class LayeredTree {
+  private readonly files = new Map<string, ArchiveFile>();
+  private readonly below = new Map<string, Set<string>>();
+
+  set(file: ArchiveFile): void {
+    if (!this.files.has(file.path)) for (const dir of parentsOf(file.path)) this.belowOf(dir).add(file.path);
+    this.files.set(file.path, file);
+  }
+
+  /** Removes `dir`'s files (the whole tree for ''), and `dir` itself when it is a file and `includeSelf`. */
+  removeUnder(dir: string, includeSelf: boolean): void {
+    if (includeSelf) this.remove(dir);
+    for (const path of [...(this.below.get(dir) ?? [])]) this.remove(path);
+  }
+
+  values(): ArchiveFile[] {
+    return [...this.files.values()];
+  }
+
+  private remove(path: string): void {
+    if (!this.files.delete(path)) return;
+    for (const dir of parentsOf(path)) this.below.get(dir)?.delete(path);
+  }
+
+  private belowOf(dir: string): Set<string> {
+    let set = this.below.get(dir);
+    if (!set) this.below.set(dir, (set = new Set()));
+    return set;
+  }
+}
+
+/** '' (the root), then each directory above `path`: `a/b/c` -> '', 'a', 'a/b'. */
+function parentsOf(path: string): string[] {
+  const parents = [''];
+  for (let slash = path.indexOf('/'); slash >= 0; slash = path.indexOf('/', slash + 1)) parents.push(path.slice(0, slash));
+  return parents;
+}
+
 /** The layers applied in order: the files the tree keeps, as the image's root file system holds them. */
-async function applyLayers(label: string, layers: readonly { name: string; data: Buffer }[], limits: ShippedLimits): Promise<ArchiveFile[]> {
-  const tree = new Map<string, ArchiveFile>();
-  const removeUnder = (dir: string, includeSelf: boolean): void => {
-    for (const key of [...tree.keys()]) if ((includeSelf && key === dir) || key.startsWith(`${dir}/`) || dir === '') tree.delete(key);
-  };
+async function applyLayers(
+  label: string,
+  layers: readonly { name: string; data: Buffer }[],
+  limits: ShippedLimits,
+  reads: Map<Buffer, Promise<UntrustedTree>>,
+  kept: { maxKeptBytes: number; maxKeptBytesReason: string; held: number },
+): Promise<ArchiveFile[]> {
+  const tree = new LayeredTree();
   for (const layer of layers) {
-    const compression = compressionOf(layer.data) ?? 'none';
-    if (compression === 'xz') throw new InputError(`${label}:${layer.name}`, 'an xz-compressed layer: image layers are tar, gzip or zstd');
-    const read = await readUntrustedTree(layer.data, {
-      label: `${label}:${layer.name}`,
-      compression,
-      ...limits,
-      ...archiveCaps(limits, layer.data.length),
-      duplicates: 'replace',
-      keep: (path, head) => posix.basename(path).startsWith(WHITEOUT) || isTreeInventoryFile(path, head),
-    });
+    let reading = reads.get(layer.data);
+    if (reading === undefined) {
+      const compression = compressionOf(layer.data) ?? 'none';
+      if (compression === 'xz') throw new InputError(`${label}:${layer.name}`, 'an xz-compressed layer: image layers are tar, gzip or zstd');
+      reading = readUntrustedTree(layer.data, {
+        label: `${label}:${layer.name}`,
+        compression,
+        ...limits,
+        ...archiveCaps(limits, layer.data.length),
+        duplicates: 'replace',
+        keep: (path, head) => posix.basename(path).startsWith(WHITEOUT) || isTreeInventoryFile(path, head),
+        maxKeptBytes: kept.maxKeptBytes - kept.held,
+        maxKeptBytesReason: kept.maxKeptBytesReason,
+      }).then((read) => {
+        for (const data of new Set(read.files.map((f) => f.data))) kept.held += data.length;
+        return read;
+      });
+      reads.set(layer.data, reading);
+    }
+    const read = await reading;
     // Whiteouts first: they hide what the layers below hold, never what this layer adds.
     for (const file of read.files) {
       const base = posix.basename(file.path);
       const dir = posix.dirname(file.path) === '.' ? '' : posix.dirname(file.path);
-      if (base === OPAQUE) removeUnder(dir, false);
+      if (base === OPAQUE) tree.removeUnder(dir, false);
       else if (base.startsWith(WHITEOUT)) {
         const hidden = base.slice(WHITEOUT.length);
         // `.wh.`, `.wh..`, `.wh...` name the directory itself or its parent: read here as deleting
@@ -190,15 +257,15 @@ async function applyLayers(label: string, layers: readonly { name: string; data:
         if (hidden === '' || hidden === '.' || hidden === '..') {
           throw new InputError(`${label}:${layer.name}`, `whiteout ${JSON.stringify(file.path)} names no file: runtimes disagree on what it removes, so what the image holds cannot be told`);
         }
-        removeUnder(dir === '' ? hidden : `${dir}/${hidden}`, true);
+        tree.removeUnder(dir === '' ? hidden : `${dir}/${hidden}`, true);
       }
     }
-    for (const link of read.symlinks) removeUnder(link.path, true);
+    for (const link of read.symlinks) tree.removeUnder(link.path, true);
     for (const file of read.files) {
       if (posix.basename(file.path).startsWith(WHITEOUT)) continue;
-      removeUnder(file.path, false);
-      tree.set(file.path, file);
+      tree.removeUnder(file.path, false);
+      tree.set(file);
     }
   }
-  return [...tree.values()];
+  return tree.values();
 }

@@ -15,11 +15,20 @@ import type { ShippedLimits } from '../shipped-limits.js';
  */
 export async function readCpio(
   chunks: AsyncIterable<Buffer>,
-  options: Pick<ShippedLimits, 'maxBytes' | 'maxEntries' | 'maxKeptFileBytes'> & { label: string; maxBytesReason?: string; keep: (path: string, head: Buffer) => boolean },
+  options: Pick<ShippedLimits, 'maxBytes' | 'maxEntries' | 'maxKeptFileBytes'> & {
+    label: string;
+    maxBytesReason?: string;
+    /** Cap on the bytes of every kept file together (all are held at once), and why. */
+    maxKeptBytes?: number;
+    maxKeptBytesReason?: string;
+    keep: (path: string, head: Buffer) => boolean;
+  },
 ): Promise<ArchiveFile[]> {
   const { label } = options;
   const input = new ChunkReader(chunks[Symbol.asyncIterator](), label);
   const files: ArchiveFile[] = [];
+  // The bytes of the kept files, all held at once.
+  let kept = 0;
   for (let entries = 0; ; entries++) {
     if (entries > options.maxEntries) throw new InputError(label, `the payload holds more than ${options.maxEntries} entries`);
     const header = (await input.take(110)).toString('latin1');
@@ -59,6 +68,11 @@ export async function readCpio(
       continue;
     }
     if (size > options.maxKeptFileBytes) throw new InputError(label, `payload entry ${JSON.stringify(name)}: a file read whole (a binary) larger than ${options.maxKeptFileBytes} bytes`);
+    if (kept + size > (options.maxKeptBytes ?? Infinity)) {
+      const why = options.maxKeptBytesReason === undefined ? '' : ` (${options.maxKeptBytesReason})`;
+      throw new ExpansionRefused(`payload entry ${JSON.stringify(name)}: the files read whole (binaries) come to more than ${options.maxKeptBytes} bytes${why}: refused, as a decompression bomb would be`, label);
+    }
+    kept += size;
     const data = size === head.length ? head : Buffer.concat([head, await input.take(size - head.length)]);
     await input.skip(pad4(size));
     files.push({ path, mode: (mode & 0o111) !== 0 ? 0o755 : 0o644, data });

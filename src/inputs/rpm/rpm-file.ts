@@ -101,7 +101,6 @@ export function readRpmFile(bytes: Buffer, label: string): RpmFile {
   if (bytes.length < LEAD_LENGTH) throw new InputError(label, `truncated RPM: ${bytes.length} bytes, shorter than its ${LEAD_LENGTH}-byte lead`);
   if (bytes.readUInt32BE(0) !== 0xedabeedb) throw new InputError(label, 'not an RPM (no lead magic)');
   if (bytes[4] !== 3 && bytes[4] !== 4) throw new InputError(label, `RPM lead version ${bytes[4]} is not 3 or 4`);
-  const leadType = bytes.readUInt16BE(6);
   const signature = readHeader(bytes, LEAD_LENGTH, 'signature header', label);
   const mainAt = signature.end + ((8 - (signature.end % 8)) % 8);
   const main = readHeader(bytes, mainAt, 'header', label);
@@ -118,8 +117,10 @@ export function readRpmFile(bytes: Buffer, label: string): RpmFile {
     throw new InputError(label, `damaged RPM header: ${names.length} provides with ${versions.length} versions and ${flags.length} flags`);
   }
   return {
-    // A source package has no SOURCERPM tag (rpm's own test); the lead's type says the same.
-    kind: leadType === 1 || !header.has(TAG.SOURCERPM) ? 'source' : 'binary',
+    // A source package has no SOURCERPM tag: rpm's own test (headerIsSource). The lead's type
+    // is not covered by the package's digests and rpm does not read it: a binary package whose
+    // lead says source installs its files (rpm -i), and is read for them here too.
+    kind: header.has(TAG.SOURCERPM) ? 'binary' : 'source',
     name: required(TAG.NAME, 'NAME'),
     version: required(TAG.VERSION, 'VERSION'),
     release: required(TAG.RELEASE, 'RELEASE'),

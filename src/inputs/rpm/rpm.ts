@@ -5,13 +5,13 @@ import type { DependencyGraph } from '../../core/graph.js';
 import type { CycloneDxReadOptions } from '../cyclonedx-reader.js';
 import { inventoryDisagreements, respellFrom } from '../inventory-comparison.js';
 import { inventoryGraph } from '../inventory.js';
-import { isShippedBinary, rustBinaryGraphs } from '../packaged-binaries.js';
+import { isShippedFile, rustBinaryGraphs } from '../packaged-binaries.js';
 import { readVendorArchive } from '../vendor-archive.js';
 import { bundledProvides } from './bundled-provides.js';
 import { readCpio } from './cpio.js';
 import { readRpmFile } from './rpm-file.js';
 import type { ShippedRead } from '../shipped-artifact.js';
-import { archiveCaps, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
+import { archiveCaps, keptBytesCap, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
 
 /** rpm's payload compressors (PAYLOADCOMPRESSOR) that stowage inflates. */
 const PAYLOAD_COMPRESSION: Readonly<Record<string, Compression>> = { gzip: 'gz', xz: 'xz', zstd: 'zst', identity: 'none' };
@@ -33,11 +33,11 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   const compression = PAYLOAD_COMPRESSION[rpm.payloadCompressor];
   if (compression === undefined) throw new InputError(path, `payload compressor ${JSON.stringify(rpm.payloadCompressor)} is not one stowage reads (gzip, xz, zstd)`);
   const label = `${path}: payload`;
-  const keep = rpm.kind === 'source' ? (file: string): boolean => VENDOR_ARCHIVE.test(file) : (_file: string, head: Buffer): boolean => isShippedBinary(head);
+  const keep = rpm.kind === 'source' ? (file: string): boolean => VENDOR_ARCHIVE.test(file) : (_file: string, head: Buffer): boolean => isShippedFile(head);
   let files;
   try {
     // The caller's caps, as a .deb's data and an image's layers get them (an upload's: its ratio too).
-    files = await readCpio(inflate(rpm.payload, compression), { label, ...limits, ...archiveCaps(limits, rpm.payload.length), keep });
+    files = await readCpio(inflate(rpm.payload, compression), { label, ...limits, ...archiveCaps(limits, rpm.payload.length), ...keptBytesCap(limits, rpm.payload.length), keep });
   } catch (err) {
     if (err instanceof StowageError) throw err;
     throw new InputError(label, `truncated or corrupt ${rpm.payloadCompressor} data: ${err instanceof Error ? err.message : String(err)}`);
