@@ -655,7 +655,7 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
 
   const finalRoots = roots.length > 0 ? roots : unreferenced(packages, edges);
   flagsFromReachability(packages, edges, finalRoots);
-  return {
+  const graph: DependencyGraph = {
     ecosystem: 'npm',
     path,
     format: `yarn.lock berry (metadata ${metaVersion})`,
@@ -663,6 +663,44 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
     edges,
     roots: finalRoots,
   };
+  if (manifest !== null) {
+    const projects = [manifest, ...(input.members ?? []).map((m) => readManifest(m.path, m.text))];
+    const rootDir = dirname(manifest.path);
+    const unlocked: string[] = [];
+    const stale: string[] = [];
+    for (const [i, project] of projects.entries()) {
+      const dir = i === 0 ? '.' : relative(rootDir, dirname(project.path)).split(sep).join('/');
+      const workspace = packages.find((p) => p.source.kind === 'workspace' && p.source.url === dir);
+      const entry = workspace === undefined ? undefined : entryOf.get(workspace);
+      if (entry === undefined) continue;
+      const missing = berryUnlocked(project, entry.dependencies);
+      if (missing.length === 0) continue;
+      unlocked.push(...missing);
+      stale.push(project.path);
+    }
+    noteStaleLockfile(graph, stale, unlocked);
+  }
+  return graph;
+}
+
+/**
+ * The registry dependencies a project's package.json asks for that its workspace entry does not
+ * lock as asked, as `name@range`: yarn 4 writes each one there as `npm:<range>` (yarn 2 and 3
+ * as the range), devDependencies and optionalDependencies too. `yarn install --immutable` refuses such a lockfile (YN0028,
+ * checked with yarn 4.9.2: fsevents changed from 2.3.2 to 2.3.3 in package.json) and a plain
+ * install resolves anew. Only plain ranges, tags and `npm:` ranges are compared; other
+ * protocols are written in forms of yarn's own.
+ */
+function berryUnlocked(project: Manifest, locked: Record<string, string>): string[] {
+  const unlocked: string[] = [];
+  for (const section of [project.devDependencies, project.optionalDependencies, project.dependencies]) {
+    for (const [name, range] of Object.entries(section)) {
+      if (section !== project.dependencies && name in project.dependencies) continue;
+      const written = range.startsWith('npm:') ? range : hasProtocol(range) || /[/:]/.test(range) ? null : `npm:${range}`;
+      if (written !== null && locked[name] !== written && locked[name] !== range) unlocked.push(`${name}@${range}`);
+    }
+  }
+  return unlocked;
 }
 
 /** True when a berry range names its protocol (`npm:`, `workspace:`, `patch:`, `https:` ...). */
