@@ -11,6 +11,12 @@ export interface LockfileInput {
   manifest?: { path: string; text: string };
   /** The manifests of the workspace members the root manifest lists, found on disk (Cargo, yarn v1). */
   members?: { path: string; text: string }[];
+  /**
+   * The package.json of a directory of the project (a path relative to the lockfile's
+   * directory, inside it), read on demand; null when there is none. npm loads a linked
+   * directory's dependencies from its package.json, not from its lockfile entry.
+   */
+  projectManifest?: (dir: string) => { path: string; text: string } | null;
 }
 
 /** Throws InputError naming the file (and position when known) on anything malformed. */

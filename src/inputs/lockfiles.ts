@@ -1,5 +1,5 @@
-import { existsSync, statSync, type Stats } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
 import { noteCodeKind } from '../core/code-kinds.js';
 import { InputError, StowageError } from '../core/errors.js';
@@ -174,6 +174,25 @@ function readRecordedText(path: string, record: DocumentRecorder | undefined): s
   return text;
 }
 
+/**
+ * `dir`'s package.json, `dir` relative to the lockfile's directory: read (and recorded) only when
+ * it is a file inside that directory, symbolic links followed; null otherwise.
+ */
+function projectManifest(lockfile: string, dir: string, record: DocumentRecorder | undefined): { path: string; text: string } | null {
+  const root = dirname(lockfile);
+  const path = join(root, dir, 'package.json');
+  let real: string;
+  try {
+    real = realpathSync(path);
+    if (!statSync(real).isFile()) return null;
+  } catch {
+    return null;
+  }
+  const inside = relative(realpathSync(root), real);
+  if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || isAbsolute(inside)) return null;
+  return { path, text: readRecordedText(path, record) };
+}
+
 /** Reads and parses one lockfile (with its manifest) into the shared dependency graph. */
 export async function readDependencyGraph(location: LockfileLocation, record?: DocumentRecorder): Promise<DependencyGraph> {
   const input: LockfileInput = { path: location.path, text: readRecordedText(location.path, record) };
@@ -192,6 +211,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.members = npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
+  if (location.format.fileName === 'package-lock.json' || location.format.fileName === 'npm-shrinkwrap.json') input.projectManifest = (dir) => projectManifest(location.path, dir, record);
   if (location.manifestPath && location.format.ecosystem === 'npm' && basename(location.path) === location.format.fileName) {
     await refuseNpmMemberLockfile(location, input.text);
   }

@@ -224,7 +224,9 @@ class LockReader {
         if (inside && !this.rootIndexes.includes(pkg)) this.rootIndexes.push(pkg);
         // npm ci reads a workspace's dependencies from its package.json (arborist loads a link
         // target outside node_modules from disk), as it does the root's: that decides what is dev.
-        this.addLocation(newLocation(location, pkg, (inside ? this.memberManifests().get(location) : undefined) ?? entry, inside, undefined, undefined));
+        // So for any other directory of the project a link points to (`file:./lib`): npm 11 ci
+        // --omit=dev installs a dev-marked package that lib/package.json has since come to need.
+        this.addLocation(newLocation(location, pkg, (inside ? (this.memberManifests().get(location) ?? this.linkedManifest(location)) : undefined) ?? entry, inside, undefined, undefined));
         continue;
       }
 
@@ -851,6 +853,12 @@ class LockReader {
       this.memberEntries.set(posix.normalize(relative(root, dirname(member.path)).split(sep).join('/')), manifestDocument(member.path, member.text));
     }
     return this.memberEntries;
+  }
+
+  /** The package.json of a directory of the project a link points to, as its entry; undefined when there is none. */
+  private linkedManifest(location: string): JsonObject | undefined {
+    const manifest = this.input.projectManifest?.(location);
+    return manifest === null || manifest === undefined ? undefined : manifestDocument(manifest.path, manifest.text);
   }
 
   /** package.json beside the lockfile, as a root entry (parsed once); undefined when there is none. */
