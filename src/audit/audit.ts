@@ -3,7 +3,7 @@ import { SEVERITY_LEVELS } from '../core/advisory.js';
 import { StowageError, errorMessage } from '../core/errors.js';
 import { compareFindingsInTarget, type AppliedIgnore, type Finding, type FixedVersions } from '../core/finding.js';
 import type { VersionScheme } from '../core/ecosystem.js';
-import { type DependencyGraph, type EdgeKind, type InventorySource, type UnidentifiedComponent } from '../core/graph.js';
+import { omittedBy, partialUnderOmit, type DependencyGraph, type EdgeKind, type InventorySource, type UnidentifiedComponent } from '../core/graph.js';
 import type { Ecosystem, Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { databaseAgeDays } from '../advisories/database-age.js';
@@ -139,11 +139,7 @@ function omittedKinds(policy: AuditPolicy): Set<EdgeKind> {
 }
 
 function isOmitted(pkg: Package, policy: AuditPolicy): boolean {
-  const flags = pkg.flags;
-  // Most packages of most lockfiles carry no flags, and most audits omit nothing.
-  if (flags === undefined || policy.omit.length === 0) return false;
-  if (policy.omit.some((kind) => flags[kind] === true)) return true;
-  return flags.devOptional === true && policy.omit.includes('dev') && policy.omit.includes('optional');
+  return omittedBy(pkg, policy.omit);
 }
 
 /**
@@ -507,9 +503,9 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
       audited,
       unidentified: graph.unidentified ?? [],
       inventory: graph.inventory ?? 'lockfile',
-      partial: graph.partial === true,
+      partial: partialUnderOmit(graph, scoped.omit),
     });
-    if (graph.partial === true) warnings.push(partialInventoryWarning(graph));
+    if (partialUnderOmit(graph, scoped.omit)) warnings.push(partialInventoryWarning(graph));
     if (matches.length === 0) continue;
     const edges = new GraphPaths(graph);
     const hasDevEdges = edges.hasEdgeOf('dev');

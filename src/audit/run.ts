@@ -81,6 +81,7 @@ export async function auditApplication(request: AuditRequest): Promise<Applicati
     allowUnidentified: request.allowUnidentified === true,
     allowPartial: request.allowPartial === true,
     ...(request.partialUse !== undefined ? { partialUse: request.partialUse } : {}),
+    omit: request.policy.omit,
   });
   const sources = request.databases ?? (request.policy.databases.length > 0 ? request.policy.databases : defaultDatabases(graphs));
   const specs = sources.map((s) => parseDatabaseSpec(s));

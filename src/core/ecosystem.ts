@@ -16,6 +16,12 @@ export interface LockfileInput {
    * is none to read); their dependencies are locked in the same Cargo.lock.
    */
   readPathPackage?: (path: string) => string | null;
+  /**
+   * The package.json of a directory of the project (a path relative to the lockfile's
+   * directory, inside it), read on demand; null when there is none. npm loads a linked
+   * directory's dependencies from its package.json, not from its lockfile entry.
+   */
+  projectManifest?: (dir: string) => { path: string; text: string } | null;
 }
 
 /** Throws InputError naming the file (and position when known) on anything malformed. */

@@ -58,6 +58,12 @@ export interface DependencyGraph {
    * bundles in its tarball): said when it is refused, and in the warning when it is allowed.
    */
   partialReason?: string;
+  /**
+   * When the inventory is partial only because of what these packages hold (bundled dependencies
+   * the lockfile does not list), their ids: an audit that omits every one of them (`--omit dev`
+   * of a dev-only bundler) audits a complete inventory (partialUnderOmit).
+   */
+  partialPackages?: string[];
   /** What the reader found wrong but could work around (a lockfile older than its manifest). */
   warnings?: string[];
   /**
@@ -283,3 +289,30 @@ export function locatePackages(graph: DependencyGraph): void {
   pendingLocations.delete(graph);
   locate();
 }
+
+/**
+ * Whether `--omit` leaves the package out: it is reachable only as one of the kinds omitted, or
+ * only as dev or optional (npm's devOptional) and both are. One rule for the audit and the
+ * partial-inventory check.
+ */
+export function omittedBy(pkg: Package, omit: readonly EdgeKind[]): boolean {
+  const flags = pkg.flags;
+  // Most packages of most lockfiles carry no flags, and most audits omit nothing.
+  if (flags === undefined || omit.length === 0) return false;
+  if (omit.some((kind) => flags[kind as keyof PackageFlags] === true)) return true;
+  return flags.devOptional === true && omit.includes('dev') && omit.includes('optional');
+}
+
+/**
+ * Whether the graph is partial for an audit that omits `omit`: not when what makes it partial is
+ * only packages that audit leaves out (a dev dependency bundling what pnpm-lock.yaml does not
+ * list, under `--omit dev`), and the lockfile can tell what is dev (scopeUnknown unset).
+ */
+export function partialUnderOmit(graph: DependencyGraph, omit: readonly EdgeKind[]): boolean {
+  if (graph.partial !== true) return false;
+  const causes = graph.partialPackages;
+  if (causes === undefined || causes.length === 0 || omit.length === 0 || graph.scopeUnknown !== undefined) return true;
+  const ids = new Set(causes);
+  return graph.packages.some((pkg) => ids.has(pkg.id) && !omittedBy(pkg, omit));
+}
+

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../core/errors.js';
-import type { DependencyGraph } from '../core/graph.js';
+import { partialUnderOmit, type DependencyGraph, type EdgeKind } from '../core/graph.js';
 import { MAX_WHOLE_FILE_BYTES, readTextInputFile, readWholeFile } from '../core/input-files.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readCycloneDxDocument, type CycloneDxReadOptions } from './cyclonedx-reader.js';
@@ -31,6 +31,11 @@ export interface ApplicationReadOptions extends CycloneDxReadOptions {
   partialUse?: PartialUse;
   /** How far archives may expand (default SHIPPED_LIMITS; an upload to the fleet server: UPLOAD_LIMITS). */
   limits?: ShippedLimits;
+  /**
+   * What the command's `--omit` leaves out: a lockfile partial only through packages it omits
+   * (partialUnderOmit) is not refused as partial.
+   */
+  omit?: readonly EdgeKind[];
 }
 
 export const ALLOW_PARTIAL_FLAG = '--allow-partial';
@@ -175,7 +180,7 @@ export async function readApplication(
   const graphs: DependencyGraph[] = [];
   for (const location of locations) {
     const graph = await readDependencyGraph(location, options.record);
-    if (graph.partial === true && !options.allowPartial) {
+    if (partialUnderOmit(graph, options.omit ?? []) && !options.allowPartial) {
       throw new InputError(graph.path, `${graph.partialReason ?? 'the lockfile does not list every package installed'}: a partial inventory; ${partialRefusal(options.partialUse)}`);
     }
     graphs.push(graph);

@@ -1,5 +1,5 @@
-import { existsSync, statSync, type Stats } from 'node:fs';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { existsSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
 import { noteCodeKind } from '../core/code-kinds.js';
 import { InputError, StowageError } from '../core/errors.js';
@@ -174,6 +174,25 @@ function readRecordedText(path: string, record: DocumentRecorder | undefined): s
   return text;
 }
 
+/**
+ * A file of the project, read (and recorded) only when it is a file inside the lockfile's
+ * directory, symbolic links followed; null otherwise. A manifest's path may name any file on the
+ * machine, and what is read there shows in the warnings (a fleet server's upload would read other
+ * files).
+ */
+function projectFile(lockfile: string, path: string, record: DocumentRecorder | undefined): { path: string; text: string } | null {
+  let real: string;
+  try {
+    real = realpathSync(path);
+    if (!statSync(real).isFile()) return null;
+  } catch {
+    return null;
+  }
+  const inside = relative(realpathSync(dirname(lockfile)), real);
+  if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || isAbsolute(inside)) return null;
+  return { path, text: readRecordedText(path, record) };
+}
+
 /** Reads and parses one lockfile (with its manifest) into the shared dependency graph. */
 export async function readDependencyGraph(location: LockfileLocation, record?: DocumentRecorder): Promise<DependencyGraph> {
   const input: LockfileInput = { path: location.path, text: readRecordedText(location.path, record) };
@@ -186,14 +205,10 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       refuseMemberLockfile(location.path, input.manifest.path, doc, await import('../ecosystems/cargo/workspace-root.js'));
       input.members = memberManifestPathsOf(input.manifest.path, doc).map((path) => ({ path, text: readRecordedText(path, record) }));
       // Read for the check of the lockfile against them only, and not recorded: that would give
-      // every such application a new revision of unchanged content. Only inside the
-      // application's directory: a manifest's path may name any file on the machine, and what
-      // is read there shows in the warnings (a fleet server's upload would read other files).
-      const appDir = resolve(dirname(location.path));
+      // every such application a new revision of unchanged content.
       input.readPathPackage = (path) => {
-        if (!resolve(path).startsWith(`${appDir}${sep}`) || !existsSync(path)) return null;
         try {
-          return readTextInput(path);
+          return projectFile(location.path, path, undefined)?.text ?? null;
         } catch {
           // One that cannot be read only leaves its dependencies unchecked against the lockfile.
           return null;
@@ -206,6 +221,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.members = npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
+  if (location.format.fileName === 'package-lock.json' || location.format.fileName === 'npm-shrinkwrap.json') input.projectManifest = (dir) => projectFile(location.path, join(dirname(location.path), dir, 'package.json'), record);
   if (location.manifestPath && location.format.ecosystem === 'npm' && basename(location.path) === location.format.fileName) {
     await refuseNpmMemberLockfile(location, input.text);
   }

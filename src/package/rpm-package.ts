@@ -254,7 +254,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const overrides = parseLicenseOverrides(request.licenses);
   if (!RPM_RELEASE.test(request.release)) throw new StowageError(`--release ${quoted(request.release)}: letters, digits, . _ + ~ only`);
 
-  const { graphs } = await readApplication([request.path]);
+  const { graphs } = await readApplication([request.path], { allowUnidentified: false, allowPartial: false, omit: request.audit.policy.omit });
   const packageManager = npmPackageManager(graphs);
   // Every value that will reach the spec is checked before anything is downloaded.
   const specApp = specApplication(app);

@@ -39,14 +39,15 @@ export function checkedUrl(url: string, label: string): string {
 
 
 /**
- * A local package (`file:`, `link:`, a workspace) must lie inside the application, or the
- * archive cannot install it. `path` is relative to the lockfile's directory.
+ * A local package (`file:`, `link:`, a workspace), or a patch file yarn applies at install, must
+ * lie inside the application, or the archive cannot install it. `path` is relative to the
+ * lockfile's directory; `what` names it in the refusal.
  */
-export function requireInsideProject(lockfile: string, projectDir: string, location: string, path: string): void {
+export function requireInsideProject(lockfile: string, projectDir: string, location: string, path: string, what = 'the local package'): void {
   const full = resolve(dirname(lockfile), path);
   const rel = relative(resolve(projectDir), full);
   if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-    throw new StowageError(`${location}: the local package ${path} lies outside the application, so the archive cannot hold it`, lockfile);
+    throw new StowageError(`${location}: ${what} ${path} lies outside the application, so the archive cannot hold it`, lockfile);
   }
 }
 

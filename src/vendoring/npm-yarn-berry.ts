@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { parseSyml, stringifySyml } from '@yarnpkg/parsers';
 import { InputError, StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
@@ -100,6 +100,8 @@ function readCachedZips(path: string, projectDir: string, registries: YarnRegist
   if (!isRecord(doc)) throw new InputError(path, 'not a yarn.lock: expected a mapping of entries');
   const zips: CachedZip[] = [];
   const gits: { git: BerryGitPackage; fileName: string }[] = [];
+  const resolutions = new Set<string>();
+  for (const value of Object.values(doc)) if (isRecord(value) && typeof value.resolution === 'string') resolutions.add(value.resolution);
   for (const [key, value] of Object.entries(doc)) {
     if (key === '__metadata' || !isRecord(value)) continue;
     const resolution = typeof value.resolution === 'string' ? value.resolution : '';
@@ -134,7 +136,8 @@ function readCachedZips(path: string, projectDir: string, registries: YarnRegist
         url = downloadUrlOfResolved(checkedUrl(reference.split('#')[0] ?? reference, label));
         break;
       case 'patch':
-        throw new StowageError(`${where}: patched packages cannot be vendored for yarn berry yet (yarn builds them from its own patch files)`, path);
+        requirePatchInputs(path, projectDir, where, reference, resolutions);
+        continue;
       default:
         throw new StowageError(`${where}: ${protocol === '' ? 'this' : `the ${protocol}:`} reference cannot be vendored for yarn berry yet (exec:)`, path);
     }
@@ -142,6 +145,53 @@ function readCachedZips(path: string, projectDir: string, registries: YarnRegist
     zips.push({ name, version, label, url, checksum, hex, fileName: yarnCacheFileName(name, reference, hex) });
   }
   return { zips, gits };
+}
+
+/**
+ * A `patch:` resolution needs no zip of its own: yarn makes it at install, offline, from the
+ * package it patches (its own lockfile entry, vendored as any other) and the patches, and checks
+ * the result against the entry's checksum (yarn 4.9.2 installs `fsevents@patch:…#optional!builtin<compat/fsevents>`
+ * with the network off from fsevents@npm:2.3.2's zip alone). So the patched package must have
+ * its entry, and each patch must be yarn's own (`builtin<…>`) or a file in the application,
+ * which the archive is extracted beside: `~/…` from the project's root, a relative path from the
+ * workspace the `locator` parameter names. Anything else is refused, naming the entry.
+ */
+function requirePatchInputs(path: string, projectDir: string, where: string, reference: string, resolutions: ReadonlySet<string>): void {
+  const params = reference.indexOf('::');
+  const range = params < 0 ? reference : reference.slice(0, params);
+  const hash = range.indexOf('#');
+  let base: string;
+  let locator: string | null;
+  try {
+    base = decodeURIComponent(range.slice('patch:'.length, hash < 0 ? undefined : hash));
+    locator = params < 0 ? null : new URLSearchParams(reference.slice(params + 2)).get('locator');
+  } catch {
+    throw new StowageError(`${where}: the patched locator is not percent-encoded`, path);
+  }
+  if (!resolutions.has(base)) {
+    throw new StowageError(`${where}: the package it patches, ${base}, has no entry in the lockfile, so yarn would fetch it at install`, path);
+  }
+  const sources = hash < 0 ? [] : decodeURIComponent(range.slice(hash + 1)).split('&');
+  for (const source of sources) {
+    // As yarn reads a patch source: flags (`optional!`) before the last `!`, then the patch.
+    const patch = source.slice(source.lastIndexOf('!') + 1);
+    if (/^builtin<[^>]+>$/.test(patch)) continue;
+    if (patch.startsWith('~/')) {
+      requirePatchFile(path, projectDir, where, patch.slice(2));
+      continue;
+    }
+    const workspace = locator === null ? null : /^(?:@[^/@]+\/)?[^/@]+@workspace:(.*)$/.exec(locator);
+    if (patch.startsWith('/') || workspace?.[1] === undefined) {
+      throw new StowageError(`${where}: the patch ${patch} is not a file of the application's workspaces, so the archive cannot hold it`, path);
+    }
+    requirePatchFile(path, projectDir, where, posix.join(workspace[1], patch));
+  }
+}
+
+/** A patch file (relative to the project's root, where yarn.lock is) yarn reads at install: inside the application, and there. */
+function requirePatchFile(path: string, projectDir: string, where: string, file: string): void {
+  requireInsideProject(path, projectDir, where, file, 'the patch');
+  if (!existsSync(join(dirname(path), file))) throw new StowageError(`${where}: the patch ${file} is not in the application, and yarn applies it at install`, path);
 }
 
 /** The lockfile's checksum of a zip stowage can reproduce (yarn 4, compressionLevel 0), or a refusal. */

@@ -160,3 +160,36 @@ test('pnpm-lock.yaml: a bundling package only a dev dependency needs as optional
   assert.equal(r.report?.targets[0]?.partial, false);
   assert.ok(r.report?.warnings.some((w) => /an optional package bundles dependencies that the lockfile does not list, NOT audited .*npm@6\.14\.0 \(abbrev, ssri, tar\)/.test(w)));
 });
+
+test('a dev dependency that bundles unlisted dependencies is not audited under --omit dev, so it does not make the inventory partial; --omit optional does not leave it out', () => {
+  // pnpm 9 and npm 11 install a dev dependency's bundle with it, and `--omit dev` (as `pnpm
+  // install --prod` and `npm ci --omit=dev`) leaves both out: what is audited is complete.
+  const pnpmDev = pnpmLock(false).replace('  .:\n    dependencies:', '  .:\n    devDependencies:');
+  assert.match(pnpmDev, / {4}devDependencies:\n {6}npm:/);
+  const npmDev = JSON.parse(packageLock({}, { ...NPM_ENTRY, dev: true })) as { packages: Record<string, Record<string, unknown>> };
+  npmDev.packages[''] = { name: 'app', version: '1.0.0', devDependencies: { npm: '6.14.0' } };
+  for (const [name, text] of [
+    ['pnpm-lock.yaml', pnpmDev],
+    ['package-lock.json', JSON.stringify(npmDev)],
+  ] as const) {
+    const whole = auditFile(name, text);
+    assert.equal(whole.status, 2, `${name}: ${whole.stderr}`);
+    assert.match(whole.stderr, /a partial inventory; refused/);
+    const optional = auditFile(name, text, ['--omit', 'optional']);
+    assert.equal(optional.status, 2, `${name}: ${optional.stderr}`);
+
+    const shipped = auditFile(name, text, ['--omit', 'dev']);
+    assert.equal(shipped.status, 0, `${name}: ${shipped.stderr}`);
+    assert.equal(shipped.report?.targets[0]?.partial, false, name);
+    assert.ok(!shipped.report?.warnings.some((w) => w.includes('PARTIAL')), `${name}: ${shipped.report?.warnings.join('\n')}`);
+  }
+
+  // A runtime dependency bundling unlisted dependencies beside it is still refused under --omit dev.
+  const both = pnpmDev
+    .replace('  .:\n    devDependencies:', '  .:\n    dependencies:\n      left:\n        specifier: 1.0.0\n        version: 1.0.0\n    devDependencies:')
+    .replace('packages:\n', 'packages:\n\n  left@1.0.0:\n    resolution: {integrity: sha512-AAAA}\n    bundledDependencies:\n      - right\n')
+    .replace('snapshots:\n', 'snapshots:\n\n  left@1.0.0: {}\n');
+  const refused = auditFile('pnpm-lock.yaml', both, ['--omit', 'dev']);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /left@1\.0\.0 \(right\)/);
+});

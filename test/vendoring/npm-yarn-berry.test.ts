@@ -13,6 +13,8 @@ const scratch = tempDir('yarn-berry-vendor');
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const CHECKSUM = `10c0/${'ab'.repeat(64)}`;
+/** The registry package the patch cases patch: yarn locks it beside its patched form. */
+const MS_BASE = `"ms@npm:2.1.3":\n  version: 2.1.3\n  resolution: "ms@npm:2.1.3"\n  checksum: ${CHECKSUM}\n  languageName: node\n  linkType: hard\n\n`;
 
 describe("yarn berry's cache file names", () => {
   test('as yarn 4.9 names them in a project cache (names read from the cache it wrote)', () => {
@@ -66,9 +68,26 @@ describe('yarn berry lockfiles stowage cannot vendor are refused, naming the ent
   const header = '__metadata:\n  version: 8\n  cacheKey: 10c0\n\n';
   const cases: [string, string, RegExp][] = [
     [
-      'a patched package',
+      // yarn makes a patched package at install from the one it patches: without that one's
+      // entry, it would fetch it.
+      'a patched package whose base package has no entry',
       `"resolve@patch:resolve@npm%3A^1.22.0#optional!builtin<compat/resolve>":\n  version: 1.22.8\n  resolution: "resolve@patch:resolve@npm%3A1.22.8#optional!builtin<compat/resolve>::version=1.22.8&hash=c3c19d"\n  checksum: ${CHECKSUM}\n  languageName: node\n  linkType: hard\n`,
-      /resolve@patch:.*: patched packages cannot be vendored for yarn berry yet/,
+      /resolve@patch:.*: the package it patches, resolve@npm:1\.22\.8, has no entry in the lockfile, so yarn would fetch it at install/,
+    ],
+    [
+      'a patch file outside the application',
+      `${MS_BASE}"ms@patch:ms@npm%3A2.1.3#~/../ms.patch":\n  version: 2.1.3\n  resolution: "ms@patch:ms@npm%3A2.1.3#~/../ms.patch::version=2.1.3&hash=b81728"\n  checksum: ${CHECKSUM}\n  languageName: node\n  linkType: hard\n`,
+      /ms@patch:.*: the patch \.\.\/ms\.patch lies outside the application, so the archive cannot hold it/,
+    ],
+    [
+      'a patch file the application does not have',
+      `${MS_BASE}"ms@patch:ms@npm%3A2.1.3#~/.yarn/patches/ms.patch":\n  version: 2.1.3\n  resolution: "ms@patch:ms@npm%3A2.1.3#~/.yarn/patches/ms.patch::version=2.1.3&hash=b81728"\n  checksum: ${CHECKSUM}\n  languageName: node\n  linkType: hard\n`,
+      /ms@patch:.*: the patch \.yarn\/patches\/ms\.patch is not in the application, and yarn applies it at install/,
+    ],
+    [
+      'a relative patch file of a package that is no workspace',
+      `${MS_BASE}"ms@patch:ms@npm%3A2.1.3#./ms.patch::locator=dep%40npm%3A1.0.0":\n  version: 2.1.3\n  resolution: "ms@patch:ms@npm%3A2.1.3#./ms.patch::version=2.1.3&hash=b81728&locator=dep%40npm%3A1.0.0"\n  checksum: ${CHECKSUM}\n  languageName: node\n  linkType: hard\n`,
+      /ms@patch:.*: the patch \.\/ms\.patch is not a file of the application's workspaces, so the archive cannot hold it/,
     ],
     [
       'a package in a workspace of a git repository',

@@ -28,6 +28,7 @@ export function noteUnlistedBundles(graph: DependencyGraph, bundles: readonly Un
   const optional = bundles.filter((b) => b.pkg.flags?.optional === true).map((b) => b.label);
   if (required.length > 0) {
     graph.partial = true;
+    graph.partialPackages = bundles.filter((b) => b.pkg.flags?.optional !== true).map((b) => b.pkg.id);
     graph.partialReason = `${bundling(required)} dependencies that the lockfile does not list, which ${manager} installs from ${required.length === 1 ? 'its tarball' : 'their tarballs'} as they are: ${shortList(required, 5, '; ')}`;
   }
   if (optional.length > 0) {

@@ -224,7 +224,9 @@ class LockReader {
         if (inside && !this.rootIndexes.includes(pkg)) this.rootIndexes.push(pkg);
         // npm ci reads a workspace's dependencies from its package.json (arborist loads a link
         // target outside node_modules from disk), as it does the root's: that decides what is dev.
-        this.addLocation(newLocation(location, pkg, (inside ? this.memberManifests().get(location) : undefined) ?? entry, inside, undefined, undefined));
+        // So for any other directory of the project a link points to (`file:./lib`): npm 11 ci
+        // --omit=dev installs a dev-marked package that lib/package.json has since come to need.
+        this.addLocation(newLocation(location, pkg, (inside ? (this.memberManifests().get(location) ?? this.linkedManifest(location)) : undefined) ?? entry, inside, undefined, undefined));
         continue;
       }
 
@@ -295,6 +297,47 @@ class LockReader {
           this.unlocked.push(`${name}@${spec}`);
         }
       }
+    }
+    this.findOverriddenVersions(packages, manifest);
+  }
+
+  /**
+   * package.json's `overrides` against the installed versions: npm 11's ci refuses a lockfile
+   * holding a package its override does not accept ("lock file's minimist@0.0.8 does not satisfy
+   * minimist@1.2.6", mkdirp@0.5.1's minimist overridden after locking), and npm install resolves
+   * it anew. Read here: an override of a name everywhere (`"minimist": "1.2.6"`, or the `"."` of
+   * an object), `$name` being the root's specifier of that dependency; overrides under a parent
+   * or of a `name@range` key are not checked.
+   */
+  private findOverriddenVersions(packages: JsonObject, manifest: JsonObject): void {
+    const overrides = manifest.overrides;
+    if (!isRecord(overrides)) return;
+    const own: Record<string, Json> = {};
+    for (const section of ['peerDependencies', 'devDependencies', 'optionalDependencies', 'dependencies']) {
+      const deps = manifest[section];
+      if (isRecord(deps)) Object.assign(own, deps);
+    }
+    const wanted = new Map<string, { rule: string; range: string }>();
+    for (const key in overrides) {
+      const value = overrides[key];
+      const rule = typeof value === 'string' ? value : isRecord(value) && typeof value['.'] === 'string' ? value['.'] : null;
+      if (rule === null || key.indexOf('@', 1) > 0) continue;
+      const range = rule.startsWith('$') ? own[rule.slice(1)] : rule;
+      if (typeof range !== 'string' || parseNpmSpecifier(range).type !== 'range' || semver.validRange(range, { loose: true }) === null) continue;
+      wanted.set(key, { rule, range });
+    }
+    if (wanted.size === 0) return;
+    const reported = new Set<string>();
+    for (const location in packages) {
+      const at = location.lastIndexOf(NODE_MODULES);
+      if (at < 0) continue;
+      const override = wanted.get(location.slice(at + NODE_MODULES.length));
+      const entry = packages[location];
+      if (override === undefined || !isRecord(entry) || entry.link === true || entry.inBundle === true || typeof entry.version !== 'string') continue;
+      if (semver.valid(entry.version, { loose: true }) === null || semver.satisfies(entry.version, override.range, { loose: true })) continue;
+      const label = `${location.slice(at + NODE_MODULES.length)}@${override.rule} (an override)`;
+      if (!reported.has(label)) this.unlocked.push(label);
+      reported.add(label);
     }
   }
 
@@ -810,6 +853,12 @@ class LockReader {
       this.memberEntries.set(posix.normalize(relative(root, dirname(member.path)).split(sep).join('/')), manifestDocument(member.path, member.text));
     }
     return this.memberEntries;
+  }
+
+  /** The package.json of a directory of the project a link points to, as its entry; undefined when there is none. */
+  private linkedManifest(location: string): JsonObject | undefined {
+    const manifest = this.input.projectManifest?.(location);
+    return manifest === null || manifest === undefined ? undefined : manifestDocument(manifest.path, manifest.text);
   }
 
   /** package.json beside the lockfile, as a root entry (parsed once); undefined when there is none. */

@@ -246,14 +246,14 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   }
   const graph: DependencyGraph = { ecosystem: 'npm', path, format, packages, edges, roots };
   const overridden = overriddenNames(doc.overrides);
-  const unlocked: string[] = [];
-  const staleManifests: string[] = [];
+  const unlocked: string[] = rootManifest === null ? [] : changedOverrides(rootManifest, doc.overrides);
+  const staleManifests: string[] = unlocked.length > 0 && rootManifest !== null ? [rootManifest.path] : [];
   for (const [dir, importer] of importers) {
     const manifest = manifestOf(dir);
     const missing = manifest === null ? [] : unlockedSpecifiers(importer, manifest, overridden, generation);
     if (manifest === null || missing.length === 0) continue;
     unlocked.push(...missing);
-    staleManifests.push(manifest.path);
+    if (!staleManifests.includes(manifest.path)) staleManifests.push(manifest.path);
   }
   noteStaleLockfile(graph, staleManifests, unlocked);
   if (bundling.length > 0) noteUnlistedBundles(graph, bundling, 'pnpm');
@@ -314,6 +314,12 @@ interface ManifestIdentity {
   version?: string;
   specifiers: Map<string, string>;
   sections: Map<string, string>;
+  /**
+   * The overrides pnpm applies when this is the root's manifest: `resolutions` and
+   * `pnpm.overrides` (which wins), each `$name` replaced by that dependency's specifier, as
+   * pnpm 9's getOptionsFromRootManifest makes them.
+   */
+  overrides: Map<string, string>;
 }
 
 /** A project's dependency sections, the one that wins a name given in several last. */
@@ -332,13 +338,40 @@ function manifestIdentity(path: string, text: string): ManifestIdentity {
       sections.set(name, section);
     }
   }
+  const overrides = new Map<string, string>();
+  const pnpm = value.pnpm;
+  for (const declared of [value.resolutions, isRecord(pnpm) ? pnpm.overrides : undefined]) {
+    if (!isRecord(declared)) continue;
+    for (const [key, spec] of Object.entries(declared)) {
+      if (typeof spec === 'string') overrides.set(key, spec.startsWith('$') ? (specifiers.get(spec.slice(1)) ?? spec) : spec);
+    }
+  }
   return {
     path,
     ...(typeof value.name === 'string' && value.name !== '' ? { name: value.name } : {}),
     ...(typeof value.version === 'string' && value.version !== '' ? { version: value.version } : {}),
     specifiers,
     sections,
+    overrides,
   };
+}
+
+/**
+ * The root manifest's overrides the lockfile's `overrides` do not record as they are, as
+ * `key@specifier (an override)`: pnpm 9 install --frozen-lockfile refuses such a lockfile
+ * (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH) and a plain install resolves anew with the manifest's
+ * (checked with pnpm 9.15.9: left-pad overridden to 1.2.0 in package.json, 1.3.0 in the
+ * lockfile, installs 1.2.0). An override naming a catalog entry is left out (the lockfile
+ * records what the catalog resolved to), and so is one the lockfile has and package.json not:
+ * pnpm 10 takes overrides from pnpm-workspace.yaml too, and writes the same lockfileVersion.
+ */
+function changedOverrides(manifest: ManifestIdentity, lockOverrides: unknown): string[] {
+  const locked = isRecord(lockOverrides) ? lockOverrides : {};
+  const changed: string[] = [];
+  for (const [key, spec] of manifest.overrides) {
+    if (!spec.startsWith('catalog:') && locked[key] !== spec) changed.push(`${key}@${spec} (an override)`);
+  }
+  return changed;
 }
 
 /**

@@ -7,6 +7,8 @@ import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManife
 import { yarnV1SyntaxProblem } from './yarn-v1-syntax.js';
 import { defaultNpmRegistrySource, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryNameProblem, registryTarballIdentity } from './registry-source.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
+import * as semver from '../../core/semver.js';
+import { shortList } from '../../core/short-list.js';
 
 /*
  * yarn.lock, both generations:
@@ -449,11 +451,34 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
   } else {
     roots = unreferenced(packages, edges);
   }
+  if (manifest) refuseUnlockedResolutions(path, manifest, packages);
   const graph: DependencyGraph = { ecosystem: 'npm', path, format: 'yarn.lock v1', packages, edges, roots, ...(warnings.length > 0 ? { warnings } : {}) };
   // package.json was changed after the lockfile was written: what is locked is still what a
   // frozen install would refuse and a plain one would change, so it is audited as is.
   if (manifest) noteStaleLockfile(graph, [manifest.path], unlocked);
   return graph;
+}
+
+/**
+ * yarn 1 applies package.json's `resolutions` whatever yarn.lock locks: with a resolution the
+ * lockfile does not record, `yarn install --frozen-lockfile` installs the resolution's version,
+ * fetched from the registry, and leaves the lockfile as it is (checked with yarn 1.22.22:
+ * minimist locked at 1.2.8, `"resolutions": {"minimist": "0.0.8"}` added, 0.0.8 installed). The
+ * audit would check the locked version while another is installed: refused, naming both. Only
+ * resolutions of a name everywhere (`name`, or `name` after the glob `**`) to a version or range
+ * are checked.
+ */
+function refuseUnlockedResolutions(path: string, manifest: Manifest, packages: readonly Package[]): void {
+  for (const [pattern, value] of Object.entries(manifest.resolutions)) {
+    const name = pattern.startsWith('**/') ? pattern.slice(3) : pattern;
+    if (!/^(@[^/@]+\/)?[^/@]+$/.test(name) || semver.validRange(value, { loose: true }) === null) continue;
+    const locked = packages.filter((p) => p.name === name && p.source.kind === 'registry' && semver.valid(p.version, { loose: true }) !== null && !semver.satisfies(p.version, value, { loose: true }));
+    if (locked.length === 0) continue;
+    throw new InputError(
+      manifest.path,
+      `"resolutions" asks for ${name}@${value}, which yarn 1 installs (from the registry, even with --frozen-lockfile) in place of the ${shortList(locked.map((p) => p.version))} ${path} locks; run yarn install to lock what is installed`,
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -655,7 +680,7 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
 
   const finalRoots = roots.length > 0 ? roots : unreferenced(packages, edges);
   flagsFromReachability(packages, edges, finalRoots);
-  return {
+  const graph: DependencyGraph = {
     ecosystem: 'npm',
     path,
     format: `yarn.lock berry (metadata ${metaVersion})`,
@@ -663,6 +688,44 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
     edges,
     roots: finalRoots,
   };
+  if (manifest !== null) {
+    const projects = [manifest, ...(input.members ?? []).map((m) => readManifest(m.path, m.text))];
+    const rootDir = dirname(manifest.path);
+    const unlocked: string[] = [];
+    const stale: string[] = [];
+    for (const [i, project] of projects.entries()) {
+      const dir = i === 0 ? '.' : relative(rootDir, dirname(project.path)).split(sep).join('/');
+      const workspace = packages.find((p) => p.source.kind === 'workspace' && p.source.url === dir);
+      const entry = workspace === undefined ? undefined : entryOf.get(workspace);
+      if (entry === undefined) continue;
+      const missing = berryUnlocked(project, entry.dependencies);
+      if (missing.length === 0) continue;
+      unlocked.push(...missing);
+      stale.push(project.path);
+    }
+    noteStaleLockfile(graph, stale, unlocked);
+  }
+  return graph;
+}
+
+/**
+ * The registry dependencies a project's package.json asks for that its workspace entry does not
+ * lock as asked, as `name@range`: yarn 4 writes each one there as `npm:<range>` (yarn 2 and 3
+ * as the range), devDependencies and optionalDependencies too. `yarn install --immutable` refuses such a lockfile (YN0028,
+ * checked with yarn 4.9.2: fsevents changed from 2.3.2 to 2.3.3 in package.json) and a plain
+ * install resolves anew. Only plain ranges, tags and `npm:` ranges are compared; other
+ * protocols are written in forms of yarn's own.
+ */
+function berryUnlocked(project: Manifest, locked: Record<string, string>): string[] {
+  const unlocked: string[] = [];
+  for (const section of [project.devDependencies, project.optionalDependencies, project.dependencies]) {
+    for (const [name, range] of Object.entries(section)) {
+      if (section !== project.dependencies && name in project.dependencies) continue;
+      const written = range.startsWith('npm:') ? range : hasProtocol(range) || /[/:]/.test(range) ? null : `npm:${range}`;
+      if (written !== null && locked[name] !== written && locked[name] !== range) unlocked.push(`${name}@${range}`);
+    }
+  }
+  return unlocked;
 }
 
 /** True when a berry range names its protocol (`npm:`, `workspace:`, `patch:`, `https:` ...). */

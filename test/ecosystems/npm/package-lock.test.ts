@@ -796,6 +796,40 @@ test('a package-lock.json older than package.json (a registry dependency it lack
   assert.equal(changed.stale, 'minimist@1.2.0, a@npm:ms@2.1.0, lodash@^4.17.0 from package.json not locked');
 });
 
+test("package.json's overrides that the installed versions do not satisfy make a package-lock.json stale, with a warning", () => {
+  // npm 11.19: mkdirp@0.5.1 locked with its minimist@0.0.8, then `"overrides": {"minimist": "1.2.6"}`
+  // added: `npm ci` refuses ("lock file's minimist@0.0.8 does not satisfy minimist@1.2.6"), `npm
+  // install` installs minimist 1.2.6. The audit passed 0.0.8 as if it were what npm installs.
+  const lock = JSON.stringify({
+    name: 'app',
+    version: '1.0.0',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name: 'app', version: '1.0.0', dependencies: { mkdirp: '0.5.1' } },
+      'node_modules/minimist': { version: '0.0.8', resolved: 'https://registry.npmjs.org/minimist/-/minimist-0.0.8.tgz' },
+      'node_modules/mkdirp': { version: '0.5.1', resolved: 'https://registry.npmjs.org/mkdirp/-/mkdirp-0.5.1.tgz', dependencies: { minimist: '0.0.8' } },
+    },
+  });
+  const read = (extra: Record<string, unknown>): DependencyGraph =>
+    parsePackageLock({ path: 'package-lock.json', text: lock, manifest: { path: 'package.json', text: JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { mkdirp: '0.5.1' }, ...extra }) } });
+
+  const overridden = read({ overrides: { minimist: '1.2.6' } });
+  assert.ok(overridden.packages.some((p) => p.name === 'minimist' && p.version === '0.0.8'));
+  assert.deepEqual(overridden.warnings, [
+    'package.json: minimist@1.2.6 (an override) not locked as asked in package-lock.json: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+  assert.equal(overridden.stale, 'minimist@1.2.6 (an override) from package.json not locked');
+  assert.equal(read({ overrides: { minimist: { '.': '^1.2.6' } } }).stale, 'minimist@^1.2.6 (an override) from package.json not locked');
+  assert.equal(read({ overrides: { minimist: '$minimist' }, devDependencies: { minimist: '1.2.6' } }).stale, 'minimist@1.2.6, minimist@$minimist (an override) from package.json not locked');
+  // Overrides the locked versions satisfy are in sync (npm ci installs them).
+  for (const extra of [{ overrides: { minimist: '0.0.8' } }, { overrides: { minimist: '~0.0.1', mkdirp: { '.': '0.5.1' } } }, {}]) {
+    const current = read(extra);
+    assert.equal(current.stale, undefined, JSON.stringify(extra));
+    assert.equal(current.warnings, undefined);
+  }
+});
+
 describe('optional peer dependencies (npm 11 lockfile)', () => {
   // Made by `npm install --package-lock-only` (npm 11.19): ws, a dev dependency, names
   // bufferutil as an optional peer (peerDependenciesMeta); the app depends on bufferutil as

@@ -505,6 +505,27 @@ test('a pnpm-lock.yaml older than package.json (a dependency asked for that its 
   const overridden = parsePnpmLock({ path: 'pnpm-lock.yaml', text: lock('1.2.6', 'overrides:\n  minimist: 1.2.6\n'), manifest: manifest({ minimist: '^1.2.0' }) });
   assert.equal(overridden.stale, undefined);
 
+  // The manifest's overrides (pnpm.overrides over resolutions, `$name` the dependency's
+  // specifier) must be the lockfile's: pnpm 9.15.9 --frozen-lockfile refuses another
+  // (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH), a plain install resolves anew with the manifest's.
+  const withOverrides = (deps: Record<string, string>, extra: Record<string, unknown>): { path: string; text: string } => ({
+    path: 'package.json',
+    text: JSON.stringify({ name: 'app', version: '1.0.0', dependencies: deps, ...extra }),
+  });
+  const overrideLock = lock('1.2.6', 'overrides:\n  minimist: 1.2.6\n');
+  const overriding = (extra: Record<string, unknown>, deps = { minimist: '^1.2.0' }): DependencyGraph => parsePnpmLock({ path: 'pnpm-lock.yaml', text: overrideLock, manifest: withOverrides(deps, extra) });
+  const newer = overriding({ pnpm: { overrides: { minimist: '1.2.8' } } });
+  assert.ok(has(newer, 'minimist', '1.2.6'));
+  assert.equal(newer.stale, 'minimist@1.2.8 (an override) from package.json not locked');
+  assert.deepEqual(newer.warnings, [
+    'package.json: minimist@1.2.8 (an override) not locked as asked in pnpm-lock.yaml: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+  assert.equal(overriding({ pnpm: { overrides: { minimist: '1.2.6' } } }).stale, undefined);
+  assert.equal(overriding({ resolutions: { minimist: '1.2.6' } }).stale, undefined);
+  assert.equal(overriding({ resolutions: { minimist: '1.2.0' }, pnpm: { overrides: { minimist: '1.2.6' } } }).stale, undefined);
+  assert.equal(overriding({ resolutions: { minimist: '$minimist' } }, { minimist: '1.2.6' }).stale, undefined);
+  assert.equal(overriding({ pnpm: { overrides: { 'a>minimist': '1.2.6' } } }).stale, 'a>minimist@1.2.6 (an override) from package.json not locked');
+
   // 5.x keeps the specifiers in a map of their own.
   const v5 = [
     'lockfileVersion: 5.4',

@@ -295,6 +295,90 @@ test('a package.json newer than its yarn.lock: audited as locked, with a warning
   assert.equal(graph.stale, 'log4js@^2.5.3, ms@^2.1.3 from package.json not locked');
 });
 
+test("yarn 1: a package.json resolution the locked versions do not satisfy is refused, naming both (yarn 1 installs the resolution's, even with --frozen-lockfile)", () => {
+  // yarn 1.22.22: mkdirp@0.5.6 locked with minimist 1.2.8, then `"resolutions": {"minimist": "0.0.8"}`
+  // added: `yarn install --frozen-lockfile` installs minimist 0.0.8 and leaves yarn.lock as it is.
+  const text = [
+    '# yarn lockfile v1',
+    '',
+    'minimist@^1.2.6:',
+    '  version "1.2.8"',
+    '  resolved "https://registry.yarnpkg.com/minimist/-/minimist-1.2.8.tgz#c1a464e7693302e082a075cee0c057741ac4772c"',
+    '',
+  ].join('\n');
+  const read = (resolutions: Record<string, string> | undefined): DependencyGraph =>
+    parseYarnLock({ path: '/app/yarn.lock', text, manifest: { path: '/app/package.json', text: JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { minimist: '^1.2.6' }, resolutions }) } });
+  for (const key of ['minimist', '**/minimist']) {
+    assert.throws(
+      () => read({ [key]: '0.0.8' }),
+      (err: unknown) =>
+        err instanceof InputError &&
+        err.line === '/app/package.json: "resolutions" asks for minimist@0.0.8, which yarn 1 installs (from the registry, even with --frozen-lockfile) in place of the 1.2.8 /app/yarn.lock locks; run yarn install to lock what is installed',
+      key,
+    );
+  }
+  // Resolutions the locked versions satisfy, or under a parent only, are read as locked.
+  const kept: (Record<string, string> | undefined)[] = [undefined, { minimist: '1.2.8' }, { minimist: '^1.2.0' }, { 'mkdirp/minimist': '0.0.8' }];
+  for (const resolutions of kept) {
+    assert.ok(has(read(resolutions), 'minimist', '1.2.8'), JSON.stringify(resolutions));
+  }
+});
+
+test('a package.json newer than its berry yarn.lock: audited as locked, with a warning naming what is not locked, and stale', () => {
+  // yarn 4.9.2: fsevents changed from 2.3.2 to 2.3.3 in package.json after locking; `yarn install
+  // --immutable` refuses (YN0028, the lockfile would change) and a plain install resolves anew.
+  const text = (fsevents: string): string =>
+    [
+      '__metadata:',
+      '  version: 8',
+      '  cacheKey: 10c0',
+      '',
+      '"app@workspace:.":',
+      '  version: 0.0.0-use.local',
+      '  resolution: "app@workspace:."',
+      '  dependencies:',
+      `    fsevents: "${fsevents}"`,
+      '    ms: "npm:^2.1.3"',
+      '  languageName: unknown',
+      '  linkType: soft',
+      '',
+      '"fsevents@npm:2.3.2":',
+      '  version: 2.3.2',
+      '  resolution: "fsevents@npm:2.3.2"',
+      `  checksum: 10c0/${'ab'.repeat(64)}`,
+      '  languageName: node',
+      '  linkType: hard',
+      '',
+      '"ms@npm:^2.1.3":',
+      '  version: 2.1.3',
+      '  resolution: "ms@npm:2.1.3"',
+      `  checksum: 10c0/${'cd'.repeat(64)}`,
+      '  languageName: node',
+      '  linkType: hard',
+      '',
+    ].join('\n');
+  const manifest = (deps: Record<string, string>, dev: Record<string, string> = {}): { path: string; text: string } => ({
+    path: '/app/package.json',
+    text: JSON.stringify({ name: 'app', version: '1.0.0', dependencies: deps, devDependencies: dev }),
+  });
+  const changed = parseYarnLock({ path: '/app/yarn.lock', text: text('npm:2.3.2'), manifest: manifest({ fsevents: '2.3.3' }, { ms: '^2.1.3', left: '1.0.0' }) });
+  assert.ok(has(changed, 'fsevents', '2.3.2'));
+  assert.deepEqual(changed.warnings, [
+    '/app/package.json: left@1.0.0, fsevents@2.3.3 not locked as asked in /app/yarn.lock: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+  assert.equal(changed.stale, 'left@1.0.0, fsevents@2.3.3 from package.json not locked');
+  // In sync: the ranges as yarn 4 writes them (`npm:`), as yarn 2 and 3 write them (bare), or `npm:` in package.json.
+  for (const [locked, asked] of [
+    ['npm:2.3.2', '2.3.2'],
+    ['2.3.2', '2.3.2'],
+    ['npm:2.3.2', 'npm:2.3.2'],
+  ]) {
+    const current = parseYarnLock({ path: '/app/yarn.lock', text: text(locked as string), manifest: manifest({ fsevents: asked as string }, { ms: '^2.1.3' }) });
+    assert.equal(current.stale, undefined, `${locked} for ${asked}`);
+    assert.equal(current.warnings, undefined);
+  }
+});
+
 test('a v1 entry whose resolved tarball is another version or package is refused (yarn 1 installs the tarball)', () => {
   const entry = (key: string, version: string, resolved: string): string =>
     ['# yarn lockfile v1', '', '', `"${key}":`, `  version "${version}"`, `  resolved "${resolved}"`, ''].join('\n');
