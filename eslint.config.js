@@ -14,8 +14,9 @@ export default tseslint.config(
     },
   },
   {
-    // The fix tests' registry packages are CommonJS, as the npm packages they stand for (minimist, mkdirp) are.
-    files: ['test/fixtures/npm-fix-registry/**/*.js'],
+    // The fix tests' registry packages are CommonJS, as the npm packages they stand for (minimist,
+    // mkdirp) are; so is the native fixture, whose addon only require() loads.
+    files: ['test/fixtures/npm-fix-registry/**/*.js', 'test/fixtures/npm-native-registry/**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
-import { DEAD, cleanEnv } from '../support/npm-vendor.js';
+import { cleanEnv, rpmbuildOffline } from '../support/npm-vendor.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
 import { PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
 
@@ -78,25 +78,8 @@ describe('stowage package rpm for an npm application whose build compiles', { sk
   test('rpmbuild --rebuild compiles the addon offline, with node\'s own headers, and %check loads it', () => {
     const top = join(scratch, 'rpmbuild');
     const home = join(scratch, 'rpmbuild-home');
-    mkdirSync(home);
-    const env = cleanEnv({
-      HOME: home,
-      // Nothing may be fetched: node-gyp's header download goes to a dead proxy, as every other request.
-      npm_config_proxy: DEAD,
-      npm_config_https_proxy: DEAD,
-      npm_config_registry: DEAD,
-      http_proxy: DEAD,
-      https_proxy: DEAD,
-      HTTP_PROXY: DEAD,
-      HTTPS_PROXY: DEAD,
-      SOURCE_DATE_EPOCH: epoch,
-    });
-    const build = spawnSync('rpmbuild', ['--rebuild', '--nodeps', '--define', `_topdir ${top}`, join(out, `${NAME}-1.0.0-1.src.rpm`)], {
-      env,
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 600_000,
-    });
+    // Nothing may be fetched: node-gyp's header download goes to a dead proxy, as every other request.
+    const build = rpmbuildOffline(join(out, `${NAME}-1.0.0-1.src.rpm`), top, home, epoch);
     const output = `${build.stdout}\n${build.stderr}`;
     assert.equal(build.status, 0, output);
     assert.match(output, /native-app test: ok/);

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCliAsync, tempDir, sha256OfFile } from '../support/shared.js';
 import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
-import { DEAD, cleanEnv } from '../support/npm-vendor.js';
+import { cleanEnv, rpmbuildOffline } from '../support/npm-vendor.js';
 import { LOCAL_APP, LOCAL_APP_OUTPUT, startLocalRegistry, type LocalRegistry } from '../support/npm-registry.js';
 
 /**
@@ -130,27 +130,9 @@ describe('stowage package rpm for an npm application', { skip: skip ?? false }, 
   test('rpmbuild --rebuild builds, tests and installs it offline; the RPM declares the runtime packages and the combined licence', () => {
     const top = join(scratch, 'rpmbuild');
     const home = join(scratch, 'rpmbuild-home');
-    mkdirSync(home);
-    const env = cleanEnv({
-      HOME: home,
-      // Nothing may be fetched: every request goes to a dead proxy, the registry too.
-      npm_config_proxy: DEAD,
-      npm_config_https_proxy: DEAD,
-      npm_config_registry: DEAD,
-      http_proxy: DEAD,
-      https_proxy: DEAD,
-      HTTP_PROXY: DEAD,
-      HTTPS_PROXY: DEAD,
-      SOURCE_DATE_EPOCH: epoch,
-    });
     const started = Date.now();
     // No `debug_package %{nil}` here: the spec says it.
-    const build = spawnSync('rpmbuild', ['--rebuild', '--nodeps', '--define', `_topdir ${top}`, srpm], {
-      env,
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 600_000,
-    });
+    const build = rpmbuildOffline(srpm, top, home, epoch);
     const output = `${build.stdout}\n${build.stderr}`;
     assert.equal(build.status, 0, output);
     assert.match(output, /Executing\(%check\)/);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +19,8 @@ export const NPM_APP = join(PROJECT_ROOT, 'test', 'fixtures', 'npm-app');
 export const NPM_APP_OUTPUT = 'ms=172800000 semver=true is-number=true chalk=plain debug=true';
 /** Nothing listens on the discard port: a request there fails at once. */
 export const DEAD = 'http://127.0.0.1:9/';
+/** Every proxy setting npm (and the node-gyp it runs) and other HTTP clients read, at DEAD. */
+export const DEAD_PROXIES: NodeJS.ProcessEnv = { HTTP_PROXY: DEAD, HTTPS_PROXY: DEAD, http_proxy: DEAD, https_proxy: DEAD, npm_config_proxy: DEAD, npm_config_https_proxy: DEAD };
 
 /** The environment without npm's and yarn's own settings (`npm test` exports npm_config_*) and proxies. */
 export function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -126,8 +128,18 @@ export function offline(argv: readonly string[]): { argv: string[]; env: NodeJS.
   for (const flags of ['-n', '-rn']) {
     if (spawnSync('unshare', [flags, 'true']).status === 0) return { argv: ['unshare', flags, ...argv], env: {}, how: `unshare ${flags}` };
   }
-  const dead = { HTTP_PROXY: DEAD, HTTPS_PROXY: DEAD, http_proxy: DEAD, https_proxy: DEAD, npm_config_proxy: DEAD, npm_config_https_proxy: DEAD };
-  return { argv: [...argv], env: dead, how: 'a dead proxy (unshare is not allowed here)' };
+  return { argv: [...argv], env: DEAD_PROXIES, how: 'a dead proxy (unshare is not allowed here)' };
+}
+
+/**
+ * `rpmbuild --rebuild` of an npm application's source RPM under `top`, with `home` (made here,
+ * empty) as HOME and every request, the registry's too, sent to a dead proxy: the SRPM alone must
+ * build it. rpmbuild's result, its output in stdout and stderr.
+ */
+export function rpmbuildOffline(srpm: string, top: string, home: string, sourceDateEpoch: string): SpawnSyncReturns<string> {
+  mkdirSync(home, { recursive: true });
+  const env = cleanEnv({ HOME: home, ...DEAD_PROXIES, npm_config_registry: DEAD, SOURCE_DATE_EPOCH: sourceDateEpoch });
+  return spawnSync('rpmbuild', ['--rebuild', '--nodeps', '--define', `_topdir ${top}`, srpm], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
 }
 
 /**
