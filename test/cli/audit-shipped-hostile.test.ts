@@ -330,3 +330,24 @@ test("a binary RPM whose lead says source (a byte rpm neither reads nor digests)
   assert.deepEqual(report.targets.map((t) => t.path), [`${path}:usr/bin/tool`]);
   assert.deepEqual(report.findings.map((f) => f.advisory.id), ['RUSTSEC-2099-0301']);
 });
+
+test('an RPM header holding a tag twice is refused: rpm reads the first (a second PROVIDENAME would show stowage other provides than rpm installs)', () => {
+  // Beside a clean binary: read with the second PROVIDENAME, the audit had a binary and no finding.
+  const rpm = readFileSync(buildRpm({ provides: ['bundled(crate(smallvec)) = 1.6.0'], binary: file('rpm-clean-tool', CLEAN), payload: 'gzip' }));
+  // The main header follows the lead (96 bytes) and the signature header, padded to 8 bytes.
+  const signatureEntries = rpm.readUInt32BE(96 + 8);
+  const signatureEnd = 96 + 16 + signatureEntries * 16 + rpm.readUInt32BE(96 + 12);
+  const header = Math.ceil(signatureEnd / 8) * 8;
+  const entries = rpm.readUInt32BE(header + 8);
+  const tagAt = (tag: number): number => {
+    for (let i = 0; i < entries; i++) if (rpm.readUInt32BE(header + 16 + i * 16) === tag) return header + 16 + i * 16;
+    throw new Error(`no tag ${tag}`);
+  };
+  // REQUIRENAME (1049, a string array after PROVIDENAME) renamed PROVIDENAME (1047): rpm 4.18
+  // reads the first, smallvec's, and installs the package (`rpm -K`: digests OK once recomputed).
+  rpm.writeUInt32BE(1047, tagAt(1049));
+  const path = file('tag-twice.rpm', rpm);
+  const run = audit(path);
+  assert.equal(run.status, 2, run.stdout);
+  assert.equal(run.stderr, `stowage: ${path}: damaged RPM: the header holds tag 1047 twice (rpm would read the first only)\n`);
+});

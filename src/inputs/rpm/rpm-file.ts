@@ -146,8 +146,13 @@ function readHeader(bytes: Buffer, at: number, what: string, label: string): { h
   for (let i = 0; i < count; i++) {
     const e = indexAt + i * 16;
     const entry = { type: bytes.readUInt32BE(e + 4), offset: bytes.readUInt32BE(e + 8), count: bytes.readUInt32BE(e + 12) };
-    if (entry.offset >= storeBytes && entry.count > 0) throw new InputError(label, `damaged RPM: the ${what}'s tag ${bytes.readUInt32BE(e)} points past its data`);
-    entries.set(bytes.readUInt32BE(e), entry);
+    const tag = bytes.readUInt32BE(e);
+    if (entry.offset >= storeBytes && entry.count > 0) throw new InputError(label, `damaged RPM: the ${what}'s tag ${tag} points past its data`);
+    // rpm reads the first entry of a tag and passes over the others (rpm 4.18 installs such a
+    // package, digests recomputed): a second PROVIDENAME or PAYLOADCOMPRESSOR could show this
+    // reader other values than rpm's. rpmbuild never writes one.
+    if (entries.has(tag)) throw new InputError(label, `damaged RPM: the ${what} holds tag ${tag} twice (rpm would read the first only)`);
+    entries.set(tag, entry);
   }
   return { header: new RpmHeader(entries, bytes.subarray(storeAt, end), `${label} (${what})`), end };
 }
