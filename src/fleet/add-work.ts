@@ -50,6 +50,10 @@ function sourceKindOf(path: string, isDirectory: boolean): AppSourceKind {
   return 'sbom';
 }
 
+/**
+ * One application as `fleet add` reads it. `relativePaths`: an upload to the fleet server, whose
+ * paths are named relative to its directory and which reads nothing outside it.
+ */
 export async function readApp(input: AppInput, relativePaths = false, limits?: ShippedLimits): Promise<ReadApp> {
   const full = resolve(input.path);
   const isDirectory = statSync(full, { throwIfNoEntry: false })?.isDirectory() === true;
@@ -58,7 +62,7 @@ export async function readApp(input: AppInput, relativePaths = false, limits?: S
   const record = (path: string, bytes: Buffer): void => {
     documents.push({ name: relative(base, resolve(path)), bytes });
   };
-  const read = await readApplication([input.path], { allowUnidentified: false, allowPartial: false, partialUse: 'fleet', record, ...(limits ? { limits } : {}) });
+  const read = await readApplication([input.path], { allowUnidentified: false, allowPartial: false, partialUse: 'fleet', record, ...(limits ? { limits } : {}), ...(relativePaths ? { confineTo: base } : {}) });
   const graphs = relativePaths ? read.graphs.map((g) => ({ ...g, path: relative(base, resolve(g.path)) })) : read.graphs;
   const policyFile = findPolicyFile(undefined, input.path);
   const policyText = policyFile === null ? null : readPolicyText(policyFile);

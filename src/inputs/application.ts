@@ -31,6 +31,8 @@ export interface ApplicationReadOptions extends CycloneDxReadOptions {
   partialUse?: PartialUse;
   /** How far archives may expand (default SHIPPED_LIMITS; an upload to the fleet server: UPLOAD_LIMITS). */
   limits?: ShippedLimits;
+  /** A directory no file outside of which is read (an upload's): workspace members elsewhere are left out. */
+  confineTo?: string;
   /**
    * What the command's `--omit` leaves out: a lockfile partial only through packages it omits
    * (partialUnderOmit) is not refused as partial.
@@ -179,7 +181,7 @@ export async function readApplication(
   }
   const graphs: DependencyGraph[] = [];
   for (const location of locations) {
-    const graph = await readDependencyGraph(location, options.record);
+    const graph = await readDependencyGraph(location, options.record, options.confineTo);
     if (partialUnderOmit(graph, options.omit ?? []) && !options.allowPartial) {
       throw new InputError(graph.path, `${graph.partialReason ?? 'the lockfile does not list every package installed'}: a partial inventory; ${partialRefusal(options.partialUse)}`);
     }

@@ -188,14 +188,26 @@ function projectFile(lockfile: string, path: string, record: DocumentRecorder | 
   } catch {
     return null;
   }
-  const inside = relative(realpathSync(dirname(lockfile)), real);
-  if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || isAbsolute(inside)) return null;
+  if (!isInsideDirectory(dirname(lockfile), real)) return null;
   return { path, text: readRecordedText(path, record) };
 }
 
+/** Whether `path` is below `dir`, symbolic links of both followed (false when either cannot be resolved). */
+function isInsideDirectory(dir: string, path: string): boolean {
+  try {
+    const inside = relative(realpathSync(dir), realpathSync(path));
+    return inside !== '' && inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
+  } catch {
+    return false;
+  }
+}
+
 /** Reads and parses one lockfile (with its manifest) into the shared dependency graph. */
-export async function readDependencyGraph(location: LockfileLocation, record?: DocumentRecorder): Promise<DependencyGraph> {
+export async function readDependencyGraph(location: LockfileLocation, record?: DocumentRecorder, confineTo?: string): Promise<DependencyGraph> {
   const input: LockfileInput = { path: location.path, text: readRecordedText(location.path, record) };
+  // Workspace members outside `confineTo` (an upload's directory) are not read: a member glob may
+  // name any directory (`../*`), and an upload would read, and keep, other files of the server.
+  const confined = (paths: string[]): string[] => (confineTo === undefined ? paths : paths.filter((p) => isInsideDirectory(confineTo, p)));
   if (location.manifestPath) {
     input.manifest = { path: location.manifestPath, text: readRecordedText(location.manifestPath, record) };
     if (location.format.ecosystem === 'cargo') {
@@ -203,7 +215,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       const { memberManifestPathsOf, parseManifestQuietly } = await import('../ecosystems/cargo/workspace-members.js');
       const doc = parseManifestQuietly(input.manifest.text);
       refuseMemberLockfile(location.path, input.manifest.path, doc, await import('../ecosystems/cargo/workspace-root.js'));
-      input.members = memberManifestPathsOf(input.manifest.path, doc).map((path) => ({ path, text: readRecordedText(path, record) }));
+      input.members = confined(memberManifestPathsOf(input.manifest.path, doc)).map((path) => ({ path, text: readRecordedText(path, record) }));
       // Read for the check of the lockfile against them only, and not recorded: that would give
       // every such application a new revision of unchanged content.
       input.readPathPackage = (path) => {
@@ -218,7 +230,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       // yarn v1 locks what workspace members depend on, not the members: their manifests say.
       // npm ci reads each member's dependencies from its package.json too, not from its entry.
       const { npmWorkspaceManifestPaths } = await import('../ecosystems/npm/workspace-members.js');
-      input.members = npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text).map((path) => ({ path, text: readRecordedText(path, record) }));
+      input.members = confined(npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
   if (location.format.fileName === 'package-lock.json' || location.format.fileName === 'npm-shrinkwrap.json') input.projectManifest = (dir) => projectFile(location.path, join(dirname(location.path), dir, 'package.json'), record);
@@ -231,7 +243,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     if (existsSync(workspaceFile)) {
       const { pnpmWorkspaceManifestPaths } = await import('../ecosystems/npm/workspace-members.js');
       const workspaceText = readRecordedText(workspaceFile, record);
-      input.members = pnpmWorkspaceManifestPaths(workspaceFile, workspaceText).map((path) => ({ path, text: readRecordedText(path, record) }));
+      input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
   noteCodeKind(location.format.fileName);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -548,6 +548,30 @@ for (const kind of STORE_KINDS) {
       } finally {
         aborted.abort();
         await server.close();
+      }
+    });
+  });
+
+  test(`an upload's workspace globs are not expanded outside it: a member glob of ../* reads and keeps no file of the server's (${kind})`, { skip: skips[kind] }, async () => {
+    await withFleet(kind, async (_fleet, store) => {
+      const server = await startServer(store.store, cacheDir);
+      // A directory beside the server's upload directories (all under the temporary directory), holding a crate's manifest.
+      const outside = tempDir('outside-upload');
+      writeFileSync(join(outside, 'Cargo.toml'), '[package]\nname = "server-secret"\nversion = "0.1.0"\n\n[dependencies]\nprivate-dependency = "1"\n');
+      try {
+        const token = await server.token('ci');
+        const form = new FormData();
+        form.append('document', new Blob(['[package]\nname = "app"\nversion = "0.1.0"\n\n[workspace]\nmembers = ["../stowage-outside-upload-*"]\n']), 'Cargo.toml');
+        form.append('document', new Blob(['version = 3\n\n[[package]]\nname = "app"\nversion = "0.1.0"\n']), 'Cargo.lock');
+        const pushed = await api<Pushed>(server, 'POST', '/apps/globber/revisions', { token, body: form });
+        assert.equal(pushed.status, 201, JSON.stringify(pushed.body));
+        const app = await server.store.app('globber');
+        const revision = app?.currentRevision === null || app === null ? null : await server.store.revision(app.currentRevision);
+        assert.deepEqual(revision?.documents.map((d) => d.name).sort(), ['Cargo.lock', 'Cargo.toml']);
+        assert.doesNotMatch(JSON.stringify(pushed.body), /server-secret|private-dependency/);
+      } finally {
+        await server.close();
+        rmSync(outside, { recursive: true, force: true });
       }
     });
   });
