@@ -948,13 +948,7 @@ export class SqlFleetStore implements FleetStore {
         `SELECT o.event_id, o.target, LENGTH(e.body) + COALESCE(LENGTH(e.body_zstd), 0) AS size ${due} ORDER BY o.event_id, o.target LIMIT ?`,
         [now, limit],
       );
-      let total = 0;
-      let last: { event_id: number; target: string } | null = null;
-      for (const [i, r] of sizes.entries()) {
-        total += Number(r.size);
-        if (i > 0 && total > maxStoredBytes) break;
-        last = r;
-      }
+      const last = lastWithinBudget(sizes, maxStoredBytes);
       if (last === null) return [];
       upTo = ' AND (o.event_id < ? OR (o.event_id = ? AND o.target <= ?))';
       params.push(Number(last.event_id), Number(last.event_id), last.target);
@@ -1519,13 +1513,9 @@ export class SqlFleetStore implements FleetStore {
         `SELECT id, LENGTH(body) + COALESCE(LENGTH(body_zstd), 0) AS size FROM events WHERE id > ? ORDER BY id LIMIT ?`,
         [afterId, limit],
       );
-      if (sizes.length === 0) return [];
-      let total = 0;
-      for (const [i, r] of sizes.entries()) {
-        total += Number(r.size);
-        if (i > 0 && total > maxStoredBytes) break;
-        upTo = Number(r.id);
-      }
+      const last = lastWithinBudget(sizes, maxStoredBytes);
+      if (last === null) return [];
+      upTo = Number(last.id);
     }
     const rows = await this.sql.query<{ id: number; type: string; at: string } & StoredEventBody>(
       `SELECT id, type, body, body_zstd, at FROM events WHERE id > ?${upTo === null ? '' : ' AND id <= ?'} ORDER BY id LIMIT ?`,
@@ -1743,4 +1733,20 @@ class LazyStoredFinding implements StoredFindingRow {
     }
     return this.parsed;
   }
+}
+
+/**
+ * The last of `rows` (in reading order) whose stored sizes, added up from the first, stay within
+ * `maxBytes`, and at least the first: a page of stored bodies that is never empty while any is
+ * due. Null when there are no rows.
+ */
+function lastWithinBudget<T extends { size: number | string }>(rows: readonly T[], maxBytes: number): T | null {
+  let total = 0;
+  let last: T | null = null;
+  for (const row of rows) {
+    total += Number(row.size);
+    if (last !== null && total > maxBytes) break;
+    last = row;
+  }
+  return last;
 }
