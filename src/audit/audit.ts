@@ -138,10 +138,6 @@ function omittedKinds(policy: AuditPolicy): Set<EdgeKind> {
   return new Set(policy.omit);
 }
 
-function isOmitted(pkg: Package, policy: AuditPolicy): boolean {
-  return omittedBy(pkg, policy.omit);
-}
-
 /**
  * Every advisory that affects a package of the graph, per database, withdrawn ones excluded;
  * with a warning for each assumption a match rests on (a name spelt otherwise, a caveat the
@@ -156,7 +152,7 @@ async function matchGraph(
 ): Promise<{ matches: Match[]; audited: number; warnings: string[]; notAudited: string | null }> {
   const onlyKeys = onlyNames === undefined ? null : nameKeys(graph.ecosystem, onlyNames[graph.ecosystem]);
   const named = onlyKeys === null ? graph.packages : packagesNamed(graph, onlyKeys);
-  const candidates = named.filter((p) => isAuditable(p) && !isOmitted(p, policy));
+  const candidates = named.filter((p) => isAuditable(p) && !omittedBy(p, policy.omit));
   if (candidates.length === 0) return { matches: [], audited: 0, warnings: [], notAudited: null };
   // Fail closed: no database knows this ecosystem, so "no findings" would mean nothing.
   if (!databases.some((db) => (db.ecosystems[graph.ecosystem] ?? 0) > 0)) {
@@ -495,6 +491,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
     const { matches, audited } = matched;
     warnings.push(...matched.warnings);
     if (matched.notAudited !== null) notAudited.push(matched.notAudited);
+    const partial = partialUnderOmit(graph, scoped.omit);
     targets.push({
       path: graph.path,
       ecosystem: graph.ecosystem,
@@ -503,9 +500,9 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
       audited,
       unidentified: graph.unidentified ?? [],
       inventory: graph.inventory ?? 'lockfile',
-      partial: partialUnderOmit(graph, scoped.omit),
+      partial,
     });
-    if (partialUnderOmit(graph, scoped.omit)) warnings.push(partialInventoryWarning(graph));
+    if (partial) warnings.push(partialInventoryWarning(graph));
     if (matches.length === 0) continue;
     const edges = new GraphPaths(graph);
     const hasDevEdges = edges.hasEdgeOf('dev');

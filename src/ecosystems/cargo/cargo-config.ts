@@ -52,8 +52,13 @@ function optionalString(file: string, where: string, table: TomlTable, key: stri
 
 /** The configuration file Cargo reads in `dir/.cargo`: the legacy `config` when both exist. */
 function configFileIn(dir: string): string | null {
-  const legacy = join(dir, '.cargo', 'config');
-  const current = join(dir, '.cargo', 'config.toml');
+  return configFileAt(join(dir, '.cargo'));
+}
+
+/** The configuration file in a directory of Cargo's (`.cargo`, CARGO_HOME): the legacy `config` when both exist. */
+function configFileAt(dir: string): string | null {
+  const legacy = join(dir, 'config');
+  const current = join(dir, 'config.toml');
   return existsSync(legacy) ? legacy : existsSync(current) ? current : null;
 }
 
@@ -88,7 +93,7 @@ export function readCargoFetchConfig(projectDir: string): CargoConfig {
     if (dirname(dir) === dir) break;
   }
   const cargoHome = process.env.CARGO_HOME ? resolve(process.env.CARGO_HOME) : join(homedir(), '.cargo');
-  const home = existsSync(join(cargoHome, 'config')) ? join(cargoHome, 'config') : existsSync(join(cargoHome, 'config.toml')) ? join(cargoHome, 'config.toml') : null;
+  const home = configFileAt(cargoHome);
   if (home !== null && !files.includes(home)) files.push(home);
   const merged = emptyConfig();
   // The farthest first, so that each nearer file's keys replace its.
