@@ -217,10 +217,11 @@ describe('the campaign sandbox', () => {
         const stats = statfsSync(dir);
         return stats.bavail * stats.bsize;
       };
-      // What stands for "the disk": 64 MiB less than is free now; the command writes a MiB at a time, up to 1 GiB, then waits.
+      // What stands for "the disk": 64 MiB less than is free now; the command writes a MiB at a time, up to 16 GiB, then waits
+      // (checked once a second: 1 GiB was once all written between two checks, and the run failed on that timing alone).
       const minFreeBytes = free() - 64 * 1024 * 1024;
       const log = new StepLog(join(tempDir('sandbox-log'), 'log'));
-      const script = 'i=0; while [ $i -lt 1024 ]; do dd if=/dev/zero bs=1M count=1 2>/dev/null >> fill; i=$((i+1)); done; echo written; sleep 60';
+      const script = 'i=0; while [ $i -lt 16384 ]; do dd if=/dev/zero bs=1M count=1 2>/dev/null >> fill; i=$((i+1)); done; echo written; sleep 60';
       const run = await runSandboxed(sandbox, { argv: ['sh', '-c', script], dir, env: ENV, readOnly: [], timeLimitMs: 20_000, log, minFreeBytes });
       const text = readFileSync(log.path, 'utf8');
       rmSync(dir, { recursive: true, force: true });
