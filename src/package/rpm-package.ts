@@ -36,6 +36,7 @@ import {
 } from './rpm-spec.js';
 import { sbomJson } from '../sbom/sbom.js';
 import { npmNativeCode } from './rpm-arch.js';
+import { cargoSystemRequires } from './cargo-native.js';
 import { applicationSourceFiles, buildSourceRpm, sourceArchiveBytes } from './srpm.js';
 import { licenseKey, licenseRefFor, vendoredLicenses, type VendoredLicense } from '../vendoring/vendored-licenses.js';
 
@@ -279,6 +280,9 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const missing = [...(appLicense.problem ? [appLicense.problem] : []), ...decided.missing];
   if (missing.length > 0) throw new MissingLicenses(missing);
   const license = combineLicenses([appLicense.license as string, ...decided.bundled.map((b) => b.license)]);
+  // What the vendored crates' build scripts need from the build root (system libraries, tools).
+  const system = app.ecosystem === 'cargo' ? cargoSystemRequires(vendor.files, vendor.manifest.packages, new Set(decided.bundled.map((b) => `${b.name}@${b.version}`))) : null;
+  if (system !== null && system.unsafe.length > 0) throw new UnsafeSpecValues(system.unsafe, request.vendorArchive ?? app.path);
 
   const name = rpmName(app.name);
   const version = rpmVersion(app.version);
@@ -333,6 +337,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
     ...(nativeCode !== null ? { nativeCode } : {}),
     licenseFiles: topLevelLicenseFiles(appFiles),
     bundled: decided.bundled,
+    ...(system !== null ? { systemRequires: system.requirements } : {}),
     sources: { app: names.app, vendor: names.vendor, sbom: names.sbom, licenses: names.licenses, ...(depV0 ? { depV0: names.depV0 } : {}) },
     sourceDateEpoch: request.sourceDateEpoch,
   });

@@ -3,6 +3,7 @@ import type { Ecosystem } from '../core/package.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
 import type { RpmFlavor } from './rpm-flavor.js';
 import { NATIVE_CODE_KINDS, isNoarch, type NativeCode, type NativeCodeKind } from './rpm-arch.js';
+import { cargoBundledCLibraries, type SystemRequirement } from './cargo-native.js';
 import { MANIFEST_PATH, SBOM_PATH } from '../core/archive.js';
 import {
   descriptionProblem,
@@ -70,6 +71,8 @@ export interface RpmSpecInput {
   /** Licence files at the top of the application's source (`%license`). */
   licenseFiles: string[];
   bundled: BundledLibrary[];
+  /** Cargo: what the vendored crates' build scripts need from the build root (cargo-system-requires.ts). */
+  systemRequires?: SystemRequirement[];
   /**
    * File names of Source0..Source3, and for Cargo Source4: the cargo-auditable `.dep-v0`
    * section stowage wrote for the application's binaries.
@@ -277,12 +280,27 @@ export function renderRpmSpec(input: RpmSpecInput): string {
   }
   const buildRequires = input.ecosystem === 'npm' ? npmBuildRequires(input.flavor, input.packageManager ?? 'npm', input.nativeCode?.compiles === true) : BUILD_REQUIRES[input.flavor].cargo;
   for (const req of buildRequires) tag('BuildRequires', req);
+  if (input.systemRequires !== undefined && input.systemRequires.length > 0) {
+    out.push("# What the vendored crates' build scripts need from the build root:");
+    for (const req of input.systemRequires) {
+      out.push(`# ${req.capability} for ${req.neededBy.join(', ')}`);
+      tag('BuildRequires', req.capability);
+    }
+  }
   for (const req of REQUIRES[input.ecosystem]) tag('Requires', req);
   out.push('');
   if (input.bundled.length > 0) {
     out.push('# Every library compiled into the application, for security trackers (see Source3 for licences).');
     const provides = [...new Set([...input.bundled].sort(compareLibraries).map((lib) => bundledProvide(input.flavor, lib)))];
     for (const p of provides) tag('Provides', p);
+    const cLibraries = input.ecosystem === 'cargo' ? cargoBundledCLibraries(input.bundled) : [];
+    if (cLibraries.length > 0) {
+      out.push('# C libraries built from the sources these crates carry (their versions name them):');
+      for (const c of cLibraries) {
+        out.push(`# bundled(${c.name}) from ${c.crate}`);
+        tag('Provides', `bundled(${c.name}) = ${c.version}`);
+      }
+    }
     out.push('');
   }
   out.push('%description');

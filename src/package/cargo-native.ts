@@ -1,0 +1,196 @@
+import type { TomlTable, TomlValue } from 'smol-toml';
+import { parse } from 'smol-toml';
+import type { ArchiveFile } from '../core/untrusted-tar.js';
+import type { VendoredPackage } from '../inputs/vendor-layout.js';
+
+/**
+ * What the build scripts of a Cargo application's vendored crates need from the build root
+ * beyond cargo, rust (whose C compiler the `cc` crate uses) and the spec's own tools: the
+ * system libraries `-sys` crates link, found with pkg-config, and the tools some build scripts
+ * run. Without them `rpmbuild` fails in a clean build root (mock, koji, OBS) although the
+ * source RPM holds every crate: openssl-sys's build script stops when pkg-config finds no
+ * OpenSSL, bindgen's when it finds no libclang, prost-build's when there is no protoc.
+ *
+ * Two sources, both read from what is vendored and locked (never from what a crate's build
+ * script would do, which only running it can tell):
+ * - `[package.metadata.system-deps]` of a crate's Cargo.toml, the machine-readable declaration
+ *   of the system-deps build helper (the gtk-rs and GStreamer bindings, dav1d, aom, ...): each
+ *   entry a pkg-config module and its minimum version; entries behind a feature (`feature`,
+ *   `optional`) are left out, as the lockfile does not say which features are on;
+ * - KNOWN: crates whose build script needs the system's library or a tool by default, with no
+ *   fallback to sources of their own, unless the crate that carries those sources is locked too
+ *   (openssl-src, pq-src, protobuf-src). Crates that fall back to their bundled C sources when
+ *   pkg-config finds nothing (libz-sys, libgit2-sys, curl-sys, zstd-sys, ...) need nothing.
+ *
+ * pkg-config modules become `pkgconfig(NAME)` and tools their path (`/usr/bin/protoc`): both
+ * spellings resolve the same way on Fedora and openSUSE. A crate's own metadata is untrusted:
+ * a module name or version that is not plain text is refused by the caller (specValueProblems),
+ * never written into the spec.
+ */
+
+export interface SystemRequirement {
+  /** The BuildRequires capability: `pkgconfig(openssl)`, `pkgconfig(gtk+-3.0) >= 3.18`, `/usr/bin/protoc`. */
+  capability: string;
+  /** The crates that need it, `name version`, sorted. */
+  neededBy: string[];
+}
+
+interface Known {
+  requires: readonly string[];
+  /** The locked crate that makes the build use sources of its own instead (`vendored` features): then nothing. */
+  unlessLocked?: string;
+}
+
+/**
+ * Each entry was read off the crate's build script: a pkg-config probe (or a tool it runs)
+ * with no fallback of its own. libsqlite3-sys's `bundled` feature builds its own SQLite, which
+ * the lockfile cannot show: the requirement then costs only an installed -devel package.
+ */
+const KNOWN: Readonly<Record<string, Known>> = {
+  'openssl-sys': { requires: ['pkgconfig(openssl)'], unlessLocked: 'openssl-src' },
+  // OpenSSL's own sources: its Configure (perl) and make run; Fedora's perl-interpreter lacks these modules.
+  'openssl-src': { requires: ['/usr/bin/make', 'perl(FindBin)', 'perl(IPC::Cmd)', 'perl(File::Compare)', 'perl(File::Copy)', 'perl(lib)'] },
+  'pq-sys': { requires: ['pkgconfig(libpq)'], unlessLocked: 'pq-src' },
+  'libsqlite3-sys': { requires: ['pkgconfig(sqlite3)'] },
+  'libdbus-sys': { requires: ['pkgconfig(dbus-1)'] },
+  'alsa-sys': { requires: ['pkgconfig(alsa)'] },
+  'libudev-sys': { requires: ['pkgconfig(libudev)'] },
+  'pcsc-sys': { requires: ['pkgconfig(libpcsclite)'] },
+  'xkbcommon-sys': { requires: ['pkgconfig(xkbcommon)'] },
+  'pcap-sys': { requires: ['pkgconfig(libpcap)'] },
+  'tesseract-sys': { requires: ['pkgconfig(tesseract)'] },
+  'leptonica-sys': { requires: ['pkgconfig(lept)'] },
+  // bindgen loads libclang at build time (clang-sys); clang-devel holds the unversioned libclang.so on both.
+  bindgen: { requires: ['clang-devel'] },
+  cmake: { requires: ['/usr/bin/cmake'] },
+  'prost-build': { requires: ['/usr/bin/protoc'], unlessLocked: 'protobuf-src' },
+};
+
+/** A pkg-config module name or version as a BuildRequires may hold it: plain text, nothing RPM reads as syntax. */
+const MODULE = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+const VERSION = /^[0-9][A-Za-z0-9.]*$/;
+
+const isTable = (value: TomlValue | undefined): value is TomlTable => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+
+/**
+ * The pkg-config modules a crate's `[package.metadata.system-deps]` declares unconditionally,
+ * as [module, minimum version or null]; those whose name or version is not plain text are
+ * returned in `unsafe` (the caller refuses them).
+ */
+export function systemDepsModules(manifest: TomlTable): { modules: [string, string | null][]; unsafe: string[] } {
+  const pkg = manifest.package;
+  const metadata = isTable(pkg) ? pkg.metadata : undefined;
+  const declared = isTable(metadata) ? metadata['system-deps'] : undefined;
+  const modules: [string, string | null][] = [];
+  const unsafe: string[] = [];
+  if (!isTable(declared)) return { modules, unsafe };
+  for (const [key, value] of Object.entries(declared)) {
+    let name = key;
+    let version: string | null = null;
+    if (typeof value === 'string') version = value;
+    else if (isTable(value)) {
+      // Behind a cargo feature, or a cfg(...) table of entries for some targets: not known to be built.
+      if (value.optional === true || value.feature !== undefined || key.startsWith('cfg(')) continue;
+      if (value.name !== undefined) name = typeof value.name === 'string' ? value.name : '';
+      if (typeof value.version === 'string') version = value.version;
+    } else continue;
+    if (!MODULE.test(name) || (version !== null && version !== '' && !VERSION.test(version))) {
+      unsafe.push(JSON.stringify(name) + (version === null ? '' : ` ${JSON.stringify(version)}`));
+      continue;
+    }
+    modules.push([name, version === '' ? null : version]);
+  }
+  return { modules, unsafe };
+}
+
+/**
+ * The build requirements of the vendored crates whose key is in `built` (name@version: what the
+ * application's build compiles), read from their Cargo.toml files in `files`. `unsafe` lists
+ * the metadata that cannot be written into a spec, per crate.
+ */
+export function cargoSystemRequires(
+  files: readonly ArchiveFile[],
+  packages: readonly VendoredPackage[],
+  built: ReadonlySet<string>,
+): { requirements: SystemRequirement[]; unsafe: string[] } {
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const locked = new Set(packages.filter((p) => p.ecosystem === 'cargo' && built.has(`${p.name}@${p.version}`)).map((p) => p.name));
+  const needs = new Map<string, Set<string>>();
+  const need = (capability: string, crate: string): void => {
+    const set = needs.get(capability) ?? new Set<string>();
+    set.add(crate);
+    needs.set(capability, set);
+  };
+  const unsafe: string[] = [];
+  const seen = new Set<string>();
+  for (const pkg of packages) {
+    const key = `${pkg.name}@${pkg.version}`;
+    if (pkg.ecosystem !== 'cargo' || !built.has(key) || seen.has(key)) continue;
+    seen.add(key);
+    const crate = `${pkg.name} ${pkg.version}`;
+    const known = KNOWN[pkg.name];
+    if (known !== undefined) {
+      const own = known.unlessLocked !== undefined && locked.has(known.unlessLocked);
+      if (!own) for (const capability of known.requires) need(capability, crate);
+    }
+    const manifest = byPath.get(`${pkg.path}/Cargo.toml`);
+    if (manifest === undefined) continue;
+    let doc: TomlTable;
+    try {
+      doc = parse(manifest.data.toString('utf8'));
+    } catch {
+      // The licence reader has refused it already; nothing to add here.
+      continue;
+    }
+    const declared = systemDepsModules(doc);
+    for (const text of declared.unsafe) unsafe.push(`${crate}: package.metadata.system-deps ${text}`);
+    for (const [module, version] of declared.modules) need(version === null ? `pkgconfig(${module})` : `pkgconfig(${module}) >= ${version}`, crate);
+  }
+  const requirements = [...needs]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([capability, crates]) => ({ capability, neededBy: [...crates].sort() }));
+  return { requirements, unsafe };
+}
+
+/** A C library compiled from the sources a crate carries, for the spec's `Provides: bundled(NAME) = VERSION`. */
+export interface BundledCLibrary {
+  name: string;
+  version: string;
+  /** The crate that carries it, `name version`. */
+  crate: string;
+}
+
+/**
+ * Crates that carry a C library's sources and build them into the application, and where their
+ * version names that library's: the build metadata after `+` (openssl-src 300.3.1+3.3.1 is
+ * OpenSSL 3.3.1, zstd-sys 2.0.9+zstd.1.5.5 is zstd 1.5.5). A security tracker looks for
+ * `bundled(openssl)`, never for a crate. libgit2-sys, curl-sys and libnghttp2-sys build their
+ * copy when the build root has no such library, as the spec's build root does not (it declares
+ * none); zstd-sys unless asked to look for the system's. Crates whose version does not name
+ * the library's are not listed: no version is better than a wrong one.
+ */
+const CARRIES: Readonly<Record<string, { library: string; prefix: string }>> = {
+  'openssl-src': { library: 'openssl', prefix: '' },
+  'zstd-sys': { library: 'zstd', prefix: 'zstd.' },
+  'libgit2-sys': { library: 'libgit2', prefix: '' },
+  'curl-sys': { library: 'curl', prefix: 'curl-' },
+  'bzip2-sys': { library: 'bzip2', prefix: '' },
+  'libnghttp2-sys': { library: 'nghttp2', prefix: '' },
+  'tikv-jemalloc-sys': { library: 'jemalloc', prefix: '' },
+  'jemalloc-sys': { library: 'jemalloc', prefix: '' },
+};
+
+/** The C library versions named by the crates in `crates` (name and version, as locked and bundled). */
+export function cargoBundledCLibraries(crates: readonly { name: string; version: string }[]): BundledCLibrary[] {
+  const out: BundledCLibrary[] = [];
+  for (const { name, version } of crates) {
+    const carries = CARRIES[name];
+    const metadata = version.split('+')[1];
+    if (carries === undefined || metadata === undefined || !metadata.startsWith(carries.prefix)) continue;
+    // jemalloc's "5.3.0-patched": the release it patches.
+    const library = /^[0-9][0-9A-Za-z.]*/.exec(metadata.slice(carries.prefix.length))?.[0];
+    if (library === undefined) continue;
+    out.push({ name: carries.library, version: library, crate: `${name} ${version}` });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+}

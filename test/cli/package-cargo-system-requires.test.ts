@@ -1,0 +1,137 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { registryConfigToml, runCargo } from '../support/rust-app.js';
+import { publishCrate, SparseRegistry, type PublishedCrate } from '../support/sparse-registry.js';
+import { runCliAsync, tempDir } from '../support/shared.js';
+import { unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
+
+/**
+ * `stowage package rpm` of a Cargo application whose crates' build scripts need the build root's
+ * system libraries and tools: the spec declares them (BuildRequires), so `rpmbuild --rebuild` in
+ * a clean build root (mock, koji, OBS) finds OpenSSL, GTK's pkg-config modules, libclang. Before,
+ * the spec named cargo, rust, binutils, tar and zstd only, and such an application's build
+ * stopped in its first build script. The crates are locked by cargo against a registry on
+ * 127.0.0.1; what the spec says is read from the vendored Cargo.toml files and the lockfile.
+ */
+
+const crate = (name: string, version: string, extra = ''): PublishedCrate =>
+  publishCrate([
+    { path: 'Cargo.toml', data: Buffer.from(`[package]\nname = "${name}"\nversion = "${version}"\nedition = "2018"\nlicense = "MIT"\n${extra}`) },
+    { path: 'src/lib.rs', data: Buffer.from('pub fn f() {}\n') },
+  ]);
+
+const GUI_SYS_METADATA = [
+  '[package.metadata.system-deps."gtk+_3_0"]',
+  'name = "gtk+-3.0"',
+  'version = "3.18"',
+  '[package.metadata.system-deps."gtk+_3_0".v3_24]',
+  'version = "3.24"',
+  '[package.metadata.system-deps]',
+  'plain = "1.2"',
+  'optional-lib = { version = "1", optional = true }',
+  'featured = { version = "2", feature = "featured" }',
+  '',
+].join('\n');
+
+const CRATES = [
+  crate('openssl-sys', '0.9.99', 'links = "openssl"\n'),
+  crate('openssl-src', '300.3.1+3.3.1'),
+  crate('demo-gui-sys', '0.1.0', `links = "gtk-3"\n${GUI_SYS_METADATA}`),
+  crate('evil-sys', '0.1.0', '[package.metadata.system-deps]\n"x11" = { name = "x11) >= 1\\n%post\\necho pwned", version = "1" }\n'),
+  crate('bindgen', '0.69.4'),
+  crate('alsa-sys', '0.3.1', 'links = "alsa"\n'),
+  crate('plain-lib', '1.0.0'),
+];
+
+let registry: SparseRegistry;
+const db = unrelatedRustsecAdvisoryDb(tempDir('package-sysreq-db'));
+
+before(async () => {
+  registry = await SparseRegistry.start(CRATES);
+});
+
+after(async () => {
+  await registry.close();
+});
+
+/** An application with these [dependencies], [build-dependencies] and [dev-dependencies], locked by cargo. */
+async function lockedApp(dependencies: string[], build: string[] = [], dev: string[] = []): Promise<string> {
+  const dir = join(tempDir('package-sysreq-app'), 'sysdemo');
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  mkdirSync(join(dir, '.cargo'));
+  const section = (title: string, deps: string[]): string => `[${title}]\n${deps.map((d) => `${d} = "*"`).join('\n')}\n`;
+  writeFileSync(
+    join(dir, 'Cargo.toml'),
+    `[package]\nname = "sysdemo"\nversion = "1.0.0"\nedition = "2021"\nlicense = "MIT"\n\n${section('dependencies', dependencies)}${section('build-dependencies', build)}${section('dev-dependencies', dev)}`,
+  );
+  writeFileSync(join(dir, 'src', 'main.rs'), 'fn main() {}\n');
+  writeFileSync(join(dir, '.cargo', 'config.toml'), registryConfigToml(registry.indexUrl));
+  await runCargo(['generate-lockfile'], { cwd: dir, cargoHome: tempDir('package-sysreq-cargo-home') });
+  return dir;
+}
+
+async function packageSpec(dir: string): Promise<{ status: number; stderr: string; spec: string | null; out: string }> {
+  const out = join(tempDir('package-sysreq-out'), 'out');
+  const result = await runCliAsync(['package', 'rpm', dir, '--db', db, '--no-fetch', '-o', out], {
+    cacheDir: tempDir('package-sysreq-cache'),
+    env: { SOURCE_DATE_EPOCH: '1700000000' },
+  });
+  const specPath = join(out, 'sysdemo.spec');
+  return { status: result.status, stderr: result.stderr, spec: existsSync(specPath) ? readFileSync(specPath, 'utf8') : null, out };
+}
+
+const buildRequires = (spec: string): string[] =>
+  spec
+    .split('\n')
+    .filter((l) => l.startsWith('BuildRequires:'))
+    .map((l) => l.slice('BuildRequires:'.length).trim());
+
+describe('package rpm declares what the vendored crates build against', () => {
+  test("openssl-sys, a system-deps crate and bindgen: pkg-config modules and libclang, not a dev-dependency's", async () => {
+    const dir = await lockedApp(['openssl-sys', 'demo-gui-sys'], ['bindgen'], ['alsa-sys']);
+    const made = await packageSpec(dir);
+    assert.equal(made.status, 0, made.stderr);
+    const spec = made.spec as string;
+    const requires = buildRequires(spec);
+    // The toolchain first, then what the crates need, in order.
+    assert.deepEqual(requires.slice(-4), ['clang-devel', 'pkgconfig(gtk+-3.0) >= 3.18', 'pkgconfig(openssl)', 'pkgconfig(plain) >= 1.2']);
+    assert.ok(requires.includes('cargo') && requires.includes('rust'), requires.join(', '));
+    // A module behind a feature or marked optional is not known to be built; alsa-sys is a dev-dependency.
+    for (const absent of ['optional-lib', 'featured', 'alsa']) assert.ok(!spec.includes(`pkgconfig(${absent})`), absent);
+    // Each says which crate needs it.
+    assert.match(spec, /^# pkgconfig\(openssl\) for openssl-sys 0\.9\.99$/m);
+    assert.match(spec, /^# clang-devel for bindgen 0\.69\.4$/m);
+  });
+
+  test('openssl-sys with openssl-src locked builds its own OpenSSL: perl and make, no system OpenSSL', async () => {
+    const dir = await lockedApp(['openssl-sys', 'openssl-src']);
+    const made = await packageSpec(dir);
+    assert.equal(made.status, 0, made.stderr);
+    const requires = buildRequires(made.spec as string);
+    assert.ok(!requires.includes('pkgconfig(openssl)'), requires.join(', '));
+    for (const needed of ['/usr/bin/make', 'perl(FindBin)', 'perl(IPC::Cmd)']) assert.ok(requires.includes(needed), needed);
+    assert.match(made.spec as string, /^# \/usr\/bin\/make for openssl-src 300\.3\.1\+3\.3\.1$/m);
+    // The OpenSSL it compiles in is declared as such, for trackers that look for bundled(openssl), not for a crate.
+    assert.match(made.spec as string, /^Provides: +bundled\(openssl\) = 3\.3\.1$/m);
+  });
+
+  test("a crate's system-deps metadata that is spec syntax is refused, and nothing is written", async () => {
+    const dir = await lockedApp(['evil-sys']);
+    const made = await packageSpec(dir);
+    assert.equal(made.status, 2, made.stderr);
+    const errors = made.stderr.split('\n').filter((l) => l.startsWith('stowage: ') && !l.startsWith('stowage: warning: '));
+    assert.equal(errors.length, 1, made.stderr);
+    assert.match(errors[0] as string, /cannot be written into an RPM spec: evil-sys 0\.1\.0: package\.metadata\.system-deps "x11\) >= 1\\n%post\\necho pwned"/);
+    assert.equal(existsSync(made.out), false, 'nothing written');
+  });
+
+  test('an application whose crates need nothing of the system has no such section', async () => {
+    const dir = await lockedApp(['plain-lib'], [], ['alsa-sys']);
+    const made = await packageSpec(dir);
+    assert.equal(made.status, 0, made.stderr);
+    assert.ok(!(made.spec as string).includes("build scripts need from the build root"));
+    assert.deepEqual(buildRequires(made.spec as string), ['binutils', 'cargo', 'rust', 'tar', 'zstd']);
+  });
+});
