@@ -1,6 +1,9 @@
 import type { TomlTable, TomlValue } from 'smol-toml';
 import { parse } from 'smol-toml';
+import type { Edge, DependencyGraph } from '../core/graph.js';
+import type { Package } from '../core/package.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
+import { crateKey, dependencyTables, type DeclaredKind } from '../ecosystems/cargo/manifest-dependencies.js';
 import type { VendoredPackage } from '../inputs/vendor-layout.js';
 
 /**
@@ -193,4 +196,75 @@ export function cargoBundledCLibraries(crates: readonly { name: string; version:
     out.push({ name: carries.library, version: library, crate: `${name} ${version}` });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+}
+
+/**
+ * The Cargo graph with the edges the vendored crates' manifests show to be build-time made
+ * `build`: a dependency a crate declares only in `[build-dependencies]` (its build script's), and
+ * every dependency on a proc-macro crate (`[lib] proc-macro = true`: it runs inside the compiler
+ * and is not linked). A lockfile records neither: its edges between registry crates all read as
+ * normal, so `cc`, `syn` or `serde_derive` were declared as compiled into the application. What
+ * only build-time edges reach is then built, not bundled (bundledPackages; cargo-auditable's
+ * `kind: build` in the `.dep-v0` stowage writes). An edge whose crate has no readable manifest,
+ * or names the dependency in a way not found, stays as it was: a doubt declares more, never less.
+ */
+export function withBuildTimeEdges(graph: DependencyGraph, files: readonly ArchiveFile[], packages: readonly VendoredPackage[]): DependencyGraph {
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const vendoredAt = new Map<string, string | null>();
+  for (const p of packages) {
+    if (p.ecosystem !== 'cargo') continue;
+    const key = `${p.name}@${p.version}`;
+    // Two crates of one name and version (a git one and a registry one): which manifest is whose is not known.
+    vendoredAt.set(key, vendoredAt.has(key) ? null : p.path);
+  }
+  const manifests = new Map<string, CrateDeclarations | null>();
+  const declarations = (pkg: Package): CrateDeclarations | null => {
+    const key = `${pkg.name}@${pkg.version}`;
+    let found = manifests.get(key);
+    if (found === undefined) {
+      const path = vendoredAt.get(key);
+      const file = path === undefined || path === null ? undefined : byPath.get(`${path}/Cargo.toml`);
+      found = file === undefined ? null : crateDeclarations(file.data);
+      manifests.set(key, found);
+    }
+    return found;
+  };
+  const byId = new Map(graph.packages.map((p) => [p.id, p]));
+  const edges = graph.edges.map((edge): Edge => {
+    if (edge.kind !== 'normal') return edge;
+    const from = byId.get(edge.from);
+    const to = byId.get(edge.to);
+    if (from === undefined || to === undefined || graph.roots.includes(from.id)) return edge;
+    if (declarations(to)?.procMacro === true) return { ...edge, kind: 'build' };
+    const kinds = declarations(from)?.kinds.get(crateKey(to.name));
+    return kinds !== undefined && kinds.has('build') && !kinds.has('normal') ? { ...edge, kind: 'build' } : edge;
+  });
+  return { ...graph, edges };
+}
+
+interface CrateDeclarations {
+  /** Each dependency's crate (crateKey of its package name) and the kinds it is declared as. */
+  kinds: Map<string, Set<DeclaredKind>>;
+  procMacro: boolean;
+}
+
+function crateDeclarations(data: Buffer): CrateDeclarations | null {
+  let doc: TomlTable;
+  try {
+    doc = parse(data.toString('utf8'));
+  } catch {
+    return null;
+  }
+  const kinds = new Map<string, Set<DeclaredKind>>();
+  for (const { table, kind } of dependencyTables(doc)) {
+    for (const [key, spec] of Object.entries(table)) {
+      const name = isTable(spec) && typeof spec.package === 'string' ? spec.package : key;
+      const set = kinds.get(crateKey(name)) ?? new Set<DeclaredKind>();
+      set.add(kind);
+      kinds.set(crateKey(name), set);
+    }
+  }
+  const lib = doc.lib;
+  const procMacro = isTable(lib) && (lib['proc-macro'] === true || lib.proc_macro === true);
+  return { kinds, procMacro };
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, relative, resolve, sep } from 'node:path';
 import { StowageError } from '../core/errors.js';
-import type { DependencyGraph } from '../core/graph.js';
+import { outgoingEdges, reachableFrom, type DependencyGraph, type EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import type { ToolLimits } from '../core/run-tool.js';
 import type { AuditResult } from '../audit/audit.js';
@@ -36,7 +36,7 @@ import {
 } from './rpm-spec.js';
 import { sbomJson } from '../sbom/sbom.js';
 import { npmNativeCode } from './rpm-arch.js';
-import { cargoSystemRequires } from './cargo-native.js';
+import { cargoSystemRequires, withBuildTimeEdges } from './cargo-native.js';
 import { applicationSourceFiles, buildSourceRpm, sourceArchiveBytes } from './srpm.js';
 import { licenseKey, licenseRefFor, vendoredLicenses, type VendoredLicense } from '../vendoring/vendored-licenses.js';
 
@@ -136,8 +136,8 @@ export function applicationLicense(app: ApplicationManifest, overrides: Readonly
   return { license: null, problem: `${app.name} ${app.version} (the application: no license in ${basename(app.path)})` };
 }
 
-/** The packages of the graphs that are bundled into the built application. */
-export function bundledPackages(graphs: readonly DependencyGraph[]): Package[] {
+/** The packages of the graphs the application's build compiles: its registry and git packages but development-only ones. */
+export function builtPackages(graphs: readonly DependencyGraph[]): Package[] {
   const out = new Map<string, Package>();
   for (const graph of graphs) {
     const roots = new Set(graph.roots);
@@ -149,6 +149,33 @@ export function bundledPackages(graphs: readonly DependencyGraph[]): Package[] {
     }
   }
   return [...out.values()];
+}
+
+const DEV: ReadonlySet<EdgeKind> = new Set(['dev']);
+const BUILD_TIME: ReadonlySet<EdgeKind> = new Set(['dev', 'build']);
+
+/**
+ * The packages of the graphs that are bundled into the built application: those built, less
+ * what only build-time edges reach (a Cargo build script's dependencies, proc-macro crates:
+ * withBuildTimeEdges). A package no edge reaches at all is kept: a doubt declares more.
+ */
+export function bundledPackages(graphs: readonly DependencyGraph[]): Package[] {
+  const buildOnly = new Set<string>();
+  const bundledSomewhere = new Set<string>();
+  for (const graph of graphs) {
+    const outgoing = outgoingEdges(graph.edges);
+    const built = reachableFrom(outgoing, graph.roots, DEV);
+    const runtime = reachableFrom(outgoing, graph.roots, BUILD_TIME);
+    for (const pkg of graph.packages) {
+      const key = licenseKey(pkg.ecosystem, pkg.name, pkg.version);
+      if (built.has(pkg.id) && !runtime.has(pkg.id)) buildOnly.add(key);
+      else bundledSomewhere.add(key);
+    }
+  }
+  return builtPackages(graphs).filter((pkg) => {
+    const key = licenseKey(pkg.ecosystem, pkg.name, pkg.version);
+    return bundledSomewhere.has(key) || !buildOnly.has(key);
+  });
 }
 
 /** Every bundled library with its licence, or the list of those without one. */
@@ -267,7 +294,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
     // Names and versions only, before vendoring: the licence the spec gets is decided later (normalised,
     // from the package itself), not the one a lockfile states.
     const problems = bundledProblems(
-      bundledPackages([graph])
+      builtPackages([graph])
         .filter((pkg) => pkg.source.kind !== 'other')
         .map(({ ecosystem, name, version }) => ({ ecosystem, name, version })),
     );
@@ -276,12 +303,14 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const vendor = await vendorStep(request, projectDir);
   const vendored = await vendoredLicenses(vendor.files, vendor.manifest.packages);
   const appLicense = applicationLicense(app, overrides);
-  const decided = decideLicenses(bundledPackages(graphs), vendored, overrides);
+  // Cargo: edges the crates' own manifests show to be build-time (a lockfile does not say).
+  const builtGraphs = graphs.map((g) => (g.ecosystem === 'cargo' ? withBuildTimeEdges(g, vendor.files, vendor.manifest.packages) : g));
+  const decided = decideLicenses(bundledPackages(builtGraphs), vendored, overrides);
   const missing = [...(appLicense.problem ? [appLicense.problem] : []), ...decided.missing];
   if (missing.length > 0) throw new MissingLicenses(missing);
   const license = combineLicenses([appLicense.license as string, ...decided.bundled.map((b) => b.license)]);
   // What the vendored crates' build scripts need from the build root (system libraries, tools).
-  const system = app.ecosystem === 'cargo' ? cargoSystemRequires(vendor.files, vendor.manifest.packages, new Set(decided.bundled.map((b) => `${b.name}@${b.version}`))) : null;
+  const system = app.ecosystem === 'cargo' ? cargoSystemRequires(vendor.files, vendor.manifest.packages, new Set(builtPackages(graphs).map((b) => `${b.name}@${b.version}`))) : null;
   if (system !== null && system.unsafe.length > 0) throw new UnsafeSpecValues(system.unsafe, request.vendorArchive ?? app.path);
 
   const name = rpmName(app.name);
@@ -296,7 +325,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
     depV0: `${topDir}.dep-v0`,
   };
   // What each installed binary was built from, in cargo-auditable's format (see the spec's %install).
-  const cargoGraph = app.ecosystem === 'cargo' ? graphs.find((g) => g.ecosystem === 'cargo') : undefined;
+  const cargoGraph = app.ecosystem === 'cargo' ? builtGraphs.find((g) => g.ecosystem === 'cargo') : undefined;
   const depV0 = cargoGraph ? encodeDepV0(depV0Packages(cargoGraph)) : null;
 
   // The SBOM describes every locked package, each with the licence its vendored sources state.

@@ -43,6 +43,11 @@ const CRATES = [
   crate('bindgen', '0.69.4'),
   crate('alsa-sys', '0.3.1', 'links = "alsa"\n'),
   crate('plain-lib', '1.0.0'),
+  // A crate with a build script's dependency and a derive macro: only it is linked into the application.
+  crate('uses-build', '1.0.0', '\n[build-dependencies]\ngen-helper = "1"\n\n[dependencies]\nderive-macro = "1"\n'),
+  crate('gen-helper', '1.0.0'),
+  crate('derive-macro', '1.0.0', '\n[lib]\nproc-macro = true\n\n[dependencies]\nmacro-support = "1"\n'),
+  crate('macro-support', '1.0.0'),
 ];
 
 let registry: SparseRegistry;
@@ -103,6 +108,18 @@ describe('package rpm declares what the vendored crates build against', () => {
     // Each says which crate needs it.
     assert.match(spec, /^# pkgconfig\(openssl\) for openssl-sys 0\.9\.99$/m);
     assert.match(spec, /^# clang-devel for bindgen 0\.69\.4$/m);
+    // bindgen runs in the build script: built, not bundled.
+    assert.ok(!spec.includes('bundled(crate(bindgen))'), spec);
+    assert.match(spec, /^Provides: +bundled\(crate\(openssl-sys\)\) = 0\.9\.99$/m);
+  });
+
+  test("what only a crate's build script or a derive macro uses is built, not declared as bundled", async () => {
+    const dir = await lockedApp(['uses-build']);
+    const made = await packageSpec(dir);
+    assert.equal(made.status, 0, made.stderr);
+    const provides = (made.spec as string).split('\n').filter((l) => l.startsWith('Provides:')).map((l) => l.slice('Provides:'.length).trim());
+    // Before, every locked crate was declared: the lockfile does not say which dependency is a build script's.
+    assert.deepEqual(provides, ['bundled(crate(uses-build)) = 1.0.0']);
   });
 
   test('openssl-sys with openssl-src locked builds its own OpenSSL: perl and make, no system OpenSSL', async () => {
