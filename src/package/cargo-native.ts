@@ -1,9 +1,10 @@
 import type { TomlTable, TomlValue } from 'smol-toml';
 import { parse } from 'smol-toml';
-import type { Edge, DependencyGraph } from '../core/graph.js';
+import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { crateKey, dependencyTables, type DeclaredKind } from '../ecosystems/cargo/manifest-dependencies.js';
+import { crateKey, DEPENDENCY_TABLE_KINDS, type DeclaredKind } from '../ecosystems/cargo/manifest-dependencies.js';
+import { platformHoldsOnLinux } from '../ecosystems/cargo/target-cfg.js';
 import type { VendoredPackage } from '../inputs/vendor-layout.js';
 
 /**
@@ -199,16 +200,19 @@ export function cargoBundledCLibraries(crates: readonly { name: string; version:
 }
 
 /**
- * The Cargo graph with the edges the vendored crates' manifests show to be build-time made
- * `build`: a dependency a crate declares only in `[build-dependencies]` (its build script's), and
- * every dependency on a proc-macro crate (`[lib] proc-macro = true`: it runs inside the compiler
- * and is not linked). A lockfile records neither: its edges between registry crates all read as
- * normal, so `cc`, `syn` or `serde_derive` were declared as compiled into the application. What
- * only build-time edges reach is then built, not bundled (bundledPackages; cargo-auditable's
- * `kind: build` in the `.dep-v0` stowage writes). An edge whose crate has no readable manifest,
- * or names the dependency in a way not found, stays as it was: a doubt declares more, never less.
+ * The Cargo graph as a Linux build compiles it, from what the vendored crates' manifests say
+ * and a lockfile does not: an edge is `build` when the crate declares the dependency only in
+ * `[build-dependencies]` (its build script's), and every edge into a proc-macro crate
+ * (`[lib] proc-macro = true`: it runs inside the compiler and is not linked); an edge the crate
+ * declares only for other systems (`[target.'cfg(windows)'.dependencies]`: target-cfg.ts) is
+ * dropped, with what only such edges reach. Lockfile edges between registry crates all read as
+ * normal, so `cc`, `syn`, `serde_derive` and `windows-sys` were declared as compiled into the
+ * application. What only build-time edges reach is then built, not bundled (bundledPackages;
+ * cargo-auditable's `kind: build` in the `.dep-v0` stowage writes). An edge whose crate has no
+ * readable manifest, or that names the dependency in a way not found, stays as it was: a
+ * doubt declares more, never less.
  */
-export function withBuildTimeEdges(graph: DependencyGraph, files: readonly ArchiveFile[], packages: readonly VendoredPackage[]): DependencyGraph {
+export function linuxBuildGraph(graph: DependencyGraph, files: readonly ArchiveFile[], packages: readonly VendoredPackage[]): DependencyGraph {
   const byPath = new Map(files.map((f) => [f.path, f]));
   const vendoredAt = new Map<string, string | null>();
   for (const p of packages) {
@@ -230,21 +234,36 @@ export function withBuildTimeEdges(graph: DependencyGraph, files: readonly Archi
     return found;
   };
   const byId = new Map(graph.packages.map((p) => [p.id, p]));
-  const edges = graph.edges.map((edge): Edge => {
-    if (edge.kind !== 'normal') return edge;
+  const roots = new Set(graph.roots);
+  const edges: Edge[] = [];
+  for (const edge of graph.edges) {
     const from = byId.get(edge.from);
     const to = byId.get(edge.to);
-    if (from === undefined || to === undefined || graph.roots.includes(from.id)) return edge;
-    if (declarations(to)?.procMacro === true) return { ...edge, kind: 'build' };
-    const kinds = declarations(from)?.kinds.get(crateKey(to.name));
-    return kinds !== undefined && kinds.has('build') && !kinds.has('normal') ? { ...edge, kind: 'build' } : edge;
-  });
-  return { ...graph, edges };
+    if (edge.kind !== 'normal' || from === undefined || to === undefined || roots.has(from.id)) {
+      edges.push(edge);
+      continue;
+    }
+    const declared = declarations(from);
+    const name = crateKey(to.name);
+    const kinds = declared?.kinds.get(name);
+    if (kinds === undefined && declared?.elsewhere.has(name) === true) continue;
+    if (declarations(to)?.procMacro === true || (kinds !== undefined && kinds.has('build') && !kinds.has('normal'))) edges.push({ ...edge, kind: 'build' });
+    else edges.push(edge);
+  }
+  // What only the dropped edges reached is not built; what no edge reached before is kept as it was.
+  const NONE: ReadonlySet<EdgeKind> = new Set();
+  const before = reachableFrom(outgoingEdges(graph.edges), graph.roots, NONE);
+  const after = reachableFrom(outgoingEdges(edges), graph.roots, NONE);
+  const kept = graph.packages.filter((p) => after.has(p.id) || !before.has(p.id));
+  const keptIds = new Set(kept.map((p) => p.id));
+  return { ...graph, packages: kept, edges: edges.filter((e) => keptIds.has(e.from) && keptIds.has(e.to)) };
 }
 
 interface CrateDeclarations {
-  /** Each dependency's crate (crateKey of its package name) and the kinds it is declared as. */
+  /** Each dependency a Linux build may compile (crateKey of its package name), and the kinds it is declared as. */
   kinds: Map<string, Set<DeclaredKind>>;
+  /** Dependencies declared for platforms other than Linux (some may be in `kinds` too). */
+  elsewhere: Set<string>;
   procMacro: boolean;
 }
 
@@ -256,15 +275,26 @@ function crateDeclarations(data: Buffer): CrateDeclarations | null {
     return null;
   }
   const kinds = new Map<string, Set<DeclaredKind>>();
-  for (const { table, kind } of dependencyTables(doc)) {
-    for (const [key, spec] of Object.entries(table)) {
-      const name = isTable(spec) && typeof spec.package === 'string' ? spec.package : key;
-      const set = kinds.get(crateKey(name)) ?? new Set<DeclaredKind>();
-      set.add(kind);
-      kinds.set(crateKey(name), set);
+  const elsewhere = new Set<string>();
+  const owners: [TomlTable, boolean][] = [[doc, true]];
+  if (isTable(doc.target)) for (const [platform, body] of Object.entries(doc.target)) if (isTable(body)) owners.push([body, platformHoldsOnLinux(platform) !== false]);
+  for (const [owner, onLinux] of owners) {
+    for (const [tableName, kind] of DEPENDENCY_TABLE_KINDS) {
+      const table = owner[tableName];
+      if (!isTable(table)) continue;
+      for (const [key, spec] of Object.entries(table)) {
+        const name = crateKey(isTable(spec) && typeof spec.package === 'string' ? spec.package : key);
+        if (!onLinux) {
+          elsewhere.add(name);
+          continue;
+        }
+        const set = kinds.get(name) ?? new Set<DeclaredKind>();
+        set.add(kind);
+        kinds.set(name, set);
+      }
     }
   }
   const lib = doc.lib;
   const procMacro = isTable(lib) && (lib['proc-macro'] === true || lib.proc_macro === true);
-  return { kinds, procMacro };
+  return { kinds, elsewhere, procMacro };
 }

@@ -36,7 +36,7 @@ import {
 } from './rpm-spec.js';
 import { sbomJson } from '../sbom/sbom.js';
 import { npmNativeCode } from './rpm-arch.js';
-import { cargoSystemRequires, withBuildTimeEdges } from './cargo-native.js';
+import { cargoSystemRequires, linuxBuildGraph } from './cargo-native.js';
 import { applicationSourceFiles, buildSourceRpm, sourceArchiveBytes } from './srpm.js';
 import { licenseKey, licenseRefFor, vendoredLicenses, type VendoredLicense } from '../vendoring/vendored-licenses.js';
 
@@ -157,7 +157,7 @@ const BUILD_TIME: ReadonlySet<EdgeKind> = new Set(['dev', 'build']);
 /**
  * The packages of the graphs that are bundled into the built application: those built, less
  * what only build-time edges reach (a Cargo build script's dependencies, proc-macro crates:
- * withBuildTimeEdges). A package no edge reaches at all is kept: a doubt declares more.
+ * linuxBuildGraph). A package no edge reaches at all is kept: a doubt declares more.
  */
 export function bundledPackages(graphs: readonly DependencyGraph[]): Package[] {
   const buildOnly = new Set<string>();
@@ -303,8 +303,8 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const vendor = await vendorStep(request, projectDir);
   const vendored = await vendoredLicenses(vendor.files, vendor.manifest.packages);
   const appLicense = applicationLicense(app, overrides);
-  // Cargo: edges the crates' own manifests show to be build-time (a lockfile does not say).
-  const builtGraphs = graphs.map((g) => (g.ecosystem === 'cargo' ? withBuildTimeEdges(g, vendor.files, vendor.manifest.packages) : g));
+  // Cargo: as a Linux build compiles it, from the crates' own manifests (build-time edges, other systems' dependencies).
+  const builtGraphs = graphs.map((g) => (g.ecosystem === 'cargo' ? linuxBuildGraph(g, vendor.files, vendor.manifest.packages) : g));
   const decided = decideLicenses(bundledPackages(builtGraphs), vendored, overrides);
   const missing = [...(appLicense.problem ? [appLicense.problem] : []), ...decided.missing];
   if (missing.length > 0) throw new MissingLicenses(missing);

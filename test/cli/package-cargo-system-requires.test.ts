@@ -48,6 +48,11 @@ const CRATES = [
   crate('gen-helper', '1.0.0'),
   crate('derive-macro', '1.0.0', '\n[lib]\nproc-macro = true\n\n[dependencies]\nmacro-support = "1"\n'),
   crate('macro-support', '1.0.0'),
+  // Dependencies for some systems only: cargo locks them all.
+  crate('cross-platform', '1.0.0', '\n[target."cfg(windows)".dependencies]\nwin-only = "1"\n\n[target."cfg(all(unix, not(target_os = \\"macos\\")))".dependencies]\nunix-only = "1"\n\n[target.x86_64-apple-darwin.dependencies]\nmac-only = "1"\n'),
+  crate('win-only', '1.0.0'),
+  crate('unix-only', '1.0.0'),
+  crate('mac-only', '1.0.0'),
 ];
 
 let registry: SparseRegistry;
@@ -120,6 +125,15 @@ describe('package rpm declares what the vendored crates build against', () => {
     const provides = (made.spec as string).split('\n').filter((l) => l.startsWith('Provides:')).map((l) => l.slice('Provides:'.length).trim());
     // Before, every locked crate was declared: the lockfile does not say which dependency is a build script's.
     assert.deepEqual(provides, ['bundled(crate(uses-build)) = 1.0.0']);
+  });
+
+  test('what a crate depends on for Windows or macOS only is not declared; what Linux builds is', async () => {
+    const dir = await lockedApp(['cross-platform']);
+    assert.match(readFileSync(join(dir, 'Cargo.lock'), 'utf8'), /name = "win-only"/);
+    const made = await packageSpec(dir);
+    assert.equal(made.status, 0, made.stderr);
+    const provides = (made.spec as string).split('\n').filter((l) => l.startsWith('Provides:')).map((l) => l.slice('Provides:'.length).trim());
+    assert.deepEqual(provides, ['bundled(crate(cross-platform)) = 1.0.0', 'bundled(crate(unix-only)) = 1.0.0']);
   });
 
   test('openssl-sys with openssl-src locked builds its own OpenSSL: perl and make, no system OpenSSL', async () => {
