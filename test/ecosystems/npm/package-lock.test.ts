@@ -830,6 +830,43 @@ test("package.json's overrides that the installed versions do not satisfy make a
   }
 });
 
+test('overrides under a parent and keyed by a range are checked where npm applies them', () => {
+  // npm 11.19, fixture-mkdirp@0.5.1 locked with the fixture-args@0.0.8 it pins, then each of these
+  // overrides added: `npm ci` refuses ("package.json and package-lock.json ... are in sync"), and
+  // `npm install` installs fixture-args 1.2.6. The audit checked 0.0.8 and passed.
+  const lock = JSON.stringify({
+    name: 'app',
+    version: '1.0.0',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name: 'app', version: '1.0.0', dependencies: { 'fixture-mkdirp': '0.5.1' } },
+      'node_modules/fixture-args': { version: '0.0.8', resolved: 'https://registry.npmjs.org/fixture-args/-/fixture-args-0.0.8.tgz' },
+      'node_modules/fixture-mkdirp': { version: '0.5.1', resolved: 'https://registry.npmjs.org/fixture-mkdirp/-/fixture-mkdirp-0.5.1.tgz', dependencies: { 'fixture-args': '0.0.8' } },
+    },
+  });
+  const read = (overrides: Record<string, unknown>): DependencyGraph =>
+    parsePackageLock({ path: 'package-lock.json', text: lock, manifest: { path: 'package.json', text: JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { 'fixture-mkdirp': '0.5.1' }, overrides }) } });
+  const refused: [Record<string, unknown>, string][] = [
+    [{ 'fixture-mkdirp': { 'fixture-args': '1.2.6' } }, 'fixture-args@1.2.6 (an override of fixture-mkdirp > fixture-args)'],
+    [{ 'fixture-mkdirp@0.5.1': { 'fixture-args': '1.2.6' } }, 'fixture-args@1.2.6 (an override of fixture-mkdirp@0.5.1 > fixture-args)'],
+    [{ 'fixture-args@0.0.8': '1.2.6' }, 'fixture-args@1.2.6 (an override of fixture-args@0.0.8)'],
+    [{ 'fixture-args@<1': '1.2.6' }, 'fixture-args@1.2.6 (an override of fixture-args@<1)'],
+  ];
+  for (const [overrides, label] of refused) {
+    const graph = read(overrides);
+    assert.equal(graph.stale, `${label} from package.json not locked`, JSON.stringify(overrides));
+    assert.deepEqual(graph.warnings, [`package.json: ${label} not locked as asked in package-lock.json: the lockfile is older than package.json; the audit covers what it locks`]);
+  }
+  // What npm ci installs as locked: the override holds for the locked version, its parent key
+  // is another version, or its key range misses the dependency's.
+  for (const overrides of [{ 'fixture-mkdirp': { 'fixture-args': '0.0.8' } }, { 'fixture-mkdirp@0.5.2': { 'fixture-args': '1.2.6' } }, { 'fixture-mkdirp': { '.': '0.5.1', 'fixture-args': '^0.0.8' } }, { 'fixture-args@>=1': '1.2.6' }]) {
+    const graph = read(overrides);
+    assert.equal(graph.stale, undefined, JSON.stringify(overrides));
+    assert.equal(graph.warnings, undefined);
+  }
+});
+
 describe('optional peer dependencies (npm 11 lockfile)', () => {
   // Made by `npm install --package-lock-only` (npm 11.19): ws, a dev dependency, names
   // bufferutil as an optional peer (peerDependenciesMeta); the app depends on bufferutil as
