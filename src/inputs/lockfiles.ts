@@ -243,6 +243,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     if (existsSync(workspaceFile)) {
       const { pnpmWorkspaceManifestPaths } = await import('../ecosystems/npm/workspace-members.js');
       const workspaceText = readRecordedText(workspaceFile, record);
+      input.pnpmWorkspace = { path: workspaceFile, text: workspaceText };
       input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
