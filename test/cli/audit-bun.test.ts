@@ -98,6 +98,27 @@ test('a bun.lock older than its package.json: what is locked audited, with the w
   assert.deepEqual(auditReport(fresh.stdout).warnings.filter((w) => w.includes('not locked as asked')), []);
 });
 
+test('package.json overrides or resolutions bun.lock does not record make it stale, with the warning, in the form bun records them', () => {
+  // bun 1.4.5: each of these added after locking: `bun install --frozen-lockfile` refuses
+  // ("overrides in package.json changed since bun.lock was saved") and a plain install moves the
+  // nested fixture-ms to 2.1.3. The audit called the lockfile in sync.
+  const withField = (extra: Record<string, unknown>): string => JSON.stringify({ ...(JSON.parse(LOCAL_APP_MANIFEST) as Record<string, unknown>), ...extra });
+  const staleWarnings = (manifest: string, lock = LOCAL_APP_BUN_LOCK): string[] => {
+    const r = runCli(['audit', tempTree('bun-overrides', { 'package.json': manifest, 'bun.lock': lock }), '--db', db, '--format', 'json'], { cacheDir });
+    assert.equal(r.status, 1, r.stderr);
+    return auditReport(r.stdout).warnings.filter((w) => w.includes('not locked as asked')).map((w) => w.slice(w.indexOf(': ') + 2, w.indexOf(' not locked as asked')));
+  };
+  assert.deepEqual(staleWarnings(withField({ overrides: { 'fixture-ms': '2.1.3' } })), ['fixture-ms@2.1.3 (an override)']);
+  assert.deepEqual(staleWarnings(withField({ resolutions: { '@fixture/color/fixture-ms': '2.1.3' } })), ['@fixture/color (an override)']);
+  // Recorded as bun writes them (a resolution's path nested, `$name` replaced): in sync; one the
+  // manifest no longer has is not.
+  const recorded = (version: string): string => LOCAL_APP_BUN_LOCK.replace('  "packages": {', `  "overrides": {\n    "@fixture/color": {\n      "fixture-ms": "${version}",\n    },\n  },\n  "packages": {`);
+  assert.notEqual(recorded('2.1.3'), LOCAL_APP_BUN_LOCK);
+  assert.deepEqual(staleWarnings(withField({ resolutions: { '@fixture/color/fixture-ms': '2.1.3' } }), recorded('2.1.3')), []);
+  assert.deepEqual(staleWarnings(withField({ overrides: { '@fixture/color': { 'fixture-ms': '$fixture-ms' } } }), recorded('^2.1.3')), []);
+  assert.deepEqual(staleWarnings(LOCAL_APP_MANIFEST, recorded('2.1.3')), ['@fixture/color (an override, removed)']);
+});
+
 test('a bun workspace: a member, its own nested copy and the root\'s alias all reach the package', () => {
   const dir = tempTree('bun-workspace', {
     'package.json': '{"name":"bun-ws","version":"1.0.0","private":true,"workspaces":["packages/*"],"dependencies":{"fixture-ms":"^2.1.3","ms-old":"npm:fixture-ms@1.0.0","member":"workspace:*"},"devDependencies":{"fixture-devtool":"^1.0.0"}}\n',
