@@ -22,6 +22,8 @@ export interface LockfileInput {
    * directory's dependencies from its package.json, not from its lockfile entry.
    */
   projectManifest?: (dir: string) => { path: string; text: string } | null;
+  /** pnpm: the pnpm-workspace.yaml beside the lockfile, when there is one (its catalogs). */
+  pnpmWorkspace?: { path: string; text: string };
 }
 
 /** Throws InputError naming the file (and position when known) on anything malformed. */

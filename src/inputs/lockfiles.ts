@@ -226,9 +226,10 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
           return null;
         }
       };
-    } else if (location.format.ecosystem === 'npm' && location.format.fileName !== 'bun.lock' && location.format.fileName !== 'pnpm-lock.yaml') {
+    } else if (location.format.ecosystem === 'npm' && location.format.fileName !== 'pnpm-lock.yaml') {
       // yarn v1 locks what workspace members depend on, not the members: their manifests say.
-      // npm ci reads each member's dependencies from its package.json too, not from its entry.
+      // npm ci reads each member's dependencies from its package.json too, not from its entry,
+      // and bun compares each member's with its bun.lock workspace entry.
       const { npmWorkspaceManifestPaths } = await import('../ecosystems/npm/workspace-members.js');
       input.members = confined(npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
@@ -243,6 +244,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     if (existsSync(workspaceFile)) {
       const { pnpmWorkspaceManifestPaths } = await import('../ecosystems/npm/workspace-members.js');
       const workspaceText = readRecordedText(workspaceFile, record);
+      input.pnpmWorkspace = { path: workspaceFile, text: workspaceText };
       input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }

@@ -98,6 +98,27 @@ test('a bun.lock older than its package.json: what is locked audited, with the w
   assert.deepEqual(auditReport(fresh.stdout).warnings.filter((w) => w.includes('not locked as asked')), []);
 });
 
+test('package.json overrides or resolutions bun.lock does not record make it stale, with the warning, in the form bun records them', () => {
+  // bun 1.4.5: each of these added after locking: `bun install --frozen-lockfile` refuses
+  // ("overrides in package.json changed since bun.lock was saved") and a plain install moves the
+  // nested fixture-ms to 2.1.3. The audit called the lockfile in sync.
+  const withField = (extra: Record<string, unknown>): string => JSON.stringify({ ...(JSON.parse(LOCAL_APP_MANIFEST) as Record<string, unknown>), ...extra });
+  const staleWarnings = (manifest: string, lock = LOCAL_APP_BUN_LOCK): string[] => {
+    const r = runCli(['audit', tempTree('bun-overrides', { 'package.json': manifest, 'bun.lock': lock }), '--db', db, '--format', 'json'], { cacheDir });
+    assert.equal(r.status, 1, r.stderr);
+    return auditReport(r.stdout).warnings.filter((w) => w.includes('not locked as asked')).map((w) => w.slice(w.indexOf(': ') + 2, w.indexOf(' not locked as asked')));
+  };
+  assert.deepEqual(staleWarnings(withField({ overrides: { 'fixture-ms': '2.1.3' } })), ['fixture-ms@2.1.3 (an override)']);
+  assert.deepEqual(staleWarnings(withField({ resolutions: { '@fixture/color/fixture-ms': '2.1.3' } })), ['@fixture/color (an override)']);
+  // Recorded as bun writes them (a resolution's path nested, `$name` replaced): in sync; one the
+  // manifest no longer has is not.
+  const recorded = (version: string): string => LOCAL_APP_BUN_LOCK.replace('  "packages": {', `  "overrides": {\n    "@fixture/color": {\n      "fixture-ms": "${version}",\n    },\n  },\n  "packages": {`);
+  assert.notEqual(recorded('2.1.3'), LOCAL_APP_BUN_LOCK);
+  assert.deepEqual(staleWarnings(withField({ resolutions: { '@fixture/color/fixture-ms': '2.1.3' } }), recorded('2.1.3')), []);
+  assert.deepEqual(staleWarnings(withField({ overrides: { '@fixture/color': { 'fixture-ms': '$fixture-ms' } } }), recorded('^2.1.3')), []);
+  assert.deepEqual(staleWarnings(LOCAL_APP_MANIFEST, recorded('2.1.3')), ['@fixture/color (an override, removed)']);
+});
+
 test('a bun workspace: a member, its own nested copy and the root\'s alias all reach the package', () => {
   const dir = tempTree('bun-workspace', {
     'package.json': '{"name":"bun-ws","version":"1.0.0","private":true,"workspaces":["packages/*"],"dependencies":{"fixture-ms":"^2.1.3","ms-old":"npm:fixture-ms@1.0.0","member":"workspace:*"},"devDependencies":{"fixture-devtool":"^1.0.0"}}\n',
@@ -109,6 +130,32 @@ test('a bun workspace: a member, its own nested copy and the root\'s alias all r
   assert.deepEqual(got.findings, [
     'GHSA-0000-0000-0b01 fixture-ms@1.0.0: bun-ws@1.0.0 > fixture-ms@1.0.0 | member@0.1.0 > fixture-ms@1.0.0 | member@0.1.0 > @fixture/color@1.0.0 > fixture-ms@1.0.0',
   ]);
+});
+
+test('a bun workspace member\'s package.json or a catalog changed after locking makes bun.lock stale, with the warning naming the file', () => {
+  // bun 1.4.5 install --frozen-lockfile refuses both ("fixture-mkdirp changed from 0.5.2 to 0.5.1
+  // in packages/m"; "the catalog in package.json changed since bun.lock was saved") and a plain
+  // install resolves them anew. The audit read only the root's dependencies and called it in sync.
+  const rootManifest = (workspaces: unknown): string =>
+    JSON.stringify({ name: 'bun-ws', version: '1.0.0', private: true, workspaces, dependencies: { 'fixture-ms': '^2.1.3', 'ms-old': 'npm:fixture-ms@1.0.0', member: 'workspace:*' }, devDependencies: { 'fixture-devtool': '^1.0.0' } });
+  const member = '{"name":"member","version":"0.1.0","dependencies":{"fixture-ms":"1.0.0","@fixture/color":"^1.0.0"}}\n';
+  const catalogued = WORKSPACE_BUN_LOCK.replace('  "packages": {', '  "catalog": {\n    "fixture-ms": "1.0.0",\n  },\n  "packages": {');
+  assert.notEqual(catalogued, WORKSPACE_BUN_LOCK);
+  const staleWarnings = (files: Record<string, string>): string[] => {
+    const dir = tempTree('bun-ws-stale', files);
+    const got = runCli(['audit', dir, '--db', db, '--format', 'json'], { cacheDir });
+    assert.equal(got.status, 1, got.stderr);
+    return auditReport(got.stdout).warnings.filter((w) => w.includes('not locked as asked')).map((w) => w.split(dir + '/').join(''));
+  };
+  assert.deepEqual(staleWarnings({ 'package.json': rootManifest(['packages/*']), 'packages/member/package.json': member.replace('"fixture-ms":"1.0.0"', '"fixture-ms":"2.1.3"'), 'bun.lock': WORKSPACE_BUN_LOCK }), [
+    'packages/member/package.json: fixture-ms@2.1.3 not locked as asked in bun.lock: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+  assert.deepEqual(staleWarnings({ 'package.json': rootManifest({ packages: ['packages/*'], catalog: { 'fixture-ms': '2.1.3' } }), 'packages/member/package.json': member, 'bun.lock': catalogued }), [
+    'package.json: fixture-ms@2.1.3 (the catalog) not locked as asked in bun.lock: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+  // As bun wrote them, nothing is said.
+  assert.deepEqual(staleWarnings({ 'package.json': rootManifest(['packages/*']), 'packages/member/package.json': member, 'bun.lock': WORKSPACE_BUN_LOCK }), []);
+  assert.deepEqual(staleWarnings({ 'package.json': rootManifest({ packages: ['packages/*'], catalog: { 'fixture-ms': '1.0.0' } }), 'packages/member/package.json': member, 'bun.lock': catalogued }), []);
 });
 
 test('a bun.lock in a workspace member is refused, naming the root: bun installs the member with the root\'s bun.lock', () => {

@@ -1,4 +1,4 @@
-import { basename, dirname, resolve as resolvePath } from 'node:path';
+import { basename, dirname, posix, relative as relativePath, resolve as resolvePath, sep } from 'node:path';
 import { InputError } from '../../core/errors.js';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { flagsFromReachability, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
@@ -185,7 +185,21 @@ export function parseBunLock(input: LockfileInput): DependencyGraph {
   const graph: DependencyGraph = { ecosystem: 'npm', path, format, packages, edges, roots };
   // package.json changed after bun wrote the lockfile: `bun install --frozen-lockfile` refuses
   // it and a plain `bun install` resolves the difference anew, so what is locked is audited as is.
-  if (input.manifest && manifest !== null) noteStaleLockfile(graph, [input.manifest.path], unlockedSpecifiers(manifest, workspaces[''] as Json));
+  if (input.manifest && manifest !== null) {
+    const unlocked = [...unlockedSpecifiers(manifest, workspaces[''] as Json), ...changedOverrides(manifest, doc.overrides), ...changedCatalogs(manifest, doc)];
+    const staleManifests = unlocked.length > 0 ? [input.manifest.path] : [];
+    // Each member's package.json against its workspace entry, as bun compares them ("fixture-mkdirp
+    // changed from 0.5.2 to 0.5.1 in packages/m"); a member the lockfile lacks asks for all it names.
+    const lockDir = dirname(resolvePath(path));
+    for (const member of input.members ?? []) {
+      const dir = posix.normalize(relativePath(lockDir, dirname(resolvePath(member.path))).split(sep).join('/'));
+      const asked = unlockedSpecifiers(readManifestObject(member.path, member.text), isRecord(workspaces[dir]) ? workspaces[dir] : {});
+      if (asked.length === 0) continue;
+      unlocked.push(...asked);
+      staleManifests.push(member.path);
+    }
+    noteStaleLockfile(graph, staleManifests, unlocked);
+  }
   return graph;
 }
 
@@ -201,6 +215,91 @@ function unlockedSpecifiers(manifest: Json, root: Json): string[] {
     }
   }
   return unlocked;
+}
+
+/**
+ * The root package.json's `overrides` and `resolutions` the lockfile's `overrides` do not
+ * record, by top-level key: bun 1.4.5 install --frozen-lockfile refuses the lockfile ("overrides
+ * in package.json changed since bun.lock was saved") and a plain install resolves anew with them
+ * (fixture-args locked at 0.0.8 below fixture-mkdirp, `"overrides": {"fixture-args": "1.2.6"}`
+ * added: 1.2.6 installed). Compared in the form bun writes them: a `$name` value is the root's
+ * specifier of that dependency, a `name@range` key holds its value under `"."`, a resolution's
+ * path (`a/b`, `a/**` + `/b`, `**` + `/b`) is nested by its names without `**`, and with any
+ * `overrides` the `resolutions` are not read at all (bun 1.4.5 records only the former).
+ */
+function changedOverrides(manifest: Json, locked: unknown): string[] {
+  const own: Json = {};
+  for (const group of ['peerDependencies', 'optionalDependencies', 'devDependencies', 'dependencies']) if (isRecord(manifest[group])) Object.assign(own, manifest[group]);
+  const valueOf = (value: string): unknown => (value.startsWith('$') && typeof own[value.slice(1)] === 'string' ? own[value.slice(1)] : value);
+  const asked: Json = {};
+  const useOverrides = isRecord(manifest.overrides) && Object.keys(manifest.overrides).length > 0;
+  if (!useOverrides && isRecord(manifest.resolutions)) {
+    for (const [key, value] of Object.entries(manifest.resolutions)) {
+      if (typeof value !== 'string') continue;
+      const names = packageNames(key).filter((name) => name !== '**');
+      const last = names.pop();
+      if (last === undefined) continue;
+      let at = asked;
+      for (const name of names) {
+        const next = at[name];
+        at = at[name] = isRecord(next) ? next : typeof next === 'string' ? { '.': next } : {};
+      }
+      at[last] = valueOf(value);
+    }
+  }
+  const overrides = (declared: Json): Json => {
+    const out: Json = {};
+    for (const [key, value] of Object.entries(declared)) {
+      const keyed = key !== '.' && key.indexOf('@', 1) > 0;
+      if (typeof value === 'string') out[key] = keyed ? { '.': valueOf(value) } : valueOf(value);
+      else if (isRecord(value)) out[key] = overrides(value);
+    }
+    return out;
+  };
+  if (useOverrides) Object.assign(asked, overrides(manifest.overrides as Json));
+  const recorded = isRecord(locked) ? locked : {};
+  const changed: string[] = [];
+  for (const key of new Set([...Object.keys(asked), ...Object.keys(recorded)])) {
+    if (sameJson(asked[key], recorded[key])) continue;
+    const value = asked[key];
+    changed.push(value === undefined ? `${key} (an override, removed)` : typeof value === 'string' ? `${key}@${value} (an override)` : `${key} (an override)`);
+  }
+  return changed;
+}
+
+/**
+ * The root package.json's catalogs (`workspaces.catalog` and `workspaces.catalogs`, or the same
+ * at the top level) that bun.lock's `catalog` and `catalogs` do not record as they are, by
+ * entry: bun 1.4.5 records them whole, install --frozen-lockfile refuses a lockfile whose
+ * catalogs differ ("the catalog in package.json changed since bun.lock was saved") and a plain
+ * install resolves the entry anew.
+ */
+function changedCatalogs(manifest: Json, doc: Json): string[] {
+  const declared = isRecord(manifest.workspaces) ? manifest.workspaces : {};
+  const catalogOf = (value: unknown): Json => (isRecord(value) ? value : {});
+  const changed: string[] = [];
+  const compare = (asked: Json, recorded: Json, label: string): void => {
+    for (const name of new Set([...Object.keys(asked), ...Object.keys(recorded)])) {
+      if (sameJson(asked[name], recorded[name])) continue;
+      const spec = asked[name];
+      changed.push(typeof spec === 'string' ? `${name}@${spec} (${label})` : `${name} (gone from ${label})`);
+    }
+  };
+  compare(catalogOf(declared.catalog ?? manifest.catalog), catalogOf(doc.catalog), 'the catalog');
+  const asked = catalogOf(declared.catalogs ?? manifest.catalogs);
+  const recorded = catalogOf(doc.catalogs);
+  for (const name of new Set([...Object.keys(asked), ...Object.keys(recorded)])) compare(catalogOf(asked[name]), catalogOf(recorded[name]), `catalog ${name}`);
+  return changed;
+}
+
+/** Whether two JSON values are equal, whatever the order of their objects' keys. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (isRecord(a) && isRecord(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && sameJson(a[key], b[key]));
+  }
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => sameJson(item, b[i]));
+  return a === b;
 }
 
 /** `name@resolution` (a scoped name's own `@` is not the separator); null without one. */

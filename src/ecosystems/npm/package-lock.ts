@@ -7,6 +7,7 @@ import type { Package, PackageFlags, PackageSource } from '../../core/package.js
 import { noteUnlistedBundles, type UnlistedBundle } from './bundled-dependencies.js';
 import { shortList } from '../../core/short-list.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
+import { overrideLabel, overrideRuleFor, readNpmOverrides, type OverrideRule } from './npm-overrides.js';
 import * as semver from '../../core/semver.js';
 import {
   lowerCaseScheme,
@@ -298,46 +299,58 @@ class LockReader {
         }
       }
     }
-    this.findOverriddenVersions(packages, manifest);
+    this.findOverriddenVersions(manifest);
   }
 
   /**
    * package.json's `overrides` against the installed versions: npm 11's ci refuses a lockfile
    * holding a package its override does not accept ("lock file's minimist@0.0.8 does not satisfy
    * minimist@1.2.6", mkdirp@0.5.1's minimist overridden after locking), and npm install resolves
-   * it anew. Read here: an override of a name everywhere (`"minimist": "1.2.6"`, or the `"."` of
-   * an object), `$name` being the root's specifier of that dependency; overrides under a parent
-   * or of a `name@range` key are not checked.
+   * it anew. Every override is checked where npm applies it: from the project's roots down the
+   * dependencies each package declares, a nested rule (`{"mkdirp": {"minimist": "1.2.6"}}`) only
+   * below the package its parent key matched, a `name@range` key only on a dependency whose
+   * range meets it (checked with npm 11: both refused by npm ci, installed at 1.2.6 by npm
+   * install). `$name` is the root's specifier of that dependency; an override to anything but a
+   * version or range is not checked.
    */
-  private findOverriddenVersions(packages: JsonObject, manifest: JsonObject): void {
-    const overrides = manifest.overrides;
-    if (!isRecord(overrides)) return;
+  private findOverriddenVersions(manifest: JsonObject): void {
     const own: Record<string, Json> = {};
     for (const section of ['peerDependencies', 'devDependencies', 'optionalDependencies', 'dependencies']) {
       const deps = manifest[section];
       if (isRecord(deps)) Object.assign(own, deps);
     }
-    const wanted = new Map<string, { rule: string; range: string }>();
-    for (const key in overrides) {
-      const value = overrides[key];
-      const rule = typeof value === 'string' ? value : isRecord(value) && typeof value['.'] === 'string' ? value['.'] : null;
-      if (rule === null || key.indexOf('@', 1) > 0) continue;
-      const range = rule.startsWith('$') ? own[rule.slice(1)] : rule;
-      if (typeof range !== 'string' || parseNpmSpecifier(range).type !== 'range' || semver.validRange(range, { loose: true }) === null) continue;
-      wanted.set(key, { rule, range });
-    }
-    if (wanted.size === 0) return;
+    const top = readNpmOverrides(manifest.overrides, own);
+    if (top === null) return;
+    const seen = new Map<Location, Set<OverrideRule>>();
+    const pending: [Location, OverrideRule][] = [];
+    const visit = (loc: Location, context: OverrideRule): void => {
+      let contexts = seen.get(loc);
+      if (contexts === undefined) seen.set(loc, (contexts = new Set()));
+      if (contexts.has(context)) return;
+      contexts.add(context);
+      pending.push([loc, context]);
+    };
+    for (const loc of this.projectLocations.values()) if (loc.isProjectMember) visit(loc, top);
     const reported = new Set<string>();
-    for (const location in packages) {
-      const at = location.lastIndexOf(NODE_MODULES);
-      if (at < 0) continue;
-      const override = wanted.get(location.slice(at + NODE_MODULES.length));
-      const entry = packages[location];
-      if (override === undefined || !isRecord(entry) || entry.link === true || entry.inBundle === true || typeof entry.version !== 'string') continue;
-      if (semver.valid(entry.version, { loose: true }) === null || semver.satisfies(entry.version, override.range, { loose: true })) continue;
-      const label = `${location.slice(at + NODE_MODULES.length)}@${override.rule} (an override)`;
-      if (!reported.has(label)) this.unlocked.push(label);
-      reported.add(label);
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      const [loc, context] = next;
+      const entry = loc.entry;
+      for (const deps of [entry.dependencies, entry.optionalDependencies, loc.isProjectMember ? entry.devDependencies : undefined]) {
+        if (!isRecord(deps)) continue;
+        for (const name in deps) {
+          const spec = deps[name];
+          const target = this.resolve(loc.start ?? null, name);
+          if (typeof spec !== 'string' || target === undefined) continue;
+          const rule = overrideRuleFor(context, name, spec);
+          const version = target.entry.version;
+          if (rule?.range != null && !target.isProjectMember && target.entry.link !== true && typeof version === 'string' && semver.valid(version, { loose: true }) !== null && !semver.satisfies(version, rule.range, { loose: true })) {
+            const label = overrideLabel(rule);
+            if (!reported.has(label)) this.unlocked.push(label);
+            reported.add(label);
+          }
+          visit(target, rule ?? context);
+        }
+      }
     }
   }
 

@@ -248,6 +248,11 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const overridden = overriddenNames(doc.overrides);
   const unlocked: string[] = rootManifest === null ? [] : changedOverrides(rootManifest, doc.overrides);
   const staleManifests: string[] = unlocked.length > 0 && rootManifest !== null ? [rootManifest.path] : [];
+  const recatalogued = input.pnpmWorkspace === undefined ? [] : changedCatalogEntries(input.pnpmWorkspace, doc.catalogs);
+  if (recatalogued.length > 0 && input.pnpmWorkspace !== undefined) {
+    unlocked.push(...recatalogued);
+    staleManifests.push(input.pnpmWorkspace.path);
+  }
   for (const [dir, importer] of importers) {
     const manifest = manifestOf(dir);
     const missing = manifest === null ? [] : unlockedSpecifiers(importer, manifest, overridden, generation);
@@ -370,6 +375,32 @@ function changedOverrides(manifest: ManifestIdentity, lockOverrides: unknown): s
   const changed: string[] = [];
   for (const [key, spec] of manifest.overrides) {
     if (!spec.startsWith('catalog:') && locked[key] !== spec) changed.push(`${key}@${spec} (an override)`);
+  }
+  return changed;
+}
+
+/**
+ * The catalog entries of pnpm-workspace.yaml the lockfile's `catalogs` record for another
+ * specifier (or that are gone), as `name@specifier (catalog NAME)`: the workspace file changed
+ * after locking. pnpm 9.15.9 install --frozen-lockfile installs what is locked, and a plain
+ * pnpm install resolves the entry anew (checked: fixture-args locked at 0.0.8 from `catalog:`,
+ * the catalog then set to 1.2.6; frozen installs 0.0.8, plain installs 1.2.6). The default
+ * catalog is `catalog:` or `catalogs.default:`; `catalogs.NAME:` the others.
+ */
+function changedCatalogEntries(workspace: { path: string; text: string }, lockCatalogs: unknown): string[] {
+  if (!isRecord(lockCatalogs)) return [];
+  const doc = parseYamlText(workspace.path, workspace.text);
+  const declared = isRecord(doc) ? doc : {};
+  const named = isRecord(declared.catalogs) ? declared.catalogs : {};
+  const changed: string[] = [];
+  for (const [catalog, entries] of Object.entries(lockCatalogs)) {
+    if (!isRecord(entries)) continue;
+    const wanted = catalog === 'default' && isRecord(declared.catalog) ? declared.catalog : isRecord(named[catalog]) ? named[catalog] : {};
+    for (const [name, locked] of Object.entries(entries)) {
+      const spec = wanted[name];
+      if (isRecord(locked) && locked.specifier === spec) continue;
+      changed.push(typeof spec === 'string' ? `${name}@${spec} (catalog ${catalog})` : `${name} (gone from catalog ${catalog})`);
+    }
   }
   return changed;
 }

@@ -451,7 +451,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
   } else {
     roots = unreferenced(packages, edges);
   }
-  if (manifest) refuseUnlockedResolutions(path, manifest, packages);
+  if (manifest) refuseUnlockedResolutions(path, manifest, packages, edges, roots);
   const graph: DependencyGraph = { ecosystem: 'npm', path, format: 'yarn.lock v1', packages, edges, roots, ...(warnings.length > 0 ? { warnings } : {}) };
   // package.json was changed after the lockfile was written: what is locked is still what a
   // frozen install would refuse and a plain one would change, so it is audited as is.
@@ -464,21 +464,98 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
  * lockfile does not record, `yarn install --frozen-lockfile` installs the resolution's version,
  * fetched from the registry, and leaves the lockfile as it is (checked with yarn 1.22.22:
  * minimist locked at 1.2.8, `"resolutions": {"minimist": "0.0.8"}` added, 0.0.8 installed). The
- * audit would check the locked version while another is installed: refused, naming both. Only
- * resolutions of a name everywhere (`name`, or `name` after the glob `**`) to a version or range
- * are checked.
+ * audit would check the locked version while another is installed: refused, naming both.
+ * A key is a path of dependency names ending in the one it resolves (`name`, which yarn reads
+ * as `**` + `/name`, `parent/name`, `**` + `/parent/name`, `parent/**` + `/name`), matched as a
+ * glob against the names from the root's dependency down to the package (yarn 1.22.22:
+ * `"mkdirp/minimist": "1.2.6"` installs 1.2.6 below a direct mkdirp only). A workspace
+ * member's dependencies sit below the member's name and yarn's workspace aggregator, whose name
+ * only a `*` or `**` matches. Only resolutions to a version or range are checked.
  */
-function refuseUnlockedResolutions(path: string, manifest: Manifest, packages: readonly Package[]): void {
+function refuseUnlockedResolutions(path: string, manifest: Manifest, packages: readonly Package[], edges: readonly Edge[], roots: readonly string[]): void {
+  const byId = new Map(packages.map((p) => [p.id, p]));
+  const next = new Map<string, string[]>();
+  for (const edge of edges) {
+    const list = next.get(edge.from);
+    if (list === undefined) next.set(edge.from, [edge.to]);
+    else list.push(edge.to);
+  }
   for (const [pattern, value] of Object.entries(manifest.resolutions)) {
-    const name = pattern.startsWith('**/') ? pattern.slice(3) : pattern;
-    if (!/^(@[^/@]+\/)?[^/@]+$/.test(name) || semver.validRange(value, { loose: true }) === null) continue;
-    const locked = packages.filter((p) => p.name === name && p.source.kind === 'registry' && semver.valid(p.version, { loose: true }) !== null && !semver.satisfies(p.version, value, { loose: true }));
-    if (locked.length === 0) continue;
+    const segments = packagePath(pattern);
+    const name = segments.at(-1) as string;
+    if (!segments.every((segment) => /^(@[^/@]+\/)?[^/@]+$/.test(segment)) || semver.validRange(value, { loose: true }) === null) continue;
+    const glob = segments.length === 1 ? ['**', name] : segments;
+    const locked = new Set<string>();
+    for (const pkg of resolvedBy(glob, roots, next, byId)) {
+      if (pkg.name === name && pkg.source.kind === 'registry' && semver.valid(pkg.version, { loose: true }) !== null && !semver.satisfies(pkg.version, value, { loose: true })) locked.add(pkg.version);
+    }
+    if (locked.size === 0) continue;
+    const asked = segments.length === 1 || pattern === `**/${name}` ? '' : ` below ${JSON.stringify(segments.slice(0, -1).join('/'))}`;
     throw new InputError(
       manifest.path,
-      `"resolutions" asks for ${name}@${value}, which yarn 1 installs (from the registry, even with --frozen-lockfile) in place of the ${shortList(locked.map((p) => p.version))} ${path} locks; run yarn install to lock what is installed`,
+      `"resolutions" asks for ${name}@${value}${asked}, which yarn 1 installs (from the registry, even with --frozen-lockfile) in place of the ${shortList([...locked])} ${path} locks; run yarn install to lock what is installed`,
     );
   }
+}
+
+/** A resolution key's names: `a/b`, `**` + `/a/b`, with `@scope/name` one name. */
+function packagePath(pattern: string): string[] {
+  const parts = pattern.split('/');
+  const segments: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as string;
+    segments.push(part.startsWith('@') && i + 1 < parts.length ? `${part}/${parts[++i] as string}` : part);
+  }
+  return segments;
+}
+
+/**
+ * The packages a path glob reaches: walked from the roots along `next` (the root manifest's
+ * dependencies are the path's first names; a member's come after its aggregator's and its own
+ * name), with the positions of the glob each path can be at, so each package is visited once per
+ * set of positions however many paths lead to it.
+ */
+function resolvedBy(glob: readonly string[], roots: readonly string[], next: ReadonlyMap<string, readonly string[]>, byId: ReadonlyMap<string, Package>): Package[] {
+  // `*` is any run of characters within a name; everything else is itself.
+  const matchers = glob.map((segment) => (segment === '**' ? null : new RegExp('^' + segment.split('*').map((part) => part.replace(/[.+?^$|{}()[\]\\]/g, '\\$&')).join('.*') + '$')));
+  const close = (positions: Set<number>): Set<number> => {
+    for (const p of [...positions].sort((a, b) => a - b)) for (let q = p; q < glob.length && matchers[q] === null; q++) positions.add(q + 1);
+    return positions;
+  };
+  const step = (positions: ReadonlySet<number>, name: string): Set<number> => {
+    const out = new Set<number>();
+    for (const p of positions) {
+      const matcher = matchers[p];
+      if (matcher === null) out.add(p);
+      else if (matcher !== undefined && matcher.test(name)) out.add(p + 1);
+    }
+    return close(out);
+  };
+  const reached: Package[] = [];
+  const seen = new Set<string>();
+  const pending: [string, Set<number>][] = [];
+  const push = (id: string, positions: Set<number>): void => {
+    const key = `${id}\0${[...positions].sort((a, b) => a - b).join(',')}`;
+    if (positions.size === 0 || seen.has(key)) return;
+    seen.add(key);
+    pending.push([id, positions]);
+  };
+  roots.forEach((root, i) => {
+    const pkg = byId.get(root);
+    // The aggregator's name is yarn's own (a random one): only a wildcard matches it.
+    push(root, i === 0 || pkg === undefined ? close(new Set([0])) : step(step(close(new Set([0])), '\0'), pkg.name));
+  });
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    const [id, positions] = item;
+    for (const to of next.get(id) ?? []) {
+      const pkg = byId.get(to);
+      if (pkg === undefined) continue;
+      const after = step(positions, pkg.alias ?? pkg.name);
+      if (after.has(glob.length)) reached.push(pkg);
+      push(to, after);
+    }
+  }
+  return reached;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -822,8 +822,32 @@ test("package.json's overrides that the installed versions do not satisfy make a
   assert.equal(overridden.stale, 'minimist@1.2.6 (an override) from package.json not locked');
   assert.equal(read({ overrides: { minimist: { '.': '^1.2.6' } } }).stale, 'minimist@^1.2.6 (an override) from package.json not locked');
   assert.equal(read({ overrides: { minimist: '$minimist' }, devDependencies: { minimist: '1.2.6' } }).stale, 'minimist@1.2.6, minimist@$minimist (an override) from package.json not locked');
-  // Overrides the locked versions satisfy are in sync (npm ci installs them).
-  for (const extra of [{ overrides: { minimist: '0.0.8' } }, { overrides: { minimist: '~0.0.1', mkdirp: { '.': '0.5.1' } } }, {}]) {
+  // Overrides under a parent, or keyed by a range, hold where npm applies them (npm 11.19, the
+  // same with fixture-mkdirp@0.5.1 and the fixture-args@0.0.8 it pins: each refused by `npm ci`,
+  // 1.2.6 installed by `npm install`; the audit passed 0.0.8).
+  const refused: [Record<string, unknown>, string][] = [
+    [{ mkdirp: { minimist: '1.2.6' } }, 'minimist@1.2.6 (an override of mkdirp > minimist)'],
+    [{ 'mkdirp@0.5.1': { minimist: '1.2.6' } }, 'minimist@1.2.6 (an override of mkdirp@0.5.1 > minimist)'],
+    [{ 'minimist@0.0.8': '1.2.6' }, 'minimist@1.2.6 (an override of minimist@0.0.8)'],
+    [{ 'minimist@<1': '1.2.6' }, 'minimist@1.2.6 (an override of minimist@<1)'],
+  ];
+  for (const [overrides, label] of refused) {
+    const graph = read({ overrides });
+    assert.equal(graph.stale, `${label} from package.json not locked`, JSON.stringify(overrides));
+    assert.deepEqual(graph.warnings, [`package.json: ${label} not locked as asked in package-lock.json: the lockfile is older than package.json; the audit covers what it locks`]);
+  }
+  // Overrides the locked versions satisfy are in sync (npm ci installs them), and so are those
+  // whose parent key is another version or whose key range misses the dependency's.
+  const kept = [
+    { overrides: { minimist: '0.0.8' } },
+    { overrides: { minimist: '~0.0.1', mkdirp: { '.': '0.5.1' } } },
+    {},
+    { overrides: { mkdirp: { minimist: '0.0.8' } } },
+    { overrides: { 'mkdirp@0.5.2': { minimist: '1.2.6' } } },
+    { overrides: { mkdirp: { '.': '0.5.1', minimist: '^0.0.8' } } },
+    { overrides: { 'minimist@>=1': '1.2.6' } },
+  ];
+  for (const extra of kept) {
     const current = read(extra);
     assert.equal(current.stale, undefined, JSON.stringify(extra));
     assert.equal(current.warnings, undefined);

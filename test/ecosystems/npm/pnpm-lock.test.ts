@@ -467,6 +467,61 @@ test('a dependency marked dev or optional that an importer needs at run time is 
   assert.equal(flagsOf(v9('optionalDependencies', 'dev: false')), '{}');
 });
 
+test('a pnpm-workspace.yaml catalog entry changed after locking makes the lockfile stale, with a warning', () => {
+  // pnpm 9.15.9: fixture-args locked at 0.0.8 from `catalog:`, then the default catalog set to
+  // 1.2.6 in pnpm-workspace.yaml: install --frozen-lockfile installs 0.0.8, a plain install
+  // resolves 1.2.6 and rewrites the lockfile. The audit passed 0.0.8 as in sync.
+  const text = [
+    'lockfileVersion: \'9.0\'',
+    '',
+    'settings:',
+    '  autoInstallPeers: true',
+    '  excludeLinksFromLockfile: false',
+    '',
+    'catalogs:',
+    '  default:',
+    '    fixture-args:',
+    '      specifier: 0.0.8',
+    '      version: 0.0.8',
+    '',
+    'importers:',
+    '',
+    '  .:',
+    '    dependencies:',
+    '      fixture-args:',
+    '        specifier: \'catalog:\'',
+    '        version: 0.0.8',
+    '',
+    'packages:',
+    '',
+    '  fixture-args@0.0.8:',
+    '    resolution: {integrity: sha512-SthzEajs/tnTPGU02eKJtauJpw/YrgwDfh/L/KAhNy82SBmi5wiI8Fl/om08+nPLsa44cwE5p0MSjkbAxBsToA==}',
+    '',
+    'snapshots:',
+    '',
+    '  fixture-args@0.0.8: {}',
+    '',
+  ].join('\n');
+  const manifest = { path: '/app/package.json', text: JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { 'fixture-args': 'catalog:' } }) };
+  const read = (workspace: string): DependencyGraph => parsePnpmLock({ path: '/app/pnpm-lock.yaml', text, manifest, pnpmWorkspace: { path: '/app/pnpm-workspace.yaml', text: workspace } });
+  const changed: [string, string][] = [
+    ["packages:\n  - '.'\ncatalog:\n  fixture-args: 1.2.6\n", 'fixture-args@1.2.6 (catalog default)'],
+    ["packages:\n  - '.'\ncatalogs:\n  default:\n    fixture-args: ^1.2.0\n", 'fixture-args@^1.2.0 (catalog default)'],
+    ["packages:\n  - '.'\ncatalog:\n  other: 1.0.0\n", 'fixture-args (gone from catalog default)'],
+  ];
+  for (const [workspace, label] of changed) {
+    const graph = read(workspace);
+    assert.ok(graph.packages.some((p) => p.name === 'fixture-args' && p.version === '0.0.8'));
+    assert.equal(graph.stale, `${label} from package.json not locked`, workspace);
+    assert.deepEqual(graph.warnings, [`/app/pnpm-workspace.yaml: ${label} not locked as asked in /app/pnpm-lock.yaml: the lockfile is older than package.json; the audit covers what it locks`]);
+  }
+  for (const workspace of ["packages:\n  - '.'\ncatalog:\n  fixture-args: 0.0.8\n", "packages:\n  - '.'\ncatalogs:\n  default:\n    fixture-args: '0.0.8'\n  other:\n    x: 1.0.0\n"]) {
+    const graph = read(workspace);
+    assert.equal(graph.stale, undefined, workspace);
+    assert.equal(graph.warnings, undefined);
+  }
+});
+
 test('a pnpm-lock.yaml older than package.json (a dependency asked for that its importer does not lock so, or in another section) is audited as locked, with a warning, and stale', () => {
   // pnpm 9.15.9: `pnpm install --frozen-lockfile` refuses it (ERR_PNPM_OUTDATED_LOCKFILE), a plain install resolves anew.
   const lock = (specifier: string, overrides = '', section = 'dependencies'): string =>
