@@ -36,7 +36,8 @@ export function isLoopbackHostname(hostname: string): boolean {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function readCapped(response: Response, url: string, maxBytes: number): Promise<Buffer> {
+/** A response's body, refused (StowageError naming `url`) once it passes `maxBytes`: nothing past the limit is read or held. */
+export async function readCapped(response: Response, url: string, maxBytes: number): Promise<Buffer> {
   const declared = Number(response.headers.get('content-length') ?? '0');
   if (declared > maxBytes) throw new StowageError(`${url}: response of ${declared} bytes is over the ${maxBytes}-byte limit`);
   const chunks: Buffer[] = [];
