@@ -464,7 +464,7 @@ class CandidateRun {
   private warn = (message: string): void => this.log.line(`warning: ${message}`);
 
   private async vendor(): Promise<void> {
-    const build = await buildVendorTree({ path: this.layout.source, audit: this.candidateAudit(), sourceDateEpoch: this.sourceDateEpoch(), env: this.env, warn: this.warn });
+    const build = await buildVendorTree({ path: this.layout.source, audit: this.candidateAudit(), sourceDateEpoch: this.sourceDateEpoch(), env: this.env, warn: this.warn, registries: this.registries });
     const vendor = join(this.layout.artifacts, 'vendor.tar.zst');
     const { bytes, entries } = await archiveBytes(build.files, build.manifest, vendor);
     writeFileAtomically(vendor, bytes);

@@ -50,8 +50,8 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     { id: 'RUSTSEC-2099-0011', package: 'rx', patched: ['>= 2.0.0'] },
   ]);
   let registry: SparseRegistry | null = null;
-  /** The local registry, which the fleet's operator would name (fleet init --allow-registry). */
-  const allowed = (): string[] => (registry !== null ? [registry.indexUrl] : []);
+  /** The local registry (its index and its downloads), which the fleet's operator would name (fleet init --allow-registry). */
+  const allowed = (): string[] => (registry !== null ? [`${new URL(registry.indexUrl).origin}/`] : []);
   let affected: string;
   let blocked: string;
   let networked: string;
