@@ -11,6 +11,8 @@ import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { applyFixPlans, unifiedDiff } from '../fixes/apply.js';
 import { planGraphFixes } from '../fixes/plan.js';
+import { RegistryAllowance } from '../core/registry-allowance.js';
+import { checkRegistrySettings } from './registry-settings.js';
 import { blockerText, commandText } from '../fixes/report.js';
 import { auditApplication, type AuditSettings } from '../audit/run.js';
 import type { LockfileLocation } from '../inputs/lockfiles.js';
@@ -121,6 +123,11 @@ export interface CandidateInput {
   env?: NodeJS.ProcessEnv;
   /** Per-command output kept in the log, in bytes. */
   logCap?: number;
+  /**
+   * The registries the operator allows beside the public ones (`fleet init --allow-registry`):
+   * an application whose settings name another is refused at the plan step (registry-allowance.ts).
+   */
+  allowedRegistries?: readonly string[];
 }
 
 export interface CandidateHooks {
@@ -228,12 +235,14 @@ class CandidateRun {
   private progress: Progress;
   private plans: { location: LockfileLocation; graph: DependencyGraph; plans: FixPlan[] }[] | null = null;
   private sandbox: Sandbox | null = null;
+  private readonly registries: RegistryAllowance;
 
   constructor(
     private readonly input: CandidateInput,
     private readonly hooks: CandidateHooks,
   ) {
     this.layout = candidateLayout(input.workDir);
+    this.registries = new RegistryAllowance(input.allowedRegistries ?? []);
     if (!existsSync(this.layout.source)) throw new StowageError('no application source in the work directory (the caller materialises it in source/)', input.workDir);
     for (const dir of [this.layout.artifacts, this.layout.home]) makeDirectory(dir);
     // The lockfile update's package manager keeps its caches in the work directory's own home.
@@ -367,7 +376,8 @@ class CandidateRun {
     for (const [i, graph] of audited.graphs.entries()) {
       const location = audited.locations[i];
       if (location === undefined) continue;
-      const own = await planGraphFixes(graph, findings, { allowOverrides: false, env: this.env });
+      checkRegistrySettings(graph, this.registries, this.env, this.layout.source);
+      const own = await planGraphFixes(graph, findings, { allowOverrides: false, env: this.env, http: { registries: this.registries } });
       if (own.length > 0) plans.push({ location, graph, plans: own });
     }
     this.plans = plans;
@@ -406,7 +416,7 @@ class CandidateRun {
     let changed: string | null = null;
     for (const { location, graph, plans } of planned) {
       // The patch to send upstream names each file from the application's root (sub/Cargo.lock where it lies).
-      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), root: this.layout.source, env: this.env, limits: this.updateLimits(), untrusted: true });
+      const result = await applyFixPlans(graph, plans, { allowOverrides: false, files: lockfileFiles(location), root: this.layout.source, env: this.env, http: { registries: this.registries }, limits: this.updateLimits(), untrusted: true });
       if (result.diff !== '') {
         diffs.push(result.diff);
         changed ??= location.path;
@@ -454,7 +464,7 @@ class CandidateRun {
   private warn = (message: string): void => this.log.line(`warning: ${message}`);
 
   private async vendor(): Promise<void> {
-    const build = await buildVendorTree({ path: this.layout.source, audit: this.candidateAudit(), sourceDateEpoch: this.sourceDateEpoch(), env: this.env, warn: this.warn });
+    const build = await buildVendorTree({ path: this.layout.source, audit: this.candidateAudit(), sourceDateEpoch: this.sourceDateEpoch(), env: this.env, warn: this.warn, registries: this.registries });
     const vendor = join(this.layout.artifacts, 'vendor.tar.zst');
     const { bytes, entries } = await archiveBytes(build.files, build.manifest, vendor);
     writeFileAtomically(vendor, bytes);

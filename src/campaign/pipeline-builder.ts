@@ -40,6 +40,7 @@ export function pipelineBuilder(context: PipelineContext): CandidateBuilder {
         audit: { policy, databases: context.settings.databases, fetch: context.fetch, cacheRoot: context.cacheRoot },
         sandbox: request.sandbox as SandboxMode,
         publish: true,
+        allowedRegistries: context.settings.allowedRegistries ?? [],
       },
       {
         stepStarted: (step) => hooks.stepStarted(step),

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { StowageError, errorMessage } from './errors.js';
+import type { RegistryAllowance } from './registry-allowance.js';
 
 /** How hard to try: every registry client (crate index, npm packuments, downloads) shares these. */
 export interface HttpOptions {
@@ -10,6 +11,29 @@ export interface HttpOptions {
   /** First backoff; doubles each retry. */
   backoffMs?: number;
   fetchImpl?: typeof fetch;
+  /**
+   * The only registries requests may reach (a campaign's: registry-allowance.ts). Every URL,
+   * and every redirect's target before it is followed, is checked; a refused one is an error.
+   */
+  registries?: RegistryAllowance;
+}
+
+/** Redirects followed, each checked, when the registries are bounded (fetch's own default limit). */
+const MAX_REDIRECTS = 20;
+
+/** `fetch`, its redirects followed only to the allowed registries. */
+async function fetchWithin(doFetch: typeof fetch, url: string, init: RequestInit, registries: RegistryAllowance | undefined): Promise<Response> {
+  if (registries === undefined) return doFetch(url, init);
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    registries.check(current, hop === 0 ? 'registry' : `${url} redirects to`);
+    const response = await doFetch(current, { ...init, redirect: 'manual' });
+    const location = response.headers.get('location');
+    if (response.status < 300 || response.status > 399 || location === null || response.status === 304) return response;
+    await response.body?.cancel();
+    if (hop === MAX_REDIRECTS) throw new StowageError(`${url}: more than ${MAX_REDIRECTS} redirects`);
+    current = new URL(location, current).href;
+  }
 }
 
 export interface HttpRequest {
@@ -36,7 +60,8 @@ export function isLoopbackHostname(hostname: string): boolean {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function readCapped(response: Response, url: string, maxBytes: number): Promise<Buffer> {
+/** A response's body, refused (StowageError naming `url`) once it passes `maxBytes`: nothing past the limit is read or held. */
+export async function readCapped(response: Response, url: string, maxBytes: number): Promise<Buffer> {
   const declared = Number(response.headers.get('content-length') ?? '0');
   if (declared > maxBytes) throw new StowageError(`${url}: response of ${declared} bytes is over the ${maxBytes}-byte limit`);
   const chunks: Buffer[] = [];
@@ -96,7 +121,7 @@ async function getWithRetries(url: string, request: HttpRequest, extraHeaders: R
   let lastError = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
-      const response = await doFetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 60_000), headers });
+      const response = await fetchWithin(doFetch, url, { signal: AbortSignal.timeout(options.timeoutMs ?? 60_000), headers }, options.registries);
       if (request.notFound?.has(response.status)) {
         await response.body?.cancel();
         return { status: 'not-found' };

@@ -62,15 +62,18 @@ export class GitCheckout {
 
   static async fetch(url: string, rev: string, label: string, lockfileName: string, context: VendorContext, workDir: string): Promise<GitCheckout> {
     if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(rev)) throw new StowageError(`${label}: the locked git revision "${rev}" is not a full commit id`);
+    context.registries?.check(url, `${label}: git source`);
     const env = gitEnv(context);
+    // Bounded to the allowed places, git follows no redirect (it would go wherever the server says).
+    const bounded = context.registries !== undefined ? ['-c', 'http.followRedirects=false'] : [];
     const dir = await mkdtemp(join(workDir, 'git-'));
     await runGit(['init', '--quiet', '--bare', dir], { cwd: workDir, env });
     try {
       // Most servers (and every local repository) hand out a commit by id: one shallow fetch.
-      await runGit(['fetch', '--quiet', '--depth=1', '--no-tags', '--', url, rev], { cwd: dir, env });
+      await runGit([...bounded, 'fetch', '--quiet', '--depth=1', '--no-tags', '--', url, rev], { cwd: dir, env });
     } catch {
       try {
-        await runGit(['fetch', '--quiet', '--', url, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], { cwd: dir, env });
+        await runGit([...bounded, 'fetch', '--quiet', '--', url, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], { cwd: dir, env });
       } catch (err) {
         throw new StowageError(`${label}: cannot fetch ${url}: ${(err as Error).message}`);
       }

@@ -18,6 +18,7 @@ import type { VendoredPackage } from '../inputs/vendor-layout.js';
 import type { Ecosystem } from '../core/package.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { vendorSbom } from './vendor-sbom.js';
+import type { RegistryAllowance } from '../core/registry-allowance.js';
 
 /** The vendoring gate said no: findings fail the policy. Exit code 1, like a failing audit. */
 /** Each ecosystem's vendoring, loaded when an application has a lockfile of it. */
@@ -51,6 +52,8 @@ export interface VendorRequest {
   concurrency?: number;
   onProgress?: (progress: DownloadProgress) => void;
   warn: (message: string) => void;
+  /** A campaign's: the only places the downloads and git fetches may reach, redirects included. */
+  registries?: RegistryAllowance;
 }
 
 export interface VendorBuild {
@@ -85,12 +88,13 @@ function archivePath(projectDir: string, file: string): string {
 export async function vendorGraphs(
   projectDir: string,
   located: { locations: LockfileLocation[]; graphs: DependencyGraph[] },
-  request: Pick<VendorRequest, 'env' | 'concurrency' | 'onProgress' | 'warn'> & { cacheRoot: string },
+  request: Pick<VendorRequest, 'env' | 'concurrency' | 'onProgress' | 'warn' | 'registries'> & { cacheRoot: string },
 ): Promise<{ files: ArchiveFile[]; packages: VendoredPackage[]; lockfiles: VendorManifest['lockfiles']; downloads: DownloadProgress }> {
   const downloader = new Downloader({
     cache: new ContentCache(join(request.cacheRoot, 'content')),
     concurrency: request.concurrency ?? 8,
     ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+    ...(request.registries ? { registries: request.registries } : {}),
   });
   const files: ArchiveFile[] = [];
   const packages: VendoredPackage[] = [];
@@ -112,7 +116,7 @@ export async function vendorGraphs(
       sha256: createHash('sha256').update(readFileSync(location.path)).digest('hex'),
     });
     const vendor = await loadEcosystemVendor(graph.ecosystem);
-    const result = await vendor(graph, { projectDir, downloader, warn: request.warn, env: request.env });
+    const result = await vendor(graph, { projectDir, downloader, warn: request.warn, env: request.env, ...(request.registries ? { registries: request.registries } : {}) });
     files.push(...result.files);
     packages.push(...result.packages);
   }

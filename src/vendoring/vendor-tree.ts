@@ -2,6 +2,7 @@ import type { DependencyGraph } from '../core/graph.js';
 import type { Downloader } from './download.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import type { VendoredPackage } from '../inputs/vendor-layout.js';
+import type { RegistryAllowance } from '../core/registry-allowance.js';
 
 
 /** What an ecosystem's vendoring step adds to the archive. */
@@ -18,6 +19,8 @@ export interface VendorContext {
   warn: (message: string) => void;
   /** Extra environment (tests point registries at 127.0.0.1). */
   env: NodeJS.ProcessEnv;
+  /** A campaign's: the only places downloads and git fetches may reach (registry-allowance.ts); absent: anywhere. */
+  registries?: RegistryAllowance;
 }
 
 /** Each ecosystem turns its graph into archive files: src/ecosystems/<name>/vendor.ts. */

@@ -77,7 +77,7 @@ for (const kind of STORE_KINDS) {
     const store = await freshStore(kind);
     try {
       const fleet = (...args: string[]) => runCliAsync(['fleet', ...args, '--store', store.store], { cacheDir });
-      assert.equal((await fleet('init', '--db', db)).status, 0);
+      assert.equal((await fleet('init', '--db', db, '--allow-registry', registry !== null ? `${new URL(registry.indexUrl).origin}/` : '')).status, 0);
       assert.equal((await fleet('add', fixable, blocked)).status, 1);
       const lockBefore = readFileSync(join(fixable, 'Cargo.lock'), 'utf8');
       const statusBefore = (await fleet('status', '--format', 'json')).stdout;
@@ -117,7 +117,7 @@ for (const kind of STORE_KINDS) {
     try {
       rmSync(sleeperPid, { force: true });
       const fleet = (...args: string[]) => runCliAsync(['fleet', ...args, '--store', store.store], { cacheDir });
-      assert.equal((await fleet('init', '--db', db)).status, 0);
+      assert.equal((await fleet('init', '--db', db, '--allow-registry', registry !== null ? `${new URL(registry.indexUrl).origin}/` : '')).status, 0);
       assert.equal((await fleet('add', sleeper)).status, 1);
       // Unisolated, so that the build script can write its pid outside the build directory.
       const started = await fleet('campaign', 'start', 'RUSTSEC-2099-0010', '--detach', '--sandbox', 'none', '--no-fetch');

@@ -32,7 +32,7 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
   const env = cleanEnv({ HOME: join(scratch, 'home'), npm_config_cache: join(scratch, 'npm-cache'), npm_config_update_notifier: 'false' });
   let registry: LocalRegistry;
   /** The fix of fixture-args' advisory, built in `workDir` in the sandbox. */
-  const candidateIn = (workDir: string, withEnv: NodeJS.ProcessEnv = env): ReturnType<typeof buildCandidate> =>
+  const candidateIn = (workDir: string, withEnv: NodeJS.ProcessEnv = env, allowed: string[] = [registry.url]): ReturnType<typeof buildCandidate> =>
     buildCandidate({
       workDir,
       advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
@@ -40,6 +40,7 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
       sandbox: 'bwrap',
       publish: true,
       env: withEnv,
+      allowedRegistries: allowed,
     });
 
   before(async () => {
@@ -96,6 +97,45 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
       else process.env.STOWAGE_FLEET_STORE = saved;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       rmSync(workDir, { recursive: true, force: true });
+    }
+  });
+
+  test("an application's .npmrc cannot point the campaign at an address the fleet does not allow: not as its registry, a scope's, a proxy, or a redirect's target", { timeout: 300_000 }, async () => {
+    // The internal address (a cloud's metadata service, the fleet's database): whatever reaches it is recorded.
+    const seen: string[] = [];
+    const internal = createServer((req, res) => {
+      seen.push(`${req.method ?? ''} ${req.url ?? ''}`);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => internal.listen(0, '127.0.0.1', resolve));
+    const internalUrl = `http://127.0.0.1:${(internal.address() as AddressInfo).port}/`;
+    // A registry the operator allows, which sends every request on to the internal address.
+    const redirecting = createServer((req, res) => {
+      res.writeHead(302, { location: `${internalUrl}latest/meta-data${req.url ?? '/'}` }).end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    const redirectingUrl = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/`;
+    try {
+      for (const [npmrc, allowed, says] of [
+        [`registry=${internalUrl}\n`, [registry.url], /\.npmrc: registry http:\/\/127\.0\.0\.1:\d+\/ is not a registry this fleet allows/],
+        [`${registry.npmrc}@internal:registry=${internalUrl}\n`, [registry.url], /@internal:registry http:\/\/127\.0\.0\.1:\d+\/ is not a registry this fleet allows/],
+        [`${registry.npmrc}proxy=${internalUrl}\nhttps-proxy=${internalUrl}\n`, [registry.url], /\.npmrc: proxy http:\/\/127\.0\.0\.1:\d+\/ is not a registry this fleet allows/],
+        [`registry=${redirectingUrl}\n`, [registry.url, redirectingUrl], /redirects to http:\/\/127\.0\.0\.1:\d+\/latest\/meta-data\/fixture-args is not a registry this fleet allows/],
+      ] as const) {
+        const workDir = tempDir('candidate-npm-registry');
+        const { source } = candidateLayout(workDir);
+        cpSync(app, source, { recursive: true });
+        writeFileSync(join(source, '.npmrc'), npmrc);
+        const outcome = await candidateIn(workDir, env, [...allowed]);
+        assert.equal(outcome.state, 'failed', npmrc);
+        assert.equal(outcome.failedStep, 'plan', `${npmrc}: ${outcome.reason}`);
+        assert.match(outcome.reason ?? '', says);
+        assert.deepEqual(seen, [], `${npmrc}: the internal address was asked`);
+        rmSync(workDir, { recursive: true, force: true });
+      }
+    } finally {
+      await new Promise<void>((resolve) => internal.close(() => resolve()));
+      await new Promise<void>((resolve) => redirecting.close(() => resolve()));
     }
   });
 

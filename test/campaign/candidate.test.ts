@@ -50,6 +50,8 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     { id: 'RUSTSEC-2099-0011', package: 'rx', patched: ['>= 2.0.0'] },
   ]);
   let registry: SparseRegistry | null = null;
+  /** The local registry (its index and its downloads), which the fleet's operator would name (fleet init --allow-registry). */
+  const allowed = (): string[] => (registry !== null ? [`${new URL(registry.indexUrl).origin}/`] : []);
   let affected: string;
   let blocked: string;
   let networked: string;
@@ -115,7 +117,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     const started: CandidateStepName[] = [];
     const ended: CandidateStep[] = [];
     const outcome = await buildCandidate(
-      { workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true },
+      { workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true, allowedRegistries: allowed() },
       { stepStarted: (step) => void started.push(step), stepEnded: (step) => void ended.push(step) },
     );
     assert.equal(outcome.state, 'candidate', `${outcome.reason}\n${readFileSync(outcome.artifacts.log, 'utf8')}`);
@@ -159,7 +161,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     // Run again (a worker died after the last step): nothing is done twice.
     const again: CandidateStepName[] = [];
     const second = await buildCandidate(
-      { workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true },
+      { workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true, allowedRegistries: allowed() },
       { stepStarted: (step) => void again.push(step) },
     );
     assert.equal(second.state, 'candidate');
@@ -171,7 +173,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     const workDir = workDirFor(affected);
     const controller = new AbortController();
     const first = await buildCandidate(
-      { workDir, advisory: { id: 'CVE-0000-NONE', aliases: ['RUSTSEC-2099-0010'] }, audit: audit(), sandbox: 'bwrap', publish: false },
+      { workDir, advisory: { id: 'CVE-0000-NONE', aliases: ['RUSTSEC-2099-0010'] }, audit: audit(), sandbox: 'bwrap', publish: false, allowedRegistries: allowed() },
       { stepEnded: (step) => (step.step === 'vendor' ? controller.abort() : undefined), signal: controller.signal },
     );
     assert.equal(first.state, 'failed');
@@ -183,7 +185,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     rmSync(workDir, { recursive: true, force: true });
     const started: CandidateStepName[] = [];
     const second = await buildCandidate(
-      { workDir: moved, advisory: { id: 'CVE-0000-NONE', aliases: ['RUSTSEC-2099-0010'] }, audit: audit(), sandbox: 'bwrap', publish: false },
+      { workDir: moved, advisory: { id: 'CVE-0000-NONE', aliases: ['RUSTSEC-2099-0010'] }, audit: audit(), sandbox: 'bwrap', publish: false, allowedRegistries: allowed() },
       { stepStarted: (step) => void started.push(step) },
     );
     assert.equal(second.state, 'candidate', second.reason ?? '');
@@ -204,6 +206,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
       audit: audit(),
       sandbox: 'none',
       publish: true,
+      allowedRegistries: allowed(),
       timeLimits: { update: 1500 },
       env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` },
     });
@@ -213,11 +216,22 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     assert.deepEqual(lockedVersions(join(candidateLayout(workDir).source, 'Cargo.lock'), 'vulnlib'), ['1.0.0'], 'the lockfile is put back');
   });
 
+  test("a registry the operator has not named is refused before the planner or cargo asks it: the application's .cargo/config.toml chooses where the worker connects", async () => {
+    const workDir = workDirFor(affected);
+    const asked = registry?.requests.length ?? 0;
+    const outcome = await buildCandidate({ workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true });
+    assert.equal(outcome.state, 'failed');
+    assert.equal(outcome.failedStep, 'plan');
+    assert.match(outcome.reason ?? '', /config\.toml: \[source\.local-sparse\] registry http:\/\/127\.0\.0\.1:\d+\/\S* is not a registry this fleet allows \(the public registries and those named by stowage fleet init --allow-registry URL\)$/);
+    assert.equal(registry?.requests.length ?? 0, asked, 'the registry was asked');
+    assert.deepEqual(lockedVersions(join(candidateLayout(workDir).source, 'Cargo.lock'), 'vulnlib'), ['1.0.0']);
+  });
+
   test('no compatible fix: needs-review, the blocker named, nothing changed or built', async () => {
     const workDir = workDirFor(blocked);
     const layout = candidateLayout(workDir);
     const before = readFileSync(join(layout.source, 'Cargo.lock'));
-    const outcome = await buildCandidate({ workDir, advisory: { id: 'RUSTSEC-2099-0011', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true });
+    const outcome = await buildCandidate({ workDir, advisory: { id: 'RUSTSEC-2099-0011', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true, allowedRegistries: allowed() });
     assert.equal(outcome.state, 'needs-review');
     assert.deepEqual(outcome.fix, []);
     assert.deepEqual(outcome.blockedBy, [
@@ -235,7 +249,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     // Started again, it says the same at once and does nothing more.
     const started: CandidateStepName[] = [];
     const again = await buildCandidate(
-      { workDir, advisory: { id: 'RUSTSEC-2099-0011', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true },
+      { workDir, advisory: { id: 'RUSTSEC-2099-0011', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true, allowedRegistries: allowed() },
       { stepStarted: (step) => void started.push(step) },
     );
     assert.deepEqual(started, []);
@@ -245,7 +259,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
   test('a build script that connects to the network fails in the sandbox, and wrote nothing outside the build directory', async () => {
     const workDir = workDirFor(networked);
     const escaped = [join(scratch, 'escaped.txt'), join(candidateLayout(workDir).source, 'escaped.txt')];
-    const outcome = await buildCandidate({ workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true });
+    const outcome = await buildCandidate({ workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true, allowedRegistries: allowed() });
     assert.equal(outcome.state, 'failed');
     assert.equal(outcome.failedStep, 'build');
     assert.match(outcome.reason ?? '', /cargo build --release --offline --frozen failed/);
@@ -254,7 +268,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     assert.deepEqual(escaped.filter((f) => existsSync(f)), []);
     // Unisolated, the same build script connects, writes both files, and the candidate is made: the sandbox made the difference.
     const plainWorkDir = workDirFor(networked);
-    const unisolated = await buildCandidate({ workDir: plainWorkDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'none', publish: true });
+    const unisolated = await buildCandidate({ workDir: plainWorkDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'none', publish: true, allowedRegistries: allowed() });
     assert.equal(unisolated.state, 'candidate', unisolated.reason ?? '');
     assert.deepEqual([join(scratch, 'escaped.txt'), join(candidateLayout(plainWorkDir).source, 'escaped.txt')].filter((f) => existsSync(f)).length, 2);
     assert.match(readFileSync(unisolated.artifacts.log, 'utf8'), /^sandbox: none \(--sandbox none\)/m);
@@ -262,7 +276,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
 
   test('a build script that writes a file past the size limit is stopped, and the build step fails naming the limit', async () => {
     const workDir = workDirFor(bloated);
-    const outcome = await buildCandidate({ workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true, resourceLimits: { fileBytes: 16 * 1024 * 1024 } });
+    const outcome = await buildCandidate({ workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true, allowedRegistries: allowed(), resourceLimits: { fileBytes: 16 * 1024 * 1024 } });
     const log = readFileSync(outcome.artifacts.log, 'utf8');
     assert.equal(outcome.state, 'failed', log);
     assert.equal(outcome.failedStep, 'build');
@@ -287,7 +301,7 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     writeFileSync(join(source, 'rust-toolchain.toml'), '[toolchain]\npath = "/proc/self/cwd/toolchain"\n');
     const controller = new AbortController();
     const outcome = await buildCandidate(
-      { workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true },
+      { workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true, allowedRegistries: allowed() },
       { stepEnded: (step) => (step.step === 'apply' ? controller.abort() : undefined), signal: controller.signal },
     );
     assert.deepEqual(

@@ -119,3 +119,28 @@ for (const kind of STORE_KINDS) {
     }
   });
 }
+
+for (const kind of STORE_KINDS) {
+  test(`fleet init --allow-registry: kept with the settings, said when changed, a bad URL refused with nothing changed (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = (...args: string[]) => runCli(['fleet', ...args, '--store', store.store], { cacheDir });
+      assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
+      const named = fleet('init', '--allow-registry', 'https://npm.corp.example/repository/npm/', '--allow-registry', 'sparse+https://crates.corp.example/index/');
+      assert.equal(named.status, 0, named.stderr);
+      assert.match(named.stdout, /^ {2}campaign registries: \(the public ones only\) → https:\/\/npm\.corp\.example\/repository\/npm\/, https:\/\/crates\.corp\.example\/index\/$/m);
+      // Another setting changed: the registries are kept.
+      assert.equal(fleet('init', '--fail-on', 'high').status, 0);
+      for (const bad of ['http://user:pw@npm.corp.example/', 'ftp://npm.corp.example/', 'npm.corp.example']) {
+        const r = fleet('init', '--allow-registry', bad);
+        assert.equal(r.status, 2, `${bad}: ${r.stdout}${r.stderr}`);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr, /^stowage: --allow-registry "/);
+      }
+      const emptied = fleet('init', '--allow-registry', '');
+      assert.match(emptied.stdout, /campaign registries: https:\/\/npm\.corp\.example\/repository\/npm\/, https:\/\/crates\.corp\.example\/index\/ → \(the public ones only\)/);
+    } finally {
+      await store.dispose();
+    }
+  });
+}

@@ -99,12 +99,14 @@ ${EXIT_CODES}`,
         .option('--webhook <url>', 'POST a signed JSON event for each change of findings to URL ("" removes it)')
         .option('--webhook-secret-file <file>', 'the HMAC-SHA256 key for the webhook\'s signature header, read from FILE when events are sent')
         .addOption(new Option('--fail-on <level>', 'vulnerabilities below LEVEL are reported but do not fail (default: the audit\'s threshold)').choices(SEVERITY_LEVELS))
+        .option('--allow-registry <url>', 'a registry campaigns may reach beside the public ones (npm\'s, crates.io\'s): an application whose .npmrc, .cargo/config.toml or Cargo.lock names another is refused; repeatable; replaces the list ("" empties it)', collect)
         .addHelpText(
           'after',
           `
 Examples:
   stowage fleet init --db https://github.com/rustsec/advisory-db.git --db ./ghsa-npm
   stowage fleet init --fail-on high               change one setting, keep the others
+  stowage fleet init --allow-registry https://npm.corp.example/ --allow-registry sparse+https://crates.corp.example/index/
   stowage fleet init --webhook https://hooks.example/fleet --webhook-secret-file /etc/stowage/hook.key
 
 Exit codes: 0 done, 2 the settings could not be written (nothing was changed).`,

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { URL_LIKE } from '../../advisories/source.js';
 import type { SeverityLevel } from '../../core/advisory.js';
 import { cacheDir } from '../../core/cache-dir.js';
+import { parseAllowedRegistry } from '../../core/registry-allowance.js';
 import { fetchPolicyOf } from '../audit-options.js';
 import { StowageError } from '../../core/errors.js';
 import { closeDatabases, openFleetDatabases } from '../../fleet/evaluate.js';
@@ -17,6 +18,7 @@ export interface FleetInitOptions extends FleetDatabaseOptions {
   webhook?: string;
   webhookSecretFile?: string;
   failOn?: SeverityLevel;
+  allowRegistry?: string[];
 }
 
 /** Local paths are kept absolute (a `#branch` kept as given): the fleet is used from any directory. */
@@ -49,6 +51,8 @@ function requestedSettings(old: FleetSettings | null, opts: FleetInitOptions): F
     databases: opts.db?.map(absoluteSource) ?? old?.databases ?? [],
     webhook,
     failOn: opts.failOn ?? old?.failOn ?? null,
+    allowedRegistries:
+      opts.allowRegistry !== undefined ? opts.allowRegistry.filter((r) => r !== '').map((r) => parseAllowedRegistry(r.replace(/^(?:sparse|registry)\+/, ''))) : (old?.allowedRegistries ?? []),
   };
 }
 
@@ -59,6 +63,8 @@ function describeChanges(old: FleetSettings, now: FleetSettings): string[] {
     const show = (w: FleetSettings['webhook']): string => (w === null ? '(none)' : `${w.url}${w.secretFile ? ` (secret ${w.secretFile})` : ''}`);
     changes.push(`webhook: ${show(old.webhook)} → ${show(now.webhook)}`);
   }
+  const registries = (s: FleetSettings): string => (s.allowedRegistries ?? []).join(', ') || '(the public ones only)';
+  if (registries(old) !== registries(now)) changes.push(`campaign registries: ${registries(old)} → ${registries(now)}`);
   if (old.failOn !== now.failOn) changes.push(`fail-on: ${old.failOn ?? '(audit default)'} → ${now.failOn ?? '(audit default)'}`);
   return changes;
 }

@@ -3,7 +3,7 @@ import { basename, dirname, relative, resolve } from 'node:path';
 import { paint, plural, styleFor, type HumanStyle } from '../../audit/report/human.js';
 import { findPolicyFile, readPolicyText } from '../../audit/policy.js';
 import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../../core/errors.js';
-import { isLoopbackHostname } from '../../core/http.js';
+import { isLoopbackHostname, readCapped } from '../../core/http.js';
 import { jsonForTerminal, terminalText as t } from '../../core/terminal-text.js';
 import { appNameFor, appNameProblem } from '../../fleet/add.js';
 import { POLICY_DOCUMENT } from '../../fleet/evaluate.js';
@@ -90,12 +90,12 @@ function renderPush(answer: PushAnswer, style: HumanStyle): string {
   const out: string[] = [];
   let failing = 0;
   for (const app of answer.apps) {
-    out.push(`${app.change}: ${paint(style, 'cyan', t(app.name))} ${app.revision.slice(0, 19)} (revision ${app.seq}), ${plural(app.findings.length, 'finding')}`);
+    out.push(`${t(app.change)}: ${paint(style, 'cyan', t(app.name))} ${t(app.revision.slice(0, 19))} (revision ${app.seq}), ${plural(app.findings.length, 'finding')}`);
     for (const f of app.findings) {
       if (f.failsPolicy) failing++;
       const label = f.ignored ? paint(style, 'dim', 'ignored') : f.failsPolicy ? paint(style, 'red', 'error') : paint(style, 'yellow', 'warning');
-      const severity = f.advisory.severity ? ` ${f.advisory.severity.level}` : '';
-      out.push(`${label}: ${paint(style, 'bold', t(f.advisory.id))} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind}${severity})${f.advisory.title ? `: ${t(f.advisory.title)}` : ''}`);
+      const severity = f.advisory.severity ? ` ${t(f.advisory.severity.level)}` : '';
+      out.push(`${label}: ${paint(style, 'bold', t(f.advisory.id))} ${t(f.package.name)} ${t(f.package.version)} (${t(f.advisory.kind)}${severity})${f.advisory.title ? `: ${t(f.advisory.title)}` : ''}`);
       for (const p of f.paths) out.push(`  path: ${p.map(t).join(' → ')}`);
       if (f.ignored) out.push(`  accepted: ${t(f.ignored.reason)}`);
     }
@@ -106,6 +106,55 @@ function renderPush(answer: PushAnswer, style: HumanStyle): string {
       : paint(style, 'green', 'result: ok, nothing fails the policy'),
   );
   return out.join('\n') + '\n';
+}
+
+/**
+ * What a push's answer may weigh: the findings of one application with their dependency paths,
+ * far below this even for a monorepo with hundreds of findings. A server (hostile, or a proxy
+ * answering with something else) is not trusted to bound it.
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isStringOrNull = (value: unknown): boolean => value === null || typeof value === 'string';
+
+/** Why `f` is not a finding as the server answers it, or null. */
+function findingProblem(f: unknown): string | null {
+  if (!isRecord(f)) return 'is not an object';
+  const { advisory, package: pkg, paths, ignored } = f;
+  if (!isRecord(advisory) || typeof advisory.id !== 'string' || typeof advisory.kind !== 'string' || !isStringOrNull(advisory.title)) return 'has no advisory id, kind and title';
+  if (advisory.severity !== null && !(isRecord(advisory.severity) && typeof advisory.severity.level === 'string')) return 'has a severity without a level';
+  if (!isRecord(pkg) || typeof pkg.name !== 'string' || typeof pkg.version !== 'string') return 'has no package name and version';
+  if (!Array.isArray(paths) || !paths.every((p) => Array.isArray(p) && p.every((step) => typeof step === 'string'))) return 'has paths that are not lists of names';
+  if (ignored !== null && !(isRecord(ignored) && typeof ignored.reason === 'string')) return 'has an acceptance without a reason';
+  if (typeof f.failsPolicy !== 'boolean') return 'does not say whether it fails the policy';
+  return null;
+}
+
+/** The server's answer, checked before anything of it is shown or decides the exit code. */
+function parsePushAnswer(text: string, origin: string): PushAnswer {
+  const refuse = (what: string): never => {
+    throw new StowageError(`the fleet server's answer is not a push's answer: ${what}`, origin);
+  };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    refuse('not JSON');
+  }
+  if (!isRecord(doc) || !Array.isArray(doc.apps)) return refuse('no "apps" list');
+  for (const [i, app] of (doc.apps as unknown[]).entries()) {
+    if (!isRecord(app) || typeof app.name !== 'string' || typeof app.change !== 'string' || typeof app.revision !== 'string' || !Number.isSafeInteger(app.seq)) {
+      refuse(`apps[${i}] has no name, change, revision and seq`);
+    }
+    const findings = (app as Record<string, unknown>).findings;
+    if (!Array.isArray(findings)) return refuse(`apps[${i}].findings is not a list`);
+    for (const [j, f] of (findings as unknown[]).entries()) {
+      const problem = findingProblem(f);
+      if (problem !== null) refuse(`apps[${i}].findings[${j}] ${problem}`);
+    }
+  }
+  return doc as unknown as PushAnswer;
 }
 
 export async function fleetPush(path: string, opts: FleetPushOptions): Promise<number> {
@@ -122,22 +171,24 @@ export async function fleetPush(path: string, opts: FleetPushOptions): Promise<n
     const cause = (err as { cause?: unknown }).cause;
     throw new StowageError(`cannot reach the fleet server: ${errorMessage(cause ?? err)}`, url.origin);
   }
-  const text = await response.text();
+  let text: string;
+  try {
+    text = (await readCapped(response, url.origin, MAX_ANSWER_BYTES)).toString('utf8');
+  } catch (err) {
+    if (err instanceof StowageError) throw new StowageError(`the fleet server's answer is over the ${MAX_ANSWER_BYTES}-byte limit of a push's answer; nothing more was read`, url.origin);
+    throw new StowageError(`the fleet server's answer broke off: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`, url.origin);
+  }
   if (!response.ok) {
     let message = `HTTP ${response.status}`;
     try {
-      message = (JSON.parse(text) as { error?: string }).error ?? message;
+      const error = (JSON.parse(text) as { error?: unknown }).error;
+      if (typeof error === 'string') message = error;
     } catch {
       // not JSON: the status says enough
     }
     throw new StowageError(`the fleet server refused the push (${response.status}): ${message}`, url.origin);
   }
-  let answer: PushAnswer;
-  try {
-    answer = JSON.parse(text) as PushAnswer;
-  } catch {
-    throw new StowageError('the fleet server answered with something other than JSON', url.origin);
-  }
+  const answer = parsePushAnswer(text, url.origin);
   writeStdout(opts.format === 'json' ? jsonForTerminal(JSON.stringify(answer, null, 2) + '\n') : renderPush(answer, styleFor(stdoutStream())));
   return answer.apps.some((a) => a.findings.some((f) => f.failsPolicy)) ? EXIT_FINDINGS : EXIT_OK;
 }

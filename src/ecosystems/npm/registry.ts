@@ -60,6 +60,22 @@ export function readNpmrcRegistries(file: string, text: string, env: NodeJS.Proc
   return { registry, scopes, registryIsSet };
 }
 
+/** npm's proxy settings: where it sends every registry request instead. */
+const PROXY_KEYS = ['proxy', 'https-proxy', 'http-proxy'];
+
+/** The proxies an `.npmrc` sets (`${VAR}` expanded from `env`, as npm does), with their keys. */
+export function readNpmrcProxies(file: string, text: string, env: NodeJS.ProcessEnv): { key: string; url: string }[] {
+  const found: { key: string; url: string }[] = [];
+  for (const [i, line] of npmrcLines(text).entries()) {
+    const setting = npmrcSetting(line);
+    if (setting === null || !PROXY_KEYS.includes(setting.key.toLowerCase())) continue;
+    // A bare `proxy` (true) or `proxy=false`/`null` sets none.
+    if (['true', 'false', 'null', ''].includes(setting.value)) continue;
+    found.push({ key: setting.key, url: expandEnv(setting.value, env, file, i + 1) });
+  }
+  return found;
+}
+
 /**
  * An `.npmrc`'s lines as npm's ini parser splits them (at every run of `\r` and `\n`): a lone
  * `\r` ends a line too, so a setting after one is a setting, whatever an editor shows. Blank

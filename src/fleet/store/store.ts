@@ -19,6 +19,11 @@ export interface FleetSettings {
   webhook: { url: string; secretFile: string | null } | null;
   /** Vulnerabilities below this level are reported but do not fail; null: the audit's default. */
   failOn: SeverityLevel | null;
+  /**
+   * Registries campaigns may reach beside the public ones (`--allow-registry`); absent (a store
+   * from before the setting) or empty: the public registries only.
+   */
+  allowedRegistries?: string[];
 }
 
 /** One of the fleet's advisory databases and the revision the stored findings were computed with. */
