@@ -60,7 +60,7 @@ export function nodeModulesGraphs(packageJsons: ReadonlyMap<string, Buffer>, art
     const linked = linkedByRoot.get(root);
     if (linked !== undefined) {
       graph.partial = true;
-      graph.partialReason = `${linked.length === 1 ? 'a symbolic link' : `${linked.length} symbolic links`} where node loads packages from, not followed, so what node loads through ${linked.length === 1 ? 'it' : 'them'} is not audited: ${shortList(linked.sort(compareText))}`;
+      graph.partialReason = `${linked.length === 1 ? 'a symbolic link' : `${linked.length} symbolic links`} where node loads packages from, not followed, so what node loads through ${linked.length === 1 ? 'it' : 'them'} was not read: ${shortList(linked.sort(compareText))}`;
     }
     graphs.push(graph);
   }
