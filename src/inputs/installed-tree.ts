@@ -1,9 +1,9 @@
-import { closeSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { readWholeFile } from '../core/input-files.js';
-import type { ArchiveFile } from '../core/untrusted-tar.js';
+import type { ArchiveFile, TreeLink } from '../core/untrusted-tar.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { nodeModulesGraphs } from './node-modules.js';
 import { isShippedFile, nestedPackageKind, rustBinaryGraphs, SHIPPED_FILE_HEAD_BYTES } from './packaged-binaries.js';
@@ -20,21 +20,23 @@ export function isTreeInventoryFile(path: string, data: Buffer): boolean {
 }
 
 /** The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH` (none when it holds none), and what is not audited. */
-export function treeApplications(files: readonly ArchiveFile[], artifact: string): { graphs: DependencyGraph[]; warnings: string[] } {
+export function treeApplications(files: readonly ArchiveFile[], artifact: string, links: readonly TreeLink[]): { graphs: DependencyGraph[]; warnings: string[] } {
   const packageJsons = new Map(files.filter((f) => f.path === 'package.json' || f.path.endsWith('/package.json')).map((f) => [f.path, f.data]));
   const binaries = rustBinaryGraphs(files, artifact);
-  return { graphs: [...binaries.graphs, ...nodeModulesGraphs(packageJsons, artifact)], warnings: binaries.warnings };
+  return { graphs: [...binaries.graphs, ...nodeModulesGraphs(packageJsons, artifact, links)], warnings: binaries.warnings };
 }
 
 const MAX_FILES = 5_000_000;
 
 /**
  * A directory without lockfiles, walked without following symbolic links (a link is never a
- * way out of the tree, nor a second copy of what the tree holds). Only regular files are
- * read: the first bytes of each, and the whole of an executable or a package.json.
+ * way out of the tree, nor a second copy of what the tree holds); a link where node loads a
+ * package makes its node_modules partial (nodeModulesGraphs). Only regular files are read: the
+ * first bytes of each, and the whole of an executable or a package.json.
  */
 export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; warnings: string[] } {
   const files: ArchiveFile[] = [];
+  const links: TreeLink[] = [];
   const head = Buffer.alloc(SHIPPED_FILE_HEAD_BYTES);
   let seen = 0;
   const walk = (relative: string): void => {
@@ -50,6 +52,8 @@ export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; war
       const st = lstatSync(join(dir, path));
       if (++seen > MAX_FILES) throw new InputError(dir, `more than ${MAX_FILES} files: not read`);
       if (st.isDirectory()) walk(path);
+      // Recorded, not followed: a link where node loads a package makes its application partial.
+      if (st.isSymbolicLink()) links.push({ path, target: readlinkSync(join(dir, path)) });
       if (!st.isFile()) continue;
       const isManifest = name === 'package.json';
       const mode = (st.mode & 0o111) !== 0 ? 0o755 : 0o644;
@@ -69,7 +73,7 @@ export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; war
     }
   };
   walk('');
-  const read = treeApplications(files, dir);
+  const read = treeApplications(files, dir, links);
   if (read.graphs.length === 0) {
     throw new InputError(dir, `no lockfile found (looked for ${LOCKFILE_FORMATS.map((f) => f.fileName).join(', ')}), and no Rust binary or node_modules installed in it`);
   }

@@ -3,6 +3,8 @@ import type { DependencyGraph, Edge, EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import { publicRegistrySource } from './inventory.js';
 import { compareText } from '../core/compare-text.js';
+import { shortList } from '../core/short-list.js';
+import type { TreeLink } from '../core/untrusted-tar.js';
 
 /**
  * Installed npm packages as applications, without a lockfile: each outermost `node_modules`
@@ -16,8 +18,20 @@ import { compareText } from '../core/compare-text.js';
  * package.json, when the tree has it) depends on every top-level package: what is installed is
  * what is audited, whether or not a manifest still asks for it.
  */
-export function nodeModulesGraphs(packageJsons: ReadonlyMap<string, Buffer>, artifact: string): DependencyGraph[] {
+export function nodeModulesGraphs(packageJsons: ReadonlyMap<string, Buffer>, artifact: string, links: readonly TreeLink[] = []): DependencyGraph[] {
   const byRoot = new Map<string, string[]>();
+  // A symbolic link where node looks for a package (`node_modules/NAME`, a scope, a whole
+  // `node_modules`): node follows it and loads what it leads to, which the tree's reader does not
+  // read. Its application is audited as partial, never as if it held only the packages read.
+  const linkedByRoot = new Map<string, string[]>();
+  for (const link of links) {
+    const root = linkedPackageRoot(link.path);
+    if (root === null) continue;
+    let list = linkedByRoot.get(root);
+    if (!list) linkedByRoot.set(root, (list = []));
+    list.push(`${link.path} -> ${link.target}`);
+    if (!byRoot.has(root)) byRoot.set(root, []);
+  }
   for (const path of packageJsons.keys()) {
     // pnpm installs every package in its virtual store (`node_modules/.pnpm/NAME@VERSION/node_modules/NAME`)
     // and links it into place: passed over, those packages would go unaudited while the rest passes.
@@ -42,9 +56,41 @@ export function nodeModulesGraphs(packageJsons: ReadonlyMap<string, Buffer>, art
   }
   const graphs: DependencyGraph[] = [];
   for (const [root, dirs] of [...byRoot].sort(([a], [b]) => compareText(a, b))) {
-    graphs.push(rootGraph(root, dirs.sort(), packageJsons, artifact));
+    const graph = rootGraph(root, dirs.sort(), packageJsons, artifact);
+    const linked = linkedByRoot.get(root);
+    if (linked !== undefined) {
+      graph.partial = true;
+      graph.partialReason = `${linked.length === 1 ? 'a symbolic link' : `${linked.length} symbolic links`} where node loads packages from, not followed, so what node loads through ${linked.length === 1 ? 'it' : 'them'} was not read: ${shortList(linked.sort(compareText))}`;
+    }
+    graphs.push(graph);
   }
   return graphs;
+}
+
+/**
+ * The root whose application a symbolic link at `path` is part of, when node would load a package
+ * through it: `ROOT/node_modules` itself, `node_modules/NAME`, `node_modules/@SCOPE`,
+ * `node_modules/@SCOPE/NAME`, or a nested package's `node_modules` at any depth. Links elsewhere
+ * (`node_modules/.bin/x`, a file inside a package) are none of node's package lookup.
+ */
+function linkedPackageRoot(path: string): string | null {
+  const segments = path.split('/');
+  const first = segments.indexOf('node_modules');
+  if (first < 0) return null;
+  const root = segments.slice(0, first).join('/');
+  let i = first;
+  for (;;) {
+    if (segments[i] !== 'node_modules') return null;
+    const name = segments[i + 1];
+    if (name === undefined) return root;
+    if (name.startsWith('.')) return null;
+    if (name.startsWith('@')) {
+      if (i + 2 === segments.length) return root;
+      i += 3;
+    } else i += 2;
+    if (i === segments.length) return root;
+    if (i > segments.length) return null;
+  }
 }
 
 /** A package.json inside a virtual store (pnpm's `.pnpm`, npm's and yarn's `.store`), the store's path and its kind. */

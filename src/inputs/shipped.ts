@@ -13,6 +13,11 @@ import { namedByFile, type ShippedRead } from './shipped-artifact.js';
 export async function readShippedPackage(path: string, options: ApplicationReadOptions): Promise<ShippedRead | null> {
   const read = await readShipped(path, options);
   if (read === null) return null;
+  // An installed node_modules with a package linked into place: named with its reason.
+  const linked = read.graphs.find((g) => g.partial === true && g.ecosystem === 'npm');
+  if (linked !== undefined && !options.allowPartial) {
+    throw new InputError(linked.path, `${linked.partialReason ?? 'packages not read'}: a partial inventory; ${partialRefusal(options.partialUse)}`);
+  }
   const partial = read.graphs.filter((g) => g.partial === true);
   if (partial.length > 0 && !options.allowPartial) {
     const named = partial.slice(0, 5).map((g) => g.path).join(', ');

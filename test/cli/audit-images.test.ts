@@ -176,6 +176,61 @@ test('an installed tree: a directory without lockfiles, symbolic links never fol
   assert.deepEqual(minimist.map((f) => f.paths), [[['web', 'minimist@0.0.8']], [['web', 'minimist@0.0.8']]]);
 });
 
+test('a package linked into node_modules (a symbolic link node follows, stowage does not): partial, refused without --allow-partial, in a directory and an image', async () => {
+  // What node loads: require('lodash') from app/ resolves through the link to vendor/lodash 4.17.4, which has advisories.
+  const lodash = json({ name: 'lodash', version: '4.17.4' });
+  const root = tempDir('audit-images-linked');
+  for (const [path, manifest] of [
+    ['app/node_modules/ms', { name: 'ms', version: '2.1.3' }],
+    ['vendor/lodash', { name: 'lodash', version: '4.17.4' }],
+  ] as const) {
+    mkdirSync(join(root, path), { recursive: true });
+    writeFileSync(join(root, path, 'package.json'), json(manifest));
+  }
+  symlinkSync('../../vendor/lodash', join(root, 'app', 'node_modules', 'lodash'));
+  // node_modules/.bin holds links to executables, no package: it changes nothing.
+  mkdirSync(join(root, 'app', 'node_modules', '.bin'));
+  symlinkSync('../ms/cli.js', join(root, 'app', 'node_modules', '.bin', 'ms'));
+  const image = await dockerSaveArchive(
+    [
+      await packTar([
+        file('app/node_modules/ms/package.json', json({ name: 'ms', version: '2.1.3' })),
+        file('opt/lodash/package.json', lodash),
+        // A whole scope and a whole node_modules linked into place are followed by node as well.
+        { header: { name: 'app/node_modules/lodash', type: 'symlink', linkname: '/opt/lodash' } },
+        { header: { name: 'app/node_modules/@scope', type: 'symlink', linkname: '../../opt/scope' } },
+        { header: { name: 'srv/node_modules', type: 'symlink', linkname: '/opt/srv-modules' } },
+        { header: { name: 'app/node_modules/.bin/ms', type: 'symlink', linkname: '../ms/cli.js' } },
+      ]),
+    ],
+    'linked:1',
+  );
+  for (const [input, where, links] of [
+    [root, `${root}:app/node_modules`, /a symbolic link where node loads packages from, not followed, .*app\/node_modules\/lodash -> \.\.\/\.\.\/vendor\/lodash: a partial inventory; refused/],
+    [image, `${image}:app/node_modules`, /2 symbolic links where node loads packages from, not followed, .*app\/node_modules\/@scope -> \.\.\/\.\.\/opt\/scope, app\/node_modules\/lodash -> \/opt\/lodash: a partial inventory; refused/],
+  ] as const) {
+    const refused = runCli(['audit', input, '--db', GHSA_NPM, '--format', 'json'], { cacheDir });
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.equal(refused.stdout, '');
+    const line = oneLine(refused.stderr);
+    assert.ok(line.startsWith(`stowage: ${where}: `), line);
+    assert.match(line, links);
+    // With --allow-partial: audited, every report saying what was not followed.
+    const run = audit(input);
+    assert.equal(run.status, 0, run.stderr);
+    const report = auditReport(run.stdout);
+    const target = report.targets.find((t) => t.path === where);
+    assert.equal(target?.partial, true, run.stdout);
+    assert.ok(report.warnings.some((w) => w.includes(where) && w.includes('PARTIAL') && w.includes('app/node_modules/lodash -> ')), run.stdout);
+  }
+  // The image's srv/node_modules is itself a link: its application is partial too, though no package.json of it was read.
+  const imageReport = auditReport(audit(image).stdout);
+  assert.deepEqual(
+    imageReport.targets.filter((t) => t.partial === true).map((t) => t.path),
+    [`${image}:app/node_modules`, `${image}:srv/node_modules`],
+  );
+});
+
 /** GNU time, which reports a command's peak resident memory; .ci/run installs it (Debian package `time`). */
 const GNU_TIME = '/usr/bin/time';
 function whyNoGnuTime(): string | false {

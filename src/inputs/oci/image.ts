@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import { compressionOf } from '../../core/decompress.js';
 import { InputError } from '../../core/errors.js';
 import type { DependencyGraph } from '../../core/graph.js';
-import { readUntrustedTree, type ArchiveFile, type UntrustedTree } from '../../core/untrusted-tar.js';
+import { readUntrustedTree, type ArchiveFile, type TreeLink, type UntrustedTree } from '../../core/untrusted-tar.js';
 import { isTreeInventoryFile, treeApplications } from '../installed-tree.js';
 import { namedByFile, type ShippedRead } from '../shipped-artifact.js';
 import { archiveCaps, keptBytesCap, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
@@ -46,8 +46,8 @@ export async function readImageArchive(path: string, bytes: Buffer, limits: Ship
   const kept = { ...keptBytesCap(limits, bytes.length), held: 0 };
   for (const image of images) {
     const label = images.length === 1 ? path : `${path}#${image.name}`;
-    const files = await applyLayers(label, image.layers.map((layer) => ({ name: layer, data: blobAt(path, archive, blobs, layer) })), limits, layerReads, kept);
-    const read = treeApplications(files, label);
+    const { files, links } = await applyLayers(label, image.layers.map((layer) => ({ name: layer, data: blobAt(path, archive, blobs, layer) })), limits, layerReads, kept);
+    const read = treeApplications(files, label, links);
     graphs.push(...read.graphs);
     warnings.push(...read.warnings);
   }
@@ -178,10 +178,11 @@ function parseJson(path: string, name: string, data: Buffer): unknown {
  * package.json files was a quarter of a million passes over all of them).
  */
 class LayeredTree {
-  private readonly files = new Map<string, ArchiveFile>();
+  /** The kept files, and the symbolic links (whose `target` tells them apart), by path. */
+  private readonly files = new Map<string, ArchiveFile | TreeLink>();
   private readonly below = new Map<string, Set<string>>();
 
-  set(file: ArchiveFile): void {
+  set(file: ArchiveFile | TreeLink): void {
     if (!this.files.has(file.path)) for (const dir of parentsOf(file.path)) this.belowOf(dir).add(file.path);
     this.files.set(file.path, file);
   }
@@ -192,8 +193,14 @@ class LayeredTree {
     for (const path of [...(this.below.get(dir) ?? [])]) this.remove(path);
   }
 
-  values(): ArchiveFile[] {
-    return [...this.files.values()];
+  values(): { files: ArchiveFile[]; links: TreeLink[] } {
+    const files: ArchiveFile[] = [];
+    const links: TreeLink[] = [];
+    for (const entry of this.files.values()) {
+      if ('target' in entry) links.push(entry);
+      else files.push(entry);
+    }
+    return { files, links };
   }
 
   private remove(path: string): void {
@@ -222,7 +229,7 @@ async function applyLayers(
   limits: ShippedLimits,
   reads: Map<Buffer, Promise<UntrustedTree>>,
   kept: { maxKeptBytes: number; maxKeptBytesReason: string; held: number },
-): Promise<ArchiveFile[]> {
+): Promise<{ files: ArchiveFile[]; links: TreeLink[] }> {
   const tree = new LayeredTree();
   for (const layer of layers) {
     let reading = reads.get(layer.data);
@@ -260,7 +267,10 @@ async function applyLayers(
         tree.removeUnder(dir === '' ? hidden : `${dir}/${hidden}`, true);
       }
     }
-    for (const link of read.symlinks) tree.removeUnder(link.path, true);
+    for (const link of read.symlinks) {
+      tree.removeUnder(link.path, true);
+      tree.set(link);
+    }
     for (const file of read.files) {
       if (posix.basename(file.path).startsWith(WHITEOUT)) continue;
       tree.removeUnder(file.path, false);
