@@ -406,7 +406,12 @@ function fixedVersions(version: string, group: readonly Match[], scheme: Version
 
 /** The second step of each path (the package itself when a root depends on it directly). */
 function directDependencies(paths: readonly string[][]): string[] {
-  return [...new Set(paths.flatMap((p) => (p.length >= 2 ? [p[1] as string] : [])))];
+  const direct: string[] = [];
+  for (const p of paths) {
+    const step = p[1];
+    if (step !== undefined && !direct.includes(step)) direct.push(step);
+  }
+  return direct;
 }
 
 function rank(level: SeverityLevel): number {

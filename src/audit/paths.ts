@@ -72,6 +72,8 @@ export interface PackageRows {
   readonly count: number;
   /** The package at `i` (in the graph's package order), expanded once. */
   package(i: number): Package;
+  /** The name and version of the package at `i`, as package(i) has them, without expanding it when the rows keep them as strings. */
+  nameAndVersion(i: number): { name: string; version: string };
   /** The packages whose name `wanted` has, in the graph's order; each distinct name is asked once. */
   named(wanted: NameFilter): Package[];
 }
@@ -211,7 +213,7 @@ export class GraphPaths {
     let label = this.labels[n];
     if (label === undefined) {
       const row = this.packageRows === undefined ? -1 : (this.packageRows[n] as number);
-      const p = row === -1 ? this.packages[n] : this.rows?.package(row);
+      const p = row === -1 ? this.packages[n] : this.rows?.nameAndVersion(row);
       // A root whose version nothing recorded (an SBOM's application without one) is its name alone, not `rg@`.
       label = p ? (p.version === '' ? p.name : `${p.name}@${p.version}`) : this.idOf(n);
       this.labels[n] = label;
@@ -233,20 +235,23 @@ export class GraphPaths {
   }
 
   private readonly found = new Map<string, { paths: string[][]; more: number }>();
-  /** search's next hops (NOT_REACHING between searches) and queue, made at the first search. */
+  /** search's next hops (NOT_REACHING between searches), hops to the target and queue, made at the first search. */
   private next: Int32Array | undefined;
+  private hops: Int32Array | undefined;
   private queue: Int32Array | undefined;
 
   private search(target: string, skipKinds: ReadonlySet<EdgeKind>, limit: number): { paths: string[][]; more: number } {
     const t = this.nodeOf(target);
     if (t === undefined) return { paths: [], more: 0 };
     const skip = this.mask(skipKinds);
-    // Breadth-first search backwards from the target: next hop towards it, for every node that
-    // reaches it. The arrays are the graph's, for every search: `next` is all NOT_REACHING
-    // again once the search is done (each node queued is reset), and a node is queued once.
+    // Breadth-first search backwards from the target: next hop towards it, and how many hops, for
+    // every node that reaches it. The arrays are the graph's, for every search: `next` is all
+    // NOT_REACHING again once the search is done (each node queued is reset), and a node is queued once.
     const next = (this.next ??= new Int32Array(this.count).fill(NOT_REACHING));
+    const hops = (this.hops ??= new Int32Array(this.count));
     const queue = (this.queue ??= new Int32Array(this.count));
     next[t] = -1;
+    hops[t] = 0;
     queue[0] = t;
     let queued = 1;
     for (let q = 0; q < queued; q++) {
@@ -258,22 +263,20 @@ export class GraphPaths {
         const from = this.inFrom[e] as number;
         if (((this.inKind[e] as number) & skip) !== 0 || next[from] !== NOT_REACHING) continue;
         next[from] = node;
+        hops[from] = (hops[node] as number) + 1;
         queue[queued++] = from;
       }
     }
-    const walk = (start: number): string[] => {
-      const path: string[] = [];
-      for (let at = start; at >= 0; at = next[at] as number) path.push(this.label(at));
-      return path;
-    };
-    const found: string[][] = [];
+    // Each path found as its root and first step (-1: the root is the target), and its length:
+    // only those that can be among the first `limit` are walked and labelled.
+    const starts: { root: number; to: number; length: number }[] = [];
     try {
       const seen = new Set<number>();
       // A path through another root repeats that root's own paths: a workspace member's dependency
       // on a sibling is not a dependency the user can move.
       for (const root of this.roots) {
         if (root === t) {
-          found.push([this.label(root)]);
+          starts.push({ root, to: -1, length: 1 });
           continue;
         }
         for (let e = this.outFirst[root] as number, end = this.outFirst[root + 1] as number; e < end; e++) {
@@ -282,15 +285,26 @@ export class GraphPaths {
           const key = root * this.count + to;
           if (seen.has(key)) continue;
           seen.add(key);
-          found.push([this.label(root), ...walk(to)]);
+          starts.push({ root, to, length: (hops[to] as number) + 2 });
         }
       }
+      // Shortest first, then by text: a path longer than the limit-th shortest cannot be listed, nor change the order of those that are.
+      let wanted = starts;
+      if (starts.length > limit) {
+        const longest = limit > 0 ? (starts.map((s) => s.length).sort((a, b) => a - b)[limit - 1] as number) : 0;
+        wanted = starts.filter((s) => s.length <= longest);
+      }
+      const found = wanted.map(({ root, to }) => {
+        const path = [this.label(root)];
+        for (let at = to; at >= 0; at = next[at] as number) path.push(this.label(at));
+        return path;
+      });
+      const keys = new Map(found.map((p) => [p, p.join(' ')]));
+      found.sort((a, b) => a.length - b.length || compareText(keys.get(a) as string, keys.get(b) as string));
+      return { paths: found.slice(0, limit), more: Math.max(0, starts.length - limit) };
     } finally {
       for (let q = 0; q < queued; q++) next[queue[q] as number] = NOT_REACHING;
     }
-    const keys = new Map(found.map((p) => [p, p.join(' ')]));
-    found.sort((a, b) => a.length - b.length || compareText(keys.get(a) as string, keys.get(b) as string));
-    return { paths: found.slice(0, limit), more: Math.max(0, found.length - limit) };
   }
 
   /** Whether the roots reach `id` (roots included) without crossing an edge of `skipKinds`; the search is made once per set of kinds. */

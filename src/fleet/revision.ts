@@ -628,6 +628,8 @@ interface StoredGraph {
   expand(i: number, shared: boolean): Package;
   /** The string index of package `i`'s name, or -1 when its name is not kept as a string. */
   nameAt(i: number): number;
+  /** The string index of package `i`'s version, or -1 when its version is not kept as a string. */
+  versionAt(i: number): number;
   stringCount: number;
   string(i: number): string;
   /** The strings' bytes, where a v3 document keeps them (null: v2, strings already parsed). */
@@ -667,6 +669,13 @@ function rowsOf(g: StoredGraph): PackageRows {
   return {
     count: g.packageCount,
     package: at,
+    nameAndVersion(i: number): { name: string; version: string } {
+      const p = expanded[i];
+      if (p !== undefined) return p;
+      const name = g.nameAt(i);
+      const version = g.versionAt(i);
+      return name === -1 || version === -1 ? at(i) : { name: g.string(name), version: g.string(version) };
+    },
     named(wanted: NameFilter): Package[] {
       // Per string of the table: 0 not asked yet, 1 wanted, 2 not.
       const verdicts = new Uint8Array(g.stringCount);
@@ -828,6 +837,7 @@ function readGraphsV3(bytes: Buffer, shared: boolean): StoredGraph[] {
     return words;
   });
   const shapeNames = stringPlaces(shapes, 'name');
+  const shapeVersions = stringPlaces(shapes, 'version');
   return json.graphs.map((g, index) => {
     if (index >= graphCount) throw new Error('fleet store: a graph document lists more graphs than it holds');
     const flags = bytes.readUInt32LE(at);
@@ -879,6 +889,10 @@ function readGraphsV3(bytes: Buffer, shared: boolean): StoredGraph[] {
       packageCount,
       expand,
       nameAt: (i) => names()[i] as number,
+      versionAt: (i) => {
+        const v = shapeVersions[rows[rowStarts[i] as number] as number] as number;
+        return v === -1 ? -1 : (rows[(rowStarts[i] as number) + v] as number);
+      },
       stringCount,
       string,
       ascii: { bytes, starts, lengths },
@@ -958,6 +972,7 @@ function readCompactGraphs(compact: CompactGraphs, shared: boolean): StoredGraph
   // v2 keeps a location as one value ([line, column]): its rows' places are v3's but for locations.
   const idAt = stringPlaces(shapes, 'id', true);
   const nameAt = stringPlaces(shapes, 'name', true);
+  const versionAt = stringPlaces(shapes, 'version', true);
   const stringsOf = (rows: readonly unknown[][], at: Int32Array): Int32Array =>
     rowStrings(
       rows.length,
@@ -977,6 +992,11 @@ function readCompactGraphs(compact: CompactGraphs, shared: boolean): StoredGraph
       packageCount: g.packages.length,
       expand: (i, share) => expandPackage(g.packages[i] as unknown[], share),
       nameAt: (i) => names()[i] as number,
+      versionAt: (i) => {
+        const row = g.packages[i] as unknown[];
+        const v = versionAt[row[0] as number] as number;
+        return v === -1 ? -1 : (row[v] as number);
+      },
       stringCount: strings.length,
       string: (i) => strings[i] as string,
       ascii: null,
