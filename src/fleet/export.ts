@@ -59,7 +59,7 @@ export async function exportApplication(store: FleetStore, app: string, format: 
 
 /** The decisions in force (not expired) for this application's findings, as VEX analyses. */
 async function statedAnalyses(store: FleetStore, appId: number, findings: readonly Finding[], now: Date): Promise<Map<Finding, VexAnalysis>> {
-  const decisions = await store.triageDecisions();
+  const decisions = await store.triageDecisions([appId]);
   const today = now.toISOString().slice(0, 10);
   const out = new Map<Finding, VexAnalysis>();
   if (decisions.length === 0) return out;

@@ -41,8 +41,9 @@ export async function triagedSummaries(
     open: { ...r.open },
     failing: r.failing,
   }));
-  const decisions = await store.triageDecisions();
-  if (decisions.length === 0 || rows.length === 0) return summaries;
+  if (rows.length === 0) return summaries;
+  const decisions = await store.triageDecisions(rows.map((r) => r.appId));
+  if (decisions.length === 0) return summaries;
   // Every id of every decision: a finding none of them names is governed by none (decisionCovers).
   const ids = [...new Set(decisions.flatMap((d) => d.aliasKey.split(' ')))];
   const mentioned = await store.findingsMentioning(

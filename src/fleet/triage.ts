@@ -241,7 +241,7 @@ export const TRIAGE_ORIGIN = 'fleet triage';
  * a policy ignore does), each with the decisions that govern its findings.
  */
 export async function withTriage<A extends { revision: { appId: number }; findings: Finding[] }>(
-  store: { triageDecisions(): Promise<StoredTriageDecision[]> },
+  store: { triageDecisions(appIds?: readonly number[]): Promise<StoredTriageDecision[]> },
   found: readonly A[],
   now: Date,
   schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
@@ -257,7 +257,7 @@ export async function withTriage<A extends { revision: { appId: number }; findin
  * settled or not, active or expired, is listed beside the findings.
  */
 export async function applyTriage(
-  store: { triageDecisions(): Promise<StoredTriageDecision[]> },
+  store: { triageDecisions(appIds?: readonly number[]): Promise<StoredTriageDecision[]> },
   apps: readonly { appId: number; findings: readonly Finding[] }[],
   now: Date,
   schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
@@ -300,7 +300,7 @@ export async function applyTriage(
  * under an active settled decision is ignored and stops failing; the decisions are not listed.
  */
 export async function triageLines(
-  store: { triageDecisions(): Promise<StoredTriageDecision[]> },
+  store: { triageDecisions(appIds?: readonly number[]): Promise<StoredTriageDecision[]> },
   apps: readonly { appId: number; findings: readonly FindingLine[] }[],
   now: Date,
   schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
@@ -316,12 +316,13 @@ export async function triageLines(
 
 /** The decision governing each finding of each application (null: none), as governingDecision says, the decisions read once. */
 async function governingDecisions(
-  store: { triageDecisions(): Promise<StoredTriageDecision[]> },
+  store: { triageDecisions(appIds?: readonly number[]): Promise<StoredTriageDecision[]> },
   apps: readonly { appId: number; findings: readonly TriagedFinding[] }[],
   now: Date,
   schemeOf: (ecosystem: Finding['package']['ecosystem']) => Promise<VersionScheme>,
 ): Promise<(AppliedDecision | null)[][]> {
-  const decisions = await store.triageDecisions();
+  // The decisions that can govern these applications: a page of them does not read every application's.
+  const decisions = apps.length === 0 ? [] : await store.triageDecisions(apps.map((a) => a.appId));
   if (decisions.length === 0) return apps.map((app) => app.findings.map(() => null));
   const today = now.toISOString().slice(0, 10);
   // The decisions by each id of their alias groups: a finding is compared with those that share

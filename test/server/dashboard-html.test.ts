@@ -5,7 +5,7 @@ import { barChart, stepChart, windowChart } from '../../src/server/dashboard/cha
 import { documentText, escapeHtml, html } from '../../src/server/dashboard/html.js';
 import { renderAppPage, type AppPageData } from '../../src/server/dashboard/app-page.js';
 import { fleetHref, parseFleetView } from '../../src/server/dashboard/fleet-page.js';
-import { exposureWindows, findingsOverTime } from '../../src/server/dashboard/timelines.js';
+import { exposureWindows } from '../../src/server/dashboard/timelines.js';
 import { advisoryRecord } from '../support/advisory-fixtures.js';
 
 const HOSTILE = `"><script>alert('x')</script><img src=x onerror=alert(1)>&amp;`;
@@ -39,13 +39,7 @@ test('charts are labelled images whose words say what the picture shows, names e
   assert.doesNotMatch(step + bars + windows, /style=/, 'the CSP allows no inline style');
 });
 
-test('findings over time sum each application\'s latest count; exposure windows open and close with revisions', () => {
-  const series = findingsOverTime([
-    { appId: 1, at: '2025-01-01T00:00:00Z', revisionId: 10, findings: 4 },
-    { appId: 2, at: '2025-02-01T00:00:00Z', revisionId: 20, findings: 3 },
-    { appId: 1, at: '2025-03-01T00:00:00Z', revisionId: 11, findings: 1 },
-  ]);
-  assert.deepEqual(series.map((p) => p.value), [4, 7, 4]);
+test('exposure windows open and close with revisions', () => {
   const f = (id: string, name: string): Finding => ({ advisory: { id }, package: { name, version: '1.0.0' } }) as Finding;
   const windows = exposureWindows(
     [

@@ -82,6 +82,31 @@ for (const kind of STORE_KINDS) {
         assert.match(page, /role="img" aria-labelledby=/);
       });
 
+      await t.test('findings over time: each add moves the total by its application\'s change, thinned to as many points as asked', async () => {
+        // Open findings (before triage) of a revision, as the store holds them.
+        const open = async (revisionId: number): Promise<number> => (await fleetStore.findings(revisionId)).filter((f) => f.ignored === null).length;
+        const entries: { at: string; appId: number; revisionId: number }[] = [];
+        for (const app of await fleetStore.apps()) for (const h of await fleetStore.history(app.id)) entries.push({ at: h.at, appId: app.id, revisionId: h.revision.id });
+        entries.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+        assert.equal(entries.length, 4, 'kanidm twice, ripgrep, the markup-named application');
+        const expected: { at: string; value: number }[] = [];
+        const latest = new Map<number, number>();
+        for (const e of entries) {
+          latest.set(e.appId, await open(e.revisionId));
+          expected.push({ at: e.at, value: [...latest.values()].reduce((a, b) => a + b, 0) });
+        }
+        assert.deepEqual(await fleetStore.findingsOverTime(null, 240), expected);
+        const levels = await fleetStore.currentLevelCounts();
+        assert.equal(expected.at(-1)?.value, Object.values(levels).reduce((a, b) => a + b, 0), 'the last point is the fleet as it is');
+        // Two spans of time: the last point of each.
+        const thinned = await fleetStore.findingsOverTime(null, 2);
+        assert.equal(thinned.length, 2);
+        assert.deepEqual(thinned.at(-1), expected.at(-1));
+        const kanidm = await fleetStore.app('kanidm');
+        const own = await fleetStore.findingsOverTime(kanidm?.id ?? -1, 240);
+        assert.deepEqual(own.map((p) => p.value), [await open(entries[0]?.revisionId ?? -1), await open(kanidm?.currentRevision ?? -1)]);
+      });
+
       await t.test('an application name holding markup is shown as text, linked by its encoded name', async () => {
         const page = await (await alice.get('/')).text();
         assert.ok(!page.includes(HOSTILE_APP));

@@ -99,6 +99,8 @@ export const FINDINGS_WITHOUT_ADVISORY_INDEX_VERSION = 16;
 export const FINDINGS_COUNTS_INDEX_VERSION = 17;
 /** Campaign applications found by their candidate revision (promotion, which checks every revision becoming current). */
 export const CAMPAIGN_CANDIDATE_INDEX_VERSION = 18;
+/** Triage decisions found by their application (a page of applications reads only its own and the fleet's). */
+export const TRIAGE_APP_INDEX_VERSION = 19;
 
 /** Revisions whose findings the advisory-records migration rewrites per round (their findings are in memory together). */
 const REVISIONS_PER_ROUND = 200;
@@ -424,6 +426,14 @@ const MIGRATIONS: Migration[] = [
     // every revision, and promote --snapshot of thousands, so the question is not a table scan.
     version: CAMPAIGN_CANDIDATE_INDEX_VERSION,
     statements: [`CREATE INDEX campaign_apps_candidate ON campaign_apps (candidate_revision_id)`],
+  },
+  {
+    // The fleet at 10,000 applications, through the server: every answer holding findings (a
+    // page of /apps, an affected list, a dashboard page) read every decision in force, each
+    // application's own ones of the whole fleet included. Found by application instead, the
+    // fleet's (app_id IS NULL) and a page's own.
+    version: TRIAGE_APP_INDEX_VERSION,
+    statements: [`CREATE INDEX triage_app ON triage (app_id)`],
   },
 ];
 

@@ -17,7 +17,7 @@ import {
   type FleetSettings,
   type FleetStore,
   type LevelCounts,
-  type TimelineEntry,
+  type TimelinePoint,
   FINDING_LEVELS,
   encodedFinding,
   type HistoryAction,
@@ -893,8 +893,8 @@ export class SqlFleetStore implements FleetStore {
     return { ...d, id };
   }
 
-  async triageDecisions(): Promise<StoredTriageDecision[]> {
-    const rows = await this.sql.query<{
+  async triageDecisions(appIds?: readonly number[]): Promise<StoredTriageDecision[]> {
+    type Row = {
       id: number;
       app_id: number | null;
       alias_key: string;
@@ -906,10 +906,19 @@ export class SqlFleetStore implements FleetStore {
       expires: string | null;
       by: string;
       at: string;
-    }>(
-      `SELECT id, app_id, alias_key, package_name, package_range, state, justification, reason, expires, by, at FROM triage
-       WHERE superseded_by IS NULL ORDER BY id`,
-    );
+    };
+    const select = `SELECT id, app_id, alias_key, package_name, package_range, state, justification, reason, expires, by, at FROM triage WHERE superseded_by IS NULL`;
+    let rows: Row[];
+    if (appIds === undefined) rows = await this.sql.query<Row>(`${select} ORDER BY id`);
+    else {
+      // The fleet's decisions and these applications' own, each found by its index (triage_app):
+      // a page of applications does not read the decisions of every other one.
+      rows = await this.sql.query<Row>(`${select} AND app_id IS NULL`);
+      for (const batch of chunks([...new Set(appIds)], ROWS_PER_INSERT)) {
+        rows.push(...(await this.sql.query<Row>(`${select} AND app_id IN (${batch.map(() => '?').join(', ')})`, batch)));
+      }
+      rows.sort((a, b) => Number(a.id) - Number(b.id));
+    }
     return rows.map((r) => ({
       id: Number(r.id),
       appId: r.app_id === null ? null : Number(r.app_id),
@@ -1435,13 +1444,34 @@ export class SqlFleetStore implements FleetStore {
     return Object.fromEntries(FINDING_LEVELS.map((l) => [l, Number(rows[0]?.[`open_${l}`] ?? 0)])) as LevelCounts;
   }
 
-  async findingsTimeline(appId: number | null): Promise<TimelineEntry[]> {
-    const rows = await this.sql.query<{ app_id: number; at: string; revision_id: number; n: number }>(
-      `SELECT h.app_id, h.at, h.revision_id, ${FINDING_LEVELS.map((l) => `c.open_${l}`).join(' + ')} AS n
-       FROM history h JOIN revision_counts c ON c.revision_id = h.revision_id ${appId === null ? '' : 'WHERE h.app_id = ?'} ORDER BY h.at, h.id`,
-      appId === null ? [] : [appId],
+  async findingsOverTime(appId: number | null, maxPoints: number): Promise<TimelinePoint[]> {
+    // Computed by the database, at most maxPoints rows handed over (the history is never read
+    // whole into the process): each entry's change to the total (its count less the application's
+    // previous entry's), the running total after the last entry of each instant, and past
+    // maxPoints instants the last of each of maxPoints equal spans of time, as the chart draws them.
+    const postgres = this.sql.dialect === 'postgres';
+    const ms = postgres ? `CAST(ROUND(EXTRACT(EPOCH FROM CAST(at AS TIMESTAMPTZ)) * 1000) AS BIGINT)` : `CAST(ROUND((julianday(at) - 2440587.5) * 86400000.0) AS INTEGER)`;
+    const span = `(CAST(${postgres ? 'GREATEST' : 'MAX'}(1, last - first) AS DOUBLE PRECISION) / ?)`;
+    // The last instant ends the last span (not a span of its own).
+    const bucket = `${postgres ? 'LEAST' : 'MIN'}(? - 1, ${postgres ? `FLOOR((t - first) / ${span})` : `CAST((t - first) / ${span} AS INTEGER)`})`;
+    const count = FINDING_LEVELS.map((l) => `c.open_${l}`).join(' + ');
+    const rows = await this.sql.query<{ at: string; total: number | string }>(
+      `WITH entries AS (
+         SELECT h.id, h.at, ${count} - COALESCE(LAG(${count}) OVER (PARTITION BY h.app_id ORDER BY h.at, h.id), 0) AS delta
+         FROM history h JOIN revision_counts c ON c.revision_id = h.revision_id${appId === null ? '' : ' WHERE h.app_id = ?'}
+       ), totals AS (
+         SELECT at, SUM(delta) OVER (ORDER BY at, id ROWS UNBOUNDED PRECEDING) AS total, ROW_NUMBER() OVER (PARTITION BY at ORDER BY id DESC) AS nth FROM entries
+       ), points AS (
+         SELECT at, total, ${ms} AS t FROM totals WHERE nth = 1
+       ), framed AS (
+         SELECT at, total, t, MIN(t) OVER () AS first, MAX(t) OVER () AS last, COUNT(*) OVER () AS n FROM points
+       ), bucketed AS (
+         SELECT at, total, n, ROW_NUMBER() OVER (PARTITION BY ${bucket} ORDER BY at DESC) AS nth FROM framed
+       )
+       SELECT at, total FROM bucketed WHERE n <= ? OR nth = 1 ORDER BY at`,
+      [...(appId === null ? [] : [appId]), maxPoints, maxPoints, maxPoints],
     );
-    return rows.map((r) => ({ appId: Number(r.app_id), at: r.at, revisionId: Number(r.revision_id), findings: Number(r.n) }));
+    return rows.map((r) => ({ at: r.at, value: Number(r.total) }));
   }
 
   async currentFindingsWithIdPage(id: string, page: PageRequest): Promise<Page<CurrentFinding>> {

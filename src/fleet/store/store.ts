@@ -255,8 +255,11 @@ export interface FleetStore {
 
   /** Appends a decision; earlier ones with the same scope, alias group and package are marked superseded. */
   addTriage(decision: TriageDecision): Promise<StoredTriageDecision>;
-  /** The decisions in force (not superseded), expired ones included, oldest first. */
-  triageDecisions(): Promise<StoredTriageDecision[]>;
+  /**
+   * The decisions in force (not superseded), expired ones included, oldest first. With `appIds`:
+   * only those that can govern these applications' findings (the fleet's, and their own).
+   */
+  triageDecisions(appIds?: readonly number[]): Promise<StoredTriageDecision[]>;
 
   /** Records an event and queues it for each delivery target (webhook URL). */
   addEvent(event: { type: string; body: string | Uint8Array; at: string }, targets: string[]): Promise<number>;
@@ -372,8 +375,13 @@ export interface FleetStore {
   findingsWithIds(revisionIds: number[], advisoryIds: string[]): Promise<Map<number, Finding[]>>;
   /** Open findings (not ignored by policy; before triage) of every current revision, counted by level. */
   currentLevelCounts(): Promise<LevelCounts>;
-  /** Each history entry (of one application, or all) with how many open findings its revision holds (before triage), oldest first. */
-  findingsTimeline(appId: number | null): Promise<TimelineEntry[]>;
+  /**
+   * Open findings (before triage) held by the current revisions of the fleet (or of one
+   * application) over its history, oldest first: at each instant of the history the sum of each
+   * application's count as of its latest entry. Past `maxPoints` instants, the last point of each
+   * of `maxPoints` equal spans of time. Computed in the store: never the whole history in memory.
+   */
+  findingsOverTime(appId: number | null, maxPoints: number): Promise<TimelinePoint[]>;
 }
 
 /** A revision as a diff compares it (FleetStore.revisionFootprints). */
@@ -579,11 +587,11 @@ export interface AppSummaryRow extends CurrentRevisionRef {
   failing: number;
 }
 
-export interface TimelineEntry {
-  appId: number;
+/** A count at a time (a point of a chart). */
+export interface TimelinePoint {
+  /** ISO-8601. */
   at: string;
-  revisionId: number;
-  findings: number;
+  value: number;
 }
 
 /** An application's current revision, as queries across the fleet return it. */

@@ -10,7 +10,8 @@ import { advisoryLink, findingState, fixText, LEVEL_LABELS, levelBadge, noteFor,
 import { html, type SafeHtml } from './html.js';
 import { appPath, csrfField, page, shortDigest, type Viewer } from './layout.js';
 import { BadRequest } from './request-errors.js';
-import { exposureWindows, findingsOverTime } from './timelines.js';
+import { CHART_POINTS } from './fleet-page.js';
+import { exposureWindows } from './timelines.js';
 
 /** `/apps/{name}`: current findings with their paths and fixes, triage forms, history, pictures, and a diff of two revisions. */
 
@@ -52,7 +53,7 @@ export async function appPageData(store: FleetStore, name: string, diff: { from:
     findings: applied?.findings ?? [],
     triage: applied?.triage ?? [],
     history,
-    overTime: findingsOverTime(await store.findingsTimeline(app.id)),
+    overTime: await store.findingsOverTime(app.id, CHART_POINTS),
     windows: exposureWindows(history.map((h) => ({ at: h.at, revisionId: h.revision.id })), findingsOf),
     diff: appDiff,
     now: now.toISOString(),

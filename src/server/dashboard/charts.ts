@@ -1,4 +1,5 @@
 import { plural } from '../../audit/report/human.js';
+import type { TimelinePoint } from '../../fleet/store/store.js';
 import { html, type SafeHtml } from './html.js';
 
 /**
@@ -11,11 +12,8 @@ import { html, type SafeHtml } from './html.js';
  * the numbers themselves.
  */
 
-export interface TimePoint {
-  /** ISO-8601. */
-  at: string;
-  value: number;
-}
+/** A point of a step chart: the store computes them (FleetStore.findingsOverTime). */
+export type TimePoint = TimelinePoint;
 
 const W = 640;
 const H = 180;

@@ -15,11 +15,12 @@ import { LEVEL_LABELS, triaged } from './findings-view.js';
 import { html, type SafeHtml } from './html.js';
 import { advisoryPath, appPath, packagePath, page, shortDigest, type Viewer } from './layout.js';
 import { BadRequest } from './request-errors.js';
-import { findingsOverTime } from './timelines.js';
 
 /** `/`: the fleet, one page of applications at a time (sorted, filtered and counted in the database). */
 
 export const PAGE_SIZE = 50;
+/** The most points of a chart of findings over time (the history thinned to as many spans of time). */
+export const CHART_POINTS = 240;
 const MAX_PAGE_SIZE = 200;
 
 export interface FleetView {
@@ -81,7 +82,7 @@ export async function fleetPageData(store: FleetStore, view: FleetView, now: Dat
   const query: FleetPageQuery = { search: view.search, searchIsAdvisoryId: view.search !== null && isAdvisoryId(view.search), level: view.level, sort: view.sort, descending: view.descending, offset: (view.page - 1) * view.perPage, limit: view.perPage };
   const { total, rows } = await store.fleetPage(query);
   // The store counts findings before triage; only findings some decision names can change, so only those are read.
-  const ids = [...new Set((await store.triageDecisions()).flatMap((d) => d.aliasKey.split(' ')))];
+  const ids = rows.length === 0 ? [] : [...new Set((await store.triageDecisions(rows.map((r) => r.appId))).flatMap((d) => d.aliasKey.split(' ')))];
   const governed = await store.findingsWithIds(rows.map((r) => r.revisionId), ids);
   const before = rows.map((r) => ({ appId: r.appId, findings: governed.get(r.revisionId) ?? [] }));
   const after = ids.length === 0 ? before : await triaged(store, before, now);
@@ -102,7 +103,7 @@ export async function fleetPageData(store: FleetStore, view: FleetView, now: Dat
     }),
     databases: await store.databases(),
     levels: whole ? await store.currentLevelCounts() : null,
-    overTime: whole ? findingsOverTime(await store.findingsTimeline(null)) : null,
+    overTime: whole ? await store.findingsOverTime(null, CHART_POINTS) : null,
     now: now.toISOString(),
   };
 }

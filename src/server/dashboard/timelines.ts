@@ -1,30 +1,11 @@
 import type { Finding } from '../../core/finding.js';
-import type { TimelineEntry } from '../../fleet/store/store.js';
-import type { TimePoint, Window } from './charts.js';
+import type { Window } from './charts.js';
 
 /**
- * Findings over time, from the history: each history entry makes a revision current at its
- * time, and the application holds that revision's findings until its next entry.
+ * Exposure windows, from an application's history: each history entry makes a revision current
+ * at its time, and the application holds that revision's findings until its next entry. (The
+ * findings count over time is the store's: FleetStore.findingsOverTime.)
  */
-
-/** The fleet's (or one application's) findings count over time, at most `maxPoints` points (the last value of each span kept). */
-export function findingsOverTime(entries: readonly TimelineEntry[], maxPoints = 240): TimePoint[] {
-  const perApp = new Map<number, number>();
-  let total = 0;
-  const points: TimePoint[] = [];
-  for (const e of entries) {
-    total += e.findings - (perApp.get(e.appId) ?? 0);
-    perApp.set(e.appId, e.findings);
-    if (points.at(-1)?.at === e.at) (points.at(-1) as TimePoint).value = total;
-    else points.push({ at: e.at, value: total });
-  }
-  if (points.length <= maxPoints) return points;
-  const first = Date.parse(points[0]?.at ?? '');
-  const span = Math.max(1, Date.parse(points.at(-1)?.at ?? '') - first) / maxPoints;
-  const thinned = new Map<number, TimePoint>();
-  for (const p of points) thinned.set(Math.floor((Date.parse(p.at) - first) / span), p);
-  return [...thinned.values()];
-}
 
 /** A finding as a person names it in a picture: advisory, package and version. */
 export function findingKey(f: Finding): string {
