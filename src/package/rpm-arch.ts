@@ -42,8 +42,8 @@ export function nativeCodeKinds(paths: readonly string[], manifest: unknown): Na
   if (['preinstall', 'install', 'postinstall'].some((s) => typeof scripts[s] === 'string' && scripts[s] !== '')) kinds.push('install-script');
   if (paths.includes('binding.gyp')) kinds.push('binding-gyp');
   if (paths.some((p) => p.endsWith('.node'))) kinds.push('node-addon');
-  const restricted = (value: unknown): boolean => (Array.isArray(value) ? value.length > 0 : typeof value === 'string' && value !== '');
-  if (restricted(fields.os) || restricted(fields.cpu) || restricted(fields.libc)) kinds.push('platform');
+  const platform = npmPlatform(manifest);
+  if (platform.os.length > 0 || platform.cpu.length > 0 || platform.libc.length > 0) kinds.push('platform');
   return kinds;
 }
 
@@ -53,25 +53,91 @@ export function isNoarch(native: NativeCode): boolean {
 }
 
 /**
- * The native code of an npm application: its own (source files and package.json) and that of
- * every vendored package whose key (licenseKey) is in `bundled`, read from the vendored files;
- * and whether the build compiles (any vendored package's binding.gyp).
+ * An npm package's `os`, `cpu` and `libc` fields, as lists ("x" and ["x"] alike; absent: empty).
+ * npm installs the package only where each list admits the platform (npm-install-checks).
  */
-export async function npmNativeCode(
-  application: { paths: readonly string[]; manifest: unknown },
-  vendored: { files: readonly ArchiveFile[]; packages: readonly VendoredPackage[] },
-  bundled: ReadonlySet<string>,
-): Promise<NativeCode> {
+export interface NpmPlatform {
+  os: string[];
+  cpu: string[];
+  libc: string[];
+}
+
+function platformList(value: unknown): string[] {
+  if (typeof value === 'string') return value === '' ? [] : [value];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+export function npmPlatform(manifest: unknown): NpmPlatform {
+  const fields = typeof manifest === 'object' && manifest !== null && !Array.isArray(manifest) ? (manifest as Record<string, unknown>) : {};
+  return { os: platformList(fields.os), cpu: platformList(fields.cpu), libc: platformList(fields.libc) };
+}
+
+/** npm-install-checks' checkList: `value` is admitted by `list` (empty or `any`: everything; `!x` excludes x). */
+function admits(list: readonly string[], value: string): boolean {
+  if (list.length === 0 || (list.length === 1 && list[0] === 'any')) return true;
+  let negated = 0;
+  let match = false;
+  for (const entry of list) {
+    if (entry.startsWith('!')) {
+      negated++;
+      if (entry.slice(1) === value) return false;
+    } else if (entry === value) match = true;
+  }
+  return match || negated === list.length;
+}
+
+/**
+ * Whether npm, pnpm or yarn installs the package on the Linux distributions the spec is for
+ * (glibc: Fedora, openSUSE): `@esbuild/darwin-arm64` (`os: ["darwin"]`) or a musl-only build
+ * (`libc: ["musl"]`) is vendored for the lockfile but never installed, so never bundled.
+ */
+export function installsOnLinux(platform: NpmPlatform): boolean {
+  return admits(platform.os, 'linux') && admits(platform.libc, 'glibc');
+}
+
+/** node's process.arch names, as npm's `cpu` field uses them, and the RPM architectures (macros) of each. */
+const RPM_ARCHES: Record<string, string> = {
+  arm: '%{arm}',
+  arm64: 'aarch64',
+  ia32: '%{ix86}',
+  loong64: 'loongarch64',
+  mips: 'mips',
+  mipsel: 'mipsel',
+  mips64: 'mips64',
+  mips64el: 'mips64el',
+  ppc: 'ppc',
+  ppc64: 'ppc64 ppc64le',
+  riscv64: 'riscv64',
+  s390: 's390',
+  s390x: 's390x',
+  x64: 'x86_64',
+};
+
+/**
+ * The RPM architectures a package with a `cpu` restriction is installed on: `%ifarch` (`only`)
+ * or `%ifnarch` (`except`) arguments, made of the table's fixed words alone (a package's text
+ * never reaches the spec); null when it is installed everywhere, or when the list names a cpu
+ * the table does not know (then it is declared for every architecture: over-stating, never under).
+ */
+export function rpmArchCondition(cpu: readonly string[]): { only: string } | { except: string } | null {
+  if (cpu.length === 0 || (cpu.length === 1 && cpu[0] === 'any')) return null;
+  const names = cpu.map((c) => (c.startsWith('!') ? c.slice(1) : c));
+  if (!names.every((n) => Object.hasOwn(RPM_ARCHES, n))) return null;
+  const positive = cpu.filter((c) => !c.startsWith('!'));
+  if (positive.length > 0) {
+    const only = positive.filter((c) => admits(cpu, c)).map((c) => RPM_ARCHES[c] as string);
+    return { only: [...new Set(only)].join(' ') };
+  }
+  return { except: [...new Set(names.map((n) => RPM_ARCHES[n] as string))].join(' ') };
+}
+
+/** Each vendored npm package's file list and parsed package.json (null when unreadable), by licenseKey. */
+export async function vendoredNpmManifests(vendored: { files: readonly ArchiveFile[]; packages: readonly VendoredPackage[] }): Promise<Map<string, { paths: string[]; manifest: unknown }>> {
   const byPath = new Map(vendored.files.map((f) => [f.path, f]));
-  const counts: Record<NativeCodeKind, number> = { 'install-script': 0, 'binding-gyp': 0, 'node-addon': 0, platform: 0 };
-  const seen = new Set<string>();
-  let packageCount = 0;
-  const own = nativeCodeKinds(application.paths, application.manifest);
-  let compiles = own.includes('binding-gyp');
+  const out = new Map<string, { paths: string[]; manifest: unknown }>();
   for (const pkg of vendored.packages) {
     const key = licenseKey(pkg.ecosystem, pkg.name, pkg.version);
-    if (pkg.ecosystem !== 'npm' || seen.has(key)) continue;
-    seen.add(key);
+    if (pkg.ecosystem !== 'npm' || out.has(key)) continue;
     const read = await readVendoredNpmPackage(pkg, byPath);
     let manifest: unknown = null;
     try {
@@ -79,7 +145,27 @@ export async function npmNativeCode(
     } catch {
       // An unreadable package.json: npm could not install it either; licences already said so.
     }
-    const kinds = nativeCodeKinds(read.paths, manifest);
+    out.set(key, { paths: read.paths, manifest });
+  }
+  return out;
+}
+
+/**
+ * The native code of an npm application: its own (source files and package.json) and that of
+ * every vendored package (`manifests`, from vendoredNpmManifests) whose key (licenseKey) is in
+ * `bundled`; and whether the build compiles (any vendored package's binding.gyp).
+ */
+export function npmNativeCode(
+  application: { paths: readonly string[]; manifest: unknown },
+  manifests: ReadonlyMap<string, { paths: readonly string[]; manifest: unknown }>,
+  bundled: ReadonlySet<string>,
+): NativeCode {
+  const counts: Record<NativeCodeKind, number> = { 'install-script': 0, 'binding-gyp': 0, 'node-addon': 0, platform: 0 };
+  let packageCount = 0;
+  const own = nativeCodeKinds(application.paths, application.manifest);
+  let compiles = own.includes('binding-gyp');
+  for (const [key, read] of manifests) {
+    const kinds = nativeCodeKinds(read.paths, read.manifest);
     if (kinds.includes('binding-gyp')) compiles = true;
     if (!bundled.has(key)) continue;
     for (const kind of kinds) counts[kind]++;

@@ -35,7 +35,7 @@ import {
   type SpecApplication,
 } from './rpm-spec.js';
 import { sbomJson } from '../sbom/sbom.js';
-import { npmNativeCode } from './rpm-arch.js';
+import { installsOnLinux, npmNativeCode, npmPlatform, rpmArchCondition, vendoredNpmManifests, type NpmPlatform } from './rpm-arch.js';
 import { cargoSystemRequires, linuxBuildGraph } from './cargo-native.js';
 import { applicationSourceFiles, buildSourceRpm, sourceArchiveBytes } from './srpm.js';
 import { licenseKey, licenseRefFor, vendoredLicenses, type VendoredLicense } from '../vendoring/vendored-licenses.js';
@@ -305,7 +305,23 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const appLicense = applicationLicense(app, overrides);
   // Cargo: as a Linux build compiles it, from the crates' own manifests (build-time edges, other systems' dependencies).
   const builtGraphs = graphs.map((g) => (g.ecosystem === 'cargo' ? linuxBuildGraph(g, vendor.files, vendor.manifest.packages) : g));
-  const decided = decideLicenses(bundledPackages(builtGraphs), vendored, overrides);
+  // What the build never installs on Linux (another OS's or musl's build) is not bundled; what
+  // some CPUs alone install is bundled on those (its Provides under %ifarch).
+  const npmManifests = app.ecosystem === 'npm' ? await vendoredNpmManifests({ files: vendor.files, packages: vendor.manifest.packages }) : new Map<string, { paths: string[]; manifest: unknown }>();
+  const platformOf = (lib: { ecosystem: Package['ecosystem']; name: string; version: string }): NpmPlatform | null => {
+    const read = npmManifests.get(licenseKey(lib.ecosystem, lib.name, lib.version));
+    return read === undefined ? null : npmPlatform(read.manifest);
+  };
+  const onLinux = bundledPackages(builtGraphs).filter((pkg) => {
+    const platform = platformOf(pkg);
+    return platform === null || installsOnLinux(platform);
+  });
+  const decided = decideLicenses(onLinux, vendored, overrides);
+  for (const lib of decided.bundled) {
+    const platform = platformOf(lib);
+    const arch = platform === null ? null : rpmArchCondition(platform.cpu);
+    if (arch !== null) lib.arch = arch;
+  }
   const missing = [...(appLicense.problem ? [appLicense.problem] : []), ...decided.missing];
   if (missing.length > 0) throw new MissingLicenses(missing);
   const license = combineLicenses([appLicense.license as string, ...decided.bundled.map((b) => b.license)]);
@@ -353,7 +369,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const sources = await applicationSourceFiles(projectDir, new Set(Object.values(names).map((n) => (outRel === '' ? n : `${outRel.split(sep).join('/')}/${n}`))));
   const appFiles = inside ? sources.files.filter((f) => !f.path.startsWith(`${outRel.split(sep).join('/')}/`)) : sources.files;
   const appArchive = await sourceArchiveBytes(appFiles, topDir, request.sourceDateEpoch);
-  const nativeCode = app.ecosystem === 'npm' ? await npmNativeCode(npmApplicationFiles(appFiles), { files: vendor.files, packages: vendor.manifest.packages }, new Set(decided.bundled.map((b) => licenseKey(b.ecosystem, b.name, b.version)))) : null;
+  const nativeCode = app.ecosystem === 'npm' ? npmNativeCode(npmApplicationFiles(appFiles), npmManifests, new Set(decided.bundled.map((b) => licenseKey(b.ecosystem, b.name, b.version)))) : null;
 
   const spec = renderRpmSpec({
     flavor: request.flavor,

@@ -45,6 +45,11 @@ export interface BundledLibrary {
   version: string;
   /** SPDX expression. */
   license: string;
+  /**
+   * npm: the RPM architectures it is installed on, when its `cpu` field restricts them
+   * (rpmArchCondition: fixed words only); its Provides is then inside `%ifarch`/`%ifnarch`.
+   */
+  arch?: { only: string } | { except: string };
 }
 
 export interface RpmSpecInput {
@@ -291,8 +296,14 @@ export function renderRpmSpec(input: RpmSpecInput): string {
   out.push('');
   if (input.bundled.length > 0) {
     out.push('# Every library compiled into the application, for security trackers (see Source3 for licences).');
-    const provides = [...new Set([...input.bundled].sort(compareLibraries).map((lib) => bundledProvide(input.flavor, lib)))];
-    for (const p of provides) tag('Provides', p);
+    // Each npm package built for some CPUs only is installed, so bundled, on those alone.
+    const condition = (lib: BundledLibrary): string => (lib.arch === undefined ? '' : 'only' in lib.arch ? `%ifarch ${lib.arch.only}` : `%ifnarch ${lib.arch.except}`);
+    const sorted = [...input.bundled].sort(compareLibraries);
+    for (const cond of [...new Set(sorted.map(condition))].sort()) {
+      if (cond !== '') out.push(cond);
+      for (const p of new Set(sorted.filter((lib) => condition(lib) === cond).map((lib) => bundledProvide(input.flavor, lib)))) tag('Provides', p);
+      if (cond !== '') out.push('%endif');
+    }
     const cLibraries = input.ecosystem === 'cargo' ? cargoBundledCLibraries(input.bundled) : [];
     if (cLibraries.length > 0) {
       out.push('# C libraries built from the sources these crates carry (their versions name them):');
@@ -456,21 +467,33 @@ function npmBuildRequires(flavor: RpmFlavor, packageManager: NpmPackageManager, 
  * What %install copies from the staged application into the package: the files `npm pack`
  * would publish (package.json's `files`, .npmignore or else .gitignore, the files npm always
  * includes, never lockfiles or .npmrc), read from npm itself (`--dry-run` only reads the tree,
- * `--ignore-scripts` runs no prepack), and the production node_modules. The list passes from
- * npm's JSON to tar as NUL-separated data, never as shell words; `--verbatim-files-from` keeps
- * a name starting with `-` a name. `APP_DIR` is replaced by the installed application's path.
+ * `--ignore-scripts` runs no prepack), and the production node_modules. A workspace member the
+ * production install links into node_modules (`node_modules/@app/lib -> ../packages/lib`, as npm,
+ * pnpm and both yarns link them) is the application's too: its own `npm pack` files and its
+ * node_modules are copied the same way, so no installed link dangles. The list passes from npm's
+ * JSON to tar as NUL-separated data, never as shell words; `--verbatim-files-from` keeps a name
+ * starting with `-` a name. `APP_DIR` is replaced by the installed application's path.
  * `--loglevel=error`: npm's warnings here are advice to a publisher (`gitignore-fallback`: add an
  * .npmignore), which a packager cannot act on.
  */
+const PACKED_FILES_SCRIPT = [
+  'const fs = require("fs"); const path = require("path"); const cp = require("child_process");',
+  'const stage = fs.realpathSync(process.argv[1]); const files = []; const seen = new Set();',
+  'const packed = (dir) => JSON.parse(cp.execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts", "--offline", "--loglevel=error"], { cwd: dir, encoding: "utf8" }))[0].files.map((f) => f.path).filter((p) => !p.startsWith("node_modules/"));',
+  'const links = (modules) => fs.readdirSync(modules).filter((e) => !e.startsWith(".")).flatMap((e) => e.startsWith("@") && fs.lstatSync(path.join(modules, e)).isDirectory() ? fs.readdirSync(path.join(modules, e)).map((s) => path.join(modules, e, s)) : [path.join(modules, e)]).filter((p) => fs.lstatSync(p).isSymbolicLink());',
+  'const member = (link) => { let target; try { target = fs.realpathSync(link); } catch { return null; } const rel = path.relative(stage, target);',
+  '  if (rel === "" || rel.startsWith("..") || path.isAbsolute(rel) || rel.split(path.sep).includes("node_modules") || !fs.existsSync(path.join(target, "package.json"))) return null; return rel.split(path.sep).join("/"); };',
+  'const add = (rel) => { if (seen.has(rel)) return; seen.add(rel); const dir = path.join(stage, rel); const prefix = rel === "" ? "" : rel + "/";',
+  '  for (const p of packed(dir)) files.push(prefix + p); const modules = path.join(dir, "node_modules"); if (!fs.existsSync(modules)) return; files.push(prefix + "node_modules");',
+  '  for (const link of links(modules)) { const m = member(link); if (m !== null) add(m); } };',
+  'add(""); process.stdout.write(files.map((p) => p + "\\0").join(""));',
+].join(' ');
+
 const PACKED_FILES = [
-  '(cd "$stage" && npm pack --dry-run --json --ignore-scripts --offline --loglevel=error > "$stage.pack.json")',
-  `node -e 'const fs = require("fs"); const [pack] = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); ` +
-    `const files = pack.files.map((f) => f.path).filter((p) => !p.startsWith("node_modules/")); ` +
-    `if (fs.existsSync(process.argv[2] + "/node_modules")) files.push("node_modules"); ` +
-    `process.stdout.write(files.map((p) => p + "\\0").join(""))' "$stage.pack.json" "$stage" > "$stage.files"`,
+  `node -e '${PACKED_FILES_SCRIPT}' "$stage" > "$stage.files"`,
   'mkdir -p APP_DIR',
   'tar -C "$stage" --null --verbatim-files-from -T "$stage.files" -cf - | tar -xf - -C APP_DIR',
-  'rm -rf "$stage" "$stage.pack.json" "$stage.files"',
+  'rm -rf "$stage" "$stage.files"',
 ];
 
 function renderNpmSections(out: string[], input: RpmSpecInput): void {
