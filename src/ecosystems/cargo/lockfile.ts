@@ -69,7 +69,9 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
 
   if (manifest !== null && input.manifest) {
     const pathPackages = input.readPathPackage ? pathPackageManifests({ path: input.manifest.path, doc: manifest }, members, input.readPathPackage).map(readMember) : [];
-    warnings.push(...unlockedDeclarations(input.path, { path: input.manifest.path, doc: manifest }, members, pathPackages, entries, ids, edges));
+    const root = { path: input.manifest.path, doc: manifest };
+    warnings.push(...unlockedDeclarations(input.path, root, members, pathPackages, entries, ids, edges));
+    warnings.push(...unlockedPatches(input.path, root, entries, readUnusedPatches(input, doc)));
   }
 
   const metadata = doc.metadata;
@@ -844,6 +846,58 @@ function unlockedDeclarations(
   for (const member of members) if (member.plain !== null) check(member.path, member.plain);
   for (const pathPackage of pathPackages) if (pathPackage.plain !== null) check(pathPackage.path, pathPackage.plain, false);
   return [...new Set(warnings)];
+}
+
+/**
+ * The crate names of `[[patch.unused]]`: the root manifest's patches that Cargo resolved and
+ * found no use for. Cargo refuses the lockfile when the table is not of this shape.
+ */
+function readUnusedPatches(input: LockfileInput, doc: TomlTable): Set<string> {
+  const names = new Set<string>();
+  const patch = doc.patch;
+  if (patch === undefined) return names;
+  const bad = (what: string): never => {
+    throw new InputError(input.path, what, keyPosition(input.text, 'patch'));
+  };
+  if (!isTomlTable(patch)) bad(`\`patch\` must be a table, found ${describe(patch)}`);
+  const unused = (patch as TomlTable).unused;
+  if (unused === undefined) return names;
+  if (!Array.isArray(unused)) bad(`\`patch.unused\` must be an array of tables ([[patch.unused]]), found ${describe(unused)}`);
+  for (const [i, item] of (unused as TomlValue[]).entries()) {
+    if (!isTomlTable(item) || typeof item.name !== 'string' || typeof item.version !== 'string') {
+      bad(`[[patch.unused]] entry ${i + 1} must have a \`name\` and a \`version\` string`);
+    }
+    names.add(crateKey((item as TomlTable).name as string));
+  }
+  return names;
+}
+
+/**
+ * The root manifest's `[patch]` path and git crates the lockfile holds neither as a package from
+ * that kind of source nor under `[[patch.unused]]`: Cargo records every patch one way or the
+ * other, so the lockfile predates the patch. `cargo build --locked` refuses it; a plain
+ * `cargo build` applies the patch and builds the patched crate's dependencies, which this
+ * lockfile does not list (a crates.io `hex` patched with a path fork that depends on `fnv`).
+ */
+function unlockedPatches(lockPath: string, root: { path: string; doc: TomlTable }, entries: readonly LockEntry[], unused: ReadonlySet<string>): string[] {
+  if (!isTomlTable(root.doc.patch)) return [];
+  const missing: string[] = [];
+  for (const [registry, table] of Object.entries(root.doc.patch)) {
+    if (!isTomlTable(table)) continue;
+    for (const [key, spec] of Object.entries(table)) {
+      if (!isTomlTable(spec)) continue;
+      const kind = typeof spec.path === 'string' ? 'path' : typeof spec.git === 'string' ? 'git' : null;
+      if (kind === null) continue;
+      const name = typeof spec.package === 'string' ? spec.package : key;
+      if (unused.has(crateKey(name))) continue;
+      const locked = entries.some((e) => crateKey(e.name) === crateKey(name) && (kind === 'path' ? e.source === null : e.source?.startsWith('git+') === true));
+      if (!locked) missing.push(`[patch.${registry}] ${name} (${kind} ${JSON.stringify(kind === 'path' ? spec.path : spec.git)})`);
+    }
+  }
+  if (missing.length === 0) return [];
+  return [
+    `${root.path}: declares ${shortList(missing)}, which ${lockPath} neither locks nor lists under [[patch.unused]]: the lockfile is older than the manifest; cargo build without --locked applies the patch and resolves its dependencies anew (--locked refuses), and the audit covers only what the lockfile locks`,
+  ];
 }
 
 /**

@@ -626,6 +626,33 @@ describe('a lockfile older than its manifest: what cargo build (without --locked
     ]);
   });
 
+  test('a [patch] the lockfile neither locks nor lists as unused: cargo build applies it and builds what the patched crate depends on', () => {
+    // Checked with cargo 1.95: app -> hex (crates.io) locked, then `[patch.crates-io] hex = { path = "hexfork" }`
+    // (a fork depending on fnv) added; `cargo metadata --locked` refuses, `cargo tree` builds hexfork and fnv.
+    const text = lock([['hex', '0.4.3', CRATES_IO]]);
+    const patches = '[dependencies]\nhex = "0.4"\n\n[patch.crates-io]\nhex = { path = "hexfork" }\nitoa = { git = "https://example.org/itoa" }\n';
+    assert.deepEqual(parse(text, patches), [
+      'Cargo.toml: declares [patch.crates-io] hex (path "hexfork"), [patch.crates-io] itoa (git "https://example.org/itoa"), which Cargo.lock neither locks nor lists under [[patch.unused]]: the lockfile is older than the manifest; cargo build without --locked applies the patch and resolves its dependencies anew (--locked refuses), and the audit covers only what the lockfile locks',
+    ]);
+    // As cargo writes the lockfile once the patches are resolved: hex from the path, itoa unused.
+    const resolved = [
+      'version = 4',
+      '',
+      '[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = [\n "hex",\n]',
+      '',
+      '[[package]]\nname = "hex"\nversion = "0.4.3"',
+      '',
+      '[[patch.unused]]\nname = "itoa"\nversion = "1.0.1"',
+      '',
+    ].join('\n');
+    assert.deepEqual(parse(resolved, patches), []);
+  });
+
+  test('[[patch.unused]] of a shape cargo refuses is refused', () => {
+    const text = `${lock([['hex', '0.4.3', CRATES_IO]])}\n[[patch.unused]]\nversion = "1.0.1"\n`;
+    assertInputError(() => parse(text, ''), 'Cargo.lock', /\[\[patch\.unused\]\] entry 1 must have a `name` and a `version` string/);
+  });
+
   test('a workspace member the lockfile does not hold at all', () => {
     const input: LockfileInput = {
       path: 'Cargo.lock',
