@@ -22,6 +22,12 @@ export interface LockfileInput {
    * directory's dependencies from its package.json, not from its lockfile entry.
    */
   projectManifest?: (dir: string) => { path: string; text: string } | null;
+  /**
+   * Cargo: whether the project's Cargo configuration replaces this lockfile registry source
+   * (another registry) with crates.io: the configuration file and the `replace-with` chain that
+   * says so, or null.
+   */
+  cargoCratesIoReplacement?: (source: string) => { file: string; chain: string } | null;
 }
 
 /** Throws InputError naming the file (and position when known) on anything malformed. */

@@ -90,12 +90,19 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
     if (entry.source !== null) {
       let parsed = sources.get(entry.source);
       if (parsed === undefined) {
-        sources.set(entry.source, (parsed = parseCargoSource(entry.source)));
-        if (parsed.isDefaultRegistry && !parseCargoSourceId(entry.source).isCratesIo) {
+        parsed = parseCargoSource(entry.source);
+        const replaced = parsed.kind === 'registry' && !parsed.isDefaultRegistry ? (input.cargoCratesIoReplacement?.(entry.source) ?? null) : null;
+        if (replaced !== null) {
+          parsed = { ...parsed, isDefaultRegistry: true };
+          warnings.push(
+            `${input.path}: source ${JSON.stringify(entry.source)} is replaced with crates.io by ${replaced.file} ([source] ${replaced.chain}): Cargo builds crates.io's crates for it, and they are audited as crates.io's`,
+          );
+        } else if (parsed.isDefaultRegistry && !parseCargoSourceId(entry.source).isCratesIo) {
           warnings.push(
             `${input.path}: source ${JSON.stringify(entry.source)} is another registry to Cargo, but it fetches from crates.io's index: its crates are audited as crates.io's`,
           );
         }
+        sources.set(entry.source, parsed);
       }
       source = parsed;
     } else {
