@@ -4,7 +4,7 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { flagsFromReachability, locatePackagesLater, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource, SourceLocation } from '../../core/package.js';
-import { CargoSourceError, isCratesIoRegistryIndex, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
+import { CargoSourceError, declaredGitIdentity, isCratesIoRegistryIndex, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
 import { crateNameProblem } from './crate-name.js';
 import { crateKey, declaredSpec, dependencyTables, type DeclaredKind } from './manifest-dependencies.js';
 import { cargoRequirementMatches, checkCargoVersion } from './version.js';
@@ -825,8 +825,17 @@ function unlockedDeclarations(
         problems.add(`${name} (not locked)`);
         return;
       }
-      const fromCratesIo = table === null || (table.git === undefined && declaresCratesIo(table));
-      if (!fromCratesIo || moved.has(crateKey(name))) return;
+      if (moved.has(crateKey(name))) return;
+      if (table !== null && typeof table.git === 'string') {
+        // Locked from another repository or reference (crates.io's release, say): cargo build
+        // fetches the declared one and resolves its dependencies anew.
+        const identity = declaredGitIdentity({ ...table, git: table.git });
+        if (identity !== null && !found.some((e) => e.sourceKey !== null && looseGitIdentity(e.sourceKey) === identity)) {
+          problems.add(`${name} (from git ${[table.git, ...['branch', 'tag', 'rev'].filter((k) => typeof table[k] === 'string').map((k) => `${k} ${String(table[k])}`)].join(' ')}, locked from ${found.map((e) => e.source ?? 'a path').join(', ')})`);
+        }
+        return;
+      }
+      if (table !== null && !declaresCratesIo(table)) return;
       const cratesIo = found.filter((e) => e.source !== null && parseCargoSource(e.source).isDefaultRegistry);
       if (cratesIo.length === 0) {
         problems.add(`${name} (from crates.io, locked from ${found.map((e) => e.source ?? 'a path').join(', ')})`);

@@ -626,6 +626,22 @@ describe('a lockfile older than its manifest: what cargo build (without --locked
     ]);
   });
 
+  test('a git dependency locked from crates.io or from another reference: cargo build fetches the declared repository and builds what it depends on', () => {
+    // Checked with cargo 1.95: hex locked from crates.io, then declared as `{ git = "file:///…/hexgit" }` (a fork
+    // depending on fnv); `cargo metadata --locked` refuses, `cargo tree` builds the git hex and fnv. Likewise
+    // for `tag = "v1"` over a lockfile of `?branch=master`.
+    const text = lock([
+      ['hex', '0.4.3', CRATES_IO],
+      ['itoa', '1.0.1', 'git+https://github.com/dtolnay/itoa?branch=master#0123456789abcdef0123456789abcdef01234567'],
+    ]);
+    assert.deepEqual(parse(text, '[dependencies]\nhex = { git = "https://example.org/hex" }\nitoa = { git = "https://github.com/dtolnay/itoa", tag = "v1" }\n'), [
+      `Cargo.toml: app declares hex (from git https://example.org/hex, locked from ${CRATES_IO}), itoa (from git https://github.com/dtolnay/itoa tag v1, locked from git+https://github.com/dtolnay/itoa?branch=master#0123456789abcdef0123456789abcdef01234567)${SUFFIX}`,
+    ]);
+    // The repository as Cargo compares it (github.com's case, `.git`), and the reference as v1/v2 lockfiles spell the default branch.
+    assert.deepEqual(parse(text, '[dependencies]\nitoa = { git = "https://GitHub.com/DTolnay/itoa.git", branch = "master" }\n'), []);
+    assert.deepEqual(parse(text, '[dependencies]\nitoa = { git = "https://github.com/dtolnay/itoa" }\n'), []);
+  });
+
   test('a [patch] the lockfile neither locks nor lists as unused: cargo build applies it and builds what the patched crate depends on', () => {
     // Checked with cargo 1.95: app -> hex (crates.io) locked, then `[patch.crates-io] hex = { path = "hexfork" }`
     // (a fork depending on fnv) added; `cargo metadata --locked` refuses, `cargo tree` builds hexfork and fnv.
