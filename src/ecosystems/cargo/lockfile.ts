@@ -167,6 +167,8 @@ class LockEntry {
     /** The table's header, `[root]` or `[[package]]`, and which of those it is (0-based). */
     readonly header: string,
     readonly ordinal: number,
+    /** A `[replace]` of the root manifest applies to it: it names its replacement (`replace = "..."`). */
+    readonly replaced: boolean,
   ) {}
 
   get label(): string {
@@ -342,6 +344,7 @@ function readEntry(input: LockfileInput, table: TomlTable, header: string, ordin
     (deps as string[] | undefined) ?? NO_DEPENDENCIES,
     header,
     ordinal,
+    table.replace !== undefined,
   );
 }
 
@@ -890,15 +893,16 @@ function readUnusedPatches(input: LockfileInput, doc: TomlTable): Set<string> {
 
 /**
  * The root manifest's `[patch]` path and git crates the lockfile holds neither as a package from
- * that kind of source nor under `[[patch.unused]]`: Cargo records every patch one way or the
- * other, so the lockfile predates the patch. `cargo build --locked` refuses it; a plain
- * `cargo build` applies the patch and builds the patched crate's dependencies, which this
- * lockfile does not list (a crates.io `hex` patched with a path fork that depends on `fnv`).
+ * that kind of source nor under `[[patch.unused]]` (Cargo records every patch one way or the
+ * other), and its `[replace]` entries whose package the lockfile locks without naming the
+ * replacement (`replace = "..."`; an unused `[replace]` leaves no trace): the lockfile predates
+ * them. `cargo build --locked` refuses it; a plain `cargo build` applies them and builds the
+ * replacement's dependencies, which this lockfile does not list (a crates.io `hex` patched or
+ * replaced with a path fork that depends on `fnv`, cargo 1.95).
  */
 function unlockedPatches(lockPath: string, root: { path: string; doc: TomlTable }, entries: readonly LockEntry[], unused: ReadonlySet<string>): string[] {
-  if (!isTomlTable(root.doc.patch)) return [];
   const missing: string[] = [];
-  for (const [registry, table] of Object.entries(root.doc.patch)) {
+  for (const [registry, table] of Object.entries(isTomlTable(root.doc.patch) ? root.doc.patch : {})) {
     if (!isTomlTable(table)) continue;
     for (const [key, spec] of Object.entries(table)) {
       if (!isTomlTable(spec)) continue;
@@ -910,9 +914,15 @@ function unlockedPatches(lockPath: string, root: { path: string; doc: TomlTable 
       if (!locked) missing.push(`[patch.${registry}] ${name} (${kind} ${JSON.stringify(kind === 'path' ? spec.path : spec.git)})`);
     }
   }
+  for (const key of Object.keys(isTomlTable(root.doc.replace) ? root.doc.replace : {})) {
+    // A package id spec: `name:version`, `name@version`, `URL#name:version`, `URL#name@version`.
+    const [name = '', version] = key.slice(key.lastIndexOf('#') + 1).split(/[:@]/, 2);
+    const same = entries.filter((e) => e.name === name && e.source !== null && (version === undefined || e.version === version));
+    if (same.length > 0 && !same.some((e) => e.replaced)) missing.push(`[replace] ${JSON.stringify(key)} (${name} ${same[0]?.version ?? ''} locked without it)`);
+  }
   if (missing.length === 0) return [];
   return [
-    `${root.path}: declares ${shortList(missing)}, which ${lockPath} neither locks nor lists under [[patch.unused]]: the lockfile is older than the manifest; cargo build without --locked applies the patch and resolves its dependencies anew (--locked refuses), and the audit covers only what the lockfile locks`,
+    `${root.path}: declares ${shortList(missing)}, which ${lockPath} does not record as applied or unused: the lockfile is older than the manifest; cargo build without --locked applies them and resolves their dependencies anew (--locked refuses), and the audit covers only what the lockfile locks`,
   ];
 }
 

@@ -648,7 +648,7 @@ describe('a lockfile older than its manifest: what cargo build (without --locked
     const text = lock([['hex', '0.4.3', CRATES_IO]]);
     const patches = '[dependencies]\nhex = "0.4"\n\n[patch.crates-io]\nhex = { path = "hexfork" }\nitoa = { git = "https://example.org/itoa" }\n';
     assert.deepEqual(parse(text, patches), [
-      'Cargo.toml: declares [patch.crates-io] hex (path "hexfork"), [patch.crates-io] itoa (git "https://example.org/itoa"), which Cargo.lock neither locks nor lists under [[patch.unused]]: the lockfile is older than the manifest; cargo build without --locked applies the patch and resolves its dependencies anew (--locked refuses), and the audit covers only what the lockfile locks',
+      'Cargo.toml: declares [patch.crates-io] hex (path "hexfork"), [patch.crates-io] itoa (git "https://example.org/itoa"), which Cargo.lock does not record as applied or unused: the lockfile is older than the manifest; cargo build without --locked applies them and resolves their dependencies anew (--locked refuses), and the audit covers only what the lockfile locks',
     ]);
     // As cargo writes the lockfile once the patches are resolved: hex from the path, itoa unused.
     const resolved = [
@@ -662,6 +662,28 @@ describe('a lockfile older than its manifest: what cargo build (without --locked
       '',
     ].join('\n');
     assert.deepEqual(parse(resolved, patches), []);
+  });
+
+  test('a [replace] whose package the lockfile locks without naming the replacement: cargo build applies it', () => {
+    // Checked with cargo 1.95: `[replace] "hex:0.4.3" = { path = "hexfork" }` added over a lockfile of crates.io's hex;
+    // `cargo metadata --locked` refuses, `cargo tree` builds hexfork and its fnv. An unused [replace] leaves no trace.
+    const text = lock([['hex', '0.4.3', CRATES_IO]]);
+    const replace = '[dependencies]\nhex = "0.4"\n\n[replace]\n"hex:0.4.3" = { path = "hexfork" }\n"itoa:1.0.1" = { path = "itoafork" }\n';
+    assert.deepEqual(parse(text, replace), [
+      'Cargo.toml: declares [replace] "hex:0.4.3" (hex 0.4.3 locked without it), which Cargo.lock does not record as applied or unused: the lockfile is older than the manifest; cargo build without --locked applies them and resolves their dependencies anew (--locked refuses), and the audit covers only what the lockfile locks',
+    ]);
+    // As cargo writes it once applied.
+    const applied = [
+      'version = 4',
+      '',
+      '[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = [\n "hex 0.4.3 (registry+https://github.com/rust-lang/crates.io-index)",\n]',
+      '',
+      '[[package]]\nname = "hex"\nversion = "0.4.3"',
+      '',
+      `[[package]]\nname = "hex"\nversion = "0.4.3"\nsource = "${CRATES_IO}"\nreplace = "hex 0.4.3"`,
+      '',
+    ].join('\n');
+    assert.deepEqual(parse(applied, replace), []);
   });
 
   test('[[patch.unused]] of a shape cargo refuses is refused', () => {
