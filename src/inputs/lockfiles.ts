@@ -4,6 +4,7 @@ import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
 import { noteCodeKind } from '../core/code-kinds.js';
 import { InputError, StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
+import type { CargoConfig } from '../ecosystems/cargo/cargo-config.js';
 import { LOCKFILE_FORMATS, SUPERSEDED } from '../ecosystems/formats.js';
 import { readTextInput, readTextInputFile } from '../core/input-files.js';
 import { parseManifestQuietly } from '../ecosystems/cargo/workspace-members.js';
@@ -248,11 +249,32 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
+  if (location.format.ecosystem === 'cargo') input.cargoCratesIoReplacement = await cratesIoReplacementReader(dirname(location.path), confineTo);
   noteCodeKind(location.format.fileName);
   const parse = await location.format.loadParser();
   const graph = parse(input);
   if (location.format.ecosystem === 'npm') await (await import('../ecosystems/npm/local-tarball.js')).readLocalTarballs(graph);
   return graph;
+}
+
+/**
+ * Cargo's source replacement as `cargo build` in the lockfile's directory reads it (the project's
+ * `.cargo/config.toml`, each parent directory's, CARGO_HOME's), read on first use: a lockfile
+ * source of another registry that it replaces with crates.io is crates.io's crates. In an upload
+ * (`confineTo`) only the project's own file, when it lies inside the upload, is read.
+ */
+async function cratesIoReplacementReader(dir: string, confineTo: string | undefined): Promise<NonNullable<LockfileInput['cargoCratesIoReplacement']>> {
+  const { configFileIn, cratesIoReplacement, emptyConfig, readCargoConfig, readCargoFetchConfig } = await import('../ecosystems/cargo/cargo-config.js');
+  let config: CargoConfig | undefined;
+  return (source) => {
+    if (config === undefined) {
+      const own = confineTo === undefined ? null : configFileIn(dir);
+      if (confineTo === undefined) config = readCargoFetchConfig(dir);
+      else config = own !== null && isInsideDirectory(confineTo, own) ? readCargoConfig(dir) : emptyConfig();
+    }
+    const chain = cratesIoReplacement(config, source);
+    return chain === null ? null : { file: config.path ?? '.cargo/config.toml', chain };
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport } from '../support/audit-report.js';
-import { ADVISORY_DB_BUNDLE, runCli, tempDir } from '../support/shared.js';
+import { ADVISORY_DB_BUNDLE, runCli, tempDir, tempTree } from '../support/shared.js';
 
 /*
  * Cargo.lock inputs that Cargo reads one way and an auditor could read another: crates.io
@@ -181,6 +181,39 @@ test("rsa locked from another registry while the manifest names crates.io as a r
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(warnings(run.stdout).filter((w) => w.includes('does not lock as declared')), [], declaration);
   }
+});
+
+test("another registry that .cargo/config.toml replaces with crates-io is crates.io's crates: cargo builds crates.io's rsa, so it is audited as crates.io's", () => {
+  // Checked with cargo 1.95: `hex = { version = "0.4", registry = "foo" }` with `[source.foo]
+  // replace-with = "crates-io"` locks `source = "sparse+http://127.0.0.1:9/index/"` and builds
+  // crates.io's hex (`cargo tree --offline --locked`, crates-io itself replaced by a directory).
+  const source = 'sparse+https://example.org/index/';
+  const config = (replaceWith: string): string =>
+    `[registries.foo]\nindex = "${source}"\n\n[source.foo]\nregistry = "${source}"\nreplace-with = "${replaceWith}"\n\n[source.mirror]\nregistry = "sparse+https://mirror.example.org/"\nreplace-with = "crates-io"\n`;
+  const lock = [
+    'version = 4',
+    '',
+    '[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = [\n "rsa",\n]',
+    '',
+    `[[package]]\nname = "rsa"\nversion = "0.9.10"\nsource = "${source}"`,
+    '',
+  ].join('\n');
+  for (const [replaceWith, chain] of [['crates-io', 'foo -> crates-io'], ['mirror', 'foo -> mirror -> crates-io']] as const) {
+    const root = tempTree('cli-cargo-replaced', { 'Cargo.lock': lock, '.cargo/config.toml': config(replaceWith) });
+    const run = runCli(['audit', root, ...DB, '--format', 'json'], { cacheDir });
+    assert.equal(run.status, 1, run.stderr);
+    assert.deepEqual(findingIds(run.stdout), ['RUSTSEC-2023-0071 rsa'], replaceWith);
+    assert.deepEqual(
+      auditReport(run.stdout).warnings.filter((w) => w.startsWith(root)),
+      [`${join(root, 'Cargo.lock')}: source "${source}" is replaced with crates.io by ${join(root, '.cargo', 'config.toml')} ([source] ${chain}): Cargo builds crates.io's crates for it, and they are audited as crates.io's`],
+      replaceWith,
+    );
+  }
+  // Replaced with another registry, it stays another registry.
+  const root = tempTree('cli-cargo-replaced', { 'Cargo.lock': lock, '.cargo/config.toml': config('elsewhere').replace('[source.mirror]', '[source.elsewhere]\nregistry = "sparse+https://elsewhere.example.org/"\n\n[source.mirror]') });
+  const run = runCli(['audit', root, ...DB, '--format', 'json'], { cacheDir });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(findingIds(run.stdout), []);
 });
 
 test('a source Cargo cannot read is refused with exit 2, naming the file, the entry and the line', () => {

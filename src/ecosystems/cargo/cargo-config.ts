@@ -51,7 +51,7 @@ function optionalString(file: string, where: string, table: TomlTable, key: stri
 }
 
 /** The configuration file Cargo reads in `dir/.cargo`: the legacy `config` when both exist. */
-function configFileIn(dir: string): string | null {
+export function configFileIn(dir: string): string | null {
   return configFileAt(join(dir, '.cargo'));
 }
 
@@ -62,7 +62,7 @@ function configFileAt(dir: string): string | null {
   return existsSync(legacy) ? legacy : existsSync(current) ? current : null;
 }
 
-function emptyConfig(): CargoConfig {
+export function emptyConfig(): CargoConfig {
   return { path: null, sources: new Map(), registries: new Map(), settings: {} };
 }
 
@@ -164,6 +164,39 @@ function withSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
 }
 
+/** The `[source.NAME]` whose `registry` is this source (Cargo's comparison), which `replace-with` then applies to. */
+function sourceDefining(config: CargoConfig, where: string, source: CargoSourceId): CargoSourceConfig | undefined {
+  return [...config.sources.values()].find((s) => s.registry !== undefined && configRegistry(where, s.registry).key === source.key);
+}
+
+/**
+ * The `[source]` replacement that makes Cargo fetch the crates of a lockfile registry source
+ * other than crates.io from crates.io (`[source.NAME] registry = URL` naming that source, and a
+ * `replace-with` chain reaching `crates-io`), as
+ * `NAME -> ... -> crates-io`; null when there is none. Cargo.lock keeps the replaced source's
+ * URL, but the crates built are crates.io's (cargo 1.95 builds `hex` of a registry `foo`
+ * replaced with crates-io from crates.io).
+ */
+export function cratesIoReplacement(config: CargoConfig, source: string): string | null {
+  let original: CargoSourceId;
+  try {
+    original = parseCargoSourceId(source);
+  } catch {
+    return null;
+  }
+  if (original.isCratesIo || (original.kind !== 'registry' && original.kind !== 'sparse')) return null;
+  const where = config.path ?? '.cargo/config.toml';
+  const named = sourceDefining(config, where, original);
+  if (named === undefined) return null;
+  // Cargo refuses a [source] defining crates.io's index under another name: only `crates-io` is crates.io.
+  const chain = [named.name];
+  for (let next = named.replaceWith; next !== undefined && !chain.includes(next); next = config.sources.get(next)?.replaceWith) {
+    chain.push(next);
+    if (next === 'crates-io') return chain.join(' -> ');
+  }
+  return null;
+}
+
 /**
  * The sparse index to fetch the crates of a lockfile registry source from (`source` as
  * Cargo.lock spells it: `registry+URL` or `sparse+URL`), after the project's source
@@ -184,7 +217,7 @@ export function registryLocation(config: CargoConfig, source: string): RegistryL
     name = 'crates-io';
   } else {
     const named =
-      [...config.sources.values()].find((s) => s.registry !== undefined && configRegistry(where, s.registry).key === original.key)?.name ??
+      sourceDefining(config, where, original)?.name ??
       [...config.registries.entries()].find(([, index]) => configRegistry(where, index).key === original.key)?.[0];
     name = named ?? source;
   }

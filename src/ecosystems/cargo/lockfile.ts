@@ -4,7 +4,7 @@ import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { flagsFromReachability, locatePackagesLater, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource, SourceLocation } from '../../core/package.js';
-import { CargoSourceError, isCratesIoRegistryIndex, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
+import { CargoSourceError, declaredGitIdentity, isCratesIoRegistryIndex, looseGitIdentity, parseCargoSource, parseCargoSourceId } from './source.js';
 import { crateNameProblem } from './crate-name.js';
 import { crateKey, declaredSpec, dependencyTables, type DeclaredKind } from './manifest-dependencies.js';
 import { cargoRequirementMatches, checkCargoVersion } from './version.js';
@@ -69,7 +69,9 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
 
   if (manifest !== null && input.manifest) {
     const pathPackages = input.readPathPackage ? pathPackageManifests({ path: input.manifest.path, doc: manifest }, members, input.readPathPackage).map(readMember) : [];
-    warnings.push(...unlockedDeclarations(input.path, { path: input.manifest.path, doc: manifest }, members, pathPackages, entries, ids, edges));
+    const root = { path: input.manifest.path, doc: manifest };
+    warnings.push(...unlockedDeclarations(input.path, root, members, pathPackages, entries, ids, edges));
+    warnings.push(...unlockedPatches(input.path, root, entries, readUnusedPatches(input, doc)));
   }
 
   const metadata = doc.metadata;
@@ -88,12 +90,19 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
     if (entry.source !== null) {
       let parsed = sources.get(entry.source);
       if (parsed === undefined) {
-        sources.set(entry.source, (parsed = parseCargoSource(entry.source)));
-        if (parsed.isDefaultRegistry && !parseCargoSourceId(entry.source).isCratesIo) {
+        parsed = parseCargoSource(entry.source);
+        const replaced = parsed.kind === 'registry' && !parsed.isDefaultRegistry ? (input.cargoCratesIoReplacement?.(entry.source) ?? null) : null;
+        if (replaced !== null) {
+          parsed = { ...parsed, isDefaultRegistry: true };
+          warnings.push(
+            `${input.path}: source ${JSON.stringify(entry.source)} is replaced with crates.io by ${replaced.file} ([source] ${replaced.chain}): Cargo builds crates.io's crates for it, and they are audited as crates.io's`,
+          );
+        } else if (parsed.isDefaultRegistry && !parseCargoSourceId(entry.source).isCratesIo) {
           warnings.push(
             `${input.path}: source ${JSON.stringify(entry.source)} is another registry to Cargo, but it fetches from crates.io's index: its crates are audited as crates.io's`,
           );
         }
+        sources.set(entry.source, parsed);
       }
       source = parsed;
     } else {
@@ -158,6 +167,8 @@ class LockEntry {
     /** The table's header, `[root]` or `[[package]]`, and which of those it is (0-based). */
     readonly header: string,
     readonly ordinal: number,
+    /** A `[replace]` of the root manifest applies to it: it names its replacement (`replace = "..."`). */
+    readonly replaced: boolean,
   ) {}
 
   get label(): string {
@@ -333,6 +344,7 @@ function readEntry(input: LockfileInput, table: TomlTable, header: string, ordin
     (deps as string[] | undefined) ?? NO_DEPENDENCIES,
     header,
     ordinal,
+    table.replace !== undefined,
   );
 }
 
@@ -816,8 +828,17 @@ function unlockedDeclarations(
         problems.add(`${name} (not locked)`);
         return;
       }
-      const fromCratesIo = table === null || (table.git === undefined && declaresCratesIo(table));
-      if (!fromCratesIo || moved.has(crateKey(name))) return;
+      if (moved.has(crateKey(name))) return;
+      if (table !== null && typeof table.git === 'string') {
+        // Locked from another repository or reference (crates.io's release, say): cargo build
+        // fetches the declared one and resolves its dependencies anew.
+        const identity = declaredGitIdentity({ ...table, git: table.git });
+        if (identity !== null && !found.some((e) => e.sourceKey !== null && looseGitIdentity(e.sourceKey) === identity)) {
+          problems.add(`${name} (from git ${[table.git, ...['branch', 'tag', 'rev'].filter((k) => typeof table[k] === 'string').map((k) => `${k} ${String(table[k])}`)].join(' ')}, locked from ${found.map((e) => e.source ?? 'a path').join(', ')})`);
+        }
+        return;
+      }
+      if (table !== null && !declaresCratesIo(table)) return;
       const cratesIo = found.filter((e) => e.source !== null && parseCargoSource(e.source).isDefaultRegistry);
       if (cratesIo.length === 0) {
         problems.add(`${name} (from crates.io, locked from ${found.map((e) => e.source ?? 'a path').join(', ')})`);
@@ -844,6 +865,65 @@ function unlockedDeclarations(
   for (const member of members) if (member.plain !== null) check(member.path, member.plain);
   for (const pathPackage of pathPackages) if (pathPackage.plain !== null) check(pathPackage.path, pathPackage.plain, false);
   return [...new Set(warnings)];
+}
+
+/**
+ * The crate names of `[[patch.unused]]`: the root manifest's patches that Cargo resolved and
+ * found no use for. Cargo refuses the lockfile when the table is not of this shape.
+ */
+function readUnusedPatches(input: LockfileInput, doc: TomlTable): Set<string> {
+  const names = new Set<string>();
+  const patch = doc.patch;
+  if (patch === undefined) return names;
+  const bad = (what: string): never => {
+    throw new InputError(input.path, what, keyPosition(input.text, 'patch'));
+  };
+  if (!isTomlTable(patch)) bad(`\`patch\` must be a table, found ${describe(patch)}`);
+  const unused = (patch as TomlTable).unused;
+  if (unused === undefined) return names;
+  if (!Array.isArray(unused)) bad(`\`patch.unused\` must be an array of tables ([[patch.unused]]), found ${describe(unused)}`);
+  for (const [i, item] of (unused as TomlValue[]).entries()) {
+    if (!isTomlTable(item) || typeof item.name !== 'string' || typeof item.version !== 'string') {
+      bad(`[[patch.unused]] entry ${i + 1} must have a \`name\` and a \`version\` string`);
+    }
+    names.add(crateKey((item as TomlTable).name as string));
+  }
+  return names;
+}
+
+/**
+ * The root manifest's `[patch]` path and git crates the lockfile holds neither as a package from
+ * that kind of source nor under `[[patch.unused]]` (Cargo records every patch one way or the
+ * other), and its `[replace]` entries whose package the lockfile locks without naming the
+ * replacement (`replace = "..."`; an unused `[replace]` leaves no trace): the lockfile predates
+ * them. `cargo build --locked` refuses it; a plain `cargo build` applies them and builds the
+ * replacement's dependencies, which this lockfile does not list (a crates.io `hex` patched or
+ * replaced with a path fork that depends on `fnv`, cargo 1.95).
+ */
+function unlockedPatches(lockPath: string, root: { path: string; doc: TomlTable }, entries: readonly LockEntry[], unused: ReadonlySet<string>): string[] {
+  const missing: string[] = [];
+  for (const [registry, table] of Object.entries(isTomlTable(root.doc.patch) ? root.doc.patch : {})) {
+    if (!isTomlTable(table)) continue;
+    for (const [key, spec] of Object.entries(table)) {
+      if (!isTomlTable(spec)) continue;
+      const kind = typeof spec.path === 'string' ? 'path' : typeof spec.git === 'string' ? 'git' : null;
+      if (kind === null) continue;
+      const name = typeof spec.package === 'string' ? spec.package : key;
+      if (unused.has(crateKey(name))) continue;
+      const locked = entries.some((e) => crateKey(e.name) === crateKey(name) && (kind === 'path' ? e.source === null : e.source?.startsWith('git+') === true));
+      if (!locked) missing.push(`[patch.${registry}] ${name} (${kind} ${JSON.stringify(kind === 'path' ? spec.path : spec.git)})`);
+    }
+  }
+  for (const key of Object.keys(isTomlTable(root.doc.replace) ? root.doc.replace : {})) {
+    // A package id spec: `name:version`, `name@version`, `URL#name:version`, `URL#name@version`.
+    const [name = '', version] = key.slice(key.lastIndexOf('#') + 1).split(/[:@]/, 2);
+    const same = entries.filter((e) => e.name === name && e.source !== null && (version === undefined || e.version === version));
+    if (same.length > 0 && !same.some((e) => e.replaced)) missing.push(`[replace] ${JSON.stringify(key)} (${name} ${same[0]?.version ?? ''} locked without it)`);
+  }
+  if (missing.length === 0) return [];
+  return [
+    `${root.path}: declares ${shortList(missing)}, which ${lockPath} does not record as applied or unused: the lockfile is older than the manifest; cargo build without --locked applies them and resolves their dependencies anew (--locked refuses), and the audit covers only what the lockfile locks`,
+  ];
 }
 
 /**

@@ -221,6 +221,24 @@ export function sourceIdentity(raw: string): string {
 }
 
 /**
+ * The source a manifest's git dependency names (`git` and its `branch`, `tag` or `rev`) as
+ * Cargo compares it with a lockfile source: `looseGitIdentity` of its key (Cargo ≤ v2 wrote
+ * `branch = "master"` as no reference). Null when Cargo could not read it.
+ */
+export function declaredGitIdentity(spec: { git: string; branch?: unknown; tag?: unknown; rev?: unknown }): string | null {
+  try {
+    const url = new URL(spec.git);
+    for (const key of ['branch', 'tag', 'rev'] as const) {
+      const value = spec[key];
+      if (typeof value === 'string') url.searchParams.set(key, value);
+    }
+    return looseGitIdentity(parseCargoSourceId(`git+${url.href}`).key);
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Whether a manifest dependency's `registry-index` fetches crates.io's crates: Cargo reads the
  * value as `SourceId::for_registry` does (a `sparse+` URL a sparse index, any other a git
  * index), so `https://github.com/rust-lang/crates.io-index` and `sparse+https://index.crates.io/`

@@ -626,6 +626,71 @@ describe('a lockfile older than its manifest: what cargo build (without --locked
     ]);
   });
 
+  test('a git dependency locked from crates.io or from another reference: cargo build fetches the declared repository and builds what it depends on', () => {
+    // Checked with cargo 1.95: hex locked from crates.io, then declared as `{ git = "file:///…/hexgit" }` (a fork
+    // depending on fnv); `cargo metadata --locked` refuses, `cargo tree` builds the git hex and fnv. Likewise
+    // for `tag = "v1"` over a lockfile of `?branch=master`.
+    const text = lock([
+      ['hex', '0.4.3', CRATES_IO],
+      ['itoa', '1.0.1', 'git+https://github.com/dtolnay/itoa?branch=master#0123456789abcdef0123456789abcdef01234567'],
+    ]);
+    assert.deepEqual(parse(text, '[dependencies]\nhex = { git = "https://example.org/hex" }\nitoa = { git = "https://github.com/dtolnay/itoa", tag = "v1" }\n'), [
+      `Cargo.toml: app declares hex (from git https://example.org/hex, locked from ${CRATES_IO}), itoa (from git https://github.com/dtolnay/itoa tag v1, locked from git+https://github.com/dtolnay/itoa?branch=master#0123456789abcdef0123456789abcdef01234567)${SUFFIX}`,
+    ]);
+    // The repository as Cargo compares it (github.com's case, `.git`), and the reference as v1/v2 lockfiles spell the default branch.
+    assert.deepEqual(parse(text, '[dependencies]\nitoa = { git = "https://GitHub.com/DTolnay/itoa.git", branch = "master" }\n'), []);
+    assert.deepEqual(parse(text, '[dependencies]\nitoa = { git = "https://github.com/dtolnay/itoa" }\n'), []);
+  });
+
+  test('a [patch] the lockfile neither locks nor lists as unused: cargo build applies it and builds what the patched crate depends on', () => {
+    // Checked with cargo 1.95: app -> hex (crates.io) locked, then `[patch.crates-io] hex = { path = "hexfork" }`
+    // (a fork depending on fnv) added; `cargo metadata --locked` refuses, `cargo tree` builds hexfork and fnv.
+    const text = lock([['hex', '0.4.3', CRATES_IO]]);
+    const patches = '[dependencies]\nhex = "0.4"\n\n[patch.crates-io]\nhex = { path = "hexfork" }\nitoa = { git = "https://example.org/itoa" }\n';
+    assert.deepEqual(parse(text, patches), [
+      'Cargo.toml: declares [patch.crates-io] hex (path "hexfork"), [patch.crates-io] itoa (git "https://example.org/itoa"), which Cargo.lock does not record as applied or unused: the lockfile is older than the manifest; cargo build without --locked applies them and resolves their dependencies anew (--locked refuses), and the audit covers only what the lockfile locks',
+    ]);
+    // As cargo writes the lockfile once the patches are resolved: hex from the path, itoa unused.
+    const resolved = [
+      'version = 4',
+      '',
+      '[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = [\n "hex",\n]',
+      '',
+      '[[package]]\nname = "hex"\nversion = "0.4.3"',
+      '',
+      '[[patch.unused]]\nname = "itoa"\nversion = "1.0.1"',
+      '',
+    ].join('\n');
+    assert.deepEqual(parse(resolved, patches), []);
+  });
+
+  test('a [replace] whose package the lockfile locks without naming the replacement: cargo build applies it', () => {
+    // Checked with cargo 1.95: `[replace] "hex:0.4.3" = { path = "hexfork" }` added over a lockfile of crates.io's hex;
+    // `cargo metadata --locked` refuses, `cargo tree` builds hexfork and its fnv. An unused [replace] leaves no trace.
+    const text = lock([['hex', '0.4.3', CRATES_IO]]);
+    const replace = '[dependencies]\nhex = "0.4"\n\n[replace]\n"hex:0.4.3" = { path = "hexfork" }\n"itoa:1.0.1" = { path = "itoafork" }\n';
+    assert.deepEqual(parse(text, replace), [
+      'Cargo.toml: declares [replace] "hex:0.4.3" (hex 0.4.3 locked without it), which Cargo.lock does not record as applied or unused: the lockfile is older than the manifest; cargo build without --locked applies them and resolves their dependencies anew (--locked refuses), and the audit covers only what the lockfile locks',
+    ]);
+    // As cargo writes it once applied.
+    const applied = [
+      'version = 4',
+      '',
+      '[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = [\n "hex 0.4.3 (registry+https://github.com/rust-lang/crates.io-index)",\n]',
+      '',
+      '[[package]]\nname = "hex"\nversion = "0.4.3"',
+      '',
+      `[[package]]\nname = "hex"\nversion = "0.4.3"\nsource = "${CRATES_IO}"\nreplace = "hex 0.4.3"`,
+      '',
+    ].join('\n');
+    assert.deepEqual(parse(applied, replace), []);
+  });
+
+  test('[[patch.unused]] of a shape cargo refuses is refused', () => {
+    const text = `${lock([['hex', '0.4.3', CRATES_IO]])}\n[[patch.unused]]\nversion = "1.0.1"\n`;
+    assertInputError(() => parse(text, ''), 'Cargo.lock', /\[\[patch\.unused\]\] entry 1 must have a `name` and a `version` string/);
+  });
+
   test('a workspace member the lockfile does not hold at all', () => {
     const input: LockfileInput = {
       path: 'Cargo.lock',
