@@ -1,3 +1,4 @@
+import { looksLikeMachineCode } from './binary/object-file.js';
 import { parse, type TomlTable } from 'smol-toml';
 import { StowageError, errorMessage } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
@@ -163,6 +164,12 @@ export interface VendoredNpmPackage {
   paths: string[];
   manifest: Buffer | null;
   /**
+   * The files whose first bytes are one machine's code (looksLikeMachineCode: an ELF, PE or
+   * Mach-O file, whatever its name, such as clipboardy's `fallbacks/linux/xsel`). Read from npm
+   * tarballs and pnpm's store; a yarn berry zip's files are not opened (empty).
+   */
+  machineCode: string[];
+  /**
    * The package.json of each package it bundles (`node_modules/…/package.json` inside it, at any
    * depth), by its path in the package: the package manager installs them from it as they are.
    */
@@ -184,7 +191,7 @@ export async function readVendoredNpmPackage(pkg: VendoredPackage, byPath: Reado
     const index = JSON.parse(stored.data.toString('utf8')) as { files?: Record<string, unknown> };
     const manifest = pnpmStoredManifest(pkg.path, byPath);
     if (manifest === null) throw new StowageError(`${label}: the vendored pnpm store has no ${pkg.path} with a package.json`);
-    return { paths: Object.keys(index.files ?? {}), manifest, bundled: new Map() };
+    return { paths: Object.keys(index.files ?? {}), manifest, bundled: new Map(), machineCode: pnpmMachineCode(index.files ?? {}, byPath) };
   }
   return readVendoredNpmFile(pkg.path, stored.data, label, pkg.name);
 }
@@ -220,7 +227,7 @@ export async function readVendoredNpmFile(path: string, data: Buffer, label: str
     const manifest = texts.get('package.json') ?? null;
     texts.delete('package.json');
     for (const inside of texts.keys()) if (!BUNDLED_MANIFEST.test(inside)) texts.delete(inside);
-    return { paths: paths.filter((p) => p.startsWith(top)).map((p) => p.slice(top.length)), manifest, bundled: texts };
+    return { paths: paths.filter((p) => p.startsWith(top)).map((p) => p.slice(top.length)), manifest, bundled: texts, machineCode: [] };
   }
   // Not gzip: yarn v1's mirror file of a git dependency, the commit's files at the top. Else npm
   // tarballs hold one top directory (usually `package/`), whatever it is named. Read as npm
@@ -229,10 +236,14 @@ export async function readVendoredNpmFile(path: string, data: Buffer, label: str
   // system takes for one must agree); every other file is counted as it inflates.
   const gzip = data[0] === 0x1f && data[1] === 0x8b;
   const paths = new Set<string>();
+  const machineCode = new Set<string>();
   const { files } = await readUntrustedTree(data, {
     ...(gzip ? NPM_TARBALL_READING : PLAIN_TAR_READING),
     label: `${label} (${gzip ? 'npm tarball' : 'tar'})`,
-    keep: (path) => /(?:^|\/)package\.json$/i.test(path),
+    keep: (path, head) => {
+      if (looksLikeMachineCode(head)) machineCode.add(path);
+      return /(?:^|\/)package\.json$/i.test(path);
+    },
     maxKeptFileBytes: MAX_NPM_TARBALL_BYTES,
     refuseLinks: true,
     onEntry: (entry) => {
@@ -243,5 +254,19 @@ export async function readVendoredNpmFile(path: string, data: Buffer, label: str
     paths: [...paths],
     manifest: files.find((e) => e.path === 'package.json')?.data ?? null,
     bundled: new Map(files.filter((e) => BUNDLED_MANIFEST.test(e.path)).map((e) => [e.path, e.data])),
+    machineCode: [...machineCode].filter((p) => paths.has(p)),
   };
+}
+
+/** The files of a pnpm index whose stored content is machine code (looksLikeMachineCode). */
+function pnpmMachineCode(files: Record<string, unknown>, byPath: ReadonlyMap<string, ArchiveFile>): string[] {
+  const found: string[] = [];
+  for (const [name, entry] of Object.entries(files)) {
+    const { integrity, mode } = (typeof entry === 'object' && entry !== null ? entry : {}) as { integrity?: unknown; mode?: unknown };
+    const digest = typeof integrity === 'string' ? digestsFromSri(integrity)[0] : undefined;
+    if (digest === undefined) continue;
+    const stored = byPath.get(pnpmContentPath(digest.hex, mode === 0o755 ? 0o755 : 0o644));
+    if (stored !== undefined && looksLikeMachineCode(stored.data.subarray(0, 8))) found.push(name);
+  }
+  return found.sort();
 }

@@ -13,9 +13,9 @@ import { licenseKey } from '../vendoring/vendored-licenses.js';
  */
 
 /** Why a package makes the RPM architecture-specific; fixed words, never a package's text. */
-export type NativeCodeKind = 'install-script' | 'binding-gyp' | 'node-addon' | 'platform';
+export type NativeCodeKind = 'install-script' | 'binding-gyp' | 'node-addon' | 'machine-code' | 'platform';
 
-export const NATIVE_CODE_KINDS: readonly NativeCodeKind[] = ['install-script', 'binding-gyp', 'node-addon', 'platform'];
+export const NATIVE_CODE_KINDS: readonly NativeCodeKind[] = ['install-script', 'binding-gyp', 'node-addon', 'machine-code', 'platform'];
 
 /** What makes the application architecture-specific: counts and kinds only, so that the spec's comment holds no package's text. */
 export interface NativeCode {
@@ -35,13 +35,15 @@ export interface NativeCode {
 }
 
 /** The kinds of native code or platform restriction in one package's file list and package.json. */
-export function nativeCodeKinds(paths: readonly string[], manifest: unknown): NativeCodeKind[] {
+export function nativeCodeKinds(paths: readonly string[], manifest: unknown, machineCode: readonly string[] = []): NativeCodeKind[] {
   const kinds: NativeCodeKind[] = [];
   const fields = typeof manifest === 'object' && manifest !== null && !Array.isArray(manifest) ? (manifest as Record<string, unknown>) : {};
   const scripts = typeof fields.scripts === 'object' && fields.scripts !== null ? (fields.scripts as Record<string, unknown>) : {};
   if (['preinstall', 'install', 'postinstall'].some((s) => typeof scripts[s] === 'string' && scripts[s] !== '')) kinds.push('install-script');
   if (paths.includes('binding.gyp')) kinds.push('binding-gyp');
   if (paths.some((p) => p.endsWith('.node'))) kinds.push('node-addon');
+  // A prebuilt executable or library under any name (clipboardy's fallbacks/linux/xsel): rpmbuild refuses it in a noarch package.
+  if (machineCode.some((p) => !p.endsWith('.node'))) kinds.push('machine-code');
   const platform = npmPlatform(manifest);
   if (platform.os.length > 0 || platform.cpu.length > 0 || platform.libc.length > 0) kinds.push('platform');
   return kinds;
@@ -131,10 +133,17 @@ export function rpmArchCondition(cpu: readonly string[]): { only: string } | { e
   return { except: [...new Set(names.map((n) => RPM_ARCHES[n] as string))].join(' ') };
 }
 
-/** Each vendored npm package's file list and parsed package.json (null when unreadable), by licenseKey. */
-export async function vendoredNpmManifests(vendored: { files: readonly ArchiveFile[]; packages: readonly VendoredPackage[] }): Promise<Map<string, { paths: string[]; manifest: unknown }>> {
+/** An npm package's (or the application's) file list, parsed package.json (null when unreadable) and machine-code files. */
+export interface NpmPackageFiles {
+  paths: readonly string[];
+  manifest: unknown;
+  machineCode: readonly string[];
+}
+
+/** Each vendored npm package's files (NpmPackageFiles), by licenseKey. */
+export async function vendoredNpmManifests(vendored: { files: readonly ArchiveFile[]; packages: readonly VendoredPackage[] }): Promise<Map<string, NpmPackageFiles>> {
   const byPath = new Map(vendored.files.map((f) => [f.path, f]));
-  const out = new Map<string, { paths: string[]; manifest: unknown }>();
+  const out = new Map<string, NpmPackageFiles>();
   for (const pkg of vendored.packages) {
     const key = licenseKey(pkg.ecosystem, pkg.name, pkg.version);
     if (pkg.ecosystem !== 'npm' || out.has(key)) continue;
@@ -145,7 +154,7 @@ export async function vendoredNpmManifests(vendored: { files: readonly ArchiveFi
     } catch {
       // An unreadable package.json: npm could not install it either; licences already said so.
     }
-    out.set(key, { paths: read.paths, manifest });
+    out.set(key, { paths: read.paths, manifest, machineCode: read.machineCode });
   }
   return out;
 }
@@ -156,16 +165,16 @@ export async function vendoredNpmManifests(vendored: { files: readonly ArchiveFi
  * `bundled`; and whether the build compiles (any vendored package's binding.gyp).
  */
 export function npmNativeCode(
-  application: { paths: readonly string[]; manifest: unknown },
-  manifests: ReadonlyMap<string, { paths: readonly string[]; manifest: unknown }>,
+  application: NpmPackageFiles,
+  manifests: ReadonlyMap<string, NpmPackageFiles>,
   bundled: ReadonlySet<string>,
 ): NativeCode {
-  const counts: Record<NativeCodeKind, number> = { 'install-script': 0, 'binding-gyp': 0, 'node-addon': 0, platform: 0 };
+  const counts: Record<NativeCodeKind, number> = { 'install-script': 0, 'binding-gyp': 0, 'node-addon': 0, 'machine-code': 0, platform: 0 };
   let packageCount = 0;
-  const own = nativeCodeKinds(application.paths, application.manifest);
+  const own = nativeCodeKinds(application.paths, application.manifest, application.machineCode);
   let compiles = own.includes('binding-gyp');
   for (const [key, read] of manifests) {
-    const kinds = nativeCodeKinds(read.paths, read.manifest);
+    const kinds = nativeCodeKinds(read.paths, read.manifest, read.machineCode);
     if (kinds.includes('binding-gyp')) compiles = true;
     if (!bundled.has(key)) continue;
     for (const kind of kinds) counts[kind]++;

@@ -35,7 +35,8 @@ import {
   type SpecApplication,
 } from './rpm-spec.js';
 import { sbomJson } from '../sbom/sbom.js';
-import { installsOnLinux, npmNativeCode, npmPlatform, rpmArchCondition, vendoredNpmManifests, type NpmPlatform } from './rpm-arch.js';
+import { installsOnLinux, npmNativeCode, npmPlatform, rpmArchCondition, vendoredNpmManifests, type NpmPackageFiles, type NpmPlatform } from './rpm-arch.js';
+import { looksLikeMachineCode } from '../inputs/binary/object-file.js';
 import { cargoSystemRequires, linuxBuildGraph } from './cargo-native.js';
 import { applicationSourceFiles, buildSourceRpm, sourceArchiveBytes } from './srpm.js';
 import { licenseKey, licenseRefFor, vendoredLicenses, type VendoredLicense } from '../vendoring/vendored-licenses.js';
@@ -307,7 +308,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const builtGraphs = graphs.map((g) => (g.ecosystem === 'cargo' ? linuxBuildGraph(g, vendor.files, vendor.manifest.packages) : g));
   // What the build never installs on Linux (another OS's or musl's build) is not bundled; what
   // some CPUs alone install is bundled on those (its Provides under %ifarch).
-  const npmManifests = app.ecosystem === 'npm' ? await vendoredNpmManifests({ files: vendor.files, packages: vendor.manifest.packages }) : new Map<string, { paths: string[]; manifest: unknown }>();
+  const npmManifests = app.ecosystem === 'npm' ? await vendoredNpmManifests({ files: vendor.files, packages: vendor.manifest.packages }) : new Map<string, NpmPackageFiles>();
   const platformOf = (lib: { ecosystem: Package['ecosystem']; name: string; version: string }): NpmPlatform | null => {
     const read = npmManifests.get(licenseKey(lib.ecosystem, lib.name, lib.version));
     return read === undefined ? null : npmPlatform(read.manifest);
@@ -421,7 +422,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
 }
 
 /** The application's own files and package.json, for its native code (rpm-arch.ts). */
-function npmApplicationFiles(files: readonly ArchiveFile[]): { paths: string[]; manifest: unknown } {
+function npmApplicationFiles(files: readonly ArchiveFile[]): NpmPackageFiles {
   const manifest = files.find((f) => f.path === 'package.json');
   let parsed: unknown = null;
   try {
@@ -429,7 +430,7 @@ function npmApplicationFiles(files: readonly ArchiveFile[]): { paths: string[]; 
   } catch {
     // readApplicationManifest has read it already: an unreadable one stopped packaging there.
   }
-  return { paths: files.map((f) => f.path), manifest: parsed };
+  return { paths: files.map((f) => f.path), manifest: parsed, machineCode: files.filter((f) => looksLikeMachineCode(f.data.subarray(0, 8))).map((f) => f.path) };
 }
 
 export function sha256(data: Buffer): string {

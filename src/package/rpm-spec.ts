@@ -336,6 +336,7 @@ const NATIVE_CODE_WORDS: Record<NativeCodeKind, string> = {
   'install-script': 'install scripts',
   'binding-gyp': 'binding.gyp',
   'node-addon': '.node files',
+  'machine-code': 'prebuilt executables',
   platform: 'os/cpu restrictions',
 };
 

@@ -19,7 +19,7 @@ import { runCliAsync, tempDir } from '../support/shared.js';
 const scratch = tempDir('rpm-arch');
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-const NONE: NativeCode = { application: [], packages: { 'install-script': 0, 'binding-gyp': 0, 'node-addon': 0, platform: 0 }, packageCount: 0, compiles: false };
+const NONE: NativeCode = { application: [], packages: { 'install-script': 0, 'binding-gyp': 0, 'node-addon': 0, 'machine-code': 0, platform: 0 }, packageCount: 0, compiles: false };
 
 const npmInput: RpmSpecInput = {
   flavor: 'fedora',
@@ -58,6 +58,9 @@ test('what makes a package architecture-specific: install scripts, binding.gyp, 
   // A binding.gyp below the package's root is not one npm builds.
   assert.deepEqual(nativeCodeKinds(['package.json', 'deps/binding.gyp'], {}), []);
   assert.deepEqual(nativeCodeKinds(['package.json', 'prebuilds/linux-x64/addon.node'], {}), ['node-addon']);
+  // A prebuilt executable under any name, found by its first bytes (a .node file is an addon already).
+  assert.deepEqual(nativeCodeKinds(['package.json', 'fallbacks/linux/xsel'], {}, ['fallbacks/linux/xsel']), ['machine-code']);
+  assert.deepEqual(nativeCodeKinds(['package.json', 'addon.node'], {}, ['addon.node']), ['node-addon']);
   assert.deepEqual(nativeCodeKinds(['package.json'], { os: ['linux'] }), ['platform']);
   assert.deepEqual(nativeCodeKinds(['package.json'], { cpu: ['x64'] }), ['platform']);
   assert.deepEqual(nativeCodeKinds(['package.json'], { libc: ['glibc'] }), ['platform']);
@@ -78,7 +81,7 @@ describe('the spec says BuildArch: noarch only when nothing installed has native
   });
 
   test("native code: the build machine's architecture, and why in a comment of counts", () => {
-    const native: NativeCode = { application: ['binding-gyp'], packages: { 'install-script': 2, 'binding-gyp': 1, 'node-addon': 0, platform: 1 }, packageCount: 3, compiles: true };
+    const native: NativeCode = { application: ['binding-gyp'], packages: { 'install-script': 2, 'binding-gyp': 1, 'node-addon': 0, 'machine-code': 0, platform: 1 }, packageCount: 3, compiles: true };
     const spec = renderRpmSpec({ ...npmInput, nativeCode: native });
     assert.doesNotMatch(spec, /BuildArch/);
     assert.match(

@@ -301,6 +301,20 @@ export function readObjectFile(bytes: Uint8Array, label: string): ObjectFile | n
   return sliceObject(bytes, label);
 }
 
+/**
+ * True when the first bytes are those of one machine's code: an ELF, PE or Mach-O executable or
+ * library (a fat Mach-O of up to 16 slices: Java's class files share its magic, with a version of
+ * 45 or more where the slice count is). WebAssembly runs anywhere, so it is not.
+ */
+export function looksLikeMachineCode(head: Uint8Array): boolean {
+  if (head.byteLength < 4) return false;
+  const view = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
+  const magic = view.readUInt32BE(0);
+  if (magic === 0x7f454c46 || (head[0] === 0x4d && head[1] === 0x5a)) return true;
+  if ([MH_MAGIC, MH_MAGIC_64, 0xcefaedfe, 0xcffaedfe].includes(magic)) return true;
+  return (magic === 0xcafebabe || magic === 0xcafebabf) && head.byteLength >= 8 && view.readUInt32BE(4) > 0 && view.readUInt32BE(4) <= 16;
+}
+
 /** True when the first bytes are those of a format readObjectFile reads: the sniff before reading a whole file. */
 export function looksLikeObjectFile(head: Uint8Array): boolean {
   if (head.byteLength < 4) return false;
