@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
@@ -18,15 +19,31 @@ import type { TreeLink } from '../core/untrusted-tar.js';
  * package.json, when the tree has it) depends on every top-level package: what is installed is
  * what is audited, whether or not a manifest still asks for it.
  */
-export function nodeModulesGraphs(packageJsons: ReadonlyMap<string, Buffer>, artifact: string, links: readonly TreeLink[] = []): DependencyGraph[] {
+export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: string, links: readonly TreeLink[] = []): DependencyGraph[] {
   const byRoot = new Map<string, string[]>();
+  const packageJsons = new Map(read);
   // A symbolic link where node looks for a package (`node_modules/NAME`, a scope, a whole
-  // `node_modules`): node follows it and loads what it leads to, which the tree's reader does not
-  // read. Its application is audited as partial, never as if it held only the packages read.
+  // `node_modules`): node follows it and loads what it leads to. A link to a package directory
+  // elsewhere in the tree (an npm workspace member, `../packages/ws-a`; a package kept outside
+  // node_modules) is read there, as the package installed at the link: node resolves that
+  // package's own dependencies from where it really is, node_modules the tree's reader walks as
+  // well. Any other link (out of the tree, absolute, through another link, to a directory that
+  // is not one package) leaves its application partial, never audited as if it held only the
+  // packages read.
   const linkedByRoot = new Map<string, string[]>();
+  const linkPaths = new Set(links.map((l) => l.path));
   for (const link of links) {
     const root = linkedPackageRoot(link.path);
     if (root === null) continue;
+    const target = linkTargetInTree(link, linkPaths);
+    const manifest = target === null ? undefined : read.get(`${target}/package.json`);
+    const linkedManifest = `${link.path}/package.json`;
+    if (manifest !== undefined && installedLocation(linkedManifest) !== null) {
+      // Already this application's (a link between its own node_modules): read where it is.
+      if (installedLocation(`${target}/package.json`)?.root !== root) packageJsons.set(linkedManifest, manifest);
+      if (!byRoot.has(root)) byRoot.set(root, []);
+      continue;
+    }
     let list = linkedByRoot.get(root);
     if (!list) linkedByRoot.set(root, (list = []));
     list.push(`${link.path} -> ${link.target}`);
@@ -65,6 +82,20 @@ export function nodeModulesGraphs(packageJsons: ReadonlyMap<string, Buffer>, art
     graphs.push(graph);
   }
   return graphs;
+}
+
+/**
+ * Where a relative link leads inside the tree, or null: an absolute target (the tree's own
+ * root, or the host's, is not known here), one that climbs out of the tree, or one that passes
+ * through another link.
+ */
+function linkTargetInTree(link: TreeLink, linkPaths: ReadonlySet<string>): string | null {
+  if (link.target.startsWith('/')) return null;
+  const resolved = posix.normalize(posix.join(posix.dirname(link.path), link.target));
+  if (resolved === '.' || resolved === '..' || resolved.startsWith('../') || resolved.startsWith('/')) return null;
+  const segments = resolved.split('/');
+  for (let i = 1; i <= segments.length; i++) if (linkPaths.has(segments.slice(0, i).join('/'))) return null;
+  return resolved;
 }
 
 /**

@@ -187,7 +187,8 @@ test('a package linked into node_modules (a symbolic link node follows, stowage 
     mkdirSync(join(root, path), { recursive: true });
     writeFileSync(join(root, path, 'package.json'), json(manifest));
   }
-  symlinkSync('../../vendor/lodash', join(root, 'app', 'node_modules', 'lodash'));
+  // An absolute link: where it leads is the host's file system, not the tree's.
+  symlinkSync(join(root, 'vendor', 'lodash'), join(root, 'app', 'node_modules', 'lodash'));
   // node_modules/.bin holds links to executables, no package: it changes nothing.
   mkdirSync(join(root, 'app', 'node_modules', '.bin'));
   symlinkSync('../ms/cli.js', join(root, 'app', 'node_modules', '.bin', 'ms'));
@@ -206,7 +207,7 @@ test('a package linked into node_modules (a symbolic link node follows, stowage 
     'linked:1',
   );
   for (const [input, where, links] of [
-    [root, `${root}:app/node_modules`, /a symbolic link where node loads packages from, not followed, .*app\/node_modules\/lodash -> \.\.\/\.\.\/vendor\/lodash: a partial inventory; refused/],
+    [root, `${root}:app/node_modules`, /a symbolic link where node loads packages from, not followed, .*app\/node_modules\/lodash -> \/.*\/vendor\/lodash: a partial inventory; refused/],
     [image, `${image}:app/node_modules`, /2 symbolic links where node loads packages from, not followed, .*app\/node_modules\/@scope -> \.\.\/\.\.\/opt\/scope, app\/node_modules\/lodash -> \/opt\/lodash: a partial inventory; refused/],
   ] as const) {
     const refused = runCli(['audit', input, '--db', GHSA_NPM, '--format', 'json'], { cacheDir });
@@ -229,6 +230,50 @@ test('a package linked into node_modules (a symbolic link node follows, stowage 
     imageReport.targets.filter((t) => t.partial === true).map((t) => t.path),
     [`${image}:app/node_modules`, `${image}:srv/node_modules`],
   );
+});
+
+test('a package linked into node_modules from inside the tree (an npm workspace member, a package kept outside node_modules) is read where the link leads', async () => {
+  // npm installs a workspace member as node_modules/ws-a -> ../packages/ws-a; a package can be kept
+  // anywhere and linked the same way: node loads each through its link, so each is audited as installed there.
+  const root = tempDir('audit-images-in-tree-links');
+  for (const [path, manifest] of [
+    ['app/package.json', { name: 'web', version: '1.0.0', workspaces: ['packages/*'] }],
+    ['app/node_modules/ms/package.json', { name: 'ms', version: '2.1.3' }],
+    ['app/packages/ws-a/package.json', { name: 'ws-a', version: '1.0.0', dependencies: { ms: '^2.1.3' } }],
+    ['vendor/lodash/package.json', { name: 'lodash', version: '4.17.4' }],
+  ] as const) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), json(manifest));
+  }
+  symlinkSync('../packages/ws-a', join(root, 'app', 'node_modules', 'ws-a'));
+  symlinkSync('../../vendor/lodash', join(root, 'app', 'node_modules', 'lodash'));
+  const image = await dockerSaveArchive(
+    [
+      await packTar([
+        file('app/package.json', json({ name: 'web', version: '1.0.0' })),
+        file('app/node_modules/ms/package.json', json({ name: 'ms', version: '2.1.3' })),
+        file('opt/lodash/package.json', json({ name: 'lodash', version: '4.17.4' })),
+        { header: { name: 'app/node_modules/lodash', type: 'symlink', linkname: '../../opt/lodash' } },
+      ]),
+    ],
+    'in-tree:1',
+  );
+  for (const [input, packages] of [
+    [root, ['lodash@4.17.4', 'ms@2.1.3', 'ws-a@1.0.0']],
+    [image, ['lodash@4.17.4', 'ms@2.1.3']],
+  ] as const) {
+    // Before, the link was not followed and lodash 4.17.4 passed unseen (exit 0), then made the tree partial.
+    const run = runCli(['audit', input, '--db', GHSA_NPM, '--format', 'json'], { cacheDir });
+    assert.equal(run.status, 1, run.stderr);
+    const report = auditReport(run.stdout);
+    const target = report.targets.find((t) => t.path === `${input}:app/node_modules`);
+    assert.ok(target !== undefined && target.partial !== true, run.stdout);
+    assert.ok(report.findings.some((f) => f.package.name === 'lodash' && f.package.version === '4.17.4'), run.stdout);
+    const sbom = runCli(['sbom', input, '--format', 'cyclonedx', '--no-licenses'], { cacheDir });
+    assert.equal(sbom.status, 0, sbom.stderr);
+    const components = (JSON.parse(sbom.stdout) as { components: { name: string; version: string }[] }).components.map((c) => `${c.name}@${c.version}`);
+    for (const p of packages) assert.ok(components.includes(p), `${p} in ${components.join(', ')}`);
+  }
 });
 
 /** GNU time, which reports a command's peak resident memory; .ci/run installs it (Debian package `time`). */
