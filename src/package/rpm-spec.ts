@@ -76,7 +76,7 @@ export interface RpmSpecInput {
   /** Licence files at the top of the application's source (`%license`). */
   licenseFiles: string[];
   bundled: BundledLibrary[];
-  /** Cargo: what the vendored crates' build scripts need from the build root (cargo-system-requires.ts). */
+  /** Cargo: what the vendored crates' build scripts need from the build root (cargo-native.ts). */
   systemRequires?: SystemRequirement[];
   /**
    * File names of Source0..Source3, and for Cargo Source4: the cargo-auditable `.dep-v0`
