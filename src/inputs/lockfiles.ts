@@ -265,13 +265,14 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
  */
 async function cratesIoReplacementReader(dir: string, confineTo: string | undefined): Promise<NonNullable<LockfileInput['cargoCratesIoReplacement']>> {
   const { configFileIn, cratesIoReplacement, emptyConfig, readCargoConfig, readCargoFetchConfig } = await import('../ecosystems/cargo/cargo-config.js');
+  const read = (): CargoConfig => {
+    if (confineTo === undefined) return readCargoFetchConfig(dir);
+    const own = configFileIn(dir);
+    return own !== null && isInsideDirectory(confineTo, own) ? readCargoConfig(dir) : emptyConfig();
+  };
   let config: CargoConfig | undefined;
   return (source) => {
-    if (config === undefined) {
-      const own = confineTo === undefined ? null : configFileIn(dir);
-      if (confineTo === undefined) config = readCargoFetchConfig(dir);
-      else config = own !== null && isInsideDirectory(confineTo, own) ? readCargoConfig(dir) : emptyConfig();
-    }
+    config ??= read();
     const chain = cratesIoReplacement(config, source);
     return chain === null ? null : { file: config.path ?? '.cargo/config.toml', chain };
   };

@@ -31,6 +31,11 @@ import { noteStaleLockfile } from './stale-lockfile.js';
 
 type Json = Record<string, unknown>;
 
+/** A plain record without a prototype, for keys read from untrusted JSON (`__proto__` included). */
+function dictionary(entries: Json = {}): Json {
+  return Object.assign(Object.create(null) as Json, entries);
+}
+
 /** bun's dependency groups, in the order it reads them (the first group naming a dependency wins). */
 const GROUPS: readonly [string, EdgeKind][] = [
   ['dependencies', 'normal'],
@@ -228,10 +233,11 @@ function unlockedSpecifiers(manifest: Json, root: Json): string[] {
  * `overrides` the `resolutions` are not read at all (bun 1.4.5 records only the former).
  */
 function changedOverrides(manifest: Json, locked: unknown): string[] {
-  const own: Json = {};
+  // Objects without a prototype: keys come from the package.json, and `__proto__` must stay a key.
+  const own = dictionary();
   for (const group of ['peerDependencies', 'optionalDependencies', 'devDependencies', 'dependencies']) if (isRecord(manifest[group])) Object.assign(own, manifest[group]);
   const valueOf = (value: string): unknown => (value.startsWith('$') && typeof own[value.slice(1)] === 'string' ? own[value.slice(1)] : value);
-  const asked: Json = {};
+  const asked = dictionary();
   const useOverrides = isRecord(manifest.overrides) && Object.keys(manifest.overrides).length > 0;
   if (!useOverrides && isRecord(manifest.resolutions)) {
     for (const [key, value] of Object.entries(manifest.resolutions)) {
@@ -242,13 +248,13 @@ function changedOverrides(manifest: Json, locked: unknown): string[] {
       let at = asked;
       for (const name of names) {
         const next = at[name];
-        at = at[name] = isRecord(next) ? next : typeof next === 'string' ? { '.': next } : {};
+        at = at[name] = isRecord(next) && Object.hasOwn(at, name) ? next : typeof next === 'string' ? dictionary({ '.': next }) : dictionary();
       }
       at[last] = valueOf(value);
     }
   }
   const overrides = (declared: Json): Json => {
-    const out: Json = {};
+    const out = dictionary();
     for (const [key, value] of Object.entries(declared)) {
       const keyed = key !== '.' && key.indexOf('@', 1) > 0;
       if (typeof value === 'string') out[key] = keyed ? { '.': valueOf(value) } : valueOf(value);
