@@ -1,9 +1,10 @@
-import type { TomlTable, TomlValue } from 'smol-toml';
+import type { TomlTable } from 'smol-toml';
 import { parse } from 'smol-toml';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { crateKey, DEPENDENCY_TABLE_KINDS, type DeclaredKind } from '../ecosystems/cargo/manifest-dependencies.js';
+import { crateKey, dependencyTables, type DeclaredKind } from '../ecosystems/cargo/manifest-dependencies.js';
+import { isTomlTable } from '../core/toml-values.js';
 import { platformHoldsOnLinux } from '../ecosystems/cargo/target-cfg.js';
 import type { VendoredPackage } from '../inputs/vendor-layout.js';
 
@@ -74,7 +75,6 @@ const KNOWN: Readonly<Record<string, Known>> = {
 const MODULE = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 const VERSION = /^[0-9][A-Za-z0-9.]*$/;
 
-const isTable = (value: TomlValue | undefined): value is TomlTable => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 
 /**
  * The pkg-config modules a crate's `[package.metadata.system-deps]` declares unconditionally,
@@ -83,16 +83,16 @@ const isTable = (value: TomlValue | undefined): value is TomlTable => typeof val
  */
 export function systemDepsModules(manifest: TomlTable): { modules: [string, string | null][]; unsafe: string[] } {
   const pkg = manifest.package;
-  const metadata = isTable(pkg) ? pkg.metadata : undefined;
-  const declared = isTable(metadata) ? metadata['system-deps'] : undefined;
+  const metadata = isTomlTable(pkg) ? pkg.metadata : undefined;
+  const declared = isTomlTable(metadata) ? metadata['system-deps'] : undefined;
   const modules: [string, string | null][] = [];
   const unsafe: string[] = [];
-  if (!isTable(declared)) return { modules, unsafe };
+  if (!isTomlTable(declared)) return { modules, unsafe };
   for (const [key, value] of Object.entries(declared)) {
     let name = key;
     let version: string | null = null;
     if (typeof value === 'string') version = value;
-    else if (isTable(value)) {
+    else if (isTomlTable(value)) {
       // Behind a cargo feature, or a cfg(...) table of entries for some targets: not known to be built.
       if (value.optional === true || value.feature !== undefined || key.startsWith('cfg(')) continue;
       if (value.name !== undefined) name = typeof value.name === 'string' ? value.name : '';
@@ -276,25 +276,20 @@ function crateDeclarations(data: Buffer): CrateDeclarations | null {
   }
   const kinds = new Map<string, Set<DeclaredKind>>();
   const elsewhere = new Set<string>();
-  const owners: [TomlTable, boolean][] = [[doc, true]];
-  if (isTable(doc.target)) for (const [platform, body] of Object.entries(doc.target)) if (isTable(body)) owners.push([body, platformHoldsOnLinux(platform) !== false]);
-  for (const [owner, onLinux] of owners) {
-    for (const [tableName, kind] of DEPENDENCY_TABLE_KINDS) {
-      const table = owner[tableName];
-      if (!isTable(table)) continue;
-      for (const [key, spec] of Object.entries(table)) {
-        const name = crateKey(isTable(spec) && typeof spec.package === 'string' ? spec.package : key);
-        if (!onLinux) {
-          elsewhere.add(name);
-          continue;
-        }
-        const set = kinds.get(name) ?? new Set<DeclaredKind>();
-        set.add(kind);
-        kinds.set(name, set);
+  for (const { table, kind, platform } of dependencyTables(doc)) {
+    const onLinux = platform === null || platformHoldsOnLinux(platform) !== false;
+    for (const [key, spec] of Object.entries(table)) {
+      const name = crateKey(isTomlTable(spec) && typeof spec.package === 'string' ? spec.package : key);
+      if (!onLinux) {
+        elsewhere.add(name);
+        continue;
       }
+      const set = kinds.get(name) ?? new Set<DeclaredKind>();
+      set.add(kind);
+      kinds.set(name, set);
     }
   }
   const lib = doc.lib;
-  const procMacro = isTable(lib) && (lib['proc-macro'] === true || lib.proc_macro === true);
+  const procMacro = isTomlTable(lib) && (lib['proc-macro'] === true || lib.proc_macro === true);
   return { kinds, elsewhere, procMacro };
 }

@@ -20,14 +20,14 @@ export const DEPENDENCY_TABLE_KINDS: ReadonlyArray<[table: string, kind: Declare
   ['dev_dependencies', 'dev'],
 ];
 
-/** Every dependency table `doc` writes, with its kind: its own first, then each target's. */
-export function* dependencyTables(doc: TomlTable): Generator<{ table: TomlTable; kind: DeclaredKind }> {
-  const owners: TomlTable[] = [doc];
-  if (isTomlTable(doc.target)) for (const platform of Object.values(doc.target)) if (isTomlTable(platform)) owners.push(platform);
-  for (const owner of owners) {
+/** Every dependency table `doc` writes, with its kind and its `[target.PLATFORM]` (null: the manifest's own): its own first, then each target's. */
+export function* dependencyTables(doc: TomlTable): Generator<{ table: TomlTable; kind: DeclaredKind; platform: string | null }> {
+  const owners: [TomlTable, string | null][] = [[doc, null]];
+  if (isTomlTable(doc.target)) for (const [platform, body] of Object.entries(doc.target)) if (isTomlTable(body)) owners.push([body, platform]);
+  for (const [owner, platform] of owners) {
     for (const [name, kind] of DEPENDENCY_TABLE_KINDS) {
       const table = owner[name];
-      if (isTomlTable(table)) yield { table, kind };
+      if (isTomlTable(table)) yield { table, kind, platform };
     }
   }
 }
