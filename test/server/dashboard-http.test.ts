@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { findingLevel } from '../../src/fleet/store/store.js';
+import { HISTORY_ROWS } from '../../src/server/dashboard/app-page.js';
+import { findingKey } from '../../src/server/dashboard/timelines.js';
 import { HOSTILE_ADVISORY, HOSTILE_APP, HOSTILE_TITLE, makeDashboardFleet } from '../support/dashboard-fleet.js';
 import { Browser, csrfOf } from '../support/dashboard-server.js';
 import { startServer, type TestServer } from '../support/fleet-server.js';
@@ -298,6 +300,41 @@ for (const kind of STORE_KINDS) {
           assert.equal((await anon.post('/apps/kanidm/triage', { csrf: '', advisory: HOSTILE_ADVISORY, state: 'in_triage', reason: 'x' })).status, 403);
         } finally {
           await open.close();
+        }
+      });
+
+      await t.test('a long history: the page lists its newest entries and links to all; the pictures still cover every revision', async () => {
+        const app = (await fleetStore.apps()).find((a) => a.name === 'kanidm');
+        assert.ok(app !== undefined);
+        const [older, newer] = await fleetStore.revisions(app.id);
+        assert.ok(older !== undefined && newer !== undefined);
+        // A CI that rolls back and promotes again on every run: entries far past what one page lists.
+        const start = Date.parse((await fleetStore.history(app.id)).at(-1)?.at ?? '');
+        const added = HISTORY_ROWS + 11;
+        for (let i = 1; i <= added; i++) {
+          const [from, to] = i % 2 === 1 ? [newer, older] : [older, newer];
+          await fleetStore.appendHistory({ appId: app.id, at: new Date(start + i * 60_000).toISOString(), action: i % 2 === 1 ? 'rolled-back' : 'promoted', revisionId: to.id, previousRevisionId: from.id, by: 'ci' });
+        }
+        const total = (await fleetStore.history(app.id)).length;
+        assert.ok(total > HISTORY_ROWS);
+        const historyRows = (page: string): number => (/<table class="history">.*?<\/table>/s.exec(page)?.[0].match(/<tr><td>/g) ?? []).length;
+        const reader = await signedIn(url, aliceToken);
+        const page = await (await reader.get('/apps/kanidm')).text();
+        assert.equal(historyRows(page), HISTORY_ROWS);
+        assert.match(page, new RegExp(`The newest ${HISTORY_ROWS} entries of ${total}: <a href="/apps/kanidm\\?history=all">show all</a>`));
+        // Both revisions are still offered to compare (the newest entries name both).
+        assert.equal((/<select name="from">(.*?)<\/select>/s.exec(page)?.[1]?.match(/<option/g) ?? []).length, 2);
+        const all = await (await reader.get('/apps/kanidm?history=all')).text();
+        assert.equal(historyRows(all), total);
+        assert.doesNotMatch(all, /show all/);
+        // The exposure windows read each revision's findings from the store's columns: the same findings as their rows hold.
+        const ids = [older.id, newer.id];
+        const lines = await fleetStore.findingLinesOfRevisions(ids);
+        const rows = await fleetStore.findingsOfRevisions(ids);
+        for (const id of ids) {
+          const keys = new Set((rows.get(id) ?? []).map(findingKey));
+          assert.ok(keys.size > 0);
+          assert.deepEqual(new Set((lines.get(id) ?? []).map(findingKey)), keys);
         }
       });
     } finally {

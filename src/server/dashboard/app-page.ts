@@ -20,7 +20,10 @@ export interface AppPageData {
   revision: RevisionRecord;
   findings: Finding[];
   triage: TriageNote[];
+  /** The history entries the page lists, oldest first: the newest HISTORY_ROWS unless all were asked for. */
   history: HistoryEntry[];
+  /** How many entries the application's history holds in all. */
+  historyTotal: number;
   overTime: TimePoint[];
   windows: Window[];
   /** `?from=&to=`: the diff asked for. */
@@ -29,8 +32,21 @@ export interface AppPageData {
 }
 
 const MAX_PATHS_SHOWN = 3;
+/**
+ * The history entries listed unless `?history=all`: an application pushed by every CI run has
+ * thousands, and the page (its table and the revisions offered to compare) would grow with each.
+ */
+export const HISTORY_ROWS = 50;
 
-export async function appPageData(store: FleetStore, name: string, diff: { from: string; to: string } | null, now: Date): Promise<AppPageData> {
+export interface AppPageRequest {
+  /** `?from=&to=`: two revisions to compare. */
+  diff: { from: string; to: string } | null;
+  /** `?history=all`: list every history entry, not only the newest HISTORY_ROWS. */
+  allHistory: boolean;
+}
+
+export async function appPageData(store: FleetStore, name: string, request: AppPageRequest, now: Date): Promise<AppPageData> {
+  const { diff } = request;
   const app = await requireApp(store, name).catch((e: Error) => {
     // The page says what is missing; its own links lead on (no command-line advice).
     throw new BadRequest(e instanceof NotInFleetError ? e.missing : e.message, 404);
@@ -38,7 +54,8 @@ export async function appPageData(store: FleetStore, name: string, diff: { from:
   const revision = await currentRevision(store, app);
   const [applied] = await triaged(store, [{ appId: app.id, findings: await store.findings(revision.id) }], now);
   const history = await store.history(app.id);
-  const findingsOf = await store.findingsOfRevisions(history.map((h) => h.revision.id));
+  // Every revision's findings make the exposure windows: named by the store's columns, no finding's row parsed.
+  const findingsOf = await store.findingLinesOfRevisions(history.map((h) => h.revision.id));
   let appDiff: AppDiff | null = null;
   if (diff !== null) {
     const resolve = (given: string): Promise<RevisionRecord> =>
@@ -52,7 +69,8 @@ export async function appPageData(store: FleetStore, name: string, diff: { from:
     revision,
     findings: applied?.findings ?? [],
     triage: applied?.triage ?? [],
-    history,
+    history: request.allHistory ? history : history.slice(-HISTORY_ROWS),
+    historyTotal: history.length,
     overTime: await store.findingsOverTime(app.id, CHART_POINTS),
     windows: exposureWindows(history.map((h) => ({ at: h.at, revisionId: h.revision.id })), findingsOf),
     diff: appDiff,
@@ -78,12 +96,16 @@ function findingRow(data: AppPageData, f: Finding, viewer: Viewer): SafeHtml {
 }
 
 function diffSection(data: AppPageData): SafeHtml {
-  const revisions = data.history.map((h) => h.revision).filter((r, i, all) => all.findIndex((x) => x.id === r.id) === i);
+  // The revisions of the listed entries (and of the diff shown, when older), oldest first.
+  const listed = [...data.history.map((h) => h.revision), ...[data.diff?.from, data.diff?.to].filter((r): r is RevisionRecord => r !== null && r !== undefined)];
+  const revisions = [...new Map(listed.map((r) => [r.id, r])).values()].sort((a, b) => a.seq - b.seq);
   const option = (r: RevisionRecord, chosen: string | undefined): SafeHtml =>
     html`<option value="${r.digest}" ${chosen === r.digest ? 'selected' : ''}>revision ${r.seq} · ${shortDigest(r.digest)} · ${r.createdAt.slice(0, 10)}</option>`;
   const form =
     revisions.length < 2
-      ? html`<p>One revision so far: nothing to compare.</p>`
+      ? data.historyTotal > data.history.length
+        ? html`<p>The entries listed hold one revision: <a href="${appPath(data.name)}?history=all">show the whole history</a> to compare older ones.</p>`
+        : html`<p>One revision so far: nothing to compare.</p>`
       : html`<form method="get" action="${appPath(data.name)}" class="diff-form"><label>From <select name="from">${revisions.map((r) => option(r, data.diff?.from?.digest ?? revisions.at(-2)?.digest))}</select></label> <label>To <select name="to">${revisions.map((r) => option(r, data.diff?.to?.digest ?? revisions.at(-1)?.digest))}</select></label> <button type="submit">Compare</button></form>`;
   const d = data.diff;
   const result =
@@ -107,7 +129,8 @@ export function renderAppPage(data: AppPageData, viewer: Viewer, notice: string 
       : html`<table class="findings"><caption>Current findings</caption><thead><tr><th scope="col">Severity</th><th scope="col">Advisory</th><th scope="col">Title</th><th scope="col">Package</th><th scope="col">Dependency paths</th><th scope="col">Fixed in</th><th scope="col">State and triage</th></tr></thead><tbody>${[...data.findings]
           .sort((a, b) => FINDING_LEVELS.indexOf(findingLevel(a)) - FINDING_LEVELS.indexOf(findingLevel(b)))
           .map((f) => findingRow(data, f, viewer))}</tbody></table>`;
-  const history = html`<section><h2>History</h2><table class="history"><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Revision</th><th scope="col">By</th></tr></thead><tbody>${[...data.history].reverse().map(
+  const earlier = data.historyTotal - data.history.length;
+  const history = html`<section><h2>History</h2>${earlier > 0 ? html`<p>The newest ${plural(data.history.length, 'entry', 'entries')} of ${data.historyTotal}: <a href="${appPath(data.name)}?history=all">show all</a>.</p>` : ''}<table class="history"><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Revision</th><th scope="col">By</th></tr></thead><tbody>${[...data.history].reverse().map(
     (h) => html`<tr><td>${h.at.slice(0, 16).replace('T', ' ')}</td><td>${h.action}</td><td>revision ${h.revision.seq} <code>${shortDigest(h.revision.digest)}</code></td><td>${h.by}</td></tr>`,
   )}</tbody></table></section>`;
   const pictures = html`<section class="pictures"><h2>Exposure</h2><div class="charts"><figure>${stepChart(`Findings of ${data.name} over time`, data.overTime, data.now)}<figcaption>Findings of the current revision at each point of the history.</figcaption></figure><figure>${barChart(

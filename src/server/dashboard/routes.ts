@@ -187,7 +187,8 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
     const to = c.req.query('to');
     const diff = from !== undefined && to !== undefined && from !== '' && to !== '' ? { from, to } : null;
     const notice = c.req.query('triaged') !== undefined ? 'Decision recorded.' : null;
-    return respond(c, 200, renderAppPage(await appPageData(store, c.req.param('name'), diff, now()), viewer, notice));
+    const allHistory = c.req.query('history') === 'all';
+    return respond(c, 200, renderAppPage(await appPageData(store, c.req.param('name'), { diff, allHistory }, now()), viewer, notice));
   });
 
   app.post('/apps/:name/triage', formLimit, async (c) => {
@@ -209,7 +210,7 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
     } catch (err) {
       if (!(err instanceof StowageError)) throw err;
       // The message names the form's fields (TRIAGE_FORM_FIELDS).
-      const data = await appPageData(store, name, null, now());
+      const data = await appPageData(store, name, { diff: null, allHistory: false }, now());
       return respond(c, 400, renderAppPage(data, viewer, `Not recorded: ${err.message}`));
     }
     return c.redirect(`${appPath(name)}?triaged=1`, 303);

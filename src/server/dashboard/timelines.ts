@@ -1,4 +1,4 @@
-import type { Finding } from '../../core/finding.js';
+import type { FindingLine } from '../../fleet/store/store.js';
 import type { Window } from './charts.js';
 
 /**
@@ -7,8 +7,11 @@ import type { Window } from './charts.js';
  * findings count over time is the store's: FleetStore.findingsOverTime.)
  */
 
+/** What a picture names a finding by (a Finding or a FindingLine: the store's columns, no row parsed). */
+type Named = Pick<FindingLine, 'advisory' | 'package'>;
+
 /** A finding as a person names it in a picture: advisory, package and version. */
-export function findingKey(f: Finding): string {
+export function findingKey(f: Named): string {
   return `${f.advisory.id} ${f.package.name} ${f.package.version}`;
 }
 
@@ -16,7 +19,7 @@ export function findingKey(f: Finding): string {
  * When each finding of an application appeared and was resolved: a finding is open while the
  * current revision holds it. Newest windows first, at most `limit`.
  */
-export function exposureWindows(history: readonly { at: string; revisionId: number }[], findingsOf: ReadonlyMap<number, readonly Finding[]>, limit = 25): Window[] {
+export function exposureWindows(history: readonly { at: string; revisionId: number }[], findingsOf: ReadonlyMap<number, readonly Named[]>, limit = 25): Window[] {
   const open = new Map<string, string>();
   const windows: Window[] = [];
   for (const entry of history) {
