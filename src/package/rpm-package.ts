@@ -38,6 +38,7 @@ import { sbomJson } from '../sbom/sbom.js';
 import { installsOnLinux, npmNativeCode, npmPlatform, rpmArchCondition, vendoredNpmManifests, type NpmPackageFiles, type NpmPlatform } from './rpm-arch.js';
 import { looksLikeMachineCode } from '../inputs/binary/object-file.js';
 import { cargoSystemRequires, linuxBuildGraph } from './cargo-native.js';
+import { localPackageLicenses } from './local-licenses.js';
 import { applicationSourceFiles, buildSourceRpm, sourceArchiveBytes } from './srpm.js';
 import { licenseKey, licenseRefFor, vendoredLicenses, type VendoredLicense } from '../vendoring/vendored-licenses.js';
 
@@ -323,9 +324,11 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
     const arch = platform === null ? null : rpmArchCondition(platform.cpu);
     if (arch !== null) lib.arch = arch;
   }
-  const missing = [...(appLicense.problem ? [appLicense.problem] : []), ...decided.missing];
+  // The application's own workspace members and path packages: their sources are the application's, their licences may not be.
+  const local = localPackageLicenses(projectDir, app, builtGraphs, (n, v) => override(overrides, n, v));
+  const missing = [...(appLicense.problem ? [appLicense.problem] : []), ...local.problems, ...decided.missing];
   if (missing.length > 0) throw new MissingLicenses(missing);
-  const license = combineLicenses([appLicense.license as string, ...decided.bundled.map((b) => b.license)]);
+  const license = combineLicenses([appLicense.license as string, ...local.licenses.map((l) => l.license), ...decided.bundled.map((b) => b.license)]);
   // What the vendored crates' build scripts need from the build root (system libraries, tools).
   const system = app.ecosystem === 'cargo' ? cargoSystemRequires(vendor.files, vendor.manifest.packages, new Set(builtPackages(graphs).map((b) => `${b.name}@${b.version}`))) : null;
   if (system !== null && system.unsafe.length > 0) throw new UnsafeSpecValues(system.unsafe, request.vendorArchive ?? app.path);
@@ -347,9 +350,11 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
 
   // The SBOM describes every locked package, each with the licence its vendored sources state.
   const sbomLicenses = new Map<string, string | null>();
+  const localByKey = new Map(local.licenses.map((l) => [licenseKey(l.ecosystem, l.name, l.version), l.license]));
   for (const graph of graphs) {
     for (const pkg of graph.packages) {
-      sbomLicenses.set(pkg.id, override(overrides, pkg.name, pkg.version) ?? vendored.get(licenseKey(pkg.ecosystem, pkg.name, pkg.version))?.license ?? null);
+      const key = licenseKey(pkg.ecosystem, pkg.name, pkg.version);
+      sbomLicenses.set(pkg.id, override(overrides, pkg.name, pkg.version) ?? vendored.get(key)?.license ?? localByKey.get(key) ?? null);
     }
   }
   const sbom = Buffer.from(
