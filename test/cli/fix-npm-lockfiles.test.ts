@@ -2,7 +2,7 @@
  * `stowage fix` on npm applications whose plans the package manager could not make: copies
  * bundled inside another package's tarball (`inBundle`), a lockfileVersion 1 package-lock
  * (its ranges are in `requires` and package.json), pre-releases the registry publishes before
- * a fix, and the lockfiles of other package managers. Everything is served by a registry on
+ * a fix, and the lockfiles of other package managers (yarn 1 and 4, pnpm 9, bun). Everything is served by a registry on
  * 127.0.0.1 made here (test/support/npm-registry.ts), and npm 11 itself says what it does.
  */
 import assert from 'node:assert/strict';
@@ -190,7 +190,7 @@ describe('stowage fix: what npm can and cannot change in a lockfile', () => {
   });
 });
 
-describe('stowage fix on yarn and pnpm lockfiles: not supported, said plainly', () => {
+describe('stowage fix on yarn, pnpm and bun lockfiles: not supported, said plainly', () => {
   const scratch = tempDir('fix-other-lockfiles');
   const db = join(scratch, 'db');
   let registry: LocalRegistry;
@@ -211,6 +211,8 @@ describe('stowage fix on yarn and pnpm lockfiles: not supported, said plainly', 
     ['yarn 1', LOCAL_APP_YARN_V1_LOCKFILE, 'yarn.lock'],
     ['yarn 4', LOCAL_APP_YARN_BERRY_LOCKFILE, 'yarn.lock'],
     ['pnpm 9', LOCAL_APP_PNPM_LOCKFILE, 'pnpm-lock.yaml'],
+    // Written by bun 1.4.5 against the same registry (test/cli/audit-bun.test.ts).
+    ['bun', join(PROJECT_ROOT, 'test', 'fixtures', 'npm-local-app.bun.lock'), 'bun.lock'],
   ] as const) {
     test(`${name}: exit 2 with one line naming ${file}, no npm command planned`, async () => {
       const app = join(scratch, name.replace(' ', '-'));
