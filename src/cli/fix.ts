@@ -9,11 +9,15 @@ export function registerFix(program: Command, setExit: (code: number) => void): 
     .description(
       'Audit the application, then plan for each finding (or those --advisory names) the smallest lockfile change ' +
         'that leaves no affected version: the lowest published version, after the locked one, that the advisories do not ' +
-        'affect, neither yanked nor deprecated, accepted by the requirement of every dependent in the graph, and in the ' +
+        'affect, neither yanked nor deprecated nor a pre-release (unless the locked version or a requirement names one), ' +
+        'accepted by the requirement of every dependent in the graph, and in the ' +
         "locked version's semver-compatible line whenever such a version exists (never a major jump then). Versions and " +
         "requirements are read from the registry the application uses (Cargo: its sparse index, after .cargo/config.toml's " +
         "source replacement; npm: packuments from the registry .npmrc names) and, for the application's own packages, " +
-        'from its manifests and lockfile. A package locked at several versions gets a change for each affected copy. ' +
+        'from its manifests and lockfile. A package locked at several versions gets a change for each affected copy; npm ' +
+        "copies inside another package's tarball (bundled dependencies) get a plan without a change that names their " +
+        'bundler, since no lockfile change reaches them. npm: package-lock.json and npm-shrinkwrap.json (lockfileVersion ' +
+        '1 to 3); a yarn.lock, pnpm-lock.yaml or bun.lock is refused (exit 2). ' +
         'Where no version is accepted, the plan names each dependent that blocks it and the lowest version of that ' +
         "dependent that would accept a fixed one, up to the application's own manifest.\n\n" +
         'Without --apply nothing is written. With --apply the package manager makes the change (Cargo: cargo update -p ' +

@@ -73,6 +73,12 @@ export interface PublishedVersion {
   withdrawn: string | null;
 }
 
+/** A package that carries a dependency inside its own tarball. */
+export interface BundlingPackage {
+  name: string;
+  version: string;
+}
+
 /** A lockfile change the package manager is asked to make: one package moved to one version. */
 export interface LockfileChange {
   pkg: Package;
@@ -103,6 +109,19 @@ export interface FixEcosystem {
   satisfies(version: string, requirement: string): boolean;
   /** In the same semver-compatible line as the locked version. */
   compatible(locked: string, candidate: string): boolean;
+  /**
+   * Whether the package manager would ever resolve `candidate` for a package locked at `locked`
+   * whose dependents state `requirements`: a pre-release only when the locked version is a
+   * pre-release of the same release, or a requirement names a pre-release of it (semver's and
+   * Cargo's rule); any release.
+   */
+  resolvable(candidate: string, locked: string, requirements: readonly string[]): boolean;
+  /**
+   * The packages whose own tarball carries copies of `pkg` (npm's bundled dependencies): the
+   * lockfile cannot move those copies, only a new version of their bundler can. `movable`: the
+   * lockfile also holds a copy of `pkg` it can move.
+   */
+  bundledIn(pkg: Package): { bundlers: BundlingPackage[]; movable: boolean };
   /** The command that makes the change, as the user would type it. */
   command(change: LockfileChange, options: { allowOverrides: boolean }): string[];
   /**

@@ -1,5 +1,5 @@
 import type { Advisory } from '../core/advisory.js';
-import type { FixEcosystem, VersionScheme } from '../core/ecosystem.js';
+import type { BundlingPackage, FixEcosystem, VersionScheme } from '../core/ecosystem.js';
 import type { BlockingRequirement, FixChange, FixPlan } from '../core/fix.js';
 import type { Finding } from '../core/finding.js';
 import type { DependencyGraph } from '../core/graph.js';
@@ -22,6 +22,11 @@ export interface FixPlanOptions {
 
 /** Beyond this many levels of dependents the chain of blockers is not followed further. */
 const MAX_BLOCKER_DEPTH = 8;
+
+/** The requirements dependents state, those not recorded left out. */
+function recorded(dependents: readonly { requirement: string | null }[]): string[] {
+  return dependents.flatMap((d) => (d.requirement === null ? [] : [d.requirement]));
+}
 
 class GraphPlanner {
   private readonly byId: Map<string, Package>;
@@ -79,18 +84,45 @@ class GraphPlanner {
     }
   }
 
-  async plan(pkg: Package, advisories: readonly Advisory[]): Promise<FixPlan> {
-    const plan: FixPlan = { target: this.graph.path, package: pkg, advisories: advisories.map((a) => a.id), change: null, blockedBy: [], reason: null };
-    const fixed = await this.laterVersions(pkg, (v) => this.isFixed(v, advisories));
+  /**
+   * The plans for one vulnerable package: the lockfile's copies moved, and, for copies inside
+   * another package's tarball (npm bundled dependencies), which no lockfile change reaches, a
+   * plan of their own without a change that names their bundler.
+   */
+  async plans(pkg: Package, advisories: readonly Advisory[]): Promise<FixPlan[]> {
+    const { bundlers, movable } = this.eco.bundledIn(pkg);
+    const plans = movable ? [await this.plan(pkg, advisories, bundlers)] : [];
+    if (bundlers.length > 0) {
+      const named = bundlers.map((b) => `${b.name} ${b.version}`).join(', ');
+      plans.push({
+        ...this.emptyPlan(pkg, advisories),
+        reason: `the copies of ${pkg.name} ${pkg.version} bundled inside the tarball of ${named}: no lockfile change moves them; only a version of ${bundlers.map((b) => b.name).join(', ')} that bundles a fixed ${pkg.name} does`,
+      });
+    }
+    return plans;
+  }
+
+  private emptyPlan(pkg: Package, advisories: readonly Advisory[]): FixPlan {
+    return { target: this.graph.path, package: pkg, advisories: advisories.map((a) => a.id), change: null, blockedBy: [], reason: null };
+  }
+
+  private async plan(pkg: Package, advisories: readonly Advisory[], bundlers: readonly BundlingPackage[]): Promise<FixPlan> {
+    const plan = this.emptyPlan(pkg, advisories);
+    // A bundler's requirement is its bundled copy's, not the one the lockfile moves.
+    const dependents = (await this.dependents(pkg)).filter((d) => !bundlers.some((b) => b.name === d.dependent.name && b.version === d.dependent.version));
+    const fixed = await this.laterVersions(pkg, (v) => this.eco.resolvable(v, pkg.version, recorded(dependents)) && this.isFixed(v, advisories));
     if (fixed === null) {
       plan.reason = `${pkg.name} ${pkg.version} is not from a registry: it is moved by changing where it comes from`;
       return plan;
     }
     if (fixed.length === 0) {
-      plan.reason = `no published version of ${pkg.name} after ${pkg.version} is fixed (yanked and deprecated versions are never chosen)`;
+      const prerelease = (await this.laterVersions(pkg, (v) => this.isFixed(v, advisories)))?.[0];
+      plan.reason =
+        prerelease === undefined
+          ? `no published version of ${pkg.name} after ${pkg.version} is fixed (yanked and deprecated versions are never chosen)`
+          : `no published release of ${pkg.name} after ${pkg.version} is fixed: only the pre-release ${prerelease}, which ${pkg.name}'s dependents would have to ask for by name`;
       return plan;
     }
-    const dependents = await this.dependents(pkg);
     const accepted = (v: string): boolean => dependents.every((d) => d.requirement === null || this.eco.satisfies(v, d.requirement));
     const compatible = fixed.filter((v) => this.eco.compatible(pkg.version, v));
     const to = compatible.find(accepted) ?? fixed.find(accepted);
@@ -138,15 +170,17 @@ class GraphPlanner {
       step.manifest = this.eco.manifestOf(dependent);
       return [step];
     }
+    const parents = await this.dependents(dependent);
     const acceptable =
       (await this.laterVersions(dependent, async (v) => {
+        if (!this.eco.resolvable(v, dependent.version, recorded(parents))) return false;
         const req = await this.eco.publishedRequirement(dependent, v, dependency);
         return req === null || usable.some((u) => this.eco.satisfies(u, req));
       })) ?? [];
     step.unblockedBy = acceptable[0] ?? null;
     const steps = [step];
     if (acceptable.length === 0 || depth >= MAX_BLOCKER_DEPTH) return steps;
-    for (const parent of await this.dependents(dependent)) {
+    for (const parent of parents) {
       if (parent.requirement === null || acceptable.some((v) => this.eco.satisfies(v, parent.requirement as string))) continue;
       steps.push(...(await this.unblock(parent.dependent, parent.requirement, dependent.name, acceptable, depth + 1)));
     }
@@ -175,11 +209,11 @@ export async function planGraphFixes(
     byPackage.set(f.package.id, entry);
   }
   const plans: FixPlan[] = [];
-  for (const { pkg, advisories } of byPackage.values()) plans.push(await planner.plan(pkg, advisories));
+  for (const { pkg, advisories } of byPackage.values()) plans.push(...(await planner.plans(pkg, advisories)));
   return plans;
 }
 
-/** The plan that answers a finding (its lockfile and package). */
+/** The plan that answers a finding (its lockfile and package): the lockfile's change when there is one. */
 export function planFor(plans: readonly FixPlan[], finding: Finding): FixPlan | undefined {
   return plans.find((p) => p.target === finding.target && p.package.id === finding.package.id);
 }

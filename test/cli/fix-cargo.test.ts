@@ -99,10 +99,13 @@ describe('stowage fix on Rust applications (local sparse registry)', () => {
       crate('rx', '2.0.0'),
       crate('glob', '0.4.8', { rx: '^1.5' }),
       crate('glob', '0.5.0', { rx: '^2' }),
+      // Pre-releases, fixed and accepting a fixed rx, that cargo never resolves unless asked by name.
+      crate('rx', '2.0.0-rc.1'),
+      crate('glob', '0.5.0-beta.1', { rx: '^2.0.0-rc.1' }),
     ]);
     // vulnlib < 1.0.2 is affected, except the 0.9 line from 0.9.5 on.
     advisory(db, 'RUSTSEC-2099-0010', 'vulnlib', ['>= 1.0.2', '^0.9.5']);
-    advisory(db, 'RUSTSEC-2099-0011', 'rx', ['>= 2.0.0']);
+    advisory(db, 'RUSTSEC-2099-0011', 'rx', ['>= 2.0.0-rc.1']);
 
     // Directly and through midlib at 1.x; through legacy at 0.9.x. Locked at the oldest.
     app = join(scratch, 'app');
@@ -184,6 +187,24 @@ describe('stowage fix on Rust applications (local sparse registry)', () => {
     assert.equal(human.status, 1);
     assert.match(human.stdout, /glob 0\.4\.8 requires rx \^1\.5, the first fixed version is 2\.0\.0; glob 0\.5\.0 accepts it/);
     assert.match(human.stdout, /blocked \(Cargo\.toml\) requires glob 0\.4, the first that would do is 0\.5\.0: change the requirement there/);
+  });
+
+  test('never plans a pre-release: cargo resolves one only when a requirement names it', async () => {
+    // The chain as cargo itself walks it: with the application asking for glob 0.5 (what the
+    // plan says to change), cargo resolves glob 0.5.0 and rx 2.0.0, never the betas.
+    const bumped = join(scratch, 'blocked-bumped');
+    cpSync(blocked, bumped, { recursive: true });
+    writeFileSync(join(bumped, 'Cargo.toml'), readFileSync(join(bumped, 'Cargo.toml'), 'utf8').replace('glob = "0.4"', 'glob = "0.5"'));
+    await runCargo(['update'], { cwd: bumped, cargoHome });
+    assert.deepEqual([lockedVersions(join(bumped, 'Cargo.lock'), 'glob'), lockedVersions(join(bumped, 'Cargo.lock'), 'rx')], [['0.5.0'], ['2.0.0']]);
+
+    const run = await cli(['fix', blocked, '--format', 'json']);
+    const [plan] = fixReport(run.stdout).plans;
+    const chain = (plan?.fix.blockedBy as { dependent: string; firstUsable: string; unblockedBy: string | null }[]).map((b) => [b.dependent, b.firstUsable, b.unblockedBy]);
+    assert.deepEqual(chain, [
+      ['glob', '2.0.0', '0.5.0'],
+      ['blocked', '0.5.0', null],
+    ]);
   });
 
   test('--apply moves each copy with cargo update --precise, and the audit after it is clean', async () => {

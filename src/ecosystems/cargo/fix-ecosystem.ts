@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { stringify, type TomlTable } from 'smol-toml';
-import type { FixEcosystem, LockfileChange, PublishedVersion } from '../../core/ecosystem.js';
+import type { BundlingPackage, FixEcosystem, LockfileChange, PublishedVersion } from '../../core/ecosystem.js';
 import { StowageError } from '../../core/errors.js';
 import type { HttpOptions } from '../../core/http.js';
 import { readTextInput } from '../../core/input-files.js';
@@ -12,7 +12,7 @@ import { isTomlTable } from '../../core/toml-values.js';
 import { readCargoConfig, readCargoFetchConfig, type CargoConfig } from './cargo-config.js';
 import { ProjectRegistries, type IndexEntry } from './registry.js';
 import { crateKey, declaredSpec, dependencyTables } from './manifest-dependencies.js';
-import { cargoCompatible, cargoRequirementMatches, compareCargoVersionText } from './version.js';
+import { cargoCompatible, cargoRequirementMatches, compareCargoVersionText, parseCargoVersion } from './version.js';
 import { memberManifestPathsOf, parseManifestQuietly } from './workspace-members.js';
 
 /**
@@ -184,6 +184,32 @@ export class CargoFixEcosystem implements FixEcosystem {
 
   compatible(locked: string, candidate: string): boolean {
     return cargoCompatible(locked, candidate);
+  }
+
+  resolvable(candidate: string, locked: string, requirements: readonly string[]): boolean {
+    try {
+      const v = parseCargoVersion(candidate);
+      if (v.pre.length === 0) return true;
+      const l = parseCargoVersion(locked);
+      if (l.pre.length > 0 && l.major === v.major && l.minor === v.minor && l.patch === v.patch) return true;
+      // cargoRequirementMatches takes a pre-release only for a requirement that names one of its release.
+      return requirements.some((r) => this.satisfiesStrictly(candidate, r));
+    } catch {
+      return false;
+    }
+  }
+
+  private satisfiesStrictly(version: string, requirement: string): boolean {
+    try {
+      return cargoRequirementMatches(requirement, version);
+    } catch {
+      return false;
+    }
+  }
+
+  /** A crate's package is the crate itself: nothing is bundled. */
+  bundledIn(): { bundlers: BundlingPackage[]; movable: boolean } {
+    return { bundlers: [], movable: true };
   }
 
   command(change: LockfileChange): string[] {

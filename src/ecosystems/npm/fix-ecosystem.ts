@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { FixEcosystem, LockfileChange, PublishedVersion } from '../../core/ecosystem.js';
+import type { BundlingPackage, FixEcosystem, LockfileChange, PublishedVersion } from '../../core/ecosystem.js';
 import { StowageError } from '../../core/errors.js';
 import type { HttpOptions } from '../../core/http.js';
 import { readTextInput } from '../../core/input-files.js';
@@ -16,6 +16,11 @@ import { PackumentClient, PUBLIC_REGISTRY_CONFIG, readNpmrcRegistries, registryF
  * audit's path, does not keep them); versions, deprecations and the ranges of other versions
  * come from the packuments of the registry the project's `.npmrc` names.
  */
+
+/** npm's own lockfiles, as a project may name them (`npm-shrinkwrap.json`, a copy like `app.package-lock.json`). */
+function isNpmLockfile(path: string): boolean {
+  return /(^|\.)(package-lock|npm-shrinkwrap)\.json$/.test(basename(path));
+}
 
 type Entries = Record<string, Record<string, unknown>>;
 
@@ -37,6 +42,41 @@ function rangeOf(requirement: string): string {
   return alias ? (alias[1] as string) : requirement;
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * package-lock v1's nested `dependencies` in v2's `packages` shape: each entry's `requires` as
+ * its dependencies, `bundled` as `inBundle`; the root's ranges from package.json (v1 records none).
+ */
+function packagesOfV1(dependencies: Record<string, unknown>, manifest: Record<string, unknown>): Entries {
+  const root: Record<string, unknown> = {};
+  for (const field of RANGE_FIELDS) if (isRecord(manifest[field])) root[field] = manifest[field];
+  const entries: Entries = { '': root };
+  const walk = (deps: Record<string, unknown>, prefix: string): void => {
+    for (const [name, dep] of Object.entries(deps)) {
+      if (!isRecord(dep)) continue;
+      const key = `${prefix}node_modules/${name}`;
+      entries[key] = { version: dep.version, dependencies: isRecord(dep.requires) ? dep.requires : {}, ...(dep.bundled === true ? { inBundle: true } : {}) };
+      if (isRecord(dep.dependencies)) walk(dep.dependencies, `${key}/`);
+    }
+  };
+  walk(dependencies, '');
+  return entries;
+}
+
+/** The name a `packages` key installs: what follows its last `node_modules/`. */
+function installedName(key: string): string {
+  return key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+}
+
+/** The location a `packages` key is nested in (`a/node_modules/b` → `a`; a top-level one → the root, ''). */
+function parentLocation(key: string): string {
+  const at = key.lastIndexOf('/node_modules/');
+  return at < 0 ? '' : key.slice(0, at);
+}
+
 const NPM_FLAGS = ['--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'];
 
 export class NpmFixEcosystem implements FixEcosystem {
@@ -52,6 +92,15 @@ export class NpmFixEcosystem implements FixEcosystem {
   ) {
     const projectDir = dirname(lockfile);
     this.projectDir = projectDir;
+    // yarn, pnpm and bun record their ranges in their own shapes, not read here: a plan unchecked
+    // against them could name a version a dependent refuses, and npm's commands would write a
+    // package-lock.json beside the lockfile the build installs from.
+    if (!isNpmLockfile(lockfile)) {
+      throw new StowageError(
+        `stowage fix plans package-lock.json and npm-shrinkwrap.json only; for ${basename(lockfile)} it is not supported yet (audit it, and move the package with its own package manager)`,
+        lockfile,
+      );
+    }
     const npmrc = join(projectDir, '.npmrc');
     this.config = existsSync(npmrc) ? readNpmrcRegistries(npmrc, readTextInput(npmrc), env) : PUBLIC_REGISTRY_CONFIG;
     this.client = new PackumentClient(http);
@@ -69,15 +118,50 @@ export class NpmFixEcosystem implements FixEcosystem {
     }));
   }
 
-  /** package-lock v2/v3 `packages` (empty for other lockfiles: their ranges are not checked). */
+  /** package-lock v2/v3 `packages`; a v1 lockfile's nested `dependencies` in that shape. */
   private lockEntries(): Entries {
     if (this.entries === undefined) {
-      const name = basename(this.lockfile);
-      const doc: unknown = name.endsWith('package-lock.json') || name.endsWith('npm-shrinkwrap.json') ? JSON.parse(readTextInput(this.lockfile)) : {};
-      const packages = doc !== null && typeof doc === 'object' ? (doc as Record<string, unknown>).packages : undefined;
-      this.entries = packages !== null && typeof packages === 'object' ? (packages as Entries) : {};
+      const doc: unknown = JSON.parse(readTextInput(this.lockfile));
+      const packages = isRecord(doc) ? doc.packages : undefined;
+      const v1 = isRecord(doc) ? doc.dependencies : undefined;
+      const manifestPath = join(this.projectDir, 'package.json');
+      if (isRecord(packages)) this.entries = packages as Entries;
+      else if (isRecord(v1)) {
+        const manifest: unknown = existsSync(manifestPath) ? JSON.parse(readTextInput(manifestPath)) : {};
+        this.entries = packagesOfV1(v1, isRecord(manifest) ? manifest : {});
+      } else this.entries = {};
     }
     return this.entries;
+  }
+
+  /**
+   * npm never changes a bundled copy (`inBundle`): it is whatever the bundler's tarball holds.
+   * Its bundler is the nearest enclosing location that is not itself bundled.
+   */
+  bundledIn(pkg: Package): { bundlers: BundlingPackage[]; movable: boolean } {
+    const entries = this.lockEntries();
+    const bundlers = new Map<string, BundlingPackage>();
+    let movable = false;
+    for (const [key, entry] of Object.entries(entries)) {
+      if (key === '' || entry.version !== pkg.version || (entry.name ?? installedName(key)) !== pkg.name) continue;
+      if (entry.inBundle !== true) {
+        movable = true;
+        continue;
+      }
+      let at = parentLocation(key);
+      while (at !== '' && entries[at]?.inBundle === true) at = parentLocation(at);
+      const bundler = entries[at];
+      // The project's own bundled dependencies are installed from the lockfile like any other.
+      if (at === '' || bundler === undefined || bundler.link === true) {
+        movable = true;
+        continue;
+      }
+      const name = typeof bundler.name === 'string' ? bundler.name : installedName(at);
+      const version = typeof bundler.version === 'string' ? bundler.version : '';
+      bundlers.set(`${name}@${version}`, { name, version });
+    }
+    // A package the lockfile records no location of (not package-lock's) is the lockfile's to move.
+    return { bundlers: [...bundlers.values()], movable: movable || bundlers.size === 0 };
   }
 
   /** The dependent's entry: a project directory by its location, an installed package by name and version (every copy declares the same). */
@@ -112,6 +196,16 @@ export class NpmFixEcosystem implements FixEcosystem {
     return semver.satisfies(version, requirement);
   }
 
+  resolvable(candidate: string, locked: string, requirements: readonly string[]): boolean {
+    const v = semver.parse(candidate);
+    if (v === null) return false;
+    if (v.prerelease.length === 0) return true;
+    const l = semver.parse(locked);
+    if (l !== null && l.prerelease.length > 0 && l.major === v.major && l.minor === v.minor && l.patch === v.patch) return true;
+    // Without includePrerelease, node-semver takes a pre-release only for a range that names one of its release.
+    return requirements.some((r) => semver.validRange(r) !== null && semver.satisfies(candidate, r));
+  }
+
   /** `^locked`: what `npm update` stays within. */
   compatible(locked: string, candidate: string): boolean {
     return semver.satisfies(candidate, `^${locked}`, { includePrerelease: true });
@@ -135,10 +229,6 @@ export class NpmFixEcosystem implements FixEcosystem {
    * scripts, which --ignore-scripts leaves unrun.
    */
   async apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean; env?: NodeJS.ProcessEnv; limits?: ToolLimits; untrusted?: boolean }): Promise<void> {
-    // npm would write a package-lock.json beside a yarn or pnpm lockfile and leave that one as it was.
-    if (!/(^|\.)(package-lock|npm-shrinkwrap)\.json$/.test(basename(this.lockfile))) {
-      throw new StowageError('--apply changes package-lock.json and npm-shrinkwrap.json only: this lockfile is planned, not applied', this.lockfile);
-    }
     const overridden = options.allowOverrides ? changes.filter((c) => !c.direct) : [];
     if (overridden.length > 0) this.addOverrides(overridden);
     const commands = new Map(changes.map((c) => [this.command(c, options).join('\0'), this.command(c, options)]));
