@@ -14,16 +14,37 @@ import { SHIPPED_LIMITS } from './shipped-limits.js';
  * as applications: every Rust binary, and every outermost node_modules, one application each.
  */
 
-/** What a tree reader keeps of a file: an executable (ELF, PE, Mach-O, WebAssembly: a possible Rust binary), a package.json, or a package it carries (to name it). */
+/** What a tree reader keeps of a file: an executable (ELF, PE, Mach-O, WebAssembly: a possible Rust binary), a package.json, a yarn Plug'n'Play runtime (to refuse it), or a package it carries (to name it). */
 export function isTreeInventoryFile(path: string, data: Buffer): boolean {
-  return path === 'package.json' || path.endsWith('/package.json') || isShippedFile(data);
+  return path === 'package.json' || path.endsWith('/package.json') || isPnpRuntime(path) || isShippedFile(data);
 }
 
-/** The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH` (none when it holds none), and what is not audited. */
-export function treeApplications(files: readonly ArchiveFile[], artifact: string, links: readonly TreeLink[]): { graphs: DependencyGraph[]; warnings: string[] } {
+/**
+ * yarn's Plug'n'Play runtime (`.pnp.cjs`, yarn 2's and yarn 1 --pnp's `.pnp.js`): node loads a
+ * project's packages through it from the zip archives of `.yarn/cache`, with no node_modules.
+ * One inside a node_modules was published in a package, and loads nothing.
+ */
+function isPnpRuntime(path: string): boolean {
+  return /(?:^|\/)\.pnp\.c?js$/.test(path) && !/(?:^|\/)node_modules\//.test(path);
+}
+
+/**
+ * The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH` (none when
+ * it holds none), and what is not audited. `rooted`: the tree is a whole root file system (an
+ * image's, what a package installs), where an absolute link leads from the tree's own root.
+ */
+export function treeApplications(files: readonly ArchiveFile[], artifact: string, links: readonly TreeLink[], rooted = false): { graphs: DependencyGraph[]; warnings: string[] } {
+  // What the project's node loads through it is in zip archives stowage does not read: never passed over as if the tree held no packages there.
+  const pnp = files.find((f) => isPnpRuntime(f.path));
+  if (pnp !== undefined) {
+    throw new InputError(
+      `${artifact}:${pnp.path}`,
+      "a yarn Plug'n'Play install: node loads its packages through it from .yarn/cache zip archives, which stowage does not read, so it cannot audit them; audit the yarn.lock they were installed from",
+    );
+  }
   const packageJsons = new Map(files.filter((f) => f.path === 'package.json' || f.path.endsWith('/package.json')).map((f) => [f.path, f.data]));
   const binaries = rustBinaryGraphs(files, artifact);
-  return { graphs: [...binaries.graphs, ...nodeModulesGraphs(packageJsons, artifact, links)], warnings: binaries.warnings };
+  return { graphs: [...binaries.graphs, ...nodeModulesGraphs(packageJsons, artifact, links, rooted)], warnings: binaries.warnings };
 }
 
 const MAX_FILES = 5_000_000;
@@ -55,7 +76,7 @@ export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; war
       // Recorded, not followed: a link where node loads a package makes its application partial.
       if (st.isSymbolicLink()) links.push({ path, target: readlinkSync(join(dir, path)) });
       if (!st.isFile()) continue;
-      const isManifest = name === 'package.json';
+      const isManifest = name === 'package.json' || isPnpRuntime(path);
       const mode = (st.mode & 0o111) !== 0 ? 0o755 : 0o644;
       if (!isManifest) {
         if (st.size < 4) continue;
