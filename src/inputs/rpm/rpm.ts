@@ -65,7 +65,7 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
       inventory: 'bundled provides',
       application: { name: rpm.name, version: `${rpm.version}-${rpm.release}` },
       packages: packages.map((p) => ({ name: respellFrom(installed.filter((g) => g.ecosystem === ecosystem), p.name), version: p.version })),
-      warnings: provides.unversioned.length > 0 ? [`${path}: bundled provides without a version, not audited: ${provides.unversioned.join(', ')}`] : [],
+      warnings: [],
     });
     for (const binary of installed) (graph.warnings ??= []).push(...inventoryDisagreements(graph, binary));
     if (graph.warnings?.length === 0) delete graph.warnings;
@@ -74,5 +74,7 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   if (graphs.length === 0 && installed.length === 0) {
     throw new InputError(path, `nothing to audit: ${nevr} has no bundled(crate(...)), bundled(npm(...)) or bundled(nodejs-...) provide, no Rust binary and no node_modules`);
   }
+  // Said of the RPM, not of one ecosystem's graph: with no versioned provide beside them there is no such graph.
+  if (provides.unversioned.length > 0) unaudited.push(`${path}: bundled provides without an exact version (= VERSION), not audited: ${provides.unversioned.join(', ')}`);
   return { artifact: { path, kind: 'RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: [...graphs, ...installed], warnings: unaudited };
 }
