@@ -14,16 +14,44 @@ import { SHIPPED_LIMITS } from './shipped-limits.js';
  * as applications: every Rust binary, and every outermost node_modules, one application each.
  */
 
-/** What a tree reader keeps of a file: an executable (ELF, PE, Mach-O, WebAssembly: a possible Rust binary), a package.json, or a package it carries (to name it). */
+/** What a tree reader keeps of a file: an executable (ELF, PE, Mach-O, WebAssembly: a possible Rust binary), a package.json, a yarn Plug'n'Play runtime (to refuse it), or a package it carries (to name it). */
 export function isTreeInventoryFile(path: string, data: Buffer): boolean {
-  return path === 'package.json' || path.endsWith('/package.json') || isShippedFile(data);
+  return path === 'package.json' || path.endsWith('/package.json') || isPnpRuntime(path) || isShippedFile(data);
 }
 
-/** The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH` (none when it holds none), and what is not audited. */
-export function treeApplications(files: readonly ArchiveFile[], artifact: string, links: readonly TreeLink[]): { graphs: DependencyGraph[]; warnings: string[] } {
-  const packageJsons = new Map(files.filter((f) => f.path === 'package.json' || f.path.endsWith('/package.json')).map((f) => [f.path, f.data]));
-  const binaries = rustBinaryGraphs(files, artifact);
-  return { graphs: [...binaries.graphs, ...nodeModulesGraphs(packageJsons, artifact, links)], warnings: binaries.warnings };
+/**
+ * yarn's Plug'n'Play runtime (`.pnp.cjs`, yarn 2's and yarn 1 --pnp's `.pnp.js`): node loads a
+ * project's packages through it from the zip archives of `.yarn/cache`, with no node_modules.
+ * One inside a node_modules was published in a package, and loads nothing.
+ */
+function isPnpRuntime(path: string): boolean {
+  return /(?:^|\/)\.pnp\.c?js$/.test(path) && !/(?:^|\/)node_modules\//.test(path);
+}
+
+/**
+ * The applications of a tree's kept files (isTreeInventoryFile), named `ARTIFACT:PATH` (none when
+ * it holds none), and what is not audited. `rooted`: the tree is a whole root file system (an
+ * image's, what a package installs), where an absolute link leads from the tree's own root.
+ */
+export function treeApplications(files: readonly ArchiveFile[], artifact: string, links: readonly TreeLink[], rooted = false): { graphs: DependencyGraph[]; warnings: string[] } {
+  return applicationsOf(files.filter((f) => isManifestPath(f.path)), files, artifact, links, rooted);
+}
+
+const isManifestPath = (path: string): boolean => path === 'package.json' || path.endsWith('/package.json') || isPnpRuntime(path);
+
+/** treeApplications of the manifests (package.json files, PnP runtimes) and, apart, the other kept files: read one at a time when they come from an iterator. */
+function applicationsOf(manifests: readonly ArchiveFile[], others: Iterable<ArchiveFile>, artifact: string, links: readonly TreeLink[], rooted: boolean): { graphs: DependencyGraph[]; warnings: string[] } {
+  // What the project's node loads through it is in zip archives stowage does not read: never passed over as if the tree held no packages there.
+  const pnp = manifests.find((f) => isPnpRuntime(f.path));
+  if (pnp !== undefined) {
+    throw new InputError(
+      `${artifact}:${pnp.path}`,
+      "a yarn Plug'n'Play install: node loads its packages through it from .yarn/cache zip archives, which stowage does not read, so it cannot audit them; audit the yarn.lock they were installed from",
+    );
+  }
+  const packageJsons = new Map(manifests.filter((f) => !isPnpRuntime(f.path)).map((f) => [f.path, f.data]));
+  const binaries = rustBinaryGraphs(others, artifact);
+  return { graphs: [...binaries.graphs, ...nodeModulesGraphs(packageJsons, artifact, links, rooted)], warnings: binaries.warnings };
 }
 
 const MAX_FILES = 5_000_000;
@@ -32,10 +60,14 @@ const MAX_FILES = 5_000_000;
  * A directory without lockfiles, walked without following symbolic links (a link is never a
  * way out of the tree, nor a second copy of what the tree holds); a link where node loads a
  * package makes its node_modules partial (nodeModulesGraphs). Only regular files are read: the
- * first bytes of each, and the whole of an executable or a package.json.
+ * first bytes of each, and the whole of an executable or a package.json. Executables are read
+ * whole one at a time, after the walk, each let go once read: a root file system holds gigabytes
+ * of them (this machine's /usr, 2.9 GB), which were all held at once.
  */
 export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; warnings: string[] } {
-  const files: ArchiveFile[] = [];
+  const manifests: ArchiveFile[] = [];
+  const nested: ArchiveFile[] = [];
+  const executables: Pick<ArchiveFile, 'path' | 'mode'>[] = [];
   const links: TreeLink[] = [];
   const head = Buffer.alloc(SHIPPED_FILE_HEAD_BYTES);
   let seen = 0;
@@ -55,25 +87,27 @@ export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; war
       // Recorded, not followed: a link where node loads a package makes its application partial.
       if (st.isSymbolicLink()) links.push({ path, target: readlinkSync(join(dir, path)) });
       if (!st.isFile()) continue;
-      const isManifest = name === 'package.json';
       const mode = (st.mode & 0o111) !== 0 ? 0o755 : 0o644;
-      if (!isManifest) {
-        if (st.size < 4) continue;
-        const first = head.subarray(0, readHead(join(dir, path), head));
-        if (!isShippedFile(first)) continue;
-        // A package it carries is only named: its first bytes say what it is.
-        if (nestedPackageKind(first) !== null) {
-          files.push({ path, mode, data: Buffer.from(first) });
-          continue;
-        }
+      if (isManifestPath(path)) {
+        // Held whole, as a package's or a layer's kept files are: capped alike.
+        manifests.push({ path, mode, data: readWholeFile(join(dir, path), SHIPPED_LIMITS.maxKeptFileBytes, 'a package.json') });
+        continue;
       }
-      // Held whole, as a package's or a layer's kept files are: capped alike.
-      const data = readWholeFile(join(dir, path), SHIPPED_LIMITS.maxKeptFileBytes, isManifest ? 'a package.json' : 'an executable');
-      files.push({ path, mode, data });
+      if (st.size < 4) continue;
+      const first = head.subarray(0, readHead(join(dir, path), head));
+      if (!isShippedFile(first)) continue;
+      // A package it carries is only named: its first bytes say what it is.
+      if (nestedPackageKind(first) !== null) nested.push({ path, mode, data: Buffer.from(first) });
+      else executables.push({ path, mode });
     }
   };
   walk('');
-  const read = treeApplications(files, dir, links);
+  // The packages it carries (their first bytes), then each executable, read whole as it comes.
+  function* others(): Generator<ArchiveFile> {
+    yield* nested;
+    for (const { path, mode } of executables) yield { path, mode, data: readWholeFile(join(dir, path), SHIPPED_LIMITS.maxKeptFileBytes, 'an executable') };
+  }
+  const read = applicationsOf(manifests, others(), dir, links, false);
   if (read.graphs.length === 0) {
     throw new InputError(dir, `no lockfile found (looked for ${LOCKFILE_FORMATS.map((f) => f.fileName).join(', ')}), and no Rust binary or node_modules installed in it`);
   }

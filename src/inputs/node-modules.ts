@@ -19,7 +19,7 @@ import type { TreeLink } from '../core/untrusted-tar.js';
  * package.json, when the tree has it) depends on every top-level package: what is installed is
  * what is audited, whether or not a manifest still asks for it.
  */
-export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: string, links: readonly TreeLink[] = []): DependencyGraph[] {
+export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: string, links: readonly TreeLink[] = [], rooted = false): DependencyGraph[] {
   const byRoot = new Map<string, string[]>();
   const packageJsons = new Map(read);
   // A symbolic link where node looks for a package (`node_modules/NAME`, a scope, a whole
@@ -33,9 +33,24 @@ export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: s
   const linkedByRoot = new Map<string, string[]>();
   const linkPaths = new Set(links.map((l) => l.path));
   for (const link of links) {
+    // A package whose package.json is a link: node reads the file it leads to, so that is the
+    // package installed there; a target the tree does not hold leaves the application partial.
+    const manifestOf = installedLocation(link.path);
+    if (manifestOf !== null) {
+      const target = linkTargetInTree(link, linkPaths, rooted);
+      const manifest = target === null ? undefined : read.get(target);
+      if (manifest !== undefined) packageJsons.set(link.path, manifest);
+      else {
+        let list = linkedByRoot.get(manifestOf.root);
+        if (!list) linkedByRoot.set(manifestOf.root, (list = []));
+        list.push(`${link.path} -> ${link.target}`);
+      }
+      if (!byRoot.has(manifestOf.root)) byRoot.set(manifestOf.root, []);
+      continue;
+    }
     const root = linkedPackageRoot(link.path);
     if (root === null) continue;
-    const target = linkTargetInTree(link, linkPaths);
+    const target = linkTargetInTree(link, linkPaths, rooted);
     const manifest = target === null ? undefined : read.get(`${target}/package.json`);
     const linkedManifest = `${link.path}/package.json`;
     if (manifest !== undefined && installedLocation(linkedManifest) !== null) {
@@ -62,6 +77,8 @@ export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: s
           ? 'a pnpm virtual store: its packages are reached through symbolic links, which stowage does not follow, so it cannot audit them; audit the pnpm-lock.yaml they were installed from'
           : store[2] === 'bun'
             ? "bun's isolated install: its packages are reached through symbolic links, which stowage does not follow, so it cannot audit them; audit the bun.lock they were installed from"
+            : store[2] === 'deno'
+              ? "Deno's node_modules (nodeModulesDir): its packages are reached through symbolic links, which stowage does not follow, so it cannot audit them (nor does it read deno.lock)"
             : "a virtual store (npm's install-strategy=linked, yarn's pnpm linker): its packages are reached through symbolic links, which stowage does not follow, so it cannot audit them; audit the package-lock.json or yarn.lock they were installed from",
       );
     }
@@ -85,13 +102,15 @@ export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: s
 }
 
 /**
- * Where a relative link leads inside the tree, or null: an absolute target (the tree's own
- * root, or the host's, is not known here), one that climbs out of the tree, or one that passes
- * through another link.
+ * Where a link leads inside the tree, or null: one that climbs out of the tree, or passes
+ * through another link. An absolute target leads from the tree's root when the tree is a whole
+ * root file system (`rooted`: an image, what a package installs), as the kernel resolves it
+ * inside the container; in a directory on this machine it names the host's file, unknown here.
  */
-function linkTargetInTree(link: TreeLink, linkPaths: ReadonlySet<string>): string | null {
-  if (link.target.startsWith('/')) return null;
-  const resolved = posix.normalize(posix.join(posix.dirname(link.path), link.target));
+function linkTargetInTree(link: TreeLink, linkPaths: ReadonlySet<string>, rooted: boolean): string | null {
+  if (link.target.startsWith('/') && !rooted) return null;
+  const resolved = link.target.startsWith('/') ? posix.normalize(link.target).replace(/^\/+/, '') : posix.normalize(posix.join(posix.dirname(link.path), link.target));
+  if (resolved === '') return null;
   if (resolved === '.' || resolved === '..' || resolved.startsWith('../') || resolved.startsWith('/')) return null;
   const segments = resolved.split('/');
   for (let i = 1; i <= segments.length; i++) if (linkPaths.has(segments.slice(0, i).join('/'))) return null;
@@ -124,8 +143,8 @@ function linkedPackageRoot(path: string): string | null {
   }
 }
 
-/** A package.json inside a virtual store (pnpm's `.pnpm`, npm's and yarn's `.store`), the store's path and its kind. */
-const VIRTUAL_STORE = /^((?:.*\/)?node_modules\/\.(pnpm|store|bun))\/[^/]+\/node_modules\/(?:@[^/]+\/)?[^/]+\/package\.json$/;
+/** A package.json inside a virtual store (pnpm's `.pnpm`, npm's and yarn's `.store`, bun's `.bun`, Deno's `.deno`), the store's path and its kind. */
+const VIRTUAL_STORE = /^((?:.*\/)?node_modules\/\.(pnpm|store|bun|deno))\/[^/]+\/node_modules\/(?:@[^/]+\/)?[^/]+\/package\.json$/;
 
 /** `ROOT/node_modules/(@S/)N(/node_modules/(@S/)N)*\/package.json` -> its root and package directory. */
 function installedLocation(path: string): { root: string; dir: string } | null {

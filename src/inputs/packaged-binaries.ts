@@ -55,7 +55,7 @@ const GO_BUILD_INFO = Buffer.from('\xff Go buildinf:', 'latin1');
  * own, which stowage does not audit: a warning names them, so the audit never passes as if
  * they had been checked.
  */
-export function rustBinaryGraphs(files: readonly ArchiveFile[], artifact: string): { graphs: DependencyGraph[]; warnings: string[] } {
+export function rustBinaryGraphs(files: Iterable<ArchiveFile>, artifact: string): { graphs: DependencyGraph[]; warnings: string[] } {
   const graphs: DependencyGraph[] = [];
   const go: string[] = [];
   const nested: string[] = [];

@@ -197,8 +197,9 @@ test('a package linked into node_modules (a symbolic link node follows, stowage 
       await packTar([
         file('app/node_modules/ms/package.json', json({ name: 'ms', version: '2.1.3' })),
         file('opt/lodash/package.json', lodash),
+        // An absolute link leads from the image's root: to nothing this image holds, here.
         // A whole scope and a whole node_modules linked into place are followed by node as well.
-        { header: { name: 'app/node_modules/lodash', type: 'symlink', linkname: '/opt/lodash' } },
+        { header: { name: 'app/node_modules/lodash', type: 'symlink', linkname: '/usr/lib/elsewhere/lodash' } },
         { header: { name: 'app/node_modules/@scope', type: 'symlink', linkname: '../../opt/scope' } },
         { header: { name: 'srv/node_modules', type: 'symlink', linkname: '/opt/srv-modules' } },
         { header: { name: 'app/node_modules/.bin/ms', type: 'symlink', linkname: '../ms/cli.js' } },
@@ -208,7 +209,7 @@ test('a package linked into node_modules (a symbolic link node follows, stowage 
   );
   for (const [input, where, links] of [
     [root, `${root}:app/node_modules`, /a symbolic link where node loads packages from, not followed, .*app\/node_modules\/lodash -> \/.*\/vendor\/lodash: a partial inventory; refused/],
-    [image, `${image}:app/node_modules`, /2 symbolic links where node loads packages from, not followed, .*app\/node_modules\/@scope -> \.\.\/\.\.\/opt\/scope, app\/node_modules\/lodash -> \/opt\/lodash: a partial inventory; refused/],
+    [image, `${image}:app/node_modules`, /2 symbolic links where node loads packages from, not followed, .*app\/node_modules\/@scope -> \.\.\/\.\.\/opt\/scope, app\/node_modules\/lodash -> \/usr\/lib\/elsewhere\/lodash: a partial inventory; refused/],
   ] as const) {
     const refused = runCli(['audit', input, '--db', GHSA_NPM, '--format', 'json'], { cacheDir });
     assert.equal(refused.status, 2, refused.stderr);

@@ -1,6 +1,6 @@
 import type { Compression } from '../../core/decompress.js';
 import { InputError } from '../../core/errors.js';
-import { readUntrustedTar, readUntrustedTree, type ArchiveFile } from '../../core/untrusted-tar.js';
+import { readUntrustedTar, readUntrustedTree, type ArchiveFile, type TreeLink } from '../../core/untrusted-tar.js';
 import { readAr, type ArMember } from './ar.js';
 import { parseControl } from './control.js';
 import { archiveCaps, keptBytesCap, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
@@ -11,6 +11,8 @@ export interface DebPackage {
   control: Map<string, string>;
   /** The data files `keep` chose, by their installed path (`usr/bin/rg`). */
   files: ArchiveFile[];
+  /** The data's symbolic links, by installed path: recorded, never followed. */
+  symlinks: TreeLink[];
 }
 
 /** The compressions dpkg-deb writes a member with, by the member name's suffix. */
@@ -55,7 +57,7 @@ export async function readDebPackage(bytes: Buffer, label: string, keep: (path: 
     duplicates: 'replace',
     keep,
   });
-  return { control: parseControl(controlFile.data.toString('utf8'), `${label}:${controlTar.name}:control`), files: tree.files };
+  return { control: parseControl(controlFile.data.toString('utf8'), `${label}:${controlTar.name}:control`), files: tree.files, symlinks: tree.symlinks };
 }
 
 function tarMember(member: ArMember | undefined, base: string, label: string): { name: string; bytes: Buffer; compression: Compression } {

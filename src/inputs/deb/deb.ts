@@ -1,7 +1,7 @@
 import { InputError } from '../../core/errors.js';
 import type { DependencyGraph } from '../../core/graph.js';
 import { inventoryGraph } from '../inventory.js';
-import { isShippedFile, rustBinaryGraphs } from '../packaged-binaries.js';
+import { isTreeInventoryFile, treeApplications } from '../installed-tree.js';
 import { parseRelations } from './control.js';
 import { readDebPackage } from './deb-package.js';
 import { cratesOfRelations, type DebianCrate } from './rust-packages.js';
@@ -39,7 +39,7 @@ const BUILT_USING = 'Built-Using';
  * from the binary itself. Where they disagree, the report shows both and a warning says how.
  */
 export async function readDeb(path: string, bytes: Buffer, limits?: ShippedLimits): Promise<ShippedRead> {
-  const deb = await readDebPackage(bytes, path, (_file, data) => isShippedFile(data), limits);
+  const deb = await readDebPackage(bytes, path, isTreeInventoryFile, limits);
   const name = deb.control.get('package');
   const version = deb.control.get('version');
   if (name === undefined || version === undefined) throw new InputError(`${path}:control`, 'no Package or Version field');
@@ -63,9 +63,12 @@ export async function readDeb(path: string, bytes: Buffer, limits?: ShippedLimit
     if (found.length > 0) read.push(BUILT_USING);
     crates.push(...found);
   }
-  const { graphs: binaries, warnings: unaudited } = rustBinaryGraphs(deb.files, path);
-  if (read.length === 0 && binaries.length === 0) {
-    throw new InputError(path, `nothing to audit: no ${CRATE_FIELDS.join(' or ')} field and no Rust binary in ${name} ${version}`);
+  // What it installs, read as an installed tree: each Rust binary, and each node_modules it ships
+  // (an Electron or Node application's), which no control field records.
+  const { graphs: installed, warnings: unaudited } = treeApplications(deb.files, path, deb.symlinks, true);
+  const binaries = installed.filter((g) => g.ecosystem === 'cargo');
+  if (read.length === 0 && installed.length === 0) {
+    throw new InputError(path, `nothing to audit: no ${CRATE_FIELDS.join(' or ')} field, no Rust binary and no node_modules in ${name} ${version}`);
   }
   const graphs: DependencyGraph[] = [];
   if (read.length > 0) {
@@ -85,5 +88,5 @@ export async function readDeb(path: string, bytes: Buffer, limits?: ShippedLimit
     if (fields.warnings?.length === 0) delete fields.warnings;
     graphs.push(fields);
   }
-  return { artifact: { path, kind: 'Debian package', name, version }, graphs: [...graphs, ...binaries], warnings: unaudited };
+  return { artifact: { path, kind: 'Debian package', name, version }, graphs: [...graphs, ...installed], warnings: unaudited };
 }

@@ -47,7 +47,8 @@ export async function readImageArchive(path: string, bytes: Buffer, limits: Ship
   for (const image of images) {
     const label = images.length === 1 ? path : `${path}#${image.name}`;
     const { files, links } = await applyLayers(label, image.layers.map((layer) => ({ name: layer, data: blobAt(path, archive, blobs, layer) })), limits, layerReads, kept);
-    const read = treeApplications(files, label, links);
+    // The image's root file system: an absolute link leads from its root, as inside the container.
+    const read = treeApplications(files, label, links, true);
     graphs.push(...read.graphs);
     warnings.push(...read.warnings);
   }

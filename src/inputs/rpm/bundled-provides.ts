@@ -17,7 +17,7 @@ export interface BundledProvides {
 
 const BUNDLED = /^bundled\((?:crate\(([^()/]+)(?:\/[^()]*)?\)|npm\(([^()]+)\)|nodejs-([^()]+))\)$/;
 
-export function bundledProvides(provides: readonly { name: string; version: string | null }[]): BundledProvides {
+export function bundledProvides(provides: readonly { name: string; version: string | null; range?: string }[]): BundledProvides {
   const packages = new Map<Ecosystem, InventoryEntry[]>();
   const unversioned: string[] = [];
   const seen = new Set<string>();
@@ -28,7 +28,7 @@ export function bundledProvides(provides: readonly { name: string; version: stri
     const ecosystem: Ecosystem = crate !== undefined ? 'cargo' : 'npm';
     const name = (crate ?? npm ?? nodejs) as string;
     if (provide.version === null) {
-      unversioned.push(provide.name);
+      unversioned.push(provide.range === undefined ? provide.name : `${provide.name} ${provide.range}`);
       continue;
     }
     const version = packageVersion(provide.version);

@@ -1,5 +1,5 @@
 import { InputError } from '../../core/errors.js';
-import { ExpansionRefused, KEEP_HEAD_BYTES, vendorPathProblem, type ArchiveFile } from '../../core/untrusted-tar.js';
+import { ExpansionRefused, KEEP_HEAD_BYTES, vendorPathProblem, type ArchiveFile, type TreeLink } from '../../core/untrusted-tar.js';
 import type { ShippedLimits } from '../shipped-limits.js';
 
 /**
@@ -22,6 +22,8 @@ export async function readCpio(
     maxKeptBytes?: number;
     maxKeptBytesReason?: string;
     keep: (path: string, head: Buffer) => boolean;
+    /** Each symbolic link, by path, with its target: recorded, never followed. */
+    onSymlink?: (link: TreeLink) => void;
   },
 ): Promise<ArchiveFile[]> {
   const { label } = options;
@@ -54,13 +56,22 @@ export async function readCpio(
     if (input.offset + size > options.maxBytes) {
       throw new ExpansionRefused(`the payload expands past ${options.maxBytes} bytes${options.maxBytesReason === undefined ? '' : ` (${options.maxBytesReason})`}`, label);
     }
-    if ((mode & 0o170000) !== 0o100000) {
+    const isLink = (mode & 0o170000) === 0o120000;
+    if ((mode & 0o170000) !== 0o100000 && !(isLink && options.onSymlink)) {
       await input.skip(size + pad4(size));
       continue;
     }
     const path = name.replace(/^\.?\/+/, '');
     const problem = vendorPathProblem(path);
     if (problem) throw new InputError(label, `payload entry ${JSON.stringify(name)}: ${problem}`);
+    if (isLink) {
+      if (size === 0 || size > 4096) throw new InputError(label, `damaged payload: symbolic link ${JSON.stringify(name)} with a target of ${size} bytes`);
+      const target = (await input.take(size)).toString('utf8');
+      await input.skip(pad4(size));
+      if (target.includes('\0')) throw new InputError(label, `damaged payload: symbolic link ${JSON.stringify(name)}: its target holds a NUL`);
+      options.onSymlink?.({ path, target });
+      continue;
+    }
     // Decided on the head, so a file that is not kept is skipped as it is inflated, never held.
     const head = await input.take(Math.min(size, KEEP_HEAD_BYTES));
     if (!options.keep(path, head)) {

@@ -17,8 +17,8 @@ export interface RpmFile {
   name: string;
   version: string;
   release: string;
-  /** Provides: name, and the version of an `= VERSION` provide (else null). */
-  provides: { name: string; version: string | null }[];
+  /** Provides: name, the version of an `= VERSION` provide (else null), and the relation of a ranged one (`>= 1.2`). */
+  provides: { name: string; version: string | null; range?: string }[];
   payloadFormat: string;
   payloadCompressor: string;
   /** The compressed payload, a view into the file's bytes. */
@@ -44,8 +44,23 @@ const TAG = {
 } as const;
 
 const TYPE = { INT32: 4, STRING: 6, STRING_ARRAY: 8, I18NSTRING: 9 } as const;
-/** RPMSENSE_EQUAL: the provide carries `= VERSION`. */
+/** RPMSENSE_LESS, RPMSENSE_GREATER, RPMSENSE_EQUAL: a provide's relation to its version. */
+const SENSE_LESS = 0x02;
+const SENSE_GREATER = 0x04;
 const SENSE_EQUAL = 0x08;
+const SENSE_RELATION = SENSE_LESS | SENSE_GREATER | SENSE_EQUAL;
+
+/**
+ * A provide as its flags relate it to its version: exactly `= VERSION` names that version; a
+ * range (`>= 1.2`, which rpmbuild accepts as readily) names none, and is kept apart.
+ */
+function provideOf(name: string, version: string | undefined, flags: number): { name: string; version: string | null; range?: string } {
+  const relation = flags & SENSE_RELATION;
+  if (!version || relation === 0) return { name, version: null };
+  if (relation === SENSE_EQUAL) return { name, version };
+  const op = `${relation & SENSE_LESS ? '<' : ''}${relation & SENSE_GREATER ? '>' : ''}${relation & SENSE_EQUAL ? '=' : ''}`;
+  return { name, version: null, range: `${op} ${version}` };
+}
 
 interface HeaderEntry {
   type: number;
@@ -124,7 +139,7 @@ export function readRpmFile(bytes: Buffer, label: string): RpmFile {
     name: required(TAG.NAME, 'NAME'),
     version: required(TAG.VERSION, 'VERSION'),
     release: required(TAG.RELEASE, 'RELEASE'),
-    provides: names.map((name, i) => ({ name, version: ((flags[i] ?? 0) & SENSE_EQUAL) !== 0 && versions[i] ? (versions[i] as string) : null })),
+    provides: names.map((name, i) => provideOf(name, versions[i], flags[i] ?? 0)),
     payloadFormat: header.string(TAG.PAYLOADFORMAT) ?? 'cpio',
     // rpm reads a package without the tag as gzip.
     payloadCompressor: header.string(TAG.PAYLOADCOMPRESSOR) ?? 'gzip',

@@ -5,7 +5,8 @@ import type { DependencyGraph } from '../../core/graph.js';
 import type { CycloneDxReadOptions } from '../cyclonedx-reader.js';
 import { inventoryDisagreements, respellFrom } from '../inventory-comparison.js';
 import { inventoryGraph } from '../inventory.js';
-import { isShippedFile, rustBinaryGraphs } from '../packaged-binaries.js';
+import type { TreeLink } from '../../core/untrusted-tar.js';
+import { isTreeInventoryFile, treeApplications } from '../installed-tree.js';
 import { readVendorArchive } from '../vendor-archive.js';
 import { bundledProvides } from './bundled-provides.js';
 import { readCpio } from './cpio.js';
@@ -33,11 +34,15 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   const compression = PAYLOAD_COMPRESSION[rpm.payloadCompressor];
   if (compression === undefined) throw new InputError(path, `payload compressor ${JSON.stringify(rpm.payloadCompressor)} is not one stowage reads (gzip, xz, zstd)`);
   const label = `${path}: payload`;
-  const keep = rpm.kind === 'source' ? (file: string): boolean => VENDOR_ARCHIVE.test(file) : (_file: string, head: Buffer): boolean => isShippedFile(head);
+  // A binary RPM's payload is read as an installed tree: its Rust binaries, and the node_modules it
+  // ships, with their links. An empty entry is a hard link whose bytes come with its last name.
+  const keep = rpm.kind === 'source' ? (file: string): boolean => VENDOR_ARCHIVE.test(file) : (file: string, head: Buffer): boolean => head.length > 0 && isTreeInventoryFile(file, head);
+  const symlinks: TreeLink[] = [];
+  const onSymlink = rpm.kind === 'source' ? undefined : (link: TreeLink): void => void symlinks.push(link);
   let files;
   try {
     // The caller's caps, as a .deb's data and an image's layers get them (an upload's: its ratio too).
-    files = await readCpio(inflate(rpm.payload, compression), { label, ...limits, ...archiveCaps(limits, rpm.payload.length), ...keptBytesCap(limits, rpm.payload.length), keep });
+    files = await readCpio(inflate(rpm.payload, compression), { label, ...limits, ...archiveCaps(limits, rpm.payload.length), ...keptBytesCap(limits, rpm.payload.length), keep, ...(onSymlink ? { onSymlink } : {}) });
   } catch (err) {
     if (err instanceof StowageError) throw err;
     throw new InputError(label, `truncated or corrupt ${rpm.payloadCompressor} data: ${err instanceof Error ? err.message : String(err)}`);
@@ -49,7 +54,7 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
     return { artifact: { path, kind: 'source RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: await readVendorArchive(archive.data, `${path}:${archive.path}`, options, limits) };
   }
 
-  const { graphs: binaries, warnings: unaudited } = rustBinaryGraphs(files, path);
+  const { graphs: installed, warnings: unaudited } = treeApplications(files, path, symlinks, true);
   const provides = bundledProvides(rpm.provides);
   const graphs: DependencyGraph[] = [];
   for (const [ecosystem, packages] of provides.packages) {
@@ -59,15 +64,17 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
       format: 'RPM bundled provides',
       inventory: 'bundled provides',
       application: { name: rpm.name, version: `${rpm.version}-${rpm.release}` },
-      packages: packages.map((p) => ({ name: respellFrom(binaries, p.name), version: p.version })),
-      warnings: provides.unversioned.length > 0 ? [`${path}: bundled provides without a version, not audited: ${provides.unversioned.join(', ')}`] : [],
+      packages: packages.map((p) => ({ name: respellFrom(installed.filter((g) => g.ecosystem === ecosystem), p.name), version: p.version })),
+      warnings: [],
     });
-    for (const binary of binaries) (graph.warnings ??= []).push(...inventoryDisagreements(graph, binary));
+    for (const binary of installed) (graph.warnings ??= []).push(...inventoryDisagreements(graph, binary));
     if (graph.warnings?.length === 0) delete graph.warnings;
     graphs.push(graph);
   }
-  if (graphs.length === 0 && binaries.length === 0) {
-    throw new InputError(path, `nothing to audit: ${nevr} has no bundled(crate(...)), bundled(npm(...)) or bundled(nodejs-...) provide and no Rust binary`);
+  if (graphs.length === 0 && installed.length === 0) {
+    throw new InputError(path, `nothing to audit: ${nevr} has no bundled(crate(...)), bundled(npm(...)) or bundled(nodejs-...) provide, no Rust binary and no node_modules`);
   }
-  return { artifact: { path, kind: 'RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: [...graphs, ...binaries], warnings: unaudited };
+  // Said of the RPM, not of one ecosystem's graph: with no versioned provide beside them there is no such graph.
+  if (provides.unversioned.length > 0) unaudited.push(`${path}: bundled provides without an exact version (= VERSION), not audited: ${provides.unversioned.join(', ')}`);
+  return { artifact: { path, kind: 'RPM', name: rpm.name, version: `${rpm.version}-${rpm.release}` }, graphs: [...graphs, ...installed], warnings: unaudited };
 }
