@@ -249,11 +249,11 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
-  if (location.format.ecosystem === 'cargo') input.cargoCratesIoReplacement = await cratesIoReplacementReader(dirname(location.path), confineTo);
+  if (location.format.ecosystem === 'cargo') input.cargoCratesIoReplacement = await cratesIoReplacementReader(dirname(location.path), confineTo, record);
   noteCodeKind(location.format.fileName);
   const parse = await location.format.loadParser();
   const graph = parse(input);
-  if (location.format.ecosystem === 'npm') await (await import('../ecosystems/npm/local-tarball.js')).readLocalTarballs(graph);
+  if (location.format.ecosystem === 'npm') await (await import('../ecosystems/npm/local-tarball.js')).readLocalTarballs(graph, record);
   return graph;
 }
 
@@ -263,12 +263,14 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
  * source of another registry that it replaces with crates.io is crates.io's crates. In an upload
  * (`confineTo`) only the project's own file, when it lies inside the upload, is read.
  */
-async function cratesIoReplacementReader(dir: string, confineTo: string | undefined): Promise<NonNullable<LockfileInput['cargoCratesIoReplacement']>> {
+async function cratesIoReplacementReader(dir: string, confineTo: string | undefined, record: DocumentRecorder | undefined): Promise<NonNullable<LockfileInput['cargoCratesIoReplacement']>> {
   const { configFileIn, cratesIoReplacement, emptyConfig, readCargoConfig, readCargoFetchConfig } = await import('../ecosystems/cargo/cargo-config.js');
+  // Every file read is recorded (the fleet keeps it with the revision): what it replaces decides
+  // which crates are audited as crates.io's, so a change in it is a new revision.
   const read = (): CargoConfig => {
-    if (confineTo === undefined) return readCargoFetchConfig(dir);
+    if (confineTo === undefined) return readCargoFetchConfig(dir, record);
     const own = configFileIn(dir);
-    return own !== null && isInsideDirectory(confineTo, own) ? readCargoConfig(dir) : emptyConfig();
+    return own !== null && isInsideDirectory(confineTo, own) ? readCargoConfig(dir, record) : emptyConfig();
   };
   let config: CargoConfig | undefined;
   return (source) => {
