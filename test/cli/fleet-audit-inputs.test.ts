@@ -145,6 +145,36 @@ for (const kind of STORE_KINDS) {
     }
   });
 
+  test(`a lockfile older than its package.json: fleet add, an unchanged add and fleet show say the audit's warning, and the findings are the audit's (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = fleetCli(store);
+      const DB = ['--db', GHSA_NPM];
+      assert.equal(fleet('init', ...DB).status, 0);
+      const lodash = { version: '4.17.4', resolved: 'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz', integrity: 'sha512-6X37Sq9KCpLSXEh8uM12AKYlviHPNNk4RxiGBn4cmKGJinbXBneWIV7iE/nXkM928O7ytHcHb6+X6Svl0f4hXg==' };
+      const dir = tempTree('fleet-audit-inputs-stale', {
+        // npm ci refuses this lockfile (left-pad is not in it); the audit covers what it locks, and says so.
+        'package.json': JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { lodash: '^4.17.4', 'left-pad': '^1.3.0' } }),
+        'package-lock.json': JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'app', version: '1.0.0', dependencies: { lodash: '^4.17.4' } }, 'node_modules/lodash': lodash } }, null, 2),
+      });
+      const r = runCli(['audit', dir, ...DB, '--format', 'json'], { cacheDir });
+      assert.equal(r.status, 1, r.stderr);
+      const stale = auditReport(r.stdout).warnings.filter((w) => w.includes('the lockfile is older than package.json'));
+      assert.equal(stale.length, 1, 'the audit warns of it');
+      const said = (stderr: string): string[] => stderr.split('\n').filter((l) => l.includes('the lockfile is older than package.json'));
+      addMatchesAudit(fleet, dir, 'app', DB, 'added');
+      const again = fleet('add', dir, '--name', 'app');
+      assert.deepEqual(said(again.stderr), [`stowage: warning: ${stale[0] ?? ''}`], 'an unchanged add says it again');
+      for (const format of ['human', 'json']) {
+        const show = fleet('show', 'app', '--format', format);
+        assert.equal(show.status, 1, show.stderr);
+        assert.deepEqual(said(show.stderr), [`stowage: warning: ${stale[0] ?? ''}`], `fleet show (${format}) says it, from the stored revision`);
+      }
+    } finally {
+      await store.dispose();
+    }
+  });
+
   test(`a package the audit refuses as not compared (a git dependency with no version) is not added, nor passed by a sync, as clean (${kind})`, { skip }, async () => {
     const store = await freshStore(kind);
     try {
