@@ -265,12 +265,15 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
  */
 async function cratesIoReplacementReader(dir: string, confineTo: string | undefined, record: DocumentRecorder | undefined): Promise<NonNullable<LockfileInput['cargoCratesIoReplacement']>> {
   const { configFileIn, cratesIoReplacement, emptyConfig, readCargoConfig, readCargoFetchConfig } = await import('../ecosystems/cargo/cargo-config.js');
-  // Every file read is recorded (the fleet keeps it with the revision): what it replaces decides
-  // which crates are audited as crates.io's, so a change in it is a new revision.
+  // The project's own file is recorded (the fleet keeps it with the revision): what it replaces
+  // decides which crates are audited as crates.io's, so a change in it is a new revision. A
+  // parent directory's or CARGO_HOME's is the machine's, not the application's (an upload never
+  // reads it, and `fleet push` could not send it): as with manifests, only files inside are kept.
+  const own = record === undefined ? undefined : (path: string, bytes: Buffer): void => (isInsideDirectory(dir, path) ? record(path, bytes) : undefined);
   const read = (): CargoConfig => {
-    if (confineTo === undefined) return readCargoFetchConfig(dir, record);
-    const own = configFileIn(dir);
-    return own !== null && isInsideDirectory(confineTo, own) ? readCargoConfig(dir, record) : emptyConfig();
+    if (confineTo === undefined) return readCargoFetchConfig(dir, own);
+    const file = configFileIn(dir);
+    return file !== null && isInsideDirectory(confineTo, file) ? readCargoConfig(dir, own) : emptyConfig();
   };
   let config: CargoConfig | undefined;
   return (source) => {

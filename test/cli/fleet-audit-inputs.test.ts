@@ -116,6 +116,12 @@ for (const kind of STORE_KINDS) {
       mkdirSync(join(dir, '.cargo'));
       writeFileSync(join(dir, '.cargo', 'config.toml'), REPLACED);
       assert.deepEqual(addMatchesAudit(fleet, dir, 'app', RUSTSEC, 'changed').map((f) => f.advisory.id), ['RUSTSEC-2023-0071']);
+
+      // A parent directory's configuration is the machine's: Cargo reads it, so the audit does, but
+      // it is no file of the application (fleet push could not send it, an upload never reads it).
+      const outer = tempTree('fleet-audit-inputs-cargo-parent', { 'app/Cargo.lock': ALT_LOCK, '.cargo/config.toml': REPLACED });
+      assert.deepEqual(addMatchesAudit(fleet, join(outer, 'app'), 'inner', RUSTSEC, 'added').map((f) => f.advisory.id), ['RUSTSEC-2023-0071']);
+      assert.deepEqual(documentNames(fleet, 'inner'), ['Cargo.lock']);
     } finally {
       await store.dispose();
     }
