@@ -107,6 +107,18 @@ export function readingWarnings(inputWarnings: readonly string[], graphs: readon
   return warnings;
 }
 
+/**
+ * Fail closed: "no findings" would be said of packages that were never compared. Every reader of
+ * an audit's result that cannot report it as partial (the audit without --allow-partial, the
+ * fleet's add, sync and promotion) refuses it with this one line.
+ */
+export function refuseNotAudited(result: Pick<AuditResult, 'notAudited'>): void {
+  const [notAudited] = result.notAudited;
+  if (notAudited !== undefined) {
+    throw new StowageError(`${notAudited}; record their versions (a lockfile v2 or v3 does), or \`stowage audit --allow-partial\` reports them as not audited`);
+  }
+}
+
 /** Said in every report format (human, JSON, SARIF carry the warnings), never only in one. */
 export function partialInventoryWarning(graph: DependencyGraph): string {
   const why = graph.partialReason === undefined ? '' : ` (${graph.partialReason})`;

@@ -6,7 +6,7 @@ import { DEFAULT_DATABASES, parseDatabaseSpec, type FetchPolicy } from '../advis
 import type { LockfileLocation } from '../inputs/lockfiles.js';
 import { readApplication, type PartialUse } from '../inputs/application.js';
 import type { ShippedArtifact } from '../inputs/shipped-artifact.js';
-import { runAudit, type AuditResult } from './audit.js';
+import { refuseNotAudited, runAudit, type AuditResult } from './audit.js';
 import type { AuditPolicy } from './policy.js';
 
 export interface AuditRequest {
@@ -90,10 +90,7 @@ export async function auditApplication(request: AuditRequest): Promise<Applicati
     for (const spec of specs) databases.push(await openDatabase(spec, { cacheRoot: request.cacheRoot, fetch: request.fetch }));
     const result = await runAudit({ graphs, databases, policy: request.policy, now, inputWarnings: warnings });
     // Fail closed: "no findings" would be said of packages that were never compared.
-    const [notAudited] = result.notAudited;
-    if (notAudited !== undefined && request.allowPartial !== true) {
-      throw new StowageError(`${notAudited}; record their versions (a lockfile v2 or v3 does), or \`stowage audit --allow-partial\` reports them as not audited`);
-    }
+    if (request.allowPartial !== true) refuseNotAudited(result);
     if (request.fixAdvice) await adviseFixes(graphs.slice(0, locations.length), result);
     return { locations, graphs, artifacts, databases, result };
   } finally {

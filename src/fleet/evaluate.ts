@@ -1,6 +1,6 @@
 import type { DependencyGraph } from '../core/graph.js';
 import { DEFAULT_POLICY, parsePolicy, type AuditPolicy } from '../audit/policy.js';
-import { runAudit, type AuditResult } from '../audit/audit.js';
+import { refuseNotAudited, runAudit, type AuditResult } from '../audit/audit.js';
 import { openDatabase, type AdvisoryDatabase } from '../advisories/database.js';
 import { parseDatabaseSpec, type FetchPolicy } from '../advisories/source.js';
 import { StowageError } from '../core/errors.js';
@@ -46,8 +46,14 @@ export function databaseRevisions(databases: readonly AdvisoryDatabase[]): Recor
   return Object.fromEntries(databases.map((db) => [db.source, db.revision]));
 }
 
-export function evaluateGraphs(graphs: DependencyGraph[], databases: AdvisoryDatabase[], policy: AuditPolicy, now: Date): Promise<AuditResult> {
-  return runAudit({ graphs, databases, policy, now });
+/**
+ * runAudit, refused as `stowage audit` refuses it when a package could not be compared (the
+ * fleet keeps complete audits only: a revision with no findings must mean every package was checked).
+ */
+export async function evaluateGraphs(graphs: DependencyGraph[], databases: AdvisoryDatabase[], policy: AuditPolicy, now: Date): Promise<AuditResult> {
+  const result = await runAudit({ graphs, databases, policy, now });
+  refuseNotAudited(result);
+  return result;
 }
 
 /** The policy file a revision was added with, as kept in its documents; null when it had none. */

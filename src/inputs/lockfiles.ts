@@ -249,11 +249,11 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
-  if (location.format.ecosystem === 'cargo') input.cargoCratesIoReplacement = await cratesIoReplacementReader(dirname(location.path), confineTo);
+  if (location.format.ecosystem === 'cargo') input.cargoCratesIoReplacement = await cratesIoReplacementReader(dirname(location.path), confineTo, record);
   noteCodeKind(location.format.fileName);
   const parse = await location.format.loadParser();
   const graph = parse(input);
-  if (location.format.ecosystem === 'npm') await (await import('../ecosystems/npm/local-tarball.js')).readLocalTarballs(graph);
+  if (location.format.ecosystem === 'npm') await (await import('../ecosystems/npm/local-tarball.js')).readLocalTarballs(graph, record);
   return graph;
 }
 
@@ -263,12 +263,17 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
  * source of another registry that it replaces with crates.io is crates.io's crates. In an upload
  * (`confineTo`) only the project's own file, when it lies inside the upload, is read.
  */
-async function cratesIoReplacementReader(dir: string, confineTo: string | undefined): Promise<NonNullable<LockfileInput['cargoCratesIoReplacement']>> {
+async function cratesIoReplacementReader(dir: string, confineTo: string | undefined, record: DocumentRecorder | undefined): Promise<NonNullable<LockfileInput['cargoCratesIoReplacement']>> {
   const { configFileIn, cratesIoReplacement, emptyConfig, readCargoConfig, readCargoFetchConfig } = await import('../ecosystems/cargo/cargo-config.js');
+  // The project's own file is recorded (the fleet keeps it with the revision): what it replaces
+  // decides which crates are audited as crates.io's, so a change in it is a new revision. A
+  // parent directory's or CARGO_HOME's is the machine's, not the application's (an upload never
+  // reads it, and `fleet push` could not send it): as with manifests, only files inside are kept.
+  const own = record === undefined ? undefined : (path: string, bytes: Buffer): void => (isInsideDirectory(dir, path) ? record(path, bytes) : undefined);
   const read = (): CargoConfig => {
-    if (confineTo === undefined) return readCargoFetchConfig(dir);
-    const own = configFileIn(dir);
-    return own !== null && isInsideDirectory(confineTo, own) ? readCargoConfig(dir) : emptyConfig();
+    if (confineTo === undefined) return readCargoFetchConfig(dir, own);
+    const file = configFileIn(dir);
+    return file !== null && isInsideDirectory(confineTo, file) ? readCargoConfig(dir, own) : emptyConfig();
   };
   let config: CargoConfig | undefined;
   return (source) => {

@@ -1,4 +1,7 @@
 import { currentRevision, requireApp, resolveRevision } from '../../fleet/lookup.js';
+import { decodeGraphs } from '../../fleet/revision.js';
+import { revisionWarnings } from '../../fleet/revision-warnings.js';
+import { warn } from '../output.js';
 import type { FleetFormatOptions } from './index.js';
 import { reportApps } from './status.js';
 import { withFleetStore } from './with-store.js';
@@ -11,6 +14,8 @@ export async function fleetShow(name: string, opts: FleetShowOptions): Promise<n
   return withFleetStore(opts, async (store) => {
     const app = await requireApp(store, name);
     const revision = opts.revision !== undefined ? await resolveRevision(store, app, opts.revision) : await currentRevision(store, app);
+    // What the audit warns of the revision's lockfiles, as `fleet add` said it (standard error, any format).
+    for (const w of revisionWarnings(decodeGraphs(await store.revisionGraph(revision.id)))) warn(w);
     return reportApps(store, [{ name: app.name, revision, findings: await store.findings(revision.id) }], opts, true);
   });
 }

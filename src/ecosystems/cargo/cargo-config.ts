@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import type { TomlTable } from 'smol-toml';
 import { InputError, StowageError } from '../../core/errors.js';
-import { readTextInput } from '../../core/input-files.js';
+import { readTextInputFile } from '../../core/input-files.js';
 import { isTomlTable } from '../../core/toml-values.js';
 import { CargoSourceError, CRATES_IO_SPARSE_INDEX, parseCargoSourceId, type CargoSourceId } from './source.js';
 
@@ -72,10 +72,19 @@ export function emptyConfig(): CargoConfig {
  * archive must not depend on the machine it was made on (see readCargoFetchConfig for where
  * crates are downloaded from).
  */
-export function readCargoConfig(projectDir: string): CargoConfig {
+export function readCargoConfig(projectDir: string, record?: ConfigRecorder): CargoConfig {
   const path = configFileIn(projectDir);
   if (path === null) return emptyConfig();
-  return parseCargoConfig(path, readTextInput(path, MAX_CONFIG_BYTES));
+  return parseCargoConfig(path, readConfigText(path, record));
+}
+
+/** Told each configuration file read, with its bytes (the fleet keeps them with a revision: they decide what is audited). */
+export type ConfigRecorder = (path: string, bytes: Buffer) => void;
+
+function readConfigText(path: string, record: ConfigRecorder | undefined): string {
+  const { text, bytes } = readTextInputFile(path, MAX_CONFIG_BYTES);
+  record?.(path, bytes);
+  return text;
 }
 
 /**
@@ -85,7 +94,7 @@ export function readCargoConfig(projectDir: string): CargoConfig {
  * usually lives in CARGO_HOME; the archive does not depend on it (each download is checked
  * against the lockfile, and the archive's own configuration is the project's alone).
  */
-export function readCargoFetchConfig(projectDir: string): CargoConfig {
+export function readCargoFetchConfig(projectDir: string, record?: ConfigRecorder): CargoConfig {
   const files: string[] = [];
   for (let dir = resolve(projectDir); ; dir = dirname(dir)) {
     const file = configFileIn(dir);
@@ -98,7 +107,7 @@ export function readCargoFetchConfig(projectDir: string): CargoConfig {
   const merged = emptyConfig();
   // The farthest first, so that each nearer file's keys replace its.
   for (const file of files.reverse()) {
-    const config = parseCargoConfig(file, readTextInput(file, MAX_CONFIG_BYTES));
+    const config = parseCargoConfig(file, readConfigText(file, record));
     for (const [name, source] of config.sources) merged.sources.set(name, { ...merged.sources.get(name), ...source });
     for (const [name, index] of config.registries) merged.registries.set(name, index);
     merged.path = file;

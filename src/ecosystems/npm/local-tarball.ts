@@ -16,7 +16,7 @@ const MAX_TARBALL_BYTES = 512 * 1024 * 1024;
  * specifier instead: the tarball's version is taken). A tarball that is absent is left to the
  * audit's warning about packages not from a registry.
  */
-export async function readLocalTarballs(graph: DependencyGraph): Promise<void> {
+export async function readLocalTarballs(graph: DependencyGraph, recordFile?: (path: string, bytes: Buffer) => void): Promise<void> {
   const base = dirname(resolve(graph.path));
   for (const pkg of graph.packages) {
     const path = localTarballPath(pkg);
@@ -25,7 +25,7 @@ export async function readLocalTarballs(graph: DependencyGraph): Promise<void> {
     const st = statSync(full, { throwIfNoEntry: false });
     if (st === undefined || !st.isFile() || st.size > MAX_TARBALL_BYTES) continue;
     const label = `file:${path}`;
-    const manifest = await tarballManifest(graph.path, full, label);
+    const manifest = await tarballManifest(graph.path, full, label, recordFile);
     const problem = (what: string): never => {
       throw new InputError(graph.path, `entry ${pkg.alias ?? pkg.name} (${label}): ${what}; npm installs what the tarball holds`);
     };
@@ -43,8 +43,10 @@ function localTarballPath(pkg: Package): string | null {
   return /\.(?:tgz|tar\.gz|tar)$/i.test(path) ? path : null;
 }
 
-async function tarballManifest(lockfile: string, full: string, label: string): Promise<{ name: string; version: string }> {
+/** `recordFile`: told the tarball's bytes (the fleet keeps them with the revision: its package.json decides the version audited). */
+async function tarballManifest(lockfile: string, full: string, label: string, recordFile: ((path: string, bytes: Buffer) => void) | undefined): Promise<{ name: string; version: string }> {
   const bytes = readFileSync(full);
+  recordFile?.(full, bytes);
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   // Loaded only when a file: tarball is present: the tar reader pulls in tar-stream and the
   // native zstd binding, which a warm audit of an ordinary lockfile must not pay for.
