@@ -1,7 +1,7 @@
 import type { Advisory } from '../core/advisory.js';
 import { findingKey, type Finding } from '../core/finding.js';
 import type { Ecosystem } from '../core/package.js';
-import { refuseNotAudited, runAudit } from '../audit/audit.js';
+import { runAudit } from '../audit/audit.js';
 import type { AuditPolicy } from '../audit/policy.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { advisoryNameKeys } from '../ecosystems/package-names.js';
@@ -102,9 +102,9 @@ export async function matchRevision(job: MatchJob, context: MatchContext): Promi
     now: context.now,
     ...(job.restricted ? { onlyNames: context.restriction.names } : {}),
   });
-  // A package an advisory now names that cannot be compared fails the sync (exit 2, nothing
-  // written), as it fails the audit: the fleet never reports as clean what was not checked.
-  refuseNotAudited(result);
+  // A package an advisory now names that cannot be compared (a git dependency with no version) is
+  // refused at add and at promotion, as the audit refuses it; not here: failing the whole sync for
+  // one application would leave every other application of the fleet without the new advisories.
   const beforeKeys = new Set(job.before.findingKeys);
   const storedRows = new Set(job.before.rows);
   const afterKeys = new Set<string>();
