@@ -249,7 +249,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
-  if (location.format.ecosystem === 'cargo') input.cargoCratesIoReplacement = await cratesIoReplacementReader(dirname(location.path), confineTo);
+  if (location.format.ecosystem === 'cargo') Object.assign(input, await cargoConfigReaders(dirname(location.path), confineTo));
   noteCodeKind(location.format.fileName);
   const parse = await location.format.loadParser();
   const graph = parse(input);
@@ -258,12 +258,16 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
 }
 
 /**
- * Cargo's source replacement as `cargo build` in the lockfile's directory reads it (the project's
+ * The Cargo configuration as `cargo build` in the lockfile's directory reads it (the project's
  * `.cargo/config.toml`, each parent directory's, CARGO_HOME's), read on first use: a lockfile
- * source of another registry that it replaces with crates.io is crates.io's crates. In an upload
- * (`confineTo`) only the project's own file, when it lies inside the upload, is read.
+ * source of another registry that it replaces with crates.io is crates.io's crates, and its
+ * `paths` overrides and `[patch]` tables change what is built. In an upload (`confineTo`) only
+ * the project's own file, when it lies inside the upload, is read.
  */
-async function cratesIoReplacementReader(dir: string, confineTo: string | undefined): Promise<NonNullable<LockfileInput['cargoCratesIoReplacement']>> {
+async function cargoConfigReaders(
+  dir: string,
+  confineTo: string | undefined,
+): Promise<Required<Pick<LockfileInput, 'cargoCratesIoReplacement' | 'cargoBuildOverrides'>>> {
   const { configFileIn, cratesIoReplacement, emptyConfig, readCargoConfig, readCargoFetchConfig } = await import('../ecosystems/cargo/cargo-config.js');
   const read = (): CargoConfig => {
     if (confineTo === undefined) return readCargoFetchConfig(dir);
@@ -271,10 +275,16 @@ async function cratesIoReplacementReader(dir: string, confineTo: string | undefi
     return own !== null && isInsideDirectory(confineTo, own) ? readCargoConfig(dir) : emptyConfig();
   };
   let config: CargoConfig | undefined;
-  return (source) => {
-    config ??= read();
-    const chain = cratesIoReplacement(config, source);
-    return chain === null ? null : { file: config.path ?? '.cargo/config.toml', chain };
+  return {
+    cargoCratesIoReplacement: (source) => {
+      config ??= read();
+      const chain = cratesIoReplacement(config, source);
+      return chain === null ? null : { file: config.path ?? '.cargo/config.toml', chain };
+    },
+    cargoBuildOverrides: () => {
+      config ??= read();
+      return { paths: config.pathOverrides, patches: config.patches };
+    },
   };
 }
 

@@ -31,6 +31,25 @@ export interface CargoConfig {
   registries: Map<string, string>;
   /** The whole file as parsed (empty without one): a vendored config keeps its other settings. */
   settings: TomlTable;
+  /** `paths = [...]`: directories whose crates Cargo builds in place of locked crates of the same names. */
+  pathOverrides: CargoPathOverride[];
+  /** `[patch.REGISTRY] NAME = {...}`, applied as the root manifest's `[patch]` is (the configuration's winning). */
+  patches: CargoConfigPatch[];
+}
+
+/** One entry of `paths = [...]`, with the file that sets it. */
+export interface CargoPathOverride {
+  file: string;
+  /** As written: relative to the directory holding the file's `.cargo` directory (CARGO_HOME's parent for its own). */
+  path: string;
+}
+
+/** One `[patch.REGISTRY] NAME = {...}` of a configuration file. */
+export interface CargoConfigPatch {
+  file: string;
+  registry: string;
+  name: string;
+  spec: TomlTable;
 }
 
 /** Where the crates of one lockfile source are fetched from. */
@@ -63,7 +82,7 @@ function configFileAt(dir: string): string | null {
 }
 
 export function emptyConfig(): CargoConfig {
-  return { path: null, sources: new Map(), registries: new Map(), settings: {} };
+  return { path: null, sources: new Map(), registries: new Map(), settings: {}, pathOverrides: [], patches: [] };
 }
 
 /**
@@ -101,6 +120,13 @@ export function readCargoFetchConfig(projectDir: string): CargoConfig {
     const config = parseCargoConfig(file, readTextInput(file, MAX_CONFIG_BYTES));
     for (const [name, source] of config.sources) merged.sources.set(name, { ...merged.sources.get(name), ...source });
     for (const [name, index] of config.registries) merged.registries.set(name, index);
+    // Cargo joins the arrays of every file, and merges [patch] tables key by key, the nearer winning.
+    merged.pathOverrides.push(...config.pathOverrides);
+    for (const patch of config.patches) {
+      const same = merged.patches.findIndex((p) => p.registry === patch.registry && p.name === patch.name);
+      if (same === -1) merged.patches.push(patch);
+      else merged.patches[same] = patch;
+    }
     merged.path = file;
   }
   return merged;
@@ -143,7 +169,33 @@ export function parseCargoConfig(path: string, text: string): CargoConfig {
       if (index !== undefined) registries.set(name, index);
     }
   }
-  return { path, sources, registries, settings: doc };
+  return { path, sources, registries, settings: doc, pathOverrides: readPathOverrides(path, doc), patches: readPatches(path, doc) };
+}
+
+/** `paths`: an array of strings, as Cargo requires of it. */
+function readPathOverrides(file: string, doc: TomlTable): CargoPathOverride[] {
+  const paths = doc.paths;
+  if (paths === undefined) return [];
+  if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) throw new InputError(file, '`paths` must be an array of strings');
+  return paths.map((path) => ({ file, path }));
+}
+
+/** `[patch.REGISTRY]` tables: each crate's patch a dependency (`path`, `git`, `version`, ... or a version string). */
+function readPatches(file: string, doc: TomlTable): CargoConfigPatch[] {
+  const patch = doc.patch;
+  if (patch === undefined) return [];
+  if (!isTomlTable(patch)) throw new InputError(file, '[patch] must be a table');
+  const patches: CargoConfigPatch[] = [];
+  for (const [registry, table] of Object.entries(patch)) {
+    if (!isTomlTable(table)) throw new InputError(file, `patch.${registry} must be a table`);
+    for (const [name, spec] of Object.entries(table)) {
+      // A bare string is a version requirement, as in a manifest's dependency tables.
+      if (typeof spec === 'string') patches.push({ file, registry, name, spec: { version: spec } });
+      else if (isTomlTable(spec)) patches.push({ file, registry, name, spec });
+      else throw new InputError(file, `patch.${registry}.${name} must be a version string or a table`);
+    }
+  }
+  return patches;
 }
 
 /**
