@@ -844,7 +844,14 @@ function unlockedDeclarations(
         }
         return;
       }
-      if (table !== null && !declaresCratesIo(table)) return;
+      if (table !== null && !declaresCratesIo(table)) {
+        // Another registry's crate locked only from crates.io, a path or git: cargo build fetches
+        // it from that registry and rewrites the lockfile (cargo 1.95; --locked refuses).
+        const registry = typeof table.registry === 'string' ? table.registry : typeof table['registry-index'] === 'string' ? table['registry-index'] : null;
+        const fromRegistry = (e: LockEntry): boolean => e.source !== null && /^(registry|sparse)\+/.test(e.source) && !parseCargoSourceId(e.source).isCratesIo;
+        if (registry !== null && !found.some(fromRegistry)) problems.add(`${name} (from registry ${registry}, locked from ${found.map((e) => e.source ?? 'a path').join(', ')})`);
+        return;
+      }
       const cratesIo = found.filter((e) => e.source !== null && parseCargoSource(e.source).isDefaultRegistry);
       if (cratesIo.length === 0) {
         problems.add(`${name} (from crates.io, locked from ${found.map((e) => e.source ?? 'a path').join(', ')})`);
