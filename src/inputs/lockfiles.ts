@@ -272,7 +272,7 @@ async function cargoConfigReaders(
   const read = (): CargoConfig => {
     if (confineTo === undefined) return readCargoFetchConfig(dir);
     const own = configFileIn(dir);
-    return own !== null && isInsideDirectory(confineTo, own) ? readCargoConfig(dir) : emptyConfig();
+    return own !== null && isInsideDirectory(confineTo, own) ? readCargoConfig(dir, (file) => isInsideDirectory(confineTo, file)) : emptyConfig();
   };
   let config: CargoConfig | undefined;
   return {

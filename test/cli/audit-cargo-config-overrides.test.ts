@@ -117,3 +117,35 @@ test('a [patch] in .cargo/config.toml that Cargo.lock does not record: cargo bui
   assert.equal(quiet.status, 0, quiet.stderr);
   assert.deepEqual(auditReport(quiet.stdout).warnings.filter((w) => w.startsWith(join(unused, 'app'))), []);
 });
+
+test('configuration included with `include = [...]` (read by cargo 1.95 without any flag) is read as the including file\'s', () => {
+  // Checked with cargo 1.95: `include = ["extra.toml"]` in .cargo/config.toml, extra.toml including
+  // `../../hexfork/inc.toml` that sets `paths = ["hexfork"]`: `cargo tree --locked` shows hex from hexfork, and its itoa.
+  const root = tempTree('cargo-config-include', {
+    ...FORK,
+    'app/Cargo.toml': MANIFEST,
+    'app/Cargo.lock': LOCKED,
+    'app/.cargo/config.toml': 'include = [{ path = "absent.toml", optional = true }, "extra.toml"]\n',
+    'app/.cargo/extra.toml': 'include = ["../../hexfork/inc.toml"]\n',
+    'hexfork/inc.toml': 'paths = ["hexfork"]\n',
+  });
+  const home = cargoHome(root);
+  const result = audit(join(root, 'app'), home);
+  assert.equal(result.status, 2, result.stdout);
+  assert.match(result.stderr, /hexfork\/inc\.toml sets `paths` \("hexfork"\)/);
+
+  // An included [patch] the lockfile does not record is named as the configuration's own is.
+  writeFileSync(join(root, 'hexfork', 'inc.toml'), '[patch.crates-io]\nhex = { path = "hexfork" }\n');
+  const stale = audit(join(root, 'app'), home);
+  assert.equal(stale.status, 0, stale.stderr);
+  assert.deepEqual(
+    auditReport(stale.stdout).warnings.filter((w) => w.includes('does not record as applied or unused')).map((w) => w.split(':', 1)[0]),
+    [join(root, 'hexfork', 'inc.toml')],
+  );
+
+  // An include that is missing (and not optional) fails cargo and the audit alike.
+  writeFileSync(join(root, 'app', '.cargo', 'extra.toml'), 'include = ["gone.toml"]\n');
+  const missing = audit(join(root, 'app'), home);
+  assert.equal(missing.status, 2, missing.stdout);
+  assert.match(missing.stderr, /extra\.toml: includes gone\.toml, which does not exist/);
+});

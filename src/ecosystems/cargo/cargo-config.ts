@@ -91,10 +91,69 @@ export function emptyConfig(): CargoConfig {
  * archive must not depend on the machine it was made on (see readCargoFetchConfig for where
  * crates are downloaded from).
  */
-export function readCargoConfig(projectDir: string): CargoConfig {
+export function readCargoConfig(projectDir: string, readable?: (file: string) => boolean): CargoConfig {
   const path = configFileIn(projectDir);
   if (path === null) return emptyConfig();
-  return parseCargoConfig(path, readTextInput(path, MAX_CONFIG_BYTES));
+  const files = loadConfigFile(path, readable);
+  const own = files[files.length - 1] as CargoConfig;
+  if (files.length === 1) return own;
+  const merged = emptyConfig();
+  for (const config of files) mergeConfig(merged, config);
+  // The settings a vendored configuration keeps are the file's own.
+  return { ...merged, path, settings: own.settings };
+}
+
+/**
+ * A configuration file and the files it includes (`include = ["a.toml", { path = "b.toml",
+ * optional = true }]`, relative to the including file; cargo 1.95 reads them without any
+ * flag), in the order Cargo merges them: each included file (and its own includes) before the
+ * file that includes it, whose keys win. A missing file that is not optional, a loop, or a file
+ * `readable` refuses (outside an upload) fails, as Cargo fails on the first two.
+ */
+function loadConfigFile(file: string, readable?: (file: string) => boolean, including: readonly string[] = []): CargoConfig[] {
+  if (including.includes(file)) throw new InputError(including[including.length - 1] ?? file, `\`include\` loops back to ${file}`);
+  if (readable !== undefined && !readable(file)) throw new InputError(including[including.length - 1] ?? file, `includes ${file}, outside the application's directory`);
+  const config = parseCargoConfig(file, readTextInput(file, MAX_CONFIG_BYTES));
+  const loaded: CargoConfig[] = [];
+  for (const { path, optional } of readIncludes(file, config.settings)) {
+    const target = resolve(dirname(file), path);
+    if (!existsSync(target)) {
+      if (optional) continue;
+      throw new InputError(file, `includes ${path}, which does not exist (${target})`);
+    }
+    loaded.push(...loadConfigFile(target, readable, [...including, file]));
+  }
+  loaded.push(config);
+  return loaded;
+}
+
+/** `include`: a string, or an array of strings and `{ path, optional }` tables, as Cargo reads it. */
+function readIncludes(file: string, doc: TomlTable): { path: string; optional: boolean }[] {
+  const include = doc.include;
+  if (include === undefined) return [];
+  const entries = typeof include === 'string' ? [include] : include;
+  if (!Array.isArray(entries)) throw new InputError(file, '`include` must be a list of strings or tables');
+  return entries.map((entry) => {
+    if (typeof entry === 'string') return { path: entry, optional: false };
+    if (isTomlTable(entry) && typeof entry.path === 'string' && (entry.optional === undefined || typeof entry.optional === 'boolean')) {
+      return { path: entry.path, optional: entry.optional === true };
+    }
+    throw new InputError(file, '`include` entries must be strings or tables with a `path` string (and an `optional` boolean)');
+  });
+}
+
+/** Merges `config` into `merged` as Cargo merges a nearer file over a farther one. */
+function mergeConfig(merged: CargoConfig, config: CargoConfig): void {
+  for (const [name, source] of config.sources) merged.sources.set(name, { ...merged.sources.get(name), ...source });
+  for (const [name, index] of config.registries) merged.registries.set(name, index);
+  // Cargo joins the arrays of every file, and merges [patch] tables key by key, the nearer winning.
+  merged.pathOverrides.push(...config.pathOverrides);
+  for (const patch of config.patches) {
+    const same = merged.patches.findIndex((p) => p.registry === patch.registry && p.name === patch.name);
+    if (same === -1) merged.patches.push(patch);
+    else merged.patches[same] = patch;
+  }
+  merged.path = config.path;
 }
 
 /**
@@ -117,16 +176,8 @@ export function readCargoFetchConfig(projectDir: string): CargoConfig {
   const merged = emptyConfig();
   // The farthest first, so that each nearer file's keys replace its.
   for (const file of files.reverse()) {
-    const config = parseCargoConfig(file, readTextInput(file, MAX_CONFIG_BYTES));
-    for (const [name, source] of config.sources) merged.sources.set(name, { ...merged.sources.get(name), ...source });
-    for (const [name, index] of config.registries) merged.registries.set(name, index);
-    // Cargo joins the arrays of every file, and merges [patch] tables key by key, the nearer winning.
-    merged.pathOverrides.push(...config.pathOverrides);
-    for (const patch of config.patches) {
-      const same = merged.patches.findIndex((p) => p.registry === patch.registry && p.name === patch.name);
-      if (same === -1) merged.patches.push(patch);
-      else merged.patches[same] = patch;
-    }
+    for (const config of loadConfigFile(file)) mergeConfig(merged, config);
+    // The file `cargo build` names for what it read: the including one, not its includes.
     merged.path = file;
   }
   return merged;
