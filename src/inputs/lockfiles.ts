@@ -16,6 +16,11 @@ export interface LockfileLocation {
   path: string;
   format: LockfileFormat;
   manifestPath: string | null;
+  /**
+   * Cargo: the directory `cargo build` runs in when it is not the lockfile's (a workspace member's,
+   * built with its root's Cargo.lock): Cargo reads its configuration from there and every parent.
+   */
+  buildDir?: string;
 }
 
 function formatForFile(file: string): { format: LockfileFormat; prefix: string } | null {
@@ -128,7 +133,7 @@ export function workspaceRootLockfile(dir: string): LockfileLocation | null {
   if (foreign === null) return null;
   const lockfile = join(dirname(foreign.root), 'Cargo.lock');
   const format = LOCKFILE_FORMATS.find((f) => f.fileName === 'Cargo.lock');
-  return format && existsSync(lockfile) ? { path: lockfile, format, manifestPath: foreign.root } : null;
+  return format && existsSync(lockfile) ? { path: lockfile, format, manifestPath: foreign.root, buildDir: dir } : null;
 }
 
 /**
@@ -249,7 +254,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
-  if (location.format.ecosystem === 'cargo') Object.assign(input, await cargoConfigReaders(dirname(location.path), confineTo));
+  if (location.format.ecosystem === 'cargo') Object.assign(input, await cargoConfigReaders(location.buildDir ?? dirname(location.path), confineTo));
   noteCodeKind(location.format.fileName);
   const parse = await location.format.loadParser();
   const graph = parse(input);

@@ -149,3 +149,24 @@ test('configuration included with `include = [...]` (read by cargo 1.95 without 
   assert.equal(missing.status, 2, missing.stdout);
   assert.match(missing.stderr, /extra\.toml: includes gone\.toml, which does not exist/);
 });
+
+test("a workspace member's directory is built with the root's Cargo.lock and its own .cargo/config.toml: that configuration is read", () => {
+  // Checked with cargo 1.95: `cargo tree --locked` in the member m, whose .cargo/config.toml sets
+  // `paths = ["../../hexfork"]`, shows hex from hexfork and its itoa; in the root it shows crates.io's hex.
+  const lock = LOCKED.replace('name = "app"', 'name = "m"');
+  const root = tempTree('cargo-member-config', {
+    ...FORK,
+    'ws/Cargo.toml': '[workspace]\nmembers = ["m"]\nresolver = "2"\n',
+    'ws/Cargo.lock': lock,
+    'ws/m/Cargo.toml': MANIFEST.replace('name = "app"', 'name = "m"'),
+    'ws/m/src/main.rs': 'fn main() {}\n',
+    'ws/m/.cargo/config.toml': 'paths = ["../../hexfork"]\n',
+  });
+  const home = cargoHome(root);
+  const member = audit(join(root, 'ws', 'm'), home);
+  assert.equal(member.status, 2, member.stdout);
+  assert.match(member.stderr, /m\/\.cargo\/config\.toml sets `paths` \("\.\.\/\.\.\/hexfork"\)/);
+  // The root, where cargo build does not read the member's configuration, passes.
+  const workspace = audit(join(root, 'ws'), home);
+  assert.equal(workspace.status, 0, workspace.stderr);
+});
