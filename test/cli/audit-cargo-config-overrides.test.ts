@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readCargoConfig } from '../../src/ecosystems/cargo/cargo-config.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { auditReport } from '../support/audit-report.js';
 import { runCli, tempDir, tempTree } from '../support/shared.js';
@@ -169,4 +170,20 @@ test("a workspace member's directory is built with the root's Cargo.lock and its
   // The root, where cargo build does not read the member's configuration, passes.
   const workspace = audit(join(root, 'ws'), home);
   assert.equal(workspace.status, 0, workspace.stderr);
+});
+
+test("a fleet upload reads only its own files: a configuration include that leads outside it is refused, one inside is read", () => {
+  const root = tempTree('cargo-config-include-upload', {
+    'outside.toml': 'paths = ["/elsewhere"]\n',
+    'app/.cargo/config.toml': 'include = ["../../outside.toml", "inside.toml"]\n',
+    'app/.cargo/inside.toml': '[patch.crates-io]\nhex = { path = "hexfork" }\n',
+  });
+  const app = join(root, 'app');
+  const insideApp = (file: string): boolean => file.startsWith(`${app}/`);
+  assert.throws(() => readCargoConfig(app, insideApp), /includes .*outside\.toml, outside the application's directory/);
+  writeFileSync(join(app, '.cargo', 'config.toml'), 'include = ["inside.toml"]\n');
+  assert.deepEqual(
+    readCargoConfig(app, insideApp).patches.map((p) => `${p.registry} ${p.name} ${String(p.spec.path)}`),
+    ['crates-io hex hexfork'],
+  );
 });
