@@ -1,3 +1,4 @@
+import type { TomlTable } from 'smol-toml';
 import type { AffectedVersions } from './advisory.js';
 import type { DependencyGraph } from './graph.js';
 import type { Ecosystem, Package } from './package.js';
@@ -30,6 +31,17 @@ export interface LockfileInput {
    * says so, or null.
    */
   cargoCratesIoReplacement?: (source: string) => { file: string; chain: string } | null;
+  /**
+   * Cargo: what that same configuration changes in the build beside the lockfile, read on call:
+   * `paths` overrides and `[patch]` tables.
+   */
+  cargoBuildOverrides?: () => CargoBuildOverrides;
+}
+
+/** A Cargo configuration's `paths = [...]` entries and `[patch]` crates, each with the file that sets it. */
+export interface CargoBuildOverrides {
+  paths: { file: string; path: string }[];
+  patches: { file: string; registry: string; name: string; spec: TomlTable }[];
 }
 
 /** Throws InputError naming the file (and position when known) on anything malformed. */

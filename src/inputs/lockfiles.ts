@@ -16,6 +16,11 @@ export interface LockfileLocation {
   path: string;
   format: LockfileFormat;
   manifestPath: string | null;
+  /**
+   * Cargo: the directory `cargo build` runs in when it is not the lockfile's (a workspace member's,
+   * built with its root's Cargo.lock): Cargo reads its configuration from there and every parent.
+   */
+  buildDir?: string;
 }
 
 function formatForFile(file: string): { format: LockfileFormat; prefix: string } | null {
@@ -128,7 +133,7 @@ export function workspaceRootLockfile(dir: string): LockfileLocation | null {
   if (foreign === null) return null;
   const lockfile = join(dirname(foreign.root), 'Cargo.lock');
   const format = LOCKFILE_FORMATS.find((f) => f.fileName === 'Cargo.lock');
-  return format && existsSync(lockfile) ? { path: lockfile, format, manifestPath: foreign.root } : null;
+  return format && existsSync(lockfile) ? { path: lockfile, format, manifestPath: foreign.root, buildDir: dir } : null;
 }
 
 /**
@@ -249,7 +254,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
-  if (location.format.ecosystem === 'cargo') input.cargoCratesIoReplacement = await cratesIoReplacementReader(dirname(location.path), confineTo, record);
+  if (location.format.ecosystem === 'cargo') Object.assign(input, await cargoConfigReaders(location.buildDir ?? dirname(location.path), confineTo, record));
   noteCodeKind(location.format.fileName);
   const parse = await location.format.loadParser();
   const graph = parse(input);
@@ -258,12 +263,17 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
 }
 
 /**
- * Cargo's source replacement as `cargo build` in the lockfile's directory reads it (the project's
+ * The Cargo configuration as `cargo build` in the lockfile's directory reads it (the project's
  * `.cargo/config.toml`, each parent directory's, CARGO_HOME's), read on first use: a lockfile
- * source of another registry that it replaces with crates.io is crates.io's crates. In an upload
- * (`confineTo`) only the project's own file, when it lies inside the upload, is read.
+ * source of another registry that it replaces with crates.io is crates.io's crates, and its
+ * `paths` overrides and `[patch]` tables change what is built. In an upload (`confineTo`) only
+ * the project's own file, when it lies inside the upload, is read.
  */
-async function cratesIoReplacementReader(dir: string, confineTo: string | undefined, record: DocumentRecorder | undefined): Promise<NonNullable<LockfileInput['cargoCratesIoReplacement']>> {
+async function cargoConfigReaders(
+  dir: string,
+  confineTo: string | undefined,
+  record: DocumentRecorder | undefined,
+): Promise<Required<Pick<LockfileInput, 'cargoCratesIoReplacement' | 'cargoBuildOverrides'>>> {
   const { configFileIn, cratesIoReplacement, emptyConfig, readCargoConfig, readCargoFetchConfig } = await import('../ecosystems/cargo/cargo-config.js');
   // The project's own file is recorded (the fleet keeps it with the revision): what it replaces
   // decides which crates are audited as crates.io's, so a change in it is a new revision. A
@@ -273,13 +283,19 @@ async function cratesIoReplacementReader(dir: string, confineTo: string | undefi
   const read = (): CargoConfig => {
     if (confineTo === undefined) return readCargoFetchConfig(dir, own);
     const file = configFileIn(dir);
-    return file !== null && isInsideDirectory(confineTo, file) ? readCargoConfig(dir, own) : emptyConfig();
+    return file !== null && isInsideDirectory(confineTo, file) ? readCargoConfig(dir, { readable: (f) => isInsideDirectory(confineTo, f), ...(own !== undefined ? { record: own } : {}) }) : emptyConfig();
   };
   let config: CargoConfig | undefined;
-  return (source) => {
-    config ??= read();
-    const chain = cratesIoReplacement(config, source);
-    return chain === null ? null : { file: config.path ?? '.cargo/config.toml', chain };
+  return {
+    cargoCratesIoReplacement: (source) => {
+      config ??= read();
+      const chain = cratesIoReplacement(config, source);
+      return chain === null ? null : { file: config.path ?? '.cargo/config.toml', chain };
+    },
+    cargoBuildOverrides: () => {
+      config ??= read();
+      return { paths: config.pathOverrides, patches: config.patches };
+    },
   };
 }
 

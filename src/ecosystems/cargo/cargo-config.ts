@@ -31,6 +31,25 @@ export interface CargoConfig {
   registries: Map<string, string>;
   /** The whole file as parsed (empty without one): a vendored config keeps its other settings. */
   settings: TomlTable;
+  /** `paths = [...]`: directories whose crates Cargo builds in place of locked crates of the same names. */
+  pathOverrides: CargoPathOverride[];
+  /** `[patch.REGISTRY] NAME = {...}`, applied as the root manifest's `[patch]` is (the configuration's winning). */
+  patches: CargoConfigPatch[];
+}
+
+/** One entry of `paths = [...]`, with the file that sets it. */
+export interface CargoPathOverride {
+  file: string;
+  /** As written: relative to the directory holding the file's `.cargo` directory (CARGO_HOME's parent for its own). */
+  path: string;
+}
+
+/** One `[patch.REGISTRY] NAME = {...}` of a configuration file. */
+export interface CargoConfigPatch {
+  file: string;
+  registry: string;
+  name: string;
+  spec: TomlTable;
 }
 
 /** Where the crates of one lockfile source are fetched from. */
@@ -63,7 +82,7 @@ function configFileAt(dir: string): string | null {
 }
 
 export function emptyConfig(): CargoConfig {
-  return { path: null, sources: new Map(), registries: new Map(), settings: {} };
+  return { path: null, sources: new Map(), registries: new Map(), settings: {}, pathOverrides: [], patches: [] };
 }
 
 /**
@@ -72,19 +91,84 @@ export function emptyConfig(): CargoConfig {
  * archive must not depend on the machine it was made on (see readCargoFetchConfig for where
  * crates are downloaded from).
  */
-export function readCargoConfig(projectDir: string, record?: ConfigRecorder): CargoConfig {
+export function readCargoConfig(projectDir: string, reading: ConfigReading = {}): CargoConfig {
   const path = configFileIn(projectDir);
   if (path === null) return emptyConfig();
-  return parseCargoConfig(path, readConfigText(path, record));
+  const files = loadConfigFile(path, reading);
+  const own = files[files.length - 1] as CargoConfig;
+  if (files.length === 1) return own;
+  const merged = emptyConfig();
+  for (const config of files) mergeConfig(merged, config);
+  // The settings a vendored configuration keeps are the file's own.
+  return { ...merged, path, settings: own.settings };
 }
 
 /** Told each configuration file read, with its bytes (the fleet keeps them with a revision: they decide what is audited). */
 export type ConfigRecorder = (path: string, bytes: Buffer) => void;
 
+/** How configuration files are read: `readable` refuses a file (an include outside an upload), `record` is told each one read. */
+export interface ConfigReading {
+  readable?: (file: string) => boolean;
+  record?: ConfigRecorder;
+}
+
 function readConfigText(path: string, record: ConfigRecorder | undefined): string {
   const { text, bytes } = readTextInputFile(path, MAX_CONFIG_BYTES);
   record?.(path, bytes);
   return text;
+}
+
+/**
+ * A configuration file and the files it includes (`include = ["a.toml", { path = "b.toml",
+ * optional = true }]`, relative to the including file; cargo 1.95 reads them without any
+ * flag), in the order Cargo merges them: each included file (and its own includes) before the
+ * file that includes it, whose keys win. A missing file that is not optional, a loop, or a file
+ * `readable` refuses (outside an upload) fails, as Cargo fails on the first two.
+ */
+function loadConfigFile(file: string, reading: ConfigReading, including: readonly string[] = []): CargoConfig[] {
+  if (including.includes(file)) throw new InputError(including[including.length - 1] ?? file, `\`include\` loops back to ${file}`);
+  if (reading.readable !== undefined && !reading.readable(file)) throw new InputError(including[including.length - 1] ?? file, `includes ${file}, outside the application's directory`);
+  const config = parseCargoConfig(file, readConfigText(file, reading.record));
+  const loaded: CargoConfig[] = [];
+  for (const { path, optional } of readIncludes(file, config.settings)) {
+    const target = resolve(dirname(file), path);
+    if (!existsSync(target)) {
+      if (optional) continue;
+      throw new InputError(file, `includes ${path}, which does not exist (${target})`);
+    }
+    loaded.push(...loadConfigFile(target, reading, [...including, file]));
+  }
+  loaded.push(config);
+  return loaded;
+}
+
+/** `include`: a string, or an array of strings and `{ path, optional }` tables, as Cargo reads it. */
+function readIncludes(file: string, doc: TomlTable): { path: string; optional: boolean }[] {
+  const include = doc.include;
+  if (include === undefined) return [];
+  const entries = typeof include === 'string' ? [include] : include;
+  if (!Array.isArray(entries)) throw new InputError(file, '`include` must be a list of strings or tables');
+  return entries.map((entry) => {
+    if (typeof entry === 'string') return { path: entry, optional: false };
+    if (isTomlTable(entry) && typeof entry.path === 'string' && (entry.optional === undefined || typeof entry.optional === 'boolean')) {
+      return { path: entry.path, optional: entry.optional === true };
+    }
+    throw new InputError(file, '`include` entries must be strings or tables with a `path` string (and an `optional` boolean)');
+  });
+}
+
+/** Merges `config` into `merged` as Cargo merges a nearer file over a farther one. */
+function mergeConfig(merged: CargoConfig, config: CargoConfig): void {
+  for (const [name, source] of config.sources) merged.sources.set(name, { ...merged.sources.get(name), ...source });
+  for (const [name, index] of config.registries) merged.registries.set(name, index);
+  // Cargo joins the arrays of every file, and merges [patch] tables key by key, the nearer winning.
+  merged.pathOverrides.push(...config.pathOverrides);
+  for (const patch of config.patches) {
+    const same = merged.patches.findIndex((p) => p.registry === patch.registry && p.name === patch.name);
+    if (same === -1) merged.patches.push(patch);
+    else merged.patches[same] = patch;
+  }
+  merged.path = config.path;
 }
 
 /**
@@ -107,9 +191,8 @@ export function readCargoFetchConfig(projectDir: string, record?: ConfigRecorder
   const merged = emptyConfig();
   // The farthest first, so that each nearer file's keys replace its.
   for (const file of files.reverse()) {
-    const config = parseCargoConfig(file, readConfigText(file, record));
-    for (const [name, source] of config.sources) merged.sources.set(name, { ...merged.sources.get(name), ...source });
-    for (const [name, index] of config.registries) merged.registries.set(name, index);
+    for (const config of loadConfigFile(file, { record })) mergeConfig(merged, config);
+    // The file `cargo build` names for what it read: the including one, not its includes.
     merged.path = file;
   }
   return merged;
@@ -152,7 +235,33 @@ export function parseCargoConfig(path: string, text: string): CargoConfig {
       if (index !== undefined) registries.set(name, index);
     }
   }
-  return { path, sources, registries, settings: doc };
+  return { path, sources, registries, settings: doc, pathOverrides: readPathOverrides(path, doc), patches: readPatches(path, doc) };
+}
+
+/** `paths`: an array of strings, as Cargo requires of it. */
+function readPathOverrides(file: string, doc: TomlTable): CargoPathOverride[] {
+  const paths = doc.paths;
+  if (paths === undefined) return [];
+  if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) throw new InputError(file, '`paths` must be an array of strings');
+  return paths.map((path) => ({ file, path }));
+}
+
+/** `[patch.REGISTRY]` tables: each crate's patch a dependency (`path`, `git`, `version`, ... or a version string). */
+function readPatches(file: string, doc: TomlTable): CargoConfigPatch[] {
+  const patch = doc.patch;
+  if (patch === undefined) return [];
+  if (!isTomlTable(patch)) throw new InputError(file, '[patch] must be a table');
+  const patches: CargoConfigPatch[] = [];
+  for (const [registry, table] of Object.entries(patch)) {
+    if (!isTomlTable(table)) throw new InputError(file, `patch.${registry} must be a table`);
+    for (const [name, spec] of Object.entries(table)) {
+      // A bare string is a version requirement, as in a manifest's dependency tables.
+      if (typeof spec === 'string') patches.push({ file, registry, name, spec: { version: spec } });
+      else if (isTomlTable(spec)) patches.push({ file, registry, name, spec });
+      else throw new InputError(file, `patch.${registry}.${name} must be a version string or a table`);
+    }
+  }
+  return patches;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { parse, TomlDate, TomlError } from 'smol-toml';
 import type { TomlTable, TomlValue } from 'smol-toml';
-import type { LockfileInput } from '../../core/ecosystem.js';
+import type { CargoBuildOverrides, LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { flagsFromReachability, locatePackagesLater, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageSource, SourceLocation } from '../../core/package.js';
@@ -32,7 +32,10 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   const doc = readCargoWrittenLockfile(input.text) ?? parseToml(input.path, input.text);
   const declaredVersion = readLockVersion(input, doc);
   const entries = readEntries(input, doc);
-  const manifest = input.manifest ? parseToml(input.manifest.path, input.manifest.text, parseManifestToml) : null;
+  const overrides = input.cargoBuildOverrides?.() ?? { paths: [], patches: [] };
+  const written = input.manifest ? parseToml(input.manifest.path, input.manifest.text, parseManifestToml) : null;
+  // Cargo applies the configuration's [patch] with the root manifest's, the configuration's winning.
+  const manifest = written !== null && overrides.patches.length > 0 ? withConfigPatches(written, overrides.patches) : written;
   const members = manifest ? (input.members ?? []).map(readMember) : [];
   const lookup = new PackageLookup(entries, manifest ? localPackageNames(manifest, members) : new Set());
   const ids = lookup.assignIds(input);
@@ -68,11 +71,13 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   }
 
   if (manifest !== null && input.manifest) {
-    const pathPackages = input.readPathPackage ? pathPackageManifests({ path: input.manifest.path, doc: manifest }, members, input.readPathPackage).map(readMember) : [];
+    // The manifest's own path packages: a configuration's [patch] paths are relative to another directory.
+    const pathPackages = input.readPathPackage && written !== null ? pathPackageManifests({ path: input.manifest.path, doc: written }, members, input.readPathPackage).map(readMember) : [];
     const root = { path: input.manifest.path, doc: manifest };
     warnings.push(...unlockedDeclarations(input.path, root, members, pathPackages, entries, ids, edges));
-    warnings.push(...unlockedPatches(input.path, root, entries, readUnusedPatches(input, doc)));
   }
+  const writtenRoot = input.manifest && written !== null ? { path: input.manifest.path, doc: written } : null;
+  warnings.push(...unlockedPatches(input.path, patchDeclarations(writtenRoot, overrides.patches), writtenRoot, entries, readUnusedPatches(input, doc)));
 
   const metadata = doc.metadata;
   if (metadata !== undefined) applyMetadataChecksums(input, metadata, entries, lookup);
@@ -131,6 +136,7 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
     edges,
     roots,
     ...(warnings.length > 0 ? { warnings } : {}),
+    ...pathOverrideInventory(overrides.paths),
   };
   return locatePackagesLater(graph, () => locateEntries(input.text, entries, packages));
 }
@@ -838,7 +844,14 @@ function unlockedDeclarations(
         }
         return;
       }
-      if (table !== null && !declaresCratesIo(table)) return;
+      if (table !== null && !declaresCratesIo(table)) {
+        // Another registry's crate locked only from crates.io, a path or git: cargo build fetches
+        // it from that registry and rewrites the lockfile (cargo 1.95; --locked refuses).
+        const registry = typeof table.registry === 'string' ? table.registry : typeof table['registry-index'] === 'string' ? table['registry-index'] : null;
+        const fromRegistry = (e: LockEntry): boolean => e.source !== null && /^(registry|sparse)\+/.test(e.source) && !parseCargoSourceId(e.source).isCratesIo;
+        if (registry !== null && !found.some(fromRegistry)) problems.add(`${name} (from registry ${registry}, locked from ${found.map((e) => e.source ?? 'a path').join(', ')})`);
+        return;
+      }
       const cratesIo = found.filter((e) => e.source !== null && parseCargoSource(e.source).isDefaultRegistry);
       if (cratesIo.length === 0) {
         problems.add(`${name} (from crates.io, locked from ${found.map((e) => e.source ?? 'a path').join(', ')})`);
@@ -891,39 +904,93 @@ function readUnusedPatches(input: LockfileInput, doc: TomlTable): Set<string> {
   return names;
 }
 
-/**
- * The root manifest's `[patch]` path and git crates the lockfile holds neither as a package from
- * that kind of source nor under `[[patch.unused]]` (Cargo records every patch one way or the
- * other), and its `[replace]` entries whose package the lockfile locks without naming the
- * replacement (`replace = "..."`; an unused `[replace]` leaves no trace): the lockfile predates
- * them. `cargo build --locked` refuses it; a plain `cargo build` applies them and builds the
- * replacement's dependencies, which this lockfile does not list (a crates.io `hex` patched or
- * replaced with a path fork that depends on `fnv`, cargo 1.95).
- */
-function unlockedPatches(lockPath: string, root: { path: string; doc: TomlTable }, entries: readonly LockEntry[], unused: ReadonlySet<string>): string[] {
-  const missing: string[] = [];
-  for (const [registry, table] of Object.entries(isTomlTable(root.doc.patch) ? root.doc.patch : {})) {
-    if (!isTomlTable(table)) continue;
-    for (const [key, spec] of Object.entries(table)) {
-      if (!isTomlTable(spec)) continue;
-      const kind = typeof spec.path === 'string' ? 'path' : typeof spec.git === 'string' ? 'git' : null;
-      if (kind === null) continue;
-      const name = typeof spec.package === 'string' ? spec.package : key;
-      if (unused.has(crateKey(name))) continue;
-      const locked = entries.some((e) => crateKey(e.name) === crateKey(name) && (kind === 'path' ? e.source === null : e.source?.startsWith('git+') === true));
-      if (!locked) missing.push(`[patch.${registry}] ${name} (${kind} ${JSON.stringify(kind === 'path' ? spec.path : spec.git)})`);
+/** One `[patch.REGISTRY] NAME` and the file that declares it (the root manifest or a Cargo configuration). */
+interface PatchDeclaration {
+  file: string;
+  registry: string;
+  key: string;
+  spec: TomlValue;
+}
+
+/** The root manifest's `[patch]` crates the configuration does not patch, then the configuration's. */
+function patchDeclarations(root: { path: string; doc: TomlTable } | null, configured: CargoBuildOverrides['patches']): PatchDeclaration[] {
+  const declarations: PatchDeclaration[] = [];
+  const overridden = new Set(configured.map((p) => `${p.registry}\0${p.name}`));
+  if (root !== null && isTomlTable(root.doc.patch)) {
+    for (const [registry, table] of Object.entries(root.doc.patch)) {
+      if (!isTomlTable(table)) continue;
+      for (const [key, spec] of Object.entries(table)) if (!overridden.has(`${registry}\0${key}`)) declarations.push({ file: root.path, registry, key, spec });
     }
   }
-  for (const key of Object.keys(isTomlTable(root.doc.replace) ? root.doc.replace : {})) {
+  for (const p of configured) declarations.push({ file: p.file, registry: p.registry, key: p.name, spec: p.spec });
+  return declarations;
+}
+
+/** The root manifest with the configuration's `[patch]` crates in its `[patch]` (replacing its own of the same registry and name). */
+function withConfigPatches(manifest: TomlTable, configured: CargoBuildOverrides['patches']): TomlTable {
+  const patch: TomlTable = {};
+  if (isTomlTable(manifest.patch)) for (const [registry, table] of Object.entries(manifest.patch)) patch[registry] = isTomlTable(table) ? { ...table } : table;
+  for (const p of configured) {
+    const table = patch[p.registry];
+    patch[p.registry] = { ...(isTomlTable(table) ? table : {}), [p.name]: p.spec };
+  }
+  return { ...manifest, patch };
+}
+
+/**
+ * `paths = [...]` in the Cargo configuration: Cargo loads every package under each directory and
+ * builds it in place of the locked crate of its name (from any registry or git), resolving that
+ * package's own dependencies anew without writing them to Cargo.lock, even under `--locked`
+ * (cargo 1.95 builds a `paths` fork of `hex` that depends on `itoa` with a lockfile that locks no
+ * `itoa`). What is built is not what the lockfile says: a partial inventory.
+ */
+function pathOverrideInventory(paths: CargoBuildOverrides['paths']): Pick<DependencyGraph, 'partial' | 'partialReason'> {
+  if (paths.length === 0) return {};
+  const files = [...new Set(paths.map((p) => p.file))];
+  return {
+    partial: true,
+    partialReason:
+      `${shortList(files)} ${files.length === 1 ? 'sets' : 'set'} \`paths\` (${shortList(paths.map((p) => JSON.stringify(p.path)))}): cargo builds the packages there in place of the locked crates of the same names, ` +
+      'with dependencies Cargo.lock does not record (use [patch], which the lockfile records)',
+  };
+}
+
+/**
+ * The `[patch]` path and git crates (the root manifest's, and a Cargo configuration's) the
+ * lockfile holds neither as a package from that kind of source nor under `[[patch.unused]]`
+ * (Cargo records every patch one way or the other), and the root manifest's `[replace]` entries
+ * whose package the lockfile locks without naming the replacement (`replace = "..."`; an unused
+ * `[replace]` leaves no trace): the lockfile predates them. `cargo build --locked` refuses it; a
+ * plain `cargo build` applies them and builds the replacement's dependencies, which this lockfile
+ * does not list (a crates.io `hex` patched or replaced with a path fork that depends on `fnv`,
+ * cargo 1.95; the same patch in `.cargo/config.toml`).
+ */
+function unlockedPatches(lockPath: string, patches: readonly PatchDeclaration[], root: { path: string; doc: TomlTable } | null, entries: readonly LockEntry[], unused: ReadonlySet<string>): string[] {
+  const missing = new Map<string, string[]>();
+  const note = (file: string, what: string): void => {
+    const list = missing.get(file);
+    if (list) list.push(what);
+    else missing.set(file, [what]);
+  };
+  for (const { file, registry, key, spec } of patches) {
+    if (!isTomlTable(spec)) continue;
+    const kind = typeof spec.path === 'string' ? 'path' : typeof spec.git === 'string' ? 'git' : null;
+    if (kind === null) continue;
+    const name = typeof spec.package === 'string' ? spec.package : key;
+    if (unused.has(crateKey(name))) continue;
+    const locked = entries.some((e) => crateKey(e.name) === crateKey(name) && (kind === 'path' ? e.source === null : e.source?.startsWith('git+') === true));
+    if (!locked) note(file, `[patch.${registry}] ${name} (${kind} ${JSON.stringify(kind === 'path' ? spec.path : spec.git)})`);
+  }
+  for (const key of Object.keys(root !== null && isTomlTable(root.doc.replace) ? root.doc.replace : {})) {
     // A package id spec: `name:version`, `name@version`, `URL#name:version`, `URL#name@version`.
     const [name = '', version] = key.slice(key.lastIndexOf('#') + 1).split(/[:@]/, 2);
     const same = entries.filter((e) => e.name === name && e.source !== null && (version === undefined || e.version === version));
-    if (same.length > 0 && !same.some((e) => e.replaced)) missing.push(`[replace] ${JSON.stringify(key)} (${name} ${same[0]?.version ?? ''} locked without it)`);
+    if (same.length > 0 && !same.some((e) => e.replaced)) note(root?.path ?? '', `[replace] ${JSON.stringify(key)} (${name} ${same[0]?.version ?? ''} locked without it)`);
   }
-  if (missing.length === 0) return [];
-  return [
-    `${root.path}: declares ${shortList(missing)}, which ${lockPath} does not record as applied or unused: the lockfile is older than the manifest; cargo build without --locked applies them and resolves their dependencies anew (--locked refuses), and the audit covers only what the lockfile locks`,
-  ];
+  return [...missing].map(
+    ([file, list]) =>
+      `${file}: declares ${shortList(list)}, which ${lockPath} does not record as applied or unused: the lockfile is older than ${file === root?.path ? 'the manifest' : 'this Cargo configuration'}; cargo build without --locked applies them and resolves their dependencies anew (--locked refuses), and the audit covers only what the lockfile locks`,
+  );
 }
 
 /**

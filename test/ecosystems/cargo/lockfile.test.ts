@@ -563,6 +563,21 @@ describe('a lockfile older than its manifest: what cargo build (without --locked
     ]);
   });
 
+  test('another registry\'s dependency locked only from crates.io: cargo build fetches it from that registry, which the audit did not see', () => {
+    // Checked with cargo 1.95: app -> hex locked from crates.io, then declared `{ version = "0.4", registry = "foo" }`
+    // ([registries.foo] a local sparse index); `cargo build --locked` refuses, `cargo build` builds hex from `foo`
+    // and rewrites its source in Cargo.lock.
+    const text = lock([
+      ['hex', '0.4.3', CRATES_IO],
+      ['itoa', '1.0.1', 'sparse+https://index.crates.io/'],
+      ['fnv', '1.0.7', 'registry+https://example.org/index'],
+    ]);
+    const manifest = '[dependencies]\nhex = { version = "0.4", registry = "foo" }\nitoa = { version = "1", registry-index = "https://example.org/index" }\nfnv = { version = "1", registry = "foo" }\n';
+    assert.deepEqual(parse(text, manifest), [
+      `Cargo.toml: app declares hex (from registry foo, locked from ${CRATES_IO}), itoa (from registry https://example.org/index, locked from sparse+https://index.crates.io/)${SUFFIX}`,
+    ]);
+  });
+
   test('as Cargo writes it: every table (optional, dev, build, other targets), renames, workspace inheritance, patches and other sources lock as declared', () => {
     const text = lock([
       ['hex', '0.4.3', CRATES_IO],

@@ -61,5 +61,5 @@ test("the application's cargo settings that run programs are left out; its sourc
 });
 
 test('a project without a .cargo/config.toml gives cargo no settings', () => {
-  assert.deepEqual(resolutionSettings({ path: null, sources: new Map(), registries: new Map(), settings: {} }, '/work/app'), {});
+  assert.deepEqual(resolutionSettings({ path: null, sources: new Map(), registries: new Map(), settings: {}, pathOverrides: [], patches: [] }, '/work/app'), {});
 });
