@@ -16,7 +16,7 @@ import type { VendoredPackage } from '../inputs/vendor-layout.js';
  * source RPM holds every crate: openssl-sys's build script stops when pkg-config finds no
  * OpenSSL, bindgen's when it finds no libclang, prost-build's when there is no protoc.
  *
- * Two sources, both read from what is vendored and locked (never from what a crate's build
+ * Three sources, all read from what is vendored and locked (never from what a crate's build
  * script would do, which only running it can tell):
  * - `[package.metadata.system-deps]` of a crate's Cargo.toml, the machine-readable declaration
  *   of the system-deps build helper (the gtk-rs and GStreamer bindings, dav1d, aom, ...): each
@@ -25,7 +25,11 @@ import type { VendoredPackage } from '../inputs/vendor-layout.js';
  * - KNOWN: crates whose build script needs the system's library or a tool by default, with no
  *   fallback to sources of their own, unless the crate that carries those sources is locked too
  *   (openssl-src, pq-src, protobuf-src). Crates that fall back to their bundled C sources when
- *   pkg-config finds nothing (libz-sys, libgit2-sys, curl-sys, zstd-sys, ...) need nothing.
+ *   pkg-config finds nothing (libz-sys, libgit2-sys, curl-sys, zstd-sys, ...) need nothing...
+ * - SOURCES: ...unless the vendored copy does not carry those sources. Distributions strip
+ *   them from the crates they ship (Debian's libgit2-sys has no `libgit2/`, its libz-sys no
+ *   `src/zlib/`), and a registry or mirror built from those serves them: then the build script
+ *   finds the system's library with pkg-config or stops, and compiles no copy of its own.
  *
  * pkg-config modules become `pkgconfig(NAME)` and tools their path (`/usr/bin/protoc`): both
  * spellings resolve the same way on Fedora and openSUSE. A crate's own metadata is untrusted:
@@ -70,6 +74,40 @@ const KNOWN: Readonly<Record<string, Known>> = {
   cmake: { requires: ['/usr/bin/cmake'] },
   'prost-build': { requires: ['/usr/bin/protoc'], unlessLocked: 'protobuf-src' },
 };
+
+/**
+ * Crates whose build script uses the system's library (pkg-config) only when the crate does not
+ * carry the library's sources: where the crate publishes them (its `include`, read off each
+ * crate's Cargo.toml), under the crate's directory, and the pkg-config module otherwise probed.
+ */
+const SOURCES: Readonly<Record<string, { sources: RegExp; module: string }>> = {
+  'libgit2-sys': { sources: /^libgit2\/src\//, module: 'libgit2' },
+  'libz-sys': { sources: /^src\/zlib(-ng)?\//, module: 'zlib' },
+  'curl-sys': { sources: /^curl\/lib\//, module: 'libcurl' },
+  'zstd-sys': { sources: /^zstd\/lib\//, module: 'libzstd' },
+  'bzip2-sys': { sources: /^bzip2-[^/]+\/bzlib\.c$/, module: 'bzip2' },
+  'libnghttp2-sys': { sources: /^nghttp2\/lib\//, module: 'libnghttp2' },
+  'libssh2-sys': { sources: /^libssh2\/src\//, module: 'libssh2' },
+  'lzma-sys': { sources: /^xz-[^/]+\/src\//, module: 'liblzma' },
+  onig_sys: { sources: /^oniguruma\/src\//, module: 'oniguruma' },
+};
+
+/**
+ * The vendored crates (`name@version`) of SOURCES whose directory holds none of the C sources
+ * they would build: their build links the system's library, and carries none of its own.
+ */
+export function cratesWithoutCSources(files: readonly ArchiveFile[], packages: readonly VendoredPackage[]): Set<string> {
+  const candidates = packages.filter((p) => p.ecosystem === 'cargo' && SOURCES[p.name] !== undefined);
+  if (candidates.length === 0) return new Set();
+  const paths = files.map((f) => f.path);
+  const without = new Set<string>();
+  for (const pkg of candidates) {
+    const { sources } = SOURCES[pkg.name] as { sources: RegExp };
+    const prefix = `${pkg.path}/`;
+    if (!paths.some((path) => path.startsWith(prefix) && sources.test(path.slice(prefix.length)))) without.add(`${pkg.name}@${pkg.version}`);
+  }
+  return without;
+}
 
 /** A pkg-config module name or version as a BuildRequires may hold it: plain text, nothing RPM reads as syntax. */
 const MODULE = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -116,7 +154,7 @@ export function cargoSystemRequires(
   files: readonly ArchiveFile[],
   packages: readonly VendoredPackage[],
   built: ReadonlySet<string>,
-): { requirements: SystemRequirement[]; unsafe: string[] } {
+): { requirements: SystemRequirement[]; unsafe: string[]; withoutSources: Set<string> } {
   const byPath = new Map(files.map((f) => [f.path, f]));
   const locked = new Set(packages.filter((p) => p.ecosystem === 'cargo' && built.has(`${p.name}@${p.version}`)).map((p) => p.name));
   const needs = new Map<string, Set<string>>();
@@ -127,6 +165,7 @@ export function cargoSystemRequires(
   };
   const unsafe: string[] = [];
   const seen = new Set<string>();
+  const withoutSources = cratesWithoutCSources(files, packages);
   for (const pkg of packages) {
     const key = `${pkg.name}@${pkg.version}`;
     if (pkg.ecosystem !== 'cargo' || !built.has(key) || seen.has(key)) continue;
@@ -137,6 +176,8 @@ export function cargoSystemRequires(
       const own = known.unlessLocked !== undefined && locked.has(known.unlessLocked);
       if (!own) for (const capability of known.requires) need(capability, crate);
     }
+    const system = SOURCES[pkg.name];
+    if (system !== undefined && withoutSources.has(key)) need(`pkgconfig(${system.module})`, crate);
     const manifest = byPath.get(`${pkg.path}/Cargo.toml`);
     if (manifest === undefined) continue;
     let doc: TomlTable;
@@ -153,7 +194,7 @@ export function cargoSystemRequires(
   const requirements = [...needs]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([capability, crates]) => ({ capability, neededBy: [...crates].sort() }));
-  return { requirements, unsafe };
+  return { requirements, unsafe, withoutSources };
 }
 
 /** A C library compiled from the sources a crate carries, for the spec's `Provides: bundled(NAME) = VERSION`. */
@@ -184,10 +225,14 @@ const CARRIES: Readonly<Record<string, { library: string; prefix: string }>> = {
   'jemalloc-sys': { library: 'jemalloc', prefix: '' },
 };
 
-/** The C library versions named by the crates in `crates` (name and version, as locked and bundled). */
-export function cargoBundledCLibraries(crates: readonly { name: string; version: string }[]): BundledCLibrary[] {
+/**
+ * The C library versions named by the crates in `crates` (name and version, as locked and
+ * bundled), but for those in `withoutSources` (`name@version`: their build links the system's).
+ */
+export function cargoBundledCLibraries(crates: readonly { name: string; version: string }[], withoutSources: ReadonlySet<string> = new Set()): BundledCLibrary[] {
   const out: BundledCLibrary[] = [];
   for (const { name, version } of crates) {
+    if (withoutSources.has(`${name}@${version}`)) continue;
     const carries = CARRIES[name];
     const metadata = version.split('+')[1];
     if (carries === undefined || metadata === undefined || !metadata.startsWith(carries.prefix)) continue;

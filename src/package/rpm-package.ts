@@ -383,7 +383,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
     ...(nativeCode !== null ? { nativeCode } : {}),
     licenseFiles: topLevelLicenseFiles(appFiles),
     bundled: decided.bundled,
-    ...(system !== null ? { systemRequires: system.requirements } : {}),
+    ...(system !== null ? { systemRequires: system.requirements, withoutCSources: system.withoutSources } : {}),
     sources: { app: names.app, vendor: names.vendor, sbom: names.sbom, licenses: names.licenses, ...(depV0 ? { depV0: names.depV0 } : {}) },
     sourceDateEpoch: request.sourceDateEpoch,
   });

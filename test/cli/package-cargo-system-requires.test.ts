@@ -16,10 +16,11 @@ import { unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
  * 127.0.0.1; what the spec says is read from the vendored Cargo.toml files and the lockfile.
  */
 
-const crate = (name: string, version: string, extra = ''): PublishedCrate =>
+const crate = (name: string, version: string, extra = '', files: string[] = []): PublishedCrate =>
   publishCrate([
     { path: 'Cargo.toml', data: Buffer.from(`[package]\nname = "${name}"\nversion = "${version}"\nedition = "2018"\nlicense = "MIT"\n${extra}`) },
     { path: 'src/lib.rs', data: Buffer.from('pub fn f() {}\n') },
+    ...files.map((path) => ({ path, data: Buffer.from('/* C */\n') })),
   ]);
 
 const GUI_SYS_METADATA = [
@@ -50,6 +51,11 @@ const CRATES = [
   crate('macro-support', '1.0.0'),
   // Dependencies for some systems only: cargo locks them all.
   crate('cross-platform', '1.0.0', '\n[target."cfg(windows)".dependencies]\nwin-only = "1"\n\n[target."cfg(all(unix, not(target_os = \\"macos\\")))".dependencies]\nunix-only = "1"\n\n[target.x86_64-apple-darwin.dependencies]\nmac-only = "1"\n'),
+  // -sys crates that build their bundled C sources when pkg-config finds nothing: libgit2-sys as
+  // crates.io has it, zstd-sys and libz-sys as Debian ships them (sources stripped).
+  crate('libgit2-sys', '0.14.1+1.5.0', 'links = "git2"\n', ['libgit2/src/libgit2/repository.c', 'libgit2/include/git2.h']),
+  crate('zstd-sys', '2.0.9+zstd.1.5.5', 'links = "zstd"\n', ['zstd-README.txt']),
+  crate('libz-sys', '1.1.8', 'links = "z"\n', ['src/smoke.c']),
   crate('win-only', '1.0.0'),
   crate('unix-only', '1.0.0'),
   crate('mac-only', '1.0.0'),
@@ -146,6 +152,22 @@ describe('package rpm declares what the vendored crates build against', () => {
     assert.match(made.spec as string, /^# \/usr\/bin\/make for openssl-src 300\.3\.1\+3\.3\.1$/m);
     // The OpenSSL it compiles in is declared as such, for trackers that look for bundled(openssl), not for a crate.
     assert.match(made.spec as string, /^Provides: +bundled\(openssl\) = 3\.3\.1$/m);
+  });
+
+  test('a -sys crate without the C sources it would fall back to needs the system library, and bundles none', async () => {
+    const dir = await lockedApp(['libgit2-sys', 'zstd-sys', 'libz-sys']);
+    const made = await packageSpec(dir);
+    assert.equal(made.status, 0, made.stderr);
+    const spec = made.spec as string;
+    const requires = buildRequires(spec);
+    // Before: no BuildRequires at all, so a clean build root stopped in zstd-sys's and libz-sys's build scripts.
+    assert.ok(requires.includes('pkgconfig(libzstd)') && requires.includes('pkgconfig(zlib)'), requires.join(', '));
+    assert.match(spec, /^# pkgconfig\(libzstd\) for zstd-sys 2\.0\.9\+zstd\.1\.5\.5$/m);
+    // libgit2-sys carries libgit2: it builds its own when the build root has none.
+    assert.ok(!requires.includes('pkgconfig(libgit2)'), requires.join(', '));
+    assert.match(spec, /^Provides: +bundled\(libgit2\) = 1\.5\.0$/m);
+    // Before, the RPM claimed a zstd 1.5.5 compiled in, which the build never compiles.
+    assert.ok(!/bundled\(zstd\)/.test(spec), spec);
   });
 
   test("a crate's system-deps metadata that is spec syntax is refused, and nothing is written", async () => {
