@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { TomlTable } from 'smol-toml';
 import { parse } from 'smol-toml';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { crateKey, dependencyTables, type DeclaredKind } from '../ecosystems/cargo/manifest-dependencies.js';
+import { crateKey, declaredSpec, dependencyTables, type DeclaredKind } from '../ecosystems/cargo/manifest-dependencies.js';
+import { memberManifestPathsOf, parseManifestQuietly } from '../ecosystems/cargo/workspace-members.js';
 import { isTomlTable } from '../core/toml-values.js';
 import { platformHoldsOnLinux } from '../ecosystems/cargo/target-cfg.js';
 import type { VendoredPackage } from '../inputs/vendor-layout.js';
@@ -257,7 +260,12 @@ export function cargoBundledCLibraries(crates: readonly { name: string; version:
  * readable manifest, or that names the dependency in a way not found, stays as it was: a
  * doubt declares more, never less.
  */
-export function linuxBuildGraph(graph: DependencyGraph, files: readonly ArchiveFile[], packages: readonly VendoredPackage[]): DependencyGraph {
+export function linuxBuildGraph(
+  graph: DependencyGraph,
+  files: readonly ArchiveFile[],
+  packages: readonly VendoredPackage[],
+  application: ReadonlyMap<string, CrateDeclarations> = new Map(),
+): DependencyGraph {
   const byPath = new Map(files.map((f) => [f.path, f]));
   const vendoredAt = new Map<string, string | null>();
   for (const p of packages) {
@@ -284,7 +292,11 @@ export function linuxBuildGraph(graph: DependencyGraph, files: readonly ArchiveF
   for (const edge of graph.edges) {
     const from = byId.get(edge.from);
     const to = byId.get(edge.to);
-    if (edge.kind !== 'normal' || from === undefined || to === undefined || roots.has(from.id)) {
+    if (from !== undefined && to !== undefined && roots.has(from.id)) {
+      edges.push(...applicationEdge(edge, application.get(from.name), crateKey(to.name)));
+      continue;
+    }
+    if (edge.kind !== 'normal' || from === undefined || to === undefined) {
       edges.push(edge);
       continue;
     }
@@ -304,6 +316,55 @@ export function linuxBuildGraph(graph: DependencyGraph, files: readonly ArchiveF
   return { ...graph, packages: kept, edges: edges.filter((e) => keptIds.has(e.from) && keptIds.has(e.to)) };
 }
 
+const STRONGEST: readonly DeclaredKind[] = ['normal', 'build', 'dev'];
+
+/**
+ * An edge from a workspace member, as a Linux build has it: none when the member declares the
+ * dependency for other systems only, else the strongest kind it declares it as for Linux (a
+ * dev-dependency here that is a normal one on Windows is built for the tests alone). A member
+ * whose manifest was not read, or a name not found in it, keeps its edge as the lockfile reader made it.
+ */
+function applicationEdge(edge: Edge, declared: CrateDeclarations | undefined, name: string): Edge[] {
+  const kinds = declared?.kinds.get(name);
+  if (kinds === undefined) return declared?.elsewhere.has(name) === true ? [] : [edge];
+  const kind = STRONGEST.find((k) => kinds.has(k)) as DeclaredKind;
+  return [kind === edge.kind ? edge : { ...edge, kind }];
+}
+
+/**
+ * What the application's own manifests (the root's and each workspace member's, read from
+ * disk beside the lockfile) declare, by package name, `workspace = true` entries completed from
+ * the root's `[workspace.dependencies]`. A manifest that cannot be read is left out (its edges
+ * stay as they were), and so are two manifests of one name.
+ */
+export function applicationDeclarations(lockfilePath: string): Map<string, CrateDeclarations> {
+  const out = new Map<string, CrateDeclarations>();
+  const rootPath = join(dirname(lockfilePath), 'Cargo.toml');
+  const read = (path: string): TomlTable | null => {
+    try {
+      return parseManifestQuietly(readFileSync(path, 'utf8'));
+    } catch {
+      return null;
+    }
+  };
+  const root = read(rootPath);
+  if (root === null) return out;
+  const workspace = isTomlTable(root.workspace) ? root.workspace : {};
+  const inherited = isTomlTable(workspace.dependencies) ? workspace.dependencies : {};
+  const twice = new Set<string>();
+  for (const doc of [root, ...memberManifestPathsOf(rootPath, root).map(read)]) {
+    const pkg = doc?.package;
+    if (doc === null || doc === undefined || !isTomlTable(pkg) || typeof pkg.name !== 'string') continue;
+    if (out.has(pkg.name) || twice.has(pkg.name)) {
+      out.delete(pkg.name);
+      twice.add(pkg.name);
+      continue;
+    }
+    out.set(pkg.name, declarationsOf(doc, inherited));
+  }
+  return out;
+}
+
 interface CrateDeclarations {
   /** Each dependency a Linux build may compile (crateKey of its package name), and the kinds it is declared as. */
   kinds: Map<string, Set<DeclaredKind>>;
@@ -319,11 +380,16 @@ function crateDeclarations(data: Buffer): CrateDeclarations | null {
   } catch {
     return null;
   }
+  return declarationsOf(doc, {});
+}
+
+function declarationsOf(doc: TomlTable, inherited: TomlTable): CrateDeclarations {
   const kinds = new Map<string, Set<DeclaredKind>>();
   const elsewhere = new Set<string>();
   for (const { table, kind, platform } of dependencyTables(doc)) {
     const onLinux = platform === null || platformHoldsOnLinux(platform) !== false;
-    for (const [key, spec] of Object.entries(table)) {
+    for (const key of Object.keys(table)) {
+      const spec = declaredSpec(key, table[key], inherited);
       const name = crateKey(isTomlTable(spec) && typeof spec.package === 'string' ? spec.package : key);
       if (!onLinux) {
         elsewhere.add(name);

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registryConfigToml, runCargo } from '../support/rust-app.js';
@@ -73,14 +74,14 @@ after(async () => {
 });
 
 /** An application with these [dependencies], [build-dependencies] and [dev-dependencies], locked by cargo. */
-async function lockedApp(dependencies: string[], build: string[] = [], dev: string[] = []): Promise<string> {
+async function lockedApp(dependencies: string[], build: string[] = [], dev: string[] = [], extra = ''): Promise<string> {
   const dir = join(tempDir('package-sysreq-app'), 'sysdemo');
   mkdirSync(join(dir, 'src'), { recursive: true });
   mkdirSync(join(dir, '.cargo'));
   const section = (title: string, deps: string[]): string => `[${title}]\n${deps.map((d) => `${d} = "*"`).join('\n')}\n`;
   writeFileSync(
     join(dir, 'Cargo.toml'),
-    `[package]\nname = "sysdemo"\nversion = "1.0.0"\nedition = "2021"\nlicense = "MIT"\n\n${section('dependencies', dependencies)}${section('build-dependencies', build)}${section('dev-dependencies', dev)}`,
+    `[package]\nname = "sysdemo"\nversion = "1.0.0"\nedition = "2021"\nlicense = "MIT"\n\n${section('dependencies', dependencies)}${section('build-dependencies', build)}${section('dev-dependencies', dev)}${extra}`,
   );
   writeFileSync(join(dir, 'src', 'main.rs'), 'fn main() {}\n');
   writeFileSync(join(dir, '.cargo', 'config.toml'), registryConfigToml(registry.indexUrl));
@@ -140,6 +141,20 @@ describe('package rpm declares what the vendored crates build against', () => {
     assert.equal(made.status, 0, made.stderr);
     const provides = (made.spec as string).split('\n').filter((l) => l.startsWith('Provides:')).map((l) => l.slice('Provides:'.length).trim());
     assert.deepEqual(provides, ['bundled(crate(cross-platform)) = 1.0.0', 'bundled(crate(unix-only)) = 1.0.0']);
+  });
+
+  test("what the application itself depends on for Windows only is not declared, nor in the binaries' .dep-v0", async () => {
+    const targets = '\n[target."cfg(windows)".dependencies]\nwin-only = "1"\n\n[target."cfg(unix)".dependencies]\nunix-only = "1"\n\n[target."cfg(windows)".build-dependencies]\nmac-only = "1"\n';
+    const dir = await lockedApp(['plain-lib'], [], [], targets);
+    assert.match(readFileSync(join(dir, 'Cargo.lock'), 'utf8'), /name = "win-only"/);
+    const made = await packageSpec(dir);
+    assert.equal(made.status, 0, made.stderr);
+    const provides = (made.spec as string).split('\n').filter((l) => l.startsWith('Provides:')).map((l) => l.slice('Provides:'.length).trim());
+    // Before, win-only and mac-only were declared bundled in a Linux RPM, and counted in its License.
+    assert.deepEqual(provides, ['bundled(crate(plain-lib)) = 1.0.0', 'bundled(crate(unix-only)) = 1.0.0']);
+    const depV0 = readFileSync(join(made.out, 'sysdemo-1.0.0.dep-v0'));
+    const listed = inflateSync(depV0).toString('utf8');
+    assert.ok(listed.includes('"unix-only"') && !listed.includes('"win-only"') && !listed.includes('"mac-only"'), listed);
   });
 
   test('openssl-sys with openssl-src locked builds its own OpenSSL: perl and make, no system OpenSSL', async () => {
