@@ -80,8 +80,9 @@ const KNOWN: Readonly<Record<string, Known>> = {
 
 /**
  * Crates whose build script uses the system's library (pkg-config) only when the crate does not
- * carry the library's sources: where the crate publishes them (its `include`, read off each
- * crate's Cargo.toml), under the crate's directory, and the pkg-config module otherwise probed.
+ * carry the library's sources: where their crates.io releases carry them (a git submodule
+ * packaged with the crate), under the crate's directory, and the pkg-config module probed
+ * otherwise. Debian's releases of libgit2-sys 0.14.1 and libz-sys 1.1.8 carry none.
  */
 const SOURCES: Readonly<Record<string, { sources: RegExp; module: string }>> = {
   'libgit2-sys': { sources: /^libgit2\/src\//, module: 'libgit2' },
