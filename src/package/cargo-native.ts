@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { TomlTable } from 'smol-toml';
 import { parse } from 'smol-toml';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { crateKey, dependencyTables, type DeclaredKind } from '../ecosystems/cargo/manifest-dependencies.js';
+import { crateKey, declaredSpec, dependencyTables, type DeclaredKind } from '../ecosystems/cargo/manifest-dependencies.js';
+import { memberManifestPathsOf, parseManifestQuietly } from '../ecosystems/cargo/workspace-members.js';
 import { isTomlTable } from '../core/toml-values.js';
 import { platformHoldsOnLinux } from '../ecosystems/cargo/target-cfg.js';
 import type { VendoredPackage } from '../inputs/vendor-layout.js';
@@ -16,7 +19,7 @@ import type { VendoredPackage } from '../inputs/vendor-layout.js';
  * source RPM holds every crate: openssl-sys's build script stops when pkg-config finds no
  * OpenSSL, bindgen's when it finds no libclang, prost-build's when there is no protoc.
  *
- * Two sources, both read from what is vendored and locked (never from what a crate's build
+ * Three sources, all read from what is vendored and locked (never from what a crate's build
  * script would do, which only running it can tell):
  * - `[package.metadata.system-deps]` of a crate's Cargo.toml, the machine-readable declaration
  *   of the system-deps build helper (the gtk-rs and GStreamer bindings, dav1d, aom, ...): each
@@ -25,7 +28,11 @@ import type { VendoredPackage } from '../inputs/vendor-layout.js';
  * - KNOWN: crates whose build script needs the system's library or a tool by default, with no
  *   fallback to sources of their own, unless the crate that carries those sources is locked too
  *   (openssl-src, pq-src, protobuf-src). Crates that fall back to their bundled C sources when
- *   pkg-config finds nothing (libz-sys, libgit2-sys, curl-sys, zstd-sys, ...) need nothing.
+ *   pkg-config finds nothing (libz-sys, libgit2-sys, curl-sys, zstd-sys, ...) need nothing...
+ * - SOURCES: ...unless the vendored copy does not carry those sources. Distributions strip
+ *   them from the crates they ship (Debian's libgit2-sys has no `libgit2/`, its libz-sys no
+ *   `src/zlib/`), and a registry or mirror built from those serves them: then the build script
+ *   finds the system's library with pkg-config or stops, and compiles no copy of its own.
  *
  * pkg-config modules become `pkgconfig(NAME)` and tools their path (`/usr/bin/protoc`): both
  * spellings resolve the same way on Fedora and openSUSE. A crate's own metadata is untrusted:
@@ -70,6 +77,41 @@ const KNOWN: Readonly<Record<string, Known>> = {
   cmake: { requires: ['/usr/bin/cmake'] },
   'prost-build': { requires: ['/usr/bin/protoc'], unlessLocked: 'protobuf-src' },
 };
+
+/**
+ * Crates whose build script uses the system's library (pkg-config) only when the crate does not
+ * carry the library's sources: where their crates.io releases carry them (a git submodule
+ * packaged with the crate), under the crate's directory, and the pkg-config module probed
+ * otherwise. Debian's releases of libgit2-sys 0.14.1 and libz-sys 1.1.8 carry none.
+ */
+const SOURCES: Readonly<Record<string, { sources: RegExp; module: string }>> = {
+  'libgit2-sys': { sources: /^libgit2\/src\//, module: 'libgit2' },
+  'libz-sys': { sources: /^src\/zlib(-ng)?\//, module: 'zlib' },
+  'curl-sys': { sources: /^curl\/lib\//, module: 'libcurl' },
+  'zstd-sys': { sources: /^zstd\/lib\//, module: 'libzstd' },
+  'bzip2-sys': { sources: /^bzip2-[^/]+\/bzlib\.c$/, module: 'bzip2' },
+  'libnghttp2-sys': { sources: /^nghttp2\/lib\//, module: 'libnghttp2' },
+  'libssh2-sys': { sources: /^libssh2\/src\//, module: 'libssh2' },
+  'lzma-sys': { sources: /^xz-[^/]+\/src\//, module: 'liblzma' },
+  onig_sys: { sources: /^oniguruma\/src\//, module: 'oniguruma' },
+};
+
+/**
+ * The vendored crates (`name@version`) of SOURCES whose directory holds none of the C sources
+ * they would build: their build links the system's library, and carries none of its own.
+ */
+export function cratesWithoutCSources(files: readonly ArchiveFile[], packages: readonly VendoredPackage[]): Set<string> {
+  const candidates = packages.filter((p) => p.ecosystem === 'cargo' && SOURCES[p.name] !== undefined);
+  if (candidates.length === 0) return new Set();
+  const paths = files.map((f) => f.path);
+  const without = new Set<string>();
+  for (const pkg of candidates) {
+    const { sources } = SOURCES[pkg.name] as { sources: RegExp };
+    const prefix = `${pkg.path}/`;
+    if (!paths.some((path) => path.startsWith(prefix) && sources.test(path.slice(prefix.length)))) without.add(`${pkg.name}@${pkg.version}`);
+  }
+  return without;
+}
 
 /** A pkg-config module name or version as a BuildRequires may hold it: plain text, nothing RPM reads as syntax. */
 const MODULE = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -116,7 +158,7 @@ export function cargoSystemRequires(
   files: readonly ArchiveFile[],
   packages: readonly VendoredPackage[],
   built: ReadonlySet<string>,
-): { requirements: SystemRequirement[]; unsafe: string[] } {
+): { requirements: SystemRequirement[]; unsafe: string[]; withoutSources: Set<string> } {
   const byPath = new Map(files.map((f) => [f.path, f]));
   const locked = new Set(packages.filter((p) => p.ecosystem === 'cargo' && built.has(`${p.name}@${p.version}`)).map((p) => p.name));
   const needs = new Map<string, Set<string>>();
@@ -127,6 +169,7 @@ export function cargoSystemRequires(
   };
   const unsafe: string[] = [];
   const seen = new Set<string>();
+  const withoutSources = cratesWithoutCSources(files, packages);
   for (const pkg of packages) {
     const key = `${pkg.name}@${pkg.version}`;
     if (pkg.ecosystem !== 'cargo' || !built.has(key) || seen.has(key)) continue;
@@ -137,6 +180,8 @@ export function cargoSystemRequires(
       const own = known.unlessLocked !== undefined && locked.has(known.unlessLocked);
       if (!own) for (const capability of known.requires) need(capability, crate);
     }
+    const system = SOURCES[pkg.name];
+    if (system !== undefined && withoutSources.has(key)) need(`pkgconfig(${system.module})`, crate);
     const manifest = byPath.get(`${pkg.path}/Cargo.toml`);
     if (manifest === undefined) continue;
     let doc: TomlTable;
@@ -153,7 +198,7 @@ export function cargoSystemRequires(
   const requirements = [...needs]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([capability, crates]) => ({ capability, neededBy: [...crates].sort() }));
-  return { requirements, unsafe };
+  return { requirements, unsafe, withoutSources };
 }
 
 /** A C library compiled from the sources a crate carries, for the spec's `Provides: bundled(NAME) = VERSION`. */
@@ -184,10 +229,14 @@ const CARRIES: Readonly<Record<string, { library: string; prefix: string }>> = {
   'jemalloc-sys': { library: 'jemalloc', prefix: '' },
 };
 
-/** The C library versions named by the crates in `crates` (name and version, as locked and bundled). */
-export function cargoBundledCLibraries(crates: readonly { name: string; version: string }[]): BundledCLibrary[] {
+/**
+ * The C library versions named by the crates in `crates` (name and version, as locked and
+ * bundled), but for those in `withoutSources` (`name@version`: their build links the system's).
+ */
+export function cargoBundledCLibraries(crates: readonly { name: string; version: string }[], withoutSources: ReadonlySet<string> = new Set()): BundledCLibrary[] {
   const out: BundledCLibrary[] = [];
   for (const { name, version } of crates) {
+    if (withoutSources.has(`${name}@${version}`)) continue;
     const carries = CARRIES[name];
     const metadata = version.split('+')[1];
     if (carries === undefined || metadata === undefined || !metadata.startsWith(carries.prefix)) continue;
@@ -212,7 +261,12 @@ export function cargoBundledCLibraries(crates: readonly { name: string; version:
  * readable manifest, or that names the dependency in a way not found, stays as it was: a
  * doubt declares more, never less.
  */
-export function linuxBuildGraph(graph: DependencyGraph, files: readonly ArchiveFile[], packages: readonly VendoredPackage[]): DependencyGraph {
+export function linuxBuildGraph(
+  graph: DependencyGraph,
+  files: readonly ArchiveFile[],
+  packages: readonly VendoredPackage[],
+  application: ReadonlyMap<string, CrateDeclarations> = new Map(),
+): DependencyGraph {
   const byPath = new Map(files.map((f) => [f.path, f]));
   const vendoredAt = new Map<string, string | null>();
   for (const p of packages) {
@@ -239,7 +293,11 @@ export function linuxBuildGraph(graph: DependencyGraph, files: readonly ArchiveF
   for (const edge of graph.edges) {
     const from = byId.get(edge.from);
     const to = byId.get(edge.to);
-    if (edge.kind !== 'normal' || from === undefined || to === undefined || roots.has(from.id)) {
+    if (from !== undefined && to !== undefined && roots.has(from.id)) {
+      edges.push(...applicationEdge(edge, application.get(from.name), crateKey(to.name)));
+      continue;
+    }
+    if (edge.kind !== 'normal' || from === undefined || to === undefined) {
       edges.push(edge);
       continue;
     }
@@ -259,6 +317,55 @@ export function linuxBuildGraph(graph: DependencyGraph, files: readonly ArchiveF
   return { ...graph, packages: kept, edges: edges.filter((e) => keptIds.has(e.from) && keptIds.has(e.to)) };
 }
 
+const STRONGEST: readonly DeclaredKind[] = ['normal', 'build', 'dev'];
+
+/**
+ * An edge from a workspace member, as a Linux build has it: none when the member declares the
+ * dependency for other systems only, else the strongest kind it declares it as for Linux (a
+ * dev-dependency here that is a normal one on Windows is built for the tests alone). A member
+ * whose manifest was not read, or a name not found in it, keeps its edge as the lockfile reader made it.
+ */
+function applicationEdge(edge: Edge, declared: CrateDeclarations | undefined, name: string): Edge[] {
+  const kinds = declared?.kinds.get(name);
+  if (kinds === undefined) return declared?.elsewhere.has(name) === true ? [] : [edge];
+  const kind = STRONGEST.find((k) => kinds.has(k)) as DeclaredKind;
+  return [kind === edge.kind ? edge : { ...edge, kind }];
+}
+
+/**
+ * What the application's own manifests (the root's and each workspace member's, read from
+ * disk beside the lockfile) declare, by package name, `workspace = true` entries completed from
+ * the root's `[workspace.dependencies]`. A manifest that cannot be read is left out (its edges
+ * stay as they were), and so are two manifests of one name.
+ */
+export function applicationDeclarations(lockfilePath: string): Map<string, CrateDeclarations> {
+  const out = new Map<string, CrateDeclarations>();
+  const rootPath = join(dirname(lockfilePath), 'Cargo.toml');
+  const read = (path: string): TomlTable | null => {
+    try {
+      return parseManifestQuietly(readFileSync(path, 'utf8'));
+    } catch {
+      return null;
+    }
+  };
+  const root = read(rootPath);
+  if (root === null) return out;
+  const workspace = isTomlTable(root.workspace) ? root.workspace : {};
+  const inherited = isTomlTable(workspace.dependencies) ? workspace.dependencies : {};
+  const twice = new Set<string>();
+  for (const doc of [root, ...memberManifestPathsOf(rootPath, root).map(read)]) {
+    const pkg = doc?.package;
+    if (doc === null || doc === undefined || !isTomlTable(pkg) || typeof pkg.name !== 'string') continue;
+    if (out.has(pkg.name) || twice.has(pkg.name)) {
+      out.delete(pkg.name);
+      twice.add(pkg.name);
+      continue;
+    }
+    out.set(pkg.name, declarationsOf(doc, inherited));
+  }
+  return out;
+}
+
 interface CrateDeclarations {
   /** Each dependency a Linux build may compile (crateKey of its package name), and the kinds it is declared as. */
   kinds: Map<string, Set<DeclaredKind>>;
@@ -274,11 +381,16 @@ function crateDeclarations(data: Buffer): CrateDeclarations | null {
   } catch {
     return null;
   }
+  return declarationsOf(doc, {});
+}
+
+function declarationsOf(doc: TomlTable, inherited: TomlTable): CrateDeclarations {
   const kinds = new Map<string, Set<DeclaredKind>>();
   const elsewhere = new Set<string>();
   for (const { table, kind, platform } of dependencyTables(doc)) {
     const onLinux = platform === null || platformHoldsOnLinux(platform) !== false;
-    for (const [key, spec] of Object.entries(table)) {
+    for (const key of Object.keys(table)) {
+      const spec = declaredSpec(key, table[key], inherited);
       const name = crateKey(isTomlTable(spec) && typeof spec.package === 'string' ? spec.package : key);
       if (!onLinux) {
         elsewhere.add(name);

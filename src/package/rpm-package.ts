@@ -37,7 +37,7 @@ import {
 import { sbomJson } from '../sbom/sbom.js';
 import { installsOnLinux, npmNativeCode, npmPlatform, rpmArchCondition, vendoredNpmManifests, type NpmPackageFiles, type NpmPlatform } from './rpm-arch.js';
 import { looksLikeMachineCode } from '../inputs/binary/object-file.js';
-import { cargoSystemRequires, linuxBuildGraph } from './cargo-native.js';
+import { applicationDeclarations, cargoSystemRequires, linuxBuildGraph } from './cargo-native.js';
 import { localPackageLicenses } from './local-licenses.js';
 import { applicationSourceFiles, buildSourceRpm, sourceArchiveBytes } from './srpm.js';
 import { licenseKey, licenseRefFor, vendoredLicenses, type VendoredLicense } from '../vendoring/vendored-licenses.js';
@@ -306,7 +306,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const vendored = await vendoredLicenses(vendor.files, vendor.manifest.packages);
   const appLicense = applicationLicense(app, overrides);
   // Cargo: as a Linux build compiles it, from the crates' own manifests (build-time edges, other systems' dependencies).
-  const builtGraphs = graphs.map((g) => (g.ecosystem === 'cargo' ? linuxBuildGraph(g, vendor.files, vendor.manifest.packages) : g));
+  const builtGraphs = graphs.map((g) => (g.ecosystem === 'cargo' ? linuxBuildGraph(g, vendor.files, vendor.manifest.packages, applicationDeclarations(g.path)) : g));
   // What the build never installs on Linux (another OS's or musl's build) is not bundled; what
   // some CPUs alone install is bundled on those (its Provides under %ifarch).
   const npmManifests = app.ecosystem === 'npm' ? await vendoredNpmManifests({ files: vendor.files, packages: vendor.manifest.packages }) : new Map<string, NpmPackageFiles>();
@@ -388,7 +388,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
     ...(nativeCode !== null ? { nativeCode } : {}),
     licenseFiles: topLevelLicenseFiles(appFiles),
     bundled: decided.bundled,
-    ...(system !== null ? { systemRequires: system.requirements } : {}),
+    ...(system !== null ? { systemRequires: system.requirements, withoutCSources: system.withoutSources } : {}),
     sources: { app: names.app, vendor: names.vendor, sbom: names.sbom, licenses: names.licenses, ...(depV0 ? { depV0: names.depV0 } : {}) },
     sourceDateEpoch: request.sourceDateEpoch,
   });

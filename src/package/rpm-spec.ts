@@ -78,6 +78,8 @@ export interface RpmSpecInput {
   bundled: BundledLibrary[];
   /** Cargo: what the vendored crates' build scripts need from the build root (cargo-native.ts). */
   systemRequires?: SystemRequirement[];
+  /** Cargo: crates (`name@version`) that link the system's C library, carrying none of its sources (cargo-native.ts). */
+  withoutCSources?: ReadonlySet<string>;
   /**
    * File names of Source0..Source3, and for Cargo Source4: the cargo-auditable `.dep-v0`
    * section stowage wrote for the application's binaries.
@@ -304,7 +306,7 @@ export function renderRpmSpec(input: RpmSpecInput): string {
       for (const p of new Set(sorted.filter((lib) => condition(lib) === cond).map((lib) => bundledProvide(input.flavor, lib)))) tag('Provides', p);
       if (cond !== '') out.push('%endif');
     }
-    const cLibraries = input.ecosystem === 'cargo' ? cargoBundledCLibraries(input.bundled) : [];
+    const cLibraries = input.ecosystem === 'cargo' ? cargoBundledCLibraries(input.bundled, input.withoutCSources) : [];
     if (cLibraries.length > 0) {
       out.push('# C libraries built from the sources these crates carry (their versions name them):');
       for (const c of cLibraries) {

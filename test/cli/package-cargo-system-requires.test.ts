@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registryConfigToml, runCargo } from '../support/rust-app.js';
@@ -16,10 +17,11 @@ import { unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
  * 127.0.0.1; what the spec says is read from the vendored Cargo.toml files and the lockfile.
  */
 
-const crate = (name: string, version: string, extra = ''): PublishedCrate =>
+const crate = (name: string, version: string, extra = '', files: string[] = []): PublishedCrate =>
   publishCrate([
     { path: 'Cargo.toml', data: Buffer.from(`[package]\nname = "${name}"\nversion = "${version}"\nedition = "2018"\nlicense = "MIT"\n${extra}`) },
     { path: 'src/lib.rs', data: Buffer.from('pub fn f() {}\n') },
+    ...files.map((path) => ({ path, data: Buffer.from('/* C */\n') })),
   ]);
 
 const GUI_SYS_METADATA = [
@@ -50,6 +52,11 @@ const CRATES = [
   crate('macro-support', '1.0.0'),
   // Dependencies for some systems only: cargo locks them all.
   crate('cross-platform', '1.0.0', '\n[target."cfg(windows)".dependencies]\nwin-only = "1"\n\n[target."cfg(all(unix, not(target_os = \\"macos\\")))".dependencies]\nunix-only = "1"\n\n[target.x86_64-apple-darwin.dependencies]\nmac-only = "1"\n'),
+  // -sys crates that build their bundled C sources when pkg-config finds nothing: libgit2-sys as
+  // crates.io has it, zstd-sys and libz-sys as Debian ships them (sources stripped).
+  crate('libgit2-sys', '0.14.1+1.5.0', 'links = "git2"\n', ['libgit2/src/libgit2/repository.c', 'libgit2/include/git2.h']),
+  crate('zstd-sys', '2.0.9+zstd.1.5.5', 'links = "zstd"\n', ['zstd-README.txt']),
+  crate('libz-sys', '1.1.8', 'links = "z"\n', ['src/smoke.c']),
   crate('win-only', '1.0.0'),
   crate('unix-only', '1.0.0'),
   crate('mac-only', '1.0.0'),
@@ -67,14 +74,14 @@ after(async () => {
 });
 
 /** An application with these [dependencies], [build-dependencies] and [dev-dependencies], locked by cargo. */
-async function lockedApp(dependencies: string[], build: string[] = [], dev: string[] = []): Promise<string> {
+async function lockedApp(dependencies: string[], build: string[] = [], dev: string[] = [], extra = ''): Promise<string> {
   const dir = join(tempDir('package-sysreq-app'), 'sysdemo');
   mkdirSync(join(dir, 'src'), { recursive: true });
   mkdirSync(join(dir, '.cargo'));
   const section = (title: string, deps: string[]): string => `[${title}]\n${deps.map((d) => `${d} = "*"`).join('\n')}\n`;
   writeFileSync(
     join(dir, 'Cargo.toml'),
-    `[package]\nname = "sysdemo"\nversion = "1.0.0"\nedition = "2021"\nlicense = "MIT"\n\n${section('dependencies', dependencies)}${section('build-dependencies', build)}${section('dev-dependencies', dev)}`,
+    `[package]\nname = "sysdemo"\nversion = "1.0.0"\nedition = "2021"\nlicense = "MIT"\n\n${section('dependencies', dependencies)}${section('build-dependencies', build)}${section('dev-dependencies', dev)}${extra}`,
   );
   writeFileSync(join(dir, 'src', 'main.rs'), 'fn main() {}\n');
   writeFileSync(join(dir, '.cargo', 'config.toml'), registryConfigToml(registry.indexUrl));
@@ -136,6 +143,20 @@ describe('package rpm declares what the vendored crates build against', () => {
     assert.deepEqual(provides, ['bundled(crate(cross-platform)) = 1.0.0', 'bundled(crate(unix-only)) = 1.0.0']);
   });
 
+  test("what the application itself depends on for Windows only is not declared, nor in the binaries' .dep-v0", async () => {
+    const targets = '\n[target."cfg(windows)".dependencies]\nwin-only = "1"\n\n[target."cfg(unix)".dependencies]\nunix-only = "1"\n\n[target."cfg(windows)".build-dependencies]\nmac-only = "1"\n';
+    const dir = await lockedApp(['plain-lib'], [], [], targets);
+    assert.match(readFileSync(join(dir, 'Cargo.lock'), 'utf8'), /name = "win-only"/);
+    const made = await packageSpec(dir);
+    assert.equal(made.status, 0, made.stderr);
+    const provides = (made.spec as string).split('\n').filter((l) => l.startsWith('Provides:')).map((l) => l.slice('Provides:'.length).trim());
+    // Before, win-only and mac-only were declared bundled in a Linux RPM, and counted in its License.
+    assert.deepEqual(provides, ['bundled(crate(plain-lib)) = 1.0.0', 'bundled(crate(unix-only)) = 1.0.0']);
+    const depV0 = readFileSync(join(made.out, 'sysdemo-1.0.0.dep-v0'));
+    const listed = inflateSync(depV0).toString('utf8');
+    assert.ok(listed.includes('"unix-only"') && !listed.includes('"win-only"') && !listed.includes('"mac-only"'), listed);
+  });
+
   test('openssl-sys with openssl-src locked builds its own OpenSSL: perl and make, no system OpenSSL', async () => {
     const dir = await lockedApp(['openssl-sys', 'openssl-src']);
     const made = await packageSpec(dir);
@@ -146,6 +167,22 @@ describe('package rpm declares what the vendored crates build against', () => {
     assert.match(made.spec as string, /^# \/usr\/bin\/make for openssl-src 300\.3\.1\+3\.3\.1$/m);
     // The OpenSSL it compiles in is declared as such, for trackers that look for bundled(openssl), not for a crate.
     assert.match(made.spec as string, /^Provides: +bundled\(openssl\) = 3\.3\.1$/m);
+  });
+
+  test('a -sys crate without the C sources it would fall back to needs the system library, and bundles none', async () => {
+    const dir = await lockedApp(['libgit2-sys', 'zstd-sys', 'libz-sys']);
+    const made = await packageSpec(dir);
+    assert.equal(made.status, 0, made.stderr);
+    const spec = made.spec as string;
+    const requires = buildRequires(spec);
+    // Before: no BuildRequires at all, so a clean build root stopped in zstd-sys's and libz-sys's build scripts.
+    assert.ok(requires.includes('pkgconfig(libzstd)') && requires.includes('pkgconfig(zlib)'), requires.join(', '));
+    assert.match(spec, /^# pkgconfig\(libzstd\) for zstd-sys 2\.0\.9\+zstd\.1\.5\.5$/m);
+    // libgit2-sys carries libgit2: it builds its own when the build root has none.
+    assert.ok(!requires.includes('pkgconfig(libgit2)'), requires.join(', '));
+    assert.match(spec, /^Provides: +bundled\(libgit2\) = 1\.5\.0$/m);
+    // Before, the RPM claimed a zstd 1.5.5 compiled in, which the build never compiles.
+    assert.ok(!/bundled\(zstd\)/.test(spec), spec);
   });
 
   test("a crate's system-deps metadata that is spec syntax is refused, and nothing is written", async () => {
