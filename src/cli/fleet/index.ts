@@ -344,7 +344,7 @@ Exit codes: 0 written, 2 unknown application or revision, or the file cannot be 
             'over the store the command line uses. Every write needs `Authorization: Bearer TOKEN` (stowage fleet token create); reads ' +
             'too, unless --public-read. Binds 127.0.0.1 unless told otherwise; stops cleanly on SIGINT or SIGTERM.',
         )
-        .option('--listen <address>', 'HOST:PORT to listen on ([::1]:8080 for IPv6; port 0 picks a free one)', '127.0.0.1:8080')
+        .addOption(new Option('--listen <address>', 'HOST:PORT to listen on ([::1]:8080 for IPv6; port 0 picks a free one)').default('127.0.0.1:8080', '127.0.0.1:8080'))
         .option('--token-file <file>', 'on a first start (no token stored yet), store the token in FILE (its first line), read-write, as "token-file"')
         .option('--public-read', 'reads need no token (writes still do)')
         .option('--sync-every <duration>', 'run fleet sync on a schedule inside the server: 90s, 15m, 2h, 1d')
@@ -474,7 +474,7 @@ Examples:
         .option('--detach', 'queue the jobs and return at once (workers run them: stowage fleet worker)')
         .option('--no-publish', 'keep the candidates out of notifications (embargoed fixes)')
         .addOption(new Option('--sandbox <mode>', 'isolate builds and tests: auto (bubblewrap where available), bwrap, none (unconfined: see below)').choices(['auto', 'bwrap', 'none']).default('auto'))
-        .option('--concurrency <n>', 'jobs this command runs at once while it waits', '1')
+        .addOption(new Option('--concurrency <n>', 'jobs this command runs at once while it waits').default('1', '1'))
         .addHelpText(
           'after',
           `
@@ -537,7 +537,7 @@ needs-source, cancelled), 2 unknown advisory or application, or the work could n
           'sharing the store, divide the jobs; a job whose worker dies is taken by another once its lease runs out ' +
           '($STOWAGE_CAMPAIGN_LEASE_SECONDS, default 60). On SQLite workers on the one machine share the store file.',
       )
-      .option('--concurrency <n>', 'jobs run at once', '1')
+      .addOption(new Option('--concurrency <n>', 'jobs run at once').default('1', '1'))
       .option('--drain', 'exit once no job is queued or running anywhere (default: run until interrupted)')
       .option('--sync-every <duration>', 'also queue a fleet sync now and every DURATION (90s, 15m, 2h, 1d); at most one waits, campaigns go first')
       .addHelpText(
