@@ -44,7 +44,7 @@ function withFormat(command: Command): Command {
 
 function withFetch(command: Command): Command {
   return command
-    .option('--fetch', 'fetch git databases now (default: when the last fetch is over an hour old)')
+    .option('--fetch', 'fetch git and downloaded databases now (default: when the last fetch is over an hour old)')
     .option('--no-fetch', 'never fetch: use the cached databases, fail if there are none (offline use)')
     .option('--cache-dir <dir>', 'where databases and their indexes are kept (default: $STOWAGE_CACHE_DIR, $XDG_CACHE_HOME/stowage or ~/.cache/stowage)');
 }
@@ -95,7 +95,7 @@ ${EXIT_CODES}`,
           'Create the fleet store with its advisory databases (the sources `stowage audit --db` reads) and notification settings. ' +
             'Run again, it changes the settings given and says what changed; other settings are kept.',
         )
-        .option('--db <source>', 'advisory database: git URL or bundle (URL#branch), local checkout, directory of RustSec or OSV files, .zip of OSV files; repeatable; replaces the list', collect)
+        .option('--db <source>', 'advisory database: git URL or bundle (URL#branch), local checkout, directory of RustSec or OSV files, .zip of OSV files, or an https URL of one (downloaded, cached and revalidated); repeatable; replaces the list', collect)
         .option('--webhook <url>', 'POST a signed JSON event for each change of findings to URL ("" removes it)')
         .option('--webhook-secret-file <file>', 'the HMAC-SHA256 key for the webhook\'s signature header, read from FILE when events are sent')
         .addOption(new Option('--fail-on <level>', 'vulnerabilities below LEVEL are reported but do not fail (default: the audit\'s threshold)').choices(SEVERITY_LEVELS))
