@@ -70,3 +70,35 @@ test('every option the README gives a stowage command is one that command takes'
   assert.ok(checked > 50, `the README's invocations were read (${checked} options)`);
   assert.deepEqual(wrong, []);
 });
+
+type JsonSchema = { properties?: Record<string, JsonSchema>; items?: JsonSchema; $ref?: string; $defs?: Record<string, JsonSchema>; oneOf?: JsonSchema[]; anyOf?: JsonSchema[] };
+
+/** The property names a schema gives its document and the objects directly inside it (two levels; local $refs followed). */
+function shallowProperties(schema: JsonSchema): Set<string> {
+  const defs = schema.$defs ?? {};
+  const names = new Set<string>();
+  const walk = (s: JsonSchema, depth: number): void => {
+    if (depth > 2) return;
+    const local = s.$ref?.startsWith('#/$defs/') ? defs[s.$ref.slice('#/$defs/'.length)] : undefined;
+    if (local) return walk(local, depth);
+    for (const alt of [...(s.oneOf ?? []), ...(s.anyOf ?? [])]) walk(alt, depth);
+    if (s.items) walk(s.items, depth);
+    for (const [name, sub] of Object.entries(s.properties ?? {})) {
+      names.add(name);
+      walk(sub, depth + 1);
+    }
+  };
+  walk(schema, 1);
+  return names;
+}
+
+test("the README's fleet JSON table names every field its schemas give the top two levels", () => {
+  const rows = [...README.matchAll(/^\| (.+?) \| `(fleet-[a-z-]+\.v1\.json)` \| (.+) \|$/gm)];
+  assert.ok(rows.length >= 10, `the table was read (${rows.length} rows)`);
+  const missing: string[] = [];
+  for (const [, , file, shape] of rows) {
+    const schema = JSON.parse(readFileSync(join(PROJECT_ROOT, 'schema', file as string), 'utf8')) as JsonSchema;
+    for (const name of shallowProperties(schema)) if (!new RegExp(`\\b${escape(name)}\\b`).test(shape as string)) missing.push(`${file}: ${name}`);
+  }
+  assert.deepEqual(missing, []);
+});
