@@ -33,7 +33,7 @@ export function registerPackage(program: Command, setExit: (code: number) => voi
     .addOption(new Option('--flavor <distribution>', 'packaging conventions').choices(RPM_FLAVORS).default('fedora'))
     .option('--vendor <archive>', 'use this vendor archive (verified against the lockfile first) instead of vendoring now')
     .option('--license <name=expr>', 'the SPDX licence of a package (NAME or NAME@VERSION) or of the application; repeatable', collect)
-    .option('--release <n>', 'the RPM Release', '1')
+    .addOption(new Option('--release <n>', 'the RPM Release').default('1', '1'))
     .option('-j, --jobs <n>', 'parallel downloads (default 8)')
     .addHelpText(
       'after',

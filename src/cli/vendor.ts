@@ -18,7 +18,7 @@ export function registerVendor(program: Command, setExit: (code: number) => void
         "same inputs (every mtime is SOURCE_DATE_EPOCH, else the application's last git commit time, else 1980-01-01) and carries stowage-manifest.json.",
     )
     .argument('[path]', 'the application directory or its lockfile (default: the current directory)')
-    .option('-o, --output <archive>', 'where to write the archive: .tar.zst (default PATH/vendor.tar.zst) or .tar.gz')
+    .option('-o, --output <archive>', 'where to write the archive: .tar.zst (default: vendor.tar.zst in the application directory, beside its lockfile) or .tar.gz')
     .option('-j, --jobs <n>', 'parallel downloads (default 8)')
     .addHelpText(
       'after',

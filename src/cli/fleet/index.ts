@@ -44,7 +44,7 @@ function withFormat(command: Command): Command {
 
 function withFetch(command: Command): Command {
   return command
-    .option('--fetch', 'fetch git databases now (default: when the last fetch is over an hour old)')
+    .option('--fetch', 'fetch git and downloaded databases now (default: when the last fetch is over an hour old)')
     .option('--no-fetch', 'never fetch: use the cached databases, fail if there are none (offline use)')
     .option('--cache-dir <dir>', 'where databases and their indexes are kept (default: $STOWAGE_CACHE_DIR, $XDG_CACHE_HOME/stowage or ~/.cache/stowage)');
 }
@@ -95,7 +95,7 @@ ${EXIT_CODES}`,
           'Create the fleet store with its advisory databases (the sources `stowage audit --db` reads) and notification settings. ' +
             'Run again, it changes the settings given and says what changed; other settings are kept.',
         )
-        .option('--db <source>', 'advisory database: git URL or bundle (URL#branch), local checkout, directory of RustSec or OSV files, .zip of OSV files; repeatable; replaces the list', collect)
+        .option('--db <source>', 'advisory database: git URL or bundle (URL#branch), local checkout, directory of RustSec or OSV files, .zip of OSV files, or an https URL of one (downloaded, cached and revalidated); repeatable; replaces the list', collect)
         .option('--webhook <url>', 'POST a signed JSON event for each change of findings to URL ("" removes it)')
         .option('--webhook-secret-file <file>', 'the HMAC-SHA256 key for the webhook\'s signature header, read from FILE when events are sent')
         .addOption(new Option('--fail-on <level>', 'vulnerabilities below LEVEL are reported but do not fail (default: the audit\'s threshold)').choices(SEVERITY_LEVELS))
@@ -344,7 +344,7 @@ Exit codes: 0 written, 2 unknown application or revision, or the file cannot be 
             'over the store the command line uses. Every write needs `Authorization: Bearer TOKEN` (stowage fleet token create); reads ' +
             'too, unless --public-read. Binds 127.0.0.1 unless told otherwise; stops cleanly on SIGINT or SIGTERM.',
         )
-        .option('--listen <address>', 'HOST:PORT to listen on ([::1]:8080 for IPv6; port 0 picks a free one)', '127.0.0.1:8080')
+        .addOption(new Option('--listen <address>', 'HOST:PORT to listen on ([::1]:8080 for IPv6; port 0 picks a free one)').default('127.0.0.1:8080', '127.0.0.1:8080'))
         .option('--token-file <file>', 'on a first start (no token stored yet), store the token in FILE (its first line), read-write, as "token-file"')
         .option('--public-read', 'reads need no token (writes still do)')
         .option('--sync-every <duration>', 'run fleet sync on a schedule inside the server: 90s, 15m, 2h, 1d')
@@ -474,7 +474,7 @@ Examples:
         .option('--detach', 'queue the jobs and return at once (workers run them: stowage fleet worker)')
         .option('--no-publish', 'keep the candidates out of notifications (embargoed fixes)')
         .addOption(new Option('--sandbox <mode>', 'isolate builds and tests: auto (bubblewrap where available), bwrap, none (unconfined: see below)').choices(['auto', 'bwrap', 'none']).default('auto'))
-        .option('--concurrency <n>', 'jobs this command runs at once while it waits', '1')
+        .addOption(new Option('--concurrency <n>', 'jobs this command runs at once while it waits').default('1', '1'))
         .addHelpText(
           'after',
           `
@@ -537,7 +537,7 @@ needs-source, cancelled), 2 unknown advisory or application, or the work could n
           'sharing the store, divide the jobs; a job whose worker dies is taken by another once its lease runs out ' +
           '($STOWAGE_CAMPAIGN_LEASE_SECONDS, default 60). On SQLite workers on the one machine share the store file.',
       )
-      .option('--concurrency <n>', 'jobs run at once', '1')
+      .addOption(new Option('--concurrency <n>', 'jobs run at once').default('1', '1'))
       .option('--drain', 'exit once no job is queued or running anywhere (default: run until interrupted)')
       .option('--sync-every <duration>', 'also queue a fleet sync now and every DURATION (90s, 15m, 2h, 1d); at most one waits, campaigns go first')
       .addHelpText(
