@@ -237,3 +237,32 @@ test('yarn berry: a member added or a .yarnrc.yml packageExtensions added after 
   // An extension of a package the lockfile does not hold adds nothing.
   assert.deepEqual(audit(tempTree('berry-ext-other', { ...files, '.yarnrc.yml': extension.replace('ms@*', 'debug@*') })).stale, []);
 });
+
+test('a lockfileVersion 1 package-lock.json (no `packages`) out of step with package.json is stale, as npm ci refuses it', () => {
+  // npm 11.19 ci refuses both (EUSAGE: "Invalid: lock file's ms@2.1.3 does not satisfy ms@2.1.2",
+  // "Missing: minimist@0.0.8 from lock file"); npm install installs what package.json asks. Only
+  // v2/v3 files were compared with package.json.
+  const lock = JSON.stringify({
+    name: 'v1',
+    version: '1.0.0',
+    lockfileVersion: 1,
+    requires: true,
+    dependencies: {
+      minimist: { version: '1.2.6', resolved: 'https://registry.npmjs.org/minimist/-/minimist-1.2.6.tgz', integrity: 'sha512-Jsjnk4bw3YJqYzbdyBiNsPWHPfO++UGG749Cxs6peCu5Xg4nrena6OVxOYxrQTqww0Jmwt+Ref8rggumkTLz9Q==' },
+      mkdirp: {
+        version: '0.5.1',
+        resolved: 'https://registry.npmjs.org/mkdirp/-/mkdirp-0.5.1.tgz',
+        integrity: 'sha512-SknJC52obPfGQPnjIkXbmA6+5H15E+fR+E4iR2oQ3zzCLbd7/ONua69R/Gw7AgkTLsRG+r5fzksYwWe1AgTyWA==',
+        requires: { minimist: '0.0.8' },
+      },
+      ms: { version: '2.1.3', resolved: 'https://registry.npmjs.org/ms/-/ms-2.1.3.tgz', integrity: 'sha512-6FlzubTLZG3J2a/NVCAleEhjzq5oxgHyaCU9yYXvcLsvoVaHJq/s5xXI6/XXP6tz7R9xAOtHnSO/tXtF3WRTlA==' },
+    },
+  });
+  const app = (manifest: Record<string, unknown>): string => tempTree('npm-v1-stale', { 'package.json': JSON.stringify({ name: 'v1', version: '1.0.0', ...manifest }), 'package-lock.json': lock });
+  assert.deepEqual(audit(app({ dependencies: { mkdirp: '0.5.1', ms: '2.1.3' }, overrides: { minimist: '1.2.6' } })).stale, []);
+  const changed = audit(app({ dependencies: { mkdirp: '0.5.1', ms: '2.1.2' }, overrides: { minimist: '0.0.8' } }));
+  assert.equal(changed.status, 0, changed.stderr);
+  assert.deepEqual(changed.stale, [
+    'package.json: ms@2.1.2, minimist@0.0.8 (an override) not locked as asked in package-lock.json: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+});

@@ -282,7 +282,7 @@ class LockReader {
    * ("lock file's minimist@1.2.6 does not satisfy minimist@1.2.0") or that lacks the dependency,
    * and npm install resolves it anew; a range the locked version still satisfies is in sync.
    */
-  private findUnlockedDependencies(packages: JsonObject): void {
+  private findUnlockedDependencies(packages: JsonObject | null): void {
     const manifest = this.manifestAsEntry();
     if (manifest === undefined) return;
     const members = this.memberManifests();
@@ -301,7 +301,7 @@ class LockReader {
           const parsed = parseNpmSpecifier(spec);
           const range = parsed.type === 'range' ? spec : parsed.type === 'alias' ? parsed.range : null;
           if (range === null || semver.validRange(range, { loose: true }) === null) continue;
-          const target = loc.path === '' ? this.rootDependency(packages, name) : this.resolve(loc.start ?? null, name);
+          const target = loc.path === '' && packages !== null ? this.rootDependency(packages, name) : this.resolve(loc.start ?? null, name);
           const version = target !== undefined && typeof target.entry.version === 'string' ? target.entry.version : null;
           if (target === undefined || (version !== null && semver.valid(version, { loose: true }) !== null && !semver.satisfies(version, range, { loose: true }))) {
             this.unlocked.push(`${name}@${spec}${where}`);
@@ -313,7 +313,7 @@ class LockReader {
     // A member the workspaces globs find that the lockfile does not list (added after locking):
     // npm ci refuses ("Missing: b@1.0.0 from lock file"), npm install installs it and what it needs.
     for (const location of members.keys()) {
-      if (Object.hasOwn(packages, location)) continue;
+      if (packages === null || Object.hasOwn(packages, location)) continue;
       this.unlocked.push(`workspace ${location} (not in the lockfile)`);
       this.staleManifests.add(this.manifestPathOf(location));
     }
@@ -450,6 +450,9 @@ class LockReader {
     if (tree !== undefined) this.addTree(tree, rootDir);
     this.resolveAllEdges();
     this.declareLicenses();
+    // npm 11 ci refuses a v1 lockfile out of step with package.json as it refuses a v3 one
+    // ("Missing: lodash@4.17.4 from lock file"): the same check, on the tree's top level.
+    this.findUnlockedDependencies(null);
   }
 
   /**
@@ -502,7 +505,12 @@ class LockReader {
     // v1 `requires` does not say which map a dependency came from: every edge is normal.
     const requires = entry.requires;
     if (requires !== undefined && !isRecord(requires)) this.badEntry(location, `"requires" must be an object, found ${describe(requires)}`);
-    const loc = newLocation(location, pkg, requires === undefined ? {} : { dependencies: requires }, false, dir, undefined);
+    // The installed version and `resolved` stay with it: package.json's ranges and overrides are
+    // checked against them, as npm ci checks a v1 tree.
+    const installed: JsonObject = spec.type === 'range' || spec.type === 'alias' || urlVersion !== null ? { version: (this.packages[pkg] as Package).version } : {};
+    if (resolved !== undefined) installed.resolved = resolved;
+    if (requires !== undefined) installed.dependencies = requires;
+    const loc = newLocation(location, pkg, installed, false, dir, undefined);
     this.order.push(loc);
     dir.children.set(key, loc);
 

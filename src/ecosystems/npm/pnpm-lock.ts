@@ -251,7 +251,11 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const staleManifests: string[] = [];
   if (rootManifest !== null) {
     const applied = appliedOverrides(rootManifest, input.pnpmWorkspace?.path, workspaceDoc);
-    const changed = changedOverrides(applied.overrides, doc.overrides);
+    // An override only the lockfile has is gone from every file pnpm reads when they are all
+    // here: a project's pnpm-lock.yaml with or without a pnpm-workspace.yaml beside it. A
+    // NAME.pnpm-lock.yaml with its NAME.package.json has no workspace file of its own to say.
+    const everySetting = basename(path) === 'pnpm-lock.yaml' || input.pnpmWorkspace !== undefined;
+    const changed = changedOverrides(applied.overrides, doc.overrides, everySetting);
     if (changed.length > 0) {
       unlocked.push(...changed);
       staleManifests.push(...applied.from);
@@ -402,16 +406,16 @@ function appliedOverrides(manifest: ManifestIdentity, workspacePath: string | un
  * overridden to 1.2.0 in package.json, 1.3.0 in the lockfile, installs 1.2.0; with pnpm
  * 10.34.9: minimist overridden to 1.2.6 in pnpm-workspace.yaml and locked so, the override then
  * set to 0.0.8 or removed, installs 0.0.8). An override naming a catalog entry is left out (the
- * lockfile records what the catalog resolved to).
+ * lockfile records what the catalog resolved to); one only the lockfile has, unless `withRemoved`.
  */
-function changedOverrides(applied: ReadonlyMap<string, string>, lockOverrides: unknown): string[] {
+function changedOverrides(applied: ReadonlyMap<string, string>, lockOverrides: unknown, withRemoved: boolean): string[] {
   const locked = isRecord(lockOverrides) ? lockOverrides : {};
   const changed: string[] = [];
   for (const [key, spec] of applied) {
     if (!spec.startsWith('catalog:') && locked[key] !== spec) changed.push(`${key}@${spec} (an override)`);
   }
   for (const [key, spec] of Object.entries(locked)) {
-    if (!applied.has(key)) changed.push(`${key}@${typeof spec === 'string' ? spec : ''} (an override no longer set)`);
+    if (withRemoved && !applied.has(key)) changed.push(`${key}@${typeof spec === 'string' ? spec : ''} (an override no longer set)`);
   }
   return changed;
 }
