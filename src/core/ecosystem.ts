@@ -25,6 +25,8 @@ export interface LockfileInput {
   projectManifest?: (dir: string) => { path: string; text: string } | null;
   /** pnpm: the pnpm-workspace.yaml beside the lockfile, when there is one (its catalogs). */
   pnpmWorkspace?: { path: string; text: string };
+  /** yarn berry: the .yarnrc.yml beside the lockfile, when there is one (its packageExtensions). */
+  yarnrc?: { path: string; text: string };
   /**
    * Cargo: whether the project's Cargo configuration replaces this lockfile registry source
    * (another registry) with crates.io: the configuration file and the `replace-with` chain that

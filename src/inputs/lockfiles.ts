@@ -254,6 +254,11 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
+  if (location.format.fileName === 'yarn.lock') {
+    // yarn berry adds .yarnrc.yml's packageExtensions to the packages they name.
+    const yarnrc = join(dirname(location.path), '.yarnrc.yml');
+    if (existsSync(yarnrc) && (confineTo === undefined || isInsideDirectory(confineTo, yarnrc))) input.yarnrc = { path: yarnrc, text: readRecordedText(yarnrc, record) };
+  }
   if (location.format.ecosystem === 'cargo') Object.assign(input, await cargoConfigReaders(location.buildDir ?? dirname(location.path), confineTo, record));
   noteCodeKind(location.format.fileName);
   const parse = await location.format.loadParser();

@@ -148,7 +148,7 @@ test('a bun workspace member\'s package.json or a catalog changed after locking 
     return auditReport(got.stdout).warnings.filter((w) => w.includes('not locked as asked')).map((w) => w.split(dir + '/').join(''));
   };
   assert.deepEqual(staleWarnings({ 'package.json': rootManifest(['packages/*']), 'packages/member/package.json': member.replace('"fixture-ms":"1.0.0"', '"fixture-ms":"2.1.3"'), 'bun.lock': WORKSPACE_BUN_LOCK }), [
-    'packages/member/package.json: fixture-ms@2.1.3 not locked as asked in bun.lock: the lockfile is older than package.json; the audit covers what it locks',
+    'packages/member/package.json: fixture-ms@2.1.3 not locked as asked in bun.lock: the lockfile is older than packages/member/package.json; the audit covers what it locks',
   ]);
   assert.deepEqual(staleWarnings({ 'package.json': rootManifest({ packages: ['packages/*'], catalog: { 'fixture-ms': '2.1.3' } }), 'packages/member/package.json': member, 'bun.lock': catalogued }), [
     'package.json: fixture-ms@2.1.3 (the catalog) not locked as asked in bun.lock: the lockfile is older than package.json; the audit covers what it locks',

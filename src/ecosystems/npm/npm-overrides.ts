@@ -13,8 +13,13 @@ export interface OverrideRule {
   keySpec: string;
   /** The value as written (`1.2.6`, `$minimist`), undefined when the rule only scopes its children. */
   written: string | undefined;
-  /** The range it sets, `$name` replaced by the root's specifier of that dependency; null when it is none stowage can check. */
+  /**
+   * The range it sets (an `npm:NAME@RANGE` alias's range), `$name` replaced by the root's
+   * specifier of that dependency; null when it is none stowage can check.
+   */
   range: string | null;
+  /** The tarball URL it sets (`https://…/x-1.0.0.tgz`): npm ci accepts only a package resolved from exactly that URL. */
+  tarball: string | null;
   /** The keys from the top down to this rule. */
   path: string[];
   children: OverrideRule[];
@@ -27,7 +32,7 @@ export interface OverrideRule {
  */
 export function readNpmOverrides(overrides: unknown, own: Readonly<Record<string, unknown>>): OverrideRule | null {
   if (!isObject(overrides)) return null;
-  const root: OverrideRule = { name: '', keySpec: '*', written: undefined, range: null, path: [], children: [], parent: null };
+  const root: OverrideRule = { name: '', keySpec: '*', written: undefined, range: null, tarball: null, path: [], children: [], parent: null };
   addChildren(root, overrides, own);
   return root.children.length > 0 ? root : null;
 }
@@ -40,17 +45,34 @@ function addChildren(parent: OverrideRule, value: Record<string, unknown>, own: 
     const name = at < 0 ? key : key.slice(0, at);
     const keySpec = at < 0 || key.slice(at + 1) === '' ? '*' : key.slice(at + 1);
     const written = typeof child === 'string' ? child : isObject(child) && typeof child['.'] === 'string' ? child['.'] : undefined;
-    const rule: OverrideRule = { name, keySpec, written, range: overrideRange(written, own), path: [...parent.path, key], children: [], parent };
+    const spec = overrideSpec(written, own);
+    const parsed = spec === null ? null : parseNpmSpecifier(spec);
+    const range = parsed?.type === 'range' ? parsed.range : parsed?.type === 'alias' ? parsed.range : null;
+    const rule: OverrideRule = {
+      name,
+      keySpec,
+      written,
+      range: range !== null && semver.validRange(range, { loose: true }) !== null ? range : null,
+      tarball: parsed?.type === 'tarball' ? parsed.url : null,
+      path: [...parent.path, key],
+      children: [],
+      parent,
+    };
     parent.children.push(rule);
     if (isObject(child)) addChildren(rule, child, own);
   }
 }
 
-function overrideRange(written: string | undefined, own: Readonly<Record<string, unknown>>): string | null {
+/**
+ * The specifier a rule sets, `$name` replaced by the root's specifier of that dependency. npm
+ * checks an alias (`npm:minimist@1.2.6`) by its range, as arborist's depValid does, and a tarball
+ * URL by the locked `resolved`: npm 11 ci refuses a lockfile whose minimist 0.0.8 such an override
+ * no longer accepts, and npm install installs what it sets.
+ */
+function overrideSpec(written: string | undefined, own: Readonly<Record<string, unknown>>): string | null {
   if (written === undefined) return null;
   const spec = written.startsWith('$') ? own[written.slice(1)] : written;
-  if (typeof spec !== 'string' || parseNpmSpecifier(spec).type !== 'range' || semver.validRange(spec, { loose: true }) === null) return null;
-  return spec;
+  return typeof spec === 'string' ? spec : null;
 }
 
 /**

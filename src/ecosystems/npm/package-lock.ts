@@ -1,4 +1,4 @@
-import { basename, dirname, posix, relative, sep } from 'node:path';
+import { basename, dirname, join, posix, relative, sep } from 'node:path';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { InputError } from '../../core/errors.js';
 import { lineAndColumn, locateJsonError, objectKeyLocations, positionOfKey } from '../../core/json-text.js';
@@ -273,6 +273,8 @@ class LockReader {
 
   /** What package.json asks for from a registry that the lockfile does not lock at a version it accepts. */
   private readonly unlocked: string[] = [];
+  /** The manifests that ask for it (the root's package.json, a workspace member's), named in the warning. */
+  private readonly staleManifests = new Set<string>();
 
   /**
    * package.json's registry dependencies (ranges and aliases) against what the lockfile installs
@@ -280,24 +282,40 @@ class LockReader {
    * ("lock file's minimist@1.2.6 does not satisfy minimist@1.2.0") or that lacks the dependency,
    * and npm install resolves it anew; a range the locked version still satisfies is in sync.
    */
-  private findUnlockedDependencies(packages: JsonObject): void {
+  private findUnlockedDependencies(packages: JsonObject | null): void {
     const manifest = this.manifestAsEntry();
     if (manifest === undefined) return;
-    for (const section of ['dependencies', 'optionalDependencies', 'devDependencies']) {
-      const deps = manifest[section];
-      if (!isRecord(deps)) continue;
-      for (const name in deps) {
-        const spec = deps[name];
-        if (typeof spec !== 'string') continue;
-        const parsed = parseNpmSpecifier(spec);
-        const range = parsed.type === 'range' ? spec : parsed.type === 'alias' ? parsed.range : null;
-        if (range === null || semver.validRange(range, { loose: true }) === null) continue;
-        const entry = packages[`node_modules/${name}`];
-        const version = isRecord(entry) && typeof entry.version === 'string' ? entry.version : null;
-        if (entry === undefined || (version !== null && semver.valid(version, { loose: true }) !== null && !semver.satisfies(version, range, { loose: true }))) {
-          this.unlocked.push(`${name}@${spec}`);
+    const members = this.memberManifests();
+    for (const loc of this.projectLocations.values()) {
+      // The root's package.json and each workspace member's found on disk: npm ci reads them,
+      // and refuses a lockfile that does not install what any of them asks for.
+      const declared = loc.path === '' ? manifest : members.get(loc.path);
+      if (!loc.isProjectMember || declared === undefined) continue;
+      const where = loc.path === '' ? '' : ` (workspace ${loc.path})`;
+      for (const section of ['dependencies', 'optionalDependencies', 'devDependencies']) {
+        const deps = declared[section];
+        if (!isRecord(deps)) continue;
+        for (const name in deps) {
+          const spec = deps[name];
+          if (typeof spec !== 'string') continue;
+          const parsed = parseNpmSpecifier(spec);
+          const range = parsed.type === 'range' ? spec : parsed.type === 'alias' ? parsed.range : null;
+          if (range === null || semver.validRange(range, { loose: true }) === null) continue;
+          const target = loc.path === '' && packages !== null ? this.rootDependency(packages, name) : this.resolve(loc.start ?? null, name);
+          const version = target !== undefined && typeof target.entry.version === 'string' ? target.entry.version : null;
+          if (target === undefined || (version !== null && semver.valid(version, { loose: true }) !== null && !semver.satisfies(version, range, { loose: true }))) {
+            this.unlocked.push(`${name}@${spec}${where}`);
+            this.staleManifests.add(this.manifestPathOf(loc.path));
+          }
         }
       }
+    }
+    // A member the workspaces globs find that the lockfile does not list (added after locking):
+    // npm ci refuses ("Missing: b@1.0.0 from lock file"), npm install installs it and what it needs.
+    for (const location of members.keys()) {
+      if (packages === null || Object.hasOwn(packages, location)) continue;
+      this.unlocked.push(`workspace ${location} (not in the lockfile)`);
+      this.staleManifests.add(this.manifestPathOf(location));
     }
     this.findOverriddenVersions(manifest);
   }
@@ -310,8 +328,9 @@ class LockReader {
    * dependencies each package declares, a nested rule (`{"mkdirp": {"minimist": "1.2.6"}}`) only
    * below the package its parent key matched, a `name@range` key only on a dependency whose
    * range meets it (checked with npm 11: both refused by npm ci, installed at 1.2.6 by npm
-   * install). `$name` is the root's specifier of that dependency; an override to anything but a
-   * version or range is not checked.
+   * install). `$name` is the root's specifier of that dependency; an alias (`npm:NAME@RANGE`) is
+   * checked by its range and a tarball URL by the locked `resolved`, as npm ci checks them; an
+   * override to a tag, git or a path is not checked.
    */
   private findOverriddenVersions(manifest: JsonObject): void {
     const own: Record<string, Json> = {};
@@ -343,9 +362,16 @@ class LockReader {
           if (typeof spec !== 'string' || target === undefined) continue;
           const rule = overrideRuleFor(context, name, spec);
           const version = target.entry.version;
-          if (rule?.range != null && !target.isProjectMember && target.entry.link !== true && typeof version === 'string' && semver.valid(version, { loose: true }) !== null && !semver.satisfies(version, rule.range, { loose: true })) {
+          const refused =
+            rule !== undefined &&
+            !target.isProjectMember &&
+            target.entry.link !== true &&
+            ((rule.range !== null && typeof version === 'string' && semver.valid(version, { loose: true }) !== null && !semver.satisfies(version, rule.range, { loose: true })) ||
+              (rule.tarball !== null && target.entry.resolved !== rule.tarball && !isTarballOf(rule.tarball, (this.packages[target.pkg] as Package).name, target.entry)));
+          if (refused) {
             const label = overrideLabel(rule);
             if (!reported.has(label)) this.unlocked.push(label);
+            this.staleManifests.add(this.manifestPathOf(''));
             reported.add(label);
           }
           visit(target, rule ?? context);
@@ -424,6 +450,9 @@ class LockReader {
     if (tree !== undefined) this.addTree(tree, rootDir);
     this.resolveAllEdges();
     this.declareLicenses();
+    // npm 11 ci refuses a v1 lockfile out of step with package.json as it refuses a v3 one
+    // ("Missing: lodash@4.17.4 from lock file"): the same check, on the tree's top level.
+    this.findUnlockedDependencies(null);
   }
 
   /**
@@ -476,7 +505,12 @@ class LockReader {
     // v1 `requires` does not say which map a dependency came from: every edge is normal.
     const requires = entry.requires;
     if (requires !== undefined && !isRecord(requires)) this.badEntry(location, `"requires" must be an object, found ${describe(requires)}`);
-    const loc = newLocation(location, pkg, requires === undefined ? {} : { dependencies: requires }, false, dir, undefined);
+    // The installed version and `resolved` stay with it: package.json's ranges and overrides are
+    // checked against them, as npm ci checks a v1 tree.
+    const installed: JsonObject = spec.type === 'range' || spec.type === 'alias' || urlVersion !== null ? { version: (this.packages[pkg] as Package).version } : {};
+    if (resolved !== undefined) installed.resolved = resolved;
+    if (requires !== undefined) installed.dependencies = requires;
+    const loc = newLocation(location, pkg, installed, false, dir, undefined);
     this.order.push(loc);
     dir.children.set(key, loc);
 
@@ -757,6 +791,12 @@ class LockReader {
     }
   }
 
+  /** The root's `node_modules/NAME` entry (a link's has no version); undefined when the lockfile has none. */
+  private rootDependency(packages: JsonObject, name: string): { entry: JsonObject } | undefined {
+    const entry = packages[`node_modules/${name}`];
+    return isRecord(entry) ? { entry } : undefined;
+  }
+
   /** Node's lookup: `<dir>/node_modules/<name>` in the dependent's directory, then each ancestor. */
   private resolve(start: ModulesDir | null, depName: string): Location | undefined {
     for (let dir = start; dir !== null; dir = dir.parent) {
@@ -808,7 +848,7 @@ class LockReader {
         'upgrade it with npm 7 or later to audit a narrower scope';
     }
     if (this.unlistedBundles.length > 0) noteUnlistedBundles(graph, this.unlistedBundles, 'npm');
-    if (this.input.manifest !== undefined) noteStaleLockfile(graph, [this.input.manifest.path], this.unlocked);
+    if (this.input.manifest !== undefined) noteStaleLockfile(graph, [...this.staleManifests], this.unlocked);
     return this.locatable ? locatePackagesLater(graph, () => this.locateEntries()) : graph;
   }
 
@@ -856,6 +896,12 @@ class LockReader {
 
   private manifestEntry: JsonObject | undefined;
   private memberEntries: Map<string, JsonObject> | undefined;
+  private readonly memberPaths = new Map<string, string>();
+
+  /** The package.json file of the root (`""`) or of a workspace member, by its location. */
+  private manifestPathOf(location: string): string {
+    return location === '' ? (this.input.manifest?.path ?? join(dirname(this.input.path), 'package.json')) : (this.memberPaths.get(location) ?? join(dirname(this.input.path), location, 'package.json'));
+  }
 
   /** The workspace members' package.json files found on disk, by their location in `packages` (parsed once). */
   private memberManifests(): Map<string, JsonObject> {
@@ -863,7 +909,9 @@ class LockReader {
     this.memberEntries = new Map();
     const root = dirname(this.input.path);
     for (const member of this.input.members ?? []) {
-      this.memberEntries.set(posix.normalize(relative(root, dirname(member.path)).split(sep).join('/')), manifestDocument(member.path, member.text));
+      const location = posix.normalize(relative(root, dirname(member.path)).split(sep).join('/'));
+      this.memberEntries.set(location, manifestDocument(member.path, member.text));
+      this.memberPaths.set(location, member.path);
     }
     return this.memberEntries;
   }
@@ -1178,4 +1226,14 @@ function declaredLicense(value: Json | undefined): string | null {
   if (typeof value === 'string') return value.trim() === '' ? null : value;
   if (isRecord(value) && typeof value.type === 'string' && value.type.trim() !== '') return value.type;
   return null;
+}
+
+/**
+ * Whether a registry tarball URL is the one of the entry's package and version: npm ci takes an
+ * entry without `resolved` as fetched from the registry's tarball of it (checked with npm 11: an
+ * override to `…/minimist/-/minimist-1.2.6.tgz` accepts the entry of minimist 1.2.6).
+ */
+function isTarballOf(url: string, name: string, entry: JsonObject): boolean {
+  const identity = registryTarballIdentity(url);
+  return entry.resolved === undefined && identity !== null && identity.version === entry.version && identity.name === name;
 }

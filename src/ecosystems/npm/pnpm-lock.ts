@@ -246,9 +246,22 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   }
   const graph: DependencyGraph = { ecosystem: 'npm', path, format, packages, edges, roots };
   const overridden = overriddenNames(doc.overrides);
-  const unlocked: string[] = rootManifest === null ? [] : changedOverrides(rootManifest, doc.overrides);
-  const staleManifests: string[] = unlocked.length > 0 && rootManifest !== null ? [rootManifest.path] : [];
-  const recatalogued = input.pnpmWorkspace === undefined ? [] : changedCatalogEntries(input.pnpmWorkspace, doc.catalogs);
+  const workspaceDoc = input.pnpmWorkspace === undefined ? undefined : parseYamlText(input.pnpmWorkspace.path, input.pnpmWorkspace.text);
+  const unlocked: string[] = [];
+  const staleManifests: string[] = [];
+  if (rootManifest !== null) {
+    const applied = appliedOverrides(rootManifest, input.pnpmWorkspace?.path, workspaceDoc);
+    // An override only the lockfile has is gone from every file pnpm reads when they are all
+    // here: a project's pnpm-lock.yaml with or without a pnpm-workspace.yaml beside it. A
+    // NAME.pnpm-lock.yaml with its NAME.package.json has no workspace file of its own to say.
+    const everySetting = basename(path) === 'pnpm-lock.yaml' || input.pnpmWorkspace !== undefined;
+    const changed = changedOverrides(applied.overrides, doc.overrides, everySetting);
+    if (changed.length > 0) {
+      unlocked.push(...changed);
+      staleManifests.push(...applied.from);
+    }
+  }
+  const recatalogued = input.pnpmWorkspace === undefined ? [] : changedCatalogEntries(workspaceDoc, doc.catalogs);
   if (recatalogued.length > 0 && input.pnpmWorkspace !== undefined) {
     unlocked.push(...recatalogued);
     staleManifests.push(input.pnpmWorkspace.path);
@@ -325,6 +338,8 @@ interface ManifestIdentity {
    * pnpm 9's getOptionsFromRootManifest makes them.
    */
   overrides: Map<string, string>;
+  /** package.json's `packageManager` (`pnpm@10.5.2`), when it has one. */
+  packageManager?: string;
 }
 
 /** A project's dependency sections, the one that wins a name given in several last. */
@@ -358,23 +373,49 @@ function manifestIdentity(path: string, text: string): ManifestIdentity {
     specifiers,
     sections,
     overrides,
+    ...(typeof value.packageManager === 'string' ? { packageManager: value.packageManager } : {}),
   };
 }
 
 /**
- * The root manifest's overrides the lockfile's `overrides` do not record as they are, as
- * `key@specifier (an override)`: pnpm 9 install --frozen-lockfile refuses such a lockfile
- * (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH) and a plain install resolves anew with the manifest's
- * (checked with pnpm 9.15.9: left-pad overridden to 1.2.0 in package.json, 1.3.0 in the
- * lockfile, installs 1.2.0). An override naming a catalog entry is left out (the lockfile
- * records what the catalog resolved to), and so is one the lockfile has and package.json not:
- * pnpm 10 takes overrides from pnpm-workspace.yaml too, and writes the same lockfileVersion.
+ * The overrides pnpm applies, and the files they come from. pnpm 9 reads them from the root's
+ * package.json only (`resolutions` and `pnpm.overrides`). pnpm 10 reads pnpm-workspace.yaml's
+ * `overrides` too, `$name` replaced by the root's specifier, but only when package.json sets none:
+ * checked with pnpm 10.34.9, which locks package.json's whenever it has any and the workspace
+ * file's otherwise. A `packageManager` of pnpm 9 or older names a pnpm that never reads them.
  */
-function changedOverrides(manifest: ManifestIdentity, lockOverrides: unknown): string[] {
+function appliedOverrides(manifest: ManifestIdentity, workspacePath: string | undefined, workspaceDoc: unknown): { overrides: Map<string, string>; from: string[] } {
+  if (manifest.overrides.size > 0) return { overrides: manifest.overrides, from: [manifest.path] };
+  const declared = isRecord(workspaceDoc) && isRecord(workspaceDoc.overrides) ? workspaceDoc.overrides : {};
+  const pnpmMajor = /^pnpm@(\d+)\./.exec(manifest.packageManager ?? '')?.[1];
+  const overrides = new Map<string, string>();
+  if (pnpmMajor === undefined || Number(pnpmMajor) >= 10) {
+    for (const [key, spec] of Object.entries(declared)) {
+      if (typeof spec === 'string') overrides.set(key, spec.startsWith('$') ? (manifest.specifiers.get(spec.slice(1)) ?? spec) : spec);
+    }
+  }
+  const from = overrides.size > 0 && workspacePath !== undefined ? [workspacePath] : [manifest.path, ...(workspacePath === undefined ? [] : [workspacePath])];
+  return { overrides, from };
+}
+
+/**
+ * The overrides pnpm applies that the lockfile's `overrides` do not record as they are, as
+ * `key@specifier (an override)`, and those it records that pnpm no longer applies: pnpm install
+ * --frozen-lockfile refuses such a lockfile (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH) and a plain
+ * install resolves anew with the overrides it reads (checked with pnpm 9.15.9: left-pad
+ * overridden to 1.2.0 in package.json, 1.3.0 in the lockfile, installs 1.2.0; with pnpm
+ * 10.34.9: minimist overridden to 1.2.6 in pnpm-workspace.yaml and locked so, the override then
+ * set to 0.0.8 or removed, installs 0.0.8). An override naming a catalog entry is left out (the
+ * lockfile records what the catalog resolved to); one only the lockfile has, unless `withRemoved`.
+ */
+function changedOverrides(applied: ReadonlyMap<string, string>, lockOverrides: unknown, withRemoved: boolean): string[] {
   const locked = isRecord(lockOverrides) ? lockOverrides : {};
   const changed: string[] = [];
-  for (const [key, spec] of manifest.overrides) {
+  for (const [key, spec] of applied) {
     if (!spec.startsWith('catalog:') && locked[key] !== spec) changed.push(`${key}@${spec} (an override)`);
+  }
+  for (const [key, spec] of Object.entries(locked)) {
+    if (withRemoved && !applied.has(key)) changed.push(`${key}@${typeof spec === 'string' ? spec : ''} (an override no longer set)`);
   }
   return changed;
 }
@@ -387,9 +428,8 @@ function changedOverrides(manifest: ManifestIdentity, lockOverrides: unknown): s
  * the catalog then set to 1.2.6; frozen installs 0.0.8, plain installs 1.2.6). The default
  * catalog is `catalog:` or `catalogs.default:`; `catalogs.NAME:` the others.
  */
-function changedCatalogEntries(workspace: { path: string; text: string }, lockCatalogs: unknown): string[] {
+function changedCatalogEntries(doc: unknown, lockCatalogs: unknown): string[] {
   if (!isRecord(lockCatalogs)) return [];
-  const doc = parseYamlText(workspace.path, workspace.text);
   const declared = isRecord(doc) ? doc : {};
   const named = isRecord(declared.catalogs) ? declared.catalogs : {};
   const changed: string[] = [];

@@ -404,6 +404,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
   let roots: string[];
   const warnings: string[] = [];
   const unlocked: string[] = [];
+  const memberUnlocked: string[] = [];
   if (manifest) {
     // The root and each workspace member are roots; a member is found by its name, as yarn
     // links it, since the lockfile does not hold it.
@@ -442,12 +443,21 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
           const to = idByDescriptor.get(`${depName}@${range}`) ?? idByDescriptor.get(depName) ?? projectIds.get(depName);
           // Older yarn 1 releases keep `link:` dependencies out of the lockfile.
           if (!to && range.startsWith('link:')) continue;
-          if (!to) unlocked.push(`${depName}@${range}`);
-          else pushEdge(edges, seen, from, to, kind);
+          if (to) pushEdge(edges, seen, from, to, kind);
+          else if (i === 0) unlocked.push(`${depName}@${range}`);
+          else memberUnlocked.push(`${relative(rootDir, project.path).split(sep).join('/')} asks for ${depName}@${range}`);
         }
       }
     }
     flagsFromReachability(packages, edges, roots);
+    // yarn 1's frozen-lockfile check covers the root's dependencies only: a workspace member's
+    // dependency the lockfile does not lock (a member added or changed after locking) is
+    // resolved from the registry and installed, and the lockfile left as it was (checked with
+    // yarn 1.22.22: packages/b added with lodash 4.17.4, `yarn install --frozen-lockfile`
+    // installs lodash 4.17.4). The audit would pass what it never saw: refused, as resolutions are.
+    if (memberUnlocked.length > 0) {
+      throw new InputError(path, `${shortList(memberUnlocked)}, which the lockfile does not lock: yarn 1 installs a workspace member's dependencies even with --frozen-lockfile, resolved anew; run yarn install to lock them, then audit`);
+    }
   } else {
     roots = unreferenced(packages, edges);
   }
@@ -774,11 +784,25 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
       const dir = i === 0 ? '.' : relative(rootDir, dirname(project.path)).split(sep).join('/');
       const workspace = packages.find((p) => p.source.kind === 'workspace' && p.source.url === dir);
       const entry = workspace === undefined ? undefined : entryOf.get(workspace);
-      if (entry === undefined) continue;
+      if (entry === undefined) {
+        // A member the root's workspaces globs find that the lockfile does not hold (added after
+        // locking): yarn install --immutable refuses (YN0028, checked with yarn 4.9.2), a plain
+        // install locks it and what it needs.
+        if (i > 0) {
+          unlocked.push(`workspace ${dir} (not in the lockfile)`);
+          stale.push(project.path);
+        }
+        continue;
+      }
       const missing = berryUnlocked(project, entry.dependencies);
       if (missing.length === 0) continue;
       unlocked.push(...missing);
       stale.push(project.path);
+    }
+    const extended = input.yarnrc === undefined ? [] : unlockedPackageExtensions(input.yarnrc, packages, byDescriptor);
+    if (extended.length > 0 && input.yarnrc !== undefined) {
+      unlocked.push(...extended);
+      stale.push(input.yarnrc.path);
     }
     noteStaleLockfile(graph, stale, unlocked);
   }
@@ -800,6 +824,36 @@ function berryUnlocked(project: Manifest, locked: Record<string, string>): strin
       if (section !== project.dependencies && name in project.dependencies) continue;
       const written = range.startsWith('npm:') ? range : hasProtocol(range) || /[/:]/.test(range) ? null : `npm:${range}`;
       if (written !== null && locked[name] !== written && locked[name] !== range) unlocked.push(`${name}@${range}`);
+    }
+  }
+  return unlocked;
+}
+
+/**
+ * The dependencies .yarnrc.yml's `packageExtensions` add to a locked package that the lockfile
+ * does not lock, as `name@range (packageExtensions of DESCRIPTOR)`: yarn berry writes no
+ * extended edge into the lockfile, only the entry of what it resolved (`lodash@npm:4.17.4`).
+ * An extension added or changed after locking makes `yarn install --immutable` refuse (YN0028)
+ * and a plain install resolve it anew (checked with yarn 4.9.2: `"ms@*": {dependencies: {lodash:
+ * 4.17.4}}` added, the audit passed on the old lockfile). Only plain and `npm:` ranges are
+ * compared; peer dependencies an extension adds install nothing of their own.
+ */
+function unlockedPackageExtensions(yarnrc: { path: string; text: string }, packages: readonly Package[], byDescriptor: ReadonlyMap<string, Package>): string[] {
+  const doc = parseYamlText(yarnrc.path, yarnrc.text);
+  const extensions = isRecord(doc) && isRecord(doc.packageExtensions) ? doc.packageExtensions : {};
+  const unlocked: string[] = [];
+  for (const [descriptor, extension] of Object.entries(extensions)) {
+    if (!isRecord(extension) || !isRecord(extension.dependencies)) continue;
+    const [name, range] = splitDescriptor(descriptor) ?? [descriptor, '*'];
+    const wanted = range.startsWith('npm:') ? range.slice(4) : range;
+    const applies = packages.some(
+      (p) => p.name === name && p.source.kind !== 'workspace' && (semver.validRange(wanted, { loose: true }) === null || semver.satisfies(p.version, wanted, { loose: true, includePrerelease: true })),
+    );
+    if (!applies) continue;
+    for (const [dep, depRange] of Object.entries(extension.dependencies)) {
+      if (typeof depRange !== 'string') continue;
+      const written = depRange.startsWith('npm:') ? depRange : hasProtocol(depRange) || /[/:]/.test(depRange) ? null : `npm:${depRange}`;
+      if (written !== null && !byDescriptor.has(`${dep}@${written}`) && !byDescriptor.has(`${dep}@${depRange}`)) unlocked.push(`${dep}@${depRange} (packageExtensions of ${descriptor})`);
     }
   }
   return unlocked;
