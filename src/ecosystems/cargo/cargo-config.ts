@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import type { TomlTable } from 'smol-toml';
 import { InputError, StowageError } from '../../core/errors.js';
 import { readTextInputFile } from '../../core/input-files.js';
 import { isTomlTable } from '../../core/toml-values.js';
+import { cargoHome } from './workspace-root.js';
 import { CargoSourceError, CRATES_IO_SPARSE_INDEX, parseCargoSourceId, type CargoSourceId } from './source.js';
 
 
@@ -180,13 +180,13 @@ function mergeConfig(merged: CargoConfig, config: CargoConfig): void {
  */
 export function readCargoFetchConfig(projectDir: string, record?: ConfigRecorder): CargoConfig {
   const files: string[] = [];
+  const cargoHomeDir = cargoHome();
   for (let dir = resolve(projectDir); ; dir = dirname(dir)) {
     const file = configFileIn(dir);
     if (file !== null) files.push(file);
     if (dirname(dir) === dir) break;
   }
-  const cargoHome = process.env.CARGO_HOME ? resolve(process.env.CARGO_HOME) : join(homedir(), '.cargo');
-  const home = configFileAt(cargoHome);
+  const home = cargoHomeDir === null ? null : configFileAt(cargoHomeDir);
   if (home !== null && !files.includes(home)) files.push(home);
   const merged = emptyConfig();
   // The farthest first, so that each nearer file's keys replace its.

@@ -91,10 +91,19 @@ function endsWithTargetPackage(dir: string): boolean {
   return parts[parts.length - 2] === 'target' && parts[parts.length - 1] === 'package';
 }
 
-/** Cargo's home, as Cargo finds it: `CARGO_HOME` (relative to the working directory), or `~/.cargo`. */
-function cargoHome(): string {
+/**
+ * Cargo's home, as Cargo finds it: `CARGO_HOME` (relative to the working directory), or
+ * `~/.cargo`; null when there is no home directory to find (no HOME, a user without a passwd
+ * entry: cargo itself stops there, and a machine's configuration cannot be read from it).
+ */
+export function cargoHome(): string | null {
   const env = process.env.CARGO_HOME;
-  return env ? resolve(env) : join(homedir(), '.cargo');
+  if (env) return resolve(env);
+  try {
+    return join(homedir(), '.cargo');
+  } catch {
+    return null;
+  }
 }
 
 function readAncestor(path: string, lookingFrom: string): TomlTable {
