@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TomlTable } from 'smol-toml';
 import { parse } from 'smol-toml';
@@ -6,7 +5,7 @@ import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type Edg
 import type { Package } from '../core/package.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { crateKey, declaredSpec, dependencyTables, type DeclaredKind } from '../ecosystems/cargo/manifest-dependencies.js';
-import { memberManifestPathsOf, parseManifestQuietly } from '../ecosystems/cargo/workspace-members.js';
+import { readWorkspaceManifests } from '../ecosystems/cargo/workspace-members.js';
 import { isTomlTable } from '../core/toml-values.js';
 import { platformHoldsOnLinux } from '../ecosystems/cargo/target-cfg.js';
 import type { VendoredPackage } from '../inputs/vendor-layout.js';
@@ -340,20 +339,13 @@ function applicationEdge(edge: Edge, declared: CrateDeclarations | undefined, na
  */
 export function applicationDeclarations(lockfilePath: string): Map<string, CrateDeclarations> {
   const out = new Map<string, CrateDeclarations>();
-  const rootPath = join(dirname(lockfilePath), 'Cargo.toml');
-  const read = (path: string): TomlTable | null => {
-    try {
-      return parseManifestQuietly(readFileSync(path, 'utf8'));
-    } catch {
-      return null;
-    }
-  };
-  const root = read(rootPath);
-  if (root === null) return out;
+  const manifests = readWorkspaceManifests(join(dirname(lockfilePath), 'Cargo.toml'));
+  if (manifests === null) return out;
+  const { root, members } = manifests;
   const workspace = isTomlTable(root.workspace) ? root.workspace : {};
   const inherited = isTomlTable(workspace.dependencies) ? workspace.dependencies : {};
   const twice = new Set<string>();
-  for (const doc of [root, ...memberManifestPathsOf(rootPath, root).map(read)]) {
+  for (const doc of [root, ...members.map((m) => m.doc)]) {
     const pkg = doc?.package;
     if (doc === null || doc === undefined || !isTomlTable(pkg) || typeof pkg.name !== 'string') continue;
     if (out.has(pkg.name) || twice.has(pkg.name)) {

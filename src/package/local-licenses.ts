@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type EdgeKind } from '../core/graph.js';
 import type { Ecosystem } from '../core/package.js';
 import { isTomlTable } from '../core/toml-values.js';
-import { memberManifestPathsOf, parseManifestQuietly, pathPackageManifests } from '../ecosystems/cargo/workspace-members.js';
+import { parseManifestQuietly, pathPackageManifests, readWorkspaceManifests } from '../ecosystems/cargo/workspace-members.js';
 import { npmWorkspaceManifestPaths, pnpmWorkspaceManifestPaths } from '../ecosystems/npm/workspace-members.js';
 import { normalizeLicense } from '../sbom/licenses.js';
 import { licenseRefFor } from '../vendoring/vendored-licenses.js';
@@ -46,9 +46,9 @@ const readText = (path: string): string | null => {
 function cargoStated(projectDir: string): Map<string, Stated> {
   const out = new Map<string, Stated>();
   const rootPath = join(projectDir, 'Cargo.toml');
-  const rootText = readText(rootPath);
-  const root = rootText === null ? null : parseManifestQuietly(rootText);
-  if (root === null) return out;
+  const manifests = readWorkspaceManifests(rootPath);
+  if (manifests === null) return out;
+  const { root, members } = manifests;
   const inherited = isTomlTable(root.workspace) && isTomlTable(root.workspace.package) ? root.workspace.package : null;
   const add = (doc: unknown): void => {
     if (!isTomlTable(doc) || !isTomlTable(doc.package) || typeof doc.package.name !== 'string' || out.has(doc.package.name)) return;
@@ -62,10 +62,6 @@ function cargoStated(projectDir: string): Map<string, Stated> {
     out.set(doc.package.name, { license: field('license'), licenseFile: field('license-file') !== null });
   };
   add(root);
-  const members = memberManifestPathsOf(rootPath, root).map((path) => {
-    const text = readText(path);
-    return { path, doc: text === null ? null : parseManifestQuietly(text) };
-  });
   for (const member of members) add(member.doc);
   for (const found of pathPackageManifests({ path: rootPath, doc: root }, members, readText)) add(parseManifestQuietly(found.text));
   return out;

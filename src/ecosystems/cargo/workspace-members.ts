@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse, type TomlTable } from 'smol-toml';
 import { memberManifests, segmentRegExp } from '../../core/directory-glob.js';
@@ -90,6 +91,24 @@ export function matchesMemberGlob(glob: string, path: string): boolean {
 
 /** At most this many path packages' manifests are followed from one workspace. */
 const MAX_PATH_PACKAGES = 1000;
+
+/**
+ * The root manifest at `rootPath` and each workspace member's, parsed (a member's `doc` null when
+ * it cannot be read or is not TOML); null when the root cannot be. What packaging reads of the
+ * application's own crates (their declarations, their licences).
+ */
+export function readWorkspaceManifests(rootPath: string): { root: TomlTable; members: { path: string; doc: TomlTable | null }[] } | null {
+  const read = (path: string): TomlTable | null => {
+    try {
+      return parseManifestQuietly(readFileSync(path, 'utf8'));
+    } catch {
+      return null;
+    }
+  };
+  const root = read(rootPath);
+  if (root === null) return null;
+  return { root, members: memberManifestPathsOf(rootPath, root).map((path) => ({ path, doc: read(path) })) };
+}
 
 /**
  * The Cargo.toml of each path package the workspace's manifests name, as `read` finds them:
