@@ -59,6 +59,19 @@ function fail(file: string, message: string): never {
   throw new InputError(file, message);
 }
 
+/** The informational advisory kinds a policy can deny (every kind but vulnerability). */
+export const INFORMATIONAL_KINDS: readonly AdvisoryKind[] = ADVISORY_KINDS.filter((k) => k !== 'vulnerability');
+
+/**
+ * The kinds a `deny` value names: one informational kind, or `informational` for all three (as
+ * `--deny informational` and stowage.toml's `deny` both take it); null for anything else.
+ */
+export function deniedKinds(value: unknown): readonly AdvisoryKind[] | null {
+  if (value === 'informational') return INFORMATIONAL_KINDS;
+  const kind = INFORMATIONAL_KINDS.find((k) => k === value);
+  return kind === undefined ? null : [kind];
+}
+
 function stringList(file: string, key: string, value: unknown): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) fail(file, `${key} must be a list of strings`);
   return value as string[];
@@ -129,9 +142,9 @@ export function parsePolicy(file: string, text: string): AuditPolicy {
         policy.ignores = value.map((v, i) => parseIgnore(file, i, v));
         break;
       case 'deny':
-        policy.deny = stringList(file, 'audit.deny', value).map((k) =>
-          oneOf(file, 'audit.deny', k, ADVISORY_KINDS.filter((x) => x !== 'vulnerability')),
-        );
+        policy.deny = [...new Set(stringList(file, 'audit.deny', value).flatMap((k) =>
+          deniedKinds(k) ?? fail(file, `audit.deny must be one of ${[...INFORMATIONAL_KINDS, 'informational'].join(', ')} (got ${JSON.stringify(k)})`),
+        ))];
         break;
       case 'severity-threshold':
         policy.severityThreshold = oneOf(file, 'audit.severity-threshold', value, SEVERITY_LEVELS);

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ADVISORY_KINDS, SEVERITY_LEVELS, type AdvisoryKind, type SeverityLevel } from '../core/advisory.js';
+import { SEVERITY_LEVELS, type SeverityLevel } from '../core/advisory.js';
 import { cacheDir } from '../core/cache-dir.js';
 import { StowageError } from '../core/errors.js';
 import { noteInputFile } from '../core/input-files.js';
@@ -8,7 +8,9 @@ import type { AuditSettings } from '../audit/run.js';
 import type { FetchPolicy } from '../advisories/source.js';
 import {
   DEFAULT_POLICY,
+  INFORMATIONAL_KINDS,
   OMITTABLE,
+  deniedKinds,
   findPolicyFile,
   loadPolicyFile,
   parseIgnoreFlag,
@@ -43,8 +45,6 @@ function collectOmitted(value: string, previous: DependencyKindFilter[] | undefi
   if (kind === undefined) throw new StowageError(`--omit ${value}: expected ${OMITTABLE.join(', ')}`);
   return [...(previous ?? []), kind];
 }
-
-const INFORMATIONAL = ADVISORY_KINDS.filter((k) => k !== 'vulnerability');
 
 /**
  * `omit`: --omit (npm dependency kinds). `sbomInput`: --allow-unidentified, only where an SBOM
@@ -104,9 +104,9 @@ function applyFlags(policy: AuditPolicy, opts: AuditFlags): AuditPolicy {
   if (opts.deny) {
     const kinds = new Set(result.deny);
     for (const value of opts.deny) {
-      if (value === 'informational') INFORMATIONAL.forEach((k) => kinds.add(k));
-      else if ((INFORMATIONAL as readonly string[]).includes(value)) kinds.add(value as AdvisoryKind);
-      else throw new StowageError(`--deny ${value}: expected ${INFORMATIONAL.join(', ')} or informational`);
+      const denied = deniedKinds(value);
+      if (denied === null) throw new StowageError(`--deny ${value}: expected ${INFORMATIONAL_KINDS.join(', ')} or informational`);
+      denied.forEach((k) => kinds.add(k));
     }
     result.deny = [...kinds];
   }

@@ -49,6 +49,13 @@ expires = "2027-02-01"
   );
 });
 
+test('stowage.toml: deny = ["informational"] denies all three informational kinds, as --deny informational does', () => {
+  const dir = tempDir('policy-informational');
+  const file = join(dir, 'stowage.toml');
+  writeFileSync(file, '[audit]\ndeny = ["informational", "unsound"]\n');
+  assert.deepEqual([...loadPolicyFile(file).deny].sort(), ['notice', 'unmaintained', 'unsound']);
+});
+
 test('stowage.toml: a mistyped policy is an error, never silently ignored', () => {
   const dir = tempDir('policy-bad');
   const cases: [string, RegExp][] = [
