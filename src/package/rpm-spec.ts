@@ -142,7 +142,18 @@ const REQUIRES: Record<Ecosystem, string[]> = { cargo: [], npm: ['nodejs'] };
  * A packager who wants one removes the line and enables debug info in the release profile.
  */
 const NO_DEBUGINFO = '%global debug_package %{nil}';
-const GLOBALS: Record<Ecosystem, string[]> = { cargo: [NO_DEBUGINFO], npm: [NO_DEBUGINFO] };
+/**
+ * The tests run by default and can be left out as packagers leave them out (Fedora's
+ * convention): `rpmbuild --without check`, or `%_without_check 1` in a build system's macros.
+ * rpmbuild's own `--nocheck` also skips the section.
+ */
+const CHECK_CONDITION = '%bcond_without check';
+const GLOBALS: Record<Ecosystem, string[]> = { cargo: [NO_DEBUGINFO, CHECK_CONDITION], npm: [NO_DEBUGINFO, CHECK_CONDITION] };
+
+/** The %check section: its commands under the `check` condition (CHECK_CONDITION). */
+function checkSection(commands: readonly string[]): string[] {
+  return ['%check', '%if %{with check}', ...commands, '%endif', ''];
+}
 
 /** Text for a spec tag: one line, `%` doubled so that no macro expands. */
 function field(text: string): string {
@@ -373,7 +384,7 @@ function renderCargoSections(out: string[], input: RpmSpecInput): void {
     for (const bin of input.binaries) out.push(`objcopy --add-section .dep-v0=%{SOURCE4} %{buildroot}%{_bindir}/${bin.name}`);
   }
   out.push(`install -Dpm 0644 %{SOURCE2} %{buildroot}${sbomDir}/${input.sources.sbom}`, '');
-  out.push('%check', ...CARGO_ENV, 'cargo test --release --offline --frozen', '');
+  out.push(...checkSection([...CARGO_ENV, 'cargo test --release --offline --frozen']));
   out.push('%files');
   for (const file of input.licenseFiles) out.push(`%license ${file}`);
   out.push('%license bundled-licenses.txt');
@@ -523,7 +534,7 @@ function renderNpmSections(out: string[], input: RpmSpecInput): void {
     out.push(`ln -s ../lib/node_modules/${input.name}/${script} %{buildroot}%{_bindir}/${bin.name}`);
   }
   out.push(`install -Dpm 0644 %{SOURCE2} %{buildroot}${sbomDir}/${input.sources.sbom}`, '');
-  if (input.hasTests) out.push('%check', ...steps.env, steps.test, '');
+  if (input.hasTests) out.push(...checkSection([...steps.env, steps.test]));
   out.push('%files');
   for (const file of input.licenseFiles) out.push(`%license ${file}`);
   out.push('%license bundled-licenses.txt', appDir);

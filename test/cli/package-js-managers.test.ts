@@ -112,7 +112,7 @@ describe('package rpm builds pnpm, yarn berry and yarn classic applications with
       const spec = readFileSync(join(out, `${NAME}.spec`), 'utf8');
       assert.match(spec, new RegExp(`^BuildRequires: +${c.buildRequires.replaceAll('/', '\\/')}$`, 'm'));
       // %check: the build's environment (no section header between), then the package manager's test.
-      assert.match(spec, new RegExp(`^%check\\n(?:[^%\\n].*\\n)*${c.check}$`, 'm'));
+      assert.match(spec, new RegExp(`^%check\\n%if %\\{with check\\}\\n(?:[^%\\n].*\\n)*${c.check}\\n%endif$`, 'm'));
       assert.doesNotMatch(spec, /^npm ci/m, 'npm does not install a yarn or pnpm application');
       assert.doesNotMatch(spec, /127\.0\.0\.1|registry\.npmjs\.org/, 'no registry URL in the spec');
 

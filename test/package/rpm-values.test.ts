@@ -153,6 +153,21 @@ describe('real-world values still package, and rpm reads them as the data they a
     assert.match(rpmspecQuery(crates, '[%{PROVIDES} = %{PROVIDEVERSION}\n]'), /^bundled\(crate\(cfg-if\)\) = 1\.0\.0\nbundled\(crate\(serde_json\)\) = 1\.0\.100$/m);
   });
 
+  test('the tests run by default and rpmbuild --without check leaves them out (Fedora\'s bcond)', () => {
+    for (const ecosystem of ['cargo', 'npm'] as const) {
+      const file = join(tempDir('rpm-check'), 'probe.spec');
+      writeFileSync(file, renderRpmSpec({ ...base, ecosystem, bundled: [] }));
+      const parsed = (extra: string[]): string => {
+        const run = spawnSync('rpmspec', ['-P', ...extra, file], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+        assert.equal(run.status, 0, run.stderr);
+        return run.stdout.slice(run.stdout.indexOf('%check'), run.stdout.indexOf('%files'));
+      };
+      const test = ecosystem === 'cargo' ? /cargo test --release --offline --frozen/ : /npm test/;
+      assert.match(parsed([]), test, ecosystem);
+      assert.doesNotMatch(parsed(['--without', 'check']), test, ecosystem);
+    }
+  });
+
   test('% in the summary, description and URL stays text: no macro expands, no shell runs, no scriptlet appears', () => {
     const spec = renderRpmSpec({
       ...base,

@@ -57,7 +57,7 @@ test('the Cargo spec: sources, offline build and tests, binaries, bundled crates
   assert.match(spec, /^Provides: +bundled\(crate\(cfg-if\)\) = 1\.0\.0\nProvides: +bundled\(crate\(itoa\)\) = 1\.0\.1$/m);
   assert.match(spec, /^%autosetup -n demo-%\{version\}\n#.*\ntar --zstd -xf %\{SOURCE1\}$/m);
   assert.match(spec, /^%build\n(export .*\n)+cargo build --release --offline --frozen$/m);
-  assert.match(spec, /^%check\n(export .*\n)+cargo test --release --offline --frozen$/m);
+  assert.match(spec, /^%check\n%if %\{with check\}\n(export .*\n)+cargo test --release --offline --frozen\n%endif$/m);
   assert.match(spec, /^install -Dpm 0755 target\/release\/demo-tool %\{buildroot\}%\{_bindir\}\/demo-tool$/m);
   assert.match(spec, /^Source4: +demo-1\.2\.0~rc\.1\.dep-v0$/m);
   assert.match(spec, /^BuildRequires: +binutils$/m);
