@@ -68,6 +68,17 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
       devEdges ||= kind === 'dev';
       edges.push({ from: ids[i] as string, to: ids[target] as string, kind });
     }
+    if (entry.replace !== null) {
+      // `[replace]`: Cargo builds the replacement wherever the replaced package is depended on
+      // (the replaced entry lists no dependencies; the replacement lists its own). An edge to it
+      // keeps what it brings in as reachable, and of the same kinds, as the package it replaces.
+      const found = lookup.resolve(entry.replace);
+      if (typeof found === 'string') {
+        // Cargo cannot apply it: `--locked` refuses the lockfile, a plain build resolves anew.
+        throw new InputError(input.path, `${entry.label}: \`replace\` ${JSON.stringify(entry.replace)} ${found}`, entry.position(input.text, 'replace'));
+      }
+      edges.push({ from: ids[i] as string, to: ids[found.index] as string, kind: 'normal' });
+    }
   }
 
   if (manifest !== null && input.manifest) {
@@ -173,8 +184,8 @@ class LockEntry {
     /** The table's header, `[root]` or `[[package]]`, and which of those it is (0-based). */
     readonly header: string,
     readonly ordinal: number,
-    /** A `[replace]` of the root manifest applies to it: it names its replacement (`replace = "..."`). */
-    readonly replaced: boolean,
+    /** A `[replace]` of the root manifest applies to it: its replacement, as a dependency string (`replace = "..."`); else null. */
+    readonly replace: string | null,
   ) {}
 
   get label(): string {
@@ -329,6 +340,11 @@ function readEntry(input: LockfileInput, table: TomlTable, header: string, ordin
   if (checksum !== undefined && (typeof checksum !== 'string' || checksum.length !== 64)) {
     entryError(input, header, ordinal, name, `\`checksum\` must be a sha256 hex digest, found ${describeValue(checksum)}`);
   }
+  const replace = table.replace;
+  // Cargo refuses the lockfile on a `replace` that is not a package id string.
+  if (replace !== undefined && (typeof replace !== 'string' || replace === '')) {
+    entryError(input, header, ordinal, name, `\`replace\` must be a package id string (\`name version (source)\`), found ${describeValue(replace)}`);
+  }
   const deps = table.dependencies;
   if (deps !== undefined) {
     if (!Array.isArray(deps)) {
@@ -350,7 +366,7 @@ function readEntry(input: LockfileInput, table: TomlTable, header: string, ordin
     (deps as string[] | undefined) ?? NO_DEPENDENCIES,
     header,
     ordinal,
-    table.replace !== undefined,
+    (replace as string | undefined) ?? null,
   );
 }
 
@@ -645,10 +661,11 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
   };
   for (const { table } of dependencyTables(doc)) collect(table);
   collect(workspace.dependencies);
-  // Cargo makes a path dependency inside the workspace a member, never a `[patch]` path (not a
-  // dependency of any member): that crate is a path package.
+  // Cargo makes a path dependency inside the workspace a member, never a `[patch]` or `[replace]`
+  // path (not a dependency of any member): that crate is a path package.
   const dependencies = new Set(declared.keys());
   if (isTomlTable(doc.patch)) for (const registry of Object.values(doc.patch)) collect(registry);
+  collect(replacementsByName(doc));
 
   const classify = (name: string): PackageSource => {
     const written = declared.get(name);
@@ -710,6 +727,8 @@ function localPackageNames(root: TomlTable, members: readonly MemberManifest[]):
     if (isTomlTable(doc.patch)) for (const registry of Object.values(doc.patch)) collect(registry);
   };
   add(root);
+  // Cargo's path packages include the root manifest's `[replace]` paths (`build_path_deps`).
+  collect(replacementsByName(root));
   // One not read is left out: see above.
   for (const member of members) if (member.plain !== null) add(member.plain);
   return names;
@@ -797,7 +816,7 @@ function unlockedDeclarations(
   if (isTomlTable(root.doc.patch)) {
     for (const table of Object.values(root.doc.patch)) if (isTomlTable(table)) for (const [key, spec] of Object.entries(table)) moved.add(crateKey(isTomlTable(spec) && typeof spec.package === 'string' ? spec.package : key));
   }
-  if (isTomlTable(root.doc.replace)) for (const key of Object.keys(root.doc.replace)) moved.add(crateKey(key.split(/[:@]/, 1)[0] ?? key));
+  if (isTomlTable(root.doc.replace)) for (const key of Object.keys(root.doc.replace)) moved.add(crateKey(replacedPackage(key).name));
   const indexOf = new Map(ids.map((id, i) => [id, i]));
   const dependenciesOf = new Map<number, number[]>();
   for (const edge of edges) {
@@ -982,10 +1001,9 @@ function unlockedPatches(lockPath: string, patches: readonly PatchDeclaration[],
     if (!locked) note(file, `[patch.${registry}] ${name} (${kind} ${JSON.stringify(kind === 'path' ? spec.path : spec.git)})`);
   }
   for (const key of Object.keys(root !== null && isTomlTable(root.doc.replace) ? root.doc.replace : {})) {
-    // A package id spec: `name:version`, `name@version`, `URL#name:version`, `URL#name@version`.
-    const [name = '', version] = key.slice(key.lastIndexOf('#') + 1).split(/[:@]/, 2);
-    const same = entries.filter((e) => e.name === name && e.source !== null && (version === undefined || e.version === version));
-    if (same.length > 0 && !same.some((e) => e.replaced)) note(root?.path ?? '', `[replace] ${JSON.stringify(key)} (${name} ${same[0]?.version ?? ''} locked without it)`);
+    const { name, version } = replacedPackage(key);
+    const same = entries.filter((e) => e.name === name && e.source !== null && (version === null || e.version === version));
+    if (same.length > 0 && !same.some((e) => e.replace !== null)) note(root?.path ?? '', `[replace] ${JSON.stringify(key)} (${name} ${same[0]?.version ?? ''} locked without it)`);
   }
   return [...missing].map(
     ([file, list]) =>
@@ -1021,6 +1039,36 @@ function normalizePath(path: string): string {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
+
+/** The root manifest's `[replace]` table keyed by the name of the package each entry replaces. */
+function replacementsByName(doc: TomlTable): TomlTable {
+  const byName: TomlTable = {};
+  if (isTomlTable(doc.replace)) for (const [key, spec] of Object.entries(doc.replace)) byName[replacedPackage(key).name] = spec;
+  return byName;
+}
+
+/**
+ * The package a `[replace]` key names, a package id spec as Cargo parses it (`PackageIdSpec`):
+ * `name`, `name:version`, `name@version`, or a URL with `#name`, `#name:version`, `#name@version`
+ * or `#version` (then the name is the URL's last path segment).
+ */
+function replacedPackage(key: string): { name: string; version: string | null } {
+  const hash = key.indexOf('#');
+  const isUrl = key.includes('://');
+  let spec = key;
+  if (isUrl) {
+    if (hash === -1) return { name: lastPathSegment(key), version: null };
+    spec = key.slice(hash + 1);
+    if (!/[:@]/.test(spec) && !/^[\p{L}_]/u.test(spec)) return { name: lastPathSegment(key.slice(0, hash)), version: spec };
+  }
+  const at = spec.search(/[:@]/);
+  return at === -1 ? { name: spec, version: null } : { name: spec.slice(0, at), version: spec.slice(at + 1) };
+}
+
+function lastPathSegment(url: string): string {
+  const path = url.replace(/[?#].*$/, '').replace(/\/+$/, '');
+  return path.slice(path.lastIndexOf('/') + 1);
+}
 
 function describe(value: TomlValue | undefined): string {
   if (value === undefined) return 'nothing';
