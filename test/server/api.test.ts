@@ -436,6 +436,44 @@ for (const kind of STORE_KINDS) {
     });
   });
 
+  test(`an event stream opened with a token that is then revoked sends no further event and ends (${kind})`, { skip: skips[kind] }, async () => {
+    await withFleet(kind, async (_fleet, store) => {
+      const server = await startServer(store.store, cacheDir);
+      const abort = new AbortController();
+      try {
+        const writer = await server.token('ci');
+        const watcher = await server.token('watcher', true);
+        const events = await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${watcher}` }, signal: abort.signal });
+        assert.equal(events.status, 200);
+        const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+        const decoder = new TextDecoder();
+        let text = '';
+        while (!text.includes('stowage fleet events')) text += decoder.decode((await reader.read()).value);
+        // Revoked as `stowage fleet token revoke watcher` does; the server's next request with it is refused.
+        assert.ok(await server.store.transaction((tx) => tx.revokeToken('watcher', new Date().toISOString())));
+        assert.equal((await api(server, 'GET', '/apps', { token: watcher })).status, 401);
+        const decided = await api(server, 'POST', '/triage', {
+          token: writer,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: 'RUSTSEC-2024-0421', state: 'exploitable', reason: 'reachable from the login form' }),
+        });
+        assert.equal(decided.status, 201);
+        // The stream ends without the triage: the revoked token reads nothing more of the fleet.
+        for (;;) {
+          const chunk = await reader.read();
+          if (chunk.done) break;
+          text += decoder.decode(chunk.value);
+          assert.doesNotMatch(text, /event: triage/, 'an event reached a revoked token');
+        }
+        assert.doesNotMatch(text, /reachable from the login form/);
+        assert.deepEqual((await server.store.eventsAfter(0, 10)).map((e) => e.type), ['add', 'triage'], 'the event is recorded all the same');
+      } finally {
+        abort.abort();
+        await server.close();
+      }
+    });
+  });
+
   test(`an event stream whose client stops reading is cut once its backlog passes the limit, not kept growing; the events stay in the store (${kind})`, { skip: skips[kind] }, async () => {
     await withFleet(kind, async (_fleet, store) => {
       const server = await startServer(store.store, cacheDir, { limits: { eventBacklogBytes: 64 * 1024 } });
