@@ -31,7 +31,11 @@ export interface ApplicationReadOptions extends CycloneDxReadOptions {
   partialUse?: PartialUse;
   /** How far archives may expand (default SHIPPED_LIMITS; an upload to the fleet server: UPLOAD_LIMITS). */
   limits?: ShippedLimits;
-  /** A directory no file outside of which is read (an upload's): workspace members elsewhere are left out. */
+  /**
+   * A directory no file outside of which is read (an upload's): workspace members elsewhere are
+   * left out, and no search for an enclosing workspace (a Cargo, npm, yarn or pnpm root, a
+   * lockfile above) looks above it: what lies there is the server's, not the application's.
+   */
   confineTo?: string;
   /**
    * What the command's `--omit` leaves out: a lockfile partial only through packages it omits
@@ -127,9 +131,9 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
  * A lockfile by its name, or a directory holding one or a workspace member whose root holds a
  * Cargo.lock: read as lockfiles, nothing else tried. Its stat, or null.
  */
-function lockfileInputStat(path: string): Stats | null {
+function lockfileInputStat(path: string, confineTo: string | undefined): Stats | null {
   const st = statSync(path, { throwIfNoEntry: false });
-  if (st?.isDirectory()) return LOCKFILE_NAMES.some((name) => existsSync(join(path, name))) || workspaceRootLockfile(path) !== null ? st : null;
+  if (st?.isDirectory()) return LOCKFILE_NAMES.some((name) => existsSync(join(path, name))) || workspaceRootLockfile(path, confineTo) !== null ? st : null;
   return st?.isFile() === true && LOCKFILE_NAMES.some((name) => path.endsWith(name)) ? st : null;
 }
 
@@ -156,9 +160,9 @@ export async function readApplication(
   const warnings: string[] = [];
   for (const path of paths) {
     if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) refuseUnreadLockfiles(path);
-    const st = lockfileInputStat(path);
+    const st = lockfileInputStat(path, options.confineTo);
     if (st !== null) {
-      const found = findLockfiles(path, st);
+      const found = findLockfiles(path, st, options.confineTo);
       const outside = options.record && st.isDirectory() ? found.find((l) => dirname(resolve(l.path)) !== resolve(path)) : undefined;
       if (outside !== undefined) {
         // A workspace member built with its root's lockfile: the fleet keeps the documents and
@@ -166,12 +170,12 @@ export async function readApplication(
         throw new InputError(path, `a member of the Cargo workspace in ${dirname(outside.path)}, which Cargo builds with ${outside.path}: the fleet keeps an application's files from its directory, so add ${dirname(outside.path)}`);
       }
       locations.push(...found);
-      if (st.isDirectory()) warnings.push(...unlockedManifests(path, found));
+      if (st.isDirectory()) warnings.push(...unlockedManifests(path, found, options.confineTo));
       continue;
     }
     // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.
     const fromArtifact = (await readShippedArtifact(path, options)) ?? (await (await import('./shipped.js')).readShippedPackage(path, options));
-    if (fromArtifact === null) locations.push(...findLockfiles(path));
+    if (fromArtifact === null) locations.push(...findLockfiles(path, undefined, options.confineTo));
     else if (Array.isArray(fromArtifact)) shipped.push(...fromArtifact);
     else {
       shipped.push(...fromArtifact.graphs);

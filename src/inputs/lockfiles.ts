@@ -41,7 +41,7 @@ const KNOWN_NAMES = LOCKFILE_FORMATS.map((f) => f.fileName).join(', ');
  * with a Cargo.lock and a package-lock.json is one application with two lockfiles). `known`:
  * PATH's stat, when the caller has just taken it.
  */
-export function findLockfiles(path: string, known?: Stats): LockfileLocation[] {
+export function findLockfiles(path: string, known?: Stats, confineTo?: string): LockfileLocation[] {
   const full = resolve(path);
   let st = known;
   try {
@@ -66,7 +66,7 @@ export function findLockfiles(path: string, known?: Stats): LockfileLocation[] {
   if (!st.isDirectory()) throw new InputError(path, 'not a file or directory');
   const present = new Set(LOCKFILE_FORMATS.map((f) => f.fileName).filter((n) => existsSync(join(full, n))));
   const locations: LockfileLocation[] = [];
-  const workspaceLockfile = present.has('Cargo.lock') ? null : workspaceRootLockfile(full);
+  const workspaceLockfile = present.has('Cargo.lock') ? null : workspaceRootLockfile(full, confineTo);
   if (workspaceLockfile !== null) locations.push(workspaceLockfile);
   for (const format of LOCKFILE_FORMATS) {
     if (!present.has(format.fileName)) continue;
@@ -126,10 +126,10 @@ export function refuseUnreadLockfiles(dir: string): void {
  * directory is named, so the audit covers the whole workspace as `cargo audit` does. Null when
  * `dir` is no such member, or its root has no Cargo.lock either.
  */
-export function workspaceRootLockfile(dir: string): LockfileLocation | null {
+export function workspaceRootLockfile(dir: string, confineTo?: string): LockfileLocation | null {
   const manifest = join(dir, 'Cargo.toml');
   if (!existsSync(manifest) || existsSync(join(dir, 'Cargo.lock'))) return null;
-  const foreign = foreignWorkspaceRoot(manifest, parseManifestQuietly(readTextInput(manifest)));
+  const foreign = foreignWorkspaceRoot(manifest, parseManifestQuietly(readTextInput(manifest)), confineTo);
   if (foreign === null) return null;
   const lockfile = join(dirname(foreign.root), 'Cargo.lock');
   const format = LOCKFILE_FORMATS.find((f) => f.fileName === 'Cargo.lock');
@@ -143,7 +143,7 @@ export function workspaceRootLockfile(dir: string): LockfileLocation | null {
  * their dependencies anew, so nothing of them is audited: said, never silently skipped.
  * `locations`: the lockfiles findLockfiles found in DIR.
  */
-export function unlockedManifests(dir: string, locations: readonly LockfileLocation[]): string[] {
+export function unlockedManifests(dir: string, locations: readonly LockfileLocation[], confineTo?: string): string[] {
   const full = resolve(dir);
   const warnings: string[] = [];
   const manifests = [...new Set(LOCKFILE_FORMATS.map((f) => f.manifestName))];
@@ -152,16 +152,16 @@ export function unlockedManifests(dir: string, locations: readonly LockfileLocat
     if (!existsSync(join(full, manifestName)) || locations.some((l) => formats.includes(l.format))) continue;
     const names = formats.map((f) => f.fileName);
     // A Cargo workspace member's root lockfile is among `locations` already (workspaceRootLockfile).
-    if (formats[0]?.ecosystem !== 'cargo' && lockfileAbove(full, names)) continue;
+    if (formats[0]?.ecosystem !== 'cargo' && lockfileAbove(full, names, confineTo)) continue;
     const tool = formats[0]?.ecosystem === 'cargo' ? 'cargo' : 'npm';
     warnings.push(`${join(dir, manifestName)}: NOT audited: no ${names.join(', ')} locks it (${tool} would resolve its dependencies anew); lock it and audit again`);
   }
   return warnings;
 }
 
-/** Whether a directory above `dir` holds one of `names` (the lockfile of a workspace `dir` may belong to). */
-function lockfileAbove(dir: string, names: readonly string[]): boolean {
-  for (const current of ancestors(dir)) if (names.some((n) => existsSync(join(current, n)))) return true;
+/** Whether a directory above `dir` (and inside `confineTo`) holds one of `names` (the lockfile of a workspace `dir` may belong to). */
+function lockfileAbove(dir: string, names: readonly string[], confineTo: string | undefined): boolean {
+  for (const current of ancestors(dir, confineTo)) if (names.some((n) => existsSync(join(current, n)))) return true;
   return false;
 }
 
@@ -220,7 +220,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       // Parsed once here for both the workspace-root search and the member expansion.
       const { memberManifestPathsOf, parseManifestQuietly } = await import('../ecosystems/cargo/workspace-members.js');
       const doc = parseManifestQuietly(input.manifest.text);
-      refuseMemberLockfile(location.path, input.manifest.path, doc, await import('../ecosystems/cargo/workspace-root.js'));
+      refuseMemberLockfile(location.path, input.manifest.path, doc, await import('../ecosystems/cargo/workspace-root.js'), confineTo);
       input.members = confined(memberManifestPathsOf(input.manifest.path, doc)).map((path) => ({ path, text: readRecordedText(path, record) }));
       // Read for the check of the lockfile against them only, and not recorded: that would give
       // every such application a new revision of unchanged content.
@@ -242,7 +242,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
   }
   if (location.format.fileName === 'package-lock.json' || location.format.fileName === 'npm-shrinkwrap.json') input.projectManifest = (dir) => projectFile(location.path, join(dirname(location.path), dir, 'package.json'), record);
   if (location.manifestPath && location.format.ecosystem === 'npm' && basename(location.path) === location.format.fileName) {
-    await refuseNpmMemberLockfile(location, input.text);
+    await refuseNpmMemberLockfile(location, input.text, confineTo);
   }
   if (location.format.fileName === 'pnpm-lock.yaml') {
     // pnpm's importers are the projects pnpm-workspace.yaml lists: their manifests name them.
@@ -309,14 +309,14 @@ async function cargoConfigReaders(
  * and never read one beside the member: auditing that one would check what is not installed.
  * Refused, naming the root to audit. (yarn berry finds its project otherwise: not asked.)
  */
-async function refuseNpmMemberLockfile(location: LockfileLocation, text: string): Promise<void> {
+async function refuseNpmMemberLockfile(location: LockfileLocation, text: string, confineTo: string | undefined): Promise<void> {
   const name = location.format.fileName;
   // bun, run in a member, installs with the root's bun.lock as npm does (checked with bun 1.4.5).
   const manager = name === 'yarn.lock' ? 'yarn' : name === 'pnpm-lock.yaml' ? 'pnpm' : name === 'bun.lock' ? 'bun' : 'npm';
   if (manager === 'yarn' && /^__metadata:/m.test(text)) return;
   const { enclosingPnpmWorkspace, enclosingWorkspaceRoot } = await import('../ecosystems/npm/workspace-members.js');
   const dir = dirname(resolve(location.path));
-  const root = manager === 'pnpm' ? enclosingPnpmWorkspace(dir) : enclosingWorkspaceRoot(dir, manager === 'yarn' ? 'yarn' : 'npm');
+  const root = manager === 'pnpm' ? enclosingPnpmWorkspace(dir, confineTo) : enclosingWorkspaceRoot(dir, manager === 'yarn' ? 'yarn' : 'npm', confineTo);
   if (root === null) return;
   throw new InputError(
     location.path,
@@ -334,9 +334,10 @@ function refuseMemberLockfile(
   manifestPath: string,
   manifest: import('smol-toml').TomlTable | null,
   roots: typeof import('../ecosystems/cargo/workspace-root.js'),
+  confineTo: string | undefined,
 ): void {
   if (!roots.isCargoLockName(path)) return;
-  const foreign = roots.foreignWorkspaceRoot(manifestPath, manifest);
+  const foreign = roots.foreignWorkspaceRoot(manifestPath, manifest, confineTo);
   if (foreign === null) return;
   const rootDir = dirname(foreign.root);
   throw new InputError(

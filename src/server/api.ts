@@ -37,6 +37,11 @@ type Access = 'read' | 'write';
 
 const BEARER = /^Bearer ([^\s,]+)$/i;
 
+/** The token an Authorization header gives (`Bearer TOKEN`), or null: none, or another scheme. */
+function bearerToken(header: string | undefined): string | null {
+  return header === undefined ? null : (BEARER.exec(header)?.[1] ?? null);
+}
+
 /**
  * Answers a refused request after reading (and discarding) its body within `budget`: a client
  * still sending an upload when the answer comes would otherwise see its connection closed
@@ -57,8 +62,8 @@ function requireToken(deps: ServerDeps, access: Access): MiddlewareHandler<Serve
     const header = c.req.header('authorization');
     let token: TokenIdentity | null = null;
     if (header !== undefined) {
-      const given = BEARER.exec(header)?.[1];
-      token = given === undefined ? null : await verifyToken(deps.store, given);
+      const given = bearerToken(header);
+      token = given === null ? null : await verifyToken(deps.store, given);
       if (token === null) {
         return refuse(c, anonymous, 401, 'the token is unknown, revoked or not a token (Authorization: Bearer TOKEN)', { 'www-authenticate': 'Bearer error="invalid_token"' });
       }
@@ -153,6 +158,9 @@ async function jsonFields(c: Context<ServerEnv>, allowed: readonly string[]): Pr
   }
   return out;
 }
+
+/** How often an idle event stream is sent a comment (keeping proxies from closing it) and its token checked again. */
+const PING_MS = 15_000;
 
 const TRIAGE_FIELDS = ['id', 'state', 'reason', 'justification', 'expires', 'package'] as const;
 
@@ -317,6 +325,10 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
 
   api.get('/events', read, (c) => {
     const resumeFrom = c.req.header('last-event-id');
+    // The token the stream was opened with, checked again before each event and at each ping: a
+    // stream outlives any request, and a token revoked meanwhile must stop reading the fleet.
+    const given = c.get('token') === null ? null : bearerToken(c.req.header('authorization'));
+    const revoked = async (): Promise<boolean> => given !== null && (await verifyToken(store, given)) === null;
     return streamSSE(c, async (stream) => {
       let sent = resumeFrom !== undefined && /^\d{1,15}$/.test(resumeFrom) ? Number(resumeFrom) : await deps.events.latest();
       // One write after another; only the last is kept (a long-lived stream holds no list of every write).
@@ -333,13 +345,22 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
         c.env?.incoming?.socket.resetAndDestroy();
         return true;
       };
+      // The token was revoked: the stream ends (a client reconnecting is refused 401).
+      const end = (): void => {
+        cut = true;
+        stream.abort();
+      };
       const send = (event: FleetEventRecord): void => {
         if (event.id <= sent || stream.aborted || cut) return;
         sent = event.id;
         if (overBacklog()) return;
         backlog += event.body.length;
         written = written
-          .then(() => writeEvent(stream, event))
+          .then(async () => {
+            if (cut || stream.aborted) return;
+            if (await revoked()) return end();
+            await writeEvent(stream, event);
+          })
           .catch(() => undefined)
           .finally(() => (backlog -= event.body.length));
       };
@@ -387,7 +408,13 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
         await stream.write(': stowage fleet events\n\n');
         await new Promise<void>((resolve) => {
           if (stream.aborted) return resolve();
-          const ping = setInterval(() => void stream.write(': ping\n\n').catch(() => undefined), 15_000);
+          const ping = setInterval(() => {
+            const beat = async (): Promise<void> => {
+              if (await revoked()) end();
+              else await stream.write(': ping\n\n');
+            };
+            void beat().catch(() => undefined);
+          }, PING_MS);
           stream.onAbort(() => {
             clearInterval(ping);
             resolve();

@@ -36,6 +36,23 @@ function lockfileForm(corpusName: string, fileName = 'Cargo.lock'): FormData {
   return form;
 }
 
+/** An OSV database (a directory) with one advisory, about left-pad before 9.0.0. */
+function npmAdvisoryDb(root: string): string {
+  writeFileSync(
+    join(root, 'GHSA-0000-0000-0002.json'),
+    JSON.stringify({
+      schema_version: '1.3.0',
+      id: 'GHSA-0000-0000-0002',
+      modified: '2099-01-01T00:00:00Z',
+      published: '2099-01-01T00:00:00Z',
+      summary: 'Made up',
+      details: 'Made up.',
+      affected: [{ package: { ecosystem: 'npm', name: 'left-pad' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0.0' }] }] }],
+    }),
+  );
+  return root;
+}
+
 interface Page {
   limit: number;
   offset: number;
@@ -436,6 +453,44 @@ for (const kind of STORE_KINDS) {
     });
   });
 
+  test(`an event stream opened with a token that is then revoked sends no further event and ends (${kind})`, { skip: skips[kind] }, async () => {
+    await withFleet(kind, async (_fleet, store) => {
+      const server = await startServer(store.store, cacheDir);
+      const abort = new AbortController();
+      try {
+        const writer = await server.token('ci');
+        const watcher = await server.token('watcher', true);
+        const events = await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${watcher}` }, signal: abort.signal });
+        assert.equal(events.status, 200);
+        const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+        const decoder = new TextDecoder();
+        let text = '';
+        while (!text.includes('stowage fleet events')) text += decoder.decode((await reader.read()).value);
+        // Revoked as `stowage fleet token revoke watcher` does; the server's next request with it is refused.
+        assert.ok(await server.store.transaction((tx) => tx.revokeToken('watcher', new Date().toISOString())));
+        assert.equal((await api(server, 'GET', '/apps', { token: watcher })).status, 401);
+        const decided = await api(server, 'POST', '/triage', {
+          token: writer,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: 'RUSTSEC-2024-0421', state: 'exploitable', reason: 'reachable from the login form' }),
+        });
+        assert.equal(decided.status, 201);
+        // The stream ends without the triage: the revoked token reads nothing more of the fleet.
+        for (;;) {
+          const chunk = await reader.read();
+          if (chunk.done) break;
+          text += decoder.decode(chunk.value);
+          assert.doesNotMatch(text, /event: triage/, 'an event reached a revoked token');
+        }
+        assert.doesNotMatch(text, /reachable from the login form/);
+        assert.deepEqual((await server.store.eventsAfter(0, 10)).map((e) => e.type), ['add', 'triage'], 'the event is recorded all the same');
+      } finally {
+        abort.abort();
+        await server.close();
+      }
+    });
+  });
+
   test(`an event stream whose client stops reading is cut once its backlog passes the limit, not kept growing; the events stay in the store (${kind})`, { skip: skips[kind] }, async () => {
     await withFleet(kind, async (_fleet, store) => {
       const server = await startServer(store.store, cacheDir, { limits: { eventBacklogBytes: 64 * 1024 } });
@@ -574,6 +629,63 @@ for (const kind of STORE_KINDS) {
         rmSync(outside, { recursive: true, force: true });
       }
     });
+  });
+
+  test(`an upload is not taken for a member of a workspace above the server's upload directory: Cargo, npm and pnpm roots there are not read (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    // The directory the server writes uploads under, holding what any local user may put in /tmp:
+    // workspace roots naming every directory beside them as a member.
+    const serverTmp = tempDir('server-tmp');
+    writeFileSync(join(serverTmp, 'Cargo.toml'), '[workspace]\nmembers = ["*"]\n');
+    writeFileSync(join(serverTmp, 'package.json'), '{"name": "root", "private": true, "workspaces": ["*"]}\n');
+    writeFileSync(join(serverTmp, 'pnpm-workspace.yaml'), "packages:\n  - '*'\n");
+    const given = process.env.TMPDIR;
+    let server: TestServer | null = null;
+    try {
+      const fleet = fleetCli(store);
+      assert.equal((await fleet('init', '--db', RUSTSEC, '--db', npmAdvisoryDb(tempDir('server-npm-db')))).status, 0);
+      server = await startServer(store.store, cacheDir);
+      const token = await server.token('ci');
+      process.env.TMPDIR = serverTmp;
+      const push = async (app: string, documents: Record<string, string>): Promise<{ status: number; body: Pushed }> => {
+        const form = new FormData();
+        for (const [name, text] of Object.entries(documents)) form.append('document', new Blob([text]), name);
+        return api<Pushed>(server as TestServer, 'POST', `/apps/${app}/revisions`, { token, body: form });
+      };
+      const crate = await push('crate', {
+        'Cargo.toml': '[package]\nname = "crate"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nsmallvec = "=1.6.0"\n',
+        'Cargo.lock':
+          'version = 3\n\n[[package]]\nname = "crate"\nversion = "0.1.0"\ndependencies = [\n "smallvec",\n]\n\n[[package]]\nname = "smallvec"\nversion = "1.6.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\nchecksum = "fe0f37c9e8f3c5a4a66ad655a93c74daac4ad00ff14f3bd3c5a2b56a72d59de5"\n',
+      });
+      assert.equal(crate.status, 201, JSON.stringify(crate.body));
+      assert.deepEqual(crate.body.apps[0]?.findings.map((f) => f.advisory.id), ['RUSTSEC-2021-0003']);
+      const manifest = '{"name": "web", "version": "1.0.0", "dependencies": {"left-pad": "1.2.0"}}\n';
+      const npm = await push('web', {
+        'package.json': manifest,
+        'package-lock.json': JSON.stringify({
+          name: 'web',
+          version: '1.0.0',
+          lockfileVersion: 3,
+          requires: true,
+          packages: { '': { name: 'web', version: '1.0.0', dependencies: { 'left-pad': '1.2.0' } }, 'node_modules/left-pad': { version: '1.2.0', resolved: 'https://registry.npmjs.org/left-pad/-/left-pad-1.2.0.tgz' } },
+        }),
+      });
+      assert.equal(npm.status, 201, JSON.stringify(npm.body));
+      assert.deepEqual(npm.body.apps[0]?.findings.map((f) => f.advisory.id), ['GHSA-0000-0000-0002']);
+      const pnpm = await push('web-pnpm', {
+        'package.json': manifest,
+        'pnpm-lock.yaml':
+          "lockfileVersion: '9.0'\n\nsettings:\n  autoInstallPeers: true\n  excludeLinksFromLockfile: false\n\nimporters:\n\n  .:\n    dependencies:\n      left-pad:\n        specifier: 1.2.0\n        version: 1.2.0\n\npackages:\n\n  left-pad@1.2.0:\n    resolution: {integrity: sha512-aaaa}\n\nsnapshots:\n\n  left-pad@1.2.0: {}\n",
+      });
+      assert.equal(pnpm.status, 201, JSON.stringify(pnpm.body));
+      assert.deepEqual(pnpm.body.apps[0]?.findings.map((f) => f.advisory.id), ['GHSA-0000-0000-0002']);
+    } finally {
+      if (given === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = given;
+      await server?.close();
+      await store.dispose();
+      rmSync(serverTmp, { recursive: true, force: true });
+    }
   });
 
   test(`50 pushes at once: none lost, none corrupted (${kind})`, { skip: skips[kind] }, async () => {

@@ -64,6 +64,9 @@ test('the fleet page\'s address: every parameter checked, defaults left out of l
   assert.deepEqual(q({}), { search: null, level: null, sort: 'name', descending: false, page: 1, perPage: 50 });
   assert.throws(() => q({ sort: 'size' }), /sort "size" is not one of name, findings, revised/);
   assert.throws(() => q({ page: '0' }), /page "0" is not a whole number from 1/);
+  // The refusal of the first page past the bound names a bound that excludes it.
+  assert.equal(q({ page: '999999999' }).page, 999_999_999);
+  assert.throws(() => q({ page: '1000000000' }), /page "1000000000" is not a whole number from 1 to 999999999$/);
   assert.throws(() => q({ per: '5000' }), /per "5000" is not a whole number from 1 to 200/);
   assert.throws(() => q({ level: 'severe' }), /level "severe" is not one of/);
   const view = q({ q: 'a&b', level: 'high', sort: 'findings', page: '3' });

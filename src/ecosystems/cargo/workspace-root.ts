@@ -2,6 +2,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse, TomlError, type TomlTable } from 'smol-toml';
+import { ancestors } from '../../core/ancestors.js';
 import { InputError } from '../../core/errors.js';
 import { isTomlTable, tomlStrings } from '../../core/toml-values.js';
 import { readTextInput } from '../../core/input-files.js';
@@ -36,7 +37,7 @@ export interface ForeignWorkspace {
  * not TOML (`own` null) is left to the lockfile parser, which reports it; one above it fails here, as it
  * fails Cargo.
  */
-export function foreignWorkspaceRoot(manifestPath: string, own: TomlTable | null): ForeignWorkspace | null {
+export function foreignWorkspaceRoot(manifestPath: string, own: TomlTable | null, confineTo?: string): ForeignWorkspace | null {
   if (own === null) return null;
   const dir = realpathSync(dirname(manifestPath));
   const manifest = join(dir, 'Cargo.toml');
@@ -45,16 +46,16 @@ export function foreignWorkspaceRoot(manifestPath: string, own: TomlTable | null
 
   const home = cargoHome();
   let previous: string | null = null;
-  for (let current = dirname(dir); ; current = dirname(current)) {
+  for (const current of ancestors(dir, confineTo)) {
     if (endsWithTargetPackage(current) || (previous !== null && previous === home)) return null;
     const candidate = join(current, 'Cargo.toml');
     if (existsSync(candidate)) {
       const root = workspaceRoot(readAncestor(candidate, manifest), current, manifest);
       if (root !== null) return { manifest, root };
     }
-    if (dirname(current) === current) return null;
     previous = current;
   }
+  return null;
 }
 
 /** `WorkspaceConfig::get_ws_root` for the manifest in `dir`, looked at from `lookFrom`. */

@@ -62,10 +62,10 @@ function workspaceGlobs(doc: unknown): string[] {
  * yarn 1 (findWorkspaceRoot) does the same but stops at the first package.json with
  * `workspaces`, the project's own included, whether or not it names the member.
  */
-export function enclosingWorkspaceRoot(projectDir: string, manager: 'npm' | 'yarn'): string | null {
+export function enclosingWorkspaceRoot(projectDir: string, manager: 'npm' | 'yarn', confineTo?: string): string | null {
   const dir = realpathSync(projectDir);
   if (manager === 'yarn' && workspaceGlobs(readJsonQuietly(join(dir, 'package.json'))).length > 0) return null;
-  for (const current of ancestors(dir)) {
+  for (const current of ancestors(dir, confineTo)) {
     const manifest = join(current, 'package.json');
     if (!existsSync(manifest)) continue;
     const patterns = workspaceGlobs(readJsonQuietly(manifest));
@@ -84,9 +84,9 @@ export function enclosingWorkspaceRoot(projectDir: string, manager: 'npm' | 'yar
  * rewrites the root's lockfile and leaves the member's alone). Only a member the workspace lists
  * is taken, and not where an .npmrc sets shared-workspace-lockfile=false (one lockfile per project).
  */
-export function enclosingPnpmWorkspace(projectDir: string): string | null {
+export function enclosingPnpmWorkspace(projectDir: string, confineTo?: string): string | null {
   const dir = realpathSync(projectDir);
-  for (let current = dir; ; current = dirname(current)) {
+  for (const current of [dir, ...ancestors(dir, confineTo)]) {
     const workspaceFile = join(current, 'pnpm-workspace.yaml');
     if (existsSync(workspaceFile)) {
       if (current === dir) return null;
@@ -99,8 +99,8 @@ export function enclosingPnpmWorkspace(projectDir: string): string | null {
       if (!namesMember(pnpmWorkspaceGlobs(doc), relative(current, dir).split(sep))) return null;
       return [dir, current].some((d) => setsLockfilePerProject(join(d, '.npmrc'))) ? null : current;
     }
-    if (dirname(current) === current) return null;
   }
+  return null;
 }
 
 /** Whether an .npmrc turns pnpm's shared workspace lockfile off. */

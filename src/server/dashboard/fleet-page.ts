@@ -51,7 +51,8 @@ export function parseFleetView(get: (name: string) => string | undefined): Fleet
     level: level === '' ? null : (level as FindingLevel),
     sort: sort as FleetPageSort,
     descending: get('desc') === '1',
-    page: number('page', 1, 1_000_000_000),
+    // Nine digits, as the check reads them (the API's ?offset= stops there too).
+    page: number('page', 1, 999_999_999),
     perPage: number('per', PAGE_SIZE, MAX_PAGE_SIZE),
   };
 }
