@@ -154,6 +154,30 @@ describe('stowage fix: what npm can and cannot change in a lockfile', () => {
     assert.equal((JSON.parse(applied.stdout) as { applied: { findings: number } }).applied.findings, 1);
   });
 
+  test("a direct dependency's `~` requirement stays `~`: the plan says what package.json gets, and npm writes just that", async () => {
+    const app = await application('tilde-app', { 'fixture-args': '1.2.5' }, { 'fixture-args': '~1.2.5' });
+    const manifest = (): string => (JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['fixture-args'] ?? '';
+    // What npm does with a plain `npm install NAME@VERSION`: package.json gets ^VERSION, admitting 1.3 and later.
+    const probe = join(scratch, 'tilde-probe');
+    cpSync(app, probe, { recursive: true });
+    await npm(probe, 'install', 'fixture-args@1.2.6');
+    assert.equal((JSON.parse(readFileSync(join(probe, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['fixture-args'], '^1.2.6');
+
+    const run = await cli(['fix', app, '--format', 'json']);
+    assert.equal(run.status, 0, run.stderr);
+    const [plan] = plansOf(run.stdout);
+    assert.equal(plan?.fix.to, '1.2.6');
+    assert.equal(plan?.fix.command, 'npm install --package-lock-only --ignore-scripts --no-audit --no-fund --save-prefix=~ fixture-args@1.2.6');
+    assert.deepEqual((plan?.fix as Fix & { manifest: unknown }).manifest, { file: 'package.json', field: 'dependencies', key: 'fixture-args', from: '~1.2.5', to: '~1.2.6' });
+    const human = await cli(['fix', app]);
+    assert.match(human.stdout, /^ {7}package\.json: dependencies "fixture-args" "~1\.2\.5" → "~1\.2\.6"$/m);
+
+    const applied = await cli(['fix', app, '--apply', '--format', 'json']);
+    assert.equal(applied.status, 0, applied.stderr);
+    assert.deepEqual(locked(app, 'fixture-args'), { 'node_modules/fixture-args': '1.2.6' });
+    assert.equal(manifest(), '~1.2.6');
+  });
+
   test('a lockfileVersion 1 package-lock: no pre-release is planned, and a requirement in package.json is never silently bumped', async () => {
     const app = join(scratch, 'v1-app');
     mkdirSync(app, { recursive: true });
