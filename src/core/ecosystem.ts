@@ -141,6 +141,8 @@ export interface FixEcosystem {
   command(change: LockfileChange, options: { allowOverrides: boolean }): string[];
   /** What that command also writes in the application's manifest; null when it leaves the manifest as it is. */
   manifestChange(change: LockfileChange, options: { allowOverrides: boolean }): ManifestChange | null;
+  /** What that command may move beyond the planned version, in words; null when it moves the package to exactly that version. */
+  caveat(change: LockfileChange, options: { allowOverrides: boolean }): string | null;
   /**
    * Makes the changes with the package manager, in the project directory, with `env` (default
    * the process's) and each command bounded by `limits`; throws StowageError with its reason.

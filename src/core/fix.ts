@@ -20,6 +20,8 @@ export interface FixChange {
   command: string[];
   /** What the command also writes in the application's manifest; null when it leaves it as it is. */
   manifest: ManifestChange | null;
+  /** What the command may move beyond `to`, in words; null when it makes exactly the planned change. */
+  caveat: string | null;
 }
 
 /**

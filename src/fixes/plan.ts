@@ -138,6 +138,7 @@ class GraphPlanner {
         direct,
         command: this.eco.command(lockfileChange, this.options),
         manifest: this.eco.manifestChange(lockfileChange, this.options),
+        caveat: this.eco.caveat(lockfileChange, this.options),
       };
       plan.change = change;
       return plan;

@@ -20,6 +20,7 @@ export function fixAdviceJson(plan: FixPlan): Record<string, unknown> {
     compatible: plan.change?.compatible ?? false,
     command: plan.change ? commandText(plan.change.command) : null,
     manifest: plan.change?.manifest ?? null,
+    caveat: plan.change?.caveat ?? null,
     blockedBy: plan.blockedBy,
     reason: plan.reason,
   };
@@ -49,6 +50,7 @@ export function fixAdviceLines(plan: FixPlan): string[] {
       const entry = `${t(m.field)} ${JSON.stringify(t(m.key))}`;
       lines.push(m.from === null ? `     ${t(m.file)}: adds ${entry}: ${JSON.stringify(t(m.to))}` : `     ${t(m.file)}: ${entry} ${JSON.stringify(t(m.from))} → ${JSON.stringify(t(m.to))}`);
     }
+    if (change.caveat !== null) lines.push(`     note: ${t(change.caveat)}`);
     return lines;
   }
   const lines = [`fix: none: ${t(plan.reason ?? 'no fixed version')}`];

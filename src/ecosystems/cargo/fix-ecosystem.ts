@@ -221,6 +221,11 @@ export class CargoFixEcosystem implements FixEcosystem {
     return null;
   }
 
+  /** --precise moves the crate to that very version (and adds only what the new version requires that nothing locked gives). */
+  caveat(): null {
+    return null;
+  }
+
   /**
    * Offline first (the index cargo already has), then against the registry when cargo needs it.
    * `untrusted` (a campaign's application): cargo runs in `/`, on the project's manifest

@@ -8,7 +8,7 @@ import type { ManifestChange } from '../../core/fix.js';
 import type { Package } from '../../core/package.js';
 import { runTool, type ToolLimits } from '../../core/run-tool.js';
 import * as semver from '../../core/semver.js';
-import { writeFileAtomically } from '../../core/atomic-write.js';
+import { rewriteInputAtomically } from '../../core/atomic-write.js';
 import { PackumentClient, PUBLIC_REGISTRY_CONFIG, readNpmrcRegistries, registryFor, type NpmRegistryConfig } from './registry.js';
 
 /**
@@ -258,6 +258,16 @@ export class NpmFixEcosystem implements FixEcosystem {
     return ['npm', 'update', change.pkg.name, ...NPM_FLAGS];
   }
 
+  /**
+   * `npm update NAME` takes no version: it moves NAME to the newest version its dependents'
+   * ranges accept, and with it whatever that version requires (on jellyfin-web's lockfiles,
+   * express planned 4.18.1 → 4.20.0 went to 4.22.3 and moved 38 other packages).
+   */
+  caveat(change: LockfileChange, options: { allowOverrides: boolean }): string | null {
+    if (change.direct || options.allowOverrides) return null;
+    return `npm update moves ${change.pkg.name} to the newest version its dependents accept, which may be later than ${change.to}, and moves what that version requires with it (--allow-overrides moves it to ${change.to} exactly)`;
+  }
+
   /** What package.json gets: a direct dependency's requirement saved anew, or an override entry. */
   manifestChange(change: LockfileChange, options: { allowOverrides: boolean }): ManifestChange | null {
     if (change.direct) {
@@ -303,6 +313,7 @@ export class NpmFixEcosystem implements FixEcosystem {
     if (typeof overrides !== 'object' || Array.isArray(overrides)) throw new StowageError('"overrides" is not an object', path);
     for (const c of changes) overrides[`${c.pkg.name}@${c.pkg.version}`] = c.to;
     manifest.overrides = overrides;
-    writeFileAtomically(path, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
+    // package.json was read as the audit's input: this is the one change to it the user asked for.
+    rewriteInputAtomically(path, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
   }
 }
