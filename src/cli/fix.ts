@@ -22,7 +22,9 @@ export function registerFix(program: Command, setExit: (code: number) => void): 
         "dependent that would accept a fixed one, up to the application's own manifest.\n\n" +
         'Without --apply nothing is written. With --apply the package manager makes the change (Cargo: cargo update -p ' +
         'NAME@OLD --precise NEW, offline first; npm: npm install NAME@NEW --package-lock-only for a direct dependency, ' +
-        'npm update NAME --package-lock-only for another, or an "overrides" entry with --allow-overrides), then the ' +
+        "saved with the prefix its requirement had (~1.2.5 becomes ~1.2.6; the plan names what package.json gets), " +
+        'npm update NAME --package-lock-only for another (npm moves it to the newest version its dependents accept, ' +
+        'which may be later than planned: the plan says so), or an "overrides" entry with --allow-overrides), then the ' +
         'application is audited again and the lockfile diff is shown. A failed change leaves the lockfile as it was.',
     )
     .argument('[path]', 'the application directory or its lockfile (default: the current directory)')

@@ -70,6 +70,14 @@ export function restoreFileAtomically(path: string, data: Buffer): void {
   writeAtomically(path, data, true);
 }
 
+/**
+ * Writes a file this run read as input and was asked to change (`fix --apply --allow-overrides`
+ * adds an entry to package.json's overrides), as writeFileAtomically otherwise.
+ */
+export function rewriteInputAtomically(path: string, data: Buffer): void {
+  writeAtomically(path, data, true);
+}
+
 function writeAtomically(path: string, data: Buffer, restoring: boolean): void {
   checkOutputPath(path, { restoring });
   // Unique enough with the pid, and opened exclusively ('wx'): a clash fails, never clobbers.

@@ -1,6 +1,7 @@
 import type { TomlTable } from 'smol-toml';
 import type { AffectedVersions } from './advisory.js';
 import type { DependencyGraph } from './graph.js';
+import type { ManifestChange } from './fix.js';
 import type { Ecosystem, Package } from './package.js';
 import type { ToolLimits } from './run-tool.js';
 
@@ -138,6 +139,10 @@ export interface FixEcosystem {
   bundledIn(pkg: Package): { bundlers: BundlingPackage[]; movable: boolean };
   /** The command that makes the change, as the user would type it. */
   command(change: LockfileChange, options: { allowOverrides: boolean }): string[];
+  /** What that command also writes in the application's manifest; null when it leaves the manifest as it is. */
+  manifestChange(change: LockfileChange, options: { allowOverrides: boolean }): ManifestChange | null;
+  /** What that command may move beyond the planned version, in words; null when it moves the package to exactly that version. */
+  caveat(change: LockfileChange, options: { allowOverrides: boolean }): string | null;
   /**
    * Makes the changes with the package manager, in the project directory, with `env` (default
    * the process's) and each command bounded by `limits`; throws StowageError with its reason.

@@ -18,6 +18,26 @@ export interface FixChange {
   direct: boolean;
   /** The package manager's command that makes the change. */
   command: string[];
+  /** What the command also writes in the application's manifest; null when it leaves it as it is. */
+  manifest: ManifestChange | null;
+  /** What the command may move beyond `to`, in words; null when it makes exactly the planned change. */
+  caveat: string | null;
+}
+
+/**
+ * An entry of the application's manifest the change's command rewrites or adds: npm's
+ * `install NAME@VERSION` saves the requirement anew, an override is an entry of its own.
+ */
+export interface ManifestChange {
+  /** The manifest, relative to the application (`package.json`). */
+  file: string;
+  /** The table the entry is in (`dependencies`, `devDependencies`, `overrides`). */
+  field: string;
+  /** The entry's key: the dependency's name, or the override's `NAME@VERSION`. */
+  key: string;
+  /** The requirement written before; null for an entry the change adds. */
+  from: string | null;
+  to: string;
 }
 
 /**

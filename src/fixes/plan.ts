@@ -128,6 +128,7 @@ class GraphPlanner {
     const to = compatible.find(accepted) ?? fixed.find(accepted);
     if (to !== undefined) {
       const direct = dependents.some((d) => this.roots.has(d.dependent.id));
+      const lockfileChange = { pkg, to, direct };
       const change: FixChange = {
         ecosystem: pkg.ecosystem,
         name: pkg.name,
@@ -135,7 +136,9 @@ class GraphPlanner {
         to,
         compatible: this.eco.compatible(pkg.version, to),
         direct,
-        command: this.eco.command({ pkg, to, direct }, this.options),
+        command: this.eco.command(lockfileChange, this.options),
+        manifest: this.eco.manifestChange(lockfileChange, this.options),
+        caveat: this.eco.caveat(lockfileChange, this.options),
       };
       plan.change = change;
       return plan;

@@ -19,6 +19,8 @@ export function fixAdviceJson(plan: FixPlan): Record<string, unknown> {
     to: plan.change?.to ?? null,
     compatible: plan.change?.compatible ?? false,
     command: plan.change ? commandText(plan.change.command) : null,
+    manifest: plan.change?.manifest ?? null,
+    caveat: plan.change?.caveat ?? null,
     blockedBy: plan.blockedBy,
     reason: plan.reason,
   };
@@ -42,7 +44,14 @@ export function fixAdviceLines(plan: FixPlan): string[] {
   const { change } = plan;
   if (change) {
     const kind = change.compatible ? 'compatible' : 'not semver-compatible: a major upgrade';
-    return [`fix: upgrade ${t(change.name)} ${t(change.from)} → ${t(change.to)} (${kind})`, `     ${t(commandText(change.command))}`];
+    const lines = [`fix: upgrade ${t(change.name)} ${t(change.from)} → ${t(change.to)} (${kind})`, `     ${t(commandText(change.command))}`];
+    const m = change.manifest;
+    if (m !== null) {
+      const entry = `${t(m.field)} ${JSON.stringify(t(m.key))}`;
+      lines.push(m.from === null ? `     ${t(m.file)}: adds ${entry}: ${JSON.stringify(t(m.to))}` : `     ${t(m.file)}: ${entry} ${JSON.stringify(t(m.from))} → ${JSON.stringify(t(m.to))}`);
+    }
+    if (change.caveat !== null) lines.push(`     note: ${t(change.caveat)}`);
+    return lines;
   }
   const lines = [`fix: none: ${t(plan.reason ?? 'no fixed version')}`];
   for (const b of plan.blockedBy) lines.push(`     ${blockerText(b, b.dependency === plan.package.name)}`);

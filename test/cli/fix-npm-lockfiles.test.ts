@@ -105,6 +105,9 @@ describe('stowage fix: what npm can and cannot change in a lockfile', () => {
     osv(db, 'GHSA-0000-0000-0201', 'fixture-yargs', '13.0.0-candidate.0');
     // fixture-semverish: fixed only in 2.0.0, which the application's ^1.0.0 refuses.
     for (const version of ['1.0.0', '2.0.0']) fixturePackage(fixtures, { name: 'fixture-semverish', version });
+    // fixture-args 1.3.0: fixed too, and the newest version fixture-mkdirp 0.5.2's ^1.2.5 accepts.
+    cpSync(join(FIX_REGISTRY_FIXTURES, 'fixture-args-1.2.6'), join(fixtures, 'fixture-args-1.3.0'), { recursive: true });
+    writeFileSync(join(fixtures, 'fixture-args-1.3.0', 'package.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(fixtures, 'fixture-args-1.2.6', 'package.json'), 'utf8')), version: '1.3.0' }, null, 2) + '\n');
     osv(db, 'GHSA-0000-0000-0202', 'fixture-semverish', '2.0.0');
     registry = await startLocalRegistry(fixtures);
   });
@@ -152,6 +155,65 @@ describe('stowage fix: what npm can and cannot change in a lockfile', () => {
     assert.equal(applied.status, 1, applied.stderr);
     assert.deepEqual(locked(app, 'fixture-args'), { 'node_modules/fixture-args': '1.2.6', 'node_modules/fixture-bundler/node_modules/fixture-args': '1.2.5' });
     assert.equal((JSON.parse(applied.stdout) as { applied: { findings: number } }).applied.findings, 1);
+  });
+
+  test("a direct dependency's `~` requirement stays `~`: the plan says what package.json gets, and npm writes just that", async () => {
+    const app = await application('tilde-app', { 'fixture-args': '1.2.5' }, { 'fixture-args': '~1.2.5' });
+    const manifest = (): string => (JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['fixture-args'] ?? '';
+    // What npm does with a plain `npm install NAME@VERSION`: package.json gets ^VERSION, admitting 1.3 and later.
+    const probe = join(scratch, 'tilde-probe');
+    cpSync(app, probe, { recursive: true });
+    await npm(probe, 'install', 'fixture-args@1.2.6');
+    assert.equal((JSON.parse(readFileSync(join(probe, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['fixture-args'], '^1.2.6');
+
+    const run = await cli(['fix', app, '--format', 'json']);
+    assert.equal(run.status, 0, run.stderr);
+    const [plan] = plansOf(run.stdout);
+    assert.equal(plan?.fix.to, '1.2.6');
+    assert.equal(plan?.fix.command, 'npm install --package-lock-only --ignore-scripts --no-audit --no-fund --save-prefix=~ fixture-args@1.2.6');
+    assert.deepEqual((plan?.fix as Fix & { manifest: unknown }).manifest, { file: 'package.json', field: 'dependencies', key: 'fixture-args', from: '~1.2.5', to: '~1.2.6' });
+    const human = await cli(['fix', app]);
+    assert.match(human.stdout, /^ {7}package\.json: dependencies "fixture-args" "~1\.2\.5" → "~1\.2\.6"$/m);
+
+    const applied = await cli(['fix', app, '--apply', '--format', 'json']);
+    assert.equal(applied.status, 0, applied.stderr);
+    assert.deepEqual(locked(app, 'fixture-args'), { 'node_modules/fixture-args': '1.2.6' });
+    assert.equal(manifest(), '~1.2.6');
+  });
+
+  /** An application whose fixture-mkdirp 0.5.2 requires fixture-args ^1.2.5, locked at 1.2.5 while 1.2.6 and 1.3.0 are fixed. */
+  const transitiveApplication = async (name: string): Promise<string> => {
+    const app = await application(name, { 'fixture-mkdirp': '0.5.2', 'fixture-args': '1.2.5' });
+    await npm(app, 'uninstall', 'fixture-args');
+    assert.deepEqual(locked(app, 'fixture-args'), { 'node_modules/fixture-args': '1.2.5' });
+    return app;
+  };
+
+  test('a transitive package: the plan says that npm update goes past the planned version, as npm does', async () => {
+    const app = await transitiveApplication('transitive-app');
+    const run = await cli(['fix', app, '--format', 'json']);
+    assert.equal(run.status, 0, run.stderr);
+    const [plan] = plansOf(run.stdout);
+    assert.equal(plan?.fix.to, '1.2.6');
+    assert.equal(plan?.fix.command, 'npm update fixture-args --package-lock-only --ignore-scripts --no-audit --no-fund');
+    const caveat = 'npm update moves fixture-args to the newest version its dependents accept, which may be later than 1.2.6, and moves what that version requires with it (--allow-overrides moves it to 1.2.6 exactly)';
+    assert.equal((plan?.fix as Fix & { caveat: unknown }).caveat, caveat);
+    assert.match((await cli(['fix', app])).stdout, new RegExp(`^ {7}note: ${caveat.replace(/[.()-]/g, '\\$&')}$`, 'm'));
+    // What npm does with that command: the newest fixture-args that ^1.2.5 accepts, not 1.2.6.
+    const applied = await cli(['fix', app, '--apply', '--format', 'json']);
+    assert.equal(applied.status, 0, applied.stderr);
+    assert.deepEqual(locked(app, 'fixture-args'), { 'node_modules/fixture-args': '1.3.0' });
+  });
+
+  test('--apply --allow-overrides writes the override into package.json (an input of the run) and npm moves the package to the planned version', async () => {
+    const app = await transitiveApplication('transitive-overrides-app');
+    const run = await cli(['fix', app, '--apply', '--allow-overrides', '--format', 'json']);
+    assert.equal(run.status, 0, run.stderr);
+    const [plan] = plansOf(run.stdout);
+    assert.equal((plan?.fix as Fix & { caveat: unknown }).caveat, null);
+    assert.deepEqual((plan?.fix as Fix & { manifest: unknown }).manifest, { file: 'package.json', field: 'overrides', key: 'fixture-args@1.2.5', from: null, to: '1.2.6' });
+    assert.deepEqual(locked(app, 'fixture-args'), { 'node_modules/fixture-args': '1.2.6' });
+    assert.deepEqual((JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { overrides: unknown }).overrides, { 'fixture-args@1.2.5': '1.2.6' });
   });
 
   test('a lockfileVersion 1 package-lock: no pre-release is planned, and a requirement in package.json is never silently bumped', async () => {

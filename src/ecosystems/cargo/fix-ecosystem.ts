@@ -216,6 +216,16 @@ export class CargoFixEcosystem implements FixEcosystem {
     return ['cargo', 'update', '-p', `${change.pkg.name}@${change.pkg.version}`, '--precise', change.to];
   }
 
+  /** cargo update writes Cargo.lock alone. */
+  manifestChange(): null {
+    return null;
+  }
+
+  /** --precise moves the crate to that very version (and adds only what the new version requires that nothing locked gives). */
+  caveat(): null {
+    return null;
+  }
+
   /**
    * Offline first (the index cargo already has), then against the registry when cargo needs it.
    * `untrusted` (a campaign's application): cargo runs in `/`, on the project's manifest

@@ -4,10 +4,11 @@ import type { BundlingPackage, FixEcosystem, LockfileChange, PublishedVersion } 
 import { StowageError } from '../../core/errors.js';
 import type { HttpOptions } from '../../core/http.js';
 import { readTextInput } from '../../core/input-files.js';
+import type { ManifestChange } from '../../core/fix.js';
 import type { Package } from '../../core/package.js';
 import { runTool, type ToolLimits } from '../../core/run-tool.js';
 import * as semver from '../../core/semver.js';
-import { writeFileAtomically } from '../../core/atomic-write.js';
+import { rewriteInputAtomically } from '../../core/atomic-write.js';
 import { PackumentClient, PUBLIC_REGISTRY_CONFIG, readNpmrcRegistries, registryFor, type NpmRegistryConfig } from './registry.js';
 
 /**
@@ -27,14 +28,36 @@ type Entries = Record<string, Record<string, unknown>>;
 /** The fields a `packages` entry declares dependencies in, as npm ranks them. */
 const RANGE_FIELDS = ['optionalDependencies', 'dependencies', 'peerDependencies', 'devDependencies'];
 
-function declaredRange(entry: Record<string, unknown> | undefined, name: string): string | null {
+/** The field of `entry` that declares `name`, and the requirement as written there. */
+function declaration(entry: Record<string, unknown> | undefined, name: string): { field: string; written: string } | null {
   for (const field of RANGE_FIELDS) {
     const deps = entry?.[field];
-    const range = deps !== null && typeof deps === 'object' ? (deps as Record<string, unknown>)[name] : undefined;
-    if (typeof range === 'string') return rangeOf(range);
+    const written = deps !== null && typeof deps === 'object' ? (deps as Record<string, unknown>)[name] : undefined;
+    if (typeof written === 'string') return { field, written };
   }
   return null;
 }
+
+function declaredRange(entry: Record<string, unknown> | undefined, name: string): string | null {
+  const found = declaration(entry, name);
+  return found === null ? null : rangeOf(found.written);
+}
+
+/**
+ * How `npm install NAME@VERSION` should save VERSION so that package.json admits nothing its
+ * requirement did not: npm writes `^VERSION` unless told otherwise, which widens `~1.2.5` or
+ * `1.2.x`. The first of `^`, `~` and an exact version that the requirement contains (the planner
+ * only picks a VERSION it accepts, so an exact one always is); npm's `^` for a requirement that
+ * is no range (a dist-tag).
+ */
+function savePrefix(requirement: string, version: string): '^' | '~' | '' {
+  if (semver.validRange(requirement) === null) return '^';
+  for (const prefix of ['^', '~'] as const) if (semver.subset(`${prefix}${version}`, requirement)) return prefix;
+  return '';
+}
+
+/** The flag that has npm save with `prefix` (none for its default, `^`). */
+const SAVE_FLAGS: Record<'^' | '~' | '', string[]> = { '^': [], '~': ['--save-prefix=~'], '': ['--save-exact'] };
 
 /** `npm:real@range` (an alias) → `range`; anything else as written. */
 function rangeOf(requirement: string): string {
@@ -211,15 +234,50 @@ export class NpmFixEcosystem implements FixEcosystem {
     return semver.satisfies(candidate, `^${locked}`, { includePrerelease: true });
   }
 
+  /** The application's own requirement on a direct dependency: package.json's, as the lockfile's root entry records it. */
+  private rootDeclaration(name: string): { field: string; written: string } | null {
+    return declaration(this.lockEntries()[''], name);
+  }
+
+  /** The prefix `npm install NAME@VERSION` saves a direct dependency with: see savePrefix. */
+  private directPrefix(change: LockfileChange): '^' | '~' | '' {
+    const declared = this.rootDeclaration(change.pkg.alias ?? change.pkg.name);
+    return declared === null ? '^' : savePrefix(rangeOf(declared.written), change.to);
+  }
+
   /**
-   * A direct dependency: `npm install NAME@VERSION` (package.json gets `^VERSION`). A transitive
-   * one: `npm update NAME`, which moves it as far as every dependent's range allows; or, with
-   * --allow-overrides, an `overrides` entry for the locked version and `npm install`.
+   * A direct dependency: `npm install NAME@VERSION`, which saves it in package.json anew, with
+   * the prefix that admits no version the requirement did not (`~1.2.5` becomes `~1.2.6`, never
+   * `^1.2.6`). A transitive one: `npm update NAME`, which moves it as far as every dependent's
+   * range allows; or, with --allow-overrides, an `overrides` entry for the locked version and
+   * `npm install`.
    */
   command(change: LockfileChange, options: { allowOverrides: boolean }): string[] {
-    if (change.direct) return ['npm', 'install', ...NPM_FLAGS, `${change.pkg.name}@${change.to}`];
+    if (change.direct) return ['npm', 'install', ...NPM_FLAGS, ...SAVE_FLAGS[this.directPrefix(change)], `${change.pkg.name}@${change.to}`];
     if (options.allowOverrides) return ['npm', 'install', ...NPM_FLAGS];
     return ['npm', 'update', change.pkg.name, ...NPM_FLAGS];
+  }
+
+  /**
+   * `npm update NAME` takes no version: it moves NAME to the newest version its dependents'
+   * ranges accept, and with it whatever that version requires (on jellyfin-web's lockfiles,
+   * express planned 4.18.1 → 4.20.0 went to 4.22.3 and moved 38 other packages).
+   */
+  caveat(change: LockfileChange, options: { allowOverrides: boolean }): string | null {
+    if (change.direct || options.allowOverrides) return null;
+    return `npm update moves ${change.pkg.name} to the newest version its dependents accept, which may be later than ${change.to}, and moves what that version requires with it (--allow-overrides moves it to ${change.to} exactly)`;
+  }
+
+  /** What package.json gets: a direct dependency's requirement saved anew, or an override entry. */
+  manifestChange(change: LockfileChange, options: { allowOverrides: boolean }): ManifestChange | null {
+    if (change.direct) {
+      const declared = this.rootDeclaration(change.pkg.alias ?? change.pkg.name);
+      const to = `${this.directPrefix(change)}${change.to}`;
+      if (declared === null) return { file: 'package.json', field: 'dependencies', key: change.pkg.name, from: null, to };
+      return declared.written === to ? null : { file: 'package.json', field: declared.field, key: change.pkg.name, from: declared.written, to };
+    }
+    if (options.allowOverrides) return { file: 'package.json', field: 'overrides', key: `${change.pkg.name}@${change.pkg.version}`, from: null, to: change.to };
+    return null;
   }
 
   /**
@@ -255,6 +313,7 @@ export class NpmFixEcosystem implements FixEcosystem {
     if (typeof overrides !== 'object' || Array.isArray(overrides)) throw new StowageError('"overrides" is not an object', path);
     for (const c of changes) overrides[`${c.pkg.name}@${c.pkg.version}`] = c.to;
     manifest.overrides = overrides;
-    writeFileAtomically(path, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
+    // package.json was read as the audit's input: this is the one change to it the user asked for.
+    rewriteInputAtomically(path, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
   }
 }
