@@ -253,6 +253,9 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.pnpmWorkspace = { path: workspaceFile, text: workspaceText };
       input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
+    // pnpm runs its readPackage hook on every manifest it resolves, and records the file's checksum.
+    const pnpmfile = join(dirname(location.path), '.pnpmfile.cjs');
+    if (existsSync(pnpmfile) && (confineTo === undefined || isInsideDirectory(confineTo, pnpmfile))) input.pnpmfile = { path: pnpmfile, text: readRecordedText(pnpmfile, record) };
   }
   if (location.format.fileName === 'yarn.lock') {
     // yarn berry adds .yarnrc.yml's packageExtensions to the packages they name.
