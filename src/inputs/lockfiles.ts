@@ -258,9 +258,19 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     if (existsSync(pnpmfile) && (confineTo === undefined || isInsideDirectory(confineTo, pnpmfile))) input.pnpmfile = { path: pnpmfile, text: readRecordedText(pnpmfile, record) };
   }
   if (location.format.fileName === 'yarn.lock') {
-    // yarn berry adds .yarnrc.yml's packageExtensions to the packages they name.
-    const yarnrc = join(dirname(location.path), '.yarnrc.yml');
-    if (existsSync(yarnrc) && (confineTo === undefined || isInsideDirectory(confineTo, yarnrc))) input.yarnrc = { path: yarnrc, text: readRecordedText(yarnrc, record) };
+    // yarn berry adds .yarnrc.yml's packageExtensions to the packages they name, from the
+    // project's file and every parent directory's (checked with yarn 4.9.2: a parent's
+    // extension makes `yarn install --immutable` refuse a lockfile without it). Only the
+    // project's own is recorded (a parent's is the machine's); an upload reads only its own.
+    const own = dirname(resolve(location.path));
+    input.yarnrcs = [];
+    for (let dir = own; ; dir = dirname(dir)) {
+      const yarnrc = join(dir, '.yarnrc.yml');
+      if (existsSync(yarnrc) && (confineTo === undefined || isInsideDirectory(confineTo, yarnrc))) {
+        input.yarnrcs.push({ path: dir === own ? join(dirname(location.path), '.yarnrc.yml') : yarnrc, text: readRecordedText(yarnrc, dir === own ? record : undefined) });
+      }
+      if (confineTo !== undefined || dirname(dir) === dir) break;
+    }
   }
   if (location.format.ecosystem === 'cargo') Object.assign(input, await cargoConfigReaders(location.buildDir ?? dirname(location.path), confineTo, record));
   noteCodeKind(location.format.fileName);
