@@ -25,6 +25,8 @@ export interface LockfileInput {
   projectManifest?: (dir: string) => { path: string; text: string } | null;
   /** pnpm: the pnpm-workspace.yaml beside the lockfile, when there is one (its catalogs). */
   pnpmWorkspace?: { path: string; text: string };
+  /** pnpm: the project's .npmrc when it sets `lockfile=false` (pnpm then neither reads nor writes pnpm-lock.yaml). */
+  pnpmLockfileOff?: string;
   /** pnpm: the .pnpmfile.cjs beside the lockfile, when there is one (its hooks change what pnpm resolves). */
   pnpmfile?: { path: string; text: string };
   /**

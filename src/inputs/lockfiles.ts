@@ -253,6 +253,12 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.pnpmWorkspace = { path: workspaceFile, text: workspaceText };
       input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
+    // Read for this one setting and not recorded: an .npmrc may hold credentials.
+    const npmrc = join(dirname(location.path), '.npmrc');
+    if (existsSync(npmrc) && (confineTo === undefined || isInsideDirectory(confineTo, npmrc))) {
+      const { npmrcTopLevelSetting } = await import('../ecosystems/npm/registry.js');
+      if (npmrcTopLevelSetting(readTextInput(npmrc), 'lockfile') === 'false') input.pnpmLockfileOff = npmrc;
+    }
     // pnpm runs its readPackage hook on every manifest it resolves, and records the file's checksum.
     const pnpmfile = join(dirname(location.path), '.pnpmfile.cjs');
     if (existsSync(pnpmfile) && (confineTo === undefined || isInsideDirectory(confineTo, pnpmfile))) input.pnpmfile = { path: pnpmfile, text: readRecordedText(pnpmfile, record) };

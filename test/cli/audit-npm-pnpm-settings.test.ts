@@ -133,3 +133,17 @@ test('a .pnpmfile.cjs added, changed or removed after locking makes pnpm-lock.ya
     '.pnpmfile.cjs: the hooks of a .pnpmfile.cjs no longer there not locked as asked in pnpm-lock.yaml: the lockfile is older than .pnpmfile.cjs; the audit covers what it locks',
   ]);
 });
+
+test('an .npmrc setting lockfile=false makes pnpm-lock.yaml stale: pnpm neither reads nor writes it', () => {
+  // pnpm 9.15.9 and 10.34.9 install --frozen-lockfile refuse to run (ERR_PNPM_NO_LOCKFILE,
+  // "pnpm-lock.yaml is absent") and a plain pnpm install resolves every dependency anew.
+  const files = { 'package.json': manifest(null), 'pnpm-lock.yaml': lockfile('', false) };
+  assert.deepEqual(audit(tempTree('pnpm-npmrc-lockfile', { ...files, '.npmrc': 'lockfile=true\n' })).stale, []);
+  // A setting inside an ini section is that section's, not pnpm's.
+  assert.deepEqual(audit(tempTree('pnpm-npmrc-section', { ...files, '.npmrc': '[x]\nlockfile=false\n' })).stale, []);
+  const off = audit(tempTree('pnpm-npmrc-lockfile-off', { ...files, '.npmrc': 'auto-install-peers=true\nlockfile = false\n' }));
+  assert.equal(off.status, 0, off.stderr);
+  assert.deepEqual(off.stale, [
+    '.npmrc: every dependency (lockfile=false: pnpm does not read the lockfile) not locked as asked in pnpm-lock.yaml: the lockfile is older than .npmrc; the audit covers what it locks',
+  ]);
+});

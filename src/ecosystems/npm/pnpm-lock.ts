@@ -267,6 +267,13 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
       if (!staleManifests.includes(extensions.file)) staleManifests.push(extensions.file);
     }
   }
+  // pnpm install --frozen-lockfile refuses to run (ERR_PNPM_NO_LOCKFILE, "pnpm-lock.yaml is
+  // absent") and a plain install resolves everything anew from the manifests, writing nothing
+  // (checked with pnpm 9.15.9 and 10.34.9).
+  if (input.pnpmLockfileOff !== undefined) {
+    unlocked.push('every dependency (lockfile=false: pnpm does not read the lockfile)');
+    staleManifests.push(input.pnpmLockfileOff);
+  }
   const hooks = changedPnpmfile(input.pnpmfile, doc.pnpmfileChecksum, basename(path) === 'pnpm-lock.yaml', dirname(path));
   if (hooks !== null) {
     unlocked.push(...hooks.unlocked);
