@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { base32 } from '../../core/digest.js';
 import { isRecord } from './lockfile-reading.js';
 
@@ -57,7 +57,7 @@ export function changedPackageExtensions(
 export function changedPnpmfile(pnpmfile: { path: string; text: string } | undefined, lockChecksum: unknown, withRemoved: boolean, lockfileDir: string): ChangedSetting | null {
   const locked = typeof lockChecksum === 'string' ? lockChecksum : undefined;
   if (pnpmfile === undefined) {
-    return locked !== undefined && withRemoved ? { unlocked: ['the hooks of a .pnpmfile.cjs no longer there'], file: `${lockfileDir}/.pnpmfile.cjs` } : null;
+    return locked !== undefined && withRemoved ? { unlocked: ['the hooks of a .pnpmfile.cjs no longer there'], file: join(lockfileDir, '.pnpmfile.cjs') } : null;
   }
   // pnpm hashes the file with its line ends made `\n`.
   const normalized = Buffer.from(pnpmfile.text.split('\r\n').join('\n'), 'utf8');
