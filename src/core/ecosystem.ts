@@ -26,8 +26,15 @@ export interface LockfileInput {
   projectManifest?: (dir: string) => { path: string; text: string } | null;
   /** pnpm: the pnpm-workspace.yaml beside the lockfile, when there is one (its catalogs). */
   pnpmWorkspace?: { path: string; text: string };
-  /** yarn berry: the .yarnrc.yml beside the lockfile, when there is one (its packageExtensions). */
-  yarnrc?: { path: string; text: string };
+  /** pnpm: the project's .npmrc when it sets `lockfile=false` (pnpm then neither reads nor writes pnpm-lock.yaml). */
+  pnpmLockfileOff?: string;
+  /** pnpm: the .pnpmfile.cjs beside the lockfile, when there is one (its hooks change what pnpm resolves). */
+  pnpmfile?: { path: string; text: string };
+  /**
+   * yarn berry: the .yarnrc.yml files yarn reads for the lockfile's project, the one beside it
+   * first, then each parent directory's (their packageExtensions).
+   */
+  yarnrcs?: { path: string; text: string }[];
   /**
    * Cargo: whether the project's Cargo configuration replaces this lockfile registry source
    * (another registry) with crates.io: the configuration file and the `replace-with` chain that

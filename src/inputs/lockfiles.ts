@@ -253,11 +253,30 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.pnpmWorkspace = { path: workspaceFile, text: workspaceText };
       input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
+    // Read for this one setting and not recorded: an .npmrc may hold credentials.
+    const npmrc = join(dirname(location.path), '.npmrc');
+    if (existsSync(npmrc) && (confineTo === undefined || isInsideDirectory(confineTo, npmrc))) {
+      const { npmrcTopLevelSetting } = await import('../ecosystems/npm/registry.js');
+      if (npmrcTopLevelSetting(readTextInput(npmrc), 'lockfile') === 'false') input.pnpmLockfileOff = npmrc;
+    }
+    // pnpm runs its readPackage hook on every manifest it resolves, and records the file's checksum.
+    const pnpmfile = join(dirname(location.path), '.pnpmfile.cjs');
+    if (existsSync(pnpmfile) && (confineTo === undefined || isInsideDirectory(confineTo, pnpmfile))) input.pnpmfile = { path: pnpmfile, text: readRecordedText(pnpmfile, record) };
   }
   if (location.format.fileName === 'yarn.lock') {
-    // yarn berry adds .yarnrc.yml's packageExtensions to the packages they name.
-    const yarnrc = join(dirname(location.path), '.yarnrc.yml');
-    if (existsSync(yarnrc) && (confineTo === undefined || isInsideDirectory(confineTo, yarnrc))) input.yarnrc = { path: yarnrc, text: readRecordedText(yarnrc, record) };
+    // yarn berry adds .yarnrc.yml's packageExtensions to the packages they name, from the
+    // project's file and every parent directory's (checked with yarn 4.9.2: a parent's
+    // extension makes `yarn install --immutable` refuse a lockfile without it). Only the
+    // project's own is recorded (a parent's is the machine's); an upload reads only its own.
+    const own = dirname(resolve(location.path));
+    input.yarnrcs = [];
+    for (let dir = own; ; dir = dirname(dir)) {
+      const yarnrc = join(dir, '.yarnrc.yml');
+      if (existsSync(yarnrc) && (confineTo === undefined || isInsideDirectory(confineTo, yarnrc))) {
+        input.yarnrcs.push({ path: dir === own ? join(dirname(location.path), '.yarnrc.yml') : yarnrc, text: readRecordedText(yarnrc, dir === own ? record : undefined) });
+      }
+      if (confineTo !== undefined || dirname(dir) === dir) break;
+    }
   }
   if (location.format.ecosystem === 'cargo') Object.assign(input, await cargoConfigReaders(location.buildDir ?? dirname(location.path), confineTo, record));
   noteCodeKind(location.format.fileName);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { redactCredentials } from '../core/credentials.js';
+import { base32 } from '../core/digest.js';
 import { StowageError } from '../core/errors.js';
 import type { Package } from '../core/package.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
@@ -174,22 +175,4 @@ export function depPathToFilename(depPath: string, maxLengthWithoutHash: number)
     return `${filename.substring(0, maxLengthWithoutHash - 27)}_${base32(createHash('md5').update(filename).digest())}`;
   }
   return filename;
-}
-
-/** RFC 4648 base32, lower case, without padding. */
-function base32(bytes: Buffer): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += alphabet[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
-  return out;
 }

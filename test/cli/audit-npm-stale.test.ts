@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { auditReport } from '../support/audit-report.js';
 import { GHSA_NPM, runCli, tempDir, tempTree } from '../support/shared.js';
 
@@ -236,6 +237,32 @@ test('yarn berry: a member added or a .yarnrc.yml packageExtensions added after 
   ]);
   // An extension of a package the lockfile does not hold adds nothing.
   assert.deepEqual(audit(tempTree('berry-ext-other', { ...files, '.yarnrc.yml': extension.replace('ms@*', 'debug@*') })).stale, []);
+});
+
+test('yarn berry: a parent directory\'s .yarnrc.yml packageExtensions added after locking makes yarn.lock stale, naming that file', () => {
+  // yarn 4.9.2 reads every .yarnrc.yml from the project up to the root: run in app/, with
+  // is-number 7.0.0 locked and a parent's .yarnrc.yml then extending it with minimist 0.0.8,
+  // install --immutable refuses (YN0028) and a plain install locks minimist 0.0.8. The audit read
+  // the project's own .yarnrc.yml only, and passed.
+  const files = {
+    'app/package.json': '{"name":"yb2","version":"1.0.0","private":true,"packageManager":"yarn@4.9.2","workspaces":["packages/*"]}\n',
+    'app/packages/a/package.json': '{"name":"a","version":"1.0.0","dependencies":{"ms":"2.1.3"}}\n',
+    'app/.yarnrc.yml': 'nodeLinker: node-modules\n',
+    'app/yarn.lock': BERRY_WORKSPACE_LOCK,
+  };
+  const extension = 'packageExtensions:\n  "ms@*":\n    dependencies:\n      lodash: "4.17.4"\n';
+  const root = tempTree('berry-parent-ext', { ...files, '.yarnrc.yml': extension });
+  const r = audit(join(root, 'app'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stale, [
+    `${root}/.yarnrc.yml: lodash@4.17.4 (packageExtensions of ms@*) not locked as asked in yarn.lock: the lockfile is older than .yarnrc.yml; the audit covers what it locks`,
+  ]);
+  // The project's own entry for the same descriptor wins over the parent's (yarn 4.9.2 locks the
+  // project's minimist 1.2.8 over a parent's 0.0.8).
+  const own = tempTree('berry-parent-ext-own', { ...files, '.yarnrc.yml': extension, 'app/.yarnrc.yml': `${extension.replace('4.17.4', '4.17.21')}nodeLinker: node-modules\n` });
+  assert.deepEqual(audit(join(own, 'app')).stale, [
+    '.yarnrc.yml: lodash@4.17.21 (packageExtensions of ms@*) not locked as asked in yarn.lock: the lockfile is older than .yarnrc.yml; the audit covers what it locks',
+  ]);
 });
 
 test('a lockfileVersion 1 package-lock.json (no `packages`) out of step with package.json is stale, as npm ci refuses it', () => {

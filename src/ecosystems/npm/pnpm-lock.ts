@@ -6,6 +6,7 @@ import type { Package, PackageSource } from '../../core/package.js';
 import { noteUnlistedBundles, type UnlistedBundle } from './bundled-dependencies.js';
 import { shortList } from '../../core/short-list.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
+import { changedPackageExtensions, changedPnpmfile } from './pnpm-lock-settings.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryNameProblem, registryTarballIdentity } from './registry-source.js';
 
@@ -249,17 +250,34 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   const workspaceDoc = input.pnpmWorkspace === undefined ? undefined : parseYamlText(input.pnpmWorkspace.path, input.pnpmWorkspace.text);
   const unlocked: string[] = [];
   const staleManifests: string[] = [];
+  // A setting only the lockfile has is gone from every file pnpm reads when they are all here:
+  // a project's pnpm-lock.yaml with or without a pnpm-workspace.yaml beside it. A
+  // NAME.pnpm-lock.yaml with its NAME.package.json has no workspace file of its own to say.
+  const everySetting = basename(path) === 'pnpm-lock.yaml' || input.pnpmWorkspace !== undefined;
   if (rootManifest !== null) {
     const applied = appliedOverrides(rootManifest, input.pnpmWorkspace?.path, workspaceDoc);
-    // An override only the lockfile has is gone from every file pnpm reads when they are all
-    // here: a project's pnpm-lock.yaml with or without a pnpm-workspace.yaml beside it. A
-    // NAME.pnpm-lock.yaml with its NAME.package.json has no workspace file of its own to say.
-    const everySetting = basename(path) === 'pnpm-lock.yaml' || input.pnpmWorkspace !== undefined;
     const changed = changedOverrides(applied.overrides, doc.overrides, everySetting);
     if (changed.length > 0) {
       unlocked.push(...changed);
       staleManifests.push(...applied.from);
     }
+    const extensions = changedPackageExtensions(appliedPackageExtensions(rootManifest, input.pnpmWorkspace?.path, workspaceDoc), doc.packageExtensionsChecksum, everySetting);
+    if (extensions !== null) {
+      unlocked.push(...extensions.unlocked);
+      if (!staleManifests.includes(extensions.file)) staleManifests.push(extensions.file);
+    }
+  }
+  // pnpm install --frozen-lockfile refuses to run (ERR_PNPM_NO_LOCKFILE, "pnpm-lock.yaml is
+  // absent") and a plain install resolves everything anew from the manifests, writing nothing
+  // (checked with pnpm 9.15.9 and 10.34.9).
+  if (input.pnpmLockfileOff !== undefined) {
+    unlocked.push('every dependency (lockfile=false: pnpm does not read the lockfile)');
+    staleManifests.push(input.pnpmLockfileOff);
+  }
+  const hooks = changedPnpmfile(input.pnpmfile, doc.pnpmfileChecksum, basename(path) === 'pnpm-lock.yaml', dirname(path));
+  if (hooks !== null) {
+    unlocked.push(...hooks.unlocked);
+    staleManifests.push(hooks.file);
   }
   const recatalogued = input.pnpmWorkspace === undefined ? [] : changedCatalogEntries(workspaceDoc, doc.catalogs);
   if (recatalogued.length > 0 && input.pnpmWorkspace !== undefined) {
@@ -340,6 +358,8 @@ interface ManifestIdentity {
   overrides: Map<string, string>;
   /** package.json's `packageManager` (`pnpm@10.5.2`), when it has one. */
   packageManager?: string;
+  /** package.json's `pnpm.packageExtensions`, as written (empty when it has none). */
+  packageExtensions: Record<string, unknown>;
 }
 
 /** A project's dependency sections, the one that wins a name given in several last. */
@@ -374,6 +394,7 @@ function manifestIdentity(path: string, text: string): ManifestIdentity {
     sections,
     overrides,
     ...(typeof value.packageManager === 'string' ? { packageManager: value.packageManager } : {}),
+    packageExtensions: isRecord(pnpm) && isRecord(pnpm.packageExtensions) ? pnpm.packageExtensions : {},
   };
 }
 
@@ -387,15 +408,33 @@ function manifestIdentity(path: string, text: string): ManifestIdentity {
 function appliedOverrides(manifest: ManifestIdentity, workspacePath: string | undefined, workspaceDoc: unknown): { overrides: Map<string, string>; from: string[] } {
   if (manifest.overrides.size > 0) return { overrides: manifest.overrides, from: [manifest.path] };
   const declared = isRecord(workspaceDoc) && isRecord(workspaceDoc.overrides) ? workspaceDoc.overrides : {};
-  const pnpmMajor = /^pnpm@(\d+)\./.exec(manifest.packageManager ?? '')?.[1];
   const overrides = new Map<string, string>();
-  if (pnpmMajor === undefined || Number(pnpmMajor) >= 10) {
+  if (readsWorkspaceSettings(manifest)) {
     for (const [key, spec] of Object.entries(declared)) {
       if (typeof spec === 'string') overrides.set(key, spec.startsWith('$') ? (manifest.specifiers.get(spec.slice(1)) ?? spec) : spec);
     }
   }
   const from = overrides.size > 0 && workspacePath !== undefined ? [workspacePath] : [manifest.path, ...(workspacePath === undefined ? [] : [workspacePath])];
   return { overrides, from };
+}
+
+/** Whether the pnpm that installs reads pnpm-workspace.yaml's settings: any but one `packageManager` names as 9 or older. */
+function readsWorkspaceSettings(manifest: ManifestIdentity): boolean {
+  const pnpmMajor = /^pnpm@(\d+)\./.exec(manifest.packageManager ?? '')?.[1];
+  return pnpmMajor === undefined || Number(pnpmMajor) >= 10;
+}
+
+/**
+ * The packageExtensions pnpm applies and the file that sets them, as for overrides: the root's
+ * package.json `pnpm.packageExtensions` whenever it has any, else pnpm 10's pnpm-workspace.yaml
+ * `packageExtensions` (checked with pnpm 10.34.9: with both, package.json's alone are locked).
+ */
+function appliedPackageExtensions(manifest: ManifestIdentity, workspacePath: string | undefined, workspaceDoc: unknown): { extensions: Record<string, unknown>; from: string } {
+  if (Object.keys(manifest.packageExtensions).length > 0 || workspacePath === undefined || !readsWorkspaceSettings(manifest)) {
+    return { extensions: manifest.packageExtensions, from: manifest.path };
+  }
+  const declared = isRecord(workspaceDoc) && isRecord(workspaceDoc.packageExtensions) ? workspaceDoc.packageExtensions : {};
+  return { extensions: declared, from: Object.keys(declared).length > 0 ? workspacePath : manifest.path };
 }
 
 /**

@@ -113,6 +113,17 @@ export function npmrcSetting(line: string): { key: string; value: string } | nul
   return { key, value: match[2] === undefined ? 'true' : iniValue(match[3] as string) };
 }
 
+/** The value an `.npmrc` gives `key` outside any section (the last line setting it wins), or undefined. */
+export function npmrcTopLevelSetting(text: string, key: string): string | undefined {
+  let value: string | undefined;
+  for (const line of npmrcLines(text)) {
+    if (isNpmrcSection(line)) break;
+    const setting = npmrcSetting(line);
+    if (setting?.key === key) value = setting.value;
+  }
+  return value;
+}
+
 /** ini's `unsafe`: a quoted value unquoted, else cut at the first unescaped `;` or `#`. */
 function iniValue(raw: string): string {
   const text = raw.trim();

@@ -799,10 +799,9 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
       unlocked.push(...missing);
       stale.push(project.path);
     }
-    const extended = input.yarnrc === undefined ? [] : unlockedPackageExtensions(input.yarnrc, packages, byDescriptor);
-    if (extended.length > 0 && input.yarnrc !== undefined) {
-      unlocked.push(...extended);
-      stale.push(input.yarnrc.path);
+    for (const extended of unlockedPackageExtensions(input.yarnrcs ?? [], packages, byDescriptor)) {
+      unlocked.push(...extended.unlocked);
+      stale.push(extended.file);
     }
     noteStaleLockfile(graph, stale, unlocked);
   }
@@ -830,19 +829,30 @@ function berryUnlocked(project: Manifest, locked: Record<string, string>): strin
 }
 
 /**
- * The dependencies .yarnrc.yml's `packageExtensions` add to a locked package that the lockfile
- * does not lock, as `name@range (packageExtensions of DESCRIPTOR)`: yarn berry writes no
+ * The dependencies the .yarnrc.yml files' `packageExtensions` add to a locked package that the
+ * lockfile does not lock, as `name@range (packageExtensions of DESCRIPTOR)`, by the file that adds them: yarn berry writes no
  * extended edge into the lockfile, only the entry of what it resolved (`lodash@npm:4.17.4`).
  * An extension added or changed after locking makes `yarn install --immutable` refuse (YN0028)
  * and a plain install resolve it anew (checked with yarn 4.9.2: `"ms@*": {dependencies: {lodash:
  * 4.17.4}}` added, the audit passed on the old lockfile). Only plain and `npm:` ranges are
  * compared; peer dependencies an extension adds install nothing of their own.
  */
-function unlockedPackageExtensions(yarnrc: { path: string; text: string }, packages: readonly Package[], byDescriptor: ReadonlyMap<string, Package>): string[] {
-  const doc = parseYamlText(yarnrc.path, yarnrc.text);
-  const extensions = isRecord(doc) && isRecord(doc.packageExtensions) ? doc.packageExtensions : {};
-  const unlocked: string[] = [];
-  for (const [descriptor, extension] of Object.entries(extensions)) {
+function unlockedPackageExtensions(
+  yarnrcs: readonly { path: string; text: string }[],
+  packages: readonly Package[],
+  byDescriptor: ReadonlyMap<string, Package>,
+): { unlocked: string[]; file: string }[] {
+  // yarn merges the files' packageExtensions, the nearer file's entry winning a descriptor given twice.
+  const extensions = new Map<string, { extension: unknown; file: string }>();
+  for (const yarnrc of yarnrcs) {
+    const doc = parseYamlText(yarnrc.path, yarnrc.text);
+    const declared = isRecord(doc) && isRecord(doc.packageExtensions) ? doc.packageExtensions : {};
+    for (const [descriptor, extension] of Object.entries(declared)) if (!extensions.has(descriptor)) extensions.set(descriptor, { extension, file: yarnrc.path });
+  }
+  const byFile = new Map<string, string[]>();
+  for (const [descriptor, { extension, file }] of extensions) {
+    const unlocked = byFile.get(file) ?? [];
+    byFile.set(file, unlocked);
     if (!isRecord(extension) || !isRecord(extension.dependencies)) continue;
     const [name, range] = splitDescriptor(descriptor) ?? [descriptor, '*'];
     const wanted = range.startsWith('npm:') ? range.slice(4) : range;
@@ -856,7 +866,7 @@ function unlockedPackageExtensions(yarnrc: { path: string; text: string }, packa
       if (written !== null && !byDescriptor.has(`${dep}@${written}`) && !byDescriptor.has(`${dep}@${depRange}`)) unlocked.push(`${dep}@${depRange} (packageExtensions of ${descriptor})`);
     }
   }
-  return unlocked;
+  return [...byFile].filter(([, unlocked]) => unlocked.length > 0).map(([file, unlocked]) => ({ unlocked, file }));
 }
 
 /** True when a berry range names its protocol (`npm:`, `workspace:`, `patch:`, `https:` ...). */

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { basename, join } from 'node:path';
+import { base32 } from '../../core/digest.js';
+import { isRecord } from './lockfile-reading.js';
+
+/**
+ * Settings that change what pnpm resolves, which pnpm-lock.yaml records only as a checksum:
+ * `packageExtensionsChecksum` and `pnpmfileChecksum`. pnpm install --frozen-lockfile refuses a
+ * lockfile whose checksum is not the one of the settings it reads (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH),
+ * and a plain pnpm install resolves anew with them: checked with pnpm 9.15.9 and 10.34.9, a
+ * packageExtensions or a .pnpmfile.cjs readPackage hook adding minimist 0.0.8 to is-number after
+ * locking, which the lockfile then lacks. Each checksum is accepted in any pnpm's form (pnpm 7 and
+ * 9: md5, pnpm 10: `sha256-`).
+ */
+
+/** A changed setting: what it adds, as `name@spec (packageExtensions of SELECTOR)`, and the file that sets it. */
+export interface ChangedSetting {
+  unlocked: string[];
+  file: string;
+}
+
+/**
+ * The packageExtensions pnpm applies (`from`: the file that sets them) against the lockfile's
+ * `packageExtensionsChecksum`: null when they agree. Extensions only the lockfile records are a
+ * change too when `withRemoved` (every file pnpm reads is at hand).
+ */
+export function changedPackageExtensions(
+  applied: { extensions: Record<string, unknown>; from: string },
+  lockChecksum: unknown,
+  withRemoved: boolean,
+): ChangedSetting | null {
+  const locked = typeof lockChecksum === 'string' ? lockChecksum : undefined;
+  if (Object.keys(applied.extensions).length === 0) {
+    return locked !== undefined && withRemoved ? { unlocked: ['packageExtensions (no longer set)'], file: applied.from } : null;
+  }
+  if (locked !== undefined && extensionChecksums(applied.extensions).includes(locked)) return null;
+  const unlocked: string[] = [];
+  for (const [selector, extension] of Object.entries(applied.extensions)) {
+    let added = 0;
+    for (const section of ['dependencies', 'optionalDependencies', 'peerDependencies']) {
+      const deps = isRecord(extension) ? extension[section] : undefined;
+      if (!isRecord(deps)) continue;
+      for (const [name, spec] of Object.entries(deps)) {
+        unlocked.push(`${name}@${typeof spec === 'string' ? spec : String(spec)} (packageExtensions of ${selector})`);
+        added++;
+      }
+    }
+    if (added === 0) unlocked.push(`${selector} (packageExtensions)`);
+  }
+  return { unlocked, file: applied.from };
+}
+
+/**
+ * The lockfile's `pnpmfileChecksum` against the .pnpmfile.cjs beside it (null when there is none):
+ * null when they agree. A checksum without the file is a change when `withRemoved`.
+ */
+export function changedPnpmfile(pnpmfile: { path: string; text: string } | undefined, lockChecksum: unknown, withRemoved: boolean, lockfileDir: string): ChangedSetting | null {
+  const locked = typeof lockChecksum === 'string' ? lockChecksum : undefined;
+  if (pnpmfile === undefined) {
+    return locked !== undefined && withRemoved ? { unlocked: ['the hooks of a .pnpmfile.cjs no longer there'], file: join(lockfileDir, '.pnpmfile.cjs') } : null;
+  }
+  // pnpm hashes the file with its line ends made `\n`.
+  const normalized = Buffer.from(pnpmfile.text.split('\r\n').join('\n'), 'utf8');
+  const checksums = [base32(createHash('md5').update(normalized).digest()), `sha256-${createHash('sha256').update(normalized).digest('base64')}`];
+  if (locked !== undefined && checksums.includes(locked)) return null;
+  return { unlocked: [`what the hooks of ${basename(pnpmfile.path)} change`], file: pnpmfile.path };
+}
+
+/**
+ * The checksums pnpm writes for these packageExtensions: pnpm 9's md5 hex of their JSON, keys
+ * sorted at every depth, pnpm 7's of their JSON as written (the corpus' vite lockfile of
+ * 2023-01-01, lockfileVersion 5.4, has it), and pnpm 10's `sha256-` object-hash (keys sorted, types not kept), which
+ * is made here for objects, strings, numbers, booleans and null only (pnpm 10's form of a list is
+ * not: an extension holding one is compared with pnpm 9's form alone).
+ */
+function extensionChecksums(extensions: Record<string, unknown>): string[] {
+  const md5 = (json: string): string => createHash('md5').update(json).digest('hex');
+  const sums = [md5(JSON.stringify(sortKeysDeep(extensions))), md5(JSON.stringify(extensions))];
+  const hashed = objectHashText(extensions);
+  if (hashed !== null) sums.push(`sha256-${createHash('sha256').update(hashed, 'utf8').digest('base64')}`);
+  return sums;
+}
+
+function sortKeysDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeysDeep);
+  if (!isRecord(value)) return value;
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) sorted[key] = sortKeysDeep(value[key]);
+  return sorted;
+}
+
+/** object-hash's text of a value (`unorderedObjects`, `respectType: false`), null for what it is not made for here. */
+function objectHashText(value: unknown): string | null {
+  if (value === null) return 'Null';
+  if (typeof value === 'string') return `string:${value.length}:${value}`;
+  if (typeof value === 'boolean') return `bool:${String(value)}`;
+  if (typeof value === 'number') return `number:${String(value)}`;
+  if (!isRecord(value)) return null;
+  const keys = Object.keys(value).sort();
+  let text = `object:${keys.length}:`;
+  for (const key of keys) {
+    const inner = objectHashText(value[key]);
+    if (inner === null) return null;
+    text += `string:${key.length}:${key}:${inner},`;
+  }
+  return text;
+}

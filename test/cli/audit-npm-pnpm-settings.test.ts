@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { auditReport } from '../support/audit-report.js';
+import { GHSA_NPM, runCli, tempDir, tempTree } from '../support/shared.js';
+
+/*
+ * pnpm settings that change what pnpm resolves and that pnpm-lock.yaml records only as a checksum:
+ * packageExtensions (package.json's `pnpm.packageExtensions`, pnpm 10's pnpm-workspace.yaml) and a
+ * .pnpmfile.cjs readPackage hook. Each lockfile was written by the real tool (pnpm 9.15.9 and
+ * 10.34.9 install --lockfile-only against the npm registry): is-number 7.0.0, which depends on
+ * nothing, extended with minimist 0.0.8 (GHSA-vh95-rmgr-6w4m, GHSA-xvch-5gv4-984h). Added or
+ * changed after locking, pnpm install --frozen-lockfile refuses the lockfile
+ * (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH: "packageExtensionsChecksum", "pnpmfileChecksum") and a plain
+ * pnpm install installs minimist 0.0.8, which the lockfile does not hold: the audit passed it in
+ * silence ("no advisories apply"). It now warns that the lockfile is stale, naming the file.
+ */
+
+const cacheDir = tempDir('cli-pnpm-settings-cache');
+
+function audit(dir: string): { status: number; stale: string[]; stderr: string } {
+  const r = runCli(['audit', dir, '--db', GHSA_NPM, '--no-fetch', '--format', 'json'], { cacheDir });
+  const stale = r.stdout === '' ? [] : auditReport(r.stdout).warnings.filter((w) => w.includes('not locked as asked')).map((w) => w.split(`${dir}/`).join(''));
+  return { status: r.status, stale, stderr: r.stderr };
+}
+
+const IS_NUMBER = `  is-number@7.0.0:
+    resolution: {integrity: sha512-41Cifkg6e8TylSpdtTpeLVMqvSBEVzTttHvERD741+pnZ8ANv0004MRL43QKPDlK9cGvNp6NZWZUBlbGXYxxng==}
+    engines: {node: '>=0.12.0'}
+`;
+
+/** The lockfile pnpm writes for `{"dependencies":{"is-number":"7.0.0"}}`, `header` after `settings`. */
+function lockfile(header: string, extended: boolean): string {
+  return `lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: false
+${header === '' ? '' : `\n${header}\n`}
+importers:
+
+  .:
+    dependencies:
+      is-number:
+        specifier: 7.0.0
+        version: 7.0.0
+
+packages:
+
+${IS_NUMBER}${
+    extended
+      ? `
+  minimist@0.0.8:
+    resolution: {integrity: sha512-miQKw5Hv4NS1Psg2517mV4e4dYNaO3++hjAvLOAzKqZ61rH8NS1SK+vbfBWZ5PY/Me/bEWhUwqMghEW5Fb9T7Q==}
+`
+      : ''
+  }
+snapshots:
+${
+  extended
+    ? `
+  is-number@7.0.0:
+    dependencies:
+      minimist: 0.0.8
+
+  minimist@0.0.8: {}
+`
+    : `
+  is-number@7.0.0: {}
+`
+}`;
+}
+
+const EXTENSION = '{"is-number@7":{"dependencies":{"minimist":"0.0.8"}}}';
+const manifest = (extensions: string | null): string =>
+  `{"name":"pext","version":"1.0.0","dependencies":{"is-number":"7.0.0"}${extensions === null ? '' : `,"pnpm":{"packageExtensions":${extensions}}`}}\n`;
+
+test('pnpm packageExtensions added or changed after locking make pnpm-lock.yaml stale; locked by pnpm 9 or pnpm 10, they are in sync', () => {
+  const pnpm9 = lockfile('packageExtensionsChecksum: 21e6aa9f8c157b605e5d3cfea21b65d1', true);
+  const pnpm10 = lockfile('packageExtensionsChecksum: sha256-SQ9x5FjzLCT/5TbUkPziOrUaSNhM3d0tS/iaSHW2lKk=', true);
+  for (const locked of [pnpm9, pnpm10]) assert.deepEqual(audit(tempTree('pnpm-ext-locked', { 'package.json': manifest(EXTENSION), 'pnpm-lock.yaml': locked })).stale, []);
+
+  const added = audit(tempTree('pnpm-ext-added', { 'package.json': manifest(EXTENSION), 'pnpm-lock.yaml': lockfile('', false) }));
+  assert.equal(added.status, 0, added.stderr);
+  assert.deepEqual(added.stale, [
+    'package.json: minimist@0.0.8 (packageExtensions of is-number@7) not locked as asked in pnpm-lock.yaml: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+
+  const changed = audit(tempTree('pnpm-ext-changed', { 'package.json': manifest('{"is-number@7":{"dependencies":{"minimist":"0.0.10"}}}'), 'pnpm-lock.yaml': pnpm9 }));
+  assert.deepEqual(changed.stale, [
+    'package.json: minimist@0.0.10 (packageExtensions of is-number@7) not locked as asked in pnpm-lock.yaml: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+
+  // Removed: pnpm --frozen-lockfile refuses it too, and a plain install drops minimist.
+  const removed = audit(tempTree('pnpm-ext-removed', { 'package.json': manifest(null), 'pnpm-lock.yaml': pnpm10 }));
+  assert.deepEqual(removed.stale, [
+    'package.json: packageExtensions (no longer set) not locked as asked in pnpm-lock.yaml: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+});
+
+test('pnpm 10: pnpm-workspace.yaml packageExtensions added after locking make pnpm-lock.yaml stale, naming pnpm-workspace.yaml', () => {
+  const workspace = 'packageExtensions:\n  is-number@7:\n    dependencies:\n      minimist: 0.0.8\n';
+  const locked = lockfile('packageExtensionsChecksum: sha256-SQ9x5FjzLCT/5TbUkPziOrUaSNhM3d0tS/iaSHW2lKk=', true);
+  assert.deepEqual(audit(tempTree('pnpm-ext-ws-locked', { 'package.json': manifest(null), 'pnpm-workspace.yaml': workspace, 'pnpm-lock.yaml': locked })).stale, []);
+  const added = audit(tempTree('pnpm-ext-ws-added', { 'package.json': manifest(null), 'pnpm-workspace.yaml': workspace, 'pnpm-lock.yaml': lockfile('', false) }));
+  assert.deepEqual(added.stale, [
+    'pnpm-workspace.yaml: minimist@0.0.8 (packageExtensions of is-number@7) not locked as asked in pnpm-lock.yaml: the lockfile is older than pnpm-workspace.yaml; the audit covers what it locks',
+  ]);
+});
+
+const HOOK = "module.exports = { hooks: { readPackage(pkg) { if (pkg.name === 'is-number') pkg.dependencies = { ...pkg.dependencies, minimist: '0.0.8' }; return pkg; } } };\n";
+
+test('a .pnpmfile.cjs added, changed or removed after locking makes pnpm-lock.yaml stale; locked by pnpm 9 or pnpm 10 (CRLF line ends included), it is in sync', () => {
+  const pnpm9 = lockfile('pnpmfileChecksum: bzwv7nv57egdqhrn4joa73biy4', true);
+  const pnpm10 = lockfile('pnpmfileChecksum: sha256-khb9yhhdr6aDyCjTWtl0TDh5gnVdK9eeerBkp5K7A14=', true);
+  for (const locked of [pnpm9, pnpm10]) {
+    assert.deepEqual(audit(tempTree('pnpmfile-locked', { 'package.json': manifest(null), '.pnpmfile.cjs': HOOK, 'pnpm-lock.yaml': locked })).stale, []);
+  }
+  // pnpm hashes the file with `\n` line ends: pnpm 9.15.9 and 10.34.9 wrote these for a CRLF file.
+  const crlf = 'module.exports = {\r\n  hooks: {}\r\n};\r\n';
+  for (const sum of ['zg4enjmsjjmgcfgpzr75pinace', 'sha256-INI/YG/vcmicUU0Uc7Em3rUiiTzdAvbxvn+FXpjhzj0=']) {
+    assert.deepEqual(audit(tempTree('pnpmfile-crlf', { 'package.json': manifest(null), '.pnpmfile.cjs': crlf, 'pnpm-lock.yaml': lockfile(`pnpmfileChecksum: ${sum}`, false) })).stale, []);
+  }
+
+  const added = audit(tempTree('pnpmfile-added', { 'package.json': manifest(null), '.pnpmfile.cjs': HOOK, 'pnpm-lock.yaml': lockfile('', false) }));
+  assert.equal(added.status, 0, added.stderr);
+  assert.deepEqual(added.stale, [
+    '.pnpmfile.cjs: what the hooks of .pnpmfile.cjs change not locked as asked in pnpm-lock.yaml: the lockfile is older than .pnpmfile.cjs; the audit covers what it locks',
+  ]);
+  const changed = audit(tempTree('pnpmfile-changed', { 'package.json': manifest(null), '.pnpmfile.cjs': HOOK.replace('0.0.8', '0.0.10'), 'pnpm-lock.yaml': pnpm9 }));
+  assert.equal(changed.stale.length, 1);
+  const removed = audit(tempTree('pnpmfile-removed', { 'package.json': manifest(null), 'pnpm-lock.yaml': pnpm10 }));
+  assert.deepEqual(removed.stale, [
+    '.pnpmfile.cjs: the hooks of a .pnpmfile.cjs no longer there not locked as asked in pnpm-lock.yaml: the lockfile is older than .pnpmfile.cjs; the audit covers what it locks',
+  ]);
+});
+
+test('an .npmrc setting lockfile=false makes pnpm-lock.yaml stale: pnpm neither reads nor writes it', () => {
+  // pnpm 9.15.9 and 10.34.9 install --frozen-lockfile refuse to run (ERR_PNPM_NO_LOCKFILE,
+  // "pnpm-lock.yaml is absent") and a plain pnpm install resolves every dependency anew.
+  const files = { 'package.json': manifest(null), 'pnpm-lock.yaml': lockfile('', false) };
+  assert.deepEqual(audit(tempTree('pnpm-npmrc-lockfile', { ...files, '.npmrc': 'lockfile=true\n' })).stale, []);
+  // A setting inside an ini section is that section's, not pnpm's.
+  assert.deepEqual(audit(tempTree('pnpm-npmrc-section', { ...files, '.npmrc': '[x]\nlockfile=false\n' })).stale, []);
+  const off = audit(tempTree('pnpm-npmrc-lockfile-off', { ...files, '.npmrc': 'auto-install-peers=true\nlockfile = false\n' }));
+  assert.equal(off.status, 0, off.stderr);
+  assert.deepEqual(off.stale, [
+    '.npmrc: every dependency (lockfile=false: pnpm does not read the lockfile) not locked as asked in pnpm-lock.yaml: the lockfile is older than .npmrc; the audit covers what it locks',
+  ]);
+});
