@@ -1,5 +1,5 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
 import { readWholeFile } from '../core/input-files.js';
@@ -40,7 +40,7 @@ export function treeApplications(files: readonly ArchiveFile[], artifact: string
 const isManifestPath = (path: string): boolean => path === 'package.json' || path.endsWith('/package.json') || isPnpRuntime(path);
 
 /** treeApplications of the manifests (package.json files, PnP runtimes) and, apart, the other kept files: read one at a time when they come from an iterator. */
-function applicationsOf(manifests: readonly ArchiveFile[], others: Iterable<ArchiveFile>, artifact: string, links: readonly TreeLink[], rooted: boolean): { graphs: DependencyGraph[]; warnings: string[] } {
+function applicationsOf(manifests: readonly ArchiveFile[], others: Iterable<ArchiveFile>, artifact: string, links: readonly TreeLink[], rooted: boolean, at = ''): { graphs: DependencyGraph[]; warnings: string[] } {
   // What the project's node loads through it is in zip archives stowage does not read: never passed over as if the tree held no packages there.
   const pnp = manifests.find((f) => isPnpRuntime(f.path));
   if (pnp !== undefined) {
@@ -51,7 +51,7 @@ function applicationsOf(manifests: readonly ArchiveFile[], others: Iterable<Arch
   }
   const packageJsons = new Map(manifests.filter((f) => !isPnpRuntime(f.path)).map((f) => [f.path, f.data]));
   const binaries = rustBinaryGraphs(others, artifact);
-  return { graphs: [...binaries.graphs, ...nodeModulesGraphs(packageJsons, artifact, links, rooted)], warnings: binaries.warnings };
+  return { graphs: [...binaries.graphs, ...nodeModulesGraphs(packageJsons, artifact, links, rooted, at)], warnings: binaries.warnings };
 }
 
 const MAX_FILES = 5_000_000;
@@ -107,7 +107,8 @@ export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; war
     yield* nested;
     for (const { path, mode } of executables) yield { path, mode, data: readWholeFile(join(dir, path), SHIPPED_LIMITS.maxKeptFileBytes, 'an executable') };
   }
-  const read = applicationsOf(manifests, others(), dir, links, false);
+  // Where the tree is on this machine: its node loads packages from Debian's /usr/share/nodejs too.
+  const read = applicationsOf(manifests, others(), dir, links, false, resolve(dir));
   if (read.graphs.length === 0) {
     throw new InputError(dir, `no lockfile found (looked for ${LOCKFILE_FORMATS.map((f) => f.fileName).join(', ')}), and no Rust binary or node_modules installed in it`);
   }

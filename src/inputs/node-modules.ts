@@ -19,7 +19,9 @@ import type { TreeLink } from '../core/untrusted-tar.js';
  * package.json, when the tree has it) depends on every top-level package: what is installed is
  * what is audited, whether or not a manifest still asks for it.
  */
-export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: string, links: readonly TreeLink[] = [], rooted = false): DependencyGraph[] {
+export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: string, links: readonly TreeLink[] = [], rooted = false, at = ''): DependencyGraph[] {
+  const installedLocation = (path: string): InstalledLocation | null => installedLocationIn(path, at);
+  const linkedPackageRoot = (path: string): string | null => linkedPackageRootIn(path, at);
   const byRoot = new Map<string, string[]>();
   const packageJsons = new Map(read);
   // A symbolic link where node looks for a package (`node_modules/NAME`, a scope, a whole
@@ -90,7 +92,7 @@ export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: s
   }
   const graphs: DependencyGraph[] = [];
   for (const [root, dirs] of [...byRoot].sort(([a], [b]) => compareText(a, b))) {
-    const graph = rootGraph(root, dirs.sort(), packageJsons, artifact);
+    const graph = rootGraph(root, containerOf(root, at), dirs.sort(), packageJsons, artifact);
     const linked = linkedByRoot.get(root);
     if (linked !== undefined) {
       graph.partial = true;
@@ -118,16 +120,63 @@ function linkTargetInTree(link: TreeLink, linkPaths: ReadonlySet<string>, rooted
 }
 
 /**
+ * Debian's global directories (`/usr/share/nodejs`, `/usr/lib/TRIPLET/nodejs`, and older
+ * releases' `/usr/lib/nodejs`): Debian's node is built with them as its `node_relative_path`
+ * (module.globalPaths), so `require('minimist')` anywhere loads `/usr/share/nodejs/minimist`,
+ * which the `node-minimist` package installs. Each is a node_modules in all but its name: its
+ * packages are `DIR/NAME` and `DIR/@SCOPE/NAME`, nested node_modules below them. One inside a
+ * node_modules is some package's own files, not the system's.
+ */
+const GLOBAL_DIR = /\/usr\/(?:share\/nodejs|lib\/nodejs|lib\/[a-z0-9_]+-linux-[a-z0-9_]+\/nodejs)\//;
+
+/**
+ * The global directory (GLOBAL_DIR) `path` is inside of, relative to the tree (`''`: the tree
+ * itself), or null. `at`: where the tree's root sits in the file system its node runs in (''
+ * for an image's or a package's root; a directory's absolute path).
+ */
+function globalDirOf(path: string, at: string): string | null {
+  const full = `${at.replace(/\/+$/, '')}/${path}`;
+  const match = GLOBAL_DIR.exec(full);
+  if (match === null) return null;
+  const end = match.index + match[0].length - 1;
+  const top = at.replace(/\/+$/, '').length;
+  // Above the tree (a package directory of it given alone), or some package's copy of one.
+  if (end < top || full.slice(0, match.index + 1).includes('/node_modules/')) return null;
+  return end === top ? '' : full.slice(top + 1, end);
+}
+
+/** Where a root's packages are: `ROOT/node_modules`, or a global directory itself. */
+function containerOf(root: string, at: string): string {
+  if (globalDirOf(`${root}/x`.replace(/^\//, ''), at) === root) return root;
+  return root === '' ? 'node_modules' : `${root}/node_modules`;
+}
+
+/** `DIR/REST`, where DIR may be the tree's root (''). */
+const under = (dir: string, rest: string): string => (dir === '' ? rest : `${dir}/${rest}`);
+
+/**
  * The root whose application a symbolic link at `path` is part of, when node would load a package
  * through it: `ROOT/node_modules` itself, `node_modules/NAME`, `node_modules/@SCOPE`,
- * `node_modules/@SCOPE/NAME`, or a nested package's `node_modules` at any depth. Links elsewhere
- * (`node_modules/.bin/x`, a file inside a package) are none of node's package lookup.
+ * `node_modules/@SCOPE/NAME`, or a nested package's `node_modules` at any depth (the same below a
+ * global directory, or the directory itself). Links elsewhere (`node_modules/.bin/x`, a file
+ * inside a package) are none of node's package lookup.
  */
-function linkedPackageRoot(path: string): string | null {
+function linkedPackageRootIn(path: string, at: string): string | null {
   const segments = path.split('/');
-  const first = segments.indexOf('node_modules');
-  if (first < 0) return null;
-  const root = segments.slice(0, first).join('/');
+  const global = globalDirOf(path, at) ?? (globalDirOf(`${path}/x`, at) === path ? path : null);
+  let first: number;
+  let root: string;
+  if (global !== null) {
+    root = global;
+    first = global === '' ? 0 : global.split('/').length;
+    if (first === segments.length) return root;
+    // The global directory stands where `node_modules` does.
+    segments.splice(first, 0, 'node_modules');
+  } else {
+    first = segments.indexOf('node_modules');
+    if (first < 0) return null;
+    root = segments.slice(0, first).join('/');
+  }
   let i = first;
   for (;;) {
     if (segments[i] !== 'node_modules') return null;
@@ -146,12 +195,33 @@ function linkedPackageRoot(path: string): string | null {
 /** A package.json inside a virtual store (pnpm's `.pnpm`, npm's and yarn's `.store`, bun's `.bun`, Deno's `.deno`), the store's path and its kind. */
 const VIRTUAL_STORE = /^((?:.*\/)?node_modules\/\.(pnpm|store|bun|deno))\/[^/]+\/node_modules\/(?:@[^/]+\/)?[^/]+\/package\.json$/;
 
-/** `ROOT/node_modules/(@S/)N(/node_modules/(@S/)N)*\/package.json` -> its root and package directory. */
-function installedLocation(path: string): { root: string; dir: string } | null {
+interface InstalledLocation {
+  /** The application's root: the directory holding its node_modules, or a global directory. */
+  root: string;
+  /** The package's directory. */
+  dir: string;
+}
+
+/**
+ * `ROOT/node_modules/(@S/)N(/node_modules/(@S/)N)*\/package.json` -> its root and package
+ * directory; `GLOBAL/(@S/)N(/node_modules/(@S/)N)*\/package.json` below a global directory
+ * (globalDirOf) -> that directory as the root.
+ */
+function installedLocationIn(path: string, at: string): InstalledLocation | null {
   const segments = path.split('/');
   if (segments.pop() !== 'package.json') return null;
-  const first = segments.indexOf('node_modules');
-  if (first < 0) return null;
+  const global = globalDirOf(path, at);
+  let first: number;
+  let root: string;
+  if (global !== null) {
+    root = global;
+    first = global === '' ? 0 : global.split('/').length;
+    segments.splice(first, 0, 'node_modules');
+  } else {
+    first = segments.indexOf('node_modules');
+    if (first < 0) return null;
+    root = segments.slice(0, first).join('/');
+  }
   let i = first;
   while (i < segments.length) {
     if (segments[i] !== 'node_modules') return null;
@@ -160,7 +230,8 @@ function installedLocation(path: string): { root: string; dir: string } | null {
     i += name.startsWith('@') ? 3 : 2;
     if (i > segments.length) return null;
   }
-  return { root: segments.slice(0, first).join('/'), dir: segments.join('/') };
+  if (global !== null) segments.splice(first, 1);
+  return { root, dir: segments.join('/') };
 }
 
 interface Manifest {
@@ -188,9 +259,8 @@ function readManifest(data: Buffer, label: string): Manifest {
   return { name: typeof doc.name === 'string' ? doc.name : '', version: typeof doc.version === 'string' ? doc.version : '', dependencies };
 }
 
-function rootGraph(root: string, dirs: readonly string[], packageJsons: ReadonlyMap<string, Buffer>, artifact: string): DependencyGraph {
-  const where = root === '' ? 'node_modules' : `${root}/node_modules`;
-  const path = `${artifact}:${where}`;
+function rootGraph(root: string, where: string, dirs: readonly string[], packageJsons: ReadonlyMap<string, Buffer>, artifact: string): DependencyGraph {
+  const path = `${artifact}:${where === '' ? '.' : where}`;
   const packages: Package[] = [];
   const edges: Edge[] = [];
   const manifests = new Map<string, Manifest>();
@@ -199,7 +269,8 @@ function rootGraph(root: string, dirs: readonly string[], packageJsons: Readonly
     const manifest = readManifest(packageJsons.get(`${dir}/package.json`) as Buffer, label);
     if (manifest.name === '' || manifest.version === '') throw new InputError(label, 'an installed package without a name or version');
     manifests.set(dir, manifest);
-    const folder = `/${dir}`.slice(`/${dir}`.lastIndexOf('/node_modules/') + '/node_modules/'.length);
+    const nested = `/${dir}`.lastIndexOf('/node_modules/');
+    const folder = nested >= `/${where}`.length ? `/${dir}`.slice(nested + '/node_modules/'.length) : dir.slice(where === '' ? 0 : where.length + 1);
     const pkg: Package = { id: dir, ecosystem: 'npm', name: manifest.name, version: manifest.version, source: publicRegistrySource('npm'), checksum: null };
     // Installed under another name than its own: an npm alias (`"x": "npm:y@1"`).
     if (folder !== manifest.name) pkg.alias = folder;
@@ -216,27 +287,33 @@ function rootGraph(root: string, dirs: readonly string[], packageJsons: Readonly
     source: { kind: 'workspace', url: null, isDefaultRegistry: false },
     checksum: null,
   });
-  const topLevel = dirs.filter((d) => !d.slice(where.length + 1).includes('/node_modules/'));
+  const topLevel = dirs.filter((d) => !`/${d.slice(where === '' ? 0 : where.length + 1)}`.includes('/node_modules/'));
   for (const dir of topLevel) edges.push({ from: rootId, to: dir, kind: 'normal' });
   const installed = new Set(dirs);
   for (const [dir, manifest] of manifests) {
     for (const [name, kind] of manifest.dependencies) {
-      const target = resolveFrom(dir, name, root, installed);
+      const target = resolveFrom(dir, name, root, where, installed);
       if (target !== null) edges.push({ from: dir, to: target, kind });
     }
   }
   return { ecosystem: 'npm', path, format: 'installed node_modules', packages, edges, roots: [rootId], inventory: 'package.json' };
 }
 
-/** Node's lookup: `DIR/node_modules/NAME`, then each enclosing package's, up to the root's. */
-function resolveFrom(dir: string, name: string, root: string, installed: ReadonlySet<string>): string | null {
+/**
+ * Node's lookup: `DIR/node_modules/NAME`, then each enclosing package's, up to the root's; below
+ * a global directory (`where` is the root itself), the directory last, as node's global paths.
+ */
+function resolveFrom(dir: string, name: string, root: string, where: string, installed: ReadonlySet<string>): string | null {
   let base = dir;
   for (;;) {
     const candidate = base === '' ? `node_modules/${name}` : `${base}/node_modules/${name}`;
     if (installed.has(candidate)) return candidate;
     if (base === root) return null;
     const cut = `/${base}`.lastIndexOf('/node_modules/');
-    if (cut < 0) return null;
+    if (where === root && cut < `/${where}`.length) {
+      const global = under(where, name);
+      return where === root && installed.has(global) ? global : null;
+    }
     base = cut === 0 ? '' : base.slice(0, cut - 1);
   }
 }

@@ -51,9 +51,10 @@ export function buildDeb(options: { name: string; version: string; fields: Recor
 
 /**
  * A binary RPM built by rpmbuild from a spec with these provides, installing `binary` as
- * /usr/bin/tool, and with `zeros`, a file of that many zero bytes (a payload that expands far).
+ * /usr/bin/tool, and with `zeros`, a file of that many zero bytes (a payload that expands far);
+ * `install`: more %install lines, `files`: the %files entries of what they install.
  */
-export function buildRpm(options: { provides: string[]; binary: string | null; payload: 'gzip' | 'xz' | 'zstd'; zeros?: number }): string {
+export function buildRpm(options: { provides: string[]; binary: string | null; payload: 'gzip' | 'xz' | 'zstd' | 'none'; zeros?: number; install?: string[]; files?: string[] }): string {
   const top = tempDir('rpm-top');
   mkdirSync(join(top, 'SOURCES'), { recursive: true });
   if (options.binary) copyFileSync(options.binary, join(top, 'SOURCES', 'tool'));
@@ -73,13 +74,15 @@ export function buildRpm(options: { provides: string[]; binary: string | null; p
     '%install',
     options.binary ? 'install -Dpm 0755 %{SOURCE0} %{buildroot}/usr/bin/tool' : 'mkdir -p %{buildroot}/usr/share/doc/shipped-demo && echo doc > %{buildroot}/usr/share/doc/shipped-demo/README',
     ...(options.zeros === undefined ? [] : [`mkdir -p %{buildroot}/usr/share/shipped-demo && head -c ${options.zeros} /dev/zero > %{buildroot}/usr/share/shipped-demo/zeros`]),
+    ...(options.install ?? []),
     '%files',
     options.binary ? '/usr/bin/tool' : '/usr/share/doc/shipped-demo/README',
     ...(options.zeros === undefined ? [] : ['/usr/share/shipped-demo/zeros']),
+    ...(options.files ?? []),
     '',
   ];
   writeFileSync(join(top, 'demo.spec'), spec.join('\n'));
-  const io = { gzip: 'w1.gzdio', xz: 'w1.xzdio', zstd: 'w1.zstdio' }[options.payload];
+  const io = { gzip: 'w1.gzdio', xz: 'w1.xzdio', zstd: 'w1.zstdio', none: 'w0.ufdio' }[options.payload];
   execFileSync('rpmbuild', ['-bb', '--nodeps', '--define', `_topdir ${top}`, '--define', `_binary_payload ${io}`, join(top, 'demo.spec')], { stdio: 'ignore' });
   const arch = readdirSync(join(top, 'RPMS'))[0] as string;
   return join(top, 'RPMS', arch, readdirSync(join(top, 'RPMS', arch))[0] as string);

@@ -41,7 +41,7 @@ export async function readImageArchive(path: string, bytes: Buffer, limits: Ship
   const graphs: DependencyGraph[] = [];
   const warnings: string[] = [];
   // Each layer blob is read once, however many images (or one image, several times) name it.
-  const layerReads = new Map<Buffer, Promise<UntrustedTree>>();
+  const layerReads = new Map<Buffer, Promise<LayerRead>>();
   // The files every layer keeps are held together: their bytes are capped by the archive's size.
   const kept = { ...keptBytesCap(limits, bytes.length), held: 0 };
   for (const image of images) {
@@ -183,6 +183,11 @@ class LayeredTree {
   private readonly files = new Map<string, ArchiveFile | TreeLink>();
   private readonly below = new Map<string, Set<string>>();
 
+  /** Whether `path` is a kept file or link, or a directory with kept files below it. */
+  holds(path: string): boolean {
+    return this.files.has(path) || (this.below.get(path)?.size ?? 0) > 0;
+  }
+
   set(file: ArchiveFile | TreeLink): void {
     if (!this.files.has(file.path)) for (const dir of parentsOf(file.path)) this.belowOf(dir).add(file.path);
     this.files.set(file.path, file);
@@ -192,6 +197,11 @@ class LayeredTree {
   removeUnder(dir: string, includeSelf: boolean): void {
     if (includeSelf) this.remove(dir);
     for (const path of [...(this.below.get(dir) ?? [])]) this.remove(path);
+  }
+
+  /** Removes the file or link at `path` itself, if any (a directory there keeps what is below it). */
+  removeFile(path: string): void {
+    this.remove(path);
   }
 
   values(): { files: ArchiveFile[]; links: TreeLink[] } {
@@ -223,12 +233,21 @@ function parentsOf(path: string): string[] {
   return parents;
 }
 
+/**
+ * A layer as read: its kept files, links and whiteouts, and the entries it replaces lower
+ * layers' files with that are not kept (a script over a binary, a file over a package's
+ * directory, a directory over a binary): each hides what was there, as a whiteout would.
+ */
+interface LayerRead extends UntrustedTree {
+  replacing: { kind: 'file' | 'directory'; path: string }[];
+}
+
 /** The layers applied in order: the files the tree keeps, as the image's root file system holds them. */
 async function applyLayers(
   label: string,
   layers: readonly { name: string; data: Buffer }[],
   limits: ShippedLimits,
-  reads: Map<Buffer, Promise<UntrustedTree>>,
+  reads: Map<Buffer, Promise<LayerRead>>,
   kept: { maxKeptBytes: number; maxKeptBytesReason: string; held: number },
 ): Promise<{ files: ArchiveFile[]; links: TreeLink[] }> {
   const tree = new LayeredTree();
@@ -237,6 +256,11 @@ async function applyLayers(
     if (reading === undefined) {
       const compression = compressionOf(layer.data) ?? 'none';
       if (compression === 'xz') throw new InputError(`${label}:${layer.name}`, 'an xz-compressed layer: image layers are tar, gzip or zstd');
+      // Only the entries at a path the layers below fill are held: a layer of a million files
+      // replaces few of the handful kept. (A layer another image shares is read once, against
+      // the first image's layers below it: one that hides a file only the other's hold leaves
+      // that file reported, never one unread.)
+      const replacing: LayerRead['replacing'] = [];
       reading = readUntrustedTree(layer.data, {
         label: `${label}:${layer.name}`,
         compression,
@@ -246,9 +270,12 @@ async function applyLayers(
         keep: (path, head) => posix.basename(path).startsWith(WHITEOUT) || isTreeInventoryFile(path, head),
         maxKeptBytes: kept.maxKeptBytes - kept.held,
         maxKeptBytesReason: kept.maxKeptBytesReason,
+        onEntry: (entry) => {
+          if (tree.holds(entry.path)) replacing.push(entry);
+        },
       }).then((read) => {
         for (const data of new Set(read.files.map((f) => f.data))) kept.held += data.length;
-        return read;
+        return { ...read, replacing };
       });
       reads.set(layer.data, reading);
     }
@@ -267,6 +294,12 @@ async function applyLayers(
         }
         tree.removeUnder(dir === '' ? hidden : `${dir}/${hidden}`, true);
       }
+    }
+    // A file replaces whatever was at its path, a directory's whole content included; a
+    // directory replaces a file or link there, and merges with a directory.
+    for (const entry of read.replacing) {
+      if (entry.kind === 'file') tree.removeUnder(entry.path, true);
+      else tree.removeFile(entry.path);
     }
     for (const link of read.symlinks) {
       tree.removeUnder(link.path, true);

@@ -10,7 +10,8 @@ import type { ShippedLimits } from '../shipped-limits.js';
  * then the name (NUL-terminated) padded to 4 bytes, then the data padded to 4; the archive ends
  * with `TRAILER!!!`. Names are rpm's `./usr/bin/x`; one with `..`, or absolute, is refused.
  * Symbolic links, directories and devices are passed over: nothing is extracted, nothing
- * followed. Only the files `keep` wants stay in memory. Written by hand: the npm cpio readers
+ * followed. A hard link's every name is read with the bytes its last name carries. Only the files
+ * `keep` wants stay in memory. Written by hand: the npm cpio readers
  * are unmaintained and none caps what it reads.
  */
 export async function readCpio(
@@ -31,6 +32,8 @@ export async function readCpio(
   const files: ArchiveFile[] = [];
   // The bytes of the kept files, all held at once.
   let kept = 0;
+  // The earlier names of each hard link not yet given its bytes, by device and inode.
+  const linkedNames = new Map<string, string[]>();
   for (let entries = 0; ; entries++) {
     if (entries > options.maxEntries) throw new InputError(label, `the payload holds more than ${options.maxEntries} entries`);
     const header = (await input.take(110)).toString('latin1');
@@ -42,6 +45,7 @@ export async function readCpio(
       return parseInt(hex, 16);
     };
     const mode = field(1);
+    const nlink = field(4);
     const size = field(6);
     const nameSize = field(11);
     if (nameSize === 0 || nameSize > 4096) throw new InputError(label, `damaged payload: a cpio name of ${nameSize} bytes`);
@@ -72,9 +76,21 @@ export async function readCpio(
       options.onSymlink?.({ path, target });
       continue;
     }
+    // A hard link's names come one after the other, the bytes with the last one only (what rpm
+    // writes, and cpio's newc format): the earlier names wait for them.
+    const linkKey = nlink > 1 ? `${field(7)}:${field(8)}:${field(0)}` : null;
+    const earlier = linkKey === null ? [] : (linkedNames.get(linkKey) ?? []);
+    if (linkKey !== null && size === 0) {
+      // An empty file's names all carry nothing: the last one ends the wait.
+      if (earlier.length + 1 >= nlink) linkedNames.delete(linkKey);
+      else linkedNames.set(linkKey, [...earlier, path]);
+      continue;
+    }
+    if (linkKey !== null) linkedNames.delete(linkKey);
     // Decided on the head, so a file that is not kept is skipped as it is inflated, never held.
     const head = await input.take(Math.min(size, KEEP_HEAD_BYTES));
-    if (!options.keep(path, head)) {
+    const names = [...earlier, path].filter((p) => options.keep(p, head));
+    if (names.length === 0) {
       await input.skip(size - head.length + pad4(size));
       continue;
     }
@@ -86,7 +102,7 @@ export async function readCpio(
     kept += size;
     const data = size === head.length ? head : Buffer.concat([head, await input.take(size - head.length)]);
     await input.skip(pad4(size));
-    files.push({ path, mode: (mode & 0o111) !== 0 ? 0o755 : 0o644, data });
+    for (const keptPath of names) files.push({ path: keptPath, mode: (mode & 0o111) !== 0 ? 0o755 : 0o644, data });
   }
 }
 

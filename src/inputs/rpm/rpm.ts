@@ -31,11 +31,14 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   const rpm = readRpmFile(bytes, path);
   const nevr = `${rpm.name} ${rpm.version}-${rpm.release}`;
   if (rpm.payloadFormat !== 'cpio') throw new InputError(path, `payload format ${JSON.stringify(rpm.payloadFormat)} is not cpio`);
-  const compression = PAYLOAD_COMPRESSION[rpm.payloadCompressor];
+  // rpm opens a gzip payload (and one without the tag: rpmbuild's uncompressed `w0.ufdio` writes
+  // none) with zlib's gzdopen, which reads bytes without gzip's magic as they are.
+  const unzipped = rpm.payloadCompressor === 'gzip' && !(rpm.payload[0] === 0x1f && rpm.payload[1] === 0x8b);
+  const compression = unzipped ? 'none' : PAYLOAD_COMPRESSION[rpm.payloadCompressor];
   if (compression === undefined) throw new InputError(path, `payload compressor ${JSON.stringify(rpm.payloadCompressor)} is not one stowage reads (gzip, xz, zstd)`);
   const label = `${path}: payload`;
   // A binary RPM's payload is read as an installed tree: its Rust binaries, and the node_modules it
-  // ships, with their links. An empty entry is a hard link whose bytes come with its last name.
+  // ships, with their links (a hard link's names all read, with the bytes its last name carries).
   const keep = rpm.kind === 'source' ? (file: string): boolean => VENDOR_ARCHIVE.test(file) : (file: string, head: Buffer): boolean => head.length > 0 && isTreeInventoryFile(file, head);
   const symlinks: TreeLink[] = [];
   const onSymlink = rpm.kind === 'source' ? undefined : (link: TreeLink): void => void symlinks.push(link);
