@@ -11,6 +11,8 @@ import { affectedBody } from '../fleet/affected-report.js';
 import { diffRevisions } from '../fleet/diff.js';
 import { EXPORT_FORMATS, exportApplication, type ExportFormat } from '../fleet/export.js';
 import { currentRevision, requireApp, requireSettings, resolveRevision } from '../fleet/lookup.js';
+import { decodeGraphs } from '../fleet/revision.js';
+import { revisionWarnings } from '../fleet/revision-warnings.js';
 import { addBody, appsBody, diffBody, historyBody, summaryBody } from '../fleet/report.js';
 import { appSummariesPage } from '../fleet/summary.js';
 import { UPLOAD_LIMITS } from '../inputs/shipped-limits.js';
@@ -215,7 +217,10 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     const app = await requireApp(store, c.req.param('name'));
     const given = c.req.query('revision');
     const revision = given !== undefined ? await resolveRevision(store, app, given) : await currentRevision(store, app);
-    return c.json(appsBody(await withTriage(store, [{ name: app.name, revision, findings: await store.findings(revision.id) }], deps.now(), loadVersionScheme)));
+    const body = appsBody(await withTriage(store, [{ name: app.name, revision, findings: await store.findings(revision.id) }], deps.now(), loadVersionScheme));
+    // What `fleet show` says on standard error of the revision's lockfiles (a stale lockfile...), in the application's JSON.
+    const warnings = revisionWarnings(decodeGraphs(await store.revisionGraph(revision.id)));
+    return c.json({ ...body, apps: body.apps.map((a) => ({ ...a, warnings })) });
   });
 
   api.get('/apps/:name/history', read, async (c) => {
