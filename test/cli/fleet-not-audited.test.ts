@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { api, startServer } from '../support/fleet-server.js';
 import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
 import { GHSA_NPM, runCli, tempDir, tempTree } from '../support/shared.js';
 
@@ -30,9 +31,10 @@ const gitLodashApp = (): string =>
     'package-lock.json': JSON.stringify({ name: 'np', version: '1.0.0', lockfileVersion: 1, requires: true, dependencies: { lodash: { version: GIT_LODASH, from: GIT_LODASH } } }, null, 2),
   });
 
-/** lodash 4.17.4 from the registry: the advisories naming lodash affect it. */
+/** lodash 4.17.4 from the registry: the advisories naming lodash affect it. Its package.json asks for left-pad, which the lockfile lacks (npm ci refuses it; the audit warns). */
 const registryLodashApp = (): string =>
   tempTree('fleet-not-audited-registry', {
+    'package.json': JSON.stringify({ name: 'reg', version: '1.0.0', dependencies: { lodash: '4.17.4', 'left-pad': '^1.3.0' } }),
     'package-lock.json': JSON.stringify(
       {
         name: 'reg',
@@ -67,6 +69,7 @@ interface AppJson {
   name: string;
   findings: { advisory: { id: string } }[];
   notAudited?: { reasons: string[]; packages: { name: string; version: string }[] };
+  warnings?: string[];
 }
 interface SyncJson {
   changes: { app: string; change: string }[];
@@ -117,6 +120,23 @@ for (const kind of STORE_KINDS) {
       assert.match(text.stdout, /^ {2}NOT audited: 1 package not from a registry .*: lodash 2da024c\S+ \(github:lodash\/lodash#2da024c\S+\)$/m);
       assert.match(text.stdout, /^result: NOT AUDITED, 1 application is not audited/m);
       for (const format of ['human', 'json']) assert.equal(fleet('show', 'np', '--format', format).status, 2, `fleet show (${format})`);
+
+      // The server's view of each application: the same state, and the warnings `fleet show` says on standard error.
+      const server = await startServer(store.store, cacheDir);
+      try {
+        const token = await server.token('reader', true);
+        for (const name of ['np', 'reg']) {
+          const answer = await api<{ apps: AppJson[] }>(server, 'GET', `/apps/${name}`, { token });
+          assert.equal(answer.status, 200);
+          const [app] = answer.body.apps;
+          assert.deepEqual(app?.notAudited, apps.find((a) => a.name === name)?.notAudited, `${name}: as fleet status says`);
+          const shown = fleet('show', name).stderr.split('\n').filter((l) => l.startsWith('stowage: warning: ')).map((l) => l.slice('stowage: warning: '.length));
+          assert.deepEqual(app?.warnings, shown, `${name}: fleet show's warnings`);
+          if (name === 'reg') assert.ok(shown.some((w) => w.includes('the lockfile is older than package.json')), shown.join('\n'));
+        }
+      } finally {
+        await server.close();
+      }
 
       // A sync that changes nothing says it again: the state is kept, not only reported once.
       const again = fleet('sync', '--format', 'json');
