@@ -151,9 +151,16 @@ export function readingWarnings(inputWarnings: readonly string[], graphs: readon
  */
 export function refuseNotAudited(result: Pick<AuditResult, 'notAudited'>): void {
   const [notAudited] = result.notAudited;
-  if (notAudited !== undefined) {
-    throw new StowageError(`${notAudited}; record their versions (a lockfile v2 or v3 does), or \`stowage audit --allow-partial\` reports them as not audited`);
-  }
+  if (notAudited !== undefined) throw new StowageError(notAuditedRefusalOf(notAudited));
+}
+
+function notAuditedRefusalOf(sentence: string): string {
+  return `${sentence}; record their versions (a lockfile v2 or v3 does), or \`stowage audit --allow-partial\` reports them as not audited`;
+}
+
+/** refuseNotAudited's line for these packages (the fleet's add of content a sync found not audited). */
+export function notAuditedRefusal(packages: readonly NotAuditedPackage[]): string {
+  return notAuditedRefusalOf(notAuditedSentences(packages)[0] ?? '');
 }
 
 /** Said in every report format (human, JSON, SARIF carry the warnings), never only in one. */

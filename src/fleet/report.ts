@@ -42,6 +42,8 @@ export interface AppFindings {
   findings: Finding[];
   /** The triage decisions governing the findings (fleet-eval's triage.ts), when applied. */
   triage?: TriageNote[];
+  /** What the audit says of the revision's lockfiles (revision-warnings.ts): given by `fleet show` and the API's application. */
+  warnings?: string[];
 }
 
 const json = (value: unknown): string => jsonForTerminal(JSON.stringify(value, null, 2) + '\n');
@@ -82,6 +84,7 @@ export function appElement(a: AppFindings, share?: (advisory: Advisory) => strin
     findings: sortedFindings(a.findings).map((f) => (share === undefined ? findingJson(f) : findingJsonWith(f, share(f.advisory)))),
     ...(a.triage !== undefined ? { triage: a.triage } : {}),
     ...notAuditedElement(a.revision),
+    ...(a.warnings !== undefined ? { warnings: a.warnings } : {}),
   };
 }
 

@@ -217,10 +217,9 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     const app = await requireApp(store, c.req.param('name'));
     const given = c.req.query('revision');
     const revision = given !== undefined ? await resolveRevision(store, app, given) : await currentRevision(store, app);
-    const body = appsBody(await withTriage(store, [{ name: app.name, revision, findings: await store.findings(revision.id) }], deps.now(), loadVersionScheme));
-    // What `fleet show` says on standard error of the revision's lockfiles (a stale lockfile...), in the application's JSON.
+    // What the audit says of the revision's lockfiles (a stale lockfile...), as `fleet show` gives it.
     const warnings = revisionWarnings(decodeGraphs(await store.revisionGraph(revision.id)));
-    return c.json({ ...body, apps: body.apps.map((a) => ({ ...a, warnings })) });
+    return c.json(appsBody(await withTriage(store, [{ name: app.name, revision, findings: await store.findings(revision.id), warnings }], deps.now(), loadVersionScheme)));
   });
 
   api.get('/apps/:name/history', read, async (c) => {

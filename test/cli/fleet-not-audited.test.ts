@@ -138,6 +138,11 @@ for (const kind of STORE_KINDS) {
         await server.close();
       }
 
+      // Adding the same content again is refused as the audit refuses it, not said to be unchanged and fine.
+      const readd = fleet('add', git, '--name', 'np');
+      assert.equal(readd.status, 2, readd.stderr);
+      assert.match(readd.stderr.split('\n')[0]?.split(';')[0] ?? '', NOT_COMPARED);
+
       // A sync that changes nothing says it again: the state is kept, not only reported once.
       const again = fleet('sync', '--format', 'json');
       assert.equal(again.status, 2);
@@ -152,6 +157,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(ok.status, 0, ok.stderr);
       assert.ok((JSON.parse(ok.stdout) as { apps: AppJson[] }).apps.every((a) => a.notAudited === undefined));
       assert.equal(fleet('show', 'np').status, 0);
+      assert.equal(fleet('add', git, '--name', 'np').status, 0, 'the same content added again: unchanged, and audited');
     } finally {
       await store.dispose();
     }
