@@ -55,6 +55,43 @@ export interface AuditResult {
    * The command line fails closed on them unless told the inventory may be partial.
    */
   notAudited: string[];
+  /** The packages of `notAudited`, one entry each: what the fleet keeps of a revision it could not audit. */
+  notAuditedPackages: NotAuditedPackage[];
+}
+
+/** A package advisories name that could not be compared with them (AuditResult's notAudited). */
+export interface NotAuditedPackage {
+  /** The lockfile's path, as findings' `target`. */
+  target: string;
+  ecosystem: Ecosystem;
+  name: string;
+  /** What the lockfile records in the version's place (a git specifier), possibly empty. */
+  version: string;
+  /** Where it comes from (sourceLabel), credentials redacted. */
+  source: string;
+}
+
+/**
+ * The audit's sentence for the packages of one lockfile that could not be compared: said by the
+ * audit (which refuses them) and by the fleet for a revision kept as not audited.
+ */
+export function notAuditedSentence(target: string, packages: readonly Pick<NotAuditedPackage, 'name' | 'version' | 'source'>[]): string {
+  const listed = shortList(packages.map((p) => `${p.name} ${p.version || '(no version)'} (${p.source})`), LISTED_PACKAGES);
+  return (
+    `${plural(packages.length, 'package')} not from a registry (git, tarball) NOT audited: advisories exist for their names, but ` +
+    `${target} records no version they can be compared with: ${listed}`
+  );
+}
+
+/** notAuditedSentence of each lockfile these packages are in, in their order. */
+export function notAuditedSentences(packages: readonly NotAuditedPackage[]): string[] {
+  const byTarget = new Map<string, NotAuditedPackage[]>();
+  for (const p of packages) {
+    const list = byTarget.get(p.target);
+    if (list) list.push(p);
+    else byTarget.set(p.target, [p]);
+  }
+  return [...byTarget].map(([target, list]) => notAuditedSentence(target, list));
 }
 
 export interface AuditInput {
@@ -114,9 +151,16 @@ export function readingWarnings(inputWarnings: readonly string[], graphs: readon
  */
 export function refuseNotAudited(result: Pick<AuditResult, 'notAudited'>): void {
   const [notAudited] = result.notAudited;
-  if (notAudited !== undefined) {
-    throw new StowageError(`${notAudited}; record their versions (a lockfile v2 or v3 does), or \`stowage audit --allow-partial\` reports them as not audited`);
-  }
+  if (notAudited !== undefined) throw new StowageError(notAuditedRefusalOf(notAudited));
+}
+
+function notAuditedRefusalOf(sentence: string): string {
+  return `${sentence}; record their versions (a lockfile v2 or v3 does), or \`stowage audit --allow-partial\` reports them as not audited`;
+}
+
+/** refuseNotAudited's line for these packages (the fleet's add of content a sync found not audited). */
+export function notAuditedRefusal(packages: readonly NotAuditedPackage[]): string {
+  return notAuditedRefusalOf(notAuditedSentences(packages)[0] ?? '');
 }
 
 /** Said in every report format (human, JSON, SARIF carry the warnings), never only in one. */
@@ -161,11 +205,11 @@ async function matchGraph(
   policy: AuditPolicy,
   now: Date,
   onlyNames: AuditInput['onlyNames'],
-): Promise<{ matches: Match[]; audited: number; warnings: string[]; notAudited: string | null }> {
+): Promise<{ matches: Match[]; audited: number; warnings: string[]; notAudited: NotAuditedPackage[] }> {
   const onlyKeys = onlyNames === undefined ? null : nameKeys(graph.ecosystem, onlyNames[graph.ecosystem]);
   const named = onlyKeys === null ? graph.packages : packagesNamed(graph, onlyKeys);
   const candidates = named.filter((p) => isAuditable(p) && !omittedBy(p, policy.omit));
-  if (candidates.length === 0) return { matches: [], audited: 0, warnings: [], notAudited: null };
+  if (candidates.length === 0) return { matches: [], audited: 0, warnings: [], notAudited: [] };
   // Fail closed: no database knows this ecosystem, so "no findings" would mean nothing.
   if (!databases.some((db) => (db.ecosystems[graph.ecosystem] ?? 0) > 0)) {
     throw new StowageError(
@@ -225,12 +269,14 @@ async function matchGraph(
         `${graph.path} records for them, which npm does not check against what it fetches: ${listedPackages(versioned)}`,
     );
   }
-  const notAudited =
-    unversioned.size === 0
-      ? null
-      : `${plural(unversioned.size, 'package')} not from a registry (git, tarball) NOT audited: advisories exist for their names, but ` +
-        `${graph.path} records no version they can be compared with: ${listedPackages([...unversioned])}`;
-  if (notAudited !== null) warnings.add(notAudited);
+  const notAudited = [...unversioned].map((p): NotAuditedPackage => ({
+    target: graph.path,
+    ecosystem: graph.ecosystem,
+    name: p.name,
+    version: p.version,
+    source: redactCredentials(sourceLabel(p.source)),
+  }));
+  if (notAudited.length > 0) warnings.add(notAuditedSentence(graph.path, notAudited));
   return { matches, audited: candidates.length - unversioned.size, warnings: [...warnings], notAudited };
 }
 
@@ -498,6 +544,7 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
   const targets: TargetSummary[] = [];
   const findings: Finding[] = [];
   const notAudited: string[] = [];
+  const notAuditedPackages: NotAuditedPackage[] = [];
   for (const graph of input.graphs) {
     // Fail closed: a lockfile that cannot say what is dev- or optional-only is audited whole.
     const scoped = graph.scopeUnknown !== undefined && policy.omit.length > 0 ? { ...policy, omit: [] } : policy;
@@ -507,7 +554,10 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
     const matched = await matchGraph(graph, input.databases, scoped, now, input.onlyNames);
     const { matches, audited } = matched;
     warnings.push(...matched.warnings);
-    if (matched.notAudited !== null) notAudited.push(matched.notAudited);
+    if (matched.notAudited.length > 0) {
+      notAudited.push(notAuditedSentence(graph.path, matched.notAudited));
+      notAuditedPackages.push(...matched.notAudited);
+    }
     const partial = partialUnderOmit(graph, scoped.omit);
     targets.push({
       path: graph.path,
@@ -554,5 +604,5 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
     (a, b) =>
       input.graphs.findIndex((g) => g.path === a.target) - input.graphs.findIndex((g) => g.path === b.target) || compareFindingsInTarget(a, b),
   );
-  return { databases, targets, findings, warnings, notAudited };
+  return { databases, targets, findings, warnings, notAudited, notAuditedPackages };
 }

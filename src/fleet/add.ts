@@ -1,3 +1,4 @@
+import { notAuditedRefusal } from '../audit/audit.js';
 import { userInfo } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
@@ -261,6 +262,11 @@ export async function addApplications(
           failures.push({ name: input.name, path: input.path, message: prepared.message, overLimit: prepared.overLimit });
           continue;
         }
+        if (prepared.kind === 'unchanged' && current !== null && current.notAudited.length > 0) {
+          // Content already current, but a sync found it could not be audited: refused as add refuses such content.
+          failures.push({ name: input.name, path: input.path, message: notAuditedRefusal(current.notAudited) });
+          continue;
+        }
         if (prepared.kind === 'unchanged' && current !== null) {
           const findings = await tx.findings(current.id);
           const outcome: AddOutcome = { name: input.name, path: input.path, change: 'unchanged', revision: current, findingCount: findings.length, failing: findings.filter((f) => f.failsPolicy).length, warnings: prepared.warnings };
@@ -290,6 +296,8 @@ export async function addApplications(
           await tx.indexPackages(revision.id, prepared.packages);
         } else {
           await tx.setEvaluatedAgainst(revision.id, against);
+          // Evaluated in full just now, every package compared (add refuses what it cannot compare).
+          if (revision.notAudited.length > 0) await tx.setNotAudited([{ revisionId: revision.id, packages: [] }]);
         }
         const sourceWarning = prepared.sourceDir === null ? null : await keepSourceOf(tx, revision.id, prepared.source ?? prepared.sourceDir);
         if (sourceWarning !== null) warnings.push(sourceWarning);

@@ -4,6 +4,7 @@ import { compareText } from '../core/compare-text.js';
 import { SharedJson, type JsonPieces } from '../core/shared-json.js';
 import { jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
 import { advisoryJson, findingJson, findingJsonWith } from '../audit/report/json.js';
+import { notAuditedSentences, type NotAuditedPackage } from '../audit/audit.js';
 import { paint, plural, renderFinding, type HumanStyle } from '../audit/report/human.js';
 import type { AddFailure, AddOutcome } from './add.js';
 import type { AppDiff } from './diff.js';
@@ -41,6 +42,8 @@ export interface AppFindings {
   findings: Finding[];
   /** The triage decisions governing the findings (fleet-eval's triage.ts), when applied. */
   triage?: TriageNote[];
+  /** What the audit says of the revision's lockfiles (revision-warnings.ts): given by `fleet show` and the API's application. */
+  warnings?: string[];
 }
 
 const json = (value: unknown): string => jsonForTerminal(JSON.stringify(value, null, 2) + '\n');
@@ -80,7 +83,17 @@ export function appElement(a: AppFindings, share?: (advisory: Advisory) => strin
     seq: a.revision.seq,
     findings: sortedFindings(a.findings).map((f) => (share === undefined ? findingJson(f) : findingJsonWith(f, share(f.advisory)))),
     ...(a.triage !== undefined ? { triage: a.triage } : {}),
+    ...notAuditedElement(a.revision),
+    ...(a.warnings !== undefined ? { warnings: a.warnings } : {}),
   };
+}
+
+/**
+ * A revision not audited (RevisionRecord's notAudited), as an application's JSON says it: the
+ * audit's sentences and their packages; nothing for a revision whose every package was checked.
+ */
+export function notAuditedElement(revision: Pick<RevisionRecord, 'notAudited'>): { notAudited?: { reasons: string[]; packages: NotAuditedPackage[] } } {
+  return revision.notAudited.length === 0 ? {} : { notAudited: { reasons: notAuditedSentences(revision.notAudited), packages: revision.notAudited } };
 }
 
 /** jsonArrayElement(appElement(a)), its advisories' bytes spliced in (advisoryTexts). */
@@ -110,7 +123,8 @@ export function* appsJsonPieces(apps: readonly AppFindings[]): Generator<string 
 /** `name  sha256:0123456789ab (revision 3)  2 findings, 1 failing`, then each finding. */
 export function renderApps(apps: readonly AppFindings[], style: HumanStyle, { details }: { details: boolean }): string {
   const failing = apps.reduce((n, a) => n + a.findings.filter((f) => f.failsPolicy).length, 0);
-  return [...renderAppLines(apps, style, { details }), ...fleetTail(apps.length, failing, style)].join('\n') + '\n';
+  const notAudited = apps.filter((a) => a.revision.notAudited.length > 0).length;
+  return [...renderAppLines(apps, style, { details }), ...fleetTail(apps.length, failing, style, notAudited)].join('\n') + '\n';
 }
 
 /** renderApps' lines of these applications, without the last lines (fleetTail): for a listing written page by page. */
@@ -118,7 +132,7 @@ export function renderAppLines(apps: readonly AppFindings[], style: HumanStyle, 
   if (!details) return renderAppListing(apps, style);
   const out: string[] = [];
   for (const a of apps) {
-    out.push(appHeadLine(a, style));
+    out.push(appHeadLine(a, style), ...notAuditedLines(a.revision, style));
     for (const f of sortedFindings(a.findings)) out.push('', ...renderFinding(f, style).map((l) => `  ${l}`));
     out.push('');
   }
@@ -126,27 +140,46 @@ export function renderAppLines(apps: readonly AppFindings[], style: HumanStyle, 
 }
 
 /** renderAppLines without details: a line per application, then one per finding (what a ListedFinding holds). */
-export function renderAppListing(apps: readonly { name: string; revision: Pick<RevisionRecord, 'digest' | 'seq'>; findings: readonly ListedFinding[] }[], style: HumanStyle): string[] {
+export function renderAppListing(apps: readonly { name: string; revision: Pick<RevisionRecord, 'digest' | 'seq' | 'notAudited'>; findings: readonly ListedFinding[] }[], style: HumanStyle): string[] {
   const out: string[] = [];
   for (const a of apps) {
-    out.push(appHeadLine(a, style));
+    out.push(appHeadLine(a, style), ...notAuditedLines(a.revision, style));
     for (const f of sortedFindings(a.findings)) out.push(`  ${findingLabel(f, style)}: ${t(f.advisory.id)} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind})`);
   }
   return out;
 }
 
 /** `name  sha256:0123456789ab (revision 3)  2 findings, 1 failing`. */
-function appHeadLine(a: { name: string; revision: Pick<RevisionRecord, 'digest' | 'seq'>; findings: readonly ListedFinding[] }, style: HumanStyle): string {
+function appHeadLine(a: { name: string; revision: Pick<RevisionRecord, 'digest' | 'seq' | 'notAudited'>; findings: readonly ListedFinding[] }, style: HumanStyle): string {
   const fails = a.findings.filter((f) => f.failsPolicy).length;
-  const state = a.findings.length === 0 ? paint(style, 'green', 'no advisories apply') : `${plural(a.findings.length, 'finding')}${fails > 0 ? paint(style, 'red', `, ${fails} failing`) : ''}`;
+  const counted = `${plural(a.findings.length, 'finding')}${fails > 0 ? paint(style, 'red', `, ${fails} failing`) : ''}`;
+  const state =
+    a.revision.notAudited.length > 0
+      ? `${paint(style, 'red', 'NOT audited')}${a.findings.length === 0 ? '' : `, ${counted}`}`
+      : a.findings.length === 0
+        ? paint(style, 'green', 'no advisories apply')
+        : counted;
   return `${paint(style, 'cyan', t(a.name))}  ${a.revision.digest.slice(0, 19)} (revision ${a.revision.seq})  ${state}`;
 }
 
+/** `2 applications are not audited (...)`: the result of a sync, or of `fleet status`, that could not check them. */
+export function notAuditedCount(apps: number): string {
+  return `${plural(apps, 'application')} ${apps === 1 ? 'is' : 'are'} not audited (an advisory names a package of ${apps === 1 ? 'it' : 'theirs'} that cannot be compared)`;
+}
+
+/** `  NOT audited: SENTENCE` for each lockfile of the revision that has packages it could not compare. */
+function notAuditedLines(revision: Pick<RevisionRecord, 'notAudited'>, style: HumanStyle): string[] {
+  return notAuditedSentences(revision.notAudited).map((sentence) => `  ${paint(style, 'red', 'NOT audited')}: ${t(sentence)}`);
+}
+
 /** The last lines of `fleet status` (either form): an empty fleet said so, then the result. */
-export function fleetTail(apps: number, failing: number, style: HumanStyle): string[] {
+export function fleetTail(apps: number, failing: number, style: HumanStyle, notAudited = 0): string[] {
+  const fails = `${plural(failing, 'finding')} ${failing === 1 ? 'fails' : 'fail'} the policy`;
   return [
     ...(apps === 0 ? ['no applications in the fleet yet (stowage fleet add PATH)'] : []),
-    failing > 0
+    notAudited > 0
+      ? paint(style, 'red', `result: NOT AUDITED, ${notAuditedCount(notAudited)}${failing > 0 ? `; ${fails}` : ''}`)
+      : failing > 0
       ? paint(style, 'red', `result: FAIL, ${plural(failing, 'finding')} ${failing === 1 ? 'fails' : 'fail'} the policy`)
       : paint(style, 'green', `result: ok, ${plural(apps, 'application')}, nothing fails the policy`),
   ];

@@ -1,7 +1,7 @@
 import type { Advisory } from '../core/advisory.js';
 import { findingKey, type Finding } from '../core/finding.js';
 import type { Ecosystem } from '../core/package.js';
-import { runAudit } from '../audit/audit.js';
+import { runAudit, type NotAuditedPackage } from '../audit/audit.js';
 import type { AuditPolicy } from '../audit/policy.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { advisoryNameKeys } from '../ecosystems/package-names.js';
@@ -75,6 +75,8 @@ export interface MatchedRevision {
   encoded?: EncodedFinding[];
   /** Matched in a worker: per new row of `add`, in order, its change's text (sync-report.ts PreparedChange's compact). */
   prepared?: string[];
+  /** The packages of the names matched that advisories name but that could not be compared (the revision is not audited for them). */
+  notAudited: NotAuditedPackage[];
 }
 
 /** What re-matching needs besides the revision. */
@@ -105,6 +107,7 @@ export async function matchRevision(job: MatchJob, context: MatchContext): Promi
   // A package an advisory now names that cannot be compared (a git dependency with no version) is
   // refused at add and at promotion, as the audit refuses it; not here: failing the whole sync for
   // one application would leave every other application of the fleet without the new advisories.
+  // Its packages are given back instead (notAudited): the sync keeps the revision as not audited.
   const beforeKeys = new Set(job.before.findingKeys);
   const storedRows = new Set(job.before.rows);
   const afterKeys = new Set<string>();
@@ -144,7 +147,7 @@ export async function matchRevision(job: MatchJob, context: MatchContext): Promi
     if (!afterKeys.has(key)) resolved.push(i);
     if (!unchanged.has(job.before.rows[i] as string)) remove.push(i);
   });
-  return { add, resolved, remove, records, ...(context.sentRecords === null ? { findings: kept } : { encoded, ...(context.mark !== undefined ? { prepared } : {}) }) };
+  return { add, resolved, remove, records, notAudited: result.notAuditedPackages, ...(context.sentRecords === null ? { findings: kept } : { encoded, ...(context.mark !== undefined ? { prepared } : {}) }) };
 }
 
 /** Findings rebuilt from the rows a worker gave: each row's JSON, its advisory parsed once per digest and shared. */

@@ -70,6 +70,8 @@ export interface SentRevision {
   /** The new rows' changes' texts (PreparedChange's compact) as one string, each text's end in it. */
   changes: string;
   changeEnds: number[];
+  /** As matched: rare (a revision not audited), and then a few packages. */
+  notAudited: MatchedRevision['notAudited'];
 }
 
 const COLUMNS = 7;
@@ -133,7 +135,7 @@ export function sentRevision(matched: MatchedRevision): SentRevision {
     ends.push((end += row.text.length));
     rows.push(d * 2 + (row.isNew ? 1 : 0));
   }
-  const { resolved, remove, records } = matched;
+  const { resolved, remove, records, notAudited } = matched;
   const columns: string[] = [];
   const flags: number[] = [];
   for (const e of matched.encoded ?? []) {
@@ -141,7 +143,7 @@ export function sentRevision(matched: MatchedRevision): SentRevision {
     flags.push((e.failsPolicy ? 1 : 0) | (e.open ? 2 : 0));
   }
   const [changes, changeEnds] = joined(matched.prepared ?? []);
-  return { texts: matched.add.map((row) => row.text).join(''), ends, digests, rows, resolved, remove, records, columns, flags, changes, changeEnds };
+  return { texts: matched.add.map((row) => row.text).join(''), ends, digests, rows, resolved, remove, records, columns, flags, changes, changeEnds, notAudited };
 }
 
 /** The MatchedRevision a worker posted (each row's text a slice of the one string). */
@@ -170,7 +172,7 @@ export function receivedRevision(sent: SentRevision): MatchedRevision {
     };
   });
   const prepared = split(sent.changes, sent.changeEnds);
-  return { add, resolved: sent.resolved, remove: sent.remove, records: sent.records, encoded, prepared };
+  return { add, resolved: sent.resolved, remove: sent.remove, records: sent.records, encoded, prepared, notAudited: sent.notAudited };
 }
 
 /** The worker threads of one sync. */

@@ -5,9 +5,10 @@ import { jsonArrayElement, jsonArrayFrame, jsonForTerminal, terminalText as t } 
 import { advisoryJson, packageJson } from '../audit/report/json.js';
 import { paint, plural, type HumanStyle } from '../audit/report/human.js';
 import type { AdvisoryChange } from './advisory-changes.js';
-import { advisoryTexts } from './report.js';
+import { advisoryTexts, notAuditedCount } from './report.js';
 import type { JsonPieces } from '../core/shared-json.js';
-import type { FindingChange, SyncOutcome } from './sync.js';
+import type { FindingChange, NotAuditedApp, SyncOutcome } from './sync.js';
+import { notAuditedSentences } from '../audit/audit.js';
 
 /** `fleet sync`'s output: JSON (schema/fleet-sync.v1.json, also the webhook event's body) and text. */
 
@@ -119,7 +120,18 @@ function syncSummary(outcome: SyncOutcome): Record<string, unknown> {
 
 /** The sync's JSON, in the schema's key order, with its changes as they are: each is made JSON where it is written. */
 function syncBodyOf(outcome: SyncOutcome): Record<string, unknown> {
-  return { schemaVersion: SYNC_SCHEMA_VERSION, databases: outcome.databases, changes: outcome.changes, summary: syncSummary(outcome) };
+  return {
+    schemaVersion: SYNC_SCHEMA_VERSION,
+    databases: outcome.databases,
+    changes: outcome.changes,
+    summary: syncSummary(outcome),
+    notAudited: outcome.notAudited.map(notAuditedJson),
+  };
+}
+
+/** An application not audited, as the sync's JSON (and the fleet's app JSON) gives it: the audit's sentences, and their packages. */
+export function notAuditedJson(a: NotAuditedApp): Record<string, unknown> {
+  return { app: a.app, revision: a.revision, seq: a.seq, reasons: notAuditedSentences(a.packages), packages: a.packages };
 }
 
 const eventBodies = new Utf8Builder();
@@ -203,6 +215,14 @@ export function renderSync(outcome: SyncOutcome, style: HumanStyle): string {
     `summary: ${count('new')} new, ${count('resolved')} resolved, ${count('reopened')} reopened; ` +
       `${plural(outcome.reevaluated, 'revision')} re-matched, ${outcome.fullyEvaluated} evaluated in full`,
   );
+  for (const a of outcome.notAudited) {
+    for (const reason of notAuditedSentences(a.packages)) out.push(`${paint(style, 'red', 'NOT audited')}: ${t(a.app)} ${a.revision.slice(0, 19)} (revision ${a.seq}): ${t(reason)}`);
+  }
+  if (outcome.notAudited.length > 0) {
+    const failing = outcome.failing > 0 ? `; ${plural(outcome.failing, 'finding')} in the fleet ${outcome.failing === 1 ? 'fails' : 'fail'} the policy` : '';
+    out.push(paint(style, 'red', `result: NOT AUDITED, ${notAuditedCount(outcome.notAudited.length)}${failing}`));
+    return out.join('\n') + '\n';
+  }
   out.push(
     outcome.failing > 0
       ? paint(style, 'red', `result: FAIL, ${plural(outcome.failing, 'finding')} in the fleet ${outcome.failing === 1 ? 'fails' : 'fail'} the policy`)

@@ -5,6 +5,8 @@ import { findingKey, findingKeyOf, type Finding } from '../core/finding.js';
 import type { Ecosystem } from '../core/package.js';
 import { withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
 import type { AuditPolicy } from '../audit/policy.js';
+import type { NotAuditedPackage } from '../audit/audit.js';
+import { compareText } from '../core/compare-text.js';
 import type { FetchPolicy } from '../advisories/source.js';
 import { loadVersionScheme } from '../ecosystems/formats.js';
 import { advisoryNameKeys, lockfileNameKey } from '../ecosystems/package-names.js';
@@ -88,6 +90,22 @@ export interface SyncOutcome {
   fullyEvaluated: number;
   /** Findings of current revisions that fail their policy once triage is applied. */
   failing: number;
+  /**
+   * The applications whose current revision is not audited after the sync: an advisory names a
+   * package of it that cannot be compared (a git dependency with no version). Their other
+   * packages' findings are kept; they are not ok, whatever their findings.
+   */
+  notAudited: NotAuditedApp[];
+  /** Revisions this sync found not audited, or audited again: a change worth an event even with no finding changed. */
+  notAuditedChanged: number;
+}
+
+/** An application whose current revision is not audited (SyncOutcome's notAudited). */
+export interface NotAuditedApp {
+  app: string;
+  revision: string;
+  seq: number;
+  packages: NotAuditedPackage[];
 }
 
 export interface SyncOptions {
@@ -250,10 +268,11 @@ interface Round {
  * round writes, so reading ahead reads what a sequential sync reads; the rounds are written, and
  * their changes listed, in order, as a sequential sync writes and lists them.
  */
-async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: FindingChange[]; reevaluated: number }> {
+async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: FindingChange[]; reevaluated: number; notAuditedChanged: number }> {
   const { full, restriction, nowAgainst } = plan;
   const changes: FindingChange[] = [];
   let reevaluated = 0;
+  let notAuditedChanged = 0;
   // Each name's advisories are read from the index once for the whole fleet.
   const remembering = plan.databases.map(withRememberedLookups);
   const inThread: MatchContext = { databases: remembering, restriction, now: plan.now, sentRecords: null };
@@ -293,6 +312,7 @@ async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: Fi
 
   const write = async (round: Round): Promise<void> => {
     const rewrites: { revisionId: number; remove: StoredFindingRow[]; add: EncodedFinding[] }[] = [];
+    const notAuditedChanges: { revisionId: number; packages: NotAuditedPackage[] }[] = [];
     for (const [i, target] of round.targets.entries()) {
       const job = round.jobs[i] as MatchJob;
       // Not matched by a worker (none, or one that left it): matched here, in order, meeting any error as a sequential sync would.
@@ -323,8 +343,14 @@ async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: Fi
       for (const n of matched.resolved) changes.push({ app: target.app, change: 'resolved', finding: (before[n] as StoredFindingRow).finding });
       rewrites.push({ revisionId: target.revision.id, remove: matched.remove.map((n) => before[n] as StoredFindingRow), add });
       if (job.restricted) reevaluated++;
+      // A re-match on the touched names says nothing of the others: what was not audited for them stays so.
+      const kept = job.restricted ? target.revision.notAudited.filter((p) => !touches(restriction.keys, p.ecosystem, p.name)) : [];
+      const notAudited = sortedNotAudited([...kept, ...matched.notAudited]);
+      if (JSON.stringify(notAudited) !== JSON.stringify(target.revision.notAudited)) notAuditedChanges.push({ revisionId: target.revision.id, packages: notAudited });
     }
     await tx.rewriteFindings(rewrites, (digest) => findings.record(digest));
+    if (notAuditedChanges.length > 0) await tx.setNotAudited(notAuditedChanges);
+    notAuditedChanged += notAuditedChanges.length;
     await tx.setEvaluatedAgainstOf(round.targets.map((t) => t.revision.id), nowAgainst);
   };
 
@@ -339,7 +365,13 @@ async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: Fi
   } finally {
     await pool?.close();
   }
-  return { changes, reevaluated };
+  return { changes, reevaluated, notAuditedChanged };
+}
+
+/** The packages in one order, whatever order they were matched in (kept ones, then new ones): compared as stored. */
+function sortedNotAudited(packages: NotAuditedPackage[]): NotAuditedPackage[] {
+  const key = (p: NotAuditedPackage): string => `${p.target}\0${p.ecosystem}\0${p.name}\0${p.version}\0${p.source}`;
+  return packages.sort((a, b) => compareText(key(a), key(b)));
 }
 
 export async function syncFleet(store: FleetStore, options: SyncOptions): Promise<SyncOutcome> {
@@ -379,8 +411,13 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
         const moved = advisoryChanges.filter((c) => c.change !== 'added').map((c) => c.id);
         for (const id of await tx.currentRevisionsWithFindingsOf(moved)) incremental.add(id);
       }
+      // A revision not audited for a package whose advisories moved (the last one naming it
+      // removed or withdrawn, say) has no finding of them: looked at again, to say what it is now.
+      for (const r of await tx.currentNotAudited()) {
+        if (r.packages.some((p) => touches(restriction.keys, p.ecosystem, p.name))) incremental.add(r.revisionId);
+      }
 
-      const { changes, reevaluated } = await rematch(tx, {
+      const { changes, reevaluated, notAuditedChanged } = await rematch(tx, {
         ids: [...new Set([...full, ...incremental])].sort((a, b) => a - b),
         full,
         restriction,
@@ -428,9 +465,11 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
         reevaluated,
         fullyEvaluated,
         failing: await failingAfterTriage(tx, options.now),
+        notAudited: (await tx.currentNotAudited()).map((r) => ({ app: r.app, revision: r.digest, seq: r.seq, packages: r.packages })),
+        notAuditedChanged,
       };
       // In parts of EVENT_CHANGES_LIMIT changes, each with the databases and the whole sync's summary.
-      if (changes.length > 0) for (const part of syncEventBodies(outcome, EVENT_CHANGES_LIMIT)) await recordEventText(tx, settings, 'sync', part, at);
+      if (changes.length > 0 || notAuditedChanged > 0) for (const part of syncEventBodies(outcome, EVENT_CHANGES_LIMIT)) await recordEventText(tx, settings, 'sync', part, at);
       return outcome;
       // Bulk: SQLite checkpoints the WAL it wrote (hundreds of megabytes at 10,000 applications) in a thread while the output is written.
     }, { bulk: true });

@@ -11,6 +11,8 @@ import { affectedBody } from '../fleet/affected-report.js';
 import { diffRevisions } from '../fleet/diff.js';
 import { EXPORT_FORMATS, exportApplication, type ExportFormat } from '../fleet/export.js';
 import { currentRevision, requireApp, requireSettings, resolveRevision } from '../fleet/lookup.js';
+import { decodeGraphs } from '../fleet/revision.js';
+import { revisionWarnings } from '../fleet/revision-warnings.js';
 import { addBody, appsBody, diffBody, historyBody, summaryBody } from '../fleet/report.js';
 import { appSummariesPage } from '../fleet/summary.js';
 import { UPLOAD_LIMITS } from '../inputs/shipped-limits.js';
@@ -223,7 +225,9 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     const app = await requireApp(store, c.req.param('name'));
     const given = c.req.query('revision');
     const revision = given !== undefined ? await resolveRevision(store, app, given) : await currentRevision(store, app);
-    return c.json(appsBody(await withTriage(store, [{ name: app.name, revision, findings: await store.findings(revision.id) }], deps.now(), loadVersionScheme)));
+    // What the audit says of the revision's lockfiles (a stale lockfile...), as `fleet show` gives it.
+    const warnings = revisionWarnings(decodeGraphs(await store.revisionGraph(revision.id)));
+    return c.json(appsBody(await withTriage(store, [{ name: app.name, revision, findings: await store.findings(revision.id), warnings }], deps.now(), loadVersionScheme)));
   });
 
   api.get('/apps/:name/history', read, async (c) => {

@@ -17,7 +17,7 @@ import type { RevisionRecord } from '../../src/fleet/store/store.js';
 import { advisory, finding } from '../support/sample-findings.js';
 
 function revision(n: number): RevisionRecord {
-  return { id: n, appId: n, digest: `sha256:${String(n).padStart(64, '0')}`, seq: 1, createdAt: '2026-01-01T00:00:00Z', origin: 'add', documents: [], evaluatedAgainst: {} } as RevisionRecord;
+  return { id: n, appId: n, digest: `sha256:${String(n).padStart(64, '0')}`, seq: 1, createdAt: '2026-01-01T00:00:00Z', origin: 'add', documents: [], evaluatedAgainst: {}, notAudited: [] } as RevisionRecord;
 }
 
 /** Applications with odd names and findings out of order (the JSON sorts them); some with none. */

@@ -21,7 +21,7 @@ import { tempDir } from '../support/shared.js';
 import { advisory, finding } from '../support/sample-findings.js';
 
 function revision(n: number, seq: number, origin: RevisionRecord['origin']): RevisionRecord {
-  return { id: n, appId: n, digest: `sha256:${String(n).padStart(64, '0')}`, seq, createdAt: '2026-01-01T00:00:00Z', origin, documents: [], evaluatedAgainst: {} } as RevisionRecord;
+  return { id: n, appId: n, digest: `sha256:${String(n).padStart(64, '0')}`, seq, createdAt: '2026-01-01T00:00:00Z', origin, documents: [], evaluatedAgainst: {}, notAudited: [] } as RevisionRecord;
 }
 
 /** Applications changed, unchanged and evaluated again, with odd names and findings out of order; some with none. */

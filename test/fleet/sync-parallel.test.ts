@@ -165,6 +165,7 @@ test('a worker\'s answer crosses as one string of rows and comes back as the row
     records: [['d1', '{}']],
     encoded: [],
     prepared: ['{"app":"caf\u00e9"}', '{"app":"\u{1F600}"}'],
+    notAudited: [{ target: 'package-lock.json', ecosystem: 'npm', name: 'lodash', version: 'github:lodash/lodash#2da024c', source: 'git' }],
   };
   for (const [n, row] of matched.add.entries()) {
     (matched.encoded as EncodedFinding[]).push({
@@ -182,7 +183,7 @@ test('a worker\'s answer crosses as one string of rows and comes back as the row
   const sent = sentRevision(matched);
   assert.deepEqual(sent.digests, ['d1', 'd2', 'd3']);
   assert.deepStrictEqual(receivedRevision(structuredClone(sent)), matched);
-  const none: MatchedRevision = { add: [], resolved: [], remove: [], records: [], encoded: [], prepared: [] };
+  const none: MatchedRevision = { add: [], resolved: [], remove: [], records: [], encoded: [], prepared: [], notAudited: [] };
   assert.deepStrictEqual(receivedRevision(structuredClone(sentRevision(none))), none);
 });
 

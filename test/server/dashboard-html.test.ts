@@ -100,7 +100,7 @@ test('the application page counts its findings in words: 1 finding, 2 findings',
   });
   const data = (findings: Finding[]): AppPageData => ({
     name: 'app',
-    revision: { id: 1, appId: 1, digest: `sha256:${'0'.repeat(64)}`, seq: 1, createdAt: '2026-01-01T00:00:00Z', origin: 'add', documents: [{ name: 'Cargo.lock', digest: `sha256:${'1'.repeat(64)}`, size: 1 }], evaluatedAgainst: {} },
+    revision: { id: 1, appId: 1, digest: `sha256:${'0'.repeat(64)}`, seq: 1, createdAt: '2026-01-01T00:00:00Z', origin: 'add', documents: [{ name: 'Cargo.lock', digest: `sha256:${'1'.repeat(64)}`, size: 1 }], evaluatedAgainst: {}, notAudited: [] },
     findings,
     triage: [],
     history: [],

@@ -14,8 +14,9 @@ export async function fleetShow(name: string, opts: FleetShowOptions): Promise<n
   return withFleetStore(opts, async (store) => {
     const app = await requireApp(store, name);
     const revision = opts.revision !== undefined ? await resolveRevision(store, app, opts.revision) : await currentRevision(store, app);
-    // What the audit warns of the revision's lockfiles, as `fleet add` said it (standard error, any format).
-    for (const w of revisionWarnings(decodeGraphs(await store.revisionGraph(revision.id)))) warn(w);
-    return reportApps(store, [{ name: app.name, revision, findings: await store.findings(revision.id) }], opts, true);
+    // What the audit warns of the revision's lockfiles, as `fleet add` said it (standard error, any format; and in the JSON).
+    const warnings = revisionWarnings(decodeGraphs(await store.revisionGraph(revision.id)));
+    for (const w of warnings) warn(w);
+    return reportApps(store, [{ name: app.name, revision, findings: await store.findings(revision.id), ...(opts.format === 'json' ? { warnings } : {}) }], opts, true);
   });
 }

@@ -1,14 +1,15 @@
 import { chunks } from '../../core/chunks.js';
-import { EXIT_FINDINGS, EXIT_OK } from '../../core/errors.js';
-import { jsonArrayFrame } from '../../core/terminal-text.js';
+import { EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK } from '../../core/errors.js';
+import { shortList } from '../../core/short-list.js';
+import { jsonArrayFrame, terminalText } from '../../core/terminal-text.js';
 import { styleFor } from '../../audit/report/human.js';
 import { loadVersionScheme } from '../../ecosystems/formats.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import { triageLines, withTriage } from '../../fleet/triage.js';
-import { appElementPieces, appsBody, appsJson, appsJsonPieces, fleetTail, renderAppListing, renderApps, renderSummaries, summaryJson, type AppFindings } from '../../fleet/report.js';
+import { appElementPieces, appsBody, appsJson, appsJsonPieces, fleetTail, notAuditedCount, renderAppListing, renderApps, renderSummaries, summaryJson, type AppFindings } from '../../fleet/report.js';
 import { allAppSummaries } from '../../fleet/summary.js';
 import type { AppRecord, FindingLine, FleetStore, RevisionRecord } from '../../fleet/store/store.js';
-import { stdoutStream, writeStdout, writeStdoutPieces } from '../output.js';
+import { stdoutStream, writeStderr, writeStdout, writeStdoutPieces } from '../output.js';
 import type { FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
 import { compareText } from '../../core/compare-text.js';
@@ -21,7 +22,19 @@ export async function reportApps(store: FleetStore, found: AppFindings[], opts: 
   const apps = await withTriage(store, found, new Date(), loadVersionScheme);
   if (opts.format === 'json') writeStdoutPieces(appsJsonPieces(apps));
   else writeStdout(renderApps(apps, styleFor(stdoutStream()), { details }));
+  const notAudited = apps.filter((a) => a.revision.notAudited.length > 0).map((a) => a.name);
+  if (notAudited.length > 0) return refuseNotAuditedApps(notAudited);
   return apps.some((a) => a.findings.some((f) => f.failsPolicy)) ? EXIT_FINDINGS : EXIT_OK;
+}
+
+/**
+ * Fail closed, as `stowage audit` refuses what it could not compare: a listing with an application
+ * not audited exits 2 whatever its findings (a cron job must not read "all is well"), and says
+ * which on standard error, whatever the format.
+ */
+export function refuseNotAuditedApps(apps: readonly string[]): number {
+  writeStderr(`stowage: ${terminalText(`${notAuditedCount(apps.length)}: ${shortList(apps, 10)}`)}\n`);
+  return EXIT_FAILURE;
 }
 
 /** Applications read, triaged and written at a time by `fleet status`: its memory stays that of a page, whatever the fleet's size. */
@@ -75,6 +88,7 @@ async function writeStatus(store: FleetStore, opts: FleetFormatOptions): Promise
   const frame = jsonArrayFrame(appsBody([]), 'apps');
   let apps = 0;
   let failing = 0;
+  const notAudited: string[] = [];
   const now = new Date();
   if (opts.format === 'json') {
     for await (const page of currentFindingPages(store, now)) {
@@ -85,16 +99,19 @@ async function writeStatus(store: FleetStore, opts: FleetFormatOptions): Promise
         }
       })());
       failing += page.reduce((n, a) => n + a.findings.filter((f) => f.failsPolicy).length, 0);
+      notAudited.push(...page.filter((a) => a.revision.notAudited.length > 0).map((a) => a.name));
     }
   } else {
     for await (const page of currentFindingLinePages(store, now)) {
       writeStdoutPieces(renderAppListing(page, style).map((line) => `${line}\n`));
       apps += page.length;
       failing += page.reduce((n, a) => n + a.findings.filter((f) => f.failsPolicy).length, 0);
+      notAudited.push(...page.filter((a) => a.revision.notAudited.length > 0).map((a) => a.name));
     }
   }
   if (opts.format === 'json') writeStdout(apps === 0 ? appsJson([]) : `\n${frame.tail}`);
-  else writeStdout(`${fleetTail(apps, failing, style).join('\n')}\n`);
+  else writeStdout(`${fleetTail(apps, failing, style, notAudited.length).join('\n')}\n`);
+  if (notAudited.length > 0) return refuseNotAuditedApps(notAudited);
   return failing > 0 ? EXIT_FINDINGS : EXIT_OK;
 }
 

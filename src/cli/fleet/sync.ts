@@ -9,6 +9,7 @@ import { fetchPolicyOf } from '../audit-options.js';
 import { stdoutStream, warn, writeStdout, writeStdoutPieces } from '../output.js';
 import type { FleetDatabaseOptions, FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
+import { refuseNotAuditedApps } from './status.js';
 
 export async function fleetSync(opts: FleetDatabaseOptions & FleetFormatOptions): Promise<number> {
   return withFleetStore(opts, async (store) => {
@@ -22,6 +23,7 @@ export async function fleetSync(opts: FleetDatabaseOptions & FleetFormatOptions)
     else writeStdout(renderSync(outcome, styleFor(stdoutStream())));
     // After the commit: a webhook that is down only delays its events (the outbox keeps them).
     for (const failure of (await deliverDueEvents(store)).failures) warn(failure);
+    if (outcome.notAudited.length > 0) return refuseNotAuditedApps(outcome.notAudited.map((a) => a.app));
     return outcome.failing > 0 ? EXIT_FINDINGS : EXIT_OK;
   });
 }

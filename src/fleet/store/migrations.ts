@@ -101,6 +101,8 @@ export const FINDINGS_COUNTS_INDEX_VERSION = 17;
 export const CAMPAIGN_CANDIDATE_INDEX_VERSION = 18;
 /** Triage decisions found by their application (a page of applications reads only its own and the fleet's). */
 export const TRIAGE_APP_INDEX_VERSION = 19;
+/** The version from which a revision keeps the packages it could not be audited for (revisions.not_audited). */
+export const REVISION_NOT_AUDITED_VERSION = 20;
 
 /** Revisions whose findings the advisory-records migration rewrites per round (their findings are in memory together). */
 const REVISIONS_PER_ROUND = 200;
@@ -434,6 +436,16 @@ const MIGRATIONS: Migration[] = [
     // fleet's (app_id IS NULL) and a page's own.
     version: TRIAGE_APP_INDEX_VERSION,
     statements: [`CREATE INDEX triage_app ON triage (app_id)`],
+  },
+  {
+    // A revision added while no advisory named its git dependency (recorded with no version) was
+    // kept as audited; when a later sync brought the first advisory naming it, the re-match could
+    // not compare it, and the application was shown as ok. A sync now keeps, per revision, the
+    // packages it could not compare (JSON, NotAuditedPackage[]; NULL: every package was checked),
+    // and every listing says the application is not audited. Rows before this version are audited:
+    // add refused what it could not compare, and sync re-matches each revision an advisory naming such a package touches.
+    version: REVISION_NOT_AUDITED_VERSION,
+    statements: [`ALTER TABLE revisions ADD COLUMN not_audited TEXT`],
   },
 ];
 

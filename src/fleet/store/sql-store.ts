@@ -46,7 +46,10 @@ import {
   type RevisionFootprint,
   type FindingKey,
   storedFinding,
+  type CurrentNotAudited,
 } from './store.js';
+import type { NotAuditedPackage } from '../../audit/audit.js';
+import { compareText } from '../../core/compare-text.js';
 import type { CampaignStore } from './campaign-store.js';
 import { SqlCampaignStore } from './sql-campaign-store.js';
 import { AdvisoryRecords, findingRowDigest, parseFindingRow, type FindingRowText, type ParsedFindingRow } from './finding-rows.js';
@@ -64,6 +67,7 @@ interface RevisionRow {
   origin: RevisionRecord['origin'];
   documents: string;
   evaluated_against: string;
+  not_audited: string | null;
 }
 
 interface AppRow {
@@ -74,7 +78,7 @@ interface AppRow {
   created_at: string;
 }
 
-const REVISION_COLUMNS = 'id, app_id, digest, seq, created_at, origin, documents, evaluated_against';
+const REVISION_COLUMNS = 'id, app_id, digest, seq, created_at, origin, documents, evaluated_against, not_audited';
 
 function revisionOf(row: RevisionRow): RevisionRecord {
   return {
@@ -86,6 +90,7 @@ function revisionOf(row: RevisionRow): RevisionRecord {
     origin: row.origin,
     documents: JSON.parse(row.documents) as RevisionRecord['documents'],
     evaluatedAgainst: JSON.parse(row.evaluated_against) as Record<string, string>,
+    notAudited: row.not_audited === null ? [] : (JSON.parse(row.not_audited) as NotAuditedPackage[]),
   };
 }
 
@@ -461,6 +466,7 @@ export class SqlFleetStore implements FleetStore {
       origin: r.origin,
       documents: JSON.parse(documents) as RevisionRecord['documents'],
       evaluatedAgainst: JSON.parse(evaluatedAgainst) as Record<string, string>,
+      notAudited: [],
     };
     if (this.sql.dialect !== 'postgres') {
       await this.sql.run(`INSERT INTO revision_graphs (revision_id, graph) VALUES (?, ?)`, [revision.id, r.graph]);
@@ -1104,6 +1110,29 @@ export class SqlFleetStore implements FleetStore {
     return Number(rows[0]?.n ?? 0);
   }
 
+  async setNotAudited(changes: readonly { revisionId: number; packages: readonly NotAuditedPackage[] }[]): Promise<void> {
+    for (const c of changes) {
+      await this.sql.run(`UPDATE revisions SET not_audited = ? WHERE id = ?`, [c.packages.length === 0 ? null : JSON.stringify(c.packages), c.revisionId]);
+    }
+  }
+
+  async currentNotAudited(): Promise<CurrentNotAudited[]> {
+    const rows = await this.sql.query<{ app: string; app_id: number; revision_id: number; digest: string; seq: number; not_audited: string }>(
+      `SELECT a.name AS app, a.id AS app_id, r.id AS revision_id, r.digest, r.seq, r.not_audited FROM apps a JOIN revisions r ON r.id = a.current_revision
+       WHERE r.not_audited IS NOT NULL`,
+    );
+    return rows
+      .map((r) => ({
+        app: r.app,
+        appId: Number(r.app_id),
+        revisionId: Number(r.revision_id),
+        digest: r.digest,
+        seq: Number(r.seq),
+        packages: JSON.parse(r.not_audited) as NotAuditedPackage[],
+      }))
+      .sort((a, b) => compareText(a.app, b.app));
+  }
+
   async setEvaluatedAgainstOf(revisionIds: readonly number[], against: Record<string, string>): Promise<void> {
     for (const batch of chunks(revisionIds, ROWS_PER_INSERT)) {
       await this.sql.run(`${this.updateMany} revisions SET evaluated_against = ? WHERE id IN (${batch.map(() => '?').join(', ')})`, [JSON.stringify(against), ...batch]);
@@ -1274,6 +1303,7 @@ export class SqlFleetStore implements FleetStore {
           origin: row.r_origin,
           documents: row.r_documents,
           evaluated_against: row.r_evaluated_against,
+          not_audited: row.r_not_audited,
         }),
       })),
     };

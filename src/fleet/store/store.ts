@@ -1,6 +1,7 @@
 import type { Advisory, SeverityLevel } from '../../core/advisory.js';
 import type { Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
+import type { NotAuditedPackage } from '../../audit/audit.js';
 import type { StoredTriageDecision, TriageDecision } from '../triage.js';
 import type { CampaignStore } from './campaign-store.js';
 import type { TransactionOptions } from './sql.js';
@@ -87,6 +88,22 @@ export interface RevisionRecord {
   documents: RevisionDocument[];
   /** Database source -> revision the stored findings were computed with. */
   evaluatedAgainst: Record<string, string>;
+  /**
+   * Packages advisories name that could not be compared with them when the revision was last
+   * evaluated (a git dependency with no version): empty when every package was checked. A
+   * revision with any is not audited, whatever its findings (set by sync, not ok in any listing).
+   */
+  notAudited: NotAuditedPackage[];
+}
+
+/** A current revision kept as not audited (RevisionRecord's notAudited). */
+export interface CurrentNotAudited {
+  app: string;
+  appId: number;
+  revisionId: number;
+  digest: string;
+  seq: number;
+  packages: NotAuditedPackage[];
 }
 
 export interface NewRevision {
@@ -293,6 +310,10 @@ export interface FleetStore {
    */
   rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFindingRow[]; add: readonly EncodedFinding[] }[], recordOf: (digest: string) => string | undefined): Promise<void>;
   setEvaluatedAgainstOf(revisionIds: readonly number[], against: Record<string, string>): Promise<void>;
+  /** Sets the not-audited packages of these revisions (empty: audited). */
+  setNotAudited(changes: readonly { revisionId: number; packages: readonly NotAuditedPackage[] }[]): Promise<void>;
+  /** The current revisions kept as not audited, in code-point order of their applications' names. */
+  currentNotAudited(): Promise<CurrentNotAudited[]>;
   /** How many findings of current revisions fail their policy (before triage). */
   currentFailingCount(): Promise<number>;
 

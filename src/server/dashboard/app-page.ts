@@ -1,4 +1,5 @@
 import { plural } from '../../audit/report/human.js';
+import { notAuditedSentences } from '../../audit/audit.js';
 import type { Finding } from '../../core/finding.js';
 import { diffRevisions, type AppDiff } from '../../fleet/diff.js';
 import { currentRevision, NotInFleetError, requireApp, resolveRevision } from '../../fleet/lookup.js';
@@ -123,8 +124,14 @@ export function renderAppPage(data: AppPageData, viewer: Viewer, notice: string 
   const counts = openCounts(data.findings);
   const failing = data.findings.filter((f) => f.failsPolicy).length;
   const summary = html`<p class="summary">Revision ${data.revision.seq} <code>${shortDigest(data.revision.digest)}</code>, recorded ${data.revision.createdAt.slice(0, 16).replace('T', ' ')} from ${data.revision.documents.map((d) => d.name).join(', ')}. ${plural(data.findings.length, 'finding')}, ${failing} failing the policy.</p>`;
+  // Not audited (RevisionRecord's notAudited): said first, and never "no advisory applies".
+  const reasons = notAuditedSentences(data.revision.notAudited);
+  const notAudited =
+    reasons.length === 0
+      ? ''
+      : html`<div class="notice not-audited" role="alert"><p><strong>NOT audited</strong>: an advisory names a package of this revision that cannot be compared with it.</p><ul>${reasons.map((r) => html`<li>${r}</li>`)}</ul></div>`;
   const findings =
-    data.findings.length === 0
+    data.findings.length === 0 && reasons.length === 0
       ? html`<p>No advisory applies to this revision.</p>`
       : html`<table class="findings"><caption>Current findings</caption><thead><tr><th scope="col">Severity</th><th scope="col">Advisory</th><th scope="col">Title</th><th scope="col">Package</th><th scope="col">Dependency paths</th><th scope="col">Fixed in</th><th scope="col">State and triage</th></tr></thead><tbody>${[...data.findings]
           .sort((a, b) => FINDING_LEVELS.indexOf(findingLevel(a)) - FINDING_LEVELS.indexOf(findingLevel(b)))
@@ -137,5 +144,5 @@ export function renderAppPage(data: AppPageData, viewer: Viewer, notice: string 
     'Open findings by severity',
     FINDING_LEVELS.map((l) => ({ label: LEVEL_LABELS[l], value: counts[l], className: `level-${l}` })),
   )}<figcaption>Open findings (triage applied) by severity.</figcaption></figure><figure class="wide">${windowChart('When each finding appeared and was resolved', data.windows, data.now)}<figcaption>Exposure windows: from the revision that brought a finding to the one that removed it; open ones reach today.</figcaption></figure></div></section>`;
-  return page(data.name, viewer, html`<p class="crumbs"><a href="/">Fleet</a> ›</p><h1>${data.name}</h1>${notice !== null ? html`<p class="notice" role="status">${notice}</p>` : ''}${summary}${findings}${pictures}${diffSection(data)}${history}`);
+  return page(data.name, viewer, html`<p class="crumbs"><a href="/">Fleet</a> ›</p><h1>${data.name}</h1>${notice !== null ? html`<p class="notice" role="status">${notice}</p>` : ''}${notAudited}${summary}${findings}${pictures}${diffSection(data)}${history}`);
 }

@@ -104,6 +104,7 @@ const RESULT: AuditResult = {
   ],
   warnings: ['advisory database /srv/advisory-db is 400 days old'],
   notAudited: [],
+  notAuditedPackages: [],
 };
 
 const rendered = (): AuditReport => auditReport(renderJson(RESULT));

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { api, startServer } from '../support/fleet-server.js';
+import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
+import { GHSA_NPM, runCli, tempDir, tempTree } from '../support/shared.js';
+
+/*
+ * An application added while no advisory named its git dependency (npm 6's package-lock v1
+ * records the git specifier in the version's place) was kept as audited. When a later sync
+ * brings the first advisory naming it, that package cannot be compared, as `stowage audit`
+ * refuses it (exit 2, NOT audited): the sync keeps the other applications' findings, and the
+ * application is said to be not audited by sync, status and show, which exit 2, until no advisory
+ * names the package any more.
+ */
+
+const cacheDir = tempDir('fleet-not-audited-cache');
+
+function fleetCli(store: TestStore) {
+  return (...args: string[]) => runCli(['fleet', ...args, '--store', store.store], { cacheDir });
+}
+
+const GIT_LODASH = 'github:lodash/lodash#2da024c3b4f9947a48517639de7560457cd4ec6c';
+const COMMIT = '2da024c3b4f9947a48517639de7560457cd4ec6c';
+const NOT_COMPARED = new RegExp(`records no version they can be compared with: lodash ${COMMIT} \\(github:lodash/lodash#${COMMIT}\\)$`);
+
+const gitLodashApp = (): string =>
+  tempTree('fleet-not-audited-git', {
+    'package.json': JSON.stringify({ name: 'np', version: '1.0.0', dependencies: { lodash: GIT_LODASH } }),
+    'package-lock.json': JSON.stringify({ name: 'np', version: '1.0.0', lockfileVersion: 1, requires: true, dependencies: { lodash: { version: GIT_LODASH, from: GIT_LODASH } } }, null, 2),
+  });
+
+/** lodash 4.17.4 from the registry: the advisories naming lodash affect it. Its package.json asks for left-pad, which the lockfile lacks (npm ci refuses it; the audit warns). */
+const registryLodashApp = (): string =>
+  tempTree('fleet-not-audited-registry', {
+    'package.json': JSON.stringify({ name: 'reg', version: '1.0.0', dependencies: { lodash: '4.17.4', 'left-pad': '^1.3.0' } }),
+    'package-lock.json': JSON.stringify(
+      {
+        name: 'reg',
+        version: '1.0.0',
+        lockfileVersion: 3,
+        requires: true,
+        packages: {
+          '': { name: 'reg', version: '1.0.0', dependencies: { lodash: '4.17.4' } },
+          'node_modules/lodash': { version: '4.17.4', resolved: 'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz' },
+        },
+      },
+      null,
+      2,
+    ),
+  });
+
+/** The GHSA npm advisories naming lodash, and a directory database of the others. */
+function databases(): { dir: string; lodash: string[] } {
+  const dir = join(tempDir('fleet-not-audited-db'), 'db');
+  mkdirSync(dir);
+  const lodash: string[] = [];
+  for (const name of readdirSync(GHSA_NPM).filter((n) => n.endsWith('.json'))) {
+    const text = readFileSync(join(GHSA_NPM, name), 'utf8');
+    if (/"name":\s*"lodash"/.test(text)) lodash.push(name);
+    else copyFileSync(join(GHSA_NPM, name), join(dir, name));
+  }
+  assert.ok(lodash.length > 0, 'the GHSA export has advisories for lodash');
+  return { dir, lodash };
+}
+
+interface AppJson {
+  name: string;
+  findings: { advisory: { id: string } }[];
+  notAudited?: { reasons: string[]; packages: { name: string; version: string }[] };
+  warnings?: string[];
+}
+interface SyncJson {
+  changes: { app: string; change: string }[];
+  notAudited: { app: string; reasons: string[] }[];
+}
+
+const skips = await storeSkips();
+
+for (const kind of STORE_KINDS) {
+  test(`an application whose git dependency an advisory comes to name is not audited after the sync, not ok, until none does (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = fleetCli(store);
+      const { dir, lodash } = databases();
+      const git = gitLodashApp();
+      assert.equal(fleet('init', '--db', dir).status, 0);
+      const added = fleet('add', git, '--name', 'np');
+      assert.equal(added.status, 0, `no advisory names lodash yet: ${added.stderr}`);
+      assert.equal(fleet('add', registryLodashApp(), '--name', 'reg').status, 0);
+
+      // The first advisories naming lodash.
+      for (const name of lodash) copyFileSync(join(GHSA_NPM, name), join(dir, name));
+      const refused = runCli(['audit', git, '--db', dir], { cacheDir });
+      assert.equal(refused.status, 2, 'stowage audit refuses it');
+      assert.match(refused.stderr.split(';')[0] ?? '', NOT_COMPARED);
+
+      const sync = fleet('sync', '--format', 'json');
+      assert.equal(sync.status, 2, `the sync is not ok:\n${sync.stderr}`);
+      assert.match(sync.stderr, /^stowage: 1 application is not audited .*: np$/m);
+      const synced = JSON.parse(sync.stdout) as SyncJson;
+      assert.deepEqual(synced.notAudited.map((a) => a.app), ['np']);
+      assert.match(synced.notAudited[0]?.reasons[0] ?? '', NOT_COMPARED);
+      assert.ok(synced.changes.some((c) => c.app === 'reg' && c.change === 'new'), 'the other application\'s findings are written');
+      assert.ok(synced.changes.every((c) => c.app === 'reg'));
+
+      const status = fleet('status', '--format', 'json');
+      assert.equal(status.status, 2, `fleet status is not ok:\n${status.stderr}`);
+      assert.match(status.stderr, /^stowage: 1 application is not audited .*: np$/m);
+      const apps = (JSON.parse(status.stdout) as { apps: AppJson[] }).apps;
+      assert.deepEqual(apps.map((a) => [a.name, a.notAudited !== undefined]), [['np', true], ['reg', false]]);
+      assert.match(apps[0]?.notAudited?.reasons[0] ?? '', NOT_COMPARED);
+      assert.deepEqual(apps[0]?.notAudited?.packages.map((p) => `${p.name} ${p.version}`), [`lodash ${COMMIT}`]);
+      assert.ok((apps[1]?.findings.length ?? 0) > 0);
+
+      const text = fleet('status');
+      assert.equal(text.status, 2);
+      assert.match(text.stdout, /^np {2}sha256:\S+ \(revision 1\) {2}NOT audited$/m);
+      assert.match(text.stdout, /^ {2}NOT audited: 1 package not from a registry .*: lodash 2da024c\S+ \(github:lodash\/lodash#2da024c\S+\)$/m);
+      assert.match(text.stdout, /^result: NOT AUDITED, 1 application is not audited/m);
+      for (const format of ['human', 'json']) assert.equal(fleet('show', 'np', '--format', format).status, 2, `fleet show (${format})`);
+
+      // The server's view of each application: the same state, and the warnings `fleet show` says on standard error.
+      const server = await startServer(store.store, cacheDir);
+      try {
+        const token = await server.token('reader', true);
+        for (const name of ['np', 'reg']) {
+          const answer = await api<{ apps: AppJson[] }>(server, 'GET', `/apps/${name}`, { token });
+          assert.equal(answer.status, 200);
+          const [app] = answer.body.apps;
+          assert.deepEqual(app?.notAudited, apps.find((a) => a.name === name)?.notAudited, `${name}: as fleet status says`);
+          const shown = fleet('show', name).stderr.split('\n').filter((l) => l.startsWith('stowage: warning: ')).map((l) => l.slice('stowage: warning: '.length));
+          assert.deepEqual(app?.warnings, shown, `${name}: fleet show's warnings`);
+          if (name === 'reg') assert.ok(shown.some((w) => w.includes('the lockfile is older than package.json')), shown.join('\n'));
+        }
+      } finally {
+        await server.close();
+      }
+
+      // Adding the same content again is refused as the audit refuses it, not said to be unchanged and fine.
+      const readd = fleet('add', git, '--name', 'np');
+      assert.equal(readd.status, 2, readd.stderr);
+      assert.match(readd.stderr.split('\n')[0]?.split(';')[0] ?? '', NOT_COMPARED);
+
+      // A sync that changes nothing says it again: the state is kept, not only reported once.
+      const again = fleet('sync', '--format', 'json');
+      assert.equal(again.status, 2);
+      assert.deepEqual((JSON.parse(again.stdout) as SyncJson).notAudited.map((a) => a.app), ['np']);
+
+      // No advisory names lodash any more: audited again, and ok.
+      for (const name of lodash) rmSync(join(dir, name));
+      const cleared = fleet('sync', '--format', 'json');
+      assert.equal(cleared.status, 0, cleared.stderr);
+      assert.deepEqual((JSON.parse(cleared.stdout) as SyncJson).notAudited, []);
+      const ok = fleet('status', '--format', 'json');
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.ok((JSON.parse(ok.stdout) as { apps: AppJson[] }).apps.every((a) => a.notAudited === undefined));
+      assert.equal(fleet('show', 'np').status, 0);
+      assert.equal(fleet('add', git, '--name', 'np').status, 0, 'the same content added again: unchanged, and audited');
+    } finally {
+      await store.dispose();
+    }
+  });
+}
