@@ -197,6 +197,7 @@ export function summaryBody(apps: readonly AppSummary[]): { schemaVersion: numbe
       open: { ...a.open },
       failing: a.failing,
       failsPolicy: a.failing > 0,
+      ...(a.notAudited ? { notAudited: true } : {}),
     })),
   };
 }
@@ -212,10 +213,14 @@ export function renderSummaries(apps: readonly AppSummary[], style: HumanStyle):
   for (const a of apps) {
     failing += a.failing;
     const counts = FINDING_LEVELS.filter((l) => a.open[l] > 0).map((l) => `${a.open[l]} ${l}`);
-    const state = counts.length === 0 ? paint(style, 'green', 'nothing open') : `open: ${counts.join(', ')}${a.failing > 0 ? paint(style, 'red', `, ${a.failing} failing`) : ''}`;
+    const state = a.notAudited
+      ? paint(style, 'red', `NOT audited${counts.length === 0 ? '' : `; open: ${counts.join(', ')}`}${a.failing > 0 ? `, ${a.failing} failing` : ''} (fleet show ${t(a.name)} says why)`)
+      : counts.length === 0
+        ? paint(style, 'green', 'nothing open')
+        : `open: ${counts.join(', ')}${a.failing > 0 ? paint(style, 'red', `, ${a.failing} failing`) : ''}`;
     out.push(`${paint(style, 'cyan', t(a.name))}  ${a.revision.slice(0, 19)} (revision ${a.seq})  ${state}`);
   }
-  out.push(...fleetTail(apps.length, failing, style));
+  out.push(...fleetTail(apps.length, failing, style, apps.filter((a) => a.notAudited).length));
   return out.join('\n') + '\n';
 }
 

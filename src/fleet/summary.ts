@@ -23,6 +23,8 @@ export interface AppSummary {
   open: LevelCounts;
   /** Findings that still fail the policy, triage applied. */
   failing: number;
+  /** The current revision could not be audited in full: `fleet status --summary` exits 2 (see `fleet show` for why). */
+  notAudited: boolean;
 }
 
 /** The rows' counts with the fleet's triage decisions applied. */
@@ -40,6 +42,7 @@ export async function triagedSummaries(
     revisedAt: r.revisedAt,
     open: { ...r.open },
     failing: r.failing,
+    notAudited: r.notAudited,
   }));
   if (rows.length === 0) return summaries;
   const decisions = await store.triageDecisions(rows.map((r) => r.appId));

@@ -121,10 +121,26 @@ for (const kind of STORE_KINDS) {
       assert.match(text.stdout, /^result: NOT AUDITED, 1 application is not audited/m);
       for (const format of ['human', 'json']) assert.equal(fleet('show', 'np', '--format', format).status, 2, `fleet show (${format})`);
 
+      // The summary (what a cron job or the API's list reads) says it too, and exits 2.
+      const summary = fleet('status', '--summary', '--format', 'json');
+      assert.equal(summary.status, 2, `fleet status --summary is not ok:\n${summary.stderr}`);
+      assert.match(summary.stderr, /^stowage: 1 application is not audited .*: np$/m);
+      const summaries = (JSON.parse(summary.stdout) as { apps: { name: string; notAudited?: true }[] }).apps;
+      assert.deepEqual(summaries.map((a) => [a.name, a.notAudited ?? false]), [['np', true], ['reg', false]]);
+      const summaryText = fleet('status', '--summary');
+      assert.equal(summaryText.status, 2);
+      assert.match(summaryText.stdout, /^np {2}sha256:\S+ \(revision 1\) {2}NOT audited \(fleet show np says why\)$/m);
+      assert.match(summaryText.stdout, /^result: NOT AUDITED, 1 application is not audited/m);
+
       // The server's view of each application: the same state, and the warnings `fleet show` says on standard error.
-      const server = await startServer(store.store, cacheDir);
+      const server = await startServer(store.store, cacheDir, { publicRead: true });
       try {
         const token = await server.token('reader', true);
+        const list = await api<{ apps: { name: string; notAudited?: true }[] }>(server, 'GET', '/apps', { token });
+        assert.deepEqual(list.body.apps.map((a) => [a.name, a.notAudited ?? false]), [['np', true], ['reg', false]], 'GET /apps (the summary)');
+        const home = await (await fetch(`${server.url}/`)).text();
+        assert.match(home.slice(home.indexOf('>np</a>'), home.indexOf('>reg</a>')), /NOT audited/, 'the dashboard\'s fleet list');
+        assert.doesNotMatch(home.slice(home.indexOf('>reg</a>')), /NOT audited/);
         for (const name of ['np', 'reg']) {
           const answer = await api<{ apps: AppJson[] }>(server, 'GET', `/apps/${name}`, { token });
           assert.equal(answer.status, 200);

@@ -126,6 +126,8 @@ export async function fleetStatus(opts: FleetStatusOptions): Promise<number> {
     if (opts.summary === true) {
       const apps = await allAppSummaries(store, new Date(), loadVersionScheme);
       writeStdout(opts.format === 'json' ? summaryJson(apps) : renderSummaries(apps, styleFor(stdoutStream())));
+      const notAudited = apps.filter((a) => a.notAudited).map((a) => a.name);
+      if (notAudited.length > 0) return refuseNotAuditedApps(notAudited);
       return apps.some((a) => a.failing > 0) ? EXIT_FINDINGS : EXIT_OK;
     }
     return writeStatus(store, opts);

@@ -1170,9 +1170,9 @@ export class SqlFleetStore implements FleetStore {
         : q.sort === 'revised'
           ? `r.created_at ${most}, ${name}`
           : `${FINDING_LEVELS.map((l) => `c.open_${l} ${most}`).join(', ')}, ${name}`;
-    const rows = await this.sql.query<Record<string, unknown> & { app_id: number; name: string; revision_id: number; digest: string; seq: number; created_at: string; failing: number }>(
+    const rows = await this.sql.query<Record<string, unknown> & { app_id: number; name: string; revision_id: number; digest: string; seq: number; created_at: string; failing: number; not_audited: number }>(
       `SELECT a.id AS app_id, a.name, a.current_revision AS revision_id, r.digest, r.seq, r.created_at, c.failing,
-         ${FINDING_LEVELS.map((l) => `c.open_${l}`).join(', ')}
+         CASE WHEN r.not_audited IS NULL THEN 0 ELSE 1 END AS not_audited, ${FINDING_LEVELS.map((l) => `c.open_${l}`).join(', ')}
        FROM apps a JOIN revisions r ON r.id = a.current_revision JOIN revision_counts c ON c.revision_id = a.current_revision
        WHERE ${filter} ORDER BY ${order} LIMIT ? OFFSET ?`,
       [...params, q.limit, q.offset],
@@ -1182,6 +1182,7 @@ export class SqlFleetStore implements FleetStore {
       revisedAt: r.created_at,
       open: Object.fromEntries(FINDING_LEVELS.map((l) => [l, Number(r[`open_${l}`] ?? 0)])) as LevelCounts,
       failing: Number(r.failing),
+      notAudited: Number(r.not_audited) === 1,
     }));
     return { total: Number(totalRows[0]?.n ?? 0), rows: page };
   }
@@ -1431,9 +1432,9 @@ export class SqlFleetStore implements FleetStore {
     // Keyset: after a name, the index on the name starts there; OFFSET would join and drop every row before it.
     const after = page.after ?? null;
     const before = after === null ? page.offset : await this.count(`SELECT COUNT(*) AS n FROM apps a WHERE ${whereText} AND ${name} <= ?`, [...params, after]);
-    const rows = await this.sql.query<Record<string, unknown> & { app_id: number; name: string; revision_id: number; digest: string; seq: number; created_at: string; failing: number }>(
+    const rows = await this.sql.query<Record<string, unknown> & { app_id: number; name: string; revision_id: number; digest: string; seq: number; created_at: string; failing: number; not_audited: number }>(
       `SELECT a.id AS app_id, a.name, a.current_revision AS revision_id, r.digest, r.seq, r.created_at, c.failing,
-         ${FINDING_LEVELS.map((l) => `c.open_${l}`).join(', ')}
+         CASE WHEN r.not_audited IS NULL THEN 0 ELSE 1 END AS not_audited, ${FINDING_LEVELS.map((l) => `c.open_${l}`).join(', ')}
        FROM apps a JOIN revisions r ON r.id = a.current_revision JOIN revision_counts c ON c.revision_id = a.current_revision
        WHERE ${whereText}${after === null ? '' : ` AND ${name} > ?`} ORDER BY ${name} LIMIT ?${after === null ? ' OFFSET ?' : ''}`,
       after === null ? [...params, page.limit, page.offset] : [...params, after, page.limit],
@@ -1446,6 +1447,7 @@ export class SqlFleetStore implements FleetStore {
         revisedAt: r.created_at,
         open: openCounts(r),
         failing: Number(r.failing),
+        notAudited: Number(r.not_audited) === 1,
       })),
     };
   }

@@ -597,6 +597,8 @@ export interface FleetPageRow extends CurrentRevisionRef {
   open: LevelCounts;
   /** Its findings that fail the policy, before triage. */
   failing: number;
+  /** The current revision could not be audited in full (RevisionRecord's notAudited is not empty). */
+  notAudited: boolean;
 }
 
 /** An application in the fleet's summary list: its current revision, when recorded, and its counts (before triage). */
@@ -606,6 +608,8 @@ export interface AppSummaryRow extends CurrentRevisionRef {
   open: LevelCounts;
   /** Findings that fail the policy. */
   failing: number;
+  /** The current revision could not be audited in full (RevisionRecord's notAudited is not empty). */
+  notAudited: boolean;
 }
 
 /** A count at a time (a point of a chart). */

@@ -65,6 +65,8 @@ export interface FleetRow {
   /** Open findings (triage applied) by level. */
   open: LevelCounts;
   failing: number;
+  /** The current revision could not be audited in full (fleet show says why). */
+  notAudited: boolean;
 }
 
 export interface FleetPageData {
@@ -100,7 +102,7 @@ export async function fleetPageData(store: FleetStore, view: FleetView, now: Dat
         if (f.ignored === null && t.ignored !== null) open[findingLevel(f)] -= 1;
         if (f.failsPolicy && !t.failsPolicy) failing -= 1;
       });
-      return { name: r.app, revision: r.revision, seq: r.seq, revisedAt: r.revisedAt, open, failing };
+      return { name: r.app, revision: r.revision, seq: r.seq, revisedAt: r.revisedAt, open, failing, notAudited: r.notAudited };
     }),
     databases: await store.databases(),
     levels: whole ? await store.currentLevelCounts() : null,
@@ -165,7 +167,7 @@ export function renderFleetPage(data: FleetPageData, viewer: Viewer): SafeHtml {
     (r) =>
       html`<tr><th scope="row"><a href="${appPath(r.name)}">${r.name}</a></th>${SHOWN_LEVELS.map(
         (l) => html`<td class="num ${r.open[l] > 0 ? `level-${l}` : 'zero'}">${r.open[l]}</td>`,
-      )}<td class="num">${r.failing > 0 ? html`<span class="state failing">${r.failing}</span>` : '0'}</td><td><code>${shortDigest(r.revision)}</code> (revision ${r.seq})</td><td>${r.revisedAt.slice(0, 16).replace('T', ' ')}</td></tr>`,
+      )}<td class="num">${r.notAudited ? html`<span class="state failing">NOT audited</span> ` : ''}${r.failing > 0 ? html`<span class="state failing">${r.failing}</span>` : '0'}</td><td><code>${shortDigest(r.revision)}</code> (revision ${r.seq})</td><td>${r.revisedAt.slice(0, 16).replace('T', ' ')}</td></tr>`,
   );
   const table = html`<table class="fleet"><caption>Applications ${first}–${last} of ${data.total}${view.search !== null ? html` matching “${view.search}”` : ''}${view.level !== null ? ` with ${LEVEL_LABELS[view.level].toLowerCase()} findings` : ''} (open findings: triage applied)</caption><thead><tr><th scope="col">${sortHeader(view, 'name', 'Application')}</th>${SHOWN_LEVELS.map(
     (l) => html`<th scope="col" class="num">${l === 'critical' ? sortHeader(view, 'findings', LEVEL_LABELS[l]) : LEVEL_LABELS[l]}</th>`,
