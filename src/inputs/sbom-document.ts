@@ -26,12 +26,32 @@ export function sbomDocumentOf(path: string, text: string): SbomDocument | null 
   if (isCycloneDxDocument(doc)) return { format: 'cyclonedx', doc };
   if (isSpdxDocument(doc)) return { format: 'spdx', doc };
   if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
-    const context = (doc as Record<string, unknown>)['@context'];
-    if (JSON.stringify(context ?? null).includes('spdx.org/rdf/3')) {
+    if (someString((doc as Record<string, unknown>)['@context'], (s) => s.includes('spdx.org/rdf/3'))) {
       throw new InputError(path, 'an SPDX 3 JSON-LD document: stowage reads SPDX 2.2 and 2.3 JSON and CycloneDX JSON SBOMs');
     }
   }
   return null;
+}
+
+/**
+ * Whether a string anywhere inside a JSON value passes `test`; without recursion, so a value
+ * nested a million arrays deep (JSON.parse takes it) is walked, not a stack overflow.
+ */
+function someString(value: unknown, test: (s: string) => boolean): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (test(v)) return true;
+    } else if (Array.isArray(v)) pushAll(stack, v);
+    else if (typeof v === 'object' && v !== null) pushAll(stack, Object.values(v));
+  }
+  return false;
+}
+
+/** Pushes one at a time: spread as arguments, a long array overflows the stack. */
+function pushAll(stack: unknown[], values: readonly unknown[]): void {
+  for (const v of values) stack.push(v);
 }
 
 /** How many bytes of a file startsJsonObject and unreadSbomEncoding look at, decoded as Latin-1 (a UTF-8 BOM is then `\xEF\xBB\xBF`). */

@@ -88,7 +88,7 @@ function installedPackage(application: SbomApplication, edges: readonly Edge[], 
  * with the paths through every one of them. Untouched when nothing repeats.
  */
 function mergeRepeatedPackages(packages: Package[], edges: Edge[]): { packages: Package[]; edges: Edge[] } {
-  const first = new Map<string, string>();
+  const first = new Map<string, number>();
   const renamed = new Map<string, string>();
   const kept: Package[] = [];
   for (const p of packages) {
@@ -96,9 +96,15 @@ function mergeRepeatedPackages(packages: Package[], edges: Edge[]): { packages: 
     const key = `${p.ecosystem}\0${p.name}\0${p.version}\0${s.kind}\0${s.url ?? ''}\0${s.rev ?? ''}\0${String(s.isDefaultRegistry)}`;
     const known = first.get(key);
     if (known === undefined) {
-      first.set(key, p.id);
+      first.set(key, kept.length);
       kept.push(p);
-    } else renamed.set(p.id, known);
+      continue;
+    }
+    const into = kept[known] as Package;
+    renamed.set(p.id, into.id);
+    // Development-only (CycloneDX scope `excluded`) when every component listing it says so, as
+    // the SBOM writer marks it: one listing that ships it keeps it in an audit under --omit dev.
+    if (into.flags?.dev === true && p.flags?.dev !== true) kept[known] = withoutDevFlag(into);
   }
   if (renamed.size === 0) return { packages, edges };
   const seen = new Set<string>();
@@ -112,6 +118,13 @@ function mergeRepeatedPackages(packages: Package[], edges: Edge[]): { packages: 
     merged.push(from === e.from && to === e.to ? e : { from, to, kind: e.kind });
   }
   return { packages: kept, edges: merged };
+}
+
+function withoutDevFlag(pkg: Package): Package {
+  const { flags, ...rest } = pkg;
+  const others = { ...flags };
+  delete others.dev;
+  return Object.keys(others).length > 0 ? { ...rest, flags: others } : rest;
 }
 
 export function sbomGraphs(path: string, format: string, found: SbomContents, options: { allowUnidentified: boolean }): DependencyGraph[] {

@@ -416,6 +416,23 @@ test('one package listed as two components (bom-refs or SPDX ids differing): one
   }
 });
 
+test('one package listed as a development-only component and as a shipped one is still audited under --omit dev, whichever comes first', () => {
+  // CycloneDX scope `excluded` (not part of the runtime) is read as a development dependency;
+  // the package is one, and it ships through the component that is not excluded.
+  const excluded = { ...LODASH, 'bom-ref': 'lodash-test', scope: 'excluded' };
+  const shipped = { ...LODASH, 'bom-ref': 'lodash-runtime', scope: 'required' };
+  for (const order of [[excluded, shipped], [shipped, excluded]]) {
+    const path = sbom(order);
+    const { status, report: r } = report(path, '--omit', 'dev');
+    assert.equal(status, 1, path);
+    assert.deepEqual(found(r), ['GHSA-29mw-wpgm-hmr9 lodash@4.17.20', 'GHSA-35jh-r3h4-6jhm lodash@4.17.20'], path);
+  }
+  // Listed only as excluded, it is left out, as a lockfile's development dependency is.
+  const devOnly = report(sbom([excluded]), '--omit', 'dev');
+  assert.equal(devOnly.status, 0);
+  assert.deepEqual(found(devOnly.report), []);
+});
+
 test('an npm name that differs from its purl in case only is audited in lower case: every advisory either spelling has matches', () => {
   // pkg:npm lower-cases names, so `Lodash` beside pkg:npm/lodash may be a misspelling of lodash (audited as
   // `Lodash`, no advisory would ever match), and `JSONStream` beside pkg:npm/jsonstream the legacy package.

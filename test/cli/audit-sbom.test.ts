@@ -118,6 +118,12 @@ test('a file that is neither a lockfile nor an SBOM, and an SBOM without package
   const r1 = runCli(['audit', other, '--db', ADVISORY_DB_BUNDLE], { cacheDir });
   assert.equal(r1.status, 2);
   assert.match(r1.stderr, /data\.json: not a lockfile stowage reads/);
+  // JSON-LD whose @context is nested far deeper than a recursive walk can go: the same one line.
+  const deep = join(dir, 'deep.json');
+  writeFileSync(deep, `{"@context": ${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}, "@graph": []}`);
+  const r3 = runCli(['audit', deep, '--db', ADVISORY_DB_BUNDLE], { cacheDir });
+  assert.equal(r3.status, 2);
+  assert.deepEqual(r3.stderr.trimEnd().split('\n'), [`stowage: ${deep}: not a lockfile stowage reads (expected one of Cargo.lock, npm-shrinkwrap.json, package-lock.json, yarn.lock, pnpm-lock.yaml, bun.lock)`]);
   const empty = join(dir, 'empty.cdx.json');
   writeFileSync(empty, '{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "operating-system", "name": "debian", "purl": "pkg:generic/debian@12"}]}');
   const r2 = runCli(['audit', empty, '--db', ADVISORY_DB_BUNDLE], { cacheDir });
