@@ -38,6 +38,12 @@ export interface ApplicationManifest {
   binaries: { name: string; path: string }[];
   /** npm: `scripts.test` is defined (and is not npm's placeholder). */
   hasTests: boolean;
+  /**
+   * Cargo: the features `cargo build` must be given (`--features`) for every binary to be built:
+   * the `required-features` of its `[[bin]]` targets that the default features do not turn on
+   * (`member/feature` for a member of a virtual workspace). Empty or absent: none.
+   */
+  cargoFeatures?: string[];
 }
 
 const str = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
@@ -76,6 +82,8 @@ function readCargoApplication(projectDir: string, path: string): ApplicationMani
     const memberManifest = join(projectDir, member, 'Cargo.toml');
     if (!existsSync(memberManifest)) continue;
     const app = cargoPackage(join(projectDir, member), memberManifest, readToml(memberManifest), workspace);
+    // Built from the workspace's root, a member's feature is named with its package.
+    app.cargoFeatures = app.cargoFeatures?.map((f) => (f.includes('/') ? f : `${app.name}/${f}`));
     if (app.binaries.length > 0) candidates.push(app);
   }
   if (candidates.length !== 1) {
@@ -104,6 +112,7 @@ function cargoPackage(dir: string, path: string, doc: TomlTable, workspace: Toml
   const name = str(pkg.name);
   const version = str(inherited(pkg, 'version', workspace)) ?? '0.0.0';
   if (name === null) throw new InputError(path, '[package] has no name');
+  const binaries = cargoBinaries(dir, path, name, doc, str(inherited(pkg, 'edition', workspace)) ?? '2015');
   return {
     ecosystem: 'cargo',
     path,
@@ -113,9 +122,35 @@ function cargoPackage(dir: string, path: string, doc: TomlTable, workspace: Toml
     licenseFile: str(inherited(pkg, 'license-file', workspace)),
     description: str(inherited(pkg, 'description', workspace)),
     homepage: str(inherited(pkg, 'homepage', workspace)) ?? str(inherited(pkg, 'repository', workspace)),
-    binaries: cargoBinaries(dir, path, name, doc, str(inherited(pkg, 'edition', workspace)) ?? '2015'),
+    binaries,
     hasTests: true,
+    cargoFeatures: featuresToEnable(doc, binaries),
   };
+}
+
+/**
+ * The `required-features` of the `[[bin]]` targets that the package's default features do not
+ * already turn on, sorted: without them `cargo build` skips the binary (cargo-lock 8.0.2's
+ * `cargo-lock` needs `cli`), and `cargo install` refuses the package.
+ */
+function featuresToEnable(doc: TomlTable, binaries: readonly { requiredFeatures: string[] }[]): string[] {
+  const table = isTomlTable(doc.features) ? doc.features : {};
+  const defaults = new Set<string>();
+  const pending = ['default'];
+  for (let feature = pending.pop(); feature !== undefined; feature = pending.pop()) {
+    const enables = Object.hasOwn(table, feature) ? table[feature] : undefined;
+    for (const entry of Array.isArray(enables) ? enables : []) {
+      if (typeof entry === 'string' && !entry.includes('/') && !entry.startsWith('dep:') && !defaults.has(entry)) {
+        defaults.add(entry);
+        pending.push(entry);
+      }
+    }
+  }
+  const needed = new Set<string>();
+  for (const bin of binaries) {
+    for (const feature of bin.requiredFeatures) if (!defaults.has(feature)) needed.add(feature);
+  }
+  return [...needed].sort();
 }
 
 /** A target path as Cargo compares them (`PathBuf` equality): `.` and empty segments do not count. */
@@ -130,9 +165,10 @@ function targetPath(path: string): string {
  * `path = "src/main.rs"`: there is no `fd-find` binary) exists, and edition 2015 discovers none
  * once one `[[bin]]` is declared, unless `autobins = true`.
  */
-function cargoBinaries(dir: string, path: string, packageName: string, doc: TomlTable, edition: string): { name: string; path: string }[] {
+function cargoBinaries(dir: string, path: string, packageName: string, doc: TomlTable, edition: string): { name: string; path: string; requiredFeatures: string[] }[] {
   const pkg = doc.package as TomlTable;
   const found = new Map<string, string>();
+  const required = new Map<string, string[]>();
   const declared = Array.isArray(doc.bin) ? doc.bin : [];
   const declaredPaths = new Set<string>();
   for (const [i, bin] of declared.entries()) {
@@ -140,6 +176,11 @@ function cargoBinaries(dir: string, path: string, packageName: string, doc: Toml
     const binPath = str(bin.path);
     if (binPath !== null) declaredPaths.add(targetPath(binPath));
     found.set(bin.name as string, binPath ?? `src/bin/${bin.name as string}.rs`);
+    const features = bin['required-features'];
+    if (features !== undefined && (!Array.isArray(features) || !features.every((f) => typeof f === 'string'))) {
+      throw new InputError(path, `[[bin]] ${bin.name as string}: required-features is not a list of feature names`);
+    }
+    required.set(bin.name as string, (features ?? []) as string[]);
   }
   const discover = (name: string, file: string): void => {
     if (!found.has(name) && !declaredPaths.has(file)) found.set(name, file);
@@ -158,7 +199,7 @@ function cargoBinaries(dir: string, path: string, packageName: string, doc: Toml
   for (const name of found.keys()) {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(name)) throw new InputError(path, `binary name "${name}" cannot be installed safely`);
   }
-  return [...found].map(([name, p]) => ({ name, path: p })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...found].map(([name, p]) => ({ name, path: p, requiredFeatures: required.get(name) ?? [] })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function readNpmApplication(path: string): ApplicationManifest {

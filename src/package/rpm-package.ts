@@ -275,6 +275,7 @@ function specApplication(app: ApplicationManifest): SpecApplication {
     description: app.description ?? `${app.name} ${app.version}, built offline with its locked dependencies vendored.`,
     url: app.homepage,
     binaries: app.binaries,
+    cargoFeatures: app.cargoFeatures ?? [],
   };
 }
 

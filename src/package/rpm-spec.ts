@@ -7,6 +7,7 @@ import { cargoBundledCLibraries, type SystemRequirement } from './cargo-native.j
 import { MANIFEST_PATH, SBOM_PATH } from '../core/archive.js';
 import {
   descriptionProblem,
+  cargoFeatureProblem,
   fileNameProblem,
   licenseProblem,
   packageNameProblem,
@@ -69,6 +70,8 @@ export interface RpmSpecInput {
   binaries: { name: string; path: string }[];
   /** npm: whether `npm test` is defined. Cargo always has `cargo test`. */
   hasTests: boolean;
+  /** Cargo: the `--features` its binaries' required-features need (application-manifest.ts). */
+  cargoFeatures?: string[];
   /** npm ecosystem: the package manager of its lockfile, which the spec builds with (default npm). */
   packageManager?: NpmPackageManager;
   /** npm ecosystem: what native code the application and its production packages have (none: `BuildArch: noarch`). */
@@ -191,7 +194,7 @@ export function bundledProblems(bundled: readonly (Pick<BundledLibrary, 'ecosyst
 }
 
 /** The application's own values that reach the spec, known before anything is vendored. */
-export type SpecApplication = Pick<RpmSpecInput, 'ecosystem' | 'version' | 'summary' | 'description' | 'url' | 'binaries'>;
+export type SpecApplication = Pick<RpmSpecInput, 'ecosystem' | 'version' | 'summary' | 'description' | 'url' | 'binaries' | 'cargoFeatures'>;
 
 export function applicationSpecProblems(app: SpecApplication): string[] {
   const problems: string[] = [];
@@ -207,6 +210,7 @@ export function applicationSpecProblems(app: SpecApplication): string[] {
     // Only npm scripts are named in the spec's shell lines; Cargo installs from target/release.
     if (app.ecosystem === 'npm') check(`binary ${quoted(bin.name)} script`, relativePathProblem(bin.path));
   }
+  for (const feature of app.cargoFeatures ?? []) check(`feature ${quoted(feature)}`, cargoFeatureProblem(feature));
   return problems;
 }
 
@@ -375,7 +379,12 @@ const CARGO_ENV = ['export CARGO_HOME="$PWD/.cargo-home"', 'export CARGO_TARGET_
 
 function renderCargoSections(out: string[], input: RpmSpecInput): void {
   const sbomDir = `%{_datadir}/${input.name}`;
-  out.push('%build', ...CARGO_ENV, 'cargo build --release --offline --frozen', '');
+  const features = input.cargoFeatures ?? [];
+  // A binary whose required-features are off by default is not built without them.
+  const flags = features.length > 0 ? ` --features ${features.join(',')}` : '';
+  out.push('%build', ...CARGO_ENV);
+  if (features.length > 0) out.push("# The features the binaries' required-features need, beyond the default ones.");
+  out.push(`cargo build --release --offline --frozen${flags}`, '');
   out.push('%install');
   for (const bin of input.binaries) out.push(`install -Dpm 0755 target/release/${bin.name} %{buildroot}%{_bindir}/${bin.name}`);
   // cargo-auditable's format (Source4, written by stowage from the lockfile), so that
@@ -384,7 +393,7 @@ function renderCargoSections(out: string[], input: RpmSpecInput): void {
     for (const bin of input.binaries) out.push(`objcopy --add-section .dep-v0=%{SOURCE4} %{buildroot}%{_bindir}/${bin.name}`);
   }
   out.push(`install -Dpm 0644 %{SOURCE2} %{buildroot}${sbomDir}/${input.sources.sbom}`, '');
-  out.push(...checkSection([...CARGO_ENV, 'cargo test --release --offline --frozen']));
+  out.push(...checkSection([...CARGO_ENV, `cargo test --release --offline --frozen${flags}`]));
   out.push('%files');
   for (const file of input.licenseFiles) out.push(`%license ${file}`);
   out.push('%license bundled-licenses.txt');

@@ -45,6 +45,8 @@ export const RPM_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 export const RPM_RELEASE = /^[A-Za-z0-9._+~]+$/;
 /** A file name the spec writes bare (Source lines, `%license`, binaries): no space, quote, glob or `%`. */
 const PLAIN_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~^-]*$/;
+/** A Cargo feature name, or a package's (`package/feature`), as `cargo build --features` takes it. */
+export const CARGO_FEATURE = /^[A-Za-z0-9_][A-Za-z0-9_+.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_+.-]*)?$/;
 /** One segment of a path the spec's shell lines use bare. */
 const PLAIN_SEGMENT = /^[A-Za-z0-9._@+-]+$/;
 /** The characters RFC 3986 allows in a URL. */
@@ -109,6 +111,11 @@ export function urlProblem(url: string): string | null {
 
 export function fileNameProblem(name: string): string | null {
   return PLAIN_FILE_NAME.test(name) ? null : `${quoted(name)} is not a plain file name (letters, digits, . _ + ~ ^ -)`;
+}
+
+/** A Cargo feature the spec's cargo lines name bare (`--features a,b`): `name` or `package/name`. */
+export function cargoFeatureProblem(feature: string): string | null {
+  return CARGO_FEATURE.test(feature) ? null : `${quoted(feature)} is not a Cargo feature name (letters, digits, _ + . -, one /)`;
 }
 
 /** A relative path inside the package that shell lines use bare: plain segments, no `.`/`..`. */
