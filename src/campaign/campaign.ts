@@ -50,13 +50,15 @@ export async function startCampaign(store: FleetStore, request: StartRequest): P
   const at = request.now.toISOString();
   return store.transaction(async (tx) => {
     const campaign = await tx.campaigns.create({ advisoryId, aliases, publish: request.publish, sandbox: request.sandbox, createdAt: at, by: request.by });
-    const rows: { appId: number; revisionId: number; state: 'planned' | 'needs-source' }[] = [];
-    for (const a of chosen) {
-      const app = await tx.appById(a.appId);
-      if (app?.currentRevision == null) continue;
-      const hasSource = (await tx.revisionSource(app.currentRevision)) !== null;
-      rows.push({ appId: a.appId, revisionId: app.currentRevision, state: hasSource ? 'planned' : 'needs-source' });
-    }
+    // Each application's current revision and kept source, a few queries for all of them: an
+    // advisory may affect thousands, and one query each was seconds of round trips on PostgreSQL.
+    const apps = await tx.appsNamed(chosen.map((a) => a.name));
+    const current = chosen.flatMap((a) => {
+      const revisionId = apps.get(a.name)?.currentRevision;
+      return revisionId == null ? [] : [{ appId: a.appId, revisionId }];
+    });
+    const sources = await tx.revisionSources(current.map((c) => c.revisionId));
+    const rows = current.map((c) => ({ ...c, state: sources.has(c.revisionId) ? ('planned' as const) : ('needs-source' as const) }));
     await tx.campaigns.addApps(campaign.id, rows, at);
     if (rows.every((r) => r.state !== 'planned')) await tx.campaigns.setState(campaign.id, 'done', at);
     return { campaign: (await tx.campaigns.campaign(campaign.id)) as CampaignRecord, queued: rows.filter((r) => r.state === 'planned').map((r) => r.appId) };
