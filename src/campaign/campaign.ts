@@ -99,9 +99,9 @@ export interface CampaignView {
 
 export async function campaignView(store: FleetStore, campaign: CampaignRecord): Promise<CampaignView> {
   const apps = await store.campaigns.apps(campaign.id);
-  const candidates = new Map<number, string>();
-  for (const a of apps) {
-    if (a.candidateRevisionId !== null) candidates.set(a.candidateRevisionId, (await store.revision(a.candidateRevisionId))?.digest ?? '');
-  }
+  // Every candidate's digest in a few queries: a campaign may hold thousands.
+  const ids = apps.flatMap((a) => (a.candidateRevisionId === null ? [] : [a.candidateRevisionId]));
+  const revisions = await store.revisionsById(ids);
+  const candidates = new Map(ids.map((id) => [id, revisions.get(id)?.digest ?? '']));
   return { campaign, apps, steps: await store.campaigns.steps(campaign.id), artifacts: await store.campaigns.artifacts(campaign.id), candidates };
 }

@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ATTEMPTS_LIMIT, storeGate } from '../../src/campaign/app-job.js';
-import { startCampaign } from '../../src/campaign/campaign.js';
+import { campaignView, startCampaign } from '../../src/campaign/campaign.js';
 import { runCampaignWorker } from '../../src/campaign/campaign-worker.js';
 import { PRIORITY } from '../../src/campaign/job-queue.js';
 import { openJobQueue } from '../../src/campaign/open-queue.js';
 import { compressBytes, decompressBytes, documentDigest } from '../../src/fleet/revision.js';
 import { materialiseSource } from '../../src/fleet/source.js';
+import type { CampaignRecord } from '../../src/fleet/store/campaign-store.js';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import { PostgresDriver } from '../../src/fleet/store/postgres-driver.js';
 import { JOB_OF_APP } from '../../src/fleet/store/sql-campaign-store.js';
@@ -563,27 +564,40 @@ class CountingDriver implements SqlDriver {
 }
 
 for (const kind of STORE_KINDS) {
-  test(`a campaign's start reads and records its applications in as many statements for 8 applications as for 2, each planned or needs-source as its revision kept its source (${kind})`, { skip: skips[kind] }, async () => {
+  test(`a campaign's start (and its view, for campaign show) reads and records its applications in as many statements for 8 applications as for 2, each planned or needs-source as its revision kept its source (${kind})`, { skip: skips[kind] }, async () => {
     const store = await freshStore(kind);
     try {
       const lockfileOnly = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
       const fleet = makeFleet(store, ['alpha', 'beta'], lockfileOnly);
-      const start = async (apps: string[]): Promise<{ id: number; statements: number }> => {
+      const counted = async <T>(work: (fleetStore: FleetStore) => Promise<T>): Promise<{ result: T; statements: number }> => {
         const driver = new CountingDriver(kind === 'sqlite' ? SqliteDriver.open(store.store) : await PostgresDriver.open(store.store));
         try {
-          const started = await startCampaign(SqlFleetStore.over(driver, store.store), { id: ADVISORY_ID, apps, publish: true, sandbox: 'none', by: 'test', now: new Date() });
-          return { id: started.campaign.id, statements: driver.statements };
+          const result = await work(SqlFleetStore.over(driver, store.store));
+          return { result, statements: driver.statements };
         } finally {
           await driver.close();
         }
       };
+      const start = async (apps: string[]): Promise<{ id: number; statements: number }> => {
+        const { result: started, statements } = await counted((f) => startCampaign(f, { id: ADVISORY_ID, apps, publish: true, sandbox: 'none', by: 'test', now: new Date() }));
+        // Its planned applications built to candidates.
+        await withStore(store, (f) => drainOneWorker(store, f, join(tempDir('marker'), 'done.txt'), { campaign: started.campaign.id, apps: started.queued }));
+        return { id: started.campaign.id, statements };
+      };
       const two = await start(['alpha', 'c1']);
       const eight = await start(['alpha', 'beta', ...lockfileOnly]);
       assert.equal(eight.statements, two.statements);
-      assert.deepEqual(show(fleet, two.id).apps.map((a) => [a.app, a.state]), [['alpha', 'planned'], ['c1', 'needs-source']]);
+      const viewed = async (id: number): Promise<{ candidates: number; statements: number }> => {
+        const { result, statements } = await counted(async (f) => campaignView(f, (await f.campaigns.campaign(id)) as CampaignRecord));
+        return { candidates: result.candidates.size, statements };
+      };
+      const [viewTwo, viewEight] = [await viewed(two.id), await viewed(eight.id)];
+      assert.deepEqual([viewTwo.candidates, viewEight.candidates], [1, 2]);
+      assert.equal(viewEight.statements, viewTwo.statements);
+      assert.deepEqual(show(fleet, two.id).apps.map((a) => [a.app, a.state]), [['alpha', 'candidate'], ['c1', 'needs-source']]);
       assert.deepEqual(
         show(fleet, eight.id).apps.map((a) => [a.app, a.state]),
-        [['alpha', 'planned'], ['beta', 'planned'], ...lockfileOnly.map((n) => [n, 'needs-source'])],
+        [['alpha', 'candidate'], ['beta', 'candidate'], ...lockfileOnly.map((n) => [n, 'needs-source'])],
       );
     } finally {
       await store.dispose();
