@@ -43,7 +43,11 @@ export function scheduledSync(store: FleetStore, gate: StoreGate, options: { cac
  */
 export async function queuePlannedApps(store: FleetStore, gate: StoreGate, queue: JobQueue): Promise<void> {
   const byCampaign = new Map<number, number[]>();
-  for (const { campaignId, appId } of await gate(() => store.campaigns.plannedApps())) byCampaign.set(campaignId, [...(byCampaign.get(campaignId) ?? []), appId]);
+  for (const { campaignId, appId } of await gate(() => store.campaigns.plannedApps())) {
+    const apps = byCampaign.get(campaignId);
+    if (apps === undefined) byCampaign.set(campaignId, [appId]);
+    else apps.push(appId);
+  }
   for (const [campaignId, appIds] of byCampaign) await queue.enqueue(campaignId, appIds, PRIORITY.userStarted);
 }
 

@@ -50,13 +50,15 @@ export async function startCampaign(store: FleetStore, request: StartRequest): P
   const at = request.now.toISOString();
   return store.transaction(async (tx) => {
     const campaign = await tx.campaigns.create({ advisoryId, aliases, publish: request.publish, sandbox: request.sandbox, createdAt: at, by: request.by });
-    const rows: { appId: number; revisionId: number; state: 'planned' | 'needs-source' }[] = [];
-    for (const a of chosen) {
-      const app = await tx.appById(a.appId);
-      if (app?.currentRevision == null) continue;
-      const hasSource = (await tx.revisionSource(app.currentRevision)) !== null;
-      rows.push({ appId: a.appId, revisionId: app.currentRevision, state: hasSource ? 'planned' : 'needs-source' });
-    }
+    // Each application's current revision and kept source, a few queries for all of them: an
+    // advisory may affect thousands, and one query each was seconds of round trips on PostgreSQL.
+    const apps = await tx.appsNamed(chosen.map((a) => a.name));
+    const current = chosen.flatMap((a) => {
+      const revisionId = apps.get(a.name)?.currentRevision;
+      return revisionId == null ? [] : [{ appId: a.appId, revisionId }];
+    });
+    const sources = await tx.revisionSources(current.map((c) => c.revisionId));
+    const rows = current.map((c) => ({ ...c, state: sources.has(c.revisionId) ? ('planned' as const) : ('needs-source' as const) }));
     await tx.campaigns.addApps(campaign.id, rows, at);
     if (rows.every((r) => r.state !== 'planned')) await tx.campaigns.setState(campaign.id, 'done', at);
     return { campaign: (await tx.campaigns.campaign(campaign.id)) as CampaignRecord, queued: rows.filter((r) => r.state === 'planned').map((r) => r.appId) };
@@ -97,9 +99,9 @@ export interface CampaignView {
 
 export async function campaignView(store: FleetStore, campaign: CampaignRecord): Promise<CampaignView> {
   const apps = await store.campaigns.apps(campaign.id);
-  const candidates = new Map<number, string>();
-  for (const a of apps) {
-    if (a.candidateRevisionId !== null) candidates.set(a.candidateRevisionId, (await store.revision(a.candidateRevisionId))?.digest ?? '');
-  }
+  // Every candidate's digest in a few queries: a campaign may hold thousands.
+  const ids = apps.flatMap((a) => (a.candidateRevisionId === null ? [] : [a.candidateRevisionId]));
+  const revisions = await store.revisionsById(ids);
+  const candidates = new Map(ids.map((id) => [id, revisions.get(id)?.digest ?? '']));
   return { campaign, apps, steps: await store.campaigns.steps(campaign.id), artifacts: await store.campaigns.artifacts(campaign.id), candidates };
 }

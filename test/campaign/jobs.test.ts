@@ -5,13 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ATTEMPTS_LIMIT, storeGate } from '../../src/campaign/app-job.js';
-import { startCampaign } from '../../src/campaign/campaign.js';
+import { campaignView, startCampaign } from '../../src/campaign/campaign.js';
 import { runCampaignWorker } from '../../src/campaign/campaign-worker.js';
 import { PRIORITY } from '../../src/campaign/job-queue.js';
 import { openJobQueue } from '../../src/campaign/open-queue.js';
 import { compressBytes, decompressBytes, documentDigest } from '../../src/fleet/revision.js';
 import { materialiseSource } from '../../src/fleet/source.js';
+import type { CampaignRecord } from '../../src/fleet/store/campaign-store.js';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
+import { PostgresDriver } from '../../src/fleet/store/postgres-driver.js';
+import { CAMPAIGN_JOBS_APP_INDEX_VERSION } from '../../src/fleet/store/migrations.js';
+import { JOB_OF_APP } from '../../src/fleet/store/sql-campaign-store.js';
+import type { SqlDriver, SqlExecutor, SqlValue, TransactionOptions } from '../../src/fleet/store/sql.js';
+import { SqlFleetStore } from '../../src/fleet/store/sql-store.js';
+import { SqliteDriver } from '../../src/fleet/store/sqlite-driver.js';
 import type { FleetStore } from '../../src/fleet/store/store.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { ADVISORY_ID, STEPS, VULNERABLE, cargoLock, cheapBuilder, writeRustApp } from '../support/campaign-fleet.js';
@@ -493,6 +500,106 @@ for (const kind of STORE_KINDS) {
       // The campaign's two jobs (in either order: pg-boss orders equal priorities by creation), then the sync.
       const ran = readFileSync(order, 'utf8').split('\n').filter(Boolean);
       assert.deepEqual([...ran.slice(0, 2).sort(), ...ran.slice(2)], ['alpha', 'beta', 'sync']);
+    } finally {
+      await store.dispose();
+    }
+  });
+}
+
+test('queueing a campaign on SQLite finds each application\'s job by its index, in a new store and in one upgraded from the schema before it', { skip: skips.sqlite }, async () => {
+  const store = await freshStore('sqlite');
+  try {
+    // The plan SQLite makes for the question queueing asks of every application (and each worker of every planned one, once a lease).
+    const plan = (): Promise<string> =>
+      withStoreSql(store, async (tx) => (await tx.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${JOB_OF_APP}`, [1, 1])).map((r) => r.detail).join('\n'));
+    await withStore(store, () => Promise.resolve());
+    assert.match(await plan(), /^SEARCH campaign_jobs USING INDEX campaign_jobs_app \(campaign_id=\? AND app_id=\?\)$/);
+    // A store as the stowage before this index left it.
+    await withStoreSql(store, async (tx) => {
+      await tx.run(`DROP INDEX campaign_jobs_app`);
+      await tx.run(`UPDATE fleet_meta SET value = ? WHERE key = 'schema_version'`, [String(CAMPAIGN_JOBS_APP_INDEX_VERSION - 1)]);
+    });
+    assert.match(await plan(), /^SCAN campaign_jobs$/);
+    await withStore(store, () => Promise.resolve());
+    assert.match(await plan(), /^SEARCH campaign_jobs USING INDEX campaign_jobs_app \(campaign_id=\? AND app_id=\?\)$/);
+  } finally {
+    await store.dispose();
+  }
+});
+
+/** A driver that counts the statements run through it, its transactions' included. */
+class CountingDriver implements SqlDriver {
+  statements = 0;
+  constructor(private readonly inner: SqlDriver) {}
+  get dialect(): SqlDriver['dialect'] {
+    return this.inner.dialect;
+  }
+  private counted(executor: SqlExecutor): SqlExecutor {
+    return {
+      dialect: executor.dialect,
+      query: (sql, params) => {
+        this.statements++;
+        return executor.query(sql, params);
+      },
+      run: (sql, params) => {
+        this.statements++;
+        return executor.run(sql, params);
+      },
+    };
+  }
+  query<R extends object>(sql: string, params?: readonly SqlValue[]): Promise<R[]> {
+    return this.counted(this.inner).query<R>(sql, params);
+  }
+  run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    return this.counted(this.inner).run(sql, params);
+  }
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.inner.transaction((tx) => work(this.counted(tx)), options);
+  }
+  generation(): Promise<string | null> {
+    return this.inner.generation();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+for (const kind of STORE_KINDS) {
+  test(`a campaign's start (and its view, for campaign show) reads and records its applications in as many statements for 8 applications as for 2, each planned or needs-source as its revision kept its source (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const lockfileOnly = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
+      const fleet = makeFleet(store, ['alpha', 'beta'], lockfileOnly);
+      const counted = async <T>(work: (fleetStore: FleetStore) => Promise<T>): Promise<{ result: T; statements: number }> => {
+        const driver = new CountingDriver(kind === 'sqlite' ? SqliteDriver.open(store.store) : await PostgresDriver.open(store.store));
+        try {
+          const result = await work(SqlFleetStore.over(driver, store.store));
+          return { result, statements: driver.statements };
+        } finally {
+          await driver.close();
+        }
+      };
+      const start = async (apps: string[]): Promise<{ id: number; statements: number }> => {
+        const { result: started, statements } = await counted((f) => startCampaign(f, { id: ADVISORY_ID, apps, publish: true, sandbox: 'none', by: 'test', now: new Date() }));
+        // Its planned applications built to candidates.
+        await withStore(store, (f) => drainOneWorker(store, f, join(tempDir('marker'), 'done.txt'), { campaign: started.campaign.id, apps: started.queued }));
+        return { id: started.campaign.id, statements };
+      };
+      const two = await start(['alpha', 'c1']);
+      const eight = await start(['alpha', 'beta', ...lockfileOnly]);
+      assert.equal(eight.statements, two.statements);
+      const viewed = async (id: number): Promise<{ candidates: number; statements: number }> => {
+        const { result, statements } = await counted(async (f) => campaignView(f, (await f.campaigns.campaign(id)) as CampaignRecord));
+        return { candidates: result.candidates.size, statements };
+      };
+      const [viewTwo, viewEight] = [await viewed(two.id), await viewed(eight.id)];
+      assert.deepEqual([viewTwo.candidates, viewEight.candidates], [1, 2]);
+      assert.equal(viewEight.statements, viewTwo.statements);
+      assert.deepEqual(show(fleet, two.id).apps.map((a) => [a.app, a.state]), [['alpha', 'candidate'], ['c1', 'needs-source']]);
+      assert.deepEqual(
+        show(fleet, eight.id).apps.map((a) => [a.app, a.state]),
+        [['alpha', 'candidate'], ['beta', 'candidate'], ...lockfileOnly.map((n) => [n, 'needs-source'])],
+      );
     } finally {
       await store.dispose();
     }

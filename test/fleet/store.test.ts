@@ -148,6 +148,7 @@ for (const kind of STORE_KINDS) {
           await tx.run(`DROP INDEX campaign_apps_candidate`);
           await tx.run(`DROP INDEX triage_app`);
           await tx.run(`ALTER TABLE revisions DROP COLUMN not_audited`);
+          await tx.run(`DROP INDEX campaign_jobs_app`);
           await tx.run(`UPDATE fleet_meta SET value = ? WHERE key = 'schema_version'`, [String(ADVISORY_RECORDS_VERSION - 1)]);
         });
         const whole = await driver.query<{ n: number }>(`SELECT COUNT(*) AS n FROM findings WHERE finding LIKE ?`, [`%${description.slice(0, 40)}%`]);

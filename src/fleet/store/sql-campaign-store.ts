@@ -17,6 +17,14 @@ import {
 
 /** Digests a statement names at most (well under both dialects' parameter limits, and a short OR of LIKEs). */
 const DIGESTS_PER_QUERY = 100;
+/** Campaign applications a multi-row INSERT writes (5 bound values each). */
+const APPS_PER_INSERT = 500;
+
+/**
+ * Whether an application of a campaign has a job already (bound: campaign id, application id):
+ * queueing asks it of every application, found by the campaign_jobs_app index.
+ */
+export const JOB_OF_APP = `SELECT 1 FROM campaign_jobs WHERE kind = 'campaign-app' AND campaign_id = ? AND app_id = ?`;
 
 /** The digests of a stored checkpoint's files. */
 function checkpointFiles(text: string): string[] {
@@ -130,11 +138,12 @@ export class SqlCampaignStore implements CampaignStore {
   }
 
   async addApps(campaignId: number, apps: { appId: number; revisionId: number; state: CampaignAppState }[], at: string): Promise<void> {
-    for (const a of apps) {
+    // Many rows a statement: a campaign may take thousands of applications.
+    for (const batch of chunks(apps, APPS_PER_INSERT)) {
       await this.sql.run(
         `INSERT INTO campaign_apps (campaign_id, app_id, revision_id, state, step, blocked_by, log, fix, candidate_revision_id, attempt, attempts, updated_at)
-         VALUES (?, ?, ?, ?, NULL, NULL, NULL, '[]', NULL, NULL, 0, ?)`,
-        [campaignId, a.appId, a.revisionId, a.state, at],
+         VALUES ${batch.map(() => `(?, ?, ?, ?, NULL, NULL, NULL, '[]', NULL, NULL, 0, ?)`).join(', ')}`,
+        batch.flatMap((a) => [campaignId, a.appId, a.revisionId, a.state, at]),
       );
     }
   }
@@ -306,7 +315,7 @@ export class SqlCampaignStore implements CampaignStore {
     for (const appId of appIds) {
       await this.sql.run(
         `INSERT INTO campaign_jobs (campaign_id, app_id, priority, state, lease_owner, lease_until, attempts, created_at)
-         SELECT ?, ?, ?, 'queued', NULL, NULL, 0, ? WHERE NOT EXISTS (SELECT 1 FROM campaign_jobs WHERE kind = 'campaign-app' AND campaign_id = ? AND app_id = ?)`,
+         SELECT ?, ?, ?, 'queued', NULL, NULL, 0, ? WHERE NOT EXISTS (${JOB_OF_APP})`,
         [campaignId, appId, priority, at, campaignId, appId],
       );
     }

@@ -350,6 +350,18 @@ export class SqlFleetStore implements FleetStore {
     return rows[0] ? { digest: rows[0].digest, files: Number(rows[0].files) } : null;
   }
 
+  async revisionSources(revisionIds: readonly number[]): Promise<Map<number, RevisionSource>> {
+    const found = new Map<number, RevisionSource>();
+    for (const batch of chunks([...new Set(revisionIds)], ROWS_PER_INSERT)) {
+      const rows = await this.sql.query<{ revision_id: number; digest: string; files: number }>(
+        `SELECT revision_id, digest, files FROM revision_sources WHERE revision_id IN (${batch.map(() => '?').join(', ')})`,
+        batch,
+      );
+      for (const row of rows) found.set(Number(row.revision_id), { digest: row.digest, files: Number(row.files) });
+    }
+    return found;
+  }
+
   async app(name: string): Promise<AppRecord | null> {
     const rows = await this.sql.query<AppRow>(`SELECT id, name, current_revision, source_kind, created_at FROM apps WHERE name = ?`, [name]);
     return rows[0] ? appOf(rows[0]) : null;

@@ -192,6 +192,8 @@ export interface FleetStore {
   setRevisionSource(revisionId: number, source: RevisionSource): Promise<void>;
   /** The source kept with a revision; null when it was added from a lockfile, SBOM or archive alone. */
   revisionSource(revisionId: number): Promise<RevisionSource | null>;
+  /** The sources kept with these revisions, by revision id (those without one are absent; one query for many: a campaign's start). */
+  revisionSources(revisionIds: readonly number[]): Promise<Map<number, RevisionSource>>;
 
   /** Campaigns, their applications, steps, artifacts and the SQLite job queue. */
   readonly campaigns: CampaignStore;
