@@ -1,8 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADVISORY_DB_BUNDLE, runCli, tempDir } from '../support/shared.js';
+import { ADVISORY_DB_BUNDLE, runCli, tempDir, tempTree } from '../support/shared.js';
 
 /*
  * A Cargo.lock entry without a `source` is a path package to Cargo only when the workspace has
@@ -39,15 +38,6 @@ function shadowLock(appDep = 'rsa 0.9.10', shadowSource: string | null = null): 
   ].join('\n');
 }
 
-function project(prefix: string, files: Record<string, string>): string {
-  const root = tempDir(prefix);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
-
 function audit(path: string, ...extra: string[]): { status: number; stdout: string; stderr: string } {
   return runCli(['audit', path, ...DB, '--format', 'json', ...extra], { cacheDir });
 }
@@ -57,7 +47,7 @@ function errorLines(stderr: string): string[] {
 }
 
 before(() => {
-  const warm = audit(project('warm', { 'Cargo.lock': shadowLock(`rsa 0.9.10 (${CRATES_IO})`) }));
+  const warm = audit(tempTree('warm', { 'Cargo.lock': shadowLock(`rsa 0.9.10 (${CRATES_IO})`) }));
   assert.equal(warm.status, 1, warm.stderr);
 });
 
@@ -65,7 +55,7 @@ const EXPECTED_REFUSAL = (path: string): string =>
   `stowage: ${path}:7: package app 0.1.0: dependency "rsa 0.9.10" is ambiguous: rsa 0.9.10 is listed without a source and from ${CRATES_IO}; Cargo takes the one without a source only when the workspace has a path package rsa, and nothing here says it has`;
 
 test('a source-less entry shadowing crates.io rsa, with a manifest that has no path package rsa: refused, not read as the path one', () => {
-  const root = project('shadow', { 'Cargo.toml': APP_MANIFEST, 'Cargo.lock': shadowLock() });
+  const root = tempTree('shadow', { 'Cargo.toml': APP_MANIFEST, 'Cargo.lock': shadowLock() });
   for (const extra of [[], ['--omit', 'dev']]) {
     const result = audit(root, ...extra);
     assert.equal(result.status, 2, result.stdout);
@@ -74,14 +64,14 @@ test('a source-less entry shadowing crates.io rsa, with a manifest that has no p
 });
 
 test('the same without any manifest: refused', () => {
-  const root = project('shadow-bare', { 'Cargo.lock': shadowLock() });
+  const root = tempTree('shadow-bare', { 'Cargo.lock': shadowLock() });
   const result = audit(join(root, 'Cargo.lock'), '--omit', 'dev');
   assert.equal(result.status, 2, result.stdout);
   assert.deepEqual(errorLines(result.stderr), [EXPECTED_REFUSAL(join(root, 'Cargo.lock'))]);
 });
 
 test('the bare name "rsa" is ambiguous anyway (two entries): refused as before', () => {
-  const root = project('shadow-name', { 'Cargo.toml': APP_MANIFEST, 'Cargo.lock': shadowLock('rsa') });
+  const root = tempTree('shadow-name', { 'Cargo.toml': APP_MANIFEST, 'Cargo.lock': shadowLock('rsa') });
   const result = audit(root, '--omit', 'dev');
   assert.equal(result.status, 2, result.stdout);
 });
@@ -113,7 +103,7 @@ const LOCAL_RSA: { what: string; files: Record<string, string> }[] = [
 
 for (const { what, files } of LOCAL_RSA) {
   test(`a source-less rsa that the workspace has as a path package (${what}) takes the bare "rsa 0.9.10", as in Cargo`, () => {
-    const root = project('shadow-local', { ...files, 'Cargo.lock': shadowLock() });
+    const root = tempTree('shadow-local', { ...files, 'Cargo.lock': shadowLock() });
     const result = audit(root);
     // crates.io's rsa is still audited (w depends on it): found, exit 1.
     assert.equal(result.status, 1, result.stderr);
@@ -123,7 +113,7 @@ for (const { what, files } of LOCAL_RSA) {
 }
 
 test('an explicit crates.io source in the dependency string is never ambiguous', () => {
-  const root = project('shadow-explicit', { 'Cargo.toml': APP_MANIFEST, 'Cargo.lock': shadowLock(`rsa 0.9.10 (${CRATES_IO})`) });
+  const root = tempTree('shadow-explicit', { 'Cargo.toml': APP_MANIFEST, 'Cargo.lock': shadowLock(`rsa 0.9.10 (${CRATES_IO})`) });
   const result = audit(root, '--omit', 'dev');
   assert.equal(result.status, 1, result.stderr);
 });
@@ -143,7 +133,7 @@ test('a crate [patch]ed from a path inside the application is a path package app
     ['[patch.crates-io]', manifest],
     ['[workspace] and [patch.crates-io]', `${manifest}\n[workspace]\n`],
   ] as const) {
-    const root = project('patched-path', { 'Cargo.toml': text, 'Cargo.lock': lock, 'patched/smallvec/Cargo.toml': '[package]\nname = "smallvec"\nversion = "1.6.0"\n' });
+    const root = tempTree('patched-path', { 'Cargo.toml': text, 'Cargo.lock': lock, 'patched/smallvec/Cargo.toml': '[package]\nname = "smallvec"\nversion = "1.6.0"\n' });
     const result = audit(root);
     assert.equal(result.status, 1, `${what}: ${result.stderr}`);
     const report = JSON.parse(result.stdout) as { findings: { advisory: { id: string }; paths: string[][]; directDependencies: string[] }[] };

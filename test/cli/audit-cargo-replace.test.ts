@@ -1,9 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
-import { runCli, tempDir } from '../support/shared.js';
+import { runCli, tempDir, tempTree } from '../support/shared.js';
 
 /*
  * `[replace]` (deprecated, still accepted by cargo 1.95): Cargo.lock keeps the replaced package
@@ -24,15 +23,6 @@ const ITOA_SUM = 'e1151fc26292f8973dc365086d4a5003962e17ff7846011ac1ac72a6bcd218
 
 function advisoryDb(): string {
   return rustsecAdvisoryDb(tempDir('cli-cargo-replace-db'), [{ id: 'RUSTSEC-2099-0102', package: 'itoa' }]);
-}
-
-function project(prefix: string, files: Record<string, string>): string {
-  const root = tempDir(prefix);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
 }
 
 interface Report {
@@ -102,7 +92,7 @@ w = { path = "../w" }
 
 test('a crate a [replace]ment brings in is built with the replaced package, not only through a dev-dependency: --omit dev reports it', () => {
   const db = advisoryDb();
-  const root = project('replace-git', {
+  const root = tempTree('replace-git', {
     'app/Cargo.toml': GIT_REPLACE_MANIFEST,
     'app/Cargo.lock': GIT_REPLACE_LOCK,
     'w/Cargo.toml': `[package]\nname = "w"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nhex = { git = "https://example.invalid/hexfork" }\n`,
@@ -153,7 +143,7 @@ test('a [replace] path crate is a path package the replaced one leads to, not a 
   // `cargo metadata` (cargo 1.95) lists app alone as a workspace member and resolves app -> hexfork -> itoa.
   const db = advisoryDb();
   const manifest = '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nhex = "0.4"\n\n[replace]\n"hex:0.4.3" = { path = "hexfork" }\n';
-  const root = project('replace-path', { 'Cargo.toml': manifest, 'Cargo.lock': PATH_REPLACE_LOCK });
+  const root = tempTree('replace-path', { 'Cargo.toml': manifest, 'Cargo.lock': PATH_REPLACE_LOCK });
   const result = audit(root, db);
   assert.equal(result.status, 1, result.stderr);
   const report = JSON.parse(result.stdout) as Report;
@@ -173,7 +163,7 @@ test('a `replace` cargo cannot apply is refused in one line', () => {
   ];
   for (const { replace, message } of cases) {
     const lock = GIT_REPLACE_LOCK.replace(/^replace = .*$/m, `replace = ${replace}`);
-    const root = project('replace-bad', { 'Cargo.lock': lock });
+    const root = tempTree('replace-bad', { 'Cargo.lock': lock });
     const result = audit(join(root, 'Cargo.lock'), db);
     assert.equal(result.status, 2, result.stdout);
     const lines = result.stderr.split('\n').filter((line) => line !== '');
