@@ -56,8 +56,11 @@ export async function applyFixPlans(
 ): Promise<LockfileDiff> {
   const changes: LockfileChange[] = plans.flatMap((p) => (p.change ? [{ pkg: p.package, to: p.change.to, direct: p.change.direct }] : []));
   if (changes.length === 0) return { lockfile: graph.path, diff: '' };
-  const kept = new Map(options.files.filter((f) => existsSync(f)).map((f) => [f, readFileSync(f)]));
   const eco = await loadFixEcosystem(graph.ecosystem, graph.path, options.http, options.env);
+  // Every workspace member's manifest is put back too: npm install -w MEMBER writes the member's package.json.
+  const roots = new Set(graph.roots);
+  const members = graph.packages.filter((p) => roots.has(p.id)).map((p) => join(dirname(graph.path), eco.manifestOf(p)));
+  const kept = new Map([...new Set([...options.files, ...members])].filter((f) => existsSync(f)).map((f) => [f, readFileSync(f)]));
   try {
     await eco.apply(changes, {
       allowOverrides: options.allowOverrides,

@@ -44,15 +44,15 @@ function declaredRange(entry: Record<string, unknown> | undefined, name: string)
 }
 
 /**
- * How `npm install NAME@VERSION` should save VERSION so that package.json admits nothing its
+ * How `npm install NAME@VERSION` should save VERSION so that no manifest admits anything its
  * requirement did not: npm writes `^VERSION` unless told otherwise, which widens `~1.2.5` or
- * `1.2.x`. The first of `^`, `~` and an exact version that the requirement contains (the planner
- * only picks a VERSION it accepts, so an exact one always is); npm's `^` for a requirement that
- * is no range (a dist-tag).
+ * `1.2.x`. The first of `^`, `~` and an exact version that every requirement contains (the
+ * planner only picks a VERSION they accept, so an exact one always is); npm's `^` for a
+ * requirement that is no range (a dist-tag).
  */
-function savePrefix(requirement: string, version: string): '^' | '~' | '' {
-  if (semver.validRange(requirement) === null) return '^';
-  for (const prefix of ['^', '~'] as const) if (semver.subset(`${prefix}${version}`, requirement)) return prefix;
+function savePrefix(requirements: readonly string[], version: string): '^' | '~' | '' {
+  const ranges = requirements.filter((r) => semver.validRange(r) !== null);
+  for (const prefix of ['^', '~'] as const) if (ranges.every((r) => semver.subset(`${prefix}${version}`, r))) return prefix;
   return '';
 }
 
@@ -234,26 +234,58 @@ export class NpmFixEcosystem implements FixEcosystem {
     return semver.satisfies(candidate, `^${locked}`, { includePrerelease: true });
   }
 
-  /** The application's own requirement on a direct dependency: package.json's, as the lockfile's root entry records it. */
-  private rootDeclaration(name: string): { field: string; written: string } | null {
-    return declaration(this.lockEntries()[''], name);
+  /**
+   * The project's own manifests that declare a direct dependency on this very copy: the root
+   * (`''`) and workspace members (their locations in `packages`), each with the requirement as
+   * written there (under the alias, `"foo": "npm:bar@^1"`, when the copy is installed as one).
+   * A location resolves a name as npm does: its own `node_modules` first, then the root's.
+   */
+  private directDeclarations(pkg: Package): { location: string; field: string; written: string }[] {
+    const entries = this.lockEntries();
+    const name = pkg.alias ?? pkg.name;
+    const found = [];
+    for (const [location, entry] of Object.entries(entries)) {
+      if (location !== '' && (location.includes('node_modules/') || location.startsWith('../') || location.startsWith('/'))) continue;
+      const declared = declaration(entry, name);
+      if (declared === null) continue;
+      const resolved = entries[location === '' ? `node_modules/${name}` : `${location}/node_modules/${name}`] ?? entries[`node_modules/${name}`];
+      if (resolved?.version === pkg.version) found.push({ location, ...declared });
+    }
+    return found;
   }
 
-  /** The prefix `npm install NAME@VERSION` saves a direct dependency with: see savePrefix. */
-  private directPrefix(change: LockfileChange): '^' | '~' | '' {
-    const declared = this.rootDeclaration(change.pkg.alias ?? change.pkg.name);
-    return declared === null ? '^' : savePrefix(rangeOf(declared.written), change.to);
+  /**
+   * Where `npm install NAME@VERSION` saves a direct dependency: each manifest that declares it
+   * (none recorded: the root's, as npm adds it), and the prefix that admits no version one of
+   * their requirements did not (see savePrefix).
+   */
+  private directTargets(change: LockfileChange): { declared: { location: string; field: string; written: string }[]; prefix: '^' | '~' | '' } {
+    const declared = this.directDeclarations(change.pkg);
+    return { declared, prefix: savePrefix(declared.map((d) => rangeOf(d.written)), change.to) };
+  }
+
+  /** `NAME@VERSION`, or for an alias `ALIAS@npm:NAME@VERSION`: npm then saves it under the alias. */
+  private static installSpec(pkg: Package, version: string): string {
+    return pkg.alias === undefined ? `${pkg.name}@${version}` : `${pkg.alias}@npm:${pkg.name}@${version}`;
   }
 
   /**
    * A direct dependency: `npm install NAME@VERSION`, which saves it in package.json anew, with
    * the prefix that admits no version the requirement did not (`~1.2.5` becomes `~1.2.6`, never
-   * `^1.2.6`). A transitive one: `npm update NAME`, which moves it as far as every dependent's
-   * range allows; or, with --allow-overrides, an `overrides` entry for the locked version and
-   * `npm install`.
+   * `^1.2.6`), in the workspace members that declare it (`-w LOCATION`: without it npm adds a
+   * requirement to the root's package.json and leaves the member's as it was) and under its
+   * alias (`ALIAS@npm:NAME@VERSION`: `NAME@VERSION` would add NAME beside it). A transitive one:
+   * `npm update NAME`, which moves it as far as every dependent's range allows; or, with
+   * --allow-overrides, an `overrides` entry for the locked version and `npm install`.
    */
   command(change: LockfileChange, options: { allowOverrides: boolean }): string[] {
-    if (change.direct) return ['npm', 'install', ...NPM_FLAGS, ...SAVE_FLAGS[this.directPrefix(change)], `${change.pkg.name}@${change.to}`];
+    if (change.direct) {
+      const { declared, prefix } = this.directTargets(change);
+      const members = declared.filter((d) => d.location !== '').map((d) => d.location);
+      const root = declared.length === 0 || declared.some((d) => d.location === '');
+      const where = [...members.flatMap((m) => ['-w', m]), ...(members.length > 0 && root ? ['--include-workspace-root'] : [])];
+      return ['npm', 'install', ...NPM_FLAGS, ...where, ...SAVE_FLAGS[prefix], NpmFixEcosystem.installSpec(change.pkg, change.to)];
+    }
     if (options.allowOverrides) return ['npm', 'install', ...NPM_FLAGS];
     return ['npm', 'update', change.pkg.name, ...NPM_FLAGS];
   }
@@ -271,10 +303,12 @@ export class NpmFixEcosystem implements FixEcosystem {
   /** What package.json gets: a direct dependency's requirement saved anew, or an override entry. */
   manifestChange(change: LockfileChange, options: { allowOverrides: boolean }): ManifestChange | null {
     if (change.direct) {
-      const declared = this.rootDeclaration(change.pkg.alias ?? change.pkg.name);
-      const to = `${this.directPrefix(change)}${change.to}`;
-      if (declared === null) return { file: 'package.json', field: 'dependencies', key: change.pkg.name, from: null, to };
-      return declared.written === to ? null : { file: 'package.json', field: declared.field, key: change.pkg.name, from: declared.written, to };
+      const { declared: [first], prefix } = this.directTargets(change);
+      const key = change.pkg.alias ?? change.pkg.name;
+      const to = change.pkg.alias === undefined ? `${prefix}${change.to}` : `npm:${change.pkg.name}@${prefix}${change.to}`;
+      if (first === undefined) return { file: 'package.json', field: 'dependencies', key, from: null, to };
+      const file = first.location === '' ? 'package.json' : `${first.location}/package.json`;
+      return first.written === to ? null : { file, field: first.field, key, from: first.written, to };
     }
     if (options.allowOverrides) return { file: 'package.json', field: 'overrides', key: `${change.pkg.name}@${change.pkg.version}`, from: null, to: change.to };
     return null;
