@@ -243,13 +243,15 @@ test('the schema has every field the README documents, and no other', () => {
   const jsonc = /```jsonc\n([\s\S]*?)\n```/.exec(section)?.[1] ?? '';
   const example: unknown = JSON.parse(jsonc.replace(/[ \t]+\/\/.*$/gm, ''));
   const documented = exampleFields(example, '', new Set());
-  // Three objects are shown empty, their fields named in the comment beside them.
+  // Some objects are shown empty, their fields named in the comment beside them.
   const ignoreFields = /"ignored": null,\s*\/\/ or \{ ([^}]*) \}/.exec(jsonc)?.[1];
+  const manifestFields = /"manifest": null,\s*\/\/ or \{ ([^}]*) \}/.exec(jsonc)?.[1];
   const unidentifiedFields = /"unidentified": \[\][^[]*\[\{ ([^}]*) \}\]/.exec(jsonc)?.[1];
   const blockerFields = /"blockedBy": \[\][^[]*\[\{ ([^}]*) \}\]/.exec(jsonc)?.[1];
   const functionFields = /"functions": \[\][^[]*\[\{ ([^}]*) \}\]/.exec(jsonc)?.[1];
-  assert.ok(ignoreFields && unidentifiedFields && blockerFields && functionFields, 'the README names the fields of `ignored`, `unidentified`, `fix.blockedBy` and `functions`');
+  assert.ok(ignoreFields && manifestFields && unidentifiedFields && blockerFields && functionFields, 'the README names the fields of `ignored`, `fix.manifest`, `unidentified`, `fix.blockedBy` and `functions`');
   for (const f of ignoreFields.split(', ')) documented.add(`findings[].ignored.${f}`);
+  for (const f of manifestFields.split(', ')) documented.add(`findings[].fix.manifest.${f}`);
   for (const f of unidentifiedFields.split(', ')) documented.add(`targets[].unidentified[].${f.replaceAll('"', '')}`);
   for (const f of blockerFields.split(', ')) documented.add(`findings[].fix.blockedBy[].${f}`);
   for (const f of functionFields.split(', ')) documented.add(`findings[].advisory.functions[].${f.replaceAll('"', '')}`);
