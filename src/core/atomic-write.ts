@@ -63,18 +63,11 @@ export function writeFileAtomically(path: string, data: Buffer): void {
 }
 
 /**
- * Puts back what `path` held when this run read it (a failed change undone): as
- * writeFileAtomically, but over a file read as input, the one write that may replace one.
+ * Writes over a file this run read as input, the one write that may replace one: putting back
+ * what it held when a change failed (fix --apply), or a change the user asked for (`fix --apply
+ * --allow-overrides` adds an entry to package.json's overrides). As writeFileAtomically otherwise.
  */
-export function restoreFileAtomically(path: string, data: Buffer): void {
-  writeAtomically(path, data, true);
-}
-
-/**
- * Writes a file this run read as input and was asked to change (`fix --apply --allow-overrides`
- * adds an entry to package.json's overrides), as writeFileAtomically otherwise.
- */
-export function rewriteInputAtomically(path: string, data: Buffer): void {
+export function writeOverInputAtomically(path: string, data: Buffer): void {
   writeAtomically(path, data, true);
 }
 

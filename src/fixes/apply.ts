@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { restoreFileAtomically } from '../core/atomic-write.js';
+import { writeOverInputAtomically } from '../core/atomic-write.js';
 import { StowageError } from '../core/errors.js';
 import type { LockfileChange } from '../core/ecosystem.js';
 import type { FixPlan } from '../core/fix.js';
@@ -70,7 +70,7 @@ export async function applyFixPlans(
     });
   } catch (err) {
     // The files as they were (read as this run's input: only a restore may write over them).
-    for (const [file, bytes] of kept) restoreFileAtomically(file, bytes);
+    for (const [file, bytes] of kept) writeOverInputAtomically(file, bytes);
     throw err;
   }
   const before = kept.get(graph.path);

@@ -8,7 +8,7 @@ import type { ManifestChange } from '../../core/fix.js';
 import type { Package } from '../../core/package.js';
 import { runTool, type ToolLimits } from '../../core/run-tool.js';
 import * as semver from '../../core/semver.js';
-import { rewriteInputAtomically } from '../../core/atomic-write.js';
+import { writeOverInputAtomically } from '../../core/atomic-write.js';
 import { PackumentClient, PUBLIC_REGISTRY_CONFIG, readNpmrcRegistries, registryFor, type NpmRegistryConfig } from './registry.js';
 
 /**
@@ -348,6 +348,6 @@ export class NpmFixEcosystem implements FixEcosystem {
     for (const c of changes) overrides[`${c.pkg.name}@${c.pkg.version}`] = c.to;
     manifest.overrides = overrides;
     // package.json was read as the audit's input: this is the one change to it the user asked for.
-    rewriteInputAtomically(path, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
+    writeOverInputAtomically(path, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
   }
 }
