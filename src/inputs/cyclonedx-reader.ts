@@ -308,6 +308,36 @@ function* walkComponents(path: string, doc: Json): Generator<{ component: Json; 
   }
 }
 
+/**
+ * Every service of the document (CycloneDX 1.4+ `services[]`, at any depth of
+ * `services[].services[]`) with where it sits; no recursion, so no depth limit. A service is
+ * no package, but `dependencies` may name it by its bom-ref.
+ */
+function* walkServices(path: string, doc: Json): Generator<{ service: Json; at: Location }> {
+  const stack: { node: unknown; at: Location }[] = [];
+  const pushAll = (list: unknown, at: Location): void => {
+    if (list === undefined) return;
+    if (!Array.isArray(list)) throw new InputError(path, `${locationText(at)} must be an array`);
+    for (let i = list.length - 1; i >= 0; i--) stack.push({ node: list[i], at: { parent: at.parent, key: `${at.key}[${i}]` } });
+  };
+  pushAll(doc.services, { parent: null, key: 'services' });
+  for (let entry = stack.pop(); entry; entry = stack.pop()) {
+    if (!isRecord(entry.node)) throw new InputError(path, `${locationText(entry.at)} is not an object`);
+    yield { service: entry.node, at: entry.at };
+    pushAll(entry.node.services, { parent: entry.at, key: 'services' });
+  }
+}
+
+/** Records a bom-ref where it is first seen; a second one refuses the document (edges to it would be ambiguous). */
+function recordRef(path: string, refs: Map<string, Location>, bomRef: unknown, at: Location): string | undefined {
+  if (bomRef === undefined) return undefined;
+  if (typeof bomRef !== 'string') throw new InputError(path, `${locationText(at)}: bom-ref is not a string`);
+  const first = refs.get(bomRef);
+  if (first) throw new InputError(path, `bom-ref ${quoted(bomRef)} appears twice (${locationText(first)} and ${locationText(at)}): edges to it would be ambiguous`);
+  refs.set(bomRef, at);
+  return bomRef;
+}
+
 export function readCycloneDx(path: string, text: string, options: CycloneDxReadOptions = { allowUnidentified: false }): DependencyGraph[] {
   return readCycloneDxDocument(path, parseJsonText(path, text), options);
 }
@@ -328,14 +358,12 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
   /** Applications inside a shipped artifact, by bom-ref. */
   const parts = new Map<string, { name: string; version: string }>();
 
+  // Services are no packages (edges to them are no package edges), but their bom-refs are the
+  // document's: an edge naming one is not dangling, and one a component has too (or a component's
+  // purl standing for it without a bom-ref) is ambiguous.
+  for (const { service, at } of walkServices(path, doc)) recordRef(path, refs, service['bom-ref'], at);
   for (const { component, at, isApplication } of walkComponents(path, doc)) {
-    const bomRef = component['bom-ref'];
-    if (bomRef !== undefined && typeof bomRef !== 'string') throw new InputError(path, `${locationText(at)}: bom-ref is not a string`);
-    if (bomRef !== undefined) {
-      const first = refs.get(bomRef);
-      if (first) throw new InputError(path, `bom-ref ${quoted(bomRef)} appears twice (${locationText(first)} and ${locationText(at)}): edges to it would be ambiguous`);
-      refs.set(bomRef, at);
-    }
+    const bomRef = recordRef(path, refs, component['bom-ref'], at);
     if (isApplication) {
       app = component;
       appRef = bomRef ?? null;

@@ -282,6 +282,36 @@ test('a duplicate bom-ref, at any depth or shared with the application, refuses 
   refused(sbom([{ ...SMALLVEC, 'bom-ref': 'app' }]), /bom-ref "app" appears twice \(metadata\.component and components\[0\]\)/);
 });
 
+test('dependencies may name services (CycloneDX 1.4+, nested at any depth); a service sharing a component\'s bom-ref is refused', () => {
+  const withServices = (services: unknown[], components: Component[], dependencies: unknown[]): string => {
+    const path = join(work, `case-${++count}.cdx.json`);
+    const app = { type: 'application', 'bom-ref': 'app', name: 'app', version: '1.0.0' };
+    writeFileSync(path, JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', version: 1, metadata: { component: app }, components, services, dependencies }));
+    return path;
+  };
+  // A service 2,000 levels deep: walked without recursion.
+  let deep: Record<string, unknown> = { 'bom-ref': 'svc-deep', name: 'deep' };
+  for (let i = 0; i < 2000; i++) deep = { name: `s${i}`, services: [deep] };
+  const services = [{ 'bom-ref': 'svc-api', name: 'api', services: [{ 'bom-ref': 'svc-db', name: 'db' }] }, deep];
+  const path = withServices(services, [SMALLVEC], [
+    { ref: 'app', dependsOn: ['smallvec', 'svc-api'] },
+    { ref: 'svc-api', dependsOn: ['svc-db', 'smallvec', 'svc-deep'] },
+    { ref: 'svc-deep' },
+  ]);
+  const { status, report: r } = report(path);
+  assert.equal(status, 1);
+  assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+  assert.deepEqual(r.warnings.filter((w) => !w.startsWith('advisory database ')), []);
+  // A bom-ref a service and a component both have: edges to it would be ambiguous, as between two components.
+  refused(withServices([{ 'bom-ref': 'x', name: 'x', services: [{ 'bom-ref': 'smallvec', name: 'svc' }] }], [SMALLVEC], [{ ref: 'app', dependsOn: ['smallvec'] }]), /bom-ref "smallvec" appears twice \(services\[0\]\.services\[0\] and components\[0\]\): edges to it would be ambiguous$/, '--allow-unidentified');
+  refused(withServices([{ 'bom-ref': 'app', name: 'svc' }], [SMALLVEC], []), /bom-ref "app" appears twice \(services\[0\] and metadata\.component\)/);
+  refused(withServices([{ 'bom-ref': 'pkg:cargo/smallvec@1.6.0', name: 'svc' }], [{ ...SMALLVEC, 'bom-ref': undefined }], []), /components\[0\]: purl "pkg:cargo\/smallvec@1\.6\.0" is listed twice without a bom-ref/);
+  refused(withServices({ name: 'x' } as unknown as unknown[], [SMALLVEC], []), /: services must be an array$/);
+  refused(withServices([{ name: 'x', services: ['y'] }], [SMALLVEC], []), /: services\[0\]\.services\[0\] is not an object$/);
+  // An edge to a service nobody lists is dangling still.
+  refused(withServices([], [SMALLVEC], [{ ref: 'app', dependsOn: ['smallvec', 'svc-ghost'] }]), /dependencies name 1 bom-ref no component has, so the graph is incomplete: "svc-ghost"/);
+});
+
 test('an edge to a bom-ref no component has refuses the SBOM; --allow-unidentified lists it', () => {
   const path = sbom([SAFE_CRATE, SMALLVEC], { dependencies: [{ ref: 'app', dependsOn: ['itoa', 'ghost'] }, { ref: 'phantom', dependsOn: ['smallvec'] }] });
   refused(path, /dependencies name 2 bom-refs no component has, so the graph is incomplete: "ghost", "phantom"; pass --allow-unidentified/);
