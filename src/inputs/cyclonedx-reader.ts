@@ -5,7 +5,7 @@ import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph
 import { parseJsonText } from '../core/json-text.js';
 import type { Ecosystem, Package, PackageSource } from '../core/package.js';
 import { cratesIoDownload, isCratesIoRegistryUrl } from '../ecosystems/cargo/source.js';
-import { crateNameProblem, lockfileNameKey } from '../ecosystems/package-names.js';
+import { crateNameProblem, lockfileNameKey, npmNameProblem } from '../ecosystems/package-names.js';
 import { parsePurl, type ParsedPurl } from '../core/purl.js';
 import { localComponentOf } from '../core/purl.js';
 import { PUBLIC_REGISTRY } from './inventory.js';
@@ -88,7 +88,15 @@ function locationText(at: Location): string {
   return keys.reverse().join('.');
 }
 
-export type PackageIdentity = { kind: 'package'; ecosystem: Ecosystem; name: string; version: string; source: PackageSource };
+export type PackageIdentity = {
+  kind: 'package';
+  ecosystem: Ecosystem;
+  name: string;
+  version: string;
+  source: PackageSource;
+  /** npm: the name the component goes by when it is an alias of the purl's package (`"b": "npm:a@1"`). */
+  alias?: string;
+};
 
 export type Identity =
   | PackageIdentity
@@ -99,8 +107,8 @@ interface PurlEcosystem {
   ecosystem: Ecosystem;
   /** The package name the purl names, or why it names none. */
   name(purl: ParsedPurl): { name: string } | { error: string };
-  /** The component's own name (with its group) agrees with the purl's: the name to audit, or null. */
-  agree(purlName: string, component: Json): string | null;
+  /** The component's own name (with its group) agrees with the purl's: the name to audit (and the alias it goes by), or null. */
+  agree(purlName: string, component: Json): { name: string; alias?: string } | null;
   isDefaultRegistry(url: string): boolean;
   /** Why a registry package's version is not one version of this ecosystem (a range, a partial version), or null. */
   versionProblem(version: string): string | null;
@@ -124,8 +132,8 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
     agree: (purlName, component) => {
       if (str(component.group) !== null) return null;
       const name = str(component.name);
-      if (name === null) return purlName;
-      return lockfileNameKey('cargo', name) === lockfileNameKey('cargo', purlName) ? name : null;
+      if (name === null) return { name: purlName };
+      return lockfileNameKey('cargo', name) === lockfileNameKey('cargo', purlName) ? { name } : null;
     },
     // The purl type's default repository is https://crates.io; Cargo's own index URLs (git or
     // sparse, however Cargo spells them) are crates.io as well.
@@ -155,13 +163,19 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
     // names no package at all (`Lodash` beside pkg:npm/lodash would hide every lodash advisory).
     // Then the lower-case spelling is audited: advisories are found under their own spelling
     // and its lower case (package-names.ts), so it meets every advisory either spelling would.
+    // Any other name is the alias the package is installed under (`"wrap-ansi-cjs":
+    // "npm:wrap-ansi@^7"`, which npm's own `npm sbom` writes as the component's name beside
+    // pkg:npm/wrap-ansi@7.0.0) when it is one npm takes for an alias (a package name, as
+    // npm-package-arg checks): the purl names what the registry served and advisories name, so
+    // that package is audited. A name no alias can have contradicts the purl.
     agree: (purlName, component) => {
       const group = str(component.group);
       const name = str(component.name);
-      if (name === null) return group === null ? purlName : null;
+      if (name === null) return group === null ? { name: purlName } : null;
       const full = group === null ? name : `@${group.replace(/^@/, '')}/${name}`;
-      if (full === purlName) return full;
-      return full.toLowerCase() === purlName.toLowerCase() ? purlName.toLowerCase() : null;
+      if (full === purlName) return { name: full };
+      if (full.toLowerCase() === purlName.toLowerCase()) return { name: purlName.toLowerCase() };
+      return npmNameProblem(full) === null ? { name: purlName, alias: full } : null;
     },
     isDefaultRegistry: (url) => /^https?:\/\/registry\.npmjs\.org\/?$/i.test(url),
     // As the audit reads a lockfile's versions (npm/version.ts): full semver, never coerced. A
@@ -217,11 +231,12 @@ export function identify(component: Json, ref: string | null): Identity {
 
   const named = reader.name(purl);
   if ('error' in named) return { kind: 'unidentified', reason: `purl not understood (${named.error})` };
-  const name = reader.agree(named.name, component);
-  if (name === null) return { kind: 'unidentified', reason: `purl names ${named.name}, the component ${[str(component.group), str(component.name)].filter((x) => x !== null).join('/')}` };
+  const agreed = reader.agree(named.name, component);
+  if (agreed === null) return { kind: 'unidentified', reason: `purl names ${named.name}, the component ${[str(component.group), str(component.name)].filter((x) => x !== null).join('/')}` };
   if (purl.version !== null && version !== null && purl.version !== version) {
     return { kind: 'unidentified', reason: `purl version ${purl.version} contradicts version ${version}` };
   }
+  const name = agreed.name;
   const locked = purl.version ?? version;
   if (locked === null) return { kind: 'unidentified', reason: 'no version' };
   let source = sourceOf(purl.qualifiers, reader);
@@ -247,7 +262,7 @@ export function identify(component: Json, ref: string | null): Identity {
   // the audit's to judge: it reports one it cannot compare as not audited.)
   const problem = source.kind === 'registry' ? reader.versionProblem(locked) : null;
   if (problem !== null) return { kind: 'unidentified', reason: `version ${locked} is not one ${reader.ecosystem} version (${problem})` };
-  return { kind: 'package', ecosystem: reader.ecosystem, name, version: locked, source };
+  return { kind: 'package', ecosystem: reader.ecosystem, name, version: locked, source, ...(agreed.alias !== undefined ? { alias: agreed.alias } : {}) };
 }
 
 /**
@@ -263,9 +278,12 @@ export function applicationIdentity(component: Json): PackageIdentity | null {
   return component.purl === undefined ? null : registryPackage(identify(component, null));
 }
 
-/** The identity when it is a registry's package (see applicationIdentity), else null. */
+/**
+ * The identity when it is a registry's package (see applicationIdentity), else null. The
+ * application is installed under no alias: a name other than its purl's is not that package.
+ */
 export function registryPackage(identity: Identity): PackageIdentity | null {
-  return identity.kind === 'package' && identity.source.kind === 'registry' ? identity : null;
+  return identity.kind === 'package' && identity.source.kind === 'registry' && identity.alias === undefined ? identity : null;
 }
 
 /** The application's name and version as the graph's root: the package's when its purl identifies one. */
@@ -393,6 +411,7 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
     const pkg: Package = { id, ecosystem: identity.ecosystem, name: identity.name, version: identity.version, source: identity.source, checksum: checksumOf(component, identity.ecosystem) };
     const license = declaredLicense(component);
     if (license !== null) pkg.license = license;
+    if (identity.alias !== undefined) pkg.alias = identity.alias;
     if (component.scope === 'excluded') pkg.flags = { dev: true };
     byRef.set(id, pkg);
     packages.push(pkg);

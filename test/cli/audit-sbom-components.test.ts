@@ -168,11 +168,30 @@ test('a purl whose version contradicts the component version is not identified (
 
 test('a purl whose name contradicts the component name or group is not identified', () => {
   refused(sbom([{ ...SMALLVEC, name: 'serde' }]), /"smallvec" \("serde"\): purl names smallvec, the component serde/);
+  // An npm name that no alias could have (not a package name) contradicts the purl; one that
+  // could is an alias (next test).
   refused(
-    sbom([{ type: 'library', 'bom-ref': 'b', group: '@babel', name: 'core', version: '7.23.0', purl: 'pkg:npm/%40babel/traverse@7.23.0' }]),
-    /"b" \("@babel\/core"\): purl names @babel\/traverse, the component @babel\/core/,
+    sbom([{ type: 'library', 'bom-ref': 'b', group: '@babel', name: 'core traverse', version: '7.23.0', purl: 'pkg:npm/%40babel/traverse@7.23.0' }]),
+    /"b" \("@babel\/core traverse"\): purl names @babel\/traverse, the component @babel\/core traverse/,
   );
+  refused(sbom([{ ...LODASH, name: '.lodash' }]), /"lodash" \("\.lodash"\): purl names lodash, the component \.lodash/);
   refused(sbom([{ ...SMALLVEC, group: 'rust' }]), /"smallvec" \("rust\/smallvec"\): purl names smallvec, the component rust\/smallvec/);
+});
+
+test('an npm alias (npm sbom names the component by its alias, the purl by the package) audits the purl\'s package; not for the application', () => {
+  // As npm 11's `npm sbom --sbom-format cyclonedx` writes `"lodash-old": "npm:lodash@4.17.20"`
+  // and `"@my/traverse": "npm:@babel/traverse@7.23.0"`: name the alias, bom-ref and purl the package.
+  const path = sbom([
+    { ...LODASH, 'bom-ref': 'lodash@4.17.20', name: 'lodash-old' },
+    { type: 'library', 'bom-ref': '@babel/traverse@7.23.0', name: '@my/traverse', version: '7.23.0', purl: 'pkg:npm/%40babel/traverse@7.23.0' },
+  ]);
+  const { status, report: r } = report(path);
+  assert.equal(status, 1);
+  assert.deepEqual(found(r), ['GHSA-29mw-wpgm-hmr9 lodash@4.17.20', 'GHSA-35jh-r3h4-6jhm lodash@4.17.20', 'GHSA-67hx-6x53-jw92 @babel/traverse@7.23.0']);
+  // The application is installed under no alias: a name other than its purl's leaves it the application.
+  const app = report(sbom([SAFE_CRATE], { app: { type: 'library', 'bom-ref': 'app', name: 'lodash-app', version: '4.17.20', purl: 'pkg:npm/lodash@4.17.20' } }));
+  assert.equal(app.status, 0);
+  assert.deepEqual(found(app.report), []);
 });
 
 test('scoped npm packages: %40 and unencoded scopes, group and name, type case, all match the advisory', () => {
