@@ -9,6 +9,7 @@ import { crateNameProblem, lockfileNameKey, npmNameProblem } from '../ecosystems
 import { parsePurl, type ParsedPurl } from '../core/purl.js';
 import { localComponentOf } from '../core/purl.js';
 import { PUBLIC_REGISTRY } from './inventory.js';
+import { TOOL_NAME } from '../core/tool.js';
 import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs, type SbomApplication } from './sbom-graphs.js';
 
 export { ALLOW_UNIDENTIFIED_FLAG };
@@ -41,6 +42,18 @@ function isShippedPart(component: Json): boolean {
     Array.isArray(component.properties) &&
     component.properties.some((p) => isRecord(p) && p.name === PART_PROPERTY)
   );
+}
+
+/**
+ * Whether stowage wrote the document (`metadata.tools`, as CycloneDX 1.5+ or 1.4 lists tools).
+ * What scope `excluded` means depends on who wrote it: stowage marks a crate so only when
+ * dev-dependencies alone bring it in; cargo-cyclonedx marks every crate that is not a normal
+ * dependency so, build-dependencies (which are built, and run, to make what ships) included.
+ */
+function writtenByStowage(doc: Json): boolean {
+  const tools = isRecord(doc.metadata) ? doc.metadata.tools : undefined;
+  const list: unknown = isRecord(tools) ? tools.components : tools;
+  return Array.isArray(list) && list.some((t) => isRecord(t) && t.name === TOOL_NAME);
 }
 
 /** Whether a composition says some inventory of the document is incomplete. */
@@ -375,6 +388,9 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
   const unidentified: UnidentifiedComponent[] = [];
   /** Applications inside a shipped artifact, by bom-ref. */
   const parts = new Map<string, { name: string; version: string }>();
+  /** Crates of scope `excluded` in a document stowage did not write: dev- or build-only, which cannot be told. */
+  let excludedCrates = 0;
+  const excludedMeansDev = writtenByStowage(doc);
 
   // Services are no packages (edges to them are no package edges), but their bom-refs are the
   // document's: an edge naming one is not dangling, and one a component has too (or a component's
@@ -412,7 +428,10 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
     const license = declaredLicense(component);
     if (license !== null) pkg.license = license;
     if (identity.alias !== undefined) pkg.alias = identity.alias;
-    if (component.scope === 'excluded') pkg.flags = { dev: true };
+    if (component.scope === 'excluded') {
+      if (identity.ecosystem === 'cargo' && !excludedMeansDev) excludedCrates++;
+      else pkg.flags = { dev: true };
+    }
     byRef.set(id, pkg);
     packages.push(pkg);
   }
@@ -431,7 +450,14 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
     appId = id;
   }
   const application: SbomApplication | null = app && appId !== null ? { id: appId, ...applicationOf(app, appIdentity), ...(appLicense !== null ? { license: appLicense } : {}) } : null;
-  return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling, idWord: 'bom-refs', partial: isIncomplete(doc) }, options);
+  const graphs = sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling, idWord: 'bom-refs', partial: isIncomplete(doc) }, options);
+  // Fail closed: no crate is left out as dev-only when it may be a build-dependency.
+  for (const graph of graphs) {
+    if (graph.ecosystem === 'cargo' && excludedCrates > 0) {
+      graph.scopeUnknown = `${excludedCrates} ${excludedCrates === 1 ? 'crate is' : 'crates are'} of scope "excluded", which cargo-cyclonedx writes for build-dependencies as for dev-dependencies, so none is known to be dev-only`;
+    }
+  }
+  return graphs;
 }
 
 /**

@@ -482,6 +482,38 @@ test('one package listed as a development-only component and as a shipped one is
   assert.deepEqual(found(devOnly.report), []);
 });
 
+test('a crate of scope "excluded" in another tool\'s SBOM may be a build-dependency: --omit dev keeps it, with a warning; in stowage\'s own it is dev-only', () => {
+  // cargo-cyclonedx writes scope "excluded" for every crate that is not a normal dependency,
+  // build-dependencies included, which a Cargo.lock audit keeps under --omit dev.
+  const cargoCyclonedx = (tools: unknown, components: Component[]): string => {
+    const path = join(work, `case-${++count}.cdx.json`);
+    const app = { type: 'application', 'bom-ref': 'app', name: 'app', version: '1.0.0' };
+    const refs = components.map((c) => c['bom-ref']);
+    writeFileSync(path, JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.5', version: 1, metadata: { tools, component: app }, components, dependencies: [{ ref: 'app', dependsOn: refs }] }));
+    return path;
+  };
+  const buildDep = { ...SMALLVEC, 'bom-ref': 'registry+https://github.com/rust-lang/crates.io-index#smallvec@1.6.0', scope: 'excluded' };
+  const other = cargoCyclonedx([{ vendor: 'CycloneDX', name: 'cargo-cyclonedx', version: '0.5.7' }], [buildDep, { ...SAFE_CRATE, scope: 'required' }]);
+  const kept = report(other, '--omit', 'dev');
+  assert.equal(kept.status, 1);
+  assert.deepEqual(found(kept.report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+  assert.ok(
+    kept.report.warnings.includes(`--omit dev not applied to ${other}: 1 crate is of scope "excluded", which cargo-cyclonedx writes for build-dependencies as for dev-dependencies, so none is known to be dev-only`),
+    kept.report.warnings.join('\n'),
+  );
+  // Without --omit nothing is said about it.
+  assert.ok(!report(other).report.warnings.some((w) => w.includes('excluded')));
+  // stowage's own SBOM marks a crate excluded only when dev-dependencies alone bring it in (1.6 and 1.4 tool lists).
+  for (const tools of [{ components: [{ type: 'application', name: 'stowage', version: '1.0.0' }] }, [{ name: 'stowage', version: '1.0.0' }]]) {
+    const own = report(cargoCyclonedx(tools, [buildDep, SAFE_CRATE]), '--omit', 'dev');
+    assert.equal(own.status, 0);
+    assert.deepEqual(found(own.report), []);
+  }
+  // An npm package of scope "excluded" is dev-only whoever wrote it: npm has no build-dependencies to take for dev ones.
+  const npmDev = report(cargoCyclonedx([{ name: 'cargo-cyclonedx' }], [{ ...LODASH, scope: 'excluded' }]), '--omit', 'dev');
+  assert.deepEqual(found(npmDev.report), []);
+});
+
 test('an npm name that differs from its purl in case only is audited in lower case: every advisory either spelling has matches', () => {
   // pkg:npm lower-cases names, so `Lodash` beside pkg:npm/lodash may be a misspelling of lodash (audited as
   // `Lodash`, no advisory would ever match), and `JSONStream` beside pkg:npm/jsonstream the legacy package.
