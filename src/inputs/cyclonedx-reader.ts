@@ -19,7 +19,9 @@ export { ALLOW_UNIDENTIFIED_FLAG };
  * shipped can be audited again without its source. Every component is read, at any depth of
  * `components[].components[]` and under `metadata.component` (the application). A component is
  * a package stowage audits when its purl is `pkg:cargo/…` or `pkg:npm/…` and agrees with the
- * component's name, group and version; edges come from `dependencies`. The application is a
+ * component's name, group and version (an npm component may go by an alias: the purl's package
+ * is audited); edges come from `dependencies`, which may name services (`services[]`, at any
+ * depth) as well as components. The application is a
  * package to audit too when its purl names a registry's (applicationIdentity).
  *
  * Fail closed: a component that may be a package (see NOT_PACKAGE_TYPES) but that stowage
