@@ -5,10 +5,11 @@ import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph
 import { parseJsonText } from '../core/json-text.js';
 import type { Ecosystem, Package, PackageSource } from '../core/package.js';
 import { cratesIoDownload, isCratesIoRegistryUrl } from '../ecosystems/cargo/source.js';
-import { crateNameProblem, lockfileNameKey } from '../ecosystems/package-names.js';
+import { crateNameProblem, lockfileNameKey, npmNameProblem } from '../ecosystems/package-names.js';
 import { parsePurl, type ParsedPurl } from '../core/purl.js';
 import { localComponentOf } from '../core/purl.js';
 import { PUBLIC_REGISTRY } from './inventory.js';
+import { TOOL_NAME } from '../core/tool.js';
 import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs, type SbomApplication } from './sbom-graphs.js';
 
 export { ALLOW_UNIDENTIFIED_FLAG };
@@ -18,7 +19,9 @@ export { ALLOW_UNIDENTIFIED_FLAG };
  * shipped can be audited again without its source. Every component is read, at any depth of
  * `components[].components[]` and under `metadata.component` (the application). A component is
  * a package stowage audits when its purl is `pkg:cargo/…` or `pkg:npm/…` and agrees with the
- * component's name, group and version; edges come from `dependencies`. The application is a
+ * component's name, group and version (an npm component may go by an alias: the purl's package
+ * is audited); edges come from `dependencies`, which may name services (`services[]`, at any
+ * depth) as well as components. The application is a
  * package to audit too when its purl names a registry's (applicationIdentity).
  *
  * Fail closed: a component that may be a package (see NOT_PACKAGE_TYPES) but that stowage
@@ -41,6 +44,18 @@ function isShippedPart(component: Json): boolean {
     Array.isArray(component.properties) &&
     component.properties.some((p) => isRecord(p) && p.name === PART_PROPERTY)
   );
+}
+
+/**
+ * Whether stowage wrote the document (`metadata.tools`, as CycloneDX 1.5+ or 1.4 lists tools).
+ * What scope `excluded` means depends on who wrote it: stowage marks a crate so only when
+ * dev-dependencies alone bring it in; cargo-cyclonedx marks every crate that is not a normal
+ * dependency so, build-dependencies (which are built, and run, to make what ships) included.
+ */
+function writtenByStowage(doc: Json): boolean {
+  const tools = isRecord(doc.metadata) ? doc.metadata.tools : undefined;
+  const list: unknown = isRecord(tools) ? tools.components : tools;
+  return Array.isArray(list) && list.some((t) => isRecord(t) && t.name === TOOL_NAME);
 }
 
 /** Whether a composition says some inventory of the document is incomplete. */
@@ -88,7 +103,15 @@ function locationText(at: Location): string {
   return keys.reverse().join('.');
 }
 
-export type PackageIdentity = { kind: 'package'; ecosystem: Ecosystem; name: string; version: string; source: PackageSource };
+export type PackageIdentity = {
+  kind: 'package';
+  ecosystem: Ecosystem;
+  name: string;
+  version: string;
+  source: PackageSource;
+  /** npm: the name the component goes by when it is an alias of the purl's package (`"b": "npm:a@1"`). */
+  alias?: string;
+};
 
 export type Identity =
   | PackageIdentity
@@ -99,8 +122,8 @@ interface PurlEcosystem {
   ecosystem: Ecosystem;
   /** The package name the purl names, or why it names none. */
   name(purl: ParsedPurl): { name: string } | { error: string };
-  /** The component's own name (with its group) agrees with the purl's: the name to audit, or null. */
-  agree(purlName: string, component: Json): string | null;
+  /** The component's own name (with its group) agrees with the purl's: the name to audit (and the alias it goes by), or null. */
+  agree(purlName: string, component: Json): { name: string; alias?: string } | null;
   isDefaultRegistry(url: string): boolean;
   /** Why a registry package's version is not one version of this ecosystem (a range, a partial version), or null. */
   versionProblem(version: string): string | null;
@@ -124,8 +147,8 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
     agree: (purlName, component) => {
       if (str(component.group) !== null) return null;
       const name = str(component.name);
-      if (name === null) return purlName;
-      return lockfileNameKey('cargo', name) === lockfileNameKey('cargo', purlName) ? name : null;
+      if (name === null) return { name: purlName };
+      return lockfileNameKey('cargo', name) === lockfileNameKey('cargo', purlName) ? { name } : null;
     },
     // The purl type's default repository is https://crates.io; Cargo's own index URLs (git or
     // sparse, however Cargo spells them) are crates.io as well.
@@ -155,13 +178,19 @@ const PURL_ECOSYSTEMS: Readonly<Record<string, PurlEcosystem>> = {
     // names no package at all (`Lodash` beside pkg:npm/lodash would hide every lodash advisory).
     // Then the lower-case spelling is audited: advisories are found under their own spelling
     // and its lower case (package-names.ts), so it meets every advisory either spelling would.
+    // Any other name is the alias the package is installed under (`"wrap-ansi-cjs":
+    // "npm:wrap-ansi@^7"`, which npm's own `npm sbom` writes as the component's name beside
+    // pkg:npm/wrap-ansi@7.0.0) when it is one npm takes for an alias (a package name, as
+    // npm-package-arg checks): the purl names what the registry served and advisories name, so
+    // that package is audited. A name no alias can have contradicts the purl.
     agree: (purlName, component) => {
       const group = str(component.group);
       const name = str(component.name);
-      if (name === null) return group === null ? purlName : null;
+      if (name === null) return group === null ? { name: purlName } : null;
       const full = group === null ? name : `@${group.replace(/^@/, '')}/${name}`;
-      if (full === purlName) return full;
-      return full.toLowerCase() === purlName.toLowerCase() ? purlName.toLowerCase() : null;
+      if (full === purlName) return { name: full };
+      if (full.toLowerCase() === purlName.toLowerCase()) return { name: purlName.toLowerCase() };
+      return npmNameProblem(full) === null ? { name: purlName, alias: full } : null;
     },
     isDefaultRegistry: (url) => /^https?:\/\/registry\.npmjs\.org\/?$/i.test(url),
     // As the audit reads a lockfile's versions (npm/version.ts): full semver, never coerced. A
@@ -217,11 +246,12 @@ export function identify(component: Json, ref: string | null): Identity {
 
   const named = reader.name(purl);
   if ('error' in named) return { kind: 'unidentified', reason: `purl not understood (${named.error})` };
-  const name = reader.agree(named.name, component);
-  if (name === null) return { kind: 'unidentified', reason: `purl names ${named.name}, the component ${[str(component.group), str(component.name)].filter((x) => x !== null).join('/')}` };
+  const agreed = reader.agree(named.name, component);
+  if (agreed === null) return { kind: 'unidentified', reason: `purl names ${named.name}, the component ${[str(component.group), str(component.name)].filter((x) => x !== null).join('/')}` };
   if (purl.version !== null && version !== null && purl.version !== version) {
     return { kind: 'unidentified', reason: `purl version ${purl.version} contradicts version ${version}` };
   }
+  const name = agreed.name;
   const locked = purl.version ?? version;
   if (locked === null) return { kind: 'unidentified', reason: 'no version' };
   let source = sourceOf(purl.qualifiers, reader);
@@ -247,7 +277,7 @@ export function identify(component: Json, ref: string | null): Identity {
   // the audit's to judge: it reports one it cannot compare as not audited.)
   const problem = source.kind === 'registry' ? reader.versionProblem(locked) : null;
   if (problem !== null) return { kind: 'unidentified', reason: `version ${locked} is not one ${reader.ecosystem} version (${problem})` };
-  return { kind: 'package', ecosystem: reader.ecosystem, name, version: locked, source };
+  return { kind: 'package', ecosystem: reader.ecosystem, name, version: locked, source, ...(agreed.alias !== undefined ? { alias: agreed.alias } : {}) };
 }
 
 /**
@@ -263,9 +293,12 @@ export function applicationIdentity(component: Json): PackageIdentity | null {
   return component.purl === undefined ? null : registryPackage(identify(component, null));
 }
 
-/** The identity when it is a registry's package (see applicationIdentity), else null. */
+/**
+ * The identity when it is a registry's package (see applicationIdentity), else null. The
+ * application is installed under no alias: a name other than its purl's is not that package.
+ */
 export function registryPackage(identity: Identity): PackageIdentity | null {
-  return identity.kind === 'package' && identity.source.kind === 'registry' ? identity : null;
+  return identity.kind === 'package' && identity.source.kind === 'registry' && identity.alias === undefined ? identity : null;
 }
 
 /** The application's name and version as the graph's root: the package's when its purl identifies one. */
@@ -308,6 +341,36 @@ function* walkComponents(path: string, doc: Json): Generator<{ component: Json; 
   }
 }
 
+/**
+ * Every service of the document (CycloneDX 1.4+ `services[]`, at any depth of
+ * `services[].services[]`) with where it sits; no recursion, so no depth limit. A service is
+ * no package, but `dependencies` may name it by its bom-ref.
+ */
+function* walkServices(path: string, doc: Json): Generator<{ service: Json; at: Location }> {
+  const stack: { node: unknown; at: Location }[] = [];
+  const pushAll = (list: unknown, at: Location): void => {
+    if (list === undefined) return;
+    if (!Array.isArray(list)) throw new InputError(path, `${locationText(at)} must be an array`);
+    for (let i = list.length - 1; i >= 0; i--) stack.push({ node: list[i], at: { parent: at.parent, key: `${at.key}[${i}]` } });
+  };
+  pushAll(doc.services, { parent: null, key: 'services' });
+  for (let entry = stack.pop(); entry; entry = stack.pop()) {
+    if (!isRecord(entry.node)) throw new InputError(path, `${locationText(entry.at)} is not an object`);
+    yield { service: entry.node, at: entry.at };
+    pushAll(entry.node.services, { parent: entry.at, key: 'services' });
+  }
+}
+
+/** Records a bom-ref where it is first seen; a second one refuses the document (edges to it would be ambiguous). */
+function recordRef(path: string, refs: Map<string, Location>, bomRef: unknown, at: Location): string | undefined {
+  if (bomRef === undefined) return undefined;
+  if (typeof bomRef !== 'string') throw new InputError(path, `${locationText(at)}: bom-ref is not a string`);
+  const first = refs.get(bomRef);
+  if (first) throw new InputError(path, `bom-ref ${quoted(bomRef)} appears twice (${locationText(first)} and ${locationText(at)}): edges to it would be ambiguous`);
+  refs.set(bomRef, at);
+  return bomRef;
+}
+
 export function readCycloneDx(path: string, text: string, options: CycloneDxReadOptions = { allowUnidentified: false }): DependencyGraph[] {
   return readCycloneDxDocument(path, parseJsonText(path, text), options);
 }
@@ -327,15 +390,16 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
   const unidentified: UnidentifiedComponent[] = [];
   /** Applications inside a shipped artifact, by bom-ref. */
   const parts = new Map<string, { name: string; version: string }>();
+  /** Crates of scope `excluded` in a document stowage did not write: dev- or build-only, which cannot be told. */
+  let excludedCrates = 0;
+  const excludedMeansDev = writtenByStowage(doc);
 
+  // Services are no packages (edges to them are no package edges), but their bom-refs are the
+  // document's: an edge naming one is not dangling, and one a component has too (or a component's
+  // purl standing for it without a bom-ref) is ambiguous.
+  for (const { service, at } of walkServices(path, doc)) recordRef(path, refs, service['bom-ref'], at);
   for (const { component, at, isApplication } of walkComponents(path, doc)) {
-    const bomRef = component['bom-ref'];
-    if (bomRef !== undefined && typeof bomRef !== 'string') throw new InputError(path, `${locationText(at)}: bom-ref is not a string`);
-    if (bomRef !== undefined) {
-      const first = refs.get(bomRef);
-      if (first) throw new InputError(path, `bom-ref ${quoted(bomRef)} appears twice (${locationText(first)} and ${locationText(at)}): edges to it would be ambiguous`);
-      refs.set(bomRef, at);
-    }
+    const bomRef = recordRef(path, refs, component['bom-ref'], at);
     if (isApplication) {
       app = component;
       appRef = bomRef ?? null;
@@ -365,7 +429,11 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
     const pkg: Package = { id, ecosystem: identity.ecosystem, name: identity.name, version: identity.version, source: identity.source, checksum: checksumOf(component, identity.ecosystem) };
     const license = declaredLicense(component);
     if (license !== null) pkg.license = license;
-    if (component.scope === 'excluded') pkg.flags = { dev: true };
+    if (identity.alias !== undefined) pkg.alias = identity.alias;
+    if (component.scope === 'excluded') {
+      if (identity.ecosystem === 'cargo' && !excludedMeansDev) excludedCrates++;
+      else pkg.flags = { dev: true };
+    }
     byRef.set(id, pkg);
     packages.push(pkg);
   }
@@ -384,7 +452,14 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
     appId = id;
   }
   const application: SbomApplication | null = app && appId !== null ? { id: appId, ...applicationOf(app, appIdentity), ...(appLicense !== null ? { license: appLicense } : {}) } : null;
-  return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling, idWord: 'bom-refs', partial: isIncomplete(doc) }, options);
+  const graphs = sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling, idWord: 'bom-refs', partial: isIncomplete(doc) }, options);
+  // Fail closed: no crate is left out as dev-only when it may be a build-dependency.
+  for (const graph of graphs) {
+    if (graph.ecosystem === 'cargo' && excludedCrates > 0) {
+      graph.scopeUnknown = `${excludedCrates} ${excludedCrates === 1 ? 'crate is' : 'crates are'} of scope "excluded", which cargo-cyclonedx writes for build-dependencies as for dev-dependencies, so none is known to be dev-only`;
+    }
+  }
+  return graphs;
 }
 
 /**

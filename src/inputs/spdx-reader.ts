@@ -123,6 +123,7 @@ export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxR
     const entry: Package = { id, ecosystem: identity.ecosystem, name: identity.name, version: identity.version, source: identity.source, checksum: checksumOf(pkg, identity.ecosystem) };
     const license = declaredLicense(pkg);
     if (license !== null) entry.license = license;
+    if (identity.alias !== undefined) entry.alias = identity.alias;
     byId.set(id, entry);
     packages.push(entry);
   }

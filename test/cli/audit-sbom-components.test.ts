@@ -168,11 +168,30 @@ test('a purl whose version contradicts the component version is not identified (
 
 test('a purl whose name contradicts the component name or group is not identified', () => {
   refused(sbom([{ ...SMALLVEC, name: 'serde' }]), /"smallvec" \("serde"\): purl names smallvec, the component serde/);
+  // An npm name that no alias could have (not a package name) contradicts the purl; one that
+  // could is an alias (next test).
   refused(
-    sbom([{ type: 'library', 'bom-ref': 'b', group: '@babel', name: 'core', version: '7.23.0', purl: 'pkg:npm/%40babel/traverse@7.23.0' }]),
-    /"b" \("@babel\/core"\): purl names @babel\/traverse, the component @babel\/core/,
+    sbom([{ type: 'library', 'bom-ref': 'b', group: '@babel', name: 'core traverse', version: '7.23.0', purl: 'pkg:npm/%40babel/traverse@7.23.0' }]),
+    /"b" \("@babel\/core traverse"\): purl names @babel\/traverse, the component @babel\/core traverse/,
   );
+  refused(sbom([{ ...LODASH, name: '.lodash' }]), /"lodash" \("\.lodash"\): purl names lodash, the component \.lodash/);
   refused(sbom([{ ...SMALLVEC, group: 'rust' }]), /"smallvec" \("rust\/smallvec"\): purl names smallvec, the component rust\/smallvec/);
+});
+
+test('an npm alias (npm sbom names the component by its alias, the purl by the package) audits the purl\'s package; not for the application', () => {
+  // As npm 11's `npm sbom --sbom-format cyclonedx` writes `"lodash-old": "npm:lodash@4.17.20"`
+  // and `"@my/traverse": "npm:@babel/traverse@7.23.0"`: name the alias, bom-ref and purl the package.
+  const path = sbom([
+    { ...LODASH, 'bom-ref': 'lodash@4.17.20', name: 'lodash-old' },
+    { type: 'library', 'bom-ref': '@babel/traverse@7.23.0', name: '@my/traverse', version: '7.23.0', purl: 'pkg:npm/%40babel/traverse@7.23.0' },
+  ]);
+  const { status, report: r } = report(path);
+  assert.equal(status, 1);
+  assert.deepEqual(found(r), ['GHSA-29mw-wpgm-hmr9 lodash@4.17.20', 'GHSA-35jh-r3h4-6jhm lodash@4.17.20', 'GHSA-67hx-6x53-jw92 @babel/traverse@7.23.0']);
+  // The application is installed under no alias: a name other than its purl's leaves it the application.
+  const app = report(sbom([SAFE_CRATE], { app: { type: 'library', 'bom-ref': 'app', name: 'lodash-app', version: '4.17.20', purl: 'pkg:npm/lodash@4.17.20' } }));
+  assert.equal(app.status, 0);
+  assert.deepEqual(found(app.report), []);
 });
 
 test('scoped npm packages: %40 and unencoded scopes, group and name, type case, all match the advisory', () => {
@@ -280,6 +299,36 @@ test('a duplicate bom-ref, at any depth or shared with the application, refuses 
   refused(nestedDuplicate, /bom-ref "itoa" appears twice \(components\[0\] and components\[0\]\.components\[0\]\.components\[0\]\)/);
   refused(nestedDuplicate, /appears twice/, '--allow-unidentified');
   refused(sbom([{ ...SMALLVEC, 'bom-ref': 'app' }]), /bom-ref "app" appears twice \(metadata\.component and components\[0\]\)/);
+});
+
+test('dependencies may name services (CycloneDX 1.4+, nested at any depth); a service sharing a component\'s bom-ref is refused', () => {
+  const withServices = (services: unknown[], components: Component[], dependencies: unknown[]): string => {
+    const path = join(work, `case-${++count}.cdx.json`);
+    const app = { type: 'application', 'bom-ref': 'app', name: 'app', version: '1.0.0' };
+    writeFileSync(path, JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', version: 1, metadata: { component: app }, components, services, dependencies }));
+    return path;
+  };
+  // A service 2,000 levels deep: walked without recursion.
+  let deep: Record<string, unknown> = { 'bom-ref': 'svc-deep', name: 'deep' };
+  for (let i = 0; i < 2000; i++) deep = { name: `s${i}`, services: [deep] };
+  const services = [{ 'bom-ref': 'svc-api', name: 'api', services: [{ 'bom-ref': 'svc-db', name: 'db' }] }, deep];
+  const path = withServices(services, [SMALLVEC], [
+    { ref: 'app', dependsOn: ['smallvec', 'svc-api'] },
+    { ref: 'svc-api', dependsOn: ['svc-db', 'smallvec', 'svc-deep'] },
+    { ref: 'svc-deep' },
+  ]);
+  const { status, report: r } = report(path);
+  assert.equal(status, 1);
+  assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+  assert.deepEqual(r.warnings.filter((w) => !w.startsWith('advisory database ')), []);
+  // A bom-ref a service and a component both have: edges to it would be ambiguous, as between two components.
+  refused(withServices([{ 'bom-ref': 'x', name: 'x', services: [{ 'bom-ref': 'smallvec', name: 'svc' }] }], [SMALLVEC], [{ ref: 'app', dependsOn: ['smallvec'] }]), /bom-ref "smallvec" appears twice \(services\[0\]\.services\[0\] and components\[0\]\): edges to it would be ambiguous$/, '--allow-unidentified');
+  refused(withServices([{ 'bom-ref': 'app', name: 'svc' }], [SMALLVEC], []), /bom-ref "app" appears twice \(services\[0\] and metadata\.component\)/);
+  refused(withServices([{ 'bom-ref': 'pkg:cargo/smallvec@1.6.0', name: 'svc' }], [{ ...SMALLVEC, 'bom-ref': undefined }], []), /components\[0\]: purl "pkg:cargo\/smallvec@1\.6\.0" is listed twice without a bom-ref/);
+  refused(withServices({ name: 'x' } as unknown as unknown[], [SMALLVEC], []), /: services must be an array$/);
+  refused(withServices([{ name: 'x', services: ['y'] }], [SMALLVEC], []), /: services\[0\]\.services\[0\] is not an object$/);
+  // An edge to a service nobody lists is dangling still.
+  refused(withServices([], [SMALLVEC], [{ ref: 'app', dependsOn: ['smallvec', 'svc-ghost'] }]), /dependencies name 1 bom-ref no component has, so the graph is incomplete: "svc-ghost"/);
 });
 
 test('an edge to a bom-ref no component has refuses the SBOM; --allow-unidentified lists it', () => {
@@ -431,6 +480,38 @@ test('one package listed as a development-only component and as a shipped one is
   const devOnly = report(sbom([excluded]), '--omit', 'dev');
   assert.equal(devOnly.status, 0);
   assert.deepEqual(found(devOnly.report), []);
+});
+
+test('a crate of scope "excluded" in another tool\'s SBOM may be a build-dependency: --omit dev keeps it, with a warning; in stowage\'s own it is dev-only', () => {
+  // cargo-cyclonedx writes scope "excluded" for every crate that is not a normal dependency,
+  // build-dependencies included, which a Cargo.lock audit keeps under --omit dev.
+  const cargoCyclonedx = (tools: unknown, components: Component[]): string => {
+    const path = join(work, `case-${++count}.cdx.json`);
+    const app = { type: 'application', 'bom-ref': 'app', name: 'app', version: '1.0.0' };
+    const refs = components.map((c) => c['bom-ref']);
+    writeFileSync(path, JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.5', version: 1, metadata: { tools, component: app }, components, dependencies: [{ ref: 'app', dependsOn: refs }] }));
+    return path;
+  };
+  const buildDep = { ...SMALLVEC, 'bom-ref': 'registry+https://github.com/rust-lang/crates.io-index#smallvec@1.6.0', scope: 'excluded' };
+  const other = cargoCyclonedx([{ vendor: 'CycloneDX', name: 'cargo-cyclonedx', version: '0.5.7' }], [buildDep, { ...SAFE_CRATE, scope: 'required' }]);
+  const kept = report(other, '--omit', 'dev');
+  assert.equal(kept.status, 1);
+  assert.deepEqual(found(kept.report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
+  assert.ok(
+    kept.report.warnings.includes(`--omit dev not applied to ${other}: 1 crate is of scope "excluded", which cargo-cyclonedx writes for build-dependencies as for dev-dependencies, so none is known to be dev-only`),
+    kept.report.warnings.join('\n'),
+  );
+  // Without --omit nothing is said about it.
+  assert.ok(!report(other).report.warnings.some((w) => w.includes('excluded')));
+  // stowage's own SBOM marks a crate excluded only when dev-dependencies alone bring it in (1.6 and 1.4 tool lists).
+  for (const tools of [{ components: [{ type: 'application', name: 'stowage', version: '1.0.0' }] }, [{ name: 'stowage', version: '1.0.0' }]]) {
+    const own = report(cargoCyclonedx(tools, [buildDep, SAFE_CRATE]), '--omit', 'dev');
+    assert.equal(own.status, 0);
+    assert.deepEqual(found(own.report), []);
+  }
+  // An npm package of scope "excluded" is dev-only whoever wrote it: npm has no build-dependencies to take for dev ones.
+  const npmDev = report(cargoCyclonedx([{ name: 'cargo-cyclonedx' }], [{ ...LODASH, scope: 'excluded' }]), '--omit', 'dev');
+  assert.deepEqual(found(npmDev.report), []);
 });
 
 test('an npm name that differs from its purl in case only is audited in lower case: every advisory either spelling has matches', () => {
