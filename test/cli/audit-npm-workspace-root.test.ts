@@ -175,4 +175,8 @@ test("pnpm: a workspace member's own pnpm-lock.yaml is refused, unless the works
     const own = audit(join(tree({ ...files, ...more }), 'packages', 'a'));
     assert.equal(own.status, 0, `${what}: ${own.stderr}`);
   }
+  // Inside an ini section the setting is that section's, not pnpm's: the root's lockfile is still the one used.
+  const sectioned = audit(join(tree({ ...files, '.npmrc': '[some-section]\nshared-workspace-lockfile = false\n' }), 'packages', 'a'));
+  assert.equal(sectioned.status, 2, sectioned.stderr);
+  assert.match(sectioned.stderr, /pnpm does not read this lockfile/);
 });

@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { expandDirectoryGlob, memberManifests, segmentRegExp } from '../../core/directory-glob.js';
 import { isRecord, parseYamlText } from './lockfile-reading.js';
 import { ancestors } from '../../core/ancestors.js';
+import { npmrcTopLevelSetting } from './registry.js';
 
 /**
  * The package.json of each workspace member a root package.json lists, as yarn v1 and npm find
@@ -111,7 +112,7 @@ function setsLockfilePerProject(npmrc: string): boolean {
   } catch {
     return false;
   }
-  return /^\s*shared-workspace-lockfile\s*=\s*false\s*$/m.test(text);
+  return npmrcTopLevelSetting(text, 'shared-workspace-lockfile') === 'false';
 }
 
 /** A package.json's JSON, or null when it cannot be read as JSON (npm then moves on). */
