@@ -15,15 +15,15 @@ export interface DebPackage {
   symlinks: TreeLink[];
 }
 
-/** The compressions dpkg-deb writes a member with, by the member name's suffix. */
-const MEMBER_COMPRESSION: Readonly<Record<string, Compression>> = { '': 'none', '.gz': 'gz', '.xz': 'xz', '.zst': 'zst' };
+/** The compressions dpkg-deb reads a member with, by the member name's suffix (it reads `.bz2` too, which stowage does not). */
+const MEMBER_COMPRESSION: Readonly<Record<string, Compression>> = { '': 'none', '.gz': 'gz', '.xz': 'xz', '.lzma': 'lzma', '.zst': 'zst' };
 
 /** A control.tar holds a few small files; far past any real one. */
 const CONTROL_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * Reads a `.deb` (deb(5)) in memory, as dpkg-deb does: the `ar` members `debian-binary` (format
- * 2.x), `control.tar[.gz|.xz|.zst]` and `data.tar[.gz|.xz|.zst]` in that order (members whose
+ * 2.x), `control.tar[.gz|.xz|.lzma|.zst]` and `data.tar[.gz|.xz|.lzma|.zst]` in that order (members whose
  * names start with `_` may come between them and are skipped, as dpkg skips them). Nothing is
  * unpacked to disk; the data tar is read as an untrusted file system image (untrusted-tar.ts)
  * and only the files `keep` wants stay in memory.
@@ -64,6 +64,6 @@ function tarMember(member: ArMember | undefined, base: string, label: string): {
   if (!member) throw new InputError(label, `truncated Debian package: no ${base} member`);
   if (!member.name.startsWith(base)) throw new InputError(label, `expected the ${base} member, found ${JSON.stringify(member.name)}`);
   const compression = MEMBER_COMPRESSION[member.name.slice(base.length)];
-  if (compression === undefined) throw new InputError(label, `${member.name}: a compression stowage does not read (gzip, xz, zstd or none)`);
+  if (compression === undefined) throw new InputError(label, `${member.name}: a compression stowage does not read (gzip, xz, lzma, zstd or none)`);
   return { name: member.name, bytes: member.data, compression };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { compressionOf, type Compression } from '../../core/decompress.js';
+import { compressionOf, unreadCompressionOf, type Compression } from '../../core/decompress.js';
 import { InputError } from '../../core/errors.js';
 import type { DependencyGraph } from '../../core/graph.js';
 import { readUntrustedTree, type ArchiveFile, type TreeLink, type UntrustedTree } from '../../core/untrusted-tar.js';
@@ -317,10 +317,14 @@ async function applyLayers(
 
 const layerLabel = (label: string, layer: { name: string }): string => `${label}:${layer.name}`;
 
+/**
+ * A layer's compression, by its magic bytes: gzip and zstd (OCI's media types), xz (docker load
+ * reads it, and bzip2, in a `docker save` archive), else a plain tar.
+ */
 function layerCompression(label: string, layer: { name: string; data: Buffer }): Compression {
-  const compression = compressionOf(layer.data) ?? 'none';
-  if (compression === 'xz') throw new InputError(layerLabel(label, layer), 'an xz-compressed layer: image layers are tar, gzip or zstd');
-  return compression;
+  const unread = unreadCompressionOf(layer.data);
+  if (unread !== null) throw new InputError(layerLabel(label, layer), `a ${unread}-compressed layer, which stowage does not read (it reads tar, gzip, zstd and xz layers)`);
+  return compressionOf(layer.data) ?? 'none';
 }
 
 /** The layer's read (its first, over the layers below it in the first image that names it). */
