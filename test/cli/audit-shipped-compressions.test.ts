@@ -81,12 +81,17 @@ test('an RPM with an lzma payload (rpmbuild w.lzdio) is read; one with a bzip2 p
   assert.match(refusal(audit(bzip2)), /\.rpm: payload compressor "bzip2" is not one stowage reads \(gzip, xz, lzma, zstd or none\)$/);
 });
 
-test('a .deb whose members are control.tar.lzma and data.tar.lzma (dpkg reads them) is read', async () => {
+test('a .deb whose data member is data.tar.lzma (dpkg reads it) is read; data.tar.bz2 is refused naming it', async () => {
   const control = await packTar([tarFile('./control', 'Package: old-tool\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: T <t@example.org>\nDescription: d\n')]);
   const data = await packTar([{ header: { name: './usr/bin/', type: 'directory', mode: 0o755 } }, tarFile('./usr/bin/tool', readFileSync(TOOL), 0o755)]);
   const deb = join(work, 'old-tool_1.0-1_amd64.deb');
-  writeFileSync(deb, arArchive([['debian-binary', Buffer.from('2.0\n')], ['control.tar.lzma', compressed(['xz', '--format=lzma'], control)], ['data.tar.lzma', compressed(['xz', '--format=lzma'], data)]]));
+  writeFileSync(deb, arArchive([['debian-binary', Buffer.from('2.0\n')], ['control.tar.xz', compressed(['xz'], control)], ['data.tar.lzma', compressed(['xz', '--format=lzma'], data)]]));
+  execFileSync('dpkg-deb', ['--contents', deb], { stdio: 'ignore' });
   findsSmallvec(deb, 'usr/bin/tool');
+  const bz2 = join(work, 'bz2-tool_1.0-1_amd64.deb');
+  writeFileSync(bz2, arArchive([['debian-binary', Buffer.from('2.0\n')], ['control.tar.xz', compressed(['xz'], control)], ['data.tar.bz2', compressed(['bzip2'], data)]]));
+  execFileSync('dpkg-deb', ['--contents', bz2], { stdio: 'ignore' });
+  assert.match(refusal(audit(bz2)), /bz2-tool_1\.0-1_amd64\.deb: data\.tar\.bz2: bzip2, which dpkg reads but stowage does not \(data\.tar is read as "data\.tar", "data\.tar\.gz", "data\.tar\.xz", "data\.tar\.lzma", "data\.tar\.zst"\)$/);
 });
 
 test('an image whose layer is xz-compressed (docker load reads it) is read; a bzip2 layer is refused naming it', async () => {
