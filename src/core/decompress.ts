@@ -4,10 +4,11 @@ import zstd from 'zstd-napi/binding.js';
 /**
  * The compressions of the archives stowage reads: its own vendor archives (zstd, gzip), npm
  * tarballs and `.crate` files (gzip), and what ships (a `.deb`'s members, an RPM's payload, an
- * image's layers: xz, zstd, gzip). Inflated chunk by chunk, so a reader that counts what it
- * receives stops a compression bomb at its cap without buffering it.
+ * image's layers: xz, zstd, gzip; lzma, xz's predecessor, in older `.deb` and RPM files).
+ * Inflated chunk by chunk, so a reader that counts what it receives stops a compression bomb at
+ * its cap without buffering it.
  */
-export type Compression = 'gz' | 'zst' | 'xz' | 'none';
+export type Compression = 'gz' | 'zst' | 'xz' | 'lzma' | 'none';
 
 const ZSTD_OUT_CHUNK = 128 * 1024;
 /**
@@ -27,8 +28,20 @@ export function compressionOf(bytes: Buffer): Exclude<Compression, 'none'> | nul
 
 const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
 
+/**
+ * A compression stowage does not inflate, told by its magic bytes where the container does not
+ * name it (an image layer): bzip2 (`BZh` and a block size digit, then a block's or the end's magic).
+ */
+export function unreadCompressionOf(bytes: Buffer): string | null {
+  if (bytes.length >= 10 && bytes.toString('latin1', 0, 3) === 'BZh' && (bytes[3] as number) >= 0x31 && (bytes[3] as number) <= 0x39) {
+    const block = bytes.subarray(4, 10).toString('hex');
+    if (block === '314159265359' || block === '177245385090') return 'bzip2';
+  }
+  return null;
+}
+
 export function compressionName(compression: Compression): string {
-  return { gz: 'gzip', zst: 'zstd', xz: 'xz', none: 'tar' }[compression];
+  return { gz: 'gzip', zst: 'zstd', xz: 'xz', lzma: 'lzma', none: 'tar' }[compression];
 }
 
 /** The inflated bytes, chunk by chunk, as the consumer asks for them. */
@@ -49,7 +62,8 @@ export async function* inflate(bytes: Buffer, compression: Compression): AsyncGe
       yield* inflateZstd(bytes);
       return;
     case 'xz':
-      // Loaded only for xz data (see xz.ts).
+    case 'lzma':
+      // Loaded only for xz and lzma data (see xz.ts).
       yield* (await import('./xz.js')).inflateXz(bytes);
       return;
   }

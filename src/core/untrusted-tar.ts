@@ -66,6 +66,7 @@ export interface UntrustedTarOptions {
   /**
    * Called for every file and directory entry kept (stripped path), in archive order, a
    * repeated path again: a layout that follows the archive's order (yarn's zips) replays it.
+   * A hard link (readUntrustedTree) is a file entry at its own path.
    */
   onEntry?: (entry: { kind: 'file' | 'directory'; path: string }) => void;
 }
@@ -280,7 +281,8 @@ async function readTar(
         if (entry.path !== null) {
           const kind = entry.kind === 'directory' ? 'directory' : 'file';
           placeEntry(paths, name, entry.path, kind, options.duplicates, refuse);
-          if (entry.kind === 'file' || entry.kind === 'directory') options.onEntry?.({ kind: entry.kind, path: entry.path });
+          // A hard link is a file where it lands (a script's second name over a binary below it).
+          if (entry.kind !== 'symlink') options.onEntry?.({ kind: entry.kind === 'directory' ? 'directory' : 'file', path: entry.path });
         }
         if (entry.kind === 'hardlink' && !regular.has(entry.target)) {
           throw refuse(name, `hard link to ${quote(entry.target)}, which is no file read before it in the archive`);

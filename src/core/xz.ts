@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import lzma from 'lzma-native';
 
 /**
- * xz, which node's zlib lacks, through lzma-native: bindings to liblzma itself (the reference
+ * xz, which node's zlib lacks, and lzma (the `.lzma` format xz replaced, LZMA_Alone: liblzma's
+ * auto decoder reads both, as rpm's reader does), through lzma-native: bindings to liblzma itself (the reference
  * decoder, so every check type is read: rpm writes its xz payloads with SHA-256, which the
  * WebAssembly and pure-Rust decoders on npm refuse), with a prebuilt N-API addon inside the
  * registry package (nothing downloaded, nothing compiled) that runs on node 20.

@@ -11,6 +11,7 @@ import { findLockfiles, readDependencyGraph, refuseUnreadLockfiles, unlockedMani
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
 import { binaryRoot, readRustBinary } from './binary/rust-binary.js';
+import { UPX_PACKED_REASON } from './binary/upx.js';
 import { namedByFile, type ShippedArtifact, type ShippedRead } from './shipped-artifact.js';
 import { SHIPPED_LIMITS, type ShippedLimits } from './shipped-limits.js';
 
@@ -116,11 +117,9 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   const graph = readRustBinary(bytes, path);
   if (!graph) return null;
   if (graph.partial && !options.allowPartial) {
-    throw new InputError(
-      path,
-      `${graph.partialReason ?? 'no .dep-v0 section (not built with cargo-auditable)'}: its embedded source paths name ${graph.packages.length} crate${graph.packages.length === 1 ? '' : 's'}, ` +
-        `a partial inventory; ${partialRefusal(options.partialUse)}`,
-    );
+    // Packed, nothing of it was read: no embedded path was looked for.
+    const paths = graph.partialReason === UPX_PACKED_REASON ? ':' : `: its embedded source paths name ${graph.packages.length} crate${graph.packages.length === 1 ? '' : 's'},`;
+    throw new InputError(path, `${graph.partialReason ?? 'no .dep-v0 section (not built with cargo-auditable)'}${paths} a partial inventory; ${partialRefusal(options.partialUse)}`);
   }
   options.record?.(path, bytes);
   const root = binaryRoot(graph);

@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
 import { MAX_WHOLE_FILE_BYTES, noteInputFile, readWholeFile } from '../core/input-files.js';
 import { partialRefusal, type ApplicationReadOptions } from './application.js';
+import { UPX_PACKED_REASON } from './binary/upx.js';
 import { namedByFile, type ShippedRead } from './shipped-artifact.js';
 
 /**
@@ -19,6 +20,16 @@ export async function readShippedPackage(path: string, options: ApplicationReadO
     throw new InputError(linked.path, `${linked.partialReason ?? 'packages not read'}: a partial inventory; ${partialRefusal(options.partialUse)}`);
   }
   const partial = read.graphs.filter((g) => g.partial === true);
+  // Packed executables first: nothing of them was read, not even embedded paths.
+  const packed = partial.filter((g) => g.partialReason === UPX_PACKED_REASON);
+  if (packed.length > 0 && !options.allowPartial) {
+    const named = packed.slice(0, 5).map((g) => g.path).join(', ');
+    throw new InputError(
+      path,
+      `${packed.length} ${packed.length === 1 ? 'executable is' : 'executables are'} packed with UPX, ${packed.length === 1 ? 'its' : 'their'} code and sections compressed inside ${packed.length === 1 ? 'it' : 'them'}, so what ${packed.length === 1 ? 'it was' : 'they were'} built from cannot be read (\`upx -d\` unpacks ${packed.length === 1 ? 'it' : 'them'}): a partial inventory (${named}${packed.length > 5 ? ', …' : ''}); ` +
+        partialRefusal(options.partialUse, packed.length),
+    );
+  }
   if (partial.length > 0 && !options.allowPartial) {
     const named = partial.slice(0, 5).map((g) => g.path).join(', ');
     throw new InputError(

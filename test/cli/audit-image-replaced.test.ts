@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -77,4 +78,54 @@ test('a layer that replaces a directory merges with it: the binaries and package
   assert.equal(out.status, 1, out.stdout + out.stderr);
   const ids = auditReport(out.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name}`).sort();
   assert.deepEqual(ids, ['GHSA-vh95-rmgr-6w4m minimist', 'GHSA-xvch-5gv4-984h minimist', 'RUSTSEC-2099-0401 smallvec']);
+});
+
+test('a later layer whose hard link puts a script where a binary was: the binary is not reported (a link to a binary is, as that binary)', async () => {
+  const image = await dockerSaveArchive(
+    [
+      await packTar([tarFile('usr/bin/tool', VULNERABLE, 0o755), tarFile('usr/bin/helper', VULNERABLE, 0o755)]),
+      await packTar([
+        tarFile('usr/lib/tool/run.sh', '#!/bin/sh\nexec /opt/tool/bin/tool "$@"\n', 0o755),
+        { header: { name: 'usr/bin/tool', type: 'link', linkname: 'usr/lib/tool/run.sh' } },
+        tarFile('opt/tool/bin/tool', CLEAN, 0o755),
+        { header: { name: 'usr/bin/helper', type: 'link', linkname: 'opt/tool/bin/tool' } },
+      ]),
+    ],
+    'linked:1',
+  );
+  const out = audit(image);
+  assert.equal(out.status, 0, out.stdout + out.stderr);
+  const report = auditReport(out.stdout);
+  assert.deepEqual(report.findings, []);
+  assert.deepEqual(report.targets.map((t) => t.path).sort(), [`${image}:opt/tool/bin/tool`, `${image}:usr/bin/helper`]);
+});
+
+test('a layer two images share, over other layers below in each: what it replaces is replaced in both, whichever image comes first', async () => {
+  const shared = await packTar([tarFile('usr/bin/tool', '#!/bin/sh\nexec /opt/tool/bin/tool "$@"\n', 0o755), tarFile('opt/tool/bin/tool', CLEAN, 0o755)]);
+  const plain = await packTar([tarFile('etc/os-release', 'ID=plain\n')]);
+  const withTool = await packTar([tarFile('usr/bin/tool', VULNERABLE, 0o755)]);
+  const names = ['plain/layer.tar', 'tool/layer.tar', 'shared/layer.tar'];
+  const image = join(tempDir('audit-image-shared'), 'images.tar');
+  writeFileSync(
+    image,
+    await packTar([
+      tarFile(
+        'manifest.json',
+        json([
+          { Config: 'a.json', RepoTags: ['a:1'], Layers: [names[0], names[2]] },
+          { Config: 'b.json', RepoTags: ['b:1'], Layers: [names[1], names[2]] },
+        ]),
+      ),
+      tarFile('a.json', '{}'),
+      tarFile('b.json', '{}'),
+      tarFile(names[0] as string, plain),
+      tarFile(names[1] as string, withTool),
+      tarFile(names[2] as string, shared),
+    ]),
+  );
+  const out = audit(image);
+  assert.equal(out.status, 0, out.stdout + out.stderr);
+  const report = auditReport(out.stdout);
+  assert.deepEqual(report.findings, []);
+  assert.deepEqual(report.targets.map((t) => t.path).sort(), [`${image}#a:1:opt/tool/bin/tool`, `${image}#b:1:opt/tool/bin/tool`]);
 });

@@ -54,7 +54,7 @@ export function buildDeb(options: { name: string; version: string; fields: Recor
  * /usr/bin/tool, and with `zeros`, a file of that many zero bytes (a payload that expands far);
  * `install`: more %install lines, `files`: the %files entries of what they install.
  */
-export function buildRpm(options: { provides: string[]; binary: string | null; payload: 'gzip' | 'xz' | 'zstd' | 'none'; zeros?: number; install?: string[]; files?: string[] }): string {
+export function buildRpm(options: { provides: string[]; binary: string | null; payload: 'gzip' | 'xz' | 'lzma' | 'bzip2' | 'zstd' | 'none'; zeros?: number; install?: string[]; files?: string[] }): string {
   const top = tempDir('rpm-top');
   mkdirSync(join(top, 'SOURCES'), { recursive: true });
   if (options.binary) copyFileSync(options.binary, join(top, 'SOURCES', 'tool'));
@@ -82,7 +82,7 @@ export function buildRpm(options: { provides: string[]; binary: string | null; p
     '',
   ];
   writeFileSync(join(top, 'demo.spec'), spec.join('\n'));
-  const io = { gzip: 'w1.gzdio', xz: 'w1.xzdio', zstd: 'w1.zstdio', none: 'w0.ufdio' }[options.payload];
+  const io = { gzip: 'w1.gzdio', xz: 'w1.xzdio', lzma: 'w1.lzdio', bzip2: 'w1.bzdio', zstd: 'w1.zstdio', none: 'w0.ufdio' }[options.payload];
   execFileSync('rpmbuild', ['-bb', '--nodeps', '--define', `_topdir ${top}`, '--define', `_binary_payload ${io}`, join(top, 'demo.spec')], { stdio: 'ignore' });
   const arch = readdirSync(join(top, 'RPMS'))[0] as string;
   return join(top, 'RPMS', arch, readdirSync(join(top, 'RPMS', arch))[0] as string);

@@ -2,6 +2,7 @@ import type { DependencyGraph } from '../../core/graph.js';
 import { DEP_V0_SECTION, readDepV0Sections } from './dep-v0.js';
 import { cratesFromEmbeddedPaths } from './embedded-paths.js';
 import { readObjectFile, type ObjectSection } from './object-file.js';
+import { isUpxPacked, UPX_PACKED_REASON } from './upx.js';
 
 /**
  * A Rust executable's dependency graph: from cargo-auditable's `.dep-v0` section when it has
@@ -9,8 +10,9 @@ import { readObjectFile, type ObjectSection } from './object-file.js';
  * and versions only, marked partial). A universal binary is one executable per architecture:
  * its graph is complete only when every slice has a section, and then it unites them all (the
  * architectures may depend on different crates). Null when the bytes are no executable format
- * read here. Throws InputError (one line naming `label`) for a file that claims a format and
- * breaks it, a section that does not inflate, inflates past its cap, or is not the expected JSON.
+ * read here. An executable packed with UPX (upx.ts) is partial, nothing read, with the reason.
+ * Throws InputError (one line naming `label`) for a file that claims a format and breaks it, a
+ * section that does not inflate, inflates past its cap, or is not the expected JSON.
  */
 export function readRustBinary(bytes: Uint8Array, label: string): DependencyGraph | null {
   const object = readObjectFile(bytes, label);
@@ -24,12 +26,14 @@ export function readRustBinary(bytes: Uint8Array, label: string): DependencyGrap
     for (const { data } of sections) if (!distinct.some((seen) => Buffer.compare(seen, data) === 0)) distinct.push(data);
     return readDepV0Sections(distinct, label, object.description);
   }
-  const packages = cratesFromEmbeddedPaths(bytes);
+  // Packed, its sections and strings are compressed: no path can be read, and none is looked for.
+  const packed = isUpxPacked(object, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const packages = packed ? [] : cratesFromEmbeddedPaths(bytes);
   const missing = [...Array(object.slices).keys()].filter((slice) => !covered.has(slice));
   return {
     ecosystem: 'cargo',
     path: label,
-    format: object.description,
+    format: packed ? `${object.description}, packed with UPX` : object.description,
     packages,
     edges: [],
     roots: [],
@@ -37,7 +41,8 @@ export function readRustBinary(bytes: Uint8Array, label: string): DependencyGrap
     partial: true,
     // cargo-auditable always writes zlib data: an empty section was emptied, and says this is a
     // Rust binary however few paths it embeds (so a package's reader keeps it, see rustBinaryGraphs).
-    ...(named.length > sections.length ? { partialReason: `its ${DEP_V0_SECTION} section is empty, so what it was built from cannot be read` } : {}),
+    // A packed executable is kept likewise: it may be a Rust binary, and nothing of it can be read.
+    ...(packed ? { partialReason: UPX_PACKED_REASON } : named.length > sections.length ? { partialReason: `its ${DEP_V0_SECTION} section is empty, so what it was built from cannot be read` } : {}),
     ...(sections.length > 0
       ? { warnings: [`${label}: architecture ${missing.join(', ')} of this universal binary has no ${DEP_V0_SECTION} section: its crates are read from embedded paths, for every architecture`] }
       : {}),

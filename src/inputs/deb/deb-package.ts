@@ -15,15 +15,22 @@ export interface DebPackage {
   symlinks: TreeLink[];
 }
 
-/** The compressions dpkg-deb writes a member with, by the member name's suffix. */
-const MEMBER_COMPRESSION: Readonly<Record<string, Compression>> = { '': 'none', '.gz': 'gz', '.xz': 'xz', '.zst': 'zst' };
+/**
+ * The compressions dpkg-deb reads each member with, by the member name's suffix (dpkg 1.21's
+ * deb(5)): the control archive gzip, xz, zstd or none; the data archive lzma too, and bzip2,
+ * which stowage does not read.
+ */
+const MEMBER_COMPRESSION: Readonly<Record<'control.tar' | 'data.tar', Readonly<Record<string, Compression>>>> = {
+  'control.tar': { '': 'none', '.gz': 'gz', '.xz': 'xz', '.zst': 'zst' },
+  'data.tar': { '': 'none', '.gz': 'gz', '.xz': 'xz', '.lzma': 'lzma', '.zst': 'zst' },
+};
 
 /** A control.tar holds a few small files; far past any real one. */
 const CONTROL_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * Reads a `.deb` (deb(5)) in memory, as dpkg-deb does: the `ar` members `debian-binary` (format
- * 2.x), `control.tar[.gz|.xz|.zst]` and `data.tar[.gz|.xz|.zst]` in that order (members whose
+ * 2.x), `control.tar[.gz|.xz|.lzma|.zst]` and `data.tar[.gz|.xz|.lzma|.zst]` in that order (members whose
  * names start with `_` may come between them and are skipped, as dpkg skips them). Nothing is
  * unpacked to disk; the data tar is read as an untrusted file system image (untrusted-tar.ts)
  * and only the files `keep` wants stay in memory.
@@ -60,10 +67,15 @@ export async function readDebPackage(bytes: Buffer, label: string, keep: (path: 
   return { control: parseControl(controlFile.data.toString('utf8'), `${label}:${controlTar.name}:control`), files: tree.files, symlinks: tree.symlinks };
 }
 
-function tarMember(member: ArMember | undefined, base: string, label: string): { name: string; bytes: Buffer; compression: Compression } {
+function tarMember(member: ArMember | undefined, base: 'control.tar' | 'data.tar', label: string): { name: string; bytes: Buffer; compression: Compression } {
   if (!member) throw new InputError(label, `truncated Debian package: no ${base} member`);
   if (!member.name.startsWith(base)) throw new InputError(label, `expected the ${base} member, found ${JSON.stringify(member.name)}`);
-  const compression = MEMBER_COMPRESSION[member.name.slice(base.length)];
-  if (compression === undefined) throw new InputError(label, `${member.name}: a compression stowage does not read (gzip, xz, zstd or none)`);
+  const suffix = member.name.slice(base.length);
+  const compression = MEMBER_COMPRESSION[base][suffix];
+  if (compression === undefined) {
+    const why = base === 'data.tar' && suffix === '.bz2' ? 'bzip2, which dpkg reads but stowage does not' : `a compression ${base === 'control.tar' && suffix === '.lzma' ? 'dpkg' : 'stowage'} does not read`;
+    const read = Object.keys(MEMBER_COMPRESSION[base]).map((s) => `"${base}${s}"`).join(', ');
+    throw new InputError(label, `${member.name}: ${why} (${base} is read as ${read})`);
+  }
   return { name: member.name, bytes: member.data, compression };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { compressionOf } from '../../core/decompress.js';
+import { compressionOf, unreadCompressionOf, type Compression } from '../../core/decompress.js';
 import { InputError } from '../../core/errors.js';
 import type { DependencyGraph } from '../../core/graph.js';
 import { readUntrustedTree, type ArchiveFile, type TreeLink, type UntrustedTree } from '../../core/untrusted-tar.js';
@@ -41,7 +41,7 @@ export async function readImageArchive(path: string, bytes: Buffer, limits: Ship
   const graphs: DependencyGraph[] = [];
   const warnings: string[] = [];
   // Each layer blob is read once, however many images (or one image, several times) name it.
-  const layerReads = new Map<Buffer, Promise<LayerRead>>();
+  const layerReads: LayerReads = { reads: new Map(), replacing: new Map(), ids: new Map() };
   // The files every layer keeps are held together: their bytes are capped by the archive's size.
   const kept = { ...keptBytesCap(limits, bytes.length), held: 0 };
   for (const image of images) {
@@ -236,10 +236,33 @@ function parentsOf(path: string): string[] {
 /**
  * A layer as read: its kept files, links and whiteouts, and the entries it replaces lower
  * layers' files with that are not kept (a script over a binary, a file over a package's
- * directory, a directory over a binary): each hides what was there, as a whiteout would.
+ * directory, a directory over a binary, a hard link to a script over a binary): each hides
+ * what was there, as a whiteout would. Which entries those are depends on the layers below
+ * (`below`, the stack it was read over): only the paths they fill are looked for.
  */
 interface LayerRead extends UntrustedTree {
-  replacing: { kind: 'file' | 'directory'; path: string }[];
+  replacing: Replacing;
+  below: string;
+}
+
+type Replacing = { kind: 'file' | 'directory'; path: string }[];
+
+/**
+ * The layers read so far, by blob (read once), and the entries a layer replaces over each other
+ * stack of layers it is applied on (a layer two images share on different layers below: the
+ * same `COPY`, say), read again for those entries alone.
+ */
+interface LayerReads {
+  reads: Map<Buffer, Promise<LayerRead>>;
+  replacing: Map<string, Promise<Replacing>>;
+  /** A number for each blob, to name a stack of layers by. */
+  ids: Map<Buffer, number>;
+}
+
+function layerId(reads: LayerReads, data: Buffer): number {
+  let id = reads.ids.get(data);
+  if (id === undefined) reads.ids.set(data, (id = reads.ids.size));
+  return id;
 }
 
 /** The layers applied in order: the files the tree keeps, as the image's root file system holds them. */
@@ -247,39 +270,17 @@ async function applyLayers(
   label: string,
   layers: readonly { name: string; data: Buffer }[],
   limits: ShippedLimits,
-  reads: Map<Buffer, Promise<LayerRead>>,
+  reads: LayerReads,
   kept: { maxKeptBytes: number; maxKeptBytesReason: string; held: number },
 ): Promise<{ files: ArchiveFile[]; links: TreeLink[] }> {
   const tree = new LayeredTree();
+  let below = '';
   for (const layer of layers) {
-    let reading = reads.get(layer.data);
-    if (reading === undefined) {
-      const compression = compressionOf(layer.data) ?? 'none';
-      if (compression === 'xz') throw new InputError(`${label}:${layer.name}`, 'an xz-compressed layer: image layers are tar, gzip or zstd');
-      // Only the entries at a path the layers below fill are held: a layer of a million files
-      // replaces few of the handful kept. (A layer another image shares is read once, against
-      // the first image's layers below it: one that hides a file only the other's hold leaves
-      // that file reported, never one unread.)
-      const replacing: LayerRead['replacing'] = [];
-      reading = readUntrustedTree(layer.data, {
-        label: `${label}:${layer.name}`,
-        compression,
-        ...limits,
-        ...archiveCaps(limits, layer.data.length),
-        duplicates: 'replace',
-        keep: (path, head) => posix.basename(path).startsWith(WHITEOUT) || isTreeInventoryFile(path, head),
-        maxKeptBytes: kept.maxKeptBytes - kept.held,
-        maxKeptBytesReason: kept.maxKeptBytesReason,
-        onEntry: (entry) => {
-          if (tree.holds(entry.path)) replacing.push(entry);
-        },
-      }).then((read) => {
-        for (const data of new Set(read.files.map((f) => f.data))) kept.held += data.length;
-        return { ...read, replacing };
-      });
-      reads.set(layer.data, reading);
-    }
-    const read = await reading;
+    const reading = layerReading(label, layer, below, tree, limits, reads, kept);
+    const first = await reading;
+    // Read over other layers below (another image's): what it replaces of these is looked for again.
+    const read = first.below === below ? first : { ...first, replacing: await replacingOver(label, layer, below, tree, limits, reads) };
+    below = `${below}/${layerId(reads, layer.data)}`;
     // Whiteouts first: they hide what the layers below hold, never what this layer adds.
     for (const file of read.files) {
       const base = posix.basename(file.path);
@@ -312,4 +313,73 @@ async function applyLayers(
     }
   }
   return tree.values();
+}
+
+const layerLabel = (label: string, layer: { name: string }): string => `${label}:${layer.name}`;
+
+/**
+ * A layer's compression, by its magic bytes: gzip and zstd (OCI's media types), xz (docker load
+ * reads it, and bzip2, in a `docker save` archive), else a plain tar.
+ */
+function layerCompression(label: string, layer: { name: string; data: Buffer }): Compression {
+  const unread = unreadCompressionOf(layer.data);
+  if (unread !== null) throw new InputError(layerLabel(label, layer), `a ${unread}-compressed layer, which stowage does not read (it reads tar, gzip, zstd and xz layers)`);
+  return compressionOf(layer.data) ?? 'none';
+}
+
+/** The layer's read (its first, over the layers below it in the first image that names it). */
+function layerReading(
+  label: string,
+  layer: { name: string; data: Buffer },
+  below: string,
+  tree: LayeredTree,
+  limits: ShippedLimits,
+  reads: LayerReads,
+  kept: { maxKeptBytes: number; maxKeptBytesReason: string; held: number },
+): Promise<LayerRead> {
+  const known = reads.reads.get(layer.data);
+  if (known !== undefined) return known;
+  // Only the entries at a path the layers below fill are held: a layer of a million files
+  // replaces few of the handful kept.
+  const replacing: Replacing = [];
+  const reading = readUntrustedTree(layer.data, {
+    label: layerLabel(label, layer),
+    compression: layerCompression(label, layer),
+    ...limits,
+    ...archiveCaps(limits, layer.data.length),
+    duplicates: 'replace',
+    keep: (path, head) => posix.basename(path).startsWith(WHITEOUT) || isTreeInventoryFile(path, head),
+    maxKeptBytes: kept.maxKeptBytes - kept.held,
+    maxKeptBytesReason: kept.maxKeptBytesReason,
+    onEntry: (entry) => {
+      if (tree.holds(entry.path)) replacing.push(entry);
+    },
+  }).then((read) => {
+    for (const data of new Set(read.files.map((f) => f.data))) kept.held += data.length;
+    return { ...read, replacing, below };
+  });
+  reads.reads.set(layer.data, reading);
+  return reading;
+}
+
+/** The entries of a layer at the paths `tree` (the layers `below`) fills, read again, nothing kept: once per layer and stack. */
+function replacingOver(label: string, layer: { name: string; data: Buffer }, below: string, tree: LayeredTree, limits: ShippedLimits, reads: LayerReads): Promise<Replacing> {
+  const key = `${layerId(reads, layer.data)} over ${below}`;
+  let reading = reads.replacing.get(key);
+  if (reading === undefined) {
+    const replacing: Replacing = [];
+    reading = readUntrustedTree(layer.data, {
+      label: layerLabel(label, layer),
+      compression: layerCompression(label, layer),
+      ...limits,
+      ...archiveCaps(limits, layer.data.length),
+      duplicates: 'replace',
+      keep: () => false,
+      onEntry: (entry) => {
+        if (tree.holds(entry.path)) replacing.push(entry);
+      },
+    }).then(() => replacing);
+    reads.replacing.set(key, reading);
+  }
+  return reading;
 }

@@ -4,7 +4,8 @@ import type { ShippedLimits } from '../shipped-limits.js';
 
 /**
  * The regular files of an RPM payload: a cpio archive in the "new ASCII" format (`070701`,
- * what rpm writes; the `07070X` form rpm uses for files past 4 GiB is refused), read as it is
+ * what rpm writes, or `070702`, with a checksum rpm ignores; the `07070X` form rpm uses for
+ * files past 4 GiB is refused, naming it), read as it is
  * inflated. Each header is 110 bytes of which 13 fields are 8 hex digits (ino, mode, uid,
  * gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor, rdevminor, namesize, check),
  * then the name (NUL-terminated) padded to 4 bytes, then the data padded to 4; the archive ends
@@ -38,7 +39,14 @@ export async function readCpio(
     if (entries > options.maxEntries) throw new InputError(label, `the payload holds more than ${options.maxEntries} entries`);
     const header = (await input.take(110)).toString('latin1');
     const magic = header.slice(0, 6);
-    if (magic !== '070701') throw new InputError(label, `damaged payload: cpio header magic ${JSON.stringify(magic)} (expected 070701) at byte ${input.offset - 110}`);
+    if (magic === STRIPPED_MAGIC) {
+      throw new InputError(
+        label,
+        `the payload is in rpm's stripped cpio format (${STRIPPED_MAGIC}, which rpmbuild writes for a package holding a file of 4 GiB or more: each file's name and size are in the RPM header), which stowage does not read`,
+      );
+    }
+    // rpm reads the newc format with or without its checksum (070702), and ignores the checksum.
+    if (magic !== '070701' && magic !== '070702') throw new InputError(label, `damaged payload: cpio header magic ${JSON.stringify(magic)} (expected 070701) at byte ${input.offset - 110}`);
     const field = (i: number): number => {
       const hex = header.slice(6 + i * 8, 14 + i * 8);
       if (!/^[0-9A-Fa-f]{8}$/.test(hex)) throw new InputError(label, `damaged payload: cpio header field ${JSON.stringify(hex)} at byte ${input.offset - 110}`);
@@ -105,6 +113,9 @@ export async function readCpio(
     for (const keptPath of names) files.push({ path: keptPath, mode: (mode & 0o111) !== 0 ? 0o755 : 0o644, data });
   }
 }
+
+/** rpm's own cpio variant (rpm 4.12 and later, lib/cpio.c): a header of the magic and a file index, nothing else. */
+const STRIPPED_MAGIC = '07070X';
 
 function pad4(n: number): number {
   return (4 - (n % 4)) % 4;

@@ -14,8 +14,8 @@ import { readRpmFile } from './rpm-file.js';
 import type { ShippedRead } from '../shipped-artifact.js';
 import { archiveCaps, keptBytesCap, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
 
-/** rpm's payload compressors (PAYLOADCOMPRESSOR) that stowage inflates. */
-const PAYLOAD_COMPRESSION: Readonly<Record<string, Compression>> = { gzip: 'gz', xz: 'xz', zstd: 'zst', identity: 'none' };
+/** rpm's payload compressors (PAYLOADCOMPRESSOR) that stowage inflates; rpm's others are bzip2 and lzip. */
+const PAYLOAD_COMPRESSION: Readonly<Record<string, Compression>> = { gzip: 'gz', xz: 'xz', lzma: 'lzma', zstd: 'zst', identity: 'none' };
 
 
 /** What `stowage package rpm` names its vendor archive in a source RPM (Source1). */
@@ -35,7 +35,7 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   // none) with zlib's gzdopen, which reads bytes without gzip's magic as they are.
   const unzipped = rpm.payloadCompressor === 'gzip' && !(rpm.payload[0] === 0x1f && rpm.payload[1] === 0x8b);
   const compression = unzipped ? 'none' : PAYLOAD_COMPRESSION[rpm.payloadCompressor];
-  if (compression === undefined) throw new InputError(path, `payload compressor ${JSON.stringify(rpm.payloadCompressor)} is not one stowage reads (gzip, xz, zstd)`);
+  if (compression === undefined) throw new InputError(path, `payload compressor ${JSON.stringify(rpm.payloadCompressor)} is not one stowage reads (gzip, xz, lzma, zstd or none)`);
   const label = `${path}: payload`;
   // A binary RPM's payload is read as an installed tree: its Rust binaries, and the node_modules it
   // ships, with their links (a hard link's names all read, with the bytes its last name carries).

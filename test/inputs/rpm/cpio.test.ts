@@ -49,3 +49,20 @@ test('a kept file past its cap, a payload past its byte cap: one line each, nami
   });
   await assert.rejects(readCpio(payload([{ name: './usr/share/zeros', size: 64 * MiB }]), { ...limits, maxBytes: 16 * MiB }), /the payload expands past 16777216 bytes/);
 });
+
+test("rpm's stripped cpio (07070X, for files of 4 GiB or more) is refused naming the format; newc with a checksum (070702), which rpm reads, is read", async () => {
+  async function* stripped(): AsyncGenerator<Buffer> {
+    yield Buffer.from(`07070X${'00000000'}`.padEnd(110, '0'), 'latin1');
+  }
+  await assert.rejects(
+    readCpio(stripped(), limits),
+    (err: unknown) => err instanceof InputError && /^demo\.rpm: payload: the payload is in rpm's stripped cpio format \(07070X, which rpmbuild writes for a package holding a file of 4 GiB or more/.test(err.line),
+  );
+  async function* crc(): AsyncGenerator<Buffer> {
+    for await (const chunk of payload([{ name: './usr/bin/tool', size: 100, head: ELF }])) {
+      yield chunk.toString('latin1', 0, 6) === '070701' ? Buffer.concat([Buffer.from('070702', 'latin1'), chunk.subarray(6)]) : chunk;
+    }
+  }
+  const files = await readCpio(crc(), limits);
+  assert.deepEqual(files.map((f) => f.path), ['usr/bin/tool']);
+});
