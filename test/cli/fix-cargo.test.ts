@@ -133,9 +133,9 @@ describe('stowage fix on Rust applications (local sparse registry)', () => {
     const report = fixReport(run.stdout);
     const fixes = report.plans.map((p) => p.fix).sort((a, b) => String(a.from).localeCompare(String(b.from)));
     assert.deepEqual(fixes, [
-      { name: 'vulnlib', from: '0.9.0', to: '0.9.5', compatible: true, command: 'cargo update -p vulnlib@0.9.0 --precise 0.9.5', manifest: null, caveat: null, blockedBy: [], reason: null },
+      { name: 'vulnlib', from: '0.9.0', to: '0.9.5', compatible: true, command: 'cargo update -p vulnlib@0.9.0 --precise 0.9.5', manifest: null, manifests: [], caveat: null, blockedBy: [], reason: null },
       // 1.0.1 is still affected and 1.0.2 is yanked; 2.0.0 is fixed too, but a major jump.
-      { name: 'vulnlib', from: '1.0.0', to: '1.0.3', compatible: true, command: 'cargo update -p vulnlib@1.0.0 --precise 1.0.3', manifest: null, caveat: null, blockedBy: [], reason: null },
+      { name: 'vulnlib', from: '1.0.0', to: '1.0.3', compatible: true, command: 'cargo update -p vulnlib@1.0.0 --precise 1.0.3', manifest: null, manifests: [], caveat: null, blockedBy: [], reason: null },
     ]);
     assert.deepEqual(report.plans.map((p) => p.advisories), [['RUSTSEC-2099-0010'], ['RUSTSEC-2099-0010']]);
     assert.equal(report.applied, null);
@@ -178,6 +178,7 @@ describe('stowage fix on Rust applications (local sparse registry)', () => {
       compatible: false,
       command: null,
       manifest: null,
+      manifests: [],
       caveat: null,
       blockedBy: [
         { dependent: 'glob', version: '0.4.8', dependency: 'rx', requirement: '^1.5', firstUsable: '2.0.0', unblockedBy: '0.5.0', manifest: null },

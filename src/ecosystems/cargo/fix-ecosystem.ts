@@ -217,8 +217,8 @@ export class CargoFixEcosystem implements FixEcosystem {
   }
 
   /** cargo update writes Cargo.lock alone. */
-  manifestChange(): null {
-    return null;
+  manifestChanges(): [] {
+    return [];
   }
 
   /** --precise moves the crate to that very version (and adds only what the new version requires that nothing locked gives). */
