@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { stringify, type TomlTable } from 'smol-toml';
@@ -14,6 +15,8 @@ import { ProjectRegistries, type IndexEntry } from './registry.js';
 import { crateKey, declaredSpec, dependencyTables } from './manifest-dependencies.js';
 import { cargoCompatible, cargoRequirementMatches, compareCargoVersionText, parseCargoVersion } from './version.js';
 import { memberManifestPathsOf, parseManifestQuietly } from './workspace-members.js';
+import { GitCheckout } from '../../vendoring/git-checkout.js';
+import { gitCrateManifest } from '../../vendoring/cargo.js';
 
 /**
  * Cargo's side of the fix planner. Cargo.lock records no requirements: a registry crate's come
@@ -119,12 +122,48 @@ export function resolutionSettings(config: CargoConfig, projectDir: string): Tom
 export class CargoFixEcosystem implements FixEcosystem {
   private readonly registries: ProjectRegistries;
   private members: Map<string, MemberManifest> | undefined;
+  /** A git crate's requirements, by package id: read from its manifest at the locked commit. */
+  private readonly gitCrates = new Map<string, Promise<Map<string, string[]>>>();
 
   constructor(
     private readonly projectDir: string,
-    http: HttpOptions = {},
+    private readonly http: HttpOptions = {},
+    private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
     this.registries = new ProjectRegistries(readCargoFetchConfig(projectDir), http);
+  }
+
+  /**
+   * The requirements a git crate states, from its Cargo.toml at the commit Cargo.lock locks
+   * (fetched as vendoring fetches it; `workspace = true` entries from the repository's root
+   * manifest): cargo refuses a change one of them does not accept.
+   */
+  private gitRequirements(pkg: Package): Promise<Map<string, string[]>> {
+    let found = this.gitCrates.get(pkg.id);
+    if (found === undefined) {
+      found = this.readGitRequirements(pkg);
+      this.gitCrates.set(pkg.id, found);
+    }
+    return found;
+  }
+
+  private async readGitRequirements(pkg: Package): Promise<Map<string, string[]>> {
+    const withQuery = pkg.source.url ?? '';
+    const url = withQuery.includes('?') ? withQuery.slice(0, withQuery.indexOf('?')) : withQuery;
+    const label = `${pkg.name} ${pkg.version} (git ${url})`;
+    const workDir = await mkdtemp(join(tmpdir(), 'stowage-fix-git-'));
+    try {
+      const context = { env: this.env, ...(this.http.registries ? { registries: this.http.registries } : {}) };
+      const checkout = await GitCheckout.fetch(url, pkg.source.rev ?? '', label, 'Cargo.lock', context, workDir);
+      const { manifest } = await gitCrateManifest(checkout, pkg, label);
+      const rootEntry = checkout.tree.get('Cargo.toml');
+      const rootText = rootEntry === undefined ? undefined : (await checkout.blobs([rootEntry.object])).get(rootEntry.object)?.toString('utf8');
+      const root = rootText === undefined ? null : parseManifestQuietly(rootText);
+      const workspace = root !== null && isTomlTable(root.workspace) ? root.workspace : {};
+      return manifestRequirements(manifest, isTomlTable(workspace.dependencies) ? workspace.dependencies : {});
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
   }
 
   private async entries(pkg: Package): Promise<IndexEntry[] | null> {
@@ -153,6 +192,8 @@ export class CargoFixEcosystem implements FixEcosystem {
     if (dependent.source.kind === 'registry') {
       const entry = (await this.entries(dependent))?.find((e) => e.vers === dependent.version);
       requirements = entry ? CargoFixEcosystem.requirementsIn(entry, dependency.name) : [];
+    } else if (dependent.source.kind === 'git') {
+      requirements = (await this.gitRequirements(dependent)).get(crateKey(dependency.name)) ?? [];
     } else {
       requirements = this.member(dependent)?.requirements.get(crateKey(dependency.name)) ?? [];
     }
