@@ -239,6 +239,26 @@ describe('stowage fix on Rust applications (local sparse registry)', () => {
     assert.deepEqual(readFileSync(join(gitApp, 'Cargo.lock')), before);
   });
 
+  test("a path dependency's requirement is read from its Cargo.toml: a version it refuses is not planned, and the plan names that manifest", async () => {
+    const pathDep = join(scratch, 'pathdep');
+    mkdirSync(join(pathDep, 'src'), { recursive: true });
+    writeFileSync(join(pathDep, 'Cargo.toml'), ['[package]', 'name = "pathdep"', 'version = "0.1.0"', 'edition = "2021"', '', '[dependencies]', 'vulnlib = "=1.0.0"', ''].join('\n'));
+    writeFileSync(join(pathDep, 'src', 'lib.rs'), 'pub fn p() {}\n');
+    const pathApp = join(scratch, 'pathapp');
+    await application(pathApp, registry.indexUrl, cargoHome, { vulnlib: '1' });
+    writeFileSync(join(pathApp, 'Cargo.toml'), readFileSync(join(pathApp, 'Cargo.toml'), 'utf8') + 'pathdep = { path = "../pathdep" }\n');
+    await runCargo(['generate-lockfile'], { cwd: pathApp, cargoHome });
+    assert.deepEqual(lockedVersions(join(pathApp, 'Cargo.lock'), 'vulnlib'), ['1.0.0']);
+
+    const run = await cli(['fix', pathApp, '--format', 'json']);
+    assert.equal(run.status, 1, run.stderr);
+    const [plan] = fixReport(run.stdout).plans;
+    assert.equal(plan?.fix.to, null);
+    assert.deepEqual(plan?.fix.blockedBy, [
+      { dependent: 'pathdep', version: '0.1.0', dependency: 'vulnlib', requirement: '=1.0.0', firstUsable: '1.0.3', unblockedBy: null, manifest: '../pathdep/Cargo.toml' },
+    ]);
+  });
+
   test('--apply moves each copy with cargo update --precise, and the audit after it is clean', async () => {
     const run = await cli(['fix', app, '--apply', '--format', 'json']);
     assert.equal(run.status, 0, run.stderr);

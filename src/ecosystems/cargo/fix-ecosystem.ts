@@ -14,7 +14,7 @@ import { readCargoConfig, readCargoFetchConfig, type CargoConfig } from './cargo
 import { ProjectRegistries, type IndexEntry } from './registry.js';
 import { crateKey, declaredSpec, dependencyTables } from './manifest-dependencies.js';
 import { cargoCompatible, cargoRequirementMatches, compareCargoVersionText, parseCargoVersion } from './version.js';
-import { memberManifestPathsOf, parseManifestQuietly } from './workspace-members.js';
+import { memberManifestPathsOf, parseManifestQuietly, pathPackageManifests } from './workspace-members.js';
 import { GitCheckout } from '../../vendoring/git-checkout.js';
 import { gitCrateManifest } from '../../vendoring/cargo.js';
 
@@ -46,7 +46,11 @@ function manifestRequirements(doc: TomlTable, inherited: TomlTable): Map<string,
   return found;
 }
 
-/** The root manifest and every member's, by package name. */
+/**
+ * The root manifest, every member's and every path dependency's (a `path = "../x"` crate, or one
+ * inside the workspace cargo takes in as a member without its being listed), by package name:
+ * Cargo.lock records none of their requirements.
+ */
 function readMembers(projectDir: string): Map<string, MemberManifest> {
   const members = new Map<string, MemberManifest>();
   const rootPath = join(projectDir, 'Cargo.toml');
@@ -61,7 +65,15 @@ function readMembers(projectDir: string): Map<string, MemberManifest> {
     members.set(crateKey(pkg.name), { path: relative(projectDir, path) || path, requirements: manifestRequirements(doc, inherited) });
   };
   read(rootPath, root);
-  for (const path of memberManifestPathsOf(rootPath, root)) read(path, parseManifestQuietly(readTextInput(path)));
+  const listed = memberManifestPathsOf(rootPath, root).map((path) => ({ path, doc: parseManifestQuietly(readTextInput(path)) }));
+  for (const { path, doc } of listed) read(path, doc);
+  const readable = (path: string): string | null => (existsSync(path) ? readTextInput(path) : null);
+  for (const { path, text } of pathPackageManifests({ path: rootPath, doc: root }, listed, readable)) {
+    const pkg = parseManifestQuietly(text)?.package;
+    // A member of the same name comes first.
+    if (isTomlTable(pkg) && typeof pkg.name === 'string' && members.has(crateKey(pkg.name))) continue;
+    read(path, parseManifestQuietly(text));
+  }
   return members;
 }
 
