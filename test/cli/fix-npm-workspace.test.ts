@@ -196,6 +196,16 @@ describe('stowage fix: a direct dependency of a workspace member, or under an al
     assert.equal(plan?.fix.command, `npm update its-args ${FLAGS}`);
     assert.match(plan?.fix.caveat ?? '', /^npm update moves its-args \(fixture-args\) to the newest version/);
 
+    // With --allow-overrides: an override under the alias (npm leaves the alias as it was for "fixture-args@1.2.5").
+    const overridden = join(scratch, 'alias-transitive-overrides');
+    cpSync(app, overridden, { recursive: true });
+    const planned = await cli(['fix', overridden, '--allow-overrides', '--format', 'json']);
+    const [withOverride] = (JSON.parse(planned.stdout) as { plans: Plan[] }).plans;
+    assert.deepEqual(withOverride?.fix.manifests, [{ file: 'package.json', field: 'overrides', key: 'its-args@1.2.5', from: null, to: 'npm:fixture-args@1.2.6' }]);
+    const viaOverride = await cli(['fix', overridden, '--apply', '--allow-overrides', '--format', 'json']);
+    assert.equal(viaOverride.status, 0, viaOverride.stdout);
+    assert.deepEqual(locked(overridden), { 'node_modules/fixture-alias-user': '1.0.0', 'node_modules/its-args': '1.2.6' });
+
     const applied = await cli(['fix', app, '--apply', '--format', 'json']);
     assert.equal(applied.status, 0, applied.stdout);
     assert.deepEqual(locked(app), { 'node_modules/fixture-alias-user': '1.0.0', 'node_modules/its-args': '1.2.6' });

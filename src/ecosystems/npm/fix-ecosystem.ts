@@ -354,8 +354,18 @@ export class NpmFixEcosystem implements FixEcosystem {
         .filter((d) => d.written !== to)
         .map((d) => ({ file: d.location === '' ? 'package.json' : `${d.location}/package.json`, field: d.field, key, from: d.written, to }));
     }
-    if (options.allowOverrides) return [{ file: 'package.json', field: 'overrides', key: `${change.pkg.name}@${change.pkg.version}`, from: null, to: change.to }];
+    if (options.allowOverrides) return [{ file: 'package.json', field: 'overrides', ...NpmFixEcosystem.override(change), from: null }];
     return [];
+  }
+
+  /**
+   * The override that moves the locked copy to the planned version: `"NAME@LOCKED": "FIXED"`;
+   * for a copy installed under an alias, `"ALIAS@LOCKED": "npm:NAME@FIXED"` (npm matches an
+   * override by the name the copy is installed under: `"NAME@LOCKED"` leaves the alias as it was).
+   */
+  private static override(change: LockfileChange): { key: string; to: string } {
+    const { alias, name, version } = change.pkg;
+    return alias === undefined ? { key: `${name}@${version}`, to: change.to } : { key: `${alias}@${version}`, to: `npm:${name}@${change.to}` };
   }
 
   /**
@@ -383,13 +393,16 @@ export class NpmFixEcosystem implements FixEcosystem {
     }
   }
 
-  /** `"overrides": { "NAME@LOCKED": "FIXED" }` in package.json: only the affected copy moves. */
+  /** `"overrides": { "NAME@LOCKED": "FIXED" }` in package.json (see override): only the affected copy moves. */
   private addOverrides(changes: readonly LockfileChange[]): void {
     const path = join(this.projectDir, 'package.json');
     const manifest = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     const overrides = (manifest.overrides ?? {}) as Record<string, unknown>;
     if (typeof overrides !== 'object' || Array.isArray(overrides)) throw new StowageError('"overrides" is not an object', path);
-    for (const c of changes) overrides[`${c.pkg.name}@${c.pkg.version}`] = c.to;
+    for (const c of changes) {
+      const { key, to } = NpmFixEcosystem.override(c);
+      overrides[key] = to;
+    }
     manifest.overrides = overrides;
     // package.json was read as the audit's input: this is the one change to it the user asked for.
     writeOverInputAtomically(path, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
