@@ -3,7 +3,7 @@ import type { FixPlan } from '../core/fix.js';
 import { auditApplication } from '../audit/run.js';
 import { applyFixPlans, type LockfileDiff } from '../fixes/apply.js';
 import { planGraphFixes } from '../fixes/plan.js';
-import { renderFixHuman, renderFixJson, type FixReport } from '../fixes/report.js';
+import { findingsLeft, renderFixHuman, renderFixJson, type FixReport } from '../fixes/report.js';
 import { auditSettings, noteGivenInputs, type AuditFlags } from './audit-options.js';
 import { warn, writeStdout } from './output.js';
 
@@ -44,7 +44,7 @@ export async function fixCommand(path: string | undefined, opts: FixOptions): Pr
       diffs.push(await applyFixPlans(graph, own, { allowOverrides, files }));
     }
     const after = (await auditApplication({ paths: [target], ...settings })).result;
-    applied = { diffs, findings: after.findings.length, failing: after.findings.filter((f) => f.failsPolicy).length };
+    applied = { diffs, findings: after.findings.length, failing: after.findings.filter((f) => f.failsPolicy).length, left: findingsLeft(after.findings) };
   }
 
   const report: FixReport = { plans, applied, warnings };

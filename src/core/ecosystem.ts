@@ -146,8 +146,8 @@ export interface FixEcosystem {
   bundledIn(pkg: Package): { bundlers: BundlingPackage[]; movable: boolean };
   /** The command that makes the change, as the user would type it. */
   command(change: LockfileChange, options: { allowOverrides: boolean }): string[];
-  /** What that command also writes in the application's manifest; null when it leaves the manifest as it is. */
-  manifestChange(change: LockfileChange, options: { allowOverrides: boolean }): ManifestChange | null;
+  /** What that command also writes in the application's manifests, one entry per manifest; empty when it leaves them as they are. */
+  manifestChanges(change: LockfileChange, options: { allowOverrides: boolean }): ManifestChange[];
   /** What that command may move beyond the planned version, in words; null when it moves the package to exactly that version. */
   caveat(change: LockfileChange, options: { allowOverrides: boolean }): string | null;
   /**

@@ -18,8 +18,8 @@ export interface FixChange {
   direct: boolean;
   /** The package manager's command that makes the change. */
   command: string[];
-  /** What the command also writes in the application's manifest; null when it leaves it as it is. */
-  manifest: ManifestChange | null;
+  /** What the command also writes in the application's manifests (each one it rewrites); empty when it leaves them as they are. */
+  manifests: ManifestChange[];
   /** What the command may move beyond `to`, in words; null when it makes exactly the planned change. */
   caveat: string | null;
 }

@@ -62,7 +62,8 @@ export async function loadVersionScheme(ecosystem: Ecosystem): Promise<VersionSc
 export async function loadFixEcosystem(ecosystem: Ecosystem, lockfile: string, http: HttpOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<FixEcosystem> {
   switch (ecosystem) {
     case 'cargo':
-      return new (await import('./cargo/fix-ecosystem.js')).CargoFixEcosystem(dirname(lockfile), http);
+      // `env`: what git runs with to read a git crate's manifest.
+      return new (await import('./cargo/fix-ecosystem.js')).CargoFixEcosystem(dirname(lockfile), http, env);
     case 'npm':
       // `env`: what the project's .npmrc `${VAR}`s are expanded from.
       return new (await import('./npm/fix-ecosystem.js')).NpmFixEcosystem(lockfile, http, env);

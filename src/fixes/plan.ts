@@ -137,7 +137,7 @@ class GraphPlanner {
         compatible: this.eco.compatible(pkg.version, to),
         direct,
         command: this.eco.command(lockfileChange, this.options),
-        manifest: this.eco.manifestChange(lockfileChange, this.options),
+        manifests: this.eco.manifestChanges(lockfileChange, this.options),
         caveat: this.eco.caveat(lockfileChange, this.options),
       };
       plan.change = change;

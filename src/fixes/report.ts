@@ -1,3 +1,4 @@
+import type { Finding } from '../core/finding.js';
 import type { BlockingRequirement, FixPlan } from '../core/fix.js';
 import { jsonForTerminal } from '../core/terminal-text.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
@@ -19,7 +20,9 @@ export function fixAdviceJson(plan: FixPlan): Record<string, unknown> {
     to: plan.change?.to ?? null,
     compatible: plan.change?.compatible ?? false,
     command: plan.change ? commandText(plan.change.command) : null,
-    manifest: plan.change?.manifest ?? null,
+    // `manifest`, the first of `manifests`, is what reports wrote before they listed every manifest.
+    manifest: plan.change?.manifests[0] ?? null,
+    manifests: plan.change?.manifests ?? [],
     caveat: plan.change?.caveat ?? null,
     blockedBy: plan.blockedBy,
     reason: plan.reason,
@@ -45,8 +48,7 @@ export function fixAdviceLines(plan: FixPlan): string[] {
   if (change) {
     const kind = change.compatible ? 'compatible' : 'not semver-compatible: a major upgrade';
     const lines = [`fix: upgrade ${t(change.name)} ${t(change.from)} → ${t(change.to)} (${kind})`, `     ${t(commandText(change.command))}`];
-    const m = change.manifest;
-    if (m !== null) {
+    for (const m of change.manifests) {
       const entry = `${t(m.field)} ${JSON.stringify(t(m.key))}`;
       lines.push(m.from === null ? `     ${t(m.file)}: adds ${entry}: ${JSON.stringify(t(m.to))}` : `     ${t(m.file)}: ${entry} ${JSON.stringify(t(m.from))} → ${JSON.stringify(t(m.to))}`);
     }
@@ -58,11 +60,29 @@ export function fixAdviceLines(plan: FixPlan): string[] {
   return lines;
 }
 
+/** A finding of the audit after the change. */
+export interface FindingLeft {
+  target: string;
+  package: { ecosystem: string; name: string; version: string };
+  advisory: string;
+  failsPolicy: boolean;
+}
+
+/** The findings of the audit after the change, as the fix report lists them. */
+export function findingsLeft(findings: readonly Finding[]): FindingLeft[] {
+  return findings.map((f) => ({
+    target: f.target,
+    package: { ecosystem: f.package.ecosystem, name: f.package.name, version: f.package.version },
+    advisory: f.advisory.id,
+    failsPolicy: f.failsPolicy,
+  }));
+}
+
 /** What `stowage fix` found and did: the plans, and with --apply the lockfile diffs and the audit after. */
 export interface FixReport {
   plans: FixPlan[];
-  /** Set with --apply. */
-  applied: { diffs: LockfileDiff[]; findings: number; failing: number } | null;
+  /** Set with --apply: `findings` and `failing` count `left`, the audit's findings after the change. */
+  applied: { diffs: LockfileDiff[]; findings: number; failing: number; left: FindingLeft[] } | null;
   warnings: string[];
 }
 
@@ -96,6 +116,9 @@ export function renderFixHuman(report: FixReport): string {
     for (const d of report.applied.diffs) out.push('', ...(d.diff === '' ? [`${t(d.lockfile)}: unchanged`] : d.diff.trimEnd().split('\n').map(t)));
     const { findings, failing } = report.applied;
     out.push('', `audit after the change: ${findings} finding${findings === 1 ? '' : 's'}, ${failing} failing the policy`);
+    for (const f of report.applied.left) {
+      out.push(`  ${t(f.target)}: ${t(f.package.name)} ${t(f.package.version)} (${t(f.advisory)})${f.failsPolicy ? ', fails the policy' : ''}`);
+    }
   }
   for (const w of report.warnings) out.push(`warning: ${t(w)}`);
   return out.join('\n') + '\n';

@@ -254,9 +254,11 @@ async function vendorGitCrates(packages: readonly Package[], context: VendorCont
   return units;
 }
 
-/** One crate of a git checkout: found by its Cargo.toml name (the repository may be a workspace). */
-async function gitUnit(checkout: GitCheckout, pkg: Package, url: string): Promise<VendorUnit> {
-  const label = `${pkgLabel(pkg)} (git ${url}#${checkout.rev.slice(0, 8)})`;
+/**
+ * The manifest of one crate of a git checkout, as cargo finds it: the Cargo.toml whose package
+ * is that name (the repository may be a workspace) and version. `dir`: its directory in the tree.
+ */
+export async function gitCrateManifest(checkout: GitCheckout, pkg: Package, label: string): Promise<{ dir: string; manifest: TomlTable; path: string }> {
   const manifestEntries = [...checkout.tree.values()].filter(
     (e) => e.type === 'blob' && (e.path === 'Cargo.toml' || e.path.endsWith('/Cargo.toml')) && !e.path.split('/').includes('target'),
   );
@@ -283,7 +285,13 @@ async function gitUnit(checkout: GitCheckout, pkg: Package, url: string): Promis
   if (matching.length > 1) {
     throw new StowageError(`${label}: several manifests declare package ${pkg.name}: ${matching.map((c) => c.path).join(', ')}`);
   }
-  const found = matching[0] as (typeof matching)[number];
+  return matching[0] as (typeof matching)[number];
+}
+
+/** One crate of a git checkout: found by its Cargo.toml name (the repository may be a workspace). */
+async function gitUnit(checkout: GitCheckout, pkg: Package, url: string): Promise<VendorUnit> {
+  const label = `${pkgLabel(pkg)} (git ${url}#${checkout.rev.slice(0, 8)})`;
+  const found = await gitCrateManifest(checkout, pkg, label);
   const inherited = inheritedKey(found.manifest);
   if (inherited) {
     throw new StowageError(

@@ -21,7 +21,10 @@ export interface GitTreeEntry {
   path: string;
 }
 
-function gitEnv(context: VendorContext): NodeJS.ProcessEnv {
+/** What a fetch reads of its caller's context: the environment git runs with, and the places it may reach. */
+export type GitFetchContext = Pick<VendorContext, 'env' | 'registries'>;
+
+function gitEnv(context: GitFetchContext): NodeJS.ProcessEnv {
   // Only the transports cargo and npm fetch with: never `ext::` and friends from a lockfile.
   return isolatedGitEnvironment({ ...process.env, ...context.env }, { GIT_ALLOW_PROTOCOL: 'file:git:http:https:ssh' });
 }
@@ -60,7 +63,7 @@ export class GitCheckout {
     readonly tree: Map<string, GitTreeEntry>,
   ) {}
 
-  static async fetch(url: string, rev: string, label: string, lockfileName: string, context: VendorContext, workDir: string): Promise<GitCheckout> {
+  static async fetch(url: string, rev: string, label: string, lockfileName: string, context: GitFetchContext, workDir: string): Promise<GitCheckout> {
     if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(rev)) throw new StowageError(`${label}: the locked git revision "${rev}" is not a full commit id`);
     context.registries?.check(url, `${label}: git source`);
     const env = gitEnv(context);

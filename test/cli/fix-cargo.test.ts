@@ -16,6 +16,7 @@ import { PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
 import { lockedVersions } from '../support/campaign-apps.js';
 import { registryConfigToml, runCargo } from '../support/rust-app.js';
 import { publishCrate, SparseRegistry, type PublishedCrate } from '../support/sparse-registry.js';
+import { commitFiles, initRepository } from '../support/git-repository.js';
 
 const FIX_REPORT_SCHEMA = join(PROJECT_ROOT, 'schema', 'fix-report.v1.json');
 const validFixReport = schemaValidator(readJsonSchema(FIX_REPORT_SCHEMA), { draft2020: true, references: { 'urn:stowage:schema:audit-report:v1': readJsonSchema(AUDIT_REPORT_SCHEMA) } });
@@ -133,9 +134,9 @@ describe('stowage fix on Rust applications (local sparse registry)', () => {
     const report = fixReport(run.stdout);
     const fixes = report.plans.map((p) => p.fix).sort((a, b) => String(a.from).localeCompare(String(b.from)));
     assert.deepEqual(fixes, [
-      { name: 'vulnlib', from: '0.9.0', to: '0.9.5', compatible: true, command: 'cargo update -p vulnlib@0.9.0 --precise 0.9.5', manifest: null, caveat: null, blockedBy: [], reason: null },
+      { name: 'vulnlib', from: '0.9.0', to: '0.9.5', compatible: true, command: 'cargo update -p vulnlib@0.9.0 --precise 0.9.5', manifest: null, manifests: [], caveat: null, blockedBy: [], reason: null },
       // 1.0.1 is still affected and 1.0.2 is yanked; 2.0.0 is fixed too, but a major jump.
-      { name: 'vulnlib', from: '1.0.0', to: '1.0.3', compatible: true, command: 'cargo update -p vulnlib@1.0.0 --precise 1.0.3', manifest: null, caveat: null, blockedBy: [], reason: null },
+      { name: 'vulnlib', from: '1.0.0', to: '1.0.3', compatible: true, command: 'cargo update -p vulnlib@1.0.0 --precise 1.0.3', manifest: null, manifests: [], caveat: null, blockedBy: [], reason: null },
     ]);
     assert.deepEqual(report.plans.map((p) => p.advisories), [['RUSTSEC-2099-0010'], ['RUSTSEC-2099-0010']]);
     assert.equal(report.applied, null);
@@ -178,6 +179,7 @@ describe('stowage fix on Rust applications (local sparse registry)', () => {
       compatible: false,
       command: null,
       manifest: null,
+      manifests: [],
       caveat: null,
       blockedBy: [
         { dependent: 'glob', version: '0.4.8', dependency: 'rx', requirement: '^1.5', firstUsable: '2.0.0', unblockedBy: '0.5.0', manifest: null },
@@ -206,6 +208,54 @@ describe('stowage fix on Rust applications (local sparse registry)', () => {
     assert.deepEqual(chain, [
       ['glob', '2.0.0', '0.5.0'],
       ['blocked', '0.5.0', null],
+    ]);
+  });
+
+  test("a git dependency's requirement is read from its Cargo.toml at the locked commit: a version it refuses is not planned", async () => {
+    // gitdep pins vulnlib =1.0.0; cargo refuses `cargo update -p vulnlib@1.0.0 --precise 1.0.3` for it.
+    const repo = initRepository(join(scratch, 'gitdep'));
+    commitFiles(repo, {
+      'Cargo.toml': ['[package]', 'name = "gitdep"', 'version = "0.1.0"', 'edition = "2021"', '', '[dependencies]', 'vulnlib = "=1.0.0"', ''].join('\n'),
+      'src/lib.rs': 'pub fn g() {}\n',
+    });
+    const gitApp = join(scratch, 'gitapp');
+    await application(gitApp, registry.indexUrl, cargoHome, { vulnlib: '1' });
+    writeFileSync(join(gitApp, 'Cargo.toml'), readFileSync(join(gitApp, 'Cargo.toml'), 'utf8') + `gitdep = { git = "file://${repo}" }\n`);
+    await runCargo(['generate-lockfile'], { cwd: gitApp, cargoHome });
+    assert.deepEqual(lockedVersions(join(gitApp, 'Cargo.lock'), 'vulnlib'), ['1.0.0']);
+    const refused = await runCargo(['update', '-p', 'vulnlib@1.0.0', '--precise', '1.0.3', '--dry-run', '--offline'], { cwd: gitApp, cargoHome, allowFailure: true });
+    assert.match(refused.stderr, /failed to select a version for the requirement `vulnlib = "=1\.0\.0"`/);
+
+    const run = await cli(['fix', gitApp, '--format', 'json']);
+    assert.equal(run.status, 1, run.stderr);
+    const [plan] = fixReport(run.stdout).plans;
+    assert.equal(plan?.fix.to, null);
+    assert.deepEqual(plan?.fix.blockedBy, [
+      { dependent: 'gitdep', version: '0.1.0', dependency: 'vulnlib', requirement: '=1.0.0', firstUsable: '1.0.3', unblockedBy: null, manifest: null },
+    ]);
+    const before = readFileSync(join(gitApp, 'Cargo.lock'));
+    const applied = await cli(['fix', gitApp, '--apply']);
+    assert.equal(applied.status, 1, applied.stderr);
+    assert.deepEqual(readFileSync(join(gitApp, 'Cargo.lock')), before);
+  });
+
+  test("a path dependency's requirement is read from its Cargo.toml: a version it refuses is not planned, and the plan names that manifest", async () => {
+    const pathDep = join(scratch, 'pathdep');
+    mkdirSync(join(pathDep, 'src'), { recursive: true });
+    writeFileSync(join(pathDep, 'Cargo.toml'), ['[package]', 'name = "pathdep"', 'version = "0.1.0"', 'edition = "2021"', '', '[dependencies]', 'vulnlib = "=1.0.0"', ''].join('\n'));
+    writeFileSync(join(pathDep, 'src', 'lib.rs'), 'pub fn p() {}\n');
+    const pathApp = join(scratch, 'pathapp');
+    await application(pathApp, registry.indexUrl, cargoHome, { vulnlib: '1' });
+    writeFileSync(join(pathApp, 'Cargo.toml'), readFileSync(join(pathApp, 'Cargo.toml'), 'utf8') + 'pathdep = { path = "../pathdep" }\n');
+    await runCargo(['generate-lockfile'], { cwd: pathApp, cargoHome });
+    assert.deepEqual(lockedVersions(join(pathApp, 'Cargo.lock'), 'vulnlib'), ['1.0.0']);
+
+    const run = await cli(['fix', pathApp, '--format', 'json']);
+    assert.equal(run.status, 1, run.stderr);
+    const [plan] = fixReport(run.stdout).plans;
+    assert.equal(plan?.fix.to, null);
+    assert.deepEqual(plan?.fix.blockedBy, [
+      { dependent: 'pathdep', version: '0.1.0', dependency: 'vulnlib', requirement: '=1.0.0', firstUsable: '1.0.3', unblockedBy: null, manifest: '../pathdep/Cargo.toml' },
     ]);
   });
 

@@ -21,7 +21,7 @@ const execFileAsync = promisify(execFile);
 
 interface Plan {
   package: { name: string; version: string };
-  fix: { to: string | null; command: string | null; manifest: unknown };
+  fix: { to: string | null; command: string | null; manifest: unknown; manifests: unknown[]; caveat: string | null };
 }
 
 type Manifest = Record<string, unknown> & { dependencies?: Record<string, string> };
@@ -69,7 +69,17 @@ describe('stowage fix: a direct dependency of a workspace member, or under an al
   };
 
   before(async () => {
-    registry = await startLocalRegistry(FIX_REGISTRY_FIXTURES);
+    // The fix tests' packages, and one that depends on fixture-args under an alias of its own.
+    const fixtures = join(scratch, 'registry');
+    cpSync(FIX_REGISTRY_FIXTURES, fixtures, { recursive: true });
+    const aliasing = join(fixtures, 'fixture-alias-user-1.0.0');
+    mkdirSync(aliasing);
+    writeFileSync(
+      join(aliasing, 'package.json'),
+      JSON.stringify({ name: 'fixture-alias-user', version: '1.0.0', main: 'index.js', license: 'MIT', dependencies: { 'its-args': 'npm:fixture-args@^1.2.5' } }, null, 2) + '\n',
+    );
+    writeFileSync(join(aliasing, 'index.js'), "module.exports = require('its-args');\n");
+    registry = await startLocalRegistry(fixtures);
   });
   after(async () => {
     await registry.close();
@@ -118,6 +128,87 @@ describe('stowage fix: a direct dependency of a workspace member, or under an al
     assert.deepEqual(locked(app), { 'node_modules/fixture-args': '1.2.6' });
     for (const member of ['a', 'b']) assert.equal(read(join(app, `packages/${member}/package.json`)).dependencies?.['fixture-args'], '~1.2.6');
     assert.equal(readFileSync(join(app, 'package.json'), 'utf8'), rootBefore);
+  });
+
+  test('several manifests declaring the copy: the plan names each one the command writes, not the first alone', async () => {
+    const dep = (n: string): Manifest => ({ name: n, version: '1.0.0', dependencies: { 'fixture-args': '1.2.5' } });
+    const app = await workspace('ws-several', { 'packages/a': dep('a'), 'packages/b': dep('b') });
+    const run = await cli(['fix', app, '--format', 'json']);
+    assert.equal(run.status, 0, run.stderr);
+    const [plan] = (JSON.parse(run.stdout) as { plans: Plan[] }).plans;
+    const entry = { field: 'dependencies', key: 'fixture-args', from: '~1.2.5', to: '~1.2.6' };
+    assert.deepEqual(plan?.fix.manifests, [
+      { file: 'packages/a/package.json', ...entry },
+      { file: 'packages/b/package.json', ...entry },
+    ]);
+    assert.deepEqual(plan?.fix.manifest, plan?.fix.manifests[0]);
+    const human = await cli(['fix', app]);
+    assert.match(human.stdout, /^ {7}packages\/a\/package\.json: dependencies "fixture-args" "~1\.2\.5" → "~1\.2\.6"\n {7}packages\/b\/package\.json: dependencies "fixture-args" "~1\.2\.5" → "~1\.2\.6"$/m);
+
+    const applied = await cli(['fix', app, '--apply', '--format', 'json']);
+    assert.equal(applied.status, 0, applied.stderr);
+    for (const member of ['a', 'b']) assert.equal(read(join(app, `packages/${member}/package.json`)).dependencies?.['fixture-args'], '~1.2.6');
+  });
+
+  test('a file: directory of the project that is no workspace member: npm update moves its dependency (npm install -w refuses the directory)', async () => {
+    const app = await project('file-dir', {
+      '': { name: 'file-dir', version: '1.0.0', private: true, dependencies: { lib: 'file:lib' } },
+      lib: { name: 'lib', version: '1.0.0', dependencies: { 'fixture-args': '1.2.5' } },
+    });
+    const manifests = ['package.json', 'lib/package.json'].map((f) => readFileSync(join(app, f), 'utf8'));
+    // What npm says to -w with a directory that is not a workspace.
+    const probe = join(scratch, 'file-dir-probe');
+    cpSync(app, probe, { recursive: true });
+    await assert.rejects(npm(probe, 'install', '-w', 'lib', 'fixture-args@1.2.6'), /No workspaces found/);
+
+    const run = await cli(['fix', app, '--format', 'json']);
+    assert.equal(run.status, 0, run.stderr);
+    const [plan] = (JSON.parse(run.stdout) as { plans: Plan[] }).plans;
+    assert.equal(plan?.fix.command, `npm update fixture-args ${FLAGS}`);
+    assert.deepEqual(plan?.fix.manifests, []);
+    assert.match(plan?.fix.caveat ?? '', /^npm update moves fixture-args to the newest version/);
+
+    const applied = await cli(['fix', app, '--apply', '--format', 'json']);
+    assert.equal(applied.status, 0, applied.stderr);
+    assert.deepEqual(locked(app), { 'node_modules/fixture-args': '1.2.6' });
+    assert.deepEqual(['package.json', 'lib/package.json'].map((f) => readFileSync(join(app, f), 'utf8')), manifests);
+  });
+
+  test('a transitive dependency under an alias: npm update takes the alias, the name it is installed under', async () => {
+    const app = await project('alias-transitive', { '': { name: 'alias-transitive', version: '1.0.0', private: true, dependencies: { 'fixture-alias-user': '1.0.0' } } });
+    // Locked back when 1.2.5 was the newest: the lockfile's entry for the alias as npm wrote it then.
+    const lockPath = join(app, 'package-lock.json');
+    const lock = JSON.parse(readFileSync(lockPath, 'utf8')) as { packages: Record<string, Record<string, unknown>> };
+    const entry = lock.packages['node_modules/its-args'] as Record<string, unknown>;
+    assert.equal(entry.version, '1.2.6');
+    const old = registry.packages.find((p) => p.name === 'fixture-args' && p.version === '1.2.5');
+    Object.assign(entry, { version: '1.2.5', resolved: String(entry.resolved).replace('1.2.6', '1.2.5'), integrity: old?.integrity });
+    writeFileSync(lockPath, JSON.stringify(lock, null, 2) + '\n');
+    // npm update with the package's own name moves nothing.
+    const probe = join(scratch, 'alias-transitive-probe');
+    cpSync(app, probe, { recursive: true });
+    await npm(probe, 'update', 'fixture-args');
+    assert.equal(locked(probe)['node_modules/its-args'], '1.2.5');
+
+    const run = await cli(['fix', app, '--format', 'json']);
+    assert.equal(run.status, 0, run.stderr);
+    const [plan] = (JSON.parse(run.stdout) as { plans: Plan[] }).plans;
+    assert.equal(plan?.fix.command, `npm update its-args ${FLAGS}`);
+    assert.match(plan?.fix.caveat ?? '', /^npm update moves its-args \(fixture-args\) to the newest version/);
+
+    // With --allow-overrides: an override under the alias (npm leaves the alias as it was for "fixture-args@1.2.5").
+    const overridden = join(scratch, 'alias-transitive-overrides');
+    cpSync(app, overridden, { recursive: true });
+    const planned = await cli(['fix', overridden, '--allow-overrides', '--format', 'json']);
+    const [withOverride] = (JSON.parse(planned.stdout) as { plans: Plan[] }).plans;
+    assert.deepEqual(withOverride?.fix.manifests, [{ file: 'package.json', field: 'overrides', key: 'its-args@1.2.5', from: null, to: 'npm:fixture-args@1.2.6' }]);
+    const viaOverride = await cli(['fix', overridden, '--apply', '--allow-overrides', '--format', 'json']);
+    assert.equal(viaOverride.status, 0, viaOverride.stdout);
+    assert.deepEqual(locked(overridden), { 'node_modules/fixture-alias-user': '1.0.0', 'node_modules/its-args': '1.2.6' });
+
+    const applied = await cli(['fix', app, '--apply', '--format', 'json']);
+    assert.equal(applied.status, 0, applied.stdout);
+    assert.deepEqual(locked(app), { 'node_modules/fixture-alias-user': '1.0.0', 'node_modules/its-args': '1.2.6' });
   });
 
   test("a change npm refuses puts the member's package.json back as it was, as it does the lockfile", async () => {

@@ -102,10 +102,22 @@ describe('stowage fix on an npm application, its registry on 127.0.0.1', () => {
     assert.equal(run.status, 1, run.stderr);
     const doc: unknown = JSON.parse(run.stdout);
     validFixReport(doc);
-    const applied = (doc as { applied: { diffs: { diff: string }[]; findings: number; failing: number } }).applied;
+    const applied = (doc as { applied: { diffs: { diff: string }[]; findings: number; failing: number; left: Record<string, unknown>[] } }).applied;
     assert.deepEqual(lockedArgs(), { 'node_modules/fixture-args': '1.2.6', 'node_modules/fixture-mkdirp/node_modules/fixture-args': '0.0.8' });
     assert.equal(applied.findings, 2, 'the two advisories of fixture-args 0.0.8 remain');
+    // Which findings are left, not only how many.
+    const nested = { ecosystem: 'npm', name: 'fixture-args', version: '0.0.8' };
+    assert.deepEqual(
+      applied.left.map(({ package: pkg, advisory, failsPolicy }) => ({ package: pkg, advisory, failsPolicy })).sort((x, y) => String(x.advisory).localeCompare(String(y.advisory))),
+      ['GHSA-0000-0000-0101', 'GHSA-0000-0000-0102'].map((advisory) => ({ package: nested, advisory, failsPolicy: true })),
+    );
+    assert.ok(applied.left.every((f) => String(f.target).endsWith('package-lock.json')));
     assert.match(applied.diffs[0]?.diff ?? '', /^-\s+"version": "1\.2\.5",$/m);
     assert.equal((JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['fixture-args'], '^1.2.6');
+
+    // The human report lists them under the count (nothing left to change: the audit alone runs again).
+    const human = await cli(['fix', '--apply'], app);
+    assert.equal(human.status, 1, human.stderr);
+    assert.match(human.stdout, /^audit after the change: 2 findings, 2 failing the policy\n {2}package-lock\.json: fixture-args 0\.0\.8 \(GHSA-0000-0000-010[12]\), fails the policy\n {2}package-lock\.json: fixture-args 0\.0\.8 \(GHSA-0000-0000-010[12]\), fails the policy$/m);
   });
 });

@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { stringify, type TomlTable } from 'smol-toml';
@@ -13,7 +14,9 @@ import { readCargoConfig, readCargoFetchConfig, type CargoConfig } from './cargo
 import { ProjectRegistries, type IndexEntry } from './registry.js';
 import { crateKey, declaredSpec, dependencyTables } from './manifest-dependencies.js';
 import { cargoCompatible, cargoRequirementMatches, compareCargoVersionText, parseCargoVersion } from './version.js';
-import { memberManifestPathsOf, parseManifestQuietly } from './workspace-members.js';
+import { memberManifestPathsOf, parseManifestQuietly, pathPackageManifests } from './workspace-members.js';
+import { GitCheckout } from '../../vendoring/git-checkout.js';
+import { gitCrateManifest } from '../../vendoring/cargo.js';
 
 /**
  * Cargo's side of the fix planner. Cargo.lock records no requirements: a registry crate's come
@@ -43,7 +46,11 @@ function manifestRequirements(doc: TomlTable, inherited: TomlTable): Map<string,
   return found;
 }
 
-/** The root manifest and every member's, by package name. */
+/**
+ * The root manifest, every member's and every path dependency's (a `path = "../x"` crate, or one
+ * inside the workspace cargo takes in as a member without its being listed), by package name:
+ * Cargo.lock records none of their requirements.
+ */
 function readMembers(projectDir: string): Map<string, MemberManifest> {
   const members = new Map<string, MemberManifest>();
   const rootPath = join(projectDir, 'Cargo.toml');
@@ -58,7 +65,15 @@ function readMembers(projectDir: string): Map<string, MemberManifest> {
     members.set(crateKey(pkg.name), { path: relative(projectDir, path) || path, requirements: manifestRequirements(doc, inherited) });
   };
   read(rootPath, root);
-  for (const path of memberManifestPathsOf(rootPath, root)) read(path, parseManifestQuietly(readTextInput(path)));
+  const listed = memberManifestPathsOf(rootPath, root).map((path) => ({ path, doc: parseManifestQuietly(readTextInput(path)) }));
+  for (const { path, doc } of listed) read(path, doc);
+  const readable = (path: string): string | null => (existsSync(path) ? readTextInput(path) : null);
+  for (const { path, text } of pathPackageManifests({ path: rootPath, doc: root }, listed, readable)) {
+    const pkg = parseManifestQuietly(text)?.package;
+    // A member of the same name comes first.
+    if (isTomlTable(pkg) && typeof pkg.name === 'string' && members.has(crateKey(pkg.name))) continue;
+    read(path, parseManifestQuietly(text));
+  }
   return members;
 }
 
@@ -119,12 +134,48 @@ export function resolutionSettings(config: CargoConfig, projectDir: string): Tom
 export class CargoFixEcosystem implements FixEcosystem {
   private readonly registries: ProjectRegistries;
   private members: Map<string, MemberManifest> | undefined;
+  /** A git crate's requirements, by package id: read from its manifest at the locked commit. */
+  private readonly gitCrates = new Map<string, Promise<Map<string, string[]>>>();
 
   constructor(
     private readonly projectDir: string,
-    http: HttpOptions = {},
+    private readonly http: HttpOptions = {},
+    private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
     this.registries = new ProjectRegistries(readCargoFetchConfig(projectDir), http);
+  }
+
+  /**
+   * The requirements a git crate states, from its Cargo.toml at the commit Cargo.lock locks
+   * (fetched as vendoring fetches it; `workspace = true` entries from the repository's root
+   * manifest): cargo refuses a change one of them does not accept.
+   */
+  private gitRequirements(pkg: Package): Promise<Map<string, string[]>> {
+    let found = this.gitCrates.get(pkg.id);
+    if (found === undefined) {
+      found = this.readGitRequirements(pkg);
+      this.gitCrates.set(pkg.id, found);
+    }
+    return found;
+  }
+
+  private async readGitRequirements(pkg: Package): Promise<Map<string, string[]>> {
+    const withQuery = pkg.source.url ?? '';
+    const url = withQuery.includes('?') ? withQuery.slice(0, withQuery.indexOf('?')) : withQuery;
+    const label = `${pkg.name} ${pkg.version} (git ${url})`;
+    const workDir = await mkdtemp(join(tmpdir(), 'stowage-fix-git-'));
+    try {
+      const context = { env: this.env, ...(this.http.registries ? { registries: this.http.registries } : {}) };
+      const checkout = await GitCheckout.fetch(url, pkg.source.rev ?? '', label, 'Cargo.lock', context, workDir);
+      const { manifest } = await gitCrateManifest(checkout, pkg, label);
+      const rootEntry = checkout.tree.get('Cargo.toml');
+      const rootText = rootEntry === undefined ? undefined : (await checkout.blobs([rootEntry.object])).get(rootEntry.object)?.toString('utf8');
+      const root = rootText === undefined ? null : parseManifestQuietly(rootText);
+      const workspace = root !== null && isTomlTable(root.workspace) ? root.workspace : {};
+      return manifestRequirements(manifest, isTomlTable(workspace.dependencies) ? workspace.dependencies : {});
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
   }
 
   private async entries(pkg: Package): Promise<IndexEntry[] | null> {
@@ -153,6 +204,8 @@ export class CargoFixEcosystem implements FixEcosystem {
     if (dependent.source.kind === 'registry') {
       const entry = (await this.entries(dependent))?.find((e) => e.vers === dependent.version);
       requirements = entry ? CargoFixEcosystem.requirementsIn(entry, dependency.name) : [];
+    } else if (dependent.source.kind === 'git') {
+      requirements = (await this.gitRequirements(dependent)).get(crateKey(dependency.name)) ?? [];
     } else {
       requirements = this.member(dependent)?.requirements.get(crateKey(dependency.name)) ?? [];
     }
@@ -217,8 +270,8 @@ export class CargoFixEcosystem implements FixEcosystem {
   }
 
   /** cargo update writes Cargo.lock alone. */
-  manifestChange(): null {
-    return null;
+  manifestChanges(): [] {
+    return [];
   }
 
   /** --precise moves the crate to that very version (and adds only what the new version requires that nothing locked gives). */

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { BundlingPackage, FixEcosystem, LockfileChange, PublishedVersion } from '../../core/ecosystem.js';
 import { StowageError } from '../../core/errors.js';
 import type { HttpOptions } from '../../core/http.js';
@@ -10,6 +10,7 @@ import { runTool, type ToolLimits } from '../../core/run-tool.js';
 import * as semver from '../../core/semver.js';
 import { writeOverInputAtomically } from '../../core/atomic-write.js';
 import { PackumentClient, PUBLIC_REGISTRY_CONFIG, readNpmrcRegistries, registryFor, type NpmRegistryConfig } from './registry.js';
+import { npmWorkspaceManifestPaths } from './workspace-members.js';
 
 /**
  * npm's side of the fix planner. package-lock v2/v3 records every package's dependency ranges
@@ -102,11 +103,19 @@ function parentLocation(key: string): string {
 
 const NPM_FLAGS = ['--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'];
 
+/** A project manifest's declaration of a dependency: its location in `packages` (`''` the root), the field and the requirement as written. */
+interface Declaration {
+  location: string;
+  field: string;
+  written: string;
+}
+
 export class NpmFixEcosystem implements FixEcosystem {
   private readonly config: NpmRegistryConfig;
   private readonly client: PackumentClient;
   private readonly projectDir: string;
   private entries: Entries | undefined;
+  private members: Set<string> | undefined;
 
   constructor(
     private readonly lockfile: string,
@@ -240,7 +249,7 @@ export class NpmFixEcosystem implements FixEcosystem {
    * written there (under the alias, `"foo": "npm:bar@^1"`, when the copy is installed as one).
    * A location resolves a name as npm does: its own `node_modules` first, then the root's.
    */
-  private directDeclarations(pkg: Package): { location: string; field: string; written: string }[] {
+  private directDeclarations(pkg: Package): Declaration[] {
     const entries = this.lockEntries();
     const name = pkg.alias ?? pkg.name;
     const found = [];
@@ -255,13 +264,40 @@ export class NpmFixEcosystem implements FixEcosystem {
   }
 
   /**
-   * Where `npm install NAME@VERSION` saves a direct dependency: each manifest that declares it
-   * (none recorded: the root's, as npm adds it), and the prefix that admits no version one of
-   * their requirements did not (see savePrefix).
+   * The workspace members the root package.json lists, by location (`packages/a`): the only
+   * directories `npm install -w` takes. Another directory of the project a `file:` requirement
+   * links to is a root of the graph too, but npm refuses it ("No workspaces found").
    */
-  private directTargets(change: LockfileChange): { declared: { location: string; field: string; written: string }[]; prefix: '^' | '~' | '' } {
-    const declared = this.directDeclarations(change.pkg);
+  private workspaceMembers(): Set<string> {
+    if (this.members === undefined) {
+      const manifest = join(this.projectDir, 'package.json');
+      const paths = existsSync(manifest) ? npmWorkspaceManifestPaths(manifest, readTextInput(manifest)) : [];
+      const root = resolve(this.projectDir);
+      this.members = new Set(paths.map((p) => relative(root, dirname(p)).split(sep).join('/')));
+    }
+    return this.members;
+  }
+
+  /**
+   * Where `npm install NAME@VERSION` saves a direct dependency: the root's and the workspace
+   * members' manifests that declare it (none recorded: the root's, as npm adds it), and the
+   * prefix that admits no version one of their requirements did not (see savePrefix). Null for
+   * a change npm install does not make: a transitive dependency, or one that only a `file:`
+   * directory of the project that is no workspace member declares (`-w` refuses it), which is
+   * moved as a transitive one is (`npm update`, or an override).
+   */
+  private installTargets(change: LockfileChange): { declared: Declaration[]; prefix: '^' | '~' | '' } | null {
+    if (!change.direct) return null;
+    const all = this.directDeclarations(change.pkg);
+    const members = this.workspaceMembers();
+    const declared = all.filter((d) => d.location === '' || members.has(d.location));
+    if (declared.length === 0 && all.length > 0) return null;
     return { declared, prefix: savePrefix(declared.map((d) => rangeOf(d.written)), change.to) };
+  }
+
+  /** The name `npm update` takes: the one the package is installed under (an alias's, `"foo": "npm:bar@^1"` → foo). */
+  private static installedName(pkg: Package): string {
+    return pkg.alias ?? pkg.name;
   }
 
   /** `NAME@VERSION`, or for an alias `ALIAS@npm:NAME@VERSION`: npm then saves it under the alias. */
@@ -276,18 +312,20 @@ export class NpmFixEcosystem implements FixEcosystem {
    * requirement to the root's package.json and leaves the member's as it was) and under its
    * alias (`ALIAS@npm:NAME@VERSION`: `NAME@VERSION` would add NAME beside it). A transitive one:
    * `npm update NAME`, which moves it as far as every dependent's range allows; or, with
-   * --allow-overrides, an `overrides` entry for the locked version and `npm install`.
+   * --allow-overrides, an `overrides` entry for the locked version and `npm install`. `npm update`
+   * takes the name the package is installed under: for an alias, `npm update bar` moves nothing.
    */
   command(change: LockfileChange, options: { allowOverrides: boolean }): string[] {
-    if (change.direct) {
-      const { declared, prefix } = this.directTargets(change);
+    const targets = this.installTargets(change);
+    if (targets !== null) {
+      const { declared, prefix } = targets;
       const members = declared.filter((d) => d.location !== '').map((d) => d.location);
       const root = declared.length === 0 || declared.some((d) => d.location === '');
       const where = [...members.flatMap((m) => ['-w', m]), ...(members.length > 0 && root ? ['--include-workspace-root'] : [])];
       return ['npm', 'install', ...NPM_FLAGS, ...where, ...SAVE_FLAGS[prefix], NpmFixEcosystem.installSpec(change.pkg, change.to)];
     }
     if (options.allowOverrides) return ['npm', 'install', ...NPM_FLAGS];
-    return ['npm', 'update', change.pkg.name, ...NPM_FLAGS];
+    return ['npm', 'update', NpmFixEcosystem.installedName(change.pkg), ...NPM_FLAGS];
   }
 
   /**
@@ -296,22 +334,38 @@ export class NpmFixEcosystem implements FixEcosystem {
    * express planned 4.18.1 → 4.20.0 went to 4.22.3 and moved 38 other packages).
    */
   caveat(change: LockfileChange, options: { allowOverrides: boolean }): string | null {
-    if (change.direct || options.allowOverrides) return null;
-    return `npm update moves ${change.pkg.name} to the newest version its dependents accept, which may be later than ${change.to}, and moves what that version requires with it (--allow-overrides moves it to ${change.to} exactly)`;
+    if (this.installTargets(change) !== null || options.allowOverrides) return null;
+    const installed = NpmFixEcosystem.installedName(change.pkg);
+    const named = installed === change.pkg.name ? installed : `${installed} (${change.pkg.name})`;
+    return `npm update moves ${named} to the newest version its dependents accept, which may be later than ${change.to}, and moves what that version requires with it (--allow-overrides moves it to ${change.to} exactly)`;
   }
 
-  /** What package.json gets: a direct dependency's requirement saved anew, or an override entry. */
-  manifestChange(change: LockfileChange, options: { allowOverrides: boolean }): ManifestChange | null {
-    if (change.direct) {
-      const { declared: [first], prefix } = this.directTargets(change);
+  /**
+   * What the manifests get: a direct dependency's requirement saved anew in each manifest that
+   * declares it (the root's, each workspace member's), or an override entry in the root's.
+   */
+  manifestChanges(change: LockfileChange, options: { allowOverrides: boolean }): ManifestChange[] {
+    const targets = this.installTargets(change);
+    if (targets !== null) {
       const key = change.pkg.alias ?? change.pkg.name;
-      const to = change.pkg.alias === undefined ? `${prefix}${change.to}` : `npm:${change.pkg.name}@${prefix}${change.to}`;
-      if (first === undefined) return { file: 'package.json', field: 'dependencies', key, from: null, to };
-      const file = first.location === '' ? 'package.json' : `${first.location}/package.json`;
-      return first.written === to ? null : { file, field: first.field, key, from: first.written, to };
+      const to = change.pkg.alias === undefined ? `${targets.prefix}${change.to}` : `npm:${change.pkg.name}@${targets.prefix}${change.to}`;
+      if (targets.declared.length === 0) return [{ file: 'package.json', field: 'dependencies', key, from: null, to }];
+      return targets.declared
+        .filter((d) => d.written !== to)
+        .map((d) => ({ file: d.location === '' ? 'package.json' : `${d.location}/package.json`, field: d.field, key, from: d.written, to }));
     }
-    if (options.allowOverrides) return { file: 'package.json', field: 'overrides', key: `${change.pkg.name}@${change.pkg.version}`, from: null, to: change.to };
-    return null;
+    if (options.allowOverrides) return [{ file: 'package.json', field: 'overrides', ...NpmFixEcosystem.override(change), from: null }];
+    return [];
+  }
+
+  /**
+   * The override that moves the locked copy to the planned version: `"NAME@LOCKED": "FIXED"`;
+   * for a copy installed under an alias, `"ALIAS@LOCKED": "npm:NAME@FIXED"` (npm matches an
+   * override by the name the copy is installed under: `"NAME@LOCKED"` leaves the alias as it was).
+   */
+  private static override(change: LockfileChange): { key: string; to: string } {
+    const { alias, name, version } = change.pkg;
+    return alias === undefined ? { key: `${name}@${version}`, to: change.to } : { key: `${alias}@${version}`, to: `npm:${name}@${change.to}` };
   }
 
   /**
@@ -321,7 +375,7 @@ export class NpmFixEcosystem implements FixEcosystem {
    * scripts, which --ignore-scripts leaves unrun.
    */
   async apply(changes: readonly LockfileChange[], options: { allowOverrides: boolean; env?: NodeJS.ProcessEnv; limits?: ToolLimits; untrusted?: boolean }): Promise<void> {
-    const overridden = options.allowOverrides ? changes.filter((c) => !c.direct) : [];
+    const overridden = options.allowOverrides ? changes.filter((c) => this.installTargets(c) === null) : [];
     if (overridden.length > 0) this.addOverrides(overridden);
     const commands = new Map(changes.map((c) => [this.command(c, options).join('\0'), this.command(c, options)]));
     let env = options.env;
@@ -339,13 +393,16 @@ export class NpmFixEcosystem implements FixEcosystem {
     }
   }
 
-  /** `"overrides": { "NAME@LOCKED": "FIXED" }` in package.json: only the affected copy moves. */
+  /** `"overrides": { "NAME@LOCKED": "FIXED" }` in package.json (see override): only the affected copy moves. */
   private addOverrides(changes: readonly LockfileChange[]): void {
     const path = join(this.projectDir, 'package.json');
     const manifest = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     const overrides = (manifest.overrides ?? {}) as Record<string, unknown>;
     if (typeof overrides !== 'object' || Array.isArray(overrides)) throw new StowageError('"overrides" is not an object', path);
-    for (const c of changes) overrides[`${c.pkg.name}@${c.pkg.version}`] = c.to;
+    for (const c of changes) {
+      const { key, to } = NpmFixEcosystem.override(c);
+      overrides[key] = to;
+    }
     manifest.overrides = overrides;
     // package.json was read as the audit's input: this is the one change to it the user asked for.
     writeOverInputAtomically(path, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));

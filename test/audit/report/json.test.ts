@@ -252,6 +252,8 @@ test('the schema has every field the README documents, and no other', () => {
   assert.ok(ignoreFields && manifestFields && unidentifiedFields && blockerFields && functionFields, 'the README names the fields of `ignored`, `fix.manifest`, `unidentified`, `fix.blockedBy` and `functions`');
   for (const f of ignoreFields.split(', ')) documented.add(`findings[].ignored.${f}`);
   for (const f of manifestFields.split(', ')) documented.add(`findings[].fix.manifest.${f}`);
+  // `manifests` lists entries of the same shape: the README names them once, at `manifest`.
+  for (const f of manifestFields.split(', ')) documented.add(`findings[].fix.manifests[].${f}`);
   for (const f of unidentifiedFields.split(', ')) documented.add(`targets[].unidentified[].${f.replaceAll('"', '')}`);
   for (const f of blockerFields.split(', ')) documented.add(`findings[].fix.blockedBy[].${f}`);
   for (const f of functionFields.split(', ')) documented.add(`findings[].advisory.functions[].${f.replaceAll('"', '')}`);
