@@ -224,6 +224,8 @@ async function matchGraph(
   const warnings = new Set<string>();
   const fetchedElsewhere = candidates.filter(isFetchedOutsideRegistry);
   const unversioned = new Set<Package>();
+  /** Packages some advisory affects. */
+  const affectedPackages = new Set<Package>();
   for (const db of databases) {
     // Keyed as package-names.ts compares names, the one rule the index was built with.
     const byKey = new Map<string, Advisory[]>();
@@ -254,6 +256,7 @@ async function matchGraph(
           );
         }
         if (!affected) continue;
+        affectedPackages.add(pkg);
         matches.push({ pkg, advisory, database: db.source });
         const where = `advisory ${advisory.id} (${advisory.origin} in ${db.source})`;
         if (advisory.package !== pkg.name) warnings.add(`${where} ${spellingNote(graph.ecosystem, advisory.package, pkg.name)}`);
@@ -262,13 +265,9 @@ async function matchGraph(
       }
     }
   }
-  const versioned = fetchedElsewhere.filter((p) => !unversioned.has(p));
-  if (versioned.length > 0) {
-    warnings.add(
-      `${plural(versioned.length, 'package')} not from a registry (git, tarball), matched against advisories by the name and version ` +
-        `${graph.path} records for them, which npm does not check against what it fetches: ${listedPackages(versioned)}`,
-    );
-  }
+  // A git crate is said when an advisory affects it (that finding rests on its name and version); every npm package not from a registry is.
+  const versioned = fetchedElsewhere.filter((p) => !unversioned.has(p) && (graph.ecosystem === 'npm' || affectedPackages.has(p)));
+  if (versioned.length > 0) warnings.add(fetchedOutsideRegistryWarning(graph, versioned));
   const notAudited = [...unversioned].map((p): NotAuditedPackage => ({
     target: graph.path,
     ecosystem: graph.ecosystem,
@@ -278,6 +277,25 @@ async function matchGraph(
   }));
   if (notAudited.length > 0) warnings.add(notAuditedSentence(graph.path, notAudited));
   return { matches, audited: candidates.length - unversioned.size, warnings: [...warnings], notAudited };
+}
+
+/**
+ * What a match of packages not from a registry rests on. npm: the lockfile's name and version,
+ * which npm does not check against what it fetches. Cargo: a git crate's own Cargo.toml, whose
+ * version a fork keeps when it fixes a bug; advisories are about crates.io's release.
+ */
+function fetchedOutsideRegistryWarning(graph: DependencyGraph, packages: readonly Package[]): string {
+  if (graph.ecosystem === 'cargo') {
+    return (
+      `${plural(packages.length, 'crate')} from git matched against advisories by the name and version ${graph.path} records for them ` +
+      `(advisories name crates.io's crates; a git repository of the same crate, its own or a fork, carries their bugs unless fixed there: ` +
+      `ignore an advisory a fork has fixed): ${listedPackages(packages)}`
+    );
+  }
+  return (
+    `${plural(packages.length, 'package')} not from a registry (git, tarball), matched against advisories by the name and version ` +
+    `${graph.path} records for them, which npm does not check against what it fetches: ${listedPackages(packages)}`
+  );
 }
 
 /**

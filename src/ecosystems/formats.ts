@@ -71,19 +71,23 @@ export async function loadFixEcosystem(ecosystem: Ecosystem, lockfile: string, h
 }
 
 /**
- * Whether advisories apply to a package. Cargo: only crates.io's crates (another registry's
- * crate of the same name is another crate). npm: any registry package, since mirrors and
+ * Whether advisories apply to a package. Cargo: crates.io's crates (another registry's crate of
+ * the same name is another crate), and crates from git, by the name and version Cargo.lock
+ * records (the repository's own Cargo.toml): a git dependency named like a crates.io crate is
+ * its upstream repository or a fork of it, which carries the advisory's bug unless someone fixed
+ * it there, so it is reported (fail closed) and a fork known to be fixed is ignored by its
+ * advisory. npm: any registry package, since mirrors and
  * proxies (Artifactory, Verdaccio, a corporate host) serve the public registry's packages under
  * the same names; auditing a private package that shares a public name errs on the safe side.
  * For the same reason, an npm package fetched from git or as a tarball (`file:x.tgz`, a URL, a
  * patched one) is matched by the name and version the lockfile records: npm installs lodash
  * 4.17.4 from `file:lodash-4.17.4.tgz` as readily as from the registry. Only the project's own
- * directories (workspaces, `file:` and `link:` directories) are not third-party code.
+ * directories (workspaces, `file:` and `link:` directories, Cargo path crates) are not third-party code.
  */
 export function isAuditable(pkg: Package): boolean {
   switch (pkg.ecosystem) {
     case 'cargo':
-      return pkg.source.isDefaultRegistry;
+      return pkg.source.isDefaultRegistry || isFetchedOutsideRegistry(pkg);
     case 'npm':
       return pkg.source.kind === 'registry' || isFetchedOutsideRegistry(pkg);
   }
@@ -108,9 +112,17 @@ export function isUnknownSourceCrate(pkg: Package): boolean {
   return pkg.ecosystem === 'cargo' && pkg.source.kind === 'other';
 }
 
-/** An npm package installed from git or a tarball: its lockfile version is not the registry's word. */
+/**
+ * An npm package installed from git or a tarball, a crate from git: its lockfile version is not
+ * the registry's word, and what it holds may differ from the registry's release of that version.
+ */
 export function isFetchedOutsideRegistry(pkg: Package): boolean {
-  return pkg.ecosystem === 'npm' && (pkg.source.kind === 'git' || pkg.source.kind === 'other');
+  switch (pkg.ecosystem) {
+    case 'cargo':
+      return pkg.source.kind === 'git';
+    case 'npm':
+      return pkg.source.kind === 'git' || pkg.source.kind === 'other';
+  }
 }
 
 /** Where to find a database for an ecosystem, for the error that says none was given. */

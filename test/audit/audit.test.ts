@@ -32,7 +32,7 @@ function crate(name: string, version: string, registry = true): Package {
   };
 }
 
-/** app → web → hyper → h2 ; app → cli-kit → h2 ; app → old-time ; tool → web ; a private `h2` fork from a git source. */
+/** app → web → hyper → h2 ; app → cli-kit → h2 ; app → old-time ; tool → web ; a private `forked` crate from a path outside the workspace. */
 function graph(): DependencyGraph {
   const packages = [
     crate('app', '0.1.0', false),
@@ -47,7 +47,8 @@ function graph(): DependencyGraph {
       ...crate('forked', '0.4.1'),
       id: 'forked@git',
       name: 'forked',
-      source: { kind: 'git' as const, url: 'https://example.invalid/forked', rev: 'abc', isDefaultRegistry: false },
+      // A path crate: the project's own (a git one is matched, test/cli/audit-cargo-git.test.ts).
+      source: { kind: 'path' as const, url: '../forked', isDefaultRegistry: false },
     },
   ];
   const e = (from: string, to: string): Edge => ({ from, to, kind: 'normal' });
@@ -98,7 +99,7 @@ function policy(overrides: Partial<AuditPolicy> = {}): AuditPolicy {
   return { ...DEFAULT_POLICY, ignores: [], ...overrides };
 }
 
-test('findings: exact matches only, withdrawn and non-registry packages never match, kinds kept apart', async () => {
+test('findings: exact matches only, withdrawn and path packages never match, kinds kept apart', async () => {
   const result = await runAudit({ graphs: [graph()], databases: [database('db', ADVISORIES)], policy: policy(), now: NOW });
   const got = result.findings.map((f) => `${f.advisory.id} ${f.package.name} ${f.advisory.kind} ${f.failsPolicy}`);
   assert.deepEqual(got, [

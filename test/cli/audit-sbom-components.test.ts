@@ -362,9 +362,10 @@ test('crates.io spelled as the purl type default or as Cargo index URLs is crate
     assert.equal(other.status, 0, repo);
     assert.equal(other.report.targets[0]?.audited, 0, repo);
   }
+  // A git crate (smallvec's own repository here) is matched by its name and version, as a Cargo.lock's git crates are.
   const git = report(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.0?vcs_url=git%2Bssh://git@github.com/servo/rust-smallvec.git' }]));
-  assert.equal(git.status, 0);
-  assert.equal(git.report.targets[0]?.audited, 0);
+  assert.equal(git.status, 1);
+  assert.deepEqual(found(git.report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
   // crates.io named beside a vcs_url (the crate's upstream repository): crates.io's crate.
   const both = report(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.0?repository_url=https://crates.io&vcs_url=git%2Bhttps://github.com/servo/rust-smallvec' }]));
   assert.equal(both.status, 1);
