@@ -14,8 +14,8 @@ import { materialiseSource } from '../../src/fleet/source.js';
 import type { CampaignRecord } from '../../src/fleet/store/campaign-store.js';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import { PostgresDriver } from '../../src/fleet/store/postgres-driver.js';
-import { CAMPAIGN_JOBS_APP_INDEX_VERSION } from '../../src/fleet/store/migrations.js';
-import { JOB_OF_APP } from '../../src/fleet/store/sql-campaign-store.js';
+import { CAMPAIGN_JOBS_APP_INDEX_VERSION, REVISION_DOCUMENTS_VERSION } from '../../src/fleet/store/migrations.js';
+import { documentsNamed, HELD_CHECKPOINTS, JOB_OF_APP } from '../../src/fleet/store/sql-campaign-store.js';
 import type { SqlDriver, SqlExecutor, SqlValue, TransactionOptions } from '../../src/fleet/store/sql.js';
 import { SqlFleetStore } from '../../src/fleet/store/sql-store.js';
 import { SqliteDriver } from '../../src/fleet/store/sqlite-driver.js';
@@ -605,3 +605,78 @@ for (const kind of STORE_KINDS) {
     }
   });
 }
+
+test('a campaign step asks which of the documents it leaves behind are still named (by a revision, an artifact, a kept source or a checkpoint held) through indexes, not by reading every revision or campaign application, in a new store and in one upgraded from the schema before', { skip: skips.sqlite }, async () => {
+  const store = await freshStore('sqlite');
+  try {
+    // Tables that grow with the fleet and its campaigns: a step of one application must not read them whole.
+    const fleetSized = /^SCAN (revisions|revision_documents|revision_sources|campaign_apps|campaign_artifacts|documents)\b(?! USING (COVERING )?INDEX)/;
+    const scans = (): Promise<string[]> =>
+      withStoreSql(store, async (tx) => {
+        const details: string[] = [];
+        for (const [sql, params] of [[documentsNamed(2), ['sha256:a', 'sha256:b', 'sha256:a', 'sha256:b', 'sha256:a', 'sha256:b']], [HELD_CHECKPOINTS, []]] as const) {
+          for (const r of await tx.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, params)) if (fleetSized.test(r.detail)) details.push(r.detail);
+        }
+        return details;
+      });
+    const fleet = makeFleet(store, ['d1', 'd2']);
+    const first = await startDetached(store);
+    await withStore(store, (f) => drainOneWorker(store, f, join(tempDir('marker'), 'done.txt')));
+    assert.deepEqual(await scans(), []);
+    // A store as the stowage before revision_documents left it, with the revisions recorded so far; opened again, it lists their documents.
+    await withStoreSql(store, async (tx) => {
+      for (const index of ['campaign_artifacts_digest', 'revision_sources_digest', 'campaign_apps_checkpoint']) await tx.run(`DROP INDEX ${index}`);
+      await tx.run(`DROP TABLE revision_documents`);
+      await tx.run(`UPDATE fleet_meta SET value = ? WHERE key = 'schema_version'`, [String(REVISION_DOCUMENTS_VERSION - 1)]);
+    });
+    // A second campaign over the same applications: its fixes come to the candidates the first recorded, before the upgrade.
+    const second = await startDetached(store);
+    assert.notEqual(second, first);
+    await withStore(store, (f) => drainOneWorker(store, f, join(tempDir('marker'), 'done.txt')));
+    assert.deepEqual(await scans(), []);
+    await withStoreSql(store, async (tx) => {
+      const revisions = await tx.query<{ id: number; documents: string }>(`SELECT id, documents FROM revisions`);
+      const expected = revisions.flatMap((r) => [...new Set((JSON.parse(r.documents) as { digest: string }[]).map((d) => d.digest))].map((d) => `${Number(r.id)} ${d}`));
+      const listed = await tx.query<{ revision_id: number; digest: string }>(`SELECT revision_id, digest FROM revision_documents`);
+      assert.deepEqual(listed.map((r) => `${Number(r.revision_id)} ${r.digest}`).sort(), expected.sort());
+      assert.equal(revisions.length, 4);
+    });
+    // The candidates' changed lockfiles, which each campaign's checkpoints named too, are kept: their revisions name them.
+    await withStore(store, async (f) => {
+      for (const n of ['d1', 'd2']) {
+        const candidate = (await f.revisions((await f.app(n))?.id as number)).find((r) => r.origin === 'candidate');
+        const lock = candidate?.documents.find((d) => d.name === 'Cargo.lock');
+        assert.equal(decompressBytes((await f.document(lock?.digest as string)) as Buffer).toString('utf8'), cargoLock(n, VULNERABLE.to), n);
+      }
+    });
+    assert.deepEqual(show(fleet, second).apps.map((a) => [a.app, a.state]), [['d1', 'candidate'], ['d2', 'candidate']]);
+  } finally {
+    await store.dispose();
+  }
+});
+
+test('queueing a campaign on SQLite writes its jobs in as many statements for 8 applications as for 2, in the order given, none twice for an application already queued', { skip: skips.sqlite }, async () => {
+  const store = await freshStore('sqlite');
+  try {
+    makeFleet(store, ['q1']);
+    const driver = new CountingDriver(SqliteDriver.open(store.store));
+    const f = SqlFleetStore.over(driver, store.store);
+    const campaign = await f.campaigns.create({ advisoryId: ADVISORY_ID, aliases: [], publish: false, sandbox: 'none', createdAt: new Date().toISOString(), by: 'test' });
+    const counted = async (appIds: number[]): Promise<number> => {
+      const before = driver.statements;
+      await f.transaction((tx) => tx.campaigns.enqueue(campaign.id, appIds, PRIORITY.userStarted, new Date().toISOString()));
+      return driver.statements - before;
+    };
+    try {
+      const two = await counted([12, 11]);
+      const eight = await counted([13, 11, 20, 19, 18, 17, 16, 15]);
+      assert.equal(eight, two);
+      const queued = await withStoreSql(store, (tx) => tx.query<{ app_id: number }>(`SELECT app_id FROM campaign_jobs WHERE campaign_id = ? ORDER BY id`, [campaign.id]));
+      assert.deepEqual(queued.map((r) => Number(r.app_id)), [12, 11, 13, 20, 19, 18, 17, 16, 15]);
+    } finally {
+      await driver.close();
+    }
+  } finally {
+    await store.dispose();
+  }
+});

@@ -105,6 +105,8 @@ export const TRIAGE_APP_INDEX_VERSION = 19;
 export const REVISION_NOT_AUDITED_VERSION = 20;
 /** SQLite campaign jobs found by campaign and application (queueing asks of each application whether it has one). */
 export const CAMPAIGN_JOBS_APP_INDEX_VERSION = 21;
+/** The version from which each revision's documents are listed by digest (revision_documents), artifacts, kept sources and held checkpoints indexed. */
+export const REVISION_DOCUMENTS_VERSION = 22;
 
 /** Revisions whose findings the advisory-records migration rewrites per round (their findings are in memory together). */
 const REVISIONS_PER_ROUND = 200;
@@ -457,6 +459,33 @@ const MIGRATIONS: Migration[] = [
     // the fleet.
     version: CAMPAIGN_JOBS_APP_INDEX_VERSION,
     statements: [`CREATE INDEX campaign_jobs_app ON campaign_jobs (campaign_id, app_id)`],
+  },
+  {
+    // A campaign step that replaces or drops a checkpoint deletes the documents nothing else names
+    // (sql-campaign-store.ts). Whether a revision names one was a LIKE over every revision's
+    // documents JSON, and whether an artifact or a kept source does a scan of its table: at
+    // 10,000 applications 30-60 ms in the write transaction, on every step of every application.
+    // Each revision's documents are now listed by digest (addRevision writes them with the
+    // revision; revisions are never deleted), artifacts and kept sources indexed by digest, and
+    // the checkpoints held found by a partial index, not a scan of every campaign application.
+    // Each statement may run again over what it made (a store set back to an earlier version, as tests do).
+    version: REVISION_DOCUMENTS_VERSION,
+    statements: [
+      {
+        sqlite: `CREATE TABLE IF NOT EXISTS revision_documents (digest TEXT NOT NULL, revision_id BIGINT NOT NULL, PRIMARY KEY (digest, revision_id)) WITHOUT ROWID`,
+        postgres: `CREATE TABLE IF NOT EXISTS revision_documents (digest TEXT NOT NULL, revision_id BIGINT NOT NULL, PRIMARY KEY (digest, revision_id))`,
+      },
+      {
+        sqlite: `INSERT INTO revision_documents (digest, revision_id)
+          SELECT DISTINCT json_extract(d.value, '$.digest'), r.id FROM revisions r, json_each(r.documents) d WHERE true ON CONFLICT DO NOTHING`,
+        postgres: `INSERT INTO revision_documents (digest, revision_id)
+          SELECT DISTINCT d ->> 'digest', r.id FROM revisions r, jsonb_array_elements(r.documents::jsonb) d ON CONFLICT DO NOTHING`,
+      },
+      `CREATE INDEX IF NOT EXISTS campaign_artifacts_digest ON campaign_artifacts (digest)`,
+      `CREATE INDEX IF NOT EXISTS revision_sources_digest ON revision_sources (digest)`,
+      // The checkpoints held (a few, of the applications under way) without reading every campaign application.
+      `CREATE INDEX IF NOT EXISTS campaign_apps_checkpoint ON campaign_apps (campaign_id, app_id) WHERE checkpoint IS NOT NULL`,
+    ],
   },
 ];
 

@@ -15,7 +15,7 @@ import {
   type WorkCheckpoint,
 } from './campaign-store.js';
 
-/** Digests a statement names at most (well under both dialects' parameter limits, and a short OR of LIKEs). */
+/** Digests a statement names at most (three times each: well under both dialects' parameter limits). */
 const DIGESTS_PER_QUERY = 100;
 /** Campaign applications a multi-row INSERT writes (5 bound values each). */
 const APPS_PER_INSERT = 500;
@@ -25,6 +25,21 @@ const APPS_PER_INSERT = 500;
  * queueing asks it of every application, found by the campaign_jobs_app index.
  */
 export const JOB_OF_APP = `SELECT 1 FROM campaign_jobs WHERE kind = 'campaign-app' AND campaign_id = ? AND app_id = ?`;
+
+/**
+ * Which of `n` digests (bound three times over, in the same order) an artifact, a kept source or
+ * a revision's documents name, each found by its digest's index (migration
+ * REVISION_DOCUMENTS_VERSION): what a campaign step asks before it deletes documents.
+ */
+export function documentsNamed(n: number): string {
+  const marks = Array.from({ length: n }, () => '?').join(', ');
+  return `SELECT digest FROM campaign_artifacts WHERE digest IN (${marks})
+    UNION SELECT digest FROM revision_sources WHERE digest IN (${marks})
+    UNION SELECT digest FROM revision_documents WHERE digest IN (${marks})`;
+}
+
+/** Every checkpoint held (by the applications under way), found by the campaign_apps_checkpoint partial index. */
+export const HELD_CHECKPOINTS = `SELECT checkpoint FROM campaign_apps WHERE checkpoint IS NOT NULL`;
 
 /** The digests of a stored checkpoint's files. */
 function checkpointFiles(text: string): string[] {
@@ -237,22 +252,11 @@ export class SqlCampaignStore implements CampaignStore {
   private async dropUnreferencedDocuments(digests: readonly string[]): Promise<void> {
     const unreferenced = new Set(digests);
     if (unreferenced.size === 0) return;
-    for (const row of await this.sql.query<{ checkpoint: string }>(`SELECT checkpoint FROM campaign_apps WHERE checkpoint IS NOT NULL`)) {
+    for (const row of await this.sql.query<{ checkpoint: string }>(HELD_CHECKPOINTS)) {
       for (const digest of checkpointFiles(row.checkpoint)) unreferenced.delete(digest);
     }
     for (const batch of chunks([...unreferenced], DIGESTS_PER_QUERY)) {
-      const marks = batch.map(() => '?').join(', ');
-      for (const table of ['campaign_artifacts', 'revision_sources']) {
-        for (const row of await this.sql.query<{ digest: string }>(`SELECT digest FROM ${table} WHERE digest IN (${marks})`, batch)) unreferenced.delete(row.digest);
-      }
-    }
-    // A revision lists its documents in its JSON (a digest holds no LIKE wildcard: sha256: and hex).
-    for (const batch of chunks([...unreferenced], DIGESTS_PER_QUERY)) {
-      const rows = await this.sql.query<{ documents: string }>(
-        `SELECT documents FROM revisions WHERE ${batch.map(() => 'documents LIKE ?').join(' OR ')}`,
-        batch.map((digest) => `%${JSON.stringify(digest)}%`),
-      );
-      for (const row of rows) for (const doc of JSON.parse(row.documents) as { digest: string }[]) unreferenced.delete(doc.digest);
+      for (const row of await this.sql.query<{ digest: string }>(documentsNamed(batch.length), [...batch, ...batch, ...batch])) unreferenced.delete(row.digest);
     }
     for (const batch of chunks([...unreferenced], DIGESTS_PER_QUERY)) {
       await this.sql.run(`DELETE FROM documents WHERE digest IN (${batch.map(() => '?').join(', ')})`, batch);
@@ -312,11 +316,16 @@ export class SqlCampaignStore implements CampaignStore {
   }
 
   async enqueue(campaignId: number, appIds: number[], priority: number, at: string): Promise<void> {
-    for (const appId of appIds) {
+    // Many applications a statement (a campaign may take thousands), queued in the order given;
+    // one without a job of this campaign yet (JOB_OF_APP's question, by its index) gets one.
+    const unique = [...new Set(appIds)];
+    for (const [index, batch] of chunks(unique, APPS_PER_INSERT).entries()) {
       await this.sql.run(
         `INSERT INTO campaign_jobs (campaign_id, app_id, priority, state, lease_owner, lease_until, attempts, created_at)
-         SELECT ?, ?, ?, 'queued', NULL, NULL, 0, ? WHERE NOT EXISTS (${JOB_OF_APP})`,
-        [campaignId, appId, priority, at, campaignId, appId],
+         SELECT ?, v.column2, ?, 'queued', NULL, NULL, 0, ? FROM (VALUES ${batch.map(() => '(CAST(? AS BIGINT), CAST(? AS BIGINT))').join(', ')}) AS v
+         WHERE NOT EXISTS (SELECT 1 FROM campaign_jobs j WHERE j.kind = 'campaign-app' AND j.campaign_id = ? AND j.app_id = v.column2)
+         ORDER BY v.column1`,
+        [campaignId, priority, at, ...batch.flatMap((appId, i) => [index * APPS_PER_INSERT + i, appId]), campaignId],
       );
     }
   }

@@ -456,15 +456,18 @@ export class SqlFleetStore implements FleetStore {
     const insert = `INSERT INTO revisions (app_id, digest, seq, created_at, origin, documents, evaluated_against)
        VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`;
     const values = [r.appId, r.digest, seq, r.at, r.origin, documents, evaluatedAgainst];
+    // Its documents by digest (revision_documents: what a campaign asks before deleting one).
+    const digests = [...new Set(r.documents.map((d) => d.digest))];
     const rows =
       this.sql.dialect === 'postgres'
-        ? // One round trip: the revision, its graph and its counts (none: a new revision has no findings; identities are never reused).
+        ? // One round trip: the revision, its graph, its documents and its counts (none: a new revision has no findings; identities are never reused).
           await this.sql.query<{ id: number }>(
             `WITH r AS (${insert}),
                g AS (INSERT INTO revision_graphs (revision_id, graph) SELECT id, CAST(? AS BYTEA) FROM r),
+               ${digests.length === 0 ? '' : `d AS (INSERT INTO revision_documents (digest, revision_id) SELECT v.column1, r.id FROM r CROSS JOIN (VALUES ${placeholders(digests.length, 1)}) AS v),`}
                c AS (INSERT INTO revision_counts (revision_id, ${RECOUNT_COLUMNS.join(', ')}) SELECT id, ${RECOUNT_COLUMNS.map(() => '0').join(', ')} FROM r)
              SELECT id FROM r`,
-            [...values, r.graph],
+            [...values, r.graph, ...digests],
           )
         : await this.sql.query<{ id: number }>(insert, values);
     if (this.driver === null) this.nextSeq.set(r.appId, seq + 1);
@@ -482,6 +485,9 @@ export class SqlFleetStore implements FleetStore {
     };
     if (this.sql.dialect !== 'postgres') {
       await this.sql.run(`INSERT INTO revision_graphs (revision_id, graph) VALUES (?, ?)`, [revision.id, r.graph]);
+      if (digests.length > 0) {
+        await this.sql.run(`${this.insertMany} INTO revision_documents (digest, revision_id) VALUES ${placeholders(digests.length, 2)}`, digests.flatMap((d) => [d, revision.id]));
+      }
       await this.recount(revision.id);
     }
     if (this.driver === null) this.freshRevisions.add(revision.id);
