@@ -2,7 +2,7 @@ import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind, UnidentifiedComponent } from '../core/graph.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { Package } from '../core/package.js';
-import { applicationOf, checksumOf as componentChecksum, identify, isRecord, registryPackage, str, type CycloneDxReadOptions, type Identity, type Json } from './cyclonedx-reader.js';
+import { applicationIdentity, applicationOf, checksumOf as componentChecksum, identify, isRecord, str, type CycloneDxReadOptions, type Identity, type Json } from './cyclonedx-reader.js';
 import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs } from './sbom-graphs.js';
 
 /**
@@ -55,7 +55,8 @@ function identifyPackage(pkg: Json, type: string, purls: readonly string[]): Ide
   for (const purl of purls.slice(1)) {
     const other = identify({ ...base, purl }, null);
     if (JSON.stringify(other) === JSON.stringify(first)) continue;
-    return { kind: 'unidentified', reason: other.kind === 'unidentified' ? `${other.reason} (${purl})` : `its purls name different packages (${purls[0]}, ${purl})` };
+    if (other.kind === 'unidentified') return { kind: 'unidentified', reason: `${other.reason} (${purl})`, ...(other.conflict === true ? { conflict: true } : {}) };
+    return { kind: 'unidentified', reason: `its purls name different packages (${purls[0]}, ${purl})`, conflict: true };
   }
   return first;
 }
@@ -127,6 +128,12 @@ export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxR
     byId.set(id, entry);
     packages.push(entry);
   }
+  const appPurls = app === undefined ? [] : purlsOf(app);
+  const identified = applicationIdentity(app === undefined || appPurls.length === 0 ? null : identifyPackage(app, 'library', appPurls));
+  const appIdentity = identified.package;
+  if (app !== undefined && appId !== null && identified.conflict !== null) {
+    unidentified.push({ ref: appId, name: str(app.name) ?? '', version: str(app.versionInfo) ?? '', reason: identified.conflict });
+  }
   refuseUnidentified(path, unidentified, options.allowUnidentified);
 
   const applications = new Set([...(appId === null ? [] : [appId]), ...parts.keys()]);
@@ -145,10 +152,8 @@ export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxR
     throw new InputError(path, `relationships name ${dangling.size} SPDX ${dangling.size === 1 ? 'id' : 'ids'} no package has, so the graph is incomplete: ${listed([...dangling])}; pass ${ALLOW_UNIDENTIFIED_FLAG} to audit the packages it lists`);
   }
   const appLicense = app === undefined ? null : declaredLicense(app);
-  const appPurls = app === undefined ? [] : purlsOf(app);
-  const appIdentity = app === undefined || appPurls.length === 0 ? null : registryPackage(identifyPackage(app, 'library', appPurls));
   const application = app && appId !== null ? { id: appId, ...applicationOf(app, appIdentity, app.versionInfo), ...(appLicense !== null ? { license: appLicense } : {}) } : null;
-  return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling: [...dangling], idWord: 'SPDX ids', partial: isPartial(doc, [...elements.values()]) }, options);
+  return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling: [...dangling], idWord: 'SPDX ids', partial: isPartial(doc, [...elements.values()]), flagsFromEdges: true }, options);
 }
 
 /** SPDX checksums read as CycloneDX hashes are (`SHA256` is CycloneDX's `SHA-256`). */
