@@ -1,5 +1,5 @@
 import { InputError } from '../core/errors.js';
-import { decodeUtf16, utf16ByteOrder } from '../core/input-files.js';
+import { utf16ByteOrder } from '../core/input-files.js';
 import { parseJsonText } from '../core/json-text.js';
 import { isCycloneDxDocument } from './cyclonedx-reader.js';
 import { isSpdxDocument } from './spdx-reader.js';
@@ -66,8 +66,9 @@ export const SBOM_HEAD_BYTES = 4096;
 export function headText(head: Uint8Array): string {
   const encoding = utf16ByteOrder(head);
   if (encoding === null) return Buffer.from(head).toString('latin1');
-  const even = head.subarray(2, 2 + ((head.length - 2) & ~1));
-  return decodeUtf16(even, encoding) ?? Buffer.from(head).toString('latin1');
+  const even = Buffer.from(head.subarray(2, 2 + ((head.length - 2) & ~1)));
+  // Not strict: the head may end between the two halves of a surrogate pair.
+  return (encoding === 'UTF-16LE' ? even : even.swap16()).toString('utf16le');
 }
 
 /** Whether a file's first bytes start a JSON object with a key (an SBOM whatever its name); text, so no NUL (a tar header holds some). */
