@@ -216,6 +216,9 @@ test('a UTF-16 SBOM (a byte-order mark, LE or BE, with or without a .json name) 
   const odd = join(work, 'odd.cdx.json');
   writeFileSync(odd, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le'), Buffer.from([0x20])]));
   refused(odd, /not valid UTF-16LE text, though its byte-order mark says it is/);
+  const xml = join(work, 'utf16.xml');
+  writeFileSync(xml, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<?xml version="1.0" encoding="UTF-16"?>\n<bom xmlns="http://cyclonedx.org/schema/bom/1.5" version="1"></bom>\n', 'utf16le')]));
+  refused(xml, /a CycloneDX XML SBOM: stowage reads CycloneDX JSON/);
   const dir = join(work, 'utf16-lockfile');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package-lock.json'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify(PACKAGE_LOCK), 'utf16le')]));
