@@ -1,6 +1,7 @@
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind, UnidentifiedComponent } from '../core/graph.js';
 import { parseJsonText } from '../core/json-text.js';
+import { TOOL_NAME } from '../core/tool.js';
 import type { Package } from '../core/package.js';
 import { applicationIdentity, applicationOf, checksumOf as componentChecksum, identify, isRecord, str, type CycloneDxReadOptions, type Identity, type Json } from './cyclonedx-reader.js';
 import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs } from './sbom-graphs.js';
@@ -30,6 +31,19 @@ const DEPENDENCY_OF: Readonly<Record<string, EdgeKind>> = {
 
 /** Package purposes that are no software package (read only when their purl names one). */
 const NOT_PACKAGE_PURPOSES = new Set(['CONTAINER', 'OPERATING_SYSTEM', 'FILE', 'DEVICE', 'FIRMWARE', 'ARCHIVE', 'INSTALL', 'SOURCE', 'OTHER']);
+
+/**
+ * The kinds of a DEPENDS_ON that stowage's SPDX writer (sbom/spdx.ts) comments on an edge that
+ * is not a normal dependency (`dev dependency`, `dev, optional dependency`): SPDX's inverse
+ * relationships would have split each edge in two. Read in stowage's own documents only.
+ */
+const STOWAGE_EDGE_COMMENT = /^((?:build|dev|optional|peer)(?:, (?:build|dev|optional|peer))*) dependency$/;
+
+/** Whether stowage wrote the document (`creationInfo.creators` names it as the tool). */
+function writtenByStowage(doc: Json): boolean {
+  const creators = isRecord(doc.creationInfo) ? doc.creationInfo.creators : undefined;
+  return Array.isArray(creators) && creators.some((c) => typeof c === 'string' && c.startsWith(`Tool: ${TOOL_NAME}-`));
+}
 
 /** What stowage's SPDX writer (sbom/spdx.ts) starts a partial inventory's annotation with. */
 const PARTIAL_MARK = 'PARTIAL INVENTORY';
@@ -89,8 +103,9 @@ export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxR
     if (!isRecord(r) || typeof r.spdxElementId !== 'string' || typeof r.relatedSpdxElement !== 'string' || typeof r.relationshipType !== 'string') {
       throw new InputError(path, `relationships[${i}] is not an object with spdxElementId, relationshipType and relatedSpdxElement`);
     }
-    return { from: r.spdxElementId, type: r.relationshipType, to: r.relatedSpdxElement };
+    return { from: r.spdxElementId, type: r.relationshipType, to: r.relatedSpdxElement, comment: typeof r.comment === 'string' ? r.comment : null };
   });
+  const ownComments = writtenByStowage(doc);
 
   const described = new Set([
     ...relationships.filter((r) => r.type === 'DESCRIBES' && r.from === 'SPDXRef-DOCUMENT').map((r) => r.to),
@@ -146,7 +161,9 @@ export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxR
     for (const id of [from, to]) if (!elements.has(id)) dangling.add(quoted(id));
     const target = byId.get(to);
     if (!target || !(applications.has(from) || byId.get(from)?.ecosystem === target.ecosystem)) continue;
-    edges.push({ from, to, kind: inverse ?? 'normal' });
+    const commented = ownComments && inverse === undefined && r.comment !== null ? STOWAGE_EDGE_COMMENT.exec(r.comment) : null;
+    const kinds: EdgeKind[] = commented?.[1] === undefined ? [inverse ?? 'normal'] : (commented[1].split(', ') as EdgeKind[]);
+    for (const kind of kinds) edges.push({ from, to, kind });
   }
   if (dangling.size > 0 && !options.allowUnidentified) {
     throw new InputError(path, `relationships name ${dangling.size} SPDX ${dangling.size === 1 ? 'id' : 'ids'} no package has, so the graph is incomplete: ${listed([...dangling])}; pass ${ALLOW_UNIDENTIFIED_FLAG} to audit the packages it lists`);

@@ -97,6 +97,23 @@ test('npm sbom (CycloneDX and SPDX): a development dependency is left out under 
   }
 });
 
+test("stowage's own SPDX SBOM keeps its edges' kinds (a DEPENDS_ON's comment): --omit dev leaves out what the lockfile's audit does", () => {
+  const project = join(work, 'stowage-spdx');
+  mkdirSync(project, { recursive: true });
+  writeFileSync(join(project, 'package.json'), JSON.stringify(PACKAGE_JSON, null, 2));
+  writeFileSync(join(project, 'package-lock.json'), JSON.stringify(PACKAGE_LOCK, null, 2));
+  const out = join(work, 'stowage.spdx.json');
+  const made = runCli(['sbom', join(project, 'package-lock.json'), '--format', 'spdx', '--no-licenses', '-o', out], { cacheDir });
+  assert.equal(made.status, 0, made.stderr);
+  assert.match(readFileSync(out, 'utf8'), /"comment": "dev dependency"/);
+  assert.deepEqual(found(report(out).report), MINIMIST);
+  assert.deepEqual(found(report(out, '--omit', 'dev').report), []);
+  // The same comment in another tool's document says nothing stowage relies on: kept.
+  const other = join(work, 'other-tool.spdx.json');
+  writeFileSync(other, readFileSync(out, 'utf8').replace(/"Tool: [^"]*"/, '"Tool: other-1.0"'));
+  assert.deepEqual(found(report(other, '--omit', 'dev').report), MINIMIST);
+});
+
 const app = { type: 'application', 'bom-ref': 'app', name: 'app', version: '1.0.0' };
 const lodash = { type: 'library', 'bom-ref': 'lodash', name: 'lodash', version: '4.17.20', purl: 'pkg:npm/lodash@4.17.20' };
 const minimist = { type: 'library', 'bom-ref': 'minimist', name: 'minimist', version: '1.2.0', purl: 'pkg:npm/minimist@1.2.0' };
