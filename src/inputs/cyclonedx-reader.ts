@@ -31,6 +31,7 @@ export { ALLOW_UNIDENTIFIED_FLAG };
  * and the applications inside a shipped artifact (a package's binaries) by a `stowage:path`
  * property: those are read as roots of their own. A composition whose aggregate is
  * `incomplete` makes the graphs partial (refused unless partial inventories are allowed).
+ * Dev-only: scope `excluded` (see writtenByStowage), or npm's development property.
  */
 
 /** The property stowage writes on each application inside a shipped artifact (sbom/cyclonedx.ts). */

@@ -14,7 +14,10 @@ import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs
  * application. When it describes several, each without a purl is an application of its own, and
  * so is an APPLICATION package without a purl that one of them CONTAINS (stowage writes a
  * shipped artifact's binaries so). Edges: DEPENDS_ON, and the
- * inverse DEPENDENCY_OF / DEV_DEPENDENCY_OF / OPTIONAL_DEPENDENCY_OF / BUILD_DEPENDENCY_OF.
+ * inverse DEPENDENCY_OF / DEV_DEPENDENCY_OF / OPTIONAL_DEPENDENCY_OF / BUILD_DEPENDENCY_OF,
+ * whose kinds make a package the roots reach only through dev (or optional) edges dev-only (as
+ * npm's `npm sbom` says of a dev dependency); stowage's own documents keep the kind in a
+ * DEPENDS_ON's comment.
  * SPDX has no field saying an inventory is incomplete: stowage's own annotation saying so
  * (spdx.ts) makes the graphs partial.
  */
