@@ -78,7 +78,7 @@ export function readTextInput(path: string, maxBytes = MAX_LOCKFILE_BYTES): stri
  * readTextInput with the bytes the text was decoded from, for a caller that keeps them (the
  * fleet records each document's bytes): the file is read once and never encoded again.
  */
-export function readTextInputFile(path: string, maxBytes = MAX_LOCKFILE_BYTES): TextInput {
+export function readTextInputFile(path: string, maxBytes = MAX_LOCKFILE_BYTES, options: { utf16?: boolean } = {}): TextInput {
   // A FIFO would block the open forever, a directory fails obscurely: only regular files.
   const kind = statSync(path, { throwIfNoEntry: false });
   if (kind === undefined) throw new StowageError('no such file', path);
@@ -94,7 +94,7 @@ export function readTextInputFile(path: string, maxBytes = MAX_LOCKFILE_BYTES): 
     noteInputFile(path, st);
     const size = st.size;
     if (size > maxBytes) throw new InputError(path, `file is ${size} bytes, over the ${maxBytes}-byte limit for a lockfile`);
-    return decodeTextInput(path, readFileSync(fd));
+    return decodeTextInput(path, readFileSync(fd), options.utf16 === true);
   } finally {
     closeSync(fd);
   }
@@ -102,8 +102,39 @@ export function readTextInputFile(path: string, maxBytes = MAX_LOCKFILE_BYTES): 
 
 const REPLACEMENT_CHARACTER = Buffer.from('\uFFFD');
 
-/** The text of a file's bytes, refused when it is not UTF-8 text. */
-function decodeTextInput(path: string, bytes: Buffer): TextInput {
+/** The UTF-16 encoding a file's byte-order mark announces (Windows PowerShell writes `>` so), or null. */
+export function utf16ByteOrder(bytes: Uint8Array): 'UTF-16LE' | 'UTF-16BE' | null {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'UTF-16LE';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'UTF-16BE';
+  return null;
+}
+
+/** UTF-16 bytes after their byte-order mark as text, or null when they are not UTF-16 (an odd length, an unpaired surrogate). */
+export function decodeUtf16(bytes: Uint8Array, encoding: 'UTF-16LE' | 'UTF-16BE'): string | null {
+  if (bytes.length % 2 !== 0) return null;
+  const little = encoding === 'UTF-16LE' ? Buffer.from(bytes) : Buffer.from(bytes).swap16();
+  try {
+    return new TextDecoder('utf-16le', { fatal: true, ignoreBOM: true }).decode(little);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The text of a file's bytes, refused when it is not UTF-8 text; UTF-16 with a byte-order mark
+ * when the caller reads it (an SBOM), else refused as what it is. A UTF-16 text's bytes are the
+ * whole file, mark included: read again, they decode to the same text.
+ */
+function decodeTextInput(path: string, bytes: Buffer, utf16: boolean): TextInput {
+  const encoding = utf16ByteOrder(bytes);
+  if (encoding !== null) {
+    if (!utf16) throw new InputError(path, `${encoding} text (its byte-order mark says so), not UTF-8: convert it (iconv -f ${encoding} -t UTF-8)`);
+    const text = decodeUtf16(bytes.subarray(2), encoding);
+    if (text === null) throw new InputError(path, `not valid ${encoding} text, though its byte-order mark says it is`);
+    const nul = text.indexOf('\0');
+    if (nul !== -1) throw new InputError(path, `binary data (NUL character at character ${nul}), not ${encoding} text`);
+    return { text, bytes };
+  }
   // Nearly every lockfile is ASCII: checked in one native pass, it decodes as Latin-1 (a plain
   // copy) to the same string UTF-8 decoding gives, and a NUL's byte offset is its character's.
   if (isAscii(bytes)) {

@@ -6,7 +6,7 @@ import { MAX_WHOLE_FILE_BYTES, readTextInputFile, readWholeFile } from '../core/
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readCycloneDxDocument, type CycloneDxReadOptions } from './cyclonedx-reader.js';
 import { readSpdxDocument } from './spdx-reader.js';
-import { SBOM_HEAD_BYTES, sbomDocumentOf, startsJsonObject, unreadSbomEncoding } from './sbom-document.js';
+import { headText, SBOM_HEAD_BYTES, sbomDocumentOf, startsJsonObject, unreadSbomEncoding } from './sbom-document.js';
 import { findLockfiles, readDependencyGraph, refuseUnreadLockfiles, unlockedManifests, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
@@ -95,9 +95,11 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
     return readVendorArchive(bytes, path, options, options.limits);
   }
   const head = fileHead(path, SBOM_HEAD_BYTES);
-  const headText = Buffer.from(head).toString('latin1');
-  if (path.endsWith('.json') || startsJsonObject(headText)) {
-    const { text, bytes } = readTextInputFile(path);
+  const sniffed = headText(head);
+  if (path.endsWith('.json') || startsJsonObject(sniffed)) {
+    // An SBOM may be UTF-16 (PowerShell's `syft … > sbom.json`); a lockfile is not, and the
+    // lockfile reader refuses one so.
+    const { text, bytes } = readTextInputFile(path, undefined, { utf16: true });
     const sbom = sbomDocumentOf(path, text);
     if (sbom === null) return null;
     const spdx = sbom.format === 'spdx';
@@ -109,7 +111,7 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
     options.record?.(path, bytes);
     return graphs.map((g) => ({ ...g, inventory: 'sbom' }));
   }
-  const unread = unreadSbomEncoding(headText);
+  const unread = unreadSbomEncoding(sniffed);
   if (unread !== null) throw new InputError(path, unread);
   // Sniffed by magic number, so only an executable is read whole, and only once.
   if (!looksLikeObjectFile(head)) return null;

@@ -31,20 +31,27 @@ export { ALLOW_UNIDENTIFIED_FLAG };
  * and the applications inside a shipped artifact (a package's binaries) by a `stowage:path`
  * property: those are read as roots of their own. A composition whose aggregate is
  * `incomplete` makes the graphs partial (refused unless partial inventories are allowed).
+ * Dev-only: scope `excluded` (see writtenByStowage), or npm's development property.
  */
 
 /** The property stowage writes on each application inside a shipped artifact (sbom/cyclonedx.ts). */
 const PART_PROPERTY = 'stowage:path';
 
-/** An application inside what the SBOM describes, as stowage writes one: no purl, a `stowage:path` property. */
+/**
+ * An application inside what the SBOM describes, read as a root of its own: as stowage writes
+ * one (no purl, a `stowage:path` property), or a lockfile or binary Trivy read packages from
+ * (no purl, no version, its `aquasecurity:trivy:Class` `lang-pkgs`; named by its path,
+ * `app/package-lock.json`, it is no package: its packages are components of their own, which
+ * it depends on).
+ */
 function isShippedPart(component: Json): boolean {
-  return (
-    component.type === 'application' &&
-    component.purl === undefined &&
-    Array.isArray(component.properties) &&
-    component.properties.some((p) => isRecord(p) && p.name === PART_PROPERTY)
-  );
+  if (component.type !== 'application' || component.purl !== undefined || !Array.isArray(component.properties)) return false;
+  if (component.properties.some((p) => isRecord(p) && p.name === PART_PROPERTY)) return true;
+  return component.version === undefined && component.properties.some((p) => isRecord(p) && p.name === TRIVY_CLASS_PROPERTY && p.value === 'lang-pkgs');
 }
+
+/** The property Trivy writes on what it found packages in: `lang-pkgs` on a lockfile or binary, `os-pkgs` on an operating system. */
+const TRIVY_CLASS_PROPERTY = 'aquasecurity:trivy:Class';
 
 /**
  * Whether stowage wrote the document (`metadata.tools`, as CycloneDX 1.5+ or 1.4 lists tools).
@@ -56,6 +63,18 @@ function writtenByStowage(doc: Json): boolean {
   const tools = isRecord(doc.metadata) ? doc.metadata.tools : undefined;
   const list: unknown = isRecord(tools) ? tools.components : tools;
   return Array.isArray(list) && list.some((t) => isRecord(t) && t.name === TOOL_NAME);
+}
+
+/**
+ * The property npm's own `npm sbom` (npm 10+) and cyclonedx-npm write on a package that only
+ * development dependencies bring in (the CycloneDX npm property taxonomy); they leave its scope
+ * `required`, so scope alone would keep every dev package in an audit under `--omit dev`.
+ */
+const NPM_DEVELOPMENT_PROPERTY = 'cdx:npm:package:development';
+
+/** Whether a component carries a property of this name with the value `true`. */
+function hasTrueProperty(component: Json, name: string): boolean {
+  return Array.isArray(component.properties) && component.properties.some((p) => isRecord(p) && p.name === name && p.value === 'true');
 }
 
 /** Whether a composition says some inventory of the document is incomplete. */
@@ -115,7 +134,8 @@ export type PackageIdentity = {
 
 export type Identity =
   | PackageIdentity
-  | { kind: 'unidentified'; reason: string }
+  /** `conflict`: the component says two things of what it is (its purl's version and its own), either of which may have shipped. */
+  | { kind: 'unidentified'; reason: string; conflict?: true }
   | { kind: 'not-a-package' };
 
 interface PurlEcosystem {
@@ -228,7 +248,9 @@ function sourceOf(qualifiers: Map<string, string>, reader: PurlEcosystem): Packa
 export function identify(component: Json, ref: string | null): Identity {
   const looksLikePackage = !(typeof component.type === 'string' && NOT_PACKAGE_TYPES.has(component.type));
   const version = component.version === undefined ? null : str(component.version);
-  if (component.version !== undefined && version === null) return { kind: 'unidentified', reason: 'version is not a non-empty string' };
+  // syft and Trivy write `"version": ""` on a file: it names no package, its purl (if any) decides.
+  const badVersion: Identity = { kind: 'unidentified', reason: 'version is not a non-empty string' };
+  if (component.version !== undefined && version === null && looksLikePackage) return badVersion;
 
   if (component.purl === undefined) {
     // stowage's own SBOMs name the application's path and workspace packages by such a ref.
@@ -243,13 +265,16 @@ export function identify(component: Json, ref: string | null): Identity {
   const purl = parsed.purl;
   const reader = PURL_ECOSYSTEMS[purl.type];
   if (!reader) return looksLikePackage ? { kind: 'unidentified', reason: `pkg:${purl.type} is not an ecosystem stowage audits` } : { kind: 'not-a-package' };
+  // Whatever its type, a component whose purl names a crate or an npm package is one: a version
+  // that says nothing it can be checked against hides which one.
+  if (component.version !== undefined && version === null) return badVersion;
 
   const named = reader.name(purl);
   if ('error' in named) return { kind: 'unidentified', reason: `purl not understood (${named.error})` };
   const agreed = reader.agree(named.name, component);
   if (agreed === null) return { kind: 'unidentified', reason: `purl names ${named.name}, the component ${[str(component.group), str(component.name)].filter((x) => x !== null).join('/')}` };
   if (purl.version !== null && version !== null && purl.version !== version) {
-    return { kind: 'unidentified', reason: `purl version ${purl.version} contradicts version ${version}` };
+    return { kind: 'unidentified', reason: `purl version ${purl.version} contradicts version ${version}`, conflict: true };
   }
   const name = agreed.name;
   const locked = purl.version ?? version;
@@ -289,8 +314,11 @@ export function identify(component: Json, ref: string | null): Identity {
  * application whose purl does not identify a package (`pkg:oci`, no version: a project's
  * unpublished manifest). Null when it is simply the application.
  */
-export function applicationIdentity(component: Json): PackageIdentity | null {
-  return component.purl === undefined ? null : registryPackage(identify(component, null));
+export function applicationIdentity(identity: Identity | null): { package: PackageIdentity | null; conflict: string | null } {
+  // Fail closed: an application whose purl contradicts its own version may be either, and one of
+  // them a registry's package to audit. It is not identified, as a component saying so is not.
+  if (identity?.kind === 'unidentified' && identity.conflict === true) return { package: null, conflict: identity.reason };
+  return { package: identity === null ? null : registryPackage(identity), conflict: null };
 }
 
 /**
@@ -403,7 +431,9 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
     if (isApplication) {
       app = component;
       appRef = bomRef ?? null;
-      appIdentity = applicationIdentity(component);
+      const identified = applicationIdentity(component.purl === undefined ? null : identify(component, null));
+      appIdentity = identified.package;
+      if (identified.conflict !== null) unidentified.push({ ref: bomRef ?? locationText(at), name: str(component.name) ?? '', version: str(component.version) ?? '', reason: identified.conflict });
       continue;
     }
     if (bomRef !== undefined && isShippedPart(component)) {
@@ -433,6 +463,8 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
     if (component.scope === 'excluded') {
       if (identity.ecosystem === 'cargo' && !excludedMeansDev) excludedCrates++;
       else pkg.flags = { dev: true };
+    } else if (identity.ecosystem === 'npm' && hasTrueProperty(component, NPM_DEVELOPMENT_PROPERTY)) {
+      pkg.flags = { dev: true };
     }
     byRef.set(id, pkg);
     packages.push(pkg);

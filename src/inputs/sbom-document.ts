@@ -1,4 +1,5 @@
 import { InputError } from '../core/errors.js';
+import { utf16ByteOrder } from '../core/input-files.js';
 import { parseJsonText } from '../core/json-text.js';
 import { isCycloneDxDocument } from './cyclonedx-reader.js';
 import { isSpdxDocument } from './spdx-reader.js';
@@ -54,8 +55,21 @@ function pushAll(stack: unknown[], values: readonly unknown[]): void {
   for (const v of values) stack.push(v);
 }
 
-/** How many bytes of a file startsJsonObject and unreadSbomEncoding look at, decoded as Latin-1 (a UTF-8 BOM is then `\xEF\xBB\xBF`). */
+/** How many bytes of a file startsJsonObject and unreadSbomEncoding look at, as headText decodes them. */
 export const SBOM_HEAD_BYTES = 4096;
+
+/**
+ * A file's first bytes as the text the sniffers above read: Latin-1 (a UTF-8 BOM is then
+ * `\xEF\xBB\xBF`), or what UTF-16 they are when a byte-order mark says so (the mark dropped; a
+ * head cut inside a character loses that character, not what comes before it).
+ */
+export function headText(head: Uint8Array): string {
+  const encoding = utf16ByteOrder(head);
+  if (encoding === null) return Buffer.from(head).toString('latin1');
+  const even = Buffer.from(head.subarray(2, 2 + ((head.length - 2) & ~1)));
+  // Not strict: the head may end between the two halves of a surrogate pair.
+  return (encoding === 'UTF-16LE' ? even : even.swap16()).toString('utf16le');
+}
 
 /** Whether a file's first bytes start a JSON object with a key (an SBOM whatever its name); text, so no NUL (a tar header holds some). */
 export function startsJsonObject(head: string): boolean {

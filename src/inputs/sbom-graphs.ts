@@ -1,5 +1,5 @@
 import { InputError } from '../core/errors.js';
-import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph.js';
+import { flagsFromReachability, type DependencyGraph, type Edge, type UnidentifiedComponent } from '../core/graph.js';
 import type { Ecosystem, Package, PackageSource } from '../core/package.js';
 import { shortList } from '../core/short-list.js';
 
@@ -38,6 +38,12 @@ export interface SbomContents {
   idWord: string;
   /** The document says its inventory is incomplete. */
   partial: boolean;
+  /**
+   * Packages say nothing of how they are used, edges do (SPDX's DEV_DEPENDENCY_OF,
+   * OPTIONAL_DEPENDENCY_OF): a package the roots reach only through such edges is flagged so,
+   * as a lockfile without per-package flags is read.
+   */
+  flagsFromEdges?: boolean;
 }
 
 /** How many unidentified components or dangling refs a message names before it counts the rest. */
@@ -163,6 +169,7 @@ export function sbomGraphs(path: string, format: string, found: SbomContents, op
       graph.packages.push({ id, ecosystem, name: part.name, version: part.version, source: WORKSPACE, checksum: null });
       graph.roots.push(id);
     }
+    if (found.flagsFromEdges === true) flagsFromReachability(graph.packages, graph.edges, graph.roots);
     if (partial) graph.partial = true;
     // Listed once per file, with its first graph: they belong to no ecosystem stowage knows.
     if (i === 0 && options.allowUnidentified) {

@@ -1,8 +1,9 @@
 import { InputError } from '../core/errors.js';
 import type { DependencyGraph, Edge, EdgeKind, UnidentifiedComponent } from '../core/graph.js';
 import { parseJsonText } from '../core/json-text.js';
+import { TOOL_NAME } from '../core/tool.js';
 import type { Package } from '../core/package.js';
-import { applicationOf, checksumOf as componentChecksum, identify, isRecord, registryPackage, str, type CycloneDxReadOptions, type Identity, type Json } from './cyclonedx-reader.js';
+import { applicationIdentity, applicationOf, checksumOf as componentChecksum, identify, isRecord, str, type CycloneDxReadOptions, type Identity, type Json } from './cyclonedx-reader.js';
 import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs } from './sbom-graphs.js';
 
 /**
@@ -13,7 +14,10 @@ import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs
  * application. When it describes several, each without a purl is an application of its own, and
  * so is an APPLICATION package without a purl that one of them CONTAINS (stowage writes a
  * shipped artifact's binaries so). Edges: DEPENDS_ON, and the
- * inverse DEPENDENCY_OF / DEV_DEPENDENCY_OF / OPTIONAL_DEPENDENCY_OF / BUILD_DEPENDENCY_OF.
+ * inverse DEPENDENCY_OF / DEV_DEPENDENCY_OF / OPTIONAL_DEPENDENCY_OF / BUILD_DEPENDENCY_OF,
+ * whose kinds make a package the roots reach only through dev (or optional) edges dev-only (as
+ * npm's `npm sbom` says of a dev dependency); stowage's own documents keep the kind in a
+ * DEPENDS_ON's comment.
  * SPDX has no field saying an inventory is incomplete: stowage's own annotation saying so
  * (spdx.ts) makes the graphs partial.
  */
@@ -30,6 +34,19 @@ const DEPENDENCY_OF: Readonly<Record<string, EdgeKind>> = {
 
 /** Package purposes that are no software package (read only when their purl names one). */
 const NOT_PACKAGE_PURPOSES = new Set(['CONTAINER', 'OPERATING_SYSTEM', 'FILE', 'DEVICE', 'FIRMWARE', 'ARCHIVE', 'INSTALL', 'SOURCE', 'OTHER']);
+
+/**
+ * The kinds of a DEPENDS_ON that stowage's SPDX writer (sbom/spdx.ts) comments on an edge that
+ * is not a normal dependency (`dev dependency`, `dev, optional dependency`): SPDX's inverse
+ * relationships would have split each edge in two. Read in stowage's own documents only.
+ */
+const STOWAGE_EDGE_COMMENT = /^((?:build|dev|optional|peer)(?:, (?:build|dev|optional|peer))*) dependency$/;
+
+/** Whether stowage wrote the document (`creationInfo.creators` names it as the tool). */
+function writtenByStowage(doc: Json): boolean {
+  const creators = isRecord(doc.creationInfo) ? doc.creationInfo.creators : undefined;
+  return Array.isArray(creators) && creators.some((c) => typeof c === 'string' && c.startsWith(`Tool: ${TOOL_NAME}-`));
+}
 
 /** What stowage's SPDX writer (sbom/spdx.ts) starts a partial inventory's annotation with. */
 const PARTIAL_MARK = 'PARTIAL INVENTORY';
@@ -55,7 +72,8 @@ function identifyPackage(pkg: Json, type: string, purls: readonly string[]): Ide
   for (const purl of purls.slice(1)) {
     const other = identify({ ...base, purl }, null);
     if (JSON.stringify(other) === JSON.stringify(first)) continue;
-    return { kind: 'unidentified', reason: other.kind === 'unidentified' ? `${other.reason} (${purl})` : `its purls name different packages (${purls[0]}, ${purl})` };
+    if (other.kind === 'unidentified') return { kind: 'unidentified', reason: `${other.reason} (${purl})`, ...(other.conflict === true ? { conflict: true } : {}) };
+    return { kind: 'unidentified', reason: `its purls name different packages (${purls[0]}, ${purl})`, conflict: true };
   }
   return first;
 }
@@ -88,8 +106,9 @@ export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxR
     if (!isRecord(r) || typeof r.spdxElementId !== 'string' || typeof r.relatedSpdxElement !== 'string' || typeof r.relationshipType !== 'string') {
       throw new InputError(path, `relationships[${i}] is not an object with spdxElementId, relationshipType and relatedSpdxElement`);
     }
-    return { from: r.spdxElementId, type: r.relationshipType, to: r.relatedSpdxElement };
+    return { from: r.spdxElementId, type: r.relationshipType, to: r.relatedSpdxElement, comment: typeof r.comment === 'string' ? r.comment : null };
   });
+  const ownComments = writtenByStowage(doc);
 
   const described = new Set([
     ...relationships.filter((r) => r.type === 'DESCRIBES' && r.from === 'SPDXRef-DOCUMENT').map((r) => r.to),
@@ -127,6 +146,12 @@ export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxR
     byId.set(id, entry);
     packages.push(entry);
   }
+  const appPurls = app === undefined ? [] : purlsOf(app);
+  const identified = applicationIdentity(app === undefined || appPurls.length === 0 ? null : identifyPackage(app, 'library', appPurls));
+  const appIdentity = identified.package;
+  if (app !== undefined && appId !== null && identified.conflict !== null) {
+    unidentified.push({ ref: appId, name: str(app.name) ?? '', version: str(app.versionInfo) ?? '', reason: identified.conflict });
+  }
   refuseUnidentified(path, unidentified, options.allowUnidentified);
 
   const applications = new Set([...(appId === null ? [] : [appId]), ...parts.keys()]);
@@ -139,16 +164,16 @@ export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxR
     for (const id of [from, to]) if (!elements.has(id)) dangling.add(quoted(id));
     const target = byId.get(to);
     if (!target || !(applications.has(from) || byId.get(from)?.ecosystem === target.ecosystem)) continue;
-    edges.push({ from, to, kind: inverse ?? 'normal' });
+    const commented = ownComments && inverse === undefined && r.comment !== null ? STOWAGE_EDGE_COMMENT.exec(r.comment) : null;
+    const kinds: EdgeKind[] = commented?.[1] === undefined ? [inverse ?? 'normal'] : (commented[1].split(', ') as EdgeKind[]);
+    for (const kind of kinds) edges.push({ from, to, kind });
   }
   if (dangling.size > 0 && !options.allowUnidentified) {
     throw new InputError(path, `relationships name ${dangling.size} SPDX ${dangling.size === 1 ? 'id' : 'ids'} no package has, so the graph is incomplete: ${listed([...dangling])}; pass ${ALLOW_UNIDENTIFIED_FLAG} to audit the packages it lists`);
   }
   const appLicense = app === undefined ? null : declaredLicense(app);
-  const appPurls = app === undefined ? [] : purlsOf(app);
-  const appIdentity = app === undefined || appPurls.length === 0 ? null : registryPackage(identifyPackage(app, 'library', appPurls));
   const application = app && appId !== null ? { id: appId, ...applicationOf(app, appIdentity, app.versionInfo), ...(appLicense !== null ? { license: appLicense } : {}) } : null;
-  return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling: [...dangling], idWord: 'SPDX ids', partial: isPartial(doc, [...elements.values()]) }, options);
+  return sbomGraphs(path, format, { application, parts, packages, edges, unidentified, dangling: [...dangling], idWord: 'SPDX ids', partial: isPartial(doc, [...elements.values()]), flagsFromEdges: true }, options);
 }
 
 /** SPDX checksums read as CycloneDX hashes are (`SHA256` is CycloneDX's `SHA-256`). */
