@@ -1259,7 +1259,9 @@ export class SqlFleetStore implements FleetStore {
       findingParams.push(...levels);
     }
     if (conditions.length > 0) {
-      where.push(`a.current_revision IN (SELECT f.revision_id FROM findings f WHERE ${conditions.join(' AND ')})`);
+      const matching = `a.current_revision IN (SELECT f.revision_id FROM findings f WHERE ${conditions.join(' AND ')})`;
+      // Not audited is failing whatever its findings (status and show exit 2): a list of the failing never leaves it out.
+      where.push(filter.state === 'failing' ? `(${matching} OR a.current_revision IN (SELECT r.id FROM revisions r WHERE r.not_audited IS NOT NULL))` : matching);
       params.push(...findingParams);
     }
     return { where, params };

@@ -536,7 +536,7 @@ export interface SessionRecord {
 /** A finding's state as evaluated (the policy's ignores; triage decisions are applied later). */
 export type FindingStateFilter = 'failing' | 'warning' | 'ignored';
 
-/** Which applications a list holds: those with a current finding matching every field given. */
+/** Which applications a list holds: those with a current finding matching every field given (state failing: or whose current revision is not audited). */
 export interface AppsFilter {
   state?: FindingStateFilter;
   /** At least this severity. */
