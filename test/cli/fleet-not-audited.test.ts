@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { api, startServer } from '../support/fleet-server.js';
@@ -224,9 +224,20 @@ for (const kind of STORE_KINDS) {
       const same = JSON.parse(fleet('diff', 'np', from, from, '--format', 'json').stdout) as DiffJson;
       assert.equal(same.apps[0]?.notAudited, undefined, 'both sides audited: nothing said');
 
+      // A VEX of it would leave out what could not be compared: refused as the audit refuses it, nothing written.
+      const vexFile = join(tempDir('fleet-not-audited-vex'), 'np.vex.json');
+      const vex = fleet('export', 'np', '--format', 'vex', '--output', vexFile);
+      assert.equal(vex.status, 2, vex.stderr);
+      assert.match(vex.stderr.split('\n')[0]?.split(';')[0] ?? '', NOT_COMPARED);
+      assert.equal(existsSync(vexFile), false);
+      assert.equal(fleet('export', 'np', '--format', 'vex', '--revision', from).status, 0, 'revision 1 was audited');
+      assert.equal(fleet('export', 'np', '--format', 'cyclonedx').status, 0, 'an SBOM says nothing of vulnerabilities');
+
       const server = await startServer(store.store, cacheDir, { publicRead: true });
       try {
         const token = await server.token('reader', true);
+        const exported = await api(server, 'GET', '/apps/np/export?format=vex', { token });
+        assert.ok(exported.status >= 400, `GET /apps/np/export?format=vex is refused: ${exported.status}`);
         for (const view of ['', '&view=full']) {
           const failing = await api<{ apps: { name: string }[] }>(server, 'GET', `/apps?state=failing${view}`, { token });
           assert.equal(failing.status, 200);
