@@ -418,6 +418,13 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
 
       // Which revisions to look at again.
       const full = new Set(await tx.currentRevisionsEvaluatedOtherwise(previousAgainst ? [previousAgainst, nowAgainst] : [nowAgainst]));
+      // An ignore of an application's policy that has lapsed since it was evaluated: the audit fails
+      // its findings now (and says so), whatever the databases did, so the revision is evaluated again.
+      const today = options.now.toISOString().slice(0, 10);
+      for (const row of await tx.currentIgnoredFindings()) {
+        const expires = row.finding.ignored?.expires ?? null;
+        if (expires !== null && expires < today) full.add(row.revisionId);
+      }
       const names = namesTouched(advisoryChanges);
       const restriction = restrictionOf(names);
       const lockNames = (await tx.packageNames()).filter((n) => touches(restriction.keys, n.ecosystem, n.name));

@@ -786,6 +786,10 @@ export class SqlFleetStore implements FleetStore {
     return this.currentFindingsWhere(`f.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED})`, [name, crateKey(name)]);
   }
 
+  async currentIgnoredFindings(): Promise<CurrentFinding[]> {
+    return this.currentFindingsWhere('f.open = 0', []);
+  }
+
   /** Findings of current revisions, in application-name order, that satisfy `where` (over f). */
   private async currentFindingsWhere(where: string, params: SqlValue[]): Promise<CurrentFinding[]> {
     return this.currentFindingRows(

@@ -256,6 +256,8 @@ export interface FleetStore {
   knowsAdvisory(id: string): Promise<boolean>;
   /** Findings of current revisions about a package of this name (compared as above). */
   currentFindingsOnPackage(name: string): Promise<CurrentFinding[]>;
+  /** Findings of current revisions their policy ignores (an ignore of the application's stowage.toml), by application name. */
+  currentIgnoredFindings(): Promise<CurrentFinding[]>;
 
   /** Every (ecosystem, name) any revision locks. */
   packageNames(): Promise<{ ecosystem: Ecosystem; name: string }[]>;
