@@ -1,3 +1,4 @@
+import { notAuditedRefusal } from '../audit/audit.js';
 import { StowageError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import type { DependencyGraph } from '../core/graph.js';
@@ -42,6 +43,9 @@ export async function exportApplication(store: FleetStore, app: string, format: 
   if (!EXPORT_FORMATS.includes(format)) throw new StowageError(`format ${JSON.stringify(format)}: expected one of ${EXPORT_FORMATS.join(', ')}`);
   const record = await requireApp(store, app);
   const revision = options.revision !== undefined ? await resolveRevision(store, record, options.revision) : await currentRevision(store, record);
+  // A VEX states which vulnerabilities affect the application: of a revision not audited it would
+  // leave out those of the packages that could not be compared, so it is refused as the audit is.
+  if (format === 'vex' && revision.notAudited.length > 0) throw new StowageError(notAuditedRefusal(revision.notAudited));
   const graphs = decodeGraphs(await store.revisionGraph(revision.id));
   const first = graphs[0];
   if (first === undefined) throw new StowageError(`revision ${revision.digest} of ${JSON.stringify(record.name)} holds no dependency graph`);

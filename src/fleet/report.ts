@@ -55,6 +55,8 @@ const revisionJson = (r: RevisionRecord): Record<string, unknown> => ({
   origin: r.origin,
   documents: r.documents,
   evaluatedAgainst: r.evaluatedAgainst,
+  // Not audited when last evaluated, as status and show say of a current one.
+  ...notAuditedElement(r),
 });
 
 /** Findings in the audit's order (it sorts them), then by target for applications of several lockfiles. */
@@ -168,8 +170,8 @@ export function notAuditedCount(apps: number): string {
 }
 
 /** `  NOT audited: SENTENCE` for each lockfile of the revision that has packages it could not compare. */
-function notAuditedLines(revision: Pick<RevisionRecord, 'notAudited'>, style: HumanStyle): string[] {
-  return notAuditedSentences(revision.notAudited).map((sentence) => `  ${paint(style, 'red', 'NOT audited')}: ${t(sentence)}`);
+function notAuditedLines(revision: Pick<RevisionRecord, 'notAudited'>, style: HumanStyle, label = 'NOT audited'): string[] {
+  return notAuditedSentences(revision.notAudited).map((sentence) => `  ${paint(style, 'red', label)}: ${t(sentence)}`);
 }
 
 /** The last lines of `fleet status` (either form): an empty fleet said so, then the result. */
@@ -276,6 +278,7 @@ export function renderHistory(app: string, entries: readonly HistoryEntry[], sty
     const docs = e.revision.documents.map((d) => t(d.name)).join(', ');
     const from = e.previousRevision === null ? '' : `, was revision ${e.previousRevision.seq}`;
     out.push(`  ${t(e.at)}  ${e.action}  ${e.revision.digest.slice(0, 19)} (revision ${e.revision.seq}, ${e.revision.origin}${from}) by ${t(e.by)}: ${docs}`);
+    out.push(...notAuditedLines(e.revision, style).map((line) => `  ${line}`));
   }
   return out.join('\n') + '\n';
 }
@@ -316,8 +319,23 @@ function diffElement(d: AppDiff, share?: (advisory: Advisory) => string): Record
     to: d.to?.digest ?? null,
     packages: d.packages,
     findings: { new: findings(d.findings.new), resolved: findings(d.findings.resolved) },
+    ...diffNotAudited(d),
   };
 }
+
+/**
+ * Either side not audited (RevisionRecord's notAudited), as status and show say it: a finding
+ * "resolved" towards a revision not audited, or none "new" in it, says nothing of the packages
+ * it could not compare. Nothing when both sides were audited in full.
+ */
+function diffNotAudited(d: AppDiff): { notAudited?: { from: NotAuditedJson | null; to: NotAuditedJson | null } } {
+  const side = (r: RevisionRecord | null): NotAuditedJson | null => (r === null ? null : (notAuditedElement(r).notAudited ?? null));
+  const from = side(d.from);
+  const to = side(d.to);
+  return from === null && to === null ? {} : { notAudited: { from, to } };
+}
+
+type NotAuditedJson = { reasons: string[]; packages: NotAuditedPackage[] };
 
 export function diffJson(from: string, to: string, diffs: readonly AppDiff[]): string {
   return json(diffBody(from, to, diffs));
@@ -380,6 +398,9 @@ export function renderDiffAppLines(diffs: readonly AppDiff[], style: HumanStyle)
     for (const c of d.packages.changed) out.push(`  ~ ${t(c.name)} ${t(c.from.join(', ') || '(none)')} → ${t(c.to.join(', ') || '(none)')}`);
     for (const f of sortedFindings(d.findings.new)) out.push(`  ${paint(style, 'red', 'new')}: ${t(f.advisory.id)} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind})`);
     for (const f of sortedFindings(d.findings.resolved)) out.push(`  ${paint(style, 'green', 'resolved')}: ${t(f.advisory.id)} ${t(f.package.name)} ${t(f.package.version)} (${f.advisory.kind})`);
+    for (const [side, r] of [['from', d.from], ['to', d.to]] as const) {
+      if (r !== null) out.push(...notAuditedLines(r, style, `NOT audited (${side})`));
+    }
     const counts = `${d.packages.added.length} added, ${d.packages.removed.length} removed, ${d.packages.changed.length} changed; findings: ${d.findings.new.length} new, ${d.findings.resolved.length} resolved`;
     out.push(`  packages: ${counts}`);
   }

@@ -15,7 +15,7 @@ import { closeDatabases, databaseRevisions, openFleetDatabases, POLICY_DOCUMENT,
 import { EVENT_CHANGES_LIMIT, recordEventText } from './events.js';
 import { requireSettings } from './lookup.js';
 import { decompressBytes } from './revision.js';
-import type { DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFindingRow } from './store/store.js';
+import type { CurrentNotAudited, DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFindingRow } from './store/store.js';
 import { encodedFinding, STATISTICS_AFTER, type EncodedFinding } from './store/store.js';
 import { advisoryRecord, type FindingRowText } from './store/finding-rows.js';
 import { matchRevision, MatchedFindings, restrictionOf, type AddedRow, type MatchContext, type MatchedRevision, type MatchJob, type Restriction } from './sync-match.js';
@@ -268,11 +268,12 @@ interface Round {
  * round writes, so reading ahead reads what a sequential sync reads; the rounds are written, and
  * their changes listed, in order, as a sequential sync writes and lists them.
  */
-async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: FindingChange[]; reevaluated: number; notAuditedChanged: number }> {
+async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: FindingChange[]; reevaluated: number; notAuditedChanges: CurrentNotAudited[] }> {
   const { full, restriction, nowAgainst } = plan;
   const changes: FindingChange[] = [];
   let reevaluated = 0;
-  let notAuditedChanged = 0;
+  // The revisions whose packages not audited this re-match changed, with what they are now (none: audited in full).
+  const notAuditedChanges: CurrentNotAudited[] = [];
   // Each name's advisories are read from the index once for the whole fleet.
   const remembering = plan.databases.map(withRememberedLookups);
   const inThread: MatchContext = { databases: remembering, restriction, now: plan.now, sentRecords: null };
@@ -312,7 +313,7 @@ async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: Fi
 
   const write = async (round: Round): Promise<void> => {
     const rewrites: { revisionId: number; remove: StoredFindingRow[]; add: EncodedFinding[] }[] = [];
-    const notAuditedChanges: { revisionId: number; packages: NotAuditedPackage[] }[] = [];
+    const roundNotAudited: CurrentNotAudited[] = [];
     for (const [i, target] of round.targets.entries()) {
       const job = round.jobs[i] as MatchJob;
       // Not matched by a worker (none, or one that left it): matched here, in order, meeting any error as a sequential sync would.
@@ -346,11 +347,14 @@ async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: Fi
       // A re-match on the touched names says nothing of the others: what was not audited for them stays so.
       const kept = job.restricted ? target.revision.notAudited.filter((p) => !touches(restriction.keys, p.ecosystem, p.name)) : [];
       const notAudited = sortedNotAudited([...kept, ...matched.notAudited]);
-      if (JSON.stringify(notAudited) !== JSON.stringify(target.revision.notAudited)) notAuditedChanges.push({ revisionId: target.revision.id, packages: notAudited });
+      if (JSON.stringify(notAudited) !== JSON.stringify(target.revision.notAudited)) {
+        const r = target.revision;
+        roundNotAudited.push({ app: target.app, appId: r.appId, revisionId: r.id, digest: r.digest, seq: r.seq, packages: notAudited });
+      }
     }
     await tx.rewriteFindings(rewrites, (digest) => findings.record(digest));
-    if (notAuditedChanges.length > 0) await tx.setNotAudited(notAuditedChanges);
-    notAuditedChanged += notAuditedChanges.length;
+    if (roundNotAudited.length > 0) await tx.setNotAudited(roundNotAudited);
+    notAuditedChanges.push(...roundNotAudited);
     await tx.setEvaluatedAgainstOf(round.targets.map((t) => t.revision.id), nowAgainst);
   };
 
@@ -365,7 +369,21 @@ async function rematch(tx: FleetStore, plan: RematchPlan): Promise<{ changes: Fi
   } finally {
     await pool?.close();
   }
-  return { changes, reevaluated, notAuditedChanged };
+  return { changes, reevaluated, notAuditedChanges };
+}
+
+/**
+ * The current revisions not audited once a sync's re-match changed some (currentNotAudited's
+ * answer after it, without reading it again): it re-matches current revisions only, and nothing
+ * else in the sync changes which revision is current or what it could not compare.
+ */
+function notAuditedAfter(before: readonly CurrentNotAudited[], changed: readonly CurrentNotAudited[]): CurrentNotAudited[] {
+  const byRevision = new Map(before.map((r) => [r.revisionId, r]));
+  for (const c of changed) {
+    if (c.packages.length === 0) byRevision.delete(c.revisionId);
+    else byRevision.set(c.revisionId, c);
+  }
+  return [...byRevision.values()].sort((a, b) => compareText(a.app, b.app));
 }
 
 /** The packages in one order, whatever order they were matched in (kept ones, then new ones): compared as stored. */
@@ -400,6 +418,13 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
 
       // Which revisions to look at again.
       const full = new Set(await tx.currentRevisionsEvaluatedOtherwise(previousAgainst ? [previousAgainst, nowAgainst] : [nowAgainst]));
+      // An ignore of an application's policy that has lapsed since it was evaluated: the audit fails
+      // its findings now (and says so), whatever the databases did, so the revision is evaluated again.
+      const today = options.now.toISOString().slice(0, 10);
+      for (const row of await tx.currentIgnoredFindings()) {
+        const expires = row.finding.ignored?.expires ?? null;
+        if (expires !== null && expires < today) full.add(row.revisionId);
+      }
       const names = namesTouched(advisoryChanges);
       const restriction = restrictionOf(names);
       const lockNames = (await tx.packageNames()).filter((n) => touches(restriction.keys, n.ecosystem, n.name));
@@ -413,11 +438,12 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
       }
       // A revision not audited for a package whose advisories moved (the last one naming it
       // removed or withdrawn, say) has no finding of them: looked at again, to say what it is now.
-      for (const r of await tx.currentNotAudited()) {
+      const notAuditedBefore = await tx.currentNotAudited();
+      for (const r of notAuditedBefore) {
         if (r.packages.some((p) => touches(restriction.keys, p.ecosystem, p.name))) incremental.add(r.revisionId);
       }
 
-      const { changes, reevaluated, notAuditedChanged } = await rematch(tx, {
+      const { changes, reevaluated, notAuditedChanges } = await rematch(tx, {
         ids: [...new Set([...full, ...incremental])].sort((a, b) => a - b),
         full,
         restriction,
@@ -465,11 +491,11 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
         reevaluated,
         fullyEvaluated,
         failing: await failingAfterTriage(tx, options.now),
-        notAudited: (await tx.currentNotAudited()).map((r) => ({ app: r.app, revision: r.digest, seq: r.seq, packages: r.packages })),
-        notAuditedChanged,
+        notAudited: notAuditedAfter(notAuditedBefore, notAuditedChanges).map((r) => ({ app: r.app, revision: r.digest, seq: r.seq, packages: r.packages })),
+        notAuditedChanged: notAuditedChanges.length,
       };
       // In parts of EVENT_CHANGES_LIMIT changes, each with the databases and the whole sync's summary.
-      if (changes.length > 0 || notAuditedChanged > 0) for (const part of syncEventBodies(outcome, EVENT_CHANGES_LIMIT)) await recordEventText(tx, settings, 'sync', part, at);
+      if (changes.length > 0 || notAuditedChanges.length > 0) for (const part of syncEventBodies(outcome, EVENT_CHANGES_LIMIT)) await recordEventText(tx, settings, 'sync', part, at);
       return outcome;
       // Bulk: SQLite checkpoints the WAL it wrote (hundreds of megabytes at 10,000 applications) in a thread while the output is written.
     }, { bulk: true });

@@ -154,7 +154,7 @@ export function openApiDocument(): Record<string, unknown> {
             OFFSET,
             queryParam('after', 'the page after this application name (keyset paging; instead of ?offset=)'),
             queryParam('view', `summary (default): counts, no findings; full: every finding and triage note, at most ${MAX_FULL_VIEW_LIMIT} applications a page`, { enum: ['summary', 'full'] }),
-            queryParam('state', 'only applications with a finding in this state, as evaluated (before triage)', { enum: ['failing', 'warning', 'ignored'] }),
+            queryParam('state', 'only applications with a finding in this state, as evaluated (before triage); failing also selects those not audited', { enum: ['failing', 'warning', 'ignored'] }),
             queryParam('severity', 'only applications with a finding of at least this severity', { enum: [...SEVERITY_LEVELS] }),
             queryParam('q', 'only applications whose name contains this text (any letter case)'),
           ],

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { api, startServer } from '../support/fleet-server.js';
@@ -174,6 +174,82 @@ for (const kind of STORE_KINDS) {
       assert.ok((JSON.parse(ok.stdout) as { apps: AppJson[] }).apps.every((a) => a.notAudited === undefined));
       assert.equal(fleet('show', 'np').status, 0);
       assert.equal(fleet('add', git, '--name', 'np').status, 0, 'the same content added again: unchanged, and audited');
+    } finally {
+      await store.dispose();
+    }
+  });
+}
+
+interface HistoryJson {
+  history: { revision: { id: string; seq: number; notAudited?: { reasons: string[]; packages: { name: string; version: string }[] } } }[];
+}
+interface DiffJson {
+  apps: { name: string; findings: { new: unknown[]; resolved: unknown[] }; notAudited?: { from: { reasons: string[] } | null; to: { reasons: string[]; packages: { name: string; version: string }[] } | null } }[];
+}
+
+for (const kind of STORE_KINDS) {
+  test(`history, diff and the API's list of failing applications say a revision is not audited, as status does (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = fleetCli(store);
+      const { dir, lodash } = databases();
+      assert.equal(fleet('init', '--db', dir).status, 0);
+      // Revision 1 locks lodash from the registry, revision 2 from git; no advisory names lodash yet.
+      assert.equal(fleet('add', registryLodashApp(), '--name', 'np').status, 0);
+      assert.equal(fleet('add', gitLodashApp(), '--name', 'np').status, 0);
+      for (const name of lodash) copyFileSync(join(GHSA_NPM, name), join(dir, name));
+      assert.equal(fleet('sync').status, 2, 'np is not audited now');
+
+      const history = fleet('history', 'np', '--format', 'json');
+      assert.equal(history.status, 0, history.stderr);
+      const revisions = (JSON.parse(history.stdout) as HistoryJson).history.map((e) => e.revision);
+      assert.deepEqual(revisions.map((r) => [r.seq, r.notAudited !== undefined]), [[1, false], [2, true]]);
+      assert.match(revisions[1]?.notAudited?.reasons[0] ?? '', NOT_COMPARED);
+      assert.deepEqual(revisions[1]?.notAudited?.packages.map((p) => `${p.name} ${p.version}`), [`lodash ${COMMIT}`]);
+      const historyText = fleet('history', 'np').stdout.split('\n');
+      assert.equal(historyText.filter((l) => l.includes('NOT audited')).length, 1, historyText.join('\n'));
+      assert.match(historyText[historyText.findIndex((l) => l.includes('(revision 2,')) + 1] ?? '', /^ {4}NOT audited: 1 package not from a registry /);
+
+      // From the audited revision to the one not audited: no finding new is no verdict on it.
+      const [from, to] = revisions.map((r) => r.id) as [string, string];
+      const diff = fleet('diff', 'np', from, to, '--format', 'json');
+      assert.equal(diff.status, 0, diff.stderr);
+      const [app] = (JSON.parse(diff.stdout) as DiffJson).apps;
+      assert.deepEqual(app?.findings, { new: [], resolved: [] });
+      assert.equal(app?.notAudited?.from, null);
+      assert.match(app?.notAudited?.to?.reasons[0] ?? '', NOT_COMPARED);
+      assert.match(fleet('diff', 'np', from, to).stdout, /^ {2}NOT audited \(to\): 1 package not from a registry .*: lodash 2da024c\S+/m);
+      const back = JSON.parse(fleet('diff', 'np', to, from, '--format', 'json').stdout) as DiffJson;
+      assert.ok(back.apps[0]?.notAudited?.from !== null && back.apps[0]?.notAudited?.to === null, 'the other way round');
+      const same = JSON.parse(fleet('diff', 'np', from, from, '--format', 'json').stdout) as DiffJson;
+      assert.equal(same.apps[0]?.notAudited, undefined, 'both sides audited: nothing said');
+
+      // A VEX of it would leave out what could not be compared: refused as the audit refuses it, nothing written.
+      const vexFile = join(tempDir('fleet-not-audited-vex'), 'np.vex.json');
+      const vex = fleet('export', 'np', '--format', 'vex', '--output', vexFile);
+      assert.equal(vex.status, 2, vex.stderr);
+      assert.match(vex.stderr.split('\n')[0]?.split(';')[0] ?? '', NOT_COMPARED);
+      assert.equal(existsSync(vexFile), false);
+      assert.equal(fleet('export', 'np', '--format', 'vex', '--revision', from).status, 0, 'revision 1 was audited');
+      assert.equal(fleet('export', 'np', '--format', 'cyclonedx').status, 0, 'an SBOM says nothing of vulnerabilities');
+
+      const server = await startServer(store.store, cacheDir, { publicRead: true });
+      try {
+        const token = await server.token('reader', true);
+        const exported = await api(server, 'GET', '/apps/np/export?format=vex', { token });
+        assert.ok(exported.status >= 400, `GET /apps/np/export?format=vex is refused: ${exported.status}`);
+        for (const view of ['', '&view=full']) {
+          const failing = await api<{ apps: { name: string }[] }>(server, 'GET', `/apps?state=failing${view}`, { token });
+          assert.equal(failing.status, 200);
+          assert.ok(failing.body.apps.some((a) => a.name === 'np'), `GET /apps?state=failing${view} lists the application not audited: ${JSON.stringify(failing.body.apps.map((a) => a.name))}`);
+        }
+        const answered = await api<HistoryJson>(server, 'GET', '/apps/np/history', { token });
+        assert.deepEqual(answered.body.history.map((e) => e.revision.notAudited), revisions.map((r) => r.notAudited), 'GET /apps/np/history: as fleet history says');
+        const diffed = await api<DiffJson>(server, 'GET', `/apps/np/diff?from=${from}&to=${to}`, { token });
+        assert.deepEqual(diffed.body.apps[0]?.notAudited, app?.notAudited, 'GET /apps/np/diff: as fleet diff says');
+      } finally {
+        await server.close();
+      }
     } finally {
       await store.dispose();
     }

@@ -792,6 +792,10 @@ export class SqlFleetStore implements FleetStore {
     return this.currentFindingsWhere(`f.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED})`, [name, crateKey(name)]);
   }
 
+  async currentIgnoredFindings(): Promise<CurrentFinding[]> {
+    return this.currentFindingsWhere('f.open = 0', []);
+  }
+
   /** Findings of current revisions, in application-name order, that satisfy `where` (over f). */
   private async currentFindingsWhere(where: string, params: SqlValue[]): Promise<CurrentFinding[]> {
     return this.currentFindingRows(
@@ -1265,7 +1269,9 @@ export class SqlFleetStore implements FleetStore {
       findingParams.push(...levels);
     }
     if (conditions.length > 0) {
-      where.push(`a.current_revision IN (SELECT f.revision_id FROM findings f WHERE ${conditions.join(' AND ')})`);
+      const matching = `a.current_revision IN (SELECT f.revision_id FROM findings f WHERE ${conditions.join(' AND ')})`;
+      // Not audited is failing whatever its findings (status and show exit 2): a list of the failing never leaves it out.
+      where.push(filter.state === 'failing' ? `(${matching} OR a.current_revision IN (SELECT r.id FROM revisions r WHERE r.not_audited IS NOT NULL))` : matching);
       params.push(...findingParams);
     }
     return { where, params };

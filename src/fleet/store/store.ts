@@ -256,6 +256,8 @@ export interface FleetStore {
   knowsAdvisory(id: string): Promise<boolean>;
   /** Findings of current revisions about a package of this name (compared as above). */
   currentFindingsOnPackage(name: string): Promise<CurrentFinding[]>;
+  /** Findings of current revisions their policy ignores (an ignore of the application's stowage.toml), by application name. */
+  currentIgnoredFindings(): Promise<CurrentFinding[]>;
 
   /** Every (ecosystem, name) any revision locks. */
   packageNames(): Promise<{ ecosystem: Ecosystem; name: string }[]>;
@@ -536,7 +538,7 @@ export interface SessionRecord {
 /** A finding's state as evaluated (the policy's ignores; triage decisions are applied later). */
 export type FindingStateFilter = 'failing' | 'warning' | 'ignored';
 
-/** Which applications a list holds: those with a current finding matching every field given. */
+/** Which applications a list holds: those with a current finding matching every field given (state failing: or whose current revision is not audited). */
 export interface AppsFilter {
   state?: FindingStateFilter;
   /** At least this severity. */
