@@ -1,4 +1,4 @@
-import { basename, dirname, posix, relative as relativePath, resolve as resolvePath } from 'node:path';
+import { basename, dirname, join, posix, relative as relativePath, resolve as resolvePath } from 'node:path';
 import { InputError } from '../../core/errors.js';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
@@ -6,7 +6,8 @@ import type { Package, PackageSource } from '../../core/package.js';
 import { noteUnlistedBundles, type UnlistedBundle } from './bundled-dependencies.js';
 import { shortList } from '../../core/short-list.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
-import { changedPackageExtensions, changedPnpmfile } from './pnpm-lock-settings.js';
+import { changedAutoInstallPeers, changedPackageExtensions, changedPnpmfile } from './pnpm-lock-settings.js';
+import { npmrcTopLevelSetting } from './registry.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryNameProblem, registryTarballIdentity } from './registry-source.js';
 
@@ -270,14 +271,26 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   // pnpm install --frozen-lockfile refuses to run (ERR_PNPM_NO_LOCKFILE, "pnpm-lock.yaml is
   // absent") and a plain install resolves everything anew from the manifests, writing nothing
   // (checked with pnpm 9.15.9 and 10.34.9).
-  if (input.pnpmLockfileOff !== undefined) {
+  const npmrc = input.pnpmNpmrc;
+  if (npmrc !== undefined && npmrcTopLevelSetting(npmrc.text, 'lockfile') === 'false') {
     unlocked.push('every dependency (lockfile=false: pnpm does not read the lockfile)');
-    staleManifests.push(input.pnpmLockfileOff);
+    staleManifests.push(npmrc.path);
   }
-  const hooks = changedPnpmfile(input.pnpmfile, doc.pnpmfileChecksum, basename(path) === 'pnpm-lock.yaml', dirname(path));
+  const npmrcPath = npmrc?.path ?? join(dirname(path), '.npmrc');
+  const pnpmfile = input.pnpmfile ?? { path: join(dirname(path), '.pnpmfile.cjs'), state: 'absent' };
+  const hooks = changedPnpmfile(pnpmfile, doc.pnpmfileChecksum, basename(path) === 'pnpm-lock.yaml', npmrcPath);
   if (hooks !== null) {
     unlocked.push(...hooks.unlocked);
     staleManifests.push(hooks.file);
+  }
+  const workspaceSetting =
+    input.pnpmWorkspace !== undefined && (rootManifest === null || readsWorkspaceSettings(rootManifest)) && isRecord(workspaceDoc)
+      ? { path: input.pnpmWorkspace.path, value: workspaceDoc.autoInstallPeers }
+      : undefined;
+  const peers = changedAutoInstallPeers(doc.settings, npmrc, workspaceSetting, npmrcPath, everySetting);
+  if (peers !== null) {
+    unlocked.push(...peers.unlocked);
+    if (!staleManifests.includes(peers.file)) staleManifests.push(peers.file);
   }
   const recatalogued = input.pnpmWorkspace === undefined ? [] : changedCatalogEntries(workspaceDoc, doc.catalogs);
   if (recatalogued.length > 0 && input.pnpmWorkspace !== undefined) {
