@@ -1,4 +1,5 @@
 import { existsSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
 import { noteCodeKind } from '../core/code-kinds.js';
@@ -289,6 +290,12 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       }
       if (confineTo !== undefined || dirname(dir) === dir) break;
     }
+    // And the home directory's, last (the farthest: any other file's entry wins), when it is
+    // not one of those (checked with yarn 4.9.2: ~/.yarnrc.yml extending is-number with minimist
+    // 0.0.8 makes `yarn install --immutable` refuse a lockfile without it). The machine's: never
+    // recorded, never read for an upload.
+    const home = join(homedir() || '/usr/local/share', '.yarnrc.yml');
+    if (confineTo === undefined && existsSync(home) && !input.yarnrcs.some((y) => resolve(y.path) === resolve(home))) input.yarnrcs.push({ path: home, text: readTextInput(home) });
   }
   if (location.format.ecosystem === 'cargo') Object.assign(input, await cargoConfigReaders(location.buildDir ?? dirname(location.path), confineTo, record));
   noteCodeKind(location.format.fileName);
