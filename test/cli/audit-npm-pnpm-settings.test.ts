@@ -215,3 +215,76 @@ test('a lockfile locked with autoInstallPeers false is stale where pnpm installs
     'pnpm-workspace.yaml: autoInstallPeers true (settings.autoInstallPeers is false) not locked as asked in pnpm-lock.yaml: the lockfile is older than pnpm-workspace.yaml; the audit covers what it locks',
   ]);
 });
+
+/** What pnpm 9.15.9 locks for handlebars 4.7.8 with its optional dependency uglify-js in `pnpm.ignoredOptionalDependencies`. */
+const IGNORED_OPTIONAL = `
+lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: false
+
+importers:
+
+  .:
+    dependencies:
+      handlebars:
+        specifier: 4.7.8
+        version: 4.7.8
+
+packages:
+
+  handlebars@4.7.8:
+    resolution: {integrity: sha512-vafaFqs8MZkRrSX7sFVUdo3ap/eNiLnb4IakshzvP56X5Nr1iGKAIqdX6tMlm6HcNRIkr6AxO5jFEoJzzpT8aQ==}
+    engines: {node: '>=0.4.7'}
+    hasBin: true
+
+  minimist@1.2.8:
+    resolution: {integrity: sha512-2yyAR8qBkN3YuheJanUpWC5U3bb5osDywNB8RzDVlDwDHbocAJveqqj1u8+SVD7jkWT4yvsHCpWqqWqAxb0zCA==}
+
+  neo-async@2.6.2:
+    resolution: {integrity: sha512-Yd3UES5mWCSqR+qNT93S3UoYUkqAZ9lLg8a7g9rimsWmYGK8cVToA4/sF3RrshdyV3sAGMXVUmpMYOw+dLpOuw==}
+
+  source-map@0.6.1:
+    resolution: {integrity: sha512-UjgapumWlbMhkBgzT7Ykc5YXUT46F0iKu8SGXq0bcwP5dz/h0Plj6enJqjz1Zbq2l5WaqYnrVbwWOWMyF3F47g==}
+    engines: {node: '>=0.10.0'}
+
+  wordwrap@1.0.0:
+    resolution: {integrity: sha512-gvVzJFlPycKc5dZN4yPkP8w7Dc37BtP1yczEneOb4uq34pXZcvrtRTmWV8W+Ume+XCxKgbjM+nevkyFPMybd4Q==}
+
+ignoredOptionalDependencies:
+  - uglify-js
+
+snapshots:
+
+  handlebars@4.7.8:
+    dependencies:
+      minimist: 1.2.8
+      neo-async: 2.6.2
+      source-map: 0.6.1
+      wordwrap: 1.0.0
+
+  minimist@1.2.8: {}
+
+  neo-async@2.6.2: {}
+
+  source-map@0.6.1: {}
+
+  wordwrap@1.0.0: {}
+`.slice(1);
+
+test('an ignoredOptionalDependencies entry removed after locking makes pnpm-lock.yaml stale: a plain install adds that optional dependency', () => {
+  // pnpm 9.15.9: install --frozen-lockfile refuses (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH
+  // "ignoredOptionalDependencies") and a plain install adds uglify-js 3.19.3, not in the lockfile.
+  const manifestWith = (pnpm: string): string => `{"name":"p5","version":"1.0.0","dependencies":{"handlebars":"4.7.8"}${pnpm}}\n`;
+  const ignoring = manifestWith(',"pnpm":{"ignoredOptionalDependencies":["uglify-js"]}');
+  assert.deepEqual(audit(tempTree('pnpm-ignored-optional', { 'package.json': ignoring, 'pnpm-lock.yaml': IGNORED_OPTIONAL })).stale, []);
+  const removed = audit(tempTree('pnpm-ignored-optional-removed', { 'package.json': manifestWith(''), 'pnpm-lock.yaml': IGNORED_OPTIONAL }));
+  assert.equal(removed.status, 0, removed.stderr);
+  assert.deepEqual(removed.stale, [
+    'package.json: uglify-js (an optional dependency no longer in ignoredOptionalDependencies) not locked as asked in pnpm-lock.yaml: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+  // pnpm 10.34.9 reads the list from pnpm-workspace.yaml when package.json has none.
+  const workspace = 'ignoredOptionalDependencies:\n  - uglify-js\n';
+  assert.deepEqual(audit(tempTree('pnpm-ignored-optional-ws', { 'package.json': manifestWith(''), 'pnpm-workspace.yaml': workspace, 'pnpm-lock.yaml': IGNORED_OPTIONAL })).stale, []);
+});

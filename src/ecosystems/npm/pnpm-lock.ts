@@ -262,6 +262,12 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
       unlocked.push(...changed);
       staleManifests.push(...applied.from);
     }
+    const ignored = appliedIgnoredOptional(rootManifest, input.pnpmWorkspace?.path, workspaceDoc);
+    const reinstated = changedIgnoredOptional(ignored.names, doc.ignoredOptionalDependencies, everySetting);
+    if (reinstated.length > 0) {
+      unlocked.push(...reinstated);
+      if (!staleManifests.includes(ignored.from)) staleManifests.push(ignored.from);
+    }
     const extensions = changedPackageExtensions(appliedPackageExtensions(rootManifest, input.pnpmWorkspace?.path, workspaceDoc), doc.packageExtensionsChecksum, everySetting);
     if (extensions !== null) {
       unlocked.push(...extensions.unlocked);
@@ -373,6 +379,8 @@ interface ManifestIdentity {
   packageManager?: string;
   /** package.json's `pnpm.packageExtensions`, as written (empty when it has none). */
   packageExtensions: Record<string, unknown>;
+  /** package.json's `pnpm.ignoredOptionalDependencies` (empty when it has none). */
+  ignoredOptional: string[];
 }
 
 /** A project's dependency sections, the one that wins a name given in several last. */
@@ -408,6 +416,7 @@ function manifestIdentity(path: string, text: string): ManifestIdentity {
     overrides,
     ...(typeof value.packageManager === 'string' ? { packageManager: value.packageManager } : {}),
     packageExtensions: isRecord(pnpm) && isRecord(pnpm.packageExtensions) ? pnpm.packageExtensions : {},
+    ignoredOptional: stringList(isRecord(pnpm) ? pnpm.ignoredOptionalDependencies : undefined),
   };
 }
 
@@ -448,6 +457,38 @@ function appliedPackageExtensions(manifest: ManifestIdentity, workspacePath: str
   }
   const declared = isRecord(workspaceDoc) && isRecord(workspaceDoc.packageExtensions) ? workspaceDoc.packageExtensions : {};
   return { extensions: declared, from: Object.keys(declared).length > 0 ? workspacePath : manifest.path };
+}
+
+/**
+ * The optional dependencies pnpm skips (`ignoredOptionalDependencies`) and the file that names
+ * them, as for packageExtensions: the root's package.json `pnpm.ignoredOptionalDependencies`
+ * whenever it has any, else pnpm 10's pnpm-workspace.yaml list (checked with pnpm 10.34.9: the
+ * workspace file's list alone locks as package.json's; with both, package.json's counts).
+ */
+function appliedIgnoredOptional(manifest: ManifestIdentity, workspacePath: string | undefined, workspaceDoc: unknown): { names: string[]; from: string } {
+  if (manifest.ignoredOptional.length > 0 || workspacePath === undefined || !readsWorkspaceSettings(manifest)) return { names: manifest.ignoredOptional, from: manifest.path };
+  const names = stringList(isRecord(workspaceDoc) ? workspaceDoc.ignoredOptionalDependencies : undefined);
+  return { names, from: names.length > 0 ? workspacePath : manifest.path };
+}
+
+/**
+ * The names pnpm skips that the lockfile's `ignoredOptionalDependencies` does not, and those it
+ * records that pnpm no longer skips (unless `withRemoved` is false: not every file pnpm reads is
+ * at hand). pnpm install --frozen-lockfile refuses either (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH
+ * "ignoredOptionalDependencies") and a plain install resolves anew: checked with pnpm 9.15.9,
+ * handlebars 4.7.8 locked with uglify-js ignored, the setting then removed, installs uglify-js,
+ * which the lockfile does not hold.
+ */
+function changedIgnoredOptional(applied: readonly string[], lockIgnored: unknown, withRemoved: boolean): string[] {
+  const locked = stringList(lockIgnored);
+  const changed = applied.filter((name) => !locked.includes(name)).map((name) => `${name} (ignoredOptionalDependencies)`);
+  if (withRemoved) changed.push(...locked.filter((name) => !applied.includes(name)).map((name) => `${name} (an optional dependency no longer in ignoredOptionalDependencies)`));
+  return changed;
+}
+
+/** The strings of a YAML or JSON list; empty for anything else. */
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 /**
