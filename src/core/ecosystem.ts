@@ -26,10 +26,14 @@ export interface LockfileInput {
   projectManifest?: (dir: string) => { path: string; text: string } | null;
   /** pnpm: the pnpm-workspace.yaml beside the lockfile, when there is one (its catalogs). */
   pnpmWorkspace?: { path: string; text: string };
-  /** pnpm: the project's .npmrc when it sets `lockfile=false` (pnpm then neither reads nor writes pnpm-lock.yaml). */
-  pnpmLockfileOff?: string;
-  /** pnpm: the .pnpmfile.cjs beside the lockfile, when there is one (its hooks change what pnpm resolves). */
-  pnpmfile?: { path: string; text: string };
+  /** pnpm: the project's .npmrc (beside the lockfile), when there is one: its settings that change what pnpm installs. */
+  pnpmNpmrc?: { path: string; text: string };
+  /**
+   * pnpm: the hooks file pnpm loads (`pnpmfile=` of the .npmrc, else .pnpmfile.cjs beside the
+   * lockfile; its hooks change what pnpm resolves): read, absent, not read (outside an upload)
+   * or ignored (`ignore-pnpmfile`).
+   */
+  pnpmfile?: { path: string; state: 'read'; text: string } | { path: string; state: 'absent' | 'unread' | 'ignored' };
   /**
    * yarn berry: the .yarnrc.yml files yarn reads for the lockfile's project, the one beside it
    * first, then each parent directory's (their packageExtensions).

@@ -1,4 +1,5 @@
 import { existsSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
 import { noteCodeKind } from '../core/code-kinds.js';
@@ -253,15 +254,27 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       input.pnpmWorkspace = { path: workspaceFile, text: workspaceText };
       input.members = confined(pnpmWorkspaceManifestPaths(workspaceFile, workspaceText)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
-    // Read for this one setting and not recorded: an .npmrc may hold credentials.
+    // Read for its settings and not recorded: an .npmrc may hold credentials.
     const npmrc = join(dirname(location.path), '.npmrc');
+    let npmrcText: string | undefined;
     if (existsSync(npmrc) && (confineTo === undefined || isInsideDirectory(confineTo, npmrc))) {
-      const { npmrcTopLevelSetting } = await import('../ecosystems/npm/registry.js');
-      if (npmrcTopLevelSetting(readTextInput(npmrc), 'lockfile') === 'false') input.pnpmLockfileOff = npmrc;
+      npmrcText = readTextInput(npmrc);
+      input.pnpmNpmrc = { path: npmrc, text: npmrcText };
     }
-    // pnpm runs its readPackage hook on every manifest it resolves, and records the file's checksum.
-    const pnpmfile = join(dirname(location.path), '.pnpmfile.cjs');
-    if (existsSync(pnpmfile) && (confineTo === undefined || isInsideDirectory(confineTo, pnpmfile))) input.pnpmfile = { path: pnpmfile, text: readRecordedText(pnpmfile, record) };
+    // pnpm runs its readPackage hook on every manifest it resolves, and records the file's
+    // checksum: the file `pnpmfile=` names in the .npmrc (from the lockfile's directory), else
+    // .pnpmfile.cjs; none under `ignore-pnpmfile`.
+    const { pnpmfileSettings } = await import('../ecosystems/npm/pnpm-lock-settings.js');
+    const named = pnpmfileSettings(npmrcText, dirname(location.path));
+    if (named.ignored) input.pnpmfile = { path: named.path, state: 'ignored' };
+    else if (!existsSync(named.path) || !statSync(named.path).isFile()) input.pnpmfile = { path: named.path, state: 'absent' };
+    else if (confineTo !== undefined && !isInsideDirectory(confineTo, named.path)) input.pnpmfile = { path: named.path, state: 'unread' };
+    else {
+      // The project's own file is recorded; one elsewhere (an absolute path, `../hooks.cjs`) is
+      // the machine's, read but not kept.
+      const own = isInsideDirectory(dirname(location.path), named.path);
+      input.pnpmfile = { path: named.path, state: 'read', text: readRecordedText(named.path, own ? record : undefined) };
+    }
   }
   if (location.format.fileName === 'yarn.lock') {
     // yarn berry adds .yarnrc.yml's packageExtensions to the packages they name, from the
@@ -277,6 +290,12 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       }
       if (confineTo !== undefined || dirname(dir) === dir) break;
     }
+    // And the home directory's, last (the farthest: any other file's entry wins), when it is
+    // not one of those (checked with yarn 4.9.2: ~/.yarnrc.yml extending is-number with minimist
+    // 0.0.8 makes `yarn install --immutable` refuse a lockfile without it). The machine's: never
+    // recorded, never read for an upload.
+    const home = join(homedir() || '/usr/local/share', '.yarnrc.yml');
+    if (confineTo === undefined && existsSync(home) && !input.yarnrcs.some((y) => resolve(y.path) === resolve(home))) input.yarnrcs.push({ path: home, text: readTextInput(home) });
   }
   if (location.format.ecosystem === 'cargo') Object.assign(input, await cargoConfigReaders(location.buildDir ?? dirname(location.path), confineTo, record));
   noteCodeKind(location.format.fileName);

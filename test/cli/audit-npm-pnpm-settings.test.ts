@@ -147,3 +147,144 @@ test('an .npmrc setting lockfile=false makes pnpm-lock.yaml stale: pnpm neither 
     '.npmrc: every dependency (lockfile=false: pnpm does not read the lockfile) not locked as asked in pnpm-lock.yaml: the lockfile is older than .npmrc; the audit covers what it locks',
   ]);
 });
+
+test('the hooks file an .npmrc names (pnpmfile=) is the one checked, not a .pnpmfile.cjs beside it; under ignore-pnpmfile none is', () => {
+  // pnpm 9.15.9 loads `pnpmfile=hooks.cjs` and locks its checksum: a change of hooks.cjs makes
+  // install --frozen-lockfile refuse the lockfile and a plain install add minimist 0.0.8, whatever
+  // a .pnpmfile.cjs holds. The audit compared .pnpmfile.cjs: a copy of the locked hooks there hid
+  // the change, and the named file alone read as a .pnpmfile.cjs removed.
+  const pnpm9 = lockfile('pnpmfileChecksum: bzwv7nv57egdqhrn4joa73biy4', true);
+  const npmrc = 'pnpmfile=hooks.cjs\n';
+  assert.deepEqual(audit(tempTree('pnpmfile-named-locked', { 'package.json': manifest(null), '.npmrc': npmrc, 'hooks.cjs': HOOK, 'pnpm-lock.yaml': pnpm9 })).stale, []);
+  const decoy = audit(tempTree('pnpmfile-named-changed', { 'package.json': manifest(null), '.npmrc': npmrc, '.pnpmfile.cjs': HOOK, 'hooks.cjs': HOOK.replace('0.0.8', '0.0.10'), 'pnpm-lock.yaml': pnpm9 }));
+  assert.deepEqual(decoy.stale, [
+    'hooks.cjs: what the hooks of hooks.cjs change not locked as asked in pnpm-lock.yaml: the lockfile is older than hooks.cjs; the audit covers what it locks',
+  ]);
+  // ignore-pnpmfile: pnpm 9.15.9 install --frozen-lockfile refuses the lockfile and a plain
+  // install drops minimist, which the locked hooks added.
+  const ignored = audit(tempTree('pnpmfile-ignored', { 'package.json': manifest(null), '.npmrc': 'ignore-pnpmfile=true\n', '.pnpmfile.cjs': HOOK, 'pnpm-lock.yaml': pnpm9 }));
+  assert.deepEqual(ignored.stale, [
+    '.npmrc: the hooks pnpm no longer runs (ignore-pnpmfile) not locked as asked in pnpm-lock.yaml: the lockfile is older than .npmrc; the audit covers what it locks',
+  ]);
+});
+
+/** What pnpm 9.15.9 locks for `{"dependencies":{"ajv-keywords":"3.5.2"}}` under auto-install-peers=false: no ajv, its peer. */
+const PEERS_OFF = `lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: false
+  excludeLinksFromLockfile: false
+
+importers:
+
+  .:
+    dependencies:
+      ajv-keywords:
+        specifier: 3.5.2
+        version: 3.5.2
+
+packages:
+
+  ajv-keywords@3.5.2:
+    resolution: {integrity: sha512-5p6WTN0DdTGVQk6VjcEju19IgaHudalcfabD7yhDGeA6bcQnmL+CpveLJq/3hvfwd1aof6L386Ougkx6RfyMIQ==}
+    peerDependencies:
+      ajv: ^6.9.1
+
+snapshots:
+
+  ajv-keywords@3.5.2: {}
+`;
+
+test('a lockfile locked with autoInstallPeers false is stale where pnpm installs with true (its default): a plain install adds the peers', () => {
+  // pnpm 9.15.9, auto-install-peers=false removed from the .npmrc: install --frozen-lockfile
+  // refuses (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH "settings.autoInstallPeers") and a plain install
+  // adds ajv 6 and its four dependencies, none of them in the lockfile.
+  const files = { 'package.json': '{"name":"peers","version":"1.0.0","dependencies":{"ajv-keywords":"3.5.2"}}\n', 'pnpm-lock.yaml': PEERS_OFF };
+  assert.deepEqual(audit(tempTree('pnpm-peers-off', { ...files, '.npmrc': 'auto-install-peers=false\n' })).stale, []);
+  const unset = audit(tempTree('pnpm-peers-default', files));
+  assert.equal(unset.status, 0, unset.stderr);
+  assert.deepEqual(unset.stale, [
+    '.npmrc: autoInstallPeers true (settings.autoInstallPeers is false) not locked as asked in pnpm-lock.yaml: the lockfile is older than .npmrc; the audit covers what it locks',
+  ]);
+  // pnpm 9 takes every value but `false` as true.
+  assert.equal(audit(tempTree('pnpm-peers-zero', { ...files, '.npmrc': 'auto-install-peers=0\n' })).stale.length, 1);
+  // pnpm 10.34.9: pnpm-workspace.yaml's autoInstallPeers wins over the .npmrc's.
+  const workspace = (value: string): string => `packages:\n  - .\nautoInstallPeers: ${value}\n`;
+  assert.deepEqual(audit(tempTree('pnpm-peers-ws', { ...files, '.npmrc': 'auto-install-peers=true\n', 'pnpm-workspace.yaml': workspace('false') })).stale, []);
+  assert.deepEqual(audit(tempTree('pnpm-peers-ws-on', { ...files, '.npmrc': 'auto-install-peers=false\n', 'pnpm-workspace.yaml': workspace('true') })).stale, [
+    'pnpm-workspace.yaml: autoInstallPeers true (settings.autoInstallPeers is false) not locked as asked in pnpm-lock.yaml: the lockfile is older than pnpm-workspace.yaml; the audit covers what it locks',
+  ]);
+});
+
+/** What pnpm 9.15.9 locks for handlebars 4.7.8 with its optional dependency uglify-js in `pnpm.ignoredOptionalDependencies`. */
+const IGNORED_OPTIONAL = `
+lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: false
+
+importers:
+
+  .:
+    dependencies:
+      handlebars:
+        specifier: 4.7.8
+        version: 4.7.8
+
+packages:
+
+  handlebars@4.7.8:
+    resolution: {integrity: sha512-vafaFqs8MZkRrSX7sFVUdo3ap/eNiLnb4IakshzvP56X5Nr1iGKAIqdX6tMlm6HcNRIkr6AxO5jFEoJzzpT8aQ==}
+    engines: {node: '>=0.4.7'}
+    hasBin: true
+
+  minimist@1.2.8:
+    resolution: {integrity: sha512-2yyAR8qBkN3YuheJanUpWC5U3bb5osDywNB8RzDVlDwDHbocAJveqqj1u8+SVD7jkWT4yvsHCpWqqWqAxb0zCA==}
+
+  neo-async@2.6.2:
+    resolution: {integrity: sha512-Yd3UES5mWCSqR+qNT93S3UoYUkqAZ9lLg8a7g9rimsWmYGK8cVToA4/sF3RrshdyV3sAGMXVUmpMYOw+dLpOuw==}
+
+  source-map@0.6.1:
+    resolution: {integrity: sha512-UjgapumWlbMhkBgzT7Ykc5YXUT46F0iKu8SGXq0bcwP5dz/h0Plj6enJqjz1Zbq2l5WaqYnrVbwWOWMyF3F47g==}
+    engines: {node: '>=0.10.0'}
+
+  wordwrap@1.0.0:
+    resolution: {integrity: sha512-gvVzJFlPycKc5dZN4yPkP8w7Dc37BtP1yczEneOb4uq34pXZcvrtRTmWV8W+Ume+XCxKgbjM+nevkyFPMybd4Q==}
+
+ignoredOptionalDependencies:
+  - uglify-js
+
+snapshots:
+
+  handlebars@4.7.8:
+    dependencies:
+      minimist: 1.2.8
+      neo-async: 2.6.2
+      source-map: 0.6.1
+      wordwrap: 1.0.0
+
+  minimist@1.2.8: {}
+
+  neo-async@2.6.2: {}
+
+  source-map@0.6.1: {}
+
+  wordwrap@1.0.0: {}
+`.slice(1);
+
+test('an ignoredOptionalDependencies entry removed after locking makes pnpm-lock.yaml stale: a plain install adds that optional dependency', () => {
+  // pnpm 9.15.9: install --frozen-lockfile refuses (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH
+  // "ignoredOptionalDependencies") and a plain install adds uglify-js 3.19.3, not in the lockfile.
+  const manifestWith = (pnpm: string): string => `{"name":"p5","version":"1.0.0","dependencies":{"handlebars":"4.7.8"}${pnpm}}\n`;
+  const ignoring = manifestWith(',"pnpm":{"ignoredOptionalDependencies":["uglify-js"]}');
+  assert.deepEqual(audit(tempTree('pnpm-ignored-optional', { 'package.json': ignoring, 'pnpm-lock.yaml': IGNORED_OPTIONAL })).stale, []);
+  const removed = audit(tempTree('pnpm-ignored-optional-removed', { 'package.json': manifestWith(''), 'pnpm-lock.yaml': IGNORED_OPTIONAL }));
+  assert.equal(removed.status, 0, removed.stderr);
+  assert.deepEqual(removed.stale, [
+    'package.json: uglify-js (an optional dependency no longer in ignoredOptionalDependencies) not locked as asked in pnpm-lock.yaml: the lockfile is older than package.json; the audit covers what it locks',
+  ]);
+  // pnpm 10.34.9 reads the list from pnpm-workspace.yaml when package.json has none.
+  const workspace = 'ignoredOptionalDependencies:\n  - uglify-js\n';
+  assert.deepEqual(audit(tempTree('pnpm-ignored-optional-ws', { 'package.json': manifestWith(''), 'pnpm-workspace.yaml': workspace, 'pnpm-lock.yaml': IGNORED_OPTIONAL })).stale, []);
+});

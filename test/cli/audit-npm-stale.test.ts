@@ -293,3 +293,39 @@ test('a lockfileVersion 1 package-lock.json (no `packages`) out of step with pac
     'package.json: ms@2.1.2, minimist@0.0.8 (an override) not locked as asked in package-lock.json: the lockfile is older than package.json; the audit covers what it locks',
   ]);
 });
+
+test('yarn berry: the home directory\'s .yarnrc.yml packageExtensions make yarn.lock stale, naming that file', () => {
+  // yarn 4.9.2 reads ~/.yarnrc.yml too, wherever the project is: is-number 7.0.0 locked, then
+  // HOME's .yarnrc.yml extending it with minimist 0.0.8, install --immutable refuses (YN0028) and
+  // a plain install would lock minimist 0.0.8. The audit read the project's and its parents' only.
+  const lock = `__metadata:
+  version: 8
+  cacheKey: 10c0
+
+"is-number@npm:7.0.0":
+  version: 7.0.0
+  resolution: "is-number@npm:7.0.0"
+  checksum: 10c0/b4686d0d3053146095ccd45346461bc8e53b80aeb7671cc52a4de02dbbf7dc0d1d2a986e2fe4ae206984b4d34ef37e8b795ebc4f4295c978373e6575e295d811
+  languageName: node
+  linkType: hard
+
+"y1@workspace:.":
+  version: 0.0.0-use.local
+  resolution: "y1@workspace:."
+  dependencies:
+    is-number: "npm:7.0.0"
+  languageName: unknown
+  linkType: soft
+`;
+  const dir = tempTree('berry-home-app', { 'package.json': '{"name":"y1","version":"1.0.0","dependencies":{"is-number":"7.0.0"}}\n', '.yarnrc.yml': 'nodeLinker: node-modules\n', 'yarn.lock': lock });
+  const home = tempTree('berry-home', { '.yarnrc.yml': 'packageExtensions:\n  "is-number@*":\n    dependencies:\n      minimist: "0.0.8"\n' });
+  const run = (env: NodeJS.ProcessEnv): string[] => {
+    const r = runCli(['audit', dir, '--db', GHSA_NPM, '--no-fetch', '--format', 'json'], { cacheDir, env });
+    assert.equal(r.status, 0, r.stderr);
+    return auditReport(r.stdout).warnings.filter((w) => w.includes('not locked as asked'));
+  };
+  assert.deepEqual(run({ HOME: tempDir('berry-home-empty') }), []);
+  assert.deepEqual(run({ HOME: home }), [
+    `${home}/.yarnrc.yml: minimist@0.0.8 (packageExtensions of is-number@*) not locked as asked in ${dir}/yarn.lock: the lockfile is older than .yarnrc.yml; the audit covers what it locks`,
+  ]);
+});

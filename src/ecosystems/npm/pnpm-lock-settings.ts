@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { basename, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
+import type { LockfileInput } from '../../core/ecosystem.js';
 import { base32 } from '../../core/digest.js';
 import { isRecord } from './lockfile-reading.js';
+import { npmrcTopLevelSetting } from './registry.js';
 
 /**
  * Settings that change what pnpm resolves, which pnpm-lock.yaml records only as a checksum:
@@ -51,19 +53,50 @@ export function changedPackageExtensions(
 }
 
 /**
- * The lockfile's `pnpmfileChecksum` against the .pnpmfile.cjs beside it (null when there is none):
- * null when they agree. A checksum without the file is a change when `withRemoved`.
+ * The hooks file pnpm loads for a project whose lockfile is in `lockfileDir`, as the .npmrc there
+ * (its text, when there is one) says: the `pnpmfile=` path (from that directory, unless absolute),
+ * else .pnpmfile.cjs; `ignored` under `ignore-pnpmfile` (then pnpm loads none). Checked with pnpm
+ * 9.15.9: `pnpmfile=hooks.cjs` locks hooks.cjs's checksum, and a change of hooks.cjs makes
+ * install --frozen-lockfile refuse the lockfile (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH) while a
+ * plain install applies it, whatever a .pnpmfile.cjs beside it holds.
  */
-export function changedPnpmfile(pnpmfile: { path: string; text: string } | undefined, lockChecksum: unknown, withRemoved: boolean, lockfileDir: string): ChangedSetting | null {
+export function pnpmfileSettings(npmrcText: string | undefined, lockfileDir: string): { path: string; ignored: boolean } {
+  const named = npmrcText === undefined ? undefined : npmrcTopLevelSetting(npmrcText, 'pnpmfile');
+  const path = named === undefined || named === '' ? join(lockfileDir, '.pnpmfile.cjs') : isAbsolute(named) ? named : join(lockfileDir, named);
+  return { path, ignored: npmrcText !== undefined && npmrcFlag(npmrcTopLevelSetting(npmrcText, 'ignore-pnpmfile')) === true };
+}
+
+/**
+ * A boolean setting of an .npmrc as pnpm 9.15.9 reads it: only `false` is false (`0`, `no`,
+ * `null`, an empty value and a bare key are all true); undefined when it is not set.
+ */
+export function npmrcFlag(value: string | undefined): boolean | undefined {
+  return value === undefined ? undefined : value !== 'false';
+}
+
+/**
+ * The lockfile's `pnpmfileChecksum` against the hooks file pnpm loads (LockfileInput.pnpmfile):
+ * null when they agree. A checksum without the file (absent, or ignored) is a change when
+ * `withRemoved`; a file stowage may not read (outside an upload) always is.
+ */
+export function changedPnpmfile(pnpmfile: NonNullable<LockfileInput['pnpmfile']>, lockChecksum: unknown, withRemoved: boolean, npmrcPath: string): ChangedSetting | null {
   const locked = typeof lockChecksum === 'string' ? lockChecksum : undefined;
-  if (pnpmfile === undefined) {
-    return locked !== undefined && withRemoved ? { unlocked: ['the hooks of a .pnpmfile.cjs no longer there'], file: join(lockfileDir, '.pnpmfile.cjs') } : null;
+  const name = basename(pnpmfile.path);
+  switch (pnpmfile.state) {
+    case 'absent':
+      return locked !== undefined && withRemoved ? { unlocked: [`the hooks of a ${name} no longer there`], file: pnpmfile.path } : null;
+    case 'ignored':
+      return locked !== undefined && withRemoved ? { unlocked: ['the hooks pnpm no longer runs (ignore-pnpmfile)'], file: npmrcPath } : null;
+    case 'unread':
+      return { unlocked: [`what the hooks of ${name} change (not read: it lies outside the upload)`], file: pnpmfile.path };
+    case 'read':
+      break;
   }
   // pnpm hashes the file with its line ends made `\n`.
   const normalized = Buffer.from(pnpmfile.text.split('\r\n').join('\n'), 'utf8');
   const checksums = [base32(createHash('md5').update(normalized).digest()), `sha256-${createHash('sha256').update(normalized).digest('base64')}`];
   if (locked !== undefined && checksums.includes(locked)) return null;
-  return { unlocked: [`what the hooks of ${basename(pnpmfile.path)} change`], file: pnpmfile.path };
+  return { unlocked: [`what the hooks of ${name} change`], file: pnpmfile.path };
 }
 
 /**
@@ -104,4 +137,40 @@ function objectHashText(value: unknown): string | null {
     text += `string:${key.length}:${key}:${inner},`;
   }
   return text;
+}
+
+/**
+ * The lockfile's `settings.autoInstallPeers` against the value pnpm installs with: pnpm 10's
+ * pnpm-workspace.yaml `autoInstallPeers` (`workspace`, when the pnpm that installs reads it), else
+ * the .npmrc's `auto-install-peers`, else true. pnpm install --frozen-lockfile refuses a lockfile
+ * that records the other value (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH "settings.autoInstallPeers") and a
+ * plain install resolves anew: checked with pnpm 9.15.9, ajv-keywords 3.5.2 locked under
+ * `auto-install-peers=false`, the setting then removed, installs its peer ajv 6 and ajv's four
+ * dependencies, none of them in the lockfile; with pnpm 10.34.9, pnpm-workspace.yaml's value wins
+ * over the .npmrc's. Unless `withDefault` (every file pnpm reads is at hand), a lockfile value is
+ * compared only with one a file sets.
+ */
+export function changedAutoInstallPeers(
+  lockSettings: unknown,
+  npmrc: { path: string; text: string } | undefined,
+  workspace: { path: string; value: unknown } | undefined,
+  npmrcPath: string,
+  withDefault: boolean,
+): ChangedSetting | null {
+  const locked = isRecord(lockSettings) ? lockSettings.autoInstallPeers : undefined;
+  if (locked === undefined || locked === null || locked === '') return null;
+  const fromWorkspace = workspace !== undefined && workspace.value !== undefined ? { value: yamlFlag(workspace.value), file: workspace.path } : undefined;
+  const fromNpmrc = npmrc === undefined ? undefined : npmrcFlag(npmrcTopLevelSetting(npmrc.text, 'auto-install-peers'));
+  const applied = fromWorkspace ?? (fromNpmrc !== undefined ? { value: fromNpmrc, file: npmrcPath } : withDefault ? { value: true, file: npmrcPath } : undefined);
+  if (applied === undefined || (applied.value !== null && applied.value === yamlFlag(locked))) return null;
+  const shown = applied.value === null ? String(workspace?.value) : String(applied.value);
+  return { unlocked: [`autoInstallPeers ${shown} (settings.autoInstallPeers is ${typeof locked === 'string' ? locked : JSON.stringify(locked)})`], file: applied.file };
+}
+
+/** A YAML boolean as the failsafe schema leaves it (`true`, `False`, …); null for any other value. */
+function yamlFlag(value: unknown): boolean | null {
+  if (typeof value !== 'string') return null;
+  if (/^(true|True|TRUE)$/.test(value)) return true;
+  if (/^(false|False|FALSE)$/.test(value)) return false;
+  return null;
 }

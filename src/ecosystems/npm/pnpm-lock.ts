@@ -1,4 +1,4 @@
-import { basename, dirname, posix, relative as relativePath, resolve as resolvePath } from 'node:path';
+import { basename, dirname, join, posix, relative as relativePath, resolve as resolvePath } from 'node:path';
 import { InputError } from '../../core/errors.js';
 import type { LockfileInput } from '../../core/ecosystem.js';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
@@ -6,7 +6,8 @@ import type { Package, PackageSource } from '../../core/package.js';
 import { noteUnlistedBundles, type UnlistedBundle } from './bundled-dependencies.js';
 import { shortList } from '../../core/short-list.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
-import { changedPackageExtensions, changedPnpmfile } from './pnpm-lock-settings.js';
+import { changedAutoInstallPeers, changedPackageExtensions, changedPnpmfile } from './pnpm-lock-settings.js';
+import { npmrcTopLevelSetting } from './registry.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryNameProblem, registryTarballIdentity } from './registry-source.js';
 
@@ -261,6 +262,12 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
       unlocked.push(...changed);
       staleManifests.push(...applied.from);
     }
+    const ignored = appliedIgnoredOptional(rootManifest, input.pnpmWorkspace?.path, workspaceDoc);
+    const reinstated = changedIgnoredOptional(ignored.names, doc.ignoredOptionalDependencies, everySetting);
+    if (reinstated.length > 0) {
+      unlocked.push(...reinstated);
+      if (!staleManifests.includes(ignored.from)) staleManifests.push(ignored.from);
+    }
     const extensions = changedPackageExtensions(appliedPackageExtensions(rootManifest, input.pnpmWorkspace?.path, workspaceDoc), doc.packageExtensionsChecksum, everySetting);
     if (extensions !== null) {
       unlocked.push(...extensions.unlocked);
@@ -270,14 +277,26 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   // pnpm install --frozen-lockfile refuses to run (ERR_PNPM_NO_LOCKFILE, "pnpm-lock.yaml is
   // absent") and a plain install resolves everything anew from the manifests, writing nothing
   // (checked with pnpm 9.15.9 and 10.34.9).
-  if (input.pnpmLockfileOff !== undefined) {
+  const npmrc = input.pnpmNpmrc;
+  if (npmrc !== undefined && npmrcTopLevelSetting(npmrc.text, 'lockfile') === 'false') {
     unlocked.push('every dependency (lockfile=false: pnpm does not read the lockfile)');
-    staleManifests.push(input.pnpmLockfileOff);
+    staleManifests.push(npmrc.path);
   }
-  const hooks = changedPnpmfile(input.pnpmfile, doc.pnpmfileChecksum, basename(path) === 'pnpm-lock.yaml', dirname(path));
+  const npmrcPath = npmrc?.path ?? join(dirname(path), '.npmrc');
+  const pnpmfile = input.pnpmfile ?? { path: join(dirname(path), '.pnpmfile.cjs'), state: 'absent' };
+  const hooks = changedPnpmfile(pnpmfile, doc.pnpmfileChecksum, basename(path) === 'pnpm-lock.yaml', npmrcPath);
   if (hooks !== null) {
     unlocked.push(...hooks.unlocked);
     staleManifests.push(hooks.file);
+  }
+  const workspaceSetting =
+    input.pnpmWorkspace !== undefined && (rootManifest === null || readsWorkspaceSettings(rootManifest)) && isRecord(workspaceDoc)
+      ? { path: input.pnpmWorkspace.path, value: workspaceDoc.autoInstallPeers }
+      : undefined;
+  const peers = changedAutoInstallPeers(doc.settings, npmrc, workspaceSetting, npmrcPath, everySetting);
+  if (peers !== null) {
+    unlocked.push(...peers.unlocked);
+    if (!staleManifests.includes(peers.file)) staleManifests.push(peers.file);
   }
   const recatalogued = input.pnpmWorkspace === undefined ? [] : changedCatalogEntries(workspaceDoc, doc.catalogs);
   if (recatalogued.length > 0 && input.pnpmWorkspace !== undefined) {
@@ -360,6 +379,8 @@ interface ManifestIdentity {
   packageManager?: string;
   /** package.json's `pnpm.packageExtensions`, as written (empty when it has none). */
   packageExtensions: Record<string, unknown>;
+  /** package.json's `pnpm.ignoredOptionalDependencies` (empty when it has none). */
+  ignoredOptional: string[];
 }
 
 /** A project's dependency sections, the one that wins a name given in several last. */
@@ -395,6 +416,7 @@ function manifestIdentity(path: string, text: string): ManifestIdentity {
     overrides,
     ...(typeof value.packageManager === 'string' ? { packageManager: value.packageManager } : {}),
     packageExtensions: isRecord(pnpm) && isRecord(pnpm.packageExtensions) ? pnpm.packageExtensions : {},
+    ignoredOptional: stringList(isRecord(pnpm) ? pnpm.ignoredOptionalDependencies : undefined),
   };
 }
 
@@ -435,6 +457,38 @@ function appliedPackageExtensions(manifest: ManifestIdentity, workspacePath: str
   }
   const declared = isRecord(workspaceDoc) && isRecord(workspaceDoc.packageExtensions) ? workspaceDoc.packageExtensions : {};
   return { extensions: declared, from: Object.keys(declared).length > 0 ? workspacePath : manifest.path };
+}
+
+/**
+ * The optional dependencies pnpm skips (`ignoredOptionalDependencies`) and the file that names
+ * them, as for packageExtensions: the root's package.json `pnpm.ignoredOptionalDependencies`
+ * whenever it has any, else pnpm 10's pnpm-workspace.yaml list (checked with pnpm 10.34.9: the
+ * workspace file's list alone locks as package.json's; with both, package.json's counts).
+ */
+function appliedIgnoredOptional(manifest: ManifestIdentity, workspacePath: string | undefined, workspaceDoc: unknown): { names: string[]; from: string } {
+  if (manifest.ignoredOptional.length > 0 || workspacePath === undefined || !readsWorkspaceSettings(manifest)) return { names: manifest.ignoredOptional, from: manifest.path };
+  const names = stringList(isRecord(workspaceDoc) ? workspaceDoc.ignoredOptionalDependencies : undefined);
+  return { names, from: names.length > 0 ? workspacePath : manifest.path };
+}
+
+/**
+ * The names pnpm skips that the lockfile's `ignoredOptionalDependencies` does not, and those it
+ * records that pnpm no longer skips (unless `withRemoved` is false: not every file pnpm reads is
+ * at hand). pnpm install --frozen-lockfile refuses either (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH
+ * "ignoredOptionalDependencies") and a plain install resolves anew: checked with pnpm 9.15.9,
+ * handlebars 4.7.8 locked with uglify-js ignored, the setting then removed, installs uglify-js,
+ * which the lockfile does not hold.
+ */
+function changedIgnoredOptional(applied: readonly string[], lockIgnored: unknown, withRemoved: boolean): string[] {
+  const locked = stringList(lockIgnored);
+  const changed = applied.filter((name) => !locked.includes(name)).map((name) => `${name} (ignoredOptionalDependencies)`);
+  if (withRemoved) changed.push(...locked.filter((name) => !applied.includes(name)).map((name) => `${name} (an optional dependency no longer in ignoredOptionalDependencies)`));
+  return changed;
+}
+
+/** The strings of a YAML or JSON list; empty for anything else. */
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 /**
