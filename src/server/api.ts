@@ -57,9 +57,10 @@ async function refuse(c: Context<ServerEnv>, budget: BodyBudget, status: 401 | 4
 
 /** Bearer auth: every write, and reads unless the server was started with --public-read. */
 function requireToken(deps: ServerDeps, access: Access): MiddlewareHandler<ServerEnv> {
-  // No known token: a small body, quickly; a known token's (a read-only one writing): up to the upload limit.
-  const anonymous = deps.limits.anonymous;
-  const known = { maxBytes: deps.limits.uploadBytes, withinMs: Infinity };
+  // Refused (no token, an unknown one, a read-only one writing): a small body, quickly. A read-only
+  // token is the one handed out widely (dashboards, scripts): its refused upload must not have the
+  // server read 64 MiB over node's five minutes, as an accepted one may.
+  const refused = deps.limits.anonymous;
   return async (c, next) => {
     const header = c.req.header('authorization');
     let token: TokenIdentity | null = null;
@@ -67,15 +68,15 @@ function requireToken(deps: ServerDeps, access: Access): MiddlewareHandler<Serve
       const given = bearerToken(header);
       token = given === null ? null : await verifyToken(deps.store, given);
       if (token === null) {
-        return refuse(c, anonymous, 401, 'the token is unknown, revoked or not a token (Authorization: Bearer TOKEN)', { 'www-authenticate': 'Bearer error="invalid_token"' });
+        return refuse(c, refused, 401, 'the token is unknown, revoked or not a token (Authorization: Bearer TOKEN)', { 'www-authenticate': 'Bearer error="invalid_token"' });
       }
     }
     if (token === null && (access === 'write' || !deps.publicRead)) {
-      return refuse(c, anonymous, 401, `this request needs a token: Authorization: Bearer TOKEN (stowage fleet token create NAME${access === 'read' ? ' --read-only' : ''})`, {
+      return refuse(c, refused, 401, `this request needs a token: Authorization: Bearer TOKEN (stowage fleet token create NAME${access === 'read' ? ' --read-only' : ''})`, {
         'www-authenticate': 'Bearer',
       });
     }
-    if (access === 'write' && token?.readOnly) return refuse(c, known, 403, `token ${token.name} is read-only: it cannot change the fleet`);
+    if (access === 'write' && token?.readOnly) return refuse(c, refused, 403, `token ${token.name} is read-only: it cannot change the fleet`);
     c.set('token', token);
     await next();
   };

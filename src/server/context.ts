@@ -19,10 +19,11 @@ export interface BodyLimits {
   /** Any other request body (triage, sync). */
   jsonBytes: number;
   /**
-   * What the server reads of a body before it knows the sender: the sign-in form (its bytes
-   * are the dashboard's own cap) and the rest of a request refused 401, read so that an
-   * uploading client gets the 401 rather than a closed connection. Past either, the connection
-   * is closed.
+   * What the server reads of a body it will not take: the sign-in form (its bytes are the
+   * dashboard's own cap), read before the sender is known, and the rest of a request refused
+   * 401 (no or an unknown token) or 403 (a read-only token writing), read so that an uploading
+   * client gets the refusal rather than a closed connection. Past either, the connection is
+   * closed.
    */
   anonymous: BodyBudget;
   /**
