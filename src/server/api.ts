@@ -20,6 +20,7 @@ import type { AppsFilter, FindingStateFilter, FleetEventRecord } from '../fleet/
 import { applyTriage, recordDecision, TRIAGE_JSON_FIELDS, triageEventBody, withTriage } from '../fleet/triage.js';
 import { AnswerCache, answerKey, DEFAULT_ANSWER_CACHE, type CachedAnswer } from './answer-cache.js';
 import { errorResponse, type ServerDeps, type ServerEnv } from './context.js';
+import { DatabaseNames, type JsonRename } from './database-names.js';
 import { verifyToken, type TokenIdentity } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import { readBodyWithin, type BodyBudget } from './request-body.js';
@@ -183,14 +184,38 @@ function cachedResponse(c: Context<ServerEnv>, answer: CachedAnswer): Response {
  * prefixed and joined as writeSSE does any text (four copies of a 50 MB part of a first add's
  * event at 10,000 applications); a body with a line break goes through writeSSE.
  */
-async function writeEvent(stream: SSEStreamingApi, event: { id: number; type: string; body: string }): Promise<void> {
-  if (/[\r\n]/.test(event.body) || /[\r\n]/.test(event.type)) return stream.writeSSE({ id: String(event.id), event: event.type, data: event.body });
-  await stream.write(`event: ${event.type}\ndata: ${event.body}\nid: ${event.id}\n\n`);
+async function writeEvent(stream: SSEStreamingApi, event: { id: number; type: string; body: string }, rename: JsonRename): Promise<void> {
+  const body = rename(event.body);
+  if (/[\r\n]/.test(body) || /[\r\n]/.test(event.type)) return stream.writeSSE({ id: String(event.id), event: event.type, data: body });
+  await stream.write(`event: ${event.type}\ndata: ${body}\nid: ${event.id}\n\n`);
+}
+
+/**
+ * Every JSON answer names the fleet's databases as the server shows them (database-names.ts):
+ * never by a file path of the server. Applied to the answer's text, so every shape that carries
+ * a source (findings' `databases`, kept answers, errors quoting one whole) is covered at once.
+ */
+function databasesByShownName(names: DatabaseNames): MiddlewareHandler<ServerEnv> {
+  return async (c, next) => {
+    await next();
+    const type = c.res.headers.get('content-type') ?? '';
+    if (!type.startsWith('application/json') || c.res.body === null) return;
+    const rename = await names.rename();
+    const { status } = c.res;
+    const headers = new Headers(c.res.headers);
+    headers.delete('content-length');
+    const text = rename(await c.res.text());
+    // Unset first: hono's setter would copy the old answer's headers over the new one's.
+    c.res = undefined;
+    c.res = new Response(text, { status, headers });
+  };
 }
 
 export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
   const api = new Hono<ServerEnv>();
   const { store } = deps;
+  const databaseNames = new DatabaseNames(store);
+  api.use('*', databasesByShownName(databaseNames));
   const read = requireToken(deps, 'read');
   const write = requireToken(deps, 'write');
   const jsonLimit = bodyLimit({ maxSize: deps.limits.jsonBytes, onError: tooLarge(deps.limits.jsonBytes) });
@@ -364,7 +389,7 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
           .then(async () => {
             if (cut || stream.aborted) return;
             if (await revoked()) return end();
-            await writeEvent(stream, event);
+            await writeEvent(stream, event, await databaseNames.rename());
           })
           .catch(() => undefined)
           .finally(() => (backlog -= event.body.length));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import type { ReportFinding } from '../support/audit-report.js';
 import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
@@ -101,7 +101,11 @@ function fleetCli(store: TestStore) {
   return (...args: string[]) => runCliAsync(['fleet', ...args, '--store', store.store], { cacheDir });
 }
 
-const json = <T>(text: string): T => JSON.parse(text) as T;
+/**
+ * The command line's JSON as the server answers it: the server names a database on its disk by
+ * the last component of its path (src/server/database-names.ts), never by the path.
+ */
+const json = <T>(text: string): T => JSON.parse(text.split(JSON.stringify(RUSTSEC)).join(JSON.stringify(basename(RUSTSEC)))) as T;
 const withoutPage = <T extends { page?: unknown }>(body: T): Omit<T, 'page'> => {
   const { page: _page, ...rest } = body;
   return rest;
@@ -412,6 +416,50 @@ for (const kind of STORE_KINDS) {
         assert.equal((await api(open, 'POST', '/sync')).status, 401, '--public-read: writes still do');
       } finally {
         await open.close();
+      }
+    });
+  });
+
+  test(`no answer of the server names a file path of the server: a database on its disk is named by its last path component (${kind})`, { skip: skips[kind] }, async () => {
+    await withFleet(kind, async (fleet, store) => {
+      const shown = JSON.stringify(basename(RUSTSEC));
+      // The command line, on the server's own machine, names the database by its path.
+      assert.ok((await fleet('status', '--format', 'json')).stdout.includes(JSON.stringify(RUSTSEC)));
+      const server = await startServer(store.store, cacheDir, { publicRead: true });
+      const abort = new AbortController();
+      try {
+        const reader = await server.token('dashboard', true);
+        const answers: string[] = [];
+        for (const path of ['/apps?view=full', '/apps/kanidm-2023-08-01', '/advisories/RUSTSEC-2024-0421/affected', '/packages/cargo/idna']) {
+          for (const token of [reader, undefined]) {
+            const answer = await fetch(`${server.url}/api/v1${path}`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+            assert.equal(answer.status, 200, path);
+            const text = await answer.text();
+            assert.ok(text.includes(`"databases":[${shown}]`), `${path}: the findings name the database ${shown}`);
+            answers.push(text);
+          }
+        }
+        // The events, from the first (fleet add's, with its findings).
+        const events = await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${reader}`, 'last-event-id': '0' }, signal: abort.signal });
+        const stream = (events.body as ReadableStream<Uint8Array>).getReader();
+        const decoder = new TextDecoder();
+        let text = '';
+        while (!/event: add\n[^]*?\n\n/.test(text)) {
+          const chunk = await stream.read();
+          assert.equal(chunk.done, false, 'the stream ended before fleet add\'s event');
+          text += decoder.decode(chunk.value);
+        }
+        answers.push(text);
+        // The dashboard's list of databases.
+        const page = await fetch(`${server.url}/`);
+        assert.equal(page.status, 200);
+        const html = await page.text();
+        assert.ok(html.includes(`<td>${basename(RUSTSEC)}</td>`), 'the dashboard names the database');
+        answers.push(html);
+        for (const answer of answers) assert.ok(!answer.includes(RUSTSEC), `an answer names the server's path ${RUSTSEC}:\n${answer.slice(0, 300)}`);
+      } finally {
+        abort.abort();
+        await server.close();
       }
     });
   });
