@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { SEVERITY_LEVELS, type SeverityLevel } from '../core/advisory.js';
 import { StowageError } from '../core/errors.js';
+import { jsonForTerminal } from '../core/terminal-text.js';
 import type { Ecosystem } from '../core/package.js';
 import { loadVersionScheme } from '../ecosystems/formats.js';
 import { addApplications, appNameProblem } from '../fleet/add.js';
@@ -185,26 +186,35 @@ function cachedResponse(c: Context<ServerEnv>, answer: CachedAnswer): Response {
  * event at 10,000 applications); a body with a line break goes through writeSSE.
  */
 async function writeEvent(stream: SSEStreamingApi, event: { id: number; type: string; body: string }, rename: JsonRename): Promise<void> {
-  const body = rename(event.body);
+  const body = answerText(event.body, rename);
   if (/[\r\n]/.test(body) || /[\r\n]/.test(event.type)) return stream.writeSSE({ id: String(event.id), event: event.type, data: body });
   await stream.write(`event: ${event.type}\ndata: ${body}\nid: ${event.id}\n\n`);
 }
 
 /**
- * Every JSON answer names the fleet's databases as the server shows them (database-names.ts):
- * never by a file path of the server. Applied to the answer's text, so every shape that carries
- * a source (findings' `databases`, kept answers, errors quoting one whole) is covered at once.
+ * JSON text as the server sends it: the fleet's databases named as the server shows them
+ * (database-names.ts), never by a file path of the server; and, as the command line's JSON, the
+ * characters a terminal acts on that JSON.stringify leaves raw (C1 controls such as the CSI
+ * U+009B, bidi and zero-width characters) as `\u` escapes (jsonForTerminal): an advisory's text
+ * read with curl cannot drive the terminal. The value is unchanged.
  */
-function databasesByShownName(names: DatabaseNames): MiddlewareHandler<ServerEnv> {
+function answerText(json: string, rename: JsonRename): string {
+  return jsonForTerminal(rename(json));
+}
+
+/** A JSON type: application/json, or a `+json` one (an SBOM, a VEX). */
+const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\b/i;
+
+/** Every JSON answer's text through answerText: whatever its shape (findings, kept answers, exports, errors), at once. */
+function jsonAnswersAsSent(names: DatabaseNames): MiddlewareHandler<ServerEnv> {
   return async (c, next) => {
     await next();
-    const type = c.res.headers.get('content-type') ?? '';
-    if (!type.startsWith('application/json') || c.res.body === null) return;
+    if (!JSON_TYPE.test(c.res.headers.get('content-type') ?? '') || c.res.body === null) return;
     const rename = await names.rename();
     const { status } = c.res;
     const headers = new Headers(c.res.headers);
     headers.delete('content-length');
-    const text = rename(await c.res.text());
+    const text = answerText(await c.res.text(), rename);
     // Unset first: hono's setter would copy the old answer's headers over the new one's.
     c.res = undefined;
     c.res = new Response(text, { status, headers });
@@ -215,7 +225,7 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
   const api = new Hono<ServerEnv>();
   const { store } = deps;
   const databaseNames = new DatabaseNames(store);
-  api.use('*', databasesByShownName(databaseNames));
+  api.use('*', jsonAnswersAsSent(databaseNames));
   const read = requireToken(deps, 'read');
   const write = requireToken(deps, 'write');
   const jsonLimit = bodyLimit({ maxSize: deps.limits.jsonBytes, onError: tooLarge(deps.limits.jsonBytes) });
