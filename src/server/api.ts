@@ -174,6 +174,7 @@ const TRIAGE_FIELDS = ['id', 'state', 'reason', 'justification', 'expires', 'pac
  * body. `no-cache`: a client may keep it but asks again each time, so it is never stale.
  */
 function cachedResponse(c: Context<ServerEnv>, answer: CachedAnswer): Response {
+  c.set('textAsSent', true);
   const headers = { etag: answer.etag, 'cache-control': 'private, no-cache' };
   const given = c.req.header('if-none-match');
   if (given !== undefined && given.split(',').some((tag) => tag.trim().replace(/^W\//, '') === answer.etag)) return c.body(null, 304, headers);
@@ -205,11 +206,11 @@ function answerText(json: string, rename: JsonRename): string {
 /** A JSON type: application/json, or a `+json` one (an SBOM, a VEX). */
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\b/i;
 
-/** Every JSON answer's text through answerText: whatever its shape (findings, kept answers, exports, errors), at once. */
+/** Every JSON answer's text through answerText, whatever its shape (findings, exports, errors); a kept answer's was made so once, when built. */
 function jsonAnswersAsSent(names: DatabaseNames): MiddlewareHandler<ServerEnv> {
   return async (c, next) => {
     await next();
-    if (!JSON_TYPE.test(c.res.headers.get('content-type') ?? '') || c.res.body === null) return;
+    if (c.get('textAsSent') === true || !JSON_TYPE.test(c.res.headers.get('content-type') ?? '') || c.res.body === null) return;
     const rename = await names.rename();
     const { status } = c.res;
     const headers = new Headers(c.res.headers);
@@ -230,7 +231,7 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
   const write = requireToken(deps, 'write');
   const jsonLimit = bodyLimit({ maxSize: deps.limits.jsonBytes, onError: tooLarge(deps.limits.jsonBytes) });
   // Every token reads the whole fleet: the key is the query alone.
-  const answers = new AnswerCache({ ...DEFAULT_ANSWER_CACHE, now: deps.now, generation: () => store.generation() });
+  const answers = new AnswerCache({ ...DEFAULT_ANSWER_CACHE, now: deps.now, generation: () => store.generation(), text: async (json) => answerText(json, await databaseNames.rename()) });
 
   api.get('/openapi.json', (c) => c.json(openApiDocument()));
 

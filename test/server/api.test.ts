@@ -7,7 +7,7 @@ import type { ReportFinding } from '../support/audit-report.js';
 import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
 import type { FleetApps, FleetAppsSummary } from '../support/fleet-report.js';
 import { recordEvent } from '../../src/fleet/events.js';
-import { api, startServer, type TestServer } from '../support/fleet-server.js';
+import { api, asServed, startServer, type TestServer } from '../support/fleet-server.js';
 import { advisoryDbCheckout, CARGO_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
 
 /**
@@ -101,11 +101,7 @@ function fleetCli(store: TestStore) {
   return (...args: string[]) => runCliAsync(['fleet', ...args, '--store', store.store], { cacheDir });
 }
 
-/**
- * The command line's JSON as the server answers it: the server names a database on its disk by
- * the last component of its path (src/server/database-names.ts), never by the path.
- */
-const json = <T>(text: string): T => JSON.parse(text.split(JSON.stringify(RUSTSEC)).join(JSON.stringify(basename(RUSTSEC)))) as T;
+const json = <T>(text: string): T => asServed<T>(text, [RUSTSEC]);
 const withoutPage = <T extends { page?: unknown }>(body: T): Omit<T, 'page'> => {
   const { page: _page, ...rest } = body;
   return rest;
