@@ -59,6 +59,19 @@ export function terminalText(text: string): string {
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /**
+ * `text` for a page (the dashboard's HTML, html.ts): what terminalText escapes, but the tab and
+ * line breaks (a page lays them out as space, and an advisory's description has paragraphs),
+ * as the same visible escape. A browser renders ESC or BEL as nothing, so without it an
+ * advisory's `\x1b[8m` would vanish from the page yet act when the same text is printed, and a
+ * zero-width or bidi character would make a name read as another.
+ */
+export function pageText(text: string): string {
+  return PRINTABLE_ASCII_OR_LAYOUT.test(text) ? text : text.replace(UNSAFE_IN_JSON, visibleEscape);
+}
+
+const PRINTABLE_ASCII_OR_LAYOUT = /^[\x20-\x7e\t\n\r]*$/;
+
+/**
  * JSON text (a report, a SARIF log) with the characters JSON.stringify leaves raw but a
  * terminal acts on (C1 controls, bidi and zero-width characters, U+2028/U+2029) written as
  * `\uXXXX` escapes. The value is unchanged: outside strings JSON allows only ASCII whitespace,

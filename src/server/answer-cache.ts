@@ -33,6 +33,8 @@ export interface AnswerCacheOptions {
   ttlMs: number;
   now: () => Date;
   generation: () => Promise<string | null>;
+  /** The JSON text as sent (the server's answerText), made once when the answer is built, not at each request. */
+  text?: (json: string) => Promise<string>;
 }
 
 export const DEFAULT_ANSWER_CACHE = { maxBytes: 64 * 1024 * 1024, ttlMs: 1000 };
@@ -50,7 +52,7 @@ export class AnswerCache {
   async answer(key: string, build: () => Promise<unknown>): Promise<CachedAnswer> {
     // Read before building: a commit during the build only makes the kept body newer than its generation.
     const generation = await this.options.generation();
-    if (generation === null) return this.built(await build());
+    if (generation === null) return await this.built(await build());
     const now = this.options.now().getTime();
     const kept = this.entries.get(key);
     if (kept !== undefined) {
@@ -65,7 +67,7 @@ export class AnswerCache {
     const flight = `${generation}\n${now}\n${key}`;
     let pending = this.building.get(flight);
     if (pending === undefined) {
-      pending = build().then((value) => this.keep(key, generation, now, this.built(value)));
+      pending = build().then(async (value) => this.keep(key, generation, now, await this.built(value)));
       this.building.set(flight, pending);
       const done = (): void => void this.building.delete(flight);
       pending.then(done, done);
@@ -73,8 +75,9 @@ export class AnswerCache {
     return pending;
   }
 
-  private built(value: unknown): CachedAnswer {
-    const body = JSON.stringify(value);
+  private async built(value: unknown): Promise<CachedAnswer> {
+    const json = JSON.stringify(value);
+    const body = this.options.text === undefined ? json : await this.options.text(json);
     return { body, etag: etagOf(body) };
   }
 

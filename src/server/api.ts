@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { SEVERITY_LEVELS, type SeverityLevel } from '../core/advisory.js';
 import { StowageError } from '../core/errors.js';
+import { jsonForTerminal } from '../core/terminal-text.js';
 import type { Ecosystem } from '../core/package.js';
 import { loadVersionScheme } from '../ecosystems/formats.js';
 import { addApplications, appNameProblem } from '../fleet/add.js';
@@ -20,6 +21,7 @@ import type { AppsFilter, FindingStateFilter, FleetEventRecord } from '../fleet/
 import { applyTriage, recordDecision, TRIAGE_JSON_FIELDS, triageEventBody, withTriage } from '../fleet/triage.js';
 import { AnswerCache, answerKey, DEFAULT_ANSWER_CACHE, type CachedAnswer } from './answer-cache.js';
 import { errorResponse, type ServerDeps, type ServerEnv } from './context.js';
+import { DatabaseNames, type JsonRename } from './database-names.js';
 import { verifyToken, type TokenIdentity } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import { readBodyWithin, type BodyBudget } from './request-body.js';
@@ -57,9 +59,10 @@ async function refuse(c: Context<ServerEnv>, budget: BodyBudget, status: 401 | 4
 
 /** Bearer auth: every write, and reads unless the server was started with --public-read. */
 function requireToken(deps: ServerDeps, access: Access): MiddlewareHandler<ServerEnv> {
-  // No known token: a small body, quickly; a known token's (a read-only one writing): up to the upload limit.
-  const anonymous = deps.limits.anonymous;
-  const known = { maxBytes: deps.limits.uploadBytes, withinMs: Infinity };
+  // Refused (no token, an unknown one, a read-only one writing): a small body, quickly. A read-only
+  // token is the one handed out widely (dashboards, scripts): its refused upload must not have the
+  // server read 64 MiB over node's five minutes, as an accepted one may.
+  const refused = deps.limits.anonymous;
   return async (c, next) => {
     const header = c.req.header('authorization');
     let token: TokenIdentity | null = null;
@@ -67,15 +70,15 @@ function requireToken(deps: ServerDeps, access: Access): MiddlewareHandler<Serve
       const given = bearerToken(header);
       token = given === null ? null : await verifyToken(deps.store, given);
       if (token === null) {
-        return refuse(c, anonymous, 401, 'the token is unknown, revoked or not a token (Authorization: Bearer TOKEN)', { 'www-authenticate': 'Bearer error="invalid_token"' });
+        return refuse(c, refused, 401, 'the token is unknown, revoked or not a token (Authorization: Bearer TOKEN)', { 'www-authenticate': 'Bearer error="invalid_token"' });
       }
     }
     if (token === null && (access === 'write' || !deps.publicRead)) {
-      return refuse(c, anonymous, 401, `this request needs a token: Authorization: Bearer TOKEN (stowage fleet token create NAME${access === 'read' ? ' --read-only' : ''})`, {
+      return refuse(c, refused, 401, `this request needs a token: Authorization: Bearer TOKEN (stowage fleet token create NAME${access === 'read' ? ' --read-only' : ''})`, {
         'www-authenticate': 'Bearer',
       });
     }
-    if (access === 'write' && token?.readOnly) return refuse(c, known, 403, `token ${token.name} is read-only: it cannot change the fleet`);
+    if (access === 'write' && token?.readOnly) return refuse(c, refused, 403, `token ${token.name} is read-only: it cannot change the fleet`);
     c.set('token', token);
     await next();
   };
@@ -171,6 +174,7 @@ const TRIAGE_FIELDS = ['id', 'state', 'reason', 'justification', 'expires', 'pac
  * body. `no-cache`: a client may keep it but asks again each time, so it is never stale.
  */
 function cachedResponse(c: Context<ServerEnv>, answer: CachedAnswer): Response {
+  c.set('textAsSent', true);
   const headers = { etag: answer.etag, 'cache-control': 'private, no-cache' };
   const given = c.req.header('if-none-match');
   if (given !== undefined && given.split(',').some((tag) => tag.trim().replace(/^W\//, '') === answer.etag)) return c.body(null, 304, headers);
@@ -182,19 +186,52 @@ function cachedResponse(c: Context<ServerEnv>, answer: CachedAnswer): Response {
  * prefixed and joined as writeSSE does any text (four copies of a 50 MB part of a first add's
  * event at 10,000 applications); a body with a line break goes through writeSSE.
  */
-async function writeEvent(stream: SSEStreamingApi, event: { id: number; type: string; body: string }): Promise<void> {
-  if (/[\r\n]/.test(event.body) || /[\r\n]/.test(event.type)) return stream.writeSSE({ id: String(event.id), event: event.type, data: event.body });
-  await stream.write(`event: ${event.type}\ndata: ${event.body}\nid: ${event.id}\n\n`);
+async function writeEvent(stream: SSEStreamingApi, event: { id: number; type: string; body: string }, rename: JsonRename): Promise<void> {
+  const body = answerText(event.body, rename);
+  if (/[\r\n]/.test(body) || /[\r\n]/.test(event.type)) return stream.writeSSE({ id: String(event.id), event: event.type, data: body });
+  await stream.write(`event: ${event.type}\ndata: ${body}\nid: ${event.id}\n\n`);
+}
+
+/**
+ * JSON text as the server sends it: the fleet's databases named as the server shows them
+ * (database-names.ts), never by a file path of the server; and, as the command line's JSON, the
+ * characters a terminal acts on that JSON.stringify leaves raw (C1 controls such as the CSI
+ * U+009B, bidi and zero-width characters) as `\u` escapes (jsonForTerminal): an advisory's text
+ * read with curl cannot drive the terminal. The value is unchanged.
+ */
+function answerText(json: string, rename: JsonRename): string {
+  return jsonForTerminal(rename(json));
+}
+
+/** A JSON type: application/json, or a `+json` one (an SBOM, a VEX). */
+const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\b/i;
+
+/** Every JSON answer's text through answerText, whatever its shape (findings, exports, errors); a kept answer's was made so once, when built. */
+function jsonAnswersAsSent(names: DatabaseNames): MiddlewareHandler<ServerEnv> {
+  return async (c, next) => {
+    await next();
+    if (c.get('textAsSent') === true || !JSON_TYPE.test(c.res.headers.get('content-type') ?? '') || c.res.body === null) return;
+    const rename = await names.rename();
+    const { status } = c.res;
+    const headers = new Headers(c.res.headers);
+    headers.delete('content-length');
+    const text = answerText(await c.res.text(), rename);
+    // Unset first: hono's setter would copy the old answer's headers over the new one's.
+    c.res = undefined;
+    c.res = new Response(text, { status, headers });
+  };
 }
 
 export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
   const api = new Hono<ServerEnv>();
   const { store } = deps;
+  const databaseNames = new DatabaseNames(store);
+  api.use('*', jsonAnswersAsSent(databaseNames));
   const read = requireToken(deps, 'read');
   const write = requireToken(deps, 'write');
   const jsonLimit = bodyLimit({ maxSize: deps.limits.jsonBytes, onError: tooLarge(deps.limits.jsonBytes) });
   // Every token reads the whole fleet: the key is the query alone.
-  const answers = new AnswerCache({ ...DEFAULT_ANSWER_CACHE, now: deps.now, generation: () => store.generation() });
+  const answers = new AnswerCache({ ...DEFAULT_ANSWER_CACHE, now: deps.now, generation: () => store.generation(), text: async (json) => answerText(json, await databaseNames.rename()) });
 
   api.get('/openapi.json', (c) => c.json(openApiDocument()));
 
@@ -363,7 +400,7 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
           .then(async () => {
             if (cut || stream.aborted) return;
             if (await revoked()) return end();
-            await writeEvent(stream, event);
+            await writeEvent(stream, event, await databaseNames.rename());
           })
           .catch(() => undefined)
           .finally(() => (backlog -= event.body.length));

@@ -19,10 +19,11 @@ export interface BodyLimits {
   /** Any other request body (triage, sync). */
   jsonBytes: number;
   /**
-   * What the server reads of a body before it knows the sender: the sign-in form (its bytes
-   * are the dashboard's own cap) and the rest of a request refused 401, read so that an
-   * uploading client gets the 401 rather than a closed connection. Past either, the connection
-   * is closed.
+   * What the server reads of a body it will not take: the sign-in form (its bytes are the
+   * dashboard's own cap), read before the sender is known, and the rest of a request refused
+   * 401 (no or an unknown token) or 403 (a read-only token writing), read so that an uploading
+   * client gets the refusal rather than a closed connection. Past either, the connection is
+   * closed.
    */
   anonymous: BodyBudget;
   /**
@@ -66,9 +67,10 @@ export interface ServerDeps {
 
 /**
  * What handlers find in the context: the request's token (null: none given, on a public read),
- * and, on node's server, its request (a request made without a socket, as tests make, has none).
+ * and, on node's server, its request (a request made without a socket, as tests make, has none);
+ * `textAsSent`: the answer's JSON text is already as the server sends it (a kept answer, api.ts).
  */
-export type ServerEnv = { Bindings: Partial<HttpBindings> | undefined; Variables: { token: TokenIdentity | null } };
+export type ServerEnv = { Bindings: Partial<HttpBindings> | undefined; Variables: { token: TokenIdentity | null; textAsSent?: true } };
 
 /** The one shape of every error answer: `{ "error": "the one line the command line would print" }`. */
 export function errorResponse(c: Context, status: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 500 | 503, message: string, headers?: Record<string, string>): Response {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import type { ReportFinding } from '../support/audit-report.js';
 import { freshStore, storeSkips, STORE_KINDS } from '../support/fleet-stores.js';
 import type { FleetApps, FleetAppsSummary } from '../support/fleet-report.js';
-import { api, startServer } from '../support/fleet-server.js';
+import { api, asServed, startServer } from '../support/fleet-server.js';
 import { AnswerCache } from '../../src/server/answer-cache.js';
 import { advisoryDbCheckout, CARGO_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
 
@@ -24,7 +24,8 @@ const appsDir = tempDir('server-answer-cache-apps');
 for (const name of APPS) copyFileSync(join(CARGO_CORPUS, `${name}.Cargo.lock`), join(appsDir, `${name}.Cargo.lock`));
 
 const skips = await storeSkips();
-const json = <T>(text: string): T => JSON.parse(text) as T;
+/** The command line's JSON as the server answers it (its database named without the server's path). */
+const json = <T>(text: string): T => asServed<T>(text, [RUSTSEC]);
 /** An answer without its page: what the command line prints of the whole list. */
 const withoutPage = (body: object): unknown => {
   const { page: _page, ...rest } = body as { page?: unknown };

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import type { ReportFinding } from '../support/audit-report.js';
 import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
 import type { FleetApps, FleetAppsSummary } from '../support/fleet-report.js';
 import { recordEvent } from '../../src/fleet/events.js';
-import { api, startServer, type TestServer } from '../support/fleet-server.js';
+import { api, asServed, startServer, type TestServer } from '../support/fleet-server.js';
 import { advisoryDbCheckout, CARGO_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
 
 /**
@@ -37,7 +37,7 @@ function lockfileForm(corpusName: string, fileName = 'Cargo.lock'): FormData {
 }
 
 /** An OSV database (a directory) with one advisory, about left-pad before 9.0.0. */
-function npmAdvisoryDb(root: string): string {
+function npmAdvisoryDb(root: string, summary = 'Made up'): string {
   writeFileSync(
     join(root, 'GHSA-0000-0000-0002.json'),
     JSON.stringify({
@@ -45,7 +45,7 @@ function npmAdvisoryDb(root: string): string {
       id: 'GHSA-0000-0000-0002',
       modified: '2099-01-01T00:00:00Z',
       published: '2099-01-01T00:00:00Z',
-      summary: 'Made up',
+      summary,
       details: 'Made up.',
       affected: [{ package: { ecosystem: 'npm', name: 'left-pad' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0.0' }] }] }],
     }),
@@ -101,7 +101,7 @@ function fleetCli(store: TestStore) {
   return (...args: string[]) => runCliAsync(['fleet', ...args, '--store', store.store], { cacheDir });
 }
 
-const json = <T>(text: string): T => JSON.parse(text) as T;
+const json = <T>(text: string): T => asServed<T>(text, [RUSTSEC]);
 const withoutPage = <T extends { page?: unknown }>(body: T): Omit<T, 'page'> => {
   const { page: _page, ...rest } = body;
   return rest;
@@ -414,6 +414,83 @@ for (const kind of STORE_KINDS) {
         await open.close();
       }
     });
+  });
+
+  test(`no answer of the server names a file path of the server: a database on its disk is named by its last path component (${kind})`, { skip: skips[kind] }, async () => {
+    await withFleet(kind, async (fleet, store) => {
+      const shown = JSON.stringify(basename(RUSTSEC));
+      // The command line, on the server's own machine, names the database by its path.
+      assert.ok((await fleet('status', '--format', 'json')).stdout.includes(JSON.stringify(RUSTSEC)));
+      const server = await startServer(store.store, cacheDir, { publicRead: true });
+      const abort = new AbortController();
+      try {
+        const reader = await server.token('dashboard', true);
+        const answers: string[] = [];
+        for (const path of ['/apps?view=full', '/apps/kanidm-2023-08-01', '/advisories/RUSTSEC-2024-0421/affected', '/packages/cargo/idna']) {
+          for (const token of [reader, undefined]) {
+            const answer = await fetch(`${server.url}/api/v1${path}`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+            assert.equal(answer.status, 200, path);
+            const text = await answer.text();
+            assert.ok(text.includes(`"databases":[${shown}]`), `${path}: the findings name the database ${shown}`);
+            answers.push(text);
+          }
+        }
+        // The events, from the first (fleet add's, with its findings).
+        const events = await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${reader}`, 'last-event-id': '0' }, signal: abort.signal });
+        const stream = (events.body as ReadableStream<Uint8Array>).getReader();
+        const decoder = new TextDecoder();
+        let text = '';
+        while (!/event: add\n[^]*?\n\n/.test(text)) {
+          const chunk = await stream.read();
+          assert.equal(chunk.done, false, 'the stream ended before fleet add\'s event');
+          text += decoder.decode(chunk.value);
+        }
+        answers.push(text);
+        // The dashboard's list of databases.
+        const page = await fetch(`${server.url}/`);
+        assert.equal(page.status, 200);
+        const html = await page.text();
+        assert.ok(html.includes(`<td>${basename(RUSTSEC)}</td>`), 'the dashboard names the database');
+        answers.push(html);
+        for (const answer of answers) assert.ok(!answer.includes(RUSTSEC), `an answer names the server's path ${RUSTSEC}:\n${answer.slice(0, 300)}`);
+      } finally {
+        abort.abort();
+        await server.close();
+      }
+    });
+  });
+
+  test(`an advisory's control characters reach no client raw: JSON answers escape what a terminal acts on, the dashboard shows escapes (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    let server: TestServer | null = null;
+    try {
+      // What a hostile or broken database record may hold: an OSC setting the terminal's title, a
+      // screen clear, a C1 CSI (U+009B), a bidi override and a zero-width space.
+      const title = 'left-pad \u001b]0;pwned\u0007is \u001b[2Jfine\u009b31m \u202eevil\u200b';
+      assert.equal((await fleetCli(store)('init', '--db', npmAdvisoryDb(tempDir('server-npm-db'), title))).status, 0);
+      server = await startServer(store.store, cacheDir, { publicRead: true });
+      const token = await server.token('ci');
+      const form = new FormData();
+      form.append('document', new Blob(['{"name": "web", "version": "1.0.0", "dependencies": {"left-pad": "1.2.0"}}\n']), 'package.json');
+      const lock = { name: 'web', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'web', version: '1.0.0', dependencies: { 'left-pad': '1.2.0' } }, 'node_modules/left-pad': { version: '1.2.0' } } };
+      form.append('document', new Blob([JSON.stringify(lock)]), 'package-lock.json');
+      assert.equal((await api(server, 'POST', '/apps/web/revisions', { token, body: form })).status, 201);
+      // eslint-disable-next-line no-control-regex
+      const raw = /[\u0000-\u001f\u007f-\u009f\u200b\u202a-\u202e]/u;
+      for (const path of ['/apps/web', '/apps?view=full', '/advisories/GHSA-0000-0000-0002/affected', '/packages/npm/left-pad', '/apps/web/export?format=vex']) {
+        const answer = await fetch(`${server.url}/api/v1${path}`);
+        const text = await answer.text();
+        assert.equal(answer.status, 200, path);
+        assert.doesNotMatch(text.replaceAll('\n', ''), raw, `${path}: a character a terminal acts on, raw`);
+        if (path === '/apps/web') assert.equal((JSON.parse(text) as FleetApps).apps[0]?.findings[0]?.advisory.title, title, 'the same value, escaped');
+      }
+      const page = await (await fetch(`${server.url}/apps/web`)).text();
+      assert.doesNotMatch(page.replaceAll('\n', ''), raw, 'the dashboard: a character a browser hides, raw');
+      assert.ok(page.includes('left-pad \\x1b]0;pwned\\x07is \\x1b[2Jfine\\x9b31m \\u202eevil\\u200b'), 'the dashboard shows the escapes');
+    } finally {
+      await server?.close();
+      await store.dispose();
+    }
   });
 
   test(`the event stream carries a triage as webhooks get it (${kind})`, { skip: skips[kind] }, async () => {

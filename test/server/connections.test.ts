@@ -173,3 +173,52 @@ test('a body from no one known is read briefly and small: the sign-in form, a re
     await made.dispose();
   }
 });
+
+test('a read-only token writing is refused 403 within the budget of a refused body, not after the whole upload (sqlite)', { skip: skips.sqlite, timeout: 30_000 }, async () => {
+  const made = await freshStore('sqlite');
+  let server: TestServer | null = null;
+  try {
+    // Node's own request timeout is far off: what answers is the budget for a body the server will not take.
+    server = await startServer(made.store, tempDir('server-connections-cache'), {
+      connections: { headersMs: 60_000, requestMs: 120_000, checkEveryMs: 1_000, maxConnections: 100, perClient: null },
+      limits: { anonymous: { maxBytes: 64 * 1024, withinMs: 300 } },
+    });
+    const token = await server.token('dashboard', true);
+    const post = (length: number): string =>
+      `POST /api/v1/apps/x/revisions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+
+    // Dripped in: the 403 once the budget's time is spent, not once 60 MB have come or the request timed out.
+    const dripped = await slowClient(server.url, post(60_000_000), '{"a":1}', 100).answer;
+    assert.match(dripped, /^HTTP\/1\.1 403 /);
+    assert.match(dripped, /token dashboard is read-only/);
+    assert.match(dripped, /\r\nconnection: close\r\n/i);
+
+    // Sent at full speed: the 403 once the budget's bytes are read, the rest left unread.
+    const { port } = new URL(server.url);
+    const socket = connect({ port: Number(port), host: '127.0.0.1' });
+    let received = '';
+    let sent = 0;
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const answer = new Promise<string>((resolve) => {
+      socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(received));
+    });
+    socket.on('connect', () => {
+      socket.write(post(60_000_000));
+      const more = (): void => {
+        while (!socket.destroyed && sent < 60_000_000 && received === '') {
+          sent += chunk.length;
+          if (!socket.write(chunk)) return void socket.once('drain', more);
+        }
+      };
+      more();
+    });
+    const fast = await answer;
+    assert.match(fast, /^HTTP\/1\.1 403 /);
+    assert.ok(sent < 60_000_000, `the client sent all ${sent} bytes before its answer`);
+  } finally {
+    await server?.close();
+    await made.dispose();
+  }
+});

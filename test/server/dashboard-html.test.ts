@@ -83,34 +83,48 @@ test('a bidi override or isolate in a value is shown as an escape, never applied
   assert.equal(escapeHtml('שלום naïve 漢字'), 'שלום naïve 漢字');
 });
 
+/** A finding of package a 1.0.0 and an application page's data holding some. */
+const finding = (id: string, extra: Parameters<typeof advisoryRecord>[3] = {}): Finding => ({
+  target: 'Cargo.lock',
+  advisory: advisoryRecord(id, 'a', ['>=2.0.0'], extra),
+  databases: ['rustsec'],
+  package: { id: 'a@1.0.0', ecosystem: 'cargo', name: 'a', version: '1.0.0', source: { kind: 'registry', url: null, isDefaultRegistry: true }, checksum: null },
+  paths: [['a@1.0.0']],
+  morePaths: 0,
+  directDependencies: ['a@1.0.0'],
+  fixedVersions: null,
+  devOnly: false,
+  ignored: null,
+  policyLevel: 'medium',
+  failsPolicy: true,
+});
+const data = (findings: Finding[]): AppPageData => ({
+  name: 'app',
+  revision: { id: 1, appId: 1, digest: `sha256:${'0'.repeat(64)}`, seq: 1, createdAt: '2026-01-01T00:00:00Z', origin: 'add', documents: [{ name: 'Cargo.lock', digest: `sha256:${'1'.repeat(64)}`, size: 1 }], evaluatedAgainst: {}, notAudited: [] },
+  findings,
+  triage: [],
+  history: [],
+  historyTotal: 0,
+  overTime: [],
+  windows: [],
+  diff: null,
+  now: '2026-01-02T00:00:00Z',
+});
+
 test('the application page counts its findings in words: 1 finding, 2 findings', () => {
-  const finding = (id: string): Finding => ({
-    target: 'Cargo.lock',
-    advisory: advisoryRecord(id, 'a', ['>=2.0.0']),
-    databases: ['rustsec'],
-    package: { id: 'a@1.0.0', ecosystem: 'cargo', name: 'a', version: '1.0.0', source: { kind: 'registry', url: null, isDefaultRegistry: true }, checksum: null },
-    paths: [['a@1.0.0']],
-    morePaths: 0,
-    directDependencies: ['a@1.0.0'],
-    fixedVersions: null,
-    devOnly: false,
-    ignored: null,
-    policyLevel: 'medium',
-    failsPolicy: true,
-  });
-  const data = (findings: Finding[]): AppPageData => ({
-    name: 'app',
-    revision: { id: 1, appId: 1, digest: `sha256:${'0'.repeat(64)}`, seq: 1, createdAt: '2026-01-01T00:00:00Z', origin: 'add', documents: [{ name: 'Cargo.lock', digest: `sha256:${'1'.repeat(64)}`, size: 1 }], evaluatedAgainst: {}, notAudited: [] },
-    findings,
-    triage: [],
-    history: [],
-    historyTotal: 0,
-    overTime: [],
-    windows: [],
-    diff: null,
-    now: '2026-01-02T00:00:00Z',
-  });
   const viewer = { name: null, csrf: null, canWrite: false };
   assert.match(renderAppPage(data([finding('RUSTSEC-2026-0001')]), viewer).text, /from Cargo\.lock\. 1 finding, 1 failing the policy\./);
   assert.match(renderAppPage(data([finding('RUSTSEC-2026-0001'), finding('RUSTSEC-2026-0002')]), viewer).text, /\. 2 findings, 2 failing the policy\./);
+});
+
+test('control characters in an advisory text are shown as escapes on the page, never sent as they are', () => {
+  // ESC and BEL render as nothing in a browser: the page would show "Evil  title RED" while the
+  // same title printed by `stowage fleet show` or `curl` sets the terminal's title and clears it.
+  const title = 'Evil \u001b]0;pwned\u0007 title \u001b[2J\u001b[31mRED\u009b31m\u200b';
+  const page = renderAppPage(data([finding('RUSTSEC-2026-0003', { title, description: 'line one\nline two \u001b[8mhidden' })]), { name: null, csrf: null, canWrite: false }).text;
+  // eslint-disable-next-line no-control-regex
+  assert.doesNotMatch(page, /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b]/u);
+  assert.ok(page.includes('Evil \\x1b]0;pwned\\x07 title \\x1b[2J\\x1b[31mRED\\x9b31m\\u200b'), 'the title, escaped as the command line escapes it');
+  // Line breaks and tabs are the page's layout, not escaped.
+  assert.equal(escapeHtml('a\tb\nc\r\nd \u0000 \u007f'), 'a\tb\nc\r\nd \\x00 \\x7f');
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { basename } from 'node:path';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
@@ -131,4 +132,14 @@ export async function api<T = { error?: string }>(
   const body: unknown = isJson ? JSON.parse(text) : text;
   if (isJson && path !== '/openapi.json') checkAgainstOpenApi(method, path, response.status, body);
   return { status: response.status, headers: response.headers, body: body as T };
+}
+
+/**
+ * The command line's JSON as the server answers it: the server names a database on its disk
+ * (each of `databases`, a path) by the last component of its path (src/server/database-names.ts).
+ */
+export function asServed<T>(cliJson: string, databases: readonly string[]): T {
+  let text = cliJson;
+  for (const path of databases) text = text.split(JSON.stringify(path)).join(JSON.stringify(basename(path)));
+  return JSON.parse(text) as T;
 }

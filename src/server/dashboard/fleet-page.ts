@@ -10,6 +10,7 @@ import {
   type FleetStore,
   type LevelCounts,
 } from '../../fleet/store/store.js';
+import { DatabaseNames, shownDatabaseName } from '../database-names.js';
 import { barChart, stepChart, type TimePoint } from './charts.js';
 import { LEVEL_LABELS, triaged } from './findings-view.js';
 import { html, type SafeHtml } from './html.js';
@@ -90,6 +91,9 @@ export async function fleetPageData(store: FleetStore, view: FleetView, now: Dat
   const before = rows.map((r) => ({ appId: r.appId, findings: governed.get(r.revisionId) ?? [] }));
   const after = ids.length === 0 ? before : await triaged(store, before, now);
   const whole = view.search === null && view.level === null && view.page === 1;
+  // Named as every answer of the server names them: never by a file path of the server.
+  const names = await new DatabaseNames(store).names();
+  const databases = (await store.databases()).map((d) => ({ ...d, source: shownDatabaseName(names, d.source) }));
   return {
     view,
     total,
@@ -104,7 +108,7 @@ export async function fleetPageData(store: FleetStore, view: FleetView, now: Dat
       });
       return { name: r.app, revision: r.revision, seq: r.seq, revisedAt: r.revisedAt, open, failing, notAudited: r.notAudited };
     }),
-    databases: await store.databases(),
+    databases,
     levels: whole ? await store.currentLevelCounts() : null,
     overTime: whole ? await store.findingsOverTime(null, CHART_POINTS) : null,
     now: now.toISOString(),

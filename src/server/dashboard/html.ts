@@ -1,3 +1,5 @@
+import { pageText } from '../../core/terminal-text.js';
+
 /**
  * The dashboard's one HTML builder. `html` is a tagged template whose interpolations are
  * escaped unless they are SafeHtml (built by `html` itself): an application name, an advisory's
@@ -26,16 +28,14 @@ function isSafe(value: unknown): value is SafeHtml {
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /**
- * Bidi embeddings, overrides and isolates: in a value from data (a package name from a pushed
- * lockfile, an advisory's text) a browser would apply them, so that one name reads as another
- * (`a\u202egnp.exe` as `aexe.png`) or the text after it is reordered. Shown as the command line
- * shows them (terminal-text.ts): a visible escape.
+ * Text for an element's content or a quoted attribute value. Control, format and separator
+ * characters in a value from data (a package name from a pushed lockfile, an advisory's text)
+ * are shown as the command line shows them (terminal-text.ts): a visible escape. A browser
+ * would apply a bidi override (`a\u202egnp.exe` reads as `aexe.png`) and render ESC, BEL or a
+ * zero-width space as nothing, so the page would hide what the same text does in a terminal.
  */
-const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
-
-/** Text for an element's content or a quoted attribute value. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string).replace(BIDI_CONTROLS, (c) => `\\u${(c.codePointAt(0) as number).toString(16)}`);
+  return pageText(text).replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 }
 
 function render(value: HtmlValue): string {
