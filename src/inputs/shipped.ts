@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
 import { MAX_WHOLE_FILE_BYTES, noteInputFile, readWholeFile } from '../core/input-files.js';
 import { partialRefusal, type ApplicationReadOptions } from './application.js';
-import { UPX_PACKED_REASON } from './binary/upx.js';
+import { UPX_PACKED_REASON, upxPackedCount } from './binary/upx.js';
 import { namedByFile, type ShippedRead } from './shipped-artifact.js';
 
 /**
@@ -26,7 +26,7 @@ export async function readShippedPackage(path: string, options: ApplicationReadO
     const named = packed.slice(0, 5).map((g) => g.path).join(', ');
     throw new InputError(
       path,
-      `${packed.length} ${packed.length === 1 ? 'executable is' : 'executables are'} packed with UPX, ${packed.length === 1 ? 'its' : 'their'} code and sections compressed inside ${packed.length === 1 ? 'it' : 'them'}, so what ${packed.length === 1 ? 'it was' : 'they were'} built from cannot be read (\`upx -d\` unpacks ${packed.length === 1 ? 'it' : 'them'}): a partial inventory (${named}${packed.length > 5 ? ', …' : ''}); ` +
+      `${upxPackedCount(packed.length)}: a partial inventory (${named}${packed.length > 5 ? ', …' : ''}); ` +
         partialRefusal(options.partialUse, packed.length),
     );
   }

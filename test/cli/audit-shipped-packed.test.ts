@@ -83,6 +83,15 @@ test('a UPX-packed executable beside a Rust binary, in a .deb, an image or a tre
   assert.ok(report.warnings.some((w) => w.startsWith(`${deb}:usr/bin/tool: PARTIAL inventory`) && w.includes('packed with UPX')), JSON.stringify(report.warnings));
 });
 
+test('a UPX-packed executable of a big-endian format (linux/mipseb 137, linux/ppc64 140) beside a Rust binary: refused too', () => {
+  for (const format of [137, 140]) {
+    const tree = join(work, `be-tree-${format}`);
+    file(`be-tree-${format}/usr/bin/tool`, upxPackedElf(VULNERABLE, (data) => deflateSync(data), format));
+    file(`be-tree-${format}/usr/bin/other`, CLEAN);
+    assert.match(refusal(audit(tree)), REFUSED(tree, 'usr/bin/tool'));
+  }
+});
+
 test('a UPX-packed executable on its own, ELF or PE: the refusal says it is packed', () => {
   assert.match(
     refusal(audit(file('alone/tool', PACKED))),

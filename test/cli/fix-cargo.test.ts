@@ -259,6 +259,30 @@ describe('stowage fix on Rust applications (local sparse registry)', () => {
     ]);
   });
 
+  test("a path dependency outside the workspace: its dev-dependencies are not its requirements (cargo resolves them for members only)", async () => {
+    const pathDep = join(scratch, 'devpathdep');
+    mkdirSync(join(pathDep, 'src'), { recursive: true });
+    writeFileSync(
+      join(pathDep, 'Cargo.toml'),
+      ['[package]', 'name = "devpathdep"', 'version = "0.1.0"', 'edition = "2021"', '', '[dependencies]', 'vulnlib = "1"', '', '[dev-dependencies]', 'vulnlib = "=1.0.0"', ''].join('\n'),
+    );
+    writeFileSync(join(pathDep, 'src', 'lib.rs'), 'pub fn p() {}\n');
+    const pathApp = join(scratch, 'devpathapp');
+    await application(pathApp, registry.indexUrl, cargoHome, { vulnlib: '1' });
+    writeFileSync(join(pathApp, 'Cargo.toml'), readFileSync(join(pathApp, 'Cargo.toml'), 'utf8') + 'devpathdep = { path = "../devpathdep" }\n');
+    await runCargo(['generate-lockfile'], { cwd: pathApp, cargoHome });
+    await runCargo(['update', '-p', 'vulnlib', '--precise', '1.0.0'], { cwd: pathApp, cargoHome });
+    assert.deepEqual(lockedVersions(join(pathApp, 'Cargo.lock'), 'vulnlib'), ['1.0.0']);
+    // cargo itself accepts the move: the dev-dependency's pin is not resolved.
+    await runCargo(['update', '-p', 'vulnlib@1.0.0', '--precise', '1.0.3', '--dry-run', '--offline'], { cwd: pathApp, cargoHome });
+
+    const run = await cli(['fix', pathApp, '--format', 'json']);
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    const [plan] = fixReport(run.stdout).plans;
+    assert.equal(plan?.fix.to, '1.0.3');
+    assert.deepEqual(plan?.fix.blockedBy, []);
+  });
+
   test('--apply moves each copy with cargo update --precise, and the audit after it is clean', async () => {
     const run = await cli(['fix', app, '--apply', '--format', 'json']);
     assert.equal(run.status, 0, run.stderr);

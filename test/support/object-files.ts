@@ -111,7 +111,7 @@ const UPX_INFO = '$Info: This file is packed with the UPX executable packer http
  * PackHeader and the 4-byte overlay offset, where `upx -d` looks for them, at the file's end.
  * Nothing of `original` (sections, strings, embedded paths) is readable in it.
  */
-export function upxPackedElf(original: Buffer, compress: (data: Buffer) => Buffer): Buffer {
+export function upxPackedElf(original: Buffer, compress: (data: Buffer) => Buffer, format = 22): Buffer {
   const compressed = compress(original);
   const phnum = 3;
   const infoAt = 64 + phnum * 56;
@@ -145,7 +145,7 @@ export function upxPackedElf(original: Buffer, compress: (data: Buffer) => Buffe
   w.bytes(infoAt + 4, 'UPX!');
   w.u16(infoAt + 8, UPX_INFO.length);
   w.buf[infoAt + 10] = 14;
-  w.buf[infoAt + 11] = 22; // UPX_F_LINUX_ELF64_AMD64
+  w.buf[infoAt + 11] = format; // 22: UPX_F_LINUX_ELF64_AMD64
   w.u32(infoAt + 16, original.length);
   w.u32(infoAt + 20, original.length);
   w.u32(infoAt + 24, original.length);
@@ -154,7 +154,7 @@ export function upxPackedElf(original: Buffer, compress: (data: Buffer) => Buffe
   parts.push(w.buf, compressed);
   const eof = Buffer.alloc(12);
   eof.write('UPX!', 4, 'latin1');
-  parts.push(eof, Buffer.from(UPX_INFO, 'latin1'), upxPackHeader(22, original, compressed));
+  parts.push(eof, Buffer.from(UPX_INFO, 'latin1'), upxPackHeader(format, original, compressed));
   const overlay = Buffer.alloc(4);
   overlay.writeUInt32LE(infoAt, 0);
   parts.push(overlay);

@@ -31,10 +31,15 @@ interface MemberManifest {
   requirements: Map<string, string[]>;
 }
 
-/** The requirements a manifest states, `workspace = true` entries read from the root's `[workspace.dependencies]`. */
-function manifestRequirements(doc: TomlTable, inherited: TomlTable): Map<string, string[]> {
+/**
+ * The requirements a manifest states, `workspace = true` entries read from the root's
+ * `[workspace.dependencies]`. Cargo resolves dev-dependencies only for the workspace's members:
+ * a git crate's, or a path crate's outside the workspace, are not counted (`members: false`).
+ */
+function manifestRequirements(doc: TomlTable, inherited: TomlTable, members: boolean): Map<string, string[]> {
   const found = new Map<string, string[]>();
-  for (const { table } of dependencyTables(doc)) {
+  for (const { table, kind } of dependencyTables(doc)) {
+    if (kind === 'dev' && !members) continue;
     for (const [key, written] of Object.entries(table)) {
       const spec = declaredSpec(key, written, inherited);
       const version = isTomlTable(spec) ? spec.version : spec;
@@ -62,7 +67,10 @@ function readMembers(projectDir: string): Map<string, MemberManifest> {
   const read = (path: string, doc: TomlTable | null): void => {
     const pkg = doc?.package;
     if (doc === null || !isTomlTable(pkg) || typeof pkg.name !== 'string') return;
-    members.set(crateKey(pkg.name), { path: relative(projectDir, path) || path, requirements: manifestRequirements(doc, inherited) });
+    const where = relative(projectDir, path);
+    // A path crate inside the workspace's directory is a member (cargo takes it in); one outside is not.
+    const member = !where.startsWith('..') && !isAbsolute(where);
+    members.set(crateKey(pkg.name), { path: where || path, requirements: manifestRequirements(doc, inherited, member) });
   };
   read(rootPath, root);
   const listed = memberManifestPathsOf(rootPath, root).map((path) => ({ path, doc: parseManifestQuietly(readTextInput(path)) }));
@@ -172,7 +180,7 @@ export class CargoFixEcosystem implements FixEcosystem {
       const rootText = rootEntry === undefined ? undefined : (await checkout.blobs([rootEntry.object])).get(rootEntry.object)?.toString('utf8');
       const root = rootText === undefined ? null : parseManifestQuietly(rootText);
       const workspace = root !== null && isTomlTable(root.workspace) ? root.workspace : {};
-      return manifestRequirements(manifest, isTomlTable(workspace.dependencies) ? workspace.dependencies : {});
+      return manifestRequirements(manifest, isTomlTable(workspace.dependencies) ? workspace.dependencies : {}, false);
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }

@@ -21,10 +21,16 @@ const DIGESTS_PER_QUERY = 100;
 const APPS_PER_INSERT = 500;
 
 /**
- * Whether an application of a campaign has a job already (bound: campaign id, application id):
- * queueing asks it of every application, found by the campaign_jobs_app index.
+ * Queues `n` applications of a campaign in the order given, each that has no job of this campaign
+ * yet (found by the campaign_jobs_app index). Bound: campaign id, priority, created at, then per
+ * application its position and id, then the campaign id again.
  */
-export const JOB_OF_APP = `SELECT 1 FROM campaign_jobs WHERE kind = 'campaign-app' AND campaign_id = ? AND app_id = ?`;
+export function enqueueJobs(n: number): string {
+  return `INSERT INTO campaign_jobs (campaign_id, app_id, priority, state, lease_owner, lease_until, attempts, created_at)
+    SELECT ?, v.column2, ?, 'queued', NULL, NULL, 0, ? FROM (VALUES ${Array.from({ length: n }, () => '(CAST(? AS BIGINT), CAST(? AS BIGINT))').join(', ')}) AS v
+    WHERE NOT EXISTS (SELECT 1 FROM campaign_jobs j WHERE j.kind = 'campaign-app' AND j.campaign_id = ? AND j.app_id = v.column2)
+    ORDER BY v.column1`;
+}
 
 /**
  * Which of `n` digests (bound three times over, in the same order) an artifact, a kept source or
@@ -316,17 +322,10 @@ export class SqlCampaignStore implements CampaignStore {
   }
 
   async enqueue(campaignId: number, appIds: number[], priority: number, at: string): Promise<void> {
-    // Many applications a statement (a campaign may take thousands), queued in the order given;
-    // one without a job of this campaign yet (JOB_OF_APP's question, by its index) gets one.
+    // Many applications a statement (a campaign may take thousands).
     const unique = [...new Set(appIds)];
     for (const [index, batch] of chunks(unique, APPS_PER_INSERT).entries()) {
-      await this.sql.run(
-        `INSERT INTO campaign_jobs (campaign_id, app_id, priority, state, lease_owner, lease_until, attempts, created_at)
-         SELECT ?, v.column2, ?, 'queued', NULL, NULL, 0, ? FROM (VALUES ${batch.map(() => '(CAST(? AS BIGINT), CAST(? AS BIGINT))').join(', ')}) AS v
-         WHERE NOT EXISTS (SELECT 1 FROM campaign_jobs j WHERE j.kind = 'campaign-app' AND j.campaign_id = ? AND j.app_id = v.column2)
-         ORDER BY v.column1`,
-        [campaignId, priority, at, ...batch.flatMap((appId, i) => [index * APPS_PER_INSERT + i, appId]), campaignId],
-      );
+      await this.sql.run(enqueueJobs(batch.length), [campaignId, priority, at, ...batch.flatMap((appId, i) => [index * APPS_PER_INSERT + i, appId]), campaignId]);
     }
   }
 

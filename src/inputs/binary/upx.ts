@@ -16,9 +16,14 @@ import type { ObjectFile } from './object-file.js';
  * from `upx -d` is not recognised here either: stowage reads what toolchains write.
  */
 
-/** The formats of upx's conf.h (UPX_F_*): 1-44 little-endian, 129-134 big-endian. */
+/**
+ * A format of upx's conf.h (UPX_F_*: 1-44 little-endian, 129-142 big-endian, linux/mipseb 137
+ * and linux/ppc64 140 among them), or one a later upx adds: any but 0. The checksum and the
+ * place at the file's end tell a PackHeader; a format range kept to today's list let a
+ * big-endian packed binary pass as a C program.
+ */
 function knownFormat(format: number): boolean {
-  return (format >= 1 && format <= 44) || (format >= 129 && format <= 134);
+  return format !== 0;
 }
 
 /** The bytes upx -d reads at the end of a file, past trailing zeros (code signing pads Mach-O files with a zero page). */
@@ -61,3 +66,9 @@ export function isUpxPacked(object: ObjectFile, bytes: Uint8Array): boolean {
 
 /** Why a packed executable's inventory is partial: said in the refusal and in the report. */
 export const UPX_PACKED_REASON = 'packed with UPX: its code and sections are compressed inside it, so what it was built from cannot be read (`upx -d` unpacks it)';
+
+/** What a package's or image's refusal says of its `n` packed executables (UPX_PACKED_REASON's words, counted). */
+export function upxPackedCount(n: number): string {
+  const one = n === 1;
+  return `${n} ${one ? 'executable is' : 'executables are'} packed with UPX, ${one ? 'its' : 'their'} code and sections compressed inside ${one ? 'it' : 'them'}, so what ${one ? 'it was' : 'they were'} built from cannot be read (\`upx -d\` unpacks ${one ? 'it' : 'them'})`;
+}
