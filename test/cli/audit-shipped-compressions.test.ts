@@ -8,7 +8,7 @@ import { auditReport } from '../support/audit-report.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { packTar } from '../support/hostile-tar.js';
 import { elfWithDepV0 } from '../support/object-files.js';
-import { runCli, tempDir } from '../support/shared.js';
+import { refusal, runCli, tempDir } from '../support/shared.js';
 import { buildRpm, dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
 
 /*
@@ -50,14 +50,6 @@ function findsSmallvec(path: string, inside: string): void {
   assert.deepEqual(report.findings.map((f) => [f.target, f.advisory.id]), [[`${path}:${inside}`, 'RUSTSEC-2099-0601']]);
 }
 
-/** Exit 2, nothing on standard output, and one line on standard error: returned. */
-function refusal(run: ReturnType<typeof runCli>): string {
-  assert.equal(run.status, 2, run.stdout + run.stderr);
-  assert.equal(run.stdout, '');
-  const lines = run.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, run.stderr);
-  return lines[0] as string;
-}
 
 /** An `ar` archive (deb(5)'s container) of these members, as dpkg-deb writes it. */
 function arArchive(members: [string, Buffer][]): Buffer {

@@ -8,7 +8,7 @@ import { auditReport } from '../support/audit-report.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { gzipBombTar, packTar } from '../support/hostile-tar.js';
 import { elfWithDepV0 } from '../support/object-files.js';
-import { runCli, sha256Of, tempDir } from '../support/shared.js';
+import { refusal, runCli, sha256Of, tempDir } from '../support/shared.js';
 import { buildDeb, buildRpm, dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
 
 /*
@@ -40,14 +40,6 @@ function audit(path: string, ...extra: string[]): ReturnType<typeof runCli> {
   return runCli(['audit', path, '--db', db, '--no-fetch', '--format', 'json', ...extra], { cacheDir });
 }
 
-/** Exit 2, nothing on standard output, and one line on standard error: returned. */
-function refusal(run: ReturnType<typeof runCli>): string {
-  assert.equal(run.status, 2, run.stdout + run.stderr);
-  assert.equal(run.stdout, '');
-  const lines = run.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, run.stderr);
-  return lines[0] as string;
-}
 
 function file(name: string, bytes: Buffer): string {
   const path = join(work, name);

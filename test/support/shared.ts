@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -153,4 +154,13 @@ export function writeFiles(dir: string, files: ReadonlyArray<{ path: string; dat
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, file.data, { mode: file.mode });
   }
+}
+
+/** A refusal: exit 2, nothing on standard output, and one line on standard error, returned. */
+export function refusal(run: { status: number | null; stdout: string; stderr: string }): string {
+  assert.equal(run.status, 2, run.stdout + run.stderr);
+  assert.equal(run.stdout, '');
+  const lines = run.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, run.stderr);
+  return lines[0] as string;
 }
