@@ -115,8 +115,8 @@ export interface AuditInput {
 /**
  * What reading the application says, without matching anything: the read's own warnings (a
  * manifest nothing locks), each graph's (a lockfile older than its manifest...) and the crates
- * no advisory is matched against for their registry (`scanPackages`: read every package for
- * those). Every audit reports them; so does `fleet add` of content it has already, which
+ * no advisory is matched against for their source, which names no registry (`scanPackages`:
+ * read every package for those). Every audit reports them; so does `fleet add` of content it has already, which
  * matches nothing anew.
  */
 export function readingWarnings(inputWarnings: readonly string[], graphs: readonly DependencyGraph[], scanPackages = true): string[] {
@@ -124,13 +124,6 @@ export function readingWarnings(inputWarnings: readonly string[], graphs: readon
   for (const graph of graphs) {
     warnings.push(...(graph.warnings ?? []));
     if (!scanPackages || graph.ecosystem !== 'cargo') continue;
-    const otherRegistries = graph.packages.filter(isOtherRegistryCrate);
-    if (otherRegistries.length > 0) {
-      warnings.push(
-        `${graph.path}: ${plural(otherRegistries.length, 'crate')} from a registry other than crates.io NOT matched against advisories ` +
-          `(advisories name crates.io's crates; a crate of the same name from another registry is another crate): ${listedPackages(otherRegistries)}`,
-      );
-    }
     const unknownSources = graph.packages.filter(isUnknownSourceCrate);
     if (unknownSources.length > 0) {
       // The source quoted: a near-spelling of crates.io ("crates.io ") must show what differs.
@@ -223,6 +216,7 @@ async function matchGraph(
   const matches: Match[] = [];
   const warnings = new Set<string>();
   const fetchedElsewhere = candidates.filter(isFetchedOutsideRegistry);
+  const otherRegistries = candidates.filter(isOtherRegistryCrate);
   const unversioned = new Set<Package>();
   /** Packages some advisory affects. */
   const affectedPackages = new Set<Package>();
@@ -268,6 +262,9 @@ async function matchGraph(
   // A git crate is said when an advisory affects it (that finding rests on its name and version); every npm package not from a registry is.
   const versioned = fetchedElsewhere.filter((p) => !unversioned.has(p) && (graph.ecosystem === 'npm' || affectedPackages.has(p)));
   if (versioned.length > 0) warnings.add(fetchedOutsideRegistryWarning(graph, versioned));
+  // Another registry's crate, the same: said when an advisory affects it.
+  const mirrored = otherRegistries.filter((p) => affectedPackages.has(p));
+  if (mirrored.length > 0) warnings.add(otherRegistryWarning(graph, mirrored));
   const notAudited = [...unversioned].map((p): NotAuditedPackage => ({
     target: graph.path,
     ecosystem: graph.ecosystem,
@@ -295,6 +292,19 @@ function fetchedOutsideRegistryWarning(graph: DependencyGraph, packages: readonl
   return (
     `${plural(packages.length, 'package')} not from a registry (git, tarball), matched against advisories by the name and version ` +
     `${graph.path} records for them, which npm does not check against what it fetches: ${listedPackages(packages)}`
+  );
+}
+
+/**
+ * What a match of another registry's crates rests on: their name and version, as crates.io's
+ * own would be matched. A registry other than crates.io is most often a mirror or proxy of it
+ * (Artifactory, Cloudsmith, a corporate index), serving crates.io's crates under their names.
+ */
+function otherRegistryWarning(graph: DependencyGraph, packages: readonly Package[]): string {
+  return (
+    `${graph.path}: ${plural(packages.length, 'crate')} from a registry other than crates.io matched against advisories by name and version ` +
+    `(advisories name crates.io's crates; a crate of the same name and version from another registry is usually crates.io's, mirrored: ` +
+    `ignore an advisory that does not apply with --ignore ID=REASON): ${listedPackages(packages)}`
   );
 }
 

@@ -26,7 +26,8 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
         'memory, never unpacked; a package inventory and a binary inventory are reported side by side, with a warning where they ' +
         'disagree. Each target of the report names its inventory source. Crates from crates.io and npm packages from a registry (the public one or a mirror) ' +
         'are matched; npm packages from git or a tarball are matched by the version the lockfile records, with a warning; ' +
-        'git, path and other-registry crates are listed, not matched. A lockfile whose ecosystem no database covers ' +
+        'crates from git or another registry are matched by the name and version recorded, with a warning when an advisory affects one; ' +
+        'path crates are listed, not matched. A lockfile whose ecosystem no database covers ' +
         'fails the audit (exit 2) rather than passing unchecked.',
     )
     .argument('[path...]', 'lockfiles, directories, SBOMs, vendor archives, Rust binaries, .deb and RPM packages or image archives to audit (default: the current directory)')

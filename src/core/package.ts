@@ -21,9 +21,9 @@ export interface PackageSource {
   /** Git: the locked commit. */
   rev?: string;
   /**
-   * True for the ecosystem's public registry (crates.io, registry.npmjs.org). Only these
-   * packages are matched against advisories: a crate of the same name from elsewhere is
-   * another crate.
+   * True for the ecosystem's public registry (crates.io, registry.npmjs.org), the one advisories
+   * name: another registry's packages are matched by name and version too, as mirrors of it
+   * (formats.ts isAuditable), and a crate's match from another registry is said.
    */
   isDefaultRegistry: boolean;
 }

@@ -71,31 +71,29 @@ export async function loadFixEcosystem(ecosystem: Ecosystem, lockfile: string, h
 }
 
 /**
- * Whether advisories apply to a package. Cargo: crates.io's crates (another registry's crate of
- * the same name is another crate), and crates from git, by the name and version Cargo.lock
- * records (the repository's own Cargo.toml): a git dependency named like a crates.io crate is
- * its upstream repository or a fork of it, which carries the advisory's bug unless someone fixed
- * it there, so it is reported (fail closed) and a fork known to be fixed is ignored by its
- * advisory. npm: any registry package, since mirrors and
+ * Whether advisories apply to a package. Cargo: crates.io's crates; crates from another registry,
+ * by name and version: a registry named in `[registries]` or replacing nothing is most often a
+ * mirror or proxy of crates.io (Artifactory, Cloudsmith, a corporate index) serving crates.io's
+ * own crates, so a vulnerable crate from it is reported (fail closed) and a private crate that
+ * only shares a name is ignored by its advisory; and crates from git, by the name and version
+ * Cargo.lock records (the repository's own Cargo.toml): a git dependency named like a crates.io
+ * crate is its upstream repository or a fork of it, which carries the advisory's bug unless
+ * someone fixed it there. npm: any registry package, since mirrors and
  * proxies (Artifactory, Verdaccio, a corporate host) serve the public registry's packages under
  * the same names; auditing a private package that shares a public name errs on the safe side.
  * For the same reason, an npm package fetched from git or as a tarball (`file:x.tgz`, a URL, a
  * patched one) is matched by the name and version the lockfile records: npm installs lodash
  * 4.17.4 from `file:lodash-4.17.4.tgz` as readily as from the registry. Only the project's own
- * directories (workspaces, `file:` and `link:` directories, Cargo path crates) are not third-party code.
+ * directories (workspaces, `file:` and `link:` directories, Cargo path crates) are not
+ * third-party code, and a crate whose source names no registry stowage knows (isUnknownSourceCrate).
  */
 export function isAuditable(pkg: Package): boolean {
-  switch (pkg.ecosystem) {
-    case 'cargo':
-      return pkg.source.isDefaultRegistry || isFetchedOutsideRegistry(pkg);
-    case 'npm':
-      return pkg.source.kind === 'registry' || isFetchedOutsideRegistry(pkg);
-  }
+  return pkg.source.kind === 'registry' || isFetchedOutsideRegistry(pkg);
 }
 
 /**
- * A crate from a registry other than crates.io: never matched (RustSec's advisories are about
- * crates.io's crates), so the audit names it instead of counting it silently.
+ * A crate from a registry other than crates.io: matched by name and version, as a mirror's
+ * would be (isAuditable), and the audit says so when an advisory affects one.
  */
 export function isOtherRegistryCrate(pkg: Package): boolean {
   return pkg.ecosystem === 'cargo' && pkg.source.kind === 'registry' && !pkg.source.isDefaultRegistry;
@@ -105,8 +103,8 @@ export function isOtherRegistryCrate(pkg: Package): boolean {
  * A crate from a source stowage cannot place (kind `other`): a cargo-auditable `.dep-v0` source
  * other than "crates.io", "git", "local" and "registry", which its writer gives as the kind of
  * any other source id (`sparse` for a sparse registry's crate) and its reader keeps as
- * `Source::Other`, or a near-spelling ("crates.io ", "Crates.io"). Never matched, so the audit
- * names it, as it names other registries' crates.
+ * `Source::Other`, or a near-spelling ("crates.io ", "Crates.io"). Never matched (it names no
+ * registry, crates.io or another), so the audit names it.
  */
 export function isUnknownSourceCrate(pkg: Package): boolean {
   return pkg.ecosystem === 'cargo' && pkg.source.kind === 'other';

@@ -3,7 +3,7 @@ import type { DependencyGraph } from '../core/graph.js';
 
 /**
  * What `stowage audit` says of an application's lockfiles as the revision keeps them (a lockfile
- * older than its manifest, crates of other registries not matched, a partial inventory): said
+ * older than its manifest, crates of unknown sources not matched, a partial inventory): said
  * again by `fleet show`, from the stored graphs, so a stale lockfile is not said once at add
  * time and never after.
  */

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,6 +46,15 @@ function audit(path: string): { status: number; stdout: string; stderr: string }
 /** The report's warnings about the lockfile (not the database's age). */
 function warnings(stdout: string): string[] {
   return auditReport(stdout).warnings.filter((w) => w.startsWith(work));
+}
+
+/** The warning that a finding on another registry's crate rests on its name and version. */
+function otherRegistryWarning(path: string, listed: string): string {
+  return (
+    `${path}: 1 crate from a registry other than crates.io matched against advisories by name and version ` +
+    `(advisories name crates.io's crates; a crate of the same name and version from another registry is usually crates.io's, mirrored: ` +
+    `ignore an advisory that does not apply with --ignore ID=REASON): ${listed}`
+  );
 }
 
 function findingIds(stdout: string): string[] {
@@ -123,7 +132,9 @@ for (const source of CRATES_IO_HOST) {
  * too: Cargo appends each path to the URL as written, so `sparse+http://HOST/#x` is refused
  * ("sparse registry url must end in a slash") and `sparse+http://HOST/#/` fetches `/` for
  * `config.json` and every index file (checked with cargo 1.95 against a sparse index on
- * 127.0.0.1): neither reaches crates.io's index.
+ * 127.0.0.1): neither reaches crates.io's index. Another registry is most often a mirror of
+ * crates.io (Artifactory, Cloudsmith, `[registries.corp]`) serving crates.io's own crates, so
+ * its crates are matched by name and version, and the report says what the finding rests on.
  */
 const OTHER_REGISTRIES = [
   'registry+https://github.com/rust-lang/crates.io-index2',
@@ -139,23 +150,42 @@ const OTHER_REGISTRIES = [
   'sparse+https://index.crates.io/?x',
   'sparse+https://index.crates.io/#x',
   'sparse+https://index.crates.io/#/',
+  'sparse+https://artifactory.example/artifactory/api/cargo/crates-io-remote/index/',
 ];
 
 for (const source of OTHER_REGISTRIES) {
-  test(`another registry ${JSON.stringify(source)} stays another registry: its rsa is not crates.io's rsa, and the report says it was not matched`, () => {
+  test(`another registry ${JSON.stringify(source)} stays another registry, its rsa matched by name and version with a warning that says so`, () => {
     const path = lockfile('other', source);
     const { status, stdout, stderr } = audit(path);
-    assert.equal(status, 0, `${source}: ${stderr}`);
-    assert.deepEqual(findingIds(stdout), [], source);
+    assert.equal(status, 1, `${source}: ${stderr}`);
+    assert.deepEqual(findingIds(stdout), ['RUSTSEC-2023-0071 rsa'], source);
     const label = source.startsWith('sparse+') ? source : source.slice('registry+'.length);
-    assert.deepEqual(warnings(stdout), [
-      `${path}: 1 crate from a registry other than crates.io NOT matched against advisories ` +
-        `(advisories name crates.io's crates; a crate of the same name from another registry is another crate): rsa 0.9.10 (${label})`,
-    ]);
+    assert.deepEqual(auditReport(stdout).findings.map((f) => f.package.source), [label], source);
+    assert.deepEqual(warnings(stdout), [otherRegistryWarning(path, `rsa 0.9.10 (${label})`)]);
   });
 }
 
-test("rsa locked from another registry while the manifest names crates.io as a registry (registry = \"crates-io\", a crates.io registry-index): cargo build builds crates.io's rsa, so the warning says it was not audited", () => {
+test('a crate from another registry that no advisory affects passes, and no warning is said about it', () => {
+  // smallvec 1.13.2: no advisory names it (RUSTSEC-2021-0003 is about 1.x before 1.6.1).
+  const path = lockfile('other-safe', 'sparse+https://cargo.corp.example/index/', '1.13.2');
+  writeFileSync(path, readFileSync(path, 'utf8').replaceAll('rsa', 'smallvec'));
+  const { status, stdout, stderr } = audit(path);
+  assert.equal(status, 0, stderr);
+  assert.deepEqual(findingIds(stdout), []);
+  assert.deepEqual(warnings(stdout), []);
+  assert.equal(auditReport(stdout).targets[0]?.audited, 1);
+});
+
+test('a private crate of another registry that shares a crates.io name is accepted by its advisory, with a reason', () => {
+  const path = lockfile('other-ignored', 'sparse+https://cargo.corp.example/index/');
+  const human = runCli(['audit', path, ...DB], { cacheDir });
+  assert.equal(human.status, 1, human.stderr);
+  assert.match(human.stdout + human.stderr, /1 crate from a registry other than crates\.io matched against advisories by name and version .*--ignore ID=REASON\): rsa 0\.9\.10 \(sparse\+https:\/\/cargo\.corp\.example\/index\/\)/);
+  const ignored = runCli(['audit', path, ...DB, '--ignore', 'RUSTSEC-2023-0071=our registry\'s own rsa, not crates.io\'s'], { cacheDir });
+  assert.equal(ignored.status, 0, ignored.stdout + ignored.stderr);
+});
+
+test("rsa locked from another registry while the manifest names crates.io as a registry (registry = \"crates-io\", a crates.io registry-index): cargo build builds crates.io's rsa, so the warning says the lockfile is stale", () => {
   // Checked with cargo 1.95: each declaration is locked as crates.io's rsa, and a lockfile that
   // says another registry is resolved anew from crates.io by `cargo build` (`--locked` refuses it).
   const declarations = [
@@ -167,10 +197,11 @@ test("rsa locked from another registry while the manifest names crates.io as a r
     const path = lockfile('named', 'registry+https://example.org/index');
     writeFileSync(join(work, 'named.Cargo.toml'), `[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nrsa = ${declaration}\n`);
     const run = audit(path);
-    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.status, 1, run.stderr);
+    assert.deepEqual(findingIds(run.stdout), ['RUSTSEC-2023-0071 rsa'], declaration);
     assert.deepEqual(warnings(run.stdout), [
+      otherRegistryWarning(path, 'rsa 0.9.10 (https://example.org/index)'),
       `${join(work, 'named.Cargo.toml')}: app declares rsa (from crates.io, locked from registry+https://example.org/index), which ${path} does not lock as declared: the lockfile is older than the manifest; cargo build without --locked resolves them anew (--locked refuses), and the audit covers only what the lockfile locks`,
-      `${path}: 1 crate from a registry other than crates.io NOT matched against advisories (advisories name crates.io's crates; a crate of the same name from another registry is another crate): rsa 0.9.10 (https://example.org/index)`,
     ], declaration);
   }
   // Another registry, named or by its index, is not crates.io: its rsa is locked as declared.
@@ -178,7 +209,7 @@ test("rsa locked from another registry while the manifest names crates.io as a r
     const path = lockfile('named', 'registry+https://example.org/index');
     writeFileSync(join(work, 'named.Cargo.toml'), `[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nrsa = ${declaration}\n`);
     const run = audit(path);
-    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.status, 1, run.stderr);
     assert.deepEqual(warnings(run.stdout).filter((w) => w.includes('does not lock as declared')), [], declaration);
   }
 });
@@ -209,11 +240,12 @@ test("another registry that .cargo/config.toml replaces with crates-io is crates
       replaceWith,
     );
   }
-  // Replaced with another registry, it stays another registry.
+  // Replaced with another registry, it stays another registry: matched by name and version, and said.
   const root = tempTree('cli-cargo-replaced', { 'Cargo.lock': lock, '.cargo/config.toml': config('elsewhere').replace('[source.mirror]', '[source.elsewhere]\nregistry = "sparse+https://elsewhere.example.org/"\n\n[source.mirror]') });
   const run = runCli(['audit', root, ...DB, '--format', 'json'], { cacheDir });
-  assert.equal(run.status, 0, run.stderr);
-  assert.deepEqual(findingIds(run.stdout), []);
+  assert.equal(run.status, 1, run.stderr);
+  assert.deepEqual(findingIds(run.stdout), ['RUSTSEC-2023-0071 rsa']);
+  assert.deepEqual(auditReport(run.stdout).warnings.filter((w) => w.startsWith(root)), [otherRegistryWarning(join(root, 'Cargo.lock'), `rsa 0.9.10 (${source})`)]);
 });
 
 test('a source Cargo cannot read is refused with exit 2, naming the file, the entry and the line', () => {
@@ -286,19 +318,19 @@ test('a crate name Cargo never accepts is refused with exit 2 and one line, the 
   }
 });
 
-test('rsa locked from another registry while the manifest declares crates.io\'s: cargo build (without --locked) builds crates.io\'s rsa, so the warning says it was not audited', () => {
+test('rsa locked from another registry while the manifest declares crates.io\'s: cargo build (without --locked) builds crates.io\'s rsa, so the warning says the lockfile is stale', () => {
   const path = lockfile('hidden', 'registry+https://example.org/index');
   writeFileSync(join(work, 'hidden.Cargo.toml'), '[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nrsa = "0.9"\n');
   const run = audit(path);
-  // What the lockfile locks is audited as it is (another registry's rsa matches no advisory, and is named as not matched) ...
-  assert.equal(run.status, 0, run.stderr);
-  assert.deepEqual(findingIds(run.stdout), []);
+  // What the lockfile locks is audited as it is (another registry's rsa, matched by name and version) ...
+  assert.equal(run.status, 1, run.stderr);
+  assert.deepEqual(findingIds(run.stdout), ['RUSTSEC-2023-0071 rsa']);
   // ... and what Cargo would build instead is named.
   assert.deepEqual(warnings(run.stdout), [
+    otherRegistryWarning(path, 'rsa 0.9.10 (https://example.org/index)'),
     `${join(work, 'hidden.Cargo.toml')}: app declares rsa (from crates.io, locked from registry+https://example.org/index), which ${path} does not lock as declared: the lockfile is older than the manifest; cargo build without --locked resolves them anew (--locked refuses), and the audit covers only what the lockfile locks`,
-    `${path}: 1 crate from a registry other than crates.io NOT matched against advisories (advisories name crates.io's crates; a crate of the same name from another registry is another crate): rsa 0.9.10 (https://example.org/index)`,
   ]);
   const human = runCli(['audit', path, ...DB], { cacheDir });
-  assert.equal(human.status, 0);
+  assert.equal(human.status, 1);
   assert.match(human.stderr + human.stdout, /app declares rsa \(from crates\.io, locked from registry\+https:\/\/example\.org\/index\)/);
 });

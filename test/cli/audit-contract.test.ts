@@ -22,16 +22,29 @@ function audit(args: string[]): { status: number; stdout: string; stderr: string
   return runCli(['audit', '--no-fetch', ...args], { cacheDir });
 }
 
-test('a crate from another registry is not matched by a crates.io advisory of the same name', () => {
+test('a crate from another registry is matched by a crates.io advisory of the same name and version, each copy under its own source', () => {
   const db = rustsecAdvisoryDb(tempDir('contract-registry-db'), [
     { id: 'RUSTSEC-2099-0101', package: 'serde' },
     { id: 'RUSTSEC-2099-0102', package: 'corp-auth' },
   ]);
-  // serde 1.0.210 is locked twice: from crates.io and from a corporate sparse registry.
-  const r = audit([join(CARGO_FIXTURES, 'sources.Cargo.lock'), '--db', db, '--format', 'json']);
+  // serde 1.0.210 is locked twice: from crates.io and from a corporate sparse registry (a mirror
+  // serves crates.io's serde); corp-auth from a corporate git index.
+  const lockfile = join(CARGO_FIXTURES, 'sources.Cargo.lock');
+  const r = audit([lockfile, '--db', db, '--format', 'json']);
   assert.equal(r.status, 1, r.stderr);
-  const findings = auditReport(r.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version} ${f.package.source}`);
-  assert.deepEqual(findings, ['RUSTSEC-2099-0101 serde@1.0.210 https://github.com/rust-lang/crates.io-index']);
+  const report = auditReport(r.stdout);
+  const findings = report.findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version} ${f.package.source}`).sort();
+  assert.deepEqual(findings, [
+    'RUSTSEC-2099-0101 serde@1.0.210 https://github.com/rust-lang/crates.io-index',
+    'RUSTSEC-2099-0101 serde@1.0.210 sparse+https://cargo.corp.example/index/',
+    'RUSTSEC-2099-0102 corp-auth@2.3.0 https://git.corp.example/crates-index.git',
+  ]);
+  // What the other registries' findings rest on is said, naming both crates and their registries.
+  assert.ok(
+    report.warnings.some((w) => w.startsWith(`${lockfile}: 2 crates from a registry other than crates.io matched against advisories by name and version`) &&
+      w.endsWith('corp-auth 2.3.0 (https://git.corp.example/crates-index.git), serde 1.0.210 (sparse+https://cargo.corp.example/index/)')),
+    report.warnings.join('\n'),
+  );
 });
 
 test('Cargo: dev-only findings are marked devOnly, and --omit dev leaves them out of the audit', () => {

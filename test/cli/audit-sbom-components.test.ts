@@ -357,10 +357,12 @@ test('crates.io spelled as the purl type default or as Cargo index URLs is crate
     assert.equal(status, 1, repo);
     assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0'], repo);
   }
-  for (const repo of ['https://my-registry.example/index', 'sparse%2Bhttps://my-registry.example/index/']) {
+  // Another registry's crate is matched by name and version too (most often a mirror of crates.io), its finding naming the registry.
+  for (const [repo, source] of [['https://my-registry.example/index', 'https://my-registry.example/index'], ['sparse%2Bhttps://my-registry.example/index/', 'sparse+https://my-registry.example/index/']]) {
     const other = report(sbom([{ ...SMALLVEC, purl: `pkg:cargo/smallvec@1.6.0?repository_url=${repo}` }]));
-    assert.equal(other.status, 0, repo);
-    assert.equal(other.report.targets[0]?.audited, 0, repo);
+    assert.equal(other.status, 1, repo);
+    assert.equal(other.report.targets[0]?.audited, 1, repo);
+    assert.deepEqual(other.report.findings.map((f) => `${f.advisory.id} ${f.package.source}`), [`RUSTSEC-2021-0003 ${source}`], repo);
   }
   // A git crate (smallvec's own repository here) is matched by its name and version, as a Cargo.lock's git crates are.
   const git = report(sbom([{ ...SMALLVEC, purl: 'pkg:cargo/smallvec@1.6.0?vcs_url=git%2Bssh://git@github.com/servo/rust-smallvec.git' }]));
@@ -372,21 +374,28 @@ test('crates.io spelled as the purl type default or as Cargo index URLs is crate
   assert.deepEqual(found(both.report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
 });
 
-test('a crate from another registry (CycloneDX, SPDX) is not matched, and a warning names it as not matched', () => {
+test('a crate from another registry (CycloneDX, SPDX) is matched by name and version, and a warning says the finding rests on them', () => {
   const purl = 'pkg:cargo/smallvec@1.6.0?repository_url=https://my-registry.example/index';
   for (const path of [sbom([{ ...SMALLVEC, purl }]), spdx(purl)]) {
     const { status, report: r } = report(path);
-    assert.equal(status, 0, path);
-    assert.deepEqual(found(r), [], path);
-    assert.equal(r.targets[0]?.audited, 0, path);
+    assert.equal(status, 1, path);
+    assert.deepEqual(found(r), ['RUSTSEC-2021-0003 smallvec@1.6.0'], path);
+    assert.equal(r.targets[0]?.audited, 1, path);
     assert.deepEqual(
       r.warnings.filter((w) => w.startsWith(path)),
       [
-        `${path}: 1 crate from a registry other than crates.io NOT matched against advisories ` +
-          "(advisories name crates.io's crates; a crate of the same name from another registry is another crate): smallvec 1.6.0 (https://my-registry.example/index)",
+        `${path}: 1 crate from a registry other than crates.io matched against advisories by name and version ` +
+          "(advisories name crates.io's crates; a crate of the same name and version from another registry is usually crates.io's, mirrored: " +
+          'ignore an advisory that does not apply with --ignore ID=REASON): smallvec 1.6.0 (https://my-registry.example/index)',
       ],
     );
   }
+  // At a version no advisory names: audited, and nothing said.
+  const safe = sbom([{ ...SMALLVEC, version: '1.13.2', purl: 'pkg:cargo/smallvec@1.13.2?repository_url=https://my-registry.example/index' }]);
+  const { status, report: r } = report(safe);
+  assert.equal(status, 0);
+  assert.equal(r.targets[0]?.audited, 1);
+  assert.deepEqual(r.warnings.filter((w) => w.startsWith(safe)), []);
 });
 
 test('a crate purl with only a download_url: crates.io\'s download URLs are crates.io\'s crate, any other is not identified (CycloneDX and SPDX)', () => {

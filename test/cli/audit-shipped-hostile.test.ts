@@ -198,11 +198,12 @@ test('an executable, a package or an installed tree\'s binary too large to read 
   assert.match(refusal(audit(deb)), new RegExp(`^stowage: ${deb}: a package of ${3 * GiB} bytes, larger than the ${2 ** 31 - 1} bytes stowage reads whole: not read$`));
 });
 
-test('a .dep-v0 crate whose source is not one cargo-auditable names crates.io by ("sparse", "crates.io ", "Crates.io") is named as not matched, never counted in silence', () => {
+test('a .dep-v0 crate whose source is none cargo-auditable writes ("crates.io ", "Crates.io") is named as not matched, never counted in silence', () => {
   // cargo-auditable writes "crates.io" for crates.io's crates and the kind of any other source
-  // id ("sparse" for a sparse registry's); its reader (auditable-serde) keeps any other string as
-  // Source::Other, which no advisory names. Only the exact "crates.io" is crates.io.
-  for (const source of ['sparse', 'crates.io ', 'Crates.io', 'crates.io\u200b']) {
+  // id ("registry", "sparse" for another registry's, matched by name and version as a lockfile's
+  // are); its reader (auditable-serde) keeps any other string as Source::Other, which names no
+  // registry. Only the exact "crates.io" is crates.io.
+  for (const source of ['crates.io ', 'Crates.io', 'crates.io\u200b', 'local-registry']) {
     const binary = file('unknown-source', elf([
       { name: 'tool', version: '0.1.0', source: 'local', dependencies: [1], root: true },
       { name: 'smallvec', version: '1.6.0', source },
@@ -227,6 +228,30 @@ test('a .dep-v0 crate whose source is not one cargo-auditable names crates.io by
   const exact = audit(file('crates-io-source', VULNERABLE));
   assert.equal(exact.status, 1, exact.stderr);
   assert.deepEqual(auditReport(exact.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name}`), ['RUSTSEC-2099-0301 smallvec']);
+});
+
+test('a .dep-v0 crate from another registry ("registry", "sparse") is matched by name and version, with a warning that says so', () => {
+  // cargo-auditable writes the kind of the source id for another registry's crate: most often a
+  // mirror of crates.io serving crates.io's smallvec. It passed with exit 0 and a NOT matched warning.
+  for (const source of ['registry', 'sparse']) {
+    const binary = file('other-registry', elf([
+      { name: 'tool', version: '0.1.0', source: 'local', dependencies: [1], root: true },
+      { name: 'smallvec', version: '1.6.0', source },
+    ]));
+    const run = audit(binary);
+    assert.equal(run.status, 1, run.stderr);
+    const report = auditReport(run.stdout);
+    assert.deepEqual(report.findings.map((f) => `${f.advisory.id} ${f.package.name} ${f.package.version}`), ['RUSTSEC-2099-0301 smallvec 1.6.0'], source);
+    assert.deepEqual(
+      report.warnings.filter((w) => w.startsWith(binary)),
+      [
+        `${binary}: 1 crate from a registry other than crates.io matched against advisories by name and version ` +
+          "(advisories name crates.io's crates; a crate of the same name and version from another registry is usually crates.io's, mirrored: " +
+          'ignore an advisory that does not apply with --ignore ID=REASON): smallvec 1.6.0 (registry)',
+      ],
+      source,
+    );
+  }
 });
 
 test('an OCI layout whose indexes each name the next one many times over is read once per blob, not walked millions of times', async () => {

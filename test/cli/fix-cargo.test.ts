@@ -283,6 +283,26 @@ describe('stowage fix on Rust applications (local sparse registry)', () => {
     assert.deepEqual(plan?.fix.blockedBy, []);
   });
 
+  test('a crate from a named registry (a crates.io mirror in [registries]) is matched, planned from that registry and moved by --apply', async () => {
+    // Cargo.lock records the registry's own source (`sparse+URL`), not crates.io's: the audit
+    // used to pass it (NOT matched), so nothing was planned.
+    const named = join(scratch, 'namedapp');
+    await application(named, registry.indexUrl, cargoHome, {});
+    writeFileSync(join(named, 'Cargo.toml'), readFileSync(join(named, 'Cargo.toml'), 'utf8') + 'vulnlib = { version = "1", registry = "corp" }\n');
+    writeFileSync(join(named, '.cargo', 'config.toml'), `[registries.corp]\nindex = "sparse+${registry.indexUrl}"\n`);
+    await runCargo(['generate-lockfile'], { cwd: named, cargoHome });
+    await runCargo(['update', '-p', 'vulnlib', '--precise', '1.0.0'], { cwd: named, cargoHome });
+    assert.match(readFileSync(join(named, 'Cargo.lock'), 'utf8'), new RegExp(`name = "vulnlib"\nversion = "1\\.0\\.0"\nsource = "sparse\\+${registry.indexUrl.replace(/[.+]/g, '\\$&')}"`));
+
+    const run = await cli(['fix', named, '--format', 'json']);
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(fixReport(run.stdout).plans.map((p) => [p.fix.from, p.fix.to, p.fix.command]), [['1.0.0', '1.0.3', 'cargo update -p vulnlib@1.0.0 --precise 1.0.3']]);
+    const applied = await cli(['fix', named, '--apply', '--format', 'json']);
+    assert.equal(applied.status, 0, applied.stderr);
+    assert.deepEqual(lockedVersions(join(named, 'Cargo.lock'), 'vulnlib'), ['1.0.3']);
+    assert.equal(fixReport(applied.stdout).applied?.findings, 0);
+  });
+
   test('--apply moves each copy with cargo update --precise, and the audit after it is clean', async () => {
     const run = await cli(['fix', app, '--apply', '--format', 'json']);
     assert.equal(run.status, 0, run.stderr);

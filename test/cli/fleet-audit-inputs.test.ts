@@ -90,19 +90,21 @@ for (const kind of STORE_KINDS) {
       const fleet = fleetCli(store);
       assert.equal(fleet('init', ...RUSTSEC).status, 0);
       const dir = tempTree('fleet-audit-inputs-cargo', { 'Cargo.lock': ALT_LOCK, '.cargo/config.toml': REPLACED });
+      const findingOf = (f: ReportFinding): string => `${f.advisory.id} ${f.package.source}`;
       const replaced = addMatchesAudit(fleet, dir, 'app', RUSTSEC, 'added');
-      assert.deepEqual(replaced.map((f) => f.advisory.id), ['RUSTSEC-2023-0071'], 'audited as crates.io rsa');
+      assert.deepEqual(replaced.map(findingOf), [`RUSTSEC-2023-0071 ${ALT_SOURCE}`], 'audited as crates.io rsa');
       assert.deepEqual(documentNames(fleet, 'app'), ['.cargo/config.toml', 'Cargo.lock']);
 
-      // Without the replacement, Cargo builds the other registry's rsa: not crates.io's, no finding.
+      // Without the replacement, Cargo builds the other registry's rsa: matched by name and version
+      // as a mirror's, the same finding, in a new revision (the audit's warnings differ).
       rmSync(join(dir, '.cargo'), { recursive: true });
-      assert.deepEqual(addMatchesAudit(fleet, dir, 'app', RUSTSEC, 'changed'), []);
+      assert.deepEqual(addMatchesAudit(fleet, dir, 'app', RUSTSEC, 'changed').map(findingOf), [`RUSTSEC-2023-0071 ${ALT_SOURCE}`]);
       assert.deepEqual(documentNames(fleet, 'app'), ['Cargo.lock']);
 
       // Back again: the first revision's content, current again, with its finding.
       mkdirSync(join(dir, '.cargo'));
       writeFileSync(join(dir, '.cargo', 'config.toml'), REPLACED);
-      assert.deepEqual(addMatchesAudit(fleet, dir, 'app', RUSTSEC, 'changed').map((f) => f.advisory.id), ['RUSTSEC-2023-0071']);
+      assert.deepEqual(addMatchesAudit(fleet, dir, 'app', RUSTSEC, 'changed').map(findingOf), [`RUSTSEC-2023-0071 ${ALT_SOURCE}`]);
 
       // A parent directory's configuration is the machine's: Cargo reads it, so the audit does, but
       // it is no file of the application (fleet push could not send it, an upload never reads it).

@@ -42,7 +42,9 @@ function sourceOf(raw: string, root: boolean): PackageSource {
     case 'local':
       return root ? { kind: 'workspace', url: null, isDefaultRegistry: false } : { kind: 'path', url: null, isDefaultRegistry: false };
     case 'registry':
-      // An alternative registry, unnamed: its crates are not crates.io's, so not matched.
+    case 'sparse':
+      // Another registry, unnamed (cargo-auditable writes the kind of a source id: `registry+URL`,
+      // `sparse+URL`): matched by name and version, as a lockfile's other registries are.
       return { kind: 'registry', url: null, isDefaultRegistry: false };
     default:
       return { kind: 'other', url: raw, isDefaultRegistry: false };
