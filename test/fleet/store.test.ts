@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
-import { ADVISORY_RECORDS_VERSION, migrate, REVISION_GRAPHS_VERSION, REVISION_PACKAGES_WITHOUT_ROWID_VERSION, SCHEMA_VERSION } from '../../src/fleet/store/migrations.js';
+import { ADVISORY_RECORDS_VERSION, MATCHING_RULES_VERSION, migrate, REVISION_GRAPHS_VERSION, REVISION_PACKAGES_WITHOUT_ROWID_VERSION, SCHEMA_VERSION } from '../../src/fleet/store/migrations.js';
 import { SqliteDriver } from '../../src/fleet/store/sqlite-driver.js';
 import { SqlFleetStore } from '../../src/fleet/store/sql-store.js';
 import type { FleetStore, PackageKey } from '../../src/fleet/store/store.js';
@@ -98,6 +98,31 @@ for (const kind of STORE_KINDS) {
       } finally {
         await fleet.close();
       }
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  test(`a store from before git and other registries' crates were matched: its next sync evaluates every application in full, its findings then the audit's (${kind})`, { skip }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const fleet = fleetCli(store);
+      assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
+      assert.equal(fleet('add', ripgrep(2019), ripgrep(2020)).status, 1);
+      const sync = (): { status: number | null; fullyEvaluated: number } => {
+        const run = fleet('sync', '--no-fetch', '--format', 'json');
+        return { status: run.status, fullyEvaluated: (JSON.parse(run.stdout) as { summary: { fullyEvaluated: number } }).summary.fullyEvaluated };
+      };
+      // The same databases: nothing to evaluate again.
+      assert.deepEqual(sync(), { status: 1, fullyEvaluated: 0 });
+      // The store as the stowage before that migration left it (its findings computed by the matching before).
+      await withStore(store, (tx) => tx.run(`UPDATE fleet_meta SET value = '${MATCHING_RULES_VERSION - 1}' WHERE key = 'schema_version'`));
+      assert.deepEqual(sync(), { status: 1, fullyEvaluated: 2 });
+      assert.deepEqual(sync(), { status: 1, fullyEvaluated: 0 }, 'once');
+      const audit = runCli(['audit', ripgrep(2019), '--db', RUSTSEC, '--no-fetch', '--format', 'json'], { cacheDir });
+      const shown = (JSON.parse(fleet('show', 'ripgrep-2019-09-01', '--format', 'json').stdout) as FleetApps).apps[0]?.findings ?? [];
+      const ids = (findings: readonly { advisory: { id: string }; package: { name: string; version: string } }[]): string[] => findings.map((f) => `${f.advisory.id} ${f.package.name} ${f.package.version}`).sort();
+      assert.deepEqual(ids(shown), ids((JSON.parse(audit.stdout) as FleetApps['apps'][number]).findings));
     } finally {
       await store.dispose();
     }

@@ -107,6 +107,8 @@ export const REVISION_NOT_AUDITED_VERSION = 20;
 export const CAMPAIGN_JOBS_APP_INDEX_VERSION = 21;
 /** The version from which each revision's documents are listed by digest (revision_documents), artifacts, kept sources and held checkpoints indexed. */
 export const REVISION_DOCUMENTS_VERSION = 22;
+/** The version from which Cargo's git crates and other registries' crates are matched (every revision evaluated again once). */
+export const MATCHING_RULES_VERSION = 23;
 
 /** Revisions whose findings the advisory-records migration rewrites per round (their findings are in memory together). */
 const REVISIONS_PER_ROUND = 200;
@@ -486,6 +488,16 @@ const MIGRATIONS: Migration[] = [
       // The checkpoints held (a few, of the applications under way) without reading every campaign application.
       `CREATE INDEX IF NOT EXISTS campaign_apps_checkpoint ON campaign_apps (campaign_id, app_id) WHERE checkpoint IS NOT NULL`,
     ],
+  },
+  {
+    // Cargo crates from git and from registries other than crates.io are matched against
+    // advisories from this version on (stowage audit matches them by name and version); the
+    // findings stored before were computed without them, and a sync re-matches only what the
+    // advisories that moved touch, so they would stay missing until then. Every revision is
+    // marked as evaluated against no known database state: the next sync evaluates each current
+    // one in full, as does a promotion of any other (and it records the state it used).
+    version: MATCHING_RULES_VERSION,
+    statements: [`UPDATE revisions SET evaluated_against = '{}'`],
   },
 ];
 
