@@ -18,7 +18,7 @@ import { MANIFEST_PATH } from '../core/archive.js';
 import { archiveBytes, buildVendorTree, projectDirOf } from '../vendoring/vendor-app.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { verifyArchive } from '../vendoring/verify.js';
-import { readApplicationManifest, type ApplicationManifest } from '../inputs/application-manifest.js';
+import { NoApplicationError, readApplicationManifest, type ApplicationManifest } from '../inputs/application-manifest.js';
 import { cycloneDx } from '../sbom/cyclonedx.js';
 import { combineLicenses, normalizeLicense, parseLicenseExpression, renderLicenseExpression } from '../sbom/licenses.js';
 import { packageNameProblem, quoted, RPM_RELEASE } from './rpm-values.js';
@@ -282,6 +282,11 @@ function specApplication(app: ApplicationManifest): SpecApplication {
 export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackageResult> {
   const projectDir = projectDirOf(request.path);
   const app = readApplicationManifest(projectDir);
+  if (app.ecosystem === 'cargo' && app.binaries.length === 0) {
+    // A library crate (blake3 1.3.1): the RPM would install none of its code, yet declare every
+    // crate it bundles, for security trackers to report against a package that ships none of them.
+    throw new NoApplicationError(app.path, `${app.name} has no binary target (src/main.rs, src/bin/, [[bin]]): a library crate, nothing to package`);
+  }
   const overrides = parseLicenseOverrides(request.licenses);
   if (!RPM_RELEASE.test(request.release)) throw new StowageError(`--release ${quoted(request.release)}: letters, digits, . _ + ~ only`);
 
