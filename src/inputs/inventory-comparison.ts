@@ -1,4 +1,4 @@
-import type { DependencyGraph } from '../core/graph.js';
+import { outgoingEdges, reachableFrom, type DependencyGraph, type EdgeKind } from '../core/graph.js';
 import { lockfileNameKey } from '../ecosystems/package-names.js';
 import { shortList } from '../core/short-list.js';
 
@@ -7,12 +7,12 @@ import { shortList } from '../core/short-list.js';
  * binary in it says it was built from) are both reported; these say where they differ.
  */
 
-/** Versions by the name key packages are matched under, the artifact's root left out. */
-function versionsByName(graph: DependencyGraph): Map<string, { name: string; versions: Set<string> }> {
+/** Versions by the name key packages are matched under, the artifact's root left out (and, given `only`, any package not in it). */
+function versionsByName(graph: DependencyGraph, only?: ReadonlySet<string>): Map<string, { name: string; versions: Set<string> }> {
   const roots = new Set(graph.roots);
   const byName = new Map<string, { name: string; versions: Set<string> }>();
   for (const pkg of graph.packages) {
-    if (roots.has(pkg.id) || pkg.source.kind === 'workspace') continue;
+    if (roots.has(pkg.id) || pkg.source.kind === 'workspace' || (only !== undefined && !only.has(pkg.id))) continue;
     const key = lockfileNameKey(pkg.ecosystem, pkg.name);
     let entry = byName.get(key);
     if (!entry) byName.set(key, (entry = { name: pkg.name, versions: new Set() }));
@@ -23,6 +23,8 @@ function versionsByName(graph: DependencyGraph): Map<string, { name: string; ver
 
 const LISTED = 10;
 
+const BUILD_AND_DEV: ReadonlySet<EdgeKind> = new Set(['build', 'dev']);
+
 /**
  * One warning when `record` and `binary` name the same package at other versions, and one
  * when a complete binary inventory holds packages the record does not name (a partial one,
@@ -32,12 +34,15 @@ export function inventoryDisagreements(record: DependencyGraph, binary: Dependen
   if (record.ecosystem !== binary.ecosystem) return [];
   const recorded = versionsByName(record);
   const built = versionsByName(binary);
+  // What the binary holds: a crate it was built with only through build-dependencies (cc,
+  // bindgen; cargo-auditable's kind "build") is not in it, so no record of what it bundles names it.
+  const linked = versionsByName(binary, reachableFrom(outgoingEdges(binary.edges), binary.roots, BUILD_AND_DEV));
   const versionDiffs: string[] = [];
   const missing: string[] = [];
   for (const [key, { name, versions }] of built) {
     const other = recorded.get(key);
     if (!other) {
-      if (binary.partial !== true) missing.push(`${name} ${[...versions].join(', ')}`);
+      if (binary.partial !== true && linked.has(key)) missing.push(`${name} ${[...(linked.get(key)?.versions ?? versions)].join(', ')}`);
       continue;
     }
     const same = [...versions].every((v) => other.versions.has(v));

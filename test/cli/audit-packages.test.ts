@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport, type AuditReport } from '../support/audit-report.js';
 import { ADVISORY_DB_BUNDLE, runCli, tempDir } from '../support/shared.js';
+import { elfWithDepV0 } from '../support/object-files.js';
 import { buildDeb, buildRpm, realRustBinary, testDebs, whyNoTestDebs } from '../support/shipped-artifacts.js';
 
 /**
@@ -146,6 +148,24 @@ for (const payload of ['zstd', 'xz', 'gzip'] as const) {
     assert.deepEqual(findingsOf(report, rpm), ['RUSTSEC-2021-0145 atty@0.2.14', 'RUSTSEC-2024-0375 atty@0.2.14', 'RUSTSEC-2026-0009 time@0.3.9']);
   });
 }
+
+test("an RPM's bundled provides and its binary's .dep-v0: a crate the binary was built with only through build-dependencies is not said to be missing from the provides", () => {
+  // What stowage package rpm writes: provides for the crates linked in (itoa), none for cc (a build script's).
+  const binary = join(tempDir('audit-packages-build-crates'), 'tool');
+  const packages = [
+    { name: 'tool', version: '0.1.0', source: 'local', dependencies: [1, 2, 3], root: true },
+    { name: 'itoa', version: '1.0.1', source: 'crates.io' },
+    { name: 'cc', version: '1.0.73', source: 'crates.io', kind: 'build' },
+    { name: 'fnv', version: '1.0.7', source: 'crates.io' },
+  ];
+  writeFileSync(binary, elfWithDepV0(true, true, deflateSync(JSON.stringify({ packages }))), { mode: 0o755 });
+  const rpm = buildRpm({ provides: ['bundled(crate(itoa)) = 1.0.1'], binary, payload: 'gzip' });
+  const run = audit(rpm);
+  assert.equal(run.status, 0, run.stderr);
+  const missing = auditReport(run.stdout).warnings.filter((w) => w.includes('does not name'));
+  // fnv is linked in and not provided: said; cc is not in the binary: not said.
+  assert.deepEqual(missing, [`${rpm}:usr/bin/tool was built from 1 package that RPM bundled provides does not name: fnv 1.0.7`]);
+});
 
 test('an RPM with nothing to audit, and a truncated RPM, are refused in one line, exit 2', () => {
   const empty = buildRpm({ provides: [], binary: null, payload: 'gzip' });
