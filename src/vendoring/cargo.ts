@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { parse, stringify } from 'smol-toml';
+import { stringify } from 'smol-toml';
 import type { TomlTable, TomlValue } from 'smol-toml';
 import { StowageError } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
@@ -11,7 +11,8 @@ import type { DownloadRequest } from './download.js';
 import { readUntrustedTar } from '../core/untrusted-tar.js';
 import type { EcosystemVendor, VendorContext } from './vendor-tree.js';
 import { CARGO_VENDOR_DIR as VENDOR_DIR, type VendoredPackage } from '../inputs/vendor-layout.js';
-import { GitCheckout, type GitTreeEntry } from './git-checkout.js';
+import { GitCheckout, type GitTreeEntry } from '../core/git-checkout.js';
+import { gitCrateManifest } from '../ecosystems/cargo/git-crate.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { readCargoConfig, readCargoFetchConfig, type CargoConfig } from '../ecosystems/cargo/cargo-config.js';
 import { lockfileSource, ProjectRegistries } from '../ecosystems/cargo/registry.js';
@@ -252,40 +253,6 @@ async function vendorGitCrates(packages: readonly Package[], context: VendorCont
     await rm(workDir, { recursive: true, force: true });
   }
   return units;
-}
-
-/**
- * The manifest of one crate of a git checkout, as cargo finds it: the Cargo.toml whose package
- * is that name (the repository may be a workspace) and version. `dir`: its directory in the tree.
- */
-export async function gitCrateManifest(checkout: GitCheckout, pkg: Package, label: string): Promise<{ dir: string; manifest: TomlTable; path: string }> {
-  const manifestEntries = [...checkout.tree.values()].filter(
-    (e) => e.type === 'blob' && (e.path === 'Cargo.toml' || e.path.endsWith('/Cargo.toml')) && !e.path.split('/').includes('target'),
-  );
-  const manifests = await checkout.blobs(manifestEntries.map((e) => e.object));
-  const candidates: { dir: string; manifest: TomlTable; path: string }[] = [];
-  for (const entry of manifestEntries) {
-    let doc: TomlTable;
-    try {
-      doc = parse((manifests.get(entry.object) as Buffer).toString('utf8'));
-    } catch {
-      continue; // Cargo skips manifests it cannot read when it searches a repository.
-    }
-    if (isTomlTable(doc.package) && doc.package.name === pkg.name) {
-      candidates.push({ dir: entry.path === 'Cargo.toml' ? '' : entry.path.slice(0, -'/Cargo.toml'.length), manifest: doc, path: entry.path });
-    }
-  }
-  const matching = candidates.filter((c) => {
-    const version = isTomlTable(c.manifest.package) ? c.manifest.package.version : undefined;
-    return version === undefined || typeof version !== 'string' || version === pkg.version;
-  });
-  if (matching.length === 0) {
-    throw new StowageError(`${label}: no Cargo.toml in the repository declares package ${pkg.name} version ${pkg.version}`);
-  }
-  if (matching.length > 1) {
-    throw new StowageError(`${label}: several manifests declare package ${pkg.name}: ${matching.map((c) => c.path).join(', ')}`);
-  }
-  return matching[0] as (typeof matching)[number];
 }
 
 /** One crate of a git checkout: found by its Cargo.toml name (the repository may be a workspace). */

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { redactCredentials } from '../core/credentials.js';
 import { StowageError, errorMessage } from '../core/errors.js';
 import { hostedGitRepository, type HostedGitRepository } from '../ecosystems/npm/hosted-git.js';
-import { GitCheckout } from './git-checkout.js';
+import { GitCheckout } from '../core/git-checkout.js';
 import type { VendorContext } from './vendor-tree.js';
 
 /*

@@ -8,7 +8,7 @@ import { base32 } from '../core/digest.js';
 import { StowageError } from '../core/errors.js';
 import type { Package } from '../core/package.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { checkedOutFiles, GitCheckout, gitPackageManifest } from './git-checkout.js';
+import { checkedOutFiles, GitCheckout, gitPackageManifest } from '../core/git-checkout.js';
 import { npmPackList } from './npm-packlist.js';
 import { readNpmTarball } from '../inputs/vendor-layout.js';
 import type { VendorContext } from './vendor-tree.js';

@@ -7,7 +7,7 @@ import { pack } from 'tar-stream';
 import { redactCredentials } from '../core/credentials.js';
 import { StowageError } from '../core/errors.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { checkedOutFiles, GitCheckout, gitPackageManifest } from './git-checkout.js';
+import { checkedOutFiles, GitCheckout, gitPackageManifest } from '../core/git-checkout.js';
 import { npmPackList } from './npm-packlist.js';
 import { readNpmTarball } from '../inputs/vendor-layout.js';
 import type { VendorContext } from './vendor-tree.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redactCredentials } from '../core/credentials.js';
 import { StowageError, errorMessage } from '../core/errors.js';
-import { GitCheckout } from './git-checkout.js';
+import { GitCheckout } from '../core/git-checkout.js';
 import type { VendorContext } from './vendor-tree.js';
 
 /*

@@ -15,8 +15,8 @@ import { ProjectRegistries, type IndexEntry } from './registry.js';
 import { crateKey, declaredSpec, dependencyTables } from './manifest-dependencies.js';
 import { cargoCompatible, cargoRequirementMatches, compareCargoVersionText, parseCargoVersion } from './version.js';
 import { memberManifestPathsOf, parseManifestQuietly, pathPackageManifests } from './workspace-members.js';
-import { GitCheckout } from '../../vendoring/git-checkout.js';
-import { gitCrateManifest } from '../../vendoring/cargo.js';
+import { GitCheckout } from '../../core/git-checkout.js';
+import { gitCrateManifest } from './git-crate.js';
 
 /**
  * Cargo's side of the fix planner. Cargo.lock records no requirements: a registry crate's come

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorMessage, StowageError } from '../core/errors.js';
-import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { isolatedGitEnvironment } from '../core/git-environment.js';
-import type { VendorContext } from './vendor-tree.js';
-import { compareText } from '../core/compare-text.js';
+import { errorMessage, StowageError } from './errors.js';
+import type { ArchiveFile } from './untrusted-tar.js';
+import { isolatedGitEnvironment } from './git-environment.js';
+import type { RegistryAllowance } from './registry-allowance.js';
+import { compareText } from './compare-text.js';
 
 /*
  * A git repository fetched at one locked commit, for the ecosystems whose lockfiles lock git
@@ -21,8 +21,12 @@ export interface GitTreeEntry {
   path: string;
 }
 
-/** What a fetch reads of its caller's context: the environment git runs with, and the places it may reach. */
-export type GitFetchContext = Pick<VendorContext, 'env' | 'registries'>;
+/** What a fetch reads of its caller's context (vendoring's, a fix's): the environment git runs with, and the places it may reach. */
+export interface GitFetchContext {
+  env: NodeJS.ProcessEnv;
+  /** A campaign's: the only places git may fetch from; absent: anywhere. */
+  registries?: RegistryAllowance;
+}
 
 function gitEnv(context: GitFetchContext): NodeJS.ProcessEnv {
   // Only the transports cargo and npm fetch with: never `ext::` and friends from a lockfile.
