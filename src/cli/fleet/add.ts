@@ -35,11 +35,33 @@ function readPathList(list: string): string[] {
 
 const LISTED_FAILURES = 20;
 
-/** Warnings every application got (a stale database) once; the others naming their application. */
+/** Applications named before a warning that several got alike. */
+const LISTED_APPLICATIONS = 5;
+
+/**
+ * Warnings every application got (a stale database) once; the others naming their application.
+ * A warning several applications got word for word (an advisory's odd package name, say) is
+ * said once, naming them: adding thousands of applications would otherwise repeat it thousands
+ * of times and bury the warnings that are each application's own.
+ */
 function warnApplications(outcomes: readonly AddOutcome[]): void {
   const common = outcomes.length > 1 ? new Set(outcomes[0]?.warnings.filter((w) => outcomes.every((o) => o.warnings.includes(w)))) : new Set<string>();
   for (const w of common) warn(w);
-  for (const o of outcomes) for (const w of o.warnings) if (!common.has(w)) warn(outcomes.length > 1 ? `${o.name}: ${w}` : w);
+  if (outcomes.length <= 1) {
+    for (const o of outcomes) for (const w of o.warnings) if (!common.has(w)) warn(w);
+    return;
+  }
+  // In the order first met, each with the applications that got it.
+  const byText = new Map<string, string[]>();
+  for (const o of outcomes) {
+    for (const w of new Set(o.warnings)) {
+      if (common.has(w)) continue;
+      const names = byText.get(w);
+      if (names === undefined) byText.set(w, [o.name]);
+      else names.push(o.name);
+    }
+  }
+  for (const [w, names] of byText) warn(`${shortList(names, LISTED_APPLICATIONS)}: ${w}`);
 }
 
 export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<number> {
