@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,6 +67,21 @@ test('a [patch] path copy of a crates.io crate is matched by its name and versio
   // Accepted as a fork known to carry the fix: the audit passes.
   const accepted = audit(root, '--ignore', 'RUSTSEC-2099-0401=our copy carries the fix');
   assert.equal(accepted.status, 0, accepted.stderr);
+});
+
+test("stowage's SBOM of the application marks the [patch] path crate, and an audit of that SBOM matches it as the lockfile's does", () => {
+  const root = tempTree('cargo-patch-path-sbom', { ...HEX_COPY, 'app/Cargo.toml': MANIFEST + PATCH, 'app/Cargo.lock': LOCK, 'app/src/main.rs': 'fn main() {}\n' });
+  const sbom = runCli(['sbom', '--no-licenses', join(root, 'app'), '-o', join(root, 'app.cdx.json')], { cacheDir, env: { CARGO_HOME: cargoHome(root) } });
+  assert.equal(sbom.status, 0, sbom.stderr);
+  const doc = JSON.parse(readFileSync(join(root, 'app.cdx.json'), 'utf8')) as { components: { name: string; purl?: string; properties?: { name: string; value: string }[] }[] };
+  const hex = doc.components.find((c) => c.name === 'hex');
+  // No purl: it is not crates.io's hex; the property says what it stands in for.
+  assert.equal(hex?.purl, undefined);
+  assert.deepEqual(hex?.properties, [{ name: 'stowage:cargo:patches-crate', value: 'true' }]);
+
+  const result = runCli(['audit', join(root, 'app.cdx.json'), '--db', db, '--no-fetch', '--format', 'json'], { cacheDir });
+  assert.equal(result.status, 1, result.stderr);
+  assert.deepEqual(auditReport(result.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name} ${f.package.version}`), ['RUSTSEC-2099-0401 hex 0.4.3']);
 });
 
 test("a [patch] in the project's .cargo/config.toml builds the path copy just the same: matched", () => {
