@@ -7,7 +7,7 @@ import { omittedBy, partialUnderOmit, type DependencyGraph, type EdgeKind, type 
 import type { Ecosystem, Package } from '../core/package.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { databaseAgeDays } from '../advisories/database-age.js';
-import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, isOtherRegistryCrate, isUnknownSourceCrate, loadVersionScheme } from '../ecosystems/formats.js';
+import { ADVISORY_SOURCES_HINT, isAuditable, isFetchedOutsideRegistry, isOtherRegistryCrate, isPatchedPathCrate, isUnknownSourceCrate, loadVersionScheme } from '../ecosystems/formats.js';
 import { redactCredentials } from '../core/credentials.js';
 import { sourceLabel } from '../core/package.js';
 import { advisoryNameKeys, lockfileNameKey, LockfileNameKeys, spellingNote } from '../ecosystems/package-names.js';
@@ -265,6 +265,9 @@ async function matchGraph(
   // Another registry's crate, the same: said when an advisory affects it.
   const mirrored = otherRegistries.filter((p) => affectedPackages.has(p));
   if (mirrored.length > 0) warnings.add(otherRegistryWarning(graph, mirrored));
+  // A [patch] path crate, the same.
+  const copies = candidates.filter((p) => isPatchedPathCrate(p) && affectedPackages.has(p));
+  if (copies.length > 0) warnings.add(patchedPathWarning(graph, copies));
   const notAudited = [...unversioned].map((p): NotAuditedPackage => ({
     target: graph.path,
     ecosystem: graph.ecosystem,
@@ -292,6 +295,15 @@ function fetchedOutsideRegistryWarning(graph: DependencyGraph, packages: readonl
   return (
     `${plural(packages.length, 'package')} not from a registry (git, tarball), matched against advisories by the name and version ` +
     `${graph.path} records for them, which npm does not check against what it fetches: ${listedPackages(packages)}`
+  );
+}
+
+/** What a match of a `[patch]` path crate rests on: its name and version, as a git crate's. */
+function patchedPathWarning(graph: DependencyGraph, packages: readonly Package[]): string {
+  return (
+    `${graph.path}: ${plural(packages.length, 'crate')} that a [patch] builds from a local path in place of the crate of the same name ` +
+    `matched against advisories by name and version (a copy or fork of a crate carries its bugs unless fixed there: ` +
+    `ignore an advisory the copy has fixed with --ignore ID=REASON): ${listedPackages(packages)}`
   );
 }
 

@@ -26,6 +26,13 @@ export interface PackageSource {
    * (formats.ts isAuditable), and a crate's match from another registry is said.
    */
   isDefaultRegistry: boolean;
+  /**
+   * Cargo, a `path` crate: a `[patch]` (the root manifest's or a Cargo configuration's) builds it
+   * in place of the registry or git crate of its name. It is a copy or a fork of that crate, so
+   * it is matched against advisories by name and version, as a git crate is (formats.ts
+   * isPatchedPathCrate).
+   */
+  patchesCrate?: true;
 }
 
 /** How a package is reached in an npm tree; Cargo lockfiles do not record it. */

@@ -85,10 +85,23 @@ export async function loadFixEcosystem(ecosystem: Ecosystem, lockfile: string, h
  * patched one) is matched by the name and version the lockfile records: npm installs lodash
  * 4.17.4 from `file:lodash-4.17.4.tgz` as readily as from the registry. Only the project's own
  * directories (workspaces, `file:` and `link:` directories, Cargo path crates) are not
- * third-party code, and a crate whose source names no registry stowage knows (isUnknownSourceCrate).
+ * third-party code (but a path crate a `[patch]` puts in place of a registry or git
+ * crate: isPatchedPathCrate), and a crate whose source names no registry stowage knows (isUnknownSourceCrate).
  */
 export function isAuditable(pkg: Package): boolean {
-  return pkg.source.kind === 'registry' || isFetchedOutsideRegistry(pkg);
+  return pkg.source.kind === 'registry' || isFetchedOutsideRegistry(pkg) || isPatchedPathCrate(pkg);
+}
+
+/**
+ * A Cargo path crate that a `[patch]` builds in place of the crates.io (or git) crate of its
+ * name: a vendored copy or a fork of that crate, which carries an advisory's bug unless it was
+ * fixed there (`[patch.crates-io] smallvec = { path = "third_party/smallvec" }` holding
+ * smallvec 0.6.9 as published). Matched by name and version, as a git crate is, and the audit
+ * says so when an advisory affects one. Other path crates are the project's own (a `[replace]`
+ * leaves the replaced registry entry, same name and version, in Cargo.lock, and that is matched).
+ */
+export function isPatchedPathCrate(pkg: Package): boolean {
+  return pkg.ecosystem === 'cargo' && pkg.source.kind === 'path' && pkg.source.patchesCrate === true;
 }
 
 /**

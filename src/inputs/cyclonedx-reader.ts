@@ -71,6 +71,8 @@ function writtenByStowage(doc: Json): boolean {
  * `required`, so scope alone would keep every dev package in an audit under `--omit dev`.
  */
 const NPM_DEVELOPMENT_PROPERTY = 'cdx:npm:package:development';
+/** stowage's mark of a Cargo path crate a `[patch]` builds in place of the crate of its name (src/sbom/cyclonedx.ts PATCHES_CRATE_PROPERTY). */
+const PATCHES_CRATE_PROPERTY = 'stowage:cargo:patches-crate';
 
 /** Whether a component carries a property of this name with the value `true`. */
 function hasTrueProperty(component: Json, name: string): boolean {
@@ -456,7 +458,10 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
       // Edges cannot name it; its purl stands for it, once.
       if (byRef.has(id) || refs.has(id)) throw new InputError(path, `${locationText(at)}: purl ${quoted(id)} is listed twice without a bom-ref`);
     }
-    const pkg: Package = { id, ecosystem: identity.ecosystem, name: identity.name, version: identity.version, source: identity.source, checksum: checksumOf(component, identity.ecosystem) };
+    // A [patch] path crate is matched by name and version, as the lockfile's audit matches it.
+    const source: PackageSource =
+      identity.ecosystem === 'cargo' && identity.source.kind === 'path' && hasTrueProperty(component, PATCHES_CRATE_PROPERTY) ? { ...identity.source, patchesCrate: true } : identity.source;
+    const pkg: Package = { id, ecosystem: identity.ecosystem, name: identity.name, version: identity.version, source, checksum: checksumOf(component, identity.ecosystem) };
     const license = declaredLicense(component);
     if (license !== null) pkg.license = license;
     if (identity.alias !== undefined) pkg.alias = identity.alias;

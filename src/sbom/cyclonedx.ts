@@ -17,6 +17,12 @@ import { contentUuid, sbomModel, type SbomComponent, type SbomInput, type SbomPa
 export const INVENTORY_PROPERTY = 'stowage:inventory';
 /** The property naming where an application is inside the artifact (`usr/bin/rg`). */
 export const PATH_PROPERTY = 'stowage:path';
+/**
+ * The property (`true`) marking a Cargo path crate that a `[patch]` builds in place of the crate
+ * of its name: it has no purl (it is not the registry's), and an audit of the SBOM matches it by
+ * name and version, as the lockfile's audit does.
+ */
+export const PATCHES_CRATE_PROPERTY = 'stowage:cargo:patches-crate';
 
 export interface CycloneDxProperty {
   name: string;
@@ -133,5 +139,6 @@ function libraryComponent(c: SbomComponent): CycloneDxComponent {
   if (c.vcsUrl !== null) refs.push({ type: 'vcs', url: c.vcsUrl });
   if (refs.length > 0) out.externalReferences = refs;
   if (c.inventories.length > 0) out.properties = inventoryProperties(c.inventories);
+  if (c.patchesCrate === true) out.properties = [...(out.properties ?? []), { name: PATCHES_CRATE_PROPERTY, value: 'true' }];
   return out;
 }

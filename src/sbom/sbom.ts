@@ -84,6 +84,8 @@ export interface SbomComponent {
   optionalOnly: boolean;
   /** What named it, when not a lockfile (a binary's `.dep-v0`, a package's X-Cargo-Built-Using...): sorted. */
   inventories: InventorySource[];
+  /** A Cargo path crate a `[patch]` builds in place of the crate of its name (PackageSource.patchesCrate). */
+  patchesCrate?: true;
 }
 
 export interface SbomEdge {
@@ -271,6 +273,7 @@ function component(ref: string, packages: Package[], licenses: Map<string, strin
     devOnly: sorted.every((p) => p.flags?.dev === true),
     optionalOnly: sorted.every((p) => p.flags?.optional === true),
     inventories,
+    ...(sorted.some((p) => p.source.kind === 'path' && p.source.patchesCrate === true) ? { patchesCrate: true as const } : {}),
   };
 }
 

@@ -76,7 +76,10 @@ test('the bare name "rsa" is ambiguous anyway (two entries): refused as before',
   assert.equal(result.status, 2, result.stdout);
 });
 
-const LOCAL_RSA: { what: string; files: Record<string, string> }[] = [
+/** The findings when only crates.io's rsa is matched. */
+const CRATES_IO_RSA = ['RUSTSEC-2023-0071 rsa 0.9.10 https://github.com/rust-lang/crates.io-index'];
+
+const LOCAL_RSA: { what: string; files: Record<string, string>; findings?: string[] }[] = [
   {
     what: 'a path dependency of the root manifest',
     files: { 'Cargo.toml': APP_MANIFEST.replace('rsa = "0.9"', 'rsa = { path = "../rsa" }') },
@@ -84,6 +87,8 @@ const LOCAL_RSA: { what: string; files: Record<string, string> }[] = [
   {
     what: 'a path dependency under [patch.crates-io]',
     files: { 'Cargo.toml': `${APP_MANIFEST}\n[patch.crates-io]\nrsa = { path = "vendor/rsa" }\n` },
+    // The patched copy is matched too, as a git fork is (audit-cargo-patch-path.test.ts).
+    findings: [...CRATES_IO_RSA, 'RUSTSEC-2023-0071 rsa 0.9.10 vendor/rsa'],
   },
   {
     what: 'a workspace member (found by the members glob)',
@@ -101,14 +106,14 @@ const LOCAL_RSA: { what: string; files: Record<string, string> }[] = [
   },
 ];
 
-for (const { what, files } of LOCAL_RSA) {
+for (const { what, files, findings = CRATES_IO_RSA } of LOCAL_RSA) {
   test(`a source-less rsa that the workspace has as a path package (${what}) takes the bare "rsa 0.9.10", as in Cargo`, () => {
     const root = tempTree('shadow-local', { ...files, 'Cargo.lock': shadowLock() });
     const result = audit(root);
     // crates.io's rsa is still audited (w depends on it): found, exit 1.
     assert.equal(result.status, 1, result.stderr);
-    const report = JSON.parse(result.stdout) as { findings: { advisory: { id: string }; paths: string[][] }[] };
-    assert.deepEqual(report.findings.map((f) => f.advisory.id), ['RUSTSEC-2023-0071']);
+    const report = JSON.parse(result.stdout) as { findings: { advisory: { id: string }; package: { name: string; version: string; source: string }; paths: string[][] }[] };
+    assert.deepEqual(report.findings.map((f) => `${f.advisory.id} ${f.package.name} ${f.package.version} ${f.package.source}`).sort(), findings);
   });
 }
 
@@ -139,7 +144,11 @@ test('a crate [patch]ed from a path inside the application is a path package app
     const report = JSON.parse(result.stdout) as { findings: { advisory: { id: string }; paths: string[][]; directDependencies: string[] }[] };
     assert.deepEqual(
       report.findings.map((f) => [f.advisory.id, f.paths, f.directDependencies]),
-      [['RUSTSEC-2023-0071', [['app@0.1.0', 'smallvec@1.6.0', 'rsa@0.9.10']], ['smallvec@1.6.0']]],
+      [
+        ['RUSTSEC-2023-0071', [['app@0.1.0', 'smallvec@1.6.0', 'rsa@0.9.10']], ['smallvec@1.6.0']],
+        // The patched smallvec is a copy of crates.io's 1.6.0: matched as such (audit-cargo-patch-path.test.ts).
+        ['RUSTSEC-2021-0003', [['app@0.1.0', 'smallvec@1.6.0']], ['smallvec@1.6.0']],
+      ],
       what,
     );
     const sbom = runCli(['sbom', '--no-licenses', root], { cacheDir });

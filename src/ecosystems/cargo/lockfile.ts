@@ -664,7 +664,16 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
   // Cargo makes a path dependency inside the workspace a member, never a `[patch]` or `[replace]`
   // path (not a dependency of any member): that crate is a path package.
   const dependencies = new Set(declared.keys());
-  if (isTomlTable(doc.patch)) for (const registry of Object.values(doc.patch)) collect(registry);
+  // The crates a [patch] path builds in place of a registry or git crate of their name: a copy
+  // or fork of that crate, matched against advisories as a git crate is. (A [replace] keeps the
+  // replaced registry entry in the lockfile, same name and version, which is matched already.)
+  const patching = new Set<string>();
+  const collectPatches = (table: TomlValue | undefined): void => {
+    collect(table);
+    if (!isTomlTable(table)) return;
+    for (const [key, spec] of Object.entries(table)) if (isTomlTable(spec) && typeof spec.path === 'string') patching.add(typeof spec.package === 'string' ? spec.package : key);
+  };
+  if (isTomlTable(doc.patch)) for (const registry of Object.values(doc.patch)) collectPatches(registry);
   collect(replacementsByName(doc));
 
   const classify = (name: string): PackageSource => {
@@ -673,10 +682,11 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
     const path = normalizePath(written);
     members ??= memberGlobs.map((glob) => memberGlobMatcher(normalizePath(glob)));
     if (members.some((matches) => matches(path))) return workspaceSource();
-    if (!dependencies.has(name)) return { kind: 'path', url: written, isDefaultRegistry: false };
+    const pathPackage: PackageSource = { kind: 'path', url: written, isDefaultRegistry: false, ...(patching.has(name) ? { patchesCrate: true as const } : {}) };
+    if (!dependencies.has(name)) return pathPackage;
     const outside = path === '..' || path.startsWith('../') || path.startsWith('/') || WINDOWS_DRIVE.test(path);
     const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`));
-    return outside || isExcluded ? { kind: 'path', url: written, isDefaultRegistry: false } : workspaceSource();
+    return outside || isExcluded ? pathPackage : workspaceSource();
   };
   return { classify };
 }
