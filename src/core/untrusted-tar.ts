@@ -78,7 +78,9 @@ export interface UntrustedTreeOptions extends UntrustedTarOptions {
    * than a reader wants in memory. Decided on the file's path and first bytes (`head`: up to
    * KEEP_HEAD_BYTES, all of a smaller file), before the rest is inflated, so a file that is
    * not kept is never held in memory, however far it expands. A hard link follows the
-   * decision made for its target.
+   * decision made for its target, except at a path kept whatever its bytes (`keep` says so of
+   * it with an empty head: a package.json): it has its target's bytes even when they were not
+   * kept, the archive being read a second time for them.
    */
   keep: (path: string, head: Buffer) => boolean;
   /** Cap on the size of one kept file: past it the archive is refused (a kept file is held whole). */
@@ -181,7 +183,18 @@ export async function readUntrustedTree(bytes: Buffer, options: UntrustedTreeOpt
   if (options.onKept !== undefined && (options.duplicates !== 'refuse' || options.refuseLinks !== true)) {
     throw new Error('readUntrustedTree: onKept needs duplicates "refuse" and refuseLinks');
   }
-  return readTar(bytes, options, options.keep, options.maxKeptFileBytes, options.refuseLinks !== true, options);
+  const links = options.refuseLinks !== true;
+  const missed = new Set<string>();
+  const first = await readTar(bytes, options, options.keep, options.maxKeptFileBytes, links, options, missed);
+  if (missed.size === 0) return first;
+  // A hard link at a path kept by its name (a package.json) to a file that was not kept: dpkg
+  // and container runtimes install the link with the file's bytes, so the archive is read again,
+  // keeping those files too, for each link to have its bytes. They are dropped afterwards unless
+  // `keep` wants them where they are.
+  const { onEntry: _reported, ...again } = options;
+  const keepLinked = (path: string, head: Buffer): boolean => missed.has(path) || options.keep(path, head);
+  const second = await readTar(bytes, again, keepLinked, options.maxKeptFileBytes, links, options);
+  return { files: second.files.filter((f) => !missed.has(f.path) || options.keep(f.path, f.data.subarray(0, KEEP_HEAD_BYTES))), symlinks: second.symlinks };
 }
 
 async function readTar(
@@ -191,6 +204,8 @@ async function readTar(
   maxKeptFileBytes = Infinity,
   links = keep !== null,
   handing: Pick<UntrustedTreeOptions, 'onKept' | 'keptFileCap' | 'maxKeptBytes' | 'maxKeptBytesReason'> = {},
+  /** Filled with the files whose bytes a hard link needs at a path `keep` wants by its name alone, when they were not kept. */
+  missed?: Set<string>,
 ): Promise<UntrustedTree> {
   const { label, maxBytes, maxEntries } = options;
   const strip = options.stripComponents ?? 0;
@@ -219,6 +234,8 @@ async function readTar(
     const symlinks = new Map<string, string>();
     // Every regular file read, kept or not: what a hard link may name.
     const regular = new Set<string>();
+    // The regular entry whose bytes each hard link has (a link to a link leads to it).
+    const origin = new Map<string, string>();
     // Where each file is in `files`.
     const fileAt = new Map<string, number>();
     // Every path so far: a file, or a directory (explicit or implied by a path under it).
@@ -300,11 +317,16 @@ async function readTar(
         if (entry.kind === 'symlink') {
           removeFile(path);
           symlinks.set(path, target);
+          origin.delete(path);
         } else {
           const at = fileAt.get(target);
+          const from = origin.get(target) ?? target;
           removeFile(path);
           if (at !== undefined) fileAt.set(path, files.push({ ...(files[at] as ArchiveFile), path }) - 1);
+          // Its target was not kept, but its own path is wanted whatever its bytes (a package.json).
+          else if (missed !== undefined && keep !== null && keep(path, Buffer.alloc(0))) missed.add(from);
           regular.add(path);
+          origin.set(path, from);
         }
         stream.on('end', () => next());
         stream.resume();
@@ -348,6 +370,7 @@ async function readTar(
       stream.on('end', () => {
         if (settled) return;
         regular.add(path);
+        origin.delete(path);
         if (!decide()) {
           removeFile(path);
           return next();

@@ -20,6 +20,19 @@ import type { TreeLink } from '../core/untrusted-tar.js';
  * what is audited, whether or not a manifest still asks for it.
  */
 export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: string, links: readonly TreeLink[] = [], rooted = false, at = ''): DependencyGraph[] {
+  // The tree is itself a node_modules (`stowage audit app/node_modules`): its top-level
+  // directories are packages, as node loads them from its parent; read as that parent's.
+  const top = at.replace(/\/+$/, '');
+  if (posix.basename(top) === 'node_modules' && globalDirOf('x', top) === null) {
+    const inside = (path: string): string => `node_modules/${path}`;
+    return nodeModulesGraphs(
+      new Map([...read].map(([path, data]) => [inside(path), data])),
+      artifact,
+      links.map((link) => ({ path: inside(link.path), target: link.target })),
+      rooted,
+      posix.dirname(top),
+    );
+  }
   const installedLocation = (path: string): InstalledLocation | null => installedLocationIn(path, at);
   const linkedPackageRoot = (path: string): string | null => linkedPackageRootIn(path, at);
   const byRoot = new Map<string, string[]>();

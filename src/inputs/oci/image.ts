@@ -37,9 +37,9 @@ export async function readImageArchive(path: string, bytes: Buffer, limits: Ship
     keep: () => true,
   });
   const blobs = new Map(archive.files.map((f) => [f.path, f.data]));
-  const images = imagesOf(path, archive, blobs);
-  const graphs: DependencyGraph[] = [];
   const warnings: string[] = [];
+  const images = imagesOf(path, archive, blobs, warnings);
+  const graphs: DependencyGraph[] = [];
   // Each layer blob is read once, however many images (or one image, several times) name it.
   const layerReads: LayerReads = { reads: new Map(), replacing: new Map(), ids: new Map() };
   // The files every layer keeps are held together: their bytes are capped by the archive's size.
@@ -78,10 +78,10 @@ interface ImageLayers {
  * reads one or the other (moby's `docker load` the first, containerd's importer and podman the
  * second), so when both are there every image either names is read, the same layers once.
  */
-function imagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<string, Buffer>): ImageLayers[] {
+function imagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<string, Buffer>, warnings: string[]): ImageLayers[] {
   const docker = blobs.get('manifest.json') ? dockerImagesOf(path, blobs.get('manifest.json') as Buffer) : [];
   // Beside a docker manifest, an index may name other platforms' images whose blobs docker save left out: no loader can load those.
-  const oci = blobs.has('index.json') && blobs.has('oci-layout') ? ociImagesOf(path, archive, blobs, blobs.get('index.json') as Buffer, docker.length > 0) : [];
+  const oci = blobs.has('index.json') && blobs.has('oci-layout') ? ociImagesOf(path, archive, blobs, blobs.get('index.json') as Buffer, docker.length > 0, warnings) : [];
   if (docker.length === 0 && oci.length === 0) throw new InputError(path, 'a tar, but not an image archive: no manifest.json (docker save) and no oci-layout with index.json');
   const seen = new Set<string>();
   const images: ImageLayers[] = [];
@@ -105,15 +105,20 @@ function dockerImagesOf(path: string, docker: Buffer): ImageLayers[] {
   });
 }
 
-/** `skipAbsent`: an image whose manifest or layers the archive does not hold is passed over, not refused. */
-function ociImagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<string, Buffer>, index: Buffer, skipAbsent: boolean): ImageLayers[] {
+/**
+ * `skipAbsent`: an image whose manifest or layers the archive does not hold is passed over, not
+ * refused. A manifest none of whose layers is a file system layer (an attestation, an artifact)
+ * is no image: passed over, and named in `warnings` unless it is marked as buildx's attestation.
+ */
+function ociImagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<string, Buffer>, index: Buffer, skipAbsent: boolean, warnings: string[]): ImageLayers[] {
   const images: ImageLayers[] = [];
   const holds = (blobPath: string): boolean => blobs.has(blobPath) || archive.symlinks.some((l) => l.path === blobPath);
   // Each index or manifest is read once, however many descriptors name it: a few kilobytes of
   // indexes each naming the next one a hundred times over would otherwise be walked 100^N times
   // (an index names the same manifest twice, as one image; the first name given is its name).
   const visited = new Set<string>();
-  const visit = (descriptor: unknown, where: string, depth: number): void => {
+  // `named`: the ref name of the index that names this descriptor (buildx's tag is on the index of its platforms).
+  const visit = (descriptor: unknown, where: string, depth: number, named?: string): void => {
     if (depth > 4) throw new InputError(`${path}:${where}`, 'image indexes nested too deep');
     const d = descriptor as { mediaType?: unknown; digest?: unknown; annotations?: Record<string, unknown> };
     if (typeof d.digest !== 'string') throw new InputError(`${path}:${where}`, 'a descriptor without a digest');
@@ -122,24 +127,64 @@ function ociImagesOf(path: string, archive: UntrustedTree, blobs: ReadonlyMap<st
     if (visited.has(blobPath)) return;
     visited.add(blobPath);
     const doc = parseJson(path, blobPath, blobAt(path, archive, blobs, blobPath)) as { manifests?: unknown; layers?: unknown };
+    const ownName = d.annotations?.['org.opencontainers.image.ref.name'];
+    const refName = typeof ownName === 'string' ? ownName : named;
     if (Array.isArray(doc.manifests)) {
-      doc.manifests.forEach((m, i) => visit(m, `${blobPath} manifests[${i}]`, depth + 1));
+      doc.manifests.forEach((m, i) => visit(m, `${blobPath} manifests[${i}]`, depth + 1, refName));
       return;
     }
     if (!Array.isArray(doc.layers)) throw new InputError(`${path}:${blobPath}`, 'neither an image index nor an image manifest (no "layers")');
-    const refName = d.annotations?.['org.opencontainers.image.ref.name'];
+    const kinds = doc.layers.map((layer) => layerMediaType((layer as { mediaType?: unknown }).mediaType));
+    // An attestation (buildx's provenance and SBOM: `application/vnd.in-toto+json` blobs, platform
+    // unknown/unknown) or another artifact: no file system layer, nothing a container runs.
+    if (kinds.length > 0 && kinds.every((k) => k.kind === 'other')) {
+      if (d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest') {
+        const types = [...new Set(kinds.map((k) => (k as { mediaType: string }).mediaType))].join(', ');
+        warnings.push(`${path}:${blobPath}: a manifest without file system layers (${types}), not an image: not audited`);
+      }
+      return;
+    }
+    const other = kinds.findIndex((k) => k.kind !== 'layer');
+    if (other >= 0) {
+      const k = kinds[other] as { kind: 'other' | 'unread'; mediaType: string };
+      throw new InputError(
+        `${path}:${blobPath}`,
+        k.kind === 'unread'
+          ? `layers[${other}] is an ${JSON.stringify(k.mediaType)} layer, which stowage does not read (it reads tar, gzip, zstd and xz layers)`
+          : `layers[${other}] has media type ${JSON.stringify(k.mediaType)}, not an image layer's, beside file system layers: what a runtime unpacks cannot be told`,
+      );
+    }
     const layers = doc.layers.map((layer, i) => {
       const digest = (layer as { digest?: unknown }).digest;
       if (typeof digest !== 'string') throw new InputError(`${path}:${blobPath}`, `layers[${i}] has no digest`);
       return digestPath(path, blobPath, digest);
     });
     if (skipAbsent && !layers.every(holds)) return;
-    images.push({ name: typeof refName === 'string' ? refName : d.digest, ...(typeof refName === 'string' ? { tag: refName } : {}), layers });
+    // Named by its own ref name, else by its digest (an index's platforms share the index's tag).
+    images.push({ name: typeof ownName === 'string' ? ownName : d.digest, ...(refName !== undefined ? { tag: refName } : {}), layers });
   };
   const top = parseJson(path, 'index.json', index) as { manifests?: unknown };
   if (!Array.isArray(top.manifests)) throw new InputError(`${path}:index.json`, 'no "manifests" list');
   top.manifests.forEach((m, i) => visit(m, `index.json manifests[${i}]`, 0));
   return images;
+}
+
+/**
+ * A file system layer's media types (OCI's and Docker's, non-distributable and foreign ones
+ * included), compressed as stowage reads them (the compression itself is told by the magic bytes).
+ */
+const LAYER_MEDIA_TYPE = /^application\/vnd\.(?:oci\.image\.layer\.(?:nondistributable\.)?v1\.tar(?:\+gzip|\+zstd)?|docker\.image\.rootfs\.(?:foreign\.)?diff\.tar(?:\.gzip|\.zstd)?)$/;
+
+/**
+ * What a manifest's `layers[]` entry is by its media type: a file system layer (or no media type,
+ * as old writers leave it), one in a form stowage cannot read (encrypted), or something else (an
+ * attestation's in-toto statement, an artifact's blob), which no runtime unpacks as files.
+ */
+function layerMediaType(mediaType: unknown): { kind: 'layer' } | { kind: 'unread' | 'other'; mediaType: string } {
+  if (mediaType === undefined || (typeof mediaType === 'string' && LAYER_MEDIA_TYPE.test(mediaType))) return { kind: 'layer' };
+  const named = typeof mediaType === 'string' ? mediaType : JSON.stringify(mediaType);
+  if (typeof mediaType === 'string' && /^application\/vnd\.(?:oci\.image\.layer|docker\.image\.rootfs)\./.test(mediaType)) return { kind: 'unread', mediaType: named };
+  return { kind: 'other', mediaType: named };
 }
 
 /** `sha256:HEX` -> `blobs/sha256/HEX`, refusing anything that is not a digest (no path can hide in one). */
