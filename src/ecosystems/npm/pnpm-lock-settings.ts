@@ -90,6 +90,9 @@ export function changedPnpmfile(pnpmfile: NonNullable<LockfileInput['pnpmfile']>
     case 'unread':
       return { unlocked: [`what the hooks of ${name} change (not read: it lies outside the upload)`], file: pnpmfile.path };
     case 'read':
+      // pnpm 9.15.9 records no checksum for a file that exports no `hooks` (an empty file,
+      // comments only, `module.exports = {}`): nothing to compare then, and nothing it changes.
+      if (locked === undefined && exportsNoHooks(pnpmfile.text)) return null;
       break;
   }
   // pnpm hashes the file with its line ends made `\n`.
@@ -97,6 +100,20 @@ export function changedPnpmfile(pnpmfile: NonNullable<LockfileInput['pnpmfile']>
   const checksums = [base32(createHash('md5').update(normalized).digest()), `sha256-${createHash('sha256').update(normalized).digest('base64')}`];
   if (locked !== undefined && checksums.includes(locked)) return null;
   return { unlocked: [`what the hooks of ${name} change`], file: pnpmfile.path };
+}
+
+/**
+ * Whether a hooks file certainly exports no hooks: once its comments are taken out, nothing is
+ * left but an optional `'use strict'` and an optional `module.exports = {}`. Anything else (a
+ * string, a regular expression, any other statement) may export hooks, and is compared by its
+ * checksum. A `/*` or `//` inside a string or a regular expression would be taken for a comment
+ * here, but that string's or expression's opening quote or slash is then left over, and the text
+ * is not one of those forms.
+ */
+function exportsNoHooks(text: string): boolean {
+  // Whitespace goes too, so `'use strict'` is `'usestrict'` here.
+  const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n\r\u2028\u2029]*/g, ' ').replace(/^\uFEFF/, '').replace(/\s+/g, '');
+  return /^(?:(?:'usestrict'|"usestrict");?)?(?:module\.exports=\{\};?)?$/.test(code);
 }
 
 /**
