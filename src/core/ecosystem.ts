@@ -34,6 +34,10 @@ export interface LockfileInput {
    * (or `the environment (NAME)`) that sets it; absent when none does.
    */
   lockfileOff?: { setting: string; file: string; line?: number };
+  /** pnpm: the user's .npmrc (`npm_config_userconfig`, else ~/.npmrc), when there is one: its settings count below the project's. */
+  npmUserConfig?: { path: string; text: string };
+  /** pnpm: the `npm_config_*` variables of the environment, whose settings win over every .npmrc. */
+  npmEnvironment?: Record<string, string>;
   /**
    * pnpm: the hooks file pnpm loads (`pnpmfile=` of the .npmrc, else .pnpmfile.cjs beside the
    * lockfile; its hooks change what pnpm resolves): read, absent, not read (outside an upload)

@@ -298,7 +298,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     if (confineTo === undefined && existsSync(home) && !input.yarnrcs.some((y) => resolve(y.path) === resolve(home))) input.yarnrcs.push({ path: home, text: readTextInput(home) });
   }
   if (location.format.ecosystem === 'npm' && location.format.fileName !== 'bun.lock') {
-    const off = await lockfileOffSetting(location.path, location.format.fileName, confineTo);
+    const off = await lockfileOffSetting(location.path, location.format.fileName, confineTo, input);
     if (off !== null) input.lockfileOff = off;
   }
   if (location.format.ecosystem === 'cargo') Object.assign(input, await cargoConfigReaders(location.buildDir ?? dirname(location.path), confineTo, record));
@@ -316,7 +316,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
  * Read for their settings, never recorded (an .npmrc may hold credentials). An upload reads only
  * its own files: the server's environment and home directory are not the application's.
  */
-async function lockfileOffSetting(lockfile: string, fileName: string, confineTo: string | undefined): Promise<LockfileInput['lockfileOff'] | null> {
+async function lockfileOffSetting(lockfile: string, fileName: string, confineTo: string | undefined, input: LockfileInput): Promise<LockfileInput['lockfileOff'] | null> {
   const { npmLockfileOff, pnpmLockfileOff, yarnV1LockfileOff } = await import('../ecosystems/npm/lockfile-off-settings.js');
   const own = dirname(resolve(lockfile));
   const settingsFile = (path: string): { path: string; text: string }[] => {
@@ -353,7 +353,13 @@ async function lockfileOffSetting(lockfile: string, fileName: string, confineTo:
   const npmrcs = [...settingsFile(join(own, '.npmrc'))];
   const userconfig = confineTo === undefined ? (Object.entries(process.env).find(([name]) => name.toLowerCase() === 'npm_config_userconfig')?.[1] ?? (home ? join(home, '.npmrc') : undefined)) : undefined;
   if (userconfig !== undefined && resolve(userconfig) !== join(own, '.npmrc')) npmrcs.push(...settingsFile(resolve(userconfig)));
-  return fileName === 'pnpm-lock.yaml' ? pnpmLockfileOff(npmrcs, env) : npmLockfileOff(npmrcs, env);
+  if (fileName !== 'pnpm-lock.yaml') return npmLockfileOff(npmrcs, env);
+  // pnpm's other settings (auto-install-peers) are read from the same places, below the project's .npmrc.
+  const user = npmrcs.find((npmrc) => npmrc.path !== join(own, '.npmrc'));
+  if (user !== undefined) input.npmUserConfig = user;
+  const npmEnvironment = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => /^npm_config_/i.test(entry[0]) && entry[1] !== undefined));
+  if (Object.keys(npmEnvironment).length > 0) input.npmEnvironment = npmEnvironment;
+  return pnpmLockfileOff(npmrcs, env);
 }
 
 /**

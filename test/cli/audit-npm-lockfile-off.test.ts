@@ -160,3 +160,25 @@ test('yarn 1: a .yarnrc --no-lockfile true is refused, wherever yarn 1 reads it'
   const overridden = audit(tempTree('yarn-lock-home-wins', { ...files, '.yarnrc': '--no-lockfile true\n' }), userEnv({}, tempTree('yarn-home-off', { '.yarnrc': '--no-lockfile false\n' })));
   assert.equal(overridden.status, 1, overridden.stderr);
 });
+
+test("pnpm: auto-install-peers from the user's .npmrc or the environment is the one the lockfile is compared with", () => {
+  // pnpm 9.15.9 with auto-install-peers=false in ~/.npmrc (or npm_config_auto_install_peers=false)
+  // installs --frozen-lockfile from a lockfile locked with `autoInstallPeers: false`, and refuses
+  // one locked with true (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH). The audit compared the lockfile with
+  // pnpm's default alone: it called the first stale, naming an .npmrc the project does not have,
+  // and the second in sync.
+  const locked = (value: boolean): Record<string, string> => ({ 'package.json': MANIFEST, 'pnpm-lock.yaml': PNPM_LOCK.replace('autoInstallPeers: true', `autoInstallPeers: ${String(value)}`) });
+  const home = tempTree('pnpm-peers-home', { '.npmrc': 'auto-install-peers=false\n' });
+  assert.deepEqual(audit(tempTree('pnpm-peers-user-false', locked(false)), userEnv({}, home)).warnings, []);
+  assert.deepEqual(audit(tempTree('pnpm-peers-env-false', locked(false)), userEnv({ npm_config_auto_install_peers: 'false' })).warnings, []);
+  const user = audit(tempTree('pnpm-peers-user-true', locked(true)), userEnv({}, home));
+  assert.deepEqual(user.warnings, [
+    `${join(home, '.npmrc')}: autoInstallPeers false (settings.autoInstallPeers is true) not locked as asked in pnpm-lock.yaml: the lockfile is older than .npmrc; the audit covers what it locks`,
+  ]);
+  // The project's .npmrc wins over the user's; the environment over both.
+  assert.deepEqual(audit(tempTree('pnpm-peers-project', { ...locked(true), '.npmrc': 'auto-install-peers=true\n' }), userEnv({}, home)).warnings, []);
+  const env = audit(tempTree('pnpm-peers-env', { ...locked(true), '.npmrc': 'auto-install-peers=true\n' }), userEnv({ NPM_CONFIG_AUTO_INSTALL_PEERS: 'false' }));
+  assert.deepEqual(env.warnings, [
+    'the environment (NPM_CONFIG_AUTO_INSTALL_PEERS): autoInstallPeers false (settings.autoInstallPeers is true) not locked as asked in pnpm-lock.yaml: the lockfile is older than the environment (NPM_CONFIG_AUTO_INSTALL_PEERS); the audit covers what it locks',
+  ]);
+});

@@ -173,12 +173,22 @@ export function changedAutoInstallPeers(
   workspace: { path: string; value: unknown } | undefined,
   npmrcPath: string,
   withDefault: boolean,
+  machine: { user?: { path: string; text: string } | undefined; env: Readonly<Record<string, string>> } = { env: {} },
 ): ChangedSetting | null {
   const locked = isRecord(lockSettings) ? lockSettings.autoInstallPeers : undefined;
   if (locked === undefined || locked === null || locked === '') return null;
   const fromWorkspace = workspace !== undefined && workspace.value !== undefined ? { value: yamlFlag(workspace.value), file: workspace.path } : undefined;
-  const fromNpmrc = npmrc === undefined ? undefined : npmrcFlag(npmrcTopLevelSetting(npmrc.text, 'auto-install-peers'));
-  const applied = fromWorkspace ?? (fromNpmrc !== undefined ? { value: fromNpmrc, file: npmrcPath } : withDefault ? { value: true, file: npmrcPath } : undefined);
+  // pnpm 9.15.9 reads it from npm_config_auto_install_peers, else the project's .npmrc, else the
+  // user's: with auto-install-peers=false in ~/.npmrc, install --frozen-lockfile accepts a lockfile
+  // locked with false (and refuses one locked with true).
+  const envName = Object.keys(machine.env).find((name) => name.toLowerCase() === 'npm_config_auto_install_peers');
+  const fromEnv = envName === undefined ? undefined : { value: npmrcFlag(machine.env[envName]) as boolean, file: `the environment (${envName})` };
+  const fromFile = (file: { path: string; text: string } | undefined, shown: string): { value: boolean; file: string } | undefined => {
+    const value = file === undefined ? undefined : npmrcFlag(npmrcTopLevelSetting(file.text, 'auto-install-peers'));
+    return value === undefined ? undefined : { value, file: shown };
+  };
+  const applied =
+    fromWorkspace ?? fromEnv ?? fromFile(npmrc, npmrcPath) ?? fromFile(machine.user, machine.user?.path ?? '') ?? (withDefault ? { value: true, file: npmrcPath } : undefined);
   if (applied === undefined || (applied.value !== null && applied.value === yamlFlag(locked))) return null;
   const shown = applied.value === null ? String(workspace?.value) : String(applied.value);
   return { unlocked: [`autoInstallPeers ${shown} (settings.autoInstallPeers is ${typeof locked === 'string' ? locked : JSON.stringify(locked)})`], file: applied.file };

@@ -295,7 +295,7 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
     input.pnpmWorkspace !== undefined && (rootManifest === null || readsWorkspaceSettings(rootManifest)) && isRecord(workspaceDoc)
       ? { path: input.pnpmWorkspace.path, value: workspaceDoc.autoInstallPeers }
       : undefined;
-  const peers = changedAutoInstallPeers(doc.settings, npmrc, workspaceSetting, npmrcPath, everySetting);
+  const peers = changedAutoInstallPeers(doc.settings, npmrc, workspaceSetting, npmrcPath, everySetting, { user: input.npmUserConfig, env: input.npmEnvironment ?? {} });
   if (peers !== null) {
     unlocked.push(...peers.unlocked);
     if (!staleManifests.includes(peers.file)) staleManifests.push(peers.file);
