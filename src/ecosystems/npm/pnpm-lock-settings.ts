@@ -159,7 +159,8 @@ function objectHashText(value: unknown): string | null {
 /**
  * The lockfile's `settings.autoInstallPeers` against the value pnpm installs with: pnpm 10's
  * pnpm-workspace.yaml `autoInstallPeers` (`workspace`, when the pnpm that installs reads it), else
- * the .npmrc's `auto-install-peers`, else true. pnpm install --frozen-lockfile refuses a lockfile
+ * `npm_config_auto_install_peers` (`machine.env`), else the project's .npmrc's `auto-install-peers`,
+ * else the user's (`machine.user`), else true. pnpm install --frozen-lockfile refuses a lockfile
  * that records the other value (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH "settings.autoInstallPeers") and a
  * plain install resolves anew: checked with pnpm 9.15.9, ajv-keywords 3.5.2 locked under
  * `auto-install-peers=false`, the setting then removed, installs its peer ajv 6 and ajv's four
