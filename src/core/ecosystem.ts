@@ -29,6 +29,16 @@ export interface LockfileInput {
   /** pnpm: the project's .npmrc (beside the lockfile), when there is one: its settings that change what pnpm installs. */
   pnpmNpmrc?: { path: string; text: string };
   /**
+   * npm, pnpm and yarn 1: a setting of the package manager that makes it ignore the lockfile
+   * (npm `package-lock=false`, pnpm `lockfile=false`, yarn 1 `--no-lockfile true`), and the file
+   * (or `the environment (NAME)`) that sets it; absent when none does.
+   */
+  lockfileOff?: { setting: string; file: string; line?: number };
+  /** pnpm: the user's .npmrc (`npm_config_userconfig`, else ~/.npmrc), when there is one: its settings count below the project's. */
+  npmUserConfig?: { path: string; text: string };
+  /** pnpm: the `npm_config_*` variables of the environment, whose settings win over every .npmrc. */
+  npmEnvironment?: Record<string, string>;
+  /**
    * pnpm: the hooks file pnpm loads (`pnpmfile=` of the .npmrc, else .pnpmfile.cjs beside the
    * lockfile; its hooks change what pnpm resolves): read, absent, not read (outside an upload)
    * or ignored (`ignore-pnpmfile`).

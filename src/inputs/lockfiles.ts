@@ -297,12 +297,69 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     const home = join(homedir() || '/usr/local/share', '.yarnrc.yml');
     if (confineTo === undefined && existsSync(home) && !input.yarnrcs.some((y) => resolve(y.path) === resolve(home))) input.yarnrcs.push({ path: home, text: readTextInput(home) });
   }
+  if (location.format.ecosystem === 'npm' && location.format.fileName !== 'bun.lock') {
+    const off = await lockfileOffSetting(location.path, location.format.fileName, confineTo, input);
+    if (off !== null) input.lockfileOff = off;
+  }
   if (location.format.ecosystem === 'cargo') Object.assign(input, await cargoConfigReaders(location.buildDir ?? dirname(location.path), confineTo, record));
   noteCodeKind(location.format.fileName);
   const parse = await location.format.loadParser();
   const graph = parse(input);
   if (location.format.ecosystem === 'npm') await (await import('../ecosystems/npm/local-tarball.js')).readLocalTarballs(graph, record);
   return graph;
+}
+
+/**
+ * A setting that makes the package manager ignore this lockfile, from the files and environment
+ * it reads (lockfile-off-settings.ts): npm's and pnpm's from the environment, the project's .npmrc
+ * and the user's (`npm_config_userconfig`, else ~/.npmrc); yarn 1's from every .yarnrc it merges.
+ * Read for their settings, never recorded (an .npmrc may hold credentials). An upload reads only
+ * its own files: the server's environment and home directory are not the application's.
+ */
+async function lockfileOffSetting(lockfile: string, fileName: string, confineTo: string | undefined, input: LockfileInput): Promise<LockfileInput['lockfileOff'] | null> {
+  const { npmLockfileOff, pnpmLockfileOff, yarnV1LockfileOff } = await import('../ecosystems/npm/lockfile-off-settings.js');
+  const own = dirname(resolve(lockfile));
+  const settingsFile = (path: string): { path: string; text: string }[] => {
+    if (confineTo !== undefined && !isInsideDirectory(confineTo, path)) return [];
+    try {
+      if (!statSync(path).isFile()) return [];
+    } catch {
+      return [];
+    }
+    return [{ path, text: readTextInput(path) }];
+  };
+  const env = confineTo === undefined ? process.env : {};
+  const home = confineTo === undefined ? process.env.HOME || homedir() : undefined;
+  if (fileName === 'yarn.lock') {
+    const rcs: { path: string; text: string }[] = [];
+    const dirs: string[] = [];
+    for (let dir = own; ; dir = dirname(dir)) {
+      dirs.unshift(dir);
+      if (confineTo !== undefined || dirname(dir) === dir) break;
+    }
+    for (const dir of dirs) rcs.push(...settingsFile(join(dir, '.yarnrc')), ...settingsFile(join(dir, '.yarnrc.yml')));
+    if (confineTo === undefined) {
+      rcs.push(...settingsFile('/etc/yarn/config'), ...settingsFile('/etc/yarnrc'));
+      if (home) {
+        const configDir = process.env.XDG_CONFIG_HOME ? join(process.env.XDG_CONFIG_HOME, 'yarn') : join(home, '.config', 'yarn');
+        for (const path of [configDir, join(home, '.config', 'yarn', 'config'), join(home, '.config', 'yarn'), join(home, '.yarn', 'config'), join(home, '.yarnrc'), join(home, '.yarnrc.yml')]) {
+          rcs.push(...settingsFile(path));
+        }
+      }
+      if (process.env.YARN_CONFIG) rcs.push(...settingsFile(resolve(process.env.YARN_CONFIG)));
+    }
+    return yarnV1LockfileOff(rcs);
+  }
+  const npmrcs = [...settingsFile(join(own, '.npmrc'))];
+  const userconfig = confineTo === undefined ? (Object.entries(process.env).find(([name]) => name.toLowerCase() === 'npm_config_userconfig')?.[1] ?? (home ? join(home, '.npmrc') : undefined)) : undefined;
+  if (userconfig !== undefined && resolve(userconfig) !== join(own, '.npmrc')) npmrcs.push(...settingsFile(resolve(userconfig)));
+  if (fileName !== 'pnpm-lock.yaml') return npmLockfileOff(npmrcs, env);
+  // pnpm's other settings (auto-install-peers) are read from the same places, below the project's .npmrc.
+  const user = npmrcs.find((npmrc) => npmrc.path !== join(own, '.npmrc'));
+  if (user !== undefined) input.npmUserConfig = user;
+  const npmEnvironment = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => /^npm_config_/i.test(entry[0]) && entry[1] !== undefined));
+  if (Object.keys(npmEnvironment).length > 0) input.npmEnvironment = npmEnvironment;
+  return pnpmLockfileOff(npmrcs, env);
 }
 
 /**

@@ -134,6 +134,27 @@ test('a .pnpmfile.cjs added, changed or removed after locking makes pnpm-lock.ya
   ]);
 });
 
+test('a .pnpmfile.cjs that exports no hooks is not a change: pnpm records no checksum for it', () => {
+  // pnpm 9.15.9 wrote no pnpmfileChecksum for an empty .pnpmfile.cjs, one of comments only and
+  // `module.exports = {}`, and one for `module.exports = { hooks: {} }`: the audit warned of a
+  // stale lockfile for each hookless one, which are in sync.
+  const unlocked = lockfile('', false);
+  const hookless = ['', '// hooks to come\n', "'use strict';\n/* readPackage(pkg) { return pkg } */\nmodule.exports = {} // none yet\r\n", "module.exports = {} // '\n"];
+  for (const text of hookless) {
+    assert.deepEqual(audit(tempTree('pnpmfile-hookless', { 'package.json': manifest(null), '.pnpmfile.cjs': text, 'pnpm-lock.yaml': unlocked })).stale, [], JSON.stringify(text));
+  }
+  // Anything else may export hooks: compared by its checksum, as before.
+  const stale = [
+    '.pnpmfile.cjs: what the hooks of .pnpmfile.cjs change not locked as asked in pnpm-lock.yaml: the lockfile is older than .pnpmfile.cjs; the audit covers what it locks',
+  ];
+  for (const text of ['module.exports = { hooks: {} }\n', 'module.exports = {}\nmodule.exports.hooks = {}\n', 'const s = "/*"; module.exports = {} /* */\n']) {
+    assert.deepEqual(audit(tempTree('pnpmfile-hooks', { 'package.json': manifest(null), '.pnpmfile.cjs': text, 'pnpm-lock.yaml': unlocked })).stale, stale, JSON.stringify(text));
+  }
+  // Hooks commented out after locking: pnpm no longer runs them (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH under --frozen-lockfile).
+  const locked = lockfile('pnpmfileChecksum: bzwv7nv57egdqhrn4joa73biy4', true);
+  assert.equal(audit(tempTree('pnpmfile-commented', { 'package.json': manifest(null), '.pnpmfile.cjs': `// ${HOOK}`, 'pnpm-lock.yaml': locked })).stale.length, 1);
+});
+
 test('an .npmrc setting lockfile=false makes pnpm-lock.yaml stale: pnpm neither reads nor writes it', () => {
   // pnpm 9.15.9 and 10.34.9 install --frozen-lockfile refuse to run (ERR_PNPM_NO_LOCKFILE,
   // "pnpm-lock.yaml is absent") and a plain pnpm install resolves every dependency anew.

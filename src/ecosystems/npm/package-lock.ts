@@ -848,6 +848,14 @@ class LockReader {
         'upgrade it with npm 7 or later to audit a narrower scope';
     }
     if (this.unlistedBundles.length > 0) noteUnlistedBundles(graph, this.unlistedBundles, 'npm');
+    // `package-lock=false`: npm install resolves every dependency anew from package.json. Not a
+    // stale lockfile: npm ci (and so a vendored install) still installs from it.
+    const off = this.input.lockfileOff;
+    if (off !== undefined) {
+      (graph.warnings ??= []).push(
+        `${off.file}: sets ${off.setting}: npm install neither reads nor writes ${this.input.path} and resolves every dependency anew from package.json (npm ci still installs from it); the audit covers what the lockfile locks`,
+      );
+    }
     if (this.input.manifest !== undefined) noteStaleLockfile(graph, [...this.staleManifests], this.unlocked);
     return this.locatable ? locatePackagesLater(graph, () => this.locateEntries()) : graph;
   }

@@ -90,6 +90,9 @@ export function changedPnpmfile(pnpmfile: NonNullable<LockfileInput['pnpmfile']>
     case 'unread':
       return { unlocked: [`what the hooks of ${name} change (not read: it lies outside the upload)`], file: pnpmfile.path };
     case 'read':
+      // pnpm 9.15.9 records no checksum for a file that exports no `hooks` (an empty file,
+      // comments only, `module.exports = {}`): nothing to compare then, and nothing it changes.
+      if (locked === undefined && exportsNoHooks(pnpmfile.text)) return null;
       break;
   }
   // pnpm hashes the file with its line ends made `\n`.
@@ -97,6 +100,20 @@ export function changedPnpmfile(pnpmfile: NonNullable<LockfileInput['pnpmfile']>
   const checksums = [base32(createHash('md5').update(normalized).digest()), `sha256-${createHash('sha256').update(normalized).digest('base64')}`];
   if (locked !== undefined && checksums.includes(locked)) return null;
   return { unlocked: [`what the hooks of ${name} change`], file: pnpmfile.path };
+}
+
+/**
+ * Whether a hooks file certainly exports no hooks: once its comments are taken out, nothing is
+ * left but an optional `'use strict'` and an optional `module.exports = {}`. Anything else (a
+ * string, a regular expression, any other statement) may export hooks, and is compared by its
+ * checksum. A `/*` or `//` inside a string or a regular expression would be taken for a comment
+ * here, but that string's or expression's opening quote or slash is then left over, and the text
+ * is not one of those forms.
+ */
+function exportsNoHooks(text: string): boolean {
+  // Whitespace goes too, so `'use strict'` is `'usestrict'` here.
+  const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n\r\u2028\u2029]*/g, ' ').replace(/^\uFEFF/, '').replace(/\s+/g, '');
+  return /^(?:(?:'usestrict'|"usestrict");?)?(?:module\.exports=\{\};?)?$/.test(code);
 }
 
 /**
@@ -142,7 +159,8 @@ function objectHashText(value: unknown): string | null {
 /**
  * The lockfile's `settings.autoInstallPeers` against the value pnpm installs with: pnpm 10's
  * pnpm-workspace.yaml `autoInstallPeers` (`workspace`, when the pnpm that installs reads it), else
- * the .npmrc's `auto-install-peers`, else true. pnpm install --frozen-lockfile refuses a lockfile
+ * `npm_config_auto_install_peers` (`machine.env`), else the project's .npmrc's `auto-install-peers`,
+ * else the user's (`machine.user`), else true. pnpm install --frozen-lockfile refuses a lockfile
  * that records the other value (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH "settings.autoInstallPeers") and a
  * plain install resolves anew: checked with pnpm 9.15.9, ajv-keywords 3.5.2 locked under
  * `auto-install-peers=false`, the setting then removed, installs its peer ajv 6 and ajv's four
@@ -156,12 +174,22 @@ export function changedAutoInstallPeers(
   workspace: { path: string; value: unknown } | undefined,
   npmrcPath: string,
   withDefault: boolean,
+  machine: { user?: { path: string; text: string } | undefined; env: Readonly<Record<string, string>> } = { env: {} },
 ): ChangedSetting | null {
   const locked = isRecord(lockSettings) ? lockSettings.autoInstallPeers : undefined;
   if (locked === undefined || locked === null || locked === '') return null;
   const fromWorkspace = workspace !== undefined && workspace.value !== undefined ? { value: yamlFlag(workspace.value), file: workspace.path } : undefined;
-  const fromNpmrc = npmrc === undefined ? undefined : npmrcFlag(npmrcTopLevelSetting(npmrc.text, 'auto-install-peers'));
-  const applied = fromWorkspace ?? (fromNpmrc !== undefined ? { value: fromNpmrc, file: npmrcPath } : withDefault ? { value: true, file: npmrcPath } : undefined);
+  // pnpm 9.15.9 reads it from npm_config_auto_install_peers, else the project's .npmrc, else the
+  // user's: with auto-install-peers=false in ~/.npmrc, install --frozen-lockfile accepts a lockfile
+  // locked with false (and refuses one locked with true).
+  const envName = Object.keys(machine.env).find((name) => name.toLowerCase() === 'npm_config_auto_install_peers');
+  const fromEnv = envName === undefined ? undefined : { value: npmrcFlag(machine.env[envName]) as boolean, file: `the environment (${envName})` };
+  const fromFile = (file: { path: string; text: string } | undefined, shown: string): { value: boolean; file: string } | undefined => {
+    const value = file === undefined ? undefined : npmrcFlag(npmrcTopLevelSetting(file.text, 'auto-install-peers'));
+    return value === undefined ? undefined : { value, file: shown };
+  };
+  const applied =
+    fromWorkspace ?? fromEnv ?? fromFile(npmrc, npmrcPath) ?? fromFile(machine.user, machine.user?.path ?? '') ?? (withDefault ? { value: true, file: npmrcPath } : undefined);
   if (applied === undefined || (applied.value !== null && applied.value === yamlFlag(locked))) return null;
   const shown = applied.value === null ? String(workspace?.value) : String(applied.value);
   return { unlocked: [`autoInstallPeers ${shown} (settings.autoInstallPeers is ${typeof locked === 'string' ? locked : JSON.stringify(locked)})`], file: applied.file };

@@ -277,10 +277,12 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   // pnpm install --frozen-lockfile refuses to run (ERR_PNPM_NO_LOCKFILE, "pnpm-lock.yaml is
   // absent") and a plain install resolves everything anew from the manifests, writing nothing
   // (checked with pnpm 9.15.9 and 10.34.9).
+  // The setting may come from the project's .npmrc, the user's or the environment (lockfiles.ts).
   const npmrc = input.pnpmNpmrc;
-  if (npmrc !== undefined && npmrcTopLevelSetting(npmrc.text, 'lockfile') === 'false') {
-    unlocked.push('every dependency (lockfile=false: pnpm does not read the lockfile)');
-    staleManifests.push(npmrc.path);
+  const off = input.lockfileOff ?? (npmrc !== undefined && npmrcTopLevelSetting(npmrc.text, 'lockfile') === 'false' ? { setting: 'lockfile=false', file: npmrc.path } : undefined);
+  if (off !== undefined) {
+    unlocked.push(`every dependency (${off.setting}: pnpm does not read the lockfile)`);
+    staleManifests.push(off.file);
   }
   const npmrcPath = npmrc?.path ?? join(dirname(path), '.npmrc');
   const pnpmfile = input.pnpmfile ?? { path: join(dirname(path), '.pnpmfile.cjs'), state: 'absent' };
@@ -293,7 +295,7 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
     input.pnpmWorkspace !== undefined && (rootManifest === null || readsWorkspaceSettings(rootManifest)) && isRecord(workspaceDoc)
       ? { path: input.pnpmWorkspace.path, value: workspaceDoc.autoInstallPeers }
       : undefined;
-  const peers = changedAutoInstallPeers(doc.settings, npmrc, workspaceSetting, npmrcPath, everySetting);
+  const peers = changedAutoInstallPeers(doc.settings, npmrc, workspaceSetting, npmrcPath, everySetting, { user: input.npmUserConfig, env: input.npmEnvironment ?? {} });
   if (peers !== null) {
     unlocked.push(...peers.unlocked);
     if (!staleManifests.includes(peers.file)) staleManifests.push(peers.file);

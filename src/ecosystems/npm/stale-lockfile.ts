@@ -23,6 +23,8 @@ export function noteStaleLockfile(graph: DependencyGraph, manifestPaths: readonl
 
 /** A manifest's path from the lockfile's directory (`packages/b/package.json`); its file name when it lies elsewhere. */
 function besideLockfile(lockfile: string, manifest: string): string {
+  // A setting from the environment (`the environment (npm_config_lockfile)`) is not a file.
+  if (manifest.startsWith('the environment (')) return manifest;
   const path = relative(dirname(lockfile), manifest);
   return path === '' || path.startsWith('..') || isAbsolute(path) ? basename(manifest) : path;
 }

@@ -348,6 +348,16 @@ export function readYarnV1Resolutions(path: string, text: string): YarnV1Resolut
 
 function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGraph {
   const { path } = input;
+  // A .yarnrc's `--no-lockfile true`: yarn 1 then installs without this file, even with
+  // --frozen-lockfile, so nothing audited here is what it installs.
+  const off = input.lockfileOff;
+  if (off !== undefined) {
+    throw new InputError(
+      off.file,
+      `sets \`${off.setting}\`: yarn 1 then neither reads nor writes ${path}, even with --frozen-lockfile, and installs every dependency as the registry resolves it today`,
+      off.line === undefined ? undefined : { line: off.line },
+    );
+  }
   const blocks = readV1(path, input.text);
   const packages: Package[] = [];
   const idByDescriptor = new Map<string, string>();
