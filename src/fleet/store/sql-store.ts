@@ -107,6 +107,9 @@ function appOf(row: AppRow): AppRecord {
 /** Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
 const ROWS_PER_INSERT = 500;
 
+/** Packages a store remembers by id (packageKeys) before it starts over. */
+const PACKAGES_REMEMBERED = 100_000;
+
 /** Bytes of documents one INSERT carries at most (more than one document only when they are small). */
 const DOCUMENT_BATCH_BYTES = 4 * 1024 * 1024;
 
@@ -1418,7 +1421,13 @@ export class SqlFleetStore implements FleetStore {
    */
   private async packageKeys(ids: readonly number[]): Promise<Map<number, PackageKey>> {
     const known = this.driver === null ? new Map<number, PackageKey>() : this.packagesRead;
-    const missing = [...new Set(ids)].filter((id) => !known.has(id));
+    const wanted = [...new Set(ids)];
+    let missing = wanted.filter((id) => !known.has(id));
+    // A long-running server remembers at most PACKAGES_REMEMBERED, or this call's when more.
+    if (known === this.packagesRead && known.size + missing.length > PACKAGES_REMEMBERED) {
+      known.clear();
+      missing = wanted;
+    }
     if (missing.length > 0) for (const [id, key] of await this.packagesById(missing)) known.set(id, key);
     return known;
   }
