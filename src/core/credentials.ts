@@ -17,6 +17,9 @@ const SECRET_PARAMETER = /([?&;][^=&#\s]*?(?:token|secret|password|passwd|pwd|au
 
 /** `text` (a URL, or a message quoting URLs) with every credential replaced by `***`. */
 export function redactCredentials(text: string): string {
+  // Each pattern needs its `://` or its `=`: most texts (every line of a fleet's listing) have
+  // neither, and are given back without running either pattern over them.
+  if (!text.includes('://') && !text.includes('=')) return text;
   return text
     .replace(USER_INFO, (whole, scheme: string, userInfo: string) =>
       /ssh/i.test(scheme) && !userInfo.includes(':') ? whole : `${scheme}***@`,

@@ -1,7 +1,7 @@
 import { notAuditedRefusal } from '../audit/audit.js';
 import { userInfo } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
 import { StowageError } from '../core/errors.js';
 import { hasUnprintable } from '../core/terminal-text.js';
@@ -61,7 +61,7 @@ const RPM_FILE = /^(.+)-[^-]+-[^-]+\.[^.-]+\.rpm$/;
  */
 export function appNameFor(path: string): string {
   const full = resolve(path);
-  const st = statSync(full, { throwIfNoEntry: false });
+  const st = statOrNothing(full);
   if (st?.isDirectory()) return basename(full);
   const file = basename(full);
   // Before the suffixes: `package-lock.json` is not application "package-lock".
@@ -70,6 +70,19 @@ export function appNameFor(path: string): string {
     if (file.endsWith(suffix) && file.length > suffix.length) return file.slice(0, -suffix.length);
   }
   return DEB_FILE.exec(file)?.[1] ?? RPM_FILE.exec(file)?.[1] ?? file;
+}
+
+/**
+ * What the path is, or undefined when it cannot be told (absent, a file's name used as a
+ * directory, a loop of links, a name too long): naming is no reading, and one bad line of a
+ * list of thousands must not stop the others; reading the application says what is wrong.
+ */
+function statOrNothing(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 /** PATHs with their names; `--name` only for one PATH. */

@@ -107,6 +107,9 @@ function appOf(row: AppRow): AppRecord {
 /** Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
 const ROWS_PER_INSERT = 500;
 
+/** Packages a store remembers by id (packageKeys) before it starts over. */
+const PACKAGES_REMEMBERED = 100_000;
+
 /** Bytes of documents one INSERT carries at most (more than one document only when they are small). */
 const DOCUMENT_BATCH_BYTES = 4 * 1024 * 1024;
 
@@ -133,6 +136,8 @@ export class SqlFleetStore implements FleetStore {
    * applications. Per transaction, so ids of a rolled-back attempt are never reused.
    */
   private readonly knownPackages = new PackageIdMap();
+  /** Outside transactions: packages read by id (packageKeys). */
+  private readonly packagesRead = new Map<number, PackageKey>();
   /** Alias groups whose ids this transaction has written to finding_aliases. */
   private readonly knownGroups = new Set<string>();
   /** Digests of the advisory records this transaction has written to advisories. */
@@ -1409,23 +1414,34 @@ export class SqlFleetStore implements FleetStore {
     );
   }
 
+  /**
+   * The packages of these ids (repeats allowed), each read once by this store: a package row is
+   * never changed or removed, so an id read from a committed row names that package for good.
+   * Inside a transaction (whose rows a rollback may undo) nothing is remembered past the call.
+   */
+  private async packageKeys(ids: readonly number[]): Promise<Map<number, PackageKey>> {
+    const known = this.driver === null ? new Map<number, PackageKey>() : this.packagesRead;
+    const wanted = [...new Set(ids)];
+    let missing = wanted.filter((id) => !known.has(id));
+    // A long-running server remembers at most PACKAGES_REMEMBERED, or this call's when more.
+    if (known === this.packagesRead && known.size + missing.length > PACKAGES_REMEMBERED) {
+      known.clear();
+      missing = wanted;
+    }
+    if (missing.length > 0) for (const [id, key] of await this.packagesById(missing)) known.set(id, key);
+    return known;
+  }
+
   async findingLinesOfRevisions(revisionIds: readonly number[]): Promise<Map<number, FindingLine[]>> {
     const out = new Map<number, FindingLine[]>(revisionIds.map((id) => [id, []]));
     // The advisory's digest, where the row's JSON holds the advisory: read by the database, the row never handed over.
     const digest = this.sql.dialect === 'sqlite' ? `json_extract(f.finding, '$.advisory')` : `(f.finding::json ->> 'advisory')`;
     for (const batch of chunks([...new Set(revisionIds)], ROWS_PER_INSERT)) {
-      const rows = await this.sql.query<{
-        revision_id: number;
-        target: string;
-        digest: string;
-        ecosystem: Ecosystem;
-        name: string;
-        version: string;
-        fails_policy: number;
-        open: number;
-      }>(
-        `SELECT f.revision_id, f.target, ${digest} AS digest, p.ecosystem, p.name, p.version, f.fails_policy, f.open
-         FROM findings f JOIN packages p ON p.id = f.package_id WHERE f.revision_id IN (${batch.map(() => '?').join(', ')})
+      // The packages by id afterwards, each once (packageKeys), not joined to every finding: the
+      // findings of a fleet cite a few thousand packages, and the join was a fifth of the query.
+      const rows = await this.sql.query<{ revision_id: number; target: string; digest: string; package_id: number; fails_policy: number; open: number }>(
+        `SELECT f.revision_id, f.target, ${digest} AS digest, f.package_id, f.fails_policy, f.open
+         FROM findings f WHERE f.revision_id IN (${batch.map(() => '?').join(', ')})
          ORDER BY f.revision_id, f.target, f.package_id, f.group_key`,
         batch,
       );
@@ -1433,13 +1449,16 @@ export class SqlFleetStore implements FleetStore {
         rows.map((r) => r.digest),
         (digests) => this.advisoryRecords(digests),
       );
+      const packages = await this.packageKeys(rows.map((r) => Number(r.package_id)));
       for (const r of rows) {
         const advisory = advisories.get(r.digest);
         if (advisory === undefined) throw new Error(`the fleet store has no advisory record ${r.digest}`);
+        const pkg = packages.get(Number(r.package_id));
+        if (pkg === undefined) throw new Error(`the fleet store has no package ${r.package_id}`);
         out.get(Number(r.revision_id))?.push({
           target: r.target,
           advisory,
-          package: { ecosystem: r.ecosystem, name: r.name, version: r.version },
+          package: pkg,
           ignored: Number(r.open) === 0,
           failsPolicy: Number(r.fails_policy) === 1,
         });
