@@ -58,6 +58,14 @@ function runGit(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; 
 
 class GitFailed extends Error {}
 
+/** The repository could not be fetched, or holds no such commit: what the lockfile locks is out of reach. */
+export class GitUnreachable extends StowageError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GitUnreachable';
+  }
+}
+
 /** A repository fetched at one commit: its tree, and blob contents on demand. */
 export class GitCheckout {
   private constructor(
@@ -82,13 +90,13 @@ export class GitCheckout {
       try {
         await runGit([...bounded, 'fetch', '--quiet', '--', url, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], { cwd: dir, env });
       } catch (err) {
-        throw new StowageError(`${label}: cannot fetch ${url}: ${(err as Error).message}`);
+        throw new GitUnreachable(`${label}: cannot fetch ${url}: ${(err as Error).message}`);
       }
     }
     try {
       await runGit(['cat-file', '-e', `${rev}^{commit}`], { cwd: dir, env });
     } catch {
-      throw new StowageError(`${label}: ${url} has no commit ${rev} (the revision ${lockfileName} locks)`);
+      throw new GitUnreachable(`${label}: ${url} has no commit ${rev} (the revision ${lockfileName} locks)`);
     }
     const listing = await runGit(['ls-tree', '-r', '-z', '--full-tree', rev], { cwd: dir, env });
     const tree = new Map<string, GitTreeEntry>();
