@@ -6,6 +6,7 @@ import type { ArchiveFile } from './untrusted-tar.js';
 import { isolatedGitEnvironment } from './git-environment.js';
 import type { RegistryAllowance } from './registry-allowance.js';
 import { compareText } from './compare-text.js';
+import { gitFailureReason } from './git-failure.js';
 
 /*
  * A git repository fetched at one locked commit, for the ecosystems whose lockfiles lock git
@@ -44,7 +45,8 @@ function runGit(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; 
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out));
       else {
-        const message = Buffer.concat(err).toString('utf8').trim().split('\n').filter(Boolean).pop() ?? `exit ${code}`;
+        // git's own reason, not its closing advice ("and the repository exists.").
+        const message = gitFailureReason(Buffer.concat(err).toString('utf8'), `exit ${code}`);
         reject(new GitFailed(message));
       }
     });
