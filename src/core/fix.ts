@@ -71,6 +71,12 @@ export interface FixPlan {
   blockedBy: BlockingRequirement[];
   /** Why there is no change, in words; null when there is one. */
   reason: string | null;
+  /**
+   * Set when there is no change because something the plan needs could not be read (a git
+   * dependency's repository out of reach), not because no fixed version is accepted: trying
+   * again may plan one.
+   */
+  unreadable?: true;
 }
 
 /**

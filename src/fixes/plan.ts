@@ -113,7 +113,7 @@ class GraphPlanner {
       return await this.plan(pkg, advisories, bundlers);
     } catch (err) {
       if (!(err instanceof RequirementUnreadable)) throw err;
-      return { ...this.emptyPlan(pkg, advisories), reason: err.message };
+      return { ...this.emptyPlan(pkg, advisories), reason: err.message, unreadable: true };
     }
   }
 
