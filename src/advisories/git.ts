@@ -1,3 +1,4 @@
+import { gitFailureReason } from '../core/git-failure.js';
 import type { ExecFileOptions } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,23 +30,7 @@ function execFileLazily(file: string, args: string[], options: ExecFileOptions):
 /** A git command that failed; the message is git's own reason (see gitFailureReason). */
 export class GitError extends Error {}
 
-/**
- * What went wrong, from git's stderr: its `fatal:`/`error:` lines and those of the programs it
- * ran (`ssh: Could not resolve hostname ...`), without hints and boilerplate. The last line
- * alone is often advice ("and the repository exists.") rather than the reason.
- */
-export function gitFailureReason(stderr: string, fallback: string): string {
-  const boilerplate = /^(Please make sure you have the correct access rights|and the repository exists\.)$/;
-  const lines = stderr
-    .split(/\r?\n|\r/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^(hint|warning):/i.test(l) && !boilerplate.test(l))
-    .map((l) => l.replace(/^(fatal|error): /, ''));
-  const unique = [...new Set(lines)];
-  const reason = unique.join('; ');
-  if (reason === '') return fallback;
-  return reason.length > 400 ? `${reason.slice(0, 400)}...` : reason;
-}
+export { gitFailureReason };
 
 const NOT_INSTALLED = 'the `git` command is not installed (or not on PATH)';
 

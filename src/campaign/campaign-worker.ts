@@ -1,3 +1,4 @@
+import { evaluationTime } from '../core/clock.js';
 import type { FleetStore } from '../fleet/store/store.js';
 import type { FetchPolicy } from '../advisories/source.js';
 import { cacheDir } from '../core/cache-dir.js';
@@ -31,7 +32,7 @@ export interface CampaignWorker {
 /** `fleet sync` as a scheduled job runs it, with the default cache and fetch policy, then delivers its events. */
 export function scheduledSync(store: FleetStore, gate: StoreGate, options: { cacheRoot: string; fetch: FetchPolicy } = { cacheRoot: cacheDir(), fetch: 'auto' }): () => Promise<void> {
   return async () => {
-    await gate(() => syncFleet(store, { ...options, now: new Date(), by: 'scheduled sync' }));
+    await gate(() => syncFleet(store, { ...options, now: evaluationTime(), by: 'scheduled sync' }));
     await gate(() => deliverDueEvents(store));
   };
 }

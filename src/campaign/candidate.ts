@@ -391,6 +391,9 @@ class CandidateRun {
       p.change ? [{ ecosystem: p.change.ecosystem, name: p.change.name, from: p.change.from, to: p.change.to, command: commandText(p.change.command) }] : [],
     );
     for (const f of this.progress.fix) this.log.line(`fix: ${f.name} ${f.from} → ${f.to}: ${f.command}`);
+    // What the plan could not read (a git repository out of reach) fails the step: no review settles it, another attempt may.
+    const unreadable = all.find((p) => p.unreadable === true);
+    if (unreadable !== undefined) throw new StowageError(`${unreadable.package.name} ${unreadable.package.version}: ${unreadable.reason ?? 'cannot be planned'}`);
     const blocked = all.filter((p) => p.change === null);
     if (blocked.length > 0) {
       const reason = blocked.map((p) => `${p.package.name} ${p.package.version}: ${p.reason ?? 'no change'}`).join('; ');

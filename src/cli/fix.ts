@@ -20,17 +20,25 @@ export function registerFix(program: Command, setExit: (code: number) => void): 
         '1 to 3); a yarn.lock, pnpm-lock.yaml or bun.lock is refused (exit 2). ' +
         'Where no version is accepted, the plan names each dependent that blocks it and the lowest version of that ' +
         "dependent that would accept a fixed one, up to the application's own manifest.\n\n" +
-        'Without --apply nothing is written. With --apply the package manager makes the change (Cargo: cargo update -p ' +
-        'NAME@OLD --precise NEW, offline first; npm: npm install NAME@NEW --package-lock-only for a direct dependency, ' +
-        "saved with the prefix its requirement had (~1.2.5 becomes ~1.2.6; the plan names what package.json gets), " +
-        'npm update NAME --package-lock-only for another (npm moves it to the newest version its dependents accept, ' +
-        'which may be later than planned: the plan says so), or an "overrides" entry with --allow-overrides), then the ' +
-        'application is audited again and the lockfile diff is shown. A failed change leaves the lockfile as it was.',
+        'Without --apply nothing is written. With --apply the package manager makes the change. Cargo: cargo update -p ' +
+        'NAME@OLD --precise NEW, offline first, then against the registry. npm (scripts never run: --ignore-scripts): ' +
+        'npm install NAME@NEW --package-lock-only for a direct dependency, in the manifest that declares it (-w MEMBER ' +
+        "for a workspace member's, with --include-workspace-root when the root declares it too; ALIAS@npm:NAME@NEW for " +
+        'one declared under an alias, so "foo": "npm:bar@^1.0.0" becomes "foo": "npm:bar@^1.0.1"), saved with the ' +
+        'prefix its requirement had (~1.2.5 becomes ~1.2.6; an exact version when neither fits every manifest declaring ' +
+        'it; the plan names what each package.json gets); npm update NAME --package-lock-only for a transitive one, ' +
+        "under the name it is installed as (an alias's), and for one that only a file: directory of the project " +
+        'declares (-w takes workspace members only): npm moves it to the newest version its dependents accept, which ' +
+        'may be later than planned (the plan says so); or, with --allow-overrides, an "overrides" entry ("NAME@OLD": ' +
+        '"NEW"; for an alias "foo@OLD": "npm:bar@NEW") and npm install --package-lock-only, which moves it to NEW ' +
+        'exactly. Then the application is audited again, and the lockfile diff and the findings left are shown ' +
+        '(those a policy or --ignore accepts marked so). A failed change leaves the lockfile and the manifests as ' +
+        'they were.',
     )
     .argument('[path]', 'the application directory or its lockfile (default: the current directory)')
     .option('--advisory <id>', 'plan only for the findings of this advisory (its id or an alias); repeatable', collect)
     .option('--apply', 'make the planned changes with the package manager, then audit again and show the lockfile diff')
-    .option('--allow-overrides', 'npm: move a transitive package with an "overrides" entry in package.json for its locked version')
+    .option('--allow-overrides', 'npm: move a transitive package with an "overrides" entry in package.json for its locked version ("NAME@OLD": "NEW"), which npm honours exactly')
     .addOption(new Option('-f, --format <format>', 'report format (JSON: schema/fix-report.v1.json)').choices(['human', 'json']).default('human'))
     .addHelpText(
       'after',

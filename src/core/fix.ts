@@ -1,4 +1,5 @@
 import type { Ecosystem, Package } from './package.js';
+import { StowageError } from './errors.js';
 
 /**
  * The fix planner's answers, as data: for a vulnerable package of a lockfile, the smallest
@@ -70,4 +71,22 @@ export interface FixPlan {
   blockedBy: BlockingRequirement[];
   /** Why there is no change, in words; null when there is one. */
   reason: string | null;
+  /**
+   * Set when there is no change because something the plan needs could not be read (a git
+   * dependency's repository out of reach), not because no fixed version is accepted: trying
+   * again may plan one.
+   */
+  unreadable?: true;
+}
+
+/**
+ * What a dependent requires of a vulnerable package could not be read (a git dependency whose
+ * repository is out of reach): the plans of the packages it depends on get no change, saying
+ * why; the other plans are made as usual.
+ */
+export class RequirementUnreadable extends StowageError {
+  constructor(message: string, file?: string) {
+    super(message, file);
+    this.name = 'RequirementUnreadable';
+  }
 }

@@ -6,6 +6,7 @@ import type { ArchiveFile } from './untrusted-tar.js';
 import { isolatedGitEnvironment } from './git-environment.js';
 import type { RegistryAllowance } from './registry-allowance.js';
 import { compareText } from './compare-text.js';
+import { gitFailureReason } from './git-failure.js';
 
 /*
  * A git repository fetched at one locked commit, for the ecosystems whose lockfiles lock git
@@ -44,7 +45,8 @@ function runGit(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; 
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out));
       else {
-        const message = Buffer.concat(err).toString('utf8').trim().split('\n').filter(Boolean).pop() ?? `exit ${code}`;
+        // git's own reason, not its closing advice ("and the repository exists.").
+        const message = gitFailureReason(Buffer.concat(err).toString('utf8'), `exit ${code}`);
         reject(new GitFailed(message));
       }
     });
@@ -57,6 +59,14 @@ function runGit(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; 
 }
 
 class GitFailed extends Error {}
+
+/** The repository could not be fetched, or holds no such commit: what the lockfile locks is out of reach. */
+export class GitUnreachable extends StowageError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GitUnreachable';
+  }
+}
 
 /** A repository fetched at one commit: its tree, and blob contents on demand. */
 export class GitCheckout {
@@ -82,13 +92,13 @@ export class GitCheckout {
       try {
         await runGit([...bounded, 'fetch', '--quiet', '--', url, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], { cwd: dir, env });
       } catch (err) {
-        throw new StowageError(`${label}: cannot fetch ${url}: ${(err as Error).message}`);
+        throw new GitUnreachable(`${label}: cannot fetch ${url}: ${(err as Error).message}`);
       }
     }
     try {
       await runGit(['cat-file', '-e', `${rev}^{commit}`], { cwd: dir, env });
     } catch {
-      throw new StowageError(`${label}: ${url} has no commit ${rev} (the revision ${lockfileName} locks)`);
+      throw new GitUnreachable(`${label}: ${url} has no commit ${rev} (the revision ${lockfileName} locks)`);
     }
     const listing = await runGit(['ls-tree', '-r', '-z', '--full-tree', rev], { cwd: dir, env });
     const tree = new Map<string, GitTreeEntry>();

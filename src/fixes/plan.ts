@@ -1,6 +1,6 @@
 import type { Advisory } from '../core/advisory.js';
 import type { BundlingPackage, FixEcosystem, VersionScheme } from '../core/ecosystem.js';
-import type { BlockingRequirement, FixChange, FixPlan } from '../core/fix.js';
+import { RequirementUnreadable, type BlockingRequirement, type FixChange, type FixPlan } from '../core/fix.js';
 import type { Finding } from '../core/finding.js';
 import type { DependencyGraph } from '../core/graph.js';
 import type { HttpOptions } from '../core/http.js';
@@ -91,7 +91,7 @@ class GraphPlanner {
    */
   async plans(pkg: Package, advisories: readonly Advisory[]): Promise<FixPlan[]> {
     const { bundlers, movable } = this.eco.bundledIn(pkg);
-    const plans = movable ? [await this.plan(pkg, advisories, bundlers)] : [];
+    const plans = movable ? [await this.planOrUnreadable(pkg, advisories, bundlers)] : [];
     if (bundlers.length > 0) {
       const named = bundlers.map((b) => `${b.name} ${b.version}`).join(', ');
       plans.push({
@@ -100,6 +100,21 @@ class GraphPlanner {
       });
     }
     return plans;
+  }
+
+  /**
+   * The plan of the lockfile's copy; when what one of its dependents (or theirs, up the chain)
+   * requires cannot be read, a plan without a change that says so: a change chosen without
+   * that requirement might be one the package manager refuses, and the other packages' plans
+   * do not depend on it.
+   */
+  private async planOrUnreadable(pkg: Package, advisories: readonly Advisory[], bundlers: readonly BundlingPackage[]): Promise<FixPlan> {
+    try {
+      return await this.plan(pkg, advisories, bundlers);
+    } catch (err) {
+      if (!(err instanceof RequirementUnreadable)) throw err;
+      return { ...this.emptyPlan(pkg, advisories), reason: err.message, unreadable: true };
+    }
   }
 
   private emptyPlan(pkg: Package, advisories: readonly Advisory[]): FixPlan {

@@ -1,4 +1,4 @@
-import type { Finding } from '../core/finding.js';
+import type { AppliedIgnore, Finding } from '../core/finding.js';
 import type { BlockingRequirement, FixPlan } from '../core/fix.js';
 import { jsonForTerminal } from '../core/terminal-text.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
@@ -66,6 +66,8 @@ export interface FindingLeft {
   package: { ecosystem: string; name: string; version: string };
   advisory: string;
   failsPolicy: boolean;
+  /** The accepted risk that applies to it (policy or --ignore), as the audit report gives it. */
+  ignored: AppliedIgnore | null;
 }
 
 /** The findings of the audit after the change, as the fix report lists them. */
@@ -75,6 +77,7 @@ export function findingsLeft(findings: readonly Finding[]): FindingLeft[] {
     package: { ecosystem: f.package.ecosystem, name: f.package.name, version: f.package.version },
     advisory: f.advisory.id,
     failsPolicy: f.failsPolicy,
+    ignored: f.ignored,
   }));
 }
 
@@ -117,7 +120,8 @@ export function renderFixHuman(report: FixReport): string {
     const { findings, failing } = report.applied;
     out.push('', `audit after the change: ${findings} finding${findings === 1 ? '' : 's'}, ${failing} failing the policy`);
     for (const f of report.applied.left) {
-      out.push(`  ${t(f.target)}: ${t(f.package.name)} ${t(f.package.version)} (${t(f.advisory)})${f.failsPolicy ? ', fails the policy' : ''}`);
+      const accepted = f.ignored === null ? '' : `, ignored${f.ignored.expires === null ? '' : ` until ${f.ignored.expires}`}: ${f.ignored.reason} (${f.ignored.origin})`;
+      out.push(`  ${t(f.target)}: ${t(f.package.name)} ${t(f.package.version)} (${t(f.advisory)})${f.failsPolicy ? ', fails the policy' : ''}${t(accepted)}`);
     }
   }
   for (const w of report.warnings) out.push(`warning: ${t(w)}`);

@@ -1,3 +1,4 @@
+import { evaluationTime } from '../../core/clock.js';
 import { readFileSync } from 'node:fs';
 import { cacheDir } from '../../core/cache-dir.js';
 import { fetchPolicyOf } from '../audit-options.js';
@@ -73,7 +74,7 @@ export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<
     const databases = await openFleetDatabases(settings, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) });
     let result;
     try {
-      result = await addApplications(store, inputs, { settings, databases, now: new Date(), by: currentUser(), jsonOutput: opts.format === 'json' });
+      result = await addApplications(store, inputs, { settings, databases, now: evaluationTime(), by: currentUser(), jsonOutput: opts.format === 'json' });
     } finally {
       closeDatabases(databases);
     }

@@ -1,3 +1,4 @@
+import { evaluationTime } from '../../core/clock.js';
 import { EXIT_OK } from '../../core/errors.js';
 import { styleFor } from '../../audit/report/human.js';
 import { affectedApps, parseAffectedQuery } from '../../fleet/affected.js';
@@ -14,7 +15,7 @@ export async function fleetAffected(query: string, opts: FleetFormatOptions): Pr
   return withFleetStore(opts, async (store) => {
     await requireSettings(store);
     const apps = await affectedApps(store, parsed);
-    const triaged = await applyTriage(store, apps, new Date(), loadVersionScheme);
+    const triaged = await applyTriage(store, apps, evaluationTime(), loadVersionScheme);
     if (opts.format === 'json') writeStdoutPieces(affectedJsonPieces(parsed, apps, triaged));
     else writeStdout(renderAffected(parsed, apps, triaged, styleFor(stdoutStream())));
     return EXIT_OK;

@@ -1,3 +1,4 @@
+import { evaluationTime } from '../../core/clock.js';
 import { resolve } from 'node:path';
 import { checkOutputPath, writeFileAtomically } from '../../core/atomic-write.js';
 import { EXIT_OK } from '../../core/errors.js';
@@ -17,7 +18,7 @@ export async function fleetExport(name: string, opts: FleetExportOptions): Promi
   // Checked before the store is opened: a bad --output is refused before any work.
   if (output !== undefined) checkOutputPath(resolve(output));
   return withFleetStore(opts, async (store) => {
-    const text = await exportApplication(store, name, opts.format, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), now: new Date() });
+    const text = await exportApplication(store, name, opts.format, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), now: evaluationTime() });
     if (output === undefined) writeStdout(text);
     else writeFileAtomically(resolve(output), Buffer.from(text, 'utf8'));
     return EXIT_OK;

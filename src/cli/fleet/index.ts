@@ -478,8 +478,17 @@ Examples:
         .addHelpText(
           'after',
           `
-Applications whose revision was added without its source (a lockfile or SBOM alone) end
-needs-source; those with no compatible fix end needs-review, naming the blocker.
+Each application: plan (stowage fix) -> lockfile update -> audit -> vendor -> build -> test
+(offline, sandboxed) -> source RPM, recorded as a candidate revision with its artifacts. A
+candidate is not current until stowage fleet promote APP REVISION; stowage fleet rollback
+APP undoes that. An application that fails a step (its tests included) ends failed, with no
+candidate. Applications whose revision was added without its source (a lockfile or SBOM alone)
+end needs-source; those with no compatible fix end needs-review, naming the blocker.
+
+A campaign reaches only the public registries and those stowage fleet init --allow-registry
+URL names: an application whose .npmrc, .cargo/config.toml or lockfile names another address
+fails at the plan step. A killed campaign or worker is resumed by any stowage fleet worker:
+no completed step runs again.
 
 --sandbox none runs each application's build scripts (build.rs, proc macros, npm install
 scripts) and tests unconfined: as the worker's user, with its files (the fleet store's included)

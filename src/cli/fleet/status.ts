@@ -1,3 +1,4 @@
+import { evaluationTime } from '../../core/clock.js';
 import { chunks } from '../../core/chunks.js';
 import { EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK } from '../../core/errors.js';
 import { shortList } from '../../core/short-list.js';
@@ -19,7 +20,7 @@ import { compareText } from '../../core/compare-text.js';
  * one ignores its finding, as a policy ignore does); exit 1 when a finding still fails its policy.
  */
 export async function reportApps(store: FleetStore, found: AppFindings[], opts: FleetFormatOptions, details: boolean): Promise<number> {
-  const apps = await withTriage(store, found, new Date(), loadVersionScheme);
+  const apps = await withTriage(store, found, evaluationTime(), loadVersionScheme);
   if (opts.format === 'json') writeStdoutPieces(appsJsonPieces(apps));
   else writeStdout(renderApps(apps, styleFor(stdoutStream()), { details }));
   const notAudited = apps.filter((a) => a.revision.notAudited.length > 0).map((a) => a.name);
@@ -89,7 +90,7 @@ async function writeStatus(store: FleetStore, opts: FleetFormatOptions): Promise
   let apps = 0;
   let failing = 0;
   const notAudited: string[] = [];
-  const now = new Date();
+  const now = evaluationTime();
   if (opts.format === 'json') {
     for await (const page of currentFindingPages(store, now)) {
       writeStdoutPieces((function* () {
@@ -124,7 +125,7 @@ export async function fleetStatus(opts: FleetStatusOptions): Promise<number> {
   return withFleetStore(opts, async (store) => {
     await requireSettings(store);
     if (opts.summary === true) {
-      const apps = await allAppSummaries(store, new Date(), loadVersionScheme);
+      const apps = await allAppSummaries(store, evaluationTime(), loadVersionScheme);
       writeStdout(opts.format === 'json' ? summaryJson(apps) : renderSummaries(apps, styleFor(stdoutStream())));
       const notAudited = apps.filter((a) => a.notAudited).map((a) => a.name);
       if (notAudited.length > 0) return refuseNotAuditedApps(notAudited);

@@ -1,3 +1,4 @@
+import { evaluationTime } from '../../core/clock.js';
 import { cacheDir } from '../../core/cache-dir.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../../core/errors.js';
 import { styleFor } from '../../audit/report/human.js';
@@ -16,7 +17,7 @@ export async function fleetSync(opts: FleetDatabaseOptions & FleetFormatOptions)
     const outcome = await syncFleet(store, {
       cacheRoot: opts.cacheDir ?? cacheDir(),
       fetch: fetchPolicyOf(opts.fetch),
-      now: new Date(),
+      now: evaluationTime(),
       by: currentUser(),
     });
     if (opts.format === 'json') writeStdoutPieces(syncJsonPieces(outcome));

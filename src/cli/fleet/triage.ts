@@ -1,3 +1,4 @@
+import { evaluationTime } from '../../core/clock.js';
 import { EXIT_OK, StowageError } from '../../core/errors.js';
 import { terminalText as t } from '../../core/terminal-text.js';
 import { loadVersionScheme } from '../../ecosystems/formats.js';
@@ -27,7 +28,7 @@ export async function fleetTriage(args: string[], opts: FleetTriageOptions): Pro
   return withFleetStore(opts, async (store) => {
     const outcome = await recordDecision(
       store,
-      { app, id, state: opts.state, reason: opts.reason, justification: opts.justification, expires: opts.expires, package: opts.package, by: opts.by ?? currentUser(), now: new Date() },
+      { app, id, state: opts.state, reason: opts.reason, justification: opts.justification, expires: opts.expires, package: opts.package, by: opts.by ?? currentUser(), now: evaluationTime() },
       loadVersionScheme,
     );
     const d = outcome.decision;

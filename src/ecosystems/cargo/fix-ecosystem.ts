@@ -15,7 +15,8 @@ import { ProjectRegistries, type IndexEntry } from './registry.js';
 import { crateKey, declaredSpec, dependencyTables } from './manifest-dependencies.js';
 import { cargoCompatible, cargoRequirementMatches, compareCargoVersionText, parseCargoVersion } from './version.js';
 import { memberManifestPathsOf, parseManifestQuietly, pathPackageManifests } from './workspace-members.js';
-import { GitCheckout } from '../../core/git-checkout.js';
+import { GitCheckout, GitUnreachable } from '../../core/git-checkout.js';
+import { RequirementUnreadable } from '../../core/fix.js';
 import { gitCrateManifest } from './git-crate.js';
 
 /**
@@ -85,6 +86,12 @@ function readMembers(projectDir: string): Map<string, MemberManifest> {
   return members;
 }
 
+/** A git repository's manifests at one commit, kept once its checkout is gone. */
+interface GitManifests extends Pick<GitCheckout, 'tree' | 'blobs'> {
+  /** The repository's root Cargo.toml (its `[workspace.dependencies]`), if any. */
+  root: TomlTable | null;
+}
+
 /** The last lines of cargo's stderr that say what went wrong. */
 function cargoReason(stderr: string): string {
   const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^(Updating|Locking|Downgrading|Adding|Removing|Blocking|note:|help:)/.test(l));
@@ -144,6 +151,8 @@ export class CargoFixEcosystem implements FixEcosystem {
   private members: Map<string, MemberManifest> | undefined;
   /** A git crate's requirements, by package id: read from its manifest at the locked commit. */
   private readonly gitCrates = new Map<string, Promise<Map<string, string[]>>>();
+  /** The manifests of each git repository at one commit, by `url#rev`: fetched once, however many crates it holds. */
+  private readonly gitManifests = new Map<string, Promise<GitManifests>>();
 
   constructor(
     private readonly projectDir: string,
@@ -167,20 +176,54 @@ export class CargoFixEcosystem implements FixEcosystem {
     return found;
   }
 
-  private async readGitRequirements(pkg: Package): Promise<Map<string, string[]>> {
+  /** The git source's url without cargo's `?branch=` / `?rev=` query. */
+  private static gitUrl(pkg: Package): string {
     const withQuery = pkg.source.url ?? '';
-    const url = withQuery.includes('?') ? withQuery.slice(0, withQuery.indexOf('?')) : withQuery;
+    return withQuery.includes('?') ? withQuery.slice(0, withQuery.indexOf('?')) : withQuery;
+  }
+
+  private async readGitRequirements(pkg: Package): Promise<Map<string, string[]>> {
+    const url = CargoFixEcosystem.gitUrl(pkg);
     const label = `${pkg.name} ${pkg.version} (git ${url})`;
+    let repository: GitManifests;
+    try {
+      repository = await this.gitRepository(url, pkg.source.rev ?? '', label);
+    } catch (err) {
+      // Only the plans that need this crate's requirements are blocked; the others are made.
+      if (err instanceof GitUnreachable) throw new RequirementUnreadable(`what ${pkg.name} ${pkg.version} requires is unknown: ${err.message}`);
+      throw err;
+    }
+    const { manifest } = await gitCrateManifest(repository, pkg, label);
+    const workspace = repository.root !== null && isTomlTable(repository.root.workspace) ? repository.root.workspace : {};
+    return manifestRequirements(manifest, isTomlTable(workspace.dependencies) ? workspace.dependencies : {}, false);
+  }
+
+  /** The repository's manifests at `rev`, fetched once per url and commit (a workspace's crates share one fetch). */
+  private gitRepository(url: string, rev: string, label: string): Promise<GitManifests> {
+    const key = `${url}#${rev}`;
+    let found = this.gitManifests.get(key);
+    if (found === undefined) {
+      found = this.fetchGitManifests(url, rev, label);
+      this.gitManifests.set(key, found);
+    }
+    return found;
+  }
+
+  private async fetchGitManifests(url: string, rev: string, label: string): Promise<GitManifests> {
     const workDir = await mkdtemp(join(tmpdir(), 'stowage-fix-git-'));
     try {
       const context = { env: this.env, ...(this.http.registries ? { registries: this.http.registries } : {}) };
-      const checkout = await GitCheckout.fetch(url, pkg.source.rev ?? '', label, 'Cargo.lock', context, workDir);
-      const { manifest } = await gitCrateManifest(checkout, pkg, label);
+      const checkout = await GitCheckout.fetch(url, rev, label, 'Cargo.lock', context, workDir);
+      // Every Cargo.toml of the tree is kept (gitCrateManifest searches them all); nothing else is read.
+      const manifests = [...checkout.tree.values()].filter((e) => e.type === 'blob' && (e.path === 'Cargo.toml' || e.path.endsWith('/Cargo.toml')));
+      const blobs = await checkout.blobs(manifests.map((e) => e.object));
       const rootEntry = checkout.tree.get('Cargo.toml');
-      const rootText = rootEntry === undefined ? undefined : (await checkout.blobs([rootEntry.object])).get(rootEntry.object)?.toString('utf8');
-      const root = rootText === undefined ? null : parseManifestQuietly(rootText);
-      const workspace = root !== null && isTomlTable(root.workspace) ? root.workspace : {};
-      return manifestRequirements(manifest, isTomlTable(workspace.dependencies) ? workspace.dependencies : {}, false);
+      const rootText = rootEntry === undefined ? undefined : blobs.get(rootEntry.object)?.toString('utf8');
+      return {
+        tree: checkout.tree,
+        root: rootText === undefined ? null : parseManifestQuietly(rootText),
+        blobs: (objects) => Promise.resolve(new Map(objects.flatMap((o) => (blobs.has(o) ? [[o, blobs.get(o) as Buffer]] : [])))),
+      };
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }

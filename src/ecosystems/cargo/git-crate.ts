@@ -8,7 +8,7 @@ import { isTomlTable } from '../../core/toml-values.js';
  * The manifest of one crate of a git checkout, as cargo finds it: the Cargo.toml whose package
  * is that name (the repository may be a workspace) and version. `dir`: its directory in the tree.
  */
-export async function gitCrateManifest(checkout: GitCheckout, pkg: Package, label: string): Promise<{ dir: string; manifest: TomlTable; path: string }> {
+export async function gitCrateManifest(checkout: Pick<GitCheckout, 'tree' | 'blobs'>, pkg: Package, label: string): Promise<{ dir: string; manifest: TomlTable; path: string }> {
   const manifestEntries = [...checkout.tree.values()].filter(
     (e) => e.type === 'blob' && (e.path === 'Cargo.toml' || e.path.endsWith('/Cargo.toml')) && !e.path.split('/').includes('target'),
   );
