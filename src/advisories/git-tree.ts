@@ -20,6 +20,9 @@ interface TreeEntry {
   oid: string;
 }
 
+// Strict, as records.ts reads a directory's files: a replacement character is never guessed in.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Symbolic links followed in a row before a chain is called a loop (Linux's own limit). */
 const MAX_LINK_HOPS = 40;
 
@@ -141,6 +144,14 @@ export async function readDatabaseAtCommit(gitDir: string, commit: string, label
   osv.sort();
   const blobs = await readBlobs(gitDir, wanted.map(([, oid]) => oid));
   const texts = new Map<string, string>();
-  for (const [path, oid] of wanted) texts.set(path, (blobs.get(oid) as Buffer).toString('utf8'));
+  for (const [path, oid] of wanted) {
+    try {
+      texts.set(path, UTF8.decode(blobs.get(oid) as Buffer));
+    } catch {
+      // As the directory and zip readers refuse it: decoded leniently, a byte in an ecosystem or
+      // package name would become U+FFFD, and the record would name nobody's package, silently.
+      throw new StowageError('advisory is not UTF-8 text', `${label}@${commit.slice(0, 12)}:${path}`);
+    }
+  }
   return { rustsec, osv, texts };
 }
