@@ -8,6 +8,7 @@ import { parseRustsecAdvisory } from './rustsec.js';
 import { readZipEntries } from './zip.js';
 import type { DatabaseFiles } from './database-files.js';
 import { compareText } from '../core/compare-text.js';
+import { lockfileNameKey } from '../ecosystems/package-names.js';
 
 /** Everything a database holds, read and validated. */
 export interface LoadedAdvisories {
@@ -25,20 +26,24 @@ class AdvisoryCollector {
   toolchainAdvisories = 0;
   newestDate: string | null = null;
   private readonly hash = createHash('sha256');
-  private readonly seen = new Map<string, string>();
+  private readonly seen = new Map<string, { origin: string; package: string }>();
 
   file(rel: string, text: string): void {
     this.hash.update(`${rel}\0${text.length}\0`).update(text);
   }
 
-  add(advisory: Advisory): void {
-    // One advisory per (id, ecosystem, package); a second file claiming the same is a broken database.
-    const key = `${advisory.id}\0${advisory.ecosystem}\0${advisory.package}`;
+  /** `where` names the file in an error, as inDatabase does (the origin is relative to the database). */
+  add(advisory: Advisory, where: (origin: string) => string = (origin) => origin): void {
+    // One advisory per (id, ecosystem, package); a second file claiming the same is a broken
+    // database. The package as the registry tells names apart (package-names.ts): crates.io's
+    // `foo-bar` and `Foo_Bar` are one crate, whose two records would be matched both, shown as one.
+    const key = `${advisory.id}\0${advisory.ecosystem}\0${lockfileNameKey(advisory.ecosystem, advisory.package)}`;
     const previous = this.seen.get(key);
     if (previous !== undefined) {
-      throw new StowageError(`advisory ${advisory.id} for ${advisory.package} is also defined in ${previous}`, advisory.origin);
+      const spelt = previous.package === advisory.package ? '' : ` (as ${previous.package})`;
+      throw new StowageError(`advisory ${advisory.id} for ${advisory.package} is also defined in ${previous.origin}${spelt}`, where(advisory.origin));
     }
-    this.seen.set(key, advisory.origin);
+    this.seen.set(key, { origin: advisory.origin, package: advisory.package });
     this.advisories.push(advisory);
     const date = advisory.modified ?? advisory.published;
     if (date && (this.newestDate === null || date > this.newestDate)) this.newestDate = date;
@@ -101,12 +106,12 @@ export function loadFiles(files: AdvisoryFileList, read: (rel: string) => string
     collector.file(rel, text);
     const record = inDatabase(where, rel, () => parseRustsecAdvisory(text, rel));
     if (record.collection === 'rust') collector.toolchainAdvisories++;
-    else collector.add(record.advisory);
+    else collector.add(record.advisory, where);
   }
   for (const rel of files.osv) {
     const text = read(rel);
     collector.file(rel, text);
-    for (const advisory of inDatabase(where, rel, () => parseOsvRecord(text, rel))) collector.add(advisory);
+    for (const advisory of inDatabase(where, rel, () => parseOsvRecord(text, rel))) collector.add(advisory, where);
   }
   return collector.result();
 }
