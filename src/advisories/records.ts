@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Advisory } from '../core/advisory.js';
 import { InputError, StowageError } from '../core/errors.js';
 import { parseOsvRecord } from './osv.js';
 import { parseRustsecAdvisory } from './rustsec.js';
 import { readZipEntries } from './zip.js';
-import type { DatabaseFiles } from './database-files.js';
+import { MAX_ADVISORY_BYTES, advisoryTooLarge, type DatabaseFiles } from './database-files.js';
 import { compareText } from '../core/compare-text.js';
 import { lockfileNameKey } from '../ecosystems/package-names.js';
 
@@ -63,11 +63,21 @@ class AdvisoryCollector {
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function readText(root: string, rel: string): string {
+  const file = join(root, rel);
+  const cannot = (err: unknown): StowageError => new StowageError(`cannot read advisory: ${(err as Error).message}`, file);
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (err) {
+    throw cannot(err);
+  }
+  // Not read at all: past 512 MiB its text could not even be held ("not UTF-8" was said).
+  if (size > MAX_ADVISORY_BYTES) throw new StowageError(advisoryTooLarge(size), file);
   let bytes: Buffer;
   try {
-    bytes = readFileSync(join(root, rel));
+    bytes = readFileSync(file);
   } catch (err) {
-    throw new StowageError(`cannot read advisory: ${(err as Error).message}`, join(root, rel));
+    throw cannot(err);
   }
   try {
     return UTF8.decode(bytes);

@@ -544,3 +544,31 @@ test('one advisory id defined twice for one crate, however the crate is spelt, r
   assert.deepEqual(db.index.lookup('cargo', ['serde_json']).map((a) => [a.id, a.affected.length]), [['TEST-0002', 2]]);
   db.index.close();
 });
+
+test('an advisory over 32 MiB is refused naming it, from a directory and a git tree as from a zip', async () => {
+  // A valid record, just over the limit. Past 512 MiB JavaScript cannot hold the text at all: a
+  // directory then said "not UTF-8" and a git tree failed as an internal error.
+  const size = 32 * 1024 * 1024 + 1;
+  const head = '{"id":"TEST-0003","modified":"2099-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"crates.io","name":"smallvec"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}]}],"details":"';
+  const work = join(tempDir('db-large'), 'work');
+  mkdirSync(work, { recursive: true });
+  writeFileSync(join(work, 'big.json'), `${head}${'x'.repeat(size - head.length - 2)}"}`);
+  assert.equal(statSync(join(work, 'big.json')).size, size);
+  const refusal = async (source: string): Promise<string> => {
+    try {
+      (await openDatabase(parseDatabaseSpec(source), { cacheRoot: tempDir('db-large-cache'), fetch: 'auto' })).index.close();
+    } catch (err) {
+      assert.ok(err instanceof StowageError, String(err));
+      return err.line;
+    }
+    return 'accepted';
+  };
+  const zip = osvZipOf(work, join(dirname(work), 'db.zip'));
+  assert.equal(await refusal(zip), `${zip}: entry big.json is ${size} bytes, over the 33554432-byte limit`);
+  assert.equal(await refusal(work), `${join(work, 'big.json')}: advisory is ${size} bytes, over the 33554432-byte limit`);
+  git(['init', '--quiet', '-b', 'main'], work);
+  git(['add', '-A'], work);
+  git(['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', 'commit', '--quiet', '-m', 'db'], work);
+  const commit = git(['rev-parse', 'HEAD'], work).trim().slice(0, 12);
+  assert.equal(await refusal(`${work}#main`), `${work}#main@${commit}:big.json: advisory is ${size} bytes, over the 33554432-byte limit`);
+});
