@@ -31,6 +31,17 @@ export function databaseFileKind(rel: string): 'rustsec' | 'osv' | 'misplaced' |
   return RUSTSEC_TREE.test(rel) ? 'misplaced' : null;
 }
 
+/**
+ * The largest advisory file read, as a zip's entries are capped (zip.ts): RustSec's largest is
+ * a few KiB, GitHub's a few hundred. A larger one is no advisory, and past 512 MiB JavaScript
+ * could not even hold its text.
+ */
+export const MAX_ADVISORY_BYTES = 32 * 1024 * 1024;
+
+export function advisoryTooLarge(size: number): string {
+  return `advisory is ${size} bytes, over the ${MAX_ADVISORY_BYTES}-byte limit`;
+}
+
 /** The refusal of a file `databaseFileKind` calls misplaced. */
 export const MISPLACED_ADVISORY = 'not where a RustSec advisory can be (crates/NAME/ID.md or rust/NAME/ID.md): refusing the database';
 

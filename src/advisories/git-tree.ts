@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { StowageError } from '../core/errors.js';
-import { MISPLACED_ADVISORY, databaseFileKind } from './database-files.js';
+import { MAX_ADVISORY_BYTES, MISPLACED_ADVISORY, advisoryTooLarge, databaseFileKind } from './database-files.js';
 import { GitError, gitBytes } from './git.js';
 import type { AdvisoryFileList } from './records.js';
 
@@ -18,20 +18,25 @@ interface TreeEntry {
   mode: string;
   type: string;
   oid: string;
+  /** A blob's size in bytes; NaN for a tree or a gitlink. */
+  size: number;
 }
+
+// Strict, as records.ts reads a directory's files: a replacement character is never guessed in.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Symbolic links followed in a row before a chain is called a loop (Linux's own limit). */
 const MAX_LINK_HOPS = 40;
 
-/** `<mode> <type> <oid>\t<path>\0` records of `git ls-tree -z`. */
+/** `<mode> <type> <oid> <size>\t<path>\0` records of `git ls-tree -l -z` (the size padded with spaces, `-` for a tree). */
 function parseTree(listing: Buffer): Map<string, TreeEntry> {
   const entries = new Map<string, TreeEntry>();
   for (const record of listing.toString('utf8').split('\0')) {
     if (record === '') continue;
     const tab = record.indexOf('\t');
-    const [mode, type, oid] = record.slice(0, tab).split(' ');
-    if (tab < 0 || !mode || !type || !oid) throw new GitError(`unexpected git ls-tree output: ${JSON.stringify(record.slice(0, 80))}`);
-    entries.set(record.slice(tab + 1), { mode, type, oid });
+    const [mode, type, oid, size] = record.slice(0, tab).split(/ +/);
+    if (tab < 0 || !mode || !type || !oid || !size) throw new GitError(`unexpected git ls-tree output: ${JSON.stringify(record.slice(0, 80))}`);
+    entries.set(record.slice(tab + 1), { mode, type, oid, size: size === '-' ? NaN : Number(size) });
   }
   return entries;
 }
@@ -65,7 +70,7 @@ async function readBlobs(gitDir: string, oids: readonly string[]): Promise<Map<s
  * database, dangles or loops refuses it. `label` names the database in errors.
  */
 export async function readDatabaseAtCommit(gitDir: string, commit: string, label: string): Promise<DatabaseAtCommit> {
-  const entries = parseTree(await gitBytes(['ls-tree', '-r', '-t', '-z', '--full-tree', commit], gitDir));
+  const entries = parseTree(await gitBytes(['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', commit], gitDir));
   const children = new Map<string, string[]>();
   for (const path of entries.keys()) {
     const dir = posix.dirname(path);
@@ -101,20 +106,20 @@ export async function readDatabaseAtCommit(gitDir: string, commit: string, label
     return real;
   };
 
-  const files: [string, string][] = [];
+  const files: [path: string, oid: string, size: number][] = [];
   const walk = (real: string, shown: string, inside: readonly string[]): void => {
     for (const path of children.get(real) ?? []) {
       const name = posix.basename(path);
       if (name.startsWith('.')) continue;
       const as = shown === '' ? name : `${shown}/${name}`;
       const target = entries.get(path)?.mode === '120000' ? resolvePath(path, as, 0) : path;
-      const entry = target === '' ? { type: 'tree', oid: '' } : entries.get(target);
+      const entry = target === '' ? { type: 'tree', oid: '', size: NaN } : entries.get(target);
       if (entry?.type === 'tree') {
         // A directory link back to a directory it sits in would list the same files forever.
         if (inside.includes(target)) refuse(as, 'is part of a loop');
         walk(target, as, [...inside, target]);
       } else if (entry?.type === 'blob') {
-        files.push([as, entry.oid]);
+        files.push([as, entry.oid, entry.size]);
       }
       // Gitlinks (submodules) hold no files of this tree.
     }
@@ -124,10 +129,12 @@ export async function readDatabaseAtCommit(gitDir: string, commit: string, label
   const rustsec: string[] = [];
   const osv: string[] = [];
   const wanted: [string, string][] = [];
-  for (const [path, oid] of files) {
+  for (const [path, oid, size] of files) {
     const kind = databaseFileKind(path);
     if (kind === null) continue;
     if (kind === 'misplaced') throw new StowageError(`${MISPLACED_ADVISORY} (at commit ${commit})`, `${label}: ${path}`);
+    // Checked before any is read: git would hand every blob over in one buffer.
+    if (size > MAX_ADVISORY_BYTES) throw new StowageError(advisoryTooLarge(size), `${label}@${commit.slice(0, 12)}:${path}`);
     (kind === 'rustsec' ? rustsec : osv).push(path);
     wanted.push([path, oid]);
   }
@@ -141,6 +148,14 @@ export async function readDatabaseAtCommit(gitDir: string, commit: string, label
   osv.sort();
   const blobs = await readBlobs(gitDir, wanted.map(([, oid]) => oid));
   const texts = new Map<string, string>();
-  for (const [path, oid] of wanted) texts.set(path, (blobs.get(oid) as Buffer).toString('utf8'));
+  for (const [path, oid] of wanted) {
+    try {
+      texts.set(path, UTF8.decode(blobs.get(oid) as Buffer));
+    } catch {
+      // As the directory and zip readers refuse it: decoded leniently, a byte in an ecosystem or
+      // package name would become U+FFFD, and the record would name nobody's package, silently.
+      throw new StowageError('advisory is not UTF-8 text', `${label}@${commit.slice(0, 12)}:${path}`);
+    }
+  }
   return { rustsec, osv, texts };
 }

@@ -12,7 +12,7 @@ import { InputError, errorMessage } from '../core/errors.js';
 import { parseJsonText } from '../core/json-text.js';
 import type { Ecosystem } from '../core/package.js';
 import { severityFromCvss, severityFromLabel } from '../core/severity.js';
-import { crateNameProblem, npmNameProblem } from '../ecosystems/package-names.js';
+import { crateNameProblem, lockfileNameKey, npmNameProblem } from '../ecosystems/package-names.js';
 
 /**
  * The OSV JSON reader (schema: ossf.github.io/osv-schema). It reads GHSA records and the
@@ -119,8 +119,9 @@ export function parseOsvRecord(text: string, origin: string): Advisory[] {
         `${path} (${entry.name}) gives no versions and no SEMVER or ECOSYSTEM range, so every version is taken as affected`,
       );
     }
-    // Names are kept as given: npm names are case-sensitive (legacy packages had capitals).
-    const key = `${ecosystem}\u0000${entry.name}`;
+    // Names are kept as given: npm names are case-sensitive (legacy packages had capitals). A
+    // crate spelt two ways (`foo-bar`, `Foo_Bar`) is one crate: its entries are one advisory's.
+    const key = `${ecosystem}\u0000${lockfileNameKey(ecosystem, entry.name)}`;
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { ecosystem, name: entry.name, entries: [] }));
     group.entries.push(entry);

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Advisory } from '../core/advisory.js';
 import { InputError, StowageError } from '../core/errors.js';
 import { parseOsvRecord } from './osv.js';
 import { parseRustsecAdvisory } from './rustsec.js';
 import { readZipEntries } from './zip.js';
-import type { DatabaseFiles } from './database-files.js';
+import { MAX_ADVISORY_BYTES, advisoryTooLarge, type DatabaseFiles } from './database-files.js';
 import { compareText } from '../core/compare-text.js';
+import { lockfileNameKey } from '../ecosystems/package-names.js';
 
 /** Everything a database holds, read and validated. */
 export interface LoadedAdvisories {
@@ -25,20 +26,24 @@ class AdvisoryCollector {
   toolchainAdvisories = 0;
   newestDate: string | null = null;
   private readonly hash = createHash('sha256');
-  private readonly seen = new Map<string, string>();
+  private readonly seen = new Map<string, { origin: string; package: string }>();
 
   file(rel: string, text: string): void {
     this.hash.update(`${rel}\0${text.length}\0`).update(text);
   }
 
-  add(advisory: Advisory): void {
-    // One advisory per (id, ecosystem, package); a second file claiming the same is a broken database.
-    const key = `${advisory.id}\0${advisory.ecosystem}\0${advisory.package}`;
+  /** `where` names the file in an error, as inDatabase does (the origin is relative to the database). */
+  add(advisory: Advisory, where: (origin: string) => string = (origin) => origin): void {
+    // One advisory per (id, ecosystem, package); a second file claiming the same is a broken
+    // database. The package as the registry tells names apart (package-names.ts): crates.io's
+    // `foo-bar` and `Foo_Bar` are one crate, whose two records would be matched both, shown as one.
+    const key = `${advisory.id}\0${advisory.ecosystem}\0${lockfileNameKey(advisory.ecosystem, advisory.package)}`;
     const previous = this.seen.get(key);
     if (previous !== undefined) {
-      throw new StowageError(`advisory ${advisory.id} for ${advisory.package} is also defined in ${previous}`, advisory.origin);
+      const spelt = previous.package === advisory.package ? '' : ` (as ${previous.package})`;
+      throw new StowageError(`advisory ${advisory.id} for ${advisory.package} is also defined in ${previous.origin}${spelt}`, where(advisory.origin));
     }
-    this.seen.set(key, advisory.origin);
+    this.seen.set(key, { origin: advisory.origin, package: advisory.package });
     this.advisories.push(advisory);
     const date = advisory.modified ?? advisory.published;
     if (date && (this.newestDate === null || date > this.newestDate)) this.newestDate = date;
@@ -58,11 +63,21 @@ class AdvisoryCollector {
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function readText(root: string, rel: string): string {
+  const file = join(root, rel);
+  const cannot = (err: unknown): StowageError => new StowageError(`cannot read advisory: ${(err as Error).message}`, file);
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (err) {
+    throw cannot(err);
+  }
+  // Not read at all: past 512 MiB its text could not even be held ("not UTF-8" was said).
+  if (size > MAX_ADVISORY_BYTES) throw new StowageError(advisoryTooLarge(size), file);
   let bytes: Buffer;
   try {
-    bytes = readFileSync(join(root, rel));
+    bytes = readFileSync(file);
   } catch (err) {
-    throw new StowageError(`cannot read advisory: ${(err as Error).message}`, join(root, rel));
+    throw cannot(err);
   }
   try {
     return UTF8.decode(bytes);
@@ -101,12 +116,12 @@ export function loadFiles(files: AdvisoryFileList, read: (rel: string) => string
     collector.file(rel, text);
     const record = inDatabase(where, rel, () => parseRustsecAdvisory(text, rel));
     if (record.collection === 'rust') collector.toolchainAdvisories++;
-    else collector.add(record.advisory);
+    else collector.add(record.advisory, where);
   }
   for (const rel of files.osv) {
     const text = read(rel);
     collector.file(rel, text);
-    for (const advisory of inDatabase(where, rel, () => parseOsvRecord(text, rel))) collector.add(advisory);
+    for (const advisory of inDatabase(where, rel, () => parseOsvRecord(text, rel))) collector.add(advisory, where);
   }
   return collector.result();
 }
@@ -116,11 +131,28 @@ export function loadDirectory(files: DatabaseFiles): LoadedAdvisories {
   return loadFiles(files, (rel) => readText(files.root, rel), (rel) => join(files.root, rel));
 }
 
+/** Past this, a zip is read entry by entry from its file rather than whole into memory. */
+const ZIP_IN_MEMORY_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * The zip's bytes, read at once when it is not too large: yauzl reading from the file costs a
+ * few small reads for each entry, and osv.dev's npm export holds hundreds of thousands of
+ * records (50,000 made-up ones: 30-35 s of CPU from the file, 10-14 s from memory).
+ */
+function zipBytes(file: string): { bytes?: Buffer } {
+  try {
+    return statSync(file).size <= ZIP_IN_MEMORY_BYTES ? { bytes: readFileSync(file) } : {};
+  } catch {
+    // yauzl opens it again and says what is wrong.
+    return {};
+  }
+}
+
 /** Reads every `.json` entry of an OSV zip; the archive is untrusted (see zip.ts). */
 /** `label` names the zip in advisories' origins and errors (a download: its URL, not the cache file). */
 export async function loadZip(file: string, label = file): Promise<LoadedAdvisories> {
   const collector = new AdvisoryCollector();
-  const entries = await readZipEntries(file, (name) => name.endsWith('.json'), { label });
+  const entries = await readZipEntries(file, (name) => name.endsWith('.json'), { label, ...zipBytes(file) });
   if (entries.length === 0) throw new StowageError('not an advisory database: the zip holds no OSV .json files', label);
   entries.sort((a, b) => compareText(a.name, b.name));
   for (const entry of entries) {

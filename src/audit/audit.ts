@@ -488,13 +488,17 @@ function recordNumber(advisory: Advisory): number {
 
 /**
  * The releases that fix the installed version, from every record of the finding: those of its
- * own release line first (a compatible update), then the others, each lowest first. Null when
- * a version cannot be ordered (a git package may record a commit): the requirements are shown.
+ * own release line first (a compatible update), then the others, each lowest first. A release
+ * one record calls fixed that another record of the finding (another range, entry or database)
+ * still affects is no fix: the audit would report it again. Null when a version cannot be
+ * ordered (a git package may record a commit): the requirements are shown.
  */
 function fixedVersions(version: string, group: readonly Match[], scheme: VersionScheme): FixedVersions | null {
   try {
     const line = scheme.releaseLine(version);
-    const fixed = [...new Set(group.flatMap((m) => m.advisory.affected.flatMap((a) => scheme.fixedVersions(a))))].sort((a, b) => scheme.compare(a, b));
+    const fixed = [...new Set(group.flatMap((m) => m.advisory.affected.flatMap((a) => scheme.fixedVersions(a))))]
+      .filter((v) => !group.some((m) => isAffected(m.advisory, v, scheme)))
+      .sort((a, b) => scheme.compare(a, b));
     const inLine = fixed.filter((v) => scheme.releaseLine(v) === line);
     return { line, inLine, otherLines: fixed.filter((v) => !inLine.includes(v)) };
   } catch {

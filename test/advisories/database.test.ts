@@ -473,3 +473,102 @@ test('symbolic links in a git database are followed within its tree; leaving it,
     });
   }
 });
+
+test('an advisory that is not UTF-8 refuses a git database as it refuses a directory, naming the file', async () => {
+  // A byte that is not UTF-8 in the ecosystem: read leniently it becomes "crates.io\uFFFD", an
+  // ecosystem of nobody's, and the record would drop out of the index while the audit passed.
+  const record = (id: string, crate: string, ecosystem: Buffer): Buffer =>
+    Buffer.concat([
+      Buffer.from(`{"id":"${id}","modified":"2026-08-01T00:00:00Z","affected":[{"package":{"ecosystem":"`),
+      ecosystem,
+      Buffer.from(`","name":"${crate}"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}]}]}`),
+    ]);
+  const work = join(tempDir('db-utf8'), 'work');
+  mkdirSync(join(work, 'crates'), { recursive: true });
+  writeFileSync(join(work, 'crates', 'TEST-0001.json'), record('TEST-0001', 'itoa', Buffer.from('crates.io')));
+  writeFileSync(join(work, 'crates', 'TEST-0002.json'), record('TEST-0002', 'smallvec', Buffer.from([...Buffer.from('crates.io'), 0xff])));
+  git(['init', '--quiet'], work);
+  git(['add', '-A'], work);
+  git(['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', 'commit', '--quiet', '-m', 'db'], work);
+  const bare = `${work}.git`;
+  git(['clone', '--quiet', '--bare', work, bare]);
+  const commit = git(['rev-parse', 'HEAD'], work).trim().slice(0, 12);
+
+  await assert.rejects(openDatabase(parseDatabaseSpec(bare), { cacheRoot: tempDir('db-utf8-cache'), fetch: 'auto' }), (err: unknown) => {
+    assert.ok(err instanceof StowageError, String(err));
+    assert.equal(err.line, `${bare}@${commit}:crates/TEST-0002.json: advisory is not UTF-8 text`);
+    return true;
+  });
+  // The same files as a plain directory: refused the same way.
+  rmSync(join(work, '.git'), { recursive: true, force: true });
+  await assert.rejects(openDatabase(parseDatabaseSpec(work), { cacheRoot: tempDir('db-utf8-cache'), fetch: 'auto' }), (err: unknown) => {
+    assert.ok(err instanceof StowageError, String(err));
+    assert.equal(err.line, `${join(work, 'crates', 'TEST-0002.json')}: advisory is not UTF-8 text`);
+    return true;
+  });
+});
+
+test('one advisory id defined twice for one crate, however the crate is spelt, refuses the database naming both files', async () => {
+  const record = (id: string, ...crates: string[]): string =>
+    JSON.stringify({
+      id,
+      modified: '2099-01-01T00:00:00Z',
+      summary: `${crates.join(', ')} overflows (made up)`,
+      affected: crates.map((name) => ({ package: { ecosystem: 'crates.io', name }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.0.0' }] }] })),
+    });
+  const open = (files: Record<string, string>) => {
+    const dir = join(tempDir('db-twice'), 'db');
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, name)), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    }
+    return { dir, opened: openDatabase(parseDatabaseSpec(dir), { cacheRoot: tempDir('db-twice-cache'), fetch: 'auto' }) };
+  };
+  // crates.io allows no two crates that differ only in case or in "-" against "_": serde_json is
+  // Serde-JSON, and two records of one id for it are a broken database, whichever the audit showed.
+  for (const [second, spelt] of [
+    ['serde_json', ''],
+    ['Serde-JSON', ' (as serde_json)'],
+  ] as const) {
+    const { dir, opened } = open({ 'a.json': record('TEST-0001', 'serde_json'), 'b.json': record('TEST-0001', second) });
+    await assert.rejects(opened, (err: unknown) => {
+      assert.ok(err instanceof StowageError, String(err));
+      assert.equal(err.line, `${join(dir, 'b.json')}: advisory TEST-0001 for ${second} is also defined in a.json${spelt}`);
+      return true;
+    });
+  }
+  // One record naming the crate twice, spelt two ways, is one advisory about it.
+  const { opened } = open({ 'a.json': record('TEST-0002', 'serde_json', 'Serde-JSON') });
+  const db = await opened;
+  assert.equal(db.advisories, 1);
+  assert.deepEqual(db.index.lookup('cargo', ['serde_json']).map((a) => [a.id, a.affected.length]), [['TEST-0002', 2]]);
+  db.index.close();
+});
+
+test('an advisory over 32 MiB is refused naming it, from a directory and a git tree as from a zip', async () => {
+  // A valid record, just over the limit. Past 512 MiB JavaScript cannot hold the text at all: a
+  // directory then said "not UTF-8" and a git tree failed as an internal error.
+  const size = 32 * 1024 * 1024 + 1;
+  const head = '{"id":"TEST-0003","modified":"2099-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"crates.io","name":"smallvec"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}]}],"details":"';
+  const work = join(tempDir('db-large'), 'work');
+  mkdirSync(work, { recursive: true });
+  writeFileSync(join(work, 'big.json'), `${head}${'x'.repeat(size - head.length - 2)}"}`);
+  assert.equal(statSync(join(work, 'big.json')).size, size);
+  const refusal = async (source: string): Promise<string> => {
+    try {
+      (await openDatabase(parseDatabaseSpec(source), { cacheRoot: tempDir('db-large-cache'), fetch: 'auto' })).index.close();
+    } catch (err) {
+      assert.ok(err instanceof StowageError, String(err));
+      return err.line;
+    }
+    return 'accepted';
+  };
+  const zip = osvZipOf(work, join(dirname(work), 'db.zip'));
+  assert.equal(await refusal(zip), `${zip}: entry big.json is ${size} bytes, over the 33554432-byte limit`);
+  assert.equal(await refusal(work), `${join(work, 'big.json')}: advisory is ${size} bytes, over the 33554432-byte limit`);
+  git(['init', '--quiet', '-b', 'main'], work);
+  git(['add', '-A'], work);
+  git(['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', 'commit', '--quiet', '-m', 'db'], work);
+  const commit = git(['rev-parse', 'HEAD'], work).trim().slice(0, 12);
+  assert.equal(await refusal(`${work}#main`), `${work}#main@${commit}:big.json: advisory is ${size} bytes, over the 33554432-byte limit`);
+});

@@ -1,9 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport } from '../support/audit-report.js';
-import { CARGO_CORPUS, GHSA_NPM, NPM_CORPUS, advisoryDbCheckout, runCli, tempDir } from '../support/shared.js';
+import { CARGO_CORPUS, GHSA_NPM, NPM_CORPUS, advisoryDbCheckout, runCli, tempDir, tempTree } from '../support/shared.js';
 
 const cacheDir = tempDir('cli-advice-cache');
 const JELLYFIN = join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package-lock.json');
@@ -62,6 +62,42 @@ test('cargo advice: a wrapped list of affected functions ends each line on its c
     /\n {2}functions: openssl::x509::extension::SubjectAlternativeName::new \(< 0\.10\.48, >=0\.9\.7\),\n {13}openssl::x509::extension::ExtendedKeyUsage::other \(< 0\.10\.48, >=0\.9\.7\)\n/,
   );
   for (const line of human.split('\n')) assert.doesNotMatch(line, /^\s+,/, `a line opens on a comma: ${line}`);
+});
+
+test('a release one database calls fixed is not advised while another database of the finding still affects it', () => {
+  // RustSec says 1.6.1 fixes it, GitHub (the same vulnerability, by alias) that 1.7.0 does: the
+  // audit of 1.6.1 still fails on GitHub's record, so 1.6.1 is no fix to advise.
+  const rustsec = tempDir('advice-rustsec');
+  mkdirSync(join(rustsec, 'crates', 'smallvec'), { recursive: true });
+  writeFileSync(
+    join(rustsec, 'crates', 'smallvec', 'RUSTSEC-2099-0001.md'),
+    '```toml\n[advisory]\nid = "RUSTSEC-2099-0001"\npackage = "smallvec"\ndate = "2099-01-01"\naliases = ["GHSA-2222-3333-4444"]\n\n' +
+      '[versions]\npatched = [">= 1.6.1"]\n```\n\n# smallvec overflows (made up)\n\nMade up.\n',
+  );
+  const ghsa = tempTree('advice-ghsa', {
+    'GHSA-2222-3333-4444.json': JSON.stringify({
+      id: 'GHSA-2222-3333-4444',
+      modified: '2099-01-01T00:00:00Z',
+      aliases: ['RUSTSEC-2099-0001'],
+      summary: 'smallvec overflows (made up)',
+      affected: [{ package: { ecosystem: 'crates.io', name: 'smallvec' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '1.7.0' }] }] }],
+    }),
+  });
+  const lockfile = (version: string): string =>
+    join(tempTree('advice-app', { 'Cargo.lock': `version = 3\n\n[[package]]\nname = "smallvec"\nversion = "${version}"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n` }), 'Cargo.lock');
+  const audit = (version: string) => runCli(['audit', '--format', 'json', '--db', rustsec, '--db', ghsa, lockfile(version)], { cacheDir });
+
+  const installed = audit('1.6.0');
+  assert.equal(installed.status, 1, installed.stderr);
+  const [finding, ...more] = auditReport(installed.stdout).findings;
+  assert.equal(more.length, 0, 'one vulnerability, one finding');
+  assert.deepEqual(finding?.advisory.aliases, ['GHSA-2222-3333-4444']);
+  assert.deepEqual(finding?.fixedVersions, { line: '1.x', inLine: ['1.7.0'], otherLines: [] });
+  // What the advice would have led to: 1.6.1 is still reported.
+  const updated = audit('1.6.1');
+  assert.equal(updated.status, 1, updated.stderr);
+  assert.deepEqual(auditReport(updated.stdout).findings.map((f) => f.fixedVersions), [{ line: '1.x', inLine: ['1.7.0'], otherLines: [] }]);
+  assert.equal(audit('1.7.0').status, 0);
 });
 
 interface SarifLog {

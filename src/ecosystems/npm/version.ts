@@ -85,7 +85,7 @@ function satisfiesRange(v: SemVer, range: string): boolean {
   return semver.satisfies(v, range, { includePrerelease: true });
 }
 
-/** One event's version; `null` is OSV's "0" (before every version) or limit "*" (after all). */
+/** One event's version; `null` is OSV's "0" (before every version) or a limit with a `*` (after all). */
 interface Bound {
   kind: keyof OsvEvent;
   at: SemVer | null;
@@ -100,7 +100,8 @@ function eventBound(event: OsvEvent): Bound {
   }
   const [kind, value] = first;
   if (kind === 'introduced' && value === '0') return { kind, at: null };
-  if (kind === 'limit' && value === '*') return { kind, at: null };
+  // The schema: "`limit` allows versions containing the string `*` to represent infinity".
+  if (kind === 'limit' && value.includes('*')) return { kind, at: null };
   return { kind, at: parseAdvisoryVersion(value) };
 }
 

@@ -172,6 +172,13 @@ test('limit events cap a range; GIT ranges are ignored; versions lists still cou
   });
 });
 
+test('a limit containing "*" is infinity, as the OSV schema defines it, not a version to parse', () => {
+  for (const limit of ['*', '1.*', '*.*.*']) {
+    const range: AffectedVersions = { form: 'osv', ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '1.0.0' }, { limit }] }], versions: [] };
+    assert.deepEqual([npmVersionScheme.isAffected('0.9.0', range), npmVersionScheme.isAffected('5.0.0', range)], [false, true], limit);
+  }
+});
+
 test('requirements form: npm ranges, prereleases included, unaffected when any range matches', () => {
   const req: AffectedVersions = { form: 'requirements', patched: ['>= 1.2.3 <2.0.0', '^2.1.0'], unaffected: ['< 1.0.0'] };
   assert.equal(npmVersionScheme.isAffected('0.9.0', req), false);
