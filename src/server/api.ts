@@ -27,7 +27,7 @@ import { openApiDocument } from './openapi.js';
 import { readBodyWithin, type BodyBudget } from './request-body.js';
 import { keysetPageJson, MAX_FULL_VIEW_LIMIT, pageJson, pageRequest } from './pagination.js';
 import { afterChange, syncNow } from './sync-now.js';
-import { checkMultipartParts, ENTRY_FIELD, SBOM_DOCUMENT, uploadMessage, writeUpload, type UploadedDocument } from './upload.js';
+import { checkMultipartParts, ENTRY_FIELD, jsonContainersProblem, SBOM_DOCUMENT, uploadMessage, writeUpload, type UploadedDocument } from './upload.js';
 
 /**
  * /api/v1: the command line's `--format json` answers over HTTP, built by the same functions
@@ -326,6 +326,9 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     const problem = appNameProblem(name);
     if (problem !== null) throw new StowageError(`application ${JSON.stringify(name)}: ${problem}`);
     const { documents, entry } = await uploadedDocuments(c);
+    // Before anything parses them: a JSON bomb is refused as a body over the limit is.
+    const bomb = jsonContainersProblem(documents);
+    if (bomb !== null) return errorResponse(c, 413, bomb);
     const upload = writeUpload(documents, entry);
     try {
       const now = deps.now();

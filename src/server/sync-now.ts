@@ -17,6 +17,15 @@ export async function syncNow(deps: ServerDeps, by: string): Promise<Record<stri
 /** After a change: subscribers hear of its event now, webhooks get it after the response (the outbox keeps it if they fail). */
 export function afterChange(deps: ServerDeps): void {
   deps.events.nudge();
+  deliverWebhooks(deps);
+}
+
+/**
+ * Posts the webhook's due events in the background (work under way: shutdown waits for it);
+ * failures go to standard error, the events stay in the outbox. Runs at once never post an event
+ * twice (each claims it first).
+ */
+export function deliverWebhooks(deps: ServerDeps): void {
   const delivery = deliverDueEvents(deps.store);
   deps.underWay?.track(delivery);
   void delivery.then(

@@ -56,6 +56,58 @@ export function checkMultipartParts(body: Uint8Array, contentType: string): void
   }
 }
 
+/**
+ * The JSON objects and arrays an upload's JSON documents (lockfiles, manifests, an SBOM) may open
+ * in all. Parsed, and read by the audit's readers, each costs hundreds of bytes of the server's
+ * memory: 64 MiB of `{},` is 22 million of them, and one such upload took a server past its heap
+ * (14 minutes of garbage collection, then out of memory: every client's server gone). A real
+ * document opens one every 50 to 200 bytes (jellyfin-web's package-lock.json: one per 187), so a
+ * 64 MiB upload of real lockfiles or an SBOM stays well under; one million is about 650 MB at most.
+ */
+export const MAX_JSON_CONTAINERS = 1_000_000;
+
+/**
+ * How many objects and arrays a JSON text opens (`{` and `[` outside strings), counting no further
+ * than past `limit`; 0 for a document that is not JSON (its first character, after a byte-order
+ * mark and white space, is neither). UTF-8 and UTF-16 (with its byte-order mark) alike.
+ */
+export function jsonContainers(bytes: Uint8Array, limit: number): number {
+  let step = 1;
+  let low = 0;
+  let start = 0;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+  else if (bytes[0] === 0xff && bytes[1] === 0xfe) [step, low, start] = [2, 0, 2];
+  else if (bytes[0] === 0xfe && bytes[1] === 0xff) [step, low, start] = [2, 1, 2];
+  // A UTF-16 code unit as a byte when it is ASCII, else 0x80 (never a JSON delimiter).
+  const unit = step === 1 ? (i: number): number => bytes[i] as number : (i: number): number => (bytes[i + 1 - low] === 0 ? (bytes[i + low] as number) : 0x80);
+  let i = start;
+  while (i < bytes.length && [0x20, 0x09, 0x0a, 0x0d].includes(unit(i))) i += step;
+  if (unit(i) !== 0x7b && unit(i) !== 0x5b) return 0;
+  let count = 0;
+  let inString = false;
+  for (; i < bytes.length; i += step) {
+    const b = unit(i);
+    if (inString) {
+      if (b === 0x5c) i += step;
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if ((b === 0x7b || b === 0x5b) && ++count > limit) return count;
+  }
+  return count;
+}
+
+/** Why the upload's JSON documents are too many objects and arrays to read (see MAX_JSON_CONTAINERS), or null. */
+export function jsonContainersProblem(documents: readonly UploadedDocument[], limit = MAX_JSON_CONTAINERS): string | null {
+  let left = limit;
+  for (const d of documents) {
+    left -= jsonContainers(d.bytes, left);
+    if (left < 0) {
+      return `${d.name}: the upload's JSON documents open more than ${limit} objects and arrays (a JSON bomb: a real lockfile or SBOM of 64 MiB opens a few hundred thousand); nothing was stored`;
+    }
+  }
+  return null;
+}
+
 /** Why a document name cannot be written under the upload's directory, or null. */
 export function documentNameProblem(name: string): string | null {
   if (name === '' || name.length > 1000) return 'a document name is 1 to 1000 characters';

@@ -196,7 +196,9 @@ for (const kind of STORE_KINDS) {
       assert.equal(fleet('init', '--db', dir).status, 0);
       // Revision 1 locks lodash from the registry, revision 2 from git; no advisory names lodash yet.
       assert.equal(fleet('add', registryLodashApp(), '--name', 'np').status, 0);
+      assert.equal(fleet('snapshot', 'before').status, 0);
       assert.equal(fleet('add', gitLodashApp(), '--name', 'np').status, 0);
+      assert.equal(fleet('snapshot', 'after').status, 0);
       for (const name of lodash) copyFileSync(join(GHSA_NPM, name), join(dir, name));
       assert.equal(fleet('sync').status, 2, 'np is not audited now');
 
@@ -212,17 +214,28 @@ for (const kind of STORE_KINDS) {
 
       // From the audited revision to the one not audited: no finding new is no verdict on it.
       const [from, to] = revisions.map((r) => r.id) as [string, string];
+      // Written, saying so, and exit 2 as fleet status does: a script reading "no finding new" must not take it for a verdict.
       const diff = fleet('diff', 'np', from, to, '--format', 'json');
-      assert.equal(diff.status, 0, diff.stderr);
+      assert.equal(diff.status, 2, diff.stderr);
+      assert.match(diff.stderr, /^stowage: a revision of the diff is not audited .*: np revision 2\n$/);
       const [app] = (JSON.parse(diff.stdout) as DiffJson).apps;
       assert.deepEqual(app?.findings, { new: [], resolved: [] });
       assert.equal(app?.notAudited?.from, null);
       assert.match(app?.notAudited?.to?.reasons[0] ?? '', NOT_COMPARED);
       assert.match(fleet('diff', 'np', from, to).stdout, /^ {2}NOT audited \(to\): 1 package not from a registry .*: lodash 2da024c\S+/m);
-      const back = JSON.parse(fleet('diff', 'np', to, from, '--format', 'json').stdout) as DiffJson;
+      const backward = fleet('diff', 'np', to, from, '--format', 'json');
+      assert.equal(backward.status, 2, backward.stderr);
+      const back = JSON.parse(backward.stdout) as DiffJson;
       assert.ok(back.apps[0]?.notAudited?.from !== null && back.apps[0]?.notAudited?.to === null, 'the other way round');
-      const same = JSON.parse(fleet('diff', 'np', from, from, '--format', 'json').stdout) as DiffJson;
+      const audited = fleet('diff', 'np', from, from, '--format', 'json');
+      assert.equal(audited.status, 0, audited.stderr);
+      const same = JSON.parse(audited.stdout) as DiffJson;
       assert.equal(same.apps[0]?.notAudited, undefined, 'both sides audited: nothing said');
+      for (const format of ['json', 'human']) {
+        const snapshots = fleet('diff', '--snapshots', 'before', 'after', '--format', format);
+        assert.equal(snapshots.status, 2, `fleet diff --snapshots --format ${format}: ${snapshots.stderr}`);
+        assert.match(snapshots.stderr, /^stowage: a revision of the diff is not audited .*: np revision 2\n$/);
+      }
 
       // A VEX of it would leave out what could not be compared: refused as the audit refuses it, nothing written.
       const vexFile = join(tempDir('fleet-not-audited-vex'), 'np.vex.json');

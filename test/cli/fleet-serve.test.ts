@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { recordEvent } from '../../src/fleet/events.js';
+import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import { freshStore, storeSkips } from '../support/fleet-stores.js';
 import { advisoryDbCheckout, CARGO_CORPUS, PROJECT_ROOT, runCliAsync, tempDir } from '../support/shared.js';
 
@@ -254,6 +256,46 @@ test('fleet serve --public-read on 127.0.0.1: a request naming another Host (a D
       assert.equal(await server.stop(), 0);
     }
   } finally {
+    await store.dispose();
+  }
+});
+
+test('fleet serve: an event whose webhook post failed is posted again when due, though nothing changes meanwhile (the server had retried only after a change)', { skip: skips.sqlite }, async () => {
+  const store = await freshStore('sqlite');
+  const received: string[] = [];
+  const hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push(body);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  try {
+    const fleet = (...args: string[]) => runCliAsync(['fleet', ...args, '--store', store.store], { cacheDir });
+    const url = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+    assert.equal((await fleet('init', '--db', RUSTSEC, '--webhook', url)).status, 0);
+    // An event a command recorded while the webhook was down: queued, its next attempt now due.
+    const opened = await openFleetStore(store.store);
+    try {
+      const at = new Date(Date.now() - 60_000).toISOString();
+      await opened.transaction(async (tx) => recordEvent(tx, await tx.settings(), 'sync', { schemaVersion: 1, queued: 'while the webhook was down' }, at));
+    } finally {
+      await opened.close();
+    }
+    const server = await serve(['--store', store.store]);
+    try {
+      for (let waited = 0; received.length === 0 && waited < 20_000; waited += 250) await sleep(250);
+      assert.deepEqual(
+        received.map((b) => JSON.parse(b) as unknown),
+        [{ schemaVersion: 1, queued: 'while the webhook was down' }],
+      );
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  } finally {
+    await new Promise<void>((resolve) => hook.close(() => resolve()));
     await store.dispose();
   }
 });

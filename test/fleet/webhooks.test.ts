@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { recordEvent } from '../../src/fleet/events.js';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import { deliverDueEvents } from '../../src/fleet/webhooks.js';
+import type { FleetStore } from '../../src/fleet/store/store.js';
 import { STORE_KINDS, freshStore, skipUnless } from '../support/fleet-stores.js';
 import { tempDir } from '../support/shared.js';
 
@@ -118,6 +119,136 @@ for (const kind of STORE_KINDS) {
     }
   });
 }
+
+/** A fetch that records each post (its URL, headers and body) and answers `status`, or throws `refuse`. */
+function recordingFetch(posts: { url: string; headers: Record<string, string>; body: string }[], answer: { status: number } | { refuse: Error } = { status: 204 }): typeof fetch {
+  return (async (url: string, init: { headers: Record<string, string>; body: string }) => {
+    posts.push({ url, headers: init.headers, body: init.body });
+    if ('refuse' in answer) throw new TypeError('fetch failed', { cause: answer.refuse });
+    return new Response(null, { status: answer.status });
+  }) as unknown as typeof fetch;
+}
+
+async function withStore(kind: (typeof STORE_KINDS)[number], body: (store: FleetStore) => Promise<void>): Promise<void> {
+  const fresh = await freshStore(kind);
+  const store = await openFleetStore(fresh.store);
+  try {
+    await body(store);
+  } finally {
+    await store.close();
+    await fresh.dispose();
+  }
+}
+
+const AT = '2026-12-01T00:00:00.000Z';
+const header = (headers: Record<string, string>, name: string): string | undefined => Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
+
+for (const kind of STORE_KINDS) {
+  test(`${kind}: an event queued for a webhook that was since changed or removed is not posted to it`, { skip: await skipUnless(kind) }, async () => {
+    await withStore(kind, async (store) => {
+      // The old receiver was retired (or handed to someone else): the fleet's findings must stop going there.
+      await store.putSettings({ databases: [], webhook: { url: 'http://127.0.0.1:9/old-hook', secretFile: null }, failOn: null }, AT);
+      await store.transaction(async (tx) => recordEvent(tx, await tx.settings(), 'sync', { schemaVersion: 1, part: 'queued for the old hook' }, AT));
+      await store.putSettings({ databases: [], webhook: { url: 'http://127.0.0.1:9/new-hook', secretFile: null }, failOn: null }, AT);
+      await store.transaction(async (tx) => recordEvent(tx, await tx.settings(), 'sync', { schemaVersion: 1, part: 'queued for the new hook' }, AT));
+      const posts: { url: string; headers: Record<string, string>; body: string }[] = [];
+      const now = (): Date => new Date('2026-12-01T00:00:01.000Z');
+      assert.deepEqual(await deliverDueEvents(store, { fetchImpl: recordingFetch(posts), now }), { delivered: 1, failures: [] });
+      assert.deepEqual(
+        posts.map((p) => [p.url, (JSON.parse(p.body) as { part: string }).part]),
+        [['http://127.0.0.1:9/new-hook', 'queued for the new hook']],
+      );
+      // Removed: nothing at all is posted.
+      await store.putSettings({ databases: [], webhook: null, failOn: null }, AT);
+      await store.transaction(async (tx) => recordEvent(tx, await tx.settings(), 'sync', { schemaVersion: 1, part: 'after removal' }, AT));
+      assert.deepEqual(await deliverDueEvents(store, { fetchImpl: recordingFetch(posts), now }), { delivered: 0, failures: [] });
+      assert.equal(posts.length, 1);
+    });
+  });
+
+  test(`${kind}: while the webhook is down a run tries one post, not one per queued event (a command waits out one timeout)`, { skip: await skipUnless(kind) }, async () => {
+    await withStore(kind, async (store) => {
+      await store.putSettings({ databases: [], webhook: { url: 'http://127.0.0.1:9/hook', secretFile: null }, failOn: null }, AT);
+      for (let i = 0; i < 5; i++) await store.transaction(async (tx) => recordEvent(tx, await tx.settings(), 'add', { schemaVersion: 1, part: i }, AT));
+      const posts: { url: string; headers: Record<string, string>; body: string }[] = [];
+      const now = (): Date => new Date('2026-12-01T00:00:01.000Z');
+      const down = await deliverDueEvents(store, { fetchImpl: recordingFetch(posts, { refuse: new Error('connect ETIMEDOUT 127.0.0.1:9') }), now });
+      assert.equal(posts.length, 1);
+      assert.equal(down.delivered, 0);
+      assert.equal(down.failures.length, 1);
+      assert.match(down.failures[0] as string, /event 1 \(add\) not delivered: connect ETIMEDOUT/);
+      // Back up: the others are posted at once, in order; the one that failed when its backoff is over.
+      const up = await deliverDueEvents(store, { fetchImpl: recordingFetch(posts), now });
+      assert.deepEqual(up, { delivered: 4, failures: [] });
+      assert.deepEqual(posts.slice(1).map((p) => (JSON.parse(p.body) as { part: number }).part), [1, 2, 3, 4]);
+      assert.deepEqual(await deliverDueEvents(store, { fetchImpl: recordingFetch(posts), now: () => new Date('2026-12-01T00:01:00.000Z') }), { delivered: 1, failures: [] });
+    });
+  });
+
+  test(`${kind}: a webhook event names the fleet's databases as the API does, never by a path of the server`, { skip: await skipUnless(kind) }, async () => {
+    await withStore(kind, async (store) => {
+      const db = '/srv/stowage/private/advisory-db';
+      await store.putSettings({ databases: [db], webhook: { url: 'http://127.0.0.1:9/hook', secretFile: null }, failOn: null }, AT);
+      const body = { schemaVersion: 1, databases: [{ source: db, revision: 'abc' }], changes: [{ app: 'web', findings: [{ databases: [db] }] }] };
+      await store.transaction(async (tx) => recordEvent(tx, await tx.settings(), 'sync', body, AT));
+      const posts: { url: string; headers: Record<string, string>; body: string }[] = [];
+      assert.equal((await deliverDueEvents(store, { fetchImpl: recordingFetch(posts), now: () => new Date('2026-12-01T00:00:01.000Z') })).delivered, 1);
+      const [post] = posts;
+      assert.ok(post !== undefined && !post.body.includes('/srv/stowage'), post?.body);
+      assert.deepEqual(JSON.parse(post.body), { ...body, databases: [{ source: 'advisory-db', revision: 'abc' }], changes: [{ app: 'web', findings: [{ databases: ['advisory-db'] }] }] });
+    });
+  });
+
+  test(`${kind}: the delivery id and the time of the post are signed with the body, so a captured post cannot be replayed later or under another id`, { skip: await skipUnless(kind) }, async () => {
+    await withStore(kind, async (store) => {
+      const secretFile = join(tempDir('webhook-secret'), 'hook.key');
+      writeFileSync(secretFile, 'correct horse battery staple');
+      await store.putSettings({ databases: [], webhook: { url: 'http://127.0.0.1:9/hook', secretFile }, failOn: null }, AT);
+      await store.transaction(async (tx) => recordEvent(tx, await tx.settings(), 'triage', { schemaVersion: 1 }, AT));
+      const posts: { url: string; headers: Record<string, string>; body: string }[] = [];
+      const sent = new Date('2026-12-01T00:00:05.000Z');
+      assert.equal((await deliverDueEvents(store, { fetchImpl: recordingFetch(posts), now: () => sent })).delivered, 1);
+      const [post] = posts as [(typeof posts)[number]];
+      const timestamp = header(post.headers, 'x-stowage-timestamp');
+      const delivery = header(post.headers, 'x-stowage-delivery');
+      assert.equal(timestamp, String(sent.getTime() / 1000));
+      assert.equal(delivery, '1');
+      const expected = createHmac('sha256', 'correct horse battery staple').update(`${delivery}.${timestamp}.${post.body}`).digest('hex');
+      assert.equal(header(post.headers, 'x-stowage-signature-v2'), `sha256=${expected}`);
+      // The body-only signature is still sent, for receivers that check it.
+      assert.equal(header(post.headers, 'x-stowage-signature'), `sha256=${createHmac('sha256', 'correct horse battery staple').update(post.body).digest('hex')}`);
+    });
+  });
+}
+
+test('a webhook URL with user-info is posted with those Basic credentials, and no message or stored error shows the password', async () => {
+  const received: Received[] = [];
+  const probe = await listen(0, received);
+  const port = (probe.address() as { port: number }).port;
+  await close(probe);
+  await withStore('sqlite', async (store) => {
+    const url = `http://hook-user:s3cr%40t@127.0.0.1:${port}/hook?token=t0ken`;
+    await store.putSettings({ databases: [], webhook: { url, secretFile: null }, failOn: null }, AT);
+    await store.transaction(async (tx) => recordEvent(tx, await tx.settings(), 'sync', { schemaVersion: 1 }, AT));
+    // Down: the message says which webhook, without its secrets.
+    const down = await deliverDueEvents(store, { now: () => new Date('2026-12-01T00:00:01.000Z'), timeoutMs: 2000 });
+    assert.equal(down.failures.length, 1);
+    assert.match(down.failures[0] as string, new RegExp(`^webhook http://\\*\\*\\*@127\\.0\\.0\\.1:${port}/hook\\?token=\\*\\*\\*: event 1 \\(sync\\) not delivered: .*ECONNREFUSED`));
+    const stored = JSON.stringify(await store.deliveries());
+    for (const secret of ['s3cr', 't0ken']) {
+      assert.ok(!down.failures[0]?.includes(secret), down.failures[0]);
+      assert.ok(!stored.replaceAll(JSON.stringify(url).slice(1, -1), '').includes(secret), stored);
+    }
+    const server = await listen(port, received);
+    try {
+      assert.deepEqual(await deliverDueEvents(store, { now: () => new Date('2026-12-01T00:01:00.000Z'), timeoutMs: 2000 }), { delivered: 1, failures: [] });
+    } finally {
+      await close(server);
+    }
+  });
+  assert.equal(received.length, 1);
+  assert.equal(received[0]?.headers.authorization, `Basic ${Buffer.from('hook-user:s3cr@t').toString('base64')}`);
+});
 
 test('without a webhook, events are recorded and nothing is queued', async () => {
   const fresh = await freshStore('sqlite');

@@ -211,7 +211,8 @@ Examples:
   stowage fleet diff ripgrep 3f2a9c1b7d4e 91c0d2e4f5a6
   stowage fleet diff --snapshots release-2026-11 release-2026-12 --format json
 
-Exit codes: 0 done, 2 unknown application, revision or snapshot, or an ambiguous abbreviation.`,
+Exit codes: 0 done, 2 unknown application, revision or snapshot, or an ambiguous abbreviation,
+or a revision of the diff is not audited (the diff is written, saying so; as fleet status).`,
         )
         .action(lazy(async () => (await import('./diff.js')).fleetDiff)),
     ),

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { URL_LIKE } from '../../advisories/source.js';
 import type { SeverityLevel } from '../../core/advisory.js';
 import { cacheDir } from '../../core/cache-dir.js';
+import { redactCredentials } from '../../core/credentials.js';
 import { parseAllowedRegistry } from '../../core/registry-allowance.js';
 import { fetchPolicyOf } from '../audit-options.js';
 import { StowageError } from '../../core/errors.js';
@@ -37,7 +38,7 @@ function requestedSettings(old: FleetSettings | null, opts: FleetInitOptions): F
   if (opts.webhook !== undefined) {
     if (opts.webhook === '') webhook = null;
     else {
-      if (!URL.canParse(opts.webhook) || !/^https?:$/.test(new URL(opts.webhook).protocol)) throw new StowageError(`--webhook ${opts.webhook}: expected an http:// or https:// URL`);
+      if (!URL.canParse(opts.webhook) || !/^https?:$/.test(new URL(opts.webhook).protocol)) throw new StowageError(`--webhook ${redactCredentials(opts.webhook)}: expected an http:// or https:// URL`);
       webhook = { url: opts.webhook, secretFile: webhook?.secretFile ?? null };
     }
   }
@@ -60,7 +61,7 @@ function describeChanges(old: FleetSettings, now: FleetSettings): string[] {
   const changes: string[] = [];
   if (JSON.stringify(old.databases) !== JSON.stringify(now.databases)) changes.push(`databases: ${old.databases.join(', ')} → ${now.databases.join(', ')}`);
   if (JSON.stringify(old.webhook) !== JSON.stringify(now.webhook)) {
-    const show = (w: FleetSettings['webhook']): string => (w === null ? '(none)' : `${w.url}${w.secretFile ? ` (secret ${w.secretFile})` : ''}`);
+    const show = (w: FleetSettings['webhook']): string => (w === null ? '(none)' : `${redactCredentials(w.url)}${w.secretFile ? ` (secret ${w.secretFile})` : ''}`);
     changes.push(`webhook: ${show(old.webhook)} → ${show(now.webhook)}`);
   }
   const registries = (s: FleetSettings): string => (s.allowedRegistries ?? []).join(', ') || '(the public ones only)';

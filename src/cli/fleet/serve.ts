@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS, type ServerDeps } from '../../server/context.js';
 import { readTokenFile, SEEDED_TOKEN_NAME, seedToken } from '../../server/auth.js';
 import { EventFeed } from '../../server/event-feed.js';
 import { FleetDatabases } from '../../server/fleet-databases.js';
-import { syncNow } from '../../server/sync-now.js';
+import { deliverWebhooks, syncNow } from '../../server/sync-now.js';
 import { WorkUnderWay } from '../../server/under-way.js';
 import { fetchPolicyOf } from '../audit-options.js';
 import { parseInterval } from './interval.js';
@@ -72,6 +72,9 @@ async function drain(server: Server, underWay: WorkUnderWay): Promise<void> {
   await closed;
 }
 
+/** How often the server looks for webhook deliveries that are due again (the first retry comes 30 s after a failure). */
+const WEBHOOK_RETRY_CHECK_MS = 15_000;
+
 /** PostgreSQL connections one server holds at most. */
 const SERVER_CONNECTIONS = 10;
 
@@ -86,6 +89,7 @@ export async function fleetServe(opts: FleetServeOptions): Promise<number> {
   const databases = new FleetDatabases(store, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) });
   const underWay = new WorkUnderWay();
   let timer: NodeJS.Timeout | null = null;
+  let retries: NodeJS.Timeout | null = null;
   let server: Server | null = null;
   try {
     await requireSettings(store);
@@ -111,6 +115,11 @@ export async function fleetServe(opts: FleetServeOptions): Promise<number> {
     const bound = typeof address === 'object' && address !== null ? address.port : port;
     const shown = host.includes(':') ? `[${host}]` : host;
     writeStdout(`stowage fleet server on http://${shown}:${bound}/ (API: /api/v1/, OpenAPI: /api/v1/openapi.json; Ctrl-C stops it)\n`);
+    // Webhook deliveries that failed are retried when due (30 s after a failure, doubling, at most
+    // 6 h), whether or not anything changes meanwhile: a fleet that only serves would otherwise
+    // never post an event again once its webhook had been down. What is due now goes at once.
+    deliverWebhooks(deps);
+    retries = setInterval(() => deliverWebhooks(deps), WEBHOOK_RETRY_CHECK_MS);
     if (every !== null) {
       let running = false;
       timer = setInterval(() => {
@@ -133,6 +142,7 @@ export async function fleetServe(opts: FleetServeOptions): Promise<number> {
     return EXIT_OK;
   } finally {
     if (timer !== null) clearInterval(timer);
+    if (retries !== null) clearInterval(retries);
     // Event streams end; requests and a scheduled sync under way finish before the store closes.
     events.close();
     if (server !== null) await drain(server, underWay);

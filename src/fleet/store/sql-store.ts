@@ -980,15 +980,15 @@ export class SqlFleetStore implements FleetStore {
     return id;
   }
 
-  async dueDeliveries(now: string, limit: number, maxStoredBytes = Number.POSITIVE_INFINITY): Promise<OutboxDelivery[]> {
-    const due = `FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ?`;
+  async dueDeliveries(target: string, now: string, limit: number, maxStoredBytes = Number.POSITIVE_INFINITY): Promise<OutboxDelivery[]> {
+    const due = `FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.delivered_at IS NULL AND o.target = ? AND o.next_attempt_at <= ?`;
     let upTo = '';
-    const params: SqlValue[] = [now];
+    const params: SqlValue[] = [target, now];
     if (maxStoredBytes !== Number.POSITIVE_INFINITY) {
       // The bodies' stored sizes first (no body read): the deliveries up to the budget, at least one.
       const sizes = await this.sql.query<{ event_id: number; target: string; size: number | string }>(
         `SELECT o.event_id, o.target, LENGTH(e.body) + COALESCE(LENGTH(e.body_zstd), 0) AS size ${due} ORDER BY o.event_id, o.target LIMIT ?`,
-        [now, limit],
+        [target, now, limit],
       );
       const last = lastWithinBudget(sizes, maxStoredBytes);
       if (last === null) return [];

@@ -285,10 +285,11 @@ export interface FleetStore {
   /** Records an event and queues it for each delivery target (webhook URL). */
   addEvent(event: { type: string; body: string | Uint8Array; at: string }, targets: string[]): Promise<number>;
   /**
-   * Undelivered events whose next attempt is due at `now`, oldest first, at most `limit`, and,
-   * when `maxStoredBytes` is given, only as many as their bodies stored within it (always the first).
+   * Undelivered events queued for `target` whose next attempt is due at `now`, oldest first, at
+   * most `limit`, and, when `maxStoredBytes` is given, only as many as their bodies stored within
+   * it (always the first). Those queued for another target (a webhook since changed) are not.
    */
-  dueDeliveries(now: string, limit: number, maxStoredBytes?: number): Promise<OutboxDelivery[]>;
+  dueDeliveries(target: string, now: string, limit: number, maxStoredBytes?: number): Promise<OutboxDelivery[]>;
   /**
    * Takes a due delivery for this process until `leaseUntil` (its next attempt time is moved
    * there), so two processes never post the same event at once; false when another took it.
