@@ -30,10 +30,17 @@ const BUILD_AND_DEV: ReadonlySet<EdgeKind> = new Set(['build', 'dev']);
  * when a complete binary inventory holds packages the record does not name (a partial one,
  * read from embedded paths, misses crates by nature: only what it holds is compared).
  */
-export function inventoryDisagreements(record: DependencyGraph, binary: DependencyGraph): string[] {
+export function inventoryDisagreements(record: DependencyGraph, binary: DependencyGraph, own?: { name: string; version: string }): string[] {
   if (record.ecosystem !== binary.ecosystem) return [];
   const recorded = versionsByName(record);
   const built = versionsByName(binary);
+  // The package's own application, installed as a package of the tree it ships (an npm
+  // application under /usr/lib/node_modules): what the package is, not something it bundles.
+  if (own !== undefined) {
+    const key = lockfileNameKey(binary.ecosystem, own.name);
+    const entry = built.get(key);
+    if (entry?.versions.delete(own.version) === true && entry.versions.size === 0) built.delete(key);
+  }
   // What the binary holds: a crate it was built with only through build-dependencies (cc,
   // bindgen; cargo-auditable's kind "build") is not in it, so no record of what it bundles names it.
   const linked = versionsByName(binary, reachableFrom(outgoingEdges(binary.edges), binary.roots, BUILD_AND_DEV));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StowageError, errorMessage } from '../core/errors.js';
 import type { DependencyGraph } from '../core/graph.js';
@@ -7,6 +7,7 @@ import type { Package } from '../core/package.js';
 import { digestsFromSri, sriFromDigest, type Digest } from '../core/digest.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { DEFAULT_NPM_REGISTRY } from '../ecosystems/npm/registry-source.js';
+import { readManifestObject } from '../ecosystems/npm/lockfile-reading.js';
 import { PUBLIC_REGISTRY_CONFIG, downloadUrlOfResolved, readNpmrcRegistries, registryFor, registryTarballUrl, type NpmRegistryConfig } from '../ecosystems/npm/registry.js';
 import type { VendorContext, VendorResult } from './vendor-tree.js';
 import type { VendoredPackage } from '../inputs/vendor-layout.js';
@@ -49,6 +50,7 @@ interface StoredTarball {
 }
 
 export async function vendorPnpm(graph: DependencyGraph, context: VendorContext): Promise<VendorResult> {
+  refuseLaterPnpm(context.projectDir);
   const npmrcPath = join(context.projectDir, '.npmrc');
   const existing = existsSync(npmrcPath) ? readConfigFile(npmrcPath) : null;
   const config = existing === null ? PUBLIC_REGISTRY_CONFIG : readNpmrcRegistries(npmrcPath, existing, { ...process.env, ...context.env });
@@ -100,6 +102,27 @@ export async function vendorPnpm(graph: DependencyGraph, context: VendorContext)
   }
   packages.sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version));
   return { files: files.sorted(), packages };
+}
+
+/**
+ * A project whose package.json `packageManager` names pnpm 10 or later is installed by a pnpm
+ * that reads its own store format (`v10/`, index files under `v10/index/`), never the `v3/` one
+ * written here: `pnpm install --offline` found no package in the archive
+ * (ERR_PNPM_NO_OFFLINE_TARBALL, checked with pnpm 10.33.0 on vercel/serve). Refused before
+ * anything is fetched, rather than an archive, and a source RPM, that cannot install.
+ */
+function refuseLaterPnpm(projectDir: string): void {
+  const manifestPath = join(projectDir, 'package.json');
+  if (!existsSync(manifestPath)) return;
+  const manifest = readManifestObject(manifestPath, readFileSync(manifestPath, 'utf8'));
+  const declared = manifest.packageManager;
+  if (typeof declared !== 'string') return;
+  const major = /^pnpm@(\d+)\./.exec(declared)?.[1];
+  if (major === undefined || Number(major) < 10) return;
+  throw new StowageError(
+    `packageManager ${JSON.stringify(declared.split('+')[0])} names pnpm ${major}, which installs offline only from its own store format (v10); stowage vendors pnpm 8 and 9's store (v3), in which pnpm ${major} finds no package: install and lock with pnpm 9 (packageManager pnpm@9) to vendor this application`,
+    manifestPath,
+  );
 }
 
 /** Each file of a package into the store by its sha512; the package's index of them. */

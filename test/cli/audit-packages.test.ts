@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport, type AuditReport } from '../support/audit-report.js';
-import { ADVISORY_DB_BUNDLE, runCli, tempDir } from '../support/shared.js';
+import { ADVISORY_DB_BUNDLE, GHSA_NPM, runCli, tempDir } from '../support/shared.js';
 import { elfWithDepV0 } from '../support/object-files.js';
 import { buildDeb, buildRpm, realRustBinary, testDebs, whyNoTestDebs } from '../support/shipped-artifacts.js';
 
@@ -165,6 +165,35 @@ test("an RPM's bundled provides and its binary's .dep-v0: a crate the binary was
   const missing = auditReport(run.stdout).warnings.filter((w) => w.includes('does not name'));
   // fnv is linked in and not provided: said; cc is not in the binary: not said.
   assert.deepEqual(missing, [`${rpm}:usr/bin/tool was built from 1 package that RPM bundled provides does not name: fnv 1.0.7`]);
+});
+
+/*
+ * An npm application's RPM, as stowage package rpm builds it (http-server 14.1.2): the application
+ * installed as /usr/lib/node_modules/http-server, its libraries beside it as bundled(npm(...))
+ * provides. The application is what the RPM is, not a library it bundles: auditing the RPM said
+ * "usr/lib/node_modules was built from 1 package that RPM bundled provides does not name:
+ * http-server 14.1.2" for every such RPM. A library it bundles without a provide is still said.
+ */
+test("an npm application's RPM: the application itself is not said to be missing from the bundled provides; an unprovided library is", () => {
+  const json = (value: unknown): string => JSON.stringify(value).replaceAll("'", "'\\''");
+  const put = (path: string, value: unknown): string => `mkdir -p %{buildroot}/usr/lib/node_modules/${path} && echo '${json(value)}' > %{buildroot}/usr/lib/node_modules/${path}/package.json`;
+  const rpm = buildRpm({
+    name: 'http-server',
+    version: '14.1.2',
+    provides: ['bundled(npm(ms)) = 2.1.3'],
+    binary: null,
+    payload: 'gzip',
+    install: [
+      put('http-server', { name: 'http-server', version: '14.1.2', dependencies: { ms: '^2.1.3', 'left-pad': '^1.3.0' } }),
+      put('http-server/node_modules/ms', { name: 'ms', version: '2.1.3' }),
+      put('http-server/node_modules/left-pad', { name: 'left-pad', version: '1.3.0' }),
+    ],
+    files: ['/usr/lib/node_modules/http-server'],
+  });
+  const run = audit(rpm, '--db', GHSA_NPM);
+  assert.equal(run.status, 0, run.stderr);
+  const missing = auditReport(run.stdout).warnings.filter((w) => w.includes('does not name'));
+  assert.deepEqual(missing, [`${rpm}:usr/lib/node_modules was built from 1 package that RPM bundled provides does not name: left-pad 1.3.0`]);
 });
 
 test('an RPM with nothing to audit, and a truncated RPM, are refused in one line, exit 2', () => {

@@ -52,15 +52,16 @@ export function buildDeb(options: { name: string; version: string; fields: Recor
 /**
  * A binary RPM built by rpmbuild from a spec with these provides, installing `binary` as
  * /usr/bin/tool, and with `zeros`, a file of that many zero bytes (a payload that expands far);
- * `install`: more %install lines, `files`: the %files entries of what they install.
+ * `install`: more %install lines, `files`: the %files entries of what they install; `name` and
+ * `version`: the package's own (default shipped-demo 1.0).
  */
-export function buildRpm(options: { provides: string[]; binary: string | null; payload: 'gzip' | 'xz' | 'lzma' | 'bzip2' | 'zstd' | 'none'; zeros?: number; install?: string[]; files?: string[] }): string {
+export function buildRpm(options: { provides: string[]; binary: string | null; payload: 'gzip' | 'xz' | 'lzma' | 'bzip2' | 'zstd' | 'none'; zeros?: number; install?: string[]; files?: string[]; name?: string; version?: string }): string {
   const top = tempDir('rpm-top');
   mkdirSync(join(top, 'SOURCES'), { recursive: true });
   if (options.binary) copyFileSync(options.binary, join(top, 'SOURCES', 'tool'));
   const spec = [
-    'Name: shipped-demo',
-    'Version: 1.0',
+    `Name: ${options.name ?? 'shipped-demo'}`,
+    `Version: ${options.version ?? '1.0'}`,
     'Release: 1',
     'Summary: test package',
     'License: MIT',

@@ -94,3 +94,56 @@ describe('pnpm lockfiles stowage cannot vendor are refused, naming the package',
     });
   }
 });
+
+/*
+ * vercel/serve 14.2.6 declares `"packageManager": "pnpm@10.33.0+sha512..."`. pnpm 10 reads its own
+ * store format (v10), not the v3 store stowage writes: with the archive extracted,
+ * `pnpm install --offline --frozen-lockfile` (pnpm 10.33.0) stopped at ERR_PNPM_NO_OFFLINE_TARBALL
+ * for the first package, so the source RPM stowage packaged could not build. Refused up front.
+ */
+describe('a project whose packageManager names pnpm 10 is refused before anything is fetched', () => {
+  const lockfile = [
+    "lockfileVersion: '9.0'",
+    'importers:',
+    '  .:',
+    '    dependencies:',
+    '      ms:',
+    '        specifier: ^2.1.3',
+    '        version: 2.1.3',
+    'packages:',
+    '  ms@2.1.3:',
+    '    resolution: {tarball: https://registry.npmjs.org/ms/-/ms-2.1.3.tgz}',
+    'snapshots:',
+    '  ms@2.1.3: {}',
+    '',
+  ].join('\n');
+  const project = (name: string, packageManager: string): string => {
+    const dir = join(scratch, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', packageManager }) + '\n');
+    writeFileSync(join(dir, 'pnpm-lock.yaml'), lockfile);
+    return dir;
+  };
+
+  test('pnpm@10.33.0 with its hash: one line naming package.json and the pnpm it needs', async () => {
+    const dir = project('pnpm-10', 'pnpm@10.33.0+sha512.10568bb4a6afb58c9eb3630da90cc9516417abebd3fabbe6739f0ae795728da1491e9db5a544c76ad8eb7570f5c4bb3d6c637b2cb41bfdcdb47fa823c8649319');
+    await assert.rejects(vendorDir(dir, join(dir, 'cache')), (err: unknown) => {
+      assert.ok(err instanceof StowageError, String(err));
+      assert.equal(
+        err.line,
+        `${join(dir, 'package.json')}: packageManager "pnpm@10.33.0" names pnpm 10, which installs offline only from its own store format (v10); stowage vendors pnpm 8 and 9's store (v3), in which pnpm 10 finds no package: install and lock with pnpm 9 (packageManager pnpm@9) to vendor this application`,
+      );
+      return true;
+    });
+    assert.ok(!existsSync(join(dir, 'cache', 'sha512')), 'nothing was downloaded');
+  });
+
+  test('pnpm@9.15.9 is vendored as before (here refused later, for the missing integrity)', async () => {
+    const dir = project('pnpm-9', 'pnpm@9.15.9');
+    await assert.rejects(vendorDir(dir, join(dir, 'cache')), (err: unknown) => {
+      assert.ok(err instanceof StowageError, String(err));
+      assert.match(err.line, /ms@2\.1\.3: the lockfile records no integrity/);
+      return true;
+    });
+  });
+});

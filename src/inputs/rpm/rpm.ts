@@ -70,7 +70,7 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
       packages: packages.map((p) => ({ name: respellFrom(installed.filter((g) => g.ecosystem === ecosystem), p.name), version: p.version })),
       warnings: [],
     });
-    for (const binary of installed) (graph.warnings ??= []).push(...inventoryDisagreements(graph, binary));
+    for (const binary of installed) (graph.warnings ??= []).push(...inventoryDisagreements(graph, binary, { name: rpm.name, version: rpm.version.replaceAll('~', '-') }));
     if (graph.warnings?.length === 0) delete graph.warnings;
     graphs.push(graph);
   }
