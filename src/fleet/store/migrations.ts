@@ -195,6 +195,16 @@ async function analyseFindingsCounts(tx: SqlExecutor): Promise<void> {
   await tx.run(`ANALYZE findings_counts`);
 }
 
+/** revisions.graph_reader (GRAPH_READER_VERSION), 0 for every revision there: made by a reading before they were recorded. */
+async function addGraphReader(tx: SqlExecutor): Promise<void> {
+  if (tx.dialect === 'postgres') {
+    await tx.run(`ALTER TABLE revisions ADD COLUMN IF NOT EXISTS graph_reader INTEGER NOT NULL DEFAULT 0`);
+    return;
+  }
+  const columns = await tx.query<{ name: string }>(`SELECT name FROM pragma_table_info('revisions')`);
+  if (!columns.some((c) => c.name === 'graph_reader')) await tx.run(`ALTER TABLE revisions ADD COLUMN graph_reader INTEGER NOT NULL DEFAULT 0`);
+}
+
 const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -508,8 +518,10 @@ const MIGRATIONS: Migration[] = [
     // audit` of the same files reports, whatever evaluation ran on them. Each revision now says
     // which reading (GRAPHS_READER) made its graph; those before are 0, and `fleet sync` reads
     // the current ones again from their stored documents (src/fleet/reread.ts).
+    // The column is added only where it is missing (a store set back to an earlier version, as tests do, has it).
     version: GRAPH_READER_VERSION,
-    statements: [`ALTER TABLE revisions ADD COLUMN graph_reader INTEGER NOT NULL DEFAULT 0`],
+    statements: [],
+    backfill: addGraphReader,
   },
 ];
 
