@@ -15,6 +15,7 @@ import { closeDatabases, databaseRevisions, openFleetDatabases, POLICY_DOCUMENT,
 import { EVENT_CHANGES_LIMIT, recordEventText } from './events.js';
 import { requireSettings } from './lookup.js';
 import { decompressBytes } from './revision.js';
+import { rereadCurrentRevisions, type RereadOutcome } from './reread.js';
 import type { CurrentNotAudited, DatabaseState, FleetSettings, FleetStore, PackageKey, RevisionRecord, RevisionToEvaluate, StoredFindingRow } from './store/store.js';
 import { encodedFinding, STATISTICS_AFTER, type EncodedFinding } from './store/store.js';
 import { advisoryRecord, type FindingRowText } from './store/finding-rows.js';
@@ -98,6 +99,8 @@ export interface SyncOutcome {
   notAudited: NotAuditedApp[];
   /** Revisions this sync found not audited, or audited again: a change worth an event even with no finding changed. */
   notAuditedChanged: number;
+  /** Current revisions an earlier stowage's readers read, read again from their stored documents (reread.ts). */
+  reread: RereadOutcome;
 }
 
 /** An application whose current revision is not audited (SyncOutcome's notAudited). */
@@ -416,6 +419,9 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
         changedRecords.push(...(records.get(db.source) ?? []).filter((a) => ids.has(a.id)));
       }
 
+      // Current revisions an earlier stowage's readers made the graphs of, read again: one read
+      // differently is marked evaluated against nothing known, and so evaluated in full below.
+      const reread = await rereadCurrentRevisions(tx);
       // Which revisions to look at again.
       const full = new Set(await tx.currentRevisionsEvaluatedOtherwise(previousAgainst ? [previousAgainst, nowAgainst] : [nowAgainst]));
       // An ignore of an application's policy that has lapsed since it was evaluated: the audit fails
@@ -493,6 +499,7 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
         failing: await failingAfterTriage(tx, options.now),
         notAudited: notAuditedAfter(notAuditedBefore, notAuditedChanges).map((r) => ({ app: r.app, revision: r.digest, seq: r.seq, packages: r.packages })),
         notAuditedChanged: notAuditedChanges.length,
+        reread,
       };
       // In parts of EVENT_CHANGES_LIMIT changes, each with the databases and the whole sync's summary.
       if (changes.length > 0 || notAuditedChanges.length > 0) for (const part of syncEventBodies(outcome, EVENT_CHANGES_LIMIT)) await recordEventText(tx, settings, 'sync', part, at);

@@ -452,6 +452,8 @@ for (const kind of STORE_KINDS) {
       const before = new Map<number, PackageKey[]>();
       try {
         await migrate(driver, store.store, REVISION_PACKAGES_WITHOUT_ROWID_VERSION - 1);
+        // The column this stowage's addRevision writes (schema 24 adds it only where it is missing).
+        await driver.run(`ALTER TABLE revisions ADD COLUMN graph_reader INTEGER NOT NULL DEFAULT 0`);
         ids = await older.transaction(async (tx) => [await revisionWith(tx, 'one', npmPackages(30)), await revisionWith(tx, 'two', npmPackages(12))]);
         for (const id of ids) before.set(id, await older.revisionPackages(id));
         if (kind === 'sqlite') await driver.run('ANALYZE');

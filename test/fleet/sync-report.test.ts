@@ -90,6 +90,7 @@ function outcome(count: number): SyncOutcome {
     // An application name and a lockfile's git specifier with a terminal's controls, as the changes have.
     notAudited: count === 0 ? [] : [{ app: 'np \u001b[2J', revision: `sha256:${'c'.repeat(64)}`, seq: 2, packages: [{ target: 'package-lock.json', ecosystem: 'npm', name: 'lodash', version: 'github:lodash/lodash#\u001b]8;;x', source: 'git' }] }],
     notAuditedChanged: count === 0 ? 0 : 1,
+    reread: { reread: 0, changed: 0, kept: [] },
   };
 }
 

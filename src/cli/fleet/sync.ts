@@ -5,9 +5,11 @@ import { styleFor } from '../../audit/report/human.js';
 import { currentUser } from '../../fleet/add.js';
 import { syncFleet } from '../../fleet/sync.js';
 import { renderSync, syncJsonPieces } from '../../fleet/sync-report.js';
+import { rereadReport } from '../../fleet/reread.js';
+import { terminalText } from '../../core/terminal-text.js';
 import { deliverDueEvents } from '../../fleet/webhooks.js';
 import { fetchPolicyOf } from '../audit-options.js';
-import { stdoutStream, warn, writeStdout, writeStdoutPieces } from '../output.js';
+import { stdoutStream, warn, writeStderr, writeStdout, writeStdoutPieces } from '../output.js';
 import type { FleetDatabaseOptions, FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
 import { refuseNotAuditedApps } from './status.js';
@@ -20,6 +22,10 @@ export async function fleetSync(opts: FleetDatabaseOptions & FleetFormatOptions)
       now: evaluationTime(),
       by: currentUser(),
     });
+    // On standard error, whatever the format: the JSON's schema (and the sync's event) is unchanged.
+    const reread = rereadReport(outcome.reread);
+    if (reread.note !== null) writeStderr(`stowage: ${terminalText(reread.note)}\n`);
+    for (const line of reread.warnings) warn(line);
     if (opts.format === 'json') writeStdoutPieces(syncJsonPieces(outcome));
     else writeStdout(renderSync(outcome, styleFor(stdoutStream())));
     // After the commit: a webhook that is down only delays its events (the outbox keeps them).

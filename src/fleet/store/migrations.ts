@@ -109,6 +109,8 @@ export const CAMPAIGN_JOBS_APP_INDEX_VERSION = 21;
 export const REVISION_DOCUMENTS_VERSION = 22;
 /** The version from which Cargo's git crates and other registries' crates are matched (every revision evaluated again once). */
 export const MATCHING_RULES_VERSION = 23;
+/** The version from which each revision records which reading of its documents its graph is (revisions.graph_reader, GRAPHS_READER). */
+export const GRAPH_READER_VERSION = 24;
 
 /** Revisions whose findings the advisory-records migration rewrites per round (their findings are in memory together). */
 const REVISIONS_PER_ROUND = 200;
@@ -191,6 +193,16 @@ async function analyseFindingsCounts(tx: SqlExecutor): Promise<void> {
   if (tx.dialect !== 'sqlite') return;
   if (!(await sqliteAnalysed(tx))) return;
   await tx.run(`ANALYZE findings_counts`);
+}
+
+/** revisions.graph_reader (GRAPH_READER_VERSION), 0 for every revision there: made by a reading before they were recorded. */
+async function addGraphReader(tx: SqlExecutor): Promise<void> {
+  if (tx.dialect === 'postgres') {
+    await tx.run(`ALTER TABLE revisions ADD COLUMN IF NOT EXISTS graph_reader INTEGER NOT NULL DEFAULT 0`);
+    return;
+  }
+  const columns = await tx.query<{ name: string }>(`SELECT name FROM pragma_table_info('revisions')`);
+  if (!columns.some((c) => c.name === 'graph_reader')) await tx.run(`ALTER TABLE revisions ADD COLUMN graph_reader INTEGER NOT NULL DEFAULT 0`);
 }
 
 const MIGRATIONS: Migration[] = [
@@ -498,6 +510,18 @@ const MIGRATIONS: Migration[] = [
     // one in full, as does a promotion of any other (and it records the state it used).
     version: MATCHING_RULES_VERSION,
     statements: [`UPDATE revisions SET evaluated_against = '{}'`],
+  },
+  {
+    // A revision's graph is what the readers made of its documents when it was added: what they
+    // learnt since (a Cargo [patch] path crate marked patchesCrate, and matched) was missing from
+    // the graphs of revisions added before, so the fleet's findings stayed short of what `stowage
+    // audit` of the same files reports, whatever evaluation ran on them. Each revision now says
+    // which reading (GRAPHS_READER) made its graph; those before are 0, and `fleet sync` reads
+    // the current ones again from their stored documents (src/fleet/reread.ts).
+    // The column is added only where it is missing (a store set back to an earlier version, as tests do, has it).
+    version: GRAPH_READER_VERSION,
+    statements: [],
+    backfill: addGraphReader,
   },
 ];
 

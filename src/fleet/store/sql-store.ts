@@ -47,6 +47,7 @@ import {
   type FindingKey,
   storedFinding,
   type CurrentNotAudited,
+  GRAPHS_READER,
 } from './store.js';
 import type { NotAuditedPackage } from '../../audit/audit.js';
 import { compareText } from '../../core/compare-text.js';
@@ -458,9 +459,9 @@ export class SqlFleetStore implements FleetStore {
     }
     const documents = JSON.stringify(r.documents);
     const evaluatedAgainst = JSON.stringify(r.evaluatedAgainst);
-    const insert = `INSERT INTO revisions (app_id, digest, seq, created_at, origin, documents, evaluated_against)
-       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`;
-    const values = [r.appId, r.digest, seq, r.at, r.origin, documents, evaluatedAgainst];
+    const insert = `INSERT INTO revisions (app_id, digest, seq, created_at, origin, documents, evaluated_against, graph_reader)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`;
+    const values = [r.appId, r.digest, seq, r.at, r.origin, documents, evaluatedAgainst, GRAPHS_READER];
     // Its documents by digest (revision_documents: what a campaign asks before deleting one).
     const digests = [...new Set(r.documents.map((d) => d.digest))];
     const rows =
@@ -501,6 +502,25 @@ export class SqlFleetStore implements FleetStore {
 
   async setEvaluatedAgainst(revisionId: number, against: Record<string, string>): Promise<void> {
     await this.sql.run(`UPDATE revisions SET evaluated_against = ? WHERE id = ?`, [JSON.stringify(against), revisionId]);
+  }
+
+  async currentRevisionsReadBefore(reader: number): Promise<{ id: number; reader: number }[]> {
+    const rows = await this.sql.query<{ id: number; graph_reader: number }>(
+      `SELECT r.id, r.graph_reader FROM apps a JOIN revisions r ON r.id = a.current_revision WHERE r.graph_reader < ? ORDER BY r.id`,
+      [reader],
+    );
+    return rows.map((r) => ({ id: Number(r.id), reader: Number(r.graph_reader) }));
+  }
+
+  async setRevisionReading(revisionId: number, reader: number, reread?: { graph: Buffer; packages: PackageKey[] }): Promise<void> {
+    if (reread === undefined) {
+      await this.sql.run(`UPDATE revisions SET graph_reader = ? WHERE id = ?`, [reader, revisionId]);
+      return;
+    }
+    await this.sql.run(`UPDATE revision_graphs SET graph = ? WHERE revision_id = ?`, [reread.graph, revisionId]);
+    await this.sql.run(`DELETE FROM revision_packages WHERE revision_id = ?`, [revisionId]);
+    await this.indexPackages(revisionId, reread.packages);
+    await this.sql.run(`UPDATE revisions SET graph_reader = ?, evaluated_against = '{}' WHERE id = ?`, [reader, revisionId]);
   }
 
   /**

@@ -153,6 +153,16 @@ export interface SnapshotMember {
   revisionPresent: boolean;
 }
 
+/**
+ * Which reading of an application's documents a revision's graph is: raised whenever a reader
+ * learns something that changes the graph of documents read before (1: a Cargo `[patch]` path
+ * crate is marked patchesCrate, and matched). A revision records the reading that made its graph
+ * (0: before they were recorded, schema 24); `fleet sync` reads the current revisions made by an
+ * earlier one again from their stored documents (src/fleet/reread.ts, which knows what each
+ * reading added: a new one must say it there too).
+ */
+export const GRAPHS_READER = 1;
+
 /** Revisions written (add) or re-evaluated (sync) from which the store's planner statistics are refreshed after the commit. */
 export const STATISTICS_AFTER = 100;
 
@@ -218,6 +228,14 @@ export interface FleetStore {
   revisionGraph(id: number): Promise<Buffer>;
   addRevision(revision: NewRevision): Promise<RevisionRecord>;
   setEvaluatedAgainst(revisionId: number, against: Record<string, string>): Promise<void>;
+  /** The current revisions whose graph an earlier reading than `reader` made (GRAPHS_READER), in id order, with that reading. */
+  currentRevisionsReadBefore(reader: number): Promise<{ id: number; reader: number }[]>;
+  /**
+   * A revision's graph read again from its documents by the reading `reader`: with `graph` (and
+   * its packages) when it differs from the stored one, which is then replaced and the revision
+   * marked as evaluated against no known database state (the next evaluation is a full one).
+   */
+  setRevisionReading(revisionId: number, reader: number, reread?: { graph: Buffer; packages: PackageKey[] }): Promise<void>;
 
   /** Indexes the packages a revision locks: (ecosystem, name) -> revisions, for sync and affected. */
   indexPackages(revisionId: number, packages: PackageKey[]): Promise<void>;
