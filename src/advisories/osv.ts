@@ -1,3 +1,4 @@
+import { osvRecordUrl } from '../core/osv-url.js';
 import * as semver from '../core/semver.js';
 import type { SemVer } from '../core/semver.js';
 import type {
@@ -339,7 +340,7 @@ function mainUrl(id: string, references: Reference[]): string {
     naming[0]?.url ??
     references.find((r) => r.type === 'ADVISORY')?.url ??
     references.find((r) => r.type === 'WEB')?.url ??
-    `https://osv.dev/vulnerability/${id}`
+    osvRecordUrl(id)
   );
 }
 

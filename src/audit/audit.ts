@@ -1,3 +1,4 @@
+import { timestampMs } from '../core/timestamp.js';
 import type { Advisory, SeverityLevel } from '../core/advisory.js';
 import { SEVERITY_LEVELS } from '../core/advisory.js';
 import { StowageError, errorMessage } from '../core/errors.js';
@@ -373,7 +374,7 @@ function plural(count: number, noun: string): string {
  * readers have checked the date's form, so it parses).
  */
 function isWithdrawn(advisory: Advisory, now: Date): boolean {
-  return advisory.withdrawn !== null && Date.parse(advisory.withdrawn) <= now.getTime();
+  return advisory.withdrawn !== null && timestampMs(advisory.withdrawn) <= now.getTime();
 }
 
 /**

@@ -100,8 +100,11 @@ async function makeCurrent(
   }
   const at = context.now.toISOString();
   await tx.setCurrentRevision(app.id, revision.id);
-  // The campaign that made the candidate says so: its application is `promoted`, no longer a `candidate`.
-  if (action === 'promoted' && candidate) await tx.campaigns.markPromoted(revision.id, at);
+  // The campaign that made the candidate says whether it is current: its application is
+  // `promoted` while it is (a rollback to it too), and a `candidate` again once another revision
+  // is made current in its place (a rollback undoing the promotion, or another promotion).
+  await tx.campaigns.markDemoted(previous.id, at);
+  if (candidate) await tx.campaigns.markPromoted(revision.id, at);
   await tx.appendHistory({ appId: app.id, at, action, revisionId: revision.id, previousRevisionId: previous.id, by: context.by });
   const change: CurrentChange = { app: app.name, action, changed: true, revision: { ...revision, evaluatedAgainst: against }, previous, ...(await triaged(decisions, app, findings, context.now)), reevaluated };
   const body = { ...currentChangeJsonBody(change), ...(context.snapshot !== undefined ? { snapshot: context.snapshot } : {}) };

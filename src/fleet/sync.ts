@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Advisory } from '../core/advisory.js';
 import { chunks } from '../core/chunks.js';
+import { timestampMs } from '../core/timestamp.js';
 import { findingKey, findingKeyOf, type Finding } from '../core/finding.js';
 import type { Ecosystem } from '../core/package.js';
 import { withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
@@ -130,7 +131,7 @@ const touches = (keys: Map<Ecosystem, Set<string>>, ecosystem: Ecosystem, name: 
 
 
 function isWithdrawnAt(advisory: Advisory, now: Date): boolean {
-  return advisory.withdrawn !== null && Date.parse(advisory.withdrawn) <= now.getTime();
+  return advisory.withdrawn !== null && timestampMs(advisory.withdrawn) <= now.getTime();
 }
 
 /**

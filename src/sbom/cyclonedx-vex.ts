@@ -1,3 +1,4 @@
+import { osvRecordUrl } from '../core/osv-url.js';
 import type { Advisory, Severity } from '../core/advisory.js';
 import type { Finding } from '../core/finding.js';
 import { compare } from './sbom.js';
@@ -142,7 +143,7 @@ export function sourceOf(id: string): VulnerabilitySource {
   if (id.startsWith('RUSTSEC-')) return { name: 'RustSec', url: `https://rustsec.org/advisories/${encoded}.html` };
   if (id.startsWith('GHSA-')) return { name: 'GitHub Advisory Database', url: `https://github.com/advisories/${encoded}` };
   if (id.startsWith('CVE-')) return { name: 'NVD', url: `https://nvd.nist.gov/vuln/detail/${encoded}` };
-  return { name: 'OSV', url: `https://osv.dev/vulnerability/${encoded}` };
+  return { name: 'OSV', url: osvRecordUrl(id) };
 }
 
 type Rating = NonNullable<CycloneDxVulnerability['ratings']>[number];

@@ -572,3 +572,19 @@ test('an advisory over 32 MiB is refused naming it, from a directory and a git t
   const commit = git(['rev-parse', 'HEAD'], work).trim().slice(0, 12);
   assert.equal(await refusal(`${work}#main`), `${work}#main@${commit}:big.json: advisory is ${size} bytes, over the 33554432-byte limit`);
 });
+
+test("a directory's date is its newest record's as an instant, and a record dated in the future does not make a stale database fresh", async () => {
+  const dir = join(tempDir('db-newest'), 'db');
+  mkdirSync(dir, { recursive: true });
+  const record = (id: string, modified: string): string =>
+    JSON.stringify({ id, modified, affected: [{ package: { ecosystem: 'crates.io', name: id.toLowerCase() }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }] }] }] });
+  // 10:00 at +02:00 is 08:00 UTC, before 09:00Z; 09:00:00.5Z is after 09:00:00Z (as text, both the other way round).
+  writeFileSync(join(dir, 'a.json'), record('TEST-A', '2024-05-01T10:00:00+02:00'));
+  writeFileSync(join(dir, 'b.json'), record('TEST-B', '2024-05-01T09:00:00Z'));
+  writeFileSync(join(dir, 'c.json'), record('TEST-C', '2024-05-01T09:00:00.5Z'));
+  // A hostile or mistaken record dated 2099: not when the database was last changed.
+  writeFileSync(join(dir, 'd.json'), record('TEST-D', '2099-01-01T00:00:00Z'));
+  const db = await openDatabase(parseDatabaseSpec(dir), { cacheRoot: tempDir('db-newest-cache'), fetch: 'auto' });
+  assert.equal(db.revisionDate, '2024-05-01T09:00:00.5Z');
+  db.index.close();
+});

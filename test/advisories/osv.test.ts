@@ -111,6 +111,20 @@ test('title falls back to the first line of details; aliases never repeat the id
   assert.deepEqual([crate?.ecosystem, crate?.package, crate?.patched], ['cargo', 'tiny_parser', ['>= 0.3.1']]);
 });
 
+test("a record with no page of its own links to osv.dev's page of its id, which cannot point elsewhere", () => {
+  const urlOf = (id: string): string | undefined =>
+    parseOsvRecord(JSON.stringify({ id, affected: [{ package: { ecosystem: 'npm', name: 'left-pad' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }] }] }] }), 'x.json')[0]?.url ?? undefined;
+  assert.equal(urlOf('GHSA-aaaa-bbbb-cccc'), 'https://osv.dev/vulnerability/GHSA-aaaa-bbbb-cccc');
+  for (const id of ['../../evil.example/x', 'X?next=//evil.example', 'X#frag', '..', '.', 'a/b']) {
+    const url = new URL(urlOf(id) as string);
+    assert.equal(url.origin, 'https://osv.dev', id);
+    assert.equal(url.hash, '', id);
+    // The page is the id's: on osv.dev's record path, its one segment decoding to the id, or osv.dev's search for it.
+    if (url.pathname === '/list') assert.equal(url.searchParams.get('q'), id);
+    else assert.deepEqual([url.pathname.startsWith('/vulnerability/'), decodeURIComponent(url.pathname.slice('/vulnerability/'.length))], [true, id], id);
+  }
+});
+
 test('malformed records are InputErrors naming the file and what is wrong', () => {
   const json = fixtureError('trailing-comma.json');
   assert.equal(json.file, 'fixtures/osv/trailing-comma.json');

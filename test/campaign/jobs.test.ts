@@ -342,6 +342,15 @@ for (const kind of STORE_KINDS) {
       // The campaign says which of its candidates became current.
       assert.deepEqual(show(fleet, id).apps.map((a) => [a.app, a.state]), [['k1', 'promoted'], ['k2', 'candidate']]);
       assert.match(fleet('campaign', 'show', String(id)).stdout, /k1 +promoted/);
+      // Rolled back, the candidate is no longer current: a candidate again; rolled back again, current again.
+      // (exit 1: the revision made current again is the vulnerable one)
+      const undone = fleet('rollback', 'k1');
+      assert.equal(undone.status, 1, undone.stderr);
+      assert.deepEqual(show(fleet, id).apps.map((a) => [a.app, a.state]), [['k1', 'candidate'], ['k2', 'candidate']]);
+      assert.match(fleet('campaign', 'show', String(id)).stdout, /k1 +candidate/);
+      const redone = fleet('rollback', 'k1');
+      assert.equal(redone.status, 0, redone.stderr);
+      assert.deepEqual(show(fleet, id).apps.map((a) => [a.app, a.state]), [['k1', 'promoted'], ['k2', 'candidate']]);
     } finally {
       await store.dispose();
     }

@@ -140,6 +140,8 @@ export interface CampaignStore {
   artifacts(campaignId: number): Promise<CampaignArtifactRecord[]>;
   /** The applications whose candidate is this revision, now current: `candidate` becomes `promoted`; how many. */
   markPromoted(revisionId: number, at: string): Promise<number>;
+  /** The applications whose promoted candidate is this revision, no longer current: `promoted` becomes `candidate` again; how many. */
+  markDemoted(revisionId: number, at: string): Promise<number>;
   /** The artifacts recorded with this candidate revision, by every campaign that made it. */
   candidateArtifacts(revisionId: number): Promise<CampaignArtifactRecord[]>;
 

@@ -307,6 +307,10 @@ export class SqlCampaignStore implements CampaignStore {
     return this.sql.run(`UPDATE campaign_apps SET state = 'promoted', updated_at = ? WHERE candidate_revision_id = ? AND state = 'candidate'`, [at, revisionId]);
   }
 
+  async markDemoted(revisionId: number, at: string): Promise<number> {
+    return this.sql.run(`UPDATE campaign_apps SET state = 'candidate', updated_at = ? WHERE candidate_revision_id = ? AND state = 'promoted'`, [at, revisionId]);
+  }
+
   async candidateArtifacts(revisionId: number): Promise<CampaignArtifactRecord[]> {
     return this.artifactRows(
       `SELECT a.app_id, a.kind, a.name, a.digest FROM campaign_artifacts a
