@@ -11,7 +11,7 @@ import { readArchiveFile, readArchiveFiles } from '../core/archive.js';
 import { applicationSourceDateEpoch } from '../core/source-date-epoch.js';
 import { parseManifest } from '../inputs/vendor-manifest.js';
 import { MANIFEST_PATH } from '../core/archive.js';
-import { projectDirOf, vendorGraphs } from '../vendoring/vendor-app.js';
+import { lockfileMismatches, projectDirOf, vendorGraphs } from '../vendoring/vendor-app.js';
 import type { VendoredPackage } from '../inputs/vendor-layout.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { NoApplicationError, hasApplicationManifest, readApplicationManifest, type ApplicationManifest } from '../inputs/application-manifest.js';
@@ -94,7 +94,13 @@ async function vendoredSources(
     const bytes = readFileSync(label);
     const manifestFile = await readArchiveFile(bytes, label, MANIFEST_PATH, Infinity);
     if (!manifestFile) throw new StowageError(`no ${MANIFEST_PATH}: not a stowage vendor archive`, label);
-    const { packages } = parseManifest(manifestFile, label);
+    const manifest = parseManifest(manifestFile, label);
+    // An archive made for another lockfile (an older one, another application's) would give the
+    // licences of other packages, or none, in silence: it must be this application's, as
+    // `vendor verify` and `package rpm --vendor` require. A shipped artifact has no lockfile.
+    const mismatches = lockfileMismatches(projectDir, located.locations, manifest);
+    if (mismatches.length > 0) throw new StowageError(`was not made for this application's lockfile (${mismatches.join('; ')}): run \`stowage vendor\` again`, label);
+    const { packages } = manifest;
     return { files: await licenseSources(packages, (paths) => readArchiveFiles(bytes, label, paths)), packages };
   }
   const progress = progressReporter('sbom', stderrStream());

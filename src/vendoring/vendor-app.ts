@@ -82,6 +82,23 @@ function archivePath(projectDir: string, file: string): string {
 }
 
 /**
+ * Why an archive whose manifest is `manifest` was not made for these lockfiles: each lockfile
+ * the application has must be one the manifest records, with the same sha256. Empty when it
+ * was. (`vendor verify` goes further and rebuilds the archive; this needs no download.)
+ */
+export function lockfileMismatches(projectDir: string, locations: readonly LockfileLocation[], manifest: Pick<VendorManifest, 'lockfiles'>): string[] {
+  const problems: string[] = [];
+  for (const location of locations) {
+    const path = archivePath(projectDir, location.path);
+    const recorded = manifest.lockfiles.find((l) => l.path === path);
+    const actual = createHash('sha256').update(readFileSync(location.path)).digest('hex');
+    if (recorded === undefined) problems.push(`${path}: the archive was made without it`);
+    else if (recorded.sha256 !== actual) problems.push(`${path}: changed since the archive was made (sha256 ${actual}, archive records ${recorded.sha256})`);
+  }
+  return problems;
+}
+
+/**
  * Everything an archive holds for these lockfiles: each ecosystem's vendored files, in one
  * list. Downloads go through the content cache, so a second run fetches nothing.
  */

@@ -7,8 +7,8 @@ import { readArchive } from '../core/archive.js';
 import type { DownloadProgress } from './download.js';
 import { parseManifest, type VendorManifest } from '../inputs/vendor-manifest.js';
 import { MANIFEST_PATH } from '../core/archive.js';
-import { archiveBytes, projectDirOf, vendorGraphs } from './vendor-app.js';
-import type { ArchiveFile } from '../core/untrusted-tar.js';
+import { archiveBytes, lockfileMismatches, projectDirOf, vendorGraphs } from './vendor-app.js';
+import { vendorPathProblem, type ArchiveFile } from '../core/untrusted-tar.js';
 import { vendorSbom } from './vendor-sbom.js';
 
 export interface VerifyRequest {
@@ -62,6 +62,13 @@ export async function verifyArchive(request: VerifyRequest): Promise<VerifyOutco
   const manifest = parseManifest(manifestFile.data, request.archive);
   const projectDir = projectDirOf(request.path);
 
+  // The manifest is the archive's, so untrusted: a lockfile path climbing out of the application
+  // (`../other-app/Cargo.lock`) would verify the archive against another application's lockfile.
+  for (const lockfile of manifest.lockfiles) {
+    const problem = vendorPathProblem(lockfile.path);
+    if (problem !== null) throw new InputError(request.archive, `${MANIFEST_PATH}: lockfile path ${JSON.stringify(lockfile.path)}: ${problem}`);
+  }
+
   const problems: string[] = [];
   for (const lockfile of manifest.lockfiles) {
     const file = join(projectDir, lockfile.path);
@@ -77,7 +84,11 @@ export async function verifyArchive(request: VerifyRequest): Promise<VerifyOutco
   // What is rebuilt is compared byte for byte, whatever the lockfile lists of each package's
   // bundle (the bundler's tarball is checked whole): an archive `vendor --omit dev` made of a
   // dev dependency bundling unlisted packages is verified as it was made.
-  const located = await readApplication(manifest.lockfiles.map((l) => join(projectDir, l.path)), { allowUnidentified: false, allowPartial: true });
+  // What `stowage vendor PATH` vendors: the application's own lockfiles, each of which the
+  // manifest must record (an archive recording none of them would rebuild as empty, and match).
+  const located = await readApplication([request.path], { allowUnidentified: false, allowPartial: true });
+  problems.push(...lockfileMismatches(projectDir, located.locations, manifest));
+  if (problems.length > 0) return { manifest, files: files.length, problems, sha256 };
   const vendored = await vendorGraphs(projectDir, located, { ...request, cacheRoot: request.cacheRoot });
   const sbom = await vendorSbom(projectDir, located.graphs, vendored.files, vendored.packages, manifest.sourceDateEpoch, request.warn);
   const rebuiltFiles = [...vendored.files, sbom];

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -25,6 +26,10 @@ function whyNoGnuTime(): string | false {
   return `${GNU_TIME} not installed (Debian package "time")`;
 }
 
+function sha256Of(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
 interface CycloneDx {
   components: { name: string; version: string; licenses?: { expression?: string }[] }[];
 }
@@ -38,7 +43,7 @@ test('sbom --vendor: licences from the archive, the rest of a 768 MiB vendor tre
   assert.ok(crates.length > 20);
   const expected = new Map(crates.map((p, i) => [`${p.name}@${p.version}`, LICENSES[i % LICENSES.length] as string]));
   const packages = crates.map((p) => ({ ecosystem: 'cargo', name: p.name, version: p.version, source: p.source, checksum: p.checksum ?? null, path: `vendor/${p.name}-${p.version}` }));
-  const manifest = { schemaVersion: 1, sourceDateEpoch: 315532800, lockfiles: [{ path: 'Cargo.lock', sha256: '0'.repeat(64) }], packages, audit: {} };
+  const manifest = { schemaVersion: 1, sourceDateEpoch: 315532800, lockfiles: [{ path: 'Cargo.lock', sha256: sha256Of(join(app, 'Cargo.lock')) }], packages, audit: {} };
   const entries: TarEntry[] = [{ header: { name: 'stowage-manifest.json', mode: 0o644 }, data: JSON.stringify(manifest) }];
   for (const p of packages) {
     entries.push({ header: { name: `${p.path}/Cargo.toml`, mode: 0o644 }, data: `[package]\nname = "${p.name}"\nversion = "${p.version}"\nlicense = "${expected.get(`${p.name}@${p.version}`)}"\n` });
@@ -85,4 +90,34 @@ test('sbom --vendor and audit of a vendor archive refuse links as vendor verify 
     assert.match(run.stderr, /linked\.tar\.gz: entry "stowage-sbom\.cdx\.json": hard link to "sbom\.json": a vendored tree needs no links/);
   }
   assert.equal(existsSync(join(app, 'out.json')), false, 'nothing written');
+});
+
+test('sbom --vendor refuses an archive made for another lockfile: it would state the licences of other packages, or none', async () => {
+  const app = tempDir('sbom-vendor-stale');
+  copyFileSync(join(CARGO_CORPUS, 'ripgrep-2023-09-01.Cargo.lock'), join(app, 'Cargo.lock'));
+  copyFileSync(join(CARGO_CORPUS, 'ripgrep-2023-09-01.Cargo.toml'), join(app, 'Cargo.toml'));
+  const lock = parse(readFileSync(join(app, 'Cargo.lock'), 'utf8')) as { package: { name: string; version: string; source?: string; checksum?: string }[] };
+  // The archive of an older lockfile: half the crates, one of them another build of its version.
+  const crates = lock.package.filter((p) => p.source !== undefined).slice(0, 10);
+  const packages = crates.map((p, i) => ({ ecosystem: 'cargo', name: p.name, version: p.version, source: p.source, checksum: i === 0 ? 'f'.repeat(64) : (p.checksum ?? null), path: `vendor/${p.name}-${p.version}` }));
+  const entries = (lockfiles: unknown[]): TarEntry[] => [
+    { header: { name: 'stowage-manifest.json', mode: 0o644 }, data: JSON.stringify({ schemaVersion: 1, sourceDateEpoch: 315532800, lockfiles, packages, audit: {} }) },
+    ...packages.map((p) => ({ header: { name: `${p.path}/Cargo.toml`, mode: 0o644 }, data: `[package]\nname = "${p.name}"\nversion = "${p.version}"\nlicense = "MIT"\n` })),
+  ];
+  const cases: [unknown[], RegExp][] = [
+    [[{ path: 'Cargo.lock', sha256: 'a'.repeat(64) }], new RegExp(`Cargo\\.lock: changed since the archive was made \\(sha256 ${sha256Of(join(app, 'Cargo.lock'))}, archive records a{64}\\)`)],
+    [[{ path: 'other/Cargo.lock', sha256: sha256Of(join(app, 'Cargo.lock')) }], /Cargo\.lock: the archive was made without it/],
+  ];
+  for (const [i, [lockfiles, reason]] of cases.entries()) {
+    const archive = join(app, `stale-${i}.tar.gz`);
+    writeFileSync(archive, await gzipBombTar(entries(lockfiles), { name: 'zeros', size: 16 }));
+    const out = join(app, 'sbom.cdx.json');
+    const run = runCli(['sbom', app, '--vendor', archive, '-o', out], { cacheDir });
+    assert.equal(run.status, 2, run.stderr);
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    assert.match(run.stderr, new RegExp(`stale-${i}\\.tar\\.gz`));
+    assert.match(run.stderr, /was not made for this application's lockfile/);
+    assert.match(run.stderr, reason);
+    assert.equal(existsSync(out), false, 'no SBOM written');
+  }
 });
