@@ -286,7 +286,9 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     for (let dir = own; ; dir = dirname(dir)) {
       const yarnrc = join(dir, '.yarnrc.yml');
       if (existsSync(yarnrc) && (confineTo === undefined || isInsideDirectory(confineTo, yarnrc))) {
-        input.yarnrcs.push({ path: dir === own ? join(dirname(location.path), '.yarnrc.yml') : yarnrc, text: readRecordedText(yarnrc, dir === own ? record : undefined) });
+        // A parent's is read as yarn reads it (readSettingsText): a Latin-1 comment does not stop yarn.
+        const text = dir === own ? readRecordedText(yarnrc, record) : readSettingsText(yarnrc);
+        if (text !== null) input.yarnrcs.push({ path: dir === own ? join(dirname(location.path), '.yarnrc.yml') : yarnrc, text });
       }
       if (confineTo !== undefined || dirname(dir) === dir) break;
     }
@@ -295,7 +297,8 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     // 0.0.8 makes `yarn install --immutable` refuse a lockfile without it). The machine's: never
     // recorded, never read for an upload.
     const home = join(homedir() || '/usr/local/share', '.yarnrc.yml');
-    if (confineTo === undefined && existsSync(home) && !input.yarnrcs.some((y) => resolve(y.path) === resolve(home))) input.yarnrcs.push({ path: home, text: readTextInput(home) });
+    const homeText = confineTo === undefined && existsSync(home) && !input.yarnrcs.some((y) => resolve(y.path) === resolve(home)) ? readSettingsText(home) : null;
+    if (homeText !== null) input.yarnrcs.push({ path: home, text: homeText });
   }
   if (location.format.ecosystem === 'npm' && location.format.fileName !== 'bun.lock') {
     const off = await lockfileOffSetting(location.path, location.format.fileName, confineTo, input);

@@ -215,6 +215,8 @@ test("settings files of the user, /etc or a parent directory in Latin-1 are read
   const parent = tempTree('yarn-latin1-parent', { 'app/package.json': MANIFEST, 'app/yarn.lock': YARN_LOCK });
   latin1(parent, '.yarnrc', '# propri\xe9taire\n');
   const yarnHome = latin1(tempDir('yarn-latin1-home'), '.yarnrc', '# propri\xe9taire\n');
+  latin1(parent, '.yarnrc.yml', '# propri\xe9taire\n');
+  latin1(yarnHome, '.yarnrc.yml', '# propri\xe9taire\nenableTelemetry: false\n');
   const yarn = audit(join(parent, 'app'), userEnv({}, yarnHome));
   assert.equal(yarn.status, 1, yarn.stderr);
   const offHome = latin1(tempDir('yarn-latin1-home-off'), '.yarnrc', '# propri\xe9taire\n--no-lockfile true\n');
