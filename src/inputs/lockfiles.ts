@@ -1,4 +1,4 @@
-import { existsSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
@@ -286,7 +286,9 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     for (let dir = own; ; dir = dirname(dir)) {
       const yarnrc = join(dir, '.yarnrc.yml');
       if (existsSync(yarnrc) && (confineTo === undefined || isInsideDirectory(confineTo, yarnrc))) {
-        input.yarnrcs.push({ path: dir === own ? join(dirname(location.path), '.yarnrc.yml') : yarnrc, text: readRecordedText(yarnrc, dir === own ? record : undefined) });
+        // A parent's is read as yarn reads it (readSettingsText): a Latin-1 comment does not stop yarn.
+        const text = dir === own ? readRecordedText(yarnrc, record) : readSettingsText(yarnrc);
+        if (text !== null) input.yarnrcs.push({ path: dir === own ? join(dirname(location.path), '.yarnrc.yml') : yarnrc, text });
       }
       if (confineTo !== undefined || dirname(dir) === dir) break;
     }
@@ -295,7 +297,8 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     // 0.0.8 makes `yarn install --immutable` refuse a lockfile without it). The machine's: never
     // recorded, never read for an upload.
     const home = join(homedir() || '/usr/local/share', '.yarnrc.yml');
-    if (confineTo === undefined && existsSync(home) && !input.yarnrcs.some((y) => resolve(y.path) === resolve(home))) input.yarnrcs.push({ path: home, text: readTextInput(home) });
+    const homeText = confineTo === undefined && existsSync(home) && !input.yarnrcs.some((y) => resolve(y.path) === resolve(home)) ? readSettingsText(home) : null;
+    if (homeText !== null) input.yarnrcs.push({ path: home, text: homeText });
   }
   if (location.format.ecosystem === 'npm' && location.format.fileName !== 'bun.lock') {
     const off = await lockfileOffSetting(location.path, location.format.fileName, confineTo, input);
@@ -319,14 +322,16 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
 async function lockfileOffSetting(lockfile: string, fileName: string, confineTo: string | undefined, input: LockfileInput): Promise<LockfileInput['lockfileOff'] | null> {
   const { npmLockfileOff, pnpmLockfileOff, yarnV1LockfileOff } = await import('../ecosystems/npm/lockfile-off-settings.js');
   const own = dirname(resolve(lockfile));
+  // The files readDependencyGraph has read already (the project's .npmrc for pnpm, every
+  // .yarnrc.yml for yarn), by their resolved path: each file is read once, by one reader.
+  const read = new Map<string, string>();
+  for (const file of [...(input.pnpmNpmrc === undefined ? [] : [input.pnpmNpmrc]), ...(input.yarnrcs ?? [])]) read.set(resolve(file.path), file.text);
   const settingsFile = (path: string): { path: string; text: string }[] => {
+    const known = read.get(resolve(path));
+    if (known !== undefined) return [{ path, text: known }];
     if (confineTo !== undefined && !isInsideDirectory(confineTo, path)) return [];
-    try {
-      if (!statSync(path).isFile()) return [];
-    } catch {
-      return [];
-    }
-    return [{ path, text: readTextInput(path) }];
+    const text = readSettingsText(path);
+    return text === null ? [] : [{ path, text }];
   };
   const env = confineTo === undefined ? process.env : {};
   const home = confineTo === undefined ? process.env.HOME || homedir() : undefined;
@@ -352,15 +357,35 @@ async function lockfileOffSetting(lockfile: string, fileName: string, confineTo:
   }
   const npmrcs = [...settingsFile(join(own, '.npmrc'))];
   const userconfig = confineTo === undefined ? (Object.entries(process.env).find(([name]) => name.toLowerCase() === 'npm_config_userconfig')?.[1] ?? (home ? join(home, '.npmrc') : undefined)) : undefined;
-  if (userconfig !== undefined && resolve(userconfig) !== join(own, '.npmrc')) npmrcs.push(...settingsFile(resolve(userconfig)));
+  const user = userconfig !== undefined && resolve(userconfig) !== join(own, '.npmrc') ? settingsFile(resolve(userconfig))[0] : undefined;
+  if (user !== undefined) npmrcs.push(user);
   if (fileName !== 'pnpm-lock.yaml') return npmLockfileOff(npmrcs, env);
   // pnpm's other settings (auto-install-peers) are read from the same places, below the project's .npmrc.
-  const user = npmrcs.find((npmrc) => npmrc.path !== join(own, '.npmrc'));
   if (user !== undefined) input.npmUserConfig = user;
   const npmEnvironment = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => /^npm_config_/i.test(entry[0]) && entry[1] !== undefined));
   if (Object.keys(npmEnvironment).length > 0) input.npmEnvironment = npmEnvironment;
   return pnpmLockfileOff(npmrcs, env);
 }
+
+/**
+ * A settings file the package manager reads besides the project's (the user's ~/.npmrc, a parent
+ * directory's or the home directory's .yarnrc, /etc/yarnrc): the machine's, not the
+ * application's input, so read as npm and yarn read it, as UTF-8 with anything malformed
+ * replaced (a Latin-1 comment does not stop them), and passed over, as they pass it over, when it
+ * is not a regular file or cannot be read (null then; also one larger than any settings file).
+ */
+function readSettingsText(path: string): string | null {
+  try {
+    const st = statSync(path);
+    if (!st.isFile() || st.size > MAX_SETTINGS_BYTES) return null;
+    return new TextDecoder('utf-8').decode(readFileSync(path));
+  } catch {
+    return null;
+  }
+}
+
+/** No settings file comes near this: a larger one is passed over rather than read into memory. */
+const MAX_SETTINGS_BYTES = 16 * 1024 * 1024;
 
 /**
  * The Cargo configuration as `cargo build` in the lockfile's directory reads it (the project's

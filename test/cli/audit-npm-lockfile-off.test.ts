@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditReport } from '../support/audit-report.js';
 import { GHSA_NPM, runCli, tempDir, tempTree } from '../support/shared.js';
@@ -150,10 +151,20 @@ test('yarn 1: a .yarnrc --no-lockfile true is refused, wherever yarn 1 reads it'
   refused(user, userEnv({}, home), join(home, '.yarnrc'), 1, '--no-lockfile true');
   const config = tempTree('yarn-config', { rc: '--install.no-lockfile true\n' });
   refused(user, userEnv({ YARN_CONFIG: join(config, 'rc') }), join(config, 'rc'), 1, '--install.no-lockfile true');
+  // Every key form yarn 1.22.22's .yarnrc parser reads (each made `yarn install --frozen-lockfile
+  // --offline` resolve lodash afresh: "Couldn't find any versions ... in our cache"): a colon
+  // after the key, a quoted key with one, several keys sharing the value, the first line indented.
+  for (const rc of ['--no-lockfile: true\n', '--no-lockfile:true\n', '"--no-lockfile": true\n', '--no-lockfile, --x true\n', '  --no-lockfile true\n', '# x\r\n--no-lockfile true\r\n']) {
+    const dir = tempTree('yarn-lock-off-form', { ...files, '.yarnrc': rc });
+    refused(dir, userEnv(), join(dir, '.yarnrc'), rc.startsWith('#') ? 2 : 1, '--no-lockfile true');
+  }
 
   // yarn 1 passes the flag only for an unquoted `true`, and for the install command; the home
   // directory's file is merged after the project's, and wins.
-  for (const rc of ['--install.no-lockfile "true"\n', '--no-lockfile false\n', '--add.no-lockfile true\n', 'no-lockfile true\n', '--lockfile false\n', '  --no-lockfile true\n']) {
+  // A tab is part of yarn's key, and a later line's odd indentation makes its parser fail (it then
+  // reads the file as YAML, every value a string): yarn 1.22.22 used the lockfile ("Can't make a
+  // request in offline mode").
+  for (const rc of ['--install.no-lockfile "true"\n', '--no-lockfile false\n', '--add.no-lockfile true\n', 'no-lockfile true\n', '--lockfile false\n', '--no-lockfile\ttrue\n', 'a b\n --no-lockfile true\n']) {
     const r = audit(tempTree('yarn-lock-kept', { ...files, '.yarnrc': rc }), userEnv());
     assert.equal(r.status, 1, `${rc}: ${r.stderr}`);
   }
@@ -181,4 +192,43 @@ test("pnpm: auto-install-peers from the user's .npmrc or the environment is the 
   assert.deepEqual(env.warnings, [
     'the environment (NPM_CONFIG_AUTO_INSTALL_PEERS): autoInstallPeers false (settings.autoInstallPeers is true) not locked as asked in pnpm-lock.yaml: the lockfile is older than the environment (NPM_CONFIG_AUTO_INSTALL_PEERS); the audit covers what it locks',
   ]);
+});
+
+test("settings files of the user, /etc or a parent directory in Latin-1 are read as npm and yarn read them, not refused", () => {
+  // npm 11 read `package-lock=false` below a Latin-1 comment in ~/.npmrc (npm config get
+  // package-lock: false), and yarn 1.22.22 `--no-lockfile true` below one in ~/.yarnrc; the audit
+  // refused every npm project of such a user as "not valid UTF-8 text".
+  const latin1 = (dir: string, name: string, text: string): string => {
+    writeFileSync(join(dir, name), Buffer.from(text, 'latin1'));
+    return dir;
+  };
+  const npmFiles = { 'package.json': MANIFEST, 'package-lock.json': PACKAGE_LOCK };
+  const plain = audit(tempTree('npm-latin1', npmFiles), userEnv({}, latin1(tempDir('npm-latin1-home'), '.npmrc', '; propri\xe9taire\nfund=false\n')));
+  assert.equal(plain.status, 1, plain.stderr);
+  assert.deepEqual(plain.warnings, []);
+  const home = latin1(tempDir('npm-latin1-home-off'), '.npmrc', '; propri\xe9taire\npackage-lock=false\n');
+  assert.deepEqual(audit(tempTree('npm-latin1-off', npmFiles), userEnv({}, home)).warnings, [NPM_WARNING(join(home, '.npmrc'), 'package-lock=false')]);
+  const pnpm = audit(tempTree('pnpm-latin1', { 'package.json': MANIFEST, 'pnpm-lock.yaml': PNPM_LOCK }), userEnv({}, latin1(tempDir('pnpm-latin1-home'), '.npmrc', '; propri\xe9taire\n')));
+  assert.equal(pnpm.status, 1, pnpm.stderr);
+
+  const yarnFiles = { 'package.json': MANIFEST, 'yarn.lock': YARN_LOCK };
+  const parent = tempTree('yarn-latin1-parent', { 'app/package.json': MANIFEST, 'app/yarn.lock': YARN_LOCK });
+  latin1(parent, '.yarnrc', '# propri\xe9taire\n');
+  const yarnHome = latin1(tempDir('yarn-latin1-home'), '.yarnrc', '# propri\xe9taire\n');
+  latin1(parent, '.yarnrc.yml', '# propri\xe9taire\n');
+  latin1(yarnHome, '.yarnrc.yml', '# propri\xe9taire\nenableTelemetry: false\n');
+  const yarn = audit(join(parent, 'app'), userEnv({}, yarnHome));
+  assert.equal(yarn.status, 1, yarn.stderr);
+  const offHome = latin1(tempDir('yarn-latin1-home-off'), '.yarnrc', '# propri\xe9taire\n--no-lockfile true\n');
+  const off = audit(tempTree('yarn-latin1-off', yarnFiles), userEnv({}, offHome));
+  assert.equal(off.status, 2, off.stderr);
+  assert.match(off.stderr, new RegExp(`^stowage: ${join(offHome, '.yarnrc')}:2: sets \`--no-lockfile true\``));
+});
+
+test('pnpm: npm_config_lockfile=true over the project .npmrc lockfile=false keeps the lockfile, and no warning says otherwise', () => {
+  // pnpm 9.15.9: the environment wins over the project's .npmrc (lockfile-off-settings.ts).
+  const files = { 'package.json': MANIFEST, 'pnpm-lock.yaml': PNPM_LOCK, '.npmrc': 'lockfile=false\n' };
+  const r = audit(tempTree('pnpm-lock-env-on', files), userEnv({ npm_config_lockfile: 'true' }));
+  assert.equal(r.status, 1, r.stderr);
+  assert.deepEqual(r.warnings, []);
 });

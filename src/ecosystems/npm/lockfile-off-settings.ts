@@ -66,37 +66,162 @@ export function pnpmLockfileOff(npmrcs: readonly SettingsFile[], env: Readonly<R
 
 /**
  * yarn 1's `--no-lockfile` as its .yarnrc files set it (`--no-lockfile true`,
- * `--install.no-lockfile true`, `--*.no-lockfile true`, the key quoted or not): yarn 1 then
- * neither reads nor writes yarn.lock, even with --frozen-lockfile. `rcs` are the files in the
- * order yarn 1.22 merges them (each key's last value wins): every directory's `.yarnrc` and
- * `.yarnrc.yml` from the root down to the project's, /etc's, the home directory's, $YARN_CONFIG.
- * Only an unquoted `true` turns the flag on (yarn passes a flag whose value is the boolean
- * `true`); checked with yarn 1.22.22, which installed lodash 4.18.1 with `yarn install
- * --frozen-lockfile` from a yarn.lock locking 4.17.20 under each of these forms, in the
- * project's .yarnrc, a parent directory's, ~/.yarnrc and $YARN_CONFIG, and kept the lockfile
- * when ~/.yarnrc set `--no-lockfile false` over the project's `true`.
+ * `--install.no-lockfile true`, `--*.no-lockfile true`, in any form yarn's parser reads: the key
+ * quoted or not, a colon after it, several keys separated by commas): yarn 1 then neither reads
+ * nor writes yarn.lock, even with --frozen-lockfile. `rcs` are the files in the order yarn 1.22
+ * merges them (each key's last value wins): every directory's `.yarnrc` and `.yarnrc.yml` from
+ * the root down to the project's, /etc's, the home directory's, $YARN_CONFIG. Only an unquoted
+ * `true` turns the flag on (yarn passes a flag whose value is the boolean `true`); checked with
+ * yarn 1.22.22, which installed lodash 4.18.1 with `yarn install --frozen-lockfile` from a
+ * yarn.lock locking 4.17.20 under each of these forms, in the project's .yarnrc, a parent
+ * directory's, ~/.yarnrc and $YARN_CONFIG, and kept the lockfile when ~/.yarnrc set
+ * `--no-lockfile false` over the project's `true`.
  */
 export function yarnV1LockfileOff(rcs: readonly SettingsFile[]): LockfileOff | null {
   const final = new Map<string, { on: boolean; file: string; line: number }>();
   for (const rc of rcs) {
-    const lines = rc.text.split(/\r?\n/);
-    lines.forEach((raw, index) => {
-      if (raw === '' || /^\s/.test(raw) || raw.startsWith('#')) return;
-      const m = /^(?:"((?:[^"\\]|\\.)*)"|([^\s,:"]+))[ \t]+(.*)$/.exec(raw);
-      if (m === null) return;
-      let key = m[2];
-      if (key === undefined) {
-        try {
-          key = JSON.parse(`"${m[1] ?? ''}"`) as string;
-        } catch {
-          return;
-        }
-      }
-      const command = /^--(?:([^.]+)\.)?no-lockfile$/.exec(key);
-      if (command === null || !(command[1] === undefined || command[1] === '*' || command[1] === 'install')) return;
-      final.set(key, { on: /^true[ \t]*(#.*)?$/.test(m[3] ?? ''), file: rc.path, line: index + 1 });
-    });
+    for (const entry of yarnRcTopLevel(rc.text)) {
+      const command = /^--(?:([^.]+)\.)?no-lockfile$/.exec(entry.key);
+      if (command === null || !(command[1] === undefined || command[1] === '*' || command[1] === 'install')) continue;
+      final.set(entry.key, { on: entry.value === true, file: rc.path, line: entry.line });
+    }
   }
   for (const [key, value] of final) if (value.on) return { setting: `${key} true`, file: value.file, line: value.line };
   return null;
+}
+
+type YarnToken = { type: 'newline' | 'indent' | 'string' | 'boolean' | 'number' | 'colon' | 'comma' | 'invalid' | 'eof'; line: number; value?: unknown };
+
+/**
+ * The tokens of yarn 1.22's lockfile/.yarnrc tokenizer (lib/cli.js `tokenise`), comments left
+ * out: a key runs to a colon, space, comma or line end (a tab is part of it), the first line's
+ * leading spaces are skipped, and a later line's are an indent (an odd count is an error).
+ */
+function yarnTokens(text: string): YarnToken[] {
+  const tokens: YarnToken[] = [];
+  let input = text;
+  let line = 1;
+  let lastNewline = false;
+  while (input.length > 0) {
+    let chop = 0;
+    const c = input[0];
+    if (c === '\n' || c === '\r') {
+      chop = input[1] === '\n' ? 2 : 1;
+      line++;
+      tokens.push({ type: 'newline', line });
+    } else if (c === '#') {
+      const end = input.indexOf('\n', 1);
+      chop = end === -1 ? input.length : end;
+    } else if (c === ' ') {
+      if (lastNewline) {
+        let size = 1;
+        while (input[size] === ' ') size++;
+        if (size % 2 !== 0) throw new Error('Invalid number of spaces');
+        chop = size;
+        tokens.push({ type: 'indent', line, value: size / 2 });
+      } else chop = 1;
+    } else if (c === '"') {
+      let i = 1;
+      for (; i < input.length; i++) {
+        if (input[i] === '"' && !(input[i - 1] === '\\' && input[i - 2] !== '\\')) {
+          i++;
+          break;
+        }
+      }
+      chop = i;
+      try {
+        tokens.push({ type: 'string', line, value: JSON.parse(input.slice(0, i)) as unknown });
+      } catch {
+        tokens.push({ type: 'invalid', line });
+      }
+    } else if (/^[0-9]/.test(input)) {
+      const digits = /^[0-9]+/.exec(input)?.[0] ?? '';
+      chop = digits.length;
+      tokens.push({ type: 'number', line, value: Number(digits) });
+    } else if (input.startsWith('true')) {
+      chop = 4;
+      tokens.push({ type: 'boolean', line, value: true });
+    } else if (input.startsWith('false')) {
+      chop = 5;
+      tokens.push({ type: 'boolean', line, value: false });
+    } else if (c === ':' || c === ',') {
+      chop = 1;
+      tokens.push({ type: c === ':' ? 'colon' : 'comma', line });
+    } else if (/^[a-zA-Z/.-]/.test(input)) {
+      let i = 0;
+      while (i < input.length && !':\n\r, '.includes(input[i] as string)) i++;
+      chop = i;
+      tokens.push({ type: 'string', line, value: input.slice(0, i) });
+    } else {
+      tokens.push({ type: 'invalid', line });
+    }
+    if (chop === 0) throw new Error('Invalid token');
+    lastNewline = c === '\n' || (c === '\r' && input[1] === '\n');
+    input = input.slice(chop);
+  }
+  tokens.push({ type: 'eof', line });
+  return tokens;
+}
+
+/**
+ * The top-level keys of a .yarnrc with their plain values (an object's value is null) and lines,
+ * as yarn 1.22's Parser reads them. A file that parser refuses yarn reads as YAML with every value
+ * a string, which never turns a flag on: none then.
+ */
+function yarnRcTopLevel(text: string): { key: string; value: unknown; line: number }[] {
+  let tokens: YarnToken[];
+  try {
+    tokens = yarnTokens(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch {
+    return [];
+  }
+  let at = 0;
+  const token = (): YarnToken => tokens[at] as YarnToken;
+  const next = (): YarnToken => tokens[Math.min(++at, tokens.length - 1)] as YarnToken;
+  const fail = (): never => {
+    throw new Error('unexpected token');
+  };
+  const parse = (indent: number, out: { key: string; value: unknown; line: number }[] | null): void => {
+    for (;;) {
+      const prop = token();
+      if (prop.type === 'newline') {
+        const after = next();
+        if (indent === 0) continue;
+        if (after.type !== 'indent' || after.value !== indent) break;
+        next();
+      } else if (prop.type === 'indent') {
+        if (prop.value !== indent) break;
+        next();
+      } else if (prop.type === 'eof') {
+        break;
+      } else if (prop.type === 'string') {
+        const keys = [String(prop.value)];
+        next();
+        while (token().type === 'comma') {
+          const key = next();
+          if (key.type !== 'string') fail();
+          keys.push(String(key.value));
+          next();
+        }
+        const wasColon = token().type === 'colon';
+        if (wasColon) next();
+        const value = token();
+        if (value.type === 'boolean' || value.type === 'string' || value.type === 'number') {
+          for (const key of keys) out?.push({ key, value: value.value, line: prop.line });
+          next();
+        } else if (wasColon) {
+          parse(indent + 1, null);
+          for (const key of keys) out?.push({ key, value: null, line: prop.line });
+          if (indent !== 0 && token().type !== 'indent') break;
+        } else fail();
+      } else fail();
+    }
+  };
+  const entries: { key: string; value: unknown; line: number }[] = [];
+  try {
+    parse(0, entries);
+  } catch {
+    return [];
+  }
+  return entries;
 }

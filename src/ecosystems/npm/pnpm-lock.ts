@@ -7,7 +7,6 @@ import { noteUnlistedBundles, type UnlistedBundle } from './bundled-dependencies
 import { shortList } from '../../core/short-list.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
 import { changedAutoInstallPeers, changedPackageExtensions, changedPnpmfile } from './pnpm-lock-settings.js';
-import { npmrcTopLevelSetting } from './registry.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
 import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryNameProblem, registryTarballIdentity } from './registry-source.js';
 
@@ -278,8 +277,9 @@ export function parsePnpmLock(input: LockfileInput): DependencyGraph {
   // absent") and a plain install resolves everything anew from the manifests, writing nothing
   // (checked with pnpm 9.15.9 and 10.34.9).
   // The setting may come from the project's .npmrc, the user's or the environment (lockfiles.ts).
+  // lockfiles.ts weighs the project's .npmrc against the environment, which wins over it.
   const npmrc = input.pnpmNpmrc;
-  const off = input.lockfileOff ?? (npmrc !== undefined && npmrcTopLevelSetting(npmrc.text, 'lockfile') === 'false' ? { setting: 'lockfile=false', file: npmrc.path } : undefined);
+  const off = input.lockfileOff;
   if (off !== undefined) {
     unlocked.push(`every dependency (${off.setting}: pnpm does not read the lockfile)`);
     staleManifests.push(off.file);
