@@ -17,7 +17,8 @@ export async function fleetSync(opts: FleetDatabaseOptions & FleetFormatOptions)
     const outcome = await syncFleet(store, {
       cacheRoot: opts.cacheDir ?? cacheDir(),
       fetch: fetchPolicyOf(opts.fetch),
-      now: evaluationTime(),
+      now: new Date(),
+      judgeAt: evaluationTime(),
       by: currentUser(),
     });
     if (opts.format === 'json') writeStdoutPieces(syncJsonPieces(outcome));
