@@ -685,8 +685,10 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
     if (members.some((matches) => matches(path))) return workspaceSource();
     const pathPackage: PackageSource = { kind: 'path', url: written, isDefaultRegistry: false, ...(patching.has(name) ? { patchesCrate: true as const } : {}) };
     // A package without a [workspace] table is a workspace of itself alone: cargo makes none of
-    // its path dependencies members (`cargo metadata` lists only the package).
-    if (!dependencies.has(name) || !hasWorkspace) return pathPackage;
+    // its path dependencies members (`cargo metadata` lists only the package), so a [patch] path
+    // copy that is also a path dependency is no member. Its other path dependencies are still
+    // taken for members (roots), as before.
+    if (!dependencies.has(name) || (!hasWorkspace && patching.has(name))) return pathPackage;
     const outside = path === '..' || path.startsWith('../') || path.startsWith('/') || WINDOWS_DRIVE.test(path);
     const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`));
     return outside || isExcluded ? pathPackage : workspaceSource();
