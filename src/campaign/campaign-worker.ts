@@ -32,7 +32,7 @@ export interface CampaignWorker {
 /** `fleet sync` as a scheduled job runs it, with the default cache and fetch policy, then delivers its events. */
 export function scheduledSync(store: FleetStore, gate: StoreGate, options: { cacheRoot: string; fetch: FetchPolicy } = { cacheRoot: cacheDir(), fetch: 'auto' }): () => Promise<void> {
   return async () => {
-    await gate(() => syncFleet(store, { ...options, now: evaluationTime(), by: 'scheduled sync' }));
+    await gate(() => syncFleet(store, { ...options, now: new Date(), judgeAt: evaluationTime(), by: 'scheduled sync' }));
     await gate(() => deliverDueEvents(store));
   };
 }

@@ -35,6 +35,14 @@ export interface PackageSource {
   patchesCrate?: true;
 }
 
+/**
+ * The CycloneDX property (`true`) marking a Cargo path crate whose source is `patchesCrate`: it has
+ * no purl (it is not the registry's). stowage's SBOM writes it (src/sbom/cyclonedx.ts) and an
+ * audit of an SBOM reads it back (src/inputs/cyclonedx-reader.ts), matching the crate by name and
+ * version as the lockfile's audit does.
+ */
+export const PATCHES_CRATE_PROPERTY = 'stowage:cargo:patches-crate';
+
 /** How a package is reached in an npm tree; Cargo lockfiles do not record it. */
 export interface PackageFlags {
   /** Reachable only through development dependencies. */

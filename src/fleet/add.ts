@@ -122,6 +122,8 @@ export interface AddContext {
   settings: FleetSettings;
   databases: AdvisoryDatabase[];
   now: Date;
+  /** The moment findings are judged at (withdrawn advisories, ignore and triage expiry): STOWAGE_NOW's (core/clock.ts evaluationTime); `now` when absent. `now` is what is recorded. */
+  judgeAt?: Date;
   by: string;
   /** How new revisions came (default `add`; the server's uploads are `push`). */
   origin?: RevisionOrigin;
@@ -204,7 +206,7 @@ export async function addApplications(
   // Every advisory record the findings cite, by digest (a few hundred for a whole fleet): the workers hand each over once.
   const records = new Map<string, string>();
   const readLimits = context.readLimits;
-  const work = { settings: context.settings, databases, now: context.now, relativePaths, ...(readLimits ? { readLimits } : {}), readSourceAhead: false, prettyJson, sentRecords: null };
+  const work = { settings: context.settings, databases, now: context.judgeAt ?? context.now, relativePaths, ...(readLimits ? { readLimits } : {}), readSourceAhead: false, prettyJson, sentRecords: null };
   const workers = poolSize(inputs.length, context.workers);
   const pool = workers === 0 ? null : startPool(workers, { ...work, databases: context.databases }, records);
   // The applications' JSON, in a temporary file: the caller writes the output from it, and closes it.

@@ -27,6 +27,8 @@ import type { AppRecord, FleetStore, HistoryAction, RevisionRecord, SnapshotMemb
 export interface CurrentChangeContext {
   databases: AdvisoryDatabase[];
   now: Date;
+  /** The moment findings are judged at (withdrawn advisories, ignore and triage expiry): STOWAGE_NOW's (core/clock.ts evaluationTime); `now` when absent. `now` is what is recorded. */
+  judgeAt?: Date;
   by: string;
   /** The snapshot whose promotion or rollback this change is part of (stated in its event). */
   snapshot?: string;
@@ -82,7 +84,7 @@ async function makeCurrent(
   decisions: TriageSource = tx,
 ): Promise<CurrentChange> {
   if (revision.id === previous.id) {
-    return { app: app.name, action, changed: false, revision, previous, ...(await triaged(decisions, app, await tx.findings(revision.id), context.now)), reevaluated: false };
+    return { app: app.name, action, changed: false, revision, previous, ...(await triaged(decisions, app, await tx.findings(revision.id), context.judgeAt ?? context.now)), reevaluated: false };
   }
   const candidate = await checkCandidateBytes(tx, app, revision);
   const settings = await requireSettings(tx);
@@ -92,7 +94,7 @@ async function makeCurrent(
   if (reevaluated) {
     const graphs = decodeGraphs(await tx.revisionGraph(revision.id));
     const policy = revisionPolicy(settings, await storedPolicyText(tx, revision), `${POLICY_DOCUMENT} of revision ${revision.digest}`);
-    ({ findings } = await evaluateGraphs(graphs, context.databases, policy, context.now));
+    ({ findings } = await evaluateGraphs(graphs, context.databases, policy, context.judgeAt ?? context.now));
     await tx.replaceFindings(revision.id, findings);
     await tx.setEvaluatedAgainst(revision.id, against);
   } else {
@@ -106,7 +108,7 @@ async function makeCurrent(
   await tx.campaigns.markDemoted(previous.id, at);
   if (candidate) await tx.campaigns.markPromoted(revision.id, at);
   await tx.appendHistory({ appId: app.id, at, action, revisionId: revision.id, previousRevisionId: previous.id, by: context.by });
-  const change: CurrentChange = { app: app.name, action, changed: true, revision: { ...revision, evaluatedAgainst: against }, previous, ...(await triaged(decisions, app, findings, context.now)), reevaluated };
+  const change: CurrentChange = { app: app.name, action, changed: true, revision: { ...revision, evaluatedAgainst: against }, previous, ...(await triaged(decisions, app, findings, context.judgeAt ?? context.now)), reevaluated };
   const body = { ...currentChangeJsonBody(change), ...(context.snapshot !== undefined ? { snapshot: context.snapshot } : {}) };
   await recordEvent(tx, settings, action === 'promoted' ? 'promote' : 'rollback', body, at);
   return change;

@@ -116,6 +116,8 @@ export interface SyncOptions {
   cacheRoot: string;
   fetch: FetchPolicy;
   now: Date;
+  /** The moment findings are judged at (withdrawn advisories, ignore and triage expiry): STOWAGE_NOW's (core/clock.ts evaluationTime); `now` when absent. `now` is what is recorded. */
+  judgeAt?: Date;
   by: string;
   /** Worker threads re-matching the revisions: from how many revisions (SYNC_POOL_FROM), how many (one per core, at most 4). */
   pool?: SyncPoolOptions;
@@ -405,6 +407,7 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
     const current = new Map(databases.map((db) => [db.source, currentAdvisories(records.get(db.source) ?? [])]));
     const nowAgainst = databaseRevisions(databases);
     const at = options.now.toISOString();
+    const judgeAt = options.judgeAt ?? options.now;
     const synced = await store.transaction(async (tx) => {
       const states = new Map((await tx.databases()).map((s) => [s.source, s]));
       const known = databases.every((db) => (states.get(db.source)?.revision ?? null) !== null);
@@ -427,7 +430,7 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
       const full = new Set(await tx.currentRevisionsEvaluatedOtherwise(previousAgainst ? [previousAgainst, nowAgainst] : [nowAgainst]));
       // An ignore of an application's policy that has lapsed since it was evaluated: the audit fails
       // its findings now (and says so), whatever the databases did, so the revision is evaluated again.
-      const today = options.now.toISOString().slice(0, 10);
+      const today = judgeAt.toISOString().slice(0, 10);
       for (const row of await tx.currentIgnoredFindings()) {
         const expires = row.finding.ignored?.expires ?? null;
         if (expires !== null && expires < today) full.add(row.revisionId);
@@ -437,7 +440,7 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
       const lockNames = (await tx.packageNames()).filter((n) => touches(restriction.keys, n.ecosystem, n.name));
       const incremental = new Set<number>();
       if (lockNames.length > 0) {
-        const affected = await versionsAffectedNow(await tx.packagesNamed(lockNames), changedRecords, options.now);
+        const affected = await versionsAffectedNow(await tx.packagesNamed(lockNames), changedRecords, judgeAt);
         for (const id of await tx.currentRevisionsLockingVersions(affected)) incremental.add(id);
         // A finding can only change or go if an advisory of its alias group did (an added one only adds).
         const moved = advisoryChanges.filter((c) => c.change !== 'added').map((c) => c.id);
@@ -458,13 +461,13 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
         nowAgainst,
         policies: new RevisionPolicies(tx, settings),
         databases,
-        now: options.now,
+        now: judgeAt,
         pool: options.pool ?? {},
       });
       if (previousAgainst) await tx.advanceEvaluatedAgainst(previousAgainst, nowAgainst);
 
       const lastSync = [...states.values()].map((s) => s.evaluatedAt).filter((t): t is string => t !== null).sort()[0] ?? null;
-      changes.push(...(await reopenedFindings(tx, lastSync, options.now)));
+      changes.push(...(await reopenedFindings(tx, lastSync, judgeAt)));
       sortChanges(changes);
 
       // The new state: advisories, database revisions.
@@ -497,7 +500,7 @@ export async function syncFleet(store: FleetStore, options: SyncOptions): Promis
         changes,
         reevaluated,
         fullyEvaluated,
-        failing: await failingAfterTriage(tx, options.now),
+        failing: await failingAfterTriage(tx, judgeAt),
         notAudited: notAuditedAfter(notAuditedBefore, notAuditedChanges).map((r) => ({ app: r.app, revision: r.digest, seq: r.seq, packages: r.packages })),
         notAuditedChanged: notAuditedChanges.length,
         reread,

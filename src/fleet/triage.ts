@@ -367,6 +367,8 @@ export interface TriageRequest {
   package: string | undefined;
   by: string;
   now: Date;
+  /** The moment findings are judged at (withdrawn advisories, ignore and triage expiry): STOWAGE_NOW's (core/clock.ts evaluationTime); `now` when absent. `now` is what is recorded. */
+  judgeAt?: Date;
   /** How errors name the inputs: the command line's options unless the caller says otherwise. */
   names?: TriageNames;
 }
@@ -425,7 +427,7 @@ export async function recordDecision(
       entry.findings.push(r.finding);
     }
     const entries = [...byApp.values()];
-    const applied = await applyTriage(tx, entries, request.now, schemeOf);
+    const applied = await applyTriage(tx, entries, request.judgeAt ?? request.now, schemeOf);
     const apps = entries
       .map((e, i) => ({ name: e.name, revision: e.revision, seq: e.seq, findings: applied[i]?.findings ?? [], triage: (applied[i]?.triage ?? []).filter((n) => n.at === at) }))
       .filter((a) => a.triage.length > 0);

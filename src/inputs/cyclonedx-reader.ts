@@ -3,7 +3,7 @@ import * as semver from '../core/semver.js';
 import { checkCargoVersion } from '../ecosystems/cargo/version.js';
 import type { DependencyGraph, Edge, UnidentifiedComponent } from '../core/graph.js';
 import { parseJsonText } from '../core/json-text.js';
-import type { Ecosystem, Package, PackageSource } from '../core/package.js';
+import { PATCHES_CRATE_PROPERTY, type Ecosystem, type Package, type PackageSource } from '../core/package.js';
 import { cratesIoDownload, isCratesIoRegistryUrl } from '../ecosystems/cargo/source.js';
 import { crateNameProblem, lockfileNameKey, npmNameProblem } from '../ecosystems/package-names.js';
 import { parsePurl, type ParsedPurl } from '../core/purl.js';
@@ -71,8 +71,6 @@ function writtenByStowage(doc: Json): boolean {
  * `required`, so scope alone would keep every dev package in an audit under `--omit dev`.
  */
 const NPM_DEVELOPMENT_PROPERTY = 'cdx:npm:package:development';
-/** stowage's mark of a Cargo path crate a `[patch]` builds in place of the crate of its name (src/sbom/cyclonedx.ts PATCHES_CRATE_PROPERTY). */
-const PATCHES_CRATE_PROPERTY = 'stowage:cargo:patches-crate';
 
 /** Whether a component carries a property of this name with the value `true`. */
 function hasTrueProperty(component: Json, name: string): boolean {

@@ -1,4 +1,5 @@
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
+import { PATCHES_CRATE_PROPERTY } from '../core/package.js';
 import type { Digest } from '../core/digest.js';
 import { cycloneDxVulnerabilities, type CycloneDxVulnerability } from './cyclonedx-vex.js';
 import type { InventorySource } from '../core/graph.js';
@@ -17,12 +18,6 @@ import { contentUuid, sbomModel, type SbomComponent, type SbomInput, type SbomPa
 export const INVENTORY_PROPERTY = 'stowage:inventory';
 /** The property naming where an application is inside the artifact (`usr/bin/rg`). */
 export const PATH_PROPERTY = 'stowage:path';
-/**
- * The property (`true`) marking a Cargo path crate that a `[patch]` builds in place of the crate
- * of its name: it has no purl (it is not the registry's), and an audit of the SBOM matches it by
- * name and version, as the lockfile's audit does.
- */
-export const PATCHES_CRATE_PROPERTY = 'stowage:cargo:patches-crate';
 
 export interface CycloneDxProperty {
   name: string;

@@ -124,3 +124,39 @@ test("the project's own path crates stay unmatched: a path dependency, and a [pa
   assert.equal(member.status, 0, member.stdout);
   assert.deepEqual(auditReport(member.stdout).findings, []);
 });
+
+test('a package without a [workspace] table has no member but itself: its [patch] path copy, also a path dependency, is matched', () => {
+  // Checked with cargo 1.95: `cargo metadata --offline` lists only app among workspace_members
+  // (with a `[workspace]` table added, it lists app, hex and user), and `cargo build --locked`
+  // compiles `hex v0.4.3 (.../vendor/hex)` for user's `hex = "0.4"`. stowage took every path
+  // dependency inside the directory for a member and passed it (exit 0, "0 matched").
+  const manifest =
+    '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nhex = { path = "vendor/hex" }\nuser = { path = "user" }\n' + PATCH;
+  const lock = [
+    'version = 4',
+    '',
+    '[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = [\n "hex",\n "user",\n]',
+    '',
+    '[[package]]\nname = "hex"\nversion = "0.4.3"',
+    '',
+    '[[package]]\nname = "user"\nversion = "0.1.0"\ndependencies = [\n "hex",\n]',
+    '',
+  ].join('\n');
+  const files = {
+    ...HEX_COPY,
+    'app/Cargo.lock': lock,
+    'app/src/main.rs': 'fn main() {}\n',
+    'app/user/Cargo.toml': '[package]\nname = "user"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nhex = "0.4"\n',
+    'app/user/src/lib.rs': '',
+  };
+  const root = tempTree('cargo-patch-path-no-workspace', { ...files, 'app/Cargo.toml': manifest });
+  const result = audit(root);
+  assert.equal(result.status, 1, result.stderr);
+  assert.deepEqual(auditReport(result.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name} ${f.package.version}`), ['RUSTSEC-2099-0401 hex 0.4.3']);
+
+  // With a [workspace] table, cargo makes both path dependencies members: the project's own hex.
+  const workspace = tempTree('cargo-patch-path-workspace', { ...files, 'app/Cargo.toml': `${manifest}\n[workspace]\n` });
+  const member = audit(workspace);
+  assert.equal(member.status, 0, member.stdout);
+  assert.deepEqual(auditReport(member.stdout).findings, []);
+});

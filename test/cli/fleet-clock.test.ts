@@ -8,8 +8,11 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { runCli, tempDir, tempTree } from '../support/shared.js';
+import { SqliteDriver } from '../../src/fleet/store/sqlite-driver.js';
+import { runCli, runCliAsync, tempDir, tempTree } from '../support/shared.js';
 
 const scratch = tempDir('fleet-clock');
 const cacheDir = join(scratch, 'cache');
@@ -118,4 +121,54 @@ test('fleet add refuses a STOWAGE_NOW that is not a date, in one line, exit 2', 
   const run = fleet(['add', lodashApp(null), '--name', 'app'], 'yesterday');
   assert.equal(run.status, 2);
   assert.equal(run.stderr, 'stowage: STOWAGE_NOW must be a date (2026-12-31) or a UTC time (2026-12-31T12:00:00Z), found "yesterday"\n');
+});
+
+test('the fleet judges as of STOWAGE_NOW but records the wall clock: events, the outbox, revisions and the databases are dated now, and the webhook is posted', async () => {
+  const posted: string[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      posted.push(`${req.method ?? ''} ${req.url ?? ''}`);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  try {
+    const store = join(scratch, 'recorded.sqlite');
+    const db = database('recorded-db', null);
+    const { port } = server.address() as AddressInfo;
+    assert.equal(fleetOf(store)(['init', '--db', db, '--webhook', `http://127.0.0.1:${port}/hook`]).status, 0);
+    const before = new Date().toISOString();
+    const added = await runCliAsync(['fleet', 'add', lodashApp(null), '--name', 'app', '--store', store], { cacheDir, env: { STOWAGE_NOW: LATER } });
+    assert.equal(added.status, 1, added.stderr);
+    assert.equal(added.stderr.includes('not delivered'), false, added.stderr);
+    // Posted at once, not put off until 2100.
+    assert.deepEqual(posted, ['POST /hook'], added.stderr);
+    // A sync records when the databases were evaluated.
+    const synced = await runCliAsync(['fleet', 'sync', '--store', store], { cacheDir, env: { STOWAGE_NOW: LATER } });
+    assert.equal(synced.status, 1, synced.stderr);
+    const after = new Date().toISOString();
+
+    const driver = SqliteDriver.open(store);
+    try {
+      await driver.transaction(async (tx) => {
+        const times = [
+          ...(await tx.query<{ t: string }>('SELECT at AS t FROM events', [])),
+          ...(await tx.query<{ t: string }>('SELECT delivered_at AS t FROM outbox', [])),
+          ...(await tx.query<{ t: string }>('SELECT created_at AS t FROM revisions', [])),
+          ...(await tx.query<{ t: string }>('SELECT evaluated_at AS t FROM databases', [])),
+        ];
+        assert.equal(times.length, 4, JSON.stringify(times));
+        for (const { t } of times) assert.ok(t >= before && t <= after, `${t} recorded, not between ${before} and ${after}`);
+        // The post's lease: 20 s (twice its timeout) past the wall clock.
+        const [lease] = await tx.query<{ t: string }>('SELECT next_attempt_at AS t FROM outbox', []);
+        const leaseBound = new Date(Date.parse(after) + 20_000).toISOString();
+        assert.ok(lease !== undefined && lease.t >= before && lease.t <= leaseBound, `next attempt ${lease?.t}, not between ${before} and ${leaseBound}`);
+      });
+    } finally {
+      await driver.close();
+    }
+  } finally {
+    await new Promise((done) => server.close(done));
+  }
 });

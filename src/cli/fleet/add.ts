@@ -74,7 +74,7 @@ export async function fleetAdd(paths: string[], opts: FleetAddOptions): Promise<
     const databases = await openFleetDatabases(settings, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) });
     let result;
     try {
-      result = await addApplications(store, inputs, { settings, databases, now: evaluationTime(), by: currentUser(), jsonOutput: opts.format === 'json' });
+      result = await addApplications(store, inputs, { settings, databases, now: new Date(), judgeAt: evaluationTime(), by: currentUser(), jsonOutput: opts.format === 'json' });
     } finally {
       closeDatabases(databases);
     }

@@ -1,4 +1,3 @@
-import { evaluationTime } from '../../core/clock.js';
 import { cacheDir } from '../../core/cache-dir.js';
 import { fetchPolicyOf } from '../audit-options.js';
 import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../../core/errors.js';
@@ -69,7 +68,7 @@ export async function fleetCampaignStart(id: string, opts: CampaignStartOptions)
   const concurrency = concurrencyOption(opts.concurrency);
   return withFleetStore(opts, async (store) => {
     const settings = await requireSettings(store);
-    const started = await startCampaign(store, { id, apps: opts.app ?? [], publish: opts.publish, sandbox: opts.sandbox, by: currentUser(), now: evaluationTime() });
+    const started = await startCampaign(store, { id, apps: opts.app ?? [], publish: opts.publish, sandbox: opts.sandbox, by: currentUser(), now: new Date() });
     if (opts.sandbox === 'none') warn(`--sandbox none: the applications' build scripts and tests run unconfined, as ${currentUser()}, with its files and the network`);
     const gate = storeGate();
     const queue = await openJobQueue(opts.store, store, gate);
@@ -119,7 +118,7 @@ export async function fleetCampaignList(opts: FleetFormatOptions): Promise<numbe
 export async function fleetCampaignCancel(given: string, opts: FleetFormatOptions): Promise<number> {
   return withFleetStore(opts, async (store) => {
     const campaign = await requireCampaign(store, given);
-    const { cancelled } = await cancelCampaign(store, campaign, evaluationTime());
+    const { cancelled } = await cancelCampaign(store, campaign, new Date());
     const gate = storeGate();
     const queue = await openJobQueue(opts.store, store, gate);
     try {

@@ -29,7 +29,7 @@ async function changeCurrent(opts: FleetCurrentOptions, change: (store: FleetSto
     const databases = await openFleetDatabases(settings, { cacheRoot: opts.cacheDir ?? cacheDir(), fetch: fetchPolicyOf(opts.fetch) });
     let outcome: CurrentChange;
     try {
-      outcome = await change(store, { databases, now: evaluationTime(), by: opts.by ?? currentUser() });
+      outcome = await change(store, { databases, now: new Date(), judgeAt: evaluationTime(), by: opts.by ?? currentUser() });
     } finally {
       closeDatabases(databases);
     }
@@ -50,7 +50,7 @@ async function changeToSnapshotCommand(name: string, action: SnapshotChange['act
     try {
       let outcome: SnapshotChange;
       try {
-        outcome = await changeToSnapshot(store, name, action, { databases, now: evaluationTime(), by: opts.by ?? currentUser() }, { dryRun, report: output });
+        outcome = await changeToSnapshot(store, name, action, { databases, now: new Date(), judgeAt: evaluationTime(), by: opts.by ?? currentUser() }, { dryRun, report: output });
       } finally {
         closeDatabases(databases);
       }

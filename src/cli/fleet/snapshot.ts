@@ -1,4 +1,3 @@
-import { evaluationTime } from '../../core/clock.js';
 import { styleFor } from '../../audit/report/human.js';
 import { StowageError } from '../../core/errors.js';
 import { appNameProblem } from '../../fleet/add.js';
@@ -15,7 +14,7 @@ export async function fleetSnapshot(name: string, opts: FleetFormatOptions): Pro
     await requireSettings(store);
     const { snapshot, revisions } = await store.transaction(async (tx) => {
       if ((await tx.snapshot(name)) !== null) throw new StowageError(`a snapshot named ${JSON.stringify(name)} exists already; snapshots are never replaced`);
-      const recorded = await tx.createSnapshot(name, evaluationTime().toISOString(), await tx.databases());
+      const recorded = await tx.createSnapshot(name, new Date().toISOString(), await tx.databases());
       return { snapshot: recorded, revisions: await tx.revisionsById(recorded.apps.map((a) => a.revisionId)) };
     });
     writeStdout(opts.format === 'json' ? snapshotJson(snapshot, revisions) : renderSnapshot(snapshot, revisions, styleFor(stdoutStream())));

@@ -19,7 +19,8 @@ export async function fleetSync(opts: FleetDatabaseOptions & FleetFormatOptions)
     const outcome = await syncFleet(store, {
       cacheRoot: opts.cacheDir ?? cacheDir(),
       fetch: fetchPolicyOf(opts.fetch),
-      now: evaluationTime(),
+      now: new Date(),
+      judgeAt: evaluationTime(),
       by: currentUser(),
     });
     // On standard error, whatever the format: the JSON's schema (and the sync's event) is unchanged.

@@ -28,7 +28,7 @@ export async function fleetTriage(args: string[], opts: FleetTriageOptions): Pro
   return withFleetStore(opts, async (store) => {
     const outcome = await recordDecision(
       store,
-      { app, id, state: opts.state, reason: opts.reason, justification: opts.justification, expires: opts.expires, package: opts.package, by: opts.by ?? currentUser(), now: evaluationTime() },
+      { app, id, state: opts.state, reason: opts.reason, justification: opts.justification, expires: opts.expires, package: opts.package, by: opts.by ?? currentUser(), now: new Date(), judgeAt: evaluationTime() },
       loadVersionScheme,
     );
     const d = outcome.decision;

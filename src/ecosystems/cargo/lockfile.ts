@@ -644,6 +644,7 @@ const KIND_STRENGTH: Record<DeclaredKind, number> = { normal: 3, build: 2, dev: 
 
 
 function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
+  const hasWorkspace = isTomlTable(doc.workspace);
   const workspace = isTomlTable(doc.workspace) ? doc.workspace : {};
   const memberGlobs = tomlStrings(workspace.members);
   let members: ((path: string) => boolean)[] | null = null; // compiled on first use: most packages never need it
@@ -683,7 +684,11 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
     members ??= memberGlobs.map((glob) => memberGlobMatcher(normalizePath(glob)));
     if (members.some((matches) => matches(path))) return workspaceSource();
     const pathPackage: PackageSource = { kind: 'path', url: written, isDefaultRegistry: false, ...(patching.has(name) ? { patchesCrate: true as const } : {}) };
-    if (!dependencies.has(name)) return pathPackage;
+    // A package without a [workspace] table is a workspace of itself alone: cargo makes none of
+    // its path dependencies members (`cargo metadata` lists only the package), so a [patch] path
+    // copy that is also a path dependency is no member. Its other path dependencies are still
+    // taken for members (roots), as before.
+    if (!dependencies.has(name) || (!hasWorkspace && patching.has(name))) return pathPackage;
     const outside = path === '..' || path.startsWith('../') || path.startsWith('/') || WINDOWS_DRIVE.test(path);
     const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`));
     return outside || isExcluded ? pathPackage : workspaceSource();
