@@ -20,7 +20,7 @@ import { UPLOAD_LIMITS } from '../inputs/shipped-limits.js';
 import type { AppsFilter, FindingStateFilter, FleetEventRecord } from '../fleet/store/store.js';
 import { applyTriage, recordDecision, TRIAGE_JSON_FIELDS, triageEventBody, withTriage } from '../fleet/triage.js';
 import { AnswerCache, answerKey, DEFAULT_ANSWER_CACHE, type CachedAnswer } from './answer-cache.js';
-import { errorResponse, type BodyLimits, type ServerDeps, type ServerEnv } from './context.js';
+import { errorResponse, type ServerDeps, type ServerEnv } from './context.js';
 import { DatabaseNames, type JsonRename } from './database-names.js';
 import { verifyToken, type TokenIdentity } from './auth.js';
 import { openApiDocument } from './openapi.js';
@@ -52,7 +52,7 @@ function bearerToken(header: string | undefined): string | null {
  * (EPIPE) rather than the 401 or 403 that says why. Past the budget the rest is left unread and
  * the connection closed (errorResponse).
  */
-async function refuse(c: Context<ServerEnv>, budget: BodyBudget, status: 401 | 403 | 503, message: string, headers?: Record<string, string>): Promise<Response> {
+async function refuse(c: Context<ServerEnv>, budget: BodyBudget, status: 401 | 403, message: string, headers?: Record<string, string>): Promise<Response> {
   await readBodyWithin(c.req.raw.body, budget, false);
   return errorResponse(c, status, message, headers);
 }
@@ -81,32 +81,6 @@ function requireToken(deps: ServerDeps, access: Access): MiddlewareHandler<Serve
     if (access === 'write' && token?.readOnly) return refuse(c, refused, 403, `token ${token.name} is read-only: it cannot change the fleet`);
     c.set('token', token);
     await next();
-  };
-}
-
-/** Seconds a client refused for the uploads under way is told to wait (Retry-After): about one large upload's processing. */
-export const UPLOAD_RETRY_AFTER_SECONDS = 10;
-
-/**
- * At most `limits.uploadsAtOnce` uploads read and processed at once (see BodyLimits): one more
- * is answered 503 with Retry-After before its body is buffered (what it sent is read and dropped
- * within the refused-body budget, as a 401's is, so the client gets the answer). A slot is held
- * from the token check to the answer, and given back however the upload ends (the client gone too).
- */
-function uploadSlots(limits: BodyLimits): MiddlewareHandler<ServerEnv> {
-  let held = 0;
-  return async (c, next) => {
-    if (held >= limits.uploadsAtOnce) {
-      return refuse(c, limits.anonymous, 503, `the server is processing ${held} uploads, as many as it takes at once; nothing was stored: send it again in ${UPLOAD_RETRY_AFTER_SECONDS} seconds`, {
-        'retry-after': String(UPLOAD_RETRY_AFTER_SECONDS),
-      });
-    }
-    held += 1;
-    try {
-      await next();
-    } finally {
-      held -= 1;
-    }
   };
 }
 
@@ -347,7 +321,7 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     return affected(c, { kind: 'package', name: c.req.param('name'), version: version === undefined || version === '' ? null : version }, ecosystem);
   });
 
-  api.post('/apps/:name/revisions', write, uploadSlots(deps.limits), bodyLimit({ maxSize: deps.limits.uploadBytes, onError: tooLarge(deps.limits.uploadBytes) }), async (c) => {
+  api.post('/apps/:name/revisions', write, bodyLimit({ maxSize: deps.limits.uploadBytes, onError: tooLarge(deps.limits.uploadBytes) }), async (c) => {
     const name = c.req.param('name');
     const problem = appNameProblem(name);
     if (problem !== null) throw new StowageError(`application ${JSON.stringify(name)}: ${problem}`);

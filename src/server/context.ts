@@ -19,13 +19,6 @@ export interface BodyLimits {
   /** Any other request body (triage, sync). */
   jsonBytes: number;
   /**
-   * Uploads read and processed at once. Each is buffered whole (up to `uploadBytes`) and parsed
-   * on the one thread, costing several times its size (up to some 650 MB: upload.ts), so many at
-   * once took the server past its heap for every client; past this many a new one is answered
-   * 503 with Retry-After, nothing stored, and reads go on being answered.
-   */
-  uploadsAtOnce: number;
-  /**
    * What the server reads of a body it will not take: the sign-in form (its bytes are the
    * dashboard's own cap), read before the sender is known, and the rest of a request refused
    * 401 (no or an unknown token) or 403 (a read-only token writing), read so that an uploading
@@ -44,8 +37,6 @@ export interface BodyLimits {
 export const DEFAULT_LIMITS: BodyLimits = {
   uploadBytes: 64 * 1024 * 1024,
   jsonBytes: 64 * 1024,
-  // Two of the largest uploads fit well within node's default heap (about 4 GiB on a 64-bit machine).
-  uploadsAtOnce: 2,
   // A push of real lockfiles under a wrong token still reads its 401; as long for the body as node gives for the headers.
   anonymous: { maxBytes: 1024 * 1024, withinMs: 10_000 },
   eventBacklogBytes: 8 * 1024 * 1024,

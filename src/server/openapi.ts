@@ -227,10 +227,6 @@ export function openApiDocument(): Record<string, unknown> {
             '200': answer('unchanged: the application\'s current revision has this content', ref(id('fleet-add'))),
             '201': answer('a new revision (or an earlier one made current again), evaluated', ref(id('fleet-add'))),
             ...WRITE_ERRORS,
-            '503': {
-              ...problem('as many uploads as the server takes at once are under way; nothing stored: send it again after Retry-After seconds'),
-              headers: { 'Retry-After': { description: 'seconds to wait', schema: { type: 'integer' } } },
-            },
           },
         },
       },
