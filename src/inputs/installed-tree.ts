@@ -5,6 +5,7 @@ import type { DependencyGraph } from '../core/graph.js';
 import { readWholeFile } from '../core/input-files.js';
 import type { ArchiveFile, TreeLink } from '../core/untrusted-tar.js';
 import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
+import { isAsarArchive, readAsar } from './asar.js';
 import { nodeModulesGraphs } from './node-modules.js';
 import { isShippedFile, nestedPackageKind, rustBinaryGraphs, SHIPPED_FILE_HEAD_BYTES } from './packaged-binaries.js';
 import { SHIPPED_LIMITS } from './shipped-limits.js';
@@ -14,9 +15,14 @@ import { SHIPPED_LIMITS } from './shipped-limits.js';
  * as applications: every Rust binary, and every outermost node_modules, one application each.
  */
 
-/** What a tree reader keeps of a file: an executable (ELF, PE, Mach-O, WebAssembly: a possible Rust binary), a package.json, a yarn Plug'n'Play runtime (to refuse it), or a package it carries (to name it). */
+/**
+ * What a tree reader keeps of a file: an executable (ELF, PE, Mach-O, WebAssembly: a possible
+ * Rust binary), a package.json, a yarn Plug'n'Play runtime (to refuse it), a package it carries
+ * (to name it), or an Electron application's asar archive (read as the directory Electron loads
+ * it as).
+ */
 export function isTreeInventoryFile(path: string, data: Buffer): boolean {
-  return path === 'package.json' || path.endsWith('/package.json') || isPnpRuntime(path) || isShippedFile(data);
+  return path === 'package.json' || path.endsWith('/package.json') || isPnpRuntime(path) || isShippedFile(data) || isAsarArchive(path, data);
 }
 
 /**
@@ -50,8 +56,25 @@ function applicationsOf(manifests: readonly ArchiveFile[], others: Iterable<Arch
     );
   }
   const packageJsons = new Map(manifests.filter((f) => !isPnpRuntime(f.path)).map((f) => [f.path, f.data]));
-  const binaries = rustBinaryGraphs(others, artifact);
-  return { graphs: [...binaries.graphs, ...nodeModulesGraphs(packageJsons, artifact, links, rooted, at)], warnings: binaries.warnings };
+  const allLinks = [...links];
+  // An asar archive is a directory to Electron: its package.json files and links join the tree's, its executables are read as the tree's.
+  function* expanded(): Generator<ArchiveFile> {
+    for (const file of others) {
+      if (!isAsarArchive(file.path, file.data)) {
+        yield file;
+        continue;
+      }
+      const inside = readAsar(file.data, `${artifact}:${file.path}`);
+      allLinks.push(...inside.links.map((link) => ({ path: `${file.path}/${link.path}`, target: link.target })));
+      for (const entry of inside.files) {
+        const path = `${file.path}/${entry.path}`;
+        if (isManifestPath(path)) packageJsons.set(path, entry.data);
+        else yield { ...entry, path };
+      }
+    }
+  }
+  const binaries = rustBinaryGraphs(expanded(), artifact);
+  return { graphs: [...binaries.graphs, ...nodeModulesGraphs(packageJsons, artifact, allLinks, rooted, at)], warnings: binaries.warnings };
 }
 
 const MAX_FILES = 5_000_000;
@@ -95,7 +118,7 @@ export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; war
       }
       if (st.size < 4) continue;
       const first = head.subarray(0, readHead(join(dir, path), head));
-      if (!isShippedFile(first)) continue;
+      if (!isShippedFile(first) && !isAsarArchive(path, first)) continue;
       // A package it carries is only named: its first bytes say what it is.
       if (nestedPackageKind(first) !== null) nested.push({ path, mode, data: Buffer.from(first) });
       else executables.push({ path, mode });
@@ -105,7 +128,7 @@ export function readInstalledTree(dir: string): { graphs: DependencyGraph[]; war
   // The packages it carries (their first bytes), then each executable, read whole as it comes.
   function* others(): Generator<ArchiveFile> {
     yield* nested;
-    for (const { path, mode } of executables) yield { path, mode, data: readWholeFile(join(dir, path), SHIPPED_LIMITS.maxKeptFileBytes, 'an executable') };
+    for (const { path, mode } of executables) yield { path, mode, data: readWholeFile(join(dir, path), SHIPPED_LIMITS.maxKeptFileBytes, path.endsWith('.asar') ? 'an asar archive' : 'an executable') };
   }
   // Where the tree is on this machine: its node loads packages from Debian's /usr/share/nodejs too.
   const read = applicationsOf(manifests, others(), dir, links, false, resolve(dir));

@@ -133,14 +133,19 @@ function linkTargetInTree(link: TreeLink, linkPaths: ReadonlySet<string>, rooted
 }
 
 /**
- * Debian's global directories (`/usr/share/nodejs`, `/usr/lib/TRIPLET/nodejs`, and older
- * releases' `/usr/lib/nodejs`): Debian's node is built with them as its `node_relative_path`
- * (module.globalPaths), so `require('minimist')` anywhere loads `/usr/share/nodejs/minimist`,
- * which the `node-minimist` package installs. Each is a node_modules in all but its name: its
- * packages are `DIR/NAME` and `DIR/@SCOPE/NAME`, nested node_modules below them. One inside a
- * node_modules is some package's own files, not the system's.
+ * node's global directories (module.globalPaths), where `require('minimist')` from any script
+ * finds `DIR/minimist` when no node_modules holds it:
+ * - Debian's (`/usr/share/nodejs`, `/usr/lib/TRIPLET/nodejs`, and older releases'
+ *   `/usr/lib/nodejs`): Debian's node is built with them as its `node_relative_path`, and the
+ *   `node-minimist` package installs `/usr/share/nodejs/minimist`;
+ * - every node's own (Module._initPaths): `$HOME/.node_modules`, `$HOME/.node_libraries` (any
+ *   directory so named: a service's HOME may be anywhere) and `PREFIX/lib/node` for a node in
+ *   `PREFIX/bin` (`/usr/bin/node`, distributions'; `/usr/local/bin/node`, the official images').
+ * Each is a node_modules in all but its name: its packages are `DIR/NAME` and
+ * `DIR/@SCOPE/NAME`, nested node_modules below them. One inside a node_modules is some
+ * package's own files, not the system's.
  */
-const GLOBAL_DIR = /\/usr\/(?:share\/nodejs|lib\/nodejs|lib\/[a-z0-9_]+-linux-[a-z0-9_]+\/nodejs)\//;
+const GLOBAL_DIR = /\/(?:usr\/(?:share\/nodejs|lib\/nodejs|lib\/[a-z0-9_]+-linux-[a-z0-9_]+\/nodejs|(?:local\/)?lib\/node)|\.node_(?:modules|libraries))\//;
 
 /**
  * The global directory (GLOBAL_DIR) `path` is inside of, relative to the tree (`''`: the tree

@@ -48,16 +48,26 @@ export function isShippedFile(head: Buffer): boolean {
 const GO_BUILD_INFO = Buffer.from('\xff Go buildinf:', 'latin1');
 
 /**
+ * A Node.js single executable application (node's `--experimental-sea-config`, postject): node
+ * itself with the application's script, npm packages bundled in, injected as a blob, and this
+ * fuse, which every node binary holds ending `:0`, flipped to `:1` (node's documented sentinel).
+ * What it bundles is recorded nowhere stowage reads.
+ */
+const NODE_SEA_FUSE = Buffer.from('NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:1', 'latin1');
+
+/**
  * One graph per Rust binary among `files`, named `ARTIFACT:PATH`. Other files give none, and
  * so does an executable whose embedded paths name no crate: a C library or program, or nothing
  * Rust left a trace of (a `.dep-v0` section is read whatever else the binary holds; an emptied
  * one keeps the binary, partial, with the reason). Go executables carry dependencies of their
- * own, which stowage does not audit: a warning names them, so the audit never passes as if
+ * own, which stowage does not audit, and so do Node.js single executable applications (npm
+ * packages bundled into their script): a warning names them, so the audit never passes as if
  * they had been checked.
  */
 export function rustBinaryGraphs(files: Iterable<ArchiveFile>, artifact: string): { graphs: DependencyGraph[]; warnings: string[] } {
   const graphs: DependencyGraph[] = [];
   const go: string[] = [];
+  const sea: string[] = [];
   const nested: string[] = [];
   for (const file of files) {
     const kind = nestedPackageKind(file.data);
@@ -66,9 +76,15 @@ export function rustBinaryGraphs(files: Iterable<ArchiveFile>, artifact: string)
     const graph = readRustBinary(file.data, `${artifact}:${file.path}`);
     if (graph && (graph.inventory !== 'embedded paths' || graph.packages.length > 0 || graph.partialReason !== undefined)) graphs.push(graph);
     if (file.data.includes(GO_BUILD_INFO)) go.push(file.path);
+    if (file.data.includes(NODE_SEA_FUSE)) sea.push(file.path);
   }
   const warnings =
     go.length === 0 ? [] : [`${artifact}: ${go.length} Go ${go.length === 1 ? 'executable' : 'executables'} not audited (stowage audits crates and npm packages, not Go modules): ${shortList(go)}`];
+  if (sea.length > 0) {
+    warnings.push(
+      `${artifact}: ${sea.length} Node.js single executable ${sea.length === 1 ? 'application' : 'applications'} not audited (the npm packages bundled into its script are recorded nowhere stowage reads): ${shortList(sea)}`,
+    );
+  }
   if (nested.length > 0) {
     warnings.push(`${artifact}: ${nested.length} ${nested.length === 1 ? 'package' : 'packages'} inside it not opened, not audited (audit ${nested.length === 1 ? 'it' : 'each'} on its own): ${shortList(nested)}`);
   }

@@ -368,3 +368,27 @@ test('an RPM header holding a tag twice is refused: rpm reads the first (a secon
   assert.equal(run.status, 2, run.stdout);
   assert.equal(run.stderr, `stowage: ${path}: damaged RPM: the header holds tag 1047 twice (rpm would read the first only)\n`);
 });
+
+/** An ELF holding node's single executable application fuse, as node itself (`:0`) or a SEA built from it (`:1`, postject flipped it). */
+function nodeExecutable(fuse: '0' | '1'): Buffer {
+  const header = Buffer.alloc(64);
+  header.write('\x7fELF\x02\x01\x01', 0, 'latin1');
+  return Buffer.concat([header, Buffer.from(`NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:${fuse}`, 'latin1'), Buffer.alloc(16)]);
+}
+
+test('a Node.js single executable application beside a Rust binary: said not audited (its bundled npm packages are read nowhere); node itself is not', () => {
+  const dir = join(work, 'sea');
+  mkdirSync(join(dir, 'tree', 'usr', 'bin'), { recursive: true });
+  writeFileSync(join(dir, 'tree', 'usr', 'bin', 'tool'), VULNERABLE);
+  writeFileSync(join(dir, 'tree', 'usr', 'bin', 'seaapp'), nodeExecutable('1'));
+  writeFileSync(join(dir, 'tree', 'usr', 'bin', 'node'), nodeExecutable('0'));
+  const artifact = join(dir, 'tree');
+  const run = audit(artifact);
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  const report = auditReport(run.stdout);
+  assert.deepEqual(report.targets.map((t) => t.path), [`${artifact}:usr/bin/tool`]);
+  assert.deepEqual(
+    report.warnings.filter((w) => w.includes('Node.js')),
+    [`${artifact}: 1 Node.js single executable application not audited (the npm packages bundled into its script are recorded nowhere stowage reads): usr/bin/seaapp`],
+  );
+});

@@ -12,7 +12,9 @@ import type { ShippedLimits } from '../shipped-limits.js';
  * with `TRAILER!!!`. Names are rpm's `./usr/bin/x`; one with `..`, or absolute, is refused.
  * Symbolic links, directories and devices are passed over: nothing is extracted, nothing
  * followed. A hard link's every name is read with the bytes its last name carries. Only the files
- * `keep` wants stay in memory. Written by hand: the npm cpio readers
+ * `keep` wants stay in memory. An RPM's payload is read as rpm reads it (`installs`): rpm takes
+ * only each entry's name and size from the cpio header, and installs it as its own header lists
+ * it (type, hard links, a symbolic link's target). Written by hand: the npm cpio readers
  * are unmaintained and none caps what it reads.
  */
 export async function readCpio(
@@ -26,6 +28,11 @@ export async function readCpio(
     keep: (path: string, head: Buffer) => boolean;
     /** Each symbolic link, by path, with its target: recorded, never followed. */
     onSymlink?: (link: TreeLink) => void;
+    /**
+     * The files the package's header lists, by path (`usr/bin/x`): what each entry is installed
+     * as, whatever its cpio header says; an entry it does not list is refused, as rpm refuses it.
+     */
+    installs?: ReadonlyMap<string, { mode: number; links: readonly string[]; linkTo: string }>;
   },
 ): Promise<ArchiveFile[]> {
   const { label } = options;
@@ -35,6 +42,8 @@ export async function readCpio(
   let kept = 0;
   // The earlier names of each hard link not yet given its bytes, by device and inode.
   const linkedNames = new Map<string, string[]>();
+  // The hard links (of an RPM's header) whose bytes were read: a name of one after them is a new file.
+  const finished = new Set<string>();
   for (let entries = 0; ; entries++) {
     if (entries > options.maxEntries) throw new InputError(label, `the payload holds more than ${options.maxEntries} entries`);
     const header = (await input.take(110)).toString('latin1');
@@ -68,27 +77,45 @@ export async function readCpio(
     if (input.offset + size > options.maxBytes) {
       throw new ExpansionRefused(`the payload expands past ${options.maxBytes} bytes${options.maxBytesReason === undefined ? '' : ` (${options.maxBytesReason})`}`, label);
     }
-    const isLink = (mode & 0o170000) === 0o120000;
-    if ((mode & 0o170000) !== 0o100000 && !(isLink && options.onSymlink)) {
+    const path = name.replace(/^\.?\/+/, '');
+    const listed = options.installs?.get(path);
+    if (options.installs !== undefined && listed === undefined) {
+      throw new InputError(label, `payload entry ${JSON.stringify(name)} is not among the files the RPM header lists: rpm refuses to install the package`);
+    }
+    const type = (listed?.mode ?? mode) & 0o170000;
+    const isLink = type === 0o120000;
+    if (type !== 0o100000 && !(isLink && options.onSymlink)) {
       await input.skip(size + pad4(size));
       continue;
     }
-    const path = name.replace(/^\.?\/+/, '');
     const problem = vendorPathProblem(path);
     if (problem) throw new InputError(label, `payload entry ${JSON.stringify(name)}: ${problem}`);
     if (isLink) {
-      if (size === 0 || size > 4096) throw new InputError(label, `damaged payload: symbolic link ${JSON.stringify(name)} with a target of ${size} bytes`);
-      const target = (await input.take(size)).toString('utf8');
-      await input.skip(pad4(size));
-      if (target.includes('\0')) throw new InputError(label, `damaged payload: symbolic link ${JSON.stringify(name)}: its target holds a NUL`);
+      // rpm links to the header's target, whatever bytes the entry carries.
+      if (listed !== undefined) await input.skip(size + pad4(size));
+      else if (size === 0 || size > 4096) throw new InputError(label, `damaged payload: symbolic link ${JSON.stringify(name)} with a target of ${size} bytes`);
+      const target = listed !== undefined ? listed.linkTo : (await input.take(size)).toString('utf8');
+      if (listed === undefined) await input.skip(pad4(size));
+      if (target === '' || target.includes('\0')) throw new InputError(label, `damaged payload: symbolic link ${JSON.stringify(name)}: its target ${target === '' ? 'is empty' : 'holds a NUL'}`);
       options.onSymlink?.({ path, target });
       continue;
     }
     // A hard link's names come one after the other, the bytes with the last one only (what rpm
-    // writes, and cpio's newc format): the earlier names wait for them.
-    const linkKey = nlink > 1 ? `${field(7)}:${field(8)}:${field(0)}` : null;
+    // writes, and cpio's newc format): the earlier names wait for them. In an RPM the header says
+    // which names are one file, and which of them carries its bytes (the last it lists): rpm
+    // passes over what the others carry, and gives a name after that one a new, empty file.
+    if (listed !== undefined && listed.links.length > 1) {
+      const key = listed.links[listed.links.length - 1] as string;
+      if (path !== key) {
+        if (!finished.has(key)) linkedNames.set(key, [...(linkedNames.get(key) ?? []), path]);
+        await input.skip(size + pad4(size));
+        continue;
+      }
+      finished.add(key);
+    }
+    const linkKey = listed !== undefined ? (listed.links.length > 1 ? path : null) : nlink > 1 ? `${field(7)}:${field(8)}:${field(0)}` : null;
     const earlier = linkKey === null ? [] : (linkedNames.get(linkKey) ?? []);
-    if (linkKey !== null && size === 0) {
+    if (listed === undefined && linkKey !== null && size === 0) {
       // An empty file's names all carry nothing: the last one ends the wait.
       if (earlier.length + 1 >= nlink) linkedNames.delete(linkKey);
       else linkedNames.set(linkKey, [...earlier, path]);
@@ -110,7 +137,7 @@ export async function readCpio(
     kept += size;
     const data = size === head.length ? head : Buffer.concat([head, await input.take(size - head.length)]);
     await input.skip(pad4(size));
-    for (const keptPath of names) files.push({ path: keptPath, mode: (mode & 0o111) !== 0 ? 0o755 : 0o644, data });
+    for (const keptPath of names) files.push({ path: keptPath, mode: ((listed?.mode ?? mode) & 0o111) !== 0 ? 0o755 : 0o644, data });
   }
 }
 

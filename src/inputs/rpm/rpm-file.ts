@@ -21,8 +21,22 @@ export interface RpmFile {
   provides: { name: string; version: string | null; range?: string }[];
   payloadFormat: string;
   payloadCompressor: string;
+  /**
+   * The files the header lists, by path without its leading `/` (`usr/bin/x`): what rpm installs
+   * each payload entry as (rpm 4.12 and later read only a cpio entry's name and size; its type
+   * and hard links come from here).
+   */
+  files: Map<string, RpmHeaderFile>;
   /** The compressed payload, a view into the file's bytes. */
   payload: Buffer;
+}
+
+/** A file as the header lists it: its mode, and the paths of its hard-link set (header order; the last carries the bytes), empty for none. */
+export interface RpmHeaderFile {
+  mode: number;
+  links: string[];
+  /** A symbolic link's target (FILELINKTOS), which rpm links to whatever the payload entry holds; '' for any other file. */
+  linkTo: string;
 }
 
 const LEAD_LENGTH = 96;
@@ -36,6 +50,15 @@ const TAG = {
   VERSION: 1001,
   RELEASE: 1002,
   SOURCERPM: 1044,
+  OLDFILENAMES: 1027,
+  FILEMODES: 1030,
+  FILELINKTOS: 1036,
+  FILEFLAGS: 1037,
+  FILEDEVICES: 1095,
+  FILEINODES: 1096,
+  DIRINDEXES: 1116,
+  BASENAMES: 1117,
+  DIRNAMES: 1118,
   PROVIDENAME: 1047,
   PROVIDEFLAGS: 1112,
   PROVIDEVERSION: 1113,
@@ -43,7 +66,7 @@ const TAG = {
   PAYLOADCOMPRESSOR: 1125,
 } as const;
 
-const TYPE = { INT32: 4, STRING: 6, STRING_ARRAY: 8, I18NSTRING: 9 } as const;
+const TYPE = { INT16: 3, INT32: 4, STRING: 6, STRING_ARRAY: 8, I18NSTRING: 9 } as const;
 /** RPMSENSE_LESS, RPMSENSE_GREATER, RPMSENSE_EQUAL: a provide's relation to its version. */
 const SENSE_LESS = 0x02;
 const SENSE_GREATER = 0x04;
@@ -100,11 +123,20 @@ class RpmHeader {
   }
 
   int32s(tag: number): number[] | null {
+    return this.integers(tag, TYPE.INT32);
+  }
+
+  int16s(tag: number): number[] | null {
+    return this.integers(tag, TYPE.INT16);
+  }
+
+  private integers(tag: number, type: typeof TYPE.INT16 | typeof TYPE.INT32): number[] | null {
     const entry = this.entries.get(tag);
     if (!entry) return null;
-    if (entry.type !== TYPE.INT32) this.bad(tag, `type ${entry.type} is not INT32`);
-    if (entry.offset % 4 !== 0 || entry.offset + entry.count * 4 > this.store.length) this.bad(tag, 'its values lie outside the header');
-    return Array.from({ length: entry.count }, (_, i) => this.store.readUInt32BE(entry.offset + i * 4));
+    const width = type === TYPE.INT32 ? 4 : 2;
+    if (entry.type !== type) this.bad(tag, `type ${entry.type} is not INT${width * 8}`);
+    if (entry.offset % width !== 0 || entry.offset + entry.count * width > this.store.length) this.bad(tag, 'its values lie outside the header');
+    return Array.from({ length: entry.count }, (_, i) => (width === 4 ? this.store.readUInt32BE(entry.offset + i * 4) : this.store.readUInt16BE(entry.offset + i * 2)));
   }
 
   private bad(tag: number, why: string): never {
@@ -143,8 +175,64 @@ export function readRpmFile(bytes: Buffer, label: string): RpmFile {
     payloadFormat: header.string(TAG.PAYLOADFORMAT) ?? 'cpio',
     // rpm reads a package without the tag as gzip.
     payloadCompressor: header.string(TAG.PAYLOADCOMPRESSOR) ?? 'gzip',
+    files: headerFiles(header, label),
     payload: bytes.subarray(main.end),
   };
+}
+
+/** RPMFILE_GHOST: a file the package owns but does not ship (no payload entry, no hard link). */
+const FILE_GHOST = 0x40;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+/**
+ * The header's file list (BASENAMES, DIRNAMES and DIRINDEXES, or an old package's
+ * OLDFILENAMES), with each file's mode and hard links as rpm builds them (rpmfilesBuildNLink):
+ * regular files, not ghosts, with a non-zero inode, grouped by device and inode.
+ */
+function headerFiles(header: RpmHeader, label: string): Map<string, RpmHeaderFile> {
+  const bad = (why: string): never => {
+    throw new InputError(label, `damaged RPM header: ${why}`);
+  };
+  const basenames = header.strings(TAG.BASENAMES);
+  let paths: string[];
+  if (basenames !== null) {
+    const dirnames = header.strings(TAG.DIRNAMES) ?? [];
+    const indexes = header.int32s(TAG.DIRINDEXES) ?? [];
+    if (indexes.length !== basenames.length) bad(`${basenames.length} file names with ${indexes.length} directory indexes`);
+    paths = basenames.map((base, i) => {
+      const dir = dirnames[indexes[i] as number];
+      if (dir === undefined) return bad(`file ${JSON.stringify(base)} names directory ${indexes[i] as number} of ${dirnames.length}`);
+      return dir + base;
+    });
+  } else paths = header.strings(TAG.OLDFILENAMES) ?? [];
+  const count = paths.length;
+  const modes = header.int16s(TAG.FILEMODES) ?? [];
+  const flags = header.int32s(TAG.FILEFLAGS) ?? Array<number>(count).fill(0);
+  const inodes = header.int32s(TAG.FILEINODES) ?? Array<number>(count).fill(0);
+  const devices = header.int32s(TAG.FILEDEVICES) ?? Array<number>(count).fill(0);
+  const linkTos = header.strings(TAG.FILELINKTOS) ?? Array<string>(count).fill('');
+  if (modes.length !== count || flags.length !== count || inodes.length !== count || devices.length !== count || linkTos.length !== count) {
+    bad(`${count} files with ${modes.length} modes, ${flags.length} flags, ${inodes.length} inodes, ${devices.length} devices and ${linkTos.length} link targets`);
+  }
+  const files = new Map<string, RpmHeaderFile>();
+  const sets = new Map<string, string[]>();
+  paths.forEach((full, i) => {
+    const path = full.replace(/^\/+/, '');
+    // Two entries for one path: which of them rpm installs a payload entry as depends on its lookup.
+    if (files.has(path)) bad(`file ${JSON.stringify(full)} is listed twice`);
+    const mode = modes[i] as number;
+    const file: RpmHeaderFile = { mode, links: [], linkTo: linkTos[i] as string };
+    files.set(path, file);
+    if ((mode & S_IFMT) !== S_IFREG || ((flags[i] as number) & FILE_GHOST) !== 0 || inodes[i] === 0) return;
+    const key = `${devices[i] as number}:${inodes[i] as number}`;
+    let set = sets.get(key);
+    if (!set) sets.set(key, (set = []));
+    set.push(path);
+    file.links = set;
+  });
+  for (const file of files.values()) if (file.links.length < 2) file.links = [];
+  return files;
 }
 
 function readHeader(bytes: Buffer, at: number, what: string, label: string): { header: RpmHeader; end: number } {

@@ -45,7 +45,7 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   let files;
   try {
     // The caller's caps, as a .deb's data and an image's layers get them (an upload's: its ratio too).
-    files = await readCpio(inflate(rpm.payload, compression), { label, ...limits, ...archiveCaps(limits, rpm.payload.length), ...keptBytesCap(limits, rpm.payload.length), keep, ...(onSymlink ? { onSymlink } : {}) });
+    files = await readCpio(inflate(rpm.payload, compression), { label, ...limits, ...archiveCaps(limits, rpm.payload.length), ...keptBytesCap(limits, rpm.payload.length), keep, ...(onSymlink ? { onSymlink } : {}), ...(rpm.kind === 'binary' ? { installs: rpm.files } : {}) });
   } catch (err) {
     if (err instanceof StowageError) throw err;
     throw new InputError(label, `truncated or corrupt ${rpm.payloadCompressor} data: ${err instanceof Error ? err.message : String(err)}`);
