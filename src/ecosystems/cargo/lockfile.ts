@@ -1,3 +1,4 @@
+import { dirname, relative, resolve, sep } from 'node:path';
 import { parse, TomlDate, TomlError } from 'smol-toml';
 import type { TomlTable, TomlValue } from 'smol-toml';
 import type { CargoBuildOverrides, LockfileInput } from '../../core/ecosystem.js';
@@ -35,7 +36,7 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   const overrides = input.cargoBuildOverrides?.() ?? { paths: [], patches: [] };
   const written = input.manifest ? parseToml(input.manifest.path, input.manifest.text, parseManifestToml) : null;
   // Cargo applies the configuration's [patch] with the root manifest's, the configuration's winning.
-  const manifest = written !== null && overrides.patches.length > 0 ? withConfigPatches(written, overrides.patches) : written;
+  const manifest = written !== null && overrides.patches.length > 0 ? withConfigPatches(written, input.manifest?.path ?? input.path, overrides.patches) : written;
   const members = manifest ? (input.members ?? []).map(readMember) : [];
   const lookup = new PackageLookup(entries, manifest ? localPackageNames(manifest, members) : new Set());
   const ids = lookup.assignIds(input);
@@ -960,13 +961,23 @@ function patchDeclarations(root: { path: string; doc: TomlTable } | null, config
   return declarations;
 }
 
-/** The root manifest with the configuration's `[patch]` crates in its `[patch]` (replacing its own of the same registry and name). */
-function withConfigPatches(manifest: TomlTable, configured: CargoBuildOverrides['patches']): TomlTable {
+/**
+ * The root manifest with the configuration's `[patch]` crates in its `[patch]` (replacing its own
+ * of the same registry and name). A configuration's `path` is relative to the directory above
+ * the file's `.cargo` (cargo's `Definition::root`), not to the manifest: it is rewritten relative
+ * to the manifest's directory, where the manifest's own paths are read. cargo 1.95 builds
+ * `hex = { path = "crates/hex" }` of a parent directory's `.cargo/config.toml` from that
+ * directory's `crates/hex`, outside a workspace whose `members = ["crates/*"]`: read from the
+ * workspace root, it was taken for a member, the project's own, and not matched.
+ */
+function withConfigPatches(manifest: TomlTable, manifestPath: string, configured: CargoBuildOverrides['patches']): TomlTable {
   const patch: TomlTable = {};
   if (isTomlTable(manifest.patch)) for (const [registry, table] of Object.entries(manifest.patch)) patch[registry] = isTomlTable(table) ? { ...table } : table;
+  const rootDir = dirname(resolve(manifestPath));
   for (const p of configured) {
     const table = patch[p.registry];
-    patch[p.registry] = { ...(isTomlTable(table) ? table : {}), [p.name]: p.spec };
+    const spec = typeof p.spec.path === 'string' ? { ...p.spec, path: relative(rootDir, resolve(dirname(dirname(resolve(p.file))), p.spec.path)).split(sep).join('/') || '.' } : p.spec;
+    patch[p.registry] = { ...(isTomlTable(table) ? table : {}), [p.name]: spec };
   }
   return { ...manifest, patch };
 }
