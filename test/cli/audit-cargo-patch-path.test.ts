@@ -180,3 +180,26 @@ test("a [patch] path in a parent directory's .cargo/config.toml is read from tha
   assert.equal(result.status, 1, result.stderr);
   assert.deepEqual(auditReport(result.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name} ${f.package.source}`), ['RUSTSEC-2099-0401 hex ../crates/hex']);
 });
+
+test('a [workspace.dependencies] path that no manifest inherits makes no member: the [patch] copy at that path is matched', () => {
+  // Checked with cargo 1.95: `[workspace.dependencies] hex = { path = "vendor/hex" }`, the same
+  // path in [patch.crates-io], app depending on crates.io's `hex = "0.4"`: `cargo build --locked`
+  // compiles `hex v0.4.3 (.../vendor/hex)` and `cargo metadata` lists app alone as a member.
+  // stowage took every [workspace.dependencies] path for a dependency, so vendor/hex for a
+  // member, the project's own, and passed it (exit 0).
+  const manifest = `${MANIFEST}\n[workspace]\n\n[workspace.dependencies]\nhex = { path = "vendor/hex" }\n${PATCH}`;
+  const root = tempTree('cargo-workspace-dependency-patch', { ...HEX_COPY, 'app/Cargo.toml': manifest, 'app/Cargo.lock': LOCK, 'app/src/main.rs': 'fn main() {}\n' });
+  const result = audit(root);
+  assert.equal(result.status, 1, result.stderr);
+  assert.deepEqual(auditReport(result.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name} ${f.package.source}`), ['RUSTSEC-2099-0401 hex vendor/hex']);
+  // Inherited (`hex = { workspace = true }`), it is app's path dependency inside the workspace: a member.
+  const inherited = tempTree('cargo-workspace-dependency-inherited', {
+    ...HEX_COPY,
+    'app/Cargo.toml': manifest.replace('hex = "0.4"', 'hex = { workspace = true }'),
+    'app/Cargo.lock': LOCK,
+    'app/src/main.rs': 'fn main() {}\n',
+  });
+  const member = audit(inherited);
+  assert.equal(member.status, 0, member.stdout);
+  assert.deepEqual(auditReport(member.stdout).findings, []);
+});

@@ -94,7 +94,7 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   const metadata = doc.metadata;
   if (metadata !== undefined) applyMetadataChecksums(input, metadata, entries, lookup);
 
-  const layout = manifest ? readWorkspaceLayout(manifest) : null;
+  const layout = manifest ? readWorkspaceLayout(manifest, members) : null;
   const packages: Package[] = new Array<Package>(entries.length);
   const roots: string[] = [];
   // Nearly every package names the same source string: parse each distinct one once, and let
@@ -644,7 +644,7 @@ const WINDOWS_DRIVE = /^[A-Za-z]:\//;
 const KIND_STRENGTH: Record<DeclaredKind, number> = { normal: 3, build: 2, dev: 1 };
 
 
-function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
+function readWorkspaceLayout(doc: TomlTable, memberManifests: readonly MemberManifest[]): WorkspaceLayout {
   const hasWorkspace = isTomlTable(doc.workspace);
   const workspace = isTomlTable(doc.workspace) ? doc.workspace : {};
   const memberGlobs = tomlStrings(workspace.members);
@@ -662,10 +662,24 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
     }
   };
   for (const { table } of dependencyTables(doc)) collect(table);
-  collect(workspace.dependencies);
   // Cargo makes a path dependency inside the workspace a member, never a `[patch]` or `[replace]`
   // path (not a dependency of any member): that crate is a path package.
   const dependencies = new Set(declared.keys());
+  collect(workspace.dependencies);
+  // A `[workspace.dependencies]` path is a dependency only of the manifests that inherit it
+  // (`NAME = { workspace = true }`). cargo 1.95 makes no member of one nobody inherits: with
+  // `hex = { path = "vendor/hex" }` there and in `[patch.crates-io]`, and app depending on
+  // crates.io's `hex = "0.4"`, it builds the patch copy and lists app alone as a member.
+  const inherited = isTomlTable(workspace.dependencies) ? workspace.dependencies : {};
+  for (const manifest of [doc, ...memberManifests.map((m) => m.doc)]) {
+    if (manifest === null) continue;
+    for (const { table } of dependencyTables(manifest)) {
+      for (const [key, spec] of Object.entries(table)) {
+        const base = inherited[key];
+        if (isTomlTable(spec) && spec.workspace === true && isTomlTable(base) && typeof base.path === 'string') dependencies.add(typeof base.package === 'string' ? base.package : key);
+      }
+    }
+  }
   // The crates a [patch] path builds in place of a registry or git crate of their name: a copy
   // or fork of that crate, matched against advisories as a git crate is. (A [replace] keeps the
   // replaced registry entry in the lockfile, same name and version, which is matched already.)
