@@ -43,25 +43,78 @@ function isFile(path: string): boolean {
   }
 }
 
-/** The directories under `base` that `pattern` names (`/` or `\` separated). */
+/**
+ * The directories under `base` that `pattern` names (`/` or `\` separated). Walked as states
+ * (directory, segment) each visited once, with consecutive `**` read as one (as the glob crate
+ * Cargo uses reads them): `**` repeated twenty times over eight nested members was a walk of
+ * millions of paths, and spreading them overflowed the stack, where cargo lists the members at once.
+ */
 export function expandDirectoryGlob(base: string, pattern: string): string[] {
-  return expand(base, pattern.replace(/\\/g, '/').split('/').filter((s) => s !== '' && s !== '.'));
+  const segments = globSegments(pattern);
+  const found = new Set<string>();
+  const seen = new Set<string>();
+  const listed = new Map<string, string[]>();
+  const below = (dir: string): string[] => {
+    let dirs = listed.get(dir);
+    if (dirs === undefined) listed.set(dir, (dirs = subdirectories(dir)));
+    return dirs;
+  };
+  const todo: [dir: string, at: number][] = [[base, 0]];
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    const [dir, at] = next;
+    const key = `${at}\0${dir}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const head = segments[at];
+    if (head === undefined) found.add(dir);
+    else if (head === null) {
+      // Zero directories, or one more and `**` again.
+      todo.push([dir, at + 1]);
+      for (const sub of below(dir)) todo.push([sub, at]);
+    } else if (typeof head === 'string') todo.push([join(dir, head), at + 1]);
+    else for (const sub of below(dir)) if (head.test(sub.slice(dir.length + 1))) todo.push([sub, at + 1]);
+  }
+  return [...found];
 }
 
-function expand(base: string, segments: string[]): string[] {
-  if (segments.length === 0) return [base];
-  const [head, ...rest] = segments as [string, ...string[]];
-  if (head === '**') {
-    // Zero directories, or one more and `**` again.
-    const out = expand(base, rest);
-    for (const dir of subdirectories(base)) out.push(...expand(dir, segments));
-    return out;
+/** A glob's segments: a name, a segment's wildcard pattern, or null for `**`. */
+export type GlobSegment = string | RegExp | null;
+
+/** `pattern` split into segments (`/` or `\`), empty and `.` ones dropped, consecutive `**` read as one. */
+export function globSegments(pattern: string): GlobSegment[] {
+  const out: GlobSegment[] = [];
+  for (const segment of pattern.replace(/\\/g, '/').split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '**') {
+      if (out.length === 0 || out[out.length - 1] !== null) out.push(null);
+    } else out.push(/[*?[]/.test(segment) ? segmentRegExp(segment) : segment);
   }
-  if (!/[*?[]/.test(head)) return expand(join(base, head), rest);
-  const matcher = segmentRegExp(head);
-  return subdirectories(base)
-    .filter((dir) => matcher.test(dir.slice(base.length + 1)))
-    .flatMap((dir) => expand(dir, rest));
+  return out;
+}
+
+/**
+ * Whether a path's segments `parts` are named by glob `segments` (globSegments), `**` spanning
+ * any number of them; `mayEnter` says which names a wildcard (`*`, `**`) may match (npm's walk
+ * enters no hidden directory). Each (segment, part) pair is tried once: a pattern of many `**`
+ * costs their count times the path's length, not the ways to share the path among them.
+ */
+export function globSegmentsMatch(segments: readonly GlobSegment[], parts: readonly string[], mayEnter: (name: string) => boolean = () => true): boolean {
+  const width = parts.length + 1;
+  const failed = new Uint8Array((segments.length + 1) * width);
+  const match = (i: number, j: number): boolean => {
+    if (i === segments.length) return j === parts.length;
+    if (failed[i * width + j] === 1) return false;
+    const head = segments[i] as GlobSegment;
+    const part = parts[j];
+    let ok: boolean;
+    if (head === null) ok = match(i + 1, j) || (part !== undefined && mayEnter(part) && match(i, j + 1));
+    else if (part === undefined) ok = false;
+    else if (typeof head === 'string') ok = head === part && match(i + 1, j + 1);
+    else ok = mayEnter(part) && head.test(part) && match(i + 1, j + 1);
+    if (!ok) failed[i * width + j] = 1;
+    return ok;
+  };
+  return match(0, 0);
 }
 
 function subdirectories(dir: string): string[] {

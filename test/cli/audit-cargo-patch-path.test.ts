@@ -160,3 +160,46 @@ test('a package without a [workspace] table has no member but itself: its [patch
   assert.equal(member.status, 0, member.stdout);
   assert.deepEqual(auditReport(member.stdout).findings, []);
 });
+
+test("a [patch] path in a parent directory's .cargo/config.toml is read from that directory, as cargo reads it: a copy beside the workspace is matched, though `crates/*` names the same path under the workspace", () => {
+  // Checked with cargo 1.95: the parent's `hex = { path = "crates/hex" }` builds
+  // `hex v0.4.3 (PARENT/crates/hex)`, and `cargo metadata` lists only app and util as members.
+  // Read from app's directory, app/crates/hex matched `members = ["crates/*"]`: a member, the
+  // project's own, not matched (exit 0).
+  const root = tempTree('cargo-parent-config-patch-path', {
+    'crates/hex/Cargo.toml': '[package]\nname = "hex"\nversion = "0.4.3"\nedition = "2018"\n',
+    'crates/hex/src/lib.rs': '',
+    '.cargo/config.toml': '[patch.crates-io]\nhex = { path = "crates/hex" }\n',
+    'app/Cargo.toml': `${MANIFEST}\n[workspace]\nmembers = ["crates/*"]\n`,
+    'app/Cargo.lock': `${LOCK}\n[[package]]\nname = "util"\nversion = "0.1.0"\n`,
+    'app/src/main.rs': 'fn main() {}\n',
+    'app/crates/util/Cargo.toml': '[package]\nname = "util"\nversion = "0.1.0"\nedition = "2021"\n',
+    'app/crates/util/src/lib.rs': '',
+  });
+  const result = audit(root);
+  assert.equal(result.status, 1, result.stderr);
+  assert.deepEqual(auditReport(result.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name} ${f.package.source}`), ['RUSTSEC-2099-0401 hex ../crates/hex']);
+});
+
+test('a [workspace.dependencies] path that no manifest inherits makes no member: the [patch] copy at that path is matched', () => {
+  // Checked with cargo 1.95: `[workspace.dependencies] hex = { path = "vendor/hex" }`, the same
+  // path in [patch.crates-io], app depending on crates.io's `hex = "0.4"`: `cargo build --locked`
+  // compiles `hex v0.4.3 (.../vendor/hex)` and `cargo metadata` lists app alone as a member.
+  // stowage took every [workspace.dependencies] path for a dependency, so vendor/hex for a
+  // member, the project's own, and passed it (exit 0).
+  const manifest = `${MANIFEST}\n[workspace]\n\n[workspace.dependencies]\nhex = { path = "vendor/hex" }\n${PATCH}`;
+  const root = tempTree('cargo-workspace-dependency-patch', { ...HEX_COPY, 'app/Cargo.toml': manifest, 'app/Cargo.lock': LOCK, 'app/src/main.rs': 'fn main() {}\n' });
+  const result = audit(root);
+  assert.equal(result.status, 1, result.stderr);
+  assert.deepEqual(auditReport(result.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name} ${f.package.source}`), ['RUSTSEC-2099-0401 hex vendor/hex']);
+  // Inherited (`hex = { workspace = true }`), it is app's path dependency inside the workspace: a member.
+  const inherited = tempTree('cargo-workspace-dependency-inherited', {
+    ...HEX_COPY,
+    'app/Cargo.toml': manifest.replace('hex = "0.4"', 'hex = { workspace = true }'),
+    'app/Cargo.lock': LOCK,
+    'app/src/main.rs': 'fn main() {}\n',
+  });
+  const member = audit(inherited);
+  assert.equal(member.status, 0, member.stdout);
+  assert.deepEqual(auditReport(member.stdout).findings, []);
+});

@@ -1,3 +1,4 @@
+import { dirname, relative, resolve, sep } from 'node:path';
 import { parse, TomlDate, TomlError } from 'smol-toml';
 import type { TomlTable, TomlValue } from 'smol-toml';
 import type { CargoBuildOverrides, LockfileInput } from '../../core/ecosystem.js';
@@ -35,7 +36,7 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   const overrides = input.cargoBuildOverrides?.() ?? { paths: [], patches: [] };
   const written = input.manifest ? parseToml(input.manifest.path, input.manifest.text, parseManifestToml) : null;
   // Cargo applies the configuration's [patch] with the root manifest's, the configuration's winning.
-  const manifest = written !== null && overrides.patches.length > 0 ? withConfigPatches(written, overrides.patches) : written;
+  const manifest = written !== null && overrides.patches.length > 0 ? withConfigPatches(written, input.manifest?.path ?? input.path, overrides.patches) : written;
   const members = manifest ? (input.members ?? []).map(readMember) : [];
   const lookup = new PackageLookup(entries, manifest ? localPackageNames(manifest, members) : new Set());
   const ids = lookup.assignIds(input);
@@ -93,7 +94,7 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   const metadata = doc.metadata;
   if (metadata !== undefined) applyMetadataChecksums(input, metadata, entries, lookup);
 
-  const layout = manifest ? readWorkspaceLayout(manifest) : null;
+  const layout = manifest ? readWorkspaceLayout(manifest, members) : null;
   const packages: Package[] = new Array<Package>(entries.length);
   const roots: string[] = [];
   // Nearly every package names the same source string: parse each distinct one once, and let
@@ -643,7 +644,7 @@ const WINDOWS_DRIVE = /^[A-Za-z]:\//;
 const KIND_STRENGTH: Record<DeclaredKind, number> = { normal: 3, build: 2, dev: 1 };
 
 
-function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
+function readWorkspaceLayout(doc: TomlTable, memberManifests: readonly MemberManifest[]): WorkspaceLayout {
   const hasWorkspace = isTomlTable(doc.workspace);
   const workspace = isTomlTable(doc.workspace) ? doc.workspace : {};
   const memberGlobs = tomlStrings(workspace.members);
@@ -661,10 +662,24 @@ function readWorkspaceLayout(doc: TomlTable): WorkspaceLayout {
     }
   };
   for (const { table } of dependencyTables(doc)) collect(table);
-  collect(workspace.dependencies);
   // Cargo makes a path dependency inside the workspace a member, never a `[patch]` or `[replace]`
   // path (not a dependency of any member): that crate is a path package.
   const dependencies = new Set(declared.keys());
+  collect(workspace.dependencies);
+  // A `[workspace.dependencies]` path is a dependency only of the manifests that inherit it
+  // (`NAME = { workspace = true }`). cargo 1.95 makes no member of one nobody inherits: with
+  // `hex = { path = "vendor/hex" }` there and in `[patch.crates-io]`, and app depending on
+  // crates.io's `hex = "0.4"`, it builds the patch copy and lists app alone as a member.
+  const inherited = isTomlTable(workspace.dependencies) ? workspace.dependencies : {};
+  for (const manifest of [doc, ...memberManifests.map((m) => m.doc)]) {
+    if (manifest === null) continue;
+    for (const { table } of dependencyTables(manifest)) {
+      for (const [key, spec] of Object.entries(table)) {
+        const base = inherited[key];
+        if (isTomlTable(spec) && spec.workspace === true && isTomlTable(base) && typeof base.path === 'string') dependencies.add(typeof base.package === 'string' ? base.package : key);
+      }
+    }
+  }
   // The crates a [patch] path builds in place of a registry or git crate of their name: a copy
   // or fork of that crate, matched against advisories as a git crate is. (A [replace] keeps the
   // replaced registry entry in the lockfile, same name and version, which is matched already.)
@@ -960,13 +975,23 @@ function patchDeclarations(root: { path: string; doc: TomlTable } | null, config
   return declarations;
 }
 
-/** The root manifest with the configuration's `[patch]` crates in its `[patch]` (replacing its own of the same registry and name). */
-function withConfigPatches(manifest: TomlTable, configured: CargoBuildOverrides['patches']): TomlTable {
+/**
+ * The root manifest with the configuration's `[patch]` crates in its `[patch]` (replacing its own
+ * of the same registry and name). A configuration's `path` is relative to the directory above
+ * the file's `.cargo` (cargo's `Definition::root`), not to the manifest: it is rewritten relative
+ * to the manifest's directory, where the manifest's own paths are read. cargo 1.95 builds
+ * `hex = { path = "crates/hex" }` of a parent directory's `.cargo/config.toml` from that
+ * directory's `crates/hex`, outside a workspace whose `members = ["crates/*"]`: read from the
+ * workspace root, it was taken for a member, the project's own, and not matched.
+ */
+function withConfigPatches(manifest: TomlTable, manifestPath: string, configured: CargoBuildOverrides['patches']): TomlTable {
   const patch: TomlTable = {};
   if (isTomlTable(manifest.patch)) for (const [registry, table] of Object.entries(manifest.patch)) patch[registry] = isTomlTable(table) ? { ...table } : table;
+  const rootDir = dirname(resolve(manifestPath));
   for (const p of configured) {
     const table = patch[p.registry];
-    patch[p.registry] = { ...(isTomlTable(table) ? table : {}), [p.name]: p.spec };
+    const spec = typeof p.spec.path === 'string' ? { ...p.spec, path: relative(rootDir, resolve(dirname(dirname(resolve(p.file))), p.spec.path)).split(sep).join('/') || '.' } : p.spec;
+    patch[p.registry] = { ...(isTomlTable(table) ? table : {}), [p.name]: spec };
   }
   return { ...manifest, patch };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse, type TomlTable } from 'smol-toml';
-import { memberManifests, segmentRegExp } from '../../core/directory-glob.js';
+import { globSegments, globSegmentsMatch, memberManifests } from '../../core/directory-glob.js';
 import { holdsUnsafeInteger, isTomlTable, tomlStrings } from '../../core/toml-values.js';
 import { dependencyTables } from './manifest-dependencies.js';
 
@@ -63,24 +63,8 @@ export function memberManifestPathsOf(rootManifest: string, doc: TomlTable | nul
  * Cargo reads one: `*`, `?` and `[...]` within a segment, `**` across any number of segments.
  */
 export function memberGlobMatcher(glob: string): (path: string) => boolean {
-  // Most members are named literally (`server/daemon`): a segment without `*`, `?` or `[` is
-  // compared as a string, with no expression compiled for it.
-  const pattern = glob
-    .split('/')
-    .filter((s) => s !== '' && s !== '.')
-    .map((segment) => (segment === '**' ? null : /[*?[]/.test(segment) ? segmentRegExp(segment) : segment));
-  return (path) => {
-    const parts = path.split('/').filter((s) => s !== '' && s !== '.');
-    const match = (i: number, j: number): boolean => {
-      if (i === pattern.length) return j === parts.length;
-      const head = pattern[i];
-      if (head === null) return match(i + 1, j) || (j < parts.length && match(i, j + 1));
-      if (j >= parts.length) return false;
-      const part = parts[j] as string;
-      return (typeof head === 'string' ? head === part : (head as RegExp).test(part)) && match(i + 1, j + 1);
-    };
-    return match(0, 0);
-  };
+  const segments = globSegments(glob);
+  return (path) => globSegmentsMatch(segments, path.split('/').filter((s) => s !== '' && s !== '.'));
 }
 
 /** memberGlobMatcher, for one test. */

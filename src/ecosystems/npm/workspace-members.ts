@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { expandDirectoryGlob, memberManifests, segmentRegExp } from '../../core/directory-glob.js';
+import { expandDirectoryGlob, globSegments, globSegmentsMatch, memberManifests } from '../../core/directory-glob.js';
 import { isRecord, parseYamlText } from './lockfile-reading.js';
 import { ancestors } from '../../core/ancestors.js';
 import { npmrcTopLevelSetting } from './registry.js';
@@ -126,20 +126,9 @@ function readJsonQuietly(path: string): unknown {
 
 /** Whether the globs name the member at `segments` below the root (`!` excluding), as membersOf would find it. */
 function namesMember(patterns: readonly string[], segments: readonly string[]): boolean {
-  const split = (pattern: string): string[] => pattern.replace(/\\/g, '/').split('/').filter((s) => s !== '' && s !== '.');
-  const matches = (pattern: string): boolean => globMatches(split(pattern), segments);
+  // expandDirectoryGlob's matching, on a path: a wildcard never enters a hidden directory, node_modules or target.
+  const matches = (pattern: string): boolean => globSegmentsMatch(globSegments(pattern), segments, walked);
   return patterns.some((p) => !p.startsWith('!') && matches(p)) && !patterns.some((p) => p.startsWith('!') && matches(p.slice(1)));
-}
-
-/** expandDirectoryGlob's matching, on a path: a wildcard never enters a hidden directory, node_modules or target. */
-function globMatches(pattern: readonly string[], segments: readonly string[]): boolean {
-  const [head, ...rest] = pattern;
-  if (head === undefined) return segments.length === 0;
-  const [first, ...others] = segments;
-  if (head === '**') return globMatches(rest, segments) || (first !== undefined && walked(first) && globMatches(pattern, others));
-  if (first === undefined) return false;
-  if (!/[*?[]/.test(head)) return head === first && globMatches(rest, others);
-  return walked(first) && segmentRegExp(head).test(first) && globMatches(rest, others);
 }
 
 function walked(name: string): boolean {

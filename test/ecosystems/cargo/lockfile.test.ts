@@ -478,6 +478,18 @@ describe('dependency kinds from the workspace manifests', () => {
     assert.ok(matchesMemberGlob('./server/core/', 'server/core'));
     assert.ok(!matchesMemberGlob('server', 'server/core'));
   });
+
+  test('many `**` match as one (the glob crate reads consecutive ones so): each segment is tried once against each part of the path', () => {
+    // Tried every way of sharing 24 directories among 40 `**` (some 10^17): a path dependency of
+    // the root manifest checked against this member glob never finished.
+    const glob = `crates/${'**/'.repeat(40)}x`;
+    const deep = `crates/${'d/'.repeat(24)}`;
+    assert.ok(matchesMemberGlob(glob, `${deep}x`));
+    assert.ok(!matchesMemberGlob(glob, `${deep}y`));
+    assert.ok(!matchesMemberGlob(`crates/${'**/*/'.repeat(20)}x`, `${deep}y`));
+    assert.ok(matchesMemberGlob(`crates/${'**/*/'.repeat(20)}x`, `${deep}x`));
+    assert.ok(!matchesMemberGlob(`crates/${'**/*/'.repeat(20)}x`, `crates/${'d/'.repeat(19)}x`));
+  });
 });
 
 test("workspace members carry the licence their manifests state, inherited from [workspace.package] when they say so; crates none", () => {
