@@ -465,3 +465,39 @@ test('yarn.lock (berry): what a package no dependency in the lockfile reaches ne
   const report = JSON.parse(r.stdout) as Report;
   assert.ok(report.findings.some((f) => `${f.package.name}@${f.package.version}` === 'lodash@4.17.4'), r.stdout);
 });
+
+test('a file: tarball that carries packages in a node_modules of its own: npm ci installs them, so they are audited', async () => {
+  // Checked with npm 11.19.1: `npm install` of `file:foo-1.0.0.tgz` holding
+  // package/node_modules/lodash, with no bundleDependencies, writes a lockfile naming foo alone,
+  // and `npm ci` of it installs node_modules/foo/node_modules/lodash from the tarball.
+  const pack = async (entries: [string, unknown][]): Promise<Buffer> =>
+    gzipSync(await packTar(entries.map(([name, doc]) => ({ header: { name: `package/${name}` }, data: typeof doc === 'string' ? doc : JSON.stringify(doc) }))));
+  const foo = await pack([
+    ['package.json', { name: 'foo', version: '1.0.0' }],
+    ['node_modules/lodash/package.json', { name: 'lodash', version: '4.17.4' }],
+  ]);
+  const lock = v3({ dependencies: { foo: 'file:foo-1.0.0.tgz' } }, { 'node_modules/foo': { version: '1.0.0', resolved: 'file:foo-1.0.0.tgz', integrity: 'sha512-AAAA' } });
+  const r = auditWithTarball(lock, { 'foo-1.0.0.tgz': foo });
+  assert.equal(r.status, 1, r.stderr);
+  assert.deepEqual(r.names, ['lodash@4.17.4']);
+  assert.ok(r.warnings.some((w) => w.includes('lodash 4.17.4 (file:foo-1.0.0.tgz#node_modules/lodash)')), r.warnings.join('\n'));
+
+  // At any depth, scoped too, and where node finds it from the package's own code (lib/).
+  const deep = await pack([
+    ['package.json', { name: 'foo', version: '1.0.0' }],
+    ['lib/node_modules/@x/y/node_modules/lodash/package.json', { name: 'lodash', version: '4.17.4' }],
+    ['lib/node_modules/@x/y/package.json', { name: '@x/y', version: '1.0.0' }],
+  ]);
+  assert.deepEqual(auditWithTarball(lock, { 'foo-1.0.0.tgz': deep }).names, ['lodash@4.17.4']);
+
+  // One that names no package and version cannot be audited: refused in one line.
+  const nameless = await pack([
+    ['package.json', { name: 'foo', version: '1.0.0' }],
+    ['node_modules/lodash/package.json', { name: 'lodash' }],
+  ]);
+  const refused = auditWithTarball(lock, { 'foo-1.0.0.tgz': nameless });
+  assert.equal(refused.status, 2, refused.stderr);
+  const lines = refused.stderr.trim().split('\n').filter((l) => !l.includes('days old'));
+  assert.equal(lines.length, 1, refused.stderr);
+  assert.match(lines[0] ?? '', /entry foo \(file:foo-1\.0\.0\.tgz\): the tarball carries node_modules\/lodash, which names no package and semantic version, and npm installs it/);
+});

@@ -32,8 +32,51 @@ export async function readLocalTarballs(graph: DependencyGraph, recordFile?: (pa
     if (manifest.name !== pkg.name) problem(`the tarball holds ${manifest.name}, not ${pkg.name}`);
     if (semver.parse(pkg.version) === null) pkg.version = manifest.version;
     else if (pkg.version !== manifest.version) problem(`the lockfile says version ${pkg.version} but the tarball holds ${manifest.name}@${manifest.version}`);
+    if (INSTALLS_CARRIED_PACKAGES.test(graph.format)) addCarriedPackages(graph, pkg, label, manifest.carried, problem);
   }
 }
+
+/**
+ * Lockfile formats whose manager installs the packages a tarball carries under its own
+ * `node_modules/`, declared as bundled or not: npm 11 unpacks the whole tarball (checked with
+ * 11.19.1: `file:foo-1.0.0.tgz` holding node_modules/minimist 1.2.5, no bundleDependencies,
+ * gets node_modules/foo/node_modules/minimist 1.2.5 from `npm ci`, a lockfile npm itself wrote
+ * naming foo alone), and node loads them from the package's code.
+ */
+const INSTALLS_CARRIED_PACKAGES = /^(?:package-lock\.json|npm-shrinkwrap\.json)/;
+
+/**
+ * The packages a local tarball carries under a `node_modules/` of its own, as packages of the
+ * graph that `pkg` depends on, installed wherever it is (its flags): the one the lockfile lists
+ * when it lists that very name and version, else a package of its own, matched by name and
+ * version as a tarball's are. One whose package.json names no package and version cannot be
+ * audited: refused.
+ */
+function addCarriedPackages(graph: DependencyGraph, pkg: Package, label: string, carried: readonly CarriedPackage[], problem: (what: string) => never): void {
+  for (const { path, name, version } of carried) {
+    if (name === null || version === null) problem(`the tarball carries ${path}, which names no package and semantic version, and npm installs it`);
+    const listed = graph.packages.find((p) => p.ecosystem === 'npm' && p.name === name && p.version === version && p.alias === undefined);
+    let id = listed?.id;
+    if (id === undefined) {
+      id = `${name}@${version} (${label}#${path})`;
+      const added: Package = { id, ecosystem: 'npm', name, version, source: { kind: 'other', url: `${label}#${path}`, isDefaultRegistry: false }, checksum: null };
+      if (pkg.flags !== undefined) added.flags = { ...pkg.flags };
+      graph.packages.push(added);
+    }
+    const to = id;
+    if (!graph.edges.some((e) => e.from === pkg.id && e.to === to)) graph.edges.push({ from: pkg.id, to, kind: 'normal' });
+  }
+}
+
+/** A package a tarball holds under a `node_modules/` directory of its own: its directory there, and what it names (null when it names nothing usable). */
+interface CarriedPackage {
+  path: string;
+  name: string | null;
+  version: string | null;
+}
+
+/** `…node_modules/NAME/package.json` or `…node_modules/@SCOPE/NAME/package.json`, at any depth: where node finds a package. */
+const CARRIED_MANIFEST = /(?:^|\/)node_modules\/(?:@[^/]+\/)?[^/@][^/]*\/package\.json$/;
 
 /** The project-relative path of a `file:` tarball package, without yarn's `#<hash>`; else null. */
 function localTarballPath(pkg: Package): string | null {
@@ -44,7 +87,12 @@ function localTarballPath(pkg: Package): string | null {
 }
 
 /** `recordFile`: told the tarball's bytes (the fleet keeps them with the revision: its package.json decides the version audited). */
-async function tarballManifest(lockfile: string, full: string, label: string, recordFile: ((path: string, bytes: Buffer) => void) | undefined): Promise<{ name: string; version: string }> {
+async function tarballManifest(
+  lockfile: string,
+  full: string,
+  label: string,
+  recordFile: ((path: string, bytes: Buffer) => void) | undefined,
+): Promise<{ name: string; version: string; carried: CarriedPackage[] }> {
   const bytes = readFileSync(full);
   recordFile?.(full, bytes);
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -78,5 +126,19 @@ async function tarballManifest(lockfile: string, full: string, label: string, re
   if (typeof name !== 'string' || typeof version !== 'string' || semver.parse(version) === null) {
     throw new InputError(lockfile, `${label}: the tarball's package.json has no name and semantic version`);
   }
-  return { name, version };
+  const carried = files.filter((f) => CARRIED_MANIFEST.test(f.path)).map((f) => carriedPackage(f.path.slice(0, -'/package.json'.length), f.data));
+  return { name, version, carried };
+}
+
+function carriedPackage(path: string, data: Buffer): CarriedPackage {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(data.toString('utf8').replace(/^\uFEFF/, ''));
+  } catch {
+    return { path, name: null, version: null };
+  }
+  const record = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+  const name = typeof record.name === 'string' && record.name !== '' ? record.name : null;
+  const version = typeof record.version === 'string' && semver.parse(record.version) !== null ? record.version : null;
+  return { path, name, version };
 }
