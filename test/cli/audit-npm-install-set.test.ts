@@ -482,6 +482,43 @@ test('a file: tarball that carries packages in a node_modules of its own: npm ci
   assert.deepEqual(r.names, ['lodash@4.17.4']);
   assert.ok(r.warnings.some((w) => w.includes('lodash 4.17.4 (file:foo-1.0.0.tgz#node_modules/lodash)')), r.warnings.join('\n'));
 
+  // yarn 1.22.22 and pnpm 9.15.9 install them too (their lockfiles for the same dependency).
+  const yarn = ['# yarn lockfile v1', '', '', '"foo@file:./foo-1.0.0.tgz":', '  version "1.0.0"', `  resolved "file:./foo-1.0.0.tgz#${'f'.repeat(40)}"`, ''].join('\n');
+  const pnpm = [
+    "lockfileVersion: '9.0'",
+    '',
+    'settings:',
+    '  autoInstallPeers: true',
+    '  excludeLinksFromLockfile: false',
+    '',
+    'importers:',
+    '',
+    '  .:',
+    '    dependencies:',
+    '      foo:',
+    '        specifier: file:./foo-1.0.0.tgz',
+    '        version: file:foo-1.0.0.tgz',
+    '',
+    'packages:',
+    '',
+    '  foo@file:foo-1.0.0.tgz:',
+    '    resolution: {integrity: sha512-AAAA, tarball: file:foo-1.0.0.tgz}',
+    '    version: 1.0.0',
+    '',
+    'snapshots:',
+    '',
+    '  foo@file:foo-1.0.0.tgz: {}',
+    '',
+  ].join('\n');
+  for (const [file, text] of [
+    ['yarn.lock', yarn],
+    ['pnpm-lock.yaml', pnpm],
+  ] as const) {
+    const other = auditWithTarball(text, { 'foo-1.0.0.tgz': foo }, file);
+    assert.equal(other.status, 1, `${file}: ${other.stderr}`);
+    assert.deepEqual(other.names, ['lodash@4.17.4'], file);
+  }
+
   // At any depth, scoped too, and where node finds it from the package's own code (lib/).
   const deep = await pack([
     ['package.json', { name: 'foo', version: '1.0.0' }],

@@ -38,12 +38,12 @@ export async function readLocalTarballs(graph: DependencyGraph, recordFile?: (pa
 
 /**
  * Lockfile formats whose manager installs the packages a tarball carries under its own
- * `node_modules/`, declared as bundled or not: npm 11 unpacks the whole tarball (checked with
- * 11.19.1: `file:foo-1.0.0.tgz` holding node_modules/minimist 1.2.5, no bundleDependencies,
- * gets node_modules/foo/node_modules/minimist 1.2.5 from `npm ci`, a lockfile npm itself wrote
- * naming foo alone), and node loads them from the package's code.
+ * `node_modules/`, declared as bundled or not, and node loads them from the package's code.
+ * Checked with `file:foo-1.0.0.tgz` holding node_modules/minimist 1.2.5, no bundleDependencies:
+ * npm 11.19.1 (`npm ci` of the lockfile it wrote, naming foo alone), yarn 1.22.22 and pnpm
+ * 9.15.9 all install node_modules/foo/node_modules/minimist 1.2.5; yarn 4.9.2 leaves it out.
  */
-const INSTALLS_CARRIED_PACKAGES = /^(?:package-lock\.json|npm-shrinkwrap\.json)/;
+const INSTALLS_CARRIED_PACKAGES = /^(?:package-lock\.json|npm-shrinkwrap\.json|yarn\.lock v1|pnpm-lock\.yaml)/;
 
 /**
  * The packages a local tarball carries under a `node_modules/` of its own, as packages of the
