@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
 import { packTar } from '../support/hostile-tar.js';
 import { GHSA_NPM, runCli, tempDir } from '../support/shared.js';
 
@@ -537,4 +538,29 @@ test('a file: tarball that carries packages in a node_modules of its own: npm ci
   const lines = refused.stderr.trim().split('\n').filter((l) => !l.includes('days old'));
   assert.equal(lines.length, 1, refused.stderr);
   assert.match(lines[0] ?? '', /entry foo \(file:foo-1\.0\.0\.tgz\): the tarball carries node_modules\/lodash, which names no package and semantic version, and npm installs it/);
+});
+
+test('the vendor archive of an application with a file: tarball audits, what the tarball carries included', async () => {
+  // Before, every such archive was refused: "the SBOM lists foo@1.0.0, which
+  // stowage-manifest.json does not list": the tarball is the application's own file, not vendored.
+  const foo = gzipSync(
+    await packTar([
+      { header: { name: 'package/package.json' }, data: JSON.stringify({ name: 'foo', version: '1.0.0' }) },
+      { header: { name: 'package/node_modules/lodash/package.json' }, data: JSON.stringify({ name: 'lodash', version: '4.17.4' }) },
+    ]),
+  );
+  const dir = tempDir('cli-npm-local-tarball-vendor');
+  writeFileSync(join(dir, 'foo-1.0.0.tgz'), foo);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { foo: 'file:foo-1.0.0.tgz' } }));
+  writeFileSync(
+    join(dir, 'package-lock.json'),
+    JSON.stringify(v3({ dependencies: { foo: 'file:foo-1.0.0.tgz' } }, { 'node_modules/foo': { version: '1.0.0', resolved: 'file:foo-1.0.0.tgz', integrity: 'sha512-AAAA' } })),
+  );
+  const archive = join(tempDir('cli-npm-local-tarball-archive'), 'app.tar.gz');
+  const vendored = runCli(['vendor', dir, '--db', unrelatedNpmAdvisoryDb(join(dir, '..', 'unrelated-osv')), '-o', archive], { cacheDir });
+  assert.equal(vendored.status, 0, vendored.stderr);
+  const r = runCli(['audit', '--format', 'json', archive, '--db', GHSA_NPM], { cacheDir });
+  assert.equal(r.status, 1, r.stderr);
+  const report = JSON.parse(r.stdout) as Report;
+  assert.deepEqual([...new Set(report.findings.map((f) => `${f.package.name}@${f.package.version}`))], ['lodash@4.17.4']);
 });
