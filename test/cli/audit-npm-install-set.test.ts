@@ -528,16 +528,24 @@ test('a file: tarball that carries packages in a node_modules of its own: npm ci
   ]);
   assert.deepEqual(auditWithTarball(lock, { 'foo-1.0.0.tgz': deep }).names, ['lodash@4.17.4']);
 
-  // One that names no package and version cannot be audited: refused in one line.
-  const nameless = await pack([
+  // One whose package.json gives no version cannot be compared with lodash's advisories: named
+  // as NOT audited, refused unless --allow-partial; one no advisory names is no obstacle.
+  const versionless = await pack([
     ['package.json', { name: 'foo', version: '1.0.0' }],
     ['node_modules/lodash/package.json', { name: 'lodash' }],
+    ['test/fixtures/node_modules/fixture/package.json', '{}'],
   ]);
-  const refused = auditWithTarball(lock, { 'foo-1.0.0.tgz': nameless });
+  const refused = auditWithTarball(lock, { 'foo-1.0.0.tgz': versionless });
   assert.equal(refused.status, 2, refused.stderr);
   const lines = refused.stderr.trim().split('\n').filter((l) => !l.includes('days old'));
   assert.equal(lines.length, 1, refused.stderr);
-  assert.match(lines[0] ?? '', /entry foo \(file:foo-1\.0\.0\.tgz\): the tarball carries node_modules\/lodash, which names no package and semantic version, and npm installs it/);
+  assert.match(lines[0] ?? '', /1 package not from a registry \(git, tarball\) NOT audited: .*lodash \(no version\) \(file:foo-1\.0\.0\.tgz#node_modules\/lodash\)/);
+  const fixtureOnly = await pack([
+    ['package.json', { name: 'foo', version: '1.0.0' }],
+    ['test/fixtures/node_modules/fixture/package.json', '{}'],
+  ]);
+  const passed = auditWithTarball(lock, { 'foo-1.0.0.tgz': fixtureOnly });
+  assert.equal(passed.status, 0, passed.stderr);
 });
 
 test('the vendor archive of an application with a file: tarball audits, what the tarball carries included', async () => {

@@ -32,7 +32,7 @@ export async function readLocalTarballs(graph: DependencyGraph, recordFile?: (pa
     if (manifest.name !== pkg.name) problem(`the tarball holds ${manifest.name}, not ${pkg.name}`);
     if (semver.parse(pkg.version) === null) pkg.version = manifest.version;
     else if (pkg.version !== manifest.version) problem(`the lockfile says version ${pkg.version} but the tarball holds ${manifest.name}@${manifest.version}`);
-    if (INSTALLS_CARRIED_PACKAGES.test(graph.format)) addCarriedPackages(graph, pkg, label, manifest.carried, problem);
+    if (INSTALLS_CARRIED_PACKAGES.test(graph.format)) addCarriedPackages(graph, pkg, label, manifest.carried);
   }
 }
 
@@ -49,30 +49,32 @@ const INSTALLS_CARRIED_PACKAGES = /^(?:package-lock\.json|npm-shrinkwrap\.json|y
  * The packages a local tarball carries under a `node_modules/` of its own, as packages of the
  * graph that `pkg` depends on, installed wherever it is (its flags): the one the lockfile lists
  * when it lists that very name and version, else a package of its own, matched by name and
- * version as a tarball's are. One whose package.json names no package and version cannot be
- * audited: refused.
+ * version as a tarball's are. One whose package.json gives no semantic version is added without
+ * one: the audit names it as not audited when advisories exist for its name (refused unless
+ * partial inventories are allowed), as it does a git package without a version.
  */
-function addCarriedPackages(graph: DependencyGraph, pkg: Package, label: string, carried: readonly CarriedPackage[], problem: (what: string) => never): void {
+function addCarriedPackages(graph: DependencyGraph, pkg: Package, label: string, carried: readonly CarriedPackage[]): void {
   for (const { path, name, version } of carried) {
-    if (name === null || version === null) problem(`the tarball carries ${path}, which names no package and semantic version, and npm installs it`);
-    const listed = graph.packages.find((p) => p.ecosystem === 'npm' && p.name === name && p.version === version && p.alias === undefined);
-    let id = listed?.id;
-    if (id === undefined) {
-      id = `${name}@${version} (${label}#${path})`;
-      const added: Package = { id, ecosystem: 'npm', name, version, source: { kind: 'other', url: `${label}#${path}`, isDefaultRegistry: false }, checksum: null };
+    const listed = version === '' ? undefined : graph.packages.find((p) => p.ecosystem === 'npm' && p.name === name && p.version === version && p.alias === undefined);
+    const to = listed?.id ?? `${name}@${version} (${label}#${path})`;
+    if (listed === undefined && !graph.packages.some((p) => p.id === to)) {
+      const added: Package = { id: to, ecosystem: 'npm', name, version, source: { kind: 'other', url: `${label}#${path}`, isDefaultRegistry: false }, checksum: null };
       if (pkg.flags !== undefined) added.flags = { ...pkg.flags };
       graph.packages.push(added);
     }
-    const to = id;
     if (!graph.edges.some((e) => e.from === pkg.id && e.to === to)) graph.edges.push({ from: pkg.id, to, kind: 'normal' });
   }
 }
 
-/** A package a tarball holds under a `node_modules/` directory of its own: its directory there, and what it names (null when it names nothing usable). */
+/**
+ * A package a tarball holds under a `node_modules/` directory of its own: its directory there, its
+ * package.json's name (else the directory's: node finds it by the directory) and version ('' when
+ * it gives no semantic version).
+ */
 interface CarriedPackage {
   path: string;
-  name: string | null;
-  version: string | null;
+  name: string;
+  version: string;
 }
 
 /** `…node_modules/NAME/package.json` or `…node_modules/@SCOPE/NAME/package.json`, at any depth: where node finds a package. */
@@ -135,10 +137,11 @@ function carriedPackage(path: string, data: Buffer): CarriedPackage {
   try {
     doc = JSON.parse(data.toString('utf8').replace(/^\uFEFF/, ''));
   } catch {
-    return { path, name: null, version: null };
+    doc = null;
   }
   const record = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
-  const name = typeof record.name === 'string' && record.name !== '' ? record.name : null;
-  const version = typeof record.version === 'string' && semver.parse(record.version) !== null ? record.version : null;
+  const directory = /(?:@[^/]+\/)?[^/]+$/.exec(path)?.[0] ?? path;
+  const name = typeof record.name === 'string' && record.name !== '' ? record.name : directory;
+  const version = typeof record.version === 'string' && semver.parse(record.version) !== null ? record.version : '';
   return { path, name, version };
 }
