@@ -197,12 +197,15 @@ function said(ecosystem: Ecosystem, name: string, version: string): string {
   return ecosystem === 'npm' ? `${name}@${version}` : `${name} ${version}`;
 }
 
-/** What the SBOM lists that is vendored: packages of a registry, a git repository or a URL. */
+/** What the SBOM lists that is vendored: packages of a registry, a git repository or a URL (not a file: tarball of the application's). */
 function sbomPackages(graphs: readonly DependencyGraph[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const graph of graphs) {
     for (const pkg of graph.packages) {
       if (pkg.source.kind !== 'registry' && pkg.source.kind !== 'git' && pkg.source.kind !== 'other') continue;
+      // An npm package from a file: tarball (and what that tarball carries) is the application's
+      // own file, not vendored: stowage's SBOM gives it no purl, so it reads back without a URL.
+      if (pkg.source.kind === 'other' && pkg.source.url === null) continue;
       const k = key(pkg.ecosystem, pkg.name, pkg.version);
       if (!out.has(k)) out.set(k, said(pkg.ecosystem, pkg.name, pkg.version));
     }

@@ -193,3 +193,73 @@ test('a dev dependency that bundles unlisted dependencies is not audited under -
   assert.equal(refused.status, 2, refused.stderr);
   assert.match(refused.stderr, /left@1\.0\.0 \(right\)/);
 });
+
+/**
+ * npm 11.19.1's lockfile for `"dependencies": {"foo": "file:../foo-1.0.0.tgz"}`, a tarball whose
+ * package.json asks for `minimist@^1.2.0` and whose npm-shrinkwrap.json locks minimist 1.2.5;
+ * `flags` are added to foo's entry (`hasShrinkwrap`, as the registry's `_hasShrinkwrap` makes
+ * npm write it for a registry package published with a shrinkwrap).
+ */
+function shrinkwrappedLock(flags: Record<string, unknown>, fooFlags: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    name: 'app',
+    version: '1.0.0',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name: 'app', version: '1.0.0', dependencies: { foo: 'file:../foo-1.0.0.tgz' } },
+      'node_modules/foo': {
+        version: '1.0.0',
+        resolved: 'file:../foo-1.0.0.tgz',
+        integrity: 'sha512-UjnHttItI2gpyJOldI1zjoDI/Bj6dln5Wi8KDXLmO15drrSnSGSEfAr3MLoDC3XYo1bNVd1EmA2qYsarau8Xaw==',
+        dependencies: { minimist: '^1.2.0' },
+        ...fooFlags,
+        ...flags,
+      },
+      'node_modules/minimist': {
+        version: '1.2.8',
+        integrity: 'sha512-2yyAR8qBkN3YuheJanUpWC5U3bb5osDywNB8RzDVlDwDHbocAJveqqj1u8+SVD7jkWT4yvsHCpWqqWqAxb0zCA==',
+        license: 'MIT',
+      },
+    },
+  });
+}
+
+test('package-lock.json: a package marked hasShrinkwrap makes the inventory partial: npm ci installs its dependencies from the shrinkwrap in its tarball', () => {
+  // Checked with npm 11.19.1: `npm ci` of the lockfile above, foo marked `"hasShrinkwrap": true`,
+  // installs node_modules/foo/node_modules/minimist 1.2.5 (GHSA-xvch-5gv4-984h) from foo's own
+  // npm-shrinkwrap.json, which the lockfile does not name; so for `"_hasShrinkwrap": true` and
+  // `"hasShrinkwrap": "no"` (arborist takes any true value), and not for `"hasShrinkwrap": 0`.
+  for (const flags of [{ hasShrinkwrap: true }, { _hasShrinkwrap: true }, { hasShrinkwrap: 'no' }]) {
+    const refused = auditFile('package-lock.json', shrinkwrappedLock(flags));
+    assert.equal(refused.status, 2, `${JSON.stringify(flags)}: ${refused.stderr}`);
+    assert.equal(refused.report, null);
+    assert.match(refused.stderr, /package-lock\.json: a package is marked hasShrinkwrap, so npm installs its dependencies from the npm-shrinkwrap\.json inside its tarball, not from the lockfile: node_modules\/foo: a partial inventory; refused \(pass --allow-partial/);
+    assert.equal(refused.stderr.trim().split('\n').length, 1);
+  }
+  const allowed = auditFile('package-lock.json', shrinkwrappedLock({ hasShrinkwrap: true }), ['--allow-partial']);
+  assert.equal(allowed.status, 0, allowed.stderr);
+  assert.equal(allowed.report?.targets[0]?.partial, true);
+
+  const unmarked = auditFile('package-lock.json', shrinkwrappedLock({ hasShrinkwrap: 0 }));
+  assert.equal(unmarked.status, 0, unmarked.stderr);
+  assert.equal(unmarked.report?.targets[0]?.partial, false);
+});
+
+test('package-lock.json: an optional package marked hasShrinkwrap is audited without what its shrinkwrap installs, with a warning; a dev one is left out with it under --omit dev', () => {
+  const optional = JSON.parse(shrinkwrappedLock({ hasShrinkwrap: true }, { optional: true })) as { packages: Record<string, Record<string, unknown>> };
+  optional.packages[''] = { name: 'app', version: '1.0.0', optionalDependencies: { foo: 'file:../foo-1.0.0.tgz' } };
+  (optional.packages['node_modules/minimist'] as Record<string, unknown>).optional = true;
+  const r = auditFile('package-lock.json', JSON.stringify(optional));
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.report?.targets[0]?.partial, false);
+  assert.ok(r.report?.warnings.some((w) => /an optional package is marked hasShrinkwrap: what npm installs below it from the npm-shrinkwrap\.json inside the tarball is NOT audited: node_modules\/foo/.test(w)), r.report?.warnings.join('\n'));
+
+  const dev = JSON.parse(shrinkwrappedLock({ hasShrinkwrap: true }, { dev: true })) as { packages: Record<string, Record<string, unknown>> };
+  dev.packages[''] = { name: 'app', version: '1.0.0', devDependencies: { foo: 'file:../foo-1.0.0.tgz' } };
+  (dev.packages['node_modules/minimist'] as Record<string, unknown>).dev = true;
+  assert.equal(auditFile('package-lock.json', JSON.stringify(dev)).status, 2);
+  const shipped = auditFile('package-lock.json', JSON.stringify(dev), ['--omit', 'dev']);
+  assert.equal(shipped.status, 0, shipped.stderr);
+  assert.equal(shipped.report?.targets[0]?.partial, false);
+});

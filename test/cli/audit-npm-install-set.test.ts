@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
 import { packTar } from '../support/hostile-tar.js';
 import { GHSA_NPM, runCli, tempDir } from '../support/shared.js';
 
@@ -464,4 +465,110 @@ test('yarn.lock (berry): what a package no dependency in the lockfile reaches ne
   assert.equal(r.status, 1, r.stderr);
   const report = JSON.parse(r.stdout) as Report;
   assert.ok(report.findings.some((f) => `${f.package.name}@${f.package.version}` === 'lodash@4.17.4'), r.stdout);
+});
+
+test('a file: tarball that carries packages in a node_modules of its own: npm ci installs them, so they are audited', async () => {
+  // Checked with npm 11.19.1: `npm install` of `file:foo-1.0.0.tgz` holding
+  // package/node_modules/lodash, with no bundleDependencies, writes a lockfile naming foo alone,
+  // and `npm ci` of it installs node_modules/foo/node_modules/lodash from the tarball.
+  const pack = async (entries: [string, unknown][]): Promise<Buffer> =>
+    gzipSync(await packTar(entries.map(([name, doc]) => ({ header: { name: `package/${name}` }, data: typeof doc === 'string' ? doc : JSON.stringify(doc) }))));
+  const foo = await pack([
+    ['package.json', { name: 'foo', version: '1.0.0' }],
+    ['node_modules/lodash/package.json', { name: 'lodash', version: '4.17.4' }],
+  ]);
+  const lock = v3({ dependencies: { foo: 'file:foo-1.0.0.tgz' } }, { 'node_modules/foo': { version: '1.0.0', resolved: 'file:foo-1.0.0.tgz', integrity: 'sha512-AAAA' } });
+  const r = auditWithTarball(lock, { 'foo-1.0.0.tgz': foo });
+  assert.equal(r.status, 1, r.stderr);
+  assert.deepEqual(r.names, ['lodash@4.17.4']);
+  assert.ok(r.warnings.some((w) => w.includes('lodash 4.17.4 (file:foo-1.0.0.tgz#node_modules/lodash)')), r.warnings.join('\n'));
+
+  // yarn 1.22.22 and pnpm 9.15.9 install them too (their lockfiles for the same dependency).
+  const yarn = ['# yarn lockfile v1', '', '', '"foo@file:./foo-1.0.0.tgz":', '  version "1.0.0"', `  resolved "file:./foo-1.0.0.tgz#${'f'.repeat(40)}"`, ''].join('\n');
+  const pnpm = [
+    "lockfileVersion: '9.0'",
+    '',
+    'settings:',
+    '  autoInstallPeers: true',
+    '  excludeLinksFromLockfile: false',
+    '',
+    'importers:',
+    '',
+    '  .:',
+    '    dependencies:',
+    '      foo:',
+    '        specifier: file:./foo-1.0.0.tgz',
+    '        version: file:foo-1.0.0.tgz',
+    '',
+    'packages:',
+    '',
+    '  foo@file:foo-1.0.0.tgz:',
+    '    resolution: {integrity: sha512-AAAA, tarball: file:foo-1.0.0.tgz}',
+    '    version: 1.0.0',
+    '',
+    'snapshots:',
+    '',
+    '  foo@file:foo-1.0.0.tgz: {}',
+    '',
+  ].join('\n');
+  for (const [file, text] of [
+    ['yarn.lock', yarn],
+    ['pnpm-lock.yaml', pnpm],
+  ] as const) {
+    const other = auditWithTarball(text, { 'foo-1.0.0.tgz': foo }, file);
+    assert.equal(other.status, 1, `${file}: ${other.stderr}`);
+    assert.deepEqual(other.names, ['lodash@4.17.4'], file);
+  }
+
+  // At any depth, scoped too, and where node finds it from the package's own code (lib/).
+  const deep = await pack([
+    ['package.json', { name: 'foo', version: '1.0.0' }],
+    ['lib/node_modules/@x/y/node_modules/lodash/package.json', { name: 'lodash', version: '4.17.4' }],
+    ['lib/node_modules/@x/y/package.json', { name: '@x/y', version: '1.0.0' }],
+  ]);
+  assert.deepEqual(auditWithTarball(lock, { 'foo-1.0.0.tgz': deep }).names, ['lodash@4.17.4']);
+
+  // One whose package.json gives no version cannot be compared with lodash's advisories: named
+  // as NOT audited, refused unless --allow-partial; one no advisory names is no obstacle.
+  const versionless = await pack([
+    ['package.json', { name: 'foo', version: '1.0.0' }],
+    ['node_modules/lodash/package.json', { name: 'lodash' }],
+    ['test/fixtures/node_modules/fixture/package.json', '{}'],
+  ]);
+  const refused = auditWithTarball(lock, { 'foo-1.0.0.tgz': versionless });
+  assert.equal(refused.status, 2, refused.stderr);
+  const lines = refused.stderr.trim().split('\n').filter((l) => !l.includes('days old'));
+  assert.equal(lines.length, 1, refused.stderr);
+  assert.match(lines[0] ?? '', /1 package not from a registry \(git, tarball\) NOT audited: .*lodash \(no version\) \(file:foo-1\.0\.0\.tgz#node_modules\/lodash\)/);
+  const fixtureOnly = await pack([
+    ['package.json', { name: 'foo', version: '1.0.0' }],
+    ['test/fixtures/node_modules/fixture/package.json', '{}'],
+  ]);
+  const passed = auditWithTarball(lock, { 'foo-1.0.0.tgz': fixtureOnly });
+  assert.equal(passed.status, 0, passed.stderr);
+});
+
+test('the vendor archive of an application with a file: tarball audits, what the tarball carries included', async () => {
+  // Before, every such archive was refused: "the SBOM lists foo@1.0.0, which
+  // stowage-manifest.json does not list": the tarball is the application's own file, not vendored.
+  const foo = gzipSync(
+    await packTar([
+      { header: { name: 'package/package.json' }, data: JSON.stringify({ name: 'foo', version: '1.0.0' }) },
+      { header: { name: 'package/node_modules/lodash/package.json' }, data: JSON.stringify({ name: 'lodash', version: '4.17.4' }) },
+    ]),
+  );
+  const dir = tempDir('cli-npm-local-tarball-vendor');
+  writeFileSync(join(dir, 'foo-1.0.0.tgz'), foo);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { foo: 'file:foo-1.0.0.tgz' } }));
+  writeFileSync(
+    join(dir, 'package-lock.json'),
+    JSON.stringify(v3({ dependencies: { foo: 'file:foo-1.0.0.tgz' } }, { 'node_modules/foo': { version: '1.0.0', resolved: 'file:foo-1.0.0.tgz', integrity: 'sha512-AAAA' } })),
+  );
+  const archive = join(tempDir('cli-npm-local-tarball-archive'), 'app.tar.gz');
+  const vendored = runCli(['vendor', dir, '--db', unrelatedNpmAdvisoryDb(join(dir, '..', 'unrelated-osv')), '-o', archive], { cacheDir });
+  assert.equal(vendored.status, 0, vendored.stderr);
+  const r = runCli(['audit', '--format', 'json', archive, '--db', GHSA_NPM], { cacheDir });
+  assert.equal(r.status, 1, r.stderr);
+  const report = JSON.parse(r.stdout) as Report;
+  assert.deepEqual([...new Set(report.findings.map((f) => `${f.package.name}@${f.package.version}`))], ['lodash@4.17.4']);
 });

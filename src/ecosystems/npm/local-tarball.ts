@@ -32,8 +32,53 @@ export async function readLocalTarballs(graph: DependencyGraph, recordFile?: (pa
     if (manifest.name !== pkg.name) problem(`the tarball holds ${manifest.name}, not ${pkg.name}`);
     if (semver.parse(pkg.version) === null) pkg.version = manifest.version;
     else if (pkg.version !== manifest.version) problem(`the lockfile says version ${pkg.version} but the tarball holds ${manifest.name}@${manifest.version}`);
+    if (INSTALLS_CARRIED_PACKAGES.test(graph.format)) addCarriedPackages(graph, pkg, label, manifest.carried);
   }
 }
+
+/**
+ * Lockfile formats whose manager installs the packages a tarball carries under its own
+ * `node_modules/`, declared as bundled or not, and node loads them from the package's code.
+ * Checked with `file:foo-1.0.0.tgz` holding node_modules/minimist 1.2.5, no bundleDependencies:
+ * npm 11.19.1 (`npm ci` of the lockfile it wrote, naming foo alone), yarn 1.22.22 and pnpm
+ * 9.15.9 all install node_modules/foo/node_modules/minimist 1.2.5; yarn 4.9.2 leaves it out.
+ */
+const INSTALLS_CARRIED_PACKAGES = /^(?:package-lock\.json|npm-shrinkwrap\.json|yarn\.lock v1|pnpm-lock\.yaml)/;
+
+/**
+ * The packages a local tarball carries under a `node_modules/` of its own, as packages of the
+ * graph that `pkg` depends on, installed wherever it is (its flags): the one the lockfile lists
+ * when it lists that very name and version, else a package of its own, matched by name and
+ * version as a tarball's are. One whose package.json gives no semantic version is added without
+ * one: the audit names it as not audited when advisories exist for its name (refused unless
+ * partial inventories are allowed), as it does a git package without a version.
+ */
+function addCarriedPackages(graph: DependencyGraph, pkg: Package, label: string, carried: readonly CarriedPackage[]): void {
+  for (const { path, name, version } of carried) {
+    const listed = version === '' ? undefined : graph.packages.find((p) => p.ecosystem === 'npm' && p.name === name && p.version === version && p.alias === undefined);
+    const to = listed?.id ?? `${name}@${version} (${label}#${path})`;
+    if (listed === undefined && !graph.packages.some((p) => p.id === to)) {
+      const added: Package = { id: to, ecosystem: 'npm', name, version, source: { kind: 'other', url: `${label}#${path}`, isDefaultRegistry: false }, checksum: null };
+      if (pkg.flags !== undefined) added.flags = { ...pkg.flags };
+      graph.packages.push(added);
+    }
+    if (!graph.edges.some((e) => e.from === pkg.id && e.to === to)) graph.edges.push({ from: pkg.id, to, kind: 'normal' });
+  }
+}
+
+/**
+ * A package a tarball holds under a `node_modules/` directory of its own: its directory there, its
+ * package.json's name (else the directory's: node finds it by the directory) and version ('' when
+ * it gives no semantic version).
+ */
+interface CarriedPackage {
+  path: string;
+  name: string;
+  version: string;
+}
+
+/** `…node_modules/NAME/package.json` or `…node_modules/@SCOPE/NAME/package.json`, at any depth: where node finds a package. */
+const CARRIED_MANIFEST = /(?:^|\/)node_modules\/(?:@[^/]+\/)?[^/@][^/]*\/package\.json$/;
 
 /** The project-relative path of a `file:` tarball package, without yarn's `#<hash>`; else null. */
 function localTarballPath(pkg: Package): string | null {
@@ -44,7 +89,12 @@ function localTarballPath(pkg: Package): string | null {
 }
 
 /** `recordFile`: told the tarball's bytes (the fleet keeps them with the revision: its package.json decides the version audited). */
-async function tarballManifest(lockfile: string, full: string, label: string, recordFile: ((path: string, bytes: Buffer) => void) | undefined): Promise<{ name: string; version: string }> {
+async function tarballManifest(
+  lockfile: string,
+  full: string,
+  label: string,
+  recordFile: ((path: string, bytes: Buffer) => void) | undefined,
+): Promise<{ name: string; version: string; carried: CarriedPackage[] }> {
   const bytes = readFileSync(full);
   recordFile?.(full, bytes);
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -78,5 +128,20 @@ async function tarballManifest(lockfile: string, full: string, label: string, re
   if (typeof name !== 'string' || typeof version !== 'string' || semver.parse(version) === null) {
     throw new InputError(lockfile, `${label}: the tarball's package.json has no name and semantic version`);
   }
-  return { name, version };
+  const carried = files.filter((f) => CARRIED_MANIFEST.test(f.path)).map((f) => carriedPackage(f.path.slice(0, -'/package.json'.length), f.data));
+  return { name, version, carried };
+}
+
+function carriedPackage(path: string, data: Buffer): CarriedPackage {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(data.toString('utf8').replace(/^\uFEFF/, ''));
+  } catch {
+    doc = null;
+  }
+  const record = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+  const directory = /(?:@[^/]+\/)?[^/]+$/.exec(path)?.[0] ?? path;
+  const name = typeof record.name === 'string' && record.name !== '' ? record.name : directory;
+  const version = typeof record.version === 'string' && semver.parse(record.version) !== null ? record.version : '';
+  return { path, name, version };
 }

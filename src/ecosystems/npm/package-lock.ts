@@ -4,7 +4,7 @@ import { InputError } from '../../core/errors.js';
 import { lineAndColumn, locateJsonError, objectKeyLocations, positionOfKey } from '../../core/json-text.js';
 import { edgeKindBit, locatePackagesLater, reachableAvoidingIndexes, type DependencyGraph, type Edge, type EdgeKind } from '../../core/graph.js';
 import type { Package, PackageFlags, PackageSource } from '../../core/package.js';
-import { noteUnlistedBundles, type UnlistedBundle } from './bundled-dependencies.js';
+import { noteShrinkwrappedPackages, noteUnlistedBundles, type UnlistedBundle } from './bundled-dependencies.js';
 import { shortList } from '../../core/short-list.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
 import { overrideLabel, overrideRuleFor, readNpmOverrides, type OverrideRule } from './npm-overrides.js';
@@ -258,6 +258,8 @@ class LockReader {
       }
       this.mergeFlags(pkg, flags);
       if (entry.inBundle !== true && (entry.bundleDependencies !== undefined || entry.bundledDependencies !== undefined)) this.bundling.push({ location, pkg });
+      // arborist takes either field, any value that is true to JavaScript (`"no"` included).
+      if (truthy(entry.hasShrinkwrap) || truthy(entry._hasShrinkwrap)) this.shrinkwrapped.push({ pkg: this.packages[pkg] as Package, label: location });
       // Placed as placeInModulesDir places it, with the position and name already found.
       const container = this.modulesDirHolding(location, at);
       const loc = newLocation(location, pkg, entry, false, undefined, container);
@@ -379,6 +381,9 @@ class LockReader {
       }
     }
   }
+
+  /** Installed locations marked hasShrinkwrap: npm installs what is below them from their tarball's npm-shrinkwrap.json. */
+  private readonly shrinkwrapped: UnlistedBundle[] = [];
 
   /** Installed locations (not inside a bundle) whose entry names bundled dependencies, with their package. */
   private readonly bundling: { location: string; pkg: number }[] = [];
@@ -848,6 +853,7 @@ class LockReader {
         'upgrade it with npm 7 or later to audit a narrower scope';
     }
     if (this.unlistedBundles.length > 0) noteUnlistedBundles(graph, this.unlistedBundles, 'npm');
+    if (this.shrinkwrapped.length > 0) noteShrinkwrappedPackages(graph, this.shrinkwrapped);
     // `package-lock=false`: npm install resolves every dependency anew from package.json. Not a
     // stale lockfile: npm ci (and so a vendored install) still installs from it.
     const off = this.input.lockfileOff;
@@ -1175,6 +1181,11 @@ function newLocation(
 function normalizeRelative(path: string): string {
   const stripped = path.startsWith('file:') ? path.slice(5) : path;
   return stripped.replace(/^\.\/+/, '').replace(/\/+$/, '');
+}
+
+/** Whether JavaScript takes `value` as true, as arborist tests a lockfile's flags. */
+function truthy(value: Json | undefined): boolean {
+  return value !== undefined && value !== null && value !== false && value !== 0 && value !== '';
 }
 
 function isRecord(value: unknown): value is JsonObject {
