@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -347,4 +347,22 @@ test("pnpm: a member's directory without a pnpm-lock.yaml is audited with the wo
     const own = auditReport(join(tree({ ...files, ...more }), 'packages', 'a'));
     assert.equal(own.status, 2, `${what}: ${own.stderr}`);
   }
+});
+
+test("vendor of an npm member's directory is refused, naming the root: npm ignores the archive's .npmrc there", () => {
+  const dir = tree({
+    'package.json': json({ name: 'root', version: '1.0.0', workspaces: ['packages/*'] }),
+    'package-lock.json': json({ ...ROOT_LOCK, packages: { ...ROOT_LOCK.packages, 'node_modules/minimist': MINIMIST_126, 'packages/a': { version: '1.0.0', dependencies: { minimist: '1.2.6' } } } }),
+    'packages/a/package.json': member,
+  });
+  const out = join(tempDir('cli-npm-ws-vendor'), 'vendor.tar.zst');
+  // npm 11 run in packages/a warns "ignoring workspace config at packages/a/.npmrc", and `npm ci
+  // --offline` there fails with ENOTCACHED: the archive would not install.
+  const r = runCli(['vendor', join(dir, 'packages', 'a'), '-o', out, '--db', GHSA_NPM], { cacheDir });
+  assert.equal(r.status, 2, r.stderr);
+  assert.ok(
+    r.stderr.includes(`${join(dir, 'packages', 'a')}: a member of the npm workspace in ${dir}, which npm installs with ${join(dir, 'package-lock.json')} and the settings there: vendor ${dir}`),
+    r.stderr,
+  );
+  assert.equal(existsSync(out), false);
 });
