@@ -202,7 +202,7 @@ export async function npmWorkspaceRootLockfiles(dir: string, confineTo?: string)
   for (const format of npmFormats) {
     for (const path of new Set(found.filter((p) => basename(p) === format.fileName && existsSync(p)))) {
       const manifest = join(dirname(path), format.manifestName);
-      locations.push({ path, format, manifestPath: existsSync(manifest) ? manifest : null, buildDir: full });
+      locations.push({ path, format, manifestPath: existsSync(manifest) ? manifest : null, buildDir: realpathSync(full) });
     }
   }
   return locations;
@@ -342,16 +342,17 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     // project's file and every parent directory's (checked with yarn 4.9.2: a parent's
     // extension makes `yarn install --immutable` refuse a lockfile without it). Only the
     // project's own is recorded (a parent's is the machine's); an upload reads only its own.
+    // A workspace member's install reads them from the member's directory up (buildDir).
     const own = dirname(resolve(location.path));
     input.yarnrcs = [];
-    for (let dir = own; ; dir = dirname(dir)) {
+    for (let dir = location.buildDir ?? own; ; dir = dirname(dir)) {
       const yarnrc = join(dir, '.yarnrc.yml');
       if (existsSync(yarnrc) && (confineTo === undefined || isInsideDirectory(confineTo, yarnrc))) {
         // A parent's is read as yarn reads it (readSettingsText): a Latin-1 comment does not stop yarn.
         const text = dir === own ? readRecordedText(yarnrc, record) : readSettingsText(yarnrc);
         if (text !== null) input.yarnrcs.push({ path: dir === own ? join(dirname(location.path), '.yarnrc.yml') : yarnrc, text });
       }
-      if (confineTo !== undefined || dirname(dir) === dir) break;
+      if ((confineTo !== undefined && dir === own) || dirname(dir) === dir) break;
     }
     // And the home directory's, last (the farthest: any other file's entry wins), when it is
     // not one of those (checked with yarn 4.9.2: ~/.yarnrc.yml extending is-number with minimist
@@ -362,7 +363,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     if (homeText !== null) input.yarnrcs.push({ path: home, text: homeText });
   }
   if (location.format.ecosystem === 'npm' && location.format.fileName !== 'bun.lock') {
-    const off = await lockfileOffSetting(location.path, location.format.fileName, confineTo, input);
+    const off = await lockfileOffSetting(location, confineTo, input);
     if (off !== null) input.lockfileOff = off;
   }
   if (location.format.ecosystem === 'cargo') Object.assign(input, await cargoConfigReaders(location.buildDir ?? dirname(location.path), confineTo, record));
@@ -380,7 +381,8 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
  * Read for their settings, never recorded (an .npmrc may hold credentials). An upload reads only
  * its own files: the server's environment and home directory are not the application's.
  */
-async function lockfileOffSetting(lockfile: string, fileName: string, confineTo: string | undefined, input: LockfileInput): Promise<LockfileInput['lockfileOff'] | null> {
+async function lockfileOffSetting(location: LockfileLocation, confineTo: string | undefined, input: LockfileInput): Promise<LockfileInput['lockfileOff'] | null> {
+  const { path: lockfile, format: { fileName } } = location;
   const { npmLockfileOff, pnpmLockfileOff, yarnV1LockfileOff } = await import('../ecosystems/npm/lockfile-off-settings.js');
   const own = dirname(resolve(lockfile));
   // The files readDependencyGraph has read already (the project's .npmrc for pnpm, every
@@ -399,9 +401,12 @@ async function lockfileOffSetting(lockfile: string, fileName: string, confineTo:
   if (fileName === 'yarn.lock') {
     const rcs: { path: string; text: string }[] = [];
     const dirs: string[] = [];
-    for (let dir = own; ; dir = dirname(dir)) {
+    // yarn 1 reads every .yarnrc from the directory it runs in up: a workspace member's own
+    // too (checked with yarn 1.22.22: `--install.no-lockfile true` in packages/a/.yarnrc makes
+    // `yarn install --frozen-lockfile` there install minimist 1.2.8 where the root's yarn.lock locks 1.2.0).
+    for (let dir = location.buildDir ?? own; ; dir = dirname(dir)) {
       dirs.unshift(dir);
-      if (confineTo !== undefined || dirname(dir) === dir) break;
+      if ((confineTo !== undefined && dir === own) || dirname(dir) === dir) break;
     }
     for (const dir of dirs) rcs.push(...settingsFile(join(dir, '.yarnrc')), ...settingsFile(join(dir, '.yarnrc.yml')));
     if (confineTo === undefined) {

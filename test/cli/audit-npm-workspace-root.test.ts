@@ -264,6 +264,12 @@ test("yarn 1: a member's directory without a yarn.lock is audited with the root'
   assert.equal(r.status, 1, r.stderr);
   assert.deepEqual(r.targets, [join(dir, 'yarn.lock')]);
   assert.deepEqual(r.findings, ['minimist@1.2.0']);
+  // yarn 1 reads the member's own .yarnrc too, run there (checked: `--install.no-lockfile true` in
+  // packages/a/.yarnrc made `yarn install --frozen-lockfile` there install minimist 1.2.8).
+  writeFileSync(join(dir, 'packages', 'a', '.yarnrc'), '--install.no-lockfile true\n');
+  const off = auditReport(join(dir, 'packages', 'a'));
+  assert.equal(off.status, 2, off.stderr);
+  assert.match(off.stderr, new RegExp(`^stowage: ${join(dir, 'packages', 'a', '.yarnrc')}:1: sets \`--install.no-lockfile true\`: yarn 1 then neither reads nor writes ${join(dir, 'yarn.lock')}`));
   // apps/inner has workspaces that do not name the member: yarn 1 installs it there, with no lockfile.
   const nested = tree({
     'package.json': json({ name: 'root', version: '1.0.0', private: true, workspaces: ['apps/**'] }),
