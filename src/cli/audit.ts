@@ -11,7 +11,8 @@ export function registerAudit(program: Command, setExit: (code: number) => void)
         'PATH is a lockfile (Cargo.lock, package-lock.json, npm-shrinkwrap.json, yarn.lock, ' +
         'pnpm-lock.yaml, bun.lock) or a directory holding one or several: they are audited together, ' +
         'as one application, in one report. A Cargo workspace member\'s directory without a Cargo.lock is audited with its workspace ' +
-        'root\'s Cargo.lock, the one cargo builds it with (the whole workspace, as cargo audit reads it). It may also be a CycloneDX JSON SBOM or a stowage vendor archive, ' +
+        'root\'s Cargo.lock, the one cargo builds it with (the whole workspace, as cargo audit reads it); an npm, yarn or pnpm ' +
+        'workspace member\'s directory without a lockfile of its own, with the lockfile at the root of the workspace that lists it. It may also be a CycloneDX JSON SBOM or a stowage vendor archive, ' +
         'to audit what shipped again without its source: each of its components, nested ones included, must name a package stowage ' +
         'identifies by its purl, or the SBOM is refused (see --allow-unidentified). ' +
         'It may be a Rust executable (ELF, PE, Mach-O, WebAssembly module): the crates, sources and dependency edges of its cargo-auditable ' +

@@ -7,7 +7,7 @@ import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readCycloneDxDocument, type CycloneDxReadOptions } from './cyclonedx-reader.js';
 import { readSpdxDocument } from './spdx-reader.js';
 import { headText, SBOM_HEAD_BYTES, sbomDocumentOf, startsJsonObject, unreadSbomEncoding } from './sbom-document.js';
-import { findLockfiles, readDependencyGraph, refuseUnreadLockfiles, unlockedManifests, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
+import { findLockfiles, managerOf, npmWorkspaceRootLockfiles, readDependencyGraph, refuseUnreadLockfiles, unlockedManifests, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
 import { binaryRoot, readRustBinary } from './binary/rust-binary.js';
@@ -130,11 +130,12 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
 
 /**
  * A lockfile by its name, or a directory holding one or a workspace member whose root holds a
- * Cargo.lock: read as lockfiles, nothing else tried. Its stat, or null.
+ * Cargo.lock or the npm, yarn, pnpm or bun lockfile it is installed with (`npmRoots`): read as
+ * lockfiles, nothing else tried. Its stat, or null.
  */
-function lockfileInputStat(path: string, confineTo: string | undefined): Stats | null {
+function lockfileInputStat(path: string, confineTo: string | undefined, npmRoots: readonly LockfileLocation[]): Stats | null {
   const st = statSync(path, { throwIfNoEntry: false });
-  if (st?.isDirectory()) return LOCKFILE_NAMES.some((name) => existsSync(join(path, name))) || workspaceRootLockfile(path, confineTo) !== null ? st : null;
+  if (st?.isDirectory()) return LOCKFILE_NAMES.some((name) => existsSync(join(path, name))) || npmRoots.length > 0 || workspaceRootLockfile(path, confineTo) !== null ? st : null;
   return st?.isFile() === true && LOCKFILE_NAMES.some((name) => path.endsWith(name)) ? st : null;
 }
 
@@ -160,18 +161,24 @@ export async function readApplication(
   const artifacts: ShippedArtifact[] = [];
   const warnings: string[] = [];
   for (const path of paths) {
-    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) refuseUnreadLockfiles(path);
-    const st = lockfileInputStat(path, options.confineTo);
+    const isDirectory = statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+    if (isDirectory) refuseUnreadLockfiles(path);
+    const npmRoots = isDirectory ? await npmWorkspaceRootLockfiles(path, options.confineTo) : [];
+    const st = lockfileInputStat(path, options.confineTo, npmRoots);
     if (st !== null) {
-      const found = findLockfiles(path, st, options.confineTo);
+      const found = findLockfiles(path, st, options.confineTo, npmRoots);
       const outside = options.record && st.isDirectory() ? found.find((l) => dirname(resolve(l.path)) !== resolve(path)) : undefined;
       if (outside !== undefined) {
         // A workspace member built with its root's lockfile: the fleet keeps the documents and
         // source of the directory given, and a campaign rebuilding it there would have no lockfile.
-        throw new InputError(path, `a member of the Cargo workspace in ${dirname(outside.path)}, which Cargo builds with ${outside.path}: the fleet keeps an application's files from its directory, so add ${dirname(outside.path)}`);
+        const manager = managerOf(outside.format);
+        throw new InputError(
+          path,
+          `a member of the ${manager} workspace in ${dirname(outside.path)}, which ${manager} ${manager === 'Cargo' ? 'builds' : 'installs'} with ${outside.path}: the fleet keeps an application's files from its directory, so add ${dirname(outside.path)}`,
+        );
       }
       locations.push(...found);
-      if (st.isDirectory()) warnings.push(...unlockedManifests(path, found, options.confineTo));
+      if (st.isDirectory()) warnings.push(...unlockedManifests(path, found));
       continue;
     }
     // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.

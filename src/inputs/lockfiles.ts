@@ -10,7 +10,6 @@ import { LOCKFILE_FORMATS, SUPERSEDED } from '../ecosystems/formats.js';
 import { readTextInput, readTextInputFile } from '../core/input-files.js';
 import { parseManifestQuietly } from '../ecosystems/cargo/workspace-members.js';
 import { foreignWorkspaceRoot } from '../ecosystems/cargo/workspace-root.js';
-import { ancestors } from '../core/ancestors.js';
 
 /** A lockfile found on disk, with the format that reads it and its manifest, if any. */
 export interface LockfileLocation {
@@ -18,8 +17,10 @@ export interface LockfileLocation {
   format: LockfileFormat;
   manifestPath: string | null;
   /**
-   * Cargo: the directory `cargo build` runs in when it is not the lockfile's (a workspace member's,
-   * built with its root's Cargo.lock): Cargo reads its configuration from there and every parent.
+   * The directory the package manager runs in when it is not the lockfile's: a workspace
+   * member's, built (Cargo) or installed (npm, yarn, pnpm, bun) with its root's lockfile, which
+   * that manager found from there (workspaceRootLockfile, npmWorkspaceRootLockfiles). Cargo reads
+   * its configuration from there and every parent.
    */
   buildDir?: string;
 }
@@ -39,10 +40,12 @@ const KNOWN_NAMES = LOCKFILE_FORMATS.map((f) => f.fileName).join(', ');
 
 /**
  * The lockfiles PATH names: the file itself, or every lockfile in the directory (a directory
- * with a Cargo.lock and a package-lock.json is one application with two lockfiles). `known`:
- * PATH's stat, when the caller has just taken it.
+ * with a Cargo.lock and a package-lock.json is one application with two lockfiles), with the
+ * workspace root's Cargo.lock of a Cargo member without one. `known`: PATH's stat, when the
+ * caller has just taken it. `npmRoots`: for a directory, what npmWorkspaceRootLockfiles found
+ * (asynchronous, its readers loaded on demand: readApplication asks it first).
  */
-export function findLockfiles(path: string, known?: Stats, confineTo?: string): LockfileLocation[] {
+export function findLockfiles(path: string, known?: Stats, confineTo?: string, npmRoots: readonly LockfileLocation[] = []): LockfileLocation[] {
   const full = resolve(path);
   let st = known;
   try {
@@ -69,6 +72,7 @@ export function findLockfiles(path: string, known?: Stats, confineTo?: string): 
   const locations: LockfileLocation[] = [];
   const workspaceLockfile = present.has('Cargo.lock') ? null : workspaceRootLockfile(full, confineTo);
   if (workspaceLockfile !== null) locations.push(workspaceLockfile);
+  locations.push(...npmRoots);
   for (const format of LOCKFILE_FORMATS) {
     if (!present.has(format.fileName)) continue;
     const superseder = SUPERSEDED[format.fileName];
@@ -139,12 +143,13 @@ export function workspaceRootLockfile(dir: string, confineTo?: string): Lockfile
 
 /**
  * Manifests in directory DIR that no lockfile locks, one warning each: a Cargo.toml with no
- * Cargo.lock beside it nor at its workspace root, a package.json with no npm, yarn or pnpm
- * lockfile beside it nor in a directory above (a workspace's). Cargo and npm would resolve
- * their dependencies anew, so nothing of them is audited: said, never silently skipped.
- * `locations`: the lockfiles findLockfiles found in DIR.
+ * Cargo.lock beside it nor at its workspace root, a package.json with no npm, yarn, pnpm or bun
+ * lockfile beside it nor at the root of a workspace that lists it (npmWorkspaceRootLockfiles: a
+ * lockfile in a directory above that does not is another project's). Cargo and npm would
+ * resolve their dependencies anew, so nothing of them is audited: said, never silently skipped.
+ * `locations`: the lockfiles findLockfiles found for DIR, its workspace roots' included.
  */
-export function unlockedManifests(dir: string, locations: readonly LockfileLocation[], confineTo?: string): string[] {
+export function unlockedManifests(dir: string, locations: readonly LockfileLocation[]): string[] {
   const full = resolve(dir);
   const warnings: string[] = [];
   const manifests = [...new Set(LOCKFILE_FORMATS.map((f) => f.manifestName))];
@@ -152,18 +157,71 @@ export function unlockedManifests(dir: string, locations: readonly LockfileLocat
     const formats = LOCKFILE_FORMATS.filter((f) => f.manifestName === manifestName);
     if (!existsSync(join(full, manifestName)) || locations.some((l) => formats.includes(l.format))) continue;
     const names = formats.map((f) => f.fileName);
-    // A Cargo workspace member's root lockfile is among `locations` already (workspaceRootLockfile).
-    if (formats[0]?.ecosystem !== 'cargo' && lockfileAbove(full, names, confineTo)) continue;
     const tool = formats[0]?.ecosystem === 'cargo' ? 'cargo' : 'npm';
     warnings.push(`${join(dir, manifestName)}: NOT audited: no ${names.join(', ')} locks it (${tool} would resolve its dependencies anew); lock it and audit again`);
   }
   return warnings;
 }
 
-/** Whether a directory above `dir` (and inside `confineTo`) holds one of `names` (the lockfile of a workspace `dir` may belong to). */
-function lockfileAbove(dir: string, names: readonly string[], confineTo: string | undefined): boolean {
-  for (const current of ancestors(dir, confineTo)) if (names.some((n) => existsSync(join(current, n)))) return true;
-  return false;
+/**
+ * The lockfiles the package managers install the project in `dir` with, when `dir` holds a
+ * package.json and no npm, yarn, pnpm or bun lockfile but is a workspace member whose root,
+ * above it, holds one: each manager finds its root its own way (workspace-members.ts), and
+ * installs the member with that root's lockfile only (checked with npm 11.19, yarn 1.22.22,
+ * yarn 4.9.2, pnpm 9.15.9): npm and bun the nearest package.json whose `workspaces` list it
+ * (npm-shrinkwrap.json, else package-lock.json; bun.lock); yarn 1 the first package.json above
+ * with `workspaces`, if they list it (a yarn 1 yarn.lock); yarn berry the nearest yarn.lock
+ * above, if its project lists it, nested workspaces included (a berry yarn.lock); pnpm the
+ * nearest pnpm-workspace.yaml, if its `packages` list it (pnpm-lock.yaml). Read with the root's
+ * package.json, as when the root's directory is named, so the whole workspace is audited. A
+ * lockfile above in a directory that does not list it is another project's, never this one's:
+ * npm, yarn 1 and pnpm resolve the project anew, yarn berry refuses to install it. The search
+ * stays inside `confineTo`.
+ */
+export async function npmWorkspaceRootLockfiles(dir: string, confineTo?: string): Promise<LockfileLocation[]> {
+  const full = resolve(dir);
+  const npmFormats = LOCKFILE_FORMATS.filter((f) => f.ecosystem === 'npm');
+  if (!existsSync(join(full, 'package.json')) || npmFormats.some((f) => existsSync(join(full, f.fileName)))) return [];
+  const { enclosingBerryProject, enclosingPnpmWorkspace, enclosingWorkspaceRoot, isBerryLockfile } = await import('../ecosystems/npm/workspace-members.js');
+  const found: string[] = [];
+  const npmRoot = enclosingWorkspaceRoot(full, 'npm', confineTo);
+  if (npmRoot !== null) {
+    // What auditing the root refuses (bun's binary lockfile there, which bun installs the member with) is refused here too.
+    refuseUnreadLockfiles(npmRoot);
+    const shrinkwrap = join(npmRoot, 'npm-shrinkwrap.json');
+    found.push(existsSync(shrinkwrap) ? shrinkwrap : join(npmRoot, 'package-lock.json'), join(npmRoot, 'bun.lock'));
+  }
+  const yarnRoot = enclosingWorkspaceRoot(full, 'yarn', confineTo);
+  const yarnLock = yarnRoot === null ? null : join(yarnRoot, 'yarn.lock');
+  if (yarnLock !== null && existsSync(yarnLock) && !isBerryLockfile(readTextInput(yarnLock))) found.push(yarnLock);
+  const berryRoot = enclosingBerryProject(full, confineTo);
+  if (berryRoot !== null) found.push(join(berryRoot, 'yarn.lock'));
+  const pnpmRoot = enclosingPnpmWorkspace(full, confineTo);
+  if (pnpmRoot !== null) found.push(join(pnpmRoot, 'pnpm-lock.yaml'));
+  const locations: LockfileLocation[] = [];
+  for (const format of npmFormats) {
+    for (const path of new Set(found.filter((p) => basename(p) === format.fileName && existsSync(p)))) {
+      const manifest = join(dirname(path), format.manifestName);
+      locations.push({ path, format, manifestPath: existsSync(manifest) ? manifest : null, buildDir: realpathSync(full) });
+    }
+  }
+  return locations;
+}
+
+/** The tool that reads a lockfile format: Cargo, npm (package-lock.json, npm-shrinkwrap.json), yarn, pnpm or bun. */
+export function managerOf(format: LockfileFormat): string {
+  switch (format.fileName) {
+    case 'Cargo.lock':
+      return 'Cargo';
+    case 'yarn.lock':
+      return 'yarn';
+    case 'pnpm-lock.yaml':
+      return 'pnpm';
+    case 'bun.lock':
+      return 'bun';
+    default:
+      return 'npm';
+  }
 }
 
 /**
@@ -242,7 +300,10 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     }
   }
   if (location.format.fileName === 'package-lock.json' || location.format.fileName === 'npm-shrinkwrap.json') input.projectManifest = (dir) => projectFile(location.path, join(dirname(location.path), dir, 'package.json'), record);
-  if (location.manifestPath && location.format.ecosystem === 'npm' && basename(location.path) === location.format.fileName) {
+  // One a member's package manager found from the member (buildDir) is the one it reads, even
+  // where that root is a workspace of another root in turn (npm and yarn 1 stop at the first root
+  // listing the member).
+  if (location.manifestPath && location.format.ecosystem === 'npm' && basename(location.path) === location.format.fileName && location.buildDir === undefined) {
     await refuseNpmMemberLockfile(location, input.text, confineTo);
   }
   if (location.format.fileName === 'pnpm-lock.yaml') {
@@ -281,16 +342,17 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     // project's file and every parent directory's (checked with yarn 4.9.2: a parent's
     // extension makes `yarn install --immutable` refuse a lockfile without it). Only the
     // project's own is recorded (a parent's is the machine's); an upload reads only its own.
+    // A workspace member's install reads them from the member's directory up (buildDir).
     const own = dirname(resolve(location.path));
     input.yarnrcs = [];
-    for (let dir = own; ; dir = dirname(dir)) {
+    for (let dir = location.buildDir ?? own; ; dir = dirname(dir)) {
       const yarnrc = join(dir, '.yarnrc.yml');
       if (existsSync(yarnrc) && (confineTo === undefined || isInsideDirectory(confineTo, yarnrc))) {
         // A parent's is read as yarn reads it (readSettingsText): a Latin-1 comment does not stop yarn.
         const text = dir === own ? readRecordedText(yarnrc, record) : readSettingsText(yarnrc);
         if (text !== null) input.yarnrcs.push({ path: dir === own ? join(dirname(location.path), '.yarnrc.yml') : yarnrc, text });
       }
-      if (confineTo !== undefined || dirname(dir) === dir) break;
+      if ((confineTo !== undefined && dir === own) || dirname(dir) === dir) break;
     }
     // And the home directory's, last (the farthest: any other file's entry wins), when it is
     // not one of those (checked with yarn 4.9.2: ~/.yarnrc.yml extending is-number with minimist
@@ -301,7 +363,7 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
     if (homeText !== null) input.yarnrcs.push({ path: home, text: homeText });
   }
   if (location.format.ecosystem === 'npm' && location.format.fileName !== 'bun.lock') {
-    const off = await lockfileOffSetting(location.path, location.format.fileName, confineTo, input);
+    const off = await lockfileOffSetting(location, confineTo, input);
     if (off !== null) input.lockfileOff = off;
   }
   if (location.format.ecosystem === 'cargo') Object.assign(input, await cargoConfigReaders(location.buildDir ?? dirname(location.path), confineTo, record));
@@ -319,7 +381,8 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
  * Read for their settings, never recorded (an .npmrc may hold credentials). An upload reads only
  * its own files: the server's environment and home directory are not the application's.
  */
-async function lockfileOffSetting(lockfile: string, fileName: string, confineTo: string | undefined, input: LockfileInput): Promise<LockfileInput['lockfileOff'] | null> {
+async function lockfileOffSetting(location: LockfileLocation, confineTo: string | undefined, input: LockfileInput): Promise<LockfileInput['lockfileOff'] | null> {
+  const { path: lockfile, format: { fileName } } = location;
   const { npmLockfileOff, pnpmLockfileOff, yarnV1LockfileOff } = await import('../ecosystems/npm/lockfile-off-settings.js');
   const own = dirname(resolve(lockfile));
   // The files readDependencyGraph has read already (the project's .npmrc for pnpm, every
@@ -338,9 +401,12 @@ async function lockfileOffSetting(lockfile: string, fileName: string, confineTo:
   if (fileName === 'yarn.lock') {
     const rcs: { path: string; text: string }[] = [];
     const dirs: string[] = [];
-    for (let dir = own; ; dir = dirname(dir)) {
+    // yarn 1 reads every .yarnrc from the directory it runs in up: a workspace member's own
+    // too (checked with yarn 1.22.22: `--install.no-lockfile true` in packages/a/.yarnrc makes
+    // `yarn install --frozen-lockfile` there install minimist 1.2.8 where the root's yarn.lock locks 1.2.0).
+    for (let dir = location.buildDir ?? own; ; dir = dirname(dir)) {
       dirs.unshift(dir);
-      if (confineTo !== undefined || dirname(dir) === dir) break;
+      if ((confineTo !== undefined && dir === own) || dirname(dir) === dir) break;
     }
     for (const dir of dirs) rcs.push(...settingsFile(join(dir, '.yarnrc')), ...settingsFile(join(dir, '.yarnrc.yml')));
     if (confineTo === undefined) {
@@ -430,11 +496,10 @@ async function cargoConfigReaders(
  * Refused, naming the root to audit. (yarn berry finds its project otherwise: not asked.)
  */
 async function refuseNpmMemberLockfile(location: LockfileLocation, text: string, confineTo: string | undefined): Promise<void> {
-  const name = location.format.fileName;
   // bun, run in a member, installs with the root's bun.lock as npm does (checked with bun 1.4.5).
-  const manager = name === 'yarn.lock' ? 'yarn' : name === 'pnpm-lock.yaml' ? 'pnpm' : name === 'bun.lock' ? 'bun' : 'npm';
-  if (manager === 'yarn' && /^__metadata:/m.test(text)) return;
-  const { enclosingPnpmWorkspace, enclosingWorkspaceRoot } = await import('../ecosystems/npm/workspace-members.js');
+  const manager = managerOf(location.format);
+  const { enclosingPnpmWorkspace, enclosingWorkspaceRoot, isBerryLockfile } = await import('../ecosystems/npm/workspace-members.js');
+  if (manager === 'yarn' && isBerryLockfile(text)) return;
   const dir = dirname(resolve(location.path));
   const root = manager === 'pnpm' ? enclosingPnpmWorkspace(dir, confineTo) : enclosingWorkspaceRoot(dir, manager === 'yarn' ? 'yarn' : 'npm', confineTo);
   if (root === null) return;

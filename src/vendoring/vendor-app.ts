@@ -6,7 +6,7 @@ import type { DependencyGraph } from '../core/graph.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
 import type { AuditResult } from '../audit/audit.js';
 import { auditApplication, type AuditSettings } from '../audit/run.js';
-import type { LockfileLocation } from '../inputs/lockfiles.js';
+import { managerOf, type LockfileLocation } from '../inputs/lockfiles.js';
 import { compressionForPath, writeArchive } from '../core/archive.js';
 import { ContentCache } from './content-cache.js';
 import { Downloader, type DownloadProgress } from './download.js';
@@ -120,6 +120,18 @@ export async function vendorGraphs(
   // an SBOM or an archive have no lockfile to fetch by.
   if (located.graphs.length !== located.locations.length) {
     throw new StowageError('vendoring reads lockfiles; an SBOM or a vendor archive describes packages it cannot fetch by checksum', projectDir);
+  }
+  // An npm, yarn, pnpm or bun workspace member installed with its root's lockfile: the archive's
+  // settings (.npmrc, .yarnrc, .yarnrc.yml) extracted in the member are not where the package
+  // manager reads them (npm 11 run in a member says "ignoring workspace config" of its .npmrc, and
+  // `npm ci --offline` there fails for want of the vendored cache).
+  const member = located.locations.find((l) => l.format.ecosystem === 'npm' && l.buildDir !== undefined);
+  if (member !== undefined) {
+    const manager = managerOf(member.format);
+    throw new StowageError(
+      `a member of the ${manager} workspace in ${dirname(member.path)}, which ${manager} installs with ${member.path} and the settings there: vendor ${dirname(member.path)}`,
+      projectDir,
+    );
   }
   for (const [i, graph] of located.graphs.entries()) {
     const location = located.locations[i] as LockfileLocation;

@@ -104,6 +104,51 @@ export function enclosingPnpmWorkspace(projectDir: string, confineTo?: string): 
   return null;
 }
 
+/**
+ * The yarn berry project whose yarn.lock yarn 2+ installs the project in `projectDir` with, when
+ * that is a directory above it. berry's project is the nearest directory at or above with a
+ * yarn.lock (Configuration.findProjectCwd), and the package directory must be one of its
+ * workspaces, nested ones included (a workspace's own `workspaces` name more), or yarn refuses
+ * to install there (checked with yarn 4.9.2: `yarn install --immutable` in
+ * packages/a/sub/x, a workspace of packages/a, installs from the root's yarn.lock; under a yarn.lock
+ * whose project does not list it, "doesn't seem to be part of the project"). Null when
+ * `projectDir` holds a yarn.lock, or the nearest one above is not berry's or does not list it.
+ */
+export function enclosingBerryProject(projectDir: string, confineTo?: string): string | null {
+  const dir = realpathSync(projectDir);
+  if (existsSync(join(dir, 'yarn.lock'))) return null;
+  for (const current of ancestors(dir, confineTo)) {
+    const lockfile = join(current, 'yarn.lock');
+    if (!existsSync(lockfile)) continue;
+    let text: string;
+    try {
+      text = readFileSync(lockfile, 'utf8');
+    } catch {
+      return null;
+    }
+    return isBerryLockfile(text) && isNestedWorkspace(current, dir) ? current : null;
+  }
+  return null;
+}
+
+/** Whether a yarn.lock is yarn berry's (its `__metadata` entry), not yarn 1's. */
+export function isBerryLockfile(text: string): boolean {
+  return /^__metadata:/m.test(text);
+}
+
+/** Whether `dir` is a workspace of the one at `root`, or of a workspace of it (yarn berry's nested workspaces). */
+function isNestedWorkspace(root: string, dir: string): boolean {
+  const patterns = workspaceGlobs(readJsonQuietly(join(root, 'package.json')));
+  if (patterns.length === 0) return false;
+  const segments = relative(root, dir).split(sep);
+  if (namesMember(patterns, segments)) return true;
+  for (let depth = 1; depth < segments.length; depth++) {
+    const between = segments.slice(0, depth);
+    if (namesMember(patterns, between) && isNestedWorkspace(join(root, ...between), dir)) return true;
+  }
+  return false;
+}
+
 /** Whether an .npmrc turns pnpm's shared workspace lockfile off. */
 function setsLockfilePerProject(npmrc: string): boolean {
   let text: string;
