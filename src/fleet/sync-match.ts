@@ -5,7 +5,7 @@ import { runAudit, type NotAuditedPackage } from '../audit/audit.js';
 import type { AuditPolicy } from '../audit/policy.js';
 import type { AdvisoryDatabase } from '../advisories/database.js';
 import { advisoryNameKeys } from '../ecosystems/package-names.js';
-import { decodeGraphs } from './revision.js';
+import { withGraphs } from './revision.js';
 import { findingRow, type FindingRowText } from './store/finding-rows.js';
 import { encodedFinding, type EncodedFinding } from './store/store.js';
 import { changeText } from './sync-report.js';
@@ -96,14 +96,16 @@ export interface MatchContext {
  * differs: an unchanged finding is left in place).
  */
 export async function matchRevision(job: MatchJob, context: MatchContext): Promise<MatchedRevision> {
-  const graphs = decodeGraphs(job.graph, { readOnly: true });
-  const result = await runAudit({
-    graphs,
-    databases: context.databases,
-    policy: job.policy,
-    now: context.now,
-    ...(job.restricted ? { onlyNames: context.restriction.names } : {}),
-  });
+  // The audit's result holds strings and objects made from the graphs, never views of their bytes: they are given back once it is made.
+  const result = await withGraphs(job.graph, (graphs) =>
+    runAudit({
+      graphs,
+      databases: context.databases,
+      policy: job.policy,
+      now: context.now,
+      ...(job.restricted ? { onlyNames: context.restriction.names } : {}),
+    }),
+  );
   // A package an advisory now names that cannot be compared (a git dependency with no version) is
   // refused at add and at promotion, as the audit refuses it; not here: failing the whole sync for
   // one application would leave every other application of the fleet without the new advisories.

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { compress } from 'zstd-napi';
 import type { DependencyGraph, EdgeKind } from '../../src/core/graph.js';
 import { GraphPaths, NUMBERED_GRAPH, PACKAGE_ROWS, type IndexedGraph } from '../../src/audit/paths.js';
-import { compressBytes, decodeGraphs, decompressBytes, encodeGraphs } from '../../src/fleet/revision.js';
+import { compressBytes, decodeGraphs, decompressBytes, encodeGraphs, withGraphs } from '../../src/fleet/revision.js';
 import { readApplication } from '../../src/inputs/application.js';
 import { CARGO_CORPUS, corpusFiles, NPM_CORPUS } from '../support/shared.js';
 
@@ -306,6 +306,61 @@ test('a graph read only keeps its own bytes: graphs decoded after it do not chan
   decodeGraphs(encodeGraphs(graphs));
   assert.equal(asJson(first), asJson(graphs));
   assert.deepStrictEqual(first.map(everyPath), graphs.map(everyPath));
+});
+
+/** Where a graph's edges are read from (the numbered graph's views of its decompressed bytes). */
+function edgeBytes(graph: DependencyGraph): { buffer: ArrayBufferLike; byteOffset: number } {
+  const numbered = (graph as IndexedGraph)[NUMBERED_GRAPH]?.();
+  assert.ok(numbered !== undefined, 'the graph is read from its stored indexes');
+  return { buffer: numbered.from.buffer, byteOffset: numbered.from.byteOffset };
+}
+
+test('graphs used through withGraphs (as sync re-matches them) give their bytes back: the next ones are read from the same memory, and read as they were stored', async () => {
+  const graphs = craftedGraphs();
+  const variant = (i: number): DependencyGraph[] => [{ ...(graphs[0] as DependencyGraph), path: `other ${i}`, packages: (graphs[0] as DependencyGraph).packages.slice(i) }];
+  const stored = Array.from({ length: 40 }, (_, i) => encodeGraphs(i % 2 === 0 ? graphs : variant(i)));
+  const places: { buffer: ArrayBufferLike; byteOffset: number }[] = [];
+  for (const [i, bytes] of stored.entries()) {
+    const read = await withGraphs(bytes, async (decoded) => {
+      places.push(edgeBytes(decoded[0] as DependencyGraph));
+      await new Promise((resolve) => setImmediate(resolve));
+      return { json: asJson(decoded), paths: decoded.map(everyPath) };
+    });
+    const expected = i % 2 === 0 ? graphs : variant(i);
+    assert.equal(read.json, asJson(expected), `graphs ${i}`);
+    assert.deepStrictEqual(read.paths, expected.map(everyPath), `graphs ${i}`);
+  }
+  // Each decoded into the place the one before gave back: one piece of memory (fresh bytes each time: 40 places, in 1-2 slabs), the same documents' edges at the same offset.
+  assert.ok(places.every((p) => p.buffer === places[0]?.buffer));
+  assert.equal(new Set(places.filter((_, i) => i % 2 === 0).map((p) => p.byteOffset)).size, 1);
+});
+
+test('withGraphs: graphs in use are never overwritten (nested uses, a use that fails gives its bytes back too)', async () => {
+  const graphs = craftedGraphs();
+  const other = [{ ...(graphs[0] as DependencyGraph), path: 'other', packages: (graphs[0] as DependencyGraph).packages.slice(7) }];
+  const outer = await withGraphs(encodeGraphs(graphs), async (decoded) => {
+    const inner = await withGraphs(encodeGraphs(other), async (again) => {
+      assert.notDeepStrictEqual(edgeBytes(again[0] as DependencyGraph), edgeBytes(decoded[0] as DependencyGraph));
+      return asJson(again);
+    });
+    // Read after the inner graphs were given back, and others decoded meanwhile by a plain decode.
+    decodeGraphs(encodeGraphs(other), { readOnly: true });
+    return { inner, json: asJson(decoded), paths: decoded.map(everyPath) };
+  });
+  assert.equal(outer.inner, asJson(other));
+  assert.equal(outer.json, asJson(graphs));
+  assert.deepStrictEqual(outer.paths, graphs.map(everyPath));
+  let place: { buffer: ArrayBufferLike; byteOffset: number } | null = null;
+  await assert.rejects(
+    withGraphs(encodeGraphs(graphs), async (decoded) => {
+      place = edgeBytes(decoded[0] as DependencyGraph);
+      throw new Error('the use failed');
+    }),
+    /the use failed/,
+  );
+  const after = await withGraphs(encodeGraphs(graphs), async (decoded) => ({ place: edgeBytes(decoded[0] as DependencyGraph), json: asJson(decoded) }));
+  assert.deepStrictEqual(after.place, place);
+  assert.equal(after.json, asJson(graphs));
 });
 
 test('documents are compressed as zstd level 1 compresses them, whatever their size and order', () => {
