@@ -28,6 +28,9 @@ export interface VerifyOutcome {
   /** Empty when the archive is exactly what the lockfile(s) give. */
   problems: string[];
   sha256: string;
+  /** The archive as read (once), and its files, the manifest included. */
+  bytes: Buffer;
+  archiveFiles: ArchiveFile[];
 }
 
 const MAX_LISTED = 10;
@@ -79,7 +82,7 @@ export async function verifyArchive(request: VerifyRequest): Promise<VerifyOutco
     const actual = createHash('sha256').update(readFileSync(file)).digest('hex');
     if (actual !== lockfile.sha256) problems.push(`${lockfile.path}: changed since the archive was made (sha256 ${actual}, archive records ${lockfile.sha256})`);
   }
-  if (problems.length > 0) return { manifest, files: files.length, problems, sha256 };
+  if (problems.length > 0) return { manifest, files: files.length, problems, sha256, bytes, archiveFiles: files };
 
   // What is rebuilt is compared byte for byte, whatever the lockfile lists of each package's
   // bundle (the bundler's tarball is checked whole): an archive `vendor --omit dev` made of a
@@ -88,7 +91,7 @@ export async function verifyArchive(request: VerifyRequest): Promise<VerifyOutco
   // manifest must record (an archive recording none of them would rebuild as empty, and match).
   const located = await readApplication([request.path], { allowUnidentified: false, allowPartial: true });
   problems.push(...lockfileMismatches(projectDir, located.locations, manifest));
-  if (problems.length > 0) return { manifest, files: files.length, problems, sha256 };
+  if (problems.length > 0) return { manifest, files: files.length, problems, sha256, bytes, archiveFiles: files };
   const vendored = await vendorGraphs(projectDir, located, { ...request, cacheRoot: request.cacheRoot });
   const sbom = await vendorSbom(projectDir, located.graphs, vendored.files, vendored.packages, manifest.sourceDateEpoch, request.warn);
   const rebuiltFiles = [...vendored.files, sbom];
@@ -101,5 +104,5 @@ export async function verifyArchive(request: VerifyRequest): Promise<VerifyOutco
   if (problems.length === 0 && !rebuilt.equals(bytes)) {
     problems.push('the files match, but the archive bytes do not reproduce (entry order, metadata or compression differ)');
   }
-  return { manifest, files: files.length, problems, sha256 };
+  return { manifest, files: files.length, problems, sha256, bytes, archiveFiles: files };
 }
