@@ -1,6 +1,6 @@
 import type { RpmFlavor } from './rpm-flavor.js';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, relative, resolve, sep } from 'node:path';
 import { StowageError } from '../core/errors.js';

@@ -210,7 +210,7 @@ test("verify does not vouch for the manifest's audit record: a forged one, writt
   writeFileSync(forged, (await archiveBytes(files.filter((f) => f.path !== MANIFEST_PATH), manifest, forged)).bytes);
   const verified = await verify([forged, app.dir]);
   assert.equal(verified.status, 0, verified.stdout + verified.stderr);
-  assert.match(verified.stdout, /^  not checked: its manifest's audit record \(1 finding\) is the archive's own claim; `stowage audit .*deps\.tar\.zst` audits what it holds$/m);
+  assert.match(verified.stdout, /^ {2}not checked: its manifest's audit record \(1 finding\) is the archive's own claim; `stowage audit .*deps\.tar\.zst` audits what it holds$/m);
 });
 
 /** Regular files in an archive, as tar lists them. */
