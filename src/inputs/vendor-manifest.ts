@@ -70,9 +70,6 @@ export function parseManifest(bytes: Buffer, archive: string): VendorManifest {
   if (typeof doc.sourceDateEpoch !== 'number' || !Array.isArray(doc.lockfiles) || !Array.isArray(doc.packages) || !isRecord(doc.audit)) {
     throw new InputError(archive, `${MANIFEST_PATH} lacks sourceDateEpoch, lockfiles, packages or audit`);
   }
-  if (!Array.isArray(doc.audit.databases) || !Array.isArray(doc.audit.findings)) {
-    throw new InputError(archive, `${MANIFEST_PATH}: audit lacks its databases or findings list`);
-  }
   for (const [i, p] of (doc.packages as unknown[]).entries()) {
     if (!isRecord(p) || (p.ecosystem !== 'cargo' && p.ecosystem !== 'npm') || typeof p.name !== 'string' || typeof p.version !== 'string' || typeof p.path !== 'string') {
       throw new InputError(archive, `${MANIFEST_PATH}: packages[${i}] is malformed`);

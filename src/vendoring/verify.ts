@@ -63,6 +63,10 @@ export async function verifyArchive(request: VerifyRequest): Promise<VerifyOutco
   const manifestFile = files.find((f) => f.path === MANIFEST_PATH);
   if (!manifestFile) throw new InputError(request.archive, `no ${MANIFEST_PATH}: not a stowage vendor archive`);
   const manifest = parseManifest(manifestFile.data, request.archive);
+  // Its audit record is reproduced as it stands and said to be the archive's claim: it must be one.
+  if (!Array.isArray(manifest.audit.databases) || !Array.isArray(manifest.audit.findings)) {
+    throw new InputError(request.archive, `${MANIFEST_PATH}: its audit record lacks the databases or findings list`);
+  }
   const projectDir = projectDirOf(request.path);
 
   // The manifest is the archive's, so untrusted: a lockfile path climbing out of the application
