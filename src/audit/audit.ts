@@ -579,8 +579,15 @@ export async function runAudit(input: AuditInput): Promise<AuditResult> {
   const warnings: string[] = [];
   const databases = input.databases.map((db) => summarizeDatabase(db, policy, now));
   for (const db of databases) {
-    if (!db.stale) continue;
-    const message = `advisory database ${db.source} is ${db.ageDays} days old (revision ${db.revision.slice(0, 12)} of ${db.revisionDate}), over the ${policy.maxDatabaseAgeDays}-day limit`;
+    // Fail closed: a database whose age cannot be told (no record carries a date) may be any
+    // age; it is not called stale, but the limit is said to be unchecked, and with
+    // stale-db = "fail" (--fail-stale) the user asked for a proof of freshness there is none of.
+    const message = db.stale
+      ? `advisory database ${db.source} is ${db.ageDays} days old (revision ${db.revision.slice(0, 12)} of ${db.revisionDate}), over the ${policy.maxDatabaseAgeDays}-day limit`
+      : db.ageDays === null
+        ? `advisory database ${db.source} has no date (revision ${db.revision.slice(0, 12)}: no record carries \`modified\` or \`published\`), so its age is unknown and the ${policy.maxDatabaseAgeDays}-day limit cannot be checked`
+        : null;
+    if (message === null) continue;
     if (policy.staleDatabase === 'fail') throw new StowageError(`${message}; refusing to audit (stale-db = "fail")`);
     warnings.push(message);
   }

@@ -66,7 +66,7 @@ export async function packageRpmCommand(path: string | undefined, opts: PackageR
   } finally {
     progress.stop();
   }
-  for (const w of result.audit?.warnings ?? []) warn(w);
+  for (const w of result.audit.warnings) warn(w);
   writeRpmOutputs(outDir, result.outputs);
   const lines = [
     `${join(outDir, result.specName)}: ${result.rpmName} ${result.rpmVersion}-${opts.release}, ${plural(result.bundled.length, 'bundled library', 'bundled libraries')}`,

@@ -90,7 +90,11 @@ export async function verifyCommand(archive: string, path: string | undefined, o
   }
   writeStdout(
     `${terminalText(archive)}: verified: ${plural(outcome.manifest.packages.length, 'package')}, ${plural(outcome.files, 'file')}; ` +
-      `every checksum holds and a rebuild reproduces the archive byte for byte\n  sha256 ${outcome.sha256}\n`,
+      `every checksum holds and a rebuild reproduces the archive byte for byte\n  sha256 ${outcome.sha256}\n` +
+      // The manifest's audit section is copied into the rebuild, not rebuilt (no database is
+      // read here): what it says is the archive maker's claim, never this verification's.
+      `  not checked: its manifest's audit record (${plural(outcome.manifest.audit.findings.length, 'finding')}) is the archive's own claim; ` +
+      `\`stowage audit ${terminalText(archive)}\` audits what it holds\n`,
   );
   return EXIT_OK;
 }

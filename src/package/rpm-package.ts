@@ -1,6 +1,6 @@
 import type { RpmFlavor } from './rpm-flavor.js';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, relative, resolve, sep } from 'node:path';
 import { StowageError } from '../core/errors.js';
@@ -11,11 +11,10 @@ import type { AuditResult } from '../audit/audit.js';
 import { type AuditSettings } from '../audit/run.js';
 import { readApplication } from '../inputs/application.js';
 import { depV0Packages, encodeDepV0 } from '../inputs/binary/dep-v0.js';
-import { readArchive } from '../core/archive.js';
 import type { DownloadProgress } from '../vendoring/download.js';
 import { type VendorManifest } from '../inputs/vendor-manifest.js';
 import { MANIFEST_PATH } from '../core/archive.js';
-import { archiveBytes, buildVendorTree, projectDirOf } from '../vendoring/vendor-app.js';
+import { archiveBytes, auditGate, buildVendorTree, projectDirOf } from '../vendoring/vendor-app.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { verifyArchive } from '../vendoring/verify.js';
 import { NoApplicationError, readApplicationManifest, type ApplicationManifest } from '../inputs/application-manifest.js';
@@ -102,8 +101,8 @@ export interface RpmPackageResult {
   outputs: RpmOutput[];
   specName: string;
   srpmName: string | null;
-  /** The vendoring gate's audit; null when a given archive was verified instead. */
-  audit: AuditResult | null;
+  /** The vendoring gate's audit (of the lockfiles a given archive was verified against, too). */
+  audit: AuditResult;
   fromGit: boolean;
 }
 
@@ -211,9 +210,15 @@ function topLevelLicenseFiles(files: readonly ArchiveFile[]): string[] {
     .sort();
 }
 
-/** The vendor archive's files and manifest: verified when given, built (after the audit gate) otherwise. */
-async function vendorStep(request: RpmPackageRequest, projectDir: string): Promise<{ files: ArchiveFile[]; manifest: VendorManifest; bytes: Buffer; compression: 'zst' | 'gz'; audit: AuditResult | null }> {
+/**
+ * The vendor archive's files and manifest, after the audit gate: verified when given (read
+ * once), built otherwise. A given archive passes the same gate as one built here: the lockfiles
+ * it was verified against are audited with this run's databases and policy, never trusted from
+ * what its manifest says of its own audit.
+ */
+async function vendorStep(request: RpmPackageRequest, projectDir: string): Promise<{ files: ArchiveFile[]; manifest: VendorManifest; bytes: Buffer; compression: 'zst' | 'gz'; audit: AuditResult }> {
   if (request.vendorArchive !== undefined) {
+    const audited = await auditGate(request.path, request.audit);
     const outcome = await verifyArchive({
       archive: request.vendorArchive,
       path: projectDir,
@@ -226,9 +231,9 @@ async function vendorStep(request: RpmPackageRequest, projectDir: string): Promi
     if (outcome.problems.length > 0) {
       throw new StowageError(`does not match the application's lockfile (${outcome.problems.join('; ')}); run \`stowage vendor\` again`, request.vendorArchive);
     }
-    const bytes = readFileSync(request.vendorArchive);
-    const files = (await readArchive(bytes, request.vendorArchive)).filter((f) => f.path !== MANIFEST_PATH);
-    return { files, manifest: outcome.manifest, bytes, compression: bytes.readUInt32LE(0) === 0xfd2fb528 ? 'zst' : 'gz', audit: null };
+    const { bytes } = outcome;
+    const files = outcome.archiveFiles.filter((f) => f.path !== MANIFEST_PATH);
+    return { files, manifest: outcome.manifest, bytes, compression: bytes.readUInt32LE(0) === 0xfd2fb528 ? 'zst' : 'gz', audit: audited.result };
   }
   const build = await buildVendorTree({
     path: request.path,

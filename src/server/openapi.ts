@@ -160,7 +160,8 @@ export function openApiDocument(): Record<string, unknown> {
           ],
           responses: {
             '200': answer('applications in code-point order of name', {
-              oneOf: [listOf('fleet-apps-summary', ['schemaVersion', 'apps']), listOf('fleet-apps', ['schemaVersion', 'apps'])],
+              // anyOf, not oneOf: an empty page (no application, or none matching) is both.
+              anyOf: [listOf('fleet-apps-summary', ['schemaVersion', 'apps']), listOf('fleet-apps', ['schemaVersion', 'apps'])],
             }),
             ...NOT_MODIFIED,
             ...READ_ERRORS,

@@ -152,11 +152,21 @@ export async function vendorGraphs(
   return { files, packages, lockfiles, downloads: downloader.stats };
 }
 
+/**
+ * The vendoring gate: the application's lockfiles audited with these settings; throws
+ * VendorRefused while findings fail the policy. What an archive's manifest says of its own
+ * audit is never taken instead (it is the archive's claim, and may be forged or old).
+ */
+export async function auditGate(path: string, audit: AuditSettings): Promise<Awaited<ReturnType<typeof auditApplication>>> {
+  const audited = await auditApplication({ paths: [path], ...audit });
+  if (audited.result.findings.some((f) => f.failsPolicy)) throw new VendorRefused(audited.result);
+  return audited;
+}
+
 /** Audits (the gate), then vendors. Throws VendorRefused while findings fail the policy. */
 export async function buildVendorTree(request: VendorRequest): Promise<VendorBuild> {
   const projectDir = projectDirOf(request.path);
-  const audited = await auditApplication({ paths: [request.path], ...request.audit });
-  if (audited.result.findings.some((f) => f.failsPolicy)) throw new VendorRefused(audited.result);
+  const audited = await auditGate(request.path, request.audit);
   const vendored = await vendorGraphs(projectDir, audited, { ...request, cacheRoot: request.audit.cacheRoot });
   const manifest: VendorManifest = {
     schemaVersion: MANIFEST_SCHEMA_VERSION,

@@ -28,6 +28,9 @@ export interface VerifyOutcome {
   /** Empty when the archive is exactly what the lockfile(s) give. */
   problems: string[];
   sha256: string;
+  /** The archive as read (once), and its files, the manifest included. */
+  bytes: Buffer;
+  archiveFiles: ArchiveFile[];
 }
 
 const MAX_LISTED = 10;
@@ -60,6 +63,10 @@ export async function verifyArchive(request: VerifyRequest): Promise<VerifyOutco
   const manifestFile = files.find((f) => f.path === MANIFEST_PATH);
   if (!manifestFile) throw new InputError(request.archive, `no ${MANIFEST_PATH}: not a stowage vendor archive`);
   const manifest = parseManifest(manifestFile.data, request.archive);
+  // Its audit record is reproduced as it stands and said to be the archive's claim: it must be one.
+  if (!Array.isArray(manifest.audit.databases) || !Array.isArray(manifest.audit.findings)) {
+    throw new InputError(request.archive, `${MANIFEST_PATH}: its audit record lacks the databases or findings list`);
+  }
   const projectDir = projectDirOf(request.path);
 
   // The manifest is the archive's, so untrusted: a lockfile path climbing out of the application
@@ -79,7 +86,7 @@ export async function verifyArchive(request: VerifyRequest): Promise<VerifyOutco
     const actual = createHash('sha256').update(readFileSync(file)).digest('hex');
     if (actual !== lockfile.sha256) problems.push(`${lockfile.path}: changed since the archive was made (sha256 ${actual}, archive records ${lockfile.sha256})`);
   }
-  if (problems.length > 0) return { manifest, files: files.length, problems, sha256 };
+  if (problems.length > 0) return { manifest, files: files.length, problems, sha256, bytes, archiveFiles: files };
 
   // What is rebuilt is compared byte for byte, whatever the lockfile lists of each package's
   // bundle (the bundler's tarball is checked whole): an archive `vendor --omit dev` made of a
@@ -88,7 +95,7 @@ export async function verifyArchive(request: VerifyRequest): Promise<VerifyOutco
   // manifest must record (an archive recording none of them would rebuild as empty, and match).
   const located = await readApplication([request.path], { allowUnidentified: false, allowPartial: true });
   problems.push(...lockfileMismatches(projectDir, located.locations, manifest));
-  if (problems.length > 0) return { manifest, files: files.length, problems, sha256 };
+  if (problems.length > 0) return { manifest, files: files.length, problems, sha256, bytes, archiveFiles: files };
   const vendored = await vendorGraphs(projectDir, located, { ...request, cacheRoot: request.cacheRoot });
   const sbom = await vendorSbom(projectDir, located.graphs, vendored.files, vendored.packages, manifest.sourceDateEpoch, request.warn);
   const rebuiltFiles = [...vendored.files, sbom];
@@ -101,5 +108,5 @@ export async function verifyArchive(request: VerifyRequest): Promise<VerifyOutco
   if (problems.length === 0 && !rebuilt.equals(bytes)) {
     problems.push('the files match, but the archive bytes do not reproduce (entry order, metadata or compression differ)');
   }
-  return { manifest, files: files.length, problems, sha256 };
+  return { manifest, files: files.length, problems, sha256, bytes, archiveFiles: files };
 }

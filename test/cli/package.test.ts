@@ -8,7 +8,7 @@ import { SparseRegistry } from '../support/sparse-registry.js';
 import { runCli, runCliAsync, tempDir, sha256OfFile } from '../support/shared.js';
 import { auditReport } from '../support/audit-report.js';
 import { dumpDepV0 } from '../support/dep-v0-reader.js';
-import { unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
+import { rustsecAdvisoryDb, unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 
 /**
  * The proof of `stowage package rpm`: the Rust application of the vendoring tests, locked
@@ -130,6 +130,21 @@ test('--vendor uses a verified archive, and refuses one that does not match the 
   assert.equal(refused.status, 2);
   assert.match(refused.stderr, /bogus\.tar\.zst: not a vendor archive/);
   assert.equal(existsSync(out2), false);
+});
+
+test("--vendor passes the audit gate of this run's databases and policy, not the archive's own record of its audit", async () => {
+  // The archive of before(), audited clean against a database that knew nothing of itoa.
+  const archive = join(built.dir, 'stowage-demo-0.1.0-vendor.tar.zst');
+  const knowing = rustsecAdvisoryDb(tempDir('package-vendor-db'), [{ id: 'RUSTSEC-2099-0001', package: 'itoa', title: 'itoa writes out of bounds' }]);
+  const out = join(tempDir('package-vendor-gate'), 'out');
+  const run = (extra: string[]) =>
+    runCliAsync(['package', 'rpm', app.dir, '--db', knowing, '--no-fetch', '-o', out, '--vendor', archive, '--license', 'stowage-demo=MIT', ...extra], { cacheDir, env: { SOURCE_DATE_EPOCH: epoch } });
+  const refused = await run([]);
+  assert.equal(refused.status, 1, refused.stdout + refused.stderr);
+  assert.match(refused.stderr, /refusing to vendor: 2 findings fail the audit policy \(RUSTSEC-2099-0001 itoa 0\.4\.8, RUSTSEC-2099-0001 itoa 1\.0\.1\)/);
+  assert.equal(existsSync(out), false, 'nothing written');
+  const accepted = await run(['--ignore', 'RUSTSEC-2099-0001=only formats trusted integers']);
+  assert.equal(accepted.status, 0, accepted.stderr);
 });
 
 test('rpmbuild --rebuild builds and tests it with the registry stopped; the RPM declares every bundled crate and the combined licence', async () => {

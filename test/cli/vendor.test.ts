@@ -10,6 +10,9 @@ import { auditReport } from '../support/audit-report.js';
 import { rustsecAdvisoryDb, unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { GHSA_NPM, NPM_CORPUS, runCliAsync, tempDir, sha256OfFile } from '../support/shared.js';
 import { commitFiles, initRepository } from '../support/git-repository.js';
+import { MANIFEST_PATH, readArchive } from '../../src/core/archive.js';
+import { parseManifest } from '../../src/inputs/vendor-manifest.js';
+import { archiveBytes } from '../../src/vendoring/vendor-app.js';
 
 /**
  * `stowage vendor` as a packager runs it: the audit gate, the archive, offline builds from the
@@ -191,6 +194,23 @@ test('the archive alone builds and tests the application offline, and reproduces
   const stale = await verify([out, changedApp]);
   assert.equal(stale.status, 1);
   assert.match(stale.stdout, /Cargo\.lock: changed since the archive was made/);
+});
+
+test("verify does not vouch for the manifest's audit record: a forged one, written as stowage writes archives, is said to be the archive's claim", async () => {
+  const db = unrelatedRustsecAdvisoryDb(tempDir('vendor-forged-db'));
+  const made = join(tempDir('vendor-forged'), 'deps.tar.zst');
+  assert.equal((await vendor([app.dir, '--db', db, '-o', made])).status, 0);
+  const files = await readArchive(readFileSync(made), made);
+  const manifest = parseManifest(files.find((f) => f.path === MANIFEST_PATH)?.data ?? Buffer.alloc(0), made);
+  assert.deepEqual(manifest.audit.findings, []);
+  // The claim of an audit no database made: an accepted risk, and a database that was never read.
+  manifest.audit.databases = [{ source: 'https://example.invalid/forged-db.git', revision: 'f'.repeat(40), revisionDate: '2099-01-01T00:00:00Z', advisories: 0 }];
+  manifest.audit.findings = [{ id: 'RUSTSEC-2099-0001', aliases: [], kind: 'vulnerability', package: 'itoa', version: '1.0.1', severity: 'low', accepted: { reason: 'forged', expires: null, origin: 'nobody' } }];
+  const forged = join(tempDir('vendor-forged-out'), 'deps.tar.zst');
+  writeFileSync(forged, (await archiveBytes(files.filter((f) => f.path !== MANIFEST_PATH), manifest, forged)).bytes);
+  const verified = await verify([forged, app.dir]);
+  assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+  assert.match(verified.stdout, /^ {2}not checked: its manifest's audit record \(1 finding\) is the archive's own claim; `stowage audit .*deps\.tar\.zst` audits what it holds$/m);
 });
 
 /** Regular files in an archive, as tar lists them. */

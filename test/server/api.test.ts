@@ -317,6 +317,33 @@ for (const kind of STORE_KINDS) {
     });
   });
 
+  test(`an empty list of applications matches the OpenAPI document in both views: an empty fleet, and no application matching (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    try {
+      assert.equal((await fleetCli(store)('init', '--db', RUSTSEC)).status, 0);
+      const server = await startServer(store.store, cacheDir);
+      try {
+        const token = await server.token('ci');
+        // api() checks every answer against the document: an empty page is a summary and a full view at once.
+        for (const view of ['summary', 'full']) {
+          const empty = await api<SummaryList>(server, 'GET', `/apps?view=${view}`, { token });
+          assert.equal(empty.status, 200, JSON.stringify(empty.body));
+          assert.deepEqual([empty.body.apps, empty.body.page.total, empty.body.page.next], [[], 0, null]);
+        }
+        await fleetCli(store)('add', join(appsDir, `${APPS[2]}.Cargo.lock`));
+        for (const view of ['summary', 'full']) {
+          const none = await api<SummaryList>(server, 'GET', `/apps?view=${view}&q=no-such-application`, { token });
+          assert.equal(none.status, 200, JSON.stringify(none.body));
+          assert.deepEqual(none.body.apps, []);
+        }
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await store.dispose();
+    }
+  });
+
   test(`writes need a read-write token; refused requests change nothing (${kind})`, { skip: skips[kind] }, async () => {
     await withFleet(kind, async (fleet, store) => {
       const before = (await fleet('status', '--format', 'json')).stdout;

@@ -4,9 +4,16 @@ import { join } from 'node:path';
 import type { Advisory } from '../../src/core/advisory.js';
 
 /**
+ * The made-up databases' date: today (UTC midnight of the wall clock), so never stale and the
+ * same all day. Not a date ahead: one past tomorrow is no date at all (src/advisories/records.ts),
+ * and a database without a date warns that its age is unknown.
+ */
+const TODAY = new Date().toISOString().slice(0, 10);
+
+/**
  * An OSV database (a directory) whose one advisory is about an npm package no test application
- * uses: audits against it find nothing, so vendoring and packaging proceed. Dated ahead, so it
- * is never stale and no warning changes from day to day.
+ * uses: audits against it find nothing, so vendoring and packaging proceed. Dated today, so it
+ * is never stale.
  */
 export function unrelatedNpmAdvisoryDb(root: string): string {
   mkdirSync(root, { recursive: true });
@@ -15,8 +22,8 @@ export function unrelatedNpmAdvisoryDb(root: string): string {
     JSON.stringify({
       schema_version: '1.3.0',
       id: 'GHSA-0000-0000-0001',
-      modified: '2099-01-01T00:00:00Z',
-      published: '2099-01-01T00:00:00Z',
+      modified: `${TODAY}T00:00:00Z`,
+      published: `${TODAY}T00:00:00Z`,
       summary: 'Not about this application',
       details: 'Made up.',
       affected: [{ package: { ecosystem: 'npm', name: 'unused-package' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0.0' }] }] }],
@@ -30,7 +37,7 @@ export function unrelatedRustsecAdvisoryDb(root: string): string {
   mkdirSync(join(root, 'crates', 'unused-crate'), { recursive: true });
   writeFileSync(
     join(root, 'crates', 'unused-crate', 'RUSTSEC-2099-0002.md'),
-    '```toml\n[advisory]\nid = "RUSTSEC-2099-0002"\npackage = "unused-crate"\ndate = "2099-01-01"\nurl = "https://example.invalid/x"\n\n[versions]\npatched = [">= 9.0.0"]\n```\n\n# Not about this app\n\nMade up.\n',
+    `\`\`\`toml\n[advisory]\nid = "RUSTSEC-2099-0002"\npackage = "unused-crate"\ndate = "${TODAY}"\nurl = "https://example.invalid/x"\n\n[versions]\npatched = [">= 9.0.0"]\n\`\`\`\n\n# Not about this app\n\nMade up.\n`,
   );
   return root;
 }
@@ -63,7 +70,7 @@ export interface MadeUpAdvisory {
   title?: string;
 }
 
-/** A RustSec database (a directory) holding the advisories given, dated ahead so never stale. */
+/** A RustSec database (a directory) holding the advisories given, dated today so never stale. */
 export function rustsecAdvisoryDb(root: string, advisories: readonly MadeUpAdvisory[]): string {
   for (const a of advisories) {
     mkdirSync(join(root, 'crates', a.package), { recursive: true });
@@ -71,7 +78,7 @@ export function rustsecAdvisoryDb(root: string, advisories: readonly MadeUpAdvis
       '[advisory]',
       `id = ${JSON.stringify(a.id)}`,
       `package = ${JSON.stringify(a.package)}`,
-      'date = "2099-01-01"',
+      `date = "${TODAY}"`,
       `url = "https://example.invalid/${a.id}"`,
       ...(a.informational ? [`informational = ${JSON.stringify(a.informational)}`] : ['categories = ["memory-corruption"]']),
       '',
@@ -86,7 +93,7 @@ export function rustsecAdvisoryDb(root: string, advisories: readonly MadeUpAdvis
 
 /**
  * An OSV database of two made-up advisories against fixture-args (ECOSYSTEM ranges), dated
- * ahead so never stale: GHSA-0000-0000-0101 (fixed in 0.2.4 and 1.2.6) and
+ * today so never stale: GHSA-0000-0000-0101 (fixed in 0.2.4 and 1.2.6) and
  * GHSA-0000-0000-0102 (fixed in 0.2.1 and 1.2.3).
  */
 /* The packages are served by the fix tests' local registry (FIX_REGISTRY_FIXTURES in npm-registry.ts). */
@@ -100,8 +107,8 @@ export function fixtureArgsAdvisoryDb(root: string): string {
     const record = {
       schema_version: '1.3.0',
       id,
-      modified: '2099-01-01T00:00:00Z',
-      published: '2099-01-01T00:00:00Z',
+      modified: `${TODAY}T00:00:00Z`,
+      published: `${TODAY}T00:00:00Z`,
       summary: 'fixture-args lets an argument pollute the prototype (made up)',
       details: 'Made up for the fix tests.',
       affected: fixes.map(([introduced, fixed]) => ({
