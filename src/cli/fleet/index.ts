@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { SEVERITY_LEVELS } from '../../core/advisory.js';
 import { collect } from '../audit-options.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../server/connections.js';
+import { DEFAULT_UPLOAD_BUDGET } from '../../server/upload-budget.js';
 import { DEFAULT_RETRY_FOR_SECONDS } from './retry-for.js';
 import { ANALYSIS_STATES, JUSTIFICATIONS } from '../../sbom/cyclonedx-vex.js';
 
@@ -351,6 +352,10 @@ Exit codes: 0 written, 2 unknown application or revision, or the file cannot be 
         .option('--public-read', 'reads need no token (writes still do)')
         .option('--sync-every <duration>', 'run fleet sync on a schedule inside the server: 90s, 15m, 2h, 1d')
         .option('--trust-proxy', 'behind a TLS-terminating reverse proxy: take X-Forwarded-Proto: https as the request\'s scheme (the sign-in cookie is then Secure); without it the header is ignored')
+        .option(
+          '--upload-memory <mib>',
+          `MiB of upload bodies held at once across requests, at least 64 (one upload's limit); an upload that does not fit waits ${DEFAULT_UPLOAD_BUDGET.waitMs / 1000} s for room, then is answered 503 with Retry-After (fleet push sends it again) (default: ${DEFAULT_UPLOAD_BUDGET.bytes / (1024 * 1024)})`,
+        )
         .option('--connections-per-client <n>', `connections one client address (an IPv6 /64) holds at once, past which a new one is closed at once; 0: no cap (behind a reverse proxy, whose address every connection has) (default: ${DEFAULT_CONNECTION_LIMITS.perClient})`)
         .addHelpText(
           'after',
