@@ -60,6 +60,47 @@ export function isLoopbackHostname(hostname: string): boolean {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * What a Retry-After header asks a client to wait, in milliseconds: delay-seconds (`120`) or an
+ * HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`, counted from `nowMs`; a date already past is 0).
+ * Null when absent or neither: the client's own backoff decides.
+ */
+export function retryAfterMs(header: string | null, nowMs: number): number | null {
+  if (header === null) return null;
+  const given = header.trim();
+  if (/^\d{1,10}$/.test(given)) return Number(given) * 1000;
+  // An HTTP date names its weekday and zone: a bare number or other text is no date.
+  if (!/^[A-Za-z]{3},\s/.test(given)) return null;
+  const at = Date.parse(given);
+  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+}
+
+/**
+ * Capped exponential backoff with jitter: after `failures` failed attempts (1 or more), a wait
+ * between half and all of `firstMs` doubled per failure up to `capMs`, never shorter than what the
+ * server asked (`floorMs`, its Retry-After). The jitter spreads clients refused together (a CI
+ * fleet pushing at once) so that they do not come back together.
+ */
+export function backoffMs(failures: number, options: { firstMs: number; capMs: number; floorMs?: number | null; random?: () => number }): number {
+  const ceiling = Math.min(options.capMs, options.firstMs * 2 ** Math.max(0, failures - 1));
+  const jitter = (options.random ?? Math.random)() * (ceiling / 2);
+  return Math.max(options.floorMs ?? 0, ceiling / 2) + jitter;
+}
+
+/**
+ * Whether a failed fetch's cause is one a retry may cure: the server refused or cut the
+ * connection (restarting, overloaded, closing a connection whose body it would not read), a
+ * connection or name lookup that timed out. A name that does not resolve, a TLS failure or a
+ * request timed out whole are not.
+ */
+export function isTransientNetworkError(err: unknown): boolean {
+  const cause = (err as { cause?: unknown } | null)?.cause ?? err;
+  const code = (cause as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code);
+}
+
+const TRANSIENT_NETWORK_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED']);
+
 /** A response's body, refused (StowageError naming `url`) once it passes `maxBytes`: nothing past the limit is read or held. */
 export async function readCapped(response: Response, url: string, maxBytes: number): Promise<Buffer> {
   const declared = Number(response.headers.get('content-length') ?? '0');

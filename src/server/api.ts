@@ -34,7 +34,8 @@ import { checkMultipartParts, ENTRY_FIELD, jsonContainersProblem, SBOM_DOCUMENT,
  * (src/fleet/report.ts, affected-report.ts, sync-report.ts, triage.ts), lists paged in the store
  * (pagination.ts). Errors: `{ "error": LINE }` with the command line's one line; 400 bad input,
  * 401 no or unknown token, 403 read-only token writing, 404 unknown application, revision or
- * advisory, 413 body over its limit (nothing stored).
+ * advisory, 413 body over its limit (nothing stored), 503 an upload the server has no room for
+ * now (nothing stored; Retry-After says when to send it again: upload-budget.ts).
  */
 
 type Access = 'read' | 'write';
@@ -52,7 +53,7 @@ function bearerToken(header: string | undefined): string | null {
  * (EPIPE) rather than the 401 or 403 that says why. Past the budget the rest is left unread and
  * the connection closed (errorResponse).
  */
-async function refuse(c: Context<ServerEnv>, budget: BodyBudget, status: 401 | 403, message: string, headers?: Record<string, string>): Promise<Response> {
+async function refuse(c: Context<ServerEnv>, budget: BodyBudget, status: 401 | 403 | 503, message: string, headers?: Record<string, string>): Promise<Response> {
   await readBodyWithin(c.req.raw.body, budget, false);
   return errorResponse(c, status, message, headers);
 }
@@ -96,6 +97,43 @@ const tooLarge =
   (c: Context): Response =>
     errorResponse(c, 413, `the request body is over the limit of ${limit} bytes; nothing was stored`);
 
+/**
+ * An upload's body, read into `c.var.upload` within the upload budget (upload-budget.ts) and held
+ * until the upload is answered. Over the upload limit: 413, as declared (nothing read) or as
+ * streamed. Not fitting the budget within its wait: 503 with Retry-After, nothing stored and
+ * nothing of the body held: declared, none of it was read as an upload (what was sent is drained
+ * and dropped within the refused-body budget, as a 401's is, so the client reads the answer);
+ * streamed, the chunks read are dropped and the connection closed.
+ */
+function uploadBody(deps: ServerDeps): MiddlewareHandler<ServerEnv> {
+  const limit = deps.limits.uploadBytes;
+  const { retryAfterSeconds } = deps.uploads.options;
+  const busy = `the server holds as many uploads as it takes at once (${deps.uploads.capacity} bytes); nothing was stored: send it again in ${retryAfterSeconds} seconds`;
+  const retryAfter = { 'retry-after': String(retryAfterSeconds) };
+  return async (c, next) => {
+    const chunked = c.req.header('transfer-encoding') !== undefined;
+    const length = c.req.header('content-length');
+    const declared = chunked || length === undefined ? null : Number(length);
+    if (declared !== null && declared > limit) return tooLarge(limit)(c);
+    const reservation = await deps.uploads.reserve(declared ?? 0);
+    if (reservation === null) return refuse(c, deps.limits.anonymous, 503, busy, retryAfter);
+    try {
+      let reserved = declared ?? 0;
+      const read = await readBodyWithin(c.req.raw.body, { maxBytes: limit, withinMs: Infinity }, true, async (seen) => {
+        if (seen <= reserved) return true;
+        if (!(await reservation.grow(seen - reserved))) return false;
+        reserved = seen;
+        return true;
+      });
+      if ('refused' in read) return read.refused === 'no room' ? errorResponse(c, 503, busy, retryAfter) : tooLarge(limit)(c);
+      c.set('upload', read.bytes);
+      await next();
+    } finally {
+      reservation.release();
+    }
+  };
+}
+
 const STATES: readonly FindingStateFilter[] = ['failing', 'warning', 'ignored'];
 
 function appsFilter(query: Record<string, string>): AppsFilter {
@@ -117,8 +155,9 @@ const ECOSYSTEMS: readonly Ecosystem[] = ['cargo', 'npm'];
 /** The documents of an upload (multipart file parts, or a CycloneDX SBOM as the body), and what to read among them. */
 async function uploadedDocuments(c: Context<ServerEnv>): Promise<{ documents: UploadedDocument[]; entry: string | null }> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const body = c.get('upload');
+  if (body === undefined) throw new Error('an upload reached its handler without its body read (uploadBody)');
   if (type === 'multipart/form-data') {
-    const body = new Uint8Array(await c.req.arrayBuffer());
     const contentType = c.req.header('content-type') ?? '';
     checkMultipartParts(body, contentType);
     let form: FormData;
@@ -140,7 +179,7 @@ async function uploadedDocuments(c: Context<ServerEnv>): Promise<{ documents: Up
     return { documents, entry };
   }
   if (type === 'application/json' || type === 'application/vnd.cyclonedx+json') {
-    return { documents: [{ name: SBOM_DOCUMENT, bytes: new Uint8Array(await c.req.arrayBuffer()) }], entry: null };
+    return { documents: [{ name: SBOM_DOCUMENT, bytes: body }], entry: null };
   }
   throw new StowageError('send lockfiles and manifests as multipart/form-data, or a CycloneDX SBOM as application/json');
 }
@@ -321,7 +360,7 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     return affected(c, { kind: 'package', name: c.req.param('name'), version: version === undefined || version === '' ? null : version }, ecosystem);
   });
 
-  api.post('/apps/:name/revisions', write, bodyLimit({ maxSize: deps.limits.uploadBytes, onError: tooLarge(deps.limits.uploadBytes) }), async (c) => {
+  api.post('/apps/:name/revisions', write, uploadBody(deps), async (c) => {
     const name = c.req.param('name');
     const problem = appNameProblem(name);
     if (problem !== null) throw new StowageError(`application ${JSON.stringify(name)}: ${problem}`);

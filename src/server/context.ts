@@ -5,6 +5,7 @@ import type { TokenIdentity } from './auth.js';
 import type { EventFeed } from './event-feed.js';
 import type { FleetDatabases } from './fleet-databases.js';
 import type { BodyBudget } from './request-body.js';
+import type { UploadBudget } from './upload-budget.js';
 import type { WorkUnderWay } from './under-way.js';
 
 /**
@@ -59,6 +60,8 @@ export interface ServerDeps {
   /** Events recorded in the store, pushed to GET /api/v1/events subscribers. */
   events: EventFeed;
   limits: BodyLimits;
+  /** The bytes of upload bodies held at once, across requests (upload-budget.ts); at least `limits.uploadBytes`. */
+  uploads: UploadBudget;
   /** The clock (tests may fix it). */
   now: () => Date;
   /** Work under way that shutdown waits for (`fleet serve`); untracked when absent. */
@@ -68,9 +71,10 @@ export interface ServerDeps {
 /**
  * What handlers find in the context: the request's token (null: none given, on a public read),
  * and, on node's server, its request (a request made without a socket, as tests make, has none);
- * `textAsSent`: the answer's JSON text is already as the server sends it (a kept answer, api.ts).
+ * `upload`: an upload's body, read within the upload budget (api.ts); `textAsSent`: the answer's
+ * JSON text is already as the server sends it (a kept answer, api.ts).
  */
-export type ServerEnv = { Bindings: Partial<HttpBindings> | undefined; Variables: { token: TokenIdentity | null; textAsSent?: true } };
+export type ServerEnv = { Bindings: Partial<HttpBindings> | undefined; Variables: { token: TokenIdentity | null; textAsSent?: true; upload?: Uint8Array } };
 
 /** The one shape of every error answer: `{ "error": "the one line the command line would print" }`. */
 export function errorResponse(c: Context, status: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 500 | 503, message: string, headers?: Record<string, string>): Response {

@@ -228,6 +228,10 @@ export function openApiDocument(): Record<string, unknown> {
             '200': answer('unchanged: the application\'s current revision has this content', ref(id('fleet-add'))),
             '201': answer('a new revision (or an earlier one made current again), evaluated', ref(id('fleet-add'))),
             ...WRITE_ERRORS,
+            '503': {
+              ...problem('the uploads the server holds leave no room for this one now (fleet serve --upload-memory); nothing stored: send it again after Retry-After'),
+              headers: { 'Retry-After': { description: 'seconds to wait before sending the upload again', schema: { type: 'integer', minimum: 0 } } },
+            },
           },
         },
       },

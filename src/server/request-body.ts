@@ -11,10 +11,15 @@ export interface BodyBudget {
   withinMs: number;
 }
 
-export type BodyRead = { bytes: Uint8Array } | { refused: 'too large' | 'too slow' };
+export type BodyRead = { bytes: Uint8Array } | { refused: 'too large' | 'too slow' | 'no room' };
 
-/** The body, or why reading stopped: past `maxBytes` or past `withinMs` (what came by then is dropped). `keep` false: read and discarded (a refused request's), nothing held. */
-export async function readBodyWithin(body: ReadableStream<Uint8Array> | null, budget: BodyBudget, keep = true): Promise<BodyRead> {
+/**
+ * The body, or why reading stopped: past `maxBytes` or past `withinMs` (what came by then is
+ * dropped). `keep` false: read and discarded (a refused request's), nothing held. `hold`, when
+ * given, is asked for room before each chunk is kept (the bytes seen so far): false stops the
+ * reading, 'no room' (upload-budget.ts).
+ */
+export async function readBodyWithin(body: ReadableStream<Uint8Array> | null, budget: BodyBudget, keep = true, hold?: (seen: number) => Promise<boolean>): Promise<BodyRead> {
   if (body === null) return { bytes: new Uint8Array(0) };
   const reader = body.getReader();
   let late = false;
@@ -36,6 +41,10 @@ export async function readBodyWithin(body: ReadableStream<Uint8Array> | null, bu
       if (seen > budget.maxBytes) {
         await reader.cancel().catch(() => undefined);
         return { refused: 'too large' };
+      }
+      if (hold !== undefined && !(await hold(seen))) {
+        await reader.cancel().catch(() => undefined);
+        return { refused: 'no room' };
       }
       if (keep) chunks.push(chunk.value);
     }

@@ -1,51 +1,12 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { newToken } from '../../src/server/auth.js';
-import { CARGO_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
+import { fakeServer, pushSetup } from '../support/push-server.js';
+import { runCliAsync } from '../support/shared.js';
 
 /**
  * `fleet push` against a server that is not a fleet server, or a hostile one: what it answers is
  * data, bounded in size, checked in shape, and shown with its terminal escapes made visible.
  */
-
-interface FakeServer {
-  url: string;
-  /** Bytes of the answer's body written before the client stopped reading. */
-  sent: () => number;
-  close: () => Promise<void>;
-}
-
-async function fakeServer(answer: (res: ServerResponse, counted: (n: number) => void) => void): Promise<FakeServer> {
-  let sent = 0;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
-    req.on('end', () => answer(res, (n) => (sent += n)));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    sent: () => sent,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function pushSetup(): { app: string; tokenFile: string; cacheDir: string } {
-  const dir = tempDir('push-answer');
-  const app = join(dir, 'rg.Cargo.lock');
-  copyFileSync(join(CARGO_CORPUS, 'ripgrep-2023-09-01.Cargo.lock'), app);
-  const tokenFile = join(dir, 'ci.token');
-  writeFileSync(tokenFile, `${newToken()}\n`);
-  return { app, tokenFile, cacheDir: tempDir('push-answer-cache') };
-}
 
 test('fleet push stops reading an answer past its limit: a server streaming without end does not fill the memory', async () => {
   const chunk = Buffer.alloc(1024 * 1024, 0x20);

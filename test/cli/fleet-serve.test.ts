@@ -299,3 +299,67 @@ test('fleet serve: an event whose webhook post failed is posted again when due, 
     await store.dispose();
   }
 });
+
+test('fleet serve --upload-memory: an upload past it waits, is answered 503 with Retry-After, and fleet push sends it again until there is room; a bad value exits 2', { skip: skips.sqlite, timeout: 120_000 }, async () => {
+  const store = await freshStore('sqlite');
+  try {
+    const fleet = (...args: string[]) => runCliAsync(['fleet', ...args, '--store', store.store], { cacheDir });
+    assert.equal((await fleet('init', '--db', RUSTSEC)).status, 0);
+    for (const bad of ['32', 'lots', '-1']) {
+      const r = await fleet('serve', '--upload-memory', bad);
+      assert.deepEqual([r.status, r.stderr], [2, `stowage: --upload-memory ${JSON.stringify(bad)}: expected a whole number of MiB, at least 64 (one upload's limit)\n`]);
+    }
+    const token = `stw_${randomBytes(32).toString('base64url')}`;
+    const dir = tempDir('fleet-serve-upload-memory');
+    const tokenFile = join(dir, 'seed.token');
+    writeFileSync(tokenFile, `${token}\n`);
+    const running = await serve(['--store', store.store, '--token-file', tokenFile, '--upload-memory', '64']);
+    try {
+      const port = Number(new URL(running.url).port);
+      // An upload of the largest size, its body never sent: the whole budget is reserved for it.
+      const held = connect(port, '127.0.0.1');
+      held.on('error', () => undefined);
+      await new Promise((resolve) => held.once('connect', resolve));
+      held.write(`POST /api/v1/apps/held/revisions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n{`);
+      // Not an SBOM: taken before the held upload reserves its room, it is answered 400 at once; after, 503.
+      let busy: Response | null = null;
+      for (let i = 0; i < 100 && busy === null; i++) {
+        const probe = await fetch(`${running.url}/api/v1/apps/probe/revisions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"not":"an sbom"}' });
+        if (probe.status === 503) busy = probe;
+        else assert.equal(probe.status, 400, await probe.text());
+      }
+      assert.ok(busy, 'the held upload never took the room');
+      assert.equal(busy.headers.get('retry-after'), '5');
+      assert.deepEqual(await busy.json(), { error: 'the server holds as many uploads as it takes at once (67108864 bytes); nothing was stored: send it again in 5 seconds' });
+
+      // fleet push is answered 503 too, says so, and waits; once the held upload is gone it is stored.
+      const app = join(dir, 'rg.Cargo.lock');
+      writeFileSync(app, readFileSync(join(CARGO_CORPUS, 'ripgrep-2024-09-01.Cargo.lock')));
+      const pushing = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'stowage.cjs'), 'fleet', 'push', '--server', running.url, '--token-file', tokenFile, '--retry-for', '100', app], {
+        env: { ...process.env, NO_COLOR: '1', STOWAGE_CACHE_DIR: cacheDir, CI: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      pushing.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      const exited = new Promise<number | null>((resolve) => pushing.once('close', (code) => resolve(code)));
+      await new Promise<void>((resolve) => {
+        pushing.stderr.on('data', (c: Buffer) => {
+          err += c.toString();
+          if (err.includes('\n')) resolve();
+        });
+        void exited.then(() => resolve());
+      });
+      assert.match(err, /^stowage: http:\/\/127\.0\.0\.1:\d+: the fleet server refused the push \(503\): the server holds as many uploads as it takes at once \(67108864 bytes\); nothing was stored: send it again in 5 seconds; sending it again in \d+\.\d s \(attempt 2, /);
+      held.destroy();
+      const status = await exited;
+      assert.ok(status === 0 || status === 1, `${status}: ${err}`);
+      assert.match(out, /^added: rg sha256:[0-9a-f]{12} \(revision 1\)/);
+      assert.equal((await fleet('show', 'held')).status, 2, 'nothing stored of the held upload');
+    } finally {
+      assert.equal(await running.stop(), 0);
+    }
+  } finally {
+    await store.dispose();
+  }
+});

@@ -11,6 +11,7 @@ import { createToken } from '../../src/server/auth.js';
 import { EventFeed } from '../../src/server/event-feed.js';
 import { FleetDatabases } from '../../src/server/fleet-databases.js';
 import { openApiDocument } from '../../src/server/openapi.js';
+import { DEFAULT_UPLOAD_BUDGET, UploadBudget, type UploadBudgetOptions } from '../../src/server/upload-budget.js';
 import { schemaCheck, type JsonSchema, type SchemaCheck } from './json-schema.js';
 
 /**
@@ -33,12 +34,12 @@ export interface TestServer {
 export async function startServer(
   storeLocation: string,
   cacheRoot: string,
-  options: { publicRead?: boolean; trustProxy?: boolean; limits?: Partial<BodyLimits>; connections?: Partial<ConnectionLimits>; now?: () => Date } = {},
+  options: { publicRead?: boolean; trustProxy?: boolean; limits?: Partial<BodyLimits>; uploads?: Partial<UploadBudgetOptions>; connections?: Partial<ConnectionLimits>; now?: () => Date } = {},
 ): Promise<TestServer> {
   const store = await openFleetStore(storeLocation);
   const events = new EventFeed(store, 200);
   const databases = new FleetDatabases(store, { cacheRoot, fetch: 'auto' });
-  const deps: ServerDeps = { store, publicRead: options.publicRead === true, trustProxy: options.trustProxy === true, listenHost: '127.0.0.1', databases, events, limits: { ...DEFAULT_LIMITS, ...options.limits }, now: options.now ?? (() => new Date()) };
+  const deps: ServerDeps = { store, publicRead: options.publicRead === true, trustProxy: options.trustProxy === true, listenHost: '127.0.0.1', databases, events, limits: { ...DEFAULT_LIMITS, ...options.limits }, uploads: new UploadBudget({ ...DEFAULT_UPLOAD_BUDGET, ...options.uploads }), now: options.now ?? (() => new Date()) };
   // The connection limits `fleet serve` sets (src/cli/fleet/serve.ts), or those a test gives.
   const connections = { ...DEFAULT_CONNECTION_LIMITS, ...options.connections };
   const server = serve({ fetch: createServerApp(deps).fetch, hostname: '127.0.0.1', port: 0, serverOptions: httpServerOptions(connections) }) as Server;

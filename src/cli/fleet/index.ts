@@ -2,6 +2,8 @@ import { Option, type Command } from 'commander';
 import { SEVERITY_LEVELS } from '../../core/advisory.js';
 import { collect } from '../audit-options.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../server/connections.js';
+import { DEFAULT_UPLOAD_BUDGET } from '../../server/upload-budget.js';
+import { DEFAULT_RETRY_FOR_SECONDS } from './retry-for.js';
 import { ANALYSIS_STATES, JUSTIFICATIONS } from '../../sbom/cyclonedx-vex.js';
 
 /**
@@ -350,6 +352,10 @@ Exit codes: 0 written, 2 unknown application or revision, or the file cannot be 
         .option('--public-read', 'reads need no token (writes still do)')
         .option('--sync-every <duration>', 'run fleet sync on a schedule inside the server: 90s, 15m, 2h, 1d')
         .option('--trust-proxy', 'behind a TLS-terminating reverse proxy: take X-Forwarded-Proto: https as the request\'s scheme (the sign-in cookie is then Secure); without it the header is ignored')
+        .option(
+          '--upload-memory <mib>',
+          `MiB of upload bodies held at once across requests, at least 64 (one upload's limit); an upload that does not fit waits ${DEFAULT_UPLOAD_BUDGET.waitMs / 1000} s for room, then is answered 503 with Retry-After (fleet push sends it again) (default: ${DEFAULT_UPLOAD_BUDGET.bytes / (1024 * 1024)})`,
+        )
         .option('--connections-per-client <n>', `connections one client address (an IPv6 /64) holds at once, past which a new one is closed at once; 0: no cap (behind a reverse proxy, whose address every connection has) (default: ${DEFAULT_CONNECTION_LIMITS.perClient})`)
         .addHelpText(
           'after',
@@ -379,6 +385,10 @@ Exit codes: 0 stopped by SIGINT/SIGTERM, 2 the server could not start (no fleet,
       .requiredOption('--server <url>', 'the fleet server (http://HOST:PORT/)')
       .option('--token-file <file>', `a file holding the token on its first line (default: $STOWAGE_TOKEN)`)
       .option('--name <name>', 'the application\'s name (default: the directory\'s or the file\'s NAME)')
+      .option(
+        '--retry-for <seconds>',
+        `while the server answers 503 (busy) or 429, or the connection is refused or cut, send the push again (after its Retry-After, with backoff and jitter, one stderr line per wait) for at most SECONDS; 0: once (default: ${DEFAULT_RETRY_FOR_SECONDS})`,
+      )
       .addHelpText(
         'after',
         `
@@ -388,7 +398,8 @@ Examples:
   stowage fleet push --server http://127.0.0.1:8080/ --format json build/app.tar.zst
 
 Exit codes: 0 recorded and nothing fails the policy, 1 a finding fails the policy, 2 the push could
-not be done (unreadable input, no token, the server refused it or cannot be reached).`,
+not be done (unreadable input, no token, the server refused it, or was busy or unreachable for
+all of --retry-for).`,
       )
       .action(lazy(async () => (await import('./push.js')).fleetPush)),
   );

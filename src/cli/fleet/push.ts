@@ -3,14 +3,15 @@ import { basename, dirname, relative, resolve } from 'node:path';
 import { paint, plural, styleFor, type HumanStyle } from '../../audit/report/human.js';
 import { findPolicyFile, readPolicyText } from '../../audit/policy.js';
 import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../../core/errors.js';
-import { isLoopbackHostname, readCapped } from '../../core/http.js';
+import { backoffMs, isLoopbackHostname, isTransientNetworkError, readCapped, retryAfterMs } from '../../core/http.js';
 import { jsonForTerminal, terminalText as t } from '../../core/terminal-text.js';
 import { appNameFor, appNameProblem } from '../../fleet/add.js';
 import { POLICY_DOCUMENT } from '../../fleet/evaluate.js';
 import { readApplication } from '../../inputs/application.js';
 import { readTokenFile } from '../../server/auth.js';
 import { ENTRY_FIELD } from '../../server/upload.js';
-import { stdoutStream, writeStdout } from '../output.js';
+import { stdoutStream, writeStderr, writeStdout } from '../output.js';
+import { parseRetryFor } from './retry-for.js';
 
 /**
  * `stowage fleet push`: a CI step that records a build in a fleet server and gates it. The
@@ -24,6 +25,8 @@ export interface FleetPushOptions {
   tokenFile?: string;
   name?: string;
   format: 'human' | 'json';
+  /** `--retry-for SECONDS` (retry-for.ts). */
+  retryFor?: string;
 }
 
 export const TOKEN_ENV = 'STOWAGE_TOKEN';
@@ -157,38 +160,98 @@ function parsePushAnswer(text: string, origin: string): PushAnswer {
   return doc as unknown as PushAnswer;
 }
 
-export async function fleetPush(path: string, opts: FleetPushOptions): Promise<number> {
-  const name = opts.name ?? appNameFor(path);
-  const problem = appNameProblem(name);
-  if (problem !== null) throw new StowageError(`${opts.name !== undefined ? '--name' : path}: ${problem}${opts.name === undefined ? '; name it with --name' : ''}`);
-  const url = apiUrl(opts.server, name);
-  const bearer = token(opts);
-  const { form } = await applicationDocuments(path);
+/** Statuses that ask the client to come back later: the server is busy (503) or rate limits (429). Every other 4xx or 5xx is final. */
+const RETRIED_STATUSES: ReadonlySet<number> = new Set([429, 503]);
+
+/** The first wait after a failed attempt, and the longest (the backoff doubles up to it). */
+const FIRST_WAIT_MS = 1_000;
+const LONGEST_WAIT_MS = 30_000;
+
+/** How the push is tried again (see sendPush); the clock, the sleep and the jitter may be given (tests). */
+export interface PushRetry {
+  /** From the first attempt's start, how long attempts and the waits between them may go on; 0: one attempt. */
+  forSeconds: number;
+  /** One line per wait (stderr): what was answered and when the next attempt comes. */
+  say: (line: string) => void;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+/** What one attempt came to: the server's answer, or the connection's failure and whether a retry may cure it. */
+type Attempt = { status: number; text: string; retryAfter: string | null } | { failure: string; transient: boolean };
+
+/** The `error` line of a JSON error answer, else `HTTP STATUS`. */
+function errorLine(status: number, text: string): string {
+  try {
+    const error = (JSON.parse(text) as { error?: unknown }).error;
+    if (typeof error === 'string') return error;
+  } catch {
+    // not JSON: the status says enough
+  }
+  return `HTTP ${status}`;
+}
+
+async function attemptPush(url: URL, bearer: string, form: FormData): Promise<Attempt> {
   let response: Response;
   try {
     response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${bearer}` }, body: form, redirect: 'error', signal: AbortSignal.timeout(10 * 60_000) });
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause;
-    throw new StowageError(`cannot reach the fleet server: ${errorMessage(cause ?? err)}`, url.origin);
+    return { failure: `cannot reach the fleet server: ${errorMessage(cause ?? err)}`, transient: isTransientNetworkError(err) };
   }
-  let text: string;
   try {
-    text = (await readCapped(response, url.origin, MAX_ANSWER_BYTES)).toString('utf8');
+    const text = (await readCapped(response, url.origin, MAX_ANSWER_BYTES)).toString('utf8');
+    return { status: response.status, text, retryAfter: response.headers.get('retry-after') };
   } catch (err) {
     if (err instanceof StowageError) throw new StowageError(`the fleet server's answer is over the ${MAX_ANSWER_BYTES}-byte limit of a push's answer; nothing more was read`, url.origin);
-    throw new StowageError(`the fleet server's answer broke off: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`, url.origin);
+    // Cut off mid-answer: sent again, a push already stored is answered "unchanged" with the same findings.
+    return { failure: `the fleet server's answer broke off: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`, transient: isTransientNetworkError(err) };
   }
-  if (!response.ok) {
-    let message = `HTTP ${response.status}`;
-    try {
-      const error = (JSON.parse(text) as { error?: unknown }).error;
-      if (typeof error === 'string') message = error;
-    } catch {
-      // not JSON: the status says enough
-    }
-    throw new StowageError(`the fleet server refused the push (${response.status}): ${message}`, url.origin);
+}
+
+const secondsText = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * POSTs the push, trying again while the server says it is busy (503) or rate limits (429) and
+ * while the connection is refused or cut (a restart, a deploy): after the server's Retry-After
+ * (seconds or an HTTP date) and never sooner than a capped exponential backoff with jitter, one
+ * stderr line per wait, for at most `retry.forSeconds` from the first attempt. Sending a push
+ * again is safe: the same documents make the same revision (a second store is "unchanged").
+ * Any other answer (201, 200, 4xx, other 5xx) ends it. Past the bound, or when the server asks for
+ * a wait that ends past it, one StowageError naming the server and the last answer.
+ */
+export async function sendPush(url: URL, bearer: string, form: FormData, retry: PushRetry): Promise<{ status: number; text: string }> {
+  const now = retry.now ?? Date.now;
+  const sleep = retry.sleep ?? ((ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms)));
+  const deadline = now() + retry.forSeconds * 1000;
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await attemptPush(url, bearer, form);
+    if ('status' in outcome && !RETRIED_STATUSES.has(outcome.status)) return outcome;
+    if ('failure' in outcome && !outcome.transient) throw new StowageError(outcome.failure, url.origin);
+    const last = 'status' in outcome ? `the fleet server refused the push (${outcome.status}): ${errorLine(outcome.status, outcome.text)}` : outcome.failure;
+    const asked = 'status' in outcome ? retryAfterMs(outcome.retryAfter, now()) : null;
+    const left = deadline - now();
+    const tried = `after ${attempt} attempt${attempt === 1 ? '' : 's'} (--retry-for ${retry.forSeconds})`;
+    if (left <= 0) throw new StowageError(`${last}; gave up ${tried}`, url.origin);
+    if (asked !== null && asked > left) throw new StowageError(`${last}; gave up ${tried}: it asks to be sent again in ${secondsText(asked)}, past the bound`, url.origin);
+    const wait = Math.min(left, backoffMs(attempt, { firstMs: FIRST_WAIT_MS, capMs: LONGEST_WAIT_MS, floorMs: asked, ...(retry.random ? { random: retry.random } : {}) }));
+    retry.say(`${url.origin}: ${last}; sending it again in ${secondsText(wait)} (attempt ${attempt + 1}, ${secondsText(left)} left of --retry-for ${retry.forSeconds})`);
+    await sleep(wait);
   }
-  const answer = parsePushAnswer(text, url.origin);
+}
+
+export async function fleetPush(path: string, opts: FleetPushOptions): Promise<number> {
+  const name = opts.name ?? appNameFor(path);
+  const problem = appNameProblem(name);
+  if (problem !== null) throw new StowageError(`${opts.name !== undefined ? '--name' : path}: ${problem}${opts.name === undefined ? '; name it with --name' : ''}`);
+  const url = apiUrl(opts.server, name);
+  const forSeconds = parseRetryFor(opts.retryFor);
+  const bearer = token(opts);
+  const { form } = await applicationDocuments(path);
+  const pushed = await sendPush(url, bearer, form, { forSeconds, say: (line) => writeStderr(`stowage: ${t(line)}\n`) });
+  if (pushed.status < 200 || pushed.status > 299) throw new StowageError(`the fleet server refused the push (${pushed.status}): ${errorLine(pushed.status, pushed.text)}`, url.origin);
+  const answer = parsePushAnswer(pushed.text, url.origin);
   writeStdout(opts.format === 'json' ? jsonForTerminal(JSON.stringify(answer, null, 2) + '\n') : renderPush(answer, styleFor(stdoutStream())));
   return answer.apps.some((a) => a.findings.some((f) => f.failsPolicy)) ? EXIT_FINDINGS : EXIT_OK;
 }

@@ -14,6 +14,7 @@ import { EventFeed } from '../../server/event-feed.js';
 import { FleetDatabases } from '../../server/fleet-databases.js';
 import { deliverWebhooks, syncNow } from '../../server/sync-now.js';
 import { WorkUnderWay } from '../../server/under-way.js';
+import { DEFAULT_UPLOAD_BUDGET, UploadBudget } from '../../server/upload-budget.js';
 import { fetchPolicyOf } from '../audit-options.js';
 import { parseInterval } from './interval.js';
 import { warn, writeStdout } from '../output.js';
@@ -26,6 +27,19 @@ export interface FleetServeOptions extends FleetDatabaseOptions {
   syncEvery?: string;
   trustProxy?: boolean;
   connectionsPerClient?: string;
+  uploadMemory?: string;
+}
+
+const MIB = 1024 * 1024;
+
+/** `--upload-memory MIB`: the bytes of upload bodies held at once; at least one upload's limit (64 MiB), or the largest would never be taken. */
+export function parseUploadMemory(given: string | undefined): number {
+  if (given === undefined) return DEFAULT_UPLOAD_BUDGET.bytes;
+  const least = Math.ceil(DEFAULT_LIMITS.uploadBytes / MIB);
+  if (!/^\d{1,7}$/.test(given) || Number(given) < least) {
+    throw new StowageError(`--upload-memory ${JSON.stringify(given)}: expected a whole number of MiB, at least ${least} (one upload's limit)`);
+  }
+  return Number(given) * MIB;
 }
 
 /** `--connections-per-client N`: 0 is no cap. */
@@ -83,6 +97,7 @@ export async function fleetServe(opts: FleetServeOptions): Promise<number> {
   const every = opts.syncEvery !== undefined ? parseInterval(opts.syncEvery) : null;
   const seed = opts.tokenFile !== undefined ? readTokenFile(opts.tokenFile) : null;
   const connections = { ...DEFAULT_CONNECTION_LIMITS, perClient: parseConnectionsPerClient(opts.connectionsPerClient) };
+  const uploads = new UploadBudget({ ...DEFAULT_UPLOAD_BUDGET, bytes: parseUploadMemory(opts.uploadMemory) });
   // PostgreSQL: a connection per request in flight, up to this many (a command needs two); more wait their turn in the pool.
   const store = await openFleetStore(opts.store, process.env, { connections: SERVER_CONNECTIONS });
   const events = new EventFeed(store);
@@ -95,7 +110,7 @@ export async function fleetServe(opts: FleetServeOptions): Promise<number> {
     await requireSettings(store);
     if (seed !== null && (await seedToken(store, seed, new Date()))) writeStdout(`stored the token of ${t(opts.tokenFile ?? '')} as "${SEEDED_TOKEN_NAME}"\n`);
     if ((await store.tokens()).every((k) => k.revokedAt !== null)) warn('the fleet has no token yet: every write will be refused (stowage fleet token create NAME)');
-    const deps: ServerDeps = { store, publicRead: opts.publicRead === true, trustProxy: opts.trustProxy === true, listenHost: host, databases, events, limits: DEFAULT_LIMITS, now: () => new Date(), underWay };
+    const deps: ServerDeps = { store, publicRead: opts.publicRead === true, trustProxy: opts.trustProxy === true, listenHost: host, databases, events, limits: DEFAULT_LIMITS, uploads, now: () => new Date(), underWay };
     const app = createServerApp(deps);
     // Every request is work under way until its handler has answered (a stream's body goes on after).
     server = serve({
