@@ -119,4 +119,11 @@ test('an asar entry that is both a directory and a link (or a file) is refused: 
     assert.equal(out.status, 2, `${what}: ${out.stderr}${out.stdout.slice(0, 2000)}`);
     assert.match(out.stderr.trim(), /^stowage: .*:opt\/Demo\/resources\/app\.asar: not a readable asar archive: entry "node_modules\/minimist" is both a directory \("files"\) and a (link|file): Electron reads it as the latter$/);
   }
+  // A directory asarUnpack left beside the archive, as @electron/asar writes it ({"files", "unpacked": true}), is still read.
+  const src = tempDir('asar-unpacked-dir');
+  writeFileSync(join(src, 'app.asar'), asarOf(header({ unpacked: true, files: { 'package.json': file(app.length + fake.length, real) } }), data));
+  const deb = buildDeb({ name: 'electron-demo', version: '1.0.0', fields: {}, files: { 'opt/Demo/resources/app.asar': join(src, 'app.asar') }, compression: 'gzip' });
+  const out = audit(deb);
+  assert.equal(out.status, 1, out.stderr);
+  assert.deepEqual(findings(auditReport(out.stdout)), MINIMIST_ADVISORIES.map((id) => `${deb}:opt/Demo/resources/app.asar/node_modules ${id} minimist@0.0.8`));
 });
