@@ -71,7 +71,12 @@ export function expandDirectoryGlob(base: string, pattern: string): string[] {
       // Zero directories, or one more and `**` again.
       todo.push([dir, at + 1]);
       for (const sub of below(dir)) todo.push([sub, at]);
-    } else if (typeof head === 'string') todo.push([join(dir, head), at + 1]);
+    } else if (typeof head === 'string') {
+      // Only into a directory that is there (as the glob crate and npm's glob step): a pattern of
+      // 200,000 literal names ("a/a/…") built a path of each length, 4 GB before running out of memory.
+      const sub = join(dir, head);
+      if (isDirectory(sub)) todo.push([sub, at + 1]);
+    }
     else for (const sub of below(dir)) if (head.test(sub.slice(dir.length + 1))) todo.push([sub, at + 1]);
   }
   return [...found];
@@ -115,6 +120,14 @@ export function globSegmentsMatch(segments: readonly GlobSegment[], parts: reado
     return ok;
   };
   return match(0, 0);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+  } catch {
+    return false;
+  }
 }
 
 function subdirectories(dir: string): string[] {

@@ -48,6 +48,12 @@ export function readAsar(bytes: Buffer, label: string): { files: ArchiveFile[]; 
       if (problem !== null) bad(`entry ${JSON.stringify(path)}: ${problem}`);
       if (typeof node !== 'object' || node === null) bad(`entry ${JSON.stringify(path)} is not an object`);
       const entry = node as { files?: unknown; link?: unknown; offset?: unknown; size?: unknown; unpacked?: unknown; executable?: unknown };
+      // Electron's archive reads "link" before "files" (Archive::Stat, GetFileInfo), and a file's
+      // bytes by "offset" and "size" whatever else the node holds: a node that is both is refused.
+      // (A directory of asarUnpack's is `{"files": …, "unpacked": true}` from @electron/asar: read.)
+      if (entry.files !== undefined && (entry.link !== undefined || entry.offset !== undefined || entry.size !== undefined)) {
+        bad(`entry ${JSON.stringify(path)} is both a directory ("files") and a ${entry.link !== undefined ? 'link' : 'file'}: Electron reads it as the latter`);
+      }
       if (entry.files !== undefined) {
         pending.push({ dir: path, node });
         continue;

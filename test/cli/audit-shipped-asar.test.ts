@@ -32,6 +32,11 @@ function asar(files: Record<string, string>): Buffer {
     data.push(bytes);
     offset += bytes.length;
   }
+  return asarOf(root, Buffer.concat(data));
+}
+
+/** An asar archive of a header as given and the files' bytes. */
+function asarOf(root: unknown, data: Buffer): Buffer {
   const string = Buffer.from(json(root));
   const padded = Buffer.concat([string, Buffer.alloc((4 - (string.length % 4)) % 4)]);
   const header = Buffer.alloc(8);
@@ -40,7 +45,7 @@ function asar(files: Record<string, string>): Buffer {
   const size = Buffer.alloc(8);
   size.writeUInt32LE(4, 0);
   size.writeUInt32LE(header.length + padded.length, 4);
-  return Buffer.concat([size, header, padded, ...data]);
+  return Buffer.concat([size, header, padded, data]);
 }
 
 const APP = asar({
@@ -85,4 +90,40 @@ test('an image holding an app.asar is read likewise; one whose header lies past 
   const refused = audit(truncated);
   assert.equal(refused.status, 2, refused.stderr);
   assert.match(refused.stderr.trim(), /^stowage: .*:opt\/Demo\/resources\/app\.asar: not a readable asar archive: file "node_modules\/(minimist|left-pad)\/package\.json" lies past the archive's end \(truncated\)$/);
+});
+
+test('an asar entry that is both a directory and a link (or a file) is refused: Electron follows the link (reads the file) where its "files" were read', () => {
+  // node_modules/minimist lists a package.json of 1.2.8, and links to lib/mm, minimist 0.0.8:
+  // Electron's archive reads "link" first (Archive::Stat, Archive::GetFileInfo), so require('minimist')
+  // loads 0.0.8 from lib/mm, which lead never saw as a package (exit 0, minimist 1.2.8 audited).
+  const fake = Buffer.from(json({ name: 'minimist', version: '1.2.8' }));
+  const real = Buffer.from(json({ name: 'minimist', version: '0.0.8' }));
+  const app = Buffer.from(json({ name: 'electron-demo', version: '1.0.0', main: 'main.js' }));
+  const file = (at: number, bytes: Buffer): object => ({ size: bytes.length, offset: String(at) });
+  const header = (minimist: object): unknown => ({
+    files: {
+      'package.json': file(0, app),
+      node_modules: { files: { minimist } },
+      lib: { files: { mm: { files: { 'package.json': file(app.length + fake.length, real) } } } },
+    },
+  });
+  const data = Buffer.concat([app, fake, real]);
+  for (const [what, minimist] of [
+    ['a link', { link: 'lib/mm', files: { 'package.json': file(app.length, fake) } }],
+    ['a file', { size: 3, offset: '0', files: { 'package.json': file(app.length, fake) } }],
+  ] as const) {
+    const src = tempDir('asar-mixed');
+    writeFileSync(join(src, 'app.asar'), asarOf(header(minimist), data));
+    const deb = buildDeb({ name: 'electron-demo', version: '1.0.0', fields: {}, files: { 'opt/Demo/resources/app.asar': join(src, 'app.asar') }, compression: 'gzip' });
+    const out = audit(deb);
+    assert.equal(out.status, 2, `${what}: ${out.stderr}${out.stdout.slice(0, 2000)}`);
+    assert.match(out.stderr.trim(), /^stowage: .*:opt\/Demo\/resources\/app\.asar: not a readable asar archive: entry "node_modules\/minimist" is both a directory \("files"\) and a (link|file): Electron reads it as the latter$/);
+  }
+  // A directory asarUnpack left beside the archive, as @electron/asar writes it ({"files", "unpacked": true}), is still read.
+  const src = tempDir('asar-unpacked-dir');
+  writeFileSync(join(src, 'app.asar'), asarOf(header({ unpacked: true, files: { 'package.json': file(app.length + fake.length, real) } }), data));
+  const deb = buildDeb({ name: 'electron-demo', version: '1.0.0', fields: {}, files: { 'opt/Demo/resources/app.asar': join(src, 'app.asar') }, compression: 'gzip' });
+  const out = audit(deb);
+  assert.equal(out.status, 1, out.stderr);
+  assert.deepEqual(findings(auditReport(out.stdout)), MINIMIST_ADVISORIES.map((id) => `${deb}:opt/Demo/resources/app.asar/node_modules ${id} minimist@0.0.8`));
 });
