@@ -204,7 +204,11 @@ export function decideLicenses(
     // the application's own source.
     if (!found && pkg.source.kind === 'other') continue;
     const license = override(overrides, pkg.name, pkg.version) ?? (isPatchedPathCrate(pkg) ? local.get(key) : undefined) ?? found?.license ?? null;
-    if (license === null) {
+    if (license === null && isPatchedPathCrate(pkg)) {
+      // Not the application's own code: a copy of a third-party crate, whose licence is its own
+      // (a copy patched in from a Cargo configuration is not read: --license says it).
+      missing.push(`${pkg.name} ${pkg.version} (a [patch] path copy of the crate: no licence found in its Cargo.toml in the project; give it with --license ${pkg.name}=EXPR)`);
+    } else if (license === null) {
       const declared = found?.declared;
       missing.push(`${pkg.name} ${pkg.version} (${declared ? `"${declared}" is not SPDX` : 'declares no licence'})`);
     } else {
@@ -342,11 +346,8 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   });
   // The application's own workspace members and path packages: their sources are the application's, their licences may not be.
   const local = localPackageLicenses(projectDir, app, builtGraphs, (n, v) => override(overrides, n, v));
-  // A [patch] path copy that states no licence is, like any local package, under the application's.
   const localByKey = new Map(local.licenses.map((l) => [licenseKey(l.ecosystem, l.name, l.version), l.license]));
-  const ownLicenses = new Map(appLicense.license === null ? [] : onLinux.filter(isPatchedPathCrate).map((p) => [licenseKey(p.ecosystem, p.name, p.version), appLicense.license as string]));
-  for (const [key, value] of localByKey) ownLicenses.set(key, value);
-  const decided = decideLicenses(onLinux, vendored, overrides, ownLicenses);
+  const decided = decideLicenses(onLinux, vendored, overrides, localByKey);
   for (const lib of decided.bundled) {
     const platform = platformOf(lib);
     const arch = platform === null ? null : rpmArchCondition(platform.cpu);

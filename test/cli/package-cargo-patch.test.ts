@@ -6,7 +6,7 @@
  * Before, every path crate was taken for the application's own code and the spec declared none.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
@@ -18,8 +18,8 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 const cacheDir = join(scratch, 'cache');
 const db = unrelatedRustsecAdvisoryDb(join(scratch, 'db'));
 
-function packageRpm(root: string, out: string): { status: number; stdout: string; stderr: string } {
-  return runCli(['package', 'rpm', join(root, 'app'), '--db', db, '--no-fetch', '-o', out], {
+function packageRpm(root: string, out: string, ...args: string[]): { status: number; stdout: string; stderr: string } {
+  return runCli(['package', 'rpm', join(root, 'app'), '--db', db, '--no-fetch', '-o', out, ...args], {
     cacheDir,
     env: { SOURCE_DATE_EPOCH: '1700000000', CARGO_HOME: ownCargoHome(root) },
   });
@@ -58,13 +58,17 @@ test('a [patch] path copy of a crate is declared bundled(crate(NAME)) = VERSION,
   assert.match(licenses, /^crate hex 0\.4\.3: MIT OR Apache-2\.0$/m);
 });
 
-test("a [patch] path copy that states no licence is declared bundled under the application's licence", () => {
+test('a [patch] path copy whose licence is not found is refused naming it (it is no code of the application), and --license gives it', () => {
   const root = licensedApp(null);
   after(() => rmSync(root, { recursive: true, force: true }));
   const out = join(root, 'out');
-  const made = packageRpm(root, out);
+  const refused = packageRpm(root, out);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /hex 0\.4\.3 \(a \[patch\] path copy of the crate: no licence found in its Cargo\.toml in the project; give it with --license hex=EXPR\)/);
+  assert.equal(existsSync(out) ? readdirSync(out).length : 0, 0, 'nothing written');
+  const made = packageRpm(root, out, '--license', 'hex=MIT OR Apache-2.0');
   assert.equal(made.status, 0, made.stderr);
   const text = spec(out);
   assert.match(text, /^Provides:\s*bundled\(crate\(hex\)\) = 0\.4\.3$/m);
-  assert.equal(/^License:\s*(.*)$/m.exec(text)?.[1], 'MIT');
+  assert.match(/^License:\s*(.*)$/m.exec(text)?.[1] ?? '', /Apache-2\.0/);
 });
