@@ -207,7 +207,7 @@ export function decideLicenses(
     if (license === null && isPatchedPathCrate(pkg)) {
       // Not the application's own code: a copy of a third-party crate, whose licence is its own
       // (a copy patched in from a Cargo configuration is not read: --license says it).
-      missing.push(`${pkg.name} ${pkg.version} (a [patch] path copy of the crate: no licence found in its Cargo.toml in the project; give it with --license ${pkg.name}=EXPR)`);
+      missing.push(`${pkg.name} ${pkg.version} (a [patch] path copy of the crate: no licence found in its Cargo.toml in the project)`);
     } else if (license === null) {
       const declared = found?.declared;
       missing.push(`${pkg.name} ${pkg.version} (${declared ? `"${declared}" is not SPDX` : 'declares no licence'})`);
