@@ -8,6 +8,7 @@ import { parseRustsecAdvisory } from './rustsec.js';
 import { readZipEntries } from './zip.js';
 import { MAX_ADVISORY_BYTES, advisoryTooLarge, type DatabaseFiles } from './database-files.js';
 import { timestampMs } from '../core/timestamp.js';
+import { evaluationTime } from '../core/clock.js';
 import { compareText } from '../core/compare-text.js';
 import { lockfileNameKey } from '../ecosystems/package-names.js';
 
@@ -27,8 +28,8 @@ class AdvisoryCollector {
   toolchainAdvisories = 0;
   newestDate: string | null = null;
   private newestMs = -Infinity;
-  /** The wall clock (as caching keeps it) and a day of leeway for clocks and time zones. */
-  private readonly latestPlausible = Date.now() + 24 * 60 * 60 * 1000;
+  /** The clock audits are evaluated at (STOWAGE_NOW, else the wall clock) and a day of leeway for clocks and time zones. */
+  private readonly latestPlausible = evaluationTime().getTime() + 24 * 60 * 60 * 1000;
   private readonly hash = createHash('sha256');
   private readonly seen = new Map<string, { origin: string; package: string }>();
 

@@ -66,6 +66,14 @@ function postTarget(target: string): { url: string; authorization: string | null
 const FIRST_RETRY_MS = 30_000;
 const LONGEST_WAIT_MS = 6 * 60 * 60 * 1000;
 
+/**
+ * How long a delivered event's outbox row is kept (its attempts, when it was delivered: for
+ * `deliveries()` diagnostics); older ones are deleted as later deliveries are recorded, so the
+ * outbox holds what is queued and a week of what was sent, not every event ever posted. The
+ * events themselves are kept (GET /events resumes from them).
+ */
+export const DELIVERED_KEPT_MS = 7 * 24 * 60 * 60 * 1000;
+
 /** 30 s after the first failure, doubling, at most six hours apart. */
 export function retryDelayMs(failedAttempts: number): number {
   return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, failedAttempts - 1), LONGEST_WAIT_MS);
@@ -120,7 +128,8 @@ export async function deliverDueEvents(store: FleetStore, options: DeliveryOptio
       if (!(await store.claimDelivery(delivery, lease))) continue;
       const failure = await attempt(delivery, settings, rename, post, timeoutMs, now());
       if (failure === null) {
-        await store.deliveryDone(delivery, now().toISOString());
+        const at = now();
+        await store.deliveryDone(delivery, at.toISOString(), new Date(at.getTime() - DELIVERED_KEPT_MS).toISOString());
         report.delivered++;
         continue;
       }

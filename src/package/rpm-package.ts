@@ -10,6 +10,7 @@ import type { ToolLimits } from '../core/run-tool.js';
 import type { AuditResult } from '../audit/audit.js';
 import { type AuditSettings } from '../audit/run.js';
 import { readApplication } from '../inputs/application.js';
+import { isPatchedPathCrate } from '../ecosystems/formats.js';
 import { depV0Packages, encodeDepV0 } from '../inputs/binary/dep-v0.js';
 import type { DownloadProgress } from '../vendoring/download.js';
 import { type VendorManifest } from '../inputs/vendor-manifest.js';
@@ -137,14 +138,18 @@ export function applicationLicense(app: ApplicationManifest, overrides: Readonly
   return { license: null, problem: `${app.name} ${app.version} (the application: no license in ${basename(app.path)})` };
 }
 
-/** The packages of the graphs the application's build compiles: its registry and git packages but development-only ones. */
+/**
+ * The packages of the graphs the application's build compiles: its registry and git packages,
+ * and the path crates a `[patch]` builds in place of a registry or git crate (a copy of that
+ * crate, bundled as it is: isPatchedPathCrate), but development-only ones.
+ */
 export function builtPackages(graphs: readonly DependencyGraph[]): Package[] {
   const out = new Map<string, Package>();
   for (const graph of graphs) {
     const roots = new Set(graph.roots);
     for (const pkg of graph.packages) {
       if (roots.has(pkg.id) || pkg.flags?.dev === true) continue;
-      if (pkg.source.kind !== 'registry' && pkg.source.kind !== 'git' && pkg.source.kind !== 'other') continue;
+      if (pkg.source.kind !== 'registry' && pkg.source.kind !== 'git' && pkg.source.kind !== 'other' && !isPatchedPathCrate(pkg)) continue;
       const key = licenseKey(pkg.ecosystem, pkg.name, pkg.version);
       if (!out.has(key)) out.set(key, pkg);
     }
@@ -179,21 +184,31 @@ export function bundledPackages(graphs: readonly DependencyGraph[]): Package[] {
   });
 }
 
-/** Every bundled library with its licence, or the list of those without one. */
+/**
+ * Every bundled library with its licence, or the list of those without one. `local` gives the
+ * licences of packages the vendor archive does not carry because the project's tree does (a
+ * `[patch]` path copy of a crate), by licenseKey: from their own manifests (localPackageLicenses).
+ */
 export function decideLicenses(
   packages: readonly Package[],
   vendored: ReadonlyMap<string, VendoredLicense>,
   overrides: ReadonlyMap<string, string>,
+  local: ReadonlyMap<string, string> = new Map(),
 ): { bundled: BundledLibrary[]; missing: string[] } {
   const bundled: BundledLibrary[] = [];
   const missing: string[] = [];
   for (const pkg of packages) {
-    const found = vendored.get(licenseKey(pkg.ecosystem, pkg.name, pkg.version));
+    const key = licenseKey(pkg.ecosystem, pkg.name, pkg.version);
+    const found = vendored.get(key);
     // A package the lockfile names but the archive does not carry (an npm `file:` tarball) is
     // the application's own source.
     if (!found && pkg.source.kind === 'other') continue;
-    const license = override(overrides, pkg.name, pkg.version) ?? found?.license ?? null;
-    if (license === null) {
+    const license = override(overrides, pkg.name, pkg.version) ?? (isPatchedPathCrate(pkg) ? local.get(key) : undefined) ?? found?.license ?? null;
+    if (license === null && isPatchedPathCrate(pkg)) {
+      // Not the application's own code: a copy of a third-party crate, whose licence is its own
+      // (a copy patched in from a Cargo configuration is not read: --license says it).
+      missing.push(`${pkg.name} ${pkg.version} (a [patch] path copy of the crate: no licence found in its Cargo.toml in the project)`);
+    } else if (license === null) {
       const declared = found?.declared;
       missing.push(`${pkg.name} ${pkg.version} (${declared ? `"${declared}" is not SPDX` : 'declares no licence'})`);
     } else {
@@ -329,14 +344,15 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
     const platform = platformOf(pkg);
     return platform === null || installsOnLinux(platform);
   });
-  const decided = decideLicenses(onLinux, vendored, overrides);
+  // The application's own workspace members and path packages: their sources are the application's, their licences may not be.
+  const local = localPackageLicenses(projectDir, app, builtGraphs, (n, v) => override(overrides, n, v));
+  const localByKey = new Map(local.licenses.map((l) => [licenseKey(l.ecosystem, l.name, l.version), l.license]));
+  const decided = decideLicenses(onLinux, vendored, overrides, localByKey);
   for (const lib of decided.bundled) {
     const platform = platformOf(lib);
     const arch = platform === null ? null : rpmArchCondition(platform.cpu);
     if (arch !== null) lib.arch = arch;
   }
-  // The application's own workspace members and path packages: their sources are the application's, their licences may not be.
-  const local = localPackageLicenses(projectDir, app, builtGraphs, (n, v) => override(overrides, n, v));
   const missing = [...(appLicense.problem ? [appLicense.problem] : []), ...local.problems, ...decided.missing];
   if (missing.length > 0) throw new MissingLicenses(missing);
   const license = combineLicenses([appLicense.license as string, ...local.licenses.map((l) => l.license), ...decided.bundled.map((b) => b.license)]);
@@ -361,7 +377,6 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
 
   // The SBOM describes every locked package, each with the licence its vendored sources state.
   const sbomLicenses = new Map<string, string | null>();
-  const localByKey = new Map(local.licenses.map((l) => [licenseKey(l.ecosystem, l.name, l.version), l.license]));
   for (const graph of graphs) {
     for (const pkg of graph.packages) {
       const key = licenseKey(pkg.ecosystem, pkg.name, pkg.version);

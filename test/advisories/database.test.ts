@@ -588,3 +588,28 @@ test("a directory's date is its newest record's as an instant, and a record date
   assert.equal(db.revisionDate, '2024-05-01T09:00:00.5Z');
   db.index.close();
 });
+
+test('a record dated past tomorrow is judged by the clock audits are evaluated at (STOWAGE_NOW), not the wall clock', async () => {
+  const dir = join(tempDir('db-newest-now'), 'db');
+  mkdirSync(dir, { recursive: true });
+  const record = (id: string, modified: string): string =>
+    JSON.stringify({ id, modified, affected: [{ package: { ecosystem: 'crates.io', name: id.toLowerCase() }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }] }] }] });
+  writeFileSync(join(dir, 'a.json'), record('TEST-A', '2024-05-01T09:00:00Z'));
+  writeFileSync(join(dir, 'b.json'), record('TEST-B', '2099-01-01T00:00:00Z'));
+  const open = async (now: string): Promise<string | null> => {
+    const saved = process.env.STOWAGE_NOW;
+    process.env.STOWAGE_NOW = now;
+    try {
+      const db = await openDatabase(parseDatabaseSpec(dir), { cacheRoot: tempDir('db-newest-now-cache'), fetch: 'auto' });
+      db.index.close();
+      return db.revisionDate;
+    } finally {
+      if (saved === undefined) delete process.env.STOWAGE_NOW;
+      else process.env.STOWAGE_NOW = saved;
+    }
+  };
+  // Evaluated as of mid-2099, a record of January 2099 is a real change, not one dated in the future.
+  assert.equal(await open('2099-06-01'), '2099-01-01T00:00:00Z');
+  // As of 2098, it is dated past tomorrow: left out.
+  assert.equal(await open('2098-06-01'), '2024-05-01T09:00:00Z');
+});

@@ -84,6 +84,45 @@ for (const kind of STORE_KINDS) {
     }
   });
 
+  test(`${kind}: a delivered event's outbox row is deleted a week after its delivery, an undelivered one and the events never`, { skip: await skipUnless(kind) }, async () => {
+    const fresh = await freshStore(kind);
+    const store = await openFleetStore(fresh.store);
+    try {
+      await store.putSettings({ databases: [], webhook: { url: 'http://127.0.0.1:9/hook', secretFile: null }, failOn: null }, '2026-12-01T00:00:00.000Z');
+      const settings = await store.settings();
+      let up = true;
+      const fetchImpl = (async () => new Response(null, { status: up ? 204 : 503 })) as unknown as typeof fetch;
+      const deliver = (at: string): ReturnType<typeof deliverDueEvents> => deliverDueEvents(store, { fetchImpl, now: () => new Date(at) });
+      const record = (part: number, at: string): Promise<number> => store.transaction((tx) => recordEvent(tx, settings, 'sync', { schemaVersion: 1, part }, at));
+      const outbox = async (): Promise<string[]> => (await store.deliveries()).map((d) => `${(JSON.parse(d.body) as { part: number }).part} ${d.deliveredAt ?? 'queued'}`);
+
+      await record(1, '2026-12-01T00:00:00.000Z');
+      assert.equal((await deliver('2026-12-01T00:00:01.000Z')).delivered, 1);
+      // Down: the second event stays queued, however long.
+      up = false;
+      await record(2, '2026-12-01T01:00:00.000Z');
+      assert.equal((await deliver('2026-12-01T01:00:01.000Z')).failures.length, 1);
+      up = true;
+      // Six days on: the first delivery is kept.
+      await record(3, '2026-12-07T00:00:00.000Z');
+      assert.equal((await deliver('2026-12-07T00:00:01.000Z')).delivered, 2);
+      assert.deepEqual(await outbox(), ['1 2026-12-01T00:00:01.000Z', '2 2026-12-07T00:00:01.000Z', '3 2026-12-07T00:00:01.000Z']);
+      // Past a week after it: deleted as the next delivery is recorded; the later ones are kept.
+      up = false;
+      await record(4, '2026-12-09T00:00:00.000Z');
+      assert.equal((await deliver('2026-12-09T00:00:01.000Z')).failures.length, 1, 'a failed delivery prunes nothing');
+      assert.equal((await outbox()).length, 4);
+      up = true;
+      assert.equal((await deliver('2026-12-09T00:01:00.000Z')).delivered, 1);
+      assert.deepEqual(await outbox(), ['2 2026-12-07T00:00:01.000Z', '3 2026-12-07T00:00:01.000Z', '4 2026-12-09T00:01:00.000Z']);
+      // Every event is still there for GET /events to resume from.
+      assert.deepEqual((await store.eventsAfter(0, 100)).map((e) => (JSON.parse(e.body) as { part: number }).part), [1, 2, 3, 4]);
+    } finally {
+      await store.close();
+      await fresh.dispose();
+    }
+  });
+
   test(`${kind}: large events are read for delivery a few at a time (about 1 MiB of stored bodies), every one still posted once, in order`, { skip: await skipUnless(kind) }, async () => {
     const fresh = await freshStore(kind);
     const store = await openFleetStore(fresh.store);

@@ -1027,12 +1027,12 @@ export class SqlFleetStore implements FleetStore {
     return changed === 1;
   }
 
-  async deliveryDone(d: OutboxDelivery, at: string): Promise<void> {
-    await this.sql.run(`UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE event_id = ? AND target = ?`, [
-      at,
-      d.eventId,
-      d.target,
-    ]);
+  async deliveryDone(d: OutboxDelivery, at: string, pruneBefore: string): Promise<void> {
+    await this.transaction(async (tx) => {
+      const { sql } = tx as SqlFleetStore;
+      await sql.run(`UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE event_id = ? AND target = ?`, [at, d.eventId, d.target]);
+      await sql.run(`DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?`, [pruneBefore]);
+    });
   }
 
   async deliveryFailed(d: OutboxDelivery, nextAttemptAt: string, error: string): Promise<void> {

@@ -313,7 +313,12 @@ export interface FleetStore {
    * there), so two processes never post the same event at once; false when another took it.
    */
   claimDelivery(d: OutboxDelivery, leaseUntil: string): Promise<boolean>;
-  deliveryDone(d: OutboxDelivery, at: string): Promise<void>;
+  /**
+   * Marks a delivery done at `at` and, in the same transaction, deletes the outbox rows of
+   * deliveries done before `pruneBefore` (never an undelivered one, never an event: GET /events
+   * resumes from the events table).
+   */
+  deliveryDone(d: OutboxDelivery, at: string, pruneBefore: string): Promise<void>;
   deliveryFailed(d: OutboxDelivery, nextAttemptAt: string, error: string): Promise<void>;
   /** Every delivery of every event, for `fleet` diagnostics and tests. */
   deliveries(): Promise<(OutboxDelivery & { deliveredAt: string | null; lastError: string | null })[]>;

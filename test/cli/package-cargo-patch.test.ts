@@ -1,0 +1,74 @@
+/**
+ * `stowage package rpm` of an application whose Cargo.lock builds a crate from a `[patch]` path
+ * copy (test/support/cargo-patch-app.ts: crates.io's hex 0.4.3 built from app/vendor/hex). The
+ * copy is that crate, bundled into the binary as crates.io's would be: Fedora's bundling
+ * guideline wants its `Provides: bundled(crate(hex)) = 0.4.3`, as security trackers look for it.
+ * Before, every path crate was taken for the application's own code and the spec declared none.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
+import { HEX_COPY, HEX_PATCH, ownCargoHome, patchedHexApp, PATCH_APP_MANIFEST } from '../support/cargo-patch-app.js';
+import { runCli, tempDir, tempTree } from '../support/shared.js';
+
+const scratch = tempDir('package-cargo-patch');
+after(() => rmSync(scratch, { recursive: true, force: true }));
+const cacheDir = join(scratch, 'cache');
+const db = unrelatedRustsecAdvisoryDb(join(scratch, 'db'));
+
+function packageRpm(root: string, out: string, ...args: string[]): { status: number; stdout: string; stderr: string } {
+  return runCli(['package', 'rpm', join(root, 'app'), '--db', db, '--no-fetch', '-o', out, ...args], {
+    cacheDir,
+    env: { SOURCE_DATE_EPOCH: '1700000000', CARGO_HOME: ownCargoHome(root) },
+  });
+}
+
+function spec(out: string): string {
+  const name = readdirSync(out).find((f) => f.endsWith('.spec'));
+  assert.ok(name !== undefined, `no spec in ${out}`);
+  return readFileSync(join(out, name), 'utf8');
+}
+
+/** The patched app with licences: the application MIT, the copy of hex as its Cargo.toml states (or none). */
+function licensedApp(hexLicense: string | null): string {
+  const appManifest = PATCH_APP_MANIFEST.replace('edition = "2021"\n', 'edition = "2021"\nlicense = "MIT"\ndescription = "app"\n');
+  const hexManifest = HEX_COPY['app/vendor/hex/Cargo.toml'] + (hexLicense === null ? '' : `license = ${JSON.stringify(hexLicense)}\n`);
+  return tempTree('package-cargo-patch-app', {
+    ...patchedHexApp(),
+    'app/Cargo.toml': appManifest + HEX_PATCH,
+    'app/vendor/hex/Cargo.toml': hexManifest,
+  });
+}
+
+test('a [patch] path copy of a crate is declared bundled(crate(NAME)) = VERSION, with the licence its Cargo.toml states', () => {
+  const root = licensedApp('MIT OR Apache-2.0');
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const out = join(root, 'out');
+  const made = packageRpm(root, out);
+  assert.equal(made.status, 0, made.stderr);
+  const text = spec(out);
+  assert.deepEqual(
+    text.split('\n').filter((line) => /^Provides:/.test(line)).map((line) => line.replace(/^Provides:\s*/, '')),
+    ['bundled(crate(hex)) = 0.4.3'],
+  );
+  assert.match(/^License:\s*(.*)$/m.exec(text)?.[1] ?? '', /Apache-2\.0/);
+  const licenses = readFileSync(join(out, readdirSync(out).find((f) => f.endsWith('-bundled-licenses.txt')) ?? ''), 'utf8');
+  assert.match(licenses, /^crate hex 0\.4\.3: MIT OR Apache-2\.0$/m);
+});
+
+test('a [patch] path copy whose licence is not found is refused naming it (it is no code of the application), and --license gives it', () => {
+  const root = licensedApp(null);
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const out = join(root, 'out');
+  const refused = packageRpm(root, out);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /hex 0\.4\.3 \(a \[patch\] path copy of the crate: no licence found in its Cargo\.toml in the project\); state each with --license/);
+  assert.equal(existsSync(out) ? readdirSync(out).length : 0, 0, 'nothing written');
+  const made = packageRpm(root, out, '--license', 'hex=MIT OR Apache-2.0');
+  assert.equal(made.status, 0, made.stderr);
+  const text = spec(out);
+  assert.match(text, /^Provides:\s*bundled\(crate\(hex\)\) = 0\.4\.3$/m);
+  assert.match(/^License:\s*(.*)$/m.exec(text)?.[1] ?? '', /Apache-2\.0/);
+});
