@@ -5,7 +5,7 @@ import { InputError, errorMessage } from '../../core/errors.js';
 import type { DependencyGraph } from '../../core/graph.js';
 import type { Package } from '../../core/package.js';
 
-/** Real package tarballs are far smaller; one past this is not read, and stays unverified. */
+/** Real package tarballs are far smaller; one past this is refused, not left unread (npm installs it all the same). */
 const MAX_TARBALL_BYTES = 512 * 1024 * 1024;
 
 /**
@@ -23,8 +23,11 @@ export async function readLocalTarballs(graph: DependencyGraph, recordFile?: (pa
     if (path === null) continue;
     const full = resolve(base, path);
     const st = statSync(full, { throwIfNoEntry: false });
-    if (st === undefined || !st.isFile() || st.size > MAX_TARBALL_BYTES) continue;
+    if (st === undefined || !st.isFile()) continue;
     const label = `file:${path}`;
+    if (st.size > MAX_TARBALL_BYTES) {
+      throw new InputError(graph.path, `${label}: the tarball is ${st.size} bytes, over ${MAX_TARBALL_BYTES}: not read, so which package npm installs from it is unknown`);
+    }
     const manifest = await tarballManifest(graph.path, full, label, recordFile);
     const problem = (what: string): never => {
       throw new InputError(graph.path, `entry ${pkg.alias ?? pkg.name} (${label}): ${what}; npm installs what the tarball holds`);
