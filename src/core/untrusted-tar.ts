@@ -103,6 +103,10 @@ export interface UntrustedTreeOptions extends UntrustedTarOptions {
 /** How many of a file's first bytes `keep` is shown: enough for any magic number. */
 export const KEEP_HEAD_BYTES = 4096;
 
+/** npm's caps on a package tarball, wherever one is read (a vendor archive's, a `file:` one in a project). */
+export const MAX_NPM_TARBALL_BYTES = 512 * 1024 * 1024;
+export const MAX_NPM_TARBALL_ENTRIES = 200_000;
+
 /** A symbolic link of a file system image: recorded, never followed. */
 export interface TreeLink {
   path: string;

@@ -4,7 +4,7 @@ import { StowageError, errorMessage } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
 import { digestsFromSri } from '../core/digest.js';
 import { isTomlTable } from '../core/toml-values.js';
-import { readUntrustedTar, readUntrustedTree, type ArchiveFile, type UntrustedTarOptions } from '../core/untrusted-tar.js';
+import { MAX_NPM_TARBALL_BYTES, MAX_NPM_TARBALL_ENTRIES, readUntrustedTar, readUntrustedTree, type ArchiveFile, type UntrustedTarOptions } from '../core/untrusted-tar.js';
 import { readZipEntries } from '../advisories/zip.js';
 
 /*
@@ -127,9 +127,6 @@ export function pnpmStoredManifestPath(indexPath: string, byPath: ReadonlyMap<st
   if (digest === undefined) return null;
   return pnpmContentPath(digest.hex, entry?.mode === 0o755 ? 0o755 : 0o644);
 }
-
-const MAX_NPM_TARBALL_BYTES = 512 * 1024 * 1024;
-const MAX_NPM_TARBALL_ENTRIES = 200_000;
 
 /**
  * The files of an npm tarball, read as npm extracts it: its one top directory (usually

@@ -1,10 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { unrelatedNpmAdvisoryDb } from '../support/advisory-fixtures.js';
-import { packTar } from '../support/hostile-tar.js';
+import { gzipBombTar, packTar } from '../support/hostile-tar.js';
 import { GHSA_NPM, runCli, tempDir } from '../support/shared.js';
 
 /*
@@ -290,6 +290,38 @@ test('a file: tarball in the project is read: the package it holds is the one au
   const fromYarn = auditWithTarball(yarn, { 'lodash-4.17.4.tgz': lodash }, 'yarn.lock');
   assert.equal(fromYarn.status, 2, fromYarn.stderr);
   assert.match(fromYarn.stderr, /yarn\.lock: entry lodash \(file:\.\/lodash-4\.17\.4\.tgz\): the lockfile says version 4\.17\.21 but the tarball holds lodash@4\.17\.4/);
+});
+
+test("a file: tarball is read with npm's caps, as a vendor archive's tarballs are: one that inflates past 512 MiB is refused, not held in memory", async () => {
+  // 513 MiB of zeros after the package.json: about half a MiB on disk. Read as any other
+  // archive was once read, it was held whole (under a 2 GiB cap) and the audit passed.
+  const bomb = await gzipBombTar([{ header: { name: 'package/package.json' }, data: JSON.stringify({ name: 'lodash', version: '4.17.4' }) }], {
+    name: 'package/zeros',
+    size: 513 * 1024 * 1024,
+  });
+  const lock = v3({ dependencies: { lodash: 'file:lodash-4.17.4.tgz' } }, { 'node_modules/lodash': { version: '4.17.4', resolved: 'file:lodash-4.17.4.tgz' } });
+  const r = auditWithTarball(lock, { 'lodash-4.17.4.tgz': bomb });
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('days old'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0] ?? '', /package-lock\.json: file:lodash-4\.17\.4\.tgz: cannot read the tarball: .*entry "package\/zeros": the archive expands past 536870912 bytes/);
+  assert.deepEqual(r.names, [], "no report");
+});
+
+test('a file: tarball too large to read is refused, not left unread: the lockfile cannot vouch for what it holds', () => {
+  // A sparse plain tar of 513 MiB: the version the lockfile records (4.17.21) is not the one
+  // it holds (4.17.4), and a tarball passed over for its size used to let the audit pass.
+  const dir = tempDir('cli-npm-large-tarball');
+  const lock = v3({ dependencies: { lodash: 'file:lodash.tar' } }, { 'node_modules/lodash': { version: '4.17.21', resolved: 'file:lodash.tar' } });
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(lock));
+  writeFileSync(join(dir, 'lodash.tar'), '');
+  truncateSync(join(dir, 'lodash.tar'), 513 * 1024 * 1024);
+  const r = runCli(['audit', '--format', 'json', join(dir, 'package-lock.json'), '--db', GHSA_NPM], { cacheDir });
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('days old'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0] ?? '', /package-lock\.json: file:lodash\.tar: the tarball is 537919488 bytes, over 536870912: not read, so which package npm installs from it is unknown$/);
+  assert.equal(r.stdout, '');
 });
 
 test('yarn.lock: a `resolved` that is a path is a tarball on disk whatever the range, and so is a file: key without one (yarn 1.22.22 installs lodash 4.17.4 from both)', async () => {

@@ -5,7 +5,7 @@ import { InputError, errorMessage } from '../../core/errors.js';
 import type { DependencyGraph } from '../../core/graph.js';
 import type { Package } from '../../core/package.js';
 
-/** Real package tarballs are far smaller; one past this is not read, and stays unverified. */
+/** Real package tarballs are far smaller; one past this is refused, not left unread (npm installs it all the same). */
 const MAX_TARBALL_BYTES = 512 * 1024 * 1024;
 
 /**
@@ -23,8 +23,11 @@ export async function readLocalTarballs(graph: DependencyGraph, recordFile?: (pa
     if (path === null) continue;
     const full = resolve(base, path);
     const st = statSync(full, { throwIfNoEntry: false });
-    if (st === undefined || !st.isFile() || st.size > MAX_TARBALL_BYTES) continue;
+    if (st === undefined || !st.isFile()) continue;
     const label = `file:${path}`;
+    if (st.size > MAX_TARBALL_BYTES) {
+      throw new InputError(graph.path, `${label}: the tarball is ${st.size} bytes, over ${MAX_TARBALL_BYTES}: not read, so which package npm installs from it is unknown`);
+    }
     const manifest = await tarballManifest(graph.path, full, label, recordFile);
     const problem = (what: string): never => {
       throw new InputError(graph.path, `entry ${pkg.alias ?? pkg.name} (${label}): ${what}; npm installs what the tarball holds`);
@@ -54,15 +57,28 @@ const INSTALLS_CARRIED_PACKAGES = /^(?:package-lock\.json|npm-shrinkwrap\.json|y
  * partial inventories are allowed), as it does a git package without a version.
  */
 function addCarriedPackages(graph: DependencyGraph, pkg: Package, label: string, carried: readonly CarriedPackage[]): void {
+  // Indexed once: a tarball may carry hundreds of thousands of manifests, and a search of the
+  // graph for each made reading it quadratic (32,000 took minutes).
+  const listedByKey = new Map<string, Package>();
+  for (const p of graph.packages) {
+    if (p.ecosystem === 'npm' && p.alias === undefined && !listedByKey.has(`${p.name}@${p.version}`)) listedByKey.set(`${p.name}@${p.version}`, p);
+  }
+  const ids = new Set(graph.packages.map((p) => p.id));
+  const targets = new Set(graph.edges.filter((e) => e.from === pkg.id).map((e) => e.to));
   for (const { path, name, version } of carried) {
-    const listed = version === '' ? undefined : graph.packages.find((p) => p.ecosystem === 'npm' && p.name === name && p.version === version && p.alias === undefined);
+    const listed = version === '' ? undefined : listedByKey.get(`${name}@${version}`);
     const to = listed?.id ?? `${name}@${version} (${label}#${path})`;
-    if (listed === undefined && !graph.packages.some((p) => p.id === to)) {
+    if (listed === undefined && !ids.has(to)) {
       const added: Package = { id: to, ecosystem: 'npm', name, version, source: { kind: 'other', url: `${label}#${path}`, isDefaultRegistry: false }, checksum: null };
       if (pkg.flags !== undefined) added.flags = { ...pkg.flags };
       graph.packages.push(added);
+      ids.add(to);
+      if (version !== '' && !listedByKey.has(`${name}@${version}`)) listedByKey.set(`${name}@${version}`, added);
     }
-    if (!graph.edges.some((e) => e.from === pkg.id && e.to === to)) graph.edges.push({ from: pkg.id, to, kind: 'normal' });
+    if (!targets.has(to)) {
+      graph.edges.push({ from: pkg.id, to, kind: 'normal' });
+      targets.add(to);
+    }
   }
 }
 
@@ -100,18 +116,23 @@ async function tarballManifest(
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   // Loaded only when a file: tarball is present: the tar reader pulls in tar-stream and the
   // native zstd binding, which a warm audit of an ordinary lockfile must not pay for.
-  const { readUntrustedTar } = await import('../../core/untrusted-tar.js');
+  const { MAX_NPM_TARBALL_BYTES, MAX_NPM_TARBALL_ENTRIES, readUntrustedTree } = await import('../../core/untrusted-tar.js');
   let files;
   try {
-    files = await readUntrustedTar(bytes, {
+    // With npm's caps, as a vendor archive's tarballs are read, and only the manifests held:
+    // every other file is counted as it inflates, so a bomb costs no memory.
+    ({ files } = await readUntrustedTree(bytes, {
       label,
       compression: gzipped ? 'gz' : 'none',
-      maxBytes: 4 * MAX_TARBALL_BYTES,
-      maxEntries: 1_000_000,
+      maxBytes: MAX_NPM_TARBALL_BYTES,
+      maxEntries: MAX_NPM_TARBALL_ENTRIES,
       // npm extracts a package's tarball one directory down, whatever that directory is called.
       stripComponents: 1,
       duplicates: 'as-extracted',
-    });
+      keep: (path) => path === 'package.json' || CARRIED_MANIFEST.test(path),
+      maxKeptFileBytes: MAX_NPM_TARBALL_BYTES,
+      refuseLinks: true,
+    }));
   } catch (err) {
     throw new InputError(lockfile, `${label}: cannot read the tarball: ${errorMessage(err)}`);
   }
