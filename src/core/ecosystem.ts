@@ -76,6 +76,8 @@ export interface LockfileFormat {
   ecosystem: Ecosystem;
   /** The file name that identifies the format, e.g. `Cargo.lock`. */
   fileName: string;
+  /** The tool that installs or builds from it, as messages name it: `Cargo`, `npm`, `yarn`, `pnpm`, `bun`. */
+  manager: string;
   /** The manifest to read beside it, e.g. `Cargo.toml`. */
   manifestName: string;
   /** Loaded on first use, so an audit pays only for the parsers it needs. */

@@ -7,7 +7,7 @@ import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readCycloneDxDocument, type CycloneDxReadOptions } from './cyclonedx-reader.js';
 import { readSpdxDocument } from './spdx-reader.js';
 import { headText, SBOM_HEAD_BYTES, sbomDocumentOf, startsJsonObject, unreadSbomEncoding } from './sbom-document.js';
-import { findLockfiles, managerOf, npmWorkspaceRootLockfiles, readDependencyGraph, refuseUnreadLockfiles, unlockedManifests, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
+import { findLockfiles, npmWorkspaceRootLockfiles, readDependencyGraph, refuseUnreadLockfiles, unlockedManifests, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile } from './binary/object-file.js';
 import { binaryRoot, readRustBinary } from './binary/rust-binary.js';
@@ -171,7 +171,7 @@ export async function readApplication(
       if (outside !== undefined) {
         // A workspace member built with its root's lockfile: the fleet keeps the documents and
         // source of the directory given, and a campaign rebuilding it there would have no lockfile.
-        const manager = managerOf(outside.format);
+        const manager = outside.format.manager;
         throw new InputError(
           path,
           `a member of the ${manager} workspace in ${dirname(outside.path)}, which ${manager} ${manager === 'Cargo' ? 'builds' : 'installs'} with ${outside.path}: the fleet keeps an application's files from its directory, so add ${dirname(outside.path)}`,

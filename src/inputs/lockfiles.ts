@@ -208,22 +208,6 @@ export async function npmWorkspaceRootLockfiles(dir: string, confineTo?: string)
   return locations;
 }
 
-/** The tool that reads a lockfile format: Cargo, npm (package-lock.json, npm-shrinkwrap.json), yarn, pnpm or bun. */
-export function managerOf(format: LockfileFormat): string {
-  switch (format.fileName) {
-    case 'Cargo.lock':
-      return 'Cargo';
-    case 'yarn.lock':
-      return 'yarn';
-    case 'pnpm-lock.yaml':
-      return 'pnpm';
-    case 'bun.lock':
-      return 'bun';
-    default:
-      return 'npm';
-  }
-}
-
 /**
  * Told each file an application is read from, with its bytes as read (a text file's less a
  * byte-order mark): the fleet keeps exactly these documents with a revision, without reading a
@@ -497,7 +481,7 @@ async function cargoConfigReaders(
  */
 async function refuseNpmMemberLockfile(location: LockfileLocation, text: string, confineTo: string | undefined): Promise<void> {
   // bun, run in a member, installs with the root's bun.lock as npm does (checked with bun 1.4.5).
-  const manager = managerOf(location.format);
+  const manager = location.format.manager;
   const { enclosingPnpmWorkspace, enclosingWorkspaceRoot, isBerryLockfile } = await import('../ecosystems/npm/workspace-members.js');
   if (manager === 'yarn' && isBerryLockfile(text)) return;
   const dir = dirname(resolve(location.path));

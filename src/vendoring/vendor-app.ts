@@ -6,7 +6,7 @@ import type { DependencyGraph } from '../core/graph.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
 import type { AuditResult } from '../audit/audit.js';
 import { auditApplication, type AuditSettings } from '../audit/run.js';
-import { managerOf, type LockfileLocation } from '../inputs/lockfiles.js';
+import type { LockfileLocation } from '../inputs/lockfiles.js';
 import { compressionForPath, writeArchive } from '../core/archive.js';
 import { ContentCache } from './content-cache.js';
 import { Downloader, type DownloadProgress } from './download.js';
@@ -127,7 +127,7 @@ export async function vendorGraphs(
   // `npm ci --offline` there fails for want of the vendored cache).
   const member = located.locations.find((l) => l.format.ecosystem === 'npm' && l.buildDir !== undefined);
   if (member !== undefined) {
-    const manager = managerOf(member.format);
+    const manager = member.format.manager;
     throw new StowageError(
       `a member of the ${manager} workspace in ${dirname(member.path)}, which ${manager} installs with ${member.path} and the settings there: vendor ${dirname(member.path)}`,
       projectDir,
