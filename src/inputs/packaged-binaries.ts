@@ -1,7 +1,8 @@
 import type { DependencyGraph } from '../core/graph.js';
 import { shortList } from '../core/short-list.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { looksLikeObjectFile } from './binary/object-file.js';
+import { javaScriptExecutableOf, NOT_AUDITED_BECAUSE, type JavaScriptExecutable } from './binary/javascript-executables.js';
+import { looksLikeObjectFile, readObjectFile } from './binary/object-file.js';
 import { readRustBinary } from './binary/rust-binary.js';
 
 /**
@@ -48,26 +49,19 @@ export function isShippedFile(head: Buffer): boolean {
 const GO_BUILD_INFO = Buffer.from('\xff Go buildinf:', 'latin1');
 
 /**
- * A Node.js single executable application (node's `--experimental-sea-config`, postject): node
- * itself with the application's script, npm packages bundled in, injected as a blob, and this
- * fuse, which every node binary holds ending `:0`, flipped to `:1` (node's documented sentinel).
- * What it bundles is recorded nowhere stowage reads.
- */
-const NODE_SEA_FUSE = Buffer.from('NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:1', 'latin1');
-
-/**
  * One graph per Rust binary among `files`, named `ARTIFACT:PATH`. Other files give none, and
  * so does an executable whose embedded paths name no crate: a C library or program, or nothing
  * Rust left a trace of (a `.dep-v0` section is read whatever else the binary holds; an emptied
  * one keeps the binary, partial, with the reason). Go executables carry dependencies of their
- * own, which stowage does not audit, and so do Node.js single executable applications (npm
- * packages bundled into their script): a warning names them, so the audit never passes as if
- * they had been checked.
+ * own, which stowage does not audit, and so do the executables of a JavaScript runtime carrying
+ * an application with its npm packages (a Node.js single executable application, `bun build
+ * --compile`, `deno compile`): a warning names them, so the audit never passes as if they had
+ * been checked.
  */
 export function rustBinaryGraphs(files: Iterable<ArchiveFile>, artifact: string): { graphs: DependencyGraph[]; warnings: string[] } {
   const graphs: DependencyGraph[] = [];
   const go: string[] = [];
-  const sea: string[] = [];
+  const scripts = new Map<JavaScriptExecutable, string[]>();
   const nested: string[] = [];
   for (const file of files) {
     const kind = nestedPackageKind(file.data);
@@ -76,14 +70,14 @@ export function rustBinaryGraphs(files: Iterable<ArchiveFile>, artifact: string)
     const graph = readRustBinary(file.data, `${artifact}:${file.path}`);
     if (graph && (graph.inventory !== 'embedded paths' || graph.packages.length > 0 || graph.partialReason !== undefined)) graphs.push(graph);
     if (file.data.includes(GO_BUILD_INFO)) go.push(file.path);
-    if (file.data.includes(NODE_SEA_FUSE)) sea.push(file.path);
+    // Read after readRustBinary, which has refused a file whose headers lie.
+    const script = javaScriptExecutableOf(file.data, readObjectFile(file.data, `${artifact}:${file.path}`));
+    if (script !== null) scripts.set(script, [...(scripts.get(script) ?? []), file.path]);
   }
   const warnings =
     go.length === 0 ? [] : [`${artifact}: ${go.length} Go ${go.length === 1 ? 'executable' : 'executables'} not audited (stowage audits crates and npm packages, not Go modules): ${shortList(go)}`];
-  if (sea.length > 0) {
-    warnings.push(
-      `${artifact}: ${sea.length} Node.js single executable ${sea.length === 1 ? 'application' : 'applications'} not audited (the npm packages bundled into its script are recorded nowhere stowage reads): ${shortList(sea)}`,
-    );
+  for (const [kind, paths] of scripts) {
+    warnings.push(`${artifact}: ${paths.length} ${kind}${paths.length === 1 ? '' : 's'} not audited (${NOT_AUDITED_BECAUSE[kind]}): ${shortList(paths)}`);
   }
   if (nested.length > 0) {
     warnings.push(`${artifact}: ${nested.length} ${nested.length === 1 ? 'package' : 'packages'} inside it not opened, not audited (audit ${nested.length === 1 ? 'it' : 'each'} on its own): ${shortList(nested)}`);
