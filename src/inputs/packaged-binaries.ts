@@ -1,7 +1,7 @@
 import type { DependencyGraph } from '../core/graph.js';
 import { shortList } from '../core/short-list.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { javaScriptExecutableOf, NOT_AUDITED_BECAUSE, type JavaScriptExecutable } from './binary/javascript-executables.js';
+import { NOT_AUDITED_BECAUSE, unreadExecutableOf, type UnreadExecutable } from './binary/unread-executables.js';
 import { looksLikeObjectFile, readObjectFile } from './binary/object-file.js';
 import { readRustBinary } from './binary/rust-binary.js';
 
@@ -43,25 +43,18 @@ export function isShippedFile(head: Buffer): boolean {
 }
 
 /**
- * Go's build information, which the Go toolchain writes into every executable it links (Go's
- * debug/buildinfo finds the module list by it): a Go program's dependencies are Go modules.
- */
-const GO_BUILD_INFO = Buffer.from('\xff Go buildinf:', 'latin1');
-
-/**
  * One graph per Rust binary among `files`, named `ARTIFACT:PATH`. Other files give none, and
  * so does an executable whose embedded paths name no crate: a C library or program, or nothing
  * Rust left a trace of (a `.dep-v0` section is read whatever else the binary holds; an emptied
  * one keeps the binary, partial, with the reason). Go executables carry dependencies of their
  * own, which stowage does not audit, and so do the executables of a JavaScript runtime carrying
  * an application with its npm packages (a Node.js single executable application, `bun build
- * --compile`, `deno compile`): a warning names them, so the audit never passes as if they had
- * been checked.
+ * --compile`, `deno compile`) and AppImages (unread-executables.ts): a warning names them, so the
+ * audit never passes as if they had been checked.
  */
 export function rustBinaryGraphs(files: Iterable<ArchiveFile>, artifact: string): { graphs: DependencyGraph[]; warnings: string[] } {
   const graphs: DependencyGraph[] = [];
-  const go: string[] = [];
-  const scripts = new Map<JavaScriptExecutable, string[]>();
+  const unread = new Map<UnreadExecutable, string[]>();
   const nested: string[] = [];
   for (const file of files) {
     const kind = nestedPackageKind(file.data);
@@ -69,15 +62,14 @@ export function rustBinaryGraphs(files: Iterable<ArchiveFile>, artifact: string)
     if (!isShippedBinary(file.data)) continue;
     const graph = readRustBinary(file.data, `${artifact}:${file.path}`);
     if (graph && (graph.inventory !== 'embedded paths' || graph.packages.length > 0 || graph.partialReason !== undefined)) graphs.push(graph);
-    if (file.data.includes(GO_BUILD_INFO)) go.push(file.path);
     // Read after readRustBinary, which has refused a file whose headers lie.
-    const script = javaScriptExecutableOf(file.data, readObjectFile(file.data, `${artifact}:${file.path}`));
-    if (script !== null) scripts.set(script, [...(scripts.get(script) ?? []), file.path]);
+    const carried = unreadExecutableOf(file.data, readObjectFile(file.data, `${artifact}:${file.path}`));
+    if (carried !== null) unread.set(carried, [...(unread.get(carried) ?? []), file.path]);
   }
-  const warnings =
-    go.length === 0 ? [] : [`${artifact}: ${go.length} Go ${go.length === 1 ? 'executable' : 'executables'} not audited (stowage audits crates and npm packages, not Go modules): ${shortList(go)}`];
-  for (const [kind, paths] of scripts) {
-    warnings.push(`${artifact}: ${paths.length} ${kind}${paths.length === 1 ? '' : 's'} not audited (${NOT_AUDITED_BECAUSE[kind]}): ${shortList(paths)}`);
+  const warnings: string[] = [];
+  for (const kind of Object.keys(NOT_AUDITED_BECAUSE) as UnreadExecutable[]) {
+    const paths = unread.get(kind);
+    if (paths) warnings.push(`${artifact}: ${paths.length} ${kind}${paths.length === 1 ? '' : 's'} not audited (${NOT_AUDITED_BECAUSE[kind]}): ${shortList(paths)}`);
   }
   if (nested.length > 0) {
     warnings.push(`${artifact}: ${nested.length} ${nested.length === 1 ? 'package' : 'packages'} inside it not opened, not audited (audit ${nested.length === 1 ? 'it' : 'each'} on its own): ${shortList(nested)}`);

@@ -439,3 +439,21 @@ test('`bun build --compile` and `deno compile` executables beside a Rust binary:
     assert.deepEqual(report.warnings.filter((w) => w.includes('Bun') || w.includes('Deno')), expected);
   }
 });
+
+test('an AppImage beside a Rust binary (its application in a compressed file system appended to the runtime): said not audited, never passed over in silence', () => {
+  // The type 2 runtime: an ELF marked `AI\x02` in its identification's padding, then the squashfs it mounts and runs from.
+  const appImage = Buffer.concat([elfEnding(Buffer.alloc(0)), Buffer.from('hsqs', 'latin1'), Buffer.alloc(96)]);
+  appImage.write('AI\x02', 8, 'latin1');
+  const bin = join(work, 'appimage', 'tree', 'opt');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'tool'), VULNERABLE);
+  writeFileSync(join(bin, 'Editor-x86_64.AppImage'), appImage);
+  const artifact = join(work, 'appimage', 'tree');
+  const run = audit(artifact);
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  const report = auditReport(run.stdout);
+  assert.deepEqual(report.targets.map((t) => t.path), [`${artifact}:opt/tool`]);
+  assert.deepEqual(report.warnings, [
+    `${artifact}: 1 AppImage not audited (the file system it runs its application from is appended to it, compressed, and stowage does not read it): opt/Editor-x86_64.AppImage`,
+  ]);
+});
