@@ -457,3 +457,21 @@ test('an AppImage beside a Rust binary (its application in a compressed file sys
     `${artifact}: 1 AppImage not audited (the file system it runs its application from is appended to it, compressed, and stowage does not read it): opt/Editor-x86_64.AppImage`,
   ]);
 });
+
+test('a Go, Bun or AppImage executable named itself: refused in one line saying what it is, --allow-partial or not (nothing of it is a crate to report, even as partial)', () => {
+  const bun = Buffer.concat([Buffer.from('// node_modules/lodash/lodash.js\0', 'latin1'), Buffer.from('\n---- Bun! ----\n', 'latin1'), Buffer.alloc(8, 1)]);
+  const appImage = elfEnding(Buffer.from('hsqs', 'latin1'));
+  appImage.write('AI\x02', 8, 'latin1');
+  for (const [name, bytes, said] of [
+    ['goapp', goExecutable(), 'a Go executable, not audited (stowage audits crates and npm packages, not Go modules)'],
+    ['bunapp', elfEnding(bun), 'a Bun executable, not audited (`bun build --compile`: the npm packages bundled into its script are recorded nowhere stowage reads)'],
+    ['app.AppImage', appImage, 'an AppImage, not audited (the file system it runs its application from is appended to it, compressed, and stowage does not read it)'],
+  ] as const) {
+    const path = file(name, bytes);
+    for (const extra of [[], ['--allow-partial']]) {
+      const run = audit(path, ...extra);
+      assert.equal(run.status, 2, `${name} ${extra.join(' ')}: ${run.stdout}`);
+      assert.equal(run.stderr, `stowage: ${path}: ${said}\n`);
+    }
+  }
+});
