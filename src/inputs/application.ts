@@ -119,10 +119,14 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   const bytes = readWholeFile(path, (options.limits ?? SHIPPED_LIMITS).maxKeptFileBytes, 'an executable');
   const graph = readRustBinary(bytes, path);
   if (!graph) return null;
-  // No crate of it read, and what it does carry is another kind of dependency: said as it is,
-  // whether partial inventories are allowed or not (there is nothing to report as partial).
-  const carried = graph.inventory === 'embedded paths' && graph.packages.length === 0 && graph.partialReason === undefined ? unreadExecutableOf(bytes, readObjectFile(bytes, path)) : null;
-  if (carried !== null) throw new InputError(path, `${/^[AEIOU]/.test(carried) ? 'an' : 'a'} ${carried}, not audited (${NOT_AUDITED_BECAUSE[carried]})`);
+  const carried = graph.partialReason === undefined ? unreadExecutableOf(bytes, readObjectFile(bytes, path)) : null;
+  if (carried !== null) {
+    const what = `${/^[AEIOU]/.test(carried) ? 'an' : 'a'} ${carried}`;
+    // No crate of it read: said as it is, partial inventories allowed or not (nothing to report as partial).
+    if (graph.inventory === 'embedded paths' && graph.packages.length === 0) throw new InputError(path, `${what}, not audited (${NOT_AUDITED_BECAUSE[carried]})`);
+    // A runtime built from crates (deno is): those are read, what it carries is not.
+    (graph.warnings ??= []).push(`${path}: ${what}: the crates it is built from are audited, what it carries is not (${NOT_AUDITED_BECAUSE[carried]})`);
+  }
   if (graph.partial && !options.allowPartial) {
     // Packed, nothing of it was read: no embedded path was looked for.
     const paths = graph.partialReason === UPX_PACKED_REASON ? ':' : `: its embedded source paths name ${graph.packages.length} crate${graph.packages.length === 1 ? '' : 's'},`;

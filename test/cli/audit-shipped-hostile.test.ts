@@ -475,3 +475,20 @@ test('a Go, Bun or AppImage executable named itself: refused in one line saying 
     }
   }
 });
+
+test('a Deno executable named itself, with --allow-partial: the crates deno is built from are audited, and what it carries is said not to be', () => {
+  // deno's own crates, as its panic messages name them; then `deno compile`'s data, appended by libsui.
+  const data = Buffer.from('d3n0l4nd{"entrypoint_key":"file:///main.ts"}d3n0l4nd', 'latin1');
+  const lengths = Buffer.alloc(8);
+  lengths.writeUInt32LE(0x501e, 0);
+  lengths.writeUInt32LE(data.length + 8, 4);
+  const path = file('denoapp', elfEnding(Buffer.concat([data, lengths]), '/cargo/registry/src/index.crates.io-6f17d22bba15001f/smallvec-1.6.0/src/lib.rs\0'));
+  const run = audit(path, '--allow-partial');
+  assert.equal(run.status, 1, run.stderr);
+  const report = auditReport(run.stdout);
+  assert.deepEqual(report.findings.map((f) => `${f.package.name} ${f.package.version}`), ['smallvec 1.6.0']);
+  assert.ok(
+    report.warnings.includes(`${path}: a Deno executable: the crates it is built from are audited, what it carries is not (\`deno compile\`: the npm packages it embeds are in a virtual file system stowage does not read)`),
+    JSON.stringify(report.warnings),
+  );
+});
