@@ -9,8 +9,9 @@ import { readSpdxDocument } from './spdx-reader.js';
 import { headText, SBOM_HEAD_BYTES, sbomDocumentOf, startsJsonObject, unreadSbomEncoding } from './sbom-document.js';
 import { findLockfiles, npmWorkspaceRootLockfiles, readDependencyGraph, refuseUnreadLockfiles, unlockedManifests, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
-import { looksLikeObjectFile } from './binary/object-file.js';
+import { looksLikeObjectFile, readObjectFile } from './binary/object-file.js';
 import { binaryRoot, readRustBinary } from './binary/rust-binary.js';
+import { NOT_AUDITED_BECAUSE, unreadExecutableOf } from './binary/unread-executables.js';
 import { UPX_PACKED_REASON } from './binary/upx.js';
 import { namedByFile, type ShippedArtifact, type ShippedRead } from './shipped-artifact.js';
 import { SHIPPED_LIMITS, type ShippedLimits } from './shipped-limits.js';
@@ -118,6 +119,14 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   const bytes = readWholeFile(path, (options.limits ?? SHIPPED_LIMITS).maxKeptFileBytes, 'an executable');
   const graph = readRustBinary(bytes, path);
   if (!graph) return null;
+  const carried = graph.partialReason === undefined ? unreadExecutableOf(bytes, readObjectFile(bytes, path)) : null;
+  if (carried !== null) {
+    const what = `${/^[AEIOU]/.test(carried) ? 'an' : 'a'} ${carried}`;
+    // No crate of it read: said as it is, partial inventories allowed or not (nothing to report as partial).
+    if (graph.inventory === 'embedded paths' && graph.packages.length === 0) throw new InputError(path, `${what}, not audited (${NOT_AUDITED_BECAUSE[carried]})`);
+    // A runtime built from crates (deno is): those are read, what it carries is not.
+    (graph.warnings ??= []).push(`${path}: ${what}: the crates it is built from are audited, what it carries is not (${NOT_AUDITED_BECAUSE[carried]})`);
+  }
   if (graph.partial && !options.allowPartial) {
     // Packed, nothing of it was read: no embedded path was looked for.
     const paths = graph.partialReason === UPX_PACKED_REASON ? ':' : `: its embedded source paths name ${graph.packages.length} crate${graph.packages.length === 1 ? '' : 's'},`;

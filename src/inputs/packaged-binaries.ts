@@ -1,7 +1,8 @@
 import type { DependencyGraph } from '../core/graph.js';
 import { shortList } from '../core/short-list.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
-import { looksLikeObjectFile } from './binary/object-file.js';
+import { NOT_AUDITED_BECAUSE, unreadExecutableOf, type UnreadExecutable } from './binary/unread-executables.js';
+import { looksLikeObjectFile, readObjectFile } from './binary/object-file.js';
 import { readRustBinary } from './binary/rust-binary.js';
 
 /**
@@ -42,32 +43,18 @@ export function isShippedFile(head: Buffer): boolean {
 }
 
 /**
- * Go's build information, which the Go toolchain writes into every executable it links (Go's
- * debug/buildinfo finds the module list by it): a Go program's dependencies are Go modules.
- */
-const GO_BUILD_INFO = Buffer.from('\xff Go buildinf:', 'latin1');
-
-/**
- * A Node.js single executable application (node's `--experimental-sea-config`, postject): node
- * itself with the application's script, npm packages bundled in, injected as a blob, and this
- * fuse, which every node binary holds ending `:0`, flipped to `:1` (node's documented sentinel).
- * What it bundles is recorded nowhere stowage reads.
- */
-const NODE_SEA_FUSE = Buffer.from('NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:1', 'latin1');
-
-/**
  * One graph per Rust binary among `files`, named `ARTIFACT:PATH`. Other files give none, and
  * so does an executable whose embedded paths name no crate: a C library or program, or nothing
  * Rust left a trace of (a `.dep-v0` section is read whatever else the binary holds; an emptied
  * one keeps the binary, partial, with the reason). Go executables carry dependencies of their
- * own, which stowage does not audit, and so do Node.js single executable applications (npm
- * packages bundled into their script): a warning names them, so the audit never passes as if
- * they had been checked.
+ * own, which stowage does not audit, and so do the executables of a JavaScript runtime carrying
+ * an application with its npm packages (a Node.js single executable application, `bun build
+ * --compile`, `deno compile`) and AppImages (unread-executables.ts): a warning names them, so the
+ * audit never passes as if they had been checked.
  */
 export function rustBinaryGraphs(files: Iterable<ArchiveFile>, artifact: string): { graphs: DependencyGraph[]; warnings: string[] } {
   const graphs: DependencyGraph[] = [];
-  const go: string[] = [];
-  const sea: string[] = [];
+  const unread = new Map<UnreadExecutable, string[]>();
   const nested: string[] = [];
   for (const file of files) {
     const kind = nestedPackageKind(file.data);
@@ -75,15 +62,14 @@ export function rustBinaryGraphs(files: Iterable<ArchiveFile>, artifact: string)
     if (!isShippedBinary(file.data)) continue;
     const graph = readRustBinary(file.data, `${artifact}:${file.path}`);
     if (graph && (graph.inventory !== 'embedded paths' || graph.packages.length > 0 || graph.partialReason !== undefined)) graphs.push(graph);
-    if (file.data.includes(GO_BUILD_INFO)) go.push(file.path);
-    if (file.data.includes(NODE_SEA_FUSE)) sea.push(file.path);
+    // Read after readRustBinary, which has refused a file whose headers lie.
+    const carried = unreadExecutableOf(file.data, readObjectFile(file.data, `${artifact}:${file.path}`));
+    if (carried !== null) unread.set(carried, [...(unread.get(carried) ?? []), file.path]);
   }
-  const warnings =
-    go.length === 0 ? [] : [`${artifact}: ${go.length} Go ${go.length === 1 ? 'executable' : 'executables'} not audited (stowage audits crates and npm packages, not Go modules): ${shortList(go)}`];
-  if (sea.length > 0) {
-    warnings.push(
-      `${artifact}: ${sea.length} Node.js single executable ${sea.length === 1 ? 'application' : 'applications'} not audited (the npm packages bundled into its script are recorded nowhere stowage reads): ${shortList(sea)}`,
-    );
+  const warnings: string[] = [];
+  for (const kind of Object.keys(NOT_AUDITED_BECAUSE) as UnreadExecutable[]) {
+    const paths = unread.get(kind);
+    if (paths) warnings.push(`${artifact}: ${paths.length} ${kind}${paths.length === 1 ? '' : 's'} not audited (${NOT_AUDITED_BECAUSE[kind]}): ${shortList(paths)}`);
   }
   if (nested.length > 0) {
     warnings.push(`${artifact}: ${nested.length} ${nested.length === 1 ? 'package' : 'packages'} inside it not opened, not audited (audit ${nested.length === 1 ? 'it' : 'each'} on its own): ${shortList(nested)}`);

@@ -27,11 +27,16 @@ export async function readVendorArchive(bytes: Buffer, label: string, options: C
   const contents = new VendoredContents(label);
   let sbom: Buffer | null = null;
   let manifestBytes: Buffer | null = null;
+  // `docker save | gzip` (or zstd): an image archive docker and podman load compressed; not read so here.
+  let imageArchive = false;
   await consumeArchiveFiles(
     bytes,
     label,
     {
-      keep: (path) => path === SBOM_PATH || path === MANIFEST_PATH || contents.wants(path),
+      keep: (path) => {
+        if (path === 'manifest.json' || path === 'oci-layout') imageArchive = true;
+        return path === SBOM_PATH || path === MANIFEST_PATH || contents.wants(path);
+      },
       maxFileBytes: (path) => (path === SBOM_PATH ? MAX_SBOM_BYTES : path === MANIFEST_PATH ? MAX_MANIFEST_BYTES : contents.maxBytes(path)),
       onFile: async (file) => {
         if (file.path === SBOM_PATH) sbom = file.data;
@@ -41,6 +46,9 @@ export async function readVendorArchive(bytes: Buffer, label: string, options: C
     },
     caps,
   );
+  if (sbom === null && imageArchive) {
+    throw new InputError(label, 'a compressed image archive (docker save, then gzip or zstd), which stowage does not read: decompress it and audit the .tar, as docker save writes it');
+  }
   if (sbom === null) throw new InputError(label, `no ${SBOM_PATH}: not a stowage vendor archive, nothing to audit`);
   if (manifestBytes === null) throw new InputError(label, `no ${MANIFEST_PATH}: not a stowage vendor archive, so what it vendors cannot be checked against its SBOM`);
   const manifest: VendorManifest = parseManifest(manifestBytes, label);

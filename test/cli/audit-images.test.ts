@@ -51,6 +51,15 @@ test('a docker save archive: layers applied in order, whiteouts honoured, each b
   checkImageReport(auditReport(run.stdout), archive);
 });
 
+test('a docker save archive compressed whole (`docker save | gzip`, which docker load reads): refused saying what it is, not as a vendor archive without its SBOM', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const archive = join(tempDir('audit-images-gz'), 'image.tar.gz');
+  writeFileSync(archive, gzipSync(readFileSync(await dockerSaveArchive(await installedLayers(), 'demo:1'))));
+  const run = audit(archive);
+  assert.equal(run.status, 2, run.stdout);
+  assert.equal(oneLine(run.stderr), `stowage: ${archive}: a compressed image archive (docker save, then gzip or zstd), which stowage does not read: decompress it and audit the .tar, as docker save writes it`);
+});
+
 test('an OCI image layout archive: index, manifest, blobs by digest (gzip layers)', async () => {
   const { gzipSync } = await import('node:zlib');
   const [one, two] = (await installedLayers()).map((l) => gzipSync(l));

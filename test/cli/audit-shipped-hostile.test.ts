@@ -392,3 +392,103 @@ test('a Node.js single executable application beside a Rust binary: said not aud
     [`${artifact}: 1 Node.js single executable application not audited (the npm packages bundled into its script are recorded nowhere stowage reads): usr/bin/seaapp`],
   );
 });
+
+/** An ELF with `tail` as its last bytes, and `inside` somewhere before them (a runtime's own strings). */
+function elfEnding(tail: Buffer, inside = ''): Buffer {
+  const header = Buffer.alloc(64);
+  header.write('\x7fELF\x02\x01\x01', 0, 'latin1');
+  return Buffer.concat([header, Buffer.from(inside, 'latin1'), Buffer.alloc(64), tail]);
+}
+
+test('`bun build --compile` and `deno compile` executables beside a Rust binary: said not audited (their bundled npm packages are read nowhere); bun and deno themselves are not', () => {
+  const u64 = (n: number): Buffer => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(n));
+    return b;
+  };
+  // bun: the module graph, its offsets and trailer appended, then the graph's size (bun reads the last 4096 bytes).
+  const bunGraph = Buffer.concat([Buffer.from('// node_modules/lodash/lodash.js\n\0', 'latin1'), Buffer.alloc(32), Buffer.from('\n---- Bun! ----\n', 'latin1')]);
+  const bunApp = elfEnding(Buffer.concat([bunGraph, u64(8192 + bunGraph.length + 8)]));
+  // deno 2: libsui appends the data (between two magics), then 0x501e and the data's length + 8.
+  const denoData = Buffer.concat([Buffer.from('d3n0l4nd', 'latin1'), Buffer.from('{"entrypoint_key":"file:///main.ts"}', 'latin1'), Buffer.from('d3n0l4nd', 'latin1')]);
+  const lengths = Buffer.alloc(8);
+  lengths.writeUInt32LE(0x501e, 0);
+  lengths.writeUInt32LE(denoData.length + 8, 4);
+  const denoApp = elfEnding(Buffer.concat([denoData, lengths]));
+  // deno 1: the bundle and metadata, then the magic and two 64-bit offsets as the last 24 bytes.
+  const deno1App = elfEnding(Buffer.concat([Buffer.from('console.log(1)', 'latin1'), Buffer.from('d3n0l4nd', 'latin1'), u64(200), u64(214)]));
+  const dir = join(work, 'js-runtimes');
+  const bin = join(dir, 'tree', 'usr', 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'tool'), VULNERABLE);
+  writeFileSync(join(bin, 'bunapp'), bunApp);
+  writeFileSync(join(bin, 'denoapp'), denoApp);
+  writeFileSync(join(bin, 'deno1app'), deno1App);
+  writeFileSync(join(bin, 'bun'), elfEnding(Buffer.alloc(64), '\n---- Bun! ----\n'));
+  writeFileSync(join(bin, 'deno'), elfEnding(Buffer.alloc(64), 'd3n0l4nd'));
+  const artifact = join(dir, 'tree');
+  const deb = buildDeb({ name: 'runtimes', version: '1.0-1', fields: {}, files: { 'usr/bin/tool': join(bin, 'tool'), 'usr/bin/bunapp': join(bin, 'bunapp'), 'usr/bin/denoapp': join(bin, 'denoapp') }, compression: 'xz' });
+  for (const [path, expected] of [
+    [artifact, [`${artifact}: 1 Bun executable not audited (\`bun build --compile\`: the npm packages bundled into its script are recorded nowhere stowage reads): usr/bin/bunapp`, `${artifact}: 2 Deno executables not audited (\`deno compile\`: the npm packages it embeds are in a virtual file system stowage does not read): usr/bin/deno1app, usr/bin/denoapp`]],
+    [deb, [`${deb}: 1 Bun executable not audited (\`bun build --compile\`: the npm packages bundled into its script are recorded nowhere stowage reads): usr/bin/bunapp`, `${deb}: 1 Deno executable not audited (\`deno compile\`: the npm packages it embeds are in a virtual file system stowage does not read): usr/bin/denoapp`]],
+  ] as const) {
+    const run = audit(path);
+    assert.equal(run.status, 1, run.stdout + run.stderr);
+    const report = auditReport(run.stdout);
+    assert.deepEqual(report.targets.map((t) => t.path), [`${path}:usr/bin/tool`]);
+    assert.deepEqual(report.warnings.filter((w) => w.includes('Bun') || w.includes('Deno')), expected);
+  }
+});
+
+test('an AppImage beside a Rust binary (its application in a compressed file system appended to the runtime): said not audited, never passed over in silence', () => {
+  // The type 2 runtime: an ELF marked `AI\x02` in its identification's padding, then the squashfs it mounts and runs from.
+  const appImage = Buffer.concat([elfEnding(Buffer.alloc(0)), Buffer.from('hsqs', 'latin1'), Buffer.alloc(96)]);
+  appImage.write('AI\x02', 8, 'latin1');
+  const bin = join(work, 'appimage', 'tree', 'opt');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'tool'), VULNERABLE);
+  writeFileSync(join(bin, 'Editor-x86_64.AppImage'), appImage);
+  const artifact = join(work, 'appimage', 'tree');
+  const run = audit(artifact);
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  const report = auditReport(run.stdout);
+  assert.deepEqual(report.targets.map((t) => t.path), [`${artifact}:opt/tool`]);
+  assert.deepEqual(report.warnings, [
+    `${artifact}: 1 AppImage not audited (the file system it runs its application from is appended to it, compressed, and stowage does not read it): opt/Editor-x86_64.AppImage`,
+  ]);
+});
+
+test('a Go, Bun or AppImage executable named itself: refused in one line saying what it is, --allow-partial or not (nothing of it is a crate to report, even as partial)', () => {
+  const bun = Buffer.concat([Buffer.from('// node_modules/lodash/lodash.js\0', 'latin1'), Buffer.from('\n---- Bun! ----\n', 'latin1'), Buffer.alloc(8, 1)]);
+  const appImage = elfEnding(Buffer.from('hsqs', 'latin1'));
+  appImage.write('AI\x02', 8, 'latin1');
+  for (const [name, bytes, said] of [
+    ['goapp', goExecutable(), 'a Go executable, not audited (stowage audits crates and npm packages, not Go modules)'],
+    ['bunapp', elfEnding(bun), 'a Bun executable, not audited (`bun build --compile`: the npm packages bundled into its script are recorded nowhere stowage reads)'],
+    ['app.AppImage', appImage, 'an AppImage, not audited (the file system it runs its application from is appended to it, compressed, and stowage does not read it)'],
+  ] as const) {
+    const path = file(name, bytes);
+    for (const extra of [[], ['--allow-partial']]) {
+      const run = audit(path, ...extra);
+      assert.equal(run.status, 2, `${name} ${extra.join(' ')}: ${run.stdout}`);
+      assert.equal(run.stderr, `stowage: ${path}: ${said}\n`);
+    }
+  }
+});
+
+test('a Deno executable named itself, with --allow-partial: the crates deno is built from are audited, and what it carries is said not to be', () => {
+  // deno's own crates, as its panic messages name them; then `deno compile`'s data, appended by libsui.
+  const data = Buffer.from('d3n0l4nd{"entrypoint_key":"file:///main.ts"}d3n0l4nd', 'latin1');
+  const lengths = Buffer.alloc(8);
+  lengths.writeUInt32LE(0x501e, 0);
+  lengths.writeUInt32LE(data.length + 8, 4);
+  const path = file('denoapp', elfEnding(Buffer.concat([data, lengths]), '/cargo/registry/src/index.crates.io-6f17d22bba15001f/smallvec-1.6.0/src/lib.rs\0'));
+  const run = audit(path, '--allow-partial');
+  assert.equal(run.status, 1, run.stderr);
+  const report = auditReport(run.stdout);
+  assert.deepEqual(report.findings.map((f) => `${f.package.name} ${f.package.version}`), ['smallvec 1.6.0']);
+  assert.ok(
+    report.warnings.includes(`${path}: a Deno executable: the crates it is built from are audited, what it carries is not (\`deno compile\`: the npm packages it embeds are in a virtual file system stowage does not read)`),
+    JSON.stringify(report.warnings),
+  );
+});

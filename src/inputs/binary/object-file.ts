@@ -282,6 +282,26 @@ function sliceObject(bytes: Uint8Array, label: string): ObjectFile | null {
 const MAX_FAT_SLICES = 32;
 
 /**
+ * The most architectures a universal binary can hold: macOS's kernel (fatfile_validate_fatarches)
+ * and dyld read its header and table from the first 4096 bytes only, and refuse a count that runs
+ * past them. Up to there a count past MAX_FAT_SLICES may be a Java class file's version (45 to
+ * 69 and on): such a file is a universal binary when one of its slices is a Mach-O file, as the
+ * slice the kernel runs must be, and a class file's bytes there are never one.
+ */
+function isLargeFat(bytes: Uint8Array, count: number, is64: boolean): boolean {
+  const entry = is64 ? 32 : 20;
+  if (count > Math.floor((4096 - 8) / entry)) return false;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < count && 8 + (i + 1) * entry <= bytes.byteLength; i++) {
+    const offset = is64 ? Number(view.getBigUint64(8 + i * entry + 8, false)) : view.getUint32(8 + i * entry + 8, false);
+    if (offset + 4 > bytes.byteLength) continue;
+    const magic = view.getUint32(offset, false);
+    if ([MH_MAGIC, MH_MAGIC_64, 0xcefaedfe, 0xcffaedfe].includes(magic)) return true;
+  }
+  return false;
+}
+
+/**
  * The file's format and sections; null when its first bytes are none of the formats read here
  * (a lockfile, a script, a JPEG…). Throws MalformedObjectError when the magic matches but a
  * header points outside the file.
@@ -295,7 +315,7 @@ export function readObjectFile(bytes: Uint8Array, label: string): ObjectFile | n
   const be = new DataView(bytes.buffer, bytes.byteOffset, 8 <= bytes.byteLength ? 8 : 4).getUint32(0, false);
   if ((be === 0xcafebabe || be === 0xcafebabf) && bytes.byteLength >= 8) {
     const count = new DataView(bytes.buffer, bytes.byteOffset, 8).getUint32(4, false);
-    if (count > 0 && count <= MAX_FAT_SLICES) return readFat(bytes, label, be === 0xcafebabf);
+    if ((count > 0 && count <= MAX_FAT_SLICES) || isLargeFat(bytes, count, be === 0xcafebabf)) return readFat(bytes, label, be === 0xcafebabf);
     return null;
   }
   return sliceObject(bytes, label);

@@ -173,6 +173,19 @@ test('a universal binary: every slice\'s section read, so a crate only one archi
   assert.match(half.warnings?.[0] ?? '', /^app\.bin: architecture 1 of this universal binary has no \.dep-v0 section/);
 });
 
+test('a universal binary of more than 32 architectures (macOS loads up to 204) is read, not passed over; a Java class file still is not one', () => {
+  // A Rust binary whose slices hide among 40 (the kernel and dyld take whatever fits the first page).
+  const clean = deflateSync(JSON.stringify({ packages: [{ name: 'demo', version: '0.1.0', source: 'local', root: true }] }));
+  const slices = [...Array.from({ length: 39 }, () => macho(true, true, clean)), macho(true, true)];
+  const graph = readRustBinary(fat(slices), 'app.bin');
+  assert.ok(graph, 'read as an executable');
+  assert.equal(graph.format, 'Mach-O universal (40 slices), cargo-auditable format 0 (2 sections)');
+  assert.deepEqual(graph.packages.map((p) => `${p.name} ${p.version}`), ['demo 0.1.0', 'smallvec 1.6.0', 'cc 1.0.83']);
+  // A class file of Java 8 (version 52 where the slice count is), its constant pool where the table would be.
+  const javaClass = Buffer.concat([Buffer.from([0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 52, 0, 0x1d, 0x0a, 0, 6, 0, 0x0f]), Buffer.alloc(2000, 0x41)]);
+  assert.equal(readRustBinary(javaClass, 'Main.class'), null);
+});
+
 test('the root crate installed from crates.io (`cargo auditable install`) is crates.io\'s crate, matched like the others', () => {
   const section = deflateSync(JSON.stringify({ packages: [{ name: 'ripgrep', version: '14.1.0', source: 'crates.io', dependencies: [1], root: true }, { name: 'memchr', version: '2.7.4', source: 'crates.io' }] }));
   const graph = readRustBinary(elf(true, true, section), 'rg');

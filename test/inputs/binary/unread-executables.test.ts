@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ObjectFile } from '../../../src/inputs/binary/object-file.js';
+import { unreadExecutableOf } from '../../../src/inputs/binary/unread-executables.js';
+
+/*
+ * The Mach-O and PE forms of `bun build --compile` and `deno compile`: the application is in a
+ * section of its own (bun: `__BUN,__bun`, `.bun`; deno 2 through libsui: `__SUI,d3n0l4nd`, a
+ * resource in `.rsrc`), where the runtime alone holds an empty one or none.
+ */
+
+const file = (format: ObjectFile['format'], sections: Record<string, string>): ObjectFile => ({
+  format,
+  description: format,
+  sections: Object.entries(sections).map(([name, data]) => ({ name, data: Buffer.from(data, 'latin1'), slice: 0 })),
+  slices: 1,
+});
+const bytes = Buffer.alloc(256);
+const bunGraph = '\0\0\0\0// lodash.js\0\n---- Bun! ----\n\0\0\0\0';
+const denoData = 'd3n0l4nd{"entrypoint_key":"file:///main.ts"}d3n0l4nd';
+
+test('a Bun or Deno application in a Mach-O or PE section is told; the runtime with its section empty, or its strings elsewhere, is not', () => {
+  assert.equal(unreadExecutableOf(bytes, file('Mach-O', { '__TEXT,__text': '', '__BUN,__bun': bunGraph })), 'Bun executable');
+  assert.equal(unreadExecutableOf(bytes, file('PE', { '.text': '', '.bun': bunGraph })), 'Bun executable');
+  assert.equal(unreadExecutableOf(bytes, file('Mach-O', { '__SUI,d3n0l4nd': denoData })), 'Deno executable');
+  assert.equal(unreadExecutableOf(bytes, file('PE', { '.rsrc': `${Buffer.from('D3N0L4ND', 'utf16le').toString('latin1')}${denoData}` })), 'Deno executable');
+  // bun itself: its placeholder section holds no graph, its trailer is a string among its code's.
+  assert.equal(unreadExecutableOf(bytes, file('Mach-O', { '__BUN,__bun': '\0\0\0\0', '__TEXT,__cstring': '\n---- Bun! ----\n' })), null);
+  // deno itself: the magic is among its strings, its resources hold none.
+  assert.equal(unreadExecutableOf(bytes, file('PE', { '.rdata': 'd3n0l4nd', '.rsrc': 'icons' })), null);
+});
