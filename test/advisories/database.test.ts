@@ -275,8 +275,8 @@ test('an index found damaged while reading is rebuilt from the source once, with
   bytes.fill(0xff, 3 * 4096);
   writeFileSync(file, bytes);
 
+  // Found when the records' dates are read at opening, or by the lookup.
   const damaged = await openDatabase(spec, { cacheRoot, fetch: 'never' });
-  assert.equal(damaged.rebuilt, false, 'the damage is not visible when opening');
   assert.deepEqual((await damaged.lookup('npm', ['lodash', 'minimist', 'ws'])).map((a) => a.id), expected);
   assert.equal(damaged.rebuilt, true);
   assert.equal(damaged.warnings.length, 1);
@@ -596,11 +596,11 @@ test('a record dated past tomorrow is judged by the clock audits are evaluated a
     JSON.stringify({ id, modified, affected: [{ package: { ecosystem: 'crates.io', name: id.toLowerCase() }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }] }] }] });
   writeFileSync(join(dir, 'a.json'), record('TEST-A', '2024-05-01T09:00:00Z'));
   writeFileSync(join(dir, 'b.json'), record('TEST-B', '2099-01-01T00:00:00Z'));
-  const open = async (now: string): Promise<string | null> => {
+  const open = async (now: string, cacheRoot = tempDir('db-newest-now-cache')): Promise<string | null> => {
     const saved = process.env.STOWAGE_NOW;
     process.env.STOWAGE_NOW = now;
     try {
-      const db = await openDatabase(parseDatabaseSpec(dir), { cacheRoot: tempDir('db-newest-now-cache'), fetch: 'auto' });
+      const db = await openDatabase(parseDatabaseSpec(dir), { cacheRoot, fetch: 'auto' });
       db.index.close();
       return db.revisionDate;
     } finally {
@@ -612,4 +612,13 @@ test('a record dated past tomorrow is judged by the clock audits are evaluated a
   assert.equal(await open('2099-06-01'), '2099-01-01T00:00:00Z');
   // As of 2098, it is dated past tomorrow: left out.
   assert.equal(await open('2098-06-01'), '2024-05-01T09:00:00Z');
+  // The same answers from an index built under another clock, in either order: the cache never decides.
+  for (const [first, then] of [
+    ['2098-06-01', '2099-06-01'],
+    ['2099-06-01', '2098-06-01'],
+  ] as const) {
+    const cacheRoot = tempDir('db-newest-now-shared');
+    assert.equal(await open(first, cacheRoot), first === '2099-06-01' ? '2099-01-01T00:00:00Z' : '2024-05-01T09:00:00Z');
+    assert.equal(await open(then, cacheRoot), then === '2099-06-01' ? '2099-01-01T00:00:00Z' : '2024-05-01T09:00:00Z', `as of ${then}, the index built as of ${first}`);
+  }
 });
