@@ -7,7 +7,7 @@ import { indexPath, openDatabase } from '../../src/advisories/database.js';
 import { parseDatabaseSpec } from '../../src/advisories/source.js';
 import { StowageError } from '../../src/core/errors.js';
 import { ADVISORY_DB_BUNDLE, GHSA_NPM, advisoryDbCheckout, tempDir } from '../support/shared.js';
-import { osvZipOf } from '../support/advisory-fixtures.js';
+import { FIXTURE_TIME, osvZipOf } from '../support/advisory-fixtures.js';
 
 const HEAD_MAIN = 'bf5c0d245a92671908518d7e765914d437954ed6';
 /** main ten days earlier: fifteen crate advisories (h2's RUSTSEC-2026-0258 among them) did not exist yet. */
@@ -512,7 +512,7 @@ test('one advisory id defined twice for one crate, however the crate is spelt, r
   const record = (id: string, ...crates: string[]): string =>
     JSON.stringify({
       id,
-      modified: '2099-01-01T00:00:00Z',
+      modified: FIXTURE_TIME,
       summary: `${crates.join(', ')} overflows (made up)`,
       affected: crates.map((name) => ({ package: { ecosystem: 'crates.io', name }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.0.0' }] }] })),
     });
@@ -549,7 +549,7 @@ test('an advisory over 32 MiB is refused naming it, from a directory and a git t
   // A valid record, just over the limit. Past 512 MiB JavaScript cannot hold the text at all: a
   // directory then said "not UTF-8" and a git tree failed as an internal error.
   const size = 32 * 1024 * 1024 + 1;
-  const head = '{"id":"TEST-0003","modified":"2099-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"crates.io","name":"smallvec"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}]}],"details":"';
+  const head = `{"id":"TEST-0003","modified":"${FIXTURE_TIME}","affected":[{"package":{"ecosystem":"crates.io","name":"smallvec"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}]}],"details":"`;
   const work = join(tempDir('db-large'), 'work');
   mkdirSync(work, { recursive: true });
   writeFileSync(join(work, 'big.json'), `${head}${'x'.repeat(size - head.length - 2)}"}`);
