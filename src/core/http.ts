@@ -211,7 +211,9 @@ async function getWithRetries(url: string, request: HttpRequest, extraHeaders: R
       }
     } catch (err) {
       if (err instanceof StowageError) throw err;
-      const reason = (err as { cause?: { code?: string } }).cause?.code ?? errorMessage(err);
+      const cause = (err as { cause?: { code?: string } }).cause;
+      // The code when there is one (ECONNRESET); else what the cause says (fetch's "bad port"), not "fetch failed".
+      const reason = cause?.code ?? errorMessage(cause ?? err);
       if (!worthRetrying(err)) throw new StowageError(request.failure(`: ${reason}`));
       lastError = reason;
     }
