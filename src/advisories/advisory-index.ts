@@ -8,6 +8,8 @@ import { TOOL_VERSION } from '../core/tool.js';
 import { StowageError } from '../core/errors.js';
 import { advisoryNameKeys, lockfileNameKey } from '../ecosystems/package-names.js';
 import { cacheWriteError, makeCacheDirectory } from '../core/cache-dir.js';
+import { timestampMs } from '../core/timestamp.js';
+import { DAY_MS } from './database-age.js';
 
 /**
  * better-sqlite3's addon, named by its path: the package would find it through `bindings`,
@@ -34,14 +36,17 @@ export function openSqlite(file: string, options: Database.Options): Database.Da
  * Bumped whenever the stored Advisory shape or the schema changes; with the tool's version, so
  * a stowage upgrade (whose readers may have been fixed) rebuilds every index once.
  */
-const INDEX_FORMAT = `4/${TOOL_VERSION}`;
+const INDEX_FORMAT = `5/${TOOL_VERSION}`;
 
 export interface IndexStamp {
   /** The source the index was built from (source.ts sourceIdentity): `stowage db` lists it. */
   source: string;
   /** What the index was built from: git commit or `sha256:` content hash. */
   revision: string;
-  /** When that revision was made (commit date, or the newest advisory date), RFC 3339 / ISO date. */
+  /**
+   * When that revision was made, RFC 3339, when the source says (a git commit's date); null for a
+   * directory or zip, whose date is its newest record's as of the audit's clock (revisionDate()).
+   */
   revisionDate: string | null;
   /** Cheap identity of the source used to decide whether to rebuild (commit, or file stats). */
   fingerprint: string;
@@ -127,19 +132,25 @@ export class AdvisoryIndex {
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE advisory (ecosystem TEXT NOT NULL, package TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL);
         -- package: the name's match key (package-names.ts); an advisory has a row per key.
+        CREATE TABLE record_date (at INTEGER NOT NULL, date TEXT NOT NULL);
+        -- each advisory's modified (else published) date as given, and as an instant (ms): see revisionDate().
       `);
       const insert = db.prepare('INSERT INTO advisory (ecosystem, package, id, body) VALUES (?, ?, ?, ?)');
       const insertMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      const insertDate = db.prepare('INSERT INTO record_date (at, date) VALUES (?, ?)');
       db.transaction(() => {
         for (const a of advisories) {
           const body = JSON.stringify(a);
           for (const key of advisoryNameKeys(a.ecosystem, a.package)) insert.run(a.ecosystem, key, a.id, body);
+          const date = a.modified ?? a.published;
+          const at = date ? timestampMs(date) : NaN;
+          if (date && !Number.isNaN(at)) insertDate.run(at, date);
         }
         insertMeta.run('format', INDEX_FORMAT);
         insertMeta.run('stamp', JSON.stringify(stamp));
         if (listing !== undefined) insertMeta.run('listing', JSON.stringify(listing));
       })();
-      db.exec('CREATE INDEX advisory_by_package ON advisory (ecosystem, package)');
+      db.exec('CREATE INDEX advisory_by_package ON advisory (ecosystem, package); CREATE INDEX record_date_by_instant ON record_date (at)');
       db.close();
       renameSync(tmp, file);
     } catch (err) {
@@ -189,6 +200,24 @@ export class AdvisoryIndex {
       }
     }
     return advisories;
+  }
+
+  /**
+   * The revision's date as of `now` (the audit's clock, STOWAGE_NOW): the commit's when the source
+   * has one, else the newest date a record carries, compared as instants (`…T10:00:00+02:00` is
+   * before `…T09:00:00Z`), none more than a day past `now` (a day of leeway for clocks and zones):
+   * a date past it is no date a record was really changed on, and one record dated 2099 must not
+   * make a stale database look fresh. Asked of the index at each audit, never kept in it, so that
+   * the answer is the same from a fresh index as from one built under another clock.
+   */
+  revisionDate(now: Date): string | null {
+    if (this.stamp.revisionDate !== null) return this.stamp.revisionDate;
+    try {
+      const row = this.db.prepare('SELECT date FROM record_date WHERE at <= ? ORDER BY at DESC, rowid LIMIT 1').get(now.getTime() + DAY_MS) as { date: string } | undefined;
+      return row?.date ?? null;
+    } catch (err) {
+      throw new IndexDamaged(`the advisory index is damaged (${(err as Error).message})`, this.db.name);
+    }
   }
 
   /** The index's file (a worker thread of `fleet add` opens it again). */

@@ -1,6 +1,6 @@
 import { timestampMs } from '../core/timestamp.js';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Whole days from a revision's date to `now`; null when the date is unknown. */
 export function databaseAgeDays(revisionDate: string | null, now: Date): number | null {

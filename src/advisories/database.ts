@@ -9,6 +9,7 @@ import { GitError, changedFromHead, headCommit, headCommitFromFiles, type GitCom
 import { readDatabaseAtCommit } from './git-tree.js';
 import { databaseFileKind, directoryFingerprint, listDatabaseFiles, type DatabaseFiles } from './database-files.js';
 import type { LoadedAdvisories } from './records.js';
+import { evaluationTime } from '../core/clock.js';
 
 // The readers (and their TOML, CVSS and zip libraries) load only when an index is (re)built.
 const readers = (): Promise<typeof import('./records.js')> => import('./records.js');
@@ -47,7 +48,9 @@ export function databaseOverIndex(
   index: AdvisoryIndex,
   state: { rebuilt: boolean; warnings: string[]; rebuild?: () => Promise<AdvisoryIndex> },
 ): AdvisoryDatabase {
-  // What the index's stamp says is read from it, so a rebuilt index is described as it is.
+  // What the index's stamp says is read from it, so a rebuilt index is described as it is. Its
+  // date is asked as of the audit's clock once the index is open (it may be closed before the report).
+  let revisionDate = index.revisionDate(evaluationTime());
   const db: AdvisoryDatabase = {
     spec,
     source: spec.name,
@@ -55,7 +58,7 @@ export function databaseOverIndex(
       return db.index.stamp.revision;
     },
     get revisionDate() {
-      return db.index.stamp.revisionDate;
+      return revisionDate;
     },
     get advisories() {
       return db.index.stamp.advisories;
@@ -76,6 +79,7 @@ export function databaseOverIndex(
         if (!(err instanceof IndexDamaged) || db.rebuilt || state.rebuild === undefined) throw err;
         db.index.close();
         db.index = await state.rebuild();
+        revisionDate = db.index.revisionDate(evaluationTime());
         db.rebuilt = true;
         db.warnings.push(`${err.line}: rebuilt it from ${spec.name}`);
         return db.index.lookup(ecosystem, names);
@@ -270,7 +274,7 @@ export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOpti
     const stamp: IndexStamp = {
       source: sourceIdentity(spec),
       revision: snap.revision ?? loaded.contentHash,
-      revisionDate: snap.revisionDate ?? loaded.newestDate,
+      revisionDate: snap.revisionDate,
       fingerprint: snap.fingerprint,
       advisories: loaded.advisories.length,
       toolchainAdvisories: loaded.toolchainAdvisories,
@@ -300,7 +304,15 @@ export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOpti
         `and the revision is reported as ${index.stamp.revision}`,
     );
   }
-  return databaseOverIndex(spec, index, { rebuilt, warnings, rebuild: () => buildLocked(true) });
+  try {
+    return databaseOverIndex(spec, index, { rebuilt, warnings, rebuild: () => buildLocked(true) });
+  } catch (err) {
+    // Its records' dates unreadable: damaged as a lookup may find it, and rebuilt the same way.
+    if (!(err instanceof IndexDamaged) || rebuilt) throw err;
+    index.close();
+    warnings.push(`${err.line}: rebuilt it from ${spec.name}`);
+    return databaseOverIndex(spec, await buildLocked(true), { rebuilt: true, warnings });
+  }
 }
 
 /**

@@ -7,8 +7,6 @@ import { parseOsvRecord } from './osv.js';
 import { parseRustsecAdvisory } from './rustsec.js';
 import { readZipEntries } from './zip.js';
 import { MAX_ADVISORY_BYTES, advisoryTooLarge, type DatabaseFiles } from './database-files.js';
-import { timestampMs } from '../core/timestamp.js';
-import { evaluationTime } from '../core/clock.js';
 import { compareText } from '../core/compare-text.js';
 import { lockfileNameKey } from '../ecosystems/package-names.js';
 
@@ -19,17 +17,11 @@ export interface LoadedAdvisories {
   toolchainAdvisories: number;
   /** sha256 over every advisory file's path and content: the revision of a non-git source. */
   contentHash: string;
-  /** The newest date any advisory carries (modified, else published; none past tomorrow), or null. */
-  newestDate: string | null;
 }
 
 class AdvisoryCollector {
   readonly advisories: Advisory[] = [];
   toolchainAdvisories = 0;
-  newestDate: string | null = null;
-  private newestMs = -Infinity;
-  /** The clock audits are evaluated at (STOWAGE_NOW, else the wall clock) and a day of leeway for clocks and time zones. */
-  private readonly latestPlausible = evaluationTime().getTime() + 24 * 60 * 60 * 1000;
   private readonly hash = createHash('sha256');
   private readonly seen = new Map<string, { origin: string; package: string }>();
 
@@ -50,15 +42,6 @@ class AdvisoryCollector {
     }
     this.seen.set(key, { origin: advisory.origin, package: advisory.package });
     this.advisories.push(advisory);
-    // Compared as instants, not as text: `…T10:00:00+02:00` is before `…T09:00:00Z`, and
-    // `…T09:00:00.5Z` after `…T09:00:00Z`. A date past tomorrow is no date a record was really changed on: it is
-    // left out, so one record dated 2099 does not make a stale database look fresh.
-    const date = advisory.modified ?? advisory.published;
-    const at = date ? timestampMs(date) : NaN;
-    if (date && at <= this.latestPlausible && (this.newestDate === null || at > this.newestMs)) {
-      this.newestDate = date;
-      this.newestMs = at;
-    }
   }
 
   result(): LoadedAdvisories {
@@ -66,7 +49,6 @@ class AdvisoryCollector {
       advisories: this.advisories,
       toolchainAdvisories: this.toolchainAdvisories,
       contentHash: `sha256:${this.hash.digest('hex')}`,
-      newestDate: this.newestDate,
     };
   }
 }

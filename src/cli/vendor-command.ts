@@ -11,6 +11,7 @@ import { auditSettings, noteGivenInputs, type AuditFlags } from './audit-options
 import { cacheDir } from '../core/cache-dir.js';
 import { progressReporter } from './progress.js';
 import { terminalText } from '../core/terminal-text.js';
+import { shellWord } from '../core/shell-word.js';
 import { formatBytes, stderrStream, warn, writeStderr, writeStdout } from './output.js';
 
 export interface VendorOptions extends AuditFlags {
@@ -94,7 +95,7 @@ export async function verifyCommand(archive: string, path: string | undefined, o
       // The manifest's audit section is copied into the rebuild, not rebuilt (no database is
       // read here): what it says is the archive maker's claim, never this verification's.
       `  not checked: its manifest's audit record (${plural(outcome.manifest.audit.findings.length, 'finding')}) is the archive's own claim; ` +
-      `\`stowage audit ${terminalText(archive)}\` audits what it holds\n`,
+      `\`stowage audit ${terminalText(shellWord(archive))}\` audits what it holds\n`,
   );
   return EXIT_OK;
 }

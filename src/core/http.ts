@@ -8,9 +8,11 @@ export interface HttpOptions {
   attempts?: number;
   /** Per-attempt timeout. */
   timeoutMs?: number;
-  /** First backoff; doubles each retry. */
+  /** First backoff; doubles each retry (jittered: backoffMs), never shorter than the server's Retry-After. */
   backoffMs?: number;
   fetchImpl?: typeof fetch;
+  /** How a wait between attempts is waited (tests record it instead). */
+  sleep?: (ms: number) => Promise<void>;
   /**
    * The only registries requests may reach (a campaign's: registry-allowance.ts). Every URL,
    * and every redirect's target before it is followed, is checked; a refused one is an error.
@@ -57,8 +59,6 @@ export const LOOPBACK_HOSTNAMES: ReadonlySet<string> = new Set(['127.0.0.1', '[:
 export function isLoopbackHostname(hostname: string): boolean {
   return LOOPBACK_HOSTNAMES.has(hostname) || (isIP(hostname) === 4 && hostname.startsWith('127.'));
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * What a Retry-After header asks a client to wait, in milliseconds: delay-seconds (`120`) or an
@@ -118,8 +118,8 @@ export async function readCapped(response: Response, url: string, maxBytes: numb
 }
 
 /**
- * GET with retries and exponential backoff on transient failures (network errors, 429, 5xx); a
- * permanent HTTP error, or the last failed attempt, is one StowageError worded by the caller.
+ * GET with getWithRetries' retries (transient network errors, 429, 5xx, after their Retry-After); a
+ * permanent error, or the last failed attempt, is one StowageError worded by the caller.
  */
 export async function httpGet(url: string, request: HttpRequest, options: HttpOptions = {}): Promise<Buffer | null> {
   const answer = await getWithRetries(url, request, {}, options);
@@ -154,13 +154,37 @@ export async function httpGetRevalidated(url: string, cached: CachedCopy | null,
 
 type Answer = RevalidatedAnswer | { status: 'not-found' };
 
+/**
+ * The longest Retry-After a GET waits for (a registry or database download rate limiting, a
+ * server in maintenance): a longer one fails the request at once, naming the wait asked, rather
+ * than holding a build for it or coming back sooner than asked.
+ */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** The longest wait between two attempts of a GET when the server asks for none. */
+const LONGEST_BACKOFF_MS = 30_000;
+
+/** Whether a failed fetch may be tried again: the network's transient failures, and an attempt that ran out of time. */
+function worthRetrying(err: unknown): boolean {
+  return isTransientNetworkError(err) || (err as { name?: unknown } | null)?.name === 'TimeoutError';
+}
+
+/**
+ * The retry policy of every GET (registry index and packuments, package and database downloads),
+ * the same as `fleet push`'s: 429 and 5xx answers, transient network failures and attempts that
+ * time out are tried again, up to `attempts` in all, after a capped, jittered exponential backoff
+ * (backoffMs) never shorter than the server's Retry-After, which is honoured up to
+ * MAX_RETRY_AFTER_MS. Other failures (4xx, a name that does not resolve, TLS) are final at once.
+ */
 async function getWithRetries(url: string, request: HttpRequest, extraHeaders: Record<string, string>, options: HttpOptions): Promise<Answer> {
   const attempts = options.attempts ?? 4;
   const doFetch = options.fetchImpl ?? fetch;
+  const sleep = options.sleep ?? ((ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms)));
   const headers: Record<string, string> = { 'user-agent': 'stowage', ...extraHeaders };
   if (request.accept) headers.accept = request.accept;
   let lastError = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
+    let asked: number | null = null;
     try {
       const response = await fetchWithin(doFetch, url, { signal: AbortSignal.timeout(options.timeoutMs ?? 60_000), headers }, options.registries);
       if (request.notFound?.has(response.status)) {
@@ -174,6 +198,10 @@ async function getWithRetries(url: string, request: HttpRequest, extraHeaders: R
       if (response.status === 429 || response.status >= 500) {
         await response.body?.cancel();
         lastError = `HTTP ${response.status}`;
+        asked = retryAfterMs(response.headers.get('retry-after'), Date.now());
+        if (asked !== null && asked > MAX_RETRY_AFTER_MS && attempt < attempts) {
+          throw new StowageError(request.failure(`: HTTP ${response.status}, asking to be sent again in ${Math.ceil(asked / 1000)} s (stowage waits at most ${MAX_RETRY_AFTER_MS / 1000} s)`));
+        }
       } else if (!response.ok) {
         await response.body?.cancel();
         throw new StowageError(request.failure(`: HTTP ${response.status} ${response.statusText}`.trimEnd()));
@@ -183,9 +211,13 @@ async function getWithRetries(url: string, request: HttpRequest, extraHeaders: R
       }
     } catch (err) {
       if (err instanceof StowageError) throw err;
-      lastError = (err as { cause?: { code?: string } }).cause?.code ?? errorMessage(err);
+      const cause = (err as { cause?: { code?: string } }).cause;
+      // The code when there is one (ECONNRESET); else what the cause says (fetch's "bad port"), not "fetch failed".
+      const reason = cause?.code ?? errorMessage(cause ?? err);
+      if (!worthRetrying(err)) throw new StowageError(request.failure(`: ${reason}`));
+      lastError = reason;
     }
-    if (attempt < attempts) await sleep((options.backoffMs ?? 250) * 2 ** (attempt - 1));
+    if (attempt < attempts) await sleep(backoffMs(attempt, { firstMs: options.backoffMs ?? 250, capMs: LONGEST_BACKOFF_MS, floorMs: asked }));
   }
   throw new StowageError(request.failure(` after ${attempts} attempts: ${lastError}`));
 }

@@ -19,7 +19,8 @@ import type { FleetSettings, FleetStore, OutboxDelivery } from './store/store.js
  * by a later run; a delivered one is marked and never posted again.
  *
  * Posted only to the webhook the fleet has now: an event queued for a URL since changed or
- * removed (`fleet init --webhook`) is not posted there. The body names the fleet's databases as
+ * removed is not posted there. `fleet init --webhook` moves what was not yet delivered to the new
+ * URL (due at once), or drops it when the webhook is removed (`--webhook ''`). The body names the fleet's databases as
  * the server's answers do (database-names.ts), never by a path of this machine. A URL's
  * user-info is sent as HTTP Basic credentials (fetch refuses a URL that carries them) and shown
  * redacted in every message.
@@ -113,7 +114,7 @@ export async function deliverDueEvents(store: FleetStore, options: DeliveryOptio
   const report: DeliveryReport = { delivered: 0, failures: [] };
   const settings = await store.settings();
   const webhook = settings?.webhook ?? null;
-  // No webhook any more: nothing is posted (what was queued for a removed one stays in the outbox, unposted).
+  // No webhook: nothing is posted (fleet init dropped what was queued for a removed one).
   if (webhook === null) return report;
   const rename = jsonRename(shownDatabaseNames(fleetDatabaseSources(settings, await store.databases())));
   // A few at a time (EVENT_READ_BYTES of stored bodies): each one posted is leased, delivered or

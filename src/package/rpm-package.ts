@@ -237,6 +237,8 @@ async function vendorStep(request: RpmPackageRequest, projectDir: string): Promi
     const outcome = await verifyArchive({
       archive: request.vendorArchive,
       path: projectDir,
+      // The lockfiles the gate just read, when it read the same directory (a lockfile given: verify reads its directory).
+      ...(resolve(request.path) === projectDir ? { application: audited } : {}),
       cacheRoot: request.audit.cacheRoot,
       env: request.env,
       ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),

@@ -103,13 +103,16 @@ const tooLarge =
  * streamed. Not fitting the budget within its wait: 503 with Retry-After, nothing stored and
  * nothing of the body held: declared, none of it was read as an upload (what was sent is drained
  * and dropped within the refused-body budget, as a 401's is, so the client reads the answer);
- * streamed, the chunks read are dropped and the connection closed.
+ * streamed, the chunks read are dropped and the connection closed. A body coming slower than the
+ * budget's minimum rate: 408, its reservation given back (what others wait for), nothing stored.
  */
 function uploadBody(deps: ServerDeps): MiddlewareHandler<ServerEnv> {
   const limit = deps.limits.uploadBytes;
   const { retryAfterSeconds } = deps.uploads.options;
   const busy = `the server holds as many uploads as it takes at once (${deps.uploads.capacity} bytes); nothing was stored: send it again in ${retryAfterSeconds} seconds`;
   const retryAfter = { 'retry-after': String(retryAfterSeconds) };
+  const { bodyWithinMs, bodyBytesPerSecond } = deps.uploads.options;
+  const slow = `the upload's body came slower than ${bodyBytesPerSecond / 1024} KiB/s after its first ${bodyWithinMs / 1000} s; nothing was stored`;
   return async (c, next) => {
     const chunked = c.req.header('transfer-encoding') !== undefined;
     const length = c.req.header('content-length');
@@ -119,13 +122,16 @@ function uploadBody(deps: ServerDeps): MiddlewareHandler<ServerEnv> {
     if (reservation === null) return refuse(c, deps.limits.anonymous, 503, busy, retryAfter);
     try {
       let reserved = declared ?? 0;
-      const read = await readBodyWithin(c.req.raw.body, { maxBytes: limit, withinMs: Infinity }, true, async (seen) => {
+      const read = await readBodyWithin(c.req.raw.body, { maxBytes: limit, withinMs: bodyWithinMs, bytesPerSecond: bodyBytesPerSecond }, true, async (seen) => {
         if (seen <= reserved) return true;
         if (!(await reservation.grow(seen - reserved))) return false;
         reserved = seen;
         return true;
       });
-      if ('refused' in read) return read.refused === 'no room' ? errorResponse(c, 503, busy, retryAfter) : tooLarge(limit)(c);
+      if ('refused' in read) {
+        if (read.refused === 'no room') return errorResponse(c, 503, busy, retryAfter);
+        return read.refused === 'too slow' ? errorResponse(c, 408, slow) : tooLarge(limit)(c);
+      }
       c.set('upload', read.bytes);
       await next();
     } finally {

@@ -9,7 +9,8 @@
  * sent without one (chunked), each chunk as it comes. What does not fit waits, first come first
  * served, for at most a short while (what is held is given back as uploads are answered); still
  * not fitting, it is refused (503 with Retry-After: api.ts) and its body is never held. What is
- * reserved is given back once the upload is answered, however it ends (the client gone too).
+ * reserved is given back once the upload is answered, however it ends (the client gone too, or
+ * its body coming slower than the budget's minimum rate: 408).
  */
 
 export interface UploadBudgetOptions {
@@ -19,14 +20,25 @@ export interface UploadBudgetOptions {
   waitMs: number;
   /** What the 503 tells the client to wait (Retry-After): about the time a large upload takes to be answered. */
   retryAfterSeconds: number;
+  /**
+   * How slowly an upload holding a reservation may send its body: within `bodyWithinMs`, extended
+   * by a second per `bodyBytesPerSecond` received (a minimum average rate). Slower, it is answered
+   * 408 and what it holds is given back, rather than held for node's whole request timeout (300 s)
+   * while others are refused 503.
+   */
+  bodyWithinMs: number;
+  bodyBytesPerSecond: number;
 }
 
 /**
  * Four of the largest uploads (64 MiB) at once: each costs a few times its size while it is parsed
  * (up to some 650 MB for the worst that passes upload.ts's checks), well within node's default heap
- * of about 4 GiB on a 64-bit machine.
+ * of about 4 GiB on a 64-bit machine. An upload's body has 10 s (as long as node gives for the
+ * headers) and then must come at 64 KiB/s (512 kbit/s) on average: a lockfile push is done within
+ * the 10 s on any link, a 30 MiB vendor archive over a 1 Mbit/s uplink in its 240 s, while a client
+ * dripping its body in holds its reservation some 10 s instead of 300.
  */
-export const DEFAULT_UPLOAD_BUDGET: UploadBudgetOptions = { bytes: 256 * 1024 * 1024, waitMs: 5_000, retryAfterSeconds: 5 };
+export const DEFAULT_UPLOAD_BUDGET: UploadBudgetOptions = { bytes: 256 * 1024 * 1024, waitMs: 5_000, retryAfterSeconds: 5, bodyWithinMs: 10_000, bodyBytesPerSecond: 64 * 1024 };
 
 /** What a waiting reservation needs, and how it is told the outcome. */
 interface Waiter {

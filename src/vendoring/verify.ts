@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, StowageError } from '../core/errors.js';
-import { readApplication } from '../inputs/application.js';
+import { readApplication, type ApplicationRead } from '../inputs/application.js';
 import { readArchive } from '../core/archive.js';
 import type { DownloadProgress } from './download.js';
 import { parseManifest, type VendorManifest } from '../inputs/vendor-manifest.js';
@@ -15,6 +15,8 @@ export interface VerifyRequest {
   archive: string;
   /** The application the archive was made for (default: the archive's directory). */
   path: string;
+  /** `path` as already read (package rpm's audit gate read it): its lockfiles are not parsed again. */
+  application?: Pick<ApplicationRead, 'locations' | 'graphs'>;
   cacheRoot: string;
   env: NodeJS.ProcessEnv;
   concurrency?: number;
@@ -93,7 +95,7 @@ export async function verifyArchive(request: VerifyRequest): Promise<VerifyOutco
   // dev dependency bundling unlisted packages is verified as it was made.
   // What `stowage vendor PATH` vendors: the application's own lockfiles, each of which the
   // manifest must record (an archive recording none of them would rebuild as empty, and match).
-  const located = await readApplication([request.path], { allowUnidentified: false, allowPartial: true });
+  const located = request.application ?? (await readApplication([request.path], { allowUnidentified: false, allowPartial: true }));
   problems.push(...lockfileMismatches(projectDir, located.locations, manifest));
   if (problems.length > 0) return { manifest, files: files.length, problems, sha256, bytes, archiveFiles: files };
   const vendored = await vendorGraphs(projectDir, located, { ...request, cacheRoot: request.cacheRoot });

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport } from '../support/audit-report.js';
 import { CARGO_CORPUS, GHSA_NPM, NPM_CORPUS, advisoryDbCheckout, runCli, tempDir, tempTree } from '../support/shared.js';
+import { FIXTURE_DATE, FIXTURE_TIME } from '../support/advisory-fixtures.js';
 
 const cacheDir = tempDir('cli-advice-cache');
 const JELLYFIN = join(NPM_CORPUS, 'jellyfin-web-2025-03-01.package-lock.json');
@@ -71,13 +72,13 @@ test('a release one database calls fixed is not advised while another database o
   mkdirSync(join(rustsec, 'crates', 'smallvec'), { recursive: true });
   writeFileSync(
     join(rustsec, 'crates', 'smallvec', 'RUSTSEC-2099-0001.md'),
-    '```toml\n[advisory]\nid = "RUSTSEC-2099-0001"\npackage = "smallvec"\ndate = "2099-01-01"\naliases = ["GHSA-2222-3333-4444"]\n\n' +
+    `\`\`\`toml\n[advisory]\nid = "RUSTSEC-2099-0001"\npackage = "smallvec"\ndate = "${FIXTURE_DATE}"\naliases = ["GHSA-2222-3333-4444"]\n\n` +
       '[versions]\npatched = [">= 1.6.1"]\n```\n\n# smallvec overflows (made up)\n\nMade up.\n',
   );
   const ghsa = tempTree('advice-ghsa', {
     'GHSA-2222-3333-4444.json': JSON.stringify({
       id: 'GHSA-2222-3333-4444',
-      modified: '2099-01-01T00:00:00Z',
+      modified: FIXTURE_TIME,
       aliases: ['RUSTSEC-2099-0001'],
       summary: 'smallvec overflows (made up)',
       affected: [{ package: { ecosystem: 'crates.io', name: 'smallvec' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '1.7.0' }] }] }],

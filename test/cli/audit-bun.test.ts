@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { auditReport } from '../support/audit-report.js';
 import { freshStore, storeSkips, STORE_KINDS } from '../support/fleet-stores.js';
 import { PROJECT_ROOT, runCli, tempDir, tempTree } from '../support/shared.js';
+import { FIXTURE_TIME } from '../support/advisory-fixtures.js';
 
 // Asked before any test is declared: the tests below block on spawnSync, which starved the
 // PostgreSQL check when it was asked after them (a 3 s connect timeout, an uncaught error under CI).
@@ -36,8 +37,8 @@ const db = tempTree('bun-db', {
   'GHSA-0000-0000-0b01.json': JSON.stringify({
     schema_version: '1.3.0',
     id: 'GHSA-0000-0000-0b01',
-    modified: '2099-01-01T00:00:00Z',
-    published: '2099-01-01T00:00:00Z',
+    modified: FIXTURE_TIME,
+    published: FIXTURE_TIME,
     summary: 'fixture-ms before 2.0.0 (made up)',
     details: 'Made up.',
     affected: [{ package: { ecosystem: 'npm', name: 'fixture-ms' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '2.0.0' }] }] }],

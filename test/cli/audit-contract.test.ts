@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditReport } from '../support/audit-report.js';
-import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
+import { FIXTURE_TIME, rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { ADVISORY_DB_BUNDLE, CARGO_CORPUS, PROJECT_ROOT, advisoryDbCheckout, runCli, tempDir } from '../support/shared.js';
 
 /**
@@ -85,8 +85,8 @@ test('an advisory whose range cannot be evaluated stops the audit: exit 2, one l
     JSON.stringify({
       schema_version: '1.6.0',
       id: 'RUSTSEC-2099-0301',
-      modified: '2099-01-01T00:00:00Z',
-      published: '2099-01-01T00:00:00Z',
+      modified: FIXTURE_TIME,
+      published: FIXTURE_TIME,
       summary: 'fnv, with a range nobody can read',
       affected: [{ package: { ecosystem: 'crates.io', name: 'fnv' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0.0.0-0' }, { fixed: '1.x' }] }] }],
     }),

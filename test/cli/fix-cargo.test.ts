@@ -17,6 +17,7 @@ import { lockedVersions } from '../support/campaign-apps.js';
 import { registryConfigToml, runCargo } from '../support/rust-app.js';
 import { publishCrate, SparseRegistry, type PublishedCrate } from '../support/sparse-registry.js';
 import { commitFiles, initRepository } from '../support/git-repository.js';
+import { FIXTURE_DATE } from '../support/advisory-fixtures.js';
 
 const FIX_REPORT_SCHEMA = join(PROJECT_ROOT, 'schema', 'fix-report.v1.json');
 const validFixReport = schemaValidator(readJsonSchema(FIX_REPORT_SCHEMA), { draft2020: true, references: { 'urn:stowage:schema:audit-report:v1': readJsonSchema(AUDIT_REPORT_SCHEMA) } });
@@ -57,7 +58,7 @@ function advisory(db: string, id: string, pkg: string, patched: string[]): void 
   writeFileSync(
     join(db, 'crates', pkg, `${id}.md`),
     '```toml\n[advisory]\n' +
-      `id = "${id}"\npackage = "${pkg}"\ndate = "2099-01-01"\nurl = "https://example.invalid/${id}"\n\n[versions]\npatched = ${JSON.stringify(patched)}\n` +
+      `id = "${id}"\npackage = "${pkg}"\ndate = "${FIXTURE_DATE}"\nurl = "https://example.invalid/${id}"\n\n[versions]\npatched = ${JSON.stringify(patched)}\n` +
       '```\n\n# A made-up flaw\n\nWritten by the test.\n',
   );
 }

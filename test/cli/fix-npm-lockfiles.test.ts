@@ -11,7 +11,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { fixtureArgsAdvisoryDb } from '../support/advisory-fixtures.js';
+import { FIXTURE_TIME, fixtureArgsAdvisoryDb } from '../support/advisory-fixtures.js';
 import { AUDIT_REPORT_SCHEMA } from '../support/audit-report.js';
 import { readJsonSchema, schemaValidator } from '../support/json-schema.js';
 import {
@@ -65,8 +65,8 @@ function osv(db: string, id: string, name: string, fixed: string): void {
   const record = {
     schema_version: '1.3.0',
     id,
-    modified: '2099-01-01T00:00:00Z',
-    published: '2099-01-01T00:00:00Z',
+    modified: FIXTURE_TIME,
+    published: FIXTURE_TIME,
     summary: `${name} is made up to be vulnerable`,
     details: 'Made up for the fix tests.',
     affected: [{ package: { ecosystem: 'npm', name }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed }] }] }],

@@ -7,7 +7,8 @@ import { runCliAsync } from '../support/shared.js';
 
 /**
  * `fleet push` is a CI step with nobody to press retry (CI=true, no stdin): a server busy with
- * other uploads (503), rate limiting (429), restarting (connection refused) or cutting the
+ * other uploads (503), rate limiting (429), restarting (connection refused, or 502 and 504 from a
+ * proxy in front of it) or cutting the
  * connection is tried again, after its Retry-After and a backoff with jitter, one stderr line per
  * wait, within --retry-for; past it, or refused for good (any other 4xx or 5xx), exit 2 in one
  * line naming the server and the last answer.
@@ -84,6 +85,33 @@ test('fleet push sends again after 429 and after a connection cut mid-request; a
     const asked = /^stowage: http:\/\/127\.0\.0\.1:\d+: the fleet server refused the push \(503\): maintenance; gave up after 1 attempt \(--retry-for 600\): it asks to be sent again in (\d+)\.\d s, past the bound\n$/.exec(gaveUp.stderr);
     assert.ok(asked, gaveUp.stderr);
     assert.ok(Number(asked[1]) > 3000 && Number(asked[1]) <= 3600, `the date read as ${asked[1]} s away`);
+  } finally {
+    await server.close();
+  }
+});
+
+test('fleet push sends again a push a proxy answers 502 or 504 while the server behind it restarts', async () => {
+  const gateway = (res: ServerResponse, status: number): void => {
+    res.writeHead(status, { 'content-type': 'text/html' });
+    res.end(`<html><body><h1>${status}</h1>nginx</body></html>`);
+  };
+  let answers: ((res: ServerResponse) => void)[] = [(res) => gateway(res, 502), (res) => gateway(res, 504)];
+  const server = await fakeServer((res) => (answers.shift() ?? stored)(res));
+  try {
+    const run = await push(server.url);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^added: rg sha256:0{12} \(revision 1\), 0 findings$/m);
+    assert.equal(server.requests(), 3);
+    const said = lines(run.stderr);
+    assert.equal(said.length, 2, run.stderr);
+    assert.match(said[0] ?? '', /: the fleet server refused the push \(502\): HTTP 502; sending it again in .* \(attempt 2, /);
+    assert.match(said[1] ?? '', /: the fleet server refused the push \(504\): HTTP 504; sending it again in .* \(attempt 3, /);
+
+    // Still a gateway error when --retry-for has passed: exit 2 naming it.
+    answers = [(res) => gateway(res, 502)];
+    const once = await push(server.url, ['--retry-for', '0']);
+    assert.equal(once.status, 2);
+    assert.match(once.stderr, /^stowage: http:\/\/127\.0\.0\.1:\d+: the fleet server refused the push \(502\): HTTP 502; gave up after 1 attempt \(--retry-for 0\)\n$/);
   } finally {
     await server.close();
   }

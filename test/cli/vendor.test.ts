@@ -213,6 +213,24 @@ test("verify does not vouch for the manifest's audit record: a forged one, writt
   assert.match(verified.stdout, /^ {2}not checked: its manifest's audit record \(1 finding\) is the archive's own claim; `stowage audit .*deps\.tar\.zst` audits what it holds$/m);
 });
 
+test("verify's suggested `stowage audit PATH` is one word in a POSIX shell, whatever the archive's name holds", async () => {
+  const db = unrelatedRustsecAdvisoryDb(tempDir('vendor-quoted-db'));
+  const made = join(tempDir('vendor-quoted'), 'deps.tar.zst');
+  assert.equal((await vendor([app.dir, '--db', db, '-o', made])).status, 0);
+  for (const name of ["my deps (it's $HOME; `id`).tar.zst", 'plain-deps.tar.zst']) {
+    const archive = join(tempDir('vendor-quoted-copy'), name);
+    copyFileSync(made, archive);
+    const verified = await verify([archive, app.dir]);
+    assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+    const command = /^ {2}not checked: .*; `(stowage audit .*)` audits what it holds$/m.exec(verified.stdout)?.[1];
+    assert.ok(command, verified.stdout);
+    if (name.startsWith('plain')) assert.equal(command, `stowage audit ${archive}`, 'a plain path is left as it is');
+    // Run by sh with `stowage audit` standing for a command printing its arguments: the path, whole, as one.
+    const words = execFileSync('sh', ['-c', command.replace(/^stowage audit /, "printf '[%s]\\n' ")], { encoding: 'utf8' });
+    assert.equal(words, `[${archive}]\n`);
+  }
+});
+
 /** Regular files in an archive, as tar lists them. */
 function archivedFiles(archive: string): number {
   return execFileSync('tar', ['--zstd', '-tvf', archive], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('-')).length;

@@ -20,7 +20,7 @@ import { readArchive, writeArchive } from '../../src/core/archive.js';
 import type { ArchiveFile } from '../../src/core/untrusted-tar.js';
 import { buildSourceRpm } from '../../src/package/srpm.js';
 import { auditReport } from '../support/audit-report.js';
-import { rustsecAdvisoryDb, unrelatedNpmAdvisoryDb, unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
+import { FIXTURE_TIME, rustsecAdvisoryDb, unrelatedNpmAdvisoryDb, unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { packTar, type TarEntry } from '../support/hostile-tar.js';
 import { cleanEnv } from '../support/npm-vendor.js';
 import { LOCAL_APP, LOCAL_APP_PNPM_LOCKFILE, LOCAL_APP_YARN_BERRY_LOCKFILE, LOCAL_APP_YARN_V1_LOCKFILE, startLocalRegistry } from '../support/npm-registry.js';
@@ -53,8 +53,8 @@ writeFileSync(
   JSON.stringify({
     schema_version: '1.3.0',
     id: 'GHSA-0000-0000-0201',
-    modified: '2099-01-01T00:00:00Z',
-    published: '2099-01-01T00:00:00Z',
+    modified: FIXTURE_TIME,
+    published: FIXTURE_TIME,
     summary: 'fixture-ms before 2.0.0 is made up to be vulnerable',
     details: 'Made up.',
     affected: [{ package: { ecosystem: 'npm', name: 'fixture-ms' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '2.0.0' }] }] }],

@@ -10,6 +10,7 @@ import { recordEvent } from '../../src/fleet/events.js';
 import { api, asServed, checkAgainstOpenApi, startServer, type Answer, type TestServer } from '../support/fleet-server.js';
 import { sendPush } from '../../src/cli/fleet/push.js';
 import { advisoryDbCheckout, CARGO_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
+import { FIXTURE_TIME } from '../support/advisory-fixtures.js';
 
 /**
  * The fleet server's API over real HTTP on both stores: every answer is the command line's
@@ -44,8 +45,8 @@ function npmAdvisoryDb(root: string, summary = 'Made up'): string {
     JSON.stringify({
       schema_version: '1.3.0',
       id: 'GHSA-0000-0000-0002',
-      modified: '2099-01-01T00:00:00Z',
-      published: '2099-01-01T00:00:00Z',
+      modified: FIXTURE_TIME,
+      published: FIXTURE_TIME,
       summary,
       details: 'Made up.',
       affected: [{ package: { ecosystem: 'npm', name: 'left-pad' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0.0' }] }] }],

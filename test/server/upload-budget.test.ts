@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { test } from 'node:test';
-import { UploadBudget, type Reservation } from '../../src/server/upload-budget.js';
+import { DEFAULT_UPLOAD_BUDGET, UploadBudget, type Reservation } from '../../src/server/upload-budget.js';
 import { freshStore, STORE_KINDS, storeSkips } from '../support/fleet-stores.js';
 import { api, startServer, type TestServer } from '../support/fleet-server.js';
 import { advisoryDbCheckout, runCliAsync, tempDir } from '../support/shared.js';
@@ -57,10 +57,13 @@ function chunked(bytes: Buffer): ReadableStream<Uint8Array> {
   });
 }
 
+/** Half an upload's body held until the test sends the rest: however slow the machine, not cut as too slow (see the last test). */
+const PATIENT = { bodyWithinMs: 600_000 };
+
 const BUSY = /^the server holds as many uploads as it takes at once \(102400 bytes\); nothing was stored: send it again in 7 seconds$/;
 
 test('the budget grants what fits, first come first served; a reservation growing comes before the queue; what is released is given to those waiting', async () => {
-  const budget = new UploadBudget({ bytes: 100, waitMs: 60_000, retryAfterSeconds: 1 });
+  const budget = new UploadBudget({ ...DEFAULT_UPLOAD_BUDGET, bytes: 100, waitMs: 60_000, retryAfterSeconds: 1 });
   const a = (await budget.reserve(20)) as Reservation;
   const b = (await budget.reserve(30)) as Reservation;
   assert.deepEqual(budget.state, { held: 50, waiting: 0 });
@@ -90,7 +93,7 @@ test('the budget grants what fits, first come first served; a reservation growin
 });
 
 test('a reservation that cannot fit within the wait is refused, nothing held; those queued behind it are served once it gives up', async () => {
-  const budget = new UploadBudget({ bytes: 100, waitMs: 20, retryAfterSeconds: 1 });
+  const budget = new UploadBudget({ ...DEFAULT_UPLOAD_BUDGET, bytes: 100, waitMs: 20, retryAfterSeconds: 1 });
   const held = (await budget.reserve(60)) as Reservation;
   const large = budget.reserve(50);
   const small = budget.reserve(40);
@@ -109,7 +112,7 @@ for (const kind of STORE_KINDS) {
     const made = await freshStore(kind);
     assert.equal((await runCliAsync(['fleet', 'init', '--db', RUSTSEC, '--store', made.store], { cacheDir })).status, 0);
     const limits = { uploadBytes: 64 * KIB };
-    let server = await startServer(made.store, cacheDir, { limits, uploads: { bytes: 100 * KIB, waitMs: 0, retryAfterSeconds: 7 } });
+    let server = await startServer(made.store, cacheDir, { limits, uploads: { bytes: 100 * KIB, waitMs: 0, retryAfterSeconds: 7, ...PATIENT } });
     try {
       const token = await server.token('ci');
       const budget = server.deps.uploads;
@@ -169,7 +172,7 @@ for (const kind of STORE_KINDS) {
       await server.close();
 
       // With a wait: the upload that does not fit is taken once the held one is answered.
-      server = await startServer(made.store, cacheDir, { limits, uploads: { bytes: 100 * KIB, waitMs: 600_000, retryAfterSeconds: 7 } });
+      server = await startServer(made.store, cacheDir, { limits, uploads: { bytes: 100 * KIB, waitMs: 600_000, retryAfterSeconds: 7, ...PATIENT } });
       const patient = server.deps.uploads;
       const first = heldUpload(server, token, 'first', sbom('0.6.0', 60 * KIB));
       await patient.until((s) => s.held === 60 * KIB);
@@ -180,6 +183,35 @@ for (const kind of STORE_KINDS) {
       assert.equal((await first.answer).status, 201);
       assert.equal((await second).status, 201);
       assert.deepEqual(patient.state, { held: 0, waiting: 0 });
+    } finally {
+      await server.close();
+      await made.dispose();
+    }
+  });
+}
+
+for (const kind of STORE_KINDS) {
+  test(`an upload whose body comes slower than the minimum rate is answered 408 and gives its reservation back; others are taken (${kind})`, { skip: skips[kind], timeout: 120_000 }, async () => {
+    const made = await freshStore(kind);
+    assert.equal((await runCliAsync(['fleet', 'init', '--db', RUSTSEC, '--store', made.store], { cacheDir })).status, 0);
+    // Room for one upload of 60 KiB; a body has 1 s, plus 1 s per 16 KiB received.
+    const server = await startServer(made.store, cacheDir, { limits: { uploadBytes: 64 * KIB }, uploads: { bytes: 100 * KIB, waitMs: 0, retryAfterSeconds: 7, bodyWithinMs: 1_000, bodyBytesPerSecond: 16 * KIB } });
+    try {
+      const token = await server.token('ci');
+      const budget = server.deps.uploads;
+      // Sends 30 KiB of 60 and no more: a client dripping its body, or gone silent.
+      const slow = heldUpload(server, token, 'slow', sbom('0.6.0', 60 * KIB));
+      await budget.until((s) => s.held === 60 * KIB);
+      const answer = await slow.answer;
+      assert.equal(answer.status, 408, answer.text);
+      assert.deepEqual(JSON.parse(answer.text), { error: "the upload's body came slower than 16 KiB/s after its first 1 s; nothing was stored" });
+      await budget.until((s) => s.held === 0);
+      slow.req.destroy();
+      assert.equal((await api(server, 'GET', '/apps/slow', { token })).status, 404);
+
+      // What it held is free: an upload as large is taken.
+      const next = await api(server, 'POST', '/apps/next/revisions', { token, body: sbom('1.0.0', 60 * KIB), headers: SBOM_TYPE });
+      assert.equal(next.status, 201, JSON.stringify(next.body));
     } finally {
       await server.close();
       await made.dispose();

@@ -10,6 +10,11 @@ import type { Advisory } from '../../src/core/advisory.js';
  */
 const TODAY = new Date().toISOString().slice(0, 10);
 
+/** A made-up record's date (RustSec `date`): today, as the made-up databases here are dated. */
+export const FIXTURE_DATE = TODAY;
+/** A made-up record's `modified` / `published` (OSV): today's UTC midnight. */
+export const FIXTURE_TIME = `${TODAY}T00:00:00Z`;
+
 /**
  * An OSV database (a directory) whose one advisory is about an npm package no test application
  * uses: audits against it find nothing, so vendoring and packaging proceed. Dated today, so it

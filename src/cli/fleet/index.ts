@@ -387,7 +387,7 @@ Exit codes: 0 stopped by SIGINT/SIGTERM, 2 the server could not start (no fleet,
       .option('--name <name>', 'the application\'s name (default: the directory\'s or the file\'s NAME)')
       .option(
         '--retry-for <seconds>',
-        `while the server answers 503 (busy) or 429, or the connection is refused or cut, send the push again (after its Retry-After, with backoff and jitter, one stderr line per wait) for at most SECONDS; 0: once (default: ${DEFAULT_RETRY_FOR_SECONDS})`,
+        `while the server answers 503 (busy) or 429, a proxy in front of it 502 or 504, or the connection is refused or cut, send the push again (after its Retry-After, with backoff and jitter, one stderr line per wait) for at most SECONDS; 0: once (default: ${DEFAULT_RETRY_FOR_SECONDS})`,
       )
       .addHelpText(
         'after',

@@ -12,6 +12,7 @@ import type { DatabaseState, FleetSettings } from '../../fleet/store/store.js';
 import { terminalText as t } from '../../core/terminal-text.js';
 import type { FleetDatabaseOptions } from './index.js';
 import { writeStdout } from '../output.js';
+import { plural } from '../../audit/report/human.js';
 import { withFleetStore } from './with-store.js';
 
 export interface FleetInitOptions extends FleetDatabaseOptions {
@@ -80,6 +81,8 @@ export async function fleetInit(opts: FleetInitOptions): Promise<number> {
     closeDatabases(databases);
     settings.databases = settings.databases.map((s, i) => sources[i] ?? s);
     const changes = old === null ? [] : describeChanges(old, settings);
+    const oldUrl = old?.webhook?.url ?? null;
+    const newUrl = settings.webhook?.url ?? null;
     await store.transaction(async (tx) => {
       const known = new Map((await tx.databases()).map((d) => [d.source, d]));
       const states: DatabaseState[] = databases.map((db, position) => ({
@@ -91,8 +94,15 @@ export async function fleetInit(opts: FleetInitOptions): Promise<number> {
         revisionDate: known.get(db.source)?.revisionDate ?? null,
         evaluatedAt: known.get(db.source)?.evaluatedAt ?? null,
       }));
-      await tx.putSettings(settings, new Date().toISOString());
+      const at = new Date().toISOString();
+      await tx.putSettings(settings, at);
       await tx.putDatabases(states);
+      // Events not yet delivered follow the webhook: a URL is changed because the receiver moved
+      // or was mistyped, and those events never reached anyone. With no webhook they are dropped.
+      if (old !== null && oldUrl !== newUrl) {
+        const moved = await tx.redirectDeliveries(newUrl, at);
+        if (moved > 0) changes.push(`${plural(moved, 'webhook event')} not yet delivered: ${newUrl === null ? 'dropped with the webhook' : `to be posted to ${redactCredentials(newUrl)}`}`);
+      }
     });
     if (old === null) writeStdout(`created the fleet in ${t(store.location)}, with ${t(settings.databases.join(', '))}\n`);
     else if (changes.length === 0) writeStdout(`nothing changed in ${t(store.location)}\n`);

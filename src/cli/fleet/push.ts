@@ -160,8 +160,12 @@ function parsePushAnswer(text: string, origin: string): PushAnswer {
   return doc as unknown as PushAnswer;
 }
 
-/** Statuses that ask the client to come back later: the server is busy (503) or rate limits (429). Every other 4xx or 5xx is final. */
-const RETRIED_STATUSES: ReadonlySet<number> = new Set([429, 503]);
+/**
+ * Statuses that ask the client to come back later: the server is busy (503) or rate limits (429),
+ * or a proxy in front of it finds it gone or silent while it restarts (502, 504). Sending again is
+ * safe even when the push was stored behind a 504. Every other 4xx or 5xx is final.
+ */
+const RETRIED_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
 /** The first wait after a failed attempt, and the longest (the backoff doubles up to it). */
 const FIRST_WAIT_MS = 1_000;
@@ -213,8 +217,8 @@ async function attemptPush(url: URL, bearer: string, form: FormData): Promise<At
 const secondsText = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 /**
- * POSTs the push, trying again while the server says it is busy (503) or rate limits (429) and
- * while the connection is refused or cut (a restart, a deploy): after the server's Retry-After
+ * POSTs the push, trying again while the server says it is busy (503) or rate limits (429), while
+ * a proxy in front of it answers 502 or 504, and while the connection is refused or cut (a restart, a deploy): after the server's Retry-After
  * (seconds or an HTTP date) and never sooner than a capped exponential backoff with jitter, one
  * stderr line per wait, for at most `retry.forSeconds` from the first attempt. Sending a push
  * again is safe: the same documents make the same revision (a second store is "unchanged").

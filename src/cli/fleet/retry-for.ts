@@ -2,7 +2,7 @@ import { StowageError } from '../../core/errors.js';
 
 /**
  * `fleet push --retry-for SECONDS` (here, not in push.ts, so that the command line's help names
- * the default without loading the push): how long a push refused for now (503, 429) or cut off
+ * the default without loading the push): how long a push refused for now (503, 429, a proxy's 502 or 504) or cut off
  * goes on being tried. By default a server busy with other uploads, rate limiting or restarting for
  * a few minutes does not fail a CI job.
  */

@@ -1044,6 +1044,16 @@ export class SqlFleetStore implements FleetStore {
     ]);
   }
 
+  async redirectDeliveries(to: string | null, at: string): Promise<number> {
+    if (to === null) return this.sql.run(`DELETE FROM outbox WHERE delivered_at IS NULL`);
+    return this.transaction(async (tx) => {
+      const { sql } = tx as SqlFleetStore;
+      // An event already queued for (or delivered to) `to` is not queued twice.
+      await sql.run(`DELETE FROM outbox WHERE delivered_at IS NULL AND target <> ? AND event_id IN (SELECT event_id FROM outbox WHERE target = ?)`, [to, to]);
+      return sql.run(`UPDATE outbox SET target = ?, attempts = 0, next_attempt_at = ?, last_error = NULL WHERE delivered_at IS NULL AND target <> ?`, [to, at, to]);
+    });
+  }
+
   async deliveries(): Promise<(OutboxDelivery & { deliveredAt: string | null; lastError: string | null })[]> {
     const rows = await this.sql.query<DeliveryRow & { delivered_at: string | null; last_error: string | null }>(
       `SELECT ${DELIVERY_COLUMNS}, o.delivered_at, o.last_error FROM outbox o JOIN events e ON e.id = o.event_id ORDER BY o.event_id, o.target`,

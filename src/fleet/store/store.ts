@@ -320,6 +320,12 @@ export interface FleetStore {
    */
   deliveryDone(d: OutboxDelivery, at: string, pruneBefore: string): Promise<void>;
   deliveryFailed(d: OutboxDelivery, nextAttemptAt: string, error: string): Promise<void>;
+  /**
+   * The webhook changed (`fleet init --webhook`): every undelivered event queued for another
+   * target is queued for `to` instead, due at `at` with its attempts reset (the new receiver has
+   * refused nothing yet), or, with no webhook any more (`to` null), dropped. How many.
+   */
+  redirectDeliveries(to: string | null, at: string): Promise<number>;
   /** Every delivery of every event, for `fleet` diagnostics and tests. */
   deliveries(): Promise<(OutboxDelivery & { deliveredAt: string | null; lastError: string | null })[]>;
 
