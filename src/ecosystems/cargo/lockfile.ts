@@ -83,9 +83,11 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   }
 
   if (manifest !== null && input.manifest) {
-    // The manifest's own path packages: a configuration's [patch] paths are relative to another directory.
-    const pathPackages = input.readPathPackage && written !== null ? pathPackageManifests({ path: input.manifest.path, doc: written }, members, input.readPathPackage).map(readMember) : [];
+    // The path packages of the manifest with the configuration's [patch] applied (its paths made
+    // relative to the manifest's directory): a configuration's patch copy is checked against the
+    // lockfile as the manifest's is, and one the configuration overrides is not built.
     const root = { path: input.manifest.path, doc: manifest };
+    const pathPackages = input.readPathPackage ? pathPackageManifests(root, members, input.readPathPackage).map(readMember) : [];
     warnings.push(...unlockedDeclarations(input.path, root, members, pathPackages, entries, ids, edges));
   }
   const writtenRoot = input.manifest && written !== null ? { path: input.manifest.path, doc: written } : null;
