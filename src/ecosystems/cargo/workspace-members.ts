@@ -55,7 +55,7 @@ export function memberManifestPathsOf(rootManifest: string, doc: TomlTable | nul
   // As Cargo: an excluded path excludes everything under it (trailing slashes do not matter).
   const excluded = tomlStrings(workspace.exclude).map((p) => resolve(root, p));
   const isExcluded = (dir: string): boolean => excluded.some((ex) => dir === ex || dir.startsWith(`${ex}/`));
-  return memberManifests(root, tomlStrings(workspace.members), 'Cargo.toml', isExcluded);
+  return memberManifests(root, tomlStrings(workspace.members), 'Cargo.toml', isExcluded, rootManifest);
 }
 
 /**
