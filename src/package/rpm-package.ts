@@ -206,7 +206,7 @@ export function decideLicenses(
     const license = override(overrides, pkg.name, pkg.version) ?? (isPatchedPathCrate(pkg) ? local.get(key) : undefined) ?? found?.license ?? null;
     if (license === null && isPatchedPathCrate(pkg)) {
       // Not the application's own code: a copy of a third-party crate, whose licence is its own
-      // (a copy patched in from a Cargo configuration is not read: --license says it).
+      // (read where cargo builds it from, a Cargo configuration's patch included: --license says it when it states none).
       missing.push(`${pkg.name} ${pkg.version} (a [patch] path copy of the crate: no licence found in its Cargo.toml in the project)`);
     } else if (license === null) {
       const declared = found?.declared;

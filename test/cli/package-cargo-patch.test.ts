@@ -6,7 +6,7 @@
  * Before, every path crate was taken for the application's own code and the spec declared none.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
@@ -71,4 +71,25 @@ test('a [patch] path copy whose licence is not found is refused naming it (it is
   const text = spec(out);
   assert.match(text, /^Provides:\s*bundled\(crate\(hex\)\) = 0\.4\.3$/m);
   assert.match(/^License:\s*(.*)$/m.exec(text)?.[1] ?? '', /Apache-2\.0/);
+});
+
+test("a .cargo/config.toml [patch] copy overriding the manifest's is bundled with the licence of the copy cargo builds", () => {
+  // Checked with cargo 1.95: Cargo.toml patches hex with vendor/hex (MIT), the project's
+  // .cargo/config.toml with fork/hex (GPL-3.0-only); `cargo tree --locked` builds
+  // `hex v0.4.3 (.../fork/hex)`. The copy's licence was looked up by name among the manifests
+  // the project's Cargo.toml names: vendor/hex's MIT was declared for a GPL crate.
+  const root = licensedApp('MIT');
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const app = join(root, 'app');
+  mkdirSync(join(app, 'fork', 'hex', 'src'), { recursive: true });
+  writeFileSync(join(app, 'fork', 'hex', 'Cargo.toml'), '[package]\nname = "hex"\nversion = "0.4.3"\nedition = "2018"\nlicense = "GPL-3.0-only"\n');
+  writeFileSync(join(app, 'fork', 'hex', 'src', 'lib.rs'), '');
+  mkdirSync(join(app, '.cargo'));
+  writeFileSync(join(app, '.cargo', 'config.toml'), '[patch.crates-io]\nhex = { path = "fork/hex" }\n');
+  const out = join(root, 'out');
+  const made = packageRpm(root, out);
+  assert.equal(made.status, 0, made.stderr);
+  assert.equal(/^License:\s*(.*)$/m.exec(spec(out))?.[1], 'GPL-3.0-only AND MIT');
+  const licenses = readFileSync(join(out, readdirSync(out).find((f) => f.endsWith('-bundled-licenses.txt')) ?? ''), 'utf8');
+  assert.match(licenses, /^crate hex 0\.4\.3: GPL-3\.0-only$/m);
 });
