@@ -204,3 +204,27 @@ test('a [workspace.dependencies] path that no manifest inherits makes no member:
   assert.equal(member.status, 0, member.stdout);
   assert.deepEqual(auditReport(member.stdout).findings, []);
 });
+
+test('a [patch] copy that `exclude` takes out of a member glob is no member: matched (a member written as its path stays one)', () => {
+  // Checked with cargo 1.95: `members = ["crates/*"]`, `exclude = ["crates/hex"]`, hex patched
+  // with crates/hex: `cargo metadata` lists app and util as members, and `cargo tree --locked`
+  // builds `hex v0.4.3 (.../crates/hex)` for app's `hex = "0.4"`. stowage took crates/hex for a
+  // member (the glob names it), the project's own, and passed it (exit 0). With
+  // `members = ["crates/hex", "crates/util"]` cargo lists hex as a member despite `exclude`.
+  const files = (members: string): Record<string, string> => ({
+    'app/Cargo.toml': `${MANIFEST}\n[workspace]\nmembers = ${members}\nexclude = ["crates/hex"]\n${PATCH.replace('vendor/hex', 'crates/hex')}`,
+    'app/Cargo.lock': `${LOCK}\n[[package]]\nname = "util"\nversion = "0.1.0"\n`,
+    'app/src/main.rs': 'fn main() {}\n',
+    'app/crates/hex/Cargo.toml': HEX_COPY['app/vendor/hex/Cargo.toml'] ?? '',
+    'app/crates/hex/src/lib.rs': '',
+    'app/crates/util/Cargo.toml': '[package]\nname = "util"\nversion = "0.1.0"\nedition = "2021"\n',
+    'app/crates/util/src/lib.rs': '',
+  });
+  const result = audit(tempTree('cargo-patch-excluded', files('["crates/*"]')));
+  assert.equal(result.status, 1, result.stderr);
+  assert.deepEqual(auditReport(result.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name} ${f.package.source}`), ['RUSTSEC-2099-0401 hex crates/hex']);
+
+  const member = audit(tempTree('cargo-patch-excluded-explicit', files('["crates/hex", "crates/util"]')));
+  assert.equal(member.status, 0, member.stdout);
+  assert.deepEqual(auditReport(member.stdout).findings, []);
+});

@@ -699,7 +699,12 @@ function readWorkspaceLayout(doc: TomlTable, memberManifests: readonly MemberMan
     if (written === undefined) return workspaceSource();
     const path = normalizePath(written);
     members ??= memberGlobs.map((glob) => memberGlobMatcher(normalizePath(glob)));
-    if (members.some((matches) => matches(path))) return workspaceSource();
+    const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`));
+    // As cargo's is_excluded: `exclude` takes out what a member glob names, not a member written
+    // as that path (or a directory above it). cargo 1.95 lists no member crates/hex for
+    // `members = ["crates/*"]`, `exclude = ["crates/hex"]`, and builds it as the [patch] copy.
+    const explicit = (): boolean => memberGlobs.map(normalizePath).some((member) => path === member || path.startsWith(`${member}/`));
+    if (members.some((matches) => matches(path)) && (!isExcluded || explicit())) return workspaceSource();
     const pathPackage: PackageSource = { kind: 'path', url: written, isDefaultRegistry: false, ...(patching.has(name) ? { patchesCrate: true as const } : {}) };
     // A package without a [workspace] table is a workspace of itself alone: cargo makes none of
     // its path dependencies members (`cargo metadata` lists only the package), so a [patch] path
@@ -707,7 +712,6 @@ function readWorkspaceLayout(doc: TomlTable, memberManifests: readonly MemberMan
     // taken for members (roots), as before.
     if (!dependencies.has(name) || (!hasWorkspace && patching.has(name))) return pathPackage;
     const outside = path === '..' || path.startsWith('../') || path.startsWith('/') || WINDOWS_DRIVE.test(path);
-    const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`));
     return outside || isExcluded ? pathPackage : workspaceSource();
   };
   return { classify };
