@@ -14,7 +14,7 @@ import { InputError } from './errors.js';
  * in memory). Past it the workspace is refused: left unread, a member's dependencies would go
  * unchecked and its dev-dependencies unknown, silently.
  */
-export const MAX_MEMBERS = 2000;
+const MAX_MEMBERS = 2000;
 
 /**
  * The `manifestName` file of each member directory the `patterns` name under `root`, sorted:
