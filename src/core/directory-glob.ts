@@ -1,5 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { InputError } from './errors.js';
 
 /*
  * Workspace member globs (Cargo's `[workspace] members`, npm's and yarn's `workspaces`, pnpm's
@@ -8,26 +9,35 @@ import { join } from 'node:path';
  * `node_modules` or `target`, which a general glob library does not know to skip.
  */
 
-/** Beyond this many member manifests the rest are not read (a hostile or runaway glob). */
+/**
+ * At most this many member manifests are read (a hostile or runaway glob holds every one's text
+ * in memory). Past it the workspace is refused: left unread, a member's dependencies would go
+ * unchecked and its dev-dependencies unknown, silently.
+ */
 const MAX_MEMBERS = 2000;
 
 /**
  * The `manifestName` file of each member directory the `patterns` name under `root`, sorted:
- * the root itself and directories `isExcluded` says to skip are left out.
+ * the root itself and directories `isExcluded` says to skip are left out. `owner`, the file
+ * holding the patterns, is refused (InputError) when they name more than MAX_MEMBERS.
  */
 export function memberManifests(
   root: string,
   patterns: readonly string[],
   manifestName: string,
   isExcluded: (dir: string) => boolean,
+  owner: string,
 ): string[] {
   const found = new Set<string>();
   for (const pattern of patterns) {
     for (const dir of expandDirectoryGlob(root, pattern)) {
-      if (found.size >= MAX_MEMBERS) break;
       if (dir === root || isExcluded(dir)) continue;
       const manifest = join(dir, manifestName);
-      if (isFile(manifest)) found.add(manifest);
+      if (!isFile(manifest)) continue;
+      found.add(manifest);
+      if (found.size > MAX_MEMBERS) {
+        throw new InputError(owner, `its workspace member globs name more than ${MAX_MEMBERS.toLocaleString('en-US')} members (${JSON.stringify(pattern)} reaches ${relative(root, manifest)}): stowage reads at most that many, and does not audit a workspace it has not read whole`);
+      }
     }
   }
   return [...found].sort();

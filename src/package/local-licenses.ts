@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type EdgeKind } from '../core/graph.js';
 import type { Ecosystem } from '../core/package.js';
 import { isTomlTable } from '../core/toml-values.js';
@@ -67,6 +67,21 @@ function cargoStated(projectDir: string): Map<string, Stated> {
   return out;
 }
 
+/**
+ * Cargo: what the manifest of the path crate at `path` (relative to `baseDir`, the root
+ * manifest's directory) states, when that crate is `name`; undefined when it cannot be read.
+ * A `[patch]` copy is read where cargo builds it from: the crate of its name the project's
+ * manifests describe may be another copy (a `.cargo/config.toml` patch wins over the manifest's).
+ */
+function cargoStatedAt(baseDir: string, path: string, name: string): Stated | undefined {
+  const text = readText(join(baseDir, path, 'Cargo.toml'));
+  const doc = text === null ? null : parseManifestQuietly(text);
+  if (doc === null || !isTomlTable(doc.package) || doc.package.name !== name) return undefined;
+  const { license, 'license-file': licenseFile } = doc.package;
+  // `license.workspace = true` is its own workspace's, which the project does not describe.
+  return { license: typeof license === 'string' ? license : null, licenseFile: typeof licenseFile === 'string' };
+}
+
 /** npm-world: every workspace member's package.json (package.json `workspaces`, pnpm-workspace.yaml), by name. */
 function npmStated(projectDir: string): Map<string, Stated> {
   const out = new Map<string, Stated>();
@@ -117,7 +132,9 @@ export function localPackageLicenses(
       const key = `${pkg.ecosystem}\0${pkg.name}\0${pkg.version}`;
       if (licenses.has(key)) continue;
       const given = override(pkg.name, pkg.version);
-      const own = byName.get(pkg.name);
+      const at = pkg.ecosystem === 'cargo' && pkg.source.kind === 'path' && pkg.source.url !== null ? cargoStatedAt(dirname(graph.path), pkg.source.url, pkg.name) : undefined;
+      // A [patch] copy's licence is its own manifest's or none (refused until --license gives it).
+      const own = at ?? (pkg.source.patchesCrate === true ? undefined : byName.get(pkg.name));
       const declared = own?.license ?? null;
       const license = given ?? (declared !== null ? normalizeLicense(declared, pkg.ecosystem) : own?.licenseFile === true ? licenseRefFor(pkg.name) : null);
       if (license !== null) licenses.set(key, { ecosystem: pkg.ecosystem, name: pkg.name, version: pkg.version, license });

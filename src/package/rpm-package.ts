@@ -2,7 +2,7 @@ import type { RpmFlavor } from './rpm-flavor.js';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { StowageError } from '../core/errors.js';
 import { outgoingEdges, reachableFrom, type DependencyGraph, type EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
@@ -14,6 +14,7 @@ import { isPatchedPathCrate } from '../ecosystems/formats.js';
 import { depV0Packages, encodeDepV0 } from '../inputs/binary/dep-v0.js';
 import type { DownloadProgress } from '../vendoring/download.js';
 import { type VendorManifest } from '../inputs/vendor-manifest.js';
+import type { VendoredPackage } from '../inputs/vendor-layout.js';
 import { MANIFEST_PATH } from '../core/archive.js';
 import { archiveBytes, auditGate, buildVendorTree, projectDirOf } from '../vendoring/vendor-app.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
@@ -157,6 +158,32 @@ export function builtPackages(graphs: readonly DependencyGraph[]): Package[] {
   return [...out.values()];
 }
 
+/** Where patchedCopies puts the project's files: a prefix no archive path can have. */
+const PROJECT_FILES = '\0project/';
+
+/**
+ * The `[patch]` path copies the build compiles (builtPackages), as vendored crates whose files
+ * are the project's sources that ship (`appFiles`, relative to `projectDir`): a copy of
+ * openssl-sys or of libz-sys without its C sources needs from the build root what crates.io's
+ * does. A copy outside the project does not ship, and is left out.
+ */
+function patchedCopies(graphs: readonly DependencyGraph[], projectDir: string, appFiles: readonly ArchiveFile[]): { files: ArchiveFile[]; packages: VendoredPackage[] } {
+  const dirs = new Map<string, VendoredPackage>();
+  const built = new Set(builtPackages(graphs));
+  for (const graph of graphs) {
+    for (const pkg of graph.packages) {
+      if (!built.has(pkg) || !isPatchedPathCrate(pkg) || pkg.source.url === null) continue;
+      const dir = relative(projectDir, resolve(dirname(graph.path), pkg.source.url)).split(sep).join('/');
+      if (dir === '' || dir === '..' || dir.startsWith('../') || isAbsolute(dir)) continue;
+      dirs.set(`${dir}/`, { ecosystem: 'cargo', name: pkg.name, version: pkg.version, source: pkg.source.url, checksum: null, path: `${PROJECT_FILES}${dir}` });
+    }
+  }
+  if (dirs.size === 0) return { files: [], packages: [] };
+  const prefixes = [...dirs.keys()];
+  const files = appFiles.filter((f) => prefixes.some((dir) => f.path.startsWith(dir))).map((f) => ({ ...f, path: `${PROJECT_FILES}${f.path}` }));
+  return { files, packages: [...dirs.values()] };
+}
+
 const DEV: ReadonlySet<EdgeKind> = new Set(['dev']);
 const BUILD_TIME: ReadonlySet<EdgeKind> = new Set(['dev', 'build']);
 
@@ -206,7 +233,7 @@ export function decideLicenses(
     const license = override(overrides, pkg.name, pkg.version) ?? (isPatchedPathCrate(pkg) ? local.get(key) : undefined) ?? found?.license ?? null;
     if (license === null && isPatchedPathCrate(pkg)) {
       // Not the application's own code: a copy of a third-party crate, whose licence is its own
-      // (a copy patched in from a Cargo configuration is not read: --license says it).
+      // (read where cargo builds it from, a Cargo configuration's patch included: --license says it when it states none).
       missing.push(`${pkg.name} ${pkg.version} (a [patch] path copy of the crate: no licence found in its Cargo.toml in the project)`);
     } else if (license === null) {
       const declared = found?.declared;
@@ -358,9 +385,6 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const missing = [...(appLicense.problem ? [appLicense.problem] : []), ...local.problems, ...decided.missing];
   if (missing.length > 0) throw new MissingLicenses(missing);
   const license = combineLicenses([appLicense.license as string, ...local.licenses.map((l) => l.license), ...decided.bundled.map((b) => b.license)]);
-  // What the vendored crates' build scripts need from the build root (system libraries, tools).
-  const system = app.ecosystem === 'cargo' ? cargoSystemRequires(vendor.files, vendor.manifest.packages, new Set(builtPackages(graphs).map((b) => `${b.name}@${b.version}`))) : null;
-  if (system !== null && system.unsafe.length > 0) throw new UnsafeSpecValues(system.unsafe, request.vendorArchive ?? app.path);
 
   const name = rpmName(app.name);
   const version = rpmVersion(app.version);
@@ -402,6 +426,11 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const inside = outRel !== '' && !outRel.startsWith('..') && !outRel.startsWith(sep);
   const sources = await applicationSourceFiles(projectDir, new Set(Object.values(names).map((n) => (outRel === '' ? n : `${outRel.split(sep).join('/')}/${n}`))));
   const appFiles = inside ? sources.files.filter((f) => !f.path.startsWith(`${outRel.split(sep).join('/')}/`)) : sources.files;
+  // What the vendored crates' build scripts need from the build root (system libraries, tools),
+  // and the [patch] path copies' from the project's sources (nothing is written yet).
+  const copies = app.ecosystem === 'cargo' ? patchedCopies(graphs, projectDir, appFiles) : { files: [], packages: [] };
+  const system = app.ecosystem === 'cargo' ? cargoSystemRequires([...vendor.files, ...copies.files], [...vendor.manifest.packages, ...copies.packages], new Set(builtPackages(graphs).map((b) => `${b.name}@${b.version}`))) : null;
+  if (system !== null && system.unsafe.length > 0) throw new UnsafeSpecValues(system.unsafe, request.vendorArchive ?? app.path);
   const appArchive = await sourceArchiveBytes(appFiles, topDir, request.sourceDateEpoch);
   const nativeCode = app.ecosystem === 'npm' ? npmNativeCode(npmApplicationFiles(appFiles), npmManifests, new Set(decided.bundled.map((b) => licenseKey(b.ecosystem, b.name, b.version)))) : null;
 

@@ -76,6 +76,28 @@ test("a [patch] in the project's .cargo/config.toml builds the path copy just th
   assert.deepEqual(auditReport(result.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name}`), ['RUSTSEC-2099-0401 hex']);
 });
 
+test("a [patch] copy from .cargo/config.toml is checked against the lockfile as the manifest's is: a dependency it declares and the lockfile does not lock is named", () => {
+  // Checked with cargo 1.95: the copy of hex declaring `itoa = "1"` after Cargo.lock was written,
+  // `cargo tree --offline` adds itoa 1.0.1 and builds it under hex; `--locked` refuses. The same
+  // patch in Cargo.toml was named in a warning; from the configuration it was not (its copy's
+  // manifest was never read).
+  const root = tempTree('cargo-config-patch-stale', {
+    ...HEX_COPY,
+    'app/vendor/hex/Cargo.toml': `${HEX_COPY['app/vendor/hex/Cargo.toml'] ?? ''}\n[dependencies]\nitoa = "1"\n`,
+    'app/Cargo.toml': MANIFEST,
+    'app/Cargo.lock': LOCK,
+    'app/src/main.rs': 'fn main() {}\n',
+    'app/.cargo/config.toml': PATCH,
+  });
+  const result = audit(root);
+  assert.equal(result.status, 1, result.stderr);
+  const copy = join(root, 'app', 'vendor', 'hex', 'Cargo.toml');
+  assert.deepEqual(
+    auditReport(result.stdout).warnings.filter((w) => w.startsWith(`${copy}: `)).map((w) => w.slice(copy.length + 2, w.indexOf(' does not lock'))),
+    [`hex declares itoa (not locked), which ${join(root, 'app', 'Cargo.lock')}`],
+  );
+});
+
 test("the project's own path crates stay unmatched: a path dependency, and a [patch] that points at a workspace member", () => {
   // A path dependency named like a crates.io crate is the project's own (no patch says it stands in for crates.io's).
   const own = tempTree('cargo-path-dependency', {
@@ -179,6 +201,30 @@ test('a [workspace.dependencies] path that no manifest inherits makes no member:
     'app/src/main.rs': 'fn main() {}\n',
   });
   const member = audit(inherited);
+  assert.equal(member.status, 0, member.stdout);
+  assert.deepEqual(auditReport(member.stdout).findings, []);
+});
+
+test('a [patch] copy that `exclude` takes out of a member glob is no member: matched (a member written as its path stays one)', () => {
+  // Checked with cargo 1.95: `members = ["crates/*"]`, `exclude = ["crates/hex"]`, hex patched
+  // with crates/hex: `cargo metadata` lists app and util as members, and `cargo tree --locked`
+  // builds `hex v0.4.3 (.../crates/hex)` for app's `hex = "0.4"`. stowage took crates/hex for a
+  // member (the glob names it), the project's own, and passed it (exit 0). With
+  // `members = ["crates/hex", "crates/util"]` cargo lists hex as a member despite `exclude`.
+  const files = (members: string): Record<string, string> => ({
+    'app/Cargo.toml': `${MANIFEST}\n[workspace]\nmembers = ${members}\nexclude = ["crates/hex"]\n${PATCH.replace('vendor/hex', 'crates/hex')}`,
+    'app/Cargo.lock': `${LOCK}\n[[package]]\nname = "util"\nversion = "0.1.0"\n`,
+    'app/src/main.rs': 'fn main() {}\n',
+    'app/crates/hex/Cargo.toml': HEX_COPY['app/vendor/hex/Cargo.toml'] ?? '',
+    'app/crates/hex/src/lib.rs': '',
+    'app/crates/util/Cargo.toml': '[package]\nname = "util"\nversion = "0.1.0"\nedition = "2021"\n',
+    'app/crates/util/src/lib.rs': '',
+  });
+  const result = audit(tempTree('cargo-patch-excluded', files('["crates/*"]')));
+  assert.equal(result.status, 1, result.stderr);
+  assert.deepEqual(auditReport(result.stdout).findings.map((f) => `${f.advisory.id} ${f.package.name} ${f.package.source}`), ['RUSTSEC-2099-0401 hex crates/hex']);
+
+  const member = audit(tempTree('cargo-patch-excluded-explicit', files('["crates/hex", "crates/util"]')));
   assert.equal(member.status, 0, member.stdout);
   assert.deepEqual(auditReport(member.stdout).findings, []);
 });

@@ -45,3 +45,28 @@ test('a Cargo members glob of 200,000 literal names that exist nowhere names no 
   assert.equal(run.status, 1, run.stderr.slice(0, 2000));
   assert.deepEqual(auditReport(run.stdout).findings.map((f) => `${f.package.name} ${f.package.version}`), ['hex 0.4.3']);
 });
+
+test('a Cargo members glob naming more than 2,000 members is refused in one line naming the manifest, not cut short silently', () => {
+  // 2,001 members under crates/*, the last of them declaring hex, which the lockfile does not
+  // lock: cargo reads every member (and `cargo build` adds hex). stowage read the first 2,000
+  // and dropped the rest without a word: the audit passed, checking nothing of theirs.
+  const files: Record<string, string> = {
+    'Cargo.toml': '[workspace]\nmembers = ["crates/*"]\nresolver = "2"\n',
+  };
+  const lock = ['version = 4', ''];
+  for (let i = 0; i <= 2000; i++) {
+    const name = `m${String(i).padStart(4, '0')}`;
+    files[`crates/${name}/Cargo.toml`] = `[package]\nname = "${name}"\nversion = "0.1.0"\nedition = "2021"\n${i === 2000 ? '\n[dependencies]\nhex = "0.4"\n' : ''}`;
+    lock.push(`[[package]]\nname = "${name}"\nversion = "0.1.0"\n`);
+  }
+  files['Cargo.lock'] = lock.join('\n');
+  const root = tempTree('cargo-many-members', files);
+  const run = audit(root);
+  assert.equal(run.status, 2, run.stdout.slice(0, 2000));
+  const lines = run.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, run.stderr);
+  assert.equal(
+    (lines[0] ?? '').replace(/crates\/m\d{4}\//, 'crates/mNNNN/'),
+    `stowage: ${join(root, 'Cargo.toml')}: its workspace member globs name more than 2,000 members ("crates/*" reaches crates/mNNNN/Cargo.toml): stowage reads at most that many, and does not audit a workspace it has not read whole`,
+  );
+});

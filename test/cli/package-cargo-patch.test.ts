@@ -6,7 +6,7 @@
  * Before, every path crate was taken for the application's own code and the spec declared none.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { unrelatedRustsecAdvisoryDb } from '../support/advisory-fixtures.js';
@@ -71,4 +71,65 @@ test('a [patch] path copy whose licence is not found is refused naming it (it is
   const text = spec(out);
   assert.match(text, /^Provides:\s*bundled\(crate\(hex\)\) = 0\.4\.3$/m);
   assert.match(/^License:\s*(.*)$/m.exec(text)?.[1] ?? '', /Apache-2\.0/);
+});
+
+test("a .cargo/config.toml [patch] copy overriding the manifest's is bundled with the licence of the copy cargo builds", () => {
+  // Checked with cargo 1.95: Cargo.toml patches hex with vendor/hex (MIT), the project's
+  // .cargo/config.toml with fork/hex (GPL-3.0-only); `cargo tree --locked` builds
+  // `hex v0.4.3 (.../fork/hex)`. The copy's licence was looked up by name among the manifests
+  // the project's Cargo.toml names: vendor/hex's MIT was declared for a GPL crate.
+  const root = licensedApp('MIT');
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const app = join(root, 'app');
+  mkdirSync(join(app, 'fork', 'hex', 'src'), { recursive: true });
+  writeFileSync(join(app, 'fork', 'hex', 'Cargo.toml'), '[package]\nname = "hex"\nversion = "0.4.3"\nedition = "2018"\nlicense = "GPL-3.0-only"\n');
+  writeFileSync(join(app, 'fork', 'hex', 'src', 'lib.rs'), '');
+  mkdirSync(join(app, '.cargo'));
+  writeFileSync(join(app, '.cargo', 'config.toml'), '[patch.crates-io]\nhex = { path = "fork/hex" }\n');
+  const out = join(root, 'out');
+  const made = packageRpm(root, out);
+  assert.equal(made.status, 0, made.stderr);
+  assert.equal(/^License:\s*(.*)$/m.exec(spec(out))?.[1], 'GPL-3.0-only AND MIT');
+  const licenses = readFileSync(join(out, readdirSync(out).find((f) => f.endsWith('-bundled-licenses.txt')) ?? ''), 'utf8');
+  assert.match(licenses, /^crate hex 0\.4\.3: GPL-3\.0-only$/m);
+});
+
+test("a [patch] path copy's build needs are declared as the crate's: a copy of openssl-sys, of libz-sys without its C sources, of a system-deps crate", () => {
+  // Checked with cargo 1.95: `cargo generate-lockfile --offline` with these patches writes the
+  // three crates without a source, and `cargo tree --locked` builds each from its copy here. The
+  // spec declared only what the vendor archive's crates need: none of the copies' libraries,
+  // and rpmbuild stopped in their build scripts.
+  const crate = (name: string, version: string, extra = ''): string => `[package]\nname = "${name}"\nversion = "${version}"\nedition = "2018"\nlicense = "MIT"\n${extra}`;
+  const root = tempTree('package-cargo-patch-native', {
+    'app/Cargo.toml':
+      '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\nlicense = "MIT"\ndescription = "app"\n\n[dependencies]\nopenssl-sys = "0.9"\nlibz-sys = "1"\ngui-sys = "0.1"\n\n' +
+      '[patch.crates-io]\nopenssl-sys = { path = "third_party/openssl-sys" }\nlibz-sys = { path = "third_party/libz-sys" }\ngui-sys = { path = "third_party/gui-sys" }\n',
+    'app/Cargo.lock': [
+      'version = 4',
+      '',
+      '[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = [\n "gui-sys",\n "libz-sys",\n "openssl-sys",\n]',
+      '',
+      '[[package]]\nname = "gui-sys"\nversion = "0.1.0"',
+      '',
+      '[[package]]\nname = "libz-sys"\nversion = "1.1.20"',
+      '',
+      '[[package]]\nname = "openssl-sys"\nversion = "0.9.103"',
+      '',
+    ].join('\n'),
+    'app/src/main.rs': 'fn main() {}\n',
+    'app/third_party/openssl-sys/Cargo.toml': crate('openssl-sys', '0.9.103', 'links = "openssl"\nbuild = "build/main.rs"\n'),
+    'app/third_party/openssl-sys/build/main.rs': 'fn main() {}\n',
+    'app/third_party/openssl-sys/src/lib.rs': '',
+    'app/third_party/libz-sys/Cargo.toml': crate('libz-sys', '1.1.20', 'links = "z"\n'),
+    'app/third_party/libz-sys/build.rs': 'fn main() {}\n',
+    'app/third_party/libz-sys/src/lib.rs': '',
+    'app/third_party/gui-sys/Cargo.toml': crate('gui-sys', '0.1.0', '\n[package.metadata.system-deps]\ngtk = { name = "gtk+-3.0", version = "3.18" }\n'),
+    'app/third_party/gui-sys/src/lib.rs': '',
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const out = join(root, 'out');
+  const made = packageRpm(root, out);
+  assert.equal(made.status, 0, made.stderr);
+  const requires = spec(out).split('\n').filter((l) => l.startsWith('BuildRequires:')).map((l) => l.slice('BuildRequires:'.length).trim());
+  for (const needed of ['pkgconfig(openssl)', 'pkgconfig(zlib)', 'pkgconfig(gtk+-3.0) >= 3.18']) assert.ok(requires.includes(needed), `${needed} in ${requires.join(', ')}`);
 });

@@ -83,9 +83,11 @@ export function parseCargoLock(input: LockfileInput): DependencyGraph {
   }
 
   if (manifest !== null && input.manifest) {
-    // The manifest's own path packages: a configuration's [patch] paths are relative to another directory.
-    const pathPackages = input.readPathPackage && written !== null ? pathPackageManifests({ path: input.manifest.path, doc: written }, members, input.readPathPackage).map(readMember) : [];
+    // The path packages of the manifest with the configuration's [patch] applied (its paths made
+    // relative to the manifest's directory): a configuration's patch copy is checked against the
+    // lockfile as the manifest's is, and one the configuration overrides is not built.
     const root = { path: input.manifest.path, doc: manifest };
+    const pathPackages = input.readPathPackage ? pathPackageManifests(root, members, input.readPathPackage).map(readMember) : [];
     warnings.push(...unlockedDeclarations(input.path, root, members, pathPackages, entries, ids, edges));
   }
   const writtenRoot = input.manifest && written !== null ? { path: input.manifest.path, doc: written } : null;
@@ -697,7 +699,12 @@ function readWorkspaceLayout(doc: TomlTable, memberManifests: readonly MemberMan
     if (written === undefined) return workspaceSource();
     const path = normalizePath(written);
     members ??= memberGlobs.map((glob) => memberGlobMatcher(normalizePath(glob)));
-    if (members.some((matches) => matches(path))) return workspaceSource();
+    const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`));
+    // As cargo's is_excluded: `exclude` takes out what a member glob names, not a member written
+    // as that path (or a directory above it). cargo 1.95 lists no member crates/hex for
+    // `members = ["crates/*"]`, `exclude = ["crates/hex"]`, and builds it as the [patch] copy.
+    const explicit = (): boolean => memberGlobs.map(normalizePath).some((member) => path === member || path.startsWith(`${member}/`));
+    if (members.some((matches) => matches(path)) && (!isExcluded || explicit())) return workspaceSource();
     const pathPackage: PackageSource = { kind: 'path', url: written, isDefaultRegistry: false, ...(patching.has(name) ? { patchesCrate: true as const } : {}) };
     // A package without a [workspace] table is a workspace of itself alone: cargo makes none of
     // its path dependencies members (`cargo metadata` lists only the package), so a [patch] path
@@ -705,7 +712,6 @@ function readWorkspaceLayout(doc: TomlTable, memberManifests: readonly MemberMan
     // taken for members (roots), as before.
     if (!dependencies.has(name) || (!hasWorkspace && patching.has(name))) return pathPackage;
     const outside = path === '..' || path.startsWith('../') || path.startsWith('/') || WINDOWS_DRIVE.test(path);
-    const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`));
     return outside || isExcluded ? pathPackage : workspaceSource();
   };
   return { classify };

@@ -52,10 +52,15 @@ export function memberManifestPathsOf(rootManifest: string, doc: TomlTable | nul
   const workspace = doc.workspace;
   if (!isTomlTable(workspace)) return [];
   const root = resolve(dirname(rootManifest));
-  // As Cargo: an excluded path excludes everything under it (trailing slashes do not matter).
+  // As Cargo: an excluded path excludes everything under it (trailing slashes do not matter),
+  // but for a member written as that path or a directory above it (cargo's is_excluded: cargo
+  // 1.95 lists crates/util as a member for `members = ["crates/util"]`, `exclude = ["crates/util"]`).
+  const under = (dir: string, paths: readonly string[]): boolean => paths.some((p) => dir === p || dir.startsWith(`${p}/`));
   const excluded = tomlStrings(workspace.exclude).map((p) => resolve(root, p));
-  const isExcluded = (dir: string): boolean => excluded.some((ex) => dir === ex || dir.startsWith(`${ex}/`));
-  return memberManifests(root, tomlStrings(workspace.members), 'Cargo.toml', isExcluded);
+  const members = tomlStrings(workspace.members);
+  const written = members.map((p) => resolve(root, p));
+  const isExcluded = (dir: string): boolean => under(dir, excluded) && !under(dir, written);
+  return memberManifests(root, members, 'Cargo.toml', isExcluded, rootManifest);
 }
 
 /**

@@ -23,7 +23,7 @@ export function npmWorkspaceManifestPaths(rootManifest: string, text: string): s
   } catch {
     return [];
   }
-  return membersOf(dirname(rootManifest), workspaceGlobs(doc));
+  return membersOf(rootManifest, workspaceGlobs(doc));
 }
 
 /**
@@ -31,7 +31,7 @@ export function npmWorkspaceManifestPaths(rootManifest: string, text: string): s
  * as pnpm finds its workspace projects; the lockfile's importers are these directories.
  */
 export function pnpmWorkspaceManifestPaths(workspaceFile: string, text: string): string[] {
-  return membersOf(dirname(workspaceFile), pnpmWorkspaceGlobs(parseYamlText(workspaceFile, text)));
+  return membersOf(workspaceFile, pnpmWorkspaceGlobs(parseYamlText(workspaceFile, text)));
 }
 
 function pnpmWorkspaceGlobs(doc: unknown): string[] {
@@ -39,12 +39,13 @@ function pnpmWorkspaceGlobs(doc: unknown): string[] {
   return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p !== '') : [];
 }
 
-function membersOf(rootDir: string, patterns: readonly string[]): string[] {
+/** The members `patterns` name beside `owner`, the file holding them. */
+function membersOf(owner: string, patterns: readonly string[]): string[] {
   if (patterns.length === 0) return [];
-  const root = resolve(rootDir);
+  const root = resolve(dirname(owner));
   const excluded = new Set(patterns.filter((p) => p.startsWith('!')).flatMap((p) => expandDirectoryGlob(root, p.slice(1))));
   const included = patterns.filter((p) => !p.startsWith('!'));
-  return memberManifests(root, included, 'package.json', (dir) => excluded.has(dir));
+  return memberManifests(root, included, 'package.json', (dir) => excluded.has(dir), owner);
 }
 
 function workspaceGlobs(doc: unknown): string[] {

@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
+import { auditReport } from '../support/audit-report.js';
+import { runCli, tempDir, tempTree } from '../support/shared.js';
+
+/*
+ * `[workspace] exclude` takes out what a member glob names, never a member written as its path
+ * (cargo's WorkspaceRootConfig::is_excluded). Checked with cargo 1.95: `members = ["crates/util"]`,
+ * `exclude = ["crates"]`: util is a member (`cargo tree -p util`), and once its manifest declares
+ * `itoa = "1"` that Cargo.lock does not lock, `cargo metadata --locked` refuses and a plain build
+ * adds itoa 1.0.1. stowage dropped every member under an excluded path, so util's manifest was
+ * never read and nothing was said.
+ */
+
+const cacheDir = tempDir('cli-cargo-member-exclude-cache');
+const db = rustsecAdvisoryDb(tempDir('cli-cargo-member-exclude-db'), [{ id: 'RUSTSEC-2099-0601', package: 'hex' }]);
+
+test('a member written as a path that `exclude` names is still a member: its manifest is read and checked against the lockfile', () => {
+  const root = tempTree('cargo-member-exclude', {
+    'Cargo.toml': '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\nmembers = ["crates/util"]\nexclude = ["crates"]\n',
+    // As cargo 1.95 writes it before util declared itoa.
+    'Cargo.lock': 'version = 4\n\n[[package]]\nname = "app"\nversion = "0.1.0"\n\n[[package]]\nname = "util"\nversion = "0.1.0"\n',
+    'src/main.rs': 'fn main() {}\n',
+    'crates/util/Cargo.toml': '[package]\nname = "util"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nitoa = "1"\n',
+    'crates/util/src/lib.rs': '',
+  });
+  const result = runCli(['audit', root, '--db', db, '--no-fetch', '--format', 'json'], { cacheDir, env: { CARGO_HOME: tempDir('cli-cargo-member-exclude-home') } });
+  assert.equal(result.status, 0, result.stderr);
+  const manifest = join(root, 'crates', 'util', 'Cargo.toml');
+  assert.deepEqual(
+    auditReport(result.stdout).warnings.filter((w) => w.startsWith(`${manifest}: `)).map((w) => w.slice(manifest.length + 2, w.indexOf(' does not lock'))),
+    [`util declares itoa (not locked), which ${join(root, 'Cargo.lock')}`],
+  );
+});
