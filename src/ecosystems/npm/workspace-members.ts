@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { expandDirectoryGlob, globSegments, globSegmentsMatch, memberManifests } from '../../core/directory-glob.js';
+import { expandDirectoryGlob, globSegments, globSegmentsMatch, memberManifests, type Entered } from '../../core/directory-glob.js';
 import { isRecord, parseYamlText } from './lockfile-reading.js';
 import { ancestors } from '../../core/ancestors.js';
 import { npmrcTopLevelSetting } from './registry.js';
@@ -23,7 +23,7 @@ export function npmWorkspaceManifestPaths(rootManifest: string, text: string): s
   } catch {
     return [];
   }
-  return membersOf(dirname(rootManifest), workspaceGlobs(doc));
+  return membersOf(dirname(rootManifest), workspaceGlobs(doc), npmEnters);
 }
 
 /**
@@ -31,7 +31,7 @@ export function npmWorkspaceManifestPaths(rootManifest: string, text: string): s
  * as pnpm finds its workspace projects; the lockfile's importers are these directories.
  */
 export function pnpmWorkspaceManifestPaths(workspaceFile: string, text: string): string[] {
-  return membersOf(dirname(workspaceFile), pnpmWorkspaceGlobs(parseYamlText(workspaceFile, text)));
+  return membersOf(dirname(workspaceFile), pnpmWorkspaceGlobs(parseYamlText(workspaceFile, text)), pnpmEnters);
 }
 
 function pnpmWorkspaceGlobs(doc: unknown): string[] {
@@ -39,12 +39,22 @@ function pnpmWorkspaceGlobs(doc: unknown): string[] {
   return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p !== '') : [];
 }
 
-function membersOf(rootDir: string, patterns: readonly string[]): string[] {
+/**
+ * The directories a workspace glob's wildcards step into. npm (glob, ignoring `**\/node_modules/**`),
+ * yarn 1 (glob, ignoring node_modules below the pattern) and yarn berry (globby, ignoring
+ * node_modules, .git and .yarn) match no hidden name and nothing under node_modules; pnpm
+ * (fast-glob, ignoring node_modules and bower_components) skips bower_components too. None of
+ * them skips Cargo's `target`: npm 11 installs a member at target/a from the root's lockfile.
+ */
+const npmEnters: Entered = (name) => !name.startsWith('.') && name !== 'node_modules';
+const pnpmEnters: Entered = (name) => npmEnters(name) && name !== 'bower_components';
+
+function membersOf(rootDir: string, patterns: readonly string[], enters: Entered): string[] {
   if (patterns.length === 0) return [];
   const root = resolve(rootDir);
-  const excluded = new Set(patterns.filter((p) => p.startsWith('!')).flatMap((p) => expandDirectoryGlob(root, p.slice(1))));
+  const excluded = new Set(patterns.filter((p) => p.startsWith('!')).flatMap((p) => expandDirectoryGlob(root, p.slice(1), enters)));
   const included = patterns.filter((p) => !p.startsWith('!'));
-  return memberManifests(root, included, 'package.json', (dir) => excluded.has(dir));
+  return memberManifests(root, included, 'package.json', (dir) => excluded.has(dir), enters);
 }
 
 function workspaceGlobs(doc: unknown): string[] {
@@ -71,7 +81,7 @@ export function enclosingWorkspaceRoot(projectDir: string, manager: 'npm' | 'yar
     if (!existsSync(manifest)) continue;
     const patterns = workspaceGlobs(readJsonQuietly(manifest));
     if (patterns.length === 0) continue;
-    if (namesMember(patterns, relative(current, dir).split(sep))) return current;
+    if (namesMember(patterns, relative(current, dir).split(sep), npmEnters)) return current;
     if (manager === 'yarn') return null;
   }
   return null;
@@ -97,7 +107,7 @@ export function enclosingPnpmWorkspace(projectDir: string, confineTo?: string): 
       } catch {
         return null;
       }
-      if (!namesMember(pnpmWorkspaceGlobs(doc), relative(current, dir).split(sep))) return null;
+      if (!namesMember(pnpmWorkspaceGlobs(doc), relative(current, dir).split(sep), pnpmEnters)) return null;
       return [dir, current].some((d) => setsLockfilePerProject(join(d, '.npmrc'))) ? null : current;
     }
   }
@@ -141,10 +151,10 @@ function isNestedWorkspace(root: string, dir: string): boolean {
   const patterns = workspaceGlobs(readJsonQuietly(join(root, 'package.json')));
   if (patterns.length === 0) return false;
   const segments = relative(root, dir).split(sep);
-  if (namesMember(patterns, segments)) return true;
+  if (namesMember(patterns, segments, npmEnters)) return true;
   for (let depth = 1; depth < segments.length; depth++) {
     const between = segments.slice(0, depth);
-    if (namesMember(patterns, between) && isNestedWorkspace(join(root, ...between), dir)) return true;
+    if (namesMember(patterns, between, npmEnters) && isNestedWorkspace(join(root, ...between), dir)) return true;
   }
   return false;
 }
@@ -170,12 +180,8 @@ function readJsonQuietly(path: string): unknown {
 }
 
 /** Whether the globs name the member at `segments` below the root (`!` excluding), as membersOf would find it. */
-function namesMember(patterns: readonly string[], segments: readonly string[]): boolean {
-  // expandDirectoryGlob's matching, on a path: a wildcard never enters a hidden directory, node_modules or target.
-  const matches = (pattern: string): boolean => globSegmentsMatch(globSegments(pattern), segments, walked);
+function namesMember(patterns: readonly string[], segments: readonly string[], enters: Entered): boolean {
+  // expandDirectoryGlob's matching, on a path: a wildcard enters only what the manager's walk does.
+  const matches = (pattern: string): boolean => globSegmentsMatch(globSegments(pattern), segments, enters);
   return patterns.some((p) => !p.startsWith('!') && matches(p)) && !patterns.some((p) => p.startsWith('!') && matches(p.slice(1)));
-}
-
-function walked(name: string): boolean {
-  return !name.startsWith('.') && name !== 'target' && name !== 'node_modules';
 }
