@@ -283,8 +283,11 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       // yarn v1 locks what workspace members depend on, not the members: their manifests say.
       // npm ci reads each member's dependencies from its package.json too, not from its entry,
       // and bun compares each member's with its bun.lock workspace entry.
-      const { npmWorkspaceManifestPaths } = await import('../ecosystems/npm/workspace-members.js');
-      input.members = confined(npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text)).map((path) => ({ path, text: readRecordedText(path, record) }));
+      const { isBerryLockfile, npmWorkspaceManifestPaths } = await import('../ecosystems/npm/workspace-members.js');
+      // Each manager's reading of `!` patterns: npm's, yarn 1's install (which excludes nothing), the others'.
+      const manager = location.format.manager;
+      const negation = manager === 'npm' ? 'npm' : manager === 'yarn' && !isBerryLockfile(input.text) ? 'ignored' : 'any';
+      input.members = confined(npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text, negation)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
   if (location.format.fileName === 'package-lock.json' || location.format.fileName === 'npm-shrinkwrap.json') input.projectManifest = (dir) => projectFile(location.path, join(dirname(location.path), dir, 'package.json'), record);

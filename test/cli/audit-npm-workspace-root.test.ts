@@ -437,3 +437,36 @@ test("a member's directory holding another manager's lockfile is audited with th
   assert.deepEqual(p.targets, [join(pnpm, 'pnpm-lock.yaml'), join(pnpm, 'packages', 'a', 'package-lock.json')]);
   assert.deepEqual(p.findings, ['minimist@1.2.0']);
 });
+
+/*
+ * `!` in `workspaces` as each manager reads it. npm 11.19 (@npmcli/map-workspaces) drops a
+ * negation that a later pattern matches: under `["packages/*", "!packages/a", "packages/a"]`,
+ * `npm ci` in packages/a installs minimist 1.2.0 from the root's lockfile, not the 1.2.6 of its
+ * own. yarn 1.22.22 installs from the root every directory a positive pattern finds, `!` patterns
+ * excluding nothing: `yarn install --frozen-lockfile --production` under `["packages/*",
+ * "!packages/a"]` installs packages/a and the minimist 1.2.0 it depends on, which the root has
+ * only as a dev dependency. Before, both passed (exit 0).
+ */
+test("npm: a negation a later pattern matches is dropped, as npm drops it", () => {
+  const dir = tree({
+    'package.json': json({ name: 'root', version: '1.0.0', workspaces: ['packages/*', '!packages/a', 'packages/a'] }),
+    'package-lock.json': json(ROOT_LOCK),
+    'packages/a/package.json': member,
+    'packages/a/package-lock.json': json(MEMBER_LOCK),
+  });
+  const r = audit(join(dir, 'packages', 'a'));
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /npm does not read this lockfile: .*packages\/a is a workspace of /);
+});
+
+test("yarn 1: a member a `!` pattern names is still installed from the root, its run-time dependencies with it", () => {
+  const dir = tree({
+    'package.json': json({ name: 'root', version: '1.0.0', private: true, workspaces: ['packages/*', '!packages/a'], devDependencies: { minimist: '1.2.0' } }),
+    'yarn.lock': ROOT_YARN_LOCK,
+    'packages/a/package.json': member120,
+  });
+  const r = runCli(['audit', '--format', 'json', dir, '--omit', 'dev', '--db', GHSA_NPM], { cacheDir });
+  assert.equal(r.status, 1, r.stderr);
+  const report = JSON.parse(r.stdout) as { findings: { package: { name: string; version: string } }[] };
+  assert.deepEqual([...new Set(report.findings.map((f) => `${f.package.name}@${f.package.version}`))], ['minimist@1.2.0']);
+});

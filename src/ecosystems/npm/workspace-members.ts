@@ -16,14 +16,14 @@ import { npmrcTopLevelSetting } from './registry.js';
  * root manifest that is not JSON yields nothing here: the lockfile parser reports it.
  */
 
-export function npmWorkspaceManifestPaths(rootManifest: string, text: string): string[] {
+export function npmWorkspaceManifestPaths(rootManifest: string, text: string, negation: Negation = 'any'): string[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
     return [];
   }
-  return membersOf(dirname(rootManifest), workspaceGlobs(doc), npmEnters);
+  return membersOf(dirname(rootManifest), workspaceGlobs(doc), npmEnters, negation);
 }
 
 /**
@@ -31,7 +31,7 @@ export function npmWorkspaceManifestPaths(rootManifest: string, text: string): s
  * as pnpm finds its workspace projects; the lockfile's importers are these directories.
  */
 export function pnpmWorkspaceManifestPaths(workspaceFile: string, text: string): string[] {
-  return membersOf(dirname(workspaceFile), pnpmWorkspaceGlobs(parseYamlText(workspaceFile, text)), pnpmEnters);
+  return membersOf(dirname(workspaceFile), pnpmWorkspaceGlobs(parseYamlText(workspaceFile, text)), pnpmEnters, 'any');
 }
 
 function pnpmWorkspaceGlobs(doc: unknown): string[] {
@@ -49,12 +49,40 @@ function pnpmWorkspaceGlobs(doc: unknown): string[] {
 const npmEnters: Entered = (name) => !name.startsWith('.') && name !== 'node_modules';
 const pnpmEnters: Entered = (name) => npmEnters(name) && name !== 'bower_components';
 
-function membersOf(rootDir: string, patterns: readonly string[], enters: Entered): string[] {
+/**
+ * How a manager reads `!` in `workspaces`. 'npm': @npmcli/map-workspaces counts the leading `!`
+ * (an odd number negates), strips a leading `./` or `/`, and drops a negation that a later
+ * pattern matches (`["packages/*", "!packages/a", "packages/a"]` keeps packages/a: npm 11 installs
+ * it as a member). 'ignored': yarn 1's install globs each pattern alone, so a `!` pattern excludes
+ * nothing (yarn 1.22 installs packages/a under `["packages/*", "!packages/a"]`). 'any': every `!`
+ * pattern excludes what it names (micromatch, in yarn 1's search for a member's root; fast-glob, in pnpm's).
+ */
+export type Negation = 'npm' | 'ignored' | 'any';
+
+function splitNegations(patterns: readonly string[], negation: Negation): { included: string[]; excluded: string[] } {
+  if (negation === 'ignored') return { included: patterns.filter((p) => !p.startsWith('!')), excluded: [] };
+  if (negation === 'any') return { included: patterns.filter((p) => !p.startsWith('!')), excluded: patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1)) };
+  const included: string[] = [];
+  let excluded: string[] = [];
+  for (const written of patterns) {
+    const bangs = /^!*/.exec(written)?.[0].length ?? 0;
+    const pattern = written.slice(bangs).replace(/^\.?\/+/, '');
+    if (bangs % 2 === 1) excluded.push(pattern);
+    else {
+      // minimatch(pattern, negated): the pattern's own text read as a path, no wildcard matching a dot name.
+      excluded = excluded.filter((n) => !globSegmentsMatch(globSegments(n), pattern.split('/'), (name) => !name.startsWith('.')));
+      included.push(pattern);
+    }
+  }
+  return { included, excluded };
+}
+
+function membersOf(rootDir: string, patterns: readonly string[], enters: Entered, negation: Negation): string[] {
   if (patterns.length === 0) return [];
   const root = resolve(rootDir);
-  const excluded = new Set(patterns.filter((p) => p.startsWith('!')).flatMap((p) => expandDirectoryGlob(root, p.slice(1), enters)));
-  const included = patterns.filter((p) => !p.startsWith('!'));
-  return memberManifests(root, included, 'package.json', (dir) => excluded.has(dir), enters);
+  const { included, excluded } = splitNegations(patterns, negation);
+  const skipped = new Set(excluded.flatMap((p) => expandDirectoryGlob(root, p, enters)));
+  return memberManifests(root, included, 'package.json', (dir) => skipped.has(dir), enters);
 }
 
 function workspaceGlobs(doc: unknown): string[] {
@@ -81,7 +109,7 @@ export function enclosingWorkspaceRoot(projectDir: string, manager: 'npm' | 'yar
     if (!existsSync(manifest)) continue;
     const patterns = workspaceGlobs(readJsonQuietly(manifest));
     if (patterns.length === 0) continue;
-    if (namesMember(patterns, relative(current, dir).split(sep), npmEnters)) return current;
+    if (namesMember(patterns, relative(current, dir).split(sep), npmEnters, manager === 'npm' ? 'npm' : 'any')) return current;
     if (manager === 'yarn') return null;
   }
   return null;
@@ -107,7 +135,7 @@ export function enclosingPnpmWorkspace(projectDir: string, confineTo?: string): 
       } catch {
         return null;
       }
-      if (!namesMember(pnpmWorkspaceGlobs(doc), relative(current, dir).split(sep), pnpmEnters)) return null;
+      if (!namesMember(pnpmWorkspaceGlobs(doc), relative(current, dir).split(sep), pnpmEnters, 'any')) return null;
       return [dir, current].some((d) => setsLockfilePerProject(join(d, '.npmrc'))) ? null : current;
     }
   }
@@ -151,10 +179,10 @@ function isNestedWorkspace(root: string, dir: string): boolean {
   const patterns = workspaceGlobs(readJsonQuietly(join(root, 'package.json')));
   if (patterns.length === 0) return false;
   const segments = relative(root, dir).split(sep);
-  if (namesMember(patterns, segments, npmEnters)) return true;
+  if (namesMember(patterns, segments, npmEnters, 'any')) return true;
   for (let depth = 1; depth < segments.length; depth++) {
     const between = segments.slice(0, depth);
-    if (namesMember(patterns, between, npmEnters) && isNestedWorkspace(join(root, ...between), dir)) return true;
+    if (namesMember(patterns, between, npmEnters, 'any') && isNestedWorkspace(join(root, ...between), dir)) return true;
   }
   return false;
 }
@@ -180,8 +208,9 @@ function readJsonQuietly(path: string): unknown {
 }
 
 /** Whether the globs name the member at `segments` below the root (`!` excluding), as membersOf would find it. */
-function namesMember(patterns: readonly string[], segments: readonly string[], enters: Entered): boolean {
+function namesMember(patterns: readonly string[], segments: readonly string[], enters: Entered, negation: Negation): boolean {
   // expandDirectoryGlob's matching, on a path: a wildcard enters only what the manager's walk does.
   const matches = (pattern: string): boolean => globSegmentsMatch(globSegments(pattern), segments, enters);
-  return patterns.some((p) => !p.startsWith('!') && matches(p)) && !patterns.some((p) => p.startsWith('!') && matches(p.slice(1)));
+  const { included, excluded } = splitNegations(patterns, negation);
+  return included.some(matches) && !excluded.some(matches);
 }
