@@ -8,7 +8,7 @@ import type { DownloadRequest } from './download.js';
 import type { EcosystemVendor, VendorContext } from './vendor-tree.js';
 import { NPM_CACACHE_CONTENT_DIR, NPM_CACACHE_DIR as CACACHE_DIR, NPM_CACHE_DIR, type VendoredPackage } from '../inputs/vendor-layout.js';
 import { readTextInput } from '../core/input-files.js';
-import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, requireInsideProject } from './npm-support.js';
+import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, refuseCarried, requireInsideProject } from './npm-support.js';
 import { vendorPnpm } from './npm-pnpm.js';
 import { vendorYarnBerry } from './npm-yarn-berry.js';
 import { vendorYarnClassic } from './npm-yarn.js';
@@ -217,14 +217,7 @@ function readLockedTarballs(graph: DependencyGraph, projectDir: string): { lockf
 async function refuseUnlistedCarried(lockfile: string, planned: PlannedTarball, bytes: Buffer, locations: ReadonlySet<string>): Promise<void> {
   const { location } = planned.locked;
   const { carried } = await readTarballManifests(lockfile, bytes, `${location} (${planned.downloadUrl})`);
-  const unlisted = carried.filter((c) => !locations.has(`${location}/${c.path}`));
-  if (unlisted.length === 0) return;
-  const named = unlisted.slice(0, 5).map((c) => `${c.path} (${c.version === '' ? c.name : `${c.name}@${c.version}`})`);
-  const more = unlisted.length > 5 ? ` and ${unlisted.length - 5} more` : '';
-  throw new InputError(
-    lockfile,
-    `${location}: the tarball ${planned.downloadUrl} carries ${named.join(', ')}${more}, which npm installs with it and the lockfile does not list, so they were not audited`,
-  );
+  refuseCarried(lockfile, location, planned.downloadUrl, carried.filter((c) => !locations.has(`${location}/${c.path}`)));
 }
 
 class TarballReader {

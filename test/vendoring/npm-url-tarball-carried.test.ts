@@ -19,7 +19,7 @@ import { packFixture } from '../support/npm-registry.js';
 const json = (value: unknown): string => JSON.stringify(value, null, 2);
 const CARRIED = { name: 'fixture-carried', version: '1.0.0' };
 
-async function vendorWith(listed: boolean): Promise<{ status: number; stderr: string; out: string }> {
+async function vendorWith(listed: boolean, manager: 'npm' | 'pnpm' = 'npm'): Promise<{ status: number; stderr: string; out: string }> {
   const source = tempTree('npm-url-carrier', {
     'package.json': json({ name: 'carrier', version: '1.0.0', ...(listed ? { bundleDependencies: ['fixture-carried'] } : {}) }),
     'node_modules/fixture-carried/package.json': json(CARRIED),
@@ -37,9 +37,16 @@ async function vendorWith(listed: boolean): Promise<{ status: number; stderr: st
       'node_modules/carrier': { version: '1.0.0', resolved: url, integrity: carrier.integrity, ...(listed ? { bundleDependencies: ['fixture-carried'] } : {}) },
     };
     if (listed) packages['node_modules/carrier/node_modules/fixture-carried'] = { version: '1.0.0', inBundle: true };
+    // pnpm 9.15.9 writes `resolution: {tarball: URL}`, which vendor refuses for want of an integrity; with one, as here, it is fetched.
+    const pnpmLock = [
+      "lockfileVersion: '9.0'", '', 'settings:', '  autoInstallPeers: true', '  excludeLinksFromLockfile: false', '',
+      'importers:', '', '  .:', '    dependencies:', '      carrier:', `        specifier: ${url}`, `        version: ${url}`, '',
+      'packages:', '', `  carrier@${url}:`, `    resolution: {integrity: ${carrier.integrity}, tarball: ${url}}`, '    version: 1.0.0', '',
+      'snapshots:', '', `  carrier@${url}: {}`, '',
+    ].join('\n');
     const app = tempTree('npm-url-carrier-app', {
       'package.json': json({ name: 'app', version: '1.0.0', dependencies: { carrier: url } }),
-      'package-lock.json': json({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }),
+      ...(manager === 'npm' ? { 'package-lock.json': json({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }) } : { 'pnpm-lock.yaml': pnpmLock }),
     });
     const out = join(tempDir('npm-url-carrier-out'), 'vendor.tar.zst');
     const r = await runCliAsync(['vendor', app, '-o', out, '--db', GHSA_NPM], { cacheDir: tempDir('npm-url-carrier-cache') });
@@ -54,7 +61,7 @@ test('vendor refuses a URL tarball carrying packages the lockfile does not list'
   assert.equal(r.status, 2, r.stderr);
   assert.match(
     r.stderr,
-    /package-lock\.json: node_modules\/carrier: the tarball http:\/\/127\.0\.0\.1:\d+\/carrier-1\.0\.0\.tgz carries node_modules\/fixture-carried \(fixture-carried@1\.0\.0\), which npm installs with it and the lockfile does not list, so they were not audited/,
+    /package-lock\.json: node_modules\/carrier: the tarball http:\/\/127\.0\.0\.1:\d+\/carrier-1\.0\.0\.tgz carries node_modules\/fixture-carried \(fixture-carried@1\.0\.0\), which the package manager installs with it and the lockfile does not list, so they were not audited/,
   );
   assert.equal(existsSync(r.out), false);
 });
@@ -63,4 +70,11 @@ test('vendor takes a URL tarball whose carried packages the lockfile lists as bu
   const r = await vendorWith(true);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(existsSync(r.out), true);
+});
+
+test('vendor refuses a pnpm URL tarball carrying packages: pnpm installs them, and its lockfile lists none', async () => {
+  const r = await vendorWith(false, 'pnpm');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /pnpm-lock\.yaml: carrier@1\.0\.0: the tarball http:\/\/127\.0\.0\.1:\d+\/carrier-1\.0\.0\.tgz carries node_modules\/fixture-carried \(fixture-carried@1\.0\.0\)/);
+  assert.equal(existsSync(r.out), false);
 });

@@ -157,8 +157,12 @@ export async function readTarballManifests(lockfile: string, bytes: Buffer, labe
   } catch (err) {
     throw new InputError(lockfile, `${label}: cannot read the tarball: ${errorMessage(err)}`);
   }
-  const carried = files.filter((f) => CARRIED_MANIFEST.test(f.path)).map((f) => carriedPackage(f.path.slice(0, -'/package.json'.length), f.data));
-  return { manifest: files.find((f) => f.path === 'package.json')?.data, carried };
+  return { manifest: files.find((f) => f.path === 'package.json')?.data, carried: carriedPackages(files) };
+}
+
+/** The packages a package's files (paths from its top, as npm extracts them) carry under a `node_modules/` of their own. */
+export function carriedPackages(files: readonly { path: string; data: Buffer }[]): CarriedPackage[] {
+  return files.filter((f) => CARRIED_MANIFEST.test(f.path)).map((f) => carriedPackage(f.path.slice(0, -'/package.json'.length), f.data));
 }
 
 function carriedPackage(path: string, data: Buffer): CarriedPackage {
