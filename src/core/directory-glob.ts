@@ -5,8 +5,9 @@ import { InputError } from './errors.js';
 /*
  * Workspace member globs (Cargo's `[workspace] members`, npm's and yarn's `workspaces`, pnpm's
  * `packages`): `*`, `?` and `[...]` within a segment, `**` across any number of them. Read
- * by hand because each package manager walks the tree without following hidden directories,
- * `node_modules` or `target`, which a general glob library does not know to skip.
+ * by hand because each package manager's walk skips directories of its own (Cargo's hidden ones,
+ * `node_modules` and `target`; npm's hidden ones and `node_modules` only), which a general glob
+ * library does not know to skip.
  */
 
 /**
@@ -15,6 +16,12 @@ import { InputError } from './errors.js';
  * unchecked and its dev-dependencies unknown, silently.
  */
 const MAX_MEMBERS = 2000;
+
+/** Which directory names a wildcard (`*`, `**`) may step into. */
+export type Entered = (name: string) => boolean;
+
+/** Cargo's walk: no hidden directory, `target` or `node_modules`. */
+export const cargoEnters: Entered = (name) => !name.startsWith('.') && name !== 'target' && name !== 'node_modules';
 
 /**
  * The `manifestName` file of each member directory the `patterns` name under `root`, sorted:
@@ -27,10 +34,11 @@ export function memberManifests(
   manifestName: string,
   isExcluded: (dir: string) => boolean,
   owner: string,
+  enters: Entered = cargoEnters,
 ): string[] {
   const found = new Set<string>();
   for (const pattern of patterns) {
-    for (const dir of expandDirectoryGlob(root, pattern)) {
+    for (const dir of expandDirectoryGlob(root, pattern, enters)) {
       if (dir === root || isExcluded(dir)) continue;
       const manifest = join(dir, manifestName);
       if (!isFile(manifest)) continue;
@@ -59,14 +67,14 @@ function isFile(path: string): boolean {
  * Cargo uses reads them): `**` repeated twenty times over eight nested members was a walk of
  * millions of paths, and spreading them overflowed the stack, where cargo lists the members at once.
  */
-export function expandDirectoryGlob(base: string, pattern: string): string[] {
+export function expandDirectoryGlob(base: string, pattern: string, enters: Entered = cargoEnters): string[] {
   const segments = globSegments(pattern);
   const found = new Set<string>();
   const seen = new Set<string>();
   const listed = new Map<string, string[]>();
   const below = (dir: string): string[] => {
     let dirs = listed.get(dir);
-    if (dirs === undefined) listed.set(dir, (dirs = subdirectories(dir)));
+    if (dirs === undefined) listed.set(dir, (dirs = subdirectories(dir, enters)));
     return dirs;
   };
   const todo: [dir: string, at: number][] = [[base, 0]];
@@ -113,7 +121,7 @@ export function globSegments(pattern: string): GlobSegment[] {
  * enters no hidden directory). Each (segment, part) pair is tried once: a pattern of many `**`
  * costs their count times the path's length, not the ways to share the path among them.
  */
-export function globSegmentsMatch(segments: readonly GlobSegment[], parts: readonly string[], mayEnter: (name: string) => boolean = () => true): boolean {
+export function globSegmentsMatch(segments: readonly GlobSegment[], parts: readonly string[], mayEnter: Entered = () => true): boolean {
   const width = parts.length + 1;
   const failed = new Uint8Array((segments.length + 1) * width);
   const match = (i: number, j: number): boolean => {
@@ -140,10 +148,10 @@ function isDirectory(path: string): boolean {
   }
 }
 
-function subdirectories(dir: string): string[] {
+function subdirectories(dir: string, enters: Entered): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'target' && e.name !== 'node_modules')
+      .filter((e) => e.isDirectory() && enters(e.name))
       .map((e) => join(dir, e.name));
   } catch {
     return [];

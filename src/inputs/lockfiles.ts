@@ -165,8 +165,9 @@ export function unlockedManifests(dir: string, locations: readonly LockfileLocat
 
 /**
  * The lockfiles the package managers install the project in `dir` with, when `dir` holds a
- * package.json and no npm, yarn, pnpm or bun lockfile but is a workspace member whose root,
- * above it, holds one: each manager finds its root its own way (workspace-members.ts), and
+ * package.json and is a workspace member whose root, above it, holds one: each manager finds its
+ * root its own way (workspace-members.ts), whatever lockfiles of other managers `dir` holds (npm
+ * 11 run in a member holding only a pnpm-lock.yaml installs from the root's package-lock.json), and
  * installs the member with that root's lockfile only (checked with npm 11.19, yarn 1.22.22,
  * yarn 4.9.2, pnpm 9.15.9): npm and bun the nearest package.json whose `workspaces` list it
  * (npm-shrinkwrap.json, else package-lock.json; bun.lock); yarn 1 the first package.json above
@@ -181,7 +182,10 @@ export function unlockedManifests(dir: string, locations: readonly LockfileLocat
 export async function npmWorkspaceRootLockfiles(dir: string, confineTo?: string): Promise<LockfileLocation[]> {
   const full = resolve(dir);
   const npmFormats = LOCKFILE_FORMATS.filter((f) => f.ecosystem === 'npm');
-  if (!existsSync(join(full, 'package.json')) || npmFormats.some((f) => existsSync(join(full, f.fileName)))) return [];
+  // A manager's own lockfile in `dir` that it does not read is refused (refuseNpmMemberLockfile),
+  // and yarn berry reads one beside the member (enclosingBerryProject): either way the root's is
+  // the one more to read here.
+  if (!existsSync(join(full, 'package.json'))) return [];
   const { enclosingBerryProject, enclosingPnpmWorkspace, enclosingWorkspaceRoot, isBerryLockfile } = await import('../ecosystems/npm/workspace-members.js');
   const found: string[] = [];
   const npmRoot = enclosingWorkspaceRoot(full, 'npm', confineTo);
@@ -279,8 +283,11 @@ export async function readDependencyGraph(location: LockfileLocation, record?: D
       // yarn v1 locks what workspace members depend on, not the members: their manifests say.
       // npm ci reads each member's dependencies from its package.json too, not from its entry,
       // and bun compares each member's with its bun.lock workspace entry.
-      const { npmWorkspaceManifestPaths } = await import('../ecosystems/npm/workspace-members.js');
-      input.members = confined(npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text)).map((path) => ({ path, text: readRecordedText(path, record) }));
+      const { isBerryLockfile, npmWorkspaceManifestPaths } = await import('../ecosystems/npm/workspace-members.js');
+      // Each manager's reading of `!` patterns: npm's, yarn 1's install (which excludes nothing), the others'.
+      const manager = location.format.manager;
+      const negation = manager === 'npm' ? 'npm' : manager === 'yarn' && !isBerryLockfile(input.text) ? 'ignored' : 'any';
+      input.members = confined(npmWorkspaceManifestPaths(input.manifest.path, input.manifest.text, negation)).map((path) => ({ path, text: readRecordedText(path, record) }));
     }
   }
   if (location.format.fileName === 'package-lock.json' || location.format.fileName === 'npm-shrinkwrap.json') input.projectManifest = (dir) => projectFile(location.path, join(dirname(location.path), dir, 'package.json'), record);

@@ -11,7 +11,8 @@ import { readManifestObject } from '../ecosystems/npm/lockfile-reading.js';
 import { PUBLIC_REGISTRY_CONFIG, downloadUrlOfResolved, readNpmrcRegistries, registryFor, registryTarballUrl, type NpmRegistryConfig } from '../ecosystems/npm/registry.js';
 import type { VendorContext, VendorResult } from './vendor-tree.js';
 import type { VendoredPackage } from '../inputs/vendor-layout.js';
-import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, requireInsideProject } from './npm-support.js';
+import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, refuseCarried, requireInsideProject } from './npm-support.js';
+import { carriedPackages } from '../ecosystems/npm/local-tarball.js';
 import { PNPM_GIT_INDEX_NAME, PNPM_STORE_DIR, pnpmContentPath as contentPath, readNpmTarball } from '../inputs/vendor-layout.js';
 import { sourceDateEpoch } from '../core/archive.js';
 import { redactCredentials } from '../core/credentials.js';
@@ -73,6 +74,9 @@ export async function vendorPnpm(graph: DependencyGraph, context: VendorContext)
   const packages: VendoredPackage[] = [];
   for (const [i, t] of tarballs.entries()) {
     const unpacked = await readNpmTarball(bodies[i] as Buffer, t.label);
+    // pnpm installs what a tarball by URL carries, and its lockfile lists no bundled package (checked
+    // with pnpm 9.15.9: node_modules/carrier/node_modules/minimist from carrier's http tarball).
+    if (t.pkg.source.kind !== 'registry') refuseCarried(graph.path, t.label, t.url, carriedPackages(unpacked));
     const index = storeFiles(files, unpacked, epochMs);
     const indexPath = contentPath((t.digests[0] as Digest).hex, 'index');
     const record = { name: t.pkg.name, version: t.pkg.version, requiresBuild: requiresBuild(unpacked, t.label), files: index };

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { InputError, StowageError } from '../core/errors.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
+import type { CarriedPackage } from '../ecosystems/npm/local-tarball.js';
 import { withoutUserInfo } from '../core/credentials.js';
 import { isCredentialSetting, isNpmrcSection, npmrcLines, npmrcSetting } from '../ecosystems/npm/registry.js';
 
@@ -102,4 +103,16 @@ export function npmrcWithSettings(path: string, existing: string | null, owned: 
   }
   out.push(...settings);
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * Refuses the archive when a tarball by URL carries packages (under a `node_modules/` of its own)
+ * that its lockfile does not list: npm and pnpm install them with it, and the audit, which
+ * cannot fetch, did not see them.
+ */
+export function refuseCarried(lockfile: string, location: string, url: string, unlisted: readonly CarriedPackage[]): void {
+  if (unlisted.length === 0) return;
+  const named = unlisted.slice(0, 5).map((c) => `${c.path} (${c.version === '' ? c.name : `${c.name}@${c.version}`})`);
+  const more = unlisted.length > 5 ? ` and ${unlisted.length - 5} more` : '';
+  throw new InputError(lockfile, `${location}: the tarball ${url} carries ${named.join(', ')}${more}, which the package manager installs with it and the lockfile does not list, so they were not audited`);
 }

@@ -8,11 +8,12 @@ import type { DownloadRequest } from './download.js';
 import type { EcosystemVendor, VendorContext } from './vendor-tree.js';
 import { NPM_CACACHE_CONTENT_DIR, NPM_CACACHE_DIR as CACACHE_DIR, NPM_CACHE_DIR, type VendoredPackage } from '../inputs/vendor-layout.js';
 import { readTextInput } from '../core/input-files.js';
-import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, requireInsideProject } from './npm-support.js';
+import { FileSet, checkedUrl, compare, npmrcWithSettings, readConfigFile, refuseCarried, requireInsideProject } from './npm-support.js';
 import { vendorPnpm } from './npm-pnpm.js';
 import { vendorYarnBerry } from './npm-yarn-berry.js';
 import { vendorYarnClassic } from './npm-yarn.js';
 import { packGitPackages, type LockedGitPackage } from './npm-git.js';
+import { readTarballManifests } from '../ecosystems/npm/local-tarball.js';
 import { lowerCaseScheme, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballVersion } from '../ecosystems/npm/registry-source.js';
 import {
   CORGI_ACCEPT,
@@ -101,7 +102,7 @@ export const vendorNpm: EcosystemVendor = async (graph, context) => {
       graph.path,
     );
   }
-  const { lockfileVersion, tarballs, gits } = readLockedTarballs(graph, context.projectDir);
+  const { lockfileVersion, tarballs, gits, locations } = readLockedTarballs(graph, context.projectDir);
   if (tarballs.length === 0 && gits.length === 0) return { files: [], packages: [] };
 
   const npmrcPath = join(context.projectDir, '.npmrc');
@@ -122,6 +123,9 @@ export const vendorNpm: EcosystemVendor = async (graph, context) => {
   const keys = [...requests.keys()];
   const bodies = await context.downloader.fetchAll([...requests.values()]);
   const bytesByKey = new Map(keys.map((key, i) => [key, bodies[i] as Buffer]));
+  for (const p of planned) {
+    if (!p.locked.fromRegistry) await refuseUnlistedCarried(graph.path, p, bytesByKey.get(`${p.downloadUrl}\n${p.digests.map(sriFromDigest).join(' ')}`) as Buffer, locations);
+  }
 
   const files = new FileSet();
   const time = indexTime(env);
@@ -184,7 +188,7 @@ const stringField = (entry: JsonRecord, key: string): string | null => (typeof e
  * decide what npm fetches, so the entries are read again here. Bundled packages come inside
  * their parent's tarball; links, workspaces and `file:` packages are the application's source.
  */
-function readLockedTarballs(graph: DependencyGraph, projectDir: string): { lockfileVersion: number; tarballs: LockedTarball[]; gits: LockedGitPackage[] } {
+function readLockedTarballs(graph: DependencyGraph, projectDir: string): { lockfileVersion: number; tarballs: LockedTarball[]; gits: LockedGitPackage[]; locations: ReadonlySet<string> } {
   const path = graph.path;
   let doc: unknown;
   try {
@@ -199,11 +203,27 @@ function readLockedTarballs(graph: DependencyGraph, projectDir: string): { lockf
   // As npm (and the lockfile reader): `packages` when the file has one, whatever its version.
   if (isRecord(doc.packages)) reader.readPackages(doc.packages);
   else if (isRecord(doc.dependencies)) reader.readTree(doc.dependencies);
-  return { lockfileVersion, tarballs: reader.tarballs, gits: reader.gits };
+  return { lockfileVersion, tarballs: reader.tarballs, gits: reader.gits, locations: reader.locations };
+}
+
+/**
+ * A tarball by URL is whatever its server sends, and npm installs every package it carries under a
+ * `node_modules/` of its own, bundled or not (npm 11.19: `npm ci` of a lockfile naming only
+ * carrier installs node_modules/carrier/node_modules/minimist 1.2.0 from carrier's http tarball).
+ * The audit saw only what the lockfile lists (a bundle's `inBundle` entries): a carried package it
+ * does not list was not audited, and the archive is refused. (A registry's tarball is the version
+ * the registry published, and the advisories are about that version.)
+ */
+async function refuseUnlistedCarried(lockfile: string, planned: PlannedTarball, bytes: Buffer, locations: ReadonlySet<string>): Promise<void> {
+  const { location } = planned.locked;
+  const { carried } = await readTarballManifests(lockfile, bytes, `${location} (${planned.downloadUrl})`);
+  refuseCarried(lockfile, location, planned.downloadUrl, carried.filter((c) => !locations.has(`${location}/${c.path}`)));
 }
 
 class TarballReader {
   readonly tarballs: LockedTarball[] = [];
+  /** Every location the lockfile lists (bundled ones included). */
+  readonly locations = new Set<string>();
   readonly gits: LockedGitPackage[] = [];
   private readonly seen = new Set<string>();
 
@@ -216,6 +236,7 @@ class TarballReader {
   readPackages(packages: JsonRecord): void {
     for (const location in packages) {
       const entry = packages[location];
+      this.locations.add(location);
       if (location === '' || !isRecord(entry) || entry.link === true) continue;
       if (!location.startsWith('node_modules/') && !location.includes('/node_modules/')) {
         this.requireInsideProject(location, location);
@@ -254,8 +275,14 @@ class TarballReader {
     const nested: Array<{ tree: JsonRecord; parent: string }> = [];
     for (const key in tree) {
       const entry = tree[key];
-      if (!isRecord(entry) || entry.bundled === true) continue;
       const location = parent === '' ? `node_modules/${key}` : `${parent}/node_modules/${key}`;
+      this.locations.add(location);
+      if (!isRecord(entry)) continue;
+      if (entry.bundled === true) {
+        // Inside its bundler's tarball, with all it nests: listed, never fetched.
+        this.listBundled(entry, location);
+        continue;
+      }
       const raw = lowerCaseScheme(stringField(entry, 'version') ?? '');
       const resolved = this.resolvedAsRead(location, stringField(entry, 'resolved'));
       const integrity = stringField(entry, 'integrity');
@@ -285,6 +312,21 @@ class TarballReader {
       if (isRecord(entry.dependencies)) nested.push({ tree: entry.dependencies, parent: location });
     }
     return nested;
+  }
+
+  /** The locations a v1 bundled entry nests, at any depth (a stack, not recursion). */
+  private listBundled(entry: JsonRecord, location: string): void {
+    const todo: Array<{ entry: JsonRecord; location: string }> = [{ entry, location }];
+    for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+      const deps = next.entry.dependencies;
+      if (!isRecord(deps)) continue;
+      for (const key in deps) {
+        const child = deps[key];
+        const at = `${next.location}/node_modules/${key}`;
+        this.locations.add(at);
+        if (isRecord(child)) todo.push({ entry: child, location: at });
+      }
+    }
   }
 
   /** `resolved` as npm reads it (the lockfile reader has refused what npm would misread). */

@@ -372,3 +372,101 @@ test("vendor of an npm member's directory is refused, naming the root: npm ignor
   );
   assert.equal(existsSync(out), false);
 });
+
+/*
+ * npm's, yarn's and pnpm's workspace globs step into a directory named `target` (only Cargo's walk
+ * skips it): npm 11.19 with `"workspaces": ["*\/*"]` installs target/a as a member, and `npm ci` run
+ * in target/a installs minimist 1.2.0 from the root's package-lock.json, not the 1.2.8 of
+ * target/a/package-lock.json. Before, stowage took target/a for no member and audited its own
+ * lockfile: exit 0.
+ */
+test('a member under a directory named target is a member: its own lockfile is refused, its directory audited with the root', () => {
+  for (const workspaces of [['*/*'], ['target/*'], ['**']]) {
+    const lock = { ...ROOT_LOCK, packages: { '': { ...ROOT_LOCK.packages[''], workspaces }, 'node_modules/a': { resolved: 'target/a', link: true }, 'node_modules/minimist': MINIMIST_120, 'target/a': ROOT_LOCK.packages['packages/a'] } };
+    const files = { 'package.json': json({ name: 'root', version: '1.0.0', workspaces }), 'package-lock.json': json(lock), 'target/a/package.json': member120 };
+    const own = audit(join(tree({ ...files, 'target/a/package-lock.json': json(MEMBER_LOCK) }), 'target', 'a'));
+    assert.equal(own.status, 2, `${workspaces.join(' ')}: ${own.stderr}`);
+    assert.match(own.stderr, /package-lock\.json: npm does not read this lockfile: .*target\/a is a workspace of /);
+    const dir = tree(files);
+    const r = auditReport(join(dir, 'target', 'a'));
+    assert.equal(r.status, 1, `${workspaces.join(' ')}: ${r.stderr}`);
+    assert.deepEqual(r.targets, [join(dir, 'package-lock.json')]);
+    assert.deepEqual(r.findings, ['minimist@1.2.0']);
+  }
+  // pnpm's walk steps into target too (fast-glob ignoring node_modules and bower_components only).
+  const pnpm = tree({
+    'package.json': json({ name: 'root', version: '1.0.0', private: true }),
+    'pnpm-workspace.yaml': 'packages:\n  - "*/*"\n',
+    'pnpm-lock.yaml': pnpmLock({ '.': null, 'target/a': '1.2.0' }),
+    'target/a/package.json': member120,
+    'target/a/pnpm-lock.yaml': pnpmLock({ '.': '1.2.6' }),
+  });
+  const r = audit(join(pnpm, 'target', 'a'));
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /pnpm does not read this lockfile: .*target\/a is a workspace of /);
+});
+
+/*
+ * A member holding another manager's lockfile is still installed from its root's by the manager
+ * whose workspace it is: npm 11.19 run in packages/a, which holds only a pnpm-lock.yaml locking
+ * minimist 1.2.8, installs minimist 1.2.0 from the root's package-lock.json. Before, the directory
+ * was audited with its pnpm-lock.yaml alone (exit 0): any lockfile beside the package.json stopped
+ * the search for the root's.
+ */
+test("a member's directory holding another manager's lockfile is audited with the root's lockfile too", () => {
+  const dir = tree({
+    'package.json': json({ name: 'root', version: '1.0.0', workspaces: ['packages/*'] }),
+    'package-lock.json': json(ROOT_LOCK),
+    'packages/a/package.json': member120,
+    'packages/a/pnpm-lock.yaml': pnpmLock({ '.': '1.2.6' }),
+  });
+  const r = auditReport(join(dir, 'packages', 'a'));
+  assert.equal(r.status, 1, r.stderr);
+  assert.deepEqual(r.targets, [join(dir, 'package-lock.json'), join(dir, 'packages', 'a', 'pnpm-lock.yaml')]);
+  assert.deepEqual(r.findings, ['minimist@1.2.0']);
+  // And the other way round: pnpm installs a listed project holding a package-lock.json from the workspace's pnpm-lock.yaml.
+  const pnpm = tree({
+    'package.json': json({ name: 'root', version: '1.0.0', private: true }),
+    'pnpm-workspace.yaml': 'packages:\n  - packages/*\n',
+    'pnpm-lock.yaml': pnpmLock({ '.': null, 'packages/a': '1.2.0' }),
+    'packages/a/package.json': member,
+    'packages/a/package-lock.json': json(MEMBER_LOCK),
+  });
+  const p = auditReport(join(pnpm, 'packages', 'a'));
+  assert.equal(p.status, 1, p.stderr);
+  assert.deepEqual(p.targets, [join(pnpm, 'pnpm-lock.yaml'), join(pnpm, 'packages', 'a', 'package-lock.json')]);
+  assert.deepEqual(p.findings, ['minimist@1.2.0']);
+});
+
+/*
+ * `!` in `workspaces` as each manager reads it. npm 11.19 (@npmcli/map-workspaces) drops a
+ * negation that a later pattern matches: under `["packages/*", "!packages/a", "packages/a"]`,
+ * `npm ci` in packages/a installs minimist 1.2.0 from the root's lockfile, not the 1.2.6 of its
+ * own. yarn 1.22.22 installs from the root every directory a positive pattern finds, `!` patterns
+ * excluding nothing: `yarn install --frozen-lockfile --production` under `["packages/*",
+ * "!packages/a"]` installs packages/a and the minimist 1.2.0 it depends on, which the root has
+ * only as a dev dependency. Before, both passed (exit 0).
+ */
+test("npm: a negation a later pattern matches is dropped, as npm drops it", () => {
+  const dir = tree({
+    'package.json': json({ name: 'root', version: '1.0.0', workspaces: ['packages/*', '!packages/a', 'packages/a'] }),
+    'package-lock.json': json(ROOT_LOCK),
+    'packages/a/package.json': member,
+    'packages/a/package-lock.json': json(MEMBER_LOCK),
+  });
+  const r = audit(join(dir, 'packages', 'a'));
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /npm does not read this lockfile: .*packages\/a is a workspace of /);
+});
+
+test("yarn 1: a member a `!` pattern names is still installed from the root, its run-time dependencies with it", () => {
+  const dir = tree({
+    'package.json': json({ name: 'root', version: '1.0.0', private: true, workspaces: ['packages/*', '!packages/a'], devDependencies: { minimist: '1.2.0' } }),
+    'yarn.lock': ROOT_YARN_LOCK,
+    'packages/a/package.json': member120,
+  });
+  const r = runCli(['audit', '--format', 'json', dir, '--omit', 'dev', '--db', GHSA_NPM], { cacheDir });
+  assert.equal(r.status, 1, r.stderr);
+  const report = JSON.parse(r.stdout) as { findings: { package: { name: string; version: string } }[] };
+  assert.deepEqual([...new Set(report.findings.map((f) => `${f.package.name}@${f.package.version}`))], ['minimist@1.2.0']);
+});

@@ -271,7 +271,7 @@ export class NpmFixEcosystem implements FixEcosystem {
   private workspaceMembers(): Set<string> {
     if (this.members === undefined) {
       const manifest = join(this.projectDir, 'package.json');
-      const paths = existsSync(manifest) ? npmWorkspaceManifestPaths(manifest, readTextInput(manifest)) : [];
+      const paths = existsSync(manifest) ? npmWorkspaceManifestPaths(manifest, readTextInput(manifest), 'npm') : [];
       const root = resolve(this.projectDir);
       this.members = new Set(paths.map((p) => relative(root, dirname(p)).split(sep).join('/')));
     }

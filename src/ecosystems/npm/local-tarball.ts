@@ -87,7 +87,7 @@ function addCarriedPackages(graph: DependencyGraph, pkg: Package, label: string,
  * package.json's name (else the directory's: node finds it by the directory) and version ('' when
  * it gives no semantic version).
  */
-interface CarriedPackage {
+export interface CarriedPackage {
   path: string;
   name: string;
   version: string;
@@ -113,9 +113,30 @@ async function tarballManifest(
 ): Promise<{ name: string; version: string; carried: CarriedPackage[] }> {
   const bytes = readFileSync(full);
   recordFile?.(full, bytes);
+  const { manifest: file, carried } = await readTarballManifests(lockfile, bytes, label);
+  if (file === undefined) throw new InputError(lockfile, `${label}: the tarball holds no package.json, so npm cannot install it`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(file.toString('utf8').replace(/^\uFEFF/, ''));
+  } catch (err) {
+    throw new InputError(lockfile, `${label}: the tarball's package.json is not valid JSON: ${errorMessage(err)}`);
+  }
+  const record = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+  const { name, version } = record;
+  if (typeof name !== 'string' || typeof version !== 'string' || semver.parse(version) === null) {
+    throw new InputError(lockfile, `${label}: the tarball's package.json has no name and semantic version`);
+  }
+  return { name, version, carried };
+}
+
+/**
+ * A package tarball's package.json and the packages it carries under a `node_modules/` of its own,
+ * read as npm extracts it (one directory down), with npm's caps; `lockfile` and `label` name it in errors.
+ */
+export async function readTarballManifests(lockfile: string, bytes: Buffer, label: string): Promise<{ manifest: Buffer | undefined; carried: CarriedPackage[] }> {
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-  // Loaded only when a file: tarball is present: the tar reader pulls in tar-stream and the
-  // native zstd binding, which a warm audit of an ordinary lockfile must not pay for.
+  // Loaded only when a tarball is read: the tar reader pulls in tar-stream and the native zstd
+  // binding, which a warm audit of an ordinary lockfile must not pay for.
   const { MAX_NPM_TARBALL_BYTES, MAX_NPM_TARBALL_ENTRIES, readUntrustedTree } = await import('../../core/untrusted-tar.js');
   let files;
   try {
@@ -136,21 +157,12 @@ async function tarballManifest(
   } catch (err) {
     throw new InputError(lockfile, `${label}: cannot read the tarball: ${errorMessage(err)}`);
   }
-  const file = files.find((f) => f.path === 'package.json');
-  if (file === undefined) throw new InputError(lockfile, `${label}: the tarball holds no package.json, so npm cannot install it`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(file.data.toString('utf8').replace(/^\uFEFF/, ''));
-  } catch (err) {
-    throw new InputError(lockfile, `${label}: the tarball's package.json is not valid JSON: ${errorMessage(err)}`);
-  }
-  const record = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
-  const { name, version } = record;
-  if (typeof name !== 'string' || typeof version !== 'string' || semver.parse(version) === null) {
-    throw new InputError(lockfile, `${label}: the tarball's package.json has no name and semantic version`);
-  }
-  const carried = files.filter((f) => CARRIED_MANIFEST.test(f.path)).map((f) => carriedPackage(f.path.slice(0, -'/package.json'.length), f.data));
-  return { name, version, carried };
+  return { manifest: files.find((f) => f.path === 'package.json')?.data, carried: carriedPackages(files) };
+}
+
+/** The packages a package's files (paths from its top, as npm extracts them) carry under a `node_modules/` of their own. */
+export function carriedPackages(files: readonly { path: string; data: Buffer }[]): CarriedPackage[] {
+  return files.filter((f) => CARRIED_MANIFEST.test(f.path)).map((f) => carriedPackage(f.path.slice(0, -'/package.json'.length), f.data));
 }
 
 function carriedPackage(path: string, data: Buffer): CarriedPackage {

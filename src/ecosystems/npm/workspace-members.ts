@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { expandDirectoryGlob, globSegments, globSegmentsMatch, memberManifests } from '../../core/directory-glob.js';
+import { expandDirectoryGlob, globSegments, globSegmentsMatch, memberManifests, type Entered } from '../../core/directory-glob.js';
 import { isRecord, parseYamlText } from './lockfile-reading.js';
 import { ancestors } from '../../core/ancestors.js';
 import { npmrcTopLevelSetting } from './registry.js';
@@ -16,14 +16,14 @@ import { npmrcTopLevelSetting } from './registry.js';
  * root manifest that is not JSON yields nothing here: the lockfile parser reports it.
  */
 
-export function npmWorkspaceManifestPaths(rootManifest: string, text: string): string[] {
+export function npmWorkspaceManifestPaths(rootManifest: string, text: string, negation: Negation = 'any'): string[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
     return [];
   }
-  return membersOf(rootManifest, workspaceGlobs(doc));
+  return membersOf(rootManifest, workspaceGlobs(doc), npmEnters, negation);
 }
 
 /**
@@ -31,7 +31,7 @@ export function npmWorkspaceManifestPaths(rootManifest: string, text: string): s
  * as pnpm finds its workspace projects; the lockfile's importers are these directories.
  */
 export function pnpmWorkspaceManifestPaths(workspaceFile: string, text: string): string[] {
-  return membersOf(workspaceFile, pnpmWorkspaceGlobs(parseYamlText(workspaceFile, text)));
+  return membersOf(workspaceFile, pnpmWorkspaceGlobs(parseYamlText(workspaceFile, text)), pnpmEnters, 'any');
 }
 
 function pnpmWorkspaceGlobs(doc: unknown): string[] {
@@ -39,13 +39,51 @@ function pnpmWorkspaceGlobs(doc: unknown): string[] {
   return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string' && p !== '') : [];
 }
 
+/**
+ * The directories a workspace glob's wildcards step into. npm (glob, ignoring `**\/node_modules/**`),
+ * yarn 1 (glob, ignoring node_modules below the pattern) and yarn berry (globby, ignoring
+ * node_modules, .git and .yarn) match no hidden name and nothing under node_modules; pnpm
+ * (fast-glob, ignoring node_modules and bower_components) skips bower_components too. None of
+ * them skips Cargo's `target`: npm 11 installs a member at target/a from the root's lockfile.
+ */
+const npmEnters: Entered = (name) => !name.startsWith('.') && name !== 'node_modules';
+const pnpmEnters: Entered = (name) => npmEnters(name) && name !== 'bower_components';
+
+/**
+ * How a manager reads `!` in `workspaces`. 'npm': @npmcli/map-workspaces counts the leading `!`
+ * (an odd number negates), strips a leading `./` or `/`, and drops a negation that a later
+ * pattern matches (`["packages/*", "!packages/a", "packages/a"]` keeps packages/a: npm 11 installs
+ * it as a member). 'ignored': yarn 1's install globs each pattern alone, so a `!` pattern excludes
+ * nothing (yarn 1.22 installs packages/a under `["packages/*", "!packages/a"]`). 'any': every `!`
+ * pattern excludes what it names (micromatch, in yarn 1's search for a member's root; fast-glob, in pnpm's).
+ */
+export type Negation = 'npm' | 'ignored' | 'any';
+
+function splitNegations(patterns: readonly string[], negation: Negation): { included: string[]; excluded: string[] } {
+  if (negation === 'ignored') return { included: patterns.filter((p) => !p.startsWith('!')), excluded: [] };
+  if (negation === 'any') return { included: patterns.filter((p) => !p.startsWith('!')), excluded: patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1)) };
+  const included: string[] = [];
+  let excluded: string[] = [];
+  for (const written of patterns) {
+    const bangs = /^!*/.exec(written)?.[0].length ?? 0;
+    const pattern = written.slice(bangs).replace(/^\.?\/+/, '');
+    if (bangs % 2 === 1) excluded.push(pattern);
+    else {
+      // minimatch(pattern, negated): the pattern's own text read as a path, no wildcard matching a dot name.
+      excluded = excluded.filter((n) => !globSegmentsMatch(globSegments(n), pattern.split('/'), (name) => !name.startsWith('.')));
+      included.push(pattern);
+    }
+  }
+  return { included, excluded };
+}
+
 /** The members `patterns` name beside `owner`, the file holding them. */
-function membersOf(owner: string, patterns: readonly string[]): string[] {
+function membersOf(owner: string, patterns: readonly string[], enters: Entered, negation: Negation): string[] {
   if (patterns.length === 0) return [];
   const root = resolve(dirname(owner));
-  const excluded = new Set(patterns.filter((p) => p.startsWith('!')).flatMap((p) => expandDirectoryGlob(root, p.slice(1))));
-  const included = patterns.filter((p) => !p.startsWith('!'));
-  return memberManifests(root, included, 'package.json', (dir) => excluded.has(dir), owner);
+  const { included, excluded } = splitNegations(patterns, negation);
+  const skipped = new Set(excluded.flatMap((p) => expandDirectoryGlob(root, p, enters)));
+  return memberManifests(root, included, 'package.json', (dir) => skipped.has(dir), owner, enters);
 }
 
 function workspaceGlobs(doc: unknown): string[] {
@@ -72,7 +110,7 @@ export function enclosingWorkspaceRoot(projectDir: string, manager: 'npm' | 'yar
     if (!existsSync(manifest)) continue;
     const patterns = workspaceGlobs(readJsonQuietly(manifest));
     if (patterns.length === 0) continue;
-    if (namesMember(patterns, relative(current, dir).split(sep))) return current;
+    if (namesMember(patterns, relative(current, dir).split(sep), npmEnters, manager === 'npm' ? 'npm' : 'any')) return current;
     if (manager === 'yarn') return null;
   }
   return null;
@@ -98,7 +136,7 @@ export function enclosingPnpmWorkspace(projectDir: string, confineTo?: string): 
       } catch {
         return null;
       }
-      if (!namesMember(pnpmWorkspaceGlobs(doc), relative(current, dir).split(sep))) return null;
+      if (!namesMember(pnpmWorkspaceGlobs(doc), relative(current, dir).split(sep), pnpmEnters, 'any')) return null;
       return [dir, current].some((d) => setsLockfilePerProject(join(d, '.npmrc'))) ? null : current;
     }
   }
@@ -142,10 +180,10 @@ function isNestedWorkspace(root: string, dir: string): boolean {
   const patterns = workspaceGlobs(readJsonQuietly(join(root, 'package.json')));
   if (patterns.length === 0) return false;
   const segments = relative(root, dir).split(sep);
-  if (namesMember(patterns, segments)) return true;
+  if (namesMember(patterns, segments, npmEnters, 'any')) return true;
   for (let depth = 1; depth < segments.length; depth++) {
     const between = segments.slice(0, depth);
-    if (namesMember(patterns, between) && isNestedWorkspace(join(root, ...between), dir)) return true;
+    if (namesMember(patterns, between, npmEnters, 'any') && isNestedWorkspace(join(root, ...between), dir)) return true;
   }
   return false;
 }
@@ -171,12 +209,9 @@ function readJsonQuietly(path: string): unknown {
 }
 
 /** Whether the globs name the member at `segments` below the root (`!` excluding), as membersOf would find it. */
-function namesMember(patterns: readonly string[], segments: readonly string[]): boolean {
-  // expandDirectoryGlob's matching, on a path: a wildcard never enters a hidden directory, node_modules or target.
-  const matches = (pattern: string): boolean => globSegmentsMatch(globSegments(pattern), segments, walked);
-  return patterns.some((p) => !p.startsWith('!') && matches(p)) && !patterns.some((p) => p.startsWith('!') && matches(p.slice(1)));
-}
-
-function walked(name: string): boolean {
-  return !name.startsWith('.') && name !== 'target' && name !== 'node_modules';
+function namesMember(patterns: readonly string[], segments: readonly string[], enters: Entered, negation: Negation): boolean {
+  // expandDirectoryGlob's matching, on a path: a wildcard enters only what the manager's walk does.
+  const matches = (pattern: string): boolean => globSegmentsMatch(globSegments(pattern), segments, enters);
+  const { included, excluded } = splitNegations(patterns, negation);
+  return included.some(matches) && !excluded.some(matches);
 }
