@@ -99,6 +99,69 @@ function jsonEscape(ch: string): string {
 const WRAPPED_HEAD = '[\n  [\n'.length;
 const WRAPPED_TAIL = '\n  ]\n]'.length;
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+
+/** Runs of spaces by length, made once. */
+const SPACES: string[] = [];
+const spaces = (n: number): string => (SPACES[n] ??= ' '.repeat(n));
+
+/**
+ * jsonArrayElement(JSON.parse(compact)) where `compact` is JSON.stringify's text of the element
+ * (no space outside strings), made from the text itself: JSON.stringify(…, null, 2) only puts
+ * line breaks and indentation around the compact text's brackets, commas and colons, so the
+ * pretty text is the compact one with those inserted, without parsing it into objects and
+ * writing them again. A `fleet sync` of 10,000 applications writes 134,738 changes this way,
+ * each made compact in a worker. The compact text holds its keys in JSON.stringify's order
+ * already, so a parse and stringify would give them in the same order.
+ */
+export function jsonArrayElementOfText(compact: string): string {
+  let out = spaces(4);
+  let indent = 4;
+  let from = 0;
+  const n = compact.length;
+  for (let i = 0; i < n; i++) {
+    const c = compact.charCodeAt(i);
+    if (c === QUOTE) {
+      // To the string's closing quote: the next quote after an even run of backslashes.
+      let end = compact.indexOf('"', i + 1);
+      for (;;) {
+        let slashes = 0;
+        while (compact.charCodeAt(end - 1 - slashes) === BACKSLASH) slashes++;
+        if (slashes % 2 === 0) break;
+        end = compact.indexOf('"', end + 1);
+      }
+      i = end;
+    } else if (c === COLON) {
+      out += `${compact.slice(from, i)}: `;
+      from = i + 1;
+    } else if (c === COMMA) {
+      out += `${compact.slice(from, i)},\n${spaces(indent)}`;
+      from = i + 1;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      // Empty: `{}` and `[]` as they are (the closing bracket is the opening one's code plus 2).
+      if (compact.charCodeAt(i + 1) === c + 2) {
+        i++;
+        continue;
+      }
+      indent += 2;
+      out += `${compact.slice(from, i + 1)}\n${spaces(indent)}`;
+      from = i + 1;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      indent -= 2;
+      out += `${compact.slice(from, i)}\n${spaces(indent)}`;
+      from = i;
+    }
+  }
+  return jsonForTerminal(out + compact.slice(from));
+}
+
 /**
  * The text of `jsonForTerminal(JSON.stringify(value, null, 2) + '\n')`, in pieces: the array
  * `value[key]` one element at a time, so a report of any size is written without being one

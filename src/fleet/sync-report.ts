@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Advisory } from '../core/advisory.js';
 import type { Finding } from '../core/finding.js';
-import { jsonArrayElement, jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
+import { jsonArrayElementOfText, jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
 import { advisoryJson, packageJson } from '../audit/report/json.js';
 import { paint, plural, type HumanStyle } from '../audit/report/human.js';
 import type { AdvisoryChange } from './advisory-changes.js';
@@ -204,7 +204,7 @@ export function* syncJsonPieces(outcome: SyncOutcome): Generator<string | Uint8A
   yield frame.head;
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i] as FindingChange;
-    yield* c.prepared !== undefined ? advisoryTexts.spliced(jsonArrayElement(JSON.parse(c.prepared.compact)), c.prepared.mark, c.prepared.advisory, 'pretty') : prettyChange(c);
+    yield* c.prepared !== undefined ? advisoryTexts.spliced(jsonArrayElementOfText(c.prepared.compact), c.prepared.mark, c.prepared.advisory, 'pretty') : prettyChange(c);
     yield i < changes.length - 1 ? ',\n' : '\n';
   }
   yield frame.tail;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonForTerminal, jsonForTerminalPieces, terminalText } from '../../src/core/terminal-text.js';
+import { jsonArrayElement, jsonArrayElementOfText, jsonForTerminal, jsonForTerminalPieces, terminalText } from '../../src/core/terminal-text.js';
 
 test('controls, format characters and separators are shown as visible escapes', () => {
   const cases: [string, string][] = [
@@ -80,4 +80,30 @@ test('every ASCII character: printable ones shown as they are, the others escape
       else assert.equal(shown.includes(ch), false, `${JSON.stringify(text)} -> ${JSON.stringify(shown)}`);
     }
   }
+});
+
+test('an element pretty-printed from its compact JSON text is the text jsonArrayElement gives for its value', () => {
+  const values: unknown[] = [
+    {},
+    [],
+    { a: [], b: {}, c: [[]], d: [{}], e: null, f: true, g: false, n: [0, -1.5, 1e21, 2.5e-7] },
+    // Strings holding the characters the layout is made of, escapes, backslashes before quotes.
+    { 'k:,{}[]"': 'v:,{"x":[1,2]}', q: '\\"', r: '\\', s: 'a\\\\"b', t: '\n\t\u0000', u: '' },
+    // What the terminal must not receive as it is, escaped as jsonForTerminal escapes it.
+    { title: 'a\u009b2K\u202e\u2028\u{e0041}\u007f', '\u200b': ['\u001b[1A\n', '日本語 🦀'], lone: '\ud800' },
+    // A change as a sync worker makes it: nested objects and lists of lists.
+    {
+      app: 'app-1',
+      change: 'new',
+      target: 'Cargo.lock',
+      advisory: 'stowage-sync-change-mark',
+      package: { ecosystem: 'cargo', name: 'idna', version: '0.1.5', source: null },
+      paths: [['app-1 0.1.0', 'url 1.7.2', 'idna 0.1.5'], ['app-1 0.1.0', 'idna 0.1.5']],
+      failsPolicy: true,
+    },
+    ['x', [1, [2, [3, []]]], { deep: { deeper: { deepest: [{}] } } }],
+    'a string',
+    42,
+  ];
+  for (const value of values) assert.equal(jsonArrayElementOfText(JSON.stringify(value)), jsonArrayElement(value), JSON.stringify(value));
 });

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { chunks } from '../../core/chunks.js';
+import { boundedChunks, chunks } from '../../core/chunks.js';
 import { findingKeyOf, type Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import { SEVERITY_LEVELS, type Advisory } from '../../core/advisory.js';
@@ -665,7 +665,8 @@ export class SqlFleetStore implements FleetStore {
     if (this.driver === null) for (const digest of missing.keys()) this.knownAdvisories.add(digest);
     const groups = new Set<string>();
     let at = 0;
-    for (const batch of chunks(rows, ROWS_PER_INSERT)) {
+    // In slices of a few lengths: a sync inserts each round's rows, as many as they are.
+    for (const batch of boundedChunks(rows, ROWS_PER_INSERT)) {
       const values: SqlValue[] = [];
       for (const { revisionId, row: r } of batch) {
         groups.add(r.groupKey);
@@ -1137,18 +1138,16 @@ export class SqlFleetStore implements FleetStore {
 
   async rewriteFindings(changes: readonly { revisionId: number; remove: readonly StoredFindingRow[]; add: readonly EncodedFinding[] }[], recordOf: (digest: string) => string | undefined): Promise<void> {
     const removed = changes.flatMap((c) => c.remove.map((row) => ({ revisionId: c.revisionId, row })));
-    // The findings table's key: revision, lockfile, package, alias group (ids typed: PostgreSQL reads VALUES' parameters as text).
-    const key = '(CAST(? AS BIGINT), ?, CAST(? AS BIGINT), ?)';
-    for (const batch of chunks(removed, ROWS_PER_INSERT)) {
-      // The revisions named again on their own: SQLite then searches the key's index by revision,
-      // where a row value IN (VALUES ...) alone scanned the whole table for each batch (2 s of a
-      // sync's main thread at 10,000 applications).
-      const revisions = [...new Set(batch.map((r) => r.revisionId))];
-      await this.sql.run(
-        `DELETE FROM findings WHERE revision_id IN (${revisions.map(() => 'CAST(? AS BIGINT)').join(', ')})
-         AND (revision_id, target, package_id, group_key) IN (VALUES ${batch.map(() => key).join(', ')})`,
-        [...revisions, ...batch.flatMap(({ revisionId, row }) => [revisionId, row.target, row.packageId, row.groupKey])],
-      );
+    if (this.sql.dialect === 'sqlite') {
+      // SQLite: one statement by the key, prepared once, run per row. The multi-row DELETE below
+      // had a text of its own for nearly every batch (its rows and revisions vary), and SQLite
+      // took about 20 ms to prepare each (a VALUES list of 500 row values): a second of a sync's
+      // main thread at 10,000 applications, where running a prepared statement costs microseconds.
+      for (const { revisionId, row } of removed) {
+        await this.sql.run(`DELETE FROM findings WHERE revision_id = ? AND target = ? AND package_id = ? AND group_key = ?`, [revisionId, row.target, row.packageId, row.groupKey]);
+      }
+    } else {
+      await this.deleteFindingsByKey(removed);
     }
     await this.insertEncodedFindings(
       changes.flatMap((c) => c.add.map((row) => ({ revisionId: c.revisionId, row }))),
@@ -1156,7 +1155,23 @@ export class SqlFleetStore implements FleetStore {
     );
     // The counts the fleet's lists sort by follow the findings: one statement per round, not one per revision.
     const recount = changes.filter((c) => c.remove.length > 0 || c.add.length > 0).map((c) => c.revisionId);
-    for (const batch of chunks(recount, ROWS_PER_INSERT)) await this.sql.run(recountRevisions(batch.length), batch);
+    for (const batch of boundedChunks(recount, ROWS_PER_INSERT)) await this.sql.run(recountRevisions(batch.length), batch);
+  }
+
+  /** PostgreSQL: findings deleted by their key, a batch of rows per statement (one round trip each). */
+  private async deleteFindingsByKey(removed: readonly { revisionId: number; row: StoredFindingRow }[]): Promise<void> {
+    // The findings table's key: revision, lockfile, package, alias group (ids typed: PostgreSQL reads VALUES' parameters as text).
+    const key = '(CAST(? AS BIGINT), ?, CAST(? AS BIGINT), ?)';
+    for (const batch of chunks(removed, ROWS_PER_INSERT)) {
+      // The revisions named again on their own: the key's index is searched by revision (SQLite
+      // planned a row value IN (VALUES ...) alone as a scan of the whole table for each batch).
+      const revisions = [...new Set(batch.map((r) => r.revisionId))];
+      await this.sql.run(
+        `DELETE FROM findings WHERE revision_id IN (${revisions.map(() => 'CAST(? AS BIGINT)').join(', ')})
+         AND (revision_id, target, package_id, group_key) IN (VALUES ${batch.map(() => key).join(', ')})`,
+        [...revisions, ...batch.flatMap(({ revisionId, row }) => [revisionId, row.target, row.packageId, row.groupKey])],
+      );
+    }
   }
 
   /** From revision_counts (kept with every revision's findings, as the fleet pages read them): one row per application, no finding read. */
