@@ -318,14 +318,16 @@ export async function openDatabase(spec: DatabaseSpec, options: OpenDatabaseOpti
 /**
  * The same database, with each lookup remembered for as long as the returned object is used:
  * a fleet evaluating thousands of revisions asks for the same names (an application's
- * revisions, applications made from one code base) again and again. Keyed on the exact set of
- * names asked for, so every answer is the very list (and order) the index gives.
+ * revisions, applications made from one code base) again and again. Keyed on the names as
+ * asked for, in their order, so every answer is the very list (and order) the index gives: a
+ * lockfile lists its packages in one order (a sorted, deduplicated key cost a sort of every name
+ * per lookup; the same names in another order are only looked up once more).
  */
 export function withRememberedLookups(db: AdvisoryDatabase): AdvisoryDatabase {
   const answers = new Map<string, Promise<Advisory[]>>();
   const remembering = Object.create(db) as AdvisoryDatabase;
   remembering.lookup = (ecosystem, names) => {
-    const key = `${ecosystem}\0${[...new Set(names)].sort().join('\0')}`;
+    const key = `${ecosystem}\0${names.join('\0')}`;
     let answer = answers.get(key);
     if (answer === undefined) {
       answer = db.lookup(ecosystem, names);

@@ -15,4 +15,5 @@ export { default as validRange } from 'semver/ranges/valid.js';
 export { default as minVersion } from 'semver/ranges/min-version.js';
 export { default as intersects } from 'semver/ranges/intersects.js';
 export { default as subset } from 'semver/ranges/subset.js';
+export { default as Range } from 'semver/classes/range.js';
 export type { SemVer } from 'semver';

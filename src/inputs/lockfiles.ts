@@ -236,6 +236,10 @@ function readRecordedText(path: string, record: DocumentRecorder | undefined): s
 function projectFile(lockfile: string, path: string, record: DocumentRecorder | undefined): { path: string; text: string } | null {
   let real: string;
   try {
+    // Most such paths name nothing (a lone NAME.Cargo.toml's path dependencies, left behind):
+    // a stat says so without realpathSync's thrown ENOENT, whose error object costs several times
+    // the call (a bulk add asks it for each path dependency of every application).
+    if (statSync(path, { throwIfNoEntry: false }) === undefined) return null;
     real = realpathSync(path);
     if (!statSync(real).isFile()) return null;
   } catch {

@@ -302,10 +302,11 @@ class LockReader {
           if (typeof spec !== 'string') continue;
           const parsed = parseNpmSpecifier(spec);
           const range = parsed.type === 'range' ? spec : parsed.type === 'alias' ? parsed.range : null;
-          if (range === null || semver.validRange(range, { loose: true }) === null) continue;
+          const accepted = range === null ? null : looseRange(range);
+          if (accepted === null) continue;
           const target = loc.path === '' && packages !== null ? this.rootDependency(packages, name) : this.resolve(loc.start ?? null, name);
           const version = target !== undefined && typeof target.entry.version === 'string' ? target.entry.version : null;
-          if (target === undefined || (version !== null && semver.valid(version, { loose: true }) !== null && !semver.satisfies(version, range, { loose: true }))) {
+          if (target === undefined || (version !== null && semver.valid(version, { loose: true }) !== null && !accepted.test(version))) {
             this.unlocked.push(`${name}@${spec}${where}`);
             this.staleManifests.add(this.manifestPathOf(loc.path));
           }
@@ -963,6 +964,27 @@ class LockReader {
     const position = isFlat ? positionOfKey(this.input.text, location) : undefined;
     throw new InputError(this.input.path, `${label}: ${message}`, position);
   }
+}
+
+/** package.json's ranges as node-semver reads them (loosely), by their text; null: not a range. */
+const looseRanges = new Map<string, semver.Range | null>();
+
+/**
+ * A range of package.json, parsed once: every application of one code base declares the same
+ * ranges, and a bulk add read them twice each (validRange, then satisfies) for every one.
+ */
+function looseRange(range: string): semver.Range | null {
+  let parsed = looseRanges.get(range);
+  if (parsed === undefined) {
+    try {
+      parsed = new semver.Range(range, { loose: true });
+    } catch {
+      parsed = null;
+    }
+    if (looseRanges.size >= 4096) looseRanges.clear();
+    looseRanges.set(range, parsed);
+  }
+  return parsed;
 }
 
 /** A package.json, as the entry of the project it describes. */

@@ -796,6 +796,32 @@ test('a package-lock.json older than package.json (a registry dependency it lack
   assert.equal(changed.stale, 'minimist@1.2.0, a@npm:ms@2.1.0, lodash@^4.17.0 from package.json not locked');
 });
 
+test("one range in many applications' package.json is judged against each lockfile's own locked version, and a specifier that is no range is not judged", () => {
+  // A bulk add reads the same package.json ranges for every application of one code base: each
+  // lockfile is still compared with what it locks itself, whichever was read before it.
+  const read = (locked: string, spec: string): DependencyGraph =>
+    parsePackageLock({
+      path: 'package-lock.json',
+      text: JSON.stringify({
+        name: 'app',
+        lockfileVersion: 3,
+        packages: {
+          '': { name: 'app', dependencies: { minimist: spec } },
+          'node_modules/minimist': { version: locked, resolved: `https://registry.npmjs.org/minimist/-/minimist-${locked}.tgz` },
+        },
+      }),
+      manifest: { path: 'package.json', text: JSON.stringify({ name: 'app', dependencies: { minimist: spec } }) },
+    });
+  for (let round = 0; round < 3; round++) {
+    assert.equal(read('1.2.6', '^1.2.0').stale, undefined);
+    assert.equal(read('0.0.8', '^1.2.0').stale, 'minimist@^1.2.0 from package.json not locked');
+    assert.equal(read('1.2.6', ' >=1.2.0  <2 ').stale, undefined);
+    assert.equal(read('0.0.8', ' >=1.2.0  <2 ').stale, 'minimist@ >=1.2.0  <2  from package.json not locked');
+    assert.equal(read('0.0.8', 'latest').stale, undefined);
+    assert.equal(read('0.0.8', '>=x.y.z!').stale, undefined);
+  }
+});
+
 test("package.json's overrides that the installed versions do not satisfy make a package-lock.json stale, with a warning", () => {
   // npm 11.19: mkdirp@0.5.1 locked with its minimist@0.0.8, then `"overrides": {"minimist": "1.2.6"}`
   // added: `npm ci` refuses ("lock file's minimist@0.0.8 does not satisfy minimist@1.2.6"), `npm
