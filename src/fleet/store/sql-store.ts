@@ -813,6 +813,16 @@ export class SqlFleetStore implements FleetStore {
     return rows.length > 0;
   }
 
+  async advisoryEcosystems(id: string): Promise<Ecosystem[]> {
+    const rows = await this.sql.query<{ names: string }>(
+      `SELECT names FROM advisory_state WHERE UPPER(advisory_id) = UPPER(?)
+       UNION ALL SELECT s.names FROM advisory_aliases a JOIN advisory_state s ON s.source = a.source AND s.advisory_id = a.advisory_id
+       WHERE UPPER(a.alias) = UPPER(?)`,
+      [id, id],
+    );
+    return [...new Set(rows.flatMap((r) => (JSON.parse(r.names) as [Ecosystem, string][]).map(([ecosystem]) => ecosystem)))].sort();
+  }
+
   async currentFindingsOnPackage(name: string): Promise<CurrentFinding[]> {
     return this.currentFindingsWhere(`f.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED})`, [name, crateKey(name)]);
   }

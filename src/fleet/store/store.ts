@@ -272,6 +272,8 @@ export interface FleetStore {
   currentRevisionsWithPackage(name: string): Promise<(CurrentRevisionRef & { package: PackageKey })[]>;
   /** Whether a database's advisory state (as of the last sync) holds this advisory id or alias (any letter case). */
   knowsAdvisory(id: string): Promise<boolean>;
+  /** The ecosystems whose packages a database advisory with this id or alias (any letter case) names, as of the last sync. */
+  advisoryEcosystems(id: string): Promise<Ecosystem[]>;
   /** Findings of current revisions about a package of this name (compared as above). */
   currentFindingsOnPackage(name: string): Promise<CurrentFinding[]>;
   /** Findings of current revisions their policy ignores (an ignore of the application's stowage.toml), by application name. */
