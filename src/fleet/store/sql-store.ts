@@ -130,6 +130,9 @@ function placeholders(rows: number, columns: number): string {
   return text;
 }
 
+/** The PostgreSQL advisory lock that orders events' ids as their transactions commit (addEvent); migrations take 7274100. */
+const EVENT_ORDER_LOCK = 7274101;
+
 /** FleetStore over an SqlDriver: the only place the fleet's SQL lives, the same text for both dialects. */
 export class SqlFleetStore implements FleetStore {
   /**
@@ -998,10 +1001,17 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async addEvent(event: { type: string; body: string | Uint8Array; at: string }, targets: string[]): Promise<number> {
+    const body = compressedEventBody(event.body);
+    // Event ids must become visible in id order: readers of the feed (GET /events, Last-Event-ID)
+    // go on from the highest id they saw. PostgreSQL hands out identity values outside
+    // transactions, so a long command's event could commit after a later id another had already
+    // committed, and never be read. One transaction at a time holds this lock from its first event
+    // to its commit (SQLite has one writer at a time already).
+    if (this.sql.dialect === 'postgres') await this.sql.query(`SELECT pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`);
     const rows = await this.sql.query<{ id: number }>(`INSERT INTO events (at, type, body, body_zstd) VALUES (?, ?, '', ?) RETURNING id`, [
       event.at,
       event.type,
-      compressedEventBody(event.body),
+      body,
     ]);
     const id = Number(rows[0]?.id);
     for (const target of targets) {
