@@ -1606,8 +1606,11 @@ export class SqlFleetStore implements FleetStore {
     { ecosystem, name, version }: { ecosystem: Ecosystem | null; name: string; version: string | null },
     page: PageRequest,
   ): Promise<Page<CurrentRevisionRef & { package: PackageKey }> & { findings: CurrentFinding[] }> {
-    const versionWhere = `${ecosystem === null ? '' : ' AND p.ecosystem = ?'}${version === null ? '' : ' AND p.version = ?'}`;
-    const params: SqlValue[] = [name, crateKey(name), ...(ecosystem === null ? [] : [ecosystem]), ...(version === null ? [] : [version])];
+    // A version without build metadata is also every locked version that adds some (`111.10.2+1.1.1g`): sameRelease.
+    const bare = version !== null && !version.includes('+');
+    const versionWhere = `${ecosystem === null ? '' : ' AND p.ecosystem = ?'}${version === null ? '' : bare ? ' AND (p.version = ? OR substr(p.version, 1, ?) = ?)' : ' AND p.version = ?'}`;
+    const versionParams: SqlValue[] = version === null ? [] : bare ? [version, version.length + 1, `${version}+`] : [version];
+    const params: SqlValue[] = [name, crateKey(name), ...(ecosystem === null ? [] : [ecosystem]), ...versionParams];
     const from = `FROM packages p JOIN revision_packages rp ON rp.package_id = p.id JOIN apps a ON a.current_revision = rp.revision_id
        WHERE ${PACKAGE_NAMED}${versionWhere}`;
     const total = await this.count(`SELECT COUNT(DISTINCT a.id) AS n ${from}`, params);

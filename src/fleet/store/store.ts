@@ -400,7 +400,7 @@ export interface FleetStore {
   /** currentFindingsWithId, a page of applications at a time (total: how many applications in all). */
   currentFindingsWithIdPage(id: string, page: PageRequest): Promise<Page<CurrentFinding>>;
   /**
-   * currentRevisionsWithPackage (in `ecosystem` and at `version` only when given) and currentFindingsOnPackage, a page
+   * currentRevisionsWithPackage (in `ecosystem` and at `version` only when given, compared as affected.ts sameRelease) and currentFindingsOnPackage, a page
    * of applications at a time (total: how many applications in all).
    */
   packageUsePage(
