@@ -80,7 +80,8 @@ export async function fleetInit(opts: FleetInitOptions): Promise<number> {
     closeDatabases(databases);
     settings.databases = settings.databases.map((s, i) => sources[i] ?? s);
     const changes = old === null ? [] : describeChanges(old, settings);
-    await store.transaction(async (tx) => {
+    const policyChanged = old !== null && old.failOn !== settings.failOn;
+    const reevaluate = await store.transaction(async (tx) => {
       const known = new Map((await tx.databases()).map((d) => [d.source, d]));
       const states: DatabaseState[] = databases.map((db, position) => ({
         source: db.source,
@@ -93,7 +94,11 @@ export async function fleetInit(opts: FleetInitOptions): Promise<number> {
       }));
       await tx.putSettings(settings, new Date().toISOString());
       await tx.putDatabases(states);
+      // Each revision's findings say whether they fail the policy it was evaluated with: under
+      // another --fail-on they are evaluated again, as `stowage audit` would judge them now.
+      return policyChanged ? await tx.forgetEvaluations() : 0;
     });
+    if (policyChanged) changes.push(`the next fleet sync evaluates ${reevaluate} application${reevaluate === 1 ? '' : 's'} again with the new fail-on`);
     if (old === null) writeStdout(`created the fleet in ${t(store.location)}, with ${t(settings.databases.join(', '))}\n`);
     else if (changes.length === 0) writeStdout(`nothing changed in ${t(store.location)}\n`);
     else writeStdout(`changed in ${t(store.location)}:\n${changes.map((c) => `  ${t(c)}\n`).join('')}`);

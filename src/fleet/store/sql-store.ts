@@ -515,6 +515,11 @@ export class SqlFleetStore implements FleetStore {
     return rows.map((r) => ({ id: Number(r.id), reader: Number(r.graph_reader) }));
   }
 
+  async forgetEvaluations(): Promise<number> {
+    await this.sql.run(`UPDATE revisions SET evaluated_against = '{}'`);
+    return this.count(`SELECT COUNT(*) AS n FROM apps WHERE current_revision IS NOT NULL`, []);
+  }
+
   async setRevisionReading(revisionId: number, reader: number, reread?: { graph: Buffer; packages: PackageKey[] }): Promise<void> {
     if (reread === undefined) {
       await this.sql.run(`UPDATE revisions SET graph_reader = ? WHERE id = ?`, [reader, revisionId]);

@@ -228,6 +228,12 @@ export interface FleetStore {
   revisionGraph(id: number): Promise<Buffer>;
   addRevision(revision: NewRevision): Promise<RevisionRecord>;
   setEvaluatedAgainst(revisionId: number, against: Record<string, string>): Promise<void>;
+  /**
+   * Marks every revision evaluated against nothing known, so that the next sync evaluates each
+   * current one in full, and a promotion or rollback the one it makes current (the fleet's policy
+   * changed under them); returns how many applications have a current revision.
+   */
+  forgetEvaluations(): Promise<number>;
   /** The current revisions whose graph an earlier reading than `reader` made (GRAPHS_READER), in id order, with that reading. */
   currentRevisionsReadBefore(reader: number): Promise<{ id: number; reader: number }[]>;
   /**
