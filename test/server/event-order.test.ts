@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { recordEvent } from '../../src/fleet/events.js';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
 import { freshStore, skipUnless, withStore } from '../support/fleet-stores.js';
-import { startServer } from '../support/fleet-server.js';
+import { eventStream, startServer } from '../support/fleet-server.js';
 import { tempDir } from '../support/shared.js';
 
 /**
@@ -25,19 +25,8 @@ test('an event whose transaction commits after a later event\'s is still sent to
   try {
     const token = await server.token('watcher');
     const from = await server.store.lastEventId();
-    const response = await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
-    assert.equal(response.status, 200);
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    const decoder = new TextDecoder();
-    let received = '';
-    const readUntil = async (marker: string): Promise<void> => {
-      while (!received.includes(marker)) {
-        const chunk = await reader.read();
-        if (chunk.done) assert.fail(`the stream ended before ${JSON.stringify(marker)}`);
-        received += decoder.decode(chunk.value, { stream: true });
-      }
-    };
-    await readUntil(': stowage fleet events\n');
+    const stream = eventStream(await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal }));
+    await stream.readUntil(': stowage fleet events\n');
 
     // A long command (a sync, an add of many applications) has recorded its event and is still writing.
     let release = (): void => undefined;
@@ -62,8 +51,8 @@ test('an event whose transaction commits after a later event\'s is still sent to
 
     // One more event; once the stream has sent it, it has sent everything before it.
     const last = await server.store.transaction((tx) => recordEvent(tx, null, 'triage', { command: 'last' }, new Date().toISOString()));
-    await readUntil(`id: ${last}\n`);
-    const sent = [...received.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    await stream.readUntil(`id: ${last}\n`);
+    const sent = stream.ids();
     const stored = (await server.store.eventsAfter(from, 100)).map((e) => e.id);
     assert.equal(stored.length, 3);
     assert.deepEqual(sent, stored, 'every event the store holds, in id order, none skipped');
