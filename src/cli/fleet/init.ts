@@ -98,7 +98,7 @@ export async function fleetInit(opts: FleetInitOptions): Promise<number> {
       // another --fail-on they are evaluated again, as `stowage audit` would judge them now.
       return policyChanged ? await tx.forgetEvaluations() : 0;
     });
-    if (policyChanged) changes.push(`the next fleet sync evaluates ${reevaluate} application${reevaluate === 1 ? '' : 's'} again with the new fail-on`);
+    if (policyChanged) changes.push(`the next fleet sync evaluates ${reevaluate} application${reevaluate === 1 ? '' : 's'} again with the new fail-on (until then, status shows their findings as judged with the old one)`);
     if (old === null) writeStdout(`created the fleet in ${t(store.location)}, with ${t(settings.databases.join(', '))}\n`);
     else if (changes.length === 0) writeStdout(`nothing changed in ${t(store.location)}\n`);
     else writeStdout(`changed in ${t(store.location)}:\n${changes.map((c) => `  ${t(c)}\n`).join('')}`);
