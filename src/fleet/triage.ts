@@ -5,6 +5,7 @@ import type { Finding } from '../core/finding.js';
 import type { Ecosystem, Package } from '../core/package.js';
 import type { VersionScheme } from '../core/ecosystem.js';
 import { lockfileNameKey } from '../ecosystems/package-names.js';
+import { compareText } from '../core/compare-text.js';
 import { findingJson } from '../audit/report/json.js';
 import { ANALYSIS_STATES, JUSTIFICATIONS, type AnalysisState, type Justification, type VexAnalysis } from '../sbom/cyclonedx-vex.js';
 import { recordEvent } from './events.js';
@@ -434,7 +435,16 @@ export async function recordDecision(
       by: checked.by,
       at,
     });
-    const governed = rows.filter((r) => app === null || r.appId === app.id);
+    // The decision covers every finding sharing an id with its group, not only those carrying the
+    // id asked for (an advisory listing two CVEs shares one with another advisory): each is said,
+    // so what the decision hides is what it reports governing.
+    const shared = new Map<string, (typeof rows)[number]>();
+    for (const id of [request.id, ...[...ids].filter((i) => i !== request.id).sort()]) {
+      for (const r of id === request.id ? rows : await tx.currentFindingsWithId(id)) {
+        shared.set(`${r.appId}\0${r.finding.target}\0${r.finding.package.id}\0${r.finding.advisory.id}`, r);
+      }
+    }
+    const governed = [...shared.values()].filter((r) => app === null || r.appId === app.id).sort((a, b) => compareText(a.app, b.app));
     const byApp = new Map<number, { name: string; revision: string; seq: number; appId: number; findings: Finding[] }>();
     for (const r of governed) {
       let entry = byApp.get(r.appId);
