@@ -84,9 +84,20 @@ export async function affectedApps(store: FleetStore, query: AffectedQuery): Pro
     if (rows.length === 0) await refuseUnknownAdvisory(store, query.id);
     return [...group(rows).values()];
   }
-  const locked = (await store.currentRevisionsWithPackage(query.name)).filter((r) => query.version === null || r.package.version === query.version);
+  const locked = (await store.currentRevisionsWithPackage(query.name)).filter((r) => query.version === null || sameRelease(r.package.version, query.version));
   if (locked.length === 0) refuseNonVersion(query);
   return packageApps(locked, await store.currentFindingsOnPackage(query.name));
+}
+
+/**
+ * Whether a locked version is the release NAME@VERSION asks for. Build metadata orders nothing in
+ * SemVer and a registry holds one release per version without it (crates.io refuses
+ * `111.10.2+1.1.1h` beside `111.10.2+1.1.1g`), while advisories and people name the version
+ * without it: `openssl-src@111.10.2` is the release locked as `111.10.2+1.1.1g`. A VERSION that
+ * gives build metadata is compared whole. (The store's packageUsePage compares the same way.)
+ */
+export function sameRelease(locked: string, asked: string): boolean {
+  return locked === asked || (!asked.includes('+') && locked.startsWith(`${asked}+`));
 }
 
 /**

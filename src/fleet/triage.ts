@@ -2,9 +2,10 @@ import { StowageError } from '../core/errors.js';
 import { hasUnprintable } from '../core/terminal-text.js';
 import type { Advisory } from '../core/advisory.js';
 import type { Finding } from '../core/finding.js';
-import type { Package } from '../core/package.js';
+import type { Ecosystem, Package } from '../core/package.js';
 import type { VersionScheme } from '../core/ecosystem.js';
 import { lockfileNameKey } from '../ecosystems/package-names.js';
+import { compareText } from '../core/compare-text.js';
 import { findingJson } from '../audit/report/json.js';
 import { ANALYSIS_STATES, JUSTIFICATIONS, type AnalysisState, type Justification, type VexAnalysis } from '../sbom/cyclonedx-vex.js';
 import { recordEvent } from './events.js';
@@ -48,6 +49,9 @@ export interface StoredTriageDecision extends TriageDecision {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A version every ecosystem's scheme reads, to try a range on when no finding gives one. */
+const ANY_VERSION = '1.0.0';
 
 /** What a caller gives for a decision, each checked here once whoever gives it. */
 export type TriageInput = 'state' | 'reason' | 'justification' | 'expires' | 'package' | 'by';
@@ -138,7 +142,13 @@ export function decisionCovers(decision: TriageDecision, finding: TriagedFinding
   if (lockfileNameKey(ecosystem, decision.packageName) !== lockfileNameKey(ecosystem, finding.package.name)) return false;
   if (decision.packageRange === null) return true;
   // A version inside the range is one the requirement "patches": the scheme's own syntax and order.
-  return !scheme.isAffected(finding.package.version, { form: 'requirements', patched: [decision.packageRange], unaffected: [] });
+  // A range this ecosystem cannot read (a decision recorded before its advisory had a finding,
+  // or whose alias group spans ecosystems) covers none of its versions: the finding stays open.
+  try {
+    return !scheme.isAffected(finding.package.version, { form: 'requirements', patched: [decision.packageRange], unaffected: [] });
+  } catch {
+    return false;
+  }
 }
 
 /** Whether a range can be read by the ecosystem's requirement syntax; the error names it when not. */
@@ -405,8 +415,14 @@ export async function recordDecision(
     // The alias group as the fleet knows it: every id of the findings that carry this one.
     const ids = new Set([request.id]);
     for (const row of rows) for (const id of [row.finding.advisory.id, ...row.finding.advisory.aliases]) ids.add(id);
-    const first = rows[0]?.finding;
-    if (selector?.range != null && first !== undefined) checkRange(selector.range, await schemeOf(first.package.ecosystem), first.package.version, names);
+    if (selector?.range != null) {
+      // Read by the syntax of every ecosystem the decision can meet: its findings', and those of
+      // the packages the advisory names, so a range is refused now, not met unread by a later sync.
+      const versions = new Map<Ecosystem, string>();
+      for (const row of rows) if (!versions.has(row.finding.package.ecosystem)) versions.set(row.finding.package.ecosystem, row.finding.package.version);
+      for (const ecosystem of await tx.advisoryEcosystems(request.id)) if (!versions.has(ecosystem)) versions.set(ecosystem, ANY_VERSION);
+      for (const [ecosystem, version] of versions) checkRange(selector.range, await schemeOf(ecosystem), version, names);
+    }
     const decision = await tx.addTriage({
       appId: app?.id ?? null,
       aliasKey: aliasGroupKey([...ids]),
@@ -419,7 +435,16 @@ export async function recordDecision(
       by: checked.by,
       at,
     });
-    const governed = rows.filter((r) => app === null || r.appId === app.id);
+    // The decision covers every finding sharing an id with its group, not only those carrying the
+    // id asked for (an advisory listing two CVEs shares one with another advisory): each is said,
+    // so what the decision hides is what it reports governing.
+    const shared = new Map<string, (typeof rows)[number]>();
+    for (const id of [request.id, ...[...ids].filter((i) => i !== request.id).sort()]) {
+      for (const r of id === request.id ? rows : await tx.currentFindingsWithId(id)) {
+        shared.set(`${r.appId}\0${r.finding.target}\0${r.finding.package.id}\0${r.finding.advisory.id}`, r);
+      }
+    }
+    const governed = [...shared.values()].filter((r) => app === null || r.appId === app.id).sort((a, b) => compareText(a.app, b.app));
     const byApp = new Map<number, { name: string; revision: string; seq: number; appId: number; findings: Finding[] }>();
     for (const r of governed) {
       let entry = byApp.get(r.appId);

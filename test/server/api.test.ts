@@ -7,7 +7,7 @@ import type { ReportFinding } from '../support/audit-report.js';
 import { freshStore, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
 import type { FleetApps, FleetAppsSummary } from '../support/fleet-report.js';
 import { recordEvent } from '../../src/fleet/events.js';
-import { api, asServed, checkAgainstOpenApi, startServer, type Answer, type TestServer } from '../support/fleet-server.js';
+import { api, asServed, checkAgainstOpenApi, eventStream, startServer, type Answer, type TestServer } from '../support/fleet-server.js';
 import { sendPush } from '../../src/cli/fleet/push.js';
 import { advisoryDbCheckout, CARGO_CORPUS, runCliAsync, tempDir } from '../support/shared.js';
 import { FIXTURE_TIME } from '../support/advisory-fixtures.js';
@@ -688,23 +688,12 @@ for (const kind of STORE_KINDS) {
           for (let i = 0; i < behind; i++) ids.push(await recordEvent(tx, null, 'triage', { n: i }, new Date().toISOString()));
           return ids;
         });
-        const response = await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}`, 'last-event-id': String(from) }, signal: aborted.signal });
-        assert.equal(response.status, 200);
-        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-        const decoder = new TextDecoder();
-        let received = '';
-        const readUntil = async (marker: string): Promise<void> => {
-          while (!received.includes(marker)) {
-            const chunk = await reader.read();
-            if (chunk.done) assert.fail(`the stream ended before ${JSON.stringify(marker)}`);
-            received += decoder.decode(chunk.value, { stream: true });
-          }
-        };
+        const stream = eventStream(await fetch(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}`, 'last-event-id': String(from) }, signal: aborted.signal }));
         // The stream says it is live once it has caught up; an event recorded then comes after.
-        await readUntil(': stowage fleet events\n');
+        await stream.readUntil(': stowage fleet events\n');
         const latest = await server.store.transaction((tx) => recordEvent(tx, null, 'triage', { n: 'after' }, new Date().toISOString()));
-        await readUntil(`id: ${latest}\n`);
-        const ids = [...received.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+        await stream.readUntil(`id: ${latest}\n`);
+        const ids = stream.ids();
         assert.deepEqual(ids, [...recorded, latest], `${ids.length} events sent of ${behind + 1}`);
       } finally {
         aborted.abort();

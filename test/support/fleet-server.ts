@@ -135,6 +135,24 @@ export async function api<T = { error?: string }>(
   return { status: response.status, headers: response.headers, body: body as T };
 }
 
+/** A GET /api/v1/events response read as it comes: what arrived so far, and a wait for a marker in it. */
+export function eventStream(response: Response): { readUntil(marker: string): Promise<void>; ids(): number[] } {
+  assert.equal(response.status, 200);
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let received = '';
+  return {
+    async readUntil(marker) {
+      while (!received.includes(marker)) {
+        const chunk = await reader.read();
+        if (chunk.done) assert.fail(`the stream ended before ${JSON.stringify(marker)}`);
+        received += decoder.decode(chunk.value, { stream: true });
+      }
+    },
+    ids: () => [...received.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])),
+  };
+}
+
 /**
  * The command line's JSON as the server answers it: the server names a database on its disk
  * (each of `databases`, a path) by the last component of its path (src/server/database-names.ts).

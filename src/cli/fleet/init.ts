@@ -83,7 +83,8 @@ export async function fleetInit(opts: FleetInitOptions): Promise<number> {
     const changes = old === null ? [] : describeChanges(old, settings);
     const oldUrl = old?.webhook?.url ?? null;
     const newUrl = settings.webhook?.url ?? null;
-    await store.transaction(async (tx) => {
+    const policyChanged = old !== null && old.failOn !== settings.failOn;
+    const reevaluate = await store.transaction(async (tx) => {
       const known = new Map((await tx.databases()).map((d) => [d.source, d]));
       const states: DatabaseState[] = databases.map((db, position) => ({
         source: db.source,
@@ -103,7 +104,11 @@ export async function fleetInit(opts: FleetInitOptions): Promise<number> {
         const moved = await tx.redirectDeliveries(newUrl, at);
         if (moved > 0) changes.push(`${plural(moved, 'webhook event')} not yet delivered: ${newUrl === null ? 'dropped with the webhook' : `to be posted to ${redactCredentials(newUrl)}`}`);
       }
+      // Each revision's findings say whether they fail the policy it was evaluated with: under
+      // another --fail-on they are evaluated again, as `stowage audit` would judge them now.
+      return policyChanged ? await tx.forgetEvaluations() : 0;
     });
+    if (policyChanged) changes.push(`the next fleet sync evaluates ${plural(reevaluate, 'application')} again with the new fail-on (until then, status shows their findings as judged with the old one)`);
     if (old === null) writeStdout(`created the fleet in ${t(store.location)}, with ${t(settings.databases.join(', '))}\n`);
     else if (changes.length === 0) writeStdout(`nothing changed in ${t(store.location)}\n`);
     else writeStdout(`changed in ${t(store.location)}:\n${changes.map((c) => `  ${t(c)}\n`).join('')}`);

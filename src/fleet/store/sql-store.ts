@@ -130,6 +130,9 @@ function placeholders(rows: number, columns: number): string {
   return text;
 }
 
+/** The PostgreSQL advisory lock that orders events' ids as their transactions commit (addEvent); migrations take 7274100. */
+const EVENT_ORDER_LOCK = 7274101;
+
 /** FleetStore over an SqlDriver: the only place the fleet's SQL lives, the same text for both dialects. */
 export class SqlFleetStore implements FleetStore {
   /**
@@ -512,6 +515,11 @@ export class SqlFleetStore implements FleetStore {
     return rows.map((r) => ({ id: Number(r.id), reader: Number(r.graph_reader) }));
   }
 
+  async forgetEvaluations(): Promise<number> {
+    await this.sql.run(`UPDATE revisions SET evaluated_against = '{}'`);
+    return this.count(`SELECT COUNT(*) AS n FROM apps WHERE current_revision IS NOT NULL`, []);
+  }
+
   async setRevisionReading(revisionId: number, reader: number, reread?: { graph: Buffer; packages: PackageKey[] }): Promise<void> {
     if (reread === undefined) {
       await this.sql.run(`UPDATE revisions SET graph_reader = ? WHERE id = ?`, [reader, revisionId]);
@@ -814,6 +822,16 @@ export class SqlFleetStore implements FleetStore {
     return rows.length > 0;
   }
 
+  async advisoryEcosystems(id: string): Promise<Ecosystem[]> {
+    const rows = await this.sql.query<{ names: string }>(
+      `SELECT names FROM advisory_state WHERE UPPER(advisory_id) = UPPER(?)
+       UNION ALL SELECT s.names FROM advisory_aliases a JOIN advisory_state s ON s.source = a.source AND s.advisory_id = a.advisory_id
+       WHERE UPPER(a.alias) = UPPER(?)`,
+      [id, id],
+    );
+    return [...new Set(rows.flatMap((r) => (JSON.parse(r.names) as [Ecosystem, string][]).map(([ecosystem]) => ecosystem)))].sort();
+  }
+
   async currentFindingsOnPackage(name: string): Promise<CurrentFinding[]> {
     return this.currentFindingsWhere(`f.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED})`, [name, crateKey(name)]);
   }
@@ -989,10 +1007,17 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async addEvent(event: { type: string; body: string | Uint8Array; at: string }, targets: string[]): Promise<number> {
+    const body = compressedEventBody(event.body);
+    // Event ids must become visible in id order: readers of the feed (GET /events, Last-Event-ID)
+    // go on from the highest id they saw. PostgreSQL hands out identity values outside
+    // transactions, so a long command's event could commit after a later id another had already
+    // committed, and never be read. One transaction at a time holds this lock from its first event
+    // to its commit (SQLite has one writer at a time already).
+    if (this.sql.dialect === 'postgres') await this.sql.query(`SELECT pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`);
     const rows = await this.sql.query<{ id: number }>(`INSERT INTO events (at, type, body, body_zstd) VALUES (?, ?, '', ?) RETURNING id`, [
       event.at,
       event.type,
-      compressedEventBody(event.body),
+      body,
     ]);
     const id = Number(rows[0]?.id);
     for (const target of targets) {
@@ -1611,8 +1636,11 @@ export class SqlFleetStore implements FleetStore {
     { ecosystem, name, version }: { ecosystem: Ecosystem | null; name: string; version: string | null },
     page: PageRequest,
   ): Promise<Page<CurrentRevisionRef & { package: PackageKey }> & { findings: CurrentFinding[] }> {
-    const versionWhere = `${ecosystem === null ? '' : ' AND p.ecosystem = ?'}${version === null ? '' : ' AND p.version = ?'}`;
-    const params: SqlValue[] = [name, crateKey(name), ...(ecosystem === null ? [] : [ecosystem]), ...(version === null ? [] : [version])];
+    // A version without build metadata is also every locked version that adds some (`111.10.2+1.1.1g`): sameRelease.
+    const bare = version !== null && !version.includes('+');
+    const versionWhere = `${ecosystem === null ? '' : ' AND p.ecosystem = ?'}${version === null ? '' : bare ? ' AND (p.version = ? OR substr(p.version, 1, ?) = ?)' : ' AND p.version = ?'}`;
+    const versionParams: SqlValue[] = version === null ? [] : bare ? [version, version.length + 1, `${version}+`] : [version];
+    const params: SqlValue[] = [name, crateKey(name), ...(ecosystem === null ? [] : [ecosystem]), ...versionParams];
     const from = `FROM packages p JOIN revision_packages rp ON rp.package_id = p.id JOIN apps a ON a.current_revision = rp.revision_id
        WHERE ${PACKAGE_NAMED}${versionWhere}`;
     const total = await this.count(`SELECT COUNT(DISTINCT a.id) AS n ${from}`, params);

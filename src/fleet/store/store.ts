@@ -228,6 +228,12 @@ export interface FleetStore {
   revisionGraph(id: number): Promise<Buffer>;
   addRevision(revision: NewRevision): Promise<RevisionRecord>;
   setEvaluatedAgainst(revisionId: number, against: Record<string, string>): Promise<void>;
+  /**
+   * Marks every revision evaluated against nothing known, so that the next sync evaluates each
+   * current one in full, and a promotion or rollback the one it makes current (the fleet's policy
+   * changed under them); returns how many applications have a current revision.
+   */
+  forgetEvaluations(): Promise<number>;
   /** The current revisions whose graph an earlier reading than `reader` made (GRAPHS_READER), in id order, with that reading. */
   currentRevisionsReadBefore(reader: number): Promise<{ id: number; reader: number }[]>;
   /**
@@ -272,6 +278,8 @@ export interface FleetStore {
   currentRevisionsWithPackage(name: string): Promise<(CurrentRevisionRef & { package: PackageKey })[]>;
   /** Whether a database's advisory state (as of the last sync) holds this advisory id or alias (any letter case). */
   knowsAdvisory(id: string): Promise<boolean>;
+  /** The ecosystems whose packages a database advisory with this id or alias (any letter case) names, as of the last sync. */
+  advisoryEcosystems(id: string): Promise<Ecosystem[]>;
   /** Findings of current revisions about a package of this name (compared as above). */
   currentFindingsOnPackage(name: string): Promise<CurrentFinding[]>;
   /** Findings of current revisions their policy ignores (an ignore of the application's stowage.toml), by application name. */
@@ -404,7 +412,7 @@ export interface FleetStore {
   /** currentFindingsWithId, a page of applications at a time (total: how many applications in all). */
   currentFindingsWithIdPage(id: string, page: PageRequest): Promise<Page<CurrentFinding>>;
   /**
-   * currentRevisionsWithPackage (in `ecosystem` and at `version` only when given) and currentFindingsOnPackage, a page
+   * currentRevisionsWithPackage (in `ecosystem` and at `version` only when given, compared as affected.ts sameRelease) and currentFindingsOnPackage, a page
    * of applications at a time (total: how many applications in all).
    */
   packageUsePage(
