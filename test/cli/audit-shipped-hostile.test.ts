@@ -7,7 +7,7 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import { auditReport } from '../support/audit-report.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { gzipBombTar, packTar } from '../support/hostile-tar.js';
-import { elfWithDepV0 } from '../support/object-files.js';
+import { elfWithDepV0, elfWithSection } from '../support/object-files.js';
 import { refusal, runCli, sha256Of, tempDir } from '../support/shared.js';
 import { buildDeb, buildRpm, dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
 
@@ -491,4 +491,23 @@ test('a Deno executable named itself, with --allow-partial: the crates deno is b
     report.warnings.includes(`${path}: a Deno executable: the crates it is built from are audited, what it carries is not (\`deno compile\`: the npm packages it embeds are in a virtual file system stowage does not read)`),
     JSON.stringify(report.warnings),
   );
+});
+
+test('a `deno compile` executable of deno 2.9 (its data in an ELF note, `.note.sui`, nothing appended) beside a Rust binary: said not audited, never passed over in silence', () => {
+  // The note as libsui writes it: owner `SUI`, type 0x53554901; its data the name's length and name, then deno's data between two magics.
+  const data = Buffer.from('\x08\0d3n0l4ndd3n0l4nd{"entrypoint_key":"main.js"}d3n0l4nd', 'latin1');
+  const head = Buffer.alloc(12);
+  head.writeUInt32LE(4, 0);
+  head.writeUInt32LE(data.length, 4);
+  head.writeUInt32LE(0x53554901, 8);
+  const bin = join(work, 'deno-note', 'tree', 'usr', 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'tool'), VULNERABLE);
+  writeFileSync(join(bin, 'denoapp'), elfWithSection(true, true, '.note.sui', Buffer.concat([head, Buffer.from('SUI\0', 'latin1'), data])));
+  const artifact = join(work, 'deno-note', 'tree');
+  const run = audit(artifact);
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  assert.deepEqual(auditReport(run.stdout).warnings, [
+    `${artifact}: 1 Deno executable not audited (\`deno compile\`: the npm packages it embeds are in a virtual file system stowage does not read): usr/bin/denoapp`,
+  ]);
 });

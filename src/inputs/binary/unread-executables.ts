@@ -33,10 +33,12 @@ const BUN_TRAILER = Buffer.from('\n---- Bun! ----\n', 'latin1');
 
 /**
  * `deno compile`: deno with its data (metadata, the npm resolution, a virtual file system holding
- * the npm packages) between two of these magics. Deno 2 puts it where libsui finds it: appended to
- * an ELF file and followed by libsui's magic 0x501e and the data's length (both 32-bit), in the
- * `__SUI,d3n0l4nd` section of a Mach-O file, a `D3N0L4ND` resource of a PE file (in `.rsrc`);
- * Deno 1 appended it with this magic and two 64-bit offsets as the file's last 24 bytes.
+ * the npm packages) between two of these magics. Deno 2 puts it where libsui finds it: in an ELF
+ * file, a note of its own (owner `SUI`, in a `.note.sui` section and a PT_NOTE segment: deno 2.9
+ * writes this) or, in earlier versions, appended and followed by libsui's magic 0x501e and the
+ * data's length (both 32-bit); in the `__SUI,d3n0l4nd` section of a Mach-O file, a `D3N0L4ND`
+ * resource of a PE file (in `.rsrc`). Deno 1 appended it with this magic and two 64-bit offsets
+ * as the file's last 24 bytes.
  */
 const DENO_MAGIC = Buffer.from('d3n0l4nd', 'latin1');
 const LIBSUI_ELF_MAGIC = 0x501e;
@@ -61,7 +63,7 @@ export function unreadExecutableOf(bytes: Buffer, object: ObjectFile | null): Un
   const libsui = tail(16);
   if (libsui.length === 16 && libsui.subarray(0, 8).equals(DENO_MAGIC) && libsui.readUInt32LE(8) === LIBSUI_ELF_MAGIC) return 'Deno executable';
   if (tail(24).subarray(0, 8).equals(DENO_MAGIC) && bytes.length >= 24) return 'Deno executable';
-  if (section('__SUI,d3n0l4nd', DENO_MAGIC) || section('.rsrc', DENO_MAGIC)) return 'Deno executable';
+  if (section('.note.sui', DENO_MAGIC) || section('__SUI,d3n0l4nd', DENO_MAGIC) || section('.rsrc', DENO_MAGIC)) return 'Deno executable';
   return null;
 }
 

@@ -29,3 +29,17 @@ test('a Bun or Deno application in a Mach-O or PE section is told; the runtime w
   // deno itself: the magic is among its strings, its resources hold none.
   assert.equal(unreadExecutableOf(bytes, file('PE', { '.rdata': 'd3n0l4nd', '.rsrc': 'icons' })), null);
 });
+
+/** The note deno 2.9's libsui writes into an ELF file (`.note.sui`, in a PT_NOTE segment): owner `SUI`, type 0x53554901, then the name's length, the name and the data. */
+function suiNote(data: string): string {
+  const head = Buffer.alloc(12);
+  head.writeUInt32LE(4, 0);
+  head.writeUInt32LE(10 + data.length, 4);
+  head.writeUInt32LE(0x53554901, 8);
+  return `${head.toString('latin1')}SUI\0\x08\0d3n0l4nd${data}`;
+}
+
+test('a `deno compile` executable of Linux that keeps its data in an ELF note (deno 2.9: `.note.sui`) is told; deno itself, its magic among its strings, is not', () => {
+  assert.equal(unreadExecutableOf(bytes, file('ELF', { '.text': '', '.note.sui': suiNote(denoData) })), 'Deno executable');
+  assert.equal(unreadExecutableOf(bytes, file('ELF', { '.rodata': 'd3n0l4nd', '.note.gnu.build-id': 'GNU\0' })), null);
+});
