@@ -511,3 +511,20 @@ test('a `deno compile` executable of deno 2.9 (its data in an ELF note, `.note.s
     `${artifact}: 1 Deno executable not audited (\`deno compile\`: the npm packages it embeds are in a virtual file system stowage does not read): usr/bin/denoapp`,
   ]);
 });
+
+test('an AppImage whose runtime carries no `AI` mark (the runtime checks none, and mounts the squashfs where its ELF file ends), in a tree or named itself: said to be one, not passed over', () => {
+  const appImage = Buffer.concat([elfWithSection(true, true, '.text', Buffer.alloc(32)), Buffer.from('hsqs', 'latin1'), Buffer.alloc(96)]);
+  const bin = join(work, 'appimage-unmarked', 'tree', 'opt');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'tool'), VULNERABLE);
+  writeFileSync(join(bin, 'Editor.AppImage'), appImage);
+  const artifact = join(work, 'appimage-unmarked', 'tree');
+  const run = audit(artifact);
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  assert.deepEqual(auditReport(run.stdout).warnings, [
+    `${artifact}: 1 AppImage not audited (the file system it runs its application from is appended to it, compressed, and stowage does not read it): opt/Editor.AppImage`,
+  ]);
+  const alone = audit(join(bin, 'Editor.AppImage'), '--allow-partial');
+  assert.equal(alone.status, 2, alone.stdout);
+  assert.equal(alone.stderr, `stowage: ${join(bin, 'Editor.AppImage')}: an AppImage, not audited (the file system it runs its application from is appended to it, compressed, and stowage does not read it)\n`);
+});

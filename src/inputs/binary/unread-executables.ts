@@ -46,10 +46,37 @@ const LIBSUI_ELF_MAGIC = 0x501e;
 /**
  * An AppImage: an ELF runtime that mounts the file system appended to it (squashfs, or ISO 9660
  * for type 1) and runs the application inside, whatever it is built from; `AI` and the type in
- * the ELF identification's padding (bytes 8 to 10) are how appimaged and the runtime tell it.
+ * the ELF identification's padding (bytes 8 to 10) are how appimaged tells it. The runtime itself
+ * checks no mark: it mounts whatever starts where its ELF file ends, so a squashfs there is one too.
  */
 function isAppImage(bytes: Buffer): boolean {
-  return bytes.length >= 11 && bytes.readUInt32BE(0) === 0x7f454c46 && bytes[8] === 0x41 && bytes[9] === 0x49 && (bytes[10] === 1 || bytes[10] === 2);
+  if (bytes.length < 11 || bytes.readUInt32BE(0) !== 0x7f454c46) return false;
+  if (bytes[8] === 0x41 && bytes[9] === 0x49 && (bytes[10] === 1 || bytes[10] === 2)) return true;
+  const end = elfEnd(bytes);
+  return end !== null && end + 4 <= bytes.length && bytes.toString('latin1', end, end + 4) === SQUASHFS_MAGIC;
+}
+
+/** A squashfs superblock's first bytes (little-endian, as mksquashfs writes it). */
+const SQUASHFS_MAGIC = 'hsqs';
+
+/**
+ * Where an ELF file ends as the AppImage runtime reckons it (appimage_get_elf_size): the end of
+ * its section header table or of its last section, whichever is later; null when a field is out of reach.
+ */
+function elfEnd(bytes: Buffer): number | null {
+  const is64 = bytes[4] === 2;
+  const le = bytes[5] === 1;
+  if ((bytes[4] !== 1 && !is64) || (bytes[5] !== 2 && !le) || bytes.length < (is64 ? 64 : 52)) return null;
+  const u16 = (at: number): number => (le ? bytes.readUInt16LE(at) : bytes.readUInt16BE(at));
+  const word = (at: number): number => (is64 ? Number(le ? bytes.readBigUInt64LE(at) : bytes.readBigUInt64BE(at)) : le ? bytes.readUInt32LE(at) : bytes.readUInt32BE(at));
+  const shoff = word(is64 ? 0x28 : 0x20);
+  const shentsize = u16(is64 ? 0x3a : 0x2e);
+  const shnum = u16(is64 ? 0x3c : 0x30);
+  const tableEnd = shoff + shentsize * shnum;
+  const last = shoff + shentsize * (shnum - 1);
+  if (shnum === 0 || shentsize < (is64 ? 0x40 : 0x28) || tableEnd > bytes.length) return null;
+  const sectionEnd = word(last + (is64 ? 0x18 : 0x10)) + word(last + (is64 ? 0x20 : 0x14));
+  return Math.max(tableEnd, sectionEnd);
 }
 
 /** Which of these `bytes` is, `object` being its headers as read (readObjectFile); null for none. */
