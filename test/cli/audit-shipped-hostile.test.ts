@@ -7,7 +7,7 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import { auditReport } from '../support/audit-report.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { gzipBombTar, packTar } from '../support/hostile-tar.js';
-import { elfWithDepV0 } from '../support/object-files.js';
+import { elfWithDepV0, elfWithSection } from '../support/object-files.js';
 import { refusal, runCli, sha256Of, tempDir } from '../support/shared.js';
 import { buildDeb, buildRpm, dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
 
@@ -491,4 +491,40 @@ test('a Deno executable named itself, with --allow-partial: the crates deno is b
     report.warnings.includes(`${path}: a Deno executable: the crates it is built from are audited, what it carries is not (\`deno compile\`: the npm packages it embeds are in a virtual file system stowage does not read)`),
     JSON.stringify(report.warnings),
   );
+});
+
+test('a `deno compile` executable of deno 2.9 (its data in an ELF note, `.note.sui`, nothing appended) beside a Rust binary: said not audited, never passed over in silence', () => {
+  // The note as libsui writes it: owner `SUI`, type 0x53554901; its data the name's length and name, then deno's data between two magics.
+  const data = Buffer.from('\x08\0d3n0l4ndd3n0l4nd{"entrypoint_key":"main.js"}d3n0l4nd', 'latin1');
+  const head = Buffer.alloc(12);
+  head.writeUInt32LE(4, 0);
+  head.writeUInt32LE(data.length, 4);
+  head.writeUInt32LE(0x53554901, 8);
+  const bin = join(work, 'deno-note', 'tree', 'usr', 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'tool'), VULNERABLE);
+  writeFileSync(join(bin, 'denoapp'), elfWithSection(true, true, '.note.sui', Buffer.concat([head, Buffer.from('SUI\0', 'latin1'), data])));
+  const artifact = join(work, 'deno-note', 'tree');
+  const run = audit(artifact);
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  assert.deepEqual(auditReport(run.stdout).warnings, [
+    `${artifact}: 1 Deno executable not audited (\`deno compile\`: the npm packages it embeds are in a virtual file system stowage does not read): usr/bin/denoapp`,
+  ]);
+});
+
+test('an AppImage whose runtime carries no `AI` mark (the runtime checks none, and mounts the squashfs where its ELF file ends), in a tree or named itself: said to be one, not passed over', () => {
+  const appImage = Buffer.concat([elfWithSection(true, true, '.text', Buffer.alloc(32)), Buffer.from('hsqs', 'latin1'), Buffer.alloc(96)]);
+  const bin = join(work, 'appimage-unmarked', 'tree', 'opt');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'tool'), VULNERABLE);
+  writeFileSync(join(bin, 'Editor.AppImage'), appImage);
+  const artifact = join(work, 'appimage-unmarked', 'tree');
+  const run = audit(artifact);
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  assert.deepEqual(auditReport(run.stdout).warnings, [
+    `${artifact}: 1 AppImage not audited (the file system it runs its application from is appended to it, compressed, and stowage does not read it): opt/Editor.AppImage`,
+  ]);
+  const alone = audit(join(bin, 'Editor.AppImage'), '--allow-partial');
+  assert.equal(alone.status, 2, alone.stdout);
+  assert.equal(alone.stderr, `stowage: ${join(bin, 'Editor.AppImage')}: an AppImage, not audited (the file system it runs its application from is appended to it, compressed, and stowage does not read it)\n`);
 });

@@ -29,9 +29,14 @@ export class Writer {
 
 /** ELF: header, the section data, the name table, then three section headers (null, names, .dep-v0). */
 export function elfWithDepV0(is64: boolean, le: boolean, data: Uint8Array): Buffer {
+  return elfWithSection(is64, le, '.dep-v0', data);
+}
+
+/** ELF: header, the section data, the name table, then three section headers (null, names, `name`). */
+export function elfWithSection(is64: boolean, le: boolean, name: string, data: Uint8Array): Buffer {
   const ehsize = is64 ? 64 : 52;
   const shentsize = is64 ? 64 : 40;
-  const names = '\0.shstrtab\0.dep-v0\0';
+  const names = `\0.shstrtab\0${name}\0`;
   const dataAt = ehsize;
   const namesAt = dataAt + data.length;
   const shoff = namesAt + names.length;
@@ -67,7 +72,7 @@ export function elfWithDepV0(is64: boolean, le: boolean, data: Uint8Array): Buff
     }
   };
   header(1, 1, 3, namesAt, names.length); // SHT_STRTAB
-  header(2, names.indexOf('.dep-v0'), 1, dataAt, data.length); // SHT_PROGBITS
+  header(2, names.indexOf(`\0${name}\0`) + 1, 1, dataAt, data.length); // SHT_PROGBITS
   return w.buf;
 }
 

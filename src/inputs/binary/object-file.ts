@@ -249,7 +249,12 @@ function readWasm(bytes: Uint8Array, label: string): ObjectFile {
   return { format: 'WebAssembly', description: 'WebAssembly module', sections, slices: 1 };
 }
 
-/** A universal binary: one Mach-O per architecture; every slice's sections, in slice order, each marked with its slice. */
+/**
+ * A universal binary: one Mach-O per architecture; every slice's sections, in slice order, each
+ * marked with its slice. Slices that overlap each other or the architecture table are refused, as
+ * macOS's kernel refuses them (fatfile_validate_fatarches): every byte is then read for one slice
+ * at most, where 200 slices over one region would have each read it again.
+ */
 function readFat(bytes: Uint8Array, label: string, is64: boolean): ObjectFile {
   const fail = failer(label, 'Mach-O universal');
   const r = new ByteReader(bytes, false, fail);
@@ -257,11 +262,16 @@ function readFat(bytes: Uint8Array, label: string, is64: boolean): ObjectFile {
   const entry = is64 ? 32 : 20;
   r.slice(8, count * entry, 'architecture table');
   const sections: ObjectSection[] = [];
+  const ranges: [number, number][] = [];
   for (let i = 0; i < count; i++) {
     const at = 8 + i * entry;
     const offset = is64 ? r.u64(at + 8, 'slice offset') : r.u32(at + 8, 'slice offset');
     const size = is64 ? r.u64(at + 16, 'slice size') : r.u32(at + 12, 'slice size');
     const slice = r.slice(offset, size, `architecture ${i}`);
+    if (offset < 8 + count * entry) fail(`architecture ${i} at offset ${offset} overlaps the architecture table`);
+    const other = ranges.findIndex(([begin, end]) => offset < end && begin < offset + size);
+    if (other >= 0) fail(`architecture ${i} overlaps architecture ${other}`);
+    ranges.push([offset, offset + size]);
     const inner = sliceObject(slice, `${label} (architecture ${i})`);
     if (!inner) return fail(`architecture ${i} is not a Mach-O file`);
     for (const section of inner.sections) sections.push({ ...section, slice: i });

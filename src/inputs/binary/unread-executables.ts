@@ -33,10 +33,12 @@ const BUN_TRAILER = Buffer.from('\n---- Bun! ----\n', 'latin1');
 
 /**
  * `deno compile`: deno with its data (metadata, the npm resolution, a virtual file system holding
- * the npm packages) between two of these magics. Deno 2 puts it where libsui finds it: appended to
- * an ELF file and followed by libsui's magic 0x501e and the data's length (both 32-bit), in the
- * `__SUI,d3n0l4nd` section of a Mach-O file, a `D3N0L4ND` resource of a PE file (in `.rsrc`);
- * Deno 1 appended it with this magic and two 64-bit offsets as the file's last 24 bytes.
+ * the npm packages) between two of these magics. Deno 2 puts it where libsui finds it: in an ELF
+ * file, a note of its own (owner `SUI`, in a `.note.sui` section and a PT_NOTE segment: deno 2.9
+ * writes this) or, in earlier versions, appended and followed by libsui's magic 0x501e and the
+ * data's length (both 32-bit); in the `__SUI,d3n0l4nd` section of a Mach-O file, a `D3N0L4ND`
+ * resource of a PE file (in `.rsrc`). Deno 1 appended it with this magic and two 64-bit offsets
+ * as the file's last 24 bytes.
  */
 const DENO_MAGIC = Buffer.from('d3n0l4nd', 'latin1');
 const LIBSUI_ELF_MAGIC = 0x501e;
@@ -44,10 +46,37 @@ const LIBSUI_ELF_MAGIC = 0x501e;
 /**
  * An AppImage: an ELF runtime that mounts the file system appended to it (squashfs, or ISO 9660
  * for type 1) and runs the application inside, whatever it is built from; `AI` and the type in
- * the ELF identification's padding (bytes 8 to 10) are how appimaged and the runtime tell it.
+ * the ELF identification's padding (bytes 8 to 10) are how appimaged tells it. The runtime itself
+ * checks no mark: it mounts whatever starts where its ELF file ends, so a squashfs there is one too.
  */
 function isAppImage(bytes: Buffer): boolean {
-  return bytes.length >= 11 && bytes.readUInt32BE(0) === 0x7f454c46 && bytes[8] === 0x41 && bytes[9] === 0x49 && (bytes[10] === 1 || bytes[10] === 2);
+  if (bytes.length < 11 || bytes.readUInt32BE(0) !== 0x7f454c46) return false;
+  if (bytes[8] === 0x41 && bytes[9] === 0x49 && (bytes[10] === 1 || bytes[10] === 2)) return true;
+  const end = elfEnd(bytes);
+  return end !== null && end + 4 <= bytes.length && bytes.toString('latin1', end, end + 4) === SQUASHFS_MAGIC;
+}
+
+/** A squashfs superblock's first bytes (little-endian, as mksquashfs writes it). */
+const SQUASHFS_MAGIC = 'hsqs';
+
+/**
+ * Where an ELF file ends as the AppImage runtime reckons it (appimage_get_elf_size): the end of
+ * its section header table or of its last section, whichever is later; null when a field is out of reach.
+ */
+function elfEnd(bytes: Buffer): number | null {
+  const is64 = bytes[4] === 2;
+  const le = bytes[5] === 1;
+  if ((bytes[4] !== 1 && !is64) || (bytes[5] !== 2 && !le) || bytes.length < (is64 ? 64 : 52)) return null;
+  const u16 = (at: number): number => (le ? bytes.readUInt16LE(at) : bytes.readUInt16BE(at));
+  const word = (at: number): number => (is64 ? Number(le ? bytes.readBigUInt64LE(at) : bytes.readBigUInt64BE(at)) : le ? bytes.readUInt32LE(at) : bytes.readUInt32BE(at));
+  const shoff = word(is64 ? 0x28 : 0x20);
+  const shentsize = u16(is64 ? 0x3a : 0x2e);
+  const shnum = u16(is64 ? 0x3c : 0x30);
+  const tableEnd = shoff + shentsize * shnum;
+  const last = shoff + shentsize * (shnum - 1);
+  if (shnum === 0 || shentsize < (is64 ? 0x40 : 0x28) || tableEnd > bytes.length) return null;
+  const sectionEnd = word(last + (is64 ? 0x18 : 0x10)) + word(last + (is64 ? 0x20 : 0x14));
+  return Math.max(tableEnd, sectionEnd);
 }
 
 /** Which of these `bytes` is, `object` being its headers as read (readObjectFile); null for none. */
@@ -61,7 +90,7 @@ export function unreadExecutableOf(bytes: Buffer, object: ObjectFile | null): Un
   const libsui = tail(16);
   if (libsui.length === 16 && libsui.subarray(0, 8).equals(DENO_MAGIC) && libsui.readUInt32LE(8) === LIBSUI_ELF_MAGIC) return 'Deno executable';
   if (tail(24).subarray(0, 8).equals(DENO_MAGIC) && bytes.length >= 24) return 'Deno executable';
-  if (section('__SUI,d3n0l4nd', DENO_MAGIC) || section('.rsrc', DENO_MAGIC)) return 'Deno executable';
+  if (section('.note.sui', DENO_MAGIC) || section('__SUI,d3n0l4nd', DENO_MAGIC) || section('.rsrc', DENO_MAGIC)) return 'Deno executable';
   return null;
 }
 

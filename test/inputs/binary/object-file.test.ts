@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
-import { readObjectFile } from '../../../src/inputs/binary/object-file.js';
+import { MalformedObjectError, readObjectFile } from '../../../src/inputs/binary/object-file.js';
 import { readRustBinary } from '../../../src/inputs/binary/rust-binary.js';
 import { MAX_DEP_V0_JSON_BYTES } from '../../../src/inputs/binary/dep-v0.js';
 import { elfWithDepV0, Writer } from '../../support/object-files.js';
@@ -326,4 +326,16 @@ test('WebAssembly: a module\'s .dep-v0 custom section read (cargo-auditable embe
       return true;
     });
   }
+});
+
+test('a universal binary whose slices overlap, each other or its architecture table, is refused in one line (macOS refuses it): 200 slices over one region are not read 200 times', () => {
+  const one = macho(true, true, deflateSync(JSON.stringify({ packages: [{ name: 'demo', version: '0.1.0', source: 'local', root: true }] })));
+  const bytes = fat([one, one]);
+  const shared = Buffer.from(bytes);
+  shared.writeUInt32BE(bytes.readUInt32BE(8 + 8), 8 + 20 + 8); // the second slice at the first's offset
+  assert.throws(() => readRustBinary(shared, 'app.bin'), (e: Error & { line?: string }) => e instanceof MalformedObjectError && e.line === 'app.bin: not a readable Mach-O universal file: architecture 1 overlaps architecture 0');
+  const header = Buffer.from(bytes);
+  header.writeUInt32BE(16, 8 + 8); // the first slice over the table
+  header.writeUInt32BE(bytes.readUInt32BE(8 + 12) + bytes.readUInt32BE(8 + 8) - 16, 8 + 12);
+  assert.throws(() => readRustBinary(header, 'app.bin'), (e: Error & { line?: string }) => e instanceof MalformedObjectError && e.line === 'app.bin: not a readable Mach-O universal file: architecture 0 at offset 16 overlaps the architecture table');
 });
