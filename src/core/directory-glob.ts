@@ -71,8 +71,8 @@ export function expandDirectoryGlob(base: string, pattern: string, enters: Enter
   const segments = globSegments(pattern);
   const found = new Set<string>();
   const seen = new Set<string>();
-  const listed = new Map<string, string[]>();
-  const below = (dir: string): string[] => {
+  const listed = new Map<string, Subdirectory[]>();
+  const below = (dir: string): Subdirectory[] => {
     let dirs = listed.get(dir);
     if (dirs === undefined) listed.set(dir, (dirs = subdirectories(dir, enters)));
     return dirs;
@@ -88,14 +88,16 @@ export function expandDirectoryGlob(base: string, pattern: string, enters: Enter
     else if (head === null) {
       // Zero directories, or one more and `**` again.
       todo.push([dir, at + 1]);
-      for (const sub of below(dir)) todo.push([sub, at]);
+      // A symbolic link is one more directory, never walked through by `**` (one to a directory
+      // above would be a walk without end): as npm's glob, its contents match the segments after.
+      for (const sub of below(dir)) todo.push([sub.path, sub.linked ? at + 1 : at]);
     } else if (typeof head === 'string') {
       // Only into a directory that is there (as the glob crate and npm's glob step): a pattern of
       // 200,000 literal names ("a/a/…") built a path of each length, 4 GB before running out of memory.
       const sub = join(dir, head);
       if (isDirectory(sub)) todo.push([sub, at + 1]);
     }
-    else for (const sub of below(dir)) if (head.test(sub.slice(dir.length + 1))) todo.push([sub, at + 1]);
+    else for (const sub of below(dir)) if (head.test(sub.path.slice(dir.length + 1))) todo.push([sub.path, at + 1]);
   }
   return [...found];
 }
@@ -148,11 +150,23 @@ function isDirectory(path: string): boolean {
   }
 }
 
-function subdirectories(dir: string, enters: Entered): string[] {
+/** A directory's entry that is a directory, or a symbolic link to one (`linked`). */
+interface Subdirectory {
+  path: string;
+  linked: boolean;
+}
+
+/**
+ * The directories in `dir` a wildcard may name, symbolic links to directories among them: cargo
+ * 1.95 (the glob crate) makes `crates/lib`, a link to `../vendor/lib`, a member for
+ * `members = ["crates/*"]`, as npm's glob does a workspace for `packages/*`.
+ */
+function subdirectories(dir: string, enters: Entered): Subdirectory[] {
   try {
     return readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && enters(e.name))
-      .map((e) => join(dir, e.name));
+      .filter((e) => enters(e.name))
+      .filter((e) => e.isDirectory() || (e.isSymbolicLink() && isDirectory(join(dir, e.name))))
+      .map((e) => ({ path: join(dir, e.name), linked: !e.isDirectory() }));
   } catch {
     return [];
   }

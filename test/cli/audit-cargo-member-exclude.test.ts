@@ -34,3 +34,25 @@ test('a member written as a path that `exclude` names is still a member: its man
     [`util declares itoa (not locked), which ${join(root, 'Cargo.lock')}`],
   );
 });
+
+test('`exclude` takes out nothing a member written as "." covers: a [patch] copy a glob names there is a member, as cargo 1.95 lists it', () => {
+  // cargo 1.95: `members = [".", "crates/*"]`, `exclude = ["crates/hex"]`: `cargo metadata`
+  // lists crates/hex as a member (the root's "." is above it). lead took it for the [patch]
+  // copy of crates.io's hex and matched it against hex's advisories: exit 1 for a member.
+  const root = tempTree('cargo-member-exclude-dot', {
+    'Cargo.toml':
+      '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\nmembers = [".", "crates/*"]\nexclude = ["crates/hex"]\n\n[patch.crates-io]\nhex = { path = "crates/hex" }\n',
+    // As cargo 1.95 writes it.
+    'Cargo.lock': 'version = 4\n\n[[package]]\nname = "a"\nversion = "0.1.0"\ndependencies = [\n "hex",\n]\n\n[[package]]\nname = "app"\nversion = "0.1.0"\n\n[[package]]\nname = "hex"\nversion = "0.1.0"\n',
+    'src/lib.rs': '',
+    'crates/a/Cargo.toml': '[package]\nname = "a"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nhex = "0.1"\n',
+    'crates/a/src/lib.rs': '',
+    'crates/hex/Cargo.toml': '[package]\nname = "hex"\nversion = "0.1.0"\nedition = "2021"\n',
+    'crates/hex/src/lib.rs': '',
+  });
+  const result = runCli(['audit', root, '--db', db, '--no-fetch', '--format', 'json'], { cacheDir, env: { CARGO_HOME: tempDir('cli-cargo-member-exclude-dot-home') } });
+  assert.equal(result.status, 0, result.stdout.slice(0, 2000));
+  const report = auditReport(result.stdout);
+  assert.deepEqual(report.findings, []);
+  assert.deepEqual(report.warnings, []);
+});

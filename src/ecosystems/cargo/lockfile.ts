@@ -699,12 +699,14 @@ function readWorkspaceLayout(doc: TomlTable, memberManifests: readonly MemberMan
     if (written === undefined) return workspaceSource();
     const path = normalizePath(written);
     members ??= memberGlobs.map((glob) => memberGlobMatcher(normalizePath(glob)));
-    const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`));
     // As cargo's is_excluded: `exclude` takes out what a member glob names, not a member written
-    // as that path (or a directory above it). cargo 1.95 lists no member crates/hex for
-    // `members = ["crates/*"]`, `exclude = ["crates/hex"]`, and builds it as the [patch] copy.
-    const explicit = (): boolean => memberGlobs.map(normalizePath).some((member) => path === member || path.startsWith(`${member}/`));
-    if (members.some((matches) => matches(path)) && (!isExcluded || explicit())) return workspaceSource();
+    // as that path (or a directory above it, the root's `.` too). cargo 1.95 lists no member
+    // crates/hex for `members = ["crates/*"]`, `exclude = ["crates/hex"]`, and builds it as the
+    // [patch] copy; it lists crates/hex for `members = [".", "crates/*"]`, and for
+    // `members = ["crates"]` when the root's path dependency names it.
+    const explicit = (): boolean => memberGlobs.map(normalizePath).some((member) => member === '' || path === member || path.startsWith(`${member}/`));
+    const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`)) && !explicit();
+    if (members.some((matches) => matches(path)) && !isExcluded) return workspaceSource();
     const pathPackage: PackageSource = { kind: 'path', url: written, isDefaultRegistry: false, ...(patching.has(name) ? { patchesCrate: true as const } : {}) };
     // A package without a [workspace] table is a workspace of itself alone: cargo makes none of
     // its path dependencies members (`cargo metadata` lists only the package), so a [patch] path
