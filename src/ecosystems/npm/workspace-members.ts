@@ -62,6 +62,11 @@ export type Negation = 'npm' | 'ignored' | 'any';
 
 function splitNegations(patterns: readonly string[], negation: Negation, owner: string): { included: string[]; excluded: string[] } {
   const braces = new BraceBudget(owner);
+  // Read as literal names, `packages/+(a|b)` named no member where npm installs two: refused.
+  const extended = patterns.find((p) => EXTGLOB.test(p.replace(/^!+/, '')));
+  if (extended !== undefined) {
+    throw new InputError(owner, `its workspace glob ${JSON.stringify(extended)} is an extended glob, which the package manager expands and stowage does not read: write it with *, ?, [...], ** or {a,b}`);
+  }
   if (negation === 'ignored') return { included: braces.expand(patterns.filter((p) => !p.startsWith('!'))), excluded: [] };
   if (negation === 'any') {
     return { included: braces.expand(patterns.filter((p) => !p.startsWith('!'))), excluded: braces.expand(patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1))) };
@@ -71,15 +76,39 @@ function splitNegations(patterns: readonly string[], negation: Negation, owner: 
   for (const written of patterns) {
     const bangs = /^!*/.exec(written)?.[0].length ?? 0;
     const pattern = written.slice(bangs).replace(/^\.?\/+/, '');
-    if (bangs % 2 === 1) excluded.push(pattern);
-    else {
-      // minimatch(pattern, negated): the pattern's own text read as a path, no wildcard matching a dot name.
-      excluded = excluded.filter((n) => !braces.expand([n]).some((e) => globSegmentsMatch(globSegments(e), pattern.split('/'), (name) => !name.startsWith('.'))));
+    if (bangs % 2 === 1) {
+      const unescaped = npmNegated(pattern);
+      if (unescaped !== null) excluded.push(unescaped);
+    } else {
+      // minimatch(pattern, negated): the pattern's own text read as a path, no wildcard matching a
+      // dot name, an empty segment none (`packages/*/` and `packages//*` drop `!packages/*`: npm 11 installs them).
+      const path = pattern.split('/').filter((s) => s !== '');
+      excluded = excluded.filter((n) => !braces.expand([n]).some((e) => globSegmentsMatch(globSegments(e), path, (name) => !name.startsWith('.'))));
       included.push(pattern);
     }
   }
   return { included: braces.expand(included), excluded: braces.expand(excluded) };
 }
+
+/**
+ * A negated pattern as npm matches it, or null where stowage takes it to exclude nothing (so more
+ * is taken as a member, and a member's own lockfile is refused rather than audited). minimatch (the
+ * glob ignore list, minimatch.match) reads a backslash as an escape of the next character, where
+ * npm turns an included pattern's backslashes into slashes (getGlobPattern): `!packages\\b`
+ * excludes nothing (npm 11.19 installs packages/b as a member, `npm ci` there installing from the
+ * root's lockfile) and was read as excluding packages/b, whose own lockfile was then audited.
+ * Nor does npm's ignore list match through an empty, `.` or `..` segment (`!packages/a/.`,
+ * `!packages//a`, `!packages/x/../a` leave packages/a a member), which globSegments and
+ * path.join read away. An escaped wildcard or slash is not said by these globs: null too.
+ */
+function npmNegated(pattern: string): string | null {
+  if (pattern.replace(/\/+$/, '').split('/').some((s) => s === '' || s === '.' || s === '..')) return null;
+  if (!pattern.includes('\\')) return pattern;
+  return /\\(?![\w .,-])/.test(pattern) ? null : pattern.replace(/\\(.)/g, '$1');
+}
+
+/** An extended glob (`+(a|b)`, `@(a)`, `!(a)`, `*(a)`, `?(a)`): npm's, yarn's and pnpm's globs read them, stowage does not. */
+const EXTGLOB = /[@!?*+]\(/;
 
 /** At most this many patterns are made from one list's braces (`{a,b}{c,d}…` doubles with each pair). */
 const MAX_BRACE_EXPANSIONS = 10_000;

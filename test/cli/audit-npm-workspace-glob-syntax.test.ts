@@ -92,3 +92,62 @@ test('braces making more patterns than stowage reads are refused in one line nam
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
 });
+
+const MINIMIST_120 = {
+  version: '1.2.0',
+  resolved: 'https://registry.npmjs.org/minimist/-/minimist-1.2.0.tgz',
+  integrity: 'sha512-7Wl+Jz+IGWuSdgsQEJ4JunV0si/iMhg42MnQQG6h1R6TNeVenp4U9x5CC5v/gYqz/fENLQITAWXidNtVL0NNbw==',
+};
+const MINIMIST_126 = {
+  version: '1.2.6',
+  resolved: 'https://registry.npmjs.org/minimist/-/minimist-1.2.6.tgz',
+  integrity: 'sha512-Jsjnk4bw3YJqYzbdyBiNsPWHPfO++UGG749Cxs6peCu5Xg4nrena6OVxOYxrQTqww0Jmwt+Ref8rggumkTLz9Q==',
+};
+
+/**
+ * An npm workspace whose root's package-lock.json locks minimist 1.2.0 for packages/a, where
+ * packages/a's own package-lock.json locks 1.2.6 (npm 11.19 `npm ci` in packages/a installs 1.2.0
+ * from the root's lockfile whenever the root's `workspaces` name it).
+ */
+function npmWorkspace(workspaces: string[]): string {
+  const member = { name: 'a', version: '1.0.0', dependencies: { minimist: '^1.2.0' } };
+  return tree({
+    'package.json': json({ name: 'root', version: '1.0.0', workspaces }),
+    'package-lock.json': json({
+      name: 'root',
+      version: '1.0.0',
+      lockfileVersion: 3,
+      requires: true,
+      packages: {
+        '': { name: 'root', version: '1.0.0', workspaces },
+        'node_modules/a': { resolved: 'packages/a', link: true },
+        'node_modules/minimist': MINIMIST_120,
+        'packages/a': { version: '1.0.0', dependencies: { minimist: '^1.2.0' } },
+      },
+    }),
+    'packages/a/package.json': json(member),
+    'packages/a/package-lock.json': json({ name: 'a', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': member, 'node_modules/minimist': MINIMIST_126 } }),
+  });
+}
+
+test("a member npm's ! patterns do not exclude has its own package-lock.json refused, naming the root's", () => {
+  // Checked with npm 11.19 (@npmcli/map-workspaces): a backslash in a negated pattern is
+  // minimatch's escape, not a separator; the ignore list matches no `.` or empty segment; a later
+  // pattern matching the negation's text (`packages/*/`, `packages//*`) drops it.
+  for (const workspaces of [['packages/*', '!packages\\a'], ['packages/*', '!packages/a/.'], ['packages/*', '!packages//a'], ['!packages/*', 'packages/*/'], ['!packages/*', 'packages//*']]) {
+    const r = audit(join(npmWorkspace(workspaces), 'packages', 'a'));
+    assert.equal(r.status, 2, `${JSON.stringify(workspaces)}: ${r.stderr}`);
+    assert.match(r.stderr, /package-lock\.json: npm does not read this lockfile: .*packages\/a is a workspace of .*package\.json/);
+  }
+  // A negation npm does honour still makes packages/a a project of its own.
+  assert.equal(audit(join(npmWorkspace(['packages/*', '!packages/a']), 'packages', 'a')).status, 0);
+});
+
+test('an extended glob in workspaces is refused in one line, where it named no member', () => {
+  for (const workspaces of [['packages/+(a|b)'], ['packages/*', '!packages/@(a)']]) {
+    const r = audit(yarnWorkspace(workspaces));
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /package\.json: its workspace glob ".*" is an extended glob, which the package manager expands and stowage does not read/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
