@@ -10,7 +10,8 @@ import { readTextInput } from '../core/input-files.js';
 import { downloadUrlOfResolved, isCredentialSetting } from '../ecosystems/npm/registry.js';
 import { withoutUserInfo } from '../core/credentials.js';
 import { npmSourceFromResolved } from '../ecosystems/npm/registry-source.js';
-import { FileSet, checkedUrl, compare, readConfigFile, requireInsideProject } from './npm-support.js';
+import { FileSet, checkedUrl, compare, readConfigFile, refuseCarried, requireInsideProject } from './npm-support.js';
+import { readTarballManifests } from '../ecosystems/npm/local-tarball.js';
 import { readYarnV1Resolutions, type YarnV1Resolution } from '../ecosystems/npm/yarn-lock.js';
 import { archiveYarnGitPackages, yarnGitPackage, type YarnGitPackage } from './npm-yarn-git.js';
 import { redactCredentials } from '../core/credentials.js';
@@ -71,6 +72,14 @@ export async function vendorYarnClassic(graph: DependencyGraph, context: VendorC
   const unique = [...byFileName.values()];
   const requests: DownloadRequest[] = unique.map((t) => ({ url: t.url, expected: t.digests, label: t.label }));
   const bodies = await context.downloader.fetchAll(requests);
+  // yarn 1 installs what a tarball by URL carries under a node_modules/ of its own, and its lockfile
+  // lists no bundled package (checked with yarn 1.22.22: node_modules/carrier/node_modules/minimist
+  // 1.2.0 from carrier's http tarball). A registry's tarball is the version it published, as in npm.ts.
+  for (const [i, t] of unique.entries()) {
+    if (npmSourceFromResolved(t.url).kind === 'registry') continue;
+    const { carried } = await readTarballManifests(graph.path, bodies[i] as Buffer, `${t.label} (${t.url})`);
+    refuseCarried(graph.path, t.label, t.url, carried);
+  }
   const gitList = [...gits.values()];
   const archives = await archiveYarnGitPackages(graph.path, gitList, context);
 

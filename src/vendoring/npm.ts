@@ -13,6 +13,7 @@ import { vendorPnpm } from './npm-pnpm.js';
 import { vendorYarnBerry } from './npm-yarn-berry.js';
 import { vendorYarnClassic } from './npm-yarn.js';
 import { packGitPackages, type LockedGitPackage } from './npm-git.js';
+import * as semver from '../core/semver.js';
 import { readTarballManifests } from '../ecosystems/npm/local-tarball.js';
 import { lowerCaseScheme, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballVersion } from '../ecosystems/npm/registry-source.js';
 import {
@@ -188,7 +189,7 @@ const stringField = (entry: JsonRecord, key: string): string | null => (typeof e
  * decide what npm fetches, so the entries are read again here. Bundled packages come inside
  * their parent's tarball; links, workspaces and `file:` packages are the application's source.
  */
-function readLockedTarballs(graph: DependencyGraph, projectDir: string): { lockfileVersion: number; tarballs: LockedTarball[]; gits: LockedGitPackage[]; locations: ReadonlySet<string> } {
+function readLockedTarballs(graph: DependencyGraph, projectDir: string): { lockfileVersion: number; tarballs: LockedTarball[]; gits: LockedGitPackage[]; locations: ReadonlyMap<string, string> } {
   const path = graph.path;
   let doc: unknown;
   try {
@@ -214,16 +215,24 @@ function readLockedTarballs(graph: DependencyGraph, projectDir: string): { lockf
  * does not list was not audited, and the archive is refused. (A registry's tarball is the version
  * the registry published, and the advisories are about that version.)
  */
-async function refuseUnlistedCarried(lockfile: string, planned: PlannedTarball, bytes: Buffer, locations: ReadonlySet<string>): Promise<void> {
+async function refuseUnlistedCarried(lockfile: string, planned: PlannedTarball, bytes: Buffer, locations: ReadonlyMap<string, string>): Promise<void> {
   const { location } = planned.locked;
   const { carried } = await readTarballManifests(lockfile, bytes, `${location} (${planned.downloadUrl})`);
-  refuseCarried(lockfile, location, planned.downloadUrl, carried.filter((c) => !locations.has(`${location}/${c.path}`)));
+  // Listed at another version, it is not what the audit saw either: npm installs the bundle as the
+  // tarball holds it (npm 11.19: an inBundle entry saying minimist 1.2.6, the tarball's 1.2.0 installed).
+  refuseCarried(lockfile, location, planned.downloadUrl, carried.filter((c) => locations.get(`${location}/${c.path}`) !== c.version));
+}
+
+/** The version a lockfile entry gives, as a carried package's (CarriedPackage) is read: '' for none. */
+function listedVersion(entry: unknown): string {
+  const version = isRecord(entry) ? entry.version : undefined;
+  return typeof version === 'string' && semver.parse(version) !== null ? version : '';
 }
 
 class TarballReader {
   readonly tarballs: LockedTarball[] = [];
-  /** Every location the lockfile lists (bundled ones included). */
-  readonly locations = new Set<string>();
+  /** Every location the lockfile lists (bundled ones included), with the version it gives ('' for none). */
+  readonly locations = new Map<string, string>();
   readonly gits: LockedGitPackage[] = [];
   private readonly seen = new Set<string>();
 
@@ -236,7 +245,7 @@ class TarballReader {
   readPackages(packages: JsonRecord): void {
     for (const location in packages) {
       const entry = packages[location];
-      this.locations.add(location);
+      this.locations.set(location, listedVersion(entry));
       if (location === '' || !isRecord(entry) || entry.link === true) continue;
       if (!location.startsWith('node_modules/') && !location.includes('/node_modules/')) {
         this.requireInsideProject(location, location);
@@ -276,7 +285,7 @@ class TarballReader {
     for (const key in tree) {
       const entry = tree[key];
       const location = parent === '' ? `node_modules/${key}` : `${parent}/node_modules/${key}`;
-      this.locations.add(location);
+      this.locations.set(location, listedVersion(entry));
       if (!isRecord(entry)) continue;
       if (entry.bundled === true) {
         // Inside its bundler's tarball, with all it nests: listed, never fetched.
@@ -323,7 +332,7 @@ class TarballReader {
       for (const key in deps) {
         const child = deps[key];
         const at = `${next.location}/node_modules/${key}`;
-        this.locations.add(at);
+        this.locations.set(at, listedVersion(child));
         if (isRecord(child)) todo.push({ entry: child, location: at });
       }
     }

@@ -71,9 +71,9 @@ function tree(files: Record<string, string>): string {
   return dir;
 }
 
-function audit(path: string): { status: number; stderr: string } {
+function audit(path: string): { status: number; stdout: string; stderr: string } {
   const r = runCli(['audit', '--format', 'json', path, '--db', GHSA_NPM], { cacheDir });
-  return { status: r.status, stderr: r.stderr };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 const member = json({ name: 'a', version: '1.0.0', dependencies: { minimist: '1.2.6' } });
@@ -469,4 +469,114 @@ test("yarn 1: a member a `!` pattern names is still installed from the root, its
   assert.equal(r.status, 1, r.stderr);
   const report = JSON.parse(r.stdout) as { findings: { package: { name: string; version: string } }[] };
   assert.deepEqual([...new Set(report.findings.map((f) => `${f.package.name}@${f.package.version}`))], ['minimist@1.2.0']);
+});
+
+/*
+ * Braces in `workspaces`: npm's and yarn 1's glob (minimatch) and pnpm's and yarn berry's
+ * (micromatch) expand them before matching. Checked with yarn 1.22.22: under
+ * `"workspaces": ["packages/{a,b}"]` packages/b is a member, and `yarn install --frozen-lockfile`
+ * installs minimist 1.2.0 for it though the yarn.lock locks only 1.2.6; npm 11.19 `npm install`
+ * locks packages/b as a member (`npm ci` refuses a lockfile without it). Read as a literal
+ * directory name, no member was found and the audit passed.
+ */
+
+/** A yarn 1 workspace whose yarn.lock locks minimist 1.2.6 for packages/a, and packages/b asking for 1.2.0. */
+function yarnWorkspace(workspaces: string[]): string {
+  return tree({
+    'package.json': json({ name: 'root', version: '1.0.0', private: true, workspaces }),
+    'yarn.lock': MEMBER_YARN_LOCK,
+    'packages/a/package.json': json({ name: 'a', version: '1.0.0', dependencies: { minimist: '1.2.6' } }),
+    'packages/b/package.json': json({ name: 'b', version: '1.0.0', dependencies: { minimist: '1.2.0' } }),
+  });
+}
+
+test("a yarn 1 member named by braces is read: its dependency the lockfile does not lock is refused", () => {
+  for (const workspaces of [['packages/{a,b}'], ['packages/{x,{a..b}}'], ['packages/a', 'packages/{b}', 'packages/{b,c}']]) {
+    const r = audit(yarnWorkspace(workspaces));
+    assert.equal(r.status, 2, `${JSON.stringify(workspaces)}: ${r.stderr}`);
+    assert.match(r.stderr, /yarn\.lock: packages\/b\/package\.json asks for minimist@1\.2\.0, which the lockfile does not lock/);
+  }
+});
+
+test('an npm member named by braces and missing from package-lock.json is reported, as one named by a wildcard is', () => {
+  const lock = {
+    name: 'root',
+    version: '1.0.0',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name: 'root', version: '1.0.0', workspaces: ['packages/{a,b}'] },
+      'node_modules/a': { resolved: 'packages/a', link: true },
+      'packages/a': { version: '1.0.0' },
+    },
+  };
+  const dir = tree({
+    'package.json': json({ name: 'root', version: '1.0.0', workspaces: ['packages/{a,b}'] }),
+    'package-lock.json': json(lock),
+    'packages/a/package.json': json({ name: 'a', version: '1.0.0' }),
+    'packages/b/package.json': json({ name: 'b', version: '1.0.0', dependencies: { minimist: '1.2.0' } }),
+  });
+  const r = audit(dir);
+  const warnings = (JSON.parse(r.stdout) as { warnings: string[] }).warnings;
+  assert.ok(warnings.some((w) => w.includes('workspace packages/b (not in the lockfile)')), warnings.join('\n'));
+});
+
+test('braces making more patterns than stowage reads are refused in one line naming package.json, nested ones too', () => {
+  const many = `packages/${'{a,b}'.repeat(16)}`;
+  const deep = `packages/${'{'.repeat(100_000)}a${'}'.repeat(100_000)}`;
+  for (const pattern of [many, deep]) {
+    const dir = yarnWorkspace([pattern]);
+    const r = audit(dir);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /package\.json: its workspace globs' braces make more than 10,000 patterns or hold more than 1,000 braces/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
+
+/**
+ * An npm workspace whose root's package-lock.json locks minimist 1.2.0 for packages/a, where
+ * packages/a's own package-lock.json locks 1.2.6 (npm 11.19 `npm ci` in packages/a installs 1.2.0
+ * from the root's lockfile whenever the root's `workspaces` name it).
+ */
+function npmWorkspace(workspaces: string[]): string {
+  const member = { name: 'a', version: '1.0.0', dependencies: { minimist: '^1.2.0' } };
+  return tree({
+    'package.json': json({ name: 'root', version: '1.0.0', workspaces }),
+    'package-lock.json': json({
+      name: 'root',
+      version: '1.0.0',
+      lockfileVersion: 3,
+      requires: true,
+      packages: {
+        '': { name: 'root', version: '1.0.0', workspaces },
+        'node_modules/a': { resolved: 'packages/a', link: true },
+        'node_modules/minimist': MINIMIST_120,
+        'packages/a': { version: '1.0.0', dependencies: { minimist: '^1.2.0' } },
+      },
+    }),
+    'packages/a/package.json': json(member),
+    'packages/a/package-lock.json': json({ name: 'a', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': member, 'node_modules/minimist': MINIMIST_126 } }),
+  });
+}
+
+test("a member npm's ! patterns do not exclude has its own package-lock.json refused, naming the root's", () => {
+  // Checked with npm 11.19 (@npmcli/map-workspaces): a backslash in a negated pattern is
+  // minimatch's escape, not a separator; the ignore list matches no `.` or empty segment; a later
+  // pattern matching the negation's text (`packages/*/`, `packages//*`) drops it.
+  for (const workspaces of [['packages/*', '!packages\\a'], ['packages/*', '!packages/a/.'], ['packages/*', '!packages//a'], ['!packages/*', 'packages/*/'], ['!packages/*', 'packages//*']]) {
+    const r = audit(join(npmWorkspace(workspaces), 'packages', 'a'));
+    assert.equal(r.status, 2, `${JSON.stringify(workspaces)}: ${r.stderr}`);
+    assert.match(r.stderr, /package-lock\.json: npm does not read this lockfile: .*packages\/a is a workspace of .*package\.json/);
+  }
+  // A negation npm does honour still makes packages/a a project of its own.
+  assert.equal(audit(join(npmWorkspace(['packages/*', '!packages/a']), 'packages', 'a')).status, 0);
+});
+
+test('an extended glob in workspaces is refused in one line, where it named no member', () => {
+  for (const workspaces of [['packages/+(a|b)'], ['packages/*', '!packages/@(a)']]) {
+    const r = audit(yarnWorkspace(workspaces));
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /package\.json: its workspace glob ".*" is an extended glob, which the package manager expands and stowage does not read/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
 });

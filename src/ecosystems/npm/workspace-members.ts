@@ -4,6 +4,7 @@ import { expandDirectoryGlob, globSegments, globSegmentsMatch, memberManifests, 
 import { isRecord, parseYamlText } from './lockfile-reading.js';
 import { ancestors } from '../../core/ancestors.js';
 import { npmrcTopLevelSetting } from './registry.js';
+import { InputError } from '../../core/errors.js';
 
 /**
  * The package.json of each workspace member a root package.json lists, as yarn v1 and npm find
@@ -59,29 +60,154 @@ const pnpmEnters: Entered = (name) => npmEnters(name) && name !== 'bower_compone
  */
 export type Negation = 'npm' | 'ignored' | 'any';
 
-function splitNegations(patterns: readonly string[], negation: Negation): { included: string[]; excluded: string[] } {
-  if (negation === 'ignored') return { included: patterns.filter((p) => !p.startsWith('!')), excluded: [] };
-  if (negation === 'any') return { included: patterns.filter((p) => !p.startsWith('!')), excluded: patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1)) };
+function splitNegations(patterns: readonly string[], negation: Negation, owner: string): { included: string[]; excluded: string[] } {
+  const braces = new BraceBudget(owner);
+  // Read as literal names, `packages/+(a|b)` named no member where npm installs two: refused.
+  const extended = patterns.find((p) => EXTGLOB.test(p.replace(/^!+/, '')));
+  if (extended !== undefined) {
+    throw new InputError(owner, `its workspace glob ${JSON.stringify(extended)} is an extended glob, which the package manager expands and stowage does not read: write it with *, ?, [...], ** or {a,b}`);
+  }
+  if (negation === 'ignored') return { included: braces.expand(patterns.filter((p) => !p.startsWith('!'))), excluded: [] };
+  if (negation === 'any') {
+    return { included: braces.expand(patterns.filter((p) => !p.startsWith('!'))), excluded: braces.expand(patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1))) };
+  }
   const included: string[] = [];
   let excluded: string[] = [];
   for (const written of patterns) {
     const bangs = /^!*/.exec(written)?.[0].length ?? 0;
     const pattern = written.slice(bangs).replace(/^\.?\/+/, '');
-    if (bangs % 2 === 1) excluded.push(pattern);
-    else {
-      // minimatch(pattern, negated): the pattern's own text read as a path, no wildcard matching a dot name.
-      excluded = excluded.filter((n) => !globSegmentsMatch(globSegments(n), pattern.split('/'), (name) => !name.startsWith('.')));
+    if (bangs % 2 === 1) {
+      const unescaped = npmNegated(pattern);
+      if (unescaped !== null) excluded.push(unescaped);
+    } else {
+      // minimatch(pattern, negated): the pattern's own text read as a path, no wildcard matching a
+      // dot name, an empty segment none (`packages/*/` and `packages//*` drop `!packages/*`: npm 11 installs them).
+      const path = pattern.split('/').filter((s) => s !== '');
+      excluded = excluded.filter((n) => !braces.expand([n]).some((e) => globSegmentsMatch(globSegments(e), path, (name) => !name.startsWith('.'))));
       included.push(pattern);
     }
   }
-  return { included, excluded };
+  return { included: braces.expand(included), excluded: braces.expand(excluded) };
+}
+
+/**
+ * A negated pattern as npm matches it, or null where stowage takes it to exclude nothing (so more
+ * is taken as a member, and a member's own lockfile is refused rather than audited). minimatch (the
+ * glob ignore list, minimatch.match) reads a backslash as an escape of the next character, where
+ * npm turns an included pattern's backslashes into slashes (getGlobPattern): `!packages\\b`
+ * excludes nothing (npm 11.19 installs packages/b as a member, `npm ci` there installing from the
+ * root's lockfile) and was read as excluding packages/b, whose own lockfile was then audited.
+ * Nor does npm's ignore list match through an empty, `.` or `..` segment (`!packages/a/.`,
+ * `!packages//a`, `!packages/x/../a` leave packages/a a member), which globSegments and
+ * path.join read away. An escaped wildcard or slash is not said by these globs: null too.
+ */
+function npmNegated(pattern: string): string | null {
+  if (pattern.replace(/\/+$/, '').split('/').some((s) => s === '' || s === '.' || s === '..')) return null;
+  if (!pattern.includes('\\')) return pattern;
+  return /\\(?![\w .,-])/.test(pattern) ? null : pattern.replace(/\\(.)/g, '$1');
+}
+
+/** An extended glob (`+(a|b)`, `@(a)`, `!(a)`, `*(a)`, `?(a)`): npm's, yarn's and pnpm's globs read them, stowage does not. */
+const EXTGLOB = /[@!?*+]\(/;
+
+/** At most this many patterns are made from one list's braces (`{a,b}{c,d}…` doubles with each pair). */
+const MAX_BRACE_EXPANSIONS = 10_000;
+/** …and from at most this many `{…}` groups (each read by a call of its own). */
+const MAX_BRACE_GROUPS = 1_000;
+
+/**
+ * Brace expansion as every one of these managers' glob libraries does it before matching (npm's
+ * and yarn 1's minimatch, yarn berry's and pnpm's micromatch): `packages/{a,b}` is `packages/a`
+ * and `packages/b` (yarn 1.22.22 installs both as members), `{1..3}` and `{a..c}` are sequences,
+ * a brace holding neither a comma nor a sequence is its own text. Cargo's glob crate knows no
+ * braces: directory-glob.ts does not expand them. Read as literal names, a member the manager
+ * installs went unread: its dependencies unchecked against the lockfile. Past
+ * MAX_BRACE_EXPANSIONS patterns, `owner` (the file holding them) is refused.
+ */
+class BraceBudget {
+  private made = 0;
+  private groups = 0;
+
+  constructor(private readonly owner: string) {}
+
+  expand(patterns: readonly string[]): string[] {
+    return patterns.flatMap((p) => this.one(p));
+  }
+
+  private one(pattern: string): string[] {
+    let depth = 0;
+    let open = -1;
+    let close = -1;
+    for (let i = 0; i < pattern.length && close === -1; i++) {
+      if (pattern[i] === '{') {
+        if (depth++ === 0) open = i;
+      } else if (pattern[i] === '}' && depth > 0 && --depth === 0) close = i;
+    }
+    if (close === -1) return [pattern];
+    // Counted before its parts are read: a text of nested or repeated braces is refused before it is deep.
+    if (++this.groups > MAX_BRACE_GROUPS) this.refuse();
+    const pre = pattern.slice(0, open);
+    const body = pattern.slice(open + 1, close);
+    const posts = this.one(pattern.slice(close + 1));
+    const parts = topLevelCommas(body);
+    const alternatives = parts.length > 1 ? parts.flatMap((p) => this.one(p)) : (this.sequence(body) ?? this.one(body).map((b) => `{${b}}`));
+    this.spend(alternatives.length * posts.length);
+    return alternatives.flatMap((a) => posts.map((post) => pre + a + post));
+  }
+
+  /** `{1..3}`, `{01..10}`, `{a..e}`, with an optional `..step`; null for any other text. */
+  private sequence(body: string): string[] | null {
+    const m = /^(-?\d+|[A-Za-z])\.\.(-?\d+|[A-Za-z])(?:\.\.(-?\d+))?$/.exec(body);
+    if (m === null) return null;
+    const [, from = '', to = '', by] = m;
+    const numeric = /\d/.test(from) && /\d/.test(to);
+    if (!numeric && (/\d/.test(from) || /\d/.test(to))) return null;
+    const start = numeric ? Number(from) : from.charCodeAt(0);
+    const end = numeric ? Number(to) : to.charCodeAt(0);
+    const step = Math.max(1, Math.abs(by === undefined ? 1 : Number(by)));
+    const count = Math.floor(Math.abs(end - start) / step) + 1;
+    this.spend(count);
+    const width = numeric && [from, to].some((t) => /^-?0\d/.test(t)) ? Math.max(from.length, to.length) : 0;
+    const out: string[] = [];
+    for (let k = 0, v = start; k < count; k++, v += end >= start ? step : -step) {
+      out.push(numeric ? (v < 0 ? `-${String(-v).padStart(width - 1, '0')}` : String(v).padStart(width, '0')) : String.fromCharCode(v));
+    }
+    return out;
+  }
+
+  private spend(count: number): void {
+    this.made += count;
+    if (this.made > MAX_BRACE_EXPANSIONS) this.refuse();
+  }
+
+  private refuse(): never {
+    throw new InputError(this.owner, `its workspace globs' braces make more than ${MAX_BRACE_EXPANSIONS.toLocaleString('en-US')} patterns or hold more than ${MAX_BRACE_GROUPS.toLocaleString('en-US')} braces: stowage does not audit a workspace it has not read whole`);
+  }
+}
+
+/** A brace's body split at its commas outside nested braces. */
+function topLevelCommas(body: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c === '{') depth++;
+    else if (c === '}' && depth > 0) depth--;
+    else if (c === ',' && depth === 0) {
+      parts.push(body.slice(from, i));
+      from = i + 1;
+    }
+  }
+  parts.push(body.slice(from));
+  return parts;
 }
 
 /** The members `patterns` name beside `owner`, the file holding them. */
 function membersOf(owner: string, patterns: readonly string[], enters: Entered, negation: Negation): string[] {
   if (patterns.length === 0) return [];
   const root = resolve(dirname(owner));
-  const { included, excluded } = splitNegations(patterns, negation);
+  const { included, excluded } = splitNegations(patterns, negation, owner);
   const skipped = new Set(excluded.flatMap((p) => expandDirectoryGlob(root, p, enters)));
   return memberManifests(root, included, 'package.json', (dir) => skipped.has(dir), owner, enters);
 }
@@ -110,7 +236,7 @@ export function enclosingWorkspaceRoot(projectDir: string, manager: 'npm' | 'yar
     if (!existsSync(manifest)) continue;
     const patterns = workspaceGlobs(readJsonQuietly(manifest));
     if (patterns.length === 0) continue;
-    if (namesMember(patterns, relative(current, dir).split(sep), npmEnters, manager === 'npm' ? 'npm' : 'any')) return current;
+    if (namesMember(manifest, patterns, relative(current, dir).split(sep), npmEnters, manager === 'npm' ? 'npm' : 'any')) return current;
     if (manager === 'yarn') return null;
   }
   return null;
@@ -136,7 +262,7 @@ export function enclosingPnpmWorkspace(projectDir: string, confineTo?: string): 
       } catch {
         return null;
       }
-      if (!namesMember(pnpmWorkspaceGlobs(doc), relative(current, dir).split(sep), pnpmEnters, 'any')) return null;
+      if (!namesMember(workspaceFile, pnpmWorkspaceGlobs(doc), relative(current, dir).split(sep), pnpmEnters, 'any')) return null;
       return [dir, current].some((d) => setsLockfilePerProject(join(d, '.npmrc'))) ? null : current;
     }
   }
@@ -177,13 +303,14 @@ export function isBerryLockfile(text: string): boolean {
 
 /** Whether `dir` is a workspace of the one at `root`, or of a workspace of it (yarn berry's nested workspaces). */
 function isNestedWorkspace(root: string, dir: string): boolean {
-  const patterns = workspaceGlobs(readJsonQuietly(join(root, 'package.json')));
+  const manifest = join(root, 'package.json');
+  const patterns = workspaceGlobs(readJsonQuietly(manifest));
   if (patterns.length === 0) return false;
   const segments = relative(root, dir).split(sep);
-  if (namesMember(patterns, segments, npmEnters, 'any')) return true;
+  if (namesMember(manifest, patterns, segments, npmEnters, 'any')) return true;
   for (let depth = 1; depth < segments.length; depth++) {
     const between = segments.slice(0, depth);
-    if (namesMember(patterns, between, npmEnters, 'any') && isNestedWorkspace(join(root, ...between), dir)) return true;
+    if (namesMember(manifest, patterns, between, npmEnters, 'any') && isNestedWorkspace(join(root, ...between), dir)) return true;
   }
   return false;
 }
@@ -209,9 +336,9 @@ function readJsonQuietly(path: string): unknown {
 }
 
 /** Whether the globs name the member at `segments` below the root (`!` excluding), as membersOf would find it. */
-function namesMember(patterns: readonly string[], segments: readonly string[], enters: Entered, negation: Negation): boolean {
+function namesMember(owner: string, patterns: readonly string[], segments: readonly string[], enters: Entered, negation: Negation): boolean {
   // expandDirectoryGlob's matching, on a path: a wildcard enters only what the manager's walk does.
   const matches = (pattern: string): boolean => globSegmentsMatch(globSegments(pattern), segments, enters);
-  const { included, excluded } = splitNegations(patterns, negation);
+  const { included, excluded } = splitNegations(patterns, negation, owner);
   return included.some(matches) && !excluded.some(matches);
 }
