@@ -321,6 +321,11 @@ test('fleet serve --upload-memory: an upload past it waits, is answered 503 with
       held.on('error', () => undefined);
       await new Promise((resolve) => held.once('connect', resolve));
       held.write(`POST /api/v1/apps/held/revisions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n{`);
+      // Its body keeps coming (JSON white space), faster than the 64 KiB/s a body must keep to after
+      // its first 10 s: a slow upload the server lets finish, holding the room all the while.
+      const trickle = setInterval(() => held.write(' '.repeat(128 * 1024)), 500);
+      trickle.unref();
+      held.once('close', () => clearInterval(trickle));
       // Not an SBOM: taken before the held upload reserves its room, it is answered 400 at once; after, 503.
       let busy: Response | null = null;
       for (let i = 0; i < 100 && busy === null; i++) {
