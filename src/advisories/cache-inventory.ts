@@ -73,12 +73,13 @@ function describe(index: AdvisoryIndex, file: string, now: Date): CachedDatabase
     cached = layout.file;
     fetchedAt = readDownloadState(layout.stateFile)?.fetchedAt ?? null;
   }
+  const revisionDate = index.revisionDate(now);
   return {
     source: source.source,
     kind: source.kind,
     revision: stamp.revision,
-    revisionDate: index.revisionDate(now),
-    ageDays: databaseAgeDays(index.revisionDate(now), now),
+    revisionDate,
+    ageDays: databaseAgeDays(revisionDate, now),
     advisories: stamp.advisories,
     toolchainAdvisories: stamp.toolchainAdvisories,
     ecosystems: stamp.ecosystems,

@@ -21,7 +21,7 @@ const MAX_MEMBERS = 2000;
 export type Entered = (name: string) => boolean;
 
 /** Cargo's walk: no hidden directory, `target` or `node_modules`. */
-export const cargoEnters: Entered = (name) => !name.startsWith('.') && name !== 'target' && name !== 'node_modules';
+const cargoEnters: Entered = (name) => !name.startsWith('.') && name !== 'target' && name !== 'node_modules';
 
 /**
  * The `manifestName` file of each member directory the `patterns` name under `root`, sorted:
@@ -67,7 +67,7 @@ function isFile(path: string): boolean {
  * Cargo uses reads them): `**` repeated twenty times over eight nested members was a walk of
  * millions of paths, and spreading them overflowed the stack, where cargo lists the members at once.
  */
-export function expandDirectoryGlob(base: string, pattern: string, enters: Entered = cargoEnters): string[] {
+export function expandDirectoryGlob(base: string, pattern: string, enters: Entered): string[] {
   const segments = globSegments(pattern);
   const found = new Set<string>();
   const seen = new Set<string>();

@@ -75,6 +75,9 @@ export function retryAfterMs(header: string | null, nowMs: number): number | nul
   return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
 }
 
+/** The wait between two attempts (a test gives its own, HttpOptions.sleep, PushRetry.sleep). */
+export const waitMs = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
  * Capped exponential backoff with jitter: after `failures` failed attempts (1 or more), a wait
  * between half and all of `firstMs` doubled per failure up to `capMs`, never shorter than what the
@@ -179,7 +182,7 @@ function worthRetrying(err: unknown): boolean {
 async function getWithRetries(url: string, request: HttpRequest, extraHeaders: Record<string, string>, options: HttpOptions): Promise<Answer> {
   const attempts = options.attempts ?? 4;
   const doFetch = options.fetchImpl ?? fetch;
-  const sleep = options.sleep ?? ((ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? waitMs;
   const headers: Record<string, string> = { 'user-agent': 'stowage', ...extraHeaders };
   if (request.accept) headers.accept = request.accept;
   let lastError = '';

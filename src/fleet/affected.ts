@@ -96,7 +96,7 @@ export async function affectedApps(store: FleetStore, query: AffectedQuery): Pro
  * without it: `openssl-src@111.10.2` is the release locked as `111.10.2+1.1.1g`. A VERSION that
  * gives build metadata is compared whole. (The store's packageUsePage compares the same way.)
  */
-export function sameRelease(locked: string, asked: string): boolean {
+function sameRelease(locked: string, asked: string): boolean {
   return locked === asked || (!asked.includes('+') && locked.startsWith(`${asked}+`));
 }
 

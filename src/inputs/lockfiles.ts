@@ -239,9 +239,9 @@ function projectFile(lockfile: string, path: string, record: DocumentRecorder | 
     // Most such paths name nothing (a lone NAME.Cargo.toml's path dependencies, left behind):
     // a stat says so without realpathSync's thrown ENOENT, whose error object costs several times
     // the call (a bulk add asks it for each path dependency of every application).
-    if (statSync(path, { throwIfNoEntry: false }) === undefined) return null;
+    // The stat follows symbolic links: it is the file realpathSync names.
+    if (statSync(path, { throwIfNoEntry: false })?.isFile() !== true) return null;
     real = realpathSync(path);
-    if (!statSync(real).isFile()) return null;
   } catch {
     return null;
   }

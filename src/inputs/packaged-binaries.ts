@@ -3,7 +3,7 @@ import { shortList } from '../core/short-list.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { NOT_AUDITED_BECAUSE, unreadExecutableOf, type UnreadExecutable } from './binary/unread-executables.js';
 import { looksLikeObjectFile, readObjectFile } from './binary/object-file.js';
-import { readRustBinary } from './binary/rust-binary.js';
+import { rustBinaryOf } from './binary/rust-binary.js';
 
 /**
  * The Rust binaries among the files of a package or an image, each read as an application of
@@ -60,11 +60,16 @@ export function rustBinaryGraphs(files: Iterable<ArchiveFile>, artifact: string)
     const kind = nestedPackageKind(file.data);
     if (kind !== null) nested.push(`${file.path} (${kind})`);
     if (!isShippedBinary(file.data)) continue;
-    const graph = readRustBinary(file.data, `${artifact}:${file.path}`);
+    // Parsed once (a file whose headers lie is refused here): read for its crates, then for what else it carries.
+    const object = readObjectFile(file.data, `${artifact}:${file.path}`);
+    const graph = object && rustBinaryOf(object, file.data, `${artifact}:${file.path}`);
     if (graph && (graph.inventory !== 'embedded paths' || graph.packages.length > 0 || graph.partialReason !== undefined)) graphs.push(graph);
-    // Read after readRustBinary, which has refused a file whose headers lie.
-    const carried = unreadExecutableOf(file.data, readObjectFile(file.data, `${artifact}:${file.path}`));
-    if (carried !== null) unread.set(carried, [...(unread.get(carried) ?? []), file.path]);
+    const carried = unreadExecutableOf(file.data, object);
+    if (carried !== null) {
+      const paths = unread.get(carried);
+      if (paths) paths.push(file.path);
+      else unread.set(carried, [file.path]);
+    }
   }
   const warnings: string[] = [];
   for (const kind of Object.keys(NOT_AUDITED_BECAUSE) as UnreadExecutable[]) {

@@ -167,9 +167,8 @@ const PROJECT_FILES = '\0project/';
  * openssl-sys or of libz-sys without its C sources needs from the build root what crates.io's
  * does. A copy outside the project does not ship, and is left out.
  */
-function patchedCopies(graphs: readonly DependencyGraph[], projectDir: string, appFiles: readonly ArchiveFile[]): { files: ArchiveFile[]; packages: VendoredPackage[] } {
+function patchedCopies(graphs: readonly DependencyGraph[], built: ReadonlySet<Package>, projectDir: string, appFiles: readonly ArchiveFile[]): { files: ArchiveFile[]; packages: VendoredPackage[] } {
   const dirs = new Map<string, VendoredPackage>();
-  const built = new Set(builtPackages(graphs));
   for (const graph of graphs) {
     for (const pkg of graph.packages) {
       if (!built.has(pkg) || !isPatchedPathCrate(pkg) || pkg.source.url === null) continue;
@@ -428,8 +427,9 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const appFiles = inside ? sources.files.filter((f) => !f.path.startsWith(`${outRel.split(sep).join('/')}/`)) : sources.files;
   // What the vendored crates' build scripts need from the build root (system libraries, tools),
   // and the [patch] path copies' from the project's sources (nothing is written yet).
-  const copies = app.ecosystem === 'cargo' ? patchedCopies(graphs, projectDir, appFiles) : { files: [], packages: [] };
-  const system = app.ecosystem === 'cargo' ? cargoSystemRequires([...vendor.files, ...copies.files], [...vendor.manifest.packages, ...copies.packages], new Set(builtPackages(graphs).map((b) => `${b.name}@${b.version}`))) : null;
+  const built = app.ecosystem === 'cargo' ? new Set(builtPackages(graphs)) : new Set<Package>();
+  const copies = app.ecosystem === 'cargo' ? patchedCopies(graphs, built, projectDir, appFiles) : { files: [], packages: [] };
+  const system = app.ecosystem === 'cargo' ? cargoSystemRequires([...vendor.files, ...copies.files], [...vendor.manifest.packages, ...copies.packages], new Set([...built].map((b) => `${b.name}@${b.version}`))) : null;
   if (system !== null && system.unsafe.length > 0) throw new UnsafeSpecValues(system.unsafe, request.vendorArchive ?? app.path);
   const appArchive = await sourceArchiveBytes(appFiles, topDir, request.sourceDateEpoch);
   const nativeCode = app.ecosystem === 'npm' ? npmNativeCode(npmApplicationFiles(appFiles), npmManifests, new Set(decided.bundled.map((b) => licenseKey(b.ecosystem, b.name, b.version)))) : null;

@@ -108,10 +108,9 @@ const tooLarge =
  */
 function uploadBody(deps: ServerDeps): MiddlewareHandler<ServerEnv> {
   const limit = deps.limits.uploadBytes;
-  const { retryAfterSeconds } = deps.uploads.options;
+  const { retryAfterSeconds, bodyWithinMs, bodyBytesPerSecond } = deps.uploads.options;
   const busy = `the server holds as many uploads as it takes at once (${deps.uploads.capacity} bytes); nothing was stored: send it again in ${retryAfterSeconds} seconds`;
   const retryAfter = { 'retry-after': String(retryAfterSeconds) };
-  const { bodyWithinMs, bodyBytesPerSecond } = deps.uploads.options;
   const slow = `the upload's body came slower than ${bodyBytesPerSecond / 1024} KiB/s after its first ${bodyWithinMs / 1000} s; nothing was stored`;
   return async (c, next) => {
     const chunked = c.req.header('transfer-encoding') !== undefined;

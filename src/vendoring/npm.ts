@@ -13,8 +13,7 @@ import { vendorPnpm } from './npm-pnpm.js';
 import { vendorYarnBerry } from './npm-yarn-berry.js';
 import { vendorYarnClassic } from './npm-yarn.js';
 import { packGitPackages, type LockedGitPackage } from './npm-git.js';
-import * as semver from '../core/semver.js';
-import { readTarballManifests } from '../ecosystems/npm/local-tarball.js';
+import { carriedVersion, readTarballManifests, type CarriedPackage } from '../ecosystems/npm/local-tarball.js';
 import { lowerCaseScheme, npmSourceFromResolved, parseNpmSpecifier, readResolved, registryTarballVersion } from '../ecosystems/npm/registry-source.js';
 import {
   CORGI_ACCEPT,
@@ -118,14 +117,23 @@ export const vendorNpm: EcosystemVendor = async (graph, context) => {
   // One download per distinct tarball, however many locations install it.
   const requests = new Map<string, DownloadRequest>();
   for (const p of planned) {
-    const key = `${p.downloadUrl}\n${p.digests.map(sriFromDigest).join(' ')}`;
+    const key = downloadKey(p);
     if (!requests.has(key)) requests.set(key, { url: p.downloadUrl, expected: p.digests, label: p.label });
   }
   const keys = [...requests.keys()];
   const bodies = await context.downloader.fetchAll([...requests.values()]);
   const bytesByKey = new Map(keys.map((key, i) => [key, bodies[i] as Buffer]));
+  // What a tarball carries is read once, however many locations install it.
+  const carriedByKey = new Map<string, CarriedPackage[]>();
   for (const p of planned) {
-    if (!p.locked.fromRegistry) await refuseUnlistedCarried(graph.path, p, bytesByKey.get(`${p.downloadUrl}\n${p.digests.map(sriFromDigest).join(' ')}`) as Buffer, locations);
+    if (p.locked.fromRegistry) continue;
+    const key = downloadKey(p);
+    let carried = carriedByKey.get(key);
+    if (carried === undefined) {
+      carried = (await readTarballManifests(graph.path, bytesByKey.get(key) as Buffer, `${p.locked.location} (${p.downloadUrl})`)).carried;
+      carriedByKey.set(key, carried);
+    }
+    refuseUnlistedCarried(graph.path, p, carried, locations);
   }
 
   const files = new FileSet();
@@ -134,7 +142,7 @@ export const vendorNpm: EcosystemVendor = async (graph, context) => {
   const packages = new Map<string, VendoredPackage>();
   for (const p of planned) {
     const sri = p.digests.map(sriFromDigest).join(' ');
-    const bytes = bytesByKey.get(`${p.downloadUrl}\n${sri}`) as Buffer;
+    const bytes = bytesByKey.get(downloadKey(p)) as Buffer;
     for (const digest of p.digests) files.add(contentPath(digest), bytes);
     if (p.requestUrl !== null) files.add(...indexEntry(p.requestUrl, sri, bytes.length, time, {}, 'application/octet-stream'));
     if (p.packumentVersion !== null) addToPackument(packuments, p, sri, config);
@@ -215,18 +223,21 @@ function readLockedTarballs(graph: DependencyGraph, projectDir: string): { lockf
  * does not list was not audited, and the archive is refused. (A registry's tarball is the version
  * the registry published, and the advisories are about that version.)
  */
-async function refuseUnlistedCarried(lockfile: string, planned: PlannedTarball, bytes: Buffer, locations: ReadonlyMap<string, string>): Promise<void> {
+function refuseUnlistedCarried(lockfile: string, planned: PlannedTarball, carried: readonly CarriedPackage[], locations: ReadonlyMap<string, string>): void {
   const { location } = planned.locked;
-  const { carried } = await readTarballManifests(lockfile, bytes, `${location} (${planned.downloadUrl})`);
   // Listed at another version, it is not what the audit saw either: npm installs the bundle as the
   // tarball holds it (npm 11.19: an inBundle entry saying minimist 1.2.6, the tarball's 1.2.0 installed).
   refuseCarried(lockfile, location, planned.downloadUrl, carried.filter((c) => locations.get(`${location}/${c.path}`) !== c.version));
 }
 
+/** One download per distinct tarball: its URL and the digests it is verified by. */
+function downloadKey(p: PlannedTarball): string {
+  return `${p.downloadUrl}\n${p.digests.map(sriFromDigest).join(' ')}`;
+}
+
 /** The version a lockfile entry gives, as a carried package's (CarriedPackage) is read: '' for none. */
 function listedVersion(entry: unknown): string {
-  const version = isRecord(entry) ? entry.version : undefined;
-  return typeof version === 'string' && semver.parse(version) !== null ? version : '';
+  return carriedVersion(isRecord(entry) ? entry.version : undefined);
 }
 
 class TarballReader {

@@ -121,9 +121,11 @@ test('a database cloned through a URL with credentials: reports, cache, state fi
   assertNoSecret(human.stdout + human.stderr, 'the human report');
   assert.ok(human.stdout.includes(`database: ${shown} @ `), human.stdout);
 
-  const sarif = runCli(['audit', app, '--db', url, '--format', 'sarif', '-o', join(cacheDir, '..', 'report.sarif')], { cacheDir });
+  // Written in a directory of the test's own: join(cacheDir, '..') is the OS temp directory, where every run left it.
+  const sarifLog = join(tempDir('cred-sarif'), 'report.sarif');
+  const sarif = runCli(['audit', app, '--db', url, '--format', 'sarif', '-o', sarifLog], { cacheDir });
   assert.equal(sarif.status, 1, sarif.stderr);
-  assertNoSecret(readFileSync(join(cacheDir, '..', 'report.sarif')), 'the SARIF log');
+  assertNoSecret(readFileSync(sarifLog), 'the SARIF log');
 
   const states = readdirSync(join(cacheDir, 'db')).filter((name) => name.endsWith('.json'));
   assert.equal(states.length, 1);

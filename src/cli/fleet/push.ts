@@ -3,7 +3,7 @@ import { basename, dirname, relative, resolve } from 'node:path';
 import { paint, plural, styleFor, type HumanStyle } from '../../audit/report/human.js';
 import { findPolicyFile, readPolicyText } from '../../audit/policy.js';
 import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../../core/errors.js';
-import { backoffMs, isLoopbackHostname, isTransientNetworkError, readCapped, retryAfterMs } from '../../core/http.js';
+import { backoffMs, isLoopbackHostname, isTransientNetworkError, readCapped, retryAfterMs, waitMs } from '../../core/http.js';
 import { jsonForTerminal, terminalText as t } from '../../core/terminal-text.js';
 import { appNameFor, appNameProblem } from '../../fleet/add.js';
 import { POLICY_DOCUMENT } from '../../fleet/evaluate.js';
@@ -227,7 +227,7 @@ const secondsText = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
  */
 export async function sendPush(url: URL, bearer: string, form: FormData, retry: PushRetry): Promise<{ status: number; text: string }> {
   const now = retry.now ?? Date.now;
-  const sleep = retry.sleep ?? ((ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms)));
+  const sleep = retry.sleep ?? waitMs;
   const deadline = now() + retry.forSeconds * 1000;
   for (let attempt = 1; ; attempt++) {
     const outcome = await attemptPush(url, bearer, form);

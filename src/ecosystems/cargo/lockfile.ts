@@ -651,6 +651,7 @@ function readWorkspaceLayout(doc: TomlTable, memberManifests: readonly MemberMan
   const workspace = isTomlTable(doc.workspace) ? doc.workspace : {};
   const memberGlobs = tomlStrings(workspace.members);
   let members: ((path: string) => boolean)[] | null = null; // compiled on first use: most packages never need it
+  let memberPaths: string[] | null = null; // the member globs normalised, with them
   const excluded = tomlStrings(workspace.exclude).map(normalizePath);
 
   /** crate name -> the path the root manifest gives it, as written. */
@@ -698,13 +699,14 @@ function readWorkspaceLayout(doc: TomlTable, memberManifests: readonly MemberMan
     const written = declared.get(name);
     if (written === undefined) return workspaceSource();
     const path = normalizePath(written);
-    members ??= memberGlobs.map((glob) => memberGlobMatcher(normalizePath(glob)));
+    memberPaths ??= memberGlobs.map(normalizePath);
+    members ??= memberPaths.map(memberGlobMatcher);
     // As cargo's is_excluded: `exclude` takes out what a member glob names, not a member written
     // as that path (or a directory above it, the root's `.` too). cargo 1.95 lists no member
     // crates/hex for `members = ["crates/*"]`, `exclude = ["crates/hex"]`, and builds it as the
     // [patch] copy; it lists crates/hex for `members = [".", "crates/*"]`, and for
     // `members = ["crates"]` when the root's path dependency names it.
-    const explicit = (): boolean => memberGlobs.map(normalizePath).some((member) => member === '' || path === member || path.startsWith(`${member}/`));
+    const explicit = (): boolean => (memberPaths as string[]).some((member) => member === '' || path === member || path.startsWith(`${member}/`));
     const isExcluded = excluded.some((dir) => path === dir || path.startsWith(`${dir}/`)) && !explicit();
     if (members.some((matches) => matches(path)) && !isExcluded) return workspaceSource();
     const pathPackage: PackageSource = { kind: 'path', url: written, isDefaultRegistry: false, ...(patching.has(name) ? { patchesCrate: true as const } : {}) };

@@ -175,6 +175,10 @@ function carriedPackage(path: string, data: Buffer): CarriedPackage {
   const record = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
   const directory = /(?:@[^/]+\/)?[^/]+$/.exec(path)?.[0] ?? path;
   const name = typeof record.name === 'string' && record.name !== '' ? record.name : directory;
-  const version = typeof record.version === 'string' && semver.parse(record.version) !== null ? record.version : '';
-  return { path, name, version };
+  return { path, name, version: carriedVersion(record.version) };
+}
+
+/** A `version` as a carried package's is read (and a lockfile's entry compared with it): a SemVer string, else ''. */
+export function carriedVersion(version: unknown): string {
+  return typeof version === 'string' && semver.parse(version) !== null ? version : '';
 }

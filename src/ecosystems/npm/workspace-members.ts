@@ -67,9 +67,9 @@ function splitNegations(patterns: readonly string[], negation: Negation, owner: 
   if (extended !== undefined) {
     throw new InputError(owner, `its workspace glob ${JSON.stringify(extended)} is an extended glob, which the package manager expands and stowage does not read: write it with *, ?, [...], ** or {a,b}`);
   }
-  if (negation === 'ignored') return { included: braces.expand(patterns.filter((p) => !p.startsWith('!'))), excluded: [] };
-  if (negation === 'any') {
-    return { included: braces.expand(patterns.filter((p) => !p.startsWith('!'))), excluded: braces.expand(patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1))) };
+  if (negation !== 'npm') {
+    const included = braces.expand(patterns.filter((p) => !p.startsWith('!')));
+    return { included, excluded: negation === 'ignored' ? [] : braces.expand(patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1))) };
   }
   const included: string[] = [];
   let excluded: string[] = [];

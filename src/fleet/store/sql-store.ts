@@ -1006,6 +1006,9 @@ export class SqlFleetStore implements FleetStore {
     }));
   }
 
+  /** In a transaction's store: the event order lock (addEvent) is held until its commit. */
+  private holdsEventOrder = false;
+
   async addEvent(event: { type: string; body: string | Uint8Array; at: string }, targets: string[]): Promise<number> {
     const body = compressedEventBody(event.body);
     // Event ids must become visible in id order: readers of the feed (GET /events, Last-Event-ID)
@@ -1013,7 +1016,11 @@ export class SqlFleetStore implements FleetStore {
     // transactions, so a long command's event could commit after a later id another had already
     // committed, and never be read. One transaction at a time holds this lock from its first event
     // to its commit (SQLite has one writer at a time already).
-    if (this.sql.dialect === 'postgres') await this.sql.query(`SELECT pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`);
+    // Taken once per transaction (a store made for one has no driver): the lock lasts to its commit.
+    if (this.sql.dialect === 'postgres' && !this.holdsEventOrder) {
+      await this.sql.query(`SELECT pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`);
+      this.holdsEventOrder = this.driver === null;
+    }
     const rows = await this.sql.query<{ id: number }>(`INSERT INTO events (at, type, body, body_zstd) VALUES (?, ?, '', ?) RETURNING id`, [
       event.at,
       event.type,

@@ -166,6 +166,8 @@ function readPe(bytes: Uint8Array, label: string): ObjectFile | null {
 
 const MH_MAGIC = 0xfeedface;
 const MH_MAGIC_64 = 0xfeedfacf;
+/** A thin Mach-O file's first four bytes read big-endian, either byte order. */
+const MACH_O_MAGICS: readonly number[] = [MH_MAGIC, MH_MAGIC_64, 0xcefaedfe, 0xcffaedfe];
 const LC_SEGMENT = 0x1;
 const LC_SEGMENT_64 = 0x19;
 
@@ -306,7 +308,7 @@ function isLargeFat(bytes: Uint8Array, count: number, is64: boolean): boolean {
     const offset = is64 ? Number(view.getBigUint64(8 + i * entry + 8, false)) : view.getUint32(8 + i * entry + 8, false);
     if (offset + 4 > bytes.byteLength) continue;
     const magic = view.getUint32(offset, false);
-    if ([MH_MAGIC, MH_MAGIC_64, 0xcefaedfe, 0xcffaedfe].includes(magic)) return true;
+    if (MACH_O_MAGICS.includes(magic)) return true;
   }
   return false;
 }
@@ -341,7 +343,7 @@ export function looksLikeMachineCode(head: Uint8Array): boolean {
   const view = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
   const magic = view.readUInt32BE(0);
   if (magic === 0x7f454c46 || (head[0] === 0x4d && head[1] === 0x5a)) return true;
-  if ([MH_MAGIC, MH_MAGIC_64, 0xcefaedfe, 0xcffaedfe].includes(magic)) return true;
+  if (MACH_O_MAGICS.includes(magic)) return true;
   return (magic === 0xcafebabe || magic === 0xcafebabf) && head.byteLength >= 8 && view.readUInt32BE(4) > 0 && view.readUInt32BE(4) <= 16;
 }
 
@@ -353,6 +355,8 @@ export function looksLikeObjectFile(head: Uint8Array): boolean {
     magic === 0x7f454c46 ||
     magic === 0x0061736d ||
     (head[0] === 0x4d && head[1] === 0x5a) ||
-    [MH_MAGIC, MH_MAGIC_64, 0xcefaedfe, 0xcffaedfe, 0xcafebabe, 0xcafebabf].includes(magic)
+    MACH_O_MAGICS.includes(magic) ||
+    magic === 0xcafebabe ||
+    magic === 0xcafebabf
   );
 }

@@ -1,7 +1,7 @@
 import type { DependencyGraph } from '../../core/graph.js';
 import { DEP_V0_SECTION, readDepV0Sections } from './dep-v0.js';
 import { cratesFromEmbeddedPaths } from './embedded-paths.js';
-import { readObjectFile, type ObjectSection } from './object-file.js';
+import { readObjectFile, type ObjectFile, type ObjectSection } from './object-file.js';
 import { isUpxPacked, UPX_PACKED_REASON } from './upx.js';
 
 /**
@@ -16,7 +16,11 @@ import { isUpxPacked, UPX_PACKED_REASON } from './upx.js';
  */
 export function readRustBinary(bytes: Uint8Array, label: string): DependencyGraph | null {
   const object = readObjectFile(bytes, label);
-  if (!object) return null;
+  return object ? rustBinaryOf(object, bytes, label) : null;
+}
+
+/** readRustBinary's graph of an executable already parsed (`object`, of `bytes`): for a caller that reads the file's sections for more than this. */
+export function rustBinaryOf(object: ObjectFile, bytes: Uint8Array, label: string): DependencyGraph {
   const named = object.sections.filter(isDepV0Section);
   const sections = named.filter((section) => section.data.byteLength > 0);
   const covered = new Set(sections.map((section) => section.slice));
