@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { parse, type TomlTable } from 'smol-toml';
 import { globSegments, globSegmentsMatch, memberManifests } from '../../core/directory-glob.js';
+import { InputError } from '../../core/errors.js';
 import { holdsUnsafeInteger, isTomlTable, tomlStrings } from '../../core/toml-values.js';
 import { dependencyTables } from './manifest-dependencies.js';
 
@@ -78,8 +79,12 @@ export function matchesMemberGlob(glob: string, path: string): boolean {
 }
 
 
-/** At most this many path packages' manifests are followed from one workspace. */
-const MAX_PATH_PACKAGES = 1000;
+/**
+ * At most this many path packages' manifests are followed from one workspace (each one's text is
+ * held). Past it the workspace is refused, as one with too many members is: a path package left
+ * unread would have its dependencies go unchecked against the lockfile, silently.
+ */
+const MAX_PATH_PACKAGES = 2000;
 
 /**
  * The root manifest at `rootPath` and each workspace member's, parsed (a member's `doc` null when
@@ -136,10 +141,16 @@ export function pathPackageManifests(
   if (isTomlTable(root.doc.patch)) for (const registry of Object.values(root.doc.patch)) collect(rootDir, registry);
   collect(rootDir, root.doc.replace);
   for (const member of members) walk(member.path, member.doc);
-  while (queue.length > 0 && found.length < MAX_PATH_PACKAGES) {
-    const manifest = queue.shift() as string;
+  for (let next = 0; next < queue.length; next++) {
+    const manifest = queue[next] as string;
     const text = read(manifest);
     if (text === null) continue;
+    if (found.length === MAX_PATH_PACKAGES) {
+      throw new InputError(
+        root.path,
+        `its manifests name more than ${MAX_PATH_PACKAGES.toLocaleString('en-US')} path packages (one is ${relative(dirname(resolve(root.path)), manifest)}): stowage reads at most that many, and does not audit a workspace it has not read whole`,
+      );
+    }
     found.push({ path: manifest, text });
     if (text.includes('path')) {
       try {
