@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { openFleetStore } from '../../src/fleet/store/open-store.js';
+import { fleetPageData, parseFleetView } from '../../src/server/dashboard/fleet-page.js';
 import { freshStore, storeSkips, STORE_KINDS } from '../support/fleet-stores.js';
 import { runCli, tempDir } from '../support/shared.js';
 
@@ -49,6 +51,19 @@ for (const kind of STORE_KINDS) {
       const settled = status.apps.flatMap((a) => a.findings.filter((f) => f.ignored !== null).map((f) => f.advisory.id));
       assert.deepEqual(settled, ['RUSTSEC-2099-0101', 'RUSTSEC-2099-0102'], 'what the decision covers, as status applies it');
       assert.match(decided.stdout, new RegExp(`it governs ${settled.length} current findings`), 'the decision says what it settles');
+
+      // The dashboard's fleet page counts as status applies the decision: nothing open, nothing failing
+      // (it read only the findings whose own id the decision named, and showed baz's as failing).
+      const opened = await openFleetStore(store.store);
+      try {
+        const page = await fleetPageData(opened, parseFleetView(() => undefined), new Date());
+        assert.deepEqual(
+          page.rows.map((r) => ({ name: r.name, failing: r.failing, open: Object.values(r.open).reduce((a, b) => a + b, 0) })),
+          [{ name: 'app', failing: 0, open: 0 }],
+        );
+      } finally {
+        await opened.close();
+      }
     } finally {
       await store.dispose();
     }

@@ -418,8 +418,8 @@ const MIGRATIONS: Migration[] = [
   },
   {
     // The fleet's speed at 10,000 applications (issue 9): every finding a sync or an add writes or
-    // deletes went into five B-trees. findings_advisory served one query, findingsWithIds, which
-    // names the revisions too: the key's index (revision_id first) finds their few dozen findings
+    // deletes went into five B-trees. findings_advisory served one query (the dashboard's, which
+    // named the revisions too): the key's index (revision_id first) finds their few dozen findings
     // each, as both SQLite and PostgreSQL plan it without this index.
     version: FINDINGS_WITHOUT_ADVISORY_INDEX_VERSION,
     statements: [`DROP INDEX findings_advisory`],

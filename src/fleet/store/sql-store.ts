@@ -1291,21 +1291,6 @@ export class SqlFleetStore implements FleetStore {
     return { total: Number(totalRows[0]?.n ?? 0), rows: page };
   }
 
-  async findingsWithIds(revisionIds: number[], advisoryIds: string[]): Promise<Map<number, Finding[]>> {
-    const out = new Map<number, Finding[]>(revisionIds.map((id) => [id, []]));
-    if (revisionIds.length === 0 || advisoryIds.length === 0) return out;
-    for (const revisions of chunks([...new Set(revisionIds)], ROWS_PER_INSERT)) {
-      for (const ids of chunks([...new Set(advisoryIds)], ROWS_PER_INSERT)) {
-        const rows = await this.sql.query<{ revision_id: number; finding: string }>(
-          `SELECT revision_id, finding FROM findings WHERE revision_id IN (${revisions.map(() => '?').join(', ')}) AND advisory_id IN (${ids.map(() => '?').join(', ')})`,
-          [...revisions, ...ids],
-        );
-        await this.findingsByRevision(rows, out);
-      }
-    }
-    return out;
-  }
-
   // The fleet server (server-api).
 
   async addToken(t: { name: string; hash: string; readOnly: boolean; at: string }): Promise<TokenRecord | null> {

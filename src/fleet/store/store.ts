@@ -434,8 +434,6 @@ export interface FleetStore {
 
   /** One page of current applications with their open findings counted by level (before triage), and how many match in all. */
   fleetPage(query: FleetPageQuery): Promise<{ total: number; rows: FleetPageRow[] }>;
-  /** The stored findings of these revisions whose advisory id is one of these, by revision id. */
-  findingsWithIds(revisionIds: number[], advisoryIds: string[]): Promise<Map<number, Finding[]>>;
   /** Open findings (not ignored by policy; before triage) of every current revision, counted by level. */
   currentLevelCounts(): Promise<LevelCounts>;
   /**
@@ -633,15 +631,8 @@ export interface FleetPageQuery {
   limit: number;
 }
 
-export interface FleetPageRow extends CurrentRevisionRef {
-  revisedAt: string;
-  /** The current revision's open findings (not ignored by its policy) by level, before triage. */
-  open: LevelCounts;
-  /** Its findings that fail the policy, before triage. */
-  failing: number;
-  /** The current revision could not be audited in full (RevisionRecord's notAudited is not empty). */
-  notAudited: boolean;
-}
+/** A row of the fleet page: an application in the fleet's summary list (before triage). */
+export type FleetPageRow = AppSummaryRow;
 
 /** An application in the fleet's summary list: its current revision, when recorded, and its counts (before triage). */
 export interface AppSummaryRow extends CurrentRevisionRef {

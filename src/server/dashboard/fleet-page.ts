@@ -1,8 +1,9 @@
 import { parseAffectedQuery } from '../../fleet/affected.js';
+import { triagedSummaries, type AppSummary } from '../../fleet/summary.js';
+import { loadVersionScheme } from '../../ecosystems/formats.js';
 import {
   FINDING_LEVELS,
   FLEET_PAGE_SORTS,
-  findingLevel,
   type DatabaseState,
   type FindingLevel,
   type FleetPageQuery,
@@ -12,7 +13,7 @@ import {
 } from '../../fleet/store/store.js';
 import { DatabaseNames, shownDatabaseName } from '../database-names.js';
 import { barChart, stepChart, type TimePoint } from './charts.js';
-import { LEVEL_LABELS, triaged } from './findings-view.js';
+import { LEVEL_LABELS } from './findings-view.js';
 import { html, type SafeHtml } from './html.js';
 import { advisoryPath, appPath, packagePath, page, shortDigest, type Viewer } from './layout.js';
 import { BadRequest } from './request-errors.js';
@@ -58,17 +59,8 @@ export function parseFleetView(get: (name: string) => string | undefined): Fleet
   };
 }
 
-export interface FleetRow {
-  name: string;
-  revision: string;
-  seq: number;
-  revisedAt: string;
-  /** Open findings (triage applied) by level. */
-  open: LevelCounts;
-  failing: number;
-  /** The current revision could not be audited in full (fleet show says why). */
-  notAudited: boolean;
-}
+/** A row of the fleet page: an application's summary, triage applied (as `fleet status --summary`). */
+export type FleetRow = AppSummary;
 
 export interface FleetPageData {
   view: FleetView;
@@ -85,11 +77,7 @@ export interface FleetPageData {
 export async function fleetPageData(store: FleetStore, view: FleetView, now: Date): Promise<FleetPageData> {
   const query: FleetPageQuery = { search: view.search, searchIsAdvisoryId: view.search !== null && isAdvisoryId(view.search), level: view.level, sort: view.sort, descending: view.descending, offset: (view.page - 1) * view.perPage, limit: view.perPage };
   const { total, rows } = await store.fleetPage(query);
-  // The store counts findings before triage; only findings some decision names can change, so only those are read.
-  const ids = rows.length === 0 ? [] : [...new Set((await store.triageDecisions(rows.map((r) => r.appId))).flatMap((d) => d.aliasKey.split(' ')))];
-  const governed = await store.findingsWithIds(rows.map((r) => r.revisionId), ids);
-  const before = rows.map((r) => ({ appId: r.appId, findings: governed.get(r.revisionId) ?? [] }));
-  const after = ids.length === 0 ? before : await triaged(store, before, now);
+  const summaries = await triagedSummaries(store, rows, now, loadVersionScheme);
   const whole = view.search === null && view.level === null && view.page === 1;
   // Named as every answer of the server names them: never by a file path of the server.
   const names = await new DatabaseNames(store).names();
@@ -97,17 +85,7 @@ export async function fleetPageData(store: FleetStore, view: FleetView, now: Dat
   return {
     view,
     total,
-    rows: rows.map((r, i) => {
-      const open = { ...r.open };
-      let failing = r.failing;
-      (before[i]?.findings ?? []).forEach((f, j) => {
-        const t = after[i]?.findings[j];
-        if (t === undefined) return;
-        if (f.ignored === null && t.ignored !== null) open[findingLevel(f)] -= 1;
-        if (f.failsPolicy && !t.failsPolicy) failing -= 1;
-      });
-      return { name: r.app, revision: r.revision, seq: r.seq, revisedAt: r.revisedAt, open, failing, notAudited: r.notAudited };
-    }),
+    rows: summaries,
     databases,
     levels: whole ? await store.currentLevelCounts() : null,
     overTime: whole ? await store.findingsOverTime(null, CHART_POINTS) : null,
