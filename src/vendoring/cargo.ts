@@ -10,7 +10,7 @@ import type { Package } from '../core/package.js';
 import type { DownloadRequest } from './download.js';
 import { readUntrustedTar } from '../core/untrusted-tar.js';
 import type { EcosystemVendor, VendorContext } from './vendor-tree.js';
-import { CARGO_VENDOR_DIR as VENDOR_DIR, type VendoredPackage } from '../inputs/vendor-layout.js';
+import { CARGO_VENDOR_DIR as VENDOR_DIR, readVendoredCrateManifest, type VendoredPackage } from '../inputs/vendor-layout.js';
 import { GitCheckout, type GitTreeEntry } from '../core/git-checkout.js';
 import { gitCrateManifest } from '../ecosystems/cargo/git-crate.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
@@ -135,7 +135,21 @@ async function unpackCrate(bytes: Buffer, pkg: Package, label: string): Promise<
     if (!isVendoredFile(path)) continue;
     files.push({ path, mode: entry.mode, data: entry.data });
   }
-  if (!files.some((f) => f.path === 'Cargo.toml')) throw new StowageError(`${label}: the .crate has no ${top}/Cargo.toml`);
+  const manifest = files.find((f) => f.path === 'Cargo.toml');
+  if (manifest === undefined) throw new StowageError(`${label}: the .crate has no ${top}/Cargo.toml`);
+  // Cargo builds a registry crate only when its Cargo.toml is the package the lockfile locks
+  // (cargo 1.95: "failed to find itoa v1.0.2 (registry ...) in path source"), and a directory
+  // source offers each vendored crate under its Cargo.toml's name and version: a crate that says
+  // it is another package or version would be vendored into an archive that cannot build.
+  let crate;
+  try {
+    crate = readVendoredCrateManifest(manifest.data, `${top}/Cargo.toml`);
+  } catch (err) {
+    throw new StowageError(`${label} (.crate): ${err instanceof StowageError ? err.line : String(err)}`);
+  }
+  if (crate.name !== pkg.name || crate.version !== pkg.version) {
+    throw new StowageError(`${label} (.crate): ${top}/Cargo.toml is ${crate.name} ${crate.version}, not the crate the lockfile locks; cargo refuses to build it`);
+  }
   return files;
 }
 
