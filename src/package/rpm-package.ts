@@ -324,6 +324,7 @@ function specApplication(app: ApplicationManifest): SpecApplication {
     url: app.homepage,
     binaries: app.binaries,
     cargoFeatures: app.cargoFeatures ?? [],
+    ...(app.cargoPackage === undefined ? {} : { cargoPackage: app.cargoPackage }),
   };
 }
 
