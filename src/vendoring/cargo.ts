@@ -19,7 +19,7 @@ import { lockfileSource, ProjectRegistries } from '../ecosystems/cargo/registry.
 import { compareCargoVersions, parseCargoVersion } from '../ecosystems/cargo/version.js';
 import { isTomlTable } from '../core/toml-values.js';
 import { redactCredentials } from '../core/credentials.js';
-import { isCratesIoSource, sourceIdentity } from '../ecosystems/cargo/source.js';
+import { cargoGitReference, isCratesIoSource, sourceIdentity } from '../ecosystems/cargo/source.js';
 
 /**
  * Cargo's vendor layout, as `cargo vendor` writes it:
@@ -393,12 +393,11 @@ function gitReference(sourceId: string): { git: string; kind?: 'branch' | 'tag' 
   const q = withoutScheme.indexOf('?');
   if (q === -1) return { git: withoutScheme };
   const git = withoutScheme.slice(0, q);
-  // Decoded as Cargo's url crate decodes a query (form-urlencoded: `+` is a space, a stray `%`
-  // stays), which is what URLSearchParams does; decodeURIComponent threw on a stray `%`.
-  for (const [key, value] of new URLSearchParams(withoutScheme.slice(q + 1))) {
-    if (key === 'branch' || key === 'tag' || key === 'rev') return { git, kind: key, value };
-  }
-  return { git };
+  // The reference Cargo reads from the lockfile's source (the last one given, `ref` a branch):
+  // a table naming another is not the lockfile's source, and cargo then fetches it, which an
+  // offline build cannot (cargo 1.95 keeps `?branch=main&rev=C` under --locked and builds rev C).
+  const reference = cargoGitReference(new URLSearchParams(withoutScheme.slice(q + 1)));
+  return reference === null ? { git } : { git, ...reference };
 }
 
 /**
