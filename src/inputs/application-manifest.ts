@@ -207,6 +207,8 @@ function cargoBinaries(dir: string, path: string, packageName: string, doc: Toml
     const binDir = join(dir, 'src', 'bin');
     if (existsSync(binDir)) {
       for (const entry of readdirSync(binDir, { withFileTypes: true })) {
+        // Cargo passes over dotfiles here (an editor's `.draft.rs`, a `.old/` directory).
+        if (entry.name.startsWith('.')) continue;
         if (entry.isFile() && entry.name.endsWith('.rs')) discover(entry.name.slice(0, -3), `src/bin/${entry.name}`);
         else if (entry.isDirectory() && existsSync(join(binDir, entry.name, 'main.rs'))) discover(entry.name, `src/bin/${entry.name}/main.rs`);
       }
