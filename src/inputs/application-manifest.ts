@@ -44,6 +44,12 @@ export interface ApplicationManifest {
    * (`member/feature` for a member of a virtual workspace). Empty or absent: none.
    */
   cargoFeatures?: string[];
+  /**
+   * Cargo: the package `cargo build` must be told to build (`--package NAME`), because the
+   * workspace's `default-members` decide what a plain `cargo build` at its root builds and may
+   * leave the application out. Absent: a plain `cargo build` builds it.
+   */
+  cargoPackage?: string;
 }
 
 const str = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
@@ -72,7 +78,7 @@ function readToml(path: string): TomlTable {
 
 function readCargoApplication(projectDir: string, path: string): ApplicationManifest {
   const doc = readToml(path);
-  if (isTomlTable(doc.package)) return cargoPackage(projectDir, path, doc);
+  if (isTomlTable(doc.package)) return withDefaultMembers(cargoPackage(projectDir, path, doc), isTomlTable(doc.workspace) ? doc.workspace : null);
   // A virtual workspace: the application is the one member with a binary.
   const workspace = isTomlTable(doc.workspace) ? doc.workspace : null;
   const members = Array.isArray(workspace?.members) ? workspace.members.filter((m): m is string => typeof m === 'string') : [];
@@ -94,7 +100,17 @@ function readCargoApplication(projectDir: string, path: string): ApplicationMani
         : `several workspace members have binaries (${candidates.map((c) => c.name).join(', ')}); stowage packages one`,
     );
   }
-  return candidates[0] as ApplicationManifest;
+  return withDefaultMembers(candidates[0] as ApplicationManifest, workspace);
+}
+
+/**
+ * The application of a workspace whose root sets `default-members`: `cargo build` at the root
+ * builds those packages only (cargo 1.95: `default-members = ["lib"]` leaves the binary member
+ * unbuilt, and the spec's %install stopped on "cannot stat 'target/release/NAME'"), so the build
+ * names the application's package.
+ */
+function withDefaultMembers(app: ApplicationManifest, workspace: TomlTable | null): ApplicationManifest {
+  return workspace !== null && workspace['default-members'] !== undefined ? { ...app, cargoPackage: app.name } : app;
 }
 
 /** A `key.workspace = true` field resolved from `[workspace.package]`. */
@@ -191,6 +207,8 @@ function cargoBinaries(dir: string, path: string, packageName: string, doc: Toml
     const binDir = join(dir, 'src', 'bin');
     if (existsSync(binDir)) {
       for (const entry of readdirSync(binDir, { withFileTypes: true })) {
+        // Cargo passes over dotfiles here (an editor's `.draft.rs`, a `.old/` directory).
+        if (entry.name.startsWith('.')) continue;
         if (entry.isFile() && entry.name.endsWith('.rs')) discover(entry.name.slice(0, -3), `src/bin/${entry.name}`);
         else if (entry.isDirectory() && existsSync(join(binDir, entry.name, 'main.rs'))) discover(entry.name, `src/bin/${entry.name}/main.rs`);
       }

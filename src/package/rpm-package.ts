@@ -324,6 +324,7 @@ function specApplication(app: ApplicationManifest): SpecApplication {
     url: app.homepage,
     binaries: app.binaries,
     cargoFeatures: app.cargoFeatures ?? [],
+    ...(app.cargoPackage === undefined ? {} : { cargoPackage: app.cargoPackage }),
   };
 }
 
@@ -338,7 +339,18 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const overrides = parseLicenseOverrides(request.licenses);
   if (!RPM_RELEASE.test(request.release)) throw new StowageError(`--release ${quoted(request.release)}: letters, digits, . _ + ~ only`);
 
-  const { graphs } = await readApplication([request.path], { allowUnidentified: false, allowPartial: false, omit: request.audit.policy.omit });
+  const { graphs, locations } = await readApplication([request.path], { allowUnidentified: false, allowPartial: false, omit: request.audit.policy.omit });
+  // A Cargo workspace member without a lockfile of its own builds with its workspace root's
+  // lockfile and manifest: a source package of the member's directory holds neither, so its
+  // `cargo build --frozen` fails ("failed to find a workspace root"), and what it inherits from
+  // the root (version, licence, description) is not there to read.
+  const member = locations.find((l) => l.format.ecosystem === 'cargo' && l.buildDir !== undefined);
+  if (member !== undefined) {
+    throw new StowageError(
+      `a member of the Cargo workspace in ${dirname(member.path)}, which cargo builds with ${member.path} and the workspace's manifest: package ${dirname(member.path)}`,
+      projectDir,
+    );
+  }
   const packageManager = npmPackageManager(graphs);
   // Every value that will reach the spec is checked before anything is downloaded.
   const specApp = specApplication(app);

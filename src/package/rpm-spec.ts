@@ -72,6 +72,8 @@ export interface RpmSpecInput {
   hasTests: boolean;
   /** Cargo: the `--features` its binaries' required-features need (application-manifest.ts). */
   cargoFeatures?: string[];
+  /** Cargo: the package to build and test (`--package`) when the workspace's `default-members` may leave it out. */
+  cargoPackage?: string;
   /** npm ecosystem: the package manager of its lockfile, which the spec builds with (default npm). */
   packageManager?: NpmPackageManager;
   /** npm ecosystem: what native code the application and its production packages have (none: `BuildArch: noarch`). */
@@ -194,7 +196,7 @@ export function bundledProblems(bundled: readonly (Pick<BundledLibrary, 'ecosyst
 }
 
 /** The application's own values that reach the spec, known before anything is vendored. */
-export type SpecApplication = Pick<RpmSpecInput, 'ecosystem' | 'version' | 'summary' | 'description' | 'url' | 'binaries' | 'cargoFeatures'>;
+export type SpecApplication = Pick<RpmSpecInput, 'ecosystem' | 'version' | 'summary' | 'description' | 'url' | 'binaries' | 'cargoFeatures' | 'cargoPackage'>;
 
 export function applicationSpecProblems(app: SpecApplication): string[] {
   const problems: string[] = [];
@@ -381,8 +383,10 @@ function renderCargoSections(out: string[], input: RpmSpecInput): void {
   const sbomDir = `%{_datadir}/${input.name}`;
   const features = input.cargoFeatures ?? [];
   // A binary whose required-features are off by default is not built without them.
-  const flags = features.length > 0 ? ` --features ${features.join(',')}` : '';
+  // A workspace's default-members may leave the application's package out of a plain build.
+  const flags = `${input.cargoPackage === undefined ? '' : ` --package ${input.cargoPackage}`}${features.length > 0 ? ` --features ${features.join(',')}` : ''}`;
   out.push('%build', ...CARGO_ENV);
+  if (input.cargoPackage !== undefined) out.push("# The workspace's default-members: the application's package is named.");
   if (features.length > 0) out.push("# The features the binaries' required-features need, beyond the default ones.");
   out.push(`cargo build --release --offline --frozen${flags}`, '');
   out.push('%install');

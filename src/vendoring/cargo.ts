@@ -10,7 +10,7 @@ import type { Package } from '../core/package.js';
 import type { DownloadRequest } from './download.js';
 import { readUntrustedTar } from '../core/untrusted-tar.js';
 import type { EcosystemVendor, VendorContext } from './vendor-tree.js';
-import { CARGO_VENDOR_DIR as VENDOR_DIR, type VendoredPackage } from '../inputs/vendor-layout.js';
+import { CARGO_VENDOR_DIR as VENDOR_DIR, readVendoredCrateManifest, type VendoredPackage } from '../inputs/vendor-layout.js';
 import { GitCheckout, type GitTreeEntry } from '../core/git-checkout.js';
 import { gitCrateManifest } from '../ecosystems/cargo/git-crate.js';
 import type { ArchiveFile } from '../core/untrusted-tar.js';
@@ -19,7 +19,7 @@ import { lockfileSource, ProjectRegistries } from '../ecosystems/cargo/registry.
 import { compareCargoVersions, parseCargoVersion } from '../ecosystems/cargo/version.js';
 import { isTomlTable } from '../core/toml-values.js';
 import { redactCredentials } from '../core/credentials.js';
-import { isCratesIoSource, sourceIdentity } from '../ecosystems/cargo/source.js';
+import { cargoGitReference, isCratesIoSource, sourceIdentity } from '../ecosystems/cargo/source.js';
 
 /**
  * Cargo's vendor layout, as `cargo vendor` writes it:
@@ -135,7 +135,21 @@ async function unpackCrate(bytes: Buffer, pkg: Package, label: string): Promise<
     if (!isVendoredFile(path)) continue;
     files.push({ path, mode: entry.mode, data: entry.data });
   }
-  if (!files.some((f) => f.path === 'Cargo.toml')) throw new StowageError(`${label}: the .crate has no ${top}/Cargo.toml`);
+  const manifest = files.find((f) => f.path === 'Cargo.toml');
+  if (manifest === undefined) throw new StowageError(`${label}: the .crate has no ${top}/Cargo.toml`);
+  // Cargo builds a registry crate only when its Cargo.toml is the package the lockfile locks
+  // (cargo 1.95: "failed to find itoa v1.0.2 (registry ...) in path source"), and a directory
+  // source offers each vendored crate under its Cargo.toml's name and version: a crate that says
+  // it is another package or version would be vendored into an archive that cannot build.
+  let crate;
+  try {
+    crate = readVendoredCrateManifest(manifest.data, `${top}/Cargo.toml`);
+  } catch (err) {
+    throw new StowageError(`${label} (.crate): ${err instanceof StowageError ? err.line : String(err)}`);
+  }
+  if (crate.name !== pkg.name || crate.version !== pkg.version) {
+    throw new StowageError(`${label} (.crate): ${top}/Cargo.toml is ${crate.name} ${crate.version}, not the crate the lockfile locks; cargo refuses to build it`);
+  }
   return files;
 }
 
@@ -379,12 +393,11 @@ function gitReference(sourceId: string): { git: string; kind?: 'branch' | 'tag' 
   const q = withoutScheme.indexOf('?');
   if (q === -1) return { git: withoutScheme };
   const git = withoutScheme.slice(0, q);
-  // Decoded as Cargo's url crate decodes a query (form-urlencoded: `+` is a space, a stray `%`
-  // stays), which is what URLSearchParams does; decodeURIComponent threw on a stray `%`.
-  for (const [key, value] of new URLSearchParams(withoutScheme.slice(q + 1))) {
-    if (key === 'branch' || key === 'tag' || key === 'rev') return { git, kind: key, value };
-  }
-  return { git };
+  // The reference Cargo reads from the lockfile's source (the last one given, `ref` a branch):
+  // a table naming another is not the lockfile's source, and cargo then fetches it, which an
+  // offline build cannot (cargo 1.95 keeps `?branch=main&rev=C` under --locked and builds rev C).
+  const reference = cargoGitReference(new URLSearchParams(withoutScheme.slice(q + 1)));
+  return reference === null ? { git } : { git, ...reference };
 }
 
 /**

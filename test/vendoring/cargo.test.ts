@@ -297,6 +297,27 @@ test('a .crate with a file outside its name-version/ directory is refused, thoug
   }
 });
 
+test('a .crate whose Cargo.toml is another crate or version than the lockfile locks is refused, though its checksum matches', async () => {
+  // cargo 1.95 builds none of them from the registry ("failed to find sneaky v1.0.0 (registry
+  // `local-sparse`) in path source"), nor from a vendored directory, which offers the crate its
+  // Cargo.toml says; stowage vendored each into an archive `cargo build --offline --frozen` refused.
+  const others: Array<[string, RegExp]> = [
+    ['[package]\nname = "sneaky"\nversion = "0.9.0"\n', /^sneaky 1\.0\.0 \(\.crate\): sneaky-1\.0\.0\/Cargo\.toml is sneaky 0\.9\.0, not the crate the lockfile locks; cargo refuses to build it$/],
+    ['[package]\nname = "itoa"\nversion = "1.0.0"\n', /: sneaky-1\.0\.0\/Cargo\.toml is itoa 1\.0\.0, not the crate the lockfile locks/],
+    ['[package]\nname = "Sneaky"\nversion = "1.0.0"\n', /: sneaky-1\.0\.0\/Cargo\.toml is Sneaky 1\.0\.0, not the crate/],
+    // No version: cargo reads 0.0.0.
+    ['[package]\nname = "sneaky"\n', /: sneaky-1\.0\.0\/Cargo\.toml is sneaky 0\.0\.0, not the crate/],
+    ['[project]\nname = "sneaky"\nversion = "1.0.1"\n', /: sneaky-1\.0\.0\/Cargo\.toml is sneaky 1\.0\.1, not the crate/],
+  ];
+  for (const [manifest, reason] of others) {
+    await assert.rejects(
+      vendorSneaky([{ path: 'sneaky-1.0.0/Cargo.toml', data: manifest }, { path: 'sneaky-1.0.0/src/lib.rs', data: '// old code\n' }]),
+      (err: unknown) => err instanceof StowageError && reason.test(err.line),
+      manifest,
+    );
+  }
+});
+
 test('a .crate holding a file twice is vendored as cargo unpacks it: the last entry wins, in the files and their checksums', async () => {
   // cargo 1.95 unpacks `sneaky-1.0.0/./src/lib.rs` over `sneaky-1.0.0/src/lib.rs`, and the
   // second Cargo.toml over the first.

@@ -166,14 +166,29 @@ function fetchesFromCratesIo(url: URL, sparse: boolean): boolean {
   return ['http:', 'https:', 'git:', 'ssh:'].includes(location.protocol) && host === 'github.com' && path === '/rust-lang/crates.io-index';
 }
 
-/** Cargo's `GitReference::from_query`: the last `branch`/`ref`/`tag`/`rev` pair wins; none is the default branch. */
-function gitReference(url: URL): string {
-  let reference = 'default';
-  for (const [key, value] of url.searchParams) {
-    if (key === 'branch' || key === 'ref') reference = `branch=${value}`;
-    else if (key === 'tag' || key === 'rev') reference = `${key}=${value}`;
+/** A git source's reference, as a Cargo configuration's `[source]` table names it. */
+export interface CargoGitReference {
+  kind: 'branch' | 'tag' | 'rev';
+  value: string;
+}
+
+/**
+ * Cargo's `GitReference::from_query`: the last `branch`/`ref`/`tag`/`rev` pair wins (`ref` is an
+ * old spelling of `branch`); null: none, the default branch. The query is decoded as Cargo's url
+ * crate decodes it (form-urlencoded: `+` is a space, a stray `%` stays), as URLSearchParams does.
+ */
+export function cargoGitReference(query: URLSearchParams): CargoGitReference | null {
+  let reference: CargoGitReference | null = null;
+  for (const [key, value] of query) {
+    if (key === 'branch' || key === 'ref') reference = { kind: 'branch', value };
+    else if (key === 'tag' || key === 'rev') reference = { kind: key, value };
   }
-  return JSON.stringify(reference);
+  return reference;
+}
+
+function gitReference(url: URL): string {
+  const reference = cargoGitReference(url.searchParams);
+  return JSON.stringify(reference === null ? 'default' : `${reference.kind}=${reference.value}`);
 }
 
 /**

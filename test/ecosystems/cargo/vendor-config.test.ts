@@ -24,3 +24,18 @@ test("a git query is decoded as Cargo's url crate decodes it: + is a space, a st
   const doc = parse(text) as { source: Record<string, Record<string, string>> };
   assert.equal(doc.source['git+https://g.example/x?branch=a+b%zz%2B']?.branch, 'a b%zz+');
 });
+
+test('a git source naming several references is replaced under the one Cargo reads: the last, `ref` being a branch', () => {
+  // cargo 1.95 builds `git+URL?branch=main&rev=C#C` under --locked as rev C: a table saying
+  // `branch = "main"` replaced another source, and `cargo build --offline --frozen` went to fetch.
+  const cases: Array<[string, Record<string, string>]> = [
+    ['git+https://g.example/x?branch=main&rev=0123abc', { rev: '0123abc' }],
+    ['git+https://g.example/x?rev=0123abc&tag=v1', { tag: 'v1' }],
+    ['git+https://g.example/x?ref=dev', { branch: 'dev' }],
+    ['git+https://g.example/x?other=1&tag=v2&other=3', { tag: 'v2' }],
+  ];
+  for (const [id, reference] of cases) {
+    const doc = parse(vendorConfigToml([id])) as { source: Record<string, Record<string, string>> };
+    assert.deepEqual({ ...doc.source[id] }, { git: 'https://g.example/x', ...reference, 'replace-with': 'vendored-sources' }, id);
+  }
+});
