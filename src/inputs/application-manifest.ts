@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse, type TomlTable, type TomlValue } from 'smol-toml';
 import { InputError, StowageError, errorMessage } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
 import { isTomlTable } from '../core/toml-values.js';
+import { memberManifestPathsOf } from '../ecosystems/cargo/workspace-members.js';
 
 /**
  * A well-formed manifest that names no single application stowage can package: a virtual
@@ -81,13 +82,10 @@ function readCargoApplication(projectDir: string, path: string): ApplicationMani
   if (isTomlTable(doc.package)) return withDefaultMembers(cargoPackage(projectDir, path, doc), isTomlTable(doc.workspace) ? doc.workspace : null);
   // A virtual workspace: the application is the one member with a binary.
   const workspace = isTomlTable(doc.workspace) ? doc.workspace : null;
-  const members = Array.isArray(workspace?.members) ? workspace.members.filter((m): m is string => typeof m === 'string') : [];
   const candidates: ApplicationManifest[] = [];
-  for (const member of members) {
-    if (/[*?[]/.test(member)) throw new InputError(path, `workspace member pattern "${member}" is not supported; name the application's directory as PATH`);
-    const memberManifest = join(projectDir, member, 'Cargo.toml');
-    if (!existsSync(memberManifest)) continue;
-    const app = cargoPackage(join(projectDir, member), memberManifest, readToml(memberManifest), workspace);
+  // The members as cargo finds them: globs (`crates/*`) expanded, `exclude` honoured.
+  for (const memberManifest of memberManifestPathsOf(path, doc)) {
+    const app = cargoPackage(dirname(memberManifest), memberManifest, readToml(memberManifest), workspace);
     // Built from the workspace's root, a member's feature is named with its package.
     app.cargoFeatures = app.cargoFeatures?.map((f) => (f.includes('/') ? f : `${app.name}/${f}`));
     if (app.binaries.length > 0) candidates.push(app);
