@@ -332,3 +332,44 @@ test('yarn berry: a patch installs the package it patches under the patch\'s nam
   assert.equal(lying.status, 2);
   assert.match(lying.stderr, /yarn\.lock.*`version` is 1\.2\.8 but the resolution patches minimist@1\.2\.5; yarn installs that version, patched/);
 });
+
+test('a registry tarball URL is read as the registry reads it: escapes decoded, a query and trailing blanks dropped (npm 11, yarn 1.22.22 and pnpm 9.15.9 install minimist 1.2.5 from such URLs under 1.2.6)', () => {
+  const integrity = 'sha512-6X37Sq9KCpLSXEh8uM12AKYlviHPNNk4RxiGBn4cmKGJinbXBneWIV7iE/nXkM928O7ytHcHb6+X6Svl0f4hXg==';
+  // registry.npmjs.org serves lodash 4.17.4 for each of these.
+  const spellings = [
+    'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz%20',
+    'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz%00',
+    'https://registry.npmjs.org/lodash/%2D/lodash-4.17.4.tgz',
+    'https://registry.npmjs.org/lodash/-/lodash-4.17.4%2etgz',
+    'https://registry.npmjs.org/lodash/-/lodash%2D4.17.%34.tgz',
+  ];
+  const refused = (dir: string, file: string, message: RegExp, what: string): void => {
+    const r = audit([dir, '--db', GHSA_NPM]);
+    assert.equal(r.status, 2, `${what}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('days old'));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0]?.startsWith(`stowage: ${join(dir, file)}:`), lines[0]);
+    assert.match(lines[0] ?? '', message, what);
+  };
+  for (const [i, resolved] of spellings.entries()) {
+    refused(lockApp(`escaped-${i}`, v3Lodash('node_modules/lodash', { ...LODASH_4, resolved, version: '4.17.21' })), 'package-lock.json', /"version" is 4\.17\.21 but "resolved" is the tarball of lodash@4\.17\.4; npm installs the tarball/, resolved);
+    // The same entry that says what it installs is audited as lodash 4.17.4.
+    const r = audit([lockApp(`escaped-ok-${i}`, v3Lodash('node_modules/lodash', { ...LODASH_4, resolved })), '--db', GHSA_NPM]);
+    assert.equal(r.status, 1, `${resolved}: ${r.stderr}`);
+    assert.ok(r.report?.findings.some((f) => f.package.name === 'lodash' && f.package.version === '4.17.4'), resolved);
+  }
+
+  const yarnDir = tempDir('cli-npm-escaped-yarn');
+  writeFileSync(join(yarnDir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { lodash: '^4.17.0' } }));
+  writeFileSync(join(yarnDir, 'yarn.lock'), ['# yarn lockfile v1', '', '', 'lodash@^4.17.0:', '  version "4.17.21"', `  resolved "${spellings[2]}"`, `  integrity ${integrity}`, ''].join('\n'));
+  refused(yarnDir, 'yarn.lock', /`version` is 4\.17\.21 but `resolved` is the tarball of lodash@4\.17\.4; yarn installs the tarball/, 'yarn v1');
+
+  for (const [i, tarball] of [spellings[0], 'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz?x'].entries()) {
+    const pnpmDir = tempDir(`cli-npm-escaped-pnpm-${i}`);
+    writeFileSync(join(pnpmDir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { lodash: '4.17.21' } }));
+    const lines = ["lockfileVersion: '9.0'", '', 'importers:', '', '  .:', '    dependencies:', '      lodash:', '        specifier: 4.17.21', '        version: 4.17.21', '', 'packages:', ''];
+    lines.push('  lodash@4.17.21:', `    resolution: {integrity: ${integrity}, tarball: '${tarball}'}`, '', 'snapshots:', '', '  lodash@4.17.21: {}', '');
+    writeFileSync(join(pnpmDir, 'pnpm-lock.yaml'), lines.join('\n'));
+    refused(pnpmDir, 'pnpm-lock.yaml', /package lodash@4\.17\.21: the version is 4\.17\.21 but `resolution.tarball` is the tarball of lodash@4\.17\.4/, tarball ?? '');
+  }
+});
