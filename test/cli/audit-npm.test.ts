@@ -282,3 +282,94 @@ test('npm: --omit is not applied to a lockfileVersion 1 tree, which records no p
   const v2 = audit([JELLYFIN, '--db', GHSA_NPM, '--omit', 'dev']);
   assert.ok((v2.report?.targets[0]?.audited ?? 0) < 1688);
 });
+
+/** A yarn 4.9.2 project whose one dependency, `safe-thing`, is a patch (RANGE) of minimist 1.2.5: its lockfile holds ENTRIES. */
+function berryPatchApp(name: string, range: string, entries: string[]): string {
+  const dir = join(tempDir('cli-berry-patch'), name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', packageManager: 'yarn@4.9.2', dependencies: { 'safe-thing': range } }));
+  const header = ['__metadata:', '  version: 8', '  cacheKey: 10c0', '', '"app@workspace:.":', '  version: 0.0.0-use.local', '  resolution: "app@workspace:."', '  dependencies:', `    safe-thing: "${range}"`, '  languageName: unknown', '  linkType: soft', ''];
+  writeFileSync(join(dir, 'yarn.lock'), [...header, ...entries].join('\n'));
+  writeFileSync(join(dir, 'p.patch'), '');
+  return dir;
+}
+
+test('yarn berry: a patch installs the package it patches under the patch\'s name, through patches of patches; it is audited as that package (yarn 4.9.2 installs minimist 1.2.5 as safe-thing)', () => {
+  // What yarn 4.9.2 wrote for `"safe-thing": "patch:minimist@npm%3A1.2.5#./p.patch"`, without
+  // minimist's own entry: `yarn install` puts it back and installs minimist 1.2.5, patched, at
+  // node_modules/safe-thing. The audit checked a `safe-thing 1.2.5`, which has no advisories.
+  const once = berryPatchApp('once', 'patch:minimist@npm%3A1.2.5#./p.patch', [
+    '"safe-thing@patch:minimist@npm%3A1.2.5#./p.patch::locator=app%40workspace%3A.":',
+    '  version: 1.2.5',
+    '  resolution: "safe-thing@patch:minimist@npm%3A1.2.5#./p.patch::version=1.2.5&hash=782a9c&locator=app%40workspace%3A."',
+    '  checksum: 10c0/d2bbda74023939530e1813fcf790a60533cf851d759611a58fd00b635e719b95af491cecd6a7d14ad6a1b725de0f30fe09e8027e6592f17462aa128adabecda2',
+    '  languageName: node',
+    '  linkType: hard',
+    '',
+  ]);
+  // A patch of that patch (yarn 4.9.2 wrote it for `patch:minimist@patch%3Aminimist@npm%253A1.2.5%23./p.patch#./q.patch`).
+  const nestedRange = 'patch:minimist@patch%3Aminimist@npm%253A1.2.5%23./p.patch#./q.patch';
+  const nested = (version: string): string[] => [
+    `"safe-thing@${nestedRange}::locator=app%40workspace%3A.":`,
+    `  version: ${version}`,
+    '  resolution: "safe-thing@patch:minimist@patch%3Aminimist@npm%253A1.2.5%23./p.patch%3A%3Aversion=1.2.5&hash=782a9c&locator=app%2540workspace%253A.#./q.patch::version=1.2.5&hash=292a3d&locator=app%40workspace%3A."',
+    '  checksum: 10c0/0c1a86b8dfb26cbdab4a78a9d4fe7c965e4091ea399bafd44c70df3360450f6f3779a77ec90e4c760a212a46a31de1b0965430b16df9767355a2ded7f2760f13',
+    '  languageName: node',
+    '  linkType: hard',
+    '',
+  ];
+  for (const dir of [once, berryPatchApp('nested', nestedRange, nested('1.2.5'))]) {
+    const r = audit([dir, '--db', GHSA_NPM]);
+    assert.equal(r.status, 1, dir + r.stderr);
+    assert.deepEqual(
+      r.report?.findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version} ${f.paths[0]?.join(' > ')}`),
+      ['GHSA-xvch-5gv4-984h minimist@1.2.5 app@0.0.0-use.local > minimist@1.2.5'],
+      dir,
+    );
+  }
+  // A patch of a patch whose `version` is not what the innermost patched package is: refused, as a single patch's is.
+  const lying = audit([berryPatchApp('lying', nestedRange, nested('1.2.8')), '--db', GHSA_NPM]);
+  assert.equal(lying.status, 2);
+  assert.match(lying.stderr, /yarn\.lock.*`version` is 1\.2\.8 but the resolution patches minimist@1\.2\.5; yarn installs that version, patched/);
+});
+
+test('a registry tarball URL is read as the registry reads it: escapes decoded, a query and trailing blanks dropped (npm 11, yarn 1.22.22 and pnpm 9.15.9 install minimist 1.2.5 from such URLs under 1.2.6)', () => {
+  const integrity = 'sha512-6X37Sq9KCpLSXEh8uM12AKYlviHPNNk4RxiGBn4cmKGJinbXBneWIV7iE/nXkM928O7ytHcHb6+X6Svl0f4hXg==';
+  // registry.npmjs.org serves lodash 4.17.4 for each of these.
+  const spellings = [
+    'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz%20',
+    'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz%00',
+    'https://registry.npmjs.org/lodash/%2D/lodash-4.17.4.tgz',
+    'https://registry.npmjs.org/lodash/-/lodash-4.17.4%2etgz',
+    'https://registry.npmjs.org/lodash/-/lodash%2D4.17.%34.tgz',
+  ];
+  const refused = (dir: string, file: string, message: RegExp, what: string): void => {
+    const r = audit([dir, '--db', GHSA_NPM]);
+    assert.equal(r.status, 2, `${what}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('days old'));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0]?.startsWith(`stowage: ${join(dir, file)}:`), lines[0]);
+    assert.match(lines[0] ?? '', message, what);
+  };
+  for (const [i, resolved] of spellings.entries()) {
+    refused(lockApp(`escaped-${i}`, v3Lodash('node_modules/lodash', { ...LODASH_4, resolved, version: '4.17.21' })), 'package-lock.json', /"version" is 4\.17\.21 but "resolved" is the tarball of lodash@4\.17\.4; npm installs the tarball/, resolved);
+    // The same entry that says what it installs is audited as lodash 4.17.4.
+    const r = audit([lockApp(`escaped-ok-${i}`, v3Lodash('node_modules/lodash', { ...LODASH_4, resolved })), '--db', GHSA_NPM]);
+    assert.equal(r.status, 1, `${resolved}: ${r.stderr}`);
+    assert.ok(r.report?.findings.some((f) => f.package.name === 'lodash' && f.package.version === '4.17.4'), resolved);
+  }
+
+  const yarnDir = tempDir('cli-npm-escaped-yarn');
+  writeFileSync(join(yarnDir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { lodash: '^4.17.0' } }));
+  writeFileSync(join(yarnDir, 'yarn.lock'), ['# yarn lockfile v1', '', '', 'lodash@^4.17.0:', '  version "4.17.21"', `  resolved "${spellings[2]}"`, `  integrity ${integrity}`, ''].join('\n'));
+  refused(yarnDir, 'yarn.lock', /`version` is 4\.17\.21 but `resolved` is the tarball of lodash@4\.17\.4; yarn installs the tarball/, 'yarn v1');
+
+  for (const [i, tarball] of [spellings[0], 'https://registry.npmjs.org/lodash/-/lodash-4.17.4.tgz?x'].entries()) {
+    const pnpmDir = tempDir(`cli-npm-escaped-pnpm-${i}`);
+    writeFileSync(join(pnpmDir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { lodash: '4.17.21' } }));
+    const lines = ["lockfileVersion: '9.0'", '', 'importers:', '', '  .:', '    dependencies:', '      lodash:', '        specifier: 4.17.21', '        version: 4.17.21', '', 'packages:', ''];
+    lines.push('  lodash@4.17.21:', `    resolution: {integrity: ${integrity}, tarball: '${tarball}'}`, '', 'snapshots:', '', '  lodash@4.17.21: {}', '');
+    writeFileSync(join(pnpmDir, 'pnpm-lock.yaml'), lines.join('\n'));
+    refused(pnpmDir, 'pnpm-lock.yaml', /package lodash@4\.17\.21: the version is 4\.17\.21 but `resolution.tarball` is the tarball of lodash@4\.17\.4/, tarball ?? '');
+  }
+});

@@ -573,6 +573,9 @@ class LockReader {
   private requireTarballOf(location: string, url: string, name: string, version: string): void {
     const tarball = registryTarballIdentity(url);
     if (tarball === null) return;
+    // A name no package has is the first thing wrong, whatever the registry decodes it to.
+    const unnamed = registryNameProblem(name);
+    if (unnamed !== null) this.badEntry(location, unnamed);
     if (tarball.name !== name) {
       this.badEntry(location, `"resolved" is a tarball of ${tarball.name}, not of ${name} (${url}); npm installs the tarball`);
     }

@@ -8,7 +8,7 @@ import { shortList } from '../../core/short-list.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
 import { changedAutoInstallPeers, changedPackageExtensions, changedPnpmfile } from './pnpm-lock-settings.js';
 import { blockKeyLines, isRecord, lineOfKey, parseYamlText, pushEdge, readManifestObject } from './lockfile-reading.js';
-import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, isDefaultNpmRegistry, readResolved, registryNameProblem, registryTarballIdentity } from './registry-source.js';
+import { DEFAULT_NPM_REGISTRY, defaultNpmRegistrySource, npmSourceFromResolved, readResolved, registryNameProblem, registryTarballIdentity } from './registry-source.js';
 
 /*
  * pnpm-lock.yaml 5.x, 6.x and 9.x.
@@ -666,7 +666,7 @@ function describe(
   const unnamed = source.kind === 'registry' ? registryNameProblem(name) : null;
   if (unnamed !== null) throw error(unnamed);
   const resolvedVersion = version ?? unrecordedVersion(tarball, source, name, error);
-  if (tarball !== null) checkTarball(tarball, source, name, resolvedVersion, error);
+  if (tarball !== null) checkTarball(tarball, name, resolvedVersion, error);
   const id = registryShaped ? `${name}@${resolvedVersion}` : bare.startsWith(`${name}@`) ? bare : `${name}@${bare}`;
   return { id, ecosystem: 'npm', name, version: resolvedVersion, source, checksum: integrity };
 }
@@ -691,8 +691,8 @@ function unrecordedVersion(tarball: string | null, source: PackageSource, name: 
  * would read otherwise (whitespace, control characters), or a registry tarball of another
  * package or version than the entry's, is refused.
  */
-function checkTarball(tarball: string, source: PackageSource, name: string, version: string, error: (message: string) => InputError): void {
-  const found = source.kind === 'registry' ? registryTarballIdentity(tarball) : null;
+function checkTarball(tarball: string, name: string, version: string, error: (message: string) => InputError): void {
+  const found = registryTarballIdentity(tarball);
   if (found === null) return;
   if (found.name !== name) throw error(`\`resolution.tarball\` is a tarball of ${found.name}, not of ${name}`);
   if (found.version !== version) {
@@ -745,10 +745,11 @@ function pnpmSource(resolution: Yaml, tarball: string | null, registryShaped: bo
     const codeload = /^https:\/\/codeload\.github\.com\/([^/]+)\/([^/]+)\/tar\.gz\/([0-9a-f]{40})$/.exec(tarball);
     if (codeload) return { kind: 'git', url: `https://github.com/${codeload[1]}/${codeload[2]}.git`, rev: codeload[3], isDefaultRegistry: false };
     if (tarball.startsWith('file:')) return { kind: 'other', url: tarball, isDefaultRegistry: false };
-    // pnpm writes a registry tarball's URL only when it is not the configured registry's.
-    if (registryShaped && /\/-\/[^/]+\.tgz$/.test(tarball)) {
-      const url = tarball.slice(0, tarball.indexOf('/-/')).replace(/\/(@[^/]+\/)?[^/]+$/, '/');
-      return { kind: 'registry', url, isDefaultRegistry: isDefaultNpmRegistry(url) };
+    // pnpm writes a registry tarball's URL only when it is not the configured registry's. Read
+    // as the registry reads it (a query, escapes: `…/minimist/%2D/minimist-1.2.5.tgz`).
+    if (registryShaped && registryTarballIdentity(tarball) !== null) {
+      const source = npmSourceFromResolved(tarball);
+      if (source.kind === 'registry') return source;
     }
     return { kind: 'other', url: tarball, isDefaultRegistry: false };
   }

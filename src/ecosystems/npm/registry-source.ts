@@ -40,7 +40,7 @@ export function npmSourceFromResolved(resolved: string | undefined): PackageSour
   if (resolved === undefined || resolved === '') return defaultNpmRegistrySource();
   if (resolved.startsWith('https://') || resolved.startsWith('http://')) {
     if (lastRegistry !== undefined && isTarballUnder(resolved, lastRegistry.url as string)) return lastRegistry;
-    const base = registryBaseOfTarball(resolved);
+    const base = registryBaseOfTarball(resolved) ?? registryBaseOfTarball(asRegistryReadsIt(resolved));
     if (base === undefined) {
       // A tarball somewhere else (e.g. a GitHub archive): fetched by URL, not from a registry.
       return { kind: 'other', url: resolved, isDefaultRegistry: false };
@@ -145,9 +145,9 @@ export function lowerCaseScheme<T extends string | undefined>(spec: T): T {
  * `version` is null when the file is not named for the package. Null for any other URL.
  */
 export function registryTarballIdentity(url: string): { name: string; version: string | null } | null {
-  const bare = url.replace(/[?#].*$/, '');
+  const bare = asRegistryReadsIt(url);
   const dash = bare.indexOf('/-/');
-  if (dash < 0 || !bare.endsWith('.tgz') || registryBaseOfTarball(url) === undefined) return null;
+  if (dash < 0 || !bare.endsWith('.tgz') || registryBaseOfTarball(bare) === undefined) return null;
   const head = bare.slice(0, dash);
   const cut = head.lastIndexOf('/');
   let name = head.slice(cut + 1);
@@ -167,7 +167,7 @@ export function registryTarballIdentity(url: string): { name: string; version: s
  */
 export function registryTarballVersion(name: string, url: string): string | null {
   if (npmSourceFromResolved(url).kind !== 'registry') return null;
-  const bare = url.replace(/[?#].*$/, '');
+  const bare = asRegistryReadsIt(url);
   // The package's own path on the registry: `/<name>/-/` (a scope's slash possibly as %2f).
   if (!bare.replace(/%2f/gi, '/').includes(`/${name}/-/`)) return null;
   const file = bare.split('/').pop() ?? '';
@@ -175,6 +175,24 @@ export function registryTarballVersion(name: string, url: string): string | null
   if (!file.startsWith(`${base}-`) || !file.endsWith('.tgz')) return null;
   const version = file.slice(base.length + 1, -'.tgz'.length);
   return /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/.test(version) ? version : null;
+}
+
+/**
+ * A tarball URL without its query and fragment, its path read as the public registry reads it:
+ * escapes of ASCII characters decoded and trailing whitespace and control characters dropped.
+ * registry.npmjs.org serves minimist 1.2.5 for `/minimist/%2D/minimist-1.2.5%2etgz` and for
+ * `/minimist/-/minimist-1.2.5.tgz%20` (or `%00`, `%0a`), and npm 11 installs it from such a
+ * `resolved` under `"version": "1.2.6"`: read as written, the URL is no registry tarball and the
+ * entry's version is taken on trust. A scope's `%2f` is decoded too (`@s%2fa` is `@s/a`).
+ */
+function asRegistryReadsIt(url: string): string {
+  const bare = url.replace(/[?#].*$/, '');
+  if (!bare.includes('%')) return bare;
+  const path = bare.search(/[^/]\/[^/]/);
+  if (path < 0) return bare;
+  const decoded = bare.slice(path + 1).replace(/%([0-7][0-9a-f])/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  // eslint-disable-next-line no-control-regex
+  return bare.slice(0, path + 1) + decoded.replace(/[\u0000-\u0020]+$/, '');
 }
 
 function hostOf(url: string): string | undefined {

@@ -666,14 +666,19 @@ function parseBerry(input: LockfileInput, manifest: Manifest | null): Dependency
         const at = lineOfKey(text, entry.keys.join(', '), '');
         throw new InputError(path, `entry ${entry.keys.join(', ')}: ${message}`, at ? { line: at } : undefined);
       };
+      const source = reference.startsWith('npm:') ? berryNpmSource(name, reference, entry.version, fail) : berryPatchSource(name, reference, entry.version, fail);
+      // A patch of another registry package (`safe@patch:minimist@npm%3A1.2.5#…`) installs that
+      // package's code under this name: it is that package, as an alias is.
+      const patched = reference.startsWith('patch:') ? patchedRegistryPackage(reference, fail) : null;
       pkg = {
         id: berryId(name, reference, entry.version),
         ecosystem: 'npm',
-        name,
+        name: patched?.name ?? name,
         version: entry.version,
-        source: reference.startsWith('npm:') ? berryNpmSource(name, reference, entry.version, fail) : berryPatchSource(name, reference, entry.version, fail),
+        source,
         checksum: entry.checksum === null ? null : withCacheKey(entry.checksum, cacheKey),
       };
+      if (patched !== null && patched.name !== name) pkg.alias = name;
       const line = entryLines.get(entry.keys.join(', '));
       if (line !== undefined) pkg.location = { line, column: 1 };
       byResolution.set(entry.resolution, pkg);
@@ -1001,19 +1006,34 @@ function berryTarball(
 function berryPatchSource(name: string, reference: string, version: string, fail: (message: string) => never): PackageSource {
   if (/^https?:\/\//i.test(reference) && gitSource(reference) === null) berryTarball(name, version, reference, { field: 'the resolution', fetched: 'the tarball' }, fail);
   if (reference.startsWith('patch:')) {
-    let inner: string;
+    const base = patchedRegistryPackage(reference, fail);
+    if (base !== null && base.version !== version) fail(`\`version\` is ${version} but the resolution patches ${base.name}@${base.version}; yarn installs that version, patched`);
+  }
+  return berrySource(reference);
+}
+
+/**
+ * The registry package a `patch:` reference patches, through patches of patches (yarn writes
+ * `patch:a@patch%3Aa@npm%253A1.0.0%23…#…` for a patch applied to a patched package): null when
+ * the innermost locator is not an `npm:` one. yarn fetches that package whatever name the
+ * patched locator has and whichever entries the lockfile holds.
+ */
+function patchedRegistryPackage(reference: string, fail: (message: string) => never): { name: string; version: string } | null {
+  let inner = reference;
+  for (let depth = 0; inner.startsWith('patch:'); depth++) {
+    if (depth > 32) return fail(`the patched locator in ${JSON.stringify(reference)} nests patches too deeply`);
+    let decoded: string;
     try {
-      inner = decodeURIComponent(reference.slice('patch:'.length).split('#')[0] ?? '');
+      decoded = decodeURIComponent(inner.slice('patch:'.length).split('#')[0] ?? '');
     } catch {
       return fail(`the patched locator in ${JSON.stringify(reference)} is not percent-encoded`);
     }
-    const base = splitDescriptor(inner);
-    if (base !== null && base[1].startsWith('npm:')) {
-      const patched = base[1].slice('npm:'.length).split('::')[0] ?? '';
-      if (patched !== version) fail(`\`version\` is ${version} but the resolution patches ${base[0]}@${patched}; yarn installs that version, patched`);
-    }
+    const base = splitDescriptor(decoded);
+    if (base === null) return null;
+    if (base[1].startsWith('npm:')) return { name: base[0], version: base[1].slice('npm:'.length).split('::')[0] ?? '' };
+    inner = base[1];
   }
-  return berrySource(reference);
+  return null;
 }
 
 /**
