@@ -243,7 +243,9 @@ class CandidateRun {
   private readonly env: NodeJS.ProcessEnv;
   private readonly log: StepLog;
   private progress: Progress;
-  private plans: { location: LockfileLocation; graph: DependencyGraph; plans: FixPlan[]; before: string[] }[] | null = null;
+  private plans: { location: LockfileLocation; graph: DependencyGraph; plans: FixPlan[] }[] | null = null;
+  /** The findings failing the policy before the change (findingKey), read with the plans. */
+  private before: string[] = [];
   private sandbox: Sandbox | null = null;
   private readonly registries: RegistryAllowance;
 
@@ -382,14 +384,14 @@ class CandidateRun {
     if (findings.length === 0) {
       throw new StowageError(`${this.input.advisory.id}: the application has no finding of this advisory (not affected, or accepted in its policy)`, this.layout.source);
     }
-    const before = [...new Set(audited.result.findings.filter((f) => f.failsPolicy).map(findingKey))].sort();
+    this.before = [...new Set(audited.result.findings.filter((f) => f.failsPolicy).map(findingKey))].sort();
     const plans = [];
     for (const [i, graph] of audited.graphs.entries()) {
       const location = audited.locations[i];
       if (location === undefined) continue;
       checkRegistrySettings(graph, this.registries, this.env, this.layout.source);
       const own = await planGraphFixes(graph, findings, { allowOverrides: false, known: audited.known, env: this.env, http: { registries: this.registries } });
-      if (own.length > 0) plans.push({ location, graph, plans: own, before });
+      if (own.length > 0) plans.push({ location, graph, plans: own });
     }
     this.plans = plans;
     return plans;
@@ -398,7 +400,7 @@ class CandidateRun {
   private async plan(): Promise<void> {
     const planned = await this.planned();
     const all = planned.flatMap((p) => p.plans);
-    this.progress.before = planned[0]?.before ?? [];
+    this.progress.before = this.before;
     this.progress.fix = all.flatMap((p) =>
       p.change ? [{ ecosystem: p.change.ecosystem, name: p.change.name, from: p.change.from, to: p.change.to, command: commandText(p.change.command) }] : [],
     );
