@@ -369,6 +369,41 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
+/** Every advisory of a package's name that would fail the policy, whatever versions it affects. */
+export type KnownAdvisories = (pkg: Package) => readonly Advisory[];
+
+/**
+ * The advisories the databases hold on the names of `findings`' packages that fail the policy
+ * (neither withdrawn nor ignored), whatever versions they affect: the fix planner must not move
+ * a package onto a version one of them affects (a fix released inside another flaw's range, as
+ * openssl 0.10.70, which fixes RUSTSEC-2025-0004, is inside RUSTSEC-2025-0022's). Read while the
+ * databases are open; the answer is plain data.
+ */
+export async function knownAdvisories(databases: readonly AdvisoryDatabase[], findings: readonly Finding[], policy: AuditPolicy, now: Date): Promise<KnownAdvisories> {
+  const today = now.toISOString().slice(0, 10);
+  const ignored = (a: Advisory): boolean =>
+    policy.ignores.some((rule) => (rule.expires === null || rule.expires >= today) && (rule.id === a.id || a.aliases.includes(rule.id)));
+  const byKey = new Map<string, Advisory[]>();
+  const byEcosystem = new Map<Ecosystem, Set<string>>();
+  for (const f of findings) {
+    const names = byEcosystem.get(f.package.ecosystem) ?? new Set<string>();
+    names.add(f.package.name);
+    byEcosystem.set(f.package.ecosystem, names);
+  }
+  for (const [ecosystem, names] of byEcosystem) {
+    for (const db of databases) {
+      for (const advisory of await db.lookup(ecosystem, [...names])) {
+        if (isWithdrawn(advisory, now) || ignored(advisory) || !failsPolicy(advisory, policy)) continue;
+        for (const key of advisoryNameKeys(ecosystem, advisory.package)) {
+          const full = `${ecosystem}\0${key}`;
+          byKey.set(full, [...(byKey.get(full) ?? []), advisory]);
+        }
+      }
+    }
+  }
+  return (pkg) => byKey.get(`${pkg.ecosystem}\0${lockfileNameKey(pkg.ecosystem, pkg.name)}`) ?? [];
+}
+
 /**
  * A withdrawal dated in the future has not happened yet: the advisory still applies (the
  * readers have checked the date's form, so it parses).

@@ -6,7 +6,7 @@ import { DEFAULT_DATABASES, parseDatabaseSpec, type FetchPolicy } from '../advis
 import type { LockfileLocation } from '../inputs/lockfiles.js';
 import { readApplication, type PartialUse } from '../inputs/application.js';
 import type { ShippedArtifact } from '../inputs/shipped-artifact.js';
-import { refuseNotAudited, runAudit, type AuditResult } from './audit.js';
+import { knownAdvisories, refuseNotAudited, runAudit, type AuditResult, type KnownAdvisories } from './audit.js';
 import type { AuditPolicy } from './policy.js';
 
 export interface AuditRequest {
@@ -37,6 +37,8 @@ export interface ApplicationAudit {
   artifacts: ShippedArtifact[];
   databases: AdvisoryDatabase[];
   result: AuditResult;
+  /** Every advisory on the findings' packages' names that fails the policy: what a fix must not move a package into. */
+  known: KnownAdvisories;
 }
 
 /** The default database of each ecosystem the graphs hold, in the order they come (RustSec alone for none). */
@@ -50,14 +52,14 @@ export function defaultDatabases(graphs: readonly DependencyGraph[]): string[] {
  * to change). Advice is an addition to the audit, never its verdict: a registry that cannot be
  * read costs the advice, with a warning, not the audit.
  */
-async function adviseFixes(lockfileGraphs: readonly DependencyGraph[], result: AuditResult): Promise<void> {
+async function adviseFixes(lockfileGraphs: readonly DependencyGraph[], result: AuditResult, known: KnownAdvisories): Promise<void> {
   // Loaded only when advice is asked for: a plain audit never loads the planner or a registry client.
   const { planFor, planGraphFixes } = await import('../fixes/plan.js');
   const findings = result.findings.filter((f) => f.ignored === null);
   for (const graph of lockfileGraphs) {
     let plans;
     try {
-      plans = await planGraphFixes(graph, findings, { allowOverrides: false });
+      plans = await planGraphFixes(graph, findings, { allowOverrides: false, known });
     } catch (err) {
       if (!(err instanceof StowageError)) throw err;
       result.warnings.push(`${graph.path}: no fix advice: ${err.line}`);
@@ -91,8 +93,9 @@ export async function auditApplication(request: AuditRequest): Promise<Applicati
     const result = await runAudit({ graphs, databases, policy: request.policy, now, inputWarnings: warnings });
     // Fail closed: "no findings" would be said of packages that were never compared.
     if (request.allowPartial !== true) refuseNotAudited(result);
-    if (request.fixAdvice) await adviseFixes(graphs.slice(0, locations.length), result);
-    return { locations, graphs, artifacts, databases, result };
+    const known = await knownAdvisories(databases, result.findings, request.policy, now);
+    if (request.fixAdvice) await adviseFixes(graphs.slice(0, locations.length), result, known);
+    return { locations, graphs, artifacts, databases, result, known };
   } finally {
     for (const db of databases) db.index.close();
   }

@@ -186,6 +186,11 @@ interface Progress {
   fix: CandidateFix[];
   /** Other advisories the application has (not this candidate's concern): accepted when vendoring. */
   otherAdvisories: string[];
+  /**
+   * The findings failing the policy before the change (findingKey): the audit after it refuses
+   * one that is not among them, a flaw the change brought in. Absent in a run begun by an older stowage.
+   */
+  before?: string[];
   /** Relative to the work directory: a run resumed in another one (another worker's) finds them. */
   artifacts: Omit<CandidateArtifacts, 'log'>;
   /** Set when the plan found no change to make: the run is over, and a run started again says so at once. */
@@ -224,6 +229,11 @@ function matchesAdvisory(finding: Finding, advisory: CandidateInput['advisory'])
   return names.has(finding.advisory.id) || finding.advisory.aliases.some((a) => names.has(a));
 }
 
+/** A finding as the audits before and after the change compare it: the advisory and the package's name (its version is what moves). */
+function findingKey(finding: Finding): string {
+  return `${finding.advisory.id}\0${finding.package.ecosystem}\0${finding.package.name}`;
+}
+
 function lockfileFiles(location: LockfileLocation): string[] {
   return [location.path, ...(location.manifestPath !== null ? [location.manifestPath] : [])];
 }
@@ -234,6 +244,8 @@ class CandidateRun {
   private readonly log: StepLog;
   private progress: Progress;
   private plans: { location: LockfileLocation; graph: DependencyGraph; plans: FixPlan[] }[] | null = null;
+  /** The findings failing the policy before the change (findingKey), read with the plans. */
+  private before: string[] = [];
   private sandbox: Sandbox | null = null;
   private readonly registries: RegistryAllowance;
 
@@ -372,12 +384,13 @@ class CandidateRun {
     if (findings.length === 0) {
       throw new StowageError(`${this.input.advisory.id}: the application has no finding of this advisory (not affected, or accepted in its policy)`, this.layout.source);
     }
+    this.before = [...new Set(audited.result.findings.filter((f) => f.failsPolicy).map(findingKey))].sort();
     const plans = [];
     for (const [i, graph] of audited.graphs.entries()) {
       const location = audited.locations[i];
       if (location === undefined) continue;
       checkRegistrySettings(graph, this.registries, this.env, this.layout.source);
-      const own = await planGraphFixes(graph, findings, { allowOverrides: false, env: this.env, http: { registries: this.registries } });
+      const own = await planGraphFixes(graph, findings, { allowOverrides: false, known: audited.known, env: this.env, http: { registries: this.registries } });
       if (own.length > 0) plans.push({ location, graph, plans: own });
     }
     this.plans = plans;
@@ -387,6 +400,7 @@ class CandidateRun {
   private async plan(): Promise<void> {
     const planned = await this.planned();
     const all = planned.flatMap((p) => p.plans);
+    this.progress.before = this.before;
     this.progress.fix = all.flatMap((p) =>
       p.change ? [{ ecosystem: p.change.ecosystem, name: p.change.name, from: p.change.from, to: p.change.to, command: commandText(p.change.command) }] : [],
     );
@@ -448,6 +462,17 @@ class CandidateRun {
       throw new StowageError(`after the change the application is still affected: ${still.map((f) => `${f.package.name} ${f.package.version}`).join(', ')}`, this.layout.source);
     }
     const others = result.findings.filter((f) => f.failsPolicy);
+    // Accepting the others is for flaws the application already had: one the change brought in
+    // (npm update moving past the planned version into another advisory's range) is no candidate.
+    const before = this.progress.before;
+    const brought = before === undefined ? [] : others.filter((f) => !before.includes(findingKey(f)));
+    if (brought.length > 0) {
+      throw new StowageError(
+        `the change brings in ${brought.map((f) => `${f.advisory.id} (${f.package.name} ${f.package.version})`).join(', ')}, which the application did not have`,
+        this.layout.source,
+      );
+    }
+    if (before === undefined) this.log.line('audit: the findings before the change were not recorded (a run begun by an older stowage): new ones are not told apart');
     this.progress.otherAdvisories = [...new Set(others.map((f) => f.advisory.id))].sort();
     for (const f of others) this.log.line(`also found, not this candidate's advisory (accepted for it): ${f.advisory.id} ${f.package.name} ${f.package.version}`);
     this.log.line(`audit: ${this.input.advisory.id} is gone; ${result.findings.length} findings in all`);

@@ -18,7 +18,7 @@ export async function fixCommand(path: string | undefined, opts: FixOptions): Pr
   const target = path ?? '.';
   noteGivenInputs([target], opts);
   const settings = auditSettings(target, opts);
-  const { locations, graphs, result } = await auditApplication({ paths: [target], ...settings });
+  const { locations, graphs, result, known } = await auditApplication({ paths: [target], ...settings });
   if (locations.length === 0) throw new StowageError('fix changes a lockfile: give the application directory or its lockfile, not an SBOM or archive', target);
   const wanted = opts.advisory ?? [];
   const warnings = [...result.warnings];
@@ -32,7 +32,7 @@ export async function fixCommand(path: string | undefined, opts: FixOptions): Pr
   // Lockfile graphs come first, in the order of their locations.
   const lockfiles = locations.map((location, i) => ({ location, graph: graphs[i] as (typeof graphs)[number] }));
   const plans: FixPlan[] = [];
-  for (const { graph } of lockfiles) plans.push(...(await planGraphFixes(graph, selected, { allowOverrides })));
+  for (const { graph } of lockfiles) plans.push(...(await planGraphFixes(graph, selected, { allowOverrides, known })));
 
   let applied: FixReport['applied'] = null;
   if (opts.apply) {

@@ -18,6 +18,12 @@ import { loadFixEcosystem, loadVersionScheme } from '../ecosystems/formats.js';
 
 export interface FixPlanOptions {
   allowOverrides: boolean;
+  /**
+   * Every advisory of a package's name that fails the policy (the audit's knownAdvisories): a
+   * change never moves a package onto a version one of them affects that the locked version was
+   * not affected by, a fix released inside another flaw's range.
+   */
+  known: (pkg: Package) => readonly Advisory[];
 }
 
 /** Beyond this many levels of dependents the chain of blockers is not followed further. */
@@ -125,17 +131,25 @@ class GraphPlanner {
     const plan = this.emptyPlan(pkg, advisories);
     // A bundler's requirement is its bundled copy's, not the one the lockfile moves.
     const dependents = (await this.dependents(pkg)).filter((d) => !bundlers.some((b) => b.name === d.dependent.name && b.version === d.dependent.version));
-    const fixed = await this.laterVersions(pkg, (v) => this.eco.resolvable(v, pkg.version, recorded(dependents)) && this.isFixed(v, advisories));
+    // Advisories the locked version escapes: a version they affect would bring a flaw in.
+    const avoided = this.options.known(pkg).filter((a) => !advisories.some((own) => own.id === a.id) && this.isFixed(pkg.version, [a]));
+    const fixed = await this.laterVersions(pkg, (v) => this.eco.resolvable(v, pkg.version, recorded(dependents)) && this.isFixed(v, [...advisories, ...avoided]));
     if (fixed === null) {
       plan.reason = `${pkg.name} ${pkg.version} is not from a registry: it is moved by changing where it comes from`;
       return plan;
     }
     if (fixed.length === 0) {
-      const prerelease = (await this.laterVersions(pkg, (v) => this.isFixed(v, advisories)))?.[0];
+      const bringing = (await this.laterVersions(pkg, (v) => this.eco.resolvable(v, pkg.version, recorded(dependents)) && this.isFixed(v, advisories)))?.[0];
+      const prerelease = (await this.laterVersions(pkg, (v) => this.isFixed(v, [...advisories, ...avoided])))?.[0];
       plan.reason =
-        prerelease === undefined
-          ? `no published version of ${pkg.name} after ${pkg.version} is fixed (yanked and deprecated versions are never chosen)`
-          : `no published release of ${pkg.name} after ${pkg.version} is fixed: only the pre-release ${prerelease}, which ${pkg.name}'s dependents would have to ask for by name`;
+        bringing !== undefined
+          ? `every published version of ${pkg.name} after ${pkg.version} that is fixed is affected by another advisory ${pkg.version} is not (${pkg.name} ${bringing}: ${avoided
+              .filter((a) => !this.isFixed(bringing, [a]))
+              .map((a) => a.id)
+              .join(', ')})`
+          : prerelease === undefined
+            ? `no published version of ${pkg.name} after ${pkg.version} is fixed (yanked and deprecated versions are never chosen)`
+            : `no published release of ${pkg.name} after ${pkg.version} is fixed: only the pre-release ${prerelease}, which ${pkg.name}'s dependents would have to ask for by name`;
       return plan;
     }
     const accepted = (v: string): boolean => dependents.every((d) => d.requirement === null || this.eco.satisfies(v, d.requirement));

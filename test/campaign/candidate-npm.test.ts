@@ -73,6 +73,59 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
     rmSync(workDir, { recursive: true, force: true });
   });
 
+  test('a change that brings in an advisory the application did not have is no candidate: npm update moves past the planned version', { timeout: 600_000 }, async () => {
+    // The registry also publishes fixture-args 1.2.7, which a made-up GHSA-0000-0000-0103 affects (and 1.2.5 not).
+    const fixtures = join(scratch, 'fixtures-1.2.7');
+    cpSync(FIX_REGISTRY_FIXTURES, fixtures, { recursive: true });
+    const newer = mkdirp(join(fixtures, 'fixture-args-1.2.7'));
+    writeFileSync(join(newer, 'index.js'), "module.exports = { version: '1.2.7' };\n");
+    writeFileSync(join(newer, 'package.json'), JSON.stringify({ name: 'fixture-args', version: '1.2.7', main: 'index.js', license: 'MIT' }));
+    const newerRegistry = await startLocalRegistry(fixtures);
+    try {
+      const regressDb = fixtureArgsAdvisoryDb(join(scratch, 'db-1.2.7'));
+      const affected = [{ package: { ecosystem: 'npm', name: 'fixture-args' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '1.2.7' }, { fixed: '1.2.8' }] }] }];
+      const published = JSON.parse(readFileSync(join(regressDb, 'GHSA-0000-0000-0101.json'), 'utf8')) as { published: string };
+      writeFileSync(
+        join(regressDb, 'GHSA-0000-0000-0103.json'),
+        JSON.stringify({ schema_version: '1.3.0', id: 'GHSA-0000-0000-0103', modified: published.published, published: published.published, summary: 'fixture-args 1.2.7 runs its arguments (made up)', details: 'Made up.', affected, database_specific: { severity: 'HIGH' } }),
+      );
+      // fixture-args only through fixture-mkdirp (^1.2.5), locked at 1.2.5: a transitive change is npm update's.
+      const workDir = tempDir('candidate-npm-regress');
+      const { source } = candidateLayout(workDir);
+      writeFileSync(join(mkdirp(source), '.npmrc'), newerRegistry.npmrc);
+      writeFileSync(join(source, 'test.js'), 'process.exit(0);\n');
+      const manifest = { name: 'campaign-npm-regress', version: '1.0.0', license: 'MIT', dependencies: { 'fixture-mkdirp': '0.5.2', 'fixture-args': '1.2.5' }, scripts: { test: 'node test.js' } };
+      await lockNpmApplication(source, manifest, {}, env);
+      writeFileSync(join(source, 'package.json'), JSON.stringify({ ...manifest, dependencies: { 'fixture-mkdirp': '0.5.2' } }, null, 2) + '\n');
+      const lock = JSON.parse(readFileSync(join(source, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; dependencies?: Record<string, string> }> };
+      delete lock.packages['']?.dependencies?.['fixture-args'];
+      writeFileSync(join(source, 'package-lock.json'), JSON.stringify(lock, null, 2) + '\n');
+      assert.equal(lock.packages['node_modules/fixture-args']?.version, '1.2.5');
+
+      const outcome = await buildCandidate({
+        workDir,
+        advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
+        audit: { policy: DEFAULT_POLICY, databases: [regressDb], fetch: 'never', cacheRoot: join(scratch, 'cache') },
+        sandbox: 'bwrap',
+        publish: true,
+        env,
+        allowedRegistries: [newerRegistry.url],
+      });
+      const log = readFileSync(outcome.artifacts.log, 'utf8');
+      // The plan is 1.2.6; npm update takes the newest fixture-mkdirp accepts, 1.2.7.
+      assert.deepEqual(outcome.fix.map((f) => [f.name, f.from, f.to]), [['fixture-args', '1.2.5', '1.2.6']], log);
+      const after = JSON.parse(readFileSync(join(source, 'package-lock.json'), 'utf8')) as typeof lock;
+      assert.equal(after.packages['node_modules/fixture-args']?.version, '1.2.7', log);
+      assert.equal(outcome.state, 'failed', log);
+      assert.equal(outcome.failedStep, 'audit');
+      assert.match(outcome.reason ?? '', /the change brings in GHSA-0000-0000-0103 \(fixture-args 1\.2\.7\), which the application did not have/);
+      assert.equal(outcome.artifacts.srpm, null);
+      rmSync(workDir, { recursive: true, force: true });
+    } finally {
+      await newerRegistry.close();
+    }
+  });
+
   test("the application's .npmrc cannot send the worker's store URL to a host of its choosing (${STOWAGE_FLEET_STORE} in a registry URL)", { timeout: 120_000 }, async () => {
     const seen: string[] = [];
     const server = createServer((req, res) => {

@@ -53,12 +53,12 @@ function crate(name: string, version: string, deps: Record<string, string> = {},
   return published;
 }
 
-function advisory(db: string, id: string, pkg: string, patched: string[]): void {
+function advisory(db: string, id: string, pkg: string, patched: string[], unaffected: string[] = []): void {
   mkdirSync(join(db, 'crates', pkg), { recursive: true });
   writeFileSync(
     join(db, 'crates', pkg, `${id}.md`),
     '```toml\n[advisory]\n' +
-      `id = "${id}"\npackage = "${pkg}"\ndate = "${FIXTURE_DATE}"\nurl = "https://example.invalid/${id}"\n\n[versions]\npatched = ${JSON.stringify(patched)}\n` +
+      `id = "${id}"\npackage = "${pkg}"\ndate = "${FIXTURE_DATE}"\nurl = "https://example.invalid/${id}"\n\n[versions]\npatched = ${JSON.stringify(patched)}\nunaffected = ${JSON.stringify(unaffected)}\n` +
       '```\n\n# A made-up flaw\n\nWritten by the test.\n',
   );
 }
@@ -104,10 +104,16 @@ describe('stowage fix on Rust applications (local sparse registry)', () => {
       // Pre-releases, fixed and accepting a fixed rx, that cargo never resolves unless asked by name.
       crate('rx', '2.0.0-rc.1'),
       crate('glob', '0.5.0-beta.1', { rx: '^2.0.0-rc.1' }),
+      // 1.0.1 fixes one flaw and brings in another (as openssl 0.10.70 is inside RUSTSEC-2025-0022).
+      crate('regress', '1.0.0'),
+      crate('regress', '1.0.1'),
+      crate('regress', '1.0.2'),
     ]);
     // vulnlib < 1.0.2 is affected, except the 0.9 line from 0.9.5 on.
     advisory(db, 'RUSTSEC-2099-0010', 'vulnlib', ['>= 1.0.2', '^0.9.5']);
     advisory(db, 'RUSTSEC-2099-0011', 'rx', ['>= 2.0.0-rc.1']);
+    advisory(db, 'RUSTSEC-2099-0012', 'regress', ['>= 1.0.1']);
+    advisory(db, 'RUSTSEC-2099-0013', 'regress', ['>= 1.0.2'], ['< 1.0.1']);
 
     // Directly and through midlib at 1.x; through legacy at 0.9.x. Locked at the oldest.
     app = join(scratch, 'app');
@@ -302,6 +308,31 @@ describe('stowage fix on Rust applications (local sparse registry)', () => {
     assert.equal(applied.status, 0, applied.stderr);
     assert.deepEqual(lockedVersions(join(named, 'Cargo.lock'), 'vulnlib'), ['1.0.3']);
     assert.equal(fixReport(applied.stdout).applied?.findings, 0);
+  });
+
+  test('never plans a version that another advisory affects when the locked one is not: the fix of one flaw is not the start of the next', async () => {
+    const regressing = join(scratch, 'regressing');
+    await application(regressing, registry.indexUrl, cargoHome, { regress: '1' });
+    await runCargo(['update', '-p', 'regress', '--precise', '1.0.0'], { cwd: regressing, cargoHome });
+    const run = await cli(['fix', regressing, '--format', 'json']);
+    assert.equal(run.status, 0, run.stderr);
+    // 1.0.1 is the first without RUSTSEC-2099-0012, but RUSTSEC-2099-0013 (which 1.0.0 escapes) affects it.
+    assert.deepEqual(fixReport(run.stdout).plans.map((p) => [p.advisories, p.fix.from, p.fix.to]), [[['RUSTSEC-2099-0012'], '1.0.0', '1.0.2']]);
+    const advice = await cli(['audit', regressing, '--fix-advice']);
+    assert.match(advice.stdout, /^ {2}fix: upgrade regress 1\.0\.0 → 1\.0\.2 \(compatible\)$/m);
+    const applied = await cli(['fix', regressing, '--apply', '--format', 'json']);
+    assert.equal(applied.status, 0, applied.stdout);
+    assert.deepEqual(lockedVersions(join(regressing, 'Cargo.lock'), 'regress'), ['1.0.2']);
+    assert.equal(fixReport(applied.stdout).applied?.findings, 0);
+
+    // When every fixed version brings the other flaw in, no change is planned, and the plan says why.
+    const db2 = join(scratch, 'advisory-db-regress');
+    advisory(db2, 'RUSTSEC-2099-0012', 'regress', ['>= 1.0.1']);
+    advisory(db2, 'RUSTSEC-2099-0013', 'regress', ['>= 9.0.0'], ['< 1.0.1']);
+    await runCargo(['update', '-p', 'regress', '--precise', '1.0.0'], { cwd: regressing, cargoHome });
+    const none = await runCliAsync(['fix', regressing, '--db', db2, '--no-fetch'], { cacheDir, env: { CARGO_HOME: cargoHome } });
+    assert.equal(none.status, 1, none.stderr);
+    assert.match(none.stdout, /every published version of regress after 1\.0\.0 that is fixed is affected by another advisory 1\.0\.0 is not \(regress 1\.0\.1: RUSTSEC-2099-0013\)/);
   });
 
   test('--apply moves each copy with cargo update --precise, and the audit after it is clean', async () => {
