@@ -27,6 +27,11 @@ export interface ObjectFile {
   sections: ObjectSection[];
   /** How many executables the file holds: a universal binary's slice count, else 1. */
   slices: number;
+  /**
+   * An ELF executable or shared object without a section header table (`e_shoff` 0, as `sstrip`
+   * leaves it): the loader needs none and the program runs, but no section (`.dep-v0`) can be found.
+   */
+  sectionTableStripped?: true;
 }
 
 /** A header says something the file cannot hold: named with the file and the format. */
@@ -106,7 +111,12 @@ function readElf(bytes: Uint8Array, label: string): ObjectFile {
   let shnum = r.u16(is64 ? 0x3c : 0x30, 'e_shnum');
   let shstrndx = r.u16(is64 ? 0x3e : 0x32, 'e_shstrndx');
   const description = `ELF ${is64 ? '64' : '32'}-bit ${data === 1 ? 'LSB' : 'MSB'}`;
-  if (shoff === 0) return { format: 'ELF', description, sections: [], slices: 1 };
+  if (shoff === 0) {
+    const type = r.u16(0x10, 'e_type');
+    const ET_EXEC = 2;
+    const ET_DYN = 3;
+    return { format: 'ELF', description, sections: [], slices: 1, ...(type === ET_EXEC || type === ET_DYN ? { sectionTableStripped: true as const } : {}) };
+  }
   const minEntry = is64 ? 0x40 : 0x28;
   if (shentsize < minEntry) fail(`section header size ${shentsize} is below ${minEntry}`);
   // Extended numbering (more than 0xff00 sections): the real counts are in section 0's header.
