@@ -38,7 +38,7 @@ export async function readShippedPackage(path: string, options: ApplicationReadO
     const one = stripped.length === 1;
     throw new InputError(
       path,
-      `${stripped.length} ${one ? 'executable has' : 'executables have'} no section header table (e_shoff 0, as sstrip leaves it), so a .dep-v0 section in ${one ? 'it' : 'them'} cannot be found: a partial inventory (${named}${stripped.length > 5 ? ', …' : ''}); ` +
+      `${stripped.length} ${one ? 'executable has' : 'executables have'} no section headers (sstrip removes them; the program runs without), so a .dep-v0 section in ${one ? 'it' : 'them'} cannot be found: a partial inventory (${named}${stripped.length > 5 ? ', …' : ''}); ` +
         partialRefusal(options.partialUse, stripped.length),
     );
   }

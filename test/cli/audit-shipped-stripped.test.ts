@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +51,7 @@ test('a .deb whose Rust binary has no section header table, beside a field stowa
   assert.equal(run.status, 2, run.stdout + run.stderr);
   assert.equal(
     oneLine(run.stderr),
-    `stowage: ${deb}: 1 executable has no section header table (e_shoff 0, as sstrip leaves it), so a .dep-v0 section in it cannot be found: a partial inventory (${deb}:usr/bin/tool); refused (pass --allow-partial to audit it, reported as partial)`,
+    `stowage: ${deb}: 1 executable has no section headers (sstrip removes them; the program runs without), so a .dep-v0 section in it cannot be found: a partial inventory (${deb}:usr/bin/tool); refused (pass --allow-partial to audit it, reported as partial)`,
   );
   const partial = runCli(['audit', deb, '--db', db, '--allow-partial', '--format', 'json'], { cacheDir });
   assert.equal(partial.status, 0, partial.stderr);
@@ -59,13 +59,22 @@ test('a .deb whose Rust binary has no section header table, beside a field stowa
   assert.equal(target?.partial, true, partial.stdout);
 });
 
-test('a Rust binary with no section header table named on its own: refused saying why no .dep-v0 section is read', () => {
-  const run = runCli(['audit', TOOL, '--db', db], { cacheDir });
-  assert.equal(run.status, 2, run.stdout);
-  assert.equal(
-    oneLine(run.stderr),
-    `stowage: ${TOOL}: it has no section header table (e_shoff 0, as sstrip leaves it), so a .dep-v0 section in it cannot be found: its embedded source paths name 0 crates, a partial inventory; refused (pass --allow-partial to audit it, reported as partial)`,
-  );
+test('a Rust binary with no section header table, or one holding only its null entry, named on its own: refused saying why no .dep-v0 section is read', () => {
+  const nullOnly = join(work, 'null-only');
+  const elf = Buffer.from(readFileSync(TOOL));
+  // e_shoff back at a table of one entry, all zeros: the null section, and nothing else.
+  elf.writeBigUInt64LE(BigInt(elf.length), 0x28);
+  elf.writeUInt16LE(64, 0x3a);
+  elf.writeUInt16LE(1, 0x3c);
+  writeFileSync(nullOnly, Buffer.concat([elf, Buffer.alloc(64)]));
+  for (const path of [TOOL, nullOnly]) {
+    const run = runCli(['audit', path, '--db', db], { cacheDir });
+    assert.equal(run.status, 2, run.stdout);
+    assert.equal(
+      oneLine(run.stderr),
+      `stowage: ${path}: it has no section headers (sstrip removes them; the program runs without), so a .dep-v0 section in it cannot be found: its embedded source paths name 0 crates, a partial inventory; refused (pass --allow-partial to audit it, reported as partial)`,
+    );
+  }
 });
 
 test('an image archive compressed whole with xz or bzip2 (docker load reads both): refused saying what it is, not as a lockfile', async () => {

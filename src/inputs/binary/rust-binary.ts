@@ -64,7 +64,7 @@ export function rustBinaryOf(object: ObjectFile, bytes: Uint8Array, label: strin
  * the file (sstrip keeps what lies before the table), but nothing says where. Kept as partial, not
  * passed over as a C program: a package or image holding one must not pass as fully read.
  */
-export const SECTION_TABLE_STRIPPED_REASON = `it has no section header table (e_shoff 0, as sstrip leaves it), so a ${DEP_V0_SECTION} section in it cannot be found`;
+export const SECTION_TABLE_STRIPPED_REASON = `it has no section headers (sstrip removes them; the program runs without), so a ${DEP_V0_SECTION} section in it cannot be found`;
 
 /** ELF and PE name it `.dep-v0`; in Mach-O it sits in a segment (`__DATA`), spelt either way. */
 function isDepV0Section(section: ObjectSection): boolean {
