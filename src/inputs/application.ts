@@ -10,7 +10,7 @@ import { headText, SBOM_HEAD_BYTES, sbomDocumentOf, startsJsonObject, unreadSbom
 import { findLockfiles, npmWorkspaceRootLockfiles, readDependencyGraph, refuseUnreadLockfiles, unlockedManifests, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile, readObjectFile } from './binary/object-file.js';
-import { binaryRoot, rustBinaryOf } from './binary/rust-binary.js';
+import { binaryRoot, rustBinaryOf, SECTION_TABLE_STRIPPED_REASON } from './binary/rust-binary.js';
 import { NOT_AUDITED_BECAUSE, unreadExecutableOf } from './binary/unread-executables.js';
 import { UPX_PACKED_REASON } from './binary/upx.js';
 import { namedByFile, type ShippedArtifact, type ShippedRead } from './shipped-artifact.js';
@@ -120,7 +120,8 @@ async function readShippedArtifact(path: string, options: ApplicationReadOptions
   const object = readObjectFile(bytes, path);
   if (!object) return null;
   const graph = rustBinaryOf(object, bytes, path);
-  const carried = graph.partialReason === undefined ? unreadExecutableOf(bytes, object) : null;
+  // Packed or emptied, nothing more can be told of it; without section headers, what it carries may still be.
+  const carried = graph.partialReason === undefined || graph.partialReason === SECTION_TABLE_STRIPPED_REASON ? unreadExecutableOf(bytes, object) : null;
   if (carried !== null) {
     const what = `${/^[AEIOU]/.test(carried) ? 'an' : 'a'} ${carried}`;
     // No crate of it read: said as it is, partial inventories allowed or not (nothing to report as partial).

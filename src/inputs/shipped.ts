@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
 import { MAX_WHOLE_FILE_BYTES, noteInputFile, readWholeFile } from '../core/input-files.js';
 import { partialRefusal, type ApplicationReadOptions } from './application.js';
+import { SECTION_TABLE_STRIPPED_REASON } from './binary/rust-binary.js';
 import { UPX_PACKED_REASON, upxPackedCount } from './binary/upx.js';
 import { namedByFile, type ShippedRead } from './shipped-artifact.js';
 
@@ -30,6 +31,17 @@ export async function readShippedPackage(path: string, options: ApplicationReadO
         partialRefusal(options.partialUse, packed.length),
     );
   }
+  // Then those without section headers: any of them may hold a .dep-v0 section, and none is found.
+  const stripped = partial.filter((g) => g.partialReason === SECTION_TABLE_STRIPPED_REASON);
+  if (stripped.length > 0 && !options.allowPartial) {
+    const named = stripped.slice(0, 5).map((g) => g.path).join(', ');
+    const one = stripped.length === 1;
+    throw new InputError(
+      path,
+      `${stripped.length} ${one ? 'executable has' : 'executables have'} no section headers (sstrip removes them; the program runs without), so a .dep-v0 section in ${one ? 'it' : 'them'} cannot be found: a partial inventory (${named}${stripped.length > 5 ? ', …' : ''}); ` +
+        partialRefusal(options.partialUse, stripped.length),
+    );
+  }
   if (partial.length > 0 && !options.allowPartial) {
     const named = partial.slice(0, 5).map((g) => g.path).join(', ');
     throw new InputError(
@@ -48,8 +60,12 @@ async function readShipped(path: string, options: ApplicationReadOptions): Promi
   // A directory holding a lockfile never gets here (readApplication reads it as lockfiles).
   if (st?.isDirectory()) return { artifact: namedByFile(path, 'installed tree'), ...(await import('./installed-tree.js')).readInstalledTree(path) };
   if (!st?.isFile()) return null;
-  const kind = shippedKind(readHead(path));
-  if (kind === null) return null;
+  const head = readHead(path);
+  const kind = shippedKind(head);
+  if (kind === null) {
+    await refuseCompressed(path, head);
+    return null;
+  }
   noteInputFile(path, st);
   const bytes = readWholeFile(path, MAX_WHOLE_FILE_BYTES, kind === 'image' ? 'an image archive' : 'a package');
   switch (kind) {
@@ -60,6 +76,20 @@ async function readShipped(path: string, options: ApplicationReadOptions): Promi
     case 'image':
       return { ...(await (await import('./oci/image.js')).readImageArchive(path, bytes, options.limits)), document: bytes };
   }
+}
+
+/**
+ * A compressed file that is no vendor archive (`.tar.zst`, `.tar.gz`, `.tgz`, read before): an
+ * image archive compressed after `docker save` (`| xz`, `| bzip2`, which `docker load` reads),
+ * say. Said as what it is, not as a lockfile stowage does not know.
+ */
+async function refuseCompressed(path: string, head: Buffer): Promise<void> {
+  // Loaded here only: a file of no format stowage reads is about to be refused anyway.
+  const { compressionName, compressionOf, unreadCompressionOf } = await import('../core/decompress.js');
+  const compression = compressionOf(head);
+  const name = compression !== null ? compressionName(compression) : unreadCompressionOf(head);
+  if (name === null) return;
+  throw new InputError(path, `${name}-compressed data (an image archive compressed after docker save, say), which stowage does not read so: decompress it and audit what it holds (an image archive as the .tar docker save writes)`);
 }
 
 const HEAD_BYTES = 512;

@@ -9,7 +9,7 @@ import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
 import { packTar } from '../support/hostile-tar.js';
 import { elfWithDepV0 } from '../support/object-files.js';
 import { refusal, runCli, tempDir } from '../support/shared.js';
-import { buildRpm, dockerSaveArchive, tarFile } from '../support/shipped-artifacts.js';
+import { buildRpm, dockerSaveArchive, tarFile, withPayloadCompressor } from '../support/shipped-artifacts.js';
 
 /*
  * The compressions packages and images are shipped in beyond gzip, xz and zstd: lzma (xz's
@@ -65,6 +65,38 @@ function arArchive(members: [string, Buffer][]): Buffer {
 function compressed(tool: string[], data: Buffer): Buffer {
   return execFileSync(tool[0] as string, [...tool.slice(1), '-c'], { input: data, maxBuffer: 64 * 1024 * 1024 });
 }
+
+/** Where rpm's own reading of a payload puts the tool: `rpm2cpio` decompresses as the PAYLOADCOMPRESSOR tag says, as `rpm -i` does. */
+function rpmInstalls(path: string): boolean {
+  const cpio = execFileSync('rpm2cpio', [path], { maxBuffer: 64 * 1024 * 1024 });
+  return cpio.toString('latin1', 0, 6) === '070701' && cpio.includes(Buffer.from('./usr/bin/tool\0', 'latin1'));
+}
+
+test('an RPM whose PAYLOADCOMPRESSOR names rpm\'s I/O type (gzdio, xzdio, lzdio, zstdio; fdio, ufdio or a name rpm has none for: the bytes as they are) is read as rpm reads it; bzdio is refused as bzip2 is', async () => {
+  const { gunzipSync } = await import('node:zlib');
+  const gzip = readFileSync(buildRpm({ provides: [], binary: TOOL, payload: 'gzip' }));
+  const rawPayload = gunzipSync(gzip.subarray(gzip.lastIndexOf(Buffer.from([0x1f, 0x8b, 0x08]))));
+  const cases: [string, Buffer][] = [
+    ['gzdio', withPayloadCompressor(gzip, 'gzdio')],
+    ['xzdio', withPayloadCompressor(readFileSync(buildRpm({ provides: [], binary: TOOL, payload: 'xz' })), 'xzdio')],
+    ['lzdio', withPayloadCompressor(readFileSync(buildRpm({ provides: [], binary: TOOL, payload: 'lzma' })), 'lzdio')],
+    ['zstdio', withPayloadCompressor(readFileSync(buildRpm({ provides: [], binary: TOOL, payload: 'zstd' })), 'zstdio')],
+    ['ufdio', withPayloadCompressor(gzip, 'ufdio', rawPayload)],
+    ['fdio', withPayloadCompressor(gzip, 'fdio', rawPayload)],
+    ['plain', withPayloadCompressor(gzip, 'plain', rawPayload)],
+  ];
+  for (const [name, bytes] of cases) {
+    const path = join(work, `${name}.rpm`);
+    writeFileSync(path, bytes);
+    execFileSync('rpm', ['-K', '--quiet', path]);
+    assert.ok(rpmInstalls(path), `${name}: rpm reads the tool`);
+    findsSmallvec(path, 'usr/bin/tool');
+  }
+  const bzdio = join(work, 'bzdio.rpm');
+  writeFileSync(bzdio, withPayloadCompressor(readFileSync(buildRpm({ provides: [], binary: TOOL, payload: 'bzip2' })), 'bzdio'));
+  assert.ok(rpmInstalls(bzdio));
+  assert.match(refusal(audit(bzdio)), /bzdio\.rpm: payload compressor "bzdio" is not one stowage reads \(gzip, xz, lzma, zstd or none\)$/);
+});
 
 test('an RPM with an lzma payload (rpmbuild w.lzdio) is read; one with a bzip2 payload is refused naming it', () => {
   const lzma = buildRpm({ provides: [], binary: TOOL, payload: 'lzma' });

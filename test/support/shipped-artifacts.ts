@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packTar, type TarEntry } from './hostile-tar.js';
@@ -132,4 +133,80 @@ export async function dockerSaveArchive(layers: readonly Buffer[], tag: string):
     ]),
   );
   return archive;
+}
+
+/**
+ * An RPM's bytes with its PAYLOADCOMPRESSOR tag set to `compressor` (and its payload replaced by
+ * `payload` when given), its header rebuilt and the signature's digests and size recomputed, so
+ * `rpm -K` passes and rpm installs it as any package (rpmbuild writes only the short names:
+ * `gzip`, `xz`…). The header's entries keep their order; each value is laid out again, aligned.
+ */
+export function withPayloadCompressor(rpm: Buffer, compressor: string, payload?: Buffer): Buffer {
+  const headerAt = (at: number): { index: number[][]; store: Buffer; end: number } => {
+    const count = rpm.readUInt32BE(at + 8);
+    const size = rpm.readUInt32BE(at + 12);
+    const index = [...Array(count).keys()].map((i) => [0, 4, 8, 12].map((f) => rpm.readInt32BE(at + 16 + 16 * i + f)));
+    return { index, store: rpm.subarray(at + 16 + 16 * count, at + 16 + 16 * count + size), end: at + 16 + 16 * count + size };
+  };
+  const sig = headerAt(96);
+  const main = headerAt(sig.end + ((8 - (sig.end % 8)) % 8));
+  const body = payload ?? rpm.subarray(main.end);
+  const width: Record<number, number> = { 0: 0, 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1 };
+  const lengthOf = ([, type, offset, count]: number[]): number => {
+    if (type === 6) return main.store.indexOf(0, offset) - (offset as number) + 1;
+    if (type === 8 || type === 9) {
+      let end = offset as number;
+      for (let i = 0; i < (count as number); i++) end = main.store.indexOf(0, end) + 1;
+      return end - (offset as number);
+    }
+    return (width[type as number] as number) * (count as number);
+  };
+  const parts: Buffer[] = [];
+  let size = 0;
+  const offsets = new Map<number, number>();
+  const order = main.index.map((_, i) => i).sort((a, b) => (main.index[a]?.[2] as number) - (main.index[b]?.[2] as number));
+  for (const i of order) {
+    const entry = main.index[i] as number[];
+    if (entry[0] === 63) continue; // the region trailer, written last
+    let data = main.store.subarray(entry[2], (entry[2] as number) + lengthOf(entry));
+    if (entry[0] === 1125) data = Buffer.from(`${compressor}\0`, 'latin1');
+    if (entry[0] === 5092 && payload) data = Buffer.from(`${createHash('sha256').update(body).digest('hex')}\0`, 'latin1');
+    const align = { 3: 2, 4: 4, 5: 8 }[entry[1] as 3 | 4 | 5] ?? 1;
+    const pad = (align - (size % align)) % align;
+    parts.push(Buffer.alloc(pad));
+    size += pad;
+    offsets.set(i, size);
+    parts.push(data);
+    size += data.length;
+  }
+  const region = main.index.findIndex((e) => e[0] === 63);
+  offsets.set(region, size);
+  const trailer = Buffer.alloc(16);
+  trailer.writeInt32BE(63, 0);
+  trailer.writeInt32BE(7, 4);
+  trailer.writeInt32BE(-main.index.length * 16, 8);
+  trailer.writeInt32BE(16, 12);
+  parts.push(trailer);
+  const store = Buffer.concat(parts);
+  const intro = Buffer.alloc(16 + 16 * main.index.length);
+  Buffer.from([0x8e, 0xad, 0xe8, 0x01]).copy(intro);
+  intro.writeUInt32BE(main.index.length, 8);
+  intro.writeUInt32BE(store.length, 12);
+  main.index.forEach((entry, i) => {
+    intro.writeInt32BE(entry[0] as number, 16 + 16 * i);
+    intro.writeInt32BE(entry[1] as number, 20 + 16 * i);
+    intro.writeInt32BE(offsets.get(i) as number, 24 + 16 * i);
+    intro.writeInt32BE(entry[3] as number, 28 + 16 * i);
+  });
+  const header = Buffer.concat([intro, store]);
+  const signature = Buffer.from(rpm.subarray(96, sig.end));
+  const sigStore = sig.end - sig.store.length - 96;
+  for (const [tag, , offset] of sig.index) {
+    const at = sigStore + (offset as number);
+    if (tag === 269) signature.write(createHash('sha1').update(header).digest('hex'), at, 'latin1');
+    if (tag === 273) signature.write(createHash('sha256').update(header).digest('hex'), at, 'latin1');
+    if (tag === 1004) createHash('md5').update(header).update(body).digest().copy(signature, at);
+    if (tag === 1000) signature.writeUInt32BE(header.length + body.length, at);
+  }
+  return Buffer.concat([rpm.subarray(0, 96), signature, Buffer.alloc((8 - (sig.end % 8)) % 8), header, body]);
 }

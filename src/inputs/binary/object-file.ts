@@ -27,6 +27,12 @@ export interface ObjectFile {
   sections: ObjectSection[];
   /** How many executables the file holds: a universal binary's slice count, else 1. */
   slices: number;
+  /**
+   * An ELF executable or shared object without a section header table (`e_shoff` 0, as `sstrip`
+   * leaves it), or one holding only its null entry: the loader needs none and the program runs,
+   * but no section (`.dep-v0`) can be found.
+   */
+  sectionTableStripped?: true;
 }
 
 /** A header says something the file cannot hold: named with the file and the format. */
@@ -106,7 +112,14 @@ function readElf(bytes: Uint8Array, label: string): ObjectFile {
   let shnum = r.u16(is64 ? 0x3c : 0x30, 'e_shnum');
   let shstrndx = r.u16(is64 ? 0x3e : 0x32, 'e_shstrndx');
   const description = `ELF ${is64 ? '64' : '32'}-bit ${data === 1 ? 'LSB' : 'MSB'}`;
-  if (shoff === 0) return { format: 'ELF', description, sections: [], slices: 1 };
+  // An executable or shared object (not a core dump, not an object file) with no section besides the null one.
+  const runnable = (): { sectionTableStripped?: true } => {
+    const type = r.u16(0x10, 'e_type');
+    const ET_EXEC = 2;
+    const ET_DYN = 3;
+    return type === ET_EXEC || type === ET_DYN ? { sectionTableStripped: true } : {};
+  };
+  if (shoff === 0) return { format: 'ELF', description, sections: [], slices: 1, ...runnable() };
   const minEntry = is64 ? 0x40 : 0x28;
   if (shentsize < minEntry) fail(`section header size ${shentsize} is below ${minEntry}`);
   // Extended numbering (more than 0xff00 sections): the real counts are in section 0's header.
@@ -135,7 +148,7 @@ function readElf(bytes: Uint8Array, label: string): ObjectFile {
     const sectionData = h.type === SHT_NOBITS ? new Uint8Array(0) : r.slice(h.offset, h.size, `section ${name}`);
     sections.push({ name, data: sectionData, slice: 0 });
   }
-  return { format: 'ELF', description, sections, slices: 1 };
+  return { format: 'ELF', description, sections, slices: 1, ...(sections.length === 0 ? runnable() : {}) };
 }
 
 function readPe(bytes: Uint8Array, label: string): ObjectFile | null {

@@ -46,12 +46,25 @@ export function rustBinaryOf(object: ObjectFile, bytes: Uint8Array, label: strin
     // cargo-auditable always writes zlib data: an empty section was emptied, and says this is a
     // Rust binary however few paths it embeds (so a package's reader keeps it, see rustBinaryGraphs).
     // A packed executable is kept likewise: it may be a Rust binary, and nothing of it can be read.
-    ...(packed ? { partialReason: UPX_PACKED_REASON } : named.length > sections.length ? { partialReason: `its ${DEP_V0_SECTION} section is empty, so what it was built from cannot be read` } : {}),
+    ...(packed
+      ? { partialReason: UPX_PACKED_REASON }
+      : named.length > sections.length
+        ? { partialReason: `its ${DEP_V0_SECTION} section is empty, so what it was built from cannot be read` }
+        : object.sectionTableStripped === true
+          ? { partialReason: SECTION_TABLE_STRIPPED_REASON }
+          : {}),
     ...(sections.length > 0
       ? { warnings: [`${label}: architecture ${missing.join(', ')} of this universal binary has no ${DEP_V0_SECTION} section: its crates are read from embedded paths, for every architecture`] }
       : {}),
   };
 }
+
+/**
+ * Why an ELF file without a section header table is partial: its `.dep-v0` bytes may still be in
+ * the file (sstrip keeps what lies before the table), but nothing says where. Kept as partial, not
+ * passed over as a C program: a package or image holding one must not pass as fully read.
+ */
+export const SECTION_TABLE_STRIPPED_REASON = `it has no section headers (sstrip removes them; the program runs without), so a ${DEP_V0_SECTION} section in it cannot be found`;
 
 /** ELF and PE name it `.dep-v0`; in Mach-O it sits in a segment (`__DATA`), spelt either way. */
 function isDepV0Section(section: ObjectSection): boolean {

@@ -14,8 +14,26 @@ import { readRpmFile } from './rpm-file.js';
 import type { ShippedRead } from '../shipped-artifact.js';
 import { archiveCaps, keptBytesCap, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
 
-/** rpm's payload compressors (PAYLOADCOMPRESSOR) that stowage inflates; rpm's others are bzip2 and lzip. */
-const PAYLOAD_COMPRESSION: Readonly<Record<string, Compression>> = { gzip: 'gz', xz: 'xz', lzma: 'lzma', zstd: 'zst', identity: 'none' };
+/**
+ * rpm's payload compressors (PAYLOADCOMPRESSOR) that stowage inflates. rpm opens the payload with
+ * the I/O type the tag names, by its name or by its `*dio` name (rpmio's findIOT: `gzdio`, `xzdio`,
+ * `lzdio`, `zstdio`; `fdio` and `ufdio` read the bytes as they are): checked with rpm 4.18, which
+ * installs each. bzip2 (`bzdio`) is the one rpm reads and stowage does not.
+ */
+const PAYLOAD_COMPRESSION: Readonly<Record<string, Compression>> = {
+  gzip: 'gz',
+  gzdio: 'gz',
+  xz: 'xz',
+  xzdio: 'xz',
+  lzma: 'lzma',
+  lzdio: 'lzma',
+  zstd: 'zst',
+  zstdio: 'zst',
+  identity: 'none',
+  fdio: 'none',
+  ufdio: 'none',
+};
+const UNREAD_PAYLOAD_COMPRESSORS: readonly string[] = ['bzip2', 'bzdio'];
 
 
 /** What `stowage package rpm` names its vendor archive in a source RPM (Source1). */
@@ -33,9 +51,11 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   if (rpm.payloadFormat !== 'cpio') throw new InputError(path, `payload format ${JSON.stringify(rpm.payloadFormat)} is not cpio`);
   // rpm opens a gzip payload (and one without the tag: rpmbuild's uncompressed `w0.ufdio` writes
   // none) with zlib's gzdopen, which reads bytes without gzip's magic as they are.
-  const unzipped = rpm.payloadCompressor === 'gzip' && !(rpm.payload[0] === 0x1f && rpm.payload[1] === 0x8b);
-  const compression = unzipped ? 'none' : PAYLOAD_COMPRESSION[rpm.payloadCompressor];
-  if (compression === undefined) throw new InputError(path, `payload compressor ${JSON.stringify(rpm.payloadCompressor)} is not one stowage reads (gzip, xz, lzma, zstd or none)`);
+  const named = PAYLOAD_COMPRESSION[rpm.payloadCompressor];
+  const unzipped = named === 'gz' && !(rpm.payload[0] === 0x1f && rpm.payload[1] === 0x8b);
+  if (UNREAD_PAYLOAD_COMPRESSORS.includes(rpm.payloadCompressor)) throw new InputError(path, `payload compressor ${JSON.stringify(rpm.payloadCompressor)} is not one stowage reads (gzip, xz, lzma, zstd or none)`);
+  // A name rpm has no I/O type for opens no decompressor: rpm 4.18 reads (and installs) the bytes as they are.
+  const compression = unzipped || named === undefined ? 'none' : named;
   const label = `${path}: payload`;
   // A binary RPM's payload is read as an installed tree: its Rust binaries, and the node_modules it
   // ships, with their links (a hard link's names all read, with the bytes its last name carries).
