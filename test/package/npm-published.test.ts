@@ -22,10 +22,13 @@ const PUBLISHED = ['LICENSE', 'README.md', 'cli.js', 'cows/cow.cow', 'build/cows
 
 test('a source holding only what "files" publishes is said to be a published tarball, naming the scripts the build runs', () => {
   const warning = publishedTarballWarning(PUBLISHED, COWSAY, false);
-  assert.match(warning ?? '', /only what package\.json's "files" publishes.*%build \(npm ci\) runs its prepare script \("rollup -c"\) and %check runs its test script \("tape test\/\*\*\/\*\.js"\).*package its source checkout$/);
+  assert.match(warning ?? '', /only what package\.json's "files" publishes.*%build runs its script prepare \("rollup -c"\) and %check runs its script test \("tape test\/\*\*\/\*\.js"\).*package its source checkout$/);
   // Only a test script: rpmbuild --without check builds it.
   const tests = publishedTarballWarning(['markdownlint.js', 'package.json', 'README.md', 'LICENSE'], { files: ['markdownlint.js'], scripts: { test: 'ava' } }, false);
-  assert.match(tests ?? '', /%check runs its test script \("ava"\).*or build with `rpmbuild --without check`$/);
+  assert.match(tests ?? '', /%check runs its script test \("ava"\).*or build with `rpmbuild --without check`$/);
+  // Every script of the application's own that an install runs, in order (json-server's prepublish).
+  const jsonServer = publishedTarballWarning(['lib/cli/bin.js', 'public/index.html', 'package.json'], { files: ['lib', 'public'], scripts: { prepare: 'husky install', prepublish: 'npm test && npm run build', test: 'jest' } }, false);
+  assert.match(jsonServer ?? '', /%build runs its scripts prepublish \("npm test && npm run build"\), prepare \("husky install"\) and %check runs its script test \("jest"\).*source checkout$/);
   // Globs in "files", one component at a time.
   assert.notEqual(publishedTarballWarning(['dist/a.js', 'dist/sub/b.js', 'package.json'], { files: ['dist/**/*.js'], scripts: { test: 'jest' } }, false), null);
 });
@@ -46,7 +49,7 @@ test('package rpm warns about an unpacked published tarball before rpmbuild woul
   const dir = tempTree('npm-published', files);
   const run = runCli(['package', 'rpm', dir, '--db', GHSA_NPM, '--no-fetch', '-o', tempDir('npm-published-rpm')], { cacheDir: tempDir('npm-published-cache') });
   assert.equal(run.status, 0, run.stderr);
-  assert.match(run.stderr, /warning: the application holds only what package\.json's "files" publishes.*prepare script \("rollup -c"\)/);
+  assert.match(run.stderr, /warning: the application holds only what package\.json's "files" publishes.*%build runs its script prepare \("rollup -c"\)/);
 
   // Its source checkout, with the rollup config: no warning.
   const checkout = tempTree('npm-checkout', { ...files, 'rollup.config.js': 'export default {};\n' });
