@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { checkOutputPath, writeFileAtomically } from '../core/atomic-write.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../core/errors.js';
 import { locatePackages } from '../core/graph.js';
-import { renderHuman, styleFor, type ColourChoice } from '../audit/report/human.js';
+import { devOnlyOfFailing, renderHuman, styleFor, type ColourChoice } from '../audit/report/human.js';
 import { renderJson } from '../audit/report/json.js';
 import { renderSarif } from '../audit/report/sarif.js';
 import { auditApplication } from '../audit/run.js';
@@ -14,6 +14,12 @@ export interface AuditOptions extends AuditFlags {
   output?: string;
   fixAdvice?: boolean;
   color: ColourChoice;
+}
+
+/** The report's last line when failing findings are reached only through development dependencies. */
+function omitDevHint(failing: readonly { devOnly: boolean }[]): string {
+  const which = devOnlyOfFailing(failing);
+  return which === undefined ? '' : `  ${which} reached only through development dependencies: --omit dev audits what ships (vendor and package rpm take it too)\n`;
 }
 
 export async function auditCommand(paths: string[], opts: AuditOptions): Promise<number> {
@@ -30,7 +36,8 @@ export async function auditCommand(paths: string[], opts: AuditOptions): Promise
       ? renderJson(result)
       : opts.format === 'sarif'
         ? renderSarif(result)
-        : renderHuman(result, output !== undefined ? { colour: opts.color === 'always', width: 80 } : styleFor(stdoutStream(), process.env, opts.color));
+        : renderHuman(result, output !== undefined ? { colour: opts.color === 'always', width: 80 } : styleFor(stdoutStream(), process.env, opts.color)) +
+          omitDevHint(result.findings.filter((f) => f.failsPolicy));
   if (output !== undefined) writeFileAtomically(resolve(output), Buffer.from(text, 'utf8'));
   else writeStdout(text);
   if (opts.format !== 'human' || output !== undefined) {

@@ -46,6 +46,7 @@ Examples:
   SOURCE_DATE_EPOCH=1700000000 stowage package rpm --srpm
   stowage package rpm --omit dev                     the gate judges what ships: findings only dev dependencies bring in do not refuse it
   rpmbuild --rebuild rpm/NAME-VERSION-1.src.rpm     build it, with no network
+  rpmbuild --rebuild --without check rpm/NAME-VERSION-1.src.rpm   the same without %check (tests the source does not carry)
 
 Flavours:
   fedora    Provides: bundled(crate(NAME)) = V, bundled(nodejs-NAME) = V; BuildRequires cargo, rust / nodejs, npm

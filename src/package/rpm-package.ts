@@ -1,3 +1,4 @@
+import { publishedTarballWarning } from './npm-published.js';
 import type { RpmFlavor } from './rpm-flavor.js';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -444,6 +445,10 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const system = app.ecosystem === 'cargo' ? cargoSystemRequires([...vendor.files, ...copies.files], [...vendor.manifest.packages, ...copies.packages], new Set([...built].map((b) => `${b.name}@${b.version}`))) : null;
   if (system !== null && system.unsafe.length > 0) throw new UnsafeSpecValues(system.unsafe, request.vendorArchive ?? app.path);
   const appArchive = await sourceArchiveBytes(appFiles, topDir, request.sourceDateEpoch);
+  if (app.ecosystem === 'npm') {
+    const published = publishedTarballWarning(appFiles.map((f) => f.path), npmApplicationFiles(appFiles).manifest, sources.fromGit);
+    if (published !== null) request.warn(published);
+  }
   const nativeCode = app.ecosystem === 'npm' ? npmNativeCode(npmApplicationFiles(appFiles), npmManifests, new Set(decided.bundled.map((b) => licenseKey(b.ecosystem, b.name, b.version)))) : null;
 
   const spec = renderRpmSpec({

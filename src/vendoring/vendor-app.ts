@@ -6,6 +6,7 @@ import type { DependencyGraph } from '../core/graph.js';
 import { TOOL_NAME, TOOL_VERSION } from '../core/tool.js';
 import type { AuditResult } from '../audit/audit.js';
 import { auditApplication, type AuditSettings } from '../audit/run.js';
+import { devOnlyOfFailing } from '../audit/report/human.js';
 import type { LockfileLocation } from '../inputs/lockfiles.js';
 import { compressionForPath, writeArchive } from '../core/archive.js';
 import { ContentCache } from './content-cache.js';
@@ -31,12 +32,19 @@ async function loadEcosystemVendor(ecosystem: Ecosystem): Promise<EcosystemVendo
   }
 }
 
+/** The refusal's advice when failing findings are reached only through development dependencies. */
+function devOnlyAdvice(failing: readonly { devOnly: boolean }[]): string {
+  const which = devOnlyOfFailing(failing);
+  return which === undefined ? '' : `${which} reached only through development dependencies: --omit dev gates on what ships (the archive still holds them for the build); `;
+}
+
 export class VendorRefused extends StowageError {
   constructor(readonly audit: AuditResult) {
     const failing = audit.findings.filter((f) => f.failsPolicy);
     super(
       `refusing to vendor: ${failing.length} ${failing.length === 1 ? 'finding fails' : 'findings fail'} the audit policy ` +
         `(${failing.map((f) => `${f.advisory.id} ${f.package.name} ${f.package.version}`).join(', ')}); ` +
+        devOnlyAdvice(failing) +
         'accept each with --ignore ID=REASON or in stowage.toml, or update the lockfile',
     );
   }

@@ -12,3 +12,9 @@ test('stowage package --help lists rpm with a one-line summary; rpm --help keeps
   const own = runCli(['package', 'rpm', '--help'], { cacheDir });
   assert.match(own.stdout.replace(/\s+/g, ' '), /Write an RPM spec and its sources into DIR: NAME\.spec;/);
 });
+
+test('package rpm --help shows how to rebuild without %check, which a published npm tarball\'s missing tests fail', () => {
+  // http-server and markdownlint-cli, packaged from `npm pack`: %check found no test files.
+  const own = runCli(['package', 'rpm', '--help'], { cacheDir });
+  assert.match(own.stdout, /^ {2}rpmbuild --rebuild --without check rpm\/NAME-VERSION-1\.src\.rpm +the same without %check/m);
+});

@@ -101,6 +101,20 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+/**
+ * How many of the failing findings are reached only through development dependencies, said as
+ * the subject of a sentence ("it is", "all are", "9 of them are"), or undefined for none. A
+ * published npm application locks its test and build tools, and their advisories failed the
+ * first audit and vendoring of every real application tried (cowsay, http-server,
+ * markdownlint-cli, json-server) while the advice named only --ignore and the lockfile.
+ */
+export function devOnlyOfFailing(failing: readonly { devOnly: boolean }[]): string | undefined {
+  const dev = failing.filter((f) => f.devOnly).length;
+  if (dev === 0) return undefined;
+  if (dev < failing.length) return `${dev} of them are`;
+  return dev === 1 ? 'it is' : 'all are';
+}
+
 export function renderHuman(result: AuditResult, style: HumanStyle): string {
   const out: string[] = [];
   for (const target of result.targets) {
