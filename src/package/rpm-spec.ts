@@ -72,7 +72,7 @@ export interface RpmSpecInput {
   hasTests: boolean;
   /** Cargo: the `--features` its binaries' required-features need (application-manifest.ts). */
   cargoFeatures?: string[];
-  /** Cargo: the package to build and test (`--package`) when the workspace's `default-members` may leave it out. */
+  /** Cargo: the package to build and test (`--package NAME@VERSION`, of `version`) when the workspace's `default-members` may leave it out. */
   cargoPackage?: string;
   /** npm ecosystem: the package manager of its lockfile, which the spec builds with (default npm). */
   packageManager?: NpmPackageManager;
@@ -381,17 +381,19 @@ function architectureComment(native: NativeCode): string {
 const CARGO_ENV = ['export CARGO_HOME="$PWD/.cargo-home"', 'export CARGO_TARGET_DIR="$PWD/target"'];
 
 /** What a Cargo application's build and tests must name beyond a plain `cargo build` at its root. */
-export type CargoBuildSelection = Pick<RpmSpecInput, 'cargoPackage' | 'cargoFeatures'>;
+export type CargoBuildSelection = Pick<RpmSpecInput, 'version' | 'cargoPackage' | 'cargoFeatures'>;
 
 /**
  * The spec's %build and %check commands of a Cargo application, as argument lists, for running
  * the same steps outside rpmbuild (a campaign's sandboxed build and test): a workspace's
  * default-members may leave the application's package out of a plain build (`--package`), and a
  * binary whose required-features are off by default is not built without them (`--features`).
+ * The package is named with its version: `--package tool` is ambiguous to cargo (1.95: "specification
+ * `tool` is ambiguous") when the workspace also depends on another version of a `tool`.
  */
 export function cargoBuildCommands(app: CargoBuildSelection): { build: [string, ...string[]]; test: [string, ...string[]] } {
   const features = app.cargoFeatures ?? [];
-  const flags = [...(app.cargoPackage === undefined ? [] : ['--package', app.cargoPackage]), ...(features.length > 0 ? ['--features', features.join(',')] : [])];
+  const flags = [...(app.cargoPackage === undefined ? [] : ['--package', `${app.cargoPackage}@${app.version}`]), ...(features.length > 0 ? ['--features', features.join(',')] : [])];
   return { build: ['cargo', 'build', '--release', '--offline', '--frozen', ...flags], test: ['cargo', 'test', '--release', '--offline', '--frozen', ...flags] };
 }
 
