@@ -26,6 +26,20 @@ function write(root: string, files: Record<string, string>): void {
   }
 }
 
+/** `rpmbuild --rebuild` of `srpm` offline, then what the installed binary `bin` prints. */
+function rebuiltBinaryRuns(srpm: string, bin: string, label: string): string {
+  const top = join(work, `rpmbuild-${label}`);
+  const env = { ...process.env, PATH: `${dirname(cargoBinary())}${delimiter}${process.env.PATH ?? ''}`, http_proxy: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9', CARGO_NET_OFFLINE: 'true' };
+  const build = spawnSync('rpmbuild', ['--rebuild', '--nodeps', '--define', `_topdir ${top}`, srpm], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  assert.equal(build.status, 0, `${build.stdout}\n${build.stderr}`.slice(-4000));
+  const arch = readdirSync(join(top, 'RPMS'))[0] as string;
+  const rpm = join(top, 'RPMS', arch, readdirSync(join(top, 'RPMS', arch))[0] as string);
+  const installed = join(work, `installed-${label}`);
+  mkdirSync(installed);
+  execFileSync('sh', ['-c', 'rpm2archive - < "$1" | tar -xzf -', 'sh', rpm], { cwd: installed });
+  return execFileSync(join(installed, 'usr', 'bin', bin), { encoding: 'utf8' });
+}
+
 /** The binary targets cargo itself builds for the package in `dir`. */
 function cargoBinaries(dir: string): string[] {
   const metadata = JSON.parse(execFileSync(cargoBinary(), ['metadata', '--no-deps', '--offline', '--format-version', '1'], { cwd: dir, encoding: 'utf8' })) as {
@@ -108,17 +122,7 @@ test('a binary whose required-features are not default ones: the spec builds wit
   const spec = readFileSync(join(out, 'cargo-lock.spec'), 'utf8');
   assert.match(spec, /^cargo build --release --offline --frozen --features cli$/m);
   assert.match(spec, /^cargo test --release --offline --frozen --features cli$/m);
-
-  const top = join(work, 'rpmbuild-features');
-  const env = { ...process.env, PATH: `${dirname(cargoBinary())}${delimiter}${process.env.PATH ?? ''}`, http_proxy: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9', CARGO_NET_OFFLINE: 'true' };
-  const build = spawnSync('rpmbuild', ['--rebuild', '--nodeps', '--define', `_topdir ${top}`, join(out, 'cargo-lock-8.0.2-1.src.rpm')], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  assert.equal(build.status, 0, `${build.stdout}\n${build.stderr}`.slice(-4000));
-  const arch = readdirSync(join(top, 'RPMS'))[0] as string;
-  const rpm = join(top, 'RPMS', arch, readdirSync(join(top, 'RPMS', arch))[0] as string);
-  const root = join(work, 'installed-features');
-  mkdirSync(root);
-  execFileSync('sh', ['-c', 'rpm2archive - < "$1" | tar -xzf -', 'sh', rpm], { cwd: root });
-  assert.equal(execFileSync(join(root, 'usr', 'bin', 'cargo-lock'), { encoding: 'utf8' }), 'cargo-lock cli, tree true\n');
+  assert.equal(rebuiltBinaryRuns(join(out, 'cargo-lock-8.0.2-1.src.rpm'), 'cargo-lock', 'features'), 'cargo-lock cli, tree true\n');
 });
 
 test('a required feature that is no Cargo feature name never reaches the spec: one line, exit 2, nothing written', () => {
@@ -246,20 +250,6 @@ test("a workspace whose default-members leave the binary out: the spec builds th
   assert.match(spec, /^cargo test --release --offline --frozen --package wsbin@1\.0\.0$/m);
   assert.equal(rebuiltBinaryRuns(join(out, 'wsbin-1.0.0-1.src.rpm'), 'wsbin', 'default-members'), 'wsbin runs\n');
 });
-
-/** `rpmbuild --rebuild` of `srpm` offline, then what the installed binary `bin` prints. */
-function rebuiltBinaryRuns(srpm: string, bin: string, label: string): string {
-  const top = join(work, `rpmbuild-${label}`);
-  const env = { ...process.env, PATH: `${dirname(cargoBinary())}${delimiter}${process.env.PATH ?? ''}`, http_proxy: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9', CARGO_NET_OFFLINE: 'true' };
-  const build = spawnSync('rpmbuild', ['--rebuild', '--nodeps', '--define', `_topdir ${top}`, srpm], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  assert.equal(build.status, 0, `${build.stdout}\n${build.stderr}`.slice(-4000));
-  const arch = readdirSync(join(top, 'RPMS'))[0] as string;
-  const rpm = join(top, 'RPMS', arch, readdirSync(join(top, 'RPMS', arch))[0] as string);
-  const installed = join(work, `installed-${label}`);
-  mkdirSync(installed);
-  execFileSync('sh', ['-c', 'rpm2archive - < "$1" | tar -xzf -', 'sh', rpm], { cwd: installed });
-  return execFileSync(join(installed, 'usr', 'bin', bin), { encoding: 'utf8' });
-}
 
 /*
  * The application's package named by its name alone under default-members: when the workspace
