@@ -2,7 +2,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StowageError } from '../core/errors.js';
 import type { Ecosystem } from '../core/package.js';
-import { npmBuildScripts, type NpmPackageManager } from '../package/rpm-spec.js';
+import { cargoBuildCommands, npmBuildScripts, type CargoBuildSelection, type NpmPackageManager } from '../package/rpm-spec.js';
 import { programOnPath } from '../core/program-path.js';
 
 /**
@@ -24,8 +24,11 @@ export interface BuildRecipe {
 
 const SYSTEM_PATH = '/usr/local/bin:/usr/bin:/bin';
 
-/** What the recipe depends on: the application's ecosystem, package manager and whether it has tests. */
-export interface BuildTarget {
+/**
+ * What the recipe depends on: the application's ecosystem, package manager and whether it has
+ * tests; Cargo: the package and features its build names (application-manifest.ts).
+ */
+export interface BuildTarget extends CargoBuildSelection {
   ecosystem: Ecosystem;
   /** npm-world applications: the package manager of the lockfile. */
   packageManager: NpmPackageManager | null;
@@ -42,7 +45,7 @@ function outsideSystem(dir: string): string[] {
  * build directory's own). A rustup-managed cargo (`~/.cargo/bin/cargo`, a proxy) needs its
  * toolchains: RUSTUP_HOME is bound read-only, the rest of the home directory stays out.
  */
-function cargoRecipe(dir: string, env: NodeJS.ProcessEnv): BuildRecipe {
+function cargoRecipe(target: BuildTarget, dir: string, env: NodeJS.ProcessEnv): BuildRecipe {
   const cargo = programOnPath('cargo', env.PATH);
   if (cargo === null) throw new StowageError('cannot build a Rust application: cargo is not on PATH');
   const readOnly = outsideSystem(dirname(cargo));
@@ -63,9 +66,12 @@ function cargoRecipe(dir: string, env: NodeJS.ProcessEnv): BuildRecipe {
     if (env.RUSTUP_TOOLCHAIN !== undefined) recipeEnv.RUSTUP_TOOLCHAIN = env.RUSTUP_TOOLCHAIN;
   }
   if (env.SOURCE_DATE_EPOCH !== undefined) recipeEnv.SOURCE_DATE_EPOCH = env.SOURCE_DATE_EPOCH;
+  // The spec's own commands: a plain `cargo build` builds a workspace's default-members, which
+  // may leave the application out, and no binary whose required-features are off by default.
+  const { build, test } = cargoBuildCommands(target);
   return {
-    build: ['cargo', 'build', '--release', '--offline', '--frozen'],
-    test: ['cargo', 'test', '--release', '--offline', '--frozen'],
+    build,
+    test,
     env: recipeEnv,
     readOnly,
   };
@@ -104,7 +110,7 @@ function npmRecipe(target: BuildTarget, dir: string, env: NodeJS.ProcessEnv): Bu
 export function buildRecipe(target: BuildTarget, dir: string, env: NodeJS.ProcessEnv): BuildRecipe {
   switch (target.ecosystem) {
     case 'cargo':
-      return cargoRecipe(dir, env);
+      return cargoRecipe(target, dir, env);
     case 'npm':
       return npmRecipe(target, dir, env);
   }

@@ -520,7 +520,8 @@ class CandidateRun {
   private async sandboxed(step: 'build' | 'test'): Promise<void> {
     const manifest = readApplicationManifest(this.layout.source);
     const { graphs } = await readApplication([this.layout.source]);
-    const recipe = buildRecipe({ ecosystem: manifest.ecosystem, packageManager: npmPackageManager(graphs), hasTests: manifest.hasTests }, this.layout.build, this.env);
+    const target = { ecosystem: manifest.ecosystem, packageManager: npmPackageManager(graphs), hasTests: manifest.hasTests, version: manifest.version, cargoPackage: manifest.cargoPackage, cargoFeatures: manifest.cargoFeatures };
+    const recipe = buildRecipe(target, this.layout.build, this.env);
     if (step === 'build' || !existsSync(this.layout.build)) await this.prepareBuildDirectory();
     const argv = recipe[step];
     if (argv === null) {

@@ -329,6 +329,22 @@ function specApplication(app: ApplicationManifest): SpecApplication {
   };
 }
 
+/**
+ * What to package instead of the workspace member `name`: its root, when the root's application
+ * is that member; else what the root packages, for the member cannot be packaged on its own (the
+ * root's `[package]`, or a virtual workspace with several binary members, which is refused).
+ */
+function memberAdvice(root: string, name: string): string {
+  let rootApplication: string;
+  try {
+    rootApplication = readApplicationManifest(root).name;
+  } catch (err) {
+    if (!(err instanceof NoApplicationError)) throw err;
+    return `stowage packages a workspace's one application from its root, and ${root} names none (${err.message})`;
+  }
+  return rootApplication === name ? `package ${root}` : `stowage packages a workspace's one application from its root, and ${root}'s is ${rootApplication}, not ${name}`;
+}
+
 export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackageResult> {
   const projectDir = projectDirOf(request.path);
   const app = readApplicationManifest(projectDir);
@@ -347,10 +363,8 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   // the root (version, licence, description) is not there to read.
   const member = locations.find((l) => l.format.ecosystem === 'cargo' && l.buildDir !== undefined);
   if (member !== undefined) {
-    throw new StowageError(
-      `a member of the Cargo workspace in ${dirname(member.path)}, which cargo builds with ${member.path} and the workspace's manifest: package ${dirname(member.path)}`,
-      projectDir,
-    );
+    const root = dirname(member.path);
+    throw new StowageError(`a member of the Cargo workspace in ${root}, which cargo builds with ${member.path} and the workspace's manifest: ${memberAdvice(root, app.name)}`, projectDir);
   }
   const packageManager = npmPackageManager(graphs);
   // Every value that will reach the spec is checked before anything is downloaded.

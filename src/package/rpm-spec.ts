@@ -72,7 +72,7 @@ export interface RpmSpecInput {
   hasTests: boolean;
   /** Cargo: the `--features` its binaries' required-features need (application-manifest.ts). */
   cargoFeatures?: string[];
-  /** Cargo: the package to build and test (`--package`) when the workspace's `default-members` may leave it out. */
+  /** Cargo: the package to build and test (`--package NAME@VERSION`, of `version`) when the workspace's `default-members` may leave it out. */
   cargoPackage?: string;
   /** npm ecosystem: the package manager of its lockfile, which the spec builds with (default npm). */
   packageManager?: NpmPackageManager;
@@ -213,6 +213,7 @@ export function applicationSpecProblems(app: SpecApplication): string[] {
     if (app.ecosystem === 'npm') check(`binary ${quoted(bin.name)} script`, relativePathProblem(bin.path));
   }
   for (const feature of app.cargoFeatures ?? []) check(`feature ${quoted(feature)}`, cargoFeatureProblem(feature));
+  if (app.cargoPackage !== undefined) check('--package', packageNameProblem('cargo', app.cargoPackage));
   return problems;
 }
 
@@ -379,16 +380,31 @@ function architectureComment(native: NativeCode): string {
 /** Cargo reads no user configuration and writes no user cache: a CARGO_HOME of the build's own. */
 const CARGO_ENV = ['export CARGO_HOME="$PWD/.cargo-home"', 'export CARGO_TARGET_DIR="$PWD/target"'];
 
+/** What a Cargo application's build and tests must name beyond a plain `cargo build` at its root. */
+export type CargoBuildSelection = Pick<RpmSpecInput, 'version' | 'cargoPackage' | 'cargoFeatures'>;
+
+/**
+ * The spec's %build and %check commands of a Cargo application, as argument lists, for running
+ * the same steps outside rpmbuild (a campaign's sandboxed build and test): a workspace's
+ * default-members may leave the application's package out of a plain build (`--package`), and a
+ * binary whose required-features are off by default is not built without them (`--features`).
+ * The package is named with its version: `--package tool` is ambiguous to cargo (1.95: "specification
+ * `tool` is ambiguous") when the workspace also depends on another version of a `tool`.
+ */
+export function cargoBuildCommands(app: CargoBuildSelection): { build: [string, ...string[]]; test: [string, ...string[]] } {
+  const features = app.cargoFeatures ?? [];
+  const flags = [...(app.cargoPackage === undefined ? [] : ['--package', `${app.cargoPackage}@${app.version}`]), ...(features.length > 0 ? ['--features', features.join(',')] : [])];
+  return { build: ['cargo', 'build', '--release', '--offline', '--frozen', ...flags], test: ['cargo', 'test', '--release', '--offline', '--frozen', ...flags] };
+}
+
 function renderCargoSections(out: string[], input: RpmSpecInput): void {
   const sbomDir = `%{_datadir}/${input.name}`;
-  const features = input.cargoFeatures ?? [];
-  // A binary whose required-features are off by default is not built without them.
-  // A workspace's default-members may leave the application's package out of a plain build.
-  const flags = `${input.cargoPackage === undefined ? '' : ` --package ${input.cargoPackage}`}${features.length > 0 ? ` --features ${features.join(',')}` : ''}`;
+  // Words of checked values only (applicationSpecProblems): joined, they are the shell line.
+  const commands = cargoBuildCommands(input);
   out.push('%build', ...CARGO_ENV);
   if (input.cargoPackage !== undefined) out.push("# The workspace's default-members: the application's package is named.");
-  if (features.length > 0) out.push("# The features the binaries' required-features need, beyond the default ones.");
-  out.push(`cargo build --release --offline --frozen${flags}`, '');
+  if ((input.cargoFeatures ?? []).length > 0) out.push("# The features the binaries' required-features need, beyond the default ones.");
+  out.push(commands.build.join(' '), '');
   out.push('%install');
   for (const bin of input.binaries) out.push(`install -Dpm 0755 target/release/${bin.name} %{buildroot}%{_bindir}/${bin.name}`);
   // cargo-auditable's format (Source4, written by stowage from the lockfile), so that
@@ -397,7 +413,7 @@ function renderCargoSections(out: string[], input: RpmSpecInput): void {
     for (const bin of input.binaries) out.push(`objcopy --add-section .dep-v0=%{SOURCE4} %{buildroot}%{_bindir}/${bin.name}`);
   }
   out.push(`install -Dpm 0644 %{SOURCE2} %{buildroot}${sbomDir}/${input.sources.sbom}`, '');
-  out.push(...checkSection([...CARGO_ENV, `cargo test --release --offline --frozen${flags}`]));
+  out.push(...checkSection([...CARGO_ENV, commands.test.join(' ')]));
   out.push('%files');
   for (const file of input.licenseFiles) out.push(`%license ${file}`);
   out.push('%license bundled-licenses.txt');

@@ -17,7 +17,7 @@ import { DEFAULT_POLICY } from '../../src/audit/policy.js';
 import type { AuditSettings } from '../../src/audit/run.js';
 import { buildCandidate, candidateLayout, CANDIDATE_STEPS, type CandidateStep, type CandidateStepName } from '../../src/campaign/candidate.js';
 import { rustsecAdvisoryDb } from '../support/advisory-fixtures.js';
-import { cargoBinary, runCargo } from '../support/rust-app.js';
+import { cargoBinary, registryConfigToml, runCargo } from '../support/rust-app.js';
 import { application, crate, lockedVersions } from '../support/campaign-apps.js';
 import { tempDir } from '../support/shared.js';
 import { SparseRegistry } from '../support/sparse-registry.js';
@@ -225,6 +225,38 @@ describe('buildCandidate on Rust applications (local sparse registry)', () => {
     assert.match(outcome.reason ?? '', /config\.toml: \[source\.local-sparse\] registry http:\/\/127\.0\.0\.1:\d+\/\S* is not a registry this fleet allows \(the public registries and those named by stowage fleet init --allow-registry URL\)$/);
     assert.equal(registry?.requests.length ?? 0, asked, 'the registry was asked');
     assert.deepEqual(lockedVersions(join(candidateLayout(workDir).source, 'Cargo.lock'), 'vulnlib'), ['1.0.0']);
+  });
+
+  /*
+   * A virtual workspace whose default-members leave the application out, its binary needing a
+   * feature off by default: the campaign built and tested with a plain `cargo build` / `cargo
+   * test` at the root, which build the library member alone, while the SRPM's spec names
+   * `--package wsapp --features wsapp/cli`. The candidate was recorded built and tested, its
+   * binary never compiled, its tests never run.
+   */
+  test("a workspace whose default-members leave the application out: the candidate builds and tests the application's package, as the spec does", async () => {
+    const app = join(scratch, 'default-members');
+    const files: Record<string, string> = {
+      'Cargo.toml': '[workspace]\nmembers = ["app", "lib"]\ndefault-members = ["lib"]\nresolver = "2"\n',
+      '.cargo/config.toml': registryConfigToml((registry as SparseRegistry).indexUrl),
+      'app/Cargo.toml': '[package]\nname = "wsapp"\nversion = "0.1.0"\nedition = "2021"\nlicense = "MIT"\n\n[features]\ncli = []\n\n[[bin]]\nname = "wsapp"\npath = "src/main.rs"\nrequired-features = ["cli"]\n\n[dependencies]\nvulnlib = "1"\n',
+      'app/src/main.rs': 'fn main() {\n    println!("vulnlib {}", vulnlib::version());\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn vulnlib_is_the_fixed_one() {\n        assert_eq!(vulnlib::version(), "1.0.1");\n    }\n}\n',
+      'lib/Cargo.toml': '[package]\nname = "wslib"\nversion = "0.1.0"\nedition = "2021"\nlicense = "MIT"\n',
+      'lib/src/lib.rs': 'pub fn f() {}\n',
+    };
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(app, path)), { recursive: true });
+      writeFileSync(join(app, path), text);
+    }
+    await runCargo(['generate-lockfile'], { cwd: app, cargoHome });
+    await runCargo(['update', '-p', 'vulnlib', '--precise', '1.0.0'], { cwd: app, cargoHome });
+
+    const workDir = workDirFor(app);
+    const outcome = await buildCandidate({ workDir, advisory: { id: 'RUSTSEC-2099-0010', aliases: [] }, audit: audit(), sandbox: 'bwrap', publish: true, allowedRegistries: allowed() });
+    const log = readFileSync(outcome.artifacts.log, 'utf8');
+    assert.equal(outcome.state, 'candidate', `${outcome.reason}\n${log}`);
+    assert.ok(existsSync(join(candidateLayout(workDir).build, 'target', 'release', 'wsapp')), `the binary was built\n${log}`);
+    assert.match(log, /test tests::vulnlib_is_the_fixed_one \.\.\. ok/);
   });
 
   test('no compatible fix: needs-review, the blocker named, nothing changed or built', async () => {
