@@ -19,6 +19,9 @@ import { FIX_REGISTRY_FIXTURES, startLocalRegistry, type LocalRegistry } from '.
 import { cleanEnv, lockNpmApplication } from '../support/npm-vendor.js';
 import { tempDir } from '../support/shared.js';
 
+/** An OSV range event: a version a range starts or ends at. */
+type OsvRangeEvent = { introduced: string } | { fixed: string };
+
 /** `dir`, made if missing. */
 function mkdirp(dir: string): string {
   mkdirSync(dir, { recursive: true });
@@ -73,22 +76,35 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  test('a change that brings in an advisory the application did not have is no candidate: npm update moves past the planned version', { timeout: 600_000 }, async () => {
-    // The registry also publishes fixture-args 1.2.7, which a made-up GHSA-0000-0000-0103 affects (and 1.2.5 not).
-    const fixtures = join(scratch, 'fixtures-1.2.7');
+  /**
+   * Runs `body` with a registry that also publishes fixture-args 1.2.7, and a database where a
+   * made-up GHSA-0000-0000-0103 affects the fixture-args versions `events` say.
+   */
+  const withFixtureArgs127 = async (name: string, events: OsvRangeEvent[], summary: string, body: (registry: LocalRegistry, db: string) => Promise<void>): Promise<void> => {
+    const fixtures = join(scratch, `fixtures-${name}`);
     cpSync(FIX_REGISTRY_FIXTURES, fixtures, { recursive: true });
     const newer = mkdirp(join(fixtures, 'fixture-args-1.2.7'));
     writeFileSync(join(newer, 'index.js'), "module.exports = { version: '1.2.7' };\n");
     writeFileSync(join(newer, 'package.json'), JSON.stringify({ name: 'fixture-args', version: '1.2.7', main: 'index.js', license: 'MIT' }));
     const newerRegistry = await startLocalRegistry(fixtures);
     try {
-      const regressDb = fixtureArgsAdvisoryDb(join(scratch, 'db-1.2.7'));
-      const affected = [{ package: { ecosystem: 'npm', name: 'fixture-args' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '1.2.7' }, { fixed: '1.2.8' }] }] }];
-      const published = JSON.parse(readFileSync(join(regressDb, 'GHSA-0000-0000-0101.json'), 'utf8')) as { published: string };
+      const withDb = fixtureArgsAdvisoryDb(join(scratch, `db-${name}`));
+      const affected = [{ package: { ecosystem: 'npm', name: 'fixture-args' }, ranges: [{ type: 'ECOSYSTEM', events }] }];
+      const published = JSON.parse(readFileSync(join(withDb, 'GHSA-0000-0000-0101.json'), 'utf8')) as { published: string };
       writeFileSync(
-        join(regressDb, 'GHSA-0000-0000-0103.json'),
-        JSON.stringify({ schema_version: '1.3.0', id: 'GHSA-0000-0000-0103', modified: published.published, published: published.published, summary: 'fixture-args 1.2.7 runs its arguments (made up)', details: 'Made up.', affected, database_specific: { severity: 'HIGH' } }),
+        join(withDb, 'GHSA-0000-0000-0103.json'),
+        JSON.stringify({ schema_version: '1.3.0', id: 'GHSA-0000-0000-0103', modified: published.published, published: published.published, summary, details: 'Made up.', affected, database_specific: { severity: 'HIGH' } }),
       );
+      await body(newerRegistry, withDb);
+    } finally {
+      await newerRegistry.close();
+    }
+  };
+
+  test('a change that brings in an advisory the application did not have is no candidate: npm update moves past the planned version', { timeout: 600_000 }, async () => {
+    // The registry also publishes fixture-args 1.2.7, which a made-up GHSA-0000-0000-0103 affects (and 1.2.5 not).
+    const events: OsvRangeEvent[] = [{ introduced: '1.2.7' }, { fixed: '1.2.8' }];
+    await withFixtureArgs127('1.2.7', events, 'fixture-args 1.2.7 runs its arguments (made up)', async (newerRegistry, regressDb) => {
       // fixture-args only through fixture-mkdirp (^1.2.5), locked at 1.2.5: a transitive change is npm update's.
       const workDir = tempDir('candidate-npm-regress');
       const { source } = candidateLayout(workDir);
@@ -121,27 +137,13 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
       assert.match(outcome.reason ?? '', /the change brings in GHSA-0000-0000-0103 \(fixture-args 1\.2\.7\), which the application did not have/);
       assert.equal(outcome.artifacts.srpm, null);
       rmSync(workDir, { recursive: true, force: true });
-    } finally {
-      await newerRegistry.close();
-    }
+    });
   });
 
   test('a package locked at two versions: npm update moving the fixed one into an advisory the other already has is still a new flaw', { timeout: 600_000 }, async () => {
     // fixture-args 1.2.7 is published too; a made-up GHSA-0000-0000-0103 affects 0.2.4 and 1.2.7.
-    const fixtures = join(scratch, 'fixtures-two');
-    cpSync(FIX_REGISTRY_FIXTURES, fixtures, { recursive: true });
-    const newer = mkdirp(join(fixtures, 'fixture-args-1.2.7'));
-    writeFileSync(join(newer, 'index.js'), "module.exports = { version: '1.2.7' };\n");
-    writeFileSync(join(newer, 'package.json'), JSON.stringify({ name: 'fixture-args', version: '1.2.7', main: 'index.js', license: 'MIT' }));
-    const newerRegistry = await startLocalRegistry(fixtures);
-    try {
-      const twoDb = fixtureArgsAdvisoryDb(join(scratch, 'db-two'));
-      const affected = [{ package: { ecosystem: 'npm', name: 'fixture-args' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0.2.4' }, { fixed: '0.2.5' }, { introduced: '1.2.7' }, { fixed: '1.2.8' }] }] }];
-      const published = JSON.parse(readFileSync(join(twoDb, 'GHSA-0000-0000-0101.json'), 'utf8')) as { published: string };
-      writeFileSync(
-        join(twoDb, 'GHSA-0000-0000-0103.json'),
-        JSON.stringify({ schema_version: '1.3.0', id: 'GHSA-0000-0000-0103', modified: published.published, published: published.published, summary: 'fixture-args 0.2.4 and 1.2.7 run their arguments (made up)', details: 'Made up.', affected, database_specific: { severity: 'HIGH' } }),
-      );
+    const events: OsvRangeEvent[] = [{ introduced: '0.2.4' }, { fixed: '0.2.5' }, { introduced: '1.2.7' }, { fixed: '1.2.8' }];
+    await withFixtureArgs127('two', events, 'fixture-args 0.2.4 and 1.2.7 run their arguments (made up)', async (newerRegistry, twoDb) => {
       // The application asks for fixture-args 0.2.4 itself; fixture-mkdirp's ^1.2.5 is nested, locked at 1.2.5.
       const pinned = join(scratch, 'pinned-1.2.5');
       writeFileSync(join(mkdirp(pinned), '.npmrc'), newerRegistry.npmrc);
@@ -179,9 +181,7 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
       assert.equal(outcome.failedStep, 'audit');
       assert.match(outcome.reason ?? '', /the change brings in GHSA-0000-0000-0103 \(fixture-args 1\.2\.7\), which the application did not have/);
       rmSync(workDir, { recursive: true, force: true });
-    } finally {
-      await newerRegistry.close();
-    }
+    });
   });
 
   test("the application's .npmrc cannot send the worker's store URL to a host of its choosing (${STOWAGE_FLEET_STORE} in a registry URL)", { timeout: 120_000 }, async () => {
