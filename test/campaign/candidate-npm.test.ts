@@ -35,11 +35,11 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
   const env = cleanEnv({ HOME: join(scratch, 'home'), npm_config_cache: join(scratch, 'npm-cache'), npm_config_update_notifier: 'false' });
   let registry: LocalRegistry;
   /** The fix of fixture-args' advisory, built in `workDir` in the sandbox. */
-  const candidateIn = (workDir: string, withEnv: NodeJS.ProcessEnv = env, allowed: string[] = [registry.url]): ReturnType<typeof buildCandidate> =>
+  const candidateIn = (workDir: string, withEnv: NodeJS.ProcessEnv = env, allowed: string[] = [registry.url], database = db): ReturnType<typeof buildCandidate> =>
     buildCandidate({
       workDir,
       advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
-      audit: { policy: DEFAULT_POLICY, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') },
+      audit: { policy: DEFAULT_POLICY, databases: [database], fetch: 'never', cacheRoot: join(scratch, 'cache') },
       sandbox: 'bwrap',
       publish: true,
       env: withEnv,
@@ -118,15 +118,7 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
       writeFileSync(join(source, 'package-lock.json'), JSON.stringify(lock, null, 2) + '\n');
       assert.equal(lock.packages['node_modules/fixture-args']?.version, '1.2.5');
 
-      const outcome = await buildCandidate({
-        workDir,
-        advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
-        audit: { policy: DEFAULT_POLICY, databases: [regressDb], fetch: 'never', cacheRoot: join(scratch, 'cache') },
-        sandbox: 'bwrap',
-        publish: true,
-        env,
-        allowedRegistries: [newerRegistry.url],
-      });
+      const outcome = await candidateIn(workDir, env, [newerRegistry.url], regressDb);
       const log = readFileSync(outcome.artifacts.log, 'utf8');
       // The plan is 1.2.6; npm update takes the newest fixture-mkdirp accepts, 1.2.7.
       assert.deepEqual(outcome.fix.map((f) => [f.name, f.from, f.to]), [['fixture-args', '1.2.5', '1.2.6']], log);
@@ -162,15 +154,7 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
       lock.packages[nested] = entry125;
       writeFileSync(join(source, 'package-lock.json'), JSON.stringify(lock, null, 2) + '\n');
 
-      const outcome = await buildCandidate({
-        workDir,
-        advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
-        audit: { policy: DEFAULT_POLICY, databases: [twoDb], fetch: 'never', cacheRoot: join(scratch, 'cache') },
-        sandbox: 'bwrap',
-        publish: true,
-        env,
-        allowedRegistries: [newerRegistry.url],
-      });
+      const outcome = await candidateIn(workDir, env, [newerRegistry.url], twoDb);
       const log = readFileSync(outcome.artifacts.log, 'utf8');
       assert.deepEqual(outcome.fix.map((f) => [f.name, f.from, f.to]), [['fixture-args', '1.2.5', '1.2.6']], log);
       const after = JSON.parse(readFileSync(join(source, 'package-lock.json'), 'utf8')) as Lock;
