@@ -327,6 +327,21 @@ test('yarn berry: a patch installs the package it patches under the patch\'s nam
       dir,
     );
   }
+  // A patch of minimist's registry tarball by URL: refused unpatched as a tarball of minimist, not
+  // of safe-thing; patched, it was audited as a safe-thing 1.2.5 from no registry, exit 0.
+  const byUrl = 'patch:minimist@https%3A//registry.npmjs.org/minimist/-/minimist-1.2.5.tgz#./p.patch';
+  const urlPatch = berryPatchApp('url', byUrl, [
+    `"safe-thing@${byUrl}::locator=app%40workspace%3A.":`,
+    '  version: 1.2.5',
+    `  resolution: "safe-thing@${byUrl}::version=1.2.5&hash=782a9c&locator=app%40workspace%3A."`,
+    '  checksum: 10c0/d2bbda74023939530e1813fcf790a60533cf851d759611a58fd00b635e719b95af491cecd6a7d14ad6a1b725de0f30fe09e8027e6592f17462aa128adabecda2',
+    '  languageName: node',
+    '  linkType: hard',
+    '',
+  ]);
+  const url = audit([urlPatch, '--db', GHSA_NPM]);
+  assert.equal(url.status, 1, url.stderr);
+  assert.deepEqual(url.report?.findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version}`), ['GHSA-xvch-5gv4-984h minimist@1.2.5']);
   // A patch of a patch whose `version` is not what the innermost patched package is: refused, as a single patch's is.
   const lying = audit([berryPatchApp('lying', nestedRange, nested('1.2.8')), '--db', GHSA_NPM]);
   assert.equal(lying.status, 2);
