@@ -188,7 +188,7 @@ interface Progress {
   otherAdvisories: string[];
   /**
    * The findings failing the policy before the change (findingKey): the audit after it refuses
-   * one that is not among them, a flaw the change brought in. Absent in a run begun by an older stowage.
+   * what the change brought in (broughtIn). Absent in a run begun by an older stowage.
    */
   before?: string[];
   /** Relative to the work directory: a run resumed in another one (another worker's) finds them. */
@@ -229,9 +229,33 @@ function matchesAdvisory(finding: Finding, advisory: CandidateInput['advisory'])
   return names.has(finding.advisory.id) || finding.advisory.aliases.some((a) => names.has(a));
 }
 
-/** A finding as the audits before and after the change compare it: the advisory and the package's name (its version is what moves). */
+/** A finding as the audits before and after the change compare it: the advisory, the package's name and its version. */
 function findingKey(finding: Finding): string {
-  return `${finding.advisory.id}\0${finding.package.ecosystem}\0${finding.package.name}`;
+  return `${finding.advisory.id}\0${finding.package.ecosystem}\0${finding.package.name}\0${finding.package.version}`;
+}
+
+/**
+ * The findings after the change that the application did not have before it. A finding at a
+ * version of its package the advisory did not affect before is one, unless it takes the place of
+ * a version the change moved off (a fix that stays inside another advisory's range, which the
+ * locked version was in too). Per advisory and package: more affected versions than before
+ * (npm update moving one of two locked versions into the range) is a new flaw.
+ */
+function broughtIn(before: readonly string[], after: readonly Finding[]): Finding[] {
+  const had = new Set(before);
+  const groupOf = (key: string): string => key.slice(0, key.lastIndexOf('\0'));
+  const afterKeys = new Set(after.map(findingKey));
+  const gone = new Map<string, number>();
+  for (const key of had) if (!afterKeys.has(key)) gone.set(groupOf(key), (gone.get(groupOf(key)) ?? 0) + 1);
+  const added = new Map<string, Finding[]>();
+  for (const f of after) {
+    const key = findingKey(f);
+    if (had.has(key)) continue;
+    const list = added.get(groupOf(key)) ?? [];
+    if (!list.some((g) => findingKey(g) === key)) list.push(f);
+    added.set(groupOf(key), list);
+  }
+  return [...added].flatMap(([group, findings]) => (findings.length > (gone.get(group) ?? 0) ? findings : []));
 }
 
 function lockfileFiles(location: LockfileLocation): string[] {
@@ -465,7 +489,7 @@ class CandidateRun {
     // Accepting the others is for flaws the application already had: one the change brought in
     // (npm update moving past the planned version into another advisory's range) is no candidate.
     const before = this.progress.before;
-    const brought = before === undefined ? [] : others.filter((f) => !before.includes(findingKey(f)));
+    const brought = before === undefined ? [] : broughtIn(before, others);
     if (brought.length > 0) {
       throw new StowageError(
         `the change brings in ${brought.map((f) => `${f.advisory.id} (${f.package.name} ${f.package.version})`).join(', ')}, which the application did not have`,

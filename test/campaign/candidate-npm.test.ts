@@ -19,6 +19,9 @@ import { FIX_REGISTRY_FIXTURES, startLocalRegistry, type LocalRegistry } from '.
 import { cleanEnv, lockNpmApplication } from '../support/npm-vendor.js';
 import { tempDir } from '../support/shared.js';
 
+/** An OSV range event: a version a range starts or ends at. */
+type OsvRangeEvent = { introduced: string } | { fixed: string };
+
 /** `dir`, made if missing. */
 function mkdirp(dir: string): string {
   mkdirSync(dir, { recursive: true });
@@ -32,11 +35,11 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
   const env = cleanEnv({ HOME: join(scratch, 'home'), npm_config_cache: join(scratch, 'npm-cache'), npm_config_update_notifier: 'false' });
   let registry: LocalRegistry;
   /** The fix of fixture-args' advisory, built in `workDir` in the sandbox. */
-  const candidateIn = (workDir: string, withEnv: NodeJS.ProcessEnv = env, allowed: string[] = [registry.url]): ReturnType<typeof buildCandidate> =>
+  const candidateIn = (workDir: string, withEnv: NodeJS.ProcessEnv = env, allowed: string[] = [registry.url], database = db): ReturnType<typeof buildCandidate> =>
     buildCandidate({
       workDir,
       advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
-      audit: { policy: DEFAULT_POLICY, databases: [db], fetch: 'never', cacheRoot: join(scratch, 'cache') },
+      audit: { policy: DEFAULT_POLICY, databases: [database], fetch: 'never', cacheRoot: join(scratch, 'cache') },
       sandbox: 'bwrap',
       publish: true,
       env: withEnv,
@@ -73,22 +76,35 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  test('a change that brings in an advisory the application did not have is no candidate: npm update moves past the planned version', { timeout: 600_000 }, async () => {
-    // The registry also publishes fixture-args 1.2.7, which a made-up GHSA-0000-0000-0103 affects (and 1.2.5 not).
-    const fixtures = join(scratch, 'fixtures-1.2.7');
+  /**
+   * Runs `body` with a registry that also publishes fixture-args 1.2.7, and a database where a
+   * made-up GHSA-0000-0000-0103 affects the fixture-args versions `events` say.
+   */
+  const withFixtureArgs127 = async (name: string, events: OsvRangeEvent[], summary: string, body: (registry: LocalRegistry, db: string) => Promise<void>): Promise<void> => {
+    const fixtures = join(scratch, `fixtures-${name}`);
     cpSync(FIX_REGISTRY_FIXTURES, fixtures, { recursive: true });
     const newer = mkdirp(join(fixtures, 'fixture-args-1.2.7'));
     writeFileSync(join(newer, 'index.js'), "module.exports = { version: '1.2.7' };\n");
     writeFileSync(join(newer, 'package.json'), JSON.stringify({ name: 'fixture-args', version: '1.2.7', main: 'index.js', license: 'MIT' }));
     const newerRegistry = await startLocalRegistry(fixtures);
     try {
-      const regressDb = fixtureArgsAdvisoryDb(join(scratch, 'db-1.2.7'));
-      const affected = [{ package: { ecosystem: 'npm', name: 'fixture-args' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '1.2.7' }, { fixed: '1.2.8' }] }] }];
-      const published = JSON.parse(readFileSync(join(regressDb, 'GHSA-0000-0000-0101.json'), 'utf8')) as { published: string };
+      const withDb = fixtureArgsAdvisoryDb(join(scratch, `db-${name}`));
+      const affected = [{ package: { ecosystem: 'npm', name: 'fixture-args' }, ranges: [{ type: 'ECOSYSTEM', events }] }];
+      const published = JSON.parse(readFileSync(join(withDb, 'GHSA-0000-0000-0101.json'), 'utf8')) as { published: string };
       writeFileSync(
-        join(regressDb, 'GHSA-0000-0000-0103.json'),
-        JSON.stringify({ schema_version: '1.3.0', id: 'GHSA-0000-0000-0103', modified: published.published, published: published.published, summary: 'fixture-args 1.2.7 runs its arguments (made up)', details: 'Made up.', affected, database_specific: { severity: 'HIGH' } }),
+        join(withDb, 'GHSA-0000-0000-0103.json'),
+        JSON.stringify({ schema_version: '1.3.0', id: 'GHSA-0000-0000-0103', modified: published.published, published: published.published, summary, details: 'Made up.', affected, database_specific: { severity: 'HIGH' } }),
       );
+      await body(newerRegistry, withDb);
+    } finally {
+      await newerRegistry.close();
+    }
+  };
+
+  test('a change that brings in an advisory the application did not have is no candidate: npm update moves past the planned version', { timeout: 600_000 }, async () => {
+    // The registry also publishes fixture-args 1.2.7, which a made-up GHSA-0000-0000-0103 affects (and 1.2.5 not).
+    const events: OsvRangeEvent[] = [{ introduced: '1.2.7' }, { fixed: '1.2.8' }];
+    await withFixtureArgs127('1.2.7', events, 'fixture-args 1.2.7 runs its arguments (made up)', async (newerRegistry, regressDb) => {
       // fixture-args only through fixture-mkdirp (^1.2.5), locked at 1.2.5: a transitive change is npm update's.
       const workDir = tempDir('candidate-npm-regress');
       const { source } = candidateLayout(workDir);
@@ -102,15 +118,7 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
       writeFileSync(join(source, 'package-lock.json'), JSON.stringify(lock, null, 2) + '\n');
       assert.equal(lock.packages['node_modules/fixture-args']?.version, '1.2.5');
 
-      const outcome = await buildCandidate({
-        workDir,
-        advisory: { id: 'GHSA-0000-0000-0101', aliases: [] },
-        audit: { policy: DEFAULT_POLICY, databases: [regressDb], fetch: 'never', cacheRoot: join(scratch, 'cache') },
-        sandbox: 'bwrap',
-        publish: true,
-        env,
-        allowedRegistries: [newerRegistry.url],
-      });
+      const outcome = await candidateIn(workDir, env, [newerRegistry.url], regressDb);
       const log = readFileSync(outcome.artifacts.log, 'utf8');
       // The plan is 1.2.6; npm update takes the newest fixture-mkdirp accepts, 1.2.7.
       assert.deepEqual(outcome.fix.map((f) => [f.name, f.from, f.to]), [['fixture-args', '1.2.5', '1.2.6']], log);
@@ -121,9 +129,43 @@ describe('buildCandidate on an npm application, its registry on 127.0.0.1', () =
       assert.match(outcome.reason ?? '', /the change brings in GHSA-0000-0000-0103 \(fixture-args 1\.2\.7\), which the application did not have/);
       assert.equal(outcome.artifacts.srpm, null);
       rmSync(workDir, { recursive: true, force: true });
-    } finally {
-      await newerRegistry.close();
-    }
+    });
+  });
+
+  test('a package locked at two versions: npm update moving the fixed one into an advisory the other already has is still a new flaw', { timeout: 600_000 }, async () => {
+    // fixture-args 1.2.7 is published too; a made-up GHSA-0000-0000-0103 affects 0.2.4 and 1.2.7.
+    const events: OsvRangeEvent[] = [{ introduced: '0.2.4' }, { fixed: '0.2.5' }, { introduced: '1.2.7' }, { fixed: '1.2.8' }];
+    await withFixtureArgs127('two', events, 'fixture-args 0.2.4 and 1.2.7 run their arguments (made up)', async (newerRegistry, twoDb) => {
+      // The application asks for fixture-args 0.2.4 itself; fixture-mkdirp's ^1.2.5 is nested, locked at 1.2.5.
+      const pinned = join(scratch, 'pinned-1.2.5');
+      writeFileSync(join(mkdirp(pinned), '.npmrc'), newerRegistry.npmrc);
+      await lockNpmApplication(pinned, { name: 'pinned', version: '1.0.0', dependencies: { 'fixture-args': '1.2.5' } }, {}, env);
+      type Lock = { packages: Record<string, { version?: string }> };
+      const entry125 = (JSON.parse(readFileSync(join(pinned, 'package-lock.json'), 'utf8')) as Lock).packages['node_modules/fixture-args'];
+      const workDir = tempDir('candidate-npm-two');
+      const { source } = candidateLayout(workDir);
+      writeFileSync(join(mkdirp(source), '.npmrc'), newerRegistry.npmrc);
+      writeFileSync(join(source, 'test.js'), 'process.exit(0);\n');
+      const manifest = { name: 'campaign-npm-two', version: '1.0.0', license: 'MIT', dependencies: { 'fixture-mkdirp': '0.5.2', 'fixture-args': '0.2.4' }, scripts: { test: 'node test.js' } };
+      await lockNpmApplication(source, manifest, {}, env);
+      const lock = JSON.parse(readFileSync(join(source, 'package-lock.json'), 'utf8')) as Lock;
+      const nested = 'node_modules/fixture-mkdirp/node_modules/fixture-args';
+      assert.ok(lock.packages[nested] && entry125);
+      lock.packages[nested] = entry125;
+      writeFileSync(join(source, 'package-lock.json'), JSON.stringify(lock, null, 2) + '\n');
+
+      const outcome = await candidateIn(workDir, env, [newerRegistry.url], twoDb);
+      const log = readFileSync(outcome.artifacts.log, 'utf8');
+      assert.deepEqual(outcome.fix.map((f) => [f.name, f.from, f.to]), [['fixture-args', '1.2.5', '1.2.6']], log);
+      const after = JSON.parse(readFileSync(join(source, 'package-lock.json'), 'utf8')) as Lock;
+      assert.equal(after.packages[nested]?.version, '1.2.7', log);
+      assert.equal(after.packages['node_modules/fixture-args']?.version, '0.2.4', log);
+      // GHSA-0000-0000-0103 on fixture-args 0.2.4 was there before; on 1.2.7 it is the change's.
+      assert.equal(outcome.state, 'failed', log);
+      assert.equal(outcome.failedStep, 'audit');
+      assert.match(outcome.reason ?? '', /the change brings in GHSA-0000-0000-0103 \(fixture-args 1\.2\.7\), which the application did not have/);
+      rmSync(workDir, { recursive: true, force: true });
+    });
   });
 
   test("the application's .npmrc cannot send the worker's store URL to a host of its choosing (${STOWAGE_FLEET_STORE} in a registry URL)", { timeout: 120_000 }, async () => {

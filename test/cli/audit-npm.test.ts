@@ -327,6 +327,21 @@ test('yarn berry: a patch installs the package it patches under the patch\'s nam
       dir,
     );
   }
+  // A patch of minimist's registry tarball by URL: refused unpatched as a tarball of minimist, not
+  // of safe-thing; patched, it was audited as a safe-thing 1.2.5 from no registry, exit 0.
+  const byUrl = 'patch:minimist@https%3A//registry.npmjs.org/minimist/-/minimist-1.2.5.tgz#./p.patch';
+  const urlPatch = berryPatchApp('url', byUrl, [
+    `"safe-thing@${byUrl}::locator=app%40workspace%3A.":`,
+    '  version: 1.2.5',
+    `  resolution: "safe-thing@${byUrl}::version=1.2.5&hash=782a9c&locator=app%40workspace%3A."`,
+    '  checksum: 10c0/d2bbda74023939530e1813fcf790a60533cf851d759611a58fd00b635e719b95af491cecd6a7d14ad6a1b725de0f30fe09e8027e6592f17462aa128adabecda2',
+    '  languageName: node',
+    '  linkType: hard',
+    '',
+  ]);
+  const url = audit([urlPatch, '--db', GHSA_NPM]);
+  assert.equal(url.status, 1, url.stderr);
+  assert.deepEqual(url.report?.findings.map((f) => `${f.advisory.id} ${f.package.name}@${f.package.version}`), ['GHSA-xvch-5gv4-984h minimist@1.2.5']);
   // A patch of a patch whose `version` is not what the innermost patched package is: refused, as a single patch's is.
   const lying = audit([berryPatchApp('lying', nestedRange, nested('1.2.8')), '--db', GHSA_NPM]);
   assert.equal(lying.status, 2);
@@ -372,4 +387,41 @@ test('a registry tarball URL is read as the registry reads it: escapes decoded, 
     writeFileSync(join(pnpmDir, 'pnpm-lock.yaml'), lines.join('\n'));
     refused(pnpmDir, 'pnpm-lock.yaml', /package lodash@4\.17\.21: the version is 4\.17\.21 but `resolution.tarball` is the tarball of lodash@4\.17\.4/, tarball ?? '');
   }
+});
+
+test('a registry tarball URL is read after the registry resolves its escaped `..` segments: a tarball of lodash under another name is refused, in every lockfile (npm 11 installs lodash 4.17.4 as @nobody-zq/lodash)', () => {
+  // registry.npmjs.org decodes `%2F` and `%5C` to `/` and resolves `..`: it serves lodash 4.17.4
+  // for both URLs, which npm leaves as written. Read before resolving, they were the tarballs of
+  // `@nobody-zq/lodash` 4.17.4, which no advisory names, and the audit passed.
+  const urls = ['%2F', '%5C'].map((slash) => `https://registry.npmjs.org/@nobody-zq/lodash/-/..${slash}..${slash}..${slash}lodash/-/lodash-4.17.4.tgz`);
+  const name = '@nobody-zq/lodash';
+  const app = (dir: string, lockfile: string, text: string): string => {
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { [name]: '4.17.4' } }));
+    writeFileSync(join(dir, lockfile), text);
+    return dir;
+  };
+  const refused = (dir: string, file: string, message: RegExp, what: string): void => {
+    const r = audit([dir, '--db', GHSA_NPM]);
+    assert.equal(r.status, 2, `${what}: ${r.stdout}${r.stderr}`);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('days old'));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0]?.startsWith(`stowage: ${join(dir, file)}:`), lines[0]);
+    assert.match(lines[0] ?? '', message, what);
+  };
+  for (const [i, resolved] of urls.entries()) {
+    const packages = { '': { name: 'app', version: '1.0.0', dependencies: { [name]: '4.17.4' } }, [`node_modules/${name}`]: { ...LODASH_4, resolved } };
+    const lock = { name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages };
+    refused(app(tempDir(`cli-npm-dotted-${i}`), 'package-lock.json', JSON.stringify(lock, null, 2)), 'package-lock.json', /"resolved" is a tarball of lodash, not of @nobody-zq\/lodash/, resolved);
+
+    const yarn = ['# yarn lockfile v1', '', '', `"${name}@4.17.4":`, '  version "4.17.4"', `  resolved "${resolved}"`, `  integrity ${LODASH_4.integrity}`, ''];
+    refused(app(tempDir(`cli-npm-dotted-yarn-${i}`), 'yarn.lock', yarn.join('\n')), 'yarn.lock', /tarball of lodash/, `yarn v1 ${resolved}`);
+
+    const pnpm = ["lockfileVersion: '9.0'", '', 'importers:', '', '  .:', '    dependencies:', `      '${name}':`, '        specifier: 4.17.4', '        version: 4.17.4', '', 'packages:', ''];
+    pnpm.push(`  '${name}@4.17.4':`, `    resolution: {integrity: ${LODASH_4.integrity}, tarball: '${resolved}'}`, '', 'snapshots:', '', `  '${name}@4.17.4': {}`, '');
+    refused(app(tempDir(`cli-npm-dotted-pnpm-${i}`), 'pnpm-lock.yaml', pnpm.join('\n')), 'pnpm-lock.yaml', /tarball of lodash, not of @nobody-zq\/lodash/, `pnpm ${resolved}`);
+  }
+  // The same URL under lodash's own entry is lodash 4.17.4, and audited as it.
+  const own = audit([lockApp('dotted-own', v3Lodash('node_modules/lodash', { ...LODASH_4, resolved: urls[0] })), '--db', GHSA_NPM]);
+  assert.equal(own.status, 1, own.stderr);
+  assert.ok(own.report?.findings.some((f) => f.package.name === 'lodash' && f.package.version === '4.17.4'));
 });

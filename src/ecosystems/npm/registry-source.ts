@@ -179,11 +179,15 @@ export function registryTarballVersion(name: string, url: string): string | null
 
 /**
  * A tarball URL without its query and fragment, its path read as the public registry reads it:
- * escapes of ASCII characters decoded and trailing whitespace and control characters dropped.
+ * escapes of ASCII characters decoded, trailing whitespace and control characters dropped, then
+ * `\` taken for `/` and `.`/`..` segments resolved (never above the host).
  * registry.npmjs.org serves minimist 1.2.5 for `/minimist/%2D/minimist-1.2.5%2etgz` and for
  * `/minimist/-/minimist-1.2.5.tgz%20` (or `%00`, `%0a`), and npm 11 installs it from such a
  * `resolved` under `"version": "1.2.6"`: read as written, the URL is no registry tarball and the
- * entry's version is taken on trust. A scope's `%2f` is decoded too (`@s%2fa` is `@s/a`).
+ * entry's version is taken on trust. A scope's `%2f` is decoded too (`@s%2fa` is `@s/a`). It
+ * serves minimist 1.2.5 for `/@any/minimist/-/..%2F..%2F..%2Fminimist/-/minimist-1.2.5.tgz`
+ * (`%5C` too), which the WHATWG parser and npm leave as written: read before the segments are
+ * resolved, that URL is the tarball of `@any/minimist`.
  */
 function asRegistryReadsIt(url: string): string {
   const bare = url.replace(/[?#].*$/, '');
@@ -192,7 +196,22 @@ function asRegistryReadsIt(url: string): string {
   if (path < 0) return bare;
   const decoded = bare.slice(path + 1).replace(/%([0-7][0-9a-f])/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
   // eslint-disable-next-line no-control-regex
-  return bare.slice(0, path + 1) + decoded.replace(/[\u0000-\u0020]+$/, '');
+  const trimmed = decoded.replace(/[\u0000-\u0020]+$/, '');
+  return bare.slice(0, path + 1) + withoutDotSegments(trimmed.replace(/\\/g, '/'));
+}
+
+/** An absolute path with its `.` and `..` segments resolved, as RFC 3986 says (`/a/b/..` is `/a/`). */
+function withoutDotSegments(path: string): string {
+  if (!/\/\.\.?(?:\/|$)/.test(path)) return path;
+  const kept: string[] = [];
+  const segments = path.slice(1).split('/');
+  for (const [i, segment] of segments.entries()) {
+    if (segment === '..') kept.pop();
+    if (segment === '.' || segment === '..') {
+      if (i === segments.length - 1) kept.push('');
+    } else kept.push(segment);
+  }
+  return `/${kept.join('/')}`;
 }
 
 function hostOf(url: string): string | undefined {

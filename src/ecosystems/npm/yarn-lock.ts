@@ -1015,7 +1015,7 @@ function berryPatchSource(name: string, reference: string, version: string, fail
 /**
  * The registry package a `patch:` reference patches, through patches of patches (yarn writes
  * `patch:a@patch%3Aa@npm%253A1.0.0%23…#…` for a patch applied to a patched package): null when
- * the innermost locator is not an `npm:` one. yarn fetches that package whatever name the
+ * the innermost locator is neither an `npm:` one nor a registry tarball's URL. yarn fetches that package whatever name the
  * patched locator has and whichever entries the lockfile holds.
  */
 function patchedRegistryPackage(reference: string, fail: (message: string) => never): { name: string; version: string } | null {
@@ -1031,6 +1031,11 @@ function patchedRegistryPackage(reference: string, fail: (message: string) => ne
     const base = splitDescriptor(decoded);
     if (base === null) return null;
     if (base[1].startsWith('npm:')) return { name: base[0], version: base[1].slice('npm:'.length).split('::')[0] ?? '' };
+    // A patch of a registry tarball by URL is that tarball's package, as the unpatched URL is.
+    if (/^https?:\/\//i.test(base[1])) {
+      const tarball = registryTarballIdentity(base[1].split('::')[0] ?? '');
+      return tarball?.version ? { name: tarball.name, version: tarball.version } : null;
+    }
     inner = base[1];
   }
   return null;
