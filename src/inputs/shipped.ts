@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { InputError } from '../core/errors.js';
 import { MAX_WHOLE_FILE_BYTES, noteInputFile, readWholeFile } from '../core/input-files.js';
 import { partialRefusal, type ApplicationReadOptions } from './application.js';
@@ -81,7 +82,8 @@ async function readShipped(path: string, options: ApplicationReadOptions): Promi
 /**
  * A compressed file that is no vendor archive (`.tar.zst`, `.tar.gz`, `.tgz`, read before): an
  * image archive compressed after `docker save` (`| xz`, `| bzip2`, which `docker load` reads),
- * say. Said as what it is, not as a lockfile stowage does not know.
+ * say. Said as what it is, not as a lockfile stowage does not know; when its name says what it
+ * compresses (`sbom.cdx.json.gz`, `Cargo.lock.zst`), that is named, not an image archive.
  */
 async function refuseCompressed(path: string, head: Buffer): Promise<void> {
   // Loaded here only: a file of no format stowage reads is about to be refused anyway.
@@ -89,8 +91,15 @@ async function refuseCompressed(path: string, head: Buffer): Promise<void> {
   const compression = compressionOf(head);
   const name = compression !== null ? compressionName(compression) : unreadCompressionOf(head);
   if (name === null) return;
+  const inner = COMPRESSED_NAME.exec(basename(path))?.[1];
+  if (inner !== undefined && !inner.toLowerCase().endsWith('.tar')) {
+    throw new InputError(path, `${name}-compressed data, which stowage does not read so: decompress it and audit the ${inner} it holds`);
+  }
   throw new InputError(path, `${name}-compressed data (an image archive compressed after docker save, say), which stowage does not read so: decompress it and audit what it holds (an image archive as the .tar docker save writes)`);
 }
+
+/** A compressed file's name and, captured, the name of what it compresses: `sbom.json.gz` holds `sbom.json`. */
+const COMPRESSED_NAME = /^(.+)\.(?:gz|gzip|xz|bz2|bzip2|zst|zstd)$/i;
 
 const HEAD_BYTES = 512;
 
