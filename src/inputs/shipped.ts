@@ -1,5 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { InputError } from '../core/errors.js';
+import type { DependencyGraph } from '../core/graph.js';
 import { MAX_WHOLE_FILE_BYTES, noteInputFile, readWholeFile } from '../core/input-files.js';
 import { partialRefusal, type ApplicationReadOptions } from './application.js';
 import { SECTION_TABLE_STRIPPED_REASON } from './binary/rust-binary.js';
@@ -23,36 +25,25 @@ export async function readShippedPackage(path: string, options: ApplicationReadO
   const partial = read.graphs.filter((g) => g.partial === true);
   // Packed executables first: nothing of them was read, not even embedded paths.
   const packed = partial.filter((g) => g.partialReason === UPX_PACKED_REASON);
-  if (packed.length > 0 && !options.allowPartial) {
-    const named = packed.slice(0, 5).map((g) => g.path).join(', ');
-    throw new InputError(
-      path,
-      `${upxPackedCount(packed.length)}: a partial inventory (${named}${packed.length > 5 ? ', …' : ''}); ` +
-        partialRefusal(options.partialUse, packed.length),
-    );
-  }
+  refusePartialBinaries(path, packed, options, upxPackedCount);
   // Then those without section headers: any of them may hold a .dep-v0 section, and none is found.
   const stripped = partial.filter((g) => g.partialReason === SECTION_TABLE_STRIPPED_REASON);
-  if (stripped.length > 0 && !options.allowPartial) {
-    const named = stripped.slice(0, 5).map((g) => g.path).join(', ');
-    const one = stripped.length === 1;
-    throw new InputError(
-      path,
-      `${stripped.length} ${one ? 'executable has' : 'executables have'} no section headers (sstrip removes them; the program runs without), so a .dep-v0 section in ${one ? 'it' : 'them'} cannot be found: a partial inventory (${named}${stripped.length > 5 ? ', …' : ''}); ` +
-        partialRefusal(options.partialUse, stripped.length),
-    );
-  }
-  if (partial.length > 0 && !options.allowPartial) {
-    const named = partial.slice(0, 5).map((g) => g.path).join(', ');
-    throw new InputError(
-      path,
-      `${partial.length} Rust ${partial.length === 1 ? 'binary has' : 'binaries have'} no .dep-v0 section, only embedded source paths: a partial inventory (${named}${partial.length > 5 ? ', …' : ''}); ` +
-        partialRefusal(options.partialUse, partial.length),
-    );
-  }
+  refusePartialBinaries(path, stripped, options, (n) =>
+    n === 1
+      ? '1 executable has no section headers (sstrip removes them; the program runs without), so a .dep-v0 section in it cannot be found'
+      : `${n} executables have no section headers (sstrip removes them; the program runs without), so a .dep-v0 section in them cannot be found`,
+  );
+  refusePartialBinaries(path, partial, options, (n) => `${n} Rust ${n === 1 ? 'binary has' : 'binaries have'} no .dep-v0 section, only embedded source paths`);
   // A package or image file is its own document (kept as read, not read again); an installed tree has none.
   if (read.document) options.record?.(path, read.document);
   return { artifact: read.artifact, graphs: read.graphs, ...(read.warnings && read.warnings.length > 0 ? { warnings: read.warnings } : {}) };
+}
+
+/** Unless partial inventories are allowed, refuses a package holding the partial binaries `graphs`, `said` by their count, the first five named. */
+function refusePartialBinaries(path: string, graphs: readonly DependencyGraph[], options: ApplicationReadOptions, said: (count: number) => string): void {
+  if (graphs.length === 0 || options.allowPartial) return;
+  const named = graphs.slice(0, 5).map((g) => g.path).join(', ');
+  throw new InputError(path, `${said(graphs.length)}: a partial inventory (${named}${graphs.length > 5 ? ', …' : ''}); ${partialRefusal(options.partialUse, graphs.length)}`);
 }
 
 async function readShipped(path: string, options: ApplicationReadOptions): Promise<(ShippedRead & { document?: Buffer }) | null> {
@@ -81,7 +72,8 @@ async function readShipped(path: string, options: ApplicationReadOptions): Promi
 /**
  * A compressed file that is no vendor archive (`.tar.zst`, `.tar.gz`, `.tgz`, read before): an
  * image archive compressed after `docker save` (`| xz`, `| bzip2`, which `docker load` reads),
- * say. Said as what it is, not as a lockfile stowage does not know.
+ * say. Said as what it is, not as a lockfile stowage does not know; when its name says what it
+ * compresses (`sbom.cdx.json.gz`, `Cargo.lock.zst`), that is named, not an image archive.
  */
 async function refuseCompressed(path: string, head: Buffer): Promise<void> {
   // Loaded here only: a file of no format stowage reads is about to be refused anyway.
@@ -89,8 +81,15 @@ async function refuseCompressed(path: string, head: Buffer): Promise<void> {
   const compression = compressionOf(head);
   const name = compression !== null ? compressionName(compression) : unreadCompressionOf(head);
   if (name === null) return;
+  const inner = COMPRESSED_NAME.exec(basename(path))?.[1];
+  if (inner !== undefined && !inner.toLowerCase().endsWith('.tar')) {
+    throw new InputError(path, `${name}-compressed data, which stowage does not read so: decompress it and audit the ${inner} it holds`);
+  }
   throw new InputError(path, `${name}-compressed data (an image archive compressed after docker save, say), which stowage does not read so: decompress it and audit what it holds (an image archive as the .tar docker save writes)`);
 }
+
+/** A compressed file's name and, captured, the name of what it compresses: `sbom.json.gz` holds `sbom.json`. */
+const COMPRESSED_NAME = /^(.+)\.(?:gz|gzip|xz|bz2|bzip2|zst|zstd)$/i;
 
 const HEAD_BYTES = 512;
 

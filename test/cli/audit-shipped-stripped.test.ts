@@ -90,3 +90,19 @@ test('an image archive compressed whole with xz or bzip2 (docker load reads both
     );
   }
 });
+
+test('a compressed file whose name says what it holds (an SBOM, a lockfile) is refused naming that, not taken for an image archive', () => {
+  const cases: [string, string[], string][] = [
+    ['sbom.cdx.json.gz', ['gzip'], 'gzip'],
+    ['Cargo.lock.zst', ['zstd', '-q'], 'zstd'],
+    ['package-lock.json.xz', ['xz'], 'xz'],
+  ];
+  for (const [file, tool, name] of cases) {
+    const path = join(work, file);
+    const inner = file.slice(0, file.lastIndexOf('.'));
+    writeFileSync(path, execFileSync(tool[0] as string, [...tool.slice(1), '-c'], { input: '{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": []}\n' }));
+    const run = runCli(['audit', path, '--db', db], { cacheDir });
+    assert.equal(run.status, 2, run.stdout);
+    assert.equal(oneLine(run.stderr), `stowage: ${path}: ${name}-compressed data, which stowage does not read so: decompress it and audit the ${inner} it holds`);
+  }
+});
