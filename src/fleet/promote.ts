@@ -47,6 +47,12 @@ export interface CurrentChange {
   triage: TriageNote[];
   /** Whether the revision was evaluated again (it had been evaluated with other database revisions). */
   reevaluated: boolean;
+  /**
+   * A campaign's candidate made current in place of a revision other than the one it rebuilt (one
+   * added or pushed since the campaign started): the revisions the candidate was built from. What
+   * the replaced revision changed beside them is not in the candidate. Empty otherwise.
+   */
+  builtFromOthers: number[];
 }
 
 export async function promoteRevision(store: FleetStore, appName: string, given: string, context: CurrentChangeContext): Promise<CurrentChange> {
@@ -84,9 +90,10 @@ async function makeCurrent(
   decisions: TriageSource = tx,
 ): Promise<CurrentChange> {
   if (revision.id === previous.id) {
-    return { app: app.name, action, changed: false, revision, previous, ...(await triaged(decisions, app, await tx.findings(revision.id), context.judgeAt ?? context.now)), reevaluated: false };
+    return { app: app.name, action, changed: false, revision, previous, ...(await triaged(decisions, app, await tx.findings(revision.id), context.judgeAt ?? context.now)), reevaluated: false, builtFromOthers: [] };
   }
   const candidate = await checkCandidateBytes(tx, app, revision);
+  const builtFrom = candidate && action === 'promoted' ? await tx.campaigns.rebuiltInto(revision.id) : [];
   const settings = await requireSettings(tx);
   const against = databaseRevisions(context.databases);
   let findings: Finding[];
@@ -108,7 +115,7 @@ async function makeCurrent(
   await tx.campaigns.markDemoted(previous.id, at);
   if (candidate) await tx.campaigns.markPromoted(revision.id, at);
   await tx.appendHistory({ appId: app.id, at, action, revisionId: revision.id, previousRevisionId: previous.id, by: context.by });
-  const change: CurrentChange = { app: app.name, action, changed: true, revision: { ...revision, evaluatedAgainst: against }, previous, ...(await triaged(decisions, app, findings, context.judgeAt ?? context.now)), reevaluated };
+  const change: CurrentChange = { app: app.name, action, changed: true, revision: { ...revision, evaluatedAgainst: against }, previous, ...(await triaged(decisions, app, findings, context.judgeAt ?? context.now)), reevaluated, builtFromOthers: builtFrom.includes(previous.seq) ? [] : builtFrom };
   const body = { ...currentChangeJsonBody(change), ...(context.snapshot !== undefined ? { snapshot: context.snapshot } : {}) };
   await recordEvent(tx, settings, action === 'promoted' ? 'promote' : 'rollback', body, at);
   return change;
@@ -232,7 +239,7 @@ export async function changeToSnapshot(
       const revision = revisions.get(revisionId) as RevisionRecord;
       const previous = (app.currentRevision === null ? undefined : revisions.get(app.currentRevision)) ?? (await currentRevision(tx, app));
       if (dryRun) {
-        report.add({ app: app.name, action, changed: revision.id !== previous.id, revision, previous, findings: [], triage: [], reevaluated: false });
+        report.add({ app: app.name, action, changed: revision.id !== previous.id, revision, previous, findings: [], triage: [], reevaluated: false, builtFromOthers: [] });
       } else {
         report.add(await makeCurrent(tx, app, action, revision, previous, { ...context, snapshot: snapshot.name }, triage));
       }

@@ -2,6 +2,7 @@ import type { Advisory } from '../core/advisory.js';
 import { compareFindingsInTarget, type Finding } from '../core/finding.js';
 import { compareText } from '../core/compare-text.js';
 import { SharedJson, type JsonPieces } from '../core/shared-json.js';
+import { shellWord } from '../core/shell-word.js';
 import { jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
 import { advisoryJson, findingJson, findingJsonWith } from '../audit/report/json.js';
 import { notAuditedSentences, type NotAuditedPackage } from '../audit/audit.js';
@@ -430,6 +431,20 @@ export function currentChangeJson(change: CurrentChange): string {
 }
 
 /** `promoted: web sha256:… (revision 3, candidate), was revision 2`, then the findings as status lists them. */
+/**
+ * What a promotion of a campaign's candidate leaves out, when the revision it replaced is not the
+ * one the campaign rebuilt (added or pushed since): null when it is, or when nothing was promoted.
+ */
+export function candidateBuiltFromOthersWarning(change: CurrentChange): string | null {
+  const from = change.builtFromOthers;
+  if (from.length === 0) return null;
+  const revisions = `revision${from.length > 1 ? 's' : ''} ${from.join(', ')}`;
+  return (
+    `candidate revision ${change.revision.seq} of ${JSON.stringify(change.app)} was built from ${revisions}, not from revision ${change.previous.seq}, ` +
+    `current until now: what revision ${change.previous.seq} changes is not in it (\`stowage fleet rollback ${shellWord(change.app)}\` makes revision ${change.previous.seq} current again)`
+  );
+}
+
 export function renderCurrentChange(change: CurrentChange, style: HumanStyle): string {
   const r = change.revision;
   const what = `${t(change.app)} ${r.digest.slice(0, 19)} (revision ${r.seq}, ${r.origin})`;

@@ -6,6 +6,7 @@ import { parse } from 'smol-toml';
 import { readApplication } from '../../src/inputs/application.js';
 import { encodeGraphs, revisionDigest, storedDocuments } from '../../src/fleet/revision.js';
 import { openFleetStore } from '../../src/fleet/store/open-store.js';
+import { requireApp, resolveRevision } from '../../src/fleet/lookup.js';
 import { auditReport, type ReportFinding } from '../support/audit-report.js';
 import { freshStore, queuedEvents, storeSkips, STORE_KINDS, type TestStore } from '../support/fleet-stores.js';
 import { checkFleetJson, type FleetApps } from '../support/fleet-report.js';
@@ -212,3 +213,57 @@ test('an add that changes no findings posts no event', async () => {
     await store.dispose();
   }
 });
+
+/** Records on the store that a campaign rebuilt `app`'s revision `rebuilt` into the candidate `candidate` (both digests), as the campaign engine records it. */
+async function recordCampaignCandidate(store: TestStore, app: string, rebuilt: string, candidate: string): Promise<void> {
+  const opened = await openFleetStore(store.store);
+  try {
+    await opened.transaction(async (tx) => {
+      const record = await requireApp(tx, app);
+      const from = await resolveRevision(tx, record, rebuilt);
+      const into = await resolveRevision(tx, record, candidate);
+      const at = new Date().toISOString();
+      const campaign = await tx.campaigns.create({ advisoryId: 'RUSTSEC-2099-0001', aliases: [], publish: true, sandbox: 'none', createdAt: at, by: 'test' });
+      await tx.campaigns.addApps(campaign.id, [{ appId: record.id, revisionId: from.id, state: 'planned' }], at);
+      assert.ok(await tx.campaigns.begin(campaign.id, record.id, 'attempt-1', at));
+      assert.ok(await tx.campaigns.finish(campaign.id, record.id, 'attempt-1', { state: 'candidate', step: null, blockedBy: null, log: null, fix: [], candidateRevisionId: into.id }, at));
+    });
+  } finally {
+    await opened.close();
+  }
+}
+
+for (const kind of STORE_KINDS) {
+  test(`promoting a candidate built from an earlier revision than the current one warns that the current one's changes are left out (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    const dir = tempDir('fleet-promote-built-from');
+    try {
+      const fleet = fleetCli(store);
+      assert.equal(fleet('init', '--db', RUSTSEC).status, 0);
+      const app = join(dir, 'ripgrep');
+      assert.ok([0, 1].includes(fleet('add', writeApp(app, 'ripgrep-2021-09-01')).status));
+      const history = (): HistoryJson => JSON.parse(fleet('history', 'ripgrep', '--format', 'json').stdout) as HistoryJson;
+      const rebuilt = history().history[0]?.revision.id as string;
+      // The campaign rebuilt revision 1 into its candidate (revision 2); revision 3 was added since.
+      const candidate = await recordCandidate(store, 'ripgrep', writeApp(join(dir, 'candidate'), 'ripgrep-2019-09-01'));
+      await recordCampaignCandidate(store, 'ripgrep', rebuilt, candidate);
+      assert.ok([0, 1].includes(fleet('add', writeApp(app, 'ripgrep-2023-09-01')).status));
+
+      const promoted = fleet('promote', 'ripgrep', candidate, '--format', 'json');
+      assert.ok([0, 1].includes(promoted.status), promoted.stderr);
+      assert.equal((JSON.parse(promoted.stdout) as CurrentChangeJson).revision, candidate, 'promoted all the same: an earlier revision may be made current');
+      assert.equal(
+        promoted.stderr,
+        'stowage: warning: candidate revision 2 of "ripgrep" was built from revision 1, not from revision 3, current until now: what revision 3 changes is not in it (`stowage fleet rollback ripgrep` makes revision 3 current again)\n',
+      );
+
+      // Promoted in place of the very revision it rebuilt: nothing to say.
+      assert.ok([0, 1].includes(fleet('promote', 'ripgrep', rebuilt).status));
+      const again = fleet('promote', 'ripgrep', candidate);
+      assert.ok([0, 1].includes(again.status), again.stderr);
+      assert.equal(again.stderr, '');
+    } finally {
+      await store.dispose();
+    }
+  });
+}

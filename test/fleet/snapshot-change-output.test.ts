@@ -40,6 +40,7 @@ function changes(count: number, action: CurrentChange['action'], dryRun: boolean
       findings,
       triage: findings.length > 0 && i % 2 === 1 ? [note] : [],
       reevaluated: !dryRun && i % 3 === 2,
+      builtFromOthers: [],
     };
   });
 }

@@ -6,7 +6,7 @@ import { currentUser } from '../../fleet/add.js';
 import { closeDatabases, openFleetDatabases } from '../../fleet/evaluate.js';
 import { requireSettings } from '../../fleet/lookup.js';
 import { changeToSnapshot, promoteRevision, rollBack, type CurrentChange, type CurrentChangeContext, type SnapshotChange } from '../../fleet/promote.js';
-import { currentChangeJson, renderCurrentChange } from '../../fleet/report.js';
+import { candidateBuiltFromOthersWarning, currentChangeJson, renderCurrentChange } from '../../fleet/report.js';
 import { SnapshotChangeOutput } from '../../fleet/snapshot-change-output.js';
 import type { FleetStore } from '../../fleet/store/store.js';
 import { deliverDueEvents } from '../../fleet/webhooks.js';
@@ -34,6 +34,8 @@ async function changeCurrent(opts: FleetCurrentOptions, change: (store: FleetSto
       closeDatabases(databases);
     }
     writeStdout(opts.format === 'json' ? currentChangeJson(outcome) : renderCurrentChange(outcome, styleFor(stdoutStream())));
+    const leftOut = candidateBuiltFromOthersWarning(outcome);
+    if (leftOut !== null) warn(leftOut);
     for (const failure of (await deliverDueEvents(store)).failures) warn(failure);
     return outcome.findings.some((f) => f.failsPolicy) ? EXIT_FINDINGS : EXIT_OK;
   });

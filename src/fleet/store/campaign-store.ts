@@ -144,6 +144,8 @@ export interface CampaignStore {
   markDemoted(revisionId: number, at: string): Promise<number>;
   /** The artifacts recorded with this candidate revision, by every campaign that made it. */
   candidateArtifacts(revisionId: number): Promise<CampaignArtifactRecord[]>;
+  /** The sequence numbers of the revisions campaigns rebuilt into this candidate revision, ascending (none: no campaign made it). */
+  rebuiltInto(candidateRevisionId: number): Promise<number[]>;
 
   // The SQLite queue.
   /** Queues a job for each application that has none in the campaign yet (queued, running or over): asking twice queues once. */

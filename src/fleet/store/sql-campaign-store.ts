@@ -320,6 +320,14 @@ export class SqlCampaignStore implements CampaignStore {
     );
   }
 
+  async rebuiltInto(candidateRevisionId: number): Promise<number[]> {
+    const rows = await this.sql.query<{ seq: number }>(
+      `SELECT DISTINCT r.seq FROM campaign_apps ca JOIN revisions r ON r.id = ca.revision_id WHERE ca.candidate_revision_id = ? ORDER BY r.seq`,
+      [candidateRevisionId],
+    );
+    return rows.map((r) => Number(r.seq));
+  }
+
   private async artifactRows(query: string, id: number): Promise<CampaignArtifactRecord[]> {
     const rows = await this.sql.query<{ app_id: number; kind: CampaignArtifactRecord['kind']; name: string; digest: string }>(query, [id]);
     return rows.map((r) => ({ appId: Number(r.app_id), kind: r.kind, name: r.name, digest: r.digest }));
