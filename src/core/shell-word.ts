@@ -5,7 +5,19 @@
  * starting with `-` is given a `./`, so the command does not read it as an option.
  */
 export function shellWord(path: string): string {
-  const word = path.startsWith('-') ? `./${path}` : path;
+  return quoted(path.startsWith('-') ? `./${path}` : path);
+}
+
+/**
+ * A name (an application's, not a path) as the last operand of a command a person is told to
+ * run: quoted as shellWord quotes, and after `--` when it starts with `-` (a `./` would name
+ * another application), so the shell runs nothing of it and the command does not read it as an option.
+ */
+export function shellOperand(name: string): string {
+  return `${name.startsWith('-') ? '-- ' : ''}${quoted(name)}`;
+}
+
+function quoted(word: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -28,6 +28,11 @@ import type { AppSourceKind, FleetSettings, PackageKey, RevisionDocument } from 
 export interface AppInput {
   path: string;
   name: string;
+  /**
+   * What the add's output and its event (GET /events, webhooks) call `path`, when not `path`
+   * itself: an upload is read from a temporary directory of the server, a path none of them needs.
+   */
+  shownPath?: string;
 }
 
 /** An application as read: its documents, graphs and policy. */

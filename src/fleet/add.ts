@@ -261,7 +261,7 @@ export async function addApplications(
         const slot = slots[i] as Slot;
         const { input, app, current } = slot;
         if (slot.refused !== null) {
-          failures.push({ name: input.name, path: input.path, message: slot.refused });
+          failures.push({ name: input.name, path: input.shownPath ?? input.path, message: slot.refused });
           continue;
         }
         // Not kept by its slot once taken: the slots last as long as the add.
@@ -274,17 +274,17 @@ export async function addApplications(
           prepared = await prepareApp(jobOf(slot), work);
         }
         if (prepared.kind === 'failed') {
-          failures.push({ name: input.name, path: input.path, message: prepared.message, overLimit: prepared.overLimit });
+          failures.push({ name: input.name, path: input.shownPath ?? input.path, message: prepared.message, overLimit: prepared.overLimit });
           continue;
         }
         if (prepared.kind === 'unchanged' && current !== null && current.notAudited.length > 0) {
           // Content already current, but a sync found it could not be audited: refused as add refuses such content.
-          failures.push({ name: input.name, path: input.path, message: notAuditedRefusal(current.notAudited) });
+          failures.push({ name: input.name, path: input.shownPath ?? input.path, message: notAuditedRefusal(current.notAudited) });
           continue;
         }
         if (prepared.kind === 'unchanged' && current !== null) {
           const findings = await tx.findings(current.id);
-          const outcome: AddOutcome = { name: input.name, path: input.path, change: 'unchanged', revision: current, findingCount: findings.length, failing: findings.filter((f) => f.failsPolicy).length, warnings: prepared.warnings };
+          const outcome: AddOutcome = { name: input.name, path: input.shownPath ?? input.path, change: 'unchanged', revision: current, findingCount: findings.length, failing: findings.filter((f) => f.failsPolicy).length, warnings: prepared.warnings };
           outcomes.push(outcome);
           json.add(outcome, findingsJson(findings, prettyJson));
           continue;
@@ -319,7 +319,7 @@ export async function addApplications(
         await tx.replaceEncodedFindings(revision.id, findings.rows, records);
         await tx.setCurrentRevision(appRecord.id, revision.id);
         await tx.appendHistory({ appId: appRecord.id, at, action: 'added', revisionId: revision.id, previousRevisionId: current?.id ?? null, by: context.by });
-        const outcome: AddOutcome = { name: input.name, path: input.path, change: app === null ? 'added' : 'changed', revision, findingCount: findings.count, failing: findings.failing, warnings };
+        const outcome: AddOutcome = { name: input.name, path: input.shownPath ?? input.path, change: app === null ? 'added' : 'changed', revision, findingCount: findings.count, failing: findings.failing, warnings };
         outcomes.push(outcome);
         json.add(outcome, findings.json);
         // Once one application's findings changed, the others' need not be compared.

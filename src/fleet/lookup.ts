@@ -1,4 +1,5 @@
 import { StowageError } from '../core/errors.js';
+import { shellOperand } from '../core/shell-word.js';
 import { terminalText } from '../core/terminal-text.js';
 import { revisionHexPrefix } from './revision.js';
 import type { AppRecord, FleetSettings, FleetStore, RevisionRecord, SnapshotRecord } from './store/store.js';
@@ -53,7 +54,7 @@ export async function resolveRevision(store: FleetStore, app: AppRecord, given: 
   const found = await store.revisionsByPrefix(app.id, prefix);
   if (found.length === 0) {
     throw new NotInFleetError(`application ${JSON.stringify(app.name)} has no revision ${terminalText(given)}`, {
-      command: `stowage fleet history ${app.name}`,
+      command: `stowage fleet history ${shellOperand(app.name)}`,
       apiPath: `/apps/${encodeURIComponent(app.name)}/history`,
     });
   }

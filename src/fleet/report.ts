@@ -2,7 +2,7 @@ import type { Advisory } from '../core/advisory.js';
 import { compareFindingsInTarget, type Finding } from '../core/finding.js';
 import { compareText } from '../core/compare-text.js';
 import { SharedJson, type JsonPieces } from '../core/shared-json.js';
-import { shellWord } from '../core/shell-word.js';
+import { shellOperand } from '../core/shell-word.js';
 import { jsonArrayFrame, jsonForTerminal, terminalText as t } from '../core/terminal-text.js';
 import { advisoryJson, findingJson, findingJsonWith } from '../audit/report/json.js';
 import { notAuditedSentences, type NotAuditedPackage } from '../audit/audit.js';
@@ -441,7 +441,7 @@ export function candidateBuiltFromOthersWarning(change: CurrentChange): string |
   const revisions = `revision${from.length > 1 ? 's' : ''} ${from.join(', ')}`;
   return (
     `candidate revision ${change.revision.seq} of ${JSON.stringify(change.app)} was built from ${revisions}, not from revision ${change.previous.seq}, ` +
-    `current until now: what revision ${change.previous.seq} changes is not in it (\`stowage fleet rollback ${shellWord(change.app)}\` makes revision ${change.previous.seq} current again)`
+    `current until now: what revision ${change.previous.seq} changes is not in it (\`stowage fleet rollback ${shellOperand(change.app)}\` makes revision ${change.previous.seq} current again)`
   );
 }
 

@@ -377,7 +377,7 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
     try {
       const now = deps.now();
       const result = await deps.databases.use((databases, settings) =>
-        addApplications(store, [{ path: upload.path, name }], { settings, databases, now, by: writer(c), origin: 'push', relativePaths: true, readLimits: UPLOAD_LIMITS }),
+        addApplications(store, [{ path: upload.path, shownPath: 'upload', name }], { settings, databases, now, by: writer(c), origin: 'push', relativePaths: true, readLimits: UPLOAD_LIMITS }),
       );
       result.json.close();
       const failure = result.failures[0];
@@ -385,7 +385,7 @@ export function apiRoutes(deps: ServerDeps): Hono<ServerEnv> {
       if (failure !== undefined) return errorResponse(c, failure.overLimit === true ? 413 : 400, uploadMessage(failure.message, upload));
       // The findings as stored (the add keeps their JSON, not the findings): the same findings, key for key.
       const outcomes = [];
-      for (const o of result.outcomes) outcomes.push({ ...o, path: 'upload', findings: await store.findings(o.revision.id) });
+      for (const o of result.outcomes) outcomes.push({ ...o, findings: await store.findings(o.revision.id) });
       const applied = await applyTriage(store, outcomes.map((o) => ({ appId: o.revision.appId, findings: o.findings })), now, loadVersionScheme);
       const shown = outcomes.map((o, i) => ({ ...o, findings: applied[i]?.findings ?? o.findings }));
       afterChange(deps);
