@@ -301,6 +301,18 @@ test('a duplicate bom-ref, at any depth or shared with the application, refuses 
   refused(sbom([{ ...SMALLVEC, 'bom-ref': 'app' }]), /bom-ref "app" appears twice \(metadata\.component and components\[0\]\)/);
 });
 
+test('a bom-ref that spells the purl of a component listed without one refuses the SBOM, in either order', () => {
+  // The bom-ref-less smallvec goes by its purl; itoa's bom-ref was that purl too, and the audit
+  // reported smallvec's advisory on the path app → itoa, with "update itoa" as its fix.
+  const purl = SMALLVEC.purl;
+  const later = sbom([{ ...SMALLVEC, 'bom-ref': undefined }, { ...SAFE_CRATE, 'bom-ref': purl }], { dependencies: [{ ref: 'app', dependsOn: [purl] }] });
+  refused(later, /bom-ref "pkg:cargo\/smallvec@1\.6\.0" of components\[1\] is the purl of components\[0\], listed without a bom-ref: edges to it would be ambiguous$/);
+  refused(later, /is the purl of components\[0\]/, '--allow-unidentified');
+  // The same package listed both ways is refused too, as it already was with the bom-ref first.
+  refused(sbom([{ ...SMALLVEC, 'bom-ref': undefined }, { ...SMALLVEC, 'bom-ref': purl }]), /is the purl of components\[0\]/);
+  refused(sbom([{ ...SMALLVEC, 'bom-ref': purl }, { ...SMALLVEC, 'bom-ref': undefined }]), /components\[1\]: purl "pkg:cargo\/smallvec@1\.6\.0" is listed twice without a bom-ref/);
+});
+
 test('dependencies may name services (CycloneDX 1.4+, nested at any depth); a service sharing a component\'s bom-ref is refused', () => {
   const withServices = (services: unknown[], components: Component[], dependencies: unknown[]): string => {
     const path = join(work, `case-${++count}.cdx.json`);
