@@ -263,7 +263,8 @@ export function identify(component: Json, ref: string | null): Identity {
   const parsed = parsePurl(component.purl);
   if ('error' in parsed) return looksLikePackage ? { kind: 'unidentified', reason: `purl not understood (${parsed.error})` } : { kind: 'not-a-package' };
   const purl = parsed.purl;
-  const reader = PURL_ECOSYSTEMS[purl.type];
+  // Own keys only: `pkg:constructor/…` named Object's constructor, an internal error.
+  const reader = Object.hasOwn(PURL_ECOSYSTEMS, purl.type) ? PURL_ECOSYSTEMS[purl.type] : undefined;
   if (!reader) return looksLikePackage ? { kind: 'unidentified', reason: `pkg:${purl.type} is not an ecosystem stowage audits` } : { kind: 'not-a-package' };
   // Whatever its type, a component whose purl names a crate or an npm package is one: a version
   // that says nothing it can be checked against hides which one.

@@ -227,6 +227,13 @@ test('pkg:generic and other ecosystems: a library is refused, a file or an opera
   assert.equal(passed.status, 1);
   assert.deepEqual(found(passed.report), ['GHSA-29mw-wpgm-hmr9 lodash@4.17.20', 'GHSA-35jh-r3h4-6jhm lodash@4.17.20', 'RUSTSEC-2021-0003 smallvec@1.6.0']);
   assert.deepEqual(passed.report.targets.map((t) => t.unidentified), [[], []]);
+
+  // A purl type spelled like an Object property is another ecosystem too (pkg:constructor was an internal error).
+  const constructor = sbom([SMALLVEC, { type: 'library', 'bom-ref': 'c', name: 'x', version: '1.0.0', purl: 'pkg:constructor/x@1.0.0' }]);
+  refused(constructor, /1 component names a package stowage cannot identify, so cannot audit: "c" \("x"\): pkg:constructor is not an ecosystem stowage audits/);
+  const allowed = report(constructor, '--allow-unidentified');
+  assert.deepEqual(allowed.report.targets[0]?.unidentified.map((u) => u.ref), ['c']);
+  assert.deepEqual(found(allowed.report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
 });
 
 test('unparsable purls and a component type stowage does not know are not identified', () => {
