@@ -263,7 +263,8 @@ export function identify(component: Json, ref: string | null): Identity {
   const parsed = parsePurl(component.purl);
   if ('error' in parsed) return looksLikePackage ? { kind: 'unidentified', reason: `purl not understood (${parsed.error})` } : { kind: 'not-a-package' };
   const purl = parsed.purl;
-  const reader = PURL_ECOSYSTEMS[purl.type];
+  // Own keys only: `pkg:constructor/…` named Object's constructor, an internal error.
+  const reader = Object.hasOwn(PURL_ECOSYSTEMS, purl.type) ? PURL_ECOSYSTEMS[purl.type] : undefined;
   if (!reader) return looksLikePackage ? { kind: 'unidentified', reason: `pkg:${purl.type} is not an ecosystem stowage audits` } : { kind: 'not-a-package' };
   // Whatever its type, a component whose purl names a crate or an npm package is one: a version
   // that says nothing it can be checked against hides which one.
@@ -426,8 +427,14 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
   // document's: an edge naming one is not dangling, and one a component has too (or a component's
   // purl standing for it without a bom-ref) is ambiguous.
   for (const { service, at } of walkServices(path, doc)) recordRef(path, refs, service['bom-ref'], at);
+  /** Components without a bom-ref, by the purl that stands for each (its package's id). */
+  const purlIds = new Map<string, Location>();
   for (const { component, at, isApplication } of walkComponents(path, doc)) {
     const bomRef = recordRef(path, refs, component['bom-ref'], at);
+    // A purl standing for an earlier component is its package's id: a later bom-ref that spells
+    // it would give two packages one id (paths and fixes mixed up between them).
+    const purlAt = bomRef === undefined ? undefined : purlIds.get(bomRef);
+    if (purlAt !== undefined) throw new InputError(path, `bom-ref ${quoted(bomRef as string)} of ${locationText(at)} is the purl of ${locationText(purlAt)}, listed without a bom-ref: edges to it would be ambiguous`);
     if (isApplication) {
       app = component;
       appRef = bomRef ?? null;
@@ -455,6 +462,7 @@ export function readCycloneDxDocument(path: string, doc: unknown, options: Cyclo
     if (bomRef === undefined) {
       // Edges cannot name it; its purl stands for it, once.
       if (byRef.has(id) || refs.has(id)) throw new InputError(path, `${locationText(at)}: purl ${quoted(id)} is listed twice without a bom-ref`);
+      purlIds.set(id, at);
     }
     // A [patch] path crate is matched by name and version, as the lockfile's audit matches it.
     const source: PackageSource =

@@ -24,6 +24,11 @@ export function sbomDocumentOf(path: string, text: string): SbomDocument | null 
     if (/"(bomFormat|spdxVersion)"\s*:/.test(text)) parseJsonText(path, text);
     return null;
   }
+  // Both at once: which packages a tool reads depends on which key it looks for first, so
+  // reading either half would audit less than the other half lists.
+  if (isCycloneDxDocument(doc) && isSpdxDocument(doc)) {
+    throw new InputError(path, 'both a CycloneDX SBOM ("bomFormat") and an SPDX one ("spdxVersion"): a tool may read either, so stowage reads neither');
+  }
   if (isCycloneDxDocument(doc)) return { format: 'cyclonedx', doc };
   if (isSpdxDocument(doc)) return { format: 'spdx', doc };
   if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {

@@ -158,7 +158,8 @@ export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxR
   const edges: Edge[] = [];
   const dangling = new Set<string>();
   for (const r of relationships) {
-    const inverse = DEPENDENCY_OF[r.type];
+    // Own keys only: `constructor` or `__proto__` is no relationship SPDX has (it was an edge).
+    const inverse = Object.hasOwn(DEPENDENCY_OF, r.type) ? DEPENDENCY_OF[r.type] : undefined;
     if (r.type !== 'DEPENDS_ON' && inverse === undefined) continue;
     const [from, to] = inverse === undefined ? [r.from, r.to] : [r.to, r.from];
     for (const id of [from, to]) if (!elements.has(id)) dangling.add(quoted(id));

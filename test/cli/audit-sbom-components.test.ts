@@ -227,6 +227,13 @@ test('pkg:generic and other ecosystems: a library is refused, a file or an opera
   assert.equal(passed.status, 1);
   assert.deepEqual(found(passed.report), ['GHSA-29mw-wpgm-hmr9 lodash@4.17.20', 'GHSA-35jh-r3h4-6jhm lodash@4.17.20', 'RUSTSEC-2021-0003 smallvec@1.6.0']);
   assert.deepEqual(passed.report.targets.map((t) => t.unidentified), [[], []]);
+
+  // A purl type spelled like an Object property is another ecosystem too (pkg:constructor was an internal error).
+  const constructor = sbom([SMALLVEC, { type: 'library', 'bom-ref': 'c', name: 'x', version: '1.0.0', purl: 'pkg:constructor/x@1.0.0' }]);
+  refused(constructor, /1 component names a package stowage cannot identify, so cannot audit: "c" \("x"\): pkg:constructor is not an ecosystem stowage audits/);
+  const allowed = report(constructor, '--allow-unidentified');
+  assert.deepEqual(allowed.report.targets[0]?.unidentified.map((u) => u.ref), ['c']);
+  assert.deepEqual(found(allowed.report), ['RUSTSEC-2021-0003 smallvec@1.6.0']);
 });
 
 test('unparsable purls and a component type stowage does not know are not identified', () => {
@@ -299,6 +306,18 @@ test('a duplicate bom-ref, at any depth or shared with the application, refuses 
   refused(nestedDuplicate, /bom-ref "itoa" appears twice \(components\[0\] and components\[0\]\.components\[0\]\.components\[0\]\)/);
   refused(nestedDuplicate, /appears twice/, '--allow-unidentified');
   refused(sbom([{ ...SMALLVEC, 'bom-ref': 'app' }]), /bom-ref "app" appears twice \(metadata\.component and components\[0\]\)/);
+});
+
+test('a bom-ref that spells the purl of a component listed without one refuses the SBOM, in either order', () => {
+  // The bom-ref-less smallvec goes by its purl; itoa's bom-ref was that purl too, and the audit
+  // reported smallvec's advisory on the path app → itoa, with "update itoa" as its fix.
+  const purl = SMALLVEC.purl;
+  const later = sbom([{ ...SMALLVEC, 'bom-ref': undefined }, { ...SAFE_CRATE, 'bom-ref': purl }], { dependencies: [{ ref: 'app', dependsOn: [purl] }] });
+  refused(later, /bom-ref "pkg:cargo\/smallvec@1\.6\.0" of components\[1\] is the purl of components\[0\], listed without a bom-ref: edges to it would be ambiguous$/);
+  refused(later, /is the purl of components\[0\]/, '--allow-unidentified');
+  // The same package listed both ways is refused too, as it already was with the bom-ref first.
+  refused(sbom([{ ...SMALLVEC, 'bom-ref': undefined }, { ...SMALLVEC, 'bom-ref': purl }]), /is the purl of components\[0\]/);
+  refused(sbom([{ ...SMALLVEC, 'bom-ref': purl }, { ...SMALLVEC, 'bom-ref': undefined }]), /components\[1\]: purl "pkg:cargo\/smallvec@1\.6\.0" is listed twice without a bom-ref/);
 });
 
 test('dependencies may name services (CycloneDX 1.4+, nested at any depth); a service sharing a component\'s bom-ref is refused', () => {

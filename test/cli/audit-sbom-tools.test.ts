@@ -165,6 +165,12 @@ test('an SPDX package reached only through DEV_DEPENDENCY_OF is dev-only; one a 
   // lodash is related to nothing: what no root reaches is never dev-only on a guess.
   const unreached = doc([rel('SPDXRef-minimist', 'DEV_DEPENDENCY_OF', 'SPDXRef-app')]);
   assert.deepEqual(found(report(unreached, '--omit', 'dev').report), LODASH);
+  // A relationship type SPDX does not have is no edge, spelled like an Object property or not
+  // (`constructor` was read as an edge from the app to lodash, of no kind): dev-only, as above.
+  for (const type of ['constructor', '__proto__', 'toString', 'CONTAINED_BY']) {
+    const named = doc([rel('SPDXRef-minimist', 'DEV_DEPENDENCY_OF', 'SPDXRef-app'), rel('SPDXRef-lodash', 'DEPENDENCY_OF', 'SPDXRef-minimist'), rel('SPDXRef-lodash', type, 'SPDXRef-app')]);
+    assert.deepEqual(found(report(named, '--omit', 'dev').report), [], type);
+  }
 });
 
 test('an application whose purl contradicts its own version is not identified: refused, or not audited with --allow-unidentified', () => {

@@ -165,6 +165,12 @@ test('an SBOM is told by its keys wherever they are written (after 400 character
     ['app.spdx', '\uFEFF# made by a tool\nSPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nPackageName: lodash\n', /app\.spdx: an SPDX tag-value SBOM: stowage reads SPDX 2\.2 and 2\.3 JSON/],
     ['app3.spdx.json', JSON.stringify({ '@context': 'https://spdx.org/rdf/3.0.1/spdx-context.jsonld', '@graph': [] }), /app3\.spdx\.json: an SPDX 3 JSON-LD document/],
     ['v3.spdx.json', JSON.stringify({ ...spdx, spdxVersion: 'SPDX-3.0' }), /v3\.spdx\.json: spdxVersion "SPDX-3\.0": stowage reads SPDX 2\.x JSON documents only/],
+    // Both keys: the CycloneDX half lists a fixed lodash, the SPDX half the vulnerable one (it passed, reading the first half only).
+    [
+      'both.json',
+      JSON.stringify({ ...spdx, ...cdx, components: [{ ...lodash, version: '4.17.21', purl: 'pkg:npm/lodash@4.17.21' }] }),
+      /both\.json: both a CycloneDX SBOM \("bomFormat"\) and an SPDX one \("spdxVersion"\): a tool may read either, so stowage reads neither/,
+    ],
   ];
   for (const [name, text, pattern] of unread) {
     const path = join(dir, name);
