@@ -14,6 +14,7 @@ import { parseJsonText } from '../core/json-text.js';
 import type { Ecosystem } from '../core/package.js';
 import { severityFromCvss, severityFromLabel } from '../core/severity.js';
 import { crateNameProblem, lockfileNameKey, npmNameProblem } from '../ecosystems/package-names.js';
+import { ownValue } from '../core/own-value.js';
 
 /**
  * The OSV JSON reader (schema: ossf.github.io/osv-schema). It reads GHSA records and the
@@ -36,7 +37,7 @@ const OSV_ECOSYSTEMS: Record<string, Ecosystem | undefined> = {
  * skipped as "another ecosystem", which would hide the advisory.
  */
 function ecosystemOf(value: string, path: string, fail: (message: string) => never): Ecosystem | null {
-  const known = OSV_ECOSYSTEMS[value];
+  const known = ownValue(OSV_ECOSYSTEMS, value);
   if (known) return known;
   const loose = value.trim().toLowerCase().split(':')[0] ?? '';
   for (const name of Object.keys(OSV_ECOSYSTEMS)) {
@@ -132,7 +133,7 @@ export function parseOsvRecord(text: string, origin: string): Advisory[] {
   return [...groups.values()].map(({ ecosystem, name, entries }) => {
     const informational = entries.map((e) => e.informational).find((value) => value !== null) ?? null;
     const caveats = entries.flatMap((e) => e.caveats);
-    if (informational !== null && INFORMATIONAL_KINDS[informational] === undefined) {
+    if (informational !== null && ownValue(INFORMATIONAL_KINDS, informational) === undefined) {
       caveats.push(`unknown informational kind "${informational}", reported as a notice`);
     }
     const entrySeverity = entries.map((e) => e.severity ?? (e.cvss ? cvssSeverity(e.cvss, recordLabel, fail) : null));
@@ -140,7 +141,7 @@ export function parseOsvRecord(text: string, origin: string): Advisory[] {
       id,
       aliases,
       related,
-      kind: informational === null ? 'vulnerability' : (INFORMATIONAL_KINDS[informational] ?? 'notice'),
+      kind: informational === null ? 'vulnerability' : (ownValue(INFORMATIONAL_KINDS, informational) ?? 'notice'),
       ecosystem,
       package: name,
       title,

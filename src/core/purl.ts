@@ -1,6 +1,7 @@
 import type { Ecosystem, Package, PackageSource } from './package.js';
 import { withoutUserInfo } from './credentials.js';
 import { compareText } from './compare-text.js';
+import { ownValue } from './own-value.js';
 
 /**
  * Package URLs (purl, ECMA-427) for locked packages, as SBOMs and vulnerability databases
@@ -91,7 +92,7 @@ export function gitLocation(source: PackageSource): string | null {
   // An SBOM is published: a lockfile's `https://user:token@host/` names the place, not the login.
   let url = withoutUserInfo(source.url);
   const shorthand = /^([a-z]+):([^/].*)$/.exec(url);
-  const host = shorthand?.[1] === undefined ? undefined : GIT_SHORTHAND_HOSTS[shorthand[1]];
+  const host = shorthand?.[1] === undefined ? undefined : ownValue(GIT_SHORTHAND_HOSTS, shorthand[1]);
   if (host !== undefined && shorthand?.[2] !== undefined) url = `https://${host}/${shorthand[2].replace(/\.git$/, '')}.git`;
   const query = url.indexOf('?');
   if (query >= 0) url = url.slice(0, query);

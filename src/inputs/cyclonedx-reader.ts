@@ -11,6 +11,7 @@ import { localComponentOf } from '../core/purl.js';
 import { PUBLIC_REGISTRY } from './inventory.js';
 import { TOOL_NAME } from '../core/tool.js';
 import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs, type SbomApplication } from './sbom-graphs.js';
+import { ownValue } from '../core/own-value.js';
 
 export { ALLOW_UNIDENTIFIED_FLAG };
 
@@ -264,7 +265,7 @@ export function identify(component: Json, ref: string | null): Identity {
   if ('error' in parsed) return looksLikePackage ? { kind: 'unidentified', reason: `purl not understood (${parsed.error})` } : { kind: 'not-a-package' };
   const purl = parsed.purl;
   // Own keys only: `pkg:constructor/…` named Object's constructor, an internal error.
-  const reader = Object.hasOwn(PURL_ECOSYSTEMS, purl.type) ? PURL_ECOSYSTEMS[purl.type] : undefined;
+  const reader = ownValue(PURL_ECOSYSTEMS, purl.type);
   if (!reader) return looksLikePackage ? { kind: 'unidentified', reason: `pkg:${purl.type} is not an ecosystem stowage audits` } : { kind: 'not-a-package' };
   // Whatever its type, a component whose purl names a crate or an npm package is one: a version
   // that says nothing it can be checked against hides which one.

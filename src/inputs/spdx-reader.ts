@@ -5,6 +5,7 @@ import { TOOL_NAME } from '../core/tool.js';
 import type { Package } from '../core/package.js';
 import { applicationIdentity, applicationOf, checksumOf as componentChecksum, identify, isRecord, str, type CycloneDxReadOptions, type Identity, type Json } from './cyclonedx-reader.js';
 import { ALLOW_UNIDENTIFIED_FLAG, listed, quoted, refuseUnidentified, sbomGraphs } from './sbom-graphs.js';
+import { ownValue } from '../core/own-value.js';
 
 /**
  * An SPDX 2.x JSON document read back into dependency graphs, as a CycloneDX one is
@@ -159,7 +160,7 @@ export function readSpdxDocument(path: string, doc: unknown, options: CycloneDxR
   const dangling = new Set<string>();
   for (const r of relationships) {
     // Own keys only: `constructor` or `__proto__` is no relationship SPDX has (it was an edge).
-    const inverse = Object.hasOwn(DEPENDENCY_OF, r.type) ? DEPENDENCY_OF[r.type] : undefined;
+    const inverse = ownValue(DEPENDENCY_OF, r.type);
     if (r.type !== 'DEPENDS_ON' && inverse === undefined) continue;
     const [from, to] = inverse === undefined ? [r.from, r.to] : [r.to, r.from];
     for (const id of [from, to]) if (!elements.has(id)) dangling.add(quoted(id));

@@ -9,6 +9,7 @@ import { readWorkspaceManifests } from '../ecosystems/cargo/workspace-members.js
 import { isTomlTable } from '../core/toml-values.js';
 import { platformHoldsOnLinux } from '../ecosystems/cargo/target-cfg.js';
 import type { VendoredPackage } from '../inputs/vendor-layout.js';
+import { ownValue } from '../core/own-value.js';
 
 /**
  * What the build scripts of a Cargo application's vendored crates need from the build root
@@ -100,12 +101,12 @@ const SOURCES: Readonly<Record<string, { sources: RegExp; module: string }>> = {
  * they would build: their build links the system's library, and carries none of its own.
  */
 export function cratesWithoutCSources(files: readonly ArchiveFile[], packages: readonly VendoredPackage[]): Set<string> {
-  const candidates = packages.filter((p) => p.ecosystem === 'cargo' && SOURCES[p.name] !== undefined);
+  const candidates = packages.filter((p) => p.ecosystem === 'cargo' && ownValue(SOURCES, p.name) !== undefined);
   if (candidates.length === 0) return new Set();
   const paths = files.map((f) => f.path);
   const without = new Set<string>();
   for (const pkg of candidates) {
-    const { sources } = SOURCES[pkg.name] as { sources: RegExp };
+    const { sources } = ownValue(SOURCES, pkg.name) as { sources: RegExp };
     const prefix = `${pkg.path}/`;
     if (!paths.some((path) => path.startsWith(prefix) && sources.test(path.slice(prefix.length)))) without.add(`${pkg.name}@${pkg.version}`);
   }
@@ -174,12 +175,12 @@ export function cargoSystemRequires(
     if (pkg.ecosystem !== 'cargo' || !built.has(key) || seen.has(key)) continue;
     seen.add(key);
     const crate = `${pkg.name} ${pkg.version}`;
-    const known = KNOWN[pkg.name];
+    const known = ownValue(KNOWN, pkg.name);
     if (known !== undefined) {
       const own = known.unlessLocked !== undefined && locked.has(known.unlessLocked);
       if (!own) for (const capability of known.requires) need(capability, crate);
     }
-    const system = SOURCES[pkg.name];
+    const system = ownValue(SOURCES, pkg.name);
     if (system !== undefined && withoutSources.has(key)) need(`pkgconfig(${system.module})`, crate);
     const manifest = byPath.get(`${pkg.path}/Cargo.toml`);
     if (manifest === undefined) continue;
@@ -236,7 +237,7 @@ export function cargoBundledCLibraries(crates: readonly { name: string; version:
   const out: BundledCLibrary[] = [];
   for (const { name, version } of crates) {
     if (withoutSources.has(`${name}@${version}`)) continue;
-    const carries = CARRIES[name];
+    const carries = ownValue(CARRIES, name);
     const metadata = version.split('+')[1];
     if (carries === undefined || metadata === undefined || !metadata.startsWith(carries.prefix)) continue;
     // jemalloc's "5.3.0-patched": the release it patches.

@@ -380,3 +380,22 @@ test('a range with both "fixed" and "last_affected" fails the load; an unknown i
   assert.equal(odd?.kind, 'notice');
   assert.deepEqual(odd?.caveats, ['unknown informational kind "deprecated", reported as a notice']);
 });
+
+test("an ecosystem or informational kind named after Object.prototype's members is nobody's: skipped, or a notice, never read as an entry of stowage's tables", () => {
+  const record = (ecosystem: string, informational?: string) =>
+    JSON.stringify({
+      schema_version: '1.4.0',
+      id: 'OSV-2099-0001',
+      modified: '2026-01-01T00:00:00Z',
+      affected: [
+        {
+          package: { ecosystem, name: 'left-pad' },
+          ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.3.0' }] }],
+          ...(informational === undefined ? {} : { database_specific: { informational } }),
+        },
+      ],
+    });
+  for (const ecosystem of ['constructor', 'toString', '__proto__']) assert.deepEqual(parseOsvRecord(record(ecosystem), 'x.json'), [], ecosystem);
+  const [notice] = parseOsvRecord(record('npm', 'constructor'), 'x.json');
+  assert.equal(notice?.kind, 'notice');
+});

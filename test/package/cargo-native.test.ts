@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'smol-toml';
-import { cargoBundledCLibraries, systemDepsModules } from '../../src/package/cargo-native.js';
+import { cargoBundledCLibraries, cratesWithoutCSources, systemDepsModules } from '../../src/package/cargo-native.js';
 
 test('the C library a -src/-sys crate carries is named by its version, or not at all', () => {
   const found = cargoBundledCLibraries([
@@ -40,4 +40,24 @@ version = "1"
   const { modules, unsafe } = systemDepsModules(manifest);
   assert.deepEqual(modules, [['glib-2.0', '2.56'], ['plain', '1.2'], ['anyversion', null]]);
   assert.deepEqual(unsafe, ['"bad name" "1"']);
+});
+
+/*
+ * Crate names are untrusted text, and `constructor` or `toString` (both allowed by crates.io) name
+ * Object.prototype's members: read from the tables of known -sys crates as entries, a crate named
+ * `constructor` was taken for one carrying C sources, and packaging stopped on an internal error
+ * ("Cannot read properties of undefined (reading 'test')").
+ */
+test("crates named after Object.prototype's members are no -sys crate: nothing carried, nothing required", () => {
+  const packages = ['constructor', 'toString', '__proto__', 'hasOwnProperty'].map((name) => ({
+    ecosystem: 'cargo' as const,
+    name,
+    version: '1.0.0+1.1.1w',
+    source: 'registry+https://github.com/rust-lang/crates.io-index',
+    checksum: null,
+    path: `vendor/${name}`,
+  }));
+  const files = packages.map((p) => ({ path: `${p.path}/src/lib.rs`, mode: 0o644 as const, data: Buffer.from('') }));
+  assert.deepEqual([...cratesWithoutCSources(files, packages)], []);
+  assert.deepEqual(cargoBundledCLibraries(packages), []);
 });

@@ -1,3 +1,4 @@
+import { ownValue } from '../../core/own-value.js';
 /**
  * Whether a Cargo platform key (`[target.'cfg(windows)'.dependencies]`, `[target.x86_64-pc-windows-msvc.dependencies]`)
  * can hold when building for Linux, on any architecture, any C library, with any features:
@@ -83,11 +84,11 @@ class CfgParser {
     if (this.peek() === '=') {
       this.at++;
       const value = this.string();
-      const facts = LINUX_FACTS[name];
-      if (facts !== undefined) return facts[value] === true;
-      return NEVER_ON_LINUX[name]?.has(value) === true ? false : null;
+      const facts = ownValue(LINUX_FACTS, name);
+      if (facts !== undefined) return ownValue(facts, value) === true;
+      return ownValue(NEVER_ON_LINUX, name)?.has(value) === true ? false : null;
     }
-    return LINUX_FLAGS[name] ?? null;
+    return ownValue(LINUX_FLAGS, name) ?? null;
   }
 
   private identifier(): string {
