@@ -1,5 +1,6 @@
 import cvssCalculator from 'ae-cvss-calculator';
 import type { Severity, SeverityLevel } from './advisory.js';
+import { ownValue } from './own-value.js';
 
 /**
  * Qualitative severity from CVSS vectors (v2, v3.0, v3.1, v4.0) and from databases' own labels.
@@ -24,7 +25,7 @@ export function severityLevelOfScore(score: number): SeverityLevel {
  * in any case). Null when the label is not one of the known ratings.
  */
 export function severityFromLabel(label: string): Severity | null {
-  const level = LABELS[label.trim().toLowerCase()];
+  const level = ownValue(LABELS, label.trim().toLowerCase());
   return level ? { level, score: null, vector: null } : null;
 }
 

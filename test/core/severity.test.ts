@@ -143,3 +143,10 @@ test('database labels: GHSA spellings in either case, MODERATE is medium, unknow
   assert.equal(severityFromLabel('Critical')?.level, 'critical');
   assert.equal(severityFromLabel('important'), null);
 });
+
+test('a database label naming a member every object inherits (constructor, __proto__) is no known rating: the advisory is refused as for any unknown label', () => {
+  assert.equal(severityFromLabel('constructor'), null);
+  assert.equal(severityFromLabel('__proto__'), null);
+  assert.equal(severityFromLabel('CONSTRUCTOR'), null);
+  assert.deepEqual(severityFromLabel('Moderate'), { level: 'medium', score: null, vector: null });
+});
