@@ -73,7 +73,7 @@ function parseMetrics(
     if (colon <= 0) throw new Error(`malformed CVSS vector "${vector}": "${part}" is not METRIC:VALUE`);
     const name = part.slice(0, colon);
     const value = part.slice(colon + 1);
-    const allowed = base[name] ?? optional[name];
+    const allowed = ownValue(base, name) ?? ownValue(optional, name);
     if (!allowed) throw new Error(`malformed CVSS vector "${vector}": unknown metric "${name}"`);
     if (!allowed.includes(value)) {
       throw new Error(
