@@ -1,5 +1,6 @@
 import cvssCalculator from 'ae-cvss-calculator';
 import type { Severity, SeverityLevel } from './advisory.js';
+import { ownValue } from './own-value.js';
 
 /**
  * Qualitative severity from CVSS vectors (v2, v3.0, v3.1, v4.0) and from databases' own labels.
@@ -24,7 +25,7 @@ export function severityLevelOfScore(score: number): SeverityLevel {
  * in any case). Null when the label is not one of the known ratings.
  */
 export function severityFromLabel(label: string): Severity | null {
-  const level = LABELS[label.trim().toLowerCase()];
+  const level = ownValue(LABELS, label.trim().toLowerCase());
   return level ? { level, score: null, vector: null } : null;
 }
 
@@ -72,7 +73,7 @@ function parseMetrics(
     if (colon <= 0) throw new Error(`malformed CVSS vector "${vector}": "${part}" is not METRIC:VALUE`);
     const name = part.slice(0, colon);
     const value = part.slice(colon + 1);
-    const allowed = base[name] ?? optional[name];
+    const allowed = ownValue(base, name) ?? ownValue(optional, name);
     if (!allowed) throw new Error(`malformed CVSS vector "${vector}": unknown metric "${name}"`);
     if (!allowed.includes(value)) {
       throw new Error(

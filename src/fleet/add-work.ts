@@ -68,11 +68,15 @@ export async function readApp(input: AppInput, relativePaths = false, limits?: S
     documents.push({ name: relative(base, resolve(path)), bytes });
   };
   const read = await readApplication([input.path], { allowUnidentified: false, allowPartial: false, partialUse: 'fleet', record, ...(limits ? { limits } : {}), ...(relativePaths ? { confineTo: base } : {}) });
-  const graphs = relativePaths ? read.graphs.map((g) => ({ ...g, path: relative(base, resolve(g.path)) })) : read.graphs;
+  // An upload's warnings are kept with its graphs and shown by `fleet show`, GET /apps/NAME and the dashboard: its documents as uploaded.
+  const inUpload = (text: string): string => text.replaceAll(`${base}/`, '');
+  const graphs = relativePaths
+    ? read.graphs.map((g) => ({ ...g, path: relative(base, resolve(g.path)), ...(g.warnings !== undefined ? { warnings: g.warnings.map(inUpload) } : {}) }))
+    : read.graphs;
   const policyFile = findPolicyFile(undefined, input.path);
   const policyText = policyFile === null ? null : readPolicyText(policyFile);
   if (policyText !== null) documents.push({ name: POLICY_DOCUMENT, bytes: Buffer.from(policyText, 'utf8') });
-  return { sourceKind: sourceKindOf(full, isDirectory), documents, graphs, policyText, policyOrigin: policyFile ?? POLICY_DOCUMENT, sourceDir: isDirectory ? full : null, warnings: read.warnings };
+  return { sourceKind: sourceKindOf(full, isDirectory), documents, graphs, policyText, policyOrigin: policyFile ?? POLICY_DOCUMENT, sourceDir: isDirectory ? full : null, warnings: relativePaths ? read.warnings.map(inUpload) : read.warnings };
 }
 
 /** Errors that belong to one application (bad input), not to the command. */

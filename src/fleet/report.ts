@@ -430,7 +430,6 @@ export function currentChangeJson(change: CurrentChange): string {
   return json(currentChangeJsonBody(change));
 }
 
-/** `promoted: web sha256:… (revision 3, candidate), was revision 2`, then the findings as status lists them. */
 /**
  * What a promotion of a campaign's candidate leaves out, when the revision it replaced is not the
  * one the campaign rebuilt (added or pushed since): null when it is, or when nothing was promoted.
@@ -445,6 +444,7 @@ export function candidateBuiltFromOthersWarning(change: CurrentChange): string |
   );
 }
 
+/** `promoted: web sha256:… (revision 3, candidate), was revision 2`, then the findings as status lists them. */
 export function renderCurrentChange(change: CurrentChange, style: HumanStyle): string {
   const r = change.revision;
   const what = `${t(change.app)} ${r.digest.slice(0, 19)} (revision ${r.seq}, ${r.origin})`;

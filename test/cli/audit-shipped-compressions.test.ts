@@ -118,6 +118,17 @@ test('a .deb whose data member is data.tar.lzma (dpkg reads it) is read; data.ta
   assert.match(refusal(audit(bz2)), /bz2-tool_1\.0-1_amd64\.deb: data\.tar\.bz2: bzip2, which dpkg reads but stowage does not \(data\.tar is read as "data\.tar", "data\.tar\.gz", "data\.tar\.xz", "data\.tar\.lzma", "data\.tar\.zst"\)$/);
 });
 
+test('a .deb whose data member is named data.tartoString (a member every object inherits, not a compression) is refused naming it, as dpkg refuses it', async () => {
+  const control = await packTar([tarFile('./control', 'Package: odd-tool\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: T <t@example.org>\nDescription: d\n')]);
+  const data = await packTar([tarFile('./usr/bin/tool', readFileSync(TOOL), 0o755)]);
+  const deb = join(work, 'odd-tool_1.0-1_amd64.deb');
+  writeFileSync(deb, arArchive([['debian-binary', Buffer.from('2.0\n')], ['control.tar.xz', compressed(['xz'], control)], ['data.tartoString', data]]));
+  assert.throws(() => execFileSync('dpkg-deb', ['--contents', deb], { stdio: 'ignore' }));
+  const run = audit(deb);
+  assert.equal(run.status, 2, run.stdout + run.stderr);
+  assert.match(refusal(run), /odd-tool_1\.0-1_amd64\.deb: data\.tartoString: a compression stowage does not read \(data\.tar is read as "data\.tar", "data\.tar\.gz", "data\.tar\.xz", "data\.tar\.lzma", "data\.tar\.zst"\)$/);
+});
+
 test('an image whose layer is xz-compressed (docker load reads it) is read; a bzip2 layer is refused naming it', async () => {
   const layer = await packTar([tarFile('usr/bin/tool', VULNERABLE, 0o755)]);
   const xz = await dockerSaveArchive([compressed(['xz'], layer)], 'xz:1');

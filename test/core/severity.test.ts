@@ -143,3 +143,17 @@ test('database labels: GHSA spellings in either case, MODERATE is medium, unknow
   assert.equal(severityFromLabel('Critical')?.level, 'critical');
   assert.equal(severityFromLabel('important'), null);
 });
+
+test('a database label naming a member every object inherits (constructor, __proto__) is no known rating: the advisory is refused as for any unknown label', () => {
+  assert.equal(severityFromLabel('constructor'), null);
+  assert.equal(severityFromLabel('__proto__'), null);
+  assert.equal(severityFromLabel('CONSTRUCTOR'), null);
+  assert.deepEqual(severityFromLabel('Moderate'), { level: 'medium', score: null, vector: null });
+});
+
+test('a CVSS metric named after a member every object inherits (constructor, __proto__, toString) is an unknown metric, named as any other is', () => {
+  for (const name of ['constructor', '__proto__', 'toString']) {
+    const vector = `CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/${name}:X`;
+    assert.throws(() => severityFromCvss(vector), { message: `malformed CVSS vector "${vector}": unknown metric "${name}"` });
+  }
+});

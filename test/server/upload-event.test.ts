@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freshStore, queuedEvents, storeSkips, STORE_KINDS } from '../support/fleet-stores.js';
@@ -57,6 +57,36 @@ for (const kind of STORE_KINDS) {
         assert.ok(!JSON.stringify(posted).includes('stowage-upload-'), "the webhook's body names the upload's temporary directory");
       } finally {
         abort.abort();
+        await server.close();
+      }
+    } finally {
+      await store.dispose();
+    }
+  });
+}
+
+for (const kind of STORE_KINDS) {
+  test(`a pushed application's warnings (a yarn.lock older than its package.json) name its documents as uploaded, never the server's temporary directory (${kind})`, { skip: skips[kind] }, async () => {
+    const store = await freshStore(kind);
+    try {
+      const db = tempDir('server-upload-warning-db');
+      const osv = { schema_version: '1.3.0', id: 'GHSA-0000-0000-0003', modified: '2024-01-01T00:00:00Z', published: '2024-01-01T00:00:00Z', summary: 'Made up', details: 'Made up.', affected: [{ package: { ecosystem: 'npm', name: 'left-pad' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0.0' }] }] }] };
+      writeFileSync(join(db, 'GHSA-0000-0000-0003.json'), JSON.stringify(osv));
+      const init = await runCliAsync(['fleet', 'init', '--db', db, '--store', store.store], { cacheDir });
+      assert.equal(init.status, 0, init.stderr);
+      const server = await startServer(store.store, cacheDir);
+      try {
+        const writer = await server.token('ci');
+        const form = new FormData();
+        form.append('document', new Blob(['{"name": "web", "version": "1.0.0", "dependencies": {"log4js": "^2.5.3"}}\n']), 'package.json');
+        const lock = ['# yarn lockfile v1', '', 'log4js@^2.3.9:', '  version "2.11.0"', '  resolved "https://registry.yarnpkg.com/log4js/-/log4js-2.11.0.tgz#bf3902eff65c6923d9ce9cfbd2db54160e34005a"', ''].join('\n');
+        form.append('document', new Blob([lock]), 'yarn.lock');
+        const pushed = await api(server, 'POST', '/apps/web/revisions', { token: writer, body: form });
+        assert.equal(pushed.status, 201, JSON.stringify(pushed.body));
+        const shown = await api<{ apps: { warnings?: string[] }[] }>(server, 'GET', '/apps/web', { token: writer });
+        assert.equal(shown.status, 200);
+        assert.deepEqual(shown.body.apps[0]?.warnings, ['package.json: log4js@^2.5.3 not locked as asked in yarn.lock: the lockfile is older than package.json; the audit covers what it locks']);
+      } finally {
         await server.close();
       }
     } finally {

@@ -449,7 +449,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       for (const [deps, kind] of sections) {
         for (const [depName, range] of Object.entries(deps)) {
           // A dependency listed in both sections is installed as the stronger one.
-          if (kind !== 'normal' && depName in project.dependencies) continue;
+          if (kind !== 'normal' && Object.hasOwn(project.dependencies, depName)) continue;
           const to = idByDescriptor.get(`${depName}@${range}`) ?? idByDescriptor.get(depName) ?? projectIds.get(depName);
           // Older yarn 1 releases keep `link:` dependencies out of the lockfile.
           if (!to && range.startsWith('link:')) continue;
@@ -835,7 +835,7 @@ function berryUnlocked(project: Manifest, locked: Record<string, string>): strin
   const unlocked: string[] = [];
   for (const section of [project.devDependencies, project.optionalDependencies, project.dependencies]) {
     for (const [name, range] of Object.entries(section)) {
-      if (section !== project.dependencies && name in project.dependencies) continue;
+      if (section !== project.dependencies && Object.hasOwn(project.dependencies, name)) continue;
       const written = range.startsWith('npm:') ? range : hasProtocol(range) || /[/:]/.test(range) ? null : `npm:${range}`;
       if (written !== null && locked[name] !== written && locked[name] !== range) unlocked.push(`${name}@${range}`);
     }

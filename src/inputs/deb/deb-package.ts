@@ -4,6 +4,7 @@ import { readUntrustedTar, readUntrustedTree, type ArchiveFile, type TreeLink } 
 import { readAr, type ArMember } from './ar.js';
 import { parseControl } from './control.js';
 import { archiveCaps, keptBytesCap, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
+import { ownValue } from '../../core/own-value.js';
 
 /** A binary Debian package as stowage reads it: its control fields, and the files it keeps from its data. */
 export interface DebPackage {
@@ -71,7 +72,7 @@ function tarMember(member: ArMember | undefined, base: 'control.tar' | 'data.tar
   if (!member) throw new InputError(label, `truncated Debian package: no ${base} member`);
   if (!member.name.startsWith(base)) throw new InputError(label, `expected the ${base} member, found ${JSON.stringify(member.name)}`);
   const suffix = member.name.slice(base.length);
-  const compression = MEMBER_COMPRESSION[base][suffix];
+  const compression = ownValue(MEMBER_COMPRESSION[base], suffix);
   if (compression === undefined) {
     const why = base === 'data.tar' && suffix === '.bz2' ? 'bzip2, which dpkg reads but stowage does not' : `a compression ${base === 'control.tar' && suffix === '.lzma' ? 'dpkg' : 'stowage'} does not read`;
     const read = Object.keys(MEMBER_COMPRESSION[base]).map((s) => `"${base}${s}"`).join(', ');

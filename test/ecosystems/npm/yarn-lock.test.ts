@@ -169,6 +169,48 @@ test('v1 fixture: alias, git dependency, optional and dev flags', () => {
   assert.deepEqual(flags['@scope/util'], {});
 });
 
+test('yarn 1: a devDependency named constructor (an npm package; a member every object inherits) is a dev edge from the project, as any other is', () => {
+  const entry = (name: string): string[] => [`${name}@^1.0.0:`, '  version "1.0.0"', `  resolved "https://registry.yarnpkg.com/${name}/-/${name}-1.0.0.tgz#bf3902eff65c6923d9ce9cfbd2db54160e34005a"`, ''];
+  const text = ['# yarn lockfile v1', '', ...entry('constructor'), ...entry('ctor')].join('\n');
+  const manifest = { path: '/app/package.json', text: '{"name":"app","version":"1.0.0","devDependencies":{"constructor":"^1.0.0","ctor":"^1.0.0"}}' };
+  const graph = parseYarnLock({ path: '/app/yarn.lock', text, manifest });
+  assert.deepEqual(
+    graph.edges.map((e) => [e.from, e.to, e.kind]),
+    [
+      ['app@1.0.0', 'constructor@1.0.0', 'dev'],
+      ['app@1.0.0', 'ctor@1.0.0', 'dev'],
+    ],
+  );
+  assert.deepEqual(graph.packages.find((p) => p.name === 'constructor')?.flags, { dev: true });
+});
+
+test('berry: a devDependency named constructor that its workspace entry does not lock as asked is named stale, as any other is (yarn install --immutable refuses such a lockfile)', () => {
+  const text = [
+    '__metadata:',
+    '  version: 8',
+    '  cacheKey: 10c0',
+    '',
+    '"app@workspace:.":',
+    '  version: 0.0.0-use.local',
+    '  resolution: "app@workspace:."',
+    '  dependencies:',
+    '    constructor: "npm:^1.0.0"',
+    '  languageName: unknown',
+    '  linkType: soft',
+    '',
+    '"constructor@npm:^1.0.0":',
+    '  version: 1.0.0',
+    '  resolution: "constructor@npm:1.0.0"',
+    `  checksum: 10c0/${'ab'.repeat(64)}`,
+    '  languageName: node',
+    '  linkType: hard',
+    '',
+  ].join('\n');
+  const manifest = { path: '/app/package.json', text: '{"name":"app","version":"1.0.0","devDependencies":{"constructor":"^2.0.0"}}' };
+  const graph = parseYarnLock({ path: '/app/yarn.lock', text, manifest });
+  assert.equal(graph.stale, 'constructor@^2.0.0 from package.json not locked');
+});
+
 test('v1 fixture without a manifest: the roots are the entries nothing depends on', () => {
   const graph = parseYarnLock(fixture('v1-small.yarn.lock'));
   assert.deepEqual(graph.roots.sort(), ['mocha@10.2.0', 'srcset@1.0.2']);
