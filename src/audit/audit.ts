@@ -380,9 +380,8 @@ export type KnownAdvisories = (pkg: Package) => readonly Advisory[];
  * databases are open; the answer is plain data.
  */
 export async function knownAdvisories(databases: readonly AdvisoryDatabase[], findings: readonly Finding[], policy: AuditPolicy, now: Date): Promise<KnownAdvisories> {
-  const today = now.toISOString().slice(0, 10);
-  const ignored = (a: Advisory): boolean =>
-    policy.ignores.some((rule) => (rule.expires === null || rule.expires >= today) && (rule.id === a.id || a.aliases.includes(rule.id)));
+  // The audit's own reading of the ignores (its warnings are the audit's to give, not these).
+  const ignores = new IgnoreBook(policy.ignores, now.toISOString().slice(0, 10));
   const byKey = new Map<string, Advisory[]>();
   const byEcosystem = new Map<Ecosystem, Set<string>>();
   for (const f of findings) {
@@ -393,10 +392,12 @@ export async function knownAdvisories(databases: readonly AdvisoryDatabase[], fi
   for (const [ecosystem, names] of byEcosystem) {
     for (const db of databases) {
       for (const advisory of await db.lookup(ecosystem, [...names])) {
-        if (isWithdrawn(advisory, now) || ignored(advisory) || !failsPolicy(advisory, policy)) continue;
+        if (isWithdrawn(advisory, now) || ignores.apply(advisory) !== null || !failsPolicy(advisory, policy)) continue;
         for (const key of advisoryNameKeys(ecosystem, advisory.package)) {
           const full = `${ecosystem}\0${key}`;
-          byKey.set(full, [...(byKey.get(full) ?? []), advisory]);
+          const list = byKey.get(full);
+          if (list) list.push(advisory);
+          else byKey.set(full, [advisory]);
         }
       }
     }

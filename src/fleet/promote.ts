@@ -93,7 +93,8 @@ async function makeCurrent(
     return { app: app.name, action, changed: false, revision, previous, ...(await triaged(decisions, app, await tx.findings(revision.id), context.judgeAt ?? context.now)), reevaluated: false, builtFromOthers: [] };
   }
   const candidate = await checkCandidateBytes(tx, app, revision);
-  const builtFrom = candidate && action === 'promoted' ? await tx.campaigns.rebuiltInto(revision.id) : [];
+  // Said of a single promotion only: a snapshot's replaces whatever is current by design.
+  const builtFrom = candidate && action === 'promoted' && context.snapshot === undefined ? await tx.campaigns.rebuiltInto(revision.id) : [];
   const settings = await requireSettings(tx);
   const against = databaseRevisions(context.databases);
   let findings: Finding[];

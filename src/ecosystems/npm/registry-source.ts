@@ -168,8 +168,8 @@ export function registryTarballIdentity(url: string): { name: string; version: s
 export function registryTarballVersion(name: string, url: string): string | null {
   if (npmSourceFromResolved(url).kind !== 'registry') return null;
   const bare = asRegistryReadsIt(url);
-  // The package's own path on the registry: `/<name>/-/` (a scope's slash possibly as %2f).
-  if (!bare.replace(/%2f/gi, '/').includes(`/${name}/-/`)) return null;
+  // The package's own path on the registry: `/<name>/-/` (a scope's `%2f` decoded by asRegistryReadsIt).
+  if (!bare.includes(`/${name}/-/`)) return null;
   const file = bare.split('/').pop() ?? '';
   const base = name.slice(name.lastIndexOf('/') + 1);
   if (!file.startsWith(`${base}-`) || !file.endsWith('.tgz')) return null;
