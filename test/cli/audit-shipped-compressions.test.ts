@@ -84,6 +84,8 @@ test('an RPM whose PAYLOADCOMPRESSOR names rpm\'s I/O type (gzdio, xzdio, lzdio,
     ['ufdio', withPayloadCompressor(gzip, 'ufdio', rawPayload)],
     ['fdio', withPayloadCompressor(gzip, 'fdio', rawPayload)],
     ['plain', withPayloadCompressor(gzip, 'plain', rawPayload)],
+    // A name of Object.prototype's is no I/O type either (it was read as an entry of stowage's table).
+    ['constructor', withPayloadCompressor(gzip, 'constructor', rawPayload)],
   ];
   for (const [name, bytes] of cases) {
     const path = join(work, `${name}.rpm`);

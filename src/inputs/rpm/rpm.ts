@@ -11,6 +11,7 @@ import { readVendorArchive } from '../vendor-archive.js';
 import { bundledProvides } from './bundled-provides.js';
 import { readCpio } from './cpio.js';
 import { readRpmFile } from './rpm-file.js';
+import { ownValue } from '../../core/own-value.js';
 import type { ShippedRead } from '../shipped-artifact.js';
 import { archiveCaps, keptBytesCap, SHIPPED_LIMITS, type ShippedLimits } from '../shipped-limits.js';
 
@@ -51,7 +52,7 @@ export async function readRpm(path: string, bytes: Buffer, options: CycloneDxRea
   if (rpm.payloadFormat !== 'cpio') throw new InputError(path, `payload format ${JSON.stringify(rpm.payloadFormat)} is not cpio`);
   // rpm opens a gzip payload (and one without the tag: rpmbuild's uncompressed `w0.ufdio` writes
   // none) with zlib's gzdopen, which reads bytes without gzip's magic as they are.
-  const named = PAYLOAD_COMPRESSION[rpm.payloadCompressor];
+  const named = ownValue(PAYLOAD_COMPRESSION, rpm.payloadCompressor);
   const unzipped = named === 'gz' && !(rpm.payload[0] === 0x1f && rpm.payload[1] === 0x8b);
   if (UNREAD_PAYLOAD_COMPRESSORS.includes(rpm.payloadCompressor)) throw new InputError(path, `payload compressor ${JSON.stringify(rpm.payloadCompressor)} is not one stowage reads (gzip, xz, lzma, zstd or none)`);
   // A name rpm has no I/O type for opens no decompressor: rpm 4.18 reads (and installs) the bytes as they are.
