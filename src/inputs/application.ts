@@ -7,7 +7,7 @@ import { LOCKFILE_FORMATS } from '../ecosystems/formats.js';
 import { readCycloneDxDocument, type CycloneDxReadOptions } from './cyclonedx-reader.js';
 import { readSpdxDocument } from './spdx-reader.js';
 import { headText, SBOM_HEAD_BYTES, sbomDocumentOf, startsJsonObject, unreadSbomEncoding } from './sbom-document.js';
-import { findLockfiles, npmWorkspaceRootLockfiles, readDependencyGraph, refuseUnreadLockfiles, unlockedManifests, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
+import { findLockfiles, nestedLockfilesWarning, npmWorkspaceRootLockfiles, readDependencyGraph, refuseUnreadLockfiles, unlockedManifests, workspaceRootLockfile, type DocumentRecorder, type LockfileLocation } from './lockfiles.js';
 import { readVendorArchive } from './vendor-archive.js';
 import { looksLikeObjectFile, readObjectFile } from './binary/object-file.js';
 import { binaryRoot, rustBinaryOf, SECTION_TABLE_STRIPPED_REASON } from './binary/rust-binary.js';
@@ -155,7 +155,7 @@ export interface ApplicationRead {
   graphs: DependencyGraph[];
   /** Each shipped artifact given (a package, an image, a tree, a binary), whose applications are among the graphs. */
   artifacts: ShippedArtifact[];
-  /** Manifests in a directory given that no lockfile locks (unlockedManifests): not audited, and said so. */
+  /** Manifests in a directory given that no lockfile locks (unlockedManifests), and lockfiles below it (nestedLockfiles): not audited, and said so. */
   warnings: string[];
 }
 
@@ -189,7 +189,7 @@ export async function readApplication(
         );
       }
       locations.push(...found);
-      if (st.isDirectory()) warnings.push(...unlockedManifests(path, found));
+      if (st.isDirectory()) warnings.push(...unlockedManifests(path, found), ...nestedLockfilesWarning(path));
       continue;
     }
     // Loaded lazily: package and image readers are no part of a lockfile audit's start-up.

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { LockfileFormat, LockfileInput } from '../core/ecosystem.js';
@@ -161,6 +161,63 @@ export function unlockedManifests(dir: string, locations: readonly LockfileLocat
     warnings.push(`${join(dir, manifestName)}: NOT audited: no ${names.join(', ')} locks it (${tool} would resolve its dependencies anew); lock it and audit again`);
   }
   return warnings;
+}
+
+/**
+ * Directories the search for nested lockfiles does not enter: what package managers install or
+ * build into (their lockfiles are the packages', not the application's) and hidden ones (.git).
+ */
+const NOT_SEARCHED = new Set(['node_modules', 'bower_components', 'target', 'vendor']);
+
+/** Every lockfile name: those stowage reads and those it refuses (bun.lockb, deno.lock). */
+const LOCKFILE_NAMES = new Set([...LOCKFILE_FORMATS.map((f) => f.fileName), ...UNREAD_LOCKFILES.map((u) => u.fileName)]);
+
+/** How far below a directory given nestedLockfiles looks: levels, and directories read in all. */
+export const NESTED_SEARCH = { depth: 4, directories: 2000 } as const;
+
+/**
+ * Lockfiles in the subdirectories of DIR (breadth first, NESTED_SEARCH deep; symbolic links not
+ * followed), as paths relative to it, sorted. A directory names one application: such a lockfile
+ * is another's (a frontend's package-lock.json under a Cargo project, an example's Cargo.lock),
+ * one the package manager installs a member with (pnpm's `shared-workspace-lockfile=false`), or
+ * one it ignores there (a Cargo or npm workspace member's own). None is audited with DIR, and
+ * saying so keeps an audit of a repository from passing in silence over what it never read.
+ */
+export function nestedLockfiles(dir: string): string[] {
+  const found: string[] = [];
+  let level = [''];
+  let read = 0;
+  for (let depth = 1; depth <= NESTED_SEARCH.depth && level.length > 0; depth++) {
+    const next: string[] = [];
+    for (const rel of level) {
+      if (read++ >= NESTED_SEARCH.directories) return found.sort();
+      let entries;
+      try {
+        entries = readdirSync(join(dir, rel), { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const entry of entries) {
+        const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
+        if (entry.isDirectory()) {
+          if (!entry.name.startsWith('.') && !NOT_SEARCHED.has(entry.name)) next.push(path);
+        } else if (rel !== '' && entry.isFile() && LOCKFILE_NAMES.has(entry.name)) found.push(path);
+      }
+    }
+    level = next.sort();
+  }
+  return found.sort();
+}
+
+/** nestedLockfiles of DIR as one warning (none: no warning), naming the first few. */
+export function nestedLockfilesWarning(dir: string): string[] {
+  const nested = nestedLockfiles(dir);
+  if (nested.length === 0) return [];
+  const shown = nested.slice(0, 5).join(', ') + (nested.length > 5 ? `, and ${nested.length - 5} more` : '');
+  const one = nested.length === 1;
+  return [
+    `${dir}: ${one ? 'a lockfile' : `${nested.length} lockfiles`} in its subdirectories ${one ? 'is' : 'are'} NOT audited with it (a directory is one application; ${one ? 'that one is' : 'each is'} another's, or one its package manager reads only there): ${shown}; audit ${one ? 'it' : 'each'} by naming it`,
+  ];
 }
 
 /**
