@@ -39,6 +39,15 @@ test('charts are labelled images whose words say what the picture shows, names e
   assert.doesNotMatch(step + bars + windows, /style=/, 'the CSP allows no inline style');
 });
 
+test('a long exposure-window label is cut by code point: no lone surrogate half (rendered as U+FFFD) before the ellipsis', () => {
+  // 34 ASCII characters, then astral ones (a package name from an SBOM may hold any): the 35th UTF-16 unit is a high surrogate.
+  const label = `${'x'.repeat(34)}${'\u{1F600}'.repeat(3)}`;
+  const text = windowChart('Windows', [{ label, from: '2025-01-01T00:00:00Z', to: null }], '2026-01-01T00:00:00Z').text;
+  const shown = /<text class="axis" x="242" y="17" text-anchor="end">([^<]*)<\/text>/.exec(text)?.[1];
+  // 37 code points (40 units): cut after 35 of them. Before: after 35 units, a lone high surrogate.
+  assert.equal(shown, `${'x'.repeat(34)}\u{1F600}…`);
+});
+
 test('exposure windows open and close with revisions', () => {
   const f = (id: string, name: string): Finding => ({ advisory: { id }, package: { name, version: '1.0.0' } }) as Finding;
   const windows = exposureWindows(

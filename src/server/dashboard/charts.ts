@@ -114,7 +114,9 @@ export function windowChart(title: string, windows: readonly Window[], now: stri
     const y = 4 + i * rowHeight;
     const from = x(Date.parse(w.from));
     const to = x(w.to === null ? end : Date.parse(w.to));
-    const label = w.label.length > 36 ? `${w.label.slice(0, 35)}…` : w.label;
+    // Cut by code point, not UTF-16 unit: a cut inside a surrogate pair left a lone half, which renders as U+FFFD.
+    const points = [...w.label];
+    const label = points.length > 36 ? `${points.slice(0, 35).join('')}…` : w.label;
     return html`<text class="axis" x="${labelWidth - 8}" y="${y + 13}" text-anchor="end">${label}</text><rect class="${w.to === null ? 'open' : 'closed'}" x="${from.toFixed(1)}" y="${y + 3}" width="${Math.max(2, to - from).toFixed(1)}" height="${rowHeight - 6}"/>`;
   });
   const open = windows.filter((w) => w.to === null).length;
