@@ -209,14 +209,17 @@ export function nestedLockfiles(dir: string): string[] {
   return found.sort();
 }
 
-/** nestedLockfiles of DIR as one warning (none: no warning), naming the first few. */
+/**
+ * nestedLockfiles of DIR as one warning (none: no warning), naming the first few by their paths
+ * (an upload's are then said as uploaded: its directory is cut from every path).
+ */
 export function nestedLockfilesWarning(dir: string): string[] {
   const nested = nestedLockfiles(dir);
   if (nested.length === 0) return [];
-  const shown = nested.slice(0, 5).join(', ') + (nested.length > 5 ? `, and ${nested.length - 5} more` : '');
+  const shown = nested.slice(0, 5).map((rel) => join(dir, rel)).join(', ') + (nested.length > 5 ? `, and ${nested.length - 5} more` : '');
   const one = nested.length === 1;
   return [
-    `${dir}: ${one ? 'a lockfile' : `${nested.length} lockfiles`} in its subdirectories ${one ? 'is' : 'are'} NOT audited with it (a directory is one application; ${one ? 'that one is' : 'each is'} another's, or one its package manager reads only there): ${shown}; audit ${one ? 'it' : 'each'} by naming it`,
+    `${one ? 'a lockfile' : `${nested.length} lockfiles`} below the directory given ${one ? 'is' : 'are'} NOT audited with it (a directory is one application; ${one ? 'that one is' : 'each is'} another's, or one its package manager reads only there): ${shown}; audit ${one ? 'it' : 'each'} by naming it`,
   ];
 }
 
