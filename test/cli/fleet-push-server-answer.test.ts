@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fakeServer, pushSetup } from '../support/push-server.js';
-import { runCliAsync } from '../support/shared.js';
+import { join } from 'node:path';
+import { runCliAsync, tempTree } from '../support/shared.js';
 
 /**
  * `fleet push` against a server that is not a fleet server, or a hostile one: what it answers is
@@ -88,6 +89,30 @@ test("fleet push shows a server's strings with their escapes visible, and refuse
       assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
       assert.equal(refused.stdout, '');
     }
+  } finally {
+    await server.close();
+  }
+});
+
+test('fleet push says what reading the application warned of (a manifest nothing locks, a lockfile below the directory), as fleet add does: the answer carries findings only', async () => {
+  const server = await fakeServer((res) => {
+    res.writeHead(201, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ apps: [{ name: 'app', change: 'added', revision: `sha256:${'0'.repeat(64)}`, seq: 1, findings: [] }] }));
+  });
+  try {
+    const { tokenFile, cacheDir } = pushSetup();
+    const dir = tempTree('push-warnings', {
+      'Cargo.toml': '[package]\nname = "app"\nversion = "0.1.0"\n',
+      'Cargo.lock': 'version = 4\n\n[[package]]\nname = "app"\nversion = "0.1.0"\n',
+      'package.json': '{"name":"app","version":"1.0.0","dependencies":{"lodash":"^4.17.0"}}\n',
+      'web/package-lock.json': '{"name":"web","version":"1.0.0","lockfileVersion":3,"packages":{"":{"name":"web","version":"1.0.0"}}}\n',
+    });
+    const pushed = await runCliAsync(['fleet', 'push', '--server', server.url, '--token-file', tokenFile, dir], { cacheDir });
+    // Before: exit 0, "added: app", and not a word of the package.json or of web/.
+    assert.equal(pushed.status, 0, pushed.stderr);
+    assert.match(pushed.stdout, /^added: app /m);
+    assert.ok(pushed.stderr.includes(`stowage: warning: ${join(dir, 'package.json')}: NOT audited: no npm-shrinkwrap.json, package-lock.json, yarn.lock, pnpm-lock.yaml, bun.lock locks it`), pushed.stderr);
+    assert.ok(pushed.stderr.includes(`stowage: warning: a lockfile below the directory given is NOT audited with it (a directory is one application; that one is another's, or one its package manager reads only there): ${join(dir, 'web/package-lock.json')}`), pushed.stderr);
   } finally {
     await server.close();
   }

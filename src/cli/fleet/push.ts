@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { paint, plural, styleFor, type HumanStyle } from '../../audit/report/human.js';
+import { readingWarnings } from '../../audit/audit.js';
 import { findPolicyFile, readPolicyText } from '../../audit/policy.js';
 import { EXIT_FINDINGS, EXIT_OK, StowageError, errorMessage } from '../../core/errors.js';
 import { backoffMs, isLoopbackHostname, isTransientNetworkError, readCapped, retryAfterMs, waitMs } from '../../core/http.js';
@@ -10,7 +11,7 @@ import { POLICY_DOCUMENT } from '../../fleet/evaluate.js';
 import { readApplication } from '../../inputs/application.js';
 import { readTokenFile } from '../../server/auth.js';
 import { ENTRY_FIELD } from '../../server/upload.js';
-import { stdoutStream, writeStderr, writeStdout } from '../output.js';
+import { stdoutStream, warn, writeStderr, writeStdout } from '../output.js';
 import { parseRetryFor } from './retry-for.js';
 
 /**
@@ -68,8 +69,13 @@ function apiUrl(server: string, name: string): URL {
   return new URL(`api/v1/apps/${encodeURIComponent(name)}/revisions`, base);
 }
 
-/** The application's documents as `fleet add PATH` keeps them, and what the server should read among them. */
-async function applicationDocuments(path: string): Promise<{ form: FormData; entry: string }> {
+/**
+ * The application's documents as `fleet add PATH` keeps them, what the server should read among
+ * them, and what reading them warned of (a manifest nothing locks, lockfiles below the directory,
+ * crates from a source that is not crates.io): said here, where the files are, since the
+ * server's answer carries findings only.
+ */
+async function applicationDocuments(path: string): Promise<{ form: FormData; entry: string; warnings: string[] }> {
   const full = resolve(path);
   const isDirectory = statSync(full, { throwIfNoEntry: false })?.isDirectory() === true;
   const base = isDirectory ? full : dirname(full);
@@ -80,13 +86,13 @@ async function applicationDocuments(path: string): Promise<{ form: FormData; ent
     names.add(name);
     form.append('document', new Blob([typeof content === 'string' ? Buffer.from(content, 'utf8') : content]), name);
   };
-  await readApplication([path], { allowUnidentified: false, allowPartial: false, partialUse: 'fleet', record: (p, content) => add(relative(base, resolve(p)), content) });
+  const read = await readApplication([path], { allowUnidentified: false, allowPartial: false, partialUse: 'fleet', record: (p, content) => add(relative(base, resolve(p)), content) });
   const policyFile = findPolicyFile(undefined, path);
   const policy = policyFile === null ? null : readPolicyText(policyFile);
   if (policy !== null) add(POLICY_DOCUMENT, policy);
   const entry = isDirectory ? '.' : basename(full);
   form.append(ENTRY_FIELD, entry);
-  return { form, entry };
+  return { form, entry, warnings: readingWarnings(read.warnings, read.graphs) };
 }
 
 function renderPush(answer: PushAnswer, style: HumanStyle): string {
@@ -252,7 +258,8 @@ export async function fleetPush(path: string, opts: FleetPushOptions): Promise<n
   const url = apiUrl(opts.server, name);
   const forSeconds = parseRetryFor(opts.retryFor);
   const bearer = token(opts);
-  const { form } = await applicationDocuments(path);
+  const { form, warnings } = await applicationDocuments(path);
+  for (const w of warnings) warn(w);
   const pushed = await sendPush(url, bearer, form, { forSeconds, say: (line) => writeStderr(`stowage: ${t(line)}\n`) });
   if (pushed.status < 200 || pushed.status > 299) throw new StowageError(`the fleet server refused the push (${pushed.status}): ${errorLine(pushed.status, pushed.text)}`, url.origin);
   const answer = parsePushAnswer(pushed.text, url.origin);
