@@ -4,6 +4,7 @@ import type { DependencyGraph, Edge, EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import { publicRegistrySource } from './inventory.js';
 import { compareText } from '../core/compare-text.js';
+import { parse as parseSemver } from '../core/semver.js';
 import { shortList } from '../core/short-list.js';
 import type { TreeLink } from '../core/untrusted-tar.js';
 
@@ -99,8 +100,8 @@ export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: s
     }
     const location = installedLocation(path);
     if (location === null) continue;
-    // Among a package's own files, a package.json that is not JSON or names no package and version
-    // is no package npm packed (npm pack refuses one), nor one an advisory can name: passed over.
+    // Among a package's own files, a package.json that is not JSON, names no package or no semver
+    // version is no package npm packed (npm pack refuses one), nor one an advisory can name: passed over.
     if (location.inPackageFiles && !isIdentifiable(packageJsons.get(path) as Buffer)) continue;
     let list = byRoot.get(location.root);
     if (!list) byRoot.set(location.root, (list = []));
@@ -284,11 +285,11 @@ interface Manifest {
   dependencies: Map<string, EdgeKind>;
 }
 
-/** Whether the package.json names a package and its version (readManifest would read it). */
+/** Whether the package.json names a package and its semver version, as npm publishes one. */
 function isIdentifiable(data: Buffer): boolean {
   try {
     const manifest = readManifest(data, '');
-    return manifest.name !== '' && manifest.version !== '';
+    return manifest.name !== '' && parseSemver(manifest.version) !== null;
   } catch {
     return false;
   }

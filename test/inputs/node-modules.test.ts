@@ -87,6 +87,7 @@ test("a package's own lib/node_modules holds installed packages: each read, its 
     ['node_modules/resolve/test/subdirs/node_modules/a/package.json', Buffer.from('{}')],
     ['node_modules/resolve/test/resolver/biz/node_modules/garply/package.json', Buffer.from('{"main":"./lib"}')],
     ['node_modules/resolve/test/fixtures/node_modules/broken/package.json', Buffer.from('{"name": ')],
+    ['node_modules/resolve/test/fixtures/node_modules/minimist/package.json', manifest('minimist', 'latest')],
   ]);
   const [graph] = nodeModulesGraphs(tree, 'image.tar');
   assert.deepEqual(graph?.packages.map((p) => `${p.name}@${p.version}`).sort(), ['bar@2.0.0', 'baz@1.0.0', 'baz@3.0.0', 'foo@1.0.0', 'resolve@1.1.7', 'root@']);
