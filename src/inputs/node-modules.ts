@@ -4,6 +4,7 @@ import type { DependencyGraph, Edge, EdgeKind } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import { publicRegistrySource } from './inventory.js';
 import { compareText } from '../core/compare-text.js';
+import { parse as parseSemver } from '../core/semver.js';
 import { shortList } from '../core/short-list.js';
 import type { TreeLink } from '../core/untrusted-tar.js';
 
@@ -99,6 +100,9 @@ export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: s
     }
     const location = installedLocation(path);
     if (location === null) continue;
+    // Among a package's own files, a package.json that is not JSON, names no package or no semver
+    // version is no package npm packed (npm pack refuses one), nor one an advisory can name: passed over.
+    if (location.inPackageFiles && !isIdentifiable(packageJsons.get(path) as Buffer)) continue;
     let list = byRoot.get(location.root);
     if (!list) byRoot.set(location.root, (list = []));
     list.push(location.dir);
@@ -197,7 +201,8 @@ function linkedPackageRootIn(path: string, at: string): string | null {
   }
   let i = first;
   for (;;) {
-    if (segments[i] !== 'node_modules') return null;
+    i = nextNodeModules(segments, i, i > first);
+    if (i < 0) return null;
     const name = segments[i + 1];
     if (name === undefined) return root;
     if (name.startsWith('.')) return null;
@@ -210,6 +215,18 @@ function linkedPackageRootIn(path: string, at: string): string | null {
   }
 }
 
+/**
+ * Where the next `node_modules` of a package's path is, from segment `i` on: there, or, after a
+ * package (`afterPackage`), below any directory of that package's own: node looks for a file's
+ * dependencies in the node_modules of its own directory and of each one above it, so
+ * `node_modules/foo/lib/node_modules/bar` is what `require('bar')` loads from foo's `lib`
+ * (npm publishes and installs it as part of foo's files). -1 when there is none (`lib/package.json`).
+ */
+function nextNodeModules(segments: readonly string[], i: number, afterPackage: boolean): number {
+  if (segments[i] === 'node_modules') return i;
+  return afterPackage ? segments.indexOf('node_modules', i) : -1;
+}
+
 /** A package.json inside a virtual store (pnpm's `.pnpm`, npm's and yarn's `.store`, bun's `.bun`, Deno's `.deno`), the store's path and its kind. */
 const VIRTUAL_STORE = /^((?:.*\/)?node_modules\/\.(pnpm|store|bun|deno))\/[^/]+\/node_modules\/(?:@[^/]+\/)?[^/]+\/package\.json$/;
 
@@ -218,6 +235,12 @@ interface InstalledLocation {
   root: string;
   /** The package's directory. */
   dir: string;
+  /**
+   * Below a directory of another package's own (`node_modules/foo/lib/node_modules/bar`): part of
+   * that package's files as published, where test fixtures are too (resolve 1.1.7 ships
+   * `test/subdirs/node_modules/a/package.json`, `{}`).
+   */
+  inPackageFiles?: true;
 }
 
 /**
@@ -241,21 +264,35 @@ function installedLocationIn(path: string, at: string): InstalledLocation | null
     root = segments.slice(0, first).join('/');
   }
   let i = first;
+  let inPackageFiles = false;
   while (i < segments.length) {
-    if (segments[i] !== 'node_modules') return null;
+    const next = nextNodeModules(segments, i, i > first);
+    if (next < 0) return null;
+    inPackageFiles ||= next > i;
+    i = next;
     const name = segments[i + 1];
     if (name === undefined || name.startsWith('.')) return null;
     i += name.startsWith('@') ? 3 : 2;
     if (i > segments.length) return null;
   }
   if (global !== null) segments.splice(first, 1);
-  return { root, dir: segments.join('/') };
+  return { root, dir: segments.join('/'), ...(inPackageFiles ? { inPackageFiles } : {}) };
 }
 
 interface Manifest {
   name: string;
   version: string;
   dependencies: Map<string, EdgeKind>;
+}
+
+/** Whether the package.json names a package and its semver version, as npm publishes one. */
+function isIdentifiable(data: Buffer): boolean {
+  try {
+    const manifest = readManifest(data, '');
+    return manifest.name !== '' && parseSemver(manifest.version) !== null;
+  } catch {
+    return false;
+  }
 }
 
 function readManifest(data: Buffer, label: string): Manifest {
@@ -318,20 +355,19 @@ function rootGraph(root: string, where: string, dirs: readonly string[], package
 }
 
 /**
- * Node's lookup: `DIR/node_modules/NAME`, then each enclosing package's, up to the root's; below
- * a global directory (`where` is the root itself), the directory last, as node's global paths.
+ * Node's lookup: `D/node_modules/NAME` for the package's directory and each directory above it
+ * (a package's own `lib/node_modules` included, no `node_modules/node_modules`), up to the root's;
+ * below a global directory (`where` is the root itself), the directory last, as node's global paths.
  */
 function resolveFrom(dir: string, name: string, root: string, where: string, installed: ReadonlySet<string>): string | null {
-  let base = dir;
-  for (;;) {
-    const candidate = base === '' ? `node_modules/${name}` : `${base}/node_modules/${name}`;
-    if (installed.has(candidate)) return candidate;
-    if (base === root) return null;
-    const cut = `/${base}`.lastIndexOf('/node_modules/');
-    if (where === root && cut < `/${where}`.length) {
-      const global = under(where, name);
-      return where === root && installed.has(global) ? global : null;
+  for (let base = dir; ; base = base.includes('/') ? posix.dirname(base) : '') {
+    if (base === root) {
+      const candidate = where === root ? under(root, name) : under(root, `node_modules/${name}`);
+      return installed.has(candidate) ? candidate : null;
     }
-    base = cut === 0 ? '' : base.slice(0, cut - 1);
+    if (base === '') return null;
+    if (posix.basename(base) === 'node_modules') continue;
+    const candidate = `${base}/node_modules/${name}`;
+    if (installed.has(candidate)) return candidate;
   }
 }

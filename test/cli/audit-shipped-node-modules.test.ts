@@ -192,3 +192,39 @@ test("a yarn Plug'n'Play install in an image (.pnp.cjs, packages in .yarn/cache 
   assert.equal(run.stdout, '');
   assert.match(oneLine(run.stderr), /:app\/\.pnp\.cjs: a yarn Plug'n'Play install: node loads its packages through it from \.yarn\/cache zip archives, which stowage does not read/);
 });
+
+test("a package's own lib/node_modules (npm publishes and installs it; node loads it for the package's files there) is audited, in a directory and an image", async () => {
+  // npm 11: `npm pack` of foo keeps lib/node_modules/minimist, `npm install ./foo-1.0.0.tgz`
+  // installs it there, and require('minimist') from foo's lib/index.js loads it.
+  const files = {
+    'app/package.json': json({ name: 'app', version: '1.0.0', dependencies: { foo: '1.0.0' } }),
+    'app/node_modules/foo/package.json': json({ name: 'foo', version: '1.0.0', main: 'lib/index.js' }),
+    'app/node_modules/foo/lib/index.js': "module.exports = require('minimist');\n",
+    'app/node_modules/foo/lib/node_modules/minimist/package.json': MINIMIST,
+  };
+  const root = tempDir('audit-nm-package-subdir');
+  writeTree(root, files);
+  const dir = audit(join(root, 'app'));
+  assert.equal(dir.status, 1, dir.stderr);
+  assert.deepEqual(npmFindings(auditReport(dir.stdout), `${join(root, 'app')}:node_modules`), MINIMIST_ADVISORIES.map((id) => `${id} minimist@0.0.8`));
+
+  const image = await dockerSaveArchive([await packTar(Object.entries(files).map(([path, text]) => tarFile(path, text)))], 'package-subdir:1');
+  const run = audit(image);
+  assert.equal(run.status, 1, run.stderr);
+  assert.deepEqual(npmFindings(auditReport(run.stdout), `${image}:app/node_modules`), MINIMIST_ADVISORIES.map((id) => `${id} minimist@0.0.8`));
+});
+
+test("a symbolic link at a package's own lib/node_modules/NAME leaves its node_modules partial: refused without --allow-partial, exit 2", async () => {
+  const image = await dockerSaveArchive(
+    [
+      await packTar([
+        tarFile('app/node_modules/foo/package.json', json({ name: 'foo', version: '1.0.0' })),
+        { header: { name: 'app/node_modules/foo/lib/node_modules/minimist', type: 'symlink', linkname: '../../../../../elsewhere/minimist' } },
+      ]),
+    ],
+    'package-subdir-link:1',
+  );
+  const run = audit(image);
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(oneLine(run.stderr), /a symbolic link where node loads packages from, not followed.*app\/node_modules\/foo\/lib\/node_modules\/minimist -> /);
+});

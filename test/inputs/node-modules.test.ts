@@ -72,3 +72,27 @@ test("bun's isolated install (node_modules/.bun, bun install --linker isolated) 
     );
   }
 });
+
+test("a package's own lib/node_modules holds installed packages: each read, its dependencies resolved from its own directory up, as node resolves them; fixtures naming no package passed over", () => {
+  const tree = new Map([
+    ['node_modules/foo/package.json', manifest('foo', '1.0.0')],
+    ['node_modules/foo/lib/node_modules/bar/package.json', Buffer.from(JSON.stringify({ name: 'bar', version: '2.0.0', dependencies: { baz: '*' } }))],
+    // From foo/lib/node_modules/bar, node finds foo's own baz before the root's.
+    ['node_modules/foo/node_modules/baz/package.json', manifest('baz', '1.0.0')],
+    ['node_modules/baz/package.json', manifest('baz', '3.0.0')],
+    // A package's own files, not installed packages: no node_modules holds them.
+    ['node_modules/foo/lib/package.json', manifest('not-installed', '1.0.0')],
+    // resolve 1.1.7's test fixtures, as published: no package npm packs, none an advisory names.
+    ['node_modules/resolve/package.json', manifest('resolve', '1.1.7')],
+    ['node_modules/resolve/test/subdirs/node_modules/a/package.json', Buffer.from('{}')],
+    ['node_modules/resolve/test/resolver/biz/node_modules/garply/package.json', Buffer.from('{"main":"./lib"}')],
+    ['node_modules/resolve/test/fixtures/node_modules/broken/package.json', Buffer.from('{"name": ')],
+    ['node_modules/resolve/test/fixtures/node_modules/minimist/package.json', manifest('minimist', 'latest')],
+  ]);
+  const [graph] = nodeModulesGraphs(tree, 'image.tar');
+  assert.deepEqual(graph?.packages.map((p) => `${p.name}@${p.version}`).sort(), ['bar@2.0.0', 'baz@1.0.0', 'baz@3.0.0', 'foo@1.0.0', 'resolve@1.1.7', 'root@']);
+  assert.deepEqual(
+    graph?.edges.filter((e) => e.from === 'node_modules/foo/lib/node_modules/bar').map((e) => e.to),
+    ['node_modules/foo/node_modules/baz'],
+  );
+});
