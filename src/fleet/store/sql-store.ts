@@ -50,7 +50,7 @@ import {
   GRAPHS_READER,
 } from './store.js';
 import type { NotAuditedPackage } from '../../audit/audit.js';
-import { compareText } from '../../core/compare-text.js';
+import { compareCodePoints } from '../../core/compare-text.js';
 import type { CampaignStore } from './campaign-store.js';
 import { SqlCampaignStore } from './sql-campaign-store.js';
 import { AdvisoryRecords, findingRowDigest, parseFindingRow, type FindingRowText, type ParsedFindingRow } from './finding-rows.js';
@@ -771,7 +771,7 @@ export class SqlFleetStore implements FleetStore {
     const row = rows[0];
     if (!row) return null;
     const apps = await this.sql.query<{ app_id: number; name: string; revision_id: number }>(
-      `SELECT s.app_id, a.name, s.revision_id FROM snapshot_apps s JOIN apps a ON a.id = s.app_id WHERE s.snapshot_id = ? ORDER BY a.name`,
+      `SELECT s.app_id, a.name, s.revision_id FROM snapshot_apps s JOIN apps a ON a.id = s.app_id WHERE s.snapshot_id = ? ORDER BY a.name${byteOrder(this.sql.dialect)}`,
       [row.id],
     );
     return {
@@ -856,7 +856,7 @@ export class SqlFleetStore implements FleetStore {
     const findings = await this.findingsOf(rows.map((r) => parseFindingRow(r.finding)));
     return rows
       .map((r, i) => ({ ...currentRevisionRef(r.name, r), finding: findings[i] as Finding }))
-      .sort((a, b) => codePointOrder(a.app, b.app));
+      .sort((a, b) => compareCodePoints(a.app, b.app));
   }
 
   async currentRevisionsWithPackage(name: string): Promise<(CurrentRevisionRef & { package: PackageKey })[]> {
@@ -875,7 +875,7 @@ export class SqlFleetStore implements FleetStore {
     );
     return rows
       .map((r) => ({ ...currentRevisionRef(r.app, r), package: { ecosystem: r.ecosystem, name: r.name, version: r.version } }))
-      .sort((a, b) => codePointOrder(a.app, b.app) || codePointOrder(a.package.version, b.package.version));
+      .sort((a, b) => compareCodePoints(a.app, b.app) || compareCodePoints(a.package.version, b.package.version));
   }
 
   async packageNames(): Promise<{ ecosystem: Ecosystem; name: string }[]> {
@@ -1234,7 +1234,7 @@ export class SqlFleetStore implements FleetStore {
         seq: Number(r.seq),
         packages: JSON.parse(r.not_audited) as NotAuditedPackage[],
       }))
-      .sort((a, b) => compareText(a.app, b.app));
+      .sort((a, b) => compareCodePoints(a.app, b.app));
   }
 
   async setEvaluatedAgainstOf(revisionIds: readonly number[], against: Record<string, string>): Promise<void> {
@@ -1770,11 +1770,6 @@ const crateKey = (name: string): string => name.toLowerCase().replace(/-/g, '_')
 /** An application's current revision as a query's row names it (ids may come back as strings from PostgreSQL). */
 function currentRevisionRef(app: string, r: { app_id: number; revision_id: number; digest: string; seq: number }): CurrentRevisionRef {
   return { app, appId: Number(r.app_id), revisionId: Number(r.revision_id), revision: r.digest, seq: Number(r.seq) };
-}
-
-/** Code-point order: the same on both stores (PostgreSQL would sort by its collation). */
-function codePointOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Test hook: the rows a bulk write must insert into a table before its indexes are set aside (at least; BULK_ROWS otherwise). */
