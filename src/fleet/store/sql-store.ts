@@ -3,7 +3,7 @@ import { boundedChunks, chunks } from '../../core/chunks.js';
 import { findingKeyOf, type Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import { SEVERITY_LEVELS, type Advisory } from '../../core/advisory.js';
-import type { Dialect, SqlDriver, SqlExecutor, SqlValue, TransactionOptions } from './sql.js';
+import { SQLITE_UPPER_TEXT, type Dialect, type SqlDriver, type SqlExecutor, type SqlValue, type TransactionOptions } from './sql.js';
 import { RECOUNT_COLUMNS, RECOUNT_REVISION, recountRevisions, sqliteAnalysed } from './migrations.js';
 import { compressedEventBody, eventBody, type StoredEventBody } from './event-bodies.js';
 import {
@@ -1257,7 +1257,7 @@ export class SqlFleetStore implements FleetStore {
       const other = q.searchIsAdvisoryId
         ? `a.current_revision IN (SELECT f.revision_id FROM findings f WHERE ${withId.where})`
         : `a.current_revision IN (SELECT rp.revision_id FROM revision_packages rp WHERE rp.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED}))`;
-      where.push(`(UPPER(a.name) LIKE UPPER(?) ESCAPE '\\' OR ${other})`);
+      where.push(`(${caseless(this.sql.dialect, 'a.name')} LIKE ${caseless(this.sql.dialect, '?')} ESCAPE '\\' OR ${other})`);
       params.push(`%${escaped}%`, ...(q.searchIsAdvisoryId ? withId.params : [q.search, crateKey(q.search)]));
     }
     if (q.level !== null) {
@@ -1321,7 +1321,7 @@ export class SqlFleetStore implements FleetStore {
     const where = ['a.current_revision IS NOT NULL'];
     const params: SqlValue[] = [];
     if (filter.search !== undefined && filter.search !== '') {
-      where.push(`UPPER(a.name) LIKE UPPER(?) ESCAPE '\\'`);
+      where.push(`${caseless(this.sql.dialect, 'a.name')} LIKE ${caseless(this.sql.dialect, '?')} ESCAPE '\\'`);
       params.push(`%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     }
     // The findings' level, open and fails_policy columns, not their JSON: one pass over the findings, not one per application.
@@ -1737,6 +1737,9 @@ function openCounts(r: Record<string, unknown>): LevelCounts {
 
 /** ORDER BY in code-point order: SQLite's BINARY already is; PostgreSQL's default collation is not. */
 const byteOrder = (dialect: Dialect): string => (dialect === 'postgres' ? ' COLLATE "C"' : '');
+
+/** `expression` in upper case, every letter's (SQLite's UPPER() does ASCII only: SQLITE_UPPER_TEXT), for a search regardless of case. */
+const caseless = (dialect: Dialect, expression: string): string => (dialect === 'postgres' ? `UPPER(${expression})` : `${SQLITE_UPPER_TEXT}(${expression})`);
 
 /** Findings (f) about an advisory with `id` as its id or one of its aliases: see currentFindingsWithId. */
 function findingWithId(id: string): { where: string; params: SqlValue[] } {
