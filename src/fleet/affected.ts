@@ -4,7 +4,7 @@ import { NotInFleetError } from './lookup.js';
 import type { Finding } from '../core/finding.js';
 import type { Ecosystem } from '../core/package.js';
 import type { CurrentFinding, CurrentRevisionRef, FleetStore, Page, PageRequest, PackageKey } from './store/store.js';
-import { compareText } from '../core/compare-text.js';
+import { compareCodePoints, compareText } from '../core/compare-text.js';
 
 /**
  * `fleet affected`: the security team's "are we affected?" (an advisory id or any alias) and
@@ -71,7 +71,7 @@ function packageApps(locked: readonly (CurrentRevisionRef & { package: PackageKe
     if (!app) apps.set(r.appId, (app = { name: r.app, revision: r.revision, seq: r.seq, appId: r.appId, packages: [], findings: [] }));
     app.packages.push(r.package);
   }
-  return [...apps.values()].sort((a, b) => compareText(a.name, b.name));
+  return [...apps.values()].sort((a, b) => compareCodePoints(a.name, b.name));
 }
 
 /**

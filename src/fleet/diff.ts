@@ -2,7 +2,7 @@ import type { Finding } from '../core/finding.js';
 import type { Ecosystem } from '../core/package.js';
 import { chunks } from '../core/chunks.js';
 import type { FindingKey, FleetStore, PackageKey, RevisionFootprint, RevisionRecord, SnapshotRecord } from './store/store.js';
-import { compareText } from '../core/compare-text.js';
+import { compareCodePoints, compareText } from '../core/compare-text.js';
 
 /**
  * What changed between two revisions of an application (or, app by app, two snapshots):
@@ -196,7 +196,7 @@ export async function* diffSnapshots(store: FleetStore, from: SnapshotRecord, to
   const before = new Map(from.apps.map((a) => [a.appName, a.revisionId]));
   const after = new Map(to.apps.map((a) => [a.appName, a.revisionId]));
   const pairs: RevisionPair[] = [];
-  for (const name of [...new Set([...before.keys(), ...after.keys()])].sort(compareText)) {
+  for (const name of [...new Set([...before.keys(), ...after.keys()])].sort(compareCodePoints)) {
     const a = before.get(name);
     const b = after.get(name);
     if (a !== b) pairs.push({ name, from: a ?? null, to: b ?? null });

@@ -1,4 +1,5 @@
 import type { AdvisoryDatabase } from '../advisories/database.js';
+import { compareCodePoints } from '../core/compare-text.js';
 import { StowageError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import { loadVersionScheme } from '../ecosystems/formats.js';
@@ -232,7 +233,7 @@ export async function changeToSnapshot(
     const appsById = new Map(fleetApps.map((a) => [a.id, a]));
     const byName = members.map((m) => ({ app: appsById.get(m.appId) as AppRecord, revisionId: m.revisionId }));
     // By name: the output, the history and the events in one order whatever the ids.
-    byName.sort((a, b) => (a.app.name < b.app.name ? -1 : a.app.name > b.app.name ? 1 : 0));
+    byName.sort((a, b) => compareCodePoints(a.app.name, b.app.name));
     const revisions = await tx.revisionsById([...members.map((m) => m.revisionId), ...fleetApps.flatMap((a) => (a.currentRevision === null ? [] : [a.currentRevision]))]);
     const decisions = await tx.triageDecisions();
     const triage: TriageSource = { triageDecisions: () => Promise.resolve(decisions) };
@@ -248,7 +249,7 @@ export async function changeToSnapshot(
     const notInSnapshot = fleetApps
       .filter((a) => a.currentRevision !== null && !inSnapshot.has(a.id))
       .map((a) => a.name)
-      .sort();
+      .sort(compareCodePoints);
     return { snapshot, action, dryRun, notInSnapshot };
   });
 }

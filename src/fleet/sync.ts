@@ -7,7 +7,7 @@ import type { Ecosystem } from '../core/package.js';
 import { withRememberedLookups, type AdvisoryDatabase } from '../advisories/database.js';
 import type { AuditPolicy } from '../audit/policy.js';
 import type { NotAuditedPackage } from '../audit/audit.js';
-import { compareText } from '../core/compare-text.js';
+import { compareCodePoints, compareText } from '../core/compare-text.js';
 import type { FetchPolicy } from '../advisories/source.js';
 import { loadVersionScheme } from '../ecosystems/formats.js';
 import { advisoryNameKeys, lockfileNameKey } from '../ecosystems/package-names.js';
@@ -389,7 +389,7 @@ function notAuditedAfter(before: readonly CurrentNotAudited[], changed: readonly
     if (c.packages.length === 0) byRevision.delete(c.revisionId);
     else byRevision.set(c.revisionId, c);
   }
-  return [...byRevision.values()].sort((a, b) => compareText(a.app, b.app));
+  return [...byRevision.values()].sort((a, b) => compareCodePoints(a.app, b.app));
 }
 
 /** The packages in one order, whatever order they were matched in (kept ones, then new ones): compared as stored. */

@@ -5,7 +5,7 @@ import type { Finding } from '../core/finding.js';
 import type { Ecosystem, Package } from '../core/package.js';
 import type { VersionScheme } from '../core/ecosystem.js';
 import { lockfileNameKey } from '../ecosystems/package-names.js';
-import { compareText } from '../core/compare-text.js';
+import { compareCodePoints } from '../core/compare-text.js';
 import { findingJson } from '../audit/report/json.js';
 import { ANALYSIS_STATES, JUSTIFICATIONS, type AnalysisState, type Justification, type VexAnalysis } from '../sbom/cyclonedx-vex.js';
 import { recordEvent } from './events.js';
@@ -444,7 +444,7 @@ export async function recordDecision(
         shared.set(`${r.appId}\0${r.finding.target}\0${r.finding.package.id}\0${r.finding.advisory.id}`, r);
       }
     }
-    const governed = [...shared.values()].filter((r) => app === null || r.appId === app.id).sort((a, b) => compareText(a.app, b.app));
+    const governed = [...shared.values()].filter((r) => app === null || r.appId === app.id).sort((a, b) => compareCodePoints(a.app, b.app));
     const byApp = new Map<number, { name: string; revision: string; seq: number; appId: number; findings: Finding[] }>();
     for (const r of governed) {
       let entry = byApp.get(r.appId);

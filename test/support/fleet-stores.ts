@@ -74,8 +74,12 @@ function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
-/** A fresh, empty store of this kind. */
-export async function freshStore(kind: StoreKind): Promise<TestStore> {
+/**
+ * A fresh, empty store of this kind. `linguisticCollation`: the PostgreSQL database sorts text
+ * by ICU's English collation (`a` < `B`), as a cluster made with a locale such as en_US.UTF-8
+ * does, rather than by the test cluster's C.UTF-8 (code points).
+ */
+export async function freshStore(kind: StoreKind, { linguisticCollation = false }: { linguisticCollation?: boolean } = {}): Promise<TestStore> {
   if (kind === 'sqlite') {
     const dir = tempDir('fleet-store');
     return {
@@ -89,7 +93,7 @@ export async function freshStore(kind: StoreKind): Promise<TestStore> {
   await admin.connect();
   try {
     // The name is ours (hex): no user text in this statement.
-    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.query(`CREATE DATABASE ${database}${linguisticCollation ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en'` : ''}`);
   } finally {
     await admin.end();
   }

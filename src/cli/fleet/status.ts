@@ -13,7 +13,7 @@ import type { AppRecord, FindingLine, FleetStore, RevisionRecord } from '../../f
 import { stdoutStream, writeStderr, writeStdout, writeStdoutPieces } from '../output.js';
 import type { FleetFormatOptions } from './index.js';
 import { withFleetStore } from './with-store.js';
-import { compareText } from '../../core/compare-text.js';
+import { compareCodePoints } from '../../core/compare-text.js';
 
 /**
  * Writes the applications with their findings, the fleet's triage decisions applied (a settled
@@ -52,7 +52,7 @@ async function currentRevisions(store: FleetStore, apps: readonly AppRecord[]): 
 
 /** Every application's current revision and findings, triage applied, in code-point order of names (the same on both stores), a page at a time. */
 async function* currentFindingPages(store: FleetStore, now: Date): AsyncGenerator<AppFindings[]> {
-  const apps = (await store.apps()).filter((a) => a.currentRevision !== null).sort((a, b) => compareText(a.name, b.name));
+  const apps = (await store.apps()).filter((a) => a.currentRevision !== null).sort((a, b) => compareCodePoints(a.name, b.name));
   // The decisions read once for every page, not once a page.
   const decisions = await store.triageDecisions();
   const triage = { triageDecisions: () => Promise.resolve(decisions) };
@@ -68,7 +68,7 @@ async function* currentFindingPages(store: FleetStore, now: Date): AsyncGenerato
  * (FindingLine: columns, no finding's row read), triage applied, in currentFindingPages' order, a page at a time.
  */
 async function* currentFindingLinePages(store: FleetStore, now: Date): AsyncGenerator<{ name: string; revision: RevisionRecord; findings: FindingLine[] }[]> {
-  const apps = (await store.apps()).filter((a) => a.currentRevision !== null).sort((a, b) => compareText(a.name, b.name));
+  const apps = (await store.apps()).filter((a) => a.currentRevision !== null).sort((a, b) => compareCodePoints(a.name, b.name));
   const decisions = await store.triageDecisions();
   const triage = { triageDecisions: () => Promise.resolve(decisions) };
   for (const page of chunks(apps, STATUS_PAGE)) {

@@ -3,7 +3,7 @@ import { boundedChunks, chunks } from '../../core/chunks.js';
 import { findingKeyOf, type Finding } from '../../core/finding.js';
 import type { Ecosystem } from '../../core/package.js';
 import { SEVERITY_LEVELS, type Advisory } from '../../core/advisory.js';
-import type { Dialect, SqlDriver, SqlExecutor, SqlValue, TransactionOptions } from './sql.js';
+import { SQLITE_UPPER_TEXT, type Dialect, type SqlDriver, type SqlExecutor, type SqlValue, type TransactionOptions } from './sql.js';
 import { RECOUNT_COLUMNS, RECOUNT_REVISION, recountRevisions, sqliteAnalysed } from './migrations.js';
 import { compressedEventBody, eventBody, type StoredEventBody } from './event-bodies.js';
 import {
@@ -50,7 +50,7 @@ import {
   GRAPHS_READER,
 } from './store.js';
 import type { NotAuditedPackage } from '../../audit/audit.js';
-import { compareText } from '../../core/compare-text.js';
+import { compareCodePoints } from '../../core/compare-text.js';
 import type { CampaignStore } from './campaign-store.js';
 import { SqlCampaignStore } from './sql-campaign-store.js';
 import { AdvisoryRecords, findingRowDigest, parseFindingRow, type FindingRowText, type ParsedFindingRow } from './finding-rows.js';
@@ -771,7 +771,7 @@ export class SqlFleetStore implements FleetStore {
     const row = rows[0];
     if (!row) return null;
     const apps = await this.sql.query<{ app_id: number; name: string; revision_id: number }>(
-      `SELECT s.app_id, a.name, s.revision_id FROM snapshot_apps s JOIN apps a ON a.id = s.app_id WHERE s.snapshot_id = ? ORDER BY a.name`,
+      `SELECT s.app_id, a.name, s.revision_id FROM snapshot_apps s JOIN apps a ON a.id = s.app_id WHERE s.snapshot_id = ? ORDER BY a.name${byteOrder(this.sql.dialect)}`,
       [row.id],
     );
     return {
@@ -856,7 +856,7 @@ export class SqlFleetStore implements FleetStore {
     const findings = await this.findingsOf(rows.map((r) => parseFindingRow(r.finding)));
     return rows
       .map((r, i) => ({ ...currentRevisionRef(r.name, r), finding: findings[i] as Finding }))
-      .sort((a, b) => codePointOrder(a.app, b.app));
+      .sort((a, b) => compareCodePoints(a.app, b.app));
   }
 
   async currentRevisionsWithPackage(name: string): Promise<(CurrentRevisionRef & { package: PackageKey })[]> {
@@ -875,7 +875,7 @@ export class SqlFleetStore implements FleetStore {
     );
     return rows
       .map((r) => ({ ...currentRevisionRef(r.app, r), package: { ecosystem: r.ecosystem, name: r.name, version: r.version } }))
-      .sort((a, b) => codePointOrder(a.app, b.app) || codePointOrder(a.package.version, b.package.version));
+      .sort((a, b) => compareCodePoints(a.app, b.app) || compareCodePoints(a.package.version, b.package.version));
   }
 
   async packageNames(): Promise<{ ecosystem: Ecosystem; name: string }[]> {
@@ -1234,7 +1234,7 @@ export class SqlFleetStore implements FleetStore {
         seq: Number(r.seq),
         packages: JSON.parse(r.not_audited) as NotAuditedPackage[],
       }))
-      .sort((a, b) => compareText(a.app, b.app));
+      .sort((a, b) => compareCodePoints(a.app, b.app));
   }
 
   async setEvaluatedAgainstOf(revisionIds: readonly number[], against: Record<string, string>): Promise<void> {
@@ -1257,7 +1257,7 @@ export class SqlFleetStore implements FleetStore {
       const other = q.searchIsAdvisoryId
         ? `a.current_revision IN (SELECT f.revision_id FROM findings f WHERE ${withId.where})`
         : `a.current_revision IN (SELECT rp.revision_id FROM revision_packages rp WHERE rp.package_id IN (SELECT p.id FROM packages p WHERE ${PACKAGE_NAMED}))`;
-      where.push(`(UPPER(a.name) LIKE UPPER(?) ESCAPE '\\' OR ${other})`);
+      where.push(`(${caseless(this.sql.dialect, 'a.name')} LIKE ${caseless(this.sql.dialect, '?')} ESCAPE '\\' OR ${other})`);
       params.push(`%${escaped}%`, ...(q.searchIsAdvisoryId ? withId.params : [q.search, crateKey(q.search)]));
     }
     if (q.level !== null) {
@@ -1321,7 +1321,7 @@ export class SqlFleetStore implements FleetStore {
     const where = ['a.current_revision IS NOT NULL'];
     const params: SqlValue[] = [];
     if (filter.search !== undefined && filter.search !== '') {
-      where.push(`UPPER(a.name) LIKE UPPER(?) ESCAPE '\\'`);
+      where.push(`${caseless(this.sql.dialect, 'a.name')} LIKE ${caseless(this.sql.dialect, '?')} ESCAPE '\\'`);
       params.push(`%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     }
     // The findings' level, open and fails_policy columns, not their JSON: one pass over the findings, not one per application.
@@ -1738,6 +1738,9 @@ function openCounts(r: Record<string, unknown>): LevelCounts {
 /** ORDER BY in code-point order: SQLite's BINARY already is; PostgreSQL's default collation is not. */
 const byteOrder = (dialect: Dialect): string => (dialect === 'postgres' ? ' COLLATE "C"' : '');
 
+/** `expression` in upper case, every letter's (SQLite's UPPER() does ASCII only: SQLITE_UPPER_TEXT), for a search regardless of case. */
+const caseless = (dialect: Dialect, expression: string): string => (dialect === 'postgres' ? `UPPER(${expression})` : `${SQLITE_UPPER_TEXT}(${expression})`);
+
 /** Findings (f) about an advisory with `id` as its id or one of its aliases: see currentFindingsWithId. */
 function findingWithId(id: string): { where: string; params: SqlValue[] } {
   // finding_aliases has a row per id of each alias group findings were stored under (the
@@ -1770,11 +1773,6 @@ const crateKey = (name: string): string => name.toLowerCase().replace(/-/g, '_')
 /** An application's current revision as a query's row names it (ids may come back as strings from PostgreSQL). */
 function currentRevisionRef(app: string, r: { app_id: number; revision_id: number; digest: string; seq: number }): CurrentRevisionRef {
   return { app, appId: Number(r.app_id), revisionId: Number(r.revision_id), revision: r.digest, seq: Number(r.seq) };
-}
-
-/** Code-point order: the same on both stores (PostgreSQL would sort by its collation). */
-function codePointOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Test hook: the rows a bulk write must insert into a table before its indexes are set aside (at least; BULK_ROWS otherwise). */

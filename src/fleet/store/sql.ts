@@ -6,6 +6,15 @@
 
 export type Dialect = 'sqlite' | 'postgres';
 
+/**
+ * SQLite's UPPER() changes ASCII letters only, where PostgreSQL's changes every letter: a search
+ * for `é` found `École` on PostgreSQL and nothing on SQLite. The fleet's searches fold case with
+ * this function instead (sql-store.ts, caseless), each character by its one-character upper case
+ * (Unicode's simple case mapping, as PostgreSQL's UPPER() under C.UTF-8 or a glibc locale does:
+ * `é` is `É`, `ß` stays `ß`). Not the built-in's name: indexes on UPPER(alias) stay as they were built.
+ */
+export const SQLITE_UPPER_TEXT = 'stowage_upper';
+
 /** What a bound parameter may be: BLOB/BYTEA as a Buffer, identities and sizes as numbers. */
 export type SqlValue = string | number | Buffer | null;
 

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../../advisories/advisory-index.js';
 import { BUSY_TIMEOUT_MS, checkpointInThread, type CheckpointResult } from './checkpoint.js';
-import type { SqlDriver, SqlExecutor, SqlRow, SqlValue, TransactionOptions } from './sql.js';
+import { SQLITE_UPPER_TEXT, type SqlDriver, type SqlExecutor, type SqlRow, type SqlValue, type TransactionOptions } from './sql.js';
 
 /** SQLite's default: a commit that leaves this many frames or more in the WAL checkpoints it. */
 const AUTOCHECKPOINT_PAGES = 1000;
@@ -11,6 +11,17 @@ const AUTOCHECKPOINT_PAGES = 1000;
 export interface SqliteOptions {
   /** For tests: a bulk transaction's WAL checkpointed in a thread from this many bytes of WAL (default: what the commit would have checkpointed). */
   backgroundCheckpointFrom?: number;
+}
+
+/** SQLITE_UPPER_TEXT: each character by its one-character upper case (Unicode's simple case mapping). */
+function upperText(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  let out = '';
+  for (const c of value) {
+    const upper = c.toUpperCase();
+    out += upper.length === c.length ? upper : c;
+  }
+  return out;
 }
 
 /**
@@ -73,6 +84,7 @@ export class SqliteDriver implements SqlDriver {
     db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
     const readerDb = openSqlite(file, {});
     readerDb.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    for (const connection of [db, readerDb]) connection.function(SQLITE_UPPER_TEXT, { deterministic: true }, upperText);
     return new SqliteDriver(file, db, readerDb, options);
   }
 
