@@ -17,6 +17,7 @@ import type { ArchiveFile } from '../core/untrusted-tar.js';
 import { NoApplicationError, hasApplicationManifest, readApplicationManifest, type ApplicationManifest } from '../inputs/application-manifest.js';
 import { cycloneDx } from '../sbom/cyclonedx.js';
 import { applicationLicense, parseLicenseOverrides } from '../package/rpm-package.js';
+import { applicationSbomLicense, localPackageLicenses } from '../package/local-licenses.js';
 import { sbomJson, type SbomInput } from '../sbom/sbom.js';
 import { spdx } from '../sbom/spdx.js';
 import { licenseKey, licenseSources, vendoredLicenses } from '../vendoring/vendored-licenses.js';
@@ -163,17 +164,21 @@ export async function sbomCommand(path: string | undefined, opts: SbomOptions): 
   const licenses = new Map<string, string | null>();
   const vendored = opts.licenses || opts.vendor !== undefined ? await vendoredSources(projectDir, located, opts, settings.cacheRoot) : null;
   const known = vendored ? await vendoredLicenses(vendored.files, vendored.packages) : new Map();
+  // The application's own workspace members and path packages: not downloaded, their manifests in the project state their licences.
+  const local = artifact ? [] : localPackageLicenses(projectDir, app, graphs, (n, v) => overrides.get(`${n}@${v}`) ?? overrides.get(n)).licenses;
+  const localByKey = new Map(local.map((l) => [licenseKey(l.ecosystem, l.name, l.version), l.license]));
   for (const graph of graphs) {
     for (const pkg of graph.packages) {
       const given = overrides.get(`${pkg.name}@${pkg.version}`) ?? overrides.get(pkg.name);
-      licenses.set(pkg.id, given ?? known.get(licenseKey(pkg.ecosystem, pkg.name, pkg.version))?.license ?? null);
+      const key = licenseKey(pkg.ecosystem, pkg.name, pkg.version);
+      licenses.set(pkg.id, given ?? known.get(key)?.license ?? localByKey.get(key) ?? null);
     }
   }
   const input: SbomInput = {
     application: {
       name: app.name,
       version: artifact && app.version === '' ? null : app.version,
-      license: applicationLicense(app, overrides).license,
+      license: applicationSbomLicense(applicationLicense(app, overrides).license, local, graphs),
       ecosystem: app.ecosystem,
       ...(artifact ? { shipped: artifact.kind } : {}),
     },

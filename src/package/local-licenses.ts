@@ -5,7 +5,7 @@ import type { Ecosystem } from '../core/package.js';
 import { isTomlTable } from '../core/toml-values.js';
 import { parseManifestQuietly, pathPackageManifests, readWorkspaceManifests } from '../ecosystems/cargo/workspace-members.js';
 import { npmWorkspaceManifestPaths, pnpmWorkspaceManifestPaths } from '../ecosystems/npm/workspace-members.js';
-import { normalizeLicense } from '../sbom/licenses.js';
+import { combineLicenses, normalizeLicense } from '../sbom/licenses.js';
 import { licenseRefFor } from '../vendoring/vendored-licenses.js';
 
 /**
@@ -142,4 +142,20 @@ export function localPackageLicenses(
     }
   }
   return { licenses: [...licenses.values()], problems };
+}
+
+/**
+ * The application's licence as its SBOM states it. An SBOM folds a lockfile's workspace members
+ * (its roots) into the application, so a member's own licence (a library crate under MIT in an
+ * Apache-2.0 application's workspace) is the application's too: left out, it was in no
+ * component of the SBOM, though the build compiles the member in and the RPM's `License:` says
+ * it. Path packages outside the workspace are components of their own, with their own licence.
+ * Null (unknown) stays null.
+ */
+export function applicationSbomLicense(applicationLicense: string | null, local: readonly LocalLicense[], graphs: readonly DependencyGraph[]): string | null {
+  if (applicationLicense === null) return null;
+  const keyOf = (p: { ecosystem: Ecosystem; name: string; version: string }): string => `${p.ecosystem}\0${p.name}\0${p.version}`;
+  const roots = new Set(graphs.flatMap((g) => g.packages.filter((p) => g.roots.includes(p.id) && p.source.kind === 'workspace').map(keyOf)));
+  const folded = local.filter((l) => roots.has(keyOf(l))).map((l) => l.license);
+  return folded.length === 0 ? applicationLicense : combineLicenses([applicationLicense, ...folded]);
 }

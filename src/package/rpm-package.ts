@@ -40,7 +40,7 @@ import { sbomJson } from '../sbom/sbom.js';
 import { installsOnLinux, npmNativeCode, npmPlatform, rpmArchCondition, vendoredNpmManifests, type NpmPackageFiles, type NpmPlatform } from './rpm-arch.js';
 import { looksLikeMachineCode } from '../inputs/binary/object-file.js';
 import { applicationDeclarations, cargoSystemRequires, linuxBuildGraph } from './cargo-native.js';
-import { localPackageLicenses } from './local-licenses.js';
+import { applicationSbomLicense, localPackageLicenses } from './local-licenses.js';
 import { applicationSourceFiles, buildSourceRpm, sourceArchiveBytes } from './srpm.js';
 import { licenseKey, licenseRefFor, vendoredLicenses, type VendoredLicense } from '../vendoring/vendored-licenses.js';
 
@@ -438,7 +438,7 @@ export async function packageRpm(request: RpmPackageRequest): Promise<RpmPackage
   const sbom = Buffer.from(
     sbomJson(
       cycloneDx({
-        application: { name: app.name, version: app.version, license: appLicense.license, ecosystem: app.ecosystem },
+        application: { name: app.name, version: app.version, license: applicationSbomLicense(appLicense.license, local.licenses, graphs), ecosystem: app.ecosystem },
         graphs,
         licenses: sbomLicenses,
         sourceDateEpoch: request.sourceDateEpoch,
