@@ -7,6 +7,7 @@ import type { Package, PackageFlags, PackageSource } from '../../core/package.js
 import { noteShrinkwrappedPackages, noteUnlistedBundles, type UnlistedBundle } from './bundled-dependencies.js';
 import { shortList } from '../../core/short-list.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
+import { npmWorkspacesName } from './workspace-members.js';
 import { overrideLabel, overrideRuleFor, readNpmOverrides, type OverrideRule } from './npm-overrides.js';
 import * as semver from '../../core/semver.js';
 import {
@@ -232,7 +233,7 @@ class LockReader {
       }
 
       const { url: fetched, source } = this.installedResolved(location, resolved);
-      const flags = entry.inBundle === true ? bundlerFlags(packages, location) : locationFlags(entry);
+      const flags = !this.omittableBelow(location, packages) ? 0 : entry.inBundle === true ? bundlerFlags(packages, location) : locationFlags(entry);
       let pkg: number;
       if (source.kind === 'registry') {
         let version = rawVersion;
@@ -271,6 +272,33 @@ class LockReader {
     this.declareLicenses();
     this.findUnlistedBundles(packages);
     this.findUnlockedDependencies(packages);
+  }
+
+  /** Whether npm's --omit may leave out what is installed below each top directory, by its location (`""` the root). */
+  private readonly omittableTops = new Map<string, boolean>();
+
+  /**
+   * Whether npm's --omit may leave out the package installed at `location`, whatever its markers:
+   * only when the directory outside node_modules that holds it (its "top") is the project root
+   * or a workspace member. arborist's shouldOmit keeps every package below any other top, a
+   * directory of the project a `file:` dependency links to included (checked with npm 11.19.1:
+   * `lib/node_modules/minimist`, lib's devDependency, nested there because the root needs
+   * another minimist, is installed by `npm ci --omit=dev` though the lockfile marks it dev).
+   * Members are the workspaces package.json names, found on disk (as npm ci finds them); without
+   * package.json, those the root entry's `workspaces` patterns name (npm ci reads that entry then).
+   */
+  private omittableBelow(location: string, packages: JsonObject): boolean {
+    if (location.startsWith(NODE_MODULES)) return true;
+    const top = location.slice(0, location.indexOf(`/${NODE_MODULES}`));
+    let omittable = this.omittableTops.get(top);
+    if (omittable === undefined) {
+      omittable =
+        this.input.manifest !== undefined
+          ? this.memberManifests().has(top)
+          : npmWorkspacesName(this.input.path, packages[''], top);
+      this.omittableTops.set(top, omittable);
+    }
+    return omittable;
   }
 
   /** What package.json asks for from a registry that the lockfile does not lock at a version it accepts. */
