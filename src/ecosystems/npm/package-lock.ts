@@ -247,6 +247,11 @@ class LockReader {
             this.badEntry(location, 'missing "version" for a registry package');
           }
           version = this.versionOfTarball(location, fetched, name);
+        } else if (fetched === undefined && !PLAIN_VERSION.test(version) && semver.valid(version, { loose: true }) === null) {
+          // Without `resolved`, npm ci fetches `name@version`, the version read as a specifier
+          // (reify's extract): `npm:minimist@1.2.0` or a tarball URL installs that package at
+          // node_modules/left-pad, a range or tag the newest version it names at install time.
+          this.badEntry(location, `"version" ${JSON.stringify(version)} is not a version, and the entry has no "resolved": npm installs ${JSON.stringify(`${name}@${version}`)}, whatever that specifier names when it runs`);
         }
         // The URL the registry serves name@version at, as npm writes it, is settled here without
         // a call; any other is taken apart by requireTarballOf.
@@ -1214,6 +1219,9 @@ function isUnderNodeModules(location: string): boolean {
 }
 
 const NODE_MODULES = 'node_modules/';
+
+/** A version as npm writes it (`1.2.0`, `1.0.0-rc.1+build`): settled without semver's parser. */
+const PLAIN_VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
 /**
  * A Location with every field set, in one order: all locations share one shape, so the reads
