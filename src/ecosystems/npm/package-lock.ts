@@ -537,6 +537,10 @@ class LockReader {
     } else if (urlVersion !== null) {
       pkg = this.addRegistryPackage(location, key, urlVersion, this.registrySource(location, resolved ?? rawVersion, key, urlVersion), integrity, undefined);
     } else {
+      // Without `resolved`, npm 11 ci fetches the version's URL: a registry tarball of another
+      // package (`left-pad` at minimist-1.2.0.tgz) installs that package under this name.
+      const other = spec.type === 'tarball' && resolved === undefined && npmSourceFromResolved(rawVersion).kind === 'registry' ? registryTarballIdentity(rawVersion) : null;
+      if (other !== null && other.name !== key) this.badEntry(location, `"version" is a tarball of ${other.name}, not of ${key} (${rawVersion}); npm installs the tarball`);
       const source = v1NonRegistrySource(spec, rawVersion, resolved);
       pkg = this.addPackage(nonRegistryId(key, rawVersion), key, lockedReference(source), source, integrity, undefined);
     }

@@ -939,3 +939,27 @@ test('an entry without "resolved" whose "version" is a specifier, not a version,
     assert.deepEqual(graph.packages.map((p) => `${p.name}@${p.version}`), ['app@1.0.0', `left-pad@${version}`]);
   }
 });
+
+/*
+ * A v1 entry's "version" may be a tarball URL (npm 5.0 wrote them); without `resolved`, npm 11 ci
+ * fetches it. Checked with npm 11.19.1: `"left-pad": {"version":
+ * "https://registry.npmjs.org/minimist/-/minimist-1.2.0.tgz"}` installs minimist 1.2.0 at
+ * node_modules/left-pad. stowage audited it as left-pad, versioned by the URL, and passed.
+ */
+test("a v1 entry whose version is another package's registry tarball is refused, as a \"resolved\" of one is", () => {
+  const text = JSON.stringify({
+    name: 'app',
+    version: '1.0.0',
+    lockfileVersion: 1,
+    dependencies: { 'left-pad': { version: 'https://registry.npmjs.org/minimist/-/minimist-1.2.0.tgz' } },
+  });
+  assert.throws(
+    () => parsePackageLock({ path: '/app/package-lock.json', text }),
+    (err: unknown) =>
+      err instanceof InputError &&
+      err.message === 'dependency "left-pad": "version" is a tarball of minimist, not of left-pad (https://registry.npmjs.org/minimist/-/minimist-1.2.0.tgz); npm installs the tarball',
+  );
+  // Its own tarball is that version of it.
+  const own = parsePackageLock({ path: '/app/package-lock.json', text: text.replaceAll('minimist', 'left-pad') });
+  assert.deepEqual(own.packages.map((p) => `${p.name}@${p.version}`), ['app@1.0.0', 'left-pad@1.2.0']);
+});
