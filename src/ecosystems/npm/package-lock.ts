@@ -7,6 +7,7 @@ import type { Package, PackageFlags, PackageSource } from '../../core/package.js
 import { noteShrinkwrappedPackages, noteUnlistedBundles, type UnlistedBundle } from './bundled-dependencies.js';
 import { shortList } from '../../core/short-list.js';
 import { noteStaleLockfile } from './stale-lockfile.js';
+import { npmWorkspacesName } from './workspace-members.js';
 import { overrideLabel, overrideRuleFor, readNpmOverrides, type OverrideRule } from './npm-overrides.js';
 import * as semver from '../../core/semver.js';
 import {
@@ -232,7 +233,7 @@ class LockReader {
       }
 
       const { url: fetched, source } = this.installedResolved(location, resolved);
-      const flags = entry.inBundle === true ? bundlerFlags(packages, location) : locationFlags(entry);
+      const flags = !this.omittableBelow(location, packages) ? 0 : entry.inBundle === true ? bundlerFlags(packages, location) : locationFlags(entry);
       let pkg: number;
       if (source.kind === 'registry') {
         let version = rawVersion;
@@ -246,6 +247,11 @@ class LockReader {
             this.badEntry(location, 'missing "version" for a registry package');
           }
           version = this.versionOfTarball(location, fetched, name);
+        } else if (fetched === undefined && !PLAIN_VERSION.test(version) && semver.valid(version, { loose: true }) === null) {
+          // Without `resolved`, npm ci fetches `name@version`, the version read as a specifier
+          // (reify's extract): `npm:minimist@1.2.0` or a tarball URL installs that package at
+          // node_modules/left-pad, a range or tag the newest version it names at install time.
+          this.badEntry(location, `"version" ${JSON.stringify(version)} is not a version, and the entry has no "resolved": npm installs ${JSON.stringify(`${name}@${version}`)}, whatever that specifier names when it runs`);
         }
         // The URL the registry serves name@version at, as npm writes it, is settled here without
         // a call; any other is taken apart by requireTarballOf.
@@ -271,6 +277,33 @@ class LockReader {
     this.declareLicenses();
     this.findUnlistedBundles(packages);
     this.findUnlockedDependencies(packages);
+  }
+
+  /** Whether npm's --omit may leave out what is installed below each top directory, by its location (`""` the root). */
+  private readonly omittableTops = new Map<string, boolean>();
+
+  /**
+   * Whether npm's --omit may leave out the package installed at `location`, whatever its markers:
+   * only when the directory outside node_modules that holds it (its "top") is the project root
+   * or a workspace member. arborist's shouldOmit keeps every package below any other top, a
+   * directory of the project a `file:` dependency links to included (checked with npm 11.19.1:
+   * `lib/node_modules/minimist`, lib's devDependency, nested there because the root needs
+   * another minimist, is installed by `npm ci --omit=dev` though the lockfile marks it dev).
+   * Members are the workspaces package.json names, found on disk (as npm ci finds them); without
+   * package.json, those the root entry's `workspaces` patterns name (npm ci reads that entry then).
+   */
+  private omittableBelow(location: string, packages: JsonObject): boolean {
+    if (location.startsWith(NODE_MODULES)) return true;
+    const top = location.slice(0, location.indexOf(`/${NODE_MODULES}`));
+    let omittable = this.omittableTops.get(top);
+    if (omittable === undefined) {
+      omittable =
+        this.input.manifest !== undefined
+          ? this.memberManifests().has(top)
+          : npmWorkspacesName(this.input.path, packages[''], top);
+      this.omittableTops.set(top, omittable);
+    }
+    return omittable;
   }
 
   /** What package.json asks for from a registry that the lockfile does not lock at a version it accepts. */
@@ -504,6 +537,10 @@ class LockReader {
     } else if (urlVersion !== null) {
       pkg = this.addRegistryPackage(location, key, urlVersion, this.registrySource(location, resolved ?? rawVersion, key, urlVersion), integrity, undefined);
     } else {
+      // Without `resolved`, npm 11 ci fetches the version's URL: a registry tarball of another
+      // package (`left-pad` at minimist-1.2.0.tgz) installs that package under this name.
+      const other = spec.type === 'tarball' && resolved === undefined && npmSourceFromResolved(rawVersion).kind === 'registry' ? registryTarballIdentity(rawVersion) : null;
+      if (other !== null && other.name !== key) this.badEntry(location, `"version" is a tarball of ${other.name}, not of ${key} (${rawVersion}); npm installs the tarball`);
       const source = v1NonRegistrySource(spec, rawVersion, resolved);
       pkg = this.addPackage(nonRegistryId(key, rawVersion), key, lockedReference(source), source, integrity, undefined);
     }
@@ -1186,6 +1223,9 @@ function isUnderNodeModules(location: string): boolean {
 }
 
 const NODE_MODULES = 'node_modules/';
+
+/** A version as npm writes it (`1.2.0`, `1.0.0-rc.1+build`): settled without semver's parser. */
+const PLAIN_VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
 /**
  * A Location with every field set, in one order: all locations share one shape, so the reads

@@ -336,6 +336,16 @@ function readJsonQuietly(path: string): unknown {
 }
 
 /** Whether the globs name the member at `segments` below the root (`!` excluding), as membersOf would find it. */
+/**
+ * Whether the `workspaces` of a root package.json (or of a lockfile's copy of it, `doc`) name the
+ * directory `location` (relative to the root, `/`-separated), as npm reads the patterns; `owner`
+ * is named in an error about them. Matched on the path alone, for a member not on disk.
+ */
+export function npmWorkspacesName(owner: string, doc: unknown, location: string): boolean {
+  const patterns = workspaceGlobs(doc);
+  return patterns.length > 0 && namesMember(owner, patterns, location.split('/'), npmEnters, 'npm');
+}
+
 function namesMember(owner: string, patterns: readonly string[], segments: readonly string[], enters: Entered, negation: Negation): boolean {
   // expandDirectoryGlob's matching, on a path: a wildcard enters only what the manager's walk does.
   const matches = (pattern: string): boolean => globSegmentsMatch(globSegments(pattern), segments, enters);

@@ -901,3 +901,65 @@ describe('optional peer dependencies (npm 11 lockfile)', () => {
     assert.equal(dependenciesOf(graph, 'ws@8.18.0').get('bufferutil'), 'peer');
   });
 });
+
+/*
+ * Without `resolved`, npm ci fetches `name@version`, the version read as a specifier (arborist's
+ * reify: `${node.package.name}@${node.version}`). Checked with npm 11.19.1 on an entry
+ * `node_modules/left-pad` with no `resolved`: `"version": "npm:minimist@1.2.0"` and
+ * `"version": "https://registry.npmjs.org/minimist/-/minimist-1.2.0.tgz"` install minimist 1.2.0
+ * at node_modules/left-pad, `"version": "^1.2.0"` the newest left-pad (1.3.0). stowage audited
+ * left-pad and passed.
+ */
+test('an entry without "resolved" whose "version" is a specifier, not a version, is refused: npm installs what the specifier names', () => {
+  const lockWithVersion = (version: string, resolved?: string): LockfileInput => ({
+    path: '/app/package-lock.json',
+    text: JSON.stringify({
+      name: 'app',
+      version: '1.0.0',
+      lockfileVersion: 3,
+      packages: {
+        '': { name: 'app', version: '1.0.0', dependencies: { 'left-pad': '*' } },
+        'node_modules/left-pad': { version, ...(resolved === undefined ? {} : { resolved }) },
+      },
+    }),
+  });
+  for (const version of ['npm:minimist@1.2.0', 'https://registry.npmjs.org/minimist/-/minimist-1.2.0.tgz', '^1.2.0', 'latest']) {
+    assert.throws(
+      () => parsePackageLock(lockWithVersion(version)),
+      (err: unknown) =>
+        err instanceof InputError &&
+        err.message ===
+          `"node_modules/left-pad": "version" ${JSON.stringify(version)} is not a version, and the entry has no "resolved": npm installs ${JSON.stringify(`left-pad@${version}`)}, whatever that specifier names when it runs`,
+      version,
+    );
+  }
+  // A version, with or without `resolved` (lockfiles written with omit-lockfile-registry-resolved have none).
+  for (const [version, resolved] of [['1.3.0', undefined], ['1.3.0-rc.1+b', undefined], ['v1.3.0', undefined], ['1.3.0', 'https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz']] as const) {
+    const graph = parsePackageLock(lockWithVersion(version, resolved));
+    assert.deepEqual(graph.packages.map((p) => `${p.name}@${p.version}`), ['app@1.0.0', `left-pad@${version}`]);
+  }
+});
+
+/*
+ * A v1 entry's "version" may be a tarball URL (npm 5.0 wrote them); without `resolved`, npm 11 ci
+ * fetches it. Checked with npm 11.19.1: `"left-pad": {"version":
+ * "https://registry.npmjs.org/minimist/-/minimist-1.2.0.tgz"}` installs minimist 1.2.0 at
+ * node_modules/left-pad. stowage audited it as left-pad, versioned by the URL, and passed.
+ */
+test("a v1 entry whose version is another package's registry tarball is refused, as a \"resolved\" of one is", () => {
+  const text = JSON.stringify({
+    name: 'app',
+    version: '1.0.0',
+    lockfileVersion: 1,
+    dependencies: { 'left-pad': { version: 'https://registry.npmjs.org/minimist/-/minimist-1.2.0.tgz' } },
+  });
+  assert.throws(
+    () => parsePackageLock({ path: '/app/package-lock.json', text }),
+    (err: unknown) =>
+      err instanceof InputError &&
+      err.message === 'dependency "left-pad": "version" is a tarball of minimist, not of left-pad (https://registry.npmjs.org/minimist/-/minimist-1.2.0.tgz); npm installs the tarball',
+  );
+  // Its own tarball is that version of it.
+  const own = parsePackageLock({ path: '/app/package-lock.json', text: text.replaceAll('minimist', 'left-pad') });
+  assert.deepEqual(own.packages.map((p) => `${p.name}@${p.version}`), ['app@1.0.0', 'left-pad@1.2.0']);
+});
