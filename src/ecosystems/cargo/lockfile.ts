@@ -1064,7 +1064,8 @@ function pathOverrideInventory(paths: CargoBuildOverrides['paths']): Pick<Depend
 
 /**
  * The `[patch]` path and git crates (the root manifest's, and a Cargo configuration's) the
- * lockfile holds neither as a package from that kind of source nor under `[[patch.unused]]`
+ * lockfile holds neither as a package from that kind of source (a git one from that repository
+ * and reference) nor under `[[patch.unused]]`
  * (Cargo records every patch one way or the other), and the root manifest's `[replace]` entries
  * whose package the lockfile locks without naming the replacement (`replace = "..."`; an unused
  * `[replace]` leaves no trace): the lockfile predates them. `cargo build --locked` refuses it; a
@@ -1085,7 +1086,13 @@ function unlockedPatches(lockPath: string, patches: readonly PatchDeclaration[],
     if (kind === null) continue;
     const name = typeof spec.package === 'string' ? spec.package : key;
     if (unused.has(crateKey(name))) continue;
-    const locked = entries.some((e) => crateKey(e.name) === crateKey(name) && (kind === 'path' ? e.source === null : e.source?.startsWith('git+') === true));
+    // A git patch is applied when the crate is locked from that repository and reference: one
+    // from another (the patch moved to another fork or rev) is the patch as it was, and cargo
+    // 1.95 builds the one the manifest names now (--locked refuses).
+    const identity = kind === 'git' ? declaredGitIdentity({ ...spec, git: spec.git as string }) : null;
+    const fromPatch = (e: LockEntry): boolean =>
+      kind === 'path' ? e.source === null : e.source?.startsWith('git+') === true && (identity === null || (e.sourceKey !== null && looseGitIdentity(e.sourceKey) === identity));
+    const locked = entries.some((e) => crateKey(e.name) === crateKey(name) && fromPatch(e));
     if (!locked) note(file, `[patch.${registry}] ${name} (${kind} ${JSON.stringify(kind === 'path' ? spec.path : spec.git)})`);
   }
   for (const key of Object.keys(root !== null && isTomlTable(root.doc.replace) ? root.doc.replace : {})) {
