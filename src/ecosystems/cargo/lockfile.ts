@@ -836,7 +836,10 @@ function memberDependencyKinds(
  * requirement is a lockfile older than its manifest. `cargo build --locked` refuses it; a plain
  * `cargo build` resolves that dependency anew and rewrites the lockfile, building a crate this
  * audit did not see (a Cargo.lock whose `hex` says `source = "registry+https://example.org/index"`
- * hides crates.io's `hex` from it). Path dependencies are the workspace's own, not checked here.
+ * hides crates.io's `hex` from it). So is a path package (a member, a path dependency, a
+ * `[patch]` copy) locked at a version no manifest states: a plain `cargo build` builds the
+ * version its manifest states, and a `[patch]` copy is matched by the locked one. Path
+ * dependencies are the workspace's own, not checked against advisories here.
  * A `[patch]` or `[replace]` of the crate in the root manifest moves it legitimately; one in a
  * `.cargo/config.toml` stowage does not read, so these are warnings, as for yarn v1.
  */
@@ -867,14 +870,49 @@ function unlockedDeclarations(
   }
 
   const warnings: string[] = [];
+  const workspaceVersion = isTomlTable(workspace.package) ? workspace.package.version : undefined;
+  /** The version a manifest gives its package (`version.workspace = true`: the root's), when it is one Cargo reads; else null. */
+  const statedVersion = (pkg: TomlTable): string | null => {
+    const version = isTomlTable(pkg.version) && pkg.version.workspace === true ? workspaceVersion : pkg.version;
+    if (typeof version !== 'string') return null;
+    try {
+      checkCargoVersion(version);
+      return version;
+    } catch {
+      return null; // Cargo refuses the manifest itself.
+    }
+  };
+  /** Path package name -> every version a manifest read here states for it. */
+  const statedVersions = new Map<string, Set<string>>();
+  for (const doc of [root.doc, ...members.map((m) => m.plain), ...pathPackages.map((p) => p.plain)]) {
+    const pkg = doc?.package;
+    if (!isTomlTable(pkg) || typeof pkg.name !== 'string') continue;
+    const version = statedVersion(pkg);
+    if (version === null) continue;
+    const set = statedVersions.get(pkg.name);
+    if (set) set.add(version);
+    else statedVersions.set(pkg.name, new Set([version]));
+  }
   /** A path package outside the members: Cargo resolves its dev-dependencies only for members, and it may be an unused [patch]. */
   const check = (path: string, doc: TomlTable, member = true): void => {
     const pkg = doc.package;
     if (!isTomlTable(pkg) || typeof pkg.name !== 'string') return;
     // The entry of its version when the manifest states one: a path package may share a member's name.
-    const stated = typeof pkg.version === 'string' ? pkg.version : null;
+    const stated = statedVersion(pkg);
     let own = stated === null ? -1 : entries.findIndex((e) => e.source === null && e.name === pkg.name && e.version === stated);
-    if (own === -1) own = entries.findIndex((e) => e.source === null && e.name === pkg.name);
+    if (own === -1) {
+      own = entries.findIndex((e) => e.source === null && e.name === pkg.name);
+      // Locked at a version no manifest states: this package at an older one. cargo 1.95 builds a
+      // [patch] copy of hex now saying 0.4.3 from a Cargo.lock that says 0.4.2 (--locked refuses),
+      // and the audit matched 0.4.2 against hex's advisories.
+      const known = statedVersions.get(pkg.name);
+      const lockedAt = entries.filter((e) => e.source === null && e.name === pkg.name).map((e) => e.version);
+      if (stated !== null && lockedAt.length > 0 && lockedAt.every((v) => known?.has(v) !== true)) {
+        warnings.push(
+          `${path}: package ${pkg.name} is ${stated}, which ${lockPath} locks at ${shortList(lockedAt)}: the lockfile is older than its manifest; cargo build without --locked builds ${pkg.name} ${stated} and resolves it anew (--locked refuses), and the audit covers only what the lockfile locks`,
+        );
+      }
+    }
     if (own === -1) {
       if (!member) return;
       warnings.push(`${path}: package ${pkg.name} is not in ${lockPath}: the lockfile is older than its manifest; cargo build without --locked resolves its dependencies anew, and the audit covers only what the lockfile locks`);
@@ -1026,7 +1064,8 @@ function pathOverrideInventory(paths: CargoBuildOverrides['paths']): Pick<Depend
 
 /**
  * The `[patch]` path and git crates (the root manifest's, and a Cargo configuration's) the
- * lockfile holds neither as a package from that kind of source nor under `[[patch.unused]]`
+ * lockfile holds neither as a package from that kind of source (a git one from that repository
+ * and reference) nor under `[[patch.unused]]`
  * (Cargo records every patch one way or the other), and the root manifest's `[replace]` entries
  * whose package the lockfile locks without naming the replacement (`replace = "..."`; an unused
  * `[replace]` leaves no trace): the lockfile predates them. `cargo build --locked` refuses it; a
@@ -1047,7 +1086,13 @@ function unlockedPatches(lockPath: string, patches: readonly PatchDeclaration[],
     if (kind === null) continue;
     const name = typeof spec.package === 'string' ? spec.package : key;
     if (unused.has(crateKey(name))) continue;
-    const locked = entries.some((e) => crateKey(e.name) === crateKey(name) && (kind === 'path' ? e.source === null : e.source?.startsWith('git+') === true));
+    // A git patch is applied when the crate is locked from that repository and reference: one
+    // from another (the patch moved to another fork or rev) is the patch as it was, and cargo
+    // 1.95 builds the one the manifest names now (--locked refuses).
+    const identity = kind === 'git' ? declaredGitIdentity({ ...spec, git: spec.git as string }) : null;
+    const fromPatch = (e: LockEntry): boolean =>
+      kind === 'path' ? e.source === null : e.source?.startsWith('git+') === true && (identity === null || (e.sourceKey !== null && looseGitIdentity(e.sourceKey) === identity));
+    const locked = entries.some((e) => crateKey(e.name) === crateKey(name) && fromPatch(e));
     if (!locked) note(file, `[patch.${registry}] ${name} (${kind} ${JSON.stringify(kind === 'path' ? spec.path : spec.git)})`);
   }
   for (const key of Object.keys(root !== null && isTomlTable(root.doc.replace) ? root.doc.replace : {})) {
