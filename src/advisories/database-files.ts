@@ -145,15 +145,22 @@ function insideTarget(realRoot: string, link: string): string {
 
 /**
  * A cheap identity of a directory's contents that tells when the index must be rebuilt
- * without reading any advisory: how many files and directories, their total size, and the
- * newest status-change time (ctime) among them. Any write, create, delete, rename or
- * replacement changes a ctime to "now", newer than all before, even a `cp -p` or `touch -d`
- * that sets an old mtime; ctime itself cannot be set back.
+ * without reading any advisory: how many files and directories, their total size, and a
+ * checksum of every one's status-change time (ctime) and mtime. Any write, create, delete,
+ * rename or replacement sets a ctime to "now", even a `cp -p` or `touch -d` that sets an old
+ * mtime; ctime itself cannot be set back. Each entry's times are summed up, not only the
+ * newest: one file dated in the future (a tar or rsync from a machine whose clock ran ahead,
+ * a `touch -d 2099`) would otherwise stand above every later edit, and an update of another
+ * record of the same size (`"fixed": "1.2.1"` made `"1.3.1"`) would leave the old index in use.
  */
 export function directoryFingerprint(files: DatabaseFiles): string {
   let count = 0;
   let bytes = 0;
-  let newest = 0;
+  // Two FNV-1a lanes over the bits of each entry's ctimeMs and mtimeMs, in the listing's order.
+  let low = 0x811c9dc5;
+  let high = 0x050c5d1f;
+  const times = new Float64Array(2);
+  const words = new Uint32Array(times.buffer);
   // The listed paths are relative and `/`-separated: appended to the root as they are, since
   // path.join's normalizing of thousands of them costs more than the stats (a warm audit's).
   const prefix = files.root.endsWith(sep) || files.root.endsWith('/') ? files.root : files.root + sep;
@@ -163,9 +170,14 @@ export function directoryFingerprint(files: DatabaseFiles): string {
       const st = statSync(rel === '' ? files.root : prefix + rel);
       count++;
       if (st.isFile()) bytes += st.size;
-      if (st.ctimeMs > newest) newest = st.ctimeMs;
-      if (st.mtimeMs > newest) newest = st.mtimeMs;
+      times[0] = st.ctimeMs;
+      times[1] = st.mtimeMs;
+      for (let w = 0; w < 4; w++) {
+        low = Math.imul(low ^ (words[w] as number), 0x01000193);
+        high = Math.imul(high ^ (words[w] as number), 0x01000193) ^ (low >>> 15);
+      }
     }
   }
-  return `${count}:${bytes}:${newest}`;
+  const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
+  return `${count}:${bytes}:${hex(high)}${hex(low)}`;
 }

@@ -388,8 +388,16 @@ function describeUnaffected(entries: AffectedEntry[]): string[] {
   return lowest && entries.every((e) => e.versions.length === 0) ? [`< ${lowest.text}`] : [];
 }
 
-/** SemVer for ordering display strings; partial versions are zero-padded. Null when not semver. */
+/** node-semver's MAX_LENGTH: no longer string is a version. */
+const MAX_VERSION_LENGTH = 256;
+
+/**
+ * SemVer for ordering display strings; partial versions are zero-padded. Null when not semver.
+ * Length first: the pattern backtracks over every digit of a run that a newline ends, so a
+ * record's megabyte of digits would hold the index build for hours.
+ */
 function displayVersion(text: string): SemVer | null {
+  if (text.length > MAX_VERSION_LENGTH) return null;
   const parts = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?(.*)$/.exec(text);
   if (!parts) return null;
   return semver.parse(`${parts[1]}.${parts[2] ?? '0'}.${parts[3] ?? '0'}${parts[4] ?? ''}`);

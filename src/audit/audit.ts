@@ -245,9 +245,10 @@ async function matchGraph(
             unversioned.add(pkg);
             continue;
           }
+          // Named with its database, as the warnings name it: the origin alone (`r.json`) is relative to a root not said.
           throw new StowageError(
             `advisory ${advisory.id} cannot be evaluated for ${pkg.name} ${pkg.version}: ${errorMessage(err)}`,
-            advisory.origin,
+            `${advisory.origin} in ${db.source}`,
           );
         }
         if (!affected) continue;
