@@ -485,7 +485,10 @@ const PACKAGE_MANAGERS: Record<NpmPackageManager, PackageManagerSteps> = {
     // The archive's .npmrc names the vendored store and turns the network off.
     install: ['pnpm install --offline --frozen-lockfile'],
     build: 'pnpm run --if-present build',
-    production: ['pnpm install --offline --frozen-lockfile --prod --store-dir="$OLDPWD/vendor/pnpm-store"'],
+    // --ignore-scripts: everything was built in %build; pnpm would run the project's own prepare
+    // again with the development dependencies gone (`husky install` and the like: not found).
+    // The packages already built keep what their scripts made (checked with pnpm 9.15.9).
+    production: ['pnpm install --offline --frozen-lockfile --prod --ignore-scripts --store-dir="$OLDPWD/vendor/pnpm-store"'],
     test: 'pnpm test',
     buildOnly: ['vendor', '.npmrc', '.pnpm-home'],
   },

@@ -102,6 +102,14 @@ describe('package rpm builds pnpm, yarn berry and yarn classic applications with
       writeFileSync(join(src, lockfile.name), lockfile.text);
       const settings = c.settings(registry);
       writeFileSync(join(src, settings.name), settings.text);
+      if (c.tool === 'pnpm') {
+        // A prepare script that needs a development dependency (as `husky install`): pnpm runs it on
+        // every install, so %install's production install, with the development dependencies gone,
+        // failed ("Cannot find package 'fixture-devtool'") until it ran with --ignore-scripts.
+        const manifest = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+        manifest.scripts.prepare = 'node -e "import(\'fixture-devtool\')"';
+        writeFileSync(join(src, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
+      }
 
       const out = join(scratch, `${c.tool}-rpm`);
       const packaged = await runCliAsync(['package', 'rpm', src, '--srpm', '-o', out, '--db', unrelatedNpmAdvisoryDb(join(scratch, `${c.tool}-db`))], {
