@@ -94,7 +94,10 @@ function admits(list: readonly string[], value: string): boolean {
  * (`libc: ["musl"]`) is vendored for the lockfile but never installed, so never bundled.
  */
 export function installsOnLinux(platform: NpmPlatform): boolean {
-  return admits(platform.os, 'linux') && admits(platform.libc, 'glibc');
+  // `cpu: ["x64", "!x64"]` admits no CPU (npm-install-checks reads it as admits does): installed nowhere.
+  const named = platform.cpu.filter((c) => !c.startsWith('!'));
+  const someCpu = named.length === 0 || named.some((c) => admits(platform.cpu, c));
+  return admits(platform.os, 'linux') && admits(platform.libc, 'glibc') && someCpu;
 }
 
 /** node's process.arch names, as npm's `cpu` field uses them, and the RPM architectures (macros) of each. */

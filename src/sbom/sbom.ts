@@ -141,7 +141,9 @@ function partOf(graph: DependencyGraph, artifactPath: string, app: SbomApplicati
   const packageVersion = app.shipped !== undefined && BUILT_BY_THE_PACKAGE.has(app.shipped) ? app.version : null;
   return {
     // Named by the path inside the artifact, not where the artifact lies: the same artifact gives the same document.
-    ref: `application:${inner}`,
+    // A namespace of its own: `/opt/myapp` holding the binary `myapp` would otherwise share the
+    // application's ref (`application:myapp`), and its crates be listed as the tree's own.
+    ref: `part:${inner}`,
     name: root?.name || inner.slice(inner.lastIndexOf('/') + 1) || inner,
     version: root?.version || packageVersion || null,
     path: inner,

@@ -68,11 +68,12 @@ const CHECKSUM_ALGORITHMS: Record<Digest['algorithm'], 'SHA1' | 'SHA256' | 'SHA5
 export function spdx(input: SbomInput): SpdxDocument {
   const model = sbomModel(input);
   const app = model.application;
-  const ids = spdxIds(model.components.map((c) => ({ ref: c.ref, label: `${c.ecosystem}-${c.name}-${c.version}` })));
+  const ids = spdxIds('SPDXRef-Package-', model.components.map((c) => ({ ref: c.ref, label: `${c.ecosystem}-${c.name}-${c.version}` })));
   const fullName = app.version === null ? app.name : `${app.name}-${app.version}`;
   const appId = `SPDXRef-Application-${idString(fullName)}`;
   ids.set(app.ref, appId);
-  for (const part of model.parts) ids.set(part.ref, `SPDXRef-Part-${idString(part.path)}`);
+  // Paths that differ only in characters an id cannot hold (`app_one/`, `app-one/`) are two parts: each needs its own id.
+  for (const [ref, id] of spdxIds('SPDXRef-Part-', model.parts.map((part) => ({ ref: part.ref, label: part.path })))) ids.set(ref, id);
   const annotate = partialAnnotation(model);
 
   const appPackage: SpdxPackage = {
@@ -184,15 +185,15 @@ function libraryPackage(c: SbomComponent, id: string): SpdxPackage {
 }
 
 /**
- * `SPDXRef-Package-ECOSYSTEM-NAME-VERSION`, with characters SPDX ids cannot hold (anything but
- * letters, digits, `.` and `-`) turned into `-`. Components whose labels collide (the same
- * name and version from two sources) all get a suffix from their ref's hash, so no id depends
- * on which of them came first.
+ * PREFIX + label (`SPDXRef-Package-ECOSYSTEM-NAME-VERSION`, `SPDXRef-Part-PATH`), with characters
+ * SPDX ids cannot hold (anything but letters, digits, `.` and `-`) turned into `-`. Elements whose
+ * labels collide (the same name and version from two sources; paths differing only in `_` and `-`)
+ * all get a suffix from their ref's hash, so no id depends on which of them came first.
  */
-function spdxIds(components: { ref: string; label: string }[]): Map<string, string> {
+function spdxIds(prefix: string, components: { ref: string; label: string }[]): Map<string, string> {
   const byId = new Map<string, string[]>();
   for (const c of components) {
-    const id = `SPDXRef-Package-${idString(c.label)}`;
+    const id = `${prefix}${idString(c.label)}`;
     byId.set(id, [...(byId.get(id) ?? []), c.ref]);
   }
   const ids = new Map<string, string>();
