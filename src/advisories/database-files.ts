@@ -145,15 +145,21 @@ function insideTarget(realRoot: string, link: string): string {
 
 /**
  * A cheap identity of a directory's contents that tells when the index must be rebuilt
- * without reading any advisory: how many files and directories, their total size, and the
- * newest status-change time (ctime) among them. Any write, create, delete, rename or
- * replacement changes a ctime to "now", newer than all before, even a `cp -p` or `touch -d`
- * that sets an old mtime; ctime itself cannot be set back.
+ * without reading any advisory: how many files and directories, their total size, and a hash
+ * of every one's status-change and modification times, size and inode. Any write, create,
+ * delete, rename or replacement sets a ctime to "now", even a `cp -p` or `touch -d` that sets
+ * an old mtime; ctime itself cannot be set back. Every entry's times are mixed in, not only the
+ * newest: a file dated in the future (`touch -d`, unpacked from an archive made by a clock
+ * ahead or in another time zone) would otherwise stand newest over every later edit, and a
+ * same-size edit (a `fixed` version moved from 1.0.0 to 2.0.0) would leave the index stale.
  */
 export function directoryFingerprint(files: DatabaseFiles): string {
   let count = 0;
   let bytes = 0;
-  let newest = 0;
+  // Two 32-bit FNV-1a-style hashes with different multipliers: 64 bits, and no node:crypto to
+  // load (a warm audit's start-up would pay more for it than for all of these stats).
+  let h1 = 0x811c9dc5;
+  let h2 = 0x2f8e4c1b;
   // The listed paths are relative and `/`-separated: appended to the root as they are, since
   // path.join's normalizing of thousands of them costs more than the stats (a warm audit's).
   const prefix = files.root.endsWith(sep) || files.root.endsWith('/') ? files.root : files.root + sep;
@@ -163,9 +169,14 @@ export function directoryFingerprint(files: DatabaseFiles): string {
       const st = statSync(rel === '' ? files.root : prefix + rel);
       count++;
       if (st.isFile()) bytes += st.size;
-      if (st.ctimeMs > newest) newest = st.ctimeMs;
-      if (st.mtimeMs > newest) newest = st.mtimeMs;
+      const text = `${st.ctimeMs}:${st.mtimeMs}:${st.size}:${st.ino};`;
+      for (let c = 0; c < text.length; c++) {
+        const code = text.charCodeAt(c);
+        h1 = Math.imul(h1 ^ code, 0x01000193);
+        h2 = Math.imul(h2 ^ code, 0x5bd1e995);
+      }
     }
   }
-  return `${count}:${bytes}:${newest}`;
+  const hex = (h: number): string => (h >>> 0).toString(16).padStart(8, '0');
+  return `${count}:${bytes}:${hex(h1)}${hex(h2)}`;
 }

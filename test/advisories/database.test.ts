@@ -386,6 +386,43 @@ test('a warm checkout or directory still notices a same-size edit with its mtime
   }
 });
 
+test('a warm directory notices a same-size edit while another of its files is dated in the future', async () => {
+  // Unpacked from an archive made by a clock ahead (or in a zone ahead: zip times are local),
+  // or `touch -d`: one file's mtime is still to come. It must not hide a later edit of another.
+  const root = join(tempDir('db-future-mtime'), 'advisories');
+  mkdirSync(root, { recursive: true });
+  const record = (id: string, name: string, fixed: string): string =>
+    JSON.stringify({
+      schema_version: '1.4.0',
+      id,
+      modified: FIXTURE_TIME,
+      summary: `${name} is vulnerable`,
+      affected: [{ package: { ecosystem: 'npm', name }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed }] }] }],
+    });
+  const leftpad = join(root, 'GHSA-aaaa-bbbb-cccc.json');
+  writeFileSync(leftpad, record('GHSA-aaaa-bbbb-cccc', 'leftpad', '1.0.0'));
+  const other = join(root, 'GHSA-zzzz-zzzz-zzzz.json');
+  writeFileSync(other, record('GHSA-zzzz-zzzz-zzzz', 'other', '1.0.0'));
+  const nextYear = new Date(Date.now() + 365 * 24 * 3600 * 1000);
+  utimesSync(other, nextYear, nextYear);
+  const spec = parseDatabaseSpec(root);
+  const cacheRoot = tempDir('db-future-mtime-cache');
+  const open = async (): Promise<{ rebuilt: boolean; patched: string[] }> => {
+    const db = await openDatabase(spec, { cacheRoot, fetch: 'never' });
+    const patched = db.index.lookup('npm', ['leftpad']).flatMap((a) => a.patched);
+    db.index.close();
+    return { rebuilt: db.rebuilt, patched };
+  };
+  assert.deepEqual(await open(), { rebuilt: true, patched: ['>= 1.0.0'] });
+  assert.equal((await open()).rebuilt, false);
+
+  // leftpad 1.5.0 was not affected; now every version before 2.0.0 is. The same number of bytes.
+  const size = statSync(leftpad).size;
+  writeFileSync(leftpad, record('GHSA-aaaa-bbbb-cccc', 'leftpad', '2.0.0'));
+  assert.equal(statSync(leftpad).size, size);
+  assert.deepEqual(await open(), { rebuilt: true, patched: ['>= 2.0.0'] }, 'the edit is read, not the index of the old record');
+});
+
 test('a git checkout whose advisory files differ from HEAD is reported as COMMIT-dirty, never as HEAD', async () => {
   const checkout = join(tempDir('db-dirty'), 'advisory-db');
   git(['clone', '--quiet', ADVISORY_DB_BUNDLE, checkout]);
