@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -421,6 +421,46 @@ test('a warm directory notices a same-size edit while another of its files is da
   writeFileSync(leftpad, record('GHSA-aaaa-bbbb-cccc', 'leftpad', '2.0.0'));
   assert.equal(statSync(leftpad).size, size);
   assert.deepEqual(await open(), { rebuilt: true, patched: ['>= 2.0.0'] }, 'the edit is read, not the index of the old record');
+});
+
+test('a git checkout with files git was told not to look at (sparse, assume-unchanged) is never reported as HEAD', async () => {
+  const record = (id: string, name: string, fixed: string): string =>
+    JSON.stringify({
+      schema_version: '1.4.0',
+      id,
+      modified: FIXTURE_TIME,
+      summary: `${name} is vulnerable`,
+      affected: [{ package: { ecosystem: 'npm', name }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed }] }] }],
+    });
+  const made = (): { dir: string; head: string } => {
+    const dir = join(tempDir('db-unwatched'), 'advisories');
+    mkdirSync(join(dir, 'a'), { recursive: true });
+    mkdirSync(join(dir, 'b'), { recursive: true });
+    writeFileSync(join(dir, 'a', 'GHSA-aaaa-aaaa-aaaa.json'), record('GHSA-aaaa-aaaa-aaaa', 'leftpad', '1.0.0'));
+    writeFileSync(join(dir, 'b', 'GHSA-bbbb-bbbb-bbbb.json'), record('GHSA-bbbb-bbbb-bbbb', 'rightpad', '1.0.0'));
+    git(['init', '--quiet'], dir);
+    git(['add', '.'], dir);
+    git(['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '--quiet', '-m', 'advisories'], dir);
+    return { dir, head: git(['rev-parse', 'HEAD'], dir).trim() };
+  };
+  const open = async (dir: string): Promise<{ revision: string; advisories: number; warned: boolean }> => {
+    const db = await openDatabase(parseDatabaseSpec(dir), { cacheRoot: tempDir('db-unwatched-cache'), fetch: 'never' });
+    db.index.close();
+    return { revision: db.revision, advisories: db.advisories, warned: db.warnings.some((w) => w.includes('differ from its HEAD commit')) };
+  };
+
+  // Edited, and git told to assume it unchanged: `git status` and `git diff HEAD` say nothing.
+  const edited = made();
+  git(['update-index', '--assume-unchanged', 'a/GHSA-aaaa-aaaa-aaaa.json'], edited.dir);
+  writeFileSync(join(edited.dir, 'a', 'GHSA-aaaa-aaaa-aaaa.json'), record('GHSA-aaaa-aaaa-aaaa', 'leftpad', '2.0.0'));
+  assert.equal(git(['status', '--porcelain'], edited.dir), '');
+  assert.deepEqual(await open(edited.dir), { revision: `${edited.head}-dirty`, advisories: 2, warned: true });
+
+  // A sparse checkout: b/ is not in the work tree, so its advisory is not read.
+  const sparse = made();
+  git(['sparse-checkout', 'set', '--no-cone', '/a/'], sparse.dir);
+  assert.equal(existsSync(join(sparse.dir, 'b')), false);
+  assert.deepEqual(await open(sparse.dir), { revision: `${sparse.head}-dirty`, advisories: 1, warned: true });
 });
 
 test('a git checkout whose advisory files differ from HEAD is reported as COMMIT-dirty, never as HEAD', async () => {
