@@ -386,6 +386,23 @@ test('a warm checkout or directory still notices a same-size edit with its mtime
   }
 });
 
+test('a database cloned from a tag (URL#TAG, as git clone --branch takes one) is fetched forward when the tag moves', async () => {
+  const cacheRoot = tempDir('db-tag');
+  const remote = join(tempDir('db-tag-remote'), 'advisory-db.git');
+  git(['clone', '--quiet', '--bare', ADVISORY_DB_BUNDLE, remote]);
+  git(['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'tag', '-a', '-m', 'pinned', 'pinned', OLDER_MAIN], remote);
+  const spec = parseDatabaseSpec(`${remote}#pinned`);
+  const before = await openDatabase(spec, { cacheRoot, fetch: 'auto' });
+  assert.equal(before.revision, OLDER_MAIN);
+  before.index.close();
+
+  git(['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'tag', '-f', '-a', '-m', 'moved', 'pinned', HEAD_MAIN], remote);
+  const after = await openDatabase(spec, { cacheRoot, fetch: 'always' });
+  assert.deepEqual({ revision: after.revision, warnings: after.warnings }, { revision: HEAD_MAIN, warnings: [] });
+  assert.ok(after.index.lookup('cargo', ['h2']).some((a) => a.id === 'RUSTSEC-2026-0258'), 'the advisories of the tag as it is now');
+  after.index.close();
+});
+
 test('a warm directory notices a same-size edit while another of its files is dated in the future', async () => {
   // Unpacked from an archive made by a clock ahead (or in a zone ahead: zip times are local),
   // or `touch -d`: one file's mtime is still to come. It must not hide a later edit of another.
