@@ -403,6 +403,26 @@ test('a database cloned from a tag (URL#TAG, as git clone --branch takes one) is
   after.index.close();
 });
 
+test('a git database with two advisory files whose names are not UTF-8 is refused, not read as one file', async () => {
+  const work = join(tempDir('db-not-utf8-names'), 'work');
+  mkdirSync(work, { recursive: true });
+  const record = (id: string, name: string): string =>
+    JSON.stringify({ id, modified: FIXTURE_TIME, affected: [{ package: { ecosystem: 'npm', name }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }] }] }] });
+  // Both names decode to "\uFFFD.json"; the second listed (\xff) hid the first (\xfe): leftpad's.
+  writeFileSync(Buffer.concat([Buffer.from(`${work}/`), Buffer.from([0xfe]), Buffer.from('.json')]), record('GHSA-aaaa-aaaa-aaaa', 'leftpad'));
+  writeFileSync(Buffer.concat([Buffer.from(`${work}/`), Buffer.from([0xff]), Buffer.from('.json')]), record('GHSA-bbbb-bbbb-bbbb', 'other'));
+  git(['init', '--quiet', '--initial-branch=main'], work);
+  git(['add', '.'], work);
+  git(['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '--quiet', '-m', 'advisories'], work);
+  const remote = join(dirname(work), 'advisories.git');
+  git(['clone', '--quiet', '--bare', work, remote]);
+  await assert.rejects(openDatabase(parseDatabaseSpec(remote), { cacheRoot: tempDir('db-not-utf8-cache'), fetch: 'auto' }), (err: unknown) => {
+    assert.ok(err instanceof StowageError, String(err));
+    assert.match(err.line, /two paths of the tree read as "\uFFFD\.json" \(not UTF-8\): the database is refused/);
+    return true;
+  });
+});
+
 test('a warm directory notices a same-size edit while another of its files is dated in the future', async () => {
   // Unpacked from an archive made by a clock ahead (or in a zone ahead: zip times are local),
   // or `touch -d`: one file's mtime is still to come. It must not hide a later edit of another.
