@@ -145,21 +145,22 @@ function insideTarget(realRoot: string, link: string): string {
 
 /**
  * A cheap identity of a directory's contents that tells when the index must be rebuilt
- * without reading any advisory: how many files and directories, their total size, and a
- * checksum of every one's status-change time (ctime) and mtime. Any write, create, delete,
- * rename or replacement sets a ctime to "now", even a `cp -p` or `touch -d` that sets an old
- * mtime; ctime itself cannot be set back. Each entry's times are summed up, not only the
- * newest: one file dated in the future (a tar or rsync from a machine whose clock ran ahead,
- * a `touch -d 2099`) would otherwise stand above every later edit, and an update of another
- * record of the same size (`"fixed": "1.2.1"` made `"1.3.1"`) would leave the old index in use.
+ * without reading any advisory: how many files and directories, their total size, and a hash
+ * of every one's status-change and modification times, size and inode. Any write, create,
+ * delete, rename or replacement sets a ctime to "now", even a `cp -p` or `touch -d` that sets
+ * an old mtime; ctime itself cannot be set back. Every entry's times are mixed in, not only the
+ * newest: a file dated in the future (`touch -d`, unpacked from an archive made by a clock
+ * ahead or in another time zone) would otherwise stand newest over every later edit, and a
+ * same-size edit (a `fixed` version moved from 1.0.0 to 2.0.0) would leave the index stale.
  */
 export function directoryFingerprint(files: DatabaseFiles): string {
   let count = 0;
   let bytes = 0;
-  // Two FNV-1a lanes over the bits of each entry's ctimeMs and mtimeMs, in the listing's order.
+  // Two FNV-1a lanes over the bits of each entry's ctimeMs, mtimeMs, size and inode, in the listing's
+  // order (no node:crypto to load: a warm audit's start-up would pay more for it than for the stats).
   let low = 0x811c9dc5;
   let high = 0x050c5d1f;
-  const times = new Float64Array(2);
+  const times = new Float64Array(4);
   const words = new Uint32Array(times.buffer);
   // The listed paths are relative and `/`-separated: appended to the root as they are, since
   // path.join's normalizing of thousands of them costs more than the stats (a warm audit's).
@@ -172,7 +173,9 @@ export function directoryFingerprint(files: DatabaseFiles): string {
       if (st.isFile()) bytes += st.size;
       times[0] = st.ctimeMs;
       times[1] = st.mtimeMs;
-      for (let w = 0; w < 4; w++) {
+      times[2] = st.size;
+      times[3] = st.ino;
+      for (let w = 0; w < 8; w++) {
         low = Math.imul(low ^ (words[w] as number), 0x01000193);
         high = Math.imul(high ^ (words[w] as number), 0x01000193) ^ (low >>> 15);
       }

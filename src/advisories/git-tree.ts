@@ -29,14 +29,18 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const MAX_LINK_HOPS = 40;
 
 /** `<mode> <type> <oid> <size>\t<path>\0` records of `git ls-tree -l -z` (the size padded with spaces, `-` for a tree). */
-function parseTree(listing: Buffer): Map<string, TreeEntry> {
+function parseTree(listing: Buffer, where: string): Map<string, TreeEntry> {
   const entries = new Map<string, TreeEntry>();
   for (const record of listing.toString('utf8').split('\0')) {
     if (record === '') continue;
     const tab = record.indexOf('\t');
     const [mode, type, oid, size] = record.slice(0, tab).split(/ +/);
     if (tab < 0 || !mode || !type || !oid || !size) throw new GitError(`unexpected git ls-tree output: ${JSON.stringify(record.slice(0, 80))}`);
-    entries.set(record.slice(tab + 1), { mode, type, oid, size: size === '-' ? NaN : Number(size) });
+    const path = record.slice(tab + 1);
+    // Paths are bytes to git: two that are not UTF-8 (`\xff.json`, `\xfe.json`) read as one
+    // name here, and one of the two files was never listed, its advisory never checked.
+    if (entries.has(path)) throw new StowageError(`two paths of the tree read as ${JSON.stringify(path)} (not UTF-8): the database is refused`, where);
+    entries.set(path, { mode, type, oid, size: size === '-' ? NaN : Number(size) });
   }
   return entries;
 }
@@ -70,7 +74,7 @@ async function readBlobs(gitDir: string, oids: readonly string[]): Promise<Map<s
  * database, dangles or loops refuses it. `label` names the database in errors.
  */
 export async function readDatabaseAtCommit(gitDir: string, commit: string, label: string): Promise<DatabaseAtCommit> {
-  const entries = parseTree(await gitBytes(['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', commit], gitDir));
+  const entries = parseTree(await gitBytes(['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', commit], gitDir), `${label}@${commit.slice(0, 12)}`);
   const children = new Map<string, string[]>();
   for (const path of entries.keys()) {
     const dir = posix.dirname(path);

@@ -90,11 +90,20 @@ export async function headCommit(dir: string, rev = 'HEAD'): Promise<GitCommit> 
 /**
  * Paths of the work tree at `dir` that differ from its HEAD commit: modified, deleted, and
  * files git does not track (ignored ones included: a reader of the directory reads them too).
+ * Files git was told not to look at count as differing, since `git diff` cannot say: marked
+ * skip-worktree (a sparse checkout leaves every file outside its cone absent from the work
+ * tree, which a reader of the directory never sees) or assume-unchanged (edited, git still
+ * calls them clean).
  */
 export async function changedFromHead(dir: string): Promise<string[]> {
   const tracked = await git(['diff', '--name-only', '--no-renames', '-z', 'HEAD', '--'], dir);
   const untracked = await git(['ls-files', '-z', '--others'], dir);
-  return `${tracked}${untracked}`.split('\0').filter(Boolean);
+  // `ls-files -v`: each path after a tag and a space; `S` skip-worktree, lower case assume-unchanged.
+  const unwatched = (await git(['ls-files', '-z', '-v'], dir))
+    .split('\0')
+    .filter((line) => line.length > 2 && (line[0] === 'S' || line[0] !== line[0]?.toUpperCase()))
+    .map((line) => line.slice(2));
+  return [...`${tracked}${untracked}`.split('\0').filter(Boolean), ...unwatched];
 }
 
 const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;

@@ -23,7 +23,7 @@ export const DEFAULT_DATABASES: Readonly<Record<Ecosystem, string>> = {
 /**
  * Where advisories come from, as the user named it with `--db`.
  * - git-remote: a URL or git bundle, cloned into the cache and fetched forward (`URL#REF`
- *   picks a branch, e.g. `...bundle#osv`).
+ *   picks a branch or a tag, e.g. `...bundle#osv`).
  * - git-checkout: a local git work tree, read as it is checked out; revision = HEAD.
  * - directory: a plain directory of RustSec advisories or OSV JSON files.
  * - zip: a `.zip` of OSV JSON files (the form osv.dev publishes per ecosystem).
@@ -295,12 +295,26 @@ export async function refreshRemote<S extends { fetchedAt: string }, R>(how: Rem
 /** Fetches the cached clone forward; on failure, the cached revision with a warning. Holds the lock. */
 async function fetchForward(spec: Extract<DatabaseSpec, { kind: 'git-remote' }>, layout: CacheLayout, state: SyncState, now: Date): Promise<SyncedClone> {
   try {
-    const branch = spec.ref ? `refs/heads/${spec.ref}` : 'HEAD';
-    // From the URL itself, not `origin`: the clone's config holds only the redacted URL, and a
-    // fetch by URL writes nothing there, so there are no credentials to forget afterwards.
-    await git(['fetch', '--quiet', '--force', '--no-tags', '--', spec.url, branch], layout.gitDir);
-    // HEAD of a bare clone is its branch: moving it keeps the fetched commit reachable.
-    await git(['update-ref', 'HEAD', 'FETCH_HEAD'], layout.gitDir);
+    // `#REF` is a branch or, as `git clone --branch` also takes one, a tag: looked up in that
+    // order, as clone looks (a tag was cloned, then never fetched again: every run warned and
+    // kept the first revision). When neither is found, the branch's error is the one told.
+    const refs = spec.ref ? [`refs/heads/${spec.ref}`, `refs/tags/${spec.ref}`] : ['HEAD'];
+    let failure: unknown = null;
+    for (const ref of refs) {
+      try {
+        // From the URL itself, not `origin`: the clone's config holds only the redacted URL, and a
+        // fetch by URL writes nothing there, so there are no credentials to forget afterwards.
+        await git(['fetch', '--quiet', '--force', '--no-tags', '--', spec.url, ref], layout.gitDir);
+        failure = null;
+        break;
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (failure !== null) throw failure;
+    // HEAD of a bare clone is its branch: moving it keeps the fetched commit reachable (an
+    // annotated tag's commit, not the tag object).
+    await git(['update-ref', 'HEAD', 'FETCH_HEAD^{commit}'], layout.gitDir);
     const head = await headCommit(layout.gitDir);
     writeSyncState(layout.stateFile, { url: redactCredentials(spec.url), ref: spec.ref, ...head, fetchedAt: now.toISOString() });
     return { gitDir: layout.gitDir, ...head };

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -384,6 +384,120 @@ test('a warm checkout or directory still notices a same-size edit with its mtime
     assert.equal(deleted.advisories, 1204);
     assert.ok(!deleted.h2.some((line) => line.startsWith('RUSTSEC-2026-0258 ')), deleted.h2.join('\n'));
   }
+});
+
+test('a database cloned from a tag (URL#TAG, as git clone --branch takes one) is fetched forward when the tag moves', async () => {
+  const cacheRoot = tempDir('db-tag');
+  const remote = join(tempDir('db-tag-remote'), 'advisory-db.git');
+  git(['clone', '--quiet', '--bare', ADVISORY_DB_BUNDLE, remote]);
+  git(['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'tag', '-a', '-m', 'pinned', 'pinned', OLDER_MAIN], remote);
+  const spec = parseDatabaseSpec(`${remote}#pinned`);
+  const before = await openDatabase(spec, { cacheRoot, fetch: 'auto' });
+  assert.equal(before.revision, OLDER_MAIN);
+  before.index.close();
+
+  git(['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'tag', '-f', '-a', '-m', 'moved', 'pinned', HEAD_MAIN], remote);
+  const after = await openDatabase(spec, { cacheRoot, fetch: 'always' });
+  assert.deepEqual({ revision: after.revision, warnings: after.warnings }, { revision: HEAD_MAIN, warnings: [] });
+  assert.ok(after.index.lookup('cargo', ['h2']).some((a) => a.id === 'RUSTSEC-2026-0258'), 'the advisories of the tag as it is now');
+  after.index.close();
+});
+
+test('a git database with two advisory files whose names are not UTF-8 is refused, not read as one file', async () => {
+  const work = join(tempDir('db-not-utf8-names'), 'work');
+  mkdirSync(work, { recursive: true });
+  const record = (id: string, name: string): string =>
+    JSON.stringify({ id, modified: FIXTURE_TIME, affected: [{ package: { ecosystem: 'npm', name }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }] }] }] });
+  // Both names decode to "\uFFFD.json"; the second listed (\xff) hid the first (\xfe): leftpad's.
+  writeFileSync(Buffer.concat([Buffer.from(`${work}/`), Buffer.from([0xfe]), Buffer.from('.json')]), record('GHSA-aaaa-aaaa-aaaa', 'leftpad'));
+  writeFileSync(Buffer.concat([Buffer.from(`${work}/`), Buffer.from([0xff]), Buffer.from('.json')]), record('GHSA-bbbb-bbbb-bbbb', 'other'));
+  git(['init', '--quiet', '--initial-branch=main'], work);
+  git(['add', '.'], work);
+  git(['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '--quiet', '-m', 'advisories'], work);
+  const remote = join(dirname(work), 'advisories.git');
+  git(['clone', '--quiet', '--bare', work, remote]);
+  await assert.rejects(openDatabase(parseDatabaseSpec(remote), { cacheRoot: tempDir('db-not-utf8-cache'), fetch: 'auto' }), (err: unknown) => {
+    assert.ok(err instanceof StowageError, String(err));
+    assert.match(err.line, /two paths of the tree read as "\uFFFD\.json" \(not UTF-8\): the database is refused/);
+    return true;
+  });
+});
+
+test('a warm directory notices a same-size edit while another of its files is dated in the future', async () => {
+  // Unpacked from an archive made by a clock ahead (or in a zone ahead: zip times are local),
+  // or `touch -d`: one file's mtime is still to come. It must not hide a later edit of another.
+  const root = join(tempDir('db-future-mtime'), 'advisories');
+  mkdirSync(root, { recursive: true });
+  const record = (id: string, name: string, fixed: string): string =>
+    JSON.stringify({
+      schema_version: '1.4.0',
+      id,
+      modified: FIXTURE_TIME,
+      summary: `${name} is vulnerable`,
+      affected: [{ package: { ecosystem: 'npm', name }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed }] }] }],
+    });
+  const leftpad = join(root, 'GHSA-aaaa-bbbb-cccc.json');
+  writeFileSync(leftpad, record('GHSA-aaaa-bbbb-cccc', 'leftpad', '1.0.0'));
+  const other = join(root, 'GHSA-zzzz-zzzz-zzzz.json');
+  writeFileSync(other, record('GHSA-zzzz-zzzz-zzzz', 'other', '1.0.0'));
+  const nextYear = new Date(Date.now() + 365 * 24 * 3600 * 1000);
+  utimesSync(other, nextYear, nextYear);
+  const spec = parseDatabaseSpec(root);
+  const cacheRoot = tempDir('db-future-mtime-cache');
+  const open = async (): Promise<{ rebuilt: boolean; patched: string[] }> => {
+    const db = await openDatabase(spec, { cacheRoot, fetch: 'never' });
+    const patched = db.index.lookup('npm', ['leftpad']).flatMap((a) => a.patched);
+    db.index.close();
+    return { rebuilt: db.rebuilt, patched };
+  };
+  assert.deepEqual(await open(), { rebuilt: true, patched: ['>= 1.0.0'] });
+  assert.equal((await open()).rebuilt, false);
+
+  // leftpad 1.5.0 was not affected; now every version before 2.0.0 is. The same number of bytes.
+  const size = statSync(leftpad).size;
+  writeFileSync(leftpad, record('GHSA-aaaa-bbbb-cccc', 'leftpad', '2.0.0'));
+  assert.equal(statSync(leftpad).size, size);
+  assert.deepEqual(await open(), { rebuilt: true, patched: ['>= 2.0.0'] }, 'the edit is read, not the index of the old record');
+});
+
+test('a git checkout with files git was told not to look at (sparse, assume-unchanged) is never reported as HEAD', async () => {
+  const record = (id: string, name: string, fixed: string): string =>
+    JSON.stringify({
+      schema_version: '1.4.0',
+      id,
+      modified: FIXTURE_TIME,
+      summary: `${name} is vulnerable`,
+      affected: [{ package: { ecosystem: 'npm', name }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed }] }] }],
+    });
+  const made = (): { dir: string; head: string } => {
+    const dir = join(tempDir('db-unwatched'), 'advisories');
+    mkdirSync(join(dir, 'a'), { recursive: true });
+    mkdirSync(join(dir, 'b'), { recursive: true });
+    writeFileSync(join(dir, 'a', 'GHSA-aaaa-aaaa-aaaa.json'), record('GHSA-aaaa-aaaa-aaaa', 'leftpad', '1.0.0'));
+    writeFileSync(join(dir, 'b', 'GHSA-bbbb-bbbb-bbbb.json'), record('GHSA-bbbb-bbbb-bbbb', 'rightpad', '1.0.0'));
+    git(['init', '--quiet'], dir);
+    git(['add', '.'], dir);
+    git(['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '--quiet', '-m', 'advisories'], dir);
+    return { dir, head: git(['rev-parse', 'HEAD'], dir).trim() };
+  };
+  const open = async (dir: string): Promise<{ revision: string; advisories: number; warned: boolean }> => {
+    const db = await openDatabase(parseDatabaseSpec(dir), { cacheRoot: tempDir('db-unwatched-cache'), fetch: 'never' });
+    db.index.close();
+    return { revision: db.revision, advisories: db.advisories, warned: db.warnings.some((w) => w.includes('differ from its HEAD commit')) };
+  };
+
+  // Edited, and git told to assume it unchanged: `git status` and `git diff HEAD` say nothing.
+  const edited = made();
+  git(['update-index', '--assume-unchanged', 'a/GHSA-aaaa-aaaa-aaaa.json'], edited.dir);
+  writeFileSync(join(edited.dir, 'a', 'GHSA-aaaa-aaaa-aaaa.json'), record('GHSA-aaaa-aaaa-aaaa', 'leftpad', '2.0.0'));
+  assert.equal(git(['status', '--porcelain'], edited.dir), '');
+  assert.deepEqual(await open(edited.dir), { revision: `${edited.head}-dirty`, advisories: 2, warned: true });
+
+  // A sparse checkout: b/ is not in the work tree, so its advisory is not read.
+  const sparse = made();
+  git(['sparse-checkout', 'set', '--no-cone', '/a/'], sparse.dir);
+  assert.equal(existsSync(join(sparse.dir, 'b')), false);
+  assert.deepEqual(await open(sparse.dir), { revision: `${sparse.head}-dirty`, advisories: 1, warned: true });
 });
 
 test('a git checkout whose advisory files differ from HEAD is reported as COMMIT-dirty, never as HEAD', async () => {
