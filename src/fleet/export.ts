@@ -4,6 +4,7 @@ import type { Finding } from '../core/finding.js';
 import type { DependencyGraph } from '../core/graph.js';
 import type { Package } from '../core/package.js';
 import { normalizeLicense } from '../sbom/licenses.js';
+import { applicationSbomLicense } from '../package/local-licenses.js';
 import { loadVersionScheme } from '../ecosystems/formats.js';
 import { cycloneDx } from '../sbom/cyclonedx.js';
 import type { VexAnalysis } from '../sbom/cyclonedx-vex.js';
@@ -108,7 +109,10 @@ function declaredLicenses(graphs: readonly DependencyGraph[]): Map<string, strin
 
 /**
  * The application's licence: its root package named as the application, else the one licence its
- * root packages agree on (a workspace's members); null when none is stated or they differ.
+ * root packages agree on; null when none is stated or they differ. A workspace's members are
+ * folded into the application (no components of their own), so their licences are its too, as
+ * `stowage sbom` and the RPM's SBOM say (applicationSbomLicense): an npm workspace `app`
+ * (Apache-2.0) with a member under MIT was exported as Apache-2.0 alone.
  */
 function applicationLicense(name: string, graphs: readonly DependencyGraph[]): string | null {
   const roots = graphs.flatMap((g) => {
@@ -117,5 +121,12 @@ function applicationLicense(name: string, graphs: readonly DependencyGraph[]): s
   });
   const named = roots.filter((p) => p.name === name);
   const licenses = new Set((named.length > 0 ? named : roots).map(spdxLicenseOf));
-  return licenses.size === 1 ? ([...licenses][0] ?? null) : null;
+  const license = licenses.size === 1 ? ([...licenses][0] ?? null) : null;
+  if (named.length === 0) return license; // Every root's licence already, when they agree.
+  // What the lockfile states of each other member built in; one that states none is the application's own code.
+  const members = roots.flatMap((p) => {
+    const stated = p.name === name || p.flags?.dev === true ? null : spdxLicenseOf(p);
+    return stated === null ? [] : [{ ecosystem: p.ecosystem, name: p.name, version: p.version, license: stated }];
+  });
+  return applicationSbomLicense(license, members, graphs);
 }
