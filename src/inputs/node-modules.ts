@@ -37,6 +37,8 @@ export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: s
   const installedLocation = (path: string): InstalledLocation | null => installedLocationIn(path, at);
   const linkedPackageRoot = (path: string): string | null => linkedPackageRootIn(path, at);
   const byRoot = new Map<string, string[]>();
+  /** package.json files in packages' own node_modules that name no package and semver version, by root. */
+  const unidentifiedByRoot = new Map<string, string[]>();
   const packageJsons = new Map(read);
   // A symbolic link where node looks for a package (`node_modules/NAME`, a scope, a whole
   // `node_modules`): node follows it and loads what it leads to. A link to a package directory
@@ -101,8 +103,14 @@ export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: s
     const location = installedLocation(path);
     if (location === null) continue;
     // Among a package's own files, a package.json that is not JSON, names no package or no semver
-    // version is no package npm packed (npm pack refuses one), nor one an advisory can name: passed over.
-    if (location.inPackageFiles && !isIdentifiable(packageJsons.get(path) as Buffer)) continue;
+    // version is no package npm packed (npm pack refuses one), nor one an advisory can name: passed
+    // over (resolve 1.1.7's test fixtures), but said: node loads a copy vendored there all the same.
+    if (location.inPackageFiles && !isIdentifiable(packageJsons.get(path) as Buffer)) {
+      let unnamed = unidentifiedByRoot.get(location.root);
+      if (!unnamed) unidentifiedByRoot.set(location.root, (unnamed = []));
+      unnamed.push(path);
+      continue;
+    }
     let list = byRoot.get(location.root);
     if (!list) byRoot.set(location.root, (list = []));
     list.push(location.dir);
@@ -114,6 +122,13 @@ export function nodeModulesGraphs(read: ReadonlyMap<string, Buffer>, artifact: s
     if (linked !== undefined) {
       graph.partial = true;
       graph.partialReason = `${linked.length === 1 ? 'a symbolic link' : `${linked.length} symbolic links`} where node loads packages from, not followed, so what node loads through ${linked.length === 1 ? 'it' : 'them'} was not read: ${shortList(linked.sort(compareText))}`;
+    }
+    const unidentified = unidentifiedByRoot.get(root);
+    if (unidentified !== undefined) {
+      const one = unidentified.length === 1;
+      (graph.warnings ??= []).push(
+        `${artifact}: ${one ? 'a package.json' : `${unidentified.length} package.json files`} in a node_modules among an installed package's own files name${one ? 's' : ''} no package at a semver version, so ${one ? 'it is' : 'they are'} NOT audited (test fixtures, or a copy vendored without its version, which node loads all the same): ${shortList(unidentified.sort(compareText))}`,
+      );
     }
     graphs.push(graph);
   }

@@ -463,8 +463,11 @@ const PACKAGE_MANAGERS: Record<NpmPackageManager, PackageManagerSteps> = {
     // The archive's .yarnrc sets the offline mirror, --offline and --frozen-lockfile.
     install: ['yarn install --non-interactive'],
     build: `${IF_BUILD_SCRIPT} yarn run build; fi`,
-    // The .yarnrc names its mirror relative to itself: the build directory's.
-    production: ['yarn install --production --non-interactive --use-yarnrc "$OLDPWD/.yarnrc"'],
+    // The .yarnrc names its mirror relative to itself: the build directory's. --ignore-scripts:
+    // everything was built in %build; yarn would run the project's own postinstall again with the
+    // development dependencies gone (`husky install`, `patch-package` and the like: not found).
+    // The packages already built keep what their scripts made (checked with yarn 1.22.22).
+    production: ['yarn install --production --non-interactive --ignore-scripts --use-yarnrc "$OLDPWD/.yarnrc"'],
     test: 'yarn test',
     buildOnly: ['vendor', '.yarnrc', '.yarn-home'],
   },

@@ -102,12 +102,13 @@ describe('package rpm builds pnpm, yarn berry and yarn classic applications with
       writeFileSync(join(src, lockfile.name), lockfile.text);
       const settings = c.settings(registry);
       writeFileSync(join(src, settings.name), settings.text);
-      if (c.tool === 'pnpm') {
-        // A prepare script that needs a development dependency (as `husky install`): pnpm runs it on
+      if (c.tool === 'pnpm' || c.tool === 'yarn-classic') {
+        // A prepare (pnpm) or postinstall (yarn 1, which runs no prepare with --production) script
+        // that needs a development dependency (as `husky install`, `patch-package`): each runs it on
         // every install, so %install's production install, with the development dependencies gone,
         // failed ("Cannot find package 'fixture-devtool'") until it ran with --ignore-scripts.
         const manifest = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-        manifest.scripts.prepare = 'node -e "import(\'fixture-devtool\')"';
+        manifest.scripts[c.tool === 'pnpm' ? 'prepare' : 'postinstall'] = 'node -e "import(\'fixture-devtool\')"';
         writeFileSync(join(src, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
       }
 

@@ -95,4 +95,10 @@ test("a package's own lib/node_modules holds installed packages: each read, its 
     graph?.edges.filter((e) => e.from === 'node_modules/foo/lib/node_modules/bar').map((e) => e.to),
     ['node_modules/foo/node_modules/baz'],
   );
+  // Passed over, but said: before, not a word (a minimist vendored there without its version, which
+  // node loads from foo's lib, went unaudited while the audit passed).
+  assert.deepEqual(graph?.warnings, [
+    "image.tar: 4 package.json files in a node_modules among an installed package's own files name no package at a semver version, so they are NOT audited (test fixtures, or a copy vendored without its version, which node loads all the same): " +
+      'node_modules/resolve/test/fixtures/node_modules/broken/package.json, node_modules/resolve/test/fixtures/node_modules/minimist/package.json, node_modules/resolve/test/resolver/biz/node_modules/garply/package.json, node_modules/resolve/test/subdirs/node_modules/a/package.json',
+  ]);
 });

@@ -335,7 +335,6 @@ function readJsonQuietly(path: string): unknown {
   }
 }
 
-/** Whether the globs name the member at `segments` below the root (`!` excluding), as membersOf would find it. */
 /**
  * Whether the `workspaces` of a root package.json (or of a lockfile's copy of it, `doc`) name the
  * directory `location` (relative to the root, `/`-separated), as npm reads the patterns; `owner`
@@ -346,6 +345,7 @@ export function npmWorkspacesName(owner: string, doc: unknown, location: string)
   return patterns.length > 0 && namesMember(owner, patterns, location.split('/'), npmEnters, 'npm');
 }
 
+/** Whether the globs name the member at `segments` below the root (`!` excluding), as membersOf would find it. */
 function namesMember(owner: string, patterns: readonly string[], segments: readonly string[], enters: Entered, negation: Negation): boolean {
   // expandDirectoryGlob's matching, on a path: a wildcard enters only what the manager's walk does.
   const matches = (pattern: string): boolean => globSegmentsMatch(globSegments(pattern), segments, enters);
