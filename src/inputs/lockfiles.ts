@@ -172,25 +172,27 @@ const NOT_SEARCHED = new Set(['node_modules', 'bower_components', 'target', 'ven
 /** Every lockfile name: those stowage reads and those it refuses (bun.lockb, deno.lock). */
 const LOCKFILE_NAMES = new Set([...LOCKFILE_FORMATS.map((f) => f.fileName), ...UNREAD_LOCKFILES.map((u) => u.fileName)]);
 
-/** How far below a directory given nestedLockfiles looks: levels, and directories read in all. */
-export const NESTED_SEARCH = { depth: 4, directories: 2000 } as const;
+/** How far below a directory given nestedLockfiles looks: directory levels below it, and directories read in all. */
+export const NESTED_SEARCH = { levels: 3, directories: 2000 } as const;
 
 /**
- * Lockfiles in the subdirectories of DIR (breadth first, NESTED_SEARCH deep; symbolic links not
- * followed), as paths relative to it, sorted. A directory names one application: such a lockfile
- * is another's (a frontend's package-lock.json under a Cargo project, an example's Cargo.lock),
- * one the package manager installs a member with (pnpm's `shared-workspace-lockfile=false`), or
- * one it ignores there (a Cargo or npm workspace member's own). None is audited with DIR, and
- * saying so keeps an audit of a repository from passing in silence over what it never read.
+ * Lockfiles in the subdirectories of DIR, NESTED_SEARCH.levels deep (breadth first; symbolic
+ * links not followed), as paths relative to it, sorted, and whether the search stopped at
+ * NESTED_SEARCH.directories before it was done. A directory names one application: such a
+ * lockfile is another's (a frontend's package-lock.json under a Cargo project, an example's
+ * Cargo.lock), one the package manager installs a member with (pnpm's
+ * `shared-workspace-lockfile=false`), or one it ignores there (a Cargo or npm workspace member's
+ * own). None is audited with DIR, and saying so keeps an audit of a repository from passing in
+ * silence over what it never read.
  */
-export function nestedLockfiles(dir: string): string[] {
+export function nestedLockfiles(dir: string): { found: string[]; cut: boolean } {
   const found: string[] = [];
   let level = [''];
   let read = 0;
-  for (let depth = 1; depth <= NESTED_SEARCH.depth && level.length > 0; depth++) {
+  for (let depth = 0; depth <= NESTED_SEARCH.levels && level.length > 0; depth++) {
     const next: string[] = [];
     for (const rel of level) {
-      if (read++ >= NESTED_SEARCH.directories) return found.sort();
+      if (read++ >= NESTED_SEARCH.directories) return { found: found.sort(), cut: true };
       let entries;
       try {
         entries = readdirSync(join(dir, rel), { withFileTypes: true });
@@ -200,13 +202,13 @@ export function nestedLockfiles(dir: string): string[] {
       for (const entry of entries) {
         const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
         if (entry.isDirectory()) {
-          if (!entry.name.startsWith('.') && !NOT_SEARCHED.has(entry.name)) next.push(path);
+          if (depth < NESTED_SEARCH.levels && !entry.name.startsWith('.') && !NOT_SEARCHED.has(entry.name)) next.push(path);
         } else if (rel !== '' && entry.isFile() && LOCKFILE_NAMES.has(entry.name)) found.push(path);
       }
     }
     level = next.sort();
   }
-  return found.sort();
+  return { found: found.sort(), cut: false };
 }
 
 /**
@@ -214,12 +216,13 @@ export function nestedLockfiles(dir: string): string[] {
  * (an upload's are then said as uploaded: its directory is cut from every path).
  */
 export function nestedLockfilesWarning(dir: string): string[] {
-  const nested = nestedLockfiles(dir);
+  const { found: nested, cut } = nestedLockfiles(dir);
   if (nested.length === 0) return [];
   const shown = nested.slice(0, 5).map((rel) => join(dir, rel)).join(', ') + (nested.length > 5 ? `, and ${nested.length - 5} more` : '');
   const one = nested.length === 1;
+  const stopped = cut ? ` (the search stopped after ${NESTED_SEARCH.directories} directories: there may be more)` : '';
   return [
-    `${one ? 'a lockfile' : `${nested.length} lockfiles`} below the directory given ${one ? 'is' : 'are'} NOT audited with it (a directory is one application; ${one ? 'that one is' : 'each is'} another's, or one its package manager reads only there): ${shown}; audit ${one ? 'it' : 'each'} by naming it`,
+    `${one ? 'a lockfile' : `${nested.length} lockfiles`} below the directory given ${one ? 'is' : 'are'} NOT audited with it (a directory is one application; ${one ? 'that one is' : 'each is'} another's, or one its package manager reads only there): ${shown}${stopped}; audit ${one ? 'it' : 'each'} by naming it`,
   ];
 }
 

@@ -55,3 +55,20 @@ test('one lockfile below: said in the singular; none below (the lockfile named, 
   const none = runCli(['audit', plain, ...DB, '--format', 'json'], { cacheDir });
   assert.ok(!(JSON.parse(none.stdout) as { warnings: string[] }).warnings.some((w) => w.includes('below the directory given')), none.stdout);
 });
+
+test('the search for lockfiles below goes three directory levels down and says when it stopped at 2,000 directories', () => {
+  const files: Record<string, string> = { 'Cargo.toml': CARGO_TOML, 'Cargo.lock': CARGO_LOCK, 'a/b/c/Cargo.lock': CARGO_LOCK, 'a/b/c/d/Cargo.lock': CARGO_LOCK };
+  const deep = tempTree('nested-deep', files);
+  const r = runCli(['audit', deep, ...DB, '--format', 'json'], { cacheDir });
+  const said = (JSON.parse(r.stdout) as { warnings: string[] }).warnings.filter((w) => w.includes('below the directory given'));
+  assert.deepEqual(said, [`a lockfile below the directory given is NOT audited with it (a directory is one application; that one is another's, or one its package manager reads only there): ${join(deep, 'a/b/c/Cargo.lock')}; audit it by naming it`]);
+  // 2,001 directories under many/ (read after z/, in name order, level by level): the search stops, and says so.
+  const many: Record<string, string> = { 'Cargo.toml': CARGO_TOML, 'Cargo.lock': CARGO_LOCK, 'b/Cargo.lock': CARGO_LOCK };
+  for (let i = 0; i <= 2000; i++) many[`a/${String(i).padStart(4, '0')}/x.txt`] = '';
+  const wide = tempTree('nested-wide', many);
+  const cut = runCli(['audit', wide, ...DB, '--format', 'json'], { cacheDir });
+  const cutSaid = (JSON.parse(cut.stdout) as { warnings: string[] }).warnings.filter((w) => w.includes('below the directory given'));
+  assert.deepEqual(cutSaid, [
+    `a lockfile below the directory given is NOT audited with it (a directory is one application; that one is another's, or one its package manager reads only there): ${join(wide, 'b/Cargo.lock')} (the search stopped after 2000 directories: there may be more); audit it by naming it`,
+  ]);
+});
