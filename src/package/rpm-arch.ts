@@ -94,9 +94,9 @@ function admits(list: readonly string[], value: string): boolean {
  * (`libc: ["musl"]`) is vendored for the lockfile but never installed, so never bundled.
  */
 export function installsOnLinux(platform: NpmPlatform): boolean {
-  // `cpu: ["x64", "!x64"]` admits no CPU (npm-install-checks reads it as admits does): installed nowhere.
-  const named = platform.cpu.filter((c) => !c.startsWith('!'));
-  const someCpu = named.length === 0 || named.some((c) => admits(platform.cpu, c));
+  // Installed where npm-install-checks admits one of node's CPUs (the table below names them all):
+  // `cpu: ["x64", "!x64"]` or `["any", "!x64"]` (`any` means every CPU only alone) admit none.
+  const someCpu = Object.keys(RPM_ARCHES).some((cpu) => admits(platform.cpu, cpu));
   return admits(platform.os, 'linux') && admits(platform.libc, 'glibc') && someCpu;
 }
 
