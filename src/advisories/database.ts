@@ -191,11 +191,19 @@ async function snapshot(spec: DatabaseSpec, options: OpenDatabaseOptions, previo
         load: async () => {
           const head = await headOf();
           snap.revisionDate = head.date;
-          const changed = (
-            await changedFromHead(spec.dir).catch((err: unknown) => {
-              throw new StowageError(`cannot compare the work tree with its HEAD commit: git: ${errorMessage(err)}`, spec.dir);
-            })
-          ).filter((rel) => databaseFileKind(rel) !== null);
+          const fromHead = await changedFromHead(spec.dir).catch((err: unknown) => {
+            throw new StowageError(`cannot compare the work tree with its HEAD commit: git: ${errorMessage(err)}`, spec.dir);
+          });
+          // A sparse checkout's advisories outside its cone are in HEAD but never in the work
+          // tree: an index of what is there would pass every package they name.
+          const hidden = fromHead.hidden.filter((rel) => databaseFileKind(rel) !== null);
+          if (hidden.length > 0) {
+            throw new StowageError(
+              `a sparse checkout: ${hidden.length} advisory file${hidden.length === 1 ? ' is' : 's are'} in HEAD but not in the work tree (${hidden[0]}${hidden.length > 1 ? ', …' : ''}), so ${hidden.length === 1 ? 'it' : 'they'} cannot be read: refused (git sparse-checkout disable, or name the repository by its URL or bundle)`,
+              spec.dir,
+            );
+          }
+          const changed = fromHead.changed.filter((rel) => databaseFileKind(rel) !== null);
           snap.revision = changed.length > 0 ? `${head.commit}${DIRTY}` : head.commit;
           return (await readers()).loadDirectory(files);
         },

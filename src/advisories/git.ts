@@ -1,6 +1,6 @@
 import { gitFailureReason } from '../core/git-failure.js';
 import type { ExecFileOptions } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -88,22 +88,21 @@ export async function headCommit(dir: string, rev = 'HEAD'): Promise<GitCommit> 
 }
 
 /**
- * Paths of the work tree at `dir` that differ from its HEAD commit: modified, deleted, and
- * files git does not track (ignored ones included: a reader of the directory reads them too).
- * Files git was told not to look at count as differing, since `git diff` cannot say: marked
- * skip-worktree (a sparse checkout leaves every file outside its cone absent from the work
- * tree, which a reader of the directory never sees) or assume-unchanged (edited, git still
- * calls them clean).
+ * Paths of the work tree at `dir` that differ from its HEAD commit (`changed`): modified,
+ * deleted, and files git does not track (ignored ones included: a reader of the directory reads
+ * them too). Files git was told not to look at count as differing, since `git diff` cannot say:
+ * marked skip-worktree or assume-unchanged (edited, git still calls them clean). `hidden`: the
+ * skip-worktree ones absent from the work tree, as a sparse checkout leaves every file outside
+ * its cone: HEAD holds them, and a reader of the directory never sees them.
  */
-export async function changedFromHead(dir: string): Promise<string[]> {
+export async function changedFromHead(dir: string): Promise<{ changed: string[]; hidden: string[] }> {
   const tracked = await git(['diff', '--name-only', '--no-renames', '-z', 'HEAD', '--'], dir);
   const untracked = await git(['ls-files', '-z', '--others'], dir);
   // `ls-files -v`: each path after a tag and a space; `S` skip-worktree, lower case assume-unchanged.
-  const unwatched = (await git(['ls-files', '-z', '-v'], dir))
-    .split('\0')
-    .filter((line) => line.length > 2 && (line[0] === 'S' || line[0] !== line[0]?.toUpperCase()))
-    .map((line) => line.slice(2));
-  return [...`${tracked}${untracked}`.split('\0').filter(Boolean), ...unwatched];
+  const tagged = (await git(['ls-files', '-z', '-v'], dir)).split('\0').filter((line) => line.length > 2);
+  const unwatched = tagged.filter((line) => line[0] === 'S' || line[0] !== line[0]?.toUpperCase()).map((line) => line.slice(2));
+  const hidden = tagged.filter((line) => line[0] === 'S' && !existsSync(join(dir, line.slice(2)))).map((line) => line.slice(2));
+  return { changed: [...`${tracked}${untracked}`.split('\0').filter(Boolean), ...unwatched], hidden };
 }
 
 const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;

@@ -493,11 +493,20 @@ test('a git checkout with files git was told not to look at (sparse, assume-unch
   assert.equal(git(['status', '--porcelain'], edited.dir), '');
   assert.deepEqual(await open(edited.dir), { revision: `${edited.head}-dirty`, advisories: 2, warned: true });
 
-  // A sparse checkout: b/ is not in the work tree, so its advisory is not read.
+  // A sparse checkout: b/ is not in the work tree, so its advisory cannot be read: refused (an
+  // index of a/ alone passed every rightpad), naming the checkout and a file left out.
   const sparse = made();
   git(['sparse-checkout', 'set', '--no-cone', '/a/'], sparse.dir);
   assert.equal(existsSync(join(sparse.dir, 'b')), false);
-  assert.deepEqual(await open(sparse.dir), { revision: `${sparse.head}-dirty`, advisories: 1, warned: true });
+  await assert.rejects(open(sparse.dir), (err: Error) => {
+    assert.match(err.message, /a sparse checkout: 1 advisory file is in HEAD but not in the work tree \(b\/GHSA-bbbb-bbbb-bbbb\.json\), so it cannot be read: refused/);
+    return true;
+  });
+  // Skip-worktree on a file still there (to keep a local edit): read as it is, and dirty.
+  const kept = made();
+  git(['update-index', '--skip-worktree', 'b/GHSA-bbbb-bbbb-bbbb.json'], kept.dir);
+  writeFileSync(join(kept.dir, 'b', 'GHSA-bbbb-bbbb-bbbb.json'), record('GHSA-bbbb-bbbb-bbbb', 'rightpad', '2.0.0'));
+  assert.deepEqual(await open(kept.dir), { revision: `${kept.head}-dirty`, advisories: 2, warned: true });
 });
 
 test('a git checkout whose advisory files differ from HEAD is reported as COMMIT-dirty, never as HEAD', async () => {
