@@ -405,7 +405,11 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       const range = typeof dep.value === 'string' ? dep.value : null;
       if (range === null) throw new InputError(path, `dependency \`${dep.keys[0]}\` must have a range`, { line: dep.line });
       const descriptor = `${dep.keys[0]}@${range}`;
-      const to = idByDescriptor.get(descriptor) ?? idByDescriptor.get(dep.keys[0] ?? '');
+      // Only the entry of this very descriptor: yarn 1 looks a package's dependency up as
+      // `name@range` alone, and resolves one it does not find anew, even with --frozen-lockfile
+      // (checked with yarn 1.22.22: mkdirp 0.5.1's `minimist "0.0.8"` beside an entry keyed by the
+      // bare `minimist` at 1.2.8 installs the registry's minimist 0.0.8).
+      const to = idByDescriptor.get(descriptor);
       if (!to) throw new InputError(path, `dependency ${descriptor} has no entry in the lockfile`, { line: dep.line });
       pushEdge(edges, seen, from, to, kind);
     }
@@ -460,7 +464,10 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
         for (const [depName, range] of Object.entries(deps)) {
           // A dependency listed in both sections is installed as the stronger one.
           if (kind !== 'normal' && Object.hasOwn(project.dependencies, depName)) continue;
-          const to = idByDescriptor.get(`${depName}@${range}`) ?? idByDescriptor.get(depName) ?? memberFor(depName, range);
+          // The root's dependencies are looked up by the bare name first, whatever their range
+          // (yarn 1's install: an entry keyed `minimist` wins over `minimist@^1.2.0`, checked
+          // with 1.22.22); a member's, as a package's, by `name@range` alone.
+          const to = (i === 0 ? idByDescriptor.get(depName) : undefined) ?? idByDescriptor.get(`${depName}@${range}`) ?? memberFor(depName, range);
           // Older yarn 1 releases keep `link:` dependencies out of the lockfile.
           if (!to && range.startsWith('link:')) continue;
           if (to) pushEdge(edges, seen, from, to, kind);
