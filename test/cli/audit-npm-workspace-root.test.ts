@@ -580,3 +580,30 @@ test('an extended glob in workspaces is refused in one line, where it named no m
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
 });
+
+/*
+ * A yarn 1 member stands for a dependency on its name only when its version satisfies the
+ * range (WorkspaceLayout.getManifestByPattern); else yarn 1 installs the registry's package of
+ * that name. Checked with yarn 1.22.22: member packages/minimist at 2.0.0, packages/b asking for
+ * minimist 1.2.0 and yarn.lock locking only 1.2.6: `yarn install --frozen-lockfile` exits 0 with
+ * the registry's minimist 1.2.0 in packages/b/node_modules. The audit took the member for it and
+ * passed (exit 0, 0 vulnerabilities).
+ */
+
+test('yarn 1: a dependency on a member’s name that the member’s version does not satisfy is the registry’s package: unlocked, it is refused', () => {
+  const workspace = (range: string): string =>
+    tree({
+      'package.json': json({ name: 'root', version: '1.0.0', private: true, workspaces: ['packages/*'] }),
+      'yarn.lock': MEMBER_YARN_LOCK,
+      'packages/minimist/package.json': json({ name: 'minimist', version: '2.0.0' }),
+      'packages/b/package.json': json({ name: 'b', version: '1.0.0', dependencies: { minimist: range } }),
+    });
+  const r = audit(workspace('1.2.0'));
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /yarn\.lock: packages\/b\/package\.json asks for minimist@1\.2\.0, which the lockfile does not lock/);
+  // A range the member's version satisfies is the member, linked: nothing to lock.
+  for (const range of ['^2.0.0', '*']) {
+    const linked = audit(workspace(range));
+    assert.equal(linked.status, 0, `${range}: ${linked.stderr}`);
+  }
+});

@@ -405,7 +405,11 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       const range = typeof dep.value === 'string' ? dep.value : null;
       if (range === null) throw new InputError(path, `dependency \`${dep.keys[0]}\` must have a range`, { line: dep.line });
       const descriptor = `${dep.keys[0]}@${range}`;
-      const to = idByDescriptor.get(descriptor) ?? idByDescriptor.get(dep.keys[0] ?? '');
+      // Only the entry of this very descriptor: yarn 1 looks a package's dependency up as
+      // `name@range` alone, and resolves one it does not find anew, even with --frozen-lockfile
+      // (checked with yarn 1.22.22: mkdirp 0.5.1's `minimist "0.0.8"` beside an entry keyed by the
+      // bare `minimist` at 1.2.8 installs the registry's minimist 0.0.8).
+      const to = idByDescriptor.get(descriptor);
       if (!to) throw new InputError(path, `dependency ${descriptor} has no entry in the lockfile`, { line: dep.line });
       pushEdge(edges, seen, from, to, kind);
     }
@@ -419,7 +423,17 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
     // The root and each workspace member are roots; a member is found by its name, as yarn
     // links it, since the lockfile does not hold it.
     const projects = [manifest, ...(input.members ?? []).map((m) => readManifest(m.path, m.text))];
-    const projectIds = new Map<string, string>();
+    // A member stands for a dependency on its name only when its version satisfies the range
+    // (yarn 1's WorkspaceLayout.getManifestByPattern); else yarn 1 fetches the registry's package
+    // of that name (checked with yarn 1.22.22: member minimist 2.0.0, packages/b asking for
+    // minimist 0.0.8 and the lockfile locking none, `yarn install --frozen-lockfile` installs the
+    // registry's minimist 0.0.8 into packages/b).
+    const projectIds = new Map<string, { id: string; version: string | null }>();
+    const memberFor = (depName: string, range: string): string | undefined => {
+      const member = projectIds.get(depName);
+      if (member === undefined || member.version === null) return undefined;
+      return semver.satisfies(member.version, range, { loose: true }) ? member.id : undefined;
+    };
     const rootDir = dirname(manifest.path);
     roots = [];
     for (const [i, project] of projects.entries()) {
@@ -437,7 +451,7 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
       takenIds.add(pkg.id);
       packages.splice(i, 0, pkg);
       roots.push(pkg.id);
-      if (project.name !== null) projectIds.set(project.name, pkg.id);
+      if (project.name !== null) projectIds.set(project.name, { id: pkg.id, version: project.version });
     }
     for (const [i, project] of projects.entries()) {
       const from = roots[i] as string;
@@ -450,7 +464,10 @@ function parseV1(input: LockfileInput, manifest: Manifest | null): DependencyGra
         for (const [depName, range] of Object.entries(deps)) {
           // A dependency listed in both sections is installed as the stronger one.
           if (kind !== 'normal' && Object.hasOwn(project.dependencies, depName)) continue;
-          const to = idByDescriptor.get(`${depName}@${range}`) ?? idByDescriptor.get(depName) ?? projectIds.get(depName);
+          // The root's dependencies are looked up by the bare name first, whatever their range
+          // (yarn 1's install: an entry keyed `minimist` wins over `minimist@^1.2.0`, checked
+          // with 1.22.22); a member's, as a package's, by `name@range` alone.
+          const to = (i === 0 ? idByDescriptor.get(depName) : undefined) ?? idByDescriptor.get(`${depName}@${range}`) ?? memberFor(depName, range);
           // Older yarn 1 releases keep `link:` dependencies out of the lockfile.
           if (!to && range.startsWith('link:')) continue;
           if (to) pushEdge(edges, seen, from, to, kind);
